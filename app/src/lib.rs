@@ -1,0 +1,91 @@
+//! Switchboard's browser console: rendered on the server, then hydrated into WebAssembly.
+//!
+//! `shell` is the HTML document the server renders; `App` is the router and layout both sides
+//! share; `hydrate` is the entry point of the WASM bundle.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+pub mod upstream;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+use components::nav::Sidebar;
+use pages::{NotFound, Overview, Section, SectionPage};
+
+/// The whole HTML document. The server renders it for every page request.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Layout and routes, identical on the server and in the browser.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchboard.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
+        } />
+        <Router>
+            <div class="layout">
+                <Sidebar />
+                <main class="content" id="main">
+                    <Routes fallback=NotFound>
+                        <Route path=StaticSegment("") view=Overview />
+                        <Route path=StaticSegment("agents") view=|| view! { <SectionPage section=Section::Agents /> } />
+                        <Route path=StaticSegment("environments") view=|| view! { <SectionPage section=Section::Environments /> } />
+                        <Route path=StaticSegment("sessions") view=|| view! { <SectionPage section=Section::Sessions /> } />
+                        <Route path=StaticSegment("inbox") view=|| view! { <SectionPage section=Section::Inbox /> } />
+                        <Route path=StaticSegment("files") view=|| view! { <SectionPage section=Section::Files /> } />
+                        <Route path=StaticSegment("vaults") view=|| view! { <SectionPage section=Section::Vaults /> } />
+                        <Route path=StaticSegment("audit") view=|| view! { <SectionPage section=Section::Audit /> } />
+                        <Route path=StaticSegment("settings") view=|| view! { <SectionPage section=Section::Settings /> } />
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the WASM app has taken over the server-rendered page, so
+/// tests (and curious people) can tell a live page from a static one.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+/// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

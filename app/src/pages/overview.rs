@@ -1,0 +1,72 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::upstream::get_upstream_summary;
+use crate::upstream::{UpstreamMode, UpstreamSummary};
+
+/// The landing page: which upstream this Switchboard is configured for.
+#[component]
+pub fn Overview() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| get_upstream_summary());
+
+    view! {
+        <Title text="Overview" />
+        <header class="page-header">
+            <h1>"Overview"</h1>
+            <p class="lede">"A console for Managed Agents: define agents, run sessions, and approve what they do."</p>
+        </header>
+        <Suspense fallback=|| view! { <section class="panel" aria-busy="true"><p class="muted">"Loading the upstream settings…"</p></section> }>
+            {move || Suspend::new(async move {
+                match summary.await {
+                    Ok(summary) => view! { <UpstreamPanel summary /> }.into_any(),
+                    Err(error) => view! {
+                        <section class="panel error" role="alert">
+                            <h2>"The upstream settings could not be loaded"</h2>
+                            <p>{error.to_string()}</p>
+                            <p>"Reload the page; if it keeps failing, check the server's log."</p>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
+    let (mode, explanation) = match summary.mode {
+        UpstreamMode::Anthropic => (
+            "Anthropic API",
+            "Requests go to Anthropic's Managed Agents API with the key from ANTHROPIC_API_KEY. The key stays on this server.",
+        ),
+        UpstreamMode::Embedded => (
+            "Embedded engine",
+            "No ANTHROPIC_API_KEY is set, so Switchboard uses its embedded engine: a local implementation of the same API. Set ANTHROPIC_API_KEY and restart to use Anthropic's API.",
+        ),
+    };
+    let base_url = summary.base_url.unwrap_or_else(|| "not running".to_owned());
+    let key = if summary.key_configured { "set (kept on the server)" } else { "not set" };
+
+    view! {
+        <section class="panel" aria-labelledby="upstream-heading">
+            <h2 id="upstream-heading">"Upstream"</h2>
+            <p>{explanation}</p>
+            <dl class="facts" data-testid="upstream">
+                <dt>"Mode"</dt>
+                <dd data-testid="upstream-mode">{mode}</dd>
+                <dt>"Base URL"</dt>
+                <dd><code>{base_url}</code></dd>
+                <dt>"API key"</dt>
+                <dd>{key}</dd>
+                <dt>"Data directory"</dt>
+                <dd><code>{summary.data_dir}</code></dd>
+            </dl>
+            {(summary.mode == UpstreamMode::Embedded && !summary.engine_available).then(|| view! {
+                <p class="notice" role="note">
+                    "The embedded engine is not part of this build yet, so there is nothing to run sessions against without a key. "
+                    "It arrives in a coming version."
+                </p>
+            })}
+        </section>
+    }
+}

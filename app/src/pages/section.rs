@@ -1,0 +1,89 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+/// The console's sections after Overview, in navigation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Agents,
+    Environments,
+    Sessions,
+    Inbox,
+    Files,
+    Vaults,
+    Audit,
+    Settings,
+}
+
+impl Section {
+    pub const ALL: [Section; 8] = [
+        Section::Agents,
+        Section::Environments,
+        Section::Sessions,
+        Section::Inbox,
+        Section::Files,
+        Section::Vaults,
+        Section::Audit,
+        Section::Settings,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Agents => "Agents",
+            Section::Environments => "Environments",
+            Section::Sessions => "Sessions",
+            Section::Inbox => "Inbox",
+            Section::Files => "Files",
+            Section::Vaults => "Vaults",
+            Section::Audit => "Audit",
+            Section::Settings => "Settings",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Section::Agents => "/agents",
+            Section::Environments => "/environments",
+            Section::Sessions => "/sessions",
+            Section::Inbox => "/inbox",
+            Section::Files => "/files",
+            Section::Vaults => "/vaults",
+            Section::Audit => "/audit",
+            Section::Settings => "/settings",
+        }
+    }
+
+    /// What the section is for, in the words of the people who will use it.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Section::Agents => {
+                "Define agents: model, system prompt, tools, MCP servers and skills, with every version kept and compared."
+            }
+            Section::Environments => "Configure the containers sessions run in: networking and packages.",
+            Section::Sessions => "Start sessions, watch them live, send messages, interrupt, and see usage and cost.",
+            Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
+            Section::Files => "Upload files to mount into sessions and download what agents produce.",
+            Section::Vaults => "Keep credentials for MCP servers and tools. Secrets are write-only.",
+            Section::Audit => "Who did what and when: every change and every approval decision.",
+            Section::Settings => "Check the connection to the upstream API and manage this Switchboard.",
+        }
+    }
+}
+
+/// A section of the console that is not built yet: says what it will hold instead of showing an
+/// empty screen, and points back to what works today.
+#[component]
+pub fn SectionPage(section: Section) -> impl IntoView {
+    view! {
+        <Title text=section.title() />
+        <header class="page-header">
+            <h1>{section.title()}</h1>
+            <p class="lede">{section.purpose()}</p>
+        </header>
+        <section class="panel empty-state" aria-labelledby="not-yet">
+            <h2 id="not-yet">"Not available yet"</h2>
+            <p>"This part of the console is still being built. Nothing here is hidden from you: it does not exist in this version."</p>
+            <p><A href="/">"See the upstream this Switchboard is configured for"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,28 @@
+//! What the browser may know about the upstream API: never the key itself.
+
+use serde::{Deserialize, Serialize};
+
+/// Which Managed Agents API Switchboard talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamMode {
+    /// Anthropic's API, with the key from `ANTHROPIC_API_KEY`.
+    Anthropic,
+    /// The embedded engine: a local implementation of the same API, used when no key is set.
+    Embedded,
+}
+
+/// The upstream as the console shows it. Built by the server from its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamSummary {
+    pub mode: UpstreamMode,
+    /// Base URL of the API (for the embedded engine, where it listens on loopback; `None` until it runs).
+    pub base_url: Option<String>,
+    /// Whether an API key is configured. The key itself stays on the server.
+    pub key_configured: bool,
+    /// Whether the embedded engine is part of this build. It arrives with its own change; until
+    /// then the console says so instead of pretending to reach it.
+    pub engine_available: bool,
+    /// Where Switchboard keeps its data.
+    pub data_dir: String,
+}

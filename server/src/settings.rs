@@ -1,0 +1,145 @@
+//! Switchboard's settings, read once at start from environment variables.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use app::upstream::UpstreamMode;
+
+/// Anthropic's API, used when a key is set and `ANTHROPIC_BASE_URL` is not.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// Settings of one Switchboard server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SWITCHBOARD_LISTEN`: where the console is served (default `127.0.0.1:3000`).
+    pub listen: SocketAddr,
+    /// `SWITCHBOARD_DATA_DIR`: where Switchboard keeps its data (default `./data`).
+    pub data_dir: PathBuf,
+    /// `SWITCHBOARD_SITE_ROOT`: the built browser assets (default `target/site`, as cargo-leptos writes them).
+    pub site_root: PathBuf,
+    pub upstream: UpstreamSettings,
+}
+
+/// Which upstream API to talk to, and with which key.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub mode: UpstreamMode,
+    /// `ANTHROPIC_API_KEY`. Its `Debug` output is redacted; it is never sent to a browser.
+    pub api_key: Option<ApiKey>,
+    /// `ANTHROPIC_BASE_URL` (Anthropic mode only).
+    pub base_url: Option<String>,
+}
+
+/// An API key. Printing it (Debug or Display) shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key itself, for the one place that sends it upstream.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
+/// A setting that is present but unusable. The message says which variable and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("SWITCHBOARD_LISTEN={value:?} is not an address to listen on; use host:port, e.g. 127.0.0.1:3000")]
+    Listen { value: String },
+    #[error("ANTHROPIC_BASE_URL={value:?} must start with http:// or https://")]
+    BaseUrl { value: String },
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset, so `ANTHROPIC_API_KEY=` selects the embedded engine.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let listen = match get("SWITCHBOARD_LISTEN") {
+            Some(value) => value.parse().map_err(|_| SettingsError::Listen { value })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let data_dir = get("SWITCHBOARD_DATA_DIR").unwrap_or_else(|| "data".to_owned()).into();
+        let site_root = get("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()).into();
+
+        let upstream = match get("ANTHROPIC_API_KEY") {
+            Some(key) => {
+                let base_url = get("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_owned());
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(SettingsError::BaseUrl { value: base_url });
+                }
+                UpstreamSettings {
+                    mode: UpstreamMode::Anthropic,
+                    api_key: Some(ApiKey::new(key)),
+                    base_url: Some(base_url.trim_end_matches('/').to_owned()),
+                }
+            }
+            None => UpstreamSettings { mode: UpstreamMode::Embedded, api_key: None, base_url: None },
+        };
+
+        Ok(Self { listen, data_dir, site_root, upstream })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn no_key_selects_the_embedded_engine() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.upstream.mode, UpstreamMode::Embedded);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+        // An empty key is a common leftover of `export ANTHROPIC_API_KEY=`: still no key.
+        assert_eq!(settings(&[("ANTHROPIC_API_KEY", " ")]).unwrap().upstream.mode, UpstreamMode::Embedded);
+    }
+
+    #[test]
+    fn a_key_selects_anthropic_with_the_default_or_given_base_url() {
+        let s = settings(&[("ANTHROPIC_API_KEY", "sk-test")]).unwrap();
+        assert_eq!(s.upstream.mode, UpstreamMode::Anthropic);
+        assert_eq!(s.upstream.base_url.as_deref(), Some(DEFAULT_ANTHROPIC_BASE_URL));
+        let s = settings(&[("ANTHROPIC_API_KEY", "sk-test"), ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/")]).unwrap();
+        assert_eq!(s.upstream.base_url.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_fix() {
+        let err = settings(&[("SWITCHBOARD_LISTEN", "localhost")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_LISTEN") && err.contains("host:port"), "{err}");
+        let err =
+            settings(&[("ANTHROPIC_API_KEY", "k"), ("ANTHROPIC_BASE_URL", "api.example")]).unwrap_err().to_string();
+        assert!(err.contains("ANTHROPIC_BASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let s = settings(&[("ANTHROPIC_API_KEY", "sk-ant-distinctive-key-123")]).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("distinctive"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+}

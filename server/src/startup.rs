@@ -1,0 +1,78 @@
+//! Builds the router and binds the listener; `main` and the integration tests both start here.
+
+use std::{io, net::SocketAddr};
+
+use app::{App, shell, upstream::UpstreamSummary};
+use axum::{Router, routing::get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+use crate::settings::Settings;
+
+/// A bound, not yet running, Switchboard server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Prepares the data directory, binds `settings.listen` (port 0 picks a free port) and builds
+    /// the router.
+    pub async fn build(settings: Settings) -> io::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create the data directory {}: {e}", settings.data_dir.display()))
+        })?;
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
+        })?;
+        let router = router(&settings, listener.local_addr()?);
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then lets open requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// The whole HTTP surface: pages, server functions, static assets, health.
+pub fn router(settings: &Settings, addr: SocketAddr) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("switchboard")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
+        .build();
+
+    let summary = upstream_summary(settings);
+    let routes = generate_route_list(App);
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&leptos_options, routes, move || provide_context(summary.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(leptos_options)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// What the console may show about the upstream (no key).
+fn upstream_summary(settings: &Settings) -> UpstreamSummary {
+    UpstreamSummary {
+        mode: settings.upstream.mode,
+        base_url: settings.upstream.base_url.clone(),
+        key_configured: settings.upstream.api_key.is_some(),
+        engine_available: false,
+        data_dir: settings.data_dir.display().to_string(),
+    }
+}

@@ -1,0 +1,69 @@
+//! The console's pages as a browser receives them, before any WASM runs.
+
+mod support;
+
+use support::spawn_app;
+
+#[tokio::test]
+async fn health_check_answers_ok() {
+    let app = spawn_app(&[]).await;
+    let (status, body) = app.get_text("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+}
+
+#[tokio::test]
+async fn overview_is_rendered_on_the_server_with_the_upstream_and_the_navigation() {
+    let app = spawn_app(&[]).await;
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Overview</h1>"), "{html}");
+    assert!(html.contains(r#"data-testid="upstream-mode">Embedded engine<"#), "{html}");
+    for section in ["Agents", "Environments", "Sessions", "Inbox", "Files", "Vaults", "Audit", "Settings"] {
+        assert!(html.contains(&format!(">{section}</a>")), "no link to {section} in the navigation");
+    }
+    // The page loads the hydrate bundle, so it becomes a live app in the browser.
+    assert!(html.contains("/pkg/switchboard.js"), "{html}");
+    assert!(html.contains("<title>Overview · Switchboard</title>"), "{html}");
+}
+
+#[tokio::test]
+async fn every_section_page_works_when_opened_from_a_link() {
+    let app = spawn_app(&[]).await;
+    for path in ["/agents", "/environments", "/sessions", "/inbox", "/files", "/vaults", "/audit", "/settings"] {
+        let (status, html) = app.get_text(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(r#"aria-current="page""#), "{path}: the current page is not marked");
+        assert!(html.contains("Not available yet"), "{path}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_404_page_not_a_crash() {
+    let app = spawn_app(&[]).await;
+    let (status, html) = app.get_text("/agents/does-not-exist/anywhere").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn anthropic_mode_is_shown_without_revealing_the_key() {
+    let key = "sk-ant-api03-switchboard-test-DISTINCTIVE-7f3a";
+    let app = spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")]).await;
+
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="upstream-mode">Anthropic API<"#), "{html}");
+    assert!(html.contains("http://127.0.0.1:9"), "the base URL is shown");
+    assert!(html.contains("set (kept on the server)"));
+
+    let (status, json) = app.get_text("/api/upstream").await;
+    assert_eq!(status, 200);
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(summary["mode"], "anthropic");
+    assert_eq!(summary["key_configured"], true);
+
+    for path in ["/", "/agents", "/settings", "/api/upstream", "/nope"] {
+        let (_, body) = app.get_text(path).await;
+        assert!(!body.contains("DISTINCTIVE"), "{path} leaked the API key");
+    }
+}

@@ -1,0 +1,62 @@
+//! Starts a real Switchboard on port 0 for a test, with settings the test chooses.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::HashMap;
+
+use server::{settings::Settings, startup::Application};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _data_dir: TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts Switchboard with `vars` as its environment (on top of a free port and its own data dir).
+pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
+    let data_dir = TempDir::new();
+    let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    env.insert("SWITCHBOARD_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("SWITCHBOARD_DATA_DIR".into(), data_dir.0.display().to_string());
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings are valid");
+
+    let app = Application::build(settings).await.expect("Switchboard starts");
+    let address = format!("http://{}", app.local_addr());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp { address, client: reqwest::Client::new(), _data_dir: data_dir, _shutdown: shutdown }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body read"))
+    }
+}
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("switchboard-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
