@@ -1,0 +1,59 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// The server under test: the binary cargo-leptos built, on its own port and data directory, with
+// no API key so it runs on the embedded engine whatever the developer's shell exports.
+const port = Number(process.env.E2E_PORT ?? 3917);
+const root = resolve(__dirname, '..');
+const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'debug', 'switchboard');
+
+// Playwright cannot download browsers here: use Debian's Chromium. Without the background
+// networking flags Chromium floods the closed network with refused connections.
+const chromium = {
+  browserName: 'chromium' as const,
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  },
+};
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: process.env.CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    { name: 'chromium', use: { ...chromium }, grepInvert: /@no-js/ },
+    // The same pages with JavaScript off: everything must render on the server.
+    { name: 'chromium-no-js', use: { ...chromium, javaScriptEnabled: false }, grep: /@no-js/ },
+  ],
+  webServer: {
+    command: binary,
+    cwd: root,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
+      SWITCHBOARD_SITE_ROOT: join(root, 'target', 'site'),
+      SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-')),
+      ANTHROPIC_API_KEY: '',
+      RUST_LOG: 'warn',
+    },
+  },
+});
