@@ -1,0 +1,93 @@
+# Shared by scripts/setup, scripts/run and scripts/test. Source it; do not run it.
+#
+# Everything here is idempotent: a tool that is already installed at the right version is left alone.
+
+CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc >= 1.96; 0.3.10 builds --locked on 1.95
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WASM_TOOLCHAIN_MARKER="$ROOT/target/.wasm-toolchain"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs the Debian packages that are missing (apt-get update first, once per call).
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  log "Installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The WASM target: rustup's when it can be had (short timeout: toolchain downloads may be out of
+# reach), otherwise Debian's rustc-web, which builds std for wasm itself (-Zbuild-std).
+ensure_wasm_target() {
+  mkdir -p "$ROOT/target"
+  if [ "${SWITCHBOARD_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null; then
+    if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+      || timeout 120 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+      echo rustup > "$WASM_TOOLCHAIN_MARKER"
+      return 0
+    fi
+    log "rustup could not add the wasm32 target; falling back to Debian's rustc-web"
+  fi
+  apt_install rustc-web cargo-web rust-web-src lld-22
+  echo debian > "$WASM_TOOLCHAIN_MARKER"
+}
+
+# Sets the environment and the cargo-leptos arguments for the toolchain ensure_wasm_target chose.
+LEPTOS_ARGS=()
+use_wasm_toolchain() {
+  if [ "$(cat "$WASM_TOOLCHAIN_MARKER" 2>/dev/null)" = debian ]; then
+    export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+    LEPTOS_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+  fi
+}
+
+# The exact version of a package in Cargo.lock.
+locked_version() {
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_build_tools() {
+  command -v cargo >/dev/null || { log "cargo is missing: install Rust with rustup first"; exit 1; }
+  ensure_wasm_target
+  use_wasm_toolchain
+  # wasm-opt for release builds; cargo-leptos would otherwise try to download it (and fail here).
+  apt_install binaryen pkg-config
+  if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+    log "Installing cargo-leptos $CARGO_LEPTOS_VERSION (once; about 15 minutes on 2 cores)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+  # wasm-bindgen-cli must match the wasm-bindgen of Cargo.lock exactly. Not --locked: one of its
+  # locked dependency versions is no longer published.
+  local wbg
+  wbg=$(locked_version wasm-bindgen)
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wbg" ]; then
+    log "Installing wasm-bindgen-cli $wbg (once; a few minutes)"
+    cargo install wasm-bindgen-cli --version "=$wbg"
+  fi
+}
+
+ensure_test_tools() {
+  apt_install chromium python3-venv
+  command -v npm >/dev/null || apt_install nodejs npm
+  # npm packages of the browser tests, reinstalled when the lock file changes.
+  if ! cmp -s "$ROOT/end2end/package-lock.json" "$ROOT/end2end/node_modules/.switchboard-lock" 2>/dev/null; then
+    log "Installing the browser tests' npm packages"
+    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund >/dev/null)
+    cp "$ROOT/end2end/package-lock.json" "$ROOT/end2end/node_modules/.switchboard-lock"
+  fi
+  # The official SDK for the conformance check, in a venv of the repository.
+  local requirements="$ROOT/protocol/conformance/requirements.txt"
+  if ! cmp -s "$requirements" "$ROOT/.venv/.switchboard-requirements" 2>/dev/null; then
+    log "Installing the conformance check's Python packages"
+    python3 -m venv "$ROOT/.venv"
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$ROOT/.venv/.switchboard-requirements"
+  fi
+}
