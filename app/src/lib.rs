@@ -11,7 +11,7 @@ pub mod upstream;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -55,7 +55,10 @@ pub fn App() -> impl IntoView {
                 <Sidebar />
                 <main class="content" id="main">
                     <Routes fallback=NotFound>
-                        <Route path=StaticSegment("") view=Overview />
+                        // Pages that load data stream in order: the HTML arrives complete, so the page
+                        // also works without JavaScript (out-of-order streaming needs a script to
+                        // put the loaded parts in place).
+                        <Route path=StaticSegment("") view=Overview ssr=SsrMode::InOrder />
                         <Route path=StaticSegment("agents") view=|| view! { <SectionPage section=Section::Agents /> } />
                         <Route path=StaticSegment("environments") view=|| view! { <SectionPage section=Section::Environments /> } />
                         <Route path=StaticSegment("sessions") view=|| view! { <SectionPage section=Section::Sessions /> } />

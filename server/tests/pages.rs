@@ -26,6 +26,21 @@ async fn overview_is_rendered_on_the_server_with_the_upstream_and_the_navigation
     assert!(html.contains("<title>Overview · Switchboard</title>"), "{html}");
 }
 
+/// With out-of-order streaming the upstream panel often arrives as a `<template>` that only a script
+/// moves into place, so without JavaScript the page stays on "Loading". Whether it does depends on
+/// timing (about two requests in three here, on a multi-threaded runtime like the real server's),
+/// hence the repetitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_arrives_complete_in_place_so_it_works_without_javascript() {
+    let app = spawn_app(&[]).await;
+    for _ in 0..20 {
+        let (status, html) = app.get_text("/").await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("<template"), "the upstream panel is left for a script to put in place:\n{html}");
+        assert!(!html.contains("Loading the upstream settings"), "{html}");
+    }
+}
+
 #[tokio::test]
 async fn every_section_page_works_when_opened_from_a_link() {
     let app = spawn_app(&[]).await;
