@@ -5,7 +5,8 @@
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc >= 1.96; 0.3.10 builds --locked on 1.95
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WASM_TOOLCHAIN_MARKER="$ROOT/target/.wasm-toolchain"
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Build tools from npm (wasm-opt) come first, then cargo-installed tools.
+export PATH="$ROOT/scripts/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -43,7 +44,7 @@ ensure_wasm_target() {
 LEPTOS_ARGS=()
 use_wasm_toolchain() {
   if [ "$(cat "$WASM_TOOLCHAIN_MARKER" 2>/dev/null)" = debian ]; then
-    export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+    export PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
     LEPTOS_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
   fi
 }
@@ -53,12 +54,25 @@ locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# `npm ci` in a folder of the repository, again only when its lock file changed.
+npm_install() {
+  local dir=$1
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.switchboard-lock" 2>/dev/null; then
+    log "Installing the npm packages of ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$dir/package-lock.json" "$dir/node_modules/.switchboard-lock"
+  fi
+}
+
 ensure_build_tools() {
   command -v cargo >/dev/null || { log "cargo is missing: install Rust with rustup first"; exit 1; }
   ensure_wasm_target
   use_wasm_toolchain
-  # wasm-opt for release builds; cargo-leptos would otherwise try to download it (and fail here).
-  apt_install binaryen pkg-config
+  # wasm-opt for release builds, from npm's binaryen: cargo-leptos would otherwise try to download
+  # it (and fail here), and Debian 12's binaryen 108 breaks the bundle ("WebAssembly.Table.set():
+  # Argument 1 is invalid") because it mishandles the reference types current rustc emits.
+  command -v npm >/dev/null || apt_install nodejs npm
+  npm_install "$ROOT/scripts/tools"
   if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
     log "Installing cargo-leptos $CARGO_LEPTOS_VERSION (once; about 15 minutes on 2 cores)"
     cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
@@ -75,13 +89,7 @@ ensure_build_tools() {
 
 ensure_test_tools() {
   apt_install chromium python3-venv
-  command -v npm >/dev/null || apt_install nodejs npm
-  # npm packages of the browser tests, reinstalled when the lock file changes.
-  if ! cmp -s "$ROOT/end2end/package-lock.json" "$ROOT/end2end/node_modules/.switchboard-lock" 2>/dev/null; then
-    log "Installing the browser tests' npm packages"
-    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund >/dev/null)
-    cp "$ROOT/end2end/package-lock.json" "$ROOT/end2end/node_modules/.switchboard-lock"
-  fi
+  npm_install "$ROOT/end2end"
   # The official SDK for the conformance check, in a venv of the repository.
   local requirements="$ROOT/protocol/conformance/requirements.txt"
   if ! cmp -s "$requirements" "$ROOT/.venv/.switchboard-requirements" 2>/dev/null; then
