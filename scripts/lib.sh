@@ -40,12 +40,27 @@ ensure_wasm_target() {
   echo debian > "$WASM_TOOLCHAIN_MARKER"
 }
 
-# Sets the environment and the cargo-leptos arguments for the toolchain ensure_wasm_target chose.
-LEPTOS_ARGS=()
-use_wasm_toolchain() {
-  if [ "$(cat "$WASM_TOOLCHAIN_MARKER" 2>/dev/null)" = debian ]; then
-    export PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
-    LEPTOS_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+# True when the WASM side is built with Debian's toolchain (see ensure_wasm_target).
+wasm_toolchain_is_debian() {
+  [ "$(cat "$WASM_TOOLCHAIN_MARKER" 2>/dev/null)" = debian ]
+}
+
+# Runs a command that builds the WASM side with the chosen toolchain. Only such commands switch to
+# Debian's: everything native keeps rustup's toolchain (with its clippy and rustfmt).
+with_wasm_toolchain() {
+  if wasm_toolchain_is_debian; then
+    PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "$@"
+  else
+    "$@"
+  fi
+}
+
+# cargo-leptos build with the chosen toolchain; Debian's builds std for wasm itself.
+leptos_build() {
+  if wasm_toolchain_is_debian; then
+    with_wasm_toolchain cargo leptos build --lib-cargo-args=-Zbuild-std=std,panic_abort "$@"
+  else
+    cargo leptos build "$@"
   fi
 }
 
@@ -67,7 +82,6 @@ npm_install() {
 ensure_build_tools() {
   command -v cargo >/dev/null || { log "cargo is missing: install Rust with rustup first"; exit 1; }
   ensure_wasm_target
-  use_wasm_toolchain
   # wasm-opt for release builds, from npm's binaryen: cargo-leptos would otherwise try to download
   # it (and fail here), and Debian 12's binaryen 108 breaks the bundle ("WebAssembly.Table.set():
   # Argument 1 is invalid") because it mishandles the reference types current rustc emits.
