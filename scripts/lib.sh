@@ -49,7 +49,9 @@ wasm_toolchain_is_debian() {
 # Debian's: everything native keeps rustup's toolchain (with its clippy and rustfmt).
 with_wasm_toolchain() {
   if wasm_toolchain_is_debian; then
-    PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "$@"
+    # Debian's rustc names `rust-lld` as the wasm linker, which it does not ship: lld-22's wasm-ld is it.
+    PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 "$@"
   else
     "$@"
   fi
@@ -102,7 +104,8 @@ ensure_build_tools() {
 }
 
 ensure_test_tools() {
-  apt_install chromium python3-venv
+  apt_install chromium
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   npm_install "$ROOT/end2end"
   # The official SDK for the conformance check, in a venv of the repository.
   local requirements="$ROOT/protocol/conformance/requirements.txt"
