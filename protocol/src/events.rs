@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::common::{Metadata, Timestamp, serialize_tagged};
+use crate::common::{Empty, Metadata, Timestamp, serialize_tagged};
 use crate::content::{AgentMessageBlock, TextContent, ToolResultContentBlock, UserContentBlock};
 use crate::event_params::{ConfirmationResult, Rubric};
 use crate::open_union;
@@ -324,10 +324,6 @@ pub type SessionStatusTerminatedEvent = BareEvent;
 pub type SessionDeletedEvent = BareEvent;
 pub type SpanModelRequestStartEvent = BareEvent;
 
-/// A union member with no fields besides its `type` (e.g. `{"type":"end_turn"}`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct NoFields {}
-
 // ---------------------------------------------------------------------------------------------
 // User and system echoes
 // ---------------------------------------------------------------------------------------------
@@ -547,9 +543,9 @@ open_union! {
     /// treat `allow` as `always_allow` and `ask` as `always_ask`.
     pub enum ToolEvaluation {
         /// Accompanies `evaluated_permission: allow`.
-        AlwaysAllow(NoFields) = "always_allow",
+        AlwaysAllow(Empty) = "always_allow",
         /// Accompanies `evaluated_permission: ask`.
-        AlwaysAsk(NoFields) = "always_ask",
+        AlwaysAsk(Empty) = "always_ask",
         /// The server judged this call individually.
         Auto(AutoEvaluation) = "auto",
     }
@@ -565,7 +561,7 @@ open_union! {
     /// The server's judgement of one call under the `auto` policy.
     pub enum AutoEvaluatedPermission {
         /// Judged safe to run without approval.
-        Allow(NoFields) = "allow",
+        Allow(Empty) = "allow",
         /// No judgement reached; held for approval.
         Ask(AutoReason) = "ask",
         /// Judged high-risk, or no judgement and not held (e.g. out of credits): not run.
@@ -622,15 +618,15 @@ open_union! {
     /// Why a session or thread went idle.
     pub enum StopReason {
         /// The turn finished (also after an interrupt); send the next `user.message`.
-        EndTurn(NoFields) = "end_turn",
+        EndTurn(Empty) = "end_turn",
         /// Blocked on confirmations / tool results for the listed events.
         RequiresAction(RequiresAction) = "requires_action",
         /// Repeated errors exhausted retries, or an error came with `retry_status: exhausted`.
-        RetriesExhausted(NoFields) = "retries_exhausted",
+        RetriesExhausted(Empty) = "retries_exhausted",
         /// The budget was reached; only settle events are accepted until it is raised/removed.
-        BudgetReached(NoFields) = "budget_reached",
+        BudgetReached(Empty) = "budget_reached",
         /// The model refused; see `stop_details`.
-        Refusal(NoFields) = "refusal",
+        Refusal(Empty) = "refusal",
     }
 }
 
@@ -859,11 +855,11 @@ open_union! {
     /// What the client should do after a session error.
     pub enum RetryStatus {
         /// The server is retrying: wait. May repeat, then end as `exhausted`.
-        Retrying(NoFields) = "retrying",
+        Retrying(Empty) = "retrying",
         /// This turn is over (queued inputs flushed, session idle); a new prompt may be sent.
-        Exhausted(NoFields) = "exhausted",
+        Exhausted(Empty) = "exhausted",
         /// The session will become `terminated`.
-        Terminal(NoFields) = "terminal",
+        Terminal(Empty) = "terminal",
     }
 }
 
@@ -1038,10 +1034,10 @@ open_union! {
     pub enum WorkflowRunResult {
         /// The plan (a program the agent wrote) finished; says nothing about whether the work
         /// succeeded.
-        Completed(NoFields) = "completed",
+        Completed(Empty) = "completed",
         Error(WorkflowRunResultError) = "error",
         /// The agent stopped the run.
-        Stopped(NoFields) = "stopped",
+        Stopped(Empty) = "stopped",
     }
 }
 
