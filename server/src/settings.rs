@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn the_key_never_shows_in_debug_output() {
-        let s = settings(&[("ANTHROPIC_API_KEY", "sk-ant-distinctive-key-123")]).unwrap();
+        let s = settings(&[("ANTHROPIC_API_KEY", "test-key-distinctive-123")]).unwrap();
         let printed = format!("{s:?}");
         assert!(!printed.contains("distinctive"), "{printed}");
         assert!(printed.contains("[redacted]"));

@@ -62,7 +62,7 @@ async fn an_unknown_path_is_a_404_page_not_a_crash() {
 
 #[tokio::test]
 async fn anthropic_mode_is_shown_without_revealing_the_key() {
-    let key = "sk-ant-api03-switchboard-test-DISTINCTIVE-7f3a";
+    let key = "switchboard-test-key-DISTINCTIVE-7f3a";
     let app = spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")]).await;
 
     let (status, html) = app.get_text("/").await;
