@@ -59,14 +59,14 @@ pub fn App() -> impl IntoView {
                         // also works without JavaScript (out-of-order streaming needs a script to
                         // put the loaded parts in place).
                         <Route path=StaticSegment("") view=Overview ssr=SsrMode::InOrder />
-                        <Route path=StaticSegment("agents") view=|| view! { <SectionPage section=Section::Agents /> } />
-                        <Route path=StaticSegment("environments") view=|| view! { <SectionPage section=Section::Environments /> } />
-                        <Route path=StaticSegment("sessions") view=|| view! { <SectionPage section=Section::Sessions /> } />
-                        <Route path=StaticSegment("inbox") view=|| view! { <SectionPage section=Section::Inbox /> } />
-                        <Route path=StaticSegment("files") view=|| view! { <SectionPage section=Section::Files /> } />
-                        <Route path=StaticSegment("vaults") view=|| view! { <SectionPage section=Section::Vaults /> } />
-                        <Route path=StaticSegment("audit") view=|| view! { <SectionPage section=Section::Audit /> } />
-                        <Route path=StaticSegment("settings") view=|| view! { <SectionPage section=Section::Settings /> } />
+                        <Route path=StaticSegment(Section::Agents.segment()) view=|| view! { <SectionPage section=Section::Agents /> } />
+                        <Route path=StaticSegment(Section::Environments.segment()) view=|| view! { <SectionPage section=Section::Environments /> } />
+                        <Route path=StaticSegment(Section::Sessions.segment()) view=|| view! { <SectionPage section=Section::Sessions /> } />
+                        <Route path=StaticSegment(Section::Inbox.segment()) view=|| view! { <SectionPage section=Section::Inbox /> } />
+                        <Route path=StaticSegment(Section::Files.segment()) view=|| view! { <SectionPage section=Section::Files /> } />
+                        <Route path=StaticSegment(Section::Vaults.segment()) view=|| view! { <SectionPage section=Section::Vaults /> } />
+                        <Route path=StaticSegment(Section::Audit.segment()) view=|| view! { <SectionPage section=Section::Audit /> } />
+                        <Route path=StaticSegment(Section::Settings.segment()) view=|| view! { <SectionPage section=Section::Settings /> } />
                     </Routes>
                 </main>
             </div>

@@ -53,6 +53,11 @@ impl Section {
         }
     }
 
+    /// The route segment: the path without its leading `/`.
+    pub fn segment(self) -> &'static str {
+        &self.path()[1..]
+    }
+
     /// What the section is for, in the words of the people who will use it.
     pub fn purpose(self) -> &'static str {
         match self {
