@@ -52,7 +52,7 @@ pub fn router(settings: &Settings, addr: SocketAddr) -> Router {
         .build();
 
     let summary = upstream_summary(settings);
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -64,6 +64,18 @@ pub fn router(settings: &Settings, addr: SocketAddr) -> Router {
         .with_state(leptos_options)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// The app's routes, worked out once per process.
+///
+/// Working them out renders the app with resource loading switched off through a process-wide flag
+/// in `leptos_server` (leptos-rs/leptos#4773): a resource first polled by a request that is being
+/// served meanwhile waits forever. The real server generates the list before it serves anything,
+/// but the integration tests start many servers in one process, and about one test run in five hung
+/// that way. Generating it once, before any server of the process can serve, rules that out.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// What the console may show about the upstream (no key).
