@@ -1,4 +1,220 @@
 //! The embedded engine: a local implementation of the Managed Agents API.
 //!
-//! Not built yet: Switchboard's upstream is configured here but the engine's API, store and
-//! runtime arrive with the "Embedded engine" issue. See `shared/design/architecture.md`.
+//! - [`api`]: the HTTP endpoints (agents, environments, sessions, events and their SSE stream,
+//!   files, session resources), with the API's error bodies and cursor pagination;
+//! - `store`: SQLite in WAL mode in the data directory; agents keep every version, events are
+//!   append-only;
+//! - `runtime`: one task per active session that plays the agent's turns;
+//! - `script`: the scripted model (deterministic, for demos and tests);
+//! - [`sandbox`]: real tools in a bubblewrap sandbox per session.
+//!
+//! [`Engine::open`] prepares it all; [`Engine::router`] is the axum router to serve.
+
+pub mod api;
+pub mod cli;
+mod error;
+mod ids;
+mod resolve;
+mod runtime;
+pub mod sandbox;
+pub mod script;
+mod seed;
+mod store;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+pub use crate::error::{ApiError, ApiResult};
+use crate::{ids::new_id, store::Store};
+
+/// How an engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where `engine.db`, uploaded files and session sandboxes live.
+    pub data_dir: PathBuf,
+    /// The key clients must send (`x-api-key` or `Authorization: Bearer`).
+    pub api_key: String,
+    /// The executable the sandbox runs for the file tools: a binary that answers
+    /// `<exe> sandbox-tool <name>` (the `switchboard` or `switchboard-engine` binary).
+    pub tool_runner: PathBuf,
+    /// Largest upload `POST /v1/files` accepts.
+    pub max_upload_bytes: u64,
+    /// Largest JSON body.
+    pub max_json_bytes: usize,
+    /// How often an idle event stream gets a `ping` frame.
+    pub heartbeat: Duration,
+    /// Seed the demo agent and environment on first start.
+    pub seed_demo: bool,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: PathBuf, api_key: String) -> Self {
+        Self {
+            data_dir,
+            api_key,
+            tool_runner: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
+            max_upload_bytes: 100 * 1024 * 1024,
+            max_json_bytes: 32 * 1024 * 1024,
+            heartbeat: Duration::from_secs(15),
+            seed_demo: true,
+        }
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot prepare the engine's data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the engine's database in {path}: {source}")]
+    Store { path: PathBuf, source: sqlx::Error },
+    #[error("cannot recover the engine's sessions: {0}")]
+    Recover(String),
+}
+
+/// A running engine: its store, live session streams and session runtimes.
+#[derive(Clone)]
+pub struct Engine {
+    state: Arc<EngineState>,
+}
+
+pub struct EngineState {
+    pub config: EngineConfig,
+    store: Store,
+    hubs: Mutex<HashMap<String, Arc<SessionHub>>>,
+    runtimes: Mutex<HashMap<String, runtime::Handle>>,
+}
+
+impl Engine {
+    /// Opens the store in `config.data_dir`, recovers sessions the last process left running,
+    /// and seeds the demo agent on first start.
+    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        let data_dir = config.data_dir.clone();
+        for dir in [data_dir.clone(), data_dir.join("files"), data_dir.join("sandboxes")] {
+            std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
+        }
+        let store =
+            Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
+        let state = Arc::new(EngineState { config, store, hubs: Mutex::default(), runtimes: Mutex::default() });
+        runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;
+        if state.config.seed_demo {
+            seed::demo(&state).await.map_err(|e| EngineError::Recover(e.message))?;
+        }
+        Ok(Engine { state })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        api::router(self.state.clone())
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.state.config
+    }
+}
+
+/// What a session's live stream carries.
+#[derive(Debug, Clone)]
+pub enum Live {
+    /// A persisted event, with its place in the session's log.
+    Event { seq: i64, kind: Arc<str>, json: Arc<str> },
+    /// An `event_start` / `event_delta` preview of `agent.message` or `agent.thinking`.
+    Preview { of: &'static str, kind: &'static str, json: Arc<str> },
+    /// The session was deleted: streams send `session.deleted` and end.
+    Deleted { json: Arc<str> },
+}
+
+/// The live side of one session: a broadcast of its events, and the lock that keeps the order
+/// of the log and of the broadcast the same.
+pub struct SessionHub {
+    tx: broadcast::Sender<Live>,
+    append: tokio::sync::Mutex<()>,
+}
+
+impl EngineState {
+    fn hub(&self, session_id: &str) -> Arc<SessionHub> {
+        let mut hubs = self.hubs.lock().expect("hub map lock");
+        hubs.entry(session_id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(SessionHub { tx: broadcast::channel(1024).0, append: tokio::sync::Mutex::new(()) })
+            })
+            .clone()
+    }
+
+    /// Appends one event to a session's log (giving it an id and `processed_at` when it has
+    /// none) and sends it to the session's live streams. Returns the stored event.
+    pub async fn append(&self, session_id: &str, mut event: Value) -> ApiResult<Value> {
+        let at = ids::now();
+        if event.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+            event["id"] = json!(new_id("sevt"));
+        }
+        event["processed_at"] = json!(at.text);
+        let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        let text = event.to_string();
+        let hub = self.hub(session_id);
+        let _order = hub.append.lock().await;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO events (session_id, id, type, processed_us, body) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(session_id)
+        .bind(event["id"].as_str())
+        .bind(&kind)
+        .bind(at.micros)
+        .bind(&text)
+        .fetch_one(&self.store.pool)
+        .await?;
+        let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into() });
+        Ok(event)
+    }
+
+    /// Sends a preview (never stored) to the session's live streams.
+    pub fn preview(&self, session_id: &str, of: &'static str, preview: Value) {
+        let kind = if preview["type"] == "event_start" { "event_start" } else { "event_delta" };
+        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into() });
+    }
+
+    /// Subscribes to a session's stream and tells the seq of the last event before it.
+    pub async fn subscribe(&self, session_id: &str) -> ApiResult<(broadcast::Receiver<Live>, i64)> {
+        let hub = self.hub(session_id);
+        let _order = hub.append.lock().await;
+        let rx = hub.tx.subscribe();
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        Ok((rx, last.unwrap_or(0)))
+    }
+
+    /// Events of a session after `seq`, for a stream that fell behind the broadcast.
+    pub async fn events_after(&self, session_id: &str, seq: i64, limit: i64) -> ApiResult<Vec<(i64, String, String)>> {
+        Ok(sqlx::query_as("SELECT seq, type, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(session_id)
+            .bind(seq)
+            .bind(limit)
+            .fetch_all(&self.store.pool)
+            .await?)
+    }
+
+    /// Ends every open stream of a deleted session and forgets its live state.
+    fn close_hub(&self, session_id: &str) {
+        let hub = self.hubs.lock().expect("hub map lock").remove(session_id);
+        if let Some(hub) = hub {
+            let deleted = json!({ "type": "session.deleted", "id": new_id("sevt"), "processed_at": ids::now().text });
+            let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
+        }
+    }
+
+    fn sandbox_dir(&self, session_id: &str) -> PathBuf {
+        self.config.data_dir.join("sandboxes").join(session_id)
+    }
+
+    fn file_path(&self, file_id: &str) -> PathBuf {
+        self.config.data_dir.join("files").join(file_id)
+    }
+}

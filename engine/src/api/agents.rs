@@ -1,0 +1,292 @@
+//! `/v1/agents`: create, retrieve (any version), update (a new immutable version), list,
+//! versions, archive.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use protocol::{
+    agents::{Agent, AgentCreate, AgentTag, AgentUpdate, ExecutionIdentity, McpServer},
+    common::Empty,
+};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{ApiJson, Params, page, to_json};
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{new_id, now},
+    resolve,
+    store::{Filter, ListQuery, Order, json},
+};
+
+pub async fn create(
+    State(engine): State<Arc<EngineState>>,
+    ApiJson(body): ApiJson<AgentCreate>,
+) -> ApiResult<Json<Value>> {
+    let agent = engine.create_agent(body).await?;
+    Ok(Json(agent))
+}
+
+pub async fn retrieve(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let version = params.int("version", 1, i64::MAX)?;
+    Ok(Json(engine.agent(&id, version).await?))
+}
+
+pub async fn update(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AgentUpdate>,
+) -> ApiResult<Json<Value>> {
+    let mut tx = engine.store.pool.begin().await?;
+    let head = sqlx::query("SELECT latest_version, archived_at FROM agents WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent", &id))?;
+    let latest: i64 = head.get(0);
+    if head.get::<Option<String>, _>(1).is_some() {
+        return Err(ApiError::invalid(format!("Agent {id} is archived and read-only; create a new agent instead.")));
+    }
+    if let Some(expected) = body.version
+        && expected as i64 != latest
+    {
+        return Err(ApiError::conflict(format!(
+            "Agent {id} is at version {latest}, not {expected}: someone changed it since you loaded it. Load version {latest}, reapply your edit and send it with version {latest}."
+        )));
+    }
+    let stored: String = sqlx::query_scalar("SELECT body FROM agent_versions WHERE agent_id = ? AND version = ?")
+        .bind(&id)
+        .bind(latest)
+        .fetch_one(&mut *tx)
+        .await?;
+    let current: Agent = serde_json::from_str(&stored)?;
+    let mut next = current.clone();
+    if let Some(name) = &body.name {
+        resolve::name(name, "name")?;
+        next.name = name.clone();
+    }
+    if let Some(description) = &body.description {
+        next.description = description.clone().filter(|d| !d.is_empty());
+    }
+    if let Some(system) = &body.system {
+        next.system = system.clone().filter(|s| !s.is_empty());
+    }
+    if let Some(model) = &body.model {
+        next.model = resolve::model(model)?;
+    }
+    if let Some(servers) = &body.mcp_servers {
+        next.mcp_servers = servers.clone().unwrap_or_default();
+    }
+    let servers: Vec<McpServer> = next.mcp_servers.clone();
+    resolve::mcp_servers(&servers)?;
+    if let Some(tools) = &body.tools {
+        next.tools = resolve::tools(tools.as_deref().unwrap_or_default(), &servers)?;
+    } else if body.mcp_servers.is_some() {
+        // The servers changed under the stored tools: check they still match.
+        let params = current.tools.iter().map(to_json).collect::<ApiResult<Vec<_>>>()?;
+        let params = serde_json::from_value::<Vec<protocol::agents::ToolParams>>(Value::Array(params))?;
+        resolve::tools(&params, &servers)?;
+    }
+    if let Some(skills) = &body.skills {
+        next.skills = resolve::skills(skills.as_deref().unwrap_or_default())?;
+    }
+    if let Some(identity) = &body.execution_identity {
+        next.execution_identity = identity.clone().unwrap_or(ExecutionIdentity::ServiceAccount(Empty {}));
+    }
+    if let Some(Some(_)) = &body.multiagent {
+        return Err(ApiError::invalid(
+            "multiagent: the embedded engine runs single-agent sessions only; leave multiagent out.",
+        ));
+    }
+    if let Some(None) = &body.multiagent {
+        next.multiagent = None;
+    }
+    if let Some(patch) = &body.metadata {
+        resolve::patch_metadata(&mut next.metadata, patch, false)?;
+    }
+    resolve::check_script(&next.model, next.system.as_deref())?;
+
+    // A no-op update keeps the version.
+    let unchanged = {
+        let mut a = next.clone();
+        a.updated_at.clone_from(&current.updated_at);
+        a == current
+    };
+    if unchanged {
+        tx.rollback().await?;
+        return Ok(Json(to_json(&current)?));
+    }
+    let at = now();
+    next.version = latest as u64 + 1;
+    next.updated_at = at.text;
+    sqlx::query("INSERT INTO agent_versions (agent_id, version, body) VALUES (?, ?, ?)")
+        .bind(&id)
+        .bind(next.version as i64)
+        .bind(serde_json::to_string(&next)?)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE agents SET latest_version = ? WHERE id = ?")
+        .bind(next.version as i64)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(to_json(&next)?))
+}
+
+pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
+    let order = Order::Desc;
+    let mut filters = Vec::new();
+    if !params.bool("include_archived")? {
+        filters.push(Filter::Sql("a.archived_at IS NULL"));
+    }
+    for (op, micros) in params.ranges("created_at")? {
+        filters.push(Filter::Cmp("a.created_us", op, micros));
+    }
+    let rows = engine
+        .store
+        .list(ListQuery {
+            select: "a.seq, v.body, a.archived_at",
+            from: "agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.latest_version",
+            seq_column: "a.seq",
+            filters,
+            order,
+            limit: params.limit(20, 100)?,
+            cursor: params.cursor(order)?,
+        })
+        .await?;
+    Ok(Json(page(rows, false, |row| with_archived(json(row.get(1))?, row.get(2)))?))
+}
+
+pub async fn versions(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let archived_at: Option<Option<String>> = sqlx::query_scalar("SELECT archived_at FROM agents WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&engine.store.pool)
+        .await?;
+    let archived_at = archived_at.ok_or_else(|| ApiError::not_found("agent", &id))?;
+    let order = Order::Desc;
+    let rows = engine
+        .store
+        .list(ListQuery {
+            select: "version, body",
+            from: "agent_versions",
+            seq_column: "version",
+            filters: vec![Filter::Eq("agent_id", id)],
+            order,
+            limit: params.limit(20, 100)?,
+            cursor: params.cursor(order)?,
+        })
+        .await?;
+    Ok(Json(page(rows, false, |row| with_archived(json(row.get(1))?, archived_at.clone()))?))
+}
+
+pub async fn archive(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let at = now();
+    let done = sqlx::query("UPDATE agents SET archived_at = COALESCE(archived_at, ?) WHERE id = ?")
+        .bind(&at.text)
+        .bind(&id)
+        .execute(&engine.store.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::not_found("agent", &id));
+    }
+    Ok(Json(engine.agent(&id, None).await?))
+}
+
+fn with_archived(mut body: Value, archived_at: Option<String>) -> ApiResult<Value> {
+    body["archived_at"] = archived_at.map_or(Value::Null, Value::String);
+    Ok(body)
+}
+
+impl EngineState {
+    /// Creates an agent at version 1 (also used to seed the demo agent).
+    pub async fn create_agent(&self, body: AgentCreate) -> ApiResult<Value> {
+        resolve::name(&body.name, "name")?;
+        let model = resolve::model(&body.model)?;
+        let mcp_servers = body.mcp_servers.clone().unwrap_or_default();
+        resolve::mcp_servers(&mcp_servers)?;
+        let tools = resolve::tools(body.tools.as_deref().unwrap_or_default(), &mcp_servers)?;
+        let skills = resolve::skills(body.skills.as_deref().unwrap_or_default())?;
+        let metadata = body.metadata.clone().unwrap_or_default();
+        resolve::metadata(&metadata)?;
+        if body.multiagent.is_some() {
+            return Err(ApiError::invalid(
+                "multiagent: the embedded engine runs single-agent sessions only; leave multiagent out.",
+            ));
+        }
+        if body.description.as_ref().is_some_and(|d| d.chars().count() > 2048) {
+            return Err(ApiError::invalid("description: at most 2048 characters."));
+        }
+        let system = body.system.clone().filter(|s| !s.is_empty());
+        resolve::check_script(&model, system.as_deref())?;
+        let at = now();
+        let agent = Agent {
+            id: new_id("agent"),
+            archived_at: None,
+            created_at: at.text.clone(),
+            description: body.description.clone().filter(|d| !d.is_empty()),
+            execution_identity: body.execution_identity.clone().unwrap_or(ExecutionIdentity::ServiceAccount(Empty {})),
+            mcp_servers,
+            metadata,
+            model,
+            multiagent: None,
+            name: body.name.clone(),
+            skills,
+            system,
+            tools,
+            r#type: AgentTag,
+            updated_at: at.text,
+            version: 1,
+        };
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query("INSERT INTO agents (id, latest_version, created_us) VALUES (?, 1, ?)")
+            .bind(&agent.id)
+            .bind(at.micros)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO agent_versions (agent_id, version, body) VALUES (?, 1, ?)")
+            .bind(&agent.id)
+            .bind(serde_json::to_string(&agent)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        to_json(&agent)
+    }
+
+    async fn agent_exists(&self, id: &str) -> ApiResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM agents WHERE id = ?").bind(id).fetch_optional(&self.store.pool).await?;
+        Ok(found.is_some())
+    }
+
+    /// An agent at `version` (latest when `None`), with its archive state.
+    pub async fn agent(&self, id: &str, version: Option<i64>) -> ApiResult<Value> {
+        let row = sqlx::query(
+            "SELECT v.body, a.archived_at FROM agents a JOIN agent_versions v ON v.agent_id = a.id \
+             AND v.version = COALESCE(?, a.latest_version) WHERE a.id = ?",
+        )
+        .bind(version)
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        match row {
+            Some(row) => with_archived(json(row.get(0))?, row.get(1)),
+            None if version.is_some() && self.agent_exists(id).await? => {
+                Err(ApiError::not_found("version", &format!("{} of agent {id}", version.unwrap_or_default())))
+            }
+            None => Err(ApiError::not_found("agent", id)),
+        }
+    }
+}

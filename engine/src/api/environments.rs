@@ -1,0 +1,260 @@
+//! `/v1/environments`: create, retrieve, update, list, archive, delete.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use protocol::{
+    common::Empty,
+    environments::{
+        CloudConfig, Environment, EnvironmentConfig, EnvironmentConfigParams, EnvironmentCreate, EnvironmentScope,
+        EnvironmentTag, EnvironmentUpdate, LimitedNetwork, Networking, NetworkingParams, Packages, PackagesParams,
+        PackagesTag,
+    },
+};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::{ApiJson, Params, from_json, page, to_json};
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{new_id, now},
+    resolve,
+    store::{Filter, ListQuery, Order, json},
+};
+
+pub async fn create(
+    State(engine): State<Arc<EngineState>>,
+    ApiJson(body): ApiJson<EnvironmentCreate>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(engine.create_environment(body).await?))
+}
+
+pub async fn retrieve(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(engine.environment(&id).await?.1))
+}
+
+pub async fn update(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EnvironmentUpdate>,
+) -> ApiResult<Json<Value>> {
+    let (archived, stored) = engine.environment(&id).await?;
+    if archived {
+        return Err(ApiError::invalid(format!("Environment {id} is archived and cannot be changed."))
+            .with_code("environment_archived"));
+    }
+    let mut environment: Environment = from_json(stored)?;
+    if let Some(name) = &body.name {
+        resolve::name(name, "name")?;
+        environment.name = name.clone();
+    }
+    if let Some(description) = &body.description {
+        environment.description = description.clone();
+    }
+    if let Some(config) = &body.config {
+        environment.config = resolve_config(Some(config), Some(&environment.config))?;
+    }
+    if let Some(patch) = &body.metadata {
+        resolve::patch_metadata(&mut environment.metadata, patch, true)?;
+    }
+    if let Some(scope) = &body.scope {
+        environment.scope = Some(scope_of(scope)?);
+    }
+    environment.updated_at = now().text;
+    let body = to_json(&environment)?;
+    sqlx::query("UPDATE environments SET body = ? WHERE id = ?")
+        .bind(body.to_string())
+        .bind(&id)
+        .execute(&engine.store.pool)
+        .await?;
+    Ok(Json(body))
+}
+
+pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
+    let order = Order::Desc;
+    let mut filters = Vec::new();
+    if !params.bool("include_archived")? {
+        filters.push(Filter::Sql("archived = 0"));
+    }
+    let rows = engine
+        .store
+        .list(ListQuery {
+            select: "seq, body",
+            from: "environments",
+            seq_column: "seq",
+            filters,
+            order,
+            limit: params.limit(20, 100)?,
+            cursor: params.cursor(order)?,
+        })
+        .await?;
+    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+}
+
+pub async fn archive(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let (archived, mut body) = engine.environment(&id).await?;
+    if !archived {
+        let at = now().text;
+        body["archived_at"] = json!(at);
+        body["updated_at"] = json!(at);
+        sqlx::query("UPDATE environments SET body = ?, archived = 1 WHERE id = ?")
+            .bind(body.to_string())
+            .bind(&id)
+            .execute(&engine.store.pool)
+            .await?;
+    }
+    Ok(Json(body))
+}
+
+pub async fn delete(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    engine.environment(&id).await?;
+    let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE environment_id = ? AND archived = 0")
+        .bind(&id)
+        .fetch_one(&engine.store.pool)
+        .await?;
+    if in_use > 0 {
+        return Err(ApiError::conflict(format!(
+            "Environment {id} is used by {in_use} session(s) that are not archived; archive or delete them first, or archive the environment instead."
+        )));
+    }
+    sqlx::query("DELETE FROM environments WHERE id = ?").bind(&id).execute(&engine.store.pool).await?;
+    Ok(Json(json!({ "id": id, "type": "environment_deleted" })))
+}
+
+fn scope_of(scope: &EnvironmentScope) -> ApiResult<EnvironmentScope> {
+    match scope {
+        EnvironmentScope::Organization => Ok(EnvironmentScope::Organization),
+        _ => Err(ApiError::invalid(
+            "scope: the embedded engine has one organization and no accounts; use \"organization\".",
+        )),
+    }
+}
+
+/// The resolved config: request fields over the stored ones (or the defaults at creation).
+fn resolve_config(
+    params: Option<&EnvironmentConfigParams>,
+    stored: Option<&EnvironmentConfig>,
+) -> ApiResult<EnvironmentConfig> {
+    let default_cloud = CloudConfig { networking: Networking::Unrestricted(Empty {}), packages: packages(None, None) };
+    match (params, stored) {
+        (None, None) => Ok(EnvironmentConfig::Cloud(default_cloud)),
+        (None, Some(stored)) => Ok(stored.clone()),
+        (Some(EnvironmentConfigParams::Unknown(v)), _) => {
+            Err(ApiError::invalid(format!("config.type: unknown config type {v}; use cloud or self_hosted.")))
+        }
+        (Some(EnvironmentConfigParams::SelfHosted(_)), None | Some(EnvironmentConfig::SelfHosted(_))) => {
+            Ok(EnvironmentConfig::SelfHosted(Empty {}))
+        }
+        (Some(EnvironmentConfigParams::Cloud(cloud)), stored @ (None | Some(EnvironmentConfig::Cloud(_)))) => {
+            let base = match stored {
+                Some(EnvironmentConfig::Cloud(c)) => c.clone(),
+                _ => default_cloud,
+            };
+            let networking = match &cloud.networking {
+                None => base.networking,
+                Some(NetworkingParams::Unrestricted(_)) => Networking::Unrestricted(Empty {}),
+                Some(NetworkingParams::Limited(limited)) => {
+                    let hosts = limited.allowed_hosts.clone().unwrap_or_default();
+                    if hosts.iter().any(|h| h.trim().is_empty() || h.contains('/')) {
+                        return Err(ApiError::invalid(
+                            "config.networking.allowed_hosts: each entry must be a host name such as api.example.com.",
+                        ));
+                    }
+                    Networking::Limited(LimitedNetwork {
+                        allow_mcp_servers: limited.allow_mcp_servers.unwrap_or(false),
+                        allow_package_managers: limited.allow_package_managers.unwrap_or(false),
+                        allowed_hosts: hosts,
+                    })
+                }
+                Some(NetworkingParams::Unknown(v)) => {
+                    return Err(ApiError::invalid(format!(
+                        "config.networking.type: unknown networking {v}; use unrestricted or limited."
+                    )));
+                }
+            };
+            let packages = packages(cloud.packages.as_ref(), Some(&base.packages));
+            if let Networking::Limited(limited) = &networking {
+                let any = [&packages.apt, &packages.cargo, &packages.gem, &packages.go, &packages.npm, &packages.pip]
+                    .iter()
+                    .any(|l| !l.is_empty());
+                if any && !limited.allow_package_managers {
+                    return Err(ApiError::invalid(
+                        "config: packages need allow_package_managers: true when networking is limited.",
+                    ));
+                }
+            }
+            Ok(EnvironmentConfig::Cloud(CloudConfig { networking, packages }))
+        }
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "config.type cannot change after the environment is created; create a new environment instead.",
+        )
+        .with_code("invalid_config_type_change")),
+    }
+}
+
+fn packages(params: Option<&PackagesParams>, stored: Option<&Packages>) -> Packages {
+    let empty = Packages {
+        apt: vec![],
+        cargo: vec![],
+        gem: vec![],
+        go: vec![],
+        npm: vec![],
+        pip: vec![],
+        r#type: Some(PackagesTag),
+    };
+    let base = stored.cloned().unwrap_or(empty);
+    let Some(p) = params else { return base };
+    let pick = |new: &Option<Vec<String>>, old: &Vec<String>| new.clone().unwrap_or_else(|| old.clone());
+    Packages {
+        apt: pick(&p.apt, &base.apt),
+        cargo: pick(&p.cargo, &base.cargo),
+        gem: pick(&p.gem, &base.gem),
+        go: pick(&p.go, &base.go),
+        npm: pick(&p.npm, &base.npm),
+        pip: pick(&p.pip, &base.pip),
+        r#type: Some(PackagesTag),
+    }
+}
+
+impl EngineState {
+    pub async fn create_environment(&self, body: EnvironmentCreate) -> ApiResult<Value> {
+        resolve::name(&body.name, "name")?;
+        let metadata = body.metadata.clone().unwrap_or_default();
+        resolve::metadata(&metadata)?;
+        let at = now();
+        let environment = Environment {
+            id: new_id("env"),
+            archived_at: None,
+            config: resolve_config(body.config.as_ref(), None)?,
+            created_at: at.text.clone(),
+            description: body.description.clone(),
+            metadata,
+            name: body.name.clone(),
+            r#type: EnvironmentTag,
+            updated_at: at.text,
+            scope: Some(body.scope.as_ref().map(scope_of).transpose()?.unwrap_or(EnvironmentScope::Organization)),
+        };
+        let json = to_json(&environment)?;
+        sqlx::query("INSERT INTO environments (id, body, created_us) VALUES (?, ?, ?)")
+            .bind(&environment.id)
+            .bind(json.to_string())
+            .bind(at.micros)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(json)
+    }
+
+    /// (archived, body) of an environment.
+    pub async fn environment(&self, id: &str) -> ApiResult<(bool, Value)> {
+        let row = sqlx::query("SELECT archived, body FROM environments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("environment", id))?;
+        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+    }
+}

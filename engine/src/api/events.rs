@@ -1,0 +1,277 @@
+//! `/v1/sessions/{id}/events`: send, list, and the live SSE stream.
+
+use std::{collections::VecDeque, convert::Infallible, sync::Arc};
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use protocol::event_params::{ConfirmationResult, EventParams, SendEventsBody};
+use serde_json::{Value, json};
+use sqlx::Row;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{ApiJson, Params, page, to_json};
+use crate::{
+    EngineState, Live,
+    error::{ApiError, ApiResult},
+    runtime::Decision,
+    store::{Filter, ListQuery, Order, json},
+};
+
+/// The types `types[]` may name (every persisted type but `session.deleted`).
+const PERSISTED_TYPES: &[&str] = &[
+    "user.message",
+    "user.interrupt",
+    "user.tool_confirmation",
+    "user.custom_tool_result",
+    "user.tool_result",
+    "user.define_outcome",
+    "system.message",
+    "agent.message",
+    "agent.thinking",
+    "agent.tool_use",
+    "agent.tool_result",
+    "agent.mcp_tool_use",
+    "agent.mcp_tool_result",
+    "agent.custom_tool_use",
+    "agent.thread_message_sent",
+    "agent.thread_message_received",
+    "agent.thread_context_compacted",
+    "session.status_running",
+    "session.status_idle",
+    "session.status_rescheduled",
+    "session.status_terminated",
+    "session.error",
+    "session.updated",
+    "session.usage",
+    "session.thread_created",
+    "session.thread_status_running",
+    "session.thread_status_idle",
+    "session.thread_status_rescheduled",
+    "session.thread_status_terminated",
+    "span.model_request_start",
+    "span.model_request_end",
+    "span.outcome_evaluation_start",
+    "span.outcome_evaluation_ongoing",
+    "span.outcome_evaluation_end",
+    "workflow_run.created",
+    "workflow_run.status_running",
+    "workflow_run.status_idle",
+    "workflow_run.phase_started",
+    "workflow_run.phase_ended",
+    "workflow_run.error",
+    "workflow_run.status_ended",
+];
+
+pub async fn send(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SendEventsBody>,
+) -> ApiResult<Json<Value>> {
+    let (archived, session) = engine.session(&id).await?;
+    if archived {
+        return Err(ApiError::conflict(format!("Session {id} is archived; it takes no more events.")));
+    }
+    if session["status"] == "terminated" {
+        return Err(ApiError::invalid(format!("Session {id} has terminated; start a new session.")));
+    }
+    if body.events.is_empty() {
+        return Err(ApiError::invalid("events: send at least one event."));
+    }
+    // Check the whole batch before anything is applied.
+    let mut answers = Vec::new();
+    for (i, event) in body.events.iter().enumerate() {
+        match event {
+            EventParams::UserMessage(message) => {
+                if message.content.is_empty() {
+                    return Err(ApiError::invalid(format!("events[{i}].content: a message needs at least one block.")));
+                }
+            }
+            EventParams::UserInterrupt(interrupt) => {
+                if let Some(thread) = &interrupt.session_thread_id {
+                    return Err(ApiError::invalid(format!(
+                        "events[{i}].session_thread_id: {thread:?} is not a thread of this session (it has only its primary thread)."
+                    )));
+                }
+            }
+            EventParams::UserToolConfirmation(confirmation) => {
+                let decision = match confirmation.result {
+                    ConfirmationResult::Allow => {
+                        if confirmation.deny_message.is_some() {
+                            return Err(ApiError::invalid(format!(
+                                "events[{i}].deny_message goes only with result \"deny\"."
+                            )));
+                        }
+                        Decision::Allow
+                    }
+                    ConfirmationResult::Deny => Decision::Deny { message: confirmation.deny_message.clone() },
+                };
+                answers.push((confirmation.tool_use_id.clone(), decision));
+            }
+            EventParams::UserCustomToolResult(result) => {
+                answers.push((result.custom_tool_use_id.clone(), Decision::Answered))
+            }
+            EventParams::UserToolResult(_) => {
+                return Err(ApiError::invalid(format!(
+                    "events[{i}]: user.tool_result is only for sessions in self-hosted environments."
+                )));
+            }
+            EventParams::Unknown(value) => {
+                return Err(ApiError::invalid(format!(
+                    "events[{i}].type: {} is not an event a client can send.",
+                    value.get("type").unwrap_or(&Value::Null)
+                )));
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "events[{i}]: the embedded engine does not support {} (its scripted model has no outcomes or system turns).",
+                    other.type_name()
+                )));
+            }
+        }
+    }
+    let runtime = engine.runtime(&id).await?;
+    if !answers.is_empty() {
+        runtime.decide(&answers)?;
+    }
+    let mut echoes = Vec::with_capacity(body.events.len());
+    for event in &body.events {
+        echoes.push(engine.append(&id, to_json(event)?).await?);
+        match event {
+            EventParams::UserMessage(_) => runtime.message(),
+            EventParams::UserInterrupt(_) => runtime.interrupt(),
+            _ => {}
+        }
+    }
+    if !answers.is_empty() {
+        runtime.decided();
+    }
+    Ok(Json(json!({ "data": echoes })))
+}
+
+pub async fn list(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    engine.session(&id).await?;
+    let order = params.order(Order::Asc)?;
+    let mut filters = vec![Filter::Eq("session_id", id)];
+    let types = params.all("types");
+    for kind in &types {
+        if !PERSISTED_TYPES.contains(&kind.as_str()) {
+            return Err(ApiError::invalid(format!("types[]: {kind:?} is not an event type that lists can filter on.")));
+        }
+    }
+    if !types.is_empty() {
+        filters.push(Filter::In("type", types));
+    }
+    for (op, micros) in params.ranges("created_at")? {
+        filters.push(Filter::Cmp("processed_us", op, micros));
+    }
+    let rows = engine
+        .store
+        .list(ListQuery {
+            select: "seq, body",
+            from: "events",
+            seq_column: "seq",
+            filters,
+            order,
+            limit: params.limit(1000, 1000)?,
+            cursor: params.cursor(order)?,
+        })
+        .await?;
+    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+}
+
+/// What one viewer of the stream has in hand.
+struct Viewer {
+    engine: Arc<EngineState>,
+    session_id: String,
+    rx: tokio::sync::broadcast::Receiver<Live>,
+    last_seq: i64,
+    deltas: Vec<String>,
+    backlog: VecDeque<Event>,
+    done: bool,
+}
+
+pub async fn stream(
+    State(engine): State<Arc<EngineState>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    engine.session(&id).await?;
+    let deltas = params.all("event_deltas");
+    if deltas.len() > 100 {
+        return Err(ApiError::invalid("event_deltas[]: at most 100 values."));
+    }
+    for kind in &deltas {
+        if kind != "agent.message" && kind != "agent.thinking" {
+            return Err(ApiError::invalid(format!(
+                "event_deltas[]: {kind:?} has no previews; use agent.message or agent.thinking."
+            )));
+        }
+    }
+    let (rx, last_seq) = engine.subscribe(&id).await?;
+    let heartbeat = engine.config.heartbeat;
+    let viewer = Viewer { engine, session_id: id, rx, last_seq, deltas, backlog: VecDeque::new(), done: false };
+    let events = futures::stream::unfold(viewer, |mut viewer| async move {
+        let event = viewer.next().await?;
+        Some((Ok::<_, Infallible>(event), viewer))
+    });
+    let keep_alive =
+        KeepAlive::new().interval(heartbeat).event(Event::default().event("ping").data("{\"type\":\"ping\"}"));
+    Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+}
+
+impl Viewer {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.backlog.pop_front() {
+                return Some(event);
+            }
+            if self.done {
+                return None;
+            }
+            match self.rx.recv().await {
+                Ok(Live::Event { seq, kind, json }) => {
+                    if seq > self.last_seq {
+                        self.last_seq = seq;
+                        return Some(Event::default().event(&*kind).data(&*json));
+                    }
+                }
+                Ok(Live::Preview { of, kind, json }) => {
+                    if self.deltas.iter().any(|d| d == of) {
+                        return Some(Event::default().event(kind).data(&*json));
+                    }
+                }
+                Ok(Live::Deleted { json }) => {
+                    self.done = true;
+                    return Some(Event::default().event("session.deleted").data(&*json));
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Fell behind the broadcast: read what was missed from the log, in order.
+                    match self.engine.events_after(&self.session_id, self.last_seq, 10_000).await {
+                        Ok(rows) => {
+                            for (seq, kind, body) in rows {
+                                self.last_seq = seq;
+                                self.backlog.push_back(Event::default().event(kind).data(body));
+                            }
+                        }
+                        Err(_) => {
+                            self.done = true;
+                            let error = json!({ "type": "error", "error": { "type": "api_error", "message": "The stream fell behind and could not catch up; reconnect and list the events you missed." } });
+                            return Some(Event::default().event("error").data(error.to_string()));
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The HTTP surface of the engine: the Managed Agents endpoints, authentication, and the
+//! request/response plumbing every endpoint shares.
+
+mod agents;
+mod environments;
+mod events;
+mod files;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State},
+    http::{HeaderMap, Method, Uri, request::Parts},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    store::{Cursor, Order, PageRows},
+};
+
+pub const BETA: &str = "managed-agents-2026-04-01";
+
+pub fn router(state: Arc<EngineState>) -> Router {
+    let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
+    let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes as usize + 64 * 1024);
+    Router::new()
+        .route("/v1/agents", get(agents::list).post(agents::create))
+        .route("/v1/agents/{id}", get(agents::retrieve).post(agents::update))
+        .route("/v1/agents/{id}/archive", post(agents::archive))
+        .route("/v1/agents/{id}/versions", get(agents::versions))
+        .route("/v1/environments", get(environments::list).post(environments::create))
+        .route(
+            "/v1/environments/{id}",
+            get(environments::retrieve).post(environments::update).delete(environments::delete),
+        )
+        .route("/v1/environments/{id}/archive", post(environments::archive))
+        .route("/v1/sessions", get(sessions::list).post(sessions::create))
+        .route("/v1/sessions/{id}", get(sessions::retrieve).post(sessions::update).delete(sessions::delete))
+        .route("/v1/sessions/{id}/archive", post(sessions::archive))
+        .route("/v1/sessions/{id}/events", get(events::list).post(events::send))
+        .route("/v1/sessions/{id}/events/stream", get(events::stream))
+        .route("/v1/sessions/{id}/resources", get(sessions::list_resources).post(sessions::add_resource))
+        .route(
+            "/v1/sessions/{id}/resources/{resource_id}",
+            get(sessions::retrieve_resource).post(sessions::update_resource).delete(sessions::delete_resource),
+        )
+        .layer(json_limit)
+        .merge(
+            Router::new()
+                .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
+                .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
+                .route("/v1/files/{id}/content", get(files::content)),
+        )
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found("endpoint", &format!("{method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
+}
+
+/// Checks the key (`x-api-key` or `Authorization: Bearer`) and, outside files, the beta header.
+async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let given = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")));
+    let Some(given) = given else {
+        return ApiError::unauthorized(
+            "No API key: send it as the x-api-key header or as Authorization: Bearer <key>.",
+        )
+        .into_response();
+    };
+    if !constant_time_eq(given.trim().as_bytes(), state.config.api_key.as_bytes()) {
+        return ApiError::unauthorized("invalid x-api-key: this key is not the engine's key.").into_response();
+    }
+    let path = request.uri().path();
+    let needs_beta = path.starts_with("/v1/") && !path.starts_with("/v1/files");
+    if needs_beta && !has_beta(headers) {
+        return ApiError::invalid(format!(
+            "{path} is a beta endpoint: send the header anthropic-beta: {BETA} (the SDK's client.beta methods do)."
+        ))
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn has_beta(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|b| b.trim() == BETA)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A JSON body; a body that does not parse is a 400 that says where and why.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large("The request body is larger than the engine accepts.")
+            } else {
+                ApiError::invalid(format!("The request body could not be read: {}", rejection.body_text()))
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(text)
+            .map(ApiJson)
+            .map_err(|error| ApiError::invalid(format!("The request body is not valid: {error}.")))
+    }
+}
+
+/// The query string, with the API's `name[]=…` arrays and `name[op]=…` ranges.
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        Ok(Params(form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+    }
+}
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name[]` (and of a bare repeated `name`).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        let bracketed = format!("{name}[]");
+        self.0.iter().filter(|(k, _)| *k == bracketed || k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn int(&self, name: &str, min: i64, max: i64) -> ApiResult<Option<i64>> {
+        let Some(text) = self.get(name) else { return Ok(None) };
+        match text.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::invalid(format!("{name} must be a whole number from {min} to {max}, not {text:?}."))),
+        }
+    }
+
+    pub fn limit(&self, default: i64, max: i64) -> ApiResult<i64> {
+        Ok(self.int("limit", 1, max)?.unwrap_or(default))
+    }
+
+    pub fn bool(&self, name: &str) -> ApiResult<bool> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ApiError::invalid(format!("{name} must be true or false, not {other:?}."))),
+        }
+    }
+
+    pub fn order(&self, default: Order) -> ApiResult<Order> {
+        Order::parse(self.get("order"), default)
+    }
+
+    pub fn cursor(&self, order: Order) -> ApiResult<Option<Cursor>> {
+        self.get("page").filter(|p| !p.is_empty()).map(|p| Cursor::decode(p, order)).transpose()
+    }
+
+    /// `name[gt|gte|lt|lte]` as (operator, microseconds).
+    pub fn ranges(&self, name: &str) -> ApiResult<Vec<(&'static str, i64)>> {
+        let mut ranges = Vec::new();
+        for (op, sql) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
+            if let Some(text) = self.get(&format!("{name}[{op}]")) {
+                let micros = crate::ids::parse_datetime(text).ok_or_else(|| {
+                    ApiError::invalid(format!("{name}[{op}] must be an RFC 3339 datetime, not {text:?}."))
+                })?;
+                ranges.push((sql, micros));
+            }
+        }
+        Ok(ranges)
+    }
+}
+
+/// A page of a list as the API writes it.
+pub fn page(
+    rows: PageRows,
+    with_prev: bool,
+    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
+) -> ApiResult<Value> {
+    let data = rows.rows.iter().map(item).collect::<ApiResult<Vec<_>>>()?;
+    let mut page = json!({ "data": data, "next_page": rows.next_page });
+    if with_prev {
+        page["prev_page"] = json!(rows.prev_page);
+    }
+    Ok(page)
+}
+
+/// Serializes a wire type, for answers.
+pub fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}
+
+/// Reads a stored object back as its wire type.
+pub fn from_json<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_json::from_value(value).map_err(ApiError::internal)
+}

@@ -1,0 +1,73 @@
+//! The engine's commands: `serve` (the engine on its own) and `sandbox-tool` (what runs inside
+//! the sandbox). Both the `switchboard-engine` and the `switchboard` binaries offer them.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use crate::{Engine, EngineConfig, ids};
+
+/// Where the standalone engine keeps its data without `SWITCHBOARD_DATA_DIR`.
+pub const DEFAULT_DATA_DIR: &str = "data/engine";
+
+/// `sandbox-tool <name>`: runs one file tool inside the sandbox.
+pub fn sandbox_tool(args: &[String]) -> ExitCode {
+    match args.first() {
+        Some(name) => ExitCode::from(crate::sandbox::tool_main(name) as u8),
+        None => {
+            eprintln!("usage: sandbox-tool <read|write|edit|glob|grep> (input JSON on stdin)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `serve --listen ADDR`: serves the engine alone. The key is `SWITCHBOARD_ENGINE_KEY`, or a new
+/// one printed at start; data lives in `SWITCHBOARD_DATA_DIR` (default [`DEFAULT_DATA_DIR`]).
+pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 'static) -> ExitCode {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 4010).into();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = match arg.as_str() {
+            "--listen" => rest.next().map(String::as_str),
+            other => other.strip_prefix("--listen="),
+        };
+        match value.map(str::parse::<SocketAddr>) {
+            Some(Ok(address)) => listen = address,
+            Some(Err(_)) | None => {
+                eprintln!("usage: engine --listen 127.0.0.1:PORT  ({arg:?} is not an address such as 127.0.0.1:4010)");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let data_dir =
+        std::env::var_os("SWITCHBOARD_DATA_DIR").map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
+    let (api_key, generated) = match std::env::var("SWITCHBOARD_ENGINE_KEY") {
+        Ok(key) if !key.trim().is_empty() => (key.trim().to_owned(), false),
+        _ => (format!("sk-engine-{}", ids::secret(32)), true),
+    };
+    let engine = match Engine::open(EngineConfig::new(data_dir.clone(), api_key.clone())).await {
+        Ok(engine) => engine,
+        Err(error) => {
+            eprintln!("The engine could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("The engine cannot listen on {listen}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listener.local_addr().map_or(listen, |a| a);
+    println!("Switchboard engine: serving the Managed Agents API on http://{address}");
+    if generated {
+        println!("API key (set SWITCHBOARD_ENGINE_KEY to choose one): {api_key}");
+    }
+    println!("Data directory: {}", data_dir.display());
+    match axum::serve(listener, engine.router()).with_graceful_shutdown(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("The engine stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

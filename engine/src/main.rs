@@ -1,0 +1,29 @@
+//! `switchboard-engine`: the embedded engine on its own, and the sandbox's tool runner.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("sandbox-tool") => engine::cli::sandbox_tool(&args[1..]),
+        Some("serve") => {
+            init_logs();
+            engine::cli::serve(&args[1..], async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+        }
+        _ => {
+            eprintln!(
+                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine sandbox-tool <tool>"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,engine=info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,485 @@
+//! The tools an agent runs, executed for real inside a bubblewrap sandbox, one per session.
+//!
+//! The sandbox sees a read-only `/usr` (with the usual `/bin`, `/lib` links), a fresh `/proc`,
+//! `/dev` and `/tmp`, the session's workspace at `/workspace`, its outputs at
+//! `/mnt/session/outputs`, and each mounted file read-only at its `mount_path`. Nothing else of
+//! the host is there: not `/etc/shadow`, not `/root`, not the engine's data directory. Every
+//! namespace is unshared (no network unless the environment allows it) and every capability is
+//! dropped. `bash` runs `/bin/bash -c`; the file tools run this crate's own [`tool_main`] inside
+//! the sandbox (the `sandbox-tool` command of the `switchboard` binary), so path handling never
+//! happens on the host.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
+
+/// Output beyond this many bytes is cut, with a note saying how much was left out.
+pub const MAX_OUTPUT_BYTES: usize = 30_000;
+const DEFAULT_BASH_TIMEOUT_MS: u64 = 120_000;
+const MAX_BASH_TIMEOUT_MS: u64 = 600_000;
+const FILE_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+const TOOL_PATH_IN_SANDBOX: &str = "/run/switchboard/tool";
+
+/// What a tool call produced: the text the agent sees, and whether it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    pub text: String,
+    pub is_error: bool,
+}
+
+impl ToolOutput {
+    pub fn ok(text: impl Into<String>) -> Self {
+        Self { text: text.into(), is_error: false }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Self { text: text.into(), is_error: true }
+    }
+}
+
+/// One session's sandbox.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub workspace: PathBuf,
+    pub outputs: PathBuf,
+    /// (file on the host, path inside the sandbox), mounted read-only.
+    pub mounts: Vec<(PathBuf, String)>,
+    pub network: bool,
+    pub tool_runner: PathBuf,
+}
+
+impl Sandbox {
+    pub async fn run(&self, name: &str, input: &Value) -> ToolOutput {
+        if let Err(error) =
+            std::fs::create_dir_all(&self.workspace).and_then(|_| std::fs::create_dir_all(&self.outputs))
+        {
+            return ToolOutput::error(format!("The sandbox could not be prepared: {error}"));
+        }
+        match name {
+            "bash" => self.bash(input).await,
+            "read" | "write" | "edit" | "glob" | "grep" => self.file_tool(name, input).await,
+            "web_fetch" | "web_search" => ToolOutput::error(format!(
+                "{name} is not available in the embedded engine: it has no web access. Use Anthropic's API for web tools."
+            )),
+            other => ToolOutput::error(format!("Unknown tool {other:?}.")),
+        }
+    }
+
+    fn command(&self, with_tool_runner: bool) -> Command {
+        let mut command = Command::new("bwrap");
+        command.args(["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
+        if self.network {
+            command.arg("--share-net");
+        }
+        command.args(["--ro-bind", "/usr", "/usr"]);
+        for (link, target) in [("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"), ("usr/sbin", "/sbin")]
+        {
+            command.args(["--symlink", link, target]);
+        }
+        // What programs need from /etc, and nothing with secrets in it.
+        for file in ["/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime", "/etc/ld.so.cache"] {
+            command.args(["--ro-bind-try", file, file]);
+        }
+        if self.network {
+            for file in ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
+                command.args(["--ro-bind-try", file, file]);
+            }
+        }
+        command.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+        command.arg("--bind").arg(&self.workspace).arg("/workspace");
+        command.arg("--bind").arg(&self.outputs).arg("/mnt/session/outputs");
+        for (host, inside) in &self.mounts {
+            command.arg("--ro-bind").arg(host).arg(inside);
+        }
+        if with_tool_runner {
+            command.arg("--ro-bind").arg(&self.tool_runner).arg(TOOL_PATH_IN_SANDBOX);
+        }
+        command.args(["--chdir", "/workspace", "--clearenv"]);
+        for (key, value) in
+            [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")]
+        {
+            command.args(["--setenv", key, value]);
+        }
+        command.kill_on_drop(true);
+        command
+    }
+
+    async fn bash(&self, input: &Value) -> ToolOutput {
+        let command_text = input.get("command").and_then(Value::as_str);
+        let restart = input.get("restart").and_then(Value::as_bool).unwrap_or(false);
+        let Some(command_text) = command_text else {
+            return if restart {
+                ToolOutput::ok("The shell was restarted.")
+            } else {
+                ToolOutput::error("bash needs a command.")
+            };
+        };
+        let timeout_ms = input
+            .get("timeout_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_BASH_TIMEOUT_MS)
+            .clamp(1, MAX_BASH_TIMEOUT_MS);
+        let mut command = self.command(false);
+        command.arg("--").arg("/bin/bash").arg("-c").arg(format!("exec 2>&1\n{command_text}"));
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => return spawn_failure(error),
+        };
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let run = async {
+            let output = read_capped(&mut stdout).await;
+            let status = child.wait().await;
+            (output, status)
+        };
+        match tokio::time::timeout(Duration::from_millis(timeout_ms), run).await {
+            Ok((output, Ok(status))) => {
+                let mut text = output;
+                let code = status.code();
+                if code != Some(0) {
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    match code {
+                        Some(code) => text.push_str(&format!("[exit code {code}]")),
+                        None => text.push_str("[killed by a signal]"),
+                    }
+                }
+                ToolOutput { text, is_error: code != Some(0) }
+            }
+            Ok((_, Err(error))) => ToolOutput::error(format!("The command could not be waited for: {error}")),
+            Err(_) => ToolOutput::error(format!(
+                "The command did not finish within {timeout_ms} ms and was stopped. Set timeout_ms (up to {MAX_BASH_TIMEOUT_MS}) for longer commands."
+            )),
+        }
+    }
+
+    async fn file_tool(&self, name: &str, input: &Value) -> ToolOutput {
+        let mut command = self.command(true);
+        command.arg("--").arg(TOOL_PATH_IN_SANDBOX).arg("sandbox-tool").arg(name);
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => return spawn_failure(error),
+        };
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input = input.to_string();
+        let run = async move {
+            let _ = stdin.write_all(input.as_bytes()).await;
+            drop(stdin);
+            child.wait_with_output().await
+        };
+        match tokio::time::timeout(FILE_TOOL_TIMEOUT, run).await {
+            Ok(Ok(output)) => match serde_json::from_slice::<Value>(&output.stdout) {
+                Ok(answer) => ToolOutput {
+                    text: truncate(answer["text"].as_str().unwrap_or_default().to_owned()),
+                    is_error: answer["is_error"].as_bool().unwrap_or(true),
+                },
+                Err(_) => ToolOutput::error(format!(
+                    "The {name} tool failed in the sandbox: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )),
+            },
+            Ok(Err(error)) => ToolOutput::error(format!("The {name} tool could not run: {error}")),
+            Err(_) => {
+                ToolOutput::error(format!("The {name} tool did not finish within {} s.", FILE_TOOL_TIMEOUT.as_secs()))
+            }
+        }
+    }
+}
+
+fn spawn_failure(error: std::io::Error) -> ToolOutput {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        ToolOutput::error(
+            "The sandbox is not installed on the engine's machine: install the bubblewrap package (bwrap).",
+        )
+    } else {
+        ToolOutput::error(format!("The sandbox could not start: {error}"))
+    }
+}
+
+async fn read_capped(stdout: &mut tokio::process::ChildStdout) -> String {
+    let mut kept = Vec::new();
+    let mut dropped = 0usize;
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stdout.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = (MAX_OUTPUT_BYTES + 4).saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..n.min(room)]);
+                dropped += n.saturating_sub(room);
+            }
+        }
+    }
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if dropped > 0 || text.len() > MAX_OUTPUT_BYTES {
+        let extra = text.len().saturating_sub(MAX_OUTPUT_BYTES) + dropped;
+        text = cut(&text, MAX_OUTPUT_BYTES);
+        text.push_str(&format!("\n[output truncated: {extra} more bytes not shown]"));
+    }
+    text
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// Cuts a tool's text to [`MAX_OUTPUT_BYTES`] with a note.
+pub fn truncate(text: String) -> String {
+    if text.len() <= MAX_OUTPUT_BYTES {
+        return text;
+    }
+    let extra = text.len() - MAX_OUTPUT_BYTES;
+    format!("{}\n[output truncated: {extra} more bytes not shown]", cut(&text, MAX_OUTPUT_BYTES))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside the sandbox
+// ---------------------------------------------------------------------------------------------
+
+/// Runs one file tool inside the sandbox: the input JSON on stdin, `{"text", "is_error"}` on
+/// stdout. Paths are the sandbox's own; relative ones are under `/workspace`.
+pub fn tool_main(name: &str) -> i32 {
+    let mut input = String::new();
+    let output = match std::io::stdin().read_to_string(&mut input) {
+        Err(error) => ToolOutput::error(format!("The tool input could not be read: {error}")),
+        Ok(_) => match serde_json::from_str::<Value>(&input) {
+            Err(error) => ToolOutput::error(format!("The tool input is not JSON: {error}")),
+            Ok(input) => run_file_tool(name, &input, Path::new("/workspace")),
+        },
+    };
+    println!("{}", json!({ "text": output.text, "is_error": output.is_error }));
+    0
+}
+
+/// The file tools, against `workspace` as the base of relative paths.
+pub fn run_file_tool(name: &str, input: &Value, workspace: &Path) -> ToolOutput {
+    let text = |key: &str| input.get(key).and_then(Value::as_str);
+    let path = |key: &str| text(key).map(|p| workspace.join(p));
+    let result = match name {
+        "read" => match path("file_path") {
+            None => Err("read needs file_path.".to_owned()),
+            Some(file) => read(&file, input.get("view_range")),
+        },
+        "write" => match (path("file_path"), text("content")) {
+            (Some(file), Some(content)) => write(&file, content),
+            _ => Err("write needs file_path and content.".to_owned()),
+        },
+        "edit" => match (path("file_path"), text("old_string"), text("new_string")) {
+            (Some(file), Some(old), Some(new)) => {
+                edit(&file, old, new, input.get("replace_all").and_then(Value::as_bool).unwrap_or(false))
+            }
+            _ => Err("edit needs file_path, old_string and new_string.".to_owned()),
+        },
+        "glob" => match text("pattern") {
+            None => Err("glob needs a pattern.".to_owned()),
+            Some(pattern) => glob(pattern, &path("path").unwrap_or_else(|| workspace.to_owned())),
+        },
+        "grep" => match text("pattern") {
+            None => Err("grep needs a pattern.".to_owned()),
+            Some(pattern) => grep(pattern, &path("path").unwrap_or_else(|| workspace.to_owned())),
+        },
+        other => Err(format!("Unknown file tool {other:?}.")),
+    };
+    match result {
+        Ok(text) => ToolOutput::ok(text),
+        Err(text) => ToolOutput::error(text),
+    }
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => format!("{} does not exist.", path.display()),
+        std::io::ErrorKind::PermissionDenied => format!("{} cannot be accessed: permission denied.", path.display()),
+        _ => format!("{}: {error}", path.display()),
+    }
+}
+
+fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
+    if path.is_dir() {
+        return Err(format!("{} is a directory; use glob or bash ls to list it.", path.display()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let content = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = content.lines().collect();
+    let (start, end) = match view_range.and_then(Value::as_array) {
+        None => (1, lines.len()),
+        Some(range) => {
+            let start = range.first().and_then(Value::as_i64).unwrap_or(1).max(1) as usize;
+            let end = range.get(1).and_then(Value::as_i64).unwrap_or(0);
+            let end = if end <= 0 { lines.len() } else { (end as usize).min(lines.len()) };
+            (start, end)
+        }
+    };
+    if lines.is_empty() {
+        return Ok(String::new());
+    }
+    if start > lines.len() || start > end {
+        return Err(format!("view_range starts at line {start}, but {} has {} lines.", path.display(), lines.len()));
+    }
+    Ok(lines[start - 1..end].iter().enumerate().map(|(i, line)| format!("{:6}\t{line}\n", start + i)).collect())
+}
+
+fn write(path: &Path, content: &str) -> Result<String, String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+    }
+    std::fs::write(path, content).map_err(|e| io_error(path, e))?;
+    Ok(format!("Wrote {} bytes to {}.", content.len(), path.display()))
+}
+
+fn edit(path: &Path, old: &str, new: &str, replace_all: bool) -> Result<String, String> {
+    if old.is_empty() {
+        return Err("old_string must not be empty; use write to create a file.".to_owned());
+    }
+    if old == new {
+        return Err("old_string and new_string are the same; nothing to change.".to_owned());
+    }
+    let content = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    let count = content.matches(old).count();
+    if count == 0 {
+        return Err(format!("old_string was not found in {}.", path.display()));
+    }
+    if count > 1 && !replace_all {
+        return Err(format!(
+            "old_string appears {count} times in {}; include more context to make it unique, or set replace_all.",
+            path.display()
+        ));
+    }
+    let updated = if replace_all { content.replace(old, new) } else { content.replacen(old, new, 1) };
+    std::fs::write(path, updated).map_err(|e| io_error(path, e))?;
+    Ok(format!("Replaced {count} occurrence(s) in {}.", path.display()))
+}
+
+const MAX_MATCHES: usize = 1000;
+
+fn glob(pattern: &str, base: &Path) -> Result<String, String> {
+    let matcher = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("The pattern {pattern:?} is not a valid glob: {e}"))?
+        .compile_matcher();
+    if !base.is_dir() {
+        return Err(format!("{} is not a directory.", base.display()));
+    }
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = walkdir::WalkDir::new(base)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| entry.path().strip_prefix(base).is_ok_and(|relative| matcher.is_match(relative)))
+        .map(|entry| {
+            let modified = entry.metadata().ok().and_then(|m| m.modified().ok()).unwrap_or(std::time::UNIX_EPOCH);
+            (modified, entry.into_path())
+        })
+        .collect();
+    found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    if found.is_empty() {
+        return Ok(format!("No files match {pattern:?} under {}.", base.display()));
+    }
+    let total = found.len();
+    let mut text: String = found.iter().take(MAX_MATCHES).map(|(_, p)| format!("{}\n", p.display())).collect();
+    if total > MAX_MATCHES {
+        text.push_str(&format!("[{} more files not shown]\n", total - MAX_MATCHES));
+    }
+    Ok(text)
+}
+
+fn grep(pattern: &str, base: &Path) -> Result<String, String> {
+    let regex = regex::Regex::new(pattern).map_err(|e| format!("The pattern {pattern:?} is not a valid regex: {e}"))?;
+    if !base.exists() {
+        return Err(format!("{} does not exist.", base.display()));
+    }
+    let mut lines = Vec::new();
+    let mut total = 0usize;
+    for entry in walkdir::WalkDir::new(base).follow_links(false).into_iter().filter_map(Result::ok) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+        if bytes[..bytes.len().min(8192)].contains(&0) {
+            continue; // binary
+        }
+        for (number, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+            if regex.is_match(line) {
+                total += 1;
+                if lines.len() < MAX_MATCHES {
+                    lines.push(format!("{}:{}:{line}", entry.path().display(), number + 1));
+                }
+            }
+        }
+    }
+    if total == 0 {
+        return Ok(format!("No lines match {pattern:?} under {}.", base.display()));
+    }
+    let mut text = lines.join("\n");
+    if total > MAX_MATCHES {
+        text.push_str(&format!("\n[{} more matching lines not shown]", total - MAX_MATCHES));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let dir = std::env::temp_dir().join(crate::ids::new_id("sandbox-test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn edit_needs_a_unique_old_string_unless_replace_all() {
+        let dir = temp();
+        let input = |replace_all| json!({"file_path": "a.txt", "old_string": "x", "new_string": "y", "replace_all": replace_all});
+        run_file_tool("write", &json!({"file_path": "a.txt", "content": "x x"}), &dir);
+        let refused = run_file_tool("edit", &input(false), &dir);
+        assert!(refused.is_error && refused.text.contains("2 times"), "{refused:?}");
+        assert!(!run_file_tool("edit", &input(true), &dir).is_error);
+        assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "y y");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn read_numbers_lines_and_honours_view_range() {
+        let dir = temp();
+        std::fs::write(dir.join("f"), "one\ntwo\nthree\n").unwrap();
+        let out = run_file_tool("read", &json!({"file_path": "f", "view_range": [2, 0]}), &dir);
+        assert_eq!(out.text, "     2\ttwo\n     3\tthree\n");
+        let out = run_file_tool("read", &json!({"file_path": "missing"}), &dir);
+        assert!(out.is_error && out.text.contains("does not exist"), "{out:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn glob_and_grep_find_files_and_lines() {
+        let dir = temp();
+        std::fs::create_dir_all(dir.join("src/deep")).unwrap();
+        std::fs::write(dir.join("src/deep/a.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(dir.join("b.txt"), "hello\n").unwrap();
+        let out = run_file_tool("glob", &json!({"pattern": "**/*.rs"}), &dir);
+        assert!(out.text.contains("src/deep/a.rs") && !out.text.contains("b.txt"), "{out:?}");
+        let out = run_file_tool("grep", &json!({"pattern": "fn \\w+"}), &dir);
+        assert!(out.text.contains("a.rs:1:fn main() {}"), "{out:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn long_output_is_cut_with_a_note() {
+        let text = truncate("é".repeat(MAX_OUTPUT_BYTES));
+        assert!(text.len() < MAX_OUTPUT_BYTES + 100);
+        assert!(text.ends_with(&format!("[output truncated: {} more bytes not shown]", MAX_OUTPUT_BYTES)));
+    }
+}
