@@ -16,12 +16,11 @@ pub enum UpstreamMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamSummary {
     pub mode: UpstreamMode,
-    /// Base URL of the API (for the embedded engine, where it listens on loopback; `None` until it runs).
+    /// Base URL of the API (for the embedded engine, where it listens on loopback).
     pub base_url: Option<String>,
     /// Whether an API key is configured. The key itself stays on the server.
     pub key_configured: bool,
-    /// Whether the embedded engine is part of this build. It arrives with its own change; until
-    /// then the console says so instead of pretending to reach it.
+    /// Whether the embedded engine is running in this process (in embedded mode).
     pub engine_available: bool,
     /// Where Switchboard keeps its data.
     pub data_dir: String,

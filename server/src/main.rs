@@ -2,10 +2,29 @@ use server::{settings::Settings, startup::Application, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        // What the engine's sandbox runs for the file tools; prints JSON only.
+        Some("sandbox-tool") => return engine::cli::sandbox_tool(&args[1..]),
+        Some("engine") => {
+            telemetry::init();
+            return engine::cli::serve(&args[1..], shutdown_signal()).await;
+        }
+        Some(other) if other != "serve" => {
+            eprintln!(
+                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine"
+            );
+            return std::process::ExitCode::from(2);
+        }
+        _ => {}
+    }
     telemetry::init();
     let result = async {
         let settings = Settings::from_env()?;
         let app = Application::build(settings).await?;
+        if let Some(engine) = app.engine_url() {
+            tracing::info!("no ANTHROPIC_API_KEY: the embedded engine is the upstream, on {engine}");
+        }
         tracing::info!("Switchboard is serving http://{}", app.local_addr());
         app.run_until(shutdown_signal()).await?;
         Ok::<_, Box<dyn std::error::Error>>(())

@@ -2,7 +2,10 @@
 
 use std::{io, net::SocketAddr};
 
-use app::{App, shell, upstream::UpstreamSummary};
+use app::{
+    App, shell,
+    upstream::{UpstreamMode, UpstreamSummary},
+};
 use axum::{Router, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -13,6 +16,16 @@ use crate::settings::Settings;
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    /// Where the embedded engine listens, when it is the upstream.
+    engine: Option<EmbeddedEngine>,
+}
+
+/// The embedded engine, started in this process on a loopback port with a random key. The
+/// console talks to it over HTTP like to any upstream.
+pub struct EmbeddedEngine {
+    pub base_url: String,
     listener: TcpListener,
     router: Router,
 }
@@ -27,8 +40,12 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
-        let router = router(&settings, listener.local_addr()?);
-        Ok(Self { listener, router })
+        let engine = match settings.upstream.mode {
+            UpstreamMode::Embedded => Some(start_engine(&settings).await?),
+            UpstreamMode::Anthropic => None,
+        };
+        let router = router(&settings, listener.local_addr()?, engine.as_ref().map(|e| e.base_url.clone()));
+        Ok(Self { listener, router, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -37,12 +54,48 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets open requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        if let Some(engine) = self.engine {
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(engine.listener, engine.router).await {
+                    tracing::error!("the embedded engine stopped: {error}");
+                }
+            });
+        }
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+
+    /// The embedded engine's base URL, when it is the upstream.
+    pub fn engine_url(&self) -> Option<&str> {
+        self.engine.as_ref().map(|e| e.base_url.as_str())
     }
 }
 
+/// Opens the embedded engine's store under the data directory and binds it to a free loopback
+/// port. Its key is random and never leaves this process.
+async fn start_engine(settings: &Settings) -> io::Result<EmbeddedEngine> {
+    let key = format!("sk-engine-{}", random_key());
+    let config = engine::EngineConfig::new(settings.data_dir.join("engine"), key);
+    let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    Ok(EmbeddedEngine { base_url, listener, router: engine.router() })
+}
+
+fn random_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Two independently seeded SipHash states: 128 bits from the OS's randomness, enough for a
+    // key that only this process ever sees.
+    (0..2)
+        .map(|_| {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(std::process::id() as u64);
+            format!("{:016x}", hasher.finish())
+        })
+        .collect()
+}
+
 /// The whole HTTP surface: pages, server functions, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr) -> Router {
+pub fn router(settings: &Settings, addr: SocketAddr, engine_url: Option<String>) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -51,7 +104,7 @@ pub fn router(settings: &Settings, addr: SocketAddr) -> Router {
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
 
-    let summary = upstream_summary(settings);
+    let summary = upstream_summary(settings, engine_url);
     let routes = route_list();
 
     Router::new()
@@ -79,12 +132,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 /// What the console may show about the upstream (no key).
-fn upstream_summary(settings: &Settings) -> UpstreamSummary {
+fn upstream_summary(settings: &Settings, engine_url: Option<String>) -> UpstreamSummary {
     UpstreamSummary {
         mode: settings.upstream.mode,
-        base_url: settings.upstream.base_url.clone(),
+        base_url: settings.upstream.base_url.clone().or_else(|| engine_url.clone()),
         key_configured: settings.upstream.api_key.is_some(),
-        engine_available: false,
+        engine_available: engine_url.is_some(),
         data_dir: settings.data_dir.display().to_string(),
     }
 }

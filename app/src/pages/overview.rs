@@ -62,9 +62,14 @@ fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
                 <dd><code>{summary.data_dir}</code></dd>
             </dl>
             {(summary.mode == UpstreamMode::Embedded && !summary.engine_available).then(|| view! {
-                <p class="notice" role="note">
-                    "The embedded engine is not part of this build yet, so there is nothing to run sessions against without a key. "
-                    "It arrives in a coming version."
+                <p class="notice" role="alert">
+                    "The embedded engine is not running, so there is nothing to run sessions against. Check the server's log for why it did not start."
+                </p>
+            })}
+            {(summary.mode == UpstreamMode::Embedded && summary.engine_available).then(|| view! {
+                <p class="muted">
+                    "The engine listens on loopback only, with a key that never leaves the server. It starts with a demo agent and environment: "
+                    "a scripted agent that streams an answer, asks before it runs a shell command, writes a file to its outputs and calls a custom tool."
                 </p>
             })}
         </section>
