@@ -71,14 +71,47 @@ def strict(tp: Any, text: str | bytes, *, allow_extra: typing.Iterable[str] = ()
     try:
         parsed = adapter(tp).validate_json(text, strict=True)
     except pydantic.ValidationError as error:
-        raise AssertionError(f"not a valid {_name(tp)} (strict): {error}\n--- body: {_clip(text)}") from None
+        raise AssertionError(f"not a valid {_name(tp)} (strict): {_focus(tp, text, error)}\n--- body: {_clip(text)}") from None
     bad = [path for path in extras(parsed) if path not in set(allow_extra)]
     assert not bad, f"{_name(tp)}: keys the SDK does not define: {bad}\n--- body: {_clip(text)}"
     return parsed
 
 
+def _members(tp: Any) -> list[type]:
+    """The model classes of an SDK union alias (`Annotated[Union[...], UnionDiscriminator]`)."""
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return [m for m in typing.get_args(tp) if isinstance(m, type) and issubclass(m, pydantic.BaseModel)]
+
+
+def _focus(tp: Any, text: str | bytes, error: pydantic.ValidationError) -> str:
+    """For a union, the errors of the member whose `type` literal matches (not of all members)."""
+    members = _members(tp)
+    if not members:
+        return str(error)
+    try:
+        kind = json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        return str(error)
+    for member in members:
+        field = member.model_fields.get("type")
+        if field is not None and kind in typing.get_args(field.annotation):
+            try:
+                member.model_validate_json(text, strict=True)
+            except pydantic.ValidationError as focused:
+                return f"as {member.__name__}: {focused}"
+            return str(error)
+    return f"type {kind!r} is no member of the SDK union ({len(members)} members)"
+
+
+_NAMES = {
+    id(BetaManagedAgentsStreamSessionEvents): "BetaManagedAgentsStreamSessionEvents",
+    id(BetaManagedAgentsSessionEvent): "BetaManagedAgentsSessionEvent",
+}
+
+
 def _name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or repr(tp)[:120]
+    return _NAMES.get(id(tp)) or getattr(tp, "__name__", None) or repr(tp)[:120]
 
 
 def _clip(text: str | bytes, n: int = 1500) -> str:
@@ -177,19 +210,30 @@ def check_api_error(error: BaseException, status: int, types: typing.Iterable[st
 
 
 def expect_error(
-    exc_type: type[BaseException],
-    status: int,
+    exc_type: type[BaseException] | tuple[type[BaseException], ...],
+    status: int | typing.Collection[int],
     types: typing.Iterable[str],
     fn: Callable[..., Any],
     *args: Any,
     **kwargs: Any,
 ) -> tuple[Any, dict[str, Any]]:
-    """Calls `fn`, which must raise `exc_type` for HTTP `status` with the API's error body."""
-    with pytest.raises(anthropic.APIStatusError) as info:
-        fn(*args, **kwargs)
-    error = info.value
-    body = check_api_error(error, status, types)
-    assert isinstance(error, exc_type), f"SDK raised {type(error).__name__}, expected {exc_type.__name__}: {body}"
+    """Calls `fn`, which must raise `exc_type` for HTTP `status` (or one of several) with the
+    API's error body; returns (the SDK's exception, the body)."""
+    statuses = {status} if isinstance(status, int) else set(status)
+    try:
+        result = fn(*args, **kwargs)
+    except anthropic.APIStatusError as raised:
+        error = raised
+    else:
+        if hasattr(result, "close"):
+            result.close()
+        detail = result.text() if hasattr(result, "text") and callable(result.text) else repr(result)
+        pytest.fail(f"expected HTTP {sorted(statuses)}, but the call succeeded: {_clip(detail)}")
+    assert error.status_code in statuses, (
+        f"expected HTTP {sorted(statuses)}, got {error.status_code}: {error.response.text}"
+    )
+    body = check_api_error(error, error.status_code, types)
+    assert isinstance(error, exc_type), f"the SDK raised {type(error).__name__}, expected {exc_type}: {body}"
     return error, body
 
 

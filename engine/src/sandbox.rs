@@ -364,6 +364,16 @@ fn edit(path: &Path, old: &str, new: &str, replace_all: bool) -> Result<String, 
 
 const MAX_MATCHES: usize = 1000;
 
+/// Every entry under `base`, symlinks not followed, the kernel's pseudo file systems left out
+/// (a search from `/` would otherwise read `/proc` without end).
+fn walk(base: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
+    walkdir::WalkDir::new(base)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|entry| !["/proc", "/sys", "/dev"].iter().any(|p| entry.path() == Path::new(p)))
+        .filter_map(Result::ok)
+}
+
 fn glob(pattern: &str, base: &Path) -> Result<String, String> {
     let matcher = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
@@ -373,10 +383,7 @@ fn glob(pattern: &str, base: &Path) -> Result<String, String> {
     if !base.is_dir() {
         return Err(format!("{} is not a directory.", base.display()));
     }
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = walkdir::WalkDir::new(base)
-        .follow_links(false)
-        .into_iter()
-        .filter_map(Result::ok)
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = walk(base)
         .filter(|entry| entry.file_type().is_file())
         .filter(|entry| entry.path().strip_prefix(base).is_ok_and(|relative| matcher.is_match(relative)))
         .map(|entry| {
@@ -403,7 +410,7 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
     }
     let mut lines = Vec::new();
     let mut total = 0usize;
-    for entry in walkdir::WalkDir::new(base).follow_links(false).into_iter().filter_map(Result::ok) {
+    for entry in walk(base) {
         if !entry.file_type().is_file() {
             continue;
         }

@@ -1,0 +1,91 @@
+//! The tools cannot reach anything outside the session's sandbox.
+
+mod support;
+
+use serde_json::json;
+use support::{config, spawn_engine, temp_dir, tool_results};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_cannot_reach_host_secrets_the_data_directory_or_paths_out_of_the_workspace() {
+    let engine = spawn_engine(config(temp_dir())).await;
+    let data = engine.data_dir.display().to_string();
+    let host_marker = temp_dir().join("host-secret.txt");
+    std::fs::write(&host_marker, "HOST-ONLY-SECRET").unwrap();
+    let marker = host_marker.display().to_string();
+    let escape = |tool: &str, input: serde_json::Value| json!({ "tool": tool, "input": input });
+    let turn = json!([
+        escape("bash", json!({ "command": "cat /etc/shadow" })),
+        escape("bash", json!({ "command": "ls /root" })),
+        escape("bash", json!({ "command": format!("ls {data}; cat {data}/engine.db | head -c 100") })),
+        escape("bash", json!({ "command": format!("cat {marker}") })),
+        escape("read", json!({ "file_path": "/etc/shadow" })),
+        escape("read", json!({ "file_path": "../../etc/shadow" })),
+        escape("read", json!({ "file_path": marker })),
+        escape("read", json!({ "file_path": format!("../../../../../..{marker}") })),
+        escape("bash", json!({ "command": format!("ln -s {marker} /workspace/link && cat /workspace/link") })),
+        escape("read", json!({ "file_path": "link" })),
+        escape("write", json!({ "file_path": format!("../../../..{data}/planted.txt"), "content": "x" })),
+        escape("write", json!({ "file_path": "/etc/planted.txt", "content": "x" })),
+        escape("glob", json!({ "pattern": "**/*", "path": "/" })),
+        escape("grep", json!({ "pattern": "HOST-ONLY-SECRE[T]", "path": "/tmp" })),
+        escape("bash", json!({ "command": format!("ln -s {marker} /mnt/session/outputs/leak.txt; echo done") })),
+        escape("bash", json!({ "command": "echo $HOME; id -u; cat /proc/1/cmdline | tr '\\0' ' '" })),
+    ]);
+    let session = engine.scripted_session(json!([turn]), "limited").await;
+    engine.say(&session, "try to escape").await;
+    let events = engine.wait_idle(&session, 1).await;
+    let results = tool_results(&events);
+    assert_eq!(results.len(), 16, "{results:#?}");
+    for (i, (_, text)) in results.iter().enumerate() {
+        assert!(!text.contains("HOST-ONLY-SECRET"), "tool call {i} read a host file: {text}");
+        assert!(!text.contains("root:"), "tool call {i} read /etc/shadow: {text}");
+        assert!(!text.contains("SQLite format"), "tool call {i} read the engine's database: {text}");
+        assert!(!text.contains(".bashrc"), "tool call {i} listed /root: {text}");
+    }
+    assert!(results[0].0 && results[0].1.contains("No such file"), "{:?}", results[0]);
+    assert!(results[4].0 && results[5].0 && results[6].0 && results[9].0, "reads outside the sandbox fail");
+    assert!(!engine.data_dir.join("planted.txt").exists(), "a write reached the data directory");
+    assert!(!std::path::Path::new("/etc/planted.txt").exists(), "a write reached the host's /etc");
+    assert!(!results[12].1.contains(&data), "glob listed the data directory: {}", results[12].1);
+    // A symlink in the outputs is not followed: it never becomes a downloadable file.
+    let files = engine.get(&format!("/v1/files?scope_id={session}")).await;
+    assert_eq!(files["data"].as_array().unwrap().len(), 0, "{files}");
+    assert!(results[15].1.starts_with("/workspace\n"), "{:?}", results[15]);
+    std::fs::remove_file(host_marker).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limited_networking_means_no_network_and_outputs_become_files() {
+    let engine = spawn_engine(config(temp_dir())).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let turn = json!([
+        { "tool": "bash", "input": { "command": format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected") } },
+        { "tool": "write", "input": { "file_path": "/mnt/session/outputs/answer.md", "content": "# 42\n" } },
+        { "tool": "bash", "input": { "command": "yes x | head -c 100000" } },
+        { "tool": "bash", "input": { "command": "sleep 5", "timeout_ms": 200 } },
+        { "tool": "web_fetch", "input": { "url": "https://example.com" } },
+    ]);
+    let session = engine.scripted_session(json!([turn]), "limited").await;
+    engine.say(&session, "go").await;
+    let results = tool_results(&engine.wait_idle(&session, 1).await);
+    assert!(results[0].0 && !results[0].1.contains("connected"), "{:?}", results[0]);
+    assert!(!results[1].0, "{:?}", results[1]);
+    assert!(results[2].1.contains("[output truncated: 70000 more bytes not shown]"), "{}", &results[2].1[29_000..]);
+    assert!(results[3].0 && results[3].1.contains("200 ms"), "{:?}", results[3]);
+    assert!(results[4].0 && results[4].1.contains("not available in the embedded engine"), "{:?}", results[4]);
+    let files = engine.get(&format!("/v1/files?scope_id={session}")).await;
+    let file = &files["data"][0];
+    assert_eq!((file["filename"].as_str(), file["downloadable"].as_bool()), (Some("answer.md"), Some(true)), "{files}");
+    let content = engine
+        .client
+        .get(format!("{}/v1/files/{}/content", engine.url, file["id"].as_str().unwrap()))
+        .header("x-api-key", support::KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(content, "# 42\n");
+}

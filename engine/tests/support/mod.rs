@@ -1,0 +1,125 @@
+//! An engine for a test: in this process on a free port, or as a child process (for restarts).
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::{path::PathBuf, time::Duration};
+
+use engine::{Engine, EngineConfig};
+use serde_json::{Value, json};
+
+pub const KEY: &str = "test-engine-key";
+
+pub struct TestEngine {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+}
+
+pub fn temp_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("switchboard-engine-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn config(data_dir: PathBuf) -> EngineConfig {
+    let mut config = EngineConfig::new(data_dir, KEY.to_owned());
+    config.tool_runner = PathBuf::from(env!("CARGO_BIN_EXE_switchboard-engine"));
+    config.seed_demo = false;
+    config
+}
+
+pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
+    let data_dir = config.data_dir.clone();
+    let engine = Engine::open(config).await.expect("the engine starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, engine.router()).await });
+    TestEngine { url, client: reqwest::Client::new(), data_dir }
+}
+
+impl TestEngine {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .header("x-api-key", KEY)
+            .header("anthropic-beta", "managed-agents-2026-04-01");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(status, 200, "POST {path}: {answer}");
+        answer
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, answer) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {answer}");
+        answer
+    }
+
+    /// A session of a scripted agent with every built-in tool allowed, playing `turns`.
+    pub async fn scripted_session(&self, turns: Value, networking: &str) -> String {
+        let agent = self
+            .post(
+                "/v1/agents",
+                json!({ "name": "test", "model": "scripted", "system": json!({ "turns": turns }).to_string(),
+                        "tools": [{ "type": "agent_toolset_20260401" }] }),
+            )
+            .await;
+        let environment = self
+            .post(
+                "/v1/environments",
+                json!({ "name": "test", "config": { "type": "cloud", "networking": { "type": networking } } }),
+            )
+            .await;
+        let session =
+            self.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
+        session["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn say(&self, session: &str, text: &str) {
+        self.post(
+            &format!("/v1/sessions/{session}/events"),
+            json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": text }] }] }),
+        )
+        .await;
+    }
+
+    pub async fn events(&self, session: &str) -> Vec<Value> {
+        self.get(&format!("/v1/sessions/{session}/events?limit=1000")).await["data"].as_array().unwrap().clone()
+    }
+
+    /// Waits until the session's log has `count` idle events with a stop reason of `reason`.
+    pub async fn wait_idle(&self, session: &str, count: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let events = self.events(session).await;
+            if events.iter().filter(|e| e["type"] == "session.status_idle").count() >= count {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("session {session} did not go idle {count} time(s): {:#?}", self.events(session).await);
+    }
+}
+
+/// The text of every tool result in a log.
+pub fn tool_results(events: &[Value]) -> Vec<(bool, String)> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "agent.tool_result")
+        .map(|e| {
+            (e["is_error"].as_bool().unwrap_or(false), e["content"][0]["text"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
