@@ -103,6 +103,11 @@ ensure_build_tools() {
   fi
 }
 
+# What Switchboard needs at run time: bubblewrap, the sandbox the embedded engine runs tools in.
+ensure_runtime_tools() {
+  command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
+}
+
 ensure_test_tools() {
   apt_install chromium
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv

@@ -85,6 +85,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         )
     try:
         yield Engine(found[0], key, process, data_dir, log)
+        assert process.poll() is None, (
+            f"the engine exited during the tests (exit code {process.returncode}); "
+            f"stderr: {stderr_path.read_text()[-4000:]}"
+        )
     finally:
         process.terminate()
         try:
@@ -115,7 +119,11 @@ def make_agent(client: anthropic.Anthropic) -> Callable[..., BetaManagedAgentsAg
     """Creates a scripted agent (strictly validated): make_agent(turns, tools=[...], name=...)."""
 
     def make(turns: list[list[dict[str, Any]]], *, tools: list[dict[str, Any]] | None = None, **extra: Any):
-        kwargs: dict[str, Any] = {"name": sx.unique("sdk-tests-agent"), "model": "scripted", "system": sx.script(*turns)}
+        kwargs: dict[str, Any] = {
+            "name": sx.unique("sdk-tests-agent"),
+            "model": "scripted",
+            "system": sx.script(*turns),
+        }
         if tools is not None:
             kwargs["tools"] = tools
         kwargs.update(extra)
@@ -125,7 +133,9 @@ def make_agent(client: anthropic.Anthropic) -> Callable[..., BetaManagedAgentsAg
 
 
 @pytest.fixture
-def make_session(client: anthropic.Anthropic, environment: BetaEnvironment) -> Callable[..., BetaManagedAgentsSession]:
+def make_session(
+    client: anthropic.Anthropic, environment: BetaEnvironment
+) -> Callable[..., BetaManagedAgentsSession]:
     def make(agent_id: str, **extra: Any) -> BetaManagedAgentsSession:
         kwargs: dict[str, Any] = {"agent": agent_id, "environment_id": environment.id}
         kwargs.update(extra)

@@ -71,7 +71,9 @@ def strict(tp: Any, text: str | bytes, *, allow_extra: typing.Iterable[str] = ()
     try:
         parsed = adapter(tp).validate_json(text, strict=True)
     except pydantic.ValidationError as error:
-        raise AssertionError(f"not a valid {_name(tp)} (strict): {_focus(tp, text, error)}\n--- body: {_clip(text)}") from None
+        raise AssertionError(
+            f"not a valid {_name(tp)} (strict): {_focus(tp, text, error)}\n--- body: {_clip(text)}"
+        ) from None
     bad = [path for path in extras(parsed) if path not in set(allow_extra)]
     assert not bad, f"{_name(tp)}: keys the SDK does not define: {bad}\n--- body: {_clip(text)}"
     return parsed

@@ -22,7 +22,12 @@ def test_wrong_key_is_401(engine):
     bad = engine.client(api_key="sk-wrong-key")
     sx.expect_error(anthropic.AuthenticationError, 401, {"authentication_error"}, bad.beta.agents.list)
     sx.expect_error(
-        anthropic.AuthenticationError, 401, {"authentication_error"}, bad.beta.agents.create, name="x", model="scripted"
+        anthropic.AuthenticationError,
+        401,
+        {"authentication_error"},
+        bad.beta.agents.create,
+        name="x",
+        model="scripted",
     )
     sx.expect_error(anthropic.AuthenticationError, 401, {"authentication_error"}, bad.beta.files.list)
 
@@ -91,6 +96,8 @@ INVALID_BODIES = {
         s.id, event_deltas=["agent.shout"]
     ),
     "events list with order sideways": lambda c, s: c.beta.sessions.events.list(s.id, order="sideways"),
+    "events list with a cursor it never returned": lambda c, s: c.beta.sessions.events.list(s.id, page="garbage"),
+    "agents list with limit 0": lambda c, s: c.beta.agents.list(limit=0),
 }
 
 
@@ -134,7 +141,12 @@ def test_script_that_does_not_parse_names_line_and_column(client, make_agent):
 
     agent = make_agent([[{"text": "fine"}]])
     _, body = sx.expect_error(
-        anthropic.BadRequestError, 400, INVALID, client.beta.agents.update, agent.id, system='{"turns": [[{"text": 1}]]}'
+        anthropic.BadRequestError,
+        400,
+        INVALID,
+        client.beta.agents.update,
+        agent.id,
+        system='{"turns": [[{"text": 1}]]}',
     )
     assert "line" in body["error"]["message"], body
     after = sx.call(client.beta.agents.with_raw_response.retrieve, Agent, agent.id)

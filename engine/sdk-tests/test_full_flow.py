@@ -140,7 +140,9 @@ def test_full_flow(client, make_agent, make_session, environment):
         auto_ids = [e.id for e in client.beta.sessions.events.list(sid)]
         assert auto_ids == listed_ids, "SDK auto-pagination and page= cursors disagree"
         sx.wait_until(
-            lambda: listed_ids[-1] in {e.id for e in sx.persisted(stream.snapshot())}, 5, "the stream to catch up with the history"
+            lambda: listed_ids[-1] in {e.id for e in sx.persisted(stream.snapshot())},
+            5,
+            "the stream to catch up with the history",
         )
         streamed = sx.persisted(stream.snapshot())
         streamed_ids = [e.id for e in streamed]

@@ -3,7 +3,9 @@ in the documented order; event list `order`, `types[]` and `limit`."""
 
 from __future__ import annotations
 
+import anthropic
 from anthropic.types.beta.beta_environment import BetaEnvironment
+from anthropic.types.beta.beta_file_metadata import BetaFileMetadata
 from anthropic.types.beta.beta_managed_agents_agent import BetaManagedAgentsAgent
 from anthropic.types.beta.beta_managed_agents_session import BetaManagedAgentsSession
 
@@ -47,6 +49,23 @@ def test_environments_pages(client):
     assert [e.id for e in client.beta.environments.list(limit=2)] == ids
 
 
+def test_files_pages(client):
+    created = [
+        sx.call(
+            client.beta.files.with_raw_response.upload,
+            BetaFileMetadata,
+            file=(f"page-{i}.txt", f"file {i}\n".encode(), "text/plain"),
+        ).id
+        for i in range(3)
+    ]
+    walked, pages = sx.walk_pages(client.beta.files.with_raw_response.list, BetaFileMetadata, limit=2)
+    ids = [f.id for f in walked]
+    _no_duplicates(ids)
+    assert set(created) <= set(ids)
+    assert all(len(p.data) <= 2 for p in pages) and len(pages) >= 2
+    assert [f.id for f in client.beta.files.list(limit=2)] == ids
+
+
 def test_sessions_pages_order_and_prev_page(client, make_agent, make_session):
     agent = make_agent([[{"text": "hi"}]])
     created = [make_session(agent.id).id for _ in range(5)]
@@ -77,6 +96,18 @@ def test_sessions_pages_order_and_prev_page(client, make_agent, make_session):
         page=second.prev_page,
     )
     assert [s.id for s in back.data] == [s.id for s in pages[0].data], "prev_page does not lead back to page 1"
+
+    # A cursor encodes its order: reusing it with the other order is a 400.
+    sx.expect_error(
+        anthropic.BadRequestError,
+        400,
+        {"invalid_request_error"},
+        client.beta.sessions.list,
+        agent_id=agent.id,
+        limit=2,
+        order="asc",
+        page=pages[0].next_page,
+    )
 
 
 def test_event_list_order_types_and_limit(client, make_agent, make_session):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anthropic
 from anthropic.types.beta.beta_file_metadata import BetaFileMetadata
 from anthropic.types.beta.beta_managed_agents_session import BetaManagedAgentsSession
 
@@ -121,6 +122,75 @@ def test_scripted_error_is_a_session_error_then_retries_exhausted(client, make_a
         assert idle.stop_reason.type == "retries_exhausted", stream.summary()
         status = sx.call(client.beta.sessions.with_raw_response.retrieve, BetaManagedAgentsSession, sid).status
         assert status == "idle", "an exhausted error leaves the session idle (not terminated)"
+        stream.assert_clean()
+    finally:
+        stream.close()
+
+
+def test_parallel_calls_are_resolved_one_by_one(client, make_agent, make_session):
+    turns = [
+        [
+            {"text": "both at once"},
+            {"tool": "bash", "input": {"command": "echo parallel-ran"}},
+            {"custom_tool": "lookup_order", "input": {"order": "B-2"}},
+            {"text": "all answered"},
+        ]
+    ]
+    _, sid, stream = _start(client, make_agent, make_session, turns, [sx.toolset("always_ask"), sx.CUSTOM_TOOL])
+    try:
+        i1, idle1 = stream.wait_idle(timeout=30)
+        use = _only(stream.snapshot()[:i1], "agent.tool_use")
+        custom = _only(stream.snapshot()[:i1], "agent.custom_tool_use")
+        assert idle1.stop_reason.type == "requires_action"
+        assert sorted(idle1.stop_reason.event_ids) == sorted([use.id, custom.id])
+
+        sx.send(client, sid, {"type": "user.custom_tool_result", "custom_tool_use_id": custom.id, "content": []})
+        i2, idle2 = stream.wait_idle(start=i1 + 1, timeout=10)
+        assert idle2.stop_reason.type == "requires_action" and idle2.stop_reason.event_ids == [use.id], (
+            "resolving one of two calls re-emits idle with the remainder"
+        )
+        assert not [e for e in stream.snapshot()[i1 + 1 : i2] if e.type.startswith("agent.")], stream.summary(i1)
+        sx.expect_error(
+            anthropic.BadRequestError,
+            400,
+            {"invalid_request_error"},
+            client.beta.sessions.events.send,
+            sid,
+            events=[{"type": "user.custom_tool_result", "custom_tool_use_id": custom.id, "content": []}],
+        )
+
+        sx.send(client, sid, {"type": "user.tool_confirmation", "tool_use_id": use.id, "result": "allow"})
+        i3, idle3 = stream.wait_idle(start=i2 + 1, timeout=30)
+        assert idle3.stop_reason.type == "end_turn", stream.summary(i2)
+        result = _only(stream.snapshot()[i2 + 1 : i3], "agent.tool_result")
+        assert "parallel-ran" in sx.text_of(result)
+        assert [sx.text_of(e) for e in stream.snapshot()[i2 + 1 : i3] if e.type == "agent.message"] == ["all answered"]
+        stream.assert_clean()
+    finally:
+        stream.close()
+
+
+def test_interrupt_while_waiting_for_approval_ends_the_turn_without_running_the_tool(
+    client, make_agent, make_session
+):
+    turns = [
+        [{"tool": "bash", "input": {"command": "echo should-not-run"}}, {"text": "never said"}],
+        [{"text": "second turn"}],
+    ]
+    _, sid, stream = _start(client, make_agent, make_session, turns, [sx.toolset("always_ask")])
+    try:
+        i1, idle1 = stream.wait_idle(timeout=30)
+        assert idle1.stop_reason.type == "requires_action"
+        sx.send(client, sid, {"type": "user.interrupt"})
+        i2, idle2 = stream.wait_idle(start=i1 + 1, timeout=10)
+        assert idle2.stop_reason.type == "end_turn", stream.summary(i1)
+        sx.send(client, sid, sx.user_message("next"))
+        i3, idle3 = stream.wait_idle(start=i2 + 1, timeout=10)
+        assert idle3.stop_reason.type == "end_turn"
+        events = stream.snapshot()
+        ran = [e for e in events if e.type == "agent.tool_result" and "should-not-run" in sx.text_of(e)]
+        assert not ran, "an interrupted, unapproved call ran"
+        assert [sx.text_of(e) for e in events if e.type == "agent.message"] == ["second turn"]
         stream.assert_clean()
     finally:
         stream.close()

@@ -15,6 +15,12 @@ pub struct TestEngine {
     pub data_dir: PathBuf,
 }
 
+impl Drop for TestEngine {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
 pub fn temp_dir() -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
