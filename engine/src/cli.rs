@@ -1,7 +1,7 @@
 //! The engine's commands: `serve` (the engine on its own) and `sandbox-tool` (what runs inside
 //! the sandbox). Both the `switchboard-engine` and the `switchboard` binaries offer them.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use crate::{Engine, EngineConfig, ids};
 
@@ -58,11 +58,15 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         }
     };
     let address = listener.local_addr().map_or(listen, |a| a);
-    println!("Switchboard engine: serving the Managed Agents API on http://{address}");
+    // Written so that a closed stdout (a parent that read the first line and went on) is no
+    // reason to stop serving: `println!` would panic on the broken pipe.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "Switchboard engine: serving the Managed Agents API on http://{address}");
     if generated {
-        println!("API key (set SWITCHBOARD_ENGINE_KEY to choose one): {api_key}");
+        let _ = writeln!(out, "API key (set SWITCHBOARD_ENGINE_KEY to choose one): {api_key}");
     }
-    println!("Data directory: {}", data_dir.display());
+    let _ = writeln!(out, "Data directory: {}", data_dir.display());
+    let _ = out.flush();
     match axum::serve(listener, engine.router()).with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
