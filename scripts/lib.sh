@@ -109,6 +109,7 @@ ensure_runtime_tools() {
 }
 
 ensure_test_tools() {
+  ensure_runtime_tools
   apt_install chromium
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   npm_install "$ROOT/end2end"

@@ -17,11 +17,9 @@ pub enum UpstreamMode {
 pub struct UpstreamSummary {
     pub mode: UpstreamMode,
     /// Base URL of the API (for the embedded engine, where it listens on loopback).
-    pub base_url: Option<String>,
+    pub base_url: String,
     /// Whether an API key is configured. The key itself stays on the server.
     pub key_configured: bool,
-    /// Whether the embedded engine is running in this process (in embedded mode).
-    pub engine_available: bool,
     /// Where Switchboard keeps its data.
     pub data_dir: String,
 }

@@ -30,12 +30,9 @@ START_TIMEOUT_S = 30.0
 
 
 class Engine:
-    def __init__(self, url: str, key: str, process: subprocess.Popen[str], data_dir: Path, log: list[str]):
+    def __init__(self, url: str, key: str):
         self.url = url
         self.key = key
-        self.process = process
-        self.data_dir = data_dir
-        self.log = log
 
     def client(self, **kwargs: Any) -> anthropic.Anthropic:
         options: dict[str, Any] = {"base_url": self.url, "api_key": self.key, "max_retries": 0, "timeout": 30.0}
@@ -84,7 +81,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             f"stdout: {log}\nstderr: {stderr_path.read_text()[-4000:]}"
         )
     try:
-        yield Engine(found[0], key, process, data_dir, log)
+        yield Engine(found[0], key)
         assert process.poll() is None, (
             f"the engine exited during the tests (exit code {process.returncode}); "
             f"stderr: {stderr_path.read_text()[-4000:]}"

@@ -30,6 +30,7 @@ from anthropic.types.shared.error_details import ErrorDetails
 from anthropic.types.shared.error_object import ErrorObject
 from anthropic.types.shared.error_response import ErrorResponse
 from anthropic.types.shared.error_type import ErrorType
+from sdk_check import extras, union_members  # protocol/conformance, on pytest.ini's pythonpath
 
 STREAM_EVENT = BetaManagedAgentsStreamSessionEvents
 SESSION_EVENT = BetaManagedAgentsSessionEvent
@@ -49,23 +50,6 @@ def adapter(tp: Any) -> pydantic.TypeAdapter[Any]:
     return hit[1]
 
 
-def extras(value: Any, where: str = "$") -> list[str]:
-    """Paths of keys that no SDK model in the tree declares."""
-    found: list[str] = []
-    if isinstance(value, pydantic.BaseModel):
-        for key in value.model_extra or {}:
-            found.append(f"{where}.{key}")
-        for name in type(value).model_fields:
-            found += extras(getattr(value, name), f"{where}.{name}")
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found += extras(item, f"{where}[{i}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            found += extras(item, f"{where}.{key}")
-    return found
-
-
 def strict(tp: Any, text: str | bytes, *, allow_extra: typing.Iterable[str] = ()) -> Any:
     """Validates `text` as the SDK type `tp` in pydantic's strict JSON mode; no undeclared keys."""
     try:
@@ -79,16 +63,9 @@ def strict(tp: Any, text: str | bytes, *, allow_extra: typing.Iterable[str] = ()
     return parsed
 
 
-def _members(tp: Any) -> list[type]:
-    """The model classes of an SDK union alias (`Annotated[Union[...], UnionDiscriminator]`)."""
-    if typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    return [m for m in typing.get_args(tp) if isinstance(m, type) and issubclass(m, pydantic.BaseModel)]
-
-
 def _focus(tp: Any, text: str | bytes, error: pydantic.ValidationError) -> str:
     """For a union, the errors of the member whose `type` literal matches (not of all members)."""
-    members = _members(tp)
+    members = union_members(tp)
     if not members:
         return str(error)
     try:
@@ -150,12 +127,13 @@ def call(method: Callable[..., Any], tp: Any, *args: Any, **kwargs: Any) -> Any:
     return parsed
 
 
-def call_page(method: Callable[..., Any], item: Any, *args: Any, bidirectional: bool = False, **kwargs: Any):
-    """Calls an SDK list method through `with_raw_response`; returns (strict page, the SDK's page)."""
+def call_page(method: Callable[..., Any], item: Any, *args: Any, bidirectional: bool = False, **kwargs: Any) -> Any:
+    """Calls an SDK list method through `with_raw_response`; returns the strictly validated page."""
     raw = method(*args, **kwargs)
     assert raw.status_code == 200, f"HTTP {raw.status_code}: {raw.text()}"
     page = strict(page_type(item, bidirectional), raw.text())
-    return page, raw.parse()
+    raw.parse()  # the SDK itself must be able to read it too
+    return page
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,7 +503,7 @@ def walk_pages(method: Callable[..., Any], item: Any, *args: Any, bidirectional:
     seen_cursors: set[str] = set()
     for _ in range(1000):
         extra = {} if cursor is None else {"page": cursor}
-        page, _sdk_page = call_page(method, item, *args, bidirectional=bidirectional, **kwargs, **extra)
+        page = call_page(method, item, *args, bidirectional=bidirectional, **kwargs, **extra)
         pages.append(page)
         items.extend(page.data)
         cursor = page.next_page

@@ -31,7 +31,7 @@ def test_agents_pages(client, make_agent):
     assert all(p.data for p in pages[:-1]), "an empty page in the middle of a list"
     assert len(pages) >= 3
 
-    one_page, _ = sx.call_page(client.beta.agents.with_raw_response.list, BetaManagedAgentsAgent, limit=100)
+    one_page = sx.call_page(client.beta.agents.with_raw_response.list, BetaManagedAgentsAgent, limit=100)
     assert len(one_page.data) == len(walked_ids) <= 100 and one_page.next_page is None
     assert set(a.id for a in one_page.data) == set(walked_ids)
 
@@ -87,7 +87,7 @@ def test_sessions_pages_order_and_prev_page(client, make_agent, make_session):
 
     second = pages[1]
     assert second.prev_page, "the second page of sessions has no prev_page"
-    back, _ = sx.call_page(
+    back = sx.call_page(
         client.beta.sessions.with_raw_response.list,
         BetaManagedAgentsSession,
         bidirectional=True,

@@ -3,7 +3,7 @@
 
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
-use crate::{Engine, EngineConfig, ids};
+use crate::{Engine, EngineConfig};
 
 /// Where the standalone engine keeps its data without `SWITCHBOARD_DATA_DIR`.
 pub const DEFAULT_DATA_DIR: &str = "data/engine";
@@ -41,7 +41,7 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         std::env::var_os("SWITCHBOARD_DATA_DIR").map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
     let (api_key, generated) = match std::env::var("SWITCHBOARD_ENGINE_KEY") {
         Ok(key) if !key.trim().is_empty() => (key.trim().to_owned(), false),
-        _ => (format!("sk-engine-{}", ids::secret(32)), true),
+        _ => (crate::generate_api_key(), true),
     };
     let engine = match Engine::open(EngineConfig::new(data_dir.clone(), api_key.clone())).await {
         Ok(engine) => engine,

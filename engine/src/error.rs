@@ -58,6 +58,11 @@ impl ApiError {
         )
     }
 
+    /// A 404 for something a request body names becomes a 400 about that field.
+    pub fn in_field(self, field: &str) -> Self {
+        if self.status == StatusCode::NOT_FOUND { Self::invalid(format!("{field}: {}", self.message)) } else { self }
+    }
+
     pub fn with_code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self

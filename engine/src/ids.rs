@@ -31,11 +31,8 @@ pub struct Now {
 }
 
 pub fn now() -> Now {
-    let at = OffsetDateTime::now_utc();
-    Now {
-        micros: (at.unix_timestamp_nanos() / 1000) as i64,
-        text: format_micros((at.unix_timestamp_nanos() / 1000) as i64),
-    }
+    let micros = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
+    Now { micros, text: format_micros(micros) }
 }
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-21T09:30:00.123456Z`: fixed width, so the

@@ -68,6 +68,11 @@ impl EngineConfig {
     }
 }
 
+/// A new random key for an engine (`sk-engine-` and 32 base-62 characters).
+pub fn generate_api_key() -> String {
+    format!("sk-engine-{}", ids::secret(32))
+}
+
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -77,6 +82,8 @@ pub enum EngineError {
     Store { path: PathBuf, source: sqlx::Error },
     #[error("cannot recover the engine's sessions: {0}")]
     Recover(String),
+    #[error("cannot seed the demo agent and environment: {0}")]
+    Seed(String),
 }
 
 /// A running engine: its store, live session streams and session runtimes.
@@ -105,7 +112,7 @@ impl Engine {
         let state = Arc::new(EngineState { config, store, hubs: Mutex::default(), runtimes: Mutex::default() });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;
         if state.config.seed_demo {
-            seed::demo(&state).await.map_err(|e| EngineError::Recover(e.message))?;
+            seed::demo(&state).await.map_err(|e| EngineError::Seed(e.message))?;
         }
         Ok(Engine { state })
     }

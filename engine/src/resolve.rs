@@ -7,8 +7,8 @@ use protocol::{
     agents::{
         AgentToolConfig, AgentToolConfigParams, AgentToolset, AgentToolsetParams, BuiltinToolConfig, Effort,
         EffortParam, McpServer, McpToolConfig, McpToolset, McpToolsetParams, ModelConfig, ModelParam, PermissionPolicy,
-        Skill, SkillParams, SkillRef, Speed, Tool, ToolParams, ToolsetDefaultConfig, UrlSourceFilter,
-        UrlSourceFilterParam, UrlSources, WebFetchToolConfig, WebSearchToolConfig,
+        Skill, SkillParams, SkillRef, Speed, Tool, ToolParams, ToolsetDefaultConfig, ToolsetDefaultConfigParams,
+        UrlSourceFilter, UrlSourceFilterParam, UrlSources, WebFetchToolConfig, WebSearchToolConfig,
     },
     common::{Empty, Metadata, MetadataPatch},
 };
@@ -72,13 +72,28 @@ pub fn check_script(model: &ModelConfig, system: Option<&str>) -> ApiResult<()> 
     Script::parse(system).map(|_| ()).map_err(ApiError::invalid)
 }
 
-fn policy(policy: &PermissionPolicy, at: &str) -> ApiResult<PermissionPolicy> {
-    match policy {
-        PermissionPolicy::Unknown(value) => Err(ApiError::invalid(format!(
+/// The policy given at `at`, or `fallback` when none is.
+fn policy_or(given: &Option<PermissionPolicy>, fallback: &PermissionPolicy, at: &str) -> ApiResult<PermissionPolicy> {
+    match given {
+        None => Ok(fallback.clone()),
+        Some(PermissionPolicy::Unknown(value)) => Err(ApiError::invalid(format!(
             "{at}.permission_policy: unknown policy {value}; use always_allow, always_ask or auto."
         ))),
-        known => Ok(known.clone()),
+        Some(known) => Ok(known.clone()),
     }
+}
+
+/// A toolset's resolved `default_config`: enabled unless said otherwise, `fallback` policy.
+fn default_config(
+    given: &Option<ToolsetDefaultConfigParams>,
+    fallback: PermissionPolicy,
+    at: &str,
+) -> ApiResult<ToolsetDefaultConfig> {
+    let given = given.clone().unwrap_or_default();
+    Ok(ToolsetDefaultConfig {
+        enabled: given.enabled.unwrap_or(true),
+        permission_policy: policy_or(&given.permission_policy, &fallback, &format!("{at}.default_config"))?,
+    })
 }
 
 pub fn tools(params: &[ToolParams], mcp_servers: &[McpServer]) -> ApiResult<Vec<Tool>> {
@@ -98,12 +113,6 @@ pub fn tools(params: &[ToolParams], mcp_servers: &[McpServer]) -> ApiResult<Vec<
                 resolved.push(Tool::AgentToolset(agent_toolset(toolset, &at)?));
             }
             ToolParams::McpToolset(toolset) => {
-                if !mcp_servers.iter().any(|s| s.name == toolset.mcp_server_name) {
-                    return Err(ApiError::invalid(format!(
-                        "{at}.mcp_server_name: {:?} is not the name of a server in mcp_servers.",
-                        toolset.mcp_server_name
-                    )));
-                }
                 counted += toolset.configs.as_ref().map_or(1, Vec::len);
                 resolved.push(Tool::McpToolset(mcp_toolset(toolset, &at)?));
             }
@@ -134,8 +143,24 @@ pub fn tools(params: &[ToolParams], mcp_servers: &[McpServer]) -> ApiResult<Vec<
     if counted > 256 {
         return Err(ApiError::invalid("tools: at most 256 tools across all toolsets."));
     }
+    check_mcp_references(&resolved, mcp_servers)?;
+    Ok(resolved)
+}
+
+/// Every MCP toolset names a server of `mcp_servers`, and every server is used by a toolset.
+pub fn check_mcp_references(tools: &[Tool], mcp_servers: &[McpServer]) -> ApiResult<()> {
+    for (i, tool) in tools.iter().enumerate() {
+        if let Tool::McpToolset(toolset) = tool
+            && !mcp_servers.iter().any(|s| s.name == toolset.mcp_server_name)
+        {
+            return Err(ApiError::invalid(format!(
+                "tools[{i}].mcp_server_name: {:?} is not the name of a server in mcp_servers.",
+                toolset.mcp_server_name
+            )));
+        }
+    }
     for server in mcp_servers {
-        let used = resolved.iter().any(|t| matches!(t, Tool::McpToolset(m) if m.mcp_server_name == server.name));
+        let used = tools.iter().any(|t| matches!(t, Tool::McpToolset(m) if m.mcp_server_name == server.name));
         if !used {
             return Err(ApiError::invalid(format!(
                 "mcp_servers: server {:?} is not used by any mcp_toolset in tools; add one or remove the server.",
@@ -143,7 +168,7 @@ pub fn tools(params: &[ToolParams], mcp_servers: &[McpServer]) -> ApiResult<Vec<
             )));
         }
     }
-    Ok(resolved)
+    Ok(())
 }
 
 pub fn mcp_servers(servers: &[McpServer]) -> ApiResult<()> {
@@ -166,12 +191,7 @@ pub fn mcp_servers(servers: &[McpServer]) -> ApiResult<()> {
 }
 
 fn agent_toolset(params: &AgentToolsetParams, at: &str) -> ApiResult<AgentToolset> {
-    let default = params.default_config.clone().unwrap_or_default();
-    let default_enabled = default.enabled.unwrap_or(true);
-    let default_policy = match &default.permission_policy {
-        Some(p) => policy(p, &format!("{at}.default_config"))?,
-        None => PermissionPolicy::AlwaysAllow(Empty {}),
-    };
+    let default = default_config(&params.default_config, PermissionPolicy::AlwaysAllow(Empty {}), at)?;
     let overrides = params.configs.clone().unwrap_or_default();
     for (i, config) in overrides.iter().enumerate() {
         if !BUILTIN_TOOLS.contains(&config.name.as_str()) {
@@ -195,11 +215,9 @@ fn agent_toolset(params: &AgentToolsetParams, at: &str) -> ApiResult<AgentToolse
             .find(|c| c.name == name)
             .cloned()
             .unwrap_or(AgentToolConfigParams { name: name.to_owned(), ..Default::default() });
-        let enabled = found.enabled.unwrap_or(default_enabled);
-        let permission_policy = match &found.permission_policy {
-            Some(p) => policy(p, &format!("{at}.configs.{name}"))?,
-            None => default_policy.clone(),
-        };
+        let enabled = found.enabled.unwrap_or(default.enabled);
+        let permission_policy =
+            policy_or(&found.permission_policy, &default.permission_policy, &format!("{at}.configs.{name}"))?;
         let domains = |allowed: &Option<Vec<String>>, blocked: &Option<Vec<String>>| -> ApiResult<()> {
             if allowed.is_some() && blocked.is_some() {
                 return Err(ApiError::invalid(format!(
@@ -246,10 +264,7 @@ fn agent_toolset(params: &AgentToolsetParams, at: &str) -> ApiResult<AgentToolse
             }
         });
     }
-    Ok(AgentToolset {
-        configs,
-        default_config: ToolsetDefaultConfig { enabled: default_enabled, permission_policy: default_policy },
-    })
+    Ok(AgentToolset { configs, default_config: default })
 }
 
 fn url_sources(params: &protocol::agents::UrlSourcesParams, at: &str) -> ApiResult<UrlSources> {
@@ -280,31 +295,23 @@ fn url_sources(params: &protocol::agents::UrlSourcesParams, at: &str) -> ApiResu
 }
 
 fn mcp_toolset(params: &McpToolsetParams, at: &str) -> ApiResult<McpToolset> {
-    let default = params.default_config.clone().unwrap_or_default();
-    let enabled = default.enabled.unwrap_or(true);
-    let default_policy = match &default.permission_policy {
-        Some(p) => policy(p, &format!("{at}.default_config"))?,
-        None => PermissionPolicy::AlwaysAsk(Empty {}),
-    };
+    let default = default_config(&params.default_config, PermissionPolicy::AlwaysAsk(Empty {}), at)?;
     let mut configs = Vec::new();
     for (i, config) in params.configs.clone().unwrap_or_default().into_iter().enumerate() {
         if config.name.is_empty() || config.name.len() > 128 {
             return Err(ApiError::invalid(format!("{at}.configs[{i}].name must be 1–128 characters.")));
         }
         configs.push(McpToolConfig {
-            enabled: config.enabled.unwrap_or(enabled),
-            permission_policy: match &config.permission_policy {
-                Some(p) => policy(p, &format!("{at}.configs[{i}]"))?,
-                None => default_policy.clone(),
-            },
+            enabled: config.enabled.unwrap_or(default.enabled),
+            permission_policy: policy_or(
+                &config.permission_policy,
+                &default.permission_policy,
+                &format!("{at}.configs[{i}]"),
+            )?,
             name: config.name,
         });
     }
-    Ok(McpToolset {
-        configs,
-        default_config: ToolsetDefaultConfig { enabled, permission_policy: default_policy },
-        mcp_server_name: params.mcp_server_name.clone(),
-    })
+    Ok(McpToolset { configs, default_config: default, mcp_server_name: params.mcp_server_name.clone() })
 }
 
 pub fn skills(params: &[SkillParams]) -> ApiResult<Vec<Skill>> {

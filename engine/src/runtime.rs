@@ -8,7 +8,6 @@
 //! `session.error` that says so.
 
 use std::{
-    collections::VecDeque,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -64,21 +63,19 @@ pub enum Decision {
 pub enum Input {
     Message,
     Decided,
-    Interrupt(u64),
 }
 
-/// The way in to a session's runtime.
+/// The way in to a session's runtime. The task ends once every handle is gone (the session was
+/// deleted): its channel closes and its interrupt sender with it.
 #[derive(Clone)]
 pub struct Handle {
     tx: mpsc::UnboundedSender<Input>,
     interrupt: Arc<watch::Sender<u64>>,
     pub state: Arc<Mutex<RuntimeState>>,
-    queue: Arc<Mutex<VecDeque<()>>>,
 }
 
 impl Handle {
     pub fn message(&self) {
-        self.queue.lock().expect("queue lock").push_back(());
         let _ = self.tx.send(Input::Message);
     }
 
@@ -86,9 +83,9 @@ impl Handle {
         let _ = self.tx.send(Input::Decided);
     }
 
+    /// Stops the turn being played (or the wait for answers) at once: it jumps the queue.
     pub fn interrupt(&self) {
-        self.interrupt.send_modify(|g| *g += 1);
-        let _ = self.tx.send(Input::Interrupt(*self.interrupt.borrow()));
+        self.interrupt.send_modify(|generation| *generation += 1);
     }
 
     /// Checks a batch of answers against what is pending and records them, all or nothing.
@@ -145,19 +142,15 @@ impl EngineState {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (interrupt, interrupt_rx) = watch::channel(0);
-        let handle = Handle {
-            tx,
-            interrupt: Arc::new(interrupt),
-            state: Arc::new(Mutex::new(state)),
-            queue: Arc::new(Mutex::new(VecDeque::new())),
-        };
+        let handle = Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)) };
         runtimes.insert(session_id.to_owned(), handle.clone());
-        let actor = Actor { engine: self.clone(), session_id: session_id.to_owned(), handle: handle.clone() };
+        let actor = Actor { engine: self.clone(), session_id: session_id.to_owned(), state: handle.state.clone() };
         tokio::spawn(actor.run(rx, interrupt_rx));
         Ok(handle)
     }
 
-    /// Stops a session's runtime (its session is being deleted).
+    /// Stops a session's runtime (its session is being deleted): its turn is interrupted, and
+    /// dropping the handle ends the task.
     pub fn stop_runtime(&self, session_id: &str) {
         if let Some(handle) = self.runtimes.lock().expect("runtimes lock").remove(session_id) {
             handle.interrupt();
@@ -214,7 +207,7 @@ pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
 struct Actor {
     engine: Arc<EngineState>,
     session_id: String,
-    handle: Handle,
+    state: Arc<Mutex<RuntimeState>>,
 }
 
 /// How a piece of a turn ended.
@@ -227,31 +220,29 @@ enum Outcome {
 
 impl Actor {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Input>, mut interrupts: watch::Receiver<u64>) {
-        let mut handled_interrupt = *interrupts.borrow_and_update();
+        // User messages received and not yet played.
+        let mut queued = 0usize;
         loop {
-            let (has_turn, all_decided, queued) = {
-                let state = self.handle.state.lock().expect("runtime state lock");
-                let queued = !self.handle.queue.lock().expect("queue lock").is_empty();
-                match &state.turn {
-                    Some(turn) => (true, turn.pending.iter().all(|p| p.decision.is_some()), queued),
-                    None => (false, false, queued),
-                }
+            let (has_turn, all_decided) = match &self.state.lock().expect("runtime state lock").turn {
+                Some(turn) => (true, turn.pending.iter().all(|p| p.decision.is_some())),
+                None => (false, false),
             };
-            let start = !has_turn && queued;
+            let start = !has_turn && queued > 0;
             if (has_turn && all_decided) || start {
                 if start {
-                    self.handle.queue.lock().expect("queue lock").pop_front();
+                    queued -= 1;
                 }
+                // An interrupt sent before the turn began is not this turn's.
                 interrupts.borrow_and_update();
                 let started = Instant::now();
                 let outcome = tokio::select! {
                     outcome = self.play(start) => outcome,
-                    _ = interrupts.changed() => {
-                        handled_interrupt = *interrupts.borrow_and_update();
-                        self.interrupted().await
-                    }
+                    changed = interrupts.changed() => match changed {
+                        Ok(()) => self.interrupted().await,
+                        Err(_) => Ok(Outcome::Stop),
+                    },
                 };
-                self.handle.state.lock().expect("runtime state lock").active_seconds += started.elapsed().as_secs_f64();
+                self.state.lock().expect("runtime state lock").active_seconds += started.elapsed().as_secs_f64();
                 let _ = self.save().await;
                 match outcome {
                     Ok(Outcome::Continue) => continue,
@@ -265,23 +256,21 @@ impl Actor {
                     }
                 }
             }
-            match rx.recv().await {
-                None => return,
-                Some(Input::Message) => {}
-                Some(Input::Interrupt(generation)) => {
-                    if generation > handled_interrupt {
-                        handled_interrupt = generation;
-                        interrupts.borrow_and_update();
-                        if has_turn && self.interrupted().await.is_err() {
-                            return;
+            tokio::select! {
+                input = rx.recv() => match input {
+                    None => return,
+                    Some(Input::Message) => queued += 1,
+                    Some(Input::Decided) => {
+                        // Some calls answered, some still open: say again what the session waits for.
+                        let remaining = self.remaining();
+                        if has_turn && !all_decided && !remaining.is_empty() && self.save().await.is_ok() {
+                            let _ = self.idle(json!({ "type": "requires_action", "event_ids": remaining })).await;
                         }
                     }
-                }
-                Some(Input::Decided) => {
-                    // Some calls answered, some still open: say again what the session waits for.
-                    let remaining = self.remaining();
-                    if has_turn && !all_decided && !remaining.is_empty() && self.save().await.is_ok() {
-                        let _ = self.idle(json!({ "type": "requires_action", "event_ids": remaining })).await;
+                },
+                changed = interrupts.changed() => {
+                    if changed.is_err() || (has_turn && self.interrupted().await.is_err()) {
+                        return;
                     }
                 }
             }
@@ -289,7 +278,7 @@ impl Actor {
     }
 
     fn remaining(&self) -> Vec<String> {
-        let state = self.handle.state.lock().expect("runtime state lock");
+        let state = self.state.lock().expect("runtime state lock");
         state
             .turn
             .iter()
@@ -305,7 +294,7 @@ impl Actor {
 
     async fn save(&self) -> ApiResult<()> {
         let (state, active) = {
-            let state = self.handle.state.lock().expect("runtime state lock");
+            let state = self.state.lock().expect("runtime state lock");
             (serde_json::to_string(&*state)?, state.active_seconds)
         };
         sqlx::query(
@@ -327,7 +316,7 @@ impl Actor {
     }
 
     async fn interrupted(&self) -> ApiResult<Outcome> {
-        self.handle.state.lock().expect("runtime state lock").turn = None;
+        self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.idle(json!({ "type": "end_turn" })).await?;
         Ok(Outcome::Continue)
@@ -335,7 +324,7 @@ impl Actor {
 
     /// After an unexpected failure: the turn is dropped and the session says so.
     async fn fail(&self) -> ApiResult<()> {
-        self.handle.state.lock().expect("runtime state lock").turn = None;
+        self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.emit(json!({
             "type": "session.error",
@@ -360,7 +349,7 @@ impl Actor {
     async fn play(&self, start: bool) -> ApiResult<Outcome> {
         let Ok(session) = self.session().await else { return Ok(Outcome::Stop) };
         if start {
-            let mut state = self.handle.state.lock().expect("runtime state lock");
+            let mut state = self.state.lock().expect("runtime state lock");
             state.turn = Some(Turn { index: state.messages as usize, next_step: 0, pending: vec![] });
             state.messages += 1;
         }
@@ -370,7 +359,7 @@ impl Actor {
 
         // Answers first: run what was allowed, report what was denied.
         let answered = {
-            let mut state = self.handle.state.lock().expect("runtime state lock");
+            let mut state = self.state.lock().expect("runtime state lock");
             state.turn.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default()
         };
         for call in answered {
@@ -401,14 +390,14 @@ impl Actor {
                     )
                 };
                 self.emit(json!({ "type": "session.error", "error": { "type": "model_request_failed_error", "message": message, "retry_status": { "type": "exhausted" } } })).await?;
-                self.handle.state.lock().expect("runtime state lock").turn = None;
+                self.state.lock().expect("runtime state lock").turn = None;
                 self.save().await?;
                 self.idle(json!({ "type": "retries_exhausted" })).await?;
                 return Ok(Outcome::Continue);
             }
         };
         let (turn_index, mut step) = {
-            let state = self.handle.state.lock().expect("runtime state lock");
+            let state = self.state.lock().expect("runtime state lock");
             let turn = state.turn.as_ref().expect("a turn is being played");
             (turn.index, turn.next_step)
         };
@@ -435,14 +424,14 @@ impl Actor {
                             continue;
                         }
                         "terminal" => {
-                            self.handle.state.lock().expect("runtime state lock").turn = None;
+                            self.state.lock().expect("runtime state lock").turn = None;
                             self.save().await?;
                             self.engine.set_status(&self.session_id, "terminated").await?;
                             self.emit(json!({ "type": "session.status_terminated" })).await?;
                             return Ok(Outcome::Stop);
                         }
                         _ => {
-                            self.handle.state.lock().expect("runtime state lock").turn = None;
+                            self.state.lock().expect("runtime state lock").turn = None;
                             self.save().await?;
                             self.idle(json!({ "type": "retries_exhausted" })).await?;
                             return Ok(Outcome::Continue);
@@ -466,7 +455,7 @@ impl Actor {
             }
             if !pending.is_empty() {
                 let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
-                if let Some(turn) = self.handle.state.lock().expect("runtime state lock").turn.as_mut() {
+                if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
                     turn.pending = pending;
                 }
                 self.save().await?;
@@ -474,14 +463,14 @@ impl Actor {
                 return Ok(Outcome::Continue);
             }
         }
-        self.handle.state.lock().expect("runtime state lock").turn = None;
+        self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.idle(json!({ "type": "end_turn" })).await?;
         Ok(Outcome::Continue)
     }
 
     async fn advance(&self, step: usize) -> ApiResult<()> {
-        if let Some(turn) = self.handle.state.lock().expect("runtime state lock").turn.as_mut() {
+        if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
             turn.next_step = step;
         }
         self.save().await
@@ -532,29 +521,19 @@ impl Actor {
                 }
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
-                    let (permission, evaluated, evaluation) = evaluate(&session["agent"]["tools"], name);
-                    let mut event = json!({ "type": "agent.tool_use", "name": name, "input": input, "evaluated_permission": evaluated });
+                    let (permission, evaluation) = evaluate(&session["agent"]["tools"], name);
+                    let mut event = json!({ "type": "agent.tool_use", "name": name, "input": input, "evaluated_permission": permission.evaluated() });
                     if let Some(evaluation) = evaluation {
                         event["evaluation"] = evaluation;
                     }
                     let event = self.emit(event).await?;
-                    calls.push((
-                        event["id"].as_str().unwrap_or_default().to_owned(),
-                        name.clone(),
-                        input.clone(),
-                        permission,
-                    ));
+                    calls.push((event_id(&event), name.clone(), input.clone(), permission));
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
                     let event =
                         self.emit(json!({ "type": "agent.custom_tool_use", "name": name, "input": input })).await?;
-                    calls.push((
-                        event["id"].as_str().unwrap_or_default().to_owned(),
-                        name.clone(),
-                        input.clone(),
-                        Permission::Custom,
-                    ));
+                    calls.push((event_id(&event), name.clone(), input.clone(), Permission::Custom));
                 }
                 Step::SleepMs(_) | Step::Error { .. } => {}
             }
@@ -606,6 +585,10 @@ impl Actor {
 
 type Call = (String, String, Value, Permission);
 
+fn event_id(event: &Value) -> String {
+    event["id"].as_str().unwrap_or_default().to_owned()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Permission {
     Allow,
@@ -614,31 +597,41 @@ enum Permission {
     Custom,
 }
 
-/// The permission a built-in tool call gets from the agent's toolset, with the
-/// `evaluated_permission` and `evaluation` its event carries.
-fn evaluate(tools: &Value, name: &str) -> (Permission, &'static str, Option<Value>) {
+impl Permission {
+    /// The `evaluated_permission` of a built-in tool call.
+    fn evaluated(&self) -> &'static str {
+        match self {
+            Permission::Allow => "allow",
+            Permission::Deny(_) => "deny",
+            Permission::Ask | Permission::Custom => "ask",
+        }
+    }
+}
+
+/// The permission a built-in tool call gets from the agent's toolset, with the `evaluation` its
+/// event carries (none when the call was refused before any policy).
+fn evaluate(tools: &Value, name: &str) -> (Permission, Option<Value>) {
     let toolset = tools.as_array().into_iter().flatten().find(|t| t["type"] == "agent_toolset_20260401");
     let Some(toolset) = toolset else {
         let reason = format!("The {name} tool is not available: this agent has no built-in toolset.");
-        return (Permission::Deny(reason), "deny", None);
+        return (Permission::Deny(reason), None);
     };
     let config = toolset["configs"].as_array().into_iter().flatten().find(|c| c["name"] == name);
     let enabled = config.map_or(toolset["default_config"]["enabled"].as_bool().unwrap_or(true), |c| {
         c["enabled"].as_bool().unwrap_or(true)
     });
     if !enabled {
-        return (Permission::Deny(format!("The {name} tool is disabled for this agent.")), "deny", None);
+        return (Permission::Deny(format!("The {name} tool is disabled for this agent.")), None);
     }
     let policy = config.map_or(&toolset["default_config"]["permission_policy"], |c| &c["permission_policy"]);
     match policy["type"].as_str() {
-        Some("always_ask") => (Permission::Ask, "ask", Some(json!({ "type": "always_ask" }))),
+        Some("always_ask") => (Permission::Ask, Some(json!({ "type": "always_ask" }))),
         // The engine cannot judge how risky a call is, so `auto` always asks.
         Some("auto") => (
             Permission::Ask,
-            "ask",
             Some(json!({ "type": "auto", "evaluated_permission": { "type": "ask", "reason_code": "indeterminate" } })),
         ),
-        _ => (Permission::Allow, "allow", Some(json!({ "type": "always_allow" }))),
+        _ => (Permission::Allow, Some(json!({ "type": "always_allow" }))),
     }
 }
 
@@ -717,11 +710,12 @@ mod tests {
                 { "type": "write", "name": "write", "enabled": false, "permission_policy": { "type": "always_allow" } },
             ] }]);
         assert_eq!(evaluate(&tools, "bash").0, Permission::Ask);
-        let (auto, evaluated, evaluation) = evaluate(&tools, "read");
-        assert_eq!((auto, evaluated), (Permission::Ask, "ask"));
+        let (auto, evaluation) = evaluate(&tools, "read");
+        assert_eq!((auto.evaluated(), auto), ("ask", Permission::Ask));
         assert_eq!(evaluation.unwrap()["evaluated_permission"]["reason_code"], "indeterminate");
         assert!(matches!(evaluate(&tools, "write").0, Permission::Deny(_)));
         assert_eq!(evaluate(&tools, "grep").0, Permission::Allow);
-        assert!(matches!(evaluate(&json!([]), "bash"), (Permission::Deny(_), "deny", None)));
+        let (refused, evaluation_of_refused) = evaluate(&json!([]), "bash");
+        assert!(matches!((refused.evaluated(), &refused, evaluation_of_refused), ("deny", Permission::Deny(_), None)));
     }
 }

@@ -218,30 +218,26 @@ async fn read_capped(stdout: &mut tokio::process::ChildStdout) -> String {
             }
         }
     }
-    let mut text = String::from_utf8_lossy(&kept).into_owned();
-    if dropped > 0 || text.len() > MAX_OUTPUT_BYTES {
-        let extra = text.len().saturating_sub(MAX_OUTPUT_BYTES) + dropped;
-        text = cut(&text, MAX_OUTPUT_BYTES);
-        text.push_str(&format!("\n[output truncated: {extra} more bytes not shown]"));
-    }
-    text
-}
-
-fn cut(text: &str, max: usize) -> String {
-    let mut end = max.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    truncate_noting(String::from_utf8_lossy(&kept).into_owned(), dropped)
 }
 
 /// Cuts a tool's text to [`MAX_OUTPUT_BYTES`] with a note.
 pub fn truncate(text: String) -> String {
-    if text.len() <= MAX_OUTPUT_BYTES {
+    truncate_noting(text, 0)
+}
+
+/// Cuts `text` to [`MAX_OUTPUT_BYTES`] (on a character boundary); the note counts what was cut
+/// and the `unread` bytes that never made it into `text`.
+fn truncate_noting(text: String, unread: usize) -> String {
+    if text.len() <= MAX_OUTPUT_BYTES && unread == 0 {
         return text;
     }
-    let extra = text.len() - MAX_OUTPUT_BYTES;
-    format!("{}\n[output truncated: {extra} more bytes not shown]", cut(&text, MAX_OUTPUT_BYTES))
+    let mut end = MAX_OUTPUT_BYTES.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let extra = text.len() - end + unread;
+    format!("{}\n[output truncated: {extra} more bytes not shown]", &text[..end])
 }
 
 // ---------------------------------------------------------------------------------------------

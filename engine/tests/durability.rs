@@ -13,8 +13,32 @@ use std::{
 use serde_json::{Value, json};
 use support::{KEY, TestEngine, config, spawn_engine, temp_dir};
 
+/// The engine's process; dropping it kills it, so a failed test leaves nothing running.
+struct Process(Child);
+
+impl Process {
+    /// SIGKILL, as a crash would.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+
+    /// SIGINT: a graceful stop.
+    fn interrupt(&mut self) {
+        Command::new("kill").args(["-INT", &self.0.id().to_string()]).status().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The engine as its own process, so it can be killed.
-fn start(data_dir: &Path) -> (Child, TestEngine) {
+fn start(data_dir: &Path) -> (Process, TestEngine) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-engine"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("SWITCHBOARD_ENGINE_KEY", KEY)
@@ -26,7 +50,7 @@ fn start(data_dir: &Path) -> (Child, TestEngine) {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://"), "{line}");
-    (child, TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned() })
+    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned() })
 }
 
 fn ids(events: &[Value]) -> Vec<String> {
@@ -50,10 +74,9 @@ async fn a_killed_engine_comes_back_with_history_intact_and_the_session_recovera
     }
     let before = engine.events(&session).await;
     assert_eq!(engine.get(&format!("/v1/sessions/{session}")).await["status"], "running");
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    child.kill();
 
-    let (mut child, engine) = start(&data);
+    let (_child, engine) = start(&data);
     let after = engine.events(&session).await;
     assert_eq!(ids(&after[..before.len()]), ids(&before), "the history before the kill is unchanged");
     let added: Vec<&str> = after[before.len()..].iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -68,8 +91,6 @@ async fn a_killed_engine_comes_back_with_history_intact_and_the_session_recovera
     engine.say(&session, "again").await;
     let events = engine.wait_idle(&session, 2).await;
     assert!(events.iter().any(|e| e["type"] == "agent.message" && e["content"][0]["text"] == "back again"));
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,11 +109,10 @@ async fn a_pending_approval_survives_a_restart_and_the_turn_resumes() {
     engine.say(&session, "run it").await;
     let events = engine.wait_idle(&session, 1).await;
     let tool_use = events.iter().find(|e| e["type"] == "agent.tool_use").unwrap()["id"].clone();
-    // A graceful stop (SIGINT) while the session waits for its approval.
-    unsafe_sigint(&child);
-    child.wait().unwrap();
+    // A graceful stop while the session waits for its approval.
+    child.interrupt();
 
-    let (mut child, engine) = start(&data);
+    let (_child, engine) = start(&data);
     engine
         .post(
             &format!("/v1/sessions/{session}/events"),
@@ -103,12 +123,6 @@ async fn a_pending_approval_survives_a_restart_and_the_turn_resumes() {
     let result = events.iter().find(|e| e["type"] == "agent.tool_result").expect("the approved call ran");
     assert_eq!(result["content"][0]["text"], "approved\n");
     assert_eq!(events.last().unwrap()["stop_reason"]["type"], "end_turn");
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
-fn unsafe_sigint(child: &Child) {
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

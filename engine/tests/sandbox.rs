@@ -78,9 +78,7 @@ async fn limited_networking_means_no_network_and_outputs_become_files() {
     let file = &files["data"][0];
     assert_eq!((file["filename"].as_str(), file["downloadable"].as_bool()), (Some("answer.md"), Some(true)), "{files}");
     let content = engine
-        .client
-        .get(format!("{}/v1/files/{}/content", engine.url, file["id"].as_str().unwrap()))
-        .header("x-api-key", support::KEY)
+        .request(reqwest::Method::GET, &format!("/v1/files/{}/content", file["id"].as_str().unwrap()))
         .send()
         .await
         .unwrap()

@@ -27,6 +27,7 @@ from anthropic.types.beta.sessions.beta_managed_agents_stream_session_events imp
 
 import types_events
 import types_objects
+from sdk_check import extras, union_members
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -39,20 +40,13 @@ def _resolve(dotted: str) -> typing.Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _union_members(alias: typing.Any) -> list[type]:
-    """The model classes of an SDK union alias (`Annotated[Union[...], ...]`)."""
-    if typing.get_origin(alias) is typing.Annotated:
-        alias = typing.get_args(alias)[0]
-    return [m for m in typing.get_args(alias) if isinstance(m, type) and issubclass(m, SdkModel)]
-
-
 def _type_literal(model: type[SdkModel]) -> str:
     (value,) = typing.get_args(model.model_fields["type"].annotation)
     return value
 
 
 EVENT_CLASSES: dict[str, type[SdkModel]] = {
-    _type_literal(m): m for m in _union_members(BetaManagedAgentsStreamSessionEvents)
+    _type_literal(m): m for m in union_members(BetaManagedAgentsStreamSessionEvents)
 }
 
 
@@ -60,28 +54,11 @@ def _fixture_files(kind: str) -> list[Path]:
     return sorted((FIXTURES / kind).glob("*/*.json"))
 
 
-def _extras(value: typing.Any, where: str = "$") -> list[str]:
-    """Paths of keys that no SDK model in the tree declares."""
-    found: list[str] = []
-    if isinstance(value, pydantic.BaseModel):
-        for key in value.model_extra or {}:
-            found.append(f"{where}.{key}")
-        for name in type(value).model_fields:
-            found += _extras(getattr(value, name), f"{where}.{name}")
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found += _extras(item, f"{where}[{i}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            found += _extras(item, f"{where}.{key}")
-    return found
-
-
 def _validate_model(model: type, path: Path) -> typing.Any:
     text = path.read_text()
     parsed = pydantic.TypeAdapter(model).validate_json(text, strict=True)
-    extras = _extras(parsed)
-    assert not extras, f"{path.name}: keys the SDK does not define: {extras}"
+    undeclared = extras(parsed)
+    assert not undeclared, f"{path.name}: keys the SDK does not define: {undeclared}"
     return parsed
 
 

@@ -51,6 +51,11 @@ macro_rules! open_union {
                     Self::Unknown(value) => value.get("type").and_then(|t| t.as_str()).unwrap_or(""),
                 }
             }
+
+            /// Whether this is a type this version of Switchboard does not know.
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
+            }
         }
 
         impl ::serde::Serialize for $name {

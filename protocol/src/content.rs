@@ -32,8 +32,7 @@ pub struct DocumentBlock {
 }
 
 /// `{"type":"redacted"}`: placeholder for content withheld by Anthropic model policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RedactedBlock {}
+pub type RedactedBlock = crate::common::Empty;
 
 /// `{"type":"search_result",…}`: a search result a tool returned, citable by the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,16 +61,13 @@ pub struct TextContent {
 
 impl TextContent {
     pub fn new(text: impl Into<String>) -> Self {
-        Self { kind: TextKind::Text, text: text.into() }
+        Self { kind: TextKind, text: text.into() }
     }
 }
 
-/// The only `type` a [`TextContent`] may have.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TextKind {
-    #[default]
-    #[serde(rename = "text")]
-    Text,
+crate::literal_type! {
+    /// The only `type` a [`TextContent`] may have.
+    pub TextKind = "text"
 }
 
 /// `{"type":"base64","media_type":…,"data":…}` for an image or a document.
@@ -102,12 +98,9 @@ pub struct PlainTextSource {
     pub media_type: PlainTextMediaType,
 }
 
-/// The only `media_type` a [`PlainTextSource`] may have.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PlainTextMediaType {
-    #[default]
-    #[serde(rename = "text/plain")]
-    TextPlain,
+crate::literal_type! {
+    /// The only `media_type` a [`PlainTextSource`] may have.
+    pub PlainTextMediaType = "text/plain"
 }
 
 open_union! {

@@ -28,10 +28,8 @@ crate::literal_type! {
     /// `"work_queue_stats"`.
     pub WorkQueueStatsTag = "work_queue_stats"
 }
-crate::literal_type! {
-    /// `"session"` (the only kind of work).
-    pub SessionWorkTag = "session"
-}
+/// `"session"` (the only kind of work).
+pub type SessionWorkTag = crate::sessions::SessionTag;
 
 /// A Managed Agents `environment` (cloud or self-hosted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -164,26 +164,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn tool_confirmation_sends_deny_message_only_when_set() {
-        let allow = EventParams::UserToolConfirmation(UserToolConfirmationParams::allow("sevt_1"));
-        assert_eq!(
-            serde_json::to_value(&allow).unwrap(),
-            json!({"type": "user.tool_confirmation", "result": "allow", "tool_use_id": "sevt_1"})
-        );
-        let deny =
-            EventParams::UserToolConfirmation(UserToolConfirmationParams::deny("sevt_2", Some("not on main".into())));
-        assert_eq!(
-            serde_json::to_value(&deny).unwrap(),
-            json!({
-                "type": "user.tool_confirmation",
-                "result": "deny",
-                "tool_use_id": "sevt_2",
-                "deny_message": "not on main"
-            })
-        );
-    }
-
-    #[test]
     fn interrupt_without_thread_is_bare() {
         let body = SendEventsBody { events: vec![EventParams::UserInterrupt(UserInterruptParams::default())] };
         assert_eq!(serde_json::to_value(&body).unwrap(), json!({"events": [{"type": "user.interrupt"}]}));

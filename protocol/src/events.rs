@@ -123,11 +123,6 @@ impl SessionEvent {
             _ => None,
         }
     }
-
-    /// Whether this is a type this version of Switchboard does not know.
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, Self::Unknown(_))
-    }
 }
 
 /// What the SSE stream carries: a persisted [`SessionEvent`] or a preview of one still being

@@ -14,10 +14,8 @@ crate::literal_type! {
     /// `"file_deleted"`.
     pub FileDeletedTag = "file_deleted"
 }
-crate::literal_type! {
-    /// `"session"` (the only file scope).
-    pub SessionScopeTag = "session"
-}
+/// `"session"` (the only file scope).
+pub type SessionScopeTag = crate::sessions::SessionTag;
 
 /// Metadata of a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,10 +38,8 @@ crate::literal_type! {
     /// `"limit"` (the only budget kind).
     pub LimitTag = "limit"
 }
-crate::literal_type! {
-    /// `"file"` (the only resource kind that can be added after creation).
-    pub FileResourceTag = "file"
-}
+/// `"file"` (the only resource kind that can be added after creation).
+pub type FileResourceTag = crate::files::FileTag;
 
 // ---------------------------------------------------------------------------------------------
 // Session object

@@ -11,7 +11,7 @@ use protocol::event_params::{
 use protocol::events::{SessionEvent, StreamEvent};
 use serde_json::{Value, json};
 
-const PREVIEWS: &[&str] = &["event_start", "event_delta"];
+const PREVIEWS: &[&str] = StreamEvent::PREVIEW_TYPES;
 
 #[test]
 fn every_event_fixture_round_trips() {

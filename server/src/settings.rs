@@ -21,12 +21,25 @@ pub struct Settings {
 
 /// Which upstream API to talk to, and with which key.
 #[derive(Debug, Clone)]
-pub struct UpstreamSettings {
-    pub mode: UpstreamMode,
-    /// `ANTHROPIC_API_KEY`. Its `Debug` output is redacted; it is never sent to a browser.
-    pub api_key: Option<ApiKey>,
-    /// `ANTHROPIC_BASE_URL` (Anthropic mode only).
-    pub base_url: Option<String>,
+pub enum UpstreamSettings {
+    /// Anthropic's API (or one compatible with it).
+    Anthropic {
+        /// `ANTHROPIC_API_KEY`. Its `Debug` output is redacted; it is never sent to a browser.
+        api_key: ApiKey,
+        /// `ANTHROPIC_BASE_URL`, without a trailing slash.
+        base_url: String,
+    },
+    /// No key: the embedded engine, started in this process.
+    Embedded,
+}
+
+impl UpstreamSettings {
+    pub fn mode(&self) -> UpstreamMode {
+        match self {
+            Self::Anthropic { .. } => UpstreamMode::Anthropic,
+            Self::Embedded => UpstreamMode::Embedded,
+        }
+    }
 }
 
 /// An API key. Printing it (Debug or Display) shows only that it is set.
@@ -78,13 +91,12 @@ impl Settings {
                 if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
                     return Err(SettingsError::BaseUrl { value: base_url });
                 }
-                UpstreamSettings {
-                    mode: UpstreamMode::Anthropic,
-                    api_key: Some(ApiKey::new(key)),
-                    base_url: Some(base_url.trim_end_matches('/').to_owned()),
+                UpstreamSettings::Anthropic {
+                    api_key: ApiKey::new(key),
+                    base_url: base_url.trim_end_matches('/').to_owned(),
                 }
             }
-            None => UpstreamSettings { mode: UpstreamMode::Embedded, api_key: None, base_url: None },
+            None => UpstreamSettings::Embedded,
         };
 
         Ok(Self { listen, data_dir, site_root, upstream })
@@ -97,6 +109,13 @@ mod tests {
 
     use super::*;
 
+    fn base_url(s: &Settings) -> Option<&str> {
+        match &s.upstream {
+            UpstreamSettings::Anthropic { base_url, .. } => Some(base_url),
+            UpstreamSettings::Embedded => None,
+        }
+    }
+
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
@@ -105,20 +124,20 @@ mod tests {
     #[test]
     fn no_key_selects_the_embedded_engine() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.upstream.mode, UpstreamMode::Embedded);
+        assert_eq!(s.upstream.mode(), UpstreamMode::Embedded);
         assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(s.data_dir, PathBuf::from("data"));
         // An empty key is a common leftover of `export ANTHROPIC_API_KEY=`: still no key.
-        assert_eq!(settings(&[("ANTHROPIC_API_KEY", " ")]).unwrap().upstream.mode, UpstreamMode::Embedded);
+        assert_eq!(settings(&[("ANTHROPIC_API_KEY", " ")]).unwrap().upstream.mode(), UpstreamMode::Embedded);
     }
 
     #[test]
     fn a_key_selects_anthropic_with_the_default_or_given_base_url() {
         let s = settings(&[("ANTHROPIC_API_KEY", "sk-test")]).unwrap();
-        assert_eq!(s.upstream.mode, UpstreamMode::Anthropic);
-        assert_eq!(s.upstream.base_url.as_deref(), Some(DEFAULT_ANTHROPIC_BASE_URL));
+        assert_eq!(s.upstream.mode(), UpstreamMode::Anthropic);
+        assert_eq!(base_url(&s), Some(DEFAULT_ANTHROPIC_BASE_URL));
         let s = settings(&[("ANTHROPIC_API_KEY", "sk-test"), ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/")]).unwrap();
-        assert_eq!(s.upstream.base_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(base_url(&s), Some("http://127.0.0.1:9"));
     }
 
     #[test]

@@ -2,17 +2,14 @@
 
 use std::{io, net::SocketAddr};
 
-use app::{
-    App, shell,
-    upstream::{UpstreamMode, UpstreamSummary},
-};
+use app::{App, shell, upstream::UpstreamSummary};
 use axum::{Router, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use crate::settings::Settings;
+use crate::settings::{Settings, UpstreamSettings};
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
@@ -40,11 +37,15 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
-        let engine = match settings.upstream.mode {
-            UpstreamMode::Embedded => Some(start_engine(&settings).await?),
-            UpstreamMode::Anthropic => None,
+        let (engine, base_url) = match &settings.upstream {
+            UpstreamSettings::Embedded => {
+                let engine = start_engine(&settings).await?;
+                let base_url = engine.base_url.clone();
+                (Some(engine), base_url)
+            }
+            UpstreamSettings::Anthropic { base_url, .. } => (None, base_url.clone()),
         };
-        let router = router(&settings, listener.local_addr()?, engine.as_ref().map(|e| e.base_url.clone()));
+        let router = router(&settings, listener.local_addr()?, base_url);
         Ok(Self { listener, router, engine })
     }
 
@@ -73,29 +74,15 @@ impl Application {
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
 /// port. Its key is random and never leaves this process.
 async fn start_engine(settings: &Settings) -> io::Result<EmbeddedEngine> {
-    let key = format!("sk-engine-{}", random_key());
-    let config = engine::EngineConfig::new(settings.data_dir.join("engine"), key);
+    let config = engine::EngineConfig::new(settings.data_dir.join("engine"), engine::generate_api_key());
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
     Ok(EmbeddedEngine { base_url, listener, router: engine.router() })
 }
 
-fn random_key() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    // Two independently seeded SipHash states: 128 bits from the OS's randomness, enough for a
-    // key that only this process ever sees.
-    (0..2)
-        .map(|_| {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u64(std::process::id() as u64);
-            format!("{:016x}", hasher.finish())
-        })
-        .collect()
-}
-
 /// The whole HTTP surface: pages, server functions, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr, engine_url: Option<String>) -> Router {
+pub fn router(settings: &Settings, addr: SocketAddr, upstream_url: String) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -104,7 +91,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, engine_url: Option<String>)
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
 
-    let summary = upstream_summary(settings, engine_url);
+    let summary = upstream_summary(settings, upstream_url);
     let routes = route_list();
 
     Router::new()
@@ -132,12 +119,11 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 /// What the console may show about the upstream (no key).
-fn upstream_summary(settings: &Settings, engine_url: Option<String>) -> UpstreamSummary {
+fn upstream_summary(settings: &Settings, base_url: String) -> UpstreamSummary {
     UpstreamSummary {
-        mode: settings.upstream.mode,
-        base_url: settings.upstream.base_url.clone().or_else(|| engine_url.clone()),
-        key_configured: settings.upstream.api_key.is_some(),
-        engine_available: engine_url.is_some(),
+        mode: settings.upstream.mode(),
+        base_url,
+        key_configured: matches!(settings.upstream, UpstreamSettings::Anthropic { .. }),
         data_dir: settings.data_dir.display().to_string(),
     }
 }

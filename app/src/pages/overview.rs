@@ -44,7 +44,6 @@ fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
             "No ANTHROPIC_API_KEY is set, so Switchboard uses its embedded engine: a local implementation of the same API. Set ANTHROPIC_API_KEY and restart to use Anthropic's API.",
         ),
     };
-    let base_url = summary.base_url.unwrap_or_else(|| "not running".to_owned());
     let key = if summary.key_configured { "set (kept on the server)" } else { "not set" };
 
     view! {
@@ -55,18 +54,13 @@ fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
                 <dt>"Mode"</dt>
                 <dd data-testid="upstream-mode">{mode}</dd>
                 <dt>"Base URL"</dt>
-                <dd><code>{base_url}</code></dd>
+                <dd><code>{summary.base_url}</code></dd>
                 <dt>"API key"</dt>
                 <dd>{key}</dd>
                 <dt>"Data directory"</dt>
                 <dd><code>{summary.data_dir}</code></dd>
             </dl>
-            {(summary.mode == UpstreamMode::Embedded && !summary.engine_available).then(|| view! {
-                <p class="notice" role="alert">
-                    "The embedded engine is not running, so there is nothing to run sessions against. Check the server's log for why it did not start."
-                </p>
-            })}
-            {(summary.mode == UpstreamMode::Embedded && summary.engine_available).then(|| view! {
+            {(summary.mode == UpstreamMode::Embedded).then(|| view! {
                 <p class="muted">
                     "The engine listens on loopback only, with a key that never leaves the server. It starts with a demo agent and environment: "
                     "a scripted agent that streams an answer, asks before it runs a shell command, writes a file to its outputs and calls a custom tool."

@@ -87,13 +87,10 @@ pub async fn update(
     }
     let servers: Vec<McpServer> = next.mcp_servers.clone();
     resolve::mcp_servers(&servers)?;
-    if let Some(tools) = &body.tools {
-        next.tools = resolve::tools(tools.as_deref().unwrap_or_default(), &servers)?;
-    } else if body.mcp_servers.is_some() {
-        // The servers changed under the stored tools: check they still match.
-        let params = current.tools.iter().map(to_json).collect::<ApiResult<Vec<_>>>()?;
-        let params = serde_json::from_value::<Vec<protocol::agents::ToolParams>>(Value::Array(params))?;
-        resolve::tools(&params, &servers)?;
+    match &body.tools {
+        Some(tools) => next.tools = resolve::tools(tools.as_deref().unwrap_or_default(), &servers)?,
+        // The servers may have changed under the stored tools: they must still match.
+        None => resolve::check_mcp_references(&next.tools, &servers)?,
     }
     if let Some(skills) = &body.skills {
         next.skills = resolve::skills(skills.as_deref().unwrap_or_default())?;

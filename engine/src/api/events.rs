@@ -10,7 +10,10 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use protocol::event_params::{ConfirmationResult, EventParams, SendEventsBody};
+use protocol::{
+    event_params::{ConfirmationResult, EventParams, SendEventsBody},
+    events::SessionEvent,
+};
 use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::broadcast::error::RecvError;
@@ -22,51 +25,6 @@ use crate::{
     runtime::Decision,
     store::{Filter, ListQuery, Order, json},
 };
-
-/// The types `types[]` may name (every persisted type but `session.deleted`).
-const PERSISTED_TYPES: &[&str] = &[
-    "user.message",
-    "user.interrupt",
-    "user.tool_confirmation",
-    "user.custom_tool_result",
-    "user.tool_result",
-    "user.define_outcome",
-    "system.message",
-    "agent.message",
-    "agent.thinking",
-    "agent.tool_use",
-    "agent.tool_result",
-    "agent.mcp_tool_use",
-    "agent.mcp_tool_result",
-    "agent.custom_tool_use",
-    "agent.thread_message_sent",
-    "agent.thread_message_received",
-    "agent.thread_context_compacted",
-    "session.status_running",
-    "session.status_idle",
-    "session.status_rescheduled",
-    "session.status_terminated",
-    "session.error",
-    "session.updated",
-    "session.usage",
-    "session.thread_created",
-    "session.thread_status_running",
-    "session.thread_status_idle",
-    "session.thread_status_rescheduled",
-    "session.thread_status_terminated",
-    "span.model_request_start",
-    "span.model_request_end",
-    "span.outcome_evaluation_start",
-    "span.outcome_evaluation_ongoing",
-    "span.outcome_evaluation_end",
-    "workflow_run.created",
-    "workflow_run.status_running",
-    "workflow_run.status_idle",
-    "workflow_run.phase_started",
-    "workflow_run.phase_ended",
-    "workflow_run.error",
-    "workflow_run.status_ended",
-];
 
 pub async fn send(
     State(engine): State<Arc<EngineState>>,
@@ -164,7 +122,8 @@ pub async fn list(
     let mut filters = vec![Filter::Eq("session_id", id)];
     let types = params.all("types");
     for kind in &types {
-        if !PERSISTED_TYPES.contains(&kind.as_str()) {
+        // Every persisted type but `session.deleted`, which ends a stream and is never listed.
+        if kind == "session.deleted" || !SessionEvent::KNOWN_TYPES.contains(&kind.as_str()) {
             return Err(ApiError::invalid(format!("types[]: {kind:?} is not an event type that lists can filter on.")));
         }
     }

@@ -22,82 +22,18 @@ use crate::{
     store::{Filter, ListQuery, Order, json},
 };
 
-pub async fn upload(State(engine): State<Arc<EngineState>>, mut multipart: Multipart) -> ApiResult<Json<Value>> {
-    let max = engine.config.max_upload_bytes;
-    let too_large = || {
-        ApiError::too_large(format!("The file is larger than the engine accepts ({max} bytes); upload a smaller file."))
-    };
-    let multipart_error = |error: axum::extract::multipart::MultipartError| {
-        if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::invalid(format!("The upload is not valid multipart/form-data: {}", error.body_text()))
-        }
-    };
+pub async fn upload(State(engine): State<Arc<EngineState>>, multipart: Multipart) -> ApiResult<Json<Value>> {
     let id = new_id("file");
     let part_path = engine.file_path(&format!("{id}.part"));
-    let mut stored: Option<(String, String, u64)> = None;
-    let mut expires_in: Option<i64> = None;
-    let result: ApiResult<()> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-            match field.name() {
-                Some("file") => {
-                    if stored.is_some() {
-                        return Err(ApiError::invalid("Send one file per upload (one part named file)."));
-                    }
-                    let filename =
-                        field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or_default().to_owned());
-                    let declared = field.content_type().map(str::to_owned);
-                    let mut out = tokio::fs::File::create(&part_path).await.map_err(ApiError::internal)?;
-                    let mut size = 0u64;
-                    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                        size += chunk.len() as u64;
-                        if size > max {
-                            return Err(too_large());
-                        }
-                        out.write_all(&chunk).await.map_err(ApiError::internal)?;
-                    }
-                    out.flush().await.map_err(ApiError::internal)?;
-                    let guessed =
-                        filename.as_deref().and_then(|n| mime_guess::from_path(n).first_raw().map(str::to_owned));
-                    let mime = match declared {
-                        Some(m) if m != "application/octet-stream" && !m.is_empty() => m,
-                        _ => guessed.unwrap_or_else(|| "application/octet-stream".to_owned()),
-                    };
-                    let filename = match filename.filter(|n| !n.is_empty()) {
-                        Some(name) => name,
-                        None => format!(
-                            "unnamed{}",
-                            mime_guess::get_mime_extensions_str(&mime)
-                                .and_then(|e| e.first())
-                                .map(|e| format!(".{e}"))
-                                .unwrap_or_default()
-                        ),
-                    };
-                    stored = Some((filename, mime, size));
-                }
-                Some("expires_in_seconds") => {
-                    let text = field.text().await.map_err(multipart_error)?;
-                    match text.trim().parse::<i64>() {
-                        Ok(n) if (3600..=7_776_000).contains(&n) => expires_in = Some(n),
-                        _ => {
-                            return Err(ApiError::invalid(
-                                "expires_in_seconds must be a whole number from 3600 to 7776000.",
-                            ));
-                        }
-                    }
-                }
-                _ => {}
+    let (filename, mime, size, expires_in) =
+        match read_upload(multipart, &part_path, engine.config.max_upload_bytes).await {
+            Ok(upload) => upload,
+            Err(error) => {
+                // Nothing of a refused upload stays behind.
+                let _ = tokio::fs::remove_file(&part_path).await;
+                return Err(error);
             }
-        }
-        Ok(())
-    }
-    .await;
-    let Some((filename, mime, size)) = stored.filter(|_| result.is_ok()) else {
-        let _ = tokio::fs::remove_file(&part_path).await;
-        result?;
-        return Err(ApiError::invalid("No file in the upload: send it as the multipart part named file."));
-    };
+        };
     let at = now();
     let metadata = json!({
         "type": "file",
@@ -122,6 +58,76 @@ pub async fn upload(State(engine): State<Arc<EngineState>>, mut multipart: Multi
         return Err(error.into());
     }
     Ok(Json(metadata))
+}
+
+/// Streams the `file` part of an upload to `part_path` (at most `max` bytes) and reads
+/// `expires_in_seconds`: (filename, MIME type, size, expires_in).
+async fn read_upload(
+    mut multipart: Multipart,
+    part_path: &std::path::Path,
+    max: u64,
+) -> ApiResult<(String, String, u64, Option<i64>)> {
+    let too_large = || {
+        ApiError::too_large(format!("The file is larger than the engine accepts ({max} bytes); upload a smaller file."))
+    };
+    let multipart_error = |error: axum::extract::multipart::MultipartError| {
+        if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::invalid(format!("The upload is not valid multipart/form-data: {}", error.body_text()))
+        }
+    };
+    let mut stored = None;
+    let mut expires_in = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                if stored.is_some() {
+                    return Err(ApiError::invalid("Send one file per upload (one part named file)."));
+                }
+                let (filename, mime) = name_and_type(field.file_name(), field.content_type());
+                let mut out = tokio::fs::File::create(part_path).await.map_err(ApiError::internal)?;
+                let mut size = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    size += chunk.len() as u64;
+                    if size > max {
+                        return Err(too_large());
+                    }
+                    out.write_all(&chunk).await.map_err(ApiError::internal)?;
+                }
+                out.flush().await.map_err(ApiError::internal)?;
+                stored = Some((filename, mime, size));
+            }
+            Some("expires_in_seconds") => match field.text().await.map_err(multipart_error)?.trim().parse::<i64>() {
+                Ok(n) if (3600..=7_776_000).contains(&n) => expires_in = Some(n),
+                _ => return Err(ApiError::invalid("expires_in_seconds must be a whole number from 3600 to 7776000.")),
+            },
+            _ => {}
+        }
+    }
+    let (filename, mime, size) =
+        stored.ok_or_else(|| ApiError::invalid("No file in the upload: send it as the multipart part named file."))?;
+    Ok((filename, mime, size, expires_in))
+}
+
+/// The stored name (the basename; `unnamed.<ext>` when there is none) and MIME type (the declared
+/// one unless it is generic, else guessed from the name) of an uploaded file.
+fn name_and_type(filename: Option<&str>, declared: Option<&str>) -> (String, String) {
+    let filename = filename.map(|n| n.rsplit(['/', '\\']).next().unwrap_or_default()).filter(|n| !n.is_empty());
+    let mime = match declared {
+        Some(m) if m != "application/octet-stream" && !m.is_empty() => m.to_owned(),
+        _ => {
+            filename.and_then(|n| mime_guess::from_path(n).first_raw()).unwrap_or("application/octet-stream").to_owned()
+        }
+    };
+    let filename = match filename {
+        Some(name) => name.to_owned(),
+        None => {
+            let extension = mime_guess::get_mime_extensions_str(&mime).and_then(|e| e.first());
+            format!("unnamed{}", extension.map(|e| format!(".{e}")).unwrap_or_default())
+        }
+    };
+    (filename, mime)
 }
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
@@ -176,7 +182,7 @@ pub async fn content(State(engine): State<Arc<EngineState>>, Path(id): Path<Stri
         .with_code("file_not_downloadable"));
     }
     let file = tokio::fs::File::open(engine.file_path(&id)).await.map_err(ApiError::internal)?;
-    let body = Body::from_stream(tokio_util_stream(file));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let disposition =
         format!("attachment; filename=\"{}\"", metadata["filename"].as_str().unwrap_or("file").replace('"', ""));
     Ok((
@@ -187,22 +193,6 @@ pub async fn content(State(engine): State<Arc<EngineState>>, Path(id): Path<Stri
         body,
     )
         .into_response())
-}
-
-/// A file as a stream of chunks.
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> {
-    futures::stream::unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buffer = vec![0u8; 64 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(buffer), file))
-            }
-            Err(error) => Some((Err(error), file)),
-        }
-    })
 }
 
 impl EngineState {
@@ -229,53 +219,56 @@ impl EngineState {
                 Some((relative, entry.into_path(), modified, metadata.len()))
             })
             .collect();
+        if found.is_empty() {
+            return Ok(());
+        }
+        // (id, mtime) of the outputs already registered, by their path under the outputs.
+        let known: std::collections::HashMap<String, (String, Option<i64>)> = sqlx::query_as(
+            "SELECT output_path, id, output_mtime FROM files WHERE scope_id = ? AND output_path IS NOT NULL",
+        )
+        .bind(session_id)
+        .fetch_all(&self.store.pool)
+        .await?
+        .into_iter()
+        .map(|(path, id, mtime): (String, String, Option<i64>)| (path, (id, mtime)))
+        .collect();
         for (relative, path, modified, size) in found {
-            let known = sqlx::query("SELECT id, output_mtime, body FROM files WHERE scope_id = ? AND output_path = ?")
-                .bind(session_id)
-                .bind(&relative)
-                .fetch_optional(&self.store.pool)
-                .await?;
-            if let Some(row) = &known
-                && row.get::<Option<i64>, _>(1) == Some(modified)
-            {
+            let known = known.get(&relative);
+            if known.is_some_and(|(_, mtime)| *mtime == Some(modified)) {
                 continue;
             }
-            let id = known.as_ref().map_or_else(|| new_id("file"), |row| row.get::<String, _>(0));
+            let id = known.map_or_else(|| new_id("file"), |(id, _)| id.clone());
             if copy_no_follow(&path, &self.file_path(&id)).is_err() {
                 continue;
             }
-            let filename =
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
-            let mime = mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream");
-            match known {
-                Some(row) => {
-                    let mut body = json(row.get(2))?;
-                    body["size_bytes"] = json!(size);
-                    sqlx::query("UPDATE files SET body = ?, output_mtime = ? WHERE id = ?")
-                        .bind(body.to_string())
-                        .bind(modified)
-                        .bind(&id)
-                        .execute(&self.store.pool)
-                        .await?;
-                }
-                None => {
-                    let at = now();
-                    let body = json!({
-                        "type": "file", "id": id, "filename": filename, "mime_type": mime, "size_bytes": size,
-                        "created_at": at.text, "downloadable": true, "expires_at": null,
-                        "scope": { "type": "session", "id": session_id },
-                    });
-                    sqlx::query("INSERT INTO files (id, body, created_us, scope_id, output_path, output_mtime) VALUES (?, ?, ?, ?, ?, ?)")
-                        .bind(&id)
-                        .bind(body.to_string())
-                        .bind(at.micros)
-                        .bind(session_id)
-                        .bind(&relative)
-                        .bind(modified)
-                        .execute(&self.store.pool)
-                        .await?;
-                }
+            if known.is_some() {
+                sqlx::query("UPDATE files SET body = json_set(body, '$.size_bytes', ?), output_mtime = ? WHERE id = ?")
+                    .bind(size as i64)
+                    .bind(modified)
+                    .bind(&id)
+                    .execute(&self.store.pool)
+                    .await?;
+                continue;
             }
+            let filename = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+            let mime = mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream");
+            let at = now();
+            let body = json!({
+                "type": "file", "id": id, "filename": filename, "mime_type": mime, "size_bytes": size,
+                "created_at": at.text, "downloadable": true, "expires_at": null,
+                "scope": { "type": "session", "id": session_id },
+            });
+            sqlx::query(
+                "INSERT INTO files (id, body, created_us, scope_id, output_path, output_mtime) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(body.to_string())
+            .bind(at.micros)
+            .bind(session_id)
+            .bind(&relative)
+            .bind(modified)
+            .execute(&self.store.pool)
+            .await?;
         }
         Ok(())
     }

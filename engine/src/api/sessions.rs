@@ -7,10 +7,10 @@ use axum::{
     extract::{Path, State},
 };
 use protocol::{
-    agents::{Agent, ModelParam},
+    agents::{Agent, AgentTag, ModelParam},
     event_params::InitialEvent,
     sessions::{
-        ResourceParams, SessionAgentObject, SessionAgentParam, SessionCreate, SessionResourceAdd,
+        ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionCreate, SessionResourceAdd,
         SessionResourceUpdate, SessionUpdate,
     },
 };
@@ -45,13 +45,7 @@ pub async fn create(
             )));
         }
     };
-    let agent = engine.agent(&agent_id, version).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::NOT_FOUND {
-            ApiError::invalid(format!("agent: {}", e.message))
-        } else {
-            e
-        }
-    })?;
+    let agent = engine.agent(&agent_id, version).await.map_err(|e| e.in_field("agent"))?;
     if !agent["archived_at"].is_null() {
         return Err(ApiError::invalid(format!("Agent {agent_id} is archived, so new sessions cannot use it.")));
     }
@@ -81,13 +75,8 @@ pub async fn create(
         resolve::check_script(&agent.model, agent.system.as_deref())?;
     }
 
-    let (archived, environment) = engine.environment(&body.environment_id).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::NOT_FOUND {
-            ApiError::invalid(format!("environment_id: {}", e.message))
-        } else {
-            e
-        }
-    })?;
+    let (archived, environment) =
+        engine.environment(&body.environment_id).await.map_err(|e| e.in_field("environment_id"))?;
     if archived {
         return Err(ApiError::invalid(format!(
             "Environment {} is archived, so new sessions cannot use it.",
@@ -137,17 +126,25 @@ pub async fn create(
             }
         }
     }
-    let mut snapshot = to_json(&agent)?;
-    if let Value::Object(map) = &mut snapshot {
-        for key in ["archived_at", "created_at", "updated_at", "metadata"] {
-            map.remove(key);
-        }
-    }
+    let snapshot = SessionAgent {
+        id: agent.id.clone(),
+        description: agent.description,
+        execution_identity: agent.execution_identity,
+        mcp_servers: agent.mcp_servers,
+        model: agent.model,
+        multiagent: None,
+        name: agent.name,
+        skills: agent.skills,
+        system: agent.system,
+        tools: agent.tools,
+        r#type: AgentTag,
+        version: agent.version,
+    };
     let session = json!({
         "type": "session",
         "id": session_id,
         "status": "idle",
-        "agent": snapshot,
+        "agent": to_json(&snapshot)?,
         "environment_id": body.environment_id,
         "title": body.title,
         "resources": resources,
@@ -169,8 +166,8 @@ pub async fn create(
     .bind(&session_id)
     .bind(session.to_string())
     .bind(at.micros)
-    .bind(&agent.id)
-    .bind(agent.version as i64)
+    .bind(&snapshot.id)
+    .bind(snapshot.version as i64)
     .bind(&body.environment_id)
     .execute(&mut *tx)
     .await?;

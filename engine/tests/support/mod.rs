@@ -47,12 +47,16 @@ pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
 }
 
 impl TestEngine {
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .client
+    /// A request with the engine's key and the beta header.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
             .request(method, format!("{}{path}", self.url))
             .header("x-api-key", KEY)
-            .header("anthropic-beta", "managed-agents-2026-04-01");
+            .header("anthropic-beta", "managed-agents-2026-04-01")
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -1,8 +1,6 @@
 //! Shared by the fixture tests: find fixtures and check that a type parses and re-serializes one
 //! to the same JSON (key order aside).
 
-#![allow(dead_code)] // each test binary uses a different part of this module
-
 use std::path::{Path, PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};

@@ -1,7 +1,5 @@
 //! Starts a real Switchboard on port 0 for a test, with settings the test chooses.
 
-#![allow(dead_code)] // each test binary uses a different part of this module
-
 use std::collections::HashMap;
 
 use server::{settings::Settings, startup::Application};
