@@ -25,10 +25,11 @@ apt_install() {
 }
 
 # The WASM target: rustup's when it can be had (short timeout: toolchain downloads may be out of
-# reach), otherwise Debian's rustc-web, which builds std for wasm itself (-Zbuild-std).
+# reach), otherwise Debian's rustc-web, which builds std for wasm itself (-Zbuild-std). Once a run
+# has fallen back, later runs do not wait for rustup again: delete target/.wasm-toolchain to retry.
 ensure_wasm_target() {
   mkdir -p "$ROOT/target"
-  if [ "${SWITCHBOARD_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null; then
+  if [ "${SWITCHBOARD_WASM_TOOLCHAIN:-}" != debian ] && ! wasm_toolchain_is_debian && command -v rustup >/dev/null; then
     if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
       || timeout 120 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
       echo rustup > "$WASM_TOOLCHAIN_MARKER"

@@ -5,8 +5,9 @@ use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use crate::{Engine, EngineConfig};
 
-/// Where the standalone engine keeps its data without `SWITCHBOARD_DATA_DIR`.
-pub const DEFAULT_DATA_DIR: &str = "data/engine";
+/// Switchboard's data directory without `SWITCHBOARD_DATA_DIR`; the engine keeps its own under
+/// `<data>/engine`, whether it runs inside the console or on its own.
+pub const DEFAULT_DATA_DIR: &str = "data";
 
 /// `sandbox-tool <name>`: runs one file tool inside the sandbox.
 pub fn sandbox_tool(args: &[String]) -> ExitCode {
@@ -20,7 +21,7 @@ pub fn sandbox_tool(args: &[String]) -> ExitCode {
 }
 
 /// `serve --listen ADDR`: serves the engine alone. The key is `SWITCHBOARD_ENGINE_KEY`, or a new
-/// one printed at start; data lives in `SWITCHBOARD_DATA_DIR` (default [`DEFAULT_DATA_DIR`]).
+/// one printed at start; data lives in `<SWITCHBOARD_DATA_DIR>/engine` (default `data/engine`).
 pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 'static) -> ExitCode {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 4010).into();
     let mut rest = args.iter();
@@ -37,8 +38,9 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
             }
         }
     }
-    let data_dir =
-        std::env::var_os("SWITCHBOARD_DATA_DIR").map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
+    let data_dir = std::env::var_os("SWITCHBOARD_DATA_DIR")
+        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
+        .join("engine");
     let (api_key, generated) = match std::env::var("SWITCHBOARD_ENGINE_KEY") {
         Ok(key) if !key.trim().is_empty() => (key.trim().to_owned(), false),
         _ => (crate::generate_api_key(), true),

@@ -85,6 +85,8 @@ pub enum Filter {
     In(&'static str, Vec<String>),
     /// `column op value` with op one of `>`, `>=`, `<`, `<=`.
     Cmp(&'static str, &'static str, i64),
+    /// `before ? after`, with the value bound to the `?`: a condition that is not a plain column.
+    Around(&'static str, String, &'static str),
     Sql(&'static str),
 }
 
@@ -144,6 +146,9 @@ impl Store {
                 }
                 Filter::Cmp(column, op, value) => {
                     builder.push(format!(" AND {column} {op} ")).push_bind(value);
+                }
+                Filter::Around(before, value, after) => {
+                    builder.push(format!(" AND {before}")).push_bind(value).push(after);
                 }
                 Filter::Sql(sql) => {
                     builder.push(format!(" AND {sql}"));

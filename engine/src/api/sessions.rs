@@ -7,7 +7,7 @@ use axum::{
     extract::{Path, State},
 };
 use protocol::{
-    agents::{Agent, AgentTag, ModelParam},
+    agents::{Agent, AgentTag, Tool},
     event_params::InitialEvent,
     sessions::{
         ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionCreate, SessionResourceAdd,
@@ -58,16 +58,16 @@ pub async fn create(
         if let Some(model) = &with.model {
             // `effort` of an override is ignored; the agent's stays.
             let mut resolved = resolve::model(model)?;
-            if let ModelParam::Config(_) = model {
-                resolved.effort = agent.model.effort.clone();
-            }
+            resolved.effort = agent.model.effort.clone();
             agent.model = resolved;
         }
         if let Some(system) = &with.system {
             agent.system = system.clone().filter(|s| !s.is_empty());
         }
-        if let Some(tools) = &with.tools {
-            agent.tools = resolve::tools(tools, &agent.mcp_servers)?;
+        match &with.tools {
+            Some(tools) => agent.tools = resolve::tools(tools, &agent.mcp_servers)?,
+            // The servers may have changed under the agent's tools: they must still match.
+            None => resolve::check_mcp_references(&agent.tools, &agent.mcp_servers)?,
         }
         if let Some(skills) = &with.skills {
             agent.skills = resolve::skills(skills)?;
@@ -231,9 +231,15 @@ pub async fn update(
             resolve::mcp_servers(new)?;
             servers = new.clone();
         }
-        if let Some(tools) = &agent_update.tools {
-            session["agent"]["tools"] = to_json(&resolve::tools(tools, &servers)?)?;
-        }
+        let tools = match &agent_update.tools {
+            Some(tools) => resolve::tools(tools, &servers)?,
+            None => {
+                let tools: Vec<Tool> = from_json(session["agent"]["tools"].clone())?;
+                resolve::check_mcp_references(&tools, &servers)?;
+                tools
+            }
+        };
+        session["agent"]["tools"] = to_json(&tools)?;
         session["agent"]["mcp_servers"] = to_json(&servers)?;
         changed["agent"] = session["agent"].clone();
     }
@@ -275,6 +281,16 @@ pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> Api
     }
     if let Some(agent_id) = params.get("agent_id") {
         filters.push(Filter::Eq("agent_id", agent_id.to_owned()));
+    }
+    if let Some(deployment_id) = params.get("deployment_id") {
+        filters.push(Filter::Eq("json_extract(body, '$.deployment_id')", deployment_id.to_owned()));
+    }
+    if let Some(memory_store_id) = params.get("memory_store_id") {
+        filters.push(Filter::Around(
+            "EXISTS (SELECT 1 FROM json_each(sessions.body, '$.resources') AS r WHERE json_extract(r.value, '$.memory_store_id') = ",
+            memory_store_id.to_owned(),
+            ")",
+        ));
     }
     if let Some(version) = params.int("agent_version", 1, i64::MAX)? {
         if params.get("agent_id").is_none() {
