@@ -5,18 +5,29 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
+pub mod error;
+pub mod format;
 pub mod pages;
 pub mod upstream;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
 use components::nav::Sidebar;
-use pages::{NotFound, Overview, Section, SectionPage};
+use pages::{
+    NotFound, Overview, Section, SectionPage,
+    agents::{AgentDetail, AgentEdit, AgentList, AgentNew},
+    environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
+    files::FileList,
+    sessions::{SessionDetail, SessionList, SessionNew},
+    settings::Settings,
+    vaults::{VaultDetail, VaultList},
+};
 
 /// The whole HTML document. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,18 +66,25 @@ pub fn App() -> impl IntoView {
                 <Sidebar />
                 <main class="content" id="main">
                     <Routes fallback=NotFound>
-                        // Pages that load data stream in order: the HTML arrives complete, so the page
-                        // also works without JavaScript (out-of-order streaming needs a script to
-                        // put the loaded parts in place).
+                        // Pages that load data render completely before they are sent (`Async`):
+                        // they work without JavaScript, and a missing id can still answer 404.
                         <Route path=StaticSegment("") view=Overview ssr=SsrMode::InOrder />
-                        <Route path=StaticSegment(Section::Agents.segment()) view=|| view! { <SectionPage section=Section::Agents /> } />
-                        <Route path=StaticSegment(Section::Environments.segment()) view=|| view! { <SectionPage section=Section::Environments /> } />
-                        <Route path=StaticSegment(Section::Sessions.segment()) view=|| view! { <SectionPage section=Section::Sessions /> } />
+                        <Route path=StaticSegment("agents") view=AgentList ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), StaticSegment("new")) view=AgentNew ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), ParamSegment("id")) view=AgentDetail ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), ParamSegment("id"), StaticSegment("edit")) view=AgentEdit ssr=SsrMode::Async />
+                        <Route path=StaticSegment("environments") view=EnvironmentList ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("environments"), StaticSegment("new")) view=EnvironmentNew ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("environments"), ParamSegment("id")) view=EnvironmentDetail ssr=SsrMode::Async />
+                        <Route path=StaticSegment("sessions") view=SessionList ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("sessions"), StaticSegment("new")) view=SessionNew ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("sessions"), ParamSegment("id")) view=SessionDetail ssr=SsrMode::Async />
+                        <Route path=StaticSegment("files") view=FileList ssr=SsrMode::Async />
+                        <Route path=StaticSegment("vaults") view=VaultList ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("vaults"), ParamSegment("id")) view=VaultDetail ssr=SsrMode::Async />
+                        <Route path=StaticSegment("settings") view=Settings ssr=SsrMode::Async />
                         <Route path=StaticSegment(Section::Inbox.segment()) view=|| view! { <SectionPage section=Section::Inbox /> } />
-                        <Route path=StaticSegment(Section::Files.segment()) view=|| view! { <SectionPage section=Section::Files /> } />
-                        <Route path=StaticSegment(Section::Vaults.segment()) view=|| view! { <SectionPage section=Section::Vaults /> } />
                         <Route path=StaticSegment(Section::Audit.segment()) view=|| view! { <SectionPage section=Section::Audit /> } />
-                        <Route path=StaticSegment(Section::Settings.segment()) view=|| view! { <SectionPage section=Section::Settings /> } />
                     </Routes>
                 </main>
             </div>

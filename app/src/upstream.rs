@@ -22,4 +22,9 @@ pub struct UpstreamSummary {
     pub key_configured: bool,
     /// Where Switchboard keeps its data.
     pub data_dir: String,
+    /// The largest file the console uploads, shown before an upload starts.
+    pub max_upload_bytes: u64,
 }
+
+#[cfg(feature = "ssr")]
+pub mod client;

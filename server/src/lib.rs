@@ -1,5 +1,8 @@
-//! The `switchboard` server: settings, the HTTP router, and the Leptos app it serves.
+//! The `switchboard` server: settings, the upstream client, the HTTP router, and the Leptos app it
+//! serves.
 
+pub mod files;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod upstream;

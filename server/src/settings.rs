@@ -17,7 +17,13 @@ pub struct Settings {
     /// `SWITCHBOARD_SITE_ROOT`: the built browser assets (default `target/site`, as cargo-leptos writes them).
     pub site_root: PathBuf,
     pub upstream: UpstreamSettings,
+    /// `SWITCHBOARD_MAX_UPLOAD_BYTES`: the largest file the console accepts (default 100 MiB, the
+    /// embedded engine's own limit).
+    pub max_upload_bytes: u64,
 }
+
+/// 100 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Which upstream API to talk to, and with which key.
 #[derive(Debug, Clone)]
@@ -52,6 +58,13 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// The key itself, for the one place that sends it: the upstream client's request headers.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey([redacted])")
@@ -65,6 +78,8 @@ pub enum SettingsError {
     Listen { value: String },
     #[error("ANTHROPIC_BASE_URL={value:?} must start with http:// or https://")]
     BaseUrl { value: String },
+    #[error("SWITCHBOARD_MAX_UPLOAD_BYTES={value:?} is not a positive number of bytes, e.g. 104857600 for 100 MiB")]
+    MaxUpload { value: String },
 }
 
 impl Settings {
@@ -99,7 +114,12 @@ impl Settings {
             None => UpstreamSettings::Embedded,
         };
 
-        Ok(Self { listen, data_dir, site_root, upstream })
+        let max_upload_bytes = match get("SWITCHBOARD_MAX_UPLOAD_BYTES") {
+            Some(value) => value.parse().ok().filter(|n| *n > 0).ok_or(SettingsError::MaxUpload { value })?,
+            None => DEFAULT_MAX_UPLOAD_BYTES,
+        };
+
+        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes })
     }
 }
 
@@ -147,6 +167,8 @@ mod tests {
         let err =
             settings(&[("ANTHROPIC_API_KEY", "k"), ("ANTHROPIC_BASE_URL", "api.example")]).unwrap_err().to_string();
         assert!(err.contains("ANTHROPIC_BASE_URL"), "{err}");
+        let err = settings(&[("SWITCHBOARD_MAX_UPLOAD_BYTES", "100MB")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_MAX_UPLOAD_BYTES"), "{err}");
     }
 
     #[test]

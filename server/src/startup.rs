@@ -2,14 +2,35 @@
 
 use std::{io, net::SocketAddr};
 
-use app::{App, shell, upstream::UpstreamSummary};
-use axum::{Router, routing::get};
+use std::sync::Arc;
+
+use app::{
+    App, shell,
+    upstream::{UpstreamSummary, client::UpstreamHandle},
+};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef},
+    routing::{get, post},
+};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use crate::settings::{Settings, UpstreamSettings};
+use crate::{
+    files,
+    settings::{ApiKey, Settings, UpstreamSettings},
+    upstream::UpstreamClient,
+};
+
+/// What every route and server function can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub client: UpstreamClient,
+    pub max_upload_bytes: u64,
+}
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
@@ -37,15 +58,16 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
-        let (engine, base_url) = match &settings.upstream {
+        let (engine, client) = match &settings.upstream {
             UpstreamSettings::Embedded => {
-                let engine = start_engine(&settings).await?;
-                let base_url = engine.base_url.clone();
-                (Some(engine), base_url)
+                let key = ApiKey::new(engine::generate_api_key());
+                let engine = start_engine(&settings, &key).await?;
+                let client = UpstreamClient::new(engine.base_url.clone(), key);
+                (Some(engine), client)
             }
-            UpstreamSettings::Anthropic { base_url, .. } => (None, base_url.clone()),
+            UpstreamSettings::Anthropic { base_url, api_key } => (None, UpstreamClient::new(base_url.clone(), api_key.clone())),
         };
-        let router = router(&settings, listener.local_addr()?, base_url);
+        let router = router(&settings, listener.local_addr()?, client);
         Ok(Self { listener, router, engine })
     }
 
@@ -73,16 +95,18 @@ impl Application {
 
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
 /// port. Its key is random and never leaves this process.
-async fn start_engine(settings: &Settings) -> io::Result<EmbeddedEngine> {
-    let config = engine::EngineConfig::new(settings.data_dir.join("engine"), engine::generate_api_key());
+async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedEngine> {
+    let mut config = engine::EngineConfig::new(settings.data_dir.join("engine"), key.expose().to_owned());
+    // The console's own limit decides what reaches the engine; the engine's must not be lower.
+    config.max_upload_bytes = config.max_upload_bytes.max(settings.max_upload_bytes);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
     Ok(EmbeddedEngine { base_url, listener, router: engine.router() })
 }
 
-/// The whole HTTP surface: pages, server functions, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr, upstream_url: String) -> Router {
+/// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
+pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -91,17 +115,29 @@ pub fn router(settings: &Settings, addr: SocketAddr, upstream_url: String) -> Ro
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
 
-    let summary = upstream_summary(settings, upstream_url);
+    let summary = upstream_summary(settings, client.base_url().to_owned());
     let routes = route_list();
+    let state = AppState { leptos_options: leptos_options.clone(), client: client.clone(), max_upload_bytes: settings.max_upload_bytes };
+    let upstream = UpstreamHandle(Arc::new(client));
+    let context = move || {
+        provide_context(summary.clone());
+        provide_context(upstream.clone());
+    };
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(&leptos_options, routes, move || provide_context(summary.clone()), {
+        .route(
+            "/api/files",
+            // The handler enforces the upload limit itself, while streaming.
+            post(files::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/files/{id}/content", get(files::download))
+        .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(leptos_options)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
@@ -125,5 +161,6 @@ fn upstream_summary(settings: &Settings, base_url: String) -> UpstreamSummary {
         base_url,
         key_configured: matches!(settings.upstream, UpstreamSettings::Anthropic { .. }),
         data_dir: settings.data_dir.display().to_string(),
+        max_upload_bytes: settings.max_upload_bytes,
     }
 }

@@ -1,4 +1,75 @@
 //! Server functions: the browser's only way to reach server state. Each one is a public HTTP
-//! endpoint, so each one must check who may call it (accounts arrive with the team-access work).
+//! endpoint; reads are GET, everything that changes something is POST. They stay thin: check the
+//! input, call the upstream, say what went wrong in words. (Who may call which arrives with the
+//! team-access work.)
 
+pub mod agents;
+pub mod environments;
+pub mod files;
+pub mod sessions;
+pub mod settings;
 pub mod upstream;
+pub mod vaults;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use leptos::prelude::*;
+    use serde_json::Value;
+
+    use crate::{error::AppError, upstream::client::UpstreamHandle};
+
+    /// The upstream client the server provided as context.
+    pub fn upstream() -> Result<UpstreamHandle, AppError> {
+        use_context::<UpstreamHandle>().ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
+    }
+
+    /// Sets the server function's HTTP status from the error, so scripts and tests see a 4xx for a
+    /// user's mistake and a 5xx only for failures that are not theirs.
+    pub fn fail<T>(error: AppError) -> Result<T, AppError> {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        if error.status() >= 500 {
+            tracing::warn!("{error}");
+        }
+        Err(error)
+    }
+
+    /// Runs `f`, turning its error into the right status.
+    pub async fn respond<T>(f: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        match f.await {
+            Ok(value) => Ok(value),
+            Err(error) => fail(error),
+        }
+    }
+
+    /// Parses a JSON body the browser sent as text (the raw editors), naming the line and column.
+    pub fn parse_json(field: &str, text: &str) -> Result<Value, AppError> {
+        serde_json::from_str(text).map_err(|e| {
+            AppError::bad_input(field, format!("The JSON is not valid: {} at line {}, column {}.", describe(&e), e.line(), e.column()))
+        })
+    }
+
+    fn describe(e: &serde_json::Error) -> String {
+        let text = e.to_string();
+        text.split(" at line").next().unwrap_or(&text).to_owned()
+    }
+
+    /// A path segment from user input (ids), so `../` cannot reach another endpoint.
+    pub fn segment(id: &str) -> Result<String, AppError> {
+        let id = id.trim();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(AppError::not_found(format!("{id:?} is not an id of this API.")));
+        }
+        Ok(id.to_owned())
+    }
+
+    /// `limit` and `page` query pairs.
+    pub fn paging(limit: u32, page: Option<String>) -> Vec<(String, String)> {
+        let mut query = vec![("limit".to_owned(), limit.to_string())];
+        if let Some(page) = page.filter(|p| !p.is_empty()) {
+            query.push(("page".to_owned(), page));
+        }
+        query
+    }
+}

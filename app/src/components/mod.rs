@@ -1,1 +1,4 @@
+pub mod confirm;
+pub mod feedback;
 pub mod nav;
+pub mod pager;

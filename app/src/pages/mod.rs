@@ -1,6 +1,12 @@
+pub mod agents;
+pub mod environments;
+pub mod files;
 mod not_found;
-mod overview;
+pub mod overview;
 mod section;
+pub mod sessions;
+pub mod settings;
+pub mod vaults;
 
 pub use not_found::NotFound;
 pub use overview::Overview;

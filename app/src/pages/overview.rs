@@ -33,7 +33,7 @@ pub fn Overview() -> impl IntoView {
 }
 
 #[component]
-fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
+pub fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
     let (mode, explanation) = match summary.mode {
         UpstreamMode::Anthropic => (
             "Anthropic API",

@@ -1,0 +1,154 @@
+//! Agents: list, read, versions, diff, create, update (optimistic concurrency), archive.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use protocol::agents::{Agent, AgentPage};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use super::server::{paging, parse_json, respond, segment, upstream};
+
+/// One line of a diff between two versions' definitions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    /// `' '`, `'-'` (only in the older version) or `'+'` (only in the newer).
+    pub sign: char,
+    pub text: String,
+}
+
+#[server(endpoint = "agents/list", input = GetUrl)]
+pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<AgentPage, AppError> {
+    respond(async {
+        let mut query = paging(20, page);
+        query.push(("include_archived".into(), include_archived.to_string()));
+        upstream()?.get("/v1/agents", query).await.map_err(|e| AppError::upstream("Listing agents", e))
+    })
+    .await
+}
+
+#[server(endpoint = "agents/get", input = GetUrl)]
+pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppError> {
+    respond(async {
+        let id = segment(&id)?;
+        let query = version.map(|v| vec![("version".to_owned(), v.to_string())]).unwrap_or_default();
+        upstream()?.get(&format!("/v1/agents/{id}"), query).await.map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
+    })
+    .await
+}
+
+#[server(endpoint = "agents/versions", input = GetUrl)]
+pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<AgentPage, AppError> {
+    respond(async {
+        let id = segment(&id)?;
+        upstream()?
+            .get(&format!("/v1/agents/{id}/versions"), paging(20, page))
+            .await
+            .map_err(|e| AppError::upstream(&format!("Listing the versions of agent {id}"), e))
+    })
+    .await
+}
+
+/// A line diff of two versions' definitions (pretty JSON without the fields every version has).
+#[server(endpoint = "agents/diff", input = GetUrl)]
+pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<DiffLine>, AppError> {
+    respond(async move {
+        let (older, newer) = futures::try_join!(get_agent_inner(&id, from), get_agent_inner(&id, to))?;
+        Ok(diff_definitions(&older, &newer))
+    })
+    .await
+}
+
+#[server(endpoint = "agents/create")]
+pub async fn create_agent(definition: String) -> Result<Agent, AppError> {
+    respond(async move {
+        let body = checked_definition(&definition)?;
+        upstream()?.post("/v1/agents", &body).await.map_err(|e| AppError::upstream("Creating the agent", e))
+    })
+    .await
+}
+
+/// Saves `definition` as a new version of agent `id`, based on `version`. When someone saved a
+/// newer version in between, fails with a conflict that names it; nothing is overwritten.
+#[server(endpoint = "agents/update")]
+pub async fn update_agent(id: String, version: u64, definition: String) -> Result<Agent, AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        let mut body = checked_definition(&definition)?;
+        body["version"] = serde_json::json!(version);
+        let api = upstream()?;
+        match api.post::<Agent>(&format!("/v1/agents/{id}"), &body).await {
+            Ok(agent) => Ok(agent),
+            Err(e) => {
+                let mut error = AppError::upstream("Saving the agent", e);
+                if error.kind == crate::error::ErrorKind::Conflict
+                    && let Ok(current) = api.get::<Agent>(&format!("/v1/agents/{id}"), vec![]).await
+                {
+                    error.message = format!(
+                        "Someone saved version {} of this agent after you opened version {version}. Your changes are still in the form: compare them with version {} and save again.",
+                        current.version, current.version
+                    );
+                    error.field = Some(format!("version:{}", current.version));
+                }
+                Err(error)
+            }
+        }
+    })
+    .await
+}
+
+#[server(endpoint = "agents/archive")]
+pub async fn archive_agent(id: String) -> Result<Agent, AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        upstream()?
+            .post(&format!("/v1/agents/{id}/archive"), &serde_json::json!({}))
+            .await
+            .map_err(|e| AppError::upstream("Archiving the agent", e))
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn get_agent_inner(id: &str, version: u64) -> Result<serde_json::Value, AppError> {
+    let id = segment(id)?;
+    upstream()?
+        .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])
+        .await
+        .map_err(|e| AppError::upstream(&format!("Loading version {version} of agent {id}"), e))
+}
+
+/// The definition from the form or raw editor, checked the way the form checks it.
+#[cfg(feature = "ssr")]
+fn checked_definition(text: &str) -> Result<serde_json::Value, AppError> {
+    let value = parse_json("definition", text)?;
+    let draft = crate::drafts::agent::AgentDraft::from_request(&value)?;
+    draft.to_request()?;
+    Ok(value)
+}
+
+/// The parts of two versions that can differ, as pretty JSON lines.
+#[cfg(feature = "ssr")]
+pub fn diff_definitions(older: &serde_json::Value, newer: &serde_json::Value) -> Vec<DiffLine> {
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            for key in ["id", "type", "version", "created_at", "updated_at", "archived_at"] {
+                o.remove(key);
+            }
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    };
+    let (a, b) = (strip(older), strip(newer));
+    similar::TextDiff::from_lines(&a, &b)
+        .iter_all_changes()
+        .map(|change| DiffLine {
+            sign: match change.tag() {
+                similar::ChangeTag::Equal => ' ',
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+            },
+            text: change.value().trim_end_matches('\n').to_owned(),
+        })
+        .collect()
+}

@@ -1,0 +1,196 @@
+//! Sessions: list with filters, read, create, archive, delete, file mounts, and the event log
+//! (read-only here; the live view streams it).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use protocol::{
+    common::Page,
+    sessions::{Session, SessionPage},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use super::server::{paging, respond, segment, upstream};
+
+/// The session list's filters, as they appear in the page's query string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionFilter {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub include_archived: bool,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+#[server(endpoint = "sessions/list", input = GetUrl)]
+pub async fn list_sessions(filter: SessionFilter) -> Result<SessionPage, AppError> {
+    respond(async move {
+        let mut query = paging(100, filter.page);
+        query.push(("include_archived".into(), filter.include_archived.to_string()));
+        if let Some(status) = filter.status.filter(|s| !s.is_empty()) {
+            if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
+                return Err(AppError::bad_input("status", format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated.")));
+            }
+            query.push(("statuses[]".into(), status));
+        }
+        if let Some(agent) = filter.agent_id.filter(|s| !s.is_empty()) {
+            query.push(("agent_id".into(), segment(&agent)?));
+        }
+        upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))
+    })
+    .await
+}
+
+#[server(endpoint = "sessions/get", input = GetUrl)]
+pub async fn get_session(id: String) -> Result<Session, AppError> {
+    respond(async {
+        let id = segment(&id)?;
+        upstream()?.get(&format!("/v1/sessions/{id}"), vec![]).await.map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
+    })
+    .await
+}
+
+/// One page of a session's events, oldest first. Events stay raw JSON so that a type this
+/// version does not know is still shown.
+#[server(endpoint = "sessions/events", input = GetUrl)]
+pub async fn list_session_events(id: String, page: Option<String>) -> Result<Page<Value>, AppError> {
+    respond(async {
+        let id = segment(&id)?;
+        let mut query = paging(100, page);
+        query.push(("order".into(), "asc".into()));
+        upstream()?.get(&format!("/v1/sessions/{id}/events"), query).await.map_err(|e| AppError::upstream("Listing the session's events", e))
+    })
+    .await
+}
+
+/// The new-session form.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionForm {
+    pub agent_id: String,
+    /// Empty: the agent's latest version, pinned at creation.
+    #[serde(default)]
+    pub agent_version: String,
+    pub environment_id: String,
+    #[serde(default)]
+    pub title: String,
+    /// File ids to mount, separated by spaces, commas or lines.
+    #[serde(default)]
+    pub file_ids: String,
+    #[serde(default)]
+    pub vault_ids: String,
+    #[serde(default)]
+    pub initial_message: String,
+    /// US dollars; empty for no budget.
+    #[serde(default)]
+    pub budget_usd: String,
+}
+
+impl SessionForm {
+    /// The body of `POST /v1/sessions`.
+    pub fn to_request(&self) -> Result<Value, AppError> {
+        use serde_json::json;
+        let ids = |text: &str| -> Vec<String> {
+            text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        };
+        if self.agent_id.trim().is_empty() {
+            return Err(AppError::bad_input("agent_id", "Choose the agent the session runs."));
+        }
+        if self.environment_id.trim().is_empty() {
+            return Err(AppError::bad_input("environment_id", "Choose the environment the session runs in."));
+        }
+        let agent = match self.agent_version.trim() {
+            "" => json!(self.agent_id.trim()),
+            v => match v.parse::<u64>() {
+                Ok(version) if version > 0 => json!({ "type": "agent", "id": self.agent_id.trim(), "version": version }),
+                _ => return Err(AppError::bad_input("agent_version", format!("{v:?} is not a version number."))),
+            },
+        };
+        let mut body = json!({ "agent": agent, "environment_id": self.environment_id.trim() });
+        if !self.title.trim().is_empty() {
+            body["title"] = json!(self.title.trim());
+        }
+        let files = ids(&self.file_ids);
+        if !files.is_empty() {
+            body["resources"] = Value::Array(files.iter().map(|id| json!({ "type": "file", "file_id": id })).collect());
+        }
+        let vaults = ids(&self.vault_ids);
+        if !vaults.is_empty() {
+            body["vault_ids"] = json!(vaults);
+        }
+        if !self.initial_message.trim().is_empty() {
+            body["initial_events"] = json!([{ "type": "user.message", "content": [{ "type": "text", "text": self.initial_message }] }]);
+        }
+        let budget = self.budget_usd.trim().trim_start_matches('$');
+        if !budget.is_empty() {
+            let cents = budget
+                .parse::<f64>()
+                .ok()
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .map(|d| (d * 100.0).round() as u64)
+                .ok_or_else(|| AppError::bad_input("budget_usd", format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50.")))?;
+            body["budget"] = json!({ "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
+        }
+        Ok(body)
+    }
+}
+
+#[server(endpoint = "sessions/create")]
+pub async fn create_session(form: SessionForm) -> Result<Session, AppError> {
+    respond(async move {
+        let body = form.to_request()?;
+        upstream()?.post("/v1/sessions", &body).await.map_err(|e| AppError::upstream("Starting the session", e))
+    })
+    .await
+}
+
+#[server(endpoint = "sessions/archive")]
+pub async fn archive_session(id: String) -> Result<Session, AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        upstream()?.post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({})).await.map_err(|e| AppError::upstream("Archiving the session", e))
+    })
+    .await
+}
+
+#[server(endpoint = "sessions/delete")]
+pub async fn delete_session(id: String) -> Result<(), AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        upstream()?.delete::<Value>(&format!("/v1/sessions/{id}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the session", e))
+    })
+    .await
+}
+
+#[server(endpoint = "sessions/mount")]
+pub async fn mount_file(session_id: String, file_id: String, mount_path: String) -> Result<(), AppError> {
+    respond(async move {
+        let id = segment(&session_id)?;
+        if file_id.trim().is_empty() {
+            return Err(AppError::bad_input("file_id", "Paste the id of an uploaded file (file_…)."));
+        }
+        let mut body = serde_json::json!({ "type": "file", "file_id": file_id.trim() });
+        if !mount_path.trim().is_empty() {
+            body["mount_path"] = serde_json::json!(mount_path.trim());
+        }
+        upstream()?.post::<Value>(&format!("/v1/sessions/{id}/resources"), &body).await.map(|_| ()).map_err(|e| AppError::upstream("Mounting the file", e))
+    })
+    .await
+}
+
+#[server(endpoint = "sessions/unmount")]
+pub async fn remove_resource(session_id: String, resource_id: String) -> Result<(), AppError> {
+    respond(async move {
+        let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);
+        upstream()?
+            .delete::<Value>(&format!("/v1/sessions/{id}/resources/{resource}"))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Removing the resource", e))
+    })
+    .await
+}

@@ -1,0 +1,200 @@
+//! Vaults and their credentials. Secrets go upstream and never come back: the API does not return
+//! them, and no server function here echoes what it was sent.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use protocol::vaults::{Credential, CredentialPage, Vault, VaultPage};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use super::server::{paging, respond, segment, upstream};
+
+#[server(endpoint = "vaults/list", input = GetUrl)]
+pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<VaultPage, AppError> {
+    respond(async move {
+        let mut query = paging(20, page);
+        query.push(("include_archived".into(), include_archived.to_string()));
+        upstream()?.get("/v1/vaults", query).await.map_err(|e| AppError::upstream("Listing vaults", e))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/get", input = GetUrl)]
+pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        let api = upstream()?;
+        let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
+        let vault = api.get(&vault_path, vec![]);
+        let credentials = api.get(&credentials_path, vec![("limit".into(), "100".into()), ("include_archived".into(), "true".into())]);
+        let (vault, credentials) = futures::join!(vault, credentials);
+        let vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
+        Ok((vault, credentials.map_err(|e| AppError::upstream("Listing the vault's credentials", e))?))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/create")]
+pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
+    respond(async move {
+        let name = display_name.trim();
+        if name.is_empty() || name.chars().count() > 255 {
+            return Err(AppError::bad_input("display_name", "Give the vault a name of 1–255 characters."));
+        }
+        upstream()?.post("/v1/vaults", &json!({ "display_name": name })).await.map_err(|e| AppError::upstream("Creating the vault", e))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/archive")]
+pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        upstream()?.post(&format!("/v1/vaults/{id}/archive"), &json!({})).await.map_err(|e| AppError::upstream("Archiving the vault", e))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/delete")]
+pub async fn delete_vault(id: String) -> Result<(), AppError> {
+    respond(async move {
+        let id = segment(&id)?;
+        upstream()?.delete::<Value>(&format!("/v1/vaults/{id}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the vault", e))
+    })
+    .await
+}
+
+/// The credential form. Secret fields are write-only: the page never fills them in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CredentialForm {
+    /// `static_bearer`, `mcp_oauth` or `environment_variable`.
+    pub kind: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub mcp_server_url: String,
+    /// The secret: bearer token, OAuth access token, or the variable's value.
+    #[serde(default)]
+    pub secret: String,
+    #[serde(default)]
+    pub expires_at: String,
+    #[serde(default)]
+    pub secret_name: String,
+    /// `unrestricted` or `limited` (environment variables).
+    #[serde(default)]
+    pub networking: String,
+    #[serde(default)]
+    pub allowed_hosts: String,
+    #[serde(default)]
+    pub inject_header: Option<String>,
+    #[serde(default)]
+    pub inject_body: Option<String>,
+}
+
+impl CredentialForm {
+    #[cfg(feature = "ssr")]
+    fn auth(&self, creating: bool) -> Result<Value, AppError> {
+        let secret = self.secret.trim();
+        if secret.is_empty() {
+            return Err(AppError::bad_input("secret", "Enter the secret. It is sent to the API and never shown again."));
+        }
+        let url = self.mcp_server_url.trim();
+        let needs_url = || -> Result<(), AppError> {
+            if creating && !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(AppError::bad_input("mcp_server_url", "Enter the MCP server's URL (https://…); it matches the credential to the agent's MCP server."));
+            }
+            Ok(())
+        };
+        Ok(match self.kind.as_str() {
+            "static_bearer" => {
+                needs_url()?;
+                if creating { json!({ "type": "static_bearer", "mcp_server_url": url, "token": secret }) } else { json!({ "type": "static_bearer", "token": secret }) }
+            }
+            "mcp_oauth" => {
+                needs_url()?;
+                let mut auth = if creating {
+                    json!({ "type": "mcp_oauth", "mcp_server_url": url, "access_token": secret })
+                } else {
+                    json!({ "type": "mcp_oauth", "access_token": secret })
+                };
+                if !self.expires_at.trim().is_empty() {
+                    auth["expires_at"] = json!(self.expires_at.trim());
+                }
+                auth
+            }
+            "environment_variable" => {
+                if !creating {
+                    return Ok(json!({ "type": "environment_variable", "secret_value": secret }));
+                }
+                let name = self.secret_name.trim();
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(AppError::bad_input("secret_name", "Name the variable with letters, digits and _ (e.g. GITHUB_TOKEN)."));
+                }
+                let networking = if self.networking == "limited" {
+                    let hosts: Vec<&str> = self.allowed_hosts.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).collect();
+                    if hosts.is_empty() || hosts.len() > 16 {
+                        return Err(AppError::bad_input("allowed_hosts", "List 1–16 hosts the secret may be sent to."));
+                    }
+                    json!({ "type": "limited", "allowed_hosts": hosts })
+                } else {
+                    json!({ "type": "unrestricted" })
+                };
+                let (header, body) = (self.inject_header.is_some(), self.inject_body.is_some());
+                if !header && !body {
+                    return Err(AppError::bad_input("injection", "Choose where the secret may be substituted: headers, bodies or both."));
+                }
+                json!({
+                    "type": "environment_variable", "secret_name": name, "secret_value": secret, "networking": networking,
+                    "injection_location": { "header": header, "body": body },
+                })
+            }
+            other => return Err(AppError::bad_input("kind", format!("Unknown credential type {other:?}."))),
+        })
+    }
+}
+
+#[server(endpoint = "vaults/credentials/create")]
+pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result<Credential, AppError> {
+    respond(async move {
+        let id = segment(&vault_id)?;
+        let mut body = json!({ "auth": form.auth(true)? });
+        if !form.display_name.trim().is_empty() {
+            body["display_name"] = json!(form.display_name.trim());
+        }
+        upstream()?.post(&format!("/v1/vaults/{id}/credentials"), &body).await.map_err(|e| AppError::upstream("Creating the credential", e))
+    })
+    .await
+}
+
+/// Replaces a credential's secret.
+#[server(endpoint = "vaults/credentials/rotate")]
+pub async fn rotate_credential(vault_id: String, credential_id: String, form: CredentialForm) -> Result<Credential, AppError> {
+    respond(async move {
+        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+        upstream()?
+            .post(&format!("/v1/vaults/{id}/credentials/{cred}"), &json!({ "auth": form.auth(false)? }))
+            .await
+            .map_err(|e| AppError::upstream("Rotating the credential", e))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/credentials/archive")]
+pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<Credential, AppError> {
+    respond(async move {
+        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+        upstream()?.post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({})).await.map_err(|e| AppError::upstream("Archiving the credential", e))
+    })
+    .await
+}
+
+#[server(endpoint = "vaults/credentials/delete")]
+pub async fn delete_credential(vault_id: String, credential_id: String) -> Result<(), AppError> {
+    respond(async move {
+        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+        upstream()?.delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the credential", e))
+    })
+    .await
+}

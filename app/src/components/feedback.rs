@@ -1,0 +1,62 @@
+//! Loading, empty and error states: designed, never a blank panel.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error::{AppError, ErrorKind};
+
+/// A panel while data loads.
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <section class="panel loading" aria-busy="true">
+            <p class="muted">{format!("Loading {what}…")}</p>
+        </section>
+    }
+}
+
+/// A list with nothing in it: says why and what to do.
+#[component]
+pub fn Empty(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    view! {
+        <section class="panel empty-state">
+            <h2>{title}</h2>
+            {children()}
+        </section>
+    }
+}
+
+/// A failed load. On the server it also sets the page's status, so a link to something that
+/// does not exist is a real 404.
+#[component]
+pub fn Failure(error: AppError, #[prop(optional, into)] back: Option<(String, String)>) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::BAD_GATEWAY));
+    }
+    let title = match error.kind {
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::KeyRejected => "The upstream refused Switchboard's key",
+        ErrorKind::RateLimited => "Rate limited",
+        ErrorKind::Unavailable => "The upstream API is not available",
+        ErrorKind::BadInput | ErrorKind::Conflict => "The request was refused",
+        ErrorKind::Internal => "Something went wrong in Switchboard",
+    };
+    view! {
+        <section class="panel error" role="alert" data-testid="failure">
+            <h2>{title}</h2>
+            <p>{error.to_string()}</p>
+            {back.map(|(href, label)| view! { <p><A href=href>{label}</A></p> })}
+        </section>
+    }
+}
+
+/// An error next to the form or button it is about.
+#[component]
+pub fn InlineError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! { <p class="inline-error" role="alert">{e.to_string()}</p> }
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! Models of the console's forms: what a person edits and the exact request body it becomes.
+//! Pure Rust, checked on both sides: in the browser before a request is sent, and again on the
+//! server before it goes upstream.
+
+pub mod agent;
+pub mod environment;
+
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+
+/// A form field that cannot become a request, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftError {
+    /// The field's name in the form (`name`, `custom_tools.0`, `metadata`, `json`).
+    pub field: String,
+    pub message: String,
+}
+
+impl DraftError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl From<DraftError> for AppError {
+    fn from(e: DraftError) -> Self {
+        AppError::bad_input(e.field, e.message)
+    }
+}
+
+/// The API's metadata limits: at most 16 pairs, keys 1–64 characters, values up to 512.
+pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), DraftError> {
+    if metadata.len() > 16 {
+        return Err(DraftError::new("metadata", format!("Metadata holds at most 16 entries; this has {}. Remove some.", metadata.len())));
+    }
+    for (key, value) in metadata {
+        if key.is_empty() || key.chars().count() > 64 {
+            return Err(DraftError::new("metadata", format!("The metadata key {key:?} must be 1–64 characters long.")));
+        }
+        let Some(value) = value.as_str() else {
+            return Err(DraftError::new("metadata", format!("The metadata value of {key:?} must be text.")));
+        };
+        if value.chars().count() > 512 {
+            return Err(DraftError::new("metadata", format!("The metadata value of {key:?} is longer than 512 characters.")));
+        }
+    }
+    Ok(())
+}
+
+/// Lines of `key=value` (the metadata text areas) as a map; blank lines are skipped.
+pub fn metadata_from_lines(text: &str) -> Result<Map<String, Value>, DraftError> {
+    let mut map = Map::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(DraftError::new("metadata", format!("Metadata line {} needs the form key=value.", i + 1)));
+        };
+        if map.insert(key.trim().to_owned(), Value::String(value.trim().to_owned())).is_some() {
+            return Err(DraftError::new("metadata", format!("The metadata key {:?} appears twice.", key.trim())));
+        }
+    }
+    check_metadata(&map)?;
+    Ok(map)
+}

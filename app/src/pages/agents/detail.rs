@@ -1,0 +1,157 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
+
+use super::tools_summary;
+use crate::{
+    api::agents::{ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
+    components::{
+        confirm::Confirm,
+        feedback::{Failure, InlineError, Loading},
+    },
+    format,
+};
+
+/// `/agents/{id}`: the current definition (or `?version=n`), the version history, and a diff of
+/// two versions (`?from=a&to=b`, a plain GET form, so it works without JavaScript).
+#[component]
+pub fn AgentDetail() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let version = move || query.read().get("version").and_then(|v| v.parse::<u64>().ok());
+    let diff_pair = move || {
+        let q = query.read();
+        Some((q.get("from")?.parse::<u64>().ok()?, q.get("to")?.parse::<u64>().ok()?))
+    };
+
+    let archive = ServerAction::<ArchiveAgent>::new();
+    let agent = Resource::new(move || (id(), version(), archive.version().get()), |(id, version, _)| get_agent(id, version));
+    let versions = Resource::new(move || (id(), archive.version().get()), |(id, _)| list_agent_versions(id, None));
+    let diff = Resource::new(move || (id(), diff_pair()), |(id, pair)| async move {
+        match pair {
+            Some((from, to)) => agent_version_diff(id, from, to).await.map(|lines| Some((from, to, lines))),
+            None => Ok(None),
+        }
+    });
+    let archive_error = Signal::derive(move || archive.value().get().and_then(Result::err));
+
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the agent" /> }>
+            {move || Suspend::new(async move {
+                let agent = match agent.await {
+                    Ok(agent) => agent,
+                    Err(error) => return view! {
+                        <Title text="Agent not found" />
+                        <header class="page-header"><h1>"Agent"</h1></header>
+                        <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
+                    }.into_any(),
+                };
+                let json = serde_json::to_string_pretty(&agent).unwrap_or_default();
+                let edit = format!("/agents/{}/edit", agent.id);
+                let archived = agent.archived_at.is_some();
+                let is_old = version().is_some();
+                let agent_id = agent.id.clone();
+                view! {
+                    <Title text=agent.name.clone() />
+                    <header class="page-header">
+                        <p class="crumbs"><A href="/agents">"Agents"</A></p>
+                        <h1>{agent.name.clone()} " " <span class="badge">{format!("v{}", agent.version)}</span>
+                            {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+                        {agent.description.clone().map(|d| view! { <p class="lede">{d}</p> })}
+                        <div class="actions">
+                            {(!archived && !is_old).then(|| view! { <A href=edit attr:class="button primary">"Edit"</A> })}
+                            {(!archived).then(|| view! {
+                                <Confirm
+                                    label="Archive"
+                                    consequence="The agent becomes read-only and cannot start new sessions. This cannot be undone."
+                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveAgent { id: agent_id.clone() }); })
+                                    pending=archive.pending()
+                                    danger=true
+                                />
+                            })}
+                        </div>
+                        <InlineError error=archive_error />
+                    </header>
+                    {is_old.then(|| view! {
+                        <p class="notice">{format!("You are looking at version {}. ", agent.version)}<A href=format!("/agents/{}", agent.id)>"See the current version"</A></p>
+                    })}
+                    <section class="panel">
+                        <h2>"Definition"</h2>
+                        <dl class="facts">
+                            <dt>"Id"</dt><dd><code>{agent.id.clone()}</code></dd>
+                            <dt>"Model"</dt><dd><code>{agent.model.id.clone()}</code></dd>
+                            <dt>"Tools"</dt><dd>{tools_summary(&agent)}</dd>
+                            <dt>"MCP servers"</dt><dd>{if agent.mcp_servers.is_empty() { "none".to_owned() } else { agent.mcp_servers.iter().map(|s| format!("{} ({})", s.name, s.url)).collect::<Vec<_>>().join(", ") }}</dd>
+                            <dt>"Skills"</dt><dd>{agent.skills.len().to_string()}</dd>
+                            <dt>"Updated"</dt><dd>{format::timestamp(&agent.updated_at)}</dd>
+                        </dl>
+                        {agent.system.clone().map(|system| view! { <h3>"System prompt"</h3><pre class="prose">{system}</pre> })}
+                        <details>
+                            <summary>"Raw JSON"</summary>
+                            <pre class="json">{json}</pre>
+                        </details>
+                    </section>
+                }.into_any()
+            })}
+        </Suspense>
+        <Suspense fallback=|| view! { <Loading what="the version history" /> }>
+            {move || Suspend::new(async move {
+                let Ok(page) = versions.await else { return ().into_any() };
+                let newest = page.data.first().map(|a| a.version).unwrap_or(1);
+                let options = page.data.iter().map(|a| a.version).collect::<Vec<_>>();
+                let (from, to) = diff_pair().unwrap_or((newest.saturating_sub(1).max(1), newest));
+                let base = format!("/agents/{}", id());
+                view! {
+                    <section class="panel" aria-labelledby="versions">
+                        <h2 id="versions">"Versions"</h2>
+                        <ol class="versions" reversed>
+                            {page.data.iter().map(|a| view! {
+                                <li>
+                                    <A href=format!("{base}?version={}", a.version)>{format!("Version {}", a.version)}</A>
+                                    " · " {a.name.clone()} " · " <time datetime=a.updated_at.clone()>{format::timestamp(&a.updated_at)}</time>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                        {(options.len() > 1).then(|| view! {
+                            <form method="get" action=base.clone() class="inline-form">
+                                <label>"Compare version " <select name="from">{options.iter().map(|v| view! { <option value=v.to_string() selected=*v == from>{v.to_string()}</option> }).collect_view()}</select></label>
+                                <label>" with version " <select name="to">{options.iter().map(|v| view! { <option value=v.to_string() selected=*v == to>{v.to_string()}</option> }).collect_view()}</select></label>
+                                " " <button type="submit" class="button">"Show the differences"</button>
+                            </form>
+                        })}
+                    </section>
+                }.into_any()
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match diff.await {
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(Some((from, to, lines))) => {
+                        let changed = lines.iter().any(|l| l.sign != ' ');
+                        view! {
+                            <section class="panel" aria-labelledby="diff" data-testid="version-diff">
+                                <h2 id="diff">{format!("Differences from version {from} to version {to}")}</h2>
+                                {if changed {
+                                    view! {
+                                        <pre class="diff">{lines.into_iter().map(|l| {
+                                            let class = match l.sign { '+' => "added", '-' => "removed", _ => "same" };
+                                            view! { <span class=class>{format!("{} {}\n", l.sign, l.text)}</span> }
+                                        }).collect_view()}</pre>
+                                    }.into_any()
+                                } else {
+                                    view! { <p class="muted">"The two versions have the same definition."</p> }.into_any()
+                                }}
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

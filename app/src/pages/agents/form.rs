@@ -1,0 +1,429 @@
+//! The agent editor: a form and a raw JSON tab over one draft, always in sync, with the exact
+//! request shown before it is sent.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map},
+};
+use serde_json::Value;
+
+use crate::{
+    api::agents::{CreateAgent, UpdateAgent, get_agent},
+    components::feedback::{Failure, InlineError, Loading},
+    drafts::{
+        DraftError,
+        agent::{AgentDraft, BuiltinToolset, CustomToolDraft, McpServerDraft, POLICIES, SkillDraft},
+    },
+    error::AppError,
+};
+
+/// `/agents/new`.
+#[component]
+pub fn AgentNew() -> impl IntoView {
+    view! {
+        <Title text="New agent" />
+        <header class="page-header">
+            <p class="crumbs"><A href="/agents">"Agents"</A></p>
+            <h1>"New agent"</h1>
+        </header>
+        <AgentEditor initial=AgentDraft::new_agent() agent_id=None base_version=None />
+    }
+}
+
+/// `/agents/{id}/edit`: edits the current version into a new one.
+#[component]
+pub fn AgentEdit() -> impl IntoView {
+    let params = use_params_map();
+    let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), |id| get_agent(id, None));
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the agent" /> }>
+            {move || Suspend::new(async move {
+                match agent.await {
+                    Err(error) => view! {
+                        <Title text="Agent not found" />
+                        <header class="page-header"><h1>"Edit agent"</h1></header>
+                        <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
+                    }.into_any(),
+                    Ok(agent) => {
+                        let value = serde_json::to_value(&agent).unwrap_or_default();
+                        let title = format!("Edit {}", agent.name);
+                        match AgentDraft::from_request(&value) {
+                            Ok(draft) => view! {
+                                <Title text=title.clone() />
+                                <header class="page-header">
+                                    <p class="crumbs"><A href="/agents">"Agents"</A> " / " <A href=format!("/agents/{}", agent.id)>{agent.name.clone()}</A></p>
+                                    <h1>{title}</h1>
+                                    <p class="lede">{format!("Saving creates version {}. Version {} stays as it is.", agent.version + 1, agent.version)}</p>
+                                </header>
+                                <AgentEditor initial=draft agent_id=Some(agent.id.clone()) base_version=Some(agent.version) />
+                            }.into_any(),
+                            Err(e) => view! {
+                                <Failure error=AppError::from(e) back=(format!("/agents/{}", agent.id), "Back to the agent".to_owned()) />
+                            }.into_any(),
+                        }
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Form,
+    Json,
+}
+
+#[component]
+fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Option<u64>) -> impl IntoView {
+    let draft = RwSignal::new(initial);
+    let tab = RwSignal::new(Tab::Form);
+    let raw = RwSignal::new(String::new());
+    let raw_error = RwSignal::new(None::<String>);
+    let base_version = RwSignal::new(base_version);
+    let request = Memo::new(move |_| draft.with(AgentDraft::to_request));
+    let create = ServerAction::<CreateAgent>::new();
+    let update = ServerAction::<UpdateAgent>::new();
+    let local_error = RwSignal::new(None::<AppError>);
+    let server_error = Signal::derive(move || {
+        create.value().get().and_then(Result::err).or_else(|| update.value().get().and_then(Result::err))
+    });
+    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
+    let editing = agent_id.clone();
+
+    // After a successful save, go to the agent.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let saved = create.value().get().and_then(Result::ok).or_else(|| update.value().get().and_then(Result::ok));
+        if let Some(agent) = saved {
+            navigate(&format!("/agents/{}", agent.id), Default::default());
+        }
+    });
+
+    let show_json = move || {
+        let text = match request.get() {
+            Ok(body) => serde_json::to_string_pretty(&body).unwrap_or_default(),
+            Err(_) => raw.get_untracked(),
+        };
+        raw.set(text);
+        raw_error.set(request.get().err().map(|e| format!("The form has a problem: {} Fix it here or in the form.", e.message)));
+        tab.set(Tab::Json);
+    };
+    let on_raw_input = move |ev| {
+        let text = event_target_value(&ev);
+        raw.set(text.clone());
+        match serde_json::from_str::<Value>(&text) {
+            Err(e) => raw_error.set(Some(format!("Not valid JSON: line {}, column {}. The form keeps its last valid state.", e.line(), e.column()))),
+            Ok(value) => match AgentDraft::from_request(&value) {
+                Ok(parsed) => {
+                    raw_error.set(None);
+                    draft.set(parsed);
+                }
+                Err(e) => raw_error.set(Some(e.message)),
+            },
+        }
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        local_error.set(None);
+        if tab.get_untracked() == Tab::Json && raw_error.get_untracked().is_some() {
+            local_error.set(Some(AppError::bad_input("json", "The raw JSON has a problem (shown above it); fix it before saving.")));
+            return;
+        }
+        let body = match draft.with_untracked(AgentDraft::to_request) {
+            Ok(body) => body,
+            Err(e) => {
+                local_error.set(Some(e.into()));
+                return;
+            }
+        };
+        let definition = serde_json::to_string(&body).unwrap_or_default();
+        match (&editing, base_version.get_untracked()) {
+            (Some(id), Some(version)) => {
+                update.dispatch(UpdateAgent { id: id.clone(), version, definition });
+            }
+            _ => {
+                create.dispatch(CreateAgent { definition });
+            }
+        }
+    };
+
+    let method_line = match &agent_id {
+        Some(id) => format!("POST /v1/agents/{id}"),
+        None => "POST /v1/agents".to_owned(),
+    };
+    let request_preview = move || match request.get() {
+        Ok(mut body) => {
+            if let Some(v) = base_version.get() {
+                body["version"] = serde_json::json!(v);
+            }
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        }
+        Err(e) => format!("(not sendable yet: {})", e.message),
+    };
+    let conflict = move || {
+        let error = server_error.get()?;
+        let current = error.field.as_deref()?.strip_prefix("version:")?.parse::<u64>().ok()?;
+        Some((current, base_version.get()?))
+    };
+    let agent_link = agent_id.clone();
+
+    view! {
+        <form class="panel editor" on:submit=submit novalidate>
+            <div class="tabs" role="tablist" aria-label="Edit as">
+                <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Form).to_string() on:click=move |_| tab.set(Tab::Form)>"Form"</button>
+                <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Json).to_string() on:click=move |_| show_json()>"Raw JSON"</button>
+            </div>
+            <Show when=move || tab.get() == Tab::Form fallback=move || view! {
+                <div role="tabpanel">
+                    <label for="raw-json">"The agent definition as JSON (the request body)"</label>
+                    <textarea id="raw-json" class="code" rows="24" spellcheck="false" prop:value=move || raw.get() on:input=on_raw_input></textarea>
+                    {move || raw_error.get().map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
+                </div>
+            }>
+                <FormFields draft />
+            </Show>
+
+            <details class="request">
+                <summary>"The exact request"</summary>
+                <pre class="json" data-testid="request-preview">{method_line.clone()} "\n" {request_preview}</pre>
+            </details>
+
+            {move || local_error.get().map(|e| view! { <p class="inline-error" role="alert">{e.to_string()}</p> })}
+            <InlineError error=server_error />
+            {move || conflict().map(|(current, mine)| {
+                let id = agent_link.clone().unwrap_or_default();
+                view! {
+                    <div class="notice" role="status">
+                        <a href=format!("/agents/{id}?from={mine}&to={current}") target="_blank">{format!("See what changed between version {mine} and version {current}")}</a>
+                        " · "
+                        <button type="button" class="button secondary" on:click=move |_| base_version.set(Some(current))>
+                            {format!("Save my form over version {current}")}
+                        </button>
+                    </div>
+                }
+            })}
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else if agent_id.is_some() { "Save as a new version" } else { "Create agent" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// A text input bound to one field of the draft.
+fn bind(draft: RwSignal<AgentDraft>, get: fn(&AgentDraft) -> &String, set: fn(&mut AgentDraft, String)) -> (impl Fn() -> String + Copy, impl Fn(leptos::ev::Event) + Copy) {
+    (move || draft.with(|d| get(d).clone()), move |ev| draft.update(|d| set(d, event_target_value(&ev))))
+}
+
+#[component]
+fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
+    let (name, set_name) = bind(draft, |d| &d.name, |d, v| d.name = v);
+    let (model, set_model) = bind(draft, |d| &d.model, |d, v| d.model = v);
+    let (description, set_description) = bind(draft, |d| &d.description, |d, v| d.description = v);
+    let (system, set_system) = bind(draft, |d| &d.system, |d, v| d.system = v);
+    let has_builtin = move || draft.with(|d| d.builtin.is_some());
+
+    view! {
+        <div role="tabpanel" class="fields">
+            <label>"Name" <input name="name" required prop:value=name on:input=set_name /></label>
+            <label>"Model"
+                <input name="model" list="models" required prop:value=model on:input=set_model />
+                <datalist id="models">
+                    <option value="scripted">"The embedded engine's scripted model (a JSON script in the system prompt)"</option>
+                    <option value="claude-sonnet-4-5"></option>
+                    <option value="claude-opus-4-1"></option>
+                    <option value="claude-haiku-4-5"></option>
+                </datalist>
+            </label>
+            <label>"Description" <input name="description" prop:value=description on:input=set_description /></label>
+            <label>"System prompt" <textarea name="system" rows="8" prop:value=system on:input=set_system></textarea></label>
+
+            <fieldset>
+                <legend>"Built-in tools"</legend>
+                <label class="check">
+                    <input type="checkbox" prop:checked=has_builtin on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        draft.update(|d| d.builtin = on.then(BuiltinToolset::all_enabled));
+                    } />
+                    " The agent has the built-in toolset (bash, files, web)"
+                </label>
+                <Show when=has_builtin>
+                    <label>"Permission policy for every tool "
+                        <PolicySelect
+                            value=Signal::derive(move || draft.with(|d| d.builtin.as_ref().map(|b| b.default_policy.clone()).unwrap_or_default()))
+                            on_change=Callback::new(move |v: String| draft.update(|d| if let Some(b) = &mut d.builtin { b.default_policy = v }))
+                            inherit=false
+                        />
+                    </label>
+                    <table class="list compact">
+                        <thead><tr><th scope="col">"Tool"</th><th scope="col">"Enabled"</th><th scope="col">"Policy"</th></tr></thead>
+                        <tbody>
+                            {crate::drafts::agent::BUILTIN_TOOLS.iter().enumerate().map(|(i, name)| {
+                                let enabled = move || draft.with(|d| d.builtin.as_ref().is_some_and(|b| b.tools[i].enabled));
+                                view! {
+                                    <tr>
+                                        <td><code>{*name}</code></td>
+                                        <td><input type="checkbox" aria-label=format!("Enable {name}") prop:checked=enabled on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].enabled = on });
+                                        } /></td>
+                                        <td><PolicySelect
+                                            value=Signal::derive(move || draft.with(|d| d.builtin.as_ref().and_then(|b| b.tools[i].policy.clone()).unwrap_or_default()))
+                                            on_change=Callback::new(move |v: String| draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].policy = (!v.is_empty()).then_some(v) }))
+                                            inherit=true
+                                            label=format!("Policy for {name}")
+                                        /></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </Show>
+            </fieldset>
+
+            <CustomTools draft />
+            <McpServers draft />
+            <Skills draft />
+            <Metadata draft />
+        </div>
+    }
+}
+
+#[component]
+fn PolicySelect(value: Signal<String>, on_change: Callback<String>, inherit: bool, #[prop(optional, into)] label: Option<String>) -> impl IntoView {
+    view! {
+        <select aria-label=label on:change=move |ev| on_change.run(event_target_value(&ev)) prop:value=move || value.get()>
+            {inherit.then(|| view! { <option value="">"Toolset default"</option> })}
+            {POLICIES.iter().map(|(value_, text)| view! { <option value=*value_>{*text}</option> }).collect_view()}
+        </select>
+    }
+}
+
+/// Rows keyed by index: typing in a row does not rebuild the list, so focus stays put.
+fn rows(draft: RwSignal<AgentDraft>, len: fn(&AgentDraft) -> usize) -> impl Fn() -> Vec<usize> + Copy {
+    move || (0..draft.with(len)).collect()
+}
+
+#[component]
+fn CustomTools(draft: RwSignal<AgentDraft>) -> impl IntoView {
+    let each = rows(draft, |d| d.custom_tools.len());
+    let error = move |i: usize| {
+        draft.with(|d| {
+            let tool = d.custom_tools.get(i)?;
+            crate::drafts::agent::input_schema(&tool.input_schema).err()
+        })
+    };
+    view! {
+        <fieldset>
+            <legend>"Custom tools"</legend>
+            <p class="muted">"Tools your own code answers. The session pauses until a result is sent."</p>
+            <For each=each key=|i| *i let:i>
+                <div class="row-group" data-testid="custom-tool">
+                    <label>"Tool name" <input prop:value=move || draft.with(|d| d.custom_tools.get(i).map(|t| t.name.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(t) = d.custom_tools.get_mut(i) { t.name = event_target_value(&ev) }) /></label>
+                    <label>"When to use it" <input prop:value=move || draft.with(|d| d.custom_tools.get(i).map(|t| t.description.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(t) = d.custom_tools.get_mut(i) { t.description = event_target_value(&ev) }) /></label>
+                    <label>"Input schema (JSON Schema of an object)"
+                        <textarea class="code" rows="5" spellcheck="false" aria-invalid=move || error(i).is_some().to_string()
+                            prop:value=move || draft.with(|d| d.custom_tools.get(i).map(|t| t.input_schema.clone()).unwrap_or_default())
+                            on:input=move |ev| draft.update(|d| if let Some(t) = d.custom_tools.get_mut(i) { t.input_schema = event_target_value(&ev) })></textarea>
+                    </label>
+                    {move || error(i).map(|e| view! { <p class="inline-error" role="alert">{format!("Input schema: {e}")}</p> })}
+                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.custom_tools.len() { d.custom_tools.remove(i); } })>"Remove this tool"</button>
+                </div>
+            </For>
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.custom_tools.push(CustomToolDraft {
+                input_schema: "{\n  \"type\": \"object\",\n  \"properties\": {}\n}".to_owned(),
+                ..Default::default()
+            }))>"Add a custom tool"</button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
+    let each = rows(draft, |d| d.mcp_servers.len());
+    view! {
+        <fieldset>
+            <legend>"MCP servers"</legend>
+            <p class="muted">"Credentials come from vaults, matched by URL when a session starts."</p>
+            <For each=each key=|i| *i let:i>
+                <div class="row-group">
+                    <label>"Server name" <input prop:value=move || draft.with(|d| d.mcp_servers.get(i).map(|s| s.name.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(s) = d.mcp_servers.get_mut(i) { s.name = event_target_value(&ev) }) /></label>
+                    <label>"URL" <input type="url" prop:value=move || draft.with(|d| d.mcp_servers.get(i).map(|s| s.url.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(s) = d.mcp_servers.get_mut(i) { s.url = event_target_value(&ev) }) /></label>
+                    <label>"Its tools' policy "
+                        <PolicySelect
+                            value=Signal::derive(move || draft.with(|d| d.mcp_servers.get(i).map(|s| s.policy.clone()).unwrap_or_default()))
+                            on_change=Callback::new(move |v: String| draft.update(|d| if let Some(s) = d.mcp_servers.get_mut(i) { s.policy = v }))
+                            inherit=false
+                        />
+                    </label>
+                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.mcp_servers.len() { d.mcp_servers.remove(i); } })>"Remove this server"</button>
+                </div>
+            </For>
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.mcp_servers.push(McpServerDraft { policy: "always_ask".into(), ..Default::default() }))>"Add an MCP server"</button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn Skills(draft: RwSignal<AgentDraft>) -> impl IntoView {
+    let each = rows(draft, |d| d.skills.len());
+    view! {
+        <fieldset>
+            <legend>"Skills"</legend>
+            <For each=each key=|i| *i let:i>
+                <div class="row-group inline">
+                    <label>"Source "
+                        <select prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.kind.clone()).unwrap_or_default())
+                            on:change=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.kind = event_target_value(&ev) })>
+                            <option value="anthropic">"Anthropic"</option>
+                            <option value="custom">"Custom"</option>
+                        </select>
+                    </label>
+                    <label>"Skill id " <input prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.skill_id.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.skill_id = event_target_value(&ev) }) /></label>
+                    <label>"Version (empty: latest) " <input prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.version.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.version = event_target_value(&ev) }) /></label>
+                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.skills.len() { d.skills.remove(i); } })>"Remove"</button>
+                </div>
+            </For>
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.skills.push(SkillDraft { kind: "anthropic".into(), ..Default::default() }))>"Add a skill"</button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn Metadata(draft: RwSignal<AgentDraft>) -> impl IntoView {
+    let each = rows(draft, |d| d.metadata.len());
+    let problem = move || {
+        draft.with(|d| {
+            let map = d.metadata.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            crate::drafts::check_metadata(&map).err().map(|DraftError { message, .. }| message)
+        })
+    };
+    view! {
+        <fieldset>
+            <legend>"Metadata"</legend>
+            <p class="muted">"Up to 16 key/value pairs; keys up to 64 characters, values up to 512."</p>
+            <For each=each key=|i| *i let:i>
+                <div class="row-group inline">
+                    <label>"Key " <input prop:value=move || draft.with(|d| d.metadata.get(i).map(|m| m.0.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(m) = d.metadata.get_mut(i) { m.0 = event_target_value(&ev) }) /></label>
+                    <label>"Value " <input prop:value=move || draft.with(|d| d.metadata.get(i).map(|m| m.1.clone()).unwrap_or_default())
+                        on:input=move |ev| draft.update(|d| if let Some(m) = d.metadata.get_mut(i) { m.1 = event_target_value(&ev) }) /></label>
+                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.metadata.len() { d.metadata.remove(i); } })>"Remove"</button>
+                </div>
+            </For>
+            {move || problem().map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.metadata.push(Default::default()))>"Add metadata"</button>
+        </fieldset>
+    }
+}

@@ -1,0 +1,230 @@
+//! Environments: list, detail, create and edit, archive, delete.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map, use_query_map},
+};
+use protocol::environments::Environment;
+use serde_json::Value;
+
+use crate::{
+    api::environments::{ArchiveEnvironment, DeleteEnvironment, SaveEnvironment, get_environment, list_environments},
+    components::{
+        confirm::Confirm,
+        feedback::{Empty, Failure, InlineError, Loading},
+        pager::Pager,
+    },
+    drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
+    format,
+};
+
+/// "limited (3 hosts)", "unrestricted", "self-hosted".
+fn networking_summary(env: &Environment) -> String {
+    let config = serde_json::to_value(&env.config).unwrap_or_default();
+    match config.get("type").and_then(Value::as_str) {
+        Some("self_hosted") => "self-hosted".to_owned(),
+        _ => match config.pointer("/networking/type").and_then(Value::as_str) {
+            Some("limited") => {
+                let n = config.pointer("/networking/allowed_hosts").and_then(Value::as_array).map_or(0, Vec::len);
+                format!("limited ({n} {})", if n == 1 { "host" } else { "hosts" })
+            }
+            Some(other) => other.to_owned(),
+            None => "unknown".to_owned(),
+        },
+    }
+}
+
+#[component]
+pub fn EnvironmentList() -> impl IntoView {
+    let query = use_query_map();
+    let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let page_param = move || query.read().get("page");
+    let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_environments(a, p));
+    view! {
+        <Title text="Environments" />
+        <header class="page-header">
+            <h1>"Environments"</h1>
+            <p class="lede">"The containers sessions run in: networking and packages."</p>
+            <div class="actions">
+                <A href="/environments/new" attr:class="button primary">"New environment"</A>
+                {move || if archived() {
+                    view! { <A href="/environments" attr:class="button secondary">"Hide archived"</A> }.into_any()
+                } else {
+                    view! { <A href="/environments?include_archived=true" attr:class="button secondary">"Show archived"</A> }.into_any()
+                }}
+            </div>
+        </header>
+        <Transition fallback=|| view! { <Loading what="environments" /> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(page) if page.data.is_empty() => view! {
+                        <Empty title="No environments yet">
+                            <p>"Every session runs in an environment. Create one with the networking and packages your agents need."</p>
+                            <p><A href="/environments/new">"Create an environment"</A></p>
+                        </Empty>
+                    }.into_any(),
+                    Ok(page) => view! {
+                        <section class="panel">
+                            <table class="list" data-testid="environment-list">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Networking"</th><th scope="col">"Created"</th></tr></thead>
+                                <tbody>
+                                    {page.data.into_iter().map(|env| { let (name, net) = (env.name.clone(), networking_summary(&env)); view! {
+                                        <tr>
+                                            <td><A href=format!("/environments/{}", env.id)>{name}</A>
+                                                {env.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                            <td>{net}</td>
+                                            <td><time datetime=env.created_at.clone()>{format::timestamp(&env.created_at)}</time></td>
+                                        </tr>
+                                    }}).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=page_param().is_none() />
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn EnvironmentDetail() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let archive = ServerAction::<ArchiveEnvironment>::new();
+    let delete = ServerAction::<DeleteEnvironment>::new();
+    let env = Resource::new(move || (id(), archive.version().get()), |(id, _)| get_environment(id));
+    let error = Signal::derive(move || archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err)));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/environments", Default::default());
+        }
+    });
+    let editing = move || query.read().get("edit").is_some();
+
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the environment" /> }>
+            {move || Suspend::new(async move {
+                let env = match env.await {
+                    Ok(env) => env,
+                    Err(error) => return view! {
+                        <Title text="Environment not found" />
+                        <header class="page-header"><h1>"Environment"</h1></header>
+                        <Failure error back=("/environments".to_owned(), "Back to the environments".to_owned()) />
+                    }.into_any(),
+                };
+                let value = serde_json::to_value(&env).unwrap_or_default();
+                let form = EnvironmentForm::from_environment(&value);
+                let archived = env.archived_at.is_some();
+                let (a_id, d_id) = (env.id.clone(), env.id.clone());
+                view! {
+                    <Title text=env.name.clone() />
+                    <header class="page-header">
+                        <p class="crumbs"><A href="/environments">"Environments"</A></p>
+                        <h1>{env.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+                        {env.description.clone().filter(|d| !d.is_empty()).map(|d| view! { <p class="lede">{d}</p> })}
+                        <div class="actions">
+                            {(!archived).then(|| view! { <A href=format!("/environments/{}?edit=1", env.id) attr:class="button primary">"Edit"</A> })}
+                            {(!archived).then(|| view! {
+                                <Confirm label="Archive" consequence="The environment becomes read-only; sessions that use it keep running."
+                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveEnvironment { id: a_id.clone() }); }) pending=archive.pending() />
+                            })}
+                            <Confirm label="Delete" consequence="The environment is removed for good. The API refuses while sessions still use it."
+                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteEnvironment { id: d_id.clone() }); }) pending=delete.pending() danger=true />
+                        </div>
+                        <InlineError error />
+                    </header>
+                    {if editing() && !archived {
+                        view! { <EnvironmentEditor form id=Some(env.id.clone()) /> }.into_any()
+                    } else {
+                        view! {
+                            <section class="panel">
+                                <dl class="facts">
+                                    <dt>"Id"</dt><dd><code>{env.id.clone()}</code></dd>
+                                    <dt>"Type"</dt><dd>{form.kind.replace('_', "-")}</dd>
+                                    <dt>"Networking"</dt><dd>{networking_summary(&env)}</dd>
+                                    {(!form.allowed_hosts.is_empty()).then(|| view! { <dt>"Allowed hosts"</dt><dd>{form.allowed_hosts.replace('\n', ", ")}</dd> })}
+                                    {PACKAGE_MANAGERS.iter().filter(|m| !form.packages(m).is_empty()).map(|m| view! {
+                                        <dt>{format!("{m} packages")}</dt><dd>{form.packages(m).replace('\n', ", ")}</dd>
+                                    }).collect_view()}
+                                    <dt>"Created"</dt><dd>{format::timestamp(&env.created_at)}</dd>
+                                </dl>
+                                <details><summary>"Raw JSON"</summary><pre class="json">{serde_json::to_string_pretty(&value).unwrap_or_default()}</pre></details>
+                            </section>
+                        }.into_any()
+                    }}
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn EnvironmentNew() -> impl IntoView {
+    let form = EnvironmentForm { kind: "cloud".into(), networking: "unrestricted".into(), ..Default::default() };
+    view! {
+        <Title text="New environment" />
+        <header class="page-header">
+            <p class="crumbs"><A href="/environments">"Environments"</A></p>
+            <h1>"New environment"</h1>
+        </header>
+        <EnvironmentEditor form id=None />
+    }
+}
+
+/// One form for create and edit. An `ActionForm`: it posts even before the page's script runs.
+#[component]
+fn EnvironmentEditor(form: EnvironmentForm, id: Option<String>) -> impl IntoView {
+    let save = ServerAction::<SaveEnvironment>::new();
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(env)) = save.value().get() {
+            navigate(&format!("/environments/{}", env.id), Default::default());
+        }
+    });
+    let editing = id.is_some();
+    let networking = form.networking.clone();
+    let kind = form.kind.clone();
+    view! {
+        <ActionForm action=save attr:class="panel editor">
+            <input type="hidden" name="id" value=id.unwrap_or_default() />
+            <div class="fields">
+                <label>"Name" <input name="form[name]" required value=form.name.clone() /></label>
+                <label>"Description" <input name="form[description]" value=form.description.clone() /></label>
+                <fieldset disabled=editing>
+                    <legend>"Type" {editing.then_some(" (fixed once created)")}</legend>
+                    <label class="check"><input type="radio" name="form[kind]" value="cloud" checked=kind == "cloud" />" Cloud container"</label>
+                    <label class="check"><input type="radio" name="form[kind]" value="self_hosted" checked=kind == "self_hosted" />" Self-hosted (your own sandbox and worker)"</label>
+                </fieldset>
+                {editing.then(|| view! { <input type="hidden" name="form[kind]" value=kind.clone() /> })}
+                <fieldset>
+                    <legend>"Networking (cloud only)"</legend>
+                    <label class="check"><input type="radio" name="form[networking]" value="unrestricted" checked=networking == "unrestricted" />" Unrestricted"</label>
+                    <label class="check"><input type="radio" name="form[networking]" value="limited" checked=networking == "limited" />" Limited to the hosts below"</label>
+                    <label>"Allowed hosts (one per line)" <textarea name="form[allowed_hosts]" rows="3">{form.allowed_hosts.clone()}</textarea></label>
+                    <label class="check"><input type="checkbox" name="form[allow_mcp_servers]" checked=form.allow_mcp_servers.is_some() />" Also allow the agent's MCP servers"</label>
+                    <label class="check"><input type="checkbox" name="form[allow_package_managers]" checked=form.allow_package_managers.is_some() />" Also allow package registries"</label>
+                </fieldset>
+                <fieldset>
+                    <legend>"Packages (cloud only; one per line, in the manager's own version syntax)"</legend>
+                    {PACKAGE_MANAGERS.iter().map(|m| view! {
+                        <label>{*m} <textarea name=format!("form[{m}]") rows="2">{form.packages(m).to_owned()}</textarea></label>
+                    }).collect_view()}
+                </fieldset>
+                <label>"Metadata (key=value, one per line)" <textarea name="form[metadata]" rows="3">{form.metadata.clone()}</textarea></label>
+            </div>
+            <InlineError error />
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Saving…" } else if editing { "Save changes" } else { "Create environment" }}
+                </button>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,279 @@
+//! Files: upload (picker or drag and drop, with progress), list, download, delete.
+//!
+//! The upload form posts to `/api/files` even without JavaScript; with it, the page sends the file
+//! itself so it can show progress and refuse a file over the limit before sending a byte.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::use_query_map,
+};
+use protocol::files::FileMetadata;
+
+use crate::{
+    api::{
+        files::{DeleteFile, list_files},
+        upstream::get_upstream_summary,
+    },
+    components::{
+        confirm::Confirm,
+        feedback::{Empty, Failure, InlineError, Loading},
+        pager::Pager,
+    },
+    error::AppError,
+    format,
+};
+
+#[component]
+pub fn FileList() -> impl IntoView {
+    let query = use_query_map();
+    let delete = ServerAction::<DeleteFile>::new();
+    let uploaded = RwSignal::new(0u32);
+    let files = Resource::new(
+        move || (query.read().get("page"), delete.version().get(), uploaded.get()),
+        |(page, ..)| list_files(page),
+    );
+    let limit = Resource::new(|| (), |_| get_upstream_summary());
+    let delete_error = Signal::derive(move || delete.value().get().and_then(Result::err));
+    let notice = move || {
+        let q = query.read();
+        if let Some(error) = q.get("error") {
+            Some(view! { <p class="inline-error" role="alert">{error}</p> }.into_any())
+        } else {
+            q.get("uploaded").map(|id| view! { <p class="notice" role="status">"Uploaded " <code>{id}</code> "."</p> }.into_any())
+        }
+    };
+
+    view! {
+        <Title text="Files" />
+        <header class="page-header">
+            <h1>"Files"</h1>
+            <p class="lede">"Upload files to mount into sessions; download what agents produce."</p>
+        </header>
+        {notice}
+        <Suspense fallback=|| view! { <Loading what="the upload limit" /> }>
+            {move || Suspend::new(async move {
+                let max = limit.await.map(|s| s.max_upload_bytes).unwrap_or(0);
+                view! { <Uploader max on_done=Callback::new(move |_| uploaded.update(|n| *n += 1)) /> }
+            })}
+        </Suspense>
+        <InlineError error=delete_error />
+        <Transition fallback=|| view! { <Loading what="files" /> }>
+            {move || Suspend::new(async move {
+                match files.await {
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(page) if page.data.is_empty() => view! {
+                        <Empty title="No files yet">
+                            <p>"Upload a file above; then mount it into a session by its id. Files that agents write to their outputs appear here too."</p>
+                        </Empty>
+                    }.into_any(),
+                    Ok(page) => view! {
+                        <section class="panel">
+                            <table class="list" data-testid="file-list">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Id"</th><th scope="col" class="num">"Size"</th><th scope="col">"Type"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th></tr></thead>
+                                <tbody>
+                                    {page.data.into_iter().map(|f| view! { <FileRow file=f delete /> }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FileRow(file: FileMetadata, delete: ServerAction<DeleteFile>) -> impl IntoView {
+    let id = file.id.clone();
+    let copied = RwSignal::new(false);
+    let copy_id = file.id.clone();
+    let delete_id = file.id.clone();
+    view! {
+        <tr>
+            <td>{file.filename.clone()} {file.scope.as_ref().map(|s| view! { " " <span class="badge" title=s.id.clone()>"agent output"</span> })}</td>
+            <td>
+                <code class="copyable">{id.clone()}</code> " "
+                <button type="button" class="button secondary small" aria-label=format!("Copy the id of {}", file.filename) on:click=move |_| {
+                    copy_to_clipboard(&copy_id);
+                    copied.set(true);
+                }>{move || if copied.get() { "Copied" } else { "Copy id" }}</button>
+            </td>
+            <td class="num">{format::bytes(file.size_bytes)}</td>
+            <td>{file.mime_type.clone()}</td>
+            <td><time datetime=file.created_at.clone()>{format::timestamp(&file.created_at)}</time></td>
+            <td>
+                {if file.downloadable == Some(true) {
+                    view! { <a href=format!("/api/files/{id}/content") download=file.filename.clone()>"Download"</a> }.into_any()
+                } else {
+                    view! { <span class="muted" title="The API only allows downloading files that agents produced.">"Not downloadable"</span> }.into_any()
+                }}
+                " " <A href=format!("/sessions/new?file_id={}", file.id)>"Start a session with it"</A> " "
+                <Confirm label="Delete" consequence="The file is deleted; sessions that mounted it keep their copy."
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteFile { id: delete_id.clone() }); }) pending=delete.pending() danger=true />
+            </td>
+        </tr>
+    }
+}
+
+fn copy_to_clipboard(_text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().navigator().clipboard().write_text(_text);
+    }
+}
+
+/// The upload form. `max` is the server's limit, shown before anything is sent.
+#[component]
+fn Uploader(max: u64, on_done: Callback<()>) -> impl IntoView {
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(None::<AppError>);
+    let done = RwSignal::new(None::<FileMetadata>);
+    let dragging = RwSignal::new(false);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_done;
+
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let start = move |file: Option<SendFile>| {
+        error.set(None);
+        done.set(None);
+        #[cfg(feature = "hydrate")]
+        if let Some(SendFile(file)) = file {
+            if max > 0 && file.size() > max as f64 {
+                error.set(Some(AppError::bad_input(
+                    "file",
+                    format!("{} is {}, over the upload limit of {}. Choose a smaller file.", file.name(), format::bytes(file.size() as u64), format::bytes(max)),
+                )));
+                return;
+            }
+            upload::send(file, progress, error, done, on_done);
+        }
+    };
+
+    view! {
+        <form
+            class=move || if dragging.get() { "panel upload dragging" } else { "panel upload" }
+            method="post" action="/api/files" enctype="multipart/form-data"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                start(picked(&ev));
+            }
+            on:dragover=move |ev| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev| {
+                ev.prevent_default();
+                dragging.set(false);
+                start(dropped(&ev));
+            }
+        >
+            <h2>"Upload a file"</h2>
+            <p class="muted">{format!("Drop a file here or choose one. Up to {} per file.", format::bytes(max))}</p>
+            <label>"File " <input type="file" name="file" required /></label>
+            " " <button type="submit" class="button primary" disabled=move || progress.get().is_some()>"Upload"</button>
+            {move || progress.get().map(|p| view! {
+                <p><progress max="1" value=p.to_string() aria-label="Upload progress"></progress> {format!(" {:.0} %", p * 100.0)}</p>
+            })}
+            {move || done.get().map(|f| view! {
+                <p class="notice" role="status">"Uploaded " {f.filename.clone()} " as " <code>{f.id.clone()}</code> "."</p>
+            })}
+            {move || error.get().map(|e| view! { <p class="inline-error" role="alert">{e.to_string()}</p> })}
+        </form>
+    }
+}
+
+/// A browser `File`, or nothing on the server.
+struct SendFile(#[cfg(feature = "hydrate")] web_sys::File);
+
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn picked(ev: &leptos::ev::SubmitEvent) -> Option<SendFile> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
+        let input: web_sys::HtmlInputElement = form.query_selector("input[type=file]").ok()??.dyn_into().ok()?;
+        return input.files()?.get(0).map(SendFile);
+    }
+    #[allow(unreachable_code)]
+    None
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+fn dropped(ev: &leptos::ev::DragEvent) -> Option<SendFile> {
+    #[cfg(feature = "hydrate")]
+    {
+        return ev.data_transfer()?.files()?.get(0).map(SendFile);
+    }
+    #[allow(unreachable_code)]
+    None
+}
+
+#[cfg(feature = "hydrate")]
+mod upload {
+    use leptos::prelude::*;
+    use protocol::files::FileMetadata;
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    use crate::error::{AppError, ErrorKind};
+
+    /// Sends `file` to `/api/files` with `XMLHttpRequest`, whose upload progress `fetch` lacks.
+    pub fn send(
+        file: web_sys::File,
+        progress: RwSignal<Option<f64>>,
+        error: RwSignal<Option<AppError>>,
+        done: RwSignal<Option<FileMetadata>>,
+        on_done: Callback<()>,
+    ) {
+        let fail = move |message: &str| {
+            progress.try_set(None);
+            error.try_set(Some(AppError::new(ErrorKind::Internal, message)));
+        };
+        let Ok(xhr) = web_sys::XmlHttpRequest::new() else { return fail("This browser cannot upload files.") };
+        let Ok(form) = web_sys::FormData::new() else { return fail("This browser cannot upload files.") };
+        if form.append_with_blob_and_filename("file", &file, &file.name()).is_err() || xhr.open("POST", "/api/files").is_err() {
+            return fail("The file could not be read.");
+        }
+        let _ = xhr.set_request_header("Accept", "application/json");
+        progress.set(Some(0.0));
+
+        let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                progress.try_set(Some(e.loaded() / e.total()));
+            }
+        });
+        if let Ok(upload) = xhr.upload() {
+            upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        }
+        on_progress.forget();
+
+        let request = xhr.clone();
+        let on_end = Closure::<dyn FnMut()>::new(move || {
+            progress.try_set(None);
+            let status = request.status().unwrap_or(0);
+            let text = request.response_text().ok().flatten().unwrap_or_default();
+            if status == 0 {
+                error.try_set(Some(AppError::new(ErrorKind::Unavailable, "The upload was cut off: Switchboard's server could not be reached. Try again.")));
+            } else if (200..300).contains(&status) {
+                match serde_json::from_str::<FileMetadata>(&text) {
+                    Ok(file) => {
+                        done.try_set(Some(file));
+                        on_done.run(());
+                    }
+                    Err(_) => {
+                        error.try_set(Some(AppError::new(ErrorKind::Internal, "The upload finished, but the answer was not understood. Reload to see the file.")));
+                    }
+                }
+            } else {
+                let e = serde_json::from_str::<AppError>(&text)
+                    .unwrap_or_else(|_| AppError::new(ErrorKind::Unavailable, format!("The upload failed ({status}).")));
+                error.try_set(Some(e));
+            }
+        });
+        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+        on_end.forget();
+        if xhr.send_with_opt_form_data(Some(&form)).is_err() {
+            fail("The upload could not start.");
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Sessions: the filtered list, the new-session form, and a session's page (metadata,
+//! resources, and its events read-only; the live view comes with the stream hub).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map, use_query_map},
+};
+use protocol::sessions::Session;
+use serde_json::Value;
+
+use crate::{
+    api::{
+        agents::list_agents,
+        environments::list_environments,
+        files::list_files,
+        sessions::{
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionFilter, get_session, list_session_events,
+            list_sessions,
+        },
+        vaults::list_vaults,
+    },
+    components::{
+        confirm::Confirm,
+        feedback::{Empty, Failure, InlineError, Loading},
+        pager::Pager,
+    },
+    format,
+};
+
+fn status_label(session: &Session) -> String {
+    serde_json::to_value(&session.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn tokens(session: &Session) -> u64 {
+    let u = &session.usage;
+    u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0)
+}
+
+fn cost(session: &Session) -> String {
+    match &session.usage.list_cost {
+        Some(c) => {
+            let cents: f64 = c.amount.parse().unwrap_or(0.0);
+            if c.currency == "USD" { format::usd(cents / 100.0) } else { format!("{} {}", cents / 100.0, c.currency) }
+        }
+        None => "—".to_owned(),
+    }
+}
+
+#[component]
+pub fn SessionList() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        SessionFilter {
+            status: q.get("status").filter(|s| !s.is_empty()),
+            agent_id: q.get("agent_id").filter(|s| !s.is_empty()),
+            include_archived: q.get("include_archived").is_some_and(|v| v == "true"),
+            page: q.get("page"),
+        }
+    };
+    let sessions = Resource::new(filter, list_sessions);
+    let agents = Resource::new(|| (), |_| list_agents(true, None));
+
+    view! {
+        <Title text="Sessions" />
+        <header class="page-header">
+            <h1>"Sessions"</h1>
+            <p class="lede">"Every run of an agent: status, usage and cost."</p>
+            <div class="actions"><A href="/sessions/new" attr:class="button primary">"New session"</A></div>
+        </header>
+        // A GET form: filtering is a link, so it works without JavaScript and can be shared.
+        <form method="get" action="/sessions" class="panel filters" aria-label="Filter sessions">
+            <label>"Status "
+                <select name="status">
+                    {["", "idle", "running", "rescheduling", "terminated"].into_iter().map(|s| {
+                        let selected = move || filter().status.as_deref().unwrap_or("") == s;
+                        view! { <option value=s selected=selected>{if s.is_empty() { "any" } else { s }}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Agent "
+                <Suspense fallback=|| view! { <select name="agent_id" disabled=true><option>"Loading…"</option></select> }>
+                    {move || Suspend::new(async move {
+                        let chosen = filter().agent_id.unwrap_or_default();
+                        let list = agents.await.map(|p| p.data).unwrap_or_default();
+                        view! {
+                            <select name="agent_id">
+                                <option value="">"any"</option>
+                                {list.into_iter().map(|a| { let selected = a.id == chosen; view! { <option value=a.id.clone() selected=selected>{a.name.clone()}</option> } }).collect_view()}
+                            </select>
+                        }
+                    })}
+                </Suspense>
+            </label>
+            <label class="check"><input type="checkbox" name="include_archived" value="true" checked=move || filter().include_archived />" Include archived"</label>
+            " " <button type="submit" class="button">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <Loading what="sessions" /> }>
+            {move || Suspend::new(async move {
+                let f = filter();
+                match sessions.await {
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(page) if page.data.is_empty() => view! {
+                        <Empty title=if f.status.is_some() || f.agent_id.is_some() { "No sessions match these filters" } else { "No sessions yet" }>
+                            <p>"A session runs an agent in an environment. Start one and send it a message."</p>
+                            <p><A href="/sessions/new">"Start a session"</A></p>
+                        </Empty>
+                    }.into_any(),
+                    Ok(page) => {
+                        let mut base = Vec::new();
+                        if let Some(s) = &f.status { base.push(format!("status={s}")); }
+                        if let Some(a) = &f.agent_id { base.push(format!("agent_id={a}")); }
+                        if f.include_archived { base.push("include_archived=true".to_owned()); }
+                        view! {
+                            <section class="panel">
+                                <table class="list" data-testid="session-list">
+                                    <thead><tr>
+                                        <th scope="col">"Session"</th><th scope="col">"Status"</th><th scope="col">"Agent"</th>
+                                        <th scope="col">"Created"</th><th scope="col" class="num">"Tokens"</th><th scope="col" class="num">"Cost"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {page.data.into_iter().map(|s| {
+                                            let status = status_label(&s);
+                                            let (tokens, cost) = (tokens(&s), cost(&s));
+                                            let title = s.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| s.id.clone());
+                                            view! {
+                                                <tr>
+                                                    <td><A href=format!("/sessions/{}", s.id)>{title}</A>
+                                                        {s.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                                    <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
+                                                    <td>{format!("{} v{}", s.agent.name, s.agent.version)}</td>
+                                                    <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
+                                                    <td class="num">{format::count(tokens)}</td>
+                                                    <td class="num">{cost}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager base=base.join("&") next=page.next_page on_first=f.page.is_none() />
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn SessionNew() -> impl IntoView {
+    let query = use_query_map();
+    let preset_file = move || query.read().get("file_id").unwrap_or_default();
+    let choices = Resource::new(
+        || (),
+        |_| async {
+            let (agents, envs, files, vaults) =
+                (list_agents(false, None).await, list_environments(false, None).await, list_files(None).await, list_vaults(false, None).await);
+            Ok::<_, crate::error::AppError>((agents?.data, envs?.data, files.map(|f| f.data).unwrap_or_default(), vaults.map(|v| v.data).unwrap_or_default()))
+        },
+    );
+    let create = ServerAction::<CreateSession>::new();
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(session)) = create.value().get() {
+            navigate(&format!("/sessions/{}", session.id), Default::default());
+        }
+    });
+
+    view! {
+        <Title text="New session" />
+        <header class="page-header">
+            <p class="crumbs"><A href="/sessions">"Sessions"</A></p>
+            <h1>"New session"</h1>
+        </header>
+        <Suspense fallback=|| view! { <Loading what="agents and environments" /> }>
+            {move || Suspend::new(async move {
+                let (agents, envs, files, vaults) = match choices.await {
+                    Ok(c) => c,
+                    Err(error) => return view! { <Failure error /> }.into_any(),
+                };
+                if agents.is_empty() || envs.is_empty() {
+                    return view! {
+                        <Empty title="A session needs an agent and an environment">
+                            {agents.is_empty().then(|| view! { <p><A href="/agents/new">"Create an agent"</A></p> })}
+                            {envs.is_empty().then(|| view! { <p><A href="/environments/new">"Create an environment"</A></p> })}
+                        </Empty>
+                    }.into_any();
+                }
+                let preset = preset_file();
+                view! {
+                    <ActionForm action=create attr:class="panel editor">
+                        <div class="fields">
+                            <label>"Agent "
+                                <select name="form[agent_id]" required>
+                                    {agents.iter().map(|a| view! { <option value=a.id.clone()>{format!("{} (latest: v{})", a.name, a.version)}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"Pin a version (empty: the latest, pinned when the session starts)" <input name="form[agent_version]" inputmode="numeric" /></label>
+                            <label>"Environment "
+                                <select name="form[environment_id]" required>
+                                    {envs.iter().map(|e| view! { <option value=e.id.clone()>{e.name.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"Title" <input name="form[title]" /></label>
+                            <label>"Files to mount (ids, one per line)"
+                                <textarea name="form[file_ids]" rows="2">{preset}</textarea>
+                            </label>
+                            {(!files.is_empty()).then(|| view! {
+                                <p class="muted">"Uploaded: " {files.iter().take(10).map(|f| view! { <code>{f.id.clone()}</code> " (" {f.filename.clone()} ") " }).collect_view()}</p>
+                            })}
+                            <label>"Vaults (ids, one per line)" <textarea name="form[vault_ids]" rows="2"></textarea></label>
+                            {(!vaults.is_empty()).then(|| view! {
+                                <p class="muted">"Vaults: " {vaults.iter().map(|v| view! { <code>{v.id.clone()}</code> " (" {v.display_name.clone()} ") " }).collect_view()}</p>
+                            })}
+                            <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
+                            <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
+                        </div>
+                        <InlineError error />
+                        <div class="actions">
+                            <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                                {move || if create.pending().get() { "Starting…" } else { "Start session" }}
+                            </button>
+                        </div>
+                    </ActionForm>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn SessionDetail() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let archive = ServerAction::<ArchiveSession>::new();
+    let delete = ServerAction::<DeleteSession>::new();
+    let mount = ServerAction::<MountFile>::new();
+    let unmount = ServerAction::<RemoveResource>::new();
+    let session = Resource::new(
+        move || (id(), archive.version().get(), mount.version().get(), unmount.version().get()),
+        |(id, ..)| get_session(id),
+    );
+    let events = Resource::new(move || (id(), query.read().get("page")), |(id, page)| list_session_events(id, page));
+    let error = Signal::derive(move || {
+        archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
+    });
+    let mount_error = Signal::derive(move || mount.value().get().and_then(Result::err).or_else(|| unmount.value().get().and_then(Result::err)));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/sessions", Default::default());
+        }
+    });
+
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the session" /> }>
+            {move || Suspend::new(async move {
+                let s = match session.await {
+                    Ok(s) => s,
+                    Err(error) => return view! {
+                        <Title text="Session not found" />
+                        <header class="page-header"><h1>"Session"</h1></header>
+                        <Failure error back=("/sessions".to_owned(), "Back to the sessions".to_owned()) />
+                    }.into_any(),
+                };
+                let status = status_label(&s);
+                let title = s.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| s.id.clone());
+                let archived = s.archived_at.is_some();
+                let (a_id, d_id, m_id) = (s.id.clone(), s.id.clone(), s.id.clone());
+                let resources = serde_json::to_value(&s.resources).unwrap_or_default();
+                let (env_href, env_id) = (format!("/environments/{}", s.environment_id), s.environment_id.clone());
+                let agent_href = format!("/agents/{}?version={}", s.agent.id, s.agent.version);
+                let session_cost = cost(&s);
+                view! {
+                    <Title text=title.clone() />
+                    <header class="page-header">
+                        <p class="crumbs"><A href="/sessions">"Sessions"</A></p>
+                        <h1>{title} " " <span class=format!("status status-{status}")>{status.clone()}</span>
+                            {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+                        <div class="actions">
+                            {(!archived).then(|| view! {
+                                <Confirm label="Archive" consequence="The session is kept read-only; no more messages can be sent."
+                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveSession { id: a_id.clone() }); }) pending=archive.pending() />
+                            })}
+                            <Confirm label="Delete" consequence="The session and its events are deleted for good."
+                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSession { id: d_id.clone() }); }) pending=delete.pending() danger=true />
+                        </div>
+                        <InlineError error />
+                    </header>
+                    <section class="panel">
+                        <dl class="facts">
+                            <dt>"Id"</dt><dd><code>{s.id.clone()}</code></dd>
+                            <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", s.agent.name, s.agent.version)}</A></dd>
+                            <dt>"Environment"</dt><dd><A href=env_href>{env_id}</A></dd>
+                            <dt>"Created"</dt><dd>{format::timestamp(&s.created_at)}</dd>
+                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(s.usage.input_tokens.unwrap_or(0)), format::count(s.usage.output_tokens.unwrap_or(0)))}</dd>
+                            <dt>"Cost"</dt><dd>{session_cost}</dd>
+                            {s.budget.as_ref().map(|b| view! { <dt>"Budget"</dt><dd>{format!("{} {}", b.max_list_cost.amount.parse::<f64>().map(|c| format::usd(c / 100.0)).unwrap_or_default(), "(list price)")}</dd> })}
+                            {(!s.vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{s.vault_ids.join(", ")}</dd> })}
+                        </dl>
+                    </section>
+                    <section class="panel" aria-labelledby="resources">
+                        <h2 id="resources">"Mounted files"</h2>
+                        {match resources.as_array().filter(|r| !r.is_empty()) {
+                            None => view! { <p class="muted">"No files are mounted."</p> }.into_any(),
+                            Some(list) => view! {
+                                <ul class="resources">
+                                    {list.iter().map(|r| {
+                                        let rid = r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                                        let label = format!("{} at {}",
+                                            r.get("file_id").and_then(Value::as_str).unwrap_or("?"),
+                                            r.get("mount_path").and_then(Value::as_str).unwrap_or("?"));
+                                        let sid = s.id.clone();
+                                        view! {
+                                            <li>{label} " "
+                                                <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                        }}
+                        <ActionForm action=mount attr:class="inline-form">
+                            <input type="hidden" name="session_id" value=m_id />
+                            <label>"File id " <input name="file_id" placeholder="file_…" required /></label>
+                            <label>" Mount path (optional) " <input name="mount_path" placeholder="/mnt/session/uploads/…" /></label>
+                            " " <button type="submit" class="button">"Mount"</button>
+                        </ActionForm>
+                        <InlineError error=mount_error />
+                    </section>
+                }.into_any()
+            })}
+        </Suspense>
+        <Suspense fallback=|| view! { <Loading what="the events" /> }>
+            {move || Suspend::new(async move {
+                match events.await {
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(page) => view! {
+                        <section class="panel" aria-labelledby="events">
+                            <h2 id="events">"Events"</h2>
+                            {if page.data.is_empty() {
+                                view! { <p class="muted">"No events yet. They appear once a message is sent."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ol class="events" data-testid="event-list">
+                                        {page.data.iter().map(|e| view! { <EventRow event=e.clone() /> }).collect_view()}
+                                    </ol>
+                                }.into_any()
+                            }}
+                            <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One event, read-only: its type, time, a one-line summary, and the raw JSON. Any type, known or
+/// not, is shown.
+#[component]
+fn EventRow(event: Value) -> impl IntoView {
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or("(no type)").to_owned();
+    let at = event.get("processed_at").and_then(Value::as_str).map(format::timestamp).unwrap_or_default();
+    let summary = summary(&event);
+    let json = serde_json::to_string_pretty(&event).unwrap_or_default();
+    view! {
+        <li class="event">
+            <details>
+                <summary><code class="event-type">{kind}</code> " " <span class="muted">{at}</span> " " <span>{summary}</span></summary>
+                <pre class="json">{json}</pre>
+            </details>
+        </li>
+    }
+}
+
+fn summary(event: &Value) -> String {
+    let text = event
+        .get("content")
+        .and_then(Value::as_array)
+        .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty());
+    let line = text
+        .or_else(|| event.get("name").and_then(Value::as_str).map(|n| format!("{n} {}", event.get("input").map(Value::to_string).unwrap_or_default())))
+        .or_else(|| event.pointer("/stop_reason/type").and_then(Value::as_str).map(|r| format!("stop reason: {r}")))
+        .or_else(|| event.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    let mut short: String = line.chars().take(160).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    short
+}

@@ -1,0 +1,192 @@
+//! File bytes between the browser and the upstream, streamed through the server: uploads
+//! (`POST /api/files`, multipart) and downloads (`GET /api/files/{id}/content`).
+//!
+//! These are plain routes rather than server functions because the bytes are streamed, not
+//! decoded: an upload of the maximum size never sits in the server's memory.
+
+use app::{error::AppError, upstream::client::UpstreamError};
+use axum::{
+    Json,
+    body::Body,
+    extract::{Multipart, Path, State, multipart::MultipartError},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use protocol::files::FileMetadata;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{startup::AppState, upstream::describe};
+
+/// `POST /api/files`: the form's `file` field, streamed to the upstream's `POST /v1/files`.
+///
+/// A browser without JavaScript posts the form itself and is sent back to the Files page with the
+/// outcome in the query; the page's script sends `Accept: application/json` and gets JSON.
+pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
+    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let limit = state.max_upload_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    // The multipart envelope adds a few hundred bytes; a body far over the limit is refused before
+    // a byte of it is read.
+    let outcome = if declared.is_some_and(|len| len > limit + 64 * 1024) {
+        Err(too_large(limit))
+    } else {
+        match multipart {
+            Ok(multipart) => forward_upload(&state, multipart, limit).await,
+            Err(rejection) => Err(AppError::bad_input("file", format!("The upload is not a multipart form ({rejection}). Choose a file and send the form again."))),
+        }
+    };
+    match (outcome, wants_json) {
+        (Ok(file), true) => (StatusCode::CREATED, Json(file)).into_response(),
+        (Ok(file), false) => Redirect::to(&format!("/files?uploaded={}", urlencode(&file.id))).into_response(),
+        (Err(error), true) => (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY), Json(error)).into_response(),
+        (Err(error), false) => Redirect::to(&format!("/files?error={}", urlencode(&error.to_string()))).into_response(),
+    }
+}
+
+async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> Result<FileMetadata, AppError> {
+    // The form's field borrows the multipart reader, and the upstream request needs a body that
+    // owns its stream: a task reads the field and hands the chunks over a small channel.
+    let (meta_tx, meta_rx) = oneshot::channel::<Result<(String, String), AppError>>();
+    let (chunks_tx, chunks_rx) = mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let over_limit = Arc::new(AtomicBool::new(false));
+    let over = over_limit.clone();
+    tokio::spawn(async move {
+        let mut multipart = multipart;
+        let mut field = loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) if field.name() == Some("file") => break field,
+                Ok(Some(_)) => continue,
+                Ok(None) => {
+                    let _ = meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
+                    return;
+                }
+                Err(error) => {
+                    let _ = meta_tx.send(Err(multipart_error(error)));
+                    return;
+                }
+            }
+        };
+        let Some(filename) = field.file_name().filter(|n| !n.is_empty()).map(str::to_owned) else {
+            let _ = meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
+            return;
+        };
+        let mime = field.content_type().map(str::to_owned).unwrap_or_else(|| mime_guess::from_path(&filename).first_or_octet_stream().to_string());
+        if meta_tx.send(Ok((filename, mime))).is_err() {
+            return;
+        }
+        // Past the limit the stream fails, which aborts the upstream request, so the upstream
+        // never keeps a partial file.
+        let mut seen: u64 = 0;
+        loop {
+            let chunk = match field.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return,
+                Err(error) => {
+                    let _ = chunks_tx.send(Err(std::io::Error::other(error.to_string()))).await;
+                    return;
+                }
+            };
+            seen += chunk.len() as u64;
+            if seen > limit {
+                over.store(true, Ordering::SeqCst);
+                let _ = chunks_tx.send(Err(std::io::Error::other("the upload is over the limit"))).await;
+                return;
+            }
+            if chunks_tx.send(Ok(chunk)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (filename, mime) = meta_rx.await.map_err(|_| AppError::internal("The upload could not be read."))??;
+    let stream = futures::stream::unfold(chunks_rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(stream))
+        .file_name(filename.clone())
+        .mime_str(&mime)
+        .map_err(|_| AppError::bad_input("file", format!("The file's type {mime:?} is not a valid media type.")))?;
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let response = state.client.raw(reqwest::Method::POST, "/v1/files").multipart(form).send().await;
+    let action = format!("Uploading {filename}");
+    if over_limit.load(Ordering::SeqCst) {
+        return Err(too_large(limit));
+    }
+    match response {
+        Ok(response) if response.status().is_success() => {
+            response.json::<FileMetadata>().await.map_err(|e| AppError::upstream(&action, UpstreamError::Decode(e.to_string())))
+        }
+        Ok(response) => Err(AppError::upstream(&action, api_error(response).await)),
+        Err(error) => Err(AppError::upstream(&action, UpstreamError::Unreachable(describe(&error)))),
+    }
+}
+
+fn too_large(limit: u64) -> AppError {
+    AppError {
+        kind: app::error::ErrorKind::BadInput,
+        message: format!("The file is larger than the upload limit of {}. Choose a smaller file.", app::format::bytes(limit)),
+        field: Some("file".to_owned()),
+        request_id: None,
+        error_code: Some("upload_too_large".to_owned()),
+    }
+}
+
+fn multipart_error(error: MultipartError) -> AppError {
+    AppError::bad_input("file", format!("The upload was cut off or malformed ({}). Send it again.", error.body_text()))
+}
+
+/// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
+pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let id_path = urlencode(&id);
+    let action = "Downloading the file";
+    let meta = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
+    let meta = match meta {
+        Ok(r) if r.status().is_success() => match r.json::<FileMetadata>().await {
+            Ok(meta) => meta,
+            Err(e) => return error_page(AppError::upstream(action, UpstreamError::Decode(e.to_string()))),
+        },
+        Ok(r) => return error_page(AppError::upstream(action, api_error(r).await)),
+        Err(e) => return error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(&e)))),
+    };
+    let content = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
+    match content {
+        Ok(r) if r.status().is_success() => {
+            let mut response = Response::new(Body::from_stream(r.bytes_stream()));
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&meta.mime_type) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            let ascii: String = meta.filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+            let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }
+        Ok(r) => error_page(AppError::upstream(action, api_error(r).await)),
+        Err(e) => error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(&e)))),
+    }
+}
+
+fn error_page(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
+}
+
+async fn api_error(response: reqwest::Response) -> UpstreamError {
+    let status = response.status().as_u16();
+    let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: Option<protocol::error::ErrorResponse> = response.json().await.ok();
+    UpstreamError::Api {
+        status,
+        request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
+        error: body.map(|b| b.error),
+        retry_after: None,
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
+}

@@ -1,0 +1,260 @@
+//! The one HTTP client to the upstream Managed Agents API (Anthropic's or the embedded engine).
+//!
+//! It alone holds the key. It sends the headers each resource family needs, retries idempotent
+//! reads the way the official SDK does, and never retries a mutation: the API has no idempotency
+//! keys, so a blind retry of a `POST` can do the thing twice.
+
+use std::time::{Duration, SystemTime};
+
+use app::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
+use protocol::error::ErrorResponse;
+use rand::Rng;
+use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
+use serde_json::Value;
+
+use crate::settings::ApiKey;
+
+/// `anthropic-version` sent on every request.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+const MANAGED_AGENTS_BETA: &str = "managed-agents-2026-04-01";
+const MEMORY_BETA: &str = "agent-memory-2026-07-22";
+
+/// Retries after the first attempt, as in the SDK.
+const MAX_RETRIES: u32 = 2;
+/// A `retry-after` longer than this is not waited for: the person gets the 429 and the wait.
+const MAX_HONOURED_WAIT: Duration = Duration::from_secs(10);
+
+/// Tunables, mostly for tests.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// First backoff step; doubles per retry, capped at `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_retries: MAX_RETRIES, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(8) }
+    }
+}
+
+#[derive(Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    /// For streams and downloads: no total timeout.
+    streaming: reqwest::Client,
+    base_url: String,
+    key: ApiKey,
+    retry: RetryPolicy,
+}
+
+impl UpstreamClient {
+    pub fn new(base_url: impl Into<String>, key: ApiKey) -> Self {
+        install_crypto_provider();
+        let builder = || reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+        Self {
+            http: builder().timeout(Duration::from_secs(60)).build().expect("a client with static settings builds"),
+            streaming: builder().read_timeout(Duration::from_secs(120)).build().expect("a client with static settings builds"),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            key,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A request with the key, version and beta headers for `path`, for callers that need the raw
+    /// response (uploads, downloads, streams). Not retried.
+    pub fn raw(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.authorised(&self.streaming, method, path)
+    }
+
+    fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let mut request = client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("x-api-key", self.key.expose())
+            .header("anthropic-version", ANTHROPIC_VERSION);
+        if let Some(beta) = beta_for(path) {
+            request = request.header("anthropic-beta", beta);
+        }
+        request
+    }
+
+    async fn send(&self, call: Call) -> Result<Value, UpstreamError> {
+        let method = match call.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let retries = if call.method == Method::Get { self.retry.max_retries } else { 0 };
+        let mut attempt = 0;
+        loop {
+            let mut request = self.authorised(&self.http, method.clone(), &call.path).query(&call.query);
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let outcome = request.send().await;
+            let retryable = match &outcome {
+                Ok(response) => should_retry(response.status(), response.headers()),
+                Err(error) => error.is_connect() || error.is_timeout(),
+            };
+            if retryable && attempt < retries {
+                let asked = outcome.as_ref().ok().and_then(|r| retry_after(r.headers()));
+                if asked.is_none_or(|wait| wait <= MAX_HONOURED_WAIT) {
+                    let wait = asked.filter(|w| !w.is_zero()).unwrap_or_else(|| self.backoff(attempt));
+                    tracing::debug!(path = %call.path, attempt, ?wait, "retrying an upstream read");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return match outcome {
+                Ok(response) => read(response).await,
+                Err(error) => Err(UpstreamError::Unreachable(describe(&error))),
+            };
+        }
+    }
+
+    /// `min(base × 2^n, max)` with 25 % jitter downwards, as in the SDK.
+    fn backoff(&self, retries_done: u32) -> Duration {
+        let full = self.retry.base_delay.saturating_mul(1 << retries_done.min(16)).min(self.retry.max_delay);
+        full.mul_f64(rand::rng().random_range(0.75..=1.0))
+    }
+}
+
+impl Upstream for UpstreamClient {
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<Value, UpstreamError>> {
+        Box::pin(self.send(call))
+    }
+}
+
+/// reqwest with `rustls-no-provider` needs a process-wide crypto provider before the first client.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The `anthropic-beta` a path's resource family needs (files and skills need none).
+pub fn beta_for(path: &str) -> Option<&'static str> {
+    let family = path.trim_start_matches("/v1/").split(['/', '?']).next().unwrap_or_default();
+    match family {
+        "files" | "skills" | "models" | "messages" => None,
+        "memory_stores" => Some(MEMORY_BETA),
+        _ => Some(MANAGED_AGENTS_BETA),
+    }
+}
+
+/// The SDK's rule: `x-should-retry` decides when present; otherwise 408, 409, 429 and 5xx.
+fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
+    match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
+        Some("true") => return true,
+        Some("false") => return false,
+        _ => {}
+    }
+    matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error()
+}
+
+/// `retry-after-ms` (milliseconds), else `retry-after` (seconds or an HTTP date).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+    }
+    let value = header("retry-after")?;
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = httpdate(value)?;
+    Some(date.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+fn httpdate(value: &str) -> Option<SystemTime> {
+    let parsed = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(parsed.unix_timestamp()).ok()?))
+}
+
+async fn read(response: Response) -> Result<Value, UpstreamError> {
+    let status = response.status();
+    let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let wait = retry_after(response.headers());
+    let bytes = response.bytes().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()));
+    }
+    let body: Option<ErrorResponse> = serde_json::from_slice(&bytes).ok();
+    Err(UpstreamError::Api {
+        status: status.as_u16(),
+        request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
+        error: body.map(|b| b.error),
+        retry_after: wait,
+    })
+}
+
+/// A transport error in words. (The key travels in a header, never in a URL.)
+pub fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request timed out".to_owned()
+    } else if error.is_connect() {
+        "the connection was refused or could not be made".to_owned()
+    } else {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_resource_family_gets_its_beta() {
+        assert_eq!(beta_for("/v1/agents"), Some(MANAGED_AGENTS_BETA));
+        assert_eq!(beta_for("/v1/sessions/sesn_1/events"), Some(MANAGED_AGENTS_BETA));
+        assert_eq!(beta_for("/v1/vaults/vlt_1/credentials"), Some(MANAGED_AGENTS_BETA));
+        assert_eq!(beta_for("/v1/memory_stores"), Some(MEMORY_BETA));
+        assert_eq!(beta_for("/v1/files/file_1/content"), None);
+        assert_eq!(beta_for("/v1/skills"), None);
+    }
+
+    #[test]
+    fn retry_after_reads_milliseconds_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        headers.insert("retry-after-ms", "150".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(150)), "retry-after-ms wins");
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "Tue, 01 Jan 2030 00:00:00 GMT".parse().unwrap());
+        assert!(retry_after(&headers).unwrap() > Duration::from_secs(3600));
+        headers.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn x_should_retry_overrides_the_status() {
+        let mut headers = HeaderMap::new();
+        assert!(should_retry(StatusCode::TOO_MANY_REQUESTS, &headers));
+        assert!(!should_retry(StatusCode::BAD_REQUEST, &headers));
+        headers.insert("x-should-retry", "false".parse().unwrap());
+        assert!(!should_retry(StatusCode::SERVICE_UNAVAILABLE, &headers));
+        headers.insert("x-should-retry", "true".parse().unwrap());
+        assert!(should_retry(StatusCode::BAD_REQUEST, &headers));
+    }
+}
