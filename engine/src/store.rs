@@ -12,6 +12,8 @@ use sqlx::{
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod vaults;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]

@@ -6,6 +6,7 @@ mod environments;
 mod events;
 mod files;
 mod sessions;
+mod vaults;
 
 use std::sync::Arc;
 
@@ -53,6 +54,16 @@ pub fn router(state: Arc<EngineState>) -> Router {
             "/v1/sessions/{id}/resources/{resource_id}",
             get(sessions::retrieve_resource).post(sessions::update_resource).delete(sessions::delete_resource),
         )
+        .route("/v1/vaults", get(vaults::list).post(vaults::create))
+        .route("/v1/vaults/{id}", get(vaults::retrieve).post(vaults::update).delete(vaults::delete))
+        .route("/v1/vaults/{id}/archive", post(vaults::archive))
+        .route("/v1/vaults/{id}/credentials", get(vaults::list_credentials).post(vaults::create_credential))
+        .route(
+            "/v1/vaults/{id}/credentials/{credential_id}",
+            get(vaults::retrieve_credential).post(vaults::update_credential).delete(vaults::delete_credential),
+        )
+        .route("/v1/vaults/{id}/credentials/{credential_id}/archive", post(vaults::archive_credential))
+        .route("/v1/vaults/{id}/credentials/{credential_id}/mcp_oauth_validate", post(vaults::validate_credential))
         .layer(json_limit)
         .merge(
             Router::new()

@@ -1,0 +1,184 @@
+//! Vaults and credentials in the store.
+//!
+//! A credential row keeps the object the API returns (`body`, never a secret) apart from its
+//! write-only fields (`secrets`). Nothing here hands `secrets` to an answer: the API layer gets
+//! them only to carry them over into the next version of the row.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Store, json};
+use crate::error::{ApiError, ApiResult};
+
+/// The write-only fields of a credential, whichever of them its auth type has.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_value: Option<String>,
+}
+
+/// Names which secrets are set, never their values (so a stray `{:?}` in a log leaks nothing).
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |s: &Option<String>| if s.is_some() { "<set>" } else { "<none>" };
+        f.debug_struct("Secrets")
+            .field("access_token", &set(&self.access_token))
+            .field("refresh_token", &set(&self.refresh_token))
+            .field("client_secret", &set(&self.client_secret))
+            .field("token", &set(&self.token))
+            .field("secret_value", &set(&self.secret_value))
+            .finish()
+    }
+}
+
+/// A stored credential: whether it is archived, its answer body, its secrets.
+pub struct StoredCredential {
+    pub archived: bool,
+    pub body: Value,
+    pub secrets: Secrets,
+}
+
+/// Why a credential could not be added to a vault.
+pub enum AddCredential {
+    Added,
+    NoVault,
+    VaultArchived,
+}
+
+impl Store {
+    pub async fn insert_vault(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
+        sqlx::query("INSERT INTO vaults (id, body, created_us) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(body.to_string())
+            .bind(created_us)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// (archived, body) of a vault.
+    pub async fn vault(&self, id: &str) -> ApiResult<(bool, Value)> {
+        let row = sqlx::query("SELECT archived, body FROM vaults WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("vault", id))?;
+        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+    }
+
+    /// Writes a vault's new body (and, with `archive`, marks it archived).
+    pub async fn write_vault(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
+        let sql = if archive {
+            "UPDATE vaults SET body = ?, archived = 1 WHERE id = ?"
+        } else {
+            "UPDATE vaults SET body = ? WHERE id = ?"
+        };
+        sqlx::query(sql).bind(body.to_string()).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes a vault and every credential in it, in one transaction. False if there was none.
+    pub async fn delete_vault(&self, id: &str) -> ApiResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM vault_credentials WHERE vault_id = ?").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM vaults WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Adds a credential to a vault that exists and is not archived (checked in the same statement,
+    /// so an archive or a delete of the vault cannot slip in between).
+    pub async fn insert_credential(
+        &self,
+        vault_id: &str,
+        id: &str,
+        body: &Value,
+        secrets: &Secrets,
+        created_us: i64,
+    ) -> ApiResult<AddCredential> {
+        let done = sqlx::query(
+            "INSERT INTO vault_credentials (id, vault_id, body, secrets, created_us) \
+             SELECT ?, id, ?, ?, ? FROM vaults WHERE id = ? AND archived = 0",
+        )
+        .bind(id)
+        .bind(body.to_string())
+        .bind(serde_json::to_string(secrets)?)
+        .bind(created_us)
+        .bind(vault_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(AddCredential::Added);
+        }
+        let archived: Option<i64> = sqlx::query_scalar("SELECT archived FROM vaults WHERE id = ?")
+            .bind(vault_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match archived {
+            None => AddCredential::NoVault,
+            Some(_) => AddCredential::VaultArchived,
+        })
+    }
+
+    /// A credential of a vault (404 if the vault has no such credential).
+    pub async fn credential(&self, vault_id: &str, id: &str) -> ApiResult<StoredCredential> {
+        let row = sqlx::query("SELECT archived, body, secrets FROM vault_credentials WHERE vault_id = ? AND id = ?")
+            .bind(vault_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("credential", id))?;
+        Ok(StoredCredential {
+            archived: row.get::<i64, _>(0) != 0,
+            body: json(row.get(1))?,
+            secrets: serde_json::from_str(row.get(2)).map_err(ApiError::internal)?,
+        })
+    }
+
+    /// Writes a credential's new body and secrets.
+    pub async fn write_credential(&self, vault_id: &str, id: &str, body: &Value, secrets: &Secrets) -> ApiResult<()> {
+        sqlx::query("UPDATE vault_credentials SET body = ?, secrets = ? WHERE vault_id = ? AND id = ?")
+            .bind(body.to_string())
+            .bind(serde_json::to_string(secrets)?)
+            .bind(vault_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a credential archived with its new body, and forgets its secrets: an archived
+    /// credential is never used or changed again.
+    pub async fn archive_credential(&self, vault_id: &str, id: &str, body: &Value) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE vault_credentials SET body = ?, secrets = '{}', archived = 1 WHERE vault_id = ? AND id = ?",
+        )
+        .bind(body.to_string())
+        .bind(vault_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a credential of a vault. False if there was none.
+    pub async fn delete_credential(&self, vault_id: &str, id: &str) -> ApiResult<bool> {
+        let done = sqlx::query("DELETE FROM vault_credentials WHERE vault_id = ? AND id = ?")
+            .bind(vault_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
