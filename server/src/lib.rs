@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The `switchboard` server: settings, the upstream client, the HTTP router, and the Leptos app it
 //! serves.
 

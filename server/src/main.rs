@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 use server::{settings::Settings, startup::Application, telemetry};
 
 #[tokio::main]

@@ -8,9 +8,13 @@ use app::{
     App, shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},
 };
+use app::error::AppError;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef},
+    extract::{DefaultBodyLimit, FromRef, Request},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use leptos::prelude::*;
@@ -138,8 +142,28 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// A server function whose arguments do not decode never reaches the app's code, and `server_fn`
+/// answers it with a 500. Its body is still an [`AppError`], which knows its status (400 for a
+/// malformed request): a caller's mistake is not reported as a server failure.
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The error could not be read.").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The app's routes, worked out once per process.

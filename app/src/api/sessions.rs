@@ -14,31 +14,24 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 
-/// The session list's filters, as they appear in the page's query string.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SessionFilter {
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub agent_id: Option<String>,
-    #[serde(default)]
-    pub include_archived: bool,
-    #[serde(default)]
-    pub page: Option<String>,
-}
-
+/// Sessions, newest first, 100 a page. Every filter is optional.
 #[server(endpoint = "sessions/list", input = GetUrl)]
-pub async fn list_sessions(filter: SessionFilter) -> Result<SessionPage, AppError> {
+pub async fn list_sessions(
+    status: Option<String>,
+    agent_id: Option<String>,
+    include_archived: Option<bool>,
+    page: Option<String>,
+) -> Result<SessionPage, AppError> {
     respond(async move {
-        let mut query = paging(100, filter.page);
-        query.push(("include_archived".into(), filter.include_archived.to_string()));
-        if let Some(status) = filter.status.filter(|s| !s.is_empty()) {
+        let mut query = paging(100, page);
+        query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
+        if let Some(status) = status.filter(|s| !s.is_empty()) {
             if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
                 return Err(AppError::bad_input("status", format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated.")));
             }
             query.push(("statuses[]".into(), status));
         }
-        if let Some(agent) = filter.agent_id.filter(|s| !s.is_empty()) {
+        if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
             query.push(("agent_id".into(), segment(&agent)?));
         }
         upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))
@@ -133,7 +126,7 @@ impl SessionForm {
                 .filter(|d| d.is_finite() && *d > 0.0)
                 .map(|d| (d * 100.0).round() as u64)
                 .ok_or_else(|| AppError::bad_input("budget_usd", format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50.")))?;
-            body["budget"] = json!({ "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
+            body["budget"] = json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
         }
         Ok(body)
     }

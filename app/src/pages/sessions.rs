@@ -16,7 +16,7 @@ use crate::{
         environments::list_environments,
         files::list_files,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionFilter, get_session, list_session_events,
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, get_session, list_session_events,
             list_sessions,
         },
         vaults::list_vaults,
@@ -48,6 +48,15 @@ fn cost(session: &Session) -> String {
     }
 }
 
+/// The list's filters, from the page's query string.
+#[derive(Debug, Clone, PartialEq)]
+struct SessionFilter {
+    status: Option<String>,
+    agent_id: Option<String>,
+    include_archived: bool,
+    page: Option<String>,
+}
+
 #[component]
 pub fn SessionList() -> impl IntoView {
     let query = use_query_map();
@@ -60,7 +69,7 @@ pub fn SessionList() -> impl IntoView {
             page: q.get("page"),
         }
     };
-    let sessions = Resource::new(filter, list_sessions);
+    let sessions = Resource::new(filter, |f| list_sessions(f.status, f.agent_id, Some(f.include_archived), f.page));
     let agents = Resource::new(|| (), |_| list_agents(true, None));
 
     view! {

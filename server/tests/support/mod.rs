@@ -1,8 +1,37 @@
 //! Starts a real Switchboard on port 0 for a test, with settings the test chooses.
 
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 
+use serde_json::Value;
 use server::{settings::Settings, startup::Application};
+
+async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, value)
+}
+
+/// A standalone engine on a loopback port, standing in for Anthropic's API: Switchboard talks to
+/// it in Anthropic mode exactly as it would to api.anthropic.com.
+pub struct StandaloneEngine {
+    pub base_url: String,
+    _data_dir: TempDir,
+}
+
+pub async fn spawn_engine(key: &str) -> StandaloneEngine {
+    let data_dir = TempDir::new();
+    let config = engine::EngineConfig::new(data_dir.0.join("engine"), key.to_owned());
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = engine.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    StandaloneEngine { base_url, _data_dir: data_dir }
+}
 
 pub struct TestApp {
     pub address: String,
@@ -31,6 +60,18 @@ pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
 impl TestApp {
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
+    }
+
+    /// Calls a server function that reads (GET, arguments in the query string).
+    pub async fn read(&self, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.client.get(format!("{}/api/{endpoint}", self.address)).query(query).send().await.expect("request sent");
+        json_of(response).await
+    }
+
+    /// Calls a server function that changes something (POST, form-encoded, as `ActionForm` sends).
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.client.post(format!("{}/api/{endpoint}", self.address)).form(form).send().await.expect("request sent");
+        json_of(response).await
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {

@@ -1,0 +1,227 @@
+//! Switchboard in Anthropic mode (`ANTHROPIC_API_KEY` + `ANTHROPIC_BASE_URL`): against a
+//! standalone engine standing in for Anthropic's API, against one that refuses the key, one that is
+//! down, and one that is rate limited or overloaded. Also the key-leak scan.
+
+mod support;
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use axum::{
+    Router,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use serde_json::json;
+use support::{TestApp, spawn_app, spawn_engine};
+
+const KEY: &str = "sk-ant-test-DISTINCTIVE-KEY-9c41e";
+
+async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
+    spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
+}
+
+#[tokio::test]
+async fn the_console_works_against_anthropics_api_shape() {
+    let engine = spawn_engine(KEY).await;
+    let app = anthropic_app(&engine.base_url, KEY).await;
+
+    let definition = json!({"name": "Remote", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"});
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let (_, list) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert!(list["data"].as_array().unwrap().iter().any(|a| a["id"] == agent["id"]));
+    let (status, html) = app.get_text(&format!("/agents/{}", agent["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Remote"));
+
+    let (status, checks) = app.call("settings/check", &[]).await;
+    assert_eq!(status, 200);
+    assert!(checks.as_array().unwrap().iter().all(|c| c["ok"] == true), "{checks}");
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_explained_without_showing_it() {
+    let engine = spawn_engine("the-real-key").await;
+    let app = anthropic_app(&engine.base_url, KEY).await;
+
+    let (status, error) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 502, "not the browser's fault: {error}");
+    assert_eq!(error["kind"], "key_rejected");
+    assert!(error["message"].as_str().unwrap().contains("Check ANTHROPIC_API_KEY"), "{error}");
+
+    let (_, checks) = app.call("settings/check", &[]).await;
+    let key_check = &checks[0];
+    assert_eq!(key_check["ok"], false);
+    assert!(key_check["detail"].as_str().unwrap().contains("rejected the key (401)"), "{key_check}");
+
+    let (status, html) = app.get_text("/agents").await;
+    assert_eq!(status, 502);
+    assert!(html.contains("The upstream refused Switchboard&#x27;s key") || html.contains("The upstream refused Switchboard's key"), "{html}");
+    assert!(!html.contains("DISTINCTIVE") && !checks.to_string().contains("DISTINCTIVE"));
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_gives_an_error_state_not_a_crash() {
+    // Port 9 (discard) is closed on loopback.
+    let app = anthropic_app("http://127.0.0.1:9", KEY).await;
+    let (status, error) = app.read("sessions/list", &[]).await;
+    assert_eq!(status, 502, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("could not be reached"), "{error}");
+    for path in ["/agents", "/environments", "/sessions", "/files", "/vaults", "/agents/agent_1"] {
+        let (status, html) = app.get_text(path).await;
+        assert_eq!(status, 502, "{path}");
+        assert!(html.contains("The upstream API is not available"), "{path}: {html}");
+    }
+}
+
+/// A fake upstream: `/v1/agents` answers GET with `status` and POST with 503, counting requests.
+async fn fake_upstream(status: u16, headers: &'static [(&'static str, &'static str)], error_type: &'static str) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (get_hits, post_hits) = (hits.clone(), hits.clone());
+    let respond = move |status: u16, error_type: &'static str| {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map.insert("request-id", "req_fake_1".parse().unwrap());
+        let body = json!({"type": "error", "error": {"type": error_type, "message": "The fake upstream says no."}, "request_id": "req_fake_1"});
+        (StatusCode::from_u16(status).unwrap(), map, axum::Json(body)).into_response()
+    };
+    let router = Router::new().route(
+        "/v1/agents",
+        get(move || {
+            get_hits.fetch_add(1, Ordering::SeqCst);
+            async move { respond(status, error_type) }
+        })
+        .post(move || {
+            post_hits.fetch_add(1, Ordering::SeqCst);
+            async move { respond(503, "api_error") }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn a_rate_limit_with_a_long_wait_is_reported_with_the_wait_not_waited_out() {
+    let (url, hits) = fake_upstream(429, &[("retry-after", "30")], "rate_limit_error").await;
+    let app = anthropic_app(&url, KEY).await;
+    let (status, error) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 429, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("Try again in 30 s"), "{error}");
+    assert_eq!(error["request_id"], "req_fake_1");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "a 30 s wait is longer than a page should hang");
+}
+
+#[tokio::test]
+async fn an_overloaded_upstream_is_retried_for_reads_and_never_for_mutations() {
+    let (url, hits) = fake_upstream(529, &[("retry-after-ms", "20")], "overloaded_error").await;
+    let app = anthropic_app(&url, KEY).await;
+    let (status, error) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 502, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("overloaded (529)"), "{error}");
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "a read is tried three times");
+
+    hits.store(0, Ordering::SeqCst);
+    let definition = json!({"name": "x", "model": "m"}).to_string();
+    let (status, error) = app.call("agents/create", &[("definition", &definition)]).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "a create is sent once: a blind retry could create two agents");
+}
+
+/// Drives every page and every server function with a distinctive key, and looks for the key in
+/// every byte the browser receives: status lines, headers and bodies, success and error alike.
+#[tokio::test]
+async fn the_key_never_reaches_the_browser() {
+    let engine = spawn_engine(KEY).await;
+    let app = anthropic_app(&engine.base_url, KEY).await;
+    let mut seen = Vec::new();
+
+    // Some data, so pages and functions have something to show.
+    let definition = json!({"name": "Leak check", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"}).to_string();
+    let (_, agent) = app.call("agents/create", &[("definition", &definition)]).await;
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    let (_, env) = app.call("environments/save", &[("id", ""), ("form[name]", "e"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    let env_id = env["id"].as_str().unwrap().to_owned();
+    let (_, session) = app.call("sessions/create", &[("form[agent_id]", &agent_id), ("form[environment_id]", &env_id)]).await;
+    let session_id = session["id"].as_str().unwrap().to_owned();
+    let (_, vault) = app.call("vaults/create", &[("display_name", "v")]).await;
+    let vault_id = vault["id"].as_str().unwrap().to_owned();
+
+    let pages = [
+        "/".to_owned(),
+        "/agents".into(),
+        "/agents/new".into(),
+        format!("/agents/{agent_id}"),
+        format!("/agents/{agent_id}/edit"),
+        "/environments".into(),
+        "/environments/new".into(),
+        format!("/environments/{env_id}"),
+        "/sessions".into(),
+        "/sessions/new".into(),
+        format!("/sessions/{session_id}"),
+        "/files".into(),
+        "/vaults".into(),
+        format!("/vaults/{vault_id}"),
+        "/settings".into(),
+        "/agents/agent_missing".into(),
+        "/no/such/page".into(),
+        "/api/files/file_missing/content".into(),
+    ];
+    for path in &pages {
+        seen.push((path.clone(), capture(app.get(path).await).await));
+    }
+
+    // Every server function the app registers, with the arguments it needs and without them.
+    let argument_sets: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("id", agent_id.clone()), ("version", "1".into()), ("from", "1".into()), ("to", "1".into())],
+        vec![("id", env_id.clone())],
+        vec![("id", vault_id.clone()), ("session_id", session_id.clone()), ("vault_id", vault_id.clone())],
+        vec![("id", session_id.clone())],
+    ];
+    let endpoints = leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (path.to_owned(), method)).collect::<Vec<_>>();
+    assert!(endpoints.len() >= 30, "the server functions are registered: {endpoints:?}");
+    for (path, method) in endpoints {
+        for args in &argument_sets {
+            let url = format!("{}{path}", app.address);
+            let request = if method == axum::http::Method::GET {
+                app.client.get(&url).query(args)
+            } else {
+                app.client.post(&url).form(args)
+            };
+            seen.push((format!("{method} {path}"), capture(request.send().await.unwrap()).await));
+        }
+    }
+    // An upload, whose answer echoes upstream metadata.
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"));
+    seen.push(("POST /api/files".into(), capture(app.client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap()).await));
+
+    for (what, bytes) in &seen {
+        assert!(!contains(bytes, KEY.as_bytes()), "{what} sent the API key to the browser");
+        assert!(!contains(bytes, b"DISTINCTIVE"), "{what} sent part of the API key to the browser");
+    }
+    assert!(seen.len() > 60, "the scan covered {} responses", seen.len());
+
+    // The built browser assets are scanned by `scripts/test` after the release build.
+}
+
+async fn capture(response: reqwest::Response) -> Vec<u8> {
+    let mut bytes = format!("{:?}\n", response.status()).into_bytes();
+    for (name, value) in response.headers() {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(value.as_bytes());
+    }
+    bytes.extend_from_slice(&response.bytes().await.unwrap());
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,455 @@
+//! Every server function of the console, called over HTTP as the browser calls them, against the
+//! embedded engine.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{TestApp, spawn_app};
+
+fn scripted_agent(name: &str, turns: Value) -> String {
+    json!({
+        "name": name,
+        "model": "scripted",
+        "system": json!({ "turns": turns }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "enabled": true, "permission_policy": { "type": "always_allow" } } }],
+    })
+    .to_string()
+}
+
+async fn create_agent(app: &TestApp, definition: &str) -> Value {
+    let (status, agent) = app.call("agents/create", &[("definition", definition)]).await;
+    assert_eq!(status, 200, "{agent}");
+    agent
+}
+
+async fn create_environment(app: &TestApp, name: &str) -> Value {
+    let (status, env) = app.call("environments/save", &[("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    assert_eq!(status, 200, "{env}");
+    env
+}
+
+async fn wait_until_idle_with(app: &TestApp, session: &str, event_type: &str) -> Vec<Value> {
+    for _ in 0..200 {
+        let (_, page) = app.read("sessions/events", &[("id", session)]).await;
+        let events = page["data"].as_array().cloned().unwrap_or_default();
+        let seen = events.iter().any(|e| e["type"] == event_type);
+        let idle = events.last().is_some_and(|e| e["type"] == "session.status_idle");
+        if seen && idle {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("session {session} never went idle after {event_type}");
+}
+
+#[tokio::test]
+async fn agents_are_created_edited_into_versions_compared_and_archived() {
+    let app = spawn_app(&[]).await;
+    let agent = create_agent(&app, &scripted_agent("Reviewer", json!([[{"text": "hi"}]]))).await;
+    let id = agent["id"].as_str().unwrap();
+    assert_eq!(agent["version"], 1);
+
+    // Edit into version 2.
+    let mut definition: Value = serde_json::from_str(&scripted_agent("Reviewer", json!([[{"text": "hello"}]]))).unwrap();
+    definition["description"] = json!("Reads pull requests");
+    let (status, v2) = app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{v2}");
+    assert_eq!(v2["version"], 2);
+
+    let (_, versions) = app.read("agents/versions", &[("id", id)]).await;
+    assert_eq!(versions["data"].as_array().unwrap().len(), 2);
+    let (_, old) = app.read("agents/get", &[("id", id), ("version", "1")]).await;
+    assert!(old.get("description").is_none_or(Value::is_null), "version 1 is unchanged: {old}");
+
+    // The diff shows exactly what changed.
+    let (status, diff) = app.read("agents/diff", &[("id", id), ("from", "1"), ("to", "2")]).await;
+    assert_eq!(status, 200, "{diff}");
+    let lines = diff.as_array().unwrap();
+    assert!(lines.iter().any(|l| l["sign"] == "+" && l["text"].as_str().unwrap().contains("Reads pull requests")), "{diff}");
+    assert!(lines.iter().any(|l| l["sign"] == "-" && l["text"].as_str().unwrap().contains("hi")), "{diff}");
+    assert!(!lines.iter().any(|l| l["sign"] != " " && l["text"].as_str().unwrap().contains("created_at")), "bookkeeping fields are left out");
+
+    // Saving from the stale version 1 is a conflict that names version 2; nothing is overwritten.
+    let (status, conflict) = app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
+    assert_eq!(status, 409, "{conflict}");
+    assert_eq!(conflict["kind"], "conflict");
+    assert!(conflict["message"].as_str().unwrap().contains("version 2"), "{conflict}");
+    assert_eq!(conflict["field"], "version:2");
+
+    // Archive; the default list hides it, the archived filter shows it.
+    let (status, archived) = app.call("agents/archive", &[("id", id)]).await;
+    assert_eq!(status, 200, "{archived}");
+    assert!(archived["archived_at"].is_string());
+    let (_, list) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert!(!list["data"].as_array().unwrap().iter().any(|a| a["id"] == id));
+    let (_, list) = app.read("agents/list", &[("include_archived", "true")]).await;
+    assert!(list["data"].as_array().unwrap().iter().any(|a| a["id"] == id));
+}
+
+#[tokio::test]
+async fn agent_lists_paginate_with_the_api_cursor() {
+    let app = spawn_app(&[]).await;
+    for i in 0..22 {
+        create_agent(&app, &scripted_agent(&format!("Agent {i:02}"), json!([[{"text": "x"}]]))).await;
+    }
+    let (_, first) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 20);
+    let cursor = first["next_page"].as_str().expect("a second page");
+    let (_, second) = app.read("agents/list", &[("include_archived", "false"), ("page", cursor)]).await;
+    // 22 created plus the seeded demo agent.
+    assert_eq!(second["data"].as_array().unwrap().len(), 3, "{second}");
+    let (_, page) = app.get_text(&format!("/agents?page={cursor}")).await;
+    assert!(page.contains("First page"), "the second page links back to the first");
+}
+
+#[tokio::test]
+async fn bad_agent_input_is_refused_with_a_sentence_and_nothing_is_created() {
+    let app = spawn_app(&[]).await;
+    let (_, before) = app.read("agents/list", &[("include_archived", "true")]).await;
+
+    let (status, error) = app.call("agents/create", &[("definition", "{\"name\": \"x\",")]).await;
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("line 1"), "{error}");
+
+    let bad_schema = json!({"name": "x", "model": "scripted", "tools": [
+        {"type": "custom", "name": "lookup", "description": "d", "input_schema": {"type": "string"}}
+    ]});
+    let (status, error) = app.call("agents/create", &[("definition", &bad_schema.to_string())]).await;
+    assert_eq!(status, 400);
+    assert_eq!(error["field"], "custom_tools.0");
+    assert!(error["message"].as_str().unwrap().contains("object"), "{error}");
+
+    let metadata: serde_json::Map<String, Value> = (0..17).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let too_much = json!({"name": "x", "model": "scripted", "metadata": metadata});
+    let (status, error) = app.call("agents/create", &[("definition", &too_much.to_string())]).await;
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("16"), "{error}");
+
+    // A script the engine cannot parse: refused upstream, the API's message passed on.
+    let bad_script = json!({"name": "x", "model": "scripted", "system": "{\"turns\": [[{\"nope\": 1}]]}"});
+    let (status, error) = app.call("agents/create", &[("definition", &bad_script.to_string())]).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().starts_with("Creating the agent failed"), "{error}");
+    assert!(error["request_id"].is_string(), "the API's request id is kept: {error}");
+
+    let (_, after) = app.read("agents/list", &[("include_archived", "true")]).await;
+    assert_eq!(before["data"], after["data"], "nothing was created");
+
+    let (status, error) = app.read("agents/get", &[("id", "agent_doesnotexist")]).await;
+    assert_eq!(status, 404, "{error}");
+    let (status, error) = app.read("agents/get", &[("id", "../sessions")]).await;
+    assert_eq!(status, 404, "a path is not an id: {error}");
+    let (status, html) = app.get_text("/agents/agent_doesnotexist").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Not found") && html.contains("Back to the agents"), "{html}");
+}
+
+#[tokio::test]
+async fn environments_are_created_edited_archived_and_deleted_with_refusals_shown() {
+    let app = spawn_app(&[]).await;
+    let (status, env) = app
+        .call(
+            "environments/save",
+            &[
+                ("id", ""),
+                ("form[name]", "build"),
+                ("form[kind]", "cloud"),
+                ("form[networking]", "limited"),
+                ("form[allowed_hosts]", "api.example.com\npypi.org"),
+                ("form[allow_package_managers]", "on"),
+                ("form[pip]", "requests"),
+                ("form[metadata]", "team=ops"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{env}");
+    let id = env["id"].as_str().unwrap();
+    assert_eq!(env["config"]["networking"]["allowed_hosts"], json!(["api.example.com", "pypi.org"]));
+    assert_eq!(env["config"]["packages"]["pip"], json!(["requests"]));
+
+    // Edit: unrestricted networking, the metadata key removed.
+    let (status, edited) = app
+        .call("environments/save", &[("id", id), ("form[name]", "build 2"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["name"], "build 2");
+    assert_eq!(edited["config"]["networking"]["type"], "unrestricted");
+    assert_eq!(edited["metadata"], json!({}), "a key removed in the form is removed upstream");
+
+    // Bad input never reaches the upstream.
+    let (status, error) = app.call("environments/save", &[("id", ""), ("form[name]", " "), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("name")));
+
+    // In use by a session: the API's refusal is shown.
+    let agent = create_agent(&app, &scripted_agent("A", json!([[{"text": "x"}]]))).await;
+    let (status, session) = app.call("sessions/create", &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", id)]).await;
+    assert_eq!(status, 200, "{session}");
+    let (status, refusal) = app.call("environments/delete", &[("id", id)]).await;
+    assert_eq!(status, 409, "{refusal}");
+    assert!(refusal["message"].as_str().unwrap().starts_with("Deleting the environment failed"), "{refusal}");
+
+    let (status, archived) = app.call("environments/archive", &[("id", id)]).await;
+    assert_eq!(status, 200, "{archived}");
+    assert!(archived["archived_at"].is_string());
+
+    let spare = create_environment(&app, "spare").await;
+    let (status, _) = app.call("environments/delete", &[("id", spare["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read("environments/get", &[("id", spare["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete() {
+    let app = spawn_app(&[]).await;
+    let agent = create_agent(&app, &scripted_agent("Greeter", json!([[{"text": "Hello from the script"}]]))).await;
+    let agent_id = agent["id"].as_str().unwrap();
+    let env = create_environment(&app, "env").await;
+    let file = upload(&app, "notes.txt", b"remember the milk".to_vec()).await;
+    let file_id = file["id"].as_str().unwrap();
+
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent_id),
+                ("form[agent_version]", "1"),
+                ("form[environment_id]", env["id"].as_str().unwrap()),
+                ("form[title]", "First run"),
+                ("form[file_ids]", file_id),
+                ("form[initial_message]", "Say hello"),
+                ("form[budget_usd]", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["title"], "First run");
+    assert_eq!(session["resources"][0]["file_id"], file_id);
+    assert_eq!(session["budget"]["max_list_cost"]["amount"], "500");
+
+    let events = wait_until_idle_with(&app, id, "agent.message").await;
+    assert!(events.iter().any(|e| e["type"] == "user.message"), "the first message was sent");
+
+    let (_, mine) = app.read("sessions/list", &[("agent_id", agent_id)]).await;
+    assert_eq!(mine["data"].as_array().unwrap().len(), 1);
+    let (_, idle) = app.read("sessions/list", &[("agent_id", agent_id), ("status", "idle")]).await;
+    assert_eq!(idle["data"].as_array().unwrap().len(), 1);
+    let (_, running) = app.read("sessions/list", &[("agent_id", agent_id), ("status", "running")]).await;
+    assert_eq!(running["data"].as_array().unwrap().len(), 0);
+    let (status, error) = app.read("sessions/list", &[("status", "sleeping")]).await;
+    assert_eq!(status, 400, "{error}");
+
+    // The session page shows the metadata and the read-only event list.
+    let (status, html) = app.get_text(&format!("/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("First run") && html.contains("agent.message") && html.contains("Hello from the script"), "{html}");
+
+    // Mount a second file, then remove it.
+    let other = upload(&app, "more.txt", b"more".to_vec()).await;
+    let (status, _) = app.call("sessions/mount", &[("session_id", id), ("file_id", other["id"].as_str().unwrap()), ("mount_path", "")]).await;
+    assert_eq!(status, 200);
+    let (_, session) = app.read("sessions/get", &[("id", id)]).await;
+    let resources = session["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 2);
+    let added = resources.iter().find(|r| r["file_id"] == other["id"]).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.call("sessions/unmount", &[("session_id", id), ("resource_id", &added)]).await;
+    assert_eq!(status, 200);
+    let (_, session) = app.read("sessions/get", &[("id", id)]).await;
+    assert_eq!(session["resources"].as_array().unwrap().len(), 1);
+
+    let (status, _) = app.call("sessions/archive", &[("id", id)]).await;
+    assert_eq!(status, 200);
+    let (_, listed) = app.read("sessions/list", &[("agent_id", agent_id)]).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0, "archived sessions are hidden by default");
+    let (_, listed) = app.read("sessions/list", &[("agent_id", agent_id), ("include_archived", "true")]).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
+    let (status, _) = app.call("sessions/delete", &[("id", id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read("sessions/get", &[("id", id)]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn session_form_mistakes_are_named() {
+    let app = spawn_app(&[]).await;
+    let (status, error) = app.call("sessions/create", &[("form[agent_id]", ""), ("form[environment_id]", "env_x")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("agent_id")));
+    let (status, error) = app.call("sessions/create", &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x"), ("form[budget_usd]", "lots")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("budget_usd")));
+    let (status, error) = app.call("sessions/create", &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x")]).await;
+    assert_eq!(status, 400, "an agent that does not exist: {error}");
+    assert!(error["message"].as_str().unwrap().contains("not found"), "the API's reason is passed on: {error}");
+}
+
+async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let response = app.client.post(format!("{}/api/files", app.address)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn files_upload_list_download_and_delete() {
+    let app = spawn_app(&[]).await;
+    let file = upload(&app, "data.csv", b"a,b\n1,2\n".to_vec()).await;
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(file["filename"], "data.csv");
+    assert_eq!(file["size_bytes"], 8);
+
+    let (_, list) = app.read("files/list", &[]).await;
+    assert!(list["data"].as_array().unwrap().iter().any(|f| f["id"] == id));
+
+    // Uploads cannot be downloaded (the API's rule), and the reason is given.
+    let response = app.get(&format!("/api/files/{id}/content")).await;
+    assert_eq!(response.status().as_u16(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("Downloading the file failed"), "{text}");
+
+    // A file an agent wrote to its outputs can be downloaded, with its name.
+    let script = json!([[{"tool": "bash", "input": {"command": "printf 'report body' > /mnt/session/outputs/report.txt"}}, {"text": "done"}]]);
+    let agent = create_agent(&app, &scripted_agent("Writer", script)).await;
+    let env = create_environment(&app, "env").await;
+    let (_, session) = app
+        .call("sessions/create", &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", env["id"].as_str().unwrap()), ("form[initial_message]", "go")])
+        .await;
+    wait_until_idle_with(&app, session["id"].as_str().unwrap(), "agent.message").await;
+    let (_, list) = app.read("files/list", &[]).await;
+    let report = list["data"].as_array().unwrap().iter().find(|f| f["filename"] == "report.txt").cloned().expect("the output is listed");
+    assert_eq!(report["downloadable"], true);
+    let response = app.get(&format!("/api/files/{}/content", report["id"].as_str().unwrap())).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("report.txt"));
+    assert_eq!(response.text().await.unwrap(), "report body");
+
+    let (status, _) = app.call("files/delete", &[("id", id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read("files/get", &[("id", id)]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
+    let app = spawn_app(&[("SWITCHBOARD_MAX_UPLOAD_BYTES", "1000")]).await;
+    let (_, before) = app.read("files/list", &[]).await;
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(vec![b'x'; 5000]).file_name("big.bin"));
+    let response = app.client.post(format!("{}/api/files", app.address)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["message"].as_str().unwrap().contains("upload limit of 1000 bytes"), "{error}");
+    let (_, after) = app.read("files/list", &[]).await;
+    assert_eq!(before, after, "no partial file upstream");
+
+    // The page states the limit before anything is sent.
+    let (_, html) = app.get_text("/files").await;
+    assert!(html.contains("Up to 1000 bytes per file"), "{html}");
+
+    // Without JavaScript the form posts itself and comes back with the outcome.
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"ok".to_vec()).file_name("small.txt"));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(response.headers()["location"].to_str().unwrap().starts_with("/files?uploaded=file_"));
+}
+
+#[tokio::test]
+async fn vault_credentials_are_created_and_rotated_and_the_secret_never_comes_back() {
+    let app = spawn_app(&[]).await;
+    let (status, vault) = app.call("vaults/create", &[("display_name", "Team secrets")]).await;
+    assert_eq!(status, 200, "{vault}");
+    let vault_id = vault["id"].as_str().unwrap();
+
+    let secret = "sk-live-SECRET-do-not-echo-1234";
+    let (status, credential) = app
+        .call(
+            "vaults/credentials/create",
+            &[("vault_id", vault_id), ("form[kind]", "static_bearer"), ("form[mcp_server_url]", "https://mcp.example.com/mcp"), ("form[secret]", secret)],
+        )
+        .await;
+    assert_eq!(status, 200, "{credential}");
+    assert!(!credential.to_string().contains(secret));
+    let cred_id = credential["id"].as_str().unwrap();
+
+    let (status, env_var) = app
+        .call(
+            "vaults/credentials/create",
+            &[
+                ("vault_id", vault_id),
+                ("form[kind]", "environment_variable"),
+                ("form[secret_name]", "GITHUB_TOKEN"),
+                ("form[secret]", secret),
+                ("form[networking]", "limited"),
+                ("form[allowed_hosts]", "api.github.com"),
+                ("form[inject_header]", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{env_var}");
+    assert_eq!(env_var["auth"]["networking"]["allowed_hosts"], json!(["api.github.com"]));
+
+    let (status, rotated) = app
+        .call("vaults/credentials/rotate", &[("vault_id", vault_id), ("credential_id", cred_id), ("form[kind]", "static_bearer"), ("form[secret]", "new-secret-5678")])
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+
+    let (_, detail) = app.read("vaults/get", &[("id", vault_id)]).await;
+    assert_eq!(detail[1]["data"].as_array().unwrap().len(), 2);
+    let (_, html) = app.get_text(&format!("/vaults/{vault_id}")).await;
+    for page in [detail.to_string(), html] {
+        assert!(!page.contains(secret) && !page.contains("new-secret-5678"), "a secret came back to the browser");
+    }
+
+    // Missing secret: refused before anything is sent.
+    let (status, error) = app.call("vaults/credentials/create", &[("vault_id", vault_id), ("form[kind]", "static_bearer"), ("form[mcp_server_url]", "https://x"), ("form[secret]", "")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("secret")));
+
+    let (status, _) = app.call("vaults/credentials/archive", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call("vaults/credentials/delete", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call("vaults/archive", &[("id", vault_id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call("vaults/delete", &[("id", vault_id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read("vaults/get", &[("id", vault_id)]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_connection_check_passes_against_the_embedded_engine() {
+    let app = spawn_app(&[]).await;
+    let (status, checks) = app.call("settings/check", &[]).await;
+    assert_eq!(status, 200, "{checks}");
+    let checks = checks.as_array().unwrap();
+    assert_eq!(checks.len(), 7, "key, beta, and five lists: {checks:?}");
+    for check in checks {
+        assert_eq!(check["ok"], true, "{check}");
+    }
+    assert!(checks.iter().any(|c| c["name"] == "List agents" && c["detail"].as_str().unwrap().contains("found")));
+}
+
+#[tokio::test]
+async fn every_list_page_renders_its_data_on_the_server() {
+    let app = spawn_app(&[]).await;
+    for (path, marker) in [
+        ("/agents", "Demo: scripted agent"),
+        ("/environments", "Demo environment"),
+        ("/sessions", "No sessions yet"),
+        ("/files", "No files yet"),
+        ("/vaults", "No vaults yet"),
+        ("/settings", "Run the connection check"),
+        ("/agents/new", "Create agent"),
+        ("/environments/new", "Create environment"),
+        ("/sessions/new", "Start session"),
+    ] {
+        let (status, html) = app.get_text(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(marker), "{path} lacks {marker:?}");
+        assert!(!html.contains("<template"), "{path} leaves content for a script to place");
+    }
+}
