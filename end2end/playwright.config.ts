@@ -50,7 +50,9 @@ export default defineConfig({
     timeout: 60_000,
     env: {
       SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
-      SWITCHBOARD_SITE_ROOT: join(root, 'target', 'site'),
+      SWITCHBOARD_SITE_ROOT: process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site'),
+      // Small, so the over-the-limit journey needs no large file.
+      SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
       SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-')),
       ANTHROPIC_API_KEY: '',
       RUST_LOG: 'warn',

@@ -96,7 +96,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Arguments that do not decode are the caller's mistake, not ours.
-            ServerFnErrorErr::Args(detail) => Self::new(ErrorKind::BadInput, format!("The request was malformed: {detail}")),
+            ServerFnErrorErr::Args(detail) => {
+                Self::new(ErrorKind::BadInput, format!("The request was malformed: {detail}"))
+            }
             ServerFnErrorErr::Request(detail) => {
                 Self::new(ErrorKind::Unavailable, format!("Switchboard's server could not be reached: {detail}"))
             }

@@ -25,10 +25,16 @@ use crate::{startup::AppState, upstream::describe};
 ///
 /// A browser without JavaScript posts the form itself and is sent back to the Files page with the
 /// outcome in the query; the page's script sends `Accept: application/json` and gets JSON.
-pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
-    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+pub async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let wants_json =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     let limit = state.max_upload_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     // The multipart envelope adds a few hundred bytes; a body far over the limit is refused before
     // a byte of it is read.
     let outcome = if declared.is_some_and(|len| len > limit + 64 * 1024) {
@@ -36,13 +42,18 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, multipart
     } else {
         match multipart {
             Ok(multipart) => forward_upload(&state, multipart, limit).await,
-            Err(rejection) => Err(AppError::bad_input("file", format!("The upload is not a multipart form ({rejection}). Choose a file and send the form again."))),
+            Err(rejection) => Err(AppError::bad_input(
+                "file",
+                format!("The upload is not a multipart form ({rejection}). Choose a file and send the form again."),
+            )),
         }
     };
     match (outcome, wants_json) {
         (Ok(file), true) => (StatusCode::CREATED, Json(file)).into_response(),
         (Ok(file), false) => Redirect::to(&format!("/files?uploaded={}", urlencode(&file.id))).into_response(),
-        (Err(error), true) => (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY), Json(error)).into_response(),
+        (Err(error), true) => {
+            (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY), Json(error)).into_response()
+        }
         (Err(error), false) => Redirect::to(&format!("/files?error={}", urlencode(&error.to_string()))).into_response(),
     }
 }
@@ -61,7 +72,8 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
                 Ok(Some(field)) if field.name() == Some("file") => break field,
                 Ok(Some(_)) => continue,
                 Ok(None) => {
-                    let _ = meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
+                    let _ =
+                        meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
                     return;
                 }
                 Err(error) => {
@@ -74,7 +86,10 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
             let _ = meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
             return;
         };
-        let mime = field.content_type().map(str::to_owned).unwrap_or_else(|| mime_guess::from_path(&filename).first_or_octet_stream().to_string());
+        let mime = field
+            .content_type()
+            .map(str::to_owned)
+            .unwrap_or_else(|| mime_guess::from_path(&filename).first_or_octet_stream().to_string());
         if meta_tx.send(Ok((filename, mime))).is_err() {
             return;
         }
@@ -114,9 +129,10 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
         return Err(too_large(limit));
     }
     match response {
-        Ok(response) if response.status().is_success() => {
-            response.json::<FileMetadata>().await.map_err(|e| AppError::upstream(&action, UpstreamError::Decode(e.to_string())))
-        }
+        Ok(response) if response.status().is_success() => response
+            .json::<FileMetadata>()
+            .await
+            .map_err(|e| AppError::upstream(&action, UpstreamError::Decode(e.to_string()))),
         Ok(response) => Err(AppError::upstream(&action, api_error(response).await)),
         Err(error) => Err(AppError::upstream(&action, UpstreamError::Unreachable(describe(&error)))),
     }
@@ -125,7 +141,10 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
 fn too_large(limit: u64) -> AppError {
     AppError {
         kind: app::error::ErrorKind::BadInput,
-        message: format!("The file is larger than the upload limit of {}. Choose a smaller file.", app::format::bytes(limit)),
+        message: format!(
+            "The file is larger than the upload limit of {}. Choose a smaller file.",
+            app::format::bytes(limit)
+        ),
         field: Some("file".to_owned()),
         request_id: None,
         error_code: Some("upload_too_large".to_owned()),
@@ -157,8 +176,13 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
             if let Ok(value) = HeaderValue::from_str(&meta.mime_type) {
                 headers.insert(header::CONTENT_TYPE, value);
             }
-            let ascii: String = meta.filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
-            let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
+            let ascii: String = meta
+                .filename
+                .chars()
+                .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+                .collect();
+            let disposition =
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
             if let Ok(value) = HeaderValue::from_str(&disposition) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
@@ -182,7 +206,7 @@ async fn api_error(response: reqwest::Response) -> UpstreamError {
     UpstreamError::Api {
         status,
         request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
-        error: body.map(|b| b.error),
+        error: body.map(|b| Box::new(b.error)),
         retry_after: None,
     }
 }

@@ -4,11 +4,11 @@ use std::{io, net::SocketAddr};
 
 use std::sync::Arc;
 
+use app::error::AppError;
 use app::{
     App, shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},
 };
-use app::error::AppError;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, Request},
@@ -69,7 +69,9 @@ impl Application {
                 let client = UpstreamClient::new(engine.base_url.clone(), key);
                 (Some(engine), client)
             }
-            UpstreamSettings::Anthropic { base_url, api_key } => (None, UpstreamClient::new(base_url.clone(), api_key.clone())),
+            UpstreamSettings::Anthropic { base_url, api_key } => {
+                (None, UpstreamClient::new(base_url.clone(), api_key.clone()))
+            }
         };
         let router = router(&settings, listener.local_addr()?, client);
         Ok(Self { listener, router, engine })
@@ -121,7 +123,11 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
 
     let summary = upstream_summary(settings, client.base_url().to_owned());
     let routes = route_list();
-    let state = AppState { leptos_options: leptos_options.clone(), client: client.clone(), max_upload_bytes: settings.max_upload_bytes };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        client: client.clone(),
+        max_upload_bytes: settings.max_upload_bytes,
+    };
     let upstream = UpstreamHandle(Arc::new(client));
     let context = move || {
         provide_context(summary.clone());

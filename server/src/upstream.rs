@@ -52,10 +52,17 @@ pub struct UpstreamClient {
 impl UpstreamClient {
     pub fn new(base_url: impl Into<String>, key: ApiKey) -> Self {
         install_crypto_provider();
-        let builder = || reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        };
         Self {
             http: builder().timeout(Duration::from_secs(60)).build().expect("a client with static settings builds"),
-            streaming: builder().read_timeout(Duration::from_secs(120)).build().expect("a client with static settings builds"),
+            streaming: builder()
+                .read_timeout(Duration::from_secs(120))
+                .build()
+                .expect("a client with static settings builds"),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             key,
             retry: RetryPolicy::default(),
@@ -196,7 +203,7 @@ async fn read(response: Response) -> Result<Value, UpstreamError> {
     Err(UpstreamError::Api {
         status: status.as_u16(),
         request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
-        error: body.map(|b| b.error),
+        error: body.map(|b| Box::new(b.error)),
         retry_after: wait,
     })
 }

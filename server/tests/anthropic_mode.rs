@@ -60,7 +60,11 @@ async fn a_rejected_key_is_explained_without_showing_it() {
 
     let (status, html) = app.get_text("/agents").await;
     assert_eq!(status, 502);
-    assert!(html.contains("The upstream refused Switchboard&#x27;s key") || html.contains("The upstream refused Switchboard's key"), "{html}");
+    assert!(
+        html.contains("The upstream refused Switchboard&#x27;s key")
+            || html.contains("The upstream refused Switchboard's key"),
+        "{html}"
+    );
     assert!(!html.contains("DISTINCTIVE") && !checks.to_string().contains("DISTINCTIVE"));
 }
 
@@ -79,7 +83,11 @@ async fn an_upstream_that_is_down_gives_an_error_state_not_a_crash() {
 }
 
 /// A fake upstream: `/v1/agents` answers GET with `status` and POST with 503, counting requests.
-async fn fake_upstream(status: u16, headers: &'static [(&'static str, &'static str)], error_type: &'static str) -> (String, Arc<AtomicUsize>) {
+async fn fake_upstream(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    error_type: &'static str,
+) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let (get_hits, post_hits) = (hits.clone(), hits.clone());
     let respond = move |status: u16, error_type: &'static str| {
@@ -144,12 +152,19 @@ async fn the_key_never_reaches_the_browser() {
     let mut seen = Vec::new();
 
     // Some data, so pages and functions have something to show.
-    let definition = json!({"name": "Leak check", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"}).to_string();
+    let definition =
+        json!({"name": "Leak check", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"}).to_string();
     let (_, agent) = app.call("agents/create", &[("definition", &definition)]).await;
     let agent_id = agent["id"].as_str().unwrap().to_owned();
-    let (_, env) = app.call("environments/save", &[("id", ""), ("form[name]", "e"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    let (_, env) = app
+        .call(
+            "environments/save",
+            &[("id", ""), ("form[name]", "e"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
+        )
+        .await;
     let env_id = env["id"].as_str().unwrap().to_owned();
-    let (_, session) = app.call("sessions/create", &[("form[agent_id]", &agent_id), ("form[environment_id]", &env_id)]).await;
+    let (_, session) =
+        app.call("sessions/create", &[("form[agent_id]", &agent_id), ("form[environment_id]", &env_id)]).await;
     let session_id = session["id"].as_str().unwrap().to_owned();
     let (_, vault) = app.call("vaults/create", &[("display_name", "v")]).await;
     let vault_id = vault["id"].as_str().unwrap().to_owned();
@@ -186,7 +201,8 @@ async fn the_key_never_reaches_the_browser() {
         vec![("id", vault_id.clone()), ("session_id", session_id.clone()), ("vault_id", vault_id.clone())],
         vec![("id", session_id.clone())],
     ];
-    let endpoints = leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (path.to_owned(), method)).collect::<Vec<_>>();
+    let endpoints =
+        leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (path.to_owned(), method)).collect::<Vec<_>>();
     assert!(endpoints.len() >= 30, "the server functions are registered: {endpoints:?}");
     for (path, method) in endpoints {
         for args in &argument_sets {
@@ -200,8 +216,12 @@ async fn the_key_never_reaches_the_browser() {
         }
     }
     // An upload, whose answer echoes upstream metadata.
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"));
-    seen.push(("POST /api/files".into(), capture(app.client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap()).await));
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"));
+    seen.push((
+        "POST /api/files".into(),
+        capture(app.client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap()).await,
+    ));
 
     for (what, bytes) in &seen {
         assert!(!contains(bytes, KEY.as_bytes()), "{what} sent the API key to the browser");

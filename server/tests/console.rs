@@ -25,7 +25,12 @@ async fn create_agent(app: &TestApp, definition: &str) -> Value {
 }
 
 async fn create_environment(app: &TestApp, name: &str) -> Value {
-    let (status, env) = app.call("environments/save", &[("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    let (status, env) = app
+        .call(
+            "environments/save",
+            &[("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
+        )
+        .await;
     assert_eq!(status, 200, "{env}");
     env
 }
@@ -52,9 +57,11 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
     assert_eq!(agent["version"], 1);
 
     // Edit into version 2.
-    let mut definition: Value = serde_json::from_str(&scripted_agent("Reviewer", json!([[{"text": "hello"}]]))).unwrap();
+    let mut definition: Value =
+        serde_json::from_str(&scripted_agent("Reviewer", json!([[{"text": "hello"}]]))).unwrap();
     definition["description"] = json!("Reads pull requests");
-    let (status, v2) = app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
+    let (status, v2) =
+        app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
     assert_eq!(status, 200, "{v2}");
     assert_eq!(v2["version"], 2);
 
@@ -67,12 +74,19 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
     let (status, diff) = app.read("agents/diff", &[("id", id), ("from", "1"), ("to", "2")]).await;
     assert_eq!(status, 200, "{diff}");
     let lines = diff.as_array().unwrap();
-    assert!(lines.iter().any(|l| l["sign"] == "+" && l["text"].as_str().unwrap().contains("Reads pull requests")), "{diff}");
+    assert!(
+        lines.iter().any(|l| l["sign"] == "+" && l["text"].as_str().unwrap().contains("Reads pull requests")),
+        "{diff}"
+    );
     assert!(lines.iter().any(|l| l["sign"] == "-" && l["text"].as_str().unwrap().contains("hi")), "{diff}");
-    assert!(!lines.iter().any(|l| l["sign"] != " " && l["text"].as_str().unwrap().contains("created_at")), "bookkeeping fields are left out");
+    assert!(
+        !lines.iter().any(|l| l["sign"] != " " && l["text"].as_str().unwrap().contains("created_at")),
+        "bookkeeping fields are left out"
+    );
 
     // Saving from the stale version 1 is a conflict that names version 2; nothing is overwritten.
-    let (status, conflict) = app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
+    let (status, conflict) =
+        app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["kind"], "conflict");
     assert!(conflict["message"].as_str().unwrap().contains("version 2"), "{conflict}");
@@ -171,7 +185,10 @@ async fn environments_are_created_edited_archived_and_deleted_with_refusals_show
 
     // Edit: unrestricted networking, the metadata key removed.
     let (status, edited) = app
-        .call("environments/save", &[("id", id), ("form[name]", "build 2"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+        .call(
+            "environments/save",
+            &[("id", id), ("form[name]", "build 2"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
+        )
         .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["name"], "build 2");
@@ -179,12 +196,19 @@ async fn environments_are_created_edited_archived_and_deleted_with_refusals_show
     assert_eq!(edited["metadata"], json!({}), "a key removed in the form is removed upstream");
 
     // Bad input never reaches the upstream.
-    let (status, error) = app.call("environments/save", &[("id", ""), ("form[name]", " "), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")]).await;
+    let (status, error) = app
+        .call(
+            "environments/save",
+            &[("id", ""), ("form[name]", " "), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
+        )
+        .await;
     assert_eq!((status, error["field"].as_str()), (400, Some("name")));
 
     // In use by a session: the API's refusal is shown.
     let agent = create_agent(&app, &scripted_agent("A", json!([[{"text": "x"}]]))).await;
-    let (status, session) = app.call("sessions/create", &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", id)]).await;
+    let (status, session) = app
+        .call("sessions/create", &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", id)])
+        .await;
     assert_eq!(status, 200, "{session}");
     let (status, refusal) = app.call("environments/delete", &[("id", id)]).await;
     assert_eq!(status, 409, "{refusal}");
@@ -245,11 +269,16 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
     // The session page shows the metadata and the read-only event list.
     let (status, html) = app.get_text(&format!("/sessions/{id}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("First run") && html.contains("agent.message") && html.contains("Hello from the script"), "{html}");
+    assert!(
+        html.contains("First run") && html.contains("agent.message") && html.contains("Hello from the script"),
+        "{html}"
+    );
 
     // Mount a second file, then remove it.
     let other = upload(&app, "more.txt", b"more".to_vec()).await;
-    let (status, _) = app.call("sessions/mount", &[("session_id", id), ("file_id", other["id"].as_str().unwrap()), ("mount_path", "")]).await;
+    let (status, _) = app
+        .call("sessions/mount", &[("session_id", id), ("file_id", other["id"].as_str().unwrap()), ("mount_path", "")])
+        .await;
     assert_eq!(status, 200);
     let (_, session) = app.read("sessions/get", &[("id", id)]).await;
     let resources = session["resources"].as_array().unwrap();
@@ -276,18 +305,33 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
 #[tokio::test]
 async fn session_form_mistakes_are_named() {
     let app = spawn_app(&[]).await;
-    let (status, error) = app.call("sessions/create", &[("form[agent_id]", ""), ("form[environment_id]", "env_x")]).await;
+    let (status, error) =
+        app.call("sessions/create", &[("form[agent_id]", ""), ("form[environment_id]", "env_x")]).await;
     assert_eq!((status, error["field"].as_str()), (400, Some("agent_id")));
-    let (status, error) = app.call("sessions/create", &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x"), ("form[budget_usd]", "lots")]).await;
+    let (status, error) = app
+        .call(
+            "sessions/create",
+            &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x"), ("form[budget_usd]", "lots")],
+        )
+        .await;
     assert_eq!((status, error["field"].as_str()), (400, Some("budget_usd")));
-    let (status, error) = app.call("sessions/create", &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x")]).await;
+    let (status, error) =
+        app.call("sessions/create", &[("form[agent_id]", "agent_x"), ("form[environment_id]", "env_x")]).await;
     assert_eq!(status, 400, "an agent that does not exist: {error}");
     assert!(error["message"].as_str().unwrap().contains("not found"), "the API's reason is passed on: {error}");
 }
 
 async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
-    let response = app.client.post(format!("{}/api/files", app.address)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let response = app
+        .client
+        .post(format!("{}/api/files", app.address))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 201, "{body}");
@@ -316,11 +360,24 @@ async fn files_upload_list_download_and_delete() {
     let agent = create_agent(&app, &scripted_agent("Writer", script)).await;
     let env = create_environment(&app, "env").await;
     let (_, session) = app
-        .call("sessions/create", &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", env["id"].as_str().unwrap()), ("form[initial_message]", "go")])
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent["id"].as_str().unwrap()),
+                ("form[environment_id]", env["id"].as_str().unwrap()),
+                ("form[initial_message]", "go"),
+            ],
+        )
         .await;
     wait_until_idle_with(&app, session["id"].as_str().unwrap(), "agent.message").await;
     let (_, list) = app.read("files/list", &[]).await;
-    let report = list["data"].as_array().unwrap().iter().find(|f| f["filename"] == "report.txt").cloned().expect("the output is listed");
+    let report = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["filename"] == "report.txt")
+        .cloned()
+        .expect("the output is listed");
     assert_eq!(report["downloadable"], true);
     let response = app.get(&format!("/api/files/{}/content", report["id"].as_str().unwrap())).await;
     assert_eq!(response.status().as_u16(), 200);
@@ -337,8 +394,16 @@ async fn files_upload_list_download_and_delete() {
 async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
     let app = spawn_app(&[("SWITCHBOARD_MAX_UPLOAD_BYTES", "1000")]).await;
     let (_, before) = app.read("files/list", &[]).await;
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(vec![b'x'; 5000]).file_name("big.bin"));
-    let response = app.client.post(format!("{}/api/files", app.address)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(vec![b'x'; 5000]).file_name("big.bin"));
+    let response = app
+        .client
+        .post(format!("{}/api/files", app.address))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 400);
     let error: Value = response.json().await.unwrap();
     assert!(error["message"].as_str().unwrap().contains("upload limit of 1000 bytes"), "{error}");
@@ -350,7 +415,8 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
     assert!(html.contains("Up to 1000 bytes per file"), "{html}");
 
     // Without JavaScript the form posts itself and comes back with the outcome.
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"ok".to_vec()).file_name("small.txt"));
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"ok".to_vec()).file_name("small.txt"));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 303);
@@ -368,7 +434,12 @@ async fn vault_credentials_are_created_and_rotated_and_the_secret_never_comes_ba
     let (status, credential) = app
         .call(
             "vaults/credentials/create",
-            &[("vault_id", vault_id), ("form[kind]", "static_bearer"), ("form[mcp_server_url]", "https://mcp.example.com/mcp"), ("form[secret]", secret)],
+            &[
+                ("vault_id", vault_id),
+                ("form[kind]", "static_bearer"),
+                ("form[mcp_server_url]", "https://mcp.example.com/mcp"),
+                ("form[secret]", secret),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{credential}");
@@ -393,7 +464,15 @@ async fn vault_credentials_are_created_and_rotated_and_the_secret_never_comes_ba
     assert_eq!(env_var["auth"]["networking"]["allowed_hosts"], json!(["api.github.com"]));
 
     let (status, rotated) = app
-        .call("vaults/credentials/rotate", &[("vault_id", vault_id), ("credential_id", cred_id), ("form[kind]", "static_bearer"), ("form[secret]", "new-secret-5678")])
+        .call(
+            "vaults/credentials/rotate",
+            &[
+                ("vault_id", vault_id),
+                ("credential_id", cred_id),
+                ("form[kind]", "static_bearer"),
+                ("form[secret]", "new-secret-5678"),
+            ],
+        )
         .await;
     assert_eq!(status, 200, "{rotated}");
 
@@ -405,12 +484,24 @@ async fn vault_credentials_are_created_and_rotated_and_the_secret_never_comes_ba
     }
 
     // Missing secret: refused before anything is sent.
-    let (status, error) = app.call("vaults/credentials/create", &[("vault_id", vault_id), ("form[kind]", "static_bearer"), ("form[mcp_server_url]", "https://x"), ("form[secret]", "")]).await;
+    let (status, error) = app
+        .call(
+            "vaults/credentials/create",
+            &[
+                ("vault_id", vault_id),
+                ("form[kind]", "static_bearer"),
+                ("form[mcp_server_url]", "https://x"),
+                ("form[secret]", ""),
+            ],
+        )
+        .await;
     assert_eq!((status, error["field"].as_str()), (400, Some("secret")));
 
-    let (status, _) = app.call("vaults/credentials/archive", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
+    let (status, _) =
+        app.call("vaults/credentials/archive", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
     assert_eq!(status, 200);
-    let (status, _) = app.call("vaults/credentials/delete", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
+    let (status, _) =
+        app.call("vaults/credentials/delete", &[("vault_id", vault_id), ("credential_id", cred_id)]).await;
     assert_eq!(status, 200);
     let (status, _) = app.call("vaults/archive", &[("id", vault_id)]).await;
     assert_eq!(status, 200);

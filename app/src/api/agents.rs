@@ -5,14 +5,15 @@ use leptos::server_fn::codec::GetUrl;
 use protocol::agents::{Agent, AgentPage};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{paging, parse_json, respond, segment, upstream};
+use crate::error::AppError;
 
 /// One line of a diff between two versions' definitions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffLine {
-    /// `' '`, `'-'` (only in the older version) or `'+'` (only in the newer).
+    /// `' '`, `'-'` (only in the older version), `'+'` (only in the newer), or `'…'` (unchanged
+    /// lines left out).
     pub sign: char,
     pub text: String,
 }
@@ -32,7 +33,10 @@ pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppErr
     respond(async {
         let id = segment(&id)?;
         let query = version.map(|v| vec![("version".to_owned(), v.to_string())]).unwrap_or_default();
-        upstream()?.get(&format!("/v1/agents/{id}"), query).await.map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
+        upstream()?
+            .get(&format!("/v1/agents/{id}"), query)
+            .await
+            .map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
     })
     .await
 }
@@ -140,15 +144,25 @@ pub fn diff_definitions(older: &serde_json::Value, newer: &serde_json::Value) ->
         serde_json::to_string_pretty(&v).unwrap_or_default()
     };
     let (a, b) = (strip(older), strip(newer));
-    similar::TextDiff::from_lines(&a, &b)
-        .iter_all_changes()
-        .map(|change| DiffLine {
-            sign: match change.tag() {
-                similar::ChangeTag::Equal => ' ',
-                similar::ChangeTag::Delete => '-',
-                similar::ChangeTag::Insert => '+',
-            },
-            text: change.value().trim_end_matches('\n').to_owned(),
-        })
-        .collect()
+    let diff = similar::TextDiff::from_lines(&a, &b);
+    // Changed lines with three lines of context; a `…` line stands for unchanged lines left out.
+    let mut lines = Vec::new();
+    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
+        if i > 0 {
+            lines.push(DiffLine { sign: '…', text: String::new() });
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                lines.push(DiffLine {
+                    sign: match change.tag() {
+                        similar::ChangeTag::Equal => ' ',
+                        similar::ChangeTag::Delete => '-',
+                        similar::ChangeTag::Insert => '+',
+                    },
+                    text: change.value().trim_end_matches('\n').to_owned(),
+                });
+            }
+        }
+    }
+    lines
 }

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use protocol::environments::{Environment, EnvironmentPage};
 
-use crate::{drafts::environment::EnvironmentForm, error::AppError};
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
+use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
 #[server(endpoint = "environments/list", input = GetUrl)]
 pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<EnvironmentPage, AppError> {
@@ -22,7 +22,10 @@ pub async fn list_environments(include_archived: bool, page: Option<String>) -> 
 pub async fn get_environment(id: String) -> Result<Environment, AppError> {
     respond(async {
         let id = segment(&id)?;
-        upstream()?.get(&format!("/v1/environments/{id}"), vec![]).await.map_err(|e| AppError::upstream(&format!("Loading environment {id}"), e))
+        upstream()?
+            .get(&format!("/v1/environments/{id}"), vec![])
+            .await
+            .map_err(|e| AppError::upstream(&format!("Loading environment {id}"), e))
     })
     .await
 }
@@ -34,12 +37,16 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
         let mut body = form.to_request()?;
         let api = upstream()?;
         match id.filter(|id| !id.is_empty()) {
-            None => api.post("/v1/environments", &body).await.map_err(|e| AppError::upstream("Creating the environment", e)),
+            None => {
+                api.post("/v1/environments", &body).await.map_err(|e| AppError::upstream("Creating the environment", e))
+            }
             Some(id) => {
                 let id = segment(&id)?;
                 // Metadata on update is a patch: keys the form no longer has are deleted.
-                let current: Environment =
-                    api.get(&format!("/v1/environments/{id}"), vec![]).await.map_err(|e| AppError::upstream("Loading the environment", e))?;
+                let current: Environment = api
+                    .get(&format!("/v1/environments/{id}"), vec![])
+                    .await
+                    .map_err(|e| AppError::upstream("Loading the environment", e))?;
                 let mut patch = body["metadata"].as_object().cloned().unwrap_or_default();
                 for key in current.metadata.keys() {
                     patch.entry(key.clone()).or_insert(serde_json::Value::Null);
@@ -48,7 +55,9 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
                 if body.get("description").is_none() {
                     body["description"] = serde_json::Value::Null;
                 }
-                api.post(&format!("/v1/environments/{id}"), &body).await.map_err(|e| AppError::upstream("Saving the environment", e))
+                api.post(&format!("/v1/environments/{id}"), &body)
+                    .await
+                    .map_err(|e| AppError::upstream("Saving the environment", e))
             }
         }
     })

@@ -5,20 +5,26 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use protocol::files::{FileMetadata, FilePage};
 
-use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
+use crate::error::AppError;
 
 #[server(endpoint = "files/list", input = GetUrl)]
 pub async fn list_files(page: Option<String>) -> Result<FilePage, AppError> {
-    respond(async { upstream()?.get("/v1/files", paging(50, page)).await.map_err(|e| AppError::upstream("Listing files", e)) }).await
+    respond(async {
+        upstream()?.get("/v1/files", paging(50, page)).await.map_err(|e| AppError::upstream("Listing files", e))
+    })
+    .await
 }
 
 #[server(endpoint = "files/get", input = GetUrl)]
 pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
     respond(async {
         let id = segment(&id)?;
-        upstream()?.get(&format!("/v1/files/{id}"), vec![]).await.map_err(|e| AppError::upstream(&format!("Loading file {id}"), e))
+        upstream()?
+            .get(&format!("/v1/files/{id}"), vec![])
+            .await
+            .map_err(|e| AppError::upstream(&format!("Loading file {id}"), e))
     })
     .await
 }
@@ -27,7 +33,11 @@ pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
 pub async fn delete_file(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;
-        upstream()?.delete::<serde_json::Value>(&format!("/v1/files/{id}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the file", e))
+        upstream()?
+            .delete::<serde_json::Value>(&format!("/v1/files/{id}"))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Deleting the file", e))
     })
     .await
 }

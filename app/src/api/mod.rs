@@ -20,14 +20,17 @@ pub(crate) mod server {
 
     /// The upstream client the server provided as context.
     pub fn upstream() -> Result<UpstreamHandle, AppError> {
-        use_context::<UpstreamHandle>().ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
+        use_context::<UpstreamHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
     }
 
     /// Sets the server function's HTTP status from the error, so scripts and tests see a 4xx for a
     /// user's mistake and a 5xx only for failures that are not theirs.
     pub fn fail<T>(error: AppError) -> Result<T, AppError> {
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            response.set_status(
+                http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
         }
         if error.status() >= 500 {
             tracing::warn!("{error}");
@@ -46,7 +49,10 @@ pub(crate) mod server {
     /// Parses a JSON body the browser sent as text (the raw editors), naming the line and column.
     pub fn parse_json(field: &str, text: &str) -> Result<Value, AppError> {
         serde_json::from_str(text).map_err(|e| {
-            AppError::bad_input(field, format!("The JSON is not valid: {} at line {}, column {}.", describe(&e), e.line(), e.column()))
+            AppError::bad_input(
+                field,
+                format!("The JSON is not valid: {} at line {}, column {}.", describe(&e), e.line(), e.column()),
+            )
         })
     }
 

@@ -10,9 +10,9 @@ use protocol::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
+use crate::error::AppError;
 
 /// Sessions, newest first, 100 a page. Every filter is optional.
 #[server(endpoint = "sessions/list", input = GetUrl)]
@@ -27,7 +27,10 @@ pub async fn list_sessions(
         query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
         if let Some(status) = status.filter(|s| !s.is_empty()) {
             if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
-                return Err(AppError::bad_input("status", format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated.")));
+                return Err(AppError::bad_input(
+                    "status",
+                    format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated."),
+                ));
             }
             query.push(("statuses[]".into(), status));
         }
@@ -43,7 +46,10 @@ pub async fn list_sessions(
 pub async fn get_session(id: String) -> Result<Session, AppError> {
     respond(async {
         let id = segment(&id)?;
-        upstream()?.get(&format!("/v1/sessions/{id}"), vec![]).await.map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
+        upstream()?
+            .get(&format!("/v1/sessions/{id}"), vec![])
+            .await
+            .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
     })
     .await
 }
@@ -56,7 +62,10 @@ pub async fn list_session_events(id: String, page: Option<String>) -> Result<Pag
         let id = segment(&id)?;
         let mut query = paging(100, page);
         query.push(("order".into(), "asc".into()));
-        upstream()?.get(&format!("/v1/sessions/{id}/events"), query).await.map_err(|e| AppError::upstream("Listing the session's events", e))
+        upstream()?
+            .get(&format!("/v1/sessions/{id}/events"), query)
+            .await
+            .map_err(|e| AppError::upstream("Listing the session's events", e))
     })
     .await
 }
@@ -99,7 +108,9 @@ impl SessionForm {
         let agent = match self.agent_version.trim() {
             "" => json!(self.agent_id.trim()),
             v => match v.parse::<u64>() {
-                Ok(version) if version > 0 => json!({ "type": "agent", "id": self.agent_id.trim(), "version": version }),
+                Ok(version) if version > 0 => {
+                    json!({ "type": "agent", "id": self.agent_id.trim(), "version": version })
+                }
                 _ => return Err(AppError::bad_input("agent_version", format!("{v:?} is not a version number."))),
             },
         };
@@ -116,7 +127,8 @@ impl SessionForm {
             body["vault_ids"] = json!(vaults);
         }
         if !self.initial_message.trim().is_empty() {
-            body["initial_events"] = json!([{ "type": "user.message", "content": [{ "type": "text", "text": self.initial_message }] }]);
+            body["initial_events"] =
+                json!([{ "type": "user.message", "content": [{ "type": "text", "text": self.initial_message }] }]);
         }
         let budget = self.budget_usd.trim().trim_start_matches('$');
         if !budget.is_empty() {
@@ -125,8 +137,14 @@ impl SessionForm {
                 .ok()
                 .filter(|d| d.is_finite() && *d > 0.0)
                 .map(|d| (d * 100.0).round() as u64)
-                .ok_or_else(|| AppError::bad_input("budget_usd", format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50.")))?;
-            body["budget"] = json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "budget_usd",
+                        format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50."),
+                    )
+                })?;
+            body["budget"] =
+                json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
         }
         Ok(body)
     }
@@ -145,7 +163,10 @@ pub async fn create_session(form: SessionForm) -> Result<Session, AppError> {
 pub async fn archive_session(id: String) -> Result<Session, AppError> {
     respond(async move {
         let id = segment(&id)?;
-        upstream()?.post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({})).await.map_err(|e| AppError::upstream("Archiving the session", e))
+        upstream()?
+            .post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({}))
+            .await
+            .map_err(|e| AppError::upstream("Archiving the session", e))
     })
     .await
 }
@@ -154,7 +175,11 @@ pub async fn archive_session(id: String) -> Result<Session, AppError> {
 pub async fn delete_session(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;
-        upstream()?.delete::<Value>(&format!("/v1/sessions/{id}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the session", e))
+        upstream()?
+            .delete::<Value>(&format!("/v1/sessions/{id}"))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Deleting the session", e))
     })
     .await
 }
@@ -170,7 +195,11 @@ pub async fn mount_file(session_id: String, file_id: String, mount_path: String)
         if !mount_path.trim().is_empty() {
             body["mount_path"] = serde_json::json!(mount_path.trim());
         }
-        upstream()?.post::<Value>(&format!("/v1/sessions/{id}/resources"), &body).await.map(|_| ()).map_err(|e| AppError::upstream("Mounting the file", e))
+        upstream()?
+            .post::<Value>(&format!("/v1/sessions/{id}/resources"), &body)
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Mounting the file", e))
     })
     .await
 }

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{respond, upstream};
+use crate::error::AppError;
 
 /// One line of the connection check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,9 +7,9 @@ use protocol::vaults::{Credential, CredentialPage, Vault, VaultPage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
+use crate::error::AppError;
 
 #[server(endpoint = "vaults/list", input = GetUrl)]
 pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<VaultPage, AppError> {
@@ -28,7 +28,8 @@ pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> 
         let api = upstream()?;
         let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
         let vault = api.get(&vault_path, vec![]);
-        let credentials = api.get(&credentials_path, vec![("limit".into(), "100".into()), ("include_archived".into(), "true".into())]);
+        let credentials = api
+            .get(&credentials_path, vec![("limit".into(), "100".into()), ("include_archived".into(), "true".into())]);
         let (vault, credentials) = futures::join!(vault, credentials);
         let vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
         Ok((vault, credentials.map_err(|e| AppError::upstream("Listing the vault's credentials", e))?))
@@ -43,7 +44,10 @@ pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
         if name.is_empty() || name.chars().count() > 255 {
             return Err(AppError::bad_input("display_name", "Give the vault a name of 1–255 characters."));
         }
-        upstream()?.post("/v1/vaults", &json!({ "display_name": name })).await.map_err(|e| AppError::upstream("Creating the vault", e))
+        upstream()?
+            .post("/v1/vaults", &json!({ "display_name": name }))
+            .await
+            .map_err(|e| AppError::upstream("Creating the vault", e))
     })
     .await
 }
@@ -52,7 +56,10 @@ pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
 pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
     respond(async move {
         let id = segment(&id)?;
-        upstream()?.post(&format!("/v1/vaults/{id}/archive"), &json!({})).await.map_err(|e| AppError::upstream("Archiving the vault", e))
+        upstream()?
+            .post(&format!("/v1/vaults/{id}/archive"), &json!({}))
+            .await
+            .map_err(|e| AppError::upstream("Archiving the vault", e))
     })
     .await
 }
@@ -61,7 +68,11 @@ pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
 pub async fn delete_vault(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;
-        upstream()?.delete::<Value>(&format!("/v1/vaults/{id}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the vault", e))
+        upstream()?
+            .delete::<Value>(&format!("/v1/vaults/{id}"))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Deleting the vault", e))
     })
     .await
 }
@@ -94,23 +105,33 @@ pub struct CredentialForm {
 }
 
 impl CredentialForm {
-    #[cfg(feature = "ssr")]
-    fn auth(&self, creating: bool) -> Result<Value, AppError> {
+    /// The `auth` object of a create (`creating`) or rotate request.
+    pub fn auth(&self, creating: bool) -> Result<Value, AppError> {
         let secret = self.secret.trim();
         if secret.is_empty() {
-            return Err(AppError::bad_input("secret", "Enter the secret. It is sent to the API and never shown again."));
+            return Err(AppError::bad_input(
+                "secret",
+                "Enter the secret. It is sent to the API and never shown again.",
+            ));
         }
         let url = self.mcp_server_url.trim();
         let needs_url = || -> Result<(), AppError> {
             if creating && !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(AppError::bad_input("mcp_server_url", "Enter the MCP server's URL (https://…); it matches the credential to the agent's MCP server."));
+                return Err(AppError::bad_input(
+                    "mcp_server_url",
+                    "Enter the MCP server's URL (https://…); it matches the credential to the agent's MCP server.",
+                ));
             }
             Ok(())
         };
         Ok(match self.kind.as_str() {
             "static_bearer" => {
                 needs_url()?;
-                if creating { json!({ "type": "static_bearer", "mcp_server_url": url, "token": secret }) } else { json!({ "type": "static_bearer", "token": secret }) }
+                if creating {
+                    json!({ "type": "static_bearer", "mcp_server_url": url, "token": secret })
+                } else {
+                    json!({ "type": "static_bearer", "token": secret })
+                }
             }
             "mcp_oauth" => {
                 needs_url()?;
@@ -130,10 +151,17 @@ impl CredentialForm {
                 }
                 let name = self.secret_name.trim();
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(AppError::bad_input("secret_name", "Name the variable with letters, digits and _ (e.g. GITHUB_TOKEN)."));
+                    return Err(AppError::bad_input(
+                        "secret_name",
+                        "Name the variable with letters, digits and _ (e.g. GITHUB_TOKEN).",
+                    ));
                 }
                 let networking = if self.networking == "limited" {
-                    let hosts: Vec<&str> = self.allowed_hosts.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).collect();
+                    let hosts: Vec<&str> = self
+                        .allowed_hosts
+                        .split(|c: char| c.is_whitespace() || c == ',')
+                        .filter(|s| !s.is_empty())
+                        .collect();
                     if hosts.is_empty() || hosts.len() > 16 {
                         return Err(AppError::bad_input("allowed_hosts", "List 1–16 hosts the secret may be sent to."));
                     }
@@ -143,7 +171,10 @@ impl CredentialForm {
                 };
                 let (header, body) = (self.inject_header.is_some(), self.inject_body.is_some());
                 if !header && !body {
-                    return Err(AppError::bad_input("injection", "Choose where the secret may be substituted: headers, bodies or both."));
+                    return Err(AppError::bad_input(
+                        "injection",
+                        "Choose where the secret may be substituted: headers, bodies or both.",
+                    ));
                 }
                 json!({
                     "type": "environment_variable", "secret_name": name, "secret_value": secret, "networking": networking,
@@ -163,14 +194,21 @@ pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result
         if !form.display_name.trim().is_empty() {
             body["display_name"] = json!(form.display_name.trim());
         }
-        upstream()?.post(&format!("/v1/vaults/{id}/credentials"), &body).await.map_err(|e| AppError::upstream("Creating the credential", e))
+        upstream()?
+            .post(&format!("/v1/vaults/{id}/credentials"), &body)
+            .await
+            .map_err(|e| AppError::upstream("Creating the credential", e))
     })
     .await
 }
 
 /// Replaces a credential's secret.
 #[server(endpoint = "vaults/credentials/rotate")]
-pub async fn rotate_credential(vault_id: String, credential_id: String, form: CredentialForm) -> Result<Credential, AppError> {
+pub async fn rotate_credential(
+    vault_id: String,
+    credential_id: String,
+    form: CredentialForm,
+) -> Result<Credential, AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
         upstream()?
@@ -185,7 +223,10 @@ pub async fn rotate_credential(vault_id: String, credential_id: String, form: Cr
 pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<Credential, AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-        upstream()?.post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({})).await.map_err(|e| AppError::upstream("Archiving the credential", e))
+        upstream()?
+            .post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({}))
+            .await
+            .map_err(|e| AppError::upstream("Archiving the credential", e))
     })
     .await
 }
@@ -194,7 +235,11 @@ pub async fn archive_credential(vault_id: String, credential_id: String) -> Resu
 pub async fn delete_credential(vault_id: String, credential_id: String) -> Result<(), AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-        upstream()?.delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}")).await.map(|_| ()).map_err(|e| AppError::upstream("Deleting the credential", e))
+        upstream()?
+            .delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}"))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::upstream("Deleting the credential", e))
     })
     .await
 }

@@ -14,8 +14,11 @@ use super::{DraftError, check_metadata};
 pub const BUILTIN_TOOLS: [&str; 8] = ["bash", "read", "write", "edit", "glob", "grep", "web_fetch", "web_search"];
 
 /// A permission policy as the form offers it.
-pub const POLICIES: [(&str, &str); 3] =
-    [("always_allow", "Always allow"), ("always_ask", "Ask a person"), ("auto", "Decide automatically (ask when unsure)")];
+pub const POLICIES: [(&str, &str); 3] = [
+    ("always_allow", "Always allow"),
+    ("always_ask", "Ask a person"),
+    ("auto", "Decide automatically (ask when unsure)"),
+];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AgentDraft {
@@ -85,7 +88,12 @@ impl BuiltinToolset {
             default_policy: "always_allow".to_owned(),
             tools: BUILTIN_TOOLS
                 .iter()
-                .map(|name| BuiltinToolDraft { name: (*name).to_owned(), enabled: true, policy: None, extra: Map::new() })
+                .map(|name| BuiltinToolDraft {
+                    name: (*name).to_owned(),
+                    enabled: true,
+                    policy: None,
+                    extra: Map::new(),
+                })
                 .collect(),
         }
     }
@@ -153,10 +161,16 @@ impl AgentDraft {
                 return Err(DraftError::new(field, format!("MCP server {} needs a name.", i + 1)));
             }
             if !names.insert(server.name.trim()) {
-                return Err(DraftError::new(field, format!("Two MCP servers are named {:?}; names must be unique.", server.name.trim())));
+                return Err(DraftError::new(
+                    field,
+                    format!("Two MCP servers are named {:?}; names must be unique.", server.name.trim()),
+                ));
             }
             if !(server.url.starts_with("https://") || server.url.starts_with("http://")) {
-                return Err(DraftError::new(field, format!("MCP server {:?} needs a URL starting with https://.", server.name.trim())));
+                return Err(DraftError::new(
+                    field,
+                    format!("MCP server {:?} needs a URL starting with https://.", server.name.trim()),
+                ));
             }
             let mut toolset = server.extra.clone();
             toolset.insert("type".into(), json!("mcp_toolset"));
@@ -166,24 +180,37 @@ impl AgentDraft {
         }
         for (i, tool) in self.custom_tools.iter().enumerate() {
             let field = format!("custom_tools.{i}");
-            let label = if tool.name.is_empty() { format!("Custom tool {}", i + 1) } else { format!("Custom tool {:?}", tool.name) };
+            let label = if tool.name.is_empty() {
+                format!("Custom tool {}", i + 1)
+            } else {
+                format!("Custom tool {:?}", tool.name)
+            };
             if tool.name.is_empty()
                 || tool.name.len() > 128
                 || !tool.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
-                return Err(DraftError::new(field, format!("{label}: the name must be 1–128 letters, digits, _ or -.")));
+                return Err(DraftError::new(
+                    field,
+                    format!("{label}: the name must be 1–128 letters, digits, _ or -."),
+                ));
             }
             if tool.description.trim().is_empty() {
                 return Err(DraftError::new(field, format!("{label}: describe when the model should call it.")));
             }
-            let schema = input_schema(&tool.input_schema).map_err(|m| DraftError::new(field, format!("{label}: {m}")))?;
-            tools.push(json!({ "type": "custom", "name": tool.name, "description": tool.description, "input_schema": schema }));
+            let schema =
+                input_schema(&tool.input_schema).map_err(|m| DraftError::new(field, format!("{label}: {m}")))?;
+            tools.push(
+                json!({ "type": "custom", "name": tool.name, "description": tool.description, "input_schema": schema }),
+            );
         }
         body.insert("tools".into(), Value::Array(tools));
         body.insert(
             "mcp_servers".into(),
             Value::Array(
-                self.mcp_servers.iter().map(|s| json!({ "type": "url", "name": s.name.trim(), "url": s.url.trim() })).collect(),
+                self.mcp_servers
+                    .iter()
+                    .map(|s| json!({ "type": "url", "name": s.name.trim(), "url": s.url.trim() }))
+                    .collect(),
             ),
         );
         let mut skills = Vec::new();
@@ -210,7 +237,8 @@ impl AgentDraft {
     /// Reads a request body (or an agent as the API returns it) into the form. Fails with a
     /// sentence when the JSON is not an agent definition the form can show.
     pub fn from_request(value: &Value) -> Result<Self, DraftError> {
-        let object = value.as_object().ok_or_else(|| DraftError::new("json", "The definition must be a JSON object."))?;
+        let object =
+            value.as_object().ok_or_else(|| DraftError::new("json", "The definition must be a JSON object."))?;
         let mut draft = AgentDraft::default();
         let text = |key: &str| -> Result<String, DraftError> {
             match object.get(key) {
@@ -230,7 +258,9 @@ impl AgentDraft {
                 draft.model_extra.remove("id");
             }
             None | Some(Value::Null) => {}
-            Some(_) => return Err(DraftError::new("model", "\"model\" must be a model id or an object with an \"id\".")),
+            Some(_) => {
+                return Err(DraftError::new("model", "\"model\" must be a model id or an object with an \"id\"."));
+            }
         }
 
         let servers: Vec<(String, String)> = match object.get("mcp_servers") {
@@ -293,7 +323,10 @@ impl AgentDraft {
             draft.mcp_servers.push(McpServerDraft { name, url, policy, extra });
         }
         if let Some(orphan) = toolsets.keys().next() {
-            return Err(DraftError::new("tools", format!("An mcp_toolset uses the server {orphan:?}, which is not in \"mcp_servers\".")));
+            return Err(DraftError::new(
+                "tools",
+                format!("An mcp_toolset uses the server {orphan:?}, which is not in \"mcp_servers\"."),
+            ));
         }
         if let Some(skills) = object.get("skills").and_then(Value::as_array) {
             for skill in skills {
@@ -308,15 +341,27 @@ impl AgentDraft {
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) => {
                 for (k, v) in map {
-                    let v = v.as_str().ok_or_else(|| DraftError::new("metadata", format!("metadata {k:?}: values must be strings.")))?;
+                    let v = v.as_str().ok_or_else(|| {
+                        DraftError::new("metadata", format!("metadata {k:?}: values must be strings."))
+                    })?;
                     draft.metadata.push((k.clone(), v.to_owned()));
                 }
             }
             Some(_) => return Err(DraftError::new("metadata", "\"metadata\" must be an object of strings.")),
         }
         // What an API response carries that a request does not.
-        const RESPONSE_ONLY: [&str; 8] = ["id", "type", "version", "created_at", "updated_at", "archived_at", "execution_identity", "multiagent_resolved"];
-        const MODELLED: [&str; 8] = ["name", "description", "system", "model", "tools", "mcp_servers", "skills", "metadata"];
+        const RESPONSE_ONLY: [&str; 8] = [
+            "id",
+            "type",
+            "version",
+            "created_at",
+            "updated_at",
+            "archived_at",
+            "execution_identity",
+            "multiagent_resolved",
+        ];
+        const MODELLED: [&str; 8] =
+            ["name", "description", "system", "model", "tools", "mcp_servers", "skills", "metadata"];
         for (key, value) in object {
             if !MODELLED.contains(&key.as_str()) && !RESPONSE_ONLY.contains(&key.as_str()) && !value.is_null() {
                 draft.extra.insert(key.clone(), value.clone());
@@ -329,7 +374,9 @@ impl AgentDraft {
 fn builtin_from(tool: &Value) -> Result<BuiltinToolset, DraftError> {
     let mut toolset = BuiltinToolset::all_enabled();
     let default = tool.get("default_config");
-    if let Some(policy) = default.and_then(|c| c.get("permission_policy")).and_then(|p| p.get("type")).and_then(Value::as_str) {
+    if let Some(policy) =
+        default.and_then(|c| c.get("permission_policy")).and_then(|p| p.get("type")).and_then(Value::as_str)
+    {
         toolset.default_policy = policy.to_owned();
     }
     let default_enabled = default.and_then(|c| c.get("enabled")).and_then(Value::as_bool).unwrap_or(true);
@@ -389,7 +436,10 @@ mod tests {
         assert_eq!(body["name"], "Reviewer");
         assert_eq!(body["model"], "claude-sonnet-4-5");
         assert_eq!(body["tools"][0]["type"], "agent_toolset_20260401");
-        assert!(body["tools"][0].get("configs").is_none(), "no overrides when every tool is on with the default policy");
+        assert!(
+            body["tools"][0].get("configs").is_none(),
+            "no overrides when every tool is on with the default policy"
+        );
     }
 
     #[test]
@@ -424,7 +474,11 @@ mod tests {
     fn a_custom_tool_schema_must_be_an_object_schema() {
         let mut draft = AgentDraft::new_agent();
         draft.name = "x".into();
-        draft.custom_tools.push(CustomToolDraft { name: "t".into(), description: "d".into(), input_schema: r#"{"type": "string"}"#.into() });
+        draft.custom_tools.push(CustomToolDraft {
+            name: "t".into(),
+            description: "d".into(),
+            input_schema: r#"{"type": "string"}"#.into(),
+        });
         let error = draft.to_request().unwrap_err();
         assert_eq!(error.field, "custom_tools.0");
         assert!(error.message.contains("describe an object"), "{}", error.message);

@@ -82,7 +82,9 @@ impl EnvironmentForm {
                         if let Some(bad) = hosts.iter().find(|h| h.contains('/') || h.contains(':')) {
                             return Err(DraftError::new(
                                 "allowed_hosts",
-                                format!("{bad:?} is not a host name; write hosts like api.example.com, without a scheme or path."),
+                                format!(
+                                    "{bad:?} is not a host name; write hosts like api.example.com, without a scheme or path."
+                                ),
                             ));
                         }
                         json!({
@@ -93,7 +95,12 @@ impl EnvironmentForm {
                         })
                     }
                     "unrestricted" => json!({ "type": "unrestricted" }),
-                    other => return Err(DraftError::new("networking", format!("Unknown networking {other:?}; choose unrestricted or limited."))),
+                    other => {
+                        return Err(DraftError::new(
+                            "networking",
+                            format!("Unknown networking {other:?}; choose unrestricted or limited."),
+                        ));
+                    }
                 };
                 let mut packages = Map::new();
                 for manager in PACKAGE_MANAGERS {
@@ -108,7 +115,12 @@ impl EnvironmentForm {
                 }
                 json!({ "type": "cloud", "networking": networking, "packages": packages })
             }
-            other => return Err(DraftError::new("kind", format!("Unknown environment type {other:?}; choose cloud or self-hosted."))),
+            other => {
+                return Err(DraftError::new(
+                    "kind",
+                    format!("Unknown environment type {other:?}; choose cloud or self-hosted."),
+                ));
+            }
         };
         let mut body = json!({ "name": name, "config": config, "metadata": metadata_from_lines(&self.metadata)? });
         if !self.description.trim().is_empty() {
@@ -121,22 +133,32 @@ impl EnvironmentForm {
     pub fn from_environment(env: &Value) -> Self {
         let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
         let lines = |v: Option<&Value>| {
-            v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")).unwrap_or_default()
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"))
+                .unwrap_or_default()
         };
         let config = env.get("config");
         let networking = config.and_then(|c| c.get("networking"));
         let packages = config.and_then(|c| c.get("packages"));
-        let flag = |key: &str| networking.and_then(|n| n.get(key)).and_then(Value::as_bool).unwrap_or(false).then(|| "on".to_owned());
+        let flag = |key: &str| {
+            networking.and_then(|n| n.get(key)).and_then(Value::as_bool).unwrap_or(false).then(|| "on".to_owned())
+        };
         let metadata = env
             .get("metadata")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n"))
+            .map(|m| {
+                m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n")
+            })
             .unwrap_or_default();
         Self {
             name: s(env.get("name")),
             description: s(env.get("description")),
             kind: config.and_then(|c| c.get("type")).and_then(Value::as_str).unwrap_or("cloud").to_owned(),
-            networking: networking.and_then(|n| n.get("type")).and_then(Value::as_str).unwrap_or("unrestricted").to_owned(),
+            networking: networking
+                .and_then(|n| n.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("unrestricted")
+                .to_owned(),
             allowed_hosts: lines(networking.and_then(|n| n.get("allowed_hosts"))),
             allow_mcp_servers: flag("allow_mcp_servers"),
             allow_package_managers: flag("allow_package_managers"),
@@ -180,7 +202,12 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_field_and_the_fix() {
-        let form = EnvironmentForm { name: " ".into(), kind: "cloud".into(), networking: "unrestricted".into(), ..Default::default() };
+        let form = EnvironmentForm {
+            name: " ".into(),
+            kind: "cloud".into(),
+            networking: "unrestricted".into(),
+            ..Default::default()
+        };
         assert_eq!(form.to_request().unwrap_err().field, "name");
         let form = EnvironmentForm {
             name: "x".into(),
@@ -198,7 +225,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(form.to_request().unwrap_err().field, "allow_package_managers");
-        let form = EnvironmentForm { name: "x".into(), kind: "cloud".into(), networking: "unrestricted".into(), metadata: "novalue".into(), ..Default::default() };
+        let form = EnvironmentForm {
+            name: "x".into(),
+            kind: "cloud".into(),
+            networking: "unrestricted".into(),
+            metadata: "novalue".into(),
+            ..Default::default()
+        };
         assert!(form.to_request().unwrap_err().message.contains("key=value"));
     }
 }

@@ -32,7 +32,10 @@ impl From<DraftError> for AppError {
 /// The API's metadata limits: at most 16 pairs, keys 1–64 characters, values up to 512.
 pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), DraftError> {
     if metadata.len() > 16 {
-        return Err(DraftError::new("metadata", format!("Metadata holds at most 16 entries; this has {}. Remove some.", metadata.len())));
+        return Err(DraftError::new(
+            "metadata",
+            format!("Metadata holds at most 16 entries; this has {}. Remove some.", metadata.len()),
+        ));
     }
     for (key, value) in metadata {
         if key.is_empty() || key.chars().count() > 64 {
@@ -42,7 +45,10 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), DraftError> {
             return Err(DraftError::new("metadata", format!("The metadata value of {key:?} must be text.")));
         };
         if value.chars().count() > 512 {
-            return Err(DraftError::new("metadata", format!("The metadata value of {key:?} is longer than 512 characters.")));
+            return Err(DraftError::new(
+                "metadata",
+                format!("The metadata value of {key:?} is longer than 512 characters."),
+            ));
         }
     }
     Ok(())

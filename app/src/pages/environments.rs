@@ -98,7 +98,9 @@ pub fn EnvironmentDetail() -> impl IntoView {
     let archive = ServerAction::<ArchiveEnvironment>::new();
     let delete = ServerAction::<DeleteEnvironment>::new();
     let env = Resource::new(move || (id(), archive.version().get()), |(id, _)| get_environment(id));
-    let error = Signal::derive(move || archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err)));
+    let error = Signal::derive(move || {
+        archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
+    });
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {

@@ -5,10 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::A,
-    hooks::use_query_map,
-};
+use leptos_router::{components::A, hooks::use_query_map};
 use protocol::files::FileMetadata;
 
 use crate::{
@@ -41,7 +38,8 @@ pub fn FileList() -> impl IntoView {
         if let Some(error) = q.get("error") {
             Some(view! { <p class="inline-error" role="alert">{error}</p> }.into_any())
         } else {
-            q.get("uploaded").map(|id| view! { <p class="notice" role="status">"Uploaded " <code>{id}</code> "."</p> }.into_any())
+            q.get("uploaded")
+                .map(|id| view! { <p class="notice" role="status">"Uploaded " <code>{id}</code> "."</p> }.into_any())
         }
     };
 
@@ -144,7 +142,12 @@ fn Uploader(max: u64, on_done: Callback<()>) -> impl IntoView {
             if max > 0 && file.size() > max as f64 {
                 error.set(Some(AppError::bad_input(
                     "file",
-                    format!("{} is {}, over the upload limit of {}. Choose a smaller file.", file.name(), format::bytes(file.size() as u64), format::bytes(max)),
+                    format!(
+                        "{} is {}, over the upload limit of {}. Choose a smaller file.",
+                        file.name(),
+                        format::bytes(file.size() as u64),
+                        format::bytes(max)
+                    ),
                 )));
                 return;
             }
@@ -231,7 +234,9 @@ mod upload {
         };
         let Ok(xhr) = web_sys::XmlHttpRequest::new() else { return fail("This browser cannot upload files.") };
         let Ok(form) = web_sys::FormData::new() else { return fail("This browser cannot upload files.") };
-        if form.append_with_blob_and_filename("file", &file, &file.name()).is_err() || xhr.open("POST", "/api/files").is_err() {
+        if form.append_with_blob_and_filename("file", &file, &file.name()).is_err()
+            || xhr.open("POST", "/api/files").is_err()
+        {
             return fail("The file could not be read.");
         }
         let _ = xhr.set_request_header("Accept", "application/json");
@@ -253,7 +258,10 @@ mod upload {
             let status = request.status().unwrap_or(0);
             let text = request.response_text().ok().flatten().unwrap_or_default();
             if status == 0 {
-                error.try_set(Some(AppError::new(ErrorKind::Unavailable, "The upload was cut off: Switchboard's server could not be reached. Try again.")));
+                error.try_set(Some(AppError::new(
+                    ErrorKind::Unavailable,
+                    "The upload was cut off: Switchboard's server could not be reached. Try again.",
+                )));
             } else if (200..300).contains(&status) {
                 match serde_json::from_str::<FileMetadata>(&text) {
                     Ok(file) => {
@@ -261,12 +269,16 @@ mod upload {
                         on_done.run(());
                     }
                     Err(_) => {
-                        error.try_set(Some(AppError::new(ErrorKind::Internal, "The upload finished, but the answer was not understood. Reload to see the file.")));
+                        error.try_set(Some(AppError::new(
+                            ErrorKind::Internal,
+                            "The upload finished, but the answer was not understood. Reload to see the file.",
+                        )));
                     }
                 }
             } else {
-                let e = serde_json::from_str::<AppError>(&text)
-                    .unwrap_or_else(|_| AppError::new(ErrorKind::Unavailable, format!("The upload failed ({status}).")));
+                let e = serde_json::from_str::<AppError>(&text).unwrap_or_else(|_| {
+                    AppError::new(ErrorKind::Unavailable, format!("The upload failed ({status})."))
+                });
                 error.try_set(Some(e));
             }
         });

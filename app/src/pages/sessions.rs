@@ -165,9 +165,18 @@ pub fn SessionNew() -> impl IntoView {
     let choices = Resource::new(
         || (),
         |_| async {
-            let (agents, envs, files, vaults) =
-                (list_agents(false, None).await, list_environments(false, None).await, list_files(None).await, list_vaults(false, None).await);
-            Ok::<_, crate::error::AppError>((agents?.data, envs?.data, files.map(|f| f.data).unwrap_or_default(), vaults.map(|v| v.data).unwrap_or_default()))
+            let (agents, envs, files, vaults) = (
+                list_agents(false, None).await,
+                list_environments(false, None).await,
+                list_files(None).await,
+                list_vaults(false, None).await,
+            );
+            Ok::<_, crate::error::AppError>((
+                agents?.data,
+                envs?.data,
+                files.map(|f| f.data).unwrap_or_default(),
+                vaults.map(|v| v.data).unwrap_or_default(),
+            ))
         },
     );
     let create = ServerAction::<CreateSession>::new();
@@ -258,7 +267,9 @@ pub fn SessionDetail() -> impl IntoView {
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
-    let mount_error = Signal::derive(move || mount.value().get().and_then(Result::err).or_else(|| unmount.value().get().and_then(Result::err)));
+    let mount_error = Signal::derive(move || {
+        mount.value().get().and_then(Result::err).or_else(|| unmount.value().get().and_then(Result::err))
+    });
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -395,7 +406,12 @@ fn summary(event: &Value) -> String {
         .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join(" "))
         .filter(|t| !t.is_empty());
     let line = text
-        .or_else(|| event.get("name").and_then(Value::as_str).map(|n| format!("{n} {}", event.get("input").map(Value::to_string).unwrap_or_default())))
+        .or_else(|| {
+            event
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|n| format!("{n} {}", event.get("input").map(Value::to_string).unwrap_or_default()))
+        })
         .or_else(|| event.pointer("/stop_reason/type").and_then(Value::as_str).map(|r| format!("stop reason: {r}")))
         .or_else(|| event.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();

@@ -5,10 +5,10 @@ use leptos_meta::Title;
 
 use crate::{
     api::settings::ConnectionCheck,
-    components::feedback::InlineError,
-    pages::overview::UpstreamPanel,
     api::upstream::get_upstream_summary,
+    components::feedback::InlineError,
     components::feedback::{Failure, Loading},
+    pages::overview::UpstreamPanel,
 };
 
 #[component]

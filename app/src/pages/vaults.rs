@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::{
     api::vaults::{
-        ArchiveCredential, ArchiveVault, CreateCredential, CreateVault, DeleteCredential, DeleteVault, RotateCredential, get_vault,
-        list_vaults,
+        ArchiveCredential, ArchiveVault, CreateCredential, CreateVault, DeleteCredential, DeleteVault,
+        RotateCredential, get_vault, list_vaults,
     },
     components::{
         confirm::Confirm,
@@ -28,7 +28,10 @@ pub fn VaultList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
     let create = ServerAction::<CreateVault>::new();
-    let vaults = Resource::new(move || (archived(), query.read().get("page"), create.version().get()), |(a, p, _)| list_vaults(a, p));
+    let vaults = Resource::new(
+        move || (archived(), query.read().get("page"), create.version().get()),
+        |(a, p, _)| list_vaults(a, p),
+    );
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -112,7 +115,14 @@ pub fn VaultDetail() -> impl IntoView {
     let delete_cred = ServerAction::<DeleteCredential>::new();
     let vault = Resource::new(
         move || {
-            (id(), archive.version().get(), create.version().get(), rotate.version().get(), archive_cred.version().get(), delete_cred.version().get())
+            (
+                id(),
+                archive.version().get(),
+                create.version().get(),
+                rotate.version().get(),
+                archive_cred.version().get(),
+                delete_cred.version().get(),
+            )
         },
         |(id, ..)| get_vault(id),
     );
@@ -188,7 +198,10 @@ fn CredentialRow(
     archive: ServerAction<ArchiveCredential>,
     delete: ServerAction<DeleteCredential>,
 ) -> impl IntoView {
-    let kind = serde_json::to_value(&credential.auth).ok().and_then(|a| a.get("type").and_then(Value::as_str).map(str::to_owned)).unwrap_or_default();
+    let kind = serde_json::to_value(&credential.auth)
+        .ok()
+        .and_then(|a| a.get("type").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
     let archived = credential.archived_at.is_some();
     let (v1, c1) = (credential.vault_id.clone(), credential.id.clone());
     let (v2, c2) = (credential.vault_id.clone(), credential.id.clone());

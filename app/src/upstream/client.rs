@@ -38,7 +38,7 @@ pub enum UpstreamError {
     Api {
         status: u16,
         /// The error body, when it was the API's JSON error shape.
-        error: Option<ApiError>,
+        error: Option<Box<ApiError>>,
         request_id: Option<String>,
         /// How long the API asked us to wait (`retry-after-ms` / `retry-after`).
         retry_after: Option<Duration>,
@@ -66,7 +66,9 @@ impl UpstreamHandle {
 
     pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, UpstreamError> {
         let body = serde_json::to_value(body).map_err(|e| UpstreamError::Decode(e.to_string()))?;
-        decode(self.0.call(Call { method: Method::Post, path: path.to_owned(), query: vec![], body: Some(body) }).await?)
+        decode(
+            self.0.call(Call { method: Method::Post, path: path.to_owned(), query: vec![], body: Some(body) }).await?,
+        )
     }
 
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
@@ -85,11 +87,15 @@ impl AppError {
         match error {
             UpstreamError::Unreachable(detail) => Self::new(
                 ErrorKind::Unavailable,
-                format!("{action} failed: the upstream API could not be reached ({detail}). Check that it is up and try again."),
+                format!(
+                    "{action} failed: the upstream API could not be reached ({detail}). Check that it is up and try again."
+                ),
             ),
             UpstreamError::Decode(detail) => Self::new(
                 ErrorKind::Unavailable,
-                format!("{action} failed: the upstream API answered with something Switchboard does not understand ({detail})."),
+                format!(
+                    "{action} failed: the upstream API answered with something Switchboard does not understand ({detail})."
+                ),
             ),
             UpstreamError::Api { status, error, request_id, retry_after } => {
                 let api_message = error.as_ref().map(|e| e.message.trim_end_matches('.').to_owned());
@@ -98,11 +104,15 @@ impl AppError {
                 let (kind, message) = match status {
                     401 => (
                         ErrorKind::KeyRejected,
-                        format!("{action} failed: the upstream API rejected Switchboard's API key (401). Check ANTHROPIC_API_KEY on the server."),
+                        format!(
+                            "{action} failed: the upstream API rejected Switchboard's API key (401). Check ANTHROPIC_API_KEY on the server."
+                        ),
                     ),
                     403 => (
                         ErrorKind::KeyRejected,
-                        format!("{action} failed: the API key is not allowed to do this (403){said} Check the key's workspace and the beta access of the organization."),
+                        format!(
+                            "{action} failed: the API key is not allowed to do this (403){said} Check the key's workspace and the beta access of the organization."
+                        ),
                     ),
                     404 => (ErrorKind::NotFound, format!("{action} failed: it does not exist (404){said}")),
                     409 => (ErrorKind::Conflict, format!("{action} failed: it changed in the meantime (409){said}")),
@@ -111,7 +121,10 @@ impl AppError {
                         let wait = retry_after
                             .map(|d| format!("Try again in {} s.", d.as_secs().max(1)))
                             .unwrap_or_else(|| "Try again in a minute.".to_owned());
-                        (ErrorKind::RateLimited, format!("{action} failed: the upstream API is rate limiting requests (429). {wait}"))
+                        (
+                            ErrorKind::RateLimited,
+                            format!("{action} failed: the upstream API is rate limiting requests (429). {wait}"),
+                        )
                     }
                     529 => (
                         ErrorKind::Unavailable,
@@ -120,7 +133,9 @@ impl AppError {
                     400..=499 => (ErrorKind::BadInput, format!("{action} failed ({status}){said}")),
                     _ => (
                         ErrorKind::Unavailable,
-                        format!("{action} failed: the upstream API had an error ({status}){said} Try again; if it persists, quote the request id."),
+                        format!(
+                            "{action} failed: the upstream API had an error ({status}){said} Try again; if it persists, quote the request id."
+                        ),
                     ),
                 };
                 Self { kind, message, field: None, request_id, error_code }

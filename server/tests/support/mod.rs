@@ -64,13 +64,20 @@ impl TestApp {
 
     /// Calls a server function that reads (GET, arguments in the query string).
     pub async fn read(&self, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let response = self.client.get(format!("{}/api/{endpoint}", self.address)).query(query).send().await.expect("request sent");
+        let response = self
+            .client
+            .get(format!("{}/api/{endpoint}", self.address))
+            .query(query)
+            .send()
+            .await
+            .expect("request sent");
         json_of(response).await
     }
 
     /// Calls a server function that changes something (POST, form-encoded, as `ActionForm` sends).
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let response = self.client.post(format!("{}/api/{endpoint}", self.address)).form(form).send().await.expect("request sent");
+        let response =
+            self.client.post(format!("{}/api/{endpoint}", self.address)).form(form).send().await.expect("request sent");
         json_of(response).await
     }
 

@@ -29,14 +29,18 @@ pub fn AgentDetail() -> impl IntoView {
     };
 
     let archive = ServerAction::<ArchiveAgent>::new();
-    let agent = Resource::new(move || (id(), version(), archive.version().get()), |(id, version, _)| get_agent(id, version));
+    let agent =
+        Resource::new(move || (id(), version(), archive.version().get()), |(id, version, _)| get_agent(id, version));
     let versions = Resource::new(move || (id(), archive.version().get()), |(id, _)| list_agent_versions(id, None));
-    let diff = Resource::new(move || (id(), diff_pair()), |(id, pair)| async move {
-        match pair {
-            Some((from, to)) => agent_version_diff(id, from, to).await.map(|lines| Some((from, to, lines))),
-            None => Ok(None),
-        }
-    });
+    let diff = Resource::new(
+        move || (id(), diff_pair()),
+        |(id, pair)| async move {
+            match pair {
+                Some((from, to)) => agent_version_diff(id, from, to).await.map(|lines| Some((from, to, lines))),
+                None => Ok(None),
+            }
+        },
+    );
     let archive_error = Signal::derive(move || archive.value().get().and_then(Result::err));
 
     view! {
@@ -140,7 +144,7 @@ pub fn AgentDetail() -> impl IntoView {
                                 {if changed {
                                     view! {
                                         <pre class="diff">{lines.into_iter().map(|l| {
-                                            let class = match l.sign { '+' => "added", '-' => "removed", _ => "same" };
+                                            let class = match l.sign { '+' => "added", '-' => "removed", '…' => "gap", _ => "same" };
                                             view! { <span class=class>{format!("{} {}\n", l.sign, l.text)}</span> }
                                         }).collect_view()}</pre>
                                     }.into_any()

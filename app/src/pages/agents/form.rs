@@ -108,14 +108,20 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
             Err(_) => raw.get_untracked(),
         };
         raw.set(text);
-        raw_error.set(request.get().err().map(|e| format!("The form has a problem: {} Fix it here or in the form.", e.message)));
+        raw_error.set(
+            request.get().err().map(|e| format!("The form has a problem: {} Fix it here or in the form.", e.message)),
+        );
         tab.set(Tab::Json);
     };
     let on_raw_input = move |ev| {
         let text = event_target_value(&ev);
         raw.set(text.clone());
         match serde_json::from_str::<Value>(&text) {
-            Err(e) => raw_error.set(Some(format!("Not valid JSON: line {}, column {}. The form keeps its last valid state.", e.line(), e.column()))),
+            Err(e) => raw_error.set(Some(format!(
+                "Not valid JSON: line {}, column {}. The form keeps its last valid state.",
+                e.line(),
+                e.column()
+            ))),
             Ok(value) => match AgentDraft::from_request(&value) {
                 Ok(parsed) => {
                     raw_error.set(None);
@@ -130,7 +136,10 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
         ev.prevent_default();
         local_error.set(None);
         if tab.get_untracked() == Tab::Json && raw_error.get_untracked().is_some() {
-            local_error.set(Some(AppError::bad_input("json", "The raw JSON has a problem (shown above it); fix it before saving.")));
+            local_error.set(Some(AppError::bad_input(
+                "json",
+                "The raw JSON has a problem (shown above it); fix it before saving.",
+            )));
             return;
         }
         let body = match draft.with_untracked(AgentDraft::to_request) {
@@ -216,7 +225,11 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
 }
 
 /// A text input bound to one field of the draft.
-fn bind(draft: RwSignal<AgentDraft>, get: fn(&AgentDraft) -> &String, set: fn(&mut AgentDraft, String)) -> (impl Fn() -> String + Copy, impl Fn(leptos::ev::Event) + Copy) {
+fn bind(
+    draft: RwSignal<AgentDraft>,
+    get: fn(&AgentDraft) -> &String,
+    set: fn(&mut AgentDraft, String),
+) -> (impl Fn() -> String + Copy, impl Fn(leptos::ev::Event) + Copy) {
     (move || draft.with(|d| get(d).clone()), move |ev| draft.update(|d| set(d, event_target_value(&ev))))
 }
 
@@ -231,15 +244,14 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
     view! {
         <div role="tabpanel" class="fields">
             <label>"Name" <input name="name" required prop:value=name on:input=set_name /></label>
-            <label>"Model"
-                <input name="model" list="models" required prop:value=model on:input=set_model />
-                <datalist id="models">
-                    <option value="scripted">"The embedded engine's scripted model (a JSON script in the system prompt)"</option>
-                    <option value="claude-sonnet-4-5"></option>
-                    <option value="claude-opus-4-1"></option>
-                    <option value="claude-haiku-4-5"></option>
-                </datalist>
-            </label>
+            <label>"Model" <input name="model" list="models" required prop:value=model on:input=set_model aria-describedby="model-hint" /></label>
+            <datalist id="models">
+                <option value="scripted"></option>
+                <option value="claude-sonnet-4-5"></option>
+                <option value="claude-opus-4-1"></option>
+                <option value="claude-haiku-4-5"></option>
+            </datalist>
+            <p class="muted" id="model-hint">"The embedded engine runs only "<code>"scripted"</code>": a JSON script in the system prompt plays the model."</p>
             <label>"Description" <input name="description" prop:value=description on:input=set_description /></label>
             <label>"System prompt" <textarea name="system" rows="8" prop:value=system on:input=set_system></textarea></label>
 
@@ -295,7 +307,12 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
 }
 
 #[component]
-fn PolicySelect(value: Signal<String>, on_change: Callback<String>, inherit: bool, #[prop(optional, into)] label: Option<String>) -> impl IntoView {
+fn PolicySelect(
+    value: Signal<String>,
+    on_change: Callback<String>,
+    inherit: bool,
+    #[prop(optional, into)] label: Option<String>,
+) -> impl IntoView {
     view! {
         <select aria-label=label on:change=move |ev| on_change.run(event_target_value(&ev)) prop:value=move || value.get()>
             {inherit.then(|| view! { <option value="">"Toolset default"</option> })}

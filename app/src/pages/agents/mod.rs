@@ -19,7 +19,8 @@ pub fn tools_summary(agent: &Agent) -> String {
                 let default_on = tool.pointer("/default_config/enabled").and_then(Value::as_bool).unwrap_or(true);
                 let configs = tool.get("configs").and_then(Value::as_array).cloned().unwrap_or_default();
                 let overridden = configs.len();
-                let on = configs.iter().filter(|c| c.get("enabled").and_then(Value::as_bool).unwrap_or(default_on)).count();
+                let on =
+                    configs.iter().filter(|c| c.get("enabled").and_then(Value::as_bool).unwrap_or(default_on)).count();
                 builtin += on + if default_on { 8usize.saturating_sub(overridden) } else { 0 };
             }
             Some("mcp_toolset") => mcp += 1,
