@@ -49,6 +49,12 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
+/// A list cost as the API sends it (minor units as an integer string).
+pub fn list_cost(cost: &protocol::usage::ListCost) -> String {
+    let minor: f64 = cost.amount.parse().unwrap_or(0.0);
+    if cost.currency == "USD" { usd(minor / 100.0) } else { format!("{:.2} {}", minor / 100.0, cost.currency) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-import { type Page } from '@playwright/test';
+import { type Locator, type Page } from '@playwright/test';
 
 /**
  * Collects console errors (with the URL they concern) and uncaught exceptions of `page`; assert the
@@ -16,4 +16,17 @@ export function collectErrors(page: Page): string[] {
 /** Waits until the WASM app has hydrated the server-rendered page. */
 export async function waitForHydration(page: Page): Promise<void> {
   await page.locator('body[data-hydrated="true"]').waitFor();
+}
+
+/** A name no other test (or earlier run against the same server) uses: tests run in parallel. */
+export function unique(prefix: string): string {
+  return `${prefix} ${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The value (`<dd>`) of the fact `term` in a page's facts list (`<dl class="facts">`). */
+export function fact(page: Page, term: string): Locator {
+  return page
+    .getByRole('term')
+    .filter({ hasText: new RegExp(`^${term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
+    .locator('xpath=following-sibling::dd[1]');
 }

@@ -14,6 +14,45 @@ use serde_json::Value;
 use super::server::{paging, respond, segment, upstream};
 use crate::error::AppError;
 
+/// One row of the sessions list: what the list shows, not the whole session (whose agent
+/// definition would make a page of 100 heavy to render and to ship for hydration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub title: Option<String>,
+    pub status: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub agent_version: u64,
+    pub created_at: String,
+    pub archived: bool,
+    /// Input, output and cache-read tokens.
+    pub tokens: u64,
+    /// The list cost, formatted; `None` until the API reports one.
+    pub cost: Option<String>,
+}
+
+impl SessionRow {
+    pub fn of(s: &Session) -> Self {
+        let u = &s.usage;
+        Self {
+            id: s.id.clone(),
+            title: s.title.clone().filter(|t| !t.is_empty()),
+            status: serde_json::to_value(&s.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            agent_id: s.agent.id.clone(),
+            agent_name: s.agent.name.clone(),
+            agent_version: s.agent.version,
+            created_at: s.created_at.clone(),
+            archived: s.archived_at.is_some(),
+            tokens: u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0),
+            cost: u.list_cost.as_ref().map(crate::format::list_cost),
+        }
+    }
+}
+
 /// Sessions, newest first, 100 a page. Every filter is optional.
 #[server(endpoint = "sessions/list", input = GetUrl)]
 pub async fn list_sessions(
@@ -21,7 +60,7 @@ pub async fn list_sessions(
     agent_id: Option<String>,
     include_archived: Option<bool>,
     page: Option<String>,
-) -> Result<SessionPage, AppError> {
+) -> Result<Page<SessionRow>, AppError> {
     respond(async move {
         let mut query = paging(100, page);
         query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
@@ -37,7 +76,13 @@ pub async fn list_sessions(
         if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
             query.push(("agent_id".into(), segment(&agent)?));
         }
-        upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))
+        let page: SessionPage =
+            upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))?;
+        Ok(Page {
+            data: page.data.iter().map(SessionRow::of).collect(),
+            next_page: page.next_page,
+            prev_page: page.prev_page,
+        })
     })
     .await
 }

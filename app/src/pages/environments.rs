@@ -97,7 +97,9 @@ pub fn EnvironmentDetail() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let archive = ServerAction::<ArchiveEnvironment>::new();
     let delete = ServerAction::<DeleteEnvironment>::new();
-    let env = Resource::new(move || (id(), archive.version().get()), |(id, _)| get_environment(id));
+    let save = ServerAction::<SaveEnvironment>::new();
+    let env =
+        Resource::new(move || (id(), archive.version().get(), save.version().get()), |(id, ..)| get_environment(id));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
@@ -142,7 +144,7 @@ pub fn EnvironmentDetail() -> impl IntoView {
                         <InlineError error />
                     </header>
                     {if editing() && !archived {
-                        view! { <EnvironmentEditor form id=Some(env.id.clone()) /> }.into_any()
+                        view! { <EnvironmentEditor form id=Some(env.id.clone()) save /> }.into_any()
                     } else {
                         view! {
                             <section class="panel">
@@ -175,14 +177,14 @@ pub fn EnvironmentNew() -> impl IntoView {
             <p class="crumbs"><A href="/environments">"Environments"</A></p>
             <h1>"New environment"</h1>
         </header>
-        <EnvironmentEditor form id=None />
+        <EnvironmentEditor form id=None save={ServerAction::<SaveEnvironment>::new()} />
     }
 }
 
 /// One form for create and edit. An `ActionForm`: it posts even before the page's script runs.
+/// `save` belongs to the page, so the page can reload what was saved.
 #[component]
-fn EnvironmentEditor(form: EnvironmentForm, id: Option<String>) -> impl IntoView {
-    let save = ServerAction::<SaveEnvironment>::new();
+fn EnvironmentEditor(form: EnvironmentForm, id: Option<String>, save: ServerAction<SaveEnvironment>) -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {

@@ -33,19 +33,8 @@ fn status_label(session: &Session) -> String {
     serde_json::to_value(&session.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn tokens(session: &Session) -> u64 {
-    let u = &session.usage;
-    u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0)
-}
-
 fn cost(session: &Session) -> String {
-    match &session.usage.list_cost {
-        Some(c) => {
-            let cents: f64 = c.amount.parse().unwrap_or(0.0);
-            if c.currency == "USD" { format::usd(cents / 100.0) } else { format!("{} {}", cents / 100.0, c.currency) }
-        }
-        None => "—".to_owned(),
-    }
+    session.usage.list_cost.as_ref().map(format::list_cost).unwrap_or_else(|| "—".to_owned())
 }
 
 /// The list's filters, from the page's query string.
@@ -131,15 +120,15 @@ pub fn SessionList() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {page.data.into_iter().map(|s| {
-                                            let status = status_label(&s);
-                                            let (tokens, cost) = (tokens(&s), cost(&s));
-                                            let title = s.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| s.id.clone());
+                                            let status = s.status.clone();
+                                            let (tokens, cost) = (s.tokens, s.cost.clone().unwrap_or_else(|| "—".to_owned()));
+                                            let title = s.title.clone().unwrap_or_else(|| s.id.clone());
                                             view! {
                                                 <tr>
                                                     <td><A href=format!("/sessions/{}", s.id)>{title}</A>
-                                                        {s.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                                        {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
                                                     <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
-                                                    <td>{format!("{} v{}", s.agent.name, s.agent.version)}</td>
+                                                    <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
                                                     <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
                                                     <td class="num">{format::count(tokens)}</td>
                                                     <td class="num">{cost}</td>
@@ -359,6 +348,8 @@ pub fn SessionDetail() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading what="the events" /> }>
             {move || Suspend::new(async move {
                 match events.await {
+                    // The session's own panel already says it does not exist.
+                    Err(error) if error.kind == crate::error::ErrorKind::NotFound => ().into_any(),
                     Err(error) => view! { <Failure error /> }.into_any(),
                     Ok(page) => view! {
                         <section class="panel" aria-labelledby="events">

@@ -110,7 +110,6 @@ pub fn VaultDetail() -> impl IntoView {
     let archive = ServerAction::<ArchiveVault>::new();
     let delete = ServerAction::<DeleteVault>::new();
     let create = ServerAction::<CreateCredential>::new();
-    let rotate = ServerAction::<RotateCredential>::new();
     let archive_cred = ServerAction::<ArchiveCredential>::new();
     let delete_cred = ServerAction::<DeleteCredential>::new();
     let vault = Resource::new(
@@ -119,7 +118,6 @@ pub fn VaultDetail() -> impl IntoView {
                 id(),
                 archive.version().get(),
                 create.version().get(),
-                rotate.version().get(),
                 archive_cred.version().get(),
                 delete_cred.version().get(),
             )
@@ -178,7 +176,7 @@ pub fn VaultDetail() -> impl IntoView {
                         } else {
                             view! {
                                 <ul class="credentials" data-testid="credential-list">
-                                    {credentials.data.into_iter().map(|c| view! { <CredentialRow credential=c rotate archive=archive_cred delete=delete_cred /> }).collect_view()}
+                                    {credentials.data.into_iter().map(|c| view! { <CredentialRow credential=c archive=archive_cred delete=delete_cred /> }).collect_view()}
                                 </ul>
                             }.into_any()
                         }}
@@ -194,10 +192,20 @@ pub fn VaultDetail() -> impl IntoView {
 #[component]
 fn CredentialRow(
     credential: Credential,
-    rotate: ServerAction<RotateCredential>,
     archive: ServerAction<ArchiveCredential>,
     delete: ServerAction<DeleteCredential>,
 ) -> impl IntoView {
+    // Each row rotates on its own, so its form empties and confirms only its own rotation.
+    let rotate = ServerAction::<RotateCredential>::new();
+    let rotated = move || rotate.value().get().and_then(Result::ok);
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if rotated().is_some()
+            && let Some(form) = form_ref.get()
+        {
+            form.reset();
+        }
+    });
     let kind = serde_json::to_value(&credential.auth)
         .ok()
         .and_then(|a| a.get("type").and_then(Value::as_str).map(str::to_owned))
@@ -214,12 +222,15 @@ fn CredentialRow(
                 <br /><span class="muted">{describe(&credential)} " · " <code>{credential.id.clone()}</code> " · updated " {format::timestamp(&credential.updated_at)}</span>
             </p>
             {(!archived).then(|| view! {
-                <ActionForm action=rotate attr:class="inline-form">
+                <ActionForm action=rotate node_ref=form_ref attr:class="inline-form">
                     <input type="hidden" name="vault_id" value=credential.vault_id.clone() />
                     <input type="hidden" name="credential_id" value=credential.id.clone() />
                     <input type="hidden" name="form[kind]" value=kind.clone() />
                     <label>"New secret " <input type="password" name="form[secret]" autocomplete="off" required /></label>
                     " " <button type="submit" class="button">"Rotate"</button>
+                    {move || rotated().map(|c| view! {
+                        <p class="notice" role="status">{format!("Rotated at {}. The new secret is stored upstream and will not be shown again.", format::timestamp(&c.updated_at))}</p>
+                    })}
                     <InlineError error=rotate_error />
                 </ActionForm>
                 <Confirm label="Archive" consequence="Sessions stop using this credential."

@@ -1,0 +1,149 @@
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { collectErrors, fact, unique, waitForHydration } from './support';
+
+/** The upload form (it has a heading but no accessible name of its own). */
+function uploadForm(page: Page): Locator {
+  return page.locator('form', { has: page.getByRole('heading', { name: 'Upload a file' }) });
+}
+
+/** A file name no other test uses. */
+function fileName(stem: string, extension: string): string {
+  return `${unique(stem).replace(/\s+/g, '-')}.${extension}`;
+}
+
+/** Requests to the upload endpoint (`POST /api/files`), however they are made. */
+function recordUploads(page: Page): string[] {
+  const uploads: string[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/api/files') uploads.push(`${request.method()} ${request.url()}`);
+  });
+  return uploads;
+}
+
+test('a file over the upload limit is refused before anything is sent', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/files');
+  await expect(page.getByRole('heading', { level: 1, name: 'Files' })).toBeVisible();
+  await expect(uploadForm(page)).toContainText('Up to 1 MiB per file.');
+  await waitForHydration(page);
+
+  const uploads = recordUploads(page);
+  const name = fileName('too-big', 'bin');
+  await page.getByLabel('File', { exact: true }).setInputFiles({
+    name,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(1.5 * 1024 * 1024, 7),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(uploadForm(page).getByRole('alert')).toHaveText(
+    `${name} is 1.5 MiB, over the upload limit of 1 MiB. Choose a smaller file.`,
+  );
+  await expect(page.getByRole('status')).toHaveCount(0);
+  expect(uploads).toEqual([]);
+  // Nothing was uploaded under that name either.
+  await page.reload();
+  await expect(page.getByRole('heading', { level: 1, name: 'Files' })).toBeVisible();
+  await expect(page.getByRole('cell', { name })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('a file dropped on the upload form is uploaded', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/files');
+  await waitForHydration(page);
+  const name = fileName('dropped', 'txt');
+  const dataTransfer = await page.evaluateHandle((name) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['dropped on the form\n'], name, { type: 'text/plain' }));
+    return transfer;
+  }, name);
+  await uploadForm(page).dispatchEvent('drop', { dataTransfer });
+  await expect(page.getByRole('status')).toHaveText(new RegExp(`^Uploaded ${name} as file_\\w+\\.$`));
+  await expect(page.getByTestId('file-list').getByRole('row').filter({ hasText: name })).toHaveCount(1);
+  expect(errors).toEqual([]);
+});
+
+test('an uploaded file starts a session that mounts it; the session is archived, then deleted', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/files');
+  await expect(page.getByRole('heading', { level: 1, name: 'Files' })).toBeVisible();
+  await waitForHydration(page);
+
+  // Upload with the picker.
+  const name = fileName('brief', 'txt');
+  await page.getByLabel('File', { exact: true }).setInputFiles({
+    name,
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Please summarise this brief.\n'),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  const notice = page.getByRole('status');
+  await expect(notice).toHaveText(new RegExp(`^Uploaded ${name} as file_\\w+\\.$`));
+  const fileId = (await notice.getByRole('code').innerText()).trim();
+  const row = page.getByTestId('file-list').getByRole('row').filter({ hasText: name });
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText(fileId);
+  await expect(row).toContainText('29 bytes');
+
+  // From the file to a new session.
+  await row.getByRole('link', { name: 'Start a session with it' }).click();
+  await expect(page).toHaveURL(`/sessions/new?file_id=${fileId}`);
+  await expect(page.getByRole('heading', { level: 1, name: 'New session' })).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Files to mount (ids, one per line)' })).toHaveValue(fileId);
+  await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption({ label: 'Demo: scripted agent (latest: v1)' });
+  await page.getByRole('combobox', { name: 'Environment', exact: true }).selectOption({ label: 'Demo environment' });
+  const title = unique('Summarise the brief');
+  await page.getByLabel('Title', { exact: true }).fill(title);
+  await page.getByRole('textbox', { name: 'First message (optional; starts the agent at once)' }).fill('Summarise it, please.');
+  await page.getByRole('button', { name: 'Start session' }).click();
+
+  await expect(page).toHaveURL(/\/sessions\/sesn_[^/?]+$/);
+  const sessionId = new URL(page.url()).pathname.split('/').pop()!;
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(title);
+  await expect(page).toHaveTitle(`${title} · Switchboard`);
+  await expect(fact(page, 'Id')).toHaveText(sessionId);
+  await expect(fact(page, 'Agent')).toHaveText('Demo: scripted agent v1');
+  const mounted = page.getByRole('region', { name: 'Mounted files' });
+  await expect(mounted.getByRole('listitem')).toHaveCount(1);
+  await expect(mounted.getByRole('listitem')).toContainText(new RegExp(`^${fileId} at /mnt/session/\\S+`));
+
+  // The first message was sent: after a reload the events list it, and the agent answered.
+  await expect(async () => {
+    await page.reload();
+    const events = page.getByTestId('event-list');
+    await expect(events.getByRole('listitem').filter({ hasText: 'user.message' })).toContainText(
+      'Summarise it, please.',
+      { timeout: 1_000 },
+    );
+    await expect(events.getByRole('listitem').filter({ hasText: 'agent.message' }).first()).toContainText(
+      'I am the demo agent',
+      { timeout: 1_000 },
+    );
+  }).toPass({ timeout: 20_000 });
+
+  // Archive, then delete, each confirmed.
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Archive', exact: true }).click();
+  const confirm = page.getByRole('group', { name: 'Confirm' });
+  await expect(confirm).toContainText('The session is kept read-only; no more messages can be sent.');
+  await confirm.getByRole('button', { name: 'Yes, archive' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('archived');
+  await expect(page.getByRole('button', { name: 'Archive', exact: true })).toHaveCount(0);
+
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(page.getByRole('group', { name: 'Confirm' })).toContainText(
+    'The session and its events are deleted for good.',
+  );
+  await page.getByRole('group', { name: 'Confirm' }).getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(page).toHaveURL('/sessions');
+  await expect(page.getByRole('heading', { level: 1, name: 'Sessions' })).toBeVisible();
+  expect(errors).toEqual([]);
+
+  // It is gone for good.
+  const gone = await page.goto(`/sessions/${sessionId}`);
+  expect(gone?.status()).toBe(404);
+  await expect(page).toHaveTitle('Session not found · Switchboard');
+  await expect(page.getByRole('alert').filter({ hasText: `Loading session ${sessionId} failed` })).toContainText(
+    'Not found',
+  );
+});

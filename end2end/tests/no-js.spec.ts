@@ -1,0 +1,104 @@
+import { expect, test } from '@playwright/test';
+import { fact, unique } from './support';
+
+// The console with JavaScript off: every page is complete as the server renders it, links and
+// GET forms navigate, and a missing id is a real 404.
+
+test('the agents list and the demo agent render without JavaScript @no-js', async ({ page }) => {
+  await page.goto('/agents');
+  await expect(page.getByRole('heading', { level: 1, name: 'Agents' })).toBeVisible();
+  const demo = page.getByTestId('agent-list').getByRole('row').filter({ hasText: 'Demo: scripted agent' });
+  await expect(demo.getByRole('cell').nth(1)).toHaveText('scripted');
+  await expect(demo.getByRole('cell').nth(2)).toHaveText('8 built-in, 1 custom');
+
+  await demo.getByRole('link', { name: 'Demo: scripted agent' }).click();
+  await expect(page).toHaveURL(/\/agents\/agent_[^/?]+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Demo: scripted agent v1');
+  await expect(page).toHaveTitle('Demo: scripted agent · Switchboard');
+  await expect(fact(page, 'Model')).toHaveText('scripted');
+  await expect(fact(page, 'Tools')).toHaveText('8 built-in, 1 custom');
+  await expect(fact(page, 'MCP servers')).toHaveText('none');
+  await expect(page.getByRole('heading', { name: 'System prompt' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Versions' }).getByRole('link', { name: 'Version 1' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Edit', exact: true })).toBeVisible();
+});
+
+test('a missing agent answers 404 without JavaScript @no-js', async ({ page }) => {
+  const response = await page.goto('/agents/agent_doesnotexist');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { level: 2, name: 'Not found' })).toBeVisible();
+  await expect(page.getByRole('alert')).toContainText('agent_doesnotexist');
+  await expect(page.getByRole('link', { name: 'Back to the agents' })).toHaveAttribute('href', '/agents');
+});
+
+test('the environments list and the demo environment render without JavaScript @no-js', async ({ page }) => {
+  await page.goto('/environments');
+  await expect(page.getByRole('heading', { level: 1, name: 'Environments' })).toBeVisible();
+  const demo = page.getByTestId('environment-list').getByRole('row').filter({ hasText: 'Demo environment' });
+  await expect(demo.getByRole('cell').nth(1)).toHaveText('limited (0 hosts)');
+
+  await demo.getByRole('link', { name: 'Demo environment', exact: true }).click();
+  await expect(page).toHaveURL(/\/environments\/env_[^/?]+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Demo environment');
+  await expect(page.getByText('A sandbox without network access, for the demo agent.', { exact: true })).toBeVisible();
+  await expect(fact(page, 'Type')).toHaveText('cloud');
+  await expect(fact(page, 'Networking')).toHaveText('limited (0 hosts)');
+});
+
+test('the sessions filter is a plain form that puts the status in the address @no-js', async ({ page }) => {
+  await page.goto('/sessions');
+  await expect(page.getByRole('heading', { level: 1, name: 'Sessions' })).toBeVisible();
+  const filters = page.getByRole('form', { name: 'Filter sessions' });
+  await expect(filters.getByRole('combobox', { name: 'Agent' })).toContainText('Demo: scripted agent');
+  await filters.getByRole('combobox', { name: 'Status' }).selectOption('idle');
+  await filters.getByRole('button', { name: 'Filter' }).click();
+
+  await expect(page).toHaveURL(/\/sessions\?status=idle(&|$)/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Sessions' })).toBeVisible();
+  await expect(page.getByRole('form', { name: 'Filter sessions' }).getByRole('combobox', { name: 'Status' })).toHaveValue(
+    'idle',
+  );
+  // Other tests run at the same time: either no session matches, or every one listed is idle.
+  const list = page.getByTestId('session-list');
+  if ((await list.count()) === 0) {
+    await expect(page.getByRole('heading', { name: 'No sessions match these filters' })).toBeVisible();
+  } else {
+    const statuses = await list.locator('tbody tr > td:nth-child(2)').allInnerTexts();
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['idle']));
+  }
+});
+
+test('files can be listed and uploaded without JavaScript @no-js', async ({ page }) => {
+  await page.goto('/files');
+  await expect(page.getByRole('heading', { level: 1, name: 'Files' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Upload a file' })).toBeVisible();
+  await expect(page.getByText('Drop a file here or choose one. Up to 1 MiB per file.')).toBeVisible();
+
+  // The upload form posts by itself and comes back to the list.
+  const name = `${unique('plain-upload').replace(/\s+/g, '-')}.txt`;
+  await page.getByLabel('File', { exact: true }).setInputFiles({
+    name,
+    mimeType: 'text/plain',
+    buffer: Buffer.from('sent by a plain form\n'),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(page).toHaveURL(/\/files\?uploaded=file_\w+$/);
+  const id = new URL(page.url()).searchParams.get('uploaded')!;
+  await expect(page.getByRole('status')).toHaveText(`Uploaded ${id}.`);
+  const row = page.getByTestId('file-list').getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText(id);
+  await expect(row.getByRole('link', { name: 'Start a session with it' })).toHaveAttribute(
+    'href',
+    `/sessions/new?file_id=${id}`,
+  );
+});
+
+test('the vaults page renders without JavaScript @no-js', async ({ page }) => {
+  await page.goto('/vaults');
+  await expect(page.getByRole('heading', { level: 1, name: 'Vaults' })).toBeVisible();
+  await expect(page.getByText('Secrets are write-only.')).toBeVisible();
+  await expect(page.getByLabel('New vault named')).toBeEditable();
+  await expect(page.getByRole('button', { name: 'Create vault' })).toBeEnabled();
+  await expect(page.getByRole('link', { name: 'Show archived' })).toHaveAttribute('href', '/vaults?include_archived=true');
+});

@@ -1,0 +1,128 @@
+//! Server render times of console pages (not a test): `scripts/bench console`, or
+//! `cargo run --release -p server --example render_bench`.
+//!
+//! Starts Switchboard in this process on the embedded engine, creates 150 sessions and an agent
+//! with 5 versions through the console's own server functions, then times full server renders
+//! (request sent → last byte of HTML received, over loopback) of:
+//! 1. the Sessions list (its first page holds 100 sessions);
+//! 2. an Agent detail page (definition, version history).
+//!
+//! Each figure is the median over its runs, with min, p99 and max.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use server::{settings::Settings, startup::Application};
+
+const RUNS: usize = 300;
+const WARMUP: usize = 20;
+
+#[tokio::main]
+async fn main() {
+    let data_dir = std::env::temp_dir().join(format!("switchboard-render-bench-{}", std::process::id()));
+    let vars = [
+        ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
+        ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
+        ("ANTHROPIC_API_KEY", String::new()),
+    ];
+    let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
+    let app = Application::build(settings).await.expect("Switchboard starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::new();
+
+    let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+        let request = http.post(format!("{base}/api/{endpoint}")).form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert!(status.is_success(), "{endpoint}: {body}");
+            body
+        }
+    };
+
+    let script = json!({ "turns": [[{ "text": "A short answer." }]] }).to_string();
+    let definition = |description: &str| {
+        json!({
+            "name": "Render bench", "model": "scripted", "system": script, "description": description,
+            "tools": [
+                { "type": "agent_toolset_20260401", "default_config": { "enabled": true, "permission_policy": { "type": "always_ask" } } },
+                { "type": "custom", "name": "lookup_order", "description": "Look up an order", "input_schema": { "type": "object", "properties": { "id": { "type": "string" } } } }
+            ],
+            "metadata": { "team": "bench" }
+        })
+        .to_string()
+    };
+    let agent = call("agents/create", vec![("definition", definition("v1"))]).await;
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    for version in 1..5u64 {
+        call(
+            "agents/update",
+            vec![
+                ("id", agent_id.clone()),
+                ("version", version.to_string()),
+                ("definition", definition(&format!("v{}", version + 1))),
+            ],
+        )
+        .await;
+    }
+    let env = call(
+        "environments/save",
+        vec![
+            ("id", String::new()),
+            ("form[name]", "bench".into()),
+            ("form[kind]", "cloud".into()),
+            ("form[networking]", "unrestricted".into()),
+        ],
+    )
+    .await;
+    let env_id = env["id"].as_str().unwrap().to_owned();
+    for i in 0..150 {
+        call(
+            "sessions/create",
+            vec![
+                ("form[agent_id]", agent_id.clone()),
+                ("form[environment_id]", env_id.clone()),
+                ("form[title]", format!("Session {i}")),
+            ],
+        )
+        .await;
+    }
+
+    let sessions = time_page(&http, &format!("{base}/sessions"), "Session 149").await;
+    report("render /sessions (first page of 100 sessions)", &sessions);
+    let detail = time_page(&http, &format!("{base}/agents/{agent_id}"), "Version 5").await;
+    report("render /agents/{id} (5 versions)", &detail);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+async fn time_page(http: &reqwest::Client, url: &str, must_contain: &str) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(RUNS);
+    for run in 0..WARMUP + RUNS {
+        let started = Instant::now();
+        let response = http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let html = response.text().await.unwrap();
+        let elapsed = started.elapsed();
+        assert!(html.contains(must_contain), "{url} lacks {must_contain:?}");
+        if run >= WARMUP {
+            times.push(elapsed);
+        }
+    }
+    times
+}
+
+fn report(what: &str, times: &[Duration]) {
+    let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{what:<52} median {:>8.2} ms   min {:>7.2}   p99 {:>7.2}   max {:>7.2}   (n={})",
+        at(0.5),
+        ms[0],
+        at(0.99),
+        ms[ms.len() - 1],
+        ms.len()
+    );
+}
