@@ -24,21 +24,17 @@ pub(crate) mod server {
             .ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
     }
 
-    /// Sets the server function's HTTP status from the error, so scripts and tests see a 4xx for a
-    /// user's mistake and a 5xx only for failures that are not theirs.
+    /// Logs failures that are not the caller's. The HTTP status of a failed call comes from the
+    /// error's kind, set by the server's `server_fn_error_status` layer; a page that shows an error
+    /// sets its own status in `Failure`, so a failed side panel does not fail the whole page.
     pub fn fail<T>(error: AppError) -> Result<T, AppError> {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
         if error.status() >= 500 {
             tracing::warn!("{error}");
         }
         Err(error)
     }
 
-    /// Runs `f`, turning its error into the right status.
+    /// Runs `f`, logging its failure if it is not the caller's.
     pub async fn respond<T>(f: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         match f.await {
             Ok(value) => Ok(value),
