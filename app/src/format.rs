@@ -49,6 +49,20 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
+/// `text` as one value of a URL query: everything but unreserved characters percent-encoded, so a
+/// cursor with `+`, `=` or `&` survives the round trip through a link.
+pub fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A list cost as the API sends it (minor units as an integer string).
 pub fn list_cost(cost: &protocol::usage::ListCost) -> String {
     let minor: f64 = cost.amount.parse().unwrap_or(0.0);
@@ -69,5 +83,6 @@ mod tests {
         assert_eq!(timestamp("2026-11-21T10:18:21.123Z"), "2026-11-21 10:18 UTC");
         assert_eq!(usd(0.0), "$0.00");
         assert_eq!(usd(1.234), "$1.23");
+        assert_eq!(query_value("page_a+b/c=="), "page_a%2Bb%2Fc%3D%3D");
     }
 }

@@ -3,10 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use protocol::{
-    common::Page,
-    sessions::{Session, SessionPage},
-};
+use protocol::{common::Page, sessions::Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -76,7 +73,7 @@ pub async fn list_sessions(
         if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
             query.push(("agent_id".into(), segment(&agent)?));
         }
-        let page: SessionPage =
+        let page: protocol::sessions::SessionPage =
             upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))?;
         Ok(Page {
             data: page.data.iter().map(SessionRow::of).collect(),

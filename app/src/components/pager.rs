@@ -10,7 +10,7 @@ pub fn Pager(#[prop(into)] base: String, next: Option<String>, on_first: bool) -
     let link = move |page: Option<&str>| {
         let mut query: Vec<String> = base.split('&').filter(|p| !p.is_empty()).map(str::to_owned).collect();
         if let Some(page) = page {
-            query.push(format!("page={page}"));
+            query.push(format!("page={}", crate::format::query_value(page)));
         }
         if query.is_empty() { "?".to_owned() } else { format!("?{}", query.join("&")) }
     };

@@ -108,8 +108,8 @@ pub fn SessionList() -> impl IntoView {
                     }.into_any(),
                     Ok(page) => {
                         let mut base = Vec::new();
-                        if let Some(s) = &f.status { base.push(format!("status={s}")); }
-                        if let Some(a) = &f.agent_id { base.push(format!("agent_id={a}")); }
+                        if let Some(s) = &f.status { base.push(format!("status={}", format::query_value(s))); }
+                        if let Some(a) = &f.agent_id { base.push(format!("agent_id={}", format::query_value(a))); }
                         if f.include_archived { base.push("include_archived=true".to_owned()); }
                         view! {
                             <section class="panel">

@@ -180,7 +180,6 @@ pub fn VaultDetail() -> impl IntoView {
                                 </ul>
                             }.into_any()
                         }}
-                        <Pager base="" next=None on_first=true />
                     </section>
                     {(!archived).then(|| view! { <CredentialForm vault_id create /> })}
                 }.into_any()
