@@ -51,7 +51,6 @@ pub struct UpstreamClient {
 
 impl UpstreamClient {
     pub fn new(base_url: impl Into<String>, key: ApiKey) -> Self {
-        install_crypto_provider();
         let builder = || {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -141,15 +140,6 @@ impl Upstream for UpstreamClient {
     fn call(&self, call: Call) -> BoxFuture<'_, Result<Value, UpstreamError>> {
         Box::pin(self.send(call))
     }
-}
-
-/// reqwest with `rustls-no-provider` needs a process-wide crypto provider before the first client.
-fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Fails only when another provider is installed already, which serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 /// The `anthropic-beta` a path's resource family needs (files and skills need none).

@@ -20,7 +20,8 @@ async fn overview_is_rendered_on_the_server_with_the_upstream_and_the_navigation
     assert!(html.contains(r#"data-testid="upstream-mode">Embedded engine<"#), "{html}");
     assert!(html.contains("<code>http://127.0.0.1:"), "the engine's loopback address is shown: {html}");
     for section in ["Agents", "Environments", "Sessions", "Inbox", "Files", "Vaults", "Audit", "Settings"] {
-        assert!(html.contains(&format!(">{section}</a>")), "no link to {section} in the navigation");
+        let link = format!(r#"<a href="/{}">{section}"#, section.to_lowercase());
+        assert!(html.contains(&link), "no link to {section} in the navigation");
     }
     // The page loads the hydrate bundle, so it becomes a live app in the browser.
     assert!(html.contains("/pkg/switchboard.js"), "{html}");
