@@ -1,3 +1,6 @@
+// Leptos' view types nest deeply in the bigger forms; without erased components (release builds)
+// the compiler needs more than the default depth to lay them out.
+#![recursion_limit = "256"]
 //! Switchboard's browser console: rendered on the server, then hydrated into WebAssembly.
 //!
 //! `shell` is the HTML document the server renders; `App` is the router and layout both sides

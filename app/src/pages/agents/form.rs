@@ -222,6 +222,7 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
             </div>
         </form>
     }
+    .into_any()
 }
 
 /// A text input bound to one field of the draft.
@@ -304,6 +305,7 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
             <Metadata draft />
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -360,6 +362,7 @@ fn CustomTools(draft: RwSignal<AgentDraft>) -> impl IntoView {
             }))>"Add a custom tool"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
@@ -388,6 +391,7 @@ fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
             <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.mcp_servers.push(McpServerDraft { policy: "always_ask".into(), ..Default::default() }))>"Add an MCP server"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
@@ -415,6 +419,7 @@ fn Skills(draft: RwSignal<AgentDraft>) -> impl IntoView {
             <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.skills.push(SkillDraft { kind: "anthropic".into(), ..Default::default() }))>"Add a skill"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
@@ -443,4 +448,5 @@ fn Metadata(draft: RwSignal<AgentDraft>) -> impl IntoView {
             <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.metadata.push(Default::default()))>"Add metadata"</button>
         </fieldset>
     }
+    .into_any()
 }
