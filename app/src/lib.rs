@@ -6,6 +6,7 @@
 //! `shell` is the HTML document the server renders; `App` is the router and layout both sides
 //! share; `hydrate` is the entry point of the WASM bundle.
 
+pub mod actions;
 pub mod api;
 pub mod components;
 pub mod drafts;

@@ -19,7 +19,10 @@ use std::sync::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{startup::AppState, upstream::describe};
+use crate::{
+    startup::AppState,
+    upstream::{api_error, describe},
+};
 
 /// `POST /api/files`: the form's `file` field, streamed to the upstream's `POST /v1/files`.
 ///
@@ -50,11 +53,15 @@ pub async fn upload(
     };
     match (outcome, wants_json) {
         (Ok(file), true) => (StatusCode::CREATED, Json(file)).into_response(),
-        (Ok(file), false) => Redirect::to(&format!("/files?uploaded={}", urlencode(&file.id))).into_response(),
+        (Ok(file), false) => {
+            Redirect::to(&format!("/files?uploaded={}", app::format::query_value(&file.id))).into_response()
+        }
         (Err(error), true) => {
             (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY), Json(error)).into_response()
         }
-        (Err(error), false) => Redirect::to(&format!("/files?error={}", urlencode(&error.to_string()))).into_response(),
+        (Err(error), false) => {
+            Redirect::to(&format!("/files?error={}", app::format::query_value(&error.to_string()))).into_response()
+        }
     }
 }
 
@@ -134,7 +141,7 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
             .await
             .map_err(|e| AppError::upstream(&action, UpstreamError::Decode(e.to_string()))),
         Ok(response) => Err(AppError::upstream(&action, api_error(response).await)),
-        Err(error) => Err(AppError::upstream(&action, UpstreamError::Unreachable(describe(&error)))),
+        Err(error) => Err(AppError::upstream(&action, UpstreamError::Unreachable(describe(error)))),
     }
 }
 
@@ -157,7 +164,11 @@ fn multipart_error(error: MultipartError) -> AppError {
 
 /// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
 pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let id_path = urlencode(&id);
+    // An id, never a path: `..` must not reach another upstream endpoint with the key.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return error_page(AppError::not_found(format!("{id:?} is not a file id.")));
+    }
+    let id_path = id.as_str();
     let action = "Downloading the file";
     let meta = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
     let meta = match meta {
@@ -166,7 +177,7 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
             Err(e) => return error_page(AppError::upstream(action, UpstreamError::Decode(e.to_string()))),
         },
         Ok(r) => return error_page(AppError::upstream(action, api_error(r).await)),
-        Err(e) => return error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(&e)))),
+        Err(e) => return error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     };
     let content = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
     match content {
@@ -181,8 +192,10 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
                 .chars()
                 .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
                 .collect();
-            let disposition =
-                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
+            let disposition = format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                app::format::query_value(&meta.filename)
+            );
             if let Ok(value) = HeaderValue::from_str(&disposition) {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
@@ -190,27 +203,11 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
             response
         }
         Ok(r) => error_page(AppError::upstream(action, api_error(r).await)),
-        Err(e) => error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(&e)))),
+        Err(e) => error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     }
 }
 
 fn error_page(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
-}
-
-async fn api_error(response: reqwest::Response) -> UpstreamError {
-    let status = response.status().as_u16();
-    let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body: Option<protocol::error::ErrorResponse> = response.json().await.ok();
-    UpstreamError::Api {
-        status,
-        request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
-        error: body.map(|b| Box::new(b.error)),
-        retry_after: None,
-    }
-}
-
-fn urlencode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }

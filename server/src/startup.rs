@@ -149,8 +149,32 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         .layer(axum::middleware::from_fn(server_fn_error_status))
+        .layer(axum::middleware::from_fn(refuse_cross_site_mutations))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a mutation (anything but GET or HEAD under `/api/`) that a browser sent from another
+/// site: a page elsewhere must not be able to delete a vault through a person's open console.
+/// Browsers send `Sec-Fetch-Site` and `Origin` on such requests; tools like curl send neither.
+async fn refuse_cross_site_mutations(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let is_mutation = request.uri().path().starts_with("/api/")
+        && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site");
+    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+    let foreign_origin = headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin.split_once("://").map(|(_, rest)| rest) != host);
+    if is_mutation && (cross_site || foreign_origin) {
+        let error = AppError::new(
+            app::error::ErrorKind::BadInput,
+            "This request came from another site and was refused. Use the console itself to make changes.",
+        );
+        return (StatusCode::FORBIDDEN, axum::Json(error)).into_response();
+    }
+    next.run(request).await
 }
 
 /// A server function whose arguments do not decode never reaches the app's code, and `server_fn`

@@ -24,13 +24,13 @@ const MAX_RETRIES: u32 = 2;
 /// A `retry-after` longer than this is not waited for: the person gets the 429 and the wait.
 const MAX_HONOURED_WAIT: Duration = Duration::from_secs(10);
 
-/// Tunables, mostly for tests.
+/// How reads are retried.
 #[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub max_retries: u32,
+struct RetryPolicy {
+    max_retries: u32,
     /// First backoff step; doubles per retry, capped at `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+    base_delay: Duration,
+    max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -68,11 +68,6 @@ impl UpstreamClient {
         }
     }
 
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -84,9 +79,13 @@ impl UpstreamClient {
     }
 
     fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let mut key = reqwest::header::HeaderValue::from_str(self.key.expose())
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+        // Kept out of any debug output of the request.
+        key.set_sensitive(true);
         let mut request = client
             .request(method, format!("{}{path}", self.base_url))
-            .header("x-api-key", self.key.expose())
+            .header("x-api-key", key)
             .header("anthropic-version", ANTHROPIC_VERSION);
         if let Some(beta) = beta_for(path) {
             request = request.header("anthropic-beta", beta);
@@ -124,7 +123,7 @@ impl UpstreamClient {
             }
             return match outcome {
                 Ok(response) => read(response).await,
-                Err(error) => Err(UpstreamError::Unreachable(describe(&error))),
+                Err(error) => Err(UpstreamError::Unreachable(describe(error))),
             };
         }
     }
@@ -165,12 +164,13 @@ fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
 /// `retry-after-ms` (milliseconds), else `retry-after` (seconds or an HTTP date).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    // `try_from`: a huge value from the upstream must not panic the request.
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
     let value = header("retry-after")?;
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let date = httpdate(value)?;
     Some(date.duration_since(SystemTime::now()).unwrap_or_default())
@@ -182,31 +182,42 @@ fn httpdate(value: &str) -> Option<SystemTime> {
 }
 
 async fn read(response: Response) -> Result<Value, UpstreamError> {
-    let status = response.status();
+    if !response.status().is_success() {
+        return Err(api_error(response).await);
+    }
+    let bytes = response.bytes().await.map_err(|e| UpstreamError::Unreachable(describe(e)))?;
+    // An empty success (a 204) is a success, not an undecodable body.
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()))
+}
+
+/// The upstream's error answer: status, the API's error body when it is one, request id, and how
+/// long it asked us to wait.
+pub async fn api_error(response: Response) -> UpstreamError {
+    let status = response.status().as_u16();
     let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let wait = retry_after(response.headers());
-    let bytes = response.bytes().await.map_err(|e| UpstreamError::Unreachable(describe(&e)))?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()));
-    }
-    let body: Option<ErrorResponse> = serde_json::from_slice(&bytes).ok();
-    Err(UpstreamError::Api {
-        status: status.as_u16(),
+    let body: Option<ErrorResponse> = response.json().await.ok();
+    UpstreamError::Api {
+        status,
         request_id: request_id.or_else(|| body.as_ref().and_then(|b| b.request_id.clone())),
         error: body.map(|b| Box::new(b.error)),
         retry_after: wait,
-    })
+    }
 }
 
-/// A transport error in words. (The key travels in a header, never in a URL.)
-pub fn describe(error: &reqwest::Error) -> String {
+/// A transport error in words, without the upstream's URL (the browser sees this text).
+pub fn describe(error: reqwest::Error) -> String {
     if error.is_timeout() {
         "the request timed out".to_owned()
     } else if error.is_connect() {
         "the connection was refused or could not be made".to_owned()
     } else {
+        let error = error.without_url();
         let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
+        let mut source = std::error::Error::source(&error);
         while let Some(inner) = source {
             text.push_str(": ");
             text.push_str(&inner.to_string());
@@ -242,6 +253,8 @@ mod tests {
         assert!(retry_after(&headers).unwrap() > Duration::from_secs(3600));
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&headers), None, "an absurd wait is ignored, not a panic");
     }
 
     #[test]

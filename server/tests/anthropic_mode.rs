@@ -56,7 +56,7 @@ async fn a_rejected_key_is_explained_without_showing_it() {
     let (_, checks) = app.call("settings/check", &[]).await;
     let key_check = &checks[0];
     assert_eq!(key_check["ok"], false);
-    assert!(key_check["detail"].as_str().unwrap().contains("rejected the key (401)"), "{key_check}");
+    assert!(key_check["detail"].as_str().unwrap().contains("rejected Switchboard's API key (401)"), "{key_check}");
 
     let (status, html) = app.get_text("/agents").await;
     assert_eq!(status, 502);
@@ -141,6 +141,58 @@ async fn an_overloaded_upstream_is_retried_for_reads_and_never_for_mutations() {
     let (status, error) = app.call("agents/create", &[("definition", &definition)]).await;
     assert_eq!(status, 502, "{error}");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "a create is sent once: a blind retry could create two agents");
+}
+
+/// A fake upstream whose `GET /v1/agents` fails `failures` times with `status` (and `headers`),
+/// then answers an empty page; counts the requests.
+async fn flaky_upstream(
+    failures: usize,
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let router = Router::new().route(
+        "/v1/agents",
+        get(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < failures {
+                    let mut map = HeaderMap::new();
+                    for (k, v) in headers {
+                        map.insert(*k, v.parse().unwrap());
+                    }
+                    let body = json!({"type": "error", "error": {"type": "api_error", "message": "try later"}});
+                    (StatusCode::from_u16(status).unwrap(), map, axum::Json(body)).into_response()
+                } else {
+                    axum::Json(json!({"data": [], "next_page": null})).into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn a_read_that_fails_twice_then_succeeds_shows_the_data() {
+    let (url, hits) = flaky_upstream(2, 503, &[("retry-after-ms", "10")]).await;
+    let app = anthropic_app(&url, KEY).await;
+    let (status, page) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"], json!([]));
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn x_should_retry_false_is_obeyed() {
+    let (url, hits) = flaky_upstream(1, 503, &[("x-should-retry", "false")]).await;
+    let app = anthropic_app(&url, KEY).await;
+    let (status, error) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the upstream said not to retry");
 }
 
 /// Drives every page and every server function with a distinctive key, and looks for the key in

@@ -60,6 +60,7 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
     let mut definition: Value =
         serde_json::from_str(&scripted_agent("Reviewer", json!([[{"text": "hello"}]]))).unwrap();
     definition["description"] = json!("Reads pull requests");
+    definition["metadata"] = json!({"team": "review"});
     let (status, v2) =
         app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
     assert_eq!(status, 200, "{v2}");
@@ -91,6 +92,15 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
     assert_eq!(conflict["kind"], "conflict");
     assert!(conflict["message"].as_str().unwrap().contains("version 2"), "{conflict}");
     assert_eq!(conflict["field"], "version:2");
+
+    // Clearing the description and removing the metadata key in the form clears them upstream
+    // (an update keeps what it leaves out, so the console sends nulls).
+    let cleared = scripted_agent("Reviewer", json!([[{"text": "hello"}]]));
+    let (status, v3) = app.call("agents/update", &[("id", id), ("version", "2"), ("definition", &cleared)]).await;
+    assert_eq!(status, 200, "{v3}");
+    assert_eq!(v3["version"], 3);
+    assert!(v3.get("description").is_none_or(Value::is_null), "{v3}");
+    assert_eq!(v3["metadata"], json!({}), "{v3}");
 
     // Archive; the default list hides it, the archived filter shows it.
     let (status, archived) = app.call("agents/archive", &[("id", id)]).await;
@@ -521,7 +531,8 @@ async fn the_connection_check_passes_against_the_embedded_engine() {
     for check in checks {
         assert_eq!(check["ok"], true, "{check}");
     }
-    assert!(checks.iter().any(|c| c["name"] == "List agents" && c["detail"].as_str().unwrap().contains("found")));
+    let agents = checks.iter().find(|c| c["name"] == "List agents").unwrap();
+    assert!(agents["detail"].as_str().unwrap().starts_with("/v1/agents answered"), "{agents}");
 }
 
 #[tokio::test]
@@ -543,4 +554,39 @@ async fn every_list_page_renders_its_data_on_the_server() {
         assert!(html.contains(marker), "{path} lacks {marker:?}");
         assert!(!html.contains("<template"), "{path} leaves content for a script to place");
     }
+}
+
+#[tokio::test]
+async fn a_mutation_sent_from_another_site_is_refused() {
+    let app = spawn_app(&[]).await;
+    let definition = scripted_agent("Forged", json!([[{"text": "x"}]]));
+    let url = format!("{}/api/agents/create", app.address);
+    for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let response =
+            app.client.post(&url).header(header, value).form(&[("definition", &definition)]).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{header}: {value}");
+    }
+    let (_, list) = app.read("agents/list", &[("include_archived", "true")]).await;
+    assert!(!list["data"].as_array().unwrap().iter().any(|a| a["name"] == "Forged"), "nothing was created");
+
+    // The console's own pages send their own origin, and reads are never refused.
+    let own = app.address.clone();
+    let response = app
+        .client
+        .post(&url)
+        .header("origin", own)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("definition", &definition)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let response = app
+        .client
+        .get(format!("{}/api/agents/list?include_archived=false", app.address))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
 }

@@ -79,8 +79,15 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
     respond(async move {
         let id = segment(&id)?;
         let mut body = checked_definition(&definition)?;
-        body["version"] = serde_json::json!(version);
         let api = upstream()?;
+        // An update keeps what it leaves out and patches metadata: what the form cleared must be
+        // sent as `null` to be cleared upstream.
+        let based_on: serde_json::Value = api
+            .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])
+            .await
+            .map_err(|e| AppError::upstream("Loading the version being edited", e))?;
+        clear_what_was_removed(&mut body, &based_on);
+        body["version"] = serde_json::json!(version);
         match api.post::<Agent>(&format!("/v1/agents/{id}"), &body).await {
             Ok(agent) => Ok(agent),
             Err(e) => {
@@ -120,6 +127,25 @@ async fn get_agent_inner(id: &str, version: u64) -> Result<serde_json::Value, Ap
         .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])
         .await
         .map_err(|e| AppError::upstream(&format!("Loading version {version} of agent {id}"), e))
+}
+
+/// Adds `null` for the optional fields and metadata keys `based_on` has and `body` no longer does.
+#[cfg(feature = "ssr")]
+pub fn clear_what_was_removed(body: &mut serde_json::Value, based_on: &serde_json::Value) {
+    use serde_json::Value;
+    let Some(object) = body.as_object_mut() else { return };
+    for key in ["description", "system", "multiagent"] {
+        if !object.contains_key(key) && based_on.get(key).is_some_and(|v| !v.is_null()) {
+            object.insert(key.to_owned(), Value::Null);
+        }
+    }
+    let old = based_on.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+    if let Some(metadata) = metadata.as_object_mut() {
+        for key in old.keys() {
+            metadata.entry(key.clone()).or_insert(Value::Null);
+        }
+    }
 }
 
 /// The definition from the form or raw editor, checked the way the form checks it.

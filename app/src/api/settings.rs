@@ -25,6 +25,8 @@ pub async fn connection_check() -> Result<Vec<Check>, AppError> {
     respond(async {
         let api = upstream()?;
         let mut checks = Vec::new();
+        // How the agents list (the first call) failed, if it did: says whether the key was refused.
+        let mut first_failure = None;
         let lists = [
             ("Agents", "/v1/agents"),
             ("Environments", "/v1/environments"),
@@ -49,6 +51,9 @@ pub async fn connection_check() -> Result<Vec<Check>, AppError> {
                 }
                 Err(error) => {
                     let error = AppError::upstream(&format!("GET {path}"), error);
+                    if path == "/v1/agents" {
+                        first_failure = Some(error.kind);
+                    }
                     Check { name: format!("List {}", name.to_lowercase()), ok: false, detail: error.to_string(), millis }
                 }
             };
@@ -58,10 +63,10 @@ pub async fn connection_check() -> Result<Vec<Check>, AppError> {
         let first = &checks[0];
         let key = if first.ok {
             Check { name: "API key accepted".into(), ok: true, detail: "The upstream accepted Switchboard's key.".into(), millis: first.millis }
-        } else if first.detail.contains("(401)") {
-            Check { name: "API key accepted".into(), ok: false, detail: "The upstream rejected the key (401). Check ANTHROPIC_API_KEY and restart.".into(), millis: first.millis }
+        } else if first_failure == Some(crate::error::ErrorKind::KeyRejected) {
+            Check { name: "API key accepted".into(), ok: false, detail: format!("No: {}", first.detail), millis: first.millis }
         } else {
-            Check { name: "API key accepted".into(), ok: false, detail: "Unknown: the upstream did not answer the first request.".into(), millis: first.millis }
+            Check { name: "API key accepted".into(), ok: false, detail: "Unknown: the first request failed for another reason (see below).".into(), millis: first.millis }
         };
         let beta = Check {
             name: "Managed Agents beta enabled".into(),

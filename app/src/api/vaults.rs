@@ -78,7 +78,7 @@ pub async fn delete_vault(id: String) -> Result<(), AppError> {
 }
 
 /// The credential form. Secret fields are write-only: the page never fills them in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CredentialForm {
     /// `static_bearer`, `mcp_oauth` or `environment_variable`.
     pub kind: String,
@@ -102,6 +102,19 @@ pub struct CredentialForm {
     pub inject_header: Option<String>,
     #[serde(default)]
     pub inject_body: Option<String>,
+}
+
+/// Prints everything but the secret, so a logged request never holds one.
+impl std::fmt::Debug for CredentialForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialForm")
+            .field("kind", &self.kind)
+            .field("display_name", &self.display_name)
+            .field("mcp_server_url", &self.mcp_server_url)
+            .field("secret", &"[redacted]")
+            .field("secret_name", &self.secret_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CredentialForm {

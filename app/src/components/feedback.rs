@@ -29,11 +29,19 @@ pub fn Empty(#[prop(into)] title: String, children: Children) -> impl IntoView {
 /// A failed load. On the server it also sets the page's status, so a link to something that
 /// does not exist is a real 404.
 #[component]
-pub fn Failure(error: AppError, #[prop(optional, into)] back: Option<(String, String)>) -> impl IntoView {
+pub fn Failure(
+    error: AppError,
+    #[prop(optional, into)] back: Option<(String, String)>,
+    /// A failed part of a page that otherwise works: the page keeps its status.
+    #[prop(optional)]
+    inline: bool,
+) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+    if !inline && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::BAD_GATEWAY));
     }
+    #[cfg(not(feature = "ssr"))]
+    let _ = inline;
     let title = match error.kind {
         ErrorKind::NotFound => "Not found",
         ErrorKind::KeyRejected => "The upstream refused Switchboard's key",

@@ -175,7 +175,10 @@ impl AgentDraft {
             let mut toolset = server.extra.clone();
             toolset.insert("type".into(), json!("mcp_toolset"));
             toolset.insert("mcp_server_name".into(), json!(server.name.trim()));
-            toolset.insert("default_config".into(), json!({ "permission_policy": { "type": server.policy } }));
+            // The rest of `default_config` (e.g. `enabled`) is kept as it was.
+            let mut default = toolset.get("default_config").and_then(Value::as_object).cloned().unwrap_or_default();
+            default.insert("permission_policy".into(), json!({ "type": server.policy }));
+            toolset.insert("default_config".into(), Value::Object(default));
             tools.push(Value::Object(toolset));
         }
         for (i, tool) in self.custom_tools.iter().enumerate() {
@@ -317,8 +320,11 @@ impl AgentDraft {
                 .and_then(Value::as_str)
                 .unwrap_or("always_ask")
                 .to_owned();
-            for key in ["type", "mcp_server_name", "default_config"] {
+            for key in ["type", "mcp_server_name"] {
                 extra.remove(key);
+            }
+            if let Some(default) = extra.get_mut("default_config").and_then(Value::as_object_mut) {
+                default.remove("permission_policy");
             }
             draft.mcp_servers.push(McpServerDraft { name, url, policy, extra });
         }
@@ -350,16 +356,7 @@ impl AgentDraft {
             Some(_) => return Err(DraftError::new("metadata", "\"metadata\" must be an object of strings.")),
         }
         // What an API response carries that a request does not.
-        const RESPONSE_ONLY: [&str; 8] = [
-            "id",
-            "type",
-            "version",
-            "created_at",
-            "updated_at",
-            "archived_at",
-            "execution_identity",
-            "multiagent_resolved",
-        ];
+        const RESPONSE_ONLY: [&str; 6] = ["id", "type", "version", "created_at", "updated_at", "archived_at"];
         const MODELLED: [&str; 8] =
             ["name", "description", "system", "model", "tools", "mcp_servers", "skills", "metadata"];
         for (key, value) in object {
@@ -449,7 +446,7 @@ mod tests {
             "tools": [
                 {"type": "agent_toolset_20260401", "default_config": {"enabled": true, "permission_policy": {"type": "always_ask"}},
                  "configs": [{"name": "bash", "enabled": false}, {"name": "web_fetch", "enabled": true, "allowed_domains": ["example.com"]}]},
-                {"type": "mcp_toolset", "mcp_server_name": "docs", "default_config": {"permission_policy": {"type": "always_allow"}}},
+                {"type": "mcp_toolset", "mcp_server_name": "docs", "default_config": {"enabled": false, "permission_policy": {"type": "always_allow"}}},
                 {"type": "custom", "name": "lookup", "description": "Look up an order", "input_schema": {"type": "object", "properties": {"id": {"type": "string"}}}}
             ],
             "mcp_servers": [{"type": "url", "name": "docs", "url": "https://mcp.example.com"}],
@@ -466,6 +463,7 @@ mod tests {
         let configs = again["tools"][0]["configs"].as_array().unwrap();
         assert!(configs.iter().any(|c| c["name"] == "web_fetch" && c["allowed_domains"] == json!(["example.com"])));
         assert_eq!(again["tools"][1]["default_config"]["permission_policy"]["type"], "always_allow");
+        assert_eq!(again["tools"][1]["default_config"]["enabled"], false, "a disabled MCP toolset stays disabled");
         assert_eq!(again["tools"][2]["input_schema"]["properties"]["id"]["type"], "string");
         assert_eq!(AgentDraft::from_request(&again).unwrap(), draft, "a second round trip changes nothing");
     }
@@ -510,7 +508,12 @@ mod tests {
             "mcp_servers": [], "skills": [], "metadata": {}
         });
         let draft = AgentDraft::from_request(&response).unwrap();
-        assert!(draft.extra.is_empty(), "response-only fields are not carried into a request: {:?}", draft.extra);
+        let carried: Vec<&String> = draft.extra.keys().collect();
+        assert_eq!(
+            carried,
+            ["execution_identity"],
+            "response-only fields are not carried into a request; request fields are"
+        );
         assert_eq!(draft.builtin, Some(BuiltinToolset::all_enabled()));
         assert_eq!(draft.model, "m");
     }

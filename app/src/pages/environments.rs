@@ -98,8 +98,9 @@ pub fn EnvironmentDetail() -> impl IntoView {
     let archive = ServerAction::<ArchiveEnvironment>::new();
     let delete = ServerAction::<DeleteEnvironment>::new();
     let save = ServerAction::<SaveEnvironment>::new();
-    let env =
-        Resource::new(move || (id(), archive.version().get(), save.version().get()), |(id, ..)| get_environment(id));
+    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
+    let save_done = crate::actions::successes(move || save.value().get().map(|r| r.is_ok()));
+    let env = Resource::new(move || (id(), archive_done.get(), save_done.get()), |(id, ..)| get_environment(id));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
@@ -187,11 +188,16 @@ pub fn EnvironmentNew() -> impl IntoView {
 fn EnvironmentEditor(form: EnvironmentForm, id: Option<String>, save: ServerAction<SaveEnvironment>) -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(env)) = save.value().get() {
-            navigate(&format!("/environments/{}", env.id), Default::default());
-        }
-    });
+    // Only a save made from this editor leaves it: the page's action may hold an earlier success.
+    Effect::watch(
+        move || save.version().get(),
+        move |_, _, _| {
+            if let Some(Ok(env)) = save.value().get_untracked() {
+                navigate(&format!("/environments/{}", env.id), Default::default());
+            }
+        },
+        false,
+    );
     let editing = id.is_some();
     let networking = form.networking.clone();
     let kind = form.kind.clone();

@@ -248,8 +248,11 @@ pub fn SessionDetail() -> impl IntoView {
     let delete = ServerAction::<DeleteSession>::new();
     let mount = ServerAction::<MountFile>::new();
     let unmount = ServerAction::<RemoveResource>::new();
+    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
+    let mount_done = crate::actions::successes(move || mount.value().get().map(|r| r.is_ok()));
+    let unmount_done = crate::actions::successes(move || unmount.value().get().map(|r| r.is_ok()));
     let session = Resource::new(
-        move || (id(), archive.version().get(), mount.version().get(), unmount.version().get()),
+        move || (id(), archive_done.get(), mount_done.get(), unmount_done.get()),
         |(id, ..)| get_session(id),
     );
     let events = Resource::new(move || (id(), query.read().get("page")), |(id, page)| list_session_events(id, page));
@@ -350,7 +353,7 @@ pub fn SessionDetail() -> impl IntoView {
                 match events.await {
                     // The session's own panel already says it does not exist.
                     Err(error) if error.kind == crate::error::ErrorKind::NotFound => ().into_any(),
-                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Err(error) => view! { <Failure error inline=true /> }.into_any(),
                     Ok(page) => view! {
                         <section class="panel" aria-labelledby="events">
                             <h2 id="events">"Events"</h2>

@@ -28,10 +28,9 @@ pub fn VaultList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
     let create = ServerAction::<CreateVault>::new();
-    let vaults = Resource::new(
-        move || (archived(), query.read().get("page"), create.version().get()),
-        |(a, p, _)| list_vaults(a, p),
-    );
+    let create_done = crate::actions::successes(move || create.value().get().map(|r| r.is_ok()));
+    let vaults =
+        Resource::new(move || (archived(), query.read().get("page"), create_done.get()), |(a, p, _)| list_vaults(a, p));
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -112,16 +111,12 @@ pub fn VaultDetail() -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
     let archive_cred = ServerAction::<ArchiveCredential>::new();
     let delete_cred = ServerAction::<DeleteCredential>::new();
+    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
+    let create_done = crate::actions::successes(move || create.value().get().map(|r| r.is_ok()));
+    let archive_cred_done = crate::actions::successes(move || archive_cred.value().get().map(|r| r.is_ok()));
+    let delete_cred_done = crate::actions::successes(move || delete_cred.value().get().map(|r| r.is_ok()));
     let vault = Resource::new(
-        move || {
-            (
-                id(),
-                archive.version().get(),
-                create.version().get(),
-                archive_cred.version().get(),
-                delete_cred.version().get(),
-            )
-        },
+        move || (id(), archive_done.get(), create_done.get(), archive_cred_done.get(), delete_cred_done.get()),
         |(id, ..)| get_vault(id),
     );
     let error = Signal::derive(move || {
@@ -253,6 +248,8 @@ fn CredentialForm(vault_id: String, create: ServerAction<CreateCredential>) -> i
             && let Some(form) = form_ref.get()
         {
             form.reset();
+            // The reset put the type back to its first option; the fields shown follow it.
+            kind.set("static_bearer".to_owned());
         }
     });
     let show = move |k: &'static str| move || kind.get() == k;

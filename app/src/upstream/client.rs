@@ -115,7 +115,9 @@ impl AppError {
                         ),
                     ),
                     404 => (ErrorKind::NotFound, format!("{action} failed: it does not exist (404){said}")),
-                    409 => (ErrorKind::Conflict, format!("{action} failed: it changed in the meantime (409){said}")),
+                    409 => {
+                        (ErrorKind::Conflict, format!("{action} failed: the API refused it as a conflict (409){said}"))
+                    }
                     413 => (ErrorKind::BadInput, format!("{action} failed: the request is too large (413){said}")),
                     429 => {
                         let wait = retry_after

@@ -29,9 +29,9 @@ pub fn AgentDetail() -> impl IntoView {
     };
 
     let archive = ServerAction::<ArchiveAgent>::new();
-    let agent =
-        Resource::new(move || (id(), version(), archive.version().get()), |(id, version, _)| get_agent(id, version));
-    let versions = Resource::new(move || (id(), archive.version().get()), |(id, _)| list_agent_versions(id, None));
+    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
+    let agent = Resource::new(move || (id(), version(), archive_done.get()), |(id, version, _)| get_agent(id, version));
+    let versions = Resource::new(move || (id(), archive_done.get()), |(id, _)| list_agent_versions(id, None));
     let diff = Resource::new(
         move || (id(), diff_pair()),
         |(id, pair)| async move {
@@ -135,7 +135,7 @@ pub fn AgentDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 match diff.await {
                     Ok(None) => ().into_any(),
-                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Err(error) => view! { <Failure error inline=true /> }.into_any(),
                     Ok(Some((from, to, lines))) => {
                         let changed = lines.iter().any(|l| l.sign != ' ');
                         view! {

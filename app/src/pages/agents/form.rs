@@ -91,6 +91,10 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
         create.value().get().and_then(Result::err).or_else(|| update.value().get().and_then(Result::err))
     });
     let pending = Signal::derive(move || create.pending().get() || update.pending().get());
+    // The form is driven by the page's script; until it runs, saving is off (a plain submit would
+    // put the definition in the URL and save nothing).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let editing = agent_id.clone();
 
     // After a successful save, go to the agent.
@@ -181,7 +185,7 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
     let agent_link = agent_id.clone();
 
     view! {
-        <form class="panel editor" on:submit=submit novalidate>
+        <form class="panel editor" method="post" on:submit=submit novalidate>
             <div class="tabs" role="tablist" aria-label="Edit as">
                 <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Form).to_string() on:click=move |_| tab.set(Tab::Form)>"Form"</button>
                 <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Json).to_string() on:click=move |_| show_json()>"Raw JSON"</button>
@@ -216,7 +220,7 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
                 }
             })}
             <div class="actions">
-                <button type="submit" class="button primary" disabled=move || pending.get()>
+                <button type="submit" class="button primary" disabled=move || pending.get() || !hydrated.get()>
                     {move || if pending.get() { "Saving…" } else if agent_id.is_some() { "Save as a new version" } else { "Create agent" }}
                 </button>
             </div>
@@ -244,8 +248,8 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
 
     view! {
         <div role="tabpanel" class="fields">
-            <label>"Name" <input name="name" required prop:value=name on:input=set_name /></label>
-            <label>"Model" <input name="model" list="models" required prop:value=model on:input=set_model aria-describedby="model-hint" /></label>
+            <label>"Name" <input name="name" required value=name prop:value=name on:input=set_name /></label>
+            <label>"Model" <input name="model" list="models" required value=model prop:value=model on:input=set_model aria-describedby="model-hint" /></label>
             <datalist id="models">
                 <option value="scripted"></option>
                 <option value="claude-sonnet-4-5"></option>
@@ -253,8 +257,8 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
                 <option value="claude-haiku-4-5"></option>
             </datalist>
             <p class="muted" id="model-hint">"The embedded engine runs only "<code>"scripted"</code>": a JSON script in the system prompt plays the model."</p>
-            <label>"Description" <input name="description" prop:value=description on:input=set_description /></label>
-            <label>"System prompt" <textarea name="system" rows="8" prop:value=system on:input=set_system></textarea></label>
+            <label>"Description" <input name="description" value=description prop:value=description on:input=set_description /></label>
+            <label>"System prompt" <textarea name="system" rows="8" prop:value=system on:input=set_system>{system}</textarea></label>
 
             <fieldset>
                 <legend>"Built-in tools"</legend>

@@ -21,7 +21,8 @@ pub fn tools_summary(agent: &Agent) -> String {
                 let overridden = configs.len();
                 let on =
                     configs.iter().filter(|c| c.get("enabled").and_then(Value::as_bool).unwrap_or(default_on)).count();
-                builtin += on + if default_on { 8usize.saturating_sub(overridden) } else { 0 };
+                let all = crate::drafts::agent::BUILTIN_TOOLS.len();
+                builtin += on + if default_on { all.saturating_sub(overridden) } else { 0 };
             }
             Some("mcp_toolset") => mcp += 1,
             Some("custom") => custom += 1,
