@@ -20,7 +20,11 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    services::{ServeDir, ServeFile},
+    trace::TraceLayer,
+};
 
 use crate::{
     files,
@@ -142,6 +146,11 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
             post(files::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/files/{id}/content", get(files::download))
+        // The built assets are served here rather than by leptos_axum's fallback, which copies a
+        // page's response options (a 404 status among them) onto static files when a render's
+        // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
+        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())

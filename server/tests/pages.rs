@@ -100,3 +100,22 @@ async fn without_a_key_the_embedded_engine_runs_on_loopback_behind_its_own_key()
     let answer = app.client.get(format!("{base_url}/v1/agents")).send().await.unwrap();
     assert_eq!(answer.status(), 401);
 }
+
+/// The built assets come from `SWITCHBOARD_SITE_ROOT/pkg` with their own status while not-found
+/// pages render. (In one browser-test run the WASM bundle was answered with a 404 status copied
+/// from a page's response options, through leptos_axum's fallback; this test could not reproduce
+/// that race, but it pins the dedicated asset route that replaced the fallback.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_served_with_their_own_status_while_404_pages_render() {
+    let site = support::TempDir::new();
+    std::fs::create_dir_all(site.0.join("pkg")).unwrap();
+    std::fs::write(site.0.join("pkg/switchboard.js"), "export default 1;").unwrap();
+    let app = spawn_app(&[("SWITCHBOARD_SITE_ROOT", site.0.to_str().unwrap())]).await;
+    for _ in 0..50 {
+        let (page, asset) = tokio::join!(app.get_text("/no/such/page"), app.get_text("/pkg/switchboard.js"));
+        assert_eq!(page.0, 404);
+        assert_eq!(asset, (200, "export default 1;".to_owned()));
+    }
+    let (status, _) = app.get_text("/pkg/missing.js").await;
+    assert_eq!(status, 404);
+}
