@@ -18,7 +18,7 @@ use axum::{
 use serde_json::json;
 use support::{TestApp, spawn_app, spawn_engine};
 
-const KEY: &str = "sk-ant-test-DISTINCTIVE-KEY-9c41e";
+const KEY: &str = "switchboard-test-DISTINCTIVE-KEY-9c41e";
 
 async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
     spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
