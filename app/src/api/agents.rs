@@ -57,7 +57,7 @@ pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Age
 #[server(endpoint = "agents/diff", input = GetUrl)]
 pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<DiffLine>, AppError> {
     respond(async move {
-        let (older, newer) = futures::try_join!(get_agent_inner(&id, from), get_agent_inner(&id, to))?;
+        let (older, newer) = futures::try_join!(agent_version_json(&id, from), agent_version_json(&id, to))?;
         Ok(diff_definitions(&older, &newer))
     })
     .await
@@ -82,10 +82,7 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
         let api = upstream()?;
         // An update keeps what it leaves out and patches metadata: what the form cleared must be
         // sent as `null` to be cleared upstream.
-        let based_on: serde_json::Value = api
-            .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])
-            .await
-            .map_err(|e| AppError::upstream("Loading the version being edited", e))?;
+        let based_on = agent_version_json(&id, version).await?;
         clear_what_was_removed(&mut body, &based_on);
         body["version"] = serde_json::json!(version);
         match api.post::<Agent>(&format!("/v1/agents/{id}"), &body).await {
@@ -120,8 +117,10 @@ pub async fn archive_agent(id: String) -> Result<Agent, AppError> {
     .await
 }
 
+/// One version of an agent as raw JSON, so a diff or a clearing patch also sees fields this
+/// version of the protocol types does not know.
 #[cfg(feature = "ssr")]
-async fn get_agent_inner(id: &str, version: u64) -> Result<serde_json::Value, AppError> {
+async fn agent_version_json(id: &str, version: u64) -> Result<serde_json::Value, AppError> {
     let id = segment(id)?;
     upstream()?
         .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])

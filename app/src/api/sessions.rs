@@ -138,9 +138,7 @@ impl SessionForm {
     /// The body of `POST /v1/sessions`.
     pub fn to_request(&self) -> Result<Value, AppError> {
         use serde_json::json;
-        let ids = |text: &str| -> Vec<String> {
-            text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        };
+        let ids = crate::drafts::entries;
         if self.agent_id.trim().is_empty() {
             return Err(AppError::bad_input("agent_id", "Choose the agent the session runs."));
         }

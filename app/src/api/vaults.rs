@@ -170,11 +170,7 @@ impl CredentialForm {
                     ));
                 }
                 let networking = if self.networking == "limited" {
-                    let hosts: Vec<&str> = self
-                        .allowed_hosts
-                        .split(|c: char| c.is_whitespace() || c == ',')
-                        .filter(|s| !s.is_empty())
-                        .collect();
+                    let hosts = crate::drafts::entries(&self.allowed_hosts);
                     if hosts.is_empty() || hosts.len() > 16 {
                         return Err(AppError::bad_input("allowed_hosts", "List 1–16 hosts the secret may be sent to."));
                     }

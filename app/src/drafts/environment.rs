@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{DraftError, metadata_from_lines};
+use super::{DraftError, entries, metadata_from_lines};
 
 /// Package managers a cloud environment installs from, in the form's order.
 pub const PACKAGE_MANAGERS: [&str; 6] = ["apt", "cargo", "gem", "go", "npm", "pip"];
@@ -49,10 +49,6 @@ fn cloud() -> String {
 }
 fn unrestricted() -> String {
     "unrestricted".to_owned()
-}
-
-fn entries(text: &str) -> Vec<String> {
-    text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 impl EnvironmentForm {

@@ -54,6 +54,11 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), DraftError> {
     Ok(())
 }
 
+/// A list typed into one text field: entries separated by whitespace, commas or lines.
+pub fn entries(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
 /// Lines of `key=value` (the metadata text areas) as a map; blank lines are skipped.
 pub fn metadata_from_lines(text: &str) -> Result<Map<String, Value>, DraftError> {
     let mut map = Map::new();

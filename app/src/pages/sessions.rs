@@ -7,7 +7,6 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
-use protocol::sessions::Session;
 use serde_json::Value;
 
 use crate::{
@@ -16,8 +15,8 @@ use crate::{
         environments::list_environments,
         files::list_files,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, get_session, list_session_events,
-            list_sessions,
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionRow, get_session,
+            list_session_events, list_sessions,
         },
         vaults::list_vaults,
     },
@@ -28,14 +27,6 @@ use crate::{
     },
     format,
 };
-
-fn status_label(session: &Session) -> String {
-    serde_json::to_value(&session.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-fn cost(session: &Session) -> String {
-    session.usage.list_cost.as_ref().map(format::list_cost).unwrap_or_else(|| "—".to_owned())
-}
 
 /// The list's filters, from the page's query string.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,14 +271,15 @@ pub fn SessionDetail() -> impl IntoView {
                         <Failure error back=("/sessions".to_owned(), "Back to the sessions".to_owned()) />
                     }.into_any(),
                 };
-                let status = status_label(&s);
+                let row = SessionRow::of(&s);
+                let status = row.status.clone();
                 let title = s.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| s.id.clone());
                 let archived = s.archived_at.is_some();
                 let (a_id, d_id, m_id) = (s.id.clone(), s.id.clone(), s.id.clone());
                 let resources = serde_json::to_value(&s.resources).unwrap_or_default();
                 let (env_href, env_id) = (format!("/environments/{}", s.environment_id), s.environment_id.clone());
                 let agent_href = format!("/agents/{}?version={}", s.agent.id, s.agent.version);
-                let session_cost = cost(&s);
+                let session_cost = row.cost.unwrap_or_else(|| "—".to_owned());
                 view! {
                     <Title text=title.clone() />
                     <header class="page-header">

@@ -17,13 +17,13 @@ use protocol::{
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::{ApiJson, Params, from_json, page, to_json};
+use super::{ApiJson, Params, from_json, list_archivable, to_json};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{Filter, ListQuery, Order, json},
+    store::json,
 };
 
 pub async fn create(
@@ -75,24 +75,7 @@ pub async fn update(
 }
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
-    let order = Order::Desc;
-    let mut filters = Vec::new();
-    if !params.bool("include_archived")? {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "environments",
-            seq_column: "seq",
-            filters,
-            order,
-            limit: params.limit(20, 100)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    list_archivable(&engine, "environments", vec![], &params).await
 }
 
 pub async fn archive(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
-    store::{Cursor, Order, PageRows},
+    store::{Cursor, Filter, ListQuery, Order, PageRows, json as json_text},
 };
 
 pub const BETA: &str = "managed-agents-2026-04-01";
@@ -214,6 +214,32 @@ impl Params {
         }
         Ok(ranges)
     }
+}
+
+/// One page of a resource kept as `(seq, body)` rows with an `archived` flag, as environments,
+/// vaults and credentials are: newest first, archived rows only with `include_archived=true`, 20 a
+/// page (at most 100).
+pub async fn list_archivable(
+    engine: &EngineState,
+    from: &'static str,
+    mut filters: Vec<Filter>,
+    params: &Params,
+) -> ApiResult<axum::Json<Value>> {
+    let order = Order::Desc;
+    if !params.bool("include_archived")? {
+        filters.push(Filter::Sql("archived = 0"));
+    }
+    let query = ListQuery {
+        select: "seq, body",
+        from,
+        seq_column: "seq",
+        filters,
+        order,
+        limit: params.limit(20, 100)?,
+        cursor: params.cursor(order)?,
+    };
+    let rows = engine.store.list(query).await?;
+    Ok(axum::Json(page(rows, false, |row| json_text(sqlx::Row::get(row, 1)))?))
 }
 
 /// A page of a list as the API writes it.

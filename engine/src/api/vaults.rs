@@ -21,16 +21,15 @@ use protocol::{
     },
 };
 use serde_json::{Value, json};
-use sqlx::Row;
 
-use super::{ApiJson, Params, from_json, page, to_json};
+use super::{ApiJson, Params, from_json, list_archivable, to_json};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{format_micros, new_id, now, parse_datetime},
     resolve,
     store::{
-        Filter, ListQuery, Order, json,
+        Filter,
         vaults::{AddCredential, Secrets},
     },
 };
@@ -94,24 +93,7 @@ pub async fn update(
 }
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
-    let order = Order::Desc;
-    let mut filters = Vec::new();
-    if !params.bool("include_archived")? {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "vaults",
-            seq_column: "seq",
-            filters,
-            order,
-            limit: params.limit(20, 100)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    list_archivable(&engine, "vaults", vec![], &params).await
 }
 
 /// Archives a vault (again: no change). Its credentials stay as they are, but no credential can be
@@ -230,24 +212,7 @@ pub async fn list_credentials(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     engine.store.vault(&vault_id).await?;
-    let order = Order::Desc;
-    let mut filters = vec![Filter::Eq("vault_id", vault_id)];
-    if !params.bool("include_archived")? {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "vault_credentials",
-            seq_column: "seq",
-            filters,
-            order,
-            limit: params.limit(20, 100)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    list_archivable(&engine, "vault_credentials", vec![Filter::Eq("vault_id", vault_id)], &params).await
 }
 
 /// Archives a credential (again: no change) and forgets its secrets.
