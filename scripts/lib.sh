@@ -67,6 +67,12 @@ leptos_build() {
   fi
 }
 
+# The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
+# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk.
+release_build() {
+  leptos_build --release --split "$@"
+}
+
 # The exact version of a package in Cargo.lock.
 locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"

@@ -18,8 +18,9 @@ pub mod upstream;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, LazyRoute, ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
+    lazy_route,
 };
 
 use components::nav::Sidebar;
@@ -73,20 +74,20 @@ pub fn App() -> impl IntoView {
                         // Pages that load data render completely before they are sent (`Async`):
                         // they work without JavaScript, and a missing id can still answer 404.
                         <Route path=StaticSegment("") view=Overview ssr=SsrMode::InOrder />
-                        <Route path=StaticSegment("agents") view=AgentList ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("agents"), StaticSegment("new")) view=AgentNew ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("agents"), ParamSegment("id")) view=AgentDetail ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("agents"), ParamSegment("id"), StaticSegment("edit")) view=AgentEdit ssr=SsrMode::Async />
-                        <Route path=StaticSegment("environments") view=EnvironmentList ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("environments"), StaticSegment("new")) view=EnvironmentNew ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("environments"), ParamSegment("id")) view=EnvironmentDetail ssr=SsrMode::Async />
-                        <Route path=StaticSegment("sessions") view=SessionList ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("sessions"), StaticSegment("new")) view=SessionNew ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("sessions"), ParamSegment("id")) view=SessionDetail ssr=SsrMode::Async />
-                        <Route path=StaticSegment("files") view=FileList ssr=SsrMode::Async />
-                        <Route path=StaticSegment("vaults") view=VaultList ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("vaults"), ParamSegment("id")) view=VaultDetail ssr=SsrMode::Async />
-                        <Route path=StaticSegment("settings") view=Settings ssr=SsrMode::Async />
+                        <Route path=StaticSegment("agents") view={Lazy::<AgentListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), StaticSegment("new")) view={Lazy::<AgentNewPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), ParamSegment("id")) view={Lazy::<AgentDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("agents"), ParamSegment("id"), StaticSegment("edit")) view={Lazy::<AgentEditPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("environments") view={Lazy::<EnvironmentListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("environments"), StaticSegment("new")) view={Lazy::<EnvironmentNewPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("environments"), ParamSegment("id")) view={Lazy::<EnvironmentDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("sessions") view={Lazy::<SessionListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("sessions"), StaticSegment("new")) view={Lazy::<SessionNewPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("sessions"), ParamSegment("id")) view={Lazy::<SessionDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("files") view={Lazy::<FileListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("vaults") view={Lazy::<VaultListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("settings") view={Lazy::<SettingsPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment(Section::Inbox.segment()) view=|| view! { <SectionPage section=Section::Inbox /> } />
                         <Route path=StaticSegment(Section::Audit.segment()) view=|| view! { <SectionPage section=Section::Audit /> } />
                     </Routes>
@@ -94,6 +95,44 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
+}
+
+/// Every data page is a lazy route: `cargo leptos build --split` moves its code (views, forms and
+/// the decoding of what it loads) into a WASM chunk of its own, fetched when the page is first
+/// shown. A page opened from a link hydrates once its chunk is in; the server names the chunk in
+/// the page's `<head>` so that it loads alongside the main bundle.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    AgentListPage => AgentList,
+    AgentNewPage => AgentNew,
+    AgentDetailPage => AgentDetail,
+    AgentEditPage => AgentEdit,
+    EnvironmentListPage => EnvironmentList,
+    EnvironmentNewPage => EnvironmentNew,
+    EnvironmentDetailPage => EnvironmentDetail,
+    SessionListPage => SessionList,
+    SessionNewPage => SessionNew,
+    SessionDetailPage => SessionDetail,
+    FileListPage => FileList,
+    VaultListPage => VaultList,
+    VaultDetailPage => VaultDetail,
+    SettingsPage => Settings,
 }
 
 /// Sets `data-hydrated` on `<body>` once the WASM app has taken over the server-rendered page, so
@@ -112,5 +151,5 @@ fn mark_hydrated() {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

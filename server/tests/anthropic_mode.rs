@@ -217,7 +217,7 @@ async fn the_key_never_reaches_the_browser() {
     let env_id = env["id"].as_str().unwrap().to_owned();
     let (_, session) =
         app.call("sessions/create", &[("form[agent_id]", &agent_id), ("form[environment_id]", &env_id)]).await;
-    let session_id = session["id"].as_str().unwrap().to_owned();
+    let session_id = session["row"]["id"].as_str().unwrap().to_owned();
     let (_, vault) = app.call("vaults/create", &[("display_name", "v")]).await;
     let vault_id = vault["id"].as_str().unwrap().to_owned();
 

@@ -129,6 +129,26 @@ async fn agent_lists_paginate_with_the_api_cursor() {
 }
 
 #[tokio::test]
+async fn the_new_session_form_offers_every_live_agent_beyond_the_first_page() {
+    let app = spawn_app(&[]).await;
+    for i in 0..101 {
+        create_agent(&app, &scripted_agent(&format!("Agent {i:03}"), json!([[{"text": "x"}]]))).await;
+    }
+    let archived = create_agent(&app, &scripted_agent("Retired", json!([[{"text": "x"}]]))).await;
+    let (status, _) = app.call("agents/archive", &[("id", archived["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+
+    let (status, choices) = app.read("sessions/choices", &[]).await;
+    assert_eq!(status, 200, "{choices}");
+    let agents = choices["agents"].as_array().unwrap();
+    // 101 created plus the seeded demo agent: more than one page of 100, and not the archived one.
+    assert_eq!(agents.len(), 102, "{choices}");
+    assert!(agents.iter().any(|a| a["label"] == "Agent 100 (latest: v1)"), "{choices}");
+    assert!(!agents.iter().any(|a| a["label"].as_str().unwrap().starts_with("Retired")));
+    assert!(!choices["environments"].as_array().unwrap().is_empty(), "the demo environment is offered");
+}
+
+#[tokio::test]
 async fn bad_agent_input_is_refused_with_a_sentence_and_nothing_is_created() {
     let app = spawn_app(&[]).await;
     let (_, before) = app.read("agents/list", &[("include_archived", "true")]).await;
@@ -259,10 +279,10 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
         )
         .await;
     assert_eq!(status, 200, "{session}");
-    let id = session["id"].as_str().unwrap();
-    assert_eq!(session["title"], "First run");
+    let id = session["row"]["id"].as_str().unwrap();
+    assert_eq!(session["row"]["title"], "First run");
     assert_eq!(session["resources"][0]["file_id"], file_id);
-    assert_eq!(session["budget"]["max_list_cost"]["amount"], "500");
+    assert_eq!(session["budget"], "$5.00 (list price)");
 
     let events = wait_until_idle_with(&app, id, "agent.message").await;
     assert!(events.iter().any(|e| e["type"] == "user.message"), "the first message was sent");
@@ -379,7 +399,7 @@ async fn files_upload_list_download_and_delete() {
             ],
         )
         .await;
-    wait_until_idle_with(&app, session["id"].as_str().unwrap(), "agent.message").await;
+    wait_until_idle_with(&app, session["row"]["id"].as_str().unwrap(), "agent.message").await;
     let (_, list) = app.read("files/list", &[]).await;
     let report = list["data"]
         .as_array()

@@ -5,6 +5,7 @@ use leptos::server_fn::codec::GetUrl;
 use protocol::agents::{Agent, AgentPage};
 use serde::{Deserialize, Serialize};
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, parse_json, respond, segment, upstream};
 use crate::error::AppError;
@@ -18,7 +19,7 @@ pub struct DiffLine {
     pub text: String,
 }
 
-#[server(endpoint = "agents/list", input = GetUrl)]
+#[server(endpoint = "agents/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<AgentPage, AppError> {
     respond(async {
         let mut query = paging(20, page);
@@ -28,7 +29,7 @@ pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result
     .await
 }
 
-#[server(endpoint = "agents/get", input = GetUrl)]
+#[server(endpoint = "agents/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppError> {
     respond(async {
         let id = segment(&id)?;
@@ -41,7 +42,7 @@ pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppErr
     .await
 }
 
-#[server(endpoint = "agents/versions", input = GetUrl)]
+#[server(endpoint = "agents/versions", input = GetUrl, output = JsonResponse)]
 pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<AgentPage, AppError> {
     respond(async {
         let id = segment(&id)?;
@@ -54,7 +55,7 @@ pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Age
 }
 
 /// A line diff of two versions' definitions (pretty JSON without the fields every version has).
-#[server(endpoint = "agents/diff", input = GetUrl)]
+#[server(endpoint = "agents/diff", input = GetUrl, output = JsonResponse)]
 pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<DiffLine>, AppError> {
     respond(async move {
         let (older, newer) = futures::try_join!(agent_version_json(&id, from), agent_version_json(&id, to))?;
@@ -63,7 +64,7 @@ pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<Di
     .await
 }
 
-#[server(endpoint = "agents/create")]
+#[server(endpoint = "agents/create", output = JsonResponse)]
 pub async fn create_agent(definition: String) -> Result<Agent, AppError> {
     respond(async move {
         let body = checked_definition(&definition)?;
@@ -74,7 +75,7 @@ pub async fn create_agent(definition: String) -> Result<Agent, AppError> {
 
 /// Saves `definition` as a new version of agent `id`, based on `version`. When someone saved a
 /// newer version in between, fails with a conflict that names it; nothing is overwritten.
-#[server(endpoint = "agents/update")]
+#[server(endpoint = "agents/update", output = JsonResponse)]
 pub async fn update_agent(id: String, version: u64, definition: String) -> Result<Agent, AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -105,7 +106,7 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
     .await
 }
 
-#[server(endpoint = "agents/archive")]
+#[server(endpoint = "agents/archive", output = JsonResponse)]
 pub async fn archive_agent(id: String) -> Result<Agent, AppError> {
     respond(async move {
         let id = segment(&id)?;

@@ -4,11 +4,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use protocol::environments::{Environment, EnvironmentPage};
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
-#[server(endpoint = "environments/list", input = GetUrl)]
+#[server(endpoint = "environments/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<EnvironmentPage, AppError> {
     respond(async {
         let mut query = paging(20, page);
@@ -18,7 +19,7 @@ pub async fn list_environments(include_archived: bool, page: Option<String>) -> 
     .await
 }
 
-#[server(endpoint = "environments/get", input = GetUrl)]
+#[server(endpoint = "environments/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_environment(id: String) -> Result<Environment, AppError> {
     respond(async {
         let id = segment(&id)?;
@@ -31,7 +32,7 @@ pub async fn get_environment(id: String) -> Result<Environment, AppError> {
 }
 
 /// Creates an environment (`id` empty) or replaces the fields of an existing one.
-#[server(endpoint = "environments/save")]
+#[server(endpoint = "environments/save", output = JsonResponse)]
 pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Result<Environment, AppError> {
     respond(async move {
         let mut body = form.to_request()?;
@@ -64,7 +65,7 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
     .await
 }
 
-#[server(endpoint = "environments/archive")]
+#[server(endpoint = "environments/archive", output = JsonResponse)]
 pub async fn archive_environment(id: String) -> Result<Environment, AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -76,7 +77,7 @@ pub async fn archive_environment(id: String) -> Result<Environment, AppError> {
     .await
 }
 
-#[server(endpoint = "environments/delete")]
+#[server(endpoint = "environments/delete", output = JsonResponse)]
 pub async fn delete_environment(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;

@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use protocol::files::{FileMetadata, FilePage};
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 use crate::error::AppError;
 
-#[server(endpoint = "files/list", input = GetUrl)]
+#[server(endpoint = "files/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_files(page: Option<String>) -> Result<FilePage, AppError> {
     respond(async {
         upstream()?.get("/v1/files", paging(50, page)).await.map_err(|e| AppError::upstream("Listing files", e))
@@ -17,7 +18,7 @@ pub async fn list_files(page: Option<String>) -> Result<FilePage, AppError> {
     .await
 }
 
-#[server(endpoint = "files/get", input = GetUrl)]
+#[server(endpoint = "files/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
     respond(async {
         let id = segment(&id)?;
@@ -29,7 +30,7 @@ pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
     .await
 }
 
-#[server(endpoint = "files/delete")]
+#[server(endpoint = "files/delete", output = JsonResponse)]
 pub async fn delete_file(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;

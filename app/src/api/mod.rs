@@ -11,6 +11,43 @@ pub mod settings;
 pub mod upstream;
 pub mod vaults;
 
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};
+use serde::{Serialize, de::DeserializeOwned};
+
+/// What every server function answers: JSON, as `server_fn`'s own `Json`, but decoded in the
+/// browser from text (`serde_json::from_str`) rather than bytes. Leptos decodes the data it puts
+/// in a page for hydration from text too, so each type's decoder is compiled into the WASM bundle
+/// once instead of twice (about 150 KB of the bundle before compression).
+pub struct JsonText;
+
+/// The `output` of every server function: `#[server(..., output = JsonResponse)]`.
+pub type JsonResponse = Post<JsonText>;
+
+impl ContentType for JsonText {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl FormatType for JsonText {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl<T: Serialize> Encodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(output).map(Bytes::from)
+    }
+}
+
+impl<T: DeserializeOwned> Decodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        let text = std::str::from_utf8(&bytes).map_err(<serde_json::Error as serde::de::Error>::custom)?;
+        serde_json::from_str(text)
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use leptos::prelude::*;

@@ -7,6 +7,7 @@ use protocol::{common::Page, sessions::Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 use crate::error::AppError;
@@ -50,8 +51,124 @@ impl SessionRow {
     }
 }
 
+/// The session page's view of a session: its row in the list plus what the page's facts and
+/// mounts show. The whole session (with its copy of the agent's definition) stays on the server,
+/// and its decoder out of the browser's bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub row: SessionRow,
+    pub environment_id: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// The budget's ceiling at list price, formatted; `None` without a budget.
+    pub budget: Option<String>,
+    pub vault_ids: Vec<String>,
+    pub resources: Vec<Mount>,
+}
+
+/// A resource mounted into a session's container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mount {
+    pub id: String,
+    /// `file`, `github_repository`, `memory_store`, or a type this version does not know.
+    pub r#type: String,
+    pub file_id: Option<String>,
+    pub mount_path: Option<String>,
+}
+
+impl SessionView {
+    pub fn of(s: &Session) -> Self {
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let resources = serde_json::to_value(&s.resources).unwrap_or_default();
+        Self {
+            row: SessionRow::of(s),
+            environment_id: s.environment_id.clone(),
+            input_tokens: s.usage.input_tokens.unwrap_or(0),
+            output_tokens: s.usage.output_tokens.unwrap_or(0),
+            budget: s.budget.as_ref().and_then(|b| {
+                let cents = b.max_list_cost.amount.parse::<f64>().ok()?;
+                Some(format!("{} (list price)", crate::format::usd(cents / 100.0)))
+            }),
+            vault_ids: s.vault_ids.clone(),
+            resources: resources
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| Mount {
+                    id: text(r, "id").unwrap_or_default(),
+                    r#type: text(r, "type").unwrap_or_default(),
+                    file_id: text(r, "file_id"),
+                    mount_path: text(r, "mount_path"),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One option of a picker: an id and what to call it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+}
+
+/// What the new-session form offers: the agents and environments to choose from, and the files
+/// and vaults that can be attached (their ids are typed or pasted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionChoices {
+    pub agents: Vec<Choice>,
+    pub environments: Vec<Choice>,
+    pub files: Vec<Choice>,
+    pub vaults: Vec<Choice>,
+}
+
+/// At most this many agents or environments are offered (pages of 100 are walked until then).
+pub const MAX_CHOICES: usize = 1000;
+
+/// Every live agent and environment (up to [`MAX_CHOICES`] each), the newest 10 files and the
+/// first 100 vaults. Agents and environments must load; files and vaults are only hints.
+#[server(endpoint = "sessions/choices", input = GetUrl, output = JsonResponse)]
+pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
+    use protocol::{agents::Agent, environments::Environment, files::FileMetadata, vaults::Vault};
+
+    async fn walk<T: serde::de::DeserializeOwned>(path: &str, action: &str, limit: usize) -> Result<Vec<T>, AppError> {
+        let client = upstream()?;
+        let mut found = Vec::new();
+        let mut cursor = None;
+        while found.len() < limit {
+            let mut query = paging(100.min(limit as u32), cursor.take());
+            query.push(("include_archived".into(), "false".into()));
+            let page: Page<T> = client.get(path, query).await.map_err(|e| AppError::upstream(action, e))?;
+            found.extend(page.data);
+            match page.next_page {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    respond(async {
+        let (agents, environments, files, vaults) = futures::join!(
+            walk::<Agent>("/v1/agents", "Listing agents", MAX_CHOICES),
+            walk::<Environment>("/v1/environments", "Listing environments", MAX_CHOICES),
+            walk::<FileMetadata>("/v1/files", "Listing files", 10),
+            walk::<Vault>("/v1/vaults", "Listing vaults", 100),
+        );
+        let choice = |id: &str, label: String| Choice { id: id.to_owned(), label };
+        Ok(SessionChoices {
+            agents: agents?.iter().map(|a| choice(&a.id, format!("{} (latest: v{})", a.name, a.version))).collect(),
+            environments: environments?.iter().map(|e| choice(&e.id, e.name.clone())).collect(),
+            files: files.unwrap_or_default().iter().map(|f| choice(&f.id, f.filename.clone())).collect(),
+            vaults: vaults.unwrap_or_default().iter().map(|v| choice(&v.id, v.display_name.clone())).collect(),
+        })
+    })
+    .await
+}
+
 /// Sessions, newest first, 100 a page. Every filter is optional.
-#[server(endpoint = "sessions/list", input = GetUrl)]
+#[server(endpoint = "sessions/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_sessions(
     status: Option<String>,
     agent_id: Option<String>,
@@ -84,13 +201,14 @@ pub async fn list_sessions(
     .await
 }
 
-#[server(endpoint = "sessions/get", input = GetUrl)]
-pub async fn get_session(id: String) -> Result<Session, AppError> {
+#[server(endpoint = "sessions/get", input = GetUrl, output = JsonResponse)]
+pub async fn get_session(id: String) -> Result<SessionView, AppError> {
     respond(async {
         let id = segment(&id)?;
         upstream()?
             .get(&format!("/v1/sessions/{id}"), vec![])
             .await
+            .map(|s| SessionView::of(&s))
             .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
     })
     .await
@@ -98,7 +216,7 @@ pub async fn get_session(id: String) -> Result<Session, AppError> {
 
 /// One page of a session's events, oldest first. Events stay raw JSON so that a type this
 /// version does not know is still shown.
-#[server(endpoint = "sessions/events", input = GetUrl)]
+#[server(endpoint = "sessions/events", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_events(id: String, page: Option<String>) -> Result<Page<Value>, AppError> {
     respond(async {
         let id = segment(&id)?;
@@ -190,28 +308,33 @@ impl SessionForm {
     }
 }
 
-#[server(endpoint = "sessions/create")]
-pub async fn create_session(form: SessionForm) -> Result<Session, AppError> {
+#[server(endpoint = "sessions/create", output = JsonResponse)]
+pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> {
     respond(async move {
         let body = form.to_request()?;
-        upstream()?.post("/v1/sessions", &body).await.map_err(|e| AppError::upstream("Starting the session", e))
+        upstream()?
+            .post("/v1/sessions", &body)
+            .await
+            .map(|s| SessionView::of(&s))
+            .map_err(|e| AppError::upstream("Starting the session", e))
     })
     .await
 }
 
-#[server(endpoint = "sessions/archive")]
-pub async fn archive_session(id: String) -> Result<Session, AppError> {
+#[server(endpoint = "sessions/archive", output = JsonResponse)]
+pub async fn archive_session(id: String) -> Result<SessionRow, AppError> {
     respond(async move {
         let id = segment(&id)?;
         upstream()?
             .post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({}))
             .await
+            .map(|s| SessionRow::of(&s))
             .map_err(|e| AppError::upstream("Archiving the session", e))
     })
     .await
 }
 
-#[server(endpoint = "sessions/delete")]
+#[server(endpoint = "sessions/delete", output = JsonResponse)]
 pub async fn delete_session(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -224,7 +347,7 @@ pub async fn delete_session(id: String) -> Result<(), AppError> {
     .await
 }
 
-#[server(endpoint = "sessions/mount")]
+#[server(endpoint = "sessions/mount", output = JsonResponse)]
 pub async fn mount_file(session_id: String, file_id: String, mount_path: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&session_id)?;
@@ -244,7 +367,7 @@ pub async fn mount_file(session_id: String, file_id: String, mount_path: String)
     .await
 }
 
-#[server(endpoint = "sessions/unmount")]
+#[server(endpoint = "sessions/unmount", output = JsonResponse)]
 pub async fn remove_resource(session_id: String, resource_id: String) -> Result<(), AppError> {
     respond(async move {
         let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{respond, upstream};
 use crate::error::AppError;
@@ -20,7 +21,7 @@ pub struct Check {
 
 /// Runs the checks one after the other (so the latencies are not inflated by each other).
 /// POST: it is not a mutation, but it spends upstream requests, so a link must not trigger it.
-#[server(endpoint = "settings/check")]
+#[server(endpoint = "settings/check", output = JsonResponse)]
 pub async fn connection_check() -> Result<Vec<Check>, AppError> {
     respond(async {
         let api = upstream()?;

@@ -7,11 +7,12 @@ use protocol::vaults::{Credential, CredentialPage, Vault, VaultPage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 use crate::error::AppError;
 
-#[server(endpoint = "vaults/list", input = GetUrl)]
+#[server(endpoint = "vaults/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<VaultPage, AppError> {
     respond(async move {
         let mut query = paging(20, page);
@@ -21,7 +22,7 @@ pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result
     .await
 }
 
-#[server(endpoint = "vaults/get", input = GetUrl)]
+#[server(endpoint = "vaults/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -37,7 +38,7 @@ pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> 
     .await
 }
 
-#[server(endpoint = "vaults/create")]
+#[server(endpoint = "vaults/create", output = JsonResponse)]
 pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
     respond(async move {
         let name = display_name.trim();
@@ -52,7 +53,7 @@ pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
     .await
 }
 
-#[server(endpoint = "vaults/archive")]
+#[server(endpoint = "vaults/archive", output = JsonResponse)]
 pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -64,7 +65,7 @@ pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
     .await
 }
 
-#[server(endpoint = "vaults/delete")]
+#[server(endpoint = "vaults/delete", output = JsonResponse)]
 pub async fn delete_vault(id: String) -> Result<(), AppError> {
     respond(async move {
         let id = segment(&id)?;
@@ -195,7 +196,7 @@ impl CredentialForm {
     }
 }
 
-#[server(endpoint = "vaults/credentials/create")]
+#[server(endpoint = "vaults/credentials/create", output = JsonResponse)]
 pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result<Credential, AppError> {
     respond(async move {
         let id = segment(&vault_id)?;
@@ -212,7 +213,7 @@ pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result
 }
 
 /// Replaces a credential's secret.
-#[server(endpoint = "vaults/credentials/rotate")]
+#[server(endpoint = "vaults/credentials/rotate", output = JsonResponse)]
 pub async fn rotate_credential(
     vault_id: String,
     credential_id: String,
@@ -228,7 +229,7 @@ pub async fn rotate_credential(
     .await
 }
 
-#[server(endpoint = "vaults/credentials/archive")]
+#[server(endpoint = "vaults/credentials/archive", output = JsonResponse)]
 pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<Credential, AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
@@ -240,7 +241,7 @@ pub async fn archive_credential(vault_id: String, credential_id: String) -> Resu
     .await
 }
 
-#[server(endpoint = "vaults/credentials/delete")]
+#[server(endpoint = "vaults/credentials/delete", output = JsonResponse)]
 pub async fn delete_credential(vault_id: String, credential_id: String) -> Result<(), AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);

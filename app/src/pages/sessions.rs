@@ -12,13 +12,10 @@ use serde_json::Value;
 use crate::{
     api::{
         agents::list_agents,
-        environments::list_environments,
-        files::list_files,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionRow, get_session,
-            list_session_events, list_sessions,
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, get_session,
+            list_session_choices, list_session_events, list_sessions,
         },
-        vaults::list_vaults,
     },
     components::{
         confirm::Confirm,
@@ -142,29 +139,13 @@ pub fn SessionList() -> impl IntoView {
 pub fn SessionNew() -> impl IntoView {
     let query = use_query_map();
     let preset_file = move || query.read().get("file_id").unwrap_or_default();
-    let choices = Resource::new(
-        || (),
-        |_| async {
-            let (agents, envs, files, vaults) = (
-                list_agents(false, None).await,
-                list_environments(false, None).await,
-                list_files(None).await,
-                list_vaults(false, None).await,
-            );
-            Ok::<_, crate::error::AppError>((
-                agents?.data,
-                envs?.data,
-                files.map(|f| f.data).unwrap_or_default(),
-                vaults.map(|v| v.data).unwrap_or_default(),
-            ))
-        },
-    );
+    let choices = Resource::new(|| (), |_| list_session_choices());
     let create = ServerAction::<CreateSession>::new();
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(session)) = create.value().get() {
-            navigate(&format!("/sessions/{}", session.id), Default::default());
+            navigate(&format!("/sessions/{}", session.row.id), Default::default());
         }
     });
 
@@ -176,7 +157,7 @@ pub fn SessionNew() -> impl IntoView {
         </header>
         <Suspense fallback=|| view! { <Loading what="agents and environments" /> }>
             {move || Suspend::new(async move {
-                let (agents, envs, files, vaults) = match choices.await {
+                let SessionChoices { agents, environments: envs, files, vaults } = match choices.await {
                     Ok(c) => c,
                     Err(error) => return view! { <Failure error /> }.into_any(),
                 };
@@ -194,13 +175,13 @@ pub fn SessionNew() -> impl IntoView {
                         <div class="fields">
                             <label>"Agent "
                                 <select name="form[agent_id]" required>
-                                    {agents.iter().map(|a| view! { <option value=a.id.clone()>{format!("{} (latest: v{})", a.name, a.version)}</option> }).collect_view()}
+                                    {agents.into_iter().map(|a| view! { <option value=a.id>{a.label}</option> }).collect_view()}
                                 </select>
                             </label>
                             <label>"Pin a version (empty: the latest, pinned when the session starts)" <input name="form[agent_version]" inputmode="numeric" /></label>
                             <label>"Environment "
                                 <select name="form[environment_id]" required>
-                                    {envs.iter().map(|e| view! { <option value=e.id.clone()>{e.name.clone()}</option> }).collect_view()}
+                                    {envs.into_iter().map(|e| view! { <option value=e.id>{e.label}</option> }).collect_view()}
                                 </select>
                             </label>
                             <label>"Title" <input name="form[title]" /></label>
@@ -208,11 +189,11 @@ pub fn SessionNew() -> impl IntoView {
                                 <textarea name="form[file_ids]" rows="2">{preset}</textarea>
                             </label>
                             {(!files.is_empty()).then(|| view! {
-                                <p class="muted">"Uploaded: " {files.iter().take(10).map(|f| view! { <code>{f.id.clone()}</code> " (" {f.filename.clone()} ") " }).collect_view()}</p>
+                                <p class="muted">"Uploaded: " {files.into_iter().map(|f| view! { <code>{f.id}</code> " (" {f.label} ") " }).collect_view()}</p>
                             })}
                             <label>"Vaults (ids, one per line)" <textarea name="form[vault_ids]" rows="2"></textarea></label>
                             {(!vaults.is_empty()).then(|| view! {
-                                <p class="muted">"Vaults: " {vaults.iter().map(|v| view! { <code>{v.id.clone()}</code> " (" {v.display_name.clone()} ") " }).collect_view()}</p>
+                                <p class="muted">"Vaults: " {vaults.into_iter().map(|v| view! { <code>{v.id}</code> " (" {v.label} ") " }).collect_view()}</p>
                             })}
                             <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
                             <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
@@ -271,15 +252,14 @@ pub fn SessionDetail() -> impl IntoView {
                         <Failure error back=("/sessions".to_owned(), "Back to the sessions".to_owned()) />
                     }.into_any(),
                 };
-                let row = SessionRow::of(&s);
+                let row = s.row.clone();
                 let status = row.status.clone();
-                let title = s.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| s.id.clone());
-                let archived = s.archived_at.is_some();
-                let (a_id, d_id, m_id) = (s.id.clone(), s.id.clone(), s.id.clone());
-                let resources = serde_json::to_value(&s.resources).unwrap_or_default();
+                let title = row.title.clone().unwrap_or_else(|| row.id.clone());
+                let archived = row.archived;
+                let (a_id, d_id, m_id) = (row.id.clone(), row.id.clone(), row.id.clone());
                 let (env_href, env_id) = (format!("/environments/{}", s.environment_id), s.environment_id.clone());
-                let agent_href = format!("/agents/{}?version={}", s.agent.id, s.agent.version);
-                let session_cost = row.cost.unwrap_or_else(|| "—".to_owned());
+                let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
+                let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
                 view! {
                     <Title text=title.clone() />
                     <header class="page-header">
@@ -298,28 +278,28 @@ pub fn SessionDetail() -> impl IntoView {
                     </header>
                     <section class="panel">
                         <dl class="facts">
-                            <dt>"Id"</dt><dd><code>{s.id.clone()}</code></dd>
-                            <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", s.agent.name, s.agent.version)}</A></dd>
+                            <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
+                            <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
                             <dt>"Environment"</dt><dd><A href=env_href>{env_id}</A></dd>
-                            <dt>"Created"</dt><dd>{format::timestamp(&s.created_at)}</dd>
-                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(s.usage.input_tokens.unwrap_or(0)), format::count(s.usage.output_tokens.unwrap_or(0)))}</dd>
+                            <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
+                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(s.input_tokens), format::count(s.output_tokens))}</dd>
                             <dt>"Cost"</dt><dd>{session_cost}</dd>
-                            {s.budget.as_ref().map(|b| view! { <dt>"Budget"</dt><dd>{format!("{} {}", b.max_list_cost.amount.parse::<f64>().map(|c| format::usd(c / 100.0)).unwrap_or_default(), "(list price)")}</dd> })}
+                            {s.budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
                             {(!s.vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{s.vault_ids.join(", ")}</dd> })}
                         </dl>
                     </section>
                     <section class="panel" aria-labelledby="resources">
                         <h2 id="resources">"Mounted files"</h2>
-                        {match resources.as_array().filter(|r| !r.is_empty()) {
-                            None => view! { <p class="muted">"No files are mounted."</p> }.into_any(),
-                            Some(list) => view! {
+                        {match s.resources.is_empty() {
+                            true => view! { <p class="muted">"No files are mounted."</p> }.into_any(),
+                            false => view! {
                                 <ul class="resources">
-                                    {list.iter().map(|r| {
-                                        let rid = r.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                                    {s.resources.iter().map(|r| {
+                                        let rid = r.id.clone();
                                         let label = format!("{} at {}",
-                                            r.get("file_id").and_then(Value::as_str).unwrap_or("?"),
-                                            r.get("mount_path").and_then(Value::as_str).unwrap_or("?"));
-                                        let sid = s.id.clone();
+                                            r.file_id.as_deref().unwrap_or(&r.r#type),
+                                            r.mount_path.as_deref().unwrap_or("?"));
+                                        let sid = row.id.clone();
                                         view! {
                                             <li>{label} " "
                                                 <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
