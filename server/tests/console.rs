@@ -65,6 +65,10 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
         app.call("agents/update", &[("id", id), ("version", "1"), ("definition", &definition.to_string())]).await;
     assert_eq!(status, 200, "{v2}");
     assert_eq!(v2["version"], 2);
+    // The editor loads the current version as raw JSON, with what its header shows.
+    let (status, current) = app.read("agents/definition", &[("id", id)]).await;
+    assert_eq!(status, 200, "{current}");
+    assert_eq!((&current["version"], &current["definition"]["metadata"]), (&json!(2), &json!({"team": "review"})));
 
     let (_, versions) = app.read("agents/versions", &[("id", id)]).await;
     assert_eq!(versions["data"].as_array().unwrap().len(), 2);
@@ -100,7 +104,7 @@ async fn agents_are_created_edited_into_versions_compared_and_archived() {
     assert_eq!(status, 200, "{v3}");
     assert_eq!(v3["version"], 3);
     assert!(v3.get("description").is_none_or(Value::is_null), "{v3}");
-    assert_eq!(v3["metadata"], json!({}), "{v3}");
+    assert_eq!(v3["definition"]["metadata"], json!({}), "{v3}");
 
     // Archive; the default list hides it, the archived filter shows it.
     let (status, archived) = app.call("agents/archive", &[("id", id)]).await;

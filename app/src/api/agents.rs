@@ -10,6 +10,28 @@ use super::JsonResponse;
 use super::server::{paging, parse_json, respond, segment, upstream};
 use crate::error::AppError;
 
+/// An agent as the editor needs it: the definition as the API returned it (the draft reads it as
+/// JSON, like the Raw JSON tab), and the id, name and version the page shows. The editor never
+/// decodes the typed `Agent`, which keeps that decoder out of the editor's part of the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentDefinition {
+    pub id: String,
+    pub name: String,
+    pub version: u64,
+    pub definition: serde_json::Value,
+}
+
+impl AgentDefinition {
+    pub fn of(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.clone(),
+            name: agent.name.clone(),
+            version: agent.version,
+            definition: serde_json::to_value(agent).unwrap_or_default(),
+        }
+    }
+}
+
 /// One line of a diff between two versions' definitions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffLine {
@@ -42,6 +64,12 @@ pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppErr
     .await
 }
 
+/// The current version of agent `id`, for the editor.
+#[server(endpoint = "agents/definition", input = GetUrl, output = JsonResponse)]
+pub async fn get_agent_definition(id: String) -> Result<AgentDefinition, AppError> {
+    get_agent(id, None).await.map(|agent| AgentDefinition::of(&agent))
+}
+
 #[server(endpoint = "agents/versions", input = GetUrl, output = JsonResponse)]
 pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<AgentPage, AppError> {
     respond(async {
@@ -65,10 +93,14 @@ pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<Di
 }
 
 #[server(endpoint = "agents/create", output = JsonResponse)]
-pub async fn create_agent(definition: String) -> Result<Agent, AppError> {
+pub async fn create_agent(definition: String) -> Result<AgentDefinition, AppError> {
     respond(async move {
         let body = checked_definition(&definition)?;
-        upstream()?.post("/v1/agents", &body).await.map_err(|e| AppError::upstream("Creating the agent", e))
+        upstream()?
+            .post("/v1/agents", &body)
+            .await
+            .map(|agent| AgentDefinition::of(&agent))
+            .map_err(|e| AppError::upstream("Creating the agent", e))
     })
     .await
 }
@@ -76,7 +108,7 @@ pub async fn create_agent(definition: String) -> Result<Agent, AppError> {
 /// Saves `definition` as a new version of agent `id`, based on `version`. When someone saved a
 /// newer version in between, fails with a conflict that names it; nothing is overwritten.
 #[server(endpoint = "agents/update", output = JsonResponse)]
-pub async fn update_agent(id: String, version: u64, definition: String) -> Result<Agent, AppError> {
+pub async fn update_agent(id: String, version: u64, definition: String) -> Result<AgentDefinition, AppError> {
     respond(async move {
         let id = segment(&id)?;
         let mut body = checked_definition(&definition)?;
@@ -87,7 +119,7 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
         clear_what_was_removed(&mut body, &based_on);
         body["version"] = serde_json::json!(version);
         match api.post::<Agent>(&format!("/v1/agents/{id}"), &body).await {
-            Ok(agent) => Ok(agent),
+            Ok(agent) => Ok(AgentDefinition::of(&agent)),
             Err(e) => {
                 let mut error = AppError::upstream("Saving the agent", e);
                 if error.kind == crate::error::ErrorKind::Conflict

@@ -10,7 +10,7 @@ use leptos_router::{
 use serde_json::Value;
 
 use crate::{
-    api::agents::{CreateAgent, UpdateAgent, get_agent},
+    api::agents::{CreateAgent, UpdateAgent, get_agent_definition},
     components::feedback::{Failure, InlineError, Loading},
     drafts::{
         DraftError,
@@ -36,7 +36,7 @@ pub fn AgentNew() -> impl IntoView {
 #[component]
 pub fn AgentEdit() -> impl IntoView {
     let params = use_params_map();
-    let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), |id| get_agent(id, None));
+    let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), |id| get_agent_definition(id));
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
@@ -47,9 +47,8 @@ pub fn AgentEdit() -> impl IntoView {
                         <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
                     }.into_any(),
                     Ok(agent) => {
-                        let value = serde_json::to_value(&agent).unwrap_or_default();
                         let title = format!("Edit {}", agent.name);
-                        match AgentDraft::from_request(&value) {
+                        match AgentDraft::from_request(&agent.definition) {
                             Ok(draft) => view! {
                                 <Title text=title.clone() />
                                 <header class="page-header">
