@@ -36,7 +36,7 @@ pub fn AgentNew() -> impl IntoView {
 #[component]
 pub fn AgentEdit() -> impl IntoView {
     let params = use_params_map();
-    let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), |id| get_agent_definition(id));
+    let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), get_agent_definition);
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
