@@ -214,7 +214,7 @@ async fn the_key_never_reaches_the_browser() {
             &[("id", ""), ("form[name]", "e"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
         )
         .await;
-    let env_id = env["id"].as_str().unwrap().to_owned();
+    let env_id = env["row"]["id"].as_str().unwrap().to_owned();
     let (_, session) =
         app.call("sessions/create", &[("form[agent_id]", &agent_id), ("form[environment_id]", &env_id)]).await;
     let session_id = session["row"]["id"].as_str().unwrap().to_owned();

@@ -2,13 +2,104 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use protocol::agents::{Agent, AgentPage};
+use protocol::{agents::Agent, common::Page};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, parse_json, respond, segment, upstream};
+use super::server::{paging, parse_json, respond, segment, upstream, walk};
+use super::{Choice, JsonResponse};
 use crate::error::AppError;
+
+/// One agent (or one version of it) as the lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRow {
+    pub id: String,
+    pub name: String,
+    pub model: String,
+    /// "8 built-in, 1 MCP server, 2 custom".
+    pub tools: String,
+    pub version: u64,
+    pub updated_at: String,
+    pub archived: bool,
+}
+
+/// The agent page's view: the row plus what the page's facts show, and the whole definition as
+/// pretty-printed JSON. The typed `Agent` stays on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub row: AgentRow,
+    pub description: Option<String>,
+    pub system: Option<String>,
+    /// "name (url), …", or "none".
+    pub mcp_servers: String,
+    pub skills: usize,
+    pub json: String,
+}
+
+impl AgentRow {
+    pub fn of(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.clone(),
+            name: agent.name.clone(),
+            model: agent.model.id.clone(),
+            tools: tools_summary(agent),
+            version: agent.version,
+            updated_at: agent.updated_at.clone(),
+            archived: agent.archived_at.is_some(),
+        }
+    }
+}
+
+impl AgentView {
+    pub fn of(agent: &Agent) -> Self {
+        Self {
+            row: AgentRow::of(agent),
+            description: agent.description.clone(),
+            system: agent.system.clone(),
+            mcp_servers: if agent.mcp_servers.is_empty() {
+                "none".to_owned()
+            } else {
+                agent.mcp_servers.iter().map(|s| format!("{} ({})", s.name, s.url)).collect::<Vec<_>>().join(", ")
+            },
+            skills: agent.skills.len(),
+            json: serde_json::to_string_pretty(agent).unwrap_or_default(),
+        }
+    }
+}
+
+/// "8 built-in, 1 MCP server, 2 custom": what an agent can do, in a few words.
+fn tools_summary(agent: &Agent) -> String {
+    let tools = serde_json::to_value(&agent.tools).unwrap_or_default();
+    let (mut builtin, mut mcp, mut custom) = (0, 0, 0);
+    for tool in tools.as_array().into_iter().flatten() {
+        match tool.get("type").and_then(Value::as_str) {
+            Some("agent_toolset_20260401") => {
+                let default_on = tool.pointer("/default_config/enabled").and_then(Value::as_bool).unwrap_or(true);
+                let configs = tool.get("configs").and_then(Value::as_array).cloned().unwrap_or_default();
+                let overridden = configs.len();
+                let on =
+                    configs.iter().filter(|c| c.get("enabled").and_then(Value::as_bool).unwrap_or(default_on)).count();
+                let all = crate::drafts::agent::BUILTIN_TOOLS.len();
+                builtin += on + if default_on { all.saturating_sub(overridden) } else { 0 };
+            }
+            Some("mcp_toolset") => mcp += 1,
+            Some("custom") => custom += 1,
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if builtin > 0 {
+        parts.push(format!("{builtin} built-in"));
+    }
+    if mcp > 0 {
+        parts.push(format!("{mcp} MCP {}", if mcp == 1 { "server" } else { "servers" }));
+    }
+    if custom > 0 {
+        parts.push(format!("{custom} custom"));
+    }
+    if parts.is_empty() { "no tools".to_owned() } else { parts.join(", ") }
+}
 
 /// An agent as the editor needs it: the definition as the API returned it (the draft reads it as
 /// JSON, like the Raw JSON tab), and the id, name and version the page shows. The editor never
@@ -18,7 +109,7 @@ pub struct AgentDefinition {
     pub id: String,
     pub name: String,
     pub version: u64,
-    pub definition: serde_json::Value,
+    pub definition: Value,
 }
 
 impl AgentDefinition {
@@ -42,41 +133,68 @@ pub struct DiffLine {
 }
 
 #[server(endpoint = "agents/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<AgentPage, AppError> {
+pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<Page<AgentRow>, AppError> {
     respond(async {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?.get("/v1/agents", query).await.map_err(|e| AppError::upstream("Listing agents", e))
+        upstream()?.get("/v1/agents", query).await.map(rows).map_err(|e| AppError::upstream("Listing agents", e))
+    })
+    .await
+}
+
+/// Every agent, archived ones too (up to [`MAX_CHOICES`](super::MAX_CHOICES)), as picker options:
+/// the sessions list filters by agent, and sessions of archived agents are still listed.
+#[server(endpoint = "agents/choices", input = GetUrl, output = JsonResponse)]
+pub async fn list_agent_choices() -> Result<Vec<Choice>, AppError> {
+    respond(async {
+        let agents: Vec<Agent> = walk("/v1/agents", "Listing agents", true, super::MAX_CHOICES).await?;
+        Ok(agents
+            .into_iter()
+            .map(|a| Choice {
+                label: if a.archived_at.is_some() { format!("{} (archived)", a.name) } else { a.name },
+                id: a.id,
+            })
+            .collect())
     })
     .await
 }
 
 #[server(endpoint = "agents/get", input = GetUrl, output = JsonResponse)]
-pub async fn get_agent(id: String, version: Option<u64>) -> Result<Agent, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        let query = version.map(|v| vec![("version".to_owned(), v.to_string())]).unwrap_or_default();
-        upstream()?
-            .get(&format!("/v1/agents/{id}"), query)
-            .await
-            .map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
-    })
-    .await
+pub async fn get_agent(id: String, version: Option<u64>) -> Result<AgentView, AppError> {
+    respond(async { load_agent(&id, version).await.map(|agent| AgentView::of(&agent)) }).await
 }
 
 /// The current version of agent `id`, for the editor.
 #[server(endpoint = "agents/definition", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent_definition(id: String) -> Result<AgentDefinition, AppError> {
-    get_agent(id, None).await.map(|agent| AgentDefinition::of(&agent))
+    respond(async { load_agent(&id, None).await.map(|agent| AgentDefinition::of(&agent)) }).await
+}
+
+/// Agent `id`, at `version` or its latest.
+#[cfg(feature = "ssr")]
+async fn load_agent(id: &str, version: Option<u64>) -> Result<Agent, AppError> {
+    let id = segment(id)?;
+    let query = version.map(|v| vec![("version".to_owned(), v.to_string())]).unwrap_or_default();
+    upstream()?
+        .get(&format!("/v1/agents/{id}"), query)
+        .await
+        .map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
+}
+
+/// A page of agents as rows.
+#[cfg(feature = "ssr")]
+fn rows(page: Page<Agent>) -> Page<AgentRow> {
+    Page { data: page.data.iter().map(AgentRow::of).collect(), next_page: page.next_page, prev_page: page.prev_page }
 }
 
 #[server(endpoint = "agents/versions", input = GetUrl, output = JsonResponse)]
-pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<AgentPage, AppError> {
+pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Page<AgentRow>, AppError> {
     respond(async {
         let id = segment(&id)?;
         upstream()?
             .get(&format!("/v1/agents/{id}/versions"), paging(20, page))
             .await
+            .map(rows)
             .map_err(|e| AppError::upstream(&format!("Listing the versions of agent {id}"), e))
     })
     .await
@@ -139,12 +257,13 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
 }
 
 #[server(endpoint = "agents/archive", output = JsonResponse)]
-pub async fn archive_agent(id: String) -> Result<Agent, AppError> {
+pub async fn archive_agent(id: String) -> Result<AgentRow, AppError> {
     respond(async move {
         let id = segment(&id)?;
         upstream()?
             .post(&format!("/v1/agents/{id}/archive"), &serde_json::json!({}))
             .await
+            .map(|agent| AgentRow::of(&agent))
             .map_err(|e| AppError::upstream("Archiving the agent", e))
     })
     .await

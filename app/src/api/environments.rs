@@ -2,30 +2,98 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use protocol::environments::{Environment, EnvironmentPage};
+use protocol::{common::Page, environments::Environment};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{paging, respond, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
+/// One row of the environments list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentRow {
+    pub id: String,
+    pub name: String,
+    /// "limited (3 hosts)", "unrestricted", "self-hosted".
+    pub networking: String,
+    pub created_at: String,
+    pub archived: bool,
+}
+
+/// The environment page's view: the row, the description, the edit form filled in, and the whole
+/// environment as pretty-printed JSON. The typed `Environment` stays on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentView {
+    pub row: EnvironmentRow,
+    pub description: Option<String>,
+    pub form: EnvironmentForm,
+    pub json: String,
+}
+
+impl EnvironmentRow {
+    pub fn of(env: &Environment) -> Self {
+        let config = serde_json::to_value(&env.config).unwrap_or_default();
+        let networking = match config.get("type").and_then(Value::as_str) {
+            Some("self_hosted") => "self-hosted".to_owned(),
+            _ => match config.pointer("/networking/type").and_then(Value::as_str) {
+                Some("limited") => {
+                    let n = config.pointer("/networking/allowed_hosts").and_then(Value::as_array).map_or(0, Vec::len);
+                    format!("limited ({n} {})", if n == 1 { "host" } else { "hosts" })
+                }
+                Some(other) => other.to_owned(),
+                None => "unknown".to_owned(),
+            },
+        };
+        Self {
+            id: env.id.clone(),
+            name: env.name.clone(),
+            networking,
+            created_at: env.created_at.clone(),
+            archived: env.archived_at.is_some(),
+        }
+    }
+}
+
+impl EnvironmentView {
+    pub fn of(env: &Environment) -> Self {
+        let value = serde_json::to_value(env).unwrap_or_default();
+        Self {
+            row: EnvironmentRow::of(env),
+            description: env.description.clone().filter(|d| !d.is_empty()),
+            form: EnvironmentForm::from_environment(&value),
+            json: serde_json::to_string_pretty(&value).unwrap_or_default(),
+        }
+    }
+}
+
 #[server(endpoint = "environments/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<EnvironmentPage, AppError> {
+pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<Page<EnvironmentRow>, AppError> {
     respond(async {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?.get("/v1/environments", query).await.map_err(|e| AppError::upstream("Listing environments", e))
+        let page: Page<Environment> = upstream()?
+            .get("/v1/environments", query)
+            .await
+            .map_err(|e| AppError::upstream("Listing environments", e))?;
+        Ok(Page {
+            data: page.data.iter().map(EnvironmentRow::of).collect(),
+            next_page: page.next_page,
+            prev_page: page.prev_page,
+        })
     })
     .await
 }
 
 #[server(endpoint = "environments/get", input = GetUrl, output = JsonResponse)]
-pub async fn get_environment(id: String) -> Result<Environment, AppError> {
+pub async fn get_environment(id: String) -> Result<EnvironmentView, AppError> {
     respond(async {
         let id = segment(&id)?;
         upstream()?
             .get(&format!("/v1/environments/{id}"), vec![])
             .await
+            .map(|env| EnvironmentView::of(&env))
             .map_err(|e| AppError::upstream(&format!("Loading environment {id}"), e))
     })
     .await
@@ -33,8 +101,8 @@ pub async fn get_environment(id: String) -> Result<Environment, AppError> {
 
 /// Creates an environment (`id` empty) or replaces the fields of an existing one.
 #[server(endpoint = "environments/save", output = JsonResponse)]
-pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Result<Environment, AppError> {
-    respond(async move {
+pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Result<EnvironmentView, AppError> {
+    let saved: Result<Environment, AppError> = respond(async move {
         let mut body = form.to_request()?;
         let api = upstream()?;
         match id.filter(|id| !id.is_empty()) {
@@ -62,16 +130,18 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
             }
         }
     })
-    .await
+    .await;
+    saved.map(|env| EnvironmentView::of(&env))
 }
 
 #[server(endpoint = "environments/archive", output = JsonResponse)]
-pub async fn archive_environment(id: String) -> Result<Environment, AppError> {
+pub async fn archive_environment(id: String) -> Result<EnvironmentRow, AppError> {
     respond(async move {
         let id = segment(&id)?;
         upstream()?
             .post(&format!("/v1/environments/{id}/archive"), &serde_json::json!({}))
             .await
+            .map(|env| EnvironmentRow::of(&env))
             .map_err(|e| AppError::upstream("Archiving the environment", e))
     })
     .await

@@ -20,6 +20,16 @@ use serde::{Serialize, de::DeserializeOwned};
 /// once instead of twice (about 150 KB of the bundle before compression).
 pub struct JsonText;
 
+/// One option of a picker: an id and what to call it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+}
+
+/// Pickers offer at most this many agents or environments (pages of 100 are walked until then).
+pub const MAX_CHOICES: usize = 1000;
+
 /// The `output` of every server function: `#[server(..., output = JsonResponse)]`.
 pub type JsonResponse = Post<JsonText>;
 
@@ -77,6 +87,31 @@ pub(crate) mod server {
             Ok(value) => Ok(value),
             Err(error) => fail(error),
         }
+    }
+
+    /// Up to `limit` items of a list endpoint, walking its pages of 100 (for pickers).
+    pub async fn walk<T: serde::de::DeserializeOwned>(
+        path: &str,
+        action: &str,
+        include_archived: bool,
+        limit: usize,
+    ) -> Result<Vec<T>, AppError> {
+        let client = upstream()?;
+        let mut found = Vec::new();
+        let mut cursor = None;
+        while found.len() < limit {
+            let mut query = paging(100.min(limit as u32), cursor.take());
+            query.push(("include_archived".into(), include_archived.to_string()));
+            let page: protocol::common::Page<T> =
+                client.get(path, query).await.map_err(|e| AppError::upstream(action, e))?;
+            found.extend(page.data);
+            match page.next_page {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Parses a JSON body the browser sent as text (the raw editors), naming the line and column.

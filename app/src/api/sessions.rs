@@ -7,9 +7,11 @@ use protocol::{common::Page, sessions::Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream};
+use super::MAX_CHOICES;
+#[cfg(feature = "ssr")]
+use super::server::{paging, respond, segment, upstream, walk};
+use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
 /// One row of the sessions list: what the list shows, not the whole session (whose agent
@@ -105,13 +107,6 @@ impl SessionView {
     }
 }
 
-/// One option of a picker: an id and what to call it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Choice {
-    pub id: String,
-    pub label: String,
-}
-
 /// What the new-session form offers: the agents and environments to choose from, and the files
 /// and vaults that can be attached (their ids are typed or pasted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,39 +117,18 @@ pub struct SessionChoices {
     pub vaults: Vec<Choice>,
 }
 
-/// At most this many agents or environments are offered (pages of 100 are walked until then).
-pub const MAX_CHOICES: usize = 1000;
-
 /// Every live agent and environment (up to [`MAX_CHOICES`] each), the newest 10 files and the
 /// first 100 vaults. Agents and environments must load; files and vaults are only hints.
 #[server(endpoint = "sessions/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
     use protocol::{agents::Agent, environments::Environment, files::FileMetadata, vaults::Vault};
 
-    async fn walk<T: serde::de::DeserializeOwned>(path: &str, action: &str, limit: usize) -> Result<Vec<T>, AppError> {
-        let client = upstream()?;
-        let mut found = Vec::new();
-        let mut cursor = None;
-        while found.len() < limit {
-            let mut query = paging(100.min(limit as u32), cursor.take());
-            query.push(("include_archived".into(), "false".into()));
-            let page: Page<T> = client.get(path, query).await.map_err(|e| AppError::upstream(action, e))?;
-            found.extend(page.data);
-            match page.next_page {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        found.truncate(limit);
-        Ok(found)
-    }
-
     respond(async {
         let (agents, environments, files, vaults) = futures::join!(
-            walk::<Agent>("/v1/agents", "Listing agents", MAX_CHOICES),
-            walk::<Environment>("/v1/environments", "Listing environments", MAX_CHOICES),
-            walk::<FileMetadata>("/v1/files", "Listing files", 10),
-            walk::<Vault>("/v1/vaults", "Listing vaults", 100),
+            walk::<Agent>("/v1/agents", "Listing agents", false, MAX_CHOICES),
+            walk::<Environment>("/v1/environments", "Listing environments", false, MAX_CHOICES),
+            walk::<FileMetadata>("/v1/files", "Listing files", false, 10),
+            walk::<Vault>("/v1/vaults", "Listing vaults", false, 100),
         );
         let choice = |id: &str, label: String| Choice { id: id.to_owned(), label };
         Ok(SessionChoices {

@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use protocol::vaults::{Credential, CredentialPage, Vault, VaultPage};
+use protocol::{
+    common::Page,
+    vaults::{Credential, Vault},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -12,18 +15,85 @@ use super::JsonResponse;
 use super::server::{paging, respond, segment, upstream};
 use crate::error::AppError;
 
+/// A vault as the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaultRow {
+    pub id: String,
+    pub display_name: String,
+    pub updated_at: String,
+    pub archived: bool,
+}
+
+impl VaultRow {
+    pub fn of(vault: &Vault) -> Self {
+        Self {
+            id: vault.id.clone(),
+            display_name: vault.display_name.clone(),
+            updated_at: vault.updated_at.clone(),
+            archived: vault.archived_at.is_some(),
+        }
+    }
+}
+
+/// A credential as the vault page shows it. No secret: the API never returns one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialItem {
+    pub id: String,
+    pub vault_id: String,
+    pub display_name: Option<String>,
+    /// `static_bearer`, `mcp_oauth`, `environment_variable`, or a type this version does not know.
+    pub kind: String,
+    /// "Bearer token for https://…", "Environment variable GITHUB_TOKEN".
+    pub description: String,
+    pub updated_at: String,
+    pub archived: bool,
+    /// The non-secret fields of its `auth`, as the API returns them.
+    pub auth: Value,
+}
+
+impl CredentialItem {
+    pub fn of(credential: &Credential) -> Self {
+        let auth = serde_json::to_value(&credential.auth).unwrap_or_default();
+        let text = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+        let kind = auth.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let description = match kind.as_str() {
+            "static_bearer" => format!("Bearer token for {}", text("mcp_server_url")),
+            "mcp_oauth" => format!("OAuth token for {}", text("mcp_server_url")),
+            "environment_variable" => format!("Environment variable {}", text("secret_name")),
+            "" => "Credential of an unknown type".to_owned(),
+            other => format!("Credential of type {other}"),
+        };
+        Self {
+            id: credential.id.clone(),
+            vault_id: credential.vault_id.clone(),
+            display_name: credential.display_name.clone(),
+            kind,
+            description,
+            updated_at: credential.updated_at.clone(),
+            archived: credential.archived_at.is_some(),
+            auth,
+        }
+    }
+}
+
 #[server(endpoint = "vaults/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<VaultPage, AppError> {
+pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<Page<VaultRow>, AppError> {
     respond(async move {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?.get("/v1/vaults", query).await.map_err(|e| AppError::upstream("Listing vaults", e))
+        let page: Page<Vault> =
+            upstream()?.get("/v1/vaults", query).await.map_err(|e| AppError::upstream("Listing vaults", e))?;
+        Ok(Page {
+            data: page.data.iter().map(VaultRow::of).collect(),
+            next_page: page.next_page,
+            prev_page: page.prev_page,
+        })
     })
     .await
 }
 
 #[server(endpoint = "vaults/get", input = GetUrl, output = JsonResponse)]
-pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> {
+pub async fn get_vault(id: String) -> Result<(VaultRow, Page<CredentialItem>), AppError> {
     respond(async move {
         let id = segment(&id)?;
         let api = upstream()?;
@@ -32,14 +102,23 @@ pub async fn get_vault(id: String) -> Result<(Vault, CredentialPage), AppError> 
         let credentials = api
             .get(&credentials_path, vec![("limit".into(), "100".into()), ("include_archived".into(), "true".into())]);
         let (vault, credentials) = futures::join!(vault, credentials);
-        let vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
-        Ok((vault, credentials.map_err(|e| AppError::upstream("Listing the vault's credentials", e))?))
+        let vault: Vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
+        let credentials: Page<Credential> =
+            credentials.map_err(|e| AppError::upstream("Listing the vault's credentials", e))?;
+        Ok((
+            VaultRow::of(&vault),
+            Page {
+                data: credentials.data.iter().map(CredentialItem::of).collect(),
+                next_page: credentials.next_page,
+                prev_page: credentials.prev_page,
+            },
+        ))
     })
     .await
 }
 
 #[server(endpoint = "vaults/create", output = JsonResponse)]
-pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
+pub async fn create_vault(display_name: String) -> Result<VaultRow, AppError> {
     respond(async move {
         let name = display_name.trim();
         if name.is_empty() || name.chars().count() > 255 {
@@ -48,18 +127,20 @@ pub async fn create_vault(display_name: String) -> Result<Vault, AppError> {
         upstream()?
             .post("/v1/vaults", &json!({ "display_name": name }))
             .await
+            .map(|v| VaultRow::of(&v))
             .map_err(|e| AppError::upstream("Creating the vault", e))
     })
     .await
 }
 
 #[server(endpoint = "vaults/archive", output = JsonResponse)]
-pub async fn archive_vault(id: String) -> Result<Vault, AppError> {
+pub async fn archive_vault(id: String) -> Result<VaultRow, AppError> {
     respond(async move {
         let id = segment(&id)?;
         upstream()?
             .post(&format!("/v1/vaults/{id}/archive"), &json!({}))
             .await
+            .map(|v| VaultRow::of(&v))
             .map_err(|e| AppError::upstream("Archiving the vault", e))
     })
     .await
@@ -197,7 +278,7 @@ impl CredentialForm {
 }
 
 #[server(endpoint = "vaults/credentials/create", output = JsonResponse)]
-pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result<Credential, AppError> {
+pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result<CredentialItem, AppError> {
     respond(async move {
         let id = segment(&vault_id)?;
         let mut body = json!({ "auth": form.auth(true)? });
@@ -207,6 +288,7 @@ pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result
         upstream()?
             .post(&format!("/v1/vaults/{id}/credentials"), &body)
             .await
+            .map(|v| CredentialItem::of(&v))
             .map_err(|e| AppError::upstream("Creating the credential", e))
     })
     .await
@@ -218,24 +300,26 @@ pub async fn rotate_credential(
     vault_id: String,
     credential_id: String,
     form: CredentialForm,
-) -> Result<Credential, AppError> {
+) -> Result<CredentialItem, AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
         upstream()?
             .post(&format!("/v1/vaults/{id}/credentials/{cred}"), &json!({ "auth": form.auth(false)? }))
             .await
+            .map(|c| CredentialItem::of(&c))
             .map_err(|e| AppError::upstream("Rotating the credential", e))
     })
     .await
 }
 
 #[server(endpoint = "vaults/credentials/archive", output = JsonResponse)]
-pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<Credential, AppError> {
+pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<CredentialItem, AppError> {
     respond(async move {
         let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
         upstream()?
             .post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({}))
             .await
+            .map(|v| CredentialItem::of(&v))
             .map_err(|e| AppError::upstream("Archiving the credential", e))
     })
     .await

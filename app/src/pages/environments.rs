@@ -6,11 +6,11 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
-use protocol::environments::Environment;
-use serde_json::Value;
 
 use crate::{
-    api::environments::{ArchiveEnvironment, DeleteEnvironment, SaveEnvironment, get_environment, list_environments},
+    api::environments::{
+        ArchiveEnvironment, DeleteEnvironment, EnvironmentView, SaveEnvironment, get_environment, list_environments,
+    },
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading},
@@ -19,22 +19,6 @@ use crate::{
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
 };
-
-/// "limited (3 hosts)", "unrestricted", "self-hosted".
-fn networking_summary(env: &Environment) -> String {
-    let config = serde_json::to_value(&env.config).unwrap_or_default();
-    match config.get("type").and_then(Value::as_str) {
-        Some("self_hosted") => "self-hosted".to_owned(),
-        _ => match config.pointer("/networking/type").and_then(Value::as_str) {
-            Some("limited") => {
-                let n = config.pointer("/networking/allowed_hosts").and_then(Value::as_array).map_or(0, Vec::len);
-                format!("limited ({n} {})", if n == 1 { "host" } else { "hosts" })
-            }
-            Some(other) => other.to_owned(),
-            None => "unknown".to_owned(),
-        },
-    }
-}
 
 #[component]
 pub fn EnvironmentList() -> impl IntoView {
@@ -71,10 +55,10 @@ pub fn EnvironmentList() -> impl IntoView {
                             <table class="list" data-testid="environment-list">
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Networking"</th><th scope="col">"Created"</th></tr></thead>
                                 <tbody>
-                                    {page.data.into_iter().map(|env| { let (name, net) = (env.name.clone(), networking_summary(&env)); view! {
+                                    {page.data.into_iter().map(|env| { let (name, net) = (env.name.clone(), env.networking.clone()); view! {
                                         <tr>
-                                            <td><A href=format!("/environments/{}", env.id)>{name}</A>
-                                                {env.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                            <td><a href=format!("/environments/{}", env.id)>{name}</a>
+                                                {env.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
                                             <td>{net}</td>
                                             <td><time datetime=env.created_at.clone()>{format::timestamp(&env.created_at)}</time></td>
                                         </tr>
@@ -115,24 +99,22 @@ pub fn EnvironmentDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading what="the environment" /> }>
             {move || Suspend::new(async move {
-                let env = match env.await {
-                    Ok(env) => env,
+                let EnvironmentView { row: env, description, form, json } = match env.await {
+                    Ok(view) => view,
                     Err(error) => return view! {
                         <Title text="Environment not found" />
                         <header class="page-header"><h1>"Environment"</h1></header>
                         <Failure error back=("/environments".to_owned(), "Back to the environments".to_owned()) />
                     }.into_any(),
                 };
-                let value = serde_json::to_value(&env).unwrap_or_default();
-                let form = EnvironmentForm::from_environment(&value);
-                let archived = env.archived_at.is_some();
+                let archived = env.archived;
                 let (a_id, d_id) = (env.id.clone(), env.id.clone());
                 view! {
                     <Title text=env.name.clone() />
                     <header class="page-header">
                         <p class="crumbs"><A href="/environments">"Environments"</A></p>
                         <h1>{env.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
-                        {env.description.clone().filter(|d| !d.is_empty()).map(|d| view! { <p class="lede">{d}</p> })}
+                        {description.map(|d| view! { <p class="lede">{d}</p> })}
                         <div class="actions">
                             {(!archived).then(|| view! { <A href=format!("/environments/{}?edit=1", env.id) attr:class="button primary">"Edit"</A> })}
                             {(!archived).then(|| view! {
@@ -152,14 +134,14 @@ pub fn EnvironmentDetail() -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"Id"</dt><dd><code>{env.id.clone()}</code></dd>
                                     <dt>"Type"</dt><dd>{form.kind.replace('_', "-")}</dd>
-                                    <dt>"Networking"</dt><dd>{networking_summary(&env)}</dd>
+                                    <dt>"Networking"</dt><dd>{env.networking.clone()}</dd>
                                     {(!form.allowed_hosts.is_empty()).then(|| view! { <dt>"Allowed hosts"</dt><dd>{form.allowed_hosts.replace('\n', ", ")}</dd> })}
                                     {PACKAGE_MANAGERS.iter().filter(|m| !form.packages(m).is_empty()).map(|m| view! {
                                         <dt>{format!("{m} packages")}</dt><dd>{form.packages(m).replace('\n', ", ")}</dd>
                                     }).collect_view()}
                                     <dt>"Created"</dt><dd>{format::timestamp(&env.created_at)}</dd>
                                 </dl>
-                                <details><summary>"Raw JSON"</summary><pre class="json">{serde_json::to_string_pretty(&value).unwrap_or_default()}</pre></details>
+                                <details><summary>"Raw JSON"</summary><pre class="json">{json}</pre></details>
                             </section>
                         }.into_any()
                     }}
@@ -193,7 +175,7 @@ fn EnvironmentEditor(form: EnvironmentForm, id: Option<String>, save: ServerActi
         move || save.version().get(),
         move |_, _, _| {
             if let Some(Ok(env)) = save.value().get_untracked() {
-                navigate(&format!("/environments/{}", env.id), Default::default());
+                navigate(&format!("/environments/{}", env.row.id), Default::default());
             }
         },
         false,

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        agents::list_agents,
+        agents::list_agent_choices,
         sessions::{
             ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, get_session,
             list_session_choices, list_session_events, list_sessions,
@@ -47,7 +47,7 @@ pub fn SessionList() -> impl IntoView {
         }
     };
     let sessions = Resource::new(filter, |f| list_sessions(f.status, f.agent_id, Some(f.include_archived), f.page));
-    let agents = Resource::new(|| (), |_| list_agents(true, None));
+    let agents = Resource::new(|| (), |_| list_agent_choices());
 
     view! {
         <Title text="Sessions" />
@@ -70,11 +70,11 @@ pub fn SessionList() -> impl IntoView {
                 <Suspense fallback=|| view! { <select name="agent_id" disabled=true><option>"Loading…"</option></select> }>
                     {move || Suspend::new(async move {
                         let chosen = filter().agent_id.unwrap_or_default();
-                        let list = agents.await.map(|p| p.data).unwrap_or_default();
+                        let list = agents.await.unwrap_or_default();
                         view! {
                             <select name="agent_id">
                                 <option value="">"any"</option>
-                                {list.into_iter().map(|a| { let selected = a.id == chosen; view! { <option value=a.id.clone() selected=selected>{a.name.clone()}</option> } }).collect_view()}
+                                {list.into_iter().map(|a| { let selected = a.id == chosen; view! { <option value=a.id selected=selected>{a.label}</option> } }).collect_view()}
                             </select>
                         }
                     })}
@@ -113,7 +113,7 @@ pub fn SessionList() -> impl IntoView {
                                             let title = s.title.clone().unwrap_or_else(|| s.id.clone());
                                             view! {
                                                 <tr>
-                                                    <td><A href=format!("/sessions/{}", s.id)>{title}</A>
+                                                    <td><a href=format!("/sessions/{}", s.id)>{title}</a>
                                                         {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
                                                     <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
                                                     <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>

@@ -7,12 +7,10 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
-use protocol::vaults::Credential;
-use serde_json::Value;
 
 use crate::{
     api::vaults::{
-        ArchiveCredential, ArchiveVault, CreateCredential, CreateVault, DeleteCredential, DeleteVault,
+        ArchiveCredential, ArchiveVault, CreateCredential, CreateVault, CredentialItem, DeleteCredential, DeleteVault,
         RotateCredential, get_vault, list_vaults,
     },
     components::{
@@ -73,8 +71,8 @@ pub fn VaultList() -> impl IntoView {
                                 <tbody>
                                     {page.data.into_iter().map(|v| view! {
                                         <tr>
-                                            <td><A href=format!("/vaults/{}", v.id)>{v.display_name.clone()}</A>
-                                                {v.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                            <td><a href=format!("/vaults/{}", v.id)>{v.display_name.clone()}</a>
+                                                {v.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
                                             <td><code>{v.id.clone()}</code></td>
                                             <td>{format::timestamp(&v.updated_at)}</td>
                                         </tr>
@@ -87,18 +85,6 @@ pub fn VaultList() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-/// What a credential is for, in words (never its secret: the API does not return it).
-fn describe(credential: &Credential) -> String {
-    let auth = serde_json::to_value(&credential.auth).unwrap_or_default();
-    let s = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
-    match auth.get("type").and_then(Value::as_str) {
-        Some("static_bearer") => format!("Bearer token for {}", s("mcp_server_url")),
-        Some("mcp_oauth") => format!("OAuth token for {}", s("mcp_server_url")),
-        Some("environment_variable") => format!("Environment variable {}", s("secret_name")),
-        other => format!("Credential of type {}", other.unwrap_or("?")),
     }
 }
 
@@ -146,7 +132,7 @@ pub fn VaultDetail() -> impl IntoView {
                         <Failure error back=("/vaults".to_owned(), "Back to the vaults".to_owned()) />
                     }.into_any(),
                 };
-                let archived = vault.archived_at.is_some();
+                let archived = vault.archived;
                 let (a_id, d_id, vault_id) = (vault.id.clone(), vault.id.clone(), vault.id.clone());
                 view! {
                     <Title text=vault.display_name.clone() />
@@ -185,7 +171,7 @@ pub fn VaultDetail() -> impl IntoView {
 
 #[component]
 fn CredentialRow(
-    credential: Credential,
+    credential: CredentialItem,
     archive: ServerAction<ArchiveCredential>,
     delete: ServerAction<DeleteCredential>,
 ) -> impl IntoView {
@@ -200,20 +186,17 @@ fn CredentialRow(
             form.reset();
         }
     });
-    let kind = serde_json::to_value(&credential.auth)
-        .ok()
-        .and_then(|a| a.get("type").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default();
-    let archived = credential.archived_at.is_some();
+    let kind = credential.kind.clone();
+    let archived = credential.archived;
     let (v1, c1) = (credential.vault_id.clone(), credential.id.clone());
     let (v2, c2) = (credential.vault_id.clone(), credential.id.clone());
     let rotate_error = Signal::derive(move || rotate.value().get().and_then(Result::err));
     view! {
         <li class="credential">
             <p>
-                <strong>{credential.display_name.clone().unwrap_or_else(|| describe(&credential))}</strong>
+                <strong>{credential.display_name.clone().unwrap_or_else(|| credential.description.clone())}</strong>
                 {archived.then(|| view! { " " <span class="badge">"archived"</span> })}
-                <br /><span class="muted">{describe(&credential)} " · " <code>{credential.id.clone()}</code> " · updated " {format::timestamp(&credential.updated_at)}</span>
+                <br /><span class="muted">{credential.description.clone()} " · " <code>{credential.id.clone()}</code> " · updated " {format::timestamp(&credential.updated_at)}</span>
             </p>
             {(!archived).then(|| view! {
                 <ActionForm action=rotate node_ref=form_ref attr:class="inline-form">

@@ -5,9 +5,8 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
-use super::tools_summary;
 use crate::{
-    api::agents::{ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
+    api::agents::{AgentView, ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
     components::{
         confirm::Confirm,
         feedback::{Failure, InlineError, Loading},
@@ -46,17 +45,16 @@ pub fn AgentDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
-                let agent = match agent.await {
-                    Ok(agent) => agent,
+                let AgentView { row: agent, description, system, mcp_servers, skills, json } = match agent.await {
+                    Ok(view) => view,
                     Err(error) => return view! {
                         <Title text="Agent not found" />
                         <header class="page-header"><h1>"Agent"</h1></header>
                         <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
                     }.into_any(),
                 };
-                let json = serde_json::to_string_pretty(&agent).unwrap_or_default();
                 let edit = format!("/agents/{}/edit", agent.id);
-                let archived = agent.archived_at.is_some();
+                let archived = agent.archived;
                 let is_old = version().is_some();
                 let agent_id = agent.id.clone();
                 view! {
@@ -65,7 +63,7 @@ pub fn AgentDetail() -> impl IntoView {
                         <p class="crumbs"><A href="/agents">"Agents"</A></p>
                         <h1>{agent.name.clone()} " " <span class="badge">{format!("v{}", agent.version)}</span>
                             {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
-                        {agent.description.clone().map(|d| view! { <p class="lede">{d}</p> })}
+                        {description.map(|d| view! { <p class="lede">{d}</p> })}
                         <div class="actions">
                             {(!archived && !is_old).then(|| view! { <A href=edit attr:class="button primary">"Edit"</A> })}
                             {(!archived).then(|| view! {
@@ -87,13 +85,13 @@ pub fn AgentDetail() -> impl IntoView {
                         <h2>"Definition"</h2>
                         <dl class="facts">
                             <dt>"Id"</dt><dd><code>{agent.id.clone()}</code></dd>
-                            <dt>"Model"</dt><dd><code>{agent.model.id.clone()}</code></dd>
-                            <dt>"Tools"</dt><dd>{tools_summary(&agent)}</dd>
-                            <dt>"MCP servers"</dt><dd>{if agent.mcp_servers.is_empty() { "none".to_owned() } else { agent.mcp_servers.iter().map(|s| format!("{} ({})", s.name, s.url)).collect::<Vec<_>>().join(", ") }}</dd>
-                            <dt>"Skills"</dt><dd>{agent.skills.len().to_string()}</dd>
+                            <dt>"Model"</dt><dd><code>{agent.model.clone()}</code></dd>
+                            <dt>"Tools"</dt><dd>{agent.tools.clone()}</dd>
+                            <dt>"MCP servers"</dt><dd>{mcp_servers}</dd>
+                            <dt>"Skills"</dt><dd>{skills.to_string()}</dd>
                             <dt>"Updated"</dt><dd>{format::timestamp(&agent.updated_at)}</dd>
                         </dl>
-                        {agent.system.clone().map(|system| view! { <h3>"System prompt"</h3><pre class="prose">{system}</pre> })}
+                        {system.map(|system| view! { <h3>"System prompt"</h3><pre class="prose">{system}</pre> })}
                         <details>
                             <summary>"Raw JSON"</summary>
                             <pre class="json">{json}</pre>
@@ -115,7 +113,7 @@ pub fn AgentDetail() -> impl IntoView {
                         <ol class="versions" reversed>
                             {page.data.iter().map(|a| view! {
                                 <li>
-                                    <A href=format!("{base}?version={}", a.version)>{format!("Version {}", a.version)}</A>
+                                    <a href=format!("{base}?version={}", a.version)>{format!("Version {}", a.version)}</a>
                                     " · " {a.name.clone()} " · " <time datetime=a.updated_at.clone()>{format::timestamp(&a.updated_at)}</time>
                                 </li>
                             }).collect_view()}

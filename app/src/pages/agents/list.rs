@@ -2,7 +2,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use super::tools_summary;
 use crate::{
     api::agents::list_agents,
     components::{
@@ -53,15 +52,14 @@ pub fn AgentList() -> impl IntoView {
                                     <tbody>
                                         {page.data.into_iter().map(|agent| {
                                             let href = format!("/agents/{}", agent.id);
-                                            let tools = tools_summary(&agent);
                                             view! {
                                                 <tr>
                                                     <td>
-                                                        <A href=href>{agent.name.clone()}</A>
-                                                        {agent.archived_at.is_some().then(|| view! { " " <span class="badge">"archived"</span> })}
+                                                        <a href=href>{agent.name.clone()}</a>
+                                                        {agent.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
                                                     </td>
-                                                    <td><code>{agent.model.id.clone()}</code></td>
-                                                    <td>{tools}</td>
+                                                    <td><code>{agent.model.clone()}</code></td>
+                                                    <td>{agent.tools.clone()}</td>
                                                     <td>{format!("v{}", agent.version)}</td>
                                                     <td><time datetime=agent.updated_at.clone()>{format::timestamp(&agent.updated_at)}</time></td>
                                                 </tr>
