@@ -153,6 +153,29 @@ async fn the_new_session_form_offers_every_live_agent_beyond_the_first_page() {
 }
 
 #[tokio::test]
+async fn an_agents_version_history_pages_past_twenty_versions() {
+    let app = spawn_app(&[]).await;
+    let agent = create_agent(&app, &scripted_agent("Busy", json!([[{"text": "x"}]]))).await;
+    let id = agent["id"].as_str().unwrap();
+    for version in 1..=21 {
+        let definition = scripted_agent("Busy", json!([[{"text": format!("edit {version}")}]]));
+        let (status, saved) = app
+            .call("agents/update", &[("id", id), ("version", &version.to_string()), ("definition", &definition)])
+            .await;
+        assert_eq!(status, 200, "{saved}");
+    }
+    let (_, first) = app.read("agents/versions", &[("id", id)]).await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 20);
+    assert_eq!(first["data"][0]["version"], 22, "newest first");
+    let cursor = first["next_page"].as_str().expect("a second page of versions");
+    let (_, html) = app.get_text(&format!("/agents/{id}")).await;
+    assert!(html.contains("Next page"), "the history links to its next page");
+    let (_, html) = app.get_text(&format!("/agents/{id}?page={cursor}")).await;
+    assert!(html.contains("Version 2<") && html.contains("Version 1<"), "the oldest versions are on page 2");
+    assert!(!html.contains("Version 22<"));
+}
+
+#[tokio::test]
 async fn bad_agent_input_is_refused_with_a_sentence_and_nothing_is_created() {
     let app = spawn_app(&[]).await;
     let (_, before) = app.read("agents/list", &[("include_archived", "true")]).await;
@@ -515,7 +538,7 @@ async fn vault_credentials_are_created_and_rotated_and_the_secret_never_comes_ba
     assert_eq!(status, 200, "{rotated}");
 
     let (_, detail) = app.read("vaults/get", &[("id", vault_id)]).await;
-    assert_eq!(detail[1]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(detail[1].as_array().unwrap().len(), 2);
     let (_, html) = app.get_text(&format!("/vaults/{vault_id}")).await;
     for page in [detail.to_string(), html] {
         assert!(!page.contains(secret) && !page.contains("new-secret-5678"), "a secret came back to the browser");

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream};
+use super::server::{paging, respond, segment, upstream, walk};
 use crate::error::AppError;
 
 /// A vault as the pages show it.
@@ -92,27 +92,18 @@ pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result
     .await
 }
 
+/// A vault and all its credentials, archived ones too (pages of 100 walked, up to 1,000).
 #[server(endpoint = "vaults/get", input = GetUrl, output = JsonResponse)]
-pub async fn get_vault(id: String) -> Result<(VaultRow, Page<CredentialItem>), AppError> {
+pub async fn get_vault(id: String) -> Result<(VaultRow, Vec<CredentialItem>), AppError> {
     respond(async move {
         let id = segment(&id)?;
-        let api = upstream()?;
         let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
+        let api = upstream()?;
         let vault = api.get(&vault_path, vec![]);
-        let credentials = api
-            .get(&credentials_path, vec![("limit".into(), "100".into()), ("include_archived".into(), "true".into())]);
+        let credentials = walk::<Credential>(&credentials_path, "Listing the vault's credentials", true, 1000);
         let (vault, credentials) = futures::join!(vault, credentials);
         let vault: Vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
-        let credentials: Page<Credential> =
-            credentials.map_err(|e| AppError::upstream("Listing the vault's credentials", e))?;
-        Ok((
-            VaultRow::of(&vault),
-            Page {
-                data: credentials.data.iter().map(CredentialItem::of).collect(),
-                next_page: credentials.next_page,
-                prev_page: credentials.prev_page,
-            },
-        ))
+        Ok((VaultRow::of(&vault), credentials?.iter().map(CredentialItem::of).collect()))
     })
     .await
 }

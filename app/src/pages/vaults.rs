@@ -152,12 +152,12 @@ pub fn VaultDetail() -> impl IntoView {
                     </header>
                     <section class="panel" aria-labelledby="credentials">
                         <h2 id="credentials">"Credentials"</h2>
-                        {if credentials.data.is_empty() {
+                        {if credentials.is_empty() {
                             view! { <p class="muted">"No credentials yet. Add one below."</p> }.into_any()
                         } else {
                             view! {
                                 <ul class="credentials" data-testid="credential-list">
-                                    {credentials.data.into_iter().map(|c| view! { <CredentialRow credential=c archive=archive_cred delete=delete_cred /> }).collect_view()}
+                                    {credentials.into_iter().map(|c| view! { <CredentialRow credential=c archive=archive_cred delete=delete_cred /> }).collect_view()}
                                 </ul>
                             }.into_any()
                         }}

@@ -10,6 +10,7 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{Failure, InlineError, Loading},
+        pager::Pager,
     },
     format,
 };
@@ -30,7 +31,12 @@ pub fn AgentDetail() -> impl IntoView {
     let archive = ServerAction::<ArchiveAgent>::new();
     let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
     let agent = Resource::new(move || (id(), version(), archive_done.get()), |(id, version, _)| get_agent(id, version));
-    let versions = Resource::new(move || (id(), archive_done.get()), |(id, _)| list_agent_versions(id, None));
+    // The history pages with the API's cursor (`?page=`), 20 versions a page, newest first.
+    let versions_page = move || query.read().get("page");
+    let versions = Resource::new(
+        move || (id(), versions_page(), archive_done.get()),
+        |(id, page, _)| list_agent_versions(id, page),
+    );
     let diff = Resource::new(
         move || (id(), diff_pair()),
         |(id, pair)| async move {
@@ -118,6 +124,7 @@ pub fn AgentDetail() -> impl IntoView {
                                 </li>
                             }).collect_view()}
                         </ol>
+                        <Pager base=version().map(|v| format!("version={v}")).unwrap_or_default() next=page.next_page.clone() on_first=versions_page().is_none() />
                         {(options.len() > 1).then(|| view! {
                             <form method="get" action=base.clone() class="inline-form">
                                 <label>"Compare version " <select name="from">{options.iter().map(|v| view! { <option value=v.to_string() selected=*v == from>{v.to_string()}</option> }).collect_view()}</select></label>
