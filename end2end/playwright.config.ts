@@ -8,6 +8,12 @@ import { join, resolve } from 'node:path';
 const port = Number(process.env.E2E_PORT ?? 3917);
 const root = resolve(__dirname, '..');
 const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'debug', 'switchboard');
+// A second Switchboard in Anthropic mode, against a fake upstream that fails on purpose
+// (fake-upstream.mjs): the upstream error states of tests/upstream-errors.spec.ts.
+// The spec computes the same ports from E2E_PORT.
+const failingPort = port + 1;
+const fakeUpstreamPort = port + 2;
+const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site');
 
 // Playwright cannot download browsers here: use Debian's Chromium. Without the background
 // networking flags Chromium floods the closed network with refused connections.
@@ -42,20 +48,45 @@ export default defineConfig({
     // The same pages with JavaScript off: everything must render on the server.
     { name: 'chromium-no-js', use: { ...chromium, javaScriptEnabled: false }, grep: /@no-js/ },
   ],
-  webServer: {
-    command: binary,
-    cwd: root,
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    env: {
-      SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
-      SWITCHBOARD_SITE_ROOT: process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site'),
-      // Small, so the over-the-limit journey needs no large file.
-      SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
-      SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-')),
-      ANTHROPIC_API_KEY: '',
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: binary,
+      cwd: root,
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
+        SWITCHBOARD_SITE_ROOT: siteRoot,
+        // Small, so the over-the-limit journey needs no large file.
+        SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
+        SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-')),
+        ANTHROPIC_API_KEY: '',
+        RUST_LOG: 'warn',
+      },
     },
-  },
+    {
+      command: 'node fake-upstream.mjs',
+      url: `http://127.0.0.1:${fakeUpstreamPort}/__health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { E2E_FAKE_UPSTREAM_PORT: String(fakeUpstreamPort) },
+    },
+    {
+      command: binary,
+      cwd: root,
+      url: `http://127.0.0.1:${failingPort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        SWITCHBOARD_LISTEN: `127.0.0.1:${failingPort}`,
+        SWITCHBOARD_SITE_ROOT: siteRoot,
+        SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-failing-')),
+        ANTHROPIC_API_KEY: 'switchboard-e2e-key',
+        ANTHROPIC_BASE_URL: `http://127.0.0.1:${fakeUpstreamPort}`,
+        // Its 502s are the point; tower-http would log each one as an error.
+        RUST_LOG: 'error,tower_http=off',
+      },
+    },
+  ],
 });

@@ -59,7 +59,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
@@ -112,6 +111,7 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
+                mark_hydrated();
                 view! { <$page /> }.into_any()
             }
         }
@@ -135,9 +135,10 @@ lazy_pages! {
     SettingsPage => Settings,
 }
 
-/// Sets `data-hydrated` on `<body>` once the WASM app has taken over the server-rendered page, so
-/// tests (and curious people) can tell a live page from a static one.
-fn mark_hydrated() {
+/// Sets `data-hydrated` on `<body>` once the page's own view has hydrated, so tests (and curious
+/// people) can tell a live page from a static one. Every page calls it: a lazy page hydrates only
+/// once its chunk is in, after the layout; until then its forms post without the script.
+pub(crate) fn mark_hydrated() {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(body) = document().body() {

@@ -77,7 +77,7 @@ async fn main() {
         ],
     )
     .await;
-    let env_id = env["id"].as_str().unwrap().to_owned();
+    let env_id = env["row"]["id"].as_str().unwrap().to_owned();
     for i in 0..150 {
         call(
             "sessions/create",
