@@ -1,0 +1,82 @@
+//! The API key never reaches a log line at info level or above: Switchboard is driven through its
+//! pages and server functions, once with a key the upstream accepts and once with one it refuses
+//! (which makes every call fail and get logged), while a subscriber records every line.
+
+mod support;
+
+use std::{
+    io::Write,
+    sync::{Mutex, OnceLock},
+};
+
+use serde_json::json;
+use support::{TestApp, spawn_app, spawn_engine};
+
+const ACCEPTED: &str = "switchboard-test-LOGGED-KEY-5d0a7";
+const REFUSED: &str = "switchboard-test-REFUSED-KEY-81b2c";
+
+/// Everything logged at info level or above by this test binary.
+fn logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this binary");
+        Mutex::new(Vec::new())
+    })
+}
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        logs().lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
+    spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
+}
+
+const PAGES: [&str; 9] =
+    ["/", "/agents", "/agents/new", "/environments", "/sessions", "/sessions/new", "/files", "/vaults", "/settings"];
+
+#[tokio::test]
+async fn no_log_line_at_info_level_or_above_holds_the_key() {
+    logs();
+    let engine = spawn_engine(ACCEPTED).await;
+
+    // Accepted: data is created and every page shown.
+    let app = anthropic_app(&engine.base_url, ACCEPTED).await;
+    let definition = json!({"name": "Logged", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"});
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    for page in PAGES.iter().copied().chain([format!("/agents/{}", agent["id"].as_str().unwrap()).as_str()]) {
+        let (status, _) = app.get_text(page).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let (status, _) = app.call("settings/check", &[]).await;
+    assert_eq!(status, 200);
+
+    // Refused: every page and function fails upstream, and each failure is logged.
+    let refused = anthropic_app(&engine.base_url, REFUSED).await;
+    for page in PAGES {
+        refused.get_text(page).await;
+    }
+    let (status, _) = refused.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 502);
+
+    let logs = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("rejected Switchboard's API key (401)"), "the refusals were logged: {logs}");
+    for key in [ACCEPTED, REFUSED] {
+        assert!(!logs.contains(key), "a log line holds the key {key}: {logs}");
+    }
+}
