@@ -67,6 +67,12 @@ leptos_build() {
   fi
 }
 
+# Native builds with the flags cargo-leptos gives the server: component types erased (as in every
+# cargo-leptos build here, see `always-erase-components`), so scripts/test, scripts/bench and
+# cargo-leptos share artifacts instead of each building everything again. Without it Leptos' view
+# types also made debug test binaries gigabytes large.
+server_side() { RUSTFLAGS="--cfg erase_components" "$@"; }
+
 # The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
 # the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk.
 release_build() {

@@ -1,18 +1,43 @@
 //! Helpers around server actions.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
-/// A count that goes up each time an action succeeds (`ok` reads the action's last outcome).
+/// A count that goes up each time `action` succeeds.
 ///
 /// Resources that show what an action changed depend on this, not on the action's `version()`,
 /// which also moves on failure: reloading after a failure would rebuild the form that sent the
 /// request and throw away what the person typed.
-pub fn successes(ok: impl Fn() -> Option<bool> + Send + Sync + 'static) -> ReadSignal<usize> {
+pub fn successes<S>(action: ServerAction<S>) -> ReadSignal<usize>
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
     let (count, set_count) = signal(0usize);
     Effect::new(move |_| {
-        if ok() == Some(true) {
+        if action.value().with(|outcome| matches!(outcome, Some(Ok(_)))) {
             set_count.update(|n| *n += 1);
         }
     });
     count
+}
+
+/// A ref for the form that sends `action`: the form is emptied each time the action succeeds (a
+/// secret typed into it is never shown again), then `after` runs.
+pub fn cleared_on_success<S>(action: ServerAction<S>, after: impl Fn() + 'static) -> NodeRef<leptos::html::Form>
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if action.value().with(|outcome| matches!(outcome, Some(Ok(_))))
+            && let Some(form) = form_ref.get()
+        {
+            form.reset();
+            after();
+        }
+    });
+    form_ref
 }

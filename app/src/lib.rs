@@ -111,7 +111,6 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
-                mark_hydrated();
                 view! { <$page /> }.into_any()
             }
         }
@@ -135,22 +134,19 @@ lazy_pages! {
     SettingsPage => Settings,
 }
 
-/// Sets `data-hydrated` on `<body>` once the page's own view has hydrated, so tests (and curious
-/// people) can tell a live page from a static one. Every page calls it: a lazy page hydrates only
-/// once its chunk is in, after the layout; until then its forms post without the script.
-pub(crate) fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-}
-
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.
+///
+/// As `leptos::mount::hydrate_lazy`, which waits for the chunk of a lazy page before hydrating
+/// it; once the whole page is live, `data-hydrated` is set on `<body>`, so tests (and curious
+/// people) can tell a live page from a static one. Until then a page's forms post without the
+/// script.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(App);
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), App).await.forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

@@ -1,5 +1,5 @@
-import { expect, test, type Page, type Request } from '@playwright/test';
-import { collectErrors, fact, unique, waitForHydration } from './support';
+import { expect, test, type Page } from '@playwright/test';
+import { collectErrors, fact, idFromUrl, recordRequests, unique, waitForHydration } from './support';
 
 const script = JSON.stringify({ turns: [[{ text: 'hi' }]] });
 
@@ -20,16 +20,7 @@ async function createAgent(page: Page, name: string, description = ''): Promise<
   await page.getByRole('button', { name: 'Create agent' }).click();
   await expect(page).toHaveURL(/\/agents\/agent_[^/?]+$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${name} v1`);
-  return new URL(page.url()).pathname.split('/').pop()!;
-}
-
-/** Records the server-function calls that would save an agent. */
-function recordSaves(page: Page): Request[] {
-  const saves: Request[] = [];
-  page.on('request', (request) => {
-    if (/\/api\/agents\/(create|update)/.test(new URL(request.url()).pathname)) saves.push(request);
-  });
-  return saves;
+  return idFromUrl(page);
 }
 
 test('an agent built in the form is the definition the raw JSON shows, and its second version diffs against the first', async ({
@@ -85,7 +76,7 @@ test('an agent built in the form is the definition the raw JSON shows, and its s
 
   await page.getByRole('button', { name: 'Create agent' }).click();
   await expect(page).toHaveURL(/\/agents\/agent_[^/?]+$/);
-  const id = new URL(page.url()).pathname.split('/').pop()!;
+  const id = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${name} v1`);
   await expect(page).toHaveTitle(`${name} · Switchboard`);
   await expect(fact(page, 'Model')).toHaveText('scripted');
@@ -129,7 +120,7 @@ test('an agent built in the form is the definition the raw JSON shows, and its s
 test('invalid raw JSON is named by line and column, and the form keeps what was typed', async ({ page }) => {
   const errors = collectErrors(page);
   const name = unique('Half typed');
-  const saves = recordSaves(page);
+  const saves = recordRequests(page, /\/api\/agents\/(create|update)/);
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Model', { exact: true }).fill('scripted');
@@ -157,7 +148,7 @@ test('invalid raw JSON is named by line and column, and the form keeps what was 
 test('a custom tool whose schema is not an object schema is refused in place and nothing is sent', async ({ page }) => {
   const errors = collectErrors(page);
   const name = unique('Bad schema');
-  const saves = recordSaves(page);
+  const saves = recordRequests(page, /\/api\/agents\/(create|update)/);
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Model', { exact: true }).fill('scripted');

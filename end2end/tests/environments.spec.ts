@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, fact, unique, waitForHydration } from './support';
+import { collectErrors, fact, idFromUrl, unique, waitForHydration } from './support';
 
 /** Opens the new-environment form, hydrated. */
 async function openNewEnvironmentForm(page: Page): Promise<void> {
@@ -23,7 +23,7 @@ test('an environment with limited networking and a pip package shows its facts, 
   await page.getByRole('button', { name: 'Create environment' }).click();
 
   await expect(page).toHaveURL(/\/environments\/env_[^/?]+$/);
-  const id = new URL(page.url()).pathname.split('/').pop()!;
+  const id = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
   await expect(page.getByText('For notebooks', { exact: true })).toBeVisible();
   await expect(fact(page, 'Id')).toHaveText(id);
@@ -68,7 +68,7 @@ test('an environment a session uses cannot be deleted, the refusal shows in plac
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create environment' }).click();
   await expect(page).toHaveURL(/\/environments\/env_[^/?]+$/);
-  const id = new URL(page.url()).pathname.split('/').pop()!;
+  const id = idFromUrl(page);
   await expect(fact(page, 'Networking')).toHaveText('unrestricted');
 
   // A session in that environment.

@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { collectErrors, fact, unique, waitForHydration } from './support';
+import { collectErrors, fact, idFromUrl, recordRequests, unique, waitForHydration } from './support';
 
 /** The upload form (it has a heading but no accessible name of its own). */
 function uploadForm(page: Page): Locator {
@@ -11,15 +11,6 @@ function fileName(stem: string, extension: string): string {
   return `${unique(stem).replace(/\s+/g, '-')}.${extension}`;
 }
 
-/** Requests to the upload endpoint (`POST /api/files`), however they are made. */
-function recordUploads(page: Page): string[] {
-  const uploads: string[] = [];
-  page.on('request', (request) => {
-    if (new URL(request.url()).pathname === '/api/files') uploads.push(`${request.method()} ${request.url()}`);
-  });
-  return uploads;
-}
-
 test('a file over the upload limit is refused before anything is sent', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto('/files');
@@ -27,7 +18,7 @@ test('a file over the upload limit is refused before anything is sent', async ({
   await expect(uploadForm(page)).toContainText('Up to 1 MiB per file.');
   await waitForHydration(page);
 
-  const uploads = recordUploads(page);
+  const uploads = recordRequests(page, /^\/api\/files$/);
   const name = fileName('too-big', 'bin');
   await page.getByLabel('File', { exact: true }).setInputFiles({
     name,
@@ -98,7 +89,7 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await page.getByRole('button', { name: 'Start session' }).click();
 
   await expect(page).toHaveURL(/\/sessions\/sesn_[^/?]+$/);
-  const sessionId = new URL(page.url()).pathname.split('/').pop()!;
+  const sessionId = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toContainText(title);
   await expect(page).toHaveTitle(`${title} · Switchboard`);
   await expect(fact(page, 'Id')).toHaveText(sessionId);

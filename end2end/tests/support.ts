@@ -30,3 +30,17 @@ export function fact(page: Page, term: string): Locator {
     .filter({ hasText: new RegExp(`^${term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
     .locator('xpath=following-sibling::dd[1]');
 }
+
+/** The last segment of the page's path: the id of the object a detail page shows. */
+export function idFromUrl(page: Page): string {
+  return new URL(page.url()).pathname.split('/').pop()!;
+}
+
+/** Requests whose path matches `path`, however they are made (`METHOD url`, in order). */
+export function recordRequests(page: Page, path: RegExp): string[] {
+  const requests: string[] = [];
+  page.on('request', (request) => {
+    if (path.test(new URL(request.url()).pathname)) requests.push(`${request.method()} ${request.url()}`);
+  });
+  return requests;
+}

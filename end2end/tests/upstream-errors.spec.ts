@@ -36,7 +36,7 @@ test('a rate limit says when to try again and gives the request id', async ({ pa
   await expect(failure).toContainText('req_e2e_fake');
 });
 
-test('an overloaded upstream (529) is reported once the reads were retried', async ({ page }) => {
+test('an overloaded upstream (529) is reported as not available', async ({ page }) => {
   await upstreamFails(page, '529');
   const response = await page.goto('/sessions');
   expect(response?.status()).toBe(502);

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, unique, waitForHydration } from './support';
+import { collectErrors, idFromUrl, unique, waitForHydration } from './support';
 
 /** Every response body the page receives (documents, server functions, scripts), for a leak check at the end. */
 function recordResponseBodies(page: Page): Promise<string>[] {
@@ -30,7 +30,7 @@ test('a credential secret is write-only: never shown, never sent back, also afte
   await page.getByLabel('New vault named').fill(vaultName);
   await page.getByRole('button', { name: 'Create vault' }).click();
   await expect(page).toHaveURL(/\/vaults\/[^/?]+$/);
-  const vaultId = new URL(page.url()).pathname.split('/').pop()!;
+  const vaultId = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(vaultName);
   await expect(page.getByText('No credentials yet. Add one below.')).toBeVisible();
 

@@ -112,6 +112,13 @@ pub struct Page<T> {
     pub prev_page: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The same page, cursors kept, with each item mapped (for example to the row a list shows).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { data: self.data.into_iter().map(f).collect(), next_page: self.next_page, prev_page: self.prev_page }
+    }
+}
+
 /// Declares a zero-sized type that (de)serializes as exactly one string: the `type` literal of a
 /// non-union object (e.g. `"agent"` on an Agent). Deserializing any other string fails, so a value
 /// of the wrong kind is not silently accepted.

@@ -16,13 +16,9 @@ use axum::{
     routing::get,
 };
 use serde_json::json;
-use support::{TestApp, spawn_app, spawn_engine};
+use support::{anthropic_app, file_form, serve, spawn_engine};
 
 const KEY: &str = "switchboard-test-DISTINCTIVE-KEY-9c41e";
-
-async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
-    spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
-}
 
 #[tokio::test]
 async fn the_console_works_against_anthropics_api_shape() {
@@ -82,6 +78,17 @@ async fn an_upstream_that_is_down_gives_an_error_state_not_a_crash() {
     }
 }
 
+/// The API's error answer: `status` with `headers`, a request id, and an error body of `error_type`.
+fn api_error(status: u16, headers: &[(&'static str, &str)], error_type: &str) -> axum::response::Response {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(*k, v.parse().unwrap());
+    }
+    map.insert("request-id", "req_fake_1".parse().unwrap());
+    let body = json!({"type": "error", "error": {"type": error_type, "message": "The fake upstream says no."}, "request_id": "req_fake_1"});
+    (StatusCode::from_u16(status).unwrap(), map, axum::Json(body)).into_response()
+}
+
 /// A fake upstream: `/v1/agents` answers GET with `status` and POST with 503, counting requests.
 async fn fake_upstream(
     status: u16,
@@ -90,15 +97,7 @@ async fn fake_upstream(
 ) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let (get_hits, post_hits) = (hits.clone(), hits.clone());
-    let respond = move |status: u16, error_type: &'static str| {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        map.insert("request-id", "req_fake_1".parse().unwrap());
-        let body = json!({"type": "error", "error": {"type": error_type, "message": "The fake upstream says no."}, "request_id": "req_fake_1"});
-        (StatusCode::from_u16(status).unwrap(), map, axum::Json(body)).into_response()
-    };
+    let respond = move |status: u16, error_type: &'static str| api_error(status, headers, error_type);
     let router = Router::new().route(
         "/v1/agents",
         get(move || {
@@ -110,10 +109,7 @@ async fn fake_upstream(
             async move { respond(503, "api_error") }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, hits)
+    (serve(router).await, hits)
 }
 
 #[tokio::test]
@@ -158,22 +154,14 @@ async fn flaky_upstream(
             let n = counter.fetch_add(1, Ordering::SeqCst);
             async move {
                 if n < failures {
-                    let mut map = HeaderMap::new();
-                    for (k, v) in headers {
-                        map.insert(*k, v.parse().unwrap());
-                    }
-                    let body = json!({"type": "error", "error": {"type": "api_error", "message": "try later"}});
-                    (StatusCode::from_u16(status).unwrap(), map, axum::Json(body)).into_response()
+                    api_error(status, headers, "api_error")
                 } else {
                     axum::Json(json!({"data": [], "next_page": null})).into_response()
                 }
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, hits)
+    (serve(router).await, hits)
 }
 
 #[tokio::test]
@@ -220,6 +208,14 @@ async fn the_key_never_reaches_the_browser() {
     let session_id = session["row"]["id"].as_str().unwrap().to_owned();
     let (_, vault) = app.call("vaults/create", &[("display_name", "v")]).await;
     let vault_id = vault["id"].as_str().unwrap().to_owned();
+    for (what, answer) in [
+        ("agents/create", &agent),
+        ("environments/save", &env),
+        ("sessions/create", &session),
+        ("vaults/create", &vault),
+    ] {
+        seen.push((format!("POST /api/{what}"), answer.to_string().into_bytes()));
+    }
 
     let pages = [
         "/".to_owned(),
@@ -268,8 +264,7 @@ async fn the_key_never_reaches_the_browser() {
         }
     }
     // An upload, whose answer echoes upstream metadata.
-    let form =
-        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"));
+    let form = file_form("x.txt", b"x".to_vec());
     seen.push((
         "POST /api/files".into(),
         capture(app.client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap()).await,

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{TestApp, spawn_app};
+use support::{TestApp, file_form, spawn_app};
 
 fn scripted_agent(name: &str, turns: Value) -> String {
     json!({
@@ -382,9 +382,9 @@ async fn session_form_mistakes_are_named() {
     assert!(error["message"].as_str().unwrap().contains("not found"), "the API's reason is passed on: {error}");
 }
 
-async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
-    let form =
-        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+/// Posts `bytes` as the file `name` to the upload route, as the page's script does.
+async fn post_file(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let form = file_form(name, bytes);
     let response = app
         .client
         .post(format!("{}/api/files", app.address))
@@ -393,8 +393,11 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> Value {
+    let (status, body) = post_file(app, name, bytes).await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -455,18 +458,8 @@ async fn files_upload_list_download_and_delete() {
 async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
     let app = spawn_app(&[("SWITCHBOARD_MAX_UPLOAD_BYTES", "1000")]).await;
     let (_, before) = app.read("files/list", &[]).await;
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(vec![b'x'; 5000]).file_name("big.bin"));
-    let response = app
-        .client
-        .post(format!("{}/api/files", app.address))
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
-    let error: Value = response.json().await.unwrap();
+    let (status, error) = post_file(&app, "big.bin", vec![b'x'; 5000]).await;
+    assert_eq!(status, 400);
     assert!(error["message"].as_str().unwrap().contains("upload limit of 1000 bytes"), "{error}");
     let (_, after) = app.read("files/list", &[]).await;
     assert_eq!(before, after, "no partial file upstream");
@@ -476,8 +469,7 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
     assert!(html.contains("Up to 1000 bytes per file"), "{html}");
 
     // Without JavaScript the form posts itself and comes back with the outcome.
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(b"ok".to_vec()).file_name("small.txt"));
+    let form = file_form("small.txt", b"ok".to_vec());
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 303);

@@ -10,7 +10,7 @@ use std::{
 };
 
 use serde_json::json;
-use support::{TestApp, spawn_app, spawn_engine};
+use support::{anthropic_app, spawn_engine};
 
 const ACCEPTED: &str = "switchboard-test-LOGGED-KEY-5d0a7";
 const REFUSED: &str = "switchboard-test-REFUSED-KEY-81b2c";
@@ -40,10 +40,6 @@ impl Write for LogWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
-    spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
 }
 
 const PAGES: [&str; 9] =

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg(feature = "ssr")]
-use super::server::{paging, parse_json, respond, segment, upstream, walk};
+use super::server::{clear_what_was_removed, paging, parse_json, respond, segment, upstream, walk};
 use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
@@ -113,13 +113,10 @@ pub struct AgentDefinition {
 }
 
 impl AgentDefinition {
-    pub fn of(agent: &Agent) -> Self {
-        Self {
-            id: agent.id.clone(),
-            name: agent.name.clone(),
-            version: agent.version,
-            definition: serde_json::to_value(agent).unwrap_or_default(),
-        }
+    /// An agent as the API returned it.
+    pub fn of(definition: Value) -> Self {
+        let text = |key: &str| definition.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        Self { id: text("id"), name: text("name"), version: definition["version"].as_u64().unwrap_or(0), definition }
     }
 }
 
@@ -137,7 +134,11 @@ pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result
     respond(async {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?.get("/v1/agents", query).await.map(rows).map_err(|e| AppError::upstream("Listing agents", e))
+        upstream()?
+            .get("/v1/agents", query)
+            .await
+            .map(|page: Page<Agent>| page.map(|a| AgentRow::of(&a)))
+            .map_err(|e| AppError::upstream("Listing agents", e))
     })
     .await
 }
@@ -147,7 +148,9 @@ pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result
 #[server(endpoint = "agents/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_agent_choices() -> Result<Vec<Choice>, AppError> {
     respond(async {
-        let agents: Vec<Agent> = walk("/v1/agents", "Listing agents", true, super::MAX_CHOICES).await?;
+        let query = vec![("include_archived".to_owned(), "true".to_owned())];
+        let agents: Vec<super::server::Listed> =
+            walk("/v1/agents", "Listing agents", query, super::MAX_CHOICES).await?;
         Ok(agents
             .into_iter()
             .map(|a| Choice {
@@ -161,30 +164,28 @@ pub async fn list_agent_choices() -> Result<Vec<Choice>, AppError> {
 
 #[server(endpoint = "agents/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent(id: String, version: Option<u64>) -> Result<AgentView, AppError> {
-    respond(async { load_agent(&id, version).await.map(|agent| AgentView::of(&agent)) }).await
+    respond(async { fetch_agent(&id, version).await.map(|agent: Agent| AgentView::of(&agent)) }).await
 }
 
 /// The current version of agent `id`, for the editor.
 #[server(endpoint = "agents/definition", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent_definition(id: String) -> Result<AgentDefinition, AppError> {
-    respond(async { load_agent(&id, None).await.map(|agent| AgentDefinition::of(&agent)) }).await
+    respond(async { fetch_agent(&id, None).await.map(AgentDefinition::of) }).await
 }
 
-/// Agent `id`, at `version` or its latest.
+/// Agent `id`, at `version` or its latest: typed, or as raw JSON (`Value`) so that a diff, a
+/// clearing patch or the editor also sees fields this version of the protocol types does not know.
 #[cfg(feature = "ssr")]
-async fn load_agent(id: &str, version: Option<u64>) -> Result<Agent, AppError> {
+async fn fetch_agent<T: serde::de::DeserializeOwned>(id: &str, version: Option<u64>) -> Result<T, AppError> {
     let id = segment(id)?;
     let query = version.map(|v| vec![("version".to_owned(), v.to_string())]).unwrap_or_default();
-    upstream()?
-        .get(&format!("/v1/agents/{id}"), query)
-        .await
-        .map_err(|e| AppError::upstream(&format!("Loading agent {id}"), e))
-}
-
-/// A page of agents as rows.
-#[cfg(feature = "ssr")]
-fn rows(page: Page<Agent>) -> Page<AgentRow> {
-    Page { data: page.data.iter().map(AgentRow::of).collect(), next_page: page.next_page, prev_page: page.prev_page }
+    upstream()?.get(&format!("/v1/agents/{id}"), query).await.map_err(|e| {
+        let action = match version {
+            Some(v) => format!("Loading version {v} of agent {id}"),
+            None => format!("Loading agent {id}"),
+        };
+        AppError::upstream(&action, e)
+    })
 }
 
 #[server(endpoint = "agents/versions", input = GetUrl, output = JsonResponse)]
@@ -194,7 +195,7 @@ pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Pag
         upstream()?
             .get(&format!("/v1/agents/{id}/versions"), paging(20, page))
             .await
-            .map(rows)
+            .map(|page: Page<Agent>| page.map(|a| AgentRow::of(&a)))
             .map_err(|e| AppError::upstream(&format!("Listing the versions of agent {id}"), e))
     })
     .await
@@ -204,7 +205,8 @@ pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Pag
 #[server(endpoint = "agents/diff", input = GetUrl, output = JsonResponse)]
 pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<DiffLine>, AppError> {
     respond(async move {
-        let (older, newer) = futures::try_join!(agent_version_json(&id, from), agent_version_json(&id, to))?;
+        let (older, newer) =
+            futures::try_join!(fetch_agent::<Value>(&id, Some(from)), fetch_agent::<Value>(&id, Some(to)))?;
         Ok(diff_definitions(&older, &newer))
     })
     .await
@@ -217,7 +219,7 @@ pub async fn create_agent(definition: String) -> Result<AgentDefinition, AppErro
         upstream()?
             .post("/v1/agents", &body)
             .await
-            .map(|agent| AgentDefinition::of(&agent))
+            .map(AgentDefinition::of)
             .map_err(|e| AppError::upstream("Creating the agent", e))
     })
     .await
@@ -233,11 +235,11 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
         let api = upstream()?;
         // An update keeps what it leaves out and patches metadata: what the form cleared must be
         // sent as `null` to be cleared upstream.
-        let based_on = agent_version_json(&id, version).await?;
-        clear_what_was_removed(&mut body, &based_on);
+        let based_on: Value = fetch_agent(&id, Some(version)).await?;
+        clear_what_was_removed(&mut body, &based_on, &["description", "system", "multiagent"]);
         body["version"] = serde_json::json!(version);
-        match api.post::<Agent>(&format!("/v1/agents/{id}"), &body).await {
-            Ok(agent) => Ok(AgentDefinition::of(&agent)),
+        match api.post(&format!("/v1/agents/{id}"), &body).await {
+            Ok(agent) => Ok(AgentDefinition::of(agent)),
             Err(e) => {
                 let mut error = AppError::upstream("Saving the agent", e);
                 if error.kind == crate::error::ErrorKind::Conflict
@@ -267,36 +269,6 @@ pub async fn archive_agent(id: String) -> Result<AgentRow, AppError> {
             .map_err(|e| AppError::upstream("Archiving the agent", e))
     })
     .await
-}
-
-/// One version of an agent as raw JSON, so a diff or a clearing patch also sees fields this
-/// version of the protocol types does not know.
-#[cfg(feature = "ssr")]
-async fn agent_version_json(id: &str, version: u64) -> Result<serde_json::Value, AppError> {
-    let id = segment(id)?;
-    upstream()?
-        .get(&format!("/v1/agents/{id}"), vec![("version".into(), version.to_string())])
-        .await
-        .map_err(|e| AppError::upstream(&format!("Loading version {version} of agent {id}"), e))
-}
-
-/// Adds `null` for the optional fields and metadata keys `based_on` has and `body` no longer does.
-#[cfg(feature = "ssr")]
-pub fn clear_what_was_removed(body: &mut serde_json::Value, based_on: &serde_json::Value) {
-    use serde_json::Value;
-    let Some(object) = body.as_object_mut() else { return };
-    for key in ["description", "system", "multiagent"] {
-        if !object.contains_key(key) && based_on.get(key).is_some_and(|v| !v.is_null()) {
-            object.insert(key.to_owned(), Value::Null);
-        }
-    }
-    let old = based_on.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
-    let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
-    if let Some(metadata) = metadata.as_object_mut() {
-        for key in old.keys() {
-            metadata.entry(key.clone()).or_insert(Value::Null);
-        }
-    }
 }
 
 /// The definition from the form or raw editor, checked the way the form checks it.

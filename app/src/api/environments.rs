@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream};
+use super::server::{clear_what_was_removed, paging, respond, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
 /// One row of the environments list.
@@ -73,15 +73,11 @@ pub async fn list_environments(include_archived: bool, page: Option<String>) -> 
     respond(async {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        let page: Page<Environment> = upstream()?
+        upstream()?
             .get("/v1/environments", query)
             .await
-            .map_err(|e| AppError::upstream("Listing environments", e))?;
-        Ok(Page {
-            data: page.data.iter().map(EnvironmentRow::of).collect(),
-            next_page: page.next_page,
-            prev_page: page.prev_page,
-        })
+            .map(|page: Page<_>| page.map(|item| EnvironmentRow::of(&item)))
+            .map_err(|e| AppError::upstream("Listing environments", e))
     })
     .await
 }
@@ -111,19 +107,11 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
             }
             Some(id) => {
                 let id = segment(&id)?;
-                // Metadata on update is a patch: keys the form no longer has are deleted.
-                let current: Environment = api
+                let current: Value = api
                     .get(&format!("/v1/environments/{id}"), vec![])
                     .await
                     .map_err(|e| AppError::upstream("Loading the environment", e))?;
-                let mut patch = body["metadata"].as_object().cloned().unwrap_or_default();
-                for key in current.metadata.keys() {
-                    patch.entry(key.clone()).or_insert(serde_json::Value::Null);
-                }
-                body["metadata"] = serde_json::Value::Object(patch);
-                if body.get("description").is_none() {
-                    body["description"] = serde_json::Value::Null;
-                }
+                clear_what_was_removed(&mut body, &current, &["description"]);
                 api.post(&format!("/v1/environments/{id}"), &body)
                     .await
                     .map_err(|e| AppError::upstream("Saving the environment", e))

@@ -89,21 +89,22 @@ pub(crate) mod server {
         }
     }
 
-    /// Up to `limit` items of a list endpoint, walking its pages of 100 (for pickers).
+    /// Up to `limit` items of a list endpoint, walking its pages of 100 (for pickers). `query`
+    /// is sent with every page.
     pub async fn walk<T: serde::de::DeserializeOwned>(
         path: &str,
         action: &str,
-        include_archived: bool,
+        query: Vec<(String, String)>,
         limit: usize,
     ) -> Result<Vec<T>, AppError> {
         let client = upstream()?;
         let mut found = Vec::new();
         let mut cursor = None;
         while found.len() < limit {
-            let mut query = paging(100.min(limit as u32), cursor.take());
-            query.push(("include_archived".into(), include_archived.to_string()));
+            let mut page_query = paging(100.min(limit as u32), cursor.take());
+            page_query.extend(query.iter().cloned());
             let page: protocol::common::Page<T> =
-                client.get(path, query).await.map_err(|e| AppError::upstream(action, e))?;
+                client.get(path, page_query).await.map_err(|e| AppError::upstream(action, e))?;
             found.extend(page.data);
             match page.next_page {
                 Some(next) => cursor = Some(next),
@@ -112,6 +113,38 @@ pub(crate) mod server {
         }
         found.truncate(limit);
         Ok(found)
+    }
+
+    /// What a picker needs of a listed agent, environment, file or vault; the rest of the object is
+    /// not decoded.
+    #[derive(serde::Deserialize)]
+    pub struct Listed {
+        pub id: String,
+        #[serde(alias = "display_name", alias = "filename")]
+        pub name: String,
+        #[serde(default)]
+        pub version: Option<u64>,
+        #[serde(default)]
+        pub archived_at: Option<String>,
+    }
+
+    /// Makes an update body clear what the form removed: an update keeps what it leaves out and
+    /// patches metadata, so `null` is added for each of `fields` and each metadata key that
+    /// `based_on` (the version being edited) has and `body` no longer does.
+    pub fn clear_what_was_removed(body: &mut Value, based_on: &Value, fields: &[&str]) {
+        let Some(object) = body.as_object_mut() else { return };
+        for &key in fields {
+            if !object.contains_key(key) && based_on.get(key).is_some_and(|v| !v.is_null()) {
+                object.insert(key.to_owned(), Value::Null);
+            }
+        }
+        let old = based_on.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+        if let Some(metadata) = metadata.as_object_mut() {
+            for key in old.keys() {
+                metadata.entry(key.clone()).or_insert(Value::Null);
+            }
+        }
     }
 
     /// Parses a JSON body the browser sent as text (the raw editors), naming the line and column.

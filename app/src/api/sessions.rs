@@ -87,10 +87,7 @@ impl SessionView {
             environment_id: s.environment_id.clone(),
             input_tokens: s.usage.input_tokens.unwrap_or(0),
             output_tokens: s.usage.output_tokens.unwrap_or(0),
-            budget: s.budget.as_ref().and_then(|b| {
-                let cents = b.max_list_cost.amount.parse::<f64>().ok()?;
-                Some(format!("{} (list price)", crate::format::usd(cents / 100.0)))
-            }),
+            budget: s.budget.as_ref().map(|b| format!("{} (list price)", crate::format::list_cost(&b.max_list_cost))),
             vault_ids: s.vault_ids.clone(),
             resources: resources
                 .as_array()
@@ -121,21 +118,25 @@ pub struct SessionChoices {
 /// first 100 vaults. Agents and environments must load; files and vaults are only hints.
 #[server(endpoint = "sessions/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
-    use protocol::{agents::Agent, environments::Environment, files::FileMetadata, vaults::Vault};
+    use super::server::Listed;
 
+    let live = || vec![("include_archived".to_owned(), "false".to_owned())];
     respond(async {
         let (agents, environments, files, vaults) = futures::join!(
-            walk::<Agent>("/v1/agents", "Listing agents", false, MAX_CHOICES),
-            walk::<Environment>("/v1/environments", "Listing environments", false, MAX_CHOICES),
-            walk::<FileMetadata>("/v1/files", "Listing files", false, 10),
-            walk::<Vault>("/v1/vaults", "Listing vaults", false, 100),
+            walk::<Listed>("/v1/agents", "Listing agents", live(), MAX_CHOICES),
+            walk::<Listed>("/v1/environments", "Listing environments", live(), MAX_CHOICES),
+            walk::<Listed>("/v1/files", "Listing files", vec![], 10),
+            walk::<Listed>("/v1/vaults", "Listing vaults", live(), 100),
         );
-        let choice = |id: &str, label: String| Choice { id: id.to_owned(), label };
+        let named = |items: Vec<Listed>| items.into_iter().map(|l| Choice { id: l.id, label: l.name }).collect();
         Ok(SessionChoices {
-            agents: agents?.iter().map(|a| choice(&a.id, format!("{} (latest: v{})", a.name, a.version))).collect(),
-            environments: environments?.iter().map(|e| choice(&e.id, e.name.clone())).collect(),
-            files: files.unwrap_or_default().iter().map(|f| choice(&f.id, f.filename.clone())).collect(),
-            vaults: vaults.unwrap_or_default().iter().map(|v| choice(&v.id, v.display_name.clone())).collect(),
+            agents: agents?
+                .into_iter()
+                .map(|a| Choice { label: format!("{} (latest: v{})", a.name, a.version.unwrap_or(0)), id: a.id })
+                .collect(),
+            environments: named(environments?),
+            files: named(files.unwrap_or_default()),
+            vaults: named(vaults.unwrap_or_default()),
         })
     })
     .await
@@ -164,13 +165,11 @@ pub async fn list_sessions(
         if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
             query.push(("agent_id".into(), segment(&agent)?));
         }
-        let page: protocol::sessions::SessionPage =
-            upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))?;
-        Ok(Page {
-            data: page.data.iter().map(SessionRow::of).collect(),
-            next_page: page.next_page,
-            prev_page: page.prev_page,
-        })
+        upstream()?
+            .get("/v1/sessions", query)
+            .await
+            .map(|page: Page<_>| page.map(|item| SessionRow::of(&item)))
+            .map_err(|e| AppError::upstream("Listing sessions", e))
     })
     .await
 }

@@ -52,7 +52,7 @@ pub async fn connection_check() -> Result<Vec<Check>, AppError> {
                 }
                 Err(error) => {
                     let error = AppError::upstream(&format!("GET {path}"), error);
-                    if path == "/v1/agents" {
+                    if checks.is_empty() {
                         first_failure = Some(error.kind);
                     }
                     Check { name: format!("List {}", name.to_lowercase()), ok: false, detail: error.to_string(), millis }

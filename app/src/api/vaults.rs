@@ -81,13 +81,11 @@ pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result
     respond(async move {
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        let page: Page<Vault> =
-            upstream()?.get("/v1/vaults", query).await.map_err(|e| AppError::upstream("Listing vaults", e))?;
-        Ok(Page {
-            data: page.data.iter().map(VaultRow::of).collect(),
-            next_page: page.next_page,
-            prev_page: page.prev_page,
-        })
+        upstream()?
+            .get("/v1/vaults", query)
+            .await
+            .map(|page: Page<_>| page.map(|item| VaultRow::of(&item)))
+            .map_err(|e| AppError::upstream("Listing vaults", e))
     })
     .await
 }
@@ -100,7 +98,12 @@ pub async fn get_vault(id: String) -> Result<(VaultRow, Vec<CredentialItem>), Ap
         let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
         let api = upstream()?;
         let vault = api.get(&vault_path, vec![]);
-        let credentials = walk::<Credential>(&credentials_path, "Listing the vault's credentials", true, 1000);
+        let credentials = walk::<Credential>(
+            &credentials_path,
+            "Listing the vault's credentials",
+            vec![("include_archived".into(), "true".into())],
+            1000,
+        );
         let (vault, credentials) = futures::join!(vault, credentials);
         let vault: Vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
         Ok((VaultRow::of(&vault), credentials?.iter().map(CredentialItem::of).collect()))

@@ -1,6 +1,7 @@
 //! Loading, empty and error states: designed, never a blank panel.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::error::{AppError, ErrorKind};
@@ -56,6 +57,25 @@ pub fn Failure(
             <p>{error.to_string()}</p>
             {back.map(|(href, label)| view! { <p><A href=href>{label}</A></p> })}
         </section>
+    }
+}
+
+/// A page whose object could not be loaded (a missing id, a failed upstream): the page's title,
+/// its heading, and the failure with a link back to the list.
+#[component]
+pub fn MissingPage(
+    /// "Agent", "Vault": the page's title becomes "Agent not found".
+    #[prop(into)]
+    what: String,
+    #[prop(into)] heading: String,
+    error: AppError,
+    /// The list to go back to, and its label.
+    back: (&'static str, &'static str),
+) -> impl IntoView {
+    view! {
+        <Title text=format!("{what} not found") />
+        <header class="page-header"><h1>{heading}</h1></header>
+        <Failure error back=(back.0.to_owned(), back.1.to_owned()) />
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading},
+        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
         pager::Pager,
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
@@ -82,8 +82,8 @@ pub fn EnvironmentDetail() -> impl IntoView {
     let archive = ServerAction::<ArchiveEnvironment>::new();
     let delete = ServerAction::<DeleteEnvironment>::new();
     let save = ServerAction::<SaveEnvironment>::new();
-    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
-    let save_done = crate::actions::successes(move || save.value().get().map(|r| r.is_ok()));
+    let archive_done = crate::actions::successes(archive);
+    let save_done = crate::actions::successes(save);
     let env = Resource::new(move || (id(), archive_done.get(), save_done.get()), |(id, ..)| get_environment(id));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
@@ -101,11 +101,7 @@ pub fn EnvironmentDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 let EnvironmentView { row: env, description, form, json } = match env.await {
                     Ok(view) => view,
-                    Err(error) => return view! {
-                        <Title text="Environment not found" />
-                        <header class="page-header"><h1>"Environment"</h1></header>
-                        <Failure error back=("/environments".to_owned(), "Back to the environments".to_owned()) />
-                    }.into_any(),
+                    Err(error) => return view! { <MissingPage what="Environment" heading="Environment" error back=("/environments", "Back to the environments") /> }.into_any(),
                 };
                 let archived = env.archived;
                 let (a_id, d_id) = (env.id.clone(), env.id.clone());

@@ -27,7 +27,7 @@ pub fn FileList() -> impl IntoView {
     let query = use_query_map();
     let delete = ServerAction::<DeleteFile>::new();
     let uploaded = RwSignal::new(0u32);
-    let delete_done = crate::actions::successes(move || delete.value().get().map(|r| r.is_ok()));
+    let delete_done = crate::actions::successes(delete);
     let files = Resource::new(
         move || (query.read().get("page"), delete_done.get(), uploaded.get()),
         |(page, ..)| list_files(page),

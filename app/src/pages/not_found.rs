@@ -5,7 +5,6 @@ use leptos_router::components::A;
 /// Shown for any path the console does not know, with a real 404 status on the server.
 #[component]
 pub fn NotFound() -> impl IntoView {
-    crate::mark_hydrated();
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);

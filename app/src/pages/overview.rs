@@ -7,7 +7,6 @@ use crate::upstream::{UpstreamMode, UpstreamSummary};
 /// The landing page: which upstream this Switchboard is configured for.
 #[component]
 pub fn Overview() -> impl IntoView {
-    crate::mark_hydrated();
     let summary = Resource::new(|| (), |_| get_upstream_summary());
 
     view! {

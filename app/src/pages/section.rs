@@ -79,7 +79,6 @@ impl Section {
 /// empty screen, and points back to what works today.
 #[component]
 pub fn SectionPage(section: Section) -> impl IntoView {
-    crate::mark_hydrated();
     view! {
         <Title text=section.title() />
         <header class="page-header">

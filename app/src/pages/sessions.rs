@@ -13,13 +13,13 @@ use crate::{
     api::{
         agents::list_agent_choices,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, get_session,
-            list_session_choices, list_session_events, list_sessions,
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionView,
+            get_session, list_session_choices, list_session_events, list_sessions,
         },
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading},
+        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
         pager::Pager,
     },
     format,
@@ -220,9 +220,9 @@ pub fn SessionDetail() -> impl IntoView {
     let delete = ServerAction::<DeleteSession>::new();
     let mount = ServerAction::<MountFile>::new();
     let unmount = ServerAction::<RemoveResource>::new();
-    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
-    let mount_done = crate::actions::successes(move || mount.value().get().map(|r| r.is_ok()));
-    let unmount_done = crate::actions::successes(move || unmount.value().get().map(|r| r.is_ok()));
+    let archive_done = crate::actions::successes(archive);
+    let mount_done = crate::actions::successes(mount);
+    let unmount_done = crate::actions::successes(unmount);
     let session = Resource::new(
         move || (id(), archive_done.get(), mount_done.get(), unmount_done.get()),
         |(id, ..)| get_session(id),
@@ -244,20 +244,15 @@ pub fn SessionDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading what="the session" /> }>
             {move || Suspend::new(async move {
-                let s = match session.await {
-                    Ok(s) => s,
-                    Err(error) => return view! {
-                        <Title text="Session not found" />
-                        <header class="page-header"><h1>"Session"</h1></header>
-                        <Failure error back=("/sessions".to_owned(), "Back to the sessions".to_owned()) />
-                    }.into_any(),
+                let SessionView { row, environment_id, input_tokens, output_tokens, budget, vault_ids, resources } = match session.await {
+                    Ok(view) => view,
+                    Err(error) => return view! { <MissingPage what="Session" heading="Session" error back=("/sessions", "Back to the sessions") /> }.into_any(),
                 };
-                let row = s.row.clone();
                 let status = row.status.clone();
                 let title = row.title.clone().unwrap_or_else(|| row.id.clone());
                 let archived = row.archived;
                 let (a_id, d_id, m_id) = (row.id.clone(), row.id.clone(), row.id.clone());
-                let (env_href, env_id) = (format!("/environments/{}", s.environment_id), s.environment_id.clone());
+                let env_href = format!("/environments/{environment_id}");
                 let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
                 let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
                 view! {
@@ -280,21 +275,21 @@ pub fn SessionDetail() -> impl IntoView {
                         <dl class="facts">
                             <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
                             <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
-                            <dt>"Environment"</dt><dd><A href=env_href>{env_id}</A></dd>
+                            <dt>"Environment"</dt><dd><A href=env_href>{environment_id}</A></dd>
                             <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
-                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(s.input_tokens), format::count(s.output_tokens))}</dd>
+                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(input_tokens), format::count(output_tokens))}</dd>
                             <dt>"Cost"</dt><dd>{session_cost}</dd>
-                            {s.budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
-                            {(!s.vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{s.vault_ids.join(", ")}</dd> })}
+                            {budget.map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
+                            {(!vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{vault_ids.join(", ")}</dd> })}
                         </dl>
                     </section>
                     <section class="panel" aria-labelledby="resources">
                         <h2 id="resources">"Mounted files"</h2>
-                        {match s.resources.is_empty() {
+                        {match resources.is_empty() {
                             true => view! { <p class="muted">"No files are mounted."</p> }.into_any(),
                             false => view! {
                                 <ul class="resources">
-                                    {s.resources.iter().map(|r| {
+                                    {resources.iter().map(|r| {
                                         let rid = r.id.clone();
                                         let label = format!("{} at {}",
                                             r.file_id.as_deref().unwrap_or(&r.r#type),

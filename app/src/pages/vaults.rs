@@ -15,7 +15,7 @@ use crate::{
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading},
+        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
         pager::Pager,
     },
     format,
@@ -26,7 +26,7 @@ pub fn VaultList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
     let create = ServerAction::<CreateVault>::new();
-    let create_done = crate::actions::successes(move || create.value().get().map(|r| r.is_ok()));
+    let create_done = crate::actions::successes(create);
     let vaults =
         Resource::new(move || (archived(), query.read().get("page"), create_done.get()), |(a, p, _)| list_vaults(a, p));
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
@@ -97,10 +97,10 @@ pub fn VaultDetail() -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
     let archive_cred = ServerAction::<ArchiveCredential>::new();
     let delete_cred = ServerAction::<DeleteCredential>::new();
-    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
-    let create_done = crate::actions::successes(move || create.value().get().map(|r| r.is_ok()));
-    let archive_cred_done = crate::actions::successes(move || archive_cred.value().get().map(|r| r.is_ok()));
-    let delete_cred_done = crate::actions::successes(move || delete_cred.value().get().map(|r| r.is_ok()));
+    let archive_done = crate::actions::successes(archive);
+    let create_done = crate::actions::successes(create);
+    let archive_cred_done = crate::actions::successes(archive_cred);
+    let delete_cred_done = crate::actions::successes(delete_cred);
     let vault = Resource::new(
         move || (id(), archive_done.get(), create_done.get(), archive_cred_done.get(), delete_cred_done.get()),
         |(id, ..)| get_vault(id),
@@ -126,11 +126,7 @@ pub fn VaultDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 let (vault, credentials) = match vault.await {
                     Ok(v) => v,
-                    Err(error) => return view! {
-                        <Title text="Vault not found" />
-                        <header class="page-header"><h1>"Vault"</h1></header>
-                        <Failure error back=("/vaults".to_owned(), "Back to the vaults".to_owned()) />
-                    }.into_any(),
+                    Err(error) => return view! { <MissingPage what="Vault" heading="Vault" error back=("/vaults", "Back to the vaults") /> }.into_any(),
                 };
                 let archived = vault.archived;
                 let (a_id, d_id, vault_id) = (vault.id.clone(), vault.id.clone(), vault.id.clone());
@@ -178,14 +174,7 @@ fn CredentialRow(
     // Each row rotates on its own, so its form empties and confirms only its own rotation.
     let rotate = ServerAction::<RotateCredential>::new();
     let rotated = move || rotate.value().get().and_then(Result::ok);
-    let form_ref = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if rotated().is_some()
-            && let Some(form) = form_ref.get()
-        {
-            form.reset();
-        }
-    });
+    let form_ref = crate::actions::cleared_on_success(rotate, || ());
     let kind = credential.kind.clone();
     let archived = credential.archived;
     let (v1, c1) = (credential.vault_id.clone(), credential.id.clone());
@@ -224,17 +213,9 @@ fn CredentialForm(vault_id: String, create: ServerAction<CreateCredential>) -> i
     let kind = RwSignal::new("static_bearer".to_owned());
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let saved = move || create.value().get().and_then(Result::ok);
-    // Clear the secret once it has been accepted: it is never shown again.
-    let form_ref = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if saved().is_some()
-            && let Some(form) = form_ref.get()
-        {
-            form.reset();
-            // The reset put the type back to its first option; the fields shown follow it.
-            kind.set("static_bearer".to_owned());
-        }
-    });
+    // Clear the secret once it has been accepted. The reset puts the type back to its first
+    // option; the fields shown follow it.
+    let form_ref = crate::actions::cleared_on_success(create, move || kind.set("static_bearer".to_owned()));
     let show = move |k: &'static str| move || kind.get() == k;
     view! {
         <ActionForm action=create node_ref=form_ref attr:class="panel editor" attr:data-testid="credential-form">

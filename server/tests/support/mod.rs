@@ -26,11 +26,25 @@ pub async fn spawn_engine(key: &str) -> StandaloneEngine {
     let data_dir = TempDir::new();
     let config = engine::EngineConfig::new(data_dir.0.join("engine"), key.to_owned());
     let engine = engine::Engine::open(config).await.expect("the engine opens");
+    StandaloneEngine { base_url: serve(engine.router()).await, _data_dir: data_dir }
+}
+
+/// A multipart form holding `bytes` as the file `name`, as the upload form posts it.
+pub fn file_form(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()))
+}
+
+/// Switchboard in Anthropic mode against `base_url`, with `key`.
+pub async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
+    spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
+}
+
+/// Serves `router` on a free loopback port for the rest of the test; returns its base URL.
+pub async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let router = engine.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    StandaloneEngine { base_url, _data_dir: data_dir }
+    base_url
 }
 
 pub struct TestApp {

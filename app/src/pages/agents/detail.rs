@@ -9,7 +9,7 @@ use crate::{
     api::agents::{AgentView, ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
     components::{
         confirm::Confirm,
-        feedback::{Failure, InlineError, Loading},
+        feedback::{Failure, InlineError, Loading, MissingPage},
         pager::Pager,
     },
     format,
@@ -29,7 +29,7 @@ pub fn AgentDetail() -> impl IntoView {
     };
 
     let archive = ServerAction::<ArchiveAgent>::new();
-    let archive_done = crate::actions::successes(move || archive.value().get().map(|r| r.is_ok()));
+    let archive_done = crate::actions::successes(archive);
     let agent = Resource::new(move || (id(), version(), archive_done.get()), |(id, version, _)| get_agent(id, version));
     // The history pages with the API's cursor (`?page=`), 20 versions a page, newest first.
     let versions_page = move || query.read().get("page");
@@ -53,11 +53,7 @@ pub fn AgentDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 let AgentView { row: agent, description, system, mcp_servers, skills, json } = match agent.await {
                     Ok(view) => view,
-                    Err(error) => return view! {
-                        <Title text="Agent not found" />
-                        <header class="page-header"><h1>"Agent"</h1></header>
-                        <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
-                    }.into_any(),
+                    Err(error) => return view! { <MissingPage what="Agent" heading="Agent" error back=("/agents", "Back to the agents") /> }.into_any(),
                 };
                 let edit = format!("/agents/{}/edit", agent.id);
                 let archived = agent.archived;

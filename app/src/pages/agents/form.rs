@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     api::agents::{CreateAgent, UpdateAgent, get_agent_definition},
-    components::feedback::{Failure, InlineError, Loading},
+    components::feedback::{Failure, InlineError, Loading, MissingPage},
     drafts::{
         DraftError,
         agent::{AgentDraft, BuiltinToolset, CustomToolDraft, McpServerDraft, POLICIES, SkillDraft},
@@ -41,11 +41,7 @@ pub fn AgentEdit() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
                 match agent.await {
-                    Err(error) => view! {
-                        <Title text="Agent not found" />
-                        <header class="page-header"><h1>"Edit agent"</h1></header>
-                        <Failure error back=("/agents".to_owned(), "Back to the agents".to_owned()) />
-                    }.into_any(),
+                    Err(error) => view! { <MissingPage what="Agent" heading="Edit agent" error back=("/agents", "Back to the agents") /> }.into_any(),
                     Ok(agent) => {
                         let title = format!("Edit {}", agent.name);
                         match AgentDraft::from_request(&agent.definition) {
