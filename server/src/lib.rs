@@ -3,6 +3,8 @@
 //! serves.
 
 pub mod files;
+pub mod hub;
+pub mod live;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! Switchboard's settings, read once at start from environment variables.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use app::upstream::UpstreamMode;
 
@@ -20,6 +20,12 @@ pub struct Settings {
     /// `SWITCHBOARD_MAX_UPLOAD_BYTES`: the largest file the console accepts (default 100 MiB, the
     /// embedded engine's own limit).
     pub max_upload_bytes: u64,
+    /// `SWITCHBOARD_STREAM_GRACE_SECS`: how long a session's upstream event stream stays open once
+    /// nobody watches it (default 30 s), so a reload or a quick tab switch does not reopen it.
+    pub stream_grace: Duration,
+    /// `SWITCHBOARD_HEARTBEAT_SECS`: how often a browser watching a session gets a heartbeat when
+    /// nothing else happens (default 15 s).
+    pub heartbeat: Duration,
 }
 
 /// 100 MiB.
@@ -80,6 +86,8 @@ pub enum SettingsError {
     BaseUrl { value: String },
     #[error("SWITCHBOARD_MAX_UPLOAD_BYTES={value:?} is not a positive number of bytes, e.g. 104857600 for 100 MiB")]
     MaxUpload { value: String },
+    #[error("{name}={value:?} is not a number of seconds, e.g. 30 or 0.5")]
+    Seconds { name: &'static str, value: String },
 }
 
 impl Settings {
@@ -119,7 +127,18 @@ impl Settings {
             None => DEFAULT_MAX_UPLOAD_BYTES,
         };
 
-        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes })
+        let seconds = |name: &'static str, default: f64| match get(name) {
+            Some(value) => value
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or(SettingsError::Seconds { name, value }),
+            None => Ok(Duration::from_secs_f64(default)),
+        };
+        let stream_grace = seconds("SWITCHBOARD_STREAM_GRACE_SECS", 30.0)?;
+        let heartbeat = seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100));
+
+        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat })
     }
 }
 
@@ -169,6 +188,8 @@ mod tests {
         assert!(err.contains("ANTHROPIC_BASE_URL"), "{err}");
         let err = settings(&[("SWITCHBOARD_MAX_UPLOAD_BYTES", "100MB")]).unwrap_err().to_string();
         assert!(err.contains("SWITCHBOARD_MAX_UPLOAD_BYTES"), "{err}");
+        let err = settings(&[("SWITCHBOARD_STREAM_GRACE_SECS", "-1")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_STREAM_GRACE_SECS") && err.contains("seconds"), "{err}");
     }
 
     #[test]

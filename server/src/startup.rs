@@ -28,6 +28,8 @@ use tower_http::{
 
 use crate::{
     files,
+    hub::{Hub, HubConfig},
+    live,
     settings::{ApiKey, Settings, UpstreamSettings},
     upstream::UpstreamClient,
 };
@@ -38,12 +40,14 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub client: UpstreamClient,
     pub max_upload_bytes: u64,
+    pub hub: Arc<Hub>,
 }
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    hub: Arc<Hub>,
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
 }
@@ -77,8 +81,12 @@ impl Application {
                 (None, UpstreamClient::new(base_url.clone(), api_key.clone()))
             }
         };
-        let router = router(&settings, listener.local_addr()?, client);
-        Ok(Self { listener, router, engine })
+        let hub = Hub::new(
+            client.clone(),
+            HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
+        );
+        let router = router(&settings, listener.local_addr()?, client, hub.clone());
+        Ok(Self { listener, router, hub, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -94,6 +102,12 @@ impl Application {
                 }
             });
         }
+        let hub = self.hub;
+        let shutdown = async move {
+            shutdown.await;
+            // Open event streams would keep a graceful shutdown waiting forever.
+            hub.close();
+        };
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
 
@@ -116,7 +130,7 @@ async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedE
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> Router {
+pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient, hub: Arc<Hub>) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -131,6 +145,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
         leptos_options: leptos_options.clone(),
         client: client.clone(),
         max_upload_bytes: settings.max_upload_bytes,
+        hub,
     };
     let upstream = UpstreamHandle(Arc::new(client));
     let context = move || {
@@ -146,6 +161,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient) -> 
             post(files::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/files/{id}/content", get(files::download))
+        .route("/api/sessions/{id}/stream", get(live::stream))
         // The built assets are served here rather than by leptos_axum's fallback, which copies a
         // page's response options (a 404 status among them) onto static files when a render's
         // reactive owner is still current on the thread: the WASM bundle was once served as a 404.

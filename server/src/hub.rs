@@ -1,0 +1,705 @@
+//! The stream hub: one upstream event stream per watched session, shared by every browser that
+//! watches it.
+//!
+//! - **Start:** the stream is opened first (with `event_deltas` previews), then history is listed
+//!   and merged, deduplicated by event id, into one ordered log. The API's stream has no replay,
+//!   so the order matters: an event that happens while history is being read arrives on the
+//!   already open stream.
+//! - **Sequence numbers:** an event's number is its position in the session's log (1-based), the
+//!   order in which the API lists events. It is the SSE `id:` a browser resumes from with
+//!   `Last-Event-ID`, and since a new hub rebuilds the same log from the API, the numbers survive
+//!   a restart of Switchboard.
+//! - **Previews:** the text of a message being written (`event_start`/`event_delta`) is kept per
+//!   session until its final event arrives, so a late joiner or a reloaded tab sees what was
+//!   written so far.
+//! - **Upstream drop:** reconnect with backoff (0.5 s doubling to 10 s, as the SDK's runner),
+//!   stream first again, list what was missed, deduplicate.
+//! - **Memory:** the last [`HubConfig::retain`] events are kept per session, pre-rendered once as
+//!   SSE frames that every viewer shares; a viewer that needs older ones (or fell too far behind
+//!   the live channel) gets them listed from the API again. A viewer holds a channel receiver and
+//!   a cursor, nothing per event.
+//! - **End:** once nobody watches, the upstream stream closes after [`HubConfig::grace`].
+//!
+//! To the browser the hub speaks SSE with a fixed set of event names, so that an event type this
+//! version does not know still reaches the page: `event` (a persisted event, with `id:`),
+//! `preview` (`event_start`/`event_delta`), `status` (the hub's link to the API), `ping`
+//! (heartbeat) and `end` (the session was deleted).
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use app::{
+    error::{AppError, ErrorKind},
+    upstream::client::{Call, Method, Upstream, UpstreamError},
+};
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
+use protocol::common::Page;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+
+use crate::upstream::{UpstreamClient, api_error, describe};
+
+/// How the hub behaves; [`Default`] is what the server runs with.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// How long a session's upstream stream stays open once nobody watches it.
+    pub grace: Duration,
+    /// How often a viewer gets a heartbeat.
+    pub heartbeat: Duration,
+    /// Events kept in memory per session.
+    pub retain: usize,
+    /// Frames the live channel of a session buffers for a slow viewer before that viewer has to
+    /// catch up from the log.
+    pub channel: usize,
+    pub backoff_start: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(15),
+            retain: 20_000,
+            channel: 1024,
+            backoff_start: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The previews the hub asks the API for.
+const PREVIEWS: [(&str, &str); 2] = [("event_deltas[]", "agent.message"), ("event_deltas[]", "agent.thinking")];
+/// The API's largest page of events.
+const PAGE: &str = "1000";
+
+/// Every session being watched, and the counters the bench and `/metrics` read.
+pub struct Hub {
+    client: UpstreamClient,
+    config: HubConfig,
+    feeds: Mutex<HashMap<String, Arc<Feed>>>,
+    /// Upstream streams open right now.
+    open_streams: AtomicUsize,
+    /// Upstream streams opened since start.
+    opened_streams: AtomicU64,
+    /// Set when the server shuts down: every viewer's stream ends, so a graceful shutdown does
+    /// not wait for browsers that would watch forever.
+    closing: watch::Sender<bool>,
+}
+
+/// A snapshot of the hub's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubStats {
+    pub sessions: usize,
+    pub viewers: usize,
+    pub open_streams: usize,
+    pub opened_streams: u64,
+}
+
+/// One watched session.
+struct Feed {
+    session_id: String,
+    state: Mutex<State>,
+    /// Live frames, in order. Sent while `state` is locked, so a viewer that subscribes under the
+    /// same lock sees every frame after its snapshot exactly once.
+    live: broadcast::Sender<Frame>,
+    phase: watch::Sender<Phase>,
+    viewers: AtomicUsize,
+    viewers_changed: Notify,
+    /// [`HubConfig::retain`].
+    retain: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// Sequence number of `log[0]`.
+    first_seq: u64,
+    /// Rendered `event` frames, oldest first.
+    log: VecDeque<Bytes>,
+    /// Ids of every event in the session's log so far, kept or not.
+    ids: HashSet<String>,
+    /// `processed_at` of the newest event: where a reconnect starts listing.
+    last_processed_at: Option<String>,
+    /// Messages and thinking being written now.
+    previews: Vec<Preview>,
+    /// The last `status` frame, for viewers that join while the link is down.
+    status: Option<Bytes>,
+}
+
+impl State {
+    fn next_seq(&self) -> u64 {
+        self.first_seq + self.log.len() as u64
+    }
+}
+
+struct Preview {
+    id: String,
+    /// The `event_start` as the API sent it.
+    start: String,
+    /// Text so far, per content block.
+    blocks: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+enum Phase {
+    Loading,
+    Ready,
+    Failed(AppError),
+}
+
+#[derive(Clone)]
+enum Frame {
+    Event { seq: u64, bytes: Bytes },
+    Transient(Bytes),
+    End(Bytes),
+}
+
+impl Hub {
+    pub fn new(client: UpstreamClient, config: HubConfig) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            config,
+            feeds: Mutex::default(),
+            open_streams: AtomicUsize::new(0),
+            opened_streams: AtomicU64::new(0),
+            closing: watch::channel(false).0,
+        })
+    }
+
+    /// Ends every viewer's stream (their browsers reconnect to the next server with
+    /// `Last-Event-ID`).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let feeds = self.feeds.lock().expect("hub lock");
+        HubStats {
+            sessions: feeds.len(),
+            viewers: feeds.values().map(|f| f.viewers.load(Ordering::Relaxed)).sum(),
+            open_streams: self.open_streams.load(Ordering::Relaxed),
+            opened_streams: self.opened_streams.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts watching `session_id` for one viewer that has seen every event up to `after`
+    /// (0: none). The stream replays what the viewer has not seen, the previews in flight, then
+    /// follows the session live. Fails when the session cannot be read (it does not exist, the
+    /// key is refused, the API cannot be reached).
+    pub async fn watch(
+        self: &Arc<Self>,
+        session_id: &str,
+        after: u64,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        let ticket = self.join(session_id);
+        let feed = ticket.feed.clone();
+        let phase = feed.phase.subscribe().wait_for(|p| !matches!(p, Phase::Loading)).await.map(|p| p.clone());
+        match phase {
+            Ok(Phase::Ready) => {}
+            Ok(Phase::Failed(error)) => return Err(error),
+            Ok(Phase::Loading) | Err(_) => {
+                return Err(AppError::new(
+                    ErrorKind::Unavailable,
+                    "The session's event stream closed; reload the page.",
+                ));
+            }
+        }
+        let (rx, backlog, last, in_flight) = {
+            let state = feed.state.lock().expect("feed lock");
+            let rx = feed.live.subscribe();
+            let last = after.min(state.next_seq() - 1);
+            let mut backlog = VecDeque::new();
+            let in_the_log = last + 1 >= state.first_seq;
+            if in_the_log {
+                backlog.extend(state.log.iter().skip((last + 1 - state.first_seq) as usize).cloned());
+            }
+            let mut in_flight = preview_frames(&state.previews);
+            in_flight.extend(state.status.clone());
+            (rx, backlog, in_the_log.then(|| state.next_seq() - 1), in_flight)
+        };
+        let mut viewer = Viewer {
+            hub: self.clone(),
+            _ticket: ticket,
+            feed,
+            rx,
+            backlog,
+            last: last.unwrap_or(after),
+            heartbeat: tokio::time::interval_at(
+                tokio::time::Instant::now() + self.config.heartbeat,
+                self.config.heartbeat,
+            ),
+            done: false,
+            closing: self.closing.subscribe(),
+        };
+        if last.is_none() {
+            // Events older than the log are read again from the API; the log follows.
+            viewer.catch_up().await;
+        }
+        viewer.backlog.extend(in_flight);
+        Ok(futures::stream::unfold(viewer, |mut viewer| async move {
+            let frame = viewer.next().await?;
+            Some((frame, viewer))
+        }))
+    }
+
+    /// The feed of `session_id`, started if nobody watches it yet, with one more viewer counted.
+    fn join(self: &Arc<Self>, session_id: &str) -> Ticket {
+        let mut feeds = self.feeds.lock().expect("hub lock");
+        let feed = feeds
+            .entry(session_id.to_owned())
+            .or_insert_with(|| {
+                let feed = Arc::new(Feed {
+                    session_id: session_id.to_owned(),
+                    state: Mutex::new(State { first_seq: 1, ..State::default() }),
+                    live: broadcast::channel(self.config.channel).0,
+                    phase: watch::channel(Phase::Loading).0,
+                    viewers: AtomicUsize::new(0),
+                    viewers_changed: Notify::new(),
+                    retain: self.config.retain.max(1),
+                });
+                tokio::spawn(self.clone().run(feed.clone()));
+                feed
+            })
+            .clone();
+        feed.viewers.fetch_add(1, Ordering::SeqCst);
+        Ticket { feed }
+    }
+
+    /// The feed's upstream side, until nobody watches or the session is deleted.
+    async fn run(self: Arc<Self>, feed: Arc<Feed>) {
+        let mut backoff = self.config.backoff_start;
+        let mut loaded = false;
+        loop {
+            let outcome = self.follow(&feed, &mut loaded).await;
+            match outcome {
+                Outcome::Gone => return,
+                Outcome::Deleted => {
+                    self.remove(&feed, true);
+                    return;
+                }
+                Outcome::Failed(error, _) if !loaded => {
+                    // Nothing was ever shown: the viewers waiting get the error, the next one
+                    // starts over.
+                    self.remove(&feed, true);
+                    feed.phase.send_replace(Phase::Failed(error));
+                    return;
+                }
+                Outcome::Failed(error, connected) => {
+                    if connected {
+                        backoff = self.config.backoff_start;
+                    }
+                    tracing::warn!(session = %feed.session_id, "the session's upstream stream dropped: {}", error.message);
+                    let status = render(
+                        None,
+                        "status",
+                        &json!({ "state": "reconnecting", "message": error.message }).to_string(),
+                    );
+                    {
+                        let mut state = feed.state.lock().expect("feed lock");
+                        // The previews of this connection are lost; the final events will come.
+                        state.previews.clear();
+                        state.status = Some(status.clone());
+                        let _ = feed.live.send(Frame::Transient(status));
+                    }
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(self.config.backoff_max);
+                    if self.nobody_watches(&feed, Some(wait)).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+    }
+
+    /// One upstream connection: open the stream, list what is not in the log yet, then follow
+    /// the stream until it drops, the session is deleted, or nobody watches.
+    async fn follow(&self, feed: &Arc<Feed>, loaded: &mut bool) -> Outcome {
+        let path = format!("/v1/sessions/{}/events/stream", feed.session_id);
+        let response = self
+            .client
+            .raw(reqwest::Method::GET, &path)
+            .query(&PREVIEWS)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => return Outcome::Failed(AppError::upstream("Watching the session", api_error(r).await), false),
+            Err(e) => {
+                return Outcome::Failed(
+                    AppError::upstream("Watching the session", UpstreamError::Unreachable(describe(e))),
+                    false,
+                );
+            }
+        };
+        self.open_streams.fetch_add(1, Ordering::Relaxed);
+        self.opened_streams.fetch_add(1, Ordering::Relaxed);
+        let _open = CountGuard(&self.open_streams);
+
+        // Read the stream into a queue while history is listed, so nothing said meanwhile is lost.
+        let (tx, mut frames) = mpsc::channel::<Result<(String, String), String>>(4096);
+        let reader = tokio::spawn(async move {
+            let mut stream = response.bytes_stream().eventsource();
+            while let Some(item) = stream.next().await {
+                let item = item.map(|e| (e.event, e.data)).map_err(|e| e.to_string());
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let _reader = AbortOnDrop(reader);
+
+        let since = feed.state.lock().expect("feed lock").last_processed_at.clone();
+        match self.list(&feed.session_id, since.as_deref()).await {
+            Ok(events) => {
+                for event in events {
+                    if ingest(feed, &event, None) {
+                        return Outcome::Deleted;
+                    }
+                }
+            }
+            Err(error) => return Outcome::Failed(AppError::upstream("Reading the session's events", error), false),
+        }
+        if *loaded {
+            let mut state = feed.state.lock().expect("feed lock");
+            if state.status.take().is_some() {
+                let _ = feed.live.send(Frame::Transient(render(None, "status", r#"{"state":"live"}"#)));
+            }
+        } else {
+            *loaded = true;
+            feed.phase.send_replace(Phase::Ready);
+        }
+
+        loop {
+            tokio::select! {
+                frame = frames.recv() => match frame {
+                    Some(Ok((name, data))) => {
+                        if name == "ping" || data.is_empty() {
+                            continue;
+                        }
+                        if name == "error" {
+                            let message = serde_json::from_str::<Value>(&data).ok()
+                                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
+                                .unwrap_or_else(|| "the API reported an error on the stream".to_owned());
+                            return Outcome::Failed(AppError::new(ErrorKind::Unavailable, message), true);
+                        }
+                        let Ok(event) = serde_json::from_str::<Value>(&data) else {
+                            tracing::warn!(session = %feed.session_id, "a stream frame that is not JSON was skipped");
+                            continue;
+                        };
+                        if ingest(feed, &event, Some(&data)) {
+                            return Outcome::Deleted;
+                        }
+                    }
+                    Some(Err(error)) => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, format!("the stream broke: {error}")), true),
+                    None => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, "the API closed the stream"), true),
+                },
+                gone = self.nobody_watches(feed, None) => if gone {
+                    return Outcome::Gone;
+                },
+            }
+        }
+    }
+
+    /// Waits until nobody has watched `feed` for the grace period, then removes it and says
+    /// `true`. With `within`, gives up after that long and says `false` (the caller reconnects).
+    async fn nobody_watches(&self, feed: &Arc<Feed>, within: Option<Duration>) -> bool {
+        let deadline = within.map(|w| tokio::time::Instant::now() + w);
+        loop {
+            let changed = feed.viewers_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if feed.viewers.load(Ordering::SeqCst) == 0 {
+                let grace_end = tokio::time::Instant::now() + self.config.grace;
+                let wake = deadline.map_or(grace_end, |d| d.min(grace_end));
+                tokio::select! {
+                    _ = &mut changed => continue,
+                    _ = tokio::time::sleep_until(wake) => {
+                        if wake == grace_end && self.remove(feed, false) {
+                            return true;
+                        }
+                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                            return false;
+                        }
+                    }
+                }
+            } else {
+                match deadline {
+                    Some(deadline) => tokio::select! {
+                        _ = &mut changed => {}
+                        _ = tokio::time::sleep_until(deadline) => return false,
+                    },
+                    None => changed.await,
+                }
+            }
+        }
+    }
+
+    /// Takes `feed` out of the hub, if nobody watches it (or `always`). Says whether it did.
+    fn remove(&self, feed: &Arc<Feed>, always: bool) -> bool {
+        let mut feeds = self.feeds.lock().expect("hub lock");
+        if !always && feed.viewers.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        if feeds.get(&feed.session_id).is_some_and(|f| Arc::ptr_eq(f, feed)) {
+            feeds.remove(&feed.session_id);
+        }
+        true
+    }
+
+    /// The session's events in the API's order, from `since` (`processed_at`, inclusive) or from
+    /// the start, every page.
+    async fn list(&self, session_id: &str, since: Option<&str>) -> Result<Vec<Value>, UpstreamError> {
+        let mut events = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut query = vec![("limit".to_owned(), PAGE.to_owned())];
+            if let Some(since) = since {
+                query.push(("created_at[gte]".to_owned(), since.to_owned()));
+            }
+            if let Some(cursor) = &page {
+                query.push(("page".to_owned(), cursor.clone()));
+            }
+            let call =
+                Call { method: Method::Get, path: format!("/v1/sessions/{session_id}/events"), query, body: None };
+            let listed: Page<Value> = serde_json::from_value(self.client.call(call).await?)
+                .map_err(|e| UpstreamError::Decode(e.to_string()))?;
+            events.extend(listed.data);
+            match listed.next_page {
+                Some(next) if !next.is_empty() => page = Some(next),
+                _ => return Ok(events),
+            }
+        }
+    }
+}
+
+enum Outcome {
+    /// Could not connect, or the stream broke; `connected` says whether it had been followed.
+    Failed(AppError, bool),
+    Deleted,
+    /// Nobody watched for the grace period; the feed is out of the hub.
+    Gone,
+}
+
+/// Adds one event to the log (unless its id is there already) and sends it to the viewers, or
+/// folds a preview. `raw` is the event as the API sent it, when it came from the stream. Says
+/// whether the session was deleted.
+fn ingest(feed: &Feed, event: &Value, raw: Option<&str>) -> bool {
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
+    let mut state = feed.state.lock().expect("feed lock");
+    match kind {
+        "event_start" => {
+            let Some(id) = event.pointer("/event/id").and_then(Value::as_str) else { return false };
+            if state.ids.contains(id) || state.previews.iter().any(|p| p.id == id) {
+                return false;
+            }
+            let start = raw.map_or_else(|| event.to_string(), str::to_owned);
+            let frame = render(None, "preview", &start);
+            state.previews.push(Preview { id: id.to_owned(), start, blocks: Vec::new() });
+            let _ = feed.live.send(Frame::Transient(frame));
+        }
+        "event_delta" => {
+            let id = event.get("event_id").and_then(Value::as_str).unwrap_or_default();
+            let index = event.pointer("/delta/index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let text = event.pointer("/delta/content/text").and_then(Value::as_str).unwrap_or_default();
+            let Some(preview) = state.previews.iter_mut().find(|p| p.id == id) else { return false };
+            // The SDK's folding rule: a new block at the end, or more text for an existing one.
+            match index.cmp(&preview.blocks.len()) {
+                std::cmp::Ordering::Equal => preview.blocks.push(text.to_owned()),
+                std::cmp::Ordering::Less => preview.blocks[index].push_str(text),
+                std::cmp::Ordering::Greater => return false,
+            }
+            let frame = render(None, "preview", &raw.map_or_else(|| event.to_string(), str::to_owned));
+            let _ = feed.live.send(Frame::Transient(frame));
+        }
+        "session.deleted" => {
+            let frame = render(None, "end", &raw.map_or_else(|| event.to_string(), str::to_owned));
+            let _ = feed.live.send(Frame::End(frame));
+            return true;
+        }
+        _ => {
+            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+            // `user.interrupt` echoes may come without an id; those cannot be deduplicated.
+            if !id.is_empty() && !state.ids.insert(id.to_owned()) {
+                return false;
+            }
+            if !id.is_empty() {
+                state.previews.retain(|p| p.id != id);
+            }
+            if kind == "span.model_request_end" {
+                // A request that ended without its final message (error, interrupt) closes its previews.
+                state.previews.clear();
+            }
+            if let Some(at) = event.get("processed_at").and_then(Value::as_str) {
+                state.last_processed_at = Some(at.to_owned());
+            }
+            let seq = state.next_seq();
+            let frame = render(Some(seq), "event", &raw.map_or_else(|| event.to_string(), str::to_owned));
+            state.log.push_back(frame.clone());
+            if state.log.len() > feed.retain {
+                state.log.pop_front();
+                state.first_seq += 1;
+            }
+            let _ = feed.live.send(Frame::Event { seq, bytes: frame });
+        }
+    }
+    false
+}
+
+/// The frames that show a late joiner the previews in flight: each `event_start`, then one
+/// `event_delta` per block with its text so far.
+fn preview_frames(previews: &[Preview]) -> Vec<Bytes> {
+    let mut frames = Vec::new();
+    for preview in previews {
+        frames.push(render(None, "preview", &preview.start));
+        for (index, text) in preview.blocks.iter().enumerate() {
+            let delta = json!({
+                "type": "event_delta",
+                "event_id": preview.id,
+                "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
+            });
+            frames.push(render(None, "preview", &delta.to_string()));
+        }
+    }
+    frames
+}
+
+/// One SSE frame.
+fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
+    let mut frame = String::with_capacity(data.len() + name.len() + 32);
+    if let Some(id) = id {
+        frame.push_str("id: ");
+        frame.push_str(&id.to_string());
+        frame.push('\n');
+    }
+    frame.push_str("event: ");
+    frame.push_str(name);
+    frame.push('\n');
+    for line in data.split('\n') {
+        frame.push_str("data: ");
+        frame.push_str(line.trim_end_matches('\r'));
+        frame.push('\n');
+    }
+    frame.push('\n');
+    Bytes::from(frame)
+}
+
+static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
+
+/// One viewer's cursor into a feed.
+struct Viewer {
+    hub: Arc<Hub>,
+    _ticket: Ticket,
+    feed: Arc<Feed>,
+    rx: broadcast::Receiver<Frame>,
+    backlog: VecDeque<Bytes>,
+    /// The last sequence number this viewer was sent.
+    last: u64,
+    heartbeat: tokio::time::Interval,
+    done: bool,
+    closing: watch::Receiver<bool>,
+}
+
+impl Viewer {
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(frame) = self.backlog.pop_front() {
+                return Some(frame);
+            }
+            if self.done {
+                return None;
+            }
+            let frame = tokio::select! {
+                frame = self.rx.recv() => frame,
+                _ = self.heartbeat.tick() => return Some(PING.clone()),
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+            };
+            match frame {
+                Ok(Frame::Event { seq, bytes }) if seq == self.last + 1 => {
+                    self.last = seq;
+                    return Some(bytes);
+                }
+                Ok(Frame::Event { seq, .. }) if seq <= self.last => {}
+                Ok(Frame::Event { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
+                Ok(Frame::Transient(bytes)) => return Some(bytes),
+                Ok(Frame::End(bytes)) => {
+                    self.done = true;
+                    return Some(bytes);
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Queues every event after `last` that the viewer missed: from the log, or from the API
+    /// for those older than the log.
+    async fn catch_up(&mut self) {
+        let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
+        if self.last + 1 < first_seq {
+            match self.hub.list(&self.feed.session_id, None).await {
+                Ok(events) => {
+                    for (i, event) in events.iter().enumerate() {
+                        let seq = i as u64 + 1;
+                        if seq > self.last && seq < first_seq {
+                            self.backlog.push_back(render(Some(seq), "event", &event.to_string()));
+                            self.last = seq;
+                        }
+                    }
+                }
+                Err(error) => {
+                    let error = AppError::upstream("Reading the session's earlier events", error);
+                    self.backlog.push_back(render(
+                        None,
+                        "status",
+                        &json!({ "state": "failed", "message": error.message }).to_string(),
+                    ));
+                    self.done = true;
+                    return;
+                }
+            }
+        }
+        let state = self.feed.state.lock().expect("feed lock");
+        let skip = (self.last + 1).saturating_sub(state.first_seq) as usize;
+        self.backlog.extend(state.log.iter().skip(skip).cloned());
+        self.last = state.next_seq() - 1;
+        // Frames still in the channel are skipped by their sequence numbers.
+    }
+}
+
+/// One counted viewer of a feed; dropping it (the browser went away) counts it out.
+struct Ticket {
+    feed: Arc<Feed>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.feed.viewers.fetch_sub(1, Ordering::SeqCst);
+        self.feed.viewers_changed.notify_waiters();
+    }
+}
+
+struct CountGuard<'a>(&'a AtomicUsize);
+
+impl Drop for CountGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

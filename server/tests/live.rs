@@ -1,0 +1,475 @@
+//! The stream hub against a real engine: Switchboard in Anthropic mode, its upstream a standalone
+//! engine behind a tap that counts (and can cut) the event streams Switchboard opens.
+
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use support::{TempDir, TestApp, serve, spawn_app};
+use tokio::sync::{mpsc, watch};
+
+const KEY: &str = "test-key-live";
+
+/// Counts the upstream event streams opened and open, and cuts every open one on demand.
+struct Tap {
+    opened: AtomicUsize,
+    open: AtomicUsize,
+    cut: watch::Sender<u64>,
+}
+
+async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
+    if !request.uri().path().ends_with("/events/stream") {
+        return next.run(request).await;
+    }
+    tap.opened.fetch_add(1, Ordering::SeqCst);
+    tap.open.fetch_add(1, Ordering::SeqCst);
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let mut cut = tap.cut.subscribe();
+    let guard = OpenGuard(tap.clone());
+    let body = body
+        .into_data_stream()
+        .take_until(async move {
+            let _ = cut.changed().await;
+        })
+        .map(move |chunk| {
+            let _ = &guard;
+            chunk
+        });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+struct OpenGuard(Arc<Tap>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A standalone engine behind a [`Tap`].
+struct Upstream {
+    base_url: String,
+    tap: Arc<Tap>,
+    http: reqwest::Client,
+    _data_dir: TempDir,
+}
+
+async fn upstream() -> Upstream {
+    let data_dir = TempDir::new();
+    let mut config = engine::EngineConfig::new(data_dir.0.join("engine"), KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let tap = Arc::new(Tap { opened: AtomicUsize::new(0), open: AtomicUsize::new(0), cut: watch::channel(0).0 });
+    let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
+    Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
+}
+
+impl Upstream {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("x-api-key", KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "managed-agents-2026-04-01");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the engine answers");
+        let status = response.status();
+        let value: Value = response.json().await.expect("JSON");
+        assert!(status.is_success(), "{path}: {status} {value}");
+        value
+    }
+
+    /// A session of a scripted agent that plays `turn` for every message.
+    async fn session(&self, turn: Value, stream_delay_ms: u64) -> String {
+        let script = json!({ "stream_delay_ms": stream_delay_ms, "turns": [turn] }).to_string();
+        let agent = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/agents",
+                Some(json!({ "name": "hub test", "model": "scripted", "system": script })),
+            )
+            .await;
+        let environment = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/environments",
+                Some(json!({ "name": format!("hub test {}", rand_suffix()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } })),
+            )
+            .await;
+        let session = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/sessions",
+                Some(json!({ "agent": agent["id"], "environment_id": environment["id"] })),
+            )
+            .await;
+        session["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn send(&self, session: &str, text: &str) {
+        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": text }] }] });
+        self.call(reqwest::Method::POST, &format!("/v1/sessions/{session}/events"), Some(event)).await;
+    }
+
+    /// The ids of the session's events, as the API lists them.
+    async fn ids(&self, session: &str) -> Vec<String> {
+        let page = self.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
+        page["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+fn rand_suffix() -> u64 {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed) as u64
+}
+
+async fn switchboard(upstream: &Upstream, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", upstream.base_url.as_str())];
+    vars.extend_from_slice(extra);
+    spawn_app(&vars).await
+}
+
+#[derive(Debug, Clone)]
+struct Frame {
+    id: Option<u64>,
+    name: String,
+    data: Value,
+}
+
+/// One browser's `EventSource`, read frame by frame.
+struct Viewer {
+    frames: mpsc::UnboundedReceiver<Frame>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn watch_session(app: &TestApp, session: &str, last_event_id: Option<u64>) -> Viewer {
+    let mut request = app.client.get(format!("{}/api/sessions/{session}/stream", app.address));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = request.send().await.expect("the stream opens");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let (tx, frames) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let mut events = response.bytes_stream().eventsource();
+        while let Some(Ok(event)) = events.next().await {
+            let frame = Frame {
+                id: event.id.parse().ok(),
+                name: event.event,
+                data: serde_json::from_str(&event.data).unwrap_or(Value::Null),
+            };
+            if tx.send(frame).is_err() {
+                return;
+            }
+        }
+    });
+    Viewer { frames, task }
+}
+
+impl Viewer {
+    async fn next(&mut self) -> Frame {
+        tokio::time::timeout(Duration::from_secs(20), self.frames.recv())
+            .await
+            .expect("a frame within 20 s")
+            .expect("the stream is open")
+    }
+
+    /// The next persisted event.
+    async fn event(&mut self) -> Frame {
+        loop {
+            let frame = self.next().await;
+            if frame.name == "event" {
+                assert!(frame.id.is_some(), "an event frame carries its sequence number: {frame:?}");
+                return frame;
+            }
+        }
+    }
+
+    /// Every event until the session goes idle at the end of a turn.
+    async fn until_end_of_turn(&mut self) -> Vec<Frame> {
+        let mut events = Vec::new();
+        loop {
+            let frame = self.event().await;
+            let done = frame.data["type"] == "session.status_idle" && frame.data["stop_reason"]["type"] == "end_turn";
+            events.push(frame);
+            if done {
+                return events;
+            }
+        }
+    }
+}
+
+fn ids(frames: &[Frame]) -> Vec<String> {
+    frames.iter().map(|f| f.data["id"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+fn seqs(frames: &[Frame]) -> Vec<u64> {
+    frames.iter().map(|f| f.id.unwrap()).collect()
+}
+
+/// A turn long enough to watch: previews, thinking, pauses.
+fn long_turn() -> Value {
+    json!([
+        { "thinking": "planning" },
+        { "text": "The first answer has quite a few words in it so that it streams in several pieces." },
+        { "sleep_ms": 300 },
+        { "text": "A second message, also written in pieces, after a pause." },
+        { "sleep_ms": 300 },
+        { "text": "Done." }
+    ])
+}
+
+#[tokio::test]
+async fn fifty_viewers_get_every_event_once_in_order_over_one_upstream_stream() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream.session(long_turn(), 5).await;
+    let mut viewers = Vec::new();
+    for _ in 0..50 {
+        viewers.push(watch_session(&app, &session, None).await);
+    }
+    upstream.send(&session, "go").await;
+    let mut seen = Vec::new();
+    for viewer in &mut viewers {
+        seen.push(viewer.until_end_of_turn().await);
+    }
+    let expected = upstream.ids(&session).await;
+    for frames in &seen {
+        assert_eq!(ids(frames), expected, "every event, once, in the API's order");
+        assert_eq!(seqs(frames), (1..=expected.len() as u64).collect::<Vec<_>>(), "numbered by position");
+    }
+    assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 1, "one upstream stream for 50 viewers");
+    assert_eq!(upstream.tap.open.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_viewer_that_reconnects_with_last_event_id_misses_nothing_and_gets_nothing_twice() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream.session(long_turn(), 5).await;
+    let mut first = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let mut before = Vec::new();
+    for _ in 0..4 {
+        before.push(first.event().await);
+    }
+    drop(first);
+    // The turn goes on while the tab is away.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = watch_session(&app, &session, before.last().unwrap().id).await;
+    let after = again.until_end_of_turn().await;
+    let mut all = ids(&before);
+    all.extend(ids(&after));
+    assert_eq!(all, upstream.ids(&session).await);
+    let mut numbers = seqs(&before);
+    numbers.extend(seqs(&after));
+    assert_eq!(numbers, (1..=all.len() as u64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_upstream_stream_cut_mid_turn_is_recovered_with_nothing_lost_or_doubled() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream.session(long_turn(), 5).await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let mut frames = vec![viewer.event().await, viewer.event().await];
+    upstream.tap.cut.send_modify(|n| *n += 1);
+    let mut saw_reconnecting = false;
+    loop {
+        let frame = viewer.next().await;
+        if frame.name == "status" && frame.data["state"] == "reconnecting" {
+            saw_reconnecting = true;
+        }
+        if frame.name != "event" {
+            continue;
+        }
+        let done = frame.data["type"] == "session.status_idle" && frame.data["stop_reason"]["type"] == "end_turn";
+        frames.push(frame);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(ids(&frames), upstream.ids(&session).await);
+    assert_eq!(seqs(&frames), (1..=frames.len() as u64).collect::<Vec<_>>());
+    assert!(saw_reconnecting, "the viewer is told the link dropped");
+    assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 2, "reconnected once");
+}
+
+#[tokio::test]
+async fn browsers_resume_on_a_restarted_switchboard() {
+    let upstream = upstream().await;
+    let session = upstream.session(long_turn(), 5).await;
+    let first_server = switchboard(&upstream, &[]).await;
+    let mut viewer = watch_session(&first_server, &session, None).await;
+    upstream.send(&session, "go").await;
+    let before = vec![viewer.event().await, viewer.event().await, viewer.event().await];
+    drop(viewer);
+    drop(first_server);
+    let second_server = switchboard(&upstream, &[]).await;
+    let mut resumed = watch_session(&second_server, &session, before.last().unwrap().id).await;
+    let after = resumed.until_end_of_turn().await;
+    let mut all = ids(&before);
+    all.extend(ids(&after));
+    assert_eq!(all, upstream.ids(&session).await, "nothing lost, nothing twice, across the restart");
+}
+
+#[tokio::test]
+async fn a_late_joiner_sees_the_text_written_so_far() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let text = (1..=60).map(|n| format!("word{n}")).collect::<Vec<_>>().join(" ");
+    let session = upstream.session(json!([{ "text": text }]), 60).await;
+    let mut early = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let mut written = String::new();
+    let mut deltas = 0;
+    while deltas < 4 {
+        let frame = early.next().await;
+        if frame.name == "preview" && frame.data["type"] == "event_delta" {
+            written.push_str(frame.data["delta"]["content"]["text"].as_str().unwrap());
+            deltas += 1;
+        }
+    }
+    let mut late = watch_session(&app, &session, None).await;
+    let mut started = false;
+    let mut joined_text = String::new();
+    loop {
+        let frame = late.next().await;
+        if frame.name == "preview" && frame.data["type"] == "event_start" {
+            started = true;
+        }
+        if frame.name == "preview" && frame.data["type"] == "event_delta" {
+            joined_text.push_str(frame.data["delta"]["content"]["text"].as_str().unwrap());
+            break;
+        }
+    }
+    assert!(started, "the preview's start comes first");
+    assert!(joined_text.starts_with(&written), "the late joiner has what was written before it came: {joined_text:?}");
+    assert!(text.starts_with(&joined_text));
+}
+
+#[tokio::test]
+async fn the_upstream_stream_closes_after_the_grace_period_once_nobody_watches() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[("SWITCHBOARD_STREAM_GRACE_SECS", "0.3")]).await;
+    let session = upstream.session(long_turn(), 5).await;
+    let viewer = watch_session(&app, &session, None).await;
+    // A reload: the old tab goes, a new one comes within the grace period.
+    drop(viewer);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let viewer = watch_session(&app, &session, None).await;
+    assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 1, "a reload reuses the open stream");
+    drop(viewer);
+    for _ in 0..50 {
+        if upstream.tap.open.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the upstream stream is still open 2.5 s after the last viewer left");
+}
+
+#[tokio::test]
+async fn a_session_that_does_not_exist_is_a_404_not_a_stream() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let (status, body) = app.get_text("/api/sessions/sesn_nope/stream").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("does not exist"), "{body}");
+    let response = app
+        .client
+        .get(format!("{}/api/sessions/sesn_nope/stream", app.address))
+        .header("last-event-id", "seven")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn viewers_get_heartbeats() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[("SWITCHBOARD_HEARTBEAT_SECS", "0.2")]).await;
+    let session = upstream.session(long_turn(), 5).await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    let frame = viewer.next().await;
+    assert_eq!(frame.name, "ping");
+}
+
+/// Parses the frames of a hub stream read to the end of the turn.
+async fn read_hub(frames: impl futures::Stream<Item = bytes::Bytes> + Unpin) -> Vec<Frame> {
+    let mut events = frames.map(Ok::<_, std::convert::Infallible>).eventsource();
+    let mut out = Vec::new();
+    while let Some(Ok(event)) = tokio::time::timeout(Duration::from_secs(20), events.next()).await.expect("a frame") {
+        if event.event != "event" {
+            continue;
+        }
+        let frame =
+            Frame { id: event.id.parse().ok(), name: event.event, data: serde_json::from_str(&event.data).unwrap() };
+        let done = frame.data["type"] == "session.status_idle" && frame.data["stop_reason"]["type"] == "end_turn";
+        out.push(frame);
+        if done {
+            return out;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still_get_them_all() {
+    use server::{
+        hub::{Hub, HubConfig},
+        settings::ApiKey,
+        upstream::UpstreamClient,
+    };
+    let upstream = upstream().await;
+    let session = upstream.session(long_turn(), 5).await;
+    // Three events kept, two frames of channel: almost everything must come from the API again.
+    let config = HubConfig { retain: 3, channel: 2, ..HubConfig::default() };
+    let hub = Hub::new(UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY)), config);
+    let slow = hub.watch(&session, 0).await.expect("watching starts");
+    let mut slow = Box::pin(slow);
+    upstream.send(&session, "go").await;
+    let mut live = Box::pin(hub.watch(&session, 0).await.expect("watching starts"));
+    let live_frames = read_hub(&mut live).await;
+    let expected = upstream.ids(&session).await;
+    assert!(expected.len() > 8, "a turn of {} events", expected.len());
+    assert_eq!(ids(&live_frames), expected);
+    // The slow viewer reads only now, far behind both the channel and the kept events.
+    let slow_frames = read_hub(&mut slow).await;
+    assert_eq!(ids(&slow_frames), expected, "nothing lost by a viewer that fell behind");
+    assert_eq!(seqs(&slow_frames), (1..=expected.len() as u64).collect::<Vec<_>>());
+    // A newcomer after the turn gets the whole session, the evicted part listed again.
+    let newcomer = read_hub(Box::pin(hub.watch(&session, 0).await.unwrap())).await;
+    assert_eq!(ids(&newcomer), expected);
+    let resumed = read_hub(Box::pin(hub.watch(&session, 2).await.unwrap())).await;
+    assert_eq!(ids(&resumed), expected[2..]);
+    assert_eq!(hub.stats().open_streams, 1);
+}
