@@ -9,6 +9,8 @@
 pub mod actions;
 pub mod api;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod decisions;
 pub mod drafts;
 pub mod error;
 pub mod format;

@@ -2,6 +2,7 @@
 //! The `switchboard` server: settings, the upstream client, the HTTP router, and the Leptos app it
 //! serves.
 
+pub mod decisions;
 pub mod files;
 pub mod hub;
 pub mod live;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use app::error::AppError;
 use app::{
-    App, shell,
+    App,
+    decisions::DecisionsHandle,
+    shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},
 };
 use axum::{
@@ -27,6 +29,7 @@ use tower_http::{
 };
 
 use crate::{
+    decisions::SqliteDecisions,
     files,
     hub::{Hub, HubConfig},
     live,
@@ -85,7 +88,11 @@ impl Application {
             client.clone(),
             HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
         );
-        let router = router(&settings, listener.local_addr()?, client, hub.clone());
+        let decisions = SqliteDecisions::open(&settings.data_dir).await.map_err(|e| {
+            io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
+        })?;
+        let decisions = DecisionsHandle(Arc::new(decisions));
+        let router = router(&settings, listener.local_addr()?, client, hub.clone(), decisions);
         Ok(Self { listener, router, hub, engine })
     }
 
@@ -108,7 +115,10 @@ impl Application {
             // Open event streams would keep a graceful shutdown waiting forever.
             hub.close();
         };
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        // The peer address names who decided a tool call until accounts exist.
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// The embedded engine's base URL, when it is the upstream.
@@ -130,7 +140,13 @@ async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedE
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient, hub: Arc<Hub>) -> Router {
+pub fn router(
+    settings: &Settings,
+    addr: SocketAddr,
+    client: UpstreamClient,
+    hub: Arc<Hub>,
+    decisions: DecisionsHandle,
+) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -151,6 +167,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, client: UpstreamClient, hub
     let context = move || {
         provide_context(summary.clone());
         provide_context(upstream.clone());
+        provide_context(decisions.clone());
     };
 
     Router::new()

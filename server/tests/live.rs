@@ -15,7 +15,7 @@ use axum::{
     body::Body,
     extract::{Request, State},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
@@ -30,9 +30,19 @@ struct Tap {
     opened: AtomicUsize,
     open: AtomicUsize,
     cut: watch::Sender<u64>,
+    /// The next `POST …/events` is carried out, but its answer is replaced by a 502, as when a
+    /// connection drops after the API acted.
+    lose_next_answer: std::sync::atomic::AtomicBool,
 }
 
 async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST && request.uri().path().ends_with("/events") {
+        let response = next.run(request).await;
+        if tap.lose_next_answer.swap(false, Ordering::SeqCst) {
+            return (axum::http::StatusCode::BAD_GATEWAY, "lost").into_response();
+        }
+        return response;
+    }
     if !request.uri().path().ends_with("/events/stream") {
         return next.run(request).await;
     }
@@ -75,7 +85,12 @@ async fn upstream() -> Upstream {
     let mut config = engine::EngineConfig::new(data_dir.0.join("engine"), KEY.to_owned());
     config.seed_demo = false;
     let engine = engine::Engine::open(config).await.expect("the engine opens");
-    let tap = Arc::new(Tap { opened: AtomicUsize::new(0), open: AtomicUsize::new(0), cut: watch::channel(0).0 });
+    let tap = Arc::new(Tap {
+        opened: AtomicUsize::new(0),
+        open: AtomicUsize::new(0),
+        cut: watch::channel(0).0,
+        lose_next_answer: Default::default(),
+    });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
     Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
 }
@@ -128,6 +143,40 @@ impl Upstream {
     async fn send(&self, session: &str, text: &str) {
         let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": text }] }] });
         self.call(reqwest::Method::POST, &format!("/v1/sessions/{session}/events"), Some(event)).await;
+    }
+
+    /// The session's events, as the API lists them.
+    async fn events(&self, session: &str) -> Vec<Value> {
+        let page = self.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
+        page["data"].as_array().unwrap().clone()
+    }
+
+    /// A session of a scripted agent whose tools need approval.
+    async fn session_with_tools(&self, turn: Value) -> String {
+        let script = json!({ "turns": [turn] }).to_string();
+        let agent = json!({
+            "name": "approvals test", "model": "scripted", "system": script,
+            "tools": [
+                { "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } },
+                { "type": "custom", "name": "lookup_order", "description": "Looks up an order.", "input_schema": { "type": "object" } }
+            ],
+        });
+        let agent = self.call(reqwest::Method::POST, "/v1/agents", Some(agent)).await;
+        let environment = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/environments",
+                Some(json!({ "name": format!("approvals {}", rand_suffix()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } })),
+            )
+            .await;
+        let session = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/sessions",
+                Some(json!({ "agent": agent["id"], "environment_id": environment["id"] })),
+            )
+            .await;
+        session["id"].as_str().unwrap().to_owned()
     }
 
     /// The ids of the session's events, as the API lists them.
@@ -472,4 +521,144 @@ async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still
     let resumed = read_hub(Box::pin(hub.watch(&session, 2).await.unwrap())).await;
     assert_eq!(ids(&resumed), expected[2..]);
     assert_eq!(hub.stats().open_streams, 1);
+}
+
+/// Calls a server function that takes JSON.
+async fn call_json(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
+    let response = app.client.post(format!("{}/api/{endpoint}", app.address)).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+impl Viewer {
+    /// Waits until the session stops for the client; answers the ids it waits on.
+    async fn until_requires_action(&mut self) -> Vec<String> {
+        loop {
+            let frame = self.event().await;
+            if frame.data["stop_reason"]["type"] == "requires_action" {
+                return frame.data["stop_reason"]["event_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .collect();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learns_who_won() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream
+        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo approved" } }, { "text": "Ran it." }]))
+        .await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let pending = viewer.until_requires_action().await;
+    assert_eq!(pending.len(), 1);
+    let call = pending[0].clone();
+    let allow =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let deny = json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": false, "deny_message": "not today" }] });
+    let (a, b) = tokio::join!(call_json(&app, "sessions/decide", allow), call_json(&app, "sessions/decide", deny));
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    let (winner, loser) = if a.1["sent"].as_array().unwrap().is_empty() { (b.1, a.1) } else { (a.1, b.1) };
+    assert_eq!(winner["sent"], json!([call]));
+    assert_eq!(loser["sent"], json!([]));
+    let taken = &loser["taken"][0];
+    assert_eq!(taken["event_id"], call.as_str());
+    assert!(taken["decided_by"].as_str().unwrap().contains("127.0.0.1"), "{taken}");
+    assert!(taken["decided_at"].as_str().unwrap().ends_with('Z'), "{taken}");
+    assert!(["allow", "deny"].contains(&taken["result"].as_str().unwrap()));
+    viewer.until_end_of_turn().await;
+    let confirmations: Vec<Value> =
+        upstream.events(&session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").collect();
+    assert_eq!(confirmations.len(), 1, "exactly one decision went upstream: {confirmations:?}");
+    assert_eq!(confirmations[0]["result"], taken["result"], "the recorded decision is the one that was sent");
+    // The decision stays on record for a reload.
+    let (status, recorded) = app.read("sessions/decisions", &[("session_id", &session)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(recorded.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_decision_whose_answer_was_lost_is_found_by_listing_not_sent_twice() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream
+        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo hi" } }, { "text": "Ran it." }]))
+        .await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let call = viewer.until_requires_action().await.remove(0);
+    upstream.tap.lose_next_answer.store(true, Ordering::SeqCst);
+    let verdict =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let (status, outcome) = call_json(&app, "sessions/decide", verdict.clone()).await;
+    assert_eq!(status, 200, "the echo was listed, so the decision counts as sent: {outcome}");
+    assert_eq!(outcome["sent"], json!([call]));
+    viewer.until_end_of_turn().await;
+    let confirmations =
+        upstream.events(&session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").count();
+    assert_eq!(confirmations, 1);
+    // Deciding again is answered from the record, not sent.
+    let (status, again) = call_json(&app, "sessions/decide", verdict).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["taken"][0]["result"], "allow");
+}
+
+#[tokio::test]
+async fn a_custom_tool_is_answered_and_steering_sends_messages_and_interrupts() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream
+        .session_with_tools(json!([{ "custom_tool": "lookup_order", "input": { "order": "A-17" } }, { "sleep_ms": 3000 }, { "text": "late" }]))
+        .await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    let (status, sent) = call_json(
+        &app,
+        "sessions/steer",
+        json!({ "session_id": session, "text": "go", "file_ids": [], "interrupt": false }),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert!(sent.as_str().unwrap().starts_with("sevt_"), "the message's event id: {sent}");
+    let call = viewer.until_requires_action().await.remove(0);
+    let bad = json!({ "session_id": session, "event_id": call, "text": "{not json", "json": true, "is_error": false });
+    let (status, error) = call_json(&app, "sessions/answer", bad).await;
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("not JSON"), "{error}");
+    let good = json!({ "session_id": session, "event_id": call, "text": "{\"status\": \"shipped\"}", "json": true, "is_error": false });
+    let (status, answered) = call_json(&app, "sessions/answer", good).await;
+    assert_eq!((status, &answered["sent"]), (200, &json!([call])), "{answered}");
+    // The agent sleeps now; interrupt it and redirect in one request.
+    loop {
+        let frame = viewer.event().await;
+        if frame.data["type"] == "user.custom_tool_result" {
+            break;
+        }
+    }
+    let (status, _) = call_json(
+        &app,
+        "sessions/steer",
+        json!({ "session_id": session, "text": "stop and say hi", "file_ids": [], "interrupt": true }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, empty) = call_json(
+        &app,
+        "sessions/steer",
+        json!({ "session_id": session, "text": "  ", "file_ids": [], "interrupt": false }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(empty["message"].as_str().unwrap().contains("Write a message"), "{empty}");
+    let events = upstream.events(&session).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let interrupt = kinds.iter().position(|k| *k == "user.interrupt").expect("the interrupt arrived");
+    assert_eq!(kinds[interrupt + 1..].iter().find(|k| k.starts_with("user.")), Some(&"user.message"), "{kinds:?}");
+    let result = events.iter().find(|e| e["type"] == "user.custom_tool_result").unwrap();
+    assert_eq!(result["content"][0]["text"], "{\n  \"status\": \"shipped\"\n}");
 }

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod environments;
 pub mod files;
+pub mod live;
 pub mod sessions;
 pub mod settings;
 pub mod upstream;

@@ -1,0 +1,321 @@
+//! What the live session view sends: messages, interrupts, decisions on tool calls and custom
+//! tool results. Its events come from the stream hub (`/api/sessions/{id}/stream`), not from here.
+//!
+//! None of these calls is retried: the API has no idempotency keys, so a second `POST …/events`
+//! could do the thing twice. A decision whose send failed is reconciled by listing the session's
+//! events and looking for its echo.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
+
+use super::JsonResponse;
+use crate::error::AppError;
+
+/// A person's decision on one pending `agent.tool_use` / `agent.mcp_tool_use`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The id of the tool-use event (`sevt_…`).
+    pub event_id: String,
+    pub allow: bool,
+    /// Told to the agent with a denial.
+    pub deny_message: Option<String>,
+}
+
+/// A decision as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub event_id: String,
+    /// `allow`, `deny`, or `answered` (a custom tool's result).
+    pub result: String,
+    pub deny_message: Option<String>,
+    pub decided_by: String,
+    /// RFC 3339, UTC.
+    pub decided_at: String,
+}
+
+impl Recorded {
+    /// "allowed by a visitor at 127.0.0.1 at 2026-11-21 15:03 UTC".
+    pub fn in_words(&self) -> String {
+        let what = match self.result.as_str() {
+            "allow" => "allowed",
+            "deny" => "denied",
+            "answered" => "answered",
+            other => other,
+        };
+        format!("{what} by {} at {}", self.decided_by, crate::format::timestamp(&self.decided_at))
+    }
+}
+
+/// What became of a batch of decisions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decided {
+    /// Event ids whose decision went upstream now.
+    pub sent: Vec<String>,
+    /// Calls somebody else had decided first: their decisions.
+    pub taken: Vec<Recorded>,
+}
+
+/// The longest message or result the console sends (the API's own limits are larger; this keeps
+/// a pasted log from freezing the page).
+pub const MAX_TEXT: usize = 200_000;
+
+/// Decides one or more pending tool calls in one request upstream.
+#[server(endpoint = "sessions/decide", input = Json, output = JsonResponse)]
+pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decided, AppError> {
+    use serde_json::json;
+    server::respond(async move {
+        let session_id = super::server::segment(&session_id)?;
+        if verdicts.is_empty() {
+            return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
+        }
+        let mut decisions = Vec::new();
+        for verdict in verdicts {
+            let event_id = super::server::segment(&verdict.event_id)
+                .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
+            let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+            if verdict.allow && deny_message.is_some() {
+                return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
+            }
+            if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
+                return Err(AppError::bad_input(
+                    "deny_message",
+                    "The message is too long; keep it under 200,000 characters.",
+                ));
+            }
+            let result = if verdict.allow { "allow" } else { "deny" };
+            let mut event = json!({ "type": "user.tool_confirmation", "tool_use_id": event_id, "result": result });
+            if let Some(message) = &deny_message {
+                event["deny_message"] = json!(message);
+            }
+            decisions.push((server::recorded(event_id, result, deny_message).await, event));
+        }
+        server::decide(&session_id, "user.tool_confirmation", "tool_use_id", decisions).await
+    })
+    .await
+}
+
+/// Answers a pending `agent.custom_tool_use` with text (or JSON, sent as its text) and whether it
+/// is an error.
+#[server(endpoint = "sessions/answer", input = Json, output = JsonResponse)]
+pub async fn answer_custom_tool(
+    session_id: String,
+    event_id: String,
+    text: String,
+    json: bool,
+    is_error: bool,
+) -> Result<Decided, AppError> {
+    server::respond(async move {
+        let session_id = super::server::segment(&session_id)?;
+        let event_id = super::server::segment(&event_id)?;
+        if text.len() > MAX_TEXT {
+            return Err(AppError::bad_input("text", "The result is too long; keep it under 200,000 characters."));
+        }
+        let text = if json {
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                AppError::bad_input("text", format!("This is not JSON ({e}). Fix it, or send it as text."))
+            })?;
+            serde_json::to_string_pretty(&value).unwrap_or(text)
+        } else {
+            text
+        };
+        let mut event = serde_json::json!({
+            "type": "user.custom_tool_result",
+            "custom_tool_use_id": event_id,
+            "content": [{ "type": "text", "text": text }],
+        });
+        if is_error {
+            event["is_error"] = serde_json::json!(true);
+        }
+        let decision = (server::recorded(event_id, "answered", None).await, event);
+        server::decide(&session_id, "user.custom_tool_result", "custom_tool_use_id", vec![decision]).await
+    })
+    .await
+}
+
+/// Sends a `user.message` (text, and uploaded files as image or document blocks); with
+/// `interrupt`, interrupts the running turn first, in the same request. With no text and no
+/// files, only interrupts. Answers the message's event id.
+#[server(endpoint = "sessions/steer", input = Json, output = JsonResponse)]
+pub async fn steer(
+    session_id: String,
+    text: String,
+    file_ids: Vec<String>,
+    interrupt: bool,
+) -> Result<Option<String>, AppError> {
+    use serde_json::{Value, json};
+    server::respond(async move {
+        let session_id = super::server::segment(&session_id)?;
+        let text = text.trim().to_owned();
+        if text.len() > MAX_TEXT {
+            return Err(AppError::bad_input("text", "The message is too long; keep it under 200,000 characters."));
+        }
+        let client = super::server::upstream()?;
+        let mut blocks = Vec::new();
+        if !text.is_empty() {
+            blocks.push(json!({ "type": "text", "text": text }));
+        }
+        for file_id in file_ids.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+            let file_id = super::server::segment(file_id)
+                .map_err(|_| AppError::bad_input("file_ids", format!("{file_id:?} is not a file id.")))?;
+            let meta: Value = client
+                .get(&format!("/v1/files/{file_id}"), vec![])
+                .await
+                .map_err(|e| AppError::upstream(&format!("Attaching {file_id}"), e))?;
+            let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or_default();
+            let source = json!({ "type": "file", "file_id": file_id });
+            blocks.push(if mime.starts_with("image/") {
+                json!({ "type": "image", "source": source })
+            } else {
+                json!({ "type": "document", "source": source })
+            });
+        }
+        let mut events = Vec::new();
+        if interrupt {
+            events.push(json!({ "type": "user.interrupt" }));
+        }
+        if !blocks.is_empty() {
+            events.push(json!({ "type": "user.message", "content": blocks }));
+        }
+        if events.is_empty() {
+            return Err(AppError::bad_input("text", "Write a message (or attach a file) first."));
+        }
+        let action = if interrupt && !blocks.is_empty() {
+            "Interrupting and sending the message"
+        } else if interrupt {
+            "Interrupting the agent"
+        } else {
+            "Sending the message"
+        };
+        let echo: Value = client
+            .post(&format!("/v1/sessions/{session_id}/events"), &json!({ "events": events }))
+            .await
+            .map_err(|e| AppError::upstream(action, e))?;
+        let message_id = echo
+            .get("data")
+            .and_then(Value::as_array)
+            .and_then(|data| data.iter().find(|e| e["type"] == "user.message"))
+            .and_then(|e| e.get("id").and_then(Value::as_str))
+            .map(str::to_owned);
+        Ok(message_id)
+    })
+    .await
+}
+
+/// Every decision recorded for the session, for the cards of calls decided in this console.
+#[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]
+pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppError> {
+    server::respond(async move {
+        let session_id = super::server::segment(&session_id)?;
+        server::store()?.0.recorded(&session_id).await.map_err(server::store_failed)
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use std::net::SocketAddr;
+
+    use leptos::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{Decided, Recorded};
+    use crate::{
+        decisions::{Claim, DecisionsHandle},
+        error::AppError,
+    };
+
+    pub use crate::api::server::respond;
+
+    pub fn store() -> Result<DecisionsHandle, AppError> {
+        use_context::<DecisionsHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its decision store."))
+    }
+
+    pub fn store_failed(error: String) -> AppError {
+        tracing::error!("the decision store failed: {error}");
+        AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
+    }
+
+    /// Who is deciding. Until accounts exist, the address the request came from.
+    async fn actor() -> String {
+        match leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await {
+            Ok(axum::extract::ConnectInfo(address)) => format!("a visitor at {}", address.ip()),
+            Err(_) => "a visitor".to_owned(),
+        }
+    }
+
+    pub async fn recorded(event_id: String, result: &str, deny_message: Option<String>) -> Recorded {
+        let decided_at =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        Recorded { event_id, result: result.to_owned(), deny_message, decided_by: actor().await, decided_at }
+    }
+
+    /// Records each decision, sends those this caller won in one request, and settles them:
+    /// sent, or (when the send failed and no echo of it is listed) taken back.
+    pub async fn decide(
+        session_id: &str,
+        echo_type: &str,
+        id_field: &str,
+        decisions: Vec<(Recorded, Value)>,
+    ) -> Result<Decided, AppError> {
+        let store = store()?;
+        let client = crate::api::server::upstream()?;
+        let mut outcome = Decided::default();
+        let mut events = Vec::new();
+        for (decision, event) in decisions {
+            match store.0.claim(session_id, &decision).await.map_err(store_failed)? {
+                Claim::Won => {
+                    outcome.sent.push(decision.event_id.clone());
+                    events.push(event);
+                }
+                Claim::Lost(first) => outcome.taken.push(first),
+            }
+        }
+        if events.is_empty() {
+            return Ok(outcome);
+        }
+        let sent: Result<Value, _> =
+            client.post(&format!("/v1/sessions/{session_id}/events"), &json!({ "events": events })).await;
+        let error = match sent {
+            Ok(_) => {
+                for id in &outcome.sent {
+                    store.0.settle(session_id, id, true).await.map_err(store_failed)?;
+                }
+                return Ok(outcome);
+            }
+            Err(error) => error,
+        };
+        // The send failed, or its answer was lost: the events list says which decisions arrived.
+        let listed: Result<protocol::common::Page<Value>, _> = client
+            .get(
+                &format!("/v1/sessions/{session_id}/events"),
+                vec![
+                    ("types[]".to_owned(), echo_type.to_owned()),
+                    ("order".to_owned(), "desc".to_owned()),
+                    ("limit".to_owned(), "1000".to_owned()),
+                ],
+            )
+            .await;
+        let arrived: Vec<String> = match listed {
+            Ok(page) => {
+                page.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut lost = Vec::new();
+        for id in std::mem::take(&mut outcome.sent) {
+            let got_there = arrived.contains(&id);
+            store.0.settle(session_id, &id, got_there).await.map_err(store_failed)?;
+            if got_there {
+                outcome.sent.push(id);
+            } else {
+                lost.push(id);
+            }
+        }
+        if lost.is_empty() {
+            return Ok(outcome);
+        }
+        Err(AppError::upstream("Sending the decision", error))
+    }
+}

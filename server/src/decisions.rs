@@ -1,0 +1,102 @@
+//! The decision store: SQLite under the data directory. The primary key (session, event id) is
+//! the lock that lets exactly one decision per tool call go upstream.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use app::{
+    api::live::Recorded,
+    decisions::{Claim, DecisionStore},
+    upstream::client::BoxFuture,
+};
+use sqlx::{
+    Row, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct SqliteDecisions {
+    pool: SqlitePool,
+}
+
+impl SqliteDecisions {
+    /// Opens (or creates) `switchboard.db` in `dir` and brings its schema up to date.
+    pub async fn open(dir: &Path) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("switchboard.db").display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn claim_now(&self, session_id: &str, d: &Recorded) -> Result<Claim, sqlx::Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO decisions (session_id, event_id, result, deny_message, decided_by, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, event_id) DO NOTHING",
+        )
+        .bind(session_id)
+        .bind(&d.event_id)
+        .bind(&d.result)
+        .bind(&d.deny_message)
+        .bind(&d.decided_by)
+        .bind(&d.decided_at)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Claim::Won);
+        }
+        let row = sqlx::query(
+            "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions WHERE session_id = ? AND event_id = ?",
+        )
+        .bind(session_id)
+        .bind(&d.event_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Claim::Lost(recorded(&row)))
+    }
+}
+
+fn recorded(row: &sqlx::sqlite::SqliteRow) -> Recorded {
+    Recorded {
+        event_id: row.get(0),
+        result: row.get(1),
+        deny_message: row.get(2),
+        decided_by: row.get(3),
+        decided_at: row.get(4),
+    }
+}
+
+impl DecisionStore for SqliteDecisions {
+    fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>> {
+        Box::pin(async move { self.claim_now(session_id, decision).await.map_err(|e| e.to_string()) })
+    }
+
+    fn settle<'a>(&'a self, session_id: &'a str, event_id: &'a str, sent: bool) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let sql = if sent {
+                "UPDATE decisions SET state = 'sent' WHERE session_id = ? AND event_id = ?"
+            } else {
+                "DELETE FROM decisions WHERE session_id = ? AND event_id = ? AND state = 'sending'"
+            };
+            sqlx::query(sql).bind(session_id).bind(event_id).execute(&self.pool).await.map_err(|e| e.to_string())?;
+            Ok(())
+        })
+    }
+
+    fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions
+                 WHERE session_id = ? ORDER BY decided_at, event_id",
+            )
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(rows.iter().map(recorded).collect())
+        })
+    }
+}
