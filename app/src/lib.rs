@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod drafts;
 pub mod error;
 pub mod format;
+pub mod live;
 pub mod pages;
 pub mod upstream;
 

@@ -1,5 +1,5 @@
 //! Sessions: the filtered list, the new-session form, and a session's page (metadata,
-//! resources, and its events read-only; the live view comes with the stream hub).
+//! resources, and the live view of its events).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,14 +7,13 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
-use serde_json::Value;
 
 use crate::{
     api::{
         agents::list_agent_choices,
         sessions::{
             ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionView,
-            get_session, list_session_choices, list_session_events, list_sessions,
+            get_session, list_session_choices, list_sessions,
         },
     },
     components::{
@@ -214,7 +213,6 @@ pub fn SessionNew() -> impl IntoView {
 #[component]
 pub fn SessionDetail() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let archive = ServerAction::<ArchiveSession>::new();
     let delete = ServerAction::<DeleteSession>::new();
@@ -227,7 +225,6 @@ pub fn SessionDetail() -> impl IntoView {
         move || (id(), archive_done.get(), mount_done.get(), unmount_done.get()),
         |(id, ..)| get_session(id),
     );
-    let events = Resource::new(move || (id(), query.read().get("page")), |(id, page)| list_session_events(id, page));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
@@ -315,70 +312,6 @@ pub fn SessionDetail() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
-        <Suspense fallback=|| view! { <Loading what="the events" /> }>
-            {move || Suspend::new(async move {
-                match events.await {
-                    // The session's own panel already says it does not exist.
-                    Err(error) if error.kind == crate::error::ErrorKind::NotFound => ().into_any(),
-                    Err(error) => view! { <Failure error inline=true /> }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel" aria-labelledby="events">
-                            <h2 id="events">"Events"</h2>
-                            {if page.data.is_empty() {
-                                view! { <p class="muted">"No events yet. They appear once a message is sent."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <ol class="events" data-testid="event-list">
-                                        {page.data.iter().map(|e| view! { <EventRow event=e.clone() /> }).collect_view()}
-                                    </ol>
-                                }.into_any()
-                            }}
-                            <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+        <crate::live::LiveSession session_id=id() />
     }
-}
-
-/// One event, read-only: its type, time, a one-line summary, and the raw JSON. Any type, known or
-/// not, is shown.
-#[component]
-fn EventRow(event: Value) -> impl IntoView {
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("(no type)").to_owned();
-    let at = event.get("processed_at").and_then(Value::as_str).map(format::timestamp).unwrap_or_default();
-    let summary = summary(&event);
-    let json = serde_json::to_string_pretty(&event).unwrap_or_default();
-    view! {
-        <li class="event">
-            <details>
-                <summary><code class="event-type">{kind}</code> " " <span class="muted">{at}</span> " " <span>{summary}</span></summary>
-                <pre class="json">{json}</pre>
-            </details>
-        </li>
-    }
-}
-
-fn summary(event: &Value) -> String {
-    let text = event
-        .get("content")
-        .and_then(Value::as_array)
-        .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join(" "))
-        .filter(|t| !t.is_empty());
-    let line = text
-        .or_else(|| {
-            event
-                .get("name")
-                .and_then(Value::as_str)
-                .map(|n| format!("{n} {}", event.get("input").map(Value::to_string).unwrap_or_default()))
-        })
-        .or_else(|| event.pointer("/stop_reason/type").and_then(Value::as_str).map(|r| format!("stop reason: {r}")))
-        .or_else(|| event.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default();
-    let mut short: String = line.chars().take(160).collect();
-    if short.len() < line.len() {
-        short.push('…');
-    }
-    short
 }

@@ -1,0 +1,205 @@
+//! Cards for the calls a session waits on: approvals of tool calls (tool-aware, one by one or
+//! all at once) and result forms for custom tools. A card leaves every open view once the
+//! decision's echo arrives on the stream.
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+use super::view::Live;
+use crate::api::live::{AnswerCustomTool, Decide, Decided, Verdict};
+
+#[component]
+pub fn PendingCalls(live: Live) -> impl IntoView {
+    let decide = ServerAction::<Decide>::new();
+    let answer = ServerAction::<AnswerCustomTool>::new();
+    let pending = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| {
+            m.pending().iter().map(|i| (i.id.clone(), i.kind == "agent.custom_tool_use")).collect::<Vec<_>>()
+        })
+    });
+    let approvals = move || pending.read().iter().filter(|(_, custom)| !custom).map(|(id, _)| id.clone()).collect::<Vec<_>>();
+    let all = move |allow: bool| {
+        let verdicts = approvals().into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
+        decide.dispatch(Decide { session_id: live.session_id.get_value(), verdicts });
+    };
+    let outcome = move || {
+        let taken = |d: Option<Result<Decided, crate::error::AppError>>| match d {
+            Some(Ok(d)) if !d.taken.is_empty() => Some(
+                d.taken
+                    .iter()
+                    .map(|t| format!("Somebody was first: this call was already {}.", t.in_words()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        };
+        taken(decide.value().get()).or_else(|| taken(answer.value().get()))
+    };
+
+    view! {
+        <Show when=move || !pending.read().is_empty()>
+            <section class="cards" aria-labelledby="waiting" data-testid="pending">
+                <h3 id="waiting">{move || {
+                    let n = pending.read().len();
+                    format!("Waiting for you: {n} call{}", if n == 1 { "" } else { "s" })
+                }}</h3>
+                <Show when=move || { approvals().len() > 1 }>
+                    <div class="actions">
+                        <button type="button" class="button primary" data-testid="allow-all" disabled=move || decide.pending().get()
+                            on:click=move |_| all(true)>{move || format!("Allow all {}", approvals().len())}</button>
+                        <button type="button" class="button danger" data-testid="deny-all" disabled=move || decide.pending().get()
+                            on:click=move |_| all(false)>{move || format!("Deny all {}", approvals().len())}</button>
+                    </div>
+                </Show>
+                <For each=move || pending.get() key=|(id, _)| id.clone() let:((id, custom))>
+                    {if custom { view! { <CustomToolCard live id answer /> }.into_any() } else { view! { <ApprovalCard live id decide /> }.into_any() }}
+                </For>
+            </section>
+        </Show>
+        {move || outcome().map(|text| view! { <p class="inline-error" role="alert" data-testid="decision-outcome">{text}</p> })}
+    }
+}
+
+#[component]
+fn ApprovalCard(live: Live, id: String, decide: ServerAction<Decide>) -> impl IntoView {
+    let Some(event) = live.model.with_value(|m| m.item(&id).map(|i| i.event.clone())) else { return ().into_any() };
+    let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
+    let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
+    let input = event.get("input").cloned().unwrap_or(Value::Null);
+    let reason = event
+        .pointer("/evaluation/evaluated_permission/reason_code")
+        .and_then(Value::as_str)
+        .map(|r| r.replace('_', " "));
+    let raw = serde_json::to_string_pretty(&input).unwrap_or_default();
+    let with_message = RwSignal::new(false);
+    let message = RwSignal::new(String::new());
+    let send = {
+        let id = id.clone();
+        move |allow: bool, deny_message: Option<String>| {
+            decide.dispatch(Decide {
+                session_id: live.session_id.get_value(),
+                verdicts: vec![Verdict { event_id: id.clone(), allow, deny_message }],
+            });
+        }
+    };
+    let (send_allow, send_deny, send_message) = (send.clone(), send.clone(), send);
+    view! {
+        <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
+            <header>
+                <strong>{format!("Allow {name}?")}</strong>{server}
+                {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}
+            </header>
+            {tool_view(&name, &input)}
+            <details><summary>"Raw input"</summary><pre class="json">{raw}</pre></details>
+            <div class="actions">
+                <button type="button" class="button primary" data-testid="allow" disabled=move || decide.pending().get()
+                    on:click=move |_| send_allow(true, None)>"Allow"</button>
+                <button type="button" class="button danger" data-testid="deny" disabled=move || decide.pending().get()
+                    on:click=move |_| send_deny(false, None)>"Deny"</button>
+                <button type="button" class="button" data-testid="deny-with-message" aria-expanded=move || with_message.get().to_string()
+                    on:click=move |_| with_message.update(|w| *w = !*w)>"Deny and tell the agent why…"</button>
+            </div>
+            <Show when=move || with_message.get()>
+                <form class="deny-message" on:submit={
+                    let send_message = send_message.clone();
+                    move |ev: leptos::ev::SubmitEvent| {
+                        ev.prevent_default();
+                        let text = message.get_untracked();
+                        send_message(false, Some(text));
+                    }
+                }>
+                    <label>"Message to the agent"
+                        <textarea rows="2" data-testid="deny-message" prop:value=move || message.get()
+                            on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get() || message.read().trim().is_empty()>"Deny with this message"</button>
+                </form>
+            </Show>
+        </article>
+    }
+    .into_any()
+}
+
+#[component]
+fn CustomToolCard(live: Live, id: String, answer: ServerAction<AnswerCustomTool>) -> impl IntoView {
+    let Some(event) = live.model.with_value(|m| m.item(&id).map(|i| i.event.clone())) else { return ().into_any() };
+    let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
+    let input = event.get("input").cloned().unwrap_or(Value::Null);
+    let text = RwSignal::new(String::new());
+    let as_json = RwSignal::new(false);
+    let is_error = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        answer.dispatch(AnswerCustomTool {
+            session_id: live.session_id.get_value(),
+            event_id: id.clone(),
+            text: text.get_untracked(),
+            json: as_json.get_untracked(),
+            is_error: is_error.get_untracked(),
+        });
+    };
+    view! {
+        <article class="card custom-tool" data-testid="custom-tool-card" data-tool=name.clone()>
+            <header><strong>{format!("The agent called your tool {name}")}</strong></header>
+            {tool_view(&name, &input)}
+            <form on:submit=submit>
+                <label>"Result"
+                    <textarea rows="3" data-testid="custom-result" prop:value=move || text.get()
+                        on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                </label>
+                <label class="check"><input type="checkbox" prop:checked=move || as_json.get() on:change=move |ev| as_json.set(event_target_checked(&ev)) />" It is JSON (checked before sending)"</label>
+                <label class="check"><input type="checkbox" prop:checked=move || is_error.get() on:change=move |ev| is_error.set(event_target_checked(&ev)) />" It is an error"</label>
+                <div class="actions">
+                    <button type="submit" class="button primary" data-testid="custom-send" disabled=move || answer.pending().get()>"Send the result"</button>
+                </div>
+            </form>
+        </article>
+    }
+    .into_any()
+}
+
+/// A tool call's input the way its tool reads: the command of `bash`, the file and content of
+/// `write`, a diff of `edit`, and a form of fields for any other tool.
+pub fn tool_view(name: &str, input: &Value) -> AnyView {
+    let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+    match (name, field("command"), field("file_path")) {
+        ("bash", Some(command), _) => view! { <pre class="command">{format!("$ {command}")}</pre> }.into_any(),
+        ("write", _, Some(path)) => view! {
+            <p class="path"><code>{path}</code></p>
+            <pre class="content">{field("content").unwrap_or_default()}</pre>
+        }
+        .into_any(),
+        ("edit", _, Some(path)) => {
+            let (old, new) = (field("old_string").unwrap_or_default(), field("new_string").unwrap_or_default());
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            let lines = diff
+                .iter_all_changes()
+                .map(|change| {
+                    let (class, sign) = match change.tag() {
+                        similar::ChangeTag::Delete => ("del", "-"),
+                        similar::ChangeTag::Insert => ("ins", "+"),
+                        similar::ChangeTag::Equal => ("eq", " "),
+                    };
+                    let text = format!("{sign} {}", change.value().trim_end_matches('\n'));
+                    view! { <span class=class>{text}"\n"</span> }
+                })
+                .collect_view();
+            view! { <p class="path"><code>{path}</code></p><pre class="diff" data-testid="diff">{lines}</pre> }.into_any()
+        }
+        _ => match input.as_object() {
+            Some(fields) if !fields.is_empty() => {
+                let rows = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        let value = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                        view! { <dt>{k.clone()}</dt><dd><code>{value}</code></dd> }
+                    })
+                    .collect_view();
+                view! { <dl class="facts tool-fields">{rows}</dl> }.into_any()
+            }
+            _ => view! { <pre class="json">{input.to_string()}</pre> }.into_any(),
+        },
+    }
+}

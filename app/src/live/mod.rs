@@ -1,0 +1,10 @@
+//! The live session view: a virtualized timeline of every event, fed by the stream hub
+//! (`/api/sessions/{id}/stream`, one `EventSource` per view); approval cards and custom tool
+//! forms for the calls the session waits on; the composer that steers it.
+
+mod cards;
+pub mod model;
+mod rows;
+mod view;
+
+pub use view::LiveSession;

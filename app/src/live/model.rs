@@ -1,0 +1,465 @@
+//! The live session view's state, folded from the stream hub's frames. Pure Rust (no DOM), so
+//! its rules are unit-tested natively.
+
+use std::{
+    collections::{HashMap, HashSet},
+    rc::Rc,
+};
+
+use serde_json::Value;
+
+/// One persisted event as the timeline shows it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The hub's sequence number (position in the session's log).
+    pub seq: u64,
+    pub id: String,
+    pub kind: String,
+    pub event: Rc<Value>,
+    /// `processed_at`, in milliseconds since the epoch.
+    pub at_ms: Option<f64>,
+    /// Milliseconds since the previous event.
+    pub gap_ms: Option<f64>,
+    /// The `span.model_request_start` this event belongs to.
+    pub group: Option<u64>,
+    /// For a tool call: its result; for a model request's start: its end.
+    pub paired: Option<Rc<Value>>,
+    pub paired_at_ms: Option<f64>,
+    /// A result shown in its call's row, or a request's end shown in its start's row.
+    pub folded: bool,
+    /// Changes whenever the row must be drawn again.
+    pub rev: u32,
+}
+
+impl Item {
+    /// How long the row's work took: a paired call or request from start to end, otherwise the
+    /// time since the previous event.
+    pub fn duration_ms(&self) -> Option<f64> {
+        match (self.at_ms, self.paired_at_ms) {
+            (Some(start), Some(end)) => Some(end - start),
+            _ => self.gap_ms,
+        }
+    }
+}
+
+/// A message or thinking being written now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub id: String,
+    /// `agent.message` or `agent.thinking`.
+    pub kind: String,
+    pub blocks: Vec<String>,
+}
+
+/// The hub's link to the API, as the page tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    Connecting,
+    Live,
+    /// The API stream dropped; the hub is reconnecting.
+    Reconnecting(String),
+    /// The browser lost the hub; the `EventSource` retries.
+    Lost,
+    Failed(String),
+    /// The session was deleted.
+    Ended,
+}
+
+/// Token and cost totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    /// The API's list cost, formatted, from the last `session.usage`.
+    pub cost: Option<String>,
+    pub requests: u64,
+}
+
+/// Kinds of events the filter chooses between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    Messages,
+    Tools,
+    Status,
+    Spans,
+    Errors,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] =
+        [Category::Messages, Category::Tools, Category::Status, Category::Spans, Category::Errors, Category::Other];
+
+    pub fn of(kind: &str) -> Self {
+        match kind {
+            "user.message" | "agent.message" | "agent.thinking" | "system.message" | "user.interrupt"
+            | "agent.thread_message_sent" | "agent.thread_message_received" => Category::Messages,
+            "session.error" | "workflow_run.error" => Category::Errors,
+            k if k.contains("tool") => Category::Tools,
+            k if k.starts_with("session.") => Category::Status,
+            k if k.starts_with("span.") => Category::Spans,
+            _ => Category::Other,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Messages => "Messages",
+            Category::Tools => "Tools",
+            Category::Status => "Status",
+            Category::Spans => "Model requests",
+            Category::Errors => "Errors",
+            Category::Other => "Other",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub items: Vec<Item>,
+    by_id: HashMap<String, usize>,
+    pub previews: Vec<Preview>,
+    pub last_seq: u64,
+    pub link: Option<Link>,
+    pub totals: Totals,
+    /// The session's status from its last status event: `running`, `idle`, `rescheduling`,
+    /// `terminated`; `None` before one arrives.
+    pub status: Option<String>,
+    /// The last `session.status_idle`'s stop reason.
+    pub stop_reason: Option<Value>,
+    /// When the status last changed (ms since the epoch).
+    pub status_since_ms: Option<f64>,
+    /// Calls the session waits on (tool confirmations and custom tool results), oldest first.
+    waiting_on: Vec<String>,
+    /// Calls answered (their echo arrived).
+    answered: HashSet<String>,
+    open_request: Option<u64>,
+    /// Event ids of messages this browser sent and is waiting to see echoed.
+    pub echoed: HashSet<String>,
+}
+
+impl Model {
+    /// Folds one persisted event in. Events at or below the last sequence number were folded
+    /// already (a replay after reconnecting) and are skipped.
+    pub fn event(&mut self, seq: u64, event: Value) {
+        if seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = seq;
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("(no type)").to_owned();
+        let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let at_ms = event.get("processed_at").and_then(Value::as_str).and_then(parse_rfc3339_ms);
+        let gap_ms = match (at_ms, self.items.iter().rev().find_map(|i| i.at_ms)) {
+            (Some(now), Some(before)) => Some((now - before).max(0.0)),
+            _ => None,
+        };
+        let event = Rc::new(event);
+        let mut folded = false;
+        // Pair results with their calls, and a request's end with its start.
+        let pair_key = match kind.as_str() {
+            "agent.tool_result" | "user.tool_result" => event.get("tool_use_id"),
+            "agent.mcp_tool_result" => event.get("mcp_tool_use_id"),
+            "span.model_request_end" => event.get("model_request_start_id"),
+            _ => None,
+        }
+        .and_then(Value::as_str);
+        if let Some(&index) = pair_key.and_then(|key| self.by_id.get(key)) {
+            let call = &mut self.items[index];
+            call.paired = Some(event.clone());
+            call.paired_at_ms = at_ms;
+            call.rev += 1;
+            folded = true;
+        }
+        match kind.as_str() {
+            "span.model_request_start" => self.open_request = Some(seq),
+            "agent.message" | "agent.thinking" => self.previews.retain(|p| p.id != id),
+            "span.model_request_end" => self.previews.clear(),
+            "session.status_running" | "session.status_rescheduled" | "session.status_terminated" => {
+                self.status = Some(
+                    match kind.as_str() {
+                        "session.status_running" => "running",
+                        "session.status_rescheduled" => "rescheduling",
+                        _ => "terminated",
+                    }
+                    .to_owned(),
+                );
+                self.status_since_ms = at_ms.or(self.status_since_ms);
+                self.waiting_on.clear();
+                if kind != "session.status_running" {
+                    self.previews.clear();
+                }
+            }
+            "session.status_idle" => {
+                self.status = Some("idle".to_owned());
+                self.status_since_ms = at_ms.or(self.status_since_ms);
+                self.stop_reason = event.get("stop_reason").cloned();
+                self.waiting_on = event
+                    .pointer("/stop_reason/event_ids")
+                    .and_then(Value::as_array)
+                    .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                self.waiting_on.retain(|id| !self.answered.contains(id));
+            }
+            "user.tool_confirmation" | "user.custom_tool_result" | "user.tool_result" => {
+                let answered = event
+                    .get("tool_use_id")
+                    .or_else(|| event.get("custom_tool_use_id"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                self.waiting_on.retain(|w| *w != answered);
+                self.answered.insert(answered);
+            }
+            "session.usage" => {
+                if let Some(cost) = event.pointer("/usage/list_cost") {
+                    self.totals.cost = format_cost(cost);
+                }
+            }
+            _ => {}
+        }
+        if kind == "span.model_request_end" {
+            let usage = event.get("model_usage");
+            let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
+            self.totals.input += get("input_tokens");
+            self.totals.output += get("output_tokens");
+            self.totals.cache_read += get("cache_read_input_tokens");
+            self.totals.requests += 1;
+        }
+        let group = match kind.as_str() {
+            "span.model_request_start" => None,
+            "span.model_request_end" => {
+                self.open_request.take();
+                None
+            }
+            _ => self.open_request,
+        };
+        self.echoed.remove(&id);
+        if !id.is_empty() {
+            self.by_id.insert(id.clone(), self.items.len());
+        }
+        self.items.push(Item { seq, id, kind, event, at_ms, gap_ms, group, paired: None, paired_at_ms: None, folded, rev: 0 });
+    }
+
+    /// Folds an `event_start` or `event_delta`, with the SDK's rule for block indexes.
+    pub fn preview(&mut self, frame: &Value) {
+        match frame.get("type").and_then(Value::as_str) {
+            Some("event_start") => {
+                let id = frame.pointer("/event/id").and_then(Value::as_str).unwrap_or_default();
+                let kind = frame.pointer("/event/type").and_then(Value::as_str).unwrap_or("agent.message");
+                // A preview of an event already final (a stale snapshot) is ignored.
+                if self.by_id.contains_key(id) || self.previews.iter().any(|p| p.id == id) {
+                    return;
+                }
+                self.previews.push(Preview { id: id.to_owned(), kind: kind.to_owned(), blocks: Vec::new() });
+            }
+            Some("event_delta") => {
+                let id = frame.get("event_id").and_then(Value::as_str).unwrap_or_default();
+                let index = frame.pointer("/delta/index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let text = frame.pointer("/delta/content/text").and_then(Value::as_str).unwrap_or_default();
+                if let Some(preview) = self.previews.iter_mut().find(|p| p.id == id) {
+                    if index == preview.blocks.len() {
+                        preview.blocks.push(text.to_owned());
+                    } else if let Some(block) = preview.blocks.get_mut(index) {
+                        block.push_str(text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.by_id.get(id).map(|&i| &self.items[i])
+    }
+
+    /// The calls the session waits on whose events are known, oldest first.
+    pub fn pending(&self) -> Vec<&Item> {
+        self.waiting_on.iter().filter_map(|id| self.item(id)).collect()
+    }
+
+    /// The indexes of the rows the filter shows (results folded into their calls are not rows).
+    pub fn visible(&self, hidden: &HashSet<Category>) -> Vec<usize> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.folded && !hidden.contains(&Category::of(&item.kind)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The session's state in words, e.g. "Waiting for your approval of 2 tool calls".
+    pub fn state_in_words(&self) -> String {
+        let waiting = self.pending();
+        match self.status.as_deref() {
+            None => "No activity yet".to_owned(),
+            Some("running") => "Running".to_owned(),
+            Some("rescheduling") => "Recovering from an error; the API retries".to_owned(),
+            Some("terminated") => "Terminated: the session takes no more messages".to_owned(),
+            Some(_) if !waiting.is_empty() => {
+                let approvals = waiting.iter().filter(|i| i.kind != "agent.custom_tool_use").count();
+                let custom = waiting.len() - approvals;
+                let mut parts = Vec::new();
+                if approvals > 0 {
+                    parts.push(format!("your approval of {approvals} tool call{}", plural(approvals)));
+                }
+                if custom > 0 {
+                    parts.push(format!("the result of {custom} custom tool call{}", plural(custom)));
+                }
+                format!("Waiting for {}", parts.join(" and "))
+            }
+            Some(_) => match self.stop_reason.as_ref().and_then(|r| r.get("type")).and_then(Value::as_str) {
+                Some("end_turn") => "Idle: the agent finished its turn".to_owned(),
+                Some("requires_action") => "Idle: waiting on calls that are not shown yet".to_owned(),
+                Some("retries_exhausted") => "Idle: the turn failed after retries; send a new message".to_owned(),
+                Some(other) => format!("Idle ({})", other.replace('_', " ")),
+                None => "Idle".to_owned(),
+            },
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `{amount, currency}` (minor units, as the API sends list costs) in words.
+fn format_cost(cost: &Value) -> Option<String> {
+    let amount = match cost.get("amount")? {
+        Value::String(s) => s.parse::<f64>().ok()?,
+        other => other.as_f64()?,
+    };
+    let currency = cost.get("currency").and_then(Value::as_str).unwrap_or("USD");
+    Some(if currency == "USD" { format!("${:.4}", amount / 100.0) } else { format!("{:.4} {currency}", amount / 100.0) })
+}
+
+/// An RFC 3339 timestamp (as the API writes them) in milliseconds since the epoch.
+pub fn parse_rfc3339_ms(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    if b.len() < 19 {
+        return None;
+    }
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &text[19..];
+    let mut fraction = 0.0;
+    if let Some(stripped) = rest.strip_prefix('.') {
+        let digits = stripped.find(|c: char| !c.is_ascii_digit()).unwrap_or(stripped.len());
+        fraction = format!("0.{}", &stripped[..digits]).parse().unwrap_or(0.0);
+        rest = &stripped[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" | "" => 0,
+        _ => {
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            let hh = rest.get(1..3)?.parse::<i64>().ok()?;
+            let mm = rest.get(4..6).and_then(|m| m.parse::<i64>().ok()).unwrap_or(0);
+            sign * (hh * 60 + mm)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
+    Some((seconds as f64 + fraction) * 1000.0)
+}
+
+/// A duration in words: "850 ms", "12.4 s", "3 min 05 s".
+pub fn duration(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{} ms", ms.round() as i64)
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        let s = (ms / 1000.0).round() as i64;
+        if s < 3600 { format!("{} min {:02} s", s / 60, s % 60) } else { format!("{} h {:02} min", s / 3600, (s % 3600) / 60) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(s: u32) -> String {
+        format!("2026-11-21T10:00:{s:02}.500Z")
+    }
+
+    #[test]
+    fn timestamps_parse_to_milliseconds() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:01Z"), Some(1000.0));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T01:00:00+01:00"), Some(0.0));
+        let a = parse_rfc3339_ms("2026-11-21T10:00:00.250Z").unwrap();
+        let b = parse_rfc3339_ms("2026-11-21T10:01:00.750000Z").unwrap();
+        assert_eq!(b - a, 60_500.0);
+        assert_eq!(parse_rfc3339_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn results_fold_into_their_calls_and_requests_group_their_events() {
+        let mut m = Model::default();
+        m.event(1, json!({ "type": "span.model_request_start", "id": "e1", "processed_at": at(0) }));
+        m.event(2, json!({ "type": "agent.tool_use", "id": "e2", "name": "bash", "input": {}, "processed_at": at(1) }));
+        m.event(3, json!({ "type": "span.model_request_end", "id": "e3", "model_request_start_id": "e1", "model_usage": { "input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0 }, "processed_at": at(2) }));
+        m.event(4, json!({ "type": "agent.tool_result", "id": "e4", "tool_use_id": "e2", "content": [], "processed_at": at(5) }));
+        m.event(5, json!({ "type": "a.type.from.the.future", "id": "e5", "processed_at": at(6) }));
+        let shown: Vec<&str> = m.visible(&HashSet::new()).iter().map(|&i| m.items[i].id.as_str()).collect();
+        assert_eq!(shown, ["e1", "e2", "e5"], "results and ends are folded; unknown types are rows");
+        assert_eq!(m.item("e2").unwrap().duration_ms(), Some(4000.0), "a call lasts until its result");
+        assert_eq!(m.item("e1").unwrap().duration_ms(), Some(2000.0));
+        assert_eq!(m.item("e2").unwrap().group, Some(1));
+        assert_eq!(m.item("e5").unwrap().group, None);
+        assert_eq!((m.totals.input, m.totals.output, m.totals.requests), (10, 5, 1));
+        let hidden = HashSet::from([Category::Tools]);
+        assert_eq!(m.visible(&hidden).len(), 2);
+    }
+
+    #[test]
+    fn replayed_events_are_not_folded_twice() {
+        let mut m = Model::default();
+        m.event(1, json!({ "type": "user.message", "id": "e1" }));
+        m.event(1, json!({ "type": "user.message", "id": "e1" }));
+        assert_eq!(m.items.len(), 1);
+    }
+
+    #[test]
+    fn pending_calls_come_from_requires_action_and_leave_when_answered() {
+        let mut m = Model::default();
+        m.event(1, json!({ "type": "agent.tool_use", "id": "a", "name": "bash", "input": {}, "evaluated_permission": "ask" }));
+        m.event(2, json!({ "type": "agent.custom_tool_use", "id": "b", "name": "lookup", "input": {} }));
+        m.event(3, json!({ "type": "session.status_idle", "id": "i", "stop_reason": { "type": "requires_action", "event_ids": ["a", "b"] } }));
+        assert_eq!(m.pending().len(), 2);
+        assert_eq!(m.state_in_words(), "Waiting for your approval of 1 tool call and the result of 1 custom tool call");
+        m.event(4, json!({ "type": "user.tool_confirmation", "id": "c", "tool_use_id": "a", "result": "allow" }));
+        assert_eq!(m.pending().iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["b"]);
+        m.event(5, json!({ "type": "session.status_running", "id": "r" }));
+        assert!(m.pending().is_empty());
+        assert_eq!(m.state_in_words(), "Running");
+    }
+
+    #[test]
+    fn previews_fold_deltas_and_close_on_the_final_event() {
+        let mut m = Model::default();
+        m.preview(&json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } }));
+        m.preview(&json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": "Hel" } } }));
+        m.preview(&json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "content": { "type": "text", "text": "lo" } } }));
+        assert_eq!(m.previews[0].blocks, ["Hello"]);
+        m.event(1, json!({ "type": "agent.message", "id": "m", "content": [{ "type": "text", "text": "Hello!" }] }));
+        assert!(m.previews.is_empty());
+        m.preview(&json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } }));
+        assert!(m.previews.is_empty(), "a stale preview of a final message is ignored");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850.0), "850 ms");
+        assert_eq!(duration(12_400.0), "12.4 s");
+        assert_eq!(duration(185_000.0), "3 min 05 s");
+    }
+}

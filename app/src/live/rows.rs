@@ -1,0 +1,214 @@
+//! One timeline row per event: who, what, when (offset and duration), and the raw JSON a click
+//! away. Every type is shown; a type this version does not know gets a generic row.
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+use super::{
+    model::{Item, duration},
+    view::{Live, offset},
+};
+
+/// Tool output longer than this many lines is collapsed.
+const COLLAPSED_LINES: usize = 12;
+
+/// A first guess at a row's height, until it is drawn and measured.
+pub fn estimate(item: &Item) -> f64 {
+    let text_len: usize = item
+        .event
+        .get("content")
+        .and_then(Value::as_array)
+        .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
+        .unwrap_or(0);
+    let body = match item.kind.as_str() {
+        "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => 96.0,
+        _ if text_len > 0 => 22.0 * (text_len as f64 / 90.0).ceil(),
+        _ => 22.0,
+    };
+    30.0 + body
+}
+
+#[component]
+pub fn Row(live: Live, index: usize) -> impl IntoView {
+    let (item, offset) = live.model.with_value(|m| (m.items[index].clone(), offset(m, m.items[index].at_ms)));
+    let seq = item.seq;
+    let expanded = move |part: &'static str| live.expanded.with_value(|e| e.contains(&(seq, part)));
+    let raw_open = RwSignal::new(expanded("raw"));
+    let toggle = move |part: &'static str, open: RwSignal<bool>| {
+        open.update(|o| *o = !*o);
+        live.expanded.update_value(|e| {
+            if !e.remove(&(seq, part)) {
+                e.insert((seq, part));
+            }
+        });
+        live.remeasure.update(|n| *n += 1);
+    };
+    let out_open = RwSignal::new(expanded("out"));
+    let json = serde_json::to_string_pretty(&*item.event).unwrap_or_default();
+    let body = body(&item, out_open, move || toggle("out", out_open));
+    let took = item.duration_ms().map(duration);
+    let at = item.event.get("processed_at").and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
+    let class = format!(
+        "row kind-{}{}",
+        item.kind.replace('.', "-"),
+        if item.group.is_some() { " grouped" } else { "" }
+    );
+    view! {
+        <div class=class data-seq=seq data-kind=item.kind.clone() data-id=item.id.clone() role="listitem">
+            <div class="meta">
+                <code class="event-type">{item.kind.clone()}</code>
+                {offset.map(|o| view! { <span class="pill" title=at.clone()>{o}</span> })}
+                {took.map(|d| view! { <span class="pill" title="duration">{d}</span> })}
+                <button type="button" class="link raw-toggle" aria-expanded=move || raw_open.get().to_string()
+                    on:click=move |_| toggle("raw", raw_open)>{move || if raw_open.get() { "hide JSON" } else { "JSON" }}</button>
+            </div>
+            {body}
+            <Show when=move || raw_open.get()><pre class="json">{json.clone()}</pre></Show>
+        </div>
+    }
+}
+
+fn text_of(blocks: Option<&Value>) -> String {
+    blocks
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .map(|b| match b.get("type").and_then(Value::as_str) {
+                    Some("text") => b.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    Some("image") | Some("document") => format!(
+                        "[{} {}]",
+                        b["type"].as_str().unwrap_or_default(),
+                        b.pointer("/source/file_id").and_then(Value::as_str).unwrap_or("(inline)")
+                    ),
+                    Some("redacted") => "[redacted]".to_owned(),
+                    Some(other) => format!("[{other}]"),
+                    None => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .unwrap_or_default()
+}
+
+fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Send + Sync + 'static) -> AnyView {
+    let e = &*item.event;
+    let str_of = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match item.kind.as_str() {
+        "user.message" => message("You", "user", text_of(e.get("content"))),
+        "agent.message" => message("Agent", "agent", text_of(e.get("content"))),
+        "system.message" => message("System", "system", text_of(e.get("content"))),
+        "agent.thinking" => view! { <p class="marker">"Agent thought (its thinking is not shown by the API)."</p> }.into_any(),
+        "user.interrupt" => view! { <p class="marker">"You interrupted the agent."</p> }.into_any(),
+        "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => {
+            let name = str_of("name");
+            let server = e.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" on {s}"));
+            let permission = e.get("evaluated_permission").and_then(Value::as_str).map(str::to_owned);
+            let input = super::cards::tool_view(&name, e.get("input").unwrap_or(&Value::Null));
+            let result = item.paired.clone();
+            let output = result.as_ref().map(|r| text_of(r.get("content"))).unwrap_or_default();
+            let is_error = result.as_ref().and_then(|r| r.get("is_error")).and_then(Value::as_bool).unwrap_or(false);
+            let lines = output.lines().count();
+            let long = lines > COLLAPSED_LINES;
+            let short: String = output.lines().take(COLLAPSED_LINES).collect::<Vec<_>>().join("\n");
+            let has_result = result.is_some();
+            view! {
+                <p class="tool-head"><strong>{name}</strong>{server}
+                    {permission.map(|p| view! { " " <span class=format!("badge permission-{p}")>{p.clone()}</span> })}</p>
+                <div class="tool-call">
+                    <div class="tool-input"><span class="muted">"Input"</span>{input}</div>
+                    <div class="tool-output" class:error=is_error><span class="muted">{if is_error { "Result (error)" } else { "Result" }}</span>
+                        {if has_result {
+                            view! {
+                                <pre class="output">{move || if long && !out_open.get() { short.clone() } else { output.clone() }}</pre>
+                                {long.then(|| view! {
+                                    <button type="button" class="link" on:click=move |_| toggle_out()>
+                                        {move || if out_open.get() { "Show less".to_owned() } else { format!("Show all {lines} lines") }}
+                                    </button>
+                                })}
+                            }.into_any()
+                        } else {
+                            view! { <p class="muted">"No result yet."</p> }.into_any()
+                        }}
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+        "user.tool_confirmation" => {
+            let allowed = str_of("result") == "allow";
+            let message = e.get("deny_message").and_then(Value::as_str).map(|m| format!(": “{m}”"));
+            view! { <p class="marker" class:denied=!allowed>{if allowed { "Allowed the call" } else { "Denied the call" }}{message}</p> }.into_any()
+        }
+        "user.custom_tool_result" | "user.tool_result" | "agent.tool_result" | "agent.mcp_tool_result" => {
+            view! { <pre class="output">{text_of(e.get("content"))}</pre> }.into_any()
+        }
+        "session.status_running" => view! { <p class="marker">"Running"</p> }.into_any(),
+        "session.status_idle" => {
+            let reason = e.pointer("/stop_reason/type").and_then(Value::as_str).unwrap_or("unknown");
+            let words = match reason {
+                "end_turn" => "Idle: the agent finished its turn.".to_owned(),
+                "requires_action" => {
+                    let n = e.pointer("/stop_reason/event_ids").and_then(Value::as_array).map_or(0, Vec::len);
+                    format!("Idle: waiting on {n} call{}.", if n == 1 { "" } else { "s" })
+                }
+                "retries_exhausted" => "Idle: the turn failed after retries.".to_owned(),
+                other => format!("Idle: {}.", other.replace('_', " ")),
+            };
+            view! { <p class="marker">{words}</p> }.into_any()
+        }
+        "session.status_terminated" => view! { <p class="marker">"Terminated."</p> }.into_any(),
+        "session.status_rescheduled" => view! { <p class="marker">"Rescheduled after a transient error."</p> }.into_any(),
+        "session.error" => {
+            let message = e.pointer("/error/message").and_then(Value::as_str).unwrap_or("An error.").to_owned();
+            let retry = match e.pointer("/error/retry_status/type").and_then(Value::as_str) {
+                Some("retrying") => "The API is retrying; wait.",
+                Some("exhausted") => "Retries are used up: this turn is over. Send a new message to go on.",
+                Some("terminal") => "The session cannot go on; it will terminate.",
+                _ => "",
+            };
+            view! { <p class="marker error"><strong>{message}</strong> " " {retry}</p> }.into_any()
+        }
+        "span.model_request_start" => {
+            let usage = item.paired.as_ref().and_then(|p| p.get("model_usage").cloned());
+            let words = match usage {
+                Some(u) => format!(
+                    "Model request: {} in, {} out tokens",
+                    u["input_tokens"].as_u64().unwrap_or(0) + u["cache_read_input_tokens"].as_u64().unwrap_or(0),
+                    u["output_tokens"].as_u64().unwrap_or(0)
+                ),
+                None => "Model request (in progress)".to_owned(),
+            };
+            view! { <p class="marker span">{words}</p> }.into_any()
+        }
+        "session.usage" => {
+            let u = e.get("usage").cloned().unwrap_or(Value::Null);
+            let words = format!(
+                "Usage so far: {} in, {} out tokens",
+                u["input_tokens"].as_u64().unwrap_or(0),
+                u["output_tokens"].as_u64().unwrap_or(0)
+            );
+            view! { <p class="marker">{words}</p> }.into_any()
+        }
+        _ => {
+            // Known or not, the fields are shown.
+            let mut rest = e.clone();
+            if let Some(map) = rest.as_object_mut() {
+                for k in ["id", "type", "processed_at"] {
+                    map.remove(k);
+                }
+            }
+            let mut line = rest.to_string();
+            if line.len() > 300 {
+                let cut = (0..=300).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+                line.truncate(cut);
+                line.push('…');
+            }
+            view! { <p class="generic"><code>{line}</code></p> }.into_any()
+        }
+    }
+}
+
+fn message(who: &'static str, class: &'static str, text: String) -> AnyView {
+    view! { <div class=format!("message {class}")><span class="who">{who}</span><div class="text">{text}</div></div> }.into_any()
+}

@@ -1,0 +1,445 @@
+//! The live view's frame: the event source, the status line, the filter, the virtualized list
+//! and the composer.
+
+use std::collections::{HashMap, HashSet};
+
+use leptos::prelude::*;
+
+use super::{
+    cards::PendingCalls,
+    model::{Category, Link, Model, duration},
+    rows::{Row, estimate},
+};
+use crate::api::live::Steer;
+
+/// Rows drawn above and below the viewport, in pixels.
+const OVERSCAN_PX: f64 = 600.0;
+/// How close to the bottom counts as "at the bottom" for following.
+const FOLLOW_SLACK_PX: f64 = 48.0;
+
+/// Everything the view's parts share. Copy: each part holds what it needs.
+#[derive(Clone, Copy)]
+pub(super) struct Live {
+    pub session_id: StoredValue<String>,
+    pub model: StoredValue<Model, LocalStorage>,
+    /// Bumped after each batch of frames is folded into the model.
+    pub version: RwSignal<u64>,
+    /// Rows the person expanded (raw JSON, long output), by sequence number and part.
+    pub expanded: StoredValue<HashSet<(u64, &'static str)>, LocalStorage>,
+    /// Asks for the rows to be measured again (a row changed its height).
+    pub remeasure: RwSignal<u64>,
+}
+
+#[component]
+pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
+    let live = Live {
+        session_id: StoredValue::new(session_id),
+        model: StoredValue::new_local(Model::default()),
+        version: RwSignal::new(0),
+        expanded: StoredValue::new_local(HashSet::new()),
+        remeasure: RwSignal::new(0),
+    };
+    #[cfg(feature = "hydrate")]
+    connect(live);
+
+    let hidden = RwSignal::new(HashSet::<Category>::new());
+    let following = RwSignal::new(true);
+    let scroll_top = RwSignal::new(0.0f64);
+    let viewport = RwSignal::new(600.0f64);
+    let heights = StoredValue::new_local(HashMap::<u64, f64>::new());
+    let layout = RwSignal::new(0u64);
+    let list: NodeRef<leptos::html::Div> = NodeRef::new();
+
+    // The rows the filter shows (indexes into the model's items).
+    let rows = Memo::new(move |_| {
+        live.version.track();
+        let hidden = hidden.read();
+        live.model.with_value(|m| m.visible(&hidden))
+    });
+    // Which of them are in or near the viewport, and the space the others take.
+    let window = Memo::new(move |_| {
+        layout.track();
+        let rows = rows.read();
+        let (top, bottom) = (scroll_top.get() - OVERSCAN_PX, scroll_top.get() + viewport.get() + OVERSCAN_PX);
+        live.model.with_value(|m| {
+            heights.with_value(|h| {
+                let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
+                for (n, &i) in rows.iter().enumerate() {
+                    let item = &m.items[i];
+                    let height = h.get(&item.seq).copied().unwrap_or_else(|| estimate(item));
+                    if start == rows.len() && y + height >= top {
+                        start = n;
+                        pad_top = y;
+                    }
+                    if start != rows.len() && y > bottom {
+                        end = n;
+                        break;
+                    }
+                    y += height;
+                }
+                let mut total = y;
+                for &i in &rows[end..] {
+                    let item = &m.items[i];
+                    total += h.get(&item.seq).copied().unwrap_or_else(|| estimate(item));
+                }
+                let shown: Vec<(usize, u64, u32)> =
+                    rows[start..end].iter().map(|&i| (i, m.items[i].seq, m.items[i].rev)).collect();
+                (shown, pad_top, total - y)
+            })
+        })
+    });
+
+    // Rows are measured in the browser only; the server draws them at their estimated heights.
+    #[cfg(not(feature = "hydrate"))]
+    let measure = move || {
+        let _ = (list, heights, layout);
+    };
+    #[cfg(feature = "hydrate")]
+    let measure = move || {
+        let Some(list) = list.get_untracked() else { return };
+        let children = list.children();
+        let mut changed = false;
+        heights.update_value(|h| {
+            for n in 0..children.length() {
+                let Some(row) = children.item(n) else { continue };
+                let Some(seq) = row.get_attribute("data-seq").and_then(|s| s.parse::<u64>().ok()) else { continue };
+                let height = row.get_bounding_client_rect().height();
+                if height > 0.0 && h.get(&seq).is_none_or(|old| (old - height).abs() > 0.5) {
+                    h.insert(seq, height);
+                    changed = true;
+                }
+            }
+        });
+        if changed {
+            layout.update(|n| *n += 1);
+        }
+    };
+    let scroller: NodeRef<leptos::html::Div> = NodeRef::new();
+    let to_bottom = move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    };
+    // After each render of the window: measure what was drawn, and follow the live end.
+    Effect::new(move |_| {
+        window.track();
+        live.remeasure.track();
+        request_animation_frame(move || {
+            measure();
+            if following.get_untracked() {
+                to_bottom();
+            }
+        });
+    });
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get_untracked() else { return };
+        let top = el.scroll_top() as f64;
+        let height = el.client_height() as f64;
+        scroll_top.set(top);
+        viewport.set(height);
+        following.set(top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX);
+    };
+
+    let link = move || {
+        live.version.track();
+        live.model.with_value(|m| m.link.clone())
+    };
+    let summary = move || {
+        live.version.track();
+        live.model.with_value(|m| {
+            let t = &m.totals;
+            (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
+        })
+    };
+
+    view! {
+        <section class="panel live" aria-labelledby="timeline" data-testid="live">
+            <div class="live-head">
+                <h2 id="timeline">"Timeline"</h2>
+                <p class="live-state" data-testid="live-state" aria-live="polite">
+                    {move || {
+                        let (words, status, _, _) = summary();
+                        view! { <span class=format!("status status-{status}")>{status.clone()}</span> " " {words} }
+                    }}
+                </p>
+                <p class="muted live-totals" data-testid="live-totals">
+                    {move || {
+                        let (_, _, t, count) = summary();
+                        format!(
+                            "{} events · {} model requests · {} in / {} out tokens{}",
+                            crate::format::count(count as u64), t.requests, crate::format::count(t.input + t.cache_read), crate::format::count(t.output),
+                            t.cost.map(|c| format!(" · {c}")).unwrap_or_default(),
+                        )
+                    }}
+                </p>
+                <p class="live-link" data-testid="live-link" role="status">
+                    {move || match link() {
+                        None | Some(Link::Connecting) => view! { <span class="muted">"Connecting to the session's events…"</span> }.into_any(),
+                        Some(Link::Live) => view! { <span class="link-live">"● Live"</span> }.into_any(),
+                        Some(Link::Reconnecting(why)) => view! { <span class="link-down">{format!("Reconnecting to the API ({why})…")}</span> }.into_any(),
+                        Some(Link::Lost) => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
+                        Some(Link::Failed(why)) => view! { <span class="inline-error">{why}</span> }.into_any(),
+                        Some(Link::Ended) => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
+                    }}
+                </p>
+            </div>
+            <fieldset class="filters live-filter">
+                <legend>"Show"</legend>
+                {Category::ALL.into_iter().map(|c| view! {
+                    <label class="check">
+                        <input type="checkbox" checked=move || !hidden.read().contains(&c)
+                            on:change=move |_| hidden.update(|h| if !h.remove(&c) { h.insert(c); }) />
+                        {format!(" {} ", c.label())}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
+            <div class="timeline" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Session events" data-testid="timeline">
+                <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
+                <div class="rows" node_ref=list role="list">
+                    <For each=move || window.get().0 key=|(_, seq, rev)| (*seq, *rev) let:((index, _, _))>
+                        <Row live index />
+                    </For>
+                </div>
+                <div style=move || format!("height:{}px", window.read().2) aria-hidden="true"></div>
+                <Previews live />
+                {move || {
+                    live.version.track();
+                    live.model.with_value(|m| m.items.is_empty() && m.link == Some(Link::Live)).then(|| view! {
+                        <p class="muted empty-timeline">"No events yet. Send the agent a message to start."</p>
+                    })
+                }}
+            </div>
+            <Show when=move || !following.get()>
+                <button type="button" class="button jump-live" data-testid="jump-live"
+                    on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
+            </Show>
+            <PendingCalls live />
+            <Composer live />
+        </section>
+    }
+}
+
+/// Messages and thinking being written now, below the last row.
+#[component]
+fn Previews(live: Live) -> impl IntoView {
+    move || {
+        live.version.track();
+        live.model.with_value(|m| {
+            m.previews
+                .iter()
+                .map(|p| {
+                    if p.kind == "agent.thinking" {
+                        view! { <div class="row preview thinking" data-testid="preview"><span class="who">"Agent"</span> <span class="spinner" aria-hidden="true"></span> " Thinking…"</div> }.into_any()
+                    } else {
+                        let text = p.blocks.join("\n\n");
+                        view! { <div class="row preview" data-testid="preview"><span class="who">"Agent"</span><div class="text">{text}<span class="caret" aria-hidden="true">"▍"</span></div></div> }.into_any()
+                    }
+                })
+                .collect_view()
+        })
+    }
+}
+
+/// The message box: send, interrupt, interrupt and send. What was typed stays until it is sent.
+#[component]
+fn Composer(live: Live) -> impl IntoView {
+    let steer = ServerAction::<Steer>::new();
+    let text = RwSignal::new(String::new());
+    let files = RwSignal::new(String::new());
+    // What was sent and not yet seen in the timeline: shown at once, marked as sending.
+    let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());
+    let running = move || {
+        live.version.track();
+        live.model.with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
+    };
+    let send = move |interrupt: bool| {
+        let body = text.get_untracked();
+        let file_ids: Vec<String> =
+            files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+        if body.trim().is_empty() && file_ids.is_empty() && !interrupt {
+            return;
+        }
+        if !body.trim().is_empty() {
+            sent.update(|s| s.push((None, body.clone())));
+        }
+        steer.dispatch(Steer { session_id: live.session_id.get_value(), text: body, file_ids, interrupt });
+    };
+    // Clear the box only once the API took the message.
+    Effect::new(move |_| match steer.value().get() {
+        Some(Ok(id)) => {
+            text.set(String::new());
+            files.set(String::new());
+            sent.update(|s| {
+                if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
+                    last.0 = id.or_else(|| Some(String::new()));
+                }
+            });
+        }
+        Some(Err(_)) => sent.update(|s| s.retain(|(id, _)| id.is_some())),
+        None => {}
+    });
+    let error = Signal::derive(move || steer.value().get().and_then(Result::err));
+    let optimistic = move || {
+        live.version.track();
+        let s = sent.get();
+        live.model.with_value(|m| {
+            s.into_iter()
+                .filter(|(id, _)| id.as_deref().is_none_or(|id| !id.is_empty() && m.item(id).is_none()))
+                .map(|(_, text)| view! { <div class="row user optimistic" data-testid="optimistic"><span class="who">"You"</span><div class="text">{text}</div><span class="muted">" sending…"</span></div> })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <div class="optimistic-list">{optimistic}</div>
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(false); } aria-label="Message the agent">
+            <label class="grow">"Message"
+                <textarea rows="3" name="text" data-testid="composer-text" prop:value=move || text.get()
+                    placeholder="Write to the agent. Ctrl+Enter sends."
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(false); }></textarea>
+            </label>
+            <label>"Attach uploaded files (ids)"
+                <input name="file_ids" placeholder="file_…, file_…" prop:value=move || files.get()
+                    on:input=move |ev| files.set(event_target_value(&ev)) />
+            </label>
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || steer.pending().get() data-testid="send">
+                    {move || if steer.pending().get() { "Sending…" } else { "Send" }}
+                </button>
+                <Show when=running>
+                    <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
+                        on:click=move |_| { text.set(String::new()); send(true); }>"Interrupt"</button>
+                    <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
+                        on:click=move |_| send(true)>"Interrupt and send"</button>
+                </Show>
+            </div>
+            <crate::components::feedback::InlineError error />
+        </form>
+    }
+}
+
+/// Opens the hub's stream for this view, folds its frames into the model in batches, and
+/// closes it when the view goes away.
+#[cfg(feature = "hydrate")]
+fn connect(live: Live) {
+    use std::{cell::RefCell, rc::Rc, time::Duration};
+
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    type Pending = Rc<RefCell<(Vec<(String, String, String)>, bool)>>;
+    let pending: Pending = Rc::new(RefCell::new((Vec::new(), false)));
+    let flush = {
+        let pending = pending.clone();
+        move || {
+            let frames = std::mem::take(&mut pending.borrow_mut().0);
+            pending.borrow_mut().1 = false;
+            if frames.is_empty() {
+                return;
+            }
+            live.model.update_value(|m| {
+                for (name, data, last_id) in frames {
+                    let value: serde_json::Value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+                    match name.as_str() {
+                        "event" => {
+                            if let Ok(seq) = last_id.parse::<u64>() {
+                                m.event(seq, value);
+                            }
+                            m.link = Some(Link::Live);
+                        }
+                        "preview" => m.preview(&value),
+                        "status" => {
+                            m.link = Some(match value.get("state").and_then(|s| s.as_str()) {
+                                Some("live") => Link::Live,
+                                Some("failed") => Link::Failed(value["message"].as_str().unwrap_or_default().to_owned()),
+                                _ => Link::Reconnecting(value["message"].as_str().unwrap_or_default().to_owned()),
+                            })
+                        }
+                        "end" => m.link = Some(Link::Ended),
+                        "open" => {
+                            if !matches!(m.link, Some(Link::Reconnecting(_))) {
+                                m.link = Some(Link::Live);
+                            }
+                        }
+                        "lost" => m.link = Some(Link::Lost),
+                        "failed" => m.link = Some(Link::Failed(data)),
+                        _ => {}
+                    }
+                }
+            });
+            live.version.update(|v| *v += 1);
+        }
+    };
+    let push = {
+        let pending = pending.clone();
+        let flush = Rc::new(flush);
+        move |name: String, data: String, last_id: String| {
+            let mut p = pending.borrow_mut();
+            p.0.push((name, data, last_id));
+            if !p.1 {
+                p.1 = true;
+                let flush = flush.clone();
+                set_timeout(move || flush(), Duration::from_millis(30));
+            }
+        }
+    };
+    let push = Rc::new(push);
+
+    let url = format!("/api/sessions/{}/stream", live.session_id.get_value());
+    let Ok(source) = web_sys::EventSource::new(&url) else { return };
+    let mut closures: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
+    for name in ["event", "preview", "status", "end"] {
+        let push = push.clone();
+        let source_for_end = source.clone();
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
+            let data = message.data().as_string().unwrap_or_default();
+            if name == "end" {
+                source_for_end.close();
+            }
+            push(name.to_owned(), data, message.last_event_id());
+        });
+        let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+        closures.push(closure);
+    }
+    {
+        let push = push.clone();
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push("open".to_owned(), String::new(), String::new()));
+        source.set_onopen(Some(closure.as_ref().unchecked_ref()));
+        closures.push(closure);
+    }
+    {
+        let push = push.clone();
+        let source_for_error = source.clone();
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            // CONNECTING: the browser retries by itself, with Last-Event-ID. CLOSED: the server
+            // refused the stream (the session is gone, or the API cannot be reached).
+            if source_for_error.ready_state() == web_sys::EventSource::CLOSED {
+                push(
+                    "failed".to_owned(),
+                    "The session's events could not be opened. Reload the page to try again.".to_owned(),
+                    String::new(),
+                );
+            } else {
+                push("lost".to_owned(), String::new(), String::new());
+            }
+        });
+        source.set_onerror(Some(closure.as_ref().unchecked_ref()));
+        closures.push(closure);
+    }
+    let held = StoredValue::new_local(Some((source, closures)));
+    on_cleanup(move || {
+        held.try_update_value(|held| {
+            if let Some((source, _closures)) = held.take() {
+                source.close();
+            }
+        });
+    });
+}
+
+/// "+12.4 s" from the first event.
+pub(super) fn offset(model: &Model, at_ms: Option<f64>) -> Option<String> {
+    let first = model.items.iter().find_map(|i| i.at_ms)?;
+    Some(format!("+{}", duration(at_ms? - first)))
+}
