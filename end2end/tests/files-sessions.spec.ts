@@ -98,19 +98,14 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await expect(mounted.getByRole('listitem')).toHaveCount(1);
   await expect(mounted.getByRole('listitem')).toContainText(new RegExp(`^${fileId} at /mnt/session/\\S+`));
 
-  // The first message was sent: after a reload the events list it, and the agent answered.
-  await expect(async () => {
-    await page.reload();
-    const events = page.getByTestId('event-list');
-    await expect(events.getByRole('listitem').filter({ hasText: 'user.message' })).toContainText(
-      'Summarise it, please.',
-      { timeout: 1_000 },
-    );
-    await expect(events.getByRole('listitem').filter({ hasText: 'agent.message' }).first()).toContainText(
-      'I am the demo agent',
-      { timeout: 1_000 },
-    );
-  }).toPass({ timeout: 20_000 });
+  // The first message was sent: the live timeline shows it, and the agent's answer.
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline.locator('[data-kind="user.message"]')).toContainText('Summarise it, please.', {
+    timeout: 20_000,
+  });
+  await expect(timeline.locator('[data-kind="agent.message"]').first()).toContainText('I am the demo agent', {
+    timeout: 20_000,
+  });
 
   // Archive, then delete, each confirmed.
   await waitForHydration(page);

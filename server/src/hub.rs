@@ -225,6 +225,9 @@ impl Hub {
             in_flight.extend(state.status.clone());
             (rx, backlog, in_the_log.then(|| state.next_seq() - 1), in_flight)
         };
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.config.heartbeat, self.config.heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut viewer = Viewer {
             hub: self.clone(),
             _ticket: ticket,
@@ -232,10 +235,7 @@ impl Hub {
             rx,
             backlog,
             last: last.unwrap_or(after),
-            heartbeat: tokio::time::interval_at(
-                tokio::time::Instant::now() + self.config.heartbeat,
-                self.config.heartbeat,
-            ),
+            heartbeat,
             done: false,
             closing: self.closing.subscribe(),
         };
@@ -309,6 +309,10 @@ impl Hub {
                         state.status = Some(status.clone());
                         let _ = feed.live.send(Frame::Transient(status));
                     }
+                    // Nobody to reconnect for: a new viewer starts over.
+                    if feed.viewers.load(Ordering::SeqCst) == 0 && self.remove(&feed, false) {
+                        return;
+                    }
                     let wait = backoff;
                     backoff = (backoff * 2).min(self.config.backoff_max);
                     if self.nobody_watches(&feed, Some(wait)).await {
@@ -380,6 +384,9 @@ impl Hub {
             feed.phase.send_replace(Phase::Ready);
         }
 
+        // Once nobody watches, the grace period runs from then on, whatever the stream brings.
+        let unwatched = self.nobody_watches(feed, None);
+        tokio::pin!(unwatched);
         loop {
             tokio::select! {
                 frame = frames.recv() => match frame {
@@ -404,7 +411,7 @@ impl Hub {
                     Some(Err(error)) => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, format!("the stream broke: {error}")), true),
                     None => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, "the API closed the stream"), true),
                 },
-                gone = self.nobody_watches(feed, None) => if gone {
+                gone = &mut unwatched => if gone {
                     return Outcome::Gone;
                 },
             }

@@ -18,9 +18,11 @@ pub fn PendingCalls(live: Live) -> impl IntoView {
             m.pending().iter().map(|i| (i.id.clone(), i.kind == "agent.custom_tool_use")).collect::<Vec<_>>()
         })
     });
-    let approvals = move || pending.read().iter().filter(|(_, custom)| !custom).map(|(id, _)| id.clone()).collect::<Vec<_>>();
+    let approvals =
+        move || pending.read().iter().filter(|(_, custom)| !custom).map(|(id, _)| id.clone()).collect::<Vec<_>>();
     let all = move |allow: bool| {
-        let verdicts = approvals().into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
+        let verdicts =
+            approvals().into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
         decide.dispatch(Decide { session_id: live.session_id.get_value(), verdicts });
     };
     let outcome = move || {
@@ -186,7 +188,8 @@ pub fn tool_view(name: &str, input: &Value) -> AnyView {
                     view! { <span class=class>{text}"\n"</span> }
                 })
                 .collect_view();
-            view! { <p class="path"><code>{path}</code></p><pre class="diff" data-testid="diff">{lines}</pre> }.into_any()
+            view! { <p class="path"><code>{path}</code></p><pre class="diff" data-testid="diff">{lines}</pre> }
+                .into_any()
         }
         _ => match input.as_object() {
             Some(fields) if !fields.is_empty() => {

@@ -3,7 +3,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    rc::Rc,
+    sync::Arc,
 };
 
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub struct Item {
     pub seq: u64,
     pub id: String,
     pub kind: String,
-    pub event: Rc<Value>,
+    pub event: Arc<Value>,
     /// `processed_at`, in milliseconds since the epoch.
     pub at_ms: Option<f64>,
     /// Milliseconds since the previous event.
@@ -23,7 +23,7 @@ pub struct Item {
     /// The `span.model_request_start` this event belongs to.
     pub group: Option<u64>,
     /// For a tool call: its result; for a model request's start: its end.
-    pub paired: Option<Rc<Value>>,
+    pub paired: Option<Arc<Value>>,
     pub paired_at_ms: Option<f64>,
     /// A result shown in its call's row, or a request's end shown in its start's row.
     pub folded: bool,
@@ -93,8 +93,13 @@ impl Category {
 
     pub fn of(kind: &str) -> Self {
         match kind {
-            "user.message" | "agent.message" | "agent.thinking" | "system.message" | "user.interrupt"
-            | "agent.thread_message_sent" | "agent.thread_message_received" => Category::Messages,
+            "user.message"
+            | "agent.message"
+            | "agent.thinking"
+            | "system.message"
+            | "user.interrupt"
+            | "agent.thread_message_sent"
+            | "agent.thread_message_received" => Category::Messages,
             "session.error" | "workflow_run.error" => Category::Errors,
             k if k.contains("tool") => Category::Tools,
             k if k.starts_with("session.") => Category::Status,
@@ -154,7 +159,7 @@ impl Model {
             (Some(now), Some(before)) => Some((now - before).max(0.0)),
             _ => None,
         };
-        let event = Rc::new(event);
+        let event = Arc::new(event);
         let mut folded = false;
         // Pair results with their calls, and a request's end with its start.
         let pair_key = match kind.as_str() {
@@ -238,7 +243,19 @@ impl Model {
         if !id.is_empty() {
             self.by_id.insert(id.clone(), self.items.len());
         }
-        self.items.push(Item { seq, id, kind, event, at_ms, gap_ms, group, paired: None, paired_at_ms: None, folded, rev: 0 });
+        self.items.push(Item {
+            seq,
+            id,
+            kind,
+            event,
+            at_ms,
+            gap_ms,
+            group,
+            paired: None,
+            paired_at_ms: None,
+            folded,
+            rev: 0,
+        });
     }
 
     /// Folds an `event_start` or `event_delta`, with the SDK's rule for block indexes.
@@ -330,7 +347,11 @@ fn format_cost(cost: &Value) -> Option<String> {
         other => other.as_f64()?,
     };
     let currency = cost.get("currency").and_then(Value::as_str).unwrap_or("USD");
-    Some(if currency == "USD" { format!("${:.4}", amount / 100.0) } else { format!("{:.4} {currency}", amount / 100.0) })
+    Some(if currency == "USD" {
+        format!("${:.4}", amount / 100.0)
+    } else {
+        format!("{:.4} {currency}", amount / 100.0)
+    })
 }
 
 /// An RFC 3339 timestamp (as the API writes them) in milliseconds since the epoch.
@@ -377,7 +398,11 @@ pub fn duration(ms: f64) -> String {
         format!("{:.1} s", ms / 1000.0)
     } else {
         let s = (ms / 1000.0).round() as i64;
-        if s < 3600 { format!("{} min {:02} s", s / 60, s % 60) } else { format!("{} h {:02} min", s / 3600, (s % 3600) / 60) }
+        if s < 3600 {
+            format!("{} min {:02} s", s / 60, s % 60)
+        } else {
+            format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+        }
     }
 }
 
@@ -431,7 +456,10 @@ mod tests {
     #[test]
     fn pending_calls_come_from_requires_action_and_leave_when_answered() {
         let mut m = Model::default();
-        m.event(1, json!({ "type": "agent.tool_use", "id": "a", "name": "bash", "input": {}, "evaluated_permission": "ask" }));
+        m.event(
+            1,
+            json!({ "type": "agent.tool_use", "id": "a", "name": "bash", "input": {}, "evaluated_permission": "ask" }),
+        );
         m.event(2, json!({ "type": "agent.custom_tool_use", "id": "b", "name": "lookup", "input": {} }));
         m.event(3, json!({ "type": "session.status_idle", "id": "i", "stop_reason": { "type": "requires_action", "event_ids": ["a", "b"] } }));
         assert_eq!(m.pending().len(), 2);

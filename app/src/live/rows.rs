@@ -48,11 +48,8 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     let body = body(&item, out_open, move || toggle("out", out_open));
     let took = item.duration_ms().map(duration);
     let at = item.event.get("processed_at").and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
-    let class = format!(
-        "row kind-{}{}",
-        item.kind.replace('.', "-"),
-        if item.group.is_some() { " grouped" } else { "" }
-    );
+    let class =
+        format!("row kind-{}{}", item.kind.replace('.', "-"), if item.group.is_some() { " grouped" } else { "" });
     view! {
         <div class=class data-seq=seq data-kind=item.kind.clone() data-id=item.id.clone() role="listitem">
             <div class="meta">
@@ -98,7 +95,9 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
         "user.message" => message("You", "user", text_of(e.get("content"))),
         "agent.message" => message("Agent", "agent", text_of(e.get("content"))),
         "system.message" => message("System", "system", text_of(e.get("content"))),
-        "agent.thinking" => view! { <p class="marker">"Agent thought (its thinking is not shown by the API)."</p> }.into_any(),
+        "agent.thinking" => {
+            view! { <p class="marker">"Agent thought (its thinking is not shown by the API)."</p> }.into_any()
+        }
         "user.interrupt" => view! { <p class="marker">"You interrupted the agent."</p> }.into_any(),
         "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => {
             let name = str_of("name");
@@ -158,7 +157,9 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             view! { <p class="marker">{words}</p> }.into_any()
         }
         "session.status_terminated" => view! { <p class="marker">"Terminated."</p> }.into_any(),
-        "session.status_rescheduled" => view! { <p class="marker">"Rescheduled after a transient error."</p> }.into_any(),
+        "session.status_rescheduled" => {
+            view! { <p class="marker">"Rescheduled after a transient error."</p> }.into_any()
+        }
         "session.error" => {
             let message = e.pointer("/error/message").and_then(Value::as_str).unwrap_or("An error.").to_owned();
             let retry = match e.pointer("/error/retry_status/type").and_then(Value::as_str) {
@@ -210,5 +211,6 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
 }
 
 fn message(who: &'static str, class: &'static str, text: String) -> AnyView {
-    view! { <div class=format!("message {class}")><span class="who">{who}</span><div class="text">{text}</div></div> }.into_any()
+    view! { <div class=format!("message {class}")><span class="who">{who}</span><div class="text">{text}</div></div> }
+        .into_any()
 }

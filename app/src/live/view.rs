@@ -17,15 +17,16 @@ const OVERSCAN_PX: f64 = 600.0;
 /// How close to the bottom counts as "at the bottom" for following.
 const FOLLOW_SLACK_PX: f64 = 48.0;
 
-/// Everything the view's parts share. Copy: each part holds what it needs.
+/// Everything the view's parts share. Copy: each part holds what it needs. The model is `Send`
+/// (`Arc`s, not `Rc`s): the server renders the view on a multi-threaded runtime.
 #[derive(Clone, Copy)]
 pub(super) struct Live {
     pub session_id: StoredValue<String>,
-    pub model: StoredValue<Model, LocalStorage>,
+    pub model: StoredValue<Model>,
     /// Bumped after each batch of frames is folded into the model.
     pub version: RwSignal<u64>,
     /// Rows the person expanded (raw JSON, long output), by sequence number and part.
-    pub expanded: StoredValue<HashSet<(u64, &'static str)>, LocalStorage>,
+    pub expanded: StoredValue<HashSet<(u64, &'static str)>>,
     /// Asks for the rows to be measured again (a row changed its height).
     pub remeasure: RwSignal<u64>,
 }
@@ -34,9 +35,9 @@ pub(super) struct Live {
 pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
     let live = Live {
         session_id: StoredValue::new(session_id),
-        model: StoredValue::new_local(Model::default()),
+        model: StoredValue::new(Model::default()),
         version: RwSignal::new(0),
-        expanded: StoredValue::new_local(HashSet::new()),
+        expanded: StoredValue::new(HashSet::new()),
         remeasure: RwSignal::new(0),
     };
     #[cfg(feature = "hydrate")]
@@ -46,7 +47,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
     let following = RwSignal::new(true);
     let scroll_top = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(600.0f64);
-    let heights = StoredValue::new_local(HashMap::<u64, f64>::new());
+    let heights = StoredValue::new(HashMap::<u64, f64>::new());
     let layout = RwSignal::new(0u64);
     let list: NodeRef<leptos::html::Div> = NodeRef::new();
 
@@ -140,6 +141,24 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         following.set(top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX);
     };
 
+    // The browser's clock, a tick a second, for "running for 12 s". Not on the server: the page
+    // would be stale the moment it is sent.
+    let now = RwSignal::new(None::<f64>);
+    #[cfg(feature = "hydrate")]
+    {
+        // After hydration, so the first render matches the server's.
+        Effect::new(move |_| now.set(Some(js_sys::Date::now())));
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(Some(js_sys::Date::now())), std::time::Duration::from_secs(1))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let elapsed = move || {
+        live.version.track();
+        let since = live.model.with_value(|m| m.status_since_ms)?;
+        Some(format!(" · for {}", duration((now.get()? - since).max(0.0))))
+    };
     let link = move || {
         live.version.track();
         live.model.with_value(|m| m.link.clone())
@@ -161,6 +180,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                         let (words, status, _, _) = summary();
                         view! { <span class=format!("status status-{status}")>{status.clone()}</span> " " {words} }
                     }}
+                    {elapsed}
                 </p>
                 <p class="muted live-totals" data-testid="live-totals">
                     {move || {
@@ -352,7 +372,9 @@ fn connect(live: Live) {
                         "status" => {
                             m.link = Some(match value.get("state").and_then(|s| s.as_str()) {
                                 Some("live") => Link::Live,
-                                Some("failed") => Link::Failed(value["message"].as_str().unwrap_or_default().to_owned()),
+                                Some("failed") => {
+                                    Link::Failed(value["message"].as_str().unwrap_or_default().to_owned())
+                                }
                                 _ => Link::Reconnecting(value["message"].as_str().unwrap_or_default().to_owned()),
                             })
                         }
@@ -405,7 +427,8 @@ fn connect(live: Live) {
     }
     {
         let push = push.clone();
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push("open".to_owned(), String::new(), String::new()));
+        let closure =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push("open".to_owned(), String::new(), String::new()));
         source.set_onopen(Some(closure.as_ref().unchecked_ref()));
         closures.push(closure);
     }

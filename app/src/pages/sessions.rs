@@ -309,9 +309,11 @@ pub fn SessionDetail() -> impl IntoView {
                         </ActionForm>
                         <InlineError error=mount_error />
                     </section>
+                    // Drawn again (and its stream reopened) only when the session itself is
+                    // read again: after archiving or changing its mounts.
+                    <crate::live::LiveSession session_id=row.id.clone() />
                 }.into_any()
             })}
         </Suspense>
-        <crate::live::LiveSession session_id=id() />
     }
 }

@@ -1,0 +1,292 @@
+//! The stream hub under load (not a test): `scripts/bench live`, or build the `switchboard` binary
+//! in release and run `cargo run --release -p server --example live_bench -- target/release/switchboard`.
+//!
+//! An engine runs in this process (the upstream). Switchboard runs as a child process in
+//! Anthropic mode against it, so that its memory is its own. One scripted session emits a long
+//! turn; 500 viewers watch it:
+//! 1. through Switchboard (`/api/sessions/{id}/stream`, one shared upstream stream);
+//! 2. each straight from the engine (`/v1/sessions/{id}/events/stream`, 500 upstream streams).
+//!
+//! Printed: upstream streams opened; added latency per event (a probe streaming the engine
+//! directly stamps each event's arrival; each viewer's arrival minus the probe's); events delivered
+//! per second; Switchboard's memory per idle viewer (RSS before and after 500 idle viewers join).
+
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use axum::{extract::Request, middleware::Next, response::Response};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const VIEWERS: usize = 500;
+const KEY: &str = "bench-key";
+/// Messages in the turn, one every `GAP_MS`.
+const MESSAGES: usize = 150;
+const GAP_MS: u64 = 20;
+
+static STREAMS_OPENED: AtomicUsize = AtomicUsize::new(0);
+
+async fn count_streams(request: Request, next: Next) -> Response {
+    if request.uri().path().ends_with("/events/stream") {
+        STREAMS_OPENED.fetch_add(1, Ordering::SeqCst);
+    }
+    next.run(request).await
+}
+
+#[tokio::main]
+async fn main() {
+    let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
+    let dir = std::env::temp_dir().join(format!("switchboard-live-bench-{}", std::process::id()));
+    let mut config = engine::EngineConfig::new(dir.join("engine"), KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let router = engine.router().layer(axum::middleware::from_fn(count_streams));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ANTHROPIC_API_KEY", KEY)
+        .env("ANTHROPIC_BASE_URL", &upstream)
+        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_DATA_DIR", dir.join("switchboard"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let switchboard = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    for _ in 0..100 {
+        if http.get(format!("{switchboard}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let api = Api { http: http.clone(), base: upstream.clone() };
+    println!(
+        "live bench: {VIEWERS} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
+        MESSAGES * 2 + 6
+    );
+
+    // 1. Through Switchboard.
+    let session = api.session().await;
+    let pid = child.id().expect("the child runs");
+    let sse_url = format!("{switchboard}/api/sessions/{session}/stream");
+    let first = Viewer::open(&http, &sse_url, true).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss_kib(pid);
+    let mut viewers = vec![first];
+    for _ in 1..VIEWERS {
+        viewers.push(Viewer::open(&http, &sse_url, true).await);
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rss_after = rss_kib(pid);
+    let per_viewer = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / (VIEWERS - 1) as f64;
+    let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
+    let (through, through_rate) = run_turn(&api, &http, &session, viewers).await;
+    let hub_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before;
+
+    // 2. Each viewer straight from the engine.
+    let session = api.session().await;
+    let direct_url = format!("{upstream}/v1/sessions/{session}/events/stream");
+    let mut viewers = Vec::new();
+    let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
+    for _ in 0..VIEWERS {
+        viewers.push(Viewer::open_direct(&http, &direct_url).await);
+    }
+    let (direct, direct_rate) = run_turn(&api, &http, &session, viewers).await;
+    let direct_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before - 1;
+
+    println!();
+    println!("                               through Switchboard   straight from the engine");
+    println!("upstream streams opened        {hub_streams:>19}   {direct_streams:>24}");
+    println!(
+        "latency vs probe p50 / p99     {:>10} / {:>6}   {:>15} / {:>6}",
+        ms(percentile(&through, 0.5)),
+        ms(percentile(&through, 0.99)),
+        ms(percentile(&direct, 0.5)),
+        ms(percentile(&direct, 0.99))
+    );
+    println!(
+        "latency vs probe max           {:>19}   {:>24}",
+        ms(percentile(&through, 1.0)),
+        ms(percentile(&direct, 1.0))
+    );
+    println!("events delivered per second    {through_rate:>19.0}   {direct_rate:>24.0}");
+    println!(
+        "Switchboard RSS: {:.1} MiB with 1 viewer, {:.1} MiB with {VIEWERS}: {:.1} KiB per idle viewer",
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0,
+        per_viewer / 1024.0
+    );
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends the message that starts the turn, with a probe on the engine's own stream, and waits
+/// for every viewer to see the turn's end. Answers each viewer's per-event delay behind the
+/// probe (ms) and the events delivered per second.
+async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> (Vec<f64>, f64) {
+    let probe = Viewer::open_direct(http, &format!("{}/v1/sessions/{session}/events/stream", api.base)).await;
+    let start = Instant::now();
+    api.send(session).await;
+    let probe = probe.finish(start).await;
+    let mut delays = Vec::new();
+    let mut delivered = 0usize;
+    let mut last = Duration::ZERO;
+    let results = futures::future::join_all(viewers.into_iter().map(|v| v.finish(start))).await;
+    for arrivals in results {
+        for (id, at) in &arrivals {
+            if let Some(probe_at) = probe.get(id) {
+                delays.push((at.as_secs_f64() - probe_at.as_secs_f64()) * 1000.0);
+            }
+            last = last.max(*at);
+        }
+        delivered += arrivals.len();
+    }
+    delays.sort_by(f64::total_cmp);
+    let first = probe.values().min().copied().unwrap_or_default();
+    (delays, delivered as f64 / (last - first).as_secs_f64().max(1e-9))
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-api-key", KEY)
+            .header("anthropic-version", "2023-06-01")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    async fn session(&self) -> String {
+        let mut turn: Vec<Value> = Vec::new();
+        for n in 0..MESSAGES {
+            turn.push(json!({ "text": format!("Message {n} of the long turn, a few words long.") }));
+            turn.push(json!({ "sleep_ms": GAP_MS }));
+        }
+        let script = json!({ "turns": [turn] }).to_string();
+        let agent =
+            self.call("/v1/agents", json!({ "name": "live bench", "model": "scripted", "system": script })).await;
+        let environment = self
+            .call(
+                "/v1/environments",
+                json!({ "name": format!("live bench {}", rand::random::<u32>()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } }),
+            )
+            .await;
+        let session =
+            self.call("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
+        session["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn send(&self, session: &str) {
+        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+        self.call(&format!("/v1/sessions/{session}/events"), event).await;
+    }
+}
+
+/// One SSE viewer; it records when each persisted event arrived.
+struct Viewer {
+    arrivals: tokio::sync::mpsc::UnboundedReceiver<(String, Instant, bool)>,
+}
+
+impl Viewer {
+    async fn open(http: &reqwest::Client, url: &str, hub: bool) -> Self {
+        let response = http.get(url).send().await.unwrap();
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut events = response.bytes_stream().eventsource();
+            while let Some(Ok(event)) = events.next().await {
+                let now = Instant::now();
+                if (hub && event.event != "event") || event.event == "ping" {
+                    continue;
+                }
+                let Ok(value) = serde_json::from_str::<Value>(&event.data) else { continue };
+                let Some(id) = value["id"].as_str() else { continue };
+                let end = value["type"] == "session.status_idle" && value["stop_reason"]["type"] == "end_turn";
+                if tx.send((id.to_owned(), now, end)).is_err() || end {
+                    return;
+                }
+            }
+        });
+        Self { arrivals }
+    }
+
+    async fn open_direct(http: &reqwest::Client, url: &str) -> Self {
+        let request = http.get(url).header("x-api-key", KEY).header("anthropic-version", "2023-06-01");
+        let response = request.send().await.unwrap();
+        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut events = response.bytes_stream().eventsource();
+            while let Some(Ok(event)) = events.next().await {
+                let now = Instant::now();
+                let Ok(value) = serde_json::from_str::<Value>(&event.data) else { continue };
+                let Some(id) = value["id"].as_str() else { continue };
+                let end = value["type"] == "session.status_idle" && value["stop_reason"]["type"] == "end_turn";
+                if tx.send((id.to_owned(), now, end)).is_err() || end {
+                    return;
+                }
+            }
+        });
+        Self { arrivals }
+    }
+
+    /// Arrival times (since `start`) of the events after `start`, until the turn's end.
+    async fn finish(mut self, start: Instant) -> HashMap<String, Duration> {
+        let mut seen = HashMap::new();
+        while let Ok(Some((id, at, end))) = tokio::time::timeout(Duration::from_secs(60), self.arrivals.recv()).await {
+            if at >= start {
+                seen.insert(id, at - start);
+            }
+            if end {
+                break;
+            }
+        }
+        seen
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(value: f64) -> String {
+    format!("{value:.2} ms")
+}
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
