@@ -105,7 +105,7 @@ async fn main() {
     let mut viewers = Vec::new();
     let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
     for _ in 0..VIEWERS {
-        viewers.push(Viewer::open_direct(&http, &direct_url).await);
+        viewers.push(Viewer::open(&http, &direct_url, false).await);
     }
     let (direct, direct_rate) = run_turn(&api, &http, &session, viewers).await;
     let direct_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before - 1;
@@ -140,7 +140,7 @@ async fn main() {
 /// for every viewer to see the turn's end. Answers each viewer's per-event delay behind the
 /// probe (ms) and the events delivered per second.
 async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> (Vec<f64>, f64) {
-    let probe = Viewer::open_direct(http, &format!("{}/v1/sessions/{session}/events/stream", api.base)).await;
+    let probe = Viewer::open(http, &format!("{}/v1/sessions/{session}/events/stream", api.base), false).await;
     let start = Instant::now();
     api.send(session).await;
     let probe = probe.finish(start).await;
@@ -174,12 +174,15 @@ impl Api {
             .post(format!("{}{path}", self.base))
             .header("x-api-key", KEY)
             .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "managed-agents-2026-04-01")
             .json(&body)
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        response.json().await.unwrap()
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
     }
 
     async fn session(&self) -> String {
@@ -214,39 +217,36 @@ struct Viewer {
 }
 
 impl Viewer {
+    /// A viewer of Switchboard's hub (`hub`) or of the engine's own stream. Both ask for the
+    /// previews of messages, as the console does.
     async fn open(http: &reqwest::Client, url: &str, hub: bool) -> Self {
-        let response = http.get(url).send().await.unwrap();
+        let mut request = http.get(url);
+        if !hub {
+            request = request
+                .query(&[("event_deltas[]", "agent.message")])
+                .header("x-api-key", KEY)
+                .header("anthropic-version", "2023-06-01")
+                .header("anthropic-beta", "managed-agents-2026-04-01");
+        }
+        let response = request.send().await.unwrap();
         assert!(response.status().is_success(), "{url}: {}", response.status());
         let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut events = response.bytes_stream().eventsource();
             while let Some(Ok(event)) = events.next().await {
                 let now = Instant::now();
-                if (hub && event.event != "event") || event.event == "ping" {
+                let persisted = if hub {
+                    event.event == "event"
+                } else {
+                    event.event != "ping" && !event.event.starts_with("event_")
+                };
+                if !persisted {
                     continue;
                 }
-                let Ok(value) = serde_json::from_str::<Value>(&event.data) else { continue };
-                let Some(id) = value["id"].as_str() else { continue };
-                let end = value["type"] == "session.status_idle" && value["stop_reason"]["type"] == "end_turn";
-                if tx.send((id.to_owned(), now, end)).is_err() || end {
-                    return;
-                }
-            }
-        });
-        Self { arrivals }
-    }
-
-    async fn open_direct(http: &reqwest::Client, url: &str) -> Self {
-        let request = http.get(url).header("x-api-key", KEY).header("anthropic-version", "2023-06-01");
-        let response = request.send().await.unwrap();
-        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut events = response.bytes_stream().eventsource();
-            while let Some(Ok(event)) = events.next().await {
-                let now = Instant::now();
-                let Ok(value) = serde_json::from_str::<Value>(&event.data) else { continue };
-                let Some(id) = value["id"].as_str() else { continue };
-                let end = value["type"] == "session.status_idle" && value["stop_reason"]["type"] == "end_turn";
+                // The id without decoding the whole event: the client side of this bench should
+                // cost as little as it can, since it shares the machine with the server.
+                let Some(id) = id_of(&event.data) else { continue };
+                let end = event.data.contains("\"session.status_idle\"") && event.data.contains("\"end_turn\"");
                 if tx.send((id.to_owned(), now, end)).is_err() || end {
                     return;
                 }
@@ -268,6 +268,13 @@ impl Viewer {
         }
         seen
     }
+}
+
+/// The top-level `"id"` of an event as the API writes it (`type` first, then `id`).
+fn id_of(data: &str) -> Option<&str> {
+    let start = data.find("\"id\":\"")? + 6;
+    let end = start + data[start..].find('"')?;
+    Some(&data[start..end])
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -327,13 +327,14 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
     let (status, error) = app.read("sessions/list", &[("status", "sleeping")]).await;
     assert_eq!(status, 400, "{error}");
 
-    // The session page shows the metadata and the read-only event list.
+    // The session page shows the metadata and the live view, whose events come from the hub's
+    // stream (server/tests/live.rs).
     let (status, html) = app.get_text(&format!("/sessions/{id}")).await;
     assert_eq!(status, 200);
-    assert!(
-        html.contains("First run") && html.contains("agent.message") && html.contains("Hello from the script"),
-        "{html}"
-    );
+    assert!(html.contains("First run") && html.contains(r#"data-testid="live""#), "{html}");
+    let (_, events) = app.read("sessions/events", &[("id", &id)]).await;
+    let texts = events["data"].to_string();
+    assert!(texts.contains("agent.message") && texts.contains("Hello from the script"), "{texts}");
 
     // Mount a second file, then remove it.
     let other = upload(&app, "more.txt", b"more".to_vec()).await;

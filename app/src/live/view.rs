@@ -379,11 +379,7 @@ fn connect(live: Live) {
                             })
                         }
                         "end" => m.link = Some(Link::Ended),
-                        "open" => {
-                            if !matches!(m.link, Some(Link::Reconnecting(_))) {
-                                m.link = Some(Link::Live);
-                            }
-                        }
+                        "open" if !matches!(m.link, Some(Link::Reconnecting(_))) => m.link = Some(Link::Live),
                         "lost" => m.link = Some(Link::Lost),
                         "failed" => m.link = Some(Link::Failed(data)),
                         _ => {}
