@@ -48,6 +48,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = format!("http://{}", listener.local_addr().unwrap());
     let router = engine.router().layer(axum::middleware::from_fn(count_streams));
+    // As Switchboard serves its embedded engine: small frames are not held back (TCP_NODELAY).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let port = {

@@ -18,6 +18,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::ListenerExt,
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -104,7 +105,10 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         if let Some(engine) = self.engine {
             tokio::spawn(async move {
-                if let Err(error) = axum::serve(engine.listener, engine.router).await {
+                let listener = engine.listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                if let Err(error) = axum::serve(listener, engine.router).await {
                     tracing::error!("the embedded engine stopped: {error}");
                 }
             });
@@ -115,8 +119,15 @@ impl Application {
             // Open event streams would keep a graceful shutdown waiting forever.
             hub.close();
         };
+        // Event streams write small frames: without TCP_NODELAY, Nagle's algorithm holds one
+        // back until the browser acknowledges the last.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY could not be set: {error}");
+            }
+        });
         // The peer address names who decided a tool call until accounts exist.
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
     }

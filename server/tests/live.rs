@@ -116,27 +116,32 @@ impl Upstream {
     /// A session of a scripted agent that plays `turn` for every message.
     async fn session(&self, turn: Value, stream_delay_ms: u64) -> String {
         let script = json!({ "stream_delay_ms": stream_delay_ms, "turns": [turn] }).to_string();
-        let agent = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/agents",
-                Some(json!({ "name": "hub test", "model": "scripted", "system": script })),
-            )
-            .await;
-        let environment = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/environments",
-                Some(json!({ "name": format!("hub test {}", rand_suffix()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } })),
-            )
-            .await;
-        let session = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/sessions",
-                Some(json!({ "agent": agent["id"], "environment_id": environment["id"] })),
-            )
-            .await;
+        self.start(json!({ "name": "hub test", "model": "scripted", "system": script })).await
+    }
+
+    /// A session of a scripted agent whose tools need approval.
+    async fn session_with_tools(&self, turn: Value) -> String {
+        let script = json!({ "turns": [turn] }).to_string();
+        self.start(json!({
+            "name": "approvals test", "model": "scripted", "system": script,
+            "tools": [
+                { "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } },
+                { "type": "custom", "name": "lookup_order", "description": "Looks up an order.", "input_schema": { "type": "object" } }
+            ],
+        }))
+        .await
+    }
+
+    /// Creates the agent `definition`, an environment without network, and a session of both.
+    async fn start(&self, definition: Value) -> String {
+        let agent = self.call(reqwest::Method::POST, "/v1/agents", Some(definition)).await;
+        let environment = json!({
+            "name": format!("live test {}", rand_suffix()),
+            "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } },
+        });
+        let environment = self.call(reqwest::Method::POST, "/v1/environments", Some(environment)).await;
+        let session = json!({ "agent": agent["id"], "environment_id": environment["id"] });
+        let session = self.call(reqwest::Method::POST, "/v1/sessions", Some(session)).await;
         session["id"].as_str().unwrap().to_owned()
     }
 
@@ -149,34 +154,6 @@ impl Upstream {
     async fn events(&self, session: &str) -> Vec<Value> {
         let page = self.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
         page["data"].as_array().unwrap().clone()
-    }
-
-    /// A session of a scripted agent whose tools need approval.
-    async fn session_with_tools(&self, turn: Value) -> String {
-        let script = json!({ "turns": [turn] }).to_string();
-        let agent = json!({
-            "name": "approvals test", "model": "scripted", "system": script,
-            "tools": [
-                { "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } },
-                { "type": "custom", "name": "lookup_order", "description": "Looks up an order.", "input_schema": { "type": "object" } }
-            ],
-        });
-        let agent = self.call(reqwest::Method::POST, "/v1/agents", Some(agent)).await;
-        let environment = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/environments",
-                Some(json!({ "name": format!("approvals {}", rand_suffix()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } })),
-            )
-            .await;
-        let session = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/sessions",
-                Some(json!({ "agent": agent["id"], "environment_id": environment["id"] })),
-            )
-            .await;
-        session["id"].as_str().unwrap().to_owned()
     }
 
     /// The ids of the session's events, as the API lists them.
