@@ -332,7 +332,7 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
     let (status, html) = app.get_text(&format!("/sessions/{id}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("First run") && html.contains(r#"data-testid="live""#), "{html}");
-    let (_, events) = app.read("sessions/events", &[("id", &id)]).await;
+    let (_, events) = app.read("sessions/events", &[("id", id)]).await;
     let texts = events["data"].to_string();
     assert!(texts.contains("agent.message") && texts.contains("Hello from the script"), "{texts}");
 

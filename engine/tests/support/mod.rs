@@ -110,9 +110,10 @@ impl TestEngine {
         self.get(&format!("/v1/sessions/{session}/events?limit=1000")).await["data"].as_array().unwrap().clone()
     }
 
-    /// Waits until the session's log has `count` idle events with a stop reason of `reason`.
+    /// Waits until the session's log has `count` idle events with a stop reason of `reason`
+    /// (up to 30 s: a turn of a dozen sandboxed tools took over 10 s on a loaded CI machine).
     pub async fn wait_idle(&self, session: &str, count: usize) -> Vec<Value> {
-        for _ in 0..400 {
+        for _ in 0..1200 {
             let events = self.events(session).await;
             if events.iter().filter(|e| e["type"] == "session.status_idle").count() >= count {
                 return events;
