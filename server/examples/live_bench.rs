@@ -23,7 +23,6 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-const VIEWERS: usize = 500;
 const KEY: &str = "bench-key";
 /// Messages in the turn, one every `GAP_MS`.
 const MESSAGES: usize = 150;
@@ -40,6 +39,8 @@ async fn count_streams(request: Request, next: Next) -> Response {
 
 #[tokio::main]
 async fn main() {
+    // `LIVE_BENCH_VIEWERS` changes the number of viewers (500 by default), to see how the figures scale.
+    let viewer_count: usize = std::env::var("LIVE_BENCH_VIEWERS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
     let dir = std::env::temp_dir().join(format!("switchboard-live-bench-{}", std::process::id()));
     let mut config = engine::EngineConfig::new(dir.join("engine"), KEY.to_owned());
@@ -81,7 +82,7 @@ async fn main() {
 
     let api = Api { http: http.clone(), base: upstream.clone() };
     println!(
-        "live bench: {VIEWERS} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
+        "live bench: {viewer_count} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
         MESSAGES * 2 + 6
     );
 
@@ -93,12 +94,12 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss_kib(pid);
     let mut viewers = vec![first];
-    for _ in 1..VIEWERS {
+    for _ in 1..viewer_count {
         viewers.push(Viewer::open(&http, &sse_url, true).await);
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rss_after = rss_kib(pid);
-    let per_viewer = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / (VIEWERS - 1) as f64;
+    let per_viewer = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / (viewer_count - 1) as f64;
     let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
     let (through, through_rate) = run_turn(&api, &http, &session, viewers).await;
     let hub_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before;
@@ -108,7 +109,7 @@ async fn main() {
     let direct_url = format!("{upstream}/v1/sessions/{session}/events/stream");
     let mut viewers = Vec::new();
     let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
-    for _ in 0..VIEWERS {
+    for _ in 0..viewer_count {
         viewers.push(Viewer::open(&http, &direct_url, false).await);
     }
     let (direct, direct_rate) = run_turn(&api, &http, &session, viewers).await;
@@ -131,7 +132,7 @@ async fn main() {
     );
     println!("events delivered per second    {through_rate:>19.0}   {direct_rate:>24.0}");
     println!(
-        "Switchboard RSS: {:.1} MiB with 1 viewer, {:.1} MiB with {VIEWERS}: {:.1} KiB per idle viewer",
+        "Switchboard RSS: {:.1} MiB with 1 viewer, {:.1} MiB with {viewer_count}: {:.1} KiB per idle viewer",
         rss_before as f64 / 1024.0,
         rss_after as f64 / 1024.0,
         per_viewer / 1024.0

@@ -78,6 +78,9 @@ impl Default for HubConfig {
 
 /// The previews the hub asks the API for.
 const PREVIEWS: [(&str, &str); 2] = [("event_deltas[]", "agent.message"), ("event_deltas[]", "agent.thinking")];
+/// How often the previews of messages being written are sent on (at most one write per viewer
+/// per period, whatever the number of fragments).
+const PREVIEW_EVERY: Duration = Duration::from_millis(40);
 /// The API's largest page of events.
 const PAGE: &str = "1000";
 
@@ -128,8 +131,10 @@ struct State {
     ids: HashSet<String>,
     /// `processed_at` of the newest event: where a reconnect starts listing.
     last_processed_at: Option<String>,
-    /// Messages and thinking being written now.
+    /// Messages and thinking being written now, as far as the viewers were sent them.
     previews: Vec<Preview>,
+    /// Preview fragments (`event_start`, `event_delta`) not sent yet, with their event's id.
+    pending: Vec<(String, Value)>,
     /// The last `status` frame, for viewers that join while the link is down.
     status: Option<Bytes>,
 }
@@ -157,9 +162,14 @@ enum Phase {
 
 #[derive(Clone)]
 enum Frame {
-    Event { seq: u64, bytes: Bytes },
+    Event {
+        seq: u64,
+        bytes: Bytes,
+    },
     Transient(Bytes),
     End(Bytes),
+    /// Frames that arrived together, sent to each viewer in one write.
+    Batch(Arc<Vec<Frame>>),
 }
 
 impl Hub {
@@ -306,6 +316,7 @@ impl Hub {
                         let mut state = feed.state.lock().expect("feed lock");
                         // The previews of this connection are lost; the final events will come.
                         state.previews.clear();
+                        state.pending.clear();
                         state.status = Some(status.clone());
                         let _ = feed.live.send(Frame::Transient(status));
                     }
@@ -366,10 +377,17 @@ impl Hub {
         let since = feed.state.lock().expect("feed lock").last_processed_at.clone();
         match self.list(&feed.session_id, since.as_deref()).await {
             Ok(events) => {
+                let mut batch = Vec::new();
+                let mut deleted = false;
                 for event in events {
-                    if ingest(feed, &event, None) {
-                        return Outcome::Deleted;
+                    if ingest(feed, &event, None, &mut batch) {
+                        deleted = true;
+                        break;
                     }
+                }
+                send_batch(feed, batch);
+                if deleted {
+                    return Outcome::Deleted;
                 }
             }
             Err(error) => return Outcome::Failed(AppError::upstream("Reading the session's events", error), false),
@@ -387,30 +405,33 @@ impl Hub {
         // Once nobody watches, the grace period runs from then on, whatever the stream brings.
         let unwatched = self.nobody_watches(feed, None);
         tokio::pin!(unwatched);
+        let mut previews = tokio::time::interval(PREVIEW_EVERY);
+        previews.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let pending = !feed.state.lock().expect("feed lock").pending.is_empty();
             tokio::select! {
-                frame = frames.recv() => match frame {
-                    Some(Ok((name, data))) => {
-                        if name == "ping" || data.is_empty() {
-                            continue;
+                _ = previews.tick(), if pending => flush_previews(feed),
+                frame = frames.recv() => {
+                    // Everything the stream has already delivered goes to the viewers as one
+                    // batch: one write per viewer for an event and the ones right behind it.
+                    let mut batch = Vec::new();
+                    let mut outcome = None;
+                    let mut next = frame;
+                    for _ in 0..MAX_BATCH {
+                        outcome = read_frame(feed, next, &mut batch);
+                        if outcome.is_some() {
+                            break;
                         }
-                        if name == "error" {
-                            let message = serde_json::from_str::<Value>(&data).ok()
-                                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
-                                .unwrap_or_else(|| "the API reported an error on the stream".to_owned());
-                            return Outcome::Failed(AppError::new(ErrorKind::Unavailable, message), true);
-                        }
-                        let Ok(event) = serde_json::from_str::<Value>(&data) else {
-                            tracing::warn!(session = %feed.session_id, "a stream frame that is not JSON was skipped");
-                            continue;
-                        };
-                        if ingest(feed, &event, Some(&data)) {
-                            return Outcome::Deleted;
+                        match frames.try_recv() {
+                            Ok(item) => next = Some(item),
+                            Err(_) => break,
                         }
                     }
-                    Some(Err(error)) => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, format!("the stream broke: {error}")), true),
-                    None => return Outcome::Failed(AppError::new(ErrorKind::Unavailable, "the API closed the stream"), true),
-                },
+                    send_batch(feed, batch);
+                    if let Some(outcome) = outcome {
+                        return outcome;
+                    }
+                }
                 gone = &mut unwatched => if gone {
                     return Outcome::Gone;
                 },
@@ -498,40 +519,70 @@ enum Outcome {
     Gone,
 }
 
+/// Frames taken from the upstream stream in one go, at most.
+const MAX_BATCH: usize = 256;
+
+/// Handles one item of the upstream stream; says how the connection ends, if it does.
+fn read_frame(feed: &Feed, item: Option<Result<(String, String), String>>, batch: &mut Vec<Frame>) -> Option<Outcome> {
+    match item {
+        Some(Ok((name, data))) => {
+            if name == "ping" || data.is_empty() {
+                return None;
+            }
+            if name == "error" {
+                let message = serde_json::from_str::<Value>(&data)
+                    .ok()
+                    .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_else(|| "the API reported an error on the stream".to_owned());
+                return Some(Outcome::Failed(AppError::new(ErrorKind::Unavailable, message), true));
+            }
+            let Ok(event) = serde_json::from_str::<Value>(&data) else {
+                tracing::warn!(session = %feed.session_id, "a stream frame that is not JSON was skipped");
+                return None;
+            };
+            ingest(feed, &event, Some(&data), batch).then_some(Outcome::Deleted)
+        }
+        Some(Err(error)) => {
+            Some(Outcome::Failed(AppError::new(ErrorKind::Unavailable, format!("the stream broke: {error}")), true))
+        }
+        None => Some(Outcome::Failed(AppError::new(ErrorKind::Unavailable, "the API closed the stream"), true)),
+    }
+}
+
+/// Sends what `ingest` collected: one frame as it is, several as one batch.
+fn send_batch(feed: &Feed, mut batch: Vec<Frame>) {
+    match batch.len() {
+        0 => {}
+        1 => {
+            let _ = feed.live.send(batch.remove(0));
+        }
+        _ => {
+            let _ = feed.live.send(Frame::Batch(Arc::new(batch)));
+        }
+    }
+}
+
 /// Adds one event to the log (unless its id is there already) and sends it to the viewers, or
 /// folds a preview. `raw` is the event as the API sent it, when it came from the stream. Says
 /// whether the session was deleted.
-fn ingest(feed: &Feed, event: &Value, raw: Option<&str>) -> bool {
+fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -> bool {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
     let mut state = feed.state.lock().expect("feed lock");
     match kind {
-        "event_start" => {
-            let Some(id) = event.pointer("/event/id").and_then(Value::as_str) else { return false };
-            if state.ids.contains(id) || state.previews.iter().any(|p| p.id == id) {
+        "event_start" | "event_delta" => {
+            // Sent with the next flush (`flush_previews`), folded together: a preview is worth
+            // one write per viewer every PREVIEW_EVERY, not one per fragment.
+            let id = event.pointer("/event/id").or_else(|| event.get("event_id")).and_then(Value::as_str);
+            let Some(id) = id else { return false };
+            if state.ids.contains(id) {
                 return false;
             }
-            let start = raw.map_or_else(|| event.to_string(), str::to_owned);
-            let frame = render(None, "preview", &start);
-            state.previews.push(Preview { id: id.to_owned(), start, blocks: Vec::new() });
-            let _ = feed.live.send(Frame::Transient(frame));
-        }
-        "event_delta" => {
-            let id = event.get("event_id").and_then(Value::as_str).unwrap_or_default();
-            let index = event.pointer("/delta/index").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let text = event.pointer("/delta/content/text").and_then(Value::as_str).unwrap_or_default();
-            let Some(preview) = state.previews.iter_mut().find(|p| p.id == id) else { return false };
-            // The SDK's folding rule: a new block at the end, or more text for an existing one.
-            match index.cmp(&preview.blocks.len()) {
-                std::cmp::Ordering::Equal => preview.blocks.push(text.to_owned()),
-                std::cmp::Ordering::Less => preview.blocks[index].push_str(text),
-                std::cmp::Ordering::Greater => return false,
-            }
-            let frame = render(None, "preview", &raw.map_or_else(|| event.to_string(), str::to_owned));
-            let _ = feed.live.send(Frame::Transient(frame));
+            let id = id.to_owned();
+            state.pending.push((id, event.clone()));
         }
         "session.deleted" => {
             let frame = render(None, "end", &raw.map_or_else(|| event.to_string(), str::to_owned));
-            let _ = feed.live.send(Frame::End(frame));
+            out.push(Frame::End(frame));
             return true;
         }
         _ => {
@@ -541,11 +592,14 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>) -> bool {
                 return false;
             }
             if !id.is_empty() {
+                // The final event replaces its preview, also the part not sent yet.
                 state.previews.retain(|p| p.id != id);
+                state.pending.retain(|(p, _)| p != id);
             }
             if kind == "span.model_request_end" {
                 // A request that ended without its final message (error, interrupt) closes its previews.
                 state.previews.clear();
+                state.pending.clear();
             }
             if let Some(at) = event.get("processed_at").and_then(Value::as_str) {
                 state.last_processed_at = Some(at.to_owned());
@@ -557,10 +611,65 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>) -> bool {
                 state.log.pop_front();
                 state.first_seq += 1;
             }
-            let _ = feed.live.send(Frame::Event { seq, bytes: frame });
+            out.push(Frame::Event { seq, bytes: frame });
         }
     }
     false
+}
+
+/// Folds the preview fragments received since the last flush into the previews and sends them
+/// to the viewers in one frame batch. Consecutive fragments of one block become one `event_delta`.
+fn flush_previews(feed: &Feed) {
+    let mut state = feed.state.lock().expect("feed lock");
+    if state.pending.is_empty() {
+        return;
+    }
+    let pending = std::mem::take(&mut state.pending);
+    let mut out = Vec::new();
+    // (preview id, block index, text) of the delta being merged.
+    let mut merging: Option<(String, usize, String)> = None;
+    let emit = |out: &mut Vec<u8>, merged: Option<(String, usize, String)>| {
+        if let Some((id, index, text)) = merged {
+            let delta = json!({
+                "type": "event_delta",
+                "event_id": id,
+                "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
+            });
+            out.extend_from_slice(&render(None, "preview", &delta.to_string()));
+        }
+    };
+    for (id, event) in pending {
+        if event.get("type").and_then(Value::as_str) == Some("event_start") {
+            if state.previews.iter().any(|p| p.id == id) {
+                continue;
+            }
+            emit(&mut out, merging.take());
+            let start = event.to_string();
+            out.extend_from_slice(&render(None, "preview", &start));
+            state.previews.push(Preview { id, start, blocks: Vec::new() });
+            continue;
+        }
+        let index = event.pointer("/delta/index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let text = event.pointer("/delta/content/text").and_then(Value::as_str).unwrap_or_default();
+        let Some(preview) = state.previews.iter_mut().find(|p| p.id == id) else { continue };
+        // The SDK's folding rule: a new block at the end, or more text for an existing one.
+        match index.cmp(&preview.blocks.len()) {
+            std::cmp::Ordering::Equal => preview.blocks.push(text.to_owned()),
+            std::cmp::Ordering::Less => preview.blocks[index].push_str(text),
+            std::cmp::Ordering::Greater => continue,
+        }
+        match &mut merging {
+            Some((m_id, m_index, m_text)) if *m_id == id && *m_index == index => m_text.push_str(text),
+            _ => {
+                emit(&mut out, merging.take());
+                merging = Some((id, index, text.to_owned()));
+            }
+        }
+    }
+    emit(&mut out, merging.take());
+    if !out.is_empty() {
+        let _ = feed.live.send(Frame::Transient(Bytes::from(out)));
+    }
 }
 
 /// The frames that show a late joiner the previews in flight: each `event_start`, then one
@@ -631,7 +740,32 @@ impl Viewer {
                 _ = self.heartbeat.tick() => return Some(PING.clone()),
                 _ = self.closing.wait_for(|closing| *closing) => return None,
             };
+            if let Ok(Frame::Batch(frames)) = frame {
+                let mut out = bytes::BytesMut::new();
+                for frame in frames.iter() {
+                    match frame {
+                        Frame::Event { seq, bytes } if *seq == self.last + 1 => {
+                            self.last = *seq;
+                            out.extend_from_slice(bytes);
+                        }
+                        Frame::Event { seq, .. } if *seq <= self.last => {}
+                        // A gap: what is missing (this batch's events too) comes from the log.
+                        Frame::Event { .. } => self.catch_up().await,
+                        Frame::Transient(bytes) => out.extend_from_slice(bytes),
+                        Frame::End(bytes) => {
+                            self.done = true;
+                            out.extend_from_slice(bytes);
+                        }
+                        Frame::Batch(_) => {}
+                    }
+                }
+                if out.is_empty() {
+                    continue;
+                }
+                return Some(out.freeze());
+            }
             match frame {
+                Ok(Frame::Batch(_)) => {}
                 Ok(Frame::Event { seq, bytes }) if seq == self.last + 1 => {
                     self.last = seq;
                     return Some(bytes);

@@ -639,3 +639,28 @@ async fn a_custom_tool_is_answered_and_steering_sends_messages_and_interrupts() 
     let result = events.iter().find(|e| e["type"] == "user.custom_tool_result").unwrap();
     assert_eq!(result["content"][0]["text"], "{\n  \"status\": \"shipped\"\n}");
 }
+
+#[tokio::test]
+async fn preview_fragments_are_sent_on_merged_not_one_write_each() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    // 90 words stream as 30 fragments, 10 ms apart: about 300 ms of writing.
+    let text = (1..=90).map(|n| format!("w{n}")).collect::<Vec<_>>().join(" ");
+    let session = upstream.session(json!([{ "text": text }]), 10).await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let (mut deltas, mut folded) = (0, String::new());
+    loop {
+        let frame = viewer.next().await;
+        if frame.name == "preview" && frame.data["type"] == "event_delta" {
+            deltas += 1;
+            folded.push_str(frame.data["delta"]["content"]["text"].as_str().unwrap());
+        }
+        if frame.name == "event" && frame.data["type"] == "agent.message" {
+            break;
+        }
+    }
+    assert!(deltas >= 1, "the text was previewed");
+    assert!(deltas < 20, "30 fragments were sent as {deltas} merged deltas");
+    assert!(text.starts_with(&folded) && folded.len() > 20, "the merged deltas fold into the text: {folded:?}");
+}
