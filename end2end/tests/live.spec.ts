@@ -133,9 +133,11 @@ test('two people on one session: one denies with a message, the card leaves both
     );
     await expect(rows(page, 'agent.message').last()).toContainText('Understood, I left the files alone.');
   }
-  // Both saw the same timeline.
-  const seqs = async (page: Page) => page.getByTestId('timeline').locator('[data-seq]').evaluateAll((r) => r.map((e) => e.getAttribute('data-kind')));
-  expect(await seqs(alice)).toEqual(await seqs(bob));
+  // Both saw the same timeline: the same rows, and the same count of events in all.
+  const kinds = async (page: Page) =>
+    page.getByTestId('timeline').locator('[data-seq]').evaluateAll((r) => r.map((e) => e.getAttribute('data-id')));
+  expect(await kinds(alice)).toEqual(await kinds(bob));
+  await expect(bob.getByTestId('live-totals')).toHaveText(await alice.getByTestId('live-totals').innerText());
   expect(errors).toEqual([]);
   await first.close();
   await second.close();

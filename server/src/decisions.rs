@@ -33,6 +33,29 @@ impl SqliteDecisions {
     }
 
     async fn claim_now(&self, session_id: &str, d: &Recorded) -> Result<Claim, sqlx::Error> {
+        // A decision still "sending" after two minutes never got an answer either way (the
+        // server stopped, or the API could not be asked): it no longer holds the call.
+        let stale = (time::OffsetDateTime::now_utc() - time::Duration::minutes(2))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        sqlx::query(
+            "DELETE FROM decisions WHERE session_id = ? AND event_id = ? AND state = 'sending' AND decided_at < ?",
+        )
+        .bind(session_id)
+        .bind(&d.event_id)
+        .bind(&stale)
+        .execute(&self.pool)
+        .await?;
+        for _ in 0..3 {
+            if let Some(claim) = self.try_claim(session_id, d).await? {
+                return Ok(claim);
+            }
+        }
+        Err(sqlx::Error::RowNotFound)
+    }
+
+    /// `None` when the row that won was taken back between the insert and the read: try again.
+    async fn try_claim(&self, session_id: &str, d: &Recorded) -> Result<Option<Claim>, sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO decisions (session_id, event_id, result, deny_message, decided_by, decided_at)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, event_id) DO NOTHING",
@@ -46,16 +69,16 @@ impl SqliteDecisions {
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
-            return Ok(Claim::Won);
+            return Ok(Some(Claim::Won));
         }
         let row = sqlx::query(
             "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions WHERE session_id = ? AND event_id = ?",
         )
         .bind(session_id)
         .bind(&d.event_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(Claim::Lost(recorded(&row)))
+        Ok(row.map(|row| Claim::Lost(recorded(&row))))
     }
 }
 

@@ -105,14 +105,16 @@ pub struct HubStats {
     pub viewers: usize,
     pub open_streams: usize,
     pub opened_streams: u64,
+    /// Events held in memory, all sessions together.
+    pub kept_events: usize,
 }
 
 /// One watched session.
 struct Feed {
     session_id: String,
     state: Mutex<State>,
-    /// Live frames, in order. Sent while `state` is locked, so a viewer that subscribes under the
-    /// same lock sees every frame after its snapshot exactly once.
+    /// Live frames, in order. Events are logged under the `state` lock and sent after it: a viewer
+    /// that subscribed in between has them in its snapshot too, and skips them by sequence number.
     live: broadcast::Sender<Frame>,
     phase: watch::Sender<Phase>,
     viewers: AtomicUsize,
@@ -197,6 +199,7 @@ impl Hub {
             viewers: feeds.values().map(|f| f.viewers.load(Ordering::Relaxed)).sum(),
             open_streams: self.open_streams.load(Ordering::Relaxed),
             opened_streams: self.opened_streams.load(Ordering::Relaxed),
+            kept_events: feeds.values().map(|f| f.state.lock().expect("feed lock").log.len()).sum(),
         }
     }
 
@@ -293,6 +296,16 @@ impl Hub {
                 Outcome::Gone => return,
                 Outcome::Deleted => {
                     self.remove(&feed, true);
+                    // Whoever still waits for this feed to load learns why it never will.
+                    feed.phase.send_replace(Phase::Failed(AppError::not_found("The session was deleted.")));
+                    return;
+                }
+                Outcome::Failed(error, _) if loaded && error.kind == ErrorKind::NotFound => {
+                    // Deleted while the link was down: the stream's own `session.deleted` was missed.
+                    let end = render(None, "end", r#"{"type":"session.deleted"}"#);
+                    let _ = feed.live.send(Frame::End(end));
+                    self.remove(&feed, true);
+                    feed.phase.send_replace(Phase::Failed(error));
                     return;
                 }
                 Outcome::Failed(error, _) if !loaded => {
@@ -750,7 +763,12 @@ impl Viewer {
                         }
                         Frame::Event { seq, .. } if *seq <= self.last => {}
                         // A gap: what is missing (this batch's events too) comes from the log.
-                        Frame::Event { .. } => self.catch_up().await,
+                        Frame::Event { .. } => {
+                            self.catch_up().await;
+                            if self.done {
+                                break;
+                            }
+                        }
                         Frame::Transient(bytes) => out.extend_from_slice(bytes),
                         Frame::End(bytes) => {
                             self.done = true;
@@ -787,7 +805,10 @@ impl Viewer {
     async fn catch_up(&mut self) {
         let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
         if self.last + 1 < first_seq {
-            match self.hub.list(&self.feed.session_id, None).await {
+            let listed = self.hub.list(&self.feed.session_id, None).await;
+            // The log may have moved on while the API was read: take what it no longer holds.
+            let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
+            match listed {
                 Ok(events) => {
                     for (i, event) in events.iter().enumerate() {
                         let seq = i as u64 + 1;
@@ -796,16 +817,13 @@ impl Viewer {
                             self.last = seq;
                         }
                     }
+                    if self.last + 1 < first_seq {
+                        return self.fail("The API listed fewer events than this session has; reload the page.");
+                    }
                 }
                 Err(error) => {
                     let error = AppError::upstream("Reading the session's earlier events", error);
-                    self.backlog.push_back(render(
-                        None,
-                        "status",
-                        &json!({ "state": "failed", "message": error.message }).to_string(),
-                    ));
-                    self.done = true;
-                    return;
+                    return self.fail(&error.message);
                 }
             }
         }
@@ -814,6 +832,12 @@ impl Viewer {
         self.backlog.extend(state.log.iter().skip(skip).cloned());
         self.last = state.next_seq() - 1;
         // Frames still in the channel are skipped by their sequence numbers.
+    }
+
+    /// Ends this viewer's stream with a `failed` status; the page stops reconnecting.
+    fn fail(&mut self, message: &str) {
+        self.backlog.push_back(render(None, "status", &json!({ "state": "failed", "message": message }).to_string()));
+        self.done = true;
     }
 }
 

@@ -86,7 +86,7 @@ pub enum SettingsError {
     BaseUrl { value: String },
     #[error("SWITCHBOARD_MAX_UPLOAD_BYTES={value:?} is not a positive number of bytes, e.g. 104857600 for 100 MiB")]
     MaxUpload { value: String },
-    #[error("{name}={value:?} is not a number of seconds, e.g. 30 or 0.5")]
+    #[error("{name}={value:?} is not a number of seconds up to a day (86400), e.g. 30 or 0.5")]
     Seconds { name: &'static str, value: String },
 }
 
@@ -132,6 +132,8 @@ impl Settings {
                 .parse::<f64>()
                 .ok()
                 .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                // A day at most: longer is a mistake, and would overflow the clock's arithmetic.
+                .filter(|d| *d <= Duration::from_secs(86_400))
                 .ok_or(SettingsError::Seconds { name, value }),
             None => Ok(Duration::from_secs_f64(default)),
         };
@@ -190,6 +192,8 @@ mod tests {
         assert!(err.contains("SWITCHBOARD_MAX_UPLOAD_BYTES"), "{err}");
         let err = settings(&[("SWITCHBOARD_STREAM_GRACE_SECS", "-1")]).unwrap_err().to_string();
         assert!(err.contains("SWITCHBOARD_STREAM_GRACE_SECS") && err.contains("seconds"), "{err}");
+        let err = settings(&[("SWITCHBOARD_HEARTBEAT_SECS", "1e19")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_HEARTBEAT_SECS"), "{err}");
     }
 
     #[test]

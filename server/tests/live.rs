@@ -33,10 +33,16 @@ struct Tap {
     /// The next `POST …/events` is carried out, but its answer is replaced by a 502, as when a
     /// connection drops after the API acted.
     lose_next_answer: std::sync::atomic::AtomicBool,
+    /// The next `POST …/events` is refused with a 400 and never reaches the engine.
+    refuse_next_post: std::sync::atomic::AtomicBool,
 }
 
 async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
     if request.method() == axum::http::Method::POST && request.uri().path().ends_with("/events") {
+        if tap.refuse_next_post.swap(false, Ordering::SeqCst) {
+            let body = json!({ "type": "error", "error": { "type": "invalid_request_error", "message": "refused by the test" } });
+            return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
         let response = next.run(request).await;
         if tap.lose_next_answer.swap(false, Ordering::SeqCst) {
             return (axum::http::StatusCode::BAD_GATEWAY, "lost").into_response();
@@ -90,6 +96,7 @@ async fn upstream() -> Upstream {
         open: AtomicUsize::new(0),
         cut: watch::channel(0).0,
         lose_next_answer: Default::default(),
+        refuse_next_post: Default::default(),
     });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
     Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
@@ -497,7 +504,9 @@ async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still
     assert_eq!(ids(&newcomer), expected);
     let resumed = read_hub(Box::pin(hub.watch(&session, 2).await.unwrap())).await;
     assert_eq!(ids(&resumed), expected[2..]);
-    assert_eq!(hub.stats().open_streams, 1);
+    let stats = hub.stats();
+    assert_eq!(stats.open_streams, 1);
+    assert_eq!(stats.kept_events, 3, "only the last 3 of {} events are kept", expected.len());
 }
 
 /// Calls a server function that takes JSON.
@@ -663,4 +672,32 @@ async fn preview_fragments_are_sent_on_merged_not_one_write_each() {
     assert!(deltas >= 1, "the text was previewed");
     assert!(deltas < 20, "30 fragments were sent as {deltas} merged deltas");
     assert!(text.starts_with(&folded) && folded.len() > 20, "the merged deltas fold into the text: {folded:?}");
+}
+
+#[tokio::test]
+async fn a_decision_the_api_refuses_is_taken_back_and_can_be_made_again() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = upstream
+        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo hi" } }, { "text": "Ran it." }]))
+        .await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let call = viewer.until_requires_action().await.remove(0);
+    let verdict =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    upstream.tap.refuse_next_post.store(true, Ordering::SeqCst);
+    let (status, error) = call_json(&app, "sessions/decide", verdict.clone()).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("refused by the test"), "{error}");
+    let (status, outcome) = call_json(&app, "sessions/decide", verdict).await;
+    assert_eq!((status, &outcome["sent"]), (200, &json!([call])), "decided again: {outcome}");
+    viewer.until_end_of_turn().await;
+    // A call named twice in one request is refused before anything is recorded.
+    let twice = json!({ "session_id": session, "verdicts": [
+        { "event_id": "sevt_a", "allow": true, "deny_message": null },
+        { "event_id": "sevt_a", "allow": false, "deny_message": null } ] });
+    let (status, error) = call_json(&app, "sessions/decide", twice).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("decided twice"), "{error}");
 }

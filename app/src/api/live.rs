@@ -70,7 +70,14 @@ pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decide
             return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
         }
         let mut decisions = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for verdict in verdicts {
+            if !seen.insert(verdict.event_id.clone()) {
+                return Err(AppError::bad_input(
+                    "verdicts",
+                    format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
+                ));
+            }
             let event_id = super::server::segment(&verdict.event_id)
                 .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
             let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
@@ -223,6 +230,7 @@ mod server {
     use crate::{
         decisions::{Claim, DecisionsHandle},
         error::AppError,
+        upstream::client::UpstreamError,
     };
 
     pub use crate::api::server::respond;
@@ -280,13 +288,25 @@ mod server {
         let error = match sent {
             Ok(_) => {
                 for id in &outcome.sent {
-                    store.0.settle(session_id, id, true).await.map_err(store_failed)?;
+                    // The decision is upstream: a record that stays "sending" is only a note.
+                    if let Err(e) = store.0.settle(session_id, id, true).await {
+                        tracing::error!("a sent decision could not be marked as sent: {e}");
+                    }
                 }
                 return Ok(outcome);
             }
             Err(error) => error,
         };
-        // The send failed, or its answer was lost: the events list says which decisions arrived.
+        // The API refused (a 4xx other than a timeout or a rate limit): nothing was applied, so
+        // the calls can be decided again.
+        let refused = matches!(&error, UpstreamError::Api { status, .. } if (400..500).contains(status) && ![408, 429].contains(status));
+        if refused {
+            for id in &outcome.sent {
+                store.0.settle(session_id, id, false).await.map_err(store_failed)?;
+            }
+            return Err(AppError::upstream("Sending the decision", error));
+        }
+        // No answer, or one that was lost: the events list says which decisions arrived.
         let listed: Result<protocol::common::Page<Value>, _> = client
             .get(
                 &format!("/v1/sessions/{session_id}/events"),
@@ -297,12 +317,16 @@ mod server {
                 ],
             )
             .await;
-        let arrived: Vec<String> = match listed {
-            Ok(page) => {
-                page.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect()
-            }
-            Err(_) => Vec::new(),
+        let Ok(listed) = listed else {
+            // Unknown whether it arrived: the records stay "sending" (a later decision may take
+            // over once they are stale) and the person looks at the timeline.
+            return Err(AppError::new(
+                crate::error::ErrorKind::Unavailable,
+                "Switchboard could not tell whether the decision reached the API (it did not answer, and listing the events failed). Watch the timeline: a confirmation appears if it arrived; if none does within two minutes, decide again.",
+            ));
         };
+        let arrived: Vec<String> =
+            listed.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect();
         let mut lost = Vec::new();
         for id in std::mem::take(&mut outcome.sent) {
             let got_there = arrived.contains(&id);

@@ -265,7 +265,12 @@ impl Model {
                 let id = frame.pointer("/event/id").and_then(Value::as_str).unwrap_or_default();
                 let kind = frame.pointer("/event/type").and_then(Value::as_str).unwrap_or("agent.message");
                 // A preview of an event already final (a stale snapshot) is ignored.
-                if self.by_id.contains_key(id) || self.previews.iter().any(|p| p.id == id) {
+                if self.by_id.contains_key(id) {
+                    return;
+                }
+                // A resumed stream starts a preview this page has over, with its whole text so far.
+                if let Some(preview) = self.previews.iter_mut().find(|p| p.id == id) {
+                    preview.blocks.clear();
                     return;
                 }
                 self.previews.push(Preview { id: id.to_owned(), kind: kind.to_owned(), blocks: Vec::new() });
@@ -482,6 +487,19 @@ mod tests {
         assert!(m.previews.is_empty());
         m.preview(&json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } }));
         assert!(m.previews.is_empty(), "a stale preview of a final message is ignored");
+    }
+
+    #[test]
+    fn a_resumed_stream_replaces_a_preview_instead_of_doubling_it() {
+        let mut m = Model::default();
+        let start = json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } });
+        let delta = |text: &str| json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": text } } });
+        m.preview(&start);
+        m.preview(&delta("Hello"));
+        // The hub's snapshot after a reconnect: the start again, then the text so far.
+        m.preview(&start);
+        m.preview(&delta("Hello, wor"));
+        assert_eq!(m.previews[0].blocks, ["Hello, wor"]);
     }
 
     #[test]

@@ -269,11 +269,17 @@ fn Composer(live: Live) -> impl IntoView {
     let files = RwSignal::new(String::new());
     // What was sent and not yet seen in the timeline: shown at once, marked as sending.
     let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());
+    // Whether the request on its way carries the box's message (an interrupt alone does not).
+    let carried_message = RwSignal::new(false);
     let running = move || {
         live.version.track();
         live.model.with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
     };
     let send = move |interrupt: bool| {
+        // One at a time: a second press while the first is on its way would send it twice.
+        if steer.pending().get_untracked() {
+            return;
+        }
         let body = text.get_untracked();
         let file_ids: Vec<String> =
             files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
@@ -283,13 +289,16 @@ fn Composer(live: Live) -> impl IntoView {
         if !body.trim().is_empty() {
             sent.update(|s| s.push((None, body.clone())));
         }
+        carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
         steer.dispatch(Steer { session_id: live.session_id.get_value(), text: body, file_ids, interrupt });
     };
     // Clear the box only once the API took the message.
     Effect::new(move |_| match steer.value().get() {
         Some(Ok(id)) => {
-            text.set(String::new());
-            files.set(String::new());
+            if carried_message.get_untracked() {
+                text.set(String::new());
+                files.set(String::new());
+            }
             sent.update(|s| {
                 if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
                     last.0 = id.or_else(|| Some(String::new()));
@@ -330,7 +339,13 @@ fn Composer(live: Live) -> impl IntoView {
                 </button>
                 <Show when=running>
                     <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
-                        on:click=move |_| { text.set(String::new()); send(true); }>"Interrupt"</button>
+                        on:click=move |_| {
+                            // Only the interrupt: what is typed stays in the box.
+                            if !steer.pending().get_untracked() {
+                                carried_message.set(false);
+                                steer.dispatch(Steer { session_id: live.session_id.get_value(), text: String::new(), file_ids: Vec::new(), interrupt: true });
+                            }
+                        }>"Interrupt"</button>
                     <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
                         on:click=move |_| send(true)>"Interrupt and send"</button>
                 </Show>
@@ -413,7 +428,8 @@ fn connect(live: Live) {
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
             let data = message.data().as_string().unwrap_or_default();
-            if name == "end" {
+            // The session is gone, or the hub gave up on this view: no automatic reconnect.
+            if name == "end" || (name == "status" && data.contains("\"state\":\"failed\"")) {
                 source_for_end.close();
             }
             push(name.to_owned(), data, message.last_event_id());
