@@ -32,6 +32,23 @@ const chromium = {
   },
 };
 
+/** A Switchboard of the binary under test on `listen`, with a data directory of its own. */
+function switchboard(listen: number, dataPrefix: string, env: Record<string, string>) {
+  return {
+    command: binary,
+    cwd: root,
+    url: `http://127.0.0.1:${listen}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      SWITCHBOARD_LISTEN: `127.0.0.1:${listen}`,
+      SWITCHBOARD_SITE_ROOT: siteRoot,
+      SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), dataPrefix)),
+      ...env,
+    },
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   fullyParallel: true,
@@ -49,22 +66,12 @@ export default defineConfig({
     { name: 'chromium-no-js', use: { ...chromium, javaScriptEnabled: false }, grep: /@no-js/ },
   ],
   webServer: [
-    {
-      command: binary,
-      cwd: root,
-      url: `http://127.0.0.1:${port}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      env: {
-        SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
-        SWITCHBOARD_SITE_ROOT: siteRoot,
-        // Small, so the over-the-limit journey needs no large file.
-        SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
-        SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-')),
-        ANTHROPIC_API_KEY: '',
-        RUST_LOG: 'warn',
-      },
-    },
+    switchboard(port, 'switchboard-e2e-', {
+      // Small, so the over-the-limit journey needs no large file.
+      SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
+      ANTHROPIC_API_KEY: '',
+      RUST_LOG: 'warn',
+    }),
     {
       command: 'node fake-upstream.mjs',
       url: `http://127.0.0.1:${fakeUpstreamPort}/__health`,
@@ -72,21 +79,11 @@ export default defineConfig({
       timeout: 30_000,
       env: { E2E_FAKE_UPSTREAM_PORT: String(fakeUpstreamPort) },
     },
-    {
-      command: binary,
-      cwd: root,
-      url: `http://127.0.0.1:${failingPort}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      env: {
-        SWITCHBOARD_LISTEN: `127.0.0.1:${failingPort}`,
-        SWITCHBOARD_SITE_ROOT: siteRoot,
-        SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-e2e-failing-')),
-        ANTHROPIC_API_KEY: 'switchboard-e2e-key',
-        ANTHROPIC_BASE_URL: `http://127.0.0.1:${fakeUpstreamPort}`,
-        // Its 502s are the point; tower-http would log each one as an error.
-        RUST_LOG: 'error,tower_http=off',
-      },
-    },
+    switchboard(failingPort, 'switchboard-e2e-failing-', {
+      ANTHROPIC_API_KEY: 'switchboard-e2e-key',
+      ANTHROPIC_BASE_URL: `http://127.0.0.1:${fakeUpstreamPort}`,
+      // Its 502s are the point; tower-http would log each one as an error.
+      RUST_LOG: 'error,tower_http=off',
+    }),
   ],
 });

@@ -12,7 +12,7 @@ async function choices(request: APIRequestContext): Promise<{ agents: Choice[]; 
   return response.json();
 }
 
-/** A scripted agent (see docs/architecture: the scripted model) whose built-in tools ask first. */
+/** A scripted agent (its script format: engine/src/script.rs) whose built-in tools ask first. */
 async function scriptedAgent(request: APIRequestContext, turns: unknown[], streamDelayMs = 30): Promise<string> {
   const definition = JSON.stringify({
     name: unique('Live test agent'),

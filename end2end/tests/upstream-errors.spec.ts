@@ -16,43 +16,61 @@ async function upstreamFails(page: Page, mode: '401' | '429' | '529' | 'down'): 
   expect(response.status()).toBe(204);
 }
 
-test('a rejected key is explained on the page, and the key is not shown', async ({ page }) => {
-  await upstreamFails(page, '401');
-  const response = await page.goto('/agents');
-  expect(response?.status()).toBe(502);
-  const failure = page.getByTestId('failure');
-  await expect(failure.getByRole('heading')).toHaveText("The upstream refused Switchboard's key");
-  await expect(failure).toContainText('Check ANTHROPIC_API_KEY');
-  expect(await page.content()).not.toContain('switchboard-e2e-key');
-});
+// Each failure of the upstream, on a page that loads from it: the page's status, and the
+// failure's heading and advice.
+const pageFailures: {
+  title: string;
+  mode: '401' | '429' | '529' | 'down';
+  path: string;
+  status: number;
+  heading: string;
+  says: string[];
+}[] = [
+  {
+    title: 'a rejected key is explained on the page, and the key is not shown',
+    mode: '401',
+    path: '/agents',
+    status: 502,
+    heading: "The upstream refused Switchboard's key",
+    says: ['Check ANTHROPIC_API_KEY'],
+  },
+  {
+    title: 'a rate limit says when to try again and gives the request id',
+    mode: '429',
+    path: '/environments',
+    status: 429,
+    heading: 'Rate limited',
+    says: ['Try again in 30 s', 'req_e2e_fake'],
+  },
+  {
+    title: 'an overloaded upstream (529) is reported as not available',
+    mode: '529',
+    path: '/sessions',
+    status: 502,
+    heading: 'The upstream API is not available',
+    says: ['overloaded (529)'],
+  },
+  {
+    title: 'an upstream that drops the connection is reported as unreachable',
+    mode: 'down',
+    path: '/vaults',
+    status: 502,
+    heading: 'The upstream API is not available',
+    says: ['could not be reached'],
+  },
+];
 
-test('a rate limit says when to try again and gives the request id', async ({ page }) => {
-  await upstreamFails(page, '429');
-  const response = await page.goto('/environments');
-  expect(response?.status()).toBe(429);
-  const failure = page.getByTestId('failure');
-  await expect(failure.getByRole('heading')).toHaveText('Rate limited');
-  await expect(failure).toContainText('Try again in 30 s');
-  await expect(failure).toContainText('req_e2e_fake');
-});
-
-test('an overloaded upstream (529) is reported as not available', async ({ page }) => {
-  await upstreamFails(page, '529');
-  const response = await page.goto('/sessions');
-  expect(response?.status()).toBe(502);
-  const failure = page.getByTestId('failure');
-  await expect(failure.getByRole('heading')).toHaveText('The upstream API is not available');
-  await expect(failure).toContainText('overloaded (529)');
-});
-
-test('an upstream that drops the connection is reported as unreachable', async ({ page }) => {
-  await upstreamFails(page, 'down');
-  const response = await page.goto('/vaults');
-  expect(response?.status()).toBe(502);
-  const failure = page.getByTestId('failure');
-  await expect(failure.getByRole('heading')).toHaveText('The upstream API is not available');
-  await expect(failure).toContainText('could not be reached');
-});
+for (const failure of pageFailures) {
+  test(failure.title, async ({ page }) => {
+    await upstreamFails(page, failure.mode);
+    const response = await page.goto(failure.path);
+    expect(response?.status()).toBe(failure.status);
+    const shown = page.getByTestId('failure');
+    await expect(shown.getByRole('heading')).toHaveText(failure.heading);
+    for (const text of failure.says) await expect(shown).toContainText(text);
+    expect(await page.content()).not.toContain('switchboard-e2e-key');
+  });
+}
 
 test('a save the upstream refuses is explained in place and the form keeps what was typed', async ({ page }) => {
   await upstreamFails(page, '529');

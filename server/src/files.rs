@@ -165,7 +165,7 @@ fn multipart_error(error: MultipartError) -> AppError {
 /// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
 pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !app::api::is_id(&id) {
         return error_page(AppError::not_found(format!("{id:?} is not a file id.")));
     }
     let id_path = id.as_str();

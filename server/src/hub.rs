@@ -29,7 +29,7 @@ use std::{
     collections::{HashMap, HashSet, VecDeque},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -84,15 +84,13 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(40);
 /// The API's largest page of events.
 const PAGE: &str = "1000";
 
-/// Every session being watched, and the counters the bench and `/metrics` read.
+/// Every session being watched.
 pub struct Hub {
     client: UpstreamClient,
     config: HubConfig,
     feeds: Mutex<HashMap<String, Arc<Feed>>>,
     /// Upstream streams open right now.
     open_streams: AtomicUsize,
-    /// Upstream streams opened since start.
-    opened_streams: AtomicU64,
     /// Set when the server shuts down: every viewer's stream ends, so a graceful shutdown does
     /// not wait for browsers that would watch forever.
     closing: watch::Sender<bool>,
@@ -101,10 +99,8 @@ pub struct Hub {
 /// A snapshot of the hub's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HubStats {
-    pub sessions: usize,
-    pub viewers: usize,
+    /// Upstream streams open right now.
     pub open_streams: usize,
-    pub opened_streams: u64,
     /// Events held in memory, all sessions together.
     pub kept_events: usize,
 }
@@ -181,7 +177,6 @@ impl Hub {
             config,
             feeds: Mutex::default(),
             open_streams: AtomicUsize::new(0),
-            opened_streams: AtomicU64::new(0),
             closing: watch::channel(false).0,
         })
     }
@@ -195,10 +190,7 @@ impl Hub {
     pub fn stats(&self) -> HubStats {
         let feeds = self.feeds.lock().expect("hub lock");
         HubStats {
-            sessions: feeds.len(),
-            viewers: feeds.values().map(|f| f.viewers.load(Ordering::Relaxed)).sum(),
             open_streams: self.open_streams.load(Ordering::Relaxed),
-            opened_streams: self.opened_streams.load(Ordering::Relaxed),
             kept_events: feeds.values().map(|f| f.state.lock().expect("feed lock").log.len()).sum(),
         }
     }
@@ -294,37 +286,21 @@ impl Hub {
             let outcome = self.follow(&feed, &mut loaded).await;
             match outcome {
                 Outcome::Gone => return,
-                Outcome::Deleted => {
-                    self.remove(&feed, true);
-                    // Whoever still waits for this feed to load learns why it never will.
-                    feed.phase.send_replace(Phase::Failed(AppError::not_found("The session was deleted.")));
-                    return;
-                }
+                Outcome::Deleted => return self.retire(&feed, AppError::not_found("The session was deleted.")),
                 Outcome::Failed(error, _) if loaded && error.kind == ErrorKind::NotFound => {
                     // Deleted while the link was down: the stream's own `session.deleted` was missed.
                     let end = render(None, "end", r#"{"type":"session.deleted"}"#);
                     let _ = feed.live.send(Frame::End(end));
-                    self.remove(&feed, true);
-                    feed.phase.send_replace(Phase::Failed(error));
-                    return;
+                    return self.retire(&feed, error);
                 }
-                Outcome::Failed(error, _) if !loaded => {
-                    // Nothing was ever shown: the viewers waiting get the error, the next one
-                    // starts over.
-                    self.remove(&feed, true);
-                    feed.phase.send_replace(Phase::Failed(error));
-                    return;
-                }
+                // Nothing was ever shown: the viewers waiting get the error, the next one starts over.
+                Outcome::Failed(error, _) if !loaded => return self.retire(&feed, error),
                 Outcome::Failed(error, connected) => {
                     if connected {
                         backoff = self.config.backoff_start;
                     }
                     tracing::warn!(session = %feed.session_id, "the session's upstream stream dropped: {}", error.message);
-                    let status = render(
-                        None,
-                        "status",
-                        &json!({ "state": "reconnecting", "message": error.message }).to_string(),
-                    );
+                    let status = status_frame("reconnecting", Some(&error.message));
                     {
                         let mut state = feed.state.lock().expect("feed lock");
                         // The previews of this connection are lost; the final events will come.
@@ -370,7 +346,6 @@ impl Hub {
             }
         };
         self.open_streams.fetch_add(1, Ordering::Relaxed);
-        self.opened_streams.fetch_add(1, Ordering::Relaxed);
         let _open = CountGuard(&self.open_streams);
 
         // Read the stream into a queue while history is listed, so nothing said meanwhile is lost.
@@ -408,7 +383,7 @@ impl Hub {
         if *loaded {
             let mut state = feed.state.lock().expect("feed lock");
             if state.status.take().is_some() {
-                let _ = feed.live.send(Frame::Transient(render(None, "status", r#"{"state":"live"}"#)));
+                let _ = feed.live.send(Frame::Transient(status_frame("live", None)));
             }
         } else {
             *loaded = true;
@@ -484,6 +459,12 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Takes `feed` out of the hub for good; whoever still waits for it to load gets `error`.
+    fn retire(&self, feed: &Arc<Feed>, error: AppError) {
+        self.remove(feed, true);
+        feed.phase.send_replace(Phase::Failed(error));
     }
 
     /// Takes `feed` out of the hub, if nobody watches it (or `always`). Says whether it did.
@@ -643,12 +624,7 @@ fn flush_previews(feed: &Feed) {
     let mut merging: Option<(String, usize, String)> = None;
     let emit = |out: &mut Vec<u8>, merged: Option<(String, usize, String)>| {
         if let Some((id, index, text)) = merged {
-            let delta = json!({
-                "type": "event_delta",
-                "event_id": id,
-                "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
-            });
-            out.extend_from_slice(&render(None, "preview", &delta.to_string()));
+            out.extend_from_slice(&delta_frame(&id, index, &text));
         }
     };
     for (id, event) in pending {
@@ -692,15 +668,30 @@ fn preview_frames(previews: &[Preview]) -> Vec<Bytes> {
     for preview in previews {
         frames.push(render(None, "preview", &preview.start));
         for (index, text) in preview.blocks.iter().enumerate() {
-            let delta = json!({
-                "type": "event_delta",
-                "event_id": preview.id,
-                "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
-            });
-            frames.push(render(None, "preview", &delta.to_string()));
+            frames.push(delta_frame(&preview.id, index, text));
         }
     }
     frames
+}
+
+/// A `preview` frame holding `text` for block `index` of the message `id`, as the API's
+/// `event_delta` says it.
+fn delta_frame(id: &str, index: usize, text: &str) -> Bytes {
+    let delta = json!({
+        "type": "event_delta",
+        "event_id": id,
+        "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
+    });
+    render(None, "preview", &delta.to_string())
+}
+
+/// A `status` frame: the hub's link to the API (`live`, `reconnecting`, `failed`) and why.
+fn status_frame(state: &str, message: Option<&str>) -> Bytes {
+    let status = match message {
+        Some(message) => json!({ "state": state, "message": message }),
+        None => json!({ "state": state }),
+    };
+    render(None, "status", &status.to_string())
 }
 
 /// One SSE frame.
@@ -836,7 +827,7 @@ impl Viewer {
 
     /// Ends this viewer's stream with a `failed` status; the page stops reconnecting.
     fn fail(&mut self, message: &str) {
-        self.backlog.push_back(render(None, "status", &json!({ "state": "failed", "message": message }).to_string()));
+        self.backlog.push_back(status_frame("failed", Some(message)));
         self.done = true;
     }
 }

@@ -28,7 +28,7 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !app::api::is_id(&id) {
         return refuse(AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")));
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.after);

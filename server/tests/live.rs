@@ -165,8 +165,7 @@ impl Upstream {
 
     /// The ids of the session's events, as the API lists them.
     async fn ids(&self, session: &str) -> Vec<String> {
-        let page = self.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
-        page["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+        self.events(session).await.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
     }
 }
 
@@ -533,8 +532,17 @@ impl Viewer {
     }
 }
 
-#[tokio::test]
-async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learns_who_won() {
+/// A session stopped on one `bash` call that needs approval, watched through Switchboard.
+struct PendingBash {
+    upstream: Upstream,
+    app: TestApp,
+    session: String,
+    viewer: Viewer,
+    /// The id of the `agent.tool_use` waiting for a decision.
+    call: String,
+}
+
+async fn pending_bash() -> PendingBash {
     let upstream = upstream().await;
     let app = switchboard(&upstream, &[]).await;
     let session = upstream
@@ -545,9 +553,24 @@ async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learn
     let pending = viewer.until_requires_action().await;
     assert_eq!(pending.len(), 1);
     let call = pending[0].clone();
-    let allow =
-        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
-    let deny = json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": false, "deny_message": "not today" }] });
+    PendingBash { upstream, app, session, viewer, call }
+}
+
+/// The body of `sessions/decide` for one call.
+fn verdict(session: &str, call: &str, allow: bool, deny_message: Option<&str>) -> Value {
+    json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": allow, "deny_message": deny_message }] })
+}
+
+/// The `user.tool_confirmation`s the API holds for the session.
+async fn confirmations(upstream: &Upstream, session: &str) -> Vec<Value> {
+    upstream.events(session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").collect()
+}
+
+#[tokio::test]
+async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learns_who_won() {
+    let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
+    let allow = verdict(&session, &call, true, None);
+    let deny = verdict(&session, &call, false, Some("not today"));
     let (a, b) = tokio::join!(call_json(&app, "sessions/decide", allow), call_json(&app, "sessions/decide", deny));
     assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
     let (winner, loser) = if a.1["sent"].as_array().unwrap().is_empty() { (b.1, a.1) } else { (a.1, b.1) };
@@ -559,8 +582,7 @@ async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learn
     assert!(taken["decided_at"].as_str().unwrap().ends_with('Z'), "{taken}");
     assert!(["allow", "deny"].contains(&taken["result"].as_str().unwrap()));
     viewer.until_end_of_turn().await;
-    let confirmations: Vec<Value> =
-        upstream.events(&session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").collect();
+    let confirmations = confirmations(&upstream, &session).await;
     assert_eq!(confirmations.len(), 1, "exactly one decision went upstream: {confirmations:?}");
     assert_eq!(confirmations[0]["result"], taken["result"], "the recorded decision is the one that was sent");
     // The decision stays on record for a reload.
@@ -571,24 +593,14 @@ async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learn
 
 #[tokio::test]
 async fn a_decision_whose_answer_was_lost_is_found_by_listing_not_sent_twice() {
-    let upstream = upstream().await;
-    let app = switchboard(&upstream, &[]).await;
-    let session = upstream
-        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo hi" } }, { "text": "Ran it." }]))
-        .await;
-    let mut viewer = watch_session(&app, &session, None).await;
-    upstream.send(&session, "go").await;
-    let call = viewer.until_requires_action().await.remove(0);
+    let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
     upstream.tap.lose_next_answer.store(true, Ordering::SeqCst);
-    let verdict =
-        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let verdict = verdict(&session, &call, true, None);
     let (status, outcome) = call_json(&app, "sessions/decide", verdict.clone()).await;
     assert_eq!(status, 200, "the echo was listed, so the decision counts as sent: {outcome}");
     assert_eq!(outcome["sent"], json!([call]));
     viewer.until_end_of_turn().await;
-    let confirmations =
-        upstream.events(&session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").count();
-    assert_eq!(confirmations, 1);
+    assert_eq!(confirmations(&upstream, &session).await.len(), 1);
     // Deciding again is answered from the record, not sent.
     let (status, again) = call_json(&app, "sessions/decide", verdict).await;
     assert_eq!(status, 200);
@@ -676,16 +688,8 @@ async fn preview_fragments_are_sent_on_merged_not_one_write_each() {
 
 #[tokio::test]
 async fn a_decision_the_api_refuses_is_taken_back_and_can_be_made_again() {
-    let upstream = upstream().await;
-    let app = switchboard(&upstream, &[]).await;
-    let session = upstream
-        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo hi" } }, { "text": "Ran it." }]))
-        .await;
-    let mut viewer = watch_session(&app, &session, None).await;
-    upstream.send(&session, "go").await;
-    let call = viewer.until_requires_action().await.remove(0);
-    let verdict =
-        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
+    let verdict = verdict(&session, &call, true, None);
     upstream.tap.refuse_next_post.store(true, Ordering::SeqCst);
     let (status, error) = call_json(&app, "sessions/decide", verdict.clone()).await;
     assert_eq!(status, 400, "{error}");

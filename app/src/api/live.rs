@@ -69,6 +69,7 @@ pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decide
         if verdicts.is_empty() {
             return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
         }
+        let decider = server::Decider::current().await;
         let mut decisions = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for verdict in verdicts {
@@ -95,7 +96,7 @@ pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decide
             if let Some(message) = &deny_message {
                 event["deny_message"] = json!(message);
             }
-            decisions.push((server::recorded(event_id, result, deny_message).await, event));
+            decisions.push((decider.record(event_id, result, deny_message), event));
         }
         server::decide(&session_id, "user.tool_confirmation", "tool_use_id", decisions).await
     })
@@ -134,7 +135,7 @@ pub async fn answer_custom_tool(
         if is_error {
             event["is_error"] = serde_json::json!(true);
         }
-        let decision = (server::recorded(event_id, "answered", None).await, event);
+        let decision = (server::Decider::current().await.record(event_id, "answered", None), event);
         server::decide(&session_id, "user.custom_tool_result", "custom_tool_use_id", vec![decision]).await
     })
     .await
@@ -253,10 +254,29 @@ mod server {
         }
     }
 
-    pub async fn recorded(event_id: String, result: &str, deny_message: Option<String>) -> Recorded {
-        let decided_at =
-            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-        Recorded { event_id, result: result.to_owned(), deny_message, decided_by: actor().await, decided_at }
+    /// Who decides, and when: worked out once per request, for all its decisions.
+    pub struct Decider {
+        by: String,
+        at: String,
+    }
+
+    impl Decider {
+        pub async fn current() -> Self {
+            let at = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            Self { by: actor().await, at }
+        }
+
+        pub fn record(&self, event_id: String, result: &str, deny_message: Option<String>) -> Recorded {
+            Recorded {
+                event_id,
+                result: result.to_owned(),
+                deny_message,
+                decided_by: self.by.clone(),
+                decided_at: self.at.clone(),
+            }
+        }
     }
 
     /// Records each decision, sends those this caller won in one request, and settles them:

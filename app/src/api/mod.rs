@@ -21,6 +21,12 @@ use serde::{Serialize, de::DeserializeOwned};
 /// once instead of twice (about 150 KB of the bundle before compression).
 pub struct JsonText;
 
+/// Whether `id` can be an id of the API (`sesn_…`, `agent_…`): letters, digits, `_` and `-`, so
+/// that it is safe in a path.
+pub fn is_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// One option of a picker: an id and what to call it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Choice {
@@ -166,7 +172,7 @@ pub(crate) mod server {
     /// A path segment from user input (ids), so `../` cannot reach another endpoint.
     pub fn segment(id: &str) -> Result<String, AppError> {
         let id = id.trim();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !super::is_id(id) {
             return Err(AppError::not_found(format!("{id:?} is not an id of this API.")));
         }
         Ok(id.to_owned())

@@ -29,6 +29,9 @@ pub struct Item {
     pub folded: bool,
     /// Changes whenever the row must be drawn again.
     pub rev: u32,
+    /// Characters of text in the event's content blocks: for a first guess at its row's height,
+    /// worked out once rather than on every scroll.
+    pub text_len: usize,
 }
 
 impl Item {
@@ -52,8 +55,9 @@ pub struct Preview {
 }
 
 /// The hub's link to the API, as the page tells it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Link {
+    #[default]
     Connecting,
     Live,
     /// The API stream dropped; the hub is reconnecting.
@@ -126,7 +130,7 @@ pub struct Model {
     by_id: HashMap<String, usize>,
     pub previews: Vec<Preview>,
     pub last_seq: u64,
-    pub link: Option<Link>,
+    pub link: Link,
     pub totals: Totals,
     /// The session's status from its last status event: `running`, `idle`, `rescheduling`,
     /// `terminated`; `None` before one arrives.
@@ -140,8 +144,6 @@ pub struct Model {
     /// Calls answered (their echo arrived).
     answered: HashSet<String>,
     open_request: Option<u64>,
-    /// Event ids of messages this browser sent and is waiting to see echoed.
-    pub echoed: HashSet<String>,
 }
 
 impl Model {
@@ -239,11 +241,16 @@ impl Model {
             }
             _ => self.open_request,
         };
-        self.echoed.remove(&id);
         if !id.is_empty() {
             self.by_id.insert(id.clone(), self.items.len());
         }
+        let text_len = event
+            .get("content")
+            .and_then(Value::as_array)
+            .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
+            .unwrap_or(0);
         self.items.push(Item {
+            text_len,
             seq,
             id,
             kind,

@@ -14,12 +14,7 @@ const COLLAPSED_LINES: usize = 12;
 
 /// A first guess at a row's height, until it is drawn and measured.
 pub fn estimate(item: &Item) -> f64 {
-    let text_len: usize = item
-        .event
-        .get("content")
-        .and_then(Value::as_array)
-        .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
-        .unwrap_or(0);
+    let text_len = item.text_len;
     let body = match item.kind.as_str() {
         "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => 96.0,
         _ if text_len > 0 => 22.0 * (text_len as f64 / 90.0).ceil(),

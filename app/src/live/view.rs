@@ -159,17 +159,19 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         let since = live.model.with_value(|m| m.status_since_ms)?;
         Some(format!(" · for {}", duration((now.get()? - since).max(0.0))))
     };
-    let link = move || {
+    // Worked out once per batch of frames for the status line and the totals, which are drawn
+    // again only when they change.
+    let link = Memo::new(move |_| {
         live.version.track();
         live.model.with_value(|m| m.link.clone())
-    };
-    let summary = move || {
+    });
+    let summary = Memo::new(move |_| {
         live.version.track();
         live.model.with_value(|m| {
             let t = &m.totals;
             (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
         })
-    };
+    });
 
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
@@ -177,14 +179,14 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                 <h2 id="timeline">"Timeline"</h2>
                 <p class="live-state" data-testid="live-state" aria-live="polite">
                     {move || {
-                        let (words, status, _, _) = summary();
+                        let (words, status, _, _) = summary.get();
                         view! { <span class=format!("status status-{status}")>{status.clone()}</span> " " {words} }
                     }}
                     {elapsed}
                 </p>
                 <p class="muted live-totals" data-testid="live-totals">
                     {move || {
-                        let (_, _, t, count) = summary();
+                        let (_, _, t, count) = summary.get();
                         format!(
                             "{} events · {} model requests · {} in / {} out tokens{}",
                             crate::format::count(count as u64), t.requests, crate::format::count(t.input + t.cache_read), crate::format::count(t.output),
@@ -193,13 +195,13 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                     }}
                 </p>
                 <p class="live-link" data-testid="live-link" role="status">
-                    {move || match link() {
-                        None | Some(Link::Connecting) => view! { <span class="muted">"Connecting to the session's events…"</span> }.into_any(),
-                        Some(Link::Live) => view! { <span class="link-live">"● Live"</span> }.into_any(),
-                        Some(Link::Reconnecting(why)) => view! { <span class="link-down">{format!("Reconnecting to the API ({why})…")}</span> }.into_any(),
-                        Some(Link::Lost) => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
-                        Some(Link::Failed(why)) => view! { <span class="inline-error">{why}</span> }.into_any(),
-                        Some(Link::Ended) => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
+                    {move || match link.get() {
+                        Link::Connecting => view! { <span class="muted">"Connecting to the session's events…"</span> }.into_any(),
+                        Link::Live => view! { <span class="link-live">"● Live"</span> }.into_any(),
+                        Link::Reconnecting(why) => view! { <span class="link-down">{format!("Reconnecting to the API ({why})…")}</span> }.into_any(),
+                        Link::Lost => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
+                        Link::Failed(why) => view! { <span class="inline-error">{why}</span> }.into_any(),
+                        Link::Ended => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
                     }}
                 </p>
             </div>
@@ -225,7 +227,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                 <Previews live />
                 {move || {
                     live.version.track();
-                    live.model.with_value(|m| m.items.is_empty() && m.link == Some(Link::Live)).then(|| view! {
+                    live.model.with_value(|m| m.items.is_empty() && m.link == Link::Live).then(|| view! {
                         <p class="muted empty-timeline">"No events yet. Send the agent a message to start."</p>
                     })
                 }}
@@ -381,22 +383,22 @@ fn connect(live: Live) {
                             if let Ok(seq) = last_id.parse::<u64>() {
                                 m.event(seq, value);
                             }
-                            m.link = Some(Link::Live);
+                            m.link = Link::Live;
                         }
                         "preview" => m.preview(&value),
                         "status" => {
-                            m.link = Some(match value.get("state").and_then(|s| s.as_str()) {
+                            m.link = match value.get("state").and_then(|s| s.as_str()) {
                                 Some("live") => Link::Live,
                                 Some("failed") => {
                                     Link::Failed(value["message"].as_str().unwrap_or_default().to_owned())
                                 }
                                 _ => Link::Reconnecting(value["message"].as_str().unwrap_or_default().to_owned()),
-                            })
+                            }
                         }
-                        "end" => m.link = Some(Link::Ended),
-                        "open" if !matches!(m.link, Some(Link::Reconnecting(_))) => m.link = Some(Link::Live),
-                        "lost" => m.link = Some(Link::Lost),
-                        "failed" => m.link = Some(Link::Failed(data)),
+                        "end" => m.link = Link::Ended,
+                        "open" if !matches!(m.link, Link::Reconnecting(_)) => m.link = Link::Live,
+                        "lost" => m.link = Link::Lost,
+                        "failed" => m.link = Link::Failed(data),
                         _ => {}
                     }
                 }
