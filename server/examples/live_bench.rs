@@ -8,8 +8,11 @@
 //! 2. each straight from the engine (`/v1/sessions/{id}/events/stream`, 500 upstream streams).
 //!
 //! Printed: upstream streams opened; added latency per event (a probe streaming the engine
-//! directly stamps each event's arrival; each viewer's arrival minus the probe's); events delivered
-//! per second; Switchboard's memory per idle viewer (RSS before and after 500 idle viewers join).
+//! directly stamps each event's arrival; each viewer's arrival minus the probe's); how long one
+//! event takes to reach every viewer (its last viewer's arrival minus its first's: the cost of
+//! the fan-out itself, which the engine pays too when 500 viewers stream it directly); events
+//! delivered per second; Switchboard's memory per idle viewer (RSS before and after 500 idle
+//! viewers join).
 
 use std::{
     collections::HashMap,
@@ -19,7 +22,6 @@ use std::{
 };
 
 use axum::{extract::Request, middleware::Next, response::Response};
-use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -101,7 +103,7 @@ async fn main() {
     let rss_after = rss_kib(pid);
     let per_viewer = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / (viewer_count - 1) as f64;
     let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
-    let (through, through_rate) = run_turn(&api, &http, &session, viewers).await;
+    let through = run_turn(&api, &http, &session, viewers).await;
     let hub_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before;
 
     // 2. Each viewer straight from the engine.
@@ -112,7 +114,7 @@ async fn main() {
     for _ in 0..viewer_count {
         viewers.push(Viewer::open(&http, &direct_url, false).await);
     }
-    let (direct, direct_rate) = run_turn(&api, &http, &session, viewers).await;
+    let direct = run_turn(&api, &http, &session, viewers).await;
     let direct_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before - 1;
 
     println!();
@@ -120,17 +122,24 @@ async fn main() {
     println!("upstream streams opened        {hub_streams:>19}   {direct_streams:>24}");
     println!(
         "latency vs probe p50 / p99     {:>10} / {:>6}   {:>15} / {:>6}",
-        ms(percentile(&through, 0.5)),
-        ms(percentile(&through, 0.99)),
-        ms(percentile(&direct, 0.5)),
-        ms(percentile(&direct, 0.99))
+        ms(percentile(&through.delays, 0.5)),
+        ms(percentile(&through.delays, 0.99)),
+        ms(percentile(&direct.delays, 0.5)),
+        ms(percentile(&direct.delays, 0.99))
     );
     println!(
         "latency vs probe max           {:>19}   {:>24}",
-        ms(percentile(&through, 1.0)),
-        ms(percentile(&direct, 1.0))
+        ms(percentile(&through.delays, 1.0)),
+        ms(percentile(&direct.delays, 1.0))
     );
-    println!("events delivered per second    {through_rate:>19.0}   {direct_rate:>24.0}");
+    println!(
+        "first to last viewer p50 / p99 {:>10} / {:>6}   {:>15} / {:>6}",
+        ms(percentile(&through.spread, 0.5)),
+        ms(percentile(&through.spread, 0.99)),
+        ms(percentile(&direct.spread, 0.5)),
+        ms(percentile(&direct.spread, 0.99))
+    );
+    println!("events delivered per second    {:>19.0}   {:>24.0}", through.rate, direct.rate);
     println!(
         "Switchboard RSS: {:.1} MiB with 1 viewer, {:.1} MiB with {viewer_count}: {:.1} KiB per idle viewer",
         rss_before as f64 / 1024.0,
@@ -143,8 +152,8 @@ async fn main() {
 
 /// Sends the message that starts the turn, with a probe on the engine's own stream, and waits
 /// for every viewer to see the turn's end. Answers each viewer's per-event delay behind the
-/// probe (ms) and the events delivered per second.
-async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> (Vec<f64>, f64) {
+/// probe.
+async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> Turn {
     let probe = Viewer::open(http, &format!("{}/v1/sessions/{session}/events/stream", api.base), false).await;
     let start = Instant::now();
     api.send(session).await;
@@ -152,19 +161,33 @@ async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec
     let mut delays = Vec::new();
     let mut delivered = 0usize;
     let mut last = Duration::ZERO;
+    // Per event, the first and the last viewer's arrival.
+    let mut window: HashMap<&str, (Duration, Duration)> = HashMap::new();
     let results = futures::future::join_all(viewers.into_iter().map(|v| v.finish(start))).await;
-    for arrivals in results {
-        for (id, at) in &arrivals {
+    for arrivals in &results {
+        for (id, at) in arrivals {
             if let Some(probe_at) = probe.get(id) {
                 delays.push((at.as_secs_f64() - probe_at.as_secs_f64()) * 1000.0);
+                let seen = window.entry(id.as_str()).or_insert((*at, *at));
+                *seen = (seen.0.min(*at), seen.1.max(*at));
             }
             last = last.max(*at);
         }
         delivered += arrivals.len();
     }
     delays.sort_by(f64::total_cmp);
+    let mut spread: Vec<f64> = window.values().map(|(a, b)| (*b - *a).as_secs_f64() * 1000.0).collect();
+    spread.sort_by(f64::total_cmp);
     let first = probe.values().min().copied().unwrap_or_default();
-    (delays, delivered as f64 / (last - first).as_secs_f64().max(1e-9))
+    Turn { delays, spread, rate: delivered as f64 / (last - first).as_secs_f64().max(1e-9) }
+}
+
+/// What one turn measured: each viewer's delay per event behind the probe (ms, sorted), each
+/// event's spread from its first to its last viewer (ms, sorted), events delivered per second.
+struct Turn {
+    delays: Vec<f64>,
+    spread: Vec<f64>,
+    rate: f64,
 }
 
 struct Api {
@@ -237,24 +260,30 @@ impl Viewer {
         assert!(response.status().is_success(), "{url}: {}", response.status());
         let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
-            let mut events = response.bytes_stream().eventsource();
-            while let Some(Ok(event)) = events.next().await {
+            // Frames are cut out of the byte stream by hand rather than through an SSE parser: the
+            // client side of this bench should cost as little as it can, since it shares the two
+            // cores with the server it measures. Both kinds of viewer read the same way.
+            let mut body = response.bytes_stream();
+            let mut buffer = Vec::<u8>::with_capacity(16 * 1024);
+            while let Some(Ok(chunk)) = body.next().await {
                 let now = Instant::now();
-                let persisted = if hub {
-                    event.event == "event"
-                } else {
-                    event.event != "ping" && !event.event.starts_with("event_")
-                };
-                if !persisted {
-                    continue;
+                buffer.extend_from_slice(&chunk);
+                let mut consumed = 0;
+                while let Some(end) = find(&buffer[consumed..], b"\n\n") {
+                    let frame = &buffer[consumed..consumed + end];
+                    consumed += end + 2;
+                    let Some((name, data)) = name_and_data(frame) else { continue };
+                    let persisted = if hub { name == b"event" } else { name != b"ping" && !name.starts_with(b"event_") };
+                    if !persisted {
+                        continue;
+                    }
+                    let Some(id) = id_of(data) else { continue };
+                    let end = contains(data, b"\"session.status_idle\"") && contains(data, b"\"end_turn\"");
+                    if tx.send((id, now, end)).is_err() || end {
+                        return;
+                    }
                 }
-                // The id without decoding the whole event: the client side of this bench should
-                // cost as little as it can, since it shares the machine with the server.
-                let Some(id) = id_of(&event.data) else { continue };
-                let end = event.data.contains("\"session.status_idle\"") && event.data.contains("\"end_turn\"");
-                if tx.send((id.to_owned(), now, end)).is_err() || end {
-                    return;
-                }
+                buffer.drain(..consumed);
             }
         });
         Self { arrivals }
@@ -275,11 +304,33 @@ impl Viewer {
     }
 }
 
+/// The `event:` name and `data:` line of one SSE frame (the API writes data on one line).
+fn name_and_data(frame: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut name: &[u8] = b"message";
+    let mut data = None;
+    for line in frame.split(|b| *b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"event:") {
+            name = rest.strip_prefix(b" ").unwrap_or(rest);
+        } else if let Some(rest) = line.strip_prefix(b"data:") {
+            data = Some(rest.strip_prefix(b" ").unwrap_or(rest));
+        }
+    }
+    Some((name, data?))
+}
+
 /// The top-level `"id"` of an event as the API writes it (`type` first, then `id`).
-fn id_of(data: &str) -> Option<&str> {
-    let start = data.find("\"id\":\"")? + 6;
-    let end = start + data[start..].find('"')?;
-    Some(&data[start..end])
+fn id_of(data: &[u8]) -> Option<String> {
+    let start = find(data, b"\"id\":\"")? + 6;
+    let end = start + data[start..].iter().position(|b| *b == b'"')?;
+    String::from_utf8(data[start..end].to_vec()).ok()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find(haystack, needle).is_some()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
