@@ -27,6 +27,12 @@ pub enum ErrorKind {
     KeyRejected,
     /// Something inside Switchboard failed; the detail is in the server's log.
     Internal,
+    /// Nobody is signed in (or the login expired): sign in and try again.
+    SignedOut,
+    /// The person's roles do not allow this.
+    Forbidden,
+    /// The request body is over the server's limit.
+    TooLarge,
 }
 
 /// A failed console action.
@@ -74,6 +80,9 @@ impl AppError {
             // Not the browser's fault: a gateway problem.
             ErrorKind::Unavailable | ErrorKind::KeyRejected => 502,
             ErrorKind::Internal => 500,
+            ErrorKind::SignedOut => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::TooLarge => 413,
         }
     }
 }

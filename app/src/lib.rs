@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod auth;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod decisions;
@@ -29,13 +30,16 @@ use leptos_router::{
 use components::nav::Sidebar;
 use pages::{
     NotFound, Overview, Section, SectionPage,
+    account::{Login, Setup},
     agents::{AgentDetail, AgentEdit, AgentList, AgentNew},
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
     sessions::{SessionDetail, SessionList, SessionNew},
     settings::Settings,
+    users::Users,
     vaults::{VaultDetail, VaultList},
 };
+use pages::audit::Audit;
 
 /// The whole HTML document. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,6 +66,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Who is signed in, for the navigation and for hiding what a person's roles cannot do.
+    provide_context(Me(Resource::new(|| (), |_| api::auth::me())));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
@@ -91,7 +97,10 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("settings") view={Lazy::<SettingsPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment(Section::Inbox.segment()) view=|| view! { <SectionPage section=Section::Inbox /> } />
-                        <Route path=StaticSegment(Section::Audit.segment()) view=|| view! { <SectionPage section=Section::Audit /> } />
+                        <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("login") view=Login />
+                        <Route path=StaticSegment("setup") view=Setup />
                     </Routes>
                 </main>
             </div>
@@ -135,6 +144,21 @@ lazy_pages! {
     VaultListPage => VaultList,
     VaultDetailPage => VaultDetail,
     SettingsPage => Settings,
+    AuditPage => Audit,
+    UsersPage => Users,
+}
+
+/// The person signed in (`None` on the login and setup pages), loaded once per page.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<Option<auth::Principal>, error::AppError>>);
+
+/// Whether the person signed in has what `role` allows: hides buttons a person could not use (the
+/// server refuses those calls anyway). False until known.
+pub fn can(role: auth::Role) -> Signal<bool> {
+    let me = use_context::<Me>();
+    Signal::derive(move || {
+        me.and_then(|me| me.0.get()).and_then(Result::ok).flatten().is_some_and(|p| p.can(role))
+    })
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

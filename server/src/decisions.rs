@@ -1,35 +1,20 @@
 //! The decision store: SQLite under the data directory. The primary key (session, event id) is
 //! the lock that lets exactly one decision per tool call go upstream.
 
-use std::{path::Path, str::FromStr, time::Duration};
-
 use app::{
     api::live::Recorded,
     decisions::{Claim, DecisionStore},
     upstream::client::BoxFuture,
 };
-use sqlx::{
-    Row, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+use sqlx::{Row, SqlitePool};
 
 pub struct SqliteDecisions {
     pool: SqlitePool,
 }
 
 impl SqliteDecisions {
-    /// Opens (or creates) `switchboard.db` in `dir` and brings its schema up to date.
-    pub async fn open(dir: &Path) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("switchboard.db").display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
     }
 
     async fn claim_now(&self, session_id: &str, d: &Recorded) -> Result<Claim, sqlx::Error> {

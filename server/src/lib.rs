@@ -2,6 +2,10 @@
 //! The `switchboard` server: settings, the upstream client, the HTTP router, and the Leptos app it
 //! serves.
 
+pub mod access;
+pub mod accounts;
+pub mod audit;
+pub mod db;
 pub mod decisions;
 pub mod files;
 pub mod hub;

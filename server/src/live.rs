@@ -1,19 +1,30 @@
 //! `GET /api/sessions/{id}/stream`: a session's events for one browser, through the stream hub.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use app::error::{AppError, ErrorKind};
 use axum::{
     Json,
     body::Body,
+    Extension,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 
-use crate::hub::Hub;
+use crate::{
+    access::{LoginCheck, LoginEnds},
+    hub::Hub,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
@@ -27,6 +38,8 @@ pub async fn stream(
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
+    ends: Option<Extension<LoginEnds>>,
+    check: Option<Extension<LoginCheck>>,
 ) -> Response {
     if !app::api::is_id(&id) {
         return refuse(AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")));
@@ -50,10 +63,52 @@ pub async fn stream(
             .header(header::CACHE_CONTROL, "no-cache")
             // Proxies in front of Switchboard must pass frames on at once.
             .header("x-accel-buffering", "no")
-            .body(Body::from_stream(frames.map(Ok::<_, std::convert::Infallible>)))
+            .body(Body::from_stream(
+                until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0)).map(Ok::<_, std::convert::Infallible>),
+            ))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Err(error) => refuse(error),
     }
+}
+
+/// How often an open stream checks that its login still stands (the account was not disabled,
+/// its password not changed, the person not signed out elsewhere).
+const LOGIN_CHECK: Duration = Duration::from_secs(60);
+
+/// `frames` until the login ends: at its expiry, or when a check finds it void. The browser then
+/// gets `event: signed_out` and asks the person to sign in again (keeping what they typed).
+fn until_signed_out(
+    frames: impl Stream<Item = Bytes> + Send + 'static,
+    ends: Option<LoginEnds>,
+    check: Option<LoginCheck>,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    let signed_out = Arc::new(AtomicBool::new(false));
+    let ended = {
+        let signed_out = signed_out.clone();
+        async move {
+            loop {
+                let next_check = Instant::now() + LOGIN_CHECK;
+                match ends {
+                    Some(LoginEnds(end)) if end <= next_check => {
+                        tokio::time::sleep_until(end.into()).await;
+                        break;
+                    }
+                    _ => tokio::time::sleep_until(next_check.into()).await,
+                }
+                if let Some(check) = &check
+                    && !check.still_valid().await
+                {
+                    break;
+                }
+            }
+            signed_out.store(true, Ordering::Relaxed);
+        }
+    };
+    let farewell = futures::stream::once(async move {
+        signed_out.load(Ordering::Relaxed).then(|| Bytes::from_static(b"event: signed_out\ndata: {}\n\n"))
+    })
+    .filter_map(std::future::ready);
+    frames.take_until(ended).chain(farewell)
 }
 
 fn refuse(error: AppError) -> Response {

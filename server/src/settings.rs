@@ -26,6 +26,43 @@ pub struct Settings {
     /// `SWITCHBOARD_HEARTBEAT_SECS`: how often a browser watching a session gets a heartbeat when
     /// nothing else happens (default 15 s).
     pub heartbeat: Duration,
+    pub access: AccessSettings,
+}
+
+/// Accounts and login sessions.
+#[derive(Debug, Clone)]
+pub struct AccessSettings {
+    /// `SWITCHBOARD_ADMIN_PASSWORD`: when no account exists yet, the first admin (`admin`) is
+    /// created with this password at start. Without it, the log prints a one-time setup link.
+    pub admin_password: Option<Secret>,
+    /// `SWITCHBOARD_COOKIE_SECURE`: send the login cookie only over HTTPS (`true` behind TLS;
+    /// default `false`, since the console serves plain HTTP on loopback).
+    pub cookie_secure: bool,
+    /// `SWITCHBOARD_SESSION_IDLE_SECS`: a login ends after this long without a request (default 8 h).
+    pub session_idle: Duration,
+    /// `SWITCHBOARD_SESSION_MAX_SECS`: a login ends this long after it began, however busy
+    /// (default 7 days).
+    pub session_max: Duration,
+    /// `SWITCHBOARD_AUDIT_RETENTION_DAYS`: audit entries older than this are removed (default 365).
+    pub audit_retention_days: u32,
+    /// `SWITCHBOARD_MAX_BODY_BYTES`: the largest request body outside file uploads (default 4 MiB).
+    pub max_body_bytes: usize,
+}
+
+/// A secret setting: printing it shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
 }
 
 /// 100 MiB.
@@ -88,6 +125,10 @@ pub enum SettingsError {
     MaxUpload { value: String },
     #[error("{name}={value:?} is not a number of seconds up to a day (86400), e.g. 30 or 0.5")]
     Seconds { name: &'static str, value: String },
+    #[error("{name}={value:?} is not a positive whole number{hint}")]
+    Count { name: &'static str, value: String, hint: &'static str },
+    #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
+    Flag { value: String },
 }
 
 impl Settings {
@@ -140,7 +181,36 @@ impl Settings {
         let stream_grace = seconds("SWITCHBOARD_STREAM_GRACE_SECS", 30.0)?;
         let heartbeat = seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100));
 
-        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat })
+        let count = |name: &'static str, default: u64, hint: &'static str| match get(name) {
+            Some(value) => value.parse::<u64>().ok().filter(|n| *n > 0).ok_or(SettingsError::Count { name, value, hint }),
+            None => Ok(default),
+        };
+        let cookie_secure = match get("SWITCHBOARD_COOKIE_SECURE").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" || v == "1" => true,
+            Some(v) if v == "false" || v == "0" => false,
+            Some(value) => return Err(SettingsError::Flag { value }),
+        };
+        let access = AccessSettings {
+            admin_password: get("SWITCHBOARD_ADMIN_PASSWORD").map(Secret),
+            cookie_secure,
+            session_idle: Duration::from_secs(count(
+                "SWITCHBOARD_SESSION_IDLE_SECS",
+                8 * 3600,
+                ", e.g. 28800 for 8 hours",
+            )?),
+            session_max: Duration::from_secs(count(
+                "SWITCHBOARD_SESSION_MAX_SECS",
+                7 * 86_400,
+                ", e.g. 604800 for 7 days",
+            )?),
+            audit_retention_days: count("SWITCHBOARD_AUDIT_RETENTION_DAYS", 365, " of days, e.g. 365")?
+                .min(u32::MAX as u64) as u32,
+            max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
+                .min(usize::MAX as u64) as usize,
+        };
+
+        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat, access })
     }
 }
 
@@ -194,6 +264,17 @@ mod tests {
         assert!(err.contains("SWITCHBOARD_STREAM_GRACE_SECS") && err.contains("seconds"), "{err}");
         let err = settings(&[("SWITCHBOARD_HEARTBEAT_SECS", "1e19")]).unwrap_err().to_string();
         assert!(err.contains("SWITCHBOARD_HEARTBEAT_SECS"), "{err}");
+        let err = settings(&[("SWITCHBOARD_SESSION_IDLE_SECS", "0")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_SESSION_IDLE_SECS") && err.contains("8 hours"), "{err}");
+        let err = settings(&[("SWITCHBOARD_COOKIE_SECURE", "yes please")]).unwrap_err().to_string();
+        assert!(err.contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn the_admin_password_never_shows_in_debug_output() {
+        let s = settings(&[("SWITCHBOARD_ADMIN_PASSWORD", "hunter2-distinctive")]).unwrap();
+        assert_eq!(s.access.admin_password.as_ref().map(Secret::expose), Some("hunter2-distinctive"));
+        assert!(!format!("{s:?}").contains("distinctive"));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 
 use std::{io, net::SocketAddr};
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicBool};
 
 use app::error::AppError;
 use app::{
     App,
+    auth::store::{AccountsHandle, AuditHandle},
     decisions::DecisionsHandle,
     shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},
@@ -14,10 +15,10 @@ use app::{
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, Request},
-    http::StatusCode,
+    http::{Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
     serve::ListenerExt,
 };
 use leptos::prelude::*;
@@ -30,6 +31,10 @@ use tower_http::{
 };
 
 use crate::{
+    access::{self, Access},
+    accounts::{SqliteAccounts, Throttle},
+    audit::{self, SqliteAudit},
+    db,
     decisions::SqliteDecisions,
     files,
     hub::{Hub, HubConfig},
@@ -45,6 +50,7 @@ pub struct AppState {
     pub client: UpstreamClient,
     pub max_upload_bytes: u64,
     pub hub: Arc<Hub>,
+    pub access: Arc<Access>,
 }
 
 /// A bound, not yet running, Switchboard server.
@@ -54,6 +60,7 @@ pub struct Application {
     hub: Arc<Hub>,
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
+    access: Arc<Access>,
 }
 
 /// The embedded engine, started in this process on a loopback port with a random key. The
@@ -89,12 +96,26 @@ impl Application {
             client.clone(),
             HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
         );
-        let decisions = SqliteDecisions::open(&settings.data_dir).await.map_err(|e| {
+        let pool = db::open(&settings.data_dir).await.map_err(|e| {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
-        let decisions = DecisionsHandle(Arc::new(decisions));
-        let router = router(&settings, listener.local_addr()?, client, hub.clone(), decisions);
-        Ok(Self { listener, router, hub, engine })
+        let decisions = DecisionsHandle(Arc::new(SqliteDecisions::new(pool.clone())));
+        let access = open_access(&settings, pool.clone()).await?;
+        let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
+            .with_table_name("login_sessions")
+            .map_err(io::Error::other)?;
+        sessions.migrate().await.map_err(|e| io::Error::other(format!("cannot prepare the login sessions: {e}")))?;
+        spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
+        let router = router(&settings, listener.local_addr()?, client, hub.clone(), decisions, access.clone(), sessions);
+        Ok(Self { listener, router, hub, engine, access })
+    }
+
+    /// The one-time link that creates the first admin, while no account exists.
+    pub fn setup_link(&self) -> Option<String> {
+        self.access
+            .needs_setup
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| format!("http://{}/setup?token={}", self.local_addr(), self.access.setup_token))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -126,7 +147,7 @@ impl Application {
                 tracing::debug!("TCP_NODELAY could not be set: {error}");
             }
         });
-        // The peer address names who decided a tool call until accounts exist.
+        // The peer address goes into audit entries and the sign-in throttle.
         axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
@@ -150,6 +171,71 @@ async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedE
     Ok(EmbeddedEngine { base_url, listener, router: engine.router() })
 }
 
+/// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
+/// no account exists; without it, the setup page (behind a one-time link) does.
+async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<Arc<Access>> {
+    let accounts = Arc::new(SqliteAccounts::new(pool.clone()));
+    let count = accounts.count().await.map_err(|e| io::Error::other(format!("cannot read the accounts: {e}")))?;
+    if count == 0
+        && let Some(password) = &settings.access.admin_password
+    {
+        app::auth::check_password("admin", password.expose()).map_err(|message| {
+            io::Error::other(format!("SWITCHBOARD_ADMIN_PASSWORD does not meet the password rules: {message}"))
+        })?;
+        accounts
+            .create_first_admin("admin", "Admin", password.expose())
+            .await
+            .map_err(|e| io::Error::other(format!("cannot create the first admin: {e:?}")))?;
+        tracing::info!("created the first admin account, admin, with the password in SWITCHBOARD_ADMIN_PASSWORD");
+    }
+    let needs_setup = count == 0 && settings.access.admin_password.is_none();
+    Ok(Arc::new(Access {
+        accounts,
+        audit: Arc::new(SqliteAudit::new(pool)),
+        throttle: Throttle::new(std::time::Duration::from_secs(15 * 60)),
+        needs_setup: AtomicBool::new(needs_setup),
+        setup_token: access::setup_token(),
+        session_max: settings.access.session_max,
+        session_idle: settings.access.session_idle,
+        max_body_bytes: settings.access.max_body_bytes,
+    }))
+}
+
+/// Daily: audit entries past retention and expired login sessions are removed.
+fn spawn_housekeeping(access: Arc<Access>, sessions: tower_sessions_sqlx_store::SqliteStore, retention_days: u32) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    tokio::spawn(async move {
+        loop {
+            match access.audit.purge(retention_days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("removed {n} audit entries older than {retention_days} days"),
+                Err(error) => tracing::warn!("old audit entries could not be removed: {error}"),
+            }
+            if let Err(error) = sessions.delete_expired().await {
+                tracing::warn!("expired login sessions could not be removed: {error}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
+        }
+    });
+}
+
+/// Every route outside the Leptos app (pages and server functions): method, path, handler. The
+/// router is built from this list and `server/tests/access.rs` walks it, so a route cannot be
+/// added without the access test seeing it.
+pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/healthz", get(|| async { "ok" })),
+        // The handler enforces the upload limit itself, while streaming.
+        (Method::POST, "/api/files", post(files::upload).layer(DefaultBodyLimit::disable())),
+        (Method::GET, "/api/files/{id}/content", get(files::download)),
+        (Method::GET, "/api/sessions/{id}/stream", get(live::stream)),
+        (Method::GET, "/api/audit/export", get(audit::export)),
+        (Method::POST, "/auth/login", post(access::login)),
+        (Method::POST, "/auth/logout", post(access::logout)),
+        (Method::POST, "/auth/setup", post(access::setup)),
+    ]
+}
+
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(
     settings: &Settings,
@@ -157,6 +243,8 @@ pub fn router(
     client: UpstreamClient,
     hub: Arc<Hub>,
     decisions: DecisionsHandle,
+    access: Arc<Access>,
+    sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
@@ -167,52 +255,80 @@ pub fn router(
         .build();
 
     let summary = upstream_summary(settings, client.base_url().to_owned());
-    let routes = route_list();
+    let pages = route_list();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         client: client.clone(),
         max_upload_bytes: settings.max_upload_bytes,
         hub,
+        access: access.clone(),
     };
     let upstream = UpstreamHandle(Arc::new(client));
+    let accounts = AccountsHandle(access.accounts.clone());
+    let audit_log = AuditHandle(access.audit.clone());
     let context = move || {
         provide_context(summary.clone());
         provide_context(upstream.clone());
         provide_context(decisions.clone());
+        provide_context(accounts.clone());
+        provide_context(audit_log.clone());
+        // A page's policy names the nonce its hydration scripts carry.
+        if let (Some(nonce), Some(response)) =
+            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(value) = http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce)))
+        {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
     };
+    let login_cookie = tower_sessions::SessionManagerLayer::new(sessions)
+        .with_name("switchboard_login")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(settings.access.cookie_secure)
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            time::Duration::try_from(settings.access.session_idle).unwrap_or(time::Duration::hours(8)),
+        ))
+        // The idle expiry moves with every request, not only with changes to the session.
+        .with_always_save(true);
 
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/api/files",
-            // The handler enforces the upload limit itself, while streaming.
-            post(files::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/files/{id}/content", get(files::download))
-        .route("/api/sessions/{id}/stream", get(live::stream))
+    let mut router = Router::new();
+    for (_, path, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
         // The built assets are served here rather than by leptos_axum's fallback, which copies a
         // page's response options (a 404 status among them) onto static files when a render's
         // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
         .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
         .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
-        .leptos_routes_with_context(&state, routes, context, {
+        .leptos_routes_with_context(&state, pages, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        // Outermost last: tracing, compression and security headers see every response; the login
+        // cookie is read, the person put on the request, the mutation recorded (refused or not),
+        // cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
+        .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
         .layer(axum::middleware::from_fn(refuse_cross_site_mutations))
+        .layer(axum::middleware::from_fn_with_state(access.clone(), audit::record))
+        .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
+        .layer(login_cookie)
+        .layer(axum::middleware::from_fn(access::secure_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
 
-/// Refuses a mutation (anything but GET or HEAD under `/api/`) that a browser sent from another
-/// site: a page elsewhere must not be able to delete a vault through a person's open console.
-/// Browsers send `Sec-Fetch-Site` and `Origin` on such requests; tools like curl send neither.
+/// Refuses a mutation (anything but GET or HEAD under `/api/` and `/auth/`) that a browser sent
+/// from another site: a page elsewhere must not be able to delete a vault through a person's open
+/// console, nor sign them in or out. Browsers send `Sec-Fetch-Site` and `Origin` on such requests;
+/// tools like curl send neither (and hold no login cookie of the person's).
 async fn refuse_cross_site_mutations(request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let is_mutation = request.uri().path().starts_with("/api/")
+    let path = request.uri().path();
+    let is_mutation = (path.starts_with("/api/") || path.starts_with("/auth/"))
         && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site");
     let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());

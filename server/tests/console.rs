@@ -471,8 +471,8 @@ async fn an_upload_over_the_limit_is_refused_and_leaves_nothing_behind() {
 
     // Without JavaScript the form posts itself and comes back with the outcome.
     let form = file_form("small.txt", b"ok".to_vec());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap();
+    // (The app's client does not follow redirects.)
+    let response = app.client.post(format!("{}/api/files", app.address)).multipart(form).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 303);
     assert!(response.headers()["location"].to_str().unwrap().starts_with("/files?uploaded=file_"));
 }

@@ -510,7 +510,11 @@ async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still
 
 /// Calls a server function that takes JSON.
 async fn call_json(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
-    let response = app.client.post(format!("{}/api/{endpoint}", app.address)).json(&body).send().await.unwrap();
+    call_json_as(app, &app.client, endpoint, body).await
+}
+
+async fn call_json_as(app: &TestApp, client: &reqwest::Client, endpoint: &str, body: Value) -> (u16, Value) {
+    let response = client.post(format!("{}/api/{endpoint}", app.address)).json(&body).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -569,16 +573,22 @@ async fn confirmations(upstream: &Upstream, session: &str) -> Vec<Value> {
 #[tokio::test]
 async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learns_who_won() {
     let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
+    let ada = app.client_as("ada", &["approver"]).await;
+    let grace = app.client_as("grace", &["approver"]).await;
     let allow = verdict(&session, &call, true, None);
     let deny = verdict(&session, &call, false, Some("not today"));
-    let (a, b) = tokio::join!(call_json(&app, "sessions/decide", allow), call_json(&app, "sessions/decide", deny));
+    let (a, b) = tokio::join!(
+        call_json_as(&app, &ada, "sessions/decide", allow),
+        call_json_as(&app, &grace, "sessions/decide", deny)
+    );
     assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
-    let (winner, loser) = if a.1["sent"].as_array().unwrap().is_empty() { (b.1, a.1) } else { (a.1, b.1) };
+    let (winner, loser, winner_name) =
+        if a.1["sent"].as_array().unwrap().is_empty() { (b.1, a.1, "grace") } else { (a.1, b.1, "ada") };
     assert_eq!(winner["sent"], json!([call]));
     assert_eq!(loser["sent"], json!([]));
     let taken = &loser["taken"][0];
     assert_eq!(taken["event_id"], call.as_str());
-    assert!(taken["decided_by"].as_str().unwrap().contains("127.0.0.1"), "{taken}");
+    assert_eq!(taken["decided_by"], winner_name, "the second approver learns who was first: {taken}");
     assert!(taken["decided_at"].as_str().unwrap().ends_with('Z'), "{taken}");
     assert!(["allow", "deny"].contains(&taken["result"].as_str().unwrap()));
     viewer.until_end_of_turn().await;
@@ -589,6 +599,16 @@ async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learn
     let (status, recorded) = app.read("sessions/decisions", &[("session_id", &session)]).await;
     assert_eq!(status, 200);
     assert_eq!(recorded.as_array().unwrap().len(), 1);
+    // Both decisions are audit entries; the winner's names the tool and a digest of its input.
+    let (_, log) = app.read("audit/list", &[("query[action]", "sessions/decide")]).await;
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    let won = entries.iter().find(|e| e["who"] == winner_name).expect("the winner's entry");
+    let detail: Value = serde_json::from_str(won["detail"].as_str().unwrap()).unwrap();
+    let decided = &detail["decisions"][0];
+    assert_eq!((decided["event_id"].as_str(), decided["tool"].as_str()), (Some(call.as_str()), Some("bash")), "{detail}");
+    assert_eq!(decided["input_sha256"].as_str().map(str::len), Some(64), "{detail}");
+    assert!(won["targets"].as_str().unwrap().contains(&call), "{won}");
 }
 
 #[tokio::test]

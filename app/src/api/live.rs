@@ -222,8 +222,6 @@ pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppErro
 
 #[cfg(feature = "ssr")]
 mod server {
-    use std::net::SocketAddr;
-
     use leptos::prelude::*;
     use serde_json::{Value, json};
 
@@ -246,12 +244,46 @@ mod server {
         AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
     }
 
-    /// Who is deciding. Until accounts exist, the address the request came from.
+    /// Who is deciding: the signed-in person (the server's access rules let nobody else here).
     async fn actor() -> String {
-        match leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await {
-            Ok(axum::extract::ConnectInfo(address)) => format!("a visitor at {}", address.ip()),
-            Err(_) => "a visitor".to_owned(),
-        }
+        crate::auth::store::principal().map(|p| p.label()).unwrap_or_else(|| "somebody not signed in".to_owned())
+    }
+
+    /// Adds to the request's audit entry what each decided call was: its tool and a SHA-256
+    /// digest of the input the API holds for it (what the approval card showed), with the
+    /// decision and any message to the agent. A call the listing does not find is noted by id.
+    async fn note_decisions(session_id: &str, decisions: &[(Recorded, Value)]) {
+        use sha2::Digest;
+        let Ok(client) = crate::api::server::upstream() else { return };
+        let mut query: Vec<(String, String)> = ["agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"]
+            .iter()
+            .map(|t| ("types[]".to_owned(), (*t).to_owned()))
+            .collect();
+        query.push(("order".to_owned(), "desc".to_owned()));
+        query.push(("limit".to_owned(), "1000".to_owned()));
+        let listed: Vec<Value> = client
+            .get::<protocol::common::Page<Value>>(&format!("/v1/sessions/{session_id}/events"), query)
+            .await
+            .map(|page| page.data)
+            .unwrap_or_default();
+        let noted: Vec<Value> = decisions
+            .iter()
+            .map(|(decision, _)| {
+                let call = listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
+                let digest = call.and_then(|c| c.get("input")).map(|input| {
+                    let bytes = serde_json::to_vec(input).unwrap_or_default();
+                    sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+                });
+                json!({
+                    "event_id": decision.event_id,
+                    "tool": call.and_then(|c| c.get("name")).cloned(),
+                    "input_sha256": digest,
+                    "result": decision.result,
+                    "deny_message": decision.deny_message,
+                })
+            })
+            .collect();
+        crate::auth::store::note(json!({ "session_id": session_id, "decisions": noted }));
     }
 
     /// Who decides, and when: worked out once per request, for all its decisions.
@@ -289,6 +321,7 @@ mod server {
     ) -> Result<Decided, AppError> {
         let store = store()?;
         let client = crate::api::server::upstream()?;
+        note_decisions(session_id, &decisions).await;
         let mut outcome = Decided::default();
         let mut events = Vec::new();
         for (decision, event) in decisions {

@@ -1,9 +1,11 @@
 //! Server functions: the browser's only way to reach server state. Each one is a public HTTP
 //! endpoint; reads are GET, everything that changes something is POST. They stay thin: check the
-//! input, call the upstream, say what went wrong in words. (Who may call which arrives with the
-//! team-access work.)
+//! input, call the upstream, say what went wrong in words. Who may call which is decided by the
+//! server's access rules (`server/src/access.rs`), before the function runs.
 
 pub mod agents;
+pub mod audit;
+pub mod auth;
 pub mod environments;
 pub mod files;
 pub mod live;

@@ -50,11 +50,16 @@ pub fn Failure(
         ErrorKind::Unavailable => "The upstream API is not available",
         ErrorKind::BadInput | ErrorKind::Conflict => "The request was refused",
         ErrorKind::Internal => "Something went wrong in Switchboard",
+        ErrorKind::SignedOut => "Sign in again",
+        ErrorKind::Forbidden => "Not allowed for your roles",
+        ErrorKind::TooLarge => "Too large",
     };
+    let sign_in = (error.kind == ErrorKind::SignedOut).then(|| view! { <p><a href="/login">"Sign in"</a></p> });
     view! {
         <section class="panel error" role="alert" data-testid="failure">
             <h2>{title}</h2>
             <p>{error.to_string()}</p>
+            {sign_in}
             {back.map(|(href, label)| view! { <p><A href=href>{label}</A></p> })}
         </section>
     }

@@ -67,6 +67,8 @@ pub enum Link {
     Failed(String),
     /// The session was deleted.
     Ended,
+    /// The person's sign-in ended (expired, signed out elsewhere, account disabled).
+    SignedOut,
 }
 
 /// Token and cost totals.

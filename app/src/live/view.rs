@@ -173,6 +173,8 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         })
     });
 
+    let may_decide = crate::can(crate::auth::Role::Approver);
+    let may_steer = crate::can(crate::auth::Role::Operator);
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <div class="live-head">
@@ -202,6 +204,11 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                         Link::Lost => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
                         Link::Failed(why) => view! { <span class="inline-error">{why}</span> }.into_any(),
                         Link::Ended => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
+                        Link::SignedOut => view! {
+                            <span class="inline-error" data-testid="signed-out">"Your sign-in has ended. "
+                                <a href=format!("/login?next=/sessions/{}", live.session_id.get_value())>"Sign in again"</a>
+                                " — what you typed in the message box is kept."</span>
+                        }.into_any(),
                     }}
                 </p>
             </div>
@@ -236,8 +243,12 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                 <button type="button" class="button jump-live" data-testid="jump-live"
                     on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
             </Show>
-            <PendingCalls live />
-            <Composer live />
+            <Show when=move || may_decide.get()>
+                <PendingCalls live />
+            </Show>
+            <Show when=move || may_steer.get()>
+                <Composer live />
+            </Show>
         </section>
     }
 }
@@ -268,6 +279,23 @@ fn Previews(live: Live) -> impl IntoView {
 fn Composer(live: Live) -> impl IntoView {
     let steer = ServerAction::<Steer>::new();
     let text = RwSignal::new(String::new());
+    // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
+    let draft_key = format!("switchboard.draft.{}", live.session_id.get_value());
+    #[cfg(feature = "hydrate")]
+    {
+        let key = draft_key.clone();
+        Effect::new(move |first: Option<()>| {
+            if first.is_none() {
+                if let Some(saved) = stored_draft(&key, None) {
+                    text.set(saved);
+                }
+            } else {
+                stored_draft(&key, Some(&text.get()));
+            }
+            text.track();
+        });
+    }
+    let _ = &draft_key;
     let files = RwSignal::new(String::new());
     // What was sent and not yet seen in the timeline: shown at once, marked as sending.
     let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());
@@ -357,6 +385,17 @@ fn Composer(live: Live) -> impl IntoView {
     }
 }
 
+/// Reads the saved draft of `key` (`value` None), or saves `value` (an empty one is removed).
+#[cfg(feature = "hydrate")]
+fn stored_draft(key: &str, value: Option<&str>) -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    match value {
+        None => storage.get_item(key).ok()?.filter(|v| !v.is_empty()),
+        Some("") => storage.remove_item(key).ok().map(|_| String::new()),
+        Some(v) => storage.set_item(key, v).ok().map(|_| v.to_owned()),
+    }
+}
+
 /// Opens the hub's stream for this view, folds its frames into the model in batches, and
 /// closes it when the view goes away.
 #[cfg(feature = "hydrate")]
@@ -396,6 +435,7 @@ fn connect(live: Live) {
                             }
                         }
                         "end" => m.link = Link::Ended,
+                        "signed_out" => m.link = Link::SignedOut,
                         "open" if !matches!(m.link, Link::Reconnecting(_)) => m.link = Link::Live,
                         "lost" => m.link = Link::Lost,
                         "failed" => m.link = Link::Failed(data),
@@ -424,14 +464,14 @@ fn connect(live: Live) {
     let url = format!("/api/sessions/{}/stream", live.session_id.get_value());
     let Ok(source) = web_sys::EventSource::new(&url) else { return };
     let mut closures: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
-    for name in ["event", "preview", "status", "end"] {
+    for name in ["event", "preview", "status", "end", "signed_out"] {
         let push = push.clone();
         let source_for_end = source.clone();
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
             let data = message.data().as_string().unwrap_or_default();
             // The session is gone, or the hub gave up on this view: no automatic reconnect.
-            if name == "end" || (name == "status" && data.contains("\"state\":\"failed\"")) {
+            if name == "end" || name == "signed_out" || (name == "status" && data.contains("\"state\":\"failed\"")) {
                 source_for_end.close();
             }
             push(name.to_owned(), data, message.last_event_id());
@@ -455,7 +495,7 @@ fn connect(live: Live) {
             if source_for_error.ready_state() == web_sys::EventSource::CLOSED {
                 push(
                     "failed".to_owned(),
-                    "The session's events could not be opened. Reload the page to try again.".to_owned(),
+                    "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again.".to_owned(),
                     String::new(),
                 );
             } else {

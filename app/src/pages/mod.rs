@@ -1,4 +1,6 @@
+pub mod account;
 pub mod agents;
+pub mod audit;
 pub mod environments;
 pub mod files;
 mod not_found;
@@ -6,6 +8,7 @@ pub mod overview;
 mod section;
 pub mod sessions;
 pub mod settings;
+pub mod users;
 pub mod vaults;
 
 pub use not_found::NotFound;

@@ -12,11 +12,12 @@ pub enum Section {
     Files,
     Vaults,
     Audit,
+    Users,
     Settings,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
@@ -24,6 +25,7 @@ impl Section {
         Section::Files,
         Section::Vaults,
         Section::Audit,
+        Section::Users,
         Section::Settings,
     ];
 
@@ -36,6 +38,7 @@ impl Section {
             Section::Files => "Files",
             Section::Vaults => "Vaults",
             Section::Audit => "Audit",
+            Section::Users => "Users",
             Section::Settings => "Settings",
         }
     }
@@ -49,11 +52,21 @@ impl Section {
             Section::Files => "/files",
             Section::Vaults => "/vaults",
             Section::Audit => "/audit",
+            Section::Users => "/users",
             Section::Settings => "/settings",
         }
     }
 
     /// The route segment: the path without its leading `/`.
+    /// The role a person needs to see the section in the navigation (the server checks each
+    /// call on its own).
+    pub fn needs(self) -> crate::auth::Role {
+        match self {
+            Section::Users | Section::Settings => crate::auth::Role::Admin,
+            _ => crate::auth::Role::Viewer,
+        }
+    }
+
     pub fn segment(self) -> &'static str {
         &self.path()[1..]
     }
@@ -70,6 +83,7 @@ impl Section {
             Section::Files => "Upload files to mount into sessions and download what agents produce.",
             Section::Vaults => "Keep credentials for MCP servers and tools. Secrets are write-only.",
             Section::Audit => "Who did what and when: every change and every approval decision.",
+            Section::Users => "Who may sign in, and what each person may do.",
             Section::Settings => "Check the connection to the upstream API and manage this Switchboard.",
         }
     }

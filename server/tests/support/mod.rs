@@ -49,29 +49,106 @@ pub async fn serve(router: axum::Router) -> String {
 
 pub struct TestApp {
     pub address: String,
+    /// Signed in as the first admin (`admin`, [`ADMIN_PASSWORD`]).
     pub client: reqwest::Client,
-    _data_dir: TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    pub data_dir: std::sync::Arc<TempDir>,
+    /// The one-time setup link, when the app started without accounts.
+    pub setup_link: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Starts Switchboard with `vars` as its environment (on top of a free port and its own data dir).
+/// The first admin's password in tests (`SWITCHBOARD_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A client that keeps cookies and does not follow redirects (tests look at where they lead).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Starts Switchboard with `vars` as its environment (on top of a free port and its own data dir),
+/// with a first admin, and signs its client in as that admin.
 pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
-    let data_dir = TempDir::new();
+    let app = start(TempDir::new().into(), vars, true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    app
+}
+
+/// Starts Switchboard in `data_dir` with `vars`; with `admin`, `SWITCHBOARD_ADMIN_PASSWORD` is
+/// set. The client is not signed in.
+pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], admin: bool) -> TestApp {
     let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     env.insert("SWITCHBOARD_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("SWITCHBOARD_DATA_DIR".into(), data_dir.0.display().to_string());
+    if admin {
+        env.entry("SWITCHBOARD_ADMIN_PASSWORD".into()).or_insert_with(|| ADMIN_PASSWORD.into());
+    }
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings are valid");
 
     let app = Application::build(settings).await.expect("Switchboard starts");
     let address = format!("http://{}", app.local_addr());
+    let setup_link = app.setup_link();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    TestApp { address, client: reqwest::Client::new(), _data_dir: data_dir, _shutdown: shutdown }
+    let stopped = tokio::spawn(async move {
+        let _ = app
+            .run_until(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    TestApp { address, client: browser(), data_dir, setup_link, shutdown: Some(shutdown), stopped: Some(stopped) }
 }
 
 impl TestApp {
+    /// Signs `client` in; panics unless the login page sends it on (303 to somewhere but /login).
+    pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) {
+        let response = self.try_sign_in(client, username, password).await;
+        let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(
+            response.status().as_u16() == 303 && !location.starts_with("/login"),
+            "signing in as {username} failed: {} to {location}",
+            response.status()
+        );
+    }
+
+    pub async fn try_sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        client
+            .post(format!("{}/auth/login", self.address))
+            .form(&[("username", username), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A new account with `roles` (created by the admin client) and a client signed in as it.
+    pub async fn client_as(&self, username: &str, roles: &[&str]) -> reqwest::Client {
+        let mut form = vec![
+            ("username".to_owned(), username.to_owned()),
+            ("display_name".to_owned(), String::new()),
+            ("password".to_owned(), ADMIN_PASSWORD.to_owned()),
+        ];
+        for role in roles {
+            form.push((format!("roles[{role}]"), "true".to_owned()));
+        }
+        let response =
+            self.client.post(format!("{}/api/users/create", self.address)).form(&form).send().await.expect("request sent");
+        assert_eq!(response.status().as_u16(), 200, "creating {username}: {}", response.text().await.unwrap_or_default());
+        let client = browser();
+        self.sign_in(&client, username, ADMIN_PASSWORD).await;
+        client
+    }
+
+    /// Stops the server and waits until it has let go of its port and database.
+    pub async fn stop(mut self) -> std::sync::Arc<TempDir> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.await;
+        }
+        self.data_dir.clone()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
     }

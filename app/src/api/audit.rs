@@ -1,0 +1,138 @@
+//! The audit log: every change and decision, who made it, from where, and how it ended. Entries
+//! are written by the server for every mutation (`server/src/audit.rs`); nothing here edits or
+//! deletes them.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use super::JsonResponse;
+use crate::error::AppError;
+
+/// Filters of the audit page (its query string) and of the export.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// A username; people who are not admins only ever see their own.
+    #[serde(default)]
+    pub user: String,
+    /// An action, or the start of one (`sessions/` for every session action).
+    #[serde(default)]
+    pub action: String,
+    /// An id the entry names (a session, an agent, an event).
+    #[serde(default)]
+    pub target: String,
+    /// From this day (`YYYY-MM-DD`, UTC), inclusive.
+    #[serde(default)]
+    pub from: String,
+    /// Up to this day (`YYYY-MM-DD`, UTC), inclusive.
+    #[serde(default)]
+    pub to: String,
+    /// Entries older than this id (the next page).
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl AuditQuery {
+    /// The filters as they go back into a link.
+    pub fn to_query_string(&self) -> String {
+        let mut pairs = Vec::new();
+        for (key, value) in [("user", &self.user), ("action", &self.action), ("target", &self.target), ("from", &self.from), ("to", &self.to)] {
+            if !value.is_empty() {
+                pairs.push(format!("{key}={}", crate::format::query_value(value)));
+            }
+        }
+        pairs.join("&")
+    }
+
+    /// Checks the dates; the message names the field.
+    pub fn check(&self) -> Result<(), AppError> {
+        for (field, value) in [("from", &self.from), ("to", &self.to)] {
+            let ok = value.is_empty()
+                || (value.len() == 10
+                    && value.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }));
+            if !ok {
+                return Err(AppError::bad_input(field, format!("{value:?} is not a date; use YYYY-MM-DD.")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One page of entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<Entry>,
+    /// Whether there are older entries (ask with `before` = the last entry's id).
+    pub more: bool,
+    /// Whether the person sees everyone's entries (admins) or only their own.
+    pub everyone: bool,
+}
+
+/// An entry as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: String,
+    pub who: String,
+    pub roles: String,
+    pub from: String,
+    pub user_agent: String,
+    pub action: String,
+    pub targets: String,
+    pub detail: String,
+    pub outcome: String,
+    pub status: u16,
+    pub error: String,
+}
+
+pub const AUDIT_PAGE: u32 = 50;
+
+/// A page of the audit log, newest first.
+#[server(endpoint = "audit/list", input = GetUrl, output = JsonResponse)]
+pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
+    crate::api::server::respond(async move {
+        let (query, everyone) = scoped(query)?;
+        let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;
+        let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
+        let mut asked = query.clone();
+        asked.limit = Some(limit + 1);
+        let mut found = store.0.query(&asked).await.map_err(|e| AppError::internal(format!("The audit log could not be read: {e}")))?;
+        let more = found.len() > limit as usize;
+        found.truncate(limit as usize);
+        let entries = found
+            .into_iter()
+            .map(|e| Entry {
+                id: e.id,
+                at: e.at,
+                who: e.username.unwrap_or_else(|| "nobody signed in".to_owned()),
+                roles: e.roles,
+                from: e.ip.unwrap_or_default(),
+                user_agent: e.user_agent.unwrap_or_default(),
+                action: e.action,
+                targets: e.targets,
+                detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
+                outcome: e.outcome,
+                status: e.status,
+                error: e.error.unwrap_or_default(),
+            })
+            .collect();
+        Ok(AuditPage { entries, more, everyone })
+    })
+    .await
+}
+
+/// The query as the person may ask it: people who are not admins see their own entries only.
+#[cfg(feature = "ssr")]
+pub fn scoped(mut query: AuditQuery) -> Result<(AuditQuery, bool), AppError> {
+    query.check()?;
+    let principal = crate::auth::store::principal()
+        .ok_or_else(|| AppError::new(crate::error::ErrorKind::SignedOut, "Sign in to read the audit log."))?;
+    let everyone = principal.can(crate::auth::Role::Admin);
+    if !everyone {
+        query.user = principal.username;
+    }
+    Ok((query, everyone))
+}

@@ -1,0 +1,143 @@
+//! The person signed in, and accounts (admins only; the server's access rules say so).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use super::JsonResponse;
+use crate::{
+    auth::{Account, Principal, Role},
+    error::AppError,
+};
+
+/// Who is signed in; `None` on the login and setup pages.
+#[server(endpoint = "auth/me", input = GetUrl, output = JsonResponse)]
+pub async fn me() -> Result<Option<Principal>, AppError> {
+    Ok(crate::auth::store::principal())
+}
+
+/// Every account, in username order.
+#[server(endpoint = "users/list", input = GetUrl, output = JsonResponse)]
+pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
+    server::respond(async { server::accounts()?.list().await.map_err(server::refused) }).await
+}
+
+/// Creates an account with a first password the admin passes on.
+#[server(endpoint = "users/create", output = JsonResponse)]
+pub async fn create_account(
+    username: String,
+    display_name: String,
+    password: String,
+    #[server(default)] roles: RoleChoice,
+) -> Result<Account, AppError> {
+    server::respond(async move {
+        let username = username.trim().to_lowercase();
+        crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
+        crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
+        let roles = server::roles(&roles)?;
+        let display_name = display_name.trim();
+        let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
+        let account = server::accounts()?
+            .create(&username, display_name, &password, &roles)
+            .await
+            .map_err(server::refused)?;
+        crate::auth::store::note(serde_json::json!({ "username": account.username, "roles": account.roles }));
+        Ok(account)
+    })
+    .await
+}
+
+/// Sets an account's roles and whether it is disabled.
+#[server(endpoint = "users/update", output = JsonResponse)]
+pub async fn update_account(
+    id: i64,
+    #[server(default)] roles: RoleChoice,
+    #[server(default)] disabled: bool,
+) -> Result<Account, AppError> {
+    server::respond(async move {
+        let roles = server::roles(&roles)?;
+        let account = server::accounts()?.update(id, &roles, disabled).await.map_err(server::refused)?;
+        crate::auth::store::note(
+            serde_json::json!({ "username": account.username, "roles": account.roles, "disabled": account.disabled }),
+        );
+        Ok(account)
+    })
+    .await
+}
+
+/// Gives an account a new password (its open logins end).
+#[server(endpoint = "users/password", output = JsonResponse)]
+pub async fn reset_password(id: i64, username: String, password: String) -> Result<(), AppError> {
+    server::respond(async move {
+        crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
+        server::accounts()?.set_password(id, &password).await.map_err(server::refused)
+    })
+    .await
+}
+
+/// The role checkboxes of a form (`roles[operator]=true`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoleChoice {
+    #[serde(default)]
+    pub viewer: bool,
+    #[serde(default)]
+    pub operator: bool,
+    #[serde(default)]
+    pub approver: bool,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+impl RoleChoice {
+    /// The roles ticked; at least one.
+    pub fn roles(&self) -> Result<Vec<Role>, String> {
+        let ticked = [self.viewer, self.operator, self.approver, self.admin];
+        let roles: Vec<Role> = Role::ALL.into_iter().zip(ticked).filter(|(_, t)| *t).map(|(r, _)| r).collect();
+        if roles.is_empty() {
+            return Err("Choose at least one role.".to_owned());
+        }
+        Ok(roles)
+    }
+
+    pub fn of(roles: &[Role]) -> Self {
+        Self {
+            viewer: roles.contains(&Role::Viewer),
+            operator: roles.contains(&Role::Operator),
+            approver: roles.contains(&Role::Approver),
+            admin: roles.contains(&Role::Admin),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    pub use crate::api::server::respond;
+    use crate::{
+        auth::{
+            Role,
+            store::{AccountError, AccountsHandle},
+        },
+        error::AppError,
+    };
+
+    pub fn accounts() -> Result<std::sync::Arc<dyn crate::auth::store::AccountStore>, AppError> {
+        leptos::prelude::use_context::<AccountsHandle>()
+            .map(|h| h.0)
+            .ok_or_else(|| AppError::internal("The server did not provide its accounts."))
+    }
+
+    pub fn roles(roles: &super::RoleChoice) -> Result<Vec<Role>, AppError> {
+        roles.roles().map_err(|m| AppError::bad_input("roles", m))
+    }
+
+    pub fn refused(error: AccountError) -> AppError {
+        match error {
+            AccountError::Taken => AppError::bad_input("username", "That username is taken; choose another."),
+            AccountError::NotFound => AppError::not_found("There is no such account; reload the list."),
+            AccountError::LastAdmin => AppError::bad_input(
+                "roles",
+                "This would leave no enabled admin. Give another account the admin role first.",
+            ),
+            AccountError::Failed(message) => AppError::internal(format!("The accounts could not be saved: {message}")),
+        }
+    }
+}

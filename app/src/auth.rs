@@ -1,0 +1,249 @@
+//! Who may do what: roles, the person signed in, and the rules for usernames and passwords. The
+//! server enforces every rule (`server/src/access.rs`); the pages use the same types to hide what
+//! a person's roles cannot do.
+
+use serde::{Deserialize, Serialize};
+
+/// A role. A person may hold several; every role can read (sessions, agents, the inbox), and
+/// `admin` can do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything but secrets.
+    Viewer,
+    /// Creates, edits and runs agents, environments, sessions and files; sends messages; interrupts.
+    Operator,
+    /// Decides tool calls and answers custom tools.
+    Approver,
+    /// Users, vaults, settings, archiving and deleting.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Approver, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text.trim())
+    }
+
+    /// What the role allows, in a line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Viewer => "reads everything but secrets",
+            Role::Operator => "creates, edits and runs agents, environments, sessions and files; sends messages",
+            Role::Approver => "decides tool calls and answers custom tools",
+            Role::Admin => "users, vaults, settings, archiving and deleting",
+        }
+    }
+}
+
+/// Roles as stored and shown: `operator approver`.
+pub fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+/// Roles from their stored text; unknown words are skipped.
+pub fn parse_roles(text: &str) -> Vec<Role> {
+    let mut roles: Vec<Role> = text.split([' ', ',']).filter_map(Role::parse).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+/// The person a request comes from, as the server established it from the login session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// Whether the roles allow what `needed` allows.
+    pub fn can(&self, needed: Role) -> bool {
+        needed == Role::Viewer || self.roles.contains(&Role::Admin) || self.roles.contains(&needed)
+    }
+
+    /// "Ada Lovelace (ada)": how audit entries and decisions name the person.
+    pub fn label(&self) -> String {
+        if self.display_name.is_empty() || self.display_name == self.username {
+            self.username.clone()
+        } else {
+            format!("{} ({})", self.display_name, self.username)
+        }
+    }
+}
+
+/// An account as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 128;
+
+/// The password rules, in words, for forms.
+pub const PASSWORD_RULES: &str = "At least 12 characters (a few words make a good one), at most 128, not containing the username.";
+
+/// Checks a new password against the rules; the message says what to change.
+pub fn check_password(username: &str, password: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD {
+        return Err(format!("The password is {length} characters long; use at least {MIN_PASSWORD}."));
+    }
+    if length > MAX_PASSWORD {
+        return Err(format!("The password is {length} characters long; use at most {MAX_PASSWORD}."));
+    }
+    let username = username.trim().to_lowercase();
+    if !username.is_empty() && password.to_lowercase().contains(&username) {
+        return Err("The password contains the username; choose one that does not.".to_owned());
+    }
+    if password.chars().all(|c| Some(c) == password.chars().next()) {
+        return Err("The password repeats one character; choose a few words instead.".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks a username: 1 to 64 lowercase letters, digits, `.`, `_` or `-`.
+pub fn check_username(username: &str) -> Result<(), String> {
+    if username.is_empty() || username.len() > 64 {
+        return Err("Use a username of 1 to 64 characters.".to_owned());
+    }
+    if !username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
+        return Err("Use lowercase letters, digits, '.', '_' or '-' in a username.".to_owned());
+    }
+    Ok(())
+}
+
+/// Server side: the stores behind accounts and the audit log, reached by server functions through
+/// context as the upstream client is.
+#[cfg(feature = "ssr")]
+pub mod store {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+
+    use super::{Account, Principal, Role};
+    use crate::upstream::client::BoxFuture;
+
+    /// Why an account change was refused.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum AccountError {
+        Taken,
+        NotFound,
+        /// The change would leave no enabled admin.
+        LastAdmin,
+        Failed(String),
+    }
+
+    pub trait AccountStore: Send + Sync + 'static {
+        fn list(&self) -> BoxFuture<'_, Result<Vec<Account>, AccountError>>;
+        fn create<'a>(
+            &'a self,
+            username: &'a str,
+            display_name: &'a str,
+            password: &'a str,
+            roles: &'a [Role],
+        ) -> BoxFuture<'a, Result<Account, AccountError>>;
+        /// Sets roles and whether the account is disabled. Disabling ends the account's logins.
+        fn update<'a>(&'a self, id: i64, roles: &'a [Role], disabled: bool) -> BoxFuture<'a, Result<Account, AccountError>>;
+        /// Sets a new password and ends the account's logins.
+        fn set_password<'a>(&'a self, id: i64, password: &'a str) -> BoxFuture<'a, Result<(), AccountError>>;
+    }
+
+    #[derive(Clone)]
+    pub struct AccountsHandle(pub Arc<dyn AccountStore>);
+
+    /// One entry of the audit log.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct AuditEntry {
+        pub id: i64,
+        pub at: String,
+        pub username: Option<String>,
+        pub roles: String,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+        pub action: String,
+        pub targets: String,
+        pub detail: Option<Value>,
+        pub outcome: String,
+        pub status: u16,
+        pub error: Option<String>,
+    }
+
+    pub use crate::api::audit::AuditQuery;
+
+    pub trait AuditStore: Send + Sync + 'static {
+        /// Entries matching `query`, newest first.
+        fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
+    }
+
+    #[derive(Clone)]
+    pub struct AuditHandle(pub Arc<dyn AuditStore>);
+
+    /// What a server function adds to its audit entry (the tool and input digest of a decision):
+    /// the server puts an empty note on each mutation and writes the entry after the response.
+    #[derive(Clone, Default)]
+    pub struct AuditNote(pub Arc<Mutex<Option<Value>>>);
+
+    /// The person the request comes from (`None` only on the few routes open before login).
+    pub fn principal() -> Option<Principal> {
+        leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<Principal>().cloned()
+    }
+
+    /// Adds `detail` to the audit entry of the current request.
+    pub fn note(detail: Value) {
+        let note = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<AuditNote>().cloned());
+        if let Some(note) = note {
+            *note.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(detail);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_can_do_everything_and_everyone_can_read() {
+        let p = |roles: Vec<Role>| Principal { user_id: 1, username: "a".into(), display_name: "A".into(), roles };
+        assert!(p(vec![Role::Approver]).can(Role::Viewer));
+        assert!(p(vec![Role::Approver]).can(Role::Approver));
+        assert!(!p(vec![Role::Approver]).can(Role::Operator));
+        assert!(!p(vec![Role::Viewer]).can(Role::Approver));
+        assert!(Role::ALL.into_iter().all(|r| p(vec![Role::Admin]).can(r)));
+    }
+
+    #[test]
+    fn password_rules_say_what_to_change() {
+        assert!(check_password("ada", "short").unwrap_err().contains("at least 12"));
+        assert!(check_password("ada", "my name is ada lovelace").unwrap_err().contains("username"));
+        assert!(check_password("ada", &"x".repeat(20)).unwrap_err().contains("repeats"));
+        assert!(check_password("ada", &"ab".repeat(70)).unwrap_err().contains("at most 128"));
+        assert!(check_password("ada", "correct horse battery").is_ok());
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_text() {
+        assert_eq!(parse_roles("approver operator approver bogus"), vec![Role::Operator, Role::Approver]);
+        assert_eq!(roles_text(&[Role::Operator, Role::Approver]), "operator approver");
+    }
+}

@@ -1,0 +1,354 @@
+//! The audit log: one entry per mutation (every request that is not a read under `/api/`), per
+//! decision, per sign-in and sign-out. Written by [`record`] after the response is known, so the
+//! outcome (refused by Switchboard, refused or failed upstream) is part of the entry.
+//!
+//! Entries cannot be edited (a trigger refuses updates) and the app offers no way to delete them;
+//! only retention (`SWITCHBOARD_AUDIT_RETENTION_DAYS`) removes old ones.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use app::{
+    api::audit::AuditQuery,
+    auth::{
+        Principal, roles_text,
+        store::{AuditEntry, AuditNote, AuditStore},
+    },
+    error::{AppError, ErrorKind},
+    upstream::client::BoxFuture,
+};
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Query, Request, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+/// Who made a request, as the audit log names them.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub roles: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    pub fn of(principal: Option<&Principal>, headers: &HeaderMap, peer: Option<SocketAddr>) -> Self {
+        Self {
+            user_id: principal.map(|p| p.user_id),
+            username: principal.map(|p| p.username.clone()),
+            roles: principal.map(|p| roles_text(&p.roles)).unwrap_or_default(),
+            ip: peer.map(|a| a.ip().to_string()),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(300).collect()),
+        }
+    }
+}
+
+/// An entry about to be written.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub actor: Actor,
+    pub action: String,
+    pub targets: Vec<String>,
+    pub detail: Option<Value>,
+    pub status: u16,
+    pub error: Option<String>,
+}
+
+pub struct SqliteAudit {
+    pool: SqlitePool,
+}
+
+impl SqliteAudit {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn append(&self, entry: NewEntry) {
+        let outcome = match entry.status {
+            200..=399 => "ok",
+            400..=499 => "refused",
+            _ => "failed",
+        };
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let written = sqlx::query(
+            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(at)
+        .bind(entry.actor.user_id)
+        .bind(&entry.actor.username)
+        .bind(&entry.actor.roles)
+        .bind(&entry.actor.ip)
+        .bind(&entry.actor.user_agent)
+        .bind(&entry.action)
+        .bind(entry.targets.join(" "))
+        .bind(entry.detail.map(|d| d.to_string()))
+        .bind(outcome)
+        .bind(entry.status as i64)
+        .bind(&entry.error)
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = written {
+            tracing::error!(action = %entry.action, "an audit entry could not be written: {error}");
+        }
+    }
+
+    /// Removes entries older than `days`; answers how many.
+    pub async fn purge(&self, days: u32) -> Result<u64, sqlx::Error> {
+        let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(days as i64))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Ok(sqlx::query("DELETE FROM audit WHERE at < ?").bind(cutoff).execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error FROM audit WHERE 1 = 1",
+        );
+        if !query.user.is_empty() {
+            sql.push(" AND username = ").push_bind(query.user.trim().to_lowercase());
+        }
+        if !query.action.is_empty() {
+            let action = query.action.trim();
+            if action.ends_with('/') {
+                sql.push(" AND substr(action, 1, ").push_bind(action.len() as i64).push(") = ").push_bind(action.to_owned());
+            } else {
+                sql.push(" AND action = ").push_bind(action.to_owned());
+            }
+        }
+        if !query.target.is_empty() {
+            sql.push(" AND instr(' ' || targets || ' ', ").push_bind(format!(" {} ", query.target.trim())).push(") > 0");
+        }
+        if !query.from.is_empty() {
+            sql.push(" AND substr(at, 1, 10) >= ").push_bind(query.from.clone());
+        }
+        if !query.to.is_empty() {
+            sql.push(" AND substr(at, 1, 10) <= ").push_bind(query.to.clone());
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(query.limit.unwrap_or(100) as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| AuditEntry {
+                id: row.get("id"),
+                at: row.get("at"),
+                username: row.get("username"),
+                roles: row.get("roles"),
+                ip: row.get("ip"),
+                user_agent: row.get("user_agent"),
+                action: row.get("action"),
+                targets: row.get("targets"),
+                detail: row.get::<Option<String>, _>("detail").and_then(|d| serde_json::from_str(&d).ok()),
+                outcome: row.get("outcome"),
+                status: row.get::<i64, _>("status") as u16,
+                error: row.get("error"),
+            })
+            .collect())
+    }
+}
+
+impl AuditStore for SqliteAudit {
+    fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>> {
+        Box::pin(async move { self.select(query).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// Records every mutation under `/api/`: who, from where, what (the endpoint and the ids its
+/// body names), and how it ended. Runs inside [`crate::access::authenticate`], so it knows the
+/// person, and outside the role check, so a refused call is recorded too.
+///
+/// It also holds the request body limit for everything but uploads: the body is read here (to
+/// find the ids) and a body over `SWITCHBOARD_MAX_BODY_BYTES` is answered with 413.
+pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let is_mutation = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let Some(action) = path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned) else {
+        return next.run(request).await;
+    };
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
+    let note = AuditNote::default();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(note.clone());
+    let mut targets = Vec::new();
+    let request = if action == "files" {
+        // Uploads stream to the upstream with their own limit; the new file's id is in the answer.
+        Request::from_parts(parts, body)
+    } else {
+        let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let error = AppError::new(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "The request is larger than this server accepts ({} bytes); send less at once.",
+                        state.max_body_bytes
+                    ),
+                );
+                let response = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(&error)).into_response();
+                state
+                    .audit
+                    .append(NewEntry { actor, action, targets, detail: None, status: 413, error: Some(error.message) })
+                    .await;
+                return response;
+            }
+        };
+        collect_targets(&parts.headers, &bytes, &mut targets);
+        Request::from_parts(parts, Body::from(bytes))
+    };
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    // Answers of mutations are small JSON: the error's message, or the id of what was created.
+    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let error = (status >= 400).then(|| {
+        answer
+            .as_ref()
+            .and_then(|a| a.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("HTTP {status}"))
+    });
+    // What was created or changed: `{"id": …}`, or a view with its `row`.
+    if status < 300
+        && let Some(id) = answer.as_ref().and_then(|a| a.get("id").or_else(|| a.get("row").and_then(|r| r.get("id"))))
+    {
+        push_target(&mut targets, id);
+    }
+    let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    state.audit.append(NewEntry { actor, action, targets, detail, status, error }).await;
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The ids a request body names: the values of `id` and `…_id` keys, in JSON or a form.
+fn collect_targets(headers: &HeaderMap, body: &[u8], targets: &mut Vec<String>) {
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    if is_json {
+        if let Ok(value) = serde_json::from_slice::<Value>(body) {
+            walk(&value, None, targets);
+        }
+        return;
+    }
+    for (key, value) in form_urlencoded::parse(body) {
+        // `verdicts[0][event_id]` names `event_id`.
+        let name = key.rsplit('[').next().unwrap_or(&key).trim_end_matches(']');
+        if is_target_key(name) {
+            push_target(targets, &Value::String(value.into_owned()));
+        }
+    }
+}
+
+fn walk(value: &Value, key: Option<&str>, targets: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, Some(k), targets)),
+        Value::Array(items) => items.iter().for_each(|v| walk(v, key, targets)),
+        other if key.is_some_and(is_target_key) => push_target(targets, other),
+        _ => {}
+    }
+}
+
+fn is_target_key(key: &str) -> bool {
+    key == "id" || key.ends_with("_id") || key.ends_with("_ids")
+}
+
+fn push_target(targets: &mut Vec<String>, value: &Value) {
+    let text = match value {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => format!("user:{n}"),
+        _ => return,
+    };
+    if targets.len() < 20 && !text.is_empty() && text.len() <= 100 && app::api::is_id(text.trim_start_matches("user:")) && !targets.contains(&text) {
+        targets.push(text);
+    }
+}
+
+/// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
+/// not admins: their own), newest first, at most 100,000.
+pub async fn export(
+    State(state): State<Arc<crate::access::Access>>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    Query(mut query): Query<ExportQuery>,
+) -> Response {
+    if let Err(error) = query.filters.check() {
+        return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+    }
+    if !principal.can(app::auth::Role::Admin) {
+        query.filters.user = principal.username.clone();
+    }
+    query.filters.before = None;
+    query.filters.limit = Some(100_000);
+    let entries = match state.audit.select(&query.filters).await {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::error!("the audit log could not be read: {error}");
+            let error = AppError::internal("The audit log could not be read; see the server's log.");
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(error)).into_response();
+        }
+    };
+    let day = time::OffsetDateTime::now_utc().date();
+    match query.format.as_deref().unwrap_or("csv") {
+        "json" => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"switchboard-audit-{day}.json\"")),
+            ],
+            serde_json::to_vec_pretty(&entries).unwrap_or_default(),
+        )
+            .into_response(),
+        "csv" => {
+            let mut out = csv::Writer::from_writer(Vec::new());
+            let _ = out.write_record([
+                "id", "at", "username", "roles", "ip", "user_agent", "action", "targets", "detail", "outcome", "status", "error",
+            ]);
+            for e in &entries {
+                let _ = out.write_record([
+                    e.id.to_string(),
+                    e.at.clone(),
+                    e.username.clone().unwrap_or_default(),
+                    e.roles.clone(),
+                    e.ip.clone().unwrap_or_default(),
+                    e.user_agent.clone().unwrap_or_default(),
+                    e.action.clone(),
+                    e.targets.clone(),
+                    e.detail.as_ref().map(Value::to_string).unwrap_or_default(),
+                    e.outcome.clone(),
+                    e.status.to_string(),
+                    e.error.clone().unwrap_or_default(),
+                ]);
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"switchboard-audit-{day}.csv\"")),
+                ],
+                out.into_inner().unwrap_or_default(),
+            )
+                .into_response()
+        }
+        other => {
+            let error = AppError::bad_input("format", format!("{other:?} is not an export format; use csv or json."));
+            (StatusCode::BAD_REQUEST, axum::Json(error)).into_response()
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+    #[serde(flatten)]
+    filters: AuditQuery,
+}

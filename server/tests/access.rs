@@ -1,0 +1,444 @@
+//! Who may reach what, login sessions, cross-site requests, headers, throttling and the audit
+//! log, over HTTP against a real Switchboard.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use serde_json::Value;
+use support::{ADMIN_PASSWORD, TempDir, TestApp, browser, spawn_app, start};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Needs {
+    Anyone,
+    Viewer,
+    Operator,
+    Approver,
+    Admin,
+}
+
+/// The designed matrix: what each endpoint needs. Written out here, apart from the server's own
+/// table, so that a change to who may do what is a change to this test too. An endpoint missing
+/// here fails the test.
+fn designed(method: &str, path: &str) -> Option<Needs> {
+    use Needs::*;
+    let needs = match (method, path) {
+        (_, "/healthz") => Anyone,
+        ("POST", "/auth/login" | "/auth/logout" | "/auth/setup") => Anyone,
+        (_, "/api/auth/me") => Anyone,
+        (
+            "GET",
+            "/api/upstream" | "/api/agents/list" | "/api/agents/get" | "/api/agents/choices" | "/api/agents/definition"
+            | "/api/agents/diff" | "/api/agents/versions" | "/api/environments/list" | "/api/environments/get"
+            | "/api/sessions/list" | "/api/sessions/get" | "/api/sessions/choices" | "/api/sessions/events"
+            | "/api/sessions/decisions" | "/api/files/list" | "/api/files/get" | "/api/vaults/list" | "/api/vaults/get"
+            | "/api/audit/list" | "/api/audit/export" | "/api/files/{id}/content" | "/api/sessions/{id}/stream",
+        ) => Viewer,
+        (
+            "POST",
+            "/api/agents/create" | "/api/agents/update" | "/api/environments/save" | "/api/sessions/create"
+            | "/api/sessions/mount" | "/api/sessions/unmount" | "/api/sessions/steer" | "/api/files",
+        ) => Operator,
+        ("POST", "/api/sessions/decide" | "/api/sessions/answer") => Approver,
+        (
+            "POST",
+            "/api/agents/archive" | "/api/environments/archive" | "/api/environments/delete" | "/api/files/delete"
+            | "/api/sessions/archive" | "/api/sessions/delete" | "/api/vaults/create" | "/api/vaults/archive"
+            | "/api/vaults/delete" | "/api/vaults/credentials/create" | "/api/vaults/credentials/rotate"
+            | "/api/vaults/credentials/archive" | "/api/vaults/credentials/delete" | "/api/users/create"
+            | "/api/users/update" | "/api/users/password" | "/api/settings/check",
+        ) => Admin,
+        ("GET", "/api/users/list") => Admin,
+        _ => return None,
+    };
+    Some(needs)
+}
+
+/// Every endpoint the router serves besides pages: the server functions the app registers and
+/// the routes `startup::routes` adds.
+fn endpoints() -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (method.to_string(), path.to_owned()))
+        .collect();
+    all.extend(server::startup::routes().into_iter().map(|(method, path, _)| (method.to_string(), path.to_owned())));
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited() {
+    let app = spawn_app(&[]).await;
+    let people = [
+        ("anonymous", browser(), None),
+        ("viewer", app.client_as("vic", &["viewer"]).await, Some(vec![Needs::Viewer])),
+        ("operator", app.client_as("olga", &["operator"]).await, Some(vec![Needs::Viewer, Needs::Operator])),
+        ("approver", app.client_as("april", &["approver"]).await, Some(vec![Needs::Viewer, Needs::Approver])),
+        (
+            "admin",
+            app.client.clone(),
+            Some(vec![Needs::Viewer, Needs::Operator, Needs::Approver, Needs::Admin]),
+        ),
+    ];
+    let endpoints = endpoints();
+    assert!(endpoints.len() > 45, "the router's endpoints were not all found: {endpoints:?}");
+    let mut wrong = Vec::new();
+    for (method, path) in &endpoints {
+        let Some(needs) = designed(method, path) else {
+            wrong.push(format!("{method} {path}: no rule in this test's matrix (and maybe none on the server)"));
+            continue;
+        };
+        // The forms of the login pages change who is signed in; they have tests of their own below.
+        if path.starts_with("/auth/") {
+            continue;
+        }
+        let url = format!("{}{}", app.address, path.replace("{id}", "nonexistent_1"));
+        for (who, client, allows) in &people {
+            let request = if method == "GET" { client.get(&url) } else { client.post(&url).form(&[("x", "")]) };
+            let status = request.send().await.expect("request sent").status().as_u16();
+            let expected_refusal = match (needs, allows) {
+                (Needs::Anyone, _) => None,
+                (_, None) => Some(401),
+                (needs, Some(allows)) if allows.contains(&needs) => None,
+                _ => Some(403),
+            };
+            let ok = match expected_refusal {
+                Some(refusal) => status == refusal,
+                None => status != 401 && status != 403,
+            };
+            if !ok {
+                wrong.push(format!("{method} {path} as {who}: {status}, expected {expected_refusal:?} (None = allowed)"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // A viewer calling an operator endpoint directly is refused, and the refusal is on record.
+    let (status, log) = read(&app, &app.client, "audit/list", &[("query[user]", "vic"), ("query[action]", "agents/create")]).await;
+    assert_eq!(status, 200, "{log}");
+    let entry = &log["entries"][0];
+    assert_eq!((entry["who"].as_str(), entry["outcome"].as_str(), entry["status"].as_u64()), (Some("vic"), Some("refused"), Some(403)), "{log}");
+    assert_eq!(entry["roles"], "viewer");
+    assert_eq!(entry["from"], "127.0.0.1");
+}
+
+async fn read(app: &TestApp, client: &reqwest::Client, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let response = client.get(format!("{}/api/{endpoint}", app.address)).query(query).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The login cookie a response sets.
+fn login_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("switchboard_login="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// A request with only `cookie` (no cookie store): whether it counts as signed in.
+async fn signed_in_with(app: &TestApp, cookie: &str) -> bool {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/upstream", app.address))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16() == 200
+}
+
+#[tokio::test]
+async fn signing_in_changes_the_session_id_and_signing_out_ends_it_on_the_server() {
+    let app = spawn_app(&[]).await;
+    let client = browser();
+    let first = app.try_sign_in(&client, "admin", ADMIN_PASSWORD).await;
+    let first = login_cookie(&first).expect("signing in sets the login cookie");
+    assert!(signed_in_with(&app, &first).await);
+    // Signing in again (as happens after a fixation attempt planted an id) issues a new id, and
+    // the old one is worth nothing.
+    let second = app.try_sign_in(&client, "admin", ADMIN_PASSWORD).await;
+    let second = login_cookie(&second).expect("a new cookie");
+    assert_ne!(first, second);
+    assert!(!signed_in_with(&app, &first).await, "the id from before signing in no longer works");
+    assert!(signed_in_with(&app, &second).await);
+
+    let response = client.post(format!("{}/auth/logout", app.address)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(!signed_in_with(&app, &second).await, "a copy of the cookie is worth nothing after signing out");
+
+    // Cookie flags: HttpOnly, SameSite=Lax; Secure only when configured.
+    let response = app.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
+    let set = response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"), "{set}");
+    let secure = spawn_app(&[("SWITCHBOARD_COOKIE_SECURE", "true")]).await;
+    let response = secure.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
+    assert!(response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn logins_expire_when_idle_and_at_their_absolute_limit() {
+    let idle = spawn_app(&[("SWITCHBOARD_SESSION_IDLE_SECS", "1")]).await;
+    assert_eq!(read(&idle, &idle.client, "upstream", &[]).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let (status, error) = read(&idle, &idle.client, "upstream", &[]).await;
+    assert_eq!(status, 401, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("Sign in"), "{error}");
+
+    let absolute = spawn_app(&[("SWITCHBOARD_SESSION_MAX_SECS", "2")]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(read(&absolute, &absolute.client, "upstream", &[]).await.0);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(statuses.first(), Some(&200));
+    assert_eq!(statuses.last(), Some(&401), "busy or not, the login ends after 2 s: {statuses:?}");
+}
+
+#[tokio::test]
+async fn an_event_stream_ends_with_signed_out_when_the_login_expires() {
+    let app = spawn_app(&[("SWITCHBOARD_SESSION_MAX_SECS", "2")]).await;
+    let session = new_session(&app).await;
+    let response = app.client.get(format!("{}/api/sessions/{session}/stream", app.address)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(10), response.text()).await.expect("the stream ends").unwrap();
+    assert!(body.trim_end().ends_with("event: signed_out\ndata: {}"), "{}", &body[body.len().saturating_sub(300)..]);
+}
+
+/// A new session of a new scripted agent in a new environment.
+async fn new_session(app: &TestApp) -> String {
+    let post = |endpoint: &str, form: Vec<(&'static str, String)>| {
+        let request = app.client.post(format!("{}/api/{endpoint}", app.address)).form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let definition = serde_json::json!({ "name": "streamed", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}" });
+    let agent = post("agents/create", vec![("definition", definition.to_string())]).await;
+    let environment = post(
+        "environments/save",
+        vec![("id", String::new()), ("form[name]", "streamed".into()), ("form[kind]", "cloud".into()), ("form[networking]", "unrestricted".into())],
+    )
+    .await;
+    let session = post(
+        "sessions/create",
+        vec![
+            ("form[agent_id]", agent["id"].as_str().unwrap().to_owned()),
+            ("form[environment_id]", environment["row"]["id"].as_str().unwrap().to_owned()),
+        ],
+    )
+    .await;
+    session["row"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn logins_survive_a_restart_and_disabling_an_account_ends_them() {
+    let app = start(TempDir::new().into(), &[], true).await;
+    let response = app.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
+    let cookie = login_cookie(&response).unwrap();
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    let viewer = app.client_as("vera", &["viewer"]).await;
+    let dir = app.stop().await;
+
+    let again = start(dir, &[], true).await;
+    assert!(signed_in_with(&again, &cookie).await, "the login outlived the restart");
+    assert_eq!(read(&again, &viewer, "upstream", &[]).await.0, 200);
+
+    let admin = browser();
+    again.sign_in(&admin, "admin", ADMIN_PASSWORD).await;
+    let (_, accounts) = read(&again, &admin, "users/list", &[]).await;
+    let vera = accounts.as_array().unwrap().iter().find(|a| a["username"] == "vera").unwrap()["id"].to_string();
+    let response = admin
+        .post(format!("{}/api/users/update", again.address))
+        .form(&[("id", vera.as_str()), ("roles[viewer]", "true"), ("disabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(read(&again, &viewer, "upstream", &[]).await.0, 401, "a disabled account's open login ends");
+    let response = again.try_sign_in(&browser(), "vera", ADMIN_PASSWORD).await;
+    assert_eq!(response.headers()[LOCATION].to_str().unwrap().split('&').next(), Some("/login?error=disabled"));
+
+    // The last admin cannot take away their own admin role.
+    let me = accounts.as_array().unwrap().iter().find(|a| a["username"] == "admin").unwrap()["id"].to_string();
+    let response = admin
+        .post(format!("{}/api/users/update", again.address))
+        .form(&[("id", me.as_str()), ("roles[viewer]", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.text().await.unwrap().contains("no enabled admin"));
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
+    let app = spawn_app(&[]).await;
+    for (header, value) in [(ORIGIN.as_str(), "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let response = app
+            .client
+            .post(format!("{}/api/environments/save", app.address))
+            .header(header, value)
+            .form(&[("id", ""), ("form[name]", "forged"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{header}: {value}");
+        let response = browser()
+            .post(format!("{}/auth/login", app.address))
+            .header(header, value)
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "a forged sign-in: {header}: {value}");
+    }
+    let (_, environments) = read(&app, &app.client, "environments/list", &[]).await;
+    assert!(!environments.to_string().contains("forged"));
+
+    let response = app.client.get(format!("{}/sessions", app.address)).send().await.unwrap();
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    let csp = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("the page's policy names a nonce");
+    assert!(!csp.contains("unsafe-inline'; ") || !csp.contains("script-src 'unsafe-inline"), "{csp}");
+    // Every inline script of the page carries the nonce.
+    let scripts = html.matches("<script").count();
+    let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
+    assert!(scripts > 0 && with_nonce >= scripts, "{scripts} scripts, {with_nonce} with the nonce");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    let response = app.client.get(format!("{}/api/agents/list", app.address)).send().await.unwrap();
+    assert!(response.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413_and_recorded() {
+    let app = spawn_app(&[("SWITCHBOARD_MAX_BODY_BYTES", "2000")]).await;
+    let response = app
+        .client
+        .post(format!("{}/api/agents/create", app.address))
+        .form(&[("definition", "x".repeat(5000))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["message"].as_str().unwrap().contains("2000 bytes"), "{error}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_account_with_a_clear_message() {
+    let app = spawn_app(&[]).await;
+    for _ in 0..5 {
+        let response = app.try_sign_in(&browser(), "admin", "not the password at all").await;
+        assert!(response.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=credentials"));
+    }
+    // Even the right password waits now.
+    let response = app.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/login?error=throttled") && location.contains("&wait=15"), "{location}");
+    let page = app.client.get(format!("{}{location}", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Too many failed sign-ins") && page.contains("15 minutes"), "the login page says why and for how long");
+    // Another account from the same address is not held up.
+    let other = app.client_as("otto", &["viewer"]).await;
+    assert_eq!(read(&app, &other, "upstream", &[]).await.0, 200);
+    let (_, log) = read(&app, &app.client, "audit/list", &[("query[action]", "auth/login")]).await;
+    let outcomes: Vec<u64> = log["entries"].as_array().unwrap().iter().filter(|e| e["who"] == "admin").map(|e| e["status"].as_u64().unwrap()).collect();
+    assert!(outcomes.contains(&429) && outcomes.iter().filter(|s| **s == 401).count() == 5, "{outcomes:?}");
+}
+
+#[tokio::test]
+async fn the_first_admin_is_created_through_the_one_time_setup_link() {
+    let app = start(TempDir::new().into(), &[], false).await;
+    let link = app.setup_link.clone().expect("no accounts: a setup link");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let client = browser();
+    // Nothing is reachable before the first admin exists.
+    let response = client.get(format!("{}/sessions", app.address)).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.headers()[LOCATION].to_str().unwrap()), (303, "/setup"));
+    assert_eq!(read(&app, &client, "upstream", &[]).await.0, 401);
+
+    let setup = |token: String, password: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/auth/setup", app.address);
+        async move {
+            client
+                .post(url)
+                .form(&[("token", token.as_str()), ("username", "root"), ("display_name", "Rae"), ("password", password), ("confirm", password)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let wrong = setup("0".repeat(48), "a long enough password").await;
+    assert!(wrong.headers()[LOCATION].to_str().unwrap().contains("error=This%20setup%20link"));
+    let short = setup(token.clone(), "short").await;
+    assert!(short.headers()[LOCATION].to_str().unwrap().contains("at%20least%2012"));
+    let done = setup(token.clone(), "a long enough password").await;
+    assert_eq!(done.headers()[LOCATION], "/");
+    let (_, me) = read(&app, &client, "auth/me", &[]).await;
+    assert_eq!((me["username"].as_str(), me["roles"].clone()), (Some("root"), serde_json::json!(["admin"])));
+    // The link works once.
+    let again = setup(token, "another long password").await;
+    assert_eq!(again.headers()[LOCATION], "/login?error=set_up");
+}
+
+#[tokio::test]
+async fn the_audit_log_names_who_did_what_and_exports_it() {
+    let app = spawn_app(&[]).await;
+    let operator = app.client_as("otis", &["operator"]).await;
+    let response = operator
+        .post(format!("{}/api/environments/save", app.address))
+        .form(&[("id", ""), ("form[name]", "audited env"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let created: Value = response.json().await.unwrap();
+    let environment = created["row"]["id"].as_str().unwrap().to_owned();
+
+    let (_, log) = read(&app, &app.client, "audit/list", &[("query[target]", &environment)]).await;
+    let entry = &log["entries"][0];
+    assert_eq!(entry["who"], "otis");
+    assert_eq!(entry["action"], "environments/save");
+    assert_eq!(entry["outcome"], "ok");
+    // An operator sees only their own entries, whatever they ask for.
+    let (_, own) = read(&app, &operator, "audit/list", &[("query[user]", "admin")]).await;
+    assert!(own["entries"].as_array().unwrap().iter().all(|e| e["who"] == "otis"), "{own}");
+    assert_eq!(own["everyone"], false);
+
+    let csv = app
+        .client
+        .get(format!("{}/api/audit/export?format=csv&target={environment}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,at,username,roles,ip,user_agent,action,targets"));
+    assert!(lines.next().unwrap().contains(",otis,operator,127.0.0.1,"), "{csv}");
+    let json: Value = app
+        .client
+        .get(format!("{}/api/audit/export?format=json&action=environments/", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(json.as_array().unwrap().iter().any(|e| e["action"] == "environments/save" && e["username"] == "otis"));
+    // Nothing in the app changes an entry.
+    let bogus = app.client.get(format!("{}/api/audit/export?format=xml", app.address)).send().await.unwrap();
+    assert_eq!(bogus.status().as_u16(), 400);
+}
