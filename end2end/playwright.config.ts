@@ -2,6 +2,8 @@ import { defineConfig } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+// The first admin of the other two Switchboards (tests sign in as it: tests/auth.setup.ts).
+import { ADMIN_PASSWORD } from './tests/support';
 
 // The server under test: the binary cargo-leptos built, on its own port and data directory, with
 // no API key so it runs on the embedded engine whatever the developer's shell exports.
@@ -13,7 +15,15 @@ const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'debug', 'swi
 // The spec computes the same ports from E2E_PORT.
 const failingPort = port + 1;
 const fakeUpstreamPort = port + 2;
+// A third Switchboard with no accounts at all: the first-run setup journey (tests/team.spec.ts).
+// Its log is a file, where that journey finds the one-time setup link.
+const freshPort = port + 3;
+// Workers load this file again and inherit the variable: they read the same log.
+const freshLog =
+  process.env.E2E_FRESH_LOG ?? join(mkdtempSync(join(tmpdir(), 'switchboard-e2e-fresh-log-')), 'switchboard.log');
+process.env.E2E_FRESH_LOG = freshLog;
 const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site');
+const adminState = join(__dirname, '.auth', 'admin.json');
 
 // Playwright cannot download browsers here: use Debian's Chromium. Without the background
 // networking flags Chromium floods the closed network with refused connections.
@@ -33,9 +43,9 @@ const chromium = {
 };
 
 /** A Switchboard of the binary under test on `listen`, with a data directory of its own. */
-function switchboard(listen: number, dataPrefix: string, env: Record<string, string>) {
+function switchboard(listen: number, dataPrefix: string, env: Record<string, string>, command = binary) {
   return {
-    command: binary,
+    command,
     cwd: root,
     url: `http://127.0.0.1:${listen}/healthz`,
     reuseExistingServer: false,
@@ -61,14 +71,27 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   projects: [
-    { name: 'chromium', use: { ...chromium }, grepInvert: /@no-js/ },
+    // Signs in as the first admin once; the other projects start signed in.
+    { name: 'sign-in', testMatch: /auth\.setup\.ts/, use: { ...chromium } },
+    {
+      name: 'chromium',
+      use: { ...chromium, storageState: adminState },
+      grepInvert: /@no-js/,
+      dependencies: ['sign-in'],
+    },
     // The same pages with JavaScript off: everything must render on the server.
-    { name: 'chromium-no-js', use: { ...chromium, javaScriptEnabled: false }, grep: /@no-js/ },
+    {
+      name: 'chromium-no-js',
+      use: { ...chromium, javaScriptEnabled: false, storageState: adminState },
+      grep: /@no-js/,
+      dependencies: ['sign-in'],
+    },
   ],
   webServer: [
     switchboard(port, 'switchboard-e2e-', {
       // Small, so the over-the-limit journey needs no large file.
       SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ANTHROPIC_API_KEY: '',
       RUST_LOG: 'warn',
     }),
@@ -82,8 +105,15 @@ export default defineConfig({
     switchboard(failingPort, 'switchboard-e2e-failing-', {
       ANTHROPIC_API_KEY: 'switchboard-e2e-key',
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${fakeUpstreamPort}`,
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       // Its 502s are the point; tower-http would log each one as an error.
       RUST_LOG: 'error,tower_http=off',
     }),
+    switchboard(
+      freshPort,
+      'switchboard-e2e-fresh-',
+      { ANTHROPIC_API_KEY: '', RUST_LOG: 'info,tower_http=off', NO_COLOR: '1' },
+      `"${binary}" > "${freshLog}" 2>&1`,
+    ),
   ],
 });

@@ -100,7 +100,8 @@ pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 128;
 
 /// The password rules, in words, for forms.
-pub const PASSWORD_RULES: &str = "At least 12 characters (a few words make a good one), at most 128, not containing the username.";
+pub const PASSWORD_RULES: &str =
+    "At least 12 characters (a few words make a good one), at most 128, not containing the username.";
 
 /// Checks a new password against the rules; the message says what to change.
 pub fn check_password(username: &str, password: &str) -> Result<(), String> {
@@ -115,7 +116,8 @@ pub fn check_password(username: &str, password: &str) -> Result<(), String> {
     if !username.is_empty() && password.to_lowercase().contains(&username) {
         return Err("The password contains the username; choose one that does not.".to_owned());
     }
-    if password.chars().all(|c| Some(c) == password.chars().next()) {
+    let first = password.chars().next();
+    if password.chars().all(|c| Some(c) == first) {
         return Err("The password repeats one character; choose a few words instead.".to_owned());
     }
     Ok(())
@@ -163,7 +165,12 @@ pub mod store {
             roles: &'a [Role],
         ) -> BoxFuture<'a, Result<Account, AccountError>>;
         /// Sets roles and whether the account is disabled. Disabling ends the account's logins.
-        fn update<'a>(&'a self, id: i64, roles: &'a [Role], disabled: bool) -> BoxFuture<'a, Result<Account, AccountError>>;
+        fn update<'a>(
+            &'a self,
+            id: i64,
+            roles: &'a [Role],
+            disabled: bool,
+        ) -> BoxFuture<'a, Result<Account, AccountError>>;
         /// Sets a new password and ends the account's logins.
         fn set_password<'a>(&'a self, id: i64, password: &'a str) -> BoxFuture<'a, Result<(), AccountError>>;
     }

@@ -28,6 +28,7 @@ use leptos_router::{
 };
 
 use components::nav::Sidebar;
+use pages::audit::Audit;
 use pages::{
     NotFound, Overview, Section, SectionPage,
     account::{Login, Setup},
@@ -39,7 +40,6 @@ use pages::{
     users::Users,
     vaults::{VaultDetail, VaultList},
 };
-use pages::audit::Audit;
 
 /// The whole HTML document. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -156,9 +156,7 @@ pub struct Me(pub Resource<Result<Option<auth::Principal>, error::AppError>>);
 /// server refuses those calls anyway). False until known.
 pub fn can(role: auth::Role) -> Signal<bool> {
     let me = use_context::<Me>();
-    Signal::derive(move || {
-        me.and_then(|me| me.0.get()).and_then(Result::ok).flatten().is_some_and(|p| p.can(role))
-    })
+    Signal::derive(move || me.and_then(|me| me.0.get()).and_then(Result::ok).flatten().is_some_and(|p| p.can(role)))
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

@@ -15,6 +15,7 @@ const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'release', 's
 const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site');
 const port = Number(process.env.BENCH_PORT ?? 3937);
 const base = `http://127.0.0.1:${port}`;
+const PASSWORD = 'open bench password, long enough';
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-open-bench-'));
 
 const server = spawn(binary, [], {
@@ -23,14 +24,28 @@ const server = spawn(binary, [], {
     SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
     SWITCHBOARD_DATA_DIR: dataDir,
     SWITCHBOARD_SITE_ROOT: siteRoot,
+    SWITCHBOARD_ADMIN_PASSWORD: PASSWORD,
     RUST_LOG: 'warn',
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The login cookie of the first admin, for every request (set by signIn).
+let cookie = '';
+const fetchIn = (url, init = {}) => fetch(url, { ...init, headers: { ...(init.headers ?? {}), cookie } });
+
+async function signIn() {
+  const response = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: 'admin', password: PASSWORD, next: '/' }),
+    redirect: 'manual',
+  });
+  cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
+  if (!cookie.startsWith('switchboard_login=')) throw new Error(`signing in failed: ${response.status}`);
+}
 
 async function post(endpoint, form) {
-  const response = await fetch(`${base}/api/${endpoint}`, { method: 'POST', body: new URLSearchParams(form) });
+  const response = await fetchIn(`${base}/api/${endpoint}`, { method: 'POST', body: new URLSearchParams(form) });
   const body = await response.json();
   if (!response.ok) throw new Error(`${endpoint}: ${JSON.stringify(body)}`);
   return body;
@@ -44,11 +59,12 @@ try {
     if (i > 100) throw new Error('Switchboard did not start');
     await sleep(100);
   }
+  await signIn();
   const turn = Array.from({ length: MESSAGES }, (_, n) => ({ text: `Message ${n + 1}: a line of the long session.` }));
   const agent = await post('agents/create', {
     definition: JSON.stringify({ name: 'Open bench', model: 'scripted', system: JSON.stringify({ turns: [turn] }) }),
   });
-  const choices = await (await fetch(`${base}/api/sessions/choices`)).json();
+  const choices = await (await fetchIn(`${base}/api/sessions/choices`)).json();
   const environment = choices.environments.find((e) => e.label.includes('Demo environment'));
   const created = await post('sessions/create', {
     'form[agent_id]': agent.id,
@@ -59,7 +75,7 @@ try {
   const id = created.row.id;
   const started = Date.now();
   for (;;) {
-    const view = await (await fetch(`${base}/api/sessions/get?id=${id}`)).json();
+    const view = await (await fetchIn(`${base}/api/sessions/get?id=${id}`)).json();
     if (view.row.status === 'idle' && Date.now() - started > 1000) break;
     await sleep(500);
   }
@@ -76,6 +92,8 @@ try {
   let events = '';
   for (let run = 0; run < RUNS; run++) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const [name, value] = cookie.split('=');
+    await page.context().addCookies([{ name, value, url: base }]);
     await page.goto(`${base}/sessions/${id}`, { waitUntil: 'commit' });
     // Shown: the last event (the turn's end) is folded in and drawn, at the bottom.
     const at = await page.waitForFunction(

@@ -1,5 +1,8 @@
 import { type Locator, type Page } from '@playwright/test';
 
+/** The first admin's password on the Switchboards that start with one (playwright.config.ts). */
+export const ADMIN_PASSWORD = 'correct horse battery staple';
+
 /**
  * Collects console errors (with the URL they concern) and uncaught exceptions of `page`; assert the
  * list is empty at the end.

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { unique, waitForHydration } from './support';
+import { ADMIN_PASSWORD, unique, waitForHydration } from './support';
 
 // These pages come from the second Switchboard of playwright.config.ts: Anthropic mode, against
 // fake-upstream.mjs, which fails the way each test asks. The mode is global to the fake, so the
@@ -10,6 +10,16 @@ const fakeUpstream = `http://127.0.0.1:${port + 2}`;
 
 test.describe.configure({ mode: 'serial' });
 test.use({ baseURL: failing });
+
+// The cookie of the main Switchboard means nothing here: sign in to this one.
+test.beforeEach(async ({ page }) => {
+  const response = await page.request.post(`${failing}/auth/login`, {
+    form: { username: 'admin', password: ADMIN_PASSWORD, next: '/' },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBe(303);
+  expect(response.headers()['location']).toBe('/');
+});
 
 async function upstreamFails(page: Page, mode: '401' | '429' | '529' | 'down'): Promise<void> {
   const response = await page.request.post(`${fakeUpstream}/__fail/${mode}`);

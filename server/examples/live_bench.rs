@@ -26,6 +26,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 const KEY: &str = "bench-key";
+const PASSWORD: &str = "live bench password, long enough";
 /// Messages in the turn, one every `GAP_MS`.
 const MESSAGES: usize = 150;
 const GAP_MS: u64 = 20;
@@ -68,6 +69,7 @@ async fn main() {
         .env("ANTHROPIC_BASE_URL", &upstream)
         .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("SWITCHBOARD_DATA_DIR", dir.join("switchboard"))
+        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -82,6 +84,26 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The viewers share the first admin's login cookie.
+    let login = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{switchboard}/auth/login"))
+        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("signing in sets the login cookie")
+        .to_owned();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).default_headers(headers).build().unwrap();
     let api = Api { http: http.clone(), base: upstream.clone() };
     println!(
         "live bench: {viewer_count} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
@@ -273,7 +295,8 @@ impl Viewer {
                     let frame = &buffer[consumed..consumed + end];
                     consumed += end + 2;
                     let Some((name, data)) = name_and_data(frame) else { continue };
-                    let persisted = if hub { name == b"event" } else { name != b"ping" && !name.starts_with(b"event_") };
+                    let persisted =
+                        if hub { name == b"event" } else { name != b"ping" && !name.starts_with(b"event_") };
                     if !persisted {
                         continue;
                     }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use server::{settings::Settings, startup::Application};
 
 const RUNS: usize = 300;
+const PASSWORD: &str = "render bench password, long enough";
 const WARMUP: usize = 20;
 
 #[tokio::main]
@@ -24,12 +25,21 @@ async fn main() {
         ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
         ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
         ("ANTHROPIC_API_KEY", String::new()),
+        ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
     ];
     let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
     let app = Application::build(settings).await.expect("Switchboard starts");
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    let http = reqwest::Client::new();
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = http
+        .post(format!("{base}/auth/login"))
+        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303, "signing in");
 
     let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
         let request = http.post(format!("{base}/api/{endpoint}")).form(&form);

@@ -90,7 +90,12 @@ fn unix_now() -> i64 {
 /// Puts the signed-in [`Principal`] on the request, when the login cookie names a login that
 /// still stands. A login past its absolute expiry, or of an account since disabled or given a new
 /// password, is ended here.
-pub async fn authenticate(State(access): State<Arc<Access>>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(access): State<Arc<Access>>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if is_asset(request.uri().path()) {
         return next.run(request).await;
     }
@@ -221,7 +226,10 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
             let next_page = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             return Redirect::to(&format!("/login?next={}", app::format::query_value(next_page))).into_response();
         }
-        return refuse(ErrorKind::SignedOut, "You are not signed in, or your sign-in has ended. Sign in and try again.");
+        return refuse(
+            ErrorKind::SignedOut,
+            "You are not signed in, or your sign-in has ended. Sign in and try again.",
+        );
     };
     if !principal.can(role) {
         let endpoint = path.trim_start_matches("/api/");
@@ -299,7 +307,8 @@ pub async fn login(
                 tracing::error!("a login session could not be started: {error}");
                 return back("failed", String::new());
             }
-            let stored = StoredLogin { user_id: login.principal.user_id, generation: login.generation, started: unix_now() };
+            let stored =
+                StoredLogin { user_id: login.principal.user_id, generation: login.generation, started: unix_now() };
             if let Err(error) = session.insert(LOGIN, stored).await {
                 tracing::error!("a login session could not be saved: {error}");
                 return back("failed", String::new());
@@ -388,7 +397,9 @@ pub async fn setup(
         return Redirect::to("/login?error=set_up").into_response();
     }
     if !constant_time_eq(form.token.trim().as_bytes(), access.setup_token.as_bytes()) {
-        return back("This setup link is not the one Switchboard printed at its last start; copy the link from its log.");
+        return back(
+            "This setup link is not the one Switchboard printed at its last start; copy the link from its log.",
+        );
     }
     if let Err(message) = app::auth::check_username(&username) {
         return back(&message);
@@ -412,8 +423,12 @@ pub async fn setup(
         }
     };
     access.needs_setup.store(false, Ordering::Relaxed);
-    let principal =
-        Principal { user_id: account.id, username: account.username, display_name: account.display_name, roles: account.roles };
+    let principal = Principal {
+        user_id: account.id,
+        username: account.username,
+        display_name: account.display_name,
+        roles: account.roles,
+    };
     let _ = session.cycle_id().await;
     let stored = StoredLogin { user_id: principal.user_id, generation: 0, started: unix_now() };
     if let Err(error) = session.insert(LOGIN, stored).await {

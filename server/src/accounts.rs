@@ -24,7 +24,11 @@ use sqlx::{Row, SqlitePool};
 /// 30 ms per hash on this project's 2-core machines (`scripts/bench login` prints the figure),
 /// slow enough to make guessing from a stolen database costly, fast enough for a sign-in.
 pub fn hasher() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"),
+    )
 }
 
 /// A PHC-format argon2id hash of `password` with a fresh salt.
@@ -171,7 +175,12 @@ impl SqliteAccounts {
     }
 
     /// Creates the first admin, unless an account exists already (`Taken`).
-    pub async fn create_first_admin(&self, username: &str, display_name: &str, password: &str) -> Result<Account, AccountError> {
+    pub async fn create_first_admin(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<Account, AccountError> {
         self.insert(username, display_name, password, &[Role::Admin], true).await
     }
 
@@ -186,7 +195,12 @@ impl SqliteAccounts {
 }
 
 fn principal(account: Account) -> Principal {
-    Principal { user_id: account.id, username: account.username, display_name: account.display_name, roles: account.roles }
+    Principal {
+        user_id: account.id,
+        username: account.username,
+        display_name: account.display_name,
+        roles: account.roles,
+    }
 }
 
 impl AccountStore for SqliteAccounts {
@@ -210,7 +224,12 @@ impl AccountStore for SqliteAccounts {
         Box::pin(self.insert(username, display_name, password, roles, false))
     }
 
-    fn update<'a>(&'a self, id: i64, roles: &'a [Role], disabled: bool) -> BoxFuture<'a, Result<Account, AccountError>> {
+    fn update<'a>(
+        &'a self,
+        id: i64,
+        roles: &'a [Role],
+        disabled: bool,
+    ) -> BoxFuture<'a, Result<Account, AccountError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(failed)?;
             let before = sqlx::query("SELECT disabled FROM users WHERE id = ?")

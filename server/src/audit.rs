@@ -77,9 +77,8 @@ impl SqliteAudit {
             400..=499 => "refused",
             _ => "failed",
         };
-        let at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let at =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let written = sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -121,13 +120,18 @@ impl SqliteAudit {
         if !query.action.is_empty() {
             let action = query.action.trim();
             if action.ends_with('/') {
-                sql.push(" AND substr(action, 1, ").push_bind(action.len() as i64).push(") = ").push_bind(action.to_owned());
+                sql.push(" AND substr(action, 1, ")
+                    .push_bind(action.len() as i64)
+                    .push(") = ")
+                    .push_bind(action.to_owned());
             } else {
                 sql.push(" AND action = ").push_bind(action.to_owned());
             }
         }
         if !query.target.is_empty() {
-            sql.push(" AND instr(' ' || targets || ' ', ").push_bind(format!(" {} ", query.target.trim())).push(") > 0");
+            sql.push(" AND instr(' ' || targets || ' ', ")
+                .push_bind(format!(" {} ", query.target.trim()))
+                .push(") > 0");
         }
         if !query.from.is_empty() {
             sql.push(" AND substr(at, 1, 10) >= ").push_bind(query.from.clone());
@@ -271,7 +275,12 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
         Value::Number(n) => format!("user:{n}"),
         _ => return,
     };
-    if targets.len() < 20 && !text.is_empty() && text.len() <= 100 && app::api::is_id(text.trim_start_matches("user:")) && !targets.contains(&text) {
+    if targets.len() < 20
+        && !text.is_empty()
+        && text.len() <= 100
+        && app::api::is_id(text.trim_start_matches("user:"))
+        && !targets.contains(&text)
+    {
         targets.push(text);
     }
 }
@@ -312,7 +321,18 @@ pub async fn export(
         "csv" => {
             let mut out = csv::Writer::from_writer(Vec::new());
             let _ = out.write_record([
-                "id", "at", "username", "roles", "ip", "user_agent", "action", "targets", "detail", "outcome", "status", "error",
+                "id",
+                "at",
+                "username",
+                "roles",
+                "ip",
+                "user_agent",
+                "action",
+                "targets",
+                "detail",
+                "outcome",
+                "status",
+                "error",
             ]);
             for e in &entries {
                 let _ = out.write_record([

@@ -10,9 +10,8 @@ use std::{
 
 use app::error::{AppError, ErrorKind};
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
-    Extension,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},

@@ -28,7 +28,9 @@ async fn main() -> std::process::ExitCode {
         }
         tracing::info!("Switchboard is serving http://{}", app.local_addr());
         if let Some(link) = app.setup_link() {
-            tracing::info!("no accounts yet: create the first admin at {link} (the link works until then, for this run)");
+            tracing::info!(
+                "no accounts yet: create the first admin at {link} (the link works until then, for this run)"
+            );
         }
         app.run_until(shutdown_signal()).await?;
         Ok::<_, Box<dyn std::error::Error>>(())

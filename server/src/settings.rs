@@ -182,7 +182,9 @@ impl Settings {
         let heartbeat = seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100));
 
         let count = |name: &'static str, default: u64, hint: &'static str| match get(name) {
-            Some(value) => value.parse::<u64>().ok().filter(|n| *n > 0).ok_or(SettingsError::Count { name, value, hint }),
+            Some(value) => {
+                value.parse::<u64>().ok().filter(|n| *n > 0).ok_or(SettingsError::Count { name, value, hint })
+            }
             None => Ok(default),
         };
         let cookie_secure = match get("SWITCHBOARD_COOKIE_SECURE").map(|v| v.to_ascii_lowercase()) {

@@ -106,7 +106,8 @@ impl Application {
             .map_err(io::Error::other)?;
         sessions.migrate().await.map_err(|e| io::Error::other(format!("cannot prepare the login sessions: {e}")))?;
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
-        let router = router(&settings, listener.local_addr()?, client, hub.clone(), decisions, access.clone(), sessions);
+        let router =
+            router(&settings, listener.local_addr()?, client, hub.clone(), decisions, access.clone(), sessions);
         Ok(Self { listener, router, hub, engine, access })
     }
 
@@ -301,11 +302,12 @@ pub fn router(
         // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
         .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
         .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
-        .leptos_routes_with_context(&state, pages, context, {
+        .leptos_routes_with_context(&state, pages, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The not-found page gets the same context: its policy must name its nonce too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .with_state(state)
         // Outermost last: tracing, compression and security headers see every response; the login
         // cookie is read, the person put on the request, the mutation recorded (refused or not),

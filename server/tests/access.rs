@@ -29,25 +29,60 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         (_, "/api/auth/me") => Anyone,
         (
             "GET",
-            "/api/upstream" | "/api/agents/list" | "/api/agents/get" | "/api/agents/choices" | "/api/agents/definition"
-            | "/api/agents/diff" | "/api/agents/versions" | "/api/environments/list" | "/api/environments/get"
-            | "/api/sessions/list" | "/api/sessions/get" | "/api/sessions/choices" | "/api/sessions/events"
-            | "/api/sessions/decisions" | "/api/files/list" | "/api/files/get" | "/api/vaults/list" | "/api/vaults/get"
-            | "/api/audit/list" | "/api/audit/export" | "/api/files/{id}/content" | "/api/sessions/{id}/stream",
+            "/api/upstream"
+            | "/api/agents/list"
+            | "/api/agents/get"
+            | "/api/agents/choices"
+            | "/api/agents/definition"
+            | "/api/agents/diff"
+            | "/api/agents/versions"
+            | "/api/environments/list"
+            | "/api/environments/get"
+            | "/api/sessions/list"
+            | "/api/sessions/get"
+            | "/api/sessions/choices"
+            | "/api/sessions/events"
+            | "/api/sessions/decisions"
+            | "/api/files/list"
+            | "/api/files/get"
+            | "/api/vaults/list"
+            | "/api/vaults/get"
+            | "/api/audit/list"
+            | "/api/audit/export"
+            | "/api/files/{id}/content"
+            | "/api/sessions/{id}/stream",
         ) => Viewer,
         (
             "POST",
-            "/api/agents/create" | "/api/agents/update" | "/api/environments/save" | "/api/sessions/create"
-            | "/api/sessions/mount" | "/api/sessions/unmount" | "/api/sessions/steer" | "/api/files",
+            "/api/agents/create"
+            | "/api/agents/update"
+            | "/api/environments/save"
+            | "/api/sessions/create"
+            | "/api/sessions/mount"
+            | "/api/sessions/unmount"
+            | "/api/sessions/steer"
+            | "/api/files",
         ) => Operator,
         ("POST", "/api/sessions/decide" | "/api/sessions/answer") => Approver,
         (
             "POST",
-            "/api/agents/archive" | "/api/environments/archive" | "/api/environments/delete" | "/api/files/delete"
-            | "/api/sessions/archive" | "/api/sessions/delete" | "/api/vaults/create" | "/api/vaults/archive"
-            | "/api/vaults/delete" | "/api/vaults/credentials/create" | "/api/vaults/credentials/rotate"
-            | "/api/vaults/credentials/archive" | "/api/vaults/credentials/delete" | "/api/users/create"
-            | "/api/users/update" | "/api/users/password" | "/api/settings/check",
+            "/api/agents/archive"
+            | "/api/environments/archive"
+            | "/api/environments/delete"
+            | "/api/files/delete"
+            | "/api/sessions/archive"
+            | "/api/sessions/delete"
+            | "/api/vaults/create"
+            | "/api/vaults/archive"
+            | "/api/vaults/delete"
+            | "/api/vaults/credentials/create"
+            | "/api/vaults/credentials/rotate"
+            | "/api/vaults/credentials/archive"
+            | "/api/vaults/credentials/delete"
+            | "/api/users/create"
+            | "/api/users/update"
+            | "/api/users/password"
+            | "/api/settings/check",
         ) => Admin,
         ("GET", "/api/users/list") => Admin,
         _ => return None,
@@ -75,11 +110,7 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
         ("viewer", app.client_as("vic", &["viewer"]).await, Some(vec![Needs::Viewer])),
         ("operator", app.client_as("olga", &["operator"]).await, Some(vec![Needs::Viewer, Needs::Operator])),
         ("approver", app.client_as("april", &["approver"]).await, Some(vec![Needs::Viewer, Needs::Approver])),
-        (
-            "admin",
-            app.client.clone(),
-            Some(vec![Needs::Viewer, Needs::Operator, Needs::Approver, Needs::Admin]),
-        ),
+        ("admin", app.client.clone(), Some(vec![Needs::Viewer, Needs::Operator, Needs::Approver, Needs::Admin])),
     ];
     let endpoints = endpoints();
     assert!(endpoints.len() > 45, "the router's endpoints were not all found: {endpoints:?}");
@@ -108,17 +139,24 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
                 None => status != 401 && status != 403,
             };
             if !ok {
-                wrong.push(format!("{method} {path} as {who}: {status}, expected {expected_refusal:?} (None = allowed)"));
+                wrong.push(format!(
+                    "{method} {path} as {who}: {status}, expected {expected_refusal:?} (None = allowed)"
+                ));
             }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
     // A viewer calling an operator endpoint directly is refused, and the refusal is on record.
-    let (status, log) = read(&app, &app.client, "audit/list", &[("query[user]", "vic"), ("query[action]", "agents/create")]).await;
+    let (status, log) =
+        read(&app, &app.client, "audit/list", &[("query[user]", "vic"), ("query[action]", "agents/create")]).await;
     assert_eq!(status, 200, "{log}");
     let entry = &log["entries"][0];
-    assert_eq!((entry["who"].as_str(), entry["outcome"].as_str(), entry["status"].as_u64()), (Some("vic"), Some("refused"), Some(403)), "{log}");
+    assert_eq!(
+        (entry["who"].as_str(), entry["outcome"].as_str(), entry["status"].as_u64()),
+        (Some("vic"), Some("refused"), Some(403)),
+        "{log}"
+    );
     assert_eq!(entry["roles"], "viewer");
     assert_eq!(entry["from"], "127.0.0.1");
 }
@@ -220,11 +258,17 @@ async fn new_session(app: &TestApp) -> String {
             body
         }
     };
-    let definition = serde_json::json!({ "name": "streamed", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}" });
+    let definition =
+        serde_json::json!({ "name": "streamed", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}" });
     let agent = post("agents/create", vec![("definition", definition.to_string())]).await;
     let environment = post(
         "environments/save",
-        vec![("id", String::new()), ("form[name]", "streamed".into()), ("form[kind]", "cloud".into()), ("form[networking]", "unrestricted".into())],
+        vec![
+            ("id", String::new()),
+            ("form[name]", "streamed".into()),
+            ("form[kind]", "cloud".into()),
+            ("form[networking]", "unrestricted".into()),
+        ],
     )
     .await;
     let session = post(
@@ -286,7 +330,12 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
             .client
             .post(format!("{}/api/environments/save", app.address))
             .header(header, value)
-            .form(&[("id", ""), ("form[name]", "forged"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+            .form(&[
+                ("id", ""),
+                ("form[name]", "forged"),
+                ("form[kind]", "cloud"),
+                ("form[networking]", "unrestricted"),
+            ])
             .send()
             .await
             .unwrap();
@@ -308,7 +357,8 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     let html = response.text().await.unwrap();
     let csp = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("the page's policy names a nonce");
+    let nonce =
+        csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("the page's policy names a nonce");
     assert!(!csp.contains("unsafe-inline'; ") || !csp.contains("script-src 'unsafe-inline"), "{csp}");
     // Every inline script of the page carries the nonce.
     let scripts = html.matches("<script").count();
@@ -347,12 +397,21 @@ async fn failed_sign_ins_are_throttled_per_account_with_a_clear_message() {
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.starts_with("/login?error=throttled") && location.contains("&wait=15"), "{location}");
     let page = app.client.get(format!("{}{location}", app.address)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Too many failed sign-ins") && page.contains("15 minutes"), "the login page says why and for how long");
+    assert!(
+        page.contains("Too many failed sign-ins") && page.contains("15 minutes"),
+        "the login page says why and for how long"
+    );
     // Another account from the same address is not held up.
     let other = app.client_as("otto", &["viewer"]).await;
     assert_eq!(read(&app, &other, "upstream", &[]).await.0, 200);
     let (_, log) = read(&app, &app.client, "audit/list", &[("query[action]", "auth/login")]).await;
-    let outcomes: Vec<u64> = log["entries"].as_array().unwrap().iter().filter(|e| e["who"] == "admin").map(|e| e["status"].as_u64().unwrap()).collect();
+    let outcomes: Vec<u64> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["who"] == "admin")
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
     assert!(outcomes.contains(&429) && outcomes.iter().filter(|s| **s == 401).count() == 5, "{outcomes:?}");
 }
 
@@ -373,7 +432,13 @@ async fn the_first_admin_is_created_through_the_one_time_setup_link() {
         async move {
             client
                 .post(url)
-                .form(&[("token", token.as_str()), ("username", "root"), ("display_name", "Rae"), ("password", password), ("confirm", password)])
+                .form(&[
+                    ("token", token.as_str()),
+                    ("username", "root"),
+                    ("display_name", "Rae"),
+                    ("password", password),
+                    ("confirm", password),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -398,7 +463,12 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
     let operator = app.client_as("otis", &["operator"]).await;
     let response = operator
         .post(format!("{}/api/environments/save", app.address))
-        .form(&[("id", ""), ("form[name]", "audited env"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")])
+        .form(&[
+            ("id", ""),
+            ("form[name]", "audited env"),
+            ("form[kind]", "cloud"),
+            ("form[networking]", "unrestricted"),
+        ])
         .send()
         .await
         .unwrap();

@@ -606,7 +606,11 @@ async fn two_people_deciding_one_call_send_one_confirmation_and_the_second_learn
     let won = entries.iter().find(|e| e["who"] == winner_name).expect("the winner's entry");
     let detail: Value = serde_json::from_str(won["detail"].as_str().unwrap()).unwrap();
     let decided = &detail["decisions"][0];
-    assert_eq!((decided["event_id"].as_str(), decided["tool"].as_str()), (Some(call.as_str()), Some("bash")), "{detail}");
+    assert_eq!(
+        (decided["event_id"].as_str(), decided["tool"].as_str()),
+        (Some(call.as_str()), Some("bash")),
+        "{detail}"
+    );
     assert_eq!(decided["input_sha256"].as_str().map(str::len), Some(64), "{detail}");
     assert!(won["targets"].as_str().unwrap().contains(&call), "{won}");
 }

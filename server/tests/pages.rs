@@ -46,7 +46,9 @@ async fn overview_arrives_complete_in_place_so_it_works_without_javascript() {
 #[tokio::test]
 async fn every_section_page_works_when_opened_from_a_link() {
     let app = spawn_app(&[]).await;
-    for path in ["/agents", "/environments", "/sessions", "/inbox", "/files", "/vaults", "/audit", "/users", "/settings"] {
+    for path in
+        ["/agents", "/environments", "/sessions", "/inbox", "/files", "/vaults", "/audit", "/users", "/settings"]
+    {
         let (status, html) = app.get_text(path).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains(r#"aria-current="page""#), "{path}: the current page is not marked");

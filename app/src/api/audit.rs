@@ -38,7 +38,13 @@ impl AuditQuery {
     /// The filters as they go back into a link.
     pub fn to_query_string(&self) -> String {
         let mut pairs = Vec::new();
-        for (key, value) in [("user", &self.user), ("action", &self.action), ("target", &self.target), ("from", &self.from), ("to", &self.to)] {
+        for (key, value) in [
+            ("user", &self.user),
+            ("action", &self.action),
+            ("target", &self.target),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
             if !value.is_empty() {
                 pairs.push(format!("{key}={}", crate::format::query_value(value)));
             }
@@ -51,7 +57,10 @@ impl AuditQuery {
         for (field, value) in [("from", &self.from), ("to", &self.to)] {
             let ok = value.is_empty()
                 || (value.len() == 10
-                    && value.chars().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }));
+                    && value
+                        .chars()
+                        .enumerate()
+                        .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }));
             if !ok {
                 return Err(AppError::bad_input(field, format!("{value:?} is not a date; use YYYY-MM-DD.")));
             }
@@ -99,7 +108,11 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
         let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
         let mut asked = query.clone();
         asked.limit = Some(limit + 1);
-        let mut found = store.0.query(&asked).await.map_err(|e| AppError::internal(format!("The audit log could not be read: {e}")))?;
+        let mut found = store
+            .0
+            .query(&asked)
+            .await
+            .map_err(|e| AppError::internal(format!("The audit log could not be read: {e}")))?;
         let more = found.len() > limit as usize;
         found.truncate(limit as usize);
         let entries = found

@@ -36,10 +36,8 @@ pub async fn create_account(
         let roles = server::roles(&roles)?;
         let display_name = display_name.trim();
         let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
-        let account = server::accounts()?
-            .create(&username, display_name, &password, &roles)
-            .await
-            .map_err(server::refused)?;
+        let account =
+            server::accounts()?.create(&username, display_name, &password, &roles).await.map_err(server::refused)?;
         crate::auth::store::note(serde_json::json!({ "username": account.username, "roles": account.roles }));
         Ok(account)
     })

@@ -269,7 +269,8 @@ mod server {
         let noted: Vec<Value> = decisions
             .iter()
             .map(|(decision, _)| {
-                let call = listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
+                let call =
+                    listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
                 let digest = call.and_then(|c| c.get("input")).map(|input| {
                     let bytes = serde_json::to_vec(input).unwrap_or_default();
                     sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()

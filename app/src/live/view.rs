@@ -280,10 +280,9 @@ fn Composer(live: Live) -> impl IntoView {
     let steer = ServerAction::<Steer>::new();
     let text = RwSignal::new(String::new());
     // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
-    let draft_key = format!("switchboard.draft.{}", live.session_id.get_value());
     #[cfg(feature = "hydrate")]
     {
-        let key = draft_key.clone();
+        let key = format!("switchboard.draft.{}", live.session_id.get_value());
         Effect::new(move |first: Option<()>| {
             if first.is_none() {
                 if let Some(saved) = stored_draft(&key, None) {
@@ -295,7 +294,6 @@ fn Composer(live: Live) -> impl IntoView {
             text.track();
         });
     }
-    let _ = &draft_key;
     let files = RwSignal::new(String::new());
     // What was sent and not yet seen in the timeline: shown at once, marked as sending.
     let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());

@@ -15,7 +15,9 @@ pub fn Login() -> impl IntoView {
     let next = q.get("next").unwrap_or_else(|| "/".to_owned());
     let wait = q.get("wait").unwrap_or_else(|| "a few".to_owned());
     let (notice, problem) = match q.get("error").as_deref() {
-        Some("credentials") => (None, Some("That username and password do not match an account. Check both and try again.".to_owned())),
+        Some("credentials") => {
+            (None, Some("That username and password do not match an account. Check both and try again.".to_owned()))
+        }
         Some("throttled") => (
             None,
             Some(format!(
@@ -23,7 +25,13 @@ pub fn Login() -> impl IntoView {
             )),
         ),
         Some("disabled") => (None, Some("This account is disabled. Ask an admin to enable it.".to_owned())),
-        Some("failed") => (None, Some("Signing in failed on the server. Try again; if it keeps failing, the server's log says why.".to_owned())),
+        Some("failed") => (
+            None,
+            Some(
+                "Signing in failed on the server. Try again; if it keeps failing, the server's log says why."
+                    .to_owned(),
+            ),
+        ),
         Some("signed_out") => (Some("You are signed out."), None),
         Some("set_up") => (Some("Switchboard is set up already: sign in with your account."), None),
         _ => (None, None),

@@ -31,14 +31,20 @@ pub fn Users() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let update = ServerAction::<UpdateAccount>::new();
     let reset = ServerAction::<ResetPassword>::new();
-    let accounts = Resource::new(
-        move || (create.version().get(), update.version().get()),
-        |_| list_accounts(),
-    );
+    let accounts = Resource::new(move || (create.version().get(), update.version().get()), |_| list_accounts());
     let create_error = Signal::derive(move || create.value().get().and_then(Result::err));
     let update_error = Signal::derive(move || update.value().get().and_then(Result::err));
     let reset_error = Signal::derive(move || reset.value().get().and_then(Result::err));
     let created = move || create.value().get().and_then(Result::ok);
+    // A created account empties the form for the next one (roles back to viewer).
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get()
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
     view! {
         <Title text="Users" />
         <header class="page-header">
@@ -75,7 +81,7 @@ pub fn Users() -> impl IntoView {
         </Transition>
         <section class="panel" aria-labelledby="new-account">
             <h2 id="new-account">"New account"</h2>
-            <ActionForm action=create attr:class="fields">
+            <ActionForm action=create node_ref=form attr:class="fields">
                 <label>"Username" <input name="username" required=true autocomplete="off" pattern="[a-z0-9._-]{1,64}" title="lowercase letters, digits, . _ -" /></label>
                 <label>"Display name" <input name="display_name" autocomplete="off" /></label>
                 <label>"First password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>

@@ -130,9 +130,19 @@ impl TestApp {
         for role in roles {
             form.push((format!("roles[{role}]"), "true".to_owned()));
         }
-        let response =
-            self.client.post(format!("{}/api/users/create", self.address)).form(&form).send().await.expect("request sent");
-        assert_eq!(response.status().as_u16(), 200, "creating {username}: {}", response.text().await.unwrap_or_default());
+        let response = self
+            .client
+            .post(format!("{}/api/users/create", self.address))
+            .form(&form)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "creating {username}: {}",
+            response.text().await.unwrap_or_default()
+        );
         let client = browser();
         self.sign_in(&client, username, ADMIN_PASSWORD).await;
         client

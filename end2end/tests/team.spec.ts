@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { type Browser, type Page, expect, test } from '@playwright/test';
+import { waitForHydration } from './support';
+
+// A team on a Switchboard that starts with no accounts (the third server of playwright.config.ts):
+// the first admin from the setup link, an approver and a viewer created on the Users page, a tool
+// call decided by the approver, the viewer watching without decision buttons, and the audit log.
+const port = Number(process.env.E2E_PORT ?? 3917);
+const fresh = `http://127.0.0.1:${port + 3}`;
+const signedOut = { cookies: [], origins: [] };
+const PASSWORD = 'a team password, long enough';
+
+test.use({ baseURL: fresh, storageState: signedOut });
+
+/** The one-time setup link from the fresh Switchboard's log. */
+function setupLink(): string {
+  const log = readFileSync(process.env.E2E_FRESH_LOG!, 'utf8');
+  const link = /http:\/\/\S+\/setup\?token=[0-9a-f]+/.exec(log);
+  expect(link, `the setup link in the log:\n${log}`).toBeTruthy();
+  return link![0];
+}
+
+async function signIn(browser: Browser, username: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: fresh, storageState: signedOut });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('signed-in')).toContainText(username);
+  return page;
+}
+
+async function createAccount(page: Page, username: string, role: string): Promise<void> {
+  const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Create the account' }) });
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('First password').fill(PASSWORD);
+  // Only the role asked for (a new form starts with viewer).
+  for (const each of ['viewer', 'operator', 'approver', 'admin']) {
+    await form.getByRole('checkbox', { name: each }).setChecked(each === role);
+  }
+  await form.getByRole('button', { name: 'Create the account' }).click();
+  await expect(page.getByRole('status')).toContainText(`Created ${username} with the roles ${role}`);
+  await expect(page.locator(`tr[data-username="${username}"]`)).toBeVisible();
+  // The form is empty again for the next account.
+  await expect(form.getByLabel('Username')).toHaveValue('');
+}
+
+test('first admin from the setup link; an approver decides a call, a viewer only watches; the audit log shows both', async ({
+  page,
+  browser,
+}) => {
+  // Nothing is reachable before the first admin exists.
+  await page.goto('/sessions');
+  await expect(page).toHaveURL(/\/setup$/);
+  await page.goto(setupLink());
+  await page.getByLabel('Username').fill('root');
+  await page.getByLabel('Display name').fill('Rae Root');
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Password again').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create the admin and sign in' }).click();
+  await expect(page.getByTestId('signed-in')).toContainText('Rae Root (root)');
+
+  // The admin creates an approver and a viewer.
+  await page.goto('/users');
+  await waitForHydration(page);
+  await createAccount(page, 'april', 'approver');
+  await createAccount(page, 'vic', 'viewer');
+
+  // A session waits on a bash call (the admin starts it through the API, as an operator would).
+  const definition = JSON.stringify({
+    name: 'Team journey agent',
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ tool: 'bash', input: { command: 'ls /workspace' } }, { text: 'Listed.' }]] }),
+    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+  });
+  const agent = await page.request.post('/api/agents/create', { form: { definition } });
+  expect(agent.ok(), await agent.text()).toBeTruthy();
+  const choices = await (await page.request.get('/api/sessions/choices')).json();
+  const session = await page.request.post('/api/sessions/create', {
+    form: { 'form[agent_id]': (await agent.json()).id, 'form[environment_id]': choices.environments[0].id },
+  });
+  expect(session.ok(), await session.text()).toBeTruthy();
+  const id = (await session.json()).row.id;
+  const steer = await page.request.post('/api/sessions/steer', {
+    data: { session_id: id, text: 'What is in the workspace?', file_ids: [], interrupt: false },
+  });
+  expect(steer.ok(), await steer.text()).toBeTruthy();
+
+  // The viewer sees the session and the call, but no decision buttons and no message box.
+  const viewer = await signIn(browser, 'vic');
+  await viewer.goto(`/sessions/${id}`);
+  await waitForHydration(viewer);
+  await expect(viewer.getByTestId('timeline').locator('[data-kind="agent.tool_use"]')).toContainText('ls /workspace');
+  await expect(viewer.getByTestId('approval-card')).toHaveCount(0);
+  await expect(viewer.getByTestId('composer-text')).toHaveCount(0);
+  await expect(viewer.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  // Calling the decision endpoint directly is refused too.
+  const forged = await viewer.request.post('/api/sessions/decide', {
+    data: { session_id: id, verdicts: [{ event_id: 'sevt_x', allow: true, deny_message: null }] },
+  });
+  expect(forged.status()).toBe(403);
+
+  // The approver allows it from the card.
+  const approver = await signIn(browser, 'april');
+  await approver.goto(`/sessions/${id}`);
+  await waitForHydration(approver);
+  const card = approver.getByTestId('approval-card');
+  await expect(card).toContainText('Allow bash?');
+  await card.getByTestId('allow').click();
+  await expect(card).toHaveCount(0);
+  await expect(approver.getByTestId('timeline').locator('[data-kind="agent.message"]').last()).toContainText('Listed.');
+
+  // The audit log names both: the accounts the admin created, the approver's decision, the
+  // viewer's refused call.
+  await page.goto('/audit');
+  const log = page.getByTestId('audit-log');
+  await expect(log.locator('tr[data-action="users/create"]')).toHaveCount(2);
+  await expect(log.locator('tr[data-action="users/create"]').first()).toContainText('root');
+  const decision = log.locator('tr[data-action="sessions/decide"]');
+  await expect(decision.filter({ hasText: 'april' })).toContainText('ok 200');
+  await expect(decision.filter({ hasText: 'vic' })).toContainText('refused 403');
+  // The approver sees their own entries only.
+  await approver.goto('/audit');
+  await expect(approver.getByText('Your own actions.')).toBeVisible();
+  await expect(approver.getByTestId('audit-log').locator('tr[data-action="users/create"]')).toHaveCount(0);
+});

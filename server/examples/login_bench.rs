@@ -1,0 +1,67 @@
+//! Sign-in time (not a test): `scripts/bench login`, or
+//! `cargo run --release -p server --example login_bench`.
+//!
+//! Starts Switchboard in this process with a first admin, then times `RUNS` sign-ins over
+//! loopback (`POST /auth/login` sent → its redirect received: the password check with argon2id,
+//! the new login session written to SQLite) and, apart, `RUNS` argon2id hashes alone.
+
+use std::time::{Duration, Instant};
+
+use server::{settings::Settings, startup::Application};
+
+const RUNS: usize = 60;
+const PASSWORD: &str = "login bench password, long enough";
+
+#[tokio::main]
+async fn main() {
+    let data_dir = std::env::temp_dir().join(format!("switchboard-login-bench-{}", std::process::id()));
+    let vars = [
+        ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
+        ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
+        ("ANTHROPIC_API_KEY", String::new()),
+        ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
+    ];
+    let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
+    let app = Application::build(settings).await.expect("Switchboard starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let mut sign_ins = Vec::new();
+    for run in 0..RUNS + 5 {
+        let started = Instant::now();
+        let response = http
+            .post(format!("{base}/auth/login"))
+            .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(response.headers()["location"], "/", "the sign-in worked");
+        if run >= 5 {
+            sign_ins.push(took);
+        }
+    }
+    let mut hashes = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        std::hint::black_box(server::accounts::hash_password(PASSWORD));
+        hashes.push(started.elapsed());
+    }
+    println!("login bench: argon2id m=19456 KiB, t=2, p=1; {RUNS} runs each");
+    report("sign-in (POST /auth/login → redirect)", &mut sign_ins);
+    report("argon2id hash alone", &mut hashes);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
+    println!(
+        "{what:<40} median {:>6.1} ms   min {:>6.1}   p99 {:>6.1}   max {:>6.1}",
+        at(0.5),
+        at(0.0),
+        at(0.99),
+        at(1.0)
+    );
+}
