@@ -105,12 +105,13 @@ pub const PASSWORD_RULES: &str =
 
 /// Checks a new password against the rules; the message says what to change.
 pub fn check_password(username: &str, password: &str) -> Result<(), String> {
+    // The messages do not say how long the password was: they reach the audit log.
     let length = password.chars().count();
     if length < MIN_PASSWORD {
-        return Err(format!("The password is {length} characters long; use at least {MIN_PASSWORD}."));
+        return Err(format!("The password is too short; use at least {MIN_PASSWORD} characters."));
     }
     if length > MAX_PASSWORD {
-        return Err(format!("The password is {length} characters long; use at most {MAX_PASSWORD}."));
+        return Err(format!("The password is too long; use at most {MAX_PASSWORD} characters."));
     }
     let username = username.trim().to_lowercase();
     if !username.is_empty() && password.to_lowercase().contains(&username) {
@@ -213,6 +214,21 @@ pub mod store {
     /// The person the request comes from (`None` only on the few routes open before login).
     pub fn principal() -> Option<Principal> {
         leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<Principal>().cloned()
+    }
+
+    /// The person, if their roles allow what `role` allows. Server functions whose data only some
+    /// roles may see call this themselves: a page's data is loaded while the page renders on the
+    /// server, without passing the server's access table.
+    pub fn require(role: Role) -> Result<Principal, crate::error::AppError> {
+        use crate::error::{AppError, ErrorKind};
+        let principal = principal().ok_or_else(|| AppError::new(ErrorKind::SignedOut, "Sign in to see this."))?;
+        if !principal.can(role) {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                format!("This needs the {} role. Ask an admin if you need it.", role.as_str()),
+            ));
+        }
+        Ok(principal)
     }
 
     /// Adds `detail` to the audit entry of the current request.

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    accounts::{SignInError, SqliteAccounts, Throttle},
+    accounts::{SignInError, SqliteAccounts},
     audit::{Actor, NewEntry, SqliteAudit},
 };
 
@@ -40,7 +40,6 @@ use crate::{
 pub struct Access {
     pub accounts: Arc<SqliteAccounts>,
     pub audit: Arc<SqliteAudit>,
-    pub throttle: Throttle,
     /// No account exists yet: every page leads to the setup page.
     pub needs_setup: AtomicBool,
     /// The secret of the one-time setup link (printed at start while no account exists).
@@ -55,6 +54,8 @@ pub struct Access {
 /// What the login cookie's session holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredLogin {
+    /// The row in `logins` (gone once signed out).
+    login: String,
     user_id: i64,
     generation: i64,
     /// Unix seconds.
@@ -63,8 +64,8 @@ struct StoredLogin {
 
 const LOGIN: &str = "login";
 
-/// When the current login ends at the latest (its absolute expiry, or its idle expiry counted from
-/// this request): an event stream opened now ends then.
+/// When the current login ends at the latest (its absolute expiry): an event stream opened now
+/// ends then. (An open stream counts as activity: idle expiry does not end it.)
 #[derive(Debug, Clone, Copy)]
 pub struct LoginEnds(pub Instant);
 
@@ -72,14 +73,17 @@ pub struct LoginEnds(pub Instant);
 /// account or changed its password meanwhile.
 #[derive(Clone)]
 pub struct LoginCheck {
+    login: String,
     user_id: i64,
     generation: i64,
     accounts: Arc<SqliteAccounts>,
 }
 
 impl LoginCheck {
+    /// False once the person signed out, the account was disabled or its password changed. A
+    /// database that cannot be read does not end the stream.
     pub async fn still_valid(&self) -> bool {
-        matches!(self.accounts.current(self.user_id, self.generation).await, Ok(Some(_)))
+        !matches!(self.accounts.current(&self.login, self.user_id, self.generation).await, Ok(None))
     }
 }
 
@@ -103,24 +107,27 @@ pub async fn authenticate(
         Ok(Some(login)) => {
             let age = Duration::from_secs((unix_now() - login.started).max(0) as u64);
             let current = if age < access.session_max {
-                access.accounts.current(login.user_id, login.generation).await.ok().flatten()
+                access.accounts.current(&login.login, login.user_id, login.generation).await
             } else {
-                None
+                Ok(None)
             };
             match current {
-                Some(principal) => {
-                    let ends = Instant::now() + access.session_idle.min(access.session_max - age);
-                    request.extensions_mut().insert(LoginEnds(ends));
+                Ok(Some(principal)) => {
+                    request.extensions_mut().insert(LoginEnds(Instant::now() + (access.session_max - age)));
                     request.extensions_mut().insert(LoginCheck {
+                        login: login.login.clone(),
                         user_id: login.user_id,
                         generation: login.generation,
                         accounts: access.accounts.clone(),
                     });
                     request.extensions_mut().insert(principal);
                 }
-                None => {
+                Ok(None) => {
+                    let _ = access.accounts.end_login(&login.login).await;
                     let _ = session.flush().await;
                 }
+                // Not the login's fault: it stays, and this request goes on signed out.
+                Err(error) => tracing::warn!("a login could not be checked: {error}"),
             }
         }
         Ok(None) => {}
@@ -155,8 +162,14 @@ pub fn rule(method: &Method, path: &str) -> Option<Rule> {
         _ => {}
     }
     let Some(endpoint) = path.strip_prefix("/api/") else {
-        // Every page can be read by every role; what a page does goes through the endpoints below.
-        return read.then_some(Rule::Needs(Viewer));
+        // Every page can be read by every role but the admins' own; what a page does goes through
+        // the endpoints below. (A page's data is loaded while it renders on the server, without
+        // passing this table: the server functions behind admin pages check the role themselves.)
+        return read.then_some(Rule::Needs(if path == "/users" || path.starts_with("/users/") {
+            Admin
+        } else {
+            Viewer
+        }));
     };
     let segments: Vec<&str> = endpoint.split('/').collect();
     let role = match (read, segments.as_slice()) {
@@ -206,8 +219,10 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let path = request.uri().path();
     let is_page = !path.starts_with("/api/") && !path.starts_with("/auth/");
     let Some(rule) = rule(request.method(), path) else {
-        tracing::error!("no access rule for {} {path}: refused; add one to server/src/access.rs", request.method());
-        return refuse(ErrorKind::Forbidden, format!("{path} is not open to anyone yet."));
+        if path.starts_with("/api/") {
+            tracing::error!("no access rule for {} {path}: refused; add one to server/src/access.rs", request.method());
+        }
+        return refuse(ErrorKind::Forbidden, format!("{} {path} is not open to anyone.", request.method()));
     };
     let Rule::Needs(role) = rule else {
         return next.run(request).await;
@@ -232,6 +247,15 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
         );
     };
     if !principal.can(role) {
+        if is_page {
+            let page = format!(
+                "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not allowed · Switchboard</title>\
+                 <h1>Not allowed for your roles</h1><p>This page needs the {} role. Ask an admin if you need it.</p>\
+                 <p><a href=\"/\">Go to the overview</a></p></html>",
+                role.as_str()
+            );
+            return (StatusCode::FORBIDDEN, axum::response::Html(page)).into_response();
+        }
         let endpoint = path.trim_start_matches("/api/");
         return refuse(
             ErrorKind::Forbidden,
@@ -283,7 +307,8 @@ pub async fn login(
         .into_response()
     };
     let mut actor = Actor::of(None, &headers, Some(peer));
-    actor.username = Some(username.clone()).filter(|u| !u.is_empty());
+    // Only what could be a username goes on record (not a password typed in the wrong field).
+    actor.username = Some(username.clone()).filter(|u| app::auth::check_username(u).is_ok());
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
         access.audit.append(NewEntry {
             actor,
@@ -294,30 +319,27 @@ pub async fn login(
             error: error.map(str::to_owned),
         })
     };
-    if let Some(wait) = access.throttle.wait(&username, &ip) {
+    if let Err(wait) = access.accounts.throttle.attempt(&username, &ip) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
         audit(429, Some("too many failed sign-ins"), actor).await;
         return back("throttled", format!("&wait={minutes}"));
     }
     match access.accounts.sign_in(&username, &form.password).await {
         Ok(login) => {
-            access.throttle.succeeded(&username);
-            // A new id at login: an id planted before (session fixation) is worth nothing.
-            if let Err(error) = session.cycle_id().await {
-                tracing::error!("a login session could not be started: {error}");
-                return back("failed", String::new());
+            access.accounts.throttle.succeeded(&username, Some(&ip));
+            // A login this browser had before ends here.
+            if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
+                let _ = access.accounts.end_login(&before.login).await;
             }
-            let stored =
-                StoredLogin { user_id: login.principal.user_id, generation: login.generation, started: unix_now() };
-            if let Err(error) = session.insert(LOGIN, stored).await {
-                tracing::error!("a login session could not be saved: {error}");
+            let started = start_login(&access, &session, login.principal.user_id, login.generation).await;
+            if let Err(error) = started {
+                tracing::error!("a login could not be started: {error}");
                 return back("failed", String::new());
             }
             audit(200, None, Actor::of(Some(&login.principal), &headers, Some(peer))).await;
             Redirect::to(&next_page).into_response()
         }
         Err(SignInError::Credentials) => {
-            access.throttle.failed(&username, &ip);
             audit(401, Some("wrong username or password"), actor).await;
             back("credentials", String::new())
         }
@@ -333,6 +355,15 @@ pub async fn login(
     }
 }
 
+/// Records a login and puts it in the session, under a new session id: an id planted before
+/// (session fixation) is worth nothing.
+async fn start_login(access: &Access, session: &Session, user_id: i64, generation: i64) -> Result<(), String> {
+    let login = access.accounts.start_login(user_id).await.map_err(|e| e.to_string())?;
+    session.cycle_id().await.map_err(|e| e.to_string())?;
+    let stored = StoredLogin { login, user_id, generation, started: unix_now() };
+    session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
+}
+
 /// `POST /auth/logout`: ends the login on the server (the stored session is deleted, so the old
 /// cookie is worth nothing) and goes to the login page.
 pub async fn logout(
@@ -342,6 +373,11 @@ pub async fn logout(
     headers: HeaderMap,
     principal: Option<axum::Extension<Principal>>,
 ) -> Response {
+    if let Ok(Some(login)) = session.get::<StoredLogin>(LOGIN).await
+        && let Err(error) = access.accounts.end_login(&login.login).await
+    {
+        tracing::error!("a login could not be ended: {error}");
+    }
     if let Err(error) = session.flush().await {
         tracing::error!("a login session could not be ended: {error}");
     }
@@ -429,9 +465,7 @@ pub async fn setup(
         display_name: account.display_name,
         roles: account.roles,
     };
-    let _ = session.cycle_id().await;
-    let stored = StoredLogin { user_id: principal.user_id, generation: 0, started: unix_now() };
-    if let Err(error) = session.insert(LOGIN, stored).await {
+    if let Err(error) = start_login(&access, &session, principal.user_id, 0).await {
         tracing::error!("a login session could not be saved: {error}");
         return Redirect::to("/login").into_response();
     }
@@ -456,7 +490,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Where to go after signing in: a path on this server, never another site (`//evil.example`).
 fn safe_next(next: &str) -> String {
     let next = next.trim();
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/auth/") {
+    // A path on this server only: no `//host`, no backslashes or control characters, which
+    // browsers drop or turn into slashes (`/\t/evil.example` becomes `//evil.example`).
+    let plain = next.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/auth/") {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -508,6 +545,8 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/%09/evil.example"), "/%09/evil.example", "still a path here, and encoded");
         assert_eq!(safe_next(""), "/");
     }
 }

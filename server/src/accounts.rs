@@ -66,6 +66,8 @@ pub struct Login {
 
 pub struct SqliteAccounts {
     pool: SqlitePool,
+    /// Failed sign-ins; a new password clears the account's.
+    pub throttle: Throttle,
 }
 
 fn now() -> String {
@@ -91,7 +93,39 @@ const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, 
 
 impl SqliteAccounts {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, throttle: Throttle::new(Duration::from_secs(15 * 60)) }
+    }
+
+    /// Records a new login of `user_id`; answers its id (what the login cookie's session holds).
+    pub async fn start_login(&self, user_id: i64) -> Result<String, sqlx::Error> {
+        use rand::Rng;
+        let bytes: [u8; 16] = rand::rng().random();
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query("INSERT INTO logins (id, user_id, started_at) VALUES (?, ?, ?)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// Ends a login: its session no longer counts, wherever a copy of it is.
+    pub async fn end_login(&self, login_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM logins WHERE id = ?").bind(login_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Removes logins older than `max` (their sessions have expired).
+    pub async fn prune_logins(&self, max: Duration) -> Result<u64, sqlx::Error> {
+        let cutoff = (time::OffsetDateTime::now_utc() - max)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Ok(sqlx::query("DELETE FROM logins WHERE started_at < ?")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
@@ -122,13 +156,21 @@ impl SqliteAccounts {
         Ok(Login { principal: principal(account), generation: row.get("generation") })
     }
 
-    /// The account behind a login, if it still stands: it exists, is enabled, and its password
-    /// has not changed since (`generation`).
-    pub async fn current(&self, user_id: i64, generation: i64) -> Result<Option<Principal>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// The account behind a login, if it still stands: the login was not ended, the account
+    /// exists, is enabled, and its password has not changed since (`generation`).
+    pub async fn current(
+        &self,
+        login_id: &str,
+        user_id: i64,
+        generation: i64,
+    ) -> Result<Option<Principal>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE id = ? AND EXISTS (SELECT 1 FROM logins WHERE logins.id = ? AND logins.user_id = users.id)"
+        ))
+        .bind(user_id)
+        .bind(login_id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row
             .filter(|r| r.get::<i64, _>("generation") == generation)
             .map(|r| account(&r))
@@ -260,6 +302,9 @@ impl AccountStore for SqliteAccounts {
             if admins == 0 {
                 return Err(AccountError::LastAdmin);
             }
+            if disabled {
+                sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&mut *tx).await.map_err(failed)?;
+            }
             tx.commit().await.map_err(failed)?;
             self.get(id).await
         })
@@ -283,13 +328,22 @@ impl AccountStore for SqliteAccounts {
             if updated.rows_affected() == 0 {
                 return Err(AccountError::NotFound);
             }
+            sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&self.pool).await.map_err(failed)?;
+            // A person locked out by failed sign-ins is let in with the new password.
+            let account = self.get(id).await?;
+            self.throttle.succeeded(&account.username, None);
             Ok(())
         })
     }
 }
 
-/// Failed sign-ins per account and per address, over a sliding window. Past the limit, sign-in
-/// is refused without checking the password until the oldest failure leaves the window.
+/// Failed sign-ins per account and per address, over a sliding window. Each attempt takes a slot
+/// before its password is checked (so a burst of parallel guesses cannot slip past the limit), and
+/// a successful one gives its slot back. Past the limit, sign-in is refused without checking the
+/// password until the oldest failure leaves the window.
+///
+/// In memory: a restart forgets it. Behind a reverse proxy every person shares the proxy's
+/// address, and its limit with it.
 pub struct Throttle {
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
     window: Duration,
@@ -299,50 +353,57 @@ pub struct Throttle {
 pub const PER_ACCOUNT: usize = 5;
 /// Failed sign-ins one address may have within the window (several people behind one proxy).
 pub const PER_ADDRESS: usize = 20;
+/// Keys kept at most; past it, new accounts and addresses are not counted until old ones expire.
+const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
     pub fn new(window: Duration) -> Self {
         Self { failures: Mutex::new(HashMap::new()), window }
     }
 
-    fn keys(username: &str, ip: &str) -> [(String, usize); 2] {
-        [(format!("account:{}", username.trim().to_lowercase()), PER_ACCOUNT), (format!("address:{ip}"), PER_ADDRESS)]
+    fn account_key(username: &str) -> String {
+        format!("account:{}", username.trim().to_lowercase())
     }
 
-    /// How long until a sign-in for `username` from `ip` is allowed again; `None` when it is now.
-    pub fn wait(&self, username: &str, ip: &str) -> Option<Duration> {
+    /// Takes a slot for a sign-in of `username` from `ip`, or answers how long to wait.
+    pub fn attempt(&self, username: &str, ip: &str) -> Result<(), Duration> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let mut wait = None;
-        for (key, limit) in Self::keys(username, ip) {
-            if let Some(times) = failures.get_mut(&key) {
+        if failures.len() > MAX_KEYS / 10 {
+            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < self.window));
+        }
+        let keys = [(Self::account_key(username), PER_ACCOUNT), (format!("address:{ip}"), PER_ADDRESS)];
+        let mut wait: Option<Duration> = None;
+        for (key, limit) in &keys {
+            if let Some(times) = failures.get_mut(key) {
                 while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
                     times.pop_front();
                 }
-                if times.len() >= limit {
+                if times.len() >= *limit {
                     let until = self.window - now.duration_since(times[times.len() - limit]);
-                    wait = Some(wait.map_or(until, |w: Duration| w.max(until)));
+                    wait = Some(wait.map_or(until, |w| w.max(until)));
                 }
             }
         }
-        wait
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for (key, _) in keys {
+            if failures.len() < MAX_KEYS || failures.contains_key(&key) {
+                failures.entry(key).or_default().push_back(now);
+            }
+        }
+        Ok(())
     }
 
-    pub fn failed(&self, username: &str, ip: &str) {
+    /// A sign-in succeeded (or an admin set a new password): the account's failures are cleared
+    /// and the address gets its slot back.
+    pub fn succeeded(&self, username: &str, ip: Option<&str>) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: an address trying many usernames cannot grow the map without end.
-        if failures.len() > 100_000 {
-            failures.clear();
+        failures.remove(&Self::account_key(username));
+        if let Some(times) = ip.and_then(|ip| failures.get_mut(&format!("address:{ip}"))) {
+            times.pop_back();
         }
-        for (key, _) in Self::keys(username, ip) {
-            failures.entry(key).or_default().push_back(Instant::now());
-        }
-    }
-
-    /// A successful sign-in clears the account's failures (not the address's).
-    pub fn succeeded(&self, username: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&format!("account:{}", username.trim().to_lowercase()));
     }
 }
 
@@ -364,16 +425,20 @@ mod tests {
     fn the_throttle_counts_per_account_and_per_address() {
         let throttle = Throttle::new(Duration::from_secs(60));
         for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.wait("ada", "10.0.0.1"), None);
-            throttle.failed("ada", "10.0.0.1");
+            assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
         }
-        assert!(throttle.wait("Ada", "10.0.0.2").is_some(), "the account is throttled from any address");
-        assert_eq!(throttle.wait("grace", "10.0.0.1"), None, "another account from the same address is not");
+        assert!(throttle.attempt("Ada", "10.0.0.2").is_err(), "the account is throttled from any address");
+        assert_eq!(throttle.attempt("grace", "10.0.0.1"), Ok(()), "another account from the same address is not");
         for n in 0..PER_ADDRESS {
-            throttle.failed(&format!("user{n}"), "10.0.0.9");
+            let _ = throttle.attempt(&format!("user{n}"), "10.0.0.9");
         }
-        assert!(throttle.wait("someone-new", "10.0.0.9").is_some(), "the address is throttled for every account");
-        throttle.succeeded("ada");
-        assert_eq!(throttle.wait("ada", "10.0.0.2"), None);
+        assert!(throttle.attempt("someone-new", "10.0.0.9").is_err(), "the address is throttled for every account");
+        throttle.succeeded("ada", None);
+        assert_eq!(throttle.attempt("ada", "10.0.0.2"), Ok(()));
+        // A success gives its slot back: signing in often is not throttled.
+        for _ in 0..3 * PER_ACCOUNT {
+            assert_eq!(throttle.attempt("grace", "10.0.0.3"), Ok(()));
+            throttle.succeeded("grace", Some("10.0.0.3"));
+        }
     }
 }

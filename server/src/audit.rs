@@ -213,11 +213,33 @@ pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Re
         collect_targets(&parts.headers, &bytes, &mut targets);
         Request::from_parts(parts, Body::from(bytes))
     };
+    let signed_in = actor.username.is_some();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let (parts, body) = response.into_parts();
+    // Calls from nobody signed in that were refused for it are not entries: anyone can send them,
+    // and failed sign-ins have entries of their own.
+    if !signed_in && status == 401 {
+        return response;
+    }
     // Answers of mutations are small JSON: the error's message, or the id of what was created.
-    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    // Anything else (a streamed answer, one without a length or over 1 MiB) passes untouched.
+    let small = {
+        use axum::body::HttpBody;
+        response.body().size_hint().exact().is_some_and(|n| n <= 1024 * 1024)
+    };
+    let (parts, body, bytes) = if small {
+        let (parts, body) = response.into_parts();
+        match axum::body::to_bytes(body, 1024 * 1024).await {
+            Ok(bytes) => (parts, Body::from(bytes.clone()), bytes),
+            Err(error) => {
+                tracing::warn!("the answer to {action} could not be read: {error}");
+                (parts, Body::empty(), Default::default())
+            }
+        }
+    } else {
+        let (parts, body) = response.into_parts();
+        (parts, body, Default::default())
+    };
     let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
     let error = (status >= 400).then(|| {
         answer
@@ -235,7 +257,7 @@ pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Re
     }
     let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
     state.audit.append(NewEntry { actor, action, targets, detail, status, error }).await;
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, body)
 }
 
 /// The ids a request body names: the values of `id` and `…_id` keys, in JSON or a form.
@@ -335,20 +357,23 @@ pub async fn export(
                 "error",
             ]);
             for e in &entries {
-                let _ = out.write_record([
-                    e.id.to_string(),
-                    e.at.clone(),
-                    e.username.clone().unwrap_or_default(),
-                    e.roles.clone(),
-                    e.ip.clone().unwrap_or_default(),
-                    e.user_agent.clone().unwrap_or_default(),
-                    e.action.clone(),
-                    e.targets.clone(),
-                    e.detail.as_ref().map(Value::to_string).unwrap_or_default(),
-                    e.outcome.clone(),
-                    e.status.to_string(),
-                    e.error.clone().unwrap_or_default(),
-                ]);
+                let _ = out.write_record(
+                    [
+                        e.id.to_string(),
+                        e.at.clone(),
+                        e.username.clone().unwrap_or_default(),
+                        e.roles.clone(),
+                        e.ip.clone().unwrap_or_default(),
+                        e.user_agent.clone().unwrap_or_default(),
+                        e.action.clone(),
+                        e.targets.clone(),
+                        e.detail.as_ref().map(Value::to_string).unwrap_or_default(),
+                        e.outcome.clone(),
+                        e.status.to_string(),
+                        e.error.clone().unwrap_or_default(),
+                    ]
+                    .map(spreadsheet_safe),
+                );
             }
             (
                 [
@@ -364,6 +389,12 @@ pub async fn export(
             (StatusCode::BAD_REQUEST, axum::Json(error)).into_response()
         }
     }
+}
+
+/// A cell a spreadsheet will not run as a formula: user agents, usernames and error messages come
+/// from outside, and `=HYPERLINK(…)` in one would run when an admin opens the export.
+fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -183,6 +183,11 @@ impl Hub {
 
     /// Ends every viewer's stream (their browsers reconnect to the next server with
     /// `Last-Event-ID`).
+    /// How often a viewer gets a heartbeat.
+    pub fn heartbeat(&self) -> Duration {
+        self.config.heartbeat
+    }
+
     pub fn close(&self) {
         self.closing.send_replace(true);
     }

@@ -63,30 +63,30 @@ pub async fn stream(
             // Proxies in front of Switchboard must pass frames on at once.
             .header("x-accel-buffering", "no")
             .body(Body::from_stream(
-                until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0)).map(Ok::<_, std::convert::Infallible>),
+                until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0), hub.heartbeat())
+                    .map(Ok::<_, std::convert::Infallible>),
             ))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Err(error) => refuse(error),
     }
 }
 
-/// How often an open stream checks that its login still stands (the account was not disabled,
-/// its password not changed, the person not signed out elsewhere).
-const LOGIN_CHECK: Duration = Duration::from_secs(60);
-
-/// `frames` until the login ends: at its expiry, or when a check finds it void. The browser then
-/// gets `event: signed_out` and asks the person to sign in again (keeping what they typed).
+/// `frames` until the login ends: at its absolute expiry, or when a check (with every heartbeat)
+/// finds it void: the person signed out, the account was disabled or given a new password. The
+/// browser then gets `event: signed_out` and asks the person to sign in again (keeping what they
+/// typed).
 fn until_signed_out(
     frames: impl Stream<Item = Bytes> + Send + 'static,
     ends: Option<LoginEnds>,
     check: Option<LoginCheck>,
+    every: Duration,
 ) -> impl Stream<Item = Bytes> + Send + 'static {
     let signed_out = Arc::new(AtomicBool::new(false));
     let ended = {
         let signed_out = signed_out.clone();
         async move {
             loop {
-                let next_check = Instant::now() + LOGIN_CHECK;
+                let next_check = Instant::now() + every;
                 match ends {
                     Some(LoginEnds(end)) if end <= next_check => {
                         tokio::time::sleep_until(end.into()).await;

@@ -32,7 +32,7 @@ use tower_http::{
 
 use crate::{
     access::{self, Access},
-    accounts::{SqliteAccounts, Throttle},
+    accounts::SqliteAccounts,
     audit::{self, SqliteAudit},
     db,
     decisions::SqliteDecisions,
@@ -193,7 +193,6 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
     Ok(Arc::new(Access {
         accounts,
         audit: Arc::new(SqliteAudit::new(pool)),
-        throttle: Throttle::new(std::time::Duration::from_secs(15 * 60)),
         needs_setup: AtomicBool::new(needs_setup),
         setup_token: access::setup_token(),
         session_max: settings.access.session_max,
@@ -215,6 +214,9 @@ fn spawn_housekeeping(access: Arc<Access>, sessions: tower_sessions_sqlx_store::
             if let Err(error) = sessions.delete_expired().await {
                 tracing::warn!("expired login sessions could not be removed: {error}");
             }
+            if let Err(error) = access.accounts.prune_logins(access.session_max).await {
+                tracing::warn!("expired logins could not be removed: {error}");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
         }
     });
@@ -231,9 +233,10 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/files/{id}/content", get(files::download)),
         (Method::GET, "/api/sessions/{id}/stream", get(live::stream)),
         (Method::GET, "/api/audit/export", get(audit::export)),
-        (Method::POST, "/auth/login", post(access::login)),
-        (Method::POST, "/auth/logout", post(access::logout)),
-        (Method::POST, "/auth/setup", post(access::setup)),
+        // Forms of a few fields: a large body here is abuse.
+        (Method::POST, "/auth/login", post(access::login).layer(DefaultBodyLimit::max(16 * 1024))),
+        (Method::POST, "/auth/logout", post(access::logout).layer(DefaultBodyLimit::max(16 * 1024))),
+        (Method::POST, "/auth/setup", post(access::setup).layer(DefaultBodyLimit::max(16 * 1024))),
     ]
 }
 

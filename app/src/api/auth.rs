@@ -18,7 +18,11 @@ pub async fn me() -> Result<Option<Principal>, AppError> {
 /// Every account, in username order.
 #[server(endpoint = "users/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
-    server::respond(async { server::accounts()?.list().await.map_err(server::refused) }).await
+    server::respond(async {
+        crate::auth::store::require(Role::Admin)?;
+        server::accounts()?.list().await.map_err(server::refused)
+    })
+    .await
 }
 
 /// Creates an account with a first password the admin passes on.
@@ -30,6 +34,7 @@ pub async fn create_account(
     #[server(default)] roles: RoleChoice,
 ) -> Result<Account, AppError> {
     server::respond(async move {
+        crate::auth::store::require(Role::Admin)?;
         let username = username.trim().to_lowercase();
         crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
         crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
@@ -52,6 +57,7 @@ pub async fn update_account(
     #[server(default)] disabled: bool,
 ) -> Result<Account, AppError> {
     server::respond(async move {
+        crate::auth::store::require(Role::Admin)?;
         let roles = server::roles(&roles)?;
         let account = server::accounts()?.update(id, &roles, disabled).await.map_err(server::refused)?;
         crate::auth::store::note(
@@ -66,6 +72,7 @@ pub async fn update_account(
 #[server(endpoint = "users/password", output = JsonResponse)]
 pub async fn reset_password(id: i64, username: String, password: String) -> Result<(), AppError> {
     server::respond(async move {
+        crate::auth::store::require(Role::Admin)?;
         crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
         server::accounts()?.set_password(id, &password).await.map_err(server::refused)
     })
