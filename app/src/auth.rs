@@ -84,6 +84,17 @@ impl Principal {
     }
 }
 
+impl From<Account> for Principal {
+    fn from(account: Account) -> Self {
+        Self {
+            user_id: account.id,
+            username: account.username,
+            display_name: account.display_name,
+            roles: account.roles,
+        }
+    }
+}
+
 /// An account as an admin sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {

@@ -49,6 +49,12 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
+/// `at` as the API and Switchboard's database write times: RFC 3339, UTC.
+#[cfg(feature = "ssr")]
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// `text` as one value of a URL query: everything but unreserved characters percent-encoded, so a
 /// cursor with `+`, `=` or `&` survives the round trip through a link.
 pub fn query_value(text: &str) -> String {

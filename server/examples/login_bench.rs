@@ -7,35 +7,19 @@
 
 use std::time::{Duration, Instant};
 
-use server::{settings::Settings, startup::Application};
+mod common;
 
 const RUNS: usize = 60;
-const PASSWORD: &str = "login bench password, long enough";
 
 #[tokio::main]
 async fn main() {
-    let data_dir = std::env::temp_dir().join(format!("switchboard-login-bench-{}", std::process::id()));
-    let vars = [
-        ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
-        ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
-        ("ANTHROPIC_API_KEY", String::new()),
-        ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
-    ];
-    let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    let app = Application::build(settings).await.expect("Switchboard starts");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let bench = common::start("login-bench").await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let mut sign_ins = Vec::new();
     for run in 0..RUNS + 5 {
         let started = Instant::now();
-        let response = http
-            .post(format!("{base}/auth/login"))
-            .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
-            .send()
-            .await
-            .unwrap();
+        let response = bench.sign_in(&http).await;
         let took = started.elapsed();
         assert_eq!(response.headers()["location"], "/", "the sign-in worked");
         if run >= 5 {
@@ -45,13 +29,13 @@ async fn main() {
     let mut hashes = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        std::hint::black_box(server::accounts::hash_password(PASSWORD));
+        std::hint::black_box(server::accounts::hash_password(common::PASSWORD));
         hashes.push(started.elapsed());
     }
     println!("login bench: argon2id m=19456 KiB, t=2, p=1; {RUNS} runs each");
     report("sign-in (POST /auth/login → redirect)", &mut sign_ins);
     report("argon2id hash alone", &mut hashes);
-    let _ = std::fs::remove_dir_all(&data_dir);
+    bench.finish();
 }
 
 fn report(what: &str, times: &mut [Duration]) {

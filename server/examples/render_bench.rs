@@ -12,34 +12,18 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use server::{settings::Settings, startup::Application};
+mod common;
 
 const RUNS: usize = 300;
-const PASSWORD: &str = "render bench password, long enough";
 const WARMUP: usize = 20;
 
 #[tokio::main]
 async fn main() {
-    let data_dir = std::env::temp_dir().join(format!("switchboard-render-bench-{}", std::process::id()));
-    let vars = [
-        ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
-        ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
-        ("ANTHROPIC_API_KEY", String::new()),
-        ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
-    ];
-    let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    let app = Application::build(settings).await.expect("Switchboard starts");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let bench = common::start("render-bench").await;
+    let base = bench.base.clone();
     let http =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let login = http
-        .post(format!("{base}/auth/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 303, "signing in");
+    assert_eq!(bench.sign_in(&http).await.status().as_u16(), 303, "signing in");
 
     let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
         let request = http.post(format!("{base}/api/{endpoint}")).form(&form);
@@ -104,7 +88,7 @@ async fn main() {
     report("render /sessions (first page of 100 sessions)", &sessions);
     let detail = time_page(&http, &format!("{base}/agents/{agent_id}"), "Version 5").await;
     report("render /agents/{id} (5 versions)", &detail);
-    let _ = std::fs::remove_dir_all(&data_dir);
+    bench.finish();
 }
 
 async fn time_page(http: &reqwest::Client, url: &str, must_contain: &str) -> Vec<Duration> {

@@ -46,8 +46,6 @@ pub struct Access {
     pub setup_token: String,
     /// A login ends this long after it began.
     pub session_max: Duration,
-    /// A login ends after this long without a request.
-    pub session_idle: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -310,14 +308,7 @@ pub async fn login(
     // Only what could be a username goes on record (not a password typed in the wrong field).
     actor.username = Some(username.clone()).filter(|u| app::auth::check_username(u).is_ok());
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
-        access.audit.append(NewEntry {
-            actor,
-            action: "auth/login".to_owned(),
-            targets: Vec::new(),
-            detail: None,
-            status,
-            error: error.map(str::to_owned),
-        })
+        access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
     };
     if let Err(wait) = access.accounts.throttle.attempt(&username, &ip) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -382,17 +373,8 @@ pub async fn logout(
         tracing::error!("a login session could not be ended: {error}");
     }
     if let Some(axum::Extension(principal)) = principal {
-        access
-            .audit
-            .append(NewEntry {
-                actor: Actor::of(Some(&principal), &headers, Some(peer)),
-                action: "auth/logout".to_owned(),
-                targets: Vec::new(),
-                detail: None,
-                status: 200,
-                error: None,
-            })
-            .await;
+        let actor = Actor::of(Some(&principal), &headers, Some(peer));
+        access.audit.append(NewEntry::auth(actor, "auth/logout", 200, None)).await;
     }
     Redirect::to("/login?error=signed_out").into_response()
 }
@@ -459,27 +441,14 @@ pub async fn setup(
         }
     };
     access.needs_setup.store(false, Ordering::Relaxed);
-    let principal = Principal {
-        user_id: account.id,
-        username: account.username,
-        display_name: account.display_name,
-        roles: account.roles,
-    };
+    let principal = Principal::from(account);
     if let Err(error) = start_login(&access, &session, principal.user_id, 0).await {
         tracing::error!("a login session could not be saved: {error}");
         return Redirect::to("/login").into_response();
     }
-    access
-        .audit
-        .append(NewEntry {
-            actor: Actor::of(Some(&principal), &headers, Some(peer)),
-            action: "auth/setup".to_owned(),
-            targets: vec![format!("user:{}", principal.user_id)],
-            detail: None,
-            status: 200,
-            error: None,
-        })
-        .await;
+    let mut entry = NewEntry::auth(Actor::of(Some(&principal), &headers, Some(peer)), "auth/setup", 200, None);
+    entry.targets.push(format!("user:{}", principal.user_id));
+    access.audit.append(entry).await;
     Redirect::to("/").into_response()
 }
 
@@ -530,9 +499,7 @@ pub async fn secure_headers(request: Request, next: Next) -> Response {
 
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
-    use rand::Rng;
-    let bytes: [u8; 24] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::accounts::random_hex::<24>()
 }
 
 #[cfg(test)]

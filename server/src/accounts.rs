@@ -70,8 +70,15 @@ pub struct SqliteAccounts {
     pub throttle: Throttle,
 }
 
+/// `N` random bytes as hex: login ids, setup tokens.
+pub fn random_hex<const N: usize>() -> String {
+    use rand::Rng;
+    let bytes: [u8; N] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    app::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
 fn failed(error: sqlx::Error) -> AccountError {
@@ -98,9 +105,7 @@ impl SqliteAccounts {
 
     /// Records a new login of `user_id`; answers its id (what the login cookie's session holds).
     pub async fn start_login(&self, user_id: i64) -> Result<String, sqlx::Error> {
-        use rand::Rng;
-        let bytes: [u8; 16] = rand::rng().random();
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = random_hex::<16>();
         sqlx::query("INSERT INTO logins (id, user_id, started_at) VALUES (?, ?, ?)")
             .bind(&id)
             .bind(user_id)
@@ -118,9 +123,7 @@ impl SqliteAccounts {
 
     /// Removes logins older than `max` (their sessions have expired).
     pub async fn prune_logins(&self, max: Duration) -> Result<u64, sqlx::Error> {
-        let cutoff = (time::OffsetDateTime::now_utc() - max)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - max);
         Ok(sqlx::query("DELETE FROM logins WHERE started_at < ?")
             .bind(cutoff)
             .execute(&self.pool)
@@ -153,7 +156,7 @@ impl SqliteAccounts {
         if account.disabled {
             return Err(SignInError::Disabled);
         }
-        Ok(Login { principal: principal(account), generation: row.get("generation") })
+        Ok(Login { principal: account.into(), generation: row.get("generation") })
     }
 
     /// The account behind a login, if it still stands: the login was not ended, the account
@@ -175,7 +178,7 @@ impl SqliteAccounts {
             .filter(|r| r.get::<i64, _>("generation") == generation)
             .map(|r| account(&r))
             .filter(|a| !a.disabled)
-            .map(principal))
+            .map(Principal::from))
     }
 
     /// Inserts an account; with `first`, only while no account exists (one statement, so two
@@ -233,15 +236,6 @@ impl SqliteAccounts {
             .await
             .map_err(failed)?;
         row.map(|r| account(&r)).ok_or(AccountError::NotFound)
-    }
-}
-
-fn principal(account: Account) -> Principal {
-    Principal {
-        user_id: account.id,
-        username: account.username,
-        display_name: account.display_name,
-        roles: account.roles,
     }
 }
 

@@ -62,6 +62,21 @@ pub struct NewEntry {
     pub error: Option<String>,
 }
 
+impl NewEntry {
+    /// An entry of the sign-in pages (`auth/login`, `auth/logout`, `auth/setup`): no body ids, no
+    /// detail.
+    pub fn auth(actor: Actor, action: &str, status: u16, error: Option<&str>) -> Self {
+        Self {
+            actor,
+            action: action.to_owned(),
+            targets: Vec::new(),
+            detail: None,
+            status,
+            error: error.map(str::to_owned),
+        }
+    }
+}
+
 pub struct SqliteAudit {
     pool: SqlitePool,
 }
@@ -77,8 +92,7 @@ impl SqliteAudit {
             400..=499 => "refused",
             _ => "failed",
         };
-        let at =
-            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         let written = sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -104,9 +118,7 @@ impl SqliteAudit {
 
     /// Removes entries older than `days`; answers how many.
     pub async fn purge(&self, days: u32) -> Result<u64, sqlx::Error> {
-        let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(days as i64))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(days as i64));
         Ok(sqlx::query("DELETE FROM audit WHERE at < ?").bind(cutoff).execute(&self.pool).await?.rows_affected())
     }
 
@@ -312,17 +324,15 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 pub async fn export(
     State(state): State<Arc<crate::access::Access>>,
     axum::Extension(principal): axum::Extension<Principal>,
-    Query(mut query): Query<ExportQuery>,
+    Query(query): Query<ExportQuery>,
 ) -> Response {
-    if let Err(error) = query.filters.check() {
-        return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
-    }
-    if !principal.can(app::auth::Role::Admin) {
-        query.filters.user = principal.username.clone();
-    }
-    query.filters.before = None;
-    query.filters.limit = Some(100_000);
-    let entries = match state.audit.select(&query.filters).await {
+    let mut filters = match app::api::audit::scoped(query.filters, &principal) {
+        Ok((filters, _)) => filters,
+        Err(error) => return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response(),
+    };
+    filters.before = None;
+    filters.limit = Some(100_000);
+    let entries = match state.audit.select(&filters).await {
         Ok(entries) => entries,
         Err(error) => {
             tracing::error!("the audit log could not be read: {error}");

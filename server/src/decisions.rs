@@ -20,9 +20,7 @@ impl SqliteDecisions {
     async fn claim_now(&self, session_id: &str, d: &Recorded) -> Result<Claim, sqlx::Error> {
         // A decision still "sending" after two minutes never got an answer either way (the
         // server stopped, or the API could not be asked): it no longer holds the call.
-        let stale = (time::OffsetDateTime::now_utc() - time::Duration::minutes(2))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let stale = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(2));
         sqlx::query(
             "DELETE FROM decisions WHERE session_id = ? AND event_id = ? AND state = 'sending' AND decided_at < ?",
         )

@@ -196,7 +196,6 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
         needs_setup: AtomicBool::new(needs_setup),
         setup_token: access::setup_token(),
         session_max: settings.access.session_max,
-        session_idle: settings.access.session_idle,
         max_body_bytes: settings.access.max_body_bytes,
     }))
 }

@@ -162,8 +162,7 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
     // A viewer calling an operator endpoint directly is refused, and the refusal is on record.
-    let (status, log) =
-        read(&app, &app.client, "audit/list", &[("query[user]", "vic"), ("query[action]", "agents/create")]).await;
+    let (status, log) = app.read("audit/list", &[("query[user]", "vic"), ("query[action]", "agents/create")]).await;
     assert_eq!(status, 200, "{log}");
     let entry = &log["entries"][0];
     assert_eq!(
@@ -173,12 +172,6 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
     );
     assert_eq!(entry["roles"], "viewer");
     assert_eq!(entry["from"], "127.0.0.1");
-}
-
-async fn read(app: &TestApp, client: &reqwest::Client, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
-    let response = client.get(format!("{}/api/{endpoint}", app.address)).query(query).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// The login cookie a response sets.
@@ -234,16 +227,16 @@ async fn signing_in_changes_the_session_id_and_signing_out_ends_it_on_the_server
 #[tokio::test]
 async fn logins_expire_when_idle_and_at_their_absolute_limit() {
     let idle = spawn_app(&[("SWITCHBOARD_SESSION_IDLE_SECS", "1")]).await;
-    assert_eq!(read(&idle, &idle.client, "upstream", &[]).await.0, 200);
+    assert_eq!(idle.read("upstream", &[]).await.0, 200);
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let (status, error) = read(&idle, &idle.client, "upstream", &[]).await;
+    let (status, error) = idle.read("upstream", &[]).await;
     assert_eq!(status, 401, "{error}");
     assert!(error["message"].as_str().unwrap().contains("Sign in"), "{error}");
 
     let absolute = spawn_app(&[("SWITCHBOARD_SESSION_MAX_SECS", "2")]).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(read(&absolute, &absolute.client, "upstream", &[]).await.0);
+        statuses.push(absolute.read("upstream", &[]).await.0);
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     assert_eq!(statuses.first(), Some(&200));
@@ -278,37 +271,17 @@ async fn signing_out_elsewhere_ends_an_open_event_stream() {
 
 /// A new session of a new scripted agent in a new environment.
 async fn new_session(app: &TestApp) -> String {
-    let post = |endpoint: &str, form: Vec<(&'static str, String)>| {
-        let request = app.client.post(format!("{}/api/{endpoint}", app.address)).form(&form);
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap();
-            assert_eq!(status, 200, "{body}");
-            body
-        }
-    };
     let definition =
         serde_json::json!({ "name": "streamed", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}" });
-    let agent = post("agents/create", vec![("definition", definition.to_string())]).await;
-    let environment = post(
-        "environments/save",
-        vec![
-            ("id", String::new()),
-            ("form[name]", "streamed".into()),
-            ("form[kind]", "cloud".into()),
-            ("form[networking]", "unrestricted".into()),
-        ],
-    )
-    .await;
-    let session = post(
-        "sessions/create",
-        vec![
-            ("form[agent_id]", agent["id"].as_str().unwrap().to_owned()),
-            ("form[environment_id]", environment["row"]["id"].as_str().unwrap().to_owned()),
-        ],
-    )
-    .await;
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let form = [("id", ""), ("form[name]", "streamed"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
+    let (status, session) =
+        app.call("sessions/create", &[("form[agent_id]", agent), ("form[environment_id]", environment)]).await;
+    assert_eq!(status, 200, "{session}");
     session["row"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -323,11 +296,11 @@ async fn logins_survive_a_restart_and_disabling_an_account_ends_them() {
 
     let again = start(dir, &[], true).await;
     assert!(signed_in_with(&again, &cookie).await, "the login outlived the restart");
-    assert_eq!(read(&again, &viewer, "upstream", &[]).await.0, 200);
+    assert_eq!(again.read_as(&viewer, "upstream", &[]).await.0, 200);
 
     let admin = browser();
     again.sign_in(&admin, "admin", ADMIN_PASSWORD).await;
-    let (_, accounts) = read(&again, &admin, "users/list", &[]).await;
+    let (_, accounts) = again.read_as(&admin, "users/list", &[]).await;
     let vera = accounts.as_array().unwrap().iter().find(|a| a["username"] == "vera").unwrap()["id"].to_string();
     let response = admin
         .post(format!("{}/api/users/update", again.address))
@@ -336,7 +309,7 @@ async fn logins_survive_a_restart_and_disabling_an_account_ends_them() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(read(&again, &viewer, "upstream", &[]).await.0, 401, "a disabled account's open login ends");
+    assert_eq!(again.read_as(&viewer, "upstream", &[]).await.0, 401, "a disabled account's open login ends");
     let response = again.try_sign_in(&browser(), "vera", ADMIN_PASSWORD).await;
     assert_eq!(response.headers()[LOCATION].to_str().unwrap().split('&').next(), Some("/login?error=disabled"));
 
@@ -379,7 +352,7 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 403, "a forged sign-in: {header}: {value}");
     }
-    let (_, environments) = read(&app, &app.client, "environments/list", &[]).await;
+    let (_, environments) = app.read("environments/list", &[]).await;
     assert!(!environments.to_string().contains("forged"));
 
     let response = app.client.get(format!("{}/sessions", app.address)).send().await.unwrap();
@@ -405,7 +378,7 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
 }
 
 #[tokio::test]
-async fn oversized_bodies_are_refused_with_413_and_recorded() {
+async fn oversized_bodies_are_refused_with_413_naming_the_limit() {
     let app = spawn_app(&[("SWITCHBOARD_MAX_BODY_BYTES", "2000")]).await;
     let response = app
         .client
@@ -456,8 +429,8 @@ async fn failed_sign_ins_are_throttled_per_account_with_a_clear_message() {
     );
     // Another account from the same address is not held up.
     let other = app.client_as("otto", &["viewer"]).await;
-    assert_eq!(read(&app, &other, "upstream", &[]).await.0, 200);
-    let (_, log) = read(&app, &app.client, "audit/list", &[("query[action]", "auth/login")]).await;
+    assert_eq!(app.read_as(&other, "upstream", &[]).await.0, 200);
+    let (_, log) = app.read("audit/list", &[("query[action]", "auth/login")]).await;
     let outcomes: Vec<u64> = log["entries"]
         .as_array()
         .unwrap()
@@ -477,7 +450,7 @@ async fn the_first_admin_is_created_through_the_one_time_setup_link() {
     // Nothing is reachable before the first admin exists.
     let response = client.get(format!("{}/sessions", app.address)).send().await.unwrap();
     assert_eq!((response.status().as_u16(), response.headers()[LOCATION].to_str().unwrap()), (303, "/setup"));
-    assert_eq!(read(&app, &client, "upstream", &[]).await.0, 401);
+    assert_eq!(app.read_as(&client, "upstream", &[]).await.0, 401);
 
     let setup = |token: String, password: &'static str| {
         let client = client.clone();
@@ -503,7 +476,7 @@ async fn the_first_admin_is_created_through_the_one_time_setup_link() {
     assert!(short.headers()[LOCATION].to_str().unwrap().contains("at%20least%2012"));
     let done = setup(token.clone(), "a long enough password").await;
     assert_eq!(done.headers()[LOCATION], "/");
-    let (_, me) = read(&app, &client, "auth/me", &[]).await;
+    let (_, me) = app.read_as(&client, "auth/me", &[]).await;
     assert_eq!((me["username"].as_str(), me["roles"].clone()), (Some("root"), serde_json::json!(["admin"])));
     // The link works once.
     let again = setup(token, "another long password").await;
@@ -529,13 +502,13 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
     let created: Value = response.json().await.unwrap();
     let environment = created["row"]["id"].as_str().unwrap().to_owned();
 
-    let (_, log) = read(&app, &app.client, "audit/list", &[("query[target]", &environment)]).await;
+    let (_, log) = app.read("audit/list", &[("query[target]", &environment)]).await;
     let entry = &log["entries"][0];
     assert_eq!(entry["who"], "otis");
     assert_eq!(entry["action"], "environments/save");
     assert_eq!(entry["outcome"], "ok");
     // An operator sees only their own entries, whatever they ask for.
-    let (_, own) = read(&app, &operator, "audit/list", &[("query[user]", "admin")]).await;
+    let (_, own) = app.read_as(&operator, "audit/list", &[("query[user]", "admin")]).await;
     assert!(own["entries"].as_array().unwrap().iter().all(|e| e["who"] == "otis"), "{own}");
     assert_eq!(own["everyone"], false);
 

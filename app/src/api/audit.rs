@@ -102,7 +102,9 @@ pub const AUDIT_PAGE: u32 = 50;
 #[server(endpoint = "audit/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     crate::api::server::respond(async move {
-        let (query, everyone) = scoped(query)?;
+        let principal = crate::auth::store::principal()
+            .ok_or_else(|| AppError::new(crate::error::ErrorKind::SignedOut, "Sign in to read the audit log."))?;
+        let (query, everyone) = scoped(query, &principal)?;
         let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
             .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;
         let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
@@ -137,15 +139,13 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     .await
 }
 
-/// The query as the person may ask it: people who are not admins see their own entries only.
-#[cfg(feature = "ssr")]
-pub fn scoped(mut query: AuditQuery) -> Result<(AuditQuery, bool), AppError> {
+/// The query as the person may ask it, and whether they see everyone's entries: people who are
+/// not admins see their own only. The list and the export both go through it.
+pub fn scoped(mut query: AuditQuery, principal: &crate::auth::Principal) -> Result<(AuditQuery, bool), AppError> {
     query.check()?;
-    let principal = crate::auth::store::principal()
-        .ok_or_else(|| AppError::new(crate::error::ErrorKind::SignedOut, "Sign in to read the audit log."))?;
     let everyone = principal.can(crate::auth::Role::Admin);
     if !everyone {
-        query.user = principal.username;
+        query.user = principal.username.clone();
     }
     Ok((query, everyone))
 }

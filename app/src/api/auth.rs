@@ -102,15 +102,6 @@ impl RoleChoice {
         }
         Ok(roles)
     }
-
-    pub fn of(roles: &[Role]) -> Self {
-        Self {
-            viewer: roles.contains(&Role::Viewer),
-            operator: roles.contains(&Role::Operator),
-            approver: roles.contains(&Role::Approver),
-            admin: roles.contains(&Role::Admin),
-        }
-    }
 }
 
 #[cfg(feature = "ssr")]

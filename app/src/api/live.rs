@@ -295,9 +295,7 @@ mod server {
 
     impl Decider {
         pub async fn current() -> Self {
-            let at = time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
+            let at = crate::format::rfc3339(time::OffsetDateTime::now_utc());
             Self { by: actor().await, at }
         }
 

@@ -165,13 +165,13 @@ impl TestApp {
 
     /// Calls a server function that reads (GET, arguments in the query string).
     pub async fn read(&self, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}/api/{endpoint}", self.address))
-            .query(query)
-            .send()
-            .await
-            .expect("request sent");
+        self.read_as(&self.client, endpoint, query).await
+    }
+
+    /// [`TestApp::read`] as whoever `client` is signed in as.
+    pub async fn read_as(&self, client: &reqwest::Client, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response =
+            client.get(format!("{}/api/{endpoint}", self.address)).query(query).send().await.expect("request sent");
         json_of(response).await
     }
 
