@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use server::{settings::Settings, startup::Application};
 
 /// The first admin's password in the benches.
-pub const PASSWORD: &str = "bench admin password, long enough";
+pub const PASSWORD: &str = "bench password, long enough to pass";
 
 /// A running Switchboard: its base URL, and its data directory (removed by [`Bench::finish`]).
 pub struct Bench {
