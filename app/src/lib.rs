@@ -30,11 +30,12 @@ use leptos_router::{
 use components::nav::Sidebar;
 use pages::audit::Audit;
 use pages::{
-    NotFound, Overview, Section, SectionPage,
+    NotFound, Overview,
     account::{Login, Setup},
     agents::{AgentDetail, AgentEdit, AgentList, AgentNew},
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
+    inbox::Inbox,
     sessions::{SessionDetail, SessionList, SessionNew},
     settings::Settings,
     users::Users,
@@ -67,12 +68,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Who is signed in, for the navigation and for hiding what a person's roles cannot do.
-    provide_context(Me(Resource::new(|| (), |_| api::auth::me())));
+    let me = Me(Resource::new(|| (), |_| api::auth::me()));
+    provide_context(me);
+    // The calls that wait, for the badge, the title and the Inbox page.
+    let inbox = components::inbox::provide_inbox_feed(me);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
+        <Title formatter=move |page: String| {
+            let title = if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") };
+            match inbox.count() {
+                0 => title,
+                n => format!("({n}) {title}"),
+            }
         } />
         <Router>
             <div class="layout">
@@ -96,7 +104,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("vaults") view={Lazy::<VaultListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("settings") view={Lazy::<SettingsPage>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment(Section::Inbox.segment()) view=|| view! { <SectionPage section=Section::Inbox /> } />
+                        <Route path=StaticSegment("inbox") view={Lazy::<InboxPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login />
@@ -144,6 +152,7 @@ lazy_pages! {
     VaultListPage => VaultList,
     VaultDetailPage => VaultDetail,
     SettingsPage => Settings,
+    InboxPage => Inbox,
     AuditPage => Audit,
     UsersPage => Users,
 }

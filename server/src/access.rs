@@ -181,7 +181,8 @@ pub fn rule(method: &Method, path: &str) -> Option<Rule> {
             | ["sessions", "list" | "get" | "choices" | "events" | "decisions"]
             | ["files", "list" | "get"]
             | ["vaults", "list" | "get"]
-            | ["audit", "list" | "export"],
+            | ["audit", "list" | "export"]
+            | ["inbox", "list" | "stream"],
         ) => Viewer,
         (true, ["files", _, "content"] | ["sessions", _, "stream"]) => Viewer,
         // Creating and running.

@@ -9,6 +9,7 @@ pub mod db;
 pub mod decisions;
 pub mod files;
 pub mod hub;
+pub mod inbox;
 pub mod live;
 pub mod settings;
 pub mod startup;

@@ -57,25 +57,27 @@ pub async fn stream(
         },
     };
     match hub.watch(&id, after).await {
-        Ok(frames) => Response::builder()
-            .header(header::CONTENT_TYPE, "text/event-stream")
-            .header(header::CACHE_CONTROL, "no-cache")
-            // Proxies in front of Switchboard must pass frames on at once.
-            .header("x-accel-buffering", "no")
-            .body(Body::from_stream(
-                until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0), hub.heartbeat())
-                    .map(Ok::<_, std::convert::Infallible>),
-            ))
-            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Ok(frames) => event_stream(until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0), hub.heartbeat())),
         Err(error) => refuse(error),
     }
+}
+
+/// An SSE response of `frames`.
+pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        // Proxies in front of Switchboard must pass frames on at once.
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(frames.map(Ok::<_, std::convert::Infallible>)))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// `frames` until the login ends: at its absolute expiry, or when a check (with every heartbeat)
 /// finds it void: the person signed out, the account was disabled or given a new password. The
 /// browser then gets `event: signed_out` and asks the person to sign in again (keeping what they
 /// typed).
-fn until_signed_out(
+pub fn until_signed_out(
     frames: impl Stream<Item = Bytes> + Send + 'static,
     ends: Option<LoginEnds>,
     check: Option<LoginCheck>,

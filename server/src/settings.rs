@@ -27,6 +27,19 @@ pub struct Settings {
     /// nothing else happens (default 15 s).
     pub heartbeat: Duration,
     pub access: AccessSettings,
+    pub inbox: InboxSettings,
+}
+
+/// The approval inbox.
+#[derive(Debug, Clone)]
+pub struct InboxSettings {
+    /// `SWITCHBOARD_INBOX_POLL_SECS`: how often the newest sessions are listed for calls that wait
+    /// (default 2 s, at least 0.25 s).
+    pub poll: Duration,
+    /// `SWITCHBOARD_INBOX_AMBER_SECS`: a call that has waited this long shows amber (default 5 min).
+    pub amber: Duration,
+    /// `SWITCHBOARD_INBOX_RED_SECS`: …and this long, red (default 15 min; not less than amber).
+    pub red: Duration,
 }
 
 /// Accounts and login sessions.
@@ -129,6 +142,10 @@ pub enum SettingsError {
     Count { name: &'static str, value: String, hint: &'static str },
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
+    #[error(
+        "SWITCHBOARD_INBOX_RED_SECS ({red} s) is less than SWITCHBOARD_INBOX_AMBER_SECS ({amber} s); red is the later warning"
+    )]
+    InboxThresholds { amber: u64, red: u64 },
 }
 
 impl Settings {
@@ -212,7 +229,16 @@ impl Settings {
                 .min(usize::MAX as u64) as usize,
         };
 
-        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat, access })
+        let inbox = InboxSettings {
+            poll: seconds("SWITCHBOARD_INBOX_POLL_SECS", 2.0)?.max(Duration::from_millis(250)),
+            amber: seconds("SWITCHBOARD_INBOX_AMBER_SECS", 300.0)?,
+            red: seconds("SWITCHBOARD_INBOX_RED_SECS", 900.0)?,
+        };
+        if inbox.red < inbox.amber {
+            return Err(SettingsError::InboxThresholds { amber: inbox.amber.as_secs(), red: inbox.red.as_secs() });
+        }
+
+        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat, access, inbox })
     }
 }
 
@@ -270,6 +296,29 @@ mod tests {
         assert!(err.contains("SWITCHBOARD_SESSION_IDLE_SECS") && err.contains("8 hours"), "{err}");
         let err = settings(&[("SWITCHBOARD_COOKIE_SECURE", "yes please")]).unwrap_err().to_string();
         assert!(err.contains("true or false"), "{err}");
+        let err = settings(&[("SWITCHBOARD_INBOX_AMBER_SECS", "600"), ("SWITCHBOARD_INBOX_RED_SECS", "60")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SWITCHBOARD_INBOX_RED_SECS (60 s)") && err.contains("AMBER"), "{err}");
+    }
+
+    #[test]
+    fn the_inbox_polls_every_two_seconds_unless_told_and_never_faster_than_four_times_a_second() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.inbox.poll, s.inbox.amber, s.inbox.red),
+            (Duration::from_secs(2), Duration::from_secs(300), Duration::from_secs(900))
+        );
+        let s = settings(&[
+            ("SWITCHBOARD_INBOX_POLL_SECS", "0.01"),
+            ("SWITCHBOARD_INBOX_RED_SECS", "60"),
+            ("SWITCHBOARD_INBOX_AMBER_SECS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.inbox.poll, s.inbox.amber, s.inbox.red),
+            (Duration::from_millis(250), Duration::from_secs(30), Duration::from_secs(60))
+        );
     }
 
     #[test]

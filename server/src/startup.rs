@@ -7,6 +7,7 @@ use std::sync::{Arc, atomic::AtomicBool};
 use app::error::AppError;
 use app::{
     App,
+    api::inbox::server::InboxHandle,
     auth::store::{AccountsHandle, AuditHandle},
     decisions::DecisionsHandle,
     shell,
@@ -38,6 +39,7 @@ use crate::{
     decisions::SqliteDecisions,
     files,
     hub::{Hub, HubConfig},
+    inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
     settings::{ApiKey, Settings, UpstreamSettings},
     upstream::UpstreamClient,
@@ -50,6 +52,7 @@ pub struct AppState {
     pub client: UpstreamClient,
     pub max_upload_bytes: u64,
     pub hub: Arc<Hub>,
+    pub inbox: Arc<Inbox>,
     pub access: Arc<Access>,
 }
 
@@ -58,6 +61,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     hub: Arc<Hub>,
+    inbox: Arc<Inbox>,
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
     access: Arc<Access>,
@@ -99,16 +103,33 @@ impl Application {
         let pool = db::open(&settings.data_dir).await.map_err(|e| {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
-        let decisions = DecisionsHandle(Arc::new(SqliteDecisions::new(pool.clone())));
+        let store = Arc::new(SqliteDecisions::new(pool.clone()));
+        let inbox = Inbox::new(
+            UpstreamHandle(Arc::new(client.clone())),
+            store.clone(),
+            InboxConfig {
+                poll: settings.inbox.poll,
+                amber: settings.inbox.amber,
+                red: settings.inbox.red,
+                heartbeat: settings.heartbeat,
+                ..InboxConfig::default()
+            },
+        );
+        let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let access = open_access(&settings, pool.clone()).await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
             .map_err(io::Error::other)?;
         sessions.migrate().await.map_err(|e| io::Error::other(format!("cannot prepare the login sessions: {e}")))?;
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
-        let router =
-            router(&settings, listener.local_addr()?, client, hub.clone(), decisions, access.clone(), sessions);
-        Ok(Self { listener, router, hub, engine, access })
+        let router = router(
+            &settings,
+            listener.local_addr()?,
+            client,
+            Services { hub: hub.clone(), inbox: inbox.clone(), decisions, access: access.clone() },
+            sessions,
+        );
+        Ok(Self { listener, router, hub, inbox, engine, access })
     }
 
     /// The one-time link that creates the first admin, while no account exists.
@@ -135,11 +156,12 @@ impl Application {
                 }
             });
         }
-        let hub = self.hub;
+        let (hub, inbox) = (self.hub, self.inbox);
         let shutdown = async move {
             shutdown.await;
             // Open event streams would keep a graceful shutdown waiting forever.
             hub.close();
+            inbox.close();
         };
         // Event streams write small frames: without TCP_NODELAY, Nagle's algorithm holds one
         // back until the browser acknowledges the last.
@@ -231,6 +253,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/files", post(files::upload).layer(DefaultBodyLimit::disable())),
         (Method::GET, "/api/files/{id}/content", get(files::download)),
         (Method::GET, "/api/sessions/{id}/stream", get(live::stream)),
+        (Method::GET, "/api/inbox/stream", get(inbox::stream)),
         (Method::GET, "/api/audit/export", get(audit::export)),
         // Forms of a few fields: a large body here is abuse.
         (Method::POST, "/auth/login", post(access::login).layer(DefaultBodyLimit::max(16 * 1024))),
@@ -239,16 +262,23 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// What the routes share besides the upstream client.
+pub struct Services {
+    pub hub: Arc<Hub>,
+    pub inbox: Arc<Inbox>,
+    pub decisions: DecisionsHandle,
+    pub access: Arc<Access>,
+}
+
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(
     settings: &Settings,
     addr: SocketAddr,
     client: UpstreamClient,
-    hub: Arc<Hub>,
-    decisions: DecisionsHandle,
-    access: Arc<Access>,
+    services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
+    let Services { hub, inbox, decisions, access } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -264,9 +294,11 @@ pub fn router(
         client: client.clone(),
         max_upload_bytes: settings.max_upload_bytes,
         hub,
+        inbox: inbox.clone(),
         access: access.clone(),
     };
     let upstream = UpstreamHandle(Arc::new(client));
+    let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
     let context = move || {
@@ -275,6 +307,7 @@ pub fn router(
         provide_context(decisions.clone());
         provide_context(accounts.clone());
         provide_context(audit_log.clone());
+        provide_context(inbox.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

@@ -49,6 +49,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/vaults/get"
             | "/api/audit/list"
             | "/api/audit/export"
+            | "/api/inbox/list"
+            | "/api/inbox/stream"
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream",
         ) => Viewer,

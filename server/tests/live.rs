@@ -35,9 +35,14 @@ struct Tap {
     lose_next_answer: std::sync::atomic::AtomicBool,
     /// The next `POST …/events` is refused with a 400 and never reaches the engine.
     refuse_next_post: std::sync::atomic::AtomicBool,
+    /// Every GET but the event streams: path and query.
+    reads: std::sync::Mutex<Vec<String>>,
 }
 
 async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::GET && !request.uri().path().ends_with("/stream") {
+        tap.reads.lock().unwrap().push(request.uri().to_string());
+    }
     if request.method() == axum::http::Method::POST && request.uri().path().ends_with("/events") {
         if tap.refuse_next_post.swap(false, Ordering::SeqCst) {
             let body = json!({ "type": "error", "error": { "type": "invalid_request_error", "message": "refused by the test" } });
@@ -97,6 +102,7 @@ async fn upstream() -> Upstream {
         cut: watch::channel(0).0,
         lose_next_answer: Default::default(),
         refuse_next_post: Default::default(),
+        reads: Default::default(),
     });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
     Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
@@ -200,7 +206,11 @@ impl Drop for Viewer {
 }
 
 async fn watch_session(app: &TestApp, session: &str, last_event_id: Option<u64>) -> Viewer {
-    let mut request = app.client.get(format!("{}/api/sessions/{session}/stream", app.address));
+    watch(app, &format!("/api/sessions/{session}/stream"), last_event_id).await
+}
+
+async fn watch(app: &TestApp, path: &str, last_event_id: Option<u64>) -> Viewer {
+    let mut request = app.client.get(format!("{}{path}", app.address));
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id.to_string());
     }
@@ -728,4 +738,124 @@ async fn a_decision_the_api_refuses_is_taken_back_and_can_be_made_again() {
     let (status, error) = call_json(&app, "sessions/decide", twice).await;
     assert_eq!(status, 400, "{error}");
     assert!(error["message"].as_str().unwrap().contains("decided twice"), "{error}");
+}
+
+impl Viewer {
+    /// The next inbox list the server has looked for, whose calls `until` accepts.
+    async fn inbox_until(&mut self, until: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        loop {
+            let frame = self.next().await;
+            if frame.name == "inbox" && frame.data["ready"] == true {
+                let calls = frame.data["calls"].as_array().unwrap().clone();
+                if until(&calls) {
+                    return calls;
+                }
+            }
+        }
+    }
+}
+
+/// The event ids of inbox calls.
+fn call_ids(calls: &[Value]) -> Vec<&str> {
+    calls.iter().map(|c| c["event"]["id"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_inbox_lists_waiting_calls_across_sessions_and_drops_each_once_decided() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    assert!(inbox.inbox_until(|_| true).await.is_empty(), "a fresh engine has nothing waiting");
+
+    let bash = upstream
+        .session_with_tools(
+            json!([{ "tool": "bash", "input": { "command": "echo from the inbox" } }, { "text": "Ran it." }]),
+        )
+        .await;
+    let custom = upstream
+        .session_with_tools(
+            json!([{ "custom_tool": "lookup_order", "input": { "order": "A-17" } }, { "text": "Shipped." }]),
+        )
+        .await;
+    upstream.send(&bash, "go").await;
+    upstream.send(&custom, "go").await;
+    let calls = inbox.inbox_until(|calls| calls.len() == 2).await;
+    let of = |session: &str| calls.iter().find(|c| c["session_id"] == session).expect("a call of each session").clone();
+    let (tool, answer) = (of(&bash), of(&custom));
+    assert_eq!(
+        (tool["event"]["type"].as_str(), tool["event"]["name"].as_str(), tool["agent_name"].as_str()),
+        (Some("agent.tool_use"), Some("bash"), Some("approvals test"))
+    );
+    assert_eq!(tool["event"]["input"]["command"], "echo from the inbox", "the card gets the whole input");
+    assert_eq!(
+        (answer["event"]["type"].as_str(), answer["event"]["name"].as_str()),
+        (Some("agent.custom_tool_use"), Some("lookup_order"))
+    );
+    // The page renders the same list on the server.
+    let (status, listed) = app.read("inbox/list", &[]).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(call_ids(listed["calls"].as_array().unwrap()).len(), 2, "{listed}");
+
+    // Deciding takes the call out; answering the custom tool takes out the other.
+    let call = tool["event"]["id"].as_str().unwrap().to_owned();
+    let (status, decided) = call_json(&app, "sessions/decide", verdict(&bash, &call, true, None)).await;
+    assert_eq!(status, 200, "{decided}");
+    let left = inbox.inbox_until(|calls| calls.len() == 1).await;
+    assert_eq!(left[0]["session_id"], custom.as_str());
+    let answer_id = answer["event"]["id"].as_str().unwrap();
+    let body =
+        json!({ "session_id": custom, "event_id": answer_id, "text": "shipped", "json": false, "is_error": false });
+    let (status, answered) = call_json(&app, "sessions/answer", body).await;
+    assert_eq!(status, 200, "{answered}");
+    inbox.inbox_until(|calls| calls.is_empty()).await;
+    // Both sessions carry on and end their turns; nothing comes back.
+    for session in [&bash, &custom] {
+        let mut viewer = watch_session(&app, session, None).await;
+        viewer.until_end_of_turn().await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, listed) = app.read("inbox/list", &[]).await;
+    assert_eq!(listed["calls"], json!([]), "{listed}");
+}
+
+#[tokio::test]
+async fn the_inbox_asks_nothing_while_nobody_looks_and_reads_only_sessions_that_changed() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[("SWITCHBOARD_INBOX_POLL_SECS", "0.25")]).await;
+    let quiet = upstream.session_with_tools(json!([{ "text": "Nothing to approve." }])).await;
+    let busy = upstream.session_with_tools(json!([{ "tool": "bash", "input": { "command": "true" } }])).await;
+    let inbox_reads = |tap: &Tap| {
+        let reads = tap.reads.lock().unwrap();
+        let lists = reads.iter().filter(|r| r.starts_with("/v1/sessions?")).count();
+        let of = |s: &str| reads.iter().filter(|r| r.starts_with(&format!("/v1/sessions/{s}/events?"))).count();
+        (lists, of(&quiet), of(&busy))
+    };
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(inbox_reads(&upstream.tap), (0, 0, 0), "no browser looks: no requests");
+
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    inbox.inbox_until(|_| true).await;
+    // The first look reads both sessions (new to the inbox); afterwards, nothing changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (lists, quiet_reads, busy_reads) = inbox_reads(&upstream.tap);
+    assert!(lists >= 1 && quiet_reads == 1 && busy_reads == 1, "{:?}", (lists, quiet_reads, busy_reads));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (later, quiet_again, busy_again) = inbox_reads(&upstream.tap);
+    assert!(later > lists, "the newest sessions are listed every tick");
+    assert_eq!((quiet_again, busy_again), (1, 1), "unchanged sessions are not read again");
+
+    // One session changes: only it is read, and its call shows.
+    upstream.send(&busy, "go").await;
+    let calls = inbox.inbox_until(|calls| !calls.is_empty()).await;
+    assert_eq!(calls[0]["session_id"], busy.as_str());
+    let (_, quiet_reads, busy_reads) = inbox_reads(&upstream.tap);
+    assert_eq!(quiet_reads, 1, "the session that did not change is not read");
+    assert!(busy_reads >= 2);
+
+    // The last browser leaves: the inbox stops asking.
+    drop(inbox);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stopped = inbox_reads(&upstream.tap);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(inbox_reads(&upstream.tap), stopped, "nobody looks: no more requests");
 }

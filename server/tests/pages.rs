@@ -53,9 +53,9 @@ async fn every_section_page_works_when_opened_from_a_link() {
         assert_eq!(status, 200, "{path}");
         assert!(html.contains(r#"aria-current="page""#), "{path}: the current page is not marked");
     }
-    // The section still to come says so instead of showing an empty screen.
+    // Nothing waits on a fresh engine: the inbox says so, rendered on the server.
     let (_, html) = app.get_text("/inbox").await;
-    assert!(html.contains("Not available yet"), "{html}");
+    assert!(html.contains("Nothing waits for a decision"), "{html}");
 }
 
 #[tokio::test]

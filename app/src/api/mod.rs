@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod environments;
 pub mod files;
+pub mod inbox;
 pub mod live;
 pub mod sessions;
 pub mod settings;

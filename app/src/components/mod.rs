@@ -1,4 +1,5 @@
 pub mod confirm;
 pub mod feedback;
+pub mod inbox;
 pub mod nav;
 pub mod pager;

@@ -1,13 +1,22 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{Me, pages::Section};
+use crate::{Me, components::inbox::InboxFeed, pages::Section};
 
 /// The console's navigation, and who is signed in. `A` marks the current page with
 /// `aria-current="page"`. Signed out (the login and setup pages), only the name shows.
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let me = use_context::<Me>().expect("App provides Me");
+    let inbox = use_context::<InboxFeed>().expect("App provides the inbox feed");
+    // How many calls wait: on the Inbox link, once the tab's inbox stream has said.
+    let badge = move || {
+        let n = inbox.count();
+        (n > 0).then(|| {
+            let label = if n == 1 { "1 call waits".to_owned() } else { format!("{n} calls wait") };
+            view! { " " <span class="badge count" data-testid="inbox-badge" title=label.clone() aria-label=label>{n}</span> }
+        })
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <nav class="sidebar" aria-label="Console">
@@ -24,7 +33,10 @@ pub fn Sidebar() -> impl IntoView {
                             <ul>
                                 <li><A href="/" exact=true>"Overview"</A></li>
                                 {sections.into_iter()
-                                    .map(|section| view! { <li><A href=section.path()>{section.title()}</A></li> })
+                                    .map(|section| {
+                                        let badge = (section == Section::Inbox).then_some(badge);
+                                        view! { <li><A href=section.path()>{section.title()}{badge}</A></li> }
+                                    })
                                     .collect_view()}
                             </ul>
                             <div class="signed-in" data-testid="signed-in">

@@ -1,30 +1,45 @@
 //! Cards for the calls a session waits on: approvals of tool calls (tool-aware, one by one or
-//! all at once) and result forms for custom tools. A card leaves every open view once the
-//! decision's echo arrives on the stream.
+//! all at once) and result forms for custom tools. The live session view and the inbox both show
+//! them; a card leaves once the decision's echo arrives (the session's stream, or the inbox's).
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::view::Live;
 use crate::api::live::{AnswerCustomTool, Decide, Decided, Verdict};
 
+/// The cards of the calls `session_id` waits on: `calls` are their tool-use events, oldest first.
+/// `heading` names the list ("Waiting for you: 2 calls" when `None`).
 #[component]
-pub fn PendingCalls(live: Live) -> impl IntoView {
+pub fn PendingCalls(
+    #[prop(into)] session_id: String,
+    #[prop(into)] calls: Signal<Vec<Arc<Value>>>,
+    #[prop(optional, into)] heading: Option<String>,
+) -> impl IntoView {
+    let session_id = StoredValue::new(session_id);
     let decide = ServerAction::<Decide>::new();
     let answer = ServerAction::<AnswerCustomTool>::new();
     let pending = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| {
-            m.pending().iter().map(|i| (i.id.clone(), i.kind == "agent.custom_tool_use")).collect::<Vec<_>>()
-        })
+        calls
+            .read()
+            .iter()
+            .map(|event| {
+                let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let custom = event.get("type").and_then(Value::as_str) == Some("agent.custom_tool_use");
+                (id, custom, event.clone())
+            })
+            .collect::<Vec<_>>()
     });
     let approvals =
-        move || pending.read().iter().filter(|(_, custom)| !custom).map(|(id, _)| id.clone()).collect::<Vec<_>>();
+        move || pending.read().iter().filter(|(_, custom, _)| !custom).map(|(id, _, _)| id.clone()).collect::<Vec<_>>();
     let all = move |allow: bool| {
         let verdicts =
             approvals().into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
-        decide.dispatch(Decide { session_id: live.session_id.get_value(), verdicts });
+        decide.dispatch(Decide { session_id: session_id.get_value(), verdicts });
     };
+    let heading_id = StoredValue::new(format!("waiting-{}", session_id.get_value()));
+    let heading = StoredValue::new(heading.unwrap_or_else(|| "Waiting for you".to_owned()));
     let outcome = move || {
         let taken = |d: Option<Result<Decided, crate::error::AppError>>| match d {
             Some(Ok(d)) if !d.taken.is_empty() => Some(
@@ -42,10 +57,10 @@ pub fn PendingCalls(live: Live) -> impl IntoView {
 
     view! {
         <Show when=move || !pending.read().is_empty()>
-            <section class="cards" aria-labelledby="waiting" data-testid="pending">
-                <h3 id="waiting">{move || {
+            <section class="cards" aria-labelledby=heading_id.get_value() data-testid="pending">
+                <h3 id=heading_id.get_value()>{move || {
                     let n = pending.read().len();
-                    format!("Waiting for you: {n} call{}", if n == 1 { "" } else { "s" })
+                    format!("{}: {n} call{}", heading.read_value(), if n == 1 { "" } else { "s" })
                 }}</h3>
                 <Show when=move || { approvals().len() > 1 }>
                     <div class="actions">
@@ -55,8 +70,8 @@ pub fn PendingCalls(live: Live) -> impl IntoView {
                             on:click=move |_| all(false)>{move || format!("Deny all {}", approvals().len())}</button>
                     </div>
                 </Show>
-                <For each=move || pending.get() key=|(id, _)| id.clone() let:((id, custom))>
-                    {if custom { view! { <CustomToolCard live id answer /> }.into_any() } else { view! { <ApprovalCard live id decide /> }.into_any() }}
+                <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
+                    {if custom { view! { <CustomToolCard session_id id event answer /> }.into_any() } else { view! { <ApprovalCard session_id id event decide /> }.into_any() }}
                 </For>
             </section>
         </Show>
@@ -65,8 +80,12 @@ pub fn PendingCalls(live: Live) -> impl IntoView {
 }
 
 #[component]
-fn ApprovalCard(live: Live, id: String, decide: ServerAction<Decide>) -> impl IntoView {
-    let Some(event) = live.model.with_value(|m| m.item(&id).map(|i| i.event.clone())) else { return ().into_any() };
+fn ApprovalCard(
+    session_id: StoredValue<String>,
+    id: String,
+    event: Arc<Value>,
+    decide: ServerAction<Decide>,
+) -> impl IntoView {
     let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
@@ -81,7 +100,7 @@ fn ApprovalCard(live: Live, id: String, decide: ServerAction<Decide>) -> impl In
         let id = id.clone();
         move |allow: bool, deny_message: Option<String>| {
             decide.dispatch(Decide {
-                session_id: live.session_id.get_value(),
+                session_id: session_id.get_value(),
                 verdicts: vec![Verdict { event_id: id.clone(), allow, deny_message }],
             });
         }
@@ -121,29 +140,33 @@ fn ApprovalCard(live: Live, id: String, decide: ServerAction<Decide>) -> impl In
             </Show>
         </article>
     }
-    .into_any()
 }
 
 #[component]
-fn CustomToolCard(live: Live, id: String, answer: ServerAction<AnswerCustomTool>) -> impl IntoView {
-    let Some(event) = live.model.with_value(|m| m.item(&id).map(|i| i.event.clone())) else { return ().into_any() };
+fn CustomToolCard(
+    session_id: StoredValue<String>,
+    id: String,
+    event: Arc<Value>,
+    answer: ServerAction<AnswerCustomTool>,
+) -> impl IntoView {
     let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let text = RwSignal::new(String::new());
     let as_json = RwSignal::new(false);
     let is_error = RwSignal::new(false);
+    let event_id = id.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         answer.dispatch(AnswerCustomTool {
-            session_id: live.session_id.get_value(),
-            event_id: id.clone(),
+            session_id: session_id.get_value(),
+            event_id: event_id.clone(),
             text: text.get_untracked(),
             json: as_json.get_untracked(),
             is_error: is_error.get_untracked(),
         });
     };
     view! {
-        <article class="card custom-tool" data-testid="custom-tool-card" data-tool=name.clone()>
+        <article class="card custom-tool" data-testid="custom-tool-card" data-tool=name.clone() data-event=id>
             <header><strong>{format!("The agent called your tool {name}")}</strong></header>
             {tool_view(&name, &input)}
             <form on:submit=submit>
@@ -159,7 +182,6 @@ fn CustomToolCard(live: Live, id: String, answer: ServerAction<AnswerCustomTool>
             </form>
         </article>
     }
-    .into_any()
 }
 
 /// A tool call's input the way its tool reads: the command of `bash`, the file and content of

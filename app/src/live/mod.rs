@@ -7,4 +7,5 @@ pub mod model;
 mod rows;
 mod view;
 
+pub use cards::PendingCalls;
 pub use view::LiveSession;

@@ -173,6 +173,11 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         })
     });
 
+    // The events of the calls the session waits on, for the cards.
+    let waiting_on = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>())
+    });
     let may_decide = crate::can(crate::auth::Role::Approver);
     let may_steer = crate::can(crate::auth::Role::Operator);
     view! {
@@ -244,7 +249,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
                     on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
             </Show>
             <Show when=move || may_decide.get()>
-                <PendingCalls live />
+                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on />
             </Show>
             <Show when=move || may_steer.get()>
                 <Composer live />

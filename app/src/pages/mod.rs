@@ -3,6 +3,7 @@ pub mod agents;
 pub mod audit;
 pub mod environments;
 pub mod files;
+pub mod inbox;
 mod not_found;
 pub mod overview;
 mod section;
@@ -13,4 +14,4 @@ pub mod vaults;
 
 pub use not_found::NotFound;
 pub use overview::Overview;
-pub use section::{Section, SectionPage};
+pub use section::Section;

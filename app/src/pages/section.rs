@@ -1,7 +1,3 @@
-use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::components::A;
-
 /// The console's sections after Overview, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -57,7 +53,6 @@ impl Section {
         }
     }
 
-    /// The route segment: the path without its leading `/`.
     /// The role a person needs to see the section in the navigation (the server checks each
     /// call on its own).
     pub fn needs(self) -> crate::auth::Role {
@@ -65,10 +60,6 @@ impl Section {
             Section::Users | Section::Settings => crate::auth::Role::Admin,
             _ => crate::auth::Role::Viewer,
         }
-    }
-
-    pub fn segment(self) -> &'static str {
-        &self.path()[1..]
     }
 
     /// What the section is for, in the words of the people who will use it.
@@ -86,23 +77,5 @@ impl Section {
             Section::Users => "Who may sign in, and what each person may do.",
             Section::Settings => "Check the connection to the upstream API and manage this Switchboard.",
         }
-    }
-}
-
-/// A section of the console that is not built yet: says what it will hold instead of showing an
-/// empty screen, and points back to what works today.
-#[component]
-pub fn SectionPage(section: Section) -> impl IntoView {
-    view! {
-        <Title text=section.title() />
-        <header class="page-header">
-            <h1>{section.title()}</h1>
-            <p class="lede">{section.purpose()}</p>
-        </header>
-        <section class="panel empty-state" aria-labelledby="not-yet">
-            <h2 id="not-yet">"Not available yet"</h2>
-            <p>"This part of the console is still being built. Nothing here is hidden from you: it does not exist in this version."</p>
-            <p><A href="/">"See the upstream this Switchboard is configured for"</A></p>
-        </section>
     }
 }

@@ -1,0 +1,201 @@
+//! The inbox as every page of a signed-in person knows it: one `EventSource` per tab on
+//! `/api/inbox/stream`, for the badge in the navigation, the count in the title, notifications of
+//! new calls, and the Inbox page itself.
+
+use leptos::prelude::*;
+
+use crate::{Me, api::inbox::InboxList};
+
+/// The newest inbox the stream sent, provided by `App`.
+#[derive(Clone, Copy)]
+pub struct InboxFeed {
+    /// `None` until the stream's first frame (and always on the server).
+    pub list: RwSignal<Option<InboxList>>,
+    pub link: RwSignal<FeedLink>,
+}
+
+/// The tab's link to the inbox stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedLink {
+    Connecting,
+    Live,
+    /// The browser lost the stream and retries by itself.
+    Lost,
+    /// The server refused or ended it (the sign-in ended): the page must be reloaded.
+    Closed,
+}
+
+impl InboxFeed {
+    /// Calls waiting, as the badge and the title count them (0 until known).
+    pub fn count(&self) -> usize {
+        self.list.with(|l| l.as_ref().map_or(0, |l| l.calls.len()))
+    }
+}
+
+/// Provides the feed and, in the browser, opens its stream once the person is known to be signed
+/// in. Approvers who turned notifications on get one for each call that arrives while the page
+/// is open.
+pub fn provide_inbox_feed(me: Me) -> InboxFeed {
+    let feed = InboxFeed { list: RwSignal::new(None), link: RwSignal::new(FeedLink::Connecting) };
+    provide_context(feed);
+    #[cfg(feature = "hydrate")]
+    {
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            let principal = me.0.get().and_then(Result::ok).flatten();
+            if let Some(principal) = principal
+                && !started.get_value()
+            {
+                started.set_value(true);
+                connect(feed, principal.can(crate::auth::Role::Approver));
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = me;
+    feed
+}
+
+/// Opens the stream for the life of the tab.
+#[cfg(feature = "hydrate")]
+fn connect(feed: InboxFeed, may_decide: bool) {
+    use std::{cell::RefCell, collections::HashSet, rc::Rc};
+
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    let Ok(source) = web_sys::EventSource::new("/api/inbox/stream") else { return };
+    // The calls known so far; `None` until the first list the server has looked for: what waits
+    // when the page opens is not news.
+    let known: Rc<RefCell<Option<HashSet<String>>>> = Rc::new(RefCell::new(None));
+    let on_list = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
+        let Ok(list) = serde_json::from_str::<InboxList>(&message.data().as_string().unwrap_or_default()) else {
+            return;
+        };
+        if list.ready {
+            let mut known = known.borrow_mut();
+            if may_decide && let Some(before) = known.as_ref() {
+                for call in list.arrived(before) {
+                    notifications::show(call);
+                }
+            }
+            *known = Some(list.calls.iter().map(|c| c.event_id().to_owned()).collect());
+        }
+        feed.link.set(FeedLink::Live);
+        feed.list.set(Some(list));
+    });
+    let _ = source.add_event_listener_with_callback("inbox", on_list.as_ref().unchecked_ref());
+    let closing = source.clone();
+    let on_signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        closing.close();
+        feed.link.set(FeedLink::Closed);
+    });
+    let _ = source.add_event_listener_with_callback("signed_out", on_signed_out.as_ref().unchecked_ref());
+    let failing = source.clone();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        feed.link.set(if failing.ready_state() == web_sys::EventSource::CLOSED {
+            FeedLink::Closed
+        } else {
+            FeedLink::Lost
+        });
+    });
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    // The stream lives as long as the tab.
+    on_list.forget();
+    on_signed_out.forget();
+    on_error.forget();
+}
+
+/// Browser notifications of new calls: an approver's choice, kept in this browser.
+pub mod notifications {
+    /// Whether this browser shows notifications for this person.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Choice {
+        /// The browser has no Notification API (or the page is not a secure context).
+        Unsupported,
+        /// The person or the browser refused permission; only the browser's settings undo that.
+        Blocked,
+        On,
+        Off,
+    }
+
+    #[cfg(feature = "hydrate")]
+    const KEY: &str = "switchboard.notify";
+
+    #[cfg(feature = "hydrate")]
+    fn supported() -> bool {
+        web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"Notification".into()).unwrap_or(false))
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn stored() -> bool {
+        web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(KEY).ok().flatten())
+            .is_some_and(|v| v == "on")
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn choice() -> Choice {
+        use web_sys::{Notification, NotificationPermission};
+        if !supported() {
+            return Choice::Unsupported;
+        }
+        match Notification::permission() {
+            NotificationPermission::Denied => Choice::Blocked,
+            NotificationPermission::Granted if stored() => Choice::On,
+            _ => Choice::Off,
+        }
+    }
+
+    /// Asks the browser for permission (it shows its own prompt) and remembers the choice.
+    #[cfg(feature = "hydrate")]
+    pub async fn turn_on() -> Choice {
+        if !supported() {
+            return Choice::Unsupported;
+        }
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+        if web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+            && let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+        {
+            let _ = storage.set_item(KEY, "on");
+        }
+        choice()
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn turn_off() -> Choice {
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.remove_item(KEY);
+        }
+        choice()
+    }
+
+    /// One notification for `call`; clicking it opens the inbox. Tagged with the call's id, so
+    /// several open tabs show it once.
+    #[cfg(feature = "hydrate")]
+    pub fn show(call: &crate::api::inbox::PendingCall) {
+        use wasm_bindgen::{JsCast, closure::Closure};
+        if choice() != Choice::On {
+            return;
+        }
+        let options = web_sys::NotificationOptions::new();
+        options.set_body(&format!("{} · {}", call.session_label(), call.summary()));
+        options.set_tag(call.event_id());
+        let title = if call.is_custom() {
+            format!("The agent called your tool {}", call.tool())
+        } else {
+            format!("Allow {}? A call waits for a decision", call.tool())
+        };
+        let Ok(notification) = web_sys::Notification::new_with_options(&title, &options) else { return };
+        let on_click = Closure::once_into_js(move || {
+            if let Some(window) = web_sys::window() {
+                let _ = window.focus();
+                let _ = window.location().set_href("/inbox");
+            }
+        });
+        notification.set_onclick(Some(on_click.unchecked_ref()));
+    }
+}

@@ -1,0 +1,535 @@
+//! The approval inbox: every tool confirmation and custom tool call, across all sessions, that
+//! waits for a person, kept by one poller and sent to every browser on `/api/inbox/stream`.
+//!
+//! The API has no feed of waiting calls across sessions, so the inbox polls, and spends requests
+//! only where something changed (the README's "The approval inbox" has the figures):
+//! - **Every tick** ([`InboxConfig::poll`], 2 s): the newest 100 sessions that have not ended,
+//!   one request (`GET /v1/sessions?statuses[]=idle&statuses[]=running&statuses[]=rescheduling`).
+//! - **Every sweep** (every [`InboxConfig::sweep_every`] ticks, and first after a pause): every
+//!   page of that list, so that older sessions are seen too, and sessions that ended, were
+//!   archived or deleted leave the inbox.
+//! - **A session is read** (one request: its newest status and tool-use events, newest first)
+//!   only when it is idle and its status, `updated_at` or usage differ from when it was last
+//!   listed, or it is new to the inbox. Its newest `session.status_idle` says whether it waits
+//!   (`requires_action`) and on which calls. At most [`InboxConfig::max_reads`] sessions are read
+//!   per tick; the rest are read at the next.
+//! - **Nobody looking, no requests:** the poller runs while a browser holds the stream open
+//!   (every signed-in page does, for the badge in the navigation) or a page asked for the list
+//!   within the last minute.
+//! - **Decisions:** a decision sent through Switchboard takes its call out of the inbox at once
+//!   ([`AnnouncingDecisions`]); a call with a recorded decision is not listed again while the API
+//!   catches up.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use app::{
+    api::{
+        inbox::{InboxList, PendingCall, server::InboxSource},
+        live::Recorded,
+    },
+    decisions::{Claim, DecisionStore},
+    error::AppError,
+    upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
+};
+use axum::{Extension, extract::State, response::Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use protocol::common::Page;
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::access::{LoginCheck, LoginEnds};
+
+/// How the inbox polls and what it tells browsers; [`Default`] is what the server runs with.
+#[derive(Debug, Clone)]
+pub struct InboxConfig {
+    /// `SWITCHBOARD_INBOX_POLL_SECS`: how often the newest sessions are listed.
+    pub poll: Duration,
+    /// A sweep of every page every this many ticks.
+    pub sweep_every: u32,
+    /// Sessions read per tick, at most.
+    pub max_reads: usize,
+    /// `SWITCHBOARD_INBOX_AMBER_SECS` / `_RED_SECS`: when a call's waiting time turns amber, then red.
+    pub amber: Duration,
+    pub red: Duration,
+    /// How often a browser gets a heartbeat when the list does not change.
+    pub heartbeat: Duration,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(2),
+            sweep_every: 15,
+            max_reads: 50,
+            amber: Duration::from_secs(300),
+            red: Duration::from_secs(900),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+/// How long a page's question keeps the poller going without an open stream.
+const INTEREST: Duration = Duration::from_secs(60);
+/// Pages of 100 sessions a sweep walks, at most.
+const MAX_PAGES: usize = 100;
+/// Sessions read at the same time.
+const READ_CONCURRENCY: usize = 4;
+/// Events listed per read: the session's newest idle and the calls it waits on are among them.
+const READ_LIMIT: &str = "100";
+
+pub struct Inbox {
+    upstream: UpstreamHandle,
+    decisions: Arc<dyn DecisionStore>,
+    config: InboxConfig,
+    state: tokio::sync::Mutex<Known>,
+    published: watch::Sender<Arc<Published>>,
+    /// Wakes a paused poller (a stream opened, a page asked).
+    wake: Notify,
+    /// Told after every look.
+    looked: Notify,
+    asked_at: Mutex<Option<Instant>>,
+    looked_at: Mutex<Option<Instant>>,
+    closing: watch::Sender<bool>,
+}
+
+/// The list as browsers get it, with its SSE frame rendered once for all of them.
+pub struct Published {
+    pub list: InboxList,
+    frame: Bytes,
+}
+
+impl Published {
+    fn of(list: InboxList) -> Self {
+        let json = serde_json::to_string(&list).unwrap_or_else(|_| "{}".to_owned());
+        let frame = Bytes::from(format!("event: inbox\ndata: {json}\n\n"));
+        Self { list, frame }
+    }
+}
+
+#[derive(Default)]
+struct Known {
+    /// Session id → its fingerprint (status, `updated_at`, usage) when it was last listed.
+    seen: HashMap<String, String>,
+    /// What each waiting session waits on.
+    waiting: HashMap<String, Vec<PendingCall>>,
+    /// Sessions read at the next tick whatever their fingerprint: those the last tick had no room
+    /// for, failed reads, and sessions just decided.
+    dirty: HashSet<String>,
+    problem: Option<String>,
+    ready: bool,
+}
+
+/// What a session listing says of one session.
+#[derive(Debug, Clone)]
+struct Listed {
+    id: String,
+    status: String,
+    title: Option<String>,
+    agent_name: Option<String>,
+    fingerprint: String,
+}
+
+impl Listed {
+    fn of(session: &Value) -> Option<Self> {
+        let text = |pointer: &str| session.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+        let id = text("/id")?;
+        let status = text("/status").unwrap_or_default();
+        let fingerprint = format!(
+            "{status} {} {}",
+            text("/updated_at").unwrap_or_default(),
+            session.get("usage").map(Value::to_string).unwrap_or_default()
+        );
+        Some(Self { id, status, title: text("/title"), agent_name: text("/agent/name"), fingerprint })
+    }
+}
+
+impl Inbox {
+    pub fn new(upstream: UpstreamHandle, decisions: Arc<dyn DecisionStore>, config: InboxConfig) -> Arc<Self> {
+        let empty = InboxList {
+            amber_secs: config.amber.as_secs(),
+            red_secs: config.red.as_secs(),
+            poll_ms: config.poll.as_millis() as u64,
+            ..InboxList::default()
+        };
+        let inbox = Arc::new(Self {
+            upstream,
+            decisions,
+            config,
+            state: tokio::sync::Mutex::new(Known::default()),
+            published: watch::Sender::new(Arc::new(Published::of(empty))),
+            wake: Notify::new(),
+            looked: Notify::new(),
+            asked_at: Mutex::new(None),
+            looked_at: Mutex::new(None),
+            closing: watch::Sender::new(false),
+        });
+        tokio::spawn(inbox.clone().run());
+        inbox
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        self.config.heartbeat
+    }
+
+    /// Ends the poller and every open stream (the server is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// The list now, then every change; a heartbeat when nothing changes for a while.
+    pub fn subscribe(&self) -> impl Stream<Item = Bytes> + Send + 'static {
+        let rx = self.published.subscribe();
+        self.wake.notify_one();
+        let heartbeat = self.config.heartbeat;
+        let mut closing = self.closing.subscribe();
+        futures::stream::unfold((rx, true), move |(mut rx, first)| async move {
+            if first {
+                let frame = rx.borrow_and_update().frame.clone();
+                return Some((frame, (rx, false)));
+            }
+            match tokio::time::timeout(heartbeat, rx.changed()).await {
+                Ok(Ok(())) => {
+                    let frame = rx.borrow_and_update().frame.clone();
+                    Some((frame, (rx, false)))
+                }
+                Ok(Err(_)) => None,
+                Err(_) => Some((Bytes::from_static(b"event: ping\ndata: {}\n\n"), (rx, false))),
+            }
+        })
+        .take_until(async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        })
+    }
+
+    /// The list, fresh: when nobody has looked for two ticks, after the next look (5 s at most).
+    pub async fn current(&self) -> InboxList {
+        *self.asked_at.lock().expect("inbox lock") = Some(Instant::now());
+        let fresh = self.looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.config.poll * 2);
+        if !fresh {
+            let looked = self.looked.notified();
+            self.wake.notify_one();
+            let _ = tokio::time::timeout(Duration::from_secs(5), looked).await;
+        }
+        self.published.borrow().list.clone()
+    }
+
+    /// A decision on `event_id` reached the API: the call leaves the inbox now, and the session is
+    /// read again at the next tick.
+    pub async fn decided(&self, session_id: &str, event_id: &str) {
+        let mut state = self.state.lock().await;
+        if let Some(calls) = state.waiting.get_mut(session_id) {
+            calls.retain(|c| c.event_id() != event_id);
+            if calls.is_empty() {
+                state.waiting.remove(session_id);
+            }
+        }
+        state.dirty.insert(session_id.to_owned());
+        self.publish(&state);
+    }
+
+    fn wanted(&self) -> bool {
+        self.published.receiver_count() > 0
+            || self.asked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < INTEREST)
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut closing = self.closing.subscribe();
+        // Whether what the inbox knows is current: not at first, nor after a pause.
+        let mut fresh = false;
+        let mut since_sweep = 0;
+        loop {
+            if *closing.borrow_and_update() {
+                return;
+            }
+            if !self.wanted() {
+                fresh = false;
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = closing.changed() => return,
+                }
+                continue;
+            }
+            let sweep = !fresh || since_sweep + 1 >= self.config.sweep_every;
+            self.look(sweep).await;
+            since_sweep = if sweep { 0 } else { since_sweep + 1 };
+            fresh = true;
+            *self.looked_at.lock().expect("inbox lock") = Some(Instant::now());
+            self.looked.notify_waiters();
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = closing.changed() => return,
+            }
+        }
+    }
+
+    /// One tick: list sessions, read those that changed, publish.
+    async fn look(&self, sweep: bool) {
+        let listed = self.list_sessions(sweep).await;
+        let mut to_read = Vec::new();
+        {
+            let mut state = self.state.lock().await;
+            let sessions = match listed {
+                Ok(sessions) => sessions,
+                Err(problem) => {
+                    state.problem = Some(problem);
+                    self.publish(&state);
+                    return;
+                }
+            };
+            state.problem = None;
+            for session in &sessions {
+                let changed = state.seen.insert(session.id.clone(), session.fingerprint.clone()).as_ref()
+                    != Some(&session.fingerprint);
+                let dirty = state.dirty.remove(&session.id);
+                if session.status != "idle" {
+                    state.waiting.remove(&session.id);
+                } else if changed || dirty {
+                    to_read.push(session.clone());
+                }
+            }
+            if sweep {
+                // Ended, archived and deleted sessions are not listed: they wait on nothing.
+                let listed: HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+                state.waiting.retain(|id, _| listed.contains(id.as_str()));
+                state.seen.retain(|id, _| listed.contains(id.as_str()));
+                state.dirty.retain(|id| listed.contains(id.as_str()));
+            }
+            if to_read.len() > self.config.max_reads {
+                for later in to_read.split_off(self.config.max_reads) {
+                    state.dirty.insert(later.id);
+                }
+            }
+        }
+        // Read without holding the state, so that a decision can take its call out meanwhile.
+        let reads: Vec<(Listed, Result<Vec<PendingCall>, String>)> = futures::stream::iter(to_read)
+            .map(|session| async move {
+                let calls = self.read(&session).await;
+                (session, calls)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        let mut state = self.state.lock().await;
+        for (session, calls) in reads {
+            match calls {
+                Ok(calls) if calls.is_empty() => {
+                    state.waiting.remove(&session.id);
+                }
+                Ok(calls) => {
+                    state.waiting.insert(session.id, calls);
+                }
+                Err(problem) => {
+                    state.dirty.insert(session.id);
+                    state.problem = Some(problem);
+                }
+            }
+        }
+        state.ready = true;
+        self.publish(&state);
+    }
+
+    async fn list_sessions(&self, all_pages: bool) -> Result<Vec<Listed>, String> {
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..if all_pages { MAX_PAGES } else { 1 } {
+            let mut query: Vec<(String, String)> = ["idle", "running", "rescheduling"]
+                .into_iter()
+                .map(|status| ("statuses[]".to_owned(), status.to_owned()))
+                .collect();
+            query.push(("limit".to_owned(), "100".to_owned()));
+            if let Some(page) = cursor.take() {
+                query.push(("page".to_owned(), page));
+            }
+            let page: Page<Value> =
+                self.upstream.get("/v1/sessions", query).await.map_err(|e| {
+                    AppError::upstream("Looking for calls that wait (listing the sessions)", e).to_string()
+                })?;
+            found.extend(page.data.iter().filter_map(Listed::of));
+            match page.next_page.filter(|p| !p.is_empty()) {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// The calls `session` waits on, without those decided through Switchboard already.
+    async fn read(&self, session: &Listed) -> Result<Vec<PendingCall>, String> {
+        let mut query: Vec<(String, String)> =
+            ["session.status_idle", "agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"]
+                .into_iter()
+                .map(|kind| ("types[]".to_owned(), kind.to_owned()))
+                .collect();
+        query.push(("order".to_owned(), "desc".to_owned()));
+        query.push(("limit".to_owned(), READ_LIMIT.to_owned()));
+        let page: Page<Value> = match self.upstream.get(&format!("/v1/sessions/{}/events", session.id), query).await {
+            Ok(page) => page,
+            // Deleted since it was listed.
+            Err(UpstreamError::Api { status: 404, .. }) => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(AppError::upstream(&format!("Reading the calls session {} waits on", session.id), error)
+                    .to_string());
+            }
+        };
+        let decided: HashSet<String> = self
+            .decisions
+            .recorded(&session.id)
+            .await
+            .map_err(|e| format!("The decisions of session {} could not be read: {e}", session.id))?
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
+        Ok(waiting_on(&page.data)
+            .into_iter()
+            .filter(|call| !call.get("id").and_then(Value::as_str).is_some_and(|id| decided.contains(id)))
+            .map(|event| PendingCall {
+                session_id: session.id.clone(),
+                session_title: session.title.clone(),
+                agent_name: session.agent_name.clone(),
+                event,
+            })
+            .collect())
+    }
+
+    fn publish(&self, state: &Known) {
+        let mut calls: Vec<PendingCall> = state.waiting.values().flatten().cloned().collect();
+        calls.sort_by(|a, b| {
+            let at = |c: &PendingCall| c.asked_at_ms().unwrap_or(f64::MAX);
+            at(a).total_cmp(&at(b)).then_with(|| a.event_id().cmp(b.event_id()))
+        });
+        let current = self.published.borrow().list.clone();
+        let list = InboxList { calls, problem: state.problem.clone(), ready: state.ready, ..current };
+        self.published.send_if_modified(|published| {
+            if published.list == list {
+                return false;
+            }
+            *published = Arc::new(Published::of(list));
+            true
+        });
+    }
+}
+
+/// The calls a session waits on, from its status and tool-use events listed newest first: those
+/// its newest `session.status_idle` names, when it stopped for `requires_action`.
+pub fn waiting_on(newest_first: &[Value]) -> Vec<Value> {
+    let kind = |e: &Value| e.get("type").and_then(Value::as_str).map(str::to_owned);
+    let Some(idle) = newest_first.iter().find(|e| kind(e).as_deref() == Some("session.status_idle")) else {
+        return Vec::new();
+    };
+    if idle.pointer("/stop_reason/type").and_then(Value::as_str) != Some("requires_action") {
+        return Vec::new();
+    }
+    let ids = idle.pointer("/stop_reason/event_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+    ids.iter()
+        .filter_map(Value::as_str)
+        .filter_map(|id| {
+            newest_first.iter().find(|e| {
+                e.get("id").and_then(Value::as_str) == Some(id) && kind(e).as_deref() != Some("session.status_idle")
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+impl InboxSource for Inbox {
+    fn current(&self) -> BoxFuture<'_, InboxList> {
+        Box::pin(Inbox::current(self))
+    }
+}
+
+/// The decision store as server functions get it: a decision that reached the API also takes its
+/// call out of the inbox.
+pub struct AnnouncingDecisions {
+    pub store: Arc<dyn DecisionStore>,
+    pub inbox: Arc<Inbox>,
+}
+
+impl DecisionStore for AnnouncingDecisions {
+    fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>> {
+        self.store.claim(session_id, decision)
+    }
+
+    fn settle<'a>(&'a self, session_id: &'a str, event_id: &'a str, sent: bool) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.store.settle(session_id, event_id, sent).await?;
+            if sent {
+                self.inbox.decided(session_id, event_id).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>> {
+        self.store.recorded(session_id)
+    }
+}
+
+/// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
+pub async fn stream(
+    State(inbox): State<Arc<Inbox>>,
+    ends: Option<Extension<LoginEnds>>,
+    check: Option<Extension<LoginCheck>>,
+) -> Response {
+    let frames =
+        crate::live::until_signed_out(inbox.subscribe(), ends.map(|e| e.0), check.map(|c| c.0), inbox.heartbeat());
+    crate::live::event_stream(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ids(calls: &[Value]) -> Vec<&str> {
+        calls.iter().filter_map(|c| c["id"].as_str()).collect()
+    }
+
+    #[test]
+    fn a_session_waits_on_the_calls_its_newest_idle_names() {
+        let listed = [
+            json!({ "id": "i2", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t3"] } }),
+            json!({ "id": "t3", "type": "agent.custom_tool_use", "name": "lookup" }),
+            json!({ "id": "i1", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2"] } }),
+            json!({ "id": "t2", "type": "agent.tool_use", "name": "bash" }),
+            json!({ "id": "t1", "type": "agent.mcp_tool_use", "name": "search" }),
+        ];
+        assert_eq!(ids(&waiting_on(&listed)), ["t3"]);
+        assert_eq!(ids(&waiting_on(&listed[2..])), ["t1", "t2"]);
+    }
+
+    #[test]
+    fn a_session_that_ended_its_turn_or_never_idled_waits_on_nothing() {
+        let ended = [
+            json!({ "id": "i2", "type": "session.status_idle", "stop_reason": { "type": "end_turn" } }),
+            json!({ "id": "t1", "type": "agent.tool_use", "name": "bash" }),
+        ];
+        assert!(waiting_on(&ended).is_empty());
+        assert!(waiting_on(&[json!({ "id": "t1", "type": "agent.tool_use" })]).is_empty());
+        // A named call that is not listed (more than a page of calls) is left out, not invented.
+        let unlisted = [
+            json!({ "id": "i", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["gone"] } }),
+        ];
+        assert!(waiting_on(&unlisted).is_empty());
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_status_update_time_and_usage() {
+        let session = json!({ "id": "s", "status": "idle", "updated_at": "t1", "usage": { "input_tokens": 1 }, "agent": { "name": "A" } });
+        let base = Listed::of(&session).unwrap();
+        assert_eq!(base.agent_name.as_deref(), Some("A"));
+        for (key, value) in
+            [("status", json!("running")), ("updated_at", json!("t2")), ("usage", json!({ "input_tokens": 2 }))]
+        {
+            let mut changed = session.clone();
+            changed[key] = value;
+            assert_ne!(Listed::of(&changed).unwrap().fingerprint, base.fingerprint, "{key}");
+        }
+        assert!(Listed::of(&json!({ "status": "idle" })).is_none());
+    }
+}
