@@ -4,7 +4,8 @@ import { waitForHydration } from './support';
 
 // A team on a Switchboard that starts with no accounts (the third server of playwright.config.ts):
 // the first admin from the setup link, an approver and a viewer created on the Users page, a tool
-// call decided by the approver, the viewer watching without decision buttons, and the audit log.
+// call decided by the approver from the inbox, the viewer watching without decision buttons, and
+// the audit log.
 const port = Number(process.env.E2E_PORT ?? 3917);
 const fresh = `http://127.0.0.1:${port + 3}`;
 const signedOut = { cookies: [], origins: [] };
@@ -46,7 +47,7 @@ async function createAccount(page: Page, username: string, role: string): Promis
   await expect(form.getByLabel('Username')).toHaveValue('');
 }
 
-test('first admin from the setup link; an approver decides a call, a viewer only watches; the audit log shows both', async ({
+test('first admin from the setup link; an approver decides a call from the inbox, a viewer only watches; the audit log shows both', async ({
   page,
   browser,
 }) => {
@@ -101,14 +102,34 @@ test('first admin from the setup link; an approver decides a call, a viewer only
   });
   expect(forged.status()).toBe(403);
 
-  // The approver allows it from the card.
+  // In the inbox the viewer sees the call too, still without a card.
+  await viewer.goto('/inbox');
+  await waitForHydration(viewer);
+  const seen = viewer.locator(`[data-testid="inbox-session"][data-session="${id}"]`);
+  await expect(seen.getByTestId('inbox-call')).toContainText('ls /workspace');
+  await expect(seen.getByTestId('approval-card')).toHaveCount(0);
+
+  // The approver sees the count on the Inbox link and in the title, and allows the call from the
+  // inbox.
   const approver = await signIn(browser, 'april');
-  await approver.goto(`/sessions/${id}`);
-  await waitForHydration(approver);
-  const card = approver.getByTestId('approval-card');
+  const badge = approver.getByTestId('inbox-badge');
+  await expect(badge).toHaveText('1');
+  await expect(approver).toHaveTitle(/^\(1\) /);
+  await approver.getByRole('link', { name: /^Inbox/ }).click();
+  await expect(approver).toHaveURL(/\/inbox$/);
+  const waiting = approver.locator(`[data-testid="inbox-session"][data-session="${id}"]`);
+  await expect(waiting).toContainText('Agent: Team journey agent');
+  await expect(waiting.getByTestId('inbox-call')).toContainText('$ ls /workspace');
+  await expect(waiting.getByTestId('waiting')).toContainText('waiting');
+  const card = waiting.getByTestId('approval-card');
   await expect(card).toContainText('Allow bash?');
   await card.getByTestId('allow').click();
-  await expect(card).toHaveCount(0);
+  await expect(waiting).toHaveCount(0);
+  await expect(approver.getByTestId('inbox-empty')).toBeVisible();
+  await expect(badge).toHaveCount(0);
+  await expect(approver).toHaveTitle(/^Inbox · Switchboard$/);
+  // The session carried on.
+  await approver.goto(`/sessions/${id}`);
   await expect(approver.getByTestId('timeline').locator('[data-kind="agent.message"]').last()).toContainText('Listed.');
 
   // The audit log names both: the accounts the admin created, the approver's decision, the

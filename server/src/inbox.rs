@@ -8,11 +8,13 @@
 //! - **Every sweep** (every [`InboxConfig::sweep_every`] ticks, and first after a pause): every
 //!   page of that list, so that older sessions are seen too, and sessions that ended, were
 //!   archived or deleted leave the inbox.
-//! - **A session is read** (one request: its newest status and tool-use events, newest first)
-//!   only when it is idle and its status, `updated_at` or usage differ from when it was last
-//!   listed, or it is new to the inbox. Its newest `session.status_idle` says whether it waits
-//!   (`requires_action`) and on which calls. At most [`InboxConfig::max_reads`] sessions are read
-//!   per tick; the rest are read at the next.
+//! - **A session is read** (one request: its newest status, tool-use and answer events, newest
+//!   first) when it is idle and its status, `updated_at` or usage differ from when it was last
+//!   listed, or it is new to the inbox; at a sweep, every session that waits is read again (a call
+//!   answered by another client may change none of those). Its newest `session.status_idle` says
+//!   whether it waits (`requires_action`) and on which calls. At most [`InboxConfig::max_reads`]
+//!   sessions are read per tick; the rest are read at the next, by id. The list says it is
+//!   `ready` once every session was read since the poller started.
 //! - **Nobody looking, no requests:** the poller runs while a browser holds the stream open
 //!   (every signed-in page does, for the badge in the navigation) or a page asked for the list
 //!   within the last minute.
@@ -113,16 +115,25 @@ impl Published {
 
 #[derive(Default)]
 struct Known {
-    /// Session id → its fingerprint (status, `updated_at`, usage) when it was last listed.
-    seen: HashMap<String, String>,
+    /// Every session not ended, as it was last listed (its fingerprint: status, `updated_at`, usage).
+    seen: HashMap<String, Listed>,
     /// What each waiting session waits on.
     waiting: HashMap<String, Vec<PendingCall>>,
-    /// Sessions read at the next tick whatever their fingerprint: those the last tick had no room
-    /// for, failed reads, and sessions just decided.
+    /// Sessions to read at the next tick whatever their fingerprint: those a tick had no room for,
+    /// failed reads, sessions just decided. Read by id, listed this tick or not.
     dirty: HashSet<String>,
+    /// Calls decided through Switchboard (event id → when), left out of reads that started before
+    /// the decision, or that the API has not caught up with.
+    decided: HashMap<String, Instant>,
     problem: Option<String>,
+    /// Every session was read once since the poller (re)started: until then, a call missing from
+    /// the list may merely not have been read yet.
     ready: bool,
 }
+
+/// How long a decision made here keeps its call out of the inbox: longer than the API takes to
+/// show it.
+const DECIDED_KEPT: Duration = Duration::from_secs(600);
 
 /// What a session listing says of one session.
 #[derive(Debug, Clone)]
@@ -228,6 +239,7 @@ impl Inbox {
                 state.waiting.remove(session_id);
             }
         }
+        state.decided.insert(event_id.to_owned(), Instant::now());
         state.dirty.insert(session_id.to_owned());
         self.publish(&state);
     }
@@ -247,6 +259,12 @@ impl Inbox {
                 return;
             }
             if !self.wanted() {
+                if fresh {
+                    // What is known goes stale from here: a tab that opens now is told so.
+                    let mut state = self.state.lock().await;
+                    state.ready = false;
+                    self.publish(&state);
+                }
                 fresh = false;
                 tokio::select! {
                     _ = self.wake.notified() => {}
@@ -267,11 +285,11 @@ impl Inbox {
         }
     }
 
-    /// One tick: list sessions, read those that changed, publish.
+    /// One tick: list sessions, read those that changed (and, at a sweep, those that wait), and
+    /// the backlog; publish.
     async fn look(&self, sweep: bool) {
         let listed = self.list_sessions(sweep).await;
-        let mut to_read = Vec::new();
-        {
+        let to_read = {
             let mut state = self.state.lock().await;
             let sessions = match listed {
                 Ok(sessions) => sessions,
@@ -282,14 +300,19 @@ impl Inbox {
                 }
             };
             state.problem = None;
+            state.decided.retain(|_, at| at.elapsed() < DECIDED_KEPT);
+            let mut to_read = Vec::new();
             for session in &sessions {
-                let changed = state.seen.insert(session.id.clone(), session.fingerprint.clone()).as_ref()
-                    != Some(&session.fingerprint);
-                let dirty = state.dirty.remove(&session.id);
+                let previous = state.seen.insert(session.id.clone(), session.clone());
+                let changed = previous.is_none_or(|p| p.fingerprint != session.fingerprint);
                 if session.status != "idle" {
                     state.waiting.remove(&session.id);
-                } else if changed || dirty {
-                    to_read.push(session.clone());
+                    state.dirty.remove(&session.id);
+                } else if changed || (sweep && state.waiting.contains_key(&session.id)) {
+                    // A sweep reads the waiting sessions again too: a call answered by another
+                    // client may leave status, update time and usage as they were.
+                    to_read.push(session.id.clone());
+                    state.dirty.remove(&session.id);
                 }
             }
             if sweep {
@@ -299,12 +322,15 @@ impl Inbox {
                 state.seen.retain(|id, _| listed.contains(id.as_str()));
                 state.dirty.retain(|id| listed.contains(id.as_str()));
             }
+            // The backlog, listed this tick or not.
+            let backlog: Vec<String> = state.dirty.drain().collect();
+            to_read.extend(backlog);
             if to_read.len() > self.config.max_reads {
-                for later in to_read.split_off(self.config.max_reads) {
-                    state.dirty.insert(later.id);
-                }
+                let later = to_read.split_off(self.config.max_reads);
+                state.dirty.extend(later);
             }
-        }
+            to_read.into_iter().filter_map(|id| state.seen.get(&id).cloned()).collect::<Vec<_>>()
+        };
         // Read without holding the state, so that a decision can take its call out meanwhile.
         let reads: Vec<(Listed, Result<Vec<PendingCall>, String>)> = futures::stream::iter(to_read)
             .map(|session| async move {
@@ -317,11 +343,14 @@ impl Inbox {
         let mut state = self.state.lock().await;
         for (session, calls) in reads {
             match calls {
-                Ok(calls) if calls.is_empty() => {
-                    state.waiting.remove(&session.id);
-                }
-                Ok(calls) => {
-                    state.waiting.insert(session.id, calls);
+                Ok(mut calls) => {
+                    // Decided here while the read was under way, or before the API caught up.
+                    calls.retain(|c| !state.decided.contains_key(c.event_id()));
+                    if calls.is_empty() {
+                        state.waiting.remove(&session.id);
+                    } else {
+                        state.waiting.insert(session.id, calls);
+                    }
                 }
                 Err(problem) => {
                     state.dirty.insert(session.id);
@@ -329,7 +358,9 @@ impl Inbox {
                 }
             }
         }
-        state.ready = true;
+        if state.dirty.is_empty() {
+            state.ready = true;
+        }
         self.publish(&state);
     }
 
@@ -360,11 +391,17 @@ impl Inbox {
 
     /// The calls `session` waits on, without those decided through Switchboard already.
     async fn read(&self, session: &Listed) -> Result<Vec<PendingCall>, String> {
-        let mut query: Vec<(String, String)> =
-            ["session.status_idle", "agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"]
-                .into_iter()
-                .map(|kind| ("types[]".to_owned(), kind.to_owned()))
-                .collect();
+        let mut query: Vec<(String, String)> = [
+            "session.status_idle",
+            "agent.tool_use",
+            "agent.mcp_tool_use",
+            "agent.custom_tool_use",
+            "user.tool_confirmation",
+            "user.custom_tool_result",
+        ]
+        .into_iter()
+        .map(|kind| ("types[]".to_owned(), kind.to_owned()))
+        .collect();
         query.push(("order".to_owned(), "desc".to_owned()));
         query.push(("limit".to_owned(), READ_LIMIT.to_owned()));
         let page: Page<Value> = match self.upstream.get(&format!("/v1/sessions/{}/events", session.id), query).await {
@@ -414,23 +451,33 @@ impl Inbox {
     }
 }
 
-/// The calls a session waits on, from its status and tool-use events listed newest first: those
-/// its newest `session.status_idle` names, when it stopped for `requires_action`.
+/// The calls a session waits on for a person, from its status, tool-use and answer events listed
+/// newest first: those its newest `session.status_idle` names, when it stopped for
+/// `requires_action`, that no answer names yet. A tool call the policy allowed waits for a
+/// self-hosted tool's result, not for a person, and is left out.
 pub fn waiting_on(newest_first: &[Value]) -> Vec<Value> {
-    let kind = |e: &Value| e.get("type").and_then(Value::as_str).map(str::to_owned);
-    let Some(idle) = newest_first.iter().find(|e| kind(e).as_deref() == Some("session.status_idle")) else {
+    let kind = |e: &Value| e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let Some(idle) = newest_first.iter().find(|e| kind(e) == "session.status_idle") else {
         return Vec::new();
     };
     if idle.pointer("/stop_reason/type").and_then(Value::as_str) != Some("requires_action") {
         return Vec::new();
     }
+    let answered: HashSet<&str> = newest_first
+        .iter()
+        .filter_map(|e| e.get("tool_use_id").or_else(|| e.get("custom_tool_use_id")).and_then(Value::as_str))
+        .collect();
     let ids = idle.pointer("/stop_reason/event_ids").and_then(Value::as_array).cloned().unwrap_or_default();
     ids.iter()
         .filter_map(Value::as_str)
-        .filter_map(|id| {
-            newest_first.iter().find(|e| {
-                e.get("id").and_then(Value::as_str) == Some(id) && kind(e).as_deref() != Some("session.status_idle")
-            })
+        .filter(|id| !answered.contains(id))
+        .filter_map(|id| newest_first.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(id)))
+        .filter(|call| match kind(call).as_str() {
+            "agent.custom_tool_use" => true,
+            "agent.tool_use" | "agent.mcp_tool_use" => {
+                call.get("evaluated_permission").and_then(Value::as_str).is_none_or(|p| p == "ask")
+            }
+            _ => false,
         })
         .cloned()
         .collect()
@@ -516,6 +563,21 @@ mod tests {
             json!({ "id": "i", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["gone"] } }),
         ];
         assert!(waiting_on(&unlisted).is_empty());
+    }
+
+    #[test]
+    fn answered_calls_and_calls_waiting_for_a_self_hosted_result_are_not_for_a_person() {
+        let listed = [
+            json!({ "id": "c", "type": "user.tool_confirmation", "tool_use_id": "t1", "result": "allow" }),
+            json!({ "id": "i", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2", "t3", "t4"] } }),
+            json!({ "id": "t4", "type": "agent.tool_use", "name": "read" }),
+            json!({ "id": "t3", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "allow" }),
+            json!({ "id": "t2", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "ask" }),
+            json!({ "id": "t1", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "ask" }),
+        ];
+        // t1 was answered by another client; t3 runs on a self-hosted worker; t4 predates
+        // evaluated_permission and is shown rather than lost.
+        assert_eq!(ids(&waiting_on(&listed)), ["t2", "t4"]);
     }
 
     #[test]

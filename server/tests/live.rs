@@ -743,8 +743,9 @@ async fn a_decision_the_api_refuses_is_taken_back_and_can_be_made_again() {
 impl Viewer {
     /// The next inbox list the server has looked for, whose calls `until` accepts.
     async fn inbox_until(&mut self, until: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let frame = self.next().await;
+            let frame = tokio::time::timeout_at(deadline, self.next()).await.expect("the inbox list within 30 s");
             if frame.name == "inbox" && frame.data["ready"] == true {
                 let calls = frame.data["calls"].as_array().unwrap().clone();
                 if until(&calls) {
@@ -761,12 +762,10 @@ fn call_ids(calls: &[Value]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn the_inbox_lists_waiting_calls_across_sessions_and_drops_each_once_decided() {
+async fn the_inbox_lists_waiting_calls_across_sessions_and_drops_each_at_once_when_decided() {
     let upstream = upstream().await;
-    let app = switchboard(&upstream, &[]).await;
-    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
-    assert!(inbox.inbox_until(|_| true).await.is_empty(), "a fresh engine has nothing waiting");
-
+    // Ticks 30 s apart: within the test, only the first look and the decisions change the list.
+    let app = switchboard(&upstream, &[("SWITCHBOARD_INBOX_POLL_SECS", "30")]).await;
     let bash = upstream
         .session_with_tools(
             json!([{ "tool": "bash", "input": { "command": "echo from the inbox" } }, { "text": "Ran it." }]),
@@ -777,8 +776,12 @@ async fn the_inbox_lists_waiting_calls_across_sessions_and_drops_each_once_decid
             json!([{ "custom_tool": "lookup_order", "input": { "order": "A-17" } }, { "text": "Shipped." }]),
         )
         .await;
-    upstream.send(&bash, "go").await;
-    upstream.send(&custom, "go").await;
+    for session in [&bash, &custom] {
+        let mut viewer = watch_session(&app, session, None).await;
+        upstream.send(session, "go").await;
+        viewer.until_requires_action().await;
+    }
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
     let calls = inbox.inbox_until(|calls| calls.len() == 2).await;
     let of = |session: &str| calls.iter().find(|c| c["session_id"] == session).expect("a call of each session").clone();
     let (tool, answer) = (of(&bash), of(&custom));
@@ -796,26 +799,23 @@ async fn the_inbox_lists_waiting_calls_across_sessions_and_drops_each_once_decid
     assert_eq!(status, 200, "{listed}");
     assert_eq!(call_ids(listed["calls"].as_array().unwrap()).len(), 2, "{listed}");
 
-    // Deciding takes the call out; answering the custom tool takes out the other.
+    // Deciding takes the call out at once (no tick comes for 30 s); answering the custom tool
+    // takes out the other.
     let call = tool["event"]["id"].as_str().unwrap().to_owned();
     let (status, decided) = call_json(&app, "sessions/decide", verdict(&bash, &call, true, None)).await;
     assert_eq!(status, 200, "{decided}");
-    let left = inbox.inbox_until(|calls| calls.len() == 1).await;
+    let left = tokio::time::timeout(Duration::from_secs(1), inbox.inbox_until(|calls| calls.len() == 1))
+        .await
+        .expect("the decided call leaves the inbox at once");
     assert_eq!(left[0]["session_id"], custom.as_str());
     let answer_id = answer["event"]["id"].as_str().unwrap();
     let body =
         json!({ "session_id": custom, "event_id": answer_id, "text": "shipped", "json": false, "is_error": false });
     let (status, answered) = call_json(&app, "sessions/answer", body).await;
     assert_eq!(status, 200, "{answered}");
-    inbox.inbox_until(|calls| calls.is_empty()).await;
-    // Both sessions carry on and end their turns; nothing comes back.
-    for session in [&bash, &custom] {
-        let mut viewer = watch_session(&app, session, None).await;
-        viewer.until_end_of_turn().await;
-    }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (_, listed) = app.read("inbox/list", &[]).await;
-    assert_eq!(listed["calls"], json!([]), "{listed}");
+    tokio::time::timeout(Duration::from_secs(1), inbox.inbox_until(|calls| calls.is_empty()))
+        .await
+        .expect("the answered call leaves the inbox at once");
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ pub fn provide_inbox_feed(me: Me) -> InboxFeed {
                 && !started.get_value()
             {
                 started.set_value(true);
-                connect(feed, principal.can(crate::auth::Role::Approver));
+                after_hydration(move || Stream::open(feed, principal.can(crate::auth::Role::Approver)));
             }
         });
     }
@@ -56,54 +56,120 @@ pub fn provide_inbox_feed(me: Me) -> InboxFeed {
     feed
 }
 
-/// Opens the stream for the life of the tab.
+/// Runs `then` once the page is hydrated (`data-hydrated` on `<body>`): a list that arrived
+/// earlier would change what the server rendered before the browser took it over.
 #[cfg(feature = "hydrate")]
-fn connect(feed: InboxFeed, may_decide: bool) {
-    use std::{cell::RefCell, collections::HashSet, rc::Rc};
+fn after_hydration(then: impl FnOnce() + 'static) {
+    let hydrated = document().body().is_some_and(|b| b.has_attribute("data-hydrated"));
+    if hydrated {
+        then();
+    } else {
+        set_timeout(move || after_hydration(then), std::time::Duration::from_millis(50));
+    }
+}
 
-    use wasm_bindgen::{JsCast, closure::Closure};
+/// The tab's inbox stream, reopened when the server refused it for another reason than the end of
+/// the sign-in (a restart behind a proxy that answered 502 meanwhile).
+#[cfg(feature = "hydrate")]
+#[derive(Clone)]
+struct Stream {
+    feed: InboxFeed,
+    may_decide: bool,
+    /// The calls known so far; `None` until the first list the server calls ready: what waits
+    /// when the page opens is not news.
+    known: std::rc::Rc<std::cell::RefCell<Option<std::collections::HashSet<String>>>>,
+    /// Calls this tab notified of, so that one that leaves and comes back is not announced twice.
+    notified: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<String>>>,
+    /// The last wait before reopening, in seconds.
+    backoff: std::rc::Rc<std::cell::Cell<u64>>,
+}
 
-    let Ok(source) = web_sys::EventSource::new("/api/inbox/stream") else { return };
-    // The calls known so far; `None` until the first list the server has looked for: what waits
-    // when the page opens is not news.
-    let known: Rc<RefCell<Option<HashSet<String>>>> = Rc::new(RefCell::new(None));
-    let on_list = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
-        let Ok(list) = serde_json::from_str::<InboxList>(&message.data().as_string().unwrap_or_default()) else {
-            return;
+#[cfg(feature = "hydrate")]
+impl Stream {
+    fn open(feed: InboxFeed, may_decide: bool) {
+        Stream {
+            feed,
+            may_decide,
+            known: Default::default(),
+            notified: Default::default(),
+            backoff: Default::default(),
+        }
+        .connect();
+    }
+
+    fn connect(self) {
+        use wasm_bindgen::{JsCast, closure::Closure};
+
+        let Ok(source) = web_sys::EventSource::new("/api/inbox/stream") else { return };
+        let feed = self.feed;
+        let on_list = {
+            let stream = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
+                let Ok(list) = serde_json::from_str::<InboxList>(&message.data().as_string().unwrap_or_default())
+                else {
+                    return;
+                };
+                stream.backoff.set(0);
+                stream.announce(&list);
+                feed.link.set(FeedLink::Live);
+                feed.list.set(Some(list));
+            })
         };
-        if list.ready {
-            let mut known = known.borrow_mut();
-            if may_decide && let Some(before) = known.as_ref() {
-                for call in list.arrived(before) {
-                    notifications::show(call);
+        let _ = source.add_event_listener_with_callback("inbox", on_list.as_ref().unchecked_ref());
+        let closing = source.clone();
+        let on_signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            closing.close();
+            feed.link.set(FeedLink::Closed);
+        });
+        let _ = source.add_event_listener_with_callback("signed_out", on_signed_out.as_ref().unchecked_ref());
+        let failing = source.clone();
+        let again = self.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if failing.ready_state() != web_sys::EventSource::CLOSED {
+                // The browser retries by itself.
+                feed.link.set(FeedLink::Lost);
+                return;
+            }
+            if feed.link.get_untracked() == FeedLink::Closed {
+                return;
+            }
+            feed.link.set(FeedLink::Lost);
+            let wait = (again.backoff.get() * 2).clamp(2, 60);
+            again.backoff.set(wait);
+            let again = again.clone();
+            set_timeout(move || again.connect(), std::time::Duration::from_secs(wait));
+        });
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // The stream lives as long as the tab.
+        on_list.forget();
+        on_signed_out.forget();
+        on_error.forget();
+    }
+
+    /// Notifies an approver of the calls in `list` that are new to this tab.
+    fn announce(&self, list: &InboxList) {
+        if !list.ready {
+            return;
+        }
+        let mut known = self.known.borrow_mut();
+        if self.may_decide
+            && let Some(before) = known.as_ref()
+        {
+            let mut notified = self.notified.borrow_mut();
+            for call in list.arrived(before) {
+                if notified.iter().any(|id| id == call.event_id()) {
+                    continue;
+                }
+                notifications::show(call);
+                notified.push_back(call.event_id().to_owned());
+                if notified.len() > 500 {
+                    notified.pop_front();
                 }
             }
-            *known = Some(list.calls.iter().map(|c| c.event_id().to_owned()).collect());
         }
-        feed.link.set(FeedLink::Live);
-        feed.list.set(Some(list));
-    });
-    let _ = source.add_event_listener_with_callback("inbox", on_list.as_ref().unchecked_ref());
-    let closing = source.clone();
-    let on_signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-        closing.close();
-        feed.link.set(FeedLink::Closed);
-    });
-    let _ = source.add_event_listener_with_callback("signed_out", on_signed_out.as_ref().unchecked_ref());
-    let failing = source.clone();
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-        feed.link.set(if failing.ready_state() == web_sys::EventSource::CLOSED {
-            FeedLink::Closed
-        } else {
-            FeedLink::Lost
-        });
-    });
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The stream lives as long as the tab.
-    on_list.forget();
-    on_signed_out.forget();
-    on_error.forget();
+        *known = Some(list.calls.iter().map(|c| c.event_id().to_owned()).collect());
+    }
 }
 
 /// Browser notifications of new calls: an approver's choice, kept in this browser.

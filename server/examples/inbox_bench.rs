@@ -1,0 +1,284 @@
+//! The approval inbox's cost and speed (not a test): `scripts/bench inbox`, or build the
+//! `switchboard` binary in release and run
+//! `cargo run --release -p server --example inbox_bench -- target/release/switchboard`.
+//!
+//! An engine runs in this process (the upstream) and counts the requests Switchboard sends it.
+//! Switchboard runs as a child process in Anthropic mode against it, with its default settings
+//! (a tick every 2 s, a sweep every 30 s) and one browser on its inbox stream, as every signed-in
+//! tab holds it. Printed:
+//! 1. upstream requests per minute with 0, 10 and 100 sessions that finished a turn and wait for
+//!    nothing, once the inbox has caught up, over `INBOX_BENCH_SECS` (default 60) each;
+//! 2. the latency from a session's `requires_action` idle (its `processed_at` in the engine) to the
+//!    inbox frame that lists the call, for 20 calls started at random moments of the poll cycle.
+//!
+//! `end2end/bench/inbox-latency.mjs` measures the same latency to the card shown in Chromium.
+
+use std::{
+    process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, SystemTime},
+};
+
+use axum::{extract::Request, middleware::Next, response::Response};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const KEY: &str = "bench-key";
+const PASSWORD: &str = "inbox bench password, long enough";
+const TRIALS: usize = 20;
+
+/// `GET /v1/sessions`: the inbox's listings.
+static LISTS: AtomicUsize = AtomicUsize::new(0);
+/// `GET /v1/sessions/{id}/events`: the inbox's reads of one session.
+static READS: AtomicUsize = AtomicUsize::new(0);
+/// Anything else.
+static OTHER: AtomicUsize = AtomicUsize::new(0);
+
+async fn count(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let counter = match (request.method() == axum::http::Method::GET, path) {
+        (true, "/v1/sessions") => &LISTS,
+        (true, p) if p.ends_with("/events") => &READS,
+        _ => &OTHER,
+    };
+    counter.fetch_add(1, Ordering::SeqCst);
+    next.run(request).await
+}
+
+fn counts() -> (usize, usize, usize) {
+    (LISTS.load(Ordering::SeqCst), READS.load(Ordering::SeqCst), OTHER.load(Ordering::SeqCst))
+}
+
+#[tokio::main]
+async fn main() {
+    let window: u64 = std::env::var("INBOX_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
+    let dir = std::env::temp_dir().join(format!("switchboard-inbox-bench-{}", std::process::id()));
+    let mut config = engine::EngineConfig::new(dir.join("engine"), KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let router = engine.router().layer(axum::middleware::from_fn(count));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ANTHROPIC_API_KEY", KEY)
+        .env("ANTHROPIC_BASE_URL", &upstream)
+        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_DATA_DIR", dir.join("switchboard"))
+        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let switchboard = format!("http://127.0.0.1:{port}");
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..100 {
+        if plain.get(format!("{switchboard}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = plain
+        .post(format!("{switchboard}/auth/login"))
+        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("signing in sets the login cookie")
+        .to_owned();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let api = Api { http: reqwest::Client::new(), base: upstream.clone() };
+
+    println!("inbox bench: Switchboard's defaults (tick 2 s, sweep 30 s), one browser on the inbox stream");
+    let mut inbox = Inbox::open(&http, &format!("{switchboard}/api/inbox/stream")).await;
+    inbox.until(|_| true).await;
+
+    // 1. Requests per minute.
+    let environment = api.environment().await;
+    let quiet = api.agent(json!([[{ "text": "Done." }]]), false).await;
+    let mut sessions = 0;
+    println!();
+    println!("sessions   listings/min   session reads/min   total/min   (reads while catching up)");
+    for target in [0, 10, 100] {
+        let before = counts();
+        while sessions < target {
+            let session = api.session(&quiet, &environment).await;
+            api.send(&session).await;
+            sessions += 1;
+        }
+        api.until_none_running().await;
+        // Catching up: the new sessions are read once, at the next tick or two.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let caught_up = counts().1 - before.1;
+        let start = counts();
+        tokio::time::sleep(Duration::from_secs(window)).await;
+        let end = counts();
+        let per_minute = |n: usize| n as f64 * 60.0 / window as f64;
+        let (lists, reads) = (per_minute(end.0 - start.0), per_minute(end.1 - start.1));
+        println!(
+            "{target:>8}   {lists:>12.1}   {reads:>17.1}   {:>9.1}   ({caught_up})",
+            per_minute(end.0 - start.0 + end.1 - start.1 + end.2 - start.2)
+        );
+    }
+
+    // 2. Latency from the upstream idle to the inbox frame.
+    let asking =
+        api.agent(json!([[{ "tool": "bash", "input": { "command": "true" } }, { "text": "Ran it." }]]), true).await;
+    let session = api.session(&asking, &environment).await;
+    let mut latencies = Vec::new();
+    for _ in 0..TRIALS {
+        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 2000)).await;
+        api.send(&session).await;
+        let (arrived, calls) = inbox.until(|calls| calls.iter().any(|c| c["session_id"] == session.as_str())).await;
+        let call = calls.iter().find(|c| c["session_id"] == session.as_str()).unwrap();
+        let idle = api.last_idle(&session).await;
+        assert_eq!(idle["stop_reason"]["type"], "requires_action", "{idle}");
+        let idled_at = system_time(idle["processed_at"].as_str().unwrap());
+        latencies.push(arrived.duration_since(idled_at).unwrap_or_default().as_secs_f64() * 1000.0);
+        let verdict = json!({ "session_id": session, "verdicts": [{ "event_id": call["event"]["id"], "allow": true, "deny_message": null }] });
+        let decided = http.post(format!("{switchboard}/api/sessions/decide")).json(&verdict).send().await.unwrap();
+        assert!(decided.status().is_success(), "{}", decided.text().await.unwrap_or_default());
+        inbox.until(|calls| calls.iter().all(|c| c["session_id"] != session.as_str())).await;
+        while api.last_idle(&session).await["stop_reason"]["type"] != "end_turn" {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!();
+    println!(
+        "upstream idle → inbox frame ({TRIALS} calls): median {:.0} ms   min {:.0}   p90 {:.0}   max {:.0}",
+        at(0.5),
+        at(0.0),
+        at(0.9),
+        at(1.0)
+    );
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn system_time(rfc3339: &str) -> SystemTime {
+    let at = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).unwrap();
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(at.unix_timestamp_nanos() as u64)
+}
+
+/// The browser's inbox stream: each list with the moment it arrived.
+struct Inbox {
+    lists: tokio::sync::mpsc::UnboundedReceiver<(SystemTime, Vec<Value>)>,
+}
+
+impl Inbox {
+    async fn open(http: &reqwest::Client, url: &str) -> Self {
+        let response = http.get(url).send().await.unwrap();
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        let (tx, lists) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut frames = response.bytes_stream().eventsource();
+            while let Some(Ok(frame)) = frames.next().await {
+                let arrived = SystemTime::now();
+                let Ok(list) = serde_json::from_str::<Value>(&frame.data) else { continue };
+                if frame.event != "inbox" || list["ready"] != true {
+                    continue;
+                }
+                let calls = list["calls"].as_array().cloned().unwrap_or_default();
+                if tx.send((arrived, calls)).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { lists }
+    }
+
+    /// The next list `until` accepts, and when it arrived.
+    async fn until(&mut self, until: impl Fn(&[Value]) -> bool) -> (SystemTime, Vec<Value>) {
+        loop {
+            let (arrived, calls) = tokio::time::timeout(Duration::from_secs(60), self.lists.recv())
+                .await
+                .expect("an inbox list within a minute")
+                .expect("the inbox stream is open");
+            if until(&calls) {
+                return (arrived, calls);
+            }
+        }
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "managed-agents-2026-04-01");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    async fn agent(&self, turns: Value, always_ask: bool) -> String {
+        let mut definition =
+            json!({ "name": "inbox bench", "model": "scripted", "system": json!({ "turns": turns }).to_string() });
+        if always_ask {
+            definition["tools"] = json!([{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }]);
+        }
+        self.call(reqwest::Method::POST, "/v1/agents", Some(definition)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn environment(&self) -> String {
+        let body = json!({ "name": "inbox bench", "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } });
+        self.call(reqwest::Method::POST, "/v1/environments", Some(body)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn session(&self, agent: &str, environment: &str) -> String {
+        let body = json!({ "agent": agent, "environment_id": environment });
+        self.call(reqwest::Method::POST, "/v1/sessions", Some(body)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn send(&self, session: &str) {
+        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+        self.call(reqwest::Method::POST, &format!("/v1/sessions/{session}/events"), Some(event)).await;
+    }
+
+    async fn last_idle(&self, session: &str) -> Value {
+        let path = format!("/v1/sessions/{session}/events?types[]=session.status_idle&order=desc&limit=1");
+        self.call(reqwest::Method::GET, &path, None).await["data"][0].clone()
+    }
+
+    async fn until_none_running(&self) {
+        loop {
+            let page = self.call(reqwest::Method::GET, "/v1/sessions?statuses[]=running&limit=1", None).await;
+            if page["data"].as_array().is_none_or(|d| d.is_empty()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
