@@ -4,43 +4,11 @@
 // admin, then TRIALS times, at a random moment of the poll cycle, sends a message that makes the
 // scripted agent ask to run bash; the page notes when the card enters the DOM, the engine's
 // event says when the session idled. Then the card's call is allowed and the turn ends.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from '@playwright/test';
+import { launchChromium, signedInPage, sleep, startSwitchboard } from './support.mjs';
 
 const TRIALS = 20;
-const root = resolve(import.meta.dirname, '..', '..');
-const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'release', 'switchboard');
-const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site');
-const port = Number(process.env.BENCH_PORT ?? 3947);
-const base = `http://127.0.0.1:${port}`;
-const PASSWORD = 'inbox latency bench password';
-const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-inbox-bench-'));
-
-const server = spawn(binary, [], {
-  env: {
-    PATH: process.env.PATH,
-    SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
-    SWITCHBOARD_DATA_DIR: dataDir,
-    SWITCHBOARD_SITE_ROOT: siteRoot,
-    SWITCHBOARD_ADMIN_PASSWORD: PASSWORD,
-    RUST_LOG: 'warn',
-  },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let cookie = '';
-const fetchIn = (url, init = {}) => fetch(url, { ...init, headers: { ...(init.headers ?? {}), cookie } });
-
-async function call(endpoint, init) {
-  const response = await fetchIn(`${base}/api/${endpoint}`, init);
-  const body = await response.json();
-  if (!response.ok) throw new Error(`${endpoint}: ${JSON.stringify(body)}`);
-  return body;
-}
-const form = (endpoint, fields) => call(endpoint, { method: 'POST', body: new URLSearchParams(fields) });
+const switchboard = await startSwitchboard(Number(process.env.BENCH_PORT ?? 3947));
+const { base, call, post: form } = switchboard;
 const json = (endpoint, body) =>
   call(endpoint, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
@@ -49,7 +17,7 @@ async function lastIdle(id) {
   let idle;
   let page = '';
   for (;;) {
-    const listed = await call(`sessions/events?id=${id}${page ? `&page=${encodeURIComponent(page)}` : ''}`, {});
+    const listed = await call(`sessions/events?id=${id}${page ? `&page=${encodeURIComponent(page)}` : ''}`);
     for (const event of listed.data) if (event.type === 'session.status_idle') idle = event;
     if (!listed.next_page) return idle;
     page = listed.next_page;
@@ -57,21 +25,6 @@ async function lastIdle(id) {
 }
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {}
-    if (i > 100) throw new Error('Switchboard did not start');
-    await sleep(100);
-  }
-  const login = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: 'admin', password: PASSWORD, next: '/' }),
-    redirect: 'manual',
-  });
-  cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-  if (!cookie.startsWith('switchboard_login=')) throw new Error(`signing in failed: ${login.status}`);
-
   const agent = await form('agents/create', {
     definition: JSON.stringify({
       name: 'Inbox bench',
@@ -80,7 +33,7 @@ try {
       tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
     }),
   });
-  const choices = await call('sessions/choices', {});
+  const choices = await call('sessions/choices');
   const environment = choices.environments.find((e) => e.label.includes('Demo environment'));
   const created = await form('sessions/create', {
     'form[agent_id]': agent.id,
@@ -89,13 +42,8 @@ try {
   });
   const id = created.row.id;
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const [name, value] = cookie.split('=');
-  await page.context().addCookies([{ name, value, url: base }]);
+  const browser = await launchChromium();
+  const page = await signedInPage(browser, switchboard);
   await page.goto(`${base}/inbox`);
   await page.waitForSelector('body[data-hydrated]');
   await page.getByTestId('inbox-empty').waitFor();
@@ -136,7 +84,5 @@ try {
     `upstream idle → approval card in Chromium's DOM (${s.length} calls): median ${at(0.5)} ms   min ${at(0)}   p90 ${at(0.9)}   max ${at(1)}`,
   );
 } finally {
-  server.kill();
-  await sleep(200);
-  rmSync(dataDir, { recursive: true, force: true });
+  await switchboard.stop();
 }

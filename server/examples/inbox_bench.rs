@@ -14,7 +14,6 @@
 //! `end2end/bench/inbox-latency.mjs` measures the same latency to the card shown in Chromium.
 
 use std::{
-    process::Stdio,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, SystemTime},
 };
@@ -24,8 +23,9 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+mod common;
+
 const KEY: &str = "bench-key";
-const PASSWORD: &str = "inbox bench password, long enough";
 const TRIALS: usize = 20;
 
 /// `GET /v1/sessions`: the inbox's listings.
@@ -63,47 +63,9 @@ async fn main() {
     let router = engine.router().layer(axum::middleware::from_fn(count));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let mut child = tokio::process::Command::new(&binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ANTHROPIC_API_KEY", KEY)
-        .env("ANTHROPIC_BASE_URL", &upstream)
-        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SWITCHBOARD_DATA_DIR", dir.join("switchboard"))
-        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let switchboard = format!("http://127.0.0.1:{port}");
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for _ in 0..100 {
-        if plain.get(format!("{switchboard}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let login = plain
-        .post(format!("{switchboard}/auth/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("signing in sets the login cookie")
-        .to_owned();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
-    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let mut child = common::spawn(&binary, &upstream, KEY, &dir.join("switchboard")).await;
+    let switchboard = child.base.clone();
+    let http = child.client(reqwest::Client::builder());
     let api = Api { http: reqwest::Client::new(), base: upstream.clone() };
 
     println!("inbox bench: Switchboard's defaults (tick 2 s, sweep 30 s), one browser on the inbox stream");
@@ -170,7 +132,7 @@ async fn main() {
         at(0.9),
         at(1.0)
     );
-    let _ = child.kill().await;
+    let _ = child.process.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

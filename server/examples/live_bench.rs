@@ -16,7 +16,6 @@
 
 use std::{
     collections::HashMap,
-    process::Stdio,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
@@ -25,8 +24,9 @@ use axum::{extract::Request, middleware::Next, response::Response};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+mod common;
+
 const KEY: &str = "bench-key";
-const PASSWORD: &str = "live bench password, long enough";
 /// Messages in the turn, one every `GAP_MS`.
 const MESSAGES: usize = 150;
 const GAP_MS: u64 = 20;
@@ -58,52 +58,10 @@ async fn main() {
     });
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let mut child = tokio::process::Command::new(&binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ANTHROPIC_API_KEY", KEY)
-        .env("ANTHROPIC_BASE_URL", &upstream)
-        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SWITCHBOARD_DATA_DIR", dir.join("switchboard"))
-        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let switchboard = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    for _ in 0..100 {
-        if http.get(format!("{switchboard}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
+    let mut child = common::spawn(&binary, &upstream, KEY, &dir.join("switchboard")).await;
+    let switchboard = child.base.clone();
     // The viewers share the first admin's login cookie.
-    let login = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{switchboard}/auth/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("signing in sets the login cookie")
-        .to_owned();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).default_headers(headers).build().unwrap();
+    let http = child.client(reqwest::Client::builder().pool_max_idle_per_host(0));
     let api = Api { http: http.clone(), base: upstream.clone() };
     println!(
         "live bench: {viewer_count} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
@@ -112,7 +70,7 @@ async fn main() {
 
     // 1. Through Switchboard.
     let session = api.session().await;
-    let pid = child.id().expect("the child runs");
+    let pid = child.process.id().expect("the child runs");
     let sse_url = format!("{switchboard}/api/sessions/{session}/stream");
     let first = Viewer::open(&http, &sse_url, true).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -168,7 +126,7 @@ async fn main() {
         rss_after as f64 / 1024.0,
         per_viewer / 1024.0
     );
-    let _ = child.kill().await;
+    let _ = child.process.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

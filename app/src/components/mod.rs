@@ -1,3 +1,4 @@
+pub mod clock;
 pub mod confirm;
 pub mod feedback;
 pub mod inbox;

@@ -141,19 +141,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         following.set(top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX);
     };
 
-    // The browser's clock, a tick a second, for "running for 12 s". Not on the server: the page
-    // would be stale the moment it is sent.
-    let now = RwSignal::new(None::<f64>);
-    #[cfg(feature = "hydrate")]
-    {
-        // After hydration, so the first render matches the server's.
-        Effect::new(move |_| now.set(Some(js_sys::Date::now())));
-        if let Ok(handle) =
-            set_interval_with_handle(move || now.set(Some(js_sys::Date::now())), std::time::Duration::from_secs(1))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    }
+    let now = crate::components::clock::ticking();
     let elapsed = move || {
         live.version.track();
         let since = live.model.with_value(|m| m.status_since_ms)?;

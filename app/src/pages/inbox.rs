@@ -52,7 +52,7 @@ pub fn Inbox() -> impl IntoView {
 /// The list, kept by session so that a card being filled in survives other calls coming and going.
 #[component]
 fn Calls(list: Signal<Option<InboxList>>, may_decide: Signal<bool>, feed: InboxFeed) -> impl IntoView {
-    let now = clock();
+    let now = crate::components::clock::ticking();
     let sessions = Memo::new(move |_| {
         list.with(|l| l.as_ref().map(|l| l.by_session().into_iter().map(|(id, _)| id).collect::<Vec<_>>()))
             .unwrap_or_default()
@@ -156,22 +156,6 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
             " " {waiting}
         </li>
     }
-}
-
-/// The browser's clock, a tick a second, for waiting times. Not on the server: the page would be
-/// stale the moment it is sent.
-fn clock() -> RwSignal<Option<f64>> {
-    let now = RwSignal::new(None::<f64>);
-    #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| now.set(Some(js_sys::Date::now())));
-        if let Ok(handle) =
-            set_interval_with_handle(move || now.set(Some(js_sys::Date::now())), std::time::Duration::from_secs(1))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    now
 }
 
 /// Turns browser notifications of new calls on or off (approvers).

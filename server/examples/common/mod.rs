@@ -1,7 +1,9 @@
-//! What the in-process benches share: Switchboard on the embedded engine, on a free port, with a
-//! first admin.
+//! What the benches share: Switchboard on a free port with a first admin, either in this process
+//! on the embedded engine ([`start`]) or as a child process of its release binary in front of an
+//! upstream the bench runs ([`spawn`]). Each bench uses a part of it.
+#![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use server::{settings::Settings, startup::Application};
 
@@ -42,5 +44,65 @@ impl Bench {
 
     pub fn finish(self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Switchboard's binary as a child process in Anthropic mode, its upstream at `upstream` with
+/// `key`, its data under `data_dir`, signed in as the first admin.
+pub struct Child {
+    pub process: tokio::process::Child,
+    pub base: String,
+    /// The first admin's login cookie (`switchboard_login=…`).
+    pub cookie: String,
+}
+
+pub async fn spawn(binary: &str, upstream: &str, key: &str, data_dir: &std::path::Path) -> Child {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let process = tokio::process::Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ANTHROPIC_API_KEY", key)
+        .env("ANTHROPIC_BASE_URL", upstream)
+        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = http
+        .post(format!("{base}/auth/login"))
+        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("signing in sets the login cookie")
+        .to_owned();
+    Child { process, base, cookie }
+}
+
+impl Child {
+    /// A client that carries the admin's login cookie, from `builder`.
+    pub fn client(&self, builder: reqwest::ClientBuilder) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, self.cookie.parse().unwrap());
+        builder.default_headers(headers).build().unwrap()
     }
 }
