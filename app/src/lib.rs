@@ -161,11 +161,18 @@ lazy_pages! {
 #[derive(Clone, Copy)]
 pub struct Me(pub Resource<Result<Option<auth::Principal>, error::AppError>>);
 
+impl Me {
+    /// The person, once known (tracked).
+    pub fn principal(&self) -> Option<auth::Principal> {
+        self.0.get().and_then(Result::ok).flatten()
+    }
+}
+
 /// Whether the person signed in has what `role` allows: hides buttons a person could not use (the
 /// server refuses those calls anyway). False until known.
 pub fn can(role: auth::Role) -> Signal<bool> {
     let me = use_context::<Me>();
-    Signal::derive(move || me.and_then(|me| me.0.get()).and_then(Result::ok).flatten().is_some_and(|p| p.can(role)))
+    Signal::derive(move || me.and_then(|me| me.principal()).is_some_and(|p| p.can(role)))
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

@@ -75,7 +75,9 @@ try {
     latencies.push({ event: shown[0], ms: shown[1] - Date.parse(idle.processed_at) });
     await json('sessions/decide', { session_id: id, verdicts: [{ event_id: shown[0], allow: true, deny_message: null }] });
     await page.locator(`[data-testid=approval-card][data-event="${shown[0]}"]`).waitFor({ state: 'detached' });
-    while ((await lastIdle(id))?.stop_reason?.type !== 'end_turn') await sleep(50);
+    for (const started = Date.now(); (await lastIdle(id))?.stop_reason?.type !== 'end_turn'; await sleep(50)) {
+      if (Date.now() - started > 30_000) throw new Error('the turn did not end within 30 s');
+    }
   }
   await browser.close();
   const s = latencies.map((l) => l.ms).sort((a, b) => a - b);

@@ -93,6 +93,8 @@ test('first admin from the setup link; an approver decides a call from the inbox
   await viewer.goto(`/sessions/${id}`);
   await waitForHydration(viewer);
   await expect(viewer.getByTestId('timeline').locator('[data-kind="agent.tool_use"]')).toContainText('ls /workspace');
+  // The session waits on the call now: an approver would have its card at this point.
+  await expect(viewer.getByTestId('live-state')).toContainText('Waiting for your approval of 1 tool call');
   await expect(viewer.getByTestId('approval-card')).toHaveCount(0);
   await expect(viewer.getByTestId('composer-text')).toHaveCount(0);
   await expect(viewer.getByRole('link', { name: 'Users' })).toHaveCount(0);

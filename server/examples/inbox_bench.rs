@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 
 mod common;
 
-const KEY: &str = "bench-key";
 const TRIALS: usize = 20;
 
 /// `GET /v1/sessions`: the inbox's listings.
@@ -55,26 +54,19 @@ async fn main() {
     let window: u64 = std::env::var("INBOX_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
     let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
     let dir = std::env::temp_dir().join(format!("switchboard-inbox-bench-{}", std::process::id()));
-    let mut config = engine::EngineConfig::new(dir.join("engine"), KEY.to_owned());
-    config.seed_demo = false;
-    let engine = engine::Engine::open(config).await.expect("the engine opens");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let router = engine.router().layer(axum::middleware::from_fn(count));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    let mut child = common::spawn(&binary, &upstream, KEY, &dir.join("switchboard")).await;
+    let upstream = common::engine(&dir.join("engine"), |router| router.layer(axum::middleware::from_fn(count))).await;
+    let mut child = common::spawn(&binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard")).await;
     let switchboard = child.base.clone();
     let http = child.client(reqwest::Client::builder());
-    let api = Api { http: reqwest::Client::new(), base: upstream.clone() };
+    let api = common::Api::new(&upstream);
 
     println!("inbox bench: Switchboard's defaults (tick 2 s, sweep 30 s), one browser on the inbox stream");
     let mut inbox = Inbox::open(&http, &format!("{switchboard}/api/inbox/stream")).await;
     inbox.until(|_| true).await;
 
     // 1. Requests per minute.
-    let environment = api.environment().await;
-    let quiet = api.agent(json!([[{ "text": "Done." }]]), false).await;
+    let environment = api.environment("inbox bench").await;
+    let quiet = api.agent("inbox bench", json!([[{ "text": "Done." }]]), false).await;
     let mut sessions = 0;
     println!();
     println!("sessions   listings/min   session reads/min   total/min   (reads while catching up)");
@@ -85,7 +77,7 @@ async fn main() {
             api.send(&session).await;
             sessions += 1;
         }
-        api.until_none_running().await;
+        until_none_running(&api).await;
         // Catching up: the new sessions are read once, at the next tick or two.
         tokio::time::sleep(Duration::from_secs(6)).await;
         let caught_up = counts().1 - before.1;
@@ -101,8 +93,13 @@ async fn main() {
     }
 
     // 2. Latency from the upstream idle to the inbox frame.
-    let asking =
-        api.agent(json!([[{ "tool": "bash", "input": { "command": "true" } }, { "text": "Ran it." }]]), true).await;
+    let asking = api
+        .agent(
+            "inbox bench",
+            json!([[{ "tool": "bash", "input": { "command": "true" } }, { "text": "Ran it." }]]),
+            true,
+        )
+        .await;
     let session = api.session(&asking, &environment).await;
     let mut latencies = Vec::new();
     for _ in 0..TRIALS {
@@ -110,17 +107,21 @@ async fn main() {
         api.send(&session).await;
         let (arrived, calls) = inbox.until(|calls| calls.iter().any(|c| c["session_id"] == session.as_str())).await;
         let call = calls.iter().find(|c| c["session_id"] == session.as_str()).unwrap();
-        let idle = api.last_idle(&session).await;
+        let idle = last_idle(&api, &session).await;
         assert_eq!(idle["stop_reason"]["type"], "requires_action", "{idle}");
         let idled_at = system_time(idle["processed_at"].as_str().unwrap());
-        latencies.push(arrived.duration_since(idled_at).unwrap_or_default().as_secs_f64() * 1000.0);
+        let latency = arrived.duration_since(idled_at).expect("the frame arrives after the session idled");
+        latencies.push(latency.as_secs_f64() * 1000.0);
         let verdict = json!({ "session_id": session, "verdicts": [{ "event_id": call["event"]["id"], "allow": true, "deny_message": null }] });
         let decided = http.post(format!("{switchboard}/api/sessions/decide")).json(&verdict).send().await.unwrap();
         assert!(decided.status().is_success(), "{}", decided.text().await.unwrap_or_default());
         inbox.until(|calls| calls.iter().all(|c| c["session_id"] != session.as_str())).await;
-        while api.last_idle(&session).await["stop_reason"]["type"] != "end_turn" {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        within_a_minute("the turn's end", async {
+            while last_idle(&api, &session).await["stop_reason"]["type"] != "end_turn" {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
     }
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
@@ -182,65 +183,25 @@ impl Inbox {
     }
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
+/// The session's newest `session.status_idle`.
+async fn last_idle(api: &common::Api, session: &str) -> Value {
+    let path = format!("/v1/sessions/{session}/events?types[]=session.status_idle&order=desc&limit=1");
+    api.call(reqwest::Method::GET, &path, None).await["data"][0].clone()
 }
 
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("x-api-key", KEY)
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "managed-agents-2026-04-01");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    async fn agent(&self, turns: Value, always_ask: bool) -> String {
-        let mut definition =
-            json!({ "name": "inbox bench", "model": "scripted", "system": json!({ "turns": turns }).to_string() });
-        if always_ask {
-            definition["tools"] = json!([{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }]);
-        }
-        self.call(reqwest::Method::POST, "/v1/agents", Some(definition)).await["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn environment(&self) -> String {
-        let body = json!({ "name": "inbox bench", "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } });
-        self.call(reqwest::Method::POST, "/v1/environments", Some(body)).await["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn session(&self, agent: &str, environment: &str) -> String {
-        let body = json!({ "agent": agent, "environment_id": environment });
-        self.call(reqwest::Method::POST, "/v1/sessions", Some(body)).await["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn send(&self, session: &str) {
-        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
-        self.call(reqwest::Method::POST, &format!("/v1/sessions/{session}/events"), Some(event)).await;
-    }
-
-    async fn last_idle(&self, session: &str) -> Value {
-        let path = format!("/v1/sessions/{session}/events?types[]=session.status_idle&order=desc&limit=1");
-        self.call(reqwest::Method::GET, &path, None).await["data"][0].clone()
-    }
-
-    async fn until_none_running(&self) {
+async fn until_none_running(api: &common::Api) {
+    within_a_minute("every session's turn to end", async {
         loop {
-            let page = self.call(reqwest::Method::GET, "/v1/sessions?statuses[]=running&limit=1", None).await;
+            let page = api.call(reqwest::Method::GET, "/v1/sessions?statuses[]=running&limit=1", None).await;
             if page["data"].as_array().is_none_or(|d| d.is_empty()) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
+    })
+    .await;
+}
+
+async fn within_a_minute(what: &str, wait: impl Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(60), wait).await.unwrap_or_else(|_| panic!("waited a minute for {what}"));
 }

@@ -26,7 +26,6 @@ use serde_json::{Value, json};
 
 mod common;
 
-const KEY: &str = "bench-key";
 /// Messages in the turn, one every `GAP_MS`.
 const MESSAGES: usize = 150;
 const GAP_MS: u64 = 20;
@@ -46,30 +45,21 @@ async fn main() {
     let viewer_count: usize = std::env::var("LIVE_BENCH_VIEWERS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
     let dir = std::env::temp_dir().join(format!("switchboard-live-bench-{}", std::process::id()));
-    let mut config = engine::EngineConfig::new(dir.join("engine"), KEY.to_owned());
-    config.seed_demo = false;
-    let engine = engine::Engine::open(config).await.expect("the engine opens");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let router = engine.router().layer(axum::middleware::from_fn(count_streams));
-    // As Switchboard serves its embedded engine: small frames are not held back (TCP_NODELAY).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let upstream =
+        common::engine(&dir.join("engine"), |router| router.layer(axum::middleware::from_fn(count_streams))).await;
 
-    let mut child = common::spawn(&binary, &upstream, KEY, &dir.join("switchboard")).await;
+    let mut child = common::spawn(&binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard")).await;
     let switchboard = child.base.clone();
     // The viewers share the first admin's login cookie.
     let http = child.client(reqwest::Client::builder().pool_max_idle_per_host(0));
-    let api = Api { http: http.clone(), base: upstream.clone() };
+    let api = common::Api::new(&upstream);
     println!(
         "live bench: {viewer_count} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",
         MESSAGES * 2 + 6
     );
 
     // 1. Through Switchboard.
-    let session = api.session().await;
+    let session = long_session(&api).await;
     let pid = child.process.id().expect("the child runs");
     let sse_url = format!("{switchboard}/api/sessions/{session}/stream");
     let first = Viewer::open(&http, &sse_url, true).await;
@@ -87,7 +77,7 @@ async fn main() {
     let hub_streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before;
 
     // 2. Each viewer straight from the engine.
-    let session = api.session().await;
+    let session = long_session(&api).await;
     let direct_url = format!("{upstream}/v1/sessions/{session}/events/stream");
     let mut viewers = Vec::new();
     let opened_before = STREAMS_OPENED.load(Ordering::SeqCst);
@@ -133,7 +123,7 @@ async fn main() {
 /// Sends the message that starts the turn, with a probe on the engine's own stream, and waits
 /// for every viewer to see the turn's end. Answers each viewer's per-event delay behind the
 /// probe.
-async fn run_turn(api: &Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> Turn {
+async fn run_turn(api: &common::Api, http: &reqwest::Client, session: &str, viewers: Vec<Viewer>) -> Turn {
     let probe = Viewer::open(http, &format!("{}/v1/sessions/{session}/events/stream", api.base), false).await;
     let start = Instant::now();
     api.send(session).await;
@@ -170,53 +160,16 @@ struct Turn {
     rate: f64,
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, path: &str, body: Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("x-api-key", KEY)
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "managed-agents-2026-04-01")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
+/// A session whose turn writes `MESSAGES` messages, `GAP_MS` apart.
+async fn long_session(api: &common::Api) -> String {
+    let mut turn: Vec<Value> = Vec::new();
+    for n in 0..MESSAGES {
+        turn.push(json!({ "text": format!("Message {n} of the long turn, a few words long.") }));
+        turn.push(json!({ "sleep_ms": GAP_MS }));
     }
-
-    async fn session(&self) -> String {
-        let mut turn: Vec<Value> = Vec::new();
-        for n in 0..MESSAGES {
-            turn.push(json!({ "text": format!("Message {n} of the long turn, a few words long.") }));
-            turn.push(json!({ "sleep_ms": GAP_MS }));
-        }
-        let script = json!({ "turns": [turn] }).to_string();
-        let agent =
-            self.call("/v1/agents", json!({ "name": "live bench", "model": "scripted", "system": script })).await;
-        let environment = self
-            .call(
-                "/v1/environments",
-                json!({ "name": format!("live bench {}", rand::random::<u32>()), "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } }),
-            )
-            .await;
-        let session =
-            self.call("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
-        session["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn send(&self, session: &str) {
-        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
-        self.call(&format!("/v1/sessions/{session}/events"), event).await;
-    }
+    let agent = api.agent("live bench", json!([turn]), false).await;
+    let environment = api.environment(&format!("live bench {}", rand::random::<u32>())).await;
+    api.session(&agent, &environment).await
 }
 
 /// One SSE viewer; it records when each persisted event arrived.
@@ -232,7 +185,7 @@ impl Viewer {
         if !hub {
             request = request
                 .query(&[("event_deltas[]", "agent.message")])
-                .header("x-api-key", KEY)
+                .header("x-api-key", common::ENGINE_KEY)
                 .header("anthropic-version", "2023-06-01")
                 .header("anthropic-beta", "managed-agents-2026-04-01");
         }

@@ -62,18 +62,14 @@ struct StoredLogin {
 
 const LOGIN: &str = "login";
 
-/// When the current login ends at the latest (its absolute expiry): an event stream opened now
-/// ends then. (An open stream counts as activity: idle expiry does not end it.)
-#[derive(Debug, Clone, Copy)]
-pub struct LoginEnds(pub Instant);
-
-/// A login still stands: how a long-lived stream checks now and then that nobody disabled the
-/// account or changed its password meanwhile.
+/// The request's login, for a long-lived stream: when it ends at the latest, and a check now and
+/// then that nobody ended it, disabled the account or changed its password meanwhile.
 #[derive(Clone)]
 pub struct LoginCheck {
-    login: String,
-    user_id: i64,
-    generation: i64,
+    /// The absolute expiry: an event stream opened now ends then. (An open stream counts as
+    /// activity: idle expiry does not end it.)
+    pub ends: Instant,
+    stored: StoredLogin,
     accounts: Arc<SqliteAccounts>,
 }
 
@@ -81,7 +77,8 @@ impl LoginCheck {
     /// False once the person signed out, the account was disabled or its password changed. A
     /// database that cannot be read does not end the stream.
     pub async fn still_valid(&self) -> bool {
-        !matches!(self.accounts.current(&self.login, self.user_id, self.generation).await, Ok(None))
+        let StoredLogin { login, user_id, generation, .. } = &self.stored;
+        !matches!(self.accounts.current(login, *user_id, *generation).await, Ok(None))
     }
 }
 
@@ -111,11 +108,9 @@ pub async fn authenticate(
             };
             match current {
                 Ok(Some(principal)) => {
-                    request.extensions_mut().insert(LoginEnds(Instant::now() + (access.session_max - age)));
                     request.extensions_mut().insert(LoginCheck {
-                        login: login.login.clone(),
-                        user_id: login.user_id,
-                        generation: login.generation,
+                        ends: Instant::now() + (access.session_max - age),
+                        stored: login,
                         accounts: access.accounts.clone(),
                     });
                     request.extensions_mut().insert(principal);
@@ -269,18 +264,14 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
 }
 
 fn refuse(kind: ErrorKind, message: impl Into<String>) -> Response {
-    let error = AppError::new(kind, message);
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::FORBIDDEN);
-    (status, axum::Json(error)).into_response()
+    AppError::new(kind, message).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     next: String,
 }
 
@@ -380,17 +371,13 @@ pub async fn logout(
     Redirect::to("/login?error=signed_out").into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SetupForm {
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     confirm: String,
 }
 
@@ -415,7 +402,7 @@ pub async fn setup(
     if !access.needs_setup.load(Ordering::Relaxed) {
         return Redirect::to("/login?error=set_up").into_response();
     }
-    if !constant_time_eq(form.token.trim().as_bytes(), access.setup_token.as_bytes()) {
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(form.token.trim().as_bytes(), access.setup_token.as_bytes())) {
         return back(
             "This setup link is not the one Switchboard printed at its last start; copy the link from its log.",
         );
@@ -451,10 +438,6 @@ pub async fn setup(
     entry.targets.push(format!("user:{}", principal.user_id));
     access.audit.append(entry).await;
     Redirect::to("/").into_response()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Where to go after signing in: a path on this server, never another site (`//evil.example`).

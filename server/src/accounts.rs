@@ -96,7 +96,8 @@ fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
     }
 }
 
-const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, generation, password_hash";
+/// An account's columns, without its password hash: only signing in reads that.
+const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, generation";
 
 impl SqliteAccounts {
     pub fn new(pool: SqlitePool) -> Self {
@@ -138,7 +139,7 @@ impl SqliteAccounts {
     /// Checks a username and password. The hash is computed on a blocking thread: it takes tens
     /// of milliseconds of CPU.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Login, SignInError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = ?"))
             .bind(username.trim().to_lowercase())
             .fetch_optional(&self.pool)
             .await
@@ -168,17 +169,15 @@ impl SqliteAccounts {
         generation: i64,
     ) -> Result<Option<Principal>, sqlx::Error> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users WHERE id = ? AND EXISTS (SELECT 1 FROM logins WHERE logins.id = ? AND logins.user_id = users.id)"
+            "SELECT {COLUMNS} FROM users WHERE id = ? AND generation = ? AND disabled = 0
+             AND EXISTS (SELECT 1 FROM logins WHERE logins.id = ? AND logins.user_id = users.id)"
         ))
         .bind(user_id)
+        .bind(generation)
         .bind(login_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row
-            .filter(|r| r.get::<i64, _>("generation") == generation)
-            .map(|r| account(&r))
-            .filter(|a| !a.disabled)
-            .map(Principal::from))
+        Ok(row.map(|r| Principal::from(account(&r))))
     }
 
     /// Inserts an account; with `first`, only while no account exists (one statement, so two

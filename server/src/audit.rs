@@ -19,7 +19,7 @@ use app::{
 use axum::{
     body::Body,
     extract::{ConnectInfo, Query, Request, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -214,12 +214,10 @@ pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Re
                         state.max_body_bytes
                     ),
                 );
-                let response = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(&error)).into_response();
-                state
-                    .audit
-                    .append(NewEntry { actor, action, targets, detail: None, status: 413, error: Some(error.message) })
-                    .await;
-                return response;
+                let entry =
+                    NewEntry { actor, action, targets, detail: None, status: 413, error: Some(error.message.clone()) };
+                state.audit.append(entry).await;
+                return error.into_response();
             }
         };
         collect_targets(&parts.headers, &bytes, &mut targets);
@@ -239,18 +237,17 @@ pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Re
         use axum::body::HttpBody;
         response.body().size_hint().exact().is_some_and(|n| n <= 1024 * 1024)
     };
-    let (parts, body, bytes) = if small {
-        let (parts, body) = response.into_parts();
+    let (parts, body) = response.into_parts();
+    let (body, bytes) = if small {
         match axum::body::to_bytes(body, 1024 * 1024).await {
-            Ok(bytes) => (parts, Body::from(bytes.clone()), bytes),
+            Ok(bytes) => (Body::from(bytes.clone()), bytes),
             Err(error) => {
                 tracing::warn!("the answer to {action} could not be read: {error}");
-                (parts, Body::empty(), Default::default())
+                (Body::empty(), Default::default())
             }
         }
     } else {
-        let (parts, body) = response.into_parts();
-        (parts, body, Default::default())
+        (body, Default::default())
     };
     let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
     let error = (status >= 400).then(|| {
@@ -328,7 +325,7 @@ pub async fn export(
 ) -> Response {
     let mut filters = match app::api::audit::scoped(query.filters, &principal) {
         Ok((filters, _)) => filters,
-        Err(error) => return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response(),
+        Err(error) => return error.into_response(),
     };
     filters.before = None;
     filters.limit = Some(100_000);
@@ -336,8 +333,7 @@ pub async fn export(
         Ok(entries) => entries,
         Err(error) => {
             tracing::error!("the audit log could not be read: {error}");
-            let error = AppError::internal("The audit log could not be read; see the server's log.");
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(error)).into_response();
+            return AppError::internal("The audit log could not be read; see the server's log.").into_response();
         }
     };
     let day = time::OffsetDateTime::now_utc().date();
@@ -394,10 +390,8 @@ pub async fn export(
             )
                 .into_response()
         }
-        other => {
-            let error = AppError::bad_input("format", format!("{other:?} is not an export format; use csv or json."));
-            (StatusCode::BAD_REQUEST, axum::Json(error)).into_response()
-        }
+        other => AppError::bad_input("format", format!("{other:?} is not an export format; use csv or json."))
+            .into_response(),
     }
 }
 

@@ -56,9 +56,7 @@ pub async fn upload(
         (Ok(file), false) => {
             Redirect::to(&format!("/files?uploaded={}", app::format::query_value(&file.id))).into_response()
         }
-        (Err(error), true) => {
-            (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY), Json(error)).into_response()
-        }
+        (Err(error), true) => error.into_response(),
         (Err(error), false) => {
             Redirect::to(&format!("/files?error={}", app::format::query_value(&error.to_string()))).into_response()
         }

@@ -181,13 +181,13 @@ impl Hub {
         })
     }
 
-    /// Ends every viewer's stream (their browsers reconnect to the next server with
-    /// `Last-Event-ID`).
     /// How often a viewer gets a heartbeat.
     pub fn heartbeat(&self) -> Duration {
         self.config.heartbeat
     }
 
+    /// Ends every viewer's stream (their browsers reconnect to the next server with
+    /// `Last-Event-ID`).
     pub fn close(&self) {
         self.closing.send_replace(true);
     }
@@ -700,7 +700,7 @@ fn status_frame(state: &str, message: Option<&str>) -> Bytes {
 }
 
 /// One SSE frame.
-fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
+pub(crate) fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
     let mut frame = String::with_capacity(data.len() + name.len() + 32);
     if let Some(id) = id {
         frame.push_str("id: ");
@@ -719,7 +719,7 @@ fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
     Bytes::from(frame)
 }
 
-static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
+pub(crate) static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
 
 /// One viewer's cursor into a feed.
 struct Viewer {

@@ -44,7 +44,7 @@ use protocol::common::Page;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
-use crate::access::{LoginCheck, LoginEnds};
+use crate::access::LoginCheck;
 
 /// How the inbox polls and what it tells browsers; [`Default`] is what the server runs with.
 #[derive(Debug, Clone)]
@@ -71,6 +71,18 @@ impl Default for InboxConfig {
             amber: Duration::from_secs(300),
             red: Duration::from_secs(900),
             heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+impl InboxConfig {
+    /// A list without calls, with the thresholds and the tick browsers are told.
+    fn empty_list(&self) -> InboxList {
+        InboxList {
+            amber_secs: self.amber.as_secs(),
+            red_secs: self.red.as_secs(),
+            poll_ms: self.poll.as_millis() as u64,
+            ..InboxList::default()
         }
     }
 }
@@ -108,8 +120,7 @@ pub struct Published {
 impl Published {
     fn of(list: InboxList) -> Self {
         let json = serde_json::to_string(&list).unwrap_or_else(|_| "{}".to_owned());
-        let frame = Bytes::from(format!("event: inbox\ndata: {json}\n\n"));
-        Self { list, frame }
+        Self { frame: crate::hub::render(None, "inbox", &json), list }
     }
 }
 
@@ -161,12 +172,7 @@ impl Listed {
 
 impl Inbox {
     pub fn new(upstream: UpstreamHandle, decisions: Arc<dyn DecisionStore>, config: InboxConfig) -> Arc<Self> {
-        let empty = InboxList {
-            amber_secs: config.amber.as_secs(),
-            red_secs: config.red.as_secs(),
-            poll_ms: config.poll.as_millis() as u64,
-            ..InboxList::default()
-        };
+        let empty = config.empty_list();
         let inbox = Arc::new(Self {
             upstream,
             decisions,
@@ -209,7 +215,7 @@ impl Inbox {
                     Some((frame, (rx, false)))
                 }
                 Ok(Err(_)) => None,
-                Err(_) => Some((Bytes::from_static(b"event: ping\ndata: {}\n\n"), (rx, false))),
+                Err(_) => Some((crate::hub::PING.clone(), (rx, false))),
             }
         })
         .take_until(async move {
@@ -439,8 +445,7 @@ impl Inbox {
             let at = |c: &PendingCall| c.asked_at_ms().unwrap_or(f64::MAX);
             at(a).total_cmp(&at(b)).then_with(|| a.event_id().cmp(b.event_id()))
         });
-        let current = self.published.borrow().list.clone();
-        let list = InboxList { calls, problem: state.problem.clone(), ready: state.ready, ..current };
+        let list = InboxList { calls, problem: state.problem.clone(), ready: state.ready, ..self.config.empty_list() };
         self.published.send_if_modified(|published| {
             if published.list == list {
                 return false;
@@ -517,14 +522,8 @@ impl DecisionStore for AnnouncingDecisions {
 }
 
 /// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
-pub async fn stream(
-    State(inbox): State<Arc<Inbox>>,
-    ends: Option<Extension<LoginEnds>>,
-    check: Option<Extension<LoginCheck>>,
-) -> Response {
-    let frames =
-        crate::live::until_signed_out(inbox.subscribe(), ends.map(|e| e.0), check.map(|c| c.0), inbox.heartbeat());
-    crate::live::event_stream(frames)
+pub async fn stream(State(inbox): State<Arc<Inbox>>, login: Option<Extension<LoginCheck>>) -> Response {
+    crate::live::signed_in_stream(inbox.subscribe(), login, inbox.heartbeat())
 }
 
 #[cfg(test)]

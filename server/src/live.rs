@@ -10,7 +10,7 @@ use std::{
 
 use app::error::{AppError, ErrorKind};
 use axum::{
-    Extension, Json,
+    Extension,
     body::Body,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
@@ -20,10 +20,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 
-use crate::{
-    access::{LoginCheck, LoginEnds},
-    hub::Hub,
-};
+use crate::{access::LoginCheck, hub::Hub};
 
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
@@ -37,11 +34,10 @@ pub async fn stream(
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
-    ends: Option<Extension<LoginEnds>>,
-    check: Option<Extension<LoginCheck>>,
+    login: Option<Extension<LoginCheck>>,
 ) -> Response {
     if !app::api::is_id(&id) {
-        return refuse(AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")));
+        return AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")).into_response();
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.after);
     let after = match resume.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -49,21 +45,28 @@ pub async fn stream(
         Some(value) => match value.parse::<u64>() {
             Ok(n) => n,
             Err(_) => {
-                return refuse(AppError::new(
+                return AppError::new(
                     ErrorKind::BadInput,
                     format!("Last-Event-ID {value:?} is not a sequence number this server sent; reload the page."),
-                ));
+                )
+                .into_response();
             }
         },
     };
     match hub.watch(&id, after).await {
-        Ok(frames) => event_stream(until_signed_out(frames, ends.map(|e| e.0), check.map(|c| c.0), hub.heartbeat())),
-        Err(error) => refuse(error),
+        Ok(frames) => signed_in_stream(frames, login, hub.heartbeat()),
+        Err(error) => error.into_response(),
     }
 }
 
-/// An SSE response of `frames`.
-pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+/// An SSE response of `frames` for as long as the request's login stands, with a check every
+/// `every` (see [`until_signed_out`]).
+pub fn signed_in_stream(
+    frames: impl Stream<Item = Bytes> + Send + 'static,
+    login: Option<Extension<LoginCheck>>,
+    every: Duration,
+) -> Response {
+    let frames = until_signed_out(frames, login.map(|l| l.0), every);
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -77,9 +80,8 @@ pub fn event_stream(frames: impl Stream<Item = Bytes> + Send + 'static) -> Respo
 /// finds it void: the person signed out, the account was disabled or given a new password. The
 /// browser then gets `event: signed_out` and asks the person to sign in again (keeping what they
 /// typed).
-pub fn until_signed_out(
+fn until_signed_out(
     frames: impl Stream<Item = Bytes> + Send + 'static,
-    ends: Option<LoginEnds>,
     check: Option<LoginCheck>,
     every: Duration,
 ) -> impl Stream<Item = Bytes> + Send + 'static {
@@ -89,9 +91,9 @@ pub fn until_signed_out(
         async move {
             loop {
                 let next_check = Instant::now() + every;
-                match ends {
-                    Some(LoginEnds(end)) if end <= next_check => {
-                        tokio::time::sleep_until(end.into()).await;
+                match &check {
+                    Some(check) if check.ends <= next_check => {
+                        tokio::time::sleep_until(check.ends.into()).await;
                         break;
                     }
                     _ => tokio::time::sleep_until(next_check.into()).await,
@@ -110,9 +112,4 @@ pub fn until_signed_out(
     })
     .filter_map(std::future::ready);
     frames.take_until(ended).chain(farewell)
-}
-
-fn refuse(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-    (status, Json(error)).into_response()
 }

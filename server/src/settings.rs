@@ -62,11 +62,21 @@ pub struct AccessSettings {
     pub max_body_bytes: usize,
 }
 
-/// A secret setting: printing it shows only that it is set.
+/// A secret setting (the API key, the first admin's password): printing it shows only that it is
+/// set.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// The upstream API's key.
+pub type ApiKey = Secret;
+
 impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for the places that use it: the upstream client's request headers, the
+    /// first admin's password hash.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -101,29 +111,6 @@ impl UpstreamSettings {
             Self::Anthropic { .. } => UpstreamMode::Anthropic,
             Self::Embedded => UpstreamMode::Embedded,
         }
-    }
-}
-
-/// An API key. Printing it (Debug or Display) shows only that it is set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-}
-
-impl ApiKey {
-    /// The key itself, for the one place that sends it: the upstream client's request headers.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey([redacted])")
     }
 }
 

@@ -249,7 +249,7 @@ async fn logins_expire_when_idle_and_at_their_absolute_limit() {
 async fn an_event_stream_ends_with_signed_out_when_the_login_expires() {
     let app = spawn_app(&[("SWITCHBOARD_SESSION_MAX_SECS", "2")]).await;
     let session = new_session(&app).await;
-    let response = app.client.get(format!("{}/api/sessions/{session}/stream", app.address)).send().await.unwrap();
+    let response = app.get(&format!("/api/sessions/{session}/stream")).await;
     assert_eq!(response.status().as_u16(), 200);
     let body = tokio::time::timeout(Duration::from_secs(10), response.text()).await.expect("the stream ends").unwrap();
     assert!(body.trim_end().ends_with("event: signed_out\ndata: {}"), "{}", &body[body.len().saturating_sub(300)..]);
@@ -259,7 +259,7 @@ async fn an_event_stream_ends_with_signed_out_when_the_login_expires() {
 async fn signing_out_elsewhere_ends_an_open_event_stream() {
     let app = spawn_app(&[("SWITCHBOARD_HEARTBEAT_SECS", "0.3")]).await;
     let session = new_session(&app).await;
-    let response = app.client.get(format!("{}/api/sessions/{session}/stream", app.address)).send().await.unwrap();
+    let response = app.get(&format!("/api/sessions/{session}/stream")).await;
     assert_eq!(response.status().as_u16(), 200);
     let reading = tokio::spawn(async move { response.text().await });
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -357,7 +357,7 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     let (_, environments) = app.read("environments/list", &[]).await;
     assert!(!environments.to_string().contains("forged"));
 
-    let response = app.client.get(format!("{}/sessions", app.address)).send().await.unwrap();
+    let response = app.get("/sessions").await;
     let headers = response.headers().clone();
     let html = response.text().await.unwrap();
     let csp = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -375,7 +375,7 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     }
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");
-    let response = app.client.get(format!("{}/api/agents/list", app.address)).send().await.unwrap();
+    let response = app.get("/api/agents/list").await;
     assert!(response.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
 }
 
@@ -424,7 +424,7 @@ async fn failed_sign_ins_are_throttled_per_account_with_a_clear_message() {
     let response = app.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.starts_with("/login?error=throttled") && location.contains("&wait=15"), "{location}");
-    let page = app.client.get(format!("{}{location}", app.address)).send().await.unwrap().text().await.unwrap();
+    let page = app.get(&location).await.text().await.unwrap();
     assert!(
         page.contains("Too many failed sign-ins") && page.contains("15 minutes"),
         "the login page says why and for how long"
@@ -514,29 +514,13 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
     assert!(own["entries"].as_array().unwrap().iter().all(|e| e["who"] == "otis"), "{own}");
     assert_eq!(own["everyone"], false);
 
-    let csv = app
-        .client
-        .get(format!("{}/api/audit/export?format=csv&target={environment}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.get(&format!("/api/audit/export?format=csv&target={environment}")).await.text().await.unwrap();
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("id,at,username,roles,ip,user_agent,action,targets"));
     assert!(lines.next().unwrap().contains(",otis,operator,127.0.0.1,"), "{csv}");
-    let json: Value = app
-        .client
-        .get(format!("{}/api/audit/export?format=json&action=environments/", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json: Value = app.get("/api/audit/export?format=json&action=environments/").await.json().await.unwrap();
     assert!(json.as_array().unwrap().iter().any(|e| e["action"] == "environments/save" && e["username"] == "otis"));
-    let bogus = app.client.get(format!("{}/api/audit/export?format=xml", app.address)).send().await.unwrap();
+    let bogus = app.get("/api/audit/export?format=xml").await;
     assert_eq!(bogus.status().as_u16(), 400);
 
     // The database itself refuses to change an entry.

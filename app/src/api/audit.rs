@@ -102,8 +102,7 @@ pub const AUDIT_PAGE: u32 = 50;
 #[server(endpoint = "audit/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     crate::api::server::respond(async move {
-        let principal = crate::auth::store::principal()
-            .ok_or_else(|| AppError::new(crate::error::ErrorKind::SignedOut, "Sign in to read the audit log."))?;
+        let principal = crate::auth::store::require(crate::auth::Role::Viewer)?;
         let (query, everyone) = scoped(query, &principal)?;
         let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
             .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;

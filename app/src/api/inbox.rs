@@ -41,18 +41,32 @@ pub struct PendingCall {
     pub event: Value,
 }
 
+/// A tool-use event's id.
+pub fn call_id(event: &Value) -> &str {
+    event.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The tool a tool-use event calls.
+pub fn tool_name(event: &Value) -> &str {
+    event.get("name").and_then(Value::as_str).unwrap_or("tool")
+}
+
+/// A custom tool's call, answered with a result rather than allowed or denied.
+pub fn is_custom_call(event: &Value) -> bool {
+    event.get("type").and_then(Value::as_str) == Some("agent.custom_tool_use")
+}
+
 impl PendingCall {
     pub fn event_id(&self) -> &str {
-        self.event.get("id").and_then(Value::as_str).unwrap_or_default()
+        call_id(&self.event)
     }
 
     pub fn tool(&self) -> &str {
-        self.event.get("name").and_then(Value::as_str).unwrap_or("tool")
+        tool_name(&self.event)
     }
 
-    /// A custom tool's call, answered with a result rather than allowed or denied.
     pub fn is_custom(&self) -> bool {
-        self.event.get("type").and_then(Value::as_str) == Some("agent.custom_tool_use")
+        is_custom_call(&self.event)
     }
 
     /// When the agent asked (milliseconds since the epoch).

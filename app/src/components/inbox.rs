@@ -17,11 +17,11 @@ pub struct InboxFeed {
 /// The tab's link to the inbox stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedLink {
-    Connecting,
-    Live,
+    /// Opening, or open.
+    Open,
     /// The browser lost the stream and retries by itself.
     Lost,
-    /// The server refused or ended it (the sign-in ended): the page must be reloaded.
+    /// The server ended it because the sign-in ended: the page must be reloaded.
     Closed,
 }
 
@@ -36,14 +36,13 @@ impl InboxFeed {
 /// in. Approvers who turned notifications on get one for each call that arrives while the page
 /// is open.
 pub fn provide_inbox_feed(me: Me) -> InboxFeed {
-    let feed = InboxFeed { list: RwSignal::new(None), link: RwSignal::new(FeedLink::Connecting) };
+    let feed = InboxFeed { list: RwSignal::new(None), link: RwSignal::new(FeedLink::Open) };
     provide_context(feed);
     #[cfg(feature = "hydrate")]
     {
         let started = StoredValue::new(false);
         Effect::new(move |_| {
-            let principal = me.0.get().and_then(Result::ok).flatten();
-            if let Some(principal) = principal
+            if let Some(principal) = me.principal()
                 && !started.get_value()
             {
                 started.set_value(true);
@@ -112,7 +111,7 @@ impl Stream {
                 };
                 stream.backoff.set(0);
                 stream.announce(&list);
-                feed.link.set(FeedLink::Live);
+                feed.link.set(FeedLink::Open);
                 feed.list.set(Some(list));
             })
         };

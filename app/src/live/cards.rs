@@ -7,7 +7,10 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use serde_json::Value;
 
-use crate::api::live::{AnswerCustomTool, Decide, Decided, Verdict};
+use crate::api::{
+    inbox::{call_id, is_custom_call, tool_name},
+    live::{AnswerCustomTool, Decide, Decided, Verdict},
+};
 
 /// The cards of the calls `session_id` waits on: `calls` are their tool-use events, oldest first.
 /// `heading` names the list ("Waiting for you: 2 calls" when `None`).
@@ -24,11 +27,7 @@ pub fn PendingCalls(
         calls
             .read()
             .iter()
-            .map(|event| {
-                let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let custom = event.get("type").and_then(Value::as_str) == Some("agent.custom_tool_use");
-                (id, custom, event.clone())
-            })
+            .map(|event| (call_id(event).to_owned(), is_custom_call(event), event.clone()))
             .collect::<Vec<_>>()
     });
     let approvals =
@@ -86,7 +85,7 @@ fn ApprovalCard(
     event: Arc<Value>,
     decide: ServerAction<Decide>,
 ) -> impl IntoView {
-    let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
+    let name = tool_name(&event).to_owned();
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let reason = event
@@ -149,7 +148,7 @@ fn CustomToolCard(
     event: Arc<Value>,
     answer: ServerAction<AnswerCustomTool>,
 ) -> impl IntoView {
-    let name = event.get("name").and_then(Value::as_str).unwrap_or("tool").to_owned();
+    let name = tool_name(&event).to_owned();
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let text = RwSignal::new(String::new());
     let as_json = RwSignal::new(false);

@@ -9,10 +9,10 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::inbox::{InboxList, PendingCall, list_inbox},
+    api::inbox::{InboxList, PendingCall, Urgency, list_inbox},
     auth::Role,
     components::{
-        feedback::{Failure, Loading},
+        feedback::{Empty, Failure, Loading},
         inbox::{FeedLink, InboxFeed, notifications::Choice},
     },
     live::{PendingCalls, model::duration},
@@ -40,8 +40,8 @@ pub fn Inbox() -> impl IntoView {
                     Err(error) if feed.list.read_untracked().is_none() => view! { <Failure error /> }.into_any(),
                     first => {
                         let seed = first.ok();
-                        let list = Signal::derive(move || feed.list.get().or_else(|| seed.clone()));
-                        view! { <Calls list may_decide feed /> }.into_any()
+                        let list = Memo::new(move |_| feed.list.get().or_else(|| seed.clone()));
+                        view! { <Calls list=list.into() may_decide feed /> }.into_any()
                     }
                 }
             })}
@@ -57,21 +57,21 @@ fn Calls(list: Signal<Option<InboxList>>, may_decide: Signal<bool>, feed: InboxF
         list.with(|l| l.as_ref().map(|l| l.by_session().into_iter().map(|(id, _)| id).collect::<Vec<_>>()))
             .unwrap_or_default()
     });
-    let state = move || {
+    let state = Memo::new(move |_| {
         list.with(|l| match l {
             None => (false, 0, 2000, None),
             Some(l) => (l.ready, l.calls.len(), l.poll_ms, l.problem.clone()),
         })
-    };
+    });
     view! {
         <p class="muted" data-testid="inbox-state" aria-live="polite">
             {move || {
-                let (ready, count, poll_ms, _) = state();
+                let (ready, count, poll_ms, _) = state.get();
                 let every = duration(poll_ms as f64);
                 let link = match feed.link.get() {
                     FeedLink::Lost => " The connection to Switchboard dropped; reconnecting…",
                     FeedLink::Closed => " This page no longer gets updates (your sign-in may have ended); reload it.",
-                    _ => "",
+                    FeedLink::Open => "",
                 };
                 if !ready {
                     format!("Looking for calls that wait…{link}")
@@ -81,13 +81,12 @@ fn Calls(list: Signal<Option<InboxList>>, may_decide: Signal<bool>, feed: InboxF
                 }
             }}
         </p>
-        {move || state().3.map(|problem| view! { <p class="inline-error" role="alert" data-testid="inbox-problem">{problem}" What was known before is still listed."</p> })}
-        <Show when=move || { let (ready, count, _, _) = state(); ready && count == 0 }>
-            <section class="panel empty-state" data-testid="inbox-empty">
-                <h2>"Nothing waits for a decision"</h2>
+        {move || state.get().3.map(|problem| view! { <p class="inline-error" role="alert" data-testid="inbox-problem">{problem}" What was known before is still listed."</p> })}
+        <Show when=move || state.with(|(ready, count, _, _)| *ready && *count == 0)>
+            <Empty title="Nothing waits for a decision" attr:data-testid="inbox-empty">
                 <p>"When an agent asks to run a tool that needs approval, or calls one of your custom tools, the call shows up here within seconds."</p>
                 <p><A href="/sessions">"See the sessions"</A></p>
-            </section>
+            </Empty>
         </Show>
         <For each=move || sessions.get() key=|id| id.clone() let:session_id>
             <SessionCalls session_id list may_decide now />
@@ -108,7 +107,7 @@ fn SessionCalls(
         list.with(|l| l.as_ref().map(|l| l.calls.iter().filter(|c| c.session_id == sid).cloned().collect::<Vec<_>>()))
             .unwrap_or_default()
     });
-    let events = Signal::derive(move || calls.with(|c| c.iter().map(|c| Arc::new(c.event.clone())).collect()));
+    let events = Memo::new(move |_| calls.with(|c| c.iter().map(|c| Arc::new(c.event.clone())).collect::<Vec<_>>()));
     let head = move || calls.with(|c| c.first().map(|c| (c.session_label().to_owned(), c.agent_name.clone())));
     let href = format!("/sessions/{session_id}");
     let for_cards = session_id.clone();
@@ -139,10 +138,9 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
     let waiting = move || match (now.get(), asked) {
         (Some(now), Some(at)) => {
             let ms = (now - at).max(0.0);
-            let urgency = list.with(|l| l.as_ref().map(|l| l.urgency(ms)));
-            let class = urgency.map_or("waiting", |u| u.class());
-            let warning = if class == "waiting" { "" } else { "⚠ " };
-            view! { <span class=class data-testid="waiting">{format!("{warning}waiting {}", duration(ms))}</span> }
+            let urgency = list.with(|l| l.as_ref().map_or(Urgency::Fresh, |l| l.urgency(ms)));
+            let warning = if urgency == Urgency::Fresh { "" } else { "⚠ " };
+            view! { <span class=urgency.class() data-testid="waiting">{format!("{warning}waiting {}", duration(ms))}</span> }
                 .into_any()
         }
         _ => view! { <span class="waiting">{asked_text.clone().map(|t| format!("asked {t}"))}</span> }.into_any(),

@@ -5,6 +5,8 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use serde_json::{Value, json};
+
 use server::{settings::Settings, startup::Application};
 
 /// The first admin's password in the benches.
@@ -90,9 +92,10 @@ pub async fn spawn(binary: &str, upstream: &str, key: &str, data_dir: &std::path
         .unwrap();
     let cookie = login
         .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|c| c.starts_with("switchboard_login="))
         .expect("signing in sets the login cookie")
         .to_owned();
     Child { process, base, cookie }
@@ -104,5 +107,82 @@ impl Child {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::COOKIE, self.cookie.parse().unwrap());
         builder.default_headers(headers).build().unwrap()
+    }
+}
+
+/// The key of the engine the child-process benches run.
+pub const ENGINE_KEY: &str = "bench-key";
+
+/// An engine in this process without its demo data, under `dir`, on a free loopback port; `wrap`
+/// adds the bench's own layers (counters). Served as Switchboard serves its embedded engine: small
+/// frames are not held back (TCP_NODELAY). Answers its base URL.
+pub async fn engine(dir: &std::path::Path, wrap: impl FnOnce(axum::Router) -> axum::Router) -> String {
+    let mut config = engine::EngineConfig::new(dir.to_owned(), ENGINE_KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = wrap(engine.router());
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+/// The engine's API, as an SDK would call it.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.to_owned() }
+    }
+
+    /// One request; panics unless it succeeds. Answers the JSON body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", ENGINE_KEY)
+            .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "managed-agents-2026-04-01");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    /// A scripted agent playing `turns`; with `always_ask`, its built-in tools need approval.
+    pub async fn agent(&self, name: &str, turns: Value, always_ask: bool) -> String {
+        let mut definition =
+            json!({ "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string() });
+        if always_ask {
+            definition["tools"] = json!([{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }]);
+        }
+        self.call(reqwest::Method::POST, "/v1/agents", Some(definition)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An environment without network.
+    pub async fn environment(&self, name: &str) -> String {
+        let body = json!({ "name": name, "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } });
+        self.call(reqwest::Method::POST, "/v1/environments", Some(body)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn session(&self, agent: &str, environment: &str) -> String {
+        let body = json!({ "agent": agent, "environment_id": environment });
+        self.call(reqwest::Method::POST, "/v1/sessions", Some(body)).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends the message "go", which starts the agent's next turn.
+    pub async fn send(&self, session: &str) {
+        let event = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+        self.call(reqwest::Method::POST, &format!("/v1/sessions/{session}/events"), Some(event)).await;
     }
 }
