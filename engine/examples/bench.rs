@@ -28,7 +28,7 @@ impl Client {
         self.http
             .request(method, format!("{}{path}", self.url))
             .header("x-api-key", KEY)
-            .header("anthropic-beta", "managed-agents-2026-04-01")
+            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {

@@ -263,11 +263,11 @@ async fn bad_vault_bodies_are_400s() {
     let response =
         engine.client.get(format!("{}/v1/vaults", engine.url)).header("x-api-key", support::KEY).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
-    assert!(response.text().await.unwrap().contains("managed-agents-2026-04-01"));
+    assert!(response.text().await.unwrap().contains(protocol::MANAGED_AGENTS_BETA));
     let response = engine
         .client
         .get(format!("{}/v1/vaults", engine.url))
-        .header("anthropic-beta", "managed-agents-2026-04-01")
+        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
         .send()
         .await
         .unwrap();

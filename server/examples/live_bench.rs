@@ -186,8 +186,8 @@ impl Viewer {
             request = request
                 .query(&[("event_deltas[]", "agent.message")])
                 .header("x-api-key", common::ENGINE_KEY)
-                .header("anthropic-version", "2023-06-01")
-                .header("anthropic-beta", "managed-agents-2026-04-01");
+                .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+                .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
         }
         let response = request.send().await.unwrap();
         assert!(response.status().is_success(), "{url}: {}", response.status());

@@ -7,17 +7,12 @@
 use std::time::{Duration, SystemTime};
 
 use app::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
-use protocol::error::ErrorResponse;
+use protocol::{AGENT_MEMORY_BETA, ANTHROPIC_VERSION, MANAGED_AGENTS_BETA, error::ErrorResponse};
 use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
 
 use crate::settings::ApiKey;
-
-/// `anthropic-version` sent on every request.
-pub const ANTHROPIC_VERSION: &str = "2023-06-01";
-const MANAGED_AGENTS_BETA: &str = "managed-agents-2026-04-01";
-const MEMORY_BETA: &str = "agent-memory-2026-07-22";
 
 /// Retries after the first attempt, as in the SDK.
 const MAX_RETRIES: u32 = 2;
@@ -146,7 +141,7 @@ pub fn beta_for(path: &str) -> Option<&'static str> {
     let family = path.trim_start_matches("/v1/").split(['/', '?']).next().unwrap_or_default();
     match family {
         "files" | "skills" | "models" | "messages" => None,
-        "memory_stores" => Some(MEMORY_BETA),
+        "memory_stores" => Some(AGENT_MEMORY_BETA),
         _ => Some(MANAGED_AGENTS_BETA),
     }
 }
@@ -236,7 +231,7 @@ mod tests {
         assert_eq!(beta_for("/v1/agents"), Some(MANAGED_AGENTS_BETA));
         assert_eq!(beta_for("/v1/sessions/sesn_1/events"), Some(MANAGED_AGENTS_BETA));
         assert_eq!(beta_for("/v1/vaults/vlt_1/credentials"), Some(MANAGED_AGENTS_BETA));
-        assert_eq!(beta_for("/v1/memory_stores"), Some(MEMORY_BETA));
+        assert_eq!(beta_for("/v1/memory_stores"), Some(AGENT_MEMORY_BETA));
         assert_eq!(beta_for("/v1/files/file_1/content"), None);
         assert_eq!(beta_for("/v1/skills"), None);
     }

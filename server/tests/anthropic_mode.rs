@@ -183,6 +183,31 @@ async fn x_should_retry_false_is_obeyed() {
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the upstream said not to retry");
 }
 
+/// The upstream gets the version and beta headers of the official SDK (the values themselves are
+/// checked against the SDK's own constants in `protocol/conformance/test_constants.py`).
+#[tokio::test]
+async fn requests_carry_the_sdks_version_and_beta_headers() {
+    let seen: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = seen.clone();
+    let router = Router::new().route(
+        "/v1/agents",
+        get(move |headers: HeaderMap| {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            record.lock().unwrap().push((header("anthropic-version"), header("anthropic-beta")));
+            async { axum::Json(json!({"data": [], "next_page": null})) }
+        }),
+    );
+    let app = anthropic_app(&serve(router).await, KEY).await;
+    let (status, page) = app.read("agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 200, "{page}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.as_slice(),
+        [(protocol::ANTHROPIC_VERSION.to_owned(), protocol::MANAGED_AGENTS_BETA.to_owned())],
+        "one request, with the SDK's headers"
+    );
+}
+
 /// Drives every page and every server function with a distinctive key, and looks for the key in
 /// every byte the browser receives: status lines, headers and bodies, success and error alike.
 #[tokio::test]

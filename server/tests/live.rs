@@ -114,8 +114,8 @@ impl Upstream {
             .http
             .request(method, format!("{}{path}", self.base_url))
             .header("x-api-key", KEY)
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "managed-agents-2026-04-01");
+            .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
         if let Some(body) = body {
             request = request.json(&body);
         }

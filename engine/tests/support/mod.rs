@@ -52,7 +52,7 @@ impl TestEngine {
         self.client
             .request(method, format!("{}{path}", self.url))
             .header("x-api-key", KEY)
-            .header("anthropic-beta", "managed-agents-2026-04-01")
+            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
