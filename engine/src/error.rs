@@ -5,7 +5,8 @@ use axum::{
     http::{HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use protocol::error::{ErrorResponse, ErrorTag, ErrorType};
+use serde_json::json;
 
 use crate::ids::new_id;
 
@@ -13,7 +14,7 @@ use crate::ids::new_id;
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub kind: &'static str,
+    pub kind: ErrorType,
     pub message: String,
     pub code: Option<&'static str>,
 }
@@ -21,31 +22,31 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: ErrorType, message: impl Into<String>) -> Self {
         Self { status, kind, message: message.into(), code: None }
     }
 
     /// 400 `invalid_request_error`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, message)
     }
 
     /// 404 `not_found_error` naming what was looked for.
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found_error", format!("{what} {id:?} was not found."))
+        Self::new(StatusCode::NOT_FOUND, ErrorType::NotFoundError, format!("{what} {id:?} was not found."))
     }
 
     /// 409 `conflict_error`.
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict_error", message)
+        Self::new(StatusCode::CONFLICT, ErrorType::ConflictError, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorType::AuthenticationError, message)
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", message)
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorType::Other("request_too_large".into()), message)
     }
 
     /// 500 `api_error`. The cause goes to the log; the answer says only that the engine failed.
@@ -53,7 +54,7 @@ impl ApiError {
         tracing::error!("engine failure: {cause}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "api_error",
+            ErrorType::ApiError,
             "The engine failed to handle this request; see its log.",
         )
     }
@@ -68,12 +69,16 @@ impl ApiError {
         self
     }
 
-    pub fn body(&self, request_id: &str) -> Value {
-        let mut error = json!({ "type": self.kind, "message": self.message });
-        if let Some(code) = self.code {
-            error["details"] = json!({ "error_code": code });
+    pub fn body(&self, request_id: &str) -> ErrorResponse {
+        ErrorResponse {
+            error: protocol::error::ApiError {
+                r#type: self.kind.clone(),
+                message: self.message.clone(),
+                details: self.code.map(|code| json!({ "error_code": code })),
+            },
+            request_id: Some(request_id.to_owned()),
+            r#type: ErrorTag,
         }
-        json!({ "type": "error", "error": error, "request_id": request_id })
     }
 }
 

@@ -28,7 +28,8 @@ use crate::{
     store::{Cursor, Filter, ListQuery, Order, PageRows, json as json_text},
 };
 
-pub const BETA: &str = "managed-agents-2026-04-01";
+/// The `anthropic-beta` value every `/v1/` endpoint but files needs.
+pub use protocol::MANAGED_AGENTS_BETA as BETA;
 
 pub fn router(state: Arc<EngineState>) -> Router {
     let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
@@ -84,7 +85,7 @@ async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request_error",
+        protocol::error::ErrorType::InvalidRequestError,
         format!("{method} is not allowed on {}.", uri.path()),
     )
 }
@@ -102,7 +103,7 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
         )
         .into_response();
     };
-    if !constant_time_eq(given.trim().as_bytes(), state.config.api_key.as_bytes()) {
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(given.trim().as_bytes(), state.config.api_key.as_bytes())) {
         return ApiError::unauthorized("invalid x-api-key: this key is not the engine's key.").into_response();
     }
     let path = request.uri().path();
@@ -123,10 +124,6 @@ fn has_beta(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|b| b.trim() == BETA)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A JSON body; a body that does not parse is a 400 that says where and why.
