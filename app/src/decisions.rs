@@ -1,31 +1,105 @@
-//! Where the server records decisions on tool calls (server only). The store itself lives in the
-//! `server` crate (SQLite); server functions reach it through [`DecisionStore`], provided as
-//! context like the upstream client.
+//! Decisions on tool calls: what a recorded decision is ([`Recorded`], both sides), and where the
+//! server records them (server only). The store itself lives in the `server` crate (SQLite);
+//! server functions reach it through [`DecisionStore`], provided as context like the upstream
+//! client.
 
-use std::sync::Arc;
+use protocol::event_params::ConfirmationResult;
+use serde::{Deserialize, Serialize};
 
-use crate::{api::live::Recorded, upstream::client::BoxFuture};
-
-/// What recording a decision came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
-    /// This decision is the call's; send it upstream.
-    Won,
-    /// Somebody decided first: this is their decision.
-    Lost(Recorded),
+/// A decision as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub event_id: String,
+    pub result: Outcome,
+    pub deny_message: Option<String>,
+    pub decided_by: String,
+    /// RFC 3339, UTC.
+    pub decided_at: String,
 }
 
-pub trait DecisionStore: Send + Sync + 'static {
-    /// Records `decision` for `(session_id, decision.event_id)` unless a decision is recorded
-    /// for that call already.
-    fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>>;
-    /// The decision reached the upstream (`sent`), or it did not and is taken back so that the
-    /// call can be decided again.
-    fn settle<'a>(&'a self, session_id: &'a str, event_id: &'a str, sent: bool) -> BoxFuture<'a, Result<(), String>>;
-    /// Every decision recorded for the session, oldest first.
-    fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>>;
+/// What a person decided: a tool confirmation's answer, or a custom tool's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Allow,
+    Deny,
+    /// A custom tool's result was sent.
+    Answered,
 }
 
-/// The store as server functions receive it from context.
-#[derive(Clone)]
-pub struct DecisionsHandle(pub Arc<dyn DecisionStore>);
+impl Outcome {
+    /// As stored and as the audit log names it: `allow`, `deny`, `answered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Answered => "answered",
+        }
+    }
+
+    /// The stored text back; `None` for a value this version never writes.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Outcome::Allow, Outcome::Deny, Outcome::Answered].into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+impl From<ConfirmationResult> for Outcome {
+    fn from(result: ConfirmationResult) -> Self {
+        match result {
+            ConfirmationResult::Allow => Outcome::Allow,
+            ConfirmationResult::Deny => Outcome::Deny,
+        }
+    }
+}
+
+impl Recorded {
+    /// "allowed by a visitor at 127.0.0.1 at 2026-11-21 15:03 UTC".
+    pub fn in_words(&self) -> String {
+        let what = match self.result {
+            Outcome::Allow => "allowed",
+            Outcome::Deny => "denied",
+            Outcome::Answered => "answered",
+        };
+        format!("{what} by {} at {}", self.decided_by, crate::format::timestamp(&self.decided_at))
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use store::*;
+
+#[cfg(feature = "ssr")]
+mod store {
+    use std::sync::Arc;
+
+    use super::Recorded;
+    use crate::upstream::client::BoxFuture;
+
+    /// What recording a decision came to.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Claim {
+        /// This decision is the call's; send it upstream.
+        Won,
+        /// Somebody decided first: this is their decision.
+        Lost(Recorded),
+    }
+
+    pub trait DecisionStore: Send + Sync + 'static {
+        /// Records `decision` for `(session_id, decision.event_id)` unless a decision is recorded
+        /// for that call already.
+        fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>>;
+        /// The decision reached the upstream (`sent`), or it did not and is taken back so that the
+        /// call can be decided again.
+        fn settle<'a>(
+            &'a self,
+            session_id: &'a str,
+            event_id: &'a str,
+            sent: bool,
+        ) -> BoxFuture<'a, Result<(), String>>;
+        /// Every decision recorded for the session, oldest first.
+        fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>>;
+    }
+
+    /// The store as server functions receive it from context.
+    #[derive(Clone)]
+    pub struct DecisionsHandle(pub Arc<dyn DecisionStore>);
+}

@@ -71,8 +71,49 @@ pub fn query_value(text: &str) -> String {
 
 /// A list cost as the API sends it (minor units as an integer string).
 pub fn list_cost(cost: &protocol::usage::ListCost) -> String {
-    let minor: f64 = cost.amount.parse().unwrap_or(0.0);
-    if cost.currency == "USD" { usd(minor / 100.0) } else { format!("{:.2} {}", minor / 100.0, cost.currency) }
+    self::cost(cost.amount.parse().unwrap_or(0.0), &cost.currency)
+}
+
+/// `minor` units (cents) of `currency` in words: dollars as [`usd`], other currencies with two
+/// decimals and their code.
+pub fn cost(minor: f64, currency: &str) -> String {
+    if currency == "USD" { usd(minor / 100.0) } else { format!("{:.2} {currency}", minor / 100.0) }
+}
+
+/// An RFC 3339 timestamp (as the API writes them) in milliseconds since the epoch.
+pub fn parse_rfc3339_ms(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    if b.len() < 19 {
+        return None;
+    }
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &text[19..];
+    let mut fraction = 0.0;
+    if let Some(stripped) = rest.strip_prefix('.') {
+        let digits = stripped.find(|c: char| !c.is_ascii_digit()).unwrap_or(stripped.len());
+        fraction = format!("0.{}", &stripped[..digits]).parse().unwrap_or(0.0);
+        rest = &stripped[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" | "" => 0,
+        _ => {
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            let hh = rest.get(1..3)?.parse::<i64>().ok()?;
+            let mm = rest.get(4..6).and_then(|m| m.parse::<i64>().ok()).unwrap_or(0);
+            sign * (hh * 60 + mm)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
+    Some((seconds as f64 + fraction) * 1000.0)
 }
 
 #[cfg(test)]
@@ -90,5 +131,17 @@ mod tests {
         assert_eq!(usd(0.0), "$0.00");
         assert_eq!(usd(1.234), "$1.23");
         assert_eq!(query_value("page_a+b/c=="), "page_a%2Bb%2Fc%3D%3D");
+        assert_eq!(cost(0.25, "USD"), "$0.0025");
+        assert_eq!(cost(1234.0, "EUR"), "12.34 EUR");
+    }
+
+    #[test]
+    fn timestamps_parse_to_milliseconds() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:01Z"), Some(1000.0));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T01:00:00+01:00"), Some(0.0));
+        let a = parse_rfc3339_ms("2026-11-21T10:00:00.250Z").unwrap();
+        let b = parse_rfc3339_ms("2026-11-21T10:01:00.750000Z").unwrap();
+        assert_eq!(b - a, 60_500.0);
+        assert_eq!(parse_rfc3339_ms("yesterday"), None);
     }
 }

@@ -10,13 +10,14 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod components;
-#[cfg(feature = "ssr")]
 pub mod decisions;
 pub mod drafts;
 pub mod error;
 pub mod format;
 pub mod live;
+pub mod me;
 pub mod pages;
+pub mod sse;
 pub mod upstream;
 
 use leptos::prelude::*;
@@ -68,7 +69,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Who is signed in, for the navigation and for hiding what a person's roles cannot do.
-    let me = Me(Resource::new(|| (), |_| api::auth::me()));
+    let me = me::Me(Resource::new(|| (), |_| api::auth::me()));
     provide_context(me);
     // The calls that wait, for the badge, the title and the Inbox page.
     let inbox = components::inbox::provide_inbox_feed(me);
@@ -155,24 +156,6 @@ lazy_pages! {
     InboxPage => Inbox,
     AuditPage => Audit,
     UsersPage => Users,
-}
-
-/// The person signed in (`None` on the login and setup pages), loaded once per page.
-#[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<Option<auth::Principal>, error::AppError>>);
-
-impl Me {
-    /// The person, once known (tracked).
-    pub fn principal(&self) -> Option<auth::Principal> {
-        self.0.get().and_then(Result::ok).flatten()
-    }
-}
-
-/// Whether the person signed in has what `role` allows: hides buttons a person could not use (the
-/// server refuses those calls anyway). False until known.
-pub fn can(role: auth::Role) -> Signal<bool> {
-    let me = use_context::<Me>();
-    Signal::derive(move || me.and_then(|me| me.principal()).is_some_and(|p| p.can(role)))
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

@@ -28,6 +28,7 @@ use std::{
     time::Duration,
 };
 
+use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -212,7 +213,8 @@ impl EngineState {
     fn close_hub(&self, session_id: &str) {
         let hub = self.hubs.lock().expect("hub map lock").remove(session_id);
         if let Some(hub) = hub {
-            let deleted = json!({ "type": "session.deleted", "id": new_id("sevt"), "processed_at": ids::now().text });
+            let deleted =
+                json!({ "type": types::SESSION_DELETED, "id": new_id("sevt"), "processed_at": ids::now().text });
             let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
         }
     }

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use protocol::events::types;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -185,7 +186,7 @@ pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
             .await?;
         engine
             .append(&id, json!({
-                "type": "session.error",
+                "type": types::SESSION_ERROR,
                 "error": {
                     "type": "unknown_error",
                     "message": "The engine stopped while this session was running, so its turn was cut short. Nothing was lost before that point; send a new message to continue.",
@@ -195,7 +196,7 @@ pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
             .await?;
         engine.set_status(&id, "idle").await?;
         engine
-            .append(&id, json!({ "type": "session.status_idle", "stop_reason": { "type": "retries_exhausted" }, "stop_details": null }))
+            .append(&id, json!({ "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "retries_exhausted" }, "stop_details": null }))
             .await?;
         tracing::warn!(session = %id, "the session was running when the engine stopped; it is idle again");
     }
@@ -309,7 +310,8 @@ impl Actor {
 
     async fn idle(&self, stop_reason: Value) -> ApiResult<()> {
         self.engine.set_status(&self.session_id, "idle").await?;
-        self.emit(json!({ "type": "session.status_idle", "stop_reason": stop_reason, "stop_details": null })).await?;
+        self.emit(json!({ "type": types::SESSION_STATUS_IDLE, "stop_reason": stop_reason, "stop_details": null }))
+            .await?;
         Ok(())
     }
 
@@ -325,7 +327,7 @@ impl Actor {
         self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.emit(json!({
-            "type": "session.error",
+            "type": types::SESSION_ERROR,
             "error": { "type": "unknown_error", "message": "The engine failed while playing this turn; see its log. Send a new message to try again.", "retry_status": { "type": "exhausted" } },
         }))
         .await?;
@@ -353,7 +355,7 @@ impl Actor {
         }
         self.save().await?;
         self.engine.set_status(&self.session_id, "running").await?;
-        self.emit(json!({ "type": "session.status_running" })).await?;
+        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
 
         // Answers first: run what was allowed, report what was denied.
         let answered = {
@@ -387,7 +389,7 @@ impl Actor {
                         "The embedded engine runs only the scripted model (model \"scripted\"); {model:?} needs Anthropic's API. Set ANTHROPIC_API_KEY to use it."
                     )
                 };
-                self.emit(json!({ "type": "session.error", "error": { "type": "model_request_failed_error", "message": message, "retry_status": { "type": "exhausted" } } })).await?;
+                self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": "model_request_failed_error", "message": message, "retry_status": { "type": "exhausted" } } })).await?;
                 self.state.lock().expect("runtime state lock").turn = None;
                 self.save().await?;
                 self.idle(json!({ "type": "retries_exhausted" })).await?;
@@ -410,22 +412,22 @@ impl Actor {
                 }
                 Step::Error { kind, retry_status } => {
                     let message = format!("The script raised {kind} ({retry_status}).");
-                    self.emit(json!({ "type": "session.error", "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
+                    self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
                     step += 1;
                     match retry_status.as_str() {
                         "retrying" => {
                             self.engine.set_status(&self.session_id, "rescheduling").await?;
-                            self.emit(json!({ "type": "session.status_rescheduled" })).await?;
+                            self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
                             self.advance(step).await?;
                             self.engine.set_status(&self.session_id, "running").await?;
-                            self.emit(json!({ "type": "session.status_running" })).await?;
+                            self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
                             continue;
                         }
                         "terminal" => {
                             self.state.lock().expect("runtime state lock").turn = None;
                             self.save().await?;
                             self.engine.set_status(&self.session_id, "terminated").await?;
-                            self.emit(json!({ "type": "session.status_terminated" })).await?;
+                            self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
                             return Ok(Outcome::Stop);
                         }
                         _ => {
@@ -476,7 +478,7 @@ impl Actor {
 
     /// One model request: its span, what the model "writes", and the calls it makes.
     async fn model_request(&self, session: &Value, script: &Script, steps: &[Step]) -> ApiResult<Vec<Call>> {
-        let start = self.emit(json!({ "type": "span.model_request_start" })).await?;
+        let start = self.emit(json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
         let mut output_chars = 0usize;
         let mut calls = Vec::new();
         for step in steps {
@@ -486,8 +488,8 @@ impl Actor {
                     let id = new_id("sevt");
                     self.engine.preview(
                         &self.session_id,
-                        "agent.message",
-                        json!({ "type": "event_start", "event": { "type": "agent.message", "id": id } }),
+                        types::AGENT_MESSAGE,
+                        json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
                     );
                     for chunk in chunks(text) {
                         if script.stream_delay_ms > 0 {
@@ -495,12 +497,12 @@ impl Actor {
                         }
                         self.engine.preview(
                             &self.session_id,
-                            "agent.message",
+                            types::AGENT_MESSAGE,
                             json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
                         );
                     }
                     self.emit(
-                        json!({ "type": "agent.message", "id": id, "content": [{ "type": "text", "text": text }] }),
+                        json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
                     )
                     .await?;
                 }
@@ -509,18 +511,18 @@ impl Actor {
                     let id = new_id("sevt");
                     self.engine.preview(
                         &self.session_id,
-                        "agent.thinking",
-                        json!({ "type": "event_start", "event": { "type": "agent.thinking", "id": id } }),
+                        types::AGENT_THINKING,
+                        json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
                     );
                     if script.stream_delay_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
                     }
-                    self.emit(json!({ "type": "agent.thinking", "id": id })).await?;
+                    self.emit(json!({ "type": types::AGENT_THINKING, "id": id })).await?;
                 }
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
                     let (permission, evaluation) = evaluate(&session["agent"]["tools"], name);
-                    let mut event = json!({ "type": "agent.tool_use", "name": name, "input": input, "evaluated_permission": permission.evaluated() });
+                    let mut event = json!({ "type": types::AGENT_TOOL_USE, "name": name, "input": input, "evaluated_permission": permission.evaluated() });
                     if let Some(evaluation) = evaluation {
                         event["evaluation"] = evaluation;
                     }
@@ -529,8 +531,9 @@ impl Actor {
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
-                    let event =
-                        self.emit(json!({ "type": "agent.custom_tool_use", "name": name, "input": input })).await?;
+                    let event = self
+                        .emit(json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "name": name, "input": input }))
+                        .await?;
                     calls.push((event_id(&event), name.clone(), input.clone(), Permission::Custom));
                 }
                 Step::SleepMs(_) | Step::Error { .. } => {}
@@ -541,7 +544,7 @@ impl Actor {
         let input_tokens = (session["agent"]["system"].as_str().map_or(0, str::len) / 4 + 16) as u64;
         let output_tokens = (output_chars / 4 + 1) as u64;
         self.emit(json!({
-            "type": "span.model_request_end",
+            "type": types::SPAN_MODEL_REQUEST_END,
             "model_request_start_id": start["id"],
             "model_usage": { "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
             "is_error": false,
@@ -571,7 +574,7 @@ impl Actor {
 
     async fn tool_result(&self, event_id: &str, output: ToolOutput) -> ApiResult<()> {
         self.emit(json!({
-            "type": "agent.tool_result",
+            "type": types::AGENT_TOOL_RESULT,
             "tool_use_id": event_id,
             "content": [{ "type": "text", "text": output.text }],
             "is_error": output.is_error,

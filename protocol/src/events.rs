@@ -103,6 +103,99 @@ session_events! {
     WorkflowRunError(WorkflowRunErrorEvent) = "workflow_run.error",
 }
 
+/// The `type` of every event [`SessionEvent`] knows, for code that matches on the JSON (the
+/// browser, which keeps events as JSON to stay small) or builds it.
+pub mod types {
+    pub const USER_MESSAGE: &str = "user.message";
+    pub const USER_INTERRUPT: &str = "user.interrupt";
+    pub const USER_TOOL_CONFIRMATION: &str = "user.tool_confirmation";
+    pub const USER_CUSTOM_TOOL_RESULT: &str = "user.custom_tool_result";
+    pub const AGENT_CUSTOM_TOOL_USE: &str = "agent.custom_tool_use";
+    pub const AGENT_MESSAGE: &str = "agent.message";
+    pub const AGENT_THINKING: &str = "agent.thinking";
+    pub const AGENT_MCP_TOOL_USE: &str = "agent.mcp_tool_use";
+    pub const AGENT_MCP_TOOL_RESULT: &str = "agent.mcp_tool_result";
+    pub const AGENT_TOOL_USE: &str = "agent.tool_use";
+    pub const AGENT_TOOL_RESULT: &str = "agent.tool_result";
+    pub const AGENT_THREAD_MESSAGE_RECEIVED: &str = "agent.thread_message_received";
+    pub const AGENT_THREAD_MESSAGE_SENT: &str = "agent.thread_message_sent";
+    pub const AGENT_THREAD_CONTEXT_COMPACTED: &str = "agent.thread_context_compacted";
+    pub const SESSION_ERROR: &str = "session.error";
+    pub const SESSION_STATUS_RESCHEDULED: &str = "session.status_rescheduled";
+    pub const SESSION_STATUS_RUNNING: &str = "session.status_running";
+    pub const SESSION_STATUS_IDLE: &str = "session.status_idle";
+    pub const SESSION_STATUS_TERMINATED: &str = "session.status_terminated";
+    pub const SESSION_THREAD_CREATED: &str = "session.thread_created";
+    pub const SPAN_OUTCOME_EVALUATION_START: &str = "span.outcome_evaluation_start";
+    pub const SPAN_OUTCOME_EVALUATION_END: &str = "span.outcome_evaluation_end";
+    pub const SPAN_MODEL_REQUEST_START: &str = "span.model_request_start";
+    pub const SPAN_MODEL_REQUEST_END: &str = "span.model_request_end";
+    pub const SPAN_OUTCOME_EVALUATION_ONGOING: &str = "span.outcome_evaluation_ongoing";
+    pub const USER_DEFINE_OUTCOME: &str = "user.define_outcome";
+    pub const SESSION_DELETED: &str = "session.deleted";
+    pub const SESSION_THREAD_STATUS_RUNNING: &str = "session.thread_status_running";
+    pub const SESSION_THREAD_STATUS_IDLE: &str = "session.thread_status_idle";
+    pub const SESSION_THREAD_STATUS_TERMINATED: &str = "session.thread_status_terminated";
+    pub const USER_TOOL_RESULT: &str = "user.tool_result";
+    pub const SESSION_THREAD_STATUS_RESCHEDULED: &str = "session.thread_status_rescheduled";
+    pub const SESSION_UPDATED: &str = "session.updated";
+    pub const SYSTEM_MESSAGE: &str = "system.message";
+    pub const SESSION_USAGE: &str = "session.usage";
+    pub const WORKFLOW_RUN_CREATED: &str = "workflow_run.created";
+    pub const WORKFLOW_RUN_STATUS_ENDED: &str = "workflow_run.status_ended";
+    pub const WORKFLOW_RUN_PHASE_STARTED: &str = "workflow_run.phase_started";
+    pub const WORKFLOW_RUN_PHASE_ENDED: &str = "workflow_run.phase_ended";
+    pub const WORKFLOW_RUN_STATUS_RUNNING: &str = "workflow_run.status_running";
+    pub const WORKFLOW_RUN_STATUS_IDLE: &str = "workflow_run.status_idle";
+    pub const WORKFLOW_RUN_ERROR: &str = "workflow_run.error";
+
+    /// Every constant above: a test keeps it equal to [`super::SessionEvent::KNOWN_TYPES`].
+    pub const ALL: &[&str] = &[
+        USER_MESSAGE,
+        USER_INTERRUPT,
+        USER_TOOL_CONFIRMATION,
+        USER_CUSTOM_TOOL_RESULT,
+        AGENT_CUSTOM_TOOL_USE,
+        AGENT_MESSAGE,
+        AGENT_THINKING,
+        AGENT_MCP_TOOL_USE,
+        AGENT_MCP_TOOL_RESULT,
+        AGENT_TOOL_USE,
+        AGENT_TOOL_RESULT,
+        AGENT_THREAD_MESSAGE_RECEIVED,
+        AGENT_THREAD_MESSAGE_SENT,
+        AGENT_THREAD_CONTEXT_COMPACTED,
+        SESSION_ERROR,
+        SESSION_STATUS_RESCHEDULED,
+        SESSION_STATUS_RUNNING,
+        SESSION_STATUS_IDLE,
+        SESSION_STATUS_TERMINATED,
+        SESSION_THREAD_CREATED,
+        SPAN_OUTCOME_EVALUATION_START,
+        SPAN_OUTCOME_EVALUATION_END,
+        SPAN_MODEL_REQUEST_START,
+        SPAN_MODEL_REQUEST_END,
+        SPAN_OUTCOME_EVALUATION_ONGOING,
+        USER_DEFINE_OUTCOME,
+        SESSION_DELETED,
+        SESSION_THREAD_STATUS_RUNNING,
+        SESSION_THREAD_STATUS_IDLE,
+        SESSION_THREAD_STATUS_TERMINATED,
+        USER_TOOL_RESULT,
+        SESSION_THREAD_STATUS_RESCHEDULED,
+        SESSION_UPDATED,
+        SYSTEM_MESSAGE,
+        SESSION_USAGE,
+        WORKFLOW_RUN_CREATED,
+        WORKFLOW_RUN_STATUS_ENDED,
+        WORKFLOW_RUN_PHASE_STARTED,
+        WORKFLOW_RUN_PHASE_ENDED,
+        WORKFLOW_RUN_STATUS_RUNNING,
+        WORKFLOW_RUN_STATUS_IDLE,
+        WORKFLOW_RUN_ERROR,
+    ];
+}
+
 impl SessionEvent {
     /// The thread a child thread's event was cross-posted from, or the thread a confirmation /
     /// result / interrupt was routed to, when the event says so.

@@ -44,6 +44,11 @@ fn every_event_fixture_round_trips() {
 }
 
 #[test]
+fn the_type_constants_are_the_unions_types() {
+    assert_eq!(protocol::events::types::ALL, SessionEvent::KNOWN_TYPES);
+}
+
+#[test]
 fn every_known_event_type_has_a_fixture() {
     let folders: std::collections::BTreeSet<String> =
         support::fixtures("events").into_iter().map(|(folder, _)| folder).collect();

@@ -138,8 +138,8 @@ async fn main() {
 }
 
 fn system_time(rfc3339: &str) -> SystemTime {
-    let at = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).unwrap();
-    SystemTime::UNIX_EPOCH + Duration::from_nanos(at.unix_timestamp_nanos() as u64)
+    let ms = app::format::parse_rfc3339_ms(rfc3339).expect("an RFC 3339 timestamp");
+    SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0)
 }
 
 /// The browser's inbox stream: each list with the moment it arrived.

@@ -13,18 +13,20 @@ use app::{
         Principal, roles_text,
         store::{AuditEntry, AuditNote, AuditStore},
     },
-    error::{AppError, ErrorKind},
+    error::AppError,
     upstream::client::BoxFuture,
 };
 use axum::{
     body::Body,
     extract::{ConnectInfo, Query, Request, State},
-    http::{HeaderMap, Method, header},
+    http::{HeaderMap, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use crate::body_limit::ReadBody;
 
 /// Who made a request, as the audit log names them.
 #[derive(Debug, Clone, Default)]
@@ -184,48 +186,28 @@ impl AuditStore for SqliteAudit {
 
 /// Records every mutation under `/api/`: who, from where, what (the endpoint and the ids its
 /// body names), and how it ended. Runs inside [`crate::access::authenticate`], so it knows the
-/// person, and outside the role check, so a refused call is recorded too.
-///
-/// It also holds the request body limit for everything but uploads: the body is read here (to
-/// find the ids) and a body over `SWITCHBOARD_MAX_BODY_BYTES` is answered with 413.
-pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let is_mutation = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let Some(action) = path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned) else {
+/// person, and outside the body limit ([`crate::body_limit`]) and the role check, so a refused
+/// call is recorded too.
+pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
+    let Some(action) = crate::body_limit::mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
+    let is_json =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     let note = AuditNote::default();
-    let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(note.clone());
-    let mut targets = Vec::new();
-    let request = if action == "files" {
-        // Uploads stream to the upstream with their own limit; the new file's id is in the answer.
-        Request::from_parts(parts, body)
-    } else {
-        let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                let error = AppError::new(
-                    ErrorKind::TooLarge,
-                    format!(
-                        "The request is larger than this server accepts ({} bytes); send less at once.",
-                        state.max_body_bytes
-                    ),
-                );
-                let entry =
-                    NewEntry { actor, action, targets, detail: None, status: 413, error: Some(error.message.clone()) };
-                state.audit.append(entry).await;
-                return error.into_response();
-            }
-        };
-        collect_targets(&parts.headers, &bytes, &mut targets);
-        Request::from_parts(parts, Body::from(bytes))
-    };
+    let read = ReadBody::default();
+    request.extensions_mut().insert(note.clone());
+    request.extensions_mut().insert(read.clone());
     let signed_in = actor.username.is_some();
     let response = next.run(request).await;
     let status = response.status().as_u16();
+    // Uploads are not read whole (the new file's id is in the answer), nor is a body over the limit.
+    let mut targets = Vec::new();
+    if let Some(body) = read.take() {
+        collect_targets(is_json, &body, &mut targets);
+    }
     // Calls from nobody signed in that were refused for it are not entries: anyone can send them,
     // and failed sign-ins have entries of their own.
     if !signed_in && status == 401 {
@@ -265,13 +247,12 @@ pub async fn record(State(state): State<Arc<crate::access::Access>>, request: Re
         push_target(&mut targets, id);
     }
     let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-    state.audit.append(NewEntry { actor, action, targets, detail, status, error }).await;
+    audit.append(NewEntry { actor, action, targets, detail, status, error }).await;
     Response::from_parts(parts, body)
 }
 
 /// The ids a request body names: the values of `id` and `…_id` keys, in JSON or a form.
-fn collect_targets(headers: &HeaderMap, body: &[u8], targets: &mut Vec<String>) {
-    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+fn collect_targets(is_json: bool, body: &[u8], targets: &mut Vec<String>) {
     if is_json {
         if let Ok(value) = serde_json::from_slice::<Value>(body) {
             walk(&value, None, targets);
@@ -319,7 +300,7 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 /// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
 /// not admins: their own), newest first, at most 100,000.
 pub async fn export(
-    State(state): State<Arc<crate::access::Access>>,
+    State(audit): State<Arc<SqliteAudit>>,
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -329,7 +310,7 @@ pub async fn export(
     };
     filters.before = None;
     filters.limit = Some(100_000);
-    let entries = match state.audit.select(&filters).await {
+    let entries = match audit.select(&filters).await {
         Ok(entries) => entries,
         Err(error) => {
             tracing::error!("the audit log could not be read: {error}");

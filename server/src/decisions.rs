@@ -2,8 +2,7 @@
 //! the lock that lets exactly one decision per tool call go upstream.
 
 use app::{
-    api::live::Recorded,
-    decisions::{Claim, DecisionStore},
+    decisions::{Claim, DecisionStore, Outcome, Recorded},
     upstream::client::BoxFuture,
 };
 use sqlx::{Row, SqlitePool};
@@ -45,7 +44,7 @@ impl SqliteDecisions {
         )
         .bind(session_id)
         .bind(&d.event_id)
-        .bind(&d.result)
+        .bind(d.result.as_str())
         .bind(&d.deny_message)
         .bind(&d.decided_by)
         .bind(&d.decided_at)
@@ -61,18 +60,23 @@ impl SqliteDecisions {
         .bind(&d.event_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| Claim::Lost(recorded(&row))))
+        row.map(|row| recorded(&row).map(Claim::Lost)).transpose()
     }
 }
 
-fn recorded(row: &sqlx::sqlite::SqliteRow) -> Recorded {
-    Recorded {
-        event_id: row.get(0),
-        result: row.get(1),
-        deny_message: row.get(2),
-        decided_by: row.get(3),
-        decided_at: row.get(4),
-    }
+fn recorded(row: &sqlx::sqlite::SqliteRow) -> Result<Recorded, sqlx::Error> {
+    let result: String = row.try_get(1)?;
+    let result = Outcome::parse(&result).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "result".to_owned(),
+        source: format!("{result:?} is not a decision this version writes").into(),
+    })?;
+    Ok(Recorded {
+        event_id: row.try_get(0)?,
+        result,
+        deny_message: row.try_get(2)?,
+        decided_by: row.try_get(3)?,
+        decided_at: row.try_get(4)?,
+    })
 }
 
 impl DecisionStore for SqliteDecisions {
@@ -102,7 +106,7 @@ impl DecisionStore for SqliteDecisions {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| e.to_string())?;
-            Ok(rows.iter().map(recorded).collect())
+            rows.iter().map(recorded).collect::<Result<_, _>>().map_err(|e| e.to_string())
         })
     }
 }

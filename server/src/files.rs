@@ -20,7 +20,7 @@ use std::sync::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    startup::AppState,
+    state::AppState,
     upstream::{api_error, describe},
 };
 

@@ -20,10 +20,11 @@
 //!   a cursor, nothing per event.
 //! - **End:** once nobody watches, the upstream stream closes after [`HubConfig::grace`].
 //!
-//! To the browser the hub speaks SSE with a fixed set of event names, so that an event type this
-//! version does not know still reaches the page: `event` (a persisted event, with `id:`),
-//! `preview` (`event_start`/`event_delta`), `status` (the hub's link to the API), `ping`
-//! (heartbeat) and `end` (the session was deleted).
+//! To the browser the hub speaks SSE with a fixed set of frame names (`app::sse`), so that an
+//! event type this version does not know still reaches the page: `event` (a persisted event,
+//! with `id:`), `preview` (`event_start`/`event_delta`), `status` (the hub's link to the API),
+//! `ping` (heartbeat) and `end` (the session was deleted); the stream's response adds
+//! `signed_out` (`crate::sse`).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -36,16 +37,21 @@ use std::{
 
 use app::{
     error::{AppError, ErrorKind},
+    sse::{END, EVENT, LinkState, PREVIEW},
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use protocol::common::Page;
+use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
-use crate::upstream::{UpstreamClient, api_error, describe};
+use crate::{
+    sse,
+    upstream::{UpstreamClient, api_error, describe},
+};
 
 /// How the hub behaves; [`Default`] is what the server runs with.
 #[derive(Debug, Clone)]
@@ -77,7 +83,8 @@ impl Default for HubConfig {
 }
 
 /// The previews the hub asks the API for.
-const PREVIEWS: [(&str, &str); 2] = [("event_deltas[]", "agent.message"), ("event_deltas[]", "agent.thinking")];
+const PREVIEWS: [(&str, &str); 2] =
+    [("event_deltas[]", types::AGENT_MESSAGE), ("event_deltas[]", types::AGENT_THINKING)];
 /// How often the previews of messages being written are sent on (at most one write per viewer
 /// per period, whatever the number of fragments).
 const PREVIEW_EVERY: Duration = Duration::from_millis(40);
@@ -294,7 +301,7 @@ impl Hub {
                 Outcome::Deleted => return self.retire(&feed, AppError::not_found("The session was deleted.")),
                 Outcome::Failed(error, _) if loaded && error.kind == ErrorKind::NotFound => {
                     // Deleted while the link was down: the stream's own `session.deleted` was missed.
-                    let end = render(None, "end", r#"{"type":"session.deleted"}"#);
+                    let end = sse::render(None, END, r#"{"type":types::SESSION_DELETED}"#);
                     let _ = feed.live.send(Frame::End(end));
                     return self.retire(&feed, error);
                 }
@@ -305,7 +312,7 @@ impl Hub {
                         backoff = self.config.backoff_start;
                     }
                     tracing::warn!(session = %feed.session_id, "the session's upstream stream dropped: {}", error.message);
-                    let status = status_frame("reconnecting", Some(&error.message));
+                    let status = sse::status(LinkState::Reconnecting, Some(&error.message));
                     {
                         let mut state = feed.state.lock().expect("feed lock");
                         // The previews of this connection are lost; the final events will come.
@@ -388,7 +395,7 @@ impl Hub {
         if *loaded {
             let mut state = feed.state.lock().expect("feed lock");
             if state.status.take().is_some() {
-                let _ = feed.live.send(Frame::Transient(status_frame("live", None)));
+                let _ = feed.live.send(Frame::Transient(sse::status(LinkState::Live, None)));
             }
         } else {
             *loaded = true;
@@ -579,8 +586,8 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
             let id = id.to_owned();
             state.pending.push((id, event.clone()));
         }
-        "session.deleted" => {
-            let frame = render(None, "end", &raw.map_or_else(|| event.to_string(), str::to_owned));
+        types::SESSION_DELETED => {
+            let frame = sse::render(None, END, &raw.map_or_else(|| event.to_string(), str::to_owned));
             out.push(Frame::End(frame));
             return true;
         }
@@ -595,7 +602,7 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
                 state.previews.retain(|p| p.id != id);
                 state.pending.retain(|(p, _)| p != id);
             }
-            if kind == "span.model_request_end" {
+            if kind == types::SPAN_MODEL_REQUEST_END {
                 // A request that ended without its final message (error, interrupt) closes its previews.
                 state.previews.clear();
                 state.pending.clear();
@@ -604,7 +611,7 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
                 state.last_processed_at = Some(at.to_owned());
             }
             let seq = state.next_seq();
-            let frame = render(Some(seq), "event", &raw.map_or_else(|| event.to_string(), str::to_owned));
+            let frame = sse::render(Some(seq), EVENT, &raw.map_or_else(|| event.to_string(), str::to_owned));
             state.log.push_back(frame.clone());
             if state.log.len() > feed.retain {
                 state.log.pop_front();
@@ -639,7 +646,7 @@ fn flush_previews(feed: &Feed) {
             }
             emit(&mut out, merging.take());
             let start = event.to_string();
-            out.extend_from_slice(&render(None, "preview", &start));
+            out.extend_from_slice(&sse::render(None, PREVIEW, &start));
             state.previews.push(Preview { id, start, blocks: Vec::new() });
             continue;
         }
@@ -671,7 +678,7 @@ fn flush_previews(feed: &Feed) {
 fn preview_frames(previews: &[Preview]) -> Vec<Bytes> {
     let mut frames = Vec::new();
     for preview in previews {
-        frames.push(render(None, "preview", &preview.start));
+        frames.push(sse::render(None, PREVIEW, &preview.start));
         for (index, text) in preview.blocks.iter().enumerate() {
             frames.push(delta_frame(&preview.id, index, text));
         }
@@ -687,39 +694,8 @@ fn delta_frame(id: &str, index: usize, text: &str) -> Bytes {
         "event_id": id,
         "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
     });
-    render(None, "preview", &delta.to_string())
+    sse::render(None, PREVIEW, &delta.to_string())
 }
-
-/// A `status` frame: the hub's link to the API (`live`, `reconnecting`, `failed`) and why.
-fn status_frame(state: &str, message: Option<&str>) -> Bytes {
-    let status = match message {
-        Some(message) => json!({ "state": state, "message": message }),
-        None => json!({ "state": state }),
-    };
-    render(None, "status", &status.to_string())
-}
-
-/// One SSE frame.
-pub(crate) fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
-    let mut frame = String::with_capacity(data.len() + name.len() + 32);
-    if let Some(id) = id {
-        frame.push_str("id: ");
-        frame.push_str(&id.to_string());
-        frame.push('\n');
-    }
-    frame.push_str("event: ");
-    frame.push_str(name);
-    frame.push('\n');
-    for line in data.split('\n') {
-        frame.push_str("data: ");
-        frame.push_str(line.trim_end_matches('\r'));
-        frame.push('\n');
-    }
-    frame.push('\n');
-    Bytes::from(frame)
-}
-
-pub(crate) static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
 
 /// One viewer's cursor into a feed.
 struct Viewer {
@@ -746,53 +722,57 @@ impl Viewer {
             }
             let frame = tokio::select! {
                 frame = self.rx.recv() => frame,
-                _ = self.heartbeat.tick() => return Some(PING.clone()),
+                _ = self.heartbeat.tick() => return Some(sse::PING.clone()),
                 _ = self.closing.wait_for(|closing| *closing) => return None,
             };
-            if let Ok(Frame::Batch(frames)) = frame {
-                let mut out = bytes::BytesMut::new();
-                for frame in frames.iter() {
-                    match frame {
-                        Frame::Event { seq, bytes } if *seq == self.last + 1 => {
-                            self.last = *seq;
-                            out.extend_from_slice(bytes);
-                        }
-                        Frame::Event { seq, .. } if *seq <= self.last => {}
-                        // A gap: what is missing (this batch's events too) comes from the log.
-                        Frame::Event { .. } => {
-                            self.catch_up().await;
-                            if self.done {
-                                break;
-                            }
-                        }
-                        Frame::Transient(bytes) => out.extend_from_slice(bytes),
-                        Frame::End(bytes) => {
-                            self.done = true;
-                            out.extend_from_slice(bytes);
-                        }
-                        Frame::Batch(_) => {}
-                    }
-                }
-                if out.is_empty() {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.catch_up().await;
                     continue;
                 }
-                return Some(out.freeze());
-            }
-            match frame {
-                Ok(Frame::Batch(_)) => {}
-                Ok(Frame::Event { seq, bytes }) if seq == self.last + 1 => {
-                    self.last = seq;
-                    return Some(bytes);
-                }
-                Ok(Frame::Event { seq, .. }) if seq <= self.last => {}
-                Ok(Frame::Event { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
-                Ok(Frame::Transient(bytes)) => return Some(bytes),
-                Ok(Frame::End(bytes)) => {
-                    self.done = true;
-                    return Some(bytes);
-                }
                 Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let frames = match &frame {
+                Frame::Batch(frames) => frames.as_slice(),
+                single => std::slice::from_ref(single),
+            };
+            let mut out = Out::default();
+            for frame in frames {
+                match self.step(frame) {
+                    Step::Send(bytes) => out.push(bytes),
+                    Step::Skip => {}
+                    // A gap: what is missing (a batch's later events too) comes from the log.
+                    Step::Gap => {
+                        self.catch_up().await;
+                        if self.done {
+                            break;
+                        }
+                    }
+                }
             }
+            if let Some(bytes) = out.finish() {
+                return Some(bytes);
+            }
+        }
+    }
+
+    /// What `frame` is to this viewer, given what it was sent already.
+    fn step<'a>(&mut self, frame: &'a Frame) -> Step<'a> {
+        match frame {
+            Frame::Event { seq, bytes } if *seq == self.last + 1 => {
+                self.last = *seq;
+                Step::Send(bytes)
+            }
+            Frame::Event { seq, .. } if *seq <= self.last => Step::Skip,
+            Frame::Event { .. } => Step::Gap,
+            Frame::Transient(bytes) => Step::Send(bytes),
+            Frame::End(bytes) => {
+                self.done = true;
+                Step::Send(bytes)
+            }
+            // Batches are not nested.
+            Frame::Batch(_) => Step::Skip,
         }
     }
 
@@ -809,7 +789,7 @@ impl Viewer {
                     for (i, event) in events.iter().enumerate() {
                         let seq = i as u64 + 1;
                         if seq > self.last && seq < first_seq {
-                            self.backlog.push_back(render(Some(seq), "event", &event.to_string()));
+                            self.backlog.push_back(sse::render(Some(seq), EVENT, &event.to_string()));
                             self.last = seq;
                         }
                     }
@@ -832,8 +812,43 @@ impl Viewer {
 
     /// Ends this viewer's stream with a `failed` status; the page stops reconnecting.
     fn fail(&mut self, message: &str) {
-        self.backlog.push_back(status_frame("failed", Some(message)));
+        self.backlog.push_back(sse::status(LinkState::Failed, Some(message)));
         self.done = true;
+    }
+}
+
+/// What a viewer does with one frame.
+enum Step<'a> {
+    Send(&'a Bytes),
+    /// Sent already.
+    Skip,
+    /// Events are missing before this one.
+    Gap,
+}
+
+/// The bytes of one write to a viewer: a single frame as it is (shared, not copied), several
+/// joined.
+#[derive(Default)]
+struct Out {
+    first: Option<Bytes>,
+    joined: Option<bytes::BytesMut>,
+}
+
+impl Out {
+    fn push(&mut self, bytes: &Bytes) {
+        match (&self.first, &mut self.joined) {
+            (None, _) => self.first = Some(bytes.clone()),
+            (Some(first), None) => {
+                let mut joined = bytes::BytesMut::from(&first[..]);
+                joined.extend_from_slice(bytes);
+                self.joined = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(bytes),
+        }
+    }
+
+    fn finish(self) -> Option<Bytes> {
+        self.joined.map(bytes::BytesMut::freeze).or(self.first)
     }
 }
 

@@ -29,11 +29,8 @@ use std::{
 };
 
 use app::{
-    api::{
-        inbox::{InboxList, PendingCall, server::InboxSource},
-        live::Recorded,
-    },
-    decisions::{Claim, DecisionStore},
+    api::inbox::{InboxList, PendingCall, server::InboxSource},
+    decisions::{Claim, DecisionStore, Recorded},
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
@@ -41,6 +38,7 @@ use axum::{Extension, extract::State, response::Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use protocol::common::Page;
+use protocol::events::types;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
@@ -120,7 +118,7 @@ pub struct Published {
 impl Published {
     fn of(list: InboxList) -> Self {
         let json = serde_json::to_string(&list).unwrap_or_else(|_| "{}".to_owned());
-        Self { frame: crate::hub::render(None, "inbox", &json), list }
+        Self { frame: crate::sse::render(None, app::sse::INBOX, &json), list }
     }
 }
 
@@ -215,7 +213,7 @@ impl Inbox {
                     Some((frame, (rx, false)))
                 }
                 Ok(Err(_)) => None,
-                Err(_) => Some((crate::hub::PING.clone(), (rx, false))),
+                Err(_) => Some((crate::sse::PING.clone(), (rx, false))),
             }
         })
         .take_until(async move {
@@ -398,12 +396,12 @@ impl Inbox {
     /// The calls `session` waits on, without those decided through Switchboard already.
     async fn read(&self, session: &Listed) -> Result<Vec<PendingCall>, String> {
         let mut query: Vec<(String, String)> = [
-            "session.status_idle",
-            "agent.tool_use",
-            "agent.mcp_tool_use",
-            "agent.custom_tool_use",
-            "user.tool_confirmation",
-            "user.custom_tool_result",
+            types::SESSION_STATUS_IDLE,
+            types::AGENT_TOOL_USE,
+            types::AGENT_MCP_TOOL_USE,
+            types::AGENT_CUSTOM_TOOL_USE,
+            types::USER_TOOL_CONFIRMATION,
+            types::USER_CUSTOM_TOOL_RESULT,
         ]
         .into_iter()
         .map(|kind| ("types[]".to_owned(), kind.to_owned()))
@@ -462,7 +460,7 @@ impl Inbox {
 /// self-hosted tool's result, not for a person, and is left out.
 pub fn waiting_on(newest_first: &[Value]) -> Vec<Value> {
     let kind = |e: &Value| e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let Some(idle) = newest_first.iter().find(|e| kind(e) == "session.status_idle") else {
+    let Some(idle) = newest_first.iter().find(|e| kind(e) == types::SESSION_STATUS_IDLE) else {
         return Vec::new();
     };
     if idle.pointer("/stop_reason/type").and_then(Value::as_str) != Some("requires_action") {
@@ -478,8 +476,8 @@ pub fn waiting_on(newest_first: &[Value]) -> Vec<Value> {
         .filter(|id| !answered.contains(id))
         .filter_map(|id| newest_first.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(id)))
         .filter(|call| match kind(call).as_str() {
-            "agent.custom_tool_use" => true,
-            "agent.tool_use" | "agent.mcp_tool_use" => {
+            types::AGENT_CUSTOM_TOOL_USE => true,
+            types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE => {
                 call.get("evaluated_permission").and_then(Value::as_str).is_none_or(|p| p == "ask")
             }
             _ => false,
@@ -523,7 +521,7 @@ impl DecisionStore for AnnouncingDecisions {
 
 /// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
 pub async fn stream(State(inbox): State<Arc<Inbox>>, login: Option<Extension<LoginCheck>>) -> Response {
-    crate::live::signed_in_stream(inbox.subscribe(), login, inbox.heartbeat())
+    crate::sse::signed_in_stream(inbox.subscribe(), login, inbox.heartbeat())
 }
 
 #[cfg(test)]
@@ -539,11 +537,11 @@ mod tests {
     #[test]
     fn a_session_waits_on_the_calls_its_newest_idle_names() {
         let listed = [
-            json!({ "id": "i2", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t3"] } }),
-            json!({ "id": "t3", "type": "agent.custom_tool_use", "name": "lookup" }),
-            json!({ "id": "i1", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2"] } }),
-            json!({ "id": "t2", "type": "agent.tool_use", "name": "bash" }),
-            json!({ "id": "t1", "type": "agent.mcp_tool_use", "name": "search" }),
+            json!({ "id": "i2", "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "requires_action", "event_ids": ["t3"] } }),
+            json!({ "id": "t3", "type": types::AGENT_CUSTOM_TOOL_USE, "name": "lookup" }),
+            json!({ "id": "i1", "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2"] } }),
+            json!({ "id": "t2", "type": types::AGENT_TOOL_USE, "name": "bash" }),
+            json!({ "id": "t1", "type": types::AGENT_MCP_TOOL_USE, "name": "search" }),
         ];
         assert_eq!(ids(&waiting_on(&listed)), ["t3"]);
         assert_eq!(ids(&waiting_on(&listed[2..])), ["t1", "t2"]);
@@ -552,14 +550,14 @@ mod tests {
     #[test]
     fn a_session_that_ended_its_turn_or_never_idled_waits_on_nothing() {
         let ended = [
-            json!({ "id": "i2", "type": "session.status_idle", "stop_reason": { "type": "end_turn" } }),
-            json!({ "id": "t1", "type": "agent.tool_use", "name": "bash" }),
+            json!({ "id": "i2", "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "end_turn" } }),
+            json!({ "id": "t1", "type": types::AGENT_TOOL_USE, "name": "bash" }),
         ];
         assert!(waiting_on(&ended).is_empty());
-        assert!(waiting_on(&[json!({ "id": "t1", "type": "agent.tool_use" })]).is_empty());
+        assert!(waiting_on(&[json!({ "id": "t1", "type": types::AGENT_TOOL_USE })]).is_empty());
         // A named call that is not listed (more than a page of calls) is left out, not invented.
         let unlisted = [
-            json!({ "id": "i", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["gone"] } }),
+            json!({ "id": "i", "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "requires_action", "event_ids": ["gone"] } }),
         ];
         assert!(waiting_on(&unlisted).is_empty());
     }
@@ -567,12 +565,12 @@ mod tests {
     #[test]
     fn answered_calls_and_calls_waiting_for_a_self_hosted_result_are_not_for_a_person() {
         let listed = [
-            json!({ "id": "c", "type": "user.tool_confirmation", "tool_use_id": "t1", "result": "allow" }),
-            json!({ "id": "i", "type": "session.status_idle", "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2", "t3", "t4"] } }),
-            json!({ "id": "t4", "type": "agent.tool_use", "name": "read" }),
-            json!({ "id": "t3", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "allow" }),
-            json!({ "id": "t2", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "ask" }),
-            json!({ "id": "t1", "type": "agent.tool_use", "name": "bash", "evaluated_permission": "ask" }),
+            json!({ "id": "c", "type": types::USER_TOOL_CONFIRMATION, "tool_use_id": "t1", "result": "allow" }),
+            json!({ "id": "i", "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "requires_action", "event_ids": ["t1", "t2", "t3", "t4"] } }),
+            json!({ "id": "t4", "type": types::AGENT_TOOL_USE, "name": "read" }),
+            json!({ "id": "t3", "type": types::AGENT_TOOL_USE, "name": "bash", "evaluated_permission": "allow" }),
+            json!({ "id": "t2", "type": types::AGENT_TOOL_USE, "name": "bash", "evaluated_permission": "ask" }),
+            json!({ "id": "t1", "type": types::AGENT_TOOL_USE, "name": "bash", "evaluated_permission": "ask" }),
         ];
         // t1 was answered by another client; t3 runs on a self-hosted worker; t4 predates
         // evaluated_permission and is shown rather than lost.

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod body_limit;
 pub mod db;
 pub mod decisions;
 pub mod files;
@@ -12,6 +13,8 @@ pub mod hub;
 pub mod inbox;
 pub mod live;
 pub mod settings;
+pub mod sse;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod upstream;

@@ -7,15 +7,18 @@ use std::sync::{Arc, atomic::AtomicBool};
 use app::error::AppError;
 use app::{
     App,
-    api::inbox::server::InboxHandle,
-    auth::store::{AccountsHandle, AuditHandle},
+    api::{access::Rule, inbox::server::InboxHandle},
+    auth::{
+        Role,
+        store::{AccountsHandle, AuditHandle},
+    },
     decisions::DecisionsHandle,
     shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},
 };
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef, Request},
+    extract::{DefaultBodyLimit, Request},
     http::{Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -35,26 +38,16 @@ use crate::{
     access::{self, Access},
     accounts::SqliteAccounts,
     audit::{self, SqliteAudit},
-    db,
+    body_limit, db,
     decisions::SqliteDecisions,
     files,
     hub::{Hub, HubConfig},
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
     settings::{ApiKey, Settings, UpstreamSettings},
+    state::AppState,
     upstream::UpstreamClient,
 };
-
-/// What every route and server function can reach.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub client: UpstreamClient,
-    pub max_upload_bytes: u64,
-    pub hub: Arc<Hub>,
-    pub inbox: Arc<Inbox>,
-    pub access: Arc<Access>,
-}
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
@@ -218,7 +211,7 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
         needs_setup: AtomicBool::new(needs_setup),
         setup_token: access::setup_token(),
         session_max: settings.access.session_max,
-        max_body_bytes: settings.access.max_body_bytes,
+        routes: routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
     }))
 }
 
@@ -243,22 +236,40 @@ fn spawn_housekeeping(access: Arc<Access>, sessions: tower_sessions_sqlx_store::
     });
 }
 
-/// Every route outside the Leptos app (pages and server functions): method, path, handler. The
-/// router is built from this list and `server/tests/access.rs` walks it, so a route cannot be
-/// added without the access test seeing it.
-pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+/// A route outside the Leptos app, with who may use it.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub rule: Rule,
+    pub handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn new(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
+        Self { method, path, rule, handler }
+    }
+}
+
+/// Every route outside the Leptos app (pages and server functions), with its access rule. The
+/// router and the access table are built from this list, and `server/tests/access.rs` walks it,
+/// so a route cannot be added without a rule and without the access test seeing it.
+pub fn routes() -> Vec<Route> {
+    use Role::*;
+    use Rule::*;
+    // Forms of a few fields: a large body here is abuse.
+    let form = || DefaultBodyLimit::max(16 * 1024);
     vec![
-        (Method::GET, "/healthz", get(|| async { "ok" })),
+        Route::new(Method::GET, "/healthz", Public, get(|| async { "ok" })),
         // The handler enforces the upload limit itself, while streaming.
-        (Method::POST, "/api/files", post(files::upload).layer(DefaultBodyLimit::disable())),
-        (Method::GET, "/api/files/{id}/content", get(files::download)),
-        (Method::GET, "/api/sessions/{id}/stream", get(live::stream)),
-        (Method::GET, "/api/inbox/stream", get(inbox::stream)),
-        (Method::GET, "/api/audit/export", get(audit::export)),
-        // Forms of a few fields: a large body here is abuse.
-        (Method::POST, "/auth/login", post(access::login).layer(DefaultBodyLimit::max(16 * 1024))),
-        (Method::POST, "/auth/logout", post(access::logout).layer(DefaultBodyLimit::max(16 * 1024))),
-        (Method::POST, "/auth/setup", post(access::setup).layer(DefaultBodyLimit::max(16 * 1024))),
+        Route::new(Method::POST, "/api/files", Needs(Operator), post(files::upload).layer(DefaultBodyLimit::disable())),
+        Route::new(Method::GET, "/api/files/{id}/content", Needs(Viewer), get(files::download)),
+        Route::new(Method::GET, "/api/sessions/{id}/stream", Needs(Viewer), get(live::stream)),
+        Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
+        // Scoped inside: people who are not admins export their own entries.
+        Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),
+        Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
+        Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
+        Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
     ]
 }
 
@@ -296,6 +307,7 @@ pub fn router(
         hub,
         inbox: inbox.clone(),
         access: access.clone(),
+        audit: access.audit.clone(),
     };
     let upstream = UpstreamHandle(Arc::new(client));
     let inbox = InboxHandle(inbox);
@@ -328,8 +340,8 @@ pub fn router(
         .with_always_save(true);
 
     let mut router = Router::new();
-    for (_, path, handler) in routes() {
-        router = router.route(path, handler);
+    for route in routes() {
+        router = router.route(route.path, route.handler);
     }
     router
         // The built assets are served here rather than by leptos_axum's fallback, which copies a
@@ -346,11 +358,12 @@ pub fn router(
         .with_state(state)
         // Outermost last: tracing, compression and security headers see every response; the login
         // cookie is read, the person put on the request, the mutation recorded (refused or not),
-        // cross-site posts refused, then the role checked.
+        // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
         .layer(axum::middleware::from_fn(refuse_cross_site_mutations))
-        .layer(axum::middleware::from_fn_with_state(access.clone(), audit::record))
+        .layer(axum::middleware::from_fn_with_state(settings.access.max_body_bytes, body_limit::limit))
+        .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie)
         .layer(axum::middleware::from_fn(access::secure_headers))

@@ -98,10 +98,54 @@ fn endpoints() -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, method)| (method.to_string(), path.to_owned()))
         .collect();
-    all.extend(server::startup::routes().into_iter().map(|(method, path, _)| (method.to_string(), path.to_owned())));
+    all.extend(server::startup::routes().into_iter().map(|route| (route.method.to_string(), route.path.to_owned())));
     all.sort();
     all.dedup();
     all
+}
+
+/// Every server function declares who may call it (`#[access(Role)]`), with the method it is
+/// served on: without a declaration the server refuses it to everyone.
+#[test]
+fn every_server_function_declares_its_access() {
+    let mut missing = Vec::new();
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        match app::api::access::endpoint(path) {
+            Some(endpoint) if endpoint.read == (method == reqwest::Method::GET) => {}
+            Some(_) => missing.push(format!("{method} {path}: declared for the other method")),
+            None => missing.push(format!("{method} {path}: no #[access(…)]")),
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+    assert_eq!(app::api::access::endpoints().count(), leptos::server_fn::axum::server_fn_paths().count());
+}
+
+/// A server function checks its rule itself too: a page's data is loaded while the page renders
+/// on the server, where the call does not pass the access layers. Called as a page calls it,
+/// with the person's request in context, `users/list` refuses a viewer and lets an admin through.
+#[tokio::test]
+async fn a_server_function_called_while_a_page_renders_checks_its_rule() {
+    use app::{
+        auth::{Principal, Role},
+        error::ErrorKind,
+    };
+    use leptos::prelude::{Owner, provide_context};
+
+    async fn list_as(roles: Vec<Role>) -> Result<Vec<app::auth::Account>, app::error::AppError> {
+        let owner = Owner::new();
+        owner.set();
+        let (mut parts, _) = axum::http::Request::new(()).into_parts();
+        parts.extensions.insert(Principal { user_id: 7, username: "vic".into(), display_name: "Vic".into(), roles });
+        provide_context(parts);
+        app::api::auth::list_accounts().await
+    }
+
+    let refused = list_as(vec![Role::Viewer]).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden, "{refused:?}");
+    // The admin passes the check; this bare context has no account store, which is the next
+    // thing the function asks for.
+    let passed = list_as(vec![Role::Admin]).await.unwrap_err();
+    assert!(passed.message.contains("did not provide"), "{passed:?}");
 }
 
 #[tokio::test]

@@ -2,12 +2,13 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 use protocol::{agents::Agent, common::Page};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg(feature = "ssr")]
-use super::server::{clear_what_was_removed, paging, parse_json, respond, segment, upstream, walk};
+use super::server::{clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
 use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
@@ -129,48 +130,39 @@ pub struct DiffLine {
     pub text: String,
 }
 
+#[access(Viewer)]
 #[server(endpoint = "agents/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<Page<AgentRow>, AppError> {
-    respond(async {
-        let mut query = paging(20, page);
-        query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?
-            .get("/v1/agents", query)
-            .await
-            .map(|page: Page<Agent>| page.map(|a| AgentRow::of(&a)))
-            .map_err(|e| AppError::upstream("Listing agents", e))
-    })
-    .await
+    list_archivable("/v1/agents", "Listing agents", include_archived, page, AgentRow::of).await
 }
 
 /// Every agent, archived ones too (up to [`MAX_CHOICES`](super::MAX_CHOICES)), as picker options:
 /// the sessions list filters by agent, and sessions of archived agents are still listed.
+#[access(Viewer)]
 #[server(endpoint = "agents/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_agent_choices() -> Result<Vec<Choice>, AppError> {
-    respond(async {
-        let query = vec![("include_archived".to_owned(), "true".to_owned())];
-        let agents: Vec<super::server::Listed> =
-            walk("/v1/agents", "Listing agents", query, super::MAX_CHOICES).await?;
-        Ok(agents
-            .into_iter()
-            .map(|a| Choice {
-                label: if a.archived_at.is_some() { format!("{} (archived)", a.name) } else { a.name },
-                id: a.id,
-            })
-            .collect())
-    })
-    .await
+    let query = vec![("include_archived".to_owned(), "true".to_owned())];
+    let agents: Vec<super::server::Listed> = walk("/v1/agents", "Listing agents", query, super::MAX_CHOICES).await?;
+    Ok(agents
+        .into_iter()
+        .map(|a| Choice {
+            label: if a.archived_at.is_some() { format!("{} (archived)", a.name) } else { a.name },
+            id: a.id,
+        })
+        .collect())
 }
 
+#[access(Viewer)]
 #[server(endpoint = "agents/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent(id: String, version: Option<u64>) -> Result<AgentView, AppError> {
-    respond(async { fetch_agent(&id, version).await.map(|agent: Agent| AgentView::of(&agent)) }).await
+    fetch_agent(&id, version).await.map(|agent: Agent| AgentView::of(&agent))
 }
 
 /// The current version of agent `id`, for the editor.
+#[access(Viewer)]
 #[server(endpoint = "agents/definition", input = GetUrl, output = JsonResponse)]
 pub async fn get_agent_definition(id: String) -> Result<AgentDefinition, AppError> {
-    respond(async { fetch_agent(&id, None).await.map(AgentDefinition::of) }).await
+    fetch_agent(&id, None).await.map(AgentDefinition::of)
 }
 
 /// Agent `id`, at `version` or its latest: typed, or as raw JSON (`Value`) so that a diff, a
@@ -188,87 +180,77 @@ async fn fetch_agent<T: serde::de::DeserializeOwned>(id: &str, version: Option<u
     })
 }
 
+#[access(Viewer)]
 #[server(endpoint = "agents/versions", input = GetUrl, output = JsonResponse)]
 pub async fn list_agent_versions(id: String, page: Option<String>) -> Result<Page<AgentRow>, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        upstream()?
-            .get(&format!("/v1/agents/{id}/versions"), paging(20, page))
-            .await
-            .map(|page: Page<Agent>| page.map(|a| AgentRow::of(&a)))
-            .map_err(|e| AppError::upstream(&format!("Listing the versions of agent {id}"), e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .get(&format!("/v1/agents/{id}/versions"), paging(20, page))
+        .await
+        .map(|page: Page<Agent>| page.map(|a| AgentRow::of(&a)))
+        .map_err(|e| AppError::upstream(&format!("Listing the versions of agent {id}"), e))
 }
 
 /// A line diff of two versions' definitions (pretty JSON without the fields every version has).
+#[access(Viewer)]
 #[server(endpoint = "agents/diff", input = GetUrl, output = JsonResponse)]
 pub async fn agent_version_diff(id: String, from: u64, to: u64) -> Result<Vec<DiffLine>, AppError> {
-    respond(async move {
-        let (older, newer) =
-            futures::try_join!(fetch_agent::<Value>(&id, Some(from)), fetch_agent::<Value>(&id, Some(to)))?;
-        Ok(diff_definitions(&older, &newer))
-    })
-    .await
+    let (older, newer) =
+        futures::try_join!(fetch_agent::<Value>(&id, Some(from)), fetch_agent::<Value>(&id, Some(to)))?;
+    Ok(diff_definitions(&older, &newer))
 }
 
+#[access(Operator)]
 #[server(endpoint = "agents/create", output = JsonResponse)]
 pub async fn create_agent(definition: String) -> Result<AgentDefinition, AppError> {
-    respond(async move {
-        let body = checked_definition(&definition)?;
-        upstream()?
-            .post("/v1/agents", &body)
-            .await
-            .map(AgentDefinition::of)
-            .map_err(|e| AppError::upstream("Creating the agent", e))
-    })
-    .await
+    let body = checked_definition(&definition)?;
+    upstream()?
+        .post("/v1/agents", &body)
+        .await
+        .map(AgentDefinition::of)
+        .map_err(|e| AppError::upstream("Creating the agent", e))
 }
 
 /// Saves `definition` as a new version of agent `id`, based on `version`. When someone saved a
 /// newer version in between, fails with a conflict that names it; nothing is overwritten.
+#[access(Operator)]
 #[server(endpoint = "agents/update", output = JsonResponse)]
 pub async fn update_agent(id: String, version: u64, definition: String) -> Result<AgentDefinition, AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        let mut body = checked_definition(&definition)?;
-        let api = upstream()?;
-        // An update keeps what it leaves out and patches metadata: what the form cleared must be
-        // sent as `null` to be cleared upstream.
-        let based_on: Value = fetch_agent(&id, Some(version)).await?;
-        clear_what_was_removed(&mut body, &based_on, &["description", "system", "multiagent"]);
-        body["version"] = serde_json::json!(version);
-        match api.post(&format!("/v1/agents/{id}"), &body).await {
-            Ok(agent) => Ok(AgentDefinition::of(agent)),
-            Err(e) => {
-                let mut error = AppError::upstream("Saving the agent", e);
-                if error.kind == crate::error::ErrorKind::Conflict
-                    && let Ok(current) = api.get::<Agent>(&format!("/v1/agents/{id}"), vec![]).await
-                {
-                    error.message = format!(
-                        "Someone saved version {} of this agent after you opened version {version}. Your changes are still in the form: compare them with version {} and save again.",
-                        current.version, current.version
-                    );
-                    error.field = Some(format!("version:{}", current.version));
-                }
-                Err(error)
+    let id = segment(&id)?;
+    let mut body = checked_definition(&definition)?;
+    let api = upstream()?;
+    // An update keeps what it leaves out and patches metadata: what the form cleared must be
+    // sent as `null` to be cleared upstream.
+    let based_on: Value = fetch_agent(&id, Some(version)).await?;
+    clear_what_was_removed(&mut body, &based_on, &["description", "system", "multiagent"]);
+    body["version"] = serde_json::json!(version);
+    match api.post(&format!("/v1/agents/{id}"), &body).await {
+        Ok(agent) => Ok(AgentDefinition::of(agent)),
+        Err(e) => {
+            let mut error = AppError::upstream("Saving the agent", e);
+            if error.kind == crate::error::ErrorKind::Conflict
+                && let Ok(current) = api.get::<Agent>(&format!("/v1/agents/{id}"), vec![]).await
+            {
+                error.message = format!(
+                    "Someone saved version {} of this agent after you opened version {version}. Your changes are still in the form: compare them with version {} and save again.",
+                    current.version, current.version
+                );
+                error.field = Some(format!("version:{}", current.version));
             }
+            Err(error)
         }
-    })
-    .await
+    }
 }
 
+#[access(Admin)]
 #[server(endpoint = "agents/archive", output = JsonResponse)]
 pub async fn archive_agent(id: String) -> Result<AgentRow, AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .post(&format!("/v1/agents/{id}/archive"), &serde_json::json!({}))
-            .await
-            .map(|agent| AgentRow::of(&agent))
-            .map_err(|e| AppError::upstream("Archiving the agent", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .post(&format!("/v1/agents/{id}/archive"), &serde_json::json!({}))
+        .await
+        .map(|agent| AgentRow::of(&agent))
+        .map_err(|e| AppError::upstream("Archiving the agent", e))
 }
 
 /// The definition from the form or raw editor, checked the way the form checks it.

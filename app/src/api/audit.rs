@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 use serde::{Deserialize, Serialize};
 
 use super::JsonResponse;
@@ -99,43 +100,38 @@ pub struct Entry {
 pub const AUDIT_PAGE: u32 = 50;
 
 /// A page of the audit log, newest first.
+#[access(Viewer)]
 #[server(endpoint = "audit/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
-    crate::api::server::respond(async move {
-        let principal = crate::auth::store::require(crate::auth::Role::Viewer)?;
-        let (query, everyone) = scoped(query, &principal)?;
-        let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
-            .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;
-        let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
-        let mut asked = query.clone();
-        asked.limit = Some(limit + 1);
-        let mut found = store
-            .0
-            .query(&asked)
-            .await
-            .map_err(|e| AppError::internal(format!("The audit log could not be read: {e}")))?;
-        let more = found.len() > limit as usize;
-        found.truncate(limit as usize);
-        let entries = found
-            .into_iter()
-            .map(|e| Entry {
-                id: e.id,
-                at: e.at,
-                who: e.username.unwrap_or_else(|| "nobody signed in".to_owned()),
-                roles: e.roles,
-                from: e.ip.unwrap_or_default(),
-                user_agent: e.user_agent.unwrap_or_default(),
-                action: e.action,
-                targets: e.targets,
-                detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
-                outcome: e.outcome,
-                status: e.status,
-                error: e.error.unwrap_or_default(),
-            })
-            .collect();
-        Ok(AuditPage { entries, more, everyone })
-    })
-    .await
+    let principal = crate::auth::store::require(crate::auth::Role::Viewer)?;
+    let (query, everyone) = scoped(query, &principal)?;
+    let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
+        .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;
+    let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
+    let mut asked = query.clone();
+    asked.limit = Some(limit + 1);
+    let mut found =
+        store.0.query(&asked).await.map_err(|e| AppError::internal(format!("The audit log could not be read: {e}")))?;
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    let entries = found
+        .into_iter()
+        .map(|e| Entry {
+            id: e.id,
+            at: e.at,
+            who: e.username.unwrap_or_else(|| "nobody signed in".to_owned()),
+            roles: e.roles,
+            from: e.ip.unwrap_or_default(),
+            user_agent: e.user_agent.unwrap_or_default(),
+            action: e.action,
+            targets: e.targets,
+            detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
+            outcome: e.outcome,
+            status: e.status,
+            error: e.error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(AuditPage { entries, more, everyone })
 }
 
 /// The query as the person may ask it, and whether they see everyone's entries: people who are

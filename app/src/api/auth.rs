@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 
 use super::JsonResponse;
 use crate::{
@@ -10,22 +11,21 @@ use crate::{
 };
 
 /// Who is signed in; `None` on the login and setup pages.
+#[access(Public)]
 #[server(endpoint = "auth/me", input = GetUrl, output = JsonResponse)]
 pub async fn me() -> Result<Option<Principal>, AppError> {
     Ok(crate::auth::store::principal())
 }
 
 /// Every account, in username order.
+#[access(Admin)]
 #[server(endpoint = "users/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
-    server::respond(async {
-        crate::auth::store::require(Role::Admin)?;
-        server::accounts()?.list().await.map_err(server::refused)
-    })
-    .await
+    server::accounts()?.list().await.map_err(server::refused)
 }
 
 /// Creates an account with a first password the admin passes on.
+#[access(Admin)]
 #[server(endpoint = "users/create", output = JsonResponse)]
 pub async fn create_account(
     username: String,
@@ -33,50 +33,40 @@ pub async fn create_account(
     password: String,
     #[server(default)] roles: RoleChoice,
 ) -> Result<Account, AppError> {
-    server::respond(async move {
-        crate::auth::store::require(Role::Admin)?;
-        let username = username.trim().to_lowercase();
-        crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
-        crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
-        let roles = server::roles(&roles)?;
-        let display_name = display_name.trim();
-        let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
-        let account =
-            server::accounts()?.create(&username, display_name, &password, &roles).await.map_err(server::refused)?;
-        crate::auth::store::note(serde_json::json!({ "username": account.username, "roles": account.roles }));
-        Ok(account)
-    })
-    .await
+    let username = username.trim().to_lowercase();
+    crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
+    crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
+    let roles = server::roles(&roles)?;
+    let display_name = display_name.trim();
+    let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
+    let account =
+        server::accounts()?.create(&username, display_name, &password, &roles).await.map_err(server::refused)?;
+    crate::auth::store::note(serde_json::json!({ "username": account.username, "roles": account.roles }));
+    Ok(account)
 }
 
 /// Sets an account's roles and whether it is disabled.
+#[access(Admin)]
 #[server(endpoint = "users/update", output = JsonResponse)]
 pub async fn update_account(
     id: i64,
     #[server(default)] roles: RoleChoice,
     #[server(default)] disabled: bool,
 ) -> Result<Account, AppError> {
-    server::respond(async move {
-        crate::auth::store::require(Role::Admin)?;
-        let roles = server::roles(&roles)?;
-        let account = server::accounts()?.update(id, &roles, disabled).await.map_err(server::refused)?;
-        crate::auth::store::note(
-            serde_json::json!({ "username": account.username, "roles": account.roles, "disabled": account.disabled }),
-        );
-        Ok(account)
-    })
-    .await
+    let roles = server::roles(&roles)?;
+    let account = server::accounts()?.update(id, &roles, disabled).await.map_err(server::refused)?;
+    crate::auth::store::note(
+        serde_json::json!({ "username": account.username, "roles": account.roles, "disabled": account.disabled }),
+    );
+    Ok(account)
 }
 
 /// Gives an account a new password (its open logins end).
+#[access(Admin)]
 #[server(endpoint = "users/password", output = JsonResponse)]
 pub async fn reset_password(id: i64, username: String, password: String) -> Result<(), AppError> {
-    server::respond(async move {
-        crate::auth::store::require(Role::Admin)?;
-        crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
-        server::accounts()?.set_password(id, &password).await.map_err(server::refused)
-    })
-    .await
+    crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
+    server::accounts()?.set_password(id, &password).await.map_err(server::refused)
 }
 
 /// The role checkboxes of a form (`roles[operator]=true`).
@@ -106,7 +96,6 @@ impl RoleChoice {
 
 #[cfg(feature = "ssr")]
 mod server {
-    pub use crate::api::server::respond;
     use crate::{
         auth::{
             Role,

@@ -2,13 +2,14 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 use protocol::{common::Page, environments::Environment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{clear_what_was_removed, paging, respond, segment, upstream};
+use super::server::{clear_what_was_removed, list_archivable, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
 /// One row of the environments list.
@@ -68,82 +69,66 @@ impl EnvironmentView {
     }
 }
 
+#[access(Viewer)]
 #[server(endpoint = "environments/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<Page<EnvironmentRow>, AppError> {
-    respond(async {
-        let mut query = paging(20, page);
-        query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?
-            .get("/v1/environments", query)
-            .await
-            .map(|page: Page<_>| page.map(|item| EnvironmentRow::of(&item)))
-            .map_err(|e| AppError::upstream("Listing environments", e))
-    })
-    .await
+    list_archivable("/v1/environments", "Listing environments", include_archived, page, EnvironmentRow::of).await
 }
 
+#[access(Viewer)]
 #[server(endpoint = "environments/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_environment(id: String) -> Result<EnvironmentView, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        upstream()?
-            .get(&format!("/v1/environments/{id}"), vec![])
-            .await
-            .map(|env| EnvironmentView::of(&env))
-            .map_err(|e| AppError::upstream(&format!("Loading environment {id}"), e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .get(&format!("/v1/environments/{id}"), vec![])
+        .await
+        .map(|env| EnvironmentView::of(&env))
+        .map_err(|e| AppError::upstream(&format!("Loading environment {id}"), e))
 }
 
 /// Creates an environment (`id` empty) or replaces the fields of an existing one.
+#[access(Operator)]
 #[server(endpoint = "environments/save", output = JsonResponse)]
 pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Result<EnvironmentView, AppError> {
-    let saved: Result<Environment, AppError> = respond(async move {
-        let mut body = form.to_request()?;
-        let api = upstream()?;
-        match id.filter(|id| !id.is_empty()) {
-            None => {
-                api.post("/v1/environments", &body).await.map_err(|e| AppError::upstream("Creating the environment", e))
-            }
-            Some(id) => {
-                let id = segment(&id)?;
-                let current: Value = api
-                    .get(&format!("/v1/environments/{id}"), vec![])
-                    .await
-                    .map_err(|e| AppError::upstream("Loading the environment", e))?;
-                clear_what_was_removed(&mut body, &current, &["description"]);
-                api.post(&format!("/v1/environments/{id}"), &body)
-                    .await
-                    .map_err(|e| AppError::upstream("Saving the environment", e))
-            }
+    let mut body = form.to_request()?;
+    let api = upstream()?;
+    let saved: Environment = match id.filter(|id| !id.is_empty()) {
+        None => {
+            api.post("/v1/environments", &body).await.map_err(|e| AppError::upstream("Creating the environment", e))?
         }
-    })
-    .await;
-    saved.map(|env| EnvironmentView::of(&env))
+        Some(id) => {
+            let id = segment(&id)?;
+            let current: Value = api
+                .get(&format!("/v1/environments/{id}"), vec![])
+                .await
+                .map_err(|e| AppError::upstream("Loading the environment", e))?;
+            clear_what_was_removed(&mut body, &current, &["description"]);
+            api.post(&format!("/v1/environments/{id}"), &body)
+                .await
+                .map_err(|e| AppError::upstream("Saving the environment", e))?
+        }
+    };
+    Ok(EnvironmentView::of(&saved))
 }
 
+#[access(Admin)]
 #[server(endpoint = "environments/archive", output = JsonResponse)]
 pub async fn archive_environment(id: String) -> Result<EnvironmentRow, AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .post(&format!("/v1/environments/{id}/archive"), &serde_json::json!({}))
-            .await
-            .map(|env| EnvironmentRow::of(&env))
-            .map_err(|e| AppError::upstream("Archiving the environment", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .post(&format!("/v1/environments/{id}/archive"), &serde_json::json!({}))
+        .await
+        .map(|env| EnvironmentRow::of(&env))
+        .map_err(|e| AppError::upstream("Archiving the environment", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "environments/delete", output = JsonResponse)]
 pub async fn delete_environment(id: String) -> Result<(), AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .delete::<serde_json::Value>(&format!("/v1/environments/{id}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Deleting the environment", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .delete::<serde_json::Value>(&format!("/v1/environments/{id}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Deleting the environment", e))
 }

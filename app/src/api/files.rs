@@ -3,42 +3,37 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 use protocol::files::{FileMetadata, FilePage};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream};
+use super::server::{paging, segment, upstream};
 use crate::error::AppError;
 
+#[access(Viewer)]
 #[server(endpoint = "files/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_files(page: Option<String>) -> Result<FilePage, AppError> {
-    respond(async {
-        upstream()?.get("/v1/files", paging(50, page)).await.map_err(|e| AppError::upstream("Listing files", e))
-    })
-    .await
+    upstream()?.get("/v1/files", paging(50, page)).await.map_err(|e| AppError::upstream("Listing files", e))
 }
 
+#[access(Viewer)]
 #[server(endpoint = "files/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        upstream()?
-            .get(&format!("/v1/files/{id}"), vec![])
-            .await
-            .map_err(|e| AppError::upstream(&format!("Loading file {id}"), e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .get(&format!("/v1/files/{id}"), vec![])
+        .await
+        .map_err(|e| AppError::upstream(&format!("Loading file {id}"), e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "files/delete", output = JsonResponse)]
 pub async fn delete_file(id: String) -> Result<(), AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .delete::<serde_json::Value>(&format!("/v1/files/{id}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Deleting the file", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .delete::<serde_json::Value>(&format!("/v1/files/{id}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Deleting the file", e))
 }

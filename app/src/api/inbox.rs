@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
+use protocol::events::types;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -53,7 +55,7 @@ pub fn tool_name(event: &Value) -> &str {
 
 /// A custom tool's call, answered with a result rather than allowed or denied.
 pub fn is_custom_call(event: &Value) -> bool {
-    event.get("type").and_then(Value::as_str) == Some("agent.custom_tool_use")
+    event.get("type").and_then(Value::as_str) == Some(types::AGENT_CUSTOM_TOOL_USE)
 }
 
 impl PendingCall {
@@ -71,7 +73,7 @@ impl PendingCall {
 
     /// When the agent asked (milliseconds since the epoch).
     pub fn asked_at_ms(&self) -> Option<f64> {
-        self.event.get("processed_at").and_then(Value::as_str).and_then(crate::live::model::parse_rfc3339_ms)
+        self.event.get("processed_at").and_then(Value::as_str).and_then(crate::format::parse_rfc3339_ms)
     }
 
     /// The session as a heading names it: its title, or its id.
@@ -148,6 +150,7 @@ impl InboxList {
 
 /// The inbox as the server last saw it (at most a poll interval old; waits for a fresh look when
 /// nobody has asked for a while).
+#[access(Viewer)]
 #[server(endpoint = "inbox/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_inbox() -> Result<InboxList, AppError> {
     let inbox = use_context::<server::InboxHandle>()
@@ -182,7 +185,7 @@ mod tests {
             session_id: session.to_owned(),
             session_title: None,
             agent_name: None,
-            event: json!({ "id": id, "type": "agent.tool_use", "name": "bash", "input": input }),
+            event: json!({ "id": id, "type": types::AGENT_TOOL_USE, "name": "bash", "input": input }),
         }
     }
 

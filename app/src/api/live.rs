@@ -7,10 +7,11 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
+use macros::access;
 use serde::{Deserialize, Serialize};
 
 use super::JsonResponse;
-use crate::error::AppError;
+use crate::{decisions::Recorded, error::AppError};
 
 /// A person's decision on one pending `agent.tool_use` / `agent.mcp_tool_use`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,31 +21,6 @@ pub struct Verdict {
     pub allow: bool,
     /// Told to the agent with a denial.
     pub deny_message: Option<String>,
-}
-
-/// A decision as the server recorded it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recorded {
-    pub event_id: String,
-    /// `allow`, `deny`, or `answered` (a custom tool's result).
-    pub result: String,
-    pub deny_message: Option<String>,
-    pub decided_by: String,
-    /// RFC 3339, UTC.
-    pub decided_at: String,
-}
-
-impl Recorded {
-    /// "allowed by a visitor at 127.0.0.1 at 2026-11-21 15:03 UTC".
-    pub fn in_words(&self) -> String {
-        let what = match self.result.as_str() {
-            "allow" => "allowed",
-            "deny" => "denied",
-            "answered" => "answered",
-            other => other,
-        };
-        format!("{what} by {} at {}", self.decided_by, crate::format::timestamp(&self.decided_at))
-    }
 }
 
 /// What became of a batch of decisions.
@@ -61,50 +37,50 @@ pub struct Decided {
 pub const MAX_TEXT: usize = 200_000;
 
 /// Decides one or more pending tool calls in one request upstream.
+#[access(Approver)]
 #[server(endpoint = "sessions/decide", input = Json, output = JsonResponse)]
 pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decided, AppError> {
-    use serde_json::json;
-    server::respond(async move {
-        let session_id = super::server::segment(&session_id)?;
-        if verdicts.is_empty() {
-            return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
+    use protocol::event_params::{EventParams, UserToolConfirmationParams};
+    let session_id = super::server::segment(&session_id)?;
+    if verdicts.is_empty() {
+        return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
+    }
+    let decider = server::Decider::current().await;
+    let mut decisions = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for verdict in verdicts {
+        if !seen.insert(verdict.event_id.clone()) {
+            return Err(AppError::bad_input(
+                "verdicts",
+                format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
+            ));
         }
-        let decider = server::Decider::current().await;
-        let mut decisions = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for verdict in verdicts {
-            if !seen.insert(verdict.event_id.clone()) {
-                return Err(AppError::bad_input(
-                    "verdicts",
-                    format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
-                ));
-            }
-            let event_id = super::server::segment(&verdict.event_id)
-                .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
-            let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
-            if verdict.allow && deny_message.is_some() {
-                return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
-            }
-            if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
-                return Err(AppError::bad_input(
-                    "deny_message",
-                    "The message is too long; keep it under 200,000 characters.",
-                ));
-            }
-            let result = if verdict.allow { "allow" } else { "deny" };
-            let mut event = json!({ "type": "user.tool_confirmation", "tool_use_id": event_id, "result": result });
-            if let Some(message) = &deny_message {
-                event["deny_message"] = json!(message);
-            }
-            decisions.push((decider.record(event_id, result, deny_message), event));
+        let event_id = super::server::segment(&verdict.event_id)
+            .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
+        let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+        if verdict.allow && deny_message.is_some() {
+            return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
         }
-        server::decide(&session_id, "user.tool_confirmation", "tool_use_id", decisions).await
-    })
-    .await
+        if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
+            return Err(AppError::bad_input(
+                "deny_message",
+                "The message is too long; keep it under 200,000 characters.",
+            ));
+        }
+        let event = if verdict.allow {
+            UserToolConfirmationParams::allow(&event_id)
+        } else {
+            UserToolConfirmationParams::deny(&event_id, deny_message.clone())
+        };
+        let decision = decider.record(event_id, event.result.into(), deny_message);
+        decisions.push((decision, EventParams::UserToolConfirmation(event)));
+    }
+    server::decide(&session_id, protocol::events::types::USER_TOOL_CONFIRMATION, "tool_use_id", decisions).await
 }
 
 /// Answers a pending `agent.custom_tool_use` with text (or JSON, sent as its text) and whether it
 /// is an error.
+#[access(Approver)]
 #[server(endpoint = "sessions/answer", input = Json, output = JsonResponse)]
 pub async fn answer_custom_tool(
     session_id: String,
@@ -113,37 +89,37 @@ pub async fn answer_custom_tool(
     json: bool,
     is_error: bool,
 ) -> Result<Decided, AppError> {
-    server::respond(async move {
-        let session_id = super::server::segment(&session_id)?;
-        let event_id = super::server::segment(&event_id)?;
-        if text.len() > MAX_TEXT {
-            return Err(AppError::bad_input("text", "The result is too long; keep it under 200,000 characters."));
-        }
-        let text = if json {
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                AppError::bad_input("text", format!("This is not JSON ({e}). Fix it, or send it as text."))
-            })?;
-            serde_json::to_string_pretty(&value).unwrap_or(text)
-        } else {
-            text
-        };
-        let mut event = serde_json::json!({
-            "type": "user.custom_tool_result",
-            "custom_tool_use_id": event_id,
-            "content": [{ "type": "text", "text": text }],
-        });
-        if is_error {
-            event["is_error"] = serde_json::json!(true);
-        }
-        let decision = (server::Decider::current().await.record(event_id, "answered", None), event);
-        server::decide(&session_id, "user.custom_tool_result", "custom_tool_use_id", vec![decision]).await
-    })
-    .await
+    use protocol::{
+        content::ToolResultContentBlock,
+        event_params::{EventParams, UserCustomToolResultParams},
+    };
+    let session_id = super::server::segment(&session_id)?;
+    let event_id = super::server::segment(&event_id)?;
+    if text.len() > MAX_TEXT {
+        return Err(AppError::bad_input("text", "The result is too long; keep it under 200,000 characters."));
+    }
+    let text = if json {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| AppError::bad_input("text", format!("This is not JSON ({e}). Fix it, or send it as text.")))?;
+        serde_json::to_string_pretty(&value).unwrap_or(text)
+    } else {
+        text
+    };
+    let event = EventParams::UserCustomToolResult(UserCustomToolResultParams {
+        custom_tool_use_id: event_id.clone(),
+        content: Some(vec![ToolResultContentBlock::text(text)]),
+        is_error: is_error.then_some(true),
+    });
+    let answered = crate::decisions::Outcome::Answered;
+    let decision = (server::Decider::current().await.record(event_id, answered, None), event);
+    server::decide(&session_id, protocol::events::types::USER_CUSTOM_TOOL_RESULT, "custom_tool_use_id", vec![decision])
+        .await
 }
 
 /// Sends a `user.message` (text, and uploaded files as image or document blocks); with
 /// `interrupt`, interrupts the running turn first, in the same request. With no text and no
 /// files, only interrupts. Answers the message's event id.
+#[access(Operator)]
 #[server(endpoint = "sessions/steer", input = Json, output = JsonResponse)]
 pub async fn steer(
     session_id: String,
@@ -151,73 +127,77 @@ pub async fn steer(
     file_ids: Vec<String>,
     interrupt: bool,
 ) -> Result<Option<String>, AppError> {
-    use serde_json::{Value, json};
-    server::respond(async move {
-        let session_id = super::server::segment(&session_id)?;
-        let text = text.trim().to_owned();
-        if text.len() > MAX_TEXT {
-            return Err(AppError::bad_input("text", "The message is too long; keep it under 200,000 characters."));
-        }
-        let client = super::server::upstream()?;
-        let mut blocks = Vec::new();
-        if !text.is_empty() {
-            blocks.push(json!({ "type": "text", "text": text }));
-        }
-        for file_id in file_ids.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
-            let file_id = super::server::segment(file_id)
-                .map_err(|_| AppError::bad_input("file_ids", format!("{file_id:?} is not a file id.")))?;
-            let meta: Value = client
-                .get(&format!("/v1/files/{file_id}"), vec![])
-                .await
-                .map_err(|e| AppError::upstream(&format!("Attaching {file_id}"), e))?;
-            let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or_default();
-            let source = json!({ "type": "file", "file_id": file_id });
-            blocks.push(if mime.starts_with("image/") {
-                json!({ "type": "image", "source": source })
-            } else {
-                json!({ "type": "document", "source": source })
-            });
-        }
-        let mut events = Vec::new();
-        if interrupt {
-            events.push(json!({ "type": "user.interrupt" }));
-        }
-        if !blocks.is_empty() {
-            events.push(json!({ "type": "user.message", "content": blocks }));
-        }
-        if events.is_empty() {
-            return Err(AppError::bad_input("text", "Write a message (or attach a file) first."));
-        }
-        let action = if interrupt && !blocks.is_empty() {
-            "Interrupting and sending the message"
-        } else if interrupt {
-            "Interrupting the agent"
-        } else {
-            "Sending the message"
-        };
-        let echo: Value = client
-            .post(&format!("/v1/sessions/{session_id}/events"), &json!({ "events": events }))
+    use protocol::{
+        content::{DocumentBlock, DocumentSource, FileSource, ImageBlock, ImageSource, UserContentBlock},
+        event_params::{EventParams, SendEventsBody, UserInterruptParams, UserMessageParams},
+    };
+    use serde_json::Value;
+    let session_id = super::server::segment(&session_id)?;
+    let text = text.trim().to_owned();
+    if text.len() > MAX_TEXT {
+        return Err(AppError::bad_input("text", "The message is too long; keep it under 200,000 characters."));
+    }
+    let client = super::server::upstream()?;
+    let mut blocks = Vec::new();
+    if !text.is_empty() {
+        blocks.push(UserContentBlock::text(text));
+    }
+    for file_id in file_ids.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        let file_id = super::server::segment(file_id)
+            .map_err(|_| AppError::bad_input("file_ids", format!("{file_id:?} is not a file id.")))?;
+        let meta: Value = client
+            .get(&format!("/v1/files/{file_id}"), vec![])
             .await
-            .map_err(|e| AppError::upstream(action, e))?;
-        let message_id = echo
-            .get("data")
-            .and_then(Value::as_array)
-            .and_then(|data| data.iter().find(|e| e["type"] == "user.message"))
-            .and_then(|e| e.get("id").and_then(Value::as_str))
-            .map(str::to_owned);
-        Ok(message_id)
-    })
-    .await
+            .map_err(|e| AppError::upstream(&format!("Attaching {file_id}"), e))?;
+        let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or_default();
+        let source = FileSource { file_id };
+        blocks.push(if mime.starts_with("image/") {
+            UserContentBlock::Image(ImageBlock { source: ImageSource::File(source) })
+        } else {
+            UserContentBlock::Document(DocumentBlock {
+                source: DocumentSource::File(source),
+                context: None,
+                title: None,
+            })
+        });
+    }
+    let mut events = Vec::new();
+    if interrupt {
+        events.push(EventParams::UserInterrupt(UserInterruptParams::default()));
+    }
+    let has_message = !blocks.is_empty();
+    if has_message {
+        events.push(EventParams::UserMessage(UserMessageParams { content: blocks }));
+    }
+    if events.is_empty() {
+        return Err(AppError::bad_input("text", "Write a message (or attach a file) first."));
+    }
+    let action = if interrupt && has_message {
+        "Interrupting and sending the message"
+    } else if interrupt {
+        "Interrupting the agent"
+    } else {
+        "Sending the message"
+    };
+    let echo: Value = client
+        .post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events })
+        .await
+        .map_err(|e| AppError::upstream(action, e))?;
+    let message_id = echo
+        .get("data")
+        .and_then(Value::as_array)
+        .and_then(|data| data.iter().find(|e| e["type"] == protocol::events::types::USER_MESSAGE))
+        .and_then(|e| e.get("id").and_then(Value::as_str))
+        .map(str::to_owned);
+    Ok(message_id)
 }
 
 /// Every decision recorded for the session, for the cards of calls decided in this console.
+#[access(Viewer)]
 #[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]
 pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppError> {
-    server::respond(async move {
-        let session_id = super::server::segment(&session_id)?;
-        server::store()?.0.recorded(&session_id).await.map_err(server::store_failed)
-    })
-    .await
+    let session_id = super::server::segment(&session_id)?;
+    server::store()?.0.recorded(&session_id).await.map_err(server::store_failed)
 }
 
 #[cfg(feature = "ssr")]
@@ -225,14 +205,17 @@ mod server {
     use leptos::prelude::*;
     use serde_json::{Value, json};
 
-    use super::{Decided, Recorded};
+    use protocol::{
+        event_params::{EventParams, SendEventsBody},
+        events::types,
+    };
+
+    use super::Decided;
     use crate::{
-        decisions::{Claim, DecisionsHandle},
+        decisions::{Claim, DecisionsHandle, Outcome, Recorded},
         error::AppError,
         upstream::client::UpstreamError,
     };
-
-    pub use crate::api::server::respond;
 
     pub fn store() -> Result<DecisionsHandle, AppError> {
         use_context::<DecisionsHandle>()
@@ -252,13 +235,14 @@ mod server {
     /// Adds to the request's audit entry what each decided call was: its tool and a SHA-256
     /// digest of the input the API holds for it (what the approval card showed), with the
     /// decision and any message to the agent. A call the listing does not find is noted by id.
-    async fn note_decisions(session_id: &str, decisions: &[(Recorded, Value)]) {
+    async fn note_decisions(session_id: &str, decisions: &[(Recorded, EventParams)]) {
         use sha2::Digest;
         let Ok(client) = crate::api::server::upstream() else { return };
-        let mut query: Vec<(String, String)> = ["agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"]
-            .iter()
-            .map(|t| ("types[]".to_owned(), (*t).to_owned()))
-            .collect();
+        let mut query: Vec<(String, String)> =
+            [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
+                .iter()
+                .map(|t| ("types[]".to_owned(), (*t).to_owned()))
+                .collect();
         query.push(("order".to_owned(), "desc".to_owned()));
         query.push(("limit".to_owned(), "1000".to_owned()));
         let listed: Vec<Value> = client
@@ -299,14 +283,8 @@ mod server {
             Self { by: actor().await, at }
         }
 
-        pub fn record(&self, event_id: String, result: &str, deny_message: Option<String>) -> Recorded {
-            Recorded {
-                event_id,
-                result: result.to_owned(),
-                deny_message,
-                decided_by: self.by.clone(),
-                decided_at: self.at.clone(),
-            }
+        pub fn record(&self, event_id: String, result: Outcome, deny_message: Option<String>) -> Recorded {
+            Recorded { event_id, result, deny_message, decided_by: self.by.clone(), decided_at: self.at.clone() }
         }
     }
 
@@ -316,7 +294,7 @@ mod server {
         session_id: &str,
         echo_type: &str,
         id_field: &str,
-        decisions: Vec<(Recorded, Value)>,
+        decisions: Vec<(Recorded, EventParams)>,
     ) -> Result<Decided, AppError> {
         let store = store()?;
         let client = crate::api::server::upstream()?;
@@ -336,7 +314,7 @@ mod server {
             return Ok(outcome);
         }
         let sent: Result<Value, _> =
-            client.post(&format!("/v1/sessions/{session_id}/events"), &json!({ "events": events })).await;
+            client.post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events }).await;
         let error = match sent {
             Ok(_) => {
                 for id in &outcome.sent {

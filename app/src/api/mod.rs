@@ -1,8 +1,10 @@
 //! Server functions: the browser's only way to reach server state. Each one is a public HTTP
 //! endpoint; reads are GET, everything that changes something is POST. They stay thin: check the
-//! input, call the upstream, say what went wrong in words. Who may call which is decided by the
-//! server's access rules (`server/src/access.rs`), before the function runs.
+//! input, call the upstream, say what went wrong in words. Who may call each is declared on it
+//! with `#[access(Role)]` ([`access`]): the server's access table is built from those, and the
+//! function checks its rule again when a page calls it while rendering on the server.
 
+pub mod access;
 pub mod agents;
 pub mod audit;
 pub mod auth;
@@ -81,22 +83,22 @@ pub(crate) mod server {
             .ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
     }
 
-    /// Logs failures that are not the caller's. The HTTP status of a failed call comes from the
-    /// error's kind, set by the server's `server_fn_error_status` layer; a page that shows an error
-    /// sets its own status in `Failure`, so a failed side panel does not fail the whole page.
-    pub fn fail<T>(error: AppError) -> Result<T, AppError> {
-        if error.status() >= 500 {
-            tracing::warn!("{error}");
-        }
-        Err(error)
-    }
-
-    /// Runs `f`, logging its failure if it is not the caller's.
-    pub async fn respond<T>(f: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-        match f.await {
-            Ok(value) => Ok(value),
-            Err(error) => fail(error),
-        }
+    /// A page of 20 of a list whose items can be archived (agents, environments, vaults), each
+    /// item as `row` makes it.
+    pub async fn list_archivable<T: serde::de::DeserializeOwned, R>(
+        path: &str,
+        action: &str,
+        include_archived: bool,
+        page: Option<String>,
+        row: impl Fn(&T) -> R,
+    ) -> Result<protocol::common::Page<R>, AppError> {
+        let mut query = paging(20, page);
+        query.push(("include_archived".into(), include_archived.to_string()));
+        upstream()?
+            .get(path, query)
+            .await
+            .map(|page: protocol::common::Page<T>| page.map(|item| row(&item)))
+            .map_err(|e| AppError::upstream(action, e))
     }
 
     /// Up to `limit` items of a list endpoint, walking its pages of 100 (for pickers). `query`

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
+use protocol::events::types;
 use protocol::{common::Page, sessions::Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,7 +12,7 @@ use serde_json::Value;
 #[cfg(feature = "ssr")]
 use super::MAX_CHOICES;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream, walk};
+use super::server::{paging, segment, upstream, walk};
 use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
@@ -116,33 +118,32 @@ pub struct SessionChoices {
 
 /// Every live agent and environment (up to [`MAX_CHOICES`] each), the newest 10 files and the
 /// first 100 vaults. Agents and environments must load; files and vaults are only hints.
+#[access(Viewer)]
 #[server(endpoint = "sessions/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
     use super::server::Listed;
 
     let live = || vec![("include_archived".to_owned(), "false".to_owned())];
-    respond(async {
-        let (agents, environments, files, vaults) = futures::join!(
-            walk::<Listed>("/v1/agents", "Listing agents", live(), MAX_CHOICES),
-            walk::<Listed>("/v1/environments", "Listing environments", live(), MAX_CHOICES),
-            walk::<Listed>("/v1/files", "Listing files", vec![], 10),
-            walk::<Listed>("/v1/vaults", "Listing vaults", live(), 100),
-        );
-        let named = |items: Vec<Listed>| items.into_iter().map(|l| Choice { id: l.id, label: l.name }).collect();
-        Ok(SessionChoices {
-            agents: agents?
-                .into_iter()
-                .map(|a| Choice { label: format!("{} (latest: v{})", a.name, a.version.unwrap_or(0)), id: a.id })
-                .collect(),
-            environments: named(environments?),
-            files: named(files.unwrap_or_default()),
-            vaults: named(vaults.unwrap_or_default()),
-        })
+    let (agents, environments, files, vaults) = futures::join!(
+        walk::<Listed>("/v1/agents", "Listing agents", live(), MAX_CHOICES),
+        walk::<Listed>("/v1/environments", "Listing environments", live(), MAX_CHOICES),
+        walk::<Listed>("/v1/files", "Listing files", vec![], 10),
+        walk::<Listed>("/v1/vaults", "Listing vaults", live(), 100),
+    );
+    let named = |items: Vec<Listed>| items.into_iter().map(|l| Choice { id: l.id, label: l.name }).collect();
+    Ok(SessionChoices {
+        agents: agents?
+            .into_iter()
+            .map(|a| Choice { label: format!("{} (latest: v{})", a.name, a.version.unwrap_or(0)), id: a.id })
+            .collect(),
+        environments: named(environments?),
+        files: named(files.unwrap_or_default()),
+        vaults: named(vaults.unwrap_or_default()),
     })
-    .await
 }
 
 /// Sessions, newest first, 100 a page. Every filter is optional.
+#[access(Viewer)]
 #[server(endpoint = "sessions/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_sessions(
     status: Option<String>,
@@ -150,57 +151,50 @@ pub async fn list_sessions(
     include_archived: Option<bool>,
     page: Option<String>,
 ) -> Result<Page<SessionRow>, AppError> {
-    respond(async move {
-        let mut query = paging(100, page);
-        query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
-        if let Some(status) = status.filter(|s| !s.is_empty()) {
-            if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
-                return Err(AppError::bad_input(
-                    "status",
-                    format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated."),
-                ));
-            }
-            query.push(("statuses[]".into(), status));
+    let mut query = paging(100, page);
+    query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
+    if let Some(status) = status.filter(|s| !s.is_empty()) {
+        if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
+            return Err(AppError::bad_input(
+                "status",
+                format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated."),
+            ));
         }
-        if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
-            query.push(("agent_id".into(), segment(&agent)?));
-        }
-        upstream()?
-            .get("/v1/sessions", query)
-            .await
-            .map(|page: Page<_>| page.map(|item| SessionRow::of(&item)))
-            .map_err(|e| AppError::upstream("Listing sessions", e))
-    })
-    .await
+        query.push(("statuses[]".into(), status));
+    }
+    if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
+        query.push(("agent_id".into(), segment(&agent)?));
+    }
+    upstream()?
+        .get("/v1/sessions", query)
+        .await
+        .map(|page: Page<_>| page.map(|item| SessionRow::of(&item)))
+        .map_err(|e| AppError::upstream("Listing sessions", e))
 }
 
+#[access(Viewer)]
 #[server(endpoint = "sessions/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_session(id: String) -> Result<SessionView, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        upstream()?
-            .get(&format!("/v1/sessions/{id}"), vec![])
-            .await
-            .map(|s| SessionView::of(&s))
-            .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .get(&format!("/v1/sessions/{id}"), vec![])
+        .await
+        .map(|s| SessionView::of(&s))
+        .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
 }
 
 /// One page of a session's events, oldest first. Events stay raw JSON so that a type this
 /// version does not know is still shown.
+#[access(Viewer)]
 #[server(endpoint = "sessions/events", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_events(id: String, page: Option<String>) -> Result<Page<Value>, AppError> {
-    respond(async {
-        let id = segment(&id)?;
-        let mut query = paging(100, page);
-        query.push(("order".into(), "asc".into()));
-        upstream()?
-            .get(&format!("/v1/sessions/{id}/events"), query)
-            .await
-            .map_err(|e| AppError::upstream("Listing the session's events", e))
-    })
-    .await
+    let id = segment(&id)?;
+    let mut query = paging(100, page);
+    query.push(("order".into(), "asc".into()));
+    upstream()?
+        .get(&format!("/v1/sessions/{id}/events"), query)
+        .await
+        .map_err(|e| AppError::upstream("Listing the session's events", e))
 }
 
 /// The new-session form.
@@ -259,7 +253,7 @@ impl SessionForm {
         }
         if !self.initial_message.trim().is_empty() {
             body["initial_events"] =
-                json!([{ "type": "user.message", "content": [{ "type": "text", "text": self.initial_message }] }]);
+                json!([{ "type": types::USER_MESSAGE, "content": [{ "type": "text", "text": self.initial_message }] }]);
         }
         let budget = self.budget_usd.trim().trim_start_matches('$');
         if !budget.is_empty() {
@@ -281,74 +275,64 @@ impl SessionForm {
     }
 }
 
+#[access(Operator)]
 #[server(endpoint = "sessions/create", output = JsonResponse)]
 pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> {
-    respond(async move {
-        let body = form.to_request()?;
-        upstream()?
-            .post("/v1/sessions", &body)
-            .await
-            .map(|s| SessionView::of(&s))
-            .map_err(|e| AppError::upstream("Starting the session", e))
-    })
-    .await
+    let body = form.to_request()?;
+    upstream()?
+        .post("/v1/sessions", &body)
+        .await
+        .map(|s| SessionView::of(&s))
+        .map_err(|e| AppError::upstream("Starting the session", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "sessions/archive", output = JsonResponse)]
 pub async fn archive_session(id: String) -> Result<SessionRow, AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({}))
-            .await
-            .map(|s| SessionRow::of(&s))
-            .map_err(|e| AppError::upstream("Archiving the session", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({}))
+        .await
+        .map(|s| SessionRow::of(&s))
+        .map_err(|e| AppError::upstream("Archiving the session", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "sessions/delete", output = JsonResponse)]
 pub async fn delete_session(id: String) -> Result<(), AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .delete::<Value>(&format!("/v1/sessions/{id}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Deleting the session", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .delete::<Value>(&format!("/v1/sessions/{id}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Deleting the session", e))
 }
 
+#[access(Operator)]
 #[server(endpoint = "sessions/mount", output = JsonResponse)]
 pub async fn mount_file(session_id: String, file_id: String, mount_path: String) -> Result<(), AppError> {
-    respond(async move {
-        let id = segment(&session_id)?;
-        if file_id.trim().is_empty() {
-            return Err(AppError::bad_input("file_id", "Paste the id of an uploaded file (file_…)."));
-        }
-        let mut body = serde_json::json!({ "type": "file", "file_id": file_id.trim() });
-        if !mount_path.trim().is_empty() {
-            body["mount_path"] = serde_json::json!(mount_path.trim());
-        }
-        upstream()?
-            .post::<Value>(&format!("/v1/sessions/{id}/resources"), &body)
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Mounting the file", e))
-    })
-    .await
+    let id = segment(&session_id)?;
+    if file_id.trim().is_empty() {
+        return Err(AppError::bad_input("file_id", "Paste the id of an uploaded file (file_…)."));
+    }
+    let mut body = serde_json::json!({ "type": "file", "file_id": file_id.trim() });
+    if !mount_path.trim().is_empty() {
+        body["mount_path"] = serde_json::json!(mount_path.trim());
+    }
+    upstream()?
+        .post::<Value>(&format!("/v1/sessions/{id}/resources"), &body)
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Mounting the file", e))
 }
 
+#[access(Operator)]
 #[server(endpoint = "sessions/unmount", output = JsonResponse)]
 pub async fn remove_resource(session_id: String, resource_id: String) -> Result<(), AppError> {
-    respond(async move {
-        let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);
-        upstream()?
-            .delete::<Value>(&format!("/v1/sessions/{id}/resources/{resource}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Removing the resource", e))
-    })
-    .await
+    let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);
+    upstream()?
+        .delete::<Value>(&format!("/v1/sessions/{id}/resources/{resource}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Removing the resource", e))
 }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use macros::access;
 use protocol::{
     common::Page,
     vaults::{Credential, Vault},
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, respond, segment, upstream, walk};
+use super::server::{list_archivable, segment, upstream, walk};
 use crate::error::AppError;
 
 /// A vault as the pages show it.
@@ -76,81 +77,65 @@ impl CredentialItem {
     }
 }
 
+#[access(Viewer)]
 #[server(endpoint = "vaults/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<Page<VaultRow>, AppError> {
-    respond(async move {
-        let mut query = paging(20, page);
-        query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?
-            .get("/v1/vaults", query)
-            .await
-            .map(|page: Page<_>| page.map(|item| VaultRow::of(&item)))
-            .map_err(|e| AppError::upstream("Listing vaults", e))
-    })
-    .await
+    list_archivable("/v1/vaults", "Listing vaults", include_archived, page, VaultRow::of).await
 }
 
 /// A vault and all its credentials, archived ones too (pages of 100 walked, up to 1,000).
+#[access(Viewer)]
 #[server(endpoint = "vaults/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_vault(id: String) -> Result<(VaultRow, Vec<CredentialItem>), AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
-        let api = upstream()?;
-        let vault = api.get(&vault_path, vec![]);
-        let credentials = walk::<Credential>(
-            &credentials_path,
-            "Listing the vault's credentials",
-            vec![("include_archived".into(), "true".into())],
-            1000,
-        );
-        let (vault, credentials) = futures::join!(vault, credentials);
-        let vault: Vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
-        Ok((VaultRow::of(&vault), credentials?.iter().map(CredentialItem::of).collect()))
-    })
-    .await
+    let id = segment(&id)?;
+    let (vault_path, credentials_path) = (format!("/v1/vaults/{id}"), format!("/v1/vaults/{id}/credentials"));
+    let api = upstream()?;
+    let vault = api.get(&vault_path, vec![]);
+    let credentials = walk::<Credential>(
+        &credentials_path,
+        "Listing the vault's credentials",
+        vec![("include_archived".into(), "true".into())],
+        1000,
+    );
+    let (vault, credentials) = futures::join!(vault, credentials);
+    let vault: Vault = vault.map_err(|e| AppError::upstream(&format!("Loading vault {id}"), e))?;
+    Ok((VaultRow::of(&vault), credentials?.iter().map(CredentialItem::of).collect()))
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/create", output = JsonResponse)]
 pub async fn create_vault(display_name: String) -> Result<VaultRow, AppError> {
-    respond(async move {
-        let name = display_name.trim();
-        if name.is_empty() || name.chars().count() > 255 {
-            return Err(AppError::bad_input("display_name", "Give the vault a name of 1–255 characters."));
-        }
-        upstream()?
-            .post("/v1/vaults", &json!({ "display_name": name }))
-            .await
-            .map(|v| VaultRow::of(&v))
-            .map_err(|e| AppError::upstream("Creating the vault", e))
-    })
-    .await
+    let name = display_name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(AppError::bad_input("display_name", "Give the vault a name of 1–255 characters."));
+    }
+    upstream()?
+        .post("/v1/vaults", &json!({ "display_name": name }))
+        .await
+        .map(|v| VaultRow::of(&v))
+        .map_err(|e| AppError::upstream("Creating the vault", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/archive", output = JsonResponse)]
 pub async fn archive_vault(id: String) -> Result<VaultRow, AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .post(&format!("/v1/vaults/{id}/archive"), &json!({}))
-            .await
-            .map(|v| VaultRow::of(&v))
-            .map_err(|e| AppError::upstream("Archiving the vault", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .post(&format!("/v1/vaults/{id}/archive"), &json!({}))
+        .await
+        .map(|v| VaultRow::of(&v))
+        .map_err(|e| AppError::upstream("Archiving the vault", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/delete", output = JsonResponse)]
 pub async fn delete_vault(id: String) -> Result<(), AppError> {
-    respond(async move {
-        let id = segment(&id)?;
-        upstream()?
-            .delete::<Value>(&format!("/v1/vaults/{id}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Deleting the vault", e))
-    })
-    .await
+    let id = segment(&id)?;
+    upstream()?
+        .delete::<Value>(&format!("/v1/vaults/{id}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Deleting the vault", e))
 }
 
 /// The credential form. Secret fields are write-only: the page never fills them in.
@@ -271,63 +256,55 @@ impl CredentialForm {
     }
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/credentials/create", output = JsonResponse)]
 pub async fn create_credential(vault_id: String, form: CredentialForm) -> Result<CredentialItem, AppError> {
-    respond(async move {
-        let id = segment(&vault_id)?;
-        let mut body = json!({ "auth": form.auth(true)? });
-        if !form.display_name.trim().is_empty() {
-            body["display_name"] = json!(form.display_name.trim());
-        }
-        upstream()?
-            .post(&format!("/v1/vaults/{id}/credentials"), &body)
-            .await
-            .map(|v| CredentialItem::of(&v))
-            .map_err(|e| AppError::upstream("Creating the credential", e))
-    })
-    .await
+    let id = segment(&vault_id)?;
+    let mut body = json!({ "auth": form.auth(true)? });
+    if !form.display_name.trim().is_empty() {
+        body["display_name"] = json!(form.display_name.trim());
+    }
+    upstream()?
+        .post(&format!("/v1/vaults/{id}/credentials"), &body)
+        .await
+        .map(|v| CredentialItem::of(&v))
+        .map_err(|e| AppError::upstream("Creating the credential", e))
 }
 
 /// Replaces a credential's secret.
+#[access(Admin)]
 #[server(endpoint = "vaults/credentials/rotate", output = JsonResponse)]
 pub async fn rotate_credential(
     vault_id: String,
     credential_id: String,
     form: CredentialForm,
 ) -> Result<CredentialItem, AppError> {
-    respond(async move {
-        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-        upstream()?
-            .post(&format!("/v1/vaults/{id}/credentials/{cred}"), &json!({ "auth": form.auth(false)? }))
-            .await
-            .map(|c| CredentialItem::of(&c))
-            .map_err(|e| AppError::upstream("Rotating the credential", e))
-    })
-    .await
+    let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+    upstream()?
+        .post(&format!("/v1/vaults/{id}/credentials/{cred}"), &json!({ "auth": form.auth(false)? }))
+        .await
+        .map(|c| CredentialItem::of(&c))
+        .map_err(|e| AppError::upstream("Rotating the credential", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/credentials/archive", output = JsonResponse)]
 pub async fn archive_credential(vault_id: String, credential_id: String) -> Result<CredentialItem, AppError> {
-    respond(async move {
-        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-        upstream()?
-            .post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({}))
-            .await
-            .map(|v| CredentialItem::of(&v))
-            .map_err(|e| AppError::upstream("Archiving the credential", e))
-    })
-    .await
+    let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+    upstream()?
+        .post(&format!("/v1/vaults/{id}/credentials/{cred}/archive"), &json!({}))
+        .await
+        .map(|v| CredentialItem::of(&v))
+        .map_err(|e| AppError::upstream("Archiving the credential", e))
 }
 
+#[access(Admin)]
 #[server(endpoint = "vaults/credentials/delete", output = JsonResponse)]
 pub async fn delete_credential(vault_id: String, credential_id: String) -> Result<(), AppError> {
-    respond(async move {
-        let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-        upstream()?
-            .delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}"))
-            .await
-            .map(|_| ())
-            .map_err(|e| AppError::upstream("Deleting the credential", e))
-    })
-    .await
+    let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
+    upstream()?
+        .delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Deleting the credential", e))
 }

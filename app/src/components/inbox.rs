@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::{Me, api::inbox::InboxList};
+use crate::{api::inbox::InboxList, me::Me};
 
 /// The newest inbox the stream sent, provided by `App`.
 #[derive(Clone, Copy)]
@@ -115,13 +115,13 @@ impl Stream {
                 feed.list.set(Some(list));
             })
         };
-        let _ = source.add_event_listener_with_callback("inbox", on_list.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback(crate::sse::INBOX, on_list.as_ref().unchecked_ref());
         let closing = source.clone();
         let on_signed_out = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             closing.close();
             feed.link.set(FeedLink::Closed);
         });
-        let _ = source.add_event_listener_with_callback("signed_out", on_signed_out.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback(crate::sse::SIGNED_OUT, on_signed_out.as_ref().unchecked_ref());
         let failing = source.clone();
         let again = self.clone();
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {

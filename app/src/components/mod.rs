@@ -4,3 +4,4 @@ pub mod feedback;
 pub mod inbox;
 pub mod nav;
 pub mod pager;
+pub mod section;

@@ -1,7 +1,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{Me, components::inbox::InboxFeed, pages::Section};
+use crate::{
+    components::{inbox::InboxFeed, section::Section},
+    me::Me,
+};
 
 /// The console's navigation, and who is signed in. `A` marks the current page with
 /// `aria-current="page"`. Signed out (the login and setup pages), only the name shows.

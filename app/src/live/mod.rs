@@ -5,6 +5,7 @@
 mod cards;
 pub mod model;
 mod rows;
+mod state;
 mod view;
 
 pub use cards::PendingCalls;

@@ -6,7 +6,10 @@ use std::{
     sync::Arc,
 };
 
+use protocol::events::types;
 use serde_json::Value;
+
+use crate::sse::{self, LinkState, Status};
 
 /// One persisted event as the timeline shows it.
 #[derive(Debug, Clone)]
@@ -54,6 +57,12 @@ pub struct Preview {
     pub blocks: Vec<String>,
 }
 
+/// What the page's `EventSource` itself reports, queued with the hub's frames: it opened, it
+/// lost the connection (and retries), or it gave up.
+pub const OPEN: &str = "open";
+pub const LOST: &str = "lost";
+pub const FAILED: &str = "failed";
+
 /// The hub's link to the API, as the page tells it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Link {
@@ -99,14 +108,14 @@ impl Category {
 
     pub fn of(kind: &str) -> Self {
         match kind {
-            "user.message"
-            | "agent.message"
-            | "agent.thinking"
-            | "system.message"
-            | "user.interrupt"
-            | "agent.thread_message_sent"
-            | "agent.thread_message_received" => Category::Messages,
-            "session.error" | "workflow_run.error" => Category::Errors,
+            types::USER_MESSAGE
+            | types::AGENT_MESSAGE
+            | types::AGENT_THINKING
+            | types::SYSTEM_MESSAGE
+            | types::USER_INTERRUPT
+            | types::AGENT_THREAD_MESSAGE_SENT
+            | types::AGENT_THREAD_MESSAGE_RECEIVED => Category::Messages,
+            types::SESSION_ERROR | types::WORKFLOW_RUN_ERROR => Category::Errors,
             k if k.contains("tool") => Category::Tools,
             k if k.starts_with("session.") => Category::Status,
             k if k.starts_with("span.") => Category::Spans,
@@ -158,7 +167,7 @@ impl Model {
         self.last_seq = seq;
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("(no type)").to_owned();
         let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let at_ms = event.get("processed_at").and_then(Value::as_str).and_then(parse_rfc3339_ms);
+        let at_ms = event.get("processed_at").and_then(Value::as_str).and_then(crate::format::parse_rfc3339_ms);
         let gap_ms = match (at_ms, self.items.iter().rev().find_map(|i| i.at_ms)) {
             (Some(now), Some(before)) => Some((now - before).max(0.0)),
             _ => None,
@@ -167,9 +176,9 @@ impl Model {
         let mut folded = false;
         // Pair results with their calls, and a request's end with its start.
         let pair_key = match kind.as_str() {
-            "agent.tool_result" | "user.tool_result" => event.get("tool_use_id"),
-            "agent.mcp_tool_result" => event.get("mcp_tool_use_id"),
-            "span.model_request_end" => event.get("model_request_start_id"),
+            types::AGENT_TOOL_RESULT | types::USER_TOOL_RESULT => event.get("tool_use_id"),
+            types::AGENT_MCP_TOOL_RESULT => event.get("mcp_tool_use_id"),
+            types::SPAN_MODEL_REQUEST_END => event.get("model_request_start_id"),
             _ => None,
         }
         .and_then(Value::as_str);
@@ -181,25 +190,25 @@ impl Model {
             folded = true;
         }
         match kind.as_str() {
-            "span.model_request_start" => self.open_request = Some(seq),
-            "agent.message" | "agent.thinking" => self.previews.retain(|p| p.id != id),
-            "span.model_request_end" => self.previews.clear(),
-            "session.status_running" | "session.status_rescheduled" | "session.status_terminated" => {
+            types::SPAN_MODEL_REQUEST_START => self.open_request = Some(seq),
+            types::AGENT_MESSAGE | types::AGENT_THINKING => self.previews.retain(|p| p.id != id),
+            types::SPAN_MODEL_REQUEST_END => self.previews.clear(),
+            types::SESSION_STATUS_RUNNING | types::SESSION_STATUS_RESCHEDULED | types::SESSION_STATUS_TERMINATED => {
                 self.status = Some(
                     match kind.as_str() {
-                        "session.status_running" => "running",
-                        "session.status_rescheduled" => "rescheduling",
+                        types::SESSION_STATUS_RUNNING => "running",
+                        types::SESSION_STATUS_RESCHEDULED => "rescheduling",
                         _ => "terminated",
                     }
                     .to_owned(),
                 );
                 self.status_since_ms = at_ms.or(self.status_since_ms);
                 self.waiting_on.clear();
-                if kind != "session.status_running" {
+                if kind != types::SESSION_STATUS_RUNNING {
                     self.previews.clear();
                 }
             }
-            "session.status_idle" => {
+            types::SESSION_STATUS_IDLE => {
                 self.status = Some("idle".to_owned());
                 self.status_since_ms = at_ms.or(self.status_since_ms);
                 self.stop_reason = event.get("stop_reason").cloned();
@@ -210,7 +219,7 @@ impl Model {
                     .unwrap_or_default();
                 self.waiting_on.retain(|id| !self.answered.contains(id));
             }
-            "user.tool_confirmation" | "user.custom_tool_result" | "user.tool_result" => {
+            types::USER_TOOL_CONFIRMATION | types::USER_CUSTOM_TOOL_RESULT | types::USER_TOOL_RESULT => {
                 let answered = event
                     .get("tool_use_id")
                     .or_else(|| event.get("custom_tool_use_id"))
@@ -220,14 +229,14 @@ impl Model {
                 self.waiting_on.retain(|w| *w != answered);
                 self.answered.insert(answered);
             }
-            "session.usage" => {
+            types::SESSION_USAGE => {
                 if let Some(cost) = event.pointer("/usage/list_cost") {
                     self.totals.cost = format_cost(cost);
                 }
             }
             _ => {}
         }
-        if kind == "span.model_request_end" {
+        if kind == types::SPAN_MODEL_REQUEST_END {
             let usage = event.get("model_usage");
             let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
             self.totals.input += get("input_tokens");
@@ -236,8 +245,8 @@ impl Model {
             self.totals.requests += 1;
         }
         let group = match kind.as_str() {
-            "span.model_request_start" => None,
-            "span.model_request_end" => {
+            types::SPAN_MODEL_REQUEST_START => None,
+            types::SPAN_MODEL_REQUEST_END => {
                 self.open_request.take();
                 None
             }
@@ -272,7 +281,7 @@ impl Model {
         match frame.get("type").and_then(Value::as_str) {
             Some("event_start") => {
                 let id = frame.pointer("/event/id").and_then(Value::as_str).unwrap_or_default();
-                let kind = frame.pointer("/event/type").and_then(Value::as_str).unwrap_or("agent.message");
+                let kind = frame.pointer("/event/type").and_then(Value::as_str).unwrap_or(types::AGENT_MESSAGE);
                 // A preview of an event already final (a stale snapshot) is ignored.
                 if self.by_id.contains_key(id) {
                     return;
@@ -309,6 +318,42 @@ impl Model {
         self.waiting_on.iter().filter_map(|id| self.item(id)).collect()
     }
 
+    /// Folds one frame of the hub's stream into the model ([`crate::sse`] names them), or one of
+    /// the `EventSource`'s own reports ([`OPEN`], [`LOST`], [`FAILED`] with its sentence).
+    pub fn frame(&mut self, name: &str, data: String, last_id: &str) {
+        let value: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+        match name {
+            sse::EVENT => {
+                if let Ok(seq) = last_id.parse::<u64>() {
+                    self.event(seq, value);
+                }
+                self.link = Link::Live;
+            }
+            sse::PREVIEW => self.preview(&value),
+            sse::STATUS => {
+                let status = serde_json::from_value::<Status>(value).ok();
+                let message = status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
+                self.link = match status.map(|s| s.state) {
+                    Some(LinkState::Live) => Link::Live,
+                    Some(LinkState::Failed) => Link::Failed(message),
+                    _ => Link::Reconnecting(message),
+                }
+            }
+            sse::END => self.link = Link::Ended,
+            sse::SIGNED_OUT => self.link = Link::SignedOut,
+            OPEN if !matches!(self.link, Link::Reconnecting(_)) => self.link = Link::Live,
+            LOST => self.link = Link::Lost,
+            FAILED => self.link = Link::Failed(data),
+            _ => {}
+        }
+    }
+
+    /// "+12.4 s" from the first event.
+    pub fn offset(&self, at_ms: Option<f64>) -> Option<String> {
+        let first = self.items.iter().find_map(|i| i.at_ms)?;
+        Some(format!("+{}", duration(at_ms? - first)))
+    }
+
     /// The indexes of the rows the filter shows (results folded into their calls are not rows).
     pub fn visible(&self, hidden: &HashSet<Category>) -> Vec<usize> {
         self.items
@@ -328,7 +373,7 @@ impl Model {
             Some("rescheduling") => "Recovering from an error; the API retries".to_owned(),
             Some("terminated") => "Terminated: the session takes no more messages".to_owned(),
             Some(_) if !waiting.is_empty() => {
-                let approvals = waiting.iter().filter(|i| i.kind != "agent.custom_tool_use").count();
+                let approvals = waiting.iter().filter(|i| i.kind != types::AGENT_CUSTOM_TOOL_USE).count();
                 let custom = waiting.len() - approvals;
                 let mut parts = Vec::new();
                 if approvals > 0 {
@@ -361,47 +406,7 @@ fn format_cost(cost: &Value) -> Option<String> {
         other => other.as_f64()?,
     };
     let currency = cost.get("currency").and_then(Value::as_str).unwrap_or("USD");
-    Some(if currency == "USD" {
-        format!("${:.4}", amount / 100.0)
-    } else {
-        format!("{:.4} {currency}", amount / 100.0)
-    })
-}
-
-/// An RFC 3339 timestamp (as the API writes them) in milliseconds since the epoch.
-pub fn parse_rfc3339_ms(text: &str) -> Option<f64> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    if b.len() < 19 {
-        return None;
-    }
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    let mut fraction = 0.0;
-    if let Some(stripped) = rest.strip_prefix('.') {
-        let digits = stripped.find(|c: char| !c.is_ascii_digit()).unwrap_or(stripped.len());
-        fraction = format!("0.{}", &stripped[..digits]).parse().unwrap_or(0.0);
-        rest = &stripped[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "z" | "" => 0,
-        _ => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            let hh = rest.get(1..3)?.parse::<i64>().ok()?;
-            let mm = rest.get(4..6).and_then(|m| m.parse::<i64>().ok()).unwrap_or(0);
-            sign * (hh * 60 + mm)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
-    Some((seconds as f64 + fraction) * 1000.0)
+    Some(crate::format::cost(amount, currency))
 }
 
 /// A duration in words: "850 ms", "12.4 s", "3 min 05 s".
@@ -431,22 +436,15 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_parse_to_milliseconds() {
-        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:01Z"), Some(1000.0));
-        assert_eq!(parse_rfc3339_ms("1970-01-01T01:00:00+01:00"), Some(0.0));
-        let a = parse_rfc3339_ms("2026-11-21T10:00:00.250Z").unwrap();
-        let b = parse_rfc3339_ms("2026-11-21T10:01:00.750000Z").unwrap();
-        assert_eq!(b - a, 60_500.0);
-        assert_eq!(parse_rfc3339_ms("yesterday"), None);
-    }
-
-    #[test]
     fn results_fold_into_their_calls_and_requests_group_their_events() {
         let mut m = Model::default();
-        m.event(1, json!({ "type": "span.model_request_start", "id": "e1", "processed_at": at(0) }));
-        m.event(2, json!({ "type": "agent.tool_use", "id": "e2", "name": "bash", "input": {}, "processed_at": at(1) }));
-        m.event(3, json!({ "type": "span.model_request_end", "id": "e3", "model_request_start_id": "e1", "model_usage": { "input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0 }, "processed_at": at(2) }));
-        m.event(4, json!({ "type": "agent.tool_result", "id": "e4", "tool_use_id": "e2", "content": [], "processed_at": at(5) }));
+        m.event(1, json!({ "type": types::SPAN_MODEL_REQUEST_START, "id": "e1", "processed_at": at(0) }));
+        m.event(
+            2,
+            json!({ "type": types::AGENT_TOOL_USE, "id": "e2", "name": "bash", "input": {}, "processed_at": at(1) }),
+        );
+        m.event(3, json!({ "type": types::SPAN_MODEL_REQUEST_END, "id": "e3", "model_request_start_id": "e1", "model_usage": { "input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0 }, "processed_at": at(2) }));
+        m.event(4, json!({ "type": types::AGENT_TOOL_RESULT, "id": "e4", "tool_use_id": "e2", "content": [], "processed_at": at(5) }));
         m.event(5, json!({ "type": "a.type.from.the.future", "id": "e5", "processed_at": at(6) }));
         let shown: Vec<&str> = m.visible(&HashSet::new()).iter().map(|&i| m.items[i].id.as_str()).collect();
         assert_eq!(shown, ["e1", "e2", "e5"], "results and ends are folded; unknown types are rows");
@@ -462,8 +460,8 @@ mod tests {
     #[test]
     fn replayed_events_are_not_folded_twice() {
         let mut m = Model::default();
-        m.event(1, json!({ "type": "user.message", "id": "e1" }));
-        m.event(1, json!({ "type": "user.message", "id": "e1" }));
+        m.event(1, json!({ "type": types::USER_MESSAGE, "id": "e1" }));
+        m.event(1, json!({ "type": types::USER_MESSAGE, "id": "e1" }));
         assert_eq!(m.items.len(), 1);
     }
 
@@ -472,15 +470,15 @@ mod tests {
         let mut m = Model::default();
         m.event(
             1,
-            json!({ "type": "agent.tool_use", "id": "a", "name": "bash", "input": {}, "evaluated_permission": "ask" }),
+            json!({ "type": types::AGENT_TOOL_USE, "id": "a", "name": "bash", "input": {}, "evaluated_permission": "ask" }),
         );
-        m.event(2, json!({ "type": "agent.custom_tool_use", "id": "b", "name": "lookup", "input": {} }));
-        m.event(3, json!({ "type": "session.status_idle", "id": "i", "stop_reason": { "type": "requires_action", "event_ids": ["a", "b"] } }));
+        m.event(2, json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "id": "b", "name": "lookup", "input": {} }));
+        m.event(3, json!({ "type": types::SESSION_STATUS_IDLE, "id": "i", "stop_reason": { "type": "requires_action", "event_ids": ["a", "b"] } }));
         assert_eq!(m.pending().len(), 2);
         assert_eq!(m.state_in_words(), "Waiting for your approval of 1 tool call and the result of 1 custom tool call");
-        m.event(4, json!({ "type": "user.tool_confirmation", "id": "c", "tool_use_id": "a", "result": "allow" }));
+        m.event(4, json!({ "type": types::USER_TOOL_CONFIRMATION, "id": "c", "tool_use_id": "a", "result": "allow" }));
         assert_eq!(m.pending().iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["b"]);
-        m.event(5, json!({ "type": "session.status_running", "id": "r" }));
+        m.event(5, json!({ "type": types::SESSION_STATUS_RUNNING, "id": "r" }));
         assert!(m.pending().is_empty());
         assert_eq!(m.state_in_words(), "Running");
     }
@@ -488,20 +486,23 @@ mod tests {
     #[test]
     fn previews_fold_deltas_and_close_on_the_final_event() {
         let mut m = Model::default();
-        m.preview(&json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } }));
+        m.preview(&json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": "m" } }));
         m.preview(&json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": "Hel" } } }));
         m.preview(&json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "content": { "type": "text", "text": "lo" } } }));
         assert_eq!(m.previews[0].blocks, ["Hello"]);
-        m.event(1, json!({ "type": "agent.message", "id": "m", "content": [{ "type": "text", "text": "Hello!" }] }));
+        m.event(
+            1,
+            json!({ "type": types::AGENT_MESSAGE, "id": "m", "content": [{ "type": "text", "text": "Hello!" }] }),
+        );
         assert!(m.previews.is_empty());
-        m.preview(&json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } }));
+        m.preview(&json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": "m" } }));
         assert!(m.previews.is_empty(), "a stale preview of a final message is ignored");
     }
 
     #[test]
     fn a_resumed_stream_replaces_a_preview_instead_of_doubling_it() {
         let mut m = Model::default();
-        let start = json!({ "type": "event_start", "event": { "type": "agent.message", "id": "m" } });
+        let start = json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": "m" } });
         let delta = |text: &str| json!({ "type": "event_delta", "event_id": "m", "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": text } } });
         m.preview(&start);
         m.preview(&delta("Hello"));

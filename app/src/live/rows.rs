@@ -2,11 +2,12 @@
 //! away. Every type is shown; a type this version does not know gets a generic row.
 
 use leptos::prelude::*;
+use protocol::events::types;
 use serde_json::Value;
 
 use super::{
     model::{Item, duration},
-    view::{Live, offset},
+    state::Live,
 };
 
 /// Tool output longer than this many lines is collapsed.
@@ -16,7 +17,7 @@ const COLLAPSED_LINES: usize = 12;
 pub fn estimate(item: &Item) -> f64 {
     let text_len = item.text_len;
     let body = match item.kind.as_str() {
-        "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => 96.0,
+        types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => 96.0,
         _ if text_len > 0 => 22.0 * (text_len as f64 / 90.0).ceil(),
         _ => 22.0,
     };
@@ -25,7 +26,7 @@ pub fn estimate(item: &Item) -> f64 {
 
 #[component]
 pub fn Row(live: Live, index: usize) -> impl IntoView {
-    let (item, offset) = live.model.with_value(|m| (m.items[index].clone(), offset(m, m.items[index].at_ms)));
+    let (item, offset) = live.model.with_value(|m| (m.items[index].clone(), m.offset(m.items[index].at_ms)));
     let seq = item.seq;
     let expanded = move |part: &'static str| live.expanded.with_value(|e| e.contains(&(seq, part)));
     let raw_open = RwSignal::new(expanded("raw"));
@@ -87,14 +88,14 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
     let e = &*item.event;
     let str_of = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     match item.kind.as_str() {
-        "user.message" => message("You", "user", text_of(e.get("content"))),
-        "agent.message" => message("Agent", "agent", text_of(e.get("content"))),
-        "system.message" => message("System", "system", text_of(e.get("content"))),
-        "agent.thinking" => {
+        types::USER_MESSAGE => message("You", "user", text_of(e.get("content"))),
+        types::AGENT_MESSAGE => message("Agent", "agent", text_of(e.get("content"))),
+        types::SYSTEM_MESSAGE => message("System", "system", text_of(e.get("content"))),
+        types::AGENT_THINKING => {
             view! { <p class="marker">"Agent thought (its thinking is not shown by the API)."</p> }.into_any()
         }
-        "user.interrupt" => view! { <p class="marker">"You interrupted the agent."</p> }.into_any(),
-        "agent.tool_use" | "agent.mcp_tool_use" | "agent.custom_tool_use" => {
+        types::USER_INTERRUPT => view! { <p class="marker">"You interrupted the agent."</p> }.into_any(),
+        types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => {
             let name = str_of("name");
             let server = e.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" on {s}"));
             let permission = e.get("evaluated_permission").and_then(Value::as_str).map(str::to_owned);
@@ -129,16 +130,17 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             }
             .into_any()
         }
-        "user.tool_confirmation" => {
+        types::USER_TOOL_CONFIRMATION => {
             let allowed = str_of("result") == "allow";
             let message = e.get("deny_message").and_then(Value::as_str).map(|m| format!(": “{m}”"));
             view! { <p class="marker" class:denied=!allowed>{if allowed { "Allowed the call" } else { "Denied the call" }}{message}</p> }.into_any()
         }
-        "user.custom_tool_result" | "user.tool_result" | "agent.tool_result" | "agent.mcp_tool_result" => {
-            view! { <pre class="output">{text_of(e.get("content"))}</pre> }.into_any()
-        }
-        "session.status_running" => view! { <p class="marker">"Running"</p> }.into_any(),
-        "session.status_idle" => {
+        types::USER_CUSTOM_TOOL_RESULT
+        | types::USER_TOOL_RESULT
+        | types::AGENT_TOOL_RESULT
+        | types::AGENT_MCP_TOOL_RESULT => view! { <pre class="output">{text_of(e.get("content"))}</pre> }.into_any(),
+        types::SESSION_STATUS_RUNNING => view! { <p class="marker">"Running"</p> }.into_any(),
+        types::SESSION_STATUS_IDLE => {
             let reason = e.pointer("/stop_reason/type").and_then(Value::as_str).unwrap_or("unknown");
             let words = match reason {
                 "end_turn" => "Idle: the agent finished its turn.".to_owned(),
@@ -151,11 +153,11 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             };
             view! { <p class="marker">{words}</p> }.into_any()
         }
-        "session.status_terminated" => view! { <p class="marker">"Terminated."</p> }.into_any(),
-        "session.status_rescheduled" => {
+        types::SESSION_STATUS_TERMINATED => view! { <p class="marker">"Terminated."</p> }.into_any(),
+        types::SESSION_STATUS_RESCHEDULED => {
             view! { <p class="marker">"Rescheduled after a transient error."</p> }.into_any()
         }
-        "session.error" => {
+        types::SESSION_ERROR => {
             let message = e.pointer("/error/message").and_then(Value::as_str).unwrap_or("An error.").to_owned();
             let retry = match e.pointer("/error/retry_status/type").and_then(Value::as_str) {
                 Some("retrying") => "The API is retrying; wait.",
@@ -165,7 +167,7 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             };
             view! { <p class="marker error"><strong>{message}</strong> " " {retry}</p> }.into_any()
         }
-        "span.model_request_start" => {
+        types::SPAN_MODEL_REQUEST_START => {
             let usage = item.paired.as_ref().and_then(|p| p.get("model_usage").cloned());
             let words = match usage {
                 Some(u) => format!(
@@ -177,7 +179,7 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             };
             view! { <p class="marker span">{words}</p> }.into_any()
         }
-        "session.usage" => {
+        types::SESSION_USAGE => {
             let u = e.get("usage").cloned().unwrap_or(Value::Null);
             let words = format!(
                 "Usage so far: {} in, {} out tokens",

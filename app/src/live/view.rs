@@ -4,11 +4,13 @@
 use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
+use protocol::events::types;
 
 use super::{
     cards::PendingCalls,
     model::{Category, Link, Model, duration},
     rows::{Row, estimate},
+    state::Live,
 };
 use crate::api::live::Steer;
 
@@ -16,20 +18,6 @@ use crate::api::live::Steer;
 const OVERSCAN_PX: f64 = 600.0;
 /// How close to the bottom counts as "at the bottom" for following.
 const FOLLOW_SLACK_PX: f64 = 48.0;
-
-/// Everything the view's parts share. Copy: each part holds what it needs. The model is `Send`
-/// (`Arc`s, not `Rc`s): the server renders the view on a multi-threaded runtime.
-#[derive(Clone, Copy)]
-pub(super) struct Live {
-    pub session_id: StoredValue<String>,
-    pub model: StoredValue<Model>,
-    /// Bumped after each batch of frames is folded into the model.
-    pub version: RwSignal<u64>,
-    /// Rows the person expanded (raw JSON, long output), by sequence number and part.
-    pub expanded: StoredValue<HashSet<(u64, &'static str)>>,
-    /// Asks for the rows to be measured again (a row changed its height).
-    pub remeasure: RwSignal<u64>,
-}
 
 #[component]
 pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
@@ -44,6 +32,112 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
     connect(live);
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
+    // The events of the calls the session waits on, for the cards.
+    let waiting_on = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>())
+    });
+    let may_decide = crate::me::can(crate::auth::Role::Approver);
+    let may_steer = crate::me::can(crate::auth::Role::Operator);
+    view! {
+        <section class="panel live" aria-labelledby="timeline" data-testid="live">
+            <Head live />
+            <Filter hidden />
+            <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
+            <Timeline live hidden />
+            <Show when=move || may_decide.get()>
+                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on />
+            </Show>
+            <Show when=move || may_steer.get()>
+                <Composer live />
+            </Show>
+        </section>
+    }
+}
+
+/// The heading: the session's state and for how long, its totals, and the link to its events.
+#[component]
+fn Head(live: Live) -> impl IntoView {
+    let now = crate::components::clock::ticking();
+    let elapsed = move || {
+        live.version.track();
+        let since = live.model.with_value(|m| m.status_since_ms)?;
+        Some(format!(" · for {}", duration((now.get()? - since).max(0.0))))
+    };
+    // Worked out once per batch of frames for the status line and the totals, which are drawn
+    // again only when they change.
+    let link = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.link.clone())
+    });
+    let summary = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| {
+            let t = &m.totals;
+            (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
+        })
+    });
+    view! {
+        <div class="live-head">
+            <h2 id="timeline">"Timeline"</h2>
+            <p class="live-state" data-testid="live-state" aria-live="polite">
+                {move || {
+                    let (words, status, _, _) = summary.get();
+                    view! { <span class=format!("status status-{status}")>{status.clone()}</span> " " {words} }
+                }}
+                {elapsed}
+            </p>
+            <p class="muted live-totals" data-testid="live-totals">
+                {move || {
+                    let (_, _, t, count) = summary.get();
+                    format!(
+                        "{} events · {} model requests · {} in / {} out tokens{}",
+                        crate::format::count(count as u64), t.requests, crate::format::count(t.input + t.cache_read), crate::format::count(t.output),
+                        t.cost.map(|c| format!(" · {c}")).unwrap_or_default(),
+                    )
+                }}
+            </p>
+            <p class="live-link" data-testid="live-link" role="status">
+                {move || match link.get() {
+                    Link::Connecting => view! { <span class="muted">"Connecting to the session's events…"</span> }.into_any(),
+                    Link::Live => view! { <span class="link-live">"● Live"</span> }.into_any(),
+                    Link::Reconnecting(why) => view! { <span class="link-down">{format!("Reconnecting to the API ({why})…")}</span> }.into_any(),
+                    Link::Lost => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
+                    Link::Failed(why) => view! { <span class="inline-error">{why}</span> }.into_any(),
+                    Link::Ended => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
+                    Link::SignedOut => view! {
+                        <span class="inline-error" data-testid="signed-out">"Your sign-in has ended. "
+                            <a href=format!("/login?next=/sessions/{}", live.session_id.get_value())>"Sign in again"</a>
+                            " — what you typed in the message box is kept."</span>
+                    }.into_any(),
+                }}
+            </p>
+        </div>
+    }
+}
+
+/// Which kinds of events the timeline shows.
+#[component]
+fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
+    view! {
+        <fieldset class="filters live-filter">
+            <legend>"Show"</legend>
+            {Category::ALL.into_iter().map(|c| view! {
+                <label class="check">
+                    <input type="checkbox" checked=move || !hidden.read().contains(&c)
+                        on:change=move |_| hidden.update(|h| if !h.remove(&c) { h.insert(c); }) />
+                    {format!(" {} ", c.label())}
+                </label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+/// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand
+/// for the others (measured heights where known, estimates elsewhere). It follows the live end
+/// until the person scrolls up, and offers a way back.
+#[component]
+fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
     let following = RwSignal::new(true);
     let scroll_top = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(600.0f64);
@@ -62,32 +156,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         layout.track();
         let rows = rows.read();
         let (top, bottom) = (scroll_top.get() - OVERSCAN_PX, scroll_top.get() + viewport.get() + OVERSCAN_PX);
-        live.model.with_value(|m| {
-            heights.with_value(|h| {
-                let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
-                for (n, &i) in rows.iter().enumerate() {
-                    let item = &m.items[i];
-                    let height = h.get(&item.seq).copied().unwrap_or_else(|| estimate(item));
-                    if start == rows.len() && y + height >= top {
-                        start = n;
-                        pad_top = y;
-                    }
-                    if start != rows.len() && y > bottom {
-                        end = n;
-                        break;
-                    }
-                    y += height;
-                }
-                let mut total = y;
-                for &i in &rows[end..] {
-                    let item = &m.items[i];
-                    total += h.get(&item.seq).copied().unwrap_or_else(|| estimate(item));
-                }
-                let shown: Vec<(usize, u64, u32)> =
-                    rows[start..end].iter().map(|&i| (i, m.items[i].seq, m.items[i].rev)).collect();
-                (shown, pad_top, total - y)
-            })
-        })
+        live.model.with_value(|m| heights.with_value(|h| window_of(m, &rows, h, top, bottom)))
     });
 
     // Rows are measured in the browser only; the server draws them at their estimated heights.
@@ -140,110 +209,56 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         viewport.set(height);
         following.set(top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX);
     };
-
-    let now = crate::components::clock::ticking();
-    let elapsed = move || {
-        live.version.track();
-        let since = live.model.with_value(|m| m.status_since_ms)?;
-        Some(format!(" · for {}", duration((now.get()? - since).max(0.0))))
-    };
-    // Worked out once per batch of frames for the status line and the totals, which are drawn
-    // again only when they change.
-    let link = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.link.clone())
-    });
-    let summary = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| {
-            let t = &m.totals;
-            (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
-        })
-    });
-
-    // The events of the calls the session waits on, for the cards.
-    let waiting_on = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>())
-    });
-    let may_decide = crate::can(crate::auth::Role::Approver);
-    let may_steer = crate::can(crate::auth::Role::Operator);
     view! {
-        <section class="panel live" aria-labelledby="timeline" data-testid="live">
-            <div class="live-head">
-                <h2 id="timeline">"Timeline"</h2>
-                <p class="live-state" data-testid="live-state" aria-live="polite">
-                    {move || {
-                        let (words, status, _, _) = summary.get();
-                        view! { <span class=format!("status status-{status}")>{status.clone()}</span> " " {words} }
-                    }}
-                    {elapsed}
-                </p>
-                <p class="muted live-totals" data-testid="live-totals">
-                    {move || {
-                        let (_, _, t, count) = summary.get();
-                        format!(
-                            "{} events · {} model requests · {} in / {} out tokens{}",
-                            crate::format::count(count as u64), t.requests, crate::format::count(t.input + t.cache_read), crate::format::count(t.output),
-                            t.cost.map(|c| format!(" · {c}")).unwrap_or_default(),
-                        )
-                    }}
-                </p>
-                <p class="live-link" data-testid="live-link" role="status">
-                    {move || match link.get() {
-                        Link::Connecting => view! { <span class="muted">"Connecting to the session's events…"</span> }.into_any(),
-                        Link::Live => view! { <span class="link-live">"● Live"</span> }.into_any(),
-                        Link::Reconnecting(why) => view! { <span class="link-down">{format!("Reconnecting to the API ({why})…")}</span> }.into_any(),
-                        Link::Lost => view! { <span class="link-down">"Connection to Switchboard lost; reconnecting…"</span> }.into_any(),
-                        Link::Failed(why) => view! { <span class="inline-error">{why}</span> }.into_any(),
-                        Link::Ended => view! { <span class="muted">"The session was deleted."</span> }.into_any(),
-                        Link::SignedOut => view! {
-                            <span class="inline-error" data-testid="signed-out">"Your sign-in has ended. "
-                                <a href=format!("/login?next=/sessions/{}", live.session_id.get_value())>"Sign in again"</a>
-                                " — what you typed in the message box is kept."</span>
-                        }.into_any(),
-                    }}
-                </p>
+        <div class="timeline" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Session events" data-testid="timeline">
+            <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
+            <div class="rows" node_ref=list role="list">
+                <For each=move || window.get().0 key=|(_, seq, rev)| (*seq, *rev) let:((index, _, _))>
+                    <Row live index />
+                </For>
             </div>
-            <fieldset class="filters live-filter">
-                <legend>"Show"</legend>
-                {Category::ALL.into_iter().map(|c| view! {
-                    <label class="check">
-                        <input type="checkbox" checked=move || !hidden.read().contains(&c)
-                            on:change=move |_| hidden.update(|h| if !h.remove(&c) { h.insert(c); }) />
-                        {format!(" {} ", c.label())}
-                    </label>
-                }).collect_view()}
-            </fieldset>
-            <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
-            <div class="timeline" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Session events" data-testid="timeline">
-                <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
-                <div class="rows" node_ref=list role="list">
-                    <For each=move || window.get().0 key=|(_, seq, rev)| (*seq, *rev) let:((index, _, _))>
-                        <Row live index />
-                    </For>
-                </div>
-                <div style=move || format!("height:{}px", window.read().2) aria-hidden="true"></div>
-                <Previews live />
-                {move || {
-                    live.version.track();
-                    live.model.with_value(|m| m.items.is_empty() && m.link == Link::Live).then(|| view! {
-                        <p class="muted empty-timeline">"No events yet. Send the agent a message to start."</p>
-                    })
-                }}
-            </div>
-            <Show when=move || !following.get()>
-                <button type="button" class="button jump-live" data-testid="jump-live"
-                    on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
-            </Show>
-            <Show when=move || may_decide.get()>
-                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on />
-            </Show>
-            <Show when=move || may_steer.get()>
-                <Composer live />
-            </Show>
-        </section>
+            <div style=move || format!("height:{}px", window.read().2) aria-hidden="true"></div>
+            <Previews live />
+            {move || {
+                live.version.track();
+                live.model.with_value(|m| m.items.is_empty() && m.link == Link::Live).then(|| view! {
+                    <p class="muted empty-timeline">"No events yet. Send the agent a message to start."</p>
+                })
+            }}
+        </div>
+        <Show when=move || !following.get()>
+            <button type="button" class="button jump-live" data-testid="jump-live"
+                on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
+        </Show>
     }
+}
+
+/// The rows of `rows` (indexes into the model's items) that lie between `top` and `bottom`
+/// pixels, as (index, sequence number, revision), with the space above and below them.
+fn window_of(
+    m: &Model,
+    rows: &[usize],
+    heights: &HashMap<u64, f64>,
+    top: f64,
+    bottom: f64,
+) -> (Vec<(usize, u64, u32)>, f64, f64) {
+    let height_of = |i: usize| heights.get(&m.items[i].seq).copied().unwrap_or_else(|| estimate(&m.items[i]));
+    let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
+    for (n, &i) in rows.iter().enumerate() {
+        let height = height_of(i);
+        if start == rows.len() && y + height >= top {
+            start = n;
+            pad_top = y;
+        }
+        if start != rows.len() && y > bottom {
+            end = n;
+            break;
+        }
+        y += height;
+    }
+    let below: f64 = rows[end..].iter().map(|&i| height_of(i)).sum();
+    let shown = rows[start..end].iter().map(|&i| (i, m.items[i].seq, m.items[i].rev)).collect();
+    (shown, pad_top, below)
 }
 
 /// Messages and thinking being written now, below the last row.
@@ -255,7 +270,7 @@ fn Previews(live: Live) -> impl IntoView {
             m.previews
                 .iter()
                 .map(|p| {
-                    if p.kind == "agent.thinking" {
+                    if p.kind == types::AGENT_THINKING {
                         view! { <div class="row preview thinking" data-testid="preview"><span class="who">"Agent"</span> <span class="spinner" aria-hidden="true"></span> " Thinking…"</div> }.into_any()
                     } else {
                         let text = p.blocks.join("\n\n");
@@ -395,6 +410,9 @@ fn connect(live: Live) {
 
     use wasm_bindgen::{JsCast, closure::Closure};
 
+    use super::model::{FAILED, LOST, OPEN};
+    use crate::sse::{self, LinkState, Status};
+
     type Pending = Rc<RefCell<(Vec<(String, String, String)>, bool)>>;
     let pending: Pending = Rc::new(RefCell::new((Vec::new(), false)));
     let flush = {
@@ -407,31 +425,7 @@ fn connect(live: Live) {
             }
             live.model.update_value(|m| {
                 for (name, data, last_id) in frames {
-                    let value: serde_json::Value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
-                    match name.as_str() {
-                        "event" => {
-                            if let Ok(seq) = last_id.parse::<u64>() {
-                                m.event(seq, value);
-                            }
-                            m.link = Link::Live;
-                        }
-                        "preview" => m.preview(&value),
-                        "status" => {
-                            m.link = match value.get("state").and_then(|s| s.as_str()) {
-                                Some("live") => Link::Live,
-                                Some("failed") => {
-                                    Link::Failed(value["message"].as_str().unwrap_or_default().to_owned())
-                                }
-                                _ => Link::Reconnecting(value["message"].as_str().unwrap_or_default().to_owned()),
-                            }
-                        }
-                        "end" => m.link = Link::Ended,
-                        "signed_out" => m.link = Link::SignedOut,
-                        "open" if !matches!(m.link, Link::Reconnecting(_)) => m.link = Link::Live,
-                        "lost" => m.link = Link::Lost,
-                        "failed" => m.link = Link::Failed(data),
-                        _ => {}
-                    }
+                    m.frame(&name, data, &last_id);
                 }
             });
             live.version.update(|v| *v += 1);
@@ -455,14 +449,16 @@ fn connect(live: Live) {
     let url = format!("/api/sessions/{}/stream", live.session_id.get_value());
     let Ok(source) = web_sys::EventSource::new(&url) else { return };
     let mut closures: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
-    for name in ["event", "preview", "status", "end", "signed_out"] {
+    for name in [sse::EVENT, sse::PREVIEW, sse::STATUS, sse::END, sse::SIGNED_OUT] {
         let push = push.clone();
         let source_for_end = source.clone();
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
             let data = message.data().as_string().unwrap_or_default();
             // The session is gone, or the hub gave up on this view: no automatic reconnect.
-            if name == "end" || name == "signed_out" || (name == "status" && data.contains("\"state\":\"failed\"")) {
+            let failed = name == sse::STATUS
+                && serde_json::from_str::<Status>(&data).is_ok_and(|s| s.state == LinkState::Failed);
+            if name == sse::END || name == sse::SIGNED_OUT || failed {
                 source_for_end.close();
             }
             push(name.to_owned(), data, message.last_event_id());
@@ -473,7 +469,7 @@ fn connect(live: Live) {
     {
         let push = push.clone();
         let closure =
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push("open".to_owned(), String::new(), String::new()));
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push(OPEN.to_owned(), String::new(), String::new()));
         source.set_onopen(Some(closure.as_ref().unchecked_ref()));
         closures.push(closure);
     }
@@ -485,12 +481,12 @@ fn connect(live: Live) {
             // refused the stream (the session is gone, or the API cannot be reached).
             if source_for_error.ready_state() == web_sys::EventSource::CLOSED {
                 push(
-                    "failed".to_owned(),
+                    FAILED.to_owned(),
                     "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again.".to_owned(),
                     String::new(),
                 );
             } else {
-                push("lost".to_owned(), String::new(), String::new());
+                push(LOST.to_owned(), String::new(), String::new());
             }
         });
         source.set_onerror(Some(closure.as_ref().unchecked_ref()));
@@ -504,10 +500,4 @@ fn connect(live: Live) {
             }
         });
     });
-}
-
-/// "+12.4 s" from the first event.
-pub(super) fn offset(model: &Model, at_ms: Option<f64>) -> Option<String> {
-    let first = model.items.iter().find_map(|i| i.at_ms)?;
-    Some(format!("+{}", duration(at_ms? - first)))
 }

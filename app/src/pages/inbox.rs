@@ -22,7 +22,7 @@ use crate::{
 pub fn Inbox() -> impl IntoView {
     let feed = use_context::<InboxFeed>().expect("App provides the inbox feed");
     let first = Resource::new(|| (), |_| list_inbox());
-    let may_decide = crate::can(Role::Approver);
+    let may_decide = crate::me::can(Role::Approver);
 
     view! {
         <Title text="Inbox" />

@@ -6,7 +6,6 @@ pub mod files;
 pub mod inbox;
 mod not_found;
 pub mod overview;
-mod section;
 pub mod sessions;
 pub mod settings;
 pub mod users;
@@ -14,4 +13,3 @@ pub mod vaults;
 
 pub use not_found::NotFound;
 pub use overview::Overview;
-pub use section::Section;

@@ -10,6 +10,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use protocol::events::types;
 use protocol::{
     event_params::{ConfirmationResult, EventParams, SendEventsBody},
     events::SessionEvent,
@@ -123,7 +124,7 @@ pub async fn list(
     let types = params.all("types");
     for kind in &types {
         // Every persisted type but `session.deleted`, which ends a stream and is never listed.
-        if kind == "session.deleted" || !SessionEvent::KNOWN_TYPES.contains(&kind.as_str()) {
+        if kind == types::SESSION_DELETED || !SessionEvent::KNOWN_TYPES.contains(&kind.as_str()) {
             return Err(ApiError::invalid(format!("types[]: {kind:?} is not an event type that lists can filter on.")));
         }
     }
@@ -170,7 +171,7 @@ pub async fn stream(
         return Err(ApiError::invalid("event_deltas[]: at most 100 values."));
     }
     for kind in &deltas {
-        if kind != "agent.message" && kind != "agent.thinking" {
+        if kind != types::AGENT_MESSAGE && kind != types::AGENT_THINKING {
             return Err(ApiError::invalid(format!(
                 "event_deltas[]: {kind:?} has no previews; use agent.message or agent.thinking."
             )));
@@ -211,7 +212,7 @@ impl Viewer {
                 }
                 Ok(Live::Deleted { json }) => {
                     self.done = true;
-                    return Some(Event::default().event("session.deleted").data(&*json));
+                    return Some(Event::default().event(types::SESSION_DELETED).data(&*json));
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Fell behind the broadcast: read what was missed from the log, in order.

@@ -6,6 +6,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
+use protocol::events::types;
 use protocol::{
     agents::{Agent, AgentTag, Tool},
     event_params::InitialEvent,
@@ -206,7 +207,7 @@ pub async fn update(
     if body.vault_ids.is_some() {
         return Err(ApiError::invalid("vault_ids can only be set when a session is created."));
     }
-    let mut changed = json!({ "type": "session.updated" });
+    let mut changed = json!({ "type": types::SESSION_UPDATED });
     if let Some(title) = &body.title
         && session["title"] != json!(title)
     {

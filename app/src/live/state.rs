@@ -1,0 +1,21 @@
+//! What the live view's parts share.
+
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+
+use super::model::Model;
+
+/// Everything the view's parts share. Copy: each part holds what it needs. The model is `Send`
+/// (`Arc`s, not `Rc`s): the server renders the view on a multi-threaded runtime.
+#[derive(Clone, Copy)]
+pub(super) struct Live {
+    pub session_id: StoredValue<String>,
+    pub model: StoredValue<Model>,
+    /// Bumped after each batch of frames is folded into the model.
+    pub version: RwSignal<u64>,
+    /// Rows the person expanded (raw JSON, long output), by sequence number and part.
+    pub expanded: StoredValue<HashSet<(u64, &'static str)>>,
+    /// Asks for the rows to be measured again (a row changed its height).
+    pub remeasure: RwSignal<u64>,
+}

@@ -1,0 +1,67 @@
+//! The vocabulary of Switchboard's own event streams, `/api/sessions/{id}/stream` (the hub) and
+//! `/api/inbox/stream`: the name of every frame and the payloads that are Switchboard's own. The
+//! server renders the frames (`server/src/sse.rs`); the browser listens by these names.
+//!
+//! | frame        | `id:`             | data                                               | stream  |
+//! |--------------|-------------------|----------------------------------------------------|---------|
+//! | `event`      | sequence number   | one API event, as the API sent it                  | session |
+//! | `preview`    |                   | the API's `event_start` / `event_delta`            | session |
+//! | `status`     |                   | [`Status`]: the hub's link to the API              | session |
+//! | `end`        |                   | the API's last word (the session was deleted)      | session |
+//! | `inbox`      |                   | the waiting calls (`api::inbox::InboxList`)        | inbox   |
+//! | `signed_out` |                   | `{}`: the person's sign-in ended                   | both    |
+//! | `ping`       |                   | `{}`: a heartbeat                                  | both    |
+
+use serde::{Deserialize, Serialize};
+
+/// An event of the session (its `id:` is the event's sequence number in the session).
+pub const EVENT: &str = "event";
+/// A text preview in flight: the API's `event_start` or `event_delta`.
+pub const PREVIEW: &str = "preview";
+/// The hub's link to the API changed: a [`Status`].
+pub const STATUS: &str = "status";
+/// The session is gone; nothing follows.
+pub const END: &str = "end";
+/// The inbox's list of waiting calls.
+pub const INBOX: &str = "inbox";
+/// The person's sign-in ended; nothing follows.
+pub const SIGNED_OUT: &str = "signed_out";
+/// A heartbeat.
+pub const PING: &str = "ping";
+
+/// What a `status` frame says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: LinkState,
+    /// Why, when the link is not live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The hub's link to the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Live,
+    /// The API's stream dropped; the hub reconnects by itself.
+    Reconnecting,
+    /// The hub gave up on this viewer: the page must not reconnect.
+    Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_as_the_hub_writes_it() {
+        let failed = Status { state: LinkState::Failed, message: Some("gone".into()) };
+        let text = serde_json::to_string(&failed).unwrap();
+        assert_eq!(text, r#"{"state":"failed","message":"gone"}"#);
+        assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), failed);
+        assert_eq!(
+            serde_json::to_string(&Status { state: LinkState::Live, message: None }).unwrap(),
+            r#"{"state":"live"}"#
+        );
+    }
+}

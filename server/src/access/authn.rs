@@ -1,0 +1,104 @@
+//! Authentication: the login cookie's session becomes a [`Principal`] on the request, and a
+//! [`LoginCheck`] for the event streams that outlive a single request.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::Access;
+use crate::accounts::SqliteAccounts;
+
+/// What the login cookie's session holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredLogin {
+    /// The row in `logins` (gone once signed out).
+    pub login: String,
+    pub user_id: i64,
+    pub generation: i64,
+    /// Unix seconds.
+    pub started: i64,
+}
+
+/// The key of the login in the cookie's session.
+pub(super) const LOGIN: &str = "login";
+
+/// The request's login, for a long-lived stream: when it ends at the latest, and a check now and
+/// then that nobody ended it, disabled the account or changed its password meanwhile.
+#[derive(Clone)]
+pub struct LoginCheck {
+    /// The absolute expiry: an event stream opened now ends then. (An open stream counts as
+    /// activity: idle expiry does not end it.)
+    pub ends: Instant,
+    stored: StoredLogin,
+    accounts: Arc<SqliteAccounts>,
+}
+
+impl LoginCheck {
+    /// False once the person signed out, the account was disabled or its password changed. A
+    /// database that cannot be read does not end the stream.
+    pub async fn still_valid(&self) -> bool {
+        let StoredLogin { login, user_id, generation, .. } = &self.stored;
+        !matches!(self.accounts.current(login, *user_id, *generation).await, Ok(None))
+    }
+}
+
+pub(super) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Puts the signed-in [`Principal`] on the request, when the login cookie names a login that
+/// still stands. A login past its absolute expiry, or of an account since disabled or given a new
+/// password, is ended here.
+pub async fn authenticate(
+    State(access): State<Arc<Access>>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if is_asset(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match session.get::<StoredLogin>(LOGIN).await {
+        Ok(Some(login)) => {
+            let age = Duration::from_secs((unix_now() - login.started).max(0) as u64);
+            let current = if age < access.session_max {
+                access.accounts.current(&login.login, login.user_id, login.generation).await
+            } else {
+                Ok(None)
+            };
+            match current {
+                Ok(Some(principal)) => {
+                    request.extensions_mut().insert(LoginCheck {
+                        ends: Instant::now() + (access.session_max - age),
+                        stored: login,
+                        accounts: access.accounts.clone(),
+                    });
+                    request.extensions_mut().insert(principal);
+                }
+                Ok(None) => {
+                    let _ = access.accounts.end_login(&login.login).await;
+                    let _ = session.flush().await;
+                }
+                // Not the login's fault: it stays, and this request goes on signed out.
+                Err(error) => tracing::warn!("a login could not be checked: {error}"),
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!("a login session could not be read: {error}"),
+    }
+    next.run(request).await
+}
+
+/// Built assets and the health check: no login is read for them, and everyone may fetch them.
+pub(super) fn is_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
+}

@@ -1,0 +1,228 @@
+//! The forms of the sign-in and first-run pages: `POST /auth/login`, `/auth/logout` and
+//! `/auth/setup`. Each answers with a redirect; a failure goes back to its page, which says why.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+};
+
+use app::auth::Principal;
+use axum::{
+    Form,
+    extract::{ConnectInfo, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    Access,
+    authn::{LOGIN, StoredLogin, unix_now},
+};
+use crate::{
+    accounts::SignInError,
+    audit::{Actor, NewEntry},
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
+/// `POST /auth/login`: checks the password (throttled per account and per address), starts a
+/// login under a new session id, and goes on to `next`. A failure goes back to the login page,
+/// which says why.
+pub async fn login(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let ip = peer.ip().to_string();
+    let next_page = safe_next(&form.next);
+    let username = form.username.trim().to_lowercase();
+    let back = |error: &str, extra: String| {
+        Redirect::to(&format!(
+            "/login?error={error}&username={}&next={}{extra}",
+            app::format::query_value(&username),
+            app::format::query_value(&next_page)
+        ))
+        .into_response()
+    };
+    let mut actor = Actor::of(None, &headers, Some(peer));
+    // Only what could be a username goes on record (not a password typed in the wrong field).
+    actor.username = Some(username.clone()).filter(|u| app::auth::check_username(u).is_ok());
+    let audit = |status: u16, error: Option<&str>, actor: Actor| {
+        access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
+    };
+    if let Err(wait) = access.accounts.throttle.attempt(&username, &ip) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        audit(429, Some("too many failed sign-ins"), actor).await;
+        return back("throttled", format!("&wait={minutes}"));
+    }
+    match access.accounts.sign_in(&username, &form.password).await {
+        Ok(login) => {
+            access.accounts.throttle.succeeded(&username, Some(&ip));
+            // A login this browser had before ends here.
+            if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
+                let _ = access.accounts.end_login(&before.login).await;
+            }
+            let started = start_login(&access, &session, login.principal.user_id, login.generation).await;
+            if let Err(error) = started {
+                tracing::error!("a login could not be started: {error}");
+                return back("failed", String::new());
+            }
+            audit(200, None, Actor::of(Some(&login.principal), &headers, Some(peer))).await;
+            Redirect::to(&next_page).into_response()
+        }
+        Err(SignInError::Credentials) => {
+            audit(401, Some("wrong username or password"), actor).await;
+            back("credentials", String::new())
+        }
+        Err(SignInError::Disabled) => {
+            audit(403, Some("the account is disabled"), actor).await;
+            back("disabled", String::new())
+        }
+        Err(SignInError::Failed(error)) => {
+            tracing::error!("a sign-in could not be checked: {error}");
+            audit(500, Some("the accounts could not be read"), actor).await;
+            back("failed", String::new())
+        }
+    }
+}
+
+/// Records a login and puts it in the session, under a new session id: an id planted before
+/// (session fixation) is worth nothing.
+async fn start_login(access: &Access, session: &Session, user_id: i64, generation: i64) -> Result<(), String> {
+    let login = access.accounts.start_login(user_id).await.map_err(|e| e.to_string())?;
+    session.cycle_id().await.map_err(|e| e.to_string())?;
+    let stored = StoredLogin { login, user_id, generation, started: unix_now() };
+    session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
+}
+
+/// `POST /auth/logout`: ends the login on the server (the stored session is deleted, so the old
+/// cookie is worth nothing) and goes to the login page.
+pub async fn logout(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    principal: Option<axum::Extension<Principal>>,
+) -> Response {
+    if let Ok(Some(login)) = session.get::<StoredLogin>(LOGIN).await
+        && let Err(error) = access.accounts.end_login(&login.login).await
+    {
+        tracing::error!("a login could not be ended: {error}");
+    }
+    if let Err(error) = session.flush().await {
+        tracing::error!("a login session could not be ended: {error}");
+    }
+    if let Some(axum::Extension(principal)) = principal {
+        let actor = Actor::of(Some(&principal), &headers, Some(peer));
+        access.audit.append(NewEntry::auth(actor, "auth/logout", 200, None)).await;
+    }
+    Redirect::to("/login?error=signed_out").into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SetupForm {
+    token: String,
+    username: String,
+    display_name: String,
+    password: String,
+    confirm: String,
+}
+
+/// `POST /auth/setup`: with the setup link's token, creates the first admin and signs them in.
+pub async fn setup(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    let username = form.username.trim().to_lowercase();
+    let back = |message: &str| {
+        Redirect::to(&format!(
+            "/setup?token={}&username={}&error={}",
+            app::format::query_value(&form.token),
+            app::format::query_value(&username),
+            app::format::query_value(message)
+        ))
+        .into_response()
+    };
+    if !access.needs_setup.load(Ordering::Relaxed) {
+        return Redirect::to("/login?error=set_up").into_response();
+    }
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(form.token.trim().as_bytes(), access.setup_token.as_bytes())) {
+        return back(
+            "This setup link is not the one Switchboard printed at its last start; copy the link from its log.",
+        );
+    }
+    if let Err(message) = app::auth::check_username(&username) {
+        return back(&message);
+    }
+    if let Err(message) = app::auth::check_password(&username, &form.password) {
+        return back(&message);
+    }
+    if form.password != form.confirm {
+        return back("The two passwords differ; type the same password twice.");
+    }
+    let display_name = Some(form.display_name.trim()).filter(|d| !d.is_empty()).unwrap_or(&username).to_owned();
+    let account = match access.accounts.create_first_admin(&username, &display_name, &form.password).await {
+        Ok(account) => account,
+        Err(app::auth::store::AccountError::Taken) => {
+            access.needs_setup.store(false, Ordering::Relaxed);
+            return Redirect::to("/login?error=set_up").into_response();
+        }
+        Err(error) => {
+            tracing::error!("the first admin could not be created: {error:?}");
+            return back("The account could not be saved; see the server's log.");
+        }
+    };
+    access.needs_setup.store(false, Ordering::Relaxed);
+    let principal = Principal::from(account);
+    if let Err(error) = start_login(&access, &session, principal.user_id, 0).await {
+        tracing::error!("a login session could not be saved: {error}");
+        return Redirect::to("/login").into_response();
+    }
+    let mut entry = NewEntry::auth(Actor::of(Some(&principal), &headers, Some(peer)), "auth/setup", 200, None);
+    entry.targets.push(format!("user:{}", principal.user_id));
+    access.audit.append(entry).await;
+    Redirect::to("/").into_response()
+}
+
+/// Where to go after signing in: a path on this server, never another site (`//evil.example`).
+fn safe_next(next: &str) -> String {
+    let next = next.trim();
+    // A path on this server only: no `//host`, no backslashes or control characters, which
+    // browsers drop or turn into slashes (`/\t/evil.example` becomes `//evil.example`).
+    let plain = next.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/auth/") {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_pages_stay_on_this_server() {
+        assert_eq!(safe_next("/sessions/sesn_1?x=1"), "/sessions/sesn_1?x=1");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/%09/evil.example"), "/%09/evil.example", "still a path here, and encoded");
+        assert_eq!(safe_next(""), "/");
+    }
+}

@@ -1,0 +1,166 @@
+//! Who may reach what.
+//!
+//! - [`authenticate`] (`authn.rs`) turns the login cookie into a [`Principal`] on the request (or
+//!   none).
+//! - [`authorize`] (here) looks the request up in [`Access::rule`], the one table of every
+//!   endpoint and the role it needs (each server function declares its own with
+//!   `#[access(Role)]`, the other routes theirs in `startup::routes`), and refuses before any
+//!   handler runs: 401 (nobody signed in; pages redirect to the login page), 403 (the roles do
+//!   not allow it). An endpoint missing from the table is refused for everyone, and
+//!   `server/tests/access.rs` fails until it has a rule.
+//! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, the forms of the login and
+//!   first-run pages.
+//! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
+
+mod authn;
+mod forms;
+mod headers;
+
+pub use authn::{LoginCheck, authenticate};
+pub use forms::{login, logout, setup};
+pub use headers::{content_security_policy, secure_headers};
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use app::{
+    api::access::Rule,
+    auth::{Principal, Role},
+    error::{AppError, ErrorKind},
+};
+use authn::is_asset;
+use axum::{
+    extract::{Request, State},
+    http::{Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+
+use crate::{accounts::SqliteAccounts, audit::SqliteAudit};
+
+/// What the access layers share.
+pub struct Access {
+    pub accounts: Arc<SqliteAccounts>,
+    pub audit: Arc<SqliteAudit>,
+    /// No account exists yet: every page leads to the setup page.
+    pub needs_setup: AtomicBool,
+    /// The secret of the one-time setup link (printed at start while no account exists).
+    pub setup_token: String,
+    /// A login ends this long after it began.
+    pub session_max: Duration,
+    /// The rules of the routes outside the Leptos app (`startup::routes`): method, path, rule.
+    pub routes: Vec<(Method, &'static str, Rule)>,
+}
+
+impl Access {
+    /// The rule for `method path`; `None` for an endpoint nobody gave a rule, which is refused.
+    /// Server functions declare theirs with `#[access(Role)]`, the other routes in
+    /// `startup::routes`; pages are here.
+    pub fn rule(&self, method: &Method, path: &str) -> Option<Rule> {
+        let read = matches!(*method, Method::GET | Method::HEAD);
+        if is_asset(path) {
+            return Some(Rule::Public);
+        }
+        if let Some(endpoint) = app::api::access::endpoint(path) {
+            return (endpoint.read == read).then_some(endpoint.rule);
+        }
+        if let Some((_, _, rule)) =
+            self.routes.iter().find(|(m, pattern, _)| m == method && matches_route(pattern, path))
+        {
+            return Some(*rule);
+        }
+        if path.starts_with("/api/") {
+            return None;
+        }
+        if read && (path == "/login" || path == "/setup") {
+            return Some(Rule::Public);
+        }
+        // Every page can be read by every role but the admins' own; what a page does goes through
+        // the endpoints above (and a page's server functions check their rule again while it
+        // renders).
+        let admins_only = path == "/users" || path.starts_with("/users/");
+        read.then_some(Rule::Needs(if admins_only { Role::Admin } else { Role::Viewer }))
+    }
+}
+
+/// Whether `path` is an instance of `pattern`, whose `{name}` segments stand for any one segment.
+fn matches_route(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p == s || (p.starts_with('{') && p.ends_with('}') && !s.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Refuses a request its [`Access::rule`] does not allow. Pages redirect to the login (or setup) page so
+/// that a link still works after signing in; endpoints answer 401 or 403 with an [`AppError`].
+pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_page = !path.starts_with("/api/") && !path.starts_with("/auth/");
+    let Some(rule) = access.rule(request.method(), path) else {
+        if path.starts_with("/api/") {
+            tracing::error!("no access rule for {} {path}: refused; add one to server/src/access.rs", request.method());
+        }
+        return refuse(ErrorKind::Forbidden, format!("{} {path} is not open to anyone.", request.method()));
+    };
+    let Rule::Needs(role) = rule else {
+        return next.run(request).await;
+    };
+    if access.needs_setup.load(Ordering::Relaxed) {
+        if is_page {
+            return Redirect::to("/setup").into_response();
+        }
+        return refuse(
+            ErrorKind::SignedOut,
+            "Switchboard has no accounts yet: open the setup link it printed at start to create the first admin.",
+        );
+    }
+    let Some(principal) = request.extensions().get::<Principal>() else {
+        if is_page {
+            let next_page = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            return Redirect::to(&format!("/login?next={}", app::format::query_value(next_page))).into_response();
+        }
+        return refuse(
+            ErrorKind::SignedOut,
+            "You are not signed in, or your sign-in has ended. Sign in and try again.",
+        );
+    };
+    if !principal.can(role) {
+        if is_page {
+            let page = format!(
+                "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not allowed · Switchboard</title>\
+                 <h1>Not allowed for your roles</h1><p>This page needs the {} role. Ask an admin if you need it.</p>\
+                 <p><a href=\"/\">Go to the overview</a></p></html>",
+                role.as_str()
+            );
+            return (StatusCode::FORBIDDEN, axum::response::Html(page)).into_response();
+        }
+        let endpoint = path.trim_start_matches("/api/");
+        return refuse(
+            ErrorKind::Forbidden,
+            format!(
+                "Your roles ({}) do not allow {endpoint}: it needs the {} role. Ask an admin if you need it.",
+                app::auth::roles_text(&principal.roles),
+                role.as_str()
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+fn refuse(kind: ErrorKind, message: impl Into<String>) -> Response {
+    AppError::new(kind, message).into_response()
+}
+
+/// A random token for the one-time setup link.
+pub fn setup_token() -> String {
+    crate::accounts::random_hex::<24>()
+}

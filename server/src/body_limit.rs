@@ -1,0 +1,55 @@
+//! The request body limit, `SWITCHBOARD_MAX_BODY_BYTES`, for every mutation under `/api/` but
+//! uploads (`POST /api/files` streams with a limit of its own). The body is read here once, up to
+//! the limit, and passed on whole; a larger one is answered with 413 before any handler runs.
+//! The audit layer, outside this one, gets the bytes through [`ReadBody`] to name the ids they
+//! hold.
+
+use std::sync::{Arc, Mutex};
+
+use app::error::{AppError, ErrorKind};
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::Method,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+/// The mutation a request under `/api/` is (`agents/create`), or `None` for a read or anything
+/// else: what the audit log records and this limit applies to.
+pub fn mutation(method: &Method, path: &str) -> Option<String> {
+    let is_mutation = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned)
+}
+
+/// Where this layer leaves the body it read, for a layer outside it: put one in the request's
+/// extensions before it gets here.
+#[derive(Clone, Default)]
+pub struct ReadBody(Arc<Mutex<Option<Bytes>>>);
+
+impl ReadBody {
+    /// The body, once this layer read it whole.
+    pub fn take(&self) -> Option<Bytes> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Reads the body of a limited request (at most `max_bytes`), or answers 413.
+pub async fn limit(State(max_bytes): State<usize>, request: Request, next: Next) -> Response {
+    let limited = mutation(request.method(), request.uri().path()).is_some_and(|action| action != "files");
+    if !limited {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, max_bytes).await else {
+        return AppError::new(
+            ErrorKind::TooLarge,
+            format!("The request is larger than this server accepts ({max_bytes} bytes); send less at once."),
+        )
+        .into_response();
+    };
+    if let Some(read) = parts.extensions.get::<ReadBody>() {
+        *read.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.clone());
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}

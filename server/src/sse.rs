@@ -1,0 +1,121 @@
+//! Server-sent events as Switchboard sends them: the one frame renderer, the frames that are
+//! Switchboard's own (`status`, `ping`, `signed_out`), and the response that carries a stream
+//! for as long as the person's login stands. Frame names and payloads: `app::sse`.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use app::sse::{self, LinkState, Status};
+use axum::{
+    Extension,
+    body::Body,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use crate::access::LoginCheck;
+
+/// One SSE frame named `name`, with `id:` when given; `data` may span lines.
+pub fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
+    let mut frame = String::with_capacity(data.len() + name.len() + 32);
+    if let Some(id) = id {
+        frame.push_str("id: ");
+        frame.push_str(&id.to_string());
+        frame.push('\n');
+    }
+    frame.push_str("event: ");
+    frame.push_str(name);
+    frame.push('\n');
+    for line in data.split('\n') {
+        frame.push_str("data: ");
+        frame.push_str(line.trim_end_matches('\r'));
+        frame.push('\n');
+    }
+    frame.push('\n');
+    Bytes::from(frame)
+}
+
+/// The heartbeat, `event: ping`.
+pub static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
+
+/// The last frame of a stream whose login ended, `event: signed_out`.
+pub static SIGNED_OUT: Bytes = Bytes::from_static(b"event: signed_out\ndata: {}\n\n");
+
+/// A `status` frame: the hub's link to the API, and why when it is not live.
+pub fn status(state: LinkState, message: Option<&str>) -> Bytes {
+    let status = Status { state, message: message.map(str::to_owned) };
+    render(None, sse::STATUS, &serde_json::to_string(&status).unwrap_or_default())
+}
+
+/// An SSE response of `frames` for as long as the request's login stands, with a check every
+/// `every` (see [`until_signed_out`]).
+pub fn signed_in_stream(
+    frames: impl Stream<Item = Bytes> + Send + 'static,
+    login: Option<Extension<LoginCheck>>,
+    every: Duration,
+) -> Response {
+    let frames = until_signed_out(frames, login.map(|l| l.0), every);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        // Proxies in front of Switchboard must pass frames on at once.
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(frames.map(Ok::<_, std::convert::Infallible>)))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `frames` until the login ends: at its absolute expiry, or when a check (with every heartbeat)
+/// finds it void: the person signed out, the account was disabled or given a new password. The
+/// browser then gets `event: signed_out` and asks the person to sign in again (keeping what they
+/// typed).
+fn until_signed_out(
+    frames: impl Stream<Item = Bytes> + Send + 'static,
+    check: Option<LoginCheck>,
+    every: Duration,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    let signed_out = Arc::new(AtomicBool::new(false));
+    let ended = {
+        let signed_out = signed_out.clone();
+        async move {
+            loop {
+                let next_check = Instant::now() + every;
+                match &check {
+                    Some(check) if check.ends <= next_check => {
+                        tokio::time::sleep_until(check.ends.into()).await;
+                        break;
+                    }
+                    _ => tokio::time::sleep_until(next_check.into()).await,
+                }
+                if let Some(check) = &check
+                    && !check.still_valid().await
+                {
+                    break;
+                }
+            }
+            signed_out.store(true, Ordering::Relaxed);
+        }
+    };
+    let farewell = futures::stream::once(async move { signed_out.load(Ordering::Relaxed).then(|| SIGNED_OUT.clone()) })
+        .filter_map(std::future::ready);
+    frames.take_until(ended).chain(farewell)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_spans_the_lines_of_its_data() {
+        assert_eq!(render(Some(7), sse::EVENT, "{\"a\":\r\n1}"), "id: 7\nevent: event\ndata: {\"a\":\ndata: 1}\n\n");
+        assert_eq!(status(LinkState::Live, None), "event: status\ndata: {\"state\":\"live\"}\n\n");
+        assert_eq!(PING, format!("event: {}\ndata: {{}}\n\n", sse::PING));
+        assert_eq!(SIGNED_OUT, format!("event: {}\ndata: {{}}\n\n", sse::SIGNED_OUT));
+    }
+}
