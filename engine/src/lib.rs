@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod cli;
+mod domain;
 mod error;
 mod ids;
 mod resolve;

@@ -356,44 +356,13 @@ impl Actor {
         self.save().await?;
         self.engine.set_status(&self.session_id, "running").await?;
         self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+        self.apply_answers(&session).await?;
 
-        // Answers first: run what was allowed, report what was denied.
-        let answered = {
-            let mut state = self.state.lock().expect("runtime state lock");
-            state.turn.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default()
-        };
-        for call in answered {
-            match call.decision {
-                Some(Decision::Allow) => self.execute(&session, &call.event_id, &call.name, &call.input).await?,
-                Some(Decision::Deny { message }) => {
-                    let text = match message {
-                        Some(message) => format!("The user denied this tool call: {message}"),
-                        None => "The user denied this tool call.".to_owned(),
-                    };
-                    self.tool_result(&call.event_id, ToolOutput::error(text)).await?;
-                }
-                _ => {}
-            }
-        }
-        self.save().await?;
-
-        let agent = &session["agent"];
-        let model = agent["model"]["id"].as_str().unwrap_or_default();
-        let script = match agent["system"].as_str().map(Script::parse) {
-            Some(Ok(script)) if model == SCRIPTED_MODEL => script,
-            _ => {
-                let message = if model == SCRIPTED_MODEL {
-                    "The agent's script does not parse; fix its system prompt.".to_owned()
-                } else {
-                    format!(
-                        "The embedded engine runs only the scripted model (model \"scripted\"); {model:?} needs Anthropic's API. Set ANTHROPIC_API_KEY to use it."
-                    )
-                };
+        let script = match script_of(&session["agent"]) {
+            Ok(script) => script,
+            Err(message) => {
                 self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": "model_request_failed_error", "message": message, "retry_status": { "type": "exhausted" } } })).await?;
-                self.state.lock().expect("runtime state lock").turn = None;
-                self.save().await?;
-                self.idle(json!({ "type": "retries_exhausted" })).await?;
-                return Ok(Outcome::Continue);
+                return self.end_turn(json!({ "type": "retries_exhausted" })).await;
             }
         };
         let (turn_index, mut step) = {
@@ -411,31 +380,10 @@ impl Actor {
                     continue;
                 }
                 Step::Error { kind, retry_status } => {
-                    let message = format!("The script raised {kind} ({retry_status}).");
-                    self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
                     step += 1;
-                    match retry_status.as_str() {
-                        "retrying" => {
-                            self.engine.set_status(&self.session_id, "rescheduling").await?;
-                            self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
-                            self.advance(step).await?;
-                            self.engine.set_status(&self.session_id, "running").await?;
-                            self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
-                            continue;
-                        }
-                        "terminal" => {
-                            self.state.lock().expect("runtime state lock").turn = None;
-                            self.save().await?;
-                            self.engine.set_status(&self.session_id, "terminated").await?;
-                            self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
-                            return Ok(Outcome::Stop);
-                        }
-                        _ => {
-                            self.state.lock().expect("runtime state lock").turn = None;
-                            self.save().await?;
-                            self.idle(json!({ "type": "retries_exhausted" })).await?;
-                            return Ok(Outcome::Continue);
-                        }
+                    match self.scripted_error(kind, retry_status, step).await? {
+                        Some(outcome) => return Ok(outcome),
+                        None => continue,
                     }
                 }
                 _ => {}
@@ -454,18 +402,76 @@ impl Actor {
                 }
             }
             if !pending.is_empty() {
-                let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
-                if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
-                    turn.pending = pending;
-                }
-                self.save().await?;
-                self.idle(json!({ "type": "requires_action", "event_ids": ids })).await?;
-                return Ok(Outcome::Continue);
+                return self.wait_for(pending).await;
             }
         }
+        self.end_turn(json!({ "type": "end_turn" })).await
+    }
+
+    /// Runs the calls a person allowed since the turn paused, and reports those they denied.
+    async fn apply_answers(&self, session: &Value) -> ApiResult<()> {
+        let answered = {
+            let mut state = self.state.lock().expect("runtime state lock");
+            state.turn.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default()
+        };
+        for call in answered {
+            match call.decision {
+                Some(Decision::Allow) => self.execute(session, &call.event_id, &call.name, &call.input).await?,
+                Some(Decision::Deny { message }) => {
+                    let text = match message {
+                        Some(message) => format!("The user denied this tool call: {message}"),
+                        None => "The user denied this tool call.".to_owned(),
+                    };
+                    self.tool_result(&call.event_id, ToolOutput::error(text)).await?;
+                }
+                _ => {}
+            }
+        }
+        self.save().await
+    }
+
+    /// A script's `{"error": kind, "retry_status": …}` step, as the API reports a model error:
+    /// `retrying` reschedules and goes on (`None`), `terminal` ends the session, anything else
+    /// ends the turn.
+    async fn scripted_error(&self, kind: &str, retry_status: &str, next: usize) -> ApiResult<Option<Outcome>> {
+        let message = format!("The script raised {kind} ({retry_status}).");
+        self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
+        match retry_status {
+            "retrying" => {
+                self.engine.set_status(&self.session_id, "rescheduling").await?;
+                self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
+                self.advance(next).await?;
+                self.engine.set_status(&self.session_id, "running").await?;
+                self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+                Ok(None)
+            }
+            "terminal" => {
+                self.state.lock().expect("runtime state lock").turn = None;
+                self.save().await?;
+                self.engine.set_status(&self.session_id, "terminated").await?;
+                self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
+                Ok(Some(Outcome::Stop))
+            }
+            _ => self.end_turn(json!({ "type": "retries_exhausted" })).await.map(Some),
+        }
+    }
+
+    /// Pauses the turn on calls that need a person (confirmations, custom tools).
+    async fn wait_for(&self, pending: Vec<Pending>) -> ApiResult<Outcome> {
+        let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
+        if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
+            turn.pending = pending;
+        }
+        self.save().await?;
+        self.idle(json!({ "type": "requires_action", "event_ids": ids })).await?;
+        Ok(Outcome::Continue)
+    }
+
+    /// Ends the turn and goes idle for `stop_reason`.
+    async fn end_turn(&self, stop_reason: Value) -> ApiResult<Outcome> {
         self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
-        self.idle(json!({ "type": "end_turn" })).await?;
+        self.idle(stop_reason).await?;
         Ok(Outcome::Continue)
     }
 
@@ -585,6 +591,19 @@ impl Actor {
 }
 
 type Call = (String, String, Value, Permission);
+
+/// The script an agent plays: its system prompt, parsed, when its model is the scripted one;
+/// otherwise what to tell the person.
+fn script_of(agent: &Value) -> Result<Script, String> {
+    let model = agent["model"]["id"].as_str().unwrap_or_default();
+    match agent["system"].as_str().map(Script::parse) {
+        Some(Ok(script)) if model == SCRIPTED_MODEL => Ok(script),
+        _ if model == SCRIPTED_MODEL => Err("The agent's script does not parse; fix its system prompt.".to_owned()),
+        _ => Err(format!(
+            "The embedded engine runs only the scripted model (model \"scripted\"); {model:?} needs Anthropic's API. Set ANTHROPIC_API_KEY to use it."
+        )),
+    }
+}
 
 fn event_id(event: &Value) -> String {
     event["id"].as_str().unwrap_or_default().to_owned()

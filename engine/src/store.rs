@@ -208,3 +208,13 @@ impl Store {
 pub fn json(text: &str) -> ApiResult<Value> {
     serde_json::from_str(text).map_err(ApiError::internal)
 }
+
+/// Serializes a wire type, for answers.
+pub fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}
+
+/// Reads a stored object back as its wire type.
+pub fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_json::from_value(value).map_err(ApiError::internal)
+}

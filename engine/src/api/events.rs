@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{ApiJson, Params, page, to_json};
+use super::{ApiJson, Params, page};
+use crate::store::to_json;
 use crate::{
     EngineState, Live,
     error::{ApiError, ApiResult},

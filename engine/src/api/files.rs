@@ -1,7 +1,7 @@
 //! `/v1/files`: upload (multipart), list, metadata, download, delete; and the files agents
 //! write to `/mnt/session/outputs`, which become downloadable files scoped to their session.
 
-use std::{os::unix::fs::OpenOptionsExt, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Json,
@@ -193,94 +193,4 @@ pub async fn content(State(engine): State<Arc<EngineState>>, Path(id): Path<Stri
         body,
     )
         .into_response())
-}
-
-impl EngineState {
-    pub async fn file(&self, id: &str) -> ApiResult<Value> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM files WHERE id = ?").bind(id).fetch_optional(&self.store.pool).await?;
-        json(&body.ok_or_else(|| ApiError::not_found("file", id))?)
-    }
-
-    /// Registers what the agent wrote under `/mnt/session/outputs` as files of the session: new
-    /// paths become new files, changed ones are updated. Only regular files count: a symlink is
-    /// never followed, so an output cannot point the engine at a file outside the sandbox.
-    pub async fn collect_outputs(&self, session_id: &str) -> ApiResult<()> {
-        let outputs = self.sandbox_dir(session_id).join("outputs");
-        let found: Vec<(String, std::path::PathBuf, i64, u64)> = walkdir::WalkDir::new(&outputs)
-            .follow_links(false)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_file())
-            .filter_map(|entry| {
-                let metadata = entry.path().symlink_metadata().ok()?;
-                let modified = metadata.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64;
-                let relative = entry.path().strip_prefix(&outputs).ok()?.to_string_lossy().into_owned();
-                Some((relative, entry.into_path(), modified, metadata.len()))
-            })
-            .collect();
-        if found.is_empty() {
-            return Ok(());
-        }
-        // (id, mtime) of the outputs already registered, by their path under the outputs.
-        let known: std::collections::HashMap<String, (String, Option<i64>)> = sqlx::query_as(
-            "SELECT output_path, id, output_mtime FROM files WHERE scope_id = ? AND output_path IS NOT NULL",
-        )
-        .bind(session_id)
-        .fetch_all(&self.store.pool)
-        .await?
-        .into_iter()
-        .map(|(path, id, mtime): (String, String, Option<i64>)| (path, (id, mtime)))
-        .collect();
-        for (relative, path, modified, size) in found {
-            let known = known.get(&relative);
-            if known.is_some_and(|(_, mtime)| *mtime == Some(modified)) {
-                continue;
-            }
-            let id = known.map_or_else(|| new_id("file"), |(id, _)| id.clone());
-            if copy_no_follow(&path, &self.file_path(&id)).is_err() {
-                continue;
-            }
-            if known.is_some() {
-                sqlx::query("UPDATE files SET body = json_set(body, '$.size_bytes', ?), output_mtime = ? WHERE id = ?")
-                    .bind(size as i64)
-                    .bind(modified)
-                    .bind(&id)
-                    .execute(&self.store.pool)
-                    .await?;
-                continue;
-            }
-            let filename = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-            let mime = mime_guess::from_path(&path).first_raw().unwrap_or("application/octet-stream");
-            let at = now();
-            let body = json!({
-                "type": "file", "id": id, "filename": filename, "mime_type": mime, "size_bytes": size,
-                "created_at": at.text, "downloadable": true, "expires_at": null,
-                "scope": { "type": "session", "id": session_id },
-            });
-            sqlx::query(
-                "INSERT INTO files (id, body, created_us, scope_id, output_path, output_mtime) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(body.to_string())
-            .bind(at.micros)
-            .bind(session_id)
-            .bind(&relative)
-            .bind(modified)
-            .execute(&self.store.pool)
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-/// Copies a regular file, refusing to open it through a symlink.
-fn copy_no_follow(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    let mut source = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(from)?;
-    if !source.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut target = std::fs::File::create(to)?;
-    std::io::copy(&mut source, &mut target)?;
-    Ok(())
 }

@@ -252,13 +252,3 @@ pub fn page(
     }
     Ok(page)
 }
-
-/// Serializes a wire type, for answers.
-pub fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
-    serde_json::to_value(value).map_err(ApiError::internal)
-}
-
-/// Reads a stored object back as its wire type.
-pub fn from_json<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
-    serde_json::from_value(value).map_err(ApiError::internal)
-}

@@ -22,7 +22,8 @@ use protocol::{
 };
 use serde_json::{Value, json};
 
-use super::{ApiJson, Params, from_json, list_archivable, to_json};
+use super::{ApiJson, Params, list_archivable};
+use crate::store::{from_json, to_json};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},

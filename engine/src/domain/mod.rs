@@ -1,0 +1,7 @@
+//! What the engine does with its resources, apart from HTTP: the `impl EngineState` methods the
+//! handlers in `api/` and the runtime call. Handlers parse and answer; these check and store.
+
+pub mod agents;
+pub mod environments;
+pub mod files;
+pub mod sessions;

@@ -1,0 +1,275 @@
+//! Sessions: reading one (with its duration worked out), and its resources.
+
+use std::sync::Arc;
+
+use protocol::{
+    agents::{Agent, AgentTag},
+    common::Metadata,
+    event_params::InitialEvent,
+    sessions::{ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionCreate},
+};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{self, new_id, now},
+    resolve,
+    store::{from_json, json, to_json},
+};
+
+/// Session durations are worked out when read: time since creation.
+pub(crate) fn with_duration(mut session: Value) -> Value {
+    if session["status"] != "terminated"
+        && let Some(created) = session["created_at"].as_str().and_then(ids::parse_datetime)
+    {
+        let seconds = (now().micros - created) as f64 / 1e6;
+        session["stats"]["duration_seconds"] = json!(seconds.max(0.0));
+    }
+    session
+}
+
+impl EngineState {
+    /// Creates a session: the agent pinned (with any overrides), the environment checked, the
+    /// resources mounted, then the initial events queued.
+    pub async fn create_session(self: &Arc<Self>, body: SessionCreate) -> ApiResult<Value> {
+        let agent = self.pinned_agent(&body.agent).await?;
+        self.usable_environment(&body.environment_id).await?;
+        let (metadata, initial) = checked_params(&body)?;
+        let session_id = new_id("sesn");
+        let mut resources = Vec::new();
+        for (i, resource) in body.resources.iter().flatten().enumerate() {
+            resources.push(self.resource_of(resource, &format!("resources[{i}]")).await?);
+        }
+        let snapshot = snapshot(agent);
+        let at = now();
+        let session = json!({
+            "type": "session",
+            "id": session_id,
+            "status": "idle",
+            "agent": to_json(&snapshot)?,
+            "environment_id": body.environment_id,
+            "title": body.title,
+            "resources": resources,
+            "vault_ids": body.vault_ids.clone().unwrap_or_default(),
+            "metadata": metadata,
+            "usage": {},
+            "stats": { "active_seconds": 0.0, "duration_seconds": 0.0 },
+            "outcome_evaluations": [],
+            "budget": body.budget,
+            "deployment_id": null,
+            "created_at": at.text,
+            "updated_at": at.text,
+            "archived_at": null,
+        });
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, body, created_us, status, agent_id, agent_version, environment_id) VALUES (?, ?, ?, 'idle', ?, ?, ?)",
+        )
+        .bind(&session_id)
+        .bind(session.to_string())
+        .bind(at.micros)
+        .bind(&snapshot.id)
+        .bind(snapshot.version as i64)
+        .bind(&body.environment_id)
+        .execute(&mut *tx)
+        .await?;
+        for resource in &resources {
+            sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
+                .bind(resource["id"].as_str())
+                .bind(&session_id)
+                .bind(resource.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if !initial.is_empty() {
+            let runtime = self.runtime(&session_id).await?;
+            for event in initial {
+                self.append(&session_id, to_json(&event)?).await?;
+                runtime.message();
+            }
+        }
+        Ok(self.session(&session_id).await?.1)
+    }
+
+    /// The agent a new session runs, pinned at its version, with the overrides applied and
+    /// checked as an agent's own fields are.
+    async fn pinned_agent(&self, param: &SessionAgentParam) -> ApiResult<Agent> {
+        let (agent_id, version, overrides) = match param {
+            SessionAgentParam::Id(id) => (id.clone(), None, None),
+            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
+                (reference.id.clone(), reference.version.map(|v| v as i64), None)
+            }
+            SessionAgentParam::Object(SessionAgentObject::AgentWithOverrides(with)) => {
+                (with.id.clone(), with.version.map(|v| v as i64), Some(with.clone()))
+            }
+            SessionAgentParam::Object(SessionAgentObject::Unknown(v)) => {
+                return Err(ApiError::invalid(format!(
+                    "agent.type: unknown agent reference {v}; use agent or agent_with_overrides."
+                )));
+            }
+        };
+        let agent = self.agent(&agent_id, version).await.map_err(|e| e.in_field("agent"))?;
+        if !agent["archived_at"].is_null() {
+            return Err(ApiError::invalid(format!("Agent {agent_id} is archived, so new sessions cannot use it.")));
+        }
+        let mut agent: Agent = from_json(agent)?;
+        let Some(with) = overrides else { return Ok(agent) };
+        if let Some(servers) = &with.mcp_servers {
+            resolve::mcp_servers(servers)?;
+            agent.mcp_servers = servers.clone();
+        }
+        if let Some(model) = &with.model {
+            // `effort` of an override is ignored; the agent's stays.
+            let mut resolved = resolve::model(model)?;
+            resolved.effort = agent.model.effort.clone();
+            agent.model = resolved;
+        }
+        if let Some(system) = &with.system {
+            agent.system = system.clone().filter(|s| !s.is_empty());
+        }
+        match &with.tools {
+            Some(tools) => agent.tools = resolve::tools(tools, &agent.mcp_servers)?,
+            // The servers may have changed under the agent's tools: they must still match.
+            None => resolve::check_mcp_references(&agent.tools, &agent.mcp_servers)?,
+        }
+        if let Some(skills) = &with.skills {
+            agent.skills = resolve::skills(skills)?;
+        }
+        resolve::check_script(&agent.model, agent.system.as_deref())?;
+        Ok(agent)
+    }
+
+    /// Refuses an environment a new session cannot run in: archived, or not a cloud one.
+    async fn usable_environment(&self, id: &str) -> ApiResult<()> {
+        let (archived, environment) = self.environment(id).await.map_err(|e| e.in_field("environment_id"))?;
+        if archived {
+            return Err(ApiError::invalid(format!("Environment {id} is archived, so new sessions cannot use it.")));
+        }
+        if environment["config"]["type"] != "cloud" {
+            return Err(ApiError::invalid(
+                "The embedded engine runs sessions in cloud environments only; self-hosted environments need Anthropic's API and a worker.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A resource of a new session (`at` names it in errors); the engine mounts files only.
+    async fn resource_of(&self, resource: &ResourceParams, at: &str) -> ApiResult<Value> {
+        match resource {
+            ResourceParams::File(file) => self.file_resource(&file.file_id, file.mount_path.as_deref(), at).await,
+            other => Err(ApiError::invalid(format!(
+                "{at}: the embedded engine mounts files only ({} is not supported).",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// (archived, body) of a session.
+    pub async fn session(&self, id: &str) -> ApiResult<(bool, Value)> {
+        let row = sqlx::query("SELECT archived, body FROM sessions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("session", id))?;
+        Ok((row.get::<i64, _>(0) != 0, with_duration(json(row.get(1))?)))
+    }
+
+    pub(crate) async fn resource(&self, session_id: &str, resource_id: &str) -> ApiResult<Value> {
+        self.session(session_id).await?;
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM session_resources WHERE id = ? AND session_id = ?")
+                .bind(resource_id)
+                .bind(session_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        json(&body.ok_or_else(|| ApiError::not_found("session resource", resource_id))?)
+    }
+
+    /// A file resource for `file_id`, mounted at `mount_path` (default
+    /// `/mnt/session/uploads/<file_id>`).
+    pub(crate) async fn file_resource(&self, file_id: &str, mount_path: Option<&str>, at: &str) -> ApiResult<Value> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM files WHERE id = ?")
+            .bind(file_id)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(ApiError::invalid(format!("{at}: file {file_id:?} was not found; upload it first.")));
+        }
+        let mount_path = mount_path.map_or_else(|| format!("/mnt/session/uploads/{file_id}"), str::to_owned);
+        let components_ok = mount_path.split('/').all(|c| c != ".." && c != ".");
+        if !mount_path.starts_with('/') || !components_ok || mount_path.len() > 1024 || mount_path.ends_with('/') {
+            return Err(ApiError::invalid(format!(
+                "{at}: mount_path {mount_path:?} must be an absolute file path without . or .. parts."
+            )));
+        }
+        if mount_path.starts_with("/mnt/session/outputs")
+            || ["/usr", "/proc", "/dev", "/run/switchboard"].iter().any(|p| mount_path.starts_with(p))
+        {
+            return Err(ApiError::invalid(format!(
+                "{at}: mount_path {mount_path:?} is reserved; mount files elsewhere, e.g. under /mnt/session/uploads."
+            )));
+        }
+        let at = now().text;
+        Ok(
+            json!({ "type": "file", "id": new_id("sesrsc"), "file_id": file_id, "mount_path": mount_path, "created_at": at, "updated_at": at }),
+        )
+    }
+
+    /// Keeps the `resources` of the session object in step with its resource rows.
+    pub(crate) async fn sync_resources(&self, session_id: &str) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET body = json_set(body, '$.resources', (SELECT json_group_array(json(body)) FROM \
+             (SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq))) WHERE id = ?",
+        )
+        .bind(session_id)
+        .bind(session_id)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A new session's metadata and initial events, checked.
+fn checked_params(body: &SessionCreate) -> ApiResult<(Metadata, Vec<InitialEvent>)> {
+    let metadata = body.metadata.clone().unwrap_or_default();
+    resolve::metadata(&metadata)?;
+    if let Some(budget) = &body.budget
+        && budget.max_list_cost.amount.parse::<u64>().is_err()
+    {
+        return Err(ApiError::invalid("budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\"."));
+    }
+    let initial = body.initial_events.clone().unwrap_or_default();
+    if initial.len() > 50 {
+        return Err(ApiError::invalid("initial_events: at most 50 events."));
+    }
+    for (i, event) in initial.iter().enumerate() {
+        if !matches!(event, InitialEvent::UserMessage(_)) {
+            return Err(ApiError::invalid(format!(
+                "initial_events[{i}]: the embedded engine accepts user.message here ({} is not supported).",
+                event.type_name()
+            )));
+        }
+    }
+    Ok((metadata, initial))
+}
+
+/// The agent as a session keeps it: a snapshot of the pinned version.
+fn snapshot(agent: Agent) -> SessionAgent {
+    SessionAgent {
+        id: agent.id,
+        description: agent.description,
+        execution_identity: agent.execution_identity,
+        mcp_servers: agent.mcp_servers,
+        model: agent.model,
+        multiagent: None,
+        name: agent.name,
+        skills: agent.skills,
+        system: agent.system,
+        tools: agent.tools,
+        r#type: AgentTag,
+        version: agent.version,
+    }
+}
