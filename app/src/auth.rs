@@ -1,6 +1,6 @@
 //! Who may do what: roles, the person signed in, and the rules for usernames and passwords. The
-//! server enforces every rule (`server/src/access.rs`); the pages use the same types to hide what
-//! a person's roles cannot do.
+//! server enforces every rule (`server/src/access/`, built from each server function's
+//! `#[access(Role)]`); the pages use the same types to hide what a person's roles cannot do.
 
 use serde::{Deserialize, Serialize};
 

@@ -78,7 +78,11 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
         <Title formatter=move |page: String| {
             let title = if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") };
-            match inbox.count() {
+            // The server's feed is always empty (its stream opens in the browser), and the server
+            // may format the title outside the render's reactive arena, where reading a signal
+            // panics (seen rendering the not-found page).
+            let waiting = if cfg!(feature = "hydrate") { inbox.count() } else { 0 };
+            match waiting {
                 0 => title,
                 n => format!("({n}) {title}"),
             }

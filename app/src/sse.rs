@@ -49,6 +49,26 @@ pub enum LinkState {
     Failed,
 }
 
+impl LinkState {
+    const ALL: [LinkState; 3] = [LinkState::Live, LinkState::Reconnecting, LinkState::Failed];
+
+    /// Its `state` in a `status` frame.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Live => "live",
+            LinkState::Reconnecting => "reconnecting",
+            LinkState::Failed => "failed",
+        }
+    }
+
+    /// The state a `status` frame names. The browser reads frames with this rather than with
+    /// [`Status`]'s decoder, which would cost the bundle a decoder for one small object.
+    pub fn of_frame(status: &serde_json::Value) -> Option<Self> {
+        let state = status.get("state")?.as_str()?;
+        Self::ALL.into_iter().find(|s| s.as_str() == state)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +83,10 @@ mod tests {
             serde_json::to_string(&Status { state: LinkState::Live, message: None }).unwrap(),
             r#"{"state":"live"}"#
         );
+        for state in LinkState::ALL {
+            let frame = serde_json::to_value(Status { state, message: None }).unwrap();
+            assert_eq!(LinkState::of_frame(&frame), Some(state), "{frame}");
+        }
+        assert_eq!(LinkState::of_frame(&serde_json::json!({ "state": "gone" })), None);
     }
 }

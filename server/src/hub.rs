@@ -339,58 +339,16 @@ impl Hub {
     /// One upstream connection: open the stream, list what is not in the log yet, then follow
     /// the stream until it drops, the session is deleted, or nobody watches.
     async fn follow(&self, feed: &Arc<Feed>, loaded: &mut bool) -> Outcome {
-        let path = format!("/v1/sessions/{}/events/stream", feed.session_id);
-        let response = self
-            .client
-            .raw(reqwest::Method::GET, &path)
-            .query(&PREVIEWS)
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => return Outcome::Failed(AppError::upstream("Watching the session", api_error(r).await), false),
-            Err(e) => {
-                return Outcome::Failed(
-                    AppError::upstream("Watching the session", UpstreamError::Unreachable(describe(e))),
-                    false,
-                );
-            }
+        let response = match self.open_stream(&feed.session_id).await {
+            Ok(response) => response,
+            Err(error) => return Outcome::Failed(error, false),
         };
         self.open_streams.fetch_add(1, Ordering::Relaxed);
         let _open = CountGuard(&self.open_streams);
-
         // Read the stream into a queue while history is listed, so nothing said meanwhile is lost.
-        let (tx, mut frames) = mpsc::channel::<Result<(String, String), String>>(4096);
-        let reader = tokio::spawn(async move {
-            let mut stream = response.bytes_stream().eventsource();
-            while let Some(item) = stream.next().await {
-                let item = item.map(|e| (e.event, e.data)).map_err(|e| e.to_string());
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        let _reader = AbortOnDrop(reader);
-
-        let since = feed.state.lock().expect("feed lock").last_processed_at.clone();
-        match self.list(&feed.session_id, since.as_deref()).await {
-            Ok(events) => {
-                let mut batch = Vec::new();
-                let mut deleted = false;
-                for event in events {
-                    if ingest(feed, &event, None, &mut batch) {
-                        deleted = true;
-                        break;
-                    }
-                }
-                send_batch(feed, batch);
-                if deleted {
-                    return Outcome::Deleted;
-                }
-            }
-            Err(error) => return Outcome::Failed(AppError::upstream("Reading the session's events", error), false),
+        let (frames, _reader) = read_into_queue(response);
+        if let Some(outcome) = self.list_missed(feed).await {
+            return outcome;
         }
         if *loaded {
             let mut state = feed.state.lock().expect("feed lock");
@@ -401,7 +359,45 @@ impl Hub {
             *loaded = true;
             feed.phase.send_replace(Phase::Ready);
         }
+        self.relay(feed, frames).await
+    }
 
+    /// Opens the session's event stream upstream, with previews.
+    async fn open_stream(&self, session_id: &str) -> Result<reqwest::Response, AppError> {
+        let path = format!("/v1/sessions/{session_id}/events/stream");
+        let response = self
+            .client
+            .raw(reqwest::Method::GET, &path)
+            .query(&PREVIEWS)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => Ok(r),
+            Ok(r) => Err(AppError::upstream("Watching the session", api_error(r).await)),
+            Err(e) => Err(AppError::upstream("Watching the session", UpstreamError::Unreachable(describe(e)))),
+        }
+    }
+
+    /// Lists what the log does not have yet (everything after its newest event) into it; an
+    /// outcome when that ends the feed.
+    async fn list_missed(&self, feed: &Arc<Feed>) -> Option<Outcome> {
+        let since = feed.state.lock().expect("feed lock").last_processed_at.clone();
+        let events = match self.list(&feed.session_id, since.as_deref()).await {
+            Ok(events) => events,
+            Err(error) => {
+                return Some(Outcome::Failed(AppError::upstream("Reading the session's events", error), false));
+            }
+        };
+        let mut batch = Vec::new();
+        let deleted = events.iter().any(|event| ingest(feed, event, None, &mut batch));
+        send_batch(feed, batch);
+        deleted.then_some(Outcome::Deleted)
+    }
+
+    /// Passes the stream's frames to the viewers until it ends, fails, or nobody has watched
+    /// for the grace period; text previews go out every [`PREVIEW_EVERY`] at most.
+    async fn relay(&self, feed: &Arc<Feed>, mut frames: mpsc::Receiver<QueuedFrame>) -> Outcome {
         // Once nobody watches, the grace period runs from then on, whatever the stream brings.
         let unwatched = self.nobody_watches(feed, None);
         tokio::pin!(unwatched);
@@ -528,8 +524,28 @@ enum Outcome {
 /// Frames taken from the upstream stream in one go, at most.
 const MAX_BATCH: usize = 256;
 
+/// An SSE frame of the upstream stream as read: (event name, data), or why reading failed.
+type QueuedFrame = Result<(String, String), String>;
+
+/// Reads `response`'s SSE frames into a queue on a task of their own, which ends when the
+/// returned guard is dropped.
+fn read_into_queue(response: reqwest::Response) -> (mpsc::Receiver<QueuedFrame>, AbortOnDrop) {
+    let (tx, frames) = mpsc::channel::<QueuedFrame>(4096);
+    let reader = tokio::spawn(async move {
+        let mut stream = response.bytes_stream().eventsource();
+        while let Some(item) = stream.next().await {
+            let item = item.map(|e| (e.event, e.data)).map_err(|e| e.to_string());
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    (frames, AbortOnDrop(reader))
+}
+
 /// Handles one item of the upstream stream; says how the connection ends, if it does.
-fn read_frame(feed: &Feed, item: Option<Result<(String, String), String>>, batch: &mut Vec<Frame>) -> Option<Outcome> {
+fn read_frame(feed: &Feed, item: Option<QueuedFrame>, batch: &mut Vec<Frame>) -> Option<Outcome> {
     match item {
         Some(Ok((name, data))) => {
             if name == "ping" || data.is_empty() {

@@ -2,7 +2,7 @@
 //! waits for a person, kept by one poller and sent to every browser on `/api/inbox/stream`.
 //!
 //! The API has no feed of waiting calls across sessions, so the inbox polls, and spends requests
-//! only where something changed (the README's "The approval inbox" has the figures):
+//! only where something changed (docs/benchmarks.md has the figures):
 //! - **Every tick** ([`InboxConfig::poll`], 2 s): the newest 100 sessions that have not ended,
 //!   one request (`GET /v1/sessions?statuses[]=idle&statuses[]=running&statuses[]=rescheduling`).
 //! - **Every sweep** (every [`InboxConfig::sweep_every`] ticks, and first after a pause): every

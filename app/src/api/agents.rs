@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg(feature = "ssr")]
-use super::server::{clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
+use super::server::{archive, clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
 use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
@@ -246,11 +246,7 @@ pub async fn update_agent(id: String, version: u64, definition: String) -> Resul
 #[server(endpoint = "agents/archive", output = JsonResponse)]
 pub async fn archive_agent(id: String) -> Result<AgentRow, AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .post(&format!("/v1/agents/{id}/archive"), &serde_json::json!({}))
-        .await
-        .map(|agent| AgentRow::of(&agent))
-        .map_err(|e| AppError::upstream("Archiving the agent", e))
+    archive(&format!("/v1/agents/{id}"), "Archiving the agent", AgentRow::of).await
 }
 
 /// The definition from the form or raw editor, checked the way the form checks it.

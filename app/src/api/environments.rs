@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{clear_what_was_removed, list_archivable, segment, upstream};
+use super::server::{archive, clear_what_was_removed, delete, list_archivable, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
 /// One row of the environments list.
@@ -115,20 +115,12 @@ pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Resu
 #[server(endpoint = "environments/archive", output = JsonResponse)]
 pub async fn archive_environment(id: String) -> Result<EnvironmentRow, AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .post(&format!("/v1/environments/{id}/archive"), &serde_json::json!({}))
-        .await
-        .map(|env| EnvironmentRow::of(&env))
-        .map_err(|e| AppError::upstream("Archiving the environment", e))
+    archive(&format!("/v1/environments/{id}"), "Archiving the environment", EnvironmentRow::of).await
 }
 
 #[access(Admin)]
 #[server(endpoint = "environments/delete", output = JsonResponse)]
 pub async fn delete_environment(id: String) -> Result<(), AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .delete::<serde_json::Value>(&format!("/v1/environments/{id}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Deleting the environment", e))
+    delete(&format!("/v1/environments/{id}"), "Deleting the environment").await
 }

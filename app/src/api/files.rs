@@ -8,7 +8,7 @@ use protocol::files::{FileMetadata, FilePage};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{paging, segment, upstream};
+use super::server::{delete, paging, segment, upstream};
 use crate::error::AppError;
 
 #[access(Viewer)]
@@ -31,9 +31,5 @@ pub async fn get_file(id: String) -> Result<FileMetadata, AppError> {
 #[server(endpoint = "files/delete", output = JsonResponse)]
 pub async fn delete_file(id: String) -> Result<(), AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .delete::<serde_json::Value>(&format!("/v1/files/{id}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Deleting the file", e))
+    delete(&format!("/v1/files/{id}"), "Deleting the file").await
 }

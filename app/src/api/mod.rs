@@ -101,6 +101,25 @@ pub(crate) mod server {
             .map_err(|e| AppError::upstream(action, e))
     }
 
+    /// `POST <path>/archive` (path from ids already checked with [`segment`]), the archived
+    /// object answered as `row` makes it.
+    pub async fn archive<T: serde::de::DeserializeOwned, R>(
+        path: &str,
+        action: &str,
+        row: impl Fn(&T) -> R,
+    ) -> Result<R, AppError> {
+        upstream()?
+            .post(&format!("{path}/archive"), &serde_json::json!({}))
+            .await
+            .map(|item| row(&item))
+            .map_err(|e| AppError::upstream(action, e))
+    }
+
+    /// `DELETE <path>` (from ids already checked with [`segment`]).
+    pub async fn delete(path: &str, action: &str) -> Result<(), AppError> {
+        upstream()?.delete::<Value>(path).await.map(|_| ()).map_err(|e| AppError::upstream(action, e))
+    }
+
     /// Up to `limit` items of a list endpoint, walking its pages of 100 (for pickers). `query`
     /// is sent with every page.
     pub async fn walk<T: serde::de::DeserializeOwned>(

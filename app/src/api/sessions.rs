@@ -12,7 +12,7 @@ use serde_json::Value;
 #[cfg(feature = "ssr")]
 use super::MAX_CHOICES;
 #[cfg(feature = "ssr")]
-use super::server::{paging, segment, upstream, walk};
+use super::server::{archive, delete, paging, segment, upstream, walk};
 use super::{Choice, JsonResponse};
 use crate::error::AppError;
 
@@ -290,22 +290,14 @@ pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> 
 #[server(endpoint = "sessions/archive", output = JsonResponse)]
 pub async fn archive_session(id: String) -> Result<SessionRow, AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .post(&format!("/v1/sessions/{id}/archive"), &serde_json::json!({}))
-        .await
-        .map(|s| SessionRow::of(&s))
-        .map_err(|e| AppError::upstream("Archiving the session", e))
+    archive(&format!("/v1/sessions/{id}"), "Archiving the session", SessionRow::of).await
 }
 
 #[access(Admin)]
 #[server(endpoint = "sessions/delete", output = JsonResponse)]
 pub async fn delete_session(id: String) -> Result<(), AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .delete::<Value>(&format!("/v1/sessions/{id}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Deleting the session", e))
+    delete(&format!("/v1/sessions/{id}"), "Deleting the session").await
 }
 
 #[access(Operator)]
@@ -330,9 +322,5 @@ pub async fn mount_file(session_id: String, file_id: String, mount_path: String)
 #[server(endpoint = "sessions/unmount", output = JsonResponse)]
 pub async fn remove_resource(session_id: String, resource_id: String) -> Result<(), AppError> {
     let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);
-    upstream()?
-        .delete::<Value>(&format!("/v1/sessions/{id}/resources/{resource}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Removing the resource", e))
+    delete(&format!("/v1/sessions/{id}/resources/{resource}"), "Removing the resource").await
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{list_archivable, segment, upstream, walk};
+use super::server::{delete, list_archivable, segment, upstream, walk};
 use crate::error::AppError;
 
 /// A vault as the pages show it.
@@ -131,11 +131,7 @@ pub async fn archive_vault(id: String) -> Result<VaultRow, AppError> {
 #[server(endpoint = "vaults/delete", output = JsonResponse)]
 pub async fn delete_vault(id: String) -> Result<(), AppError> {
     let id = segment(&id)?;
-    upstream()?
-        .delete::<Value>(&format!("/v1/vaults/{id}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Deleting the vault", e))
+    delete(&format!("/v1/vaults/{id}"), "Deleting the vault").await
 }
 
 /// The credential form. Secret fields are write-only: the page never fills them in.
@@ -302,9 +298,5 @@ pub async fn archive_credential(vault_id: String, credential_id: String) -> Resu
 #[server(endpoint = "vaults/credentials/delete", output = JsonResponse)]
 pub async fn delete_credential(vault_id: String, credential_id: String) -> Result<(), AppError> {
     let (id, cred) = (segment(&vault_id)?, segment(&credential_id)?);
-    upstream()?
-        .delete::<Value>(&format!("/v1/vaults/{id}/credentials/{cred}"))
-        .await
-        .map(|_| ())
-        .map_err(|e| AppError::upstream("Deleting the credential", e))
+    delete(&format!("/v1/vaults/{id}/credentials/{cred}"), "Deleting the credential").await
 }

@@ -129,82 +129,19 @@ impl AgentDraft {
             body.insert("system".into(), json!(self.system));
         }
 
-        let mut tools = Vec::new();
-        if let Some(builtin) = &self.builtin {
-            let configs: Vec<Value> = builtin
-                .tools
-                .iter()
-                .filter(|t| !t.enabled || t.policy.is_some() || !t.extra.is_empty())
-                .map(|t| {
-                    let mut config = t.extra.clone();
-                    config.insert("name".into(), json!(t.name));
-                    config.insert("enabled".into(), json!(t.enabled));
-                    if let Some(policy) = &t.policy {
-                        config.insert("permission_policy".into(), json!({ "type": policy }));
-                    }
-                    Value::Object(config)
-                })
-                .collect();
-            let mut toolset = json!({
-                "type": "agent_toolset_20260401",
-                "default_config": { "enabled": true, "permission_policy": { "type": builtin.default_policy } },
-            });
-            if !configs.is_empty() {
-                toolset["configs"] = Value::Array(configs);
-            }
-            tools.push(toolset);
-        }
+        let mut tools: Vec<Value> = self.builtin.iter().map(BuiltinToolset::to_tool).collect();
         let mut names = std::collections::BTreeSet::new();
         for (i, server) in self.mcp_servers.iter().enumerate() {
-            let field = format!("mcp_servers.{i}");
-            if server.name.trim().is_empty() {
-                return Err(DraftError::new(field, format!("MCP server {} needs a name.", i + 1)));
-            }
             if !names.insert(server.name.trim()) {
                 return Err(DraftError::new(
-                    field,
+                    format!("mcp_servers.{i}"),
                     format!("Two MCP servers are named {:?}; names must be unique.", server.name.trim()),
                 ));
             }
-            if !(server.url.starts_with("https://") || server.url.starts_with("http://")) {
-                return Err(DraftError::new(
-                    field,
-                    format!("MCP server {:?} needs a URL starting with https://.", server.name.trim()),
-                ));
-            }
-            let mut toolset = server.extra.clone();
-            toolset.insert("type".into(), json!("mcp_toolset"));
-            toolset.insert("mcp_server_name".into(), json!(server.name.trim()));
-            // The rest of `default_config` (e.g. `enabled`) is kept as it was.
-            let mut default = toolset.get("default_config").and_then(Value::as_object).cloned().unwrap_or_default();
-            default.insert("permission_policy".into(), json!({ "type": server.policy }));
-            toolset.insert("default_config".into(), Value::Object(default));
-            tools.push(Value::Object(toolset));
+            tools.push(server.to_toolset(i)?);
         }
         for (i, tool) in self.custom_tools.iter().enumerate() {
-            let field = format!("custom_tools.{i}");
-            let label = if tool.name.is_empty() {
-                format!("Custom tool {}", i + 1)
-            } else {
-                format!("Custom tool {:?}", tool.name)
-            };
-            if tool.name.is_empty()
-                || tool.name.len() > 128
-                || !tool.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(DraftError::new(
-                    field,
-                    format!("{label}: the name must be 1–128 letters, digits, _ or -."),
-                ));
-            }
-            if tool.description.trim().is_empty() {
-                return Err(DraftError::new(field, format!("{label}: describe when the model should call it.")));
-            }
-            let schema =
-                input_schema(&tool.input_schema).map_err(|m| DraftError::new(field, format!("{label}: {m}")))?;
-            tools.push(
-                json!({ "type": "custom", "name": tool.name, "description": tool.description, "input_schema": schema }),
-            );
+            tools.push(tool.to_tool(i)?);
         }
         body.insert("tools".into(), Value::Array(tools));
         body.insert(
@@ -216,17 +153,7 @@ impl AgentDraft {
                     .collect(),
             ),
         );
-        let mut skills = Vec::new();
-        for (i, skill) in self.skills.iter().enumerate() {
-            if skill.skill_id.trim().is_empty() {
-                return Err(DraftError::new(format!("skills.{i}"), format!("Skill {} needs an id.", i + 1)));
-            }
-            let mut entry = json!({ "type": skill.kind, "skill_id": skill.skill_id.trim() });
-            if !skill.version.trim().is_empty() {
-                entry["version"] = json!(skill.version.trim());
-            }
-            skills.push(entry);
-        }
+        let skills = self.skills.iter().enumerate().map(|(i, skill)| skill.to_entry(i)).collect::<Result<_, _>>()?;
         body.insert("skills".into(), Value::Array(skills));
         let metadata: Map<String, Value> = self.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         if self.metadata.len() != metadata.len() {
@@ -253,80 +180,11 @@ impl AgentDraft {
         draft.name = text("name")?;
         draft.description = text("description")?;
         draft.system = text("system")?;
-        match object.get("model") {
-            Some(Value::String(id)) => draft.model = id.clone(),
-            Some(Value::Object(model)) => {
-                draft.model = model.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-                draft.model_extra = model.clone();
-                draft.model_extra.remove("id");
-            }
-            None | Some(Value::Null) => {}
-            Some(_) => {
-                return Err(DraftError::new("model", "\"model\" must be a model id or an object with an \"id\"."));
-            }
-        }
-
-        let servers: Vec<(String, String)> = match object.get("mcp_servers") {
-            None | Some(Value::Null) => vec![],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|s| {
-                    let name = s.get("name").and_then(Value::as_str);
-                    let url = s.get("url").and_then(Value::as_str);
-                    match (name, url) {
-                        (Some(n), Some(u)) => Ok((n.to_owned(), u.to_owned())),
-                        _ => Err(DraftError::new("mcp_servers", "Each MCP server needs a \"name\" and a \"url\".")),
-                    }
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(DraftError::new("mcp_servers", "\"mcp_servers\" must be a list.")),
-        };
-        let mut toolsets: Map<String, Value> = Map::new();
-        match object.get("tools") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(tools)) => {
-                for tool in tools {
-                    match tool.get("type").and_then(Value::as_str) {
-                        Some("agent_toolset_20260401") => draft.builtin = Some(builtin_from(tool)?),
-                        Some("mcp_toolset") => {
-                            let name = tool.get("mcp_server_name").and_then(Value::as_str).unwrap_or_default();
-                            toolsets.insert(name.to_owned(), tool.clone());
-                        }
-                        Some("custom") => draft.custom_tools.push(CustomToolDraft {
-                            name: tool.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                            description: tool.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                            input_schema: tool
-                                .get("input_schema")
-                                .map(|s| serde_json::to_string_pretty(s).unwrap_or_default())
-                                .unwrap_or_default(),
-                        }),
-                        other => {
-                            return Err(DraftError::new(
-                                "tools",
-                                format!("The form cannot show a tool of type {other:?}; edit it in the raw JSON only."),
-                            ));
-                        }
-                    }
-                }
-            }
-            Some(_) => return Err(DraftError::new("tools", "\"tools\" must be a list.")),
-        }
-        for (name, url) in servers {
-            let mut extra = toolsets.remove(&name).and_then(|t| t.as_object().cloned()).unwrap_or_default();
-            let policy = extra
-                .get("default_config")
-                .and_then(|c| c.get("permission_policy"))
-                .and_then(|p| p.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or("always_ask")
-                .to_owned();
-            for key in ["type", "mcp_server_name"] {
-                extra.remove(key);
-            }
-            if let Some(default) = extra.get_mut("default_config").and_then(Value::as_object_mut) {
-                default.remove("permission_policy");
-            }
-            draft.mcp_servers.push(McpServerDraft { name, url, policy, extra });
+        (draft.model, draft.model_extra) = model_from(object.get("model"))?;
+        let mut toolsets = draft.read_tools(object.get("tools"))?;
+        for (name, url) in servers_from(object.get("mcp_servers"))? {
+            let toolset = toolsets.remove(&name);
+            draft.mcp_servers.push(McpServerDraft::from_toolset(name, url, toolset));
         }
         if let Some(orphan) = toolsets.keys().next() {
             return Err(DraftError::new(
@@ -335,26 +193,9 @@ impl AgentDraft {
             ));
         }
         if let Some(skills) = object.get("skills").and_then(Value::as_array) {
-            for skill in skills {
-                draft.skills.push(SkillDraft {
-                    kind: skill.get("type").and_then(Value::as_str).unwrap_or("anthropic").to_owned(),
-                    skill_id: skill.get("skill_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    version: skill.get("version").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                });
-            }
+            draft.skills = skills.iter().map(SkillDraft::from_entry).collect();
         }
-        match object.get("metadata") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(map)) => {
-                for (k, v) in map {
-                    let v = v.as_str().ok_or_else(|| {
-                        DraftError::new("metadata", format!("metadata {k:?}: values must be strings."))
-                    })?;
-                    draft.metadata.push((k.clone(), v.to_owned()));
-                }
-            }
-            Some(_) => return Err(DraftError::new("metadata", "\"metadata\" must be an object of strings.")),
-        }
+        draft.metadata = metadata_from(object.get("metadata"))?;
         // What an API response carries that a request does not.
         const RESPONSE_ONLY: [&str; 6] = ["id", "type", "version", "created_at", "updated_at", "archived_at"];
         const MODELLED: [&str; 8] =
@@ -365,6 +206,206 @@ impl AgentDraft {
             }
         }
         Ok(draft)
+    }
+}
+
+impl AgentDraft {
+    /// Reads `tools` into the form: the built-in toolset and custom tools directly, MCP toolsets
+    /// by their server's name for [`McpServerDraft::from_toolset`].
+    fn read_tools(&mut self, tools: Option<&Value>) -> Result<Map<String, Value>, DraftError> {
+        let mut toolsets = Map::new();
+        let tools = match tools {
+            None | Some(Value::Null) => return Ok(toolsets),
+            Some(Value::Array(tools)) => tools,
+            Some(_) => return Err(DraftError::new("tools", "\"tools\" must be a list.")),
+        };
+        for tool in tools {
+            match tool.get("type").and_then(Value::as_str) {
+                Some("agent_toolset_20260401") => self.builtin = Some(builtin_from(tool)?),
+                Some("mcp_toolset") => {
+                    let name = tool.get("mcp_server_name").and_then(Value::as_str).unwrap_or_default();
+                    toolsets.insert(name.to_owned(), tool.clone());
+                }
+                Some("custom") => self.custom_tools.push(CustomToolDraft {
+                    name: tool.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    description: tool.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    input_schema: tool
+                        .get("input_schema")
+                        .map(|s| serde_json::to_string_pretty(s).unwrap_or_default())
+                        .unwrap_or_default(),
+                }),
+                other => {
+                    return Err(DraftError::new(
+                        "tools",
+                        format!("The form cannot show a tool of type {other:?}; edit it in the raw JSON only."),
+                    ));
+                }
+            }
+        }
+        Ok(toolsets)
+    }
+}
+
+/// `model` as the form shows it: the id, and the rest of a model object kept as it was.
+fn model_from(model: Option<&Value>) -> Result<(String, Map<String, Value>), DraftError> {
+    match model {
+        Some(Value::String(id)) => Ok((id.clone(), Map::new())),
+        Some(Value::Object(model)) => {
+            let mut extra = model.clone();
+            let id = extra.remove("id").and_then(|id| id.as_str().map(str::to_owned)).unwrap_or_default();
+            Ok((id, extra))
+        }
+        None | Some(Value::Null) => Ok((String::new(), Map::new())),
+        Some(_) => Err(DraftError::new("model", "\"model\" must be a model id or an object with an \"id\".")),
+    }
+}
+
+/// The (name, url) of each of `mcp_servers`.
+fn servers_from(servers: Option<&Value>) -> Result<Vec<(String, String)>, DraftError> {
+    match servers {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|s| match (s.get("name").and_then(Value::as_str), s.get("url").and_then(Value::as_str)) {
+                (Some(name), Some(url)) => Ok((name.to_owned(), url.to_owned())),
+                _ => Err(DraftError::new("mcp_servers", "Each MCP server needs a \"name\" and a \"url\".")),
+            })
+            .collect(),
+        Some(_) => Err(DraftError::new("mcp_servers", "\"mcp_servers\" must be a list.")),
+    }
+}
+
+/// `metadata` as the form's list of pairs; every value must be a string.
+fn metadata_from(metadata: Option<&Value>) -> Result<Vec<(String, String)>, DraftError> {
+    match metadata {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v.as_str() {
+                Some(v) => Ok((k.clone(), v.to_owned())),
+                None => Err(DraftError::new("metadata", format!("metadata {k:?}: values must be strings."))),
+            })
+            .collect(),
+        Some(_) => Err(DraftError::new("metadata", "\"metadata\" must be an object of strings.")),
+    }
+}
+
+impl BuiltinToolset {
+    /// The `agent_toolset_20260401` entry of `tools`: only the tools that differ from the
+    /// default get a config.
+    fn to_tool(&self) -> Value {
+        let configs: Vec<Value> = self
+            .tools
+            .iter()
+            .filter(|t| !t.enabled || t.policy.is_some() || !t.extra.is_empty())
+            .map(|t| {
+                let mut config = t.extra.clone();
+                config.insert("name".into(), json!(t.name));
+                config.insert("enabled".into(), json!(t.enabled));
+                if let Some(policy) = &t.policy {
+                    config.insert("permission_policy".into(), json!({ "type": policy }));
+                }
+                Value::Object(config)
+            })
+            .collect();
+        let mut toolset = json!({
+            "type": "agent_toolset_20260401",
+            "default_config": { "enabled": true, "permission_policy": { "type": self.default_policy } },
+        });
+        if !configs.is_empty() {
+            toolset["configs"] = Value::Array(configs);
+        }
+        toolset
+    }
+}
+
+impl McpServerDraft {
+    /// A server of `mcp_servers` with its `mcp_toolset` (if `tools` has one): the policy shown,
+    /// the rest of the toolset kept as it was.
+    fn from_toolset(name: String, url: String, toolset: Option<Value>) -> Self {
+        let mut extra = toolset.and_then(|t| t.as_object().cloned()).unwrap_or_default();
+        let policy = extra
+            .get("default_config")
+            .and_then(|c| c.get("permission_policy"))
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("always_ask")
+            .to_owned();
+        for key in ["type", "mcp_server_name"] {
+            extra.remove(key);
+        }
+        if let Some(default) = extra.get_mut("default_config").and_then(Value::as_object_mut) {
+            default.remove("permission_policy");
+        }
+        Self { name, url, policy, extra }
+    }
+
+    /// The `mcp_toolset` entry of `tools` for the `i`-th server, checked.
+    fn to_toolset(&self, i: usize) -> Result<Value, DraftError> {
+        let field = format!("mcp_servers.{i}");
+        if self.name.trim().is_empty() {
+            return Err(DraftError::new(field, format!("MCP server {} needs a name.", i + 1)));
+        }
+        if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
+            return Err(DraftError::new(
+                field,
+                format!("MCP server {:?} needs a URL starting with https://.", self.name.trim()),
+            ));
+        }
+        let mut toolset = self.extra.clone();
+        toolset.insert("type".into(), json!("mcp_toolset"));
+        toolset.insert("mcp_server_name".into(), json!(self.name.trim()));
+        // The rest of `default_config` (e.g. `enabled`) is kept as it was.
+        let mut default = toolset.get("default_config").and_then(Value::as_object).cloned().unwrap_or_default();
+        default.insert("permission_policy".into(), json!({ "type": self.policy }));
+        toolset.insert("default_config".into(), Value::Object(default));
+        Ok(Value::Object(toolset))
+    }
+}
+
+impl CustomToolDraft {
+    /// The `custom` entry of `tools` for the `i`-th custom tool, checked.
+    fn to_tool(&self, i: usize) -> Result<Value, DraftError> {
+        let field = format!("custom_tools.{i}");
+        let label = if self.name.is_empty() {
+            format!("Custom tool {}", i + 1)
+        } else {
+            format!("Custom tool {:?}", self.name)
+        };
+        if self.name.is_empty()
+            || self.name.len() > 128
+            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(DraftError::new(field, format!("{label}: the name must be 1–128 letters, digits, _ or -.")));
+        }
+        if self.description.trim().is_empty() {
+            return Err(DraftError::new(field, format!("{label}: describe when the model should call it.")));
+        }
+        let schema = input_schema(&self.input_schema).map_err(|m| DraftError::new(field, format!("{label}: {m}")))?;
+        Ok(json!({ "type": "custom", "name": self.name, "description": self.description, "input_schema": schema }))
+    }
+}
+
+impl SkillDraft {
+    fn from_entry(skill: &Value) -> Self {
+        let text = |key: &str| skill.get(key).and_then(Value::as_str);
+        Self {
+            kind: text("type").unwrap_or("anthropic").to_owned(),
+            skill_id: text("skill_id").unwrap_or_default().to_owned(),
+            version: text("version").unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// The `i`-th entry of `skills`, checked.
+    fn to_entry(&self, i: usize) -> Result<Value, DraftError> {
+        if self.skill_id.trim().is_empty() {
+            return Err(DraftError::new(format!("skills.{i}"), format!("Skill {} needs an id.", i + 1)));
+        }
+        let mut entry = json!({ "type": self.kind, "skill_id": self.skill_id.trim() });
+        if !self.version.trim().is_empty() {
+            entry["version"] = json!(self.version.trim());
+        }
+        Ok(entry)
     }
 }
 

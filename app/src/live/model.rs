@@ -9,7 +9,7 @@ use std::{
 use protocol::events::types;
 use serde_json::Value;
 
-use crate::sse::{self, LinkState, Status};
+use crate::sse::{self, LinkState};
 
 /// One persisted event as the timeline shows it.
 #[derive(Debug, Clone)]
@@ -173,35 +173,79 @@ impl Model {
             _ => None,
         };
         let event = Arc::new(event);
-        let mut folded = false;
-        // Pair results with their calls, and a request's end with its start.
-        let pair_key = match kind.as_str() {
+        let folded = self.pair(&kind, &event, at_ms);
+        self.track(seq, &kind, &id, &event, at_ms);
+        let group = match kind.as_str() {
+            types::SPAN_MODEL_REQUEST_START => None,
+            types::SPAN_MODEL_REQUEST_END => {
+                self.open_request.take();
+                None
+            }
+            _ => self.open_request,
+        };
+        if !id.is_empty() {
+            self.by_id.insert(id.clone(), self.items.len());
+        }
+        let text_len = event
+            .get("content")
+            .and_then(Value::as_array)
+            .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
+            .unwrap_or(0);
+        self.items.push(Item {
+            text_len,
+            seq,
+            id,
+            kind,
+            event,
+            at_ms,
+            gap_ms,
+            group,
+            paired: None,
+            paired_at_ms: None,
+            folded,
+            rev: 0,
+        });
+    }
+
+    /// Folds a result into its call, or a request's end into its start: whether it was.
+    fn pair(&mut self, kind: &str, event: &Arc<Value>, at_ms: Option<f64>) -> bool {
+        let pair_key = match kind {
             types::AGENT_TOOL_RESULT | types::USER_TOOL_RESULT => event.get("tool_use_id"),
             types::AGENT_MCP_TOOL_RESULT => event.get("mcp_tool_use_id"),
             types::SPAN_MODEL_REQUEST_END => event.get("model_request_start_id"),
             _ => None,
         }
         .and_then(Value::as_str);
-        if let Some(&index) = pair_key.and_then(|key| self.by_id.get(key)) {
-            let call = &mut self.items[index];
-            call.paired = Some(event.clone());
-            call.paired_at_ms = at_ms;
-            call.rev += 1;
-            folded = true;
-        }
-        match kind.as_str() {
+        let Some(&index) = pair_key.and_then(|key| self.by_id.get(key)) else { return false };
+        let call = &mut self.items[index];
+        call.paired = Some(event.clone());
+        call.paired_at_ms = at_ms;
+        call.rev += 1;
+        true
+    }
+
+    /// What an event changes beside its row: the session's status and since when, the calls it
+    /// waits on, the previews still open, the totals.
+    fn track(&mut self, seq: u64, kind: &str, id: &str, event: &Value, at_ms: Option<f64>) {
+        match kind {
             types::SPAN_MODEL_REQUEST_START => self.open_request = Some(seq),
             types::AGENT_MESSAGE | types::AGENT_THINKING => self.previews.retain(|p| p.id != id),
-            types::SPAN_MODEL_REQUEST_END => self.previews.clear(),
+            types::SPAN_MODEL_REQUEST_END => {
+                self.previews.clear();
+                let usage = event.get("model_usage");
+                let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
+                self.totals.input += get("input_tokens");
+                self.totals.output += get("output_tokens");
+                self.totals.cache_read += get("cache_read_input_tokens");
+                self.totals.requests += 1;
+            }
             types::SESSION_STATUS_RUNNING | types::SESSION_STATUS_RESCHEDULED | types::SESSION_STATUS_TERMINATED => {
-                self.status = Some(
-                    match kind.as_str() {
-                        types::SESSION_STATUS_RUNNING => "running",
-                        types::SESSION_STATUS_RESCHEDULED => "rescheduling",
-                        _ => "terminated",
-                    }
-                    .to_owned(),
-                );
+                let status = match kind {
+                    types::SESSION_STATUS_RUNNING => "running",
+                    types::SESSION_STATUS_RESCHEDULED => "rescheduling",
+                    _ => "terminated",
+                };
+                self.status = Some(status.to_owned());
                 self.status_since_ms = at_ms.or(self.status_since_ms);
                 self.waiting_on.clear();
                 if kind != types::SESSION_STATUS_RUNNING {
@@ -236,44 +280,6 @@ impl Model {
             }
             _ => {}
         }
-        if kind == types::SPAN_MODEL_REQUEST_END {
-            let usage = event.get("model_usage");
-            let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
-            self.totals.input += get("input_tokens");
-            self.totals.output += get("output_tokens");
-            self.totals.cache_read += get("cache_read_input_tokens");
-            self.totals.requests += 1;
-        }
-        let group = match kind.as_str() {
-            types::SPAN_MODEL_REQUEST_START => None,
-            types::SPAN_MODEL_REQUEST_END => {
-                self.open_request.take();
-                None
-            }
-            _ => self.open_request,
-        };
-        if !id.is_empty() {
-            self.by_id.insert(id.clone(), self.items.len());
-        }
-        let text_len = event
-            .get("content")
-            .and_then(Value::as_array)
-            .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
-            .unwrap_or(0);
-        self.items.push(Item {
-            text_len,
-            seq,
-            id,
-            kind,
-            event,
-            at_ms,
-            gap_ms,
-            group,
-            paired: None,
-            paired_at_ms: None,
-            folded,
-            rev: 0,
-        });
     }
 
     /// Folds an `event_start` or `event_delta`, with the SDK's rule for block indexes.
@@ -331,9 +337,8 @@ impl Model {
             }
             sse::PREVIEW => self.preview(&value),
             sse::STATUS => {
-                let status = serde_json::from_value::<Status>(value).ok();
-                let message = status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
-                self.link = match status.map(|s| s.state) {
+                let message = value.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                self.link = match LinkState::of_frame(&value) {
                     Some(LinkState::Live) => Link::Live,
                     Some(LinkState::Failed) => Link::Failed(message),
                     _ => Link::Reconnecting(message),

@@ -411,7 +411,7 @@ fn connect(live: Live) {
     use wasm_bindgen::{JsCast, closure::Closure};
 
     use super::model::{FAILED, LOST, OPEN};
-    use crate::sse::{self, LinkState, Status};
+    use crate::sse::{self, LinkState};
 
     type Pending = Rc<RefCell<(Vec<(String, String, String)>, bool)>>;
     let pending: Pending = Rc::new(RefCell::new((Vec::new(), false)));
@@ -457,7 +457,8 @@ fn connect(live: Live) {
             let data = message.data().as_string().unwrap_or_default();
             // The session is gone, or the hub gave up on this view: no automatic reconnect.
             let failed = name == sse::STATUS
-                && serde_json::from_str::<Status>(&data).is_ok_and(|s| s.state == LinkState::Failed);
+                && serde_json::from_str(&data).ok().and_then(|frame| LinkState::of_frame(&frame))
+                    == Some(LinkState::Failed);
             if name == sse::END || name == sse::SIGNED_OUT || failed {
                 source_for_end.close();
             }

@@ -107,7 +107,10 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let is_page = !path.starts_with("/api/") && !path.starts_with("/auth/");
     let Some(rule) = access.rule(request.method(), path) else {
         if path.starts_with("/api/") {
-            tracing::error!("no access rule for {} {path}: refused; add one to server/src/access.rs", request.method());
+            tracing::error!(
+                "no access rule for {} {path}: refused; give it #[access(Role)] or a rule in startup::routes",
+                request.method()
+            );
         }
         return refuse(ErrorKind::Forbidden, format!("{} {path} is not open to anyone.", request.method()));
     };
