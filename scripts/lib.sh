@@ -5,8 +5,9 @@
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc >= 1.96; 0.3.10 builds --locked on 1.95
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WASM_TOOLCHAIN_MARKER="$ROOT/target/.wasm-toolchain"
-# Build tools from npm (wasm-opt) come first, then cargo-installed tools.
-export PATH="$ROOT/scripts/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Build tools come first: wasm-opt through its cache (scripts/tools/bin), npm's binaryen behind it,
+# then cargo-installed tools.
+export PATH="$ROOT/scripts/tools/bin:$ROOT/scripts/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -51,7 +52,7 @@ wasm_toolchain_is_debian() {
 with_wasm_toolchain() {
   if wasm_toolchain_is_debian; then
     # Debian's rustc names `rust-lld` as the wasm linker, which it does not ship: lld-22's wasm-ld is it.
-    PATH="$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+    PATH="$ROOT/scripts/tools/bin:$ROOT/scripts/tools/node_modules/.bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 "$@"
   else
     "$@"
@@ -74,7 +75,9 @@ leptos_build() {
 server_side() { RUSTFLAGS="--cfg erase_components" "$@"; }
 
 # The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
-# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk.
+# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk. cargo-leptos
+# runs wasm-opt over every chunk on every build; scripts/tools/bin/wasm-opt answers an unchanged
+# chunk from target/wasm-opt-cache, so a build with nothing changed takes seconds.
 release_build() {
   leptos_build --release --split "$@"
 }
