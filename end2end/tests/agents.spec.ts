@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, fact, idFromUrl, recordRequests, unique, waitForHydration } from './support';
+import { collectErrors, fact, idFromUrl, pageTitle, recordRequests, unique, waitForHydration } from './support';
 
 const script = JSON.stringify({ turns: [[{ text: 'hi' }]] });
 
@@ -78,7 +78,7 @@ test('an agent built in the form is the definition the raw JSON shows, and its s
   await expect(page).toHaveURL(/\/agents\/agent_[^/?]+$/);
   const id = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${name} v1`);
-  await expect(page).toHaveTitle(`${name} · Switchboard`);
+  await expect(page).toHaveTitle(pageTitle(name));
   await expect(fact(page, 'Model')).toHaveText('scripted');
   await expect(fact(page, 'Tools')).toHaveText('7 built-in, 1 custom');
 

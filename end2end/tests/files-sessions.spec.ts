@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { collectErrors, fact, idFromUrl, recordRequests, unique, waitForHydration } from './support';
+import { collectErrors, fact, idFromUrl, pageTitle, recordRequests, unique, waitForHydration } from './support';
 
 /** The upload form (it has a heading but no accessible name of its own). */
 function uploadForm(page: Page): Locator {
@@ -91,7 +91,7 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await expect(page).toHaveURL(/\/sessions\/sesn_[^/?]+$/);
   const sessionId = idFromUrl(page);
   await expect(page.getByRole('heading', { level: 1 })).toContainText(title);
-  await expect(page).toHaveTitle(`${title} · Switchboard`);
+  await expect(page).toHaveTitle(pageTitle(title));
   await expect(fact(page, 'Id')).toHaveText(sessionId);
   await expect(fact(page, 'Agent')).toHaveText('Demo: scripted agent v1');
   const mounted = page.getByRole('region', { name: 'Mounted files' });
@@ -128,7 +128,7 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   // It is gone for good.
   const gone = await page.goto(`/sessions/${sessionId}`);
   expect(gone?.status()).toBe(404);
-  await expect(page).toHaveTitle('Session not found · Switchboard');
+  await expect(page).toHaveTitle(pageTitle('Session not found'));
   await expect(page.getByRole('alert').filter({ hasText: `Loading session ${sessionId} failed` })).toContainText(
     'Not found',
   );

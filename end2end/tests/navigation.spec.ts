@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { collectErrors, waitForHydration } from './support';
+import { collectErrors, pageTitle, waitForHydration } from './support';
 
 test('the overview hydrates and the navigation changes pages without reloading', async ({ page }) => {
   const errors = collectErrors(page);
@@ -20,7 +20,7 @@ test('the overview hydrates and the navigation changes pages without reloading',
 
   await expect(page).toHaveURL(/\/agents$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Agents' })).toBeVisible();
-  await expect(page).toHaveTitle('Agents · Switchboard');
+  await expect(page).toHaveTitle(pageTitle('Agents'));
   await expect(nav.getByRole('link', { name: 'Agents' })).toHaveAttribute('aria-current', 'page');
   expect(await page.evaluate(() => (window as unknown as Record<string, string>).switchboardMarker)).toBe('kept');
   expect(documentLoads).toEqual([]);

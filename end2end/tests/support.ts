@@ -21,6 +21,15 @@ export async function waitForHydration(page: Page): Promise<void> {
   await page.locator('body[data-hydrated="true"]').waitFor();
 }
 
+/**
+ * A page's title: `<page> · Switchboard`, after the count of waiting calls when the inbox has any
+ * ("(1) Agents · Switchboard"), which tests running alongside may leave.
+ */
+export function pageTitle(page: string): RegExp {
+  const escaped = page.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^(\\(\\d+\\) )?${escaped} · Switchboard$`);
+}
+
 /** A name no other test (or earlier run against the same server) uses: tests run in parallel. */
 export function unique(prefix: string): string {
   return `${prefix} ${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
