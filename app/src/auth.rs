@@ -190,33 +190,6 @@ pub mod store {
     #[derive(Clone)]
     pub struct AccountsHandle(pub Arc<dyn AccountStore>);
 
-    /// One entry of the audit log.
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub struct AuditEntry {
-        pub id: i64,
-        pub at: String,
-        pub username: Option<String>,
-        pub roles: String,
-        pub ip: Option<String>,
-        pub user_agent: Option<String>,
-        pub action: String,
-        pub targets: String,
-        pub detail: Option<Value>,
-        pub outcome: String,
-        pub status: u16,
-        pub error: Option<String>,
-    }
-
-    pub use crate::api::audit::AuditQuery;
-
-    pub trait AuditStore: Send + Sync + 'static {
-        /// Entries matching `query`, newest first.
-        fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
-    }
-
-    #[derive(Clone)]
-    pub struct AuditHandle(pub Arc<dyn AuditStore>);
-
     /// What a server function adds to its audit entry (the tool and input digest of a decision):
     /// the server puts an empty note on each mutation and writes the entry after the response.
     #[derive(Clone, Default)]

@@ -8,11 +8,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use app::{
-    api::audit::AuditQuery,
-    auth::{
-        Principal, roles_text,
-        store::{AuditEntry, AuditNote, AuditStore},
+    api::audit::{
+        AuditQuery,
+        server::{AuditEntry, AuditStore},
     },
+    auth::{Principal, roles_text, store::AuditNote},
     error::AppError,
     upstream::client::BoxFuture,
 };

@@ -7,11 +7,8 @@ use std::sync::{Arc, atomic::AtomicBool};
 use app::error::AppError;
 use app::{
     App,
-    api::{access::Rule, inbox::server::InboxHandle},
-    auth::{
-        Role,
-        store::{AccountsHandle, AuditHandle},
-    },
+    api::{access::Rule, audit::server::AuditHandle, inbox::server::InboxHandle},
+    auth::{Role, store::AccountsHandle},
     decisions::DecisionsHandle,
     shell,
     upstream::{UpstreamSummary, client::UpstreamHandle},

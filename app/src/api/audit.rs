@@ -105,7 +105,7 @@ pub const AUDIT_PAGE: u32 = 50;
 pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     let principal = crate::auth::store::require(crate::auth::Role::Viewer)?;
     let (query, everyone) = scoped(query, &principal)?;
-    let store = leptos::prelude::use_context::<crate::auth::store::AuditHandle>()
+    let store = leptos::prelude::use_context::<server::AuditHandle>()
         .ok_or_else(|| AppError::internal("The server did not provide its audit log."))?;
     let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
     let mut asked = query.clone();
@@ -143,4 +143,41 @@ pub fn scoped(mut query: AuditQuery, principal: &crate::auth::Principal) -> Resu
         query.user = principal.username.clone();
     }
     Ok((query, everyone))
+}
+
+/// Where the server keeps the audit log (server only): the store lives in the `server` crate
+/// (SQLite); [`list_audit`] reaches it through [`AuditHandle`], provided as context.
+#[cfg(feature = "ssr")]
+pub mod server {
+    use std::sync::Arc;
+
+    use serde_json::Value;
+
+    use super::AuditQuery;
+    use crate::upstream::client::BoxFuture;
+
+    /// One entry of the audit log.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct AuditEntry {
+        pub id: i64,
+        pub at: String,
+        pub username: Option<String>,
+        pub roles: String,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+        pub action: String,
+        pub targets: String,
+        pub detail: Option<Value>,
+        pub outcome: String,
+        pub status: u16,
+        pub error: Option<String>,
+    }
+
+    pub trait AuditStore: Send + Sync + 'static {
+        /// Entries matching `query`, newest first.
+        fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
+    }
+
+    #[derive(Clone)]
+    pub struct AuditHandle(pub Arc<dyn AuditStore>);
 }
