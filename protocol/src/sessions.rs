@@ -99,6 +99,28 @@ pub enum SessionStatus {
     Other(String),
 }
 
+impl SessionStatus {
+    /// Every status this version knows, in the order of a session's life.
+    pub const KNOWN: [SessionStatus; 4] =
+        [SessionStatus::Idle, SessionStatus::Running, SessionStatus::Rescheduling, SessionStatus::Terminated];
+
+    /// The status as the API writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SessionStatus::Rescheduling => "rescheduling",
+            SessionStatus::Running => "running",
+            SessionStatus::Idle => "idle",
+            SessionStatus::Terminated => "terminated",
+            SessionStatus::Other(other) => other,
+        }
+    }
+
+    /// A status by its name (`Other` for one this version does not know).
+    pub fn named(name: &str) -> Self {
+        Self::KNOWN.into_iter().find(|s| s.as_str() == name).unwrap_or_else(|| SessionStatus::Other(name.to_owned()))
+    }
+}
+
 /// Status of a session thread (same values as [`SessionStatus`]).
 pub type SessionThreadStatus = SessionStatus;
 

@@ -348,3 +348,14 @@ fn open_enums_keep_unknown_values() {
     let status: protocol::sessions::SessionStatus = serde_json::from_str(r#""paused""#).unwrap();
     assert_eq!(serde_json::to_string(&status).unwrap(), r#""paused""#);
 }
+
+#[test]
+fn a_session_status_is_named_as_the_api_writes_it() {
+    use protocol::sessions::SessionStatus;
+    for status in SessionStatus::KNOWN {
+        assert_eq!(serde_json::to_value(&status).unwrap(), status.as_str(), "{status:?}");
+        assert_eq!(SessionStatus::named(status.as_str()), status);
+    }
+    assert_eq!(SessionStatus::named("paused"), SessionStatus::Other("paused".into()));
+    assert_eq!(SessionStatus::Other("paused".into()).as_str(), "paused");
+}

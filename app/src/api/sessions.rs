@@ -40,10 +40,7 @@ impl SessionRow {
         Self {
             id: s.id.clone(),
             title: s.title.clone().filter(|t| !t.is_empty()),
-            status: serde_json::to_value(&s.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            status: s.status.as_str().to_owned(),
             agent_id: s.agent.id.clone(),
             agent_name: s.agent.name.clone(),
             agent_version: s.agent.version,
@@ -154,10 +151,12 @@ pub async fn list_sessions(
     let mut query = paging(100, page);
     query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
     if let Some(status) = status.filter(|s| !s.is_empty()) {
-        if !["idle", "running", "rescheduling", "terminated"].contains(&status.as_str()) {
+        use protocol::sessions::SessionStatus;
+        if let SessionStatus::Other(_) = SessionStatus::named(&status) {
+            let known: Vec<&str> = SessionStatus::KNOWN.iter().map(SessionStatus::as_str).collect();
             return Err(AppError::bad_input(
                 "status",
-                format!("{status:?} is not a session status; choose idle, running, rescheduling or terminated."),
+                format!("{status:?} is not a session status; choose one of {}.", known.join(", ")),
             ));
         }
         query.push(("statuses[]".into(), status));
