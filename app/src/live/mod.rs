@@ -6,6 +6,8 @@ mod cards;
 pub mod model;
 mod rows;
 mod state;
+#[cfg(feature = "hydrate")]
+mod stream;
 mod view;
 
 pub use cards::PendingCalls;

@@ -29,7 +29,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         remeasure: RwSignal::new(0),
     };
     #[cfg(feature = "hydrate")]
-    connect(live);
+    super::stream::connect(live);
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
     // The events of the calls the session waits on, for the cards.
@@ -400,105 +400,4 @@ fn stored_draft(key: &str, value: Option<&str>) -> Option<String> {
         Some("") => storage.remove_item(key).ok().map(|_| String::new()),
         Some(v) => storage.set_item(key, v).ok().map(|_| v.to_owned()),
     }
-}
-
-/// Opens the hub's stream for this view, folds its frames into the model in batches, and
-/// closes it when the view goes away.
-#[cfg(feature = "hydrate")]
-fn connect(live: Live) {
-    use std::{cell::RefCell, rc::Rc, time::Duration};
-
-    use wasm_bindgen::{JsCast, closure::Closure};
-
-    use super::model::{FAILED, LOST, OPEN};
-    use crate::sse::{self, LinkState};
-
-    type Pending = Rc<RefCell<(Vec<(String, String, String)>, bool)>>;
-    let pending: Pending = Rc::new(RefCell::new((Vec::new(), false)));
-    let flush = {
-        let pending = pending.clone();
-        move || {
-            let frames = std::mem::take(&mut pending.borrow_mut().0);
-            pending.borrow_mut().1 = false;
-            if frames.is_empty() {
-                return;
-            }
-            live.model.update_value(|m| {
-                for (name, data, last_id) in frames {
-                    m.frame(&name, data, &last_id);
-                }
-            });
-            live.version.update(|v| *v += 1);
-        }
-    };
-    let push = {
-        let pending = pending.clone();
-        let flush = Rc::new(flush);
-        move |name: String, data: String, last_id: String| {
-            let mut p = pending.borrow_mut();
-            p.0.push((name, data, last_id));
-            if !p.1 {
-                p.1 = true;
-                let flush = flush.clone();
-                set_timeout(move || flush(), Duration::from_millis(30));
-            }
-        }
-    };
-    let push = Rc::new(push);
-
-    let url = format!("/api/sessions/{}/stream", live.session_id.get_value());
-    let Ok(source) = web_sys::EventSource::new(&url) else { return };
-    let mut closures: Vec<Closure<dyn FnMut(web_sys::Event)>> = Vec::new();
-    for name in [sse::EVENT, sse::PREVIEW, sse::STATUS, sse::END, sse::SIGNED_OUT] {
-        let push = push.clone();
-        let source_for_end = source.clone();
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
-            let data = message.data().as_string().unwrap_or_default();
-            // The session is gone, or the hub gave up on this view: no automatic reconnect.
-            let failed = name == sse::STATUS
-                && serde_json::from_str(&data).ok().and_then(|frame| LinkState::of_frame(&frame))
-                    == Some(LinkState::Failed);
-            if name == sse::END || name == sse::SIGNED_OUT || failed {
-                source_for_end.close();
-            }
-            push(name.to_owned(), data, message.last_event_id());
-        });
-        let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-        closures.push(closure);
-    }
-    {
-        let push = push.clone();
-        let closure =
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push(OPEN.to_owned(), String::new(), String::new()));
-        source.set_onopen(Some(closure.as_ref().unchecked_ref()));
-        closures.push(closure);
-    }
-    {
-        let push = push.clone();
-        let source_for_error = source.clone();
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            // CONNECTING: the browser retries by itself, with Last-Event-ID. CLOSED: the server
-            // refused the stream (the session is gone, or the API cannot be reached).
-            if source_for_error.ready_state() == web_sys::EventSource::CLOSED {
-                push(
-                    FAILED.to_owned(),
-                    "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again.".to_owned(),
-                    String::new(),
-                );
-            } else {
-                push(LOST.to_owned(), String::new(), String::new());
-            }
-        });
-        source.set_onerror(Some(closure.as_ref().unchecked_ref()));
-        closures.push(closure);
-    }
-    let held = StoredValue::new_local(Some((source, closures)));
-    on_cleanup(move || {
-        held.try_update_value(|held| {
-            if let Some((source, _closures)) = held.take() {
-                source.close();
-            }
-        });
-    });
 }
