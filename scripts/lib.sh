@@ -79,6 +79,8 @@ server_side() { RUSTFLAGS="--cfg erase_components" "$@"; }
 # runs wasm-opt over every chunk on every build; scripts/tools/bin/wasm-opt answers an unchanged
 # chunk from target/wasm-opt-cache, so a build with nothing changed takes seconds.
 release_build() {
+  # Cached chunks no build has used for two weeks go, once per build.
+  find "$ROOT/target/wasm-opt-cache" -name '*.wasm' -mtime +14 -delete 2>/dev/null || true
   leptos_build --release --split "$@"
 }
 
