@@ -26,6 +26,9 @@ from anthropic.types.beta.sessions.beta_managed_agents_session_event import Beta
 from anthropic.types.beta.sessions.beta_managed_agents_stream_session_events import (
     BetaManagedAgentsStreamSessionEvents,
 )
+from anthropic.types.beta.sessions.beta_managed_agents_stream_session_thread_events import (
+    BetaManagedAgentsStreamSessionThreadEvents,
+)
 from anthropic.types.shared.error_details import ErrorDetails
 from anthropic.types.shared.error_object import ErrorObject
 from anthropic.types.shared.error_response import ErrorResponse
@@ -33,6 +36,7 @@ from anthropic.types.shared.error_type import ErrorType
 from sdk_check import extras, union_members  # protocol/conformance, on pytest.ini's pythonpath
 
 STREAM_EVENT = BetaManagedAgentsStreamSessionEvents
+THREAD_STREAM_EVENT = BetaManagedAgentsStreamSessionThreadEvents
 SESSION_EVENT = BetaManagedAgentsSessionEvent
 PREVIEW_TYPES = {"event_start", "event_delta"}
 
@@ -235,7 +239,8 @@ class _RecordingDecoder:
 
 
 class EventStream:
-    """`client.beta.sessions.events.stream(...)`, opened now and read in a background thread.
+    """`client.beta.sessions.events.stream(...)` (or, with `thread_id`, the SDK's thread stream
+    `client.beta.sessions.threads.events.stream(...)`), opened now and read in a background thread.
 
     The stream is connected when the constructor returns (the SDK returns once the response
     headers arrived), so events sent afterwards must be delivered on it.
@@ -246,12 +251,20 @@ class EventStream:
         client: anthropic.Anthropic,
         session_id: str,
         *,
+        thread_id: str | None = None,
         deltas: list[str] | None = None,
         read_timeout: float = 60.0,
     ) -> None:
         kwargs: dict[str, Any] = {} if deltas is None else {"event_deltas": deltas}
         self.session_id = session_id
-        self.stream = client.beta.sessions.events.stream(session_id, timeout=read_timeout, **kwargs)
+        if thread_id is None:
+            self.stream = client.beta.sessions.events.stream(session_id, timeout=read_timeout, **kwargs)
+            self.union = STREAM_EVENT
+        else:
+            self.stream = client.beta.sessions.threads.events.stream(
+                thread_id, session_id=session_id, timeout=read_timeout, **kwargs
+            )
+            self.union = THREAD_STREAM_EVENT
         self.frames: list[Any] = []
         self.stream._decoder = _RecordingDecoder(self.stream._decoder, self.frames)
         self.events: list[Any] = []
@@ -268,7 +281,7 @@ class EventStream:
             for item in self.stream:
                 frame = self.frames[-1]
                 try:
-                    event = strict(STREAM_EVENT, frame.data)
+                    event = strict(self.union, frame.data)
                 except AssertionError as problem:
                     self.problems.append(f"frame `event: {frame.event}`: {problem}")
                     event = item

@@ -128,15 +128,46 @@ impl Engine {
     }
 }
 
-/// What a session's live stream carries.
+/// What a session's live streams carry: the session's own stream and each thread's.
 #[derive(Debug, Clone)]
 pub enum Live {
-    /// A persisted event, with its place in the session's log.
-    Event { seq: i64, kind: Arc<str>, json: Arc<str> },
-    /// An `event_start` / `event_delta` preview of `agent.message` or `agent.thinking`.
-    Preview { of: &'static str, kind: &'static str, json: Arc<str> },
+    /// A persisted event, with its place in the session's log, its thread (`None`: the primary)
+    /// and whether the session's own stream carries it.
+    Event { seq: i64, kind: Arc<str>, json: Arc<str>, thread: Option<Arc<str>>, on_session: bool },
+    /// An `event_start` / `event_delta` preview of `agent.message` or `agent.thinking`, of one
+    /// thread (`None`: the primary, the only one the session's stream previews).
+    Preview { of: &'static str, kind: &'static str, json: Arc<str>, thread: Option<Arc<str>> },
     /// The session was deleted: streams send `session.deleted` and end.
     Deleted { json: Arc<str> },
+}
+
+/// Which events a stream or a list shows: the session's own, or one thread's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The session's stream and list: the primary thread's events, thread lifecycle events, and
+    /// what the API cross-posts from child threads.
+    Session,
+    /// One thread's events (`None`: the primary thread).
+    Thread(Option<String>),
+}
+
+impl Scope {
+    /// Whether an event of `thread` (with `on_session`) belongs here.
+    pub fn shows(&self, thread: Option<&str>, on_session: bool) -> bool {
+        match self {
+            Scope::Session => on_session,
+            Scope::Thread(wanted) => wanted.as_deref() == thread,
+        }
+    }
+
+    /// The same condition in SQL, for the events table.
+    pub(crate) fn filter(&self) -> store::Filter {
+        match self {
+            Scope::Session => store::Filter::Sql("on_session = 1"),
+            Scope::Thread(None) => store::Filter::Sql("thread_id IS NULL"),
+            Scope::Thread(Some(id)) => store::Filter::Eq("thread_id", id.clone()),
+        }
+    }
 }
 
 /// The live side of one session: a broadcast of its events, and the lock that keeps the order
@@ -158,7 +189,19 @@ impl EngineState {
 
     /// Appends one event to a session's log (giving it an id and `processed_at` when it has
     /// none) and sends it to the session's live streams. Returns the stored event.
-    pub async fn append(&self, session_id: &str, mut event: Value) -> ApiResult<Value> {
+    pub async fn append(&self, session_id: &str, event: Value) -> ApiResult<Value> {
+        self.append_in(session_id, None, true, event).await
+    }
+
+    /// Appends one event of `thread` (`None`: the primary thread); `on_session` puts it on the
+    /// session's own stream and list too.
+    pub async fn append_in(
+        &self,
+        session_id: &str,
+        thread: Option<&str>,
+        on_session: bool,
+        mut event: Value,
+    ) -> ApiResult<Value> {
         let at = ids::now();
         if event.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
             event["id"] = json!(new_id("sevt"));
@@ -169,23 +212,27 @@ impl EngineState {
         let hub = self.hub(session_id);
         let _order = hub.append.lock().await;
         let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO events (session_id, id, type, processed_us, body) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+            "INSERT INTO events (session_id, id, type, processed_us, body, thread_id, on_session) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         )
         .bind(session_id)
         .bind(event["id"].as_str())
         .bind(&kind)
         .bind(at.micros)
         .bind(&text)
+        .bind(thread)
+        .bind(on_session)
         .fetch_one(&self.store.pool)
         .await?;
-        let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into() });
+        let thread = thread.map(Arc::from);
+        let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into(), thread, on_session });
         Ok(event)
     }
 
-    /// Sends a preview (never stored) to the session's live streams.
-    pub fn preview(&self, session_id: &str, of: &'static str, preview: Value) {
+    /// Sends a preview (never stored) of `thread` (`None`: the primary) to the live streams.
+    pub fn preview(&self, session_id: &str, thread: Option<&str>, of: &'static str, preview: Value) {
         let kind = if preview["type"] == "event_start" { "event_start" } else { "event_delta" };
-        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into() });
+        let thread = thread.map(Arc::from);
+        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into(), thread });
     }
 
     /// Subscribes to a session's stream and tells the seq of the last event before it.
@@ -200,14 +247,27 @@ impl EngineState {
         Ok((rx, last.unwrap_or(0)))
     }
 
-    /// Events of a session after `seq`, for a stream that fell behind the broadcast.
-    pub async fn events_after(&self, session_id: &str, seq: i64, limit: i64) -> ApiResult<Vec<(i64, String, String)>> {
-        Ok(sqlx::query_as("SELECT seq, type, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-            .bind(session_id)
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&self.store.pool)
-            .await?)
+    /// Events of a session in `scope` after `seq`, for a stream that fell behind the broadcast.
+    pub async fn events_after(
+        &self,
+        session_id: &str,
+        scope: &Scope,
+        seq: i64,
+        limit: i64,
+    ) -> ApiResult<Vec<(i64, String, String)>> {
+        let (condition, thread) = match scope {
+            Scope::Session => ("on_session = 1", None),
+            Scope::Thread(None) => ("thread_id IS NULL", None),
+            Scope::Thread(Some(id)) => ("thread_id = ?", Some(id)),
+        };
+        let sql = format!(
+            "SELECT seq, type, body FROM events WHERE session_id = ? AND {condition} AND seq > ? ORDER BY seq LIMIT ?"
+        );
+        let mut query = sqlx::query_as(&sql).bind(session_id);
+        if let Some(thread) = thread {
+            query = query.bind(thread);
+        }
+        Ok(query.bind(seq).bind(limit).fetch_all(&self.store.pool).await?)
     }
 
     /// Ends every open stream of a deleted session and forgets its live state.
@@ -224,7 +284,7 @@ impl EngineState {
         self.config.data_dir.join("sandboxes").join(session_id)
     }
 
-    fn file_path(&self, file_id: &str) -> PathBuf {
+    pub(crate) fn file_path(&self, file_id: &str) -> PathBuf {
         self.config.data_dir.join("files").join(file_id)
     }
 }

@@ -6,6 +6,14 @@
 //! saved in the session's row after every step, so a restart finds sessions that waited for
 //! approvals still waiting, and sessions that were running come back idle with a
 //! `session.error` that says so.
+//!
+//! Multiagent sessions: a turn of the primary thread may start a child thread (`threads`), which
+//! plays its own turn to its end while the primary's step waits; a child's call that needs a
+//! person makes the whole session wait, and the answer is routed to the child. An outcome
+//! (`outcomes`) has the turn graded when it ends, and revised until the grader is satisfied.
+
+mod outcomes;
+mod threads;
 
 use std::{
     sync::{Arc, Mutex},
@@ -18,6 +26,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::{mpsc, watch};
 
+pub use self::outcomes::{OutcomeRun, evaluation};
+use self::threads::{Child, Thread, WorkflowRun};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -34,6 +44,25 @@ pub struct RuntimeState {
     pub turn: Option<Turn>,
     #[serde(default)]
     pub active_seconds: f64,
+    /// The outcome the session works toward, while it is worked on.
+    #[serde(default)]
+    pub outcome: Option<OutcomeRun>,
+}
+
+impl RuntimeState {
+    /// The turn that waits for answers, if any: a child thread's when one is under way.
+    pub fn waiting_turn(&mut self) -> Option<&mut Turn> {
+        let turn = self.turn.as_mut()?;
+        match turn.child.is_some() {
+            true => turn.child.as_mut().map(|child| &mut child.turn),
+            false => Some(turn),
+        }
+    }
+
+    /// The child thread under way, if any.
+    pub fn child(&self) -> Option<&Child> {
+        self.turn.as_ref()?.child.as_deref()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +70,18 @@ pub struct Turn {
     pub index: usize,
     pub next_step: usize,
     pub pending: Vec<Pending>,
+    /// The child thread the step at `next_step` waits on.
+    #[serde(default)]
+    pub child: Option<Box<Child>>,
+    /// The workflow run the step at `next_step` is in.
+    #[serde(default)]
+    pub workflow: Option<WorkflowRun>,
+}
+
+impl Turn {
+    fn new(index: usize) -> Self {
+        Turn { index, next_step: 0, pending: Vec::new(), child: None, workflow: None }
+    }
 }
 
 /// A tool call that waits for the client: a confirmation or a custom tool result.
@@ -63,15 +104,26 @@ pub enum Decision {
 
 pub enum Input {
     Message,
+    /// A `user.define_outcome`: a turn toward it, graded when it ends.
+    Outcome(OutcomeRun),
     Decided,
 }
+
+/// What starts a turn, queued in order.
+enum Start {
+    Message,
+    Outcome(OutcomeRun),
+}
+
+/// An interrupt: how many so far, and the thread it is for (`None`: every thread).
+type Interrupt = (u64, Option<String>);
 
 /// The way in to a session's runtime. The task ends once every handle is gone (the session was
 /// deleted): its channel closes and its interrupt sender with it.
 #[derive(Clone)]
 pub struct Handle {
     tx: mpsc::UnboundedSender<Input>,
-    interrupt: Arc<watch::Sender<u64>>,
+    interrupt: Arc<watch::Sender<Interrupt>>,
     pub state: Arc<Mutex<RuntimeState>>,
 }
 
@@ -80,19 +132,29 @@ impl Handle {
         let _ = self.tx.send(Input::Message);
     }
 
+    pub fn outcome(&self, outcome: OutcomeRun) {
+        let _ = self.tx.send(Input::Outcome(outcome));
+    }
+
     pub fn decided(&self) {
         let _ = self.tx.send(Input::Decided);
     }
 
-    /// Stops the turn being played (or the wait for answers) at once: it jumps the queue.
-    pub fn interrupt(&self) {
-        self.interrupt.send_modify(|generation| *generation += 1);
+    /// Stops the turn being played (or the wait for answers) at once: it jumps the queue. With a
+    /// thread, only that thread's work stops (the primary thread's is everything).
+    pub fn interrupt(&self, thread: Option<String>) {
+        self.interrupt.send_modify(|(generation, target)| {
+            *generation += 1;
+            *target = thread;
+        });
     }
 
     /// Checks a batch of answers against what is pending and records them, all or nothing.
-    pub fn decide(&self, answers: &[(String, Decision)]) -> ApiResult<()> {
+    /// Says, for each, the child thread it was routed to (`None`: the primary thread).
+    pub fn decide(&self, answers: &[(String, Decision)]) -> ApiResult<Vec<Option<String>>> {
         let mut state = self.state.lock().expect("runtime state lock");
-        let Some(turn) = state.turn.as_mut() else {
+        let routed_to = state.child().map(|child| child.thread_id.clone());
+        let Some(turn) = state.waiting_turn() else {
             let (id, _) = &answers[0];
             return Err(ApiError::invalid(format!(
                 "Event {id} is not waiting for an answer: nothing is pending in this session."
@@ -121,7 +183,7 @@ impl Handle {
                 pending.decision = Some(decision.clone());
             }
         }
-        Ok(())
+        Ok(vec![routed_to; answers.len()])
     }
 }
 
@@ -142,10 +204,15 @@ impl EngineState {
             return Ok(handle.clone());
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let (interrupt, interrupt_rx) = watch::channel(0);
+        let (interrupt, interrupt_rx) = watch::channel((0, None));
         let handle = Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)) };
         runtimes.insert(session_id.to_owned(), handle.clone());
-        let actor = Actor { engine: self.clone(), session_id: session_id.to_owned(), state: handle.state.clone() };
+        let actor = Actor {
+            engine: self.clone(),
+            session_id: session_id.to_owned(),
+            state: handle.state.clone(),
+            primary: std::sync::OnceLock::new(),
+        };
         tokio::spawn(actor.run(rx, interrupt_rx));
         Ok(handle)
     }
@@ -156,7 +223,9 @@ impl EngineState {
         self.runtimes.lock().expect("runtimes lock").remove(session_id);
     }
 
+    /// The session's status, and its primary thread's with it.
     async fn set_status(&self, session_id: &str, status: &str) -> ApiResult<()> {
+        self.set_thread_status(session_id, None, status).await?;
         sqlx::query(
             "UPDATE sessions SET status = ?, body = json_set(body, '$.status', ?, '$.updated_at', ?) WHERE id = ?",
         )
@@ -178,7 +247,11 @@ pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
     for row in rows {
         let id: String = row.get(0);
         let mut state: RuntimeState = serde_json::from_str(row.get(1)).unwrap_or_default();
+        if let Some(child) = state.child() {
+            engine.set_thread_status(&id, Some(&child.thread_id), crate::domain::threads::IDLE).await?;
+        }
         state.turn = None;
+        state.outcome = None;
         sqlx::query("UPDATE sessions SET runtime = ? WHERE id = ?")
             .bind(serde_json::to_string(&state)?)
             .bind(&id)
@@ -207,6 +280,8 @@ struct Actor {
     engine: Arc<EngineState>,
     session_id: String,
     state: Arc<Mutex<RuntimeState>>,
+    /// The id of the session's primary thread, read once.
+    primary: std::sync::OnceLock<String>,
 }
 
 /// How a piece of a turn ended.
@@ -217,28 +292,36 @@ enum Outcome {
     Stop,
 }
 
+/// How a thread's turn ended.
+enum Played {
+    /// It played to its end, for this reason (a `stop_reason`).
+    Ended(Value),
+    /// It paused (on calls that need a person) or stopped the session.
+    Paused(Outcome),
+}
+
 impl Actor {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Input>, mut interrupts: watch::Receiver<u64>) {
-        // User messages received and not yet played.
-        let mut queued = 0usize;
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Input>, mut interrupts: watch::Receiver<Interrupt>) {
+        // Inputs that start turns, received and not yet played.
+        let mut queued = std::collections::VecDeque::new();
         loop {
-            let (has_turn, all_decided) = match &self.state.lock().expect("runtime state lock").turn {
-                Some(turn) => (true, turn.pending.iter().all(|p| p.decision.is_some())),
-                None => (false, false),
-            };
-            let start = !has_turn && queued > 0;
-            if (has_turn && all_decided) || start {
-                if start {
-                    queued -= 1;
+            let (has_turn, all_decided) = {
+                let mut state = self.state.lock().expect("runtime state lock");
+                match state.waiting_turn() {
+                    Some(turn) => (true, turn.pending.iter().all(|p| p.decision.is_some())),
+                    None => (false, false),
                 }
+            };
+            let start = if has_turn { None } else { queued.pop_front() };
+            if (has_turn && all_decided) || start.is_some() {
                 // An interrupt sent before the turn began is not this turn's.
                 interrupts.borrow_and_update();
                 let started = Instant::now();
                 let outcome = tokio::select! {
                     outcome = self.play(start) => outcome,
-                    changed = interrupts.changed() => match changed {
-                        Ok(()) => self.interrupted().await,
-                        Err(_) => Ok(Outcome::Stop),
+                    target = self.interrupt_of_this_turn(&mut interrupts) => match target {
+                        Some(target) => self.interrupted(target).await,
+                        None => Ok(Outcome::Stop),
                     },
                 };
                 self.state.lock().expect("runtime state lock").active_seconds += started.elapsed().as_secs_f64();
@@ -258,7 +341,8 @@ impl Actor {
             tokio::select! {
                 input = rx.recv() => match input {
                     None => return,
-                    Some(Input::Message) => queued += 1,
+                    Some(Input::Message) => queued.push_back(Start::Message),
+                    Some(Input::Outcome(outcome)) => queued.push_back(Start::Outcome(outcome)),
                     Some(Input::Decided) => {
                         // Some calls answered, some still open: say again what the session waits for.
                         let remaining = self.remaining();
@@ -267,24 +351,56 @@ impl Actor {
                         }
                     }
                 },
-                changed = interrupts.changed() => {
-                    if changed.is_err() || (has_turn && self.interrupted().await.is_err()) {
+                target = self.interrupt_of_this_turn(&mut interrupts) => match target {
+                    None => return,
+                    Some(target) => if has_turn && self.interrupted(target).await.is_err() {
                         return;
-                    }
-                }
+                    },
+                },
+            }
+        }
+    }
+
+    /// Waits for an interrupt of the work under way: of every thread, of the primary thread, or
+    /// of the child thread running now (an interrupt of another thread has nothing to stop).
+    /// `None` when the session's runtime is gone.
+    async fn interrupt_of_this_turn(&self, interrupts: &mut watch::Receiver<Interrupt>) -> Option<Option<String>> {
+        loop {
+            interrupts.changed().await.ok()?;
+            let target = interrupts.borrow_and_update().1.clone();
+            let Some(thread) = &target else { return Some(None) };
+            let ours = self.primary.get().is_some_and(|primary| primary == thread)
+                || self.state.lock().expect("runtime state lock").child().is_some_and(|c| c.thread_id == *thread);
+            if ours {
+                return Some(target);
             }
         }
     }
 
     fn remaining(&self) -> Vec<String> {
-        let state = self.state.lock().expect("runtime state lock");
+        let mut state = self.state.lock().expect("runtime state lock");
         state
-            .turn
+            .waiting_turn()
             .iter()
             .flat_map(|t| &t.pending)
             .filter(|p| p.decision.is_none())
             .map(|p| p.event_id.clone())
             .collect()
+    }
+
+    /// Appends an event of `thread`. A child thread's tool calls are cross-posted to the
+    /// session's stream with `session_thread_id`, as the API does; its other events are its own.
+    async fn emit_in(&self, thread: &Thread, mut event: Value) -> ApiResult<Value> {
+        if !thread.child {
+            return self.engine.append(&self.session_id, event).await;
+        }
+        let kind = event["type"].as_str().unwrap_or_default();
+        let cross_posted =
+            matches!(kind, types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE);
+        if cross_posted {
+            event["session_thread_id"] = json!(thread.id);
+        }
+        self.engine.append_in(&self.session_id, Some(&thread.id), cross_posted, event).await
     }
 
     async fn emit(&self, event: Value) -> ApiResult<Value> {
@@ -315,16 +431,36 @@ impl Actor {
         Ok(())
     }
 
-    async fn interrupted(&self) -> ApiResult<Outcome> {
+    /// An interrupt of `target` (`None` or the primary thread: everything; otherwise the child
+    /// thread under way, whose parent then goes on with its turn).
+    async fn interrupted(&self, target: Option<String>) -> ApiResult<Outcome> {
+        let child = self.state.lock().expect("runtime state lock").child().cloned();
+        if let Some(child) = child {
+            if target.as_deref() == Some(child.thread_id.as_str()) {
+                self.interrupt_child(&child).await?;
+                self.save().await?;
+                return Ok(Outcome::Continue);
+            }
+            self.child_stopped(&child, json!({ "type": "end_turn" })).await?;
+        }
         self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
+        self.outcome_interrupted().await?;
         self.idle(json!({ "type": "end_turn" })).await?;
         Ok(Outcome::Continue)
     }
 
     /// After an unexpected failure: the turn is dropped and the session says so.
     async fn fail(&self) -> ApiResult<()> {
-        self.state.lock().expect("runtime state lock").turn = None;
+        let child = self.state.lock().expect("runtime state lock").child().cloned();
+        if let Some(child) = child {
+            self.child_stopped(&child, json!({ "type": "retries_exhausted" })).await?;
+        }
+        {
+            let mut state = self.state.lock().expect("runtime state lock");
+            state.turn = None;
+            state.outcome = None;
+        }
         self.save().await?;
         self.emit(json!({
             "type": types::SESSION_ERROR,
@@ -344,85 +480,144 @@ impl Actor {
             .ok_or_else(|| ApiError::not_found("session", &self.session_id))
     }
 
-    /// Plays the current turn from where it stands: starting it, or resuming it once every
-    /// pending call has its answer.
-    async fn play(&self, start: bool) -> ApiResult<Outcome> {
-        let Ok(session) = self.session().await else { return Ok(Outcome::Stop) };
-        if start {
-            let mut state = self.state.lock().expect("runtime state lock");
-            state.turn = Some(Turn { index: state.messages as usize, next_step: 0, pending: vec![] });
-            state.messages += 1;
-        }
-        self.save().await?;
-        self.engine.set_status(&self.session_id, "running").await?;
-        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
-        self.apply_answers(&session).await?;
-
-        let script = match script_of(&session["agent"]) {
-            Ok(script) => script,
-            Err(message) => {
-                self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": "model_request_failed_error", "message": message, "retry_status": { "type": "exhausted" } } })).await?;
-                return self.end_turn(json!({ "type": "retries_exhausted" })).await;
+    /// The session's primary thread.
+    async fn primary(&self, session: &Value) -> ApiResult<Thread> {
+        let id = match self.primary.get() {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.engine.primary_thread(&self.session_id).await?;
+                self.primary.get_or_init(|| id).clone()
             }
         };
-        let (turn_index, mut step) = {
-            let state = self.state.lock().expect("runtime state lock");
-            let turn = state.turn.as_ref().expect("a turn is being played");
-            (turn.index, turn.next_step)
+        let agent = session["agent"].clone();
+        Ok(Thread { id, child: false, name: agent["name"].as_str().unwrap_or_default().to_owned(), agent })
+    }
+
+    /// Plays the current turn from where it stands: starting it, or resuming it once every
+    /// pending call has its answer. A turn toward an outcome is graded when it ends, and the
+    /// next revision plays at once.
+    async fn play(&self, start: Option<Start>) -> ApiResult<Outcome> {
+        let Ok(session) = self.session().await else { return Ok(Outcome::Stop) };
+        if let Some(start) = start {
+            let mut state = self.state.lock().expect("runtime state lock");
+            state.turn = Some(Turn::new(state.messages as usize));
+            state.messages += 1;
+            if let Start::Outcome(outcome) = start {
+                state.outcome = Some(outcome);
+            }
+        }
+        self.save().await?;
+        self.outcome_running().await?;
+        let primary = self.primary(&session).await?;
+        self.engine.set_status(&self.session_id, "running").await?;
+        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+        loop {
+            let stop_reason = match self.play_turn(&session, &primary).await? {
+                Played::Ended(stop_reason) => stop_reason,
+                Played::Paused(outcome) => return Ok(outcome),
+            };
+            if stop_reason["type"] == "end_turn" && self.graded_for_another_turn(&primary).await? {
+                continue;
+            }
+            return self.end_turn(stop_reason).await;
+        }
+    }
+
+    /// Plays `thread`'s turn from where it stands, to its end or to a pause.
+    async fn play_turn(&self, session: &Value, thread: &Thread) -> ApiResult<Played> {
+        self.apply_answers(session, thread).await?;
+        let script = match script_of(&thread.agent) {
+            Ok(script) => script,
+            Err(message) => return self.script_fault(thread, "model_request_failed_error", &message).await,
+        };
+        let Some((turn_index, mut step)) = self.with_turn(thread, |turn| (turn.index, turn.next_step)) else {
+            return Ok(Played::Ended(json!({ "type": "end_turn" })));
         };
         let steps = script.turn(turn_index);
         while step < steps.len() {
-            match &steps[step] {
+            let next = match &steps[step] {
                 Step::SleepMs(ms) => {
                     tokio::time::sleep(Duration::from_millis(*ms)).await;
-                    step += 1;
-                    self.advance(step).await?;
-                    continue;
+                    None
                 }
                 Step::Error { kind, retry_status } => {
-                    step += 1;
-                    match self.scripted_error(kind, retry_status, step).await? {
-                        Some(outcome) => return Ok(outcome),
-                        None => continue,
+                    if let Some(played) = self.scripted_error(thread, kind, retry_status, step + 1).await? {
+                        return Ok(played);
                     }
+                    None
                 }
-                _ => {}
-            }
-            let end = request_end(steps, step);
-            let calls = self.model_request(&session, &script, &steps[step..end]).await?;
-            step = end;
-            self.advance(step).await?;
-            let mut pending = Vec::new();
-            for (event_id, name, input, permission) in calls {
-                match permission {
-                    Permission::Allow => self.execute(&session, &event_id, &name, &input).await?,
-                    Permission::Deny(reason) => self.tool_result(&event_id, ToolOutput::error(reason)).await?,
-                    Permission::Ask => pending.push(Pending { event_id, name, input, custom: false, decision: None }),
-                    Permission::Custom => pending.push(Pending { event_id, name, input, custom: true, decision: None }),
+                Step::Compact => {
+                    self.emit_in(thread, json!({ "type": types::AGENT_THREAD_CONTEXT_COMPACTED })).await?;
+                    None
                 }
+                Step::SendMessage(text) => self.send_to_parent(session, thread, text).await?,
+                Step::Subagent { agent, message } => self.subagent(session, thread, agent, message).await?,
+                Step::Advisor { question, answer } => self.consult(session, thread, question, answer).await?,
+                Step::Workflow(plan) => self.workflow(session, thread, plan).await?,
+                _ => {
+                    let end = request_end(steps, step);
+                    let calls = self.model_request(thread, &script, &steps[step..end]).await?;
+                    step = end;
+                    self.advance(thread, step).await?;
+                    if let Some(paused) = self.run_calls(session, thread, calls).await? {
+                        return Ok(Played::Paused(paused));
+                    }
+                    continue;
+                }
+            };
+            if let Some(played) = next {
+                return Ok(played);
             }
-            if !pending.is_empty() {
-                return self.wait_for(pending).await;
+            step += 1;
+            self.advance(thread, step).await?;
+        }
+        Ok(Played::Ended(json!({ "type": "end_turn" })))
+    }
+
+    /// Runs or refuses the calls of one model request; pauses on those that need a person.
+    async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
+        let mut pending = Vec::new();
+        for (event_id, name, input, permission) in calls {
+            match permission {
+                Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
+                Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
+                Permission::Ask => pending.push(Pending { event_id, name, input, custom: false, decision: None }),
+                Permission::Custom => pending.push(Pending { event_id, name, input, custom: true, decision: None }),
             }
         }
-        self.end_turn(json!({ "type": "end_turn" })).await
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        self.wait_for(thread, pending).await.map(Some)
+    }
+
+    /// The turn `thread` plays (the primary's, or the child's under way), for `f`.
+    fn with_turn<R>(&self, thread: &Thread, f: impl FnOnce(&mut Turn) -> R) -> Option<R> {
+        let mut state = self.state.lock().expect("runtime state lock");
+        let turn = state.turn.as_mut()?;
+        let turn = if thread.child { &mut turn.child.as_mut()?.turn } else { turn };
+        Some(f(turn))
+    }
+
+    /// A script that cannot go on in `thread`: a `session.error` of `kind` there, and its turn
+    /// ends with `retries_exhausted`.
+    async fn script_fault(&self, thread: &Thread, kind: &str, message: &str) -> ApiResult<Played> {
+        self.emit_in(thread, json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": "exhausted" } } })).await?;
+        Ok(Played::Ended(json!({ "type": "retries_exhausted" })))
     }
 
     /// Runs the calls a person allowed since the turn paused, and reports those they denied.
-    async fn apply_answers(&self, session: &Value) -> ApiResult<()> {
-        let answered = {
-            let mut state = self.state.lock().expect("runtime state lock");
-            state.turn.as_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default()
-        };
+    async fn apply_answers(&self, session: &Value, thread: &Thread) -> ApiResult<()> {
+        let answered = self.with_turn(thread, |turn| std::mem::take(&mut turn.pending)).unwrap_or_default();
         for call in answered {
             match call.decision {
-                Some(Decision::Allow) => self.execute(session, &call.event_id, &call.name, &call.input).await?,
+                Some(Decision::Allow) => self.execute(session, thread, &call.event_id, &call.name, &call.input).await?,
                 Some(Decision::Deny { message }) => {
                     let text = match message {
                         Some(message) => format!("The user denied this tool call: {message}"),
                         None => "The user denied this tool call.".to_owned(),
                     };
-                    self.tool_result(&call.event_id, ToolOutput::error(text)).await?;
+                    self.tool_result(thread, &call.event_id, ToolOutput::error(text)).await?;
                 }
                 _ => {}
             }
@@ -433,37 +628,76 @@ impl Actor {
     /// A script's `{"error": kind, "retry_status": …}` step, as the API reports a model error:
     /// `retrying` reschedules and goes on (`None`), `terminal` ends the session, anything else
     /// ends the turn.
-    async fn scripted_error(&self, kind: &str, retry_status: &str, next: usize) -> ApiResult<Option<Outcome>> {
+    async fn scripted_error(
+        &self,
+        thread: &Thread,
+        kind: &str,
+        retry_status: &str,
+        next: usize,
+    ) -> ApiResult<Option<Played>> {
         let message = format!("The script raised {kind} ({retry_status}).");
-        self.emit(json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
+        self.emit_in(thread, json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
         match retry_status {
             "retrying" => {
-                self.engine.set_status(&self.session_id, "rescheduling").await?;
-                self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
-                self.advance(next).await?;
-                self.engine.set_status(&self.session_id, "running").await?;
-                self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+                self.rescheduled(thread).await?;
+                self.advance(thread, next).await?;
                 Ok(None)
             }
             "terminal" => {
-                self.state.lock().expect("runtime state lock").turn = None;
+                let child = self.state.lock().expect("runtime state lock").child().cloned();
+                if let Some(child) = child {
+                    self.child_stopped(&child, json!({ "type": "retries_exhausted" })).await?;
+                }
+                {
+                    let mut state = self.state.lock().expect("runtime state lock");
+                    state.turn = None;
+                    state.outcome = None;
+                }
                 self.save().await?;
                 self.engine.set_status(&self.session_id, "terminated").await?;
                 self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
-                Ok(Some(Outcome::Stop))
+                Ok(Some(Played::Paused(Outcome::Stop)))
             }
-            _ => self.end_turn(json!({ "type": "retries_exhausted" })).await.map(Some),
+            _ => Ok(Some(Played::Ended(json!({ "type": "retries_exhausted" })))),
         }
     }
 
-    /// Pauses the turn on calls that need a person (confirmations, custom tools).
-    async fn wait_for(&self, pending: Vec<Pending>) -> ApiResult<Outcome> {
-        let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
-        if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
-            turn.pending = pending;
+    /// A transient error in `thread`: the session (or the child thread) reschedules, then runs.
+    async fn rescheduled(&self, thread: &Thread) -> ApiResult<()> {
+        if thread.child {
+            for (status, kind) in [
+                ("rescheduling", types::SESSION_THREAD_STATUS_RESCHEDULED),
+                ("running", types::SESSION_THREAD_STATUS_RUNNING),
+            ] {
+                self.engine.set_thread_status(&self.session_id, Some(&thread.id), status).await?;
+                self.lifecycle(thread, kind, json!({})).await?;
+            }
+            return Ok(());
         }
+        self.engine.set_status(&self.session_id, "rescheduling").await?;
+        self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
+        self.engine.set_status(&self.session_id, "running").await?;
+        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+        Ok(())
+    }
+
+    /// Pauses the turn on calls that need a person (confirmations, custom tools). A child's
+    /// calls pause its thread and the whole session.
+    async fn wait_for(&self, thread: &Thread, pending: Vec<Pending>) -> ApiResult<Outcome> {
+        let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
+        self.with_turn(thread, |turn| turn.pending = pending);
         self.save().await?;
-        self.idle(json!({ "type": "requires_action", "event_ids": ids })).await?;
+        let stop_reason = json!({ "type": "requires_action", "event_ids": ids });
+        if thread.child {
+            self.engine.set_thread_status(&self.session_id, Some(&thread.id), "idle").await?;
+            self.lifecycle(
+                thread,
+                types::SESSION_THREAD_STATUS_IDLE,
+                json!({ "stop_reason": stop_reason, "stop_details": null }),
+            )
+            .await?;
+        }
+        self.idle(stop_reason).await?;
         Ok(Outcome::Continue)
     }
 
@@ -475,16 +709,16 @@ impl Actor {
         Ok(Outcome::Continue)
     }
 
-    async fn advance(&self, step: usize) -> ApiResult<()> {
-        if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
-            turn.next_step = step;
-        }
+    async fn advance(&self, thread: &Thread, step: usize) -> ApiResult<()> {
+        self.with_turn(thread, |turn| turn.next_step = step);
         self.save().await
     }
 
-    /// One model request: its span, what the model "writes", and the calls it makes.
-    async fn model_request(&self, session: &Value, script: &Script, steps: &[Step]) -> ApiResult<Vec<Call>> {
-        let start = self.emit(json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
+    /// One model request of `thread`: its span, what the model "writes", and the calls it makes.
+    async fn model_request(&self, thread: &Thread, script: &Script, steps: &[Step]) -> ApiResult<Vec<Call>> {
+        let started = Instant::now();
+        let start = self.emit_in(thread, json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
+        let previews = thread.child.then_some(thread.id.as_str());
         let mut output_chars = 0usize;
         let mut calls = Vec::new();
         for step in steps {
@@ -494,6 +728,7 @@ impl Actor {
                     let id = new_id("sevt");
                     self.engine.preview(
                         &self.session_id,
+                        previews,
                         types::AGENT_MESSAGE,
                         json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
                     );
@@ -503,11 +738,13 @@ impl Actor {
                         }
                         self.engine.preview(
                             &self.session_id,
+                            previews,
                             types::AGENT_MESSAGE,
                             json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
                         );
                     }
-                    self.emit(
+                    self.emit_in(
+                        thread,
                         json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
                     )
                     .await?;
@@ -517,45 +754,52 @@ impl Actor {
                     let id = new_id("sevt");
                     self.engine.preview(
                         &self.session_id,
+                        previews,
                         types::AGENT_THINKING,
                         json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
                     );
                     if script.stream_delay_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
                     }
-                    self.emit(json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+                    self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
                 }
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
-                    let (permission, evaluation) = evaluate(&session["agent"]["tools"], name);
+                    let (permission, evaluation) = evaluate(&thread.agent["tools"], name);
                     let mut event = json!({ "type": types::AGENT_TOOL_USE, "name": name, "input": input, "evaluated_permission": permission.evaluated() });
                     if let Some(evaluation) = evaluation {
                         event["evaluation"] = evaluation;
                     }
-                    let event = self.emit(event).await?;
+                    let event = self.emit_in(thread, event).await?;
                     calls.push((event_id(&event), name.clone(), input.clone(), permission));
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
                     let event = self
-                        .emit(json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "name": name, "input": input }))
+                        .emit_in(thread, json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "name": name, "input": input }))
                         .await?;
                     calls.push((event_id(&event), name.clone(), input.clone(), Permission::Custom));
                 }
-                Step::SleepMs(_) | Step::Error { .. } => {}
+                _ => {}
             }
         }
         // Usage is estimated from text length (about four characters a token); the list cost of
         // the scripted model is zero.
-        let input_tokens = (session["agent"]["system"].as_str().map_or(0, str::len) / 4 + 16) as u64;
+        let input_tokens = (thread.agent["system"].as_str().map_or(0, str::len) / 4 + 16) as u64;
         let output_tokens = (output_chars / 4 + 1) as u64;
-        self.emit(json!({
+        self.emit_in(thread, json!({
             "type": types::SPAN_MODEL_REQUEST_END,
             "model_request_start_id": start["id"],
             "model_usage": { "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
             "is_error": false,
         }))
         .await?;
+        self.add_usage(thread, input_tokens, output_tokens, started.elapsed().as_secs_f64()).await?;
+        Ok(calls)
+    }
+
+    /// Adds a model request's tokens to the session (every thread's together) and its thread.
+    async fn add_usage(&self, thread: &Thread, input_tokens: u64, output_tokens: u64, seconds: f64) -> ApiResult<()> {
         sqlx::query(
             "UPDATE sessions SET body = json_set(body, \
                '$.usage.input_tokens', COALESCE(json_extract(body, '$.usage.input_tokens'), 0) + ?, \
@@ -568,23 +812,33 @@ impl Actor {
         .bind(&self.session_id)
         .execute(&self.engine.store.pool)
         .await?;
-        Ok(calls)
+        self.engine.add_thread_usage(&thread.id, input_tokens, output_tokens, seconds).await
     }
 
-    async fn execute(&self, session: &Value, event_id: &str, name: &str, input: &Value) -> ApiResult<()> {
+    async fn execute(
+        &self,
+        session: &Value,
+        thread: &Thread,
+        event_id: &str,
+        name: &str,
+        input: &Value,
+    ) -> ApiResult<()> {
         let sandbox = self.engine.sandbox(session).await?;
         let output = sandbox.run(name, input).await;
         self.engine.collect_outputs(&self.session_id).await?;
-        self.tool_result(event_id, output).await
+        self.tool_result(thread, event_id, output).await
     }
 
-    async fn tool_result(&self, event_id: &str, output: ToolOutput) -> ApiResult<()> {
-        self.emit(json!({
-            "type": types::AGENT_TOOL_RESULT,
-            "tool_use_id": event_id,
-            "content": [{ "type": "text", "text": output.text }],
-            "is_error": output.is_error,
-        }))
+    async fn tool_result(&self, thread: &Thread, event_id: &str, output: ToolOutput) -> ApiResult<()> {
+        self.emit_in(
+            thread,
+            json!({
+                "type": types::AGENT_TOOL_RESULT,
+                "tool_use_id": event_id,
+                "content": [{ "type": "text", "text": output.text }],
+                "is_error": output.is_error,
+            }),
+        )
         .await?;
         Ok(())
     }

@@ -4,14 +4,21 @@
 //! `{"turns": [[step, …], …], "stream_delay_ms"?: n}`. The n-th `user.message` of a session plays
 //! the n-th turn; the last turn repeats. Steps: `{"text": s}`, `{"thinking": s}`,
 //! `{"tool": name, "input": {…}}`, `{"custom_tool": name, "input": {…}}`, `{"sleep_ms": n}`,
-//! `{"error": type, "retry_status"?: "retrying"|"exhausted"|"terminal"}`. `stream_delay_ms` (an
-//! engine addition, default 0) spaces out the streamed previews of text so a demo reads live.
+//! `{"error": type, "retry_status"?: "retrying"|"exhausted"|"terminal"}`; for multiagent sessions
+//! `{"subagent": name | {"name", "script"}, "message": s}`, `{"advisor": question, "answer": s}`,
+//! `{"workflow": {"name", "description"?, "phases": [{"name", "description"?, "subagent"?, "message"?}]}}`,
+//! `{"send_message": s}` (a child thread to its parent) and `{"compact": true}`. `grader` lists
+//! what the outcome grader decides at each iteration. `stream_delay_ms` (an engine addition,
+//! default 0) spaces out the streamed previews of text so a demo reads live.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The model id that selects the scripted model.
 pub const SCRIPTED_MODEL: &str = "scripted";
+
+/// The verdicts a script's grader may give.
+pub const GRADES: [&str; 3] = ["satisfied", "needs_revision", "failed"];
 
 pub const BUILTIN_TOOLS: [&str; 8] = ["bash", "read", "write", "edit", "glob", "grep", "web_fetch", "web_search"];
 
@@ -21,6 +28,61 @@ pub struct Script {
     pub turns: Vec<Vec<Step>>,
     #[serde(default)]
     pub stream_delay_ms: u64,
+    /// What the outcome grader decides at each iteration (0-based; the last repeats). Without
+    /// it every iteration is satisfied.
+    #[serde(default)]
+    pub grader: Vec<Grade>,
+}
+
+/// One verdict of the scripted outcome grader.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grade {
+    /// `satisfied`, `needs_revision` or `failed`.
+    pub result: String,
+    pub explanation: String,
+}
+
+/// Who a `subagent` step delegates to.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Delegate {
+    /// A predefined agent of the session's multiagent configuration, by its name.
+    Named(String),
+    /// An agent defined on the spot: a name and the script it plays (model `scripted`), kept
+    /// as written (it becomes the inline agent's system prompt) and checked when parsed.
+    Inline { name: String, script: Value },
+}
+
+impl Delegate {
+    pub fn name(&self) -> &str {
+        match self {
+            Delegate::Named(name) | Delegate::Inline { name, .. } => name,
+        }
+    }
+}
+
+/// A workflow run's plan.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub phases: Vec<Phase>,
+}
+
+/// One phase of a workflow run: optionally a thread that does its work.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub subagent: Option<Delegate>,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -28,10 +90,35 @@ pub struct Script {
 pub enum Step {
     Text(String),
     Thinking(String),
-    Tool { name: String, input: Value },
-    CustomTool { name: String, input: Value },
+    Tool {
+        name: String,
+        input: Value,
+    },
+    CustomTool {
+        name: String,
+        input: Value,
+    },
     SleepMs(u64),
-    Error { kind: String, retry_status: String },
+    Error {
+        kind: String,
+        retry_status: String,
+    },
+    /// Starts a child thread with `message` as its task, and waits for its answer.
+    Subagent {
+        agent: Delegate,
+        message: String,
+    },
+    /// Consults the advisor model; its thread answers `answer`.
+    Advisor {
+        question: String,
+        answer: String,
+    },
+    /// Runs a workflow: its phases in order, each phase's thread (if any) to its end.
+    Workflow(Workflow),
+    /// In a child thread: a message to the thread that started it.
+    SendMessage(String),
+    /// The thread's context was compacted.
+    Compact,
 }
 
 impl Step {
@@ -56,6 +143,13 @@ struct RawStep {
     sleep_ms: Option<u64>,
     error: Option<String>,
     retry_status: Option<String>,
+    subagent: Option<Delegate>,
+    message: Option<String>,
+    advisor: Option<String>,
+    answer: Option<String>,
+    workflow: Option<Workflow>,
+    send_message: Option<String>,
+    compact: Option<bool>,
 }
 
 impl TryFrom<RawStep> for Step {
@@ -69,11 +163,25 @@ impl TryFrom<RawStep> for Step {
             raw.custom_tool.is_some(),
             raw.sleep_ms.is_some(),
             raw.error.is_some(),
+            raw.subagent.is_some(),
+            raw.advisor.is_some(),
+            raw.workflow.is_some(),
+            raw.send_message.is_some(),
+            raw.compact.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
-                "each step needs exactly one of text, thinking, tool, custom_tool, sleep_ms or error".to_owned()
+                "each step needs exactly one of text, thinking, tool, custom_tool, sleep_ms, error, subagent, advisor, workflow, send_message or compact".to_owned()
             );
+        }
+        if raw.message.is_some() && raw.subagent.is_none() {
+            return Err("message belongs only to subagent steps".to_owned());
+        }
+        if raw.answer.is_some() && raw.advisor.is_none() {
+            return Err("answer belongs only to advisor steps".to_owned());
+        }
+        if raw.compact == Some(false) {
+            return Err("compact must be true".to_owned());
         }
         let input = match raw.input.take() {
             None => Value::Object(Map::new()),
@@ -99,6 +207,20 @@ impl TryFrom<RawStep> for Step {
             Step::CustomTool { name, input }
         } else if let Some(ms) = raw.sleep_ms {
             Step::SleepMs(ms)
+        } else if let Some(agent) = raw.subagent {
+            let message = raw.message.ok_or("a subagent step needs the message that is its thread's task")?;
+            Step::Subagent { agent, message }
+        } else if let Some(question) = raw.advisor {
+            Step::Advisor { question, answer: raw.answer.ok_or("an advisor step needs the answer its advisor gives")? }
+        } else if let Some(workflow) = raw.workflow {
+            if let Some(phase) = workflow.phases.iter().find(|p| p.subagent.is_some() != p.message.is_some()) {
+                return Err(format!("workflow phase {:?}: subagent and message go together", phase.name));
+            }
+            Step::Workflow(workflow)
+        } else if let Some(text) = raw.send_message {
+            Step::SendMessage(text)
+        } else if raw.compact.is_some() {
+            Step::Compact
         } else {
             let retry_status = raw.retry_status.unwrap_or_else(|| "exhausted".to_owned());
             if !["retrying", "exhausted", "terminal"].contains(&retry_status.as_str()) {
@@ -128,12 +250,41 @@ impl Script {
                 error.column()
             )
         })?;
-        if script.turns.is_empty() || script.turns.iter().any(Vec::is_empty) {
-            return Err(
-                "system: the script of the scripted model needs at least one turn, and no turn may be empty".into()
-            );
-        }
+        script.check().map_err(|fault| format!("system: the script of the scripted model {fault}"))?;
         Ok(script)
+    }
+
+    /// What parsing alone does not catch, in this script and the inline agents' scripts.
+    fn check(&self) -> Result<(), String> {
+        if self.turns.is_empty() || self.turns.iter().any(Vec::is_empty) {
+            return Err("needs at least one turn, and no turn may be empty".into());
+        }
+        if let Some(grade) = self.grader.iter().find(|g| !GRADES.contains(&g.result.as_str())) {
+            return Err(format!("has a grader result {:?}; use one of {}", grade.result, GRADES.join(", ")));
+        }
+        for step in self.turns.iter().flatten() {
+            let delegates: Vec<&Delegate> = match step {
+                Step::Subagent { agent, .. } => vec![agent],
+                Step::Workflow(workflow) => workflow.phases.iter().filter_map(|p| p.subagent.as_ref()).collect(),
+                _ => vec![],
+            };
+            for delegate in delegates {
+                if let Delegate::Inline { name, script } = delegate {
+                    let script: Script = serde_json::from_value(script.clone())
+                        .map_err(|error| format!("(inline agent {name:?}) does not parse: {error}"))?;
+                    script.check().map_err(|fault| format!("(inline agent {name:?}) {fault}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the grader decides at `iteration` (0-based): the last verdict repeats.
+    pub fn grade(&self, iteration: usize) -> Grade {
+        self.grader.get(iteration.min(self.grader.len().saturating_sub(1))).cloned().unwrap_or_else(|| Grade {
+            result: "satisfied".to_owned(),
+            explanation: "The scripted grader accepts every iteration.".to_owned(),
+        })
     }
 
     /// The steps the n-th user message (0-based) plays: the last turn repeats.
@@ -181,6 +332,33 @@ mod tests {
         assert!(Script::parse("You are a helpful assistant.").unwrap_err().contains("line 1, column 1"));
         assert!(Script::parse(r#"{"turns": [[{"text": "a", "sleep_ms": 3}]]}"#).is_err());
         assert!(Script::parse(r#"{"turns": []}"#).is_err());
+        assert!(Script::parse(r#"{"turns": [[{"subagent": "Researcher"}]]}"#).unwrap_err().contains("message"));
+        let error =
+            Script::parse(r#"{"turns": [[{"subagent": {"name": "x", "script": {"turns": []}}, "message": "go"}]]}"#);
+        assert!(error.unwrap_err().contains("inline agent \"x\""));
+        assert!(
+            Script::parse(r#"{"turns": [[{"text": "a"}]], "grader": [{"result": "great", "explanation": ""}]}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn multiagent_steps_parse_and_the_grader_repeats_its_last_verdict() {
+        let script = Script::parse(
+            r#"{"turns": [[{"subagent": "Researcher", "message": "Find it"},
+                           {"subagent": {"name": "Checker", "script": {"turns": [[{"text": "ok"}]]}}, "message": "Check it"},
+                           {"advisor": "Ship?", "answer": "Yes"}, {"compact": true},
+                           {"workflow": {"name": "Release", "phases": [{"name": "Build"}, {"name": "Test", "subagent": "Researcher", "message": "test"}]}}]],
+                "grader": [{"result": "needs_revision", "explanation": "too short"}, {"result": "satisfied", "explanation": "good"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(script.turn(0).len(), 5);
+        assert!(
+            matches!(&script.turn(0)[1], Step::Subagent { agent: Delegate::Inline { name, .. }, .. } if name == "Checker")
+        );
+        assert_eq!(script.grade(0).result, "needs_revision");
+        assert_eq!(script.grade(5).result, "satisfied");
+        assert_eq!(Script::parse(r#"{"turns": [[{"text": "a"}]]}"#).unwrap().grade(0).result, "satisfied");
     }
 
     #[test]

@@ -42,6 +42,17 @@ fn random_json(rng: &mut StdRng, depth: u32) -> Value {
         "tool_use_id",
         "system",
         "title",
+        "multiagent",
+        "multiagent_20261001",
+        "coordinator",
+        "subagents",
+        "predefined_agents",
+        "self",
+        "user.define_outcome",
+        "user.interrupt",
+        "rubric",
+        "max_iterations",
+        "session_thread_id",
         "../../etc/passwd",
         "",
         "🙂",
@@ -65,6 +76,8 @@ async fn random_bodies_on_every_endpoint_never_cause_a_server_error() {
     let session = engine.scripted_session(json!([[{ "text": "hi" }]]), "limited").await;
     let agent = engine.get("/v1/agents").await["data"][0]["id"].as_str().unwrap().to_owned();
     let environment = engine.get("/v1/environments").await["data"][0]["id"].as_str().unwrap().to_owned();
+    let threads = engine.get(&format!("/v1/sessions/{session}/threads")).await;
+    let thread = threads["data"][0]["id"].as_str().unwrap().to_owned();
     // Bad queries: the GET endpoints take no body, so once each is enough.
     let queries = [
         "/v1/sessions?limit=0&order=sideways&statuses[]=x&created_at[gte]=soon".to_owned(),
@@ -72,6 +85,9 @@ async fn random_bodies_on_every_endpoint_never_cause_a_server_error() {
         "/v1/agents?limit=1000000&page=x".to_owned(),
         format!("/v1/agents/{agent}?version=-3"),
         format!("/v1/sessions/{session}/events/stream?event_deltas[]=agent.tool_use"),
+        format!("/v1/sessions/{session}/threads?statuses[]=asleep&limit=0"),
+        format!("/v1/sessions/{session}/threads/{thread}/events?page=page_q1"),
+        format!("/v1/sessions/{session}/threads/{thread}/stream?event_deltas[]=session.error"),
     ];
     for path in &queries {
         let response = tokio::time::timeout(Duration::from_secs(10), engine.request(Method::GET, path).send())
@@ -92,6 +108,7 @@ async fn random_bodies_on_every_endpoint_never_cause_a_server_error() {
         (Method::POST, format!("/v1/sessions/{session}/events")),
         (Method::POST, format!("/v1/sessions/{session}/resources")),
         (Method::POST, "/v1/sessions/sesn_missing/events".to_owned()),
+        (Method::POST, format!("/v1/sessions/{session}/threads/{thread}/archive")),
     ];
     let mut rng = StdRng::seed_from_u64(20261121);
     let mut statuses = std::collections::BTreeMap::new();

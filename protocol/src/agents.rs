@@ -717,16 +717,18 @@ pub struct AgentRefParam {
     pub version: Option<u64>,
 }
 
-/// `multiagent_20261001` in requests; a member sent as `null` or omitted gets its default
-/// (advisor disabled, subagents and workflows enabled).
+/// `multiagent_20261001` in requests. At create, a member sent as `null` or omitted gets its
+/// default (advisor disabled, subagents and workflows enabled). On an update onto a stored
+/// `multiagent_20261001` the two differ: omitted keeps the stored member, `null` resets it to its
+/// default (hence three states).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Multiagent20261001Params {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub advisor: Option<AdvisorSetting>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subagents: Option<DelegationParams>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflows: Option<DelegationParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub advisor: Option<Option<AdvisorSetting>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub subagents: Option<Option<DelegationParams>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub workflows: Option<Option<DelegationParams>>,
 }
 
 crate::open_union! {
@@ -741,9 +743,11 @@ crate::open_union! {
 /// non-empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DelegationEnabledParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inline_agents: Option<Toggle>,
-    /// ≤ 20; replaces the stored list on update.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub predefined_agents: Option<Vec<RosterEntryParam>>,
+    /// Omitted: the stored value on update, else enabled; `null`: enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub inline_agents: Option<Option<Toggle>>,
+    /// ≤ 20; replaces the stored list on update. Omitted: the stored list on update, else none;
+    /// `null`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub predefined_agents: Option<Option<Vec<RosterEntryParam>>>,
 }

@@ -15,7 +15,10 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::{ApiJson, Params, page};
-use crate::domain::agents::with_archived;
+use crate::domain::{
+    agents::with_archived,
+    multiagent::{Owner, with_own_version},
+};
 use crate::store::to_json;
 use crate::{
     EngineState,
@@ -100,13 +103,14 @@ pub async fn update(
     if let Some(identity) = &body.execution_identity {
         next.execution_identity = identity.clone().unwrap_or(ExecutionIdentity::ServiceAccount(Empty {}));
     }
-    if let Some(Some(_)) = &body.multiagent {
-        return Err(ApiError::invalid(
-            "multiagent: the embedded engine runs single-agent sessions only; leave multiagent out.",
-        ));
-    }
-    if let Some(None) = &body.multiagent {
-        next.multiagent = None;
+    let writing = latest as u64 + 1;
+    match &body.multiagent {
+        Some(Some(params)) => {
+            let owner = Owner { id: &id, version: writing };
+            next.multiagent = Some(engine.resolve_multiagent(params, owner, current.multiagent.as_ref()).await?);
+        }
+        Some(None) => next.multiagent = None,
+        None => {}
     }
     if let Some(patch) = &body.metadata {
         resolve::patch_metadata(&mut next.metadata, patch, false)?;
@@ -117,6 +121,7 @@ pub async fn update(
     let unchanged = {
         let mut a = next.clone();
         a.updated_at.clone_from(&current.updated_at);
+        a.multiagent = a.multiagent.map(|m| with_own_version(&m, &id, writing, latest as u64));
         a == current
     };
     if unchanged {
@@ -124,7 +129,7 @@ pub async fn update(
         return Ok(Json(to_json(&current)?));
     }
     let at = now();
-    next.version = latest as u64 + 1;
+    next.version = writing;
     next.updated_at = at.text;
     sqlx::query("INSERT INTO agent_versions (agent_id, version, body) VALUES (?, ?, ?)")
         .bind(&id)

@@ -22,7 +22,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::{ApiJson, Params, page};
 use crate::store::to_json;
 use crate::{
-    EngineState, Live,
+    EngineState, Live, Scope,
     error::{ApiError, ApiResult},
     runtime::Decision,
     store::{Filter, ListQuery, Order, json},
@@ -44,7 +44,9 @@ pub async fn send(
         return Err(ApiError::invalid("events: send at least one event."));
     }
     // Check the whole batch before anything is applied.
+    let threads = engine.thread_ids(&id).await?;
     let mut answers = Vec::new();
+    let mut outcomes = Vec::new();
     for (i, event) in body.events.iter().enumerate() {
         match event {
             EventParams::UserMessage(message) => {
@@ -53,11 +55,16 @@ pub async fn send(
                 }
             }
             EventParams::UserInterrupt(interrupt) => {
-                if let Some(thread) = &interrupt.session_thread_id {
+                if let Some(thread) = &interrupt.session_thread_id
+                    && !threads.iter().any(|(id, archived)| id == thread && !archived)
+                {
                     return Err(ApiError::invalid(format!(
-                        "events[{i}].session_thread_id: {thread:?} is not a thread of this session (it has only its primary thread)."
+                        "events[{i}].session_thread_id: {thread:?} is not a thread of this session that can be interrupted (list them with GET /v1/sessions/{id}/threads; archived threads cannot)."
                     )));
                 }
+            }
+            EventParams::UserDefineOutcome(outcome) => {
+                outcomes.push(engine.check_outcome(outcome, &format!("events[{i}]")).await?);
             }
             EventParams::UserToolConfirmation(confirmation) => {
                 let decision = match confirmation.result {
@@ -89,22 +96,45 @@ pub async fn send(
             }
             other => {
                 return Err(ApiError::invalid(format!(
-                    "events[{i}]: the embedded engine does not support {} (its scripted model has no outcomes or system turns).",
+                    "events[{i}]: the embedded engine does not support {} (its scripted model has no system turns).",
                     other.type_name()
                 )));
             }
         }
     }
     let runtime = engine.runtime(&id).await?;
-    if !answers.is_empty() {
-        runtime.decide(&answers)?;
-    }
+    // Answers go to the thread whose call they answer: its echo names that thread.
+    let routed: Vec<(String, Option<String>)> = match answers.is_empty() {
+        true => Vec::new(),
+        false => answers.iter().map(|(call, _)| call.clone()).zip(runtime.decide(&answers)?).collect(),
+    };
+    let mut outcomes = outcomes.into_iter();
     let mut echoes = Vec::with_capacity(body.events.len());
     for event in &body.events {
-        echoes.push(engine.append(&id, to_json(event)?).await?);
+        let answered = match event {
+            EventParams::UserToolConfirmation(c) => Some(&c.tool_use_id),
+            EventParams::UserCustomToolResult(r) => Some(&r.custom_tool_use_id),
+            _ => None,
+        };
+        let thread = answered.and_then(|call| routed.iter().find(|(id, _)| id == call)).and_then(|(_, t)| t.clone());
+        let echo = match (event, thread) {
+            (EventParams::UserDefineOutcome(_), _) => {
+                let checked = outcomes.next().expect("every outcome was checked");
+                let (echo, outcome) = engine.define_outcome(&id, checked).await?;
+                runtime.outcome(outcome);
+                echo
+            }
+            (_, Some(thread)) => {
+                let mut echo = to_json(event)?;
+                echo["session_thread_id"] = json!(thread);
+                engine.append_in(&id, Some(&thread), true, echo).await?
+            }
+            (_, None) => engine.append(&id, to_json(event)?).await?,
+        };
+        echoes.push(echo);
         match event {
             EventParams::UserMessage(_) => runtime.message(),
-            EventParams::UserInterrupt(_) => runtime.interrupt(),
+            EventParams::UserInterrupt(interrupt) => runtime.interrupt(interrupt.session_thread_id.clone()),
             _ => {}
         }
     }
@@ -121,7 +151,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     engine.session(&id).await?;
     let order = params.order(Order::Asc)?;
-    let mut filters = vec![Filter::Eq("session_id", id)];
+    let mut filters = vec![Filter::Eq("session_id", id), Scope::Session.filter()];
     let types = params.all("types");
     for kind in &types {
         // Every persisted type but `session.deleted`, which ends a stream and is never listed.
@@ -154,6 +184,7 @@ pub async fn list(
 struct Viewer {
     engine: Arc<EngineState>,
     session_id: String,
+    scope: Scope,
     rx: tokio::sync::broadcast::Receiver<Live>,
     last_seq: i64,
     deltas: Vec<String>,
@@ -167,6 +198,17 @@ pub async fn stream(
     params: Params,
 ) -> ApiResult<Response> {
     engine.session(&id).await?;
+    stream_of(engine, id, Scope::Session, &params).await
+}
+
+/// The live SSE stream of `scope`: the session's own, or one thread's (`…/threads/{id}/stream`).
+/// Previews are of the primary thread on the session's stream, of that thread on a thread's.
+pub(super) async fn stream_of(
+    engine: Arc<EngineState>,
+    id: String,
+    scope: Scope,
+    params: &Params,
+) -> ApiResult<Response> {
     let deltas = params.all("event_deltas");
     if deltas.len() > 100 {
         return Err(ApiError::invalid("event_deltas[]: at most 100 values."));
@@ -180,7 +222,7 @@ pub async fn stream(
     }
     let (rx, last_seq) = engine.subscribe(&id).await?;
     let heartbeat = engine.config.heartbeat;
-    let viewer = Viewer { engine, session_id: id, rx, last_seq, deltas, backlog: VecDeque::new(), done: false };
+    let viewer = Viewer { engine, session_id: id, scope, rx, last_seq, deltas, backlog: VecDeque::new(), done: false };
     let events = futures::stream::unfold(viewer, |mut viewer| async move {
         let event = viewer.next().await?;
         Some((Ok::<_, Infallible>(event), viewer))
@@ -200,14 +242,20 @@ impl Viewer {
                 return None;
             }
             match self.rx.recv().await {
-                Ok(Live::Event { seq, kind, json }) => {
+                Ok(Live::Event { seq, kind, json, thread, on_session }) => {
                     if seq > self.last_seq {
                         self.last_seq = seq;
-                        return Some(Event::default().event(&*kind).data(&*json));
+                        if self.scope.shows(thread.as_deref(), on_session) {
+                            return Some(Event::default().event(&*kind).data(&*json));
+                        }
                     }
                 }
-                Ok(Live::Preview { of, kind, json }) => {
-                    if self.deltas.iter().any(|d| d == of) {
+                Ok(Live::Preview { of, kind, json, thread }) => {
+                    let previewed = match &self.scope {
+                        Scope::Session => thread.is_none(),
+                        Scope::Thread(wanted) => wanted.as_deref() == thread.as_deref(),
+                    };
+                    if previewed && self.deltas.iter().any(|d| d == of) {
                         return Some(Event::default().event(kind).data(&*json));
                     }
                 }
@@ -217,7 +265,7 @@ impl Viewer {
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Fell behind the broadcast: read what was missed from the log, in order.
-                    match self.engine.events_after(&self.session_id, self.last_seq, 10_000).await {
+                    match self.engine.events_after(&self.session_id, &self.scope, self.last_seq, 10_000).await {
                         Ok(rows) => {
                             for (seq, kind, body) in rows {
                                 self.last_seq = seq;

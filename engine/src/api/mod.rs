@@ -6,6 +6,7 @@ mod environments;
 mod events;
 mod files;
 mod sessions;
+mod threads;
 mod vaults;
 
 use std::sync::Arc;
@@ -50,6 +51,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/sessions/{id}/archive", post(sessions::archive))
         .route("/v1/sessions/{id}/events", get(events::list).post(events::send))
         .route("/v1/sessions/{id}/events/stream", get(events::stream))
+        .route("/v1/sessions/{id}/threads", get(threads::list))
+        .route("/v1/sessions/{id}/threads/{thread_id}", get(threads::retrieve))
+        .route("/v1/sessions/{id}/threads/{thread_id}/archive", post(threads::archive))
+        .route("/v1/sessions/{id}/threads/{thread_id}/events", get(threads::events))
+        .route("/v1/sessions/{id}/threads/{thread_id}/stream", get(threads::stream))
         .route("/v1/sessions/{id}/resources", get(sessions::list_resources).post(sessions::add_resource))
         .route(
             "/v1/sessions/{id}/resources/{resource_id}",

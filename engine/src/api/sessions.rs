@@ -190,6 +190,7 @@ pub async fn delete(State(engine): State<Arc<EngineState>>, Path(id): Path<Strin
     for table in [
         "DELETE FROM events WHERE session_id = ?",
         "DELETE FROM session_resources WHERE session_id = ?",
+        "DELETE FROM threads WHERE session_id = ?",
         "DELETE FROM sessions WHERE id = ?",
     ] {
         sqlx::query(table).bind(&id).execute(&mut *tx).await?;

@@ -7,6 +7,7 @@ use protocol::{
 use serde_json::Value;
 use sqlx::Row;
 
+use super::multiagent::Owner;
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -26,19 +27,19 @@ impl EngineState {
         let skills = resolve::skills(body.skills.as_deref().unwrap_or_default())?;
         let metadata = body.metadata.clone().unwrap_or_default();
         resolve::metadata(&metadata)?;
-        if body.multiagent.is_some() {
-            return Err(ApiError::invalid(
-                "multiagent: the embedded engine runs single-agent sessions only; leave multiagent out.",
-            ));
-        }
         if body.description.as_ref().is_some_and(|d| d.chars().count() > 2048) {
             return Err(ApiError::invalid("description: at most 2048 characters."));
         }
         let system = body.system.clone().filter(|s| !s.is_empty());
         resolve::check_script(&model, system.as_deref())?;
+        let id = new_id("agent");
+        let multiagent = match &body.multiagent {
+            Some(params) => Some(self.resolve_multiagent(params, Owner { id: &id, version: 1 }, None).await?),
+            None => None,
+        };
         let at = now();
         let agent = Agent {
-            id: new_id("agent"),
+            id,
             archived_at: None,
             created_at: at.text.clone(),
             description: body.description.clone().filter(|d| !d.is_empty()),
@@ -46,7 +47,7 @@ impl EngineState {
             mcp_servers,
             metadata,
             model,
-            multiagent: None,
+            multiagent,
             name: body.name.clone(),
             skills,
             system,

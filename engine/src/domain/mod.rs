@@ -4,4 +4,7 @@
 pub mod agents;
 pub mod environments;
 pub mod files;
+pub mod multiagent;
+pub mod outcomes;
 pub mod sessions;
+pub mod threads;

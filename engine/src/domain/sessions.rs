@@ -37,12 +37,18 @@ impl EngineState {
         let agent = self.pinned_agent(&body.agent).await?;
         self.usable_environment(&body.environment_id).await?;
         let (metadata, initial) = checked_params(&body)?;
+        let mut outcomes = Vec::new();
+        for (i, event) in initial.iter().enumerate() {
+            if let InitialEvent::UserDefineOutcome(outcome) = event {
+                outcomes.push(self.check_outcome(outcome, &format!("initial_events[{i}]")).await?);
+            }
+        }
         let session_id = new_id("sesn");
         let mut resources = Vec::new();
         for (i, resource) in body.resources.iter().flatten().enumerate() {
             resources.push(self.resource_of(resource, &format!("resources[{i}]")).await?);
         }
-        let snapshot = snapshot(agent);
+        let snapshot = self.snapshot(agent).await?;
         let at = now();
         let session = json!({
             "type": "session",
@@ -75,6 +81,7 @@ impl EngineState {
         .bind(&body.environment_id)
         .execute(&mut *tx)
         .await?;
+        self.create_primary_thread(&mut tx, &session_id, &session["agent"], &at.text).await?;
         for resource in &resources {
             sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
                 .bind(resource["id"].as_str())
@@ -86,9 +93,19 @@ impl EngineState {
         tx.commit().await?;
         if !initial.is_empty() {
             let runtime = self.runtime(&session_id).await?;
+            let mut outcomes = outcomes.into_iter();
             for event in initial {
-                self.append(&session_id, to_json(&event)?).await?;
-                runtime.message();
+                match event {
+                    InitialEvent::UserDefineOutcome(_) => {
+                        let checked = outcomes.next().expect("every outcome was checked");
+                        let (_, outcome) = self.define_outcome(&session_id, checked).await?;
+                        runtime.outcome(outcome);
+                    }
+                    _ => {
+                        self.append(&session_id, to_json(&event)?).await?;
+                        runtime.message();
+                    }
+                }
             }
         }
         Ok(self.session(&session_id).await?.1)
@@ -246,9 +263,9 @@ fn checked_params(body: &SessionCreate) -> ApiResult<(Metadata, Vec<InitialEvent
         return Err(ApiError::invalid("initial_events: at most 50 events."));
     }
     for (i, event) in initial.iter().enumerate() {
-        if !matches!(event, InitialEvent::UserMessage(_)) {
+        if !matches!(event, InitialEvent::UserMessage(_) | InitialEvent::UserDefineOutcome(_)) {
             return Err(ApiError::invalid(format!(
-                "initial_events[{i}]: the embedded engine accepts user.message here ({} is not supported).",
+                "initial_events[{i}]: {} cannot start a session; send user.message or user.define_outcome.",
                 event.type_name()
             )));
         }
@@ -256,20 +273,27 @@ fn checked_params(body: &SessionCreate) -> ApiResult<(Metadata, Vec<InitialEvent
     Ok((metadata, initial))
 }
 
-/// The agent as a session keeps it: a snapshot of the pinned version.
-fn snapshot(agent: Agent) -> SessionAgent {
-    SessionAgent {
-        id: agent.id,
-        description: agent.description,
-        execution_identity: agent.execution_identity,
-        mcp_servers: agent.mcp_servers,
-        model: agent.model,
-        multiagent: None,
-        name: agent.name,
-        skills: agent.skills,
-        system: agent.system,
-        tools: agent.tools,
-        r#type: AgentTag,
-        version: agent.version,
+impl EngineState {
+    /// The agent as a session keeps it: a snapshot of the pinned version, with the full
+    /// definition of every agent it may delegate to.
+    async fn snapshot(&self, agent: Agent) -> ApiResult<SessionAgent> {
+        let multiagent = match &agent.multiagent {
+            Some(multiagent) => Some(self.session_multiagent(multiagent, &agent).await?),
+            None => None,
+        };
+        Ok(SessionAgent {
+            id: agent.id,
+            description: agent.description,
+            execution_identity: agent.execution_identity,
+            mcp_servers: agent.mcp_servers,
+            model: agent.model,
+            multiagent,
+            name: agent.name,
+            skills: agent.skills,
+            system: agent.system,
+            tools: agent.tools,
+            r#type: AgentTag,
+            version: agent.version,
+        })
     }
 }

@@ -1,0 +1,159 @@
+//! Outcomes: a `user.define_outcome` starts a turn toward it; when the turn ends, the grader
+//! evaluates it (`span.outcome_evaluation_start`, `…_ongoing`, `…_end`). `needs_revision` plays
+//! another turn and grades it again; past `max_iterations` the verdict is
+//! `max_iterations_reached` and one final turn plays without evaluation; `satisfied` and
+//! `failed` end it. The session's `outcome_evaluations` follow along. The scripted model's
+//! grader says per iteration what it decides and why (`Script::grade`).
+
+use protocol::events::types;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Actor, Turn, script_of, threads::Thread};
+use crate::{error::ApiResult, ids::now};
+
+/// The outcome a session works toward; saved with the runtime's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutcomeRun {
+    pub outcome_id: String,
+    pub description: String,
+    /// The iteration under way (0-based).
+    pub iteration: u32,
+    pub max_iterations: u32,
+    /// The acknowledgement turn after `max_iterations_reached` is playing: no more grading.
+    #[serde(default)]
+    pub final_turn: bool,
+}
+
+impl Actor {
+    /// The outcome's evaluation shows that the agent works on it.
+    pub(super) async fn outcome_running(&self) -> ApiResult<()> {
+        let outcome = self.state.lock().expect("runtime state lock").outcome.clone();
+        match outcome {
+            Some(outcome) if !outcome.final_turn => self.set_evaluation(&outcome, "running", None, false).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// After a turn toward an outcome ended well: the grader's verdict. Says whether another
+    /// turn plays at once (a revision, or the final acknowledgement).
+    pub(super) async fn graded_for_another_turn(&self, primary: &Thread) -> ApiResult<bool> {
+        let Some(mut outcome) = self.state.lock().expect("runtime state lock").outcome.clone() else {
+            return Ok(false);
+        };
+        if outcome.final_turn {
+            self.state.lock().expect("runtime state lock").outcome = None;
+            self.save().await?;
+            return Ok(false);
+        }
+        let grade = script_of(&primary.agent).map(|script| script.grade(outcome.iteration as usize));
+        let grade =
+            grade.unwrap_or_else(|message| crate::script::Grade { result: "failed".to_owned(), explanation: message });
+        self.set_evaluation(&outcome, "evaluating", None, false).await?;
+        let (id, iteration) = (&outcome.outcome_id, outcome.iteration);
+        let start = self
+            .emit(json!({ "type": types::SPAN_OUTCOME_EVALUATION_START, "outcome_id": id, "iteration": iteration }))
+            .await?;
+        self.emit(json!({ "type": types::SPAN_OUTCOME_EVALUATION_ONGOING, "outcome_id": id, "iteration": iteration }))
+            .await?;
+        let out_of_iterations = grade.result == "needs_revision" && iteration + 1 >= outcome.max_iterations;
+        let result = if out_of_iterations { "max_iterations_reached" } else { grade.result.as_str() };
+        // The grader's usage, estimated from text length as the scripted model's is.
+        let usage = json!({
+            "input_tokens": (outcome.description.len() / 4 + 16) as u64,
+            "output_tokens": (grade.explanation.len() / 4 + 1) as u64,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        });
+        self.emit(json!({
+            "type": types::SPAN_OUTCOME_EVALUATION_END,
+            "outcome_evaluation_start_id": start["id"],
+            "outcome_id": id,
+            "iteration": iteration,
+            "result": result,
+            "explanation": grade.explanation,
+            "usage": usage,
+        }))
+        .await?;
+        let terminal = result != "needs_revision";
+        self.set_evaluation(&outcome, result, Some(&grade.explanation), terminal).await?;
+        match result {
+            "needs_revision" => outcome.iteration += 1,
+            "max_iterations_reached" => outcome.final_turn = true,
+            _ => {
+                self.state.lock().expect("runtime state lock").outcome = None;
+                self.save().await?;
+                return Ok(false);
+            }
+        }
+        {
+            let mut state = self.state.lock().expect("runtime state lock");
+            state.turn = Some(Turn::new(state.messages as usize));
+            state.messages += 1;
+            state.outcome = Some(outcome);
+        }
+        self.save().await?;
+        self.outcome_running().await?;
+        Ok(true)
+    }
+
+    /// An interrupt while an outcome is worked on ends it as `interrupted`.
+    pub(super) async fn outcome_interrupted(&self) -> ApiResult<()> {
+        let outcome = self.state.lock().expect("runtime state lock").outcome.take();
+        match outcome {
+            Some(outcome) if !outcome.final_turn => {
+                self.save().await?;
+                self.set_evaluation(
+                    &outcome,
+                    "interrupted",
+                    Some("The session was interrupted before the outcome was met."),
+                    true,
+                )
+                .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Updates the outcome's entry in the session's `outcome_evaluations`.
+    async fn set_evaluation(
+        &self,
+        outcome: &OutcomeRun,
+        result: &str,
+        explanation: Option<&str>,
+        completed: bool,
+    ) -> ApiResult<()> {
+        let session = self.session().await?;
+        let mut evaluations = session["outcome_evaluations"].as_array().cloned().unwrap_or_default();
+        let entry = match evaluations.iter_mut().find(|e| e["outcome_id"] == outcome.outcome_id.as_str()) {
+            Some(entry) => entry,
+            None => {
+                evaluations.push(evaluation(&outcome.outcome_id, &outcome.description));
+                evaluations.last_mut().expect("just pushed")
+            }
+        };
+        entry["iteration"] = json!(outcome.iteration);
+        entry["result"] = json!(result);
+        entry["explanation"] = json!(explanation);
+        entry["completed_at"] = if completed { json!(now().text) } else { Value::Null };
+        sqlx::query("UPDATE sessions SET body = json_set(body, '$.outcome_evaluations', json(?)) WHERE id = ?")
+            .bind(Value::Array(evaluations).to_string())
+            .bind(&self.session_id)
+            .execute(&self.engine.store.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A new outcome's entry in `outcome_evaluations`: pending, iteration 0.
+pub fn evaluation(outcome_id: &str, description: &str) -> Value {
+    json!({
+        "type": "outcome_evaluation",
+        "outcome_id": outcome_id,
+        "description": description,
+        "iteration": 0,
+        "result": "pending",
+        "explanation": null,
+        "completed_at": null,
+    })
+}
