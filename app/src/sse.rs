@@ -8,6 +8,7 @@
 //! | `preview`    |                   | the API's `event_start` / `event_delta`            | session |
 //! | `status`     |                   | [`Status`]: the hub's link to the API              | session |
 //! | `end`        |                   | the API's last word (the session was deleted)      | session |
+//! | `reset`      |                   | [`Reset`]: forget every event; the history follows | session |
 //! | `inbox`      |                   | the waiting calls (`api::inbox::InboxList`)        | inbox   |
 //! | `signed_out` |                   | `{}`: the person's sign-in ended                   | both    |
 //! | `ping`       |                   | `{}`: a heartbeat                                  | both    |
@@ -22,6 +23,10 @@ pub const PREVIEW: &str = "preview";
 pub const STATUS: &str = "status";
 /// The session is gone; nothing follows.
 pub const END: &str = "end";
+/// The page's events were numbered by a log the server no longer has (its `Last-Event-ID` is
+/// beyond the server's log): it must forget them; the whole history follows, from number 1. The
+/// data is a [`Reset`].
+pub const RESET: &str = "reset";
 /// The inbox's list of waiting calls.
 pub const INBOX: &str = "inbox";
 /// The person's sign-in ended; nothing follows.
@@ -36,6 +41,12 @@ pub struct Status {
     /// Why, when the link is not live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// What a `reset` frame says: why the page's history is read again, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    pub message: String,
 }
 
 /// The hub's link to the API.

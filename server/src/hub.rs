@@ -8,7 +8,11 @@
 //! - **Sequence numbers:** an event's number is its position in the session's log (1-based), the
 //!   order in which the API lists events. It is the SSE `id:` a browser resumes from with
 //!   `Last-Event-ID`, and since a new hub rebuilds the same log from the API, the numbers survive
-//!   a restart of Switchboard.
+//!   a restart of Switchboard. Every event is known by its key ([`event_key`]: its id, or its
+//!   canonical JSON when it has none), so nothing is logged twice, and events listed again from
+//!   the API get the numbers the log gave them, whatever their position in the listing. A
+//!   `Last-Event-ID` beyond the log cannot be honoured: that viewer gets a `reset` frame and the
+//!   whole history again.
 //! - **Previews:** the text of a message being written (`event_start`/`event_delta`) is kept per
 //!   session until its final event arrives, so a late joiner or a reloaded tab sees what was
 //!   written so far.
@@ -27,7 +31,7 @@
 //! `signed_out` (`crate::sse`).
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -132,8 +136,9 @@ struct State {
     first_seq: u64,
     /// Rendered `event` frames, oldest first.
     log: VecDeque<Bytes>,
-    /// Ids of every event in the session's log so far, kept or not.
-    ids: HashSet<String>,
+    /// The sequence number of every event in the session's log so far, kept or not, by its key
+    /// ([`event_key`]).
+    seqs: HashMap<String, u64>,
     /// `processed_at` of the newest event: where a reconnect starts listing.
     last_processed_at: Option<String>,
     /// Messages and thinking being written now, as far as the viewers were sent them.
@@ -229,18 +234,29 @@ impl Hub {
                 ));
             }
         }
-        let (rx, backlog, last, in_flight) = {
+        let (rx, backlog, last, after, in_flight) = {
             let state = feed.state.lock().expect("feed lock");
             let rx = feed.live.subscribe();
-            let last = after.min(state.next_seq() - 1);
             let mut backlog = VecDeque::new();
-            let in_the_log = last + 1 >= state.first_seq;
+            // The viewer was numbered by a log this one does not match (another server's, or
+            // the API's history changed): it must start over, and is told so.
+            let newest = state.next_seq() - 1;
+            let after = if after > newest {
+                tracing::info!(session = %feed.session_id, after, newest, "a viewer resumed beyond the log; it gets the history again");
+                backlog.push_back(sse::reset(&format!(
+                    "This page counted {after} events, the server's log has {newest}: the history was read again."
+                )));
+                0
+            } else {
+                after
+            };
+            let in_the_log = after + 1 >= state.first_seq;
             if in_the_log {
-                backlog.extend(state.log.iter().skip((last + 1 - state.first_seq) as usize).cloned());
+                backlog.extend(state.log.iter().skip((after + 1 - state.first_seq) as usize).cloned());
             }
             let mut in_flight = preview_frames(&state.previews);
             in_flight.extend(state.status.clone());
-            (rx, backlog, in_the_log.then(|| state.next_seq() - 1), in_flight)
+            (rx, backlog, in_the_log.then(|| state.next_seq() - 1), after, in_flight)
         };
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + self.config.heartbeat, self.config.heartbeat);
@@ -596,7 +612,7 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
             // one write per viewer every PREVIEW_EVERY, not one per fragment.
             let id = event.pointer("/event/id").or_else(|| event.get("event_id")).and_then(Value::as_str);
             let Some(id) = id else { return false };
-            if state.ids.contains(id) {
+            if state.seqs.contains_key(id) {
                 return false;
             }
             let id = id.to_owned();
@@ -608,11 +624,11 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
             return true;
         }
         _ => {
-            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
-            // `user.interrupt` echoes may come without an id; those cannot be deduplicated.
-            if !id.is_empty() && !state.ids.insert(id.to_owned()) {
+            let key = event_key(event);
+            if state.seqs.contains_key(&key) {
                 return false;
             }
+            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
             if !id.is_empty() {
                 // The final event replaces its preview, also the part not sent yet.
                 state.previews.retain(|p| p.id != id);
@@ -627,6 +643,7 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
                 state.last_processed_at = Some(at.to_owned());
             }
             let seq = state.next_seq();
+            state.seqs.insert(key, seq);
             let frame = sse::render(Some(seq), EVENT, &raw.map_or_else(|| event.to_string(), str::to_owned));
             state.log.push_back(frame.clone());
             if state.log.len() > feed.retain {
@@ -713,6 +730,16 @@ fn delta_frame(id: &str, index: usize, text: &str) -> Bytes {
     sse::render(None, PREVIEW, &delta.to_string())
 }
 
+/// What tells an event apart from every other of its session: its id, or, for an event that
+/// has none (the API may send `user.interrupt` echoes without one), its RFC 8785 canonical JSON,
+/// which is the same however the API ordered its fields. Ids never start with `{`.
+fn event_key(event: &Value) -> String {
+    match event.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => serde_jcs::to_string(event).unwrap_or_else(|_| event.to_string()),
+    }
+}
+
 /// One viewer's cursor into a feed.
 struct Viewer {
     hub: Arc<Hub>,
@@ -793,30 +820,39 @@ impl Viewer {
     }
 
     /// Queues every event after `last` that the viewer missed: from the log, or from the API
-    /// for those older than the log.
+    /// for those older than the log. Events listed again keep the numbers the log gave them
+    /// (found by their keys), whatever their position in the listing: the API lists by
+    /// `processed_at`, which need not be the order the stream delivered them in.
     async fn catch_up(&mut self) {
         let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
         if self.last + 1 < first_seq {
-            let listed = self.hub.list(&self.feed.session_id, None).await;
-            // The log may have moved on while the API was read: take what it no longer holds.
-            let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
-            match listed {
-                Ok(events) => {
-                    for (i, event) in events.iter().enumerate() {
-                        let seq = i as u64 + 1;
-                        if seq > self.last && seq < first_seq {
-                            self.backlog.push_back(sse::render(Some(seq), EVENT, &event.to_string()));
-                            self.last = seq;
-                        }
-                    }
-                    if self.last + 1 < first_seq {
-                        return self.fail("The API listed fewer events than this session has; reload the page.");
-                    }
-                }
+            let listed = match self.hub.list(&self.feed.session_id, None).await {
+                Ok(events) => events.into_iter().map(|event| (event_key(&event), event)).collect::<Vec<_>>(),
                 Err(error) => {
                     let error = AppError::upstream("Reading the session's earlier events", error);
                     return self.fail(&error.message);
                 }
+            };
+            // The log may have moved on while the API was read: take what it no longer holds.
+            let (first_seq, mut missed) = {
+                let state = self.feed.state.lock().expect("feed lock");
+                let missed = listed
+                    .into_iter()
+                    .filter_map(|(key, event)| Some((*state.seqs.get(&key)?, event)))
+                    .filter(|(seq, _)| *seq > self.last && *seq < state.first_seq)
+                    .collect::<Vec<_>>();
+                (state.first_seq, missed)
+            };
+            missed.sort_by_key(|(seq, _)| *seq);
+            for (seq, event) in missed {
+                if seq != self.last + 1 {
+                    break;
+                }
+                self.backlog.push_back(sse::render(Some(seq), EVENT, &event.to_string()));
+                self.last = seq;
+            }
+            if self.last + 1 < first_seq {
+                return self.fail("The API no longer lists every event this page is missing; reload the page.");
             }
         }
         let state = self.feed.state.lock().expect("feed lock");

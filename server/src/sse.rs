@@ -54,6 +54,12 @@ pub fn status(state: LinkState, message: Option<&str>) -> Bytes {
     render(None, sse::STATUS, &serde_json::to_string(&status).unwrap_or_default())
 }
 
+/// A `reset` frame: the viewer must forget its events; the history follows from number 1.
+pub fn reset(message: &str) -> Bytes {
+    let reset = sse::Reset { message: message.to_owned() };
+    render(None, sse::RESET, &serde_json::to_string(&reset).unwrap_or_default())
+}
+
 /// An SSE response of `frames` for as long as the request's login stands, with a check every
 /// `every` (see [`until_signed_out`]).
 pub fn signed_in_stream(

@@ -859,3 +859,161 @@ async fn the_inbox_asks_nothing_while_nobody_looks_and_reads_only_sessions_that_
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(inbox_reads(&upstream.tap), stopped, "nobody looks: no more requests");
 }
+
+/// An upstream that says exactly what a test tells it to: a session's history (listed in
+/// `processed_at` order, as the API lists) and its live stream (frames in the order sent, which
+/// the API does not promise to be the same).
+#[derive(Default)]
+struct Scripted {
+    history: std::sync::Mutex<Vec<Value>>,
+    /// Frames every stream sends as soon as it opens.
+    on_connect: std::sync::Mutex<Vec<Value>>,
+    live: std::sync::OnceLock<tokio::sync::broadcast::Sender<Value>>,
+}
+
+impl Scripted {
+    fn live(&self) -> &tokio::sync::broadcast::Sender<Value> {
+        self.live.get_or_init(|| tokio::sync::broadcast::channel(64).0)
+    }
+
+    /// Records `event` in the history and sends it on every open stream.
+    fn happen(&self, event: Value) {
+        self.history.lock().unwrap().push(event.clone());
+        let _ = self.live().send(event);
+    }
+
+    async fn serve(self: Arc<Self>) -> String {
+        use axum::{
+            extract::{Query, State},
+            routing::get,
+        };
+        async fn list(
+            State(up): State<Arc<Scripted>>,
+            Query(query): Query<Vec<(String, String)>>,
+        ) -> axum::Json<Value> {
+            let since = query.iter().find(|(k, _)| k == "created_at[gte]").map(|(_, v)| v.clone());
+            let mut events = up.history.lock().unwrap().clone();
+            events.sort_by(|a, b| a["processed_at"].as_str().cmp(&b["processed_at"].as_str()));
+            events.retain(|e| since.as_deref().is_none_or(|s| e["processed_at"].as_str().unwrap_or_default() >= s));
+            axum::Json(json!({ "data": events, "next_page": null }))
+        }
+        async fn stream(State(up): State<Arc<Scripted>>) -> Response {
+            let first = up.on_connect.lock().unwrap().clone();
+            let live = tokio_stream_of(up.live().subscribe());
+            let frames = futures::stream::iter(first).chain(live).map(|event| {
+                Ok::<_, std::convert::Infallible>(format!(
+                    "event: {}\ndata: {event}\n\n",
+                    event["type"].as_str().unwrap()
+                ))
+            });
+            ([("content-type", "text/event-stream")], Body::from_stream(frames)).into_response()
+        }
+        fn tokio_stream_of(rx: tokio::sync::broadcast::Receiver<Value>) -> impl futures::Stream<Item = Value> {
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.ok().map(|v| (v, rx)) })
+        }
+        let router = axum::Router::new()
+            .route("/v1/sessions/{id}/events", get(list))
+            .route("/v1/sessions/{id}/events/stream", get(stream))
+            .with_state(self);
+        serve(router).await
+    }
+}
+
+/// A hub of its own on `upstream`, keeping `retain` events.
+fn hub_on(upstream: &str, retain: usize) -> Arc<server::hub::Hub> {
+    use server::{
+        hub::{Hub, HubConfig},
+        settings::ApiKey,
+        upstream::UpstreamClient,
+    };
+    Hub::new(UpstreamClient::new(upstream.to_owned(), ApiKey::new(KEY)), HubConfig { retain, ..HubConfig::default() })
+}
+
+/// The next `n` `event` and `reset` frames of a hub stream.
+async fn frames_of(frames: &mut (impl futures::Stream<Item = bytes::Bytes> + Unpin), n: usize) -> Vec<Frame> {
+    let mut text = String::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), frames.next())
+            .await
+            .unwrap_or_else(|_| panic!("{n} frames within 10 s; got {out:?}"))
+            .expect("the stream is open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+            let name = field("event: ").unwrap_or_default();
+            if name == "event" || name == "reset" {
+                let data = serde_json::from_str(&field("data: ").unwrap_or_default()).unwrap_or(Value::Null);
+                out.push(Frame { id: field("id: ").and_then(|id| id.parse().ok()), name, data });
+            }
+        }
+    }
+    out
+}
+
+fn scripted_event(kind: &str, id: &str, second: u32) -> Value {
+    let mut event = json!({ "type": kind, "processed_at": format!("2026-11-22T10:00:{second:02}Z") });
+    if !id.is_empty() {
+        event["id"] = json!(id);
+    }
+    event
+}
+
+#[tokio::test]
+async fn an_event_without_an_id_is_logged_once_and_numbered_alike_by_every_hub() {
+    let upstream = Arc::new(Scripted::default());
+    let interrupt = scripted_event("user.interrupt", "", 2);
+    upstream.history.lock().unwrap().extend([scripted_event("user.message", "sevt_a", 1), interrupt.clone()]);
+    // The stream that opens before the history is listed delivers the interrupt too, its
+    // fields in another order: the listing overlaps it.
+    let reordered: serde_json::Map<String, Value> =
+        interrupt.as_object().unwrap().iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect();
+    upstream.on_connect.lock().unwrap().push(Value::Object(reordered));
+    let base = upstream.clone().serve().await;
+    let first = hub_on(&base, 100);
+    let mut viewer = Box::pin(first.watch("sesn_x", 0).await.expect("watching starts"));
+    upstream.happen(scripted_event("agent.message", "sevt_b", 3));
+    let seen = frames_of(&mut viewer, 3).await;
+    let kinds: Vec<&str> = seen.iter().map(|f| f.data["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["user.message", "user.interrupt", "agent.message"], "the interrupt once");
+    assert_eq!(seqs(&seen), [1, 2, 3]);
+    // A hub built from scratch (a restarted Switchboard) numbers the same events the same way.
+    let again = frames_of(&mut Box::pin(hub_on(&base, 100).watch("sesn_x", 0).await.unwrap()), 3).await;
+    assert_eq!(ids(&again), ids(&seen));
+    assert_eq!(seqs(&again), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn events_listed_again_keep_their_numbers_when_the_api_lists_them_in_another_order() {
+    let upstream = Arc::new(Scripted::default());
+    let base = upstream.clone().serve().await;
+    // One event kept: a newcomer's history comes from the API's listing.
+    let hub = hub_on(&base, 1);
+    let mut first = Box::pin(hub.watch("sesn_x", 0).await.expect("watching starts"));
+    // Two threads' events: the stream delivers the later one first.
+    for (id, second) in [("sevt_1", 1), ("sevt_3", 3), ("sevt_2", 2)] {
+        upstream.happen(scripted_event("agent.message", id, second));
+    }
+    let live = frames_of(&mut first, 3).await;
+    assert_eq!(ids(&live), ["sevt_1", "sevt_3", "sevt_2"]);
+    let newcomer = frames_of(&mut Box::pin(hub.watch("sesn_x", 0).await.unwrap()), 3).await;
+    assert_eq!(ids(&newcomer), ids(&live), "the numbers are the log's, not the listing's positions");
+    assert_eq!(seqs(&newcomer), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_last_event_id_beyond_the_log_gets_a_reset_and_the_whole_history() {
+    let upstream = Arc::new(Scripted::default());
+    for (id, second) in [("sevt_1", 1), ("sevt_2", 2)] {
+        upstream.history.lock().unwrap().push(scripted_event("agent.message", id, second));
+    }
+    let base = upstream.serve().await;
+    let hub = hub_on(&base, 100);
+    // A page numbered by another log (a server whose numbering differed) resumes from 9.
+    let resumed = frames_of(&mut Box::pin(hub.watch("sesn_x", 9).await.unwrap()), 3).await;
+    assert_eq!(resumed[0].name, "reset", "the page is told to forget what it has");
+    assert!(resumed[0].data["message"].as_str().unwrap().contains("read again"));
+    assert_eq!(ids(&resumed[1..]), ["sevt_1", "sevt_2"]);
+    assert_eq!(seqs(&resumed[1..]), [1, 2]);
+}
