@@ -211,3 +211,38 @@ test('text streams in, a reload mid-turn loses nothing, and a long turn is inter
   await expect(page.getByText('This is never reached.')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a long session opens at its end and stays there while its rows are measured', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  // Rows measured at other heights than estimated once stopped the view short of the end with
+  // "Jump to live" showing, though nobody scrolled.
+  const turn = Array.from({ length: 4_000 }, (_, n) =>
+    n % 7 === 0
+      ? { text: `Message ${n}: a longer line that wraps in the timeline, `.repeat(6) }
+      : { text: `Message ${n}.` },
+  );
+  const agentId = await scriptedAgent(request, [turn], 0);
+  const { environments } = await choices(request);
+  const created = await request.post('/api/sessions/create', {
+    form: {
+      'form[agent_id]': agentId,
+      'form[environment_id]': environments.find((e) => e.label.includes('Demo environment'))!.id,
+      'form[title]': unique('Long'),
+      'form[initial_message]': 'go',
+    },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const id = (await created.json()).row.id;
+  await expect
+    .poll(async () => (await (await request.get(`/api/sessions/get?id=${id}`)).json()).row.status, { timeout: 60_000 })
+    .toBe('idle');
+  for (let open = 0; open < 3; open++) {
+    await page.goto(`/sessions/${id}`);
+    await waitForHydration(page);
+    await expect(rows(page, 'session.status_idle')).toBeVisible({ timeout: 20_000 });
+    // Let measuring settle, then the view must still be at the live end.
+    await page.waitForTimeout(1_000);
+    await expect(rows(page, 'session.status_idle')).toBeInViewport();
+    await expect(page.getByTestId('jump-live')).toBeHidden();
+  }
+});

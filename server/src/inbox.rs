@@ -402,6 +402,8 @@ impl Inbox {
             types::AGENT_CUSTOM_TOOL_USE,
             types::USER_TOOL_CONFIRMATION,
             types::USER_CUSTOM_TOOL_RESULT,
+            // Names the agents of child threads whose calls wait.
+            types::SESSION_THREAD_CREATED,
         ]
         .into_iter()
         .map(|kind| ("types[]".to_owned(), kind.to_owned()))
@@ -425,6 +427,15 @@ impl Inbox {
             .into_iter()
             .map(|d| d.event_id)
             .collect();
+        let thread_agent = |call: &Value| {
+            let thread = call.get("session_thread_id").and_then(Value::as_str)?;
+            page.data.iter().find_map(|e| {
+                (e.get("type").and_then(Value::as_str) == Some(types::SESSION_THREAD_CREATED)
+                    && e.get("session_thread_id").and_then(Value::as_str) == Some(thread))
+                .then(|| e.get("agent_name").and_then(Value::as_str).map(str::to_owned))
+                .flatten()
+            })
+        };
         Ok(waiting_on(&page.data)
             .into_iter()
             .filter(|call| !call.get("id").and_then(Value::as_str).is_some_and(|id| decided.contains(id)))
@@ -432,6 +443,7 @@ impl Inbox {
                 session_id: session.id.clone(),
                 session_title: session.title.clone(),
                 agent_name: session.agent_name.clone(),
+                thread_agent: thread_agent(&event),
                 event,
             })
             .collect())

@@ -534,7 +534,8 @@ impl Viewer {
     async fn until_requires_action(&mut self) -> Vec<String> {
         loop {
             let frame = self.event().await;
-            if frame.data["stop_reason"]["type"] == "requires_action" {
+            // The session's own idle, not a thread's (`session.thread_status_idle`).
+            if frame.data["type"] == "session.status_idle" && frame.data["stop_reason"]["type"] == "requires_action" {
                 return frame.data["stop_reason"]["event_ids"]
                     .as_array()
                     .unwrap()
@@ -1016,4 +1017,46 @@ async fn a_last_event_id_beyond_the_log_gets_a_reset_and_the_whole_history() {
     assert!(resumed[0].data["message"].as_str().unwrap().contains("read again"));
     assert_eq!(ids(&resumed[1..]), ["sevt_1", "sevt_2"]);
     assert_eq!(seqs(&resumed[1..]), [1, 2]);
+}
+
+#[tokio::test]
+async fn a_child_threads_call_waits_in_the_inbox_named_by_its_agent_and_the_decision_reaches_that_thread() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[("SWITCHBOARD_INBOX_POLL_SECS", "30")]).await;
+    let careful = json!({
+        "name": "Careful helper", "model": "scripted",
+        "system": json!({ "turns": [[{ "tool": "bash", "input": { "command": "echo from the child" } }, { "text": "Ran it." }]] }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
+    });
+    let careful = upstream.call(reqwest::Method::POST, "/v1/agents", Some(careful)).await;
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [[{ "subagent": "Careful helper", "message": "Run it." }, { "text": "Thanks." }]] }).to_string(),
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [careful["id"]] } },
+    });
+    let session = upstream.start(lead).await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    let waiting = viewer.until_requires_action().await;
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    let calls = inbox.inbox_until(|calls| calls.len() == 1).await;
+    assert_eq!(call_ids(&calls), [waiting[0].as_str()]);
+    assert_eq!(calls[0]["thread_agent"], "Careful helper", "the card can name the thread's agent");
+    let thread = calls[0]["event"]["session_thread_id"].as_str().expect("a child's call").to_owned();
+    let (status, decided) = call_json(&app, "sessions/decide", verdict(&session, &waiting[0], true, None)).await;
+    assert_eq!(status, 200, "{decided}");
+    loop {
+        let frame = viewer.event().await;
+        if frame.data["type"] == "session.status_idle" {
+            assert_eq!(frame.data["stop_reason"]["type"], "end_turn", "the child ran the call and the turn ended");
+            break;
+        }
+    }
+    let confirmation = confirmations(&upstream, &session).await;
+    assert_eq!(confirmation.len(), 1);
+    assert_eq!(confirmation[0]["session_thread_id"], thread.as_str(), "the decision reached the child's thread");
+    let path = format!("/v1/sessions/{session}/threads/{thread}/events");
+    let child = upstream.call(reqwest::Method::GET, &path, None).await;
+    let result = child["data"].as_array().unwrap().iter().find(|e| e["type"] == "agent.tool_result").cloned();
+    assert!(result.unwrap()["content"][0]["text"].as_str().unwrap().contains("from the child"));
 }

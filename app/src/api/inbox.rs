@@ -41,6 +41,10 @@ pub struct PendingCall {
     /// The call as the API holds it: `agent.tool_use`, `agent.mcp_tool_use` or
     /// `agent.custom_tool_use`.
     pub event: Value,
+    /// For a call of a child thread (its `session_thread_id`): that thread's agent, when its
+    /// `session.thread_created` was among the events read.
+    #[serde(default)]
+    pub thread_agent: Option<String>,
 }
 
 /// A tool-use event's id.
@@ -186,6 +190,7 @@ mod tests {
             session_title: None,
             agent_name: None,
             event: json!({ "id": id, "type": types::AGENT_TOOL_USE, "name": "bash", "input": input }),
+            thread_agent: None,
         }
     }
 

@@ -126,6 +126,9 @@ pub async fn steer(
     text: String,
     file_ids: Vec<String>,
     interrupt: bool,
+    /// With `interrupt`: only this thread (a child thread's id); absent: every thread.
+    #[server(default)]
+    thread_id: Option<String>,
 ) -> Result<Option<String>, AppError> {
     use protocol::{
         content::{DocumentBlock, DocumentSource, FileSource, ImageBlock, ImageSource, UserContentBlock},
@@ -161,9 +164,16 @@ pub async fn steer(
             })
         });
     }
+    let thread_id = match thread_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(thread) => Some(
+            super::server::segment(thread)
+                .map_err(|_| AppError::bad_input("thread_id", format!("{thread:?} is not a thread id.")))?,
+        ),
+        None => None,
+    };
     let mut events = Vec::new();
     if interrupt {
-        events.push(EventParams::UserInterrupt(UserInterruptParams::default()));
+        events.push(EventParams::UserInterrupt(UserInterruptParams { session_thread_id: thread_id }));
     }
     let has_message = !blocks.is_empty();
     if has_message {

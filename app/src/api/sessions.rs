@@ -32,6 +32,10 @@ pub struct SessionRow {
     pub tokens: u64,
     /// The list cost, formatted; `None` until the API reports one.
     pub cost: Option<String>,
+    /// Where the session's latest outcome stands (`running`, `needs_revision`, `satisfied`, …)
+    /// and at which iteration (0-based); `None` without an outcome.
+    #[serde(default)]
+    pub outcome: Option<(String, u64)>,
 }
 
 impl SessionRow {
@@ -48,6 +52,7 @@ impl SessionRow {
             archived: s.archived_at.is_some(),
             tokens: u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0),
             cost: u.list_cost.as_ref().map(crate::format::list_cost),
+            outcome: s.outcome_evaluations.last().map(|e| (e.result.clone(), e.iteration)),
         }
     }
 }
@@ -216,6 +221,18 @@ pub struct SessionForm {
     /// US dollars; empty for no budget.
     #[serde(default)]
     pub budget_usd: String,
+    /// What the agent should produce; empty for no outcome.
+    #[serde(default)]
+    pub outcome_description: String,
+    /// The outcome's rubric as text, or…
+    #[serde(default)]
+    pub outcome_rubric: String,
+    /// …the id of an uploaded file that holds it.
+    #[serde(default)]
+    pub outcome_rubric_file_id: String,
+    /// Empty: the API's default (3).
+    #[serde(default)]
+    pub outcome_max_iterations: String,
 }
 
 impl SessionForm {
@@ -250,9 +267,17 @@ impl SessionForm {
         if !vaults.is_empty() {
             body["vault_ids"] = json!(vaults);
         }
+        let mut initial = Vec::new();
         if !self.initial_message.trim().is_empty() {
-            body["initial_events"] =
-                json!([{ "type": types::USER_MESSAGE, "content": [{ "type": "text", "text": self.initial_message }] }]);
+            initial.push(
+                json!({ "type": types::USER_MESSAGE, "content": [{ "type": "text", "text": self.initial_message }] }),
+            );
+        }
+        if let Some(outcome) = self.outcome()? {
+            initial.push(outcome);
+        }
+        if !initial.is_empty() {
+            body["initial_events"] = json!(initial);
         }
         let budget = self.budget_usd.trim().trim_start_matches('$');
         if !budget.is_empty() {
@@ -271,6 +296,52 @@ impl SessionForm {
                 json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
         }
         Ok(body)
+    }
+
+    /// The `user.define_outcome` the form asks for, if any.
+    fn outcome(&self) -> Result<Option<Value>, AppError> {
+        use serde_json::json;
+        let (description, rubric, file) =
+            (self.outcome_description.trim(), self.outcome_rubric.trim(), self.outcome_rubric_file_id.trim());
+        if description.is_empty() {
+            if !rubric.is_empty() || !file.is_empty() {
+                return Err(AppError::bad_input(
+                    "outcome_description",
+                    "Say what the agent should produce, or clear the rubric.",
+                ));
+            }
+            return Ok(None);
+        }
+        let rubric = match (rubric.is_empty(), file.is_empty()) {
+            (false, true) => json!({ "type": "text", "content": self.outcome_rubric }),
+            (true, false) => json!({ "type": "file", "file_id": file }),
+            (true, true) => {
+                return Err(AppError::bad_input(
+                    "outcome_rubric",
+                    "Give the outcome a rubric: write it, or name an uploaded file that holds it.",
+                ));
+            }
+            (false, false) => {
+                return Err(AppError::bad_input(
+                    "outcome_rubric",
+                    "Give the rubric once: as text or as a file, not both.",
+                ));
+            }
+        };
+        let mut outcome = json!({ "type": types::USER_DEFINE_OUTCOME, "description": description, "rubric": rubric });
+        let iterations = self.outcome_max_iterations.trim();
+        if !iterations.is_empty() {
+            match iterations.parse::<u32>() {
+                Ok(n) if (1..=20).contains(&n) => outcome["max_iterations"] = json!(n),
+                _ => {
+                    return Err(AppError::bad_input(
+                        "outcome_max_iterations",
+                        format!("{iterations:?}: give a number of iterations from 1 to 20."),
+                    ));
+                }
+            }
+        }
+        Ok(Some(outcome))
     }
 }
 
@@ -322,4 +393,65 @@ pub async fn mount_file(session_id: String, file_id: String, mount_path: String)
 pub async fn remove_resource(session_id: String, resource_id: String) -> Result<(), AppError> {
     let (id, resource) = (segment(&session_id)?, segment(&resource_id)?);
     delete(&format!("/v1/sessions/{id}/resources/{resource}"), "Removing the resource").await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn form() -> SessionForm {
+        SessionForm { agent_id: "agent_1".into(), environment_id: "env_1".into(), ..SessionForm::default() }
+    }
+
+    #[test]
+    fn an_outcome_in_the_form_becomes_an_initial_event_after_the_first_message() {
+        let with_outcome = SessionForm {
+            initial_message: "Here is the bug list.".into(),
+            outcome_description: "A one-page summary".into(),
+            outcome_rubric: "- one page".into(),
+            outcome_max_iterations: "5".into(),
+            ..form()
+        };
+        let body = with_outcome.to_request().unwrap();
+        let events = body["initial_events"].as_array().unwrap();
+        assert_eq!(events[0]["type"], types::USER_MESSAGE);
+        assert_eq!(
+            events[1],
+            json!({ "type": types::USER_DEFINE_OUTCOME, "description": "A one-page summary",
+                    "rubric": { "type": "text", "content": "- one page" }, "max_iterations": 5 })
+        );
+        let from_file =
+            SessionForm { outcome_description: "A summary".into(), outcome_rubric_file_id: "file_9".into(), ..form() };
+        assert_eq!(
+            from_file.to_request().unwrap()["initial_events"][0]["rubric"],
+            json!({ "type": "file", "file_id": "file_9" })
+        );
+        assert!(form().to_request().unwrap().get("initial_events").is_none());
+    }
+
+    #[test]
+    fn an_outcome_without_a_rubric_or_with_two_or_too_many_iterations_is_refused() {
+        let cases = [
+            SessionForm { outcome_description: "x".into(), ..form() },
+            SessionForm {
+                outcome_description: "x".into(),
+                outcome_rubric: "r".into(),
+                outcome_rubric_file_id: "file_1".into(),
+                ..form()
+            },
+            SessionForm {
+                outcome_description: "x".into(),
+                outcome_rubric: "r".into(),
+                outcome_max_iterations: "21".into(),
+                ..form()
+            },
+            SessionForm { outcome_rubric: "a rubric without an outcome".into(), ..form() },
+        ];
+        for case in cases {
+            let error = case.to_request().unwrap_err();
+            assert_eq!(error.kind, crate::error::ErrorKind::BadInput, "{error:?}");
+        }
+    }
 }

@@ -13,12 +13,14 @@ use crate::api::{
 };
 
 /// The cards of the calls `session_id` waits on: `calls` are their tool-use events, oldest first.
-/// `heading` names the list ("Waiting for you: 2 calls" when `None`).
+/// `heading` names the list ("Waiting for you: 2 calls" when `None`). A call of a child thread
+/// names its thread's agent from `threads` (thread id → agent name) when known.
 #[component]
 pub fn PendingCalls(
     #[prop(into)] session_id: String,
     #[prop(into)] calls: Signal<Vec<Arc<Value>>>,
     #[prop(optional, into)] heading: Option<String>,
+    #[prop(optional, into)] threads: Option<Signal<Vec<(String, String)>>>,
 ) -> impl IntoView {
     let session_id = StoredValue::new(session_id);
     let decide = ServerAction::<Decide>::new();
@@ -30,6 +32,11 @@ pub fn PendingCalls(
             .map(|event| (call_id(event).to_owned(), is_custom_call(event), event.clone()))
             .collect::<Vec<_>>()
     });
+    let thread_of = move |event: &Value| {
+        let thread = event.get("session_thread_id").and_then(Value::as_str)?;
+        let name = threads.and_then(|t| t.read().iter().find(|(id, _)| id == thread).map(|(_, name)| name.clone()));
+        Some(name.map_or_else(|| "in a subagent's thread".to_owned(), |name| format!("in {name}'s thread")))
+    };
     let approvals =
         move || pending.read().iter().filter(|(_, custom, _)| !custom).map(|(id, _, _)| id.clone()).collect::<Vec<_>>();
     let all = move |allow: bool| {
@@ -70,7 +77,10 @@ pub fn PendingCalls(
                     </div>
                 </Show>
                 <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
-                    {if custom { view! { <CustomToolCard session_id id event answer /> }.into_any() } else { view! { <ApprovalCard session_id id event decide /> }.into_any() }}
+                    {
+                        let thread = thread_of(&event);
+                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide thread /> }.into_any() }
+                    }
                 </For>
             </section>
         </Show>
@@ -84,6 +94,8 @@ fn ApprovalCard(
     id: String,
     event: Arc<Value>,
     decide: ServerAction<Decide>,
+    /// The child thread the call was made in, in words.
+    thread: Option<String>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
@@ -109,6 +121,7 @@ fn ApprovalCard(
         <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
             <header>
                 <strong>{format!("Allow {name}?")}</strong>{server}
+                {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
                 {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}
             </header>
             {tool_view(&name, &input)}
@@ -147,6 +160,8 @@ fn CustomToolCard(
     id: String,
     event: Arc<Value>,
     answer: ServerAction<AnswerCustomTool>,
+    /// The child thread the call was made in, in words.
+    thread: Option<String>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
     let input = event.get("input").cloned().unwrap_or(Value::Null);
@@ -166,7 +181,8 @@ fn CustomToolCard(
     };
     view! {
         <article class="card custom-tool" data-testid="custom-tool-card" data-tool=name.clone() data-event=id>
-            <header><strong>{format!("The agent called your tool {name}")}</strong></header>
+            <header><strong>{format!("The agent called your tool {name}")}</strong>
+                {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}</header>
             {tool_view(&name, &input)}
             <form on:submit=submit>
                 <label>"Result"

@@ -35,6 +35,9 @@ pub struct Item {
     /// Characters of text in the event's content blocks: for a first guess at its row's height,
     /// worked out once rather than on every scroll.
     pub text_len: usize,
+    /// What the ids of the event name, in words: the agent of the child thread a call was
+    /// cross-posted from, or the phase of a workflow run.
+    pub names: Option<String>,
 }
 
 impl Item {
@@ -80,6 +83,43 @@ pub enum Link {
     SignedOut,
 }
 
+/// An outcome the session works toward, as its events tell it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub id: String,
+    pub description: String,
+    pub max_iterations: u64,
+    /// The grader's verdicts so far, in order.
+    pub graded: Vec<Graded>,
+    /// The iteration being graded now.
+    pub grading: Option<u64>,
+}
+
+/// One verdict of an outcome's grader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded {
+    /// 0-based.
+    pub iteration: u64,
+    pub result: String,
+    pub explanation: String,
+    /// The grader's input and output tokens.
+    pub tokens: u64,
+}
+
+impl Outcome {
+    /// Where it stands, in words.
+    pub fn state_in_words(&self) -> String {
+        match (self.grading, self.graded.last()) {
+            (Some(iteration), _) => format!("Grading iteration {}…", iteration + 1),
+            (None, Some(last)) if last.result == "needs_revision" => {
+                format!("Revising: iteration {} of at most {}", last.iteration + 2, self.max_iterations)
+            }
+            (None, Some(last)) => last.result.replace('_', " "),
+            (None, None) => format!("Working on iteration 1 of at most {}", self.max_iterations),
+        }
+    }
+}
+
 /// Token and cost totals.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Totals {
@@ -98,13 +138,25 @@ pub enum Category {
     Tools,
     Status,
     Spans,
+    /// Threads of a multiagent session: their lifecycle, messages between them, workflow runs.
+    Threads,
+    /// Outcomes and their evaluations.
+    Outcomes,
     Errors,
     Other,
 }
 
 impl Category {
-    pub const ALL: [Category; 6] =
-        [Category::Messages, Category::Tools, Category::Status, Category::Spans, Category::Errors, Category::Other];
+    pub const ALL: [Category; 8] = [
+        Category::Messages,
+        Category::Tools,
+        Category::Status,
+        Category::Spans,
+        Category::Threads,
+        Category::Outcomes,
+        Category::Errors,
+        Category::Other,
+    ];
 
     pub fn of(kind: &str) -> Self {
         match kind {
@@ -112,10 +164,16 @@ impl Category {
             | types::AGENT_MESSAGE
             | types::AGENT_THINKING
             | types::SYSTEM_MESSAGE
-            | types::USER_INTERRUPT
-            | types::AGENT_THREAD_MESSAGE_SENT
-            | types::AGENT_THREAD_MESSAGE_RECEIVED => Category::Messages,
+            | types::USER_INTERRUPT => Category::Messages,
             types::SESSION_ERROR | types::WORKFLOW_RUN_ERROR => Category::Errors,
+            types::USER_DEFINE_OUTCOME => Category::Outcomes,
+            k if k.starts_with("span.outcome_evaluation") => Category::Outcomes,
+            k if k.starts_with("session.thread_")
+                || k.starts_with("agent.thread_")
+                || k.starts_with("workflow_run.") =>
+            {
+                Category::Threads
+            }
             k if k.contains("tool") => Category::Tools,
             k if k.starts_with("session.") => Category::Status,
             k if k.starts_with("span.") => Category::Spans,
@@ -129,6 +187,8 @@ impl Category {
             Category::Tools => "Tools",
             Category::Status => "Status",
             Category::Spans => "Model requests",
+            Category::Threads => "Threads",
+            Category::Outcomes => "Outcomes",
             Category::Errors => "Errors",
             Category::Other => "Other",
         }
@@ -155,6 +215,14 @@ pub struct Model {
     /// Calls answered (their echo arrived).
     answered: HashSet<String>,
     open_request: Option<u64>,
+    /// Something the page must tell the person about its history (it was read again).
+    pub notice: Option<String>,
+    /// Names of the ids events refer to: threads (their agent's name) and workflow phases.
+    names: HashMap<String, String>,
+    /// The outcomes defined, oldest first.
+    pub outcomes: Vec<Outcome>,
+    /// Child threads running now: (thread id, agent name).
+    pub running_threads: Vec<(String, String)>,
 }
 
 impl Model {
@@ -172,6 +240,7 @@ impl Model {
             (Some(now), Some(before)) => Some((now - before).max(0.0)),
             _ => None,
         };
+        let names = self.names_of(&kind, &event);
         let event = Arc::new(event);
         let folded = self.pair(&kind, &event, at_ms);
         self.track(seq, &kind, &id, &event, at_ms);
@@ -192,6 +261,7 @@ impl Model {
             .map(|blocks| blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).map(str::len).sum())
             .unwrap_or(0);
         self.items.push(Item {
+            names,
             text_len,
             seq,
             id,
@@ -207,11 +277,49 @@ impl Model {
         });
     }
 
+    /// Learns the names an event gives (a thread's agent, a workflow's phases) and says what
+    /// the event's own ids name.
+    fn names_of(&mut self, kind: &str, event: &Value) -> Option<String> {
+        let field = |k: &str| event.get(k).and_then(Value::as_str);
+        match kind {
+            types::SESSION_THREAD_CREATED => {
+                if let (Some(thread), Some(name)) = (field("session_thread_id"), field("agent_name")) {
+                    self.names.insert(thread.to_owned(), name.to_owned());
+                }
+                None
+            }
+            types::WORKFLOW_RUN_CREATED => {
+                for phase in event.get("phases").and_then(Value::as_array).into_iter().flatten() {
+                    if let (Some(id), Some(name)) = (phase["id"].as_str(), phase["name"].as_str()) {
+                        self.names.insert(id.to_owned(), name.to_owned());
+                    }
+                }
+                None
+            }
+            types::WORKFLOW_RUN_PHASE_STARTED | types::WORKFLOW_RUN_PHASE_ENDED => {
+                field("workflow_run_phase_id").and_then(|id| self.names.get(id)).cloned()
+            }
+            types::AGENT_THREAD_MESSAGE_SENT => {
+                field("to_session_thread_id").and_then(|id| self.names.get(id)).cloned()
+            }
+            types::AGENT_THREAD_MESSAGE_RECEIVED => {
+                field("from_session_thread_id").and_then(|id| self.names.get(id)).cloned()
+            }
+            _ => field("session_thread_id").and_then(|id| self.names.get(id)).cloned(),
+        }
+    }
+
+    /// The agent name of a thread the session started, when its creation was seen.
+    pub fn thread_name(&self, thread_id: &str) -> Option<&str> {
+        self.names.get(thread_id).map(String::as_str)
+    }
+
     /// Folds a result into its call, or a request's end into its start: whether it was.
     fn pair(&mut self, kind: &str, event: &Arc<Value>, at_ms: Option<f64>) -> bool {
         let pair_key = match kind {
             types::AGENT_TOOL_RESULT | types::USER_TOOL_RESULT => event.get("tool_use_id"),
             types::AGENT_MCP_TOOL_RESULT => event.get("mcp_tool_use_id"),
+            types::USER_CUSTOM_TOOL_RESULT => event.get("custom_tool_use_id"),
             types::SPAN_MODEL_REQUEST_END => event.get("model_request_start_id"),
             _ => None,
         }
@@ -278,8 +386,50 @@ impl Model {
                     self.totals.cost = format_cost(cost);
                 }
             }
+            types::USER_DEFINE_OUTCOME | types::SPAN_OUTCOME_EVALUATION_START | types::SPAN_OUTCOME_EVALUATION_END => {
+                self.track_outcome(kind, event)
+            }
+            types::SESSION_THREAD_STATUS_RUNNING
+            | types::SESSION_THREAD_STATUS_IDLE
+            | types::SESSION_THREAD_STATUS_TERMINATED => {
+                let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
+                self.running_threads.retain(|(id, _)| id != thread);
+                if kind == types::SESSION_THREAD_STATUS_RUNNING {
+                    let name = event.get("agent_name").and_then(Value::as_str).unwrap_or_default();
+                    self.running_threads.push((thread.to_owned(), name.to_owned()));
+                }
+            }
             _ => {}
         }
+    }
+
+    /// An outcome defined, being graded, or graded.
+    fn track_outcome(&mut self, kind: &str, event: &Value) {
+        let text = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let iteration = event.get("iteration").and_then(Value::as_u64).unwrap_or(0);
+        if kind == types::USER_DEFINE_OUTCOME {
+            self.outcomes.push(Outcome {
+                id: text("outcome_id"),
+                description: text("description"),
+                max_iterations: event.get("max_iterations").and_then(Value::as_u64).unwrap_or(3),
+                graded: Vec::new(),
+                grading: None,
+            });
+            return;
+        }
+        let id = text("outcome_id");
+        let Some(outcome) = self.outcomes.iter_mut().find(|o| o.id == id) else { return };
+        if kind == types::SPAN_OUTCOME_EVALUATION_START {
+            outcome.grading = Some(iteration);
+            return;
+        }
+        outcome.grading = None;
+        let usage = event.get("usage");
+        let tokens = ["input_tokens", "output_tokens"]
+            .iter()
+            .map(|k| usage.and_then(|u| u.get(*k)).and_then(Value::as_u64).unwrap_or(0))
+            .sum();
+        outcome.graded.push(Graded { iteration, result: text("result"), explanation: text("explanation"), tokens });
     }
 
     /// Folds an `event_start` or `event_delta`, with the SDK's rule for block indexes.
@@ -345,6 +495,11 @@ impl Model {
                 }
             }
             sse::END => self.link = Link::Ended,
+            sse::RESET => {
+                // Numbered by a log the server no longer has: start over, the history follows.
+                let message = value.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                *self = Model { link: std::mem::take(&mut self.link), notice: Some(message), ..Model::default() };
+            }
             sse::SIGNED_OUT => self.link = Link::SignedOut,
             OPEN if !matches!(self.link, Link::Reconnecting(_)) => self.link = Link::Live,
             LOST => self.link = Link::Lost,
@@ -463,6 +618,61 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_call_shows_its_own_result() {
+        let mut m = Model::default();
+        m.event(1, json!({ "type": types::AGENT_TOOL_USE, "id": "t", "name": "bash", "input": {} }));
+        m.event(2, json!({ "type": types::AGENT_MCP_TOOL_USE, "id": "p", "mcp_server_name": "docs", "name": "find", "input": {} }));
+        m.event(3, json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "id": "c", "name": "lookup_order", "input": {} }));
+        m.event(4, json!({ "type": types::USER_CUSTOM_TOOL_RESULT, "id": "r3", "custom_tool_use_id": "c", "content": [{ "type": "text", "text": "shipped" }] }));
+        m.event(5, json!({ "type": types::AGENT_MCP_TOOL_RESULT, "id": "r2", "mcp_tool_use_id": "p", "content": [] }));
+        m.event(6, json!({ "type": types::AGENT_TOOL_RESULT, "id": "r1", "tool_use_id": "t", "content": [] }));
+        for (call, result) in [("t", "r1"), ("p", "r2"), ("c", "r3")] {
+            let paired = m.item(call).unwrap().paired.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str);
+            assert_eq!(paired, Some(result), "{call} shows its result");
+            assert!(m.item(result).unwrap().folded, "{result} is shown in its call's row, not as a row of its own");
+        }
+    }
+
+    #[test]
+    fn thread_and_outcome_events_have_their_own_filters_and_calls_name_their_thread() {
+        assert_eq!(Category::of(types::AGENT_THREAD_MESSAGE_SENT), Category::Threads);
+        assert_eq!(Category::of(types::SESSION_THREAD_STATUS_IDLE), Category::Threads);
+        assert_eq!(Category::of(types::WORKFLOW_RUN_PHASE_STARTED), Category::Threads);
+        assert_eq!(Category::of(types::WORKFLOW_RUN_ERROR), Category::Errors);
+        assert_eq!(Category::of(types::SPAN_OUTCOME_EVALUATION_END), Category::Outcomes);
+        assert_eq!(Category::of(types::USER_DEFINE_OUTCOME), Category::Outcomes);
+        let mut m = Model::default();
+        m.event(1, json!({ "type": types::SESSION_THREAD_CREATED, "id": "e1", "session_thread_id": "sthr_r", "agent_name": "Researcher" }));
+        m.event(2, json!({ "type": types::AGENT_TOOL_USE, "id": "e2", "name": "bash", "input": {}, "session_thread_id": "sthr_r" }));
+        m.event(3, json!({ "type": types::AGENT_TOOL_USE, "id": "e3", "name": "bash", "input": {} }));
+        m.event(4, json!({ "type": types::WORKFLOW_RUN_CREATED, "id": "e4", "workflow_run_id": "w", "name": "Release", "phases": [{ "id": "p1", "name": "Build" }] }));
+        m.event(5, json!({ "type": types::WORKFLOW_RUN_PHASE_STARTED, "id": "e5", "workflow_run_id": "w", "workflow_run_phase_id": "p1" }));
+        assert_eq!(m.item("e2").unwrap().names.as_deref(), Some("Researcher"));
+        assert_eq!(m.item("e3").unwrap().names, None, "the primary thread's calls name no thread");
+        assert_eq!(m.item("e5").unwrap().names.as_deref(), Some("Build"));
+        assert_eq!(m.thread_name("sthr_r"), Some("Researcher"));
+    }
+
+    #[test]
+    fn an_outcome_is_followed_through_its_iterations() {
+        let mut m = Model::default();
+        m.event(1, json!({ "type": types::USER_DEFINE_OUTCOME, "id": "d", "outcome_id": "outc_1", "description": "A summary", "rubric": { "type": "text", "content": "r" }, "max_iterations": 2 }));
+        assert_eq!(m.outcomes[0].state_in_words(), "Working on iteration 1 of at most 2");
+        m.event(
+            2,
+            json!({ "type": types::SPAN_OUTCOME_EVALUATION_START, "id": "s", "outcome_id": "outc_1", "iteration": 0 }),
+        );
+        assert_eq!(m.outcomes[0].state_in_words(), "Grading iteration 1…");
+        m.event(3, json!({ "type": types::SPAN_OUTCOME_EVALUATION_END, "id": "e", "outcome_id": "outc_1", "iteration": 0, "result": "needs_revision", "explanation": "Too long.", "outcome_evaluation_start_id": "s", "usage": { "input_tokens": 20, "output_tokens": 3 } }));
+        assert_eq!(m.outcomes[0].state_in_words(), "Revising: iteration 2 of at most 2");
+        m.event(4, json!({ "type": types::SPAN_OUTCOME_EVALUATION_END, "id": "e2", "outcome_id": "outc_1", "iteration": 1, "result": "satisfied", "explanation": "Good.", "outcome_evaluation_start_id": "s2", "usage": { "input_tokens": 20, "output_tokens": 1 } }));
+        let graded: Vec<(u64, &str, u64)> =
+            m.outcomes[0].graded.iter().map(|g| (g.iteration, g.result.as_str(), g.tokens)).collect();
+        assert_eq!(graded, [(0, "needs_revision", 23), (1, "satisfied", 21)]);
+        assert_eq!(m.outcomes[0].state_in_words(), "satisfied");
+    }
+
+    #[test]
     fn replayed_events_are_not_folded_twice() {
         let mut m = Model::default();
         m.event(1, json!({ "type": types::USER_MESSAGE, "id": "e1" }));
@@ -515,6 +725,20 @@ mod tests {
         m.preview(&start);
         m.preview(&delta("Hello, wor"));
         assert_eq!(m.previews[0].blocks, ["Hello, wor"]);
+    }
+
+    #[test]
+    fn a_reset_forgets_the_events_and_takes_the_history_again_from_one() {
+        let mut m = Model::default();
+        m.frame(sse::EVENT, json!({ "type": types::USER_MESSAGE, "id": "a" }).to_string(), "7");
+        m.frame(sse::EVENT, json!({ "type": types::AGENT_MESSAGE, "id": "b" }).to_string(), "8");
+        m.frame(sse::RESET, json!({ "message": "read again" }).to_string(), "");
+        assert!(m.items.is_empty() && m.item("a").is_none());
+        m.frame(sse::EVENT, json!({ "type": types::USER_MESSAGE, "id": "a" }).to_string(), "1");
+        m.frame(sse::EVENT, json!({ "type": types::AGENT_MESSAGE, "id": "b" }).to_string(), "2");
+        assert_eq!(m.items.iter().map(|i| i.seq).collect::<Vec<_>>(), [1, 2], "numbers below the old ones are taken");
+        assert_eq!(m.notice.as_deref(), Some("read again"));
+        assert_eq!(m.link, Link::Live);
     }
 
     #[test]

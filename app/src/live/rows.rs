@@ -107,8 +107,9 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             let long = lines > COLLAPSED_LINES;
             let short: String = output.lines().take(COLLAPSED_LINES).collect::<Vec<_>>().join("\n");
             let has_result = result.is_some();
+            let thread = item.names.clone().map(|agent| view! { " " <span class="badge thread" data-testid="call-thread">{format!("in {agent}'s thread")}</span> });
             view! {
-                <p class="tool-head"><strong>{name}</strong>{server}
+                <p class="tool-head"><strong>{name}</strong>{server}{thread}
                     {permission.map(|p| view! { " " <span class=format!("badge permission-{p}")>{p.clone()}</span> })}</p>
                 <div class="tool-call">
                     <div class="tool-input"><span class="muted">"Input"</span>{input}</div>
@@ -179,6 +180,74 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             };
             view! { <p class="marker span">{words}</p> }.into_any()
         }
+        types::SESSION_THREAD_CREATED => {
+            let workflow =
+                e.get("workflow_run_id").and_then(Value::as_str).map(|_| " for a workflow run").unwrap_or_default();
+            marker("thread", format!("Started a thread for {}{workflow}.", str_of("agent_name")))
+        }
+        types::SESSION_THREAD_STATUS_RUNNING => marker("thread", format!("{} is running.", str_of("agent_name"))),
+        types::SESSION_THREAD_STATUS_IDLE => {
+            let words = match e.pointer("/stop_reason/type").and_then(Value::as_str).unwrap_or("unknown") {
+                "end_turn" => "finished its turn".to_owned(),
+                "requires_action" => "waits for a decision".to_owned(),
+                "retries_exhausted" => "failed after retries".to_owned(),
+                other => other.replace('_', " "),
+            };
+            marker("thread", format!("{} is idle: it {words}.", str_of("agent_name")))
+        }
+        types::SESSION_THREAD_STATUS_RESCHEDULED => {
+            marker("thread", format!("{} was rescheduled after a transient error.", str_of("agent_name")))
+        }
+        types::SESSION_THREAD_STATUS_TERMINATED => marker("thread", format!("{} terminated.", str_of("agent_name"))),
+        types::AGENT_THREAD_MESSAGE_SENT => {
+            let to = e.get("to_agent_name").and_then(Value::as_str).map(str::to_owned).or_else(|| item.names.clone());
+            let who = format!("To {}", to.unwrap_or_else(|| "the primary thread".to_owned()));
+            thread_message(who, text_of(e.get("content")))
+        }
+        types::AGENT_THREAD_MESSAGE_RECEIVED => {
+            let from =
+                e.get("from_agent_name").and_then(Value::as_str).map(str::to_owned).or_else(|| item.names.clone());
+            let who = format!("From {}", from.unwrap_or_else(|| "the primary thread".to_owned()));
+            thread_message(who, text_of(e.get("content")))
+        }
+        types::AGENT_THREAD_CONTEXT_COMPACTED => marker("thread", "The agent's context was compacted.".to_owned()),
+        types::WORKFLOW_RUN_CREATED => {
+            let phases: Vec<&str> = e
+                .get("phases")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            marker("thread", format!("Workflow “{}” planned: {}.", str_of("name"), phases.join(" → ")))
+        }
+        types::WORKFLOW_RUN_STATUS_RUNNING => marker("thread", "The workflow is running.".to_owned()),
+        types::WORKFLOW_RUN_STATUS_IDLE => marker("thread", "The workflow is idle.".to_owned()),
+        types::WORKFLOW_RUN_PHASE_STARTED | types::WORKFLOW_RUN_PHASE_ENDED => {
+            let phase = item.names.clone().unwrap_or_else(|| str_of("workflow_run_phase_id"));
+            let what = if item.kind == types::WORKFLOW_RUN_PHASE_STARTED { "started" } else { "ended" };
+            marker("thread", format!("Phase “{phase}” {what}."))
+        }
+        types::WORKFLOW_RUN_STATUS_ENDED => {
+            let result = e.pointer("/result/type").and_then(Value::as_str).unwrap_or("unknown");
+            marker("thread", format!("The workflow ended: {result}."))
+        }
+        types::USER_DEFINE_OUTCOME => {
+            let iterations = e.get("max_iterations").and_then(Value::as_u64).unwrap_or(3);
+            marker("outcome", format!("Outcome defined: {} (up to {iterations} iterations).", str_of("description")))
+        }
+        types::SPAN_OUTCOME_EVALUATION_START | types::SPAN_OUTCOME_EVALUATION_ONGOING => {
+            let iteration = e.get("iteration").and_then(Value::as_u64).unwrap_or(0) + 1;
+            marker("outcome", format!("Grading iteration {iteration}…"))
+        }
+        types::SPAN_OUTCOME_EVALUATION_END => {
+            let iteration = e.get("iteration").and_then(Value::as_u64).unwrap_or(0) + 1;
+            let result = str_of("result").replace('_', " ");
+            view! {
+                <p class=format!("marker outcome result-{}", str_of("result"))>
+                    <strong>{format!("Iteration {iteration}: {result}.")}</strong>" "{str_of("explanation")}
+                </p>
+            }
+            .into_any()
+        }
         types::SESSION_USAGE => {
             let u = e.get("usage").cloned().unwrap_or(Value::Null);
             let words = format!(
@@ -205,6 +274,14 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
             view! { <p class="generic"><code>{line}</code></p> }.into_any()
         }
     }
+}
+
+fn marker(class: &'static str, words: String) -> AnyView {
+    view! { <p class=format!("marker {class}")>{words}</p> }.into_any()
+}
+
+fn thread_message(who: String, text: String) -> AnyView {
+    view! { <div class="message thread"><span class="who">{who}</span><div class="text">{text}</div></div> }.into_any()
 }
 
 fn message(who: &'static str, class: &'static str, text: String) -> AnyView {

@@ -86,7 +86,7 @@ impl Batch {
 /// gone, the sign-in ended, or the hub gave up on this view.
 fn listen_for_frames(source: &web_sys::EventSource, batch: &Batch) -> Vec<Listener> {
     let mut listeners = Vec::new();
-    for name in [sse::EVENT, sse::PREVIEW, sse::STATUS, sse::END, sse::SIGNED_OUT] {
+    for name in [sse::EVENT, sse::PREVIEW, sse::STATUS, sse::END, sse::RESET, sse::SIGNED_OUT] {
         let (batch, source_for_end) = (batch.clone(), source.clone());
         let listener = Listener::new(move |event: web_sys::Event| {
             let Some(message) = event.dyn_ref::<web_sys::MessageEvent>() else { return };

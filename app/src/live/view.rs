@@ -37,16 +37,28 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         live.version.track();
         live.model.with_value(|m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>())
     });
+    // The agent names of the threads the waiting calls were made in, for their cards.
+    let threads = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| {
+            m.pending()
+                .iter()
+                .filter_map(|call| call.event.get("session_thread_id").and_then(serde_json::Value::as_str))
+                .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
+                .collect::<Vec<_>>()
+        })
+    });
     let may_decide = crate::me::can(crate::auth::Role::Approver);
     let may_steer = crate::me::can(crate::auth::Role::Operator);
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <Head live />
+            <Outcomes live />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
             <Timeline live hidden />
             <Show when=move || may_decide.get()>
-                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on />
+                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on threads />
             </Show>
             <Show when=move || may_steer.get()>
                 <Composer live />
@@ -112,7 +124,44 @@ fn Head(live: Live) -> impl IntoView {
                     }.into_any(),
                 }}
             </p>
+            {move || {
+                live.version.track();
+                live.model.with_value(|m| m.notice.clone()).map(|notice| view! {
+                    <p class="muted live-notice" data-testid="live-notice" role="status">{notice}</p>
+                })
+            }}
         </div>
+    }
+}
+
+/// The outcomes the session works toward: each iteration's verdict, why, and what grading cost.
+#[component]
+fn Outcomes(live: Live) -> impl IntoView {
+    let outcomes = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.outcomes.clone())
+    });
+    move || {
+        let outcomes = outcomes.get();
+        (!outcomes.is_empty()).then(|| view! {
+            <section class="outcomes" aria-label="Outcomes" data-testid="outcomes">
+                {outcomes.into_iter().map(|o| view! {
+                    <article class="outcome" data-testid="outcome" data-outcome=o.id.clone()>
+                        <h3>"Outcome: " {o.description.clone()}</h3>
+                        <p class="outcome-state" data-testid="outcome-state" aria-live="polite">{o.state_in_words()}</p>
+                        <ol class="iterations">
+                            {o.graded.iter().map(|g| view! {
+                                <li class=format!("iteration result-{}", g.result) data-testid="outcome-iteration">
+                                    <strong>{format!("Iteration {}: {}", g.iteration + 1, g.result.replace('_', " "))}</strong>
+                                    " " {g.explanation.clone()}
+                                    <span class="muted">{format!(" · grading {} tokens", crate::format::count(g.tokens))}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    </article>
+                }).collect_view()}
+            </section>
+        })
     }
 }
 
@@ -201,16 +250,46 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
             }
         });
     });
+    // Following stops only when the person moves up: by wheel, keys, touch or the scrollbar.
+    // Rows measured at other heights than estimated change the scroll height under a scroll
+    // that is under way, so a scroll event alone can find the view short of the bottom although
+    // nobody scrolled (it once stopped a 10,000-event session ~230 events short of its end).
+    let moved_up = StoredValue::new(false);
     let on_scroll = move |_| {
         let Some(el) = scroller.get_untracked() else { return };
         let top = el.scroll_top() as f64;
         let height = el.client_height() as f64;
         scroll_top.set(top);
         viewport.set(height);
-        following.set(top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX);
+        if top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX {
+            moved_up.set_value(false);
+            following.set(true);
+        } else if moved_up.get_value() {
+            following.set(false);
+        }
+    };
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        if ev.delta_y() < 0.0 {
+            moved_up.set_value(true);
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if matches!(ev.key().as_str(), "ArrowUp" | "PageUp" | "Home") || (ev.key() == " " && ev.shift_key()) {
+            moved_up.set_value(true);
+        }
+    };
+    // A press on the scrollbar, which lies right of the content box.
+    let on_mousedown = move |ev: leptos::ev::MouseEvent| {
+        if let Some(el) = scroller.get_untracked()
+            && ev.offset_x() >= el.client_width()
+        {
+            moved_up.set_value(true);
+        }
     };
     view! {
-        <div class="timeline" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Session events" data-testid="timeline">
+        <div class="timeline" node_ref=scroller on:scroll=on_scroll on:wheel=on_wheel on:keydown=on_keydown
+            on:mousedown=on_mousedown on:touchmove=move |_| moved_up.set_value(true)
+            tabindex="0" aria-label="Session events" data-testid="timeline">
             <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
             <div class="rows" node_ref=list role="list">
                 <For each=move || window.get().0 key=|(_, seq, rev)| (*seq, *rev) let:((index, _, _))>
@@ -228,7 +307,7 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
         </div>
         <Show when=move || !following.get()>
             <button type="button" class="button jump-live" data-testid="jump-live"
-                on:click=move |_| { following.set(true); to_bottom(); }>"↓ Jump to live"</button>
+                on:click=move |_| { moved_up.set_value(false); following.set(true); to_bottom(); }>"↓ Jump to live"</button>
         </Show>
     }
 }
@@ -311,6 +390,18 @@ fn Composer(live: Live) -> impl IntoView {
         live.version.track();
         live.model.with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
     };
+    // What an interrupt stops: every thread (empty), or one child thread running now.
+    let target = RwSignal::new(String::new());
+    let threads = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.running_threads.clone())
+    });
+    Effect::new(move |_| {
+        let chosen = target.get_untracked();
+        if !chosen.is_empty() && !threads.read().iter().any(|(id, _)| *id == chosen) {
+            target.set(String::new());
+        }
+    });
     let send = move |interrupt: bool| {
         // One at a time: a second press while the first is on its way would send it twice.
         if steer.pending().get_untracked() {
@@ -326,7 +417,14 @@ fn Composer(live: Live) -> impl IntoView {
             sent.update(|s| s.push((None, body.clone())));
         }
         carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
-        steer.dispatch(Steer { session_id: live.session_id.get_value(), text: body, file_ids, interrupt });
+        // Interrupt-then-send redirects the whole session: every thread stops.
+        steer.dispatch(Steer {
+            session_id: live.session_id.get_value(),
+            text: body,
+            file_ids,
+            interrupt,
+            thread_id: None,
+        });
     };
     // Clear the box only once the API took the message.
     Effect::new(move |_| match steer.value().get() {
@@ -374,12 +472,24 @@ fn Composer(live: Live) -> impl IntoView {
                     {move || if steer.pending().get() { "Sending…" } else { "Send" }}
                 </button>
                 <Show when=running>
+                    <Show when=move || !threads.read().is_empty()>
+                        <label class="inline">"Interrupt "
+                            <select data-testid="interrupt-target" prop:value=move || target.get()
+                                on:change=move |ev| target.set(event_target_value(&ev))>
+                                <option value="">"every thread"</option>
+                                <For each=move || threads.get() key=|(id, _)| id.clone() let:((id, name))>
+                                    <option value=id>{format!("only {name}'s thread")}</option>
+                                </For>
+                            </select>
+                        </label>
+                    </Show>
                     <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
                         on:click=move |_| {
                             // Only the interrupt: what is typed stays in the box.
                             if !steer.pending().get_untracked() {
                                 carried_message.set(false);
-                                steer.dispatch(Steer { session_id: live.session_id.get_value(), text: String::new(), file_ids: Vec::new(), interrupt: true });
+                                let thread_id = Some(target.get_untracked()).filter(|t| !t.is_empty());
+                                steer.dispatch(Steer { session_id: live.session_id.get_value(), text: String::new(), file_ids: Vec::new(), interrupt: true, thread_id });
                             }
                         }>"Interrupt"</button>
                     <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()

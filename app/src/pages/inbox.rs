@@ -108,6 +108,17 @@ fn SessionCalls(
             .unwrap_or_default()
     });
     let events = Memo::new(move |_| calls.with(|c| c.iter().map(|c| Arc::new(c.event.clone())).collect::<Vec<_>>()));
+    // The agents of the child threads whose calls wait, for their cards.
+    let threads = Memo::new(move |_| {
+        calls.with(|c| {
+            c.iter()
+                .filter_map(|call| {
+                    let thread = call.event.get("session_thread_id")?.as_str()?;
+                    Some((thread.to_owned(), call.thread_agent.clone()?))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     let head = move || calls.with(|c| c.first().map(|c| (c.session_label().to_owned(), c.agent_name.clone())));
     let href = format!("/sessions/{session_id}");
     let for_cards = session_id.clone();
@@ -123,7 +134,7 @@ fn SessionCalls(
                 </For>
             </ul>
             <Show when=move || may_decide.get()>
-                <PendingCalls session_id=for_cards.clone() calls=events heading="Decide" />
+                <PendingCalls session_id=for_cards.clone() calls=events heading="Decide" threads />
             </Show>
         </section>
     }

@@ -113,7 +113,12 @@ pub fn SessionList() -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td><a href=format!("/sessions/{}", s.id)>{title}</a>
-                                                        {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                                        {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
+                                                        {s.outcome.clone().map(|(result, iteration)| view! {
+                                                            " " <span class=format!("badge outcome result-{result}") data-testid="outcome-chip"
+                                                                title="The session's outcome, as its grader last judged it">
+                                                                {format!("outcome: {} (iteration {})", result.replace('_', " "), iteration + 1)}</span>
+                                                        })}</td>
                                                     <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
                                                     <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
                                                     <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
@@ -196,6 +201,15 @@ pub fn SessionNew() -> impl IntoView {
                             })}
                             <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
                             <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
+                            <fieldset class="outcome-fields">
+                                <legend>"Outcome (optional)"</legend>
+                                <p class="muted">"The agent works toward it at once, and a grader checks each attempt against the rubric until it is satisfied or the iterations run out. A first message, if any, is sent before it."</p>
+                                <label>"What the agent should produce" <input name="form[outcome_description]" data-testid="outcome-description" placeholder="e.g. A one-page summary of the bugs" /></label>
+                                <label>"Rubric" <textarea name="form[outcome_rubric]" rows="4" data-testid="outcome-rubric" placeholder="- fits on one page
+    - names every bug"></textarea></label>
+                                <label>"…or the id of an uploaded file that holds the rubric" <input name="form[outcome_rubric_file_id]" placeholder="file_…" /></label>
+                                <label>"Iterations at most (1 to 20; the API's default is 3)" <input name="form[outcome_max_iterations]" inputmode="numeric" data-testid="outcome-iterations" /></label>
+                            </fieldset>
                         </div>
                         <InlineError error />
                         <div class="actions">

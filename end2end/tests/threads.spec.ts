@@ -1,0 +1,124 @@
+import { type APIRequestContext, type Page, expect, test } from '@playwright/test';
+import { unique, waitForHydration } from './support';
+
+// Multiagent sessions and outcomes in the console, against the embedded engine: an outcome
+// defined when the session starts, shown through its iterations; a child thread's approval
+// decided from its card in the live view and from the Inbox.
+
+async function createAgent(request: APIRequestContext, definition: object): Promise<string> {
+  const response = await request.post('/api/agents/create', { form: { definition: JSON.stringify(definition) } });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  return (await response.json()).id;
+}
+
+async function demoEnvironment(request: APIRequestContext): Promise<string> {
+  const response = await request.get('/api/sessions/choices');
+  const { environments } = await response.json();
+  return environments.find((e: { label: string }) => e.label.includes('Demo environment')).id;
+}
+
+/** A lead agent that hands one task to a helper whose bash calls need approval. */
+async function leadWithCarefulHelper(request: APIRequestContext): Promise<string> {
+  const helperName = unique('Careful helper');
+  const helper = await createAgent(request, {
+    name: helperName,
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ tool: 'bash', input: { command: 'echo from the helper' } }, { text: 'Ran it.' }]] }),
+    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+  });
+  return createAgent(request, {
+    name: unique('Lead'),
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ subagent: helperName, message: 'Run it.' }, { text: 'Thanks, all done.' }]] }),
+    multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [helper] } },
+  });
+}
+
+async function startSession(request: APIRequestContext, agentId: string, message: string): Promise<string> {
+  const response = await request.post('/api/sessions/create', {
+    form: {
+      'form[agent_id]': agentId,
+      'form[environment_id]': await demoEnvironment(request),
+      'form[title]': unique('Threads'),
+      'form[initial_message]': message,
+    },
+  });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  return (await response.json()).row.id;
+}
+
+function rows(page: Page, kind: string) {
+  return page.getByTestId('timeline').locator(`[data-kind="${kind}"]`);
+}
+
+test('an outcome defined when the session starts is shown through its iterations', async ({ page, request }) => {
+  const agentId = await createAgent(request, {
+    name: unique('Graded writer'),
+    model: 'scripted',
+    system: JSON.stringify({
+      stream_delay_ms: 20,
+      turns: [[{ text: 'Draft one.' }], [{ text: 'Draft two, with every bug.' }]],
+      grader: [
+        { result: 'needs_revision', explanation: 'It misses two bugs.' },
+        { result: 'satisfied', explanation: 'Every bug is named.' },
+      ],
+    }),
+  });
+  await page.goto('/sessions/new');
+  await waitForHydration(page);
+  await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption(agentId);
+  await page.getByRole('combobox', { name: 'Environment', exact: true }).selectOption({ label: 'Demo environment' });
+  const title = unique('Outcome');
+  await page.getByLabel('Title', { exact: true }).fill(title);
+  await page.getByTestId('outcome-description').fill('A summary that names every bug');
+  await page.getByTestId('outcome-rubric').fill('- names every bug\n- one page');
+  await page.getByTestId('outcome-iterations').fill('3');
+  await page.getByRole('button', { name: 'Start session' }).click();
+  await expect(page).toHaveURL(/\/sessions\/sesn_[^/?]+$/);
+
+  const outcome = page.getByTestId('outcome');
+  await expect(outcome).toContainText('A summary that names every bug');
+  const iterations = outcome.getByTestId('outcome-iteration');
+  await expect(iterations).toHaveCount(2, { timeout: 20_000 });
+  await expect(iterations.nth(0)).toContainText('Iteration 1: needs revision');
+  await expect(iterations.nth(0)).toContainText('It misses two bugs.');
+  await expect(iterations.nth(1)).toContainText('Iteration 2: satisfied');
+  await expect(outcome.getByTestId('outcome-state')).toHaveText('satisfied');
+  await expect(rows(page, 'agent.message')).toHaveCount(2);
+
+  // The list shows where the outcome stands.
+  await page.goto('/sessions');
+  const row = page.getByTestId('session-list').getByRole('row').filter({ hasText: title });
+  await expect(row.getByTestId('outcome-chip')).toHaveText('outcome: satisfied (iteration 2)');
+});
+
+test('a child thread’s call is decided from its card, and another from the Inbox', async ({ page, request }) => {
+  const lead = await leadWithCarefulHelper(request);
+  const id = await startSession(request, lead, 'Go.');
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  const card = page.getByTestId('approval-card');
+  await expect(card).toBeVisible({ timeout: 20_000 });
+  await expect(card.getByTestId('card-thread')).toContainText(/in Careful helper \S+'s thread/);
+  await expect(rows(page, 'agent.tool_use').getByTestId('call-thread')).toContainText('Careful helper');
+  await expect(rows(page, 'session.thread_created')).toContainText('Started a thread for Careful helper');
+  await card.getByTestId('allow').click();
+  await expect(card).toHaveCount(0);
+  await expect(page.getByTestId('live-state')).toContainText('finished its turn', { timeout: 20_000 });
+  await expect(rows(page, 'agent.thread_message_received')).toContainText('Ran it.');
+  await expect(rows(page, 'agent.message').last()).toContainText('Thanks, all done.');
+
+  // The same kind of call waiting in another session, decided from the Inbox.
+  const other = await startSession(request, lead, 'Again.');
+  await page.goto('/inbox');
+  await waitForHydration(page);
+  const group = page.locator(`[data-testid="inbox-session"][data-session="${other}"]`);
+  const inboxCard = group.getByTestId('approval-card');
+  await expect(inboxCard).toBeVisible({ timeout: 20_000 });
+  await expect(inboxCard.getByTestId('card-thread')).toContainText(/in Careful helper \S+'s thread/);
+  await inboxCard.getByTestId('allow').click();
+  await expect(group).toHaveCount(0, { timeout: 10_000 });
+  await expect
+    .poll(async () => (await (await request.get(`/api/sessions/get?id=${other}`)).json()).row.status, { timeout: 20_000 })
+    .toBe('idle');
+});
