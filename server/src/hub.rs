@@ -23,6 +23,11 @@
 //!   the live channel) gets them listed from the API again. A viewer holds a channel receiver and
 //!   a cursor, nothing per event.
 //! - **End:** once nobody watches, the upstream stream closes after [`HubConfig::grace`].
+//! - **Threads:** a child thread of a multiagent session is a feed of its own, keyed by (session,
+//!   thread): its upstream stream (`…/threads/{id}/stream`) is open only while someone watches
+//!   that thread, shared by its viewers and closed after the grace period like a session's. Its
+//!   events list takes only `limit` and `page`, so a thread feed catches up from the cursor of the
+//!   last page it read (that page is read again, deduplicated), never by listing it whole.
 //!
 //! To the browser the hub speaks SSE with a fixed set of frame names (`app::sse`), so that an
 //! event type this version does not know still reaches the page: `event` (a persisted event,
@@ -71,6 +76,8 @@ pub struct HubConfig {
     pub channel: usize,
     pub backoff_start: Duration,
     pub backoff_max: Duration,
+    /// Events asked for per page of a listing (the API's largest page is 1,000).
+    pub page: usize,
 }
 
 impl Default for HubConfig {
@@ -82,6 +89,7 @@ impl Default for HubConfig {
             channel: 1024,
             backoff_start: Duration::from_millis(500),
             backoff_max: Duration::from_secs(10),
+            page: 1000,
         }
     }
 }
@@ -92,14 +100,12 @@ const PREVIEWS: [(&str, &str); 2] =
 /// How often the previews of messages being written are sent on (at most one write per viewer
 /// per period, whatever the number of fragments).
 const PREVIEW_EVERY: Duration = Duration::from_millis(40);
-/// The API's largest page of events.
-const PAGE: &str = "1000";
 
 /// Every session being watched.
 pub struct Hub {
     client: UpstreamClient,
     config: HubConfig,
-    feeds: Mutex<HashMap<String, Arc<Feed>>>,
+    feeds: Mutex<HashMap<FeedKey, Arc<Feed>>>,
     /// Upstream streams open right now.
     open_streams: AtomicUsize,
     /// Set when the server shuts down: every viewer's stream ends, so a graceful shutdown does
@@ -116,9 +122,13 @@ pub struct HubStats {
     pub kept_events: usize,
 }
 
-/// One watched session.
+/// What a feed follows: a session's own stream (`thread_id` none) or one of its threads'.
+type FeedKey = (String, Option<String>);
+
+/// One watched session, or one watched thread of a session.
 struct Feed {
     session_id: String,
+    thread_id: Option<String>,
     state: Mutex<State>,
     /// Live frames, in order. Events are logged under the `state` lock and sent after it: a viewer
     /// that subscribed in between has them in its snapshot too, and skips them by sequence number.
@@ -139,8 +149,11 @@ struct State {
     /// The sequence number of every event in the session's log so far, kept or not, by its key
     /// ([`event_key`]).
     seqs: HashMap<String, u64>,
-    /// `processed_at` of the newest event: where a reconnect starts listing.
+    /// `processed_at` of the newest event: where a reconnect starts listing (a session's feed).
     last_processed_at: Option<String>,
+    /// The page cursor of the last page of events read: where a reconnect starts listing (a
+    /// thread's feed; `None`: from the start).
+    last_page: Option<String>,
     /// Messages and thinking being written now, as far as the viewers were sent them.
     previews: Vec<Preview>,
     /// Preview fragments (`event_start`, `event_delta`) not sent yet, with their event's id.
@@ -221,7 +234,26 @@ impl Hub {
         session_id: &str,
         after: u64,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
-        let ticket = self.join(session_id);
+        self.watch_feed((session_id.to_owned(), None), after).await
+    }
+
+    /// Starts watching one thread of `session_id` for one viewer, as [`Hub::watch`] does a
+    /// session: its own events, previews and upstream stream.
+    pub async fn watch_thread(
+        self: &Arc<Self>,
+        session_id: &str,
+        thread_id: &str,
+        after: u64,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        self.watch_feed((session_id.to_owned(), Some(thread_id.to_owned())), after).await
+    }
+
+    async fn watch_feed(
+        self: &Arc<Self>,
+        key: FeedKey,
+        after: u64,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        let ticket = self.join(key);
         let feed = ticket.feed.clone();
         let phase = feed.phase.subscribe().wait_for(|p| !matches!(p, Phase::Loading)).await.map(|p| p.clone());
         match phase {
@@ -283,14 +315,15 @@ impl Hub {
         }))
     }
 
-    /// The feed of `session_id`, started if nobody watches it yet, with one more viewer counted.
-    fn join(self: &Arc<Self>, session_id: &str) -> Ticket {
+    /// The feed of `key`, started if nobody watches it yet, with one more viewer counted.
+    fn join(self: &Arc<Self>, key: FeedKey) -> Ticket {
         let mut feeds = self.feeds.lock().expect("hub lock");
         let feed = feeds
-            .entry(session_id.to_owned())
+            .entry(key.clone())
             .or_insert_with(|| {
                 let feed = Arc::new(Feed {
-                    session_id: session_id.to_owned(),
+                    session_id: key.0.clone(),
+                    thread_id: key.1.clone(),
                     state: Mutex::new(State { first_seq: 1, ..State::default() }),
                     live: broadcast::channel(self.config.channel).0,
                     phase: watch::channel(Phase::Loading).0,
@@ -327,7 +360,7 @@ impl Hub {
                     if connected {
                         backoff = self.config.backoff_start;
                     }
-                    tracing::warn!(session = %feed.session_id, "the session's upstream stream dropped: {}", error.message);
+                    tracing::warn!(session = %feed.session_id, thread = ?feed.thread_id, "the upstream stream dropped: {}", error.message);
                     let status = sse::status(LinkState::Reconnecting, Some(&error.message));
                     {
                         let mut state = feed.state.lock().expect("feed lock");
@@ -355,7 +388,7 @@ impl Hub {
     /// One upstream connection: open the stream, list what is not in the log yet, then follow
     /// the stream until it drops, the session is deleted, or nobody watches.
     async fn follow(&self, feed: &Arc<Feed>, loaded: &mut bool) -> Outcome {
-        let response = match self.open_stream(&feed.session_id).await {
+        let response = match self.open_stream(feed).await {
             Ok(response) => response,
             Err(error) => return Outcome::Failed(error, false),
         };
@@ -378,9 +411,12 @@ impl Hub {
         self.relay(feed, frames).await
     }
 
-    /// Opens the session's event stream upstream, with previews.
-    async fn open_stream(&self, session_id: &str) -> Result<reqwest::Response, AppError> {
-        let path = format!("/v1/sessions/{session_id}/events/stream");
+    /// Opens the feed's event stream upstream (the session's or its thread's), with previews.
+    async fn open_stream(&self, feed: &Feed) -> Result<reqwest::Response, AppError> {
+        let path = match &feed.thread_id {
+            None => format!("/v1/sessions/{}/events/stream", feed.session_id),
+            Some(thread) => format!("/v1/sessions/{}/threads/{thread}/stream", feed.session_id),
+        };
         let response = self
             .client
             .raw(reqwest::Method::GET, &path)
@@ -398,8 +434,18 @@ impl Hub {
     /// Lists what the log does not have yet (everything after its newest event) into it; an
     /// outcome when that ends the feed.
     async fn list_missed(&self, feed: &Arc<Feed>) -> Option<Outcome> {
-        let since = feed.state.lock().expect("feed lock").last_processed_at.clone();
-        let events = match self.list(&feed.session_id, since.as_deref()).await {
+        let (since, from_page) = {
+            let state = feed.state.lock().expect("feed lock");
+            (state.last_processed_at.clone(), state.last_page.clone())
+        };
+        let listed = match &feed.thread_id {
+            None => self.list(&feed.session_id, since.as_deref()).await,
+            Some(thread) => self.list_thread(&feed.session_id, thread, from_page).await.map(|(events, last_page)| {
+                feed.state.lock().expect("feed lock").last_page = last_page;
+                events
+            }),
+        };
+        let events = match listed {
             Ok(events) => events,
             Err(error) => {
                 return Some(Outcome::Failed(AppError::upstream("Reading the session's events", error), false));
@@ -497,10 +543,46 @@ impl Hub {
         if !always && feed.viewers.load(Ordering::SeqCst) > 0 {
             return false;
         }
-        if feeds.get(&feed.session_id).is_some_and(|f| Arc::ptr_eq(f, feed)) {
-            feeds.remove(&feed.session_id);
+        let key = (feed.session_id.clone(), feed.thread_id.clone());
+        if feeds.get(&key).is_some_and(|f| Arc::ptr_eq(f, feed)) {
+            feeds.remove(&key);
         }
         true
+    }
+
+    /// A thread's events in the API's order from the page `from` (the start when `None`), every
+    /// page; with the cursor of the last page read, where the next listing starts.
+    async fn list_thread(
+        &self,
+        session_id: &str,
+        thread_id: &str,
+        from: Option<String>,
+    ) -> Result<(Vec<Value>, Option<String>), UpstreamError> {
+        let mut events = Vec::new();
+        let mut page = from;
+        loop {
+            let mut query = vec![("limit".to_owned(), self.config.page.to_string())];
+            if let Some(cursor) = &page {
+                query.push(("page".to_owned(), cursor.clone()));
+            }
+            let path = format!("/v1/sessions/{session_id}/threads/{thread_id}/events");
+            let listed: Page<Value> =
+                serde_json::from_value(self.client.call(Call { method: Method::Get, path, query, body: None }).await?)
+                    .map_err(|e| UpstreamError::Decode(e.to_string()))?;
+            events.extend(listed.data);
+            match listed.next_page {
+                Some(next) if !next.is_empty() => page = Some(next),
+                _ => return Ok((events, page)),
+            }
+        }
+    }
+
+    /// The feed's whole history: the session's events, or its thread's.
+    async fn list_all(&self, feed: &Feed) -> Result<Vec<Value>, UpstreamError> {
+        match &feed.thread_id {
+            None => self.list(&feed.session_id, None).await,
+            Some(thread) => self.list_thread(&feed.session_id, thread, None).await.map(|(events, _)| events),
+        }
     }
 
     /// The session's events in the API's order, from `since` (`processed_at`, inclusive) or from
@@ -509,7 +591,7 @@ impl Hub {
         let mut events = Vec::new();
         let mut page: Option<String> = None;
         loop {
-            let mut query = vec![("limit".to_owned(), PAGE.to_owned())];
+            let mut query = vec![("limit".to_owned(), self.config.page.to_string())];
             if let Some(since) = since {
                 query.push(("created_at[gte]".to_owned(), since.to_owned()));
             }
@@ -826,7 +908,7 @@ impl Viewer {
     async fn catch_up(&mut self) {
         let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
         if self.last + 1 < first_seq {
-            let listed = match self.hub.list(&self.feed.session_id, None).await {
+            let listed = match self.hub.list_all(&self.feed).await {
                 Ok(events) => events.into_iter().map(|event| (event_key(&event), event)).collect::<Vec<_>>(),
                 Err(error) => {
                     let error = AppError::upstream("Reading the session's earlier events", error);

@@ -1,4 +1,5 @@
-//! `GET /api/sessions/{id}/stream`: a session's events for one browser, through the stream hub.
+//! `GET /api/sessions/{id}/stream` and `GET /api/sessions/{id}/threads/{thread_id}/stream`: a
+//! session's events, or one of its threads', for one browser, through the stream hub.
 
 use std::sync::Arc;
 
@@ -30,22 +31,51 @@ pub async fn stream(
     if !app::api::is_id(&id) {
         return AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")).into_response();
     }
-    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.after);
-    let after = match resume.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        None => 0,
-        Some(value) => match value.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => {
-                return AppError::new(
-                    ErrorKind::BadInput,
-                    format!("Last-Event-ID {value:?} is not a sequence number this server sent; reload the page."),
-                )
-                .into_response();
-            }
-        },
+    let after = match resume(&headers, query) {
+        Ok(after) => after,
+        Err(error) => return error.into_response(),
     };
     match hub.watch(&id, after).await {
         Ok(frames) => signed_in_stream(frames, login, hub.heartbeat()),
         Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /api/sessions/{id}/threads/{thread_id}/stream`: one thread's events, through the hub,
+/// with the same frames and resumption as a session's.
+pub async fn thread_stream(
+    State(hub): State<Arc<Hub>>,
+    Path((id, thread_id)): Path<(String, String)>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+    login: Option<Extension<LoginCheck>>,
+) -> Response {
+    for (value, what) in [(&id, "session"), (&thread_id, "thread")] {
+        if !app::api::is_id(value) {
+            return AppError::new(ErrorKind::BadInput, format!("{value:?} is not a {what} id.")).into_response();
+        }
+    }
+    let after = match resume(&headers, query) {
+        Ok(after) => after,
+        Err(error) => return error.into_response(),
+    };
+    match hub.watch_thread(&id, &thread_id, after).await {
+        Ok(frames) => signed_in_stream(frames, login, hub.heartbeat()),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The last sequence number the page has: `Last-Event-ID` when its `EventSource` reconnects,
+/// else `?after=`, else 0.
+fn resume(headers: &HeaderMap, query: StreamQuery) -> Result<u64, AppError> {
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.after);
+    match resume.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(0),
+        Some(value) => value.parse::<u64>().map_err(|_| {
+            AppError::new(
+                ErrorKind::BadInput,
+                format!("Last-Event-ID {value:?} is not a sequence number this server sent; reload the page."),
+            )
+        }),
     }
 }

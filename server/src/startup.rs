@@ -261,6 +261,12 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/api/files", Needs(Operator), post(files::upload).layer(DefaultBodyLimit::disable())),
         Route::new(Method::GET, "/api/files/{id}/content", Needs(Viewer), get(files::download)),
         Route::new(Method::GET, "/api/sessions/{id}/stream", Needs(Viewer), get(live::stream)),
+        Route::new(
+            Method::GET,
+            "/api/sessions/{id}/threads/{thread_id}/stream",
+            Needs(Viewer),
+            get(live::thread_stream),
+        ),
         Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
         // Scoped inside: people who are not admins export their own entries.
         Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),

@@ -52,7 +52,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/inbox/list"
             | "/api/inbox/stream"
             | "/api/files/{id}/content"
-            | "/api/sessions/{id}/stream",
+            | "/api/sessions/{id}/stream"
+            | "/api/sessions/{id}/threads/{thread_id}/stream",
         ) => Viewer,
         (
             "POST",
@@ -170,7 +171,8 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
         if path.starts_with("/auth/") {
             continue;
         }
-        let url = format!("{}{}", app.address, path.replace("{id}", "nonexistent_1"));
+        let url =
+            format!("{}{}", app.address, path.replace("{id}", "nonexistent_1").replace("{thread_id}", "nonexistent_2"));
         for (who, client, allows) in &people {
             let request = if method == "GET" { client.get(&url) } else { client.post(&url).form(&[("x", "")]) };
             let status = request.send().await.expect("request sent").status().as_u16();

@@ -37,6 +37,8 @@ struct Tap {
     refuse_next_post: std::sync::atomic::AtomicBool,
     /// Every GET but the event streams: path and query.
     reads: std::sync::Mutex<Vec<String>>,
+    /// Thread streams (`…/threads/{id}/stream`) opened.
+    thread_opened: AtomicUsize,
 }
 
 async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
@@ -54,10 +56,16 @@ async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Respo
         }
         return response;
     }
-    if !request.uri().path().ends_with("/events/stream") {
+    let path = request.uri().path();
+    let thread_stream = path.contains("/threads/") && path.ends_with("/stream");
+    if !path.ends_with("/events/stream") && !thread_stream {
         return next.run(request).await;
     }
-    tap.opened.fetch_add(1, Ordering::SeqCst);
+    if thread_stream {
+        tap.thread_opened.fetch_add(1, Ordering::SeqCst);
+    } else {
+        tap.opened.fetch_add(1, Ordering::SeqCst);
+    }
     tap.open.fetch_add(1, Ordering::SeqCst);
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
@@ -103,6 +111,7 @@ async fn upstream() -> Upstream {
         lose_next_answer: Default::default(),
         refuse_next_post: Default::default(),
         reads: Default::default(),
+        thread_opened: AtomicUsize::new(0),
     });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
     Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
@@ -1059,4 +1068,95 @@ async fn a_child_threads_call_waits_in_the_inbox_named_by_its_agent_and_the_deci
     let child = upstream.call(reqwest::Method::GET, &path, None).await;
     let result = child["data"].as_array().unwrap().iter().find(|e| e["type"] == "agent.tool_result").cloned();
     assert!(result.unwrap()["content"][0]["text"].as_str().unwrap().contains("from the child"));
+}
+
+/// A hub stream read event by event (one write may carry several frames).
+struct HubReader<S> {
+    frames: S,
+    read: std::collections::VecDeque<Frame>,
+}
+
+impl<S: futures::Stream<Item = bytes::Bytes> + Unpin> HubReader<S> {
+    fn new(frames: S) -> Self {
+        Self { frames, read: Default::default() }
+    }
+
+    /// The events until (and with) the first one `last` accepts.
+    async fn until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Frame> {
+        let mut out = Vec::new();
+        loop {
+            if self.read.is_empty() {
+                self.read.extend(frames_of(&mut self.frames, 1).await);
+            }
+            let frame = self.read.pop_front().expect("a frame was read");
+            let done = last(&frame.data);
+            out.push(frame);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn viewers_of_a_child_thread_share_one_upstream_thread_stream_that_catches_up_by_its_page_cursor() {
+    use server::{
+        hub::{Hub, HubConfig},
+        settings::ApiKey,
+        upstream::UpstreamClient,
+    };
+    let upstream = upstream().await;
+    let steps: Vec<Value> = (1..=8)
+        .flat_map(|n| [json!({ "text": format!("Part {n} of the work.") }), json!({ "sleep_ms": 150 })])
+        .collect();
+    let helper = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [steps] }).to_string() });
+    let helper = upstream.call(reqwest::Method::POST, "/v1/agents", Some(helper)).await;
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [[{ "subagent": "Worker", "message": "Work." }, { "text": "Done." }]] }).to_string(),
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [helper["id"]] } },
+    });
+    let session = upstream.start(lead).await;
+    // Pages of one event: the thread's first listing (it has a few events by then) ends with a
+    // cursor that a reconnect starts from.
+    let hub = Hub::new(
+        UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY)),
+        HubConfig { page: 1, ..HubConfig::default() },
+    );
+    let mut primary = HubReader::new(Box::pin(hub.watch(&session, 0).await.expect("watching starts")));
+    upstream.send(&session, "go").await;
+    let created = primary.until(|e| e["type"] == "session.thread_status_running").await;
+    let thread = created.last().unwrap().data["session_thread_id"].as_str().unwrap().to_owned();
+    let mut first = HubReader::new(Box::pin(hub.watch_thread(&session, &thread, 0).await.expect("watching starts")));
+    let mut second = HubReader::new(Box::pin(hub.watch_thread(&session, &thread, 0).await.expect("watching starts")));
+    let is_message = |e: &Value| e["type"] == "agent.message";
+    let mut seen = first.until(is_message).await;
+    assert_eq!(upstream.tap.thread_opened.load(Ordering::SeqCst), 1, "two viewers, one upstream thread stream");
+    let reads_before_cut = upstream.tap.reads.lock().unwrap().len();
+    upstream.tap.cut.send_modify(|n| *n += 1);
+    let is_end = |e: &Value| e["type"] == "session.thread_status_idle";
+    seen.extend(first.until(is_end).await);
+    let other = second.until(is_end).await;
+    let path = format!("/v1/sessions/{session}/threads/{thread}/events?limit=1000");
+    let listed: Vec<String> = upstream.call(reqwest::Method::GET, &path, None).await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids(&seen), listed, "the thread's events, each once, across the cut");
+    assert_eq!(ids(&other), listed);
+    assert_eq!(seqs(&seen), (1..=listed.len() as u64).collect::<Vec<_>>());
+    assert_eq!(upstream.tap.thread_opened.load(Ordering::SeqCst), 2, "reconnected once");
+    let relisted: Vec<String> = upstream.tap.reads.lock().unwrap()[reads_before_cut..]
+        .iter()
+        .filter(|r| r.contains(&format!("/threads/{thread}/events")))
+        .cloned()
+        .collect();
+    assert!(!relisted.is_empty(), "the reconnect listed what it missed");
+    assert!(relisted[0].contains("page="), "caught up from its page cursor, not from the start: {relisted:?}");
+    // Once nobody watches the thread, its upstream stream closes after the grace period like a
+    // session's (the default grace is 30 s; the hub's own tests cover its timing).
+    drop((first, second));
+    assert_eq!(hub.stats().open_streams, 2, "the session's stream and the thread's, still in their grace period");
 }
