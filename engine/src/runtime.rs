@@ -450,8 +450,9 @@ impl Actor {
         Ok(Outcome::Continue)
     }
 
-    /// After an unexpected failure: the turn is dropped and the session says so.
-    async fn fail(&self) -> ApiResult<()> {
+    /// Drops the turn, and the outcome it worked toward, after a failure: a child thread under
+    /// way goes idle with `retries_exhausted` first.
+    async fn abandon_turn(&self) -> ApiResult<()> {
         let child = self.state.lock().expect("runtime state lock").child().cloned();
         if let Some(child) = child {
             self.child_stopped(&child, json!({ "type": "retries_exhausted" })).await?;
@@ -461,7 +462,12 @@ impl Actor {
             state.turn = None;
             state.outcome = None;
         }
-        self.save().await?;
+        self.save().await
+    }
+
+    /// After an unexpected failure: the turn is dropped and the session says so.
+    async fn fail(&self) -> ApiResult<()> {
+        self.abandon_turn().await?;
         self.emit(json!({
             "type": types::SESSION_ERROR,
             "error": { "type": "unknown_error", "message": "The engine failed while playing this turn; see its log. Send a new message to try again.", "retry_status": { "type": "exhausted" } },
@@ -644,16 +650,7 @@ impl Actor {
                 Ok(None)
             }
             "terminal" => {
-                let child = self.state.lock().expect("runtime state lock").child().cloned();
-                if let Some(child) = child {
-                    self.child_stopped(&child, json!({ "type": "retries_exhausted" })).await?;
-                }
-                {
-                    let mut state = self.state.lock().expect("runtime state lock");
-                    state.turn = None;
-                    state.outcome = None;
-                }
-                self.save().await?;
+                self.abandon_turn().await?;
                 self.engine.set_status(&self.session_id, "terminated").await?;
                 self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
                 Ok(Some(Played::Paused(Outcome::Stop)))
