@@ -83,7 +83,7 @@ test('an outcome defined when the session starts is shown through its iterations
   await expect(iterations.nth(0)).toContainText('Iteration 1: needs revision');
   await expect(iterations.nth(0)).toContainText('It misses two bugs.');
   await expect(iterations.nth(1)).toContainText('Iteration 2: satisfied');
-  await expect(outcome.getByTestId('outcome-state')).toHaveText('satisfied');
+  await expect(outcome.getByTestId('outcome-state')).toHaveText('Satisfied');
   await expect(rows(page, 'agent.message')).toHaveCount(2);
 
   // The list shows where the outcome stands.
@@ -121,4 +121,34 @@ test('a child thread’s call is decided from its card, and another from the Inb
   await expect
     .poll(async () => (await (await request.get(`/api/sessions/get?id=${other}`)).json()).row.status, { timeout: 20_000 })
     .toBe('idle');
+});
+
+test('lanes appear as threads start, and a thread’s own timeline opens from its lane', async ({ page, request }) => {
+  const workerName = unique('Worker');
+  const steps = Array.from({ length: 4 }, (_, n) => [{ text: `Part ${n + 1} of the work.` }, { sleep_ms: 400 }]).flat();
+  const worker = await createAgent(request, { name: workerName, model: 'scripted', system: JSON.stringify({ turns: [steps] }) });
+  const lead = await createAgent(request, {
+    name: unique('Lead'),
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ sleep_ms: 300 }, { subagent: workerName, message: 'Work.' }, { text: 'Done.' }]] }),
+    multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [worker] } },
+  });
+  const id = await startSession(request, lead, 'Go.');
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  const lane = page.getByTestId('thread-lane');
+  await expect(lane).toHaveCount(1, { timeout: 20_000 });
+  await expect(lane).toContainText(workerName);
+  await lane.getByTestId('open-thread').click();
+  const thread = page.getByTestId('thread-view');
+  await expect(thread).toContainText(`${workerName}'s thread`);
+  // Its own events, which the session's timeline does not carry.
+  await expect(thread.locator('[data-kind="agent.message"]').last()).toContainText('Part 4 of the work.', { timeout: 20_000 });
+  const sessionTimeline = page.locator('[data-testid="live"] > [data-testid="timeline"]');
+  await expect(sessionTimeline.locator('[data-kind="agent.message"]').filter({ hasText: 'Part 1' })).toHaveCount(0);
+  await expect(lane.locator('.status')).toHaveText('idle', { timeout: 20_000 });
+  // A reload sees the lane again, drawn from the session's history.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByTestId('thread-lane')).toHaveCount(1);
 });

@@ -114,7 +114,11 @@ impl Outcome {
             (None, Some(last)) if last.result == "needs_revision" => {
                 format!("Revising: iteration {} of at most {}", last.iteration + 2, self.max_iterations)
             }
-            (None, Some(last)) => last.result.replace('_', " "),
+            (None, Some(last)) => {
+                let words = last.result.replace('_', " ");
+                let mut chars = words.chars();
+                chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+            }
             (None, None) => format!("Working on iteration 1 of at most {}", self.max_iterations),
         }
     }
@@ -223,6 +227,22 @@ pub struct Model {
     pub outcomes: Vec<Outcome>,
     /// Child threads running now: (thread id, agent name).
     pub running_threads: Vec<(String, String)>,
+    /// Every child thread the session started, in order: its lane.
+    pub lanes: Vec<Lane>,
+}
+
+/// A child thread as its lane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    pub id: String,
+    pub name: String,
+    /// `running`, `idle`, `rescheduling` or `terminated`; `created` before its first status.
+    pub status: String,
+    /// When it was created, and when it last went idle or ended (ms since the epoch).
+    pub started_ms: Option<f64>,
+    pub stopped_ms: Option<f64>,
+    /// It belongs to a workflow run.
+    pub workflow: bool,
 }
 
 impl Model {
@@ -389,10 +409,29 @@ impl Model {
             types::USER_DEFINE_OUTCOME | types::SPAN_OUTCOME_EVALUATION_START | types::SPAN_OUTCOME_EVALUATION_END => {
                 self.track_outcome(kind, event)
             }
+            types::SESSION_THREAD_CREATED => self.lanes.push(Lane {
+                id: event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                name: event.get("agent_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                status: "created".to_owned(),
+                started_ms: at_ms,
+                stopped_ms: None,
+                workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
+            }),
             types::SESSION_THREAD_STATUS_RUNNING
             | types::SESSION_THREAD_STATUS_IDLE
+            | types::SESSION_THREAD_STATUS_RESCHEDULED
             | types::SESSION_THREAD_STATUS_TERMINATED => {
                 let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
+                if let Some(lane) = self.lanes.iter_mut().find(|l| l.id == thread) {
+                    lane.status = match kind {
+                        types::SESSION_THREAD_STATUS_RUNNING => "running",
+                        types::SESSION_THREAD_STATUS_IDLE => "idle",
+                        types::SESSION_THREAD_STATUS_RESCHEDULED => "rescheduling",
+                        _ => "terminated",
+                    }
+                    .to_owned();
+                    lane.stopped_ms = if kind == types::SESSION_THREAD_STATUS_RUNNING { None } else { at_ms };
+                }
                 self.running_threads.retain(|(id, _)| id != thread);
                 if kind == types::SESSION_THREAD_STATUS_RUNNING {
                     let name = event.get("agent_name").and_then(Value::as_str).unwrap_or_default();
@@ -669,7 +708,22 @@ mod tests {
         let graded: Vec<(u64, &str, u64)> =
             m.outcomes[0].graded.iter().map(|g| (g.iteration, g.result.as_str(), g.tokens)).collect();
         assert_eq!(graded, [(0, "needs_revision", 23), (1, "satisfied", 21)]);
-        assert_eq!(m.outcomes[0].state_in_words(), "satisfied");
+        assert_eq!(m.outcomes[0].state_in_words(), "Satisfied");
+    }
+
+    #[test]
+    fn each_child_thread_gets_a_lane_that_follows_its_status() {
+        let mut m = Model::default();
+        let lifecycle = |kind: &str, second: u32| json!({ "type": kind, "id": format!("{kind}{second}"), "session_thread_id": "sthr_a", "agent_name": "Researcher", "processed_at": at(second) });
+        m.event(1, lifecycle(types::SESSION_THREAD_CREATED, 1));
+        assert_eq!((m.lanes.len(), m.lanes[0].status.as_str()), (1, "created"));
+        m.event(2, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 2));
+        assert_eq!(m.lanes[0].status, "running");
+        assert_eq!(m.running_threads, [("sthr_a".to_owned(), "Researcher".to_owned())]);
+        m.event(3, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
+        let lane = &m.lanes[0];
+        assert_eq!((lane.status.as_str(), lane.stopped_ms.unwrap() - lane.started_ms.unwrap()), ("idle", 4000.0));
+        assert!(m.running_threads.is_empty());
     }
 
     #[test]

@@ -201,13 +201,13 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
         types::SESSION_THREAD_STATUS_TERMINATED => marker("thread", format!("{} terminated.", str_of("agent_name"))),
         types::AGENT_THREAD_MESSAGE_SENT => {
             let to = e.get("to_agent_name").and_then(Value::as_str).map(str::to_owned).or_else(|| item.names.clone());
-            let who = format!("To {}", to.unwrap_or_else(|| "the primary thread".to_owned()));
+            let who = format!("To {}", to.unwrap_or_else(|| "primary".to_owned()));
             thread_message(who, text_of(e.get("content")))
         }
         types::AGENT_THREAD_MESSAGE_RECEIVED => {
             let from =
                 e.get("from_agent_name").and_then(Value::as_str).map(str::to_owned).or_else(|| item.names.clone());
-            let who = format!("From {}", from.unwrap_or_else(|| "the primary thread".to_owned()));
+            let who = format!("From {}", from.unwrap_or_else(|| "primary".to_owned()));
             thread_message(who, text_of(e.get("content")))
         }
         types::AGENT_THREAD_CONTEXT_COMPACTED => marker("thread", "The agent's context was compacted.".to_owned()),

@@ -11,6 +11,10 @@ use super::model::Model;
 #[derive(Clone, Copy)]
 pub(super) struct Live {
     pub session_id: StoredValue<String>,
+    /// The thread this view follows (its own stream); `None`: the session's stream. Read by the
+    /// browser's `EventSource` only.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub thread_id: StoredValue<Option<String>>,
     pub model: StoredValue<Model>,
     /// Bumped after each batch of frames is folded into the model.
     pub version: RwSignal<u64>,

@@ -18,7 +18,10 @@ type Listener = Closure<dyn FnMut(web_sys::Event)>;
 /// Opens the hub's stream for this view, folds its frames into the model in batches, and
 /// closes it when the view goes away.
 pub(super) fn connect(live: Live) {
-    let url = format!("/api/sessions/{}/stream", live.session_id.get_value());
+    let url = match live.thread_id.get_value() {
+        None => format!("/api/sessions/{}/stream", live.session_id.get_value()),
+        Some(thread) => format!("/api/sessions/{}/threads/{thread}/stream", live.session_id.get_value()),
+    };
     let Ok(source) = web_sys::EventSource::new(&url) else { return };
     let batch = Batch::new(live);
     let mut listeners = listen_for_frames(&source, &batch);

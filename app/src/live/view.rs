@@ -23,6 +23,7 @@ const FOLLOW_SLACK_PX: f64 = 48.0;
 pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
     let live = Live {
         session_id: StoredValue::new(session_id),
+        thread_id: StoredValue::new(None),
         model: StoredValue::new(Model::default()),
         version: RwSignal::new(0),
         expanded: StoredValue::new(HashSet::new()),
@@ -54,6 +55,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <Head live />
             <Outcomes live />
+            <Lanes live />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
             <Timeline live hidden />
@@ -162,6 +164,104 @@ fn Outcomes(live: Live) -> impl IntoView {
                 }).collect_view()}
             </section>
         })
+    }
+}
+
+/// One lane per child thread on the session's time axis (the primary thread spans it all):
+/// agent, status, running time, and its own timeline a click away. Drawn from the session's
+/// stream (`session.thread_*`), so a lane nobody opens costs no stream of its own.
+#[component]
+fn Lanes(live: Live) -> impl IntoView {
+    let now = crate::components::clock::ticking();
+    let lanes = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| m.lanes.clone())
+    });
+    // The session's time axis: its first event to its last (to now while it runs).
+    let axis = Memo::new(move |_| {
+        live.version.track();
+        live.model.with_value(|m| {
+            let first = m.items.iter().find_map(|i| i.at_ms);
+            let last = m.items.iter().rev().find_map(|i| i.at_ms);
+            (first, last, m.status.as_deref() == Some("running"))
+        })
+    });
+    let open = RwSignal::new(None::<(String, String)>);
+    let session_id = live.session_id;
+    let rows = move || {
+        let (first, last, running) = axis.get();
+        let end = if running { now.get().or(last) } else { last };
+        let (Some(first), Some(end)) = (first, end) else { return Vec::new() };
+        let span = (end - first).max(1.0);
+        lanes
+            .get()
+            .into_iter()
+            .map(|lane| {
+                let start = lane.started_ms.unwrap_or(first);
+                let stop = lane.stopped_ms.unwrap_or(end).max(start);
+                let (left, width) = (((start - first) / span * 100.0).clamp(0.0, 100.0), ((stop - start) / span * 100.0).max(0.5));
+                let (id, name) = (lane.id.clone(), lane.name.clone());
+                let is_open = {
+                    let id = StoredValue::new(id.clone());
+                    move || open.read().as_ref().is_some_and(|(o, _)| id.with_value(|id| o == id))
+                };
+                let toggle = {
+                    let id = id.clone();
+                    move |_| open.update(|o| *o = if o.as_ref().is_some_and(|(x, _)| *x == id) { None } else { Some((id.clone(), name.clone())) })
+                };
+                view! {
+                    <li class="lane" data-testid="thread-lane" data-thread=id.clone()>
+                        <span class="lane-name">{lane.name.clone()}{lane.workflow.then(|| view! { " " <span class="badge">"workflow"</span> })}</span>
+                        <span class=format!("status status-{}", lane.status)>{lane.status.clone()}</span>
+                        <span class="muted lane-time">{duration(stop - start)}</span>
+                        <div class="lane-track" aria-hidden="true">
+                            <div class=format!("lane-bar status-{}", lane.status) style=format!("left:{left:.2}%;width:{width:.2}%")></div>
+                        </div>
+                        <button type="button" class="link" data-testid="open-thread" aria-expanded=move || is_open().to_string()
+                            on:click=toggle>
+                            {move || if is_open() { "Hide its timeline" } else { "Its timeline" }}
+                        </button>
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <Show when=move || !lanes.read().is_empty()>
+            <section class="lanes" aria-label="Threads" data-testid="lanes">
+                <h3>"Threads"</h3>
+                <ol class="lane-list">
+                    <li class="lane primary"><span class="lane-name">"Primary thread"</span>
+                        <div class="lane-track" aria-hidden="true"><div class="lane-bar" style="left:0%;width:100%"></div></div></li>
+                    {rows}
+                </ol>
+                {move || open.get().map(|(thread_id, name)| view! {
+                    <ThreadTimeline session_id=session_id.get_value() thread_id name />
+                })}
+            </section>
+        </Show>
+    }
+}
+
+/// One thread's own timeline, from the hub's stream of that thread.
+#[component]
+fn ThreadTimeline(session_id: String, thread_id: String, name: String) -> impl IntoView {
+    let live = Live {
+        session_id: StoredValue::new(session_id),
+        thread_id: StoredValue::new(Some(thread_id)),
+        model: StoredValue::new(Model::default()),
+        version: RwSignal::new(0),
+        expanded: StoredValue::new(HashSet::new()),
+        remeasure: RwSignal::new(0),
+    };
+    #[cfg(feature = "hydrate")]
+    super::stream::connect(live);
+    let hidden = RwSignal::new(HashSet::<Category>::new());
+    view! {
+        <section class="thread-view" data-testid="thread-view" aria-label=format!("{name}'s thread")>
+            <h4>{format!("{name}'s thread")}</h4>
+            <Timeline live hidden />
+        </section>
     }
 }
 
