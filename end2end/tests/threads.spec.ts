@@ -86,6 +86,19 @@ test('an outcome defined when the session starts is shown through its iterations
   await expect(outcome.getByTestId('outcome-state')).toHaveText('Satisfied');
   await expect(rows(page, 'agent.message')).toHaveCount(2);
 
+  // A second outcome, defined from the live view: the grader's verdicts start over.
+  const define = page.getByTestId('define-outcome');
+  await define.locator('summary').click();
+  await define.getByTestId('live-outcome-send').click();
+  await expect(define.getByRole('alert')).toContainText('Say what the agent should produce');
+  await define.getByTestId('live-outcome-description').fill('A shorter summary');
+  await define.getByTestId('live-outcome-rubric').fill('- half a page');
+  await define.getByTestId('live-outcome-send').click();
+  const second = page.getByTestId('outcome').nth(1);
+  await expect(second).toContainText('A shorter summary', { timeout: 20_000 });
+  await expect(second.getByTestId('outcome-iteration')).toHaveCount(2, { timeout: 20_000 });
+  await expect(second.getByTestId('outcome-state')).toHaveText('Satisfied');
+
   // The list shows where the outcome stands.
   await page.goto('/sessions');
   const row = page.getByTestId('session-list').getByRole('row').filter({ hasText: title });
@@ -147,6 +160,9 @@ test('lanes appear as threads start, and a thread’s own timeline opens from it
   const sessionTimeline = page.locator('[data-testid="live"] > [data-testid="timeline"]');
   await expect(sessionTimeline.locator('[data-kind="agent.message"]').filter({ hasText: 'Part 1' })).toHaveCount(0);
   await expect(lane.locator('.status')).toHaveText('idle', { timeout: 20_000 });
+  // The task sent to it and its answer are drawn on its lane.
+  await expect(lane.locator('.lane-tick.to')).toHaveCount(1);
+  await expect(lane.locator('.lane-tick.from')).toHaveCount(1);
   // A reload sees the lane again, drawn from the session's history.
   await page.reload();
   await waitForHydration(page);

@@ -64,6 +64,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/mount"
             | "/api/sessions/unmount"
             | "/api/sessions/steer"
+            | "/api/sessions/define_outcome"
             | "/api/files",
         ) => Operator,
         ("POST", "/api/sessions/decide" | "/api/sessions/answer") => Approver,

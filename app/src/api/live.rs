@@ -202,6 +202,24 @@ pub async fn steer(
     Ok(message_id)
 }
 
+/// Gives a session an outcome to work toward (`user.define_outcome`); the agent starts on it.
+#[access(Operator)]
+#[server(endpoint = "sessions/define_outcome", output = JsonResponse)]
+pub async fn define_outcome(session_id: String, form: super::sessions::OutcomeForm) -> Result<(), AppError> {
+    let session_id = super::server::segment(&session_id)?;
+    let Some(event) = form.event()? else {
+        return Err(AppError::bad_input("outcome_description", "Say what the agent should produce."));
+    };
+    super::server::upstream()?
+        .post::<serde_json::Value>(
+            &format!("/v1/sessions/{session_id}/events"),
+            &serde_json::json!({ "events": [event] }),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| AppError::upstream("Defining the outcome", e))
+}
+
 /// Every decision recorded for the session, for the cards of calls decided in this console.
 #[access(Viewer)]
 #[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]

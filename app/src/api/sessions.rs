@@ -300,9 +300,39 @@ impl SessionForm {
 
     /// The `user.define_outcome` the form asks for, if any.
     fn outcome(&self) -> Result<Option<Value>, AppError> {
+        OutcomeForm {
+            description: self.outcome_description.clone(),
+            rubric: self.outcome_rubric.clone(),
+            rubric_file_id: self.outcome_rubric_file_id.clone(),
+            max_iterations: self.outcome_max_iterations.clone(),
+        }
+        .event()
+    }
+}
+
+/// An outcome as a person writes it: in the new-session form (fields `outcome_…`) or in the live
+/// view. Errors name the new-session form's fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeForm {
+    /// What the agent should produce; empty for no outcome.
+    #[serde(default)]
+    pub description: String,
+    /// The rubric as text, or…
+    #[serde(default)]
+    pub rubric: String,
+    /// …the id of an uploaded file that holds it.
+    #[serde(default)]
+    pub rubric_file_id: String,
+    /// Empty: the API's default (3).
+    #[serde(default)]
+    pub max_iterations: String,
+}
+
+impl OutcomeForm {
+    /// The `user.define_outcome` event it asks for; `None` when it is empty.
+    pub fn event(&self) -> Result<Option<Value>, AppError> {
         use serde_json::json;
-        let (description, rubric, file) =
-            (self.outcome_description.trim(), self.outcome_rubric.trim(), self.outcome_rubric_file_id.trim());
+        let (description, rubric, file) = (self.description.trim(), self.rubric.trim(), self.rubric_file_id.trim());
         if description.is_empty() {
             if !rubric.is_empty() || !file.is_empty() {
                 return Err(AppError::bad_input(
@@ -313,7 +343,7 @@ impl SessionForm {
             return Ok(None);
         }
         let rubric = match (rubric.is_empty(), file.is_empty()) {
-            (false, true) => json!({ "type": "text", "content": self.outcome_rubric }),
+            (false, true) => json!({ "type": "text", "content": self.rubric }),
             (true, false) => json!({ "type": "file", "file_id": file }),
             (true, true) => {
                 return Err(AppError::bad_input(
@@ -329,7 +359,7 @@ impl SessionForm {
             }
         };
         let mut outcome = json!({ "type": types::USER_DEFINE_OUTCOME, "description": description, "rubric": rubric });
-        let iterations = self.outcome_max_iterations.trim();
+        let iterations = self.max_iterations.trim();
         if !iterations.is_empty() {
             match iterations.parse::<u32>() {
                 Ok(n) if (1..=20).contains(&n) => outcome["max_iterations"] = json!(n),

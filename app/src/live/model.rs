@@ -229,6 +229,8 @@ pub struct Model {
     pub running_threads: Vec<(String, String)>,
     /// Every child thread the session started, in order: its lane.
     pub lanes: Vec<Lane>,
+    /// Messages to threads whose creation has not been seen yet (the task may come first).
+    unplaced_messages: HashMap<String, Vec<(f64, bool)>>,
 }
 
 /// A child thread as its lane shows it.
@@ -243,6 +245,8 @@ pub struct Lane {
     pub stopped_ms: Option<f64>,
     /// It belongs to a workflow run.
     pub workflow: bool,
+    /// Messages between it and the primary thread: when, and whether to it (`true`) or from it.
+    pub messages: Vec<(f64, bool)>,
 }
 
 impl Model {
@@ -416,7 +420,23 @@ impl Model {
                 started_ms: at_ms,
                 stopped_ms: None,
                 workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
+                messages: event
+                    .get("session_thread_id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| self.unplaced_messages.remove(id))
+                    .unwrap_or_default(),
             }),
+            types::AGENT_THREAD_MESSAGE_SENT | types::AGENT_THREAD_MESSAGE_RECEIVED => {
+                let to = kind == types::AGENT_THREAD_MESSAGE_SENT;
+                let other = event.get(if to { "to_session_thread_id" } else { "from_session_thread_id" });
+                let other = other.and_then(Value::as_str).unwrap_or_default();
+                if let Some(at) = at_ms {
+                    match self.lanes.iter_mut().find(|l| l.id == other) {
+                        Some(lane) => lane.messages.push((at, to)),
+                        None => self.unplaced_messages.entry(other.to_owned()).or_default().push((at, to)),
+                    }
+                }
+            }
             types::SESSION_THREAD_STATUS_RUNNING
             | types::SESSION_THREAD_STATUS_IDLE
             | types::SESSION_THREAD_STATUS_RESCHEDULED
@@ -714,16 +734,21 @@ mod tests {
     #[test]
     fn each_child_thread_gets_a_lane_that_follows_its_status() {
         let mut m = Model::default();
+        // The task comes before the thread's creation, as the engine sends them.
+        m.event(1, json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "id": "s", "to_session_thread_id": "sthr_a", "content": [], "processed_at": at(1) }));
         let lifecycle = |kind: &str, second: u32| json!({ "type": kind, "id": format!("{kind}{second}"), "session_thread_id": "sthr_a", "agent_name": "Researcher", "processed_at": at(second) });
-        m.event(1, lifecycle(types::SESSION_THREAD_CREATED, 1));
+        m.event(2, lifecycle(types::SESSION_THREAD_CREATED, 1));
         assert_eq!((m.lanes.len(), m.lanes[0].status.as_str()), (1, "created"));
-        m.event(2, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 2));
+        m.event(3, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 2));
         assert_eq!(m.lanes[0].status, "running");
         assert_eq!(m.running_threads, [("sthr_a".to_owned(), "Researcher".to_owned())]);
-        m.event(3, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
+        m.event(4, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "id": "r", "from_session_thread_id": "sthr_a", "content": [], "processed_at": at(4) }));
+        m.event(5, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
         let lane = &m.lanes[0];
         assert_eq!((lane.status.as_str(), lane.stopped_ms.unwrap() - lane.started_ms.unwrap()), ("idle", 4000.0));
         assert!(m.running_threads.is_empty());
+        let directions: Vec<bool> = lane.messages.iter().map(|(_, to)| *to).collect();
+        assert_eq!(directions, [true, false], "the task and the reply are drawn on its lane");
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
             </Show>
             <Show when=move || may_steer.get()>
                 <Composer live />
+                <DefineOutcome live />
             </Show>
         </section>
     }
@@ -167,6 +168,34 @@ fn Outcomes(live: Live) -> impl IntoView {
     }
 }
 
+/// A form that gives the session an outcome to work toward; the outcome panel follows it.
+#[component]
+fn DefineOutcome(live: Live) -> impl IntoView {
+    let define = ServerAction::<crate::api::live::DefineOutcome>::new();
+    let error = Signal::derive(move || define.value().get().and_then(Result::err));
+    let done = move || matches!(define.value().get(), Some(Ok(())));
+    view! {
+        <details class="define-outcome" data-testid="define-outcome">
+            <summary>"Define an outcome"</summary>
+            <p class="muted">"The agent starts working toward it; a grader checks each attempt against the rubric."</p>
+            <ActionForm action=define attr:class="fields">
+                <input type="hidden" name="session_id" value=live.session_id.get_value() />
+                <label>"What the agent should produce" <input name="form[description]" data-testid="live-outcome-description" /></label>
+                <label>"Rubric" <textarea name="form[rubric]" rows="3" data-testid="live-outcome-rubric"></textarea></label>
+                <label>"…or the id of an uploaded file that holds it" <input name="form[rubric_file_id]" placeholder="file_…" /></label>
+                <label>"Iterations at most (1 to 20; the API's default is 3)" <input name="form[max_iterations]" inputmode="numeric" /></label>
+                <crate::components::feedback::InlineError error />
+                <div class="actions">
+                    <button type="submit" class="button" data-testid="live-outcome-send" disabled=move || define.pending().get()>
+                        {move || if define.pending().get() { "Sending…" } else { "Start working on it" }}
+                    </button>
+                    <Show when=done><span class="muted" role="status">"Sent: the outcome panel follows it."</span></Show>
+                </div>
+            </ActionForm>
+        </details>
+    }
+}
+
 /// One lane per child thread on the session's time axis (the primary thread spans it all):
 /// agent, status, running time, and its own timeline a click away. Drawn from the session's
 /// stream (`session.thread_*`), so a lane nobody opens costs no stream of its own.
@@ -200,6 +229,15 @@ fn Lanes(live: Live) -> impl IntoView {
                 let start = lane.started_ms.unwrap_or(first);
                 let stop = lane.stopped_ms.unwrap_or(end).max(start);
                 let (left, width) = (((start - first) / span * 100.0).clamp(0.0, 100.0), ((stop - start) / span * 100.0).max(0.5));
+                let ticks = lane
+                    .messages
+                    .iter()
+                    .map(|(at, to)| {
+                        let x = ((at - first) / span * 100.0).clamp(0.0, 100.0);
+                        let (class, title) = if *to { ("lane-tick to", "a message to this thread") } else { ("lane-tick from", "a message from this thread") };
+                        view! { <span class=class title=title style=format!("left:{x:.2}%")></span> }
+                    })
+                    .collect::<Vec<_>>();
                 let (id, name) = (lane.id.clone(), lane.name.clone());
                 let is_open = {
                     let id = StoredValue::new(id.clone());
@@ -216,6 +254,7 @@ fn Lanes(live: Live) -> impl IntoView {
                         <span class="muted lane-time">{duration(stop - start)}</span>
                         <div class="lane-track" aria-hidden="true">
                             <div class=format!("lane-bar status-{}", lane.status) style=format!("left:{left:.2}%;width:{width:.2}%")></div>
+                            {ticks}
                         </div>
                         <button type="button" class="link" data-testid="open-thread" aria-expanded=move || is_open().to_string()
                             on:click=toggle>
