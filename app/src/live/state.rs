@@ -23,3 +23,17 @@ pub(super) struct Live {
     /// Asks for the rows to be measured again (a row changed its height).
     pub remeasure: RwSignal<u64>,
 }
+
+impl Live {
+    /// A value worked out from the model after each batch of frames; what reads it is drawn again
+    /// only when it changed.
+    pub fn memo<T: Clone + PartialEq + Send + Sync + 'static>(
+        self,
+        f: impl Fn(&Model) -> T + Send + Sync + 'static,
+    ) -> Memo<T> {
+        Memo::new(move |_| {
+            self.version.track();
+            self.model.with_value(|m| f(m))
+        })
+    }
+}

@@ -34,20 +34,14 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
     // The events of the calls the session waits on, for the cards.
-    let waiting_on = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>())
-    });
+    let waiting_on = live.memo(move |m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>());
     // The agent names of the threads the waiting calls were made in, for their cards.
-    let threads = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| {
-            m.pending()
-                .iter()
-                .filter_map(|call| call.event.get("session_thread_id").and_then(serde_json::Value::as_str))
-                .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
-                .collect::<Vec<_>>()
-        })
+    let threads = live.memo(move |m| {
+        m.pending()
+            .iter()
+            .filter_map(|call| call.event.get("session_thread_id").and_then(serde_json::Value::as_str))
+            .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
+            .collect::<Vec<_>>()
     });
     let may_decide = crate::me::can(crate::auth::Role::Approver);
     let may_steer = crate::me::can(crate::auth::Role::Operator);
@@ -81,16 +75,10 @@ fn Head(live: Live) -> impl IntoView {
     };
     // Worked out once per batch of frames for the status line and the totals, which are drawn
     // again only when they change.
-    let link = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.link.clone())
-    });
-    let summary = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| {
-            let t = &m.totals;
-            (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
-        })
+    let link = live.memo(move |m| m.link.clone());
+    let summary = live.memo(move |m| {
+        let t = &m.totals;
+        (m.state_in_words(), m.status.clone().unwrap_or_else(|| "unknown".to_owned()), t.clone(), m.items.len())
     });
     view! {
         <div class="live-head">
@@ -140,10 +128,7 @@ fn Head(live: Live) -> impl IntoView {
 /// The outcomes the session works toward: each iteration's verdict, why, and what grading cost.
 #[component]
 fn Outcomes(live: Live) -> impl IntoView {
-    let outcomes = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.outcomes.clone())
-    });
+    let outcomes = live.memo(move |m| m.outcomes.clone());
     move || {
         let outcomes = outcomes.get();
         (!outcomes.is_empty()).then(|| view! {
@@ -202,18 +187,12 @@ fn DefineOutcome(live: Live) -> impl IntoView {
 #[component]
 fn Lanes(live: Live) -> impl IntoView {
     let now = crate::components::clock::ticking();
-    let lanes = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.lanes.clone())
-    });
+    let lanes = live.memo(move |m| m.lanes.clone());
     // The session's time axis: its first event to its last (to now while it runs).
-    let axis = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| {
-            let first = m.items.iter().find_map(|i| i.at_ms);
-            let last = m.items.iter().rev().find_map(|i| i.at_ms);
-            (first, last, m.status.as_deref() == Some("running"))
-        })
+    let axis = live.memo(move |m| {
+        let first = m.items.iter().find_map(|i| i.at_ms);
+        let last = m.items.iter().rev().find_map(|i| i.at_ms);
+        (first, last, m.status.as_deref() == Some("running"))
     });
     let open = RwSignal::new(None::<(String, String)>);
     let session_id = live.session_id;
@@ -531,10 +510,7 @@ fn Composer(live: Live) -> impl IntoView {
     };
     // What an interrupt stops: every thread (empty), or one child thread running now.
     let target = RwSignal::new(String::new());
-    let threads = Memo::new(move |_| {
-        live.version.track();
-        live.model.with_value(|m| m.running_threads.clone())
-    });
+    let threads = live.memo(move |m| m.running_threads.clone());
     Effect::new(move |_| {
         let chosen = target.get_untracked();
         if !chosen.is_empty() && !threads.read().iter().any(|(id, _)| *id == chosen) {
