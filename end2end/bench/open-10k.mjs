@@ -2,34 +2,20 @@
 // test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
 // fresh data directory), creates the session through the console's server functions, then opens
 // it RUNS times in a fresh page each.
-import { launchChromium, signedInPage, sleep, startSwitchboard } from './support.mjs';
+import { launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
 
 const RUNS = 5;
 const MESSAGES = 9_995; // with the turn's own 5 events: 10,000
 const switchboard = await startSwitchboard(Number(process.env.BENCH_PORT ?? 3937));
-const { base, call, post } = switchboard;
+const { base, post } = switchboard;
 
 try {
   const turn = Array.from({ length: MESSAGES }, (_, n) => ({ text: `Message ${n + 1}: a line of the long session.` }));
   const agent = await post('agents/create', {
     definition: JSON.stringify({ name: 'Open bench', model: 'scripted', system: JSON.stringify({ turns: [turn] }) }),
   });
-  const choices = await call('sessions/choices');
-  const environment = choices.environments.find((e) => e.label.includes('Demo environment'));
-  const created = await post('sessions/create', {
-    'form[agent_id]': agent.id,
-    'form[environment_id]': environment.id,
-    'form[title]': 'Ten thousand events',
-    'form[initial_message]': 'go',
-  });
-  const id = created.row.id;
-  const started = Date.now();
-  for (;;) {
-    const view = await call(`sessions/get?id=${id}`);
-    if (view.row.status === 'idle' && Date.now() - started > 1000) break;
-    await sleep(500);
-  }
-  console.log(`open bench: a session of ${MESSAGES} messages, written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const { id, seconds } = await runSession(switchboard, agent.id, 'Ten thousand events');
+  console.log(`open bench: a session of ${MESSAGES} messages, written in ${seconds.toFixed(1)} s`);
 
   const browser = await launchChromium();
   const shown = [];
@@ -69,10 +55,6 @@ try {
     await page.close();
   }
   await browser.close();
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return `median ${s[Math.floor(s.length / 2)].toFixed(0)} ms (min ${s[0].toFixed(0)}, max ${s[s.length - 1].toFixed(0)}, ${s.length} runs)`;
-  };
   console.log(`timeline shows: ${events}`);
   console.log(`navigation start → last event shown: ${stats(shown)}`);
   console.log(`rows in the DOM: ${rows} at the live end, ${rowsAtTop} after jumping to the top`);

@@ -3,7 +3,7 @@
 // `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine, fresh data
 // directory), creates the agents and the session through the console's server functions, then
 // opens the session RUNS times in a fresh page each.
-import { launchChromium, signedInPage, sleep, startSwitchboard } from './support.mjs';
+import { launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
 
 const RUNS = 5;
 const THREADS = 8;
@@ -12,7 +12,7 @@ const THREADS = 8;
 // session's own 22 make 9,990 events in all.
 const MESSAGES_PER_THREAD = 1_239;
 const switchboard = await startSwitchboard(Number(process.env.BENCH_PORT ?? 3938));
-const { base, call, post } = switchboard;
+const { base, post } = switchboard;
 
 try {
   const workers = [];
@@ -32,22 +32,8 @@ try {
       multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: workers.map((w) => w.id) } },
     }),
   });
-  const choices = await call('sessions/choices');
-  const environment = choices.environments.find((e) => e.label.includes('Demo environment'));
-  const created = await post('sessions/create', {
-    'form[agent_id]': lead.id,
-    'form[environment_id]': environment.id,
-    'form[title]': 'Eight threads',
-    'form[initial_message]': 'go',
-  });
-  const id = created.row.id;
-  const started = Date.now();
-  for (;;) {
-    const view = await call(`sessions/get?id=${id}`);
-    if (view.row.status === 'idle' && Date.now() - started > 1000) break;
-    await sleep(500);
-  }
-  console.log(`open threads bench: ${THREADS} threads of ${MESSAGES_PER_THREAD} messages each, written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const { id, seconds } = await runSession(switchboard, lead.id, 'Eight threads');
+  console.log(`open threads bench: ${THREADS} threads of ${MESSAGES_PER_THREAD} messages each, written in ${seconds.toFixed(1)} s`);
 
   const browser = await launchChromium();
   const shown = [];
@@ -88,10 +74,6 @@ try {
     await page.close();
   }
   await browser.close();
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return `median ${s[Math.floor(s.length / 2)].toFixed(0)} ms (min ${s[0].toFixed(0)}, max ${s[s.length - 1].toFixed(0)}, ${s.length} runs)`;
-  };
   console.log(`the session's own timeline: ${sessionEvents} (the children's events are on their threads' streams)`);
   console.log(`navigation start → every lane drawn: ${stats(shown)}`);
   console.log(`a thread's timeline: click → its last message drawn: ${stats(threadShown)}`);

@@ -60,6 +60,33 @@ export async function startSwitchboard(port) {
   }
 }
 
+/** Starts a session of `agentId` in the demo environment with the message "go" and waits until
+ * it is idle again: its id, and the seconds its turn took. */
+export async function runSession({ call, post }, agentId, title) {
+  const choices = await call('sessions/choices');
+  const environment = choices.environments.find((e) => e.label.includes('Demo environment'));
+  const created = await post('sessions/create', {
+    'form[agent_id]': agentId,
+    'form[environment_id]': environment.id,
+    'form[title]': title,
+    'form[initial_message]': 'go',
+  });
+  const id = created.row.id;
+  const started = Date.now();
+  for (;;) {
+    const view = await call(`sessions/get?id=${id}`);
+    if (view.row.status === 'idle' && Date.now() - started > 1000) break;
+    await sleep(500);
+  }
+  return { id, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Timings in words: "median 1394 ms (min 1103, max 1517, 5 runs)". */
+export function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${s[Math.floor(s.length / 2)].toFixed(0)} ms (min ${s[0].toFixed(0)}, max ${s[s.length - 1].toFixed(0)}, ${s.length} runs)`;
+}
+
 /** Debian's Chromium, as the browser tests run it. */
 export function launchChromium() {
   return chromium.launch({

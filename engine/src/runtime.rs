@@ -556,7 +556,7 @@ impl Actor {
                     self.emit_in(thread, json!({ "type": types::AGENT_THREAD_CONTEXT_COMPACTED })).await?;
                     None
                 }
-                Step::SendMessage(text) => self.send_to_parent(session, thread, text).await?,
+                Step::SendMessage(text) => self.send_to_parent(thread, text).await?,
                 Step::Subagent { agent, message } => self.subagent(session, thread, agent, message).await?,
                 Step::Advisor { question, answer } => self.consult(session, thread, question, answer).await?,
                 Step::Workflow(plan) => self.workflow(session, thread, plan).await?,

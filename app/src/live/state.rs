@@ -25,6 +25,22 @@ pub(super) struct Live {
 }
 
 impl Live {
+    /// A view's shared state, following the stream of `thread_id` (`None`: the session's own),
+    /// which the browser connects to at once (the server renders without it).
+    pub fn open(session_id: String, thread_id: Option<String>) -> Self {
+        let live = Live {
+            session_id: StoredValue::new(session_id),
+            thread_id: StoredValue::new(thread_id),
+            model: StoredValue::new(Model::default()),
+            version: RwSignal::new(0),
+            expanded: StoredValue::new(HashSet::new()),
+            remeasure: RwSignal::new(0),
+        };
+        #[cfg(feature = "hydrate")]
+        super::stream::connect(live);
+        live
+    }
+
     /// A value worked out from the model after each batch of frames; what reads it is drawn again
     /// only when it changed.
     pub fn memo<T: Clone + PartialEq + Send + Sync + 'static>(

@@ -21,16 +21,7 @@ const FOLLOW_SLACK_PX: f64 = 48.0;
 
 #[component]
 pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
-    let live = Live {
-        session_id: StoredValue::new(session_id),
-        thread_id: StoredValue::new(None),
-        model: StoredValue::new(Model::default()),
-        version: RwSignal::new(0),
-        expanded: StoredValue::new(HashSet::new()),
-        remeasure: RwSignal::new(0),
-    };
-    #[cfg(feature = "hydrate")]
-    super::stream::connect(live);
+    let live = Live::open(session_id, None);
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
     // The events of the calls the session waits on, for the cards.
@@ -264,16 +255,7 @@ fn Lanes(live: Live) -> impl IntoView {
 /// One thread's own timeline, from the hub's stream of that thread.
 #[component]
 fn ThreadTimeline(session_id: String, thread_id: String, name: String) -> impl IntoView {
-    let live = Live {
-        session_id: StoredValue::new(session_id),
-        thread_id: StoredValue::new(Some(thread_id)),
-        model: StoredValue::new(Model::default()),
-        version: RwSignal::new(0),
-        expanded: StoredValue::new(HashSet::new()),
-        remeasure: RwSignal::new(0),
-    };
-    #[cfg(feature = "hydrate")]
-    super::stream::connect(live);
+    let live = Live::open(session_id, Some(thread_id));
     let hidden = RwSignal::new(HashSet::<Category>::new());
     view! {
         <section class="thread-view" data-testid="thread-view" aria-label=format!("{name}'s thread")>

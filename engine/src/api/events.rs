@@ -44,7 +44,10 @@ pub async fn send(
         return Err(ApiError::invalid("events: send at least one event."));
     }
     // Check the whole batch before anything is applied.
-    let threads = engine.thread_ids(&id).await?;
+    // The session's threads, read only when an interrupt names one.
+    let names_a_thread =
+        body.events.iter().any(|e| matches!(e, EventParams::UserInterrupt(i) if i.session_thread_id.is_some()));
+    let threads = if names_a_thread { engine.thread_ids(&id).await? } else { Vec::new() };
     let mut answers = Vec::new();
     let mut outcomes = Vec::new();
     for (i, event) in body.events.iter().enumerate() {

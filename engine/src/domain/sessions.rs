@@ -22,10 +22,9 @@ use crate::{
 /// Session durations are worked out when read: time since creation.
 pub(crate) fn with_duration(mut session: Value) -> Value {
     if session["status"] != "terminated"
-        && let Some(created) = session["created_at"].as_str().and_then(ids::parse_datetime)
+        && let Some(seconds) = session["created_at"].as_str().and_then(ids::seconds_since)
     {
-        let seconds = (now().micros - created) as f64 / 1e6;
-        session["stats"]["duration_seconds"] = json!(seconds.max(0.0));
+        session["stats"]["duration_seconds"] = json!(seconds);
     }
     session
 }

@@ -161,7 +161,7 @@ impl EngineState {
         self.thread(session_id, thread_id).await
     }
 
-    /// The names of a session's threads by id, for events that name their thread's agent.
+    /// A session's threads: (id, whether it is archived).
     pub(crate) async fn thread_ids(&self, session_id: &str) -> ApiResult<Vec<(String, bool)>> {
         let rows =
             sqlx::query("SELECT id, json_extract(body, '$.archived_at') IS NOT NULL FROM threads WHERE session_id = ?")
@@ -199,9 +199,8 @@ fn thread_body(
 
 /// A thread's duration is worked out when read: time since it was created.
 pub(crate) fn with_duration(mut thread: Value) -> Value {
-    if let Some(created) = thread["created_at"].as_str().and_then(crate::ids::parse_datetime) {
-        let seconds = (now().micros - created) as f64 / 1e6;
-        thread["stats"]["duration_seconds"] = json!(seconds.max(0.0));
+    if let Some(seconds) = thread["created_at"].as_str().and_then(crate::ids::seconds_since) {
+        thread["stats"]["duration_seconds"] = json!(seconds);
     }
     thread
 }

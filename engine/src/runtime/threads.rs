@@ -214,12 +214,7 @@ impl Actor {
     }
 
     /// A `send_message` step: a child thread tells the primary thread something mid-turn.
-    pub(super) async fn send_to_parent(
-        &self,
-        _session: &Value,
-        thread: &Thread,
-        text: &str,
-    ) -> ApiResult<Option<Played>> {
+    pub(super) async fn send_to_parent(&self, thread: &Thread, text: &str) -> ApiResult<Option<Played>> {
         if !thread.child {
             let fault = "send_message is for child threads: the primary thread has no thread above it.";
             return self.script_fault(thread, "model_request_failed_error", fault).await.map(Some);
