@@ -1160,3 +1160,108 @@ async fn viewers_of_a_child_thread_share_one_upstream_thread_stream_that_catches
     drop((first, second));
     assert_eq!(hub.stats().open_streams, 2, "the session's stream and the thread's, still in their grace period");
 }
+
+/// A feed of the page (the session's stream or one thread's) as a browser reads it across
+/// reloads: every event seen, and the `Last-Event-ID` a reload sends.
+struct Feed {
+    path: String,
+    viewer: Option<Viewer>,
+    seen: Vec<Frame>,
+}
+
+impl Feed {
+    async fn open(app: &TestApp, path: String) -> Self {
+        let viewer = Some(watch(app, &path, None).await);
+        Self { path, viewer, seen: Vec::new() }
+    }
+
+    /// Reads events until one matches.
+    async fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Value {
+        let viewer = self.viewer.as_mut().expect("the feed is open");
+        loop {
+            let frame = viewer.event().await;
+            let data = frame.data.clone();
+            self.seen.push(frame);
+            if stop(&data) {
+                return data;
+            }
+        }
+    }
+
+    /// The browser reloads: the stream closes, and opens again from the last event it saw.
+    async fn reload(&mut self, app: &TestApp) {
+        drop(self.viewer.take());
+        self.viewer = Some(watch(app, &self.path, self.seen.last().and_then(|f| f.id)).await);
+    }
+
+    fn assert_complete(&self, listed: Vec<String>, what: &str) {
+        assert_eq!(ids(&self.seen), listed, "{what}: every event once, in order, across the reloads");
+        assert_eq!(seqs(&self.seen), (1..=listed.len() as u64).collect::<Vec<_>>(), "{what}: numbered without gaps");
+    }
+}
+
+/// A session whose lead hands work to "Worker A", then to "Worker B" (each writes five messages,
+/// 120 ms apart), then says "Done.".
+async fn two_workers(upstream: &Upstream) -> String {
+    let steps: Vec<Value> = (1..=5)
+        .flat_map(|n| [json!({ "text": format!("Part {n} of the work.") }), json!({ "sleep_ms": 120 })])
+        .collect();
+    let mut helpers = Vec::new();
+    for name in ["Worker A", "Worker B"] {
+        let helper = json!({ "name": name, "model": "scripted", "system": json!({ "turns": [steps] }).to_string() });
+        helpers.push(upstream.call(reqwest::Method::POST, "/v1/agents", Some(helper)).await["id"].clone());
+    }
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [[
+            { "subagent": "Worker A", "message": "Work." },
+            { "subagent": "Worker B", "message": "Work too." },
+            { "text": "Done." }
+        ]] }).to_string(),
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": helpers } },
+    });
+    upstream.start(lead).await
+}
+
+#[tokio::test]
+async fn a_reload_mid_turn_loses_nothing_in_any_lane() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = two_workers(&upstream).await;
+    let mut primary = Feed::open(&app, format!("/api/sessions/{session}/stream")).await;
+    upstream.send(&session, "go").await;
+
+    let mut threads = Vec::new();
+    for _ in 0..2 {
+        // A lane appears; its timeline is opened and read to its first message; the page reloads
+        // with every feed it has open.
+        let running = primary.until(|e| e["type"] == "session.thread_status_running").await;
+        let thread = running["session_thread_id"].as_str().unwrap().to_owned();
+        let mut feed = Feed::open(&app, format!("/api/sessions/{session}/threads/{thread}/stream")).await;
+        feed.until(|e| e["type"] == "agent.message").await;
+        threads.push((thread, feed));
+        primary.reload(&app).await;
+        for (_, feed) in &mut threads {
+            feed.reload(&app).await;
+        }
+    }
+    primary.until(|e| e["type"] == "session.status_idle" && e["stop_reason"]["type"] == "end_turn").await;
+    for (_, feed) in &mut threads {
+        feed.until(|e| e["type"] == "session.thread_status_idle").await;
+    }
+
+    primary.assert_complete(upstream.ids(&session).await, "the session's stream");
+    let lifecycle =
+        primary.seen.iter().filter(|f| f.data["type"].as_str().is_some_and(|t| t.starts_with("session.thread_")));
+    assert_eq!(lifecycle.count(), 6, "each lane's creation, running and idle, once each");
+    for (thread, feed) in &threads {
+        let path = format!("/v1/sessions/{session}/threads/{thread}/events?limit=1000");
+        let listed = upstream.call(reqwest::Method::GET, &path, None).await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        feed.assert_complete(listed, thread);
+    }
+}
