@@ -136,14 +136,16 @@ test('a child thread’s call is decided from its card, and another from the Inb
     .toBe('idle');
 });
 
-test('lanes appear as threads start, and a thread’s own timeline opens from its lane', async ({ page, request }) => {
+test('lanes appear as threads start, zoom and scrub, and a thread’s own timeline opens from its lane', async ({ page, request }) => {
   const workerName = unique('Worker');
   const steps = Array.from({ length: 4 }, (_, n) => [{ text: `Part ${n + 1} of the work.` }, { sleep_ms: 400 }]).flat();
   const worker = await createAgent(request, { name: workerName, model: 'scripted', system: JSON.stringify({ turns: [steps] }) });
+  // Enough notes of the lead's own that its timeline scrolls.
+  const notes = Array.from({ length: 15 }, (_, n) => ({ text: `Note ${n + 1} before handing over.` }));
   const lead = await createAgent(request, {
     name: unique('Lead'),
     model: 'scripted',
-    system: JSON.stringify({ turns: [[{ sleep_ms: 300 }, { subagent: workerName, message: 'Work.' }, { text: 'Done.' }]] }),
+    system: JSON.stringify({ turns: [[{ sleep_ms: 300 }, ...notes, { subagent: workerName, message: 'Work.' }, { text: 'Done.' }]] }),
     multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [worker] } },
   });
   const id = await startSession(request, lead, 'Go.');
@@ -160,11 +162,49 @@ test('lanes appear as threads start, and a thread’s own timeline opens from it
   const sessionTimeline = page.locator('[data-testid="live"] > [data-testid="timeline"]');
   await expect(sessionTimeline.locator('[data-kind="agent.message"]').filter({ hasText: 'Part 1' })).toHaveCount(0);
   await expect(lane.locator('.status')).toHaveText('idle', { timeout: 20_000 });
-  // The task sent to it and its answer are drawn on its lane.
-  await expect(lane.locator('.lane-tick.to')).toHaveCount(1);
-  await expect(lane.locator('.lane-tick.from')).toHaveCount(1);
-  // A reload sees the lane again, drawn from the session's history.
+  await expect(page.getByTestId('live-state')).toContainText('finished its turn', { timeout: 20_000 });
+
+  // Each lane, the primary thread's too, shows its tokens and cost from the API's thread object.
+  await expect(lane.getByTestId('lane-cost')).toHaveText(/^ · [1-9][\d,]* tokens · \$0\.00$/);
+  await expect(page.getByTestId('primary-lane').getByTestId('lane-cost')).toHaveText(/^ · [1-9][\d,]* tokens · \$0\.00$/);
+  // The task sent to it and its answer are lines between its lane and the primary thread's.
+  const threadId = await lane.getAttribute('data-thread');
+  const messages = page.locator(`[data-testid="lane-message"][data-thread="${threadId}"]`);
+  await expect(messages).toHaveCount(2);
+  await expect(messages.nth(0)).toHaveAttribute('data-direction', 'to');
+  await expect(messages.nth(1)).toHaveAttribute('data-direction', 'from');
+
+  // Zoom in and out again, with the buttons and the keyboard.
+  const window = page.getByTestId('lanes-window');
+  const whole = await window.textContent();
+  await page.getByTestId('zoom-in').click();
+  await expect(window).not.toHaveText(whole ?? '');
+  await expect(page.getByTestId('zoom-whole')).toBeEnabled();
+  const minimap = page.getByTestId('minimap');
+  await minimap.focus();
+  await page.keyboard.press('0');
+  await expect(window).toHaveText(whole ?? '');
+  await expect(page.getByTestId('zoom-whole')).toBeDisabled();
+
+  // Scrubbing to the session's start scrolls its timeline back there, out of following.
+  await lane.getByTestId('open-thread').click();
+  await expect(thread).toHaveCount(0);
+  await sessionTimeline.scrollIntoViewIfNeeded();
+  await expect(sessionTimeline.locator('[data-kind="user.message"]').first()).not.toBeInViewport();
+  await minimap.focus();
+  await page.keyboard.press('Home');
+  await expect(page.getByTestId('cursor-time')).toHaveText('▲ +0 ms');
+  await expect(sessionTimeline.locator('[data-kind="user.message"]').first()).toBeInViewport();
+  await expect(page.getByTestId('jump-live')).toBeVisible();
+  // A press near the minimap's right end moves the cursor (and the timeline) near the end.
+  const box = (await minimap.boundingBox())!;
+  await page.mouse.click(box.x + box.width * 0.98, box.y + 4);
+  await expect(minimap).toHaveAttribute('aria-valuenow', /^(9[6-9]|100)$/);
+  await expect(sessionTimeline.locator('[data-kind="user.message"]').first()).not.toBeInViewport();
+
+  // A reload sees the lane and its messages again, drawn from the session's history.
   await page.reload();
   await waitForHydration(page);
   await expect(page.getByTestId('thread-lane')).toHaveCount(1);
+  await expect(messages).toHaveCount(2);
 });

@@ -43,6 +43,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/choices"
             | "/api/sessions/events"
             | "/api/sessions/decisions"
+            | "/api/sessions/threads"
             | "/api/files/list"
             | "/api/files/get"
             | "/api/vaults/list"

@@ -1265,3 +1265,29 @@ async fn a_reload_mid_turn_loses_nothing_in_any_lane() {
         feed.assert_complete(listed, thread);
     }
 }
+
+#[tokio::test]
+async fn each_lane_gets_its_threads_tokens_and_cost_from_the_thread_objects() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let session = two_workers(&upstream).await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    viewer.until_end_of_turn().await;
+    let (status, figures) = app.read("sessions/threads", &[("session_id", &session)]).await;
+    assert_eq!(status, 200, "{figures}");
+    let figures = figures.as_array().expect("a list");
+    let agents: Vec<(&str, bool)> =
+        figures.iter().map(|f| (f["agent"].as_str().unwrap(), f["primary"].as_bool().unwrap())).collect();
+    assert_eq!(agents, [("Lead", true), ("Worker A", false), ("Worker B", false)]);
+    let listed = upstream.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/threads"), None).await;
+    for (figure, thread) in figures.iter().zip(listed["data"].as_array().unwrap()) {
+        let usage = &thread["usage"];
+        let tokens = usage["input_tokens"].as_u64().unwrap() + usage["output_tokens"].as_u64().unwrap();
+        assert!(tokens > 0, "the scripted model counts tokens: {thread}");
+        assert_eq!((figure["id"].clone(), figure["tokens"].as_u64().unwrap()), (thread["id"].clone(), tokens));
+        assert_eq!(figure["cost"], "$0.00", "the engine's list cost, formatted");
+    }
+    let (status, error) = app.read("sessions/threads", &[("session_id", "sesn_nothing_here")]).await;
+    assert_eq!(status, 404, "a session that does not exist: {error}");
+}

@@ -220,6 +220,71 @@ pub async fn define_outcome(session_id: String, form: super::sessions::OutcomeFo
         .map_err(|e| AppError::upstream("Defining the outcome", e))
 }
 
+/// A thread's figures as the API's thread object gives them, for its lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadFigures {
+    pub id: String,
+    /// The session's primary thread (it has no parent).
+    pub primary: bool,
+    /// Its agent's name (an inline agent's, or "Advisor" for an advisor consultation).
+    pub agent: String,
+    /// Input (cache reads and writes included) and output tokens.
+    pub tokens: u64,
+    /// Its list cost, formatted; absent when the API gives none.
+    pub cost: Option<String>,
+}
+
+/// The threads most sessions have are one page; a session that started more is cut here and
+/// its later lanes show no figures.
+#[cfg(feature = "ssr")]
+const THREAD_PAGES: usize = 5;
+
+/// The usage and cost of each of the session's threads, for the live view's lanes. Read when
+/// the page opens and again as threads stop, not per event: the stream carries no usage per
+/// thread.
+#[access(Viewer)]
+#[server(endpoint = "sessions/threads", input = GetUrl, output = JsonResponse)]
+pub async fn list_thread_figures(session_id: String) -> Result<Vec<ThreadFigures>, AppError> {
+    use serde_json::Value;
+    let session_id = super::server::segment(&session_id)?;
+    let client = super::server::upstream()?;
+    let mut figures = Vec::new();
+    let mut page: Option<String> = None;
+    for _ in 0..THREAD_PAGES {
+        let mut query = vec![("limit".to_owned(), "1000".to_owned())];
+        query.extend(page.take().map(|p| ("page".to_owned(), p)));
+        let listed: protocol::common::Page<Value> = client
+            .get(&format!("/v1/sessions/{session_id}/threads"), query)
+            .await
+            .map_err(|e| AppError::upstream("Reading the session's threads", e))?;
+        figures.extend(listed.data.iter().map(|thread| {
+            let usage = |k: &str| thread.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).unwrap_or(0);
+            let agent = thread.get("agent");
+            let agent = match agent.and_then(|a| a.get("type")).and_then(Value::as_str) {
+                Some("advisor") => "Advisor".to_owned(),
+                _ => agent.and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or_default().to_owned(),
+            };
+            ThreadFigures {
+                id: thread.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                primary: thread.get("parent_thread_id").is_none_or(Value::is_null),
+                agent,
+                tokens: usage("input_tokens")
+                    + usage("cache_read_input_tokens")
+                    + thread
+                        .pointer("/usage/cache_creation")
+                        .map_or(0, |c| c.as_object().map_or(0, |c| c.values().filter_map(Value::as_u64).sum()))
+                    + usage("output_tokens"),
+                cost: thread.pointer("/usage/list_cost").and_then(crate::live::model::format_cost),
+            }
+        }));
+        match listed.next_page {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    Ok(figures)
+}
+
 /// Every decision recorded for the session, for the cards of calls decided in this console.
 #[access(Viewer)]
 #[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]

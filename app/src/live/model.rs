@@ -227,26 +227,50 @@ pub struct Model {
     pub outcomes: Vec<Outcome>,
     /// Child threads running now: (thread id, agent name).
     pub running_threads: Vec<(String, String)>,
+    /// The primary thread's lane: the session's own running spans.
+    pub primary: Lane,
     /// Every child thread the session started, in order: its lane.
     pub lanes: Vec<Lane>,
     /// Messages to threads whose creation has not been seen yet (the task may come first).
     unplaced_messages: HashMap<String, Vec<(f64, bool)>>,
 }
 
-/// A child thread as its lane shows it.
-#[derive(Debug, Clone, PartialEq)]
+/// A thread as its lane shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lane {
+    /// The child thread's id; empty for the primary thread (its events carry no thread id).
     pub id: String,
     pub name: String,
     /// `running`, `idle`, `rescheduling` or `terminated`; `created` before its first status.
     pub status: String,
-    /// When it was created, and when it last went idle or ended (ms since the epoch).
-    pub started_ms: Option<f64>,
-    pub stopped_ms: Option<f64>,
+    /// When it was created (ms since the epoch).
+    pub created_ms: Option<f64>,
+    /// When it ran: from each `…status_running` to the status that followed it (`None`: it runs
+    /// now), in milliseconds since the epoch.
+    pub spans: Vec<(f64, Option<f64>)>,
     /// It belongs to a workflow run.
     pub workflow: bool,
     /// Messages between it and the primary thread: when, and whether to it (`true`) or from it.
     pub messages: Vec<(f64, bool)>,
+}
+
+impl Lane {
+    /// Its running time in milliseconds, a span still open counted to `now`.
+    pub fn running_ms(&self, now: f64) -> f64 {
+        self.spans.iter().map(|(from, to)| (to.unwrap_or(now) - from).max(0.0)).sum()
+    }
+
+    /// Follows a status event: a span opens when it starts running and closes at any other status.
+    fn status(&mut self, status: &str, at_ms: Option<f64>) {
+        self.status = status.to_owned();
+        let Some(at) = at_ms else { return };
+        match self.spans.last_mut() {
+            Some((_, end @ None)) if status != "running" => *end = Some(at),
+            Some((_, None)) => {}
+            _ if status == "running" => self.spans.push((at, None)),
+            _ => {}
+        }
+    }
 }
 
 impl Model {
@@ -379,6 +403,7 @@ impl Model {
                 };
                 self.status = Some(status.to_owned());
                 self.status_since_ms = at_ms.or(self.status_since_ms);
+                self.primary.status(status, at_ms);
                 self.waiting_on.clear();
                 if kind != types::SESSION_STATUS_RUNNING {
                     self.previews.clear();
@@ -387,6 +412,7 @@ impl Model {
             types::SESSION_STATUS_IDLE => {
                 self.status = Some("idle".to_owned());
                 self.status_since_ms = at_ms.or(self.status_since_ms);
+                self.primary.status("idle", at_ms);
                 self.stop_reason = event.get("stop_reason").cloned();
                 self.waiting_on = event
                     .pointer("/stop_reason/event_ids")
@@ -417,8 +443,8 @@ impl Model {
                 id: event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 name: event.get("agent_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 status: "created".to_owned(),
-                started_ms: at_ms,
-                stopped_ms: None,
+                created_ms: at_ms,
+                spans: Vec::new(),
                 workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
                 messages: event
                     .get("session_thread_id")
@@ -443,14 +469,13 @@ impl Model {
             | types::SESSION_THREAD_STATUS_TERMINATED => {
                 let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
                 if let Some(lane) = self.lanes.iter_mut().find(|l| l.id == thread) {
-                    lane.status = match kind {
+                    let status = match kind {
                         types::SESSION_THREAD_STATUS_RUNNING => "running",
                         types::SESSION_THREAD_STATUS_IDLE => "idle",
                         types::SESSION_THREAD_STATUS_RESCHEDULED => "rescheduling",
                         _ => "terminated",
-                    }
-                    .to_owned();
-                    lane.stopped_ms = if kind == types::SESSION_THREAD_STATUS_RUNNING { None } else { at_ms };
+                    };
+                    lane.status(status, at_ms);
                 }
                 self.running_threads.retain(|(id, _)| id != thread);
                 if kind == types::SESSION_THREAD_STATUS_RUNNING {
@@ -619,7 +644,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// `{amount, currency}` (minor units, as the API sends list costs) in words.
-fn format_cost(cost: &Value) -> Option<String> {
+pub fn format_cost(cost: &Value) -> Option<String> {
     let amount = match cost.get("amount")? {
         Value::String(s) => s.parse::<f64>().ok()?,
         other => other.as_f64()?,
@@ -745,10 +770,29 @@ mod tests {
         m.event(4, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "id": "r", "from_session_thread_id": "sthr_a", "content": [], "processed_at": at(4) }));
         m.event(5, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
         let lane = &m.lanes[0];
-        assert_eq!((lane.status.as_str(), lane.stopped_ms.unwrap() - lane.started_ms.unwrap()), ("idle", 4000.0));
+        assert_eq!((lane.status.as_str(), lane.running_ms(f64::MAX)), ("idle", 3000.0));
         assert!(m.running_threads.is_empty());
         let directions: Vec<bool> = lane.messages.iter().map(|(_, to)| *to).collect();
         assert_eq!(directions, [true, false], "the task and the reply are drawn on its lane");
+        // It runs again (another task): a second span, its running time counted to now.
+        m.event(6, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 8));
+        let lane = &m.lanes[0];
+        assert_eq!(lane.spans.len(), 2);
+        let eight = crate::format::parse_rfc3339_ms(&at(8)).unwrap();
+        assert_eq!(lane.running_ms(eight + 1500.0), 4500.0, "3 s, then 1.5 s of the span still open");
+    }
+
+    #[test]
+    fn the_primary_lane_runs_while_the_session_does() {
+        let mut m = Model::default();
+        let status = |kind: &str, second: u32| json!({ "type": kind, "id": format!("{kind}{second}"), "processed_at": at(second) });
+        m.event(1, status(types::SESSION_STATUS_RUNNING, 0));
+        m.event(2, status(types::SESSION_STATUS_IDLE, 4));
+        m.event(3, status(types::SESSION_STATUS_RUNNING, 10));
+        m.event(4, status(types::SESSION_STATUS_TERMINATED, 11));
+        let spans: Vec<f64> = m.primary.spans.iter().map(|(from, to)| to.unwrap() - from).collect();
+        assert_eq!(spans, [4000.0, 1000.0]);
+        assert_eq!(m.primary.status, "terminated");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use protocol::events::types;
 
 use super::{
     cards::PendingCalls,
+    lanes::Lanes,
     model::{Category, Link, Model, duration},
     rows::{Row, estimate},
     state::Live,
@@ -34,16 +35,18 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
             .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
             .collect::<Vec<_>>()
     });
+    // The moment chosen on the thread lanes' minimap: the timelines scroll to it.
+    let cursor = RwSignal::new(None::<f64>);
     let may_decide = crate::me::can(crate::auth::Role::Approver);
     let may_steer = crate::me::can(crate::auth::Role::Operator);
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <Head live />
             <Outcomes live />
-            <Lanes live />
+            <Lanes live cursor />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
-            <Timeline live hidden />
+            <Timeline live hidden cursor />
             <Show when=move || may_decide.get()>
                 <PendingCalls session_id=live.session_id.get_value() calls=waiting_on threads />
             </Show>
@@ -172,95 +175,20 @@ fn DefineOutcome(live: Live) -> impl IntoView {
     }
 }
 
-/// One lane per child thread on the session's time axis (the primary thread spans it all):
-/// agent, status, running time, and its own timeline a click away. Drawn from the session's
-/// stream (`session.thread_*`), so a lane nobody opens costs no stream of its own.
-#[component]
-fn Lanes(live: Live) -> impl IntoView {
-    let now = crate::components::clock::ticking();
-    let lanes = live.memo(move |m| m.lanes.clone());
-    // The session's time axis: its first event to its last (to now while it runs).
-    let axis = live.memo(move |m| {
-        let first = m.items.iter().find_map(|i| i.at_ms);
-        let last = m.items.iter().rev().find_map(|i| i.at_ms);
-        (first, last, m.status.as_deref() == Some("running"))
-    });
-    let open = RwSignal::new(None::<(String, String)>);
-    let session_id = live.session_id;
-    let rows = move || {
-        let (first, last, running) = axis.get();
-        let end = if running { now.get().or(last) } else { last };
-        let (Some(first), Some(end)) = (first, end) else { return Vec::new() };
-        let span = (end - first).max(1.0);
-        lanes
-            .get()
-            .into_iter()
-            .map(|lane| {
-                let start = lane.started_ms.unwrap_or(first);
-                let stop = lane.stopped_ms.unwrap_or(end).max(start);
-                let (left, width) = (((start - first) / span * 100.0).clamp(0.0, 100.0), ((stop - start) / span * 100.0).max(0.5));
-                let ticks = lane
-                    .messages
-                    .iter()
-                    .map(|(at, to)| {
-                        let x = ((at - first) / span * 100.0).clamp(0.0, 100.0);
-                        let (class, title) = if *to { ("lane-tick to", "a message to this thread") } else { ("lane-tick from", "a message from this thread") };
-                        view! { <span class=class title=title style=format!("left:{x:.2}%")></span> }
-                    })
-                    .collect::<Vec<_>>();
-                let (id, name) = (lane.id.clone(), lane.name.clone());
-                let is_open = {
-                    let id = StoredValue::new(id.clone());
-                    move || open.read().as_ref().is_some_and(|(o, _)| id.with_value(|id| o == id))
-                };
-                let toggle = {
-                    let id = id.clone();
-                    move |_| open.update(|o| *o = if o.as_ref().is_some_and(|(x, _)| *x == id) { None } else { Some((id.clone(), name.clone())) })
-                };
-                view! {
-                    <li class="lane" data-testid="thread-lane" data-thread=id.clone()>
-                        <span class="lane-name">{lane.name.clone()}{lane.workflow.then(|| view! { " " <span class="badge">"workflow"</span> })}</span>
-                        <span class=format!("status status-{}", lane.status)>{lane.status.clone()}</span>
-                        <span class="muted lane-time">{duration(stop - start)}</span>
-                        <div class="lane-track" aria-hidden="true">
-                            <div class=format!("lane-bar status-{}", lane.status) style=format!("left:{left:.2}%;width:{width:.2}%")></div>
-                            {ticks}
-                        </div>
-                        <button type="button" class="link" data-testid="open-thread" aria-expanded=move || is_open().to_string()
-                            on:click=toggle>
-                            {move || if is_open() { "Hide its timeline" } else { "Its timeline" }}
-                        </button>
-                    </li>
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    view! {
-        <Show when=move || !lanes.read().is_empty()>
-            <section class="lanes" aria-label="Threads" data-testid="lanes">
-                <h3>"Threads"</h3>
-                <ol class="lane-list">
-                    <li class="lane primary"><span class="lane-name">"Primary thread"</span>
-                        <div class="lane-track" aria-hidden="true"><div class="lane-bar" style="left:0%;width:100%"></div></div></li>
-                    {rows}
-                </ol>
-                {move || open.get().map(|(thread_id, name)| view! {
-                    <ThreadTimeline session_id=session_id.get_value() thread_id name />
-                })}
-            </section>
-        </Show>
-    }
-}
-
 /// One thread's own timeline, from the hub's stream of that thread.
 #[component]
-fn ThreadTimeline(session_id: String, thread_id: String, name: String) -> impl IntoView {
+pub(super) fn ThreadTimeline(
+    session_id: String,
+    thread_id: String,
+    name: String,
+    cursor: RwSignal<Option<f64>>,
+) -> impl IntoView {
     let live = Live::open(session_id, Some(thread_id));
     let hidden = RwSignal::new(HashSet::<Category>::new());
     view! {
         <section class="thread-view" data-testid="thread-view" aria-label=format!("{name}'s thread")>
             <h4>{format!("{name}'s thread")}</h4>
-            <Timeline live hidden />
+            <Timeline live hidden cursor />
         </section>
     }
 }
@@ -284,9 +212,10 @@ fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
 
 /// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand
 /// for the others (measured heights where known, estimates elsewhere). It follows the live end
-/// until the person scrolls up, and offers a way back.
+/// until the person scrolls up, and offers a way back. A moment chosen on the lanes' minimap
+/// (`cursor`) scrolls it to the first event at or after that moment.
 #[component]
-fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
+fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Option<f64>>) -> impl IntoView {
     let following = RwSignal::new(true);
     let scroll_top = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(600.0f64);
@@ -386,6 +315,16 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
             moved_up.set_value(true);
         }
     };
+    // To the moment chosen on the minimap: the person looks back, so following stops.
+    Effect::new(move |_| {
+        let Some(at) = cursor.get() else { return };
+        let y = live.model.with_value(|m| heights.with_value(|h| offset_at(m, &rows.read_untracked(), h, at)));
+        moved_up.set_value(true);
+        following.set(false);
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(y as i32);
+        }
+    });
     view! {
         <div class="timeline" node_ref=scroller on:scroll=on_scroll on:wheel=on_wheel on:keydown=on_keydown
             on:mousedown=on_mousedown on:touchmove=move |_| moved_up.set_value(true)
@@ -412,6 +351,16 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
     }
 }
 
+/// The height of item `i`'s row: measured, or else estimated.
+fn height_of(m: &Model, heights: &HashMap<u64, f64>, i: usize) -> f64 {
+    heights.get(&m.items[i].seq).copied().unwrap_or_else(|| estimate(&m.items[i]))
+}
+
+/// How far down `rows` lies the first row of an event at or after `at` (ms since the epoch).
+fn offset_at(m: &Model, rows: &[usize], heights: &HashMap<u64, f64>, at: f64) -> f64 {
+    rows.iter().take_while(|&&i| m.items[i].at_ms.is_none_or(|t| t < at)).map(|&i| height_of(m, heights, i)).sum()
+}
+
 /// The rows of `rows` (indexes into the model's items) that lie between `top` and `bottom`
 /// pixels, as (index, sequence number, revision), with the space above and below them.
 fn window_of(
@@ -421,7 +370,7 @@ fn window_of(
     top: f64,
     bottom: f64,
 ) -> (Vec<(usize, u64, u32)>, f64, f64) {
-    let height_of = |i: usize| heights.get(&m.items[i].seq).copied().unwrap_or_else(|| estimate(&m.items[i]));
+    let height_of = |i: usize| height_of(m, heights, i);
     let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
     for (n, &i) in rows.iter().enumerate() {
         let height = height_of(i);

@@ -1,0 +1,406 @@
+//! The thread lanes of a multiagent session: every thread on the session's time axis, as a
+//! minimap that zooms and scrubs. Each lane shows its agent, status, running time, tokens and
+//! cost; messages between the primary thread and a child are lines between their lanes; the
+//! cursor set on the minimap scrolls the timelines below to that moment.
+//!
+//! Drawn from the session's stream (`session.status_*`, `session.thread_*` and the messages
+//! between threads), so a lane nobody opens costs no stream of its own. Tokens and cost are on
+//! the API's thread objects only: they are listed when the lanes first appear and again a moment
+//! after a thread stops, never per event.
+
+use leptos::prelude::*;
+
+use super::{
+    model::{Lane, duration},
+    state::Live,
+};
+use crate::api::live::ThreadFigures;
+
+/// The narrowest window the minimap zooms to, in milliseconds.
+const MIN_WINDOW_MS: f64 = 200.0;
+/// How much one zoom step narrows or widens the window.
+const ZOOM_STEP: f64 = 2.0;
+/// How far an arrow key moves the cursor, as a share of the window shown.
+const CURSOR_STEP: f64 = 1.0 / 40.0;
+
+/// A span of time in milliseconds since the epoch: (from, to).
+type Span = (f64, f64);
+
+/// The window `factor` times as wide as `shown`, keeping `around` where it is on the screen, kept
+/// inside `axis`; `None` when it would show the whole axis.
+pub(super) fn zoom(shown: Span, axis: Span, factor: f64, around: f64) -> Option<Span> {
+    let whole = axis.1 - axis.0;
+    let width = ((shown.1 - shown.0) * factor).max(MIN_WINDOW_MS.min(whole));
+    if width >= whole {
+        return None;
+    }
+    let share = ((around - shown.0) / (shown.1 - shown.0).max(1.0)).clamp(0.0, 1.0);
+    let from = (around - width * share).clamp(axis.0, axis.1 - width);
+    Some((from, from + width))
+}
+
+/// `shown` moved by `by` milliseconds, kept inside `axis`.
+pub(super) fn pan(shown: Span, axis: Span, by: f64) -> Span {
+    let width = shown.1 - shown.0;
+    let from = (shown.0 + by).clamp(axis.0, (axis.1 - width).max(axis.0));
+    (from, from + width)
+}
+
+/// Where `at` lies in `shown`, in percent of the minimap's width (outside 0–100 when off it).
+fn percent(at: f64, shown: Span) -> f64 {
+    (at - shown.0) / (shown.1 - shown.0).max(1.0) * 100.0
+}
+
+#[component]
+pub(super) fn Lanes(
+    live: Live,
+    /// The moment the person chose on the minimap; the timelines scroll to it.
+    cursor: RwSignal<Option<f64>>,
+) -> impl IntoView {
+    let now = crate::components::clock::ticking();
+    let lanes = live.memo(move |m| m.lanes.clone());
+    let primary = live.memo(move |m| m.primary.clone());
+    let bounds = live.memo(move |m| {
+        let first = m.items.iter().find_map(|i| i.at_ms);
+        let last = m.items.iter().rev().find_map(|i| i.at_ms);
+        (first, last, m.status.as_deref() == Some("running"))
+    });
+    // The session's whole time axis: its first event to its last (to now while it runs).
+    let axis = Memo::new(move |_| {
+        let (first, last, running) = bounds.get();
+        let end = if running { now.get().or(last) } else { last };
+        let (first, end) = (first?, end?);
+        Some((first, end.max(first + 1.0)))
+    });
+    // What the minimap shows: the whole axis, or the window it was zoomed to.
+    let zoomed = RwSignal::new(None::<Span>);
+    let shown = Memo::new(move |_| axis.get().map(|axis| zoomed.get().unwrap_or(axis)));
+    let figures = RwSignal::new(Vec::<ThreadFigures>::new());
+    let figures_error = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    read_figures(live, figures, figures_error);
+
+    let open = RwSignal::new(None::<(String, String)>);
+    let session_id = live.session_id;
+
+    let zoom_by = move |factor: f64| {
+        let (Some(axis), Some(shown)) = (axis.get_untracked(), shown.get_untracked()) else { return };
+        let around =
+            cursor.get_untracked().filter(|c| *c >= shown.0 && *c <= shown.1).unwrap_or((shown.0 + shown.1) / 2.0);
+        zoomed.set(zoom(shown, axis, factor, around));
+    };
+    let minimap: NodeRef<leptos::html::Div> = NodeRef::new();
+    // The moment under the pointer.
+    let at_pointer = move |client_x: i32| -> Option<f64> {
+        #[cfg(feature = "hydrate")]
+        {
+            let (el, shown) = (minimap.get_untracked()?, shown.get_untracked()?);
+            let rect = el.get_bounding_client_rect();
+            let share = ((f64::from(client_x) - rect.left()) / rect.width().max(1.0)).clamp(0.0, 1.0);
+            Some(shown.0 + share * (shown.1 - shown.0))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (client_x, minimap);
+            None
+        }
+    };
+    let scrubbing = RwSignal::new(false);
+    let on_pointerdown = move |ev: leptos::ev::PointerEvent| {
+        if ev.button() != 0 {
+            return;
+        }
+        scrubbing.set(true);
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = minimap.get_untracked() {
+            let _ = el.set_pointer_capture(ev.pointer_id());
+        }
+        cursor.set(at_pointer(ev.client_x()));
+    };
+    let on_pointermove = move |ev: leptos::ev::PointerEvent| {
+        if scrubbing.get_untracked() {
+            cursor.set(at_pointer(ev.client_x()));
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let (Some(axis), Some(shown)) = (axis.get_untracked(), shown.get_untracked()) else { return };
+        let step = (shown.1 - shown.0) * CURSOR_STEP;
+        let at = cursor.get_untracked().unwrap_or(shown.0);
+        let moved = |to: f64| {
+            let to = to.clamp(axis.0, axis.1);
+            // Keep the cursor on the minimap: the window follows it.
+            if to < shown.0 || to > shown.1 {
+                zoomed.set(Some(pan(shown, axis, if to < shown.0 { to - shown.0 } else { to - shown.1 })));
+            }
+            cursor.set(Some(to));
+        };
+        match ev.key().as_str() {
+            "ArrowLeft" if ev.shift_key() => {
+                zoomed.set(zoomed.get_untracked().map(|_| pan(shown, axis, -(shown.1 - shown.0) / 4.0)))
+            }
+            "ArrowRight" if ev.shift_key() => {
+                zoomed.set(zoomed.get_untracked().map(|_| pan(shown, axis, (shown.1 - shown.0) / 4.0)))
+            }
+            "ArrowLeft" => moved(at - step),
+            "ArrowRight" => moved(at + step),
+            "Home" => moved(shown.0),
+            "End" => moved(shown.1),
+            "+" | "=" => zoom_by(1.0 / ZOOM_STEP),
+            "-" | "_" => zoom_by(ZOOM_STEP),
+            "0" => zoomed.set(None),
+            "Escape" => cursor.set(None),
+            _ => return,
+        }
+        ev.prevent_default();
+    };
+
+    // The lanes as the minimap draws them: the primary thread's first, then each child's.
+    let drawn = move || {
+        let (Some(axis), Some(shown)) = (axis.get(), shown.get()) else { return Vec::new() };
+        let end = axis.1;
+        let primary = primary.get();
+        let lanes = lanes.get();
+        let rows = lanes.len() + 1;
+        let y = move |row: usize, at: f64| (row as f64 + at) / rows as f64 * 100.0;
+        let bars = |row: usize, lane: &Lane| {
+            lane.spans
+                .iter()
+                .filter_map(|&(from, to)| {
+                    let (x0, x1) = (percent(from, shown), percent(to.unwrap_or(end), shown));
+                    (x1 >= 0.0 && x0 <= 100.0).then(|| {
+                        let (x0, x1) = (x0.max(0.0), x1.min(100.0));
+                        let class = if to.is_none() { "lane-bar running" } else { "lane-bar" };
+                        view! {
+                            <rect class=class x=format!("{x0:.3}%") y=format!("{:.3}%", y(row, 0.3))
+                                width=format!("{:.3}%", (x1 - x0).max(0.3)) height=format!("{:.3}%", y(0, 0.4)) />
+                        }
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut out = Vec::new();
+        for row in 0..rows {
+            out.push(view! {
+                <rect class="lane-track" x="0" y=format!("{:.3}%", y(row, 0.3)) width="100%" height=format!("{:.3}%", y(0, 0.4)) />
+            }.into_any());
+        }
+        out.push(bars(0, &primary).into_any());
+        for (n, lane) in lanes.iter().enumerate() {
+            out.push(bars(n + 1, lane).into_any());
+            for &(at, to) in &lane.messages {
+                let x = percent(at, shown);
+                if !(0.0..=100.0).contains(&x) {
+                    continue;
+                }
+                let (from_row, to_row) = if to { (0, n + 1) } else { (n + 1, 0) };
+                let (direction, title) = if to {
+                    ("to", format!("A message to {}", lane.name))
+                } else {
+                    ("from", format!("A message from {}", lane.name))
+                };
+                out.push(view! {
+                    <g class=format!("lane-message {direction}") data-testid="lane-message" data-thread=lane.id.clone() data-direction=direction data-title=title>
+                        <line x1=format!("{x:.3}%") x2=format!("{x:.3}%") y1=format!("{:.3}%", y(from_row, 0.5)) y2=format!("{:.3}%", y(to_row, 0.5)) />
+                        <circle cx=format!("{x:.3}%") cy=format!("{:.3}%", y(to_row, 0.5)) r="3.5" />
+                    </g>
+                }.into_any());
+            }
+        }
+        out
+    };
+    let cursor_line = move || {
+        let (shown, at) = (shown.get()?, cursor.get()?);
+        let x = percent(at, shown);
+        (0.0..=100.0).contains(&x).then(|| view! {
+            <line class="lane-cursor" data-testid="lane-cursor" x1=format!("{x:.3}%") x2=format!("{x:.3}%") y1="0" y2="100%" />
+        })
+    };
+    // "+1.2 s" from the session's first event.
+    let offset = move |at: f64| axis.get().map(|axis| format!("+{}", duration(at - axis.0))).unwrap_or_default();
+    let value_text = move || match (cursor.get(), axis.get()) {
+        (Some(at), Some(axis)) => format!("{} of {}", offset(at), duration(axis.1 - axis.0)),
+        _ => "No moment chosen".to_owned(),
+    };
+    let figures_of = move |id: Option<&str>| {
+        figures.with(|all| {
+            all.iter().find(|f| id.map_or(f.primary, |id| f.id == id)).map(|f| {
+                let tokens = format!("{} tokens", crate::format::count(f.tokens));
+                f.cost.as_ref().map_or(tokens.clone(), |cost| format!("{tokens} · {cost}"))
+            })
+        })
+    };
+    let running_time = move |lane: &Lane| {
+        let end = now.get().or_else(|| axis.get().map(|a| a.1)).unwrap_or(0.0);
+        duration(lane.running_ms(end))
+    };
+
+    view! {
+        <Show when=move || !lanes.read().is_empty()>
+            <section class="lanes" aria-label="Threads" data-testid="lanes">
+                <div class="lanes-top">
+                    <h3>"Threads"</h3>
+                    <div class="zoom" role="group" aria-label="Zoom the time axis">
+                        <button type="button" class="button small" data-testid="zoom-in" title="Zoom in (+)"
+                            on:click=move |_| zoom_by(1.0 / ZOOM_STEP)>"+"</button>
+                        <button type="button" class="button small" data-testid="zoom-out" title="Zoom out (−)"
+                            disabled=move || zoomed.read().is_none() on:click=move |_| zoom_by(ZOOM_STEP)>"−"</button>
+                        <button type="button" class="button small" data-testid="zoom-whole" title="The whole session (0)"
+                            disabled=move || zoomed.read().is_none() on:click=move |_| zoomed.set(None)>"Whole session"</button>
+                    </div>
+                    <span class="muted" data-testid="lanes-window">
+                        {move || shown.get().map(|(from, to)| format!("{} to {}", offset(from), offset(to)))}
+                    </span>
+                </div>
+                <div class="lanes-grid" style=move || format!("--lanes:{}", lanes.read().len() + 1)>
+                    <ol class="lane-heads">
+                        <li class="lane-head primary" data-testid="primary-lane">
+                            <span class="lane-name">"Primary thread"
+                                {move || figures.with(|f| f.iter().find(|f| f.primary).map(|f| view! { <span class="muted">{format!(" · {}", f.agent)}</span> }))}
+                            </span>
+                            <span class="lane-figures muted">
+                                {move || { let p = primary.get(); view! { <span class=format!("status status-{}", p.status)>{p.status.clone()}</span> } }}
+                                {move || format!(" {}", running_time(&primary.get()))}
+                                <span data-testid="lane-cost">{move || figures_of(None).map(|f| format!(" · {f}"))}</span>
+                            </span>
+                        </li>
+                        <For each=move || lanes.get().into_iter().enumerate() key=|(_, lane)| lane.id.clone() let:((n, lane))>
+                            <LaneHead n id=lane.id.clone() name=lane.name.clone() workflow=lane.workflow lanes open running_time figures_of />
+                        </For>
+                    </ol>
+                    <div class="minimap" node_ref=minimap data-testid="minimap" tabindex="0" role="slider"
+                        aria-label="A moment in the session: arrows move, + and − zoom, 0 shows it whole"
+                        aria-valuemin="0" aria-valuemax="100"
+                        aria-valuenow=move || match (cursor.get(), axis.get()) { (Some(at), Some(a)) => format!("{:.0}", percent(at, a)), _ => "0".to_owned() }
+                        aria-valuetext=value_text
+                        on:pointerdown=on_pointerdown on:pointermove=on_pointermove
+                        on:pointerup=move |_| scrubbing.set(false) on:pointercancel=move |_| scrubbing.set(false)
+                        on:keydown=on_keydown>
+                        <svg width="100%" height="100%" aria-hidden="true">{drawn}{cursor_line}</svg>
+                    </div>
+                    <p class="lanes-axis muted" aria-hidden="true">
+                        <span>{move || shown.get().map(|s| offset(s.0))}</span>
+                        {move || {
+                            let (shown, at) = (shown.get()?, cursor.get()?);
+                            let x = percent(at, shown).clamp(0.0, 100.0);
+                            Some(view! { <span class="cursor-time" data-testid="cursor-time" style=format!("left:{x:.3}%")>{format!("▲ {}", offset(at))}</span> })
+                        }}
+                        <span>{move || shown.get().map(|s| offset(s.1))}</span>
+                    </p>
+                </div>
+                {move || figures_error.get().map(|why| view! { <p class="muted" role="status">{why}</p> })}
+                {move || open.get().map(|(thread_id, name)| view! {
+                    <super::view::ThreadTimeline session_id=session_id.get_value() thread_id name cursor />
+                })}
+            </section>
+        </Show>
+    }
+}
+
+/// A child thread's head beside its lane: agent, status, running time, tokens and cost, and the
+/// button that opens its timeline.
+#[component]
+fn LaneHead(
+    n: usize,
+    id: String,
+    name: String,
+    workflow: bool,
+    lanes: Memo<Vec<Lane>>,
+    open: RwSignal<Option<(String, String)>>,
+    running_time: impl Fn(&Lane) -> String + Copy + Send + Sync + 'static,
+    figures_of: impl Fn(Option<&str>) -> Option<String> + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lane = Memo::new(move |_| lanes.with(|l| l.get(n).cloned().unwrap_or_default()));
+    let id = StoredValue::new(id);
+    let is_open = move || open.read().as_ref().is_some_and(|(o, _)| id.with_value(|id| o == id));
+    let toggle = {
+        let name = name.clone();
+        move |_| {
+            let id = id.get_value();
+            open.update(|o| {
+                *o = if o.as_ref().is_some_and(|(x, _)| *x == id) { None } else { Some((id, name.clone())) }
+            })
+        }
+    };
+    view! {
+        <li class="lane-head" data-testid="thread-lane" data-thread=id.get_value()>
+            <span class="lane-name" title=name.clone()>{name.clone()}{workflow.then(|| view! { " " <span class="badge">"workflow"</span> })}</span>
+            <span class="lane-figures muted">
+                {move || { let status = lane.read().status.clone(); view! { <span class=format!("status status-{status}")>{status.clone()}</span> } }}
+                {move || format!(" {}", running_time(&lane.get()))}
+                <span data-testid="lane-cost">{move || id.with_value(|id| figures_of(Some(id))).map(|f| format!(" · {f}"))}</span>
+                " "
+                <button type="button" class="link" data-testid="open-thread" aria-expanded=move || is_open().to_string() on:click=toggle>
+                    {move || if is_open() { "Hide its timeline" } else { "Its timeline" }}
+                </button>
+            </span>
+        </li>
+    }
+}
+
+/// Lists the threads' figures when the lanes first appear and again a moment after a thread
+/// stops (several stopping together cost one listing).
+#[cfg(feature = "hydrate")]
+fn read_figures(live: Live, figures: RwSignal<Vec<ThreadFigures>>, error: RwSignal<Option<String>>) {
+    use std::time::Duration;
+    // Changes when a lane appears or any thread (the primary included) stops.
+    let stops = live.memo(move |m| {
+        let stopped = m.lanes.iter().chain([&m.primary]).flat_map(|l| &l.spans).filter(|s| s.1.is_some()).count();
+        (m.lanes.len(), stopped)
+    });
+    let pending = StoredValue::new_local(None::<TimeoutHandle>);
+    Effect::new(move |_| {
+        let (lanes, _) = stops.get();
+        if lanes == 0 {
+            return;
+        }
+        if let Some(handle) = pending.get_value() {
+            handle.clear();
+        }
+        let session_id = live.session_id.get_value();
+        let handle = set_timeout_with_handle(
+            move || {
+                leptos::task::spawn_local(async move {
+                    match crate::api::live::list_thread_figures(session_id).await {
+                        Ok(listed) => {
+                            figures.set(listed);
+                            error.set(None);
+                        }
+                        Err(e) => error.set(Some(format!("The threads' tokens and cost could not be read: {e}"))),
+                    }
+                });
+            },
+            Duration::from_millis(400),
+        );
+        pending.set_value(handle.ok());
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zooming_keeps_the_moment_in_place_and_stays_on_the_axis() {
+        let axis = (0.0, 10_000.0);
+        assert_eq!(zoom(axis, axis, 0.5, 5_000.0), Some((2_500.0, 7_500.0)), "around the middle");
+        assert_eq!(zoom(axis, axis, 0.5, 0.0), Some((0.0, 5_000.0)), "around the start");
+        assert_eq!(zoom(axis, axis, 0.5, 10_000.0), Some((5_000.0, 10_000.0)), "around the end");
+        // The moment a quarter of the way across stays a quarter of the way across.
+        assert_eq!(zoom((2_000.0, 6_000.0), axis, 0.5, 3_000.0), Some((2_500.0, 4_500.0)));
+        assert_eq!(zoom((2_000.0, 6_000.0), axis, 4.0, 3_000.0), None, "wider than the axis is the whole axis");
+        let (from, to) = zoom((0.0, 300.0), axis, 0.5, 150.0).unwrap();
+        assert_eq!(
+            (from, to),
+            (50.0, 50.0 + MIN_WINDOW_MS),
+            "no narrower than the least, the moment still in the middle"
+        );
+    }
+
+    #[test]
+    fn panning_stops_at_the_ends_of_the_axis() {
+        let axis = (0.0, 10_000.0);
+        assert_eq!(pan((2_000.0, 4_000.0), axis, 1_000.0), (3_000.0, 5_000.0));
+        assert_eq!(pan((2_000.0, 4_000.0), axis, -5_000.0), (0.0, 2_000.0));
+        assert_eq!(pan((2_000.0, 4_000.0), axis, 50_000.0), (8_000.0, 10_000.0));
+    }
+}
