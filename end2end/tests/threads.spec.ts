@@ -173,6 +173,8 @@ test('lanes appear as threads start, zoom and scrub, and a thread’s own timeli
   await expect(messages).toHaveCount(2);
   await expect(messages.nth(0)).toHaveAttribute('data-direction', 'to');
   await expect(messages.nth(1)).toHaveAttribute('data-direction', 'from');
+  // Its own messages, from one listing of its thread's events, mark its lane.
+  await expect(page.locator(`[data-testid="lane-mark"][data-thread="${threadId}"][data-kind="message"]`)).toHaveCount(4);
 
   // Zoom in and out again, with the buttons and the keyboard.
   const window = page.getByTestId('lanes-window');

@@ -44,6 +44,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/events"
             | "/api/sessions/decisions"
             | "/api/sessions/threads"
+            | "/api/sessions/thread_activity"
             | "/api/files/list"
             | "/api/files/get"
             | "/api/vaults/list"

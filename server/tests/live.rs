@@ -1290,4 +1290,17 @@ async fn each_lane_gets_its_threads_tokens_and_cost_from_the_thread_objects() {
     }
     let (status, error) = app.read("sessions/threads", &[("session_id", "sesn_nothing_here")]).await;
     assert_eq!(status, 404, "a session that does not exist: {error}");
+
+    // A stopped lane's own activity, from one listing of its thread's events: Worker A's five
+    // messages (its thread's, not cross-posted to the session's stream).
+    let worker_a = figures[1]["id"].as_str().unwrap();
+    let (status, activity) =
+        app.read("sessions/thread_activity", &[("session_id", &session), ("thread_id", worker_a)]).await;
+    assert_eq!(status, 200, "{activity}");
+    let kinds: Vec<&str> = activity["marks"].as_array().unwrap().iter().map(|m| m[1].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["message"; 5]);
+    assert_eq!(activity["partial"], false);
+    let (status, error) =
+        app.read("sessions/thread_activity", &[("session_id", &session), ("thread_id", "../agents")]).await;
+    assert_eq!(status, 400, "not a thread id: {error}");
 }

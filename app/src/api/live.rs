@@ -285,6 +285,81 @@ pub async fn list_thread_figures(session_id: String) -> Result<Vec<ThreadFigures
     Ok(figures)
 }
 
+/// What a child thread did, as marks on its lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadActivity {
+    /// When it called a tool (`"tool"`), wrote a message (`"message"`) or failed (`"error"`), in
+    /// milliseconds since the epoch; one mark per kind and per 1/[`MAX_MARKS`] of its running time.
+    pub marks: Vec<(f64, String)>,
+    /// It had more events than [`ACTIVITY_PAGES`] pages: later ones are not marked.
+    pub partial: bool,
+}
+
+/// Marks per lane at most: more than a minimap's width in pixels would not show.
+pub const MAX_MARKS: usize = 600;
+/// Pages of 1,000 events read for one thread's activity at most.
+pub const ACTIVITY_PAGES: usize = 10;
+
+/// A child thread's activity, from one listing of its events (the thread events list takes only
+/// `limit` and `page`): for the lane of a thread nobody watches, read once when the page finds
+/// it stopped, not followed live.
+#[access(Viewer)]
+#[server(endpoint = "sessions/thread_activity", input = GetUrl, output = JsonResponse)]
+pub async fn list_thread_activity(session_id: String, thread_id: String) -> Result<ThreadActivity, AppError> {
+    use serde_json::Value;
+    let session_id = super::server::segment(&session_id)?;
+    let thread_id = super::server::segment(&thread_id)
+        .map_err(|_| AppError::bad_input("thread_id", format!("{thread_id:?} is not a thread id.")))?;
+    let client = super::server::upstream()?;
+    let (mut events, mut page, mut partial) = (Vec::new(), None::<String>, false);
+    for n in 0..=ACTIVITY_PAGES {
+        if n == ACTIVITY_PAGES {
+            partial = true;
+            break;
+        }
+        let mut query = vec![("limit".to_owned(), "1000".to_owned())];
+        query.extend(page.take().map(|p| ("page".to_owned(), p)));
+        let listed: protocol::common::Page<Value> = client
+            .get(&format!("/v1/sessions/{session_id}/threads/{thread_id}/events"), query)
+            .await
+            .map_err(|e| AppError::upstream("Reading the thread's events", e))?;
+        events.extend(listed.data.iter().filter_map(|event| {
+            use protocol::events::types;
+            let kind = match event.get("type").and_then(Value::as_str)? {
+                types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => "tool",
+                types::AGENT_MESSAGE => "message",
+                types::SESSION_ERROR => "error",
+                _ => return None,
+            };
+            let at = event.get("processed_at").and_then(Value::as_str).and_then(crate::format::parse_rfc3339_ms)?;
+            Some((at, kind))
+        }));
+        match listed.next_page {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    Ok(ThreadActivity { marks: thin_marks(events), partial })
+}
+
+/// One mark per kind and per 1/[`MAX_MARKS`] of the time the marks span, in order.
+pub fn thin_marks(marks: Vec<(f64, &str)>) -> Vec<(f64, String)> {
+    let (Some(first), Some(last)) =
+        (marks.iter().map(|m| m.0).reduce(f64::min), marks.iter().map(|m| m.0).reduce(f64::max))
+    else {
+        return Vec::new();
+    };
+    let bucket = ((last - first) / MAX_MARKS as f64).max(1.0);
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<(f64, String)> = marks
+        .into_iter()
+        .filter(|(at, kind)| seen.insert((((at - first) / bucket) as u64, *kind)))
+        .map(|(at, kind)| (at, kind.to_owned()))
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
 /// Every decision recorded for the session, for the cards of calls decided in this console.
 #[access(Viewer)]
 #[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]

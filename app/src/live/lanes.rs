@@ -3,10 +3,12 @@
 //! cost; messages between the primary thread and a child are lines between their lanes; the
 //! cursor set on the minimap scrolls the timelines below to that moment.
 //!
-//! Drawn from the session's stream (`session.status_*`, `session.thread_*` and the messages
-//! between threads), so a lane nobody opens costs no stream of its own. Tokens and cost are on
-//! the API's thread objects only: they are listed when the lanes first appear and again a moment
-//! after a thread stops, never per event.
+//! Drawn from the session's stream (`session.status_*`, `session.thread_*`, the messages
+//! between threads and the children's cross-posted tool calls), so a lane nobody opens costs no
+//! stream of its own; a stopped thread's own activity (its tool calls, messages and errors) comes
+//! from one listing of its events, once per page. Tokens and cost are on the API's thread
+//! objects only: they are listed when the lanes first appear and again a moment after a thread
+//! stops, never per event.
 
 use leptos::prelude::*;
 
@@ -14,7 +16,7 @@ use super::{
     model::{Lane, duration},
     state::Live,
 };
-use crate::api::live::ThreadFigures;
+use crate::api::live::{ThreadActivity, ThreadFigures};
 
 /// The narrowest window the minimap zooms to, in milliseconds.
 const MIN_WINDOW_MS: f64 = 200.0;
@@ -79,6 +81,10 @@ pub(super) fn Lanes(
     let figures_error = RwSignal::new(None::<String>);
     #[cfg(feature = "hydrate")]
     read_figures(live, figures, figures_error);
+    // Each child thread's activity, listed once when the page finds it stopped.
+    let activity = RwSignal::new(std::collections::HashMap::<String, ThreadActivity>::new());
+    #[cfg(feature = "hydrate")]
+    read_activity(live, lanes, activity);
 
     let open = RwSignal::new(None::<(String, String)>);
     let session_id = live.session_id;
@@ -187,6 +193,18 @@ pub(super) fn Lanes(
         out.push(bars(0, &primary).into_any());
         for (n, lane) in lanes.iter().enumerate() {
             out.push(bars(n + 1, lane).into_any());
+            // Its activity as listed, or else its calls cross-posted to the session's stream.
+            let listed = activity.with(|a| a.get(&lane.id).map(|a| a.marks.clone()));
+            for (at, kind) in listed.unwrap_or_else(|| lane.marks.clone()) {
+                let x = percent(at, shown);
+                if !(0.0..=100.0).contains(&x) {
+                    continue;
+                }
+                out.push(view! {
+                    <rect class=format!("lane-mark {kind}") data-testid="lane-mark" data-thread=lane.id.clone() data-kind=kind
+                        x=format!("{x:.3}%") y=format!("{:.3}%", y(n + 1, 0.15)) width="2" height=format!("{:.3}%", y(0, 0.7)) />
+                }.into_any());
+            }
             for &(at, to) in &lane.messages {
                 let x = percent(at, shown);
                 if !(0.0..=100.0).contains(&x) {
@@ -375,6 +393,33 @@ fn read_figures(live: Live, figures: RwSignal<Vec<ThreadFigures>>, error: RwSign
     });
 }
 
+/// Lists the activity of each child thread once, when its lane is first seen stopped (a lane
+/// still running is marked from the session's stream until then).
+#[cfg(feature = "hydrate")]
+fn read_activity(
+    live: Live,
+    lanes: Memo<Vec<Lane>>,
+    activity: RwSignal<std::collections::HashMap<String, ThreadActivity>>,
+) {
+    let asked = StoredValue::new(std::collections::HashSet::<String>::new());
+    Effect::new(move |_| {
+        for lane in lanes.read().iter().filter(|l| matches!(l.status.as_str(), "idle" | "terminated")) {
+            if !asked.try_update_value(|a| a.insert(lane.id.clone())).unwrap_or(false) {
+                continue;
+            }
+            let (session_id, thread_id) = (live.session_id.get_value(), lane.id.clone());
+            leptos::task::spawn_local(async move {
+                // A lane whose listing failed keeps the marks the session's stream gave it.
+                if let Ok(listed) = crate::api::live::list_thread_activity(session_id, thread_id.clone()).await {
+                    activity.update(|a| {
+                        a.insert(thread_id, listed);
+                    });
+                }
+            });
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +439,19 @@ mod tests {
             (50.0, 50.0 + MIN_WINDOW_MS),
             "no narrower than the least, the moment still in the middle"
         );
+    }
+
+    #[test]
+    fn a_threads_activity_keeps_one_mark_per_kind_and_sliver_of_time() {
+        use crate::api::live::{MAX_MARKS, thin_marks};
+        // 6,000 messages over 6 s and one error among them: one message mark per 10 ms.
+        let mut marks: Vec<(f64, &str)> = (0..6_000).map(|n| (f64::from(n), "message")).collect();
+        marks.push((3_000.5, "error"));
+        let thinned = thin_marks(marks);
+        assert_eq!(thinned.iter().filter(|m| m.1 == "message").count(), MAX_MARKS + 1);
+        assert_eq!(thinned.iter().filter(|m| m.1 == "error").count(), 1, "a rare kind is never thinned away");
+        assert!(thinned.windows(2).all(|w| w[0].0 <= w[1].0), "in order");
+        assert!(thin_marks(Vec::new()).is_empty());
     }
 
     #[test]

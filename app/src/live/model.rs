@@ -252,6 +252,8 @@ pub struct Lane {
     pub workflow: bool,
     /// Messages between it and the primary thread: when, and whether to it (`true`) or from it.
     pub messages: Vec<(f64, bool)>,
+    /// Its tool calls cross-posted to the session's stream: when, and `"tool"`.
+    pub marks: Vec<(f64, String)>,
 }
 
 impl Lane {
@@ -446,6 +448,7 @@ impl Model {
                 created_ms: at_ms,
                 spans: Vec::new(),
                 workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
+                marks: Vec::new(),
                 messages: event
                     .get("session_thread_id")
                     .and_then(Value::as_str)
@@ -481,6 +484,14 @@ impl Model {
                 if kind == types::SESSION_THREAD_STATUS_RUNNING {
                     let name = event.get("agent_name").and_then(Value::as_str).unwrap_or_default();
                     self.running_threads.push((thread.to_owned(), name.to_owned()));
+                }
+            }
+            types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => {
+                let thread = event.get("session_thread_id").and_then(Value::as_str);
+                if let (Some(thread), Some(at)) = (thread, at_ms)
+                    && let Some(lane) = self.lanes.iter_mut().find(|l| l.id == thread)
+                {
+                    lane.marks.push((at, "tool".to_owned()));
                 }
             }
             _ => {}
@@ -768,14 +779,22 @@ mod tests {
         assert_eq!(m.lanes[0].status, "running");
         assert_eq!(m.running_threads, [("sthr_a".to_owned(), "Researcher".to_owned())]);
         m.event(4, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "id": "r", "from_session_thread_id": "sthr_a", "content": [], "processed_at": at(4) }));
-        m.event(5, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
+        // Its tool call, cross-posted to the session's stream, marks its lane; the primary
+        // thread's own call does not.
+        m.event(5, json!({ "type": types::AGENT_TOOL_USE, "id": "t1", "name": "bash", "input": {}, "session_thread_id": "sthr_a", "processed_at": at(3) }));
+        m.event(
+            6,
+            json!({ "type": types::AGENT_TOOL_USE, "id": "t2", "name": "bash", "input": {}, "processed_at": at(3) }),
+        );
+        assert_eq!(m.lanes[0].marks.len(), 1);
+        m.event(7, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
         let lane = &m.lanes[0];
         assert_eq!((lane.status.as_str(), lane.running_ms(f64::MAX)), ("idle", 3000.0));
         assert!(m.running_threads.is_empty());
         let directions: Vec<bool> = lane.messages.iter().map(|(_, to)| *to).collect();
         assert_eq!(directions, [true, false], "the task and the reply are drawn on its lane");
         // It runs again (another task): a second span, its running time counted to now.
-        m.event(6, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 8));
+        m.event(8, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 8));
         let lane = &m.lanes[0];
         assert_eq!(lane.spans.len(), 2);
         let eight = crate::format::parse_rfc3339_ms(&at(8)).unwrap();
