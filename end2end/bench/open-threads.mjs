@@ -37,17 +37,22 @@ try {
 
   const browser = await launchChromium();
   const shown = [];
+  const marked = [];
+  let marks = 0;
   const threadShown = [];
   let sessionEvents = '';
   for (let run = 0; run < RUNS; run++) {
     const page = await signedInPage(browser, switchboard);
     await page.goto(`${base}/sessions/${id}`, { waitUntil: 'commit' });
-    // Shown: the turn's end folded in, and every lane drawn with its thread idle.
+    // Shown: the turn's end folded in, every lane drawn with its thread idle on the minimap (a
+    // bar each, the primary thread's too) with the task to it and its answer as lines.
     const at = await page
       .waitForFunction(
         (threads) =>
           document.querySelector('[data-testid=live-state]')?.textContent?.includes('finished its turn') &&
           document.querySelectorAll('[data-testid=thread-lane] .status.status-idle').length === threads &&
+          document.querySelectorAll('[data-testid=minimap] rect.lane-bar').length >= threads + 1 &&
+          document.querySelectorAll('[data-testid=lane-message]').length === 2 * threads &&
           performance.now(),
         THREADS,
         { polling: 'raf', timeout: 60_000 },
@@ -58,6 +63,16 @@ try {
         throw new Error(`the session did not show as expected: ${state}; lanes: ${JSON.stringify(lanes)}`, { cause: error });
       });
     shown.push(await at.jsonValue());
+    // Marked: every lane's own activity drawn, from one listing of its thread's events each.
+    const markedAt = await page.waitForFunction(
+      (threads) =>
+        new Set([...document.querySelectorAll('[data-testid=lane-mark]')].map((m) => m.dataset.thread)).size === threads &&
+        performance.now(),
+      THREADS,
+      { polling: 'raf', timeout: 60_000 },
+    );
+    marked.push(await markedAt.jsonValue());
+    marks = await page.locator('[data-testid=lane-mark]').count();
     sessionEvents = (await page.getByTestId('live-totals').innerText()).split(' · ')[0];
     // One thread's own timeline: from the click to its last message drawn.
     const t0 = await page.evaluate(() => performance.now());
@@ -76,6 +91,7 @@ try {
   await browser.close();
   console.log(`the session's own timeline: ${sessionEvents} (the children's events are on their threads' streams)`);
   console.log(`navigation start → every lane drawn: ${stats(shown)}`);
+  console.log(`navigation start → every lane's activity marked (${marks} marks): ${stats(marked)}`);
   console.log(`a thread's timeline: click → its last message drawn: ${stats(threadShown)}`);
 } finally {
   await switchboard.stop();

@@ -7,12 +7,16 @@
 //! 1. through Switchboard (`/api/sessions/{id}/stream`, one shared upstream stream);
 //! 2. each straight from the engine (`/v1/sessions/{id}/events/stream`, 500 upstream streams).
 //!
+//! 3. `1`, `10` and `100` viewers on each of the 8 child threads of a multiagent session
+//!    (`/api/sessions/{id}/threads/{thread_id}/stream`), each round on a new session.
+//!
 //! Printed: upstream streams opened; added latency per event (a probe streaming the engine
 //! directly stamps each event's arrival; each viewer's arrival minus the probe's); how long one
 //! event takes to reach every viewer (its last viewer's arrival minus its first's: the cost of
 //! the fan-out itself, which the engine pays too when 500 viewers stream it directly); events
 //! delivered per second; Switchboard's memory per idle viewer (RSS before and after 500 idle
-//! viewers join).
+//! viewers join); for the threads, the upstream thread streams each round opened and how long
+//! until every viewer had all of its thread's events.
 
 use std::{
     collections::HashMap,
@@ -30,11 +34,22 @@ mod common;
 const MESSAGES: usize = 150;
 const GAP_MS: u64 = 20;
 
+/// Child threads in the multiagent session of the thread rounds, and the messages each writes.
+const THREADS: usize = 8;
+const THREAD_MESSAGES: usize = 5;
+/// Viewers per thread in the thread rounds, and rounds of each.
+const PER_THREAD: [usize; 3] = [1, 10, 100];
+const ROUNDS: usize = 3;
+
 static STREAMS_OPENED: AtomicUsize = AtomicUsize::new(0);
+static THREAD_STREAMS_OPENED: AtomicUsize = AtomicUsize::new(0);
 
 async fn count_streams(request: Request, next: Next) -> Response {
-    if request.uri().path().ends_with("/events/stream") {
+    let path = request.uri().path();
+    if path.ends_with("/events/stream") {
         STREAMS_OPENED.fetch_add(1, Ordering::SeqCst);
+    } else if path.contains("/threads/") && path.ends_with("/stream") {
+        THREAD_STREAMS_OPENED.fetch_add(1, Ordering::SeqCst);
     }
     next.run(request).await
 }
@@ -116,8 +131,105 @@ async fn main() {
         rss_after as f64 / 1024.0,
         per_viewer / 1024.0
     );
+
+    // 3. Many viewers on the threads of a multiagent session, through Switchboard.
+    println!();
+    println!(
+        "threads: a session of {THREADS} child threads ({THREAD_MESSAGES} messages each); each round opens every thread's stream"
+    );
+    println!("that many times at once, on a new session, and waits until every viewer has every event");
+    println!("viewers per thread   viewers   upstream thread streams per round   all caught up, median (min–max)");
+    for per_thread in PER_THREAD {
+        let (mut opened, mut times) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let (streams, took) = thread_round(&api, &http, &switchboard, per_thread).await;
+            opened.push(streams.to_string());
+            times.push(took);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{per_thread:>18}   {:>7}   {:>33}   {} ({}–{})",
+            per_thread * THREADS,
+            opened.join(", "),
+            ms(percentile(&times, 0.5)),
+            ms(times[0]),
+            ms(times[times.len() - 1])
+        );
+    }
     let _ = child.process.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs a multiagent session's turn to its end, then opens `per_thread` viewers on each child
+/// thread's hub stream at once. Answers the upstream thread streams the hub opened and how long
+/// (ms) until every viewer had every event of its thread.
+async fn thread_round(api: &common::Api, http: &reqwest::Client, switchboard: &str, per_thread: usize) -> (usize, f64) {
+    let suffix = rand::random::<u32>();
+    let parts: Vec<Value> = (0..THREAD_MESSAGES).map(|n| json!({ "text": format!("Part {n} of the work.") })).collect();
+    let worker = api.agent(&format!("live bench worker {suffix}"), json!([parts]), false).await;
+    let mut steps: Vec<Value> = (0..THREADS)
+        .map(|_| json!({ "subagent": format!("live bench worker {suffix}"), "message": "Work." }))
+        .collect();
+    steps.push(json!({ "text": "Done." }));
+    let lead = json!({
+        "name": format!("live bench lead {suffix}"), "model": "scripted",
+        "system": json!({ "turns": [steps] }).to_string(),
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker] } },
+    });
+    let lead = api.call(reqwest::Method::POST, "/v1/agents", Some(lead)).await["id"].as_str().unwrap().to_owned();
+    let environment = api.environment(&format!("live bench threads {suffix}")).await;
+    let session = api.session(&lead, &environment).await;
+    api.send(&session).await;
+    // The turn's end: the session idle with every child thread started and idle.
+    let threads = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let status = api.call(reqwest::Method::GET, &format!("/v1/sessions/{session}"), None).await;
+        let listed = api.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/threads"), None).await;
+        let children: Vec<&Value> =
+            listed["data"].as_array().unwrap().iter().filter(|t| !t["parent_thread_id"].is_null()).collect();
+        if status["status"] == "idle" && children.len() == THREADS && children.iter().all(|t| t["status"] == "idle") {
+            break children.iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        }
+    };
+    let mut expected = Vec::new();
+    for thread in &threads {
+        let events = api
+            .call(reqwest::Method::GET, &format!("/v1/sessions/{session}/threads/{thread}/events?limit=1000"), None)
+            .await;
+        expected.push(events["data"].as_array().unwrap().len());
+    }
+    let opened_before = THREAD_STREAMS_OPENED.load(Ordering::SeqCst);
+    let start = Instant::now();
+    let viewers = threads.iter().zip(&expected).flat_map(|(thread, &count)| {
+        let url = format!("{switchboard}/api/sessions/{session}/threads/{thread}/stream");
+        (0..per_thread).map(move |_| read_events(http, url.clone(), count))
+    });
+    futures::future::join_all(viewers).await;
+    let took = start.elapsed().as_secs_f64() * 1000.0;
+    (THREAD_STREAMS_OPENED.load(Ordering::SeqCst) - opened_before, took)
+}
+
+/// Opens a hub stream and reads it until `count` events arrived.
+async fn read_events(http: &reqwest::Client, url: String, count: usize) {
+    let response = http.get(&url).send().await.unwrap();
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    let mut body = response.bytes_stream();
+    let (mut buffer, mut seen) = (Vec::<u8>::new(), 0);
+    while let Some(Ok(chunk)) = body.next().await {
+        buffer.extend_from_slice(&chunk);
+        let mut consumed = 0;
+        while let Some(end) = find(&buffer[consumed..], b"\n\n") {
+            if name_and_data(&buffer[consumed..consumed + end]).is_some_and(|(name, _)| name == b"event") {
+                seen += 1;
+            }
+            consumed += end + 2;
+        }
+        buffer.drain(..consumed);
+        if seen >= count {
+            return;
+        }
+    }
+    panic!("{url} ended after {seen} of {count} events");
 }
 
 /// Sends the message that starts the turn, with a probe on the engine's own stream, and waits
