@@ -237,7 +237,7 @@ pub struct ThreadFigures {
 /// The threads most sessions have are one page; a session that started more is cut here and
 /// its later lanes show no figures.
 #[cfg(feature = "ssr")]
-const THREAD_PAGES: usize = 5;
+const MAX_THREADS: usize = 5_000;
 
 /// The usage and cost of each of the session's threads, for the live view's lanes. Read when
 /// the page opens and again as threads stop, not per event: the stream carries no usage per
@@ -247,42 +247,30 @@ const THREAD_PAGES: usize = 5;
 pub async fn list_thread_figures(session_id: String) -> Result<Vec<ThreadFigures>, AppError> {
     use serde_json::Value;
     let session_id = super::server::segment(&session_id)?;
-    let client = super::server::upstream()?;
-    let mut figures = Vec::new();
-    let mut page: Option<String> = None;
-    for _ in 0..THREAD_PAGES {
-        let mut query = vec![("limit".to_owned(), "1000".to_owned())];
-        query.extend(page.take().map(|p| ("page".to_owned(), p)));
-        let listed: protocol::common::Page<Value> = client
-            .get(&format!("/v1/sessions/{session_id}/threads"), query)
-            .await
-            .map_err(|e| AppError::upstream("Reading the session's threads", e))?;
-        figures.extend(listed.data.iter().map(|thread| {
-            let usage = |k: &str| thread.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).unwrap_or(0);
-            let agent = thread.get("agent");
-            let agent = match agent.and_then(|a| a.get("type")).and_then(Value::as_str) {
-                Some("advisor") => "Advisor".to_owned(),
-                _ => agent.and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or_default().to_owned(),
-            };
-            ThreadFigures {
-                id: thread.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                primary: thread.get("parent_thread_id").is_none_or(Value::is_null),
-                agent,
-                tokens: usage("input_tokens")
-                    + usage("cache_read_input_tokens")
-                    + thread
-                        .pointer("/usage/cache_creation")
-                        .map_or(0, |c| c.as_object().map_or(0, |c| c.values().filter_map(Value::as_u64).sum()))
-                    + usage("output_tokens"),
-                cost: thread.pointer("/usage/list_cost").and_then(crate::live::model::format_cost),
-            }
-        }));
-        match listed.next_page {
-            Some(next) => page = Some(next),
-            None => break,
-        }
-    }
-    Ok(figures)
+    let path = format!("/v1/sessions/{session_id}/threads");
+    let figures = |thread: Value| {
+        let usage = |k: &str| thread.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).unwrap_or(0);
+        let agent = thread.get("agent");
+        let agent = match agent.and_then(|a| a.get("type")).and_then(Value::as_str) {
+            Some("advisor") => "Advisor".to_owned(),
+            _ => agent.and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or_default().to_owned(),
+        };
+        Some(ThreadFigures {
+            id: thread.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            primary: thread.get("parent_thread_id").is_none_or(Value::is_null),
+            agent,
+            tokens: usage("input_tokens")
+                + usage("cache_read_input_tokens")
+                + thread
+                    .pointer("/usage/cache_creation")
+                    .map_or(0, |c| c.as_object().map_or(0, |c| c.values().filter_map(Value::as_u64).sum()))
+                + usage("output_tokens"),
+            cost: thread.pointer("/usage/list_cost").and_then(crate::live::model::format_cost),
+        })
+    };
+    super::server::walk_pages(&path, "Reading the session's threads", Vec::new(), 1000, MAX_THREADS, figures)
+        .await
+        .map(|(figures, _)| figures)
 }
 
 /// What a child thread did, as marks on its lane.
@@ -291,14 +279,14 @@ pub struct ThreadActivity {
     /// When it called a tool (`"tool"`), wrote a message (`"message"`) or failed (`"error"`), in
     /// milliseconds since the epoch; one mark per kind and per 1/[`MAX_MARKS`] of its running time.
     pub marks: Vec<(f64, String)>,
-    /// It had more events than [`ACTIVITY_PAGES`] pages: later ones are not marked.
+    /// It had more than [`MAX_ACTIVITY_EVENTS`] events: later ones are not marked.
     pub partial: bool,
 }
 
 /// Marks per lane at most: more than a minimap's width in pixels would not show.
 pub const MAX_MARKS: usize = 600;
-/// Pages of 1,000 events read for one thread's activity at most.
-pub const ACTIVITY_PAGES: usize = 10;
+/// Events read for one thread's activity at most (10 pages).
+pub const MAX_ACTIVITY_EVENTS: usize = 10_000;
 
 /// A child thread's activity, from one listing of its events (the thread events list takes only
 /// `limit` and `page`): for the lane of a thread nobody watches, read once when the page finds
@@ -310,36 +298,22 @@ pub async fn list_thread_activity(session_id: String, thread_id: String) -> Resu
     let session_id = super::server::segment(&session_id)?;
     let thread_id = super::server::segment(&thread_id)
         .map_err(|_| AppError::bad_input("thread_id", format!("{thread_id:?} is not a thread id.")))?;
-    let client = super::server::upstream()?;
-    let (mut events, mut page, mut partial) = (Vec::new(), None::<String>, false);
-    for n in 0..=ACTIVITY_PAGES {
-        if n == ACTIVITY_PAGES {
-            partial = true;
-            break;
-        }
-        let mut query = vec![("limit".to_owned(), "1000".to_owned())];
-        query.extend(page.take().map(|p| ("page".to_owned(), p)));
-        let listed: protocol::common::Page<Value> = client
-            .get(&format!("/v1/sessions/{session_id}/threads/{thread_id}/events"), query)
-            .await
-            .map_err(|e| AppError::upstream("Reading the thread's events", e))?;
-        events.extend(listed.data.iter().filter_map(|event| {
-            use protocol::events::types;
-            let kind = match event.get("type").and_then(Value::as_str)? {
-                types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => "tool",
-                types::AGENT_MESSAGE => "message",
-                types::SESSION_ERROR => "error",
-                _ => return None,
-            };
-            let at = event.get("processed_at").and_then(Value::as_str).and_then(crate::format::parse_rfc3339_ms)?;
-            Some((at, kind))
-        }));
-        match listed.next_page {
-            Some(next) => page = Some(next),
-            None => break,
-        }
-    }
-    Ok(ThreadActivity { marks: thin_marks(events), partial })
+    let mark = |event: Value| {
+        use protocol::events::types;
+        let kind = match event.get("type").and_then(Value::as_str)? {
+            types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => "tool",
+            types::AGENT_MESSAGE => "message",
+            types::SESSION_ERROR => "error",
+            _ => return None,
+        };
+        let at = event.get("processed_at").and_then(Value::as_str).and_then(crate::format::parse_rfc3339_ms)?;
+        Some((at, kind))
+    };
+    let path = format!("/v1/sessions/{session_id}/threads/{thread_id}/events");
+    let (events, complete) =
+        super::server::walk_pages(&path, "Reading the thread's events", Vec::new(), 1000, MAX_ACTIVITY_EVENTS, mark)
+            .await?;
+    Ok(ThreadActivity { marks: thin_marks(events), partial: !complete })
 }
 
 /// One mark per kind and per 1/[`MAX_MARKS`] of the time the marks span, in order.

@@ -128,22 +128,37 @@ pub(crate) mod server {
         query: Vec<(String, String)>,
         limit: usize,
     ) -> Result<Vec<T>, AppError> {
+        walk_pages(path, action, query, 100.min(limit as u32), limit, Some).await.map(|(found, _)| found)
+    }
+
+    /// Walks a list endpoint's pages of `page_size` until `limit` items were listed, keeping what
+    /// `keep` makes of each. `query` is sent with every page. Answers what was kept and whether
+    /// the list ended within `limit`.
+    pub async fn walk_pages<T: serde::de::DeserializeOwned, R>(
+        path: &str,
+        action: &str,
+        query: Vec<(String, String)>,
+        page_size: u32,
+        limit: usize,
+        mut keep: impl FnMut(T) -> Option<R>,
+    ) -> Result<(Vec<R>, bool), AppError> {
         let client = upstream()?;
-        let mut found = Vec::new();
+        let (mut kept, mut listed) = (Vec::new(), 0);
         let mut cursor = None;
-        while found.len() < limit {
-            let mut page_query = paging(100.min(limit as u32), cursor.take());
+        while listed < limit {
+            let mut page_query = paging(page_size, cursor.take());
             page_query.extend(query.iter().cloned());
             let page: protocol::common::Page<T> =
                 client.get(path, page_query).await.map_err(|e| AppError::upstream(action, e))?;
-            found.extend(page.data);
+            let room = limit - listed;
+            listed += page.data.len().min(room);
+            kept.extend(page.data.into_iter().take(room).filter_map(&mut keep));
             match page.next_page {
                 Some(next) => cursor = Some(next),
-                None => break,
+                None => return Ok((kept, true)),
             }
         }
-        found.truncate(limit);
-        Ok(found)
+        Ok((kept, false))
     }
 
     /// What a picker needs of a listed agent, environment, file or vault; the rest of the object is
