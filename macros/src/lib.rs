@@ -1,6 +1,6 @@
 //! `#[access(Role)]`: who may call a server function, said where the function is defined.
 //!
-//! ```ignore
+//! ```text
 //! #[access(Operator)]
 //! #[server(endpoint = "environments/save", output = JsonResponse)]
 //! pub async fn save_environment(id: Option<String>, form: EnvironmentForm) -> Result<EnvironmentView, AppError> {
