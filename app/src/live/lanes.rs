@@ -233,6 +233,8 @@ pub(super) fn Lanes(
             <line class="lane-cursor" data-testid="lane-cursor" x1=format!("{x:.3}%") x2=format!("{x:.3}%") y1="0" y2="100%" />
         })
     };
+    // Where the cursor is on the minimap, in percent of its width.
+    let cursor_x = move || Some(percent(cursor.get()?, shown.get()?).clamp(0.0, 100.0));
     // "+1.2 s" from the session's first event.
     let offset = move |at: f64| axis.get().map(|axis| format!("+{}", duration(at - axis.0))).unwrap_or_default();
     let value_text = move || match (cursor.get(), axis.get()) {
@@ -295,14 +297,17 @@ pub(super) fn Lanes(
                         on:keydown=on_keydown>
                         <svg width="100%" height="100%" aria-hidden="true">{drawn}{cursor_line}</svg>
                     </div>
+                    // The window's ends, and the cursor's time under it (an end it would cover is left out).
                     <p class="lanes-axis muted" aria-hidden="true">
-                        <span>{move || shown.get().map(|s| offset(s.0))}</span>
+                        <span>{move || shown.get().filter(|_| cursor_x().is_none_or(|x| x > 12.0)).map(|s| offset(s.0))}</span>
                         {move || {
-                            let (shown, at) = (shown.get()?, cursor.get()?);
-                            let x = percent(at, shown).clamp(0.0, 100.0);
-                            Some(view! { <span class="cursor-time" data-testid="cursor-time" style=format!("left:{x:.3}%")>{format!("▲ {}", offset(at))}</span> })
+                            let (x, at) = (cursor_x()?, cursor.get()?);
+                            // Centred under the cursor, or kept inside the axis near its ends.
+                            let shift = if x < 12.0 { 0.0 } else if x > 88.0 { -100.0 } else { -50.0 };
+                            let style = format!("left:{x:.3}%;transform:translateX({shift}%)");
+                            Some(view! { <span class="cursor-time" data-testid="cursor-time" style=style>{format!("▲ {}", offset(at))}</span> })
                         }}
-                        <span>{move || shown.get().map(|s| offset(s.1))}</span>
+                        <span>{move || shown.get().filter(|_| cursor_x().is_none_or(|x| x < 88.0)).map(|s| offset(s.1))}</span>
                     </p>
                 </div>
                 {move || figures_error.get().map(|why| view! { <p class="muted" role="status">{why}</p> })}
