@@ -203,6 +203,10 @@ test('lanes appear as threads start, zoom and scrub, and a thread’s own timeli
   await page.mouse.click(box.x + box.width * 0.98, box.y + 4);
   await expect(minimap).toHaveAttribute('aria-valuenow', /^(9[6-9]|100)$/);
   await expect(sessionTimeline.locator('[data-kind="user.message"]').first()).not.toBeInViewport();
+  // A thread's timeline opened after a moment was chosen starts at its live end all the same.
+  await lane.getByTestId('open-thread').click();
+  await expect(thread.locator('[data-kind="agent.message"]').last()).toContainText('Part 4 of the work.');
+  await expect(thread.getByTestId('jump-live')).toHaveCount(0);
 
   // A reload sees the lane and its messages again, drawn from the session's history.
   await page.reload();

@@ -315,9 +315,12 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
             moved_up.set_value(true);
         }
     };
-    // To the moment chosen on the minimap: the person looks back, so following stops.
-    Effect::new(move |_| {
-        let Some(at) = cursor.get() else { return };
+    // To the moment chosen on the minimap: the person looks back, so following stops. Only when
+    // it is chosen, not when the timeline opens with one chosen before (a thread's timeline
+    // opened later has no events yet, and starts following its live end).
+    Effect::new(move |mounted: Option<()>| {
+        let chosen = cursor.get();
+        let (Some(()), Some(at)) = (mounted, chosen) else { return };
         let y = live.model.with_value(|m| heights.with_value(|h| offset_at(m, &rows.read_untracked(), h, at)));
         moved_up.set_value(true);
         following.set(false);
