@@ -2,7 +2,7 @@
 // test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
 // fresh data directory), creates the session through the console's server functions, then opens
 // it RUNS times in a fresh page each.
-import { launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
+import { frameWhen, launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
 
 const RUNS = 5;
 const MESSAGES = 9_995; // with the turn's own 5 events: 10,000
@@ -27,15 +27,15 @@ try {
     const page = await signedInPage(browser, switchboard);
     await page.goto(`${base}/sessions/${id}`, { waitUntil: 'commit' });
     // Shown: the last event (the turn's end) is folded in and drawn, at the bottom.
-    const at = await page.waitForFunction(
-      () =>
-        document.querySelector('[data-testid=live-state]')?.textContent?.includes('finished its turn') &&
-        document.querySelector('[data-testid=timeline] [data-kind="session.status_idle"]') &&
-        performance.now(),
-      null,
-      { polling: 'raf', timeout: 60_000 },
+    shown.push(
+      await frameWhen(
+        page,
+        () =>
+          document.querySelector('[data-testid=live-state]')?.textContent?.includes('finished its turn') &&
+          document.querySelector('[data-testid=timeline] [data-kind="session.status_idle"]') &&
+          performance.now(),
+      ),
     );
-    shown.push(await at.jsonValue());
     rows = await page.locator('[data-testid=timeline] [data-seq]').count();
     events = (await page.getByTestId('live-totals').innerText()).split(' · ')[0];
     // Jump to the very first event.

@@ -3,7 +3,7 @@
 // `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine, fresh data
 // directory), creates the agents and the session through the console's server functions, then
 // opens the session RUNS times in a fresh page each.
-import { launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
+import { frameWhen, launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
 
 const RUNS = 5;
 const THREADS = 8;
@@ -46,46 +46,45 @@ try {
     await page.goto(`${base}/sessions/${id}`, { waitUntil: 'commit' });
     // Shown: the turn's end folded in, every lane drawn with its thread idle on the minimap (a
     // bar each, the primary thread's too) with the task to it and its answer as lines.
-    const at = await page
-      .waitForFunction(
-        (threads) =>
-          document.querySelector('[data-testid=live-state]')?.textContent?.includes('finished its turn') &&
-          document.querySelectorAll('[data-testid=thread-lane] .status.status-idle').length === threads &&
-          document.querySelectorAll('[data-testid=minimap] rect.lane-bar').length >= threads + 1 &&
-          document.querySelectorAll('[data-testid=lane-message]').length === 2 * threads &&
-          performance.now(),
-        THREADS,
-        { polling: 'raf', timeout: 60_000 },
-      )
-      .catch(async (error) => {
-        const state = await page.getByTestId('live-state').innerText().catch(() => '(no state)');
-        const lanes = await page.getByTestId('thread-lane').allInnerTexts();
-        throw new Error(`the session did not show as expected: ${state}; lanes: ${JSON.stringify(lanes)}`, { cause: error });
-      });
-    shown.push(await at.jsonValue());
-    // Marked: every lane's own activity drawn, from one listing of its thread's events each.
-    const markedAt = await page.waitForFunction(
+    const at = await frameWhen(
+      page,
       (threads) =>
-        new Set([...document.querySelectorAll('[data-testid=lane-mark]')].map((m) => m.dataset.thread)).size === threads &&
+        document.querySelector('[data-testid=live-state]')?.textContent?.includes('finished its turn') &&
+        document.querySelectorAll('[data-testid=thread-lane] .status.status-idle').length === threads &&
+        document.querySelectorAll('[data-testid=minimap] rect.lane-bar').length >= threads + 1 &&
+        document.querySelectorAll('[data-testid=lane-message]').length === 2 * threads &&
         performance.now(),
       THREADS,
-      { polling: 'raf', timeout: 60_000 },
+    ).catch(async (error) => {
+      const state = await page.getByTestId('live-state').innerText().catch(() => '(no state)');
+      const lanes = await page.getByTestId('thread-lane').allInnerTexts();
+      throw new Error(`the session did not show as expected: ${state}; lanes: ${JSON.stringify(lanes)}`, { cause: error });
+    });
+    shown.push(at);
+    // Marked: every lane's own activity drawn, from one listing of its thread's events each.
+    marked.push(
+      await frameWhen(
+        page,
+        (threads) =>
+          new Set([...document.querySelectorAll('[data-testid=lane-mark]')].map((m) => m.dataset.thread)).size === threads &&
+          performance.now(),
+        THREADS,
+      ),
     );
-    marked.push(await markedAt.jsonValue());
     marks = await page.locator('[data-testid=lane-mark]').count();
     sessionEvents = (await page.getByTestId('live-totals').innerText()).split(' · ')[0];
     // One thread's own timeline: from the click to its last message drawn.
     const t0 = await page.evaluate(() => performance.now());
     await page.getByTestId('thread-lane').last().getByTestId('open-thread').click();
-    const done = await page.waitForFunction(
+    const done = await frameWhen(
+      page,
       (last) =>
         [...document.querySelectorAll('[data-testid=thread-view] [data-kind="agent.message"]')].some((r) =>
           r.textContent.includes(last),
         ) && performance.now(),
       `Worker ${THREADS}, message ${MESSAGES_PER_THREAD}.`,
-      { polling: 'raf', timeout: 60_000 },
     );
-    threadShown.push((await done.jsonValue()) - t0);
+    threadShown.push(done - t0);
     await page.close();
   }
   await browser.close();

@@ -81,6 +81,15 @@ export async function runSession({ call, post }, agentId, title) {
   return { id, seconds: (Date.now() - started) / 1000 };
 }
 
+/**
+ * The page's `performance.now()` at the first animation frame where `probe(arg)`, run in the
+ * page, answers it (a probe ends with `&& performance.now()`); a minute at most.
+ */
+export async function frameWhen(page, probe, arg = null) {
+  const handle = await page.waitForFunction(probe, arg, { polling: 'raf', timeout: 60_000 });
+  return handle.jsonValue();
+}
+
 /** Timings in words: "median 1394 ms (min 1103, max 1517, 5 runs)". */
 export function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -51,14 +51,14 @@ pub fn format_micros(micros: i64) -> String {
     )
 }
 
-/// Parses a datetime of a query filter (`created_at[gte]=…`). Accepts RFC 3339 and the naive
-/// ISO 8601 form Python's `isoformat()` writes for a datetime without a zone (read as UTC).
 /// Seconds from `text` (an RFC 3339 time) until now; never negative.
 pub fn seconds_since(text: &str) -> Option<f64> {
     let then = parse_datetime(text)?;
     Some(((now().micros - then) as f64 / 1e6).max(0.0))
 }
 
+/// Parses a datetime of a query filter (`created_at[gte]=…`). Accepts RFC 3339 and the naive
+/// ISO 8601 form Python's `isoformat()` writes for a datetime without a zone (read as UTC).
 pub fn parse_datetime(text: &str) -> Option<i64> {
     let parsed =
         OffsetDateTime::parse(text, &Rfc3339).or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339));

@@ -234,7 +234,7 @@ impl Hub {
         session_id: &str,
         after: u64,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
-        self.watch_feed((session_id.to_owned(), None), after).await
+        self.watch_feed(session_id, None, after).await
     }
 
     /// Starts watching one thread of `session_id` for one viewer, as [`Hub::watch`] does a
@@ -245,15 +245,17 @@ impl Hub {
         thread_id: &str,
         after: u64,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
-        self.watch_feed((session_id.to_owned(), Some(thread_id.to_owned())), after).await
+        self.watch_feed(session_id, Some(thread_id), after).await
     }
 
-    async fn watch_feed(
+    /// [`Hub::watch`] of the session's own stream (`thread_id` none) or [`Hub::watch_thread`].
+    pub async fn watch_feed(
         self: &Arc<Self>,
-        key: FeedKey,
+        session_id: &str,
+        thread_id: Option<&str>,
         after: u64,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
-        let ticket = self.join(key);
+        let ticket = self.join((session_id.to_owned(), thread_id.map(str::to_owned)));
         let feed = ticket.feed.clone();
         let phase = feed.phase.subscribe().wait_for(|p| !matches!(p, Phase::Loading)).await.map(|p| p.clone());
         match phase {
@@ -558,23 +560,7 @@ impl Hub {
         thread_id: &str,
         from: Option<String>,
     ) -> Result<(Vec<Value>, Option<String>), UpstreamError> {
-        let mut events = Vec::new();
-        let mut page = from;
-        loop {
-            let mut query = vec![("limit".to_owned(), self.config.page.to_string())];
-            if let Some(cursor) = &page {
-                query.push(("page".to_owned(), cursor.clone()));
-            }
-            let path = format!("/v1/sessions/{session_id}/threads/{thread_id}/events");
-            let listed: Page<Value> =
-                serde_json::from_value(self.client.call(Call { method: Method::Get, path, query, body: None }).await?)
-                    .map_err(|e| UpstreamError::Decode(e.to_string()))?;
-            events.extend(listed.data);
-            match listed.next_page {
-                Some(next) if !next.is_empty() => page = Some(next),
-                _ => return Ok((events, page)),
-            }
-        }
+        self.list_pages(format!("/v1/sessions/{session_id}/threads/{thread_id}/events"), Vec::new(), from).await
     }
 
     /// The feed's whole history: the session's events, or its thread's.
@@ -588,24 +574,31 @@ impl Hub {
     /// The session's events in the API's order, from `since` (`processed_at`, inclusive) or from
     /// the start, every page.
     async fn list(&self, session_id: &str, since: Option<&str>) -> Result<Vec<Value>, UpstreamError> {
+        let filter = since.map(|since| ("created_at[gte]".to_owned(), since.to_owned())).into_iter().collect();
+        self.list_pages(format!("/v1/sessions/{session_id}/events"), filter, None).await.map(|(events, _)| events)
+    }
+
+    /// Every page of the events list at `path` from the page `from` (the start when `None`),
+    /// `filter` sent with each; with the cursor of the last page read.
+    async fn list_pages(
+        &self,
+        path: String,
+        filter: Vec<(String, String)>,
+        from: Option<String>,
+    ) -> Result<(Vec<Value>, Option<String>), UpstreamError> {
         let mut events = Vec::new();
-        let mut page: Option<String> = None;
+        let mut page = from;
         loop {
             let mut query = vec![("limit".to_owned(), self.config.page.to_string())];
-            if let Some(since) = since {
-                query.push(("created_at[gte]".to_owned(), since.to_owned()));
-            }
-            if let Some(cursor) = &page {
-                query.push(("page".to_owned(), cursor.clone()));
-            }
-            let call =
-                Call { method: Method::Get, path: format!("/v1/sessions/{session_id}/events"), query, body: None };
+            query.extend(filter.iter().cloned());
+            query.extend(page.iter().map(|cursor| ("page".to_owned(), cursor.clone())));
+            let call = Call { method: Method::Get, path: path.clone(), query, body: None };
             let listed: Page<Value> = serde_json::from_value(self.client.call(call).await?)
                 .map_err(|e| UpstreamError::Decode(e.to_string()))?;
             events.extend(listed.data);
             match listed.next_page {
                 Some(next) if !next.is_empty() => page = Some(next),
-                _ => return Ok(events),
+                _ => return Ok((events, page)),
             }
         }
     }

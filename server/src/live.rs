@@ -28,17 +28,7 @@ pub async fn stream(
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    if !app::api::is_id(&id) {
-        return AppError::new(ErrorKind::BadInput, format!("{id:?} is not a session id.")).into_response();
-    }
-    let after = match resume(&headers, query) {
-        Ok(after) => after,
-        Err(error) => return error.into_response(),
-    };
-    match hub.watch(&id, after).await {
-        Ok(frames) => signed_in_stream(frames, login, hub.heartbeat()),
-        Err(error) => error.into_response(),
-    }
+    watch(&hub, &id, None, &headers, query, login).await
 }
 
 /// `GET /api/sessions/{id}/threads/{thread_id}/stream`: one thread's events, through the hub,
@@ -50,16 +40,30 @@ pub async fn thread_stream(
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    for (value, what) in [(&id, "session"), (&thread_id, "thread")] {
-        if !app::api::is_id(value) {
+    watch(&hub, &id, Some(&thread_id), &headers, query, login).await
+}
+
+/// The hub's stream of the session, or of its thread, for this browser from where it resumes.
+async fn watch(
+    hub: &Arc<Hub>,
+    id: &str,
+    thread_id: Option<&str>,
+    headers: &HeaderMap,
+    query: StreamQuery,
+    login: Option<Extension<LoginCheck>>,
+) -> Response {
+    for (value, what) in [(Some(id), "session"), (thread_id, "thread")] {
+        if let Some(value) = value
+            && !app::api::is_id(value)
+        {
             return AppError::new(ErrorKind::BadInput, format!("{value:?} is not a {what} id.")).into_response();
         }
     }
-    let after = match resume(&headers, query) {
+    let after = match resume(headers, query) {
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };
-    match hub.watch_thread(&id, &thread_id, after).await {
+    match hub.watch_feed(id, thread_id, after).await {
         Ok(frames) => signed_in_stream(frames, login, hub.heartbeat()),
         Err(error) => error.into_response(),
     }

@@ -495,16 +495,12 @@ async fn read_hub(frames: impl futures::Stream<Item = bytes::Bytes> + Unpin) -> 
 
 #[tokio::test]
 async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still_get_them_all() {
-    use server::{
-        hub::{Hub, HubConfig},
-        settings::ApiKey,
-        upstream::UpstreamClient,
-    };
+    use server::hub::HubConfig;
     let upstream = upstream().await;
     let session = upstream.session(long_turn(), 5).await;
     // Three events kept, two frames of channel: almost everything must come from the API again.
     let config = HubConfig { retain: 3, channel: 2, ..HubConfig::default() };
-    let hub = Hub::new(UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY)), config);
+    let hub = hub_with(&upstream.base_url, config);
     let slow = hub.watch(&session, 0).await.expect("watching starts");
     let mut slow = Box::pin(slow);
     upstream.send(&session, "go").await;
@@ -931,12 +927,13 @@ impl Scripted {
 
 /// A hub of its own on `upstream`, keeping `retain` events.
 fn hub_on(upstream: &str, retain: usize) -> Arc<server::hub::Hub> {
-    use server::{
-        hub::{Hub, HubConfig},
-        settings::ApiKey,
-        upstream::UpstreamClient,
-    };
-    Hub::new(UpstreamClient::new(upstream.to_owned(), ApiKey::new(KEY)), HubConfig { retain, ..HubConfig::default() })
+    hub_with(upstream, server::hub::HubConfig { retain, ..server::hub::HubConfig::default() })
+}
+
+/// A hub of its own on `upstream`, for tests that look inside it.
+fn hub_with(upstream: &str, config: server::hub::HubConfig) -> Arc<server::hub::Hub> {
+    use server::{hub::Hub, settings::ApiKey, upstream::UpstreamClient};
+    Hub::new(UpstreamClient::new(upstream.to_owned(), ApiKey::new(KEY)), config)
 }
 
 /// The next `n` `event` and `reset` frames of a hub stream.
@@ -1100,11 +1097,7 @@ impl<S: futures::Stream<Item = bytes::Bytes> + Unpin> HubReader<S> {
 
 #[tokio::test]
 async fn viewers_of_a_child_thread_share_one_upstream_thread_stream_that_catches_up_by_its_page_cursor() {
-    use server::{
-        hub::{Hub, HubConfig},
-        settings::ApiKey,
-        upstream::UpstreamClient,
-    };
+    use server::hub::HubConfig;
     let upstream = upstream().await;
     let steps: Vec<Value> = (1..=8)
         .flat_map(|n| [json!({ "text": format!("Part {n} of the work.") }), json!({ "sleep_ms": 150 })])
@@ -1119,10 +1112,7 @@ async fn viewers_of_a_child_thread_share_one_upstream_thread_stream_that_catches
     let session = upstream.start(lead).await;
     // Pages of one event: the thread's first listing (it has a few events by then) ends with a
     // cursor that a reconnect starts from.
-    let hub = Hub::new(
-        UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY)),
-        HubConfig { page: 1, ..HubConfig::default() },
-    );
+    let hub = hub_with(&upstream.base_url, HubConfig { page: 1, ..HubConfig::default() });
     let mut primary = HubReader::new(Box::pin(hub.watch(&session, 0).await.expect("watching starts")));
     upstream.send(&session, "go").await;
     let created = primary.until(|e| e["type"] == "session.thread_status_running").await;

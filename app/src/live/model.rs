@@ -225,8 +225,6 @@ pub struct Model {
     names: HashMap<String, String>,
     /// The outcomes defined, oldest first.
     pub outcomes: Vec<Outcome>,
-    /// Child threads running now: (thread id, agent name).
-    pub running_threads: Vec<(String, String)>,
     /// The primary thread's lane: the session's own running spans.
     pub primary: Lane,
     /// Every child thread the session started, in order: its lane.
@@ -243,8 +241,6 @@ pub struct Lane {
     pub name: String,
     /// `running`, `idle`, `rescheduling` or `terminated`; `created` before its first status.
     pub status: String,
-    /// When it was created (ms since the epoch).
-    pub created_ms: Option<f64>,
     /// When it ran: from each `…status_running` to the status that followed it (`None`: it runs
     /// now), in milliseconds since the epoch.
     pub spans: Vec<(f64, Option<f64>)>,
@@ -359,6 +355,16 @@ impl Model {
         }
     }
 
+    /// The lane of the child thread `id`.
+    fn lane_mut(&mut self, id: &str) -> Option<&mut Lane> {
+        self.lanes.iter_mut().find(|l| l.id == id)
+    }
+
+    /// Child threads running now: (thread id, agent name).
+    pub fn running_threads(&self) -> Vec<(String, String)> {
+        self.lanes.iter().filter(|l| l.status == "running").map(|l| (l.id.clone(), l.name.clone())).collect()
+    }
+
     /// The agent name of a thread the session started, when its creation was seen.
     pub fn thread_name(&self, thread_id: &str) -> Option<&str> {
         self.names.get(thread_id).map(String::as_str)
@@ -445,7 +451,6 @@ impl Model {
                 id: event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 name: event.get("agent_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 status: "created".to_owned(),
-                created_ms: at_ms,
                 spans: Vec::new(),
                 workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
                 marks: Vec::new(),
@@ -460,7 +465,7 @@ impl Model {
                 let other = event.get(if to { "to_session_thread_id" } else { "from_session_thread_id" });
                 let other = other.and_then(Value::as_str).unwrap_or_default();
                 if let Some(at) = at_ms {
-                    match self.lanes.iter_mut().find(|l| l.id == other) {
+                    match self.lane_mut(other) {
                         Some(lane) => lane.messages.push((at, to)),
                         None => self.unplaced_messages.entry(other.to_owned()).or_default().push((at, to)),
                     }
@@ -471,7 +476,7 @@ impl Model {
             | types::SESSION_THREAD_STATUS_RESCHEDULED
             | types::SESSION_THREAD_STATUS_TERMINATED => {
                 let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
-                if let Some(lane) = self.lanes.iter_mut().find(|l| l.id == thread) {
+                if let Some(lane) = self.lane_mut(thread) {
                     let status = match kind {
                         types::SESSION_THREAD_STATUS_RUNNING => "running",
                         types::SESSION_THREAD_STATUS_IDLE => "idle",
@@ -480,16 +485,11 @@ impl Model {
                     };
                     lane.status(status, at_ms);
                 }
-                self.running_threads.retain(|(id, _)| id != thread);
-                if kind == types::SESSION_THREAD_STATUS_RUNNING {
-                    let name = event.get("agent_name").and_then(Value::as_str).unwrap_or_default();
-                    self.running_threads.push((thread.to_owned(), name.to_owned()));
-                }
             }
             types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => {
                 let thread = event.get("session_thread_id").and_then(Value::as_str);
                 if let (Some(thread), Some(at)) = (thread, at_ms)
-                    && let Some(lane) = self.lanes.iter_mut().find(|l| l.id == thread)
+                    && let Some(lane) = self.lane_mut(thread)
                 {
                     lane.marks.push((at, "tool".to_owned()));
                 }
@@ -777,7 +777,7 @@ mod tests {
         assert_eq!((m.lanes.len(), m.lanes[0].status.as_str()), (1, "created"));
         m.event(3, lifecycle(types::SESSION_THREAD_STATUS_RUNNING, 2));
         assert_eq!(m.lanes[0].status, "running");
-        assert_eq!(m.running_threads, [("sthr_a".to_owned(), "Researcher".to_owned())]);
+        assert_eq!(m.running_threads(), [("sthr_a".to_owned(), "Researcher".to_owned())]);
         m.event(4, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "id": "r", "from_session_thread_id": "sthr_a", "content": [], "processed_at": at(4) }));
         // Its tool call, cross-posted to the session's stream, marks its lane; the primary
         // thread's own call does not.
@@ -790,7 +790,7 @@ mod tests {
         m.event(7, lifecycle(types::SESSION_THREAD_STATUS_IDLE, 5));
         let lane = &m.lanes[0];
         assert_eq!((lane.status.as_str(), lane.running_ms(f64::MAX)), ("idle", 3000.0));
-        assert!(m.running_threads.is_empty());
+        assert!(m.running_threads().is_empty());
         let directions: Vec<bool> = lane.messages.iter().map(|(_, to)| *to).collect();
         assert_eq!(directions, [true, false], "the task and the reply are drawn on its lane");
         // It runs again (another task): a second span, its running time counted to now.

@@ -444,7 +444,7 @@ fn Composer(live: Live) -> impl IntoView {
     };
     // What an interrupt stops: every thread (empty), or one child thread running now.
     let target = RwSignal::new(String::new());
-    let threads = live.memo(move |m| m.running_threads.clone());
+    let threads = live.memo(move |m| m.running_threads());
     Effect::new(move |_| {
         let chosen = target.get_untracked();
         if !chosen.is_empty() && !threads.read().iter().any(|(id, _)| *id == chosen) {
