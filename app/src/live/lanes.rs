@@ -111,12 +111,12 @@ pub(super) fn Lanes(
             None
         }
     };
-    let scrubbing = RwSignal::new(false);
+    let scrubbing = StoredValue::new(false);
     let on_pointerdown = move |ev: leptos::ev::PointerEvent| {
         if ev.button() != 0 {
             return;
         }
-        scrubbing.set(true);
+        scrubbing.set_value(true);
         #[cfg(feature = "hydrate")]
         if let Some(el) = minimap.get_untracked() {
             let _ = el.set_pointer_capture(ev.pointer_id());
@@ -124,7 +124,7 @@ pub(super) fn Lanes(
         cursor.set(at_pointer(ev.client_x()));
     };
     let on_pointermove = move |ev: leptos::ev::PointerEvent| {
-        if scrubbing.get_untracked() {
+        if scrubbing.get_value() {
             cursor.set(at_pointer(ev.client_x()));
         }
     };
@@ -160,57 +160,65 @@ pub(super) fn Lanes(
         ev.prevent_default();
     };
 
-    // The lanes as the minimap draws them: the primary thread's first, then each child's.
-    let drawn = move || {
-        let (Some(axis), Some(shown)) = (axis.get(), shown.get()) else { return Vec::new() };
-        let end = axis.1;
-        let primary = primary.get();
+    // The minimap draws in two coordinate systems. The plot (an inner SVG) places everything at
+    // its time since the session's first event, in milliseconds, and its `viewBox` shows the
+    // window: zooming, and the axis growing by the second while the session runs, change one
+    // attribute instead of drawing every mark again. What must keep its shape (the tracks, the
+    // dots at the ends of messages, the cursor) is drawn over it in percent of the width.
+    let origin = Memo::new(move |_| axis.get().map(|a| a.0));
+    let rows = move || lanes.read().len() + 1;
+    let view_box = move || {
+        let (origin, shown) = (origin.get()?, shown.get()?);
+        Some(format!("{:.1} 0 {:.1} {}", shown.0 - origin, (shown.1 - shown.0).max(1.0), rows()))
+    };
+    let tracks = move || {
+        let rows = rows();
+        (0..rows)
+            .map(|row| {
+                let y = |at: f64| (row as f64 + at) / rows as f64 * 100.0;
+                view! { <rect class="lane-track" x="0" y=format!("{:.3}%", y(0.3)) width="100%" height=format!("{:.3}%", 40.0 / rows as f64) /> }
+            })
+            .collect::<Vec<_>>()
+    };
+    // The running spans: a span still open ends at the axis' end, which moves while it runs.
+    let bars = move || {
+        let (Some(origin), Some(end)) = (origin.get(), axis.get().map(|a| a.1)) else { return Vec::new() };
         let lanes = lanes.get();
-        let rows = lanes.len() + 1;
-        let y = move |row: usize, at: f64| (row as f64 + at) / rows as f64 * 100.0;
-        let bars = |row: usize, lane: &Lane| {
-            lane.spans
-                .iter()
-                .filter_map(|&(from, to)| {
-                    let (x0, x1) = (percent(from, shown), percent(to.unwrap_or(end), shown));
-                    (x1 >= 0.0 && x0 <= 100.0).then(|| {
-                        let (x0, x1) = (x0.max(0.0), x1.min(100.0));
+        std::iter::once(primary.get())
+            .chain(lanes)
+            .enumerate()
+            .flat_map(|(row, lane)| {
+                lane.spans
+                    .into_iter()
+                    .map(move |(from, to)| {
                         let class = if to.is_none() { "lane-bar running" } else { "lane-bar" };
+                        let width = (to.unwrap_or(end) - from).max(0.0);
                         view! {
-                            <rect class=class x=format!("{x0:.3}%") y=format!("{:.3}%", y(row, 0.3))
-                                width=format!("{:.3}%", (x1 - x0).max(0.3)) height=format!("{:.3}%", y(0, 0.4)) />
+                            <rect class=class x=format!("{:.1}", from - origin) y=format!("{}.3", row)
+                                width=format!("{width:.1}") height="0.4" vector-effect="non-scaling-stroke" />
                         }
                     })
-                })
-                .collect::<Vec<_>>()
-        };
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Each child's activity (as listed, or else its calls cross-posted to the session's stream)
+    // and its messages with the primary thread: drawn again only when they change.
+    let activity_and_messages = move || {
+        let Some(origin) = origin.get() else { return Vec::new() };
         let mut out = Vec::new();
-        for row in 0..rows {
-            out.push(view! {
-                <rect class="lane-track" x="0" y=format!("{:.3}%", y(row, 0.3)) width="100%" height=format!("{:.3}%", y(0, 0.4)) />
-            }.into_any());
-        }
-        out.push(bars(0, &primary).into_any());
-        for (n, lane) in lanes.iter().enumerate() {
-            out.push(bars(n + 1, lane).into_any());
-            // Its activity as listed, or else its calls cross-posted to the session's stream.
+        for (n, lane) in lanes.get().into_iter().enumerate() {
+            let row = n + 1;
             let listed = activity.with(|a| a.get(&lane.id).map(|a| a.marks.clone()));
             for (at, kind) in listed.unwrap_or_else(|| lane.marks.clone()) {
-                let x = percent(at, shown);
-                if !(0.0..=100.0).contains(&x) {
-                    continue;
-                }
+                let x = format!("{:.1}", at - origin);
                 out.push(view! {
-                    <rect class=format!("lane-mark {kind}") data-testid="lane-mark" data-thread=lane.id.clone() data-kind=kind
-                        x=format!("{x:.3}%") y=format!("{:.3}%", y(n + 1, 0.15)) width="2" height=format!("{:.3}%", y(0, 0.7)) />
+                    <line class=format!("lane-mark {kind}") data-testid="lane-mark" data-thread=lane.id.clone() data-kind=kind
+                        x1=x.clone() x2=x y1=format!("{row}.15") y2=format!("{row}.85") vector-effect="non-scaling-stroke" />
                 }.into_any());
             }
             for &(at, to) in &lane.messages {
-                let x = percent(at, shown);
-                if !(0.0..=100.0).contains(&x) {
-                    continue;
-                }
-                let (from_row, to_row) = if to { (0, n + 1) } else { (n + 1, 0) };
+                let x = format!("{:.1}", at - origin);
                 let (direction, title) = if to {
                     ("to", format!("A message to {}", lane.name))
                 } else {
@@ -218,13 +226,32 @@ pub(super) fn Lanes(
                 };
                 out.push(view! {
                     <g class=format!("lane-message {direction}") data-testid="lane-message" data-thread=lane.id.clone() data-direction=direction data-title=title>
-                        <line x1=format!("{x:.3}%") x2=format!("{x:.3}%") y1=format!("{:.3}%", y(from_row, 0.5)) y2=format!("{:.3}%", y(to_row, 0.5)) />
-                        <circle cx=format!("{x:.3}%") cy=format!("{:.3}%", y(to_row, 0.5)) r="3.5" />
+                        <line x1=x.clone() x2=x y1="0.5" y2=format!("{row}.5") vector-effect="non-scaling-stroke" />
                     </g>
                 }.into_any());
             }
         }
         out
+    };
+    // The dot at each message's receiving end, which must stay round.
+    let message_ends = move || {
+        let Some(shown) = shown.get() else { return Vec::new() };
+        let lanes = lanes.get();
+        let rows = lanes.len() + 1;
+        lanes
+            .iter()
+            .enumerate()
+            .flat_map(|(n, lane)| {
+                lane.messages.iter().filter_map(move |&(at, to)| {
+                    let x = percent(at, shown);
+                    let row = if to { n + 1 } else { 0 };
+                    (0.0..=100.0).contains(&x).then(|| {
+                        view! { <circle class=if to { "lane-message-end to" } else { "lane-message-end from" }
+                            cx=format!("{x:.3}%") cy=format!("{:.3}%", (row as f64 + 0.5) / rows as f64 * 100.0) r="3.5" /> }
+                    })
+                })
+            })
+            .collect::<Vec<_>>()
     };
     let cursor_line = move || {
         let (shown, at) = (shown.get()?, cursor.get()?);
@@ -293,9 +320,15 @@ pub(super) fn Lanes(
                         aria-valuenow=move || match (cursor.get(), axis.get()) { (Some(at), Some(a)) => format!("{:.0}", percent(at, a)), _ => "0".to_owned() }
                         aria-valuetext=value_text
                         on:pointerdown=on_pointerdown on:pointermove=on_pointermove
-                        on:pointerup=move |_| scrubbing.set(false) on:pointercancel=move |_| scrubbing.set(false)
+                        on:pointerup=move |_| scrubbing.set_value(false) on:pointercancel=move |_| scrubbing.set_value(false)
                         on:keydown=on_keydown>
-                        <svg width="100%" height="100%" aria-hidden="true">{drawn}{cursor_line}</svg>
+                        <svg width="100%" height="100%" aria-hidden="true">
+                            {tracks}
+                            <svg class="lanes-plot" width="100%" height="100%" viewBox=view_box preserveAspectRatio="none">
+                                {bars}{activity_and_messages}
+                            </svg>
+                            {message_ends}{cursor_line}
+                        </svg>
                     </div>
                     // The window's ends, and the cursor's time under it (an end it would cover is left out).
                     <p class="lanes-axis muted" aria-hidden="true">
