@@ -192,4 +192,16 @@ async fn wrong_keys_and_missing_betas_are_refused_in_the_api_error_shape() {
     assert_eq!(response.status().as_u16(), 400, "the beta header is required");
     let response = engine.client.get(format!("{}/v1/files", engine.url)).header("x-api-key", KEY).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200, "files need no beta header");
+    // Memory stores take their own beta, not the Managed Agents one.
+    let response = engine
+        .client
+        .get(format!("{}/v1/memory_stores", engine.url))
+        .header("x-api-key", KEY)
+        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400, "memory stores need agent-memory-2026-07-22");
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains(protocol::AGENT_MEMORY_BETA), "{body}");
 }

@@ -13,6 +13,7 @@
 
 // Objects, request bodies, pagination and errors.
 pub mod agents;
+pub mod beta;
 pub mod common;
 pub mod environments;
 pub mod error;
@@ -28,7 +29,8 @@ pub mod event_params;
 pub mod events;
 pub mod usage;
 
-/// The `anthropic-beta` value for agents, environments, sessions and vaults.
+/// The `anthropic-beta` value for agents, environments, sessions, vaults and deployments
+/// ([`beta::FAMILIES`] says which path takes which).
 pub const MANAGED_AGENTS_BETA: &str = "managed-agents-2026-04-01";
 /// The `anthropic-beta` value for memory stores.
 pub const AGENT_MEMORY_BETA: &str = "agent-memory-2026-07-22";

@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use app::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
-use protocol::{AGENT_MEMORY_BETA, ANTHROPIC_VERSION, MANAGED_AGENTS_BETA, error::ErrorResponse};
+use protocol::{ANTHROPIC_VERSION, beta::beta_for, error::ErrorResponse};
 use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
@@ -136,16 +136,6 @@ impl Upstream for UpstreamClient {
     }
 }
 
-/// The `anthropic-beta` a path's resource family needs (files and skills need none).
-pub fn beta_for(path: &str) -> Option<&'static str> {
-    let family = path.trim_start_matches("/v1/").split(['/', '?']).next().unwrap_or_default();
-    match family {
-        "files" | "skills" | "models" | "messages" => None,
-        "memory_stores" => Some(AGENT_MEMORY_BETA),
-        _ => Some(MANAGED_AGENTS_BETA),
-    }
-}
-
 /// The SDK's rule: `x-should-retry` decides when present; otherwise 408, 409, 429 and 5xx.
 fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
     match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
@@ -225,16 +215,6 @@ pub fn describe(error: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_resource_family_gets_its_beta() {
-        assert_eq!(beta_for("/v1/agents"), Some(MANAGED_AGENTS_BETA));
-        assert_eq!(beta_for("/v1/sessions/sesn_1/events"), Some(MANAGED_AGENTS_BETA));
-        assert_eq!(beta_for("/v1/vaults/vlt_1/credentials"), Some(MANAGED_AGENTS_BETA));
-        assert_eq!(beta_for("/v1/memory_stores"), Some(AGENT_MEMORY_BETA));
-        assert_eq!(beta_for("/v1/files/file_1/content"), None);
-        assert_eq!(beta_for("/v1/skills"), None);
-    }
 
     #[test]
     fn retry_after_reads_milliseconds_seconds_and_dates() {

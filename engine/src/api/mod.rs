@@ -29,9 +29,6 @@ use crate::{
     store::{Cursor, Filter, ListQuery, Order, PageRows, json as json_text},
 };
 
-/// The `anthropic-beta` value every `/v1/` endpoint but files needs.
-pub use protocol::MANAGED_AGENTS_BETA as BETA;
-
 pub fn router(state: Arc<EngineState>) -> Router {
     let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
     let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes as usize + 64 * 1024);
@@ -96,7 +93,8 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// Checks the key (`x-api-key` or `Authorization: Bearer`) and, outside files, the beta header.
+/// Checks the key (`x-api-key` or `Authorization: Bearer`) and the beta header of the path's
+/// resource family ([`protocol::beta::FAMILIES`]: none for files and skills).
 async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let given = headers
@@ -113,23 +111,24 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
         return ApiError::unauthorized("invalid x-api-key: this key is not the engine's key.").into_response();
     }
     let path = request.uri().path();
-    let needs_beta = path.starts_with("/v1/") && !path.starts_with("/v1/files");
-    if needs_beta && !has_beta(headers) {
+    if let Some(beta) = protocol::beta::beta_for(path)
+        && !has_beta(headers, beta)
+    {
         return ApiError::invalid(format!(
-            "{path} is a beta endpoint: send the header anthropic-beta: {BETA} (the SDK's client.beta methods do)."
+            "{path} is a beta endpoint: send the header anthropic-beta: {beta} (the SDK's client.beta methods do)."
         ))
         .into_response();
     }
     next.run(request).await
 }
 
-fn has_beta(headers: &HeaderMap) -> bool {
+fn has_beta(headers: &HeaderMap, beta: &str) -> bool {
     headers
         .get_all("anthropic-beta")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|b| b.trim() == BETA)
+        .any(|b| b.trim() == beta)
 }
 
 /// A JSON body; a body that does not parse is a 400 that says where and why.

@@ -47,12 +47,14 @@ pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
 }
 
 impl TestEngine {
-    /// A request with the engine's key and the beta header.
+    /// A request with the engine's key and the beta header of the path's family, as the SDK
+    /// sends them.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.url))
-            .header("x-api-key", KEY)
-            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
+        let request = self.client.request(method, format!("{}{path}", self.url)).header("x-api-key", KEY);
+        match protocol::beta::beta_for(path) {
+            Some(beta) => request.header("anthropic-beta", beta),
+            None => request,
+        }
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
