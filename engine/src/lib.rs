@@ -4,7 +4,8 @@
 //!   files, session resources), with the API's error bodies and cursor pagination;
 //! - `store`: SQLite in WAL mode in the data directory; agents keep every version, events are
 //!   append-only;
-//! - `runtime`: one task per active session that plays the agent's turns;
+//! - `runtime`: one task per active session that plays the agent's turns, and the scheduler
+//!   that fires deployments on their cron schedules;
 //! - `script`: the scripted model (deterministic, for demos and tests);
 //! - [`sandbox`]: real tools in a bubblewrap sandbox per session.
 //!
@@ -99,6 +100,8 @@ pub struct EngineState {
     store: Store,
     hubs: Mutex<HashMap<String, Arc<SessionHub>>>,
     runtimes: Mutex<HashMap<String, runtime::Handle>>,
+    /// Wakes the deployment scheduler when a schedule changes.
+    scheduler: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -111,11 +114,18 @@ impl Engine {
         }
         let store =
             Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
-        let state = Arc::new(EngineState { config, store, hubs: Mutex::default(), runtimes: Mutex::default() });
+        let state = Arc::new(EngineState {
+            config,
+            store,
+            hubs: Mutex::default(),
+            runtimes: Mutex::default(),
+            scheduler: Arc::default(),
+        });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;
         if state.config.seed_demo {
             seed::demo(&state).await.map_err(|e| EngineError::Seed(e.message))?;
         }
+        runtime::scheduler::start(&state);
         Ok(Engine { state })
     }
 

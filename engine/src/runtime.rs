@@ -13,6 +13,7 @@
 //! (`outcomes`) has the turn graded when it ends, and revised until the grader is satisfied.
 
 mod outcomes;
+pub mod scheduler;
 mod threads;
 
 use std::{

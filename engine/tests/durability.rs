@@ -3,55 +3,10 @@
 
 mod support;
 
-use std::{
-    collections::HashSet,
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-};
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use support::{KEY, TestEngine, config, spawn_engine, temp_dir};
-
-/// The engine's process; dropping it kills it, so a failed test leaves nothing running.
-struct Process(Child);
-
-impl Process {
-    /// SIGKILL, as a crash would.
-    fn kill(&mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-
-    /// SIGINT: a graceful stop.
-    fn interrupt(&mut self) {
-        Command::new("kill").args(["-INT", &self.0.id().to_string()]).status().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The engine as its own process, so it can be killed.
-fn start(data_dir: &Path) -> (Process, TestEngine) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-engine"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("SWITCHBOARD_ENGINE_KEY", KEY)
-        .env("SWITCHBOARD_DATA_DIR", data_dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the engine binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://"), "{line}");
-    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned() })
-}
+use support::{config, spawn_engine, start, temp_dir};
 
 fn ids(events: &[Value]) -> Vec<String> {
     events.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()

@@ -15,6 +15,7 @@
 pub mod agents;
 pub mod beta;
 pub mod common;
+pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod files;

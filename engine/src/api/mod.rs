@@ -2,6 +2,7 @@
 //! request/response plumbing every endpoint shares.
 
 mod agents;
+mod deployments;
 mod environments;
 mod events;
 mod files;
@@ -68,6 +69,14 @@ pub fn router(state: Arc<EngineState>) -> Router {
         )
         .route("/v1/vaults/{id}/credentials/{credential_id}/archive", post(vaults::archive_credential))
         .route("/v1/vaults/{id}/credentials/{credential_id}/mcp_oauth_validate", post(vaults::validate_credential))
+        .route("/v1/deployments", get(deployments::list).post(deployments::create))
+        .route("/v1/deployments/{id}", get(deployments::retrieve).post(deployments::update))
+        .route("/v1/deployments/{id}/archive", post(deployments::archive))
+        .route("/v1/deployments/{id}/pause", post(deployments::pause))
+        .route("/v1/deployments/{id}/unpause", post(deployments::unpause))
+        .route("/v1/deployments/{id}/run", post(deployments::run))
+        .route("/v1/deployment_runs", get(deployments::list_runs))
+        .route("/v1/deployment_runs/{id}", get(deployments::retrieve_run))
         .layer(json_limit)
         .merge(
             Router::new()
@@ -203,11 +212,13 @@ impl Params {
         self.get("page").filter(|p| !p.is_empty()).map(|p| Cursor::decode(p, order)).transpose()
     }
 
-    /// `name[gt|gte|lt|lte]` as (operator, microseconds).
+    /// `name[gt|gte|lt|lte]` (or `name_gt` and so on, as the SDK writes the deployment filters)
+    /// as (operator, microseconds).
     pub fn ranges(&self, name: &str) -> ApiResult<Vec<(&'static str, i64)>> {
         let mut ranges = Vec::new();
         for (op, sql) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
-            if let Some(text) = self.get(&format!("{name}[{op}]")) {
+            let text = self.get(&format!("{name}[{op}]")).or_else(|| self.get(&format!("{name}_{op}")));
+            if let Some(text) = text {
                 let micros = crate::ids::parse_datetime(text).ok_or_else(|| {
                     ApiError::invalid(format!("{name}[{op}] must be an RFC 3339 datetime, not {text:?}."))
                 })?;

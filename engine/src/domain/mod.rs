@@ -2,6 +2,7 @@
 //! handlers in `api/` and the runtime call. Handlers parse and answer; these check and store.
 
 pub mod agents;
+pub mod deployments;
 pub mod environments;
 pub mod files;
 pub mod multiagent;

@@ -11,6 +11,7 @@ use protocol::{
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use super::deployments::{FIRED_ALREADY, FireRecord};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -33,6 +34,17 @@ impl EngineState {
     /// Creates a session: the agent pinned (with any overrides), the environment checked, the
     /// resources mounted, then the initial events queued.
     pub async fn create_session(self: &Arc<Self>, body: SessionCreate) -> ApiResult<Value> {
+        self.create_session_as(body, None).await
+    }
+
+    /// Creates a session; with `fire`, as a deployment's run, written in the same transaction
+    /// (the session carries the deployment's id). A run for the same cron time already written
+    /// rolls it all back with the error code [`FIRED_ALREADY`].
+    pub async fn create_session_as(
+        self: &Arc<Self>,
+        body: SessionCreate,
+        fire: Option<FireRecord>,
+    ) -> ApiResult<Value> {
         let agent = self.pinned_agent(&body.agent).await?;
         self.usable_environment(&body.environment_id).await?;
         let (metadata, initial) = checked_params(&body)?;
@@ -63,7 +75,7 @@ impl EngineState {
             "stats": { "active_seconds": 0.0, "duration_seconds": 0.0 },
             "outcome_evaluations": [],
             "budget": body.budget,
-            "deployment_id": null,
+            "deployment_id": fire.as_ref().map(|f| f.deployment_id.clone()),
             "created_at": at.text,
             "updated_at": at.text,
             "archived_at": null,
@@ -88,6 +100,13 @@ impl EngineState {
                 .bind(resource.to_string())
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some(fire) = fire {
+            let mut run = fire.run;
+            run.session_id = Some(session_id.clone());
+            if !self.insert_run(&run, fire.scheduled_us, &mut tx).await? {
+                return Err(ApiError::conflict("This cron time has fired already.").with_code(FIRED_ALREADY));
+            }
         }
         tx.commit().await?;
         if !initial.is_empty() {

@@ -2,7 +2,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
 use engine::{Engine, EngineConfig};
 use serde_json::{Value, json};
@@ -35,6 +40,46 @@ pub fn config(data_dir: PathBuf) -> EngineConfig {
     config.tool_runner = PathBuf::from(env!("CARGO_BIN_EXE_switchboard-engine"));
     config.seed_demo = false;
     config
+}
+
+/// The engine's process; dropping it kills it, so a failed test leaves nothing running.
+pub struct Process(Child);
+
+impl Process {
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+
+    /// SIGINT: a graceful stop.
+    pub fn interrupt(&mut self) {
+        Command::new("kill").args(["-INT", &self.0.id().to_string()]).status().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The engine as its own process, so it can be killed.
+pub fn start(data_dir: &Path) -> (Process, TestEngine) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-engine"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SWITCHBOARD_ENGINE_KEY", KEY)
+        .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the engine binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://"), "{line}");
+    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned() })
 }
 
 pub async fn spawn_engine(config: EngineConfig) -> TestEngine {

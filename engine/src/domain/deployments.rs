@@ -1,0 +1,630 @@
+//! Deployments: checking and storing them, their cron schedules, and firing them. A fire is one
+//! run, the append-only record of the session it created or of why it created none.
+//!
+//! A fire that creates a session writes the session and its run in one transaction; a scheduled
+//! run is unique per (deployment, cron time). So a crash leaves either both or neither, and the
+//! scheduler, finding the time still due after a restart, fires it once: never twice.
+
+use std::{str::FromStr, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::{
+    Cron,
+    parser::{CronParser, Seconds, Year},
+};
+use protocol::{
+    agents::AgentRefParam,
+    common::{Empty, Metadata},
+    deployments::{
+        AgentRefTag, AgentReference, Deployment, DeploymentAgentParam, DeploymentInitialEvent, DeploymentResource,
+        DeploymentRun, DeploymentRunTag, ErrorPausedReason, FileResourceConfig, PausedError, PausedReason, RunError,
+        Schedule, ScheduleParams, ScheduleTrigger, TriggerContext,
+    },
+    event_params::InitialEvent,
+    sessions::{Budget, ResourceParams, SessionAgentObject, SessionAgentParam, SessionCreate},
+};
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{format_micros, new_id, now},
+    resolve,
+    store::{from_json, json, to_json},
+};
+
+/// Most initial events a deployment sends.
+pub const MAX_INITIAL_EVENTS: usize = 50;
+/// Most vaults and resources a deployment names.
+pub const MAX_VAULTS: usize = 50;
+pub const MAX_RESOURCES: usize = 500;
+/// How many coming fires a deployment's schedule lists.
+pub const UPCOMING: usize = 5;
+
+/// A deployment's schedule, parsed: a five-field cron expression in an IANA time zone.
+pub struct CronSchedule {
+    cron: Cron,
+    tz: Tz,
+}
+
+impl CronSchedule {
+    /// Parses a schedule, refusing what the API refuses: anything but five fields, seconds or
+    /// years, `L`, `W`, `#`, `?`, `@` shortcuts, and a time zone not in the IANA database.
+    pub fn parse(params: &ScheduleParams) -> ApiResult<CronSchedule> {
+        let expression = params.expression.trim();
+        let fields: Vec<&str> = expression.split_whitespace().collect();
+        let example = "e.g. \"0 9 * * 1-5\" for 9:00 on weekdays";
+        if fields.len() != 5 {
+            return Err(ApiError::invalid(format!(
+                "schedule.expression {expression:?} must have five fields (minute hour day-of-month month day-of-week), {example}."
+            )));
+        }
+        for field in &fields {
+            let mut rest = field.to_ascii_uppercase();
+            for name in [
+                "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", "SUN", "MON",
+                "TUE", "WED", "THU", "FRI", "SAT",
+            ] {
+                rest = rest.replace(name, "");
+            }
+            if let Some(bad) = rest.chars().find(|c| !(c.is_ascii_digit() || "*,-/".contains(*c))) {
+                return Err(ApiError::invalid(format!(
+                    "schedule.expression {expression:?}: {bad:?} is not allowed (no L, W, #, ? or @ shortcuts; only numbers, names, *, ',', '-' and '/'), {example}."
+                )));
+            }
+        }
+        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+        let cron = parser.parse(expression).map_err(|error| {
+            ApiError::invalid(format!("schedule.expression {expression:?} is not a valid cron expression: {error}."))
+        })?;
+        let tz = Tz::from_str(params.timezone.trim()).map_err(|_| {
+            ApiError::invalid(format!(
+                "schedule.timezone {:?} is not an IANA time zone; use a name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\".",
+                params.timezone
+            ))
+        })?;
+        Ok(CronSchedule { cron, tz })
+    }
+
+    /// The first fire strictly after `micros` (fires fall on whole minutes).
+    pub fn next_after(&self, micros: i64) -> Option<i64> {
+        let minute = micros - micros.rem_euclid(60_000_000);
+        let from = DateTime::<Utc>::from_timestamp_micros(minute)?.with_timezone(&self.tz);
+        let next = self.cron.find_next_occurrence(&from, false).ok()?;
+        Some(next.with_timezone(&Utc).timestamp_micros())
+    }
+
+    /// Up to `n` fires after `micros`.
+    pub fn upcoming(&self, micros: i64, n: usize) -> Vec<i64> {
+        let mut times = Vec::with_capacity(n);
+        let mut at = micros;
+        while times.len() < n {
+            let Some(next) = self.next_after(at) else { break };
+            times.push(next);
+            at = next;
+        }
+        times
+    }
+
+    /// The latest fire from `due` (itself a fire time) up to `now`: the one time a scheduler that
+    /// was down since `due` runs; the earlier missed times are skipped.
+    pub fn latest_due(&self, due: i64, now: i64) -> i64 {
+        let mut latest = due;
+        while let Some(next) = self.next_after(latest).filter(|n| *n <= now) {
+            latest = next;
+        }
+        latest
+    }
+}
+
+/// What fired a run.
+#[derive(Debug, Clone, Copy)]
+pub enum Trigger {
+    Manual,
+    /// The cron time, in microseconds.
+    Schedule(i64),
+}
+
+/// The run a fire records with the session it creates (written in the session's transaction).
+pub struct FireRecord {
+    pub deployment_id: String,
+    pub run: DeploymentRun,
+    pub scheduled_us: Option<i64>,
+}
+
+/// A deployment row: its stored body and the columns beside it.
+pub struct StoredDeployment {
+    pub body: Deployment,
+    pub archived: bool,
+    pub last_run_us: Option<i64>,
+}
+
+impl StoredDeployment {
+    /// The deployment as the API answers it: with its schedule's last run and next fires.
+    pub fn answer(&self) -> ApiResult<Value> {
+        let mut body = self.body.clone();
+        if let Some(schedule) = &mut body.schedule {
+            schedule.last_run_at = self.last_run_us.map(format_micros);
+            let upcoming = match self.archived {
+                true => Vec::new(),
+                false => CronSchedule::parse(&params_of(schedule))?.upcoming(now().micros, UPCOMING),
+            };
+            schedule.upcoming_runs_at = Some(upcoming.into_iter().map(format_micros).collect());
+        }
+        to_json(&body)
+    }
+}
+
+/// The request form of a stored schedule.
+pub fn params_of(schedule: &Schedule) -> ScheduleParams {
+    ScheduleParams {
+        expression: schedule.expression.clone(),
+        timezone: schedule.timezone.clone(),
+        r#type: schedule.r#type,
+    }
+}
+
+/// The stored form of a requested schedule (computed times are added when read).
+pub fn schedule_of(params: &ScheduleParams) -> ApiResult<Schedule> {
+    CronSchedule::parse(params)?;
+    Ok(Schedule {
+        expression: params.expression.trim().to_owned(),
+        timezone: params.timezone.trim().to_owned(),
+        r#type: params.r#type,
+        last_run_at: None,
+        upcoming_runs_at: None,
+    })
+}
+
+impl EngineState {
+    /// The agent a deployment pins: a bare id pins the latest version; an object must name one.
+    pub async fn deployment_agent(&self, param: &DeploymentAgentParam) -> ApiResult<AgentReference> {
+        let (id, version) = match param {
+            DeploymentAgentParam::Id(id) => (id.clone(), None),
+            DeploymentAgentParam::Object(object) => {
+                let Some(version) = object.reference.version else {
+                    return Err(ApiError::invalid(
+                        "agent: an agent object needs both id and version; send the bare id to pin the latest version.",
+                    ));
+                };
+                (object.reference.id.clone(), Some(version as i64))
+            }
+        };
+        let agent = self.agent(&id, version).await.map_err(|e| e.in_field("agent"))?;
+        if !agent["archived_at"].is_null() {
+            return Err(ApiError::invalid(format!("agent: agent {id} is archived, so it cannot be deployed.")));
+        }
+        let version = agent["version"].as_u64().ok_or_else(|| ApiError::internal("an agent without a version"))?;
+        Ok(AgentReference { id, r#type: AgentRefTag, version })
+    }
+
+    /// Checks what a deployment's sessions will be made of, as a session create checks it, so a
+    /// deployment that cannot fire is refused when it is saved rather than at its first fire.
+    pub async fn check_deployment_parts(
+        &self,
+        environment_id: &str,
+        initial_events: &[DeploymentInitialEvent],
+        resources: &[ResourceParams],
+        vault_ids: &[String],
+        budget: Option<&Budget>,
+    ) -> ApiResult<(Vec<DeploymentResource>, Vec<DeploymentInitialEvent>)> {
+        let (archived, _) = self.environment(environment_id).await.map_err(|e| e.in_field("environment_id"))?;
+        if archived {
+            return Err(ApiError::invalid(format!(
+                "environment_id: environment {environment_id} is archived, so no session can run in it."
+            )));
+        }
+        if initial_events.is_empty() || initial_events.len() > MAX_INITIAL_EVENTS {
+            return Err(ApiError::invalid(format!(
+                "initial_events: a deployment sends 1 to {MAX_INITIAL_EVENTS} events to each session."
+            )));
+        }
+        for (i, event) in initial_events.iter().enumerate() {
+            let at = format!("initial_events[{i}]");
+            match event {
+                DeploymentInitialEvent::UserMessage(message) if message.content.is_empty() => {
+                    return Err(ApiError::invalid(format!("{at}.content: a message needs at least one block.")));
+                }
+                DeploymentInitialEvent::UserMessage(_) => {}
+                DeploymentInitialEvent::UserDefineOutcome(outcome) => {
+                    self.check_outcome(outcome, &at).await?;
+                }
+                DeploymentInitialEvent::SystemMessage(_) => {
+                    return Err(ApiError::invalid(format!(
+                        "{at}: the embedded engine does not support system.message (its scripted model has no system turns)."
+                    )));
+                }
+                DeploymentInitialEvent::Unknown(value) => {
+                    return Err(ApiError::invalid(format!(
+                        "{at}.type: {} cannot start a session; send user.message, user.define_outcome or system.message.",
+                        value.get("type").unwrap_or(&Value::Null)
+                    )));
+                }
+            }
+        }
+        if vault_ids.len() > MAX_VAULTS {
+            return Err(ApiError::invalid(format!("vault_ids: at most {MAX_VAULTS} vaults.")));
+        }
+        for (i, vault_id) in vault_ids.iter().enumerate() {
+            let (archived, _) = self.store.vault(vault_id).await.map_err(|e| e.in_field(&format!("vault_ids[{i}]")))?;
+            if archived {
+                return Err(ApiError::invalid(format!("vault_ids[{i}]: vault {vault_id} is archived.")));
+            }
+        }
+        if resources.len() > MAX_RESOURCES {
+            return Err(ApiError::invalid(format!("resources: at most {MAX_RESOURCES} resources.")));
+        }
+        let mut echoed = Vec::new();
+        for (i, resource) in resources.iter().enumerate() {
+            let at = format!("resources[{i}]");
+            match resource {
+                ResourceParams::File(file) => {
+                    self.file_resource(&file.file_id, file.mount_path.as_deref(), &at).await?;
+                    echoed.push(DeploymentResource::File(FileResourceConfig {
+                        file_id: file.file_id.clone(),
+                        mount_path: file.mount_path.clone(),
+                    }));
+                }
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "{at}: the embedded engine mounts files only ({} is not supported).",
+                        other.type_name()
+                    )));
+                }
+            }
+        }
+        if let Some(budget) = budget
+            && budget.max_list_cost.amount.parse::<u64>().is_err()
+        {
+            return Err(ApiError::invalid(
+                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
+            ));
+        }
+        Ok((echoed, initial_events.to_vec()))
+    }
+
+    /// A deployment with its archive state and last scheduled run.
+    pub async fn deployment(&self, id: &str) -> ApiResult<StoredDeployment> {
+        let row = sqlx::query("SELECT body, archived, last_run_us FROM deployments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("deployment", id))?;
+        Ok(StoredDeployment {
+            body: from_json(json(row.get(0))?)?,
+            archived: row.get::<i64, _>(1) != 0,
+            last_run_us: row.get(2),
+        })
+    }
+
+    /// Writes a deployment's body, status and next fire (worked out from its schedule unless it
+    /// is paused or archived), and wakes the scheduler.
+    pub async fn write_deployment(&self, deployment: &Deployment, archive: bool) -> ApiResult<()> {
+        let next_fire = match (&deployment.schedule, deployment.paused_reason.is_some() || archive) {
+            (Some(schedule), false) => CronSchedule::parse(&params_of(schedule))?.next_after(now().micros),
+            _ => None,
+        };
+        sqlx::query(
+            "UPDATE deployments SET body = ?, agent_id = ?, status = ?, archived = archived OR ?, next_fire_us = ? WHERE id = ?",
+        )
+        .bind(to_json(deployment)?.to_string())
+        .bind(&deployment.agent.id)
+        .bind(deployment.status.as_str())
+        .bind(archive)
+        .bind(next_fire)
+        .bind(&deployment.id)
+        .execute(&self.store.pool)
+        .await?;
+        self.scheduler.notify_one();
+        Ok(())
+    }
+
+    pub async fn insert_deployment(&self, deployment: &Deployment, created_us: i64) -> ApiResult<()> {
+        let next_fire = match &deployment.schedule {
+            Some(schedule) => CronSchedule::parse(&params_of(schedule))?.next_after(now().micros),
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO deployments (id, body, created_us, agent_id, status, next_fire_us) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&deployment.id)
+        .bind(to_json(deployment)?.to_string())
+        .bind(created_us)
+        .bind(&deployment.agent.id)
+        .bind(deployment.status.as_str())
+        .bind(next_fire)
+        .execute(&self.store.pool)
+        .await?;
+        self.scheduler.notify_one();
+        Ok(())
+    }
+
+    /// Fires a deployment once: creates its session, or records why it could not. Returns the
+    /// run, or `None` when a run for this cron time exists already (a restart's second try).
+    pub async fn fire(self: &Arc<Self>, deployment: &Deployment, trigger: Trigger) -> ApiResult<Option<DeploymentRun>> {
+        let at = now();
+        let mut run = DeploymentRun {
+            id: new_id("drun"),
+            agent: deployment.agent.clone(),
+            created_at: at.text.clone(),
+            deployment_id: deployment.id.clone(),
+            error: None,
+            session_id: None,
+            trigger_context: match trigger {
+                Trigger::Manual => TriggerContext::Manual(Empty {}),
+                Trigger::Schedule(micros) => {
+                    TriggerContext::Schedule(ScheduleTrigger { scheduled_at: format_micros(micros) })
+                }
+            },
+            r#type: DeploymentRunTag,
+        };
+        let scheduled_us = match trigger {
+            Trigger::Manual => None,
+            Trigger::Schedule(micros) => Some(micros),
+        };
+        match self.fire_error(deployment).await? {
+            Some(error) => run.error = Some(error),
+            None => {
+                let body = session_of(deployment);
+                let record = FireRecord { deployment_id: deployment.id.clone(), run: run.clone(), scheduled_us };
+                match self.create_session_as(body, Some(record)).await {
+                    Ok(session) => {
+                        run.session_id = session["id"].as_str().map(str::to_owned);
+                        return Ok(Some(run));
+                    }
+                    Err(error) if error.code == Some(FIRED_ALREADY) => return Ok(None),
+                    Err(error) if error.status.is_server_error() => return Err(error),
+                    Err(error) => run.error = Some(RunError::new("session_creation_rejected_error", error.message)),
+                }
+            }
+        }
+        if !self.insert_run(&run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
+            return Ok(None);
+        }
+        Ok(Some(run))
+    }
+
+    /// Writes a run; false when its (deployment, cron time) has one already.
+    pub async fn insert_run(
+        &self,
+        run: &DeploymentRun,
+        scheduled_us: Option<i64>,
+        connection: &mut sqlx::SqliteConnection,
+    ) -> ApiResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO deployment_runs (id, deployment_id, body, created_us, has_error, trigger_type, scheduled_us) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, scheduled_us) DO NOTHING",
+        )
+        .bind(&run.id)
+        .bind(&run.deployment_id)
+        .bind(to_json(run)?.to_string())
+        .bind(crate::ids::parse_datetime(&run.created_at).unwrap_or_default())
+        .bind(run.error.is_some())
+        .bind(run.trigger_context.type_name())
+        .bind(scheduled_us)
+        .execute(connection)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Why a deployment cannot fire now, in the run error types of the API; `None` if it can.
+    async fn fire_error(&self, deployment: &Deployment) -> ApiResult<Option<RunError>> {
+        let agent = &deployment.agent;
+        match self.agent(&agent.id, Some(agent.version as i64)).await {
+            Ok(body) if !body["archived_at"].is_null() => {
+                return Ok(Some(RunError::new(
+                    "agent_archived_error",
+                    format!("Agent {} is archived; deploy another agent or version.", agent.id),
+                )));
+            }
+            Ok(_) => {}
+            Err(error) if error.status.is_client_error() => {
+                return Ok(Some(RunError::new("unknown_error", error.message)));
+            }
+            Err(error) => return Err(error),
+        }
+        match self.environment(&deployment.environment_id).await {
+            Ok((true, _)) => {
+                return Ok(Some(RunError::new(
+                    "environment_archived_error",
+                    format!("Environment {} is archived; choose another environment.", deployment.environment_id),
+                )));
+            }
+            Ok(_) => {}
+            Err(error) if error.status.is_client_error() => {
+                return Ok(Some(RunError::new(
+                    "environment_not_found_error",
+                    format!("Environment {} no longer exists; choose another environment.", deployment.environment_id),
+                )));
+            }
+            Err(error) => return Err(error),
+        }
+        for vault_id in &deployment.vault_ids {
+            match self.store.vault(vault_id).await {
+                Ok((true, _)) => {
+                    return Ok(Some(RunError::new(
+                        "vault_archived_error",
+                        format!("Vault {vault_id} is archived; remove it from the deployment."),
+                    )));
+                }
+                Ok(_) => {}
+                Err(error) if error.status.is_client_error() => {
+                    return Ok(Some(RunError::new(
+                        "vault_not_found_error",
+                        format!("Vault {vault_id} no longer exists; remove it from the deployment."),
+                    )));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        for resource in &deployment.resources {
+            if let DeploymentResource::File(file) = resource {
+                let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM files WHERE id = ?")
+                    .bind(&file.file_id)
+                    .fetch_optional(&self.store.pool)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(Some(RunError::new(
+                        "file_not_found_error",
+                        format!("File {} no longer exists; remove it from the deployment.", file.file_id),
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// After a scheduled fire: the next cron time, the last run, and a pause if the run's error
+    /// pauses. Only if the deployment still waits for `due` (an edit, pause or archive in the
+    /// meantime wins).
+    pub async fn advance_schedule(
+        &self,
+        deployment: &Deployment,
+        due: i64,
+        fired: i64,
+        run: Option<&DeploymentRun>,
+    ) -> ApiResult<()> {
+        let Some(schedule) = &deployment.schedule else { return Ok(()) };
+        let next = CronSchedule::parse(&params_of(schedule))?.next_after(fired.max(now().micros));
+        let started = run.filter(|r| r.session_id.is_some()).map(|_| fired);
+        let pause = run.and_then(|r| r.error.as_ref()).filter(|e| e.pauses());
+        match pause {
+            Some(error) => {
+                let reason =
+                    PausedReason::Error(ErrorPausedReason { error: PausedError { r#type: error.r#type.clone() } });
+                sqlx::query(
+                    "UPDATE deployments SET status = 'paused', next_fire_us = NULL, \
+                     body = json_set(body, '$.status', 'paused', '$.paused_reason', json(?), '$.updated_at', ?) \
+                     WHERE id = ? AND next_fire_us = ?",
+                )
+                .bind(to_json(&reason)?.to_string())
+                .bind(now().text)
+                .bind(&deployment.id)
+                .bind(due)
+                .execute(&self.store.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE deployments SET next_fire_us = ?, last_run_us = COALESCE(?, last_run_us) \
+                     WHERE id = ? AND next_fire_us = ?",
+                )
+                .bind(next)
+                .bind(started)
+                .bind(&deployment.id)
+                .bind(due)
+                .execute(&self.store.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The code of the error a fire's session transaction ends with when its cron time has a run.
+pub const FIRED_ALREADY: &str = "deployment_fired_already";
+
+/// The session a deployment's fire creates.
+fn session_of(deployment: &Deployment) -> SessionCreate {
+    let initial = deployment
+        .initial_events
+        .iter()
+        .filter_map(|event| match event {
+            DeploymentInitialEvent::UserMessage(message) => Some(InitialEvent::UserMessage(message.clone())),
+            DeploymentInitialEvent::UserDefineOutcome(outcome) => {
+                Some(InitialEvent::UserDefineOutcome(outcome.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let resources = deployment
+        .resources
+        .iter()
+        .filter_map(|resource| match resource {
+            DeploymentResource::File(file) => Some(ResourceParams::File(protocol::sessions::FileResourceParams {
+                file_id: file.file_id.clone(),
+                mount_path: file.mount_path.clone(),
+            })),
+            _ => None,
+        })
+        .collect();
+    SessionCreate {
+        agent: SessionAgentParam::Object(SessionAgentObject::Agent(AgentRefParam {
+            id: deployment.agent.id.clone(),
+            version: Some(deployment.agent.version),
+        })),
+        environment_id: deployment.environment_id.clone(),
+        budget: deployment.budget.clone(),
+        initial_events: Some(initial),
+        metadata: Some(Metadata::new()),
+        resources: Some(resources),
+        title: None,
+        vault_ids: Some(deployment.vault_ids.clone()),
+    }
+}
+
+/// Checks a deployment's name, description and metadata.
+pub fn check_labels(name: &str, description: Option<&str>, metadata: &Metadata) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 256 {
+        return Err(ApiError::invalid("name: a deployment's name must be 1–256 characters and not blank."));
+    }
+    if description.is_some_and(|d| d.chars().count() > 2048) {
+        return Err(ApiError::invalid("description: at most 2048 characters."));
+    }
+    resolve::metadata(metadata)
+}
+
+/// `json!` of a paused reason for a manual pause.
+pub fn manual_pause() -> PausedReason {
+    PausedReason::Manual(Empty {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::parse_datetime;
+
+    fn schedule(expression: &str, timezone: &str) -> CronSchedule {
+        let params =
+            ScheduleParams { expression: expression.into(), timezone: timezone.into(), r#type: Default::default() };
+        CronSchedule::parse(&params).unwrap()
+    }
+
+    fn at(text: &str) -> i64 {
+        parse_datetime(text).unwrap()
+    }
+
+    #[test]
+    fn fires_follow_the_wall_clock_of_their_time_zone_across_daylight_saving() {
+        let nine = schedule("0 9 * * *", "Europe/Paris");
+        // 9:00 in Paris is 08:00 UTC in winter and 07:00 UTC in summer (from 29 March 2026).
+        let fires = nine.upcoming(at("2026-03-27T12:00:00Z"), 3);
+        assert_eq!(
+            fires.into_iter().map(format_micros).collect::<Vec<_>>(),
+            ["2026-03-28T08:00:00.000000Z", "2026-03-29T07:00:00.000000Z", "2026-03-30T07:00:00.000000Z"]
+        );
+        let within = nine.next_after(at("2026-03-28T07:59:59.5Z"));
+        assert_eq!(within, Some(at("2026-03-28T08:00:00Z")), "a fire later in the same minute counts");
+        assert_eq!(nine.next_after(at("2026-03-28T08:00:00Z")), Some(at("2026-03-29T07:00:00Z")), "strictly after");
+    }
+
+    #[test]
+    fn a_scheduler_that_was_down_runs_only_the_latest_missed_time() {
+        let hourly = schedule("0 * * * *", "UTC");
+        let first_missed = at("2026-05-01T10:00:00Z");
+        assert_eq!(hourly.latest_due(first_missed, at("2026-05-01T13:30:00Z")), at("2026-05-01T13:00:00Z"));
+        assert_eq!(hourly.latest_due(first_missed, at("2026-05-01T10:00:01Z")), first_missed);
+    }
+
+    #[test]
+    fn the_api_s_cron_dialect_is_refused_beyond_five_posix_fields() {
+        for bad in ["* * * *", "0 * * * * *", "0 9 L * *", "0 9 15W * *", "0 9 * * 5#2", "0 9 ? * *", "@daily"] {
+            let params = ScheduleParams { expression: bad.into(), timezone: "UTC".into(), r#type: Default::default() };
+            assert!(CronSchedule::parse(&params).is_err(), "{bad} was accepted");
+        }
+        let sunday = schedule("0 9 * * 7", "UTC").next_after(at("2026-11-22T10:00:00Z")).map(format_micros);
+        assert_eq!(sunday.as_deref(), Some("2026-11-29T09:00:00.000000Z"), "7 is Sunday");
+    }
+}

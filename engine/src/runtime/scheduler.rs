@@ -1,0 +1,109 @@
+//! The deployment scheduler: one task that sleeps until the next cron time any active deployment
+//! has (`deployments.next_fire_us`), fires every deployment due, and moves each to its next time.
+//!
+//! - A fire is recorded once per (deployment, cron time): its run is unique on that pair and a
+//!   successful fire writes its session in the run's transaction, so a restart never fires a
+//!   time twice.
+//! - Times missed while the engine was down: when it starts, each deployment whose next time has
+//!   passed fires once, for the latest time missed; the earlier missed times are skipped (no run
+//!   is recorded for them). A deployment never gets a burst of catch-up sessions.
+//! - Due deployments fire concurrently (up to [`CONCURRENT_FIRES`] at once); SQLite serializes
+//!   the writes.
+
+use std::{
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use crate::{
+    EngineState,
+    domain::deployments::{CronSchedule, Trigger, params_of},
+    error::ApiResult,
+    ids::now,
+    store::{from_json, json},
+};
+
+/// Fires in flight at once.
+const CONCURRENT_FIRES: usize = 32;
+/// Due deployments read per round.
+const BATCH: i64 = 2000;
+/// Longest sleep between looks at the table (a schedule change wakes it sooner).
+const LONGEST_SLEEP: Duration = Duration::from_secs(30);
+
+/// Starts the scheduler; it stops when the engine is dropped.
+pub fn start(state: &Arc<EngineState>) {
+    let weak = Arc::downgrade(state);
+    let wake = state.scheduler.clone();
+    tokio::spawn(async move { run(weak, wake).await });
+}
+
+async fn run(weak: Weak<EngineState>, wake: Arc<Notify>) {
+    loop {
+        let Some(state) = weak.upgrade() else { return };
+        let sleep = match round(&state).await {
+            Ok(sleep) => sleep,
+            Err(error) => {
+                tracing::error!("deployment scheduler: {}", error.message);
+                Duration::from_secs(1)
+            }
+        };
+        if sleep.is_zero() {
+            continue;
+        }
+        drop(state);
+        // A change made since the round began has stored a permit: `notified` returns at once.
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Fires what is due; says how long to sleep before the next time (zero: more are due).
+async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
+    let now = now().micros;
+    let due: Vec<(String, i64, String)> = sqlx::query(
+        "SELECT id, next_fire_us, body FROM deployments WHERE next_fire_us <= ? ORDER BY next_fire_us LIMIT ?",
+    )
+    .bind(now)
+    .bind(BATCH)
+    .fetch_all(&state.store.pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .collect();
+    if !due.is_empty() {
+        let full = due.len() as i64 == BATCH;
+        futures::stream::iter(due)
+            .for_each_concurrent(CONCURRENT_FIRES, |(id, due, body)| async move {
+                if let Err(error) = fire_due(state, due, &body).await {
+                    tracing::error!("deployment {id}: its scheduled fire failed: {}", error.message);
+                }
+            })
+            .await;
+        if full {
+            return Ok(Duration::ZERO);
+        }
+    }
+    let next: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(next_fire_us) FROM deployments").fetch_one(&state.store.pool).await?;
+    let now = crate::ids::now().micros;
+    Ok(match next {
+        Some(next) if next <= now => Duration::ZERO,
+        Some(next) => Duration::from_micros((next - now) as u64).min(LONGEST_SLEEP),
+        None => LONGEST_SLEEP,
+    })
+}
+
+/// Fires one due deployment for its latest due time and moves it on.
+async fn fire_due(state: &Arc<EngineState>, due: i64, body: &str) -> ApiResult<()> {
+    let deployment: protocol::deployments::Deployment = from_json(json(body)?)?;
+    let Some(schedule) = &deployment.schedule else { return Ok(()) };
+    let fired = CronSchedule::parse(&params_of(schedule))?.latest_due(due, now().micros);
+    let run = state.fire(&deployment, Trigger::Schedule(fired)).await?;
+    state.advance_schedule(&deployment, due, fired, run.as_ref()).await
+}
