@@ -20,6 +20,8 @@ pub mod environments;
 pub mod error;
 pub mod files;
 pub mod memory;
+#[cfg(feature = "cron")]
+pub mod schedule;
 pub mod sessions;
 pub mod skills;
 pub mod vaults;

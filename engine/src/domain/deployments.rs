@@ -5,14 +5,8 @@
 //! run is unique per (deployment, cron time). So a crash leaves either both or neither, and the
 //! scheduler, finding the time still due after a restart, fires it once: never twice.
 
-use std::{str::FromStr, sync::Arc};
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use croner::{
-    Cron,
-    parser::{CronParser, Seconds, Year},
-};
 use protocol::{
     agents::AgentRefParam,
     common::{Empty, Metadata},
@@ -22,6 +16,7 @@ use protocol::{
         Schedule, ScheduleParams, ScheduleTrigger, TriggerContext,
     },
     event_params::InitialEvent,
+    schedule::CronSchedule,
     sessions::{Budget, ResourceParams, SessionAgentObject, SessionAgentParam, SessionCreate},
 };
 use serde_json::Value;
@@ -43,80 +38,9 @@ pub const MAX_RESOURCES: usize = 500;
 /// How many coming fires a deployment's schedule lists.
 pub const UPCOMING: usize = 5;
 
-/// A deployment's schedule, parsed: a five-field cron expression in an IANA time zone.
-pub struct CronSchedule {
-    cron: Cron,
-    tz: Tz,
-}
-
-impl CronSchedule {
-    /// Parses a schedule, refusing what the API refuses: anything but five fields, seconds or
-    /// years, `L`, `W`, `#`, `?`, `@` shortcuts, and a time zone not in the IANA database.
-    pub fn parse(params: &ScheduleParams) -> ApiResult<CronSchedule> {
-        let expression = params.expression.trim();
-        let fields: Vec<&str> = expression.split_whitespace().collect();
-        let example = "e.g. \"0 9 * * 1-5\" for 9:00 on weekdays";
-        if fields.len() != 5 {
-            return Err(ApiError::invalid(format!(
-                "schedule.expression {expression:?} must have five fields (minute hour day-of-month month day-of-week), {example}."
-            )));
-        }
-        for field in &fields {
-            let mut rest = field.to_ascii_uppercase();
-            for name in [
-                "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", "SUN", "MON",
-                "TUE", "WED", "THU", "FRI", "SAT",
-            ] {
-                rest = rest.replace(name, "");
-            }
-            if let Some(bad) = rest.chars().find(|c| !(c.is_ascii_digit() || "*,-/".contains(*c))) {
-                return Err(ApiError::invalid(format!(
-                    "schedule.expression {expression:?}: {bad:?} is not allowed (no L, W, #, ? or @ shortcuts; only numbers, names, *, ',', '-' and '/'), {example}."
-                )));
-            }
-        }
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-        let cron = parser.parse(expression).map_err(|error| {
-            ApiError::invalid(format!("schedule.expression {expression:?} is not a valid cron expression: {error}."))
-        })?;
-        let tz = Tz::from_str(params.timezone.trim()).map_err(|_| {
-            ApiError::invalid(format!(
-                "schedule.timezone {:?} is not an IANA time zone; use a name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\".",
-                params.timezone
-            ))
-        })?;
-        Ok(CronSchedule { cron, tz })
-    }
-
-    /// The first fire strictly after `micros` (fires fall on whole minutes).
-    pub fn next_after(&self, micros: i64) -> Option<i64> {
-        let minute = micros - micros.rem_euclid(60_000_000);
-        let from = DateTime::<Utc>::from_timestamp_micros(minute)?.with_timezone(&self.tz);
-        let next = self.cron.find_next_occurrence(&from, false).ok()?;
-        Some(next.with_timezone(&Utc).timestamp_micros())
-    }
-
-    /// Up to `n` fires after `micros`.
-    pub fn upcoming(&self, micros: i64, n: usize) -> Vec<i64> {
-        let mut times = Vec::with_capacity(n);
-        let mut at = micros;
-        while times.len() < n {
-            let Some(next) = self.next_after(at) else { break };
-            times.push(next);
-            at = next;
-        }
-        times
-    }
-
-    /// The latest fire from `due` (itself a fire time) up to `now`: the one time a scheduler that
-    /// was down since `due` runs; the earlier missed times are skipped.
-    pub fn latest_due(&self, due: i64, now: i64) -> i64 {
-        let mut latest = due;
-        while let Some(next) = self.next_after(latest).filter(|n| *n <= now) {
-            latest = next;
-        }
-        latest
-    }
+/// A schedule parsed, or the 400 that says what is wrong with it.
+pub fn cron(params: &ScheduleParams) -> ApiResult<CronSchedule> {
+    CronSchedule::parse(params).map_err(ApiError::invalid)
 }
 
 /// What fired a run.
@@ -149,7 +73,7 @@ impl StoredDeployment {
             schedule.last_run_at = self.last_run_us.map(format_micros);
             let upcoming = match self.archived {
                 true => Vec::new(),
-                false => CronSchedule::parse(&params_of(schedule))?.upcoming(now().micros, UPCOMING),
+                false => cron(&params_of(schedule))?.upcoming(now().micros, UPCOMING),
             };
             schedule.upcoming_runs_at = Some(upcoming.into_iter().map(format_micros).collect());
         }
@@ -168,7 +92,7 @@ pub fn params_of(schedule: &Schedule) -> ScheduleParams {
 
 /// The stored form of a requested schedule (computed times are added when read).
 pub fn schedule_of(params: &ScheduleParams) -> ApiResult<Schedule> {
-    CronSchedule::parse(params)?;
+    cron(params)?;
     Ok(Schedule {
         expression: params.expression.trim().to_owned(),
         timezone: params.timezone.trim().to_owned(),
@@ -303,7 +227,7 @@ impl EngineState {
     /// is paused or archived), and wakes the scheduler.
     pub async fn write_deployment(&self, deployment: &Deployment, archive: bool) -> ApiResult<()> {
         let next_fire = match (&deployment.schedule, deployment.paused_reason.is_some() || archive) {
-            (Some(schedule), false) => CronSchedule::parse(&params_of(schedule))?.next_after(now().micros),
+            (Some(schedule), false) => cron(&params_of(schedule))?.next_after(now().micros),
             _ => None,
         };
         sqlx::query(
@@ -323,7 +247,7 @@ impl EngineState {
 
     pub async fn insert_deployment(&self, deployment: &Deployment, created_us: i64) -> ApiResult<()> {
         let next_fire = match &deployment.schedule {
-            Some(schedule) => CronSchedule::parse(&params_of(schedule))?.next_after(now().micros),
+            Some(schedule) => cron(&params_of(schedule))?.next_after(now().micros),
             None => None,
         };
         sqlx::query(
@@ -344,7 +268,7 @@ impl EngineState {
     /// Fires a deployment once: creates its session, or records why it could not. Returns the
     /// run, or `None` when a run for this cron time exists already (a restart's second try).
     pub async fn fire(self: &Arc<Self>, deployment: &Deployment, trigger: Trigger) -> ApiResult<Option<DeploymentRun>> {
-        let at = now();
+        let at = now(); // replaced when the run is written
         let mut run = DeploymentRun {
             id: new_id("drun"),
             agent: deployment.agent.clone(),
@@ -380,6 +304,7 @@ impl EngineState {
                 }
             }
         }
+        run.created_at = now().text;
         if !self.insert_run(&run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
             return Ok(None);
         }
@@ -487,7 +412,7 @@ impl EngineState {
         run: Option<&DeploymentRun>,
     ) -> ApiResult<()> {
         let Some(schedule) = &deployment.schedule else { return Ok(()) };
-        let next = CronSchedule::parse(&params_of(schedule))?.next_after(fired.max(now().micros));
+        let next = cron(&params_of(schedule))?.next_after(fired.max(now().micros));
         let started = run.filter(|r| r.session_id.is_some()).map(|_| fired);
         let pause = run.and_then(|r| r.error.as_ref()).filter(|e| e.pauses());
         match pause {
@@ -579,52 +504,4 @@ pub fn check_labels(name: &str, description: Option<&str>, metadata: &Metadata) 
 /// `json!` of a paused reason for a manual pause.
 pub fn manual_pause() -> PausedReason {
     PausedReason::Manual(Empty {})
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ids::parse_datetime;
-
-    fn schedule(expression: &str, timezone: &str) -> CronSchedule {
-        let params =
-            ScheduleParams { expression: expression.into(), timezone: timezone.into(), r#type: Default::default() };
-        CronSchedule::parse(&params).unwrap()
-    }
-
-    fn at(text: &str) -> i64 {
-        parse_datetime(text).unwrap()
-    }
-
-    #[test]
-    fn fires_follow_the_wall_clock_of_their_time_zone_across_daylight_saving() {
-        let nine = schedule("0 9 * * *", "Europe/Paris");
-        // 9:00 in Paris is 08:00 UTC in winter and 07:00 UTC in summer (from 29 March 2026).
-        let fires = nine.upcoming(at("2026-03-27T12:00:00Z"), 3);
-        assert_eq!(
-            fires.into_iter().map(format_micros).collect::<Vec<_>>(),
-            ["2026-03-28T08:00:00.000000Z", "2026-03-29T07:00:00.000000Z", "2026-03-30T07:00:00.000000Z"]
-        );
-        let within = nine.next_after(at("2026-03-28T07:59:59.5Z"));
-        assert_eq!(within, Some(at("2026-03-28T08:00:00Z")), "a fire later in the same minute counts");
-        assert_eq!(nine.next_after(at("2026-03-28T08:00:00Z")), Some(at("2026-03-29T07:00:00Z")), "strictly after");
-    }
-
-    #[test]
-    fn a_scheduler_that_was_down_runs_only_the_latest_missed_time() {
-        let hourly = schedule("0 * * * *", "UTC");
-        let first_missed = at("2026-05-01T10:00:00Z");
-        assert_eq!(hourly.latest_due(first_missed, at("2026-05-01T13:30:00Z")), at("2026-05-01T13:00:00Z"));
-        assert_eq!(hourly.latest_due(first_missed, at("2026-05-01T10:00:01Z")), first_missed);
-    }
-
-    #[test]
-    fn the_api_s_cron_dialect_is_refused_beyond_five_posix_fields() {
-        for bad in ["* * * *", "0 * * * * *", "0 9 L * *", "0 9 15W * *", "0 9 * * 5#2", "0 9 ? * *", "@daily"] {
-            let params = ScheduleParams { expression: bad.into(), timezone: "UTC".into(), r#type: Default::default() };
-            assert!(CronSchedule::parse(&params).is_err(), "{bad} was accepted");
-        }
-        let sunday = schedule("0 9 * * 7", "UTC").next_after(at("2026-11-22T10:00:00Z")).map(format_micros);
-        assert_eq!(sunday.as_deref(), Some("2026-11-29T09:00:00.000000Z"), "7 is Sunday");
-    }
 }

@@ -104,6 +104,8 @@ impl EngineState {
         if let Some(fire) = fire {
             let mut run = fire.run;
             run.session_id = Some(session_id.clone());
+            // `created_at` is when the run record is written.
+            run.created_at = now().text;
             if !self.insert_run(&run, fire.scheduled_us, &mut tx).await? {
                 return Err(ApiError::conflict("This cron time has fired already.").with_code(FIRED_ALREADY));
             }

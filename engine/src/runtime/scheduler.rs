@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use crate::{
     EngineState,
-    domain::deployments::{CronSchedule, Trigger, params_of},
+    domain::deployments::{Trigger, cron, params_of},
     error::ApiResult,
     ids::now,
     store::{from_json, json},
@@ -103,7 +103,7 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
 async fn fire_due(state: &Arc<EngineState>, due: i64, body: &str) -> ApiResult<()> {
     let deployment: protocol::deployments::Deployment = from_json(json(body)?)?;
     let Some(schedule) = &deployment.schedule else { return Ok(()) };
-    let fired = CronSchedule::parse(&params_of(schedule))?.latest_due(due, now().micros);
+    let fired = cron(&params_of(schedule))?.latest_due(due, now().micros);
     let run = state.fire(&deployment, Trigger::Schedule(fired)).await?;
     state.advance_schedule(&deployment, due, fired, run.as_ref()).await
 }
