@@ -34,6 +34,7 @@ use pages::{
     NotFound, Overview,
     account::{Login, Setup},
     agents::{AgentDetail, AgentEdit, AgentList, AgentNew},
+    deployments::{DeploymentDetail, DeploymentList, DeploymentNew},
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
     inbox::Inbox,
@@ -105,6 +106,9 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("sessions") view={Lazy::<SessionListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), StaticSegment("new")) view={Lazy::<SessionNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), ParamSegment("id")) view={Lazy::<SessionDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("deployments") view={Lazy::<DeploymentListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("deployments"), StaticSegment("new")) view={Lazy::<DeploymentNewPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("deployments"), ParamSegment("id")) view={Lazy::<DeploymentDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("files") view={Lazy::<FileListPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("vaults") view={Lazy::<VaultListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
@@ -153,6 +157,9 @@ lazy_pages! {
     SessionListPage => SessionList,
     SessionNewPage => SessionNew,
     SessionDetailPage => SessionDetail,
+    DeploymentListPage => DeploymentList,
+    DeploymentNewPage => DeploymentNew,
+    DeploymentDetailPage => DeploymentDetail,
     FileListPage => FileList,
     VaultListPage => VaultList,
     VaultDetailPage => VaultDetail,

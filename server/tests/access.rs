@@ -38,6 +38,10 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/agents/versions"
             | "/api/environments/list"
             | "/api/environments/get"
+            | "/api/deployments/list"
+            | "/api/deployments/get"
+            | "/api/deployments/runs"
+            | "/api/deployments/preview_schedule"
             | "/api/sessions/list"
             | "/api/sessions/get"
             | "/api/sessions/choices"
@@ -62,6 +66,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             "/api/agents/create"
             | "/api/agents/update"
             | "/api/environments/save"
+            | "/api/deployments/save"
+            | "/api/deployments/run"
+            | "/api/deployments/pause"
             | "/api/sessions/create"
             | "/api/sessions/mount"
             | "/api/sessions/unmount"
@@ -73,6 +80,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         (
             "POST",
             "/api/agents/archive"
+            | "/api/deployments/archive"
             | "/api/environments/archive"
             | "/api/environments/delete"
             | "/api/files/delete"

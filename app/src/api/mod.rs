@@ -8,6 +8,7 @@ pub mod access;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod deployments;
 pub mod environments;
 pub mod files;
 pub mod inbox;

@@ -4,6 +4,7 @@ pub enum Section {
     Agents,
     Environments,
     Sessions,
+    Deployments,
     Inbox,
     Files,
     Vaults,
@@ -13,10 +14,11 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
+        Section::Deployments,
         Section::Inbox,
         Section::Files,
         Section::Vaults,
@@ -30,6 +32,7 @@ impl Section {
             Section::Agents => "Agents",
             Section::Environments => "Environments",
             Section::Sessions => "Sessions",
+            Section::Deployments => "Deployments",
             Section::Inbox => "Inbox",
             Section::Files => "Files",
             Section::Vaults => "Vaults",
@@ -44,6 +47,7 @@ impl Section {
             Section::Agents => "/agents",
             Section::Environments => "/environments",
             Section::Sessions => "/sessions",
+            Section::Deployments => "/deployments",
             Section::Inbox => "/inbox",
             Section::Files => "/files",
             Section::Vaults => "/vaults",
@@ -70,6 +74,9 @@ impl Section {
             }
             Section::Environments => "Configure the containers sessions run in: networking and packages.",
             Section::Sessions => "Start sessions, watch them live, send messages, interrupt, and see usage and cost.",
+            Section::Deployments => {
+                "Run agents on a schedule or on demand, and see every run and the session it started."
+            }
             Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
             Section::Files => "Upload files to mount into sessions and download what agents produce.",
             Section::Vaults => "Keep credentials for MCP servers and tools. Secrets are write-only.",

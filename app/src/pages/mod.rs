@@ -1,6 +1,7 @@
 pub mod account;
 pub mod agents;
 pub mod audit;
+pub mod deployments;
 pub mod environments;
 pub mod files;
 pub mod inbox;

@@ -233,10 +233,13 @@ pub async fn run(State(engine): State<Arc<EngineState>>, Path(id): Path<String>)
     if stored.archived {
         return Err(ApiError::invalid(format!("Deployment {id} is archived and cannot run.")));
     }
-    let run = engine
+    let (run, start) = engine
         .fire(&stored.body, Trigger::Manual)
         .await?
         .ok_or_else(|| ApiError::internal("a manual run collided with another run"))?;
+    if let Some(start) = start {
+        engine.start_session(start).await?;
+    }
     Ok(Json(to_json(&run)?))
 }
 

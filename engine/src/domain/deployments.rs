@@ -22,6 +22,7 @@ use protocol::{
 use serde_json::Value;
 use sqlx::Row;
 
+use super::sessions::SessionStart;
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -266,8 +267,14 @@ impl EngineState {
     }
 
     /// Fires a deployment once: creates its session, or records why it could not. Returns the
-    /// run, or `None` when a run for this cron time exists already (a restart's second try).
-    pub async fn fire(self: &Arc<Self>, deployment: &Deployment, trigger: Trigger) -> ApiResult<Option<DeploymentRun>> {
+    /// run with what starts its session (for the caller to start, see
+    /// [`EngineState::start_session`]), or `None` when a run for this cron time exists already
+    /// (a restart's second try).
+    pub async fn fire(
+        self: &Arc<Self>,
+        deployment: &Deployment,
+        trigger: Trigger,
+    ) -> ApiResult<Option<(DeploymentRun, Option<SessionStart>)>> {
         let at = now(); // replaced when the run is written
         let mut run = DeploymentRun {
             id: new_id("drun"),
@@ -294,9 +301,9 @@ impl EngineState {
                 let body = session_of(deployment);
                 let record = FireRecord { deployment_id: deployment.id.clone(), run: run.clone(), scheduled_us };
                 match self.create_session_as(body, Some(record)).await {
-                    Ok(session) => {
-                        run.session_id = session["id"].as_str().map(str::to_owned);
-                        return Ok(Some(run));
+                    Ok(start) => {
+                        run.session_id = Some(start.session_id.clone());
+                        return Ok(Some((run, Some(start))));
                     }
                     Err(error) if error.code == Some(FIRED_ALREADY) => return Ok(None),
                     Err(error) if error.status.is_server_error() => return Err(error),
@@ -308,7 +315,7 @@ impl EngineState {
         if !self.insert_run(&run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
             return Ok(None);
         }
-        Ok(Some(run))
+        Ok(Some((run, None)))
     }
 
     /// Writes a run; false when its (deployment, cron time) has one already.

@@ -34,17 +34,21 @@ impl EngineState {
     /// Creates a session: the agent pinned (with any overrides), the environment checked, the
     /// resources mounted, then the initial events queued.
     pub async fn create_session(self: &Arc<Self>, body: SessionCreate) -> ApiResult<Value> {
-        self.create_session_as(body, None).await
+        let start = self.create_session_as(body, None).await?;
+        let id = start.session_id.clone();
+        self.start_session(start).await?;
+        Ok(self.session(&id).await?.1)
     }
 
-    /// Creates a session; with `fire`, as a deployment's run, written in the same transaction
-    /// (the session carries the deployment's id). A run for the same cron time already written
-    /// rolls it all back with the error code [`FIRED_ALREADY`].
+    /// Creates a session without starting it (see [`Self::start_session`]); with `fire`, as a
+    /// deployment's run, written in the same transaction (the session carries the deployment's
+    /// id). A run for the same cron time already written rolls it all back with the error code
+    /// [`FIRED_ALREADY`].
     pub async fn create_session_as(
         self: &Arc<Self>,
         body: SessionCreate,
         fire: Option<FireRecord>,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<SessionStart> {
         let agent = self.pinned_agent(&body.agent).await?;
         self.usable_environment(&body.environment_id).await?;
         let (metadata, initial) = checked_params(&body)?;
@@ -111,24 +115,31 @@ impl EngineState {
             }
         }
         tx.commit().await?;
-        if !initial.is_empty() {
-            let runtime = self.runtime(&session_id).await?;
-            let mut outcomes = outcomes.into_iter();
-            for event in initial {
-                match event {
-                    InitialEvent::UserDefineOutcome(_) => {
-                        let checked = outcomes.next().expect("every outcome was checked");
-                        let (_, outcome) = self.define_outcome(&session_id, checked).await?;
-                        runtime.outcome(outcome);
-                    }
-                    _ => {
-                        self.append(&session_id, to_json(&event)?).await?;
-                        runtime.message();
-                    }
+        Ok(SessionStart { session_id, initial, outcomes })
+    }
+
+    /// Queues a new session's initial events, which starts its agent loop.
+    pub async fn start_session(self: &Arc<Self>, start: SessionStart) -> ApiResult<()> {
+        let SessionStart { session_id, initial, outcomes } = start;
+        if initial.is_empty() {
+            return Ok(());
+        }
+        let runtime = self.runtime(&session_id).await?;
+        let mut outcomes = outcomes.into_iter();
+        for event in initial {
+            match event {
+                InitialEvent::UserDefineOutcome(_) => {
+                    let checked = outcomes.next().expect("every outcome was checked");
+                    let (_, outcome) = self.define_outcome(&session_id, checked).await?;
+                    runtime.outcome(outcome);
+                }
+                _ => {
+                    self.append(&session_id, to_json(&event)?).await?;
+                    runtime.message();
                 }
             }
         }
-        Ok(self.session(&session_id).await?.1)
+        Ok(())
     }
 
     /// The agent a new session runs, pinned at its version, with the overrides applied and
@@ -267,6 +278,13 @@ impl EngineState {
         .await?;
         Ok(())
     }
+}
+
+/// A session just written, and what starts it: its initial events (outcomes checked).
+pub struct SessionStart {
+    pub session_id: String,
+    initial: Vec<InitialEvent>,
+    outcomes: Vec<super::outcomes::CheckedOutcome>,
 }
 
 /// A new session's metadata and initial events, checked.

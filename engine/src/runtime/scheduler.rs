@@ -8,7 +8,9 @@
 //!   passed fires once, for the latest time missed; the earlier missed times are skipped (no run
 //!   is recorded for them). A deployment never gets a burst of catch-up sessions.
 //! - Due deployments fire concurrently (up to [`CONCURRENT_FIRES`] at once); SQLite serializes
-//!   the writes.
+//!   the writes. The sessions they create start (get their initial events, begin their turns)
+//!   only once every fire of the round is recorded, so that 1,000 turns starting do not hold
+//!   up the 1,000th record.
 
 use std::{
     sync::{Arc, Weak},
@@ -21,7 +23,10 @@ use tokio::sync::Notify;
 
 use crate::{
     EngineState,
-    domain::deployments::{Trigger, cron, params_of},
+    domain::{
+        deployments::{Trigger, cron, params_of},
+        sessions::SessionStart,
+    },
     error::ApiResult,
     ids::now,
     store::{from_json, json},
@@ -78,10 +83,25 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
     .collect();
     if !due.is_empty() {
         let full = due.len() as i64 == BATCH;
-        futures::stream::iter(due)
-            .for_each_concurrent(CONCURRENT_FIRES, |(id, due, body)| async move {
-                if let Err(error) = fire_due(state, due, &body).await {
-                    tracing::error!("deployment {id}: its scheduled fire failed: {}", error.message);
+        let starts: Vec<SessionStart> = futures::stream::iter(due)
+            .map(|(id, due, body)| async move {
+                match fire_due(state, due, &body).await {
+                    Ok(start) => start,
+                    Err(error) => {
+                        tracing::error!("deployment {id}: its scheduled fire failed: {}", error.message);
+                        None
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENT_FIRES)
+            .filter_map(|start| async move { start })
+            .collect()
+            .await;
+        futures::stream::iter(starts)
+            .for_each_concurrent(CONCURRENT_FIRES, |start| async move {
+                let id = start.session_id.clone();
+                if let Err(error) = state.start_session(start).await {
+                    tracing::error!("session {id} of a scheduled fire did not start: {}", error.message);
                 }
             })
             .await;
@@ -99,11 +119,16 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
     })
 }
 
-/// Fires one due deployment for its latest due time and moves it on.
-async fn fire_due(state: &Arc<EngineState>, due: i64, body: &str) -> ApiResult<()> {
+/// Fires one due deployment for its latest due time and moves it on; answers what starts the
+/// session it created.
+async fn fire_due(state: &Arc<EngineState>, due: i64, body: &str) -> ApiResult<Option<SessionStart>> {
     let deployment: protocol::deployments::Deployment = from_json(json(body)?)?;
-    let Some(schedule) = &deployment.schedule else { return Ok(()) };
+    let Some(schedule) = &deployment.schedule else { return Ok(None) };
     let fired = cron(&params_of(schedule))?.latest_due(due, now().micros);
-    let run = state.fire(&deployment, Trigger::Schedule(fired)).await?;
-    state.advance_schedule(&deployment, due, fired, run.as_ref()).await
+    let (run, start) = match state.fire(&deployment, Trigger::Schedule(fired)).await? {
+        Some((run, start)) => (Some(run), start),
+        None => (None, None),
+    };
+    state.advance_schedule(&deployment, due, fired, run.as_ref()).await?;
+    Ok(start)
 }
