@@ -12,35 +12,13 @@
 
 use std::time::{Duration, Instant};
 
-use engine::{Engine, EngineConfig};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-const KEY: &str = "bench-key";
-
-struct Client {
-    url: String,
-    http: reqwest::Client,
-}
+mod common;
+use common::Client;
 
 impl Client {
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.url))
-            .header("x-api-key", KEY)
-            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self.request(reqwest::Method::POST, path).json(&body).send().await.unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.text().await.unwrap());
-        response.json().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.request(reqwest::Method::GET, path).send().await.unwrap().json().await.unwrap()
-    }
-
     async fn session(&self, turn: Value) -> String {
         let system = json!({ "turns": [turn] }).to_string();
         let agent = self.post("/v1/agents", json!({ "name": "bench", "model": "scripted", "system": system })).await;
@@ -113,15 +91,7 @@ async fn until_idle(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Strin
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = EngineConfig::new(dir.clone(), KEY.to_owned());
-    config.seed_demo = false;
-    let engine = Engine::open(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, engine.router()).await });
-    let client = Client { url, http: reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap() };
+    let (client, dir) = common::start("bench").await;
     println!(
         "Switchboard engine benchmark ({} cores; release build; engine in-process on loopback)",
         std::thread::available_parallelism().map_or(0, |n| n.get())

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use engine::{Engine, EngineConfig};
 use serde_json::{Value, json};
 
-const KEY: &str = "bench-key";
+mod common;
+
 const DEPLOYMENTS: usize = 1000;
 const MINUTES: usize = 3;
 
@@ -23,47 +23,27 @@ fn micros(text: &str) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("switchboard-scheduler-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = EngineConfig::new(dir.clone(), KEY.to_owned());
-    config.seed_demo = false;
-    let engine = Engine::open(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, engine.router()).await });
-    let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str| {
-        http.request(method, format!("{url}{path}"))
-            .header("x-api-key", KEY)
-            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
-    };
+    let (client, dir) = common::start("scheduler-bench").await;
     println!(
         "Switchboard scheduler benchmark ({} cores; release build; engine in-process)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let post = |path: &'static str, body: Value| {
-        let request = call(reqwest::Method::POST, path).json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            assert!(response.status().is_success(), "{path}: {}", response.text().await.unwrap());
-            response.json::<Value>().await.unwrap()
-        }
-    };
     let system = json!({ "turns": [[{ "text": "on it" }]] }).to_string();
-    let agent = post("/v1/agents", json!({ "name": "bench", "model": "scripted", "system": system })).await;
-    let environment = post("/v1/environments", json!({ "name": "bench" })).await;
+    let agent = client.post("/v1/agents", json!({ "name": "bench", "model": "scripted", "system": system })).await;
+    let environment = client.post("/v1/environments", json!({ "name": "bench" })).await;
     for i in 0..DEPLOYMENTS {
-        post(
-            "/v1/deployments",
-            json!({
-                "name": format!("bench {i}"),
-                "agent": agent["id"],
-                "environment_id": environment["id"],
-                "initial_events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }],
-                "schedule": { "type": "cron", "expression": "* * * * *", "timezone": "UTC" },
-            }),
-        )
-        .await;
+        client
+            .post(
+                "/v1/deployments",
+                json!({
+                    "name": format!("bench {i}"),
+                    "agent": agent["id"],
+                    "environment_id": environment["id"],
+                    "initial_events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }],
+                    "schedule": { "type": "cron", "expression": "* * * * *", "timezone": "UTC" },
+                }),
+            )
+            .await;
     }
     println!("{DEPLOYMENTS} deployments on \"* * * * *\"; waiting for the next minutes");
     let mut seen = std::collections::HashSet::new();
@@ -80,7 +60,7 @@ async fn main() {
                     Some(page) => format!("/v1/deployment_runs?limit=1000&page={page}"),
                     None => "/v1/deployment_runs?limit=1000".to_owned(),
                 };
-                let answer: Value = call(reqwest::Method::GET, &path).send().await.unwrap().json().await.unwrap();
+                let answer = client.get(&path).await;
                 runs.extend(answer["data"].as_array().unwrap().iter().cloned());
                 match answer["next_page"].as_str() {
                     Some(next) => page = Some(next.to_owned()),

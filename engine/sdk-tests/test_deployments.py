@@ -51,7 +51,14 @@ def test_a_scheduled_deployment_lists_its_next_five_fires_in_its_time_zone(clien
 
 def test_run_now_creates_a_session_that_carries_the_deployment(client, make_agent, environment):
     agent = make_agent(HELLO)
-    deployment = deploy(client, agent.id, environment.id, budget={"type": "limit", "max_list_cost": {"amount": "500", "currency": "USD"}})
+    yearly = {"type": "cron", "expression": "0 0 1 1 *", "timezone": "UTC"}
+    deployment = deploy(
+        client,
+        agent.id,
+        environment.id,
+        schedule=yearly,
+        budget={"type": "limit", "max_list_cost": {"amount": "500", "currency": "USD"}},
+    )
     run = sx.call(client.beta.deployments.with_raw_response.run, Run, deployment.id)
     assert run.id.startswith("drun_") and run.error is None and run.session_id
     assert run.trigger_context.type == "manual" and run.deployment_id == deployment.id
@@ -71,7 +78,9 @@ def test_run_now_creates_a_session_that_carries_the_deployment(client, make_agen
     assert [s.id for s in listed.data] == [run.session_id]
     # A manual run does not count as the schedule's last run.
     again = sx.call(client.beta.deployments.with_raw_response.retrieve, Deployment, deployment.id)
-    assert again.schedule is None
+    assert again.schedule is not None and again.schedule.last_run_at is None
+    # The run as Run now answered it is the run as stored.
+    assert sx.call(client.beta.deployment_runs.with_raw_response.retrieve, Run, run.id) == run
 
 
 def test_a_run_that_cannot_start_records_a_typed_error_and_filters_find_it(client, make_agent, environment):

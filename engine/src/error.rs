@@ -17,13 +17,26 @@ pub struct ApiError {
     pub kind: ErrorType,
     pub message: String,
     pub code: Option<&'static str>,
+    /// What the error is about, for callers inside the engine; never on the wire.
+    pub cause: Option<Cause>,
+}
+
+/// What an error is about, where a caller inside the engine acts on it: a deployment's run types
+/// its error by it, and a fire learns that its cron time has a run already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    AgentArchived,
+    EnvironmentArchived,
+    EnvironmentNotFound,
+    FileNotFound,
+    FiredAlready,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: ErrorType, message: impl Into<String>) -> Self {
-        Self { status, kind, message: message.into(), code: None }
+        Self { status, kind, message: message.into(), code: None, cause: None }
     }
 
     /// 400 `invalid_request_error`.
@@ -62,6 +75,11 @@ impl ApiError {
     /// A 404 for something a request body names becomes a 400 about that field.
     pub fn in_field(self, field: &str) -> Self {
         if self.status == StatusCode::NOT_FOUND { Self::invalid(format!("{field}: {}", self.message)) } else { self }
+    }
+
+    pub fn because(mut self, cause: Cause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     pub fn with_code(mut self, code: &'static str) -> Self {

@@ -265,7 +265,8 @@ pub struct DeploymentRun {
 /// `GET /v1/deployment_runs`.
 pub type DeploymentRunPage = Page<DeploymentRun>;
 
-/// Why a fire created no session. `type` is one of [`RunError::KNOWN_TYPES`] (or a newer one).
+/// Why a fire created no session. `type` is one of the SDK's 16 `*_run_error` types (or a newer
+/// one), e.g. `environment_archived_error`, `session_rate_limited_error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunError {
     pub message: String,
@@ -273,26 +274,6 @@ pub struct RunError {
 }
 
 impl RunError {
-    /// The run error types of SDK 2.11.0.
-    pub const KNOWN_TYPES: &'static [&'static str] = &[
-        "environment_archived_error",
-        "agent_archived_error",
-        "environment_not_found_error",
-        "vault_not_found_error",
-        "vault_archived_error",
-        "file_not_found_error",
-        "memory_store_archived_error",
-        "skill_not_found_error",
-        "session_resource_not_found_error",
-        "workspace_archived_error",
-        "organization_disabled_error",
-        "session_rate_limited_error",
-        "session_creation_rejected_error",
-        "unknown_error",
-        "self_hosted_resources_unsupported_error",
-        "mcp_egress_blocked_error",
-    ];
-
     /// The run errors that pause a deployment when a scheduled fire records them: every type of
     /// the SDK's `DeploymentPausedReasonErrorObject` union. A rate limit or a rejected session
     /// does not pause (the next fire may well succeed).

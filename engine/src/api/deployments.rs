@@ -7,17 +7,20 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use protocol::deployments::{Deployment, DeploymentCreate, DeploymentStatus, DeploymentTag, DeploymentUpdate};
+use protocol::{
+    common::Empty,
+    deployments::{Deployment, DeploymentCreate, DeploymentStatus, DeploymentTag, DeploymentUpdate, PausedReason},
+};
 use serde_json::Value;
 
-use super::{ApiJson, Params, page};
+use super::{ApiJson, Params, newest_first};
 use crate::{
     EngineState,
-    domain::deployments::{Trigger, check_labels, manual_pause, schedule_of},
+    domain::deployments::{StoredDeployment, Trigger, check_labels, schedule_of},
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{Filter, ListQuery, Order, json as json_text, to_json},
+    store::{Filter, json as json_text, to_json},
 };
 
 pub async fn create(
@@ -29,7 +32,7 @@ pub async fn create(
     let agent = engine.deployment_agent(&body.agent).await?;
     let vault_ids = body.vault_ids.clone().unwrap_or_default();
     let resources = body.resources.clone().unwrap_or_default();
-    let (resources, initial_events) = engine
+    let resources = engine
         .check_deployment_parts(
             &body.environment_id,
             &body.initial_events,
@@ -47,7 +50,7 @@ pub async fn create(
         created_at: at.text.clone(),
         description: body.description.filter(|d| !d.is_empty()),
         environment_id: body.environment_id,
-        initial_events,
+        initial_events: body.initial_events,
         metadata,
         name: body.name,
         paused_reason: None,
@@ -104,30 +107,22 @@ pub async fn update(
         None => deployment.vault_ids.clone(),
     };
     // Resources are checked again only when replaced; the stored ones were checked when saved.
-    let (resources, initial_events) = match &body.resources {
-        Some(resources) => {
-            let resources = resources.clone().unwrap_or_default();
-            engine
-                .check_deployment_parts(
-                    &environment_id,
-                    &initial_events,
-                    &resources,
-                    &vault_ids,
-                    deployment.budget.as_ref(),
-                )
-                .await?
-        }
-        None => {
-            let (_, initial_events) = engine
-                .check_deployment_parts(&environment_id, &initial_events, &[], &vault_ids, deployment.budget.as_ref())
-                .await?;
-            (deployment.resources.clone(), initial_events)
-        }
-    };
+    let resources = body.resources.clone().map(Option::unwrap_or_default);
+    let checked = engine
+        .check_deployment_parts(
+            &environment_id,
+            &initial_events,
+            resources.as_deref().unwrap_or_default(),
+            &vault_ids,
+            deployment.budget.as_ref(),
+        )
+        .await?;
+    if resources.is_some() {
+        deployment.resources = checked;
+    }
     deployment.environment_id = environment_id;
     deployment.initial_events = initial_events;
     deployment.vault_ids = vault_ids;
-    deployment.resources = resources;
     deployment.updated_at = now().text;
     engine.write_deployment(&deployment, false).await?;
     Ok(Json(engine.deployment(&id).await?.answer()?))
@@ -156,26 +151,10 @@ pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> Api
     for (op, micros) in params.ranges("created_at")? {
         filters.push(Filter::Cmp("created_us", op, micros));
     }
-    let order = Order::Desc;
-    let query = ListQuery {
-        select: "seq, body, archived, last_run_us",
-        from: "deployments",
-        seq_column: "seq",
-        filters,
-        order,
-        limit: params.limit(20, 100)?,
-        cursor: params.cursor(order)?,
-    };
-    let rows = engine.store.list(query).await?;
-    Ok(Json(page(rows, false, |row| {
-        use sqlx::Row;
-        crate::domain::deployments::StoredDeployment {
-            body: crate::store::from_json(json_text(row.get(1))?)?,
-            archived: row.get::<i64, _>(2) != 0,
-            last_run_us: row.get(3),
-        }
-        .answer()
-    })?))
+    newest_first(&engine, "seq, body, archived, last_run_us", "deployments", filters, &params, 100, |row| {
+        StoredDeployment::from_row(row, 1)?.answer()
+    })
+    .await
 }
 
 /// Archives a deployment (terminal; again: no change). It reports `active` with `archived_at`.
@@ -202,7 +181,7 @@ pub async fn pause(State(engine): State<Arc<EngineState>>, Path(id): Path<String
     let mut deployment = stored.body;
     if deployment.status != DeploymentStatus::Paused {
         deployment.status = DeploymentStatus::Paused;
-        deployment.paused_reason = Some(manual_pause());
+        deployment.paused_reason = Some(PausedReason::Manual(Empty {}));
         deployment.updated_at = now().text;
         engine.write_deployment(&deployment, false).await?;
     }
@@ -262,18 +241,10 @@ pub async fn list_runs(State(engine): State<Arc<EngineState>>, params: Params) -
     for (op, micros) in params.ranges("created_at")? {
         filters.push(Filter::Cmp("created_us", op, micros));
     }
-    let order = Order::Desc;
-    let query = ListQuery {
-        select: "seq, body",
-        from: "deployment_runs",
-        seq_column: "seq",
-        filters,
-        order,
-        limit: params.limit(20, 1000)?,
-        cursor: params.cursor(order)?,
-    };
-    let rows = engine.store.list(query).await?;
-    Ok(Json(page(rows, false, |row| json_text(sqlx::Row::get(row, 1)))?))
+    newest_first(&engine, "seq, body", "deployment_runs", filters, &params, 1000, |row| {
+        json_text(sqlx::Row::get(row, 1))
+    })
+    .await
 }
 
 pub async fn retrieve_run(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

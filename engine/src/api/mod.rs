@@ -238,21 +238,36 @@ pub async fn list_archivable(
     mut filters: Vec<Filter>,
     params: &Params,
 ) -> ApiResult<axum::Json<Value>> {
-    let order = Order::Desc;
     if !params.bool("include_archived")? {
         filters.push(Filter::Sql("archived = 0"));
     }
+    newest_first(engine, "seq, body", from, filters, params, 100, |row| json_text(sqlx::Row::get(row, 1))).await
+}
+
+/// One page, newest first, of the rows of `from` that `filters` keep (`select` starts with their
+/// `seq`): `limit` from the query (20 unless given, at most `max`), `page` a cursor; each row
+/// answered as `item` makes it.
+pub async fn newest_first(
+    engine: &EngineState,
+    select: &'static str,
+    from: &'static str,
+    filters: Vec<Filter>,
+    params: &Params,
+    max: i64,
+    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    let order = Order::Desc;
     let query = ListQuery {
-        select: "seq, body",
+        select,
         from,
         seq_column: "seq",
         filters,
         order,
-        limit: params.limit(20, 100)?,
+        limit: params.limit(20, max)?,
         cursor: params.cursor(order)?,
     };
     let rows = engine.store.list(query).await?;
-    Ok(axum::Json(page(rows, false, |row| json_text(sqlx::Row::get(row, 1)))?))
+    Ok(axum::Json(page(rows, false, item)?))
 }
 
 /// A page of a list as the API writes it.

@@ -25,7 +25,7 @@ use sqlx::Row;
 use super::sessions::SessionStart;
 use crate::{
     EngineState,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, Cause},
     ids::{format_micros, new_id, now},
     resolve,
     store::{from_json, json, to_json},
@@ -52,10 +52,10 @@ pub enum Trigger {
     Schedule(i64),
 }
 
-/// The run a fire records with the session it creates (written in the session's transaction).
-pub struct FireRecord {
-    pub deployment_id: String,
-    pub run: DeploymentRun,
+/// The run a fire records with the session it creates (written in the session's transaction,
+/// which gives it its session id and time).
+pub struct FireRecord<'a> {
+    pub run: &'a mut DeploymentRun,
     pub scheduled_us: Option<i64>,
 }
 
@@ -67,6 +67,15 @@ pub struct StoredDeployment {
 }
 
 impl StoredDeployment {
+    /// A row of `SELECT body, archived, last_run_us …` read from column `first` on.
+    pub fn from_row(row: &sqlx::sqlite::SqliteRow, first: usize) -> ApiResult<StoredDeployment> {
+        Ok(StoredDeployment {
+            body: from_json(json(row.get(first))?)?,
+            archived: row.get::<i64, _>(first + 1) != 0,
+            last_run_us: row.get(first + 2),
+        })
+    }
+
     /// The deployment as the API answers it: with its schedule's last run and next fires.
     pub fn answer(&self) -> ApiResult<Value> {
         let mut body = self.body.clone();
@@ -79,6 +88,17 @@ impl StoredDeployment {
             schedule.upcoming_runs_at = Some(upcoming.into_iter().map(format_micros).collect());
         }
         to_json(&body)
+    }
+}
+
+/// The cron time a deployment fires next after now: none without a schedule, or when paused or
+/// archived.
+fn next_fire(deployment: &Deployment, archived: bool) -> ApiResult<Option<i64>> {
+    match &deployment.schedule {
+        Some(schedule) if deployment.paused_reason.is_none() && !archived => {
+            Ok(cron(&params_of(schedule))?.next_after(now().micros))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -127,6 +147,7 @@ impl EngineState {
 
     /// Checks what a deployment's sessions will be made of, as a session create checks it, so a
     /// deployment that cannot fire is refused when it is saved rather than at its first fire.
+    /// Answers the resources as the deployment echoes them.
     pub async fn check_deployment_parts(
         &self,
         environment_id: &str,
@@ -134,13 +155,8 @@ impl EngineState {
         resources: &[ResourceParams],
         vault_ids: &[String],
         budget: Option<&Budget>,
-    ) -> ApiResult<(Vec<DeploymentResource>, Vec<DeploymentInitialEvent>)> {
-        let (archived, _) = self.environment(environment_id).await.map_err(|e| e.in_field("environment_id"))?;
-        if archived {
-            return Err(ApiError::invalid(format!(
-                "environment_id: environment {environment_id} is archived, so no session can run in it."
-            )));
-        }
+    ) -> ApiResult<Vec<DeploymentResource>> {
+        self.usable_environment(environment_id).await?;
         if initial_events.is_empty() || initial_events.len() > MAX_INITIAL_EVENTS {
             return Err(ApiError::invalid(format!(
                 "initial_events: a deployment sends 1 to {MAX_INITIAL_EVENTS} events to each session."
@@ -207,7 +223,7 @@ impl EngineState {
                 "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
             ));
         }
-        Ok((echoed, initial_events.to_vec()))
+        Ok(echoed)
     }
 
     /// A deployment with its archive state and last scheduled run.
@@ -217,20 +233,13 @@ impl EngineState {
             .fetch_optional(&self.store.pool)
             .await?
             .ok_or_else(|| ApiError::not_found("deployment", id))?;
-        Ok(StoredDeployment {
-            body: from_json(json(row.get(0))?)?,
-            archived: row.get::<i64, _>(1) != 0,
-            last_run_us: row.get(2),
-        })
+        StoredDeployment::from_row(&row, 0)
     }
 
     /// Writes a deployment's body, status and next fire (worked out from its schedule unless it
     /// is paused or archived), and wakes the scheduler.
     pub async fn write_deployment(&self, deployment: &Deployment, archive: bool) -> ApiResult<()> {
-        let next_fire = match (&deployment.schedule, deployment.paused_reason.is_some() || archive) {
-            (Some(schedule), false) => cron(&params_of(schedule))?.next_after(now().micros),
-            _ => None,
-        };
+        let next_fire = next_fire(deployment, archive)?;
         sqlx::query(
             "UPDATE deployments SET body = ?, agent_id = ?, status = ?, archived = archived OR ?, next_fire_us = ? WHERE id = ?",
         )
@@ -247,10 +256,7 @@ impl EngineState {
     }
 
     pub async fn insert_deployment(&self, deployment: &Deployment, created_us: i64) -> ApiResult<()> {
-        let next_fire = match &deployment.schedule {
-            Some(schedule) => cron(&params_of(schedule))?.next_after(now().micros),
-            None => None,
-        };
+        let next_fire = next_fire(deployment, false)?;
         sqlx::query(
             "INSERT INTO deployments (id, body, created_us, agent_id, status, next_fire_us) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -275,11 +281,11 @@ impl EngineState {
         deployment: &Deployment,
         trigger: Trigger,
     ) -> ApiResult<Option<(DeploymentRun, Option<SessionStart>)>> {
-        let at = now(); // replaced when the run is written
         let mut run = DeploymentRun {
             id: new_id("drun"),
             agent: deployment.agent.clone(),
-            created_at: at.text.clone(),
+            // Stamped when the record is written (`insert_run`).
+            created_at: String::new(),
             deployment_id: deployment.id.clone(),
             error: None,
             session_id: None,
@@ -295,44 +301,43 @@ impl EngineState {
             Trigger::Manual => None,
             Trigger::Schedule(micros) => Some(micros),
         };
-        match self.fire_error(deployment).await? {
+        // The session create checks the agent, environment and files; only vaults are its own.
+        match self.vault_error(&deployment.vault_ids).await? {
             Some(error) => run.error = Some(error),
             None => {
-                let body = session_of(deployment);
-                let record = FireRecord { deployment_id: deployment.id.clone(), run: run.clone(), scheduled_us };
-                match self.create_session_as(body, Some(record)).await {
-                    Ok(start) => {
-                        run.session_id = Some(start.session_id.clone());
-                        return Ok(Some((run, Some(start))));
-                    }
-                    Err(error) if error.code == Some(FIRED_ALREADY) => return Ok(None),
+                let record = FireRecord { run: &mut run, scheduled_us };
+                match self.create_session_as(session_of(deployment), Some(record)).await {
+                    Ok(start) => return Ok(Some((run, Some(start)))),
+                    Err(error) if error.cause == Some(Cause::FiredAlready) => return Ok(None),
                     Err(error) if error.status.is_server_error() => return Err(error),
-                    Err(error) => run.error = Some(RunError::new("session_creation_rejected_error", error.message)),
+                    Err(error) => run.error = Some(RunError::new(run_error_type(error.cause), error.message)),
                 }
             }
         }
-        run.created_at = now().text;
-        if !self.insert_run(&run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
+        if !self.insert_run(&mut run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
             return Ok(None);
         }
         Ok(Some((run, None)))
     }
 
-    /// Writes a run; false when its (deployment, cron time) has one already.
+    /// Writes a run, stamped with the time it is written (`created_at`); false when its
+    /// (deployment, cron time) has one already.
     pub async fn insert_run(
         &self,
-        run: &DeploymentRun,
+        run: &mut DeploymentRun,
         scheduled_us: Option<i64>,
         connection: &mut sqlx::SqliteConnection,
     ) -> ApiResult<bool> {
+        let at = now();
+        run.created_at = at.text;
         let done = sqlx::query(
             "INSERT INTO deployment_runs (id, deployment_id, body, created_us, has_error, trigger_type, scheduled_us) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, scheduled_us) DO NOTHING",
         )
         .bind(&run.id)
         .bind(&run.deployment_id)
-        .bind(to_json(run)?.to_string())
-        .bind(crate::ids::parse_datetime(&run.created_at).unwrap_or_default())
+        .bind(to_json(&*run)?.to_string())
+        .bind(at.micros)
         .bind(run.error.is_some())
         .bind(run.trigger_context.type_name())
         .bind(scheduled_us)
@@ -341,39 +346,9 @@ impl EngineState {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Why a deployment cannot fire now, in the run error types of the API; `None` if it can.
-    async fn fire_error(&self, deployment: &Deployment) -> ApiResult<Option<RunError>> {
-        let agent = &deployment.agent;
-        match self.agent(&agent.id, Some(agent.version as i64)).await {
-            Ok(body) if !body["archived_at"].is_null() => {
-                return Ok(Some(RunError::new(
-                    "agent_archived_error",
-                    format!("Agent {} is archived; deploy another agent or version.", agent.id),
-                )));
-            }
-            Ok(_) => {}
-            Err(error) if error.status.is_client_error() => {
-                return Ok(Some(RunError::new("unknown_error", error.message)));
-            }
-            Err(error) => return Err(error),
-        }
-        match self.environment(&deployment.environment_id).await {
-            Ok((true, _)) => {
-                return Ok(Some(RunError::new(
-                    "environment_archived_error",
-                    format!("Environment {} is archived; choose another environment.", deployment.environment_id),
-                )));
-            }
-            Ok(_) => {}
-            Err(error) if error.status.is_client_error() => {
-                return Ok(Some(RunError::new(
-                    "environment_not_found_error",
-                    format!("Environment {} no longer exists; choose another environment.", deployment.environment_id),
-                )));
-            }
-            Err(error) => return Err(error),
-        }
-        for vault_id in &deployment.vault_ids {
+    /// The run error of a vault the deployment names that is gone or archived, if any.
+    async fn vault_error(&self, vault_ids: &[String]) -> ApiResult<Option<RunError>> {
+        for vault_id in vault_ids {
             match self.store.vault(vault_id).await {
                 Ok((true, _)) => {
                     return Ok(Some(RunError::new(
@@ -389,20 +364,6 @@ impl EngineState {
                     )));
                 }
                 Err(error) => return Err(error),
-            }
-        }
-        for resource in &deployment.resources {
-            if let DeploymentResource::File(file) = resource {
-                let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM files WHERE id = ?")
-                    .bind(&file.file_id)
-                    .fetch_optional(&self.store.pool)
-                    .await?;
-                if exists.is_none() {
-                    return Ok(Some(RunError::new(
-                        "file_not_found_error",
-                        format!("File {} no longer exists; remove it from the deployment.", file.file_id),
-                    )));
-                }
             }
         }
         Ok(None)
@@ -455,8 +416,16 @@ impl EngineState {
     }
 }
 
-/// The code of the error a fire's session transaction ends with when its cron time has a run.
-pub const FIRED_ALREADY: &str = "deployment_fired_already";
+/// The API's run error type for a session create that failed for `cause`.
+fn run_error_type(cause: Option<Cause>) -> &'static str {
+    match cause {
+        Some(Cause::AgentArchived) => "agent_archived_error",
+        Some(Cause::EnvironmentArchived) => "environment_archived_error",
+        Some(Cause::EnvironmentNotFound) => "environment_not_found_error",
+        Some(Cause::FileNotFound) => "file_not_found_error",
+        Some(Cause::FiredAlready) | None => "session_creation_rejected_error",
+    }
+}
 
 /// The session a deployment's fire creates.
 fn session_of(deployment: &Deployment) -> SessionCreate {
@@ -506,9 +475,4 @@ pub fn check_labels(name: &str, description: Option<&str>, metadata: &Metadata) 
         return Err(ApiError::invalid("description: at most 2048 characters."));
     }
     resolve::metadata(metadata)
-}
-
-/// `json!` of a paused reason for a manual pause.
-pub fn manual_pause() -> PausedReason {
-    PausedReason::Manual(Empty {})
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use protocol::{
     agents::{Agent, AgentTag},
     common::Metadata,
@@ -11,10 +12,10 @@ use protocol::{
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::deployments::{FIRED_ALREADY, FireRecord};
+use super::deployments::FireRecord;
 use crate::{
     EngineState,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, Cause},
     ids::{self, new_id, now},
     resolve,
     store::{from_json, json, to_json},
@@ -42,12 +43,12 @@ impl EngineState {
 
     /// Creates a session without starting it (see [`Self::start_session`]); with `fire`, as a
     /// deployment's run, written in the same transaction (the session carries the deployment's
-    /// id). A run for the same cron time already written rolls it all back with the error code
-    /// [`FIRED_ALREADY`].
+    /// id); the run gets the session's id and the time it is written. A run for the same cron
+    /// time already written rolls it all back with [`Cause::FiredAlready`].
     pub async fn create_session_as(
         self: &Arc<Self>,
         body: SessionCreate,
-        fire: Option<FireRecord>,
+        fire: Option<FireRecord<'_>>,
     ) -> ApiResult<SessionStart> {
         let agent = self.pinned_agent(&body.agent).await?;
         self.usable_environment(&body.environment_id).await?;
@@ -79,7 +80,7 @@ impl EngineState {
             "stats": { "active_seconds": 0.0, "duration_seconds": 0.0 },
             "outcome_evaluations": [],
             "budget": body.budget,
-            "deployment_id": fire.as_ref().map(|f| f.deployment_id.clone()),
+            "deployment_id": fire.as_ref().map(|f| f.run.deployment_id.clone()),
             "created_at": at.text,
             "updated_at": at.text,
             "archived_at": null,
@@ -105,16 +106,19 @@ impl EngineState {
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(fire) = fire {
-            let mut run = fire.run;
+        let mut written = None;
+        if let Some(fire) = &fire {
+            let mut run = fire.run.clone();
             run.session_id = Some(session_id.clone());
-            // `created_at` is when the run record is written.
-            run.created_at = now().text;
-            if !self.insert_run(&run, fire.scheduled_us, &mut tx).await? {
-                return Err(ApiError::conflict("This cron time has fired already.").with_code(FIRED_ALREADY));
+            if !self.insert_run(&mut run, fire.scheduled_us, &mut tx).await? {
+                return Err(ApiError::conflict("This cron time has fired already.").because(Cause::FiredAlready));
             }
+            written = Some(run);
         }
         tx.commit().await?;
+        if let (Some(fire), Some(run)) = (fire, written) {
+            *fire.run = run;
+        }
         Ok(SessionStart { session_id, initial, outcomes })
     }
 
@@ -161,7 +165,8 @@ impl EngineState {
         };
         let agent = self.agent(&agent_id, version).await.map_err(|e| e.in_field("agent"))?;
         if !agent["archived_at"].is_null() {
-            return Err(ApiError::invalid(format!("Agent {agent_id} is archived, so new sessions cannot use it.")));
+            return Err(ApiError::invalid(format!("Agent {agent_id} is archived, so new sessions cannot use it."))
+                .because(Cause::AgentArchived));
         }
         let mut agent: Agent = from_json(agent)?;
         let Some(with) = overrides else { return Ok(agent) };
@@ -190,11 +195,15 @@ impl EngineState {
         Ok(agent)
     }
 
-    /// Refuses an environment a new session cannot run in: archived, or not a cloud one.
-    async fn usable_environment(&self, id: &str) -> ApiResult<()> {
-        let (archived, environment) = self.environment(id).await.map_err(|e| e.in_field("environment_id"))?;
+    /// Refuses an environment a new session cannot run in: missing, archived, or not a cloud one.
+    pub(crate) async fn usable_environment(&self, id: &str) -> ApiResult<()> {
+        let (archived, environment) = self.environment(id).await.map_err(|e| match e.status {
+            StatusCode::NOT_FOUND => e.in_field("environment_id").because(Cause::EnvironmentNotFound),
+            _ => e,
+        })?;
         if archived {
-            return Err(ApiError::invalid(format!("Environment {id} is archived, so new sessions cannot use it.")));
+            return Err(ApiError::invalid(format!("Environment {id} is archived, so new sessions cannot use it."))
+                .because(Cause::EnvironmentArchived));
         }
         if environment["config"]["type"] != "cloud" {
             return Err(ApiError::invalid(
@@ -244,7 +253,8 @@ impl EngineState {
             .fetch_optional(&self.store.pool)
             .await?;
         if exists.is_none() {
-            return Err(ApiError::invalid(format!("{at}: file {file_id:?} was not found; upload it first.")));
+            return Err(ApiError::invalid(format!("{at}: file {file_id:?} was not found; upload it first."))
+                .because(Cause::FileNotFound));
         }
         let mount_path = mount_path.map_or_else(|| format!("/mnt/session/uploads/{file_id}"), str::to_owned);
         let components_ok = mount_path.split('/').all(|c| c != ".." && c != ".");

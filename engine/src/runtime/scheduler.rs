@@ -70,11 +70,10 @@ async fn run(weak: Weak<EngineState>, wake: Arc<Notify>) {
 
 /// Fires what is due; says how long to sleep before the next time (zero: more are due).
 async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
-    let now = now().micros;
     let due: Vec<(String, i64, String)> = sqlx::query(
         "SELECT id, next_fire_us, body FROM deployments WHERE next_fire_us <= ? ORDER BY next_fire_us LIMIT ?",
     )
-    .bind(now)
+    .bind(now().micros)
     .bind(BATCH)
     .fetch_all(&state.store.pool)
     .await?
@@ -111,7 +110,7 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
     }
     let next: Option<i64> =
         sqlx::query_scalar("SELECT MIN(next_fire_us) FROM deployments").fetch_one(&state.store.pool).await?;
-    let now = crate::ids::now().micros;
+    let now = now().micros;
     Ok(match next {
         Some(next) if next <= now => Duration::ZERO,
         Some(next) => Duration::from_micros((next - now) as u64).min(LONGEST_SLEEP),

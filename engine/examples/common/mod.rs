@@ -1,0 +1,51 @@
+//! What the engine's benches share: an engine in the bench's process, and a client for it.
+
+#![allow(dead_code)] // each bench uses a different part of this module
+
+use std::path::PathBuf;
+
+use engine::{Engine, EngineConfig};
+use serde_json::Value;
+
+pub const KEY: &str = "bench-key";
+
+/// A client of the bench's engine: the key and each path's beta on every request.
+pub struct Client {
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+impl Client {
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.url)).header("x-api-key", KEY);
+        match protocol::beta::beta_for(path) {
+            Some(beta) => request.header("anthropic-beta", beta),
+            None => request,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self.request(reqwest::Method::POST, path).json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.request(reqwest::Method::GET, path).send().await.unwrap().json().await.unwrap()
+    }
+}
+
+/// An engine (no demo seed) in a fresh directory named after `bench`, served on a free loopback
+/// port: a client for it, and the directory to remove at the end.
+pub async fn start(bench: &str) -> (Client, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("switchboard-{bench}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = EngineConfig::new(dir.clone(), KEY.to_owned());
+    config.seed_demo = false;
+    let engine = Engine::open(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, engine.router()).await });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    (Client { url, http }, dir)
+}
