@@ -197,15 +197,7 @@ impl DeploymentForm {
         if self.initial_message.trim().is_empty() {
             return Err(AppError::bad_input("initial_message", "Say what each session is asked to do."));
         }
-        let agent = match self.agent_version.trim() {
-            "" => json!(self.agent_id.trim()),
-            v => match v.parse::<u64>() {
-                Ok(version) if version > 0 => {
-                    json!({ "type": "agent", "id": self.agent_id.trim(), "version": version })
-                }
-                _ => return Err(AppError::bad_input("agent_version", format!("{v:?} is not a version number."))),
-            },
-        };
+        let agent = crate::drafts::agent_reference(&self.agent_id, &self.agent_version, "agent_version")?;
         let mut body = json!({
             "name": self.name.trim(),
             "agent": agent,
@@ -224,54 +216,30 @@ impl DeploymentForm {
             }
             (expression, timezone) => json!({ "type": "cron", "expression": expression, "timezone": timezone }),
         };
-        let budget = self.budget_usd.trim().trim_start_matches('$');
-        body["budget"] = if budget.is_empty() {
-            Value::Null
-        } else {
-            let cents = budget
-                .parse::<f64>()
-                .ok()
-                .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| (d * 100.0).round() as u64)
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        "budget_usd",
-                        format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50."),
-                    )
-                })?;
-            json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } })
-        };
+        body["budget"] = crate::drafts::budget_from_dollars(&self.budget_usd, "budget_usd")?.unwrap_or(Value::Null);
         Ok(body)
     }
 }
 
-/// The deployment page's view.
+/// The deployment page's view: what the form holds (agent, environment, first message, vaults,
+/// files) is read from `form`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentView {
     pub row: DeploymentRow,
     pub description: Option<String>,
-    pub environment_id: String,
-    pub vault_ids: Vec<String>,
-    pub file_ids: Vec<String>,
     pub budget: Option<String>,
-    pub initial_message: String,
     pub form: DeploymentForm,
     pub json: String,
 }
 
 impl DeploymentView {
     pub fn of(d: &Deployment) -> Self {
-        let form = DeploymentForm::of(d);
         Self {
             row: DeploymentRow::of(d),
             description: d.description.clone().filter(|s| !s.is_empty()),
-            environment_id: d.environment_id.clone(),
-            vault_ids: d.vault_ids.clone(),
-            file_ids: form.file_ids.clone(),
             budget: d.budget.as_ref().map(|b| crate::format::list_cost(&b.max_list_cost)),
-            initial_message: form.initial_message.clone(),
+            form: DeploymentForm::of(d),
             json: serde_json::to_string_pretty(d).unwrap_or_default(),
-            form,
         }
     }
 }
@@ -366,12 +334,33 @@ pub async fn save_deployment(id: Option<String>, form: DeploymentForm) -> Result
                 .await
                 .map_err(|e| AppError::upstream("Loading the deployment", e))?;
             clear_what_was_removed(&mut body, &current, &["description"]);
+            body["initial_events"] = keep_other_events(&current, &form.initial_message, &body["initial_events"][0]);
             api.post(&format!("/v1/deployments/{id}"), &body)
                 .await
                 .map_err(|e| AppError::upstream("Saving the deployment", e))?
         }
     };
     Ok(DeploymentView::of(&saved))
+}
+
+/// The initial events an edit saves: the stored ones with the first `user.message` replaced by
+/// the form's (`message`), unless its text is unchanged; the events the form does not show
+/// (outcomes, further messages, a message's images) are kept as they are.
+#[cfg(feature = "ssr")]
+fn keep_other_events(current: &Value, text: &str, message: &Value) -> Value {
+    let mut events = current["initial_events"].as_array().cloned().unwrap_or_default();
+    let first = events.iter().position(|e| e["type"] == "user.message");
+    let unchanged = first.is_some_and(|i| {
+        let texts: Vec<&str> =
+            events[i]["content"].as_array().into_iter().flatten().filter_map(|b| b["text"].as_str()).collect();
+        texts.join("\n") == text
+    });
+    match first {
+        Some(_) if unchanged => {}
+        Some(i) => events[i] = message.clone(),
+        None => events.insert(0, message.clone()),
+    }
+    Value::Array(events)
 }
 
 /// Run now: the run comes back whether it started a session or recorded why it could not.
@@ -404,4 +393,34 @@ pub async fn pause_deployment(id: String, pause: bool) -> Result<DeploymentRow, 
 pub async fn archive_deployment(id: String) -> Result<DeploymentRow, AppError> {
     let id = segment(&id)?;
     archive(&format!("/v1/deployments/{id}"), "Archiving the deployment", DeploymentRow::of).await
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use serde_json::json;
+
+    use super::keep_other_events;
+
+    fn message(text: &str) -> serde_json::Value {
+        json!({ "type": "user.message", "content": [{ "type": "text", "text": text }] })
+    }
+
+    #[test]
+    fn an_edit_of_the_first_message_keeps_the_events_the_form_does_not_show() {
+        let outcome = json!({ "type": "user.define_outcome", "description": "A report", "rubric": { "type": "text", "content": "Complete." } });
+        let with_image = json!({ "type": "user.message", "content": [
+            { "type": "text", "text": "Summarise this." },
+            { "type": "image", "source": { "type": "file", "file_id": "file_1" } },
+        ] });
+        let current = json!({ "initial_events": [with_image, outcome, message("And then this.")] });
+
+        let edited = keep_other_events(&current, "Summarise that.", &message("Summarise that."));
+        assert_eq!(edited, json!([message("Summarise that."), outcome, message("And then this.")]));
+
+        let untouched = keep_other_events(&current, "Summarise this.", &message("Summarise this."));
+        assert_eq!(untouched, current["initial_events"], "an unchanged message keeps its image");
+
+        let no_message = json!({ "initial_events": [outcome] });
+        assert_eq!(keep_other_events(&no_message, "Go.", &message("Go.")), json!([message("Go."), outcome]));
+    }
 }

@@ -246,15 +246,7 @@ impl SessionForm {
         if self.environment_id.trim().is_empty() {
             return Err(AppError::bad_input("environment_id", "Choose the environment the session runs in."));
         }
-        let agent = match self.agent_version.trim() {
-            "" => json!(self.agent_id.trim()),
-            v => match v.parse::<u64>() {
-                Ok(version) if version > 0 => {
-                    json!({ "type": "agent", "id": self.agent_id.trim(), "version": version })
-                }
-                _ => return Err(AppError::bad_input("agent_version", format!("{v:?} is not a version number."))),
-            },
-        };
+        let agent = crate::drafts::agent_reference(&self.agent_id, &self.agent_version, "agent_version")?;
         let mut body = json!({ "agent": agent, "environment_id": self.environment_id.trim() });
         if !self.title.trim().is_empty() {
             body["title"] = json!(self.title.trim());
@@ -279,21 +271,8 @@ impl SessionForm {
         if !initial.is_empty() {
             body["initial_events"] = json!(initial);
         }
-        let budget = self.budget_usd.trim().trim_start_matches('$');
-        if !budget.is_empty() {
-            let cents = budget
-                .parse::<f64>()
-                .ok()
-                .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| (d * 100.0).round() as u64)
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        "budget_usd",
-                        format!("{budget:?} is not an amount of dollars, e.g. 5 or 12.50."),
-                    )
-                })?;
-            body["budget"] =
-                json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } });
+        if let Some(budget) = crate::drafts::budget_from_dollars(&self.budget_usd, "budget_usd")? {
+            body["budget"] = budget;
         }
         Ok(body)
     }

@@ -25,3 +25,17 @@ pub fn Pager(#[prop(into)] base: String, next: Option<String>, on_first: bool) -
         }
     })
 }
+
+/// "Show archived" / "Hide archived" for the list at `path`, by its `include_archived` query.
+#[component]
+pub fn ArchivedToggle(path: &'static str) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        if query.read().get("include_archived").is_some_and(|v| v == "true") {
+            view! { <A href=path attr:class="button secondary">"Hide archived"</A> }.into_any()
+        } else {
+            view! { <A href=format!("{path}?include_archived=true") attr:class="button secondary">"Show archived"</A> }
+                .into_any()
+        }
+    }
+}

@@ -54,6 +54,39 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), DraftError> {
     Ok(())
 }
 
+/// The `agent` of a session or deployment body: the bare id when `version` is empty (the latest
+/// version, pinned by the API), else `{type:"agent", id, version}`. Errors name `version_field`.
+pub fn agent_reference(id: &str, version: &str, version_field: &str) -> Result<Value, DraftError> {
+    match version.trim() {
+        "" => Ok(Value::from(id.trim())),
+        v => match v.parse::<u64>() {
+            Ok(version) if version > 0 => {
+                Ok(serde_json::json!({ "type": "agent", "id": id.trim(), "version": version }))
+            }
+            _ => Err(DraftError::new(version_field, format!("{v:?} is not a version number."))),
+        },
+    }
+}
+
+/// A budget typed in US dollars (`5`, `12.50`, `$3`) as the API's `budget`; `None` when empty.
+pub fn budget_from_dollars(text: &str, field: &str) -> Result<Option<Value>, DraftError> {
+    let dollars = text.trim().trim_start_matches('$');
+    if dollars.is_empty() {
+        return Ok(None);
+    }
+    let cents = dollars
+        .parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| (d * 100.0).round() as u64)
+        .ok_or_else(|| {
+        DraftError::new(field, format!("{dollars:?} is not an amount of dollars, e.g. 5 or 12.50."))
+    })?;
+    Ok(Some(
+        serde_json::json!({ "type": "limit", "max_list_cost": { "amount": cents.to_string(), "currency": "USD" } }),
+    ))
+}
+
 /// A list typed into one text field: entries separated by whitespace, commas or lines.
 pub fn entries(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()

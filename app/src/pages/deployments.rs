@@ -10,6 +10,7 @@ use leptos_router::{
 
 use crate::{
     api::{
+        Choice,
         deployments::{
             ArchiveDeployment, DeploymentForm, DeploymentRow, DeploymentView, PauseDeployment, RunDeployment, RunRow,
             SaveDeployment, get_deployment, list_deployment_runs, list_deployments, preview_schedule,
@@ -20,7 +21,7 @@ use crate::{
         clock::LocalTime,
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::Pager,
+        pager::{ArchivedToggle, Pager},
     },
 };
 
@@ -46,11 +47,7 @@ pub fn DeploymentList() -> impl IntoView {
             <p class="lede">"Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."</p>
             <div class="actions">
                 <A href="/deployments/new" attr:class="button primary">"New deployment"</A>
-                {move || if archived() {
-                    view! { <A href="/deployments" attr:class="button secondary">"Hide archived"</A> }.into_any()
-                } else {
-                    view! { <A href="/deployments?include_archived=true" attr:class="button secondary">"Show archived"</A> }.into_any()
-                }}
+                <ArchivedToggle path="/deployments" />
             </div>
         </header>
         <Transition fallback=|| view! { <Loading what="deployments" /> }>
@@ -135,7 +132,7 @@ pub fn DeploymentDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading what="the deployment" /> }>
             {move || Suspend::new(async move {
-                let DeploymentView { row, description, environment_id, vault_ids, file_ids, budget, initial_message, form, json } = match deployment.await {
+                let DeploymentView { row, description, budget, form, json } = match deployment.await {
                     Ok(view) => view,
                     Err(error) => return view! { <MissingPage what="Deployment" heading="Deployment" error back=("/deployments", "Back to the deployments") /> }.into_any(),
                 };
@@ -175,15 +172,15 @@ pub fn DeploymentDetail() -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
                                     <dt>"Agent"</dt><dd><a href=format!("/agents/{}", form.agent_id)>{row.agent.clone()}</a></dd>
-                                    <dt>"Environment"</dt><dd><a href=format!("/environments/{environment_id}")>{environment_id.clone()}</a></dd>
+                                    <dt>"Environment"</dt><dd><a href=format!("/environments/{}", form.environment_id)>{form.environment_id.clone()}</a></dd>
                                     <dt>"Schedule"</dt><dd>{row.schedule.clone().unwrap_or_else(|| "manual only".into())}</dd>
                                     {(!row.next_fires.is_empty()).then(|| view! {
                                         <dt>"Next runs"</dt>
                                         <dd><ol class="fires" data-testid="next-fires">{row.next_fires.iter().map(|f| view! { <li><LocalTime at=f.clone() /></li> }).collect_view()}</ol></dd>
                                     })}
-                                    <dt>"First message"</dt><dd class="prose">{initial_message}</dd>
-                                    <dt>"Vaults"</dt><dd>{if vault_ids.is_empty() { "none".to_owned() } else { vault_ids.join(", ") }}</dd>
-                                    <dt>"Files"</dt><dd>{if file_ids.is_empty() { "none".to_owned() } else { file_ids.join(", ") }}</dd>
+                                    <dt>"First message"</dt><dd class="prose">{form.initial_message.clone()}</dd>
+                                    <dt>"Vaults"</dt><dd>{if form.vault_ids.is_empty() { "none".to_owned() } else { form.vault_ids.join(", ") }}</dd>
+                                    <dt>"Files"</dt><dd>{if form.file_ids.is_empty() { "none".to_owned() } else { form.file_ids.join(", ") }}</dd>
                                     <dt>"Budget per session"</dt><dd>{budget.unwrap_or_else(|| "none".into())}</dd>
                                     <dt>"Created"</dt><dd><LocalTime at=row.created_at.clone() /></dd>
                                 </dl>
@@ -257,6 +254,28 @@ fn LastRun(run: RunRow) -> impl IntoView {
         }.into_any(),
         (None, None) => ().into_any(),
     }
+}
+
+/// Checkboxes that pick ids from `choices`. An id of `chosen` the choices lack (beyond the
+/// picker's reach) is listed too, checked, so that saving an edit keeps it.
+#[component]
+fn IdChecks(name: &'static str, choices: Vec<Choice>, chosen: Vec<String>, empty: &'static str) -> impl IntoView {
+    let mut all = choices;
+    for id in &chosen {
+        if !all.iter().any(|c| &c.id == id) {
+            all.push(Choice { id: id.clone(), label: id.clone() });
+        }
+    }
+    if all.is_empty() {
+        return view! { <p class="hint">{empty}</p> }.into_any();
+    }
+    all.into_iter()
+        .map(|c| {
+            let checked = chosen.contains(&c.id);
+            view! { <label class="check"><input type="checkbox" name=name value=c.id.clone() checked=checked />" " {c.label}</label> }
+        })
+        .collect_view()
+        .into_any()
 }
 
 #[component]
@@ -344,19 +363,11 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                                         </label>
                                         <fieldset>
                                             <legend>"Vaults"</legend>
-                                            {if c.vaults.is_empty() { view! { <p class="hint">"No vaults yet."</p> }.into_any() } else {
-                                                c.vaults.into_iter().map(|v| view! {
-                                                    <label class="check"><input type="checkbox" name="form[vault_ids][]" value=v.id.clone() checked=chosen_vaults.contains(&v.id) />" " {v.label}</label>
-                                                }).collect_view().into_any()
-                                            }}
+                                            <IdChecks name="form[vault_ids][]" choices=c.vaults chosen=chosen_vaults empty="No vaults yet." />
                                         </fieldset>
                                         <fieldset>
-                                            <legend>"Files to mount (the newest ten)"</legend>
-                                            {if c.files.is_empty() { view! { <p class="hint">"No files uploaded."</p> }.into_any() } else {
-                                                c.files.into_iter().map(|f| view! {
-                                                    <label class="check"><input type="checkbox" name="form[file_ids][]" value=f.id.clone() checked=chosen_files.contains(&f.id) />" " {f.label}</label>
-                                                }).collect_view().into_any()
-                                            }}
+                                            <legend>"Files to mount (the newest ten, and those already mounted)"</legend>
+                                            <IdChecks name="form[file_ids][]" choices=c.files chosen=chosen_files empty="No files uploaded." />
                                         </fieldset>
                                     }.into_any(),
                                 }
@@ -365,6 +376,7 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                     }
                 </Transition>
                 <label>"First message to each session" <textarea name="form[initial_message]" rows="4" required>{form.initial_message.clone()}</textarea></label>
+                {editing.then(|| view! { <p class="hint">"Saving changes this first message only: the deployment's other initial events (an outcome, further messages) stay as they are."</p> })}
                 <fieldset>
                     <legend>"Schedule (leave the expression empty to run only on demand)"</legend>
                     <label>"Cron expression (minute hour day month weekday)"

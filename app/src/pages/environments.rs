@@ -14,7 +14,7 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::Pager,
+        pager::{ArchivedToggle, Pager},
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
@@ -33,11 +33,7 @@ pub fn EnvironmentList() -> impl IntoView {
             <p class="lede">"The containers sessions run in: networking and packages."</p>
             <div class="actions">
                 <A href="/environments/new" attr:class="button primary">"New environment"</A>
-                {move || if archived() {
-                    view! { <A href="/environments" attr:class="button secondary">"Hide archived"</A> }.into_any()
-                } else {
-                    view! { <A href="/environments?include_archived=true" attr:class="button secondary">"Show archived"</A> }.into_any()
-                }}
+                <ArchivedToggle path="/environments" />
             </div>
         </header>
         <Transition fallback=|| view! { <Loading what="environments" /> }>

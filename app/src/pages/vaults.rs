@@ -16,7 +16,7 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::Pager,
+        pager::{ArchivedToggle, Pager},
     },
     format,
 };
@@ -43,11 +43,7 @@ pub fn VaultList() -> impl IntoView {
             <h1>"Vaults"</h1>
             <p class="lede">"Credentials for MCP servers and tools. Sessions use a vault's credentials when it is attached at start. Secrets are write-only."</p>
             <div class="actions">
-                {move || if archived() {
-                    view! { <A href="/vaults" attr:class="button secondary">"Hide archived"</A> }.into_any()
-                } else {
-                    view! { <A href="/vaults?include_archived=true" attr:class="button secondary">"Show archived"</A> }.into_any()
-                }}
+                <ArchivedToggle path="/vaults" />
             </div>
         </header>
         <ActionForm action=create attr:class="panel inline-form">

@@ -6,7 +6,7 @@ use crate::{
     api::agents::list_agents,
     components::{
         feedback::{Empty, Failure, Loading},
-        pager::Pager,
+        pager::{ArchivedToggle, Pager},
     },
     format,
 };
@@ -26,11 +26,7 @@ pub fn AgentList() -> impl IntoView {
             <p class="lede">"Model, system prompt, tools, MCP servers and skills. Every save is a new version; old versions stay readable."</p>
             <div class="actions">
                 <A href="/agents/new" attr:class="button primary">"New agent"</A>
-                {move || if archived() {
-                    view! { <A href="/agents" attr:class="button secondary">"Hide archived"</A> }.into_any()
-                } else {
-                    view! { <A href="/agents?include_archived=true" attr:class="button secondary">"Show archived"</A> }.into_any()
-                }}
+                <ArchivedToggle path="/agents" />
             </div>
         </header>
         <Transition fallback=|| view! { <Loading what="agents" /> }>
