@@ -244,13 +244,17 @@ impl DeploymentView {
     }
 }
 
-/// A schedule as the form previews it.
+/// A schedule as the form previews it while it is typed: its wording and next fires, or what is
+/// wrong with it (an answer, not a failure: a half-typed expression is expected).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SchedulePreview {
-    /// In English, e.g. "At 09:30 on Monday through Friday.", in the schedule's zone.
-    pub words: String,
-    /// The next five fires (RFC 3339, UTC).
-    pub fires: Vec<String>,
+pub enum SchedulePreview {
+    Valid {
+        /// In English, e.g. "At 09:30 on Monday through Friday.", in the schedule's zone.
+        words: String,
+        /// The next five fires (RFC 3339, UTC).
+        fires: Vec<String>,
+    },
+    Invalid(String),
 }
 
 #[access(Viewer)]
@@ -300,7 +304,10 @@ pub async fn preview_schedule(expression: String, timezone: String) -> Result<Sc
         schedule::CronSchedule,
     };
     let params = ScheduleParams { expression, timezone, r#type: CronTag };
-    let schedule = CronSchedule::parse(&params).map_err(|m| AppError::bad_input("schedule_expression", m))?;
+    let schedule = match CronSchedule::parse(&params) {
+        Ok(schedule) => schedule,
+        Err(problem) => return Ok(SchedulePreview::Invalid(problem)),
+    };
     let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
     let fires = schedule
         .upcoming(now, 5)
@@ -308,7 +315,7 @@ pub async fn preview_schedule(expression: String, timezone: String) -> Result<Sc
         .filter_map(|micros| time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000).ok())
         .map(crate::format::rfc3339)
         .collect();
-    Ok(SchedulePreview { words: schedule.describe(), fires })
+    Ok(SchedulePreview::Valid { words: schedule.describe(), fires })
 }
 
 /// Creates a deployment (`id` empty) or replaces the fields of an existing one.

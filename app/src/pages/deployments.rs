@@ -13,7 +13,7 @@ use crate::{
         Choice,
         deployments::{
             ArchiveDeployment, DeploymentForm, DeploymentRow, DeploymentView, PauseDeployment, RunDeployment, RunRow,
-            SaveDeployment, get_deployment, list_deployment_runs, list_deployments, preview_schedule,
+            SaveDeployment, SchedulePreview, get_deployment, list_deployment_runs, list_deployments, preview_schedule,
         },
         sessions::list_session_choices,
     },
@@ -27,9 +27,9 @@ use crate::{
 
 fn status_badge(row: &DeploymentRow) -> impl IntoView + use<> {
     let class = match row.status.as_str() {
-        "active" => "badge ok",
-        "paused" => "badge warn",
-        _ => "badge",
+        "active" => "status status-ok",
+        "paused" => "status status-rescheduling",
+        _ => "status",
     };
     view! { <span class=class data-testid="deployment-status">{row.status.clone()}</span> }
 }
@@ -176,7 +176,7 @@ pub fn DeploymentDetail() -> impl IntoView {
                                     <dt>"Schedule"</dt><dd>{row.schedule.clone().unwrap_or_else(|| "manual only".into())}</dd>
                                     {(!row.next_fires.is_empty()).then(|| view! {
                                         <dt>"Next runs"</dt>
-                                        <dd><ol class="fires" data-testid="next-fires">{row.next_fires.iter().map(|f| view! { <li><LocalTime at=f.clone() /></li> }).collect_view()}</ol></dd>
+                                        <dd><ol data-testid="next-fires">{row.next_fires.iter().map(|f| view! { <li><LocalTime at=f.clone() /></li> }).collect_view()}</ol></dd>
                                     })}
                                     <dt>"First message"</dt><dd class="prose">{form.initial_message.clone()}</dd>
                                     <dt>"Vaults"</dt><dd>{if form.vault_ids.is_empty() { "none".to_owned() } else { form.vault_ids.join(", ") }}</dd>
@@ -205,7 +205,7 @@ pub fn DeploymentDetail() -> impl IntoView {
                     match runs.await {
                         Err(error) => view! { <Failure error /> }.into_any(),
                         Ok(page) if page.data.is_empty() => view! {
-                            <p class="empty">{if errors_only() { "No failed runs." } else { "No runs yet: press Run now, or wait for the schedule." }}</p>
+                            <p class="muted">{if errors_only() { "No failed runs." } else { "No runs yet: press Run now, or wait for the schedule." }}</p>
                         }.into_any(),
                         Ok(page) => view! {
                             <table class="list" data-testid="run-list">
@@ -234,7 +234,7 @@ fn RunLine(run: RunRow) -> impl IntoView {
             <td>{match (&run.session_id, &run.error) {
                 (Some(session), _) => view! { <a href=format!("/sessions/{session}")>"session " <code>{session.clone()}</code></a> }.into_any(),
                 (None, Some((kind, words, message))) => view! {
-                    <span class="error-text" title=kind.clone()>{format!("Failed: {words}.")}</span> " " <small>{message.clone()}</small>
+                    <span class="status status-failed" title=kind.clone()>{format!("Failed: {words}.")}</span> " " <small>{message.clone()}</small>
                 }.into_any(),
                 (None, None) => "—".into_any(),
             }}</td>
@@ -247,10 +247,10 @@ fn RunLine(run: RunRow) -> impl IntoView {
 fn LastRun(run: RunRow) -> impl IntoView {
     match (run.session_id, run.error) {
         (Some(session), _) => view! {
-            <p class="notice ok" data-testid="run-result">"Started " <a href=format!("/sessions/{session}")>"session " {session.clone()}</a> "."</p>
+            <p class="notice" data-testid="run-result">"Started " <a href=format!("/sessions/{session}")>"session " {session.clone()}</a> "."</p>
         }.into_any(),
         (None, Some((_, words, message))) => view! {
-            <p class="notice error" data-testid="run-result">{format!("The run failed: {words}. {message}")}</p>
+            <p class="inline-error" data-testid="run-result">{format!("The run failed: {words}. {message}")}</p>
         }.into_any(),
         (None, None) => ().into_any(),
     }
@@ -267,7 +267,7 @@ fn IdChecks(name: &'static str, choices: Vec<Choice>, chosen: Vec<String>, empty
         }
     }
     if all.is_empty() {
-        return view! { <p class="hint">{empty}</p> }.into_any();
+        return view! { <p class="muted">{empty}</p> }.into_any();
     }
     all.into_iter()
         .map(|c| {
@@ -376,7 +376,7 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                     }
                 </Transition>
                 <label>"First message to each session" <textarea name="form[initial_message]" rows="4" required>{form.initial_message.clone()}</textarea></label>
-                {editing.then(|| view! { <p class="hint">"Saving changes this first message only: the deployment's other initial events (an outcome, further messages) stay as they are."</p> })}
+                {editing.then(|| view! { <p class="muted">"Saving changes this first message only: the deployment's other initial events (an outcome, further messages) stay as they are."</p> })}
                 <fieldset>
                     <legend>"Schedule (leave the expression empty to run only on demand)"</legend>
                     <label>"Cron expression (minute hour day month weekday)"
@@ -390,13 +390,14 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match preview.await {
-                                None => view! { <p class="hint">"Runs only when someone presses Run now."</p> }.into_any(),
-                                Some(Err(error)) => view! { <p class="error-text" data-testid="schedule-preview">{error.to_string()}</p> }.into_any(),
-                                Some(Ok(p)) => view! {
+                                None => view! { <p class="muted">"Runs only when someone presses Run now."</p> }.into_any(),
+                                Some(Err(error)) => view! { <Failure error /> }.into_any(),
+                                Some(Ok(SchedulePreview::Invalid(problem))) => view! { <p class="inline-error" data-testid="schedule-preview">{problem}</p> }.into_any(),
+                                Some(Ok(SchedulePreview::Valid { words, fires })) => view! {
                                     <div data-testid="schedule-preview">
-                                        <p>{p.words}</p>
-                                        <p class="hint">"Next five runs, in your time zone:"</p>
-                                        <ol class="fires">{p.fires.into_iter().map(|f| view! { <li><LocalTime at=f /></li> }).collect_view()}</ol>
+                                        <p>{words}</p>
+                                        <p class="muted">"Next five runs, in your time zone:"</p>
+                                        <ol>{fires.into_iter().map(|f| view! { <li><LocalTime at=f /></li> }).collect_view()}</ol>
                                     </div>
                                 }.into_any(),
                             }
