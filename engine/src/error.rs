@@ -30,6 +30,10 @@ pub enum Cause {
     EnvironmentNotFound,
     FileNotFound,
     FiredAlready,
+    MemoryStoreArchived,
+    MemoryStoreNotFound,
+    /// A memory already exists at the path.
+    PathTaken,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -12,6 +12,7 @@
 //! person makes the whole session wait, and the answer is routed to the child. An outcome
 //! (`outcomes`) has the turn graded when it ends, and revised until the grader is satisfied.
 
+mod memory_mounts;
 mod outcomes;
 pub mod scheduler;
 mod threads;
@@ -426,6 +427,8 @@ impl Actor {
     }
 
     async fn idle(&self, stop_reason: Value) -> ApiResult<()> {
+        // What the agent wrote to its memory stores is kept before anyone sees the session idle.
+        self.engine.write_back_memory(&self.session_id).await?;
         self.engine.set_status(&self.session_id, "idle").await?;
         self.emit(json!({ "type": types::SESSION_STATUS_IDLE, "stop_reason": stop_reason, "stop_details": null }))
             .await?;
@@ -505,6 +508,7 @@ impl Actor {
     /// next revision plays at once.
     async fn play(&self, start: Option<Start>) -> ApiResult<Outcome> {
         let Ok(session) = self.session().await else { return Ok(Outcome::Stop) };
+        let start_of_turn = start.is_some();
         if let Some(start) = start {
             let mut state = self.state.lock().expect("runtime state lock");
             state.turn = Some(Turn::new(state.messages as usize));
@@ -512,6 +516,9 @@ impl Actor {
             if let Start::Outcome(outcome) = start {
                 state.outcome = Some(outcome);
             }
+        }
+        if start_of_turn {
+            self.engine.mount_memory(&self.session_id).await?;
         }
         self.save().await?;
         self.outcome_running().await?;
@@ -949,10 +956,13 @@ impl EngineState {
                 }
             }
         }
+        let memory =
+            self.memory_mounts(session_id).await?.into_iter().map(|m| (m.dir, m.mount_path, m.writable)).collect();
         Ok(Sandbox {
             workspace: dir.join("workspace"),
             outputs: dir.join("outputs"),
             mounts,
+            memory,
             network,
             tool_runner: self.config.tool_runner.clone(),
         })

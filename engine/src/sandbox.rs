@@ -2,7 +2,8 @@
 //!
 //! The sandbox sees a read-only `/usr` (with the usual `/bin`, `/lib` links), a fresh `/proc`,
 //! `/dev` and `/tmp`, the session's workspace at `/workspace`, its outputs at
-//! `/mnt/session/outputs`, and each mounted file read-only at its `mount_path`. Nothing else of
+//! `/mnt/session/outputs`, each mounted file read-only at its `mount_path`, and each memory store
+//! at `/mnt/memory/<slug>` (read-only or not, as attached). Nothing else of
 //! the host is there: not `/etc/shadow`, not `/root`, not the engine's data directory. Every
 //! namespace is unshared (no network unless the environment allows it) and every capability is
 //! dropped. `bash` runs `/bin/bash -c`; the file tools run this crate's own [`tool_main`] inside
@@ -50,6 +51,8 @@ pub struct Sandbox {
     pub outputs: PathBuf,
     /// (file on the host, path inside the sandbox), mounted read-only.
     pub mounts: Vec<(PathBuf, String)>,
+    /// (directory on the host, path inside, writable): the session's memory stores.
+    pub memory: Vec<(PathBuf, String, bool)>,
     pub network: bool,
     pub tool_runner: PathBuf,
 }
@@ -96,6 +99,9 @@ impl Sandbox {
         command.arg("--bind").arg(&self.outputs).arg("/mnt/session/outputs");
         for (host, inside) in &self.mounts {
             command.arg("--ro-bind").arg(host).arg(inside);
+        }
+        for (host, inside, writable) in &self.memory {
+            command.arg(if *writable { "--bind-try" } else { "--ro-bind-try" }).arg(host).arg(inside);
         }
         if with_tool_runner {
             command.arg("--ro-bind").arg(&self.tool_runner).arg(TOOL_PATH_IN_SANDBOX);

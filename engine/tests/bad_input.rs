@@ -192,16 +192,20 @@ async fn wrong_keys_and_missing_betas_are_refused_in_the_api_error_shape() {
     assert_eq!(response.status().as_u16(), 400, "the beta header is required");
     let response = engine.client.get(format!("{}/v1/files", engine.url)).header("x-api-key", KEY).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200, "files need no beta header");
-    // Memory stores take their own beta, not the Managed Agents one.
-    let response = engine
-        .client
-        .get(format!("{}/v1/memory_stores", engine.url))
-        .header("x-api-key", KEY)
-        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400, "memory stores need agent-memory-2026-07-22");
+    // Memory stores take their own beta (the SDK sends it) and, as the SDK documents, the Managed
+    // Agents one; without either they say which to send.
+    let memory_stores = |beta: Option<&'static str>| {
+        let mut request = engine.client.get(format!("{}/v1/memory_stores", engine.url)).header("x-api-key", KEY);
+        if let Some(beta) = beta {
+            request = request.header("anthropic-beta", beta);
+        }
+        request.send()
+    };
+    for beta in [protocol::AGENT_MEMORY_BETA, protocol::MANAGED_AGENTS_BETA] {
+        assert_eq!(memory_stores(Some(beta)).await.unwrap().status().as_u16(), 200, "{beta}");
+    }
+    let response = memory_stores(Some("files-api-2025-04-14")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400, "memory stores need a beta they accept");
     let body: Value = response.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains(protocol::AGENT_MEMORY_BETA), "{body}");
 }

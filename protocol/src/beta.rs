@@ -1,11 +1,12 @@
 //! Which `anthropic-beta` each resource family of the API takes (SDK 2.11.0, wire reference §7.1).
 //!
-//! One table, read by the engine (which refuses a request without its family's beta) and by the
-//! upstream client (which sends it). A family missing here takes no beta header.
+//! One table, read by the engine (which refuses a request without a beta its family accepts) and
+//! by the upstream client (which sends the family's own). A family missing here takes no beta
+//! header.
 
 use crate::{AGENT_MEMORY_BETA, MANAGED_AGENTS_BETA};
 
-/// `(first path segment after /v1/, beta it takes)`.
+/// `(first path segment after /v1/, beta it takes)`: the one the SDK sends.
 pub const FAMILIES: &[(&str, Option<&str>)] = &[
     ("agents", Some(MANAGED_AGENTS_BETA)),
     ("environments", Some(MANAGED_AGENTS_BETA)),
@@ -26,10 +27,21 @@ pub fn family(path: &str) -> Option<&str> {
     rest.split(['/', '?']).next().filter(|f| !f.is_empty())
 }
 
+/// Betas a family accepts besides its own: memory stores answer a request sent with the Managed
+/// Agents beta too (SDK 2.11.0's docstrings: "requests must send `agent-memory-2026-07-22` or
+/// `managed-agents-2026-04-01`"), though the SDK itself sends the memory beta.
+pub const ALSO_ACCEPTED: &[(&str, &str)] = &[("memory_stores", MANAGED_AGENTS_BETA)];
+
 /// The beta `path` needs, if any (`None` also for a path of no family this table knows).
 pub fn beta_for(path: &str) -> Option<&'static str> {
     let family = family(path)?;
     FAMILIES.iter().find(|(name, _)| *name == family).and_then(|(_, beta)| *beta)
+}
+
+/// Whether `beta` opens `path`: its family's own beta, or one the family also accepts.
+pub fn accepts(path: &str, beta: &str) -> bool {
+    beta_for(path) == Some(beta)
+        || family(path).is_some_and(|f| ALSO_ACCEPTED.iter().any(|(name, other)| *name == f && *other == beta))
 }
 
 #[cfg(test)]
@@ -47,5 +59,12 @@ mod tests {
         assert_eq!(beta_for("/v1/files/file_1/content"), None);
         assert_eq!(beta_for("/v1/skills/skill_1/versions"), None);
         assert_eq!(beta_for("/healthz"), None);
+    }
+
+    #[test]
+    fn memory_stores_also_open_with_the_managed_agents_beta() {
+        assert!(accepts("/v1/memory_stores/memstore_1", AGENT_MEMORY_BETA));
+        assert!(accepts("/v1/memory_stores", MANAGED_AGENTS_BETA));
+        assert!(!accepts("/v1/sessions", AGENT_MEMORY_BETA));
     }
 }

@@ -6,6 +6,7 @@ mod deployments;
 mod environments;
 mod events;
 mod files;
+mod memory_stores;
 mod sessions;
 mod threads;
 mod vaults;
@@ -77,6 +78,20 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/deployments/{id}/run", post(deployments::run))
         .route("/v1/deployment_runs", get(deployments::list_runs))
         .route("/v1/deployment_runs/{id}", get(deployments::retrieve_run))
+        .route("/v1/memory_stores", get(memory_stores::list).post(memory_stores::create))
+        .route(
+            "/v1/memory_stores/{id}",
+            get(memory_stores::retrieve).post(memory_stores::update).delete(memory_stores::delete),
+        )
+        .route("/v1/memory_stores/{id}/archive", post(memory_stores::archive))
+        .route("/v1/memory_stores/{id}/memories", get(memory_stores::list_memories).post(memory_stores::create_memory))
+        .route(
+            "/v1/memory_stores/{id}/memories/{memory_id}",
+            get(memory_stores::retrieve_memory).post(memory_stores::update_memory).delete(memory_stores::delete_memory),
+        )
+        .route("/v1/memory_stores/{id}/memory_versions", get(memory_stores::list_versions))
+        .route("/v1/memory_stores/{id}/memory_versions/{version_id}", get(memory_stores::retrieve_version))
+        .route("/v1/memory_stores/{id}/memory_versions/{version_id}/redact", post(memory_stores::redact_version))
         .layer(json_limit)
         .merge(
             Router::new()
@@ -121,7 +136,7 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
     }
     let path = request.uri().path();
     if let Some(beta) = protocol::beta::beta_for(path)
-        && !has_beta(headers, beta)
+        && !has_beta(headers, path)
     {
         return ApiError::invalid(format!(
             "{path} is a beta endpoint: send the header anthropic-beta: {beta} (the SDK's client.beta methods do)."
@@ -131,13 +146,14 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
     next.run(request).await
 }
 
-fn has_beta(headers: &HeaderMap, beta: &str) -> bool {
+/// Whether the request sends a beta that `path`'s family accepts.
+fn has_beta(headers: &HeaderMap, path: &str) -> bool {
     headers
         .get_all("anthropic-beta")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|b| b.trim() == beta)
+        .any(|b| protocol::beta::accepts(path, b.trim()))
 }
 
 /// A JSON body; a body that does not parse is a 400 that says where and why.
@@ -194,6 +210,17 @@ impl Params {
 
     pub fn limit(&self, default: i64, max: i64) -> ApiResult<i64> {
         Ok(self.int("limit", 1, max)?.unwrap_or(default))
+    }
+
+    /// The same query with `limit` lowered to `cap` where it asks for more (a page of full
+    /// memory versions holds at most 20, whatever the limit).
+    pub fn cap_limit(mut self, cap: i64) -> Params {
+        for (key, value) in &mut self.0 {
+            if key == "limit" && value.parse::<i64>().is_ok_and(|n| n > cap) {
+                *value = cap.to_string();
+            }
+        }
+        self
     }
 
     pub fn bool(&self, name: &str) -> ApiResult<bool> {

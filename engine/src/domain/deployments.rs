@@ -12,8 +12,8 @@ use protocol::{
     common::{Empty, Metadata},
     deployments::{
         AgentRefTag, AgentReference, Deployment, DeploymentAgentParam, DeploymentInitialEvent, DeploymentResource,
-        DeploymentRun, DeploymentRunTag, ErrorPausedReason, FileResourceConfig, PausedError, PausedReason, RunError,
-        Schedule, ScheduleParams, ScheduleTrigger, TriggerContext,
+        DeploymentRun, DeploymentRunTag, ErrorPausedReason, FileResourceConfig, MemoryStoreResourceConfig, PausedError,
+        PausedReason, RunError, Schedule, ScheduleParams, ScheduleTrigger, TriggerContext,
     },
     event_params::InitialEvent,
     schedule::CronSchedule,
@@ -208,9 +208,23 @@ impl EngineState {
                         mount_path: file.mount_path.clone(),
                     }));
                 }
+                ResourceParams::MemoryStore(store) => {
+                    self.memory_store_resource(
+                        &store.memory_store_id,
+                        store.access.as_ref(),
+                        store.instructions.as_deref(),
+                        &at,
+                    )
+                    .await?;
+                    echoed.push(DeploymentResource::MemoryStore(MemoryStoreResourceConfig {
+                        memory_store_id: store.memory_store_id.clone(),
+                        access: store.access.clone(),
+                        instructions: store.instructions.clone(),
+                    }));
+                }
                 other => {
                     return Err(ApiError::invalid(format!(
-                        "{at}: the embedded engine mounts files only ({} is not supported).",
+                        "{at}: the embedded engine mounts files and memory stores only ({} is not supported).",
                         other.type_name()
                     )));
                 }
@@ -423,7 +437,9 @@ fn run_error_type(cause: Option<Cause>) -> &'static str {
         Some(Cause::EnvironmentArchived) => "environment_archived_error",
         Some(Cause::EnvironmentNotFound) => "environment_not_found_error",
         Some(Cause::FileNotFound) => "file_not_found_error",
-        Some(Cause::FiredAlready) | None => "session_creation_rejected_error",
+        Some(Cause::MemoryStoreArchived) => "memory_store_archived_error",
+        Some(Cause::MemoryStoreNotFound) => "session_resource_not_found_error",
+        Some(Cause::FiredAlready | Cause::PathTaken) | None => "session_creation_rejected_error",
     }
 }
 
@@ -448,6 +464,13 @@ fn session_of(deployment: &Deployment) -> SessionCreate {
                 file_id: file.file_id.clone(),
                 mount_path: file.mount_path.clone(),
             })),
+            DeploymentResource::MemoryStore(store) => {
+                Some(ResourceParams::MemoryStore(protocol::sessions::MemoryStoreResourceParams {
+                    memory_store_id: store.memory_store_id.clone(),
+                    access: store.access.clone(),
+                    instructions: store.instructions.clone(),
+                }))
+            }
             _ => None,
         })
         .collect();

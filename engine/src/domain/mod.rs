@@ -5,6 +5,7 @@ pub mod agents;
 pub mod deployments;
 pub mod environments;
 pub mod files;
+pub mod memory;
 pub mod multiagent;
 pub mod outcomes;
 pub mod sessions;

@@ -60,9 +60,26 @@ impl EngineState {
             }
         }
         let session_id = new_id("sesn");
-        let mut resources = Vec::new();
+        let mut resources: Vec<Value> = Vec::new();
         for (i, resource) in body.resources.iter().flatten().enumerate() {
-            resources.push(self.resource_of(resource, &format!("resources[{i}]")).await?);
+            let at = format!("resources[{i}]");
+            let mut resource = self.resource_of(resource, &at).await?;
+            if resource["type"] == "memory_store" {
+                if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
+                    return Err(ApiError::invalid(format!(
+                        "{at}: memory store {} is attached twice; attach each store once.",
+                        resource["memory_store_id"]
+                    )));
+                }
+                // Two stores of one name each get their own directory.
+                let base = resource["mount_path"].as_str().unwrap_or_default().to_owned();
+                let mut n = 1;
+                while resources.iter().any(|r| r["mount_path"] == resource["mount_path"]) {
+                    n += 1;
+                    resource["mount_path"] = json!(format!("{base}-{n}"));
+                }
+            }
+            resources.push(resource);
         }
         let snapshot = self.snapshot(agent).await?;
         let at = now();
@@ -99,8 +116,10 @@ impl EngineState {
         .await?;
         self.create_primary_thread(&mut tx, &session_id, &session["agent"], &at.text).await?;
         for resource in &resources {
+            // A memory store's resource has no id on the wire; its row gets one of its own.
+            let row_id = resource["id"].as_str().map_or_else(|| new_id("sesrsc"), str::to_owned);
             sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
-                .bind(resource["id"].as_str())
+                .bind(row_id)
                 .bind(&session_id)
                 .bind(resource.to_string())
                 .execute(&mut *tx)
@@ -213,12 +232,22 @@ impl EngineState {
         Ok(())
     }
 
-    /// A resource of a new session (`at` names it in errors); the engine mounts files only.
+    /// A resource of a new session (`at` names it in errors): the engine mounts files and memory
+    /// stores.
     async fn resource_of(&self, resource: &ResourceParams, at: &str) -> ApiResult<Value> {
         match resource {
             ResourceParams::File(file) => self.file_resource(&file.file_id, file.mount_path.as_deref(), at).await,
+            ResourceParams::MemoryStore(store) => {
+                self.memory_store_resource(
+                    &store.memory_store_id,
+                    store.access.as_ref(),
+                    store.instructions.as_deref(),
+                    at,
+                )
+                .await
+            }
             other => Err(ApiError::invalid(format!(
-                "{at}: the embedded engine mounts files only ({} is not supported).",
+                "{at}: the embedded engine mounts files and memory stores only ({} is not supported).",
                 other.type_name()
             ))),
         }
@@ -264,6 +293,7 @@ impl EngineState {
             )));
         }
         if mount_path.starts_with("/mnt/session/outputs")
+            || mount_path.starts_with("/mnt/memory")
             || ["/usr", "/proc", "/dev", "/run/switchboard"].iter().any(|p| mount_path.starts_with(p))
         {
             return Err(ApiError::invalid(format!(

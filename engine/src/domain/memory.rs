@@ -1,0 +1,723 @@
+//! Memory stores: their memories (text at a path) and the append-only history of every change,
+//! with who made it. A change is written with its version in one transaction, and only if the
+//! memory is still what the change was worked out from (its `version_id`), so two writers never
+//! lose one another's change unnoticed: a `content_sha256` precondition that no longer holds is a
+//! 409, and a change without one simply comes after the other.
+
+use protocol::sessions::MemoryAccess;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult, Cause},
+    ids::{new_id, now},
+    store::json,
+};
+
+/// Largest memory content, in UTF-8 bytes (100 kB).
+pub const MAX_CONTENT_BYTES: usize = 102_400;
+/// Longest path, in bytes, and most segments in it.
+pub const MAX_PATH_BYTES: usize = 1024;
+pub const MAX_PATH_SEGMENTS: usize = 20;
+/// How many tries a change gets when other writers keep changing the memory under it.
+const WRITE_TRIES: usize = 5;
+
+/// Who makes a change: the API's caller (the engine has one key), or a session's agent writing
+/// through its mounted store.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Api(String),
+    Session(String),
+}
+
+impl Actor {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Actor::Api(key_id) => json!({ "type": "api_actor", "api_key_id": key_id }),
+            Actor::Session(session_id) => json!({ "type": "session_actor", "session_id": session_id }),
+        }
+    }
+}
+
+/// Lowercase hex SHA-256 of `content`'s UTF-8 bytes, as the API gives it.
+pub fn sha256_hex(content: &str) -> String {
+    Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a memory path as the API does (`field` names it in the error).
+pub fn check_path(path: &str, field: &str) -> ApiResult<()> {
+    let bad = |why: &str| Err(ApiError::invalid(format!("{field} {path:?} {why}")));
+    if !path.starts_with('/') {
+        return bad("must start with /.");
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return bad("is longer than 1,024 bytes.");
+    }
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    if segments.len() > MAX_PATH_SEGMENTS {
+        return bad("has more than 20 segments.");
+    }
+    if segments.iter().any(|s| s.is_empty()) {
+        return bad("has an empty segment (a // or a trailing /).");
+    }
+    if segments.iter().any(|s| *s == "." || *s == "..") {
+        return bad("has a . or .. segment.");
+    }
+    if let Some(c) = path.chars().find(|c| c.is_control() || is_format(*c) || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return bad(&format!("holds the character U+{:04X}, which paths cannot hold.", c as u32));
+    }
+    if !unicode_normalization::is_nfc(path) {
+        return bad("is not in Unicode Normalization Form C.");
+    }
+    Ok(())
+}
+
+/// Checks a `path_prefix`: a path of whole segments ending with `/` (or `/` alone).
+pub fn check_prefix(prefix: &str) -> ApiResult<()> {
+    if prefix == "/" {
+        return Ok(());
+    }
+    match prefix.strip_suffix('/') {
+        Some(path) => check_path(path, "path_prefix"),
+        None => Err(ApiError::invalid(format!(
+            "path_prefix {prefix:?} must end with / (it matches whole segments, e.g. /notes/)."
+        ))),
+    }
+}
+
+/// Unicode's format characters (general category Cf), which paths cannot hold.
+fn is_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+/// Checks a memory's content.
+pub fn check_content(content: &str) -> ApiResult<()> {
+    if content.len() > MAX_CONTENT_BYTES {
+        return Err(ApiError::invalid(format!(
+            "content is {} bytes; a memory holds at most 102,400 bytes (100 kB). Split it into several memories.",
+            content.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The end of the byte range of the paths under `prefix` (which ends with `/`): `/a/` → `/a0`.
+fn range_end(prefix: &str) -> String {
+    format!("{}0", &prefix[..prefix.len() - 1])
+}
+
+/// Where a page of memories starts: after a path (a memory was the last item) or at one (the
+/// end of a directory a marker stood for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seek {
+    pub path: String,
+    pub inclusive: bool,
+}
+
+impl Seek {
+    pub fn encode(&self) -> String {
+        let hex: String = self.path.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("page_{}{hex}", if self.inclusive { 'i' } else { 'x' })
+    }
+
+    pub fn decode(text: &str) -> ApiResult<Seek> {
+        let bad =
+            || ApiError::invalid(format!("page {text:?} is not a cursor this list returned; start again without it."));
+        let rest = text.strip_prefix("page_").ok_or_else(bad)?;
+        let inclusive = match rest.chars().next() {
+            Some('i') => true,
+            Some('x') => false,
+            _ => return Err(bad()),
+        };
+        let hex = &rest[1..];
+        if hex.len() % 2 != 0 {
+            return Err(bad());
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad()))
+            .collect::<ApiResult<Vec<u8>>>()?;
+        Ok(Seek { path: String::from_utf8(bytes).map_err(|_| bad())?, inclusive })
+    }
+}
+
+/// A listing of memories: which part of the store, how deep, how much.
+pub struct MemoryListing<'a> {
+    pub prefix: &'a str,
+    /// 0: every memory under the prefix; n: memories at most n segments below it, deeper ones
+    /// rolled up into `memory_prefix` markers.
+    pub depth: usize,
+    pub limit: usize,
+    pub from: Option<Seek>,
+    pub full: bool,
+}
+
+const MEMORY_BASIC: &str = "id, store_id, path, NULL, content_sha256, size_bytes, version_id, created_at, updated_at";
+const MEMORY_FULL: &str = "id, store_id, path, content, content_sha256, size_bytes, version_id, created_at, updated_at";
+
+/// A memory row (selected as [`MEMORY_BASIC`] or [`MEMORY_FULL`]) as the API answers it.
+fn memory_json(row: &sqlx::sqlite::SqliteRow) -> Value {
+    json!({
+        "type": "memory",
+        "id": row.get::<String, _>(0),
+        "memory_store_id": row.get::<String, _>(1),
+        "path": row.get::<String, _>(2),
+        "content": row.get::<Option<String>, _>(3),
+        "content_sha256": row.get::<String, _>(4),
+        "content_size_bytes": row.get::<i64, _>(5),
+        "memory_version_id": row.get::<String, _>(6),
+        "created_at": row.get::<String, _>(7),
+        "updated_at": row.get::<String, _>(8),
+    })
+}
+
+/// The columns of a version, basic or full.
+pub const VERSION_BASIC: &str = "seq, id, store_id, memory_id, operation, path, NULL, content_sha256, size_bytes, \
+     created_by, redacted_at, redacted_by, created_at";
+pub const VERSION_FULL: &str = "seq, id, store_id, memory_id, operation, path, content, content_sha256, size_bytes, \
+     created_by, redacted_at, redacted_by, created_at";
+
+/// A version row (selected as [`VERSION_BASIC`] or [`VERSION_FULL`]) as the API answers it.
+pub fn version_json(row: &sqlx::sqlite::SqliteRow) -> ApiResult<Value> {
+    let actor = |i: usize| row.get::<Option<String>, _>(i).map(|text| json(&text)).transpose();
+    Ok(json!({
+        "type": "memory_version",
+        "id": row.get::<String, _>(1),
+        "memory_store_id": row.get::<String, _>(2),
+        "memory_id": row.get::<String, _>(3),
+        "operation": row.get::<String, _>(4),
+        "path": row.get::<Option<String>, _>(5),
+        "content": row.get::<Option<String>, _>(6),
+        "content_sha256": row.get::<Option<String>, _>(7),
+        "content_size_bytes": row.get::<Option<i64>, _>(8),
+        "created_by": actor(9)?,
+        "redacted_at": row.get::<Option<String>, _>(10),
+        "redacted_by": actor(11)?,
+        "created_at": row.get::<String, _>(12),
+    }))
+}
+
+/// A memory as a change finds it.
+struct Current {
+    path: String,
+    content_sha256: String,
+    version_id: String,
+    content: String,
+}
+
+/// What a change of a memory asks for.
+pub struct MemoryChange<'a> {
+    pub content: Option<&'a str>,
+    pub path: Option<&'a str>,
+    /// The `content_sha256` the memory must have for the change to apply.
+    pub expected_sha256: Option<&'a str>,
+}
+
+/// The directory a store is mounted at in sessions: `/mnt/memory/` and its name made a slug
+/// (`User preferences` → `user-preferences`), or its id when the name has no letter or digit.
+pub fn mount_path_of(store_id: &str, name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug: String = slug.chars().take(64).collect();
+    format!("/mnt/memory/{}", if slug.is_empty() { store_id } else { slug.trim_end_matches('-') })
+}
+
+/// Longest `instructions` of a memory store attached to a session.
+pub const MAX_INSTRUCTIONS: usize = 4096;
+
+impl EngineState {
+    /// A memory store attached to a new session (`at` names it in errors), as the session
+    /// shows it: its name and description as they are now, and where it is mounted.
+    pub async fn memory_store_resource(
+        &self,
+        store_id: &str,
+        access: Option<&MemoryAccess>,
+        instructions: Option<&str>,
+        at: &str,
+    ) -> ApiResult<Value> {
+        let (archived, store) = self.memory_store(store_id).await.map_err(|e| match e.status {
+            axum::http::StatusCode::NOT_FOUND => {
+                e.in_field(&format!("{at}.memory_store_id")).because(Cause::MemoryStoreNotFound)
+            }
+            _ => e,
+        })?;
+        if archived {
+            return Err(ApiError::invalid(format!(
+                "{at}: memory store {store_id} is archived, so new sessions cannot use it."
+            ))
+            .because(Cause::MemoryStoreArchived));
+        }
+        let access = match access {
+            None | Some(MemoryAccess::ReadWrite) => "read_write",
+            Some(MemoryAccess::ReadOnly) => "read_only",
+            Some(MemoryAccess::Other(other)) => {
+                return Err(ApiError::invalid(format!(
+                    "{at}.access must be \"read_write\" or \"read_only\", not {other:?}."
+                )));
+            }
+        };
+        if instructions.is_some_and(|i| i.chars().count() > MAX_INSTRUCTIONS) {
+            return Err(ApiError::invalid(format!("{at}.instructions: at most 4,096 characters.")));
+        }
+        let name = store["name"].as_str().unwrap_or_default();
+        Ok(json!({
+            "type": "memory_store",
+            "memory_store_id": store_id,
+            "access": access,
+            "instructions": instructions,
+            "name": name,
+            "description": store["description"],
+            "mount_path": mount_path_of(store_id, name),
+        }))
+    }
+
+    /// The id the engine's key goes by in `api_actor`s: `apikey_` and the start of its hash, so
+    /// the key itself is never shown.
+    pub fn api_key_id(&self) -> String {
+        format!("apikey_{}", &sha256_hex(&self.config.api_key)[..24])
+    }
+
+    /// (archived, body) of a memory store.
+    pub async fn memory_store(&self, id: &str) -> ApiResult<(bool, Value)> {
+        let row = sqlx::query("SELECT archived, body FROM memory_stores WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("memory store", id))?;
+        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+    }
+
+    /// A store that memories may be written to: it exists and is not archived.
+    async fn writable_store(&self, id: &str) -> ApiResult<()> {
+        if self.memory_store(id).await?.0 {
+            return Err(ApiError::invalid(format!(
+                "Memory store {id} is archived: its memories can be read and deleted, not written."
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn insert_memory_store(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
+        sqlx::query("INSERT INTO memory_stores (id, body, created_us) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(body.to_string())
+            .bind(created_us)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn write_memory_store(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
+        sqlx::query("UPDATE memory_stores SET body = ?, archived = archived OR ? WHERE id = ?")
+            .bind(body.to_string())
+            .bind(archive)
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a store with its memories and versions; false if there was none.
+    pub async fn delete_memory_store(&self, id: &str) -> ApiResult<bool> {
+        let done = sqlx::query("DELETE FROM memory_stores WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A memory of a store, with its content when `full`.
+    pub async fn memory(&self, store_id: &str, id: &str, full: bool) -> ApiResult<Value> {
+        let columns = if full { MEMORY_FULL } else { MEMORY_BASIC };
+        let row = sqlx::query(&format!("SELECT {columns} FROM memories WHERE id = ? AND store_id = ?"))
+            .bind(id)
+            .bind(store_id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("memory", id))?;
+        Ok(memory_json(&row))
+    }
+
+    async fn current(&self, store_id: &str, id: &str) -> ApiResult<Current> {
+        let row =
+            sqlx::query("SELECT path, content_sha256, version_id, content FROM memories WHERE id = ? AND store_id = ?")
+                .bind(id)
+                .bind(store_id)
+                .fetch_optional(&self.store.pool)
+                .await?
+                .ok_or_else(|| ApiError::not_found("memory", id))?;
+        Ok(Current { path: row.get(0), content_sha256: row.get(1), version_id: row.get(2), content: row.get(3) })
+    }
+
+    /// Creates a memory at a free path; 409 `memory_path_conflict_error` if the path is taken.
+    pub async fn create_memory(&self, store_id: &str, path: &str, content: &str, actor: &Actor) -> ApiResult<String> {
+        check_path(path, "path")?;
+        check_content(content)?;
+        self.writable_store(store_id).await?;
+        let (id, version_id, at) = (new_id("mem"), new_id("memver"), now());
+        let sha = sha256_hex(content);
+        let mut tx = self.store.pool.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO memories (id, store_id, path, content, content_sha256, size_bytes, version_id, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, path) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(store_id)
+        .bind(path)
+        .bind(content)
+        .bind(&sha)
+        .bind(content.len() as i64)
+        .bind(&version_id)
+        .bind(&at.text)
+        .bind(&at.text)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(path_taken(path));
+        }
+        let version = NewVersion {
+            id: &version_id,
+            memory_id: &id,
+            operation: "created",
+            path: Some(path),
+            content: Some(content),
+        };
+        version.insert(&mut tx, store_id, actor, &at).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a memory's content, path or both, as one new version; no version when nothing
+    /// changes. 409 `memory_precondition_failed_error` if `expected_sha256` no longer holds, 409
+    /// `memory_path_conflict_error` if the new path is taken.
+    pub async fn update_memory(
+        &self,
+        store_id: &str,
+        id: &str,
+        change: &MemoryChange<'_>,
+        actor: &Actor,
+    ) -> ApiResult<()> {
+        if let Some(path) = change.path {
+            check_path(path, "path")?;
+        }
+        if let Some(content) = change.content {
+            check_content(content)?;
+        }
+        self.writable_store(store_id).await?;
+        for _ in 0..WRITE_TRIES {
+            let current = self.current(store_id, id).await?;
+            check_precondition(&current, change.expected_sha256)?;
+            let path = change.path.unwrap_or(&current.path);
+            let content = change.content.unwrap_or(&current.content);
+            if path == current.path && content == current.content {
+                return Ok(());
+            }
+            let (version_id, at, sha) = (new_id("memver"), now(), sha256_hex(content));
+            let mut tx = self.store.pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE memories SET path = ?, content = ?, content_sha256 = ?, size_bytes = ?, version_id = ?, updated_at = ? \
+                 WHERE id = ? AND version_id = ?",
+            )
+            .bind(path)
+            .bind(content)
+            .bind(&sha)
+            .bind(content.len() as i64)
+            .bind(&version_id)
+            .bind(&at.text)
+            .bind(id)
+            .bind(&current.version_id)
+            .execute(&mut *tx)
+            .await;
+            let done = match done {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(path_taken(path)),
+                other => other?,
+            };
+            if done.rows_affected() == 0 {
+                // Changed (or deleted) since it was read: judge the change against what is there now.
+                continue;
+            }
+            let version = NewVersion {
+                id: &version_id,
+                memory_id: id,
+                operation: "modified",
+                path: Some(path),
+                content: Some(content),
+            };
+            version.insert(&mut tx, store_id, actor, &at).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(busy(id))
+    }
+
+    /// Deletes a memory (its versions stay, with a `deleted` one added). 409
+    /// `memory_precondition_failed_error` if `expected_sha256` no longer holds.
+    pub async fn delete_memory(
+        &self,
+        store_id: &str,
+        id: &str,
+        expected_sha256: Option<&str>,
+        actor: &Actor,
+    ) -> ApiResult<()> {
+        self.memory_store(store_id).await?;
+        for _ in 0..WRITE_TRIES {
+            let current = self.current(store_id, id).await?;
+            check_precondition(&current, expected_sha256)?;
+            let (version_id, at) = (new_id("memver"), now());
+            let mut tx = self.store.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM memories WHERE id = ? AND version_id = ?")
+                .bind(id)
+                .bind(&current.version_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            let version = NewVersion {
+                id: &version_id,
+                memory_id: id,
+                operation: "deleted",
+                path: Some(&current.path),
+                content: None,
+            };
+            version.insert(&mut tx, store_id, actor, &at).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(busy(id))
+    }
+
+    /// One page of a store's memories in path order, with directory markers below `depth`.
+    /// Each step seeks the (store, path) index, so a page costs the same in a store of any size.
+    pub async fn list_memories(&self, store_id: &str, listing: MemoryListing<'_>) -> ApiResult<Value> {
+        self.memory_store(store_id).await?;
+        let MemoryListing { prefix, depth, limit, from, full } = listing;
+        let end = range_end(prefix);
+        let mut lower = from.unwrap_or(Seek { path: prefix.to_owned(), inclusive: true });
+        let mut data = Vec::new();
+        let columns = if full { MEMORY_FULL } else { MEMORY_BASIC };
+        'pages: while data.len() < limit {
+            let op = if lower.inclusive { ">=" } else { ">" };
+            let rows = sqlx::query(&format!(
+                "SELECT {columns} FROM memories WHERE store_id = ? AND path {op} ? AND path < ? ORDER BY path LIMIT ?"
+            ))
+            .bind(store_id)
+            .bind(&lower.path)
+            .bind(&end)
+            .bind((limit - data.len()) as i64)
+            .fetch_all(&self.store.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let path: String = row.get(2);
+                let below: Vec<&str> = path[prefix.len()..].split('/').collect();
+                if depth > 0 && below.len() > depth {
+                    let marker = format!("{prefix}{}/", below[..depth].join("/"));
+                    lower = Seek { path: range_end(&marker), inclusive: true };
+                    data.push(json!({ "type": "memory_prefix", "path": marker }));
+                    continue 'pages;
+                }
+                lower = Seek { path: path.clone(), inclusive: false };
+                data.push(memory_json(row));
+            }
+        }
+        let more = data.len() == limit && self.any_memory_from(store_id, &lower, &end).await?;
+        Ok(json!({ "data": data, "next_page": more.then(|| lower.encode()) }))
+    }
+
+    async fn any_memory_from(&self, store_id: &str, from: &Seek, end: &str) -> ApiResult<bool> {
+        let op = if from.inclusive { ">=" } else { ">" };
+        let found: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT 1 FROM memories WHERE store_id = ? AND path {op} ? AND path < ? LIMIT 1"
+        ))
+        .bind(store_id)
+        .bind(&from.path)
+        .bind(end)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// A version of a store.
+    pub async fn memory_version(&self, store_id: &str, id: &str, full: bool) -> ApiResult<Value> {
+        let columns = if full { VERSION_FULL } else { VERSION_BASIC };
+        let row = sqlx::query(&format!("SELECT {columns} FROM memory_versions WHERE id = ? AND store_id = ?"))
+            .bind(id)
+            .bind(store_id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("memory version", id))?;
+        version_json(&row)
+    }
+
+    /// Redacts a version: its path and content are gone for good; who wrote it stays. The
+    /// version that holds a memory's current content cannot be redacted while the memory
+    /// exists: change or delete the memory first.
+    pub async fn redact_memory_version(&self, store_id: &str, id: &str, actor: &Actor) -> ApiResult<Value> {
+        self.memory_version(store_id, id, false).await?;
+        let current: Option<String> = sqlx::query_scalar("SELECT id FROM memories WHERE version_id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        if let Some(memory_id) = current {
+            return Err(ApiError::invalid(format!(
+                "Version {id} holds the current content of memory {memory_id}; change or delete the memory first, then redact this version."
+            )));
+        }
+        sqlx::query(
+            "UPDATE memory_versions SET path = NULL, content = NULL, content_sha256 = NULL, size_bytes = NULL, \
+             redacted_at = ?, redacted_by = ? WHERE id = ? AND redacted_at IS NULL",
+        )
+        .bind(now().text)
+        .bind(actor.to_json().to_string())
+        .bind(id)
+        .execute(&self.store.pool)
+        .await?;
+        self.memory_version(store_id, id, true).await
+    }
+}
+
+/// A version about to be written.
+struct NewVersion<'a> {
+    id: &'a str,
+    memory_id: &'a str,
+    operation: &'static str,
+    path: Option<&'a str>,
+    /// `None` for a deletion.
+    content: Option<&'a str>,
+}
+
+impl NewVersion<'_> {
+    async fn insert(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        store_id: &str,
+        actor: &Actor,
+        at: &crate::ids::Now,
+    ) -> ApiResult<()> {
+        let (session_id, api_key_id) = match actor {
+            Actor::Session(id) => (Some(id.as_str()), None),
+            Actor::Api(id) => (None, Some(id.as_str())),
+        };
+        sqlx::query(
+            "INSERT INTO memory_versions (id, store_id, memory_id, operation, path, content, content_sha256, size_bytes, \
+             created_by, session_id, api_key_id, created_at, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(self.id)
+        .bind(store_id)
+        .bind(self.memory_id)
+        .bind(self.operation)
+        .bind(self.path)
+        .bind(self.content)
+        .bind(self.content.map(sha256_hex))
+        .bind(self.content.map(|c| c.len() as i64))
+        .bind(actor.to_json().to_string())
+        .bind(session_id)
+        .bind(api_key_id)
+        .bind(&at.text)
+        .bind(at.micros)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+}
+
+fn check_precondition(current: &Current, expected: Option<&str>) -> ApiResult<()> {
+    match expected {
+        Some(expected) if expected != current.content_sha256 => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            protocol::error::ErrorType::MemoryPreconditionFailedError,
+            format!(
+                "The memory at {} has changed: its content_sha256 is {}, not {expected}. Read it again and redo the change on what it holds now.",
+                current.path, current.content_sha256
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn path_taken(path: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        protocol::error::ErrorType::MemoryPathConflictError,
+        format!("A memory already exists at {path}; update that memory instead, or choose another path."),
+    )
+    .because(Cause::PathTaken)
+}
+
+fn busy(id: &str) -> ApiError {
+    ApiError::conflict(format!("Memory {id} kept changing while this change was written; try again."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_api_rules() {
+        for good in ["/a", "/notes/todo.md", "/Ünïcode/é.md", "/a b/c"] {
+            assert!(check_path(good, "path").is_ok(), "{good}");
+        }
+        let twenty_one = "/x".repeat(21);
+        for bad in [
+            "a",
+            "/",
+            "/a/",
+            "//a",
+            "/a/./b",
+            "/a/../b",
+            "/a\u{0007}",
+            "/a\u{200B}b",
+            "/a\u{2028}",
+            "/e\u{0301}",
+            &twenty_one,
+        ] {
+            assert!(check_path(bad, "path").is_err(), "{bad:?}");
+        }
+        assert!(check_path(&format!("/{}", "a".repeat(1023)), "path").is_ok());
+        assert!(check_path(&format!("/{}", "a".repeat(1024)), "path").is_err());
+    }
+
+    #[test]
+    fn prefixes_are_whole_segments() {
+        assert!(check_prefix("/").is_ok());
+        assert!(check_prefix("/notes/").is_ok());
+        assert!(check_prefix("/notes").is_err());
+        assert_eq!(range_end("/notes/"), "/notes0");
+        // Every path under /notes/ sorts before /notes0, and /notes-archive/ before /notes/.
+        assert!("/notes/zzz\u{10FFFF}" < "/notes0" && "/notes-archive/a" < "/notes/");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_what_they_did_not_make() {
+        let from = Seek { path: "/ä/b c".into(), inclusive: true };
+        assert_eq!(Seek::decode(&from.encode()).unwrap(), from);
+        assert!(Seek::decode("page_q00").is_err());
+        assert!(Seek::decode("page_x0").is_err());
+        assert!(Seek::decode("page_xff").is_err());
+    }
+
+    #[test]
+    fn stores_mount_under_a_slug_of_their_name() {
+        assert_eq!(mount_path_of("memstore_1", "User preferences"), "/mnt/memory/user-preferences");
+        assert_eq!(mount_path_of("memstore_1", "  Ops -- runbooks! "), "/mnt/memory/ops-runbooks");
+        assert_eq!(mount_path_of("memstore_1", "日本"), "/mnt/memory/memstore_1");
+    }
+
+    #[test]
+    fn hashes_are_lowercase_hex_of_the_utf8_bytes() {
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+}
