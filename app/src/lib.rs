@@ -38,6 +38,7 @@ use pages::{
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
     inbox::Inbox,
+    memory::{MemoryStoreDetail, MemoryStoreList},
     sessions::{SessionDetail, SessionList, SessionNew},
     settings::Settings,
     users::Users,
@@ -109,6 +110,8 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("deployments") view={Lazy::<DeploymentListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), StaticSegment("new")) view={Lazy::<DeploymentNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), ParamSegment("id")) view={Lazy::<DeploymentDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("memory") view={Lazy::<MemoryStoreListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("memory"), ParamSegment("id")) view={Lazy::<MemoryStoreDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("files") view={Lazy::<FileListPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("vaults") view={Lazy::<VaultListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
@@ -160,6 +163,8 @@ lazy_pages! {
     DeploymentListPage => DeploymentList,
     DeploymentNewPage => DeploymentNew,
     DeploymentDetailPage => DeploymentDetail,
+    MemoryStoreListPage => MemoryStoreList,
+    MemoryStoreDetailPage => MemoryStoreDetail,
     FileListPage => FileList,
     VaultListPage => VaultList,
     VaultDetailPage => VaultDetail,

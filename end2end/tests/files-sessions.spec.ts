@@ -80,7 +80,8 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await row.getByRole('link', { name: 'Start a session with it' }).click();
   await expect(page).toHaveURL(`/sessions/new?file_id=${fileId}`);
   await expect(page.getByRole('heading', { level: 1, name: 'New session' })).toBeVisible();
-  await expect(page.getByRole('textbox', { name: 'Files to mount (ids, one per line)' })).toHaveValue(fileId);
+  const fileBox = page.getByRole('group', { name: 'Files to mount' }).getByRole('checkbox', { name: new RegExp(fileId) });
+  await expect(fileBox).toBeChecked();
   await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption({ label: 'Demo: scripted agent (latest: v1)' });
   await page.getByRole('combobox', { name: 'Environment', exact: true }).selectOption({ label: 'Demo environment' });
   const title = unique('Summarise the brief');

@@ -5,7 +5,9 @@
 //! with 5 versions through the console's own server functions, then times full server renders
 //! (request sent → last byte of HTML received, over loopback) of:
 //! 1. the Sessions list (its first page holds 100 sessions);
-//! 2. an Agent detail page (definition, version history).
+//! 2. an Agent detail page (definition, version history);
+//! 3. a memory store's page with 10,000 memories: the first level of its tree (100 folders of
+//!    100 memories and 10 memories at the top; the page lists the first 100 entries).
 //!
 //! Each figure is the median over its runs, with min, p99 and max.
 
@@ -16,6 +18,7 @@ mod common;
 
 const RUNS: usize = 300;
 const WARMUP: usize = 20;
+const MEMORIES: usize = 10_000;
 
 #[tokio::main]
 async fn main() {
@@ -84,10 +87,43 @@ async fn main() {
         .await;
     }
 
+    let store = call(
+        "memory/save",
+        vec![("id", String::new()), ("name", "Bench memories".into()), ("description", String::new())],
+    )
+    .await;
+    let store_id = store["id"].as_str().unwrap().to_owned();
+    let paths: Vec<String> = (0..MEMORIES)
+        .map(|i| {
+            if i < 10 {
+                format!("/readme-{i}.md")
+            } else {
+                format!("/team-{:03}/note-{:03}.md", (i - 10) / 100, (i - 10) % 100)
+            }
+        })
+        .collect();
+    for chunk in paths.chunks(16) {
+        futures::future::join_all(chunk.iter().map(|path| {
+            call(
+                "memory/write",
+                vec![
+                    ("store_id", store_id.clone()),
+                    ("id", String::new()),
+                    ("path", path.clone()),
+                    ("content", format!("What the team decided about {path}.")),
+                    ("based_on", String::new()),
+                ],
+            )
+        }))
+        .await;
+    }
+
     let sessions = time_page(&http, &format!("{base}/sessions"), "Session 149").await;
     report("render /sessions (first page of 100 sessions)", &sessions);
     let detail = time_page(&http, &format!("{base}/agents/{agent_id}"), "Version 5").await;
     report("render /agents/{id} (5 versions)", &detail);
+    let memory = time_page(&http, &format!("{base}/memory/{store_id}"), "team-089/").await;
+    report("render /memory/{id} (10,000 memories, first level)", &memory);
     bench.finish();
 }
 

@@ -303,7 +303,7 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
                 ("form[agent_version]", "1"),
                 ("form[environment_id]", env["id"].as_str().unwrap()),
                 ("form[title]", "First run"),
-                ("form[file_ids]", file_id),
+                ("form[file_ids][]", file_id),
                 ("form[initial_message]", "Say hello"),
                 ("form[budget_usd]", "5"),
             ],

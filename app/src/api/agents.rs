@@ -270,8 +270,13 @@ pub fn diff_definitions(older: &serde_json::Value, newer: &serde_json::Value) ->
         }
         serde_json::to_string_pretty(&v).unwrap_or_default()
     };
-    let (a, b) = (strip(older), strip(newer));
-    let diff = similar::TextDiff::from_lines(&a, &b);
+    diff_text(&strip(older), &strip(newer))
+}
+
+/// The lines that differ between two texts, with three lines of context around each change.
+#[cfg(feature = "ssr")]
+pub fn diff_text(a: &str, b: &str) -> Vec<DiffLine> {
+    let diff = similar::TextDiff::from_lines(a, b);
     // Changed lines with three lines of context; a `…` line stands for unchanged lines left out.
     let mut lines = Vec::new();
     for (i, group) in diff.grouped_ops(3).iter().enumerate() {

@@ -137,6 +137,8 @@ pub struct DeploymentForm {
     pub vault_ids: Vec<String>,
     #[serde(default)]
     pub file_ids: Vec<String>,
+    #[serde(default)]
+    pub memory_store_ids: Vec<String>,
 }
 
 impl DeploymentForm {
@@ -180,6 +182,14 @@ impl DeploymentForm {
                     _ => None,
                 })
                 .collect(),
+            memory_store_ids: d
+                .resources
+                .iter()
+                .filter_map(|r| match r {
+                    DeploymentResource::MemoryStore(m) => Some(m.memory_store_id.clone()),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 
@@ -204,7 +214,7 @@ impl DeploymentForm {
             "environment_id": self.environment_id.trim(),
             "initial_events": [{ "type": "user.message", "content": [{ "type": "text", "text": self.initial_message }] }],
             "vault_ids": self.vault_ids,
-            "resources": self.file_ids.iter().map(|id| json!({ "type": "file", "file_id": id })).collect::<Vec<_>>(),
+            "resources": crate::drafts::picked_resources(&self.file_ids, &self.memory_store_ids),
         });
         if !self.description.trim().is_empty() {
             body["description"] = json!(self.description.trim());
@@ -342,6 +352,7 @@ pub async fn save_deployment(id: Option<String>, form: DeploymentForm) -> Result
                 .map_err(|e| AppError::upstream("Loading the deployment", e))?;
             clear_what_was_removed(&mut body, &current, &["description"]);
             body["initial_events"] = keep_other_events(&current, &form.initial_message, &body["initial_events"][0]);
+            body["resources"] = keep_resource_settings(&current, &body["resources"]);
             api.post(&format!("/v1/deployments/{id}"), &body)
                 .await
                 .map_err(|e| AppError::upstream("Saving the deployment", e))?
@@ -368,6 +379,23 @@ fn keep_other_events(current: &Value, text: &str, message: &Value) -> Value {
         None => events.insert(0, message.clone()),
     }
     Value::Array(events)
+}
+
+/// The resources an edit saves: those the form picked, each as stored when it was already there
+/// (a memory store keeps its access and instructions, a file its mount path), and the kinds the
+/// form does not show (a GitHub repository) kept as they are.
+#[cfg(feature = "ssr")]
+fn keep_resource_settings(current: &Value, picked: &Value) -> Value {
+    let key = |r: &Value| (r["type"].clone(), r["file_id"].clone(), r["memory_store_id"].clone());
+    let stored = current["resources"].as_array().cloned().unwrap_or_default();
+    let mut kept: Vec<Value> = picked
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| stored.iter().find(|s| key(s) == key(r)).cloned().unwrap_or_else(|| r.clone()))
+        .collect();
+    kept.extend(stored.into_iter().filter(|s| !matches!(s["type"].as_str(), Some("file" | "memory_store"))));
+    Value::Array(kept)
 }
 
 /// Run now: the run comes back whether it started a session or recorded why it could not.

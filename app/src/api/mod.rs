@@ -13,6 +13,7 @@ pub mod environments;
 pub mod files;
 pub mod inbox;
 pub mod live;
+pub mod memory;
 pub mod sessions;
 pub mod settings;
 pub mod upstream;

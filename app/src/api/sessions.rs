@@ -108,29 +108,32 @@ impl SessionView {
     }
 }
 
-/// What the new-session form offers: the agents and environments to choose from, and the files
-/// and vaults that can be attached (their ids are typed or pasted).
+/// What the new-session form offers: the agents and environments to choose from, and the files,
+/// vaults and memory stores that can be attached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionChoices {
     pub agents: Vec<Choice>,
     pub environments: Vec<Choice>,
     pub files: Vec<Choice>,
     pub vaults: Vec<Choice>,
+    pub memory_stores: Vec<Choice>,
 }
 
-/// Every live agent and environment (up to [`MAX_CHOICES`] each), the newest 10 files and the
-/// first 100 vaults. Agents and environments must load; files and vaults are only hints.
+/// Every live agent, environment, vault and memory store (up to [`MAX_CHOICES`] each) and the
+/// newest 100 files. Agents and environments must load; a failed list of the others only
+/// leaves its picker empty.
 #[access(Viewer)]
 #[server(endpoint = "sessions/choices", input = GetUrl, output = JsonResponse)]
 pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
     use super::server::Listed;
 
     let live = || vec![("include_archived".to_owned(), "false".to_owned())];
-    let (agents, environments, files, vaults) = futures::join!(
+    let (agents, environments, files, vaults, stores) = futures::join!(
         walk::<Listed>("/v1/agents", "Listing agents", live(), MAX_CHOICES),
         walk::<Listed>("/v1/environments", "Listing environments", live(), MAX_CHOICES),
-        walk::<Listed>("/v1/files", "Listing files", vec![], 10),
-        walk::<Listed>("/v1/vaults", "Listing vaults", live(), 100),
+        walk::<Listed>("/v1/files", "Listing files", vec![], 100),
+        walk::<Listed>("/v1/vaults", "Listing vaults", live(), MAX_CHOICES),
+        walk::<Listed>("/v1/memory_stores", "Listing memory stores", live(), MAX_CHOICES),
     );
     let named = |items: Vec<Listed>| items.into_iter().map(|l| Choice { id: l.id, label: l.name }).collect();
     Ok(SessionChoices {
@@ -141,6 +144,7 @@ pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
         environments: named(environments?),
         files: named(files.unwrap_or_default()),
         vaults: named(vaults.unwrap_or_default()),
+        memory_stores: named(stores.unwrap_or_default()),
     })
 }
 
@@ -211,11 +215,13 @@ pub struct SessionForm {
     pub environment_id: String,
     #[serde(default)]
     pub title: String,
-    /// File ids to mount, separated by spaces, commas or lines.
+    /// Picked files, vaults and memory stores (checkboxes send one value each).
     #[serde(default)]
-    pub file_ids: String,
+    pub file_ids: Vec<String>,
     #[serde(default)]
-    pub vault_ids: String,
+    pub vault_ids: Vec<String>,
+    #[serde(default)]
+    pub memory_store_ids: Vec<String>,
     #[serde(default)]
     pub initial_message: String,
     /// US dollars; empty for no budget.
@@ -239,7 +245,6 @@ impl SessionForm {
     /// The body of `POST /v1/sessions`.
     pub fn to_request(&self) -> Result<Value, AppError> {
         use serde_json::json;
-        let ids = crate::drafts::entries;
         if self.agent_id.trim().is_empty() {
             return Err(AppError::bad_input("agent_id", "Choose the agent the session runs."));
         }
@@ -251,13 +256,12 @@ impl SessionForm {
         if !self.title.trim().is_empty() {
             body["title"] = json!(self.title.trim());
         }
-        let files = ids(&self.file_ids);
-        if !files.is_empty() {
-            body["resources"] = Value::Array(files.iter().map(|id| json!({ "type": "file", "file_id": id })).collect());
+        let resources = crate::drafts::picked_resources(&self.file_ids, &self.memory_store_ids);
+        if !resources.is_empty() {
+            body["resources"] = Value::Array(resources);
         }
-        let vaults = ids(&self.vault_ids);
-        if !vaults.is_empty() {
-            body["vault_ids"] = json!(vaults);
+        if !self.vault_ids.is_empty() {
+            body["vault_ids"] = json!(self.vault_ids);
         }
         let mut initial = Vec::new();
         if !self.initial_message.trim().is_empty() {

@@ -1,7 +1,9 @@
 pub mod clock;
 pub mod confirm;
+pub mod diff;
 pub mod feedback;
 pub mod inbox;
 pub mod nav;
 pub mod pager;
+pub mod pickers;
 pub mod section;

@@ -6,6 +6,7 @@ pub enum Section {
     Sessions,
     Deployments,
     Inbox,
+    Memory,
     Files,
     Vaults,
     Audit,
@@ -14,12 +15,13 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 11] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
         Section::Deployments,
         Section::Inbox,
+        Section::Memory,
         Section::Files,
         Section::Vaults,
         Section::Audit,
@@ -34,6 +36,7 @@ impl Section {
             Section::Sessions => "Sessions",
             Section::Deployments => "Deployments",
             Section::Inbox => "Inbox",
+            Section::Memory => "Memory stores",
             Section::Files => "Files",
             Section::Vaults => "Vaults",
             Section::Audit => "Audit",
@@ -49,6 +52,7 @@ impl Section {
             Section::Sessions => "/sessions",
             Section::Deployments => "/deployments",
             Section::Inbox => "/inbox",
+            Section::Memory => "/memory",
             Section::Files => "/files",
             Section::Vaults => "/vaults",
             Section::Audit => "/audit",
@@ -78,6 +82,7 @@ impl Section {
                 "Run agents on a schedule or on demand, and see every run and the session it started."
             }
             Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
+            Section::Memory => "Keep what agents learn across sessions, with every change and who made it.",
             Section::Files => "Upload files to mount into sessions and download what agents produce.",
             Section::Vaults => "Keep credentials for MCP servers and tools. Secrets are write-only.",
             Section::Audit => "Who did what and when: every change and every approval decision.",

@@ -110,3 +110,11 @@ pub fn metadata_from_lines(text: &str) -> Result<Map<String, Value>, DraftError>
     check_metadata(&map)?;
     Ok(map)
 }
+
+/// The `resources` of a session or deployment from the picked files and memory stores (the
+/// stores mounted read-write, the API's default).
+pub fn picked_resources(file_ids: &[String], memory_store_ids: &[String]) -> Vec<serde_json::Value> {
+    let files = file_ids.iter().map(|id| serde_json::json!({ "type": "file", "file_id": id }));
+    let stores = memory_store_ids.iter().map(|id| serde_json::json!({ "type": "memory_store", "memory_store_id": id }));
+    files.chain(stores).collect()
+}

@@ -10,7 +10,6 @@ use leptos_router::{
 
 use crate::{
     api::{
-        Choice,
         deployments::{
             ArchiveDeployment, DeploymentForm, DeploymentRow, DeploymentView, PauseDeployment, RunDeployment, RunRow,
             SaveDeployment, SchedulePreview, get_deployment, list_deployment_runs, list_deployments, preview_schedule,
@@ -22,6 +21,7 @@ use crate::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
         pager::{ArchivedToggle, Pager},
+        pickers::IdChecks,
     },
 };
 
@@ -256,28 +256,6 @@ fn LastRun(run: RunRow) -> impl IntoView {
     }
 }
 
-/// Checkboxes that pick ids from `choices`. An id of `chosen` the choices lack (beyond the
-/// picker's reach) is listed too, checked, so that saving an edit keeps it.
-#[component]
-fn IdChecks(name: &'static str, choices: Vec<Choice>, chosen: Vec<String>, empty: &'static str) -> impl IntoView {
-    let mut all = choices;
-    for id in &chosen {
-        if !all.iter().any(|c| &c.id == id) {
-            all.push(Choice { id: id.clone(), label: id.clone() });
-        }
-    }
-    if all.is_empty() {
-        return view! { <p class="muted">{empty}</p> }.into_any();
-    }
-    all.into_iter()
-        .map(|c| {
-            let checked = chosen.contains(&c.id);
-            view! { <label class="check"><input type="checkbox" name=name value=c.id.clone() checked=checked />" " {c.label}</label> }
-        })
-        .collect_view()
-        .into_any()
-}
-
 #[component]
 pub fn DeploymentNew() -> impl IntoView {
     let form = DeploymentForm::default();
@@ -326,7 +304,7 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
             if e.trim().is_empty() || t.trim().is_empty() { None } else { Some(preview_schedule(e, t).await) }
         },
     );
-    let (chosen_vaults, chosen_files) = (form.vault_ids.clone(), form.file_ids.clone());
+    let chosen = (form.vault_ids.clone(), form.file_ids.clone(), form.memory_store_ids.clone());
     view! {
         <ActionForm action=save attr:class="panel editor">
             <input type="hidden" name="id" value=id.unwrap_or_default() />
@@ -337,11 +315,11 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                     {
                         let (agent_id, environment_id) = (form.agent_id.clone(), form.environment_id.clone());
                         let agent_version = form.agent_version.clone();
-                        let (chosen_vaults, chosen_files) = (chosen_vaults.clone(), chosen_files.clone());
+                        let chosen = chosen.clone();
                         move || {
                             let (agent_id, environment_id) = (agent_id.clone(), environment_id.clone());
                             let agent_version = agent_version.clone();
-                            let (chosen_vaults, chosen_files) = (chosen_vaults.clone(), chosen_files.clone());
+                            let (chosen_vaults, chosen_files, chosen_stores) = chosen.clone();
                             Suspend::new(async move {
                                 match choices.await {
                                     Err(error) => view! { <Failure error /> }.into_any(),
@@ -361,14 +339,9 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                                                 {c.environments.into_iter().map(|e| view! { <option value=e.id.clone() selected=e.id == environment_id>{e.label}</option> }).collect_view()}
                                             </select>
                                         </label>
-                                        <fieldset>
-                                            <legend>"Vaults"</legend>
-                                            <IdChecks name="form[vault_ids][]" choices=c.vaults chosen=chosen_vaults empty="No vaults yet." />
-                                        </fieldset>
-                                        <fieldset>
-                                            <legend>"Files to mount (the newest ten, and those already mounted)"</legend>
-                                            <IdChecks name="form[file_ids][]" choices=c.files chosen=chosen_files empty="No files uploaded." />
-                                        </fieldset>
+                                        <IdChecks name="form[vault_ids][]" legend="Vaults" choices=c.vaults chosen=chosen_vaults empty="No vaults yet." />
+                                        <IdChecks name="form[file_ids][]" legend="Files to mount (the newest hundred, and those already mounted)" choices=c.files chosen=chosen_files empty="No files uploaded." />
+                                        <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=c.memory_stores chosen=chosen_stores empty="No memory stores yet." />
                                     }.into_any(),
                                 }
                             })

@@ -5,6 +5,7 @@ pub mod deployments;
 pub mod environments;
 pub mod files;
 pub mod inbox;
+pub mod memory;
 mod not_found;
 pub mod overview;
 pub mod sessions;

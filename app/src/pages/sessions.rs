@@ -20,6 +20,7 @@ use crate::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
         pager::Pager,
+        pickers::IdChecks,
     },
     format,
 };
@@ -161,7 +162,7 @@ pub fn SessionNew() -> impl IntoView {
         </header>
         <Suspense fallback=|| view! { <Loading what="agents and environments" /> }>
             {move || Suspend::new(async move {
-                let SessionChoices { agents, environments: envs, files, vaults } = match choices.await {
+                let SessionChoices { agents, environments: envs, files, vaults, memory_stores } = match choices.await {
                     Ok(c) => c,
                     Err(error) => return view! { <Failure error /> }.into_any(),
                 };
@@ -173,7 +174,7 @@ pub fn SessionNew() -> impl IntoView {
                         </Empty>
                     }.into_any();
                 }
-                let preset = preset_file();
+                let preset: Vec<String> = Some(preset_file()).filter(|f| !f.is_empty()).into_iter().collect();
                 view! {
                     <ActionForm action=create attr:class="panel editor">
                         <div class="fields">
@@ -189,16 +190,9 @@ pub fn SessionNew() -> impl IntoView {
                                 </select>
                             </label>
                             <label>"Title" <input name="form[title]" /></label>
-                            <label>"Files to mount (ids, one per line)"
-                                <textarea name="form[file_ids]" rows="2">{preset}</textarea>
-                            </label>
-                            {(!files.is_empty()).then(|| view! {
-                                <p class="muted">"Uploaded: " {files.into_iter().map(|f| view! { <code>{f.id}</code> " (" {f.label} ") " }).collect_view()}</p>
-                            })}
-                            <label>"Vaults (ids, one per line)" <textarea name="form[vault_ids]" rows="2"></textarea></label>
-                            {(!vaults.is_empty()).then(|| view! {
-                                <p class="muted">"Vaults: " {vaults.into_iter().map(|v| view! { <code>{v.id}</code> " (" {v.label} ") " }).collect_view()}</p>
-                            })}
+                            <IdChecks name="form[file_ids][]" legend="Files to mount" choices=files chosen=preset empty="No files uploaded." />
+                            <IdChecks name="form[vault_ids][]" legend="Vaults" choices=vaults chosen=vec![] empty="No vaults yet." />
+                            <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=memory_stores chosen=vec![] empty="No memory stores yet." />
                             <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
                             <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
                             <fieldset class="outcome-fields">

@@ -72,7 +72,16 @@ impl UpstreamHandle {
     }
 
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
-        decode(self.0.call(Call { method: Method::Delete, path: path.to_owned(), query: vec![], body: None }).await?)
+        self.delete_with(path, vec![]).await
+    }
+
+    /// A `DELETE` with a query (a memory's `expected_content_sha256`).
+    pub async fn delete_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Vec<(String, String)>,
+    ) -> Result<T, UpstreamError> {
+        decode(self.0.call(Call { method: Method::Delete, path: path.to_owned(), query, body: None }).await?)
     }
 }
 

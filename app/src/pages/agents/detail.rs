@@ -9,6 +9,7 @@ use crate::{
     api::agents::{AgentView, ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
     components::{
         confirm::Confirm,
+        diff::Diff,
         feedback::{Failure, InlineError, Loading, MissingPage},
         pager::Pager,
     },
@@ -144,10 +145,7 @@ pub fn AgentDetail() -> impl IntoView {
                                 <h2 id="diff">{format!("Differences from version {from} to version {to}")}</h2>
                                 {if changed {
                                     view! {
-                                        <pre class="diff">{lines.into_iter().map(|l| {
-                                            let class = match l.sign { '+' => "added", '-' => "removed", '…' => "gap", _ => "same" };
-                                            view! { <span class=class>{format!("{} {}\n", l.sign, l.text)}</span> }
-                                        }).collect_view()}</pre>
+                                        <Diff lines />
                                     }.into_any()
                                 } else {
                                     view! { <p class="muted">"The two versions have the same definition."</p> }.into_any()

@@ -1,0 +1,512 @@
+//! Memory stores: the list, and a store's page: its memories as a tree by path (one folder at a
+//! time, `?prefix=`), a memory opened for editing (`?memory=`), and the memory's versions with
+//! who wrote each, a diff of any two (`?from=&to=`) and redaction.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map, use_query_map},
+};
+
+use crate::{
+    api::memory::{
+        ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, TreeEntry, VersionRow,
+        WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
+    },
+    auth::Role,
+    components::{
+        confirm::Confirm,
+        diff::Diff,
+        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        pager::{ArchivedToggle, Pager},
+    },
+    format::{self, query_value},
+    me::can,
+};
+
+#[component]
+pub fn MemoryStoreList() -> impl IntoView {
+    let query = use_query_map();
+    let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let create = ServerAction::<SaveStore>::new();
+    let stores = Resource::new(move || (archived(), query.read().get("page")), |(a, p)| list_stores(a, p));
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(store)) = create.value().get() {
+            navigate(&format!("/memory/{}", store.id), Default::default());
+        }
+    });
+    let operator = can(Role::Operator);
+
+    view! {
+        <Title text="Memory stores" />
+        <header class="page-header">
+            <h1>"Memory stores"</h1>
+            <p class="lede">"Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."</p>
+            <div class="actions"><ArchivedToggle path="/memory" /></div>
+        </header>
+        <Show when=move || operator.get()>
+            <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
+                <input type="hidden" name="id" value="" />
+                <label>"New store named " <input name="name" required maxlength="255" /></label>
+                " " <label>"described as " <input name="description" maxlength="1024" placeholder="shown to the agent" /></label>
+                " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create store"</button>
+                <InlineError error />
+            </ActionForm>
+        </Show>
+        <Transition fallback=|| view! { <Loading what="memory stores" /> }>
+            {move || Suspend::new(async move {
+                match stores.await {
+                    Err(error) => view! { <Failure error /> }.into_any(),
+                    Ok(page) if page.data.is_empty() => view! {
+                        <Empty title="No memory stores yet">
+                            <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
+                        </Empty>
+                    }.into_any(),
+                    Ok(page) => view! {
+                        <section class="panel">
+                            <table class="list" data-testid="store-list">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Id"</th><th scope="col">"Updated"</th></tr></thead>
+                                <tbody>
+                                    {page.data.into_iter().map(|s| view! {
+                                        <tr>
+                                            <td><a href=format!("/memory/{}", s.id)>{s.name.clone()}</a>
+                                                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+                                            <td>{s.description.clone()}</td>
+                                            <td><code>{s.id.clone()}</code></td>
+                                            <td>{format::timestamp(&s.updated_at)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The link to a store's page with these query values (empty ones left out).
+fn store_link(store_id: &str, pairs: &[(&str, &str)]) -> String {
+    let query: Vec<String> =
+        pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", query_value(v))).collect();
+    if query.is_empty() { format!("/memory/{store_id}") } else { format!("/memory/{store_id}?{}", query.join("&")) }
+}
+
+#[component]
+pub fn MemoryStoreDetail() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let q = move |key: &str| query.read().get(key).unwrap_or_default();
+    let save = ServerAction::<SaveStore>::new();
+    let archive = ServerAction::<ArchiveStore>::new();
+    let delete = ServerAction::<DeleteStore>::new();
+    let (saved, archived_done) = (crate::actions::successes(save), crate::actions::successes(archive));
+    let store = Resource::new(move || (id(), saved.get(), archived_done.get()), |(id, ..)| get_store(id));
+    let error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| archive.value().get().and_then(Result::err))
+            .or_else(|| delete.value().get().and_then(Result::err))
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/memory", Default::default());
+        }
+    });
+    let (operator, admin) = (can(Role::Operator), can(Role::Admin));
+    // Saves of the opened memory: the editor sends them, the version history follows them.
+    let write = ServerAction::<WriteMemory>::new();
+    let writes = crate::actions::successes(write);
+
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the memory store" /> }>
+            {move || Suspend::new(async move {
+                let store = match store.await {
+                    Ok(s) => s,
+                    Err(error) => return view! { <MissingPage what="Memory store" heading="Memory store" error back=("/memory", "Back to the memory stores") /> }.into_any(),
+                };
+                let (a_id, d_id) = (store.id.clone(), store.id.clone());
+                let archived = store.archived;
+                view! {
+                    <Title text=store.name.clone() />
+                    <header class="page-header">
+                        <p class="crumbs"><A href="/memory">"Memory stores"</A></p>
+                        <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+                        <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
+                        <div class="actions">
+                            <Show when=move || admin.get()>
+                                {(!archived).then(|| {
+                                    let a_id = a_id.clone();
+                                    view! { <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
+                                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() /> }
+                                })}
+                                {
+                                    let d_id = d_id.clone();
+                                    view! { <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
+                                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true /> }
+                                }
+                            </Show>
+                        </div>
+                        <InlineError error />
+                    </header>
+                    {(!archived).then(|| view! {
+                        <Show when=move || operator.get()>
+                            {let store = store.clone(); view! {
+                            <details class="panel">
+                                <summary>"Edit name and description"</summary>
+                                <ActionForm action=save attr:class="inline-form">
+                                    <input type="hidden" name="id" value=store.id.clone() />
+                                    <label>"Name " <input name="name" required maxlength="255" value=store.name.clone() /></label>
+                                    " " <label>"Description " <input name="description" maxlength="1024" value=store.description.clone() /></label>
+                                    " " <button type="submit" class="button">"Save"</button>
+                                </ActionForm>
+                            </details>
+                            }}
+                        </Show>
+                    })}
+                }.into_any()
+            })}
+        </Suspense>
+        <div class="memory-browser">
+            <MemoryTree store_id=Signal::derive(id) prefix=Signal::derive(move || q("prefix")) page=Signal::derive(move || q("page")) opened=Signal::derive(move || q("memory")) />
+            {move || {
+                let memory = q("memory");
+                (!memory.is_empty()).then(|| view! { <MemoryEditor store_id=id() memory_id=memory prefix=q("prefix") write /> })
+            }}
+        </div>
+        {move || {
+            let memory = q("memory");
+            (!memory.is_empty()).then(|| view! { <Versions store_id=id() memory_id=memory prefix=q("prefix") from=q("from") to=q("to") writes /> })
+        }}
+    }
+}
+
+/// One folder of the store: its memories and subfolders, with a way up, and a form for a new
+/// memory in it.
+#[component]
+fn MemoryTree(
+    store_id: Signal<String>,
+    prefix: Signal<String>,
+    page: Signal<String>,
+    opened: Signal<String>,
+) -> impl IntoView {
+    let write = ServerAction::<WriteMemory>::new();
+    let written = crate::actions::successes(write);
+    let entries = Resource::new(
+        move || (store_id.get(), prefix.get(), page.get(), written.get()),
+        |(store_id, prefix, page, _)| list_directory(store_id, prefix, (!page.is_empty()).then_some(page)),
+    );
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(Saved::Saved(memory))) = write.value().get() {
+            navigate(
+                &store_link(&store_id.get_untracked(), &[("prefix", &prefix.get_untracked()), ("memory", &memory.id)]),
+                Default::default(),
+            );
+        }
+    });
+    let error = Signal::derive(move || write.value().get().and_then(Result::err));
+    let operator = can(Role::Operator);
+    let folder = move || if prefix.get().is_empty() { "/".to_owned() } else { prefix.get() };
+
+    view! {
+        <section class="panel tree" aria-labelledby="memories">
+            <h2 id="memories">"Memories"</h2>
+            <nav class="crumbs" aria-label="Folder" data-testid="memory-folder">
+                {move || {
+                    let store = store_id.get();
+                    let mut at = String::from("/");
+                    let mut links = vec![view! { <A href=store_link(&store, &[])>"/"</A> }.into_any()];
+                    for segment in folder().trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+                        at.push_str(segment);
+                        at.push('/');
+                        links.push(view! { <A href=store_link(&store, &[("prefix", &at)])>{format!("{segment}/")}</A> }.into_any());
+                    }
+                    links
+                }}
+            </nav>
+            <Transition fallback=|| view! { <p class="muted">"Loading the folder…"</p> }>
+                {move || Suspend::new(async move {
+                    match entries.await {
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                        Ok(page_) if page_.data.is_empty() => view! {
+                            <p class="muted" data-testid="memory-empty">"Nothing here yet. Agents write memories through their mounted store, or add one below."</p>
+                        }.into_any(),
+                        Ok(page_) => {
+                            let store = store_id.get_untracked();
+                            let here = prefix.get_untracked();
+                            view! {
+                                <ul class="memory-entries" data-testid="memory-entries">
+                                    {page_.data.iter().map(|entry| {
+                                        let name = entry.name();
+                                        match entry {
+                                            TreeEntry::Folder { path } => view! {
+                                                <li class="folder"><A href=store_link(&store, &[("prefix", path)])>{name}</A></li>
+                                            }.into_any(),
+                                            TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
+                                                let current = opened.get_untracked() == *id;
+                                                view! {
+                                                    <li class="memory" class:current=current>
+                                                        <A href=store_link(&store, &[("prefix", &here), ("memory", id)])>{name}</A>
+                                                        " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
+                                                    </li>
+                                                }.into_any()
+                                            }
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                                <Pager base=format!("prefix={}", query_value(&here)) next=page_.next_page.clone() on_first=page.get_untracked().is_empty() />
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <Show when=move || operator.get()>
+                <details>
+                    <summary>"New memory in this folder"</summary>
+                    <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
+                        <input type="hidden" name="store_id" value=store_id />
+                        <input type="hidden" name="id" value="" />
+                        <input type="hidden" name="based_on" value="" />
+                        <label>"Path " <input name="path" required value=move || format!("{}new.md", folder()) /></label>
+                        <label>"Content " <textarea name="content" rows="6" class="code"></textarea></label>
+                        <InlineError error />
+                        <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
+                    </ActionForm>
+                </details>
+            </Show>
+        </section>
+    }
+}
+
+/// A memory opened for editing. Saving sends what the memory held when it was opened as a
+/// precondition; if someone changed it meanwhile, both texts are shown and the draft stays.
+#[component]
+fn MemoryEditor(
+    store_id: String,
+    memory_id: String,
+    prefix: String,
+    write: ServerAction<WriteMemory>,
+) -> impl IntoView {
+    // A conflict of the memory opened before is not this one's.
+    write.clear();
+    let forget = ServerAction::<DeleteMemory>::new();
+    let saved_count = crate::actions::successes(write);
+    let (sid, mid) = (store_id.clone(), memory_id.clone());
+    let memory = Resource::new(move || saved_count.get(), move |_| open_memory(sid.clone(), mid.clone()));
+    let navigate = use_navigate();
+    let back = store_link(&store_id, &[("prefix", &prefix)]);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = forget.value().get() {
+            navigate(&back, Default::default());
+        }
+    });
+    let operator = can(Role::Operator);
+    let admin = can(Role::Admin);
+
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the memory" /> }>
+            {move || {
+                let store_id = store_id.clone();
+                Suspend::new(async move {
+                    match memory.await {
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                        Ok(opened) => view! { <EditorPanel store_id opened write forget operator admin /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EditorPanel(
+    store_id: String,
+    opened: MemoryView,
+    write: ServerAction<WriteMemory>,
+    forget: ServerAction<DeleteMemory>,
+    operator: Signal<bool>,
+    admin: Signal<bool>,
+) -> impl IntoView {
+    let draft = RwSignal::new(opened.content.clone());
+    let path = RwSignal::new(opened.path.clone());
+    // What a save is based on: what was opened, or, after a lost race, what won it.
+    let based_on = RwSignal::new(opened.content_sha256.clone());
+    let conflict = move || match write.value().get() {
+        Some(Ok(Saved::Conflict(theirs))) => Some(theirs),
+        _ => None,
+    };
+    let error = Signal::derive(move || {
+        write.value().get().and_then(Result::err).or_else(|| forget.value().get().and_then(Result::err))
+    });
+    let (s1, s3, id1, id3) = (store_id.clone(), store_id, opened.id.clone(), opened.id.clone());
+    let save = move || {
+        write.dispatch(WriteMemory {
+            store_id: s1.clone(),
+            id: id1.clone(),
+            path: path.get_untracked(),
+            content: draft.get_untracked(),
+            based_on: based_on.get_untracked(),
+        });
+    };
+    let save_again = save.clone();
+    let opened_sha = opened.content_sha256.clone();
+    view! {
+        <section class="panel memory-editor" aria-labelledby="memory-path" data-testid="memory-editor">
+            <h2 id="memory-path"><code>{opened.path.clone()}</code></h2>
+            <p class="muted">{format::bytes(opened.size_bytes)} " · updated " {format::timestamp(&opened.updated_at)} " · version " <code>{opened.version_id.clone()}</code></p>
+            <form on:submit=move |ev| { ev.prevent_default(); save(); }>
+                <label>"Path " <input name="path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev)) disabled=move || !operator.get() /></label>
+                <label>"Content "
+                    <textarea name="content" rows="16" class="code" on:input=move |ev| draft.set(event_target_value(&ev)) prop:value=move || draft.get() readonly=move || !operator.get()>{opened.content.clone()}</textarea>
+                </label>
+                <InlineError error />
+                {move || conflict().map(|theirs| {
+                    let (their_sha, their_text) = (theirs.content_sha256.clone(), theirs.content.clone());
+                    let save_again = save_again.clone();
+                    view! {
+                        <div class="conflict" role="alert" data-testid="memory-conflict">
+                            <p><strong>"Someone changed this memory while you were editing it."</strong>
+                                " Nothing was saved. Your text is still in the editor; theirs (updated " {format::timestamp(&theirs.updated_at)} ") is below."</p>
+                            <div class="side-by-side">
+                                <div><h3>"Theirs (saved now)"</h3><pre class="prose" data-testid="theirs">{their_text.clone()}</pre></div>
+                                <div><h3>"Yours (not saved)"</h3><pre class="prose" data-testid="yours">{move || draft.get()}</pre></div>
+                            </div>
+                            <div class="actions">
+                                <button type="button" class="button primary" on:click=move |_| { based_on.set(their_sha.clone()); save_again(); }>"Save mine over theirs"</button>
+                                " " <button type="button" class="button" on:click=move |_| { based_on.set(theirs.content_sha256.clone()); draft.set(their_text.clone()); write.clear(); }>"Discard mine, keep theirs"</button>
+                            </div>
+                        </div>
+                    }
+                })}
+                <div class="actions">
+                    <Show when=move || operator.get()>
+                        <button type="submit" class="button primary" disabled=move || write.pending().get()>"Save"</button>
+                    </Show>
+                    <Show when=move || admin.get()>
+                        {
+                            let (s3, id3, sha) = (s3.clone(), id3.clone(), opened_sha.clone());
+                            view! { <Confirm label="Delete" consequence="The memory is deleted; its versions stay in the history." danger=true
+                                on_confirm=Callback::new(move |_| { forget.dispatch(DeleteMemory { store_id: s3.clone(), id: id3.clone(), based_on: sha.clone() }); }) pending=forget.pending() /> }
+                        }
+                    </Show>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// A memory's versions, newest first: who wrote each (a session links to it), a diff of any
+/// two, and redaction for admins.
+#[component]
+fn Versions(
+    store_id: String,
+    memory_id: String,
+    prefix: String,
+    from: String,
+    to: String,
+    /// Counts the saves of the memory, so the history shows each new version.
+    writes: ReadSignal<usize>,
+) -> impl IntoView {
+    let redact = ServerAction::<RedactVersion>::new();
+    let redacted = crate::actions::successes(redact);
+    let (sid, mid) = (store_id.clone(), memory_id.clone());
+    let versions =
+        Resource::new(move || (redacted.get(), writes.get()), move |_| list_versions(sid.clone(), mid.clone(), None));
+    let (dsid, dfrom, dto) = (store_id.clone(), from.clone(), to.clone());
+    let diff = Resource::new(
+        || (),
+        move |_| {
+            let (s, f, t) = (dsid.clone(), dfrom.clone(), dto.clone());
+            async move {
+                if f.is_empty() || t.is_empty() || f == t { Ok(None) } else { version_diff(s, f, t).await.map(Some) }
+            }
+        },
+    );
+    let error = Signal::derive(move || redact.value().get().and_then(Result::err));
+    let admin = can(Role::Admin);
+    let action = store_link(&store_id, &[]);
+
+    view! {
+        <section class="panel" aria-labelledby="versions" data-testid="memory-versions">
+            <h2 id="versions">"Versions"</h2>
+            <InlineError error />
+            <Transition fallback=|| view! { <p class="muted">"Loading the versions…"</p> }>
+                {move || {
+                    let (store_id, memory_id, prefix, from, to, action) =
+                        (store_id.clone(), memory_id.clone(), prefix.clone(), from.clone(), to.clone(), action.clone());
+                    Suspend::new(async move {
+                        let page = match versions.await {
+                            Ok(page) => page,
+                            Err(error) => return view! { <Failure error inline=true /> }.into_any(),
+                        };
+                        let rows: Vec<VersionRow> = page.data;
+                        let older = if from.is_empty() { rows.get(1).map(|v| v.id.clone()).unwrap_or_default() } else { from };
+                        let newer = if to.is_empty() { rows.first().map(|v| v.id.clone()).unwrap_or_default() } else { to };
+                        view! {
+                            <form method="get" action=action>
+                                <input type="hidden" name="prefix" value=prefix />
+                                <input type="hidden" name="memory" value=memory_id />
+                                <table class="list">
+                                    <thead><tr><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Change"</th><th scope="col">"By"</th><th scope="col">"When"</th><th scope="col"></th></tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|v| {
+                                            let by = match &v.author.session_id {
+                                                Some(session) => view! { <A href=format!("/sessions/{session}")>{v.author.words.clone()}</A> }.into_any(),
+                                                None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
+                                            };
+                                            let what = match (&v.redacted_at, &v.path) {
+                                                (Some(at), _) => format!("{} · redacted {} by {}", v.operation, format::timestamp(at), v.redacted_by.as_ref().map(|a| a.words.clone()).unwrap_or_default()),
+                                                (None, Some(path)) => format!("{} {} ({})", v.operation, path, v.size_bytes.map(format::bytes).unwrap_or_else(|| "no content".into())),
+                                                (None, None) => v.operation.clone(),
+                                            };
+                                            let can_redact = v.redacted_at.is_none();
+                                            let (sid, vid) = (store_id.clone(), v.id.clone());
+                                            view! {
+                                                <tr data-testid="memory-version">
+                                                    <td><input type="radio" name="from" value=v.id.clone() checked=v.id == older aria-label="Compare from this version" /></td>
+                                                    <td><input type="radio" name="to" value=v.id.clone() checked=v.id == newer aria-label="Compare to this version" /></td>
+                                                    <td>{what}</td>
+                                                    <td>{by}</td>
+                                                    <td>{format::timestamp(&v.created_at)}</td>
+                                                    <td>{can_redact.then(|| view! {
+                                                        <Show when=move || admin.get()>
+                                                            {
+                                                                let (sid, vid) = (sid.clone(), vid.clone());
+                                                                view! { <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
+                                                                    on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true /> }
+                                                            }
+                                                        </Show>
+                                                    })}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <div class="actions"><button type="submit" class="button">"Show the differences"</button></div>
+                            </form>
+                        }.into_any()
+                    })
+                }}
+            </Transition>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match diff.await {
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                        Ok(Some(lines)) if lines.iter().all(|l| l.sign == ' ') => view! { <p class="muted">"The two versions hold the same text."</p> }.into_any(),
+                        Ok(Some(lines)) => view! { <div data-testid="memory-diff"><Diff lines /></div> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
