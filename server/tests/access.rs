@@ -59,7 +59,6 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/memory/open"
             | "/api/memory/versions"
             | "/api/memory/diff"
-            | "/api/memory/choices"
             | "/api/audit/list"
             | "/api/audit/export"
             | "/api/inbox/list"

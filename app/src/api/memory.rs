@@ -6,9 +6,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
+#[cfg(feature = "ssr")]
+use protocol::memory::MemoryListItem;
 use protocol::{
     common::Page,
-    memory::{Actor, Memory, MemoryListItem, MemoryOperation, MemoryStore, MemoryVersion},
+    memory::{Actor, Memory, MemoryOperation, MemoryStore, MemoryVersion},
 };
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
@@ -361,13 +363,4 @@ pub async fn redact_version(store_id: String, version_id: String) -> Result<Vers
         .await
         .map(|v: MemoryVersion| VersionRow::of(&v))
         .map_err(|e| AppError::upstream("Redacting the version", e))
-}
-
-/// Stores to attach to a new session or deployment (not archived; up to 1,000).
-#[access(Viewer)]
-#[server(endpoint = "memory/choices", input = GetUrl, output = JsonResponse)]
-pub async fn store_choices() -> Result<Vec<super::Choice>, AppError> {
-    let stores: Vec<MemoryStore> =
-        super::server::walk("/v1/memory_stores", "Listing memory stores", vec![], super::MAX_CHOICES).await?;
-    Ok(stores.into_iter().map(|s| super::Choice { label: s.name, id: s.id }).collect())
 }

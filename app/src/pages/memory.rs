@@ -14,7 +14,6 @@ use crate::{
         ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, TreeEntry, VersionRow,
         WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
     },
-    auth::Role,
     components::{
         confirm::Confirm,
         diff::Diff,
@@ -22,7 +21,6 @@ use crate::{
         pager::{ArchivedToggle, Pager},
     },
     format::{self, query_value},
-    me::can,
 };
 
 #[component]
@@ -38,7 +36,6 @@ pub fn MemoryStoreList() -> impl IntoView {
             navigate(&format!("/memory/{}", store.id), Default::default());
         }
     });
-    let operator = can(Role::Operator);
 
     view! {
         <Title text="Memory stores" />
@@ -47,16 +44,14 @@ pub fn MemoryStoreList() -> impl IntoView {
             <p class="lede">"Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."</p>
             <div class="actions"><ArchivedToggle path="/memory" /></div>
         </header>
-        <Show when=move || operator.get()>
-            <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
+        <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
                 <input type="hidden" name="id" value="" />
                 <label>"New store named " <input name="name" required maxlength="255" /></label>
                 " " <label>"described as " <input name="description" maxlength="1024" placeholder="shown to the agent" /></label>
                 " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create store"</button>
                 <InlineError error />
             </ActionForm>
-        </Show>
-        <Transition fallback=|| view! { <Loading what="memory stores" /> }>
+                <Transition fallback=|| view! { <Loading what="memory stores" /> }>
             {move || Suspend::new(async move {
                 match stores.await {
                     Err(error) => view! { <Failure error /> }.into_any(),
@@ -121,7 +116,6 @@ pub fn MemoryStoreDetail() -> impl IntoView {
             navigate("/memory", Default::default());
         }
     });
-    let (operator, admin) = (can(Role::Operator), can(Role::Admin));
     // Saves of the opened memory: the editor sends them, the version history follows them.
     let write = ServerAction::<WriteMemory>::new();
     let writes = crate::actions::successes(write);
@@ -142,35 +136,25 @@ pub fn MemoryStoreDetail() -> impl IntoView {
                         <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
                         <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
                         <div class="actions">
-                            <Show when=move || admin.get()>
-                                {(!archived).then(|| {
-                                    let a_id = a_id.clone();
-                                    view! { <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
-                                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() /> }
-                                })}
-                                {
-                                    let d_id = d_id.clone();
-                                    view! { <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
-                                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true /> }
-                                }
-                            </Show>
+                            {(!archived).then(|| view! {
+                                <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
+                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() />
+                            })}
+                            <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
+                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true />
                         </div>
                         <InlineError error />
                     </header>
                     {(!archived).then(|| view! {
-                        <Show when=move || operator.get()>
-                            {let store = store.clone(); view! {
-                            <details class="panel">
-                                <summary>"Edit name and description"</summary>
-                                <ActionForm action=save attr:class="inline-form">
-                                    <input type="hidden" name="id" value=store.id.clone() />
-                                    <label>"Name " <input name="name" required maxlength="255" value=store.name.clone() /></label>
-                                    " " <label>"Description " <input name="description" maxlength="1024" value=store.description.clone() /></label>
-                                    " " <button type="submit" class="button">"Save"</button>
-                                </ActionForm>
-                            </details>
-                            }}
-                        </Show>
+                        <details class="panel">
+                            <summary>"Edit name and description"</summary>
+                            <ActionForm action=save attr:class="inline-form">
+                                <input type="hidden" name="id" value=store.id.clone() />
+                                <label>"Name " <input name="name" required maxlength="255" value=store.name.clone() /></label>
+                                " " <label>"Description " <input name="description" maxlength="1024" value=store.description.clone() /></label>
+                                " " <button type="submit" class="button">"Save"</button>
+                            </ActionForm>
+                        </details>
                     })}
                 }.into_any()
             })}
@@ -214,7 +198,6 @@ fn MemoryTree(
         }
     });
     let error = Signal::derive(move || write.value().get().and_then(Result::err));
-    let operator = can(Role::Operator);
     let folder = move || if prefix.get().is_empty() { "/".to_owned() } else { prefix.get() };
 
     view! {
@@ -269,9 +252,8 @@ fn MemoryTree(
                     }
                 })}
             </Transition>
-            <Show when=move || operator.get()>
-                <details>
-                    <summary>"New memory in this folder"</summary>
+            <details>
+                <summary>"New memory in this folder"</summary>
                     <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
                         <input type="hidden" name="store_id" value=store_id />
                         <input type="hidden" name="id" value="" />
@@ -281,8 +263,7 @@ fn MemoryTree(
                         <InlineError error />
                         <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
                     </ActionForm>
-                </details>
-            </Show>
+            </details>
         </section>
     }
 }
@@ -309,8 +290,6 @@ fn MemoryEditor(
             navigate(&back, Default::default());
         }
     });
-    let operator = can(Role::Operator);
-    let admin = can(Role::Admin);
 
     view! {
         <Suspense fallback=|| view! { <Loading what="the memory" /> }>
@@ -319,7 +298,7 @@ fn MemoryEditor(
                 Suspend::new(async move {
                     match memory.await {
                         Err(error) => view! { <Failure error inline=true /> }.into_any(),
-                        Ok(opened) => view! { <EditorPanel store_id opened write forget operator admin /> }.into_any(),
+                        Ok(opened) => view! { <EditorPanel store_id opened write forget /> }.into_any(),
                     }
                 })
             }}
@@ -333,8 +312,6 @@ fn EditorPanel(
     opened: MemoryView,
     write: ServerAction<WriteMemory>,
     forget: ServerAction<DeleteMemory>,
-    operator: Signal<bool>,
-    admin: Signal<bool>,
 ) -> impl IntoView {
     let draft = RwSignal::new(opened.content.clone());
     let path = RwSignal::new(opened.path.clone());
@@ -364,9 +341,9 @@ fn EditorPanel(
             <h2 id="memory-path"><code>{opened.path.clone()}</code></h2>
             <p class="muted">{format::bytes(opened.size_bytes)} " · updated " {format::timestamp(&opened.updated_at)} " · version " <code>{opened.version_id.clone()}</code></p>
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
-                <label>"Path " <input name="path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev)) disabled=move || !operator.get() /></label>
+                <label>"Path " <input name="path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev)) /></label>
                 <label>"Content "
-                    <textarea name="content" rows="16" class="code" on:input=move |ev| draft.set(event_target_value(&ev)) prop:value=move || draft.get() readonly=move || !operator.get()>{opened.content.clone()}</textarea>
+                    <textarea name="content" rows="16" class="code" on:input=move |ev| draft.set(event_target_value(&ev)) prop:value=move || draft.get()>{opened.content.clone()}</textarea>
                 </label>
                 <InlineError error />
                 {move || conflict().map(|theirs| {
@@ -388,16 +365,9 @@ fn EditorPanel(
                     }
                 })}
                 <div class="actions">
-                    <Show when=move || operator.get()>
-                        <button type="submit" class="button primary" disabled=move || write.pending().get()>"Save"</button>
-                    </Show>
-                    <Show when=move || admin.get()>
-                        {
-                            let (s3, id3, sha) = (s3.clone(), id3.clone(), opened_sha.clone());
-                            view! { <Confirm label="Delete" consequence="The memory is deleted; its versions stay in the history." danger=true
-                                on_confirm=Callback::new(move |_| { forget.dispatch(DeleteMemory { store_id: s3.clone(), id: id3.clone(), based_on: sha.clone() }); }) pending=forget.pending() /> }
-                        }
-                    </Show>
+                    <button type="submit" class="button primary" disabled=move || write.pending().get()>"Save"</button>
+                    " " <Confirm label="Delete" consequence="The memory is deleted; its versions stay in the history." danger=true
+                        on_confirm=Callback::new(move |_| { forget.dispatch(DeleteMemory { store_id: s3.clone(), id: id3.clone(), based_on: opened_sha.clone() }); }) pending=forget.pending() />
                 </div>
             </form>
         </section>
@@ -432,7 +402,6 @@ fn Versions(
         },
     );
     let error = Signal::derive(move || redact.value().get().and_then(Result::err));
-    let admin = can(Role::Admin);
     let action = store_link(&store_id, &[]);
 
     view! {
@@ -478,13 +447,8 @@ fn Versions(
                                                     <td>{by}</td>
                                                     <td>{format::timestamp(&v.created_at)}</td>
                                                     <td>{can_redact.then(|| view! {
-                                                        <Show when=move || admin.get()>
-                                                            {
-                                                                let (sid, vid) = (sid.clone(), vid.clone());
-                                                                view! { <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
-                                                                    on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true /> }
-                                                            }
-                                                        </Show>
+                                                        <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
+                                                            on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true />
                                                     })}</td>
                                                 </tr>
                                             }
