@@ -945,7 +945,7 @@ impl EngineState {
                 .bind(session_id)
                 .fetch_all(&self.store.pool)
                 .await?;
-        let mut mounts = Vec::new();
+        let (mut mounts, mut memory) = (Vec::new(), Vec::new());
         for resource in resources {
             let resource: Value = serde_json::from_str(&resource)?;
             if resource["type"] == "file" {
@@ -955,9 +955,10 @@ impl EngineState {
                     mounts.push((path, resource["mount_path"].as_str().unwrap_or_default().to_owned()));
                 }
             }
+            if let Some(mount) = memory_mounts::MemoryMount::of(&resource, &dir) {
+                memory.push((mount.dir, mount.mount_path, mount.writable));
+            }
         }
-        let memory =
-            self.memory_mounts(session_id).await?.into_iter().map(|m| (m.dir, m.mount_path, m.writable)).collect();
         Ok(Sandbox {
             workspace: dir.join("workspace"),
             outputs: dir.join("outputs"),

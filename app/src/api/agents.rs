@@ -9,7 +9,7 @@ use serde_json::Value;
 
 #[cfg(feature = "ssr")]
 use super::server::{archive, clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
-use super::{Choice, JsonResponse};
+use super::{Choice, JsonResponse, diff::DiffLine};
 use crate::error::AppError;
 
 /// One agent (or one version of it) as the lists show it.
@@ -119,15 +119,6 @@ impl AgentDefinition {
         let text = |key: &str| definition.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
         Self { id: text("id"), name: text("name"), version: definition["version"].as_u64().unwrap_or(0), definition }
     }
-}
-
-/// One line of a diff between two versions' definitions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiffLine {
-    /// `' '`, `'-'` (only in the older version), `'+'` (only in the newer), or `'…'` (unchanged
-    /// lines left out).
-    pub sign: char,
-    pub text: String,
 }
 
 #[access(Viewer)]
@@ -270,31 +261,5 @@ pub fn diff_definitions(older: &serde_json::Value, newer: &serde_json::Value) ->
         }
         serde_json::to_string_pretty(&v).unwrap_or_default()
     };
-    diff_text(&strip(older), &strip(newer))
-}
-
-/// The lines that differ between two texts, with three lines of context around each change.
-#[cfg(feature = "ssr")]
-pub fn diff_text(a: &str, b: &str) -> Vec<DiffLine> {
-    let diff = similar::TextDiff::from_lines(a, b);
-    // Changed lines with three lines of context; a `…` line stands for unchanged lines left out.
-    let mut lines = Vec::new();
-    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
-        if i > 0 {
-            lines.push(DiffLine { sign: '…', text: String::new() });
-        }
-        for op in group {
-            for change in diff.iter_changes(op) {
-                lines.push(DiffLine {
-                    sign: match change.tag() {
-                        similar::ChangeTag::Equal => ' ',
-                        similar::ChangeTag::Delete => '-',
-                        similar::ChangeTag::Insert => '+',
-                    },
-                    text: change.value().trim_end_matches('\n').to_owned(),
-                });
-            }
-        }
-    }
-    lines
+    super::diff::diff_text(&strip(older), &strip(newer))
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 #[cfg(feature = "ssr")]
 use super::server::{archive, delete, list_archivable, paging, segment, upstream};
-use super::{JsonResponse, agents::DiffLine};
+use super::{JsonResponse, diff::DiffLine};
 use crate::error::AppError;
 
 /// A store as the pages show it.
@@ -351,7 +351,7 @@ pub async fn version_diff(store_id: String, older: String, newer: String) -> Res
         futures::join!(api.get(&a, full()), api.get(&b, full()));
     let a = a.map_err(|e| AppError::upstream("Loading the older version", e))?;
     let b = b.map_err(|e| AppError::upstream("Loading the newer version", e))?;
-    Ok(super::agents::diff_text(a.content.as_deref().unwrap_or(""), b.content.as_deref().unwrap_or("")))
+    Ok(super::diff::diff_text(a.content.as_deref().unwrap_or(""), b.content.as_deref().unwrap_or("")))
 }
 
 /// Redacts a version: its path and content are gone for good (who wrote it stays).

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod deployments;
+pub mod diff;
 pub mod environments;
 pub mod files;
 pub mod inbox;

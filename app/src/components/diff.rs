@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::agents::DiffLine;
+use crate::api::diff::DiffLine;
 
 /// A diff: removed lines, added lines, context, and a gap mark where unchanged lines are left out.
 #[component]

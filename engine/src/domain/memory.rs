@@ -211,6 +211,12 @@ struct Current {
     content: String,
 }
 
+/// What a change makes of a memory, worked out from what it holds now.
+enum Planned {
+    Write { path: String, content: String },
+    Delete,
+}
+
 /// What a change of a memory asks for.
 pub struct MemoryChange<'a> {
     pub content: Option<&'a str>,
@@ -414,50 +420,13 @@ impl EngineState {
             check_content(content)?;
         }
         self.writable_store(store_id).await?;
-        for _ in 0..WRITE_TRIES {
-            let current = self.current(store_id, id).await?;
-            check_precondition(&current, change.expected_sha256)?;
+        self.apply_to_memory(store_id, id, change.expected_sha256, actor, |current| {
             let path = change.path.unwrap_or(&current.path);
             let content = change.content.unwrap_or(&current.content);
-            if path == current.path && content == current.content {
-                return Ok(());
-            }
-            let (version_id, at, sha) = (new_id("memver"), now(), sha256_hex(content));
-            let mut tx = self.store.pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE memories SET path = ?, content = ?, content_sha256 = ?, size_bytes = ?, version_id = ?, updated_at = ? \
-                 WHERE id = ? AND version_id = ?",
-            )
-            .bind(path)
-            .bind(content)
-            .bind(&sha)
-            .bind(content.len() as i64)
-            .bind(&version_id)
-            .bind(&at.text)
-            .bind(id)
-            .bind(&current.version_id)
-            .execute(&mut *tx)
-            .await;
-            let done = match done {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(path_taken(path)),
-                other => other?,
-            };
-            if done.rows_affected() == 0 {
-                // Changed (or deleted) since it was read: judge the change against what is there now.
-                continue;
-            }
-            let version = NewVersion {
-                id: &version_id,
-                memory_id: id,
-                operation: "modified",
-                path: Some(path),
-                content: Some(content),
-            };
-            version.insert(&mut tx, store_id, actor, &at).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-        Err(busy(id))
+            let unchanged = path == current.path && content == current.content;
+            (!unchanged).then(|| Planned::Write { path: path.to_owned(), content: content.to_owned() })
+        })
+        .await
     }
 
     /// Deletes a memory (its versions stay, with a `deleted` one added). 409
@@ -470,26 +439,64 @@ impl EngineState {
         actor: &Actor,
     ) -> ApiResult<()> {
         self.memory_store(store_id).await?;
+        self.apply_to_memory(store_id, id, expected_sha256, actor, |_| Some(Planned::Delete)).await
+    }
+
+    /// Applies what `plan` makes of the memory as it is now (nothing when it answers `None`), with
+    /// its version, in one transaction and only if the memory is still what was read; otherwise
+    /// reads it again and judges the precondition and the plan against what is there now.
+    async fn apply_to_memory(
+        &self,
+        store_id: &str,
+        id: &str,
+        expected_sha256: Option<&str>,
+        actor: &Actor,
+        plan: impl Fn(&Current) -> Option<Planned>,
+    ) -> ApiResult<()> {
         for _ in 0..WRITE_TRIES {
             let current = self.current(store_id, id).await?;
             check_precondition(&current, expected_sha256)?;
+            let Some(planned) = plan(&current) else { return Ok(()) };
             let (version_id, at) = (new_id("memver"), now());
             let mut tx = self.store.pool.begin().await?;
-            let done = sqlx::query("DELETE FROM memories WHERE id = ? AND version_id = ?")
-                .bind(id)
-                .bind(&current.version_id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                continue;
-            }
-            let version = NewVersion {
-                id: &version_id,
-                memory_id: id,
-                operation: "deleted",
-                path: Some(&current.path),
-                content: None,
+            let (operation, path, content) = match &planned {
+                Planned::Write { path, content } => {
+                    let done = sqlx::query(
+                        "UPDATE memories SET path = ?, content = ?, content_sha256 = ?, size_bytes = ?, version_id = ?, \
+                         updated_at = ? WHERE id = ? AND version_id = ?",
+                    )
+                    .bind(path)
+                    .bind(content)
+                    .bind(sha256_hex(content))
+                    .bind(content.len() as i64)
+                    .bind(&version_id)
+                    .bind(&at.text)
+                    .bind(id)
+                    .bind(&current.version_id)
+                    .execute(&mut *tx)
+                    .await;
+                    let done = match done {
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(path_taken(path)),
+                        other => other?,
+                    };
+                    if done.rows_affected() == 0 {
+                        continue;
+                    }
+                    ("modified", path.as_str(), Some(content.as_str()))
+                }
+                Planned::Delete => {
+                    let done = sqlx::query("DELETE FROM memories WHERE id = ? AND version_id = ?")
+                        .bind(id)
+                        .bind(&current.version_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        continue;
+                    }
+                    ("deleted", current.path.as_str(), None)
+                }
             };
+            let version = NewVersion { id: &version_id, memory_id: id, operation, path: Some(path), content };
             version.insert(&mut tx, store_id, actor, &at).await?;
             tx.commit().await?;
             return Ok(());

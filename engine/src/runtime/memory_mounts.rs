@@ -52,6 +52,24 @@ pub struct MemoryMount {
     record: PathBuf,
 }
 
+impl MemoryMount {
+    /// The mount of a session resource (a `memory_store` one) in the sandbox directory `sandbox`.
+    pub fn of(resource: &Value, sandbox: &Path) -> Option<MemoryMount> {
+        if resource["type"] != "memory_store" {
+            return None;
+        }
+        let mount_path = resource["mount_path"].as_str()?.to_owned();
+        let slug = mount_path.strip_prefix("/mnt/memory/").filter(|s| !s.is_empty() && !s.contains('/'))?;
+        Some(MemoryMount {
+            store_id: resource["memory_store_id"].as_str().unwrap_or_default().to_owned(),
+            writable: resource["access"] != "read_only",
+            dir: sandbox.join("memory").join(slug),
+            record: sandbox.join("memory-state").join(format!("{slug}.json")),
+            mount_path,
+        })
+    }
+}
+
 impl EngineState {
     /// The memory stores a session attached, with where they live on the host.
     pub async fn memory_mounts(&self, session_id: &str) -> ApiResult<Vec<MemoryMount>> {
@@ -64,19 +82,7 @@ impl EngineState {
         let sandbox = self.sandbox_dir(session_id);
         let mut mounts = Vec::new();
         for body in bodies {
-            let resource: Value = serde_json::from_str(&body)?;
-            let mount_path = resource["mount_path"].as_str().unwrap_or_default().to_owned();
-            let Some(slug) = mount_path.strip_prefix("/mnt/memory/").filter(|s| !s.is_empty() && !s.contains('/'))
-            else {
-                continue;
-            };
-            mounts.push(MemoryMount {
-                store_id: resource["memory_store_id"].as_str().unwrap_or_default().to_owned(),
-                writable: resource["access"] != "read_only",
-                dir: sandbox.join("memory").join(slug),
-                record: sandbox.join("memory-state").join(format!("{slug}.json")),
-                mount_path,
-            });
+            mounts.extend(MemoryMount::of(&serde_json::from_str(&body)?, &sandbox));
         }
         Ok(mounts)
     }
@@ -123,18 +129,15 @@ impl EngineState {
                     Some(written) if written.sha256 == sha => {}
                     Some(written) => {
                         let change = MemoryChange { content: Some(content), path: None, expected_sha256: None };
-                        match self.update_memory(&store_id, &written.id, &change, &actor).await {
-                            Ok(()) => {}
+                        let id = match self.update_memory(&store_id, &written.id, &change, &actor).await {
+                            Ok(()) => written.id.clone(),
                             // Deleted meanwhile by someone else: the session's content comes back as new.
                             Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
-                                let id = self.put_memory(&store_id, path, content, &actor).await?;
-                                record.memories.insert(path.clone(), Written { id, sha256: sha.clone() });
+                                self.put_memory(&store_id, path, content, &actor).await?
                             }
                             Err(e) => return Err(e),
-                        }
-                        if let Some(w) = record.memories.get_mut(path) {
-                            w.sha256 = sha;
-                        }
+                        };
+                        record.memories.insert(path.clone(), Written { id, sha256: sha });
                     }
                     None => {
                         let id = self.put_memory(&store_id, path, content, &actor).await?;
