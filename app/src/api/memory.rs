@@ -43,11 +43,13 @@ impl StoreRow {
     }
 }
 
-/// One entry of a directory: a memory, or a folder to open.
+/// One entry of a directory: a memory, a folder to open, or an item of a type this version does
+/// not know (shown as the API sent it, not dropped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TreeEntry {
     Folder { path: String },
     Memory { id: String, path: String, size_bytes: u64, updated_at: String },
+    Other { json: String },
 }
 
 impl TreeEntry {
@@ -56,6 +58,7 @@ impl TreeEntry {
         let path = match self {
             TreeEntry::Folder { path } => path.trim_end_matches('/'),
             TreeEntry::Memory { path, .. } => path.as_str(),
+            TreeEntry::Other { json } => return json.clone(),
         };
         let last = path.rsplit('/').next().unwrap_or(path).to_owned();
         if matches!(self, TreeEntry::Folder { .. }) { format!("{last}/") } else { last }
@@ -231,7 +234,7 @@ pub async fn list_directory(
             TreeEntry::Memory { id: m.id, path: m.path, size_bytes: m.content_size_bytes, updated_at: m.updated_at }
         }
         MemoryListItem::MemoryPrefix(p) => TreeEntry::Folder { path: p.path },
-        MemoryListItem::Unknown(v) => TreeEntry::Folder { path: format!("{v}") },
+        MemoryListItem::Unknown(v) => TreeEntry::Other { json: v.to_string() },
     }))
 }
 
