@@ -116,9 +116,16 @@ pub fn MemoryStoreDetail() -> impl IntoView {
             navigate("/memory", Default::default());
         }
     });
-    // Saves of the opened memory: the editor sends them, the version history follows them.
+    // Saves of the opened memory: the editor sends them; the editor reloads the memory and the
+    // history lists its versions after each one that was written. A lost race answers `Ok` too,
+    // but writes nothing: reloading then would replace the draft with the winner's text.
     let write = ServerAction::<WriteMemory>::new();
-    let writes = crate::actions::successes(write);
+    let (saves, counted) = signal(0usize);
+    Effect::new(move |_| {
+        if write.value().with(|outcome| matches!(outcome, Some(Ok(Saved::Saved(_))))) {
+            counted.update(|n| *n += 1);
+        }
+    });
 
     view! {
         <Suspense fallback=|| view! { <Loading what="the memory store" /> }>
@@ -163,12 +170,12 @@ pub fn MemoryStoreDetail() -> impl IntoView {
             <MemoryTree store_id=Signal::derive(id) prefix=Signal::derive(move || q("prefix")) page=Signal::derive(move || q("page")) opened=Signal::derive(move || q("memory")) />
             {move || {
                 let memory = q("memory");
-                (!memory.is_empty()).then(|| view! { <MemoryEditor store_id=id() memory_id=memory prefix=q("prefix") write /> })
+                (!memory.is_empty()).then(|| view! { <MemoryEditor store_id=id() memory_id=memory prefix=q("prefix") write saves /> })
             }}
         </div>
         {move || {
             let memory = q("memory");
-            (!memory.is_empty()).then(|| view! { <Versions store_id=id() memory_id=memory prefix=q("prefix") from=q("from") to=q("to") writes /> })
+            (!memory.is_empty()).then(|| view! { <Versions store_id=id() memory_id=memory prefix=q("prefix") from=q("from") to=q("to") saves /> })
         }}
     }
 }
@@ -243,6 +250,7 @@ fn MemoryTree(
                                                     </li>
                                                 }.into_any()
                                             }
+                                            TreeEntry::Other { .. } => view! { <li class="other"><code>{name}</code></li> }.into_any(),
                                         }
                                     }).collect_view()}
                                 </ul>
@@ -276,13 +284,14 @@ fn MemoryEditor(
     memory_id: String,
     prefix: String,
     write: ServerAction<WriteMemory>,
+    /// Counts the saves that were written.
+    saves: ReadSignal<usize>,
 ) -> impl IntoView {
     // A conflict of the memory opened before is not this one's.
     write.clear();
     let forget = ServerAction::<DeleteMemory>::new();
-    let saved_count = crate::actions::successes(write);
     let (sid, mid) = (store_id.clone(), memory_id.clone());
-    let memory = Resource::new(move || saved_count.get(), move |_| open_memory(sid.clone(), mid.clone()));
+    let memory = Resource::new(move || saves.get(), move |_| open_memory(sid.clone(), mid.clone()));
     let navigate = use_navigate();
     let back = store_link(&store_id, &[("prefix", &prefix)]);
     Effect::new(move |_| {
@@ -383,14 +392,14 @@ fn Versions(
     prefix: String,
     from: String,
     to: String,
-    /// Counts the saves of the memory, so the history shows each new version.
-    writes: ReadSignal<usize>,
+    /// Counts the saves of the memory that were written, so the history shows each new version.
+    saves: ReadSignal<usize>,
 ) -> impl IntoView {
     let redact = ServerAction::<RedactVersion>::new();
     let redacted = crate::actions::successes(redact);
     let (sid, mid) = (store_id.clone(), memory_id.clone());
     let versions =
-        Resource::new(move || (redacted.get(), writes.get()), move |_| list_versions(sid.clone(), mid.clone(), None));
+        Resource::new(move || (redacted.get(), saves.get()), move |_| list_versions(sid.clone(), mid.clone(), None));
     let (dsid, dfrom, dto) = (store_id.clone(), from.clone(), to.clone());
     let diff = Resource::new(
         || (),
