@@ -235,17 +235,19 @@ fn MemoryTree(
                             let here = prefix.get_untracked();
                             view! {
                                 <ul class="memory-entries" data-testid="memory-entries">
+                                    // Plain links, as every list's rows: a router `<A>` per row costs render time
+                                    // (docs/benchmarks.md); the router still navigates them.
                                     {page_.data.iter().map(|entry| {
                                         let name = entry.name();
                                         match entry {
                                             TreeEntry::Folder { path } => view! {
-                                                <li class="folder"><A href=store_link(&store, &[("prefix", path)])>{name}</A></li>
+                                                <li class="folder"><a href=store_link(&store, &[("prefix", path)])>{name}</a></li>
                                             }.into_any(),
                                             TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
                                                 let current = opened.get_untracked() == *id;
                                                 view! {
                                                     <li class="memory" class:current=current>
-                                                        <A href=store_link(&store, &[("prefix", &here), ("memory", id)])>{name}</A>
+                                                        <a href=store_link(&store, &[("prefix", &here), ("memory", id)])>{name}</a>
                                                         " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
                                                     </li>
                                                 }.into_any()
@@ -438,7 +440,7 @@ fn Versions(
                                     <tbody>
                                         {rows.into_iter().map(|v| {
                                             let by = match &v.author.session_id {
-                                                Some(session) => view! { <A href=format!("/sessions/{session}")>{v.author.words.clone()}</A> }.into_any(),
+                                                Some(session) => view! { <a href=format!("/sessions/{session}")>{v.author.words.clone()}</a> }.into_any(),
                                                 None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
                                             };
                                             let what = match (&v.redacted_at, &v.path) {
