@@ -42,6 +42,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/deployments/get"
             | "/api/deployments/runs"
             | "/api/deployments/preview_schedule"
+            | "/api/deployments/failed_recently"
             | "/api/sessions/list"
             | "/api/sessions/get"
             | "/api/sessions/choices"

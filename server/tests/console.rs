@@ -634,3 +634,54 @@ async fn a_mutation_sent_from_another_site_is_refused() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 }
+
+async fn create_deployment(app: &TestApp, name: &str, agent_id: &str, environment_id: &str) -> String {
+    let (status, deployment) = app
+        .call(
+            "deployments/save",
+            &[
+                ("id", ""),
+                ("form[name]", name),
+                ("form[agent_id]", agent_id),
+                ("form[environment_id]", environment_id),
+                ("form[initial_message]", "Summarise yesterday."),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{deployment}");
+    deployment["row"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_overview_lists_the_last_days_failed_runs_with_their_deployment() {
+    let app = spawn_app(&[]).await;
+    let (_, none) = app.read("deployments/failed_recently", &[]).await;
+    assert_eq!(none, json!([]), "no run has failed yet");
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(page.contains("No deployment run failed in the last day."), "the empty state is said");
+
+    let agent = create_agent(&app, &scripted_agent("Nightly", json!([[{ "text": "Done." }]]))).await;
+    let agent_id = agent["id"].as_str().unwrap();
+    let doomed = create_environment(&app, "doomed").await;
+    let live = create_environment(&app, "live").await;
+    let failing = create_deployment(&app, "Nightly summary", agent_id, doomed["id"].as_str().unwrap()).await;
+    let fine = create_deployment(&app, "Morning summary", agent_id, live["id"].as_str().unwrap()).await;
+    let (status, _) = app.call("environments/archive", &[("id", doomed["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+    for id in [&failing, &fine] {
+        let (status, run) = app.call("deployments/run", &[("id", id)]).await;
+        assert_eq!(status, 200, "{run}");
+    }
+
+    let (status, failed) = app.read("deployments/failed_recently", &[]).await;
+    assert_eq!(status, 200, "{failed}");
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 1, "only the run that failed: {failed:?}");
+    assert_eq!(failed[0]["deployment_id"], failing.as_str());
+    assert_eq!(failed[0]["deployment_name"], "Nightly summary");
+    assert_eq!(failed[0]["run"]["error"][0], "environment_archived_error");
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/deployments/{failing}\"")), "the Overview links the deployment");
+    assert!(page.contains("its environment is archived"), "and says why its run failed");
+    assert!(!page.contains("Morning summary"), "a run that started its session is not a failure");
+}

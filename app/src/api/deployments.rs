@@ -305,6 +305,57 @@ pub async fn list_deployment_runs(
         .map_err(|e| AppError::upstream("Listing the deployment's runs", e))
 }
 
+/// A run that failed, with the deployment it belongs to, for the Overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRun {
+    pub deployment_id: String,
+    /// The deployment's name, or its id when it could not be read.
+    pub deployment_name: String,
+    pub run: RunRow,
+}
+
+/// How far back the Overview looks for failed runs.
+pub const FAILED_RUNS_HOURS: i64 = 24;
+/// At most this many failed runs are listed; the Overview says when there may be more.
+pub const FAILED_RUNS_SHOWN: usize = 20;
+
+/// The runs of every deployment that failed in the last [`FAILED_RUNS_HOURS`], newest first (at
+/// most [`FAILED_RUNS_SHOWN`]), each with its deployment's name.
+#[access(Viewer)]
+#[server(endpoint = "deployments/failed_recently", input = GetUrl, output = JsonResponse)]
+pub async fn failed_runs_recently() -> Result<Vec<FailedRun>, AppError> {
+    let since = crate::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(FAILED_RUNS_HOURS));
+    let mut query = paging(FAILED_RUNS_SHOWN as u32, None);
+    query.push(("has_error".into(), "true".into()));
+    // The SDK writes the range filters of deployment runs without brackets.
+    query.push(("created_at_gte".into(), since));
+    let api = upstream()?;
+    let runs: Page<DeploymentRun> =
+        api.get("/v1/deployment_runs", query).await.map_err(|e| AppError::upstream("Listing failed runs", e))?;
+    let mut ids: Vec<String> = runs.data.iter().map(|r| r.deployment_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    // One read per deployment named (at most 20); a deployment that cannot be read shows its id.
+    let names = futures::future::join_all(ids.iter().map(|id| {
+        let api = api.clone();
+        async move {
+            let path = format!("/v1/deployments/{}", segment(id).ok()?);
+            api.get::<Deployment>(&path, vec![]).await.ok().map(|d| (d.id, d.name))
+        }
+    }))
+    .await;
+    let names: std::collections::HashMap<String, String> = names.into_iter().flatten().collect();
+    Ok(runs
+        .data
+        .iter()
+        .map(|run| FailedRun {
+            deployment_id: run.deployment_id.clone(),
+            deployment_name: names.get(&run.deployment_id).cloned().unwrap_or_else(|| run.deployment_id.clone()),
+            run: RunRow::of(run),
+        })
+        .collect())
+}
+
 /// The wording and next five fires of a schedule, or what is wrong with it.
 #[access(Viewer)]
 #[server(endpoint = "deployments/preview_schedule", input = GetUrl, output = JsonResponse)]

@@ -1,8 +1,15 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::upstream::get_upstream_summary;
-use crate::upstream::{UpstreamMode, UpstreamSummary};
+use crate::{
+    api::{
+        deployments::{FAILED_RUNS_HOURS, FAILED_RUNS_SHOWN, failed_runs_recently},
+        upstream::get_upstream_summary,
+    },
+    components::feedback::Failure,
+    format,
+    upstream::{UpstreamMode, UpstreamSummary},
+};
 
 /// The landing page: which upstream this Switchboard is configured for.
 #[component]
@@ -29,6 +36,45 @@ pub fn Overview() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <FailedRuns />
+    }
+}
+
+/// The deployment runs that failed in the last day, each linking to its deployment.
+#[component]
+fn FailedRuns() -> impl IntoView {
+    let runs = Resource::new(|| (), |_| failed_runs_recently());
+    view! {
+        <section class="panel" aria-labelledby="failed-runs" data-testid="failed-runs">
+            <h2 id="failed-runs">{format!("Failed deployment runs, last {FAILED_RUNS_HOURS} hours")}</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading the failed runs…"</p> }>
+                {move || Suspend::new(async move {
+                    match runs.await {
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                        Ok(runs) if runs.is_empty() => view! { <p class="muted">"No deployment run failed in the last day."</p> }.into_any(),
+                        Ok(runs) => {
+                            let more = (runs.len() >= FAILED_RUNS_SHOWN)
+                                .then(|| view! { <p class="muted"><a href="/deployments">"The newest shown; each deployment's page lists all its runs."</a></p> });
+                            view! {
+                                <ul class="failed-runs">
+                                    {runs.into_iter().map(|f| {
+                                        let (_, words, message) = f.run.error.clone().unwrap_or_default();
+                                        view! {
+                                            <li data-testid="failed-run">
+                                                <a href=format!("/deployments/{}", f.deployment_id)>{f.deployment_name}</a>
+                                                " failed " {format::timestamp(&f.run.created_at)} " (" {f.run.trigger} "): " {words}
+                                                <br /><span class="muted">{message}</span>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                                {more}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 
