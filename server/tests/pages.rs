@@ -46,13 +46,27 @@ async fn overview_arrives_complete_in_place_so_it_works_without_javascript() {
 #[tokio::test]
 async fn every_section_page_works_when_opened_from_a_link() {
     let app = spawn_app(&[]).await;
-    for path in
-        ["/agents", "/environments", "/sessions", "/inbox", "/files", "/vaults", "/audit", "/users", "/settings"]
-    {
+    for path in [
+        "/agents",
+        "/environments",
+        "/sessions",
+        "/deployments",
+        "/inbox",
+        "/memory",
+        "/files",
+        "/vaults",
+        "/audit",
+        "/users",
+        "/settings",
+    ] {
         let (status, html) = app.get_text(path).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains(r#"aria-current="page""#), "{path}: the current page is not marked");
     }
+    // A link to a memory store that does not exist is a real 404 with a way back.
+    let (status, html) = app.get_text("/memory/memstore_missing").await;
+    assert_eq!(status, 404, "{html}");
+    assert!(html.contains("Back to the memory stores"), "{html}");
     // Nothing waits on a fresh engine: the inbox says so, rendered on the server.
     let (_, html) = app.get_text("/inbox").await;
     assert!(html.contains("Nothing waits for a decision"), "{html}");
