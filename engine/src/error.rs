@@ -17,6 +17,8 @@ pub struct ApiError {
     pub kind: ErrorType,
     pub message: String,
     pub code: Option<&'static str>,
+    /// Fields of `details` besides `error_code` (`skill_name` of `skill_name_taken`).
+    pub details: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// What the error is about, for callers inside the engine; never on the wire.
     pub cause: Option<Cause>,
 }
@@ -34,13 +36,15 @@ pub enum Cause {
     MemoryStoreNotFound,
     /// A memory already exists at the path.
     PathTaken,
+    /// A custom skill the agent names, or the version it pins, is gone.
+    SkillNotFound,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: ErrorType, message: impl Into<String>) -> Self {
-        Self { status, kind, message: message.into(), code: None, cause: None }
+        Self { status, kind, message: message.into(), code: None, details: None, cause: None }
     }
 
     /// 400 `invalid_request_error`.
@@ -91,12 +95,22 @@ impl ApiError {
         self
     }
 
+    /// A field of `details` besides its `error_code`.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details.get_or_insert_default().insert(key.to_owned(), value.into());
+        self
+    }
+
     pub fn body(&self, request_id: &str) -> ErrorResponse {
         ErrorResponse {
             error: protocol::error::ApiError {
                 r#type: self.kind.clone(),
                 message: self.message.clone(),
-                details: self.code.map(|code| json!({ "error_code": code })),
+                details: self.code.map(|code| {
+                    let mut details = self.details.as_deref().cloned().unwrap_or_default();
+                    details.insert("error_code".to_owned(), json!(code));
+                    serde_json::Value::Object(details)
+                }),
             },
             request_id: Some(request_id.to_owned()),
             r#type: ErrorTag,

@@ -49,6 +49,9 @@ pub struct EngineConfig {
     pub tool_runner: PathBuf,
     /// Largest upload `POST /v1/files` accepts.
     pub max_upload_bytes: u64,
+    /// Largest skill upload (all its files together) `POST /v1/skills` and a new version accept;
+    /// more is a 413. 8 MiB, as Anthropic documents for its skill uploads.
+    pub max_skill_bytes: u64,
     /// Largest JSON body.
     pub max_json_bytes: usize,
     /// How often an idle event stream gets a `ping` frame.
@@ -64,6 +67,7 @@ impl EngineConfig {
             api_key,
             tool_runner: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
             max_upload_bytes: 100 * 1024 * 1024,
+            max_skill_bytes: 8 * 1024 * 1024,
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             seed_demo: true,

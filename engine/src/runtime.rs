@@ -959,6 +959,7 @@ impl EngineState {
                 memory.push((mount.dir, mount.mount_path, mount.writable));
             }
         }
+        mounts.extend(self.skill_mounts(session).await);
         Ok(Sandbox {
             workspace: dir.join("workspace"),
             outputs: dir.join("outputs"),

@@ -2,8 +2,9 @@
 //!
 //! The sandbox sees a read-only `/usr` (with the usual `/bin`, `/lib` links), a fresh `/proc`,
 //! `/dev` and `/tmp`, the session's workspace at `/workspace`, its outputs at
-//! `/mnt/session/outputs`, each mounted file read-only at its `mount_path`, and each memory store
-//! at `/mnt/memory/<slug>` (read-only or not, as attached). Nothing else of
+//! `/mnt/session/outputs`, each mounted file read-only at its `mount_path`, each custom skill of
+//! its agent read-only at `/workspace/skills/<name>`, and each memory store at
+//! `/mnt/memory/<slug>` (read-only or not, as attached). Nothing else of
 //! the host is there: not `/etc/shadow`, not `/root`, not the engine's data directory. Every
 //! namespace is unshared (no network unless the environment allows it) and every capability is
 //! dropped. `bash` runs `/bin/bash -c`; the file tools run this crate's own [`tool_main`] inside
@@ -49,7 +50,8 @@ impl ToolOutput {
 pub struct Sandbox {
     pub workspace: PathBuf,
     pub outputs: PathBuf,
-    /// (file on the host, path inside the sandbox), mounted read-only.
+    /// (file or directory on the host, path inside the sandbox), mounted read-only: files and
+    /// skills.
     pub mounts: Vec<(PathBuf, String)>,
     /// (directory on the host, path inside, writable): the session's memory stores.
     pub memory: Vec<(PathBuf, String, bool)>,

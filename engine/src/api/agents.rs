@@ -99,6 +99,7 @@ pub async fn update(
     }
     if let Some(skills) = &body.skills {
         next.skills = resolve::skills(skills.as_deref().unwrap_or_default())?;
+        engine.check_skills(&next.skills).await?;
     }
     if let Some(identity) = &body.execution_identity {
         next.execution_identity = identity.clone().unwrap_or(ExecutionIdentity::ServiceAccount(Empty {}));

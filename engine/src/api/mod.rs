@@ -8,6 +8,7 @@ mod events;
 mod files;
 mod memory_stores;
 mod sessions;
+mod skills;
 mod threads;
 mod vaults;
 
@@ -34,6 +35,9 @@ use crate::{
 pub fn router(state: Arc<EngineState>) -> Router {
     let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
     let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes as usize + 64 * 1024);
+    // The handlers count a skill's bytes themselves (413 past the limit); the envelope of many
+    // small parts is bigger than one file's.
+    let skill_limit = DefaultBodyLimit::max(state.config.max_skill_bytes as usize + 1024 * 1024);
     Router::new()
         .route("/v1/agents", get(agents::list).post(agents::create))
         .route("/v1/agents/{id}", get(agents::retrieve).post(agents::update))
@@ -97,7 +101,18 @@ pub fn router(state: Arc<EngineState>) -> Router {
             Router::new()
                 .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
                 .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
-                .route("/v1/files/{id}/content", get(files::content)),
+                .route("/v1/files/{id}/content", get(files::content))
+                .route("/v1/skills", get(skills::list).post(skills::create).layer(skill_limit))
+                .route("/v1/skills/{id}", get(skills::retrieve).delete(skills::delete))
+                .route(
+                    "/v1/skills/{id}/versions",
+                    get(skills::list_versions).post(skills::create_version).layer(skill_limit),
+                )
+                .route(
+                    "/v1/skills/{id}/versions/{version}",
+                    get(skills::retrieve_version).delete(skills::delete_version),
+                )
+                .route("/v1/skills/{id}/versions/{version}/content", get(skills::content)),
         )
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)

@@ -25,6 +25,7 @@ impl EngineState {
         resolve::mcp_servers(&mcp_servers)?;
         let tools = resolve::tools(body.tools.as_deref().unwrap_or_default(), &mcp_servers)?;
         let skills = resolve::skills(body.skills.as_deref().unwrap_or_default())?;
+        self.check_skills(&skills).await?;
         let metadata = body.metadata.clone().unwrap_or_default();
         resolve::metadata(&metadata)?;
         if body.description.as_ref().is_some_and(|d| d.chars().count() > 2048) {

@@ -439,6 +439,7 @@ fn run_error_type(cause: Option<Cause>) -> &'static str {
         Some(Cause::FileNotFound) => "file_not_found_error",
         Some(Cause::MemoryStoreArchived) => "memory_store_archived_error",
         Some(Cause::MemoryStoreNotFound) => "session_resource_not_found_error",
+        Some(Cause::SkillNotFound) => "skill_not_found_error",
         Some(Cause::FiredAlready | Cause::PathTaken) | None => "session_creation_rejected_error",
     }
 }

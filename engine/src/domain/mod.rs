@@ -9,4 +9,5 @@ pub mod memory;
 pub mod multiagent;
 pub mod outcomes;
 pub mod sessions;
+pub mod skills;
 pub mod threads;

@@ -51,6 +51,9 @@ impl EngineState {
         fire: Option<FireRecord<'_>>,
     ) -> ApiResult<SessionStart> {
         let agent = self.pinned_agent(&body.agent).await?;
+        // A custom skill deleted since the agent named it stops new sessions (a deployment's run
+        // records `skill_not_found_error`).
+        self.check_skills(&agent.skills).await?;
         self.usable_environment(&body.environment_id).await?;
         let (metadata, initial) = checked_params(&body)?;
         let mut outcomes = Vec::new();
