@@ -41,6 +41,7 @@ use pages::{
     memory::{MemoryStoreDetail, MemoryStoreList},
     sessions::{SessionDetail, SessionList, SessionNew},
     settings::Settings,
+    skills::{SkillDetail, SkillList},
     users::Users,
     vaults::{VaultDetail, VaultList},
 };
@@ -112,6 +113,8 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("deployments"), ParamSegment("id")) view={Lazy::<DeploymentDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("memory") view={Lazy::<MemoryStoreListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("memory"), ParamSegment("id")) view={Lazy::<MemoryStoreDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("skills") view={Lazy::<SkillListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("skills"), ParamSegment("id")) view={Lazy::<SkillDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("files") view={Lazy::<FileListPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("vaults") view={Lazy::<VaultListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
@@ -165,6 +168,8 @@ lazy_pages! {
     DeploymentDetailPage => DeploymentDetail,
     MemoryStoreListPage => MemoryStoreList,
     MemoryStoreDetailPage => MemoryStoreDetail,
+    SkillListPage => SkillList,
+    SkillDetailPage => SkillDetail,
     FileListPage => FileList,
     VaultListPage => VaultList,
     VaultDetailPage => VaultDetail,

@@ -13,6 +13,7 @@ pub mod hub;
 pub mod inbox;
 pub mod live;
 pub mod settings;
+pub mod skills;
 pub mod sse;
 pub mod startup;
 pub mod state;

@@ -42,6 +42,7 @@ use crate::{
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
     settings::{ApiKey, Settings, UpstreamSettings},
+    skills,
     state::AppState,
     upstream::UpstreamClient,
 };
@@ -255,11 +256,21 @@ pub fn routes() -> Vec<Route> {
     use Rule::*;
     // Forms of a few fields: a large body here is abuse.
     let form = || DefaultBodyLimit::max(16 * 1024);
+    let skill_body = || DefaultBodyLimit::max((skills::MAX_SKILL_BYTES + 1024 * 1024) as usize);
     vec![
         Route::new(Method::GET, "/healthz", Public, get(|| async { "ok" })),
         // The handler enforces the upload limit itself, while streaming.
         Route::new(Method::POST, "/api/files", Needs(Operator), post(files::upload).layer(DefaultBodyLimit::disable())),
         Route::new(Method::GET, "/api/files/{id}/content", Needs(Viewer), get(files::download)),
+        // A skill is read into memory (a zip is opened there), so its limit is the body's.
+        Route::new(Method::POST, "/api/skills", Needs(Operator), post(skills::create).layer(skill_body())),
+        Route::new(
+            Method::POST,
+            "/api/skills/{id}/versions",
+            Needs(Operator),
+            post(skills::add_version).layer(skill_body()),
+        ),
+        Route::new(Method::GET, "/api/skills/{id}/versions/{version}/content", Needs(Viewer), get(skills::download)),
         Route::new(Method::GET, "/api/sessions/{id}/stream", Needs(Viewer), get(live::stream)),
         Route::new(
             Method::GET,

@@ -52,6 +52,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/thread_activity"
             | "/api/files/list"
             | "/api/files/get"
+            | "/api/skills/list"
+            | "/api/skills/get"
+            | "/api/skills/versions"
+            | "/api/skills/choices"
+            | "/api/skills/{id}/versions/{version}/content"
             | "/api/vaults/list"
             | "/api/vaults/get"
             | "/api/memory/list"
@@ -83,7 +88,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/unmount"
             | "/api/sessions/steer"
             | "/api/sessions/define_outcome"
-            | "/api/files",
+            | "/api/files"
+            | "/api/skills"
+            | "/api/skills/{id}/versions",
         ) => Operator,
         ("POST", "/api/sessions/decide" | "/api/sessions/answer") => Approver,
         (
@@ -93,6 +100,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/environments/archive"
             | "/api/environments/delete"
             | "/api/files/delete"
+            | "/api/skills/delete"
+            | "/api/skills/delete_version"
             | "/api/memory/archive"
             | "/api/memory/delete"
             | "/api/memory/forget"

@@ -685,3 +685,94 @@ async fn the_overview_lists_the_last_days_failed_runs_with_their_deployment() {
     assert!(page.contains("its environment is archived"), "and says why its run failed");
     assert!(!page.contains("Morning summary"), "a run that started its session is not a failure");
 }
+
+/// A multipart form of a skill: each (part name, path, bytes).
+fn skill_form(parts: &[(&str, &str, &[u8])]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, path, bytes) in parts {
+        form = form.part(name.to_string(), reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(path.to_string()));
+    }
+    form
+}
+
+async fn post_skill(app: &TestApp, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
+    use std::io::{Read, Write};
+    let app = spawn_app(&[]).await;
+    let skill_md = b"---\nname: weekly-report\ndescription: Writes the weekly report.\n---\nSteps.\n";
+    // A folder, as the page sends it: each file named by its path in the folder.
+    let folder = skill_form(&[
+        ("files[]", "weekly-report/SKILL.md", skill_md),
+        ("files[]", "weekly-report/scripts/run.sh", b"echo v1\n"),
+    ]);
+    let (status, uploaded) = post_skill(&app, "/api/skills", folder).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let skill_id = uploaded["skill_id"].as_str().unwrap().to_owned();
+    let (_, listed) = app.read("skills/list", &[("shelf", "Custom")]).await;
+    let row = listed["data"].as_array().unwrap().iter().find(|s| s["id"] == skill_id.as_str()).cloned().unwrap();
+    assert_eq!(row["display_name"], "weekly-report");
+    assert_eq!(row["latest_version_id"], uploaded["version_id"]);
+
+    // A zip of the folder's contents becomes a new version; the zip's name is its folder.
+    let mut zipped = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in [("SKILL.md", &skill_md[..]), ("scripts/run.sh", b"echo v2\n")] {
+        zipped.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zipped.write_all(bytes).unwrap();
+    }
+    let zip_bytes = zipped.finish().unwrap().into_inner();
+    let form = skill_form(&[("zip", "weekly-report.zip", &zip_bytes)]);
+    let (status, second) = post_skill(&app, &format!("/api/skills/{skill_id}/versions"), form).await;
+    assert_eq!(status, 201, "{second}");
+    let (_, versions) = app.read("skills/versions", &[("id", &skill_id)]).await;
+    let ids: Vec<_> = versions["data"].as_array().unwrap().iter().map(|v| v["id"].clone()).collect();
+    assert_eq!(ids, [second["version_id"].clone(), uploaded["version_id"].clone()]);
+
+    // The latest version downloads as a zip under the skill's name.
+    let response = app.get(&format!("/api/skills/{skill_id}/versions/latest/content")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("weekly-report.zip"));
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut script = String::new();
+    archive.by_name("weekly-report/scripts/run.sh").unwrap().read_to_string(&mut script).unwrap();
+    assert_eq!(script, "echo v2\n");
+
+    // The agent form's picker lists it.
+    let (_, choices) = app.read("skills/choices", &[]).await;
+    assert!(choices.as_array().unwrap().iter().any(|c| c["id"] == skill_id.as_str() && c["kind"] == "custom"));
+
+    // What the API refuses comes back in words, and nothing is stored.
+    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("files[]", "loose/README.md", b"hi")])).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("No SKILL.md"), "{error}");
+    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("files[]", "again/SKILL.md", skill_md)])).await;
+    assert_eq!(status, 409, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("exists already"), "{error}");
+    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("zip", "x.zip", b"not a zip")])).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("not a zip"), "{error}");
+    let (_, listed) = app.read("skills/list", &[("shelf", "Custom")]).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
+    // Deleting the latest version is the skill's to do; an older one goes.
+    let (status, _) = app
+        .call("skills/delete_version", &[("id", &skill_id), ("version", uploaded["version_id"].as_str().unwrap())])
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call("skills/delete", &[("id", &skill_id)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read("skills/get", &[("id", &skill_id)]).await;
+    assert_eq!(status, 404);
+}

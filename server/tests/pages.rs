@@ -53,6 +53,7 @@ async fn every_section_page_works_when_opened_from_a_link() {
         "/deployments",
         "/inbox",
         "/memory",
+        "/skills",
         "/files",
         "/vaults",
         "/audit",
@@ -67,6 +68,12 @@ async fn every_section_page_works_when_opened_from_a_link() {
     let (status, html) = app.get_text("/memory/memstore_missing").await;
     assert_eq!(status, 404, "{html}");
     assert!(html.contains("Back to the memory stores"), "{html}");
+    let (status, html) = app.get_text("/skills/skill_missing").await;
+    assert_eq!(status, 404, "{html}");
+    assert!(html.contains("Back to the skills"), "{html}");
+    // The engine has none of Anthropic's skills, and the library says so.
+    let (_, html) = app.get_text("/skills?source=anthropic").await;
+    assert!(html.contains("No Anthropic skills here"), "{html}");
     // Nothing waits on a fresh engine: the inbox says so, rendered on the server.
     let (_, html) = app.get_text("/inbox").await;
     assert!(html.contains("Nothing waits for a decision"), "{html}");

@@ -17,6 +17,7 @@ pub mod live;
 pub mod memory;
 pub mod sessions;
 pub mod settings;
+pub mod skills;
 pub mod upstream;
 pub mod vaults;
 

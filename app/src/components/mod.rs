@@ -7,3 +7,4 @@ pub mod nav;
 pub mod pager;
 pub mod pickers;
 pub mod section;
+pub mod upload;

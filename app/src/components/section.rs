@@ -7,6 +7,7 @@ pub enum Section {
     Deployments,
     Inbox,
     Memory,
+    Skills,
     Files,
     Vaults,
     Audit,
@@ -15,13 +16,14 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 11] = [
+    pub const ALL: [Section; 12] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
         Section::Deployments,
         Section::Inbox,
         Section::Memory,
+        Section::Skills,
         Section::Files,
         Section::Vaults,
         Section::Audit,
@@ -37,6 +39,7 @@ impl Section {
             Section::Deployments => "Deployments",
             Section::Inbox => "Inbox",
             Section::Memory => "Memory stores",
+            Section::Skills => "Skills",
             Section::Files => "Files",
             Section::Vaults => "Vaults",
             Section::Audit => "Audit",
@@ -53,6 +56,7 @@ impl Section {
             Section::Deployments => "/deployments",
             Section::Inbox => "/inbox",
             Section::Memory => "/memory",
+            Section::Skills => "/skills",
             Section::Files => "/files",
             Section::Vaults => "/vaults",
             Section::Audit => "/audit",
@@ -83,6 +87,9 @@ impl Section {
             }
             Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
             Section::Memory => "Keep what agents learn across sessions, with every change and who made it.",
+            Section::Skills => {
+                "Upload folders of instructions and scripts that agents load when a task calls for them."
+            }
             Section::Files => "Upload files to mount into sessions and download what agents produce.",
             Section::Vaults => "Keep credentials for MCP servers and tools. Secrets are write-only.",
             Section::Audit => "Who did what and when: every change and every approval decision.",

@@ -17,6 +17,7 @@ use crate::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading},
         pager::Pager,
+        upload::UploadProgress,
     },
     error::AppError,
     format,
@@ -176,9 +177,7 @@ fn Uploader(max: u64, on_done: Callback<()>) -> impl IntoView {
             <p class="muted">{format!("Drop a file here or choose one. Up to {} per file.", format::bytes(max))}</p>
             <label>"File " <input type="file" name="file" required /></label>
             " " <button type="submit" class="button primary" disabled=move || progress.get().is_some()>"Upload"</button>
-            {move || progress.get().map(|p| view! {
-                <p><progress max="1" value=p.to_string() aria-label="Upload progress"></progress> {format!(" {:.0} %", p * 100.0)}</p>
-            })}
+            <UploadProgress progress />
             {move || done.get().map(|f| view! {
                 <p class="notice" role="status">"Uploaded " {f.filename.clone()} " as " <code>{f.id.clone()}</code> "."</p>
             })}
@@ -217,76 +216,34 @@ fn dropped(ev: &leptos::ev::DragEvent) -> Option<SendFile> {
 mod upload {
     use leptos::prelude::*;
     use protocol::files::FileMetadata;
-    use wasm_bindgen::{JsCast, closure::Closure};
 
-    use crate::error::{AppError, ErrorKind};
+    use crate::{
+        components::upload::{Progress, send_form},
+        error::{AppError, ErrorKind},
+    };
 
-    /// Sends `file` to `/api/files` with `XMLHttpRequest`, whose upload progress `fetch` lacks.
+    /// Sends `file` to `/api/files`, with progress.
     pub fn send(
         file: web_sys::File,
-        progress: RwSignal<Option<f64>>,
+        progress: Progress,
         error: RwSignal<Option<AppError>>,
         done: RwSignal<Option<FileMetadata>>,
         on_done: Callback<()>,
     ) {
-        let fail = move |message: &str| {
-            progress.try_set(None);
-            error.try_set(Some(AppError::new(ErrorKind::Internal, message)));
+        let Ok(form) = web_sys::FormData::new() else {
+            return error.set(Some(AppError::new(ErrorKind::Internal, "This browser cannot upload files.")));
         };
-        let Ok(xhr) = web_sys::XmlHttpRequest::new() else { return fail("This browser cannot upload files.") };
-        let Ok(form) = web_sys::FormData::new() else { return fail("This browser cannot upload files.") };
-        if form.append_with_blob_and_filename("file", &file, &file.name()).is_err()
-            || xhr.open("POST", "/api/files").is_err()
-        {
-            return fail("The file could not be read.");
+        if form.append_with_blob_and_filename("file", &file, &file.name()).is_err() {
+            return error.set(Some(AppError::new(ErrorKind::Internal, "The file could not be read.")));
         }
-        let _ = xhr.set_request_header("Accept", "application/json");
-        progress.set(Some(0.0));
-
-        let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
-            if e.length_computable() && e.total() > 0.0 {
-                progress.try_set(Some(e.loaded() / e.total()));
+        send_form("/api/files", &form, progress, move |outcome: Result<FileMetadata, AppError>| match outcome {
+            Ok(file) => {
+                done.try_set(Some(file));
+                on_done.run(());
             }
-        });
-        if let Ok(upload) = xhr.upload() {
-            upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-        }
-        on_progress.forget();
-
-        let request = xhr.clone();
-        let on_end = Closure::<dyn FnMut()>::new(move || {
-            progress.try_set(None);
-            let status = request.status().unwrap_or(0);
-            let text = request.response_text().ok().flatten().unwrap_or_default();
-            if status == 0 {
-                error.try_set(Some(AppError::new(
-                    ErrorKind::Unavailable,
-                    "The upload was cut off: Switchboard's server could not be reached. Try again.",
-                )));
-            } else if (200..300).contains(&status) {
-                match serde_json::from_str::<FileMetadata>(&text) {
-                    Ok(file) => {
-                        done.try_set(Some(file));
-                        on_done.run(());
-                    }
-                    Err(_) => {
-                        error.try_set(Some(AppError::new(
-                            ErrorKind::Internal,
-                            "The upload finished, but the answer was not understood. Reload to see the file.",
-                        )));
-                    }
-                }
-            } else {
-                let e = serde_json::from_str::<AppError>(&text).unwrap_or_else(|_| {
-                    AppError::new(ErrorKind::Unavailable, format!("The upload failed ({status})."))
-                });
+            Err(e) => {
                 error.try_set(Some(e));
             }
         });
-        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
-        on_end.forget();
-        if xhr.send_with_opt_form_data(Some(&form)).is_err() {
-            fail("The upload could not start.");
-        }
     }
 }

@@ -10,6 +10,7 @@ mod not_found;
 pub mod overview;
 pub mod sessions;
 pub mod settings;
+pub mod skills;
 pub mod users;
 pub mod vaults;
 

@@ -5,12 +5,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
     components::A,
-    hooks::{use_navigate, use_params_map},
+    hooks::{use_navigate, use_params_map, use_query_map},
 };
 use serde_json::Value;
 
 use crate::{
-    api::agents::{CreateAgent, UpdateAgent, get_agent_definition},
+    api::{
+        agents::{CreateAgent, UpdateAgent, get_agent_definition},
+        skills::{SkillChoice, list_skill_choices},
+    },
     components::feedback::{Failure, InlineError, Loading, MissingPage},
     drafts::{
         DraftError,
@@ -22,13 +25,19 @@ use crate::{
 /// `/agents/new`.
 #[component]
 pub fn AgentNew() -> impl IntoView {
+    // `?skill=` (from a skill's page) starts the agent with that skill.
+    let mut initial = AgentDraft::new_agent();
+    if let Some(id) = use_query_map().read_untracked().get("skill").filter(|id| crate::api::is_id(id)) {
+        let kind = if id.starts_with("skill_") { "custom" } else { "anthropic" };
+        initial.skills.push(SkillDraft { kind: kind.into(), skill_id: id, ..Default::default() });
+    }
     view! {
         <Title text="New agent" />
         <header class="page-header">
             <p class="crumbs"><A href="/agents">"Agents"</A></p>
             <h1>"New agent"</h1>
         </header>
-        <AgentEditor initial=AgentDraft::new_agent() agent_id=None base_version=None />
+        <AgentEditor initial agent_id=None base_version=None />
     }
 }
 
@@ -396,29 +405,92 @@ fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
 #[component]
 fn Skills(draft: RwSignal<AgentDraft>) -> impl IntoView {
     let each = rows(draft, |d| d.skills.len());
+    let library = Resource::new(|| (), |_| list_skill_choices());
     view! {
-        <fieldset>
+        <fieldset data-testid="agent-skills">
             <legend>"Skills"</legend>
-            <For each=each key=|i| *i let:i>
-                <div class="row-group inline">
-                    <label>"Source "
-                        <select prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.kind.clone()).unwrap_or_default())
-                            on:change=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.kind = event_target_value(&ev) })>
-                            <option value="anthropic">"Anthropic"</option>
-                            <option value="custom">"Custom"</option>
-                        </select>
-                    </label>
-                    <label>"Skill id " <input prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.skill_id.clone()).unwrap_or_default())
-                        on:input=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.skill_id = event_target_value(&ev) }) /></label>
-                    <label>"Version (empty: latest) " <input prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.version.clone()).unwrap_or_default())
-                        on:input=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.version = event_target_value(&ev) }) /></label>
-                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.skills.len() { d.skills.remove(i); } })>"Remove"</button>
-                </div>
-            </For>
-            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.skills.push(SkillDraft { kind: "anthropic".into(), ..Default::default() }))>"Add a skill"</button>
+            <p class="muted">"Pick skills from the " <A href="/skills">"skill library"</A> "; a session finds each one under /workspace/skills/ in its sandbox."</p>
+            <Transition fallback=|| view! { <Loading what="the skill library" /> }>
+                {move || Suspend::new(async move {
+                    let choices = library.await;
+                    let problem = choices.as_ref().err().cloned();
+                    let choices = StoredValue::new(choices.unwrap_or_default());
+                    view! {
+                        {problem.map(|error| view! {
+                            <p class="inline-error" role="alert">{format!("The skill library could not be listed ({error}); type skill ids instead.")}</p>
+                        })}
+                        <For each=each key=|i| *i let:i>
+                            <SkillPick draft i choices />
+                        </For>
+                    }
+                })}
+            </Transition>
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.skills.push(SkillDraft { kind: "custom".into(), ..Default::default() }))>"Add a skill"</button>
         </fieldset>
     }
     .into_any()
+}
+
+/// One skill of the agent: its source, the skill picked from the library's skills of that source
+/// (typed, when the library has none), and the version to pin.
+#[component]
+fn SkillPick(draft: RwSignal<AgentDraft>, i: usize, choices: StoredValue<Vec<SkillChoice>>) -> impl IntoView {
+    let kind = move || draft.with(|d| d.skills.get(i).map(|s| s.kind.clone()).unwrap_or_default());
+    let chosen = move || draft.with(|d| d.skills.get(i).map(|s| s.skill_id.clone()).unwrap_or_default());
+    let set_id = move |id: String| {
+        draft.update(|d| {
+            if let Some(s) = d.skills.get_mut(i) {
+                s.skill_id = id
+            }
+        })
+    };
+    let picker = move || {
+        let kind = kind();
+        let mut shelf: Vec<SkillChoice> =
+            choices.with_value(|c| c.iter().filter(|c| c.kind == kind).cloned().collect());
+        if shelf.is_empty() {
+            let hint = if kind == "anthropic" { "e.g. xlsx" } else { "skill_…" };
+            return view! {
+                <label>"Skill id " <input prop:value=chosen placeholder=hint on:input=move |ev| set_id(event_target_value(&ev)) /></label>
+            }
+            .into_any();
+        }
+        let current = chosen();
+        if !current.is_empty() && !shelf.iter().any(|c| c.id == current) {
+            shelf.push(SkillChoice {
+                label: format!("{current} (not in the library)"),
+                id: current.clone(),
+                kind: kind.clone(),
+            });
+        }
+        view! {
+            <label>"Skill "
+                <select prop:value=chosen on:change=move |ev| set_id(event_target_value(&ev))>
+                    <option value="" selected=current.is_empty()>"Choose a skill"</option>
+                    {shelf.into_iter().map(|c| {
+                        let selected = c.id == current;
+                        view! { <option value=c.id.clone() selected=selected>{format!("{} ({})", c.label, c.id)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any()
+    };
+    view! {
+        <div class="row-group inline">
+            <label>"Source "
+                <select prop:value=kind
+                    on:change=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.kind = event_target_value(&ev); s.skill_id.clear() })>
+                    <option value="custom">"Custom"</option>
+                    <option value="anthropic">"Anthropic"</option>
+                </select>
+            </label>
+            {picker}
+            <label>"Version (empty: latest) " <input prop:value=move || draft.with(|d| d.skills.get(i).map(|s| s.version.clone()).unwrap_or_default())
+                on:input=move |ev| draft.update(|d| if let Some(s) = d.skills.get_mut(i) { s.version = event_target_value(&ev) }) /></label>
+            <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.skills.len() { d.skills.remove(i); } })>"Remove"</button>
+        </div>
+    }
 }
 
 #[component]
