@@ -1,5 +1,5 @@
 //! The request body limit, `SWITCHBOARD_MAX_BODY_BYTES`, for every mutation under `/api/` but
-//! uploads (`POST /api/files` streams with a limit of its own). The body is read here once, up to
+//! uploads, which have limits of their own ([`is_upload`]). The body is read here once, up to
 //! the limit, and passed on whole; a larger one is answered with 413 before any handler runs.
 //! The audit layer, outside this one, gets the bytes through [`ReadBody`] to name the ids they
 //! hold.
@@ -22,6 +22,17 @@ pub fn mutation(method: &Method, path: &str) -> Option<String> {
     path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned)
 }
 
+/// The uploads: `POST /api/files` streams within `SWITCHBOARD_MAX_UPLOAD_BYTES`;
+/// `POST /api/skills` and `POST /api/skills/{id}/versions` read a skill within its 8 MiB.
+pub fn is_upload(action: &str) -> bool {
+    action == "files"
+        || action == "skills"
+        || action
+            .strip_prefix("skills/")
+            .and_then(|rest| rest.strip_suffix("/versions"))
+            .is_some_and(|id| !id.contains('/'))
+}
+
 /// Where this layer leaves the body it read, for a layer outside it: put one in the request's
 /// extensions before it gets here.
 #[derive(Clone, Default)]
@@ -36,7 +47,7 @@ impl ReadBody {
 
 /// Reads the body of a limited request (at most `max_bytes`), or answers 413.
 pub async fn limit(State(max_bytes): State<usize>, request: Request, next: Next) -> Response {
-    let limited = mutation(request.method(), request.uri().path()).is_some_and(|action| action != "files");
+    let limited = mutation(request.method(), request.uri().path()).is_some_and(|action| !is_upload(&action));
     if !limited {
         return next.run(request).await;
     }

@@ -205,7 +205,8 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
     }
 }
 
-fn error_page(error: AppError) -> Response {
+/// An error as a plain-text answer: what a download link shows when there is nothing to save.
+pub(crate) fn error_page(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
 }

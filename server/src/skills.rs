@@ -24,6 +24,7 @@ use axum::{
 use protocol::skills::{Skill, SkillVersion};
 
 use crate::{
+    files::error_page,
     state::AppState,
     upstream::{api_error, describe},
 };
@@ -253,7 +254,7 @@ fn multipart_error(error: MultipartError) -> AppError {
 pub async fn download(State(state): State<AppState>, Path((id, version)): Path<(String, String)>) -> Response {
     // Ids, never paths: `..` must not reach another upstream endpoint with the key.
     if !app::api::is_id(&id) || !app::api::is_id(&version) {
-        return plain(AppError::not_found("That is not a skill version."));
+        return error_page(AppError::not_found("That is not a skill version."));
     }
     let path = format!("/v1/skills/{id}/versions/{version}/content");
     let action = "Downloading the skill";
@@ -269,14 +270,9 @@ pub async fn download(State(state): State<AppState>, Path((id, version)): Path<(
             headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             response
         }
-        Ok(r) => plain(AppError::upstream(action, api_error(r).await)),
-        Err(e) => plain(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
+        Ok(r) => error_page(AppError::upstream(action, api_error(r).await)),
+        Err(e) => error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     }
-}
-
-fn plain(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
 }
 
 #[cfg(test)]

@@ -385,10 +385,14 @@ async fn session_form_mistakes_are_named() {
 
 /// Posts `bytes` as the file `name` to the upload route, as the page's script does.
 async fn post_file(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, Value) {
-    let form = file_form(name, bytes);
+    post_form(app, "/api/files", file_form(name, bytes)).await
+}
+
+/// Posts a multipart form to an upload route (`path`), asking for JSON as the pages' script does.
+async fn post_form(app: &TestApp, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
     let response = app
         .client
-        .post(format!("{}/api/files", app.address))
+        .post(format!("{}{path}", app.address))
         .header("accept", "application/json")
         .multipart(form)
         .send()
@@ -695,18 +699,6 @@ fn skill_form(parts: &[(&str, &str, &[u8])]) -> reqwest::multipart::Form {
     form
 }
 
-async fn post_skill(app: &TestApp, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
     use std::io::{Read, Write};
@@ -716,8 +708,10 @@ async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
     let folder = skill_form(&[
         ("files[]", "weekly-report/SKILL.md", skill_md),
         ("files[]", "weekly-report/scripts/run.sh", b"echo v1\n"),
+        // Over the 4 MiB body limit of other mutations, within a skill's 8 MiB.
+        ("files[]", "weekly-report/data/table.csv", &vec![b'x'; 5 * 1024 * 1024]),
     ]);
-    let (status, uploaded) = post_skill(&app, "/api/skills", folder).await;
+    let (status, uploaded) = post_form(&app, "/api/skills", folder).await;
     assert_eq!(status, 201, "{uploaded}");
     let skill_id = uploaded["skill_id"].as_str().unwrap().to_owned();
     let (_, listed) = app.read("skills/list", &[("shelf", "Custom")]).await;
@@ -733,7 +727,7 @@ async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
     }
     let zip_bytes = zipped.finish().unwrap().into_inner();
     let form = skill_form(&[("zip", "weekly-report.zip", &zip_bytes)]);
-    let (status, second) = post_skill(&app, &format!("/api/skills/{skill_id}/versions"), form).await;
+    let (status, second) = post_form(&app, &format!("/api/skills/{skill_id}/versions"), form).await;
     assert_eq!(status, 201, "{second}");
     let (_, versions) = app.read("skills/versions", &[("id", &skill_id)]).await;
     let ids: Vec<_> = versions["data"].as_array().unwrap().iter().map(|v| v["id"].clone()).collect();
@@ -754,13 +748,13 @@ async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
     assert!(choices.as_array().unwrap().iter().any(|c| c["id"] == skill_id.as_str() && c["kind"] == "custom"));
 
     // What the API refuses comes back in words, and nothing is stored.
-    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("files[]", "loose/README.md", b"hi")])).await;
+    let (status, error) = post_form(&app, "/api/skills", skill_form(&[("files[]", "loose/README.md", b"hi")])).await;
     assert_eq!(status, 400, "{error}");
     assert!(error["message"].as_str().unwrap().contains("No SKILL.md"), "{error}");
-    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("files[]", "again/SKILL.md", skill_md)])).await;
+    let (status, error) = post_form(&app, "/api/skills", skill_form(&[("files[]", "again/SKILL.md", skill_md)])).await;
     assert_eq!(status, 409, "{error}");
     assert!(error["message"].as_str().unwrap().contains("exists already"), "{error}");
-    let (status, error) = post_skill(&app, "/api/skills", skill_form(&[("zip", "x.zip", b"not a zip")])).await;
+    let (status, error) = post_form(&app, "/api/skills", skill_form(&[("zip", "x.zip", b"not a zip")])).await;
     assert_eq!(status, 400, "{error}");
     assert!(error["message"].as_str().unwrap().contains("not a zip"), "{error}");
     let (_, listed) = app.read("skills/list", &[("shelf", "Custom")]).await;

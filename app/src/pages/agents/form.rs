@@ -455,7 +455,8 @@ fn SkillPick(draft: RwSignal<AgentDraft>, i: usize, choices: StoredValue<Vec<Ski
             }
             .into_any();
         }
-        let current = chosen();
+        // Read once: the select follows the draft through `prop:value`; a new pick re-renders nothing.
+        let current = untrack(chosen);
         if !current.is_empty() && !shelf.iter().any(|c| c.id == current) {
             shelf.push(SkillChoice {
                 label: format!("{current} (not in the library)"),
