@@ -175,7 +175,10 @@ pub fn SkillDetail() -> impl IntoView {
                                     Suspend::new(async move {
                                         match versions.await {
                                             Err(error) => view! { <Failure error /> }.into_any(),
-                                            Ok(page) => view! {
+                                            Ok(page) => {
+                                                // A skill always holds a version: its only one goes with the skill.
+                                                let several = page.data.len() > 1 || page.next_page.is_some();
+                                                view! {
                                                 <table class="list" data-testid="skill-versions">
                                                     <thead><tr><th scope="col">"Version"</th><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Uploaded"</th><th scope="col">"Actions"</th></tr></thead>
                                                     <tbody>
@@ -191,8 +194,12 @@ pub fn SkillDetail() -> impl IntoView {
                                                                     <td><time datetime=v.created_at.clone()>{format::timestamp(&v.created_at)}</time></td>
                                                                     <td>
                                                                         <a href=download download=format!("{}.zip", v.name)>"Download"</a>
-                                                                        {(custom && !is_latest).then(|| view! {
-                                                                            " " <Confirm label="Delete" consequence="This version is deleted; agents pinned to it can no longer start sessions."
+                                                                        {(custom && several).then(|| view! {
+                                                                            " " <Confirm label="Delete" consequence=if is_latest {
+                                                                                    "This version is deleted and the one before it becomes the latest, for agents that use the latest."
+                                                                                } else {
+                                                                                    "This version is deleted; agents pinned to it can no longer start sessions."
+                                                                                }
                                                                                 on_confirm=Callback::new(move |_| { delete_version.dispatch(DeleteSkillVersion { id: sid.clone(), version: vid.clone() }); })
                                                                                 pending=delete_version.pending() danger=true />
                                                                         })}
@@ -203,7 +210,8 @@ pub fn SkillDetail() -> impl IntoView {
                                                     </tbody>
                                                 </table>
                                                 <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                                            }.into_any(),
+                                                }.into_any()
+                                            }
                                         }
                                     })
                                 }
