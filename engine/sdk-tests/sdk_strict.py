@@ -477,6 +477,16 @@ def text_of(event: Any) -> str:
     return "".join(getattr(b, "text", "") for b in (event.content or []))
 
 
+def events_once_idle(client: Any, session_id: str, timeout: float = 30) -> list[Any]:
+    """Every event of the session once `session.status_idle` is among them (a turn has ended)."""
+
+    def idle() -> list[Any] | None:
+        events = list(client.beta.sessions.events.list(session_id, limit=1000))
+        return events if any(e.type == "session.status_idle" for e in events) else None
+
+    return wait_until(idle, timeout, f"session {session_id} to go idle")
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while True:

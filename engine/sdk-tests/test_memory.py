@@ -270,12 +270,7 @@ def test_the_next_session_of_a_deployment_reads_what_the_last_one_wrote(client, 
     def run_once() -> tuple[Session, list]:
         run = sx.call(client.beta.deployments.with_raw_response.run, Run, deployment.id)
         assert run.session_id and run.error is None, run
-
-        def idle_events():
-            events = list(client.beta.sessions.events.list(run.session_id, limit=1000))
-            return events if any(e.type == "session.status_idle" for e in events) else None
-
-        events = sx.wait_until(idle_events, 30, "the deployment's session to go idle")
+        events = sx.events_once_idle(client, run.session_id)
         session = sx.call(client.beta.sessions.with_raw_response.retrieve, Session, run.session_id)
         return session, events
 

@@ -143,12 +143,7 @@ def test_an_agents_skill_is_mounted_read_only_into_its_sessions(client, make_age
     assert [(s.type, s.skill_id, s.version) for s in agent.skills] == [("custom", skill.id, "latest")]
     session = make_session(agent.id)
     client.beta.sessions.events.send(session.id, events=[sx.user_message("Say hello.")])
-
-    def idle_events():
-        events = list(client.beta.sessions.events.list(session.id, limit=1000))
-        return events if any(e.type == "session.status_idle" for e in events) else None
-
-    events = sx.wait_until(idle_events, 30, "the session to go idle")
+    events = sx.events_once_idle(client, session.id)
     read, write = [e for e in events if e.type == "agent.tool_result"]
     assert f"name: {name}" in sx.text_of(read) and "hello from the skill" in sx.text_of(read)
     assert write.is_error and "Read-only file system" in sx.text_of(write)
