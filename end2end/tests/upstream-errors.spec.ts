@@ -95,4 +95,9 @@ test('a save the upstream refuses is explained in place and the form keeps what 
   await expect(page).toHaveURL(/\/agents\/new$/);
   await expect(page.getByLabel('Name', { exact: true })).toHaveValue(name);
   await expect(page.getByLabel('System prompt')).toHaveValue('Be brief.');
+  // The skill library could not be listed either: the form says so and takes a typed id.
+  const skills = page.getByTestId('agent-skills');
+  await expect(skills.getByRole('status')).toContainText('type skill ids instead');
+  await skills.getByRole('button', { name: 'Add a skill' }).click();
+  await expect(skills.getByLabel('Skill id')).toBeVisible();
 });

@@ -417,7 +417,9 @@ fn Skills(draft: RwSignal<AgentDraft>) -> impl IntoView {
                     let choices = StoredValue::new(choices.unwrap_or_default());
                     view! {
                         {problem.map(|error| view! {
-                            <p class="inline-error" role="alert">{format!("The skill library could not be listed ({error}); type skill ids instead.")}</p>
+                            // A note, not an alert: the form still works, with ids typed. The alert of
+                            // the page is for what saving says.
+                            <p class="notice" role="status">{format!("The skill library could not be listed ({error}); type skill ids instead.")}</p>
                         })}
                         <For each=each key=|i| *i let:i>
                             <SkillPick draft i choices />
