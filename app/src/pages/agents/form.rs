@@ -31,14 +31,33 @@ pub fn AgentNew() -> impl IntoView {
         let kind = if id.starts_with("skill_") { "custom" } else { "anthropic" };
         initial.skills.push(SkillDraft { kind: kind.into(), skill_id: id, ..Default::default() });
     }
+    let library = skill_library();
     view! {
         <Title text="New agent" />
         <header class="page-header">
             <p class="crumbs"><A href="/agents">"Agents"</A></p>
             <h1>"New agent"</h1>
         </header>
-        <AgentEditor initial agent_id=None base_version=None />
+        <Suspense fallback=|| view! { <Loading what="the skill library" /> }>
+            {move || {
+                let initial = initial.clone();
+                Suspend::new(async move {
+                    let library = library.await;
+                    view! { <AgentEditor initial agent_id=None base_version=None library /> }
+                })
+            }}
+        </Suspense>
     }
+}
+
+/// The skills the form's pickers offer, or why the library could not be listed.
+type Library = Result<Vec<SkillChoice>, AppError>;
+
+/// The skill library, loaded by the page itself, next to the agent: a resource created inside
+/// the editor (under the page's own `Suspense`) made hydration fail now and then, depending on
+/// which of the two the server finished first.
+fn skill_library() -> Resource<Library> {
+    Resource::new(|| (), |_| list_skill_choices())
 }
 
 /// `/agents/{id}/edit`: edits the current version into a new one.
@@ -46,10 +65,12 @@ pub fn AgentNew() -> impl IntoView {
 pub fn AgentEdit() -> impl IntoView {
     let params = use_params_map();
     let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), get_agent_definition);
+    let library = skill_library();
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
-                match agent.await {
+                let (agent, library) = (agent.await, library.await);
+                match agent {
                     Err(error) => view! { <MissingPage what="Agent" heading="Edit agent" error back=("/agents", "Back to the agents") /> }.into_any(),
                     Ok(agent) => {
                         let title = format!("Edit {}", agent.name);
@@ -61,7 +82,7 @@ pub fn AgentEdit() -> impl IntoView {
                                     <h1>{title}</h1>
                                     <p class="lede">{format!("Saving creates version {}. Version {} stays as it is.", agent.version + 1, agent.version)}</p>
                                 </header>
-                                <AgentEditor initial=draft agent_id=Some(agent.id.clone()) base_version=Some(agent.version) />
+                                <AgentEditor initial=draft agent_id=Some(agent.id.clone()) base_version=Some(agent.version) library />
                             }.into_any(),
                             Err(e) => view! {
                                 <Failure error=AppError::from(e) back=(format!("/agents/{}", agent.id), "Back to the agent".to_owned()) />
@@ -81,8 +102,14 @@ enum Tab {
 }
 
 #[component]
-fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Option<u64>) -> impl IntoView {
+fn AgentEditor(
+    initial: AgentDraft,
+    agent_id: Option<String>,
+    base_version: Option<u64>,
+    library: Library,
+) -> impl IntoView {
     let draft = RwSignal::new(initial);
+    let library = StoredValue::new(library);
     let tab = RwSignal::new(Tab::Form);
     let raw = RwSignal::new(String::new());
     let raw_error = RwSignal::new(None::<String>);
@@ -201,7 +228,7 @@ fn AgentEditor(initial: AgentDraft, agent_id: Option<String>, base_version: Opti
                     {move || raw_error.get().map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
                 </div>
             }>
-                <FormFields draft />
+                <FormFields draft library />
             </Show>
 
             <details class="request">
@@ -243,7 +270,7 @@ fn bind(
 }
 
 #[component]
-fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
+fn FormFields(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> impl IntoView {
     let (name, set_name) = bind(draft, |d| &d.name, |d, v| d.name = v);
     let (model, set_model) = bind(draft, |d| &d.model, |d, v| d.model = v);
     let (description, set_description) = bind(draft, |d| &d.description, |d, v| d.description = v);
@@ -309,7 +336,7 @@ fn FormFields(draft: RwSignal<AgentDraft>) -> impl IntoView {
 
             <CustomTools draft />
             <McpServers draft />
-            <Skills draft />
+            <Skills draft library />
             <Metadata draft />
         </div>
     }
@@ -403,30 +430,22 @@ fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
 }
 
 #[component]
-fn Skills(draft: RwSignal<AgentDraft>) -> impl IntoView {
+fn Skills(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> impl IntoView {
     let each = rows(draft, |d| d.skills.len());
-    let library = Resource::new(|| (), |_| list_skill_choices());
+    let problem = library.with_value(|l| l.as_ref().err().cloned());
+    let choices = StoredValue::new(library.with_value(|l| l.clone().unwrap_or_default()));
     view! {
         <fieldset data-testid="agent-skills">
             <legend>"Skills"</legend>
             <p class="muted">"Pick skills from the " <A href="/skills">"skill library"</A> "; a session finds each one under /workspace/skills/ in its sandbox."</p>
-            <Transition fallback=|| view! { <Loading what="the skill library" /> }>
-                {move || Suspend::new(async move {
-                    let choices = library.await;
-                    let problem = choices.as_ref().err().cloned();
-                    let choices = StoredValue::new(choices.unwrap_or_default());
-                    view! {
-                        {problem.map(|error| view! {
-                            // A note, not an alert: the form still works, with ids typed. The alert of
-                            // the page is for what saving says.
-                            <p class="notice" role="status">{format!("The skill library could not be listed ({error}); type skill ids instead.")}</p>
-                        })}
-                        <For each=each key=|i| *i let:i>
-                            <SkillPick draft i choices />
-                        </For>
-                    }
-                })}
-            </Transition>
+            {problem.map(|error| view! {
+                // A note, not an alert: the form still works, with ids typed. The alert of the page
+                // is for what saving says.
+                <p class="notice" role="status">{format!("The skill library could not be listed ({error}); type skill ids instead.")}</p>
+            })}
+            <For each=each key=|i| *i let:i>
+                <SkillPick draft i choices />
+            </For>
             <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.skills.push(SkillDraft { kind: "custom".into(), ..Default::default() }))>"Add a skill"</button>
         </fieldset>
     }
