@@ -71,8 +71,10 @@ leptos_build() {
 # Native builds with the flags cargo-leptos gives the server: component types erased (as in every
 # cargo-leptos build here, see `always-erase-components`), so scripts/test, scripts/bench and
 # cargo-leptos share artifacts instead of each building everything again. Without it Leptos' view
-# types also made debug test binaries gigabytes large.
-server_side() { RUSTFLAGS="--cfg erase_components" "$@"; }
+# types also made debug test binaries gigabytes large. LEPTOS_OUTPUT_NAME is read when Leptos is
+# compiled: without it a server links `<name>_bg.wasm`, a bundle cargo-leptos never writes, and
+# the page never hydrates (the browser tests run the debug server `cargo test` builds).
+server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboard "$@"; }
 
 # The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
 # the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk. cargo-leptos
