@@ -24,14 +24,13 @@ pub struct ApiError {
 }
 
 /// What an error is about, where a caller inside the engine acts on it: a deployment's run types
-/// its error by it, and a fire learns that its cron time has a run already.
+/// its error by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
     AgentArchived,
     EnvironmentArchived,
     EnvironmentNotFound,
     FileNotFound,
-    FiredAlready,
     MemoryStoreArchived,
     MemoryStoreNotFound,
     /// A memory already exists at the path.

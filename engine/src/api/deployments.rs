@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{ApiJson, Params, newest_first};
 use crate::{
     EngineState,
-    domain::deployments::{StoredDeployment, Trigger, check_labels, schedule_of},
+    domain::deployments::{StoredDeployment, check_labels, schedule_of},
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
@@ -212,10 +212,7 @@ pub async fn run(State(engine): State<Arc<EngineState>>, Path(id): Path<String>)
     if stored.archived {
         return Err(ApiError::invalid(format!("Deployment {id} is archived and cannot run.")));
     }
-    let (run, start) = engine
-        .fire(&stored.body, Trigger::Manual)
-        .await?
-        .ok_or_else(|| ApiError::internal("a manual run collided with another run"))?;
+    let (run, start) = engine.fire(&stored.body).await?;
     if let Some(start) = start {
         engine.start_session(start).await?;
     }

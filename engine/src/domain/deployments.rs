@@ -1,11 +1,11 @@
 //! Deployments: checking and storing them, their cron schedules, and firing them. A fire is one
 //! run, the append-only record of the session it created or of why it created none.
 //!
-//! A fire that creates a session writes the session and its run in one transaction; a scheduled
-//! run is unique per (deployment, cron time). So a crash leaves either both or neither, and the
-//! scheduler, finding the time still due after a restart, fires it once: never twice.
+//! A fire writes its run, its session and its deployment's next time in one transaction, and a
+//! scheduled run is unique per (deployment, cron time): a crash leaves all or nothing, and a cron
+//! time never fires twice.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 
 use protocol::{
     agents::AgentRefParam,
@@ -20,9 +20,9 @@ use protocol::{
     sessions::{Budget, ResourceParams, SessionAgentObject, SessionAgentParam, SessionCreate},
 };
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::sessions::SessionStart;
+use super::sessions::{Checked, NewSession, ROWS_PER_INSERT, SessionStart, write_sessions};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
@@ -48,15 +48,12 @@ pub fn cron(params: &ScheduleParams) -> ApiResult<CronSchedule> {
 #[derive(Debug, Clone, Copy)]
 pub enum Trigger {
     Manual,
-    /// The cron time, in microseconds.
-    Schedule(i64),
-}
-
-/// The run a fire records with the session it creates (written in the session's transaction,
-/// which gives it its session id and time).
-pub struct FireRecord<'a> {
-    pub run: &'a mut DeploymentRun,
-    pub scheduled_us: Option<i64>,
+    /// A schedule: the next time the deployment waited for (`next_fire_us`) and the cron time
+    /// it fires for (the latest one due), in microseconds.
+    Schedule {
+        due: i64,
+        fired: i64,
+    },
 }
 
 /// A deployment row: its stored body and the columns beside it.
@@ -288,146 +285,199 @@ impl EngineState {
 
     /// Fires a deployment once: creates its session, or records why it could not. Returns the
     /// run with what starts its session (for the caller to start, see
-    /// [`EngineState::start_session`]), or `None` when a run for this cron time exists already
-    /// (a restart's second try).
-    pub async fn fire(
-        self: &Arc<Self>,
+    /// [`EngineState::start_session`]).
+    pub async fn fire(&self, deployment: &Deployment) -> ApiResult<(DeploymentRun, Option<SessionStart>)> {
+        let fire = self.prepare_fire(deployment, Trigger::Manual, &mut Checked::default()).await?;
+        let mut written = self.write_fires(vec![fire]).await?;
+        written.pop().ok_or_else(|| ApiError::internal("a manual run collided with another run"))
+    }
+
+    /// Checks and builds one fire: its session, or its run's error. Writes nothing (see
+    /// [`Self::write_fires`]). A scheduled fire also moves its deployment to its next time.
+    pub(crate) async fn prepare_fire(
+        &self,
         deployment: &Deployment,
         trigger: Trigger,
-    ) -> ApiResult<Option<(DeploymentRun, Option<SessionStart>)>> {
+        checked: &mut Checked,
+    ) -> ApiResult<PreparedFire> {
         let mut run = DeploymentRun {
             id: new_id("drun"),
             agent: deployment.agent.clone(),
-            // Stamped when the record is written (`insert_run`).
+            // Stamped when the record is written (`write_fires`).
             created_at: String::new(),
             deployment_id: deployment.id.clone(),
             error: None,
             session_id: None,
             trigger_context: match trigger {
                 Trigger::Manual => TriggerContext::Manual(Empty {}),
-                Trigger::Schedule(micros) => {
-                    TriggerContext::Schedule(ScheduleTrigger { scheduled_at: format_micros(micros) })
+                Trigger::Schedule { fired, .. } => {
+                    TriggerContext::Schedule(ScheduleTrigger { scheduled_at: format_micros(fired) })
                 }
             },
             r#type: DeploymentRunTag,
         };
-        let scheduled_us = match trigger {
-            Trigger::Manual => None,
-            Trigger::Schedule(micros) => Some(micros),
-        };
+        let mut session = None;
         // The session create checks the agent, environment and files; only vaults are its own.
-        match self.vault_error(&deployment.vault_ids).await? {
+        match self.vault_error(&deployment.vault_ids, checked).await? {
             Some(error) => run.error = Some(error),
-            None => {
-                let record = FireRecord { run: &mut run, scheduled_us };
-                match self.create_session_as(session_of(deployment), Some(record)).await {
-                    Ok(start) => return Ok(Some((run, Some(start)))),
-                    Err(error) if error.cause == Some(Cause::FiredAlready) => return Ok(None),
-                    Err(error) if error.status.is_server_error() => return Err(error),
-                    Err(error) => run.error = Some(RunError::new(run_error_type(error.cause), error.message)),
+            None => match self.prepare_session(session_of(deployment), Some(&deployment.id), checked).await {
+                Ok(new) => {
+                    run.session_id = Some(new.start.session_id.clone());
+                    session = Some(new);
                 }
-            }
+                Err(error) if error.status.is_server_error() => return Err(error),
+                Err(error) => run.error = Some(RunError::new(run_error_type(error.cause), error.message)),
+            },
         }
-        if !self.insert_run(&mut run, scheduled_us, &mut *self.store.pool.acquire().await?).await? {
-            return Ok(None);
-        }
-        Ok(Some((run, None)))
+        let advance = match trigger {
+            Trigger::Manual => None,
+            Trigger::Schedule { due, fired } => Some(Advance { deployment: deployment.clone(), due, fired }),
+        };
+        Ok(PreparedFire { run, session, advance })
     }
 
-    /// Writes a run, stamped with the time it is written (`created_at`); false when its
-    /// (deployment, cron time) has one already.
-    pub async fn insert_run(
+    /// Writes fires in one transaction: their runs (stamped with the time they are written),
+    /// their sessions, and each scheduled deployment's next time. Answers each run written with
+    /// what starts its session. A scheduled run whose (deployment, cron time) has one already
+    /// (fired before a restart) is left out, with its session: a time never fires twice.
+    pub(crate) async fn write_fires(
         &self,
-        run: &mut DeploymentRun,
-        scheduled_us: Option<i64>,
-        connection: &mut sqlx::SqliteConnection,
-    ) -> ApiResult<bool> {
+        fires: Vec<PreparedFire>,
+    ) -> ApiResult<Vec<(DeploymentRun, Option<SessionStart>)>> {
+        let mut fires = fires;
+        let mut tx = self.store.pool.begin().await?;
         let at = now();
-        run.created_at = at.text;
-        let done = sqlx::query(
-            "INSERT INTO deployment_runs (id, deployment_id, body, created_us, has_error, trigger_type, scheduled_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (deployment_id, scheduled_us) DO NOTHING",
-        )
-        .bind(&run.id)
-        .bind(&run.deployment_id)
-        .bind(to_json(&*run)?.to_string())
-        .bind(at.micros)
-        .bind(run.error.is_some())
-        .bind(run.trigger_context.type_name())
-        .bind(scheduled_us)
-        .execute(connection)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut inserted = HashSet::new();
+        for part in fires.chunks_mut(ROWS_PER_INSERT) {
+            let mut bodies = Vec::with_capacity(part.len());
+            for fire in part.iter_mut() {
+                fire.run.created_at = at.text.clone();
+                bodies.push(to_json(&fire.run)?.to_string());
+            }
+            let ids: Vec<String> = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deployment_runs (id, deployment_id, body, created_us, has_error, trigger_type, scheduled_us) ",
+            )
+            .push_values(part.iter().zip(&bodies), |mut row, (fire, body)| {
+                row.push_bind(&fire.run.id)
+                    .push_bind(&fire.run.deployment_id)
+                    .push_bind(body)
+                    .push_bind(at.micros)
+                    .push_bind(fire.run.error.is_some())
+                    .push_bind(fire.run.trigger_context.type_name())
+                    .push_bind(fire.advance.as_ref().map(|a| a.fired));
+            })
+            .push(" ON CONFLICT (deployment_id, scheduled_us) DO NOTHING RETURNING id")
+            .build_query_scalar()
+            .fetch_all(&mut *tx)
+            .await?;
+            inserted.extend(ids);
+        }
+        let sessions: Vec<&NewSession> = fires
+            .iter()
+            .filter(|fire| inserted.contains(&fire.run.id))
+            .filter_map(|fire| fire.session.as_ref())
+            .collect();
+        write_sessions(&mut tx, &sessions).await?;
+        for fire in &fires {
+            if let Some(advance) = &fire.advance {
+                let run = inserted.contains(&fire.run.id).then_some(&fire.run);
+                advance_schedule(&mut tx, advance, run).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(fires
+            .into_iter()
+            .filter(|fire| inserted.contains(&fire.run.id))
+            .map(|fire| (fire.run, fire.session.map(|s| s.start)))
+            .collect())
     }
 
     /// The run error of a vault the deployment names that is gone or archived, if any.
-    async fn vault_error(&self, vault_ids: &[String]) -> ApiResult<Option<RunError>> {
+    async fn vault_error(&self, vault_ids: &[String], checked: &mut Checked) -> ApiResult<Option<RunError>> {
         for vault_id in vault_ids {
-            match self.store.vault(vault_id).await {
-                Ok((true, _)) => {
-                    return Ok(Some(RunError::new(
-                        "vault_archived_error",
-                        format!("Vault {vault_id} is archived; remove it from the deployment."),
-                    )));
+            if let Some(known) = checked.vaults.get(vault_id) {
+                match known {
+                    Some(error) => return Ok(Some(error.clone())),
+                    None => continue,
                 }
-                Ok(_) => {}
-                Err(error) if error.status.is_client_error() => {
-                    return Ok(Some(RunError::new(
-                        "vault_not_found_error",
-                        format!("Vault {vault_id} no longer exists; remove it from the deployment."),
-                    )));
-                }
+            }
+            let error = match self.store.vault(vault_id).await {
+                Ok((true, _)) => Some(RunError::new(
+                    "vault_archived_error",
+                    format!("Vault {vault_id} is archived; remove it from the deployment."),
+                )),
+                Ok(_) => None,
+                Err(error) if error.status.is_client_error() => Some(RunError::new(
+                    "vault_not_found_error",
+                    format!("Vault {vault_id} no longer exists; remove it from the deployment."),
+                )),
                 Err(error) => return Err(error),
+            };
+            checked.vaults.insert(vault_id.clone(), error.clone());
+            if error.is_some() {
+                return Ok(error);
             }
         }
         Ok(None)
     }
+}
 
-    /// After a scheduled fire: the next cron time, the last run, and a pause if the run's error
-    /// pauses. Only if the deployment still waits for `due` (an edit, pause or archive in the
-    /// meantime wins).
-    pub async fn advance_schedule(
-        &self,
-        deployment: &Deployment,
-        due: i64,
-        fired: i64,
-        run: Option<&DeploymentRun>,
-    ) -> ApiResult<()> {
-        let Some(schedule) = &deployment.schedule else { return Ok(()) };
-        let next = cron(&params_of(schedule))?.next_after(fired.max(now().micros));
-        let started = run.filter(|r| r.session_id.is_some()).map(|_| fired);
-        let pause = run.and_then(|r| r.error.as_ref()).filter(|e| e.pauses());
-        match pause {
-            Some(error) => {
-                let reason =
-                    PausedReason::Error(ErrorPausedReason { error: PausedError { r#type: error.r#type.clone() } });
-                sqlx::query(
-                    "UPDATE deployments SET status = 'paused', next_fire_us = NULL, \
-                     body = json_set(body, '$.status', 'paused', '$.paused_reason', json(?), '$.updated_at', ?) \
-                     WHERE id = ? AND next_fire_us = ?",
-                )
-                .bind(to_json(&reason)?.to_string())
-                .bind(now().text)
-                .bind(&deployment.id)
-                .bind(due)
-                .execute(&self.store.pool)
-                .await?;
-            }
-            None => {
-                sqlx::query(
-                    "UPDATE deployments SET next_fire_us = ?, last_run_us = COALESCE(?, last_run_us) \
-                     WHERE id = ? AND next_fire_us = ?",
-                )
-                .bind(next)
-                .bind(started)
-                .bind(&deployment.id)
-                .bind(due)
-                .execute(&self.store.pool)
-                .await?;
-            }
+/// A fire checked and built by [`EngineState::prepare_fire`], not yet written.
+pub(crate) struct PreparedFire {
+    run: DeploymentRun,
+    session: Option<NewSession>,
+    advance: Option<Advance>,
+}
+
+/// A scheduled fire's deployment, the next time it waited for, and the cron time it fired for.
+struct Advance {
+    deployment: Deployment,
+    due: i64,
+    fired: i64,
+}
+
+/// After a scheduled fire, in its transaction: the next cron time, the last run, and a pause if
+/// the run's error pauses. Only if the deployment still waits for `due` (an edit, pause or
+/// archive in the meantime wins).
+async fn advance_schedule(
+    tx: &mut Transaction<'_, Sqlite>,
+    advance: &Advance,
+    run: Option<&DeploymentRun>,
+) -> ApiResult<()> {
+    let Advance { deployment, due, fired } = advance;
+    let Some(schedule) = &deployment.schedule else { return Ok(()) };
+    let next = cron(&params_of(schedule))?.next_after((*fired).max(now().micros));
+    let started = run.filter(|r| r.session_id.is_some()).map(|_| *fired);
+    let pause = run.and_then(|r| r.error.as_ref()).filter(|e| e.pauses());
+    match pause {
+        Some(error) => {
+            let reason = PausedReason::Error(ErrorPausedReason { error: PausedError { r#type: error.r#type.clone() } });
+            sqlx::query(
+                "UPDATE deployments SET status = 'paused', next_fire_us = NULL, \
+                 body = json_set(body, '$.status', 'paused', '$.paused_reason', json(?), '$.updated_at', ?) \
+                 WHERE id = ? AND next_fire_us = ?",
+            )
+            .bind(to_json(&reason)?.to_string())
+            .bind(now().text)
+            .bind(&deployment.id)
+            .bind(due)
+            .execute(&mut **tx)
+            .await?;
         }
-        Ok(())
+        None => {
+            sqlx::query(
+                "UPDATE deployments SET next_fire_us = ?, last_run_us = COALESCE(?, last_run_us) \
+                 WHERE id = ? AND next_fire_us = ?",
+            )
+            .bind(next)
+            .bind(started)
+            .bind(&deployment.id)
+            .bind(due)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
+    Ok(())
 }
 
 /// The API's run error type for a session create that failed for `cause`.
@@ -440,7 +490,7 @@ fn run_error_type(cause: Option<Cause>) -> &'static str {
         Some(Cause::MemoryStoreArchived) => "memory_store_archived_error",
         Some(Cause::MemoryStoreNotFound) => "session_resource_not_found_error",
         Some(Cause::SkillNotFound) => "skill_not_found_error",
-        Some(Cause::FiredAlready | Cause::PathTaken) | None => "session_creation_rejected_error",
+        Some(Cause::PathTaken) | None => "session_creation_rejected_error",
     }
 }
 

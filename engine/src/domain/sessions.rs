@@ -1,6 +1,9 @@
 //! Sessions: reading one (with its duration worked out), and its resources.
 
-use std::sync::Arc;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use axum::http::StatusCode;
 use protocol::{
@@ -10,9 +13,9 @@ use protocol::{
     sessions::{ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionCreate},
 };
 use serde_json::{Value, json};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::deployments::FireRecord;
+use super::threads::{IDLE, primary_thread};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
@@ -35,26 +38,47 @@ impl EngineState {
     /// Creates a session: the agent pinned (with any overrides), the environment checked, the
     /// resources mounted, then the initial events queued.
     pub async fn create_session(self: &Arc<Self>, body: SessionCreate) -> ApiResult<Value> {
-        let start = self.create_session_as(body, None).await?;
-        let id = start.session_id.clone();
-        self.start_session(start).await?;
+        let new = self.prepare_session(body, None, &mut Checked::default()).await?;
+        let mut tx = self.store.pool.begin().await?;
+        write_sessions(&mut tx, &[&new]).await?;
+        tx.commit().await?;
+        let id = new.start.session_id.clone();
+        self.start_session(new.start).await?;
         Ok(self.session(&id).await?.1)
     }
 
-    /// Creates a session without starting it (see [`Self::start_session`]); with `fire`, as a
-    /// deployment's run, written in the same transaction (the session carries the deployment's
-    /// id); the run gets the session's id and the time it is written. A run for the same cron
-    /// time already written rolls it all back with [`Cause::FiredAlready`].
-    pub async fn create_session_as(
-        self: &Arc<Self>,
+    /// Checks a new session and builds its rows, writing nothing (see [`write_sessions`]). What
+    /// `checked` remembers is not read again: a round of the scheduler checks an agent version
+    /// and an environment once for all its fires.
+    pub(crate) async fn prepare_session(
+        &self,
         body: SessionCreate,
-        fire: Option<FireRecord<'_>>,
-    ) -> ApiResult<SessionStart> {
-        let agent = self.pinned_agent(&body.agent).await?;
-        // A custom skill deleted since the agent named it stops new sessions (a deployment's run
-        // records `skill_not_found_error`).
-        self.check_skills(&agent.skills).await?;
-        self.usable_environment(&body.environment_id).await?;
+        deployment_id: Option<&str>,
+        checked: &mut Checked,
+    ) -> ApiResult<NewSession> {
+        // Only a plain reference is remembered: overrides make every session's agent its own.
+        let key = match &body.agent {
+            SessionAgentParam::Id(id) => Some((id.clone(), None)),
+            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
+                Some((reference.id.clone(), reference.version.map(|v| v as i64)))
+            }
+            SessionAgentParam::Object(_) => None,
+        };
+        let known = key.as_ref().and_then(|key| checked.agents.get(key)).cloned();
+        let agent = match known {
+            Some(_) => None,
+            None => {
+                let agent = self.pinned_agent(&body.agent).await?;
+                // A custom skill deleted since the agent named it stops new sessions (a
+                // deployment's run records `skill_not_found_error`).
+                self.check_skills(&agent.skills).await?;
+                Some(agent)
+            }
+        };
+        if !checked.environments.contains(&body.environment_id) {
+            self.usable_environment(&body.environment_id).await?;
+            checked.environments.insert(body.environment_id.clone());
+        }
         let (metadata, initial) = checked_params(&body)?;
         let mut outcomes = Vec::new();
         for (i, event) in initial.iter().enumerate() {
@@ -84,13 +108,25 @@ impl EngineState {
             }
             resources.push(resource);
         }
-        let snapshot = self.snapshot(agent).await?;
+        let snapshot = match (known, agent) {
+            (Some(snapshot), _) => snapshot,
+            (None, Some(agent)) => {
+                let snapshot = self.snapshot(agent).await?;
+                if let Some(key) = key {
+                    checked.agents.insert(key, snapshot.clone());
+                }
+                snapshot
+            }
+            (None, None) => unreachable!("an agent not remembered was read"),
+        };
         let at = now();
+        let agent = to_json(&snapshot)?;
+        let thread = primary_thread(&session_id, &agent, &at.text);
         let session = json!({
             "type": "session",
             "id": session_id,
             "status": "idle",
-            "agent": to_json(&snapshot)?,
+            "agent": agent,
             "environment_id": body.environment_id,
             "title": body.title,
             "resources": resources,
@@ -100,48 +136,29 @@ impl EngineState {
             "stats": { "active_seconds": 0.0, "duration_seconds": 0.0 },
             "outcome_evaluations": [],
             "budget": body.budget,
-            "deployment_id": fire.as_ref().map(|f| f.run.deployment_id.clone()),
+            "deployment_id": deployment_id,
             "created_at": at.text,
             "updated_at": at.text,
             "archived_at": null,
         });
-        let mut tx = self.store.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, body, created_us, status, agent_id, agent_version, environment_id) VALUES (?, ?, ?, 'idle', ?, ?, ?)",
-        )
-        .bind(&session_id)
-        .bind(session.to_string())
-        .bind(at.micros)
-        .bind(&snapshot.id)
-        .bind(snapshot.version as i64)
-        .bind(&body.environment_id)
-        .execute(&mut *tx)
-        .await?;
-        self.create_primary_thread(&mut tx, &session_id, &session["agent"], &at.text).await?;
-        for resource in &resources {
-            // A memory store's resource has no id on the wire; its row gets one of its own.
-            let row_id = resource["id"].as_str().map_or_else(|| new_id("sesrsc"), str::to_owned);
-            sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
-                .bind(row_id)
-                .bind(&session_id)
-                .bind(resource.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut written = None;
-        if let Some(fire) = &fire {
-            let mut run = fire.run.clone();
-            run.session_id = Some(session_id.clone());
-            if !self.insert_run(&mut run, fire.scheduled_us, &mut tx).await? {
-                return Err(ApiError::conflict("This cron time has fired already.").because(Cause::FiredAlready));
-            }
-            written = Some(run);
-        }
-        tx.commit().await?;
-        if let (Some(fire), Some(run)) = (fire, written) {
-            *fire.run = run;
-        }
-        Ok(SessionStart { session_id, initial, outcomes })
+        let resources = resources
+            .iter()
+            .map(|resource| {
+                // A memory store's resource has no id on the wire; its row gets one of its own.
+                let row_id = resource["id"].as_str().map_or_else(|| new_id("sesrsc"), str::to_owned);
+                (row_id, resource.to_string())
+            })
+            .collect();
+        Ok(NewSession {
+            body: session.to_string(),
+            created_us: at.micros,
+            agent_id: snapshot.id,
+            agent_version: snapshot.version as i64,
+            environment_id: body.environment_id,
+            thread,
+            resources,
+            start: SessionStart { session_id, initial, outcomes },
+        })
     }
 
     /// Queues a new session's initial events, which starts its agent loop.
@@ -328,6 +345,78 @@ pub struct SessionStart {
     pub session_id: String,
     initial: Vec<InitialEvent>,
     outcomes: Vec<super::outcomes::CheckedOutcome>,
+}
+
+/// A new session checked and built by [`EngineState::prepare_session`], not yet written.
+pub(crate) struct NewSession {
+    body: String,
+    created_us: i64,
+    agent_id: String,
+    agent_version: i64,
+    environment_id: String,
+    /// The primary thread's (id, body).
+    thread: (String, String),
+    /// Each resource row's (id, body).
+    resources: Vec<(String, String)>,
+    pub start: SessionStart,
+}
+
+/// What the new sessions of one round have already had checked (see
+/// [`EngineState::prepare_session`]).
+#[derive(Default)]
+pub(crate) struct Checked {
+    /// The snapshot of each (agent, version) referenced without overrides.
+    agents: HashMap<(String, Option<i64>), SessionAgent>,
+    /// Environments found usable.
+    environments: HashSet<String>,
+    /// The vaults deployments name, and the run error each gives (`None`: usable).
+    pub vaults: HashMap<String, Option<protocol::deployments::RunError>>,
+}
+
+/// Rows of one multi-row INSERT at most: SQLite allows 32,766 bound values to a statement.
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// Writes new sessions in the caller's transaction: a few multi-row INSERTs for all of them.
+pub(crate) async fn write_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &[&NewSession]) -> ApiResult<()> {
+    for part in sessions.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new(
+            "INSERT INTO sessions (id, body, created_us, status, agent_id, agent_version, environment_id) ",
+        )
+        .push_values(part, |mut row, new| {
+            row.push_bind(&new.start.session_id)
+                .push_bind(&new.body)
+                .push_bind(new.created_us)
+                .push_bind(IDLE)
+                .push_bind(&new.agent_id)
+                .push_bind(new.agent_version)
+                .push_bind(&new.environment_id);
+        })
+        .build()
+        .execute(&mut **tx)
+        .await?;
+        QueryBuilder::<Sqlite>::new("INSERT INTO threads (id, session_id, parent_thread_id, status, body) ")
+            .push_values(part, |mut row, new| {
+                row.push_bind(&new.thread.0)
+                    .push_bind(&new.start.session_id)
+                    .push_bind(None::<String>)
+                    .push_bind(IDLE)
+                    .push_bind(&new.thread.1);
+            })
+            .build()
+            .execute(&mut **tx)
+            .await?;
+    }
+    for new in sessions {
+        for (id, body) in &new.resources {
+            sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(&new.start.session_id)
+                .bind(body)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A new session's metadata and initial events, checked.

@@ -3,7 +3,7 @@
 //! the API returns, with its status beside it for filtering.
 
 use serde_json::{Value, json};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use crate::{
     EngineState,
@@ -16,32 +16,20 @@ use crate::{
 pub const RUNNING: &str = "running";
 pub const IDLE: &str = "idle";
 
-impl EngineState {
-    /// Writes the primary thread of a new session, in the session's own transaction. `agent` is
-    /// the session's agent snapshot; the thread runs it without its multiagent roster.
-    pub(crate) async fn create_primary_thread(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        session_id: &str,
-        agent: &Value,
-        at: &str,
-    ) -> ApiResult<String> {
-        let mut agent = agent.clone();
-        if let Some(agent) = agent.as_object_mut() {
-            agent.remove("multiagent");
-        }
-        let id = new_id("sthr");
-        let body = thread_body(&id, session_id, None, agent, None, at);
-        sqlx::query("INSERT INTO threads (id, session_id, parent_thread_id, status, body) VALUES (?, ?, NULL, ?, ?)")
-            .bind(&id)
-            .bind(session_id)
-            .bind(IDLE)
-            .bind(body.to_string())
-            .execute(&mut **tx)
-            .await?;
-        Ok(id)
+/// The (id, body) of a new session's primary thread, written with the session
+/// ([`super::sessions::write_sessions`]). `agent` is the session's agent snapshot; the thread runs
+/// it without its multiagent roster.
+pub(crate) fn primary_thread(session_id: &str, agent: &Value, at: &str) -> (String, String) {
+    let mut agent = agent.clone();
+    if let Some(agent) = agent.as_object_mut() {
+        agent.remove("multiagent");
     }
+    let id = new_id("sthr");
+    let body = thread_body(&id, session_id, None, agent, None, at);
+    (id, body.to_string())
+}
 
+impl EngineState {
     /// Starts a child thread of `parent` running `agent` (a thread agent object: `agent`,
     /// `inline` or `advisor`).
     pub(crate) async fn create_child_thread(
