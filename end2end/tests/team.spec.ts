@@ -51,6 +51,9 @@ test('first admin from the setup link; an approver decides a call from the inbox
   page,
   browser,
 }) => {
+  // Three people sign in and ten pages load: on the debug server scripts/test runs, beside the
+  // other workers, this journey took 34 s of the default 30.
+  test.slow();
   // Nothing is reachable before the first admin exists.
   await page.goto('/sessions');
   await expect(page).toHaveURL(/\/setup$/);
