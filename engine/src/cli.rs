@@ -45,7 +45,16 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         Ok(key) if !key.trim().is_empty() => (key.trim().to_owned(), false),
         _ => (crate::generate_api_key(), true),
     };
-    let engine = match Engine::open(EngineConfig::new(data_dir.clone(), api_key.clone())).await {
+    let mut config = EngineConfig::new(data_dir.clone(), api_key.clone());
+    config.sandbox_limits =
+        match crate::SandboxLimits::from_env(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty())) {
+            Ok(limits) => limits,
+            Err(error) => {
+                eprintln!("The engine could not start: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let engine = match Engine::open(config).await {
         Ok(engine) => engine,
         Err(error) => {
             eprintln!("The engine could not start: {error}");

@@ -34,7 +34,10 @@ use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-pub use crate::error::{ApiError, ApiResult};
+pub use crate::{
+    error::{ApiError, ApiResult},
+    sandbox::SandboxLimits,
+};
 use crate::{ids::new_id, store::Store};
 
 /// How an engine is set up.
@@ -52,6 +55,8 @@ pub struct EngineConfig {
     /// Largest skill upload (all its files together) `POST /v1/skills` and a new version accept;
     /// more is a 413. 8 MiB, as Anthropic documents for its skill uploads.
     pub max_skill_bytes: u64,
+    /// What each process of a tool call may use.
+    pub sandbox_limits: SandboxLimits,
     /// Largest JSON body.
     pub max_json_bytes: usize,
     /// How often an idle event stream gets a `ping` frame.
@@ -68,6 +73,7 @@ impl EngineConfig {
             tool_runner: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
             max_upload_bytes: 100 * 1024 * 1024,
             max_skill_bytes: 8 * 1024 * 1024,
+            sandbox_limits: SandboxLimits::default(),
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             seed_demo: true,

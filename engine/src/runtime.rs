@@ -967,6 +967,7 @@ impl EngineState {
             memory,
             network,
             tool_runner: self.config.tool_runner.clone(),
+            limits: self.config.sandbox_limits,
         })
     }
 }

@@ -10,6 +10,14 @@
 //! dropped. `bash` runs `/bin/bash -c`; the file tools run this crate's own [`tool_main`] inside
 //! the sandbox (the `sandbox-tool` command of the `switchboard` binary), so path handling never
 //! happens on the host.
+//!
+//! **Limits** ([`SandboxLimits`], per engine): every process of a tool call gets rlimits on its
+//! memory (address space), CPU time, the size of any file it writes, and its open files, set
+//! before bubblewrap starts so everything the call runs inherits them; `/tmp` is a tmpfs of a
+//! fixed size. The file tools read at most [`MAX_FILE_BYTES`] of a file and refuse anything
+//! but regular files (`/dev/zero`, pipes), and the host never keeps more of a tool's output
+//! than it shows. Not yet limited: the number of processes (a fork bomb) and the workspace's
+//! disk use beyond the file size limit; both need cgroups or a sized mount.
 
 use std::{
     io::Read,
@@ -27,6 +35,66 @@ const DEFAULT_BASH_TIMEOUT_MS: u64 = 120_000;
 const MAX_BASH_TIMEOUT_MS: u64 = 600_000;
 const FILE_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 const TOOL_PATH_IN_SANDBOX: &str = "/run/switchboard/tool";
+/// The most of one file the file tools read (`read`, `grep`, `edit`).
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// The most the host reads of a file tool's answer (its text is cut to [`MAX_OUTPUT_BYTES`]
+/// inside the sandbox already; JSON escaping can make it up to six times longer).
+const MAX_ANSWER_BYTES: usize = 6 * MAX_OUTPUT_BYTES + 1024;
+const MIB: u64 = 1024 * 1024;
+
+/// What each process of a tool call may use. Defaults in the README; each is settable per engine
+/// (`SWITCHBOARD_SANDBOX_*`, see [`SandboxLimits::from_env`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Address space per process (`RLIMIT_AS`): an allocation past it fails.
+    pub memory_bytes: u64,
+    /// CPU seconds per process (`RLIMIT_CPU`): past it the process is killed.
+    pub cpu_seconds: u64,
+    /// The largest file a process may write (`RLIMIT_FSIZE`): a write past it fails.
+    pub file_bytes: u64,
+    /// Open files per process (`RLIMIT_NOFILE`).
+    pub open_files: u64,
+    /// The size of the sandbox's `/tmp` (a tmpfs, in memory).
+    pub tmp_bytes: u64,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 4096 * MIB,
+            cpu_seconds: MAX_BASH_TIMEOUT_MS / 1000,
+            file_bytes: 1024 * MIB,
+            open_files: 1024,
+            tmp_bytes: 256 * MIB,
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
+    /// `_OPEN_FILES` and `_TMP_MB` applied where `get` has them.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut limits = Self::default();
+        for (name, field, unit) in [
+            ("SWITCHBOARD_SANDBOX_MEMORY_MB", &mut limits.memory_bytes, MIB),
+            ("SWITCHBOARD_SANDBOX_CPU_SECONDS", &mut limits.cpu_seconds, 1),
+            ("SWITCHBOARD_SANDBOX_FILE_MB", &mut limits.file_bytes, MIB),
+            ("SWITCHBOARD_SANDBOX_OPEN_FILES", &mut limits.open_files, 1),
+            ("SWITCHBOARD_SANDBOX_TMP_MB", &mut limits.tmp_bytes, MIB),
+        ] {
+            if let Some(value) = get(name) {
+                *field = value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .and_then(|n| n.checked_mul(unit))
+                    .ok_or_else(|| format!("{name} must be a whole number above 0, not {value:?}."))?;
+            }
+        }
+        Ok(limits)
+    }
+}
 
 /// What a tool call produced: the text the agent sees, and whether it failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +125,7 @@ pub struct Sandbox {
     pub memory: Vec<(PathBuf, String, bool)>,
     pub network: bool,
     pub tool_runner: PathBuf,
+    pub limits: SandboxLimits,
 }
 
 impl Sandbox {
@@ -96,7 +165,8 @@ impl Sandbox {
                 command.args(["--ro-bind-try", file, file]);
             }
         }
-        command.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+        command.args(["--proc", "/proc", "--dev", "/dev"]);
+        command.arg("--size").arg(self.limits.tmp_bytes.to_string()).args(["--tmpfs", "/tmp"]);
         command.arg("--bind").arg(&self.workspace).arg("/workspace");
         command.arg("--bind").arg(&self.outputs).arg("/mnt/session/outputs");
         for (host, inside) in &self.mounts {
@@ -115,6 +185,12 @@ impl Sandbox {
             command.args(["--setenv", key, value]);
         }
         command.kill_on_drop(true);
+        let limits = self.limits;
+        // SAFETY: runs in the child between fork and exec; it only makes setrlimit system calls,
+        // which are async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(move || limit(&limits));
+        }
         command
     }
 
@@ -154,7 +230,17 @@ impl Sandbox {
                     if !text.is_empty() && !text.ends_with('\n') {
                         text.push('\n');
                     }
+                    // 128 + the signal: the two the limits send are named.
+                    let limits = &self.limits;
                     match code {
+                        Some(152) => text.push_str(&format!(
+                            "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
+                            limits.cpu_seconds
+                        )),
+                        Some(153) => text.push_str(&format!(
+                            "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
+                            limits.file_bytes / MIB
+                        )),
                         Some(code) => text.push_str(&format!("[exit code {code}]")),
                         None => text.push_str("[killed by a signal]"),
                     }
@@ -177,21 +263,26 @@ impl Sandbox {
             Err(error) => return spawn_failure(error),
         };
         let mut stdin = child.stdin.take().expect("stdin is piped");
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
         let input = input.to_string();
         let run = async move {
             let _ = stdin.write_all(input.as_bytes()).await;
             drop(stdin);
-            child.wait_with_output().await
+            // Never more than the answer can be: a tool that prints without end is cut off.
+            let (answer, errors) =
+                tokio::join!(read_at_most(&mut stdout, MAX_ANSWER_BYTES), read_at_most(&mut stderr, 8192));
+            child.wait().await.map(|_| (answer, errors))
         };
         match tokio::time::timeout(FILE_TOOL_TIMEOUT, run).await {
-            Ok(Ok(output)) => match serde_json::from_slice::<Value>(&output.stdout) {
+            Ok(Ok(((answer, _), (errors, _)))) => match serde_json::from_slice::<Value>(&answer) {
                 Ok(answer) => ToolOutput {
                     text: truncate(answer["text"].as_str().unwrap_or_default().to_owned()),
                     is_error: answer["is_error"].as_bool().unwrap_or(true),
                 },
                 Err(_) => ToolOutput::error(format!(
                     "The {name} tool failed in the sandbox: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
+                    String::from_utf8_lossy(&errors).trim()
                 )),
             },
             Ok(Err(error)) => ToolOutput::error(format!("The {name} tool could not run: {error}")),
@@ -200,6 +291,26 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// Sets a tool call's rlimits on the calling process (the child, before bubblewrap starts).
+fn limit(limits: &SandboxLimits) -> std::io::Result<()> {
+    // CPU: SIGXCPU at the limit (the shell says "CPU time limit exceeded"), SIGKILL a second
+    // later for a process that catches it.
+    for (resource, soft, hard) in [
+        (libc::RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+        (libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1),
+        (libc::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
+        (libc::RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        (libc::RLIMIT_CORE, 0, 0),
+    ] {
+        let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+        // SAFETY: a plain system call with a valid pointer to a local value.
+        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 fn spawn_failure(error: std::io::Error) -> ToolOutput {
@@ -213,20 +324,26 @@ fn spawn_failure(error: std::io::Error) -> ToolOutput {
 }
 
 async fn read_capped(stdout: &mut tokio::process::ChildStdout) -> String {
+    let (kept, dropped) = read_at_most(stdout, MAX_OUTPUT_BYTES + 4).await;
+    truncate_noting(String::from_utf8_lossy(&kept).into_owned(), dropped)
+}
+
+/// Reads `from` to its end, keeping its first `cap` bytes; answers them and how many more came.
+async fn read_at_most(from: &mut (impl tokio::io::AsyncRead + Unpin), cap: usize) -> (Vec<u8>, usize) {
     let mut kept = Vec::new();
     let mut dropped = 0usize;
     let mut buffer = [0u8; 8192];
     loop {
-        match stdout.read(&mut buffer).await {
+        match from.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let room = (MAX_OUTPUT_BYTES + 4).saturating_sub(kept.len());
+                let room = cap.saturating_sub(kept.len());
                 kept.extend_from_slice(&buffer[..n.min(room)]);
                 dropped += n.saturating_sub(room);
             }
         }
     }
-    truncate_noting(String::from_utf8_lossy(&kept).into_owned(), dropped)
+    (kept, dropped)
 }
 
 /// Cuts a tool's text to [`MAX_OUTPUT_BYTES`] with a note.
@@ -263,7 +380,8 @@ pub fn tool_main(name: &str) -> i32 {
             Ok(input) => run_file_tool(name, &input, Path::new("/workspace")),
         },
     };
-    println!("{}", json!({ "text": output.text, "is_error": output.is_error }));
+    // Cut here already: the host reads no more than this of the answer.
+    println!("{}", json!({ "text": truncate(output.text), "is_error": output.is_error }));
     0
 }
 
@@ -310,11 +428,28 @@ fn io_error(path: &Path, error: std::io::Error) -> String {
     }
 }
 
-fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
-    if path.is_dir() {
+/// The first [`MAX_FILE_BYTES`] of a regular file, and its whole size. Anything else (a
+/// directory, a device such as `/dev/zero`, a pipe, a socket) is refused in words.
+fn read_file(path: &Path, tool: &str) -> Result<(Vec<u8>, u64), String> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let metadata = file.metadata().map_err(|e| io_error(path, e))?;
+    if metadata.is_dir() {
         return Err(format!("{} is a directory; use glob or bash ls to list it.", path.display()));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a device, pipe or socket); {tool} works on files only.",
+            path.display()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(|e| io_error(path, e))?;
+    Ok((bytes, metadata.len()))
+}
+
+fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
+    let (bytes, size) = read_file(path, "read")?;
+    let cut = size > bytes.len() as u64;
     let content = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = content.lines().collect();
     let (start, end) = match view_range.and_then(Value::as_array) {
@@ -332,7 +467,15 @@ fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
     if start > lines.len() || start > end {
         return Err(format!("view_range starts at line {start}, but {} has {} lines.", path.display(), lines.len()));
     }
-    Ok(lines[start - 1..end].iter().enumerate().map(|(i, line)| format!("{:6}\t{line}\n", start + i)).collect())
+    let mut text: String =
+        lines[start - 1..end].iter().enumerate().map(|(i, line)| format!("{:6}\t{line}\n", start + i)).collect();
+    if cut {
+        text.push_str(&format!(
+            "[{} is {size} bytes; read shows its first {MAX_FILE_BYTES}. Use bash (head, tail, sed -n) for the rest.]\n",
+            path.display()
+        ));
+    }
+    Ok(text)
 }
 
 fn write(path: &Path, content: &str) -> Result<String, String> {
@@ -350,7 +493,15 @@ fn edit(path: &Path, old: &str, new: &str, replace_all: bool) -> Result<String, 
     if old == new {
         return Err("old_string and new_string are the same; nothing to change.".to_owned());
     }
-    let content = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    let (bytes, size) = read_file(path, "edit")?;
+    if size > bytes.len() as u64 {
+        return Err(format!(
+            "{} is {size} bytes, more than edit works on ({MAX_FILE_BYTES}); use bash (sed) instead.",
+            path.display()
+        ));
+    }
+    let content =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text; edit works on text.", path.display()))?;
     let count = content.matches(old).count();
     if count == 0 {
         return Err(format!("old_string was not found in {}.", path.display()));
@@ -414,11 +565,16 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
     }
     let mut lines = Vec::new();
     let mut total = 0usize;
+    let mut cut = Vec::new();
     for entry in walk(base) {
+        // Regular files only: a device or a pipe (or a symlink to one) is never read.
         if !entry.file_type().is_file() {
             continue;
         }
-        let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+        let Ok((bytes, size)) = read_file(entry.path(), "grep") else { continue };
+        if size > bytes.len() as u64 {
+            cut.push(entry.path().display().to_string());
+        }
         if bytes[..bytes.len().min(8192)].contains(&0) {
             continue; // binary
         }
@@ -431,19 +587,47 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
             }
         }
     }
+    let searched_part = if cut.is_empty() {
+        String::new()
+    } else {
+        format!("\n[searched only the first {MAX_FILE_BYTES} bytes of: {}]", cut.join(", "))
+    };
     if total == 0 {
-        return Ok(format!("No lines match {pattern:?} under {}.", base.display()));
+        return Ok(format!("No lines match {pattern:?} under {}.{searched_part}", base.display()));
     }
     let mut text = lines.join("\n");
     if total > MAX_MATCHES {
         text.push_str(&format!("\n[{} more matching lines not shown]", total - MAX_MATCHES));
     }
+    text.push_str(&searched_part);
     Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_come_from_the_environment_in_whole_units_and_bad_values_are_named() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(SandboxLimits::from_env(env(&[])).unwrap(), SandboxLimits::default());
+        let limits = SandboxLimits::from_env(env(&[
+            ("SWITCHBOARD_SANDBOX_MEMORY_MB", "512"),
+            ("SWITCHBOARD_SANDBOX_TMP_MB", "64"),
+        ]))
+        .unwrap();
+        assert_eq!((limits.memory_bytes, limits.tmp_bytes), (512 * MIB, 64 * MIB));
+        assert_eq!(limits.cpu_seconds, SandboxLimits::default().cpu_seconds);
+        for bad in ["0", "-1", "lots", "1.5", "99999999999999999999"] {
+            let refused = SandboxLimits::from_env(move |name: &str| {
+                (name == "SWITCHBOARD_SANDBOX_FILE_MB").then(|| bad.to_owned())
+            })
+            .unwrap_err();
+            assert!(refused.starts_with("SWITCHBOARD_SANDBOX_FILE_MB must be a whole number"), "{refused}");
+        }
+    }
 
     fn temp() -> PathBuf {
         let dir = std::env::temp_dir().join(crate::ids::new_id("sandbox-test"));

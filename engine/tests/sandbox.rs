@@ -87,3 +87,65 @@ async fn limited_networking_means_no_network_and_outputs_become_files() {
         .unwrap();
     assert_eq!(content, "# 42\n");
 }
+
+/// Each abuse ends as a clear tool error and the session goes on. Before the limits (stop 27):
+/// `read` of `/dev/zero` grew the tool's memory without end, a large write filled the host's
+/// disk, `/tmp` was a tmpfs of half the host's memory, and a busy loop ran until the bash timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() {
+    let mut config = config(temp_dir());
+    const MIB: u64 = 1024 * 1024;
+    config.sandbox_limits = engine::SandboxLimits {
+        memory_bytes: 512 * MIB,
+        cpu_seconds: 2,
+        file_bytes: 64 * MIB,
+        open_files: 256,
+        tmp_bytes: 8 * MIB,
+    };
+    let engine = spawn_engine(config).await;
+    let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 60_000 } });
+    let turn = json!([
+        { "tool": "read", "input": { "file_path": "/dev/zero" } },
+        bash("ln -s /dev/zero zeros && echo linked"),
+        { "tool": "read", "input": { "file_path": "zeros" } },
+        { "tool": "edit", "input": { "file_path": "/dev/zero", "old_string": "a", "new_string": "b" } },
+        bash("yes 'needle in a haystack' | head -c 48M > big.txt; ls -l big.txt | cut -d' ' -f5"),
+        { "tool": "grep", "input": { "pattern": "needle" } },
+        { "tool": "read", "input": { "file_path": "big.txt", "view_range": [1, 2] } },
+        bash("head -c 10G /dev/zero > ten-gb.bin"),
+        bash("head -c 20M /dev/zero > /tmp/fill"),
+        bash("python3 -c 'bytearray(1 << 30)'"),
+        bash("while :; do :; done"),
+        bash("echo still here"),
+    ]);
+    let session = engine.scripted_session(json!([turn]), "limited").await;
+    engine.say(&session, "misbehave").await;
+    let results = tool_results(&engine.wait_idle(&session, 1).await);
+    assert_eq!(results.len(), 12, "{results:#?}");
+    let failed = |i: usize, words: &str| {
+        assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
+        assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
+    };
+    failed(0, "is not a regular file");
+    failed(2, "is not a regular file");
+    failed(3, "is not a regular file");
+    assert_eq!(results[4].1.trim(), (48 * MIB).to_string(), "{:?}", results[4]);
+    // A 48 MiB file is searched in its first 10 MiB; the answer stays within the output cap.
+    assert!(!results[5].0, "{:?}", &results[5].1[..200]);
+    assert!(results[5].1.contains("more bytes not shown]"), "{}", &results[5].1[29_000..]);
+    assert!(results[5].1.len() < 31_000);
+    assert!(results[6].1.contains("needle in a haystack"), "{:?}", results[6]);
+    assert!(results[6].1.contains("read shows its first 10485760"), "{:?}", results[6]);
+    failed(7, "File size limit exceeded");
+    failed(7, "limit of 64 MiB per file");
+    let written = std::fs::metadata(engine.data_dir.join("sandboxes").join(&session).join("workspace/ten-gb.bin"));
+    assert!(written.unwrap().len() <= 64 * MIB, "the write stopped at the file size limit");
+    failed(8, "No space left on device");
+    failed(9, "MemoryError");
+    // Stopped at 2 s of CPU, long before the 60 s timeout.
+    failed(10, "CPU time limit of 2 s");
+    assert_eq!(results[11], (false, "still here\n".to_owned()));
+    // The engine still serves.
+    let status = engine.get(&format!("/v1/sessions/{session}")).await;
+    assert_eq!(status["status"], "idle", "{status}");
+}

@@ -28,6 +28,8 @@ pub struct Settings {
     pub heartbeat: Duration,
     pub access: AccessSettings,
     pub inbox: InboxSettings,
+    /// `SWITCHBOARD_SANDBOX_*`: what each process of a tool call may use in the embedded engine.
+    pub sandbox: engine::SandboxLimits,
 }
 
 /// The approval inbox.
@@ -127,6 +129,8 @@ pub enum SettingsError {
     Seconds { name: &'static str, value: String },
     #[error("{name}={value:?} is not a positive whole number{hint}")]
     Count { name: &'static str, value: String, hint: &'static str },
+    #[error("{0}")]
+    Sandbox(String),
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
     #[error(
@@ -225,7 +229,19 @@ impl Settings {
             return Err(SettingsError::InboxThresholds { amber: inbox.amber.as_secs(), red: inbox.red.as_secs() });
         }
 
-        Ok(Self { listen, data_dir, site_root, upstream, max_upload_bytes, stream_grace, heartbeat, access, inbox })
+        let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
+        Ok(Self {
+            listen,
+            data_dir,
+            site_root,
+            upstream,
+            max_upload_bytes,
+            stream_grace,
+            heartbeat,
+            access,
+            inbox,
+            sandbox,
+        })
     }
 }
 
