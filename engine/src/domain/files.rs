@@ -24,18 +24,11 @@ impl EngineState {
     /// never followed, so an output cannot point the engine at a file outside the sandbox.
     pub async fn collect_outputs(&self, session_id: &str) -> ApiResult<()> {
         let outputs = self.sandbox_dir(session_id).join("outputs");
-        let found: Vec<(String, std::path::PathBuf, i64, u64)> = walkdir::WalkDir::new(&outputs)
-            .follow_links(false)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_file())
-            .filter_map(|entry| {
-                let metadata = entry.path().symlink_metadata().ok()?;
-                let modified = metadata.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64;
-                let relative = entry.path().strip_prefix(&outputs).ok()?.to_string_lossy().into_owned();
-                Some((relative, entry.into_path(), modified, metadata.len()))
-            })
-            .collect();
+        // The walk and the copies are blocking file work (an output may be a gigabyte): they run
+        // on tokio's blocking threads, not on the runtime's.
+        let found = tokio::task::spawn_blocking(move || outputs_in(&outputs))
+            .await
+            .map_err(|e| ApiError::internal(format!("the outputs could not be listed: {e}")))?;
         if found.is_empty() {
             return Ok(());
         }
@@ -55,7 +48,8 @@ impl EngineState {
                 continue;
             }
             let id = known.map_or_else(|| new_id("file"), |(id, _)| id.clone());
-            if copy_no_follow(&path, &self.file_path(&id)).is_err() {
+            let (from, to) = (path.clone(), self.file_path(&id));
+            if !matches!(tokio::task::spawn_blocking(move || copy_no_follow(&from, &to)).await, Ok(Ok(()))) {
                 continue;
             }
             if known.is_some() {
@@ -89,6 +83,23 @@ impl EngineState {
         }
         Ok(())
     }
+}
+
+/// (path under `outputs`, full path, mtime in µs, size) of each regular file under `outputs`;
+/// symlinks are not followed.
+fn outputs_in(outputs: &std::path::Path) -> Vec<(String, std::path::PathBuf, i64, u64)> {
+    walkdir::WalkDir::new(outputs)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter_map(|entry| {
+            let metadata = entry.path().symlink_metadata().ok()?;
+            let modified = metadata.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64;
+            let relative = entry.path().strip_prefix(outputs).ok()?.to_string_lossy().into_owned();
+            Some((relative, entry.into_path(), modified, metadata.len()))
+        })
+        .collect()
 }
 
 /// Copies a regular file, refusing to open it through a symlink.
