@@ -342,9 +342,8 @@ impl EngineState {
     /// (fired before a restart) is left out, with its session: a time never fires twice.
     pub(crate) async fn write_fires(
         &self,
-        fires: Vec<PreparedFire>,
+        mut fires: Vec<PreparedFire>,
     ) -> ApiResult<Vec<(DeploymentRun, Option<SessionStart>)>> {
-        let mut fires = fires;
         let mut tx = self.store.pool.begin().await?;
         let at = now();
         let mut inserted = HashSet::new();

@@ -64,15 +64,17 @@ impl EngineState {
             }
             SessionAgentParam::Object(_) => None,
         };
-        let known = key.as_ref().and_then(|key| checked.agents.get(key)).cloned();
-        let agent = match known {
-            Some(_) => None,
+        let agent = match key.as_ref().and_then(|key| checked.agents.get(key)) {
+            Some(agent) => agent.clone(),
             None => {
                 let agent = self.pinned_agent(&body.agent).await?;
                 // A custom skill deleted since the agent named it stops new sessions (a
                 // deployment's run records `skill_not_found_error`).
                 self.check_skills(&agent.skills).await?;
-                Some(agent)
+                if let Some(key) = key {
+                    checked.agents.insert(key, agent.clone());
+                }
+                agent
             }
         };
         if !checked.environments.contains(&body.environment_id) {
@@ -108,17 +110,7 @@ impl EngineState {
             }
             resources.push(resource);
         }
-        let snapshot = match (known, agent) {
-            (Some(snapshot), _) => snapshot,
-            (None, Some(agent)) => {
-                let snapshot = self.snapshot(agent).await?;
-                if let Some(key) = key {
-                    checked.agents.insert(key, snapshot.clone());
-                }
-                snapshot
-            }
-            (None, None) => unreachable!("an agent not remembered was read"),
-        };
+        let snapshot = self.snapshot(agent).await?;
         let at = now();
         let agent = to_json(&snapshot)?;
         let thread = primary_thread(&session_id, &agent, &at.text);
@@ -365,8 +357,8 @@ pub(crate) struct NewSession {
 /// [`EngineState::prepare_session`]).
 #[derive(Default)]
 pub(crate) struct Checked {
-    /// The snapshot of each (agent, version) referenced without overrides.
-    agents: HashMap<(String, Option<i64>), SessionAgent>,
+    /// Each (agent, version) referenced without overrides, pinned and its skills checked.
+    agents: HashMap<(String, Option<i64>), Agent>,
     /// Environments found usable.
     environments: HashSet<String>,
     /// The vaults deployments name, and the run error each gives (`None`: usable).
