@@ -7,6 +7,7 @@ Set `SWITCHBOARD_ENGINE_BIN` to test another build of the binary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -49,14 +50,14 @@ def _drain(pipe: Any, sink: list[str], ready: threading.Event, found: list[str])
     ready.set()  # the pipe closed: the process ended
 
 
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+@contextlib.contextmanager
+def running_engine(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Engine]:
+    """An engine process on a free port with its data in `data_dir`; stopped on exit."""
     binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
     if not binary.exists():
         pytest.fail(f"engine binary {binary} does not exist (build it, or set SWITCHBOARD_ENGINE_BIN)")
-    data_dir = tmp_path_factory.mktemp("engine-data")
     key = "sk-engine-test-" + secrets.token_hex(16)
-    env = {**os.environ, "SWITCHBOARD_ENGINE_KEY": key, "SWITCHBOARD_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "SWITCHBOARD_ENGINE_KEY": key, "SWITCHBOARD_DATA_DIR": str(data_dir), **(extra_env or {})}
     stderr_path = data_dir.parent / f"{data_dir.name}-stderr.log"
     stderr = open(stderr_path, "w")
     process = subprocess.Popen(
@@ -94,6 +95,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             process.kill()
             process.wait(5)
         stderr.close()
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with running_engine(tmp_path_factory.mktemp("engine-data")) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,14 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
                 return ExitCode::FAILURE;
             }
         };
+    config.model =
+        match crate::ModelEndpoint::from_env(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty())) {
+            Ok(model) => model,
+            Err(error) => {
+                eprintln!("The engine could not start: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     let engine = match Engine::open(config).await {
         Ok(engine) => engine,
         Err(error) => {

@@ -7,6 +7,7 @@
 //! - `runtime`: one task per active session that plays the agent's turns, and the scheduler
 //!   that fires deployments on their cron schedules;
 //! - `script`: the scripted model (deterministic, for demos and tests);
+//! - [`model`]: real models, through an Anthropic-compatible Messages endpoint;
 //! - [`sandbox`]: real tools in a bubblewrap sandbox per session.
 //!
 //! [`Engine::open`] prepares it all; [`Engine::router`] is the axum router to serve.
@@ -16,6 +17,7 @@ pub mod cli;
 mod domain;
 mod error;
 mod ids;
+pub mod model;
 mod resolve;
 mod runtime;
 pub mod sandbox;
@@ -36,6 +38,7 @@ use tokio::sync::broadcast;
 
 pub use crate::{
     error::{ApiError, ApiResult},
+    model::ModelEndpoint,
     sandbox::SandboxLimits,
 };
 use crate::{ids::new_id, store::Store};
@@ -57,6 +60,8 @@ pub struct EngineConfig {
     pub max_skill_bytes: u64,
     /// What each process of a tool call may use.
     pub sandbox_limits: SandboxLimits,
+    /// The Messages endpoint real models run against.
+    pub model: ModelEndpoint,
     /// Largest JSON body.
     pub max_json_bytes: usize,
     /// How often an idle event stream gets a `ping` frame.
@@ -74,6 +79,7 @@ impl EngineConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             max_skill_bytes: 8 * 1024 * 1024,
             sandbox_limits: SandboxLimits::default(),
+            model: ModelEndpoint::default(),
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             seed_demo: true,
@@ -110,6 +116,8 @@ pub struct EngineState {
     store: Store,
     hubs: Mutex<HashMap<String, Arc<SessionHub>>>,
     runtimes: Mutex<HashMap<String, runtime::Handle>>,
+    /// The models the engine can run.
+    catalog: model::catalog::Catalog,
     /// Wakes the deployment scheduler when a schedule changes.
     scheduler: Arc<tokio::sync::Notify>,
 }
@@ -129,6 +137,7 @@ impl Engine {
             store,
             hubs: Mutex::default(),
             runtimes: Mutex::default(),
+            catalog: model::catalog::Catalog::default(),
             scheduler: Arc::default(),
         });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;

@@ -1,4 +1,5 @@
-//! `switchboard-engine`: the embedded engine on its own, and the sandbox's tool runner.
+//! `switchboard-engine`: the embedded engine on its own, the sandbox's tool runner, and the
+//! Messages-compatible test server the tests and benches run real-model turns against.
 
 use std::process::ExitCode;
 
@@ -14,9 +15,10 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Some("messages-test-server") => engine::model::test_server::main(&args[1..]).await,
         _ => {
             eprintln!(
-                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine sandbox-tool <tool>"
+                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
             );
             ExitCode::from(2)
         }

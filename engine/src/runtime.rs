@@ -13,6 +13,7 @@
 //! (`outcomes`) has the turn graded when it ends, and revised until the grader is satisfied.
 
 mod memory_mounts;
+mod model_turn;
 mod outcomes;
 pub mod scheduler;
 mod threads;
@@ -34,6 +35,7 @@ use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
+    model::stream::Usage,
     sandbox::{Sandbox, ToolOutput},
     script::{SCRIPTED_MODEL, Script, Step, request_end},
 };
@@ -540,6 +542,9 @@ impl Actor {
     /// Plays `thread`'s turn from where it stands, to its end or to a pause.
     async fn play_turn(&self, session: &Value, thread: &Thread) -> ApiResult<Played> {
         self.apply_answers(session, thread).await?;
+        if thread.agent["model"]["id"] != SCRIPTED_MODEL {
+            return self.play_model_turn(session, thread).await;
+        }
         let script = match script_of(&thread.agent) {
             Ok(script) => script,
             Err(message) => return self.script_fault(thread, "model_request_failed_error", &message).await,
@@ -653,7 +658,7 @@ impl Actor {
         self.emit_in(thread, json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
         match retry_status {
             "retrying" => {
-                self.rescheduled(thread).await?;
+                self.rescheduled(thread, Duration::ZERO).await?;
                 self.advance(thread, next).await?;
                 Ok(None)
             }
@@ -667,20 +672,20 @@ impl Actor {
         }
     }
 
-    /// A transient error in `thread`: the session (or the child thread) reschedules, then runs.
-    async fn rescheduled(&self, thread: &Thread) -> ApiResult<()> {
+    /// A transient error in `thread`: the session (or the child thread) is `rescheduling` for
+    /// `wait`, then runs again.
+    async fn rescheduled(&self, thread: &Thread, wait: Duration) -> ApiResult<()> {
         if thread.child {
-            for (status, kind) in [
-                ("rescheduling", types::SESSION_THREAD_STATUS_RESCHEDULED),
-                ("running", types::SESSION_THREAD_STATUS_RUNNING),
-            ] {
-                self.engine.set_thread_status(&self.session_id, Some(&thread.id), status).await?;
-                self.lifecycle(thread, kind, json!({})).await?;
-            }
+            self.engine.set_thread_status(&self.session_id, Some(&thread.id), "rescheduling").await?;
+            self.lifecycle(thread, types::SESSION_THREAD_STATUS_RESCHEDULED, json!({})).await?;
+            tokio::time::sleep(wait).await;
+            self.engine.set_thread_status(&self.session_id, Some(&thread.id), "running").await?;
+            self.lifecycle(thread, types::SESSION_THREAD_STATUS_RUNNING, json!({})).await?;
             return Ok(());
         }
         self.engine.set_status(&self.session_id, "rescheduling").await?;
         self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
+        tokio::time::sleep(wait).await;
         self.engine.set_status(&self.session_id, "running").await?;
         self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
         Ok(())
@@ -790,34 +795,20 @@ impl Actor {
         }
         // Usage is estimated from text length (about four characters a token); the list cost of
         // the scripted model is zero.
-        let input_tokens = (thread.agent["system"].as_str().map_or(0, str::len) / 4 + 16) as u64;
-        let output_tokens = (output_chars / 4 + 1) as u64;
+        let usage = Usage {
+            input_tokens: (thread.agent["system"].as_str().map_or(0, str::len) / 4 + 16) as u64,
+            output_tokens: (output_chars / 4 + 1) as u64,
+            ..Usage::default()
+        };
         self.emit_in(thread, json!({
             "type": types::SPAN_MODEL_REQUEST_END,
             "model_request_start_id": start["id"],
-            "model_usage": { "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
+            "model_usage": { "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
             "is_error": false,
         }))
         .await?;
-        self.add_usage(thread, input_tokens, output_tokens, started.elapsed().as_secs_f64()).await?;
+        self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
         Ok(calls)
-    }
-
-    /// Adds a model request's tokens to the session (every thread's together) and its thread.
-    async fn add_usage(&self, thread: &Thread, input_tokens: u64, output_tokens: u64, seconds: f64) -> ApiResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET body = json_set(body, \
-               '$.usage.input_tokens', COALESCE(json_extract(body, '$.usage.input_tokens'), 0) + ?, \
-               '$.usage.output_tokens', COALESCE(json_extract(body, '$.usage.output_tokens'), 0) + ?, \
-               '$.usage.cache_read_input_tokens', COALESCE(json_extract(body, '$.usage.cache_read_input_tokens'), 0), \
-               '$.usage.list_cost', json('{\"amount\":\"0\",\"currency\":\"USD\"}')) WHERE id = ?",
-        )
-        .bind(input_tokens as i64)
-        .bind(output_tokens as i64)
-        .bind(&self.session_id)
-        .execute(&self.engine.store.pool)
-        .await?;
-        self.engine.add_thread_usage(&thread.id, input_tokens, output_tokens, seconds).await
     }
 
     async fn execute(
@@ -858,9 +849,7 @@ fn script_of(agent: &Value) -> Result<Script, String> {
     match agent["system"].as_str().map(Script::parse) {
         Some(Ok(script)) if model == SCRIPTED_MODEL => Ok(script),
         _ if model == SCRIPTED_MODEL => Err("The agent's script does not parse; fix its system prompt.".to_owned()),
-        _ => Err(format!(
-            "The embedded engine runs only the scripted model (model \"scripted\"); {model:?} needs Anthropic's API. Set ANTHROPIC_API_KEY to use it."
-        )),
+        _ => Err(format!("{model:?} is not the scripted model: it has no script.")),
     }
 }
 

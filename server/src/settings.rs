@@ -30,6 +30,9 @@ pub struct Settings {
     pub inbox: InboxSettings,
     /// `SWITCHBOARD_SANDBOX_*`: what each process of a tool call may use in the embedded engine.
     pub sandbox: engine::SandboxLimits,
+    /// `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`: the Messages endpoint the
+    /// embedded engine runs real models against (default Anthropic's). The key is write-only.
+    pub model: engine::ModelEndpoint,
 }
 
 /// The approval inbox.
@@ -131,6 +134,8 @@ pub enum SettingsError {
     Count { name: &'static str, value: String, hint: &'static str },
     #[error("{0}")]
     Sandbox(String),
+    #[error("{0}")]
+    Model(String),
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
     #[error(
@@ -230,6 +235,7 @@ impl Settings {
         }
 
         let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
+        let model = engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?;
         Ok(Self {
             listen,
             data_dir,
@@ -241,6 +247,7 @@ impl Settings {
             access,
             inbox,
             sandbox,
+            model,
         })
     }
 }

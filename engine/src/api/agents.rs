@@ -86,6 +86,7 @@ pub async fn update(
     }
     if let Some(model) = &body.model {
         next.model = resolve::model(model)?;
+        engine.check_model(&next.model.id).await?;
     }
     if let Some(servers) = &body.mcp_servers {
         next.mcp_servers = servers.clone().unwrap_or_default();

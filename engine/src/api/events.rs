@@ -43,6 +43,16 @@ pub async fn send(
     if body.events.is_empty() {
         return Err(ApiError::invalid("events: send at least one event."));
     }
+    // A session that spent its budget takes only the events that settle what is under way
+    // (answers, interrupts) until the budget is raised or removed.
+    let starts_work =
+        body.events.iter().any(|e| matches!(e, EventParams::UserMessage(_) | EventParams::UserDefineOutcome(_)));
+    if starts_work && engine.budget_reached(&id).await? {
+        return Err(ApiError::invalid(format!(
+            "Session {id} has spent its budget (budget.max_list_cost); raise or remove the budget (POST /v1/sessions/{id}) before sending more work."
+        ))
+        .with_code("budget_reached"));
+    }
     // Check the whole batch before anything is applied.
     // The session's threads, read only when an interrupt names one.
     let names_a_thread =

@@ -7,6 +7,7 @@ mod environments;
 mod events;
 mod files;
 mod memory_stores;
+mod models;
 mod sessions;
 mod skills;
 mod threads;
@@ -96,6 +97,8 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/memory_stores/{id}/memory_versions", get(memory_stores::list_versions))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}", get(memory_stores::retrieve_version))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}/redact", post(memory_stores::redact_version))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::retrieve))
         .layer(json_limit)
         .merge(
             Router::new()

@@ -98,6 +98,23 @@ pub async fn update(
                     return Err(ApiError::invalid("A budget can only be added when a session is created.")
                         .with_code("budget_create_only"));
                 }
+                let Ok(amount) = budget.max_list_cost.amount.parse::<u64>() else {
+                    return Err(ApiError::invalid(
+                        "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
+                    ));
+                };
+                let spent: i64 = sqlx::query_scalar("SELECT cost_micro_cents FROM sessions WHERE id = ?")
+                    .bind(&id)
+                    .fetch_one(&engine.store.pool)
+                    .await?;
+                if amount.saturating_mul(1_000_000) <= spent.max(0) as u64 {
+                    return Err(ApiError::invalid(format!(
+                        "budget: the session has already spent {} cents of list cost; a budget must be more than that.",
+                        crate::model::prices::cents(spent.max(0) as u64)
+                    ))
+                    .with_code("budget_not_raised"));
+                }
+                crate::domain::sessions::budgetable(&session["agent"])?;
                 session["budget"] = to_json(budget)?;
                 changed["budget"] = session["budget"].clone();
             }
@@ -189,6 +206,7 @@ pub async fn delete(State(engine): State<Arc<EngineState>>, Path(id): Path<Strin
     let mut tx = engine.store.pool.begin().await?;
     for table in [
         "DELETE FROM events WHERE session_id = ?",
+        "DELETE FROM model_context WHERE session_id = ?",
         "DELETE FROM session_resources WHERE session_id = ?",
         "DELETE FROM threads WHERE session_id = ?",
         "DELETE FROM sessions WHERE id = ?",

@@ -17,10 +17,23 @@ use crate::{
 };
 
 impl EngineState {
+    /// Refuses a model the engine cannot run, when it knows: its endpoint's model list is read
+    /// and does not hold it. Without the list any id is taken, and a turn it cannot run fails
+    /// with `model_request_failed_error` in words.
+    pub(crate) async fn check_model(&self, id: &str) -> ApiResult<()> {
+        match self.catalog.lookup(&self.config.model, id).await {
+            Some(None) => Err(ApiError::invalid(format!(
+                "model: {id:?} is not a model the engine can run: it is neither \"scripted\" nor listed by its Messages endpoint. GET /v1/models lists those it can."
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates an agent at version 1 (also used to seed the demo agent).
     pub async fn create_agent(&self, body: AgentCreate) -> ApiResult<Value> {
         resolve::name(&body.name, "name")?;
         let model = resolve::model(&body.model)?;
+        self.check_model(&model.id).await?;
         let mcp_servers = body.mcp_servers.clone().unwrap_or_default();
         resolve::mcp_servers(&mcp_servers)?;
         let tools = resolve::tools(body.tools.as_deref().unwrap_or_default(), &mcp_servers)?;

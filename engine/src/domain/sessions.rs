@@ -113,6 +113,9 @@ impl EngineState {
         let snapshot = self.snapshot(agent).await?;
         let at = now();
         let agent = to_json(&snapshot)?;
+        if body.budget.is_some() {
+            budgetable(&agent)?;
+        }
         let thread = primary_thread(&session_id, &agent, &at.text);
         let session = json!({
             "type": "session",
@@ -208,6 +211,7 @@ impl EngineState {
         if let Some(model) = &with.model {
             // `effort` of an override is ignored; the agent's stays.
             let mut resolved = resolve::model(model)?;
+            self.check_model(&resolved.id).await?;
             resolved.effort = agent.model.effort.clone();
             agent.model = resolved;
         }
@@ -263,6 +267,19 @@ impl EngineState {
                 other.type_name()
             ))),
         }
+    }
+
+    /// Whether a session with a budget has spent it.
+    pub(crate) async fn budget_reached(&self, session_id: &str) -> ApiResult<bool> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT cost_micro_cents, json_extract(body, '$.budget.max_list_cost.amount') FROM sessions WHERE id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some((spent, Some(max))) = row else { return Ok(false) };
+        let Ok(max) = max.parse::<u64>() else { return Ok(false) };
+        Ok(spent.max(0) as u64 >= max.saturating_mul(1_000_000))
     }
 
     /// (archived, body) of a session.
@@ -409,6 +426,37 @@ pub(crate) async fn write_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &
         }
     }
     Ok(())
+}
+
+/// Refuses a budget over a session that can run a model without a list price: the agent's own,
+/// or any model its multiagent roster can call.
+pub(crate) fn budgetable(agent: &Value) -> ApiResult<()> {
+    fn models(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("model", Value::String(id)) => into.push(id.clone()),
+                        ("model", Value::Object(config)) if config.get("id").is_some_and(Value::is_string) => {
+                            into.push(config["id"].as_str().unwrap_or_default().to_owned());
+                        }
+                        _ => models(value, into),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| models(item, into)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    models(agent, &mut all);
+    match all.iter().find(|id| !crate::model::prices::priced(id)) {
+        Some(id) => Err(ApiError::invalid(format!(
+            "budget: model {id:?} has no public list price, so a budget cannot cover it. Remove the budget or use a priced model."
+        ))
+        .with_code("model_not_budgetable")),
+        None => Ok(()),
+    }
 }
 
 /// A new session's metadata and initial events, checked.

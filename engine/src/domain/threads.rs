@@ -9,6 +9,7 @@ use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
+    model::{prices, stream::Usage},
     store::json,
 };
 
@@ -99,28 +100,57 @@ impl EngineState {
         Ok(())
     }
 
-    /// Adds a model request's tokens and a stretch of running time to a child thread's figures.
-    pub(crate) async fn add_thread_usage(
+    /// Adds a model request's tokens, and its list cost in micro-cents when the model has a
+    /// price, to the session (every thread's together) and to its thread.
+    pub(crate) async fn add_usage(
         &self,
+        session_id: &str,
         thread_id: &str,
-        input_tokens: u64,
-        output_tokens: u64,
+        usage: &Usage,
+        cost: Option<u64>,
         active_seconds: f64,
     ) -> ApiResult<()> {
-        sqlx::query(
-            "UPDATE threads SET body = json_set(body, \
-               '$.usage.input_tokens', COALESCE(json_extract(body, '$.usage.input_tokens'), 0) + ?, \
-               '$.usage.output_tokens', COALESCE(json_extract(body, '$.usage.output_tokens'), 0) + ?, \
-               '$.usage.cache_read_input_tokens', COALESCE(json_extract(body, '$.usage.cache_read_input_tokens'), 0), \
-               '$.usage.list_cost', json('{\"amount\":\"0\",\"currency\":\"USD\"}'), \
-               '$.stats.active_seconds', COALESCE(json_extract(body, '$.stats.active_seconds'), 0) + ?) WHERE id = ?",
-        )
-        .bind(input_tokens as i64)
-        .bind(output_tokens as i64)
-        .bind(active_seconds)
-        .bind(thread_id)
-        .execute(&self.store.pool)
-        .await?;
+        let mut tx = self.store.pool.begin().await?;
+        for (table, id, extra) in [
+            ("sessions", session_id, ""),
+            (
+                "threads",
+                thread_id,
+                ", '$.stats.active_seconds', COALESCE(json_extract(body, '$.stats.active_seconds'), 0) + ?7",
+            ),
+        ] {
+            let cost_micro_cents: i64 = sqlx::query_scalar(&format!(
+                "UPDATE {table} SET cost_micro_cents = cost_micro_cents + ?1 WHERE id = ?2 RETURNING cost_micro_cents"
+            ))
+            .bind(cost.unwrap_or(0) as i64)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+            let list_cost = match cost {
+                Some(_) => json!({ "amount": prices::cents(cost_micro_cents.max(0) as u64), "currency": "USD" }),
+                None => Value::Null,
+            };
+            sqlx::query(&format!(
+                "UPDATE {table} SET body = json_set(body, \
+                   '$.usage.input_tokens', COALESCE(json_extract(body, '$.usage.input_tokens'), 0) + ?1, \
+                   '$.usage.output_tokens', COALESCE(json_extract(body, '$.usage.output_tokens'), 0) + ?2, \
+                   '$.usage.cache_read_input_tokens', COALESCE(json_extract(body, '$.usage.cache_read_input_tokens'), 0) + ?3, \
+                   '$.usage.cache_creation.ephemeral_5m_input_tokens', COALESCE(json_extract(body, '$.usage.cache_creation.ephemeral_5m_input_tokens'), 0) + ?4, \
+                   '$.usage.list_cost', COALESCE(json(?8), json_extract(body, '$.usage.list_cost')){extra}) WHERE id = ?6"
+            ))
+            .bind(usage.input_tokens as i64)
+            .bind(usage.output_tokens as i64)
+            .bind(usage.cache_read_input_tokens as i64)
+            .bind(usage.cache_creation_input_tokens as i64)
+            .bind(cost.unwrap_or(0) as i64)
+            .bind(id)
+            .bind(active_seconds)
+            .bind(if list_cost.is_null() { None } else { Some(list_cost.to_string()) })
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -269,7 +269,8 @@ impl Actor {
             "is_error": false,
         }))
         .await?;
-        self.add_usage(&thread, input_tokens, output_tokens, 0.0).await?;
+        let usage = crate::model::stream::Usage { input_tokens, output_tokens, ..Default::default() };
+        self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), 0.0).await?;
         self.emit_in(
             &thread,
             json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": parent.id, "content": told }),
