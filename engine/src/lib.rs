@@ -118,6 +118,8 @@ pub struct EngineState {
     runtimes: Mutex<HashMap<String, runtime::Handle>>,
     /// The models the engine can run.
     catalog: model::catalog::Catalog,
+    /// Where tool calls get their control groups; `None`: rlimits only.
+    cgroups: Option<Arc<sandbox::cgroups::Cgroups>>,
     /// Wakes the deployment scheduler when a schedule changes.
     scheduler: Arc<tokio::sync::Notify>,
 }
@@ -132,12 +134,28 @@ impl Engine {
         }
         let store =
             Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
+        let cgroups = match sandbox::cgroups::Cgroups::detect() {
+            Ok(cgroups) => {
+                tracing::info!(
+                    "sandbox: tool calls are held to their process and memory limits by {}",
+                    cgroups.describe()
+                );
+                Some(Arc::new(cgroups))
+            }
+            Err(why) => {
+                tracing::warn!(
+                    "sandbox: no control groups ({why}); tool calls have rlimits only, so the number of processes a call runs is not limited"
+                );
+                None
+            }
+        };
         let state = Arc::new(EngineState {
             config,
             store,
             hubs: Mutex::default(),
             runtimes: Mutex::default(),
             catalog: model::catalog::Catalog::default(),
+            cgroups,
             scheduler: Arc::default(),
         });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;

@@ -957,6 +957,7 @@ impl EngineState {
             network,
             tool_runner: self.config.tool_runner.clone(),
             limits: self.config.sandbox_limits,
+            cgroups: self.cgroups.clone(),
         })
     }
 }

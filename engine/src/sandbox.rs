@@ -13,11 +13,13 @@
 //!
 //! **Limits** ([`SandboxLimits`], per engine): every process of a tool call gets rlimits on its
 //! memory (address space), CPU time, the size of any file it writes, and its open files, set
-//! before bubblewrap starts so everything the call runs inherits them; `/tmp` is a tmpfs of a
-//! fixed size. The file tools read at most [`MAX_FILE_BYTES`] of a file and refuse anything
-//! but regular files (`/dev/zero`, pipes), and the host never keeps more of a tool's output
-//! than it shows. Not yet limited: the number of processes (a fork bomb) and the workspace's
-//! disk use beyond the file size limit; both need cgroups or a sized mount.
+//! before bubblewrap starts so everything the call runs inherits them; the call's processes
+//! together are held to a number of processes and an amount of memory by a control group of
+//! their own ([`cgroups`], where the machine has them); `/tmp` is a tmpfs of a fixed size. The
+//! file tools read at most [`MAX_FILE_BYTES`] of a file and refuse anything but regular files
+//! (`/dev/zero`, pipes), and the host never keeps more of a tool's output than it shows.
+
+pub mod cgroups;
 
 use std::{
     io::Read,
@@ -28,6 +30,8 @@ use std::{
 
 use serde_json::{Value, json};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
+
+use self::cgroups::{CallGroup, Cgroups};
 
 /// Output beyond this many bytes is cut, with a note saying how much was left out.
 pub const MAX_OUTPUT_BYTES: usize = 30_000;
@@ -56,6 +60,9 @@ pub struct SandboxLimits {
     pub open_files: u64,
     /// The size of the sandbox's `/tmp` (a tmpfs, in memory).
     pub tmp_bytes: u64,
+    /// Processes of one call at once (its control group's `pids.max`); also the limit of the
+    /// memory of all of them together (`memory.max`) is `memory_bytes`.
+    pub processes: u64,
 }
 
 impl Default for SandboxLimits {
@@ -66,13 +73,14 @@ impl Default for SandboxLimits {
             file_bytes: 1024 * MIB,
             open_files: 1024,
             tmp_bytes: 256 * MIB,
+            processes: 256,
         }
     }
 }
 
 impl SandboxLimits {
     /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
-    /// `_OPEN_FILES` and `_TMP_MB` applied where `get` has them.
+    /// `_OPEN_FILES`, `_TMP_MB` and `_PROCESSES` applied where `get` has them.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut limits = Self::default();
         for (name, field, unit) in [
@@ -81,6 +89,7 @@ impl SandboxLimits {
             ("SWITCHBOARD_SANDBOX_FILE_MB", &mut limits.file_bytes, MIB),
             ("SWITCHBOARD_SANDBOX_OPEN_FILES", &mut limits.open_files, 1),
             ("SWITCHBOARD_SANDBOX_TMP_MB", &mut limits.tmp_bytes, MIB),
+            ("SWITCHBOARD_SANDBOX_PROCESSES", &mut limits.processes, 1),
         ] {
             if let Some(value) = get(name) {
                 *field = value
@@ -126,6 +135,8 @@ pub struct Sandbox {
     pub network: bool,
     pub tool_runner: PathBuf,
     pub limits: SandboxLimits,
+    /// Where each call gets its control group; `None`: rlimits only.
+    pub cgroups: Option<std::sync::Arc<Cgroups>>,
 }
 
 impl Sandbox {
@@ -145,7 +156,14 @@ impl Sandbox {
         }
     }
 
-    fn command(&self, with_tool_runner: bool) -> Command {
+    /// The bubblewrap command of one call, and the control group its processes run in.
+    fn command(&self, with_tool_runner: bool) -> Result<(Command, Option<CallGroup>), ToolOutput> {
+        let group = match &self.cgroups {
+            Some(cgroups) => Some(cgroups.group(&self.limits).map_err(|error| {
+                ToolOutput::error(format!("The sandbox's control group could not be made: {error}"))
+            })?),
+            None => None,
+        };
         let mut command = Command::new("bwrap");
         command.args(["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
         if self.network {
@@ -186,12 +204,18 @@ impl Sandbox {
         }
         command.kill_on_drop(true);
         let limits = self.limits;
-        // SAFETY: runs in the child between fork and exec; it only makes setrlimit system calls,
-        // which are async-signal-safe, and allocates nothing.
+        let procs = group.as_ref().map(CallGroup::joiner);
+        // SAFETY: runs in the child between fork and exec; it only makes setrlimit, open, write
+        // and close system calls, which are async-signal-safe, and allocates nothing.
         unsafe {
-            command.pre_exec(move || limit(&limits));
+            command.pre_exec(move || {
+                if let Some(procs) = &procs {
+                    procs.join()?;
+                }
+                limit(&limits)
+            });
         }
-        command
+        Ok((command, group))
     }
 
     async fn bash(&self, input: &Value) -> ToolOutput {
@@ -209,7 +233,10 @@ impl Sandbox {
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_BASH_TIMEOUT_MS)
             .clamp(1, MAX_BASH_TIMEOUT_MS);
-        let mut command = self.command(false);
+        let (mut command, group) = match self.command(false) {
+            Ok(made) => made,
+            Err(output) => return output,
+        };
         command.arg("--").arg("/bin/bash").arg("-c").arg(format!("exec 2>&1\n{command_text}"));
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = match command.spawn() {
@@ -222,7 +249,10 @@ impl Sandbox {
             let status = child.wait().await;
             (output, status)
         };
-        match tokio::time::timeout(Duration::from_millis(timeout_ms), run).await {
+        let ran = tokio::time::timeout(Duration::from_millis(timeout_ms), run).await;
+        let stopped = group.as_ref().and_then(|g| g.report(&self.limits));
+        drop(group);
+        let mut output = match ran {
             Ok((output, Ok(status))) => {
                 let mut text = output;
                 let code = status.code();
@@ -251,11 +281,23 @@ impl Sandbox {
             Err(_) => ToolOutput::error(format!(
                 "The command did not finish within {timeout_ms} ms and was stopped. Set timeout_ms (up to {MAX_BASH_TIMEOUT_MS}) for longer commands."
             )),
+        };
+        // What the limits stopped makes the call an error, whatever the shell's exit code.
+        if let Some(stopped) = stopped {
+            if !output.text.is_empty() && !output.text.ends_with('\n') {
+                output.text.push('\n');
+            }
+            output.text.push_str(&stopped);
+            output.is_error = true;
         }
+        output
     }
 
     async fn file_tool(&self, name: &str, input: &Value) -> ToolOutput {
-        let mut command = self.command(true);
+        let (mut command, _group) = match self.command(true) {
+            Ok(made) => made,
+            Err(output) => return output,
+        };
         command.arg("--").arg(TOOL_PATH_IN_SANDBOX).arg("sandbox-tool").arg(name);
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = match command.spawn() {

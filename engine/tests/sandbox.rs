@@ -91,8 +91,15 @@ async fn limited_networking_means_no_network_and_outputs_become_files() {
 /// Each abuse ends as a clear tool error and the session goes on. Before the limits (stop 27):
 /// `read` of `/dev/zero` grew the tool's memory without end, a large write filled the host's
 /// disk, `/tmp` was a tmpfs of half the host's memory, and a busy loop ran until the bash timeout.
+/// Before the control groups (stop 28): a fork bomb ran as root, whom `RLIMIT_NPROC` does not
+/// stop, until the host had no pids left; and four processes of 200 MiB each passed a 512 MiB
+/// limit that only held each of them (`RLIMIT_AS`), not all together.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() {
+    // Never a fork bomb on a host that cannot stop it.
+    if let Err(why) = engine::sandbox::cgroups::Cgroups::detect() {
+        panic!("this machine gives the engine no control groups, so its sandbox cannot limit processes: {why}");
+    }
     let mut config = config(temp_dir());
     const MIB: u64 = 1024 * 1024;
     config.sandbox_limits = engine::SandboxLimits {
@@ -101,6 +108,7 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         file_bytes: 64 * MIB,
         open_files: 256,
         tmp_bytes: 8 * MIB,
+        processes: 64,
     };
     let engine = spawn_engine(config).await;
     let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 60_000 } });
@@ -116,12 +124,14 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         bash("head -c 20M /dev/zero > /tmp/fill"),
         bash("python3 -c 'bytearray(1 << 30)'"),
         bash("while :; do :; done"),
+        bash(":(){ :|:& };:; sleep 3"),
+        bash("for i in 1 2 3 4; do python3 -c 'b = bytearray(200 << 20); import time; time.sleep(3)' & done; wait; echo waited"),
         bash("echo still here"),
     ]);
     let session = engine.scripted_session(json!([turn]), "limited").await;
     engine.say(&session, "misbehave").await;
     let results = tool_results(&engine.wait_idle(&session, 1).await);
-    assert_eq!(results.len(), 12, "{results:#?}");
+    assert_eq!(results.len(), 14, "{results:#?}");
     let failed = |i: usize, words: &str| {
         assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
         assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
@@ -144,7 +154,9 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
     failed(9, "MemoryError");
     // Stopped at 2 s of CPU, long before the 60 s timeout.
     failed(10, "CPU time limit of 2 s");
-    assert_eq!(results[11], (false, "still here\n".to_owned()));
+    failed(11, "were refused: the sandbox runs at most 64 processes at once");
+    failed(12, "killed at the sandbox's memory limit of 512 MiB");
+    assert_eq!(results[13], (false, "still here\n".to_owned()));
     // The engine still serves.
     let status = engine.get(&format!("/v1/sessions/{session}")).await;
     assert_eq!(status["status"], "idle", "{status}");

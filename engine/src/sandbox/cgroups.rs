@@ -1,0 +1,317 @@
+//! Control groups for tool calls: every call's processes together may run at most
+//! [`SandboxLimits::processes`] processes (a fork bomb stops there) and use at most
+//! [`SandboxLimits::memory_bytes`] of memory (the kernel's OOM killer ends the call's biggest
+//! process past it).
+//!
+//! Detected at start ([`Cgroups::detect`]): the unified hierarchy (cgroup v2) when its `pids` and
+//! `memory` controllers can be enabled below the engine's own group, else the legacy hierarchies
+//! (cgroup v1) of those controllers when the engine may make groups in them. Each call gets a
+//! group of its own under `switchboard-sandbox/` in the engine's group, joined by the call's first
+//! process before bubblewrap starts, and removed when the call ends. Without either, the rlimits
+//! alone apply, and the engine says so at start.
+
+use std::{
+    ffi::CString,
+    io,
+    os::unix::ffi::OsStrExt,
+    path::{Path, PathBuf},
+};
+
+use super::SandboxLimits;
+
+/// The directory made under the engine's own group for its calls' groups.
+const PARENT: &str = "switchboard-sandbox";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+/// Where calls' groups are made.
+#[derive(Debug, Clone)]
+pub struct Cgroups {
+    version: Version,
+    /// v2: one directory for both controllers; v1: the `pids` one, then the `memory` one.
+    parents: Vec<PathBuf>,
+}
+
+impl Cgroups {
+    /// The control groups this machine lets the engine use, or why there are none; looked for
+    /// once per process.
+    pub fn detect() -> Result<Self, String> {
+        static FOUND: std::sync::OnceLock<Result<Cgroups, String>> = std::sync::OnceLock::new();
+        FOUND.get_or_init(Self::look).clone()
+    }
+
+    fn look() -> Result<Self, String> {
+        let mounts =
+            std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("no /proc/self/mountinfo: {e}"))?;
+        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("no /proc/self/cgroup: {e}"))?;
+        let v2 = v2(&mounts, &own);
+        let v2_error = match v2 {
+            Ok(found) => return Ok(found),
+            Err(error) => error,
+        };
+        v1(&mounts, &own).map_err(|v1_error| format!("cgroup v2: {v2_error}; cgroup v1: {v1_error}"))
+    }
+
+    /// Which hierarchy, in words for the log.
+    pub fn describe(&self) -> String {
+        match self.version {
+            Version::V2 => format!("cgroup v2 ({})", self.parents[0].display()),
+            Version::V1 => format!("cgroup v1 ({} and {})", self.parents[0].display(), self.parents[1].display()),
+        }
+    }
+
+    /// A new group for one call, with `limits` set.
+    pub fn group(&self, limits: &SandboxLimits) -> io::Result<CallGroup> {
+        let name = format!("call-{}-{:016x}", std::process::id(), rand::random::<u64>());
+        let dirs: Vec<PathBuf> = self.parents.iter().map(|p| p.join(&name)).collect();
+        let mut group = CallGroup { version: self.version, dirs: Vec::new(), procs: Vec::new() };
+        for dir in dirs {
+            std::fs::create_dir(&dir)?;
+            group.dirs.push(dir.clone());
+            let procs = CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
+                .map_err(|_| io::Error::other("a cgroup path with a NUL byte"))?;
+            group.procs.push(procs);
+        }
+        let processes = limits.processes.to_string();
+        let memory = limits.memory_bytes.to_string();
+        match self.version {
+            Version::V2 => {
+                let dir = &group.dirs[0];
+                std::fs::write(dir.join("pids.max"), &processes)?;
+                std::fs::write(dir.join("memory.max"), &memory)?;
+                // Swap would let a call use more memory than the limit says.
+                let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+            }
+            Version::V1 => {
+                std::fs::write(group.dirs[0].join("pids.max"), &processes)?;
+                let memory_dir = &group.dirs[1];
+                std::fs::write(memory_dir.join("memory.limit_in_bytes"), &memory)?;
+                let _ = std::fs::write(memory_dir.join("memory.memsw.limit_in_bytes"), &memory);
+            }
+        }
+        Ok(group)
+    }
+}
+
+/// One call's group; removed when dropped (any process left in it is killed first).
+#[derive(Debug)]
+pub struct CallGroup {
+    version: Version,
+    dirs: Vec<PathBuf>,
+    /// The `cgroup.procs` file of each directory, ready for the child to write to.
+    procs: Vec<CString>,
+}
+
+impl CallGroup {
+    /// What the call's first process needs to join the group, made before the fork.
+    pub fn joiner(&self) -> Joiner {
+        Joiner { procs: self.procs.clone() }
+    }
+}
+
+/// The `cgroup.procs` files of a call's group, for its first process to write itself into.
+#[derive(Debug, Clone)]
+pub struct Joiner {
+    procs: Vec<CString>,
+}
+
+impl Joiner {
+    /// Moves the calling process into the group. Runs in the child between fork and exec: it
+    /// makes only `getpid`, `open`, `write` and `close` system calls, on memory made before the
+    /// fork.
+    pub fn join(&self) -> io::Result<()> {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = pid as u64;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for path in &self.procs {
+            // SAFETY: a valid NUL-terminated path, and a buffer with `len - at` bytes from `at`.
+            unsafe {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let written = libc::write(fd, digits[at..].as_ptr().cast(), digits.len() - at);
+                libc::close(fd);
+                if written < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CallGroup {
+    /// What the limits stopped during the call, in words for its tool result: forks refused at
+    /// the process limit, processes the OOM killer ended at the memory limit.
+    pub fn report(&self, limits: &SandboxLimits) -> Option<String> {
+        let (pids_dir, memory_dir) = match self.version {
+            Version::V2 => (&self.dirs[0], &self.dirs[0]),
+            Version::V1 => (&self.dirs[0], &self.dirs[1]),
+        };
+        let count = |file: &Path, key: &str| -> u64 {
+            std::fs::read_to_string(file)
+                .ok()
+                .and_then(|text| {
+                    text.lines().find_map(|line| line.strip_prefix(key).and_then(|n| n.trim().parse().ok()))
+                })
+                .unwrap_or(0)
+        };
+        let refused = count(&pids_dir.join("pids.events"), "max ");
+        let killed = match self.version {
+            Version::V2 => count(&memory_dir.join("memory.events"), "oom_kill "),
+            Version::V1 => count(&memory_dir.join("memory.oom_control"), "oom_kill "),
+        };
+        let mut notes = Vec::new();
+        if refused > 0 {
+            notes.push(format!(
+                "{refused} new process(es) were refused: the sandbox runs at most {} processes at once",
+                limits.processes
+            ));
+        }
+        if killed > 0 {
+            notes.push(format!(
+                "{killed} process(es) were killed at the sandbox's memory limit of {} MiB",
+                limits.memory_bytes / (1024 * 1024)
+            ));
+        }
+        (!notes.is_empty()).then(|| format!("[{}]", notes.join("; ")))
+    }
+}
+
+impl Drop for CallGroup {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            for _ in 0..50 {
+                // A process left behind (the call timed out) is killed; the group goes once empty.
+                if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                    for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+                        // SAFETY: a plain system call; the pid is one the kernel listed in the group.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// The mount point of a hierarchy in `/proc/self/mountinfo`: of type `fstype`, and for v1 with
+/// `controller` among its options.
+fn mount_point<'a>(mounts: &'a str, fstype: &str, controller: Option<&str>) -> Option<&'a str> {
+    mounts.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        let mut after = after.split(' ');
+        if after.next()? != fstype {
+            return None;
+        }
+        let options = after.nth(1).unwrap_or_default();
+        if let Some(controller) = controller
+            && !options.split(',').any(|o| o == controller)
+        {
+            return None;
+        }
+        before.split(' ').nth(4)
+    })
+}
+
+/// The engine's own group in the hierarchy whose `/proc/self/cgroup` line matches `which`.
+fn own_group(own: &str, which: impl Fn(&str) -> bool) -> Option<&str> {
+    own.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        which(controllers).then_some(path)
+    })
+}
+
+fn v2(mounts: &str, own: &str) -> Result<Cgroups, String> {
+    let mount = mount_point(mounts, "cgroup2", None).ok_or("not mounted")?;
+    let path = own_group(own, str::is_empty).ok_or("the engine's group is not listed")?;
+    let base = Path::new(mount).join(path.trim_start_matches('/'));
+    let available = std::fs::read_to_string(base.join("cgroup.controllers")).unwrap_or_default();
+    for controller in ["pids", "memory"] {
+        if !available.split_whitespace().any(|c| c == controller) {
+            return Err(format!("the {controller} controller is not available in {}", base.display()));
+        }
+    }
+    let parent = base.join(PARENT);
+    prepare(&parent)?;
+    // The engine's own group may hold processes (its own); enabling controllers for its children
+    // is refused then, unless it is the root.
+    std::fs::write(base.join("cgroup.subtree_control"), "+pids +memory")
+        .and_then(|_| std::fs::write(parent.join("cgroup.subtree_control"), "+pids +memory"))
+        .map_err(|e| {
+            format!(
+                "the pids and memory controllers cannot be enabled below {} ({e}); run the engine in a delegated group of its own",
+                base.display()
+            )
+        })?;
+    Ok(Cgroups { version: Version::V2, parents: vec![parent] })
+}
+
+fn v1(mounts: &str, own: &str) -> Result<Cgroups, String> {
+    let mut parents = Vec::new();
+    for controller in ["pids", "memory"] {
+        let mount = mount_point(mounts, "cgroup", Some(controller)).ok_or(format!("no {controller} hierarchy"))?;
+        let path = own_group(own, |c| c.split(',').any(|c| c == controller))
+            .ok_or(format!("the engine's {controller} group is not listed"))?;
+        let parent = Path::new(mount).join(path.trim_start_matches('/')).join(PARENT);
+        prepare(&parent)?;
+        parents.push(parent);
+    }
+    Ok(Cgroups { version: Version::V1, parents })
+}
+
+/// Makes `parent`, and removes the groups that processes no longer running left in it (an engine
+/// that was killed); those of running engines are theirs.
+fn prepare(parent: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(parent).map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name.strip_prefix("call-").and_then(|rest| rest.split('-').next());
+            if let Some(pid) = owner
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_are_found_in_mountinfo_and_the_engines_group_in_proc_cgroup() {
+        let mounts = "\
+35 25 0:30 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+36 25 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 25 0:35 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw";
+        assert_eq!(mount_point(mounts, "cgroup", Some("memory")), Some("/sys/fs/cgroup/memory"));
+        assert_eq!(mount_point(mounts, "cgroup", Some("cpu")), None);
+        assert_eq!(mount_point(mounts, "cgroup2", None), Some("/sys/fs/cgroup/unified"));
+        let own = "8:pids:/\n4:memory:/process_api/abc\n0::/";
+        assert_eq!(own_group(own, |c| c == "memory"), Some("/process_api/abc"));
+        assert_eq!(own_group(own, str::is_empty), Some("/"));
+    }
+}
