@@ -18,6 +18,9 @@ const fakeUpstreamPort = port + 2;
 // A third Switchboard with no accounts at all: the first-run setup journey (tests/team.spec.ts).
 // Its log is a file, where that journey finds the one-time setup link.
 const freshPort = port + 3;
+// The Messages-compatible test server the main Switchboard's embedded engine runs real models
+// against (model-script.json): a current and a retiring model, and a reply to every request.
+const modelPort = port + 4;
 // Workers load this file again and inherit the variable: they read the same log.
 const freshLog =
   process.env.E2E_FRESH_LOG ?? join(mkdtempSync(join(tmpdir(), 'switchboard-e2e-fresh-log-')), 'switchboard.log');
@@ -93,8 +96,16 @@ export default defineConfig({
       SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ANTHROPIC_API_KEY: '',
+      SWITCHBOARD_ENGINE_MODEL_URL: `http://127.0.0.1:${modelPort}`,
       RUST_LOG: 'warn',
     }),
+    {
+      command: `"${binary}" messages-test-server --listen 127.0.0.1:${modelPort} --script end2end/model-script.json`,
+      cwd: root,
+      url: `http://127.0.0.1:${modelPort}/v1/models`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
     {
       command: 'node fake-upstream.mjs',
       url: `http://127.0.0.1:${fakeUpstreamPort}/__health`,

@@ -1,20 +1,22 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, fact, idFromUrl, pageTitle, recordRequests, unique, waitForHydration } from './support';
+import {
+  collectErrors,
+  fact,
+  idFromUrl,
+  openNewAgentForm,
+  pageTitle,
+  recordRequests,
+  unique,
+  waitForHydration,
+} from './support';
 
 const script = JSON.stringify({ turns: [[{ text: 'hi' }]] });
-
-/** Opens the new-agent form, hydrated. */
-async function openNewAgentForm(page: Page): Promise<void> {
-  await page.goto('/agents/new');
-  await expect(page.getByRole('heading', { level: 1, name: 'New agent' })).toBeVisible();
-  await waitForHydration(page);
-}
 
 /** Creates a scripted agent through the form and returns its id, on its detail page. */
 async function createAgent(page: Page, name: string, description = ''): Promise<string> {
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Model', { exact: true }).fill('scripted');
+  await page.getByLabel('Model', { exact: true }).selectOption('scripted');
   if (description) await page.getByLabel('Description', { exact: true }).fill(description);
   await page.getByLabel('System prompt').fill(script);
   await page.getByRole('button', { name: 'Create agent' }).click();
@@ -32,7 +34,7 @@ test('an agent built in the form is the definition the raw JSON shows, and its s
 
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Model', { exact: true }).fill('scripted');
+  await page.getByLabel('Model', { exact: true }).selectOption('scripted');
   await page.getByLabel('Description', { exact: true }).fill('First description');
   await page.getByLabel('System prompt').fill(script);
   await page.getByRole('checkbox', { name: 'Enable web_search' }).uncheck();
@@ -123,7 +125,7 @@ test('invalid raw JSON is named by line and column, and the form keeps what was 
   const saves = recordRequests(page, /\/api\/agents\/(create|update)/);
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Model', { exact: true }).fill('scripted');
+  await page.getByLabel('Model', { exact: true }).selectOption('scripted');
   await page.getByLabel('Description', { exact: true }).fill('Kept across tabs');
 
   await page.getByRole('tab', { name: 'Raw JSON' }).click();
@@ -151,7 +153,7 @@ test('a custom tool whose schema is not an object schema is refused in place and
   const saves = recordRequests(page, /\/api\/agents\/(create|update)/);
   await openNewAgentForm(page);
   await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Model', { exact: true }).fill('scripted');
+  await page.getByLabel('Model', { exact: true }).selectOption('scripted');
   await page.getByRole('button', { name: 'Add a custom tool' }).click();
   const tool = page.getByTestId('custom-tool');
   await tool.getByLabel('Tool name').fill('lookup');
@@ -272,3 +274,4 @@ test('the connection check reports every check as ok', async ({ page }) => {
   }
   expect(errors).toEqual([]);
 });
+

@@ -58,7 +58,7 @@ test('a skill uploaded as a folder gets versions, downloads, and is picked in th
   // Picking it again by its name, as someone who opened the form on its own would.
   await picked.selectOption({ label: `${name} (${skillId})` });
   await page.getByLabel('Name', { exact: true }).fill(unique('Reporter'));
-  await page.getByLabel('Model', { exact: true }).fill('scripted');
+  await page.getByLabel('Model', { exact: true }).selectOption('scripted');
   await page.getByLabel('System prompt').fill(JSON.stringify({ turns: [[{ text: 'hi' }]] }));
   await expect(page.getByTestId('request-preview')).toContainText(`"skill_id": "${skillId}"`);
   await page.getByRole('button', { name: 'Create agent' }).click();

@@ -1,4 +1,4 @@
-import { type Locator, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** The first admin's password on the Switchboards that start with one (playwright.config.ts). */
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -55,4 +55,11 @@ export function recordRequests(page: Page, path: RegExp): string[] {
     if (path.test(new URL(request.url()).pathname)) requests.push(`${request.method()} ${request.url()}`);
   });
   return requests;
+}
+
+/** Opens the new-agent form, hydrated. */
+export async function openNewAgentForm(page: Page): Promise<void> {
+  await page.goto('/agents/new');
+  await expect(page.getByRole('heading', { level: 1, name: 'New agent' })).toBeVisible();
+  await waitForHydration(page);
 }

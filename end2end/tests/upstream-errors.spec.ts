@@ -88,6 +88,8 @@ test('a save the upstream refuses is explained in place and the form keeps what 
   await waitForHydration(page);
   const name = unique('Kept');
   await page.getByLabel('Name', { exact: true }).fill(name);
+  // The models could not be listed: the form says so and takes a typed model id.
+  await expect(page.getByText(/The models could not be listed .*; type a model id\./)).toBeVisible();
   await page.getByLabel('Model', { exact: true }).fill('scripted');
   await page.getByLabel('System prompt').fill('Be brief.');
   await page.getByRole('button', { name: 'Create agent' }).click();

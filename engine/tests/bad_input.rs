@@ -88,6 +88,9 @@ async fn random_bodies_on_every_endpoint_never_cause_a_server_error() {
         format!("/v1/sessions/{session}/threads?statuses[]=asleep&limit=0"),
         format!("/v1/sessions/{session}/threads/{thread}/events?page=page_q1"),
         format!("/v1/sessions/{session}/threads/{thread}/stream?event_deltas[]=session.error"),
+        "/v1/models?limit=0".to_owned(),
+        "/v1/models?after_id=claude-nowhere".to_owned(),
+        "/v1/models?after_id=scripted&before_id=scripted".to_owned(),
     ];
     for path in &queries {
         let response = tokio::time::timeout(Duration::from_secs(10), engine.request(Method::GET, path).send())

@@ -24,7 +24,7 @@ async fn engine_with(server: &TestServer, max_retries: u32) -> TestEngine {
 }
 
 async fn server(models: Option<Vec<Value>>) -> TestServer {
-    TestServer::start(Script { replies: Vec::new(), models }).await.unwrap()
+    TestServer::start(Script { models, ..Script::default() }).await.unwrap()
 }
 
 /// A session of an agent on `model` with the built-in toolset (`tools` added to it).

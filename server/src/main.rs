@@ -11,9 +11,11 @@ async fn main() -> std::process::ExitCode {
             telemetry::init();
             return engine::cli::serve(&args[1..], shutdown_signal()).await;
         }
+        // A Messages-compatible server answering from a script, for tests and demos without a key.
+        Some("messages-test-server") => return engine::model::test_server::main(&args[1..]).await,
         Some(other) if other != "serve" => {
             eprintln!(
-                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine"
+                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
             );
             return std::process::ExitCode::from(2);
         }

@@ -339,6 +339,21 @@ mod tests {
     }
 
     #[test]
+    fn the_engines_model_key_never_shows_in_debug_output() {
+        let s = settings(&[
+            ("SWITCHBOARD_ENGINE_MODEL_KEY", "model-key-distinctive-456"),
+            ("SWITCHBOARD_ENGINE_MODEL_URL", "http://127.0.0.1:8080/"),
+        ])
+        .unwrap();
+        assert!(s.model.has_key());
+        assert_eq!(s.model.url, "http://127.0.0.1:8080");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("distinctive"), "{printed}");
+        let refused = settings(&[("SWITCHBOARD_ENGINE_MODEL_URL", "api.anthropic.com")]).unwrap_err();
+        assert!(refused.to_string().contains("must be an http:// or https:// URL"), "{refused}");
+    }
+
+    #[test]
     fn the_key_never_shows_in_debug_output() {
         let s = settings(&[("ANTHROPIC_API_KEY", "test-key-distinctive-123")]).unwrap();
         let printed = format!("{s:?}");

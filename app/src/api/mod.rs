@@ -15,6 +15,7 @@ pub mod files;
 pub mod inbox;
 pub mod live;
 pub mod memory;
+pub mod models;
 pub mod sessions;
 pub mod settings;
 pub mod skills;
@@ -176,6 +177,9 @@ pub(crate) mod server {
         pub version: Option<u64>,
         #[serde(default)]
         pub archived_at: Option<String>,
+        /// An agent's model (`{id, …}`).
+        #[serde(default)]
+        pub model: Option<Value>,
     }
 
     /// Makes an update body clear what the form removed: an update keeps what it leaves out and

@@ -113,6 +113,9 @@ impl SessionView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionChoices {
     pub agents: Vec<Choice>,
+    /// For each agent whose model is deprecated or retiring: what to tell the person starting a
+    /// session with it.
+    pub model_warnings: Vec<String>,
     pub environments: Vec<Choice>,
     pub files: Vec<Choice>,
     pub vaults: Vec<Choice>,
@@ -128,19 +131,33 @@ pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
     use super::server::Listed;
 
     let live = || vec![("include_archived".to_owned(), "false".to_owned())];
-    let (agents, environments, files, vaults, stores) = futures::join!(
+    let (agents, environments, files, vaults, stores, models) = futures::join!(
         walk::<Listed>("/v1/agents", "Listing agents", live(), MAX_CHOICES),
         walk::<Listed>("/v1/environments", "Listing environments", live(), MAX_CHOICES),
         walk::<Listed>("/v1/files", "Listing files", vec![], 100),
         walk::<Listed>("/v1/vaults", "Listing vaults", live(), MAX_CHOICES),
         walk::<Listed>("/v1/memory_stores", "Listing memory stores", live(), MAX_CHOICES),
+        super::models::list_models(),
     );
     let named = |items: Vec<Listed>| items.into_iter().map(|l| Choice { id: l.id, label: l.name }).collect();
+    // Without the model list there is nothing to warn of; the session starts as it would.
+    let models = models.unwrap_or_default();
+    let mut model_warnings = Vec::new();
+    let agents = agents?
+        .into_iter()
+        .map(|a| {
+            let model = a.model.as_ref().and_then(|m| m["id"].as_str().or(m.as_str())).unwrap_or_default();
+            let mut label = format!("{} (latest: v{})", a.name, a.version.unwrap_or(0));
+            if let Some(warning) = super::models::find(&models, model).and_then(super::models::ModelChoice::warning) {
+                label.push_str(&format!(" — its model is {warning}"));
+                model_warnings.push(format!("{} uses {model}, which is {warning}.", a.name));
+            }
+            Choice { label, id: a.id }
+        })
+        .collect();
     Ok(SessionChoices {
-        agents: agents?
-            .into_iter()
-            .map(|a| Choice { label: format!("{} (latest: v{})", a.name, a.version.unwrap_or(0)), id: a.id })
-            .collect(),
+        agents,
+        model_warnings,
         environments: named(environments?),
         files: named(files.unwrap_or_default()),
         vaults: named(vaults.unwrap_or_default()),
@@ -367,6 +384,21 @@ pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> 
         .await
         .map(|s| SessionView::of(&s))
         .map_err(|e| AppError::upstream("Starting the session", e))
+}
+
+/// Raises, lowers or (with nothing typed) removes a session's budget. The API refuses a budget
+/// at or below what the session already spent (`budget_not_raised`), and a budget on a session
+/// created without one (`budget_create_only`); either is said in place.
+#[access(Operator)]
+#[server(endpoint = "sessions/budget", output = JsonResponse)]
+pub async fn set_session_budget(session_id: String, budget_usd: String) -> Result<SessionView, AppError> {
+    let id = segment(&session_id)?;
+    let budget = crate::drafts::budget_from_dollars(&budget_usd, "budget_usd")?;
+    upstream()?
+        .post(&format!("/v1/sessions/{id}"), &serde_json::json!({ "budget": budget }))
+        .await
+        .map(|s| SessionView::of(&s))
+        .map_err(|e| AppError::upstream("Changing the budget", e))
 }
 
 #[access(Admin)]

@@ -100,9 +100,11 @@ impl BuiltinToolset {
 }
 
 impl AgentDraft {
-    /// What the "New agent" form starts with.
+    /// What the "New agent" form starts with; its page sets the model to a current one of the
+    /// upstream's ([`crate::api::models::default_model`]), and leaves it empty, to be typed,
+    /// when the models cannot be listed.
     pub fn new_agent() -> Self {
-        Self { model: "claude-sonnet-4-5".to_owned(), builtin: Some(BuiltinToolset::all_enabled()), ..Self::default() }
+        Self { builtin: Some(BuiltinToolset::all_enabled()), ..Self::default() }
     }
 
     /// The request body: `POST /v1/agents`, or the fields of `POST /v1/agents/{id}`.
@@ -470,9 +472,11 @@ mod tests {
     fn a_new_agent_becomes_the_minimal_request_with_every_tool_on() {
         let mut draft = AgentDraft::new_agent();
         draft.name = "Reviewer".into();
+        assert_eq!(draft.to_request().unwrap_err().field, "model", "no model until one is chosen");
+        draft.model = "claude-opus-5".into();
         let body = draft.to_request().unwrap();
         assert_eq!(body["name"], "Reviewer");
-        assert_eq!(body["model"], "claude-sonnet-4-5");
+        assert_eq!(body["model"], "claude-opus-5");
         assert_eq!(body["tools"][0]["type"], "agent_toolset_20260401");
         assert!(
             body["tools"][0].get("configs").is_none(),
@@ -513,6 +517,7 @@ mod tests {
     fn a_custom_tool_schema_must_be_an_object_schema() {
         let mut draft = AgentDraft::new_agent();
         draft.name = "x".into();
+        draft.model = "scripted".into();
         draft.custom_tools.push(CustomToolDraft {
             name: "t".into(),
             description: "d".into(),
@@ -531,6 +536,7 @@ mod tests {
     fn metadata_over_the_api_limits_is_refused_before_sending() {
         let mut draft = AgentDraft::new_agent();
         draft.name = "x".into();
+        draft.model = "scripted".into();
         draft.metadata = (0..17).map(|i| (format!("k{i}"), "v".into())).collect();
         assert!(draft.to_request().unwrap_err().message.contains("16"));
         draft.metadata = vec![("k".into(), "v".repeat(513))];

@@ -643,6 +643,7 @@ impl Model {
                 Some("end_turn") => "Idle: the agent finished its turn".to_owned(),
                 Some("requires_action") => "Idle: waiting on calls that are not shown yet".to_owned(),
                 Some("retries_exhausted") => "Idle: the turn failed after retries; send a new message".to_owned(),
+                Some("budget_reached") => "Idle: the session spent its budget; raise or remove it to go on".to_owned(),
                 Some(other) => format!("Idle ({})", other.replace('_', " ")),
                 None => "Idle".to_owned(),
             },

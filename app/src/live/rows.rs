@@ -150,6 +150,9 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
                     format!("Idle: waiting on {n} call{}.", if n == 1 { "" } else { "s" })
                 }
                 "retries_exhausted" => "Idle: the turn failed after retries.".to_owned(),
+                "budget_reached" => {
+                    "Idle: the session spent its budget. Raise or remove the budget to send more.".to_owned()
+                }
                 other => format!("Idle: {}.", other.replace('_', " ")),
             };
             view! { <p class="marker">{words}</p> }.into_any()
@@ -191,6 +194,7 @@ fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Se
                 "end_turn" => "finished its turn".to_owned(),
                 "requires_action" => "waits for a decision".to_owned(),
                 "retries_exhausted" => "failed after retries".to_owned(),
+                "budget_reached" => "stopped: the session spent its budget".to_owned(),
                 other => other.replace('_', " "),
             };
             marker("thread", format!("{} is idle: it {words}.", str_of("agent_name")))

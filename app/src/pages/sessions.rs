@@ -13,7 +13,7 @@ use crate::{
         agents::list_agent_choices,
         sessions::{
             ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionView,
-            get_session, list_session_choices, list_sessions,
+            SetSessionBudget, get_session, list_session_choices, list_sessions,
         },
     },
     components::{
@@ -162,7 +162,7 @@ pub fn SessionNew() -> impl IntoView {
         </header>
         <Suspense fallback=|| view! { <Loading what="agents and environments" /> }>
             {move || Suspend::new(async move {
-                let SessionChoices { agents, environments: envs, files, vaults, memory_stores } = match choices.await {
+                let SessionChoices { agents, model_warnings, environments: envs, files, vaults, memory_stores } = match choices.await {
                     Ok(c) => c,
                     Err(error) => return view! { <Failure error /> }.into_any(),
                 };
@@ -177,6 +177,12 @@ pub fn SessionNew() -> impl IntoView {
                 let preset: Vec<String> = Some(preset_file()).filter(|f| !f.is_empty()).into_iter().collect();
                 view! {
                     <ActionForm action=create attr:class="panel editor">
+                        {(!model_warnings.is_empty()).then(|| view! {
+                            <div class="notice warning" role="status" data-testid="model-warnings">
+                                <p>"Some agents run on models that are going away; their sessions fail once the model retires. Move them to a current model on their page."</p>
+                                <ul>{model_warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+                            </div>
+                        })}
                         <div class="fields">
                             <label>"Agent "
                                 <select name="form[agent_id]" required>
@@ -226,13 +232,16 @@ pub fn SessionDetail() -> impl IntoView {
     let delete = ServerAction::<DeleteSession>::new();
     let mount = ServerAction::<MountFile>::new();
     let unmount = ServerAction::<RemoveResource>::new();
+    let set_budget = ServerAction::<SetSessionBudget>::new();
     let archive_done = crate::actions::successes(archive);
     let mount_done = crate::actions::successes(mount);
     let unmount_done = crate::actions::successes(unmount);
+    let budget_done = crate::actions::successes(set_budget);
     let session = Resource::new(
-        move || (id(), archive_done.get(), mount_done.get(), unmount_done.get()),
+        move || (id(), archive_done.get(), mount_done.get(), unmount_done.get(), budget_done.get()),
         |(id, ..)| get_session(id),
     );
+    let budget_error = Signal::derive(move || set_budget.value().get().and_then(Result::err));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
@@ -256,7 +265,7 @@ pub fn SessionDetail() -> impl IntoView {
                 let status = row.status.clone();
                 let title = row.title.clone().unwrap_or_else(|| row.id.clone());
                 let archived = row.archived;
-                let (a_id, d_id, m_id) = (row.id.clone(), row.id.clone(), row.id.clone());
+                let (a_id, d_id, m_id, b_id) = (row.id.clone(), row.id.clone(), row.id.clone(), row.id.clone());
                 let env_href = format!("/environments/{environment_id}");
                 let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
                 let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
@@ -284,9 +293,19 @@ pub fn SessionDetail() -> impl IntoView {
                             <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
                             <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(input_tokens), format::count(output_tokens))}</dd>
                             <dt>"Cost"</dt><dd>{session_cost}</dd>
-                            {budget.map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
+                            {budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
                             {(!vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{vault_ids.join(", ")}</dd> })}
                         </dl>
+                        // A budget can be raised or removed (the session then takes new work
+                        // again once it spent it), not added to a session started without one.
+                        {budget.is_some().then(|| view! {
+                            <ActionForm action=set_budget attr:class="inline-form" attr:data-testid="budget-form">
+                                <input type="hidden" name="session_id" value=b_id />
+                                <label>"New budget in US dollars (empty removes it) " <input name="budget_usd" inputmode="decimal" placeholder="e.g. 10.00" /></label>
+                                " " <button type="submit" class="button" disabled=move || set_budget.pending().get()>"Set the budget"</button>
+                            </ActionForm>
+                            <InlineError error=budget_error />
+                        })}
                     </section>
                     <section class="panel" aria-labelledby="resources">
                         <h2 id="resources">"Mounted files"</h2>

@@ -14,6 +14,8 @@ use crate::script::SCRIPTED_MODEL;
 
 /// How long a read list is kept.
 const FRESH: Duration = Duration::from_secs(300);
+/// How long the engine does without a list it could not read before it tries again.
+const RETRY: Duration = Duration::from_secs(30);
 /// How long a read of the list may take before the engine does without it.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -50,7 +52,7 @@ impl Catalog {
     pub async fn endpoint_models(&self, endpoint: &ModelEndpoint) -> Models {
         let mut read = self.read.lock().await;
         if let Some((at, models)) = &*read
-            && at.elapsed() < FRESH
+            && at.elapsed() < if models.is_some() { FRESH } else { RETRY }
         {
             return models.clone();
         }

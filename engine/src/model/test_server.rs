@@ -35,6 +35,9 @@ pub struct Script {
     /// `GET /v1/models` answers 404 when this is absent, as an endpoint without a model list.
     #[serde(default)]
     pub models: Option<Vec<Value>>,
+    /// The answer to every request once `replies` have run out.
+    #[serde(default)]
+    pub repeat: Option<Scripted>,
 }
 
 /// One answer to a `POST /v1/messages`.
@@ -129,8 +132,12 @@ impl TestServer {
 
     /// Starts a server on `address`.
     pub async fn serve(script: Script, address: SocketAddr) -> std::io::Result<Self> {
-        let inner =
-            Arc::new(Mutex::new(Inner { replies: script.replies.into(), models: script.models, ..Inner::default() }));
+        let inner = Arc::new(Mutex::new(Inner {
+            replies: script.replies.into(),
+            models: script.models,
+            repeat: script.repeat,
+            ..Inner::default()
+        }));
         let listener = tokio::net::TcpListener::bind(address).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let router = Router::new()

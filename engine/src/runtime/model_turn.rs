@@ -43,6 +43,8 @@ const MAX_TOKENS_CAP: u64 = 32_000;
 /// How a request ended, once retries are done.
 enum Requested {
     Reply(Reply),
+    /// The conversation is longer than the model's context window.
+    TooLong,
     /// The turn cannot go on: it ended this way.
     Over(Played),
 }
@@ -68,7 +70,7 @@ impl Actor {
             let request = self.messages_request(thread, &model).await?;
             let reply = match self.request(thread, &request).await? {
                 Requested::Reply(reply) => reply,
-                Requested::Over(Played::Ended(reason)) if reason["type"] == "context_too_long" => {
+                Requested::TooLong => {
                     if compacted || !self.compact(thread, &model).await? {
                         let message = "The conversation no longer fits the model's context window, even compacted. Start a new session to go on.";
                         return self.script_fault(thread, "compaction_limit_reached_error", message).await;
@@ -224,7 +226,7 @@ impl Actor {
             };
             self.end_span(thread, &start, &new_id("sevt"), &model, &Usage::default(), true, None).await?;
             if let Failure::TooLong { .. } = failure {
-                return Ok(Requested::Over(Played::Ended(json!({ "type": "context_too_long" }))));
+                return Ok(Requested::TooLong);
             }
             let retrying = failure.retryable() && attempt < endpoint.max_retries;
             let status = if retrying { "retrying" } else { "exhausted" };
@@ -254,13 +256,7 @@ impl Actor {
         reply: &mut Reply,
         ids: &HashMap<usize, String>,
     ) -> ApiResult<String> {
-        let custom: Vec<&str> = thread.agent["tools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["type"] == "custom")
-            .filter_map(|t| t["name"].as_str())
-            .collect();
+        let custom = custom_tools(&thread.agent);
         for (index, block) in reply.content.iter_mut().enumerate() {
             let id = ids.get(&index).cloned().unwrap_or_else(|| new_id("sevt"));
             match block["type"].as_str() {
@@ -308,13 +304,7 @@ impl Actor {
 
     /// The calls of a reply, with their permissions, as its events said.
     async fn reply_calls(&self, thread: &Thread, reply: &Reply) -> ApiResult<Vec<Call>> {
-        let custom: Vec<&str> = thread.agent["tools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["type"] == "custom")
-            .filter_map(|t| t["name"].as_str())
-            .collect();
+        let custom = custom_tools(&thread.agent);
         let mut calls = Vec::new();
         for block in reply.content.iter().filter(|b| b["type"] == "tool_use") {
             let name = block["name"].as_str().unwrap_or_default().to_owned();
@@ -412,6 +402,17 @@ impl Actor {
         self.emit_in(thread, json!({ "type": types::AGENT_THREAD_CONTEXT_COMPACTED, "id": id })).await?;
         Ok(true)
     }
+}
+
+/// The names of an agent's custom tools.
+fn custom_tools(agent: &Value) -> Vec<&str> {
+    agent["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["type"] == "custom")
+        .filter_map(|t| t["name"].as_str())
+        .collect()
 }
 
 /// A user message's content as Messages API blocks: text as it is; images and documents with a

@@ -6,7 +6,10 @@ use leptos_router::{
 };
 
 use crate::{
-    api::agents::{AgentView, ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
+    api::{
+        agents::{AgentView, ArchiveAgent, agent_version_diff, get_agent, list_agent_versions},
+        models::{ModelChoice, find, list_models},
+    },
     components::{
         confirm::Confirm,
         diff::Diff,
@@ -48,14 +51,18 @@ pub fn AgentDetail() -> impl IntoView {
         },
     );
     let archive_error = Signal::derive(move || archive.value().get().and_then(Result::err));
+    // For a warning when the agent's model is deprecated or retiring; without the list, none.
+    let models = Resource::new(|| (), |_| list_models());
 
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
-                let AgentView { row: agent, description, system, mcp_servers, skills, json } = match agent.await {
+                let (agent, models) = (agent.await, models.await.unwrap_or_default());
+                let AgentView { row: agent, description, system, mcp_servers, skills, json } = match agent {
                     Ok(view) => view,
                     Err(error) => return view! { <MissingPage what="Agent" heading="Agent" error back=("/agents", "Back to the agents") /> }.into_any(),
                 };
+                let model_warning = find(&models, &agent.model).and_then(ModelChoice::warning);
                 let edit = format!("/agents/{}/edit", agent.id);
                 let archived = agent.archived;
                 let is_old = version().is_some();
@@ -81,6 +88,13 @@ pub fn AgentDetail() -> impl IntoView {
                         </div>
                         <InlineError error=archive_error />
                     </header>
+                    {model_warning.map(|warning| view! {
+                        <p class="notice warning" role="status" data-testid="model-warning">
+                            {format!("This agent's model, {}, is {warning}. Its sessions fail once the model retires: ", agent.model)}
+                            {(!archived && !is_old).then(|| view! { <A href=format!("/agents/{}/edit", agent.id)>"move it to a current model"</A> })}
+                            "."
+                        </p>
+                    })}
                     {is_old.then(|| view! {
                         <p class="notice">{format!("You are looking at version {}. ", agent.version)}<A href=format!("/agents/{}", agent.id)>"See the current version"</A></p>
                     })}

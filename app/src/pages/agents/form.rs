@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::{
     api::{
         agents::{CreateAgent, UpdateAgent, get_agent_definition},
+        models::{ModelChoice, default_model, find, list_models},
         skills::{SkillChoice, list_skill_choices},
     },
     components::feedback::{Failure, InlineError, Loading, MissingPage},
@@ -31,18 +32,22 @@ pub fn AgentNew() -> impl IntoView {
         let kind = if id.starts_with("skill_") { "custom" } else { "anthropic" };
         initial.skills.push(SkillDraft { kind: kind.into(), skill_id: id, ..Default::default() });
     }
-    let library = skill_library();
+    let (skills, models) = library();
     view! {
         <Title text="New agent" />
         <header class="page-header">
             <p class="crumbs"><A href="/agents">"Agents"</A></p>
             <h1>"New agent"</h1>
         </header>
-        <Suspense fallback=|| view! { <Loading what="the skill library" /> }>
+        <Suspense fallback=|| view! { <Loading what="the models and the skill library" /> }>
             {move || {
-                let initial = initial.clone();
+                let mut initial = initial.clone();
                 Suspend::new(async move {
-                    let library = library.await;
+                    let library = Library { skills: skills.await, models: models.await };
+                    // A new agent starts on a current model of the upstream's.
+                    if let Some(model) = library.models.as_deref().ok().and_then(default_model) {
+                        initial.model = model.to_owned();
+                    }
                     view! { <AgentEditor initial agent_id=None base_version=None library /> }
                 })
             }}
@@ -50,14 +55,21 @@ pub fn AgentNew() -> impl IntoView {
     }
 }
 
-/// The skills the form's pickers offer, or why the library could not be listed.
-type Library = Result<Vec<SkillChoice>, AppError>;
+/// What the form's pickers offer: the skills and the models, each with why it could not be
+/// listed.
+#[derive(Clone)]
+struct Library {
+    skills: Result<Vec<SkillChoice>, AppError>,
+    models: Result<Vec<ModelChoice>, AppError>,
+}
 
-/// The skill library, loaded by the page itself, next to the agent: a resource created inside
-/// the editor (under the page's own `Suspense`) made hydration fail now and then, depending on
-/// which of the two the server finished first.
-fn skill_library() -> Resource<Library> {
-    Resource::new(|| (), |_| list_skill_choices())
+type Listed<T> = Resource<Result<Vec<T>, AppError>>;
+
+/// The skill library and the models, loaded by the page itself, next to the agent: a resource
+/// created inside the editor (under the page's own `Suspense`) made hydration fail now and then,
+/// depending on which of the two the server finished first.
+fn library() -> (Listed<SkillChoice>, Listed<ModelChoice>) {
+    (Resource::new(|| (), |_| list_skill_choices()), Resource::new(|| (), |_| list_models()))
 }
 
 /// `/agents/{id}/edit`: edits the current version into a new one.
@@ -65,11 +77,12 @@ fn skill_library() -> Resource<Library> {
 pub fn AgentEdit() -> impl IntoView {
     let params = use_params_map();
     let agent = Resource::new(move || params.read().get("id").unwrap_or_default(), get_agent_definition);
-    let library = skill_library();
+    let (skills, models) = library();
     view! {
         <Suspense fallback=|| view! { <Loading what="the agent" /> }>
             {move || Suspend::new(async move {
-                let (agent, library) = (agent.await, library.await);
+                let (agent, skills, models) = (agent.await, skills.await, models.await);
+                let library = Library { skills, models };
                 match agent {
                     Err(error) => view! { <MissingPage what="Agent" heading="Edit agent" error back=("/agents", "Back to the agents") /> }.into_any(),
                     Ok(agent) => {
@@ -272,7 +285,6 @@ fn bind(
 #[component]
 fn FormFields(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> impl IntoView {
     let (name, set_name) = bind(draft, |d| &d.name, |d, v| d.name = v);
-    let (model, set_model) = bind(draft, |d| &d.model, |d, v| d.model = v);
     let (description, set_description) = bind(draft, |d| &d.description, |d, v| d.description = v);
     let (system, set_system) = bind(draft, |d| &d.system, |d, v| d.system = v);
     let has_builtin = move || draft.with(|d| d.builtin.is_some());
@@ -280,14 +292,7 @@ fn FormFields(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> imp
     view! {
         <div role="tabpanel" class="fields">
             <label>"Name" <input name="name" required value=name prop:value=name on:input=set_name /></label>
-            <label>"Model" <input name="model" list="models" required value=model prop:value=model on:input=set_model aria-describedby="model-hint" /></label>
-            <datalist id="models">
-                <option value="scripted"></option>
-                <option value="claude-sonnet-4-5"></option>
-                <option value="claude-opus-4-1"></option>
-                <option value="claude-haiku-4-5"></option>
-            </datalist>
-            <p class="muted" id="model-hint">"The embedded engine runs only "<code>"scripted"</code>": a JSON script in the system prompt plays the model."</p>
+            <ModelPick draft library />
             <label>"Description" <input name="description" value=description prop:value=description on:input=set_description /></label>
             <label>"System prompt" <textarea name="system" rows="8" prop:value=system on:input=set_system>{system}</textarea></label>
 
@@ -429,11 +434,67 @@ fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
     .into_any()
 }
 
+/// The model: picked from the upstream's list, each with its lifecycle, with a warning when the
+/// chosen one is deprecated or retiring; typed when the list cannot be had.
+#[component]
+fn ModelPick(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> impl IntoView {
+    let (model, set_model) = bind(draft, |d| &d.model, |d, v| d.model = v);
+    let models = library.with_value(|l| l.models.clone());
+    let scripted_hint = view! {
+        <p class="muted" id="model-hint"><code>"scripted"</code>" is the embedded engine's own model: a JSON script in the system prompt plays it."</p>
+    };
+    match models {
+        Ok(models) if !models.is_empty() => {
+            let listed = StoredValue::new(models);
+            let warning = move || {
+                let id = model();
+                listed.with_value(|m| find(m, &id).and_then(ModelChoice::warning)).map(|warning| (id, warning))
+            };
+            let options = move || {
+                let current = model();
+                let mut options: Vec<(String, String)> =
+                    listed.with_value(|m| m.iter().map(|m| (m.id.clone(), m.label())).collect());
+                if !current.is_empty() && !options.iter().any(|(id, _)| *id == current) {
+                    options.insert(0, (current.clone(), format!("{current} (not listed by the API)")));
+                }
+                options
+                    .into_iter()
+                    .map(|(id, label)| {
+                        let selected = id == current;
+                        view! { <option value=id selected=selected>{label}</option> }
+                    })
+                    .collect_view()
+            };
+            view! {
+                <label>"Model"
+                    <select name="model" aria-label="Model" required prop:value=model on:change=set_model aria-describedby="model-hint" data-testid="model-select">
+                        {options}
+                    </select>
+                </label>
+                {move || warning().map(|(id, warning)| view! {
+                    <p class="notice warning" role="status" data-testid="model-warning">{format!("{id} is {warning}. Choose a current model for new work.")}</p>
+                })}
+                {scripted_hint}
+            }
+            .into_any()
+        }
+        listed => {
+            let problem = listed.err().map(|e| format!("The models could not be listed ({e}); type a model id."));
+            view! {
+                <label>"Model" <input name="model" required value=model prop:value=model on:input=set_model aria-describedby="model-hint" /></label>
+                {problem.map(|p| view! { <p class="notice" role="status">{p}</p> })}
+                {scripted_hint}
+            }
+            .into_any()
+        }
+    }
+}
+
 #[component]
 fn Skills(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> impl IntoView {
     let each = rows(draft, |d| d.skills.len());
-    let problem = library.with_value(|l| l.as_ref().err().cloned());
-    let choices = StoredValue::new(library.with_value(|l| l.clone().unwrap_or_default()));
+    let problem = library.with_value(|l| l.skills.as_ref().err().cloned());
+    let choices = StoredValue::new(library.with_value(|l| l.skills.clone().unwrap_or_default()));
     view! {
         <fieldset data-testid="agent-skills">
             <legend>"Skills"</legend>
