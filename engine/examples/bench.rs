@@ -10,13 +10,13 @@
 //!
 //! Each figure is the median over its runs with the spread (min, p99 or max).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 mod common;
-use common::Client;
+use common::{Client, summary};
 
 impl Client {
     async fn session(&self, turn: Value) -> String {
@@ -62,20 +62,6 @@ impl Client {
         });
         rx
     }
-}
-
-fn summary(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<58} median {:>8.2} ms   min {:>8.2}   p99 {:>8.2}   max {:>8.2}   (n={})",
-        ms(at(0.5)),
-        ms(samples[0]),
-        ms(at(0.99)),
-        ms(samples[samples.len() - 1]),
-        samples.len()
-    );
 }
 
 async fn until_idle(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, String)>) -> Vec<String> {

@@ -60,6 +60,9 @@ pub struct EngineConfig {
     pub max_skill_bytes: u64,
     /// What each process of a tool call may use.
     pub sandbox_limits: SandboxLimits,
+    /// Run each tool call in a control group of its own where the machine has them (the
+    /// default). Off, only the rlimits hold; the model bench compares the two.
+    pub sandbox_cgroups: bool,
     /// The Messages endpoint real models run against.
     pub model: ModelEndpoint,
     /// Largest JSON body.
@@ -79,6 +82,7 @@ impl EngineConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             max_skill_bytes: 8 * 1024 * 1024,
             sandbox_limits: SandboxLimits::default(),
+            sandbox_cgroups: true,
             model: ModelEndpoint::default(),
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
@@ -135,6 +139,7 @@ impl Engine {
         let store =
             Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
         let cgroups = match sandbox::cgroups::Cgroups::detect() {
+            _ if !config.sandbox_cgroups => None,
             Ok(cgroups) => {
                 tracing::info!(
                     "sandbox: tool calls are held to their process and memory limits by {}",

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each bench uses a different part of this module
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use engine::{Engine, EngineConfig};
 use serde_json::Value;
@@ -35,13 +35,34 @@ impl Client {
     }
 }
 
+/// Prints the median of `samples` with their spread (min, p99, max).
+pub fn summary(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:<58} median {:>8.2} ms   min {:>8.2}   p99 {:>8.2}   max {:>8.2}   (n={})",
+        ms(at(0.5)),
+        ms(samples[0]),
+        ms(at(0.99)),
+        ms(samples[samples.len() - 1]),
+        samples.len()
+    );
+}
+
 /// An engine (no demo seed) in a fresh directory named after `bench`, served on a free loopback
 /// port: a client for it, and the directory to remove at the end.
 pub async fn start(bench: &str) -> (Client, PathBuf) {
+    start_with(bench, |_| {}).await
+}
+
+/// As [`start`], with the engine's configuration changed by `configure` first.
+pub async fn start_with(bench: &str, configure: impl FnOnce(&mut EngineConfig)) -> (Client, PathBuf) {
     let dir = std::env::temp_dir().join(format!("switchboard-{bench}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = EngineConfig::new(dir.clone(), KEY.to_owned());
     config.seed_demo = false;
+    configure(&mut config);
     let engine = Engine::open(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -1,0 +1,128 @@
+//! The real-model bench (not a test): `scripts/bench model`, or
+//! `cargo run --release -p engine --example model_bench`.
+//!
+//! An engine in this process runs turns of a real model against the project's Messages test
+//! server on loopback. Each turn is two model requests (a `bash` call of `true`, then a text
+//! reply) and one sandboxed `bash` call. Prints:
+//! 1. the engine's overhead per model request: from its `span.model_request_start` to its
+//!    `span.model_request_end` (building the request from the thread's events, streaming and
+//!    parsing the reply, writing its events and usage), minus the test server's own time for the
+//!    request (arrival to last frame written);
+//! 2. a sandboxed `bash` call with the default limits, from its `agent.tool_use` to its
+//!    `agent.tool_result` (the call's permission, a fresh bubblewrap sandbox, the shell, the
+//!    result written);
+//! 3. a whole turn, from the first span's start to the last span's end.
+//!
+//! Each figure is the median with its spread (min, p99, max); timestamps are the events'
+//! `processed_at`, to the microsecond.
+
+use std::time::Duration;
+
+use engine::{
+    ModelEndpoint,
+    model::test_server::{Script, Scripted, TestServer},
+};
+use serde_json::{Value, json};
+
+mod common;
+use common::summary;
+
+/// Turns to play (each: two model requests and one bash call).
+const TURNS: usize = 100;
+
+fn micros(event: &Value) -> i64 {
+    let text = event["processed_at"].as_str().expect("processed_at");
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    (at.unix_timestamp_nanos() / 1000) as i64
+}
+
+fn between(from: &Value, to: &Value) -> Duration {
+    Duration::from_micros((micros(to) - micros(from)).max(0) as u64)
+}
+
+#[tokio::main]
+async fn main() {
+    // Side by side in one run: each tool call in a control group of its own (the default), and
+    // with the rlimits alone.
+    for cgroups in [true, false] {
+        let label = if cgroups { "each call in a control group" } else { "rlimits only, no control group" };
+        println!("Real models against the Messages test server on loopback ({TURNS} turns), {label}:");
+        bench(cgroups).await;
+    }
+}
+
+async fn bench(cgroups: bool) {
+    let server = TestServer::start(Script::default()).await.expect("the test server starts");
+    let url = server.url.clone();
+    let name = if cgroups { "model-bench" } else { "model-bench-no-cgroups" };
+    let (client, dir) = common::start_with(name, |config| {
+        config.model = ModelEndpoint::new(&url, None);
+        config.sandbox_cgroups = cgroups;
+    })
+    .await;
+    let agent = client
+        .post(
+            "/v1/agents",
+            json!({ "name": "bench", "model": "claude-bench", "system": "You are a bench.",
+                    "tools": [{ "type": "agent_toolset_20260401" }] }),
+        )
+        .await;
+    let environment = client.post("/v1/environments", json!({ "name": "bench" })).await;
+    let session =
+        client.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
+    let session = session["id"].as_str().unwrap().to_owned();
+
+    let call = json!({ "type": "tool_use", "id": "toolu_bench", "name": "bash", "input": { "command": "true" } });
+    let (mut overhead, mut bash, mut turns) = (Vec::new(), Vec::new(), Vec::new());
+    let mut after_reply = Vec::new();
+    let mut seen = 0usize;
+    let mut last_idle = String::new();
+    for turn in 0..TURNS {
+        server.push([
+            Scripted::reply(vec![call.clone()], "tool_use"),
+            Scripted::text("The command ran; nothing to say."),
+        ]);
+        client
+            .post(
+                &format!("/v1/sessions/{session}/events"),
+                json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": format!("turn {turn}") }] }] }),
+            )
+            .await;
+        // Waits on the newest event alone (a small answer, so the bench's polling takes little
+        // of the machine), then reads the turn's events once.
+        loop {
+            let newest = client.get(&format!("/v1/sessions/{session}/events?limit=1&order=desc")).await;
+            let newest = &newest["data"][0];
+            if newest["type"] == "session.status_idle" && newest["id"] != json!(last_idle) {
+                last_idle = newest["id"].as_str().unwrap_or_default().to_owned();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let page = client.get(&format!("/v1/sessions/{session}/events?limit=50&order=desc")).await;
+        let mut events: Vec<Value> = page["data"].as_array().cloned().unwrap_or_default();
+        events.reverse();
+        let start = events.iter().rposition(|e| e["type"] == "user.message").unwrap();
+        let events = events[start..].to_vec();
+        let served = server.received();
+        let starts: Vec<&Value> = events.iter().filter(|e| e["type"] == "span.model_request_start").collect();
+        let ends: Vec<&Value> = events.iter().filter(|e| e["type"] == "span.model_request_end").collect();
+        assert_eq!((starts.len(), ends.len()), (2, 2), "two model requests a turn: {events:#?}");
+        assert!(ends.iter().all(|e| e["is_error"] == false));
+        for (i, (start, end)) in starts.iter().zip(&ends).enumerate() {
+            overhead.push(between(start, end).saturating_sub(served[seen + i].served_in));
+        }
+        seen += 2;
+        let tool_use = events.iter().find(|e| e["type"] == "agent.tool_use").unwrap();
+        let result = events.iter().find(|e| e["type"] == "agent.tool_result").unwrap();
+        assert_eq!(result["is_error"], false, "bash `true` succeeds: {result}");
+        bash.push(between(tool_use, result));
+        after_reply.push(between(ends[0], result));
+        turns.push(between(starts[0], ends[1]));
+    }
+    summary("engine overhead per model request (its time - server's)", overhead);
+    summary("sandboxed bash call, tool_use to tool_result", bash);
+    summary("  of which: the reply's span end to tool_result", after_reply);
+    summary("whole turn (2 model requests + 1 bash call)", turns);
+    let _ = std::fs::remove_dir_all(dir);
+}
