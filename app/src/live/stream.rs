@@ -76,12 +76,17 @@ impl Batch {
         if frames.is_empty() {
             return;
         }
-        self.live.model.update_value(|m| {
+        // The view may have gone in the 30 ms since the fold was scheduled (its page read the
+        // session again, after a change the frames announce): then the frames are not its any
+        // more, and its values are disposed.
+        let folded = self.live.model.try_update_value(|m| {
             for (name, data, last_id) in frames {
                 m.frame(&name, data, &last_id);
             }
         });
-        self.live.version.update(|v| *v += 1);
+        if folded.is_some() {
+            self.live.version.try_update(|v| *v += 1);
+        }
     }
 }
 

@@ -273,8 +273,11 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
         window.track();
         live.remeasure.track();
         request_animation_frame(move || {
+            // The timeline may be gone by the next frame (its page read the session again and
+            // drew a new one); its values are disposed then, and there is nothing to measure.
+            let Some(following) = following.try_get_untracked() else { return };
             measure();
-            if following.get_untracked() {
+            if following {
                 to_bottom();
             }
         });
