@@ -78,10 +78,16 @@ impl ModelEndpoint {
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let url = var("SWITCHBOARD_ENGINE_MODEL_URL").unwrap_or_else(|| ANTHROPIC_URL.to_owned());
         let url = url.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
             return Err(format!(
                 "SWITCHBOARD_ENGINE_MODEL_URL must be an http:// or https:// URL such as {ANTHROPIC_URL}, not {url:?}."
             ));
+        };
+        // The URL is logged; a secret belongs in SWITCHBOARD_ENGINE_MODEL_KEY, never in it.
+        if rest.split(['/', '?', '#']).next().is_some_and(|authority| authority.contains('@')) {
+            return Err(
+                "SWITCHBOARD_ENGINE_MODEL_URL must not carry a user or password (it is logged); put the key in SWITCHBOARD_ENGINE_MODEL_KEY.".to_owned(),
+            );
         }
         Ok(Self::new(url, var("SWITCHBOARD_ENGINE_MODEL_KEY")))
     }
@@ -103,5 +109,30 @@ impl ModelEndpoint {
             request = request.header("x-api-key", key);
         }
         request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_comes_from_the_environment_and_keeps_secrets_out_of_its_url() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let default = ModelEndpoint::from_env(vars(&[])).unwrap();
+        assert_eq!((default.url.as_str(), default.has_key()), (ANTHROPIC_URL, false));
+        let local = ModelEndpoint::from_env(vars(&[
+            ("SWITCHBOARD_ENGINE_MODEL_URL", "http://127.0.0.1:8080/"),
+            ("SWITCHBOARD_ENGINE_MODEL_KEY", "sk-secret-1"),
+        ]))
+        .unwrap();
+        assert_eq!(local.url, "http://127.0.0.1:8080");
+        assert!(local.has_key() && !format!("{local:?}").contains("sk-secret-1"));
+        let with_user =
+            ModelEndpoint::from_env(vars(&[("SWITCHBOARD_ENGINE_MODEL_URL", "https://me:pw@proxy.example/v1")]));
+        assert!(with_user.unwrap_err().contains("must not carry a user or password"));
+        assert!(ModelEndpoint::from_env(vars(&[("SWITCHBOARD_ENGINE_MODEL_URL", "ftp://x")])).is_err());
     }
 }
