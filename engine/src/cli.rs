@@ -46,22 +46,14 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         _ => (crate::generate_api_key(), true),
     };
     let mut config = EngineConfig::new(data_dir.clone(), api_key.clone());
-    config.sandbox_limits =
-        match crate::SandboxLimits::from_env(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty())) {
-            Ok(limits) => limits,
-            Err(error) => {
-                eprintln!("The engine could not start: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
-    config.model =
-        match crate::ModelEndpoint::from_env(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty())) {
-            Ok(model) => model,
-            Err(error) => {
-                eprintln!("The engine could not start: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match crate::SandboxLimits::from_env(var).and_then(|limits| Ok((limits, crate::ModelEndpoint::from_env(var)?))) {
+        Ok((limits, model)) => (config.sandbox_limits, config.model) = (limits, model),
+        Err(error) => {
+            eprintln!("The engine could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let engine = match Engine::open(config).await {
         Ok(engine) => engine,
         Err(error) => {

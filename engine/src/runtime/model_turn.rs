@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use protocol::events::types;
 use serde_json::{Value, json};
 
-use super::{Actor, Call, Permission, Played, Thread, evaluate, event_id};
+use super::{Actor, Call, Permission, Played, Thread, evaluate};
 use crate::{
     error::ApiResult,
     ids::new_id,
@@ -42,7 +42,8 @@ const MAX_TOKENS_CAP: u64 = 32_000;
 
 /// How a request ended, once retries are done.
 enum Requested {
-    Reply(Reply),
+    /// The whole reply, and the calls it made with their permissions.
+    Reply(Reply, Vec<Call>),
     /// The conversation is longer than the model's context window.
     TooLong,
     /// The turn cannot go on: it ended this way.
@@ -68,8 +69,8 @@ impl Actor {
                 return self.script_fault(thread, "tool_use_limit_reached_error", &message).await;
             }
             let request = self.messages_request(thread, &model).await?;
-            let reply = match self.request(thread, &request).await? {
-                Requested::Reply(reply) => reply,
+            let (reply, calls) = match self.request(thread, &request).await? {
+                Requested::Reply(reply, calls) => (reply, calls),
                 Requested::TooLong => {
                     if compacted || !self.compact(thread, &model).await? {
                         let message = "The conversation no longer fits the model's context window, even compacted. Start a new session to go on.";
@@ -82,7 +83,6 @@ impl Actor {
             };
             self.with_turn(thread, |turn| turn.next_step += 1);
             self.save().await?;
-            let calls = self.reply_calls(thread, &reply).await?;
             if !calls.is_empty() {
                 if let Some(paused) = self.run_calls(session, thread, calls).await? {
                     return Ok(Played::Paused(paused));
@@ -217,14 +217,14 @@ impl Actor {
             let seconds = started.elapsed().as_secs_f64();
             let failure = match result {
                 Ok(mut reply) => {
-                    let end_id = self.reply_events(thread, &mut reply, &ids).await?;
-                    self.end_span(thread, &start, &end_id, &model, &reply.usage, false, Some(&reply)).await?;
+                    let calls = self.reply_events(thread, &mut reply, &ids).await?;
+                    self.end_span(thread, &start, &model, Some(&reply)).await?;
                     self.add_model_usage(thread, &model, &reply.usage, seconds).await?;
-                    return Ok(Requested::Reply(reply));
+                    return Ok(Requested::Reply(reply, calls));
                 }
                 Err(failure) => failure,
             };
-            self.end_span(thread, &start, &new_id("sevt"), &model, &Usage::default(), true, None).await?;
+            self.end_span(thread, &start, &model, None).await?;
             if let Failure::TooLong { .. } = failure {
                 return Ok(Requested::TooLong);
             }
@@ -249,14 +249,16 @@ impl Actor {
     }
 
     /// The buffered events of a whole reply, in its order; tool calls get the ids of their
-    /// events in the blocks kept for the next request. Says the id its span's end will have.
+    /// events in the blocks kept for the next request. Says the calls it made, with the
+    /// permissions their events carry.
     async fn reply_events(
         &self,
         thread: &Thread,
         reply: &mut Reply,
         ids: &HashMap<usize, String>,
-    ) -> ApiResult<String> {
+    ) -> ApiResult<Vec<Call>> {
         let custom = custom_tools(&thread.agent);
+        let mut calls = Vec::new();
         for (index, block) in reply.content.iter_mut().enumerate() {
             let id = ids.get(&index).cloned().unwrap_or_else(|| new_id("sevt"));
             match block["type"].as_str() {
@@ -271,23 +273,26 @@ impl Actor {
                 Some("tool_use") => {
                     let name = block["name"].as_str().unwrap_or_default().to_owned();
                     let input = block["input"].clone();
-                    let event = if custom.contains(&name.as_str()) {
-                        json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "id": id, "name": name, "input": input })
+                    let (event, permission) = if custom.contains(&name.as_str()) {
+                        let event =
+                            json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "id": id, "name": name, "input": input });
+                        (event, Permission::Custom)
                     } else {
                         let (permission, evaluation) = self.permission(thread, &name);
                         let mut event = json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": name, "input": input, "evaluated_permission": permission.evaluated() });
                         if let Some(evaluation) = evaluation {
                             event["evaluation"] = evaluation;
                         }
-                        event
+                        (event, permission)
                     };
                     self.emit_in(thread, event).await?;
                     block["id"] = json!(id);
+                    calls.push((id, name, input, permission));
                 }
                 _ => {}
             }
         }
-        Ok(new_id("sevt"))
+        Ok(calls)
     }
 
     /// The permission of a call to `name`: a tool the model was not offered is refused.
@@ -302,34 +307,14 @@ impl Actor {
         evaluate(&thread.agent["tools"], name)
     }
 
-    /// The calls of a reply, with their permissions, as its events said.
-    async fn reply_calls(&self, thread: &Thread, reply: &Reply) -> ApiResult<Vec<Call>> {
-        let custom = custom_tools(&thread.agent);
-        let mut calls = Vec::new();
-        for block in reply.content.iter().filter(|b| b["type"] == "tool_use") {
-            let name = block["name"].as_str().unwrap_or_default().to_owned();
-            let permission =
-                if custom.contains(&name.as_str()) { Permission::Custom } else { self.permission(thread, &name).0 };
-            calls.push((event_id(block), name, block["input"].clone(), permission));
-        }
-        Ok(calls)
-    }
-
-    /// A request's `span.model_request_end` (under `end_id`), the reply's blocks kept first.
-    #[allow(clippy::too_many_arguments)]
-    async fn end_span(
-        &self,
-        thread: &Thread,
-        start: &Value,
-        end_id: &str,
-        model: &str,
-        usage: &Usage,
-        is_error: bool,
-        reply: Option<&Reply>,
-    ) -> ApiResult<()> {
+    /// A request's `span.model_request_end`, the reply's blocks kept first under its id; with no
+    /// reply (the request failed), `is_error` and no usage.
+    async fn end_span(&self, thread: &Thread, start: &Value, model: &str, reply: Option<&Reply>) -> ApiResult<()> {
+        let end_id = new_id("sevt");
+        let usage = reply.map(|r| r.usage).unwrap_or_default();
         if let Some(reply) = reply {
             sqlx::query("INSERT INTO model_context (event_id, session_id, body) VALUES (?, ?, ?)")
-                .bind(end_id)
+                .bind(&end_id)
                 .bind(&self.session_id)
                 .bind(json!({ "model": model, "content": reply.content }).to_string())
                 .execute(&self.engine.store.pool)
@@ -348,7 +333,7 @@ impl Actor {
                     "cache_creation_input_tokens": usage.cache_creation_input_tokens,
                     "speed": thread.agent["model"]["speed"].as_str().unwrap_or("standard"),
                 },
-                "is_error": is_error,
+                "is_error": reply.is_none(),
             }),
         )
         .await?;
