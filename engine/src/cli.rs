@@ -9,12 +9,16 @@ use crate::{Engine, EngineConfig};
 /// `<data>/engine`, whether it runs inside the console or on its own.
 pub const DEFAULT_DATA_DIR: &str = "data";
 
-/// `sandbox-tool <name>`: runs one file tool inside the sandbox.
+/// `sandbox-tool <name>`: runs one file tool inside the sandbox; `sandbox-tool net <program>…`
+/// runs a command with the sandbox's network relay (see [`crate::sandbox::egress`]).
 pub fn sandbox_tool(args: &[String]) -> ExitCode {
-    match args.first() {
+    match args.first().map(String::as_str) {
+        Some("net") => ExitCode::from(crate::sandbox::egress::inside(&args[1..]) as u8),
         Some(name) => ExitCode::from(crate::sandbox::tool_main(name) as u8),
         None => {
-            eprintln!("usage: sandbox-tool <read|write|edit|glob|grep> (input JSON on stdin)");
+            eprintln!(
+                "usage: sandbox-tool <read|write|edit|glob|grep> (input JSON on stdin)\n       sandbox-tool net <program> [args…]"
+            );
             ExitCode::from(2)
         }
     }

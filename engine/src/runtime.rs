@@ -36,7 +36,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     model::stream::Usage,
-    sandbox::{Sandbox, ToolOutput},
+    sandbox::{Sandbox, ToolOutput, egress::Egress},
     script::{SCRIPTED_MODEL, Script, Step, request_end},
 };
 
@@ -925,9 +925,9 @@ impl EngineState {
         let session_id = session["id"].as_str().unwrap_or_default();
         let dir = self.sandbox_dir(session_id);
         let environment_id = session["environment_id"].as_str().unwrap_or_default();
-        let network = match self.environment(environment_id).await {
-            Ok((_, environment)) => environment["config"]["networking"]["type"] == "unrestricted",
-            Err(_) => false,
+        let egress = match self.environment(environment_id).await {
+            Ok((_, environment)) => Egress::of(&environment["config"]["networking"]),
+            Err(_) => Egress::None,
         };
         let resources: Vec<String> =
             sqlx::query_scalar("SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq")
@@ -954,7 +954,7 @@ impl EngineState {
             outputs: dir.join("outputs"),
             mounts,
             memory,
-            network,
+            egress,
             tool_runner: self.config.tool_runner.clone(),
             limits: self.config.sandbox_limits,
             cgroups: self.cgroups.clone(),

@@ -6,7 +6,8 @@
 //! its agent read-only at `/workspace/skills/<name>`, and each memory store at
 //! `/mnt/memory/<slug>` (read-only or not, as attached). Nothing else of
 //! the host is there: not `/etc/shadow`, not `/root`, not the engine's data directory. Every
-//! namespace is unshared (no network unless the environment allows it) and every capability is
+//! namespace is unshared, the network's too: what the environment's networking allows goes
+//! through the engine's egress proxy ([`egress`]), never straight out. Every capability is
 //! dropped. `bash` runs `/bin/bash -c`; the file tools run this crate's own [`tool_main`] inside
 //! the sandbox (the `sandbox-tool` command of the `switchboard` binary), so path handling never
 //! happens on the host.
@@ -20,6 +21,7 @@
 //! (`/dev/zero`, pipes), and the host never keeps more of a tool's output than it shows.
 
 pub mod cgroups;
+pub mod egress;
 
 use std::{
     io::Read,
@@ -31,7 +33,10 @@ use std::{
 use serde_json::{Value, json};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
 
-use self::cgroups::{CallGroup, Cgroups};
+use self::{
+    cgroups::{CallGroup, Cgroups},
+    egress::{Egress, Proxy},
+};
 
 /// Output beyond this many bytes is cut, with a note saying how much was left out.
 pub const MAX_OUTPUT_BYTES: usize = 30_000;
@@ -132,7 +137,8 @@ pub struct Sandbox {
     pub mounts: Vec<(PathBuf, String)>,
     /// (directory on the host, path inside, writable): the session's memory stores.
     pub memory: Vec<(PathBuf, String, bool)>,
-    pub network: bool,
+    /// What its network reaches, through the egress proxy.
+    pub egress: Egress,
     pub tool_runner: PathBuf,
     pub limits: SandboxLimits,
     /// Where each call gets its control group; `None`: rlimits only.
@@ -156,8 +162,14 @@ impl Sandbox {
         }
     }
 
-    /// The bubblewrap command of one call, and the control group its processes run in.
-    fn command(&self, with_tool_runner: bool) -> Result<(Command, Option<CallGroup>), ToolOutput> {
+    /// The bubblewrap command of one call, and the control group its processes run in. With a
+    /// `proxy`, the proxy's socket and variables are in the sandbox, and the command must run
+    /// under the tool runner's `net` (see [`egress`]).
+    fn command(
+        &self,
+        with_tool_runner: bool,
+        proxy: Option<&Proxy>,
+    ) -> Result<(Command, Option<CallGroup>), ToolOutput> {
         let group = match &self.cgroups {
             Some(cgroups) => Some(cgroups.group(&self.limits).map_err(|error| {
                 ToolOutput::error(format!("The sandbox's control group could not be made: {error}"))
@@ -166,9 +178,6 @@ impl Sandbox {
         };
         let mut command = Command::new("bwrap");
         command.args(["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
-        if self.network {
-            command.arg("--share-net");
-        }
         command.args(["--ro-bind", "/usr", "/usr"]);
         for (link, target) in [("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"), ("usr/sbin", "/sbin")]
         {
@@ -178,8 +187,10 @@ impl Sandbox {
         for file in ["/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime", "/etc/ld.so.cache"] {
             command.args(["--ro-bind-try", file, file]);
         }
-        if self.network {
-            for file in ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
+        if proxy.is_some() {
+            // TLS needs the certificate authorities; names are resolved by the proxy, so no
+            // resolv.conf.
+            for file in ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
                 command.args(["--ro-bind-try", file, file]);
             }
         }
@@ -193,14 +204,20 @@ impl Sandbox {
         for (host, inside, writable) in &self.memory {
             command.arg(if *writable { "--bind-try" } else { "--ro-bind-try" }).arg(host).arg(inside);
         }
-        if with_tool_runner {
+        if with_tool_runner || proxy.is_some() {
             command.arg("--ro-bind").arg(&self.tool_runner).arg(TOOL_PATH_IN_SANDBOX);
+        }
+        if let Some(proxy) = proxy {
+            command.arg("--ro-bind").arg(proxy.socket()).arg(egress::SOCKET_IN_SANDBOX);
         }
         command.args(["--chdir", "/workspace", "--clearenv"]);
         for (key, value) in
             [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")]
         {
             command.args(["--setenv", key, value]);
+        }
+        for (key, value) in proxy.map(|_| egress::proxy_variables()).unwrap_or_default() {
+            command.arg("--setenv").arg(key).arg(value);
         }
         command.kill_on_drop(true);
         let limits = self.limits;
@@ -233,11 +250,24 @@ impl Sandbox {
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_BASH_TIMEOUT_MS)
             .clamp(1, MAX_BASH_TIMEOUT_MS);
-        let (mut command, group) = match self.command(false) {
+        let proxy = match &self.egress {
+            Egress::None => None,
+            egress => match Proxy::start(egress.clone(), &egress_dir()) {
+                Ok(proxy) => Some(proxy),
+                Err(error) => {
+                    return ToolOutput::error(format!("The sandbox's network proxy could not start: {error}"));
+                }
+            },
+        };
+        let (mut command, group) = match self.command(false, proxy.as_ref()) {
             Ok(made) => made,
             Err(output) => return output,
         };
-        command.arg("--").arg("/bin/bash").arg("-c").arg(format!("exec 2>&1\n{command_text}"));
+        command.arg("--");
+        if proxy.is_some() {
+            command.args([TOOL_PATH_IN_SANDBOX, "sandbox-tool", "net"]);
+        }
+        command.arg("/bin/bash").arg("-c").arg(format!("exec 2>&1\n{command_text}"));
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = match command.spawn() {
             Ok(child) => child,
@@ -252,6 +282,7 @@ impl Sandbox {
         let ran = tokio::time::timeout(Duration::from_millis(timeout_ms), run).await;
         let stopped = group.as_ref().and_then(|g| g.report(&self.limits));
         drop(group);
+        let refused = proxy.map(|proxy| proxy.refusals()).unwrap_or_default();
         let mut output = match ran {
             Ok((output, Ok(status))) => {
                 let mut text = output;
@@ -290,11 +321,17 @@ impl Sandbox {
             output.text.push_str(&stopped);
             output.is_error = true;
         }
+        if !refused.is_empty() {
+            if !output.text.is_empty() && !output.text.ends_with('\n') {
+                output.text.push('\n');
+            }
+            output.text.push_str(&format!("[the sandbox's network refused: {}]", refused.join("; ")));
+        }
         output
     }
 
     async fn file_tool(&self, name: &str, input: &Value) -> ToolOutput {
-        let (mut command, _group) = match self.command(true) {
+        let (mut command, _group) = match self.command(true, None) {
             Ok(made) => made,
             Err(output) => return output,
         };
@@ -333,6 +370,11 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// Where the egress proxies' sockets are: a short path, as a Unix socket's must be.
+fn egress_dir() -> PathBuf {
+    std::env::temp_dir().join("switchboard-egress")
 }
 
 /// Sets a tool call's rlimits on the calling process (the child, before bubblewrap starts).

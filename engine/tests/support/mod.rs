@@ -127,6 +127,11 @@ impl TestEngine {
 
     /// A session of a scripted agent with every built-in tool allowed, playing `turns`.
     pub async fn scripted_session(&self, turns: Value, networking: &str) -> String {
+        self.scripted_session_with(turns, json!({ "type": networking })).await
+    }
+
+    /// The same, in an environment with this `networking`.
+    pub async fn scripted_session_with(&self, turns: Value, networking: Value) -> String {
         let agent = self
             .post(
                 "/v1/agents",
@@ -137,7 +142,7 @@ impl TestEngine {
         let environment = self
             .post(
                 "/v1/environments",
-                json!({ "name": "test", "config": { "type": "cloud", "networking": { "type": networking } } }),
+                json!({ "name": "test", "config": { "type": "cloud", "networking": networking } }),
             )
             .await;
         let session =

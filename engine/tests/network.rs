@@ -1,0 +1,193 @@
+//! A sandbox's network reaches only what its environment allows, through the engine's egress
+//! proxy. The engine runs in a network namespace this test makes, beside a second one for the
+//! "outside": test hosts at a public documentation address (203.0.113.10), a private one
+//! (10.77.0.10) and a link-local one (169.254.77.10), all one HTTP server that counts what
+//! reaches it. No traffic leaves the machine, and nothing of the host's own network is touched.
+//!
+//! Before stop 29 every one of these would have been reached by an `unrestricted` sandbox, which
+//! shared the host's network namespace (`--share-net`): the engine's and the console's loopback
+//! ports, the private and link-local hosts and this machine's own address; and `limited` had no
+//! network at all, so its `allowed_hosts` were ignored.
+
+mod support;
+
+use std::{
+    io::{Read, Write},
+    net::TcpListener,
+    os::fd::AsRawFd,
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use serde_json::json;
+use support::{config, spawn_engine, temp_dir, tool_results};
+
+/// A named network namespace (`ip netns add`), deleted when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Self {
+        ip(&["netns", "add", &name]);
+        Self(name)
+    }
+
+    /// Moves the calling thread (and what it starts) into this namespace.
+    fn enter(name: &str) {
+        let file = std::fs::File::open(format!("/run/netns/{name}")).expect("the namespace exists");
+        // SAFETY: setns on a valid namespace descriptor affects only the calling thread.
+        let done = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(done, 0, "setns into {name}: {}", std::io::Error::last_os_error());
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let status = Command::new("ip").args(args).status().expect("iproute2's ip runs");
+    assert!(status.success(), "ip {}", args.join(" "));
+}
+
+/// A server that answers every request with `answer` and counts the connections it took.
+fn count_connections(listener: TcpListener, answer: &'static str) -> Arc<AtomicUsize> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut stream = stream;
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let _ = write!(stream, "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+        }
+    });
+    count
+}
+
+#[test]
+fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy() {
+    // SAFETY: geteuid only reads the process's user id.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test makes network namespaces and needs root, as CI has");
+    }
+    let tag = format!("sbt{}", std::process::id());
+    let (host, outside) = (Netns::new(format!("{tag}h")), Netns::new(format!("{tag}o")));
+    let (h, o) = (host.0.clone(), outside.0.clone());
+    ip(&["-n", &h, "link", "set", "lo", "up"]);
+    ip(&["-n", &o, "link", "set", "lo", "up"]);
+    ip(&["-n", &h, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", &o]);
+    for (ns, dev, last) in [(&h, "v0", "1"), (&o, "v1", "10")] {
+        for net in ["203.0.113", "10.77.0"] {
+            ip(&["-n", ns, "addr", "add", &format!("{net}.{last}/24"), "dev", dev]);
+        }
+        ip(&["-n", ns, "addr", "add", &format!("169.254.77.{last}/16"), "dev", dev]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+    }
+
+    // The outside: one server on all three of its addresses.
+    let (ready, listening) = std::sync::mpsc::channel();
+    let outside_name = o.clone();
+    std::thread::spawn(move || {
+        Netns::enter(&outside_name);
+        ready.send(TcpListener::bind("0.0.0.0:8080").unwrap()).unwrap();
+    });
+    let outside_hits = count_connections(listening.recv().unwrap(), "hello from outside\n");
+
+    // The engine's machine: the engine, a "console" on loopback, a service on its own address.
+    Netns::enter(&h);
+    let console = TcpListener::bind("127.0.0.1:0").unwrap();
+    let console_port = console.local_addr().unwrap().port();
+    let console_hits = count_connections(console, "console");
+    let own = TcpListener::bind("0.0.0.0:0").unwrap();
+    let own_port = own.local_addr().unwrap().port();
+    let own_hits = count_connections(own, "own service");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || Netns::enter(&h))
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = spawn_engine(config(temp_dir())).await;
+        let engine_port = engine.url.rsplit(':').next().unwrap().to_owned();
+        let bash = |command: String| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 30_000 } });
+        let curl = |options: &str, url: &str| bash(format!("curl -fsS -m 5 {options} {url}"));
+
+        let unrestricted = json!([
+            curl("", "http://203.0.113.10:8080/"),
+            curl("-p", "http://203.0.113.10:8080/"),
+            curl("", "http://10.77.0.10:8080/"),
+            curl("-p", "http://169.254.77.10:8080/"),
+            curl("", &format!("http://127.0.0.1:{engine_port}/v1/agents")),
+            curl("--noproxy ''", &format!("http://127.0.0.1:{engine_port}/v1/agents")),
+            curl("--noproxy ''", &format!("http://localhost:{console_port}/")),
+            curl("--noproxy ''", &format!("http://203.0.113.1:{own_port}/")),
+            curl("--noproxy '*'", "http://203.0.113.10:8080/"),
+            bash("getent hosts example.com; echo \"lookup exit $?\"".into()),
+            bash("echo still here".into()),
+        ]);
+        let session = engine.scripted_session(json!([unrestricted]), "unrestricted").await;
+        engine.say(&session, "reach out").await;
+        let results = tool_results(&engine.wait_idle(&session, 1).await);
+        assert_eq!(results.len(), 11, "{results:#?}");
+        let refused = |i: usize, words: &str| {
+            assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
+            assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
+            assert!(!results[i].1.contains("hello from outside"), "call {i} got through: {:?}", results[i]);
+        };
+        assert_eq!(results[0], (false, "hello from outside\n".to_owned()), "a public host, through the proxy");
+        assert_eq!(results[1], (false, "hello from outside\n".to_owned()), "the same through CONNECT");
+        refused(2, "the sandbox's network refused: 10.77.0.10:8080: 10.77.0.10 is private");
+        refused(3, "169.254.77.10:8080: 169.254.77.10 is link-local");
+        // Straight to loopback: the sandbox's own, where nothing listens.
+        refused(4, "Couldn't connect to server");
+        refused(5, &format!("127.0.0.1:{engine_port}: 127.0.0.1 is loopback"));
+        refused(6, &format!("localhost:{console_port}: 127.0.0.1 is loopback"));
+        refused(7, &format!("203.0.113.1:{own_port}: 203.0.113.1 is an address of this machine"));
+        // Past the proxy there is no route out.
+        refused(8, "Couldn't connect to server");
+        assert_eq!(results[9].1, "lookup exit 2\n", "no DNS in the sandbox");
+        assert_eq!(results[10], (false, "still here\n".to_owned()));
+
+        let limited = json!([
+            curl("", "http://203.0.113.10:8080/"),
+            curl("", "http://example.com/"),
+            curl("-p", "http://203.0.113.11:8080/"),
+            curl("", "http://10.77.0.10:8080/"),
+            curl("--noproxy ''", &format!("http://localhost:{engine_port}/v1/agents")),
+            bash("getent hosts example.com; echo \"lookup exit $?\"".into()),
+            bash("exec 3<>/dev/tcp/203.0.113.10/8080 && echo connected".into()),
+        ]);
+        let networking = json!({ "type": "limited", "allowed_hosts": ["203.0.113.10", "10.77.0.10", "localhost"] });
+        let session = engine.scripted_session_with(json!([limited]), networking).await;
+        engine.say(&session, "reach out").await;
+        let results = tool_results(&engine.wait_idle(&session, 1).await);
+        assert_eq!(results.len(), 7, "{results:#?}");
+        let refused = |i: usize, words: &str| {
+            assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
+            assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
+        };
+        assert_eq!(results[0], (false, "hello from outside\n".to_owned()), "a listed host");
+        refused(1, "example.com:80: not in this environment's allowed_hosts");
+        refused(2, "203.0.113.11:8080: not in this environment's allowed_hosts");
+        refused(3, "10.77.0.10 is private");
+        refused(4, "127.0.0.1 is loopback");
+        assert_eq!(results[5].1, "lookup exit 2\n", "no DNS in the sandbox");
+        refused(6, "Network is unreachable");
+
+        // Exactly the three allowed requests reached the outside; nothing reached the rest.
+        assert_eq!(outside_hits.load(Ordering::SeqCst), 3);
+        assert_eq!(console_hits.load(Ordering::SeqCst), 0);
+        assert_eq!(own_hits.load(Ordering::SeqCst), 0);
+        let status = engine.get(&format!("/v1/sessions/{session}")).await;
+        assert_eq!(status["status"], "idle", "the engine still serves: {status}");
+    });
+    drop(runtime);
+    drop((host, outside));
+}
