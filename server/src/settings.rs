@@ -30,6 +30,9 @@ pub struct Settings {
     pub inbox: InboxSettings,
     /// `SWITCHBOARD_SANDBOX_*`: what each process of a tool call may use in the embedded engine.
     pub sandbox: engine::SandboxLimits,
+    /// `SWITCHBOARD_SANDBOX_TOOL_RUNNER`: the binary the embedded engine's sandbox runs for the
+    /// file tools and the network relay (`<binary> sandbox-tool …`); default this binary.
+    pub tool_runner: Option<PathBuf>,
     /// `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`: the Messages endpoint the
     /// embedded engine runs real models against (default Anthropic's). The key is write-only.
     pub model: engine::ModelEndpoint,
@@ -236,6 +239,7 @@ impl Settings {
 
         let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
         let model = engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?;
+        let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         Ok(Self {
             listen,
             data_dir,
@@ -247,6 +251,7 @@ impl Settings {
             access,
             inbox,
             sandbox,
+            tool_runner,
             model,
         })
     }

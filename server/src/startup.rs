@@ -180,6 +180,9 @@ async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedE
     // The console's own limit decides what reaches the engine; the engine's must not be lower.
     config.max_upload_bytes = config.max_upload_bytes.max(settings.max_upload_bytes);
     config.sandbox_limits = settings.sandbox;
+    if let Some(runner) = &settings.tool_runner {
+        config.tool_runner = runner.clone();
+    }
     config.model = settings.model.clone();
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;

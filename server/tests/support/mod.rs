@@ -80,6 +80,9 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
     let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     env.insert("SWITCHBOARD_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("SWITCHBOARD_DATA_DIR".into(), data_dir.0.display().to_string());
+    // The sandbox runs Switchboard's own binary inside (file tools, network relay); this test
+    // binary is not it.
+    env.insert("SWITCHBOARD_SANDBOX_TOOL_RUNNER".into(), env!("CARGO_BIN_EXE_switchboard").into());
     if admin {
         env.entry("SWITCHBOARD_ADMIN_PASSWORD".into()).or_insert_with(|| ADMIN_PASSWORD.into());
     }
