@@ -40,22 +40,37 @@ fn between(from: &Value, to: &Value) -> Duration {
     Duration::from_micros((micros(to) - micros(from)).max(0) as u64)
 }
 
-#[tokio::main]
-async fn main() {
-    // Side by side in one run: each tool call in a control group of its own (the default), and
-    // with the rlimits alone.
-    for cgroups in [true, false] {
-        let label = if cgroups { "each call in a control group" } else { "rlimits only, no control group" };
+fn main() -> std::process::ExitCode {
+    // This bench is its engine's tool runner too (`sandbox-tool net` runs each networked call),
+    // as the engine's own binary is.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sandbox-tool") {
+        return engine::cli::sandbox_tool(&args[1..]);
+    }
+    tokio::runtime::Runtime::new().expect("a runtime").block_on(run());
+    std::process::ExitCode::SUCCESS
+}
+
+async fn run() {
+    // Side by side in one run: each tool call in a control group of its own (the default), with
+    // and without a network (`unrestricted` runs each call with the egress proxy and the relay
+    // inside the sandbox; `limited` without hosts has no network at all), and with the rlimits
+    // alone.
+    for (cgroups, networking, label) in [
+        (true, "unrestricted", "each call in a control group, networking unrestricted (egress proxy)"),
+        (true, "limited", "each call in a control group, no network"),
+        (false, "limited", "rlimits only, no control group, no network"),
+    ] {
         println!("Real models against the Messages test server on loopback ({TURNS} turns), {label}:");
-        bench(cgroups).await;
+        bench(cgroups, networking).await;
     }
 }
 
-async fn bench(cgroups: bool) {
+async fn bench(cgroups: bool, networking: &str) {
     let server = TestServer::start(Script::default()).await.expect("the test server starts");
     let url = server.url.clone();
-    let name = if cgroups { "model-bench" } else { "model-bench-no-cgroups" };
-    let (client, dir) = common::start_with(name, |config| {
+    let name = format!("model-bench-{networking}{}", if cgroups { "" } else { "-no-cgroups" });
+    let (client, dir) = common::start_with(&name, |config| {
         config.model = ModelEndpoint::new(&url, None);
         config.sandbox_cgroups = cgroups;
     })
@@ -67,7 +82,12 @@ async fn bench(cgroups: bool) {
                     "tools": [{ "type": "agent_toolset_20260401" }] }),
         )
         .await;
-    let environment = client.post("/v1/environments", json!({ "name": "bench" })).await;
+    let environment = client
+        .post(
+            "/v1/environments",
+            json!({ "name": "bench", "config": { "type": "cloud", "networking": { "type": networking } } }),
+        )
+        .await;
     let session =
         client.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
     let session = session["id"].as_str().unwrap().to_owned();
