@@ -126,6 +126,10 @@ ensure_build_tools() {
 # What Switchboard needs at run time: bubblewrap, the sandbox the embedded engine runs tools in.
 ensure_runtime_tools() {
   command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
+  # Each session's disk: an ext4 image (e2fsprogs), loop-mounted in the engine's own mount
+  # namespace (util-linux's unshare and mount).
+  [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || apt_install e2fsprogs
+  command -v unshare >/dev/null 2>&1 || apt_install util-linux
 }
 
 ensure_test_tools() {

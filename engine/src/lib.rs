@@ -63,6 +63,9 @@ pub struct EngineConfig {
     /// Run each tool call in a control group of its own where the machine has them (the
     /// default). Off, only the rlimits hold; the model bench compares the two.
     pub sandbox_cgroups: bool,
+    /// Give each session a disk of its own, of `sandbox_limits.disk_bytes`, where the engine can
+    /// mount one (the default; see `sandbox::disks`). Off, sessions' folders are the host's.
+    pub sandbox_disks: bool,
     /// The Messages endpoint real models run against.
     pub model: ModelEndpoint,
     /// Largest JSON body.
@@ -83,6 +86,7 @@ impl EngineConfig {
             max_skill_bytes: 8 * 1024 * 1024,
             sandbox_limits: SandboxLimits::default(),
             sandbox_cgroups: true,
+            sandbox_disks: true,
             model: ModelEndpoint::default(),
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
@@ -124,6 +128,8 @@ pub struct EngineState {
     catalog: model::catalog::Catalog,
     /// Where tool calls get their control groups; `None`: rlimits only.
     cgroups: Option<Arc<sandbox::cgroups::Cgroups>>,
+    /// The namespace of the sessions' disks; `None`: their folders are the host's, uncapped.
+    disks: Option<Arc<sandbox::disks::Disks>>,
     /// Wakes the deployment scheduler when a schedule changes.
     scheduler: Arc<tokio::sync::Notify>,
 }
@@ -131,11 +137,16 @@ pub struct EngineState {
 impl Engine {
     /// Opens the store in `config.data_dir`, recovers sessions the last process left running,
     /// and seeds the demo agent on first start.
-    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+    pub async fn open(mut config: EngineConfig) -> Result<Engine, EngineError> {
         let data_dir = config.data_dir.clone();
         for dir in [data_dir.clone(), data_dir.join("files"), data_dir.join("sandboxes")] {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
         }
+        // Absolute: sandboxes start in another mount namespace, where a relative path means
+        // something else.
+        let data_dir = std::fs::canonicalize(&data_dir)
+            .map_err(|source| EngineError::DataDir { path: data_dir.clone(), source })?;
+        config.data_dir = data_dir.clone();
         let store =
             Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
         let cgroups = match sandbox::cgroups::Cgroups::detect() {
@@ -154,6 +165,22 @@ impl Engine {
                 None
             }
         };
+        let disks = match config.sandbox_disks {
+            false => None,
+            true => match sandbox::disks::Disks::start(data_dir.join("disks"), config.sandbox_limits.disk_bytes) {
+                Ok(disks) => {
+                    tracing::info!(
+                        "sandbox: each session has a disk of its own of {} MiB",
+                        config.sandbox_limits.disk_bytes / (1024 * 1024)
+                    );
+                    Some(Arc::new(disks))
+                }
+                Err(why) => {
+                    tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
+                    None
+                }
+            },
+        };
         let state = Arc::new(EngineState {
             config,
             store,
@@ -161,6 +188,7 @@ impl Engine {
             runtimes: Mutex::default(),
             catalog: model::catalog::Catalog::default(),
             cgroups,
+            disks,
             scheduler: Arc::default(),
         });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;
@@ -332,8 +360,41 @@ impl EngineState {
         }
     }
 
+    /// A session's sandbox folder as the engine reaches it (through the disks' namespace).
     fn sandbox_dir(&self, session_id: &str) -> PathBuf {
+        let dir = self.sandbox_mount_dir(session_id);
+        match &self.disks {
+            Some(disks) => disks.host(&dir),
+            None => dir,
+        }
+    }
+
+    /// A session's sandbox folder as its sandboxes see it, where its disk is mounted.
+    fn sandbox_mount_dir(&self, session_id: &str) -> PathBuf {
         self.config.data_dir.join("sandboxes").join(session_id)
+    }
+
+    /// Mounts the session's disk if it is not yet (its first tool call or memory mount).
+    pub(crate) async fn prepare_disk(&self, session_id: &str) -> ApiResult<()> {
+        if let Some(disks) = &self.disks {
+            disks
+                .mount(&self.sandbox_mount_dir(session_id), session_id)
+                .await
+                .map_err(|error| ApiError::internal(format!("the session's disk could not be mounted: {error}")))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a session's sandbox: its disk and its folder.
+    pub(crate) async fn delete_sandbox(&self, session_id: &str) {
+        let dir = self.sandbox_mount_dir(session_id);
+        if let Some(disks) = &self.disks
+            && let Err(error) = disks.release(&dir, session_id).await
+        {
+            tracing::warn!(session_id, "the session's disk could not be released: {error}");
+        }
+        // On a blocking thread: a folder without a disk can hold gigabytes.
+        let _ = tokio::fs::remove_dir_all(dir).await;
     }
 
     pub(crate) fn file_path(&self, file_id: &str) -> PathBuf {

@@ -923,7 +923,9 @@ impl EngineState {
     /// The sandbox of a session, as its environment and resources say.
     pub async fn sandbox(&self, session: &Value) -> ApiResult<Sandbox> {
         let session_id = session["id"].as_str().unwrap_or_default();
-        let dir = self.sandbox_dir(session_id);
+        self.prepare_disk(session_id).await?;
+        // As the sandbox sees it: bubblewrap starts in the disks' namespace.
+        let dir = self.sandbox_mount_dir(session_id);
         let environment_id = session["environment_id"].as_str().unwrap_or_default();
         let egress = match self.environment(environment_id).await {
             Ok((_, environment)) => Egress::of(&environment["config"]["networking"]),
@@ -958,6 +960,7 @@ impl EngineState {
             tool_runner: self.config.tool_runner.clone(),
             limits: self.config.sandbox_limits,
             cgroups: self.cgroups.clone(),
+            disk: self.disks.clone(),
         })
     }
 }

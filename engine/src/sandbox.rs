@@ -21,6 +21,7 @@
 //! (`/dev/zero`, pipes), and the host never keeps more of a tool's output than it shows.
 
 pub mod cgroups;
+pub mod disks;
 pub mod egress;
 
 use std::{
@@ -35,6 +36,7 @@ use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
 
 use self::{
     cgroups::{CallGroup, Cgroups},
+    disks::Disks,
     egress::{Egress, Proxy},
 };
 
@@ -68,6 +70,9 @@ pub struct SandboxLimits {
     /// Processes of one call at once (its control group's `pids.max`); also the limit of the
     /// memory of all of them together (`memory.max`) is `memory_bytes`.
     pub processes: u64,
+    /// The size of a session's disk: its workspace, outputs and mounted memory stores together
+    /// ([`disks`], where the engine can mount them).
+    pub disk_bytes: u64,
 }
 
 impl Default for SandboxLimits {
@@ -79,13 +84,14 @@ impl Default for SandboxLimits {
             open_files: 1024,
             tmp_bytes: 256 * MIB,
             processes: 256,
+            disk_bytes: 10 * 1024 * MIB,
         }
     }
 }
 
 impl SandboxLimits {
     /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
-    /// `_OPEN_FILES`, `_TMP_MB` and `_PROCESSES` applied where `get` has them.
+    /// `_OPEN_FILES`, `_TMP_MB`, `_PROCESSES` and `_DISK_MB` applied where `get` has them.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut limits = Self::default();
         for (name, field, unit) in [
@@ -95,6 +101,7 @@ impl SandboxLimits {
             ("SWITCHBOARD_SANDBOX_OPEN_FILES", &mut limits.open_files, 1),
             ("SWITCHBOARD_SANDBOX_TMP_MB", &mut limits.tmp_bytes, MIB),
             ("SWITCHBOARD_SANDBOX_PROCESSES", &mut limits.processes, 1),
+            ("SWITCHBOARD_SANDBOX_DISK_MB", &mut limits.disk_bytes, MIB),
         ] {
             if let Some(value) = get(name) {
                 *field = value
@@ -143,12 +150,16 @@ pub struct Sandbox {
     pub limits: SandboxLimits,
     /// Where each call gets its control group; `None`: rlimits only.
     pub cgroups: Option<std::sync::Arc<Cgroups>>,
+    /// The namespace of the session's disk, mounted on the folder of `workspace` and `outputs`;
+    /// `None`: the host's folder, uncapped.
+    pub disk: Option<std::sync::Arc<Disks>>,
 }
 
 impl Sandbox {
     pub async fn run(&self, name: &str, input: &Value) -> ToolOutput {
+        let host = |path: &Path| self.disk.as_ref().map_or_else(|| path.to_owned(), |disk| disk.host(path));
         if let Err(error) =
-            std::fs::create_dir_all(&self.workspace).and_then(|_| std::fs::create_dir_all(&self.outputs))
+            std::fs::create_dir_all(host(&self.workspace)).and_then(|_| std::fs::create_dir_all(host(&self.outputs)))
         {
             return ToolOutput::error(format!("The sandbox could not be prepared: {error}"));
         }
@@ -222,14 +233,20 @@ impl Sandbox {
         command.kill_on_drop(true);
         let limits = self.limits;
         let procs = group.as_ref().map(CallGroup::joiner);
-        // SAFETY: runs in the child between fork and exec; it only makes setrlimit, open, write
-        // and close system calls, which are async-signal-safe, and allocates nothing.
+        let namespace = self.disk.as_ref().map(|disk| disk.namespace());
+        // SAFETY: runs in the child between fork and exec; it only makes setrlimit, open, write,
+        // close and setns system calls, which are async-signal-safe, and allocates nothing. The
+        // namespace's descriptor lives in `self.disk`, which outlives the spawn.
         unsafe {
             command.pre_exec(move || {
                 if let Some(procs) = &procs {
                     procs.join()?;
                 }
-                limit(&limits)
+                limit(&limits)?;
+                match namespace {
+                    Some(namespace) => disks::enter(namespace),
+                    None => Ok(()),
+                }
             });
         }
         Ok((command, group))
@@ -320,6 +337,21 @@ impl Sandbox {
             }
             output.text.push_str(&stopped);
             output.is_error = true;
+        }
+        // A full disk makes commands fail in many ways: say which limit it was.
+        let full = self
+            .disk
+            .as_ref()
+            .zip(self.workspace.parent())
+            .and_then(|(disk, dir)| disk.free_bytes(dir).filter(|free| *free < MIB).map(|_| disk.bytes()));
+        if let Some(bytes) = full {
+            if !output.text.is_empty() && !output.text.ends_with('\n') {
+                output.text.push('\n');
+            }
+            output.text.push_str(&format!(
+                "[the session's disk of {} MiB is full: delete files in /workspace or /mnt/session/outputs]",
+                bytes / MIB
+            ));
         }
         if !refused.is_empty() {
             if !output.text.is_empty() && !output.text.ends_with('\n') {

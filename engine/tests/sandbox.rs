@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::json;
-use support::{config, spawn_engine, temp_dir, tool_results};
+use support::{config, spawn_engine, start, temp_dir, tool_results};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_cannot_reach_host_secrets_the_data_directory_or_paths_out_of_the_workspace() {
@@ -109,6 +109,7 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         open_files: 256,
         tmp_bytes: 8 * MIB,
         processes: 64,
+        disk_bytes: 512 * MIB,
     };
     let engine = spawn_engine(config).await;
     let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 60_000 } });
@@ -127,11 +128,12 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         bash(":(){ :|:& };:; sleep 3"),
         bash("for i in 1 2 3 4; do python3 -c 'b = bytearray(200 << 20); import time; time.sleep(3)' & done; wait; echo waited"),
         bash("echo still here"),
+        bash("stat -c %s ten-gb.bin"),
     ]);
     let session = engine.scripted_session(json!([turn]), "limited").await;
     engine.say(&session, "misbehave").await;
     let results = tool_results(&engine.wait_idle(&session, 1).await);
-    assert_eq!(results.len(), 14, "{results:#?}");
+    assert_eq!(results.len(), 15, "{results:#?}");
     let failed = |i: usize, words: &str| {
         assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
         assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
@@ -148,8 +150,8 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
     assert!(results[6].1.contains("read shows its first 10485760"), "{:?}", results[6]);
     failed(7, "File size limit exceeded");
     failed(7, "limit of 64 MiB per file");
-    let written = std::fs::metadata(engine.data_dir.join("sandboxes").join(&session).join("workspace/ten-gb.bin"));
-    assert!(written.unwrap().len() <= 64 * MIB, "the write stopped at the file size limit");
+    let written: u64 = results[14].1.trim().parse().unwrap_or_else(|_| panic!("{:?}", results[14]));
+    assert!(written <= 64 * MIB, "the write stopped at the file size limit: {written}");
     failed(8, "No space left on device");
     failed(9, "MemoryError");
     // Stopped at 2 s of CPU, long before the 60 s timeout.
@@ -160,4 +162,83 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
     // The engine still serves.
     let status = engine.get(&format!("/v1/sessions/{session}")).await;
     assert_eq!(status["status"], "idle", "{status}");
+}
+
+/// The host's mount table, to show that no session disk is mounted there.
+fn host_mounts() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+}
+
+/// A session's files live on a disk of its own. Filling it ends as a tool error that names the
+/// limit, the session goes on, the host's folder and mount table get none of it, and deleting the
+/// session deletes the disk. Before stop 29 a session's workspace was a folder on the host's disk,
+/// held only by the size of one file (`RLIMIT_FSIZE`): a call writing many files, or many calls,
+/// could fill the host's disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_fills_only_a_disk_of_its_own() {
+    // SAFETY: geteuid only reads the process's user id.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("session disks are loop-mounted images and need root, as CI has");
+    }
+    const MIB: u64 = 1024 * 1024;
+    let mut config = config(temp_dir());
+    config.sandbox_limits.disk_bytes = 64 * MIB;
+    let engine = spawn_engine(config).await;
+    let data = engine.data_dir.display().to_string();
+    let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command } });
+    let turn = json!([
+        bash("df -k /workspace | tail -1 | awk '{print $2}'"),
+        bash("head -c 100M /dev/zero > fill.bin"),
+        bash("rm fill.bin && echo freed"),
+        bash("echo kept > /mnt/session/outputs/kept.txt && echo wrote"),
+        bash("echo still here"),
+    ]);
+    let session = engine.scripted_session(json!([turn]), "limited").await;
+    engine.say(&session, "fill the disk").await;
+    let results = tool_results(&engine.wait_idle(&session, 1).await);
+    assert_eq!(results.len(), 5, "{results:#?}");
+    let size_kib: u64 = results[0].1.trim().parse().unwrap_or_else(|_| panic!("{:?}", results[0]));
+    assert!((48 * 1024..=64 * 1024).contains(&size_kib), "the workspace's disk is about 64 MiB: {size_kib} KiB");
+    assert!(results[1].0, "{:?}", results[1]);
+    assert!(results[1].1.contains("No space left on device"), "{:?}", results[1]);
+    assert!(results[1].1.contains("[the session's disk of 64 MiB is full"), "{:?}", results[1]);
+    assert_eq!(results[2], (false, "freed\n".to_owned()));
+    assert_eq!(results[3], (false, "wrote\n".to_owned()));
+    assert_eq!(results[4], (false, "still here\n".to_owned()));
+
+    // The host: an empty folder, no mount, and an image that holds no more than the disk.
+    let folder = engine.data_dir.join("sandboxes").join(&session);
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0, "the host's folder stays empty");
+    assert!(!host_mounts().contains(&data), "nothing is mounted in the host's namespace");
+    let image = engine.data_dir.join("disks").join(format!("{session}.img"));
+    let allocated = std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&image).unwrap()) * 512;
+    assert!(allocated <= 64 * MIB, "the image holds at most its size: {allocated}");
+    // Outputs are still collected from the disk.
+    let files = engine.get(&format!("/v1/files?scope_id={session}")).await;
+    assert_eq!(files["data"][0]["filename"], "kept.txt", "{files}");
+
+    let (status, _) = engine.call(reqwest::Method::DELETE, &format!("/v1/sessions/{session}"), None).await;
+    assert_eq!(status, 200);
+    assert!(!image.exists() && !folder.exists(), "deleting the session deletes its disk");
+}
+
+/// A session's disk outlives the engine's process, and a killed engine leaves nothing mounted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_disk_survives_a_killed_engine_and_leaves_no_mount_behind() {
+    let data = temp_dir();
+    let (mut process, engine) = start(&data);
+    let bash = |command: &str| json!([{ "tool": "bash", "input": { "command": command } }]);
+    let turns = json!([bash("echo remembered > note.txt && echo ok"), bash("cat note.txt")]);
+    let session = engine.scripted_session(turns, "limited").await;
+    engine.say(&session, "write").await;
+    let results = tool_results(&engine.wait_idle(&session, 1).await);
+    assert_eq!(results, vec![(false, "ok\n".to_owned())]);
+    assert!(data.join("engine/disks").join(format!("{session}.img")).exists(), "the session has a disk");
+    process.kill();
+    assert!(!host_mounts().contains(&data.display().to_string()), "a killed engine leaves no mount behind");
+
+    let (_process, engine) = start(&data);
+    engine.say(&session, "read").await;
+    let results = tool_results(&engine.wait_idle(&session, 2).await);
+    assert_eq!(results[1], (false, "remembered\n".to_owned()), "{results:#?}");
 }

@@ -239,7 +239,10 @@ impl Settings {
 
         let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
         let model = engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?;
-        let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        // Absolute: sandboxes start in the engine's own mount namespace, at its root.
+        let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER")
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v)));
         Ok(Self {
             listen,
             data_dir,

@@ -215,8 +215,7 @@ pub async fn delete(State(engine): State<Arc<EngineState>>, Path(id): Path<Strin
     }
     tx.commit().await?;
     engine.close_hub(&id);
-    // On a blocking thread: a sandbox can hold gigabytes.
-    let _ = tokio::fs::remove_dir_all(engine.sandbox_dir(&id)).await;
+    engine.delete_sandbox(&id).await;
     Ok(Json(json!({ "id": id, "type": "session_deleted" })))
 }
 

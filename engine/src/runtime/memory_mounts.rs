@@ -89,6 +89,9 @@ impl EngineState {
 
     /// Writes each attached store out to its directory, as the store is now.
     pub async fn mount_memory(&self, session_id: &str) -> ApiResult<()> {
+        if !self.memory_mounts(session_id).await?.is_empty() {
+            self.prepare_disk(session_id).await?;
+        }
         for mount in self.memory_mounts(session_id).await? {
             let rows =
                 sqlx::query("SELECT id, path, content, content_sha256 FROM memories WHERE store_id = ? ORDER BY path")
