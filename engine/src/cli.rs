@@ -51,8 +51,17 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
     };
     let mut config = EngineConfig::new(data_dir.clone(), api_key.clone());
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    match crate::SandboxLimits::from_env(var).and_then(|limits| Ok((limits, crate::ModelEndpoint::from_env(var)?))) {
-        Ok((limits, model)) => (config.sandbox_limits, config.model) = (limits, model),
+    let read = || -> Result<_, String> {
+        Ok((
+            crate::SandboxLimits::from_env(var)?,
+            crate::ModelEndpoint::from_env(var)?,
+            crate::sandbox::packages::Mirrors::from_env(var)?,
+        ))
+    };
+    match read() {
+        Ok((limits, model, mirrors)) => {
+            (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
+        }
         Err(error) => {
             eprintln!("The engine could not start: {error}");
             return ExitCode::FAILURE;

@@ -66,6 +66,8 @@ pub struct EngineConfig {
     /// Give each session a disk of its own, of `sandbox_limits.disk_bytes`, where the engine can
     /// mount one (the default; see `sandbox::disks`). Off, sessions' folders are the host's.
     pub sandbox_disks: bool,
+    /// Package mirrors environments' `packages` install from instead of the public registries.
+    pub package_mirrors: sandbox::packages::Mirrors,
     /// The Messages endpoint real models run against.
     pub model: ModelEndpoint,
     /// Largest JSON body.
@@ -87,6 +89,7 @@ impl EngineConfig {
             sandbox_limits: SandboxLimits::default(),
             sandbox_cgroups: true,
             sandbox_disks: true,
+            package_mirrors: sandbox::packages::Mirrors::default(),
             model: ModelEndpoint::default(),
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
@@ -130,6 +133,8 @@ pub struct EngineState {
     cgroups: Option<Arc<sandbox::cgroups::Cgroups>>,
     /// The namespace of the sessions' disks; `None`: their folders are the host's, uncapped.
     disks: Option<Arc<sandbox::disks::Disks>>,
+    /// Held while a session's packages install.
+    install_lock: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the deployment scheduler when a schedule changes.
     scheduler: Arc<tokio::sync::Notify>,
 }
@@ -189,6 +194,7 @@ impl Engine {
             catalog: model::catalog::Catalog::default(),
             cgroups,
             disks,
+            install_lock: Arc::default(),
             scheduler: Arc::default(),
         });
         runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;

@@ -927,9 +927,15 @@ impl EngineState {
         // As the sandbox sees it: bubblewrap starts in the disks' namespace.
         let dir = self.sandbox_mount_dir(session_id);
         let environment_id = session["environment_id"].as_str().unwrap_or_default();
-        let egress = match self.environment(environment_id).await {
-            Ok((_, environment)) => Egress::of(&environment["config"]["networking"]),
-            Err(_) => Egress::None,
+        let mirrors = &self.config.package_mirrors;
+        let hosts: Vec<String> = mirrors.endpoints().into_iter().map(|(host, _)| host).collect();
+        let (egress, trusted, packages) = match self.environment(environment_id).await {
+            Ok((_, environment)) => {
+                let networking = &environment["config"]["networking"];
+                let trusted = if Egress::package_managers(networking) { mirrors.endpoints() } else { Vec::new() };
+                (Egress::of(networking, &hosts), trusted, environment["config"]["packages"].clone())
+            }
+            Err(_) => (Egress::None, Vec::new(), Value::Null),
         };
         let resources: Vec<String> =
             sqlx::query_scalar("SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq")
@@ -961,6 +967,10 @@ impl EngineState {
             limits: self.config.sandbox_limits,
             cgroups: self.cgroups.clone(),
             disk: self.disks.clone(),
+            packages,
+            mirrors: mirrors.clone(),
+            trusted,
+            install_lock: self.install_lock.clone(),
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The sandbox sees a read-only `/usr` (with the usual `/bin`, `/lib` links), a fresh `/proc`,
 //! `/dev` and `/tmp`, the session's workspace at `/workspace`, its outputs at
-//! `/mnt/session/outputs`, each mounted file read-only at its `mount_path`, each custom skill of
+//! `/mnt/session/outputs`, the environment's packages at `/opt/packages` ([`packages`]), each
+//! mounted file read-only at its `mount_path`, each custom skill of
 //! its agent read-only at `/workspace/skills/<name>`, and each memory store at
 //! `/mnt/memory/<slug>` (read-only or not, as attached). Nothing else of
 //! the host is there: not `/etc/shadow`, not `/root`, not the engine's data directory. Every
@@ -23,6 +24,7 @@
 pub mod cgroups;
 pub mod disks;
 pub mod egress;
+pub mod packages;
 
 use std::{
     io::Read,
@@ -153,16 +155,84 @@ pub struct Sandbox {
     /// The namespace of the session's disk, mounted on the folder of `workspace` and `outputs`;
     /// `None`: the host's folder, uncapped.
     pub disk: Option<std::sync::Arc<Disks>>,
+    /// The environment's `packages` (as the API returns them), installed before the first call.
+    pub packages: Value,
+    /// The engine's package mirrors.
+    pub mirrors: packages::Mirrors,
+    /// The mirrors' (host, port), reached at any address, when package managers may go out.
+    pub trusted: Vec<(String, u16)>,
+    /// Held while packages install: one install at a time.
+    pub install_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Sandbox {
     pub async fn run(&self, name: &str, input: &Value) -> ToolOutput {
-        let host = |path: &Path| self.disk.as_ref().map_or_else(|| path.to_owned(), |disk| disk.host(path));
-        if let Err(error) =
-            std::fs::create_dir_all(host(&self.workspace)).and_then(|_| std::fs::create_dir_all(host(&self.outputs)))
-        {
+        let made = [&self.workspace, &self.outputs, &self.packages_dir()]
+            .into_iter()
+            .try_for_each(|dir| std::fs::create_dir_all(self.host(dir)));
+        if let Err(error) = made {
             return ToolOutput::error(format!("The sandbox could not be prepared: {error}"));
         }
+        let installed = self.install_packages().await;
+        let mut output = self.run_tool(name, input).await;
+        if let Some(installed) = installed {
+            output.text.insert_str(0, &installed);
+        }
+        output
+    }
+
+    /// Where the engine reaches a path of the sandbox's folder (through the disks' namespace).
+    fn host(&self, path: &Path) -> PathBuf {
+        self.disk.as_ref().map_or_else(|| path.to_owned(), |disk| disk.host(path))
+    }
+
+    /// The session's packages, at [`packages::PREFIX`] in the sandbox.
+    fn packages_dir(&self) -> PathBuf {
+        self.workspace.with_file_name("packages")
+    }
+
+    /// Installs the environment's packages when they are not yet (or the list changed), and says
+    /// what came of it, for the agent. A failed install is told once, not tried at every call.
+    async fn install_packages(&self) -> Option<String> {
+        let steps = packages::steps(&self.packages, &self.mirrors);
+        if steps.is_empty() {
+            return None;
+        }
+        let _one_at_a_time = self.install_lock.lock().await;
+        let record = self.host(&self.packages_dir()).join(packages::RECORD);
+        let wanted = self.packages.to_string();
+        if std::fs::read_to_string(&record).is_ok_and(|done| done == wanted) {
+            return None;
+        }
+        let mut told = Vec::new();
+        for step in steps {
+            match step {
+                packages::Step::Refuse { manager, specs, why } => {
+                    told.push(format!("{manager}: {} not installed: {why}", specs.join(", ")));
+                }
+                packages::Step::Run { manager, specs, script } => {
+                    let input = json!({ "command": script, "timeout_ms": MAX_BASH_TIMEOUT_MS });
+                    let ran = self.bash(&input).await;
+                    if ran.is_error {
+                        let lines: Vec<&str> = ran.text.trim_end().lines().collect();
+                        let last = lines[lines.len().saturating_sub(6)..].join(" | ");
+                        told.push(format!("{manager}: {} could not be installed: {last}", specs.join(", ")));
+                    } else {
+                        told.push(format!("{manager}: installed {}", specs.join(", ")));
+                    }
+                }
+            }
+        }
+        tracing::info!("sandbox packages: {}", told.join("; "));
+        let _ = std::fs::write(&record, &wanted);
+        Some(format!(
+            "[the environment's packages, installed in {} before this call: {}]\n",
+            packages::PREFIX,
+            told.join("; ")
+        ))
+    }
+
+    async fn run_tool(&self, name: &str, input: &Value) -> ToolOutput {
         match name {
             "bash" => self.bash(input).await,
             "read" | "write" | "edit" | "glob" | "grep" => self.file_tool(name, input).await,
@@ -215,6 +285,7 @@ impl Sandbox {
         for (host, inside, writable) in &self.memory {
             command.arg(if *writable { "--bind-try" } else { "--ro-bind-try" }).arg(host).arg(inside);
         }
+        command.arg("--bind").arg(self.packages_dir()).arg(packages::PREFIX);
         if with_tool_runner || proxy.is_some() {
             command.arg("--ro-bind").arg(&self.tool_runner).arg(TOOL_PATH_IN_SANDBOX);
         }
@@ -222,10 +293,11 @@ impl Sandbox {
             command.arg("--ro-bind").arg(proxy.socket()).arg(egress::SOCKET_IN_SANDBOX);
         }
         command.args(["--chdir", "/workspace", "--clearenv"]);
-        for (key, value) in
-            [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")]
-        {
+        for (key, value) in [("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")] {
             command.args(["--setenv", key, value]);
+        }
+        for (key, value) in packages::variables() {
+            command.arg("--setenv").arg(key).arg(value);
         }
         for (key, value) in proxy.map(|_| egress::proxy_variables()).unwrap_or_default() {
             command.arg("--setenv").arg(key).arg(value);
@@ -269,7 +341,7 @@ impl Sandbox {
             .clamp(1, MAX_BASH_TIMEOUT_MS);
         let proxy = match &self.egress {
             Egress::None => None,
-            egress => match Proxy::start(egress.clone(), &egress_dir()) {
+            egress => match Proxy::start(egress.clone(), self.trusted.clone(), &egress_dir()) {
                 Ok(proxy) => Some(proxy),
                 Err(error) => {
                     return ToolOutput::error(format!("The sandbox's network proxy could not start: {error}"));

@@ -70,13 +70,14 @@ fn count_connections(listener: TcpListener, answer: &'static str) -> Arc<AtomicU
     count
 }
 
-#[test]
-fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy() {
+/// The engine's machine (`h`) and the outside (`o`), joined by a veth pair: 203.0.113.1,
+/// 10.77.0.1 and 169.254.77.1 on the machine's side, .10 of each on the outside's.
+fn two_hosts(name: &str) -> (Netns, Netns) {
     // SAFETY: geteuid only reads the process's user id.
     if unsafe { libc::geteuid() } != 0 {
         panic!("this test makes network namespaces and needs root, as CI has");
     }
-    let tag = format!("sbt{}", std::process::id());
+    let tag = format!("sbt{}{name}", std::process::id());
     let (host, outside) = (Netns::new(format!("{tag}h")), Netns::new(format!("{tag}o")));
     let (h, o) = (host.0.clone(), outside.0.clone());
     ip(&["-n", &h, "link", "set", "lo", "up"]);
@@ -89,6 +90,26 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
         ip(&["-n", ns, "addr", "add", &format!("169.254.77.{last}/16"), "dev", dev]);
         ip(&["-n", ns, "link", "set", dev, "up"]);
     }
+    (host, outside)
+}
+
+/// A runtime whose threads (and what they start) are in the network namespace `h`, as is the
+/// calling thread after this.
+fn runtime_in(h: &str) -> tokio::runtime::Runtime {
+    Netns::enter(h);
+    let h = h.to_owned();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || Netns::enter(&h))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy() {
+    let (host, outside) = two_hosts("n");
+    let (h, o) = (host.0.clone(), outside.0.clone());
 
     // The outside: one server on all three of its addresses.
     let (ready, listening) = std::sync::mpsc::channel();
@@ -100,19 +121,13 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
     let outside_hits = count_connections(listening.recv().unwrap(), "hello from outside\n");
 
     // The engine's machine: the engine, a "console" on loopback, a service on its own address.
-    Netns::enter(&h);
+    let runtime = runtime_in(&h);
     let console = TcpListener::bind("127.0.0.1:0").unwrap();
     let console_port = console.local_addr().unwrap().port();
     let console_hits = count_connections(console, "console");
     let own = TcpListener::bind("0.0.0.0:0").unwrap();
     let own_port = own.local_addr().unwrap().port();
     let own_hits = count_connections(own, "own service");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .on_thread_start(move || Netns::enter(&h))
-        .build()
-        .unwrap();
     runtime.block_on(async {
         let engine = spawn_engine(config(temp_dir())).await;
         let engine_port = engine.url.rsplit(':').next().unwrap().to_owned();
@@ -187,6 +202,106 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
         assert_eq!(own_hits.load(Ordering::SeqCst), 0);
         let status = engine.get(&format!("/v1/sessions/{session}")).await;
         assert_eq!(status["status"], "idle", "the engine still serves: {status}");
+    });
+    drop(runtime);
+    drop((host, outside));
+}
+
+/// A process that is killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A PyPI "simple" index in `site` with one pure-Python wheel, `hellopkg` 1.0.
+fn package_index(site: &std::path::Path) {
+    let files = [
+        ("hellopkg/__init__.py", "GREETING = 'hello from a package'\n"),
+        ("hellopkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: hellopkg\nVersion: 1.0\n"),
+        (
+            "hellopkg-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: switchboard-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
+        (
+            "hellopkg-1.0.dist-info/RECORD",
+            "hellopkg/__init__.py,,\nhellopkg-1.0.dist-info/METADATA,,\nhellopkg-1.0.dist-info/WHEEL,,\nhellopkg-1.0.dist-info/RECORD,,\n",
+        ),
+    ];
+    std::fs::create_dir_all(site.join("simple/hellopkg")).unwrap();
+    let wheel = std::fs::File::create(site.join("hellopkg-1.0-py3-none-any.whl")).unwrap();
+    let mut zip = zip::ZipWriter::new(wheel);
+    for (name, text) in files {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    std::fs::write(
+        site.join("simple/hellopkg/index.html"),
+        "<html><body><a href=\"../../hellopkg-1.0-py3-none-any.whl\">hellopkg-1.0-py3-none-any.whl</a></body></html>\n",
+    )
+    .unwrap();
+}
+
+/// An environment's `packages` install, inside the sandbox and through its egress proxy, from the
+/// engine's package mirror (here at a private address, which the operator named), into the
+/// session's own prefix; `apt` is refused in words; a second call does not install again. Before
+/// stop 29 `packages` were stored and never installed.
+#[test]
+fn packages_install_from_the_engines_mirror_into_the_sessions_own_prefix() {
+    let (host, outside) = two_hosts("p");
+    let site = temp_dir();
+    package_index(&site);
+    let _mirror = Running(
+        Command::new("ip")
+            .args(["netns", "exec", &outside.0, "python3", "-m", "http.server", "8081", "--bind", "10.77.0.10"])
+            .arg("--directory")
+            .arg(&site)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let runtime = runtime_in(&host.0);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect("10.77.0.10:8081").is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    runtime.block_on(async {
+        let mut config = config(temp_dir());
+        config.package_mirrors.pip = Some("http://10.77.0.10:8081/simple".to_owned());
+        let engine = spawn_engine(config).await;
+        let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 120_000 } });
+        let turn = json!([
+            bash("python3 -c 'import hellopkg; print(hellopkg.GREETING)'"),
+            bash("curl -fsS -m 5 http://10.77.0.10:8080/"),
+            bash("ls /opt/packages/python"),
+        ]);
+        let environment = json!({
+            "type": "cloud",
+            "networking": { "type": "limited", "allowed_hosts": [], "allow_package_managers": true },
+            "packages": { "pip": ["hellopkg==1.0"], "apt": ["cowsay"] },
+        });
+        let session = engine.scripted_session_in(json!([turn]), environment).await;
+        engine.say(&session, "use the package").await;
+        let results = tool_results(&engine.wait_idle(&session, 1).await);
+        assert_eq!(results.len(), 3, "{results:#?}");
+        let (failed, text) = &results[0];
+        assert!(!failed, "{text}");
+        assert!(
+            text.starts_with("[the environment's packages, installed in /opt/packages before this call: pip: installed hellopkg==1.0; apt: cowsay not installed: apt installs into /usr"),
+            "{text}"
+        );
+        assert!(text.ends_with("]\nhello from a package\n"), "{text}");
+        // The mirror is reached on its own port only.
+        assert!(results[1].0 && results[1].1.contains("10.77.0.10 is private"), "{:?}", results[1]);
+        assert!(!results[2].1.contains("[the environment's packages"), "installed once: {:?}", results[2]);
+        assert!(results[2].1.contains("hellopkg"), "{:?}", results[2]);
     });
     drop(runtime);
     drop((host, outside));

@@ -33,6 +33,9 @@ pub struct Settings {
     /// `SWITCHBOARD_SANDBOX_TOOL_RUNNER`: the binary the embedded engine's sandbox runs for the
     /// file tools and the network relay (`<binary> sandbox-tool …`); default this binary.
     pub tool_runner: Option<PathBuf>,
+    /// `SWITCHBOARD_SANDBOX_PIP_INDEX_URL`, `SWITCHBOARD_SANDBOX_NPM_REGISTRY`: mirrors the
+    /// environments' packages install from.
+    pub package_mirrors: engine::sandbox::packages::Mirrors,
     /// `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`: the Messages endpoint the
     /// embedded engine runs real models against (default Anthropic's). The key is write-only.
     pub model: engine::ModelEndpoint,
@@ -239,6 +242,7 @@ impl Settings {
 
         let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
         let model = engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?;
+        let package_mirrors = engine::sandbox::packages::Mirrors::from_env(get).map_err(SettingsError::Sandbox)?;
         // Absolute: sandboxes start in the engine's own mount namespace, at its root.
         let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER")
             .filter(|v| !v.trim().is_empty())
@@ -255,6 +259,7 @@ impl Settings {
             inbox,
             sandbox,
             tool_runner,
+            package_mirrors,
             model,
         })
     }

@@ -180,6 +180,7 @@ async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedE
     // The console's own limit decides what reaches the engine; the engine's must not be lower.
     config.max_upload_bytes = config.max_upload_bytes.max(settings.max_upload_bytes);
     config.sandbox_limits = settings.sandbox;
+    config.package_mirrors = settings.package_mirrors.clone();
     if let Some(runner) = &settings.tool_runner {
         config.tool_runner = runner.clone();
     }

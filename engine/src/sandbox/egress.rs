@@ -76,8 +76,9 @@ pub enum Egress {
 }
 
 impl Egress {
-    /// From an environment's `config.networking` as the API returns it.
-    pub fn of(networking: &serde_json::Value) -> Self {
+    /// From an environment's `config.networking` as the API returns it; `mirrors` are the hosts
+    /// of the engine's package mirrors, opened with `allow_package_managers`.
+    pub fn of(networking: &serde_json::Value, mirrors: &[String]) -> Self {
         match networking["type"].as_str() {
             Some("unrestricted") => Self::Public,
             Some("limited") => {
@@ -90,11 +91,17 @@ impl Egress {
                     .collect();
                 if networking["allow_package_managers"].as_bool() == Some(true) {
                     hosts.extend(PACKAGE_REGISTRIES.iter().map(|h| (*h).to_owned()));
+                    hosts.extend(mirrors.iter().cloned());
                 }
                 if hosts.is_empty() { Self::None } else { Self::Only(hosts) }
             }
             _ => Self::None,
         }
+    }
+
+    /// Whether package managers may reach their registries (and the engine's mirrors).
+    pub fn package_managers(networking: &serde_json::Value) -> bool {
+        networking["type"] == "unrestricted" || networking["allow_package_managers"] == true
     }
 
     /// Whether a host name (already [`normal`]) may be asked for at all.
@@ -189,8 +196,9 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Listens on a fresh socket in `dir` for one call with this egress.
-    pub fn start(egress: Egress, dir: &Path) -> std::io::Result<Self> {
+    /// Listens on a fresh socket in `dir` for one call with this egress. `trusted` (host, port)
+    /// pairs are reached at any address they resolve to: the package mirrors the operator named.
+    pub fn start(egress: Egress, trusted: Vec<(String, u16)>, dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -206,7 +214,7 @@ impl Proxy {
         let listener = UnixListener::bind(&socket)?;
         let refusals = Arc::new(Mutex::new(Vec::new()));
         let told = refusals.clone();
-        let egress = Arc::new(egress);
+        let egress = Arc::new((egress, trusted));
         let task = tokio::spawn(async move {
             let mut connections = JoinSet::new();
             loop {
@@ -299,7 +307,7 @@ fn parse(buffer: &[u8]) -> Result<Option<Ask>, (u16, String)> {
 }
 
 /// One connection from a sandbox: read what it asks for, check it, relay it.
-async fn serve(mut client: UnixStream, egress: Arc<Egress>, refusals: Arc<Mutex<Vec<String>>>) {
+async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>, refusals: Arc<Mutex<Vec<String>>>) {
     let mut buffer = Vec::with_capacity(2048);
     let ask = loop {
         match parse(&buffer) {
@@ -316,7 +324,8 @@ async fn serve(mut client: UnixStream, egress: Arc<Egress>, refusals: Arc<Mutex<
         }
     };
     let place = format!("{}:{}", ask.host, ask.port);
-    let addresses = match destinations(&egress, &ask.host, ask.port).await {
+    let trusted = egress.1.iter().any(|(host, port)| *host == ask.host && *port == ask.port);
+    let addresses = match destinations(&egress.0, trusted, &ask.host, ask.port).await {
         Ok(addresses) => addresses,
         Err(why) => {
             tracing::debug!(%place, %why, "the sandbox's egress proxy refused a connection");
@@ -353,7 +362,7 @@ async fn serve(mut client: UnixStream, egress: Arc<Egress>, refusals: Arc<Mutex<
 }
 
 /// The addresses `host:port` may be reached at, or why none.
-async fn destinations(egress: &Egress, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     if !egress.allows(host) {
         return Err(match egress {
             Egress::Only(_) => "not in this environment's allowed_hosts (networking is limited)".to_owned(),
@@ -381,6 +390,7 @@ async fn destinations(egress: &Egress, host: &str, port: u16) -> Result<Vec<Sock
     let allowed: Vec<SocketAddr> = candidates
         .into_iter()
         .filter(|address| match unreachable_because(address.ip(), &own) {
+            Some(_) if trusted => true,
             Some(why) => {
                 refused.push(format!("{} is {why}", address.ip()));
                 false
@@ -424,6 +434,9 @@ pub fn proxy_variables() -> Vec<(&'static str, String)> {
         ("no_proxy", local),
         // Node.js 24 reads the variables above only when asked to.
         ("NODE_USE_ENV_PROXY", "1".to_owned()),
+        // Node.js trusts its own list of authorities, not the host's (which curl, pip and git
+        // use): a host whose store has its own authority needs this for npm.
+        ("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt".to_owned()),
     ]
 }
 
@@ -483,6 +496,7 @@ mod tests {
     fn limited_allows_its_hosts_wildcards_for_subdomains_only_and_registries_when_asked() {
         let egress = Egress::of(
             &json!({ "type": "limited", "allowed_hosts": ["API.example.com.", "*.cdn.test", "203.0.113.7"] }),
+            &[],
         );
         assert!(egress.allows("api.example.com"));
         assert!(!egress.allows("example.com") && !egress.allows("evil-api.example.com"));
@@ -490,10 +504,15 @@ mod tests {
         assert!(!egress.allows("cdn.test") && !egress.allows("xcdn.test"));
         assert!(egress.allows("203.0.113.7") && !egress.allows("203.0.113.8"));
         assert!(!egress.allows("pypi.org"));
-        let registries = Egress::of(&json!({ "type": "limited", "allowed_hosts": [], "allow_package_managers": true }));
+        let registries = Egress::of(
+            &json!({ "type": "limited", "allowed_hosts": [], "allow_package_managers": true }),
+            &["mirror.internal".to_owned()],
+        );
         assert!(registries.allows("pypi.org") && registries.allows("registry.npmjs.org"));
-        assert_eq!(Egress::of(&json!({ "type": "limited", "allowed_hosts": [] })), Egress::None);
-        assert_eq!(Egress::of(&json!({ "type": "unrestricted" })), Egress::Public);
+        assert!(registries.allows("mirror.internal"), "the engine's mirrors, with the registries");
+        assert!(!egress.allows("mirror.internal"));
+        assert_eq!(Egress::of(&json!({ "type": "limited", "allowed_hosts": [] }), &["m".into()]), Egress::None);
+        assert_eq!(Egress::of(&json!({ "type": "unrestricted" }), &[]), Egress::Public);
         assert!(Egress::Public.allows("anything.example"));
     }
 

@@ -132,6 +132,11 @@ impl TestEngine {
 
     /// The same, in an environment with this `networking`.
     pub async fn scripted_session_with(&self, turns: Value, networking: Value) -> String {
+        self.scripted_session_in(turns, json!({ "type": "cloud", "networking": networking })).await
+    }
+
+    /// The same, in an environment with this `config`.
+    pub async fn scripted_session_in(&self, turns: Value, environment: Value) -> String {
         let agent = self
             .post(
                 "/v1/agents",
@@ -139,12 +144,7 @@ impl TestEngine {
                         "tools": [{ "type": "agent_toolset_20260401" }] }),
             )
             .await;
-        let environment = self
-            .post(
-                "/v1/environments",
-                json!({ "name": "test", "config": { "type": "cloud", "networking": networking } }),
-            )
-            .await;
+        let environment = self.post("/v1/environments", json!({ "name": "test", "config": environment })).await;
         let session =
             self.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
         session["id"].as_str().unwrap().to_owned()
