@@ -411,11 +411,10 @@ impl Sandbox {
             output.is_error = true;
         }
         // A full disk makes commands fail in many ways: say which limit it was.
-        let full = self
-            .disk
-            .as_ref()
-            .zip(self.workspace.parent())
-            .and_then(|(disk, dir)| disk.free_bytes(dir).filter(|free| *free < MIB).map(|_| disk.bytes()));
+        let full = match (&self.disk, self.workspace.parent()) {
+            (Some(disk), Some(dir)) => disk.free_bytes(dir).await.filter(|free| *free < MIB).map(|_| disk.bytes()),
+            _ => None,
+        };
         if let Some(bytes) = full {
             if !output.text.is_empty() && !output.text.ends_with('\n') {
                 output.text.push('\n');

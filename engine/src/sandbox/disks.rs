@@ -11,8 +11,9 @@
 //! ends, the namespace goes with it, and with it every mount and loop device: nothing is left
 //! mounted on the host, and the images stay for the next start, which mounts them again.
 //!
-//! It needs root (mounting), `unshare`, `mount`, `umount` and `mkfs.ext4`; without them the engine
-//! warns and a session's disk use is not capped.
+//! It needs root (mounting), `unshare`, `mount`, `umount`, `mkfs.ext4` and loop devices; without
+//! them (or when the engine's first mount fails) the engine warns and a session's disk use is not
+//! capped.
 
 use std::{
     collections::HashSet,
@@ -32,8 +33,21 @@ pub struct Disks {
     images: PathBuf,
     bytes: u64,
     tools: Tools,
-    /// The folders mounted so far (or found to be folders of old sessions, left unmounted).
-    ready: tokio::sync::Mutex<HashSet<PathBuf>>,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What the engine has mounted, or left as it was.
+#[derive(Debug, Default)]
+struct State {
+    /// Folders with their disk mounted.
+    mounted: HashSet<PathBuf>,
+    /// Folders left as they are: of sessions from before disks, or all of them once mounting
+    /// proved impossible here.
+    uncapped: HashSet<PathBuf>,
+    /// Whether a disk was ever mounted by this engine.
+    worked: bool,
+    /// Why mounting is off (the first mount failed: no loop devices in a container, say).
+    off: bool,
 }
 
 /// Where the mount tools are.
@@ -99,7 +113,7 @@ impl Disks {
             images,
             bytes,
             tools,
-            ready: tokio::sync::Mutex::default(),
+            state: tokio::sync::Mutex::default(),
         })
     }
 
@@ -124,42 +138,66 @@ impl Disks {
 
     /// Mounts the session's disk on `dir` (an absolute path), making it on first use. A folder
     /// that already holds files and has no image (a session from before disks) is left as it is.
+    /// If the engine's first mount fails, disks are off for it, with a warning: sessions' folders
+    /// are then the host's, uncapped, as without root.
     pub async fn mount(&self, dir: &Path, session_id: &str) -> io::Result<()> {
-        let mut ready = self.ready.lock().await;
-        if ready.contains(dir) {
+        let mut state = self.state.lock().await;
+        if state.mounted.contains(dir) || state.uncapped.contains(dir) {
             return Ok(());
         }
-        let image = self.image(session_id);
         tokio::fs::create_dir_all(dir).await?;
-        if !image.exists() {
-            if std::fs::read_dir(dir)?.next().is_some() {
-                tracing::info!(session_id, "sandbox: a session from before disks keeps its folder, uncapped");
-                ready.insert(dir.to_owned());
-                return Ok(());
+        let image = self.image(session_id);
+        if state.off || (!image.exists() && std::fs::read_dir(dir)?.next().is_some()) {
+            state.uncapped.insert(dir.to_owned());
+            return Ok(());
+        }
+        let made = !image.exists();
+        let mounted = self.make_and_mount(&image, dir, made).await;
+        match mounted {
+            Ok(()) => {
+                state.worked = true;
+                state.mounted.insert(dir.to_owned());
+                Ok(())
             }
-            let file = std::fs::File::create_new(&image)?;
+            Err(error) if !state.worked => {
+                tracing::warn!(
+                    "sandbox: no disk per session: the first could not be mounted ({error}); a session's files can fill the host's disk"
+                );
+                if made {
+                    let _ = std::fs::remove_file(&image);
+                }
+                state.off = true;
+                state.uncapped.insert(dir.to_owned());
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn make_and_mount(&self, image: &Path, dir: &Path, make: bool) -> io::Result<()> {
+        if make {
+            let file = std::fs::File::create_new(image)?;
             file.set_len(self.bytes)?;
             drop(file);
             let mut mkfs = tokio::process::Command::new(&self.tools.mkfs);
             mkfs.args(["-q", "-F", "-m", "0", "-E", "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1,nodiscard"])
-                .arg(&image);
+                .arg(image);
             if let Err(error) = run(mkfs, None).await {
-                let _ = std::fs::remove_file(&image);
+                let _ = std::fs::remove_file(image);
                 return Err(error);
             }
         }
         let mut mount = tokio::process::Command::new(&self.tools.mount);
-        mount.args(["-t", "ext4", "-o", "loop,nosuid,nodev,noatime"]).arg(&image).arg(dir);
-        run(mount, Some(self.namespace())).await?;
-        ready.insert(dir.to_owned());
-        Ok(())
+        mount.args(["-t", "ext4", "-o", "loop,nosuid,nodev,noatime"]).arg(image).arg(dir);
+        run(mount, Some(self.namespace())).await
     }
 
     /// Unmounts the session's disk from `dir` and deletes its image.
     pub async fn release(&self, dir: &Path, session_id: &str) -> io::Result<()> {
-        let mut ready = self.ready.lock().await;
+        let mut state = self.state.lock().await;
+        state.uncapped.remove(dir);
         let image = self.image(session_id);
-        if ready.remove(dir) && image.exists() {
+        if state.mounted.remove(dir) && image.exists() {
             // Lazily: a call still running in it lets go when it ends.
             let mut umount = tokio::process::Command::new(&self.tools.umount);
             umount.arg("--lazy").arg(dir);
@@ -171,8 +209,11 @@ impl Disks {
         }
     }
 
-    /// Free bytes on the disk mounted at `dir`, if it is one.
-    pub fn free_bytes(&self, dir: &Path) -> Option<u64> {
+    /// Free bytes on the disk mounted at `dir`, if one is.
+    pub async fn free_bytes(&self, dir: &Path) -> Option<u64> {
+        if !self.state.lock().await.mounted.contains(dir) {
+            return None;
+        }
         let path = std::ffi::CString::new(self.host(dir).as_os_str().as_encoded_bytes()).ok()?;
         // SAFETY: a valid NUL-terminated path and a zeroed statvfs for the kernel to fill.
         unsafe {
