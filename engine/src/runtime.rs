@@ -928,11 +928,12 @@ impl EngineState {
         let dir = self.sandbox_mount_dir(session_id);
         let environment_id = session["environment_id"].as_str().unwrap_or_default();
         let mirrors = &self.config.package_mirrors;
-        let hosts: Vec<String> = mirrors.endpoints().into_iter().map(|(host, _)| host).collect();
+        let endpoints = mirrors.endpoints();
+        let hosts: Vec<String> = endpoints.iter().map(|(host, _)| host.clone()).collect();
         let (egress, trusted, packages) = match self.environment(environment_id).await {
             Ok((_, environment)) => {
                 let networking = &environment["config"]["networking"];
-                let trusted = if Egress::package_managers(networking) { mirrors.endpoints() } else { Vec::new() };
+                let trusted = if Egress::package_managers(networking) { endpoints } else { Vec::new() };
                 (Egress::of(networking, &hosts), trusted, environment["config"]["packages"].clone())
             }
             Err(_) => (Egress::None, Vec::new(), Value::Null),

@@ -377,9 +377,7 @@ impl Sandbox {
                 let mut text = output;
                 let code = status.code();
                 if code != Some(0) {
-                    if !text.is_empty() && !text.ends_with('\n') {
-                        text.push('\n');
-                    }
+                    push_line(&mut text, "");
                     // 128 + the signal: the two the limits send are named.
                     let limits = &self.limits;
                     match code {
@@ -404,10 +402,7 @@ impl Sandbox {
         };
         // What the limits stopped makes the call an error, whatever the shell's exit code.
         if let Some(stopped) = stopped {
-            if !output.text.is_empty() && !output.text.ends_with('\n') {
-                output.text.push('\n');
-            }
-            output.text.push_str(&stopped);
+            push_line(&mut output.text, &stopped);
             output.is_error = true;
         }
         // A full disk makes commands fail in many ways: say which limit it was.
@@ -416,19 +411,11 @@ impl Sandbox {
             _ => None,
         };
         if let Some(bytes) = full {
-            if !output.text.is_empty() && !output.text.ends_with('\n') {
-                output.text.push('\n');
-            }
-            output.text.push_str(&format!(
-                "[the session's disk of {} MiB is full: delete files in /workspace or /mnt/session/outputs]",
-                bytes / MIB
-            ));
+            let note = "delete files in /workspace or /mnt/session/outputs";
+            push_line(&mut output.text, &format!("[the session's disk of {} MiB is full: {note}]", bytes / MIB));
         }
         if !refused.is_empty() {
-            if !output.text.is_empty() && !output.text.ends_with('\n') {
-                output.text.push('\n');
-            }
-            output.text.push_str(&format!("[the sandbox's network refused: {}]", refused.join("; ")));
+            push_line(&mut output.text, &format!("[the sandbox's network refused: {}]", refused.join("; ")));
         }
         output
     }
@@ -473,6 +460,14 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// Appends `line` to a tool's text on a line of its own.
+fn push_line(text: &mut String, line: &str) {
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(line);
 }
 
 /// Where the egress proxies' sockets are: a short path, as a Unix socket's must be.
