@@ -25,6 +25,7 @@ pub mod cgroups;
 pub mod disks;
 pub mod egress;
 pub mod packages;
+pub mod tunnel;
 
 use std::{
     io::Read,
@@ -40,6 +41,7 @@ use self::{
     cgroups::{CallGroup, Cgroups},
     disks::Disks,
     egress::{Egress, Proxy},
+    tunnel::Tunnel,
 };
 
 /// Output beyond this many bytes is cut, with a note saying how much was left out.
@@ -245,11 +247,13 @@ impl Sandbox {
 
     /// The bubblewrap command of one call, and the control group its processes run in. With a
     /// `proxy`, the proxy's socket and variables are in the sandbox, and the command must run
-    /// under the tool runner's `net` (see [`egress`]).
+    /// under the tool runner's `net` (see [`egress`]); with a `tunnel`, the sandbox runs in the
+    /// tunnel's network namespace rather than one of its own ([`tunnel`]).
     fn command(
         &self,
         with_tool_runner: bool,
         proxy: Option<&Proxy>,
+        tunnel: Option<&Tunnel>,
     ) -> Result<(Command, Option<CallGroup>), ToolOutput> {
         let group = match &self.cgroups {
             Some(cgroups) => Some(cgroups.group(&self.limits).map_err(|error| {
@@ -259,6 +263,10 @@ impl Sandbox {
         };
         let mut command = Command::new("bwrap");
         command.args(["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
+        if tunnel.is_some() {
+            // The network namespace is the tunnel's, joined before bubblewrap starts.
+            command.arg("--share-net");
+        }
         command.args(["--ro-bind", "/usr", "/usr"]);
         for (link, target) in [("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"), ("usr/sbin", "/sbin")]
         {
@@ -269,11 +277,14 @@ impl Sandbox {
             command.args(["--ro-bind-try", file, file]);
         }
         if proxy.is_some() {
-            // TLS needs the certificate authorities; names are resolved by the proxy, so no
-            // resolv.conf.
+            // TLS needs the certificate authorities. Names are resolved by the proxy, or by the
+            // tunnel's DNS, which the tunnel's resolv.conf names; never by the host's servers.
             for file in ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
                 command.args(["--ro-bind-try", file, file]);
             }
+        }
+        if tunnel.is_some() {
+            command.arg("--ro-bind").arg(resolv_conf()).arg("/etc/resolv.conf");
         }
         command.args(["--proc", "/proc", "--dev", "/dev"]);
         command.arg("--size").arg(self.limits.tmp_bytes.to_string()).args(["--tmpfs", "/tmp"]);
@@ -306,15 +317,19 @@ impl Sandbox {
         let limits = self.limits;
         let procs = group.as_ref().map(CallGroup::joiner);
         let namespace = self.disk.as_ref().map(|disk| disk.namespace());
+        let network = tunnel.map(Tunnel::namespace);
         // SAFETY: runs in the child between fork and exec; it only makes setrlimit, open, write,
         // close and setns system calls, which are async-signal-safe, and allocates nothing. The
-        // namespace's descriptor lives in `self.disk`, which outlives the spawn.
+        // namespaces' descriptors live in `self.disk` and the tunnel, which outlive the spawn.
         unsafe {
             command.pre_exec(move || {
                 if let Some(procs) = &procs {
                     procs.join()?;
                 }
                 limit(&limits)?;
+                if let Some(network) = network {
+                    tunnel::enter(network)?;
+                }
                 match namespace {
                     Some(namespace) => disks::enter(namespace),
                     None => Ok(()),
@@ -348,7 +363,8 @@ impl Sandbox {
                 }
             },
         };
-        let (mut command, group) = match self.command(false, proxy.as_ref()) {
+        let tunnel = proxy.as_ref().and_then(|proxy| start_tunnel(&self.egress, proxy));
+        let (mut command, group) = match self.command(false, proxy.as_ref(), tunnel.as_ref()) {
             Ok(made) => made,
             Err(output) => return output,
         };
@@ -371,7 +387,8 @@ impl Sandbox {
         let ran = tokio::time::timeout(Duration::from_millis(timeout_ms), run).await;
         let stopped = group.as_ref().and_then(|g| g.report(&self.limits));
         drop(group);
-        let refused = proxy.map(|proxy| proxy.refusals()).unwrap_or_default();
+        drop(tunnel);
+        let refused = proxy.map(|proxy| proxy.refusals().lines()).unwrap_or_default();
         let mut output = match ran {
             Ok((output, Ok(status))) => {
                 let mut text = output;
@@ -421,7 +438,7 @@ impl Sandbox {
     }
 
     async fn file_tool(&self, name: &str, input: &Value) -> ToolOutput {
-        let (mut command, _group) = match self.command(true, None) {
+        let (mut command, _group) = match self.command(true, None, None) {
             Ok(made) => made,
             Err(output) => return output,
         };
@@ -460,6 +477,42 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// The call's tunnel, for programs that ignore the proxy; `None` (with a warning, once) where the
+/// engine cannot make one, and the proxy alone serves.
+fn start_tunnel(egress: &Egress, proxy: &Proxy) -> Option<Tunnel> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let started = write_resolv_conf().and_then(|()| Tunnel::start(egress.clone(), proxy.refusals().clone()));
+    match started {
+        Ok(tunnel) => Some(tunnel),
+        Err(error) => {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "sandboxes get no tunnel ({error}): only programs that use the proxy variables reach the network"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// The `resolv.conf` of sandboxes with a tunnel, beside the proxies' sockets (a folder only the
+/// engine's user may write, checked by [`Proxy::start`]).
+fn resolv_conf() -> PathBuf {
+    egress_dir().join("resolv.conf")
+}
+
+/// Writes [`resolv_conf`] when it is not there yet, whole (a call binding it meanwhile sees the
+/// old file or the new one, never half of one).
+fn write_resolv_conf() -> std::io::Result<()> {
+    let path = resolv_conf();
+    if std::fs::read_to_string(&path).is_ok_and(|text| text == tunnel::RESOLV_CONF) {
+        return Ok(());
+    }
+    let part = path.with_extension(format!("{:016x}", rand::random::<u64>()));
+    std::fs::write(&part, tunnel::RESOLV_CONF)?;
+    std::fs::rename(&part, &path)
 }
 
 /// Appends `line` to a tool's text on a line of its own.

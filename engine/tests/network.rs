@@ -1,13 +1,16 @@
 //! A sandbox's network reaches only what its environment allows, through the engine's egress
-//! proxy. The engine runs in a network namespace this test makes, beside a second one for the
+//! proxy, or its tunnel for programs that ignore the proxy. The engine runs in a network namespace this test makes, beside a second one for the
 //! "outside": test hosts at a public documentation address (203.0.113.10), a private one
 //! (10.77.0.10) and a link-local one (169.254.77.10), all one HTTP server that counts what
-//! reaches it. No traffic leaves the machine, and nothing of the host's own network is touched.
+//! reaches it. The engine's machine has a name server of its own at the address this machine's
+//! `resolv.conf` names, which knows `outside.test` (203.0.113.10) and `private.test`
+//! (10.77.0.10). No traffic leaves the machine, and nothing of the host's own network is touched.
 //!
 //! Before stop 29 every one of these would have been reached by an `unrestricted` sandbox, which
 //! shared the host's network namespace (`--share-net`): the engine's and the console's loopback
 //! ports, the private and link-local hosts and this machine's own address; and `limited` had no
-//! network at all, so its `allowed_hosts` were ignored.
+//! network at all, so its `allowed_hosts` were ignored. Until the tunnel (stop 30), programs that
+//! ignore the proxy variables had no network at all, whatever the environment allowed.
 
 mod support;
 
@@ -93,6 +96,52 @@ fn two_hosts(name: &str) -> (Netns, Netns) {
     (host, outside)
 }
 
+/// A name server in the namespace `h`, at the address this machine's `resolv.conf` names (so the
+/// engine's resolver, in `h`, asks it): `outside.test` is 203.0.113.10, `private.test`
+/// 10.77.0.10, and no other name is known.
+fn name_server_in(h: &str) {
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").expect("this machine has a resolv.conf");
+    let server: std::net::IpAddr = resolv
+        .lines()
+        .find_map(|line| line.strip_prefix("nameserver"))
+        .and_then(|address| address.trim().parse().ok())
+        .expect("resolv.conf names a server");
+    if !server.is_loopback() {
+        let prefix = if server.is_ipv4() { 32 } else { 128 };
+        ip(&["-n", h, "addr", "add", &format!("{server}/{prefix}"), "dev", "lo"]);
+    }
+    let (ready, bound) = std::sync::mpsc::channel();
+    let h = h.to_owned();
+    std::thread::spawn(move || {
+        use simple_dns::{CLASS, Packet, RCODE, ResourceRecord, rdata::RData};
+        Netns::enter(&h);
+        let socket = std::net::UdpSocket::bind((server, 53)).unwrap();
+        ready.send(()).unwrap();
+        let mut buffer = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buffer) {
+            let Ok(query) = Packet::parse(&buffer[..n]) else { continue };
+            let mut reply = Packet::new_reply(query.id());
+            for question in &query.questions {
+                reply.questions.push(question.clone());
+                let address: Option<std::net::Ipv4Addr> = match question.qname.to_string().as_str() {
+                    "outside.test" => Some("203.0.113.10".parse().unwrap()),
+                    "private.test" => Some("10.77.0.10".parse().unwrap()),
+                    _ => None,
+                };
+                match address {
+                    Some(address) if question.qtype == simple_dns::TYPE::A.into() => reply
+                        .answers
+                        .push(ResourceRecord::new(question.qname.clone(), CLASS::IN, 60, RData::A(address.into()))),
+                    Some(_) => {}
+                    None => *reply.rcode_mut() = RCODE::NameError,
+                }
+            }
+            let _ = socket.send_to(&reply.build_bytes_vec().unwrap(), from);
+        }
+    });
+    bound.recv().unwrap();
+}
+
 /// A runtime whose threads (and what they start) are in the network namespace `h`, as is the
 /// calling thread after this.
 fn runtime_in(h: &str) -> tokio::runtime::Runtime {
@@ -120,7 +169,9 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
     });
     let outside_hits = count_connections(listening.recv().unwrap(), "hello from outside\n");
 
-    // The engine's machine: the engine, a "console" on loopback, a service on its own address.
+    // The engine's machine: the engine, a "console" on loopback, a service on its own address,
+    // its name server.
+    name_server_in(&h);
     let runtime = runtime_in(&h);
     let console = TcpListener::bind("127.0.0.1:0").unwrap();
     let console_port = console.local_addr().unwrap().port();
@@ -144,13 +195,20 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
             curl("--noproxy ''", &format!("http://localhost:{console_port}/")),
             curl("--noproxy ''", &format!("http://203.0.113.1:{own_port}/")),
             curl("--noproxy '*'", "http://203.0.113.10:8080/"),
-            bash("getent hosts example.com; echo \"lookup exit $?\"".into()),
+            bash("getent hosts outside.test; echo \"lookup exit $?\"".into()),
             bash("echo still here".into()),
+            // Past the proxy, through the tunnel.
+            curl("--noproxy '*'", "http://10.77.0.10:8080/"),
+            curl("--noproxy '*'", &format!("http://203.0.113.1:{own_port}/")),
+            bash("exec 3<>/dev/tcp/169.254.77.10/8080 && echo connected".into()),
+            bash("getent hosts private.test; echo \"lookup exit $?\"".into()),
+            bash(r"exec 3<>/dev/tcp/outside.test/8080 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && tail -n 1 <&3".into()),
+            curl("--noproxy '*'", &format!("http://127.0.0.1:{engine_port}/v1/agents")),
         ]);
         let session = engine.scripted_session(json!([unrestricted]), "unrestricted").await;
         engine.say(&session, "reach out").await;
         let results = tool_results(&engine.wait_idle(&session, 1).await);
-        assert_eq!(results.len(), 11, "{results:#?}");
+        assert_eq!(results.len(), 17, "{results:#?}");
         let refused = |i: usize, words: &str| {
             assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
             assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
@@ -165,25 +223,38 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
         refused(5, &format!("127.0.0.1:{engine_port}: 127.0.0.1 is loopback"));
         refused(6, &format!("localhost:{console_port}: 127.0.0.1 is loopback"));
         refused(7, &format!("203.0.113.1:{own_port}: 203.0.113.1 is an address of this machine"));
-        // Past the proxy there is no route out.
-        refused(8, "Couldn't connect to server");
-        assert_eq!(results[9].1, "lookup exit 2\n", "no DNS in the sandbox");
+        // Past the proxy: the tunnel, under the same rules, and its DNS.
+        assert_eq!(results[8], (false, "hello from outside\n".to_owned()), "a public host, not through the proxy");
+        assert_eq!(results[9], (false, "203.0.113.10    outside.test\nlookup exit 0\n".to_owned()));
         assert_eq!(results[10], (false, "still here\n".to_owned()));
+        refused(11, "10.77.0.10:8080: 10.77.0.10 is private");
+        // A reset (curl's words for "connection refused"), not a connection that hangs or closes.
+        assert!(results[11].1.starts_with("curl: (7) Failed to connect"), "refused at once: {:?}", results[11]);
+        refused(12, &format!("203.0.113.1:{own_port}: 203.0.113.1 is an address of this machine"));
+        refused(13, "169.254.77.10:8080: 169.254.77.10 is link-local");
+        assert!(!results[13].1.contains("connected"), "{:?}", results[13]);
+        let told = "[the sandbox's network refused: private.test: resolves to 10.77.0.10, private";
+        assert!(results[14].1.starts_with(&format!("lookup exit 2\n{told}")), "{:?}", results[14]);
+        assert_eq!(results[15], (false, "hello from outside\n".to_owned()), "a name, through the tunnel's DNS");
+        // The sandbox's loopback is its own: nothing listens there.
+        refused(16, "Couldn't connect to server");
 
         let limited = json!([
-            curl("", "http://203.0.113.10:8080/"),
+            curl("", "http://outside.test:8080/"),
             curl("", "http://example.com/"),
             curl("-p", "http://203.0.113.11:8080/"),
             curl("", "http://10.77.0.10:8080/"),
             curl("--noproxy ''", &format!("http://localhost:{engine_port}/v1/agents")),
             bash("getent hosts example.com; echo \"lookup exit $?\"".into()),
             bash("exec 3<>/dev/tcp/203.0.113.10/8080 && echo connected".into()),
+            bash("getent hosts outside.test >/dev/null && exec 3<>/dev/tcp/203.0.113.10/8080 && echo connected".into()),
+            bash("exec 3<>/dev/tcp/10.77.0.10/8080 && echo connected".into()),
         ]);
-        let networking = json!({ "type": "limited", "allowed_hosts": ["203.0.113.10", "10.77.0.10", "localhost"] });
+        let networking = json!({ "type": "limited", "allowed_hosts": ["outside.test", "10.77.0.10", "localhost"] });
         let session = engine.scripted_session_with(json!([limited]), networking).await;
         engine.say(&session, "reach out").await;
         let results = tool_results(&engine.wait_idle(&session, 1).await);
-        assert_eq!(results.len(), 7, "{results:#?}");
+        assert_eq!(results.len(), 9, "{results:#?}");
         let refused = |i: usize, words: &str| {
             assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
             assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
@@ -193,11 +264,17 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
         refused(2, "203.0.113.11:8080: not in this environment's allowed_hosts");
         refused(3, "10.77.0.10 is private");
         refused(4, "127.0.0.1 is loopback");
-        assert_eq!(results[5].1, "lookup exit 2\n", "no DNS in the sandbox");
-        refused(6, "Network is unreachable");
+        let told = "[the sandbox's network refused: example.com: not in this environment's allowed_hosts";
+        assert!(results[5].1.starts_with(&format!("lookup exit 2\n{told}")), "{:?}", results[5]);
+        // An address is open once the tunnel's DNS has given it for an allowed name, in that call.
+        refused(6, "203.0.113.10:8080: not an address of this environment's allowed_hosts");
+        assert_eq!(results[7], (false, "connected\n".to_owned()));
+        // Listed, but private: never.
+        refused(8, "10.77.0.10:8080: 10.77.0.10 is private");
 
-        // Exactly the three allowed requests reached the outside; nothing reached the rest.
-        assert_eq!(outside_hits.load(Ordering::SeqCst), 3);
+        // Exactly the allowed connections reached the outside (curl's four, bash's two); nothing
+        // reached the rest.
+        assert_eq!(outside_hits.load(Ordering::SeqCst), 6);
         assert_eq!(console_hits.load(Ordering::SeqCst), 0);
         assert_eq!(own_hits.load(Ordering::SeqCst), 0);
         let status = engine.get(&format!("/v1/sessions/{session}")).await;

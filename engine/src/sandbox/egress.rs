@@ -18,8 +18,10 @@
 //!   `limited` allows only its `allowed_hosts` (and the package registries with
 //!   `allow_package_managers`); an IP address is allowed there only when listed.
 //!
-//! The sandbox has no DNS of its own: names are resolved by the proxy. What the proxy refused is
-//! told to the agent after the command's output ([`Proxy::refusals`]).
+//! Programs that ignore the proxy variables (ssh, `git@`, bash's `/dev/tcp`, raw sockets) reach
+//! the network through the [`tunnel`](super::tunnel) instead, where the engine may make one, under
+//! the same rules. What either refused is told to the agent after the command's output
+//! ([`Refusals`]).
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -61,7 +63,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most connections one call's proxy relays at once.
 const MAX_CONNECTIONS: usize = 128;
 /// The most refusals one call keeps to tell (a loop of refused requests is told once each, up
-/// to this many).
+/// to this many distinct ones).
 const MAX_REFUSALS: usize = 20;
 
 /// What a sandbox may reach, from its environment's `networking`.
@@ -118,7 +120,7 @@ impl Egress {
 }
 
 /// A host as compared: lower case, without a final dot or IPv6 brackets.
-fn normal(host: &str) -> String {
+pub(super) fn normal(host: &str) -> String {
     host.trim().trim_end_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
 }
 
@@ -187,11 +189,35 @@ fn v4_unreachable_because(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// What one call's proxy and tunnel refused, to tell the agent after the command's output: each
+/// distinct refusal once, at most [`MAX_REFUSALS`].
+#[derive(Debug, Clone, Default)]
+pub struct Refusals(Arc<Mutex<Vec<String>>>);
+
+impl Refusals {
+    /// Notes that `place` (`host:port`, or a name) was refused, and why.
+    pub fn push(&self, place: &str, why: &str) {
+        tracing::debug!(%place, %why, "the sandbox's network refused a connection");
+        let line = format!("{place}: {why}");
+        if let Ok(mut told) = self.0.lock()
+            && told.len() < MAX_REFUSALS
+            && !told.contains(&line)
+        {
+            told.push(line);
+        }
+    }
+
+    /// Every refusal so far, one line each (`place: why`).
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|told| told.clone()).unwrap_or_default()
+    }
+}
+
 /// One tool call's egress proxy on the host. Dropping it stops it: its listener, every
 /// connection it relays, and its socket file.
 pub struct Proxy {
     socket: PathBuf,
-    refusals: Arc<Mutex<Vec<String>>>,
+    refusals: Refusals,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -212,7 +238,7 @@ impl Proxy {
         }
         let socket = dir.join(format!("{:016x}.sock", rand::random::<u64>()));
         let listener = UnixListener::bind(&socket)?;
-        let refusals = Arc::new(Mutex::new(Vec::new()));
+        let refusals = Refusals::default();
         let told = refusals.clone();
         let egress = Arc::new((egress, trusted));
         let task = tokio::spawn(async move {
@@ -239,9 +265,9 @@ impl Proxy {
         &self.socket
     }
 
-    /// What the proxy refused so far, one line each (`host:port: why`).
-    pub fn refusals(&self) -> Vec<String> {
-        self.refusals.lock().map(|r| r.clone()).unwrap_or_default()
+    /// What the proxy refused: the call's log of refusals, which its tunnel shares.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
     }
 }
 
@@ -307,7 +333,7 @@ fn parse(buffer: &[u8]) -> Result<Option<Ask>, (u16, String)> {
 }
 
 /// One connection from a sandbox: read what it asks for, check it, relay it.
-async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>, refusals: Arc<Mutex<Vec<String>>>) {
+async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>, refusals: Refusals) {
     let mut buffer = Vec::with_capacity(2048);
     let ask = loop {
         match parse(&buffer) {
@@ -328,12 +354,7 @@ async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>
     let addresses = match destinations(&egress.0, trusted, &ask.host, ask.port).await {
         Ok(addresses) => addresses,
         Err(why) => {
-            tracing::debug!(%place, %why, "the sandbox's egress proxy refused a connection");
-            if let Ok(mut told) = refusals.lock()
-                && told.len() < MAX_REFUSALS
-            {
-                told.push(format!("{place}: {why}"));
-            }
+            refusals.push(&place, &why);
             return answer(&mut client, 403, &format!("Switchboard's sandbox refused {place}: {why}.")).await;
         }
     };
