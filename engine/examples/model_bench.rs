@@ -53,11 +53,11 @@ fn main() -> std::process::ExitCode {
 
 async fn run() {
     // Side by side in one run: each tool call in a control group of its own (the default), with
-    // and without a network (`unrestricted` runs each call with the egress proxy and the relay
+    // and without a network (`unrestricted` runs each call with the egress proxy, the relay and the tunnel
     // inside the sandbox; `limited` without hosts has no network at all), and with the rlimits
     // alone.
     for (cgroups, networking, label) in [
-        (true, "unrestricted", "each call in a control group, networking unrestricted (egress proxy)"),
+        (true, "unrestricted", "each call in a control group, networking unrestricted (egress proxy and tunnel)"),
         (true, "limited", "each call in a control group, no network"),
         (false, "limited", "rlimits only, no control group, no network"),
     ] {
