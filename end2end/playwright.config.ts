@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // The first admin of the other two Switchboards (tests sign in as it: tests/auth.setup.ts).
@@ -21,9 +21,12 @@ const freshPort = port + 3;
 // The Messages-compatible test server the main Switchboard's embedded engine runs real models
 // against (model-script.json): a current and a retiring model, and a reply to every request.
 const modelPort = port + 4;
-// Workers load this file again and inherit the variable: they read the same log.
-const freshLog =
-  process.env.E2E_FRESH_LOG ?? join(mkdtempSync(join(tmpdir(), 'switchboard-e2e-fresh-log-')), 'switchboard.log');
+// One folder for the run: the servers' data directories and the fresh one's log. Workers load this
+// file again and inherit the variable, so they read the same log and make no folders of their own.
+// scripts/test runs the suite in a temporary folder of its own and removes it afterwards.
+const runDir = process.env.E2E_RUN_DIR ?? mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
+process.env.E2E_RUN_DIR = runDir;
+const freshLog = join(runDir, 'fresh.log');
 process.env.E2E_FRESH_LOG = freshLog;
 const siteRoot = process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site');
 const adminState = join(__dirname, '.auth', 'admin.json');
@@ -46,7 +49,9 @@ const chromium = {
 };
 
 /** A Switchboard of the binary under test on `listen`, with a data directory of its own. */
-function switchboard(listen: number, dataPrefix: string, env: Record<string, string>, command = binary) {
+function switchboard(listen: number, dataName: string, env: Record<string, string>, command = binary) {
+  const dataDir = join(runDir, dataName);
+  mkdirSync(dataDir, { recursive: true });
   return {
     command,
     cwd: root,
@@ -56,7 +61,7 @@ function switchboard(listen: number, dataPrefix: string, env: Record<string, str
     env: {
       SWITCHBOARD_LISTEN: `127.0.0.1:${listen}`,
       SWITCHBOARD_SITE_ROOT: siteRoot,
-      SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), dataPrefix)),
+      SWITCHBOARD_DATA_DIR: dataDir,
       ...env,
     },
   };
@@ -91,7 +96,7 @@ export default defineConfig({
     },
   ],
   webServer: [
-    switchboard(port, 'switchboard-e2e-', {
+    switchboard(port, 'main', {
       // Small, so the over-the-limit journey needs no large file.
       SWITCHBOARD_MAX_UPLOAD_BYTES: String(1024 * 1024),
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -113,7 +118,7 @@ export default defineConfig({
       timeout: 30_000,
       env: { E2E_FAKE_UPSTREAM_PORT: String(fakeUpstreamPort) },
     },
-    switchboard(failingPort, 'switchboard-e2e-failing-', {
+    switchboard(failingPort, 'failing', {
       ANTHROPIC_API_KEY: 'switchboard-e2e-key',
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${fakeUpstreamPort}`,
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -122,7 +127,7 @@ export default defineConfig({
     }),
     switchboard(
       freshPort,
-      'switchboard-e2e-fresh-',
+      'fresh',
       { ANTHROPIC_API_KEY: '', RUST_LOG: 'info,tower_http=off', NO_COLOR: '1' },
       `"${binary}" > "${freshLog}" 2>&1`,
     ),
