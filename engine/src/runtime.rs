@@ -959,6 +959,7 @@ impl EngineState {
         }
         mounts.extend(self.skill_mounts(session).await);
         Ok(Sandbox {
+            session: session_id.to_owned(),
             workspace: dir.join("workspace"),
             outputs: dir.join("outputs"),
             mounts,

@@ -141,6 +141,8 @@ impl ToolOutput {
 /// One session's sandbox.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
+    /// The session's id: its calls share its control group.
+    pub session: String,
     pub workspace: PathBuf,
     pub outputs: PathBuf,
     /// (file or directory on the host, path inside the sandbox), mounted read-only: files and
@@ -256,7 +258,7 @@ impl Sandbox {
         tunnel: Option<&Tunnel>,
     ) -> Result<(Command, Option<CallGroup>), ToolOutput> {
         let group = match &self.cgroups {
-            Some(cgroups) => Some(cgroups.group(&self.limits).map_err(|error| {
+            Some(cgroups) => Some(cgroups.group(&self.session, &self.limits).map_err(|error| {
                 ToolOutput::error(format!("The sandbox's control group could not be made: {error}"))
             })?),
             None => None,

@@ -6,21 +6,30 @@
 //! Detected at start ([`Cgroups::detect`]): the unified hierarchy (cgroup v2) when its `pids` and
 //! `memory` controllers can be enabled below the engine's own group, else the legacy hierarchies
 //! (cgroup v1) of those controllers when the engine may make groups in them. Each call gets a
-//! group of its own under `switchboard-sandbox/` in the engine's group, joined by the call's first
-//! process before bubblewrap starts, and removed when the call ends. Without either, the rlimits
-//! alone apply, and the engine says so at start.
+//! group of its own inside its session's group, under `switchboard-sandbox/` in the engine's
+//! group, joined by the call's first process before bubblewrap starts, and removed when the call
+//! ends. Both carry the limits: the call's, so that its result can say what they stopped; the
+//! session's, so that calls of one session at once (its threads') share one allowance. A session's
+//! group stays [`LINGER`] after its last call ends, so that a working session does not pay for
+//! making it at every call (a v1 memory group's mkdir and rmdir cost milliseconds), then goes.
+//! Without either hierarchy, the rlimits alone apply, and the engine says so at start.
 
 use std::{
+    collections::HashMap,
     ffi::CString,
     io,
     os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use super::SandboxLimits;
 
 /// The directory made under the engine's own group for its calls' groups.
 const PARENT: &str = "switchboard-sandbox";
+/// How long a session's group stays after its last call ended.
+pub const LINGER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Version {
@@ -34,9 +43,23 @@ pub struct Cgroups {
     version: Version,
     /// v2: one directory for both controllers; v1: the `pids` one, then the `memory` one.
     parents: Vec<PathBuf>,
+    /// The sessions whose groups exist, shared by every clone.
+    sessions: Arc<Mutex<HashMap<String, SessionUse>>>,
+    linger: Duration,
+}
+
+/// A session group's use: the calls in it, and which quiet spell may remove it.
+#[derive(Debug, Default)]
+struct SessionUse {
+    calls: usize,
+    quiet_since: u64,
 }
 
 impl Cgroups {
+    fn new(version: Version, parents: Vec<PathBuf>) -> Self {
+        Self { version, parents, sessions: Arc::default(), linger: LINGER }
+    }
+
     /// The control groups this machine lets the engine use, or why there are none; looked for
     /// once per process.
     pub fn detect() -> Result<Self, String> {
@@ -64,12 +87,44 @@ impl Cgroups {
         }
     }
 
-    /// A new group for one call, with `limits` set.
-    pub fn group(&self, limits: &SandboxLimits) -> io::Result<CallGroup> {
-        let name = format!("call-{}-{:016x}", std::process::id(), rand::random::<u64>());
-        let dirs: Vec<PathBuf> = self.parents.iter().map(|p| p.join(&name)).collect();
-        let mut group = CallGroup { version: self.version, dirs: Vec::new(), procs: Vec::new() };
-        for dir in dirs {
+    /// A new group for one call of `session`, inside the session's group, with `limits` set on
+    /// both.
+    pub fn group(&self, session: &str, limits: &SandboxLimits) -> io::Result<CallGroup> {
+        let session: String = session.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let session = format!("session-{}-{session}", std::process::id());
+        let name = format!("call-{:016x}", rand::random::<u64>());
+        let mut group = CallGroup {
+            version: self.version,
+            dirs: Vec::new(),
+            sessions: Vec::new(),
+            procs: Vec::new(),
+            release: Some(Release { cgroups: self.clone(), session: session.clone() }),
+        };
+        // Held while the session's group is made, as its removal holds it: neither sees half of
+        // the other. (A failed group gives its use back when dropped, after the lock.)
+        let made = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            sessions.entry(session.clone()).or_default().calls += 1;
+            self.make(&mut group, &session, &name, limits)
+        };
+        made.map(|()| group)
+    }
+
+    fn make(&self, group: &mut CallGroup, session: &str, name: &str, limits: &SandboxLimits) -> io::Result<()> {
+        for (index, parent) in self.parents.iter().enumerate() {
+            let session_dir = parent.join(session);
+            match std::fs::create_dir(&session_dir) {
+                Ok(()) => {
+                    group.sessions.push(session_dir.clone());
+                    if self.version == Version::V2 {
+                        std::fs::write(session_dir.join("cgroup.subtree_control"), "+pids +memory")?;
+                    }
+                    write_limits(self.version, index, &session_dir, limits)?;
+                }
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => group.sessions.push(session_dir.clone()),
+                Err(error) => return Err(error),
+            }
+            let dir = session_dir.join(name);
             std::fs::create_dir(&dir)?;
             group.dirs.push(dir.clone());
             // v1: the calling thread alone, through `tasks`; the child that joins is a
@@ -84,33 +139,83 @@ impl Cgroups {
             let procs = CString::new(dir.join(file).as_os_str().as_bytes())
                 .map_err(|_| io::Error::other("a cgroup path with a NUL byte"))?;
             group.procs.push(procs);
+            write_limits(self.version, index, &dir, limits)?;
         }
-        let processes = limits.processes.to_string();
-        let memory = limits.memory_bytes.to_string();
-        match self.version {
-            Version::V2 => {
-                let dir = &group.dirs[0];
-                std::fs::write(dir.join("pids.max"), &processes)?;
-                std::fs::write(dir.join("memory.max"), &memory)?;
-                // Swap would let a call use more memory than the limit says.
-                let _ = std::fs::write(dir.join("memory.swap.max"), "0");
-            }
-            Version::V1 => {
-                std::fs::write(group.dirs[0].join("pids.max"), &processes)?;
-                let memory_dir = &group.dirs[1];
-                std::fs::write(memory_dir.join("memory.limit_in_bytes"), &memory)?;
-                let _ = std::fs::write(memory_dir.join("memory.memsw.limit_in_bytes"), &memory);
-            }
+        Ok(())
+    }
+
+    /// A call of `session` ended: when it was the last, the session's group goes after
+    /// [`Cgroups::linger`] unless a call comes meanwhile (at once without a runtime to wait on).
+    fn release(&self, session: &str, dirs: Vec<PathBuf>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(used) = sessions.get_mut(session) else { return };
+        used.calls = used.calls.saturating_sub(1);
+        if used.calls > 0 {
+            return;
         }
-        Ok(group)
+        used.quiet_since += 1;
+        let spell = used.quiet_since;
+        drop(sessions);
+        let (cgroups, session) = (self.clone(), session.to_owned());
+        let remove = move || {
+            let mut sessions = cgroups.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if sessions.get(&session).is_some_and(|used| used.calls == 0 && used.quiet_since == spell) {
+                for dir in &dirs {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                sessions.remove(&session);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let linger = self.linger;
+                runtime.spawn(async move {
+                    tokio::time::sleep(linger).await;
+                    remove();
+                });
+            }
+            Err(_) => remove(),
+        }
     }
 }
 
-/// One call's group; removed when dropped (any process left in it is killed first).
+/// Gives a call's use of its session's group back when the call's group goes.
+#[derive(Debug)]
+struct Release {
+    cgroups: Cgroups,
+    session: String,
+}
+
+/// Sets `limits` on a group: both controllers' on v2; on v1 those of the hierarchy at `index` of
+/// [`Cgroups::parents`] (0: pids, 1: memory).
+fn write_limits(version: Version, index: usize, dir: &Path, limits: &SandboxLimits) -> io::Result<()> {
+    let processes = limits.processes.to_string();
+    let memory = limits.memory_bytes.to_string();
+    match (version, index) {
+        (Version::V2, _) => {
+            std::fs::write(dir.join("pids.max"), &processes)?;
+            std::fs::write(dir.join("memory.max"), &memory)?;
+            // Swap would let a call use more memory than the limit says.
+            let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+        }
+        (Version::V1, 0) => std::fs::write(dir.join("pids.max"), &processes)?,
+        (Version::V1, _) => {
+            std::fs::write(dir.join("memory.limit_in_bytes"), &memory)?;
+            let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), &memory);
+        }
+    }
+    Ok(())
+}
+
+/// One call's group; removed when dropped (any process left in it is killed first), and its
+/// session's group with it when no other call is in it.
 #[derive(Debug)]
 pub struct CallGroup {
     version: Version,
     dirs: Vec<PathBuf>,
+    /// The session's group in each hierarchy.
+    sessions: Vec<PathBuf>,
+    release: Option<Release>,
     /// The file of each directory the child writes itself into (`tasks` or `cgroup.procs`).
     procs: Vec<CString>,
 }
@@ -207,6 +312,9 @@ impl Drop for CallGroup {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
+        if let Some(release) = self.release.take() {
+            release.cgroups.release(&release.session, std::mem::take(&mut self.sessions));
+        }
     }
 }
 
@@ -260,7 +368,7 @@ fn v2(mounts: &str, own: &str) -> Result<Cgroups, String> {
                 base.display()
             )
         })?;
-    Ok(Cgroups { version: Version::V2, parents: vec![parent] })
+    Ok(Cgroups::new(Version::V2, vec![parent]))
 }
 
 fn v1(mounts: &str, own: &str) -> Result<Cgroups, String> {
@@ -273,20 +381,29 @@ fn v1(mounts: &str, own: &str) -> Result<Cgroups, String> {
         prepare(&parent)?;
         parents.push(parent);
     }
-    Ok(Cgroups { version: Version::V1, parents })
+    Ok(Cgroups::new(Version::V1, parents))
 }
 
 /// Makes `parent`, and removes the groups that processes no longer running left in it (an engine
-/// that was killed); those of running engines are theirs.
+/// that was killed): `session-<pid>-…` with the calls' groups in it (and stop 29's
+/// `call-<pid>-…`); those of running engines are theirs.
 fn prepare(parent: &Path) -> Result<(), String> {
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
     if let Ok(entries) = std::fs::read_dir(parent) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let owner = name.strip_prefix("call-").and_then(|rest| rest.split('-').next());
+            let owner = name
+                .strip_prefix("session-")
+                .or_else(|| name.strip_prefix("call-"))
+                .and_then(|rest| rest.split('-').next());
             if let Some(pid) = owner
                 && !Path::new("/proc").join(pid).exists()
             {
+                if let Ok(calls) = std::fs::read_dir(entry.path()) {
+                    for call in calls.flatten().filter(|call| call.path().is_dir()) {
+                        let _ = std::fs::remove_dir(call.path());
+                    }
+                }
                 let _ = std::fs::remove_dir(entry.path());
             }
         }
@@ -310,5 +427,46 @@ mod tests {
         let own = "8:pids:/\n4:memory:/process_api/abc\n0::/";
         assert_eq!(own_group(own, |c| c == "memory"), Some("/process_api/abc"));
         assert_eq!(own_group(own, str::is_empty), Some("/"));
+    }
+
+    #[tokio::test]
+    async fn calls_of_one_session_share_its_group_with_the_limits_and_it_goes_after_the_last() {
+        let detected = Cgroups::detect().expect("control groups, as CI has (root)");
+        let cgroups =
+            Cgroups { linger: Duration::from_millis(200), ..Cgroups::new(detected.version, detected.parents) };
+        let limits = SandboxLimits { processes: 77, memory_bytes: 123 * 1024 * 1024, ..SandboxLimits::default() };
+        let first = cgroups.group("sesn_shared", &limits).unwrap();
+        let second = cgroups.group("sesn_shared", &limits).unwrap();
+        let other = cgroups.group("sesn_other", &limits).unwrap();
+        assert_eq!(first.sessions, second.sessions);
+        assert_ne!(first.sessions, other.sessions);
+        for group in [&first, &second] {
+            for (call, session) in group.dirs.iter().zip(&group.sessions) {
+                assert_eq!(call.parent(), Some(session.as_path()), "a call's group is inside its session's");
+            }
+        }
+        let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).unwrap().trim().to_owned();
+        let (pids, memory, memory_file) = match cgroups.version {
+            Version::V2 => (&first.sessions[0], &first.sessions[0], "memory.max"),
+            Version::V1 => (&first.sessions[0], &first.sessions[1], "memory.limit_in_bytes"),
+        };
+        assert_eq!(read(pids, "pids.max"), "77");
+        assert_eq!(read(memory, memory_file), (123 * 1024 * 1024).to_string());
+
+        let sessions = first.sessions.clone();
+        drop(first);
+        drop(second);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(sessions.iter().all(|dir| dir.is_dir()), "it lingers after the last call");
+        // A call meanwhile keeps it, past the first quiet spell's end.
+        let third = cgroups.group("sesn_shared", &limits).unwrap();
+        assert_eq!(third.sessions, sessions);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(sessions.iter().all(|dir| dir.is_dir()), "in use again");
+        drop(third);
+        drop(other);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(sessions.iter().all(|dir| !dir.exists()), "gone once quiet for the linger");
+        assert!(cgroups.sessions.lock().unwrap().is_empty());
     }
 }
