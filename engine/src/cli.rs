@@ -56,11 +56,13 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
             crate::SandboxLimits::from_env(var)?,
             crate::ModelEndpoint::from_env(var)?,
             crate::sandbox::packages::Mirrors::from_env(var)?,
+            crate::webhooks::WebhookTarget::from_env(var)?,
         ))
     };
     match read() {
-        Ok((limits, model, mirrors)) => {
+        Ok((limits, model, mirrors, webhook)) => {
             (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
+            config.webhook = webhook;
         }
         Err(error) => {
             eprintln!("The engine could not start: {error}");

@@ -24,6 +24,7 @@ pub mod sandbox;
 pub mod script;
 mod seed;
 mod store;
+pub mod webhooks;
 
 use std::{
     collections::HashMap,
@@ -76,6 +77,8 @@ pub struct EngineConfig {
     pub heartbeat: Duration,
     /// Seed the demo agent and environment on first start.
     pub seed_demo: bool,
+    /// Where the engine sends its signed webhooks, if anywhere ([`webhooks`]).
+    pub webhook: Option<webhooks::WebhookTarget>,
 }
 
 impl EngineConfig {
@@ -94,6 +97,7 @@ impl EngineConfig {
             max_json_bytes: 32 * 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             seed_demo: true,
+            webhook: None,
         }
     }
 }
@@ -133,6 +137,8 @@ pub struct EngineState {
     cgroups: Option<Arc<sandbox::cgroups::Cgroups>>,
     /// The namespace of the sessions' disks; `None`: their folders are the host's, uncapped.
     disks: Option<Arc<sandbox::disks::Disks>>,
+    /// The webhooks' sender, when the engine sends them.
+    webhooks: Option<webhooks::Webhooks>,
     /// Held while a session's packages install.
     install_lock: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the deployment scheduler when a schedule changes.
@@ -186,6 +192,10 @@ impl Engine {
                 }
             },
         };
+        let webhooks = config.webhook.clone().map(|target| {
+            tracing::info!(url = %target.url(), "the engine sends its webhooks, signed");
+            webhooks::Webhooks::start(target)
+        });
         let state = Arc::new(EngineState {
             config,
             store,
@@ -194,6 +204,7 @@ impl Engine {
             catalog: model::catalog::Catalog::default(),
             cgroups,
             disks,
+            webhooks,
             install_lock: Arc::default(),
             scheduler: Arc::default(),
         });
@@ -311,6 +322,9 @@ impl EngineState {
         .await?;
         let thread = thread.map(Arc::from);
         let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into(), thread, on_session });
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.notify(session_id, &event);
+        }
         Ok(event)
     }
 

@@ -1,0 +1,256 @@
+//! The webhooks the engine sends, as Managed Agents does (wire reference §6.4): a thin, signed
+//! notification to one URL when a session changes, so that a client need not poll to learn it.
+//!
+//! A standalone engine sends them when `SWITCHBOARD_ENGINE_WEBHOOK_URL` and
+//! `SWITCHBOARD_ENGINE_WEBHOOK_SECRET` (a `whsec_…` signing secret, [`generate_secret`]) are both
+//! set; the console wires its embedded engine to itself. Each is one JSON object,
+//! `{"type": "event", "id", "created_at", "data": {"type", "id", "organization_id",
+//! "workspace_id"}}` (and `session_thread_id` for a thread's), with the Standard Webhooks headers
+//! `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of
+//! `id.timestamp.body` under the secret): what the official SDK's `client.beta.webhooks.unwrap`
+//! verifies.
+//!
+//! What is sent, from the events a session's log gets ([`kind_of`]):
+//!
+//! | event                                         | webhook `data.type`                |
+//! |-----------------------------------------------|------------------------------------|
+//! | `session.status_running`                      | `session.status_run_started`       |
+//! | `session.status_idle`, `requires_action`      | `session.requires_action`          |
+//! | `session.status_idle`, any other stop reason  | `session.status_idled`             |
+//! | `session.status_rescheduled`                  | `session.status_rescheduled`       |
+//! | `session.status_terminated`                   | `session.status_terminated`        |
+//! | `session.thread_created`                      | `session.thread_created`           |
+//! | `session.thread_status_idle`                  | `session.thread_idled`             |
+//! | `session.thread_status_terminated`            | `session.thread_terminated`        |
+//! | `span.outcome_evaluation_end`                 | `session.outcome_evaluation_ended` |
+//!
+//! They leave from a queue of their own, in order. Each is tried [`ATTEMPTS`] times on a network
+//! error, a 429 or a 5xx (1 s, then 5 s apart) and dropped with a warning after that or on any
+//! other 4xx; past [`QUEUE`] waiting, new ones are dropped with a warning. A receiver cannot rely
+//! on webhooks alone (neither can it with Anthropic's): the console keeps polling, slower.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use protocol::events::types;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::ids;
+
+/// How many notifications may wait to be sent.
+pub const QUEUE: usize = 4096;
+/// How many times one is tried.
+pub const ATTEMPTS: usize = 3;
+const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(5)];
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The engine has no organizations or workspaces; these stand for its own.
+const ORGANIZATION: &str = "org_switchboard_engine";
+const WORKSPACE: &str = "wrkspc_switchboard_engine";
+
+/// Where the engine's webhooks go, and the secret they are signed with (never logged: its
+/// `Debug` leaves it out).
+#[derive(Clone)]
+pub struct WebhookTarget {
+    url: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTarget").field("url", &self.url).field("secret", &"whsec_…").finish()
+    }
+}
+
+impl WebhookTarget {
+    /// A target, or what is wrong with the URL or the secret.
+    pub fn new(url: &str, secret: &str) -> Result<Self, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| format!("{url:?} is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(format!("{url:?} must be an http:// or https:// URL"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err("the URL must not carry a user or password (it is logged)".to_owned());
+        }
+        let key = secret.strip_prefix("whsec_").unwrap_or(secret);
+        match base64::engine::general_purpose::STANDARD.decode(key) {
+            Ok(bytes) if bytes.len() >= 16 => {}
+            _ => {
+                return Err(
+                    "the secret must be whsec_ and the base64 of at least 16 random bytes (`echo whsec_$(openssl rand -base64 32)` makes one)"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(Self { url: url.to_owned(), secret: secret.to_owned() })
+    }
+
+    /// From `SWITCHBOARD_ENGINE_WEBHOOK_URL` and `SWITCHBOARD_ENGINE_WEBHOOK_SECRET`: both, or
+    /// neither (no webhooks).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        match (var("SWITCHBOARD_ENGINE_WEBHOOK_URL"), var("SWITCHBOARD_ENGINE_WEBHOOK_SECRET")) {
+            (None, None) => Ok(None),
+            (Some(url), Some(secret)) => {
+                Self::new(url.trim(), secret.trim()).map(Some).map_err(|e| format!("SWITCHBOARD_ENGINE_WEBHOOK_*: {e}"))
+            }
+            (Some(_), None) => Err("SWITCHBOARD_ENGINE_WEBHOOK_URL is set without SWITCHBOARD_ENGINE_WEBHOOK_SECRET, the secret its webhooks are signed with.".to_owned()),
+            (None, Some(_)) => Err("SWITCHBOARD_ENGINE_WEBHOOK_SECRET is set without SWITCHBOARD_ENGINE_WEBHOOK_URL, where the webhooks go.".to_owned()),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A new signing secret: `whsec_` and the base64 of 32 random bytes.
+pub fn generate_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The webhook `data.type` an appended event calls for, if any.
+pub fn kind_of(event: &Value) -> Option<&'static str> {
+    let kind = event["type"].as_str()?;
+    Some(match kind {
+        types::SESSION_STATUS_RUNNING => "session.status_run_started",
+        types::SESSION_STATUS_IDLE if event["stop_reason"]["type"] == "requires_action" => "session.requires_action",
+        types::SESSION_STATUS_IDLE => "session.status_idled",
+        types::SESSION_STATUS_RESCHEDULED => "session.status_rescheduled",
+        types::SESSION_STATUS_TERMINATED => "session.status_terminated",
+        types::SESSION_THREAD_CREATED => "session.thread_created",
+        types::SESSION_THREAD_STATUS_IDLE => "session.thread_idled",
+        types::SESSION_THREAD_STATUS_TERMINATED => "session.thread_terminated",
+        types::SPAN_OUTCOME_EVALUATION_END => "session.outcome_evaluation_ended",
+        _ => return None,
+    })
+}
+
+/// One webhook, ready to sign and send.
+#[derive(Debug)]
+struct Notification {
+    id: String,
+    body: String,
+}
+
+/// The engine's sender: a queue and the task that empties it.
+#[derive(Debug)]
+pub struct Webhooks {
+    queue: mpsc::Sender<Notification>,
+    /// How many were dropped for a full queue (warned at 1, 2, 4, 8…, not at each).
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl Webhooks {
+    /// Starts sending to `target`. Needs a tokio runtime.
+    pub fn start(target: WebhookTarget) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(send_all(target, waiting));
+        Self { queue, dropped: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// Queues the webhook `event` (appended to `session_id`'s log) calls for, if any.
+    pub fn notify(&self, session_id: &str, event: &Value) {
+        let Some(kind) = kind_of(event) else { return };
+        let id = ids::new_id("wevt");
+        let mut data =
+            json!({ "type": kind, "id": session_id, "organization_id": ORGANIZATION, "workspace_id": WORKSPACE });
+        if kind.starts_with("session.thread_")
+            && let Some(thread) = event["session_thread_id"].as_str()
+        {
+            data["session_thread_id"] = json!(thread);
+        }
+        let body = json!({ "type": "event", "id": id, "created_at": ids::now().text, "data": data }).to_string();
+        if self.queue.try_send(Notification { id, body }).is_err() {
+            let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(%kind, "{dropped} webhook(s) dropped so far: {QUEUE} are waiting to be sent");
+            }
+        }
+    }
+}
+
+async fn send_all(target: WebhookTarget, mut waiting: mpsc::Receiver<Notification>) {
+    let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!("the engine's webhooks cannot be sent: {error}");
+            return;
+        }
+    };
+    let signer = match standardwebhooks::Webhook::new(&target.secret) {
+        Ok(signer) => signer,
+        Err(_) => {
+            tracing::error!("the engine's webhooks cannot be sent: the signing secret is not valid base64");
+            return;
+        }
+    };
+    while let Some(notification) = waiting.recv().await {
+        for attempt in 0..ATTEMPTS {
+            // Signed at each attempt: a retry carries a fresh timestamp, as receivers refuse stale ones.
+            let timestamp = time_now();
+            let Ok(signature) = signer.sign(&notification.id, timestamp, notification.body.as_bytes()) else {
+                break;
+            };
+            let sent = client
+                .post(&target.url)
+                .header("content-type", "application/json")
+                .header(standardwebhooks::HEADER_WEBHOOK_ID, &notification.id)
+                .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
+                .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+                .body(notification.body.clone())
+                .send()
+                .await;
+            let why = match sent {
+                Ok(response) if response.status().is_success() => break,
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_client_error() && status.as_u16() != 429 {
+                        tracing::warn!(url = %target.url, %status, "a webhook was refused; it is not sent again");
+                        break;
+                    }
+                    format!("answered {status}")
+                }
+                Err(error) => error.without_url().to_string(),
+            };
+            match BACKOFF.get(attempt) {
+                Some(wait) if attempt + 1 < ATTEMPTS => tokio::time::sleep(*wait).await,
+                _ => {
+                    tracing::warn!(url = %target.url, "a webhook could not be delivered after {ATTEMPTS} attempts: {why}")
+                }
+            }
+        }
+    }
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_map_to_the_apis_webhook_types() {
+        let idle = |reason: &str| json!({ "type": "session.status_idle", "stop_reason": { "type": reason } });
+        assert_eq!(kind_of(&idle("requires_action")), Some("session.requires_action"));
+        assert_eq!(kind_of(&idle("end_turn")), Some("session.status_idled"));
+        assert_eq!(kind_of(&json!({ "type": "session.status_running" })), Some("session.status_run_started"));
+        assert_eq!(kind_of(&json!({ "type": "session.thread_status_idle" })), Some("session.thread_idled"));
+        assert_eq!(kind_of(&json!({ "type": "agent.message" })), None);
+    }
+
+    #[test]
+    fn targets_need_a_web_url_and_a_real_secret_and_never_show_it() {
+        let secret = generate_secret();
+        let target = WebhookTarget::new("http://127.0.0.1:3000/webhooks/anthropic", &secret).unwrap();
+        assert!(!format!("{target:?}").contains(&secret[6..]), "{target:?}");
+        assert!(WebhookTarget::new("ftp://example.com/", &secret).unwrap_err().contains("http://"));
+        assert!(WebhookTarget::new("https://u:p@example.com/", &secret).unwrap_err().contains("user or password"));
+        assert!(WebhookTarget::new("https://example.com/", "whsec_c2hvcnQ=").unwrap_err().contains("16 random bytes"));
+        let var = |name: &str| (name == "SWITCHBOARD_ENGINE_WEBHOOK_URL").then(|| "https://example.com/".to_owned());
+        assert!(WebhookTarget::from_env(var).unwrap_err().contains("without SWITCHBOARD_ENGINE_WEBHOOK_SECRET"));
+        assert!(WebhookTarget::from_env(|_| None).unwrap().is_none());
+    }
+}
