@@ -21,6 +21,10 @@
 //! - **Decisions:** a decision sent through Switchboard takes its call out of the inbox at once
 //!   ([`AnnouncingDecisions`]); a call with a recorded decision is not listed again while the API
 //!   catches up.
+//! - **Webhooks** (`crate::webhooks`): a signed webhook about a session has it read at once
+//!   ([`Inbox::session_changed`]), two requests (the session, its events), while someone looks.
+//!   While webhooks arrive (one in the last [`WEBHOOKS_FRESH`]), ticks come
+//!   [`WEBHOOK_SLOWDOWN`] times less often: the poll stays only as the fallback for a lost one.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -87,6 +91,10 @@ impl InboxConfig {
 
 /// How long a page's question keeps the poller going without an open stream.
 const INTEREST: Duration = Duration::from_secs(60);
+/// How much slower the poller ticks while webhooks arrive.
+pub const WEBHOOK_SLOWDOWN: u32 = 15;
+/// How recent the last webhook must be for the poller to tick slower.
+pub const WEBHOOKS_FRESH: Duration = Duration::from_secs(600);
 /// Pages of 100 sessions a sweep walks, at most.
 const MAX_PAGES: usize = 100;
 /// Sessions read at the same time.
@@ -106,6 +114,8 @@ pub struct Inbox {
     looked: Notify,
     asked_at: Mutex<Option<Instant>>,
     looked_at: Mutex<Option<Instant>>,
+    /// When the last webhook about a session came.
+    webhook_at: Mutex<Option<Instant>>,
     closing: watch::Sender<bool>,
 }
 
@@ -181,6 +191,7 @@ impl Inbox {
             looked: Notify::new(),
             asked_at: Mutex::new(None),
             looked_at: Mutex::new(None),
+            webhook_at: Mutex::new(None),
             closing: watch::Sender::new(false),
         });
         tokio::spawn(inbox.clone().run());
@@ -224,7 +235,7 @@ impl Inbox {
     /// The list, fresh: when nobody has looked for two ticks, after the next look (5 s at most).
     pub async fn current(&self) -> InboxList {
         *self.asked_at.lock().expect("inbox lock") = Some(Instant::now());
-        let fresh = self.looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.config.poll * 2);
+        let fresh = self.looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.interval() * 2);
         if !fresh {
             let looked = self.looked.notified();
             self.wake.notify_one();
@@ -245,6 +256,70 @@ impl Inbox {
         }
         state.decided.insert(event_id.to_owned(), Instant::now());
         state.dirty.insert(session_id.to_owned());
+        self.publish(&state);
+    }
+
+    /// A webhook said `session_id` changed: while someone looks, it is read now rather than at
+    /// the next tick; and the poller ticks slower while webhooks come.
+    pub fn session_changed(self: &Arc<Self>, session_id: &str) {
+        *self.webhook_at.lock().expect("inbox lock") = Some(Instant::now());
+        // Nobody looking: nothing is read, and the first look reads every session.
+        if !self.wanted() {
+            return;
+        }
+        let (inbox, session_id) = (self.clone(), session_id.to_owned());
+        tokio::spawn(async move { inbox.read_now(&session_id).await });
+    }
+
+    /// The time between ticks: [`InboxConfig::poll`], slower while webhooks come.
+    fn interval(&self) -> Duration {
+        let webhooks = self.webhook_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < WEBHOOKS_FRESH);
+        if webhooks { self.config.poll * WEBHOOK_SLOWDOWN } else { self.config.poll }
+    }
+
+    /// Reads one session now (its listing, then its calls) and publishes what it waits on.
+    async fn read_now(&self, session_id: &str) {
+        let session: Value = match self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await {
+            Ok(session) => session,
+            Err(UpstreamError::Api { status: 404, .. }) => {
+                let mut state = self.state.lock().await;
+                state.seen.remove(session_id);
+                state.waiting.remove(session_id);
+                self.publish(&state);
+                return;
+            }
+            Err(_) => {
+                // Read at the next tick instead.
+                self.state.lock().await.dirty.insert(session_id.to_owned());
+                return;
+            }
+        };
+        let Some(listed) = Listed::of(&session) else { return };
+        {
+            let mut state = self.state.lock().await;
+            state.seen.insert(listed.id.clone(), listed.clone());
+            if listed.status != "idle" {
+                state.waiting.remove(&listed.id);
+                self.publish(&state);
+                return;
+            }
+        }
+        let calls = self.read(&listed).await;
+        let mut state = self.state.lock().await;
+        match calls {
+            Ok(mut calls) => {
+                calls.retain(|c| !state.decided.contains_key(c.event_id()));
+                if calls.is_empty() {
+                    state.waiting.remove(&listed.id);
+                } else {
+                    state.waiting.insert(listed.id, calls);
+                }
+            }
+            Err(problem) => {
+                state.dirty.insert(listed.id);
+                state.problem = Some(problem);
+            }
+        }
         self.publish(&state);
     }
 
@@ -283,7 +358,7 @@ impl Inbox {
             *self.looked_at.lock().expect("inbox lock") = Some(Instant::now());
             self.looked.notify_waiters();
             tokio::select! {
-                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = tokio::time::sleep(self.interval()) => {}
                 _ = closing.changed() => return,
             }
         }

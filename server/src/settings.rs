@@ -39,6 +39,20 @@ pub struct Settings {
     /// `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`: the Messages endpoint the
     /// embedded engine runs real models against (default Anthropic's). The key is write-only.
     pub model: engine::ModelEndpoint,
+    /// `SWITCHBOARD_WEBHOOK_SECRET`: the `whsec_…` signing secret of the webhooks
+    /// `/webhooks/anthropic` accepts. Without it the route answers 404, except that the embedded
+    /// engine gets a secret of its own, made at start. Write-only.
+    pub webhook_secret: Option<WebhookSecret>,
+}
+
+/// A webhook signing secret; its `Debug` leaves it out.
+#[derive(Clone)]
+pub struct WebhookSecret(pub String);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(whsec_…)")
+    }
 }
 
 /// The approval inbox.
@@ -145,6 +159,10 @@ pub enum SettingsError {
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
     #[error(
+        "SWITCHBOARD_WEBHOOK_SECRET is not a webhook signing secret: it is whsec_ and base64, as Anthropic's console shows it"
+    )]
+    WebhookSecret,
+    #[error(
         "SWITCHBOARD_INBOX_RED_SECS ({red} s) is less than SWITCHBOARD_INBOX_AMBER_SECS ({amber} s); red is the later warning"
     )]
     InboxThresholds { amber: u64, red: u64 },
@@ -247,7 +265,15 @@ impl Settings {
         let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER")
             .filter(|v| !v.trim().is_empty())
             .map(|v| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v)));
+        let webhook_secret = match get("SWITCHBOARD_WEBHOOK_SECRET").map(|v| v.trim().to_owned()) {
+            None => None,
+            Some(secret) => {
+                standardwebhooks::Webhook::new(&secret).map_err(|_| SettingsError::WebhookSecret)?;
+                Some(WebhookSecret(secret))
+            }
+        };
         Ok(Self {
+            webhook_secret,
             listen,
             data_dir,
             site_root,
@@ -281,6 +307,17 @@ mod tests {
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn a_webhook_secret_must_be_one_and_is_never_shown() {
+        assert!(settings(&[]).unwrap().webhook_secret.is_none());
+        let secret = engine::webhooks::generate_secret();
+        let s = settings(&[("SWITCHBOARD_WEBHOOK_SECRET", &secret)]).unwrap();
+        assert_eq!(s.webhook_secret.as_ref().map(|w| w.0.as_str()), Some(secret.as_str()));
+        assert!(!format!("{s:?}").contains(&secret[6..]), "the secret is left out of Debug");
+        let error = settings(&[("SWITCHBOARD_WEBHOOK_SECRET", "whsec_!!not base64")]).unwrap_err();
+        assert!(error.to_string().contains("whsec_ and base64"), "{error}");
     }
 
     #[test]

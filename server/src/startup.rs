@@ -45,6 +45,7 @@ use crate::{
     skills,
     state::AppState,
     upstream::UpstreamClient,
+    webhooks::{self, WebhookReceiver},
 };
 
 /// A bound, not yet running, Switchboard server.
@@ -76,10 +77,19 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
+        // The embedded engine's webhooks come back here, signed with a secret made now unless one
+        // is set.
+        let webhook_secret = match (&settings.webhook_secret, &settings.upstream) {
+            (Some(secret), _) => Some(secret.0.clone()),
+            (None, UpstreamSettings::Embedded) => Some(engine::webhooks::generate_secret()),
+            (None, UpstreamSettings::Anthropic { .. }) => None,
+        };
         let (engine, client) = match &settings.upstream {
             UpstreamSettings::Embedded => {
                 let key = ApiKey::new(engine::generate_api_key());
-                let engine = start_engine(&settings, &key).await?;
+                let own = own_webhook_url(listener.local_addr()?);
+                let webhook = webhook_secret.as_deref().map(|secret| (own, secret));
+                let engine = start_engine(&settings, &key, webhook).await?;
                 let client = UpstreamClient::new(engine.base_url.clone(), key);
                 (Some(engine), client)
             }
@@ -107,6 +117,7 @@ impl Application {
             },
         );
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
+        let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
         let access = open_access(&settings, pool.clone()).await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
@@ -117,7 +128,7 @@ impl Application {
             &settings,
             listener.local_addr()?,
             client,
-            Services { hub: hub.clone(), inbox: inbox.clone(), decisions, access: access.clone() },
+            Services { hub: hub.clone(), inbox: inbox.clone(), decisions, access: access.clone(), webhooks },
             sessions,
         );
         Ok(Self { listener, router, hub, inbox, engine, access })
@@ -173,10 +184,29 @@ impl Application {
     }
 }
 
+/// Where this Switchboard's own `/webhooks/anthropic` is, from the address it listens on (a
+/// wildcard address is reached on loopback).
+fn own_webhook_url(listening: SocketAddr) -> String {
+    let host = match listening.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}/webhooks/anthropic", listening.port())
+}
+
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
 /// port. Its key is random and never leaves this process.
-async fn start_engine(settings: &Settings, key: &ApiKey) -> io::Result<EmbeddedEngine> {
+async fn start_engine(
+    settings: &Settings,
+    key: &ApiKey,
+    webhook: Option<(String, &str)>,
+) -> io::Result<EmbeddedEngine> {
     let mut config = engine::EngineConfig::new(settings.data_dir.join("engine"), key.expose().to_owned());
+    if let Some((url, secret)) = webhook {
+        config.webhook = Some(engine::webhooks::WebhookTarget::new(&url, secret).map_err(io::Error::other)?);
+    }
     // The console's own limit decides what reaches the engine; the engine's must not be lower.
     config.max_upload_bytes = config.max_upload_bytes.max(settings.max_upload_bytes);
     config.sandbox_limits = settings.sandbox;
@@ -290,6 +320,13 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
         Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
         Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
+        // Signed by the sender; 404 without a secret (see webhooks.rs).
+        Route::new(
+            Method::POST,
+            "/webhooks/anthropic",
+            Public,
+            post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::MAX_BODY_BYTES)),
+        ),
     ]
 }
 
@@ -299,6 +336,7 @@ pub struct Services {
     pub inbox: Arc<Inbox>,
     pub decisions: DecisionsHandle,
     pub access: Arc<Access>,
+    pub webhooks: Option<Arc<WebhookReceiver>>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -309,7 +347,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access } = services;
+    let Services { hub, inbox, decisions, access, webhooks } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -328,6 +366,7 @@ pub fn router(
         inbox: inbox.clone(),
         access: access.clone(),
         audit: access.audit.clone(),
+        webhooks,
     };
     let upstream = UpstreamHandle(Arc::new(client));
     let inbox = InboxHandle(inbox);

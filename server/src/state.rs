@@ -17,4 +17,6 @@ pub struct AppState {
     pub inbox: Arc<Inbox>,
     pub access: Arc<Access>,
     pub audit: Arc<SqliteAudit>,
+    /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
+    pub webhooks: Option<Arc<crate::webhooks::WebhookReceiver>>,
 }

@@ -1294,3 +1294,132 @@ async fn each_lane_gets_its_threads_tokens_and_cost_from_the_thread_objects() {
         app.read("sessions/thread_activity", &[("session_id", &session), ("thread_id", "../agents")]).await;
     assert_eq!(status, 400, "not a thread id: {error}");
 }
+
+/// A webhook as Managed Agents sends one about `session`, signed with `secret` at `timestamp`.
+fn webhook(secret: &str, id: &str, timestamp: i64, kind: &str, session: &str) -> (Vec<(&'static str, String)>, String) {
+    let body = json!({
+        "type": "event",
+        "id": id,
+        "created_at": "2026-11-24T00:00:00Z",
+        "data": { "type": kind, "id": session, "organization_id": "org_test", "workspace_id": "wrkspc_test" },
+    })
+    .to_string();
+    let signature = standardwebhooks::Webhook::new(secret).unwrap().sign(id, timestamp, body.as_bytes()).unwrap();
+    let headers = vec![
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    (headers, body)
+}
+
+async fn post_webhook(app: &TestApp, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/anthropic", app.address))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[tokio::test]
+async fn a_signed_webhook_brings_a_waiting_call_to_the_inbox_at_once_and_bad_ones_read_nothing() {
+    let upstream = upstream().await;
+    let secret = engine::webhooks::generate_secret();
+    // A tick a minute: within the test, only the first look and the webhook can change the list.
+    let app =
+        switchboard(&upstream, &[("SWITCHBOARD_INBOX_POLL_SECS", "60"), ("SWITCHBOARD_WEBHOOK_SECRET", &secret)]).await;
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    inbox.inbox_until(|calls| calls.is_empty()).await;
+
+    let session = upstream
+        .session_with_tools(json!([{ "tool": "bash", "input": { "command": "echo webhook" } }, { "text": "Ran it." }]))
+        .await;
+    let mut viewer = watch_session(&app, &session, None).await;
+    upstream.send(&session, "go").await;
+    viewer.until_requires_action().await;
+    let reads_of = |tap: &Tap| {
+        let prefix = format!("/v1/sessions/{session}");
+        tap.reads.lock().unwrap().iter().filter(|r| r.starts_with(&prefix)).count()
+    };
+    let before = reads_of(&upstream.tap);
+
+    // Refused, and nothing read: a wrong secret, a stale timestamp, no signature at all.
+    let other = engine::webhooks::generate_secret();
+    let now = unix_now();
+    let requires_action = "session.requires_action";
+    assert_eq!(post_webhook(&app, webhook(&other, "msg_1", now, requires_action, &session)).await, 401);
+    assert_eq!(post_webhook(&app, webhook(&secret, "msg_2", now - 600, requires_action, &session)).await, 401);
+    let (_, body) = webhook(&secret, "msg_3", now, requires_action, &session);
+    assert_eq!(post_webhook(&app, (Vec::new(), body)).await, 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reads_of(&upstream.tap), before, "a refused webhook reads nothing");
+
+    // A good one: the call is in the inbox well before the next tick (a minute away).
+    let good = webhook(&secret, "msg_4", now, requires_action, &session);
+    let started = std::time::Instant::now();
+    assert_eq!(post_webhook(&app, good.clone()).await, 204);
+    let calls = tokio::time::timeout(Duration::from_secs(5), inbox.inbox_until(|calls| calls.len() == 1))
+        .await
+        .expect("the waiting call reaches the inbox after the webhook");
+    assert_eq!(calls[0]["session_id"], session.as_str());
+    assert_eq!(calls[0]["event"]["input"]["command"], "echo webhook");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let after = reads_of(&upstream.tap);
+    assert_eq!(after, before + 2, "the session and its events, once each");
+
+    // The same webhook again is a replay: refused, nothing read.
+    assert_eq!(post_webhook(&app, good).await, 409);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reads_of(&upstream.tap), after);
+}
+
+#[tokio::test]
+async fn without_a_webhook_secret_anthropic_mode_has_no_webhook_route() {
+    let upstream = upstream().await;
+    let app = switchboard(&upstream, &[]).await;
+    let secret = engine::webhooks::generate_secret();
+    let status = post_webhook(&app, webhook(&secret, "msg_1", unix_now(), "session.requires_action", "sesn_x")).await;
+    assert_eq!(status, 404);
+}
+
+/// The embedded engine sends its webhooks to its own Switchboard, signed with a secret made at
+/// start: a call that starts waiting reaches the inbox at once, with ticks a minute apart.
+#[tokio::test]
+async fn the_embedded_engine_wires_its_webhooks_to_its_own_inbox() {
+    let app = spawn_app(&[("SWITCHBOARD_INBOX_POLL_SECS", "60")]).await;
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    inbox.inbox_until(|calls| calls.is_empty()).await;
+
+    let script =
+        json!({ "turns": [[{ "tool": "bash", "input": { "command": "echo wired" } }, { "text": "Ran it." }]] });
+    let definition = json!({
+        "name": "webhook test", "model": "scripted", "system": script.to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
+    });
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let form = [("id", ""), ("form[name]", "webhook test"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
+    let (status, session) =
+        app.call("sessions/create", &[("form[agent_id]", agent), ("form[environment_id]", environment)]).await;
+    assert_eq!(status, 200, "{session}");
+    let session = session["row"]["id"].as_str().unwrap().to_owned();
+    let message = json!({ "session_id": session, "text": "go", "file_ids": [], "interrupt": false });
+    let (status, sent) = call_json(&app, "sessions/steer", message).await;
+    assert_eq!(status, 200, "{sent}");
+
+    let calls = tokio::time::timeout(Duration::from_secs(10), inbox.inbox_until(|calls| calls.len() == 1))
+        .await
+        .expect("the engine's webhook brings the call to the inbox before the next tick, a minute away");
+    assert_eq!(calls[0]["session_id"], session.as_str());
+    assert_eq!(calls[0]["event"]["input"]["command"], "echo wired");
+}
