@@ -5,11 +5,12 @@
 //! An engine runs in this process (the upstream) and counts the requests Switchboard sends it.
 //! Switchboard runs as a child process in Anthropic mode against it, with its default settings
 //! (a tick every 2 s, a sweep every 30 s) and one browser on its inbox stream, as every signed-in
-//! tab holds it. Printed:
+//! tab holds it. All of it twice, side by side in one run: polling alone, then with the engine
+//! sending its signed webhooks to Switchboard's `/webhooks/anthropic`. Printed for each:
 //! 1. upstream requests per minute with 0, 10 and 100 sessions that finished a turn and wait for
 //!    nothing, once the inbox has caught up, over `INBOX_BENCH_SECS` (default 60) each;
 //! 2. the latency from a session's `requires_action` idle (its `processed_at` in the engine) to the
-//!    inbox frame that lists the call, for 20 calls started at random moments of the poll cycle.
+//!    inbox frame that lists the call, for 40 calls started at random moments of the poll cycle.
 //!
 //! `end2end/bench/inbox-latency.mjs` measures the same latency to the card shown in Chromium.
 
@@ -25,7 +26,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-const TRIALS: usize = 20;
+const TRIALS: usize = 40;
 
 /// `GET /v1/sessions`: the inbox's listings.
 static LISTS: AtomicUsize = AtomicUsize::new(0);
@@ -53,14 +54,34 @@ fn counts() -> (usize, usize, usize) {
 async fn main() {
     let window: u64 = std::env::var("INBOX_BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
     let binary = std::env::args().nth(1).unwrap_or_else(|| "target/release/switchboard".to_owned());
-    let dir = std::env::temp_dir().join(format!("switchboard-inbox-bench-{}", std::process::id()));
-    let upstream = common::engine(&dir.join("engine"), |router| router.layer(axum::middleware::from_fn(count))).await;
-    let mut child = common::spawn(&binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard")).await;
+    bench(&binary, window, false).await;
+    println!();
+    bench(&binary, window, true).await;
+}
+
+async fn bench(binary: &str, window: u64, webhooks: bool) {
+    let dir = std::env::temp_dir().join(format!("switchboard-inbox-bench-{}-{webhooks}", std::process::id()));
+    let port = common::free_port();
+    let secret = engine::webhooks::generate_secret();
+    let (target, vars) = if webhooks {
+        let url = format!("http://127.0.0.1:{port}/webhooks/anthropic");
+        (
+            Some(engine::webhooks::WebhookTarget::new(&url, &secret).unwrap()),
+            vec![("SWITCHBOARD_WEBHOOK_SECRET", secret.as_str())],
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let upstream =
+        common::engine_with(&dir.join("engine"), target, |router| router.layer(axum::middleware::from_fn(count))).await;
+    let mut child =
+        common::spawn_with(binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard"), port, &vars).await;
     let switchboard = child.base.clone();
     let http = child.client(reqwest::Client::builder());
     let api = common::Api::new(&upstream);
 
-    println!("inbox bench: Switchboard's defaults (tick 2 s, sweep 30 s), one browser on the inbox stream");
+    let how = if webhooks { "with the engine's webhooks" } else { "polling alone" };
+    println!("inbox bench, {how}: Switchboard's defaults (tick 2 s, sweep 30 s), one browser on the inbox stream");
     let mut inbox = Inbox::open(&http, &format!("{switchboard}/api/inbox/stream")).await;
     inbox.until(|_| true).await;
 
@@ -127,10 +148,11 @@ async fn main() {
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
     println!();
     println!(
-        "upstream idle → inbox frame ({TRIALS} calls): median {:.0} ms   min {:.0}   p90 {:.0}   max {:.0}",
+        "upstream idle → inbox frame ({TRIALS} calls): median {:.0} ms   min {:.0}   p90 {:.0}   p95 {:.0}   max {:.0}",
         at(0.5),
         at(0.0),
         at(0.9),
+        at(0.95),
         at(1.0)
     );
     let _ = child.process.kill().await;

@@ -530,7 +530,15 @@ impl Inbox {
             let at = |c: &PendingCall| c.asked_at_ms().unwrap_or(f64::MAX);
             at(a).total_cmp(&at(b)).then_with(|| a.event_id().cmp(b.event_id()))
         });
-        let list = InboxList { calls, problem: state.problem.clone(), ready: state.ready, ..self.config.empty_list() };
+        let interval = self.interval();
+        let list = InboxList {
+            calls,
+            problem: state.problem.clone(),
+            ready: state.ready,
+            poll_ms: interval.as_millis() as u64,
+            webhooks: interval > self.config.poll,
+            ..self.config.empty_list()
+        };
         self.published.send_if_modified(|published| {
             if published.list == list {
                 return false;

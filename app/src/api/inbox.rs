@@ -24,8 +24,11 @@ pub struct InboxList {
     pub amber_secs: u64,
     /// …and this long, red.
     pub red_secs: u64,
-    /// How often the server looks for new calls (milliseconds).
+    /// How often the server looks for new calls (milliseconds): slower while webhooks arrive.
     pub poll_ms: u64,
+    /// Webhooks arrive (one in the last ten minutes): a call is read the moment its session says so.
+    #[serde(default)]
+    pub webhooks: bool,
     /// Why the list may be out of date: the API could not be asked. What was known stays listed.
     pub problem: Option<String>,
     /// False until the server has looked once.

@@ -59,14 +59,14 @@ fn Calls(list: Signal<Option<InboxList>>, may_decide: Signal<bool>, feed: InboxF
     });
     let state = Memo::new(move |_| {
         list.with(|l| match l {
-            None => (false, 0, 2000, None),
-            Some(l) => (l.ready, l.calls.len(), l.poll_ms, l.problem.clone()),
+            None => (false, 0, 2000, None, false),
+            Some(l) => (l.ready, l.calls.len(), l.poll_ms, l.problem.clone(), l.webhooks),
         })
     });
     view! {
         <p class="muted" data-testid="inbox-state" aria-live="polite">
             {move || {
-                let (ready, count, poll_ms, _) = state.get();
+                let (ready, count, poll_ms, _, webhooks) = state.get();
                 let every = duration(poll_ms as f64);
                 let link = match feed.link.get() {
                     FeedLink::Lost => " The connection to Switchboard dropped; reconnecting…",
@@ -77,12 +77,16 @@ fn Calls(list: Signal<Option<InboxList>>, may_decide: Signal<bool>, feed: InboxF
                     format!("Looking for calls that wait…{link}")
                 } else {
                     let calls = if count == 1 { "1 call waits".to_owned() } else { format!("{count} calls wait") };
-                    format!("{calls}. Sessions are checked every {every}.{link}")
+                    if webhooks {
+                        format!("{calls}. Webhooks bring new calls at once; sessions are also checked every {every}.{link}")
+                    } else {
+                        format!("{calls}. Sessions are checked every {every}.{link}")
+                    }
                 }
             }}
         </p>
         {move || state.get().3.map(|problem| view! { <p class="inline-error" role="alert" data-testid="inbox-problem">{problem}" What was known before is still listed."</p> })}
-        <Show when=move || state.with(|(ready, count, _, _)| *ready && *count == 0)>
+        <Show when=move || state.with(|(ready, count, _, _, _)| *ready && *count == 0)>
             <Empty title="Nothing waits for a decision" attr:data-testid="inbox-empty">
                 <p>"When an agent asks to run a tool that needs approval, or calls one of your custom tools, the call shows up here within seconds."</p>
                 <p><A href="/sessions">"See the sessions"</A></p>

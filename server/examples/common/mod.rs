@@ -59,10 +59,24 @@ pub struct Child {
 }
 
 pub async fn spawn(binary: &str, upstream: &str, key: &str, data_dir: &std::path::Path) -> Child {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    spawn_with(binary, upstream, key, data_dir, free_port(), &[]).await
+}
+
+/// A free loopback port (free when asked; nothing holds it after).
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// [`spawn`] on `port`, with `vars` set too.
+pub async fn spawn_with(
+    binary: &str,
+    upstream: &str,
+    key: &str,
+    data_dir: &std::path::Path,
+    port: u16,
+    vars: &[(&str, &str)],
+) -> Child {
     let process = tokio::process::Command::new(binary)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -72,6 +86,7 @@ pub async fn spawn(binary: &str, upstream: &str, key: &str, data_dir: &std::path
         .env("SWITCHBOARD_DATA_DIR", data_dir)
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
         .env("RUST_LOG", "warn")
+        .envs(vars.iter().copied())
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -117,8 +132,18 @@ pub const ENGINE_KEY: &str = "bench-key";
 /// adds the bench's own layers (counters). Served as Switchboard serves its embedded engine: small
 /// frames are not held back (TCP_NODELAY). Answers its base URL.
 pub async fn engine(dir: &std::path::Path, wrap: impl FnOnce(axum::Router) -> axum::Router) -> String {
+    engine_with(dir, None, wrap).await
+}
+
+/// [`engine`], sending its webhooks to `webhook` if given.
+pub async fn engine_with(
+    dir: &std::path::Path,
+    webhook: Option<engine::webhooks::WebhookTarget>,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> String {
     let mut config = engine::EngineConfig::new(dir.to_owned(), ENGINE_KEY.to_owned());
     config.seed_demo = false;
+    config.webhook = webhook;
     let engine = engine::Engine::open(config).await.expect("the engine opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
