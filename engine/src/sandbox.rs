@@ -591,15 +591,34 @@ pub fn truncate(text: String) -> String {
 /// Cuts `text` to [`MAX_OUTPUT_BYTES`] (on a character boundary); the note counts what was cut
 /// and the `unread` bytes that never made it into `text`.
 fn truncate_noting(text: String, unread: usize) -> String {
-    if text.len() <= MAX_OUTPUT_BYTES && unread == 0 {
+    cut_to(text, MAX_OUTPUT_BYTES, unread)
+}
+
+/// `text` cut to `max` bytes (on a character boundary), with a note counting what was cut and
+/// the `unread` bytes that never made it into `text`.
+fn cut_to(text: String, max: usize, unread: usize) -> String {
+    if text.len() <= max && unread == 0 {
         return text;
     }
-    let mut end = MAX_OUTPUT_BYTES.min(text.len());
+    let mut end = max.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let extra = text.len() - end + unread;
     format!("{}\n[output truncated: {extra} more bytes not shown]", &text[..end])
+}
+
+/// A file tool's `text` followed by its `note` (a file read only in part): the text is cut so
+/// that the note survives the cut to [`MAX_OUTPUT_BYTES`] the answer gets.
+fn with_note(text: String, note: &str) -> String {
+    if note.is_empty() {
+        return text;
+    }
+    // Room for the note and for the truncation's own line.
+    let room = MAX_OUTPUT_BYTES.saturating_sub(note.len() + 64);
+    let mut text = cut_to(text, room, 0);
+    text.push_str(note);
+    text
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,7 +687,14 @@ fn io_error(path: &Path, error: std::io::Error) -> String {
 /// The first [`MAX_FILE_BYTES`] of a regular file, and its whole size. Anything else (a
 /// directory, a device such as `/dev/zero`, a pipe, a socket) is refused in words.
 fn read_file(path: &Path, tool: &str) -> Result<(Vec<u8>, u64), String> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so that opening a named pipe returns at once (to be refused below) instead
+    // of waiting for a writer; it changes nothing for a regular file.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
     let metadata = file.metadata().map_err(|e| io_error(path, e))?;
     if metadata.is_dir() {
         return Err(format!("{} is a directory; use glob or bash ls to list it.", path.display()));
@@ -704,15 +730,17 @@ fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
     if start > lines.len() || start > end {
         return Err(format!("view_range starts at line {start}, but {} has {} lines.", path.display(), lines.len()));
     }
-    let mut text: String =
+    let text: String =
         lines[start - 1..end].iter().enumerate().map(|(i, line)| format!("{:6}\t{line}\n", start + i)).collect();
-    if cut {
-        text.push_str(&format!(
-            "[{} is {size} bytes; read shows its first {MAX_FILE_BYTES}. Use bash (head, tail, sed -n) for the rest.]\n",
+    let note = if cut {
+        format!(
+            "\n[{} is {size} bytes; read shows its first {MAX_FILE_BYTES}. Use bash (head, tail, sed -n) for the rest.]\n",
             path.display()
-        ));
-    }
-    Ok(text)
+        )
+    } else {
+        String::new()
+    };
+    Ok(with_note(text, &note))
 }
 
 fn write(path: &Path, content: &str) -> Result<String, String> {
@@ -827,17 +855,19 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
     let searched_part = if cut.is_empty() {
         String::new()
     } else {
-        format!("\n[searched only the first {MAX_FILE_BYTES} bytes of: {}]", cut.join(", "))
+        // Named up to 20 of them, so that the note stays short.
+        let more = if cut.len() > 20 { format!(" and {} more", cut.len() - 20) } else { String::new() };
+        format!("\n[searched only the first {MAX_FILE_BYTES} bytes of: {}{more}]", cut[..cut.len().min(20)].join(", "))
     };
     if total == 0 {
         return Ok(format!("No lines match {pattern:?} under {}.{searched_part}", base.display()));
     }
-    let mut text = lines.join("\n");
+    let mut note = String::new();
     if total > MAX_MATCHES {
-        text.push_str(&format!("\n[{} more matching lines not shown]", total - MAX_MATCHES));
+        note.push_str(&format!("\n[{} more matching lines not shown]", total - MAX_MATCHES));
     }
-    text.push_str(&searched_part);
-    Ok(text)
+    note.push_str(&searched_part);
+    Ok(with_note(lines.join("\n"), &note))
 }
 
 #[cfg(test)]

@@ -129,11 +129,14 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         bash("for i in 1 2 3 4; do python3 -c 'b = bytearray(200 << 20); import time; time.sleep(3)' & done; wait; echo waited"),
         bash("echo still here"),
         bash("stat -c %s ten-gb.bin"),
+        bash("mkfifo pipe && echo made"),
+        { "tool": "read", "input": { "file_path": "pipe" } },
     ]);
     let session = engine.scripted_session(json!([turn]), "limited").await;
+    let host_before = host_files(&engine.data_dir, &session);
     engine.say(&session, "misbehave").await;
     let results = tool_results(&engine.wait_idle(&session, 1).await);
-    assert_eq!(results.len(), 15, "{results:#?}");
+    assert_eq!(results.len(), 17, "{results:#?}");
     let failed = |i: usize, words: &str| {
         assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
         assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
@@ -142,10 +145,12 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
     failed(2, "is not a regular file");
     failed(3, "is not a regular file");
     assert_eq!(results[4].1.trim(), (48 * MIB).to_string(), "{:?}", results[4]);
-    // A 48 MiB file is searched in its first 10 MiB; the answer stays within the output cap.
+    // A 48 MiB file is searched in its first 10 MiB; the answer stays within the output cap and
+    // still says that the file was searched in part (a note that the cap used to cut off).
     assert!(!results[5].0, "{:?}", &results[5].1[..200]);
     assert!(results[5].1.contains("more bytes not shown]"), "{}", &results[5].1[29_000..]);
-    assert!(results[5].1.len() < 31_000);
+    assert!(results[5].1.contains("[searched only the first 10485760 bytes of: /workspace/big.txt]"));
+    assert!(results[5].1.len() <= 30_000, "{}", results[5].1.len());
     assert!(results[6].1.contains("needle in a haystack"), "{:?}", results[6]);
     assert!(results[6].1.contains("read shows its first 10485760"), "{:?}", results[6]);
     failed(7, "File size limit exceeded");
@@ -159,9 +164,29 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
     failed(11, "were refused: the sandbox runs at most 64 processes at once");
     failed(12, "killed at the sandbox's memory limit of 512 MiB");
     assert_eq!(results[13], (false, "still here\n".to_owned()));
+    // A named pipe is refused at once: opening it used to wait for a writer until the timeout.
+    assert_eq!(results[15], (false, "made\n".to_owned()));
+    failed(16, "is not a regular file");
     // The engine still serves.
     let status = engine.get(&format!("/v1/sessions/{session}")).await;
     assert_eq!(status["status"], "idle", "{status}");
+    // Nothing outside the session's own disk and folder changed: not the engine's other files,
+    // not the host's /tmp (the sandbox's is its own).
+    assert_eq!(host_files(&engine.data_dir, &session), host_before, "files outside the session changed");
+    assert!(!std::path::Path::new("/tmp/fill").exists(), "the sandbox's /tmp is the host's");
+}
+
+/// Every file under `data` with its size, but the engine's database (which the turn writes) and
+/// what belongs to `session` (its disk image and folder).
+fn host_files(data: &std::path::Path, session: &str) -> std::collections::BTreeMap<String, u64> {
+    walkdir::WalkDir::new(data)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| (entry.path().strip_prefix(data).unwrap().display().to_string(), entry))
+        .filter(|(path, _)| !path.contains(session) && !path.starts_with("engine.db"))
+        .map(|(path, entry)| (path, entry.metadata().map(|m| m.len()).unwrap_or(0)))
+        .collect()
 }
 
 /// The host's mount table, to show that no session disk is mounted there.

@@ -770,3 +770,85 @@ async fn skills_upload_as_a_folder_or_a_zip_get_versions_and_download() {
     let (status, _) = app.read("skills/get", &[("id", &skill_id)]).await;
     assert_eq!(status, 404);
 }
+
+/// An agent that abuses its sandbox through the console: a fork bomb, a CPU hog, `/dev/zero`
+/// read, a full `/tmp`, and connections to the console's and the engine's own loopback ports.
+/// Each ends as a tool error, and all the while the console answers its pages and server
+/// functions at once. Before stop 28 the fork bomb had no limit as root (reasoned: `RLIMIT_NPROC`
+/// does not hold for root) and would have filled the host's pid table, console included; before
+/// stop 29 the sandbox shared the host's network, so `/dev/tcp/127.0.0.1/<console>` connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_abusing_its_sandbox_leaves_the_console_serving() {
+    if let Err(why) = engine::sandbox::cgroups::Cgroups::detect() {
+        panic!("this machine gives the engine no control groups, so a fork bomb could not be held: {why}");
+    }
+    let app = spawn_app(&[("SWITCHBOARD_SANDBOX_CPU_SECONDS", "2"), ("SWITCHBOARD_SANDBOX_PROCESSES", "64")]).await;
+    let console_port = app.address.rsplit(':').next().unwrap().to_owned();
+    let (_, upstream) = app.read("upstream", &[]).await;
+    let engine_port = upstream["base_url"].as_str().unwrap().rsplit(':').next().unwrap().to_owned();
+    let bash = |command: String| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 60_000 } });
+    let connect = |port: &str| bash(format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected"));
+    let turn = json!([
+        bash(":(){ :|:& };:; sleep 3".into()),
+        bash("while :; do :; done".into()),
+        { "tool": "read", "input": { "file_path": "/dev/zero" } },
+        bash("head -c 400M /dev/zero > /tmp/fill".into()),
+        connect(&console_port),
+        connect(&engine_port),
+        bash("echo still here".into()),
+    ]);
+    let agent = create_agent(&app, &scripted_agent("Vandal", json!([turn]))).await;
+    let env = create_environment(&app, "unrestricted").await;
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent["id"].as_str().unwrap()),
+                ("form[environment_id]", env["id"].as_str().unwrap()),
+                ("form[initial_message]", "misbehave"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["row"]["id"].as_str().unwrap().to_owned();
+
+    // While the turn runs, the console's health, a page and a server function answer promptly.
+    let mut slowest = Duration::ZERO;
+    let events = loop {
+        for path in ["/healthz", "/sessions", "/api/sessions/list"] {
+            let started = std::time::Instant::now();
+            let (status, _) = app.get_text(path).await;
+            assert_eq!(status, 200, "{path} during the abuse");
+            slowest = slowest.max(started.elapsed());
+        }
+        let (_, page) = app.read("sessions/events", &[("id", &id)]).await;
+        let events = page["data"].as_array().cloned().unwrap_or_default();
+        if events.iter().filter(|e| e["type"] == "agent.tool_result").count() == 7
+            && events.last().is_some_and(|e| e["type"] == "session.status_idle")
+        {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(slowest < Duration::from_secs(2), "the console answered within 2 s during the abuse: {slowest:?}");
+    let results: Vec<(bool, String)> = events
+        .iter()
+        .filter(|e| e["type"] == "agent.tool_result")
+        .map(|e| {
+            let text = e["content"].as_array().into_iter().flatten().filter_map(|c| c["text"].as_str()).collect();
+            (e["is_error"].as_bool().unwrap_or(false), text)
+        })
+        .collect();
+    let failed = |i: usize, words: &str| {
+        assert!(results[i].0, "call {i} should fail: {:?}", results[i]);
+        assert!(results[i].1.contains(words), "call {i} should say {words:?}: {:?}", results[i]);
+    };
+    failed(0, "the sandbox runs at most 64 processes at once");
+    failed(1, "CPU time limit of 2 s");
+    failed(2, "is not a regular file");
+    failed(3, "No space left on device");
+    for port in [4, 5] {
+        assert!(results[port].0 && !results[port].1.contains("connected"), "{:?}", results[port]);
+    }
+    assert_eq!(results[6], (false, "still here\n".to_owned()));
+}
