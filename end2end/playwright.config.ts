@@ -21,6 +21,9 @@ const freshPort = port + 3;
 // The Messages-compatible test server the main Switchboard's embedded engine runs real models
 // against (model-script.json): a current and a retiring model, and a reply to every request.
 const modelPort = port + 4;
+// A fourth, on the embedded engine, whose inbox lists sessions only once a minute: its engine's
+// signed webhooks alone bring calls in at once (tests/webhooks.spec.ts).
+const hookedPort = port + 5;
 // One folder for the run: the servers' data directories and the fresh one's log. Workers load this
 // file again and inherit the variable, so they read the same log and make no folders of their own.
 // scripts/test runs the suite in a temporary folder of its own and removes it afterwards.
@@ -124,6 +127,12 @@ export default defineConfig({
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       // Its 502s are the point; tower-http would log each one as an error.
       RUST_LOG: 'error,tower_http=off',
+    }),
+    switchboard(hookedPort, 'hooked', {
+      ANTHROPIC_API_KEY: '',
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      SWITCHBOARD_INBOX_POLL_SECS: '60',
+      RUST_LOG: 'warn',
     }),
     switchboard(
       freshPort,

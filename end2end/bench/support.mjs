@@ -11,7 +11,7 @@ const PASSWORD = 'chromium bench password, long enough';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts Switchboard on `port`, waits for it, and signs the first admin in. */
-export async function startSwitchboard(port) {
+export async function startSwitchboard(port, env = {}) {
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-chromium-bench-'));
   const server = spawn(process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'release', 'switchboard'), [], {
@@ -22,6 +22,7 @@ export async function startSwitchboard(port) {
       SWITCHBOARD_SITE_ROOT: process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site'),
       SWITCHBOARD_ADMIN_PASSWORD: PASSWORD,
       RUST_LOG: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -271,6 +271,11 @@ impl Inbox {
         tokio::spawn(async move { inbox.read_now(&session_id).await });
     }
 
+    /// The time between ticks now, and without webhooks.
+    pub fn poll_intervals(&self) -> (Duration, Duration) {
+        (self.interval(), self.config.poll)
+    }
+
     /// The time between ticks: [`InboxConfig::poll`], slower while webhooks come.
     fn interval(&self) -> Duration {
         let webhooks = self.webhook_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < WEBHOOKS_FRESH);

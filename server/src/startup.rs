@@ -7,7 +7,12 @@ use std::sync::{Arc, atomic::AtomicBool};
 use app::error::AppError;
 use app::{
     App,
-    api::{access::Rule, audit::server::AuditHandle, inbox::server::InboxHandle},
+    api::{
+        access::Rule,
+        audit::server::AuditHandle,
+        inbox::server::InboxHandle,
+        settings::{WebhookSetup, server::WebhooksHandle},
+    },
     auth::{Role, store::AccountsHandle},
     decisions::DecisionsHandle,
     shell,
@@ -45,7 +50,7 @@ use crate::{
     skills,
     state::AppState,
     upstream::UpstreamClient,
-    webhooks::{self, WebhookReceiver},
+    webhooks::{self, WebhookReceiver, WebhookReport},
 };
 
 /// A bound, not yet running, Switchboard server.
@@ -369,6 +374,15 @@ pub fn router(
         webhooks,
     };
     let upstream = UpstreamHandle(Arc::new(client));
+    let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
+        setup: match (&settings.webhook_secret, &settings.upstream) {
+            (Some(_), _) => WebhookSetup::Secret,
+            (None, UpstreamSettings::Embedded) => WebhookSetup::Embedded,
+            (None, UpstreamSettings::Anthropic { .. }) => WebhookSetup::Off,
+        },
+        receiver: state.webhooks.clone(),
+        inbox: inbox.clone(),
+    }));
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
@@ -379,6 +393,7 @@ pub fn router(
         provide_context(accounts.clone());
         provide_context(audit_log.clone());
         provide_context(inbox.clone());
+        provide_context(webhook_report.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

@@ -12,7 +12,7 @@
 //! - A good one about a session (`data.type` `session.…`, `data.id` the session) has the inbox read
 //!   that session now ([`Inbox::session_changed`]); any other is acknowledged and left. 204.
 //!
-//! What arrived last is kept for the operators ([`WebhookReceiver::last`]).
+//! What arrived and what was refused is counted for the Settings page ([`WebhookReport`]).
 
 use std::{
     collections::HashMap,
@@ -20,6 +20,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
+use app::api::settings::{WebhookMoment, WebhookSetup, WebhookStatus, server::WebhookSource};
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
@@ -35,40 +36,45 @@ pub const REPLAY_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The largest webhook body: they are thin (an id and a type).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The route's state: the verifier, the ids seen, the inbox to tell.
+/// The route's state: the verifier, the ids seen, the inbox to tell, what came.
 pub struct WebhookReceiver {
     verifier: standardwebhooks::Webhook,
     inbox: Arc<Inbox>,
     seen: Mutex<HashMap<String, Instant>>,
-    last: Mutex<Option<Arrival>>,
+    tally: Mutex<Tally>,
 }
 
-/// The last webhook that was accepted.
-#[derive(Debug, Clone)]
-pub struct Arrival {
-    pub at: SystemTime,
-    pub kind: String,
+/// What came since start, for the Settings page.
+#[derive(Debug, Default)]
+struct Tally {
+    accepted: u64,
+    refused: u64,
+    last_accepted: Option<(SystemTime, String)>,
+    last_refused: Option<(SystemTime, &'static str)>,
 }
 
 impl WebhookReceiver {
     /// A receiver for webhooks signed with `secret` (`whsec_…`); `None` when it is not one.
     pub fn new(secret: &str, inbox: Arc<Inbox>) -> Option<Arc<Self>> {
         let verifier = standardwebhooks::Webhook::new(secret).ok()?;
-        Some(Arc::new(Self { verifier, inbox, seen: Mutex::default(), last: Mutex::default() }))
+        Some(Arc::new(Self { verifier, inbox, seen: Mutex::default(), tally: Mutex::default() }))
     }
 
-    /// The last webhook accepted, if any since start.
-    pub fn last(&self) -> Option<Arrival> {
-        self.last.lock().ok().and_then(|last| last.clone())
+    fn refuse(&self, status: StatusCode, why: &'static str) -> (StatusCode, &'static str) {
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.refused += 1;
+            tally.last_refused = Some((SystemTime::now(), why));
+        }
+        (status, why)
     }
 
     fn receive(&self, headers: &HeaderMap, body: &[u8]) -> (StatusCode, &'static str) {
         if self.verifier.verify(body, headers).is_err() {
             tracing::warn!("a webhook was refused: its signature or timestamp is not valid");
-            return (StatusCode::UNAUTHORIZED, "The signature or its timestamp is not valid.");
+            return self.refuse(StatusCode::UNAUTHORIZED, "The signature or its timestamp is not valid.");
         }
         let Some(id) = headers.get(standardwebhooks::HEADER_WEBHOOK_ID).and_then(|v| v.to_str().ok()) else {
-            return (StatusCode::UNAUTHORIZED, "The webhook has no id.");
+            return self.refuse(StatusCode::UNAUTHORIZED, "The webhook has no id.");
         };
         {
             let Ok(mut seen) = self.seen.lock() else {
@@ -77,16 +83,18 @@ impl WebhookReceiver {
             seen.retain(|_, at| at.elapsed() < REPLAY_WINDOW);
             if seen.contains_key(id) {
                 tracing::warn!(webhook = %id, "a webhook was refused: its id was seen already (a replay)");
-                return (StatusCode::CONFLICT, "This webhook was received already.");
+                drop(seen);
+                return self.refuse(StatusCode::CONFLICT, "This webhook was received already.");
             }
             seen.insert(id.to_owned(), Instant::now());
         }
         let Ok(payload) = serde_json::from_slice::<Value>(body) else {
-            return (StatusCode::BAD_REQUEST, "The webhook's body is not JSON.");
+            return self.refuse(StatusCode::BAD_REQUEST, "The webhook's body is not JSON.");
         };
         let kind = payload.pointer("/data/type").and_then(Value::as_str).unwrap_or_default();
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some(Arrival { at: SystemTime::now(), kind: kind.to_owned() });
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.accepted += 1;
+            tally.last_accepted = Some((SystemTime::now(), kind.to_owned()));
         }
         let session = payload.pointer("/data/id").and_then(Value::as_str);
         if let (true, Some(session)) = (kind.starts_with("session."), session) {
@@ -108,4 +116,35 @@ pub async fn receive(
     };
     let (status, text) = receiver.receive(&headers, &body);
     if text.is_empty() { status.into_response() } else { (status, text).into_response() }
+}
+
+/// The Settings page's view of webhooks: how they are set up, what came, and the inbox's pace.
+pub struct WebhookReport {
+    pub receiver: Option<Arc<WebhookReceiver>>,
+    pub setup: WebhookSetup,
+    pub inbox: Arc<Inbox>,
+}
+
+impl WebhookSource for WebhookReport {
+    fn status(&self) -> WebhookStatus {
+        let moment = |at: SystemTime, what: &str| WebhookMoment {
+            at: app::format::rfc3339(time::OffsetDateTime::from(at)),
+            what: what.to_owned(),
+        };
+        let (poll, base_poll) = self.inbox.poll_intervals();
+        let mut status = WebhookStatus {
+            setup: self.setup,
+            path: "/webhooks/anthropic".to_owned(),
+            poll_ms: poll.as_millis() as u64,
+            base_poll_ms: base_poll.as_millis() as u64,
+            ..WebhookStatus::default()
+        };
+        if let Some(tally) = self.receiver.as_ref().and_then(|r| r.tally.lock().ok()) {
+            status.accepted = tally.accepted;
+            status.refused = tally.refused;
+            status.last_accepted = tally.last_accepted.as_ref().map(|(at, kind)| moment(*at, kind));
+            status.last_refused = tally.last_refused.as_ref().map(|(at, why)| moment(*at, why));
+        }
+        status
+    }
 }

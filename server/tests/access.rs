@@ -124,7 +124,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/users/password"
             | "/api/settings/check",
         ) => Admin,
-        ("GET", "/api/users/list") => Admin,
+        ("GET", "/api/users/list" | "/api/settings/webhooks") => Admin,
         _ => return None,
     };
     Some(needs)

@@ -1378,6 +1378,16 @@ async fn a_signed_webhook_brings_a_waiting_call_to_the_inbox_at_once_and_bad_one
     assert_eq!(post_webhook(&app, good).await, 409);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(reads_of(&upstream.tap), after);
+
+    // The Settings page tells an admin what came, what was refused and why, and that the inbox
+    // now polls 15 times less often.
+    let (status, seen) = app.read("settings/webhooks", &[]).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["setup"], "secret");
+    assert_eq!((seen["accepted"].as_u64(), seen["refused"].as_u64()), (Some(1), Some(4)), "{seen}");
+    assert_eq!(seen["last_accepted"]["what"], requires_action);
+    assert_eq!(seen["last_refused"]["what"], "This webhook was received already.");
+    assert_eq!((seen["poll_ms"].as_u64(), seen["base_poll_ms"].as_u64()), (Some(900_000), Some(60_000)));
 }
 
 #[tokio::test]
@@ -1387,6 +1397,10 @@ async fn without_a_webhook_secret_anthropic_mode_has_no_webhook_route() {
     let secret = engine::webhooks::generate_secret();
     let status = post_webhook(&app, webhook(&secret, "msg_1", unix_now(), "session.requires_action", "sesn_x")).await;
     assert_eq!(status, 404);
+    let (status, seen) = app.read("settings/webhooks", &[]).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!((seen["setup"].as_str(), seen["accepted"].as_u64()), (Some("off"), Some(0)), "{seen}");
+    assert_eq!(seen["poll_ms"], seen["base_poll_ms"], "without webhooks the inbox polls at its own pace");
 }
 
 /// The embedded engine sends its webhooks to its own Switchboard, signed with a secret made at

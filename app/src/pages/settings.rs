@@ -1,11 +1,13 @@
-//! Settings: which upstream, and a connection check against it.
+//! Settings: which upstream, a connection check against it, and whether webhooks arrive.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::settings::ConnectionCheck,
+    api::settings::{ConnectionCheck, WebhookSetup, WebhookStatus, get_webhook_status},
     api::upstream::get_upstream_summary,
+    auth::Role,
+    components::clock::LocalTime,
     components::feedback::InlineError,
     components::feedback::{Failure, Loading},
     pages::overview::UpstreamPanel,
@@ -16,6 +18,7 @@ pub fn Settings() -> impl IntoView {
     let summary = Resource::new(|| (), |_| get_upstream_summary());
     let check = ServerAction::<ConnectionCheck>::new();
     let error = Signal::derive(move || check.value().get().and_then(Result::err));
+    let admin = crate::me::can(Role::Admin);
     view! {
         <Title text="Settings" />
         <header class="page-header">
@@ -55,5 +58,81 @@ pub fn Settings() -> impl IntoView {
                 </table>
             })}
         </section>
+        <Show when=move || admin.get()>
+            <Webhooks />
+        </Show>
+    }
+}
+
+/// Whether signed webhooks reach `/webhooks/anthropic`, and what the inbox does meanwhile.
+#[component]
+fn Webhooks() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let status = Resource::new(move || refresh.get(), |_| get_webhook_status());
+    view! {
+        <section class="panel" aria-labelledby="webhooks" data-testid="webhooks">
+            <h2 id="webhooks">"Webhooks"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading the webhooks' state…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(status) => view! { <WebhookFacts status /> }.into_any(),
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <button type="button" class="button" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+        </section>
+    }
+}
+
+#[component]
+fn WebhookFacts(status: WebhookStatus) -> impl IntoView {
+    let every = |ms: u64| crate::live::model::duration(ms as f64);
+    let explanation = match status.setup {
+        WebhookSetup::Off => format!(
+            "Off: SWITCHBOARD_WEBHOOK_SECRET is not set, so {} answers 404 and the inbox finds waiting calls by polling alone, every {}. To have them at once, add a webhook endpoint in Anthropic's console for this Switchboard's {} (on the address people reach it at), subscribe it to the session events, and start Switchboard with its whsec_… signing secret in SWITCHBOARD_WEBHOOK_SECRET.",
+            status.path,
+            every(status.base_poll_ms),
+            status.path
+        ),
+        WebhookSetup::Secret => format!(
+            "On: {} accepts webhooks signed with SWITCHBOARD_WEBHOOK_SECRET (the secret is never shown). A webhook about a session has the inbox read it at once.",
+            status.path
+        ),
+        WebhookSetup::Embedded => format!(
+            "On: the embedded engine sends its webhooks to this Switchboard's {}, signed with a secret made at start. A webhook about a session has the inbox read it at once.",
+            status.path
+        ),
+    };
+    let polling = if status.poll_ms > status.base_poll_ms {
+        format!(
+            "every {}: slower, since webhooks arrive (every {} without them)",
+            every(status.poll_ms),
+            every(status.base_poll_ms)
+        )
+    } else {
+        format!("every {}", every(status.poll_ms))
+    };
+    let on = status.setup != WebhookSetup::Off;
+    view! {
+        <p data-testid="webhooks-setup">{explanation}</p>
+        <dl class="facts">
+            <dt>"Inbox polls"</dt>
+            <dd data-testid="webhooks-polling">{polling}</dd>
+            {on.then(|| view! {
+                <dt>"Accepted since start"</dt>
+                <dd data-testid="webhooks-accepted">{crate::format::count(status.accepted)}</dd>
+                <dt>"Last accepted"</dt>
+                <dd data-testid="webhooks-last">{match status.last_accepted {
+                    Some(last) => view! { <LocalTime at=last.at />" · "<code>{last.what}</code> }.into_any(),
+                    None => view! { "None since Switchboard started." }.into_any(),
+                }}</dd>
+                <dt>"Refused since start"</dt>
+                <dd data-testid="webhooks-refused">{match status.last_refused {
+                    Some(last) => view! { {crate::format::count(status.refused)}", the last "<LocalTime at=last.at />": "{last.what} }.into_any(),
+                    None => view! { "None." }.into_any(),
+                }}</dd>
+            })}
+        </dl>
     }
 }
