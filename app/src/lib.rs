@@ -17,6 +17,7 @@ pub mod format;
 pub mod live;
 pub mod me;
 pub mod pages;
+pub mod rules;
 pub mod sse;
 pub mod upstream;
 
@@ -39,6 +40,7 @@ use pages::{
     files::FileList,
     inbox::Inbox,
     memory::{MemoryStoreDetail, MemoryStoreList},
+    rules::Rules,
     sessions::{SessionDetail, SessionList, SessionNew},
     settings::Settings,
     skills::{SkillDetail, SkillList},
@@ -76,6 +78,8 @@ pub fn App() -> impl IntoView {
     provide_context(me);
     // The calls that wait, for the badge, the title and the Inbox page.
     let inbox = components::inbox::provide_inbox_feed(me);
+    // Bumped when a rule is made or revoked, so that every list of rules reads them again.
+    provide_context(rules::RulesChanged(RwSignal::new(0)));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css" />
@@ -120,6 +124,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("vaults"), ParamSegment("id")) view={Lazy::<VaultDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("settings") view={Lazy::<SettingsPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("inbox") view={Lazy::<InboxPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("rules") view={Lazy::<RulesPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login />
@@ -175,6 +180,7 @@ lazy_pages! {
     VaultDetailPage => VaultDetail,
     SettingsPage => Settings,
     InboxPage => Inbox,
+    RulesPage => Rules,
     AuditPage => Audit,
     UsersPage => Users,
 }

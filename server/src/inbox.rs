@@ -105,6 +105,8 @@ const READ_LIMIT: &str = "100";
 pub struct Inbox {
     upstream: UpstreamHandle,
     decisions: Arc<dyn DecisionStore>,
+    /// Answers the calls a live rule matches, before anyone sees them.
+    rules: Option<Arc<crate::rules::RuleBook>>,
     config: InboxConfig,
     state: tokio::sync::Mutex<Known>,
     published: watch::Sender<Arc<Published>>,
@@ -160,6 +162,7 @@ struct Listed {
     id: String,
     status: String,
     title: Option<String>,
+    agent_id: Option<String>,
     agent_name: Option<String>,
     fingerprint: String,
 }
@@ -174,16 +177,29 @@ impl Listed {
             text("/updated_at").unwrap_or_default(),
             session.get("usage").map(Value::to_string).unwrap_or_default()
         );
-        Some(Self { id, status, title: text("/title"), agent_name: text("/agent/name"), fingerprint })
+        Some(Self {
+            id,
+            status,
+            title: text("/title"),
+            agent_id: text("/agent/id"),
+            agent_name: text("/agent/name"),
+            fingerprint,
+        })
     }
 }
 
 impl Inbox {
-    pub fn new(upstream: UpstreamHandle, decisions: Arc<dyn DecisionStore>, config: InboxConfig) -> Arc<Self> {
+    pub fn new(
+        upstream: UpstreamHandle,
+        decisions: Arc<dyn DecisionStore>,
+        rules: Option<Arc<crate::rules::RuleBook>>,
+        config: InboxConfig,
+    ) -> Arc<Self> {
         let empty = config.empty_list();
         let inbox = Arc::new(Self {
             upstream,
             decisions,
+            rules,
             config,
             state: tokio::sync::Mutex::new(Known::default()),
             published: watch::Sender::new(Arc::new(Published::of(empty))),
@@ -331,6 +347,23 @@ impl Inbox {
     fn wanted(&self) -> bool {
         self.published.receiver_count() > 0
             || self.asked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < INTEREST)
+            || self.rules.as_ref().is_some_and(|rules| rules.any_live())
+    }
+
+    /// A rule was made from a card of `session_id`: it and every session known to wait are read
+    /// now (and the poller woken, since it runs while a rule is live), so that the calls the
+    /// rule matches are answered at once.
+    pub fn reread_waiting(self: &Arc<Self>, session_id: &str) {
+        self.wake.notify_one();
+        let (inbox, first) = (self.clone(), session_id.to_owned());
+        tokio::spawn(async move {
+            let mut waiting: Vec<String> = inbox.state.lock().await.waiting.keys().cloned().collect();
+            waiting.retain(|s| *s != first);
+            waiting.insert(0, first);
+            for session_id in waiting {
+                inbox.read_now(&session_id).await;
+            }
+        });
     }
 
     async fn run(self: Arc<Self>) {
@@ -516,7 +549,7 @@ impl Inbox {
                 .flatten()
             })
         };
-        Ok(waiting_on(&page.data)
+        let calls: Vec<PendingCall> = waiting_on(&page.data)
             .into_iter()
             .filter(|call| !call.get("id").and_then(Value::as_str).is_some_and(|id| decided.contains(id)))
             .map(|event| PendingCall {
@@ -526,7 +559,13 @@ impl Inbox {
                 thread_agent: thread_agent(&event),
                 event,
             })
-            .collect())
+            .collect();
+        Ok(match &self.rules {
+            Some(rules) if !calls.is_empty() => {
+                rules.answer(self.decisions.as_ref(), &session.id, session.agent_id.as_deref(), calls).await
+            }
+            _ => calls,
+        })
     }
 
     fn publish(&self, state: &Known) {

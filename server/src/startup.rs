@@ -11,6 +11,7 @@ use app::{
         access::Rule,
         audit::server::AuditHandle,
         inbox::server::InboxHandle,
+        rules::server::RulesHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
     },
     auth::{Role, store::AccountsHandle},
@@ -46,6 +47,7 @@ use crate::{
     hub::{Hub, HubConfig},
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
+    rules::{RuleBook, Rules},
     settings::{ApiKey, Settings, UpstreamSettings},
     skills,
     state::AppState,
@@ -110,9 +112,17 @@ impl Application {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
+        let rule_book = RuleBook::open(
+            pool.clone(),
+            Arc::new(SqliteAudit::new(pool.clone())),
+            UpstreamHandle(Arc::new(client.clone())),
+        )
+        .await
+        .map_err(|e| io::Error::other(format!("cannot read the approval rules: {e}")))?;
         let inbox = Inbox::new(
             UpstreamHandle(Arc::new(client.clone())),
             store.clone(),
+            Some(rule_book.clone()),
             InboxConfig {
                 poll: settings.inbox.poll,
                 amber: settings.inbox.amber,
@@ -133,7 +143,14 @@ impl Application {
             &settings,
             listener.local_addr()?,
             client,
-            Services { hub: hub.clone(), inbox: inbox.clone(), decisions, access: access.clone(), webhooks },
+            Services {
+                hub: hub.clone(),
+                inbox: inbox.clone(),
+                decisions,
+                access: access.clone(),
+                webhooks,
+                rules: rule_book,
+            },
             sessions,
         );
         Ok(Self { listener, router, hub, inbox, engine, access })
@@ -342,6 +359,7 @@ pub struct Services {
     pub decisions: DecisionsHandle,
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
+    pub rules: Arc<RuleBook>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -352,7 +370,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks } = services;
+    let Services { hub, inbox, decisions, access, webhooks, rules } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -383,6 +401,7 @@ pub fn router(
         receiver: state.webhooks.clone(),
         inbox: inbox.clone(),
     }));
+    let rules = RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() }));
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
@@ -394,6 +413,7 @@ pub fn router(
         provide_context(audit_log.clone());
         provide_context(inbox.clone());
         provide_context(webhook_report.clone());
+        provide_context(rules.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

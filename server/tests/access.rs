@@ -71,6 +71,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/audit/list"
             | "/api/audit/export"
             | "/api/inbox/list"
+            | "/api/rules/list"
             | "/api/inbox/stream"
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream"
@@ -96,7 +97,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/skills"
             | "/api/skills/{id}/versions",
         ) => Operator,
-        ("POST", "/api/sessions/decide" | "/api/sessions/answer") => Approver,
+        ("POST", "/api/sessions/decide" | "/api/sessions/answer" | "/api/rules/create" | "/api/rules/revoke") => {
+            Approver
+        }
         (
             "POST",
             "/api/agents/archive"

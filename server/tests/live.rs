@@ -1437,3 +1437,160 @@ async fn the_embedded_engine_wires_its_webhooks_to_its_own_inbox() {
     assert_eq!(calls[0]["session_id"], session.as_str());
     assert_eq!(calls[0]["event"]["input"]["command"], "echo wired");
 }
+
+/// A session whose agent asks before every bash call (`always_ask`), playing `turns`; started
+/// through the console, its first message sent. Answers the session's id.
+async fn asking_session(app: &TestApp, name: &str, turns: Value) -> String {
+    let definition = json!({
+        "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
+    });
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let form = [("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[("form[agent_id]", agent), ("form[environment_id]", environment), ("form[initial_message]", "go")],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    session["row"]["id"].as_str().unwrap().to_owned()
+}
+
+/// "Always allow `bash` commands starting with `npm test` in this session": the rule answers the
+/// call it was made from and the next two that match, not a fourth that does not; each is the
+/// rule's decision in the decision store (the timeline's mark) and in the audit log. Revoked, it
+/// answers nothing more. A bash pattern is matched on the command's words, so a command shaped to
+/// begin with the pattern and then do something else waits for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_rule_answers_matching_calls_until_it_is_revoked() {
+    let app = spawn_app(&[]).await;
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    inbox.inbox_until(|calls| calls.is_empty()).await;
+    let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command } });
+    let turns = json!([
+        [bash("npm test"), bash("npm test -- --ci"), bash("npm test --watch=false"), bash("npm test && echo shaped"), { "text": "Done." }],
+        [bash("npm test"), { "text": "Again." }],
+    ]);
+    let session = asking_session(&app, "rule test", turns).await;
+    let first = inbox.inbox_until(|calls| calls.iter().any(|c| c["session_id"] == session.as_str())).await;
+    assert_eq!(first[0]["event"]["input"]["command"], "npm test");
+
+    let rule = [
+        ("rule[session_id]", session.as_str()),
+        ("rule[tool]", "bash"),
+        ("rule[pattern]", "npm test"),
+        ("rule[scope]", "session"),
+        ("rule[minutes]", "60"),
+    ];
+    let (status, made) = app.call("rules/create", &rule).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["id"].as_i64().unwrap().to_string();
+    let by_the_rule = format!("rule {id} of {}", made["created_by"].as_str().unwrap());
+
+    // The first three are the rule's; the fourth, shaped to start with the pattern, waits.
+    let calls = inbox
+        .inbox_until(|calls| {
+            calls.iter().any(|c| {
+                c["session_id"] == session.as_str() && c["event"]["input"]["command"] == "npm test && echo shaped"
+            })
+        })
+        .await;
+    assert_eq!(calls.iter().filter(|c| c["session_id"] == session.as_str()).count(), 1, "{calls:#?}");
+    let (_, decisions) = app.read("sessions/decisions", &[("session_id", &session)]).await;
+    let by_rule: Vec<&Value> =
+        decisions.as_array().unwrap().iter().filter(|d| d["decided_by"] == by_the_rule.as_str()).collect();
+    assert_eq!(by_rule.len(), 3, "{decisions:#}");
+    let (_, rules) = app.read("rules/list", &[("session_id", &session)]).await;
+    assert_eq!((rules[0]["uses"].as_i64(), rules[0]["live"].as_bool()), (Some(3), Some(true)), "{rules:#}");
+    let (_, audit) = app.read("audit/list", &[("query[action]", "rules/allowed")]).await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{audit:#}");
+    let rule_named = format!("\"rule\":{id}");
+    assert!(
+        entries.iter().all(
+            |e| e["who"].as_str().unwrap().contains("admin") && e["detail"].as_str().unwrap().contains(&rule_named)
+        ),
+        "{audit:#}"
+    );
+
+    // A person denies the shaped call; the turn ends. The rule is revoked; the next turn's
+    // `npm test` waits for a person.
+    let shaped =
+        calls.iter().find(|c| c["session_id"] == session.as_str()).unwrap()["event"]["id"].as_str().unwrap().to_owned();
+    let verdict =
+        json!({ "session_id": session, "verdicts": [{ "event_id": shaped, "allow": false, "deny_message": null }] });
+    let (status, sent) = call_json(&app, "sessions/decide", verdict).await;
+    assert_eq!(status, 200, "{sent}");
+    let (status, revoked) = app.call("rules/revoke", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["revoked_by"], made["created_by"]);
+    inbox.inbox_until(|calls| !calls.iter().any(|c| c["session_id"] == session.as_str())).await;
+    let message = json!({ "session_id": session, "text": "again", "file_ids": [], "interrupt": false });
+    let (status, sent) = call_json(&app, "sessions/steer", message).await;
+    assert_eq!(status, 200, "{sent}");
+    let calls = inbox.inbox_until(|calls| calls.iter().any(|c| c["session_id"] == session.as_str())).await;
+    assert_eq!(
+        calls.iter().find(|c| c["session_id"] == session.as_str()).unwrap()["event"]["input"]["command"],
+        "npm test"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, rules) = app.read("rules/list", &[]).await;
+    assert_eq!((rules[0]["uses"].as_i64(), rules[0]["live"].as_bool()), (Some(3), Some(false)), "{rules:#}");
+    let (_, decisions) = app.read("sessions/decisions", &[("session_id", &session)]).await;
+    assert_eq!(decisions.as_array().unwrap().iter().filter(|d| d["decided_by"] == by_the_rule.as_str()).count(), 3);
+}
+
+/// Who may make and revoke rules, and what a rule may say.
+#[tokio::test]
+async fn rules_are_refused_in_words_and_only_their_maker_or_an_admin_revokes_them() {
+    let app = spawn_app(&[]).await;
+    let session =
+        asking_session(&app, "rule refusals", json!([[{ "tool": "bash", "input": { "command": "ls" } }]])).await;
+    let rule = |tool: &'static str, pattern: &'static str, scope: &'static str, minutes: &'static str| {
+        let session = session.clone();
+        move || {
+            vec![
+                ("rule[session_id]", session.clone()),
+                ("rule[tool]", tool.to_owned()),
+                ("rule[pattern]", pattern.to_owned()),
+                ("rule[scope]", scope.to_owned()),
+                ("rule[minutes]", minutes.to_owned()),
+            ]
+        }
+    };
+    let form = |pairs: Vec<(&'static str, String)>| pairs;
+    for (pairs, says) in [
+        (form(rule("bash", "npm test; rm -rf /", "session", "60")()), "plain command"),
+        (form(rule("read", "/workspace/../etc", "session", "60")()), "without .. parts"),
+        (form(rule("web_fetch", "https://", "session", "60")()), "leave the pattern empty"),
+        (form(rule("bash", "ls", "everywhere", "60")()), "this session or this agent"),
+        (form(rule("bash", "ls", "session", "100000")()), "15 minutes to 24 hours"),
+    ] {
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, error) = app.call("rules/create", &pairs).await;
+        assert_eq!(status, 400, "{error}");
+        assert!(error.to_string().contains(says), "{says:?}: {error}");
+    }
+    let (_, rules) = app.read("rules/list", &[]).await;
+    assert_eq!(rules.as_array().unwrap().len(), 0, "nothing half-made");
+
+    // An agent-wide rule, made by one approver: another may not revoke it; an admin may.
+    let april = app.client_as("april", &["approver"]).await;
+    let ada = app.client_as("ada", &["approver"]).await;
+    let pairs = rule("bash", "ls", "agent", "15")();
+    let response = april.post(format!("{}/api/rules/create", app.address)).form(&pairs).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let made: Value = response.json().await.unwrap();
+    assert!(made["scope_id"].as_str().unwrap().starts_with("agent_"), "{made}");
+    let id = made["id"].as_i64().unwrap().to_string();
+    let response = ada.post(format!("{}/api/rules/revoke", app.address)).form(&[("id", &id)]).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("only they or an admin may revoke it"));
+    let (status, revoked) = app.call("rules/revoke", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{revoked}");
+}

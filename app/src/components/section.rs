@@ -6,6 +6,7 @@ pub enum Section {
     Sessions,
     Deployments,
     Inbox,
+    Rules,
     Memory,
     Skills,
     Files,
@@ -16,12 +17,13 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 12] = [
+    pub const ALL: [Section; 13] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
         Section::Deployments,
         Section::Inbox,
+        Section::Rules,
         Section::Memory,
         Section::Skills,
         Section::Files,
@@ -38,6 +40,7 @@ impl Section {
             Section::Sessions => "Sessions",
             Section::Deployments => "Deployments",
             Section::Inbox => "Inbox",
+            Section::Rules => "Rules",
             Section::Memory => "Memory stores",
             Section::Skills => "Skills",
             Section::Files => "Files",
@@ -55,6 +58,7 @@ impl Section {
             Section::Sessions => "/sessions",
             Section::Deployments => "/deployments",
             Section::Inbox => "/inbox",
+            Section::Rules => "/rules",
             Section::Memory => "/memory",
             Section::Skills => "/skills",
             Section::Files => "/files",
@@ -86,6 +90,9 @@ impl Section {
                 "Run agents on a schedule or on demand, and see every run and the session it started."
             }
             Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
+            Section::Rules => {
+                "Calls Switchboard allows by itself for a while, because an approver said so; revoke them here."
+            }
             Section::Memory => "Keep what agents learn across sessions, with every change and who made it.",
             Section::Skills => {
                 "Upload folders of instructions and scripts that agents load when a task calls for them."

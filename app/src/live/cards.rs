@@ -7,9 +7,13 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use serde_json::Value;
 
-use crate::api::{
-    inbox::{call_id, is_custom_call, tool_name},
-    live::{AnswerCustomTool, Decide, Decided, Verdict},
+use crate::{
+    api::{
+        inbox::{call_id, is_custom_call, tool_name},
+        live::{AnswerCustomTool, Decide, Decided, Verdict},
+        rules::{CreateRule, NewRule},
+    },
+    rules::{DURATIONS, Pattern, describe, suggestion, takes_pattern},
 };
 
 /// The cards of the calls `session_id` waits on: `calls` are their tool-use events, oldest first.
@@ -25,6 +29,13 @@ pub fn PendingCalls(
     let session_id = StoredValue::new(session_id);
     let decide = ServerAction::<Decide>::new();
     let answer = ServerAction::<AnswerCustomTool>::new();
+    let rule = ServerAction::<CreateRule>::new();
+    // A rule made here shows in the lists of rules on the page.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = rule.value().get() {
+            crate::rules::RulesChanged::bump();
+        }
+    });
     let pending = Memo::new(move |_| {
         calls
             .read()
@@ -79,12 +90,25 @@ pub fn PendingCalls(
                 <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
                     {
                         let thread = thread_of(&event);
-                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide thread /> }.into_any() }
+                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread /> }.into_any() }
                     }
                 </For>
             </section>
         </Show>
         {move || outcome().map(|text| view! { <p class="inline-error" role="alert" data-testid="decision-outcome">{text}</p> })}
+        {move || rule.value().get().map(|made| match made {
+            Ok(made) => view! {
+                <p class="notice" role="status" data-testid="rule-made">
+                    {format!("Rule {} allows {} {} until ", made.id, made.in_words(), match made.scope {
+                        crate::rules::Scope::Session => "in this session",
+                        crate::rules::Scope::Agent => "in every session of this agent",
+                    })}
+                    <crate::components::clock::LocalTime at=made.expires_at.clone() />
+                    ". Switchboard answers matching calls itself; "<a href="/rules">"revoke it on the Rules page"</a>"."
+                </p>
+            }.into_any(),
+            Err(error) => view! { <p class="inline-error" role="alert" data-testid="rule-error">{error.to_string()}</p> }.into_any(),
+        })}
     }
 }
 
@@ -94,10 +118,13 @@ fn ApprovalCard(
     id: String,
     event: Arc<Value>,
     decide: ServerAction<Decide>,
+    rule: ServerAction<CreateRule>,
     /// The child thread the call was made in, in words.
     thread: Option<String>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
+    let rule_form = RwSignal::new(false);
+    let rule_call = StoredValue::new((name.clone(), event.get("input").cloned().unwrap_or(Value::Null)));
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let reason = event
@@ -133,7 +160,12 @@ fn ApprovalCard(
                     on:click=move |_| send_deny(false, None)>"Deny"</button>
                 <button type="button" class="button" data-testid="deny-with-message" aria-expanded=move || with_message.get().to_string()
                     on:click=move |_| with_message.update(|w| *w = !*w)>"Deny and tell the agent why…"</button>
+                <button type="button" class="button" data-testid="always-allow" aria-expanded=move || rule_form.get().to_string()
+                    on:click=move |_| rule_form.update(|w| *w = !*w)>"Always allow…"</button>
             </div>
+            <Show when=move || rule_form.get()>
+                <RuleForm session_id tool=rule_call.with_value(|c| c.0.clone()) input=rule_call.with_value(|c| c.1.clone()) rule />
+            </Show>
             <Show when=move || with_message.get()>
                 <form class="deny-message" on:submit={
                     let send_message = send_message.clone();
@@ -151,6 +183,76 @@ fn ApprovalCard(
                 </form>
             </Show>
         </article>
+    }
+}
+
+/// "Always allow…" on a card: a rule for this tool, a pattern shown literally (checked against
+/// this call as it is typed), this session or this agent, for how long.
+#[component]
+fn RuleForm(
+    session_id: StoredValue<String>,
+    tool: String,
+    input: Value,
+    rule: ServerAction<CreateRule>,
+) -> impl IntoView {
+    let pattern = RwSignal::new(suggestion(&tool, &input));
+    let scope = RwSignal::new("session".to_owned());
+    let minutes = RwSignal::new(60u32);
+    let tool = StoredValue::new(tool);
+    let input = StoredValue::new(input);
+    // Whether the pattern parses, what it allows, and whether this call is among it.
+    let reading = Memo::new(move |_| {
+        let (tool, text) = (tool.get_value(), pattern.get());
+        Pattern::parse(&tool, &text).map(|p| (describe(&tool, &text), input.with_value(|i| p.matches(i))))
+    });
+    let takes_pattern = tool.with_value(|t| takes_pattern(t));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        rule.dispatch(CreateRule {
+            rule: NewRule {
+                session_id: session_id.get_value(),
+                tool: tool.get_value(),
+                pattern: pattern.get_untracked(),
+                scope: scope.get_untracked(),
+                minutes: minutes.get_untracked(),
+            },
+        });
+    };
+    let hint = match tool.get_value().as_str() {
+        "bash" => {
+            "The first words of a plain command: no quotes, operators, redirections or variables. A command with any of those never matches."
+        }
+        "read" | "write" | "edit" | "glob" | "grep" => "A folder or file: this path and what is under it (no ..).",
+        _ => "This tool's calls can only be allowed all together: leave it empty.",
+    };
+    view! {
+        <form class="rule-form" data-testid="rule-form" on:submit=submit>
+            <p class="muted">"Switchboard then allows matching calls itself and records each as this rule's decision; you can revoke the rule at any time."</p>
+            <label>{format!("{} calls matching", tool.get_value())}
+                <input type="text" data-testid="rule-pattern" disabled=!takes_pattern prop:value=move || pattern.get()
+                    on:input=move |ev| pattern.set(event_target_value(&ev)) />
+            </label>
+            <p class="hint">{hint}</p>
+            <p data-testid="rule-reading" aria-live="polite">{move || match reading.get() {
+                Ok((words, true)) => format!("Allows {words}, this call included."),
+                Ok((words, false)) => format!("Allows {words}; not this call."),
+                Err(problem) => problem,
+            }}</p>
+            <fieldset class="choices">
+                <legend>"Where"</legend>
+                <label class="check"><input type="radio" name="rule-scope" value="session" prop:checked=move || scope.get() == "session"
+                    on:change=move |_| scope.set("session".to_owned()) />" This session"</label>
+                <label class="check"><input type="radio" name="rule-scope" value="agent" prop:checked=move || scope.get() == "agent"
+                    on:change=move |_| scope.set("agent".to_owned()) />" Every session of this agent"</label>
+            </fieldset>
+            <label>"For"
+                <select data-testid="rule-minutes" on:change=move |ev| minutes.set(event_target_value(&ev).parse().unwrap_or(60))>
+                    {DURATIONS.iter().map(|(m, words)| view! { <option value=m.to_string() selected=*m == 60>{*words}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="button primary" data-testid="rule-create"
+                disabled=move || rule.pending().get() || reading.read().is_err()>"Allow these calls"</button>
+        </form>
     }
 }
 

@@ -272,6 +272,11 @@ impl Lane {
 }
 
 impl Model {
+    /// How many calls were answered (their echo arrived).
+    pub fn answered_count(&self) -> usize {
+        self.answered.len()
+    }
+
     /// Folds one persisted event in. Events at or below the last sequence number were folded
     /// already (a replay after reconnecting) and are skipped.
     pub fn event(&mut self, seq: u64, event: Value) {

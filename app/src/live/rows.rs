@@ -43,6 +43,17 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     let json = serde_json::to_string_pretty(&*item.event).unwrap_or_default();
     let body = body(&item, out_open, move || toggle("out", out_open));
     let took = item.duration_ms().map(duration);
+    // A call allowed by a rule says which (the API's echo does not).
+    let answered = (item.kind == types::USER_TOOL_CONFIRMATION)
+        .then(|| item.event.get("tool_use_id").and_then(Value::as_str).map(str::to_owned))
+        .flatten();
+    let rule = move || {
+        let call = answered.as_ref()?;
+        let by = live.by_rule.try_with(|m| m.get(call).cloned()).flatten()?;
+        Some(
+            view! { <span class="pill rule" data-testid="rule-decision" title="Allowed by Switchboard for a rule">{by}</span> },
+        )
+    };
     let at = item.event.get("processed_at").and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
     let class =
         format!("row kind-{}{}", item.kind.replace('.', "-"), if item.group.is_some() { " grouped" } else { "" });
@@ -52,6 +63,7 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
                 <code class="event-type">{item.kind.clone()}</code>
                 {offset.map(|o| view! { <span class="pill" title=at.clone()>{o}</span> })}
                 {took.map(|d| view! { <span class="pill" title="duration">{d}</span> })}
+                {rule}
                 <button type="button" class="link raw-toggle" aria-expanded=move || raw_open.get().to_string()
                     on:click=move |_| toggle("raw", raw_open)>{move || if raw_open.get() { "hide JSON" } else { "JSON" }}</button>
             </div>

@@ -1,6 +1,6 @@
 //! What the live view's parts share.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 
@@ -22,6 +22,9 @@ pub(super) struct Live {
     pub expanded: StoredValue<HashSet<(u64, &'static str)>>,
     /// Asks for the rows to be measured again (a row changed its height).
     pub remeasure: RwSignal<u64>,
+    /// Calls a rule allowed (the call's event id → "rule 3 of April (april)"), from the
+    /// decisions Switchboard recorded: read again as answers arrive.
+    pub by_rule: RwSignal<HashMap<String, String>>,
 }
 
 impl Live {
@@ -35,10 +38,40 @@ impl Live {
             version: RwSignal::new(0),
             expanded: StoredValue::new(HashSet::new()),
             remeasure: RwSignal::new(0),
+            by_rule: RwSignal::new(HashMap::new()),
         };
         #[cfg(feature = "hydrate")]
-        super::stream::connect(live);
+        {
+            super::stream::connect(live);
+            live.follow_rule_decisions();
+        }
         live
+    }
+
+    /// Reads which calls a rule allowed whenever more calls have been answered.
+    #[cfg(feature = "hydrate")]
+    fn follow_rule_decisions(self) {
+        let read = StoredValue::new(0usize);
+        Effect::new(move |_| {
+            self.version.track();
+            let answered = self.model.with_value(|m| m.answered_count());
+            if answered <= read.get_value() {
+                return;
+            }
+            read.set_value(answered);
+            let session_id = self.session_id.get_value();
+            leptos::task::spawn_local(async move {
+                if let Ok(decisions) = crate::api::live::list_decisions(session_id).await {
+                    let by_rule = decisions
+                        .into_iter()
+                        .filter(|d| d.decided_by.starts_with("rule "))
+                        .map(|d| (d.event_id, d.decided_by))
+                        .collect();
+                    // The view may be gone by now.
+                    let _ = self.by_rule.try_set(by_rule);
+                }
+            });
+        });
     }
 
     /// A value worked out from the model after each batch of frames; what reads it is drawn again

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod memory;
 mod not_found;
 pub mod overview;
+pub mod rules;
 pub mod sessions;
 pub mod settings;
 pub mod skills;

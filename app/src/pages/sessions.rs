@@ -336,6 +336,7 @@ pub fn SessionDetail() -> impl IntoView {
                         </ActionForm>
                         <InlineError error=mount_error />
                     </section>
+                    <crate::pages::rules::RuleList session_id=Some(row.id.clone()) />
                     // Drawn again (and its stream reopened) only when the session itself is
                     // read again: after archiving or changing its mounts.
                     <crate::live::LiveSession session_id=row.id.clone() />

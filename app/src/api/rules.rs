@@ -1,0 +1,102 @@
+//! Scoped "always allow" rules (`crate::rules`): made from an approval card, listed on the Rules
+//! page and on a session's page, revoked by whoever made them or an admin. The server keeps and
+//! applies them (`server/src/rules.rs`).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use macros::access;
+use serde::{Deserialize, Serialize};
+
+use super::JsonResponse;
+use crate::{
+    error::AppError,
+    rules::{DURATIONS, Pattern, Rule, Scope},
+};
+
+/// What an approver asks for on a card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NewRule {
+    /// The session whose card it came from.
+    pub session_id: String,
+    pub tool: String,
+    #[serde(default)]
+    pub pattern: String,
+    /// `session` or `agent`.
+    pub scope: String,
+    pub minutes: u32,
+}
+
+impl NewRule {
+    /// The rule's pattern and scope, or what is wrong with them.
+    pub fn check(&self) -> Result<(String, Scope), AppError> {
+        let tool = self.tool.trim();
+        if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(AppError::bad_input("tool", "Name the tool the rule is for."));
+        }
+        Pattern::parse(tool, &self.pattern).map_err(|message| AppError::bad_input("pattern", message))?;
+        let scope = Scope::parse(&self.scope).ok_or_else(|| {
+            AppError::bad_input("scope", "Choose whether the rule holds for this session or this agent.")
+        })?;
+        if !DURATIONS.iter().any(|(m, _)| *m == self.minutes) {
+            return Err(AppError::bad_input("minutes", "Choose how long the rule lasts: 15 minutes to 24 hours."));
+        }
+        Ok((tool.to_owned(), scope))
+    }
+}
+
+/// Makes a rule; Switchboard answers matching calls from now on, the one on the card too.
+#[access(Approver)]
+#[server(endpoint = "rules/create", output = JsonResponse)]
+pub async fn create_rule(rule: NewRule) -> Result<Rule, AppError> {
+    let session_id = super::server::segment(&rule.session_id)?;
+    rule.check()?;
+    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let rules = server::rules()?;
+    let made = rules.0.create(NewRule { session_id, ..rule }, principal.label(), principal.username.clone()).await?;
+    crate::auth::store::note(
+        serde_json::json!({ "rule": made.id, "tool": made.tool, "pattern": made.pattern, "scope": made.scope, "scope_id": made.scope_id, "expires_at": made.expires_at }),
+    );
+    Ok(made)
+}
+
+/// Ends a rule at once. Whoever made it may, and admins.
+#[access(Approver)]
+#[server(endpoint = "rules/revoke", output = JsonResponse)]
+pub async fn revoke_rule(id: i64) -> Result<Rule, AppError> {
+    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let admin = principal.can(crate::auth::Role::Admin);
+    server::rules()?.0.revoke(id, principal.label(), principal.username.clone(), admin).await
+}
+
+/// Rules, newest first: every one (the Rules page), or those that hold for a session (its own,
+/// and its agent's).
+#[access(Viewer)]
+#[server(endpoint = "rules/list", input = GetUrl, output = JsonResponse)]
+pub async fn list_rules(#[server(default)] session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
+    let session_id = session_id.filter(|s| !s.trim().is_empty()).map(|s| super::server::segment(&s)).transpose()?;
+    server::rules()?.0.list(session_id).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    use std::sync::Arc;
+
+    use super::NewRule;
+    use crate::{error::AppError, rules::Rule, upstream::client::BoxFuture};
+
+    /// The server's rules, as server functions reach them.
+    pub trait RuleSource: Send + Sync + 'static {
+        /// Makes `rule`, made by `by` (a label) as `owner` (a username).
+        fn create(&self, rule: NewRule, by: String, owner: String) -> BoxFuture<'_, Result<Rule, AppError>>;
+        fn revoke(&self, id: i64, by: String, owner: String, admin: bool) -> BoxFuture<'_, Result<Rule, AppError>>;
+        fn list(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>>;
+    }
+
+    #[derive(Clone)]
+    pub struct RulesHandle(pub Arc<dyn RuleSource>);
+
+    pub fn rules() -> Result<RulesHandle, AppError> {
+        leptos::prelude::use_context::<RulesHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its rules."))
+    }
+}

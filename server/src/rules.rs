@@ -1,0 +1,318 @@
+//! The rule book: scoped "always allow" rules (`app::rules`), kept in SQLite and, while live, in
+//! memory, and applied by the inbox's reads ([`RuleBook::answer`]): a waiting call that a live
+//! rule matches is allowed by Switchboard itself, recorded in the decision store as the rule's
+//! (so the timeline says which rule allowed it) and written to the audit log with the rule and
+//! who made it.
+//!
+//! Rules act while no one looks: the inbox keeps polling as long as a rule is live.
+
+use std::sync::{Arc, RwLock};
+
+use app::{
+    api::rules::{NewRule, server::RuleSource},
+    decisions::{Claim, DecisionStore, Outcome, Recorded},
+    error::AppError,
+    rules::Rule,
+    upstream::client::{BoxFuture, UpstreamHandle},
+};
+use protocol::event_params::{EventParams, SendEventsBody, UserToolConfirmationParams};
+use serde_json::{Value, json};
+use sqlx::{Row, SqlitePool};
+
+use crate::audit::{Actor, NewEntry, SqliteAudit};
+
+/// The most rules one listing answers.
+const LISTED: i64 = 500;
+
+pub struct RuleBook {
+    pool: SqlitePool,
+    audit: Arc<SqliteAudit>,
+    upstream: UpstreamHandle,
+    /// The rules not revoked nor expired when last looked at.
+    live: RwLock<Vec<Rule>>,
+}
+
+/// Now, as rules store times: RFC 3339 in whole seconds, so that they compare as text.
+fn now() -> String {
+    stamp(time::OffsetDateTime::now_utc())
+}
+
+fn stamp(at: time::OffsetDateTime) -> String {
+    app::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
+}
+
+fn rule_of(row: &sqlx::sqlite::SqliteRow) -> Result<Rule, sqlx::Error> {
+    let scope: String = row.try_get("scope")?;
+    Ok(Rule {
+        id: row.try_get("id")?,
+        tool: row.try_get("tool")?,
+        pattern: row.try_get("pattern")?,
+        scope: app::rules::Scope::parse(&scope).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "scope".to_owned(),
+            source: format!("{scope:?} is not a scope this version writes").into(),
+        })?,
+        scope_id: row.try_get("scope_id")?,
+        created_by: row.try_get("created_by")?,
+        owner: row.try_get("owner")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+        revoked_at: row.try_get("revoked_at")?,
+        uses: row.try_get("uses")?,
+        live: false,
+    })
+    .map(|mut rule: Rule| {
+        rule.live = rule.active_at(&now());
+        rule
+    })
+}
+
+fn store_failed(error: sqlx::Error) -> AppError {
+    tracing::error!("the rule store failed: {error}");
+    AppError::internal(
+        "Switchboard could not read or write its rules. Try again; if it keeps failing, check the server's log.",
+    )
+}
+
+impl RuleBook {
+    /// Opens the book, with the rules live now in memory.
+    pub async fn open(
+        pool: SqlitePool,
+        audit: Arc<SqliteAudit>,
+        upstream: UpstreamHandle,
+    ) -> Result<Arc<Self>, sqlx::Error> {
+        let book = Arc::new(Self { pool, audit, upstream, live: RwLock::default() });
+        book.reload().await?;
+        Ok(book)
+    }
+
+    async fn reload(&self) -> Result<(), sqlx::Error> {
+        let rows = sqlx::query("SELECT * FROM rules WHERE revoked_at IS NULL AND expires_at > ? ORDER BY id")
+            .bind(now())
+            .fetch_all(&self.pool)
+            .await?;
+        let live = rows.iter().map(rule_of).collect::<Result<Vec<_>, _>>()?;
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = live;
+        Ok(())
+    }
+
+    /// Whether any rule is live: the inbox keeps looking while one is.
+    pub fn any_live(&self) -> bool {
+        let now = now();
+        self.live.read().unwrap_or_else(|e| e.into_inner()).iter().any(|r| r.active_at(&now))
+    }
+
+    /// The live rule that answers `call` of `session_id` (of `agent_id`), the oldest first.
+    fn matching(&self, session_id: &str, agent_id: Option<&str>, call: &Value) -> Option<Rule> {
+        let now = now();
+        self.live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|r| r.active_at(&now))
+            .filter(|r| match r.scope {
+                app::rules::Scope::Session => r.scope_id == session_id,
+                app::rules::Scope::Agent => Some(r.scope_id.as_str()) == agent_id,
+            })
+            .find(|r| r.matches(call))
+            .cloned()
+    }
+
+    /// Allows each of `calls` (of one session) that a live rule matches, and answers the rest.
+    /// A call whose answer did not go through stays in the rest, for a person.
+    pub async fn answer(
+        &self,
+        decisions: &dyn DecisionStore,
+        session_id: &str,
+        agent_id: Option<&str>,
+        calls: Vec<app::api::inbox::PendingCall>,
+    ) -> Vec<app::api::inbox::PendingCall> {
+        let mut rest = Vec::new();
+        for call in calls {
+            match self.matching(session_id, agent_id, &call.event) {
+                Some(rule) if self.allow(decisions, session_id, &rule, &call.event).await => {}
+                _ => rest.push(call),
+            }
+        }
+        rest
+    }
+
+    /// Sends `rule`'s allow for `call`: recorded first (so that a person and the rule cannot
+    /// both answer it), then sent, then settled; audited either way. True when the call is
+    /// answered (by the rule, or by somebody first).
+    async fn allow(&self, decisions: &dyn DecisionStore, session_id: &str, rule: &Rule, call: &Value) -> bool {
+        use sha2::Digest;
+        let event_id = app::api::inbox::call_id(call).to_owned();
+        let decision = Recorded {
+            event_id: event_id.clone(),
+            result: Outcome::Allow,
+            deny_message: None,
+            decided_by: format!("rule {} of {}", rule.id, rule.created_by),
+            decided_at: now(),
+        };
+        match decisions.claim(session_id, &decision).await {
+            Ok(Claim::Won) => {}
+            Ok(Claim::Lost(_)) => return true,
+            Err(error) => {
+                tracing::error!("a rule's decision could not be recorded: {error}");
+                return false;
+            }
+        }
+        let event = EventParams::UserToolConfirmation(UserToolConfirmationParams::allow(&event_id));
+        let sent: Result<Value, _> = self
+            .upstream
+            .post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events: vec![event] })
+            .await;
+        let error = sent.err().map(|e| AppError::upstream("Allowing a call by rule", e).to_string());
+        let sent = error.is_none();
+        if let Err(e) = decisions.settle(session_id, &event_id, sent).await {
+            tracing::error!("a rule's decision could not be settled: {e}");
+        }
+        if sent
+            && let Err(e) =
+                sqlx::query("UPDATE rules SET uses = uses + 1 WHERE id = ?").bind(rule.id).execute(&self.pool).await
+        {
+            tracing::warn!(rule = rule.id, "a rule's use could not be counted: {e}");
+        }
+        let input = serde_json::to_vec(call.get("input").unwrap_or(&Value::Null)).unwrap_or_default();
+        let digest: String = sha2::Sha256::digest(&input).iter().map(|b| format!("{b:02x}")).collect();
+        self.audit
+            .append(NewEntry {
+                actor: Actor { username: Some(rule.owner.clone()), roles: "rule".to_owned(), ..Actor::default() },
+                action: "rules/allowed".to_owned(),
+                targets: vec![session_id.to_owned(), event_id],
+                detail: Some(json!({
+                    "rule": rule.id,
+                    "rule_by": rule.created_by,
+                    "allows": rule.in_words(),
+                    "tool": rule.tool,
+                    "input_sha256": digest,
+                })),
+                status: if sent { 200 } else { 502 },
+                error: error.clone(),
+            })
+            .await;
+        if let Some(error) = error {
+            tracing::warn!(rule = rule.id, "a rule could not allow a call: {error}");
+        }
+        sent
+    }
+
+    async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
+        let (tool, scope) = rule.check()?;
+        let scope_id = match scope {
+            app::rules::Scope::Session => rule.session_id.clone(),
+            app::rules::Scope::Agent => {
+                let session: Value = self
+                    .upstream
+                    .get(&format!("/v1/sessions/{}", rule.session_id), Vec::new())
+                    .await
+                    .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
+                session.pointer("/agent/id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
+                    AppError::bad_input("scope", "This session's agent has no id; make the rule for the session.")
+                })?
+            }
+        };
+        let created_at = time::OffsetDateTime::now_utc();
+        let expires_at = created_at + time::Duration::minutes(rule.minutes as i64);
+        let row = sqlx::query(
+            "INSERT INTO rules (tool, pattern, scope, scope_id, created_by, owner, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(&tool)
+        .bind(rule.pattern.trim())
+        .bind(scope.as_str())
+        .bind(&scope_id)
+        .bind(&by)
+        .bind(&owner)
+        .bind(stamp(created_at))
+        .bind(stamp(expires_at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_failed)?;
+        let made = rule_of(&row).map_err(store_failed)?;
+        self.live.write().unwrap_or_else(|e| e.into_inner()).push(made.clone());
+        Ok(made)
+    }
+
+    async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
+        let row = sqlx::query("SELECT * FROM rules WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        let rule = row.as_ref().map(rule_of).transpose().map_err(store_failed)?;
+        let Some(rule) = rule else {
+            return Err(AppError::not_found(format!("There is no rule {id}.")));
+        };
+        if rule.owner != owner && !admin {
+            return Err(AppError::new(
+                app::error::ErrorKind::Forbidden,
+                format!("Rule {id} is {}'s: only they or an admin may revoke it.", rule.created_by),
+            ));
+        }
+        if rule.revoked_at.is_some() {
+            return Ok(rule);
+        }
+        let row = sqlx::query("UPDATE rules SET revoked_by = ?, revoked_at = ? WHERE id = ? RETURNING *")
+            .bind(&by)
+            .bind(now())
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        self.live.write().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != id);
+        rule_of(&row).map_err(store_failed)
+    }
+
+    async fn list_now(&self, session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
+        let rows = match session_id {
+            None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT ?").bind(LISTED).fetch_all(&self.pool).await,
+            Some(session_id) => {
+                let session: Value = self
+                    .upstream
+                    .get(&format!("/v1/sessions/{session_id}"), Vec::new())
+                    .await
+                    .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
+                let agent = session.pointer("/agent/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                sqlx::query(
+                    "SELECT * FROM rules WHERE (scope = 'session' AND scope_id = ?) OR (scope = 'agent' AND scope_id = ?)
+                     ORDER BY id DESC LIMIT ?",
+                )
+                .bind(session_id)
+                .bind(agent)
+                .bind(LISTED)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(store_failed)?;
+        rows.iter().map(rule_of).collect::<Result<_, _>>().map_err(store_failed)
+    }
+}
+
+/// The rule book as server functions reach it; a new rule has the inbox read the waiting
+/// sessions at once, so that the call on the card it came from is answered now.
+pub struct Rules {
+    pub book: Arc<RuleBook>,
+    pub inbox: Arc<crate::inbox::Inbox>,
+}
+
+impl RuleSource for Rules {
+    fn create(&self, rule: NewRule, by: String, owner: String) -> BoxFuture<'_, Result<Rule, AppError>> {
+        Box::pin(async move {
+            let session_id = rule.session_id.clone();
+            let made = self.book.create_now(rule, by, owner).await?;
+            self.inbox.reread_waiting(&session_id);
+            Ok(made)
+        })
+    }
+
+    fn revoke(&self, id: i64, by: String, owner: String, admin: bool) -> BoxFuture<'_, Result<Rule, AppError>> {
+        Box::pin(self.book.revoke_now(id, by, owner, admin))
+    }
+
+    fn list(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>> {
+        Box::pin(self.book.list_now(session_id))
+    }
+}
