@@ -24,18 +24,14 @@ use serde_json::Value;
 pub struct RulesChanged(pub leptos::prelude::RwSignal<u64>);
 
 impl RulesChanged {
-    pub fn bump() {
-        use leptos::prelude::*;
-        if let Some(changed) = use_context::<RulesChanged>() {
-            changed.0.update(|n| *n += 1);
-        }
+    /// The App's, looked up once where a component is made (not inside a reactive closure).
+    pub fn get() -> Option<Self> {
+        leptos::prelude::use_context::<RulesChanged>()
     }
 
-    pub fn track() {
+    pub fn bump(self) {
         use leptos::prelude::*;
-        if let Some(changed) = use_context::<RulesChanged>() {
-            changed.0.track();
-        }
+        self.0.update(|n| *n += 1);
     }
 }
 

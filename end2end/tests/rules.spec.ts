@@ -34,8 +34,11 @@ test('a rule made on a card answers matching calls, is marked in the timeline, a
   await page.goto(`/sessions/${id}`);
   await waitForHydration(page);
   await expect(page.getByTestId('rules-empty')).toBeVisible();
-  const card = page.getByTestId('approval-card');
-  await expect(card).toContainText('$ npm test', { timeout: 20_000 });
+  // The scripted agent asks for the three calls at once: one card each, oldest first.
+  const cards = page.getByTestId('approval-card');
+  await expect(cards).toHaveCount(3, { timeout: 20_000 });
+  const card = cards.first();
+  await expect(card.locator('pre.command')).toHaveText('$ npm test');
 
   await card.getByTestId('always-allow').click();
   const form = card.getByTestId('rule-form');
@@ -50,14 +53,15 @@ test('a rule made on a card answers matching calls, is marked in the timeline, a
 
   await expect(page.getByTestId('rule-made')).toContainText('allows `bash` commands starting with `npm test` in this session until');
   // The first two calls are the rule's; `npm run lint` waits for a person.
-  await expect(card).toContainText('$ npm run lint', { timeout: 20_000 });
+  await expect(cards).toHaveCount(1, { timeout: 20_000 });
+  await expect(cards).toContainText('$ npm run lint');
   const marks = page.getByTestId('timeline').locator('[data-kind="user.tool_confirmation"]').getByTestId('rule-decision');
   await expect(marks).toHaveCount(2);
   await expect(marks.first()).toContainText(/^rule \d+ of /);
   const listed = page.getByTestId('rules').getByTestId('rule-row');
   await expect(listed).toHaveCount(1);
   await expect(listed.getByTestId('rule-uses')).toHaveText('2');
-  await card.getByTestId('allow').click();
+  await cards.getByTestId('allow').click();
   await expect(page.getByTestId('live-state')).toContainText('finished its turn', { timeout: 20_000 });
 
   // The Rules page lists it; revoking ends it at once.

@@ -31,9 +31,10 @@ pub fn PendingCalls(
     let answer = ServerAction::<AnswerCustomTool>::new();
     let rule = ServerAction::<CreateRule>::new();
     // A rule made here shows in the lists of rules on the page.
+    let changed = crate::rules::RulesChanged::get();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = rule.value().get() {
-            crate::rules::RulesChanged::bump();
+        if let (Some(Ok(_)), Some(changed)) = (rule.value().get(), changed) {
+            changed.bump();
         }
     });
     let pending = Memo::new(move |_| {

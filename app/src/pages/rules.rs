@@ -33,11 +33,11 @@ pub fn RuleList(session_id: Option<String>) -> impl IntoView {
     let revoke = ServerAction::<RevokeRule>::new();
     let for_session = session_id.is_some();
     let session_id = StoredValue::new(session_id);
+    let changed = crate::rules::RulesChanged::get();
+    // The source's value must change for the list to be read again: a memo that only tracked
+    // the bump would compare equal and fetch nothing.
     let rules = Resource::new(
-        move || {
-            crate::rules::RulesChanged::track();
-            revoke.version().get()
-        },
+        move || (changed.map(|c| c.0.get()), revoke.version().get()),
         move |_| list_rules(session_id.get_value()),
     );
     let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
