@@ -99,8 +99,18 @@ async fn bench(binary: &str, window: u64, webhooks: bool) {
             sessions += 1;
         }
         until_none_running(&api).await;
-        // Catching up: the new sessions are read once, at the next tick or two.
+        // Catching up: the new sessions are read once, at the next tick or two. While webhooks
+        // arrive a tick is 30 s away: wait until a whole tick has passed with no read.
         tokio::time::sleep(Duration::from_secs(6)).await;
+        if webhooks {
+            for _ in 0..6 {
+                let reads = counts().1;
+                tokio::time::sleep(Duration::from_secs(35)).await;
+                if counts().1 == reads {
+                    break;
+                }
+            }
+        }
         let caught_up = counts().1 - before.1;
         let start = counts();
         tokio::time::sleep(Duration::from_secs(window)).await;
