@@ -1,36 +1,13 @@
-import { type APIRequestContext, expect, test } from '@playwright/test';
-import { collectErrors, unique, waitForHydration } from './support';
+import { expect, test } from '@playwright/test';
+import { collectErrors, sessionThatAsks, waitForHydration } from './support';
 
 // "Always allow…" from an approval card: the rule answers the call it came from and the next that
 // match, the timeline says which rule allowed each, and the rule is listed on the session and on
 // the Rules page, where it is revoked.
 
-async function askingSession(request: APIRequestContext, commands: string[]): Promise<string> {
-  const definition = JSON.stringify({
-    name: unique('Rule test agent'),
-    model: 'scripted',
-    system: JSON.stringify({ turns: [[...commands.map((command) => ({ tool: 'bash', input: { command } })), { text: 'Done.' }]] }),
-    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
-  });
-  const agent = await request.post('/api/agents/create', { form: { definition } });
-  expect(agent.ok(), await agent.text()).toBeTruthy();
-  const { environments } = await (await request.get('/api/sessions/choices')).json();
-  const environment = environments.find((e: { label: string }) => e.label.includes('Demo environment')).id;
-  const session = await request.post('/api/sessions/create', {
-    form: {
-      'form[agent_id]': (await agent.json()).id,
-      'form[environment_id]': environment,
-      'form[title]': unique('Rules'),
-      'form[initial_message]': 'Go.',
-    },
-  });
-  expect(session.ok(), await session.text()).toBeTruthy();
-  return (await session.json()).row.id;
-}
-
 test('a rule made on a card answers matching calls, is marked in the timeline, and is revoked', async ({ page }) => {
   const errors = collectErrors(page);
-  const id = await askingSession(page.request, ['npm test', 'npm test -- --ci', 'npm run lint']);
+  const id = await sessionThatAsks(page.request, ['npm test', 'npm test -- --ci', 'npm run lint'], 'Rules');
   await page.goto(`/sessions/${id}`);
   await waitForHydration(page);
   await expect(page.getByTestId('rules-empty')).toBeVisible();

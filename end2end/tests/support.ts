@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { type APIRequestContext, expect, type Locator, type Page } from '@playwright/test';
 
 /** The first admin's password on the Switchboards that start with one (playwright.config.ts). */
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -62,4 +62,32 @@ export async function openNewAgentForm(page: Page): Promise<void> {
   await page.goto('/agents/new');
   await expect(page.getByRole('heading', { level: 1, name: 'New agent' })).toBeVisible();
   await waitForHydration(page);
+}
+
+/**
+ * A session of a new scripted agent that asks before every `bash` call (`always_ask`) and, told
+ * "Go.", asks to run `commands` at once, then says "Done."; started in the demo environment.
+ * Answers the session's id.
+ */
+export async function sessionThatAsks(request: APIRequestContext, commands: string[], title: string): Promise<string> {
+  const definition = JSON.stringify({
+    name: unique('Asks first'),
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[...commands.map((command) => ({ tool: 'bash', input: { command } })), { text: 'Done.' }]] }),
+    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
+  });
+  const agent = await request.post('/api/agents/create', { form: { definition } });
+  expect(agent.ok(), await agent.text()).toBeTruthy();
+  const { environments } = await (await request.get('/api/sessions/choices')).json();
+  const environment = environments.find((e: { label: string }) => e.label.includes('Demo environment')).id;
+  const session = await request.post('/api/sessions/create', {
+    form: {
+      'form[agent_id]': (await agent.json()).id,
+      'form[environment_id]': environment,
+      'form[title]': unique(title),
+      'form[initial_message]': 'Go.',
+    },
+  });
+  expect(session.ok(), await session.text()).toBeTruthy();
+  return (await session.json()).row.id;
 }

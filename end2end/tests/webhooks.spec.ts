@@ -1,5 +1,5 @@
-import { type APIRequestContext, expect, test } from '@playwright/test';
-import { ADMIN_PASSWORD, collectErrors, unique, waitForHydration } from './support';
+import { expect, test } from '@playwright/test';
+import { ADMIN_PASSWORD, collectErrors, sessionThatAsks, unique, waitForHydration } from './support';
 
 // The Switchboard of playwright.config.ts whose inbox lists sessions once a minute: its embedded
 // engine sends signed webhooks to its /webhooks/anthropic, and only they can bring a call into
@@ -18,29 +18,6 @@ test.beforeEach(async ({ page }) => {
   expect(response.status()).toBe(303);
 });
 
-async function sessionThatAsks(request: APIRequestContext, command: string): Promise<string> {
-  const definition = {
-    name: unique('Asks first'),
-    model: 'scripted',
-    system: JSON.stringify({ turns: [[{ tool: 'bash', input: { command } }, { text: 'Ran it.' }]] }),
-    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }],
-  };
-  const agent = await request.post('/api/agents/create', { form: { definition: JSON.stringify(definition) } });
-  expect(agent.ok(), await agent.text()).toBeTruthy();
-  const { environments } = await (await request.get('/api/sessions/choices')).json();
-  const environment = environments.find((e: { label: string }) => e.label.includes('Demo environment')).id;
-  const session = await request.post('/api/sessions/create', {
-    form: {
-      'form[agent_id]': (await agent.json()).id,
-      'form[environment_id]': environment,
-      'form[title]': unique('Webhook'),
-      'form[initial_message]': 'Go.',
-    },
-  });
-  expect(session.ok(), await session.text()).toBeTruthy();
-  return (await session.json()).row.id;
-}
-
 test('a webhook brings a waiting call into an open inbox long before the next poll; Settings shows it', async ({
   page,
 }) => {
@@ -52,7 +29,7 @@ test('a webhook brings a waiting call into an open inbox long before the next po
   await expect(page.getByTestId('inbox-state')).toContainText(/calls? waits?\. /);
 
   const command = `echo ${unique('hooked')}`;
-  const id = await sessionThatAsks(page.request, command);
+  const id = await sessionThatAsks(page.request, [command], 'Webhook');
   const group = page.locator(`[data-testid="inbox-session"][data-session="${id}"]`);
   const card = group.getByTestId('approval-card');
   // Within 10 s, where the next poll is at least 50 s away.
