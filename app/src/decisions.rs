@@ -99,6 +99,14 @@ mod store {
         fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>>;
     }
 
+    /// The SHA-256 of a call's input as the API holds it (hex): what an audit entry of a decision
+    /// names, so that what the person or the rule allowed can be checked later.
+    pub fn input_sha256(input: &serde_json::Value) -> String {
+        use sha2::Digest;
+        let bytes = serde_json::to_vec(input).unwrap_or_default();
+        sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The store as server functions receive it from context.
     #[derive(Clone)]
     pub struct DecisionsHandle(pub Arc<dyn DecisionStore>);

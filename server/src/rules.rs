@@ -141,7 +141,6 @@ impl RuleBook {
     /// both answer it), then sent, then settled; audited either way. True when the call is
     /// answered (by the rule, or by somebody first).
     async fn allow(&self, decisions: &dyn DecisionStore, session_id: &str, rule: &Rule, call: &Value) -> bool {
-        use sha2::Digest;
         let event_id = app::api::inbox::call_id(call).to_owned();
         let decision = Recorded {
             event_id: event_id.clone(),
@@ -174,8 +173,7 @@ impl RuleBook {
         {
             tracing::warn!(rule = rule.id, "a rule's use could not be counted: {e}");
         }
-        let input = serde_json::to_vec(call.get("input").unwrap_or(&Value::Null)).unwrap_or_default();
-        let digest: String = sha2::Sha256::digest(&input).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = app::decisions::input_sha256(call.get("input").unwrap_or(&Value::Null));
         self.audit
             .append(NewEntry {
                 actor: Actor { username: Some(rule.owner.clone()), roles: "rule".to_owned(), ..Actor::default() },
@@ -198,20 +196,23 @@ impl RuleBook {
         sent
     }
 
+    /// The id of `session_id`'s agent, as the API has the session (one request).
+    async fn agent_of(&self, session_id: &str) -> Result<Option<String>, AppError> {
+        let session: Value = self
+            .upstream
+            .get(&format!("/v1/sessions/{session_id}"), Vec::new())
+            .await
+            .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
+        Ok(session.pointer("/agent/id").and_then(Value::as_str).map(str::to_owned))
+    }
+
     async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
         let (tool, scope) = rule.check()?;
         let scope_id = match scope {
             app::rules::Scope::Session => rule.session_id.clone(),
-            app::rules::Scope::Agent => {
-                let session: Value = self
-                    .upstream
-                    .get(&format!("/v1/sessions/{}", rule.session_id), Vec::new())
-                    .await
-                    .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
-                session.pointer("/agent/id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
-                    AppError::bad_input("scope", "This session's agent has no id; make the rule for the session.")
-                })?
-            }
+            app::rules::Scope::Agent => self.agent_of(&rule.session_id).await?.ok_or_else(|| {
+                AppError::bad_input("scope", "This session's agent has no id; make the rule for the session.")
+            })?,
         };
         let created_at = time::OffsetDateTime::now_utc();
         let expires_at = created_at + time::Duration::minutes(rule.minutes as i64);
@@ -269,12 +270,7 @@ impl RuleBook {
         let rows = match session_id {
             None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT ?").bind(LISTED).fetch_all(&self.pool).await,
             Some(session_id) => {
-                let session: Value = self
-                    .upstream
-                    .get(&format!("/v1/sessions/{session_id}"), Vec::new())
-                    .await
-                    .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
-                let agent = session.pointer("/agent/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let agent = self.agent_of(&session_id).await?.unwrap_or_default();
                 sqlx::query(
                     "SELECT * FROM rules WHERE (scope = 'session' AND scope_id = ?) OR (scope = 'agent' AND scope_id = ?)
                      ORDER BY id DESC LIMIT ?",

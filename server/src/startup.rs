@@ -112,15 +112,13 @@ impl Application {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
-        let rule_book = RuleBook::open(
-            pool.clone(),
-            Arc::new(SqliteAudit::new(pool.clone())),
-            UpstreamHandle(Arc::new(client.clone())),
-        )
-        .await
-        .map_err(|e| io::Error::other(format!("cannot read the approval rules: {e}")))?;
+        let access = open_access(&settings, pool.clone()).await?;
+        let upstream = UpstreamHandle(Arc::new(client.clone()));
+        let rule_book = RuleBook::open(pool.clone(), access.audit.clone(), upstream.clone())
+            .await
+            .map_err(|e| io::Error::other(format!("cannot read the approval rules: {e}")))?;
         let inbox = Inbox::new(
-            UpstreamHandle(Arc::new(client.clone())),
+            upstream,
             store.clone(),
             Some(rule_book.clone()),
             InboxConfig {
@@ -133,7 +131,6 @@ impl Application {
         );
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
-        let access = open_access(&settings, pool.clone()).await?;
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
             .map_err(io::Error::other)?;

@@ -1411,25 +1411,8 @@ async fn the_embedded_engine_wires_its_webhooks_to_its_own_inbox() {
     let mut inbox = watch(&app, "/api/inbox/stream", None).await;
     inbox.inbox_until(|calls| calls.is_empty()).await;
 
-    let script =
-        json!({ "turns": [[{ "tool": "bash", "input": { "command": "echo wired" } }, { "text": "Ran it." }]] });
-    let definition = json!({
-        "name": "webhook test", "model": "scripted", "system": script.to_string(),
-        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
-    });
-    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
-    assert_eq!(status, 200, "{agent}");
-    let form = [("id", ""), ("form[name]", "webhook test"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
-    let (status, environment) = app.call("environments/save", &form).await;
-    assert_eq!(status, 200, "{environment}");
-    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
-    let (status, session) =
-        app.call("sessions/create", &[("form[agent_id]", agent), ("form[environment_id]", environment)]).await;
-    assert_eq!(status, 200, "{session}");
-    let session = session["row"]["id"].as_str().unwrap().to_owned();
-    let message = json!({ "session_id": session, "text": "go", "file_ids": [], "interrupt": false });
-    let (status, sent) = call_json(&app, "sessions/steer", message).await;
-    assert_eq!(status, 200, "{sent}");
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo wired" } }, { "text": "Ran it." }]]);
+    let session = asking_session(&app, "webhook test", turns).await;
 
     let calls = tokio::time::timeout(Duration::from_secs(10), inbox.inbox_until(|calls| calls.len() == 1))
         .await

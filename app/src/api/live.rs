@@ -378,7 +378,6 @@ mod server {
     /// digest of the input the API holds for it (what the approval card showed), with the
     /// decision and any message to the agent. A call the listing does not find is noted by id.
     async fn note_decisions(session_id: &str, decisions: &[(Recorded, EventParams)]) {
-        use sha2::Digest;
         let Ok(client) = crate::api::server::upstream() else { return };
         let mut query: Vec<(String, String)> =
             [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
@@ -397,10 +396,7 @@ mod server {
             .map(|(decision, _)| {
                 let call =
                     listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
-                let digest = call.and_then(|c| c.get("input")).map(|input| {
-                    let bytes = serde_json::to_vec(input).unwrap_or_default();
-                    sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
-                });
+                let digest = call.and_then(|c| c.get("input")).map(crate::decisions::input_sha256);
                 json!({
                     "event_id": decision.event_id,
                     "tool": call.and_then(|c| c.get("name")).cloned(),

@@ -125,9 +125,9 @@ fn ApprovalCard(
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
     let rule_form = RwSignal::new(false);
-    let rule_call = StoredValue::new((name.clone(), event.get("input").cloned().unwrap_or(Value::Null)));
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
+    let rule_call = StoredValue::new((name.clone(), input.clone()));
     let reason = event
         .pointer("/evaluation/evaluated_permission/reason_code")
         .and_then(Value::as_str)
@@ -219,12 +219,12 @@ fn RuleForm(
             },
         });
     };
-    let hint = match tool.get_value().as_str() {
-        "bash" => {
-            "The first words of a plain command: no quotes, operators, redirections or variables. A command with any of those never matches."
-        }
-        "read" | "write" | "edit" | "glob" | "grep" => "A folder or file: this path and what is under it (no ..).",
-        _ => "This tool's calls can only be allowed all together: leave it empty.",
+    let hint = if tool.with_value(|t| t == "bash") {
+        "The first words of a plain command: no quotes, operators, redirections or variables. A command with any of those never matches."
+    } else if takes_pattern {
+        "A folder or file: this path and what is under it (no ..)."
+    } else {
+        "This tool's calls can only be allowed all together: leave it empty."
     };
     view! {
         <form class="rule-form" data-testid="rule-form" on:submit=submit>
