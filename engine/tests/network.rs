@@ -23,6 +23,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
+    time::Duration,
 };
 
 use serde_json::json;
@@ -273,7 +274,12 @@ fn a_sandbox_reaches_only_public_hosts_its_networking_allows_through_the_proxy()
         refused(8, "10.77.0.10:8080: 10.77.0.10 is private");
 
         // Exactly the allowed connections reached the outside (curl's four, bash's two); nothing
-        // reached the rest.
+        // reached the rest. The tunnel's stack answers the sandbox's handshake before it dials
+        // out, so bash's "connected" can come before the outside accepts: wait for it, bounded.
+        let waited = std::time::Instant::now();
+        while outside_hits.load(Ordering::SeqCst) < 6 && waited.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert_eq!(outside_hits.load(Ordering::SeqCst), 6);
         assert_eq!(console_hits.load(Ordering::SeqCst), 0);
         assert_eq!(own_hits.load(Ordering::SeqCst), 0);
@@ -347,7 +353,7 @@ fn packages_install_from_the_engines_mirror_into_the_sessions_own_prefix() {
         if std::net::TcpStream::connect("10.77.0.10:8081").is_ok() {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(25));
     }
     runtime.block_on(async {
         let mut config = config(temp_dir());
