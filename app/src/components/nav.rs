@@ -8,50 +8,89 @@ use crate::{
 
 /// The console's navigation, and who is signed in. `A` marks the current page with
 /// `aria-current="page"`. Signed out (the login and setup pages), only the name shows.
+///
+/// On a narrow screen (a phone) the navigation is one bar: the name, the Inbox with its count,
+/// and a "Menu" button that opens the rest; following a link closes it again.
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let me = use_context::<Me>().expect("App provides Me");
     let inbox = use_context::<InboxFeed>().expect("App provides the inbox feed");
     // How many calls wait: on the Inbox link, once the tab's inbox stream has said.
-    let badge = move || {
+    let count = move || {
         let n = inbox.count();
-        (n > 0).then(|| {
-            let label = if n == 1 { "1 call waits".to_owned() } else { format!("{n} calls wait") };
+        (n > 0).then(|| if n == 1 { "1 call waits".to_owned() } else { format!("{n} calls wait") }).map(|label| (n, label))
+    };
+    let badge = move || {
+        count().map(|(n, label)| {
             view! { " " <span class="badge count" data-testid="inbox-badge" title=label.clone() aria-label=label>{n}</span> }
         })
     };
+    let open = RwSignal::new(false);
+    let path = leptos_router::hooks::use_location().pathname;
+    Effect::new(move |_| {
+        path.track();
+        open.set(false);
+    });
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <nav class="sidebar" aria-label="Console">
-            <A href="/" attr:class="brand">
-                <span class="brand-mark" aria-hidden="true">"◧"</span>
-                " Switchboard"
-            </A>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let principal = me.0.await.ok().flatten();
-                    principal.map(|p| {
-                        let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
-                        view! {
-                            <ul>
-                                <li><A href="/" exact=true>"Overview"</A></li>
-                                {sections.into_iter()
-                                    .map(|section| {
-                                        let badge = (section == Section::Inbox).then_some(badge);
-                                        view! { <li><A href=section.path()>{section.title()}{badge}</A></li> }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                            <div class="signed-in" data-testid="signed-in">
-                                <p><strong>{p.label()}</strong><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
-                                <form method="post" action="/auth/logout">
-                                    <button type="submit" class="button">"Sign out"</button>
-                                </form>
-                            </div>
-                        }
-                    })
-                })}
-            </Transition>
+            // Without JavaScript the "Menu" button could not open anything: the menu stays open.
+            <noscript><style>".sidebar .menu { display: block !important; } .sidebar .menu-toggle { display: none !important; }"</style></noscript>
+            <div class="bar">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◧"</span>
+                    " Switchboard"
+                </A>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let principal = me.0.await.ok().flatten();
+                        principal.map(|p| {
+                            // The Inbox, in the bar itself: on a phone it is what people come for.
+                            let inbox_link = p.can(Section::Inbox.needs()).then(|| view! {
+                                <A href=Section::Inbox.path() attr:class="quick-inbox">
+                                    {Section::Inbox.title()}
+                                    {move || count().map(|(n, label)| view! { " " <span class="badge count" title=label.clone() aria-label=label>{n}</span> })}
+                                </A>
+                            });
+                            view! {
+                                {inbox_link}
+                                <button type="button" class="menu-toggle button" data-testid="menu-toggle" aria-controls="console-menu"
+                                    aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                                    {move || if open.get() { "Close" } else { "Menu" }}
+                                </button>
+                            }
+                        })
+                    })}
+                </Transition>
+            </div>
+            // A link followed from the open menu closes it (the path may not even change).
+            <div id="console-menu" class="menu" class:open=move || open.get() on:click=move |_| open.set(false)>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let principal = me.0.await.ok().flatten();
+                        principal.map(|p| {
+                            let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
+                            view! {
+                                <ul>
+                                    <li><A href="/" exact=true>"Overview"</A></li>
+                                    {sections.into_iter()
+                                        .map(|section| {
+                                            let badge = (section == Section::Inbox).then_some(badge);
+                                            view! { <li><A href=section.path()>{section.title()}{badge}</A></li> }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                                <div class="signed-in" data-testid="signed-in">
+                                    <p><strong>{p.label()}</strong><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
+                                    <form method="post" action="/auth/logout">
+                                        <button type="submit" class="button">"Sign out"</button>
+                                    </form>
+                                </div>
+                            }
+                        })
+                    })}
+                </Transition>
+            </div>
         </nav>
     }
 }

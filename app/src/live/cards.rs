@@ -2,7 +2,7 @@
 //! all at once) and result forms for custom tools. The live session view and the inbox both show
 //! them; a card leaves once the decision's echo arrives (the session's stream, or the inbox's).
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -51,11 +51,17 @@ pub fn PendingCalls(
     };
     let approvals =
         move || pending.read().iter().filter(|(_, custom, _)| !custom).map(|(id, _, _)| id.clone()).collect::<Vec<_>>();
-    let all = move |allow: bool| {
-        let verdicts =
-            approvals().into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
+    // The calls ticked on their cards ("Allow 3 selected"): a tap each, no swiping. A call that
+    // was decided meanwhile drops out of the count.
+    let selected = RwSignal::new(HashSet::<String>::new());
+    let chosen = move || selected.with(|s| approvals().into_iter().filter(|id| s.contains(id)).collect::<Vec<_>>());
+    let send_all = move |event_ids: Vec<String>, allow: bool| {
+        let verdicts = event_ids.into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
         decide.dispatch(Decide { session_id: session_id.get_value(), verdicts });
+        selected.set(HashSet::new());
     };
+    let all = move |allow: bool| send_all(approvals(), allow);
+    let some = move |allow: bool| send_all(chosen(), allow);
     let heading_id = StoredValue::new(format!("waiting-{}", session_id.get_value()));
     let heading = StoredValue::new(heading.unwrap_or_else(|| "Waiting for you".to_owned()));
     let outcome = move || {
@@ -80,7 +86,16 @@ pub fn PendingCalls(
                     let n = pending.read().len();
                     format!("{}: {n} call{}", heading.read_value(), if n == 1 { "" } else { "s" })
                 }}</h3>
-                <Show when=move || { approvals().len() > 1 }>
+                <Show when=move || !chosen().is_empty()>
+                    <div class="actions selection" data-testid="selection">
+                        <button type="button" class="button primary" data-testid="allow-selected" disabled=move || decide.pending().get()
+                            on:click=move |_| some(true)>{move || format!("Allow {} selected", chosen().len())}</button>
+                        <button type="button" class="button danger" data-testid="deny-selected" disabled=move || decide.pending().get()
+                            on:click=move |_| some(false)>{move || format!("Deny {} selected", chosen().len())}</button>
+                        <button type="button" class="button" on:click=move |_| selected.set(HashSet::new())>"Clear the selection"</button>
+                    </div>
+                </Show>
+                <Show when=move || { approvals().len() > 1 && chosen().is_empty() }>
                     <div class="actions">
                         <button type="button" class="button primary" data-testid="allow-all" disabled=move || decide.pending().get()
                             on:click=move |_| all(true)>{move || format!("Allow all {}", approvals().len())}</button>
@@ -91,7 +106,7 @@ pub fn PendingCalls(
                 <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
                     {
                         let thread = thread_of(&event);
-                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread /> }.into_any() }
+                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread selected /> }.into_any() }
                     }
                 </For>
             </section>
@@ -122,8 +137,26 @@ fn ApprovalCard(
     rule: ServerAction<CreateRule>,
     /// The child thread the call was made in, in words.
     thread: Option<String>,
+    /// The calls ticked for "Allow N selected".
+    selected: RwSignal<HashSet<String>>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
+    let ticked = {
+        let id = id.clone();
+        move || selected.with(|s| s.contains(&id))
+    };
+    let tick = {
+        let id = id.clone();
+        move |on: bool| {
+            selected.update(|s| {
+                if on {
+                    s.insert(id.clone());
+                } else {
+                    s.remove(&id);
+                }
+            })
+        }
+    };
     let rule_form = RwSignal::new(false);
     let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
@@ -148,6 +181,10 @@ fn ApprovalCard(
     view! {
         <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
             <header>
+                <label class="check select" title="Select this call, to decide several at once">
+                    <input type="checkbox" data-testid="select" aria-label=format!("Select this {name} call")
+                        prop:checked=ticked on:change=move |ev| tick(event_target_checked(&ev)) />
+                </label>
                 <strong>{format!("Allow {name}?")}</strong>{server}
                 {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
                 {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}

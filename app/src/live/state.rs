@@ -52,6 +52,9 @@ impl Live {
     #[cfg(feature = "hydrate")]
     fn follow_rule_decisions(self) {
         let read = StoredValue::new(0usize);
+        // The page's lists of rules count each rule's calls: they are read again when a rule
+        // answered more.
+        let rules_changed = crate::rules::RulesChanged::get();
         Effect::new(move |_| {
             self.version.track();
             let answered = self.model.with_value(|m| m.answered_count());
@@ -62,13 +65,16 @@ impl Live {
             let session_id = self.session_id.get_value();
             leptos::task::spawn_local(async move {
                 if let Ok(decisions) = crate::api::live::list_decisions(session_id).await {
-                    let by_rule = decisions
+                    let by_rule: HashMap<_, _> = decisions
                         .into_iter()
                         .filter(|d| d.decided_by.starts_with("rule "))
                         .map(|d| (d.event_id, d.decided_by))
                         .collect();
+                    let more = by_rule.len() > self.by_rule.try_with_untracked(HashMap::len).unwrap_or(0);
                     // The view may be gone by now.
-                    let _ = self.by_rule.try_set(by_rule);
+                    if let (None, true, Some(changed)) = (self.by_rule.try_set(by_rule), more, rules_changed) {
+                        changed.bump();
+                    }
                 }
             });
         });

@@ -42,14 +42,15 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <Head live />
+            // Above the timeline: what waits for a person is what they came for, on a phone too.
+            <Show when=move || may_decide.get()>
+                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on threads />
+            </Show>
             <Outcomes live />
             <Lanes live cursor />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
             <Timeline live hidden cursor />
-            <Show when=move || may_decide.get()>
-                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on threads />
-            </Show>
             <Show when=move || may_steer.get()>
                 <Composer live />
                 <DefineOutcome live />

@@ -285,7 +285,13 @@ pub fn SessionDetail() -> impl IntoView {
                         </div>
                         <InlineError error />
                     </header>
-                    <section class="panel">
+                    // Drawn again (and its stream reopened) only when the session itself is
+                    // read again: after archiving or changing its mounts. First under the title:
+                    // the calls that wait and the timeline are what the page is for, on a phone
+                    // above the fold; the session's facts, files and rules follow.
+                    <crate::live::LiveSession session_id=row.id.clone() />
+                    <section class="panel" aria-labelledby="details">
+                        <h2 id="details">"Details"</h2>
                         <dl class="facts">
                             <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
                             <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
@@ -337,9 +343,6 @@ pub fn SessionDetail() -> impl IntoView {
                         <InlineError error=mount_error />
                     </section>
                     <crate::pages::rules::RuleList session_id=Some(row.id.clone()) />
-                    // Drawn again (and its stream reopened) only when the session itself is
-                    // read again: after archiving or changing its mounts.
-                    <crate::live::LiveSession session_id=row.id.clone() />
                 }.into_any()
             })}
         </Suspense>
