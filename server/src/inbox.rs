@@ -249,6 +249,14 @@ impl Inbox {
     }
 
     /// The list, fresh: when nobody has looked for two ticks, after the next look (5 s at most).
+    /// The list as it is published, for whoever follows it in the server (the notifier).
+    /// While it is held the poller runs, as for an open Inbox page.
+    pub fn watch(&self) -> watch::Receiver<Arc<Published>> {
+        let rx = self.published.subscribe();
+        self.wake.notify_one();
+        rx
+    }
+
     pub async fn current(&self) -> InboxList {
         *self.asked_at.lock().expect("inbox lock") = Some(Instant::now());
         let fresh = self.looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.interval() * 2);

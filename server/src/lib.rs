@@ -12,6 +12,7 @@ pub mod files;
 pub mod hub;
 pub mod inbox;
 pub mod live;
+pub mod notify;
 pub mod rules;
 pub mod settings;
 pub mod skills;

@@ -43,6 +43,28 @@ pub struct Settings {
     /// `/webhooks/anthropic` accepts. Without it the route answers 404, except that the embedded
     /// engine gets a secret of its own, made at start. Write-only.
     pub webhook_secret: Option<WebhookSecret>,
+    /// Email of waiting calls, and the links in it.
+    pub notify: NotifySettings,
+}
+
+/// Notifications out: where people reach Switchboard, and the mail server.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// `SWITCHBOARD_PUBLIC_URL`: the origin people open Switchboard at, for the links in
+    /// notifications (`None`: `http://` and the address it listens on).
+    pub public_url: Option<String>,
+    /// `SWITCHBOARD_SMTP_URL`: the mail server, as lettre reads it: `smtps://user:password@host`
+    /// (TLS), `smtp://user:password@host:587?tls=required` (STARTTLS), or `smtp://host:port` (no
+    /// TLS: a relay on this machine or a test sink). Without it nobody gets email. Write-only: it
+    /// may hold a password.
+    pub smtp_url: Option<Secret>,
+    /// `SWITCHBOARD_SMTP_FROM`: the sender (default `Switchboard <switchboard@localhost>`).
+    pub smtp_from: String,
+    /// `SWITCHBOARD_NOTIFY_WINDOW_SECS`: calls that come within this long of the first go out in
+    /// one message (default 30 s).
+    pub window: Duration,
+    /// `SWITCHBOARD_LINK_TTL_SECS`: how long a link in a notification opens its call (default 12 h).
+    pub link_ttl: Duration,
 }
 
 /// A webhook signing secret; its `Debug` leaves it out.
@@ -156,6 +178,12 @@ pub enum SettingsError {
     Sandbox(String),
     #[error("{0}")]
     Model(String),
+    #[error("SWITCHBOARD_SMTP_FROM={value:?} is not a mail address; use e.g. Switchboard <switchboard@example.com>")]
+    SmtpFrom { value: String },
+    #[error(
+        "SWITCHBOARD_PUBLIC_URL={value:?} is not an http:// or https:// origin, e.g. https://switchboard.example.com"
+    )]
+    PublicUrl { value: String },
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
     #[error(
@@ -272,7 +300,27 @@ impl Settings {
                 Some(WebhookSecret(secret))
             }
         };
+        let smtp_from =
+            get("SWITCHBOARD_SMTP_FROM").unwrap_or_else(|| "Switchboard <switchboard@localhost>".to_owned());
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(SettingsError::SmtpFrom { value: smtp_from });
+        }
+        let public_url = match get("SWITCHBOARD_PUBLIC_URL") {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(value) => return Err(SettingsError::PublicUrl { value }),
+            None => None,
+        };
+        let notify = NotifySettings {
+            public_url,
+            smtp_url: get("SWITCHBOARD_SMTP_URL").map(Secret::new),
+            smtp_from,
+            window: seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
+            link_ttl: seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
+        };
         Ok(Self {
+            notify,
             webhook_secret,
             listen,
             data_dir,
@@ -379,6 +427,24 @@ mod tests {
             (s.inbox.poll, s.inbox.amber, s.inbox.red),
             (Duration::from_millis(250), Duration::from_secs(30), Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn notification_settings_are_checked_and_the_mail_servers_password_never_shown() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.notify.public_url.as_deref(), s.notify.smtp_url.is_none()), (None, true));
+        assert_eq!((s.notify.window, s.notify.link_ttl), (Duration::from_secs(30), Duration::from_secs(12 * 3600)));
+        let s = settings(&[
+            ("SWITCHBOARD_PUBLIC_URL", "https://switchboard.example.com/"),
+            ("SWITCHBOARD_SMTP_URL", "smtps://bot:mail-distinctive@smtp.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(s.notify.public_url.as_deref(), Some("https://switchboard.example.com"));
+        assert!(!format!("{s:?}").contains("distinctive"));
+        let error = settings(&[("SWITCHBOARD_PUBLIC_URL", "switchboard.example.com")]).unwrap_err();
+        assert!(error.to_string().contains("https://switchboard.example.com"), "{error}");
+        let error = settings(&[("SWITCHBOARD_SMTP_FROM", "not an address")]).unwrap_err();
+        assert!(error.to_string().contains("Switchboard <switchboard@example.com>"), "{error}");
     }
 
     #[test]

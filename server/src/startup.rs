@@ -11,6 +11,7 @@ use app::{
         access::Rule,
         audit::server::AuditHandle,
         inbox::server::InboxHandle,
+        notify::server::NotifyHandle,
         rules::server::RulesHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
     },
@@ -47,6 +48,7 @@ use crate::{
     hub::{Hub, HubConfig},
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
+    notify::{Notifier, Notify},
     rules::{RuleBook, Rules},
     settings::{ApiKey, Settings, UpstreamSettings},
     skills,
@@ -129,6 +131,19 @@ impl Application {
                 ..InboxConfig::default()
             },
         );
+        let public_url = match &settings.notify.public_url {
+            Some(url) => url.clone(),
+            None => own_origin(listener.local_addr()?),
+        };
+        let notifier = Notifier::open(
+            pool.clone(),
+            public_url,
+            &settings.data_dir,
+            settings.notify.clone(),
+            access.accounts.clone(),
+            store.clone(),
+        )?;
+        notifier.clone().run(inbox.clone());
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
@@ -147,6 +162,7 @@ impl Application {
                 access: access.clone(),
                 webhooks,
                 rules: rule_book,
+                notifier,
             },
             sessions,
         );
@@ -206,13 +222,18 @@ impl Application {
 /// Where this Switchboard's own `/webhooks/anthropic` is, from the address it listens on (a
 /// wildcard address is reached on loopback).
 fn own_webhook_url(listening: SocketAddr) -> String {
+    format!("{}/webhooks/anthropic", own_origin(listening))
+}
+
+/// `http://` and the address Switchboard listens on (a wildcard address is reached on loopback).
+fn own_origin(listening: SocketAddr) -> String {
     let host = match listening.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
         ip if ip.is_unspecified() => "[::1]".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    format!("http://{host}:{}/webhooks/anthropic", listening.port())
+    format!("http://{host}:{}", listening.port())
 }
 
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
@@ -357,6 +378,7 @@ pub struct Services {
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
     pub rules: Arc<RuleBook>,
+    pub notifier: Arc<Notifier>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -367,7 +389,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks, rules } = services;
+    let Services { hub, inbox, decisions, access, webhooks, rules, notifier } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -399,6 +421,7 @@ pub fn router(
         inbox: inbox.clone(),
     }));
     let rules = RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() }));
+    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox: inbox.clone() }));
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
@@ -411,6 +434,7 @@ pub fn router(
         provide_context(inbox.clone());
         provide_context(webhook_report.clone());
         provide_context(rules.clone());
+        provide_context(notify.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

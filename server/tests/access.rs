@@ -97,9 +97,17 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/skills"
             | "/api/skills/{id}/versions",
         ) => Operator,
-        ("POST", "/api/sessions/decide" | "/api/sessions/answer" | "/api/rules/create" | "/api/rules/revoke") => {
-            Approver
-        }
+        (
+            "POST",
+            "/api/sessions/decide"
+            | "/api/sessions/answer"
+            | "/api/rules/create"
+            | "/api/rules/revoke"
+            | "/api/notify/email/set",
+        ) => Approver,
+        ("GET", "/api/notify/email") => Approver,
+        // Any signed-in person; the link itself must name them.
+        ("POST", "/api/notify/link") => Viewer,
         (
             "POST",
             "/api/agents/archive"
@@ -125,9 +133,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/users/create"
             | "/api/users/update"
             | "/api/users/password"
-            | "/api/settings/check",
+            | "/api/settings/check"
+            | "/api/notify/channels/create"
+            | "/api/notify/channels/delete",
         ) => Admin,
-        ("GET", "/api/users/list" | "/api/settings/webhooks") => Admin,
+        ("GET", "/api/users/list" | "/api/settings/webhooks" | "/api/notify/channels") => Admin,
         _ => return None,
     };
     Some(needs)

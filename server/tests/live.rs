@@ -20,7 +20,7 @@ use axum::{
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::{TempDir, TestApp, serve, spawn_app};
+use support::{TempDir, TestApp, asking_session, serve, spawn_app};
 use tokio::sync::{mpsc, watch};
 
 const KEY: &str = "test-key-live";
@@ -1419,29 +1419,6 @@ async fn the_embedded_engine_wires_its_webhooks_to_its_own_inbox() {
         .expect("the engine's webhook brings the call to the inbox before the next tick, a minute away");
     assert_eq!(calls[0]["session_id"], session.as_str());
     assert_eq!(calls[0]["event"]["input"]["command"], "echo wired");
-}
-
-/// A session whose agent asks before every bash call (`always_ask`), playing `turns`; started
-/// through the console, its first message sent. Answers the session's id.
-async fn asking_session(app: &TestApp, name: &str, turns: Value) -> String {
-    let definition = json!({
-        "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string(),
-        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
-    });
-    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
-    assert_eq!(status, 200, "{agent}");
-    let form = [("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "limited")];
-    let (status, environment) = app.call("environments/save", &form).await;
-    assert_eq!(status, 200, "{environment}");
-    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
-    let (status, session) = app
-        .call(
-            "sessions/create",
-            &[("form[agent_id]", agent), ("form[environment_id]", environment), ("form[initial_message]", "go")],
-        )
-        .await;
-    assert_eq!(status, 200, "{session}");
-    session["row"]["id"].as_str().unwrap().to_owned()
 }
 
 /// "Always allow `bash` commands starting with `npm test` in this session": the rule answers the

@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod live;
 pub mod memory;
 pub mod models;
+pub mod notify;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

@@ -54,7 +54,15 @@ pub fn Failure(
         ErrorKind::Forbidden => "Not allowed for your roles",
         ErrorKind::TooLarge => "Too large",
     };
-    let sign_in = (error.kind == ErrorKind::SignedOut).then(|| view! { <p><a href="/login">"Sign in"</a></p> });
+    // Back to this very page once signed in (a notification's link keeps its call and token).
+    let sign_in = (error.kind == ErrorKind::SignedOut).then(|| {
+        let here = leptos_router::hooks::use_location();
+        let (path, search) = (here.pathname.get_untracked(), here.search.get_untracked());
+        let query = search.trim_start_matches('?');
+        let next = if query.is_empty() { path } else { format!("{path}?{query}") };
+        let href = format!("/login?next={}", crate::format::query_value(&next));
+        view! { <p><a href=href data-testid="sign-in">"Sign in"</a></p> }
+    });
     view! {
         <section class="panel error" role="alert" data-testid="failure">
             <h2>{title}</h2>

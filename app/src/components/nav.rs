@@ -18,7 +18,9 @@ pub fn Sidebar() -> impl IntoView {
     // How many calls wait: on the Inbox link, once the tab's inbox stream has said.
     let count = move || {
         let n = inbox.count();
-        (n > 0).then(|| if n == 1 { "1 call waits".to_owned() } else { format!("{n} calls wait") }).map(|label| (n, label))
+        (n > 0)
+            .then(|| if n == 1 { "1 call waits".to_owned() } else { format!("{n} calls wait") })
+            .map(|label| (n, label))
     };
     let badge = move || {
         count().map(|(n, label)| {

@@ -32,6 +32,7 @@ pub fn Inbox() -> impl IntoView {
         </header>
         <Show when=move || may_decide.get()>
             <NotificationChoice />
+            <EmailChoiceForm />
         </Show>
         <Transition fallback=|| view! { <Loading what="the calls that wait" /> }>
             {move || Suspend::new(async move {
@@ -203,5 +204,54 @@ fn NotificationChoice() -> impl IntoView {
                 }.into_any(),
             }}
         </p>
+    }
+}
+
+/// Email of waiting calls (approvers): one message per batch of calls, each with a link to its
+/// card; off unless this person gives an address.
+#[component]
+fn EmailChoiceForm() -> impl IntoView {
+    use crate::api::notify::{SetEmailChoice, get_email_choice};
+    let set = ServerAction::<SetEmailChoice>::new();
+    let choice = Resource::new(move || set.version().get(), |_| get_email_choice());
+    let draft = RwSignal::new(String::new());
+    let submit = move |stop: bool| {
+        let address = if stop { String::new() } else { draft.get_untracked() };
+        set.dispatch(SetEmailChoice { address });
+    };
+    let error = move || set.value().get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match choice.await {
+                    Err(error) => view! { <p class="inline-error" data-testid="email-choice">{error.to_string()}</p> }.into_any(),
+                    Ok(choice) if !choice.available => view! {
+                        <p class="muted" data-testid="email-choice" data-state="unavailable">
+                            "Email of waiting calls is off on this Switchboard: its administrator sets a mail server (SWITCHBOARD_SMTP_URL)."
+                        </p>
+                    }.into_any(),
+                    Ok(choice) => match choice.address {
+                        Some(address) => view! {
+                            <p class="notify" data-testid="email-choice" data-state="on">
+                                <span>{format!("Waiting calls are emailed to {address}, a message per batch. ")}</span>
+                                <button type="button" class="button" data-testid="email-stop" disabled=move || set.pending().get()
+                                    on:click=move |_| submit(true)>"Stop the emails"</button>
+                            </p>
+                        }.into_any(),
+                        None => view! {
+                            <form class="inline-form notify" data-testid="email-choice" data-state="off"
+                                on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(false); }>
+                                <label>"Email me when calls wait "
+                                    <input type="email" name="address" data-testid="email-address" autocomplete="email" placeholder="name@example.com"
+                                        prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev)) />
+                                </label>
+                                <button type="submit" class="button" data-testid="email-save" disabled=move || set.pending().get()>"Email me"</button>
+                            </form>
+                        }.into_any(),
+                    },
+                }
+            })}
+        </Transition>
+        {move || error().map(|text| view! { <p class="inline-error" role="alert" data-testid="email-error">{text}</p> })}
     }
 }

@@ -241,6 +241,17 @@ pub fn SessionDetail() -> impl IntoView {
         move || (id(), archive_done.get(), mount_done.get(), unmount_done.get(), budget_done.get()),
         |(id, ..)| get_session(id),
     );
+    // A notification's link (`?event=…&t=…`): opened once, here, not again when the page redraws.
+    let query = use_query_map();
+    let link = Resource::new(
+        move || {
+            let q = query.read();
+            (id(), q.get("event").unwrap_or_default(), q.get("t").unwrap_or_default())
+        },
+        |(id, event, token)| async move {
+            if token.is_empty() { None } else { Some(crate::api::notify::open_link(id, event, token).await) }
+        },
+    );
     let budget_error = Signal::derive(move || set_budget.value().get().and_then(Result::err));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
@@ -284,6 +295,9 @@ pub fn SessionDetail() -> impl IntoView {
                                 on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSession { id: d_id.clone() }); }) pending=delete.pending() danger=true />
                         </div>
                         <InlineError error />
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move { link.await.map(|check| view! { <LinkNotice check /> }) })}
+                        </Transition>
                     </header>
                     // Drawn again (and its stream reopened) only when the session itself is
                     // read again: after archiving or changing its mounts. First under the title:
@@ -346,5 +360,23 @@ pub fn SessionDetail() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// What a notification's link found: the call it opens, or why it does not.
+#[component]
+fn LinkNotice(check: Result<crate::api::notify::LinkCheck, crate::error::AppError>) -> impl IntoView {
+    use crate::api::notify::LinkCheck;
+    match check {
+        Ok(LinkCheck::Open { tool, summary }) => view! {
+            <p class="notice" role="status" data-testid="link-check" data-state="open">
+                {if tool.is_empty() { "You were sent here to decide a call".to_owned() } else { format!("You were sent here to decide {tool}: {summary}") }}
+                ". Its card is below, with the others this session waits on; opening the link decided nothing."
+            </p>
+        }.into_any(),
+        Ok(LinkCheck::Refused { why }) => view! {
+            <p class="notice warning" role="alert" data-testid="link-check" data-state="refused">{why}</p>
+        }.into_any(),
+        Err(error) => view! { <p class="inline-error" role="alert" data-testid="link-check" data-state="failed">{error.to_string()}</p> }.into_any(),
     }
 }

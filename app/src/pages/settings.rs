@@ -60,7 +60,92 @@ pub fn Settings() -> impl IntoView {
         </section>
         <Show when=move || admin.get()>
             <Webhooks />
+            <Channels />
         </Show>
+    }
+}
+
+/// The team's notification channels (admins): Slack incoming webhooks and signed JSON webhooks
+/// that every batch of waiting calls also goes to.
+#[component]
+fn Channels() -> impl IntoView {
+    use crate::api::notify::{CreateChannel, DeleteChannel, NewChannel, list_channels};
+    let create = ServerAction::<CreateChannel>::new();
+    let delete = ServerAction::<DeleteChannel>::new();
+    let channels = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_channels());
+    let kind = RwSignal::new("slack".to_owned());
+    let name = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    // A draft stays until the channel is added.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            name.set(String::new());
+            url.set(String::new());
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        create.dispatch(CreateChannel {
+            channel: NewChannel { kind: kind.get_untracked(), name: name.get_untracked(), url: url.get_untracked() },
+        });
+    };
+    let error = Signal::derive(move || {
+        create.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
+    });
+    view! {
+        <section class="panel" aria-labelledby="channels" data-testid="channels">
+            <h2 id="channels">"Notification channels"</h2>
+            <p>"Every batch of waiting calls also goes to each channel: a Slack message (an incoming webhook), or JSON signed as Standard Webhooks for anything else (Teams, PagerDuty, a bot). Links in a channel open the session at the call after sign-in; each person's own email links are single-use."</p>
+            <Transition fallback=|| view! { <Loading what="the channels" /> }>
+                {move || Suspend::new(async move {
+                    match channels.await {
+                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="channels-empty">"No channel yet: only the people who chose email are told of waiting calls."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="list" data-testid="channel-list">
+                                <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Goes to"</th><th scope="col">"Added by"</th><th scope="col">"Remove"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|c| {
+                                        let id = c.id;
+                                        view! {
+                                            <tr data-testid="channel-row">
+                                                <td>{c.name}</td>
+                                                <td>{if c.kind == "slack" { "Slack" } else { "Signed webhook" }}</td>
+                                                <td><code>{c.target}</code>" …"</td>
+                                                <td>{c.created_by}" · "<LocalTime at=c.created_at /></td>
+                                                <td><button type="button" class="button danger small" disabled=move || delete.pending().get()
+                                                    on:click=move |_| { delete.dispatch(DeleteChannel { id }); }>"Remove"</button></td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || create.value().get().and_then(Result::ok).and_then(|made| made.secret.map(|secret| view! {
+                <div class="notice" role="status" data-testid="channel-secret">
+                    <p>{format!("{} checks signatures with this secret. It is shown only now; copy it to the receiver:", made.channel.name)}</p>
+                    <p><code class="copyable">{secret}</code></p>
+                </div>
+            }))}
+            <form class="fields" on:submit=submit>
+                <fieldset class="choices">
+                    <legend>"Add a channel"</legend>
+                    <label class="check"><input type="radio" name="channel-kind" value="slack" prop:checked=move || kind.get() == "slack"
+                        on:change=move |_| kind.set("slack".to_owned()) />" Slack (incoming webhook)"</label>
+                    <label class="check"><input type="radio" name="channel-kind" value="webhook" prop:checked=move || kind.get() == "webhook"
+                        on:change=move |_| kind.set("webhook".to_owned()) />" Signed JSON webhook"</label>
+                    <label>"Name" <input type="text" data-testid="channel-name" placeholder="#on-call" prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                    <label>"URL (kept secret; only its host is shown)" <input type="url" data-testid="channel-url" autocomplete="off"
+                        placeholder="https://hooks.slack.com/services/…" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) /></label>
+                    <button type="submit" class="button primary" data-testid="channel-add" disabled=move || create.pending().get()>"Add the channel"</button>
+                </fieldset>
+            </form>
+            <InlineError error />
+        </section>
     }
 }
 

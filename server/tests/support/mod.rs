@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use server::{settings::Settings, startup::Application};
 
 async fn json_of(response: reqwest::Response) -> (u16, Value) {
@@ -209,4 +209,27 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A session whose agent asks before every bash call (`always_ask`), playing `turns`; started
+/// through the console, its first message sent. Answers the session's id.
+pub async fn asking_session(app: &TestApp, name: &str, turns: Value) -> String {
+    let definition = json!({
+        "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_ask" } } }],
+    });
+    let (status, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let form = [("id", ""), ("form[name]", name), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (agent, environment) = (agent["id"].as_str().unwrap(), environment["row"]["id"].as_str().unwrap());
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[("form[agent_id]", agent), ("form[environment_id]", environment), ("form[initial_message]", "go")],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    session["row"]["id"].as_str().unwrap().to_owned()
 }

@@ -1,0 +1,649 @@
+//! Notifications out: email to the approvers who asked for it when calls wait, and the team's
+//! channels (a Slack incoming webhook, or JSON signed as Standard Webhooks), one message per batch;
+//! and the links in them.
+//!
+//! The notifier follows the inbox's published list. A call it has not seen starts a batch; calls
+//! that come within the window (`SWITCHBOARD_NOTIFY_WINDOW_SECS`) join it; then each person who
+//! chose email and may decide gets one message listing the calls still waiting, each with a link,
+//! and the calls of earlier messages that were decided elsewhere since. A call decided before its
+//! batch goes out is left out of it.
+//!
+//! A link is `{public}/sessions/{session}?event={event}&t={token}`: the token is HMAC-SHA-256
+//! over the session, the event, the person and an expiry, with a nonce that is kept once the link
+//! is opened (single-use). The key is random, made on first start, in the data directory. Opening
+//! a link decides nothing; it says whether the link still opens its call, and why not.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
+
+use app::{
+    api::{
+        inbox::PendingCall,
+        notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, channel_target},
+    },
+    auth::{Role, store::AccountStore as _},
+    decisions::DecisionStore,
+    error::AppError,
+    upstream::client::BoxFuture,
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use sqlx::{Row, SqlitePool};
+use tokio::time::Instant;
+
+use crate::{accounts::SqliteAccounts, inbox::Inbox, settings::NotifySettings};
+
+type Signer = Hmac<Sha256>;
+
+/// What a link's token says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// Session.
+    s: String,
+    /// The call's event id.
+    e: String,
+    /// The person it was sent to (username).
+    u: String,
+    /// Expires, seconds since the epoch.
+    x: i64,
+    /// Nonce: kept once opened.
+    n: String,
+}
+
+pub struct Notifier {
+    pool: SqlitePool,
+    /// Where people open Switchboard: `SWITCHBOARD_PUBLIC_URL`, or the address it listens on.
+    public_url: String,
+    key: Vec<u8>,
+    settings: NotifySettings,
+    mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    accounts: Arc<SqliteAccounts>,
+    decisions: Arc<dyn DecisionStore>,
+    /// For the team's channels (Slack, signed webhooks).
+    http: reqwest::Client,
+    /// Told when an admin adds a channel (the notifier may be waiting for one).
+    channel_added: tokio::sync::Notify,
+}
+
+impl Notifier {
+    /// Reads (or makes) the link key in `data_dir`; connects to nothing until a message is sent.
+    pub fn open(
+        pool: SqlitePool,
+        public_url: String,
+        data_dir: &Path,
+        settings: NotifySettings,
+        accounts: Arc<SqliteAccounts>,
+        decisions: Arc<dyn DecisionStore>,
+    ) -> std::io::Result<Arc<Self>> {
+        let key = link_key(data_dir)?;
+        let mailer = match &settings.smtp_url {
+            None => None,
+            // The URL may hold a password: the error names the setting only.
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                    .map_err(|_| {
+                        std::io::Error::other(
+                            "SWITCHBOARD_SMTP_URL is not a mail server URL; use smtp://host:port or smtps://user:password@host",
+                        )
+                    })?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            ),
+        };
+        let from = settings.smtp_from.parse().map_err(std::io::Error::other)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            // A channel's URL is its own: a redirect elsewhere is not followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Arc::new(Self {
+            pool,
+            public_url,
+            key,
+            settings,
+            mailer,
+            from,
+            accounts,
+            decisions,
+            http,
+            channel_added: tokio::sync::Notify::new(),
+        }))
+    }
+
+    /// The link to `event_id` of `session_id` for `username`, valid for the configured time.
+    pub fn link(&self, session_id: &str, event_id: &str, username: &str) -> String {
+        let expires = time::OffsetDateTime::now_utc() + self.settings.link_ttl;
+        let token = self.token(session_id, event_id, username, expires.unix_timestamp());
+        format!("{}/sessions/{session_id}?event={event_id}&t={token}", self.public_url)
+    }
+
+    /// A token for the call and person, expiring at `expires` (seconds since the epoch).
+    pub fn token(&self, session_id: &str, event_id: &str, username: &str, expires: i64) -> String {
+        let claims = Claims {
+            s: session_id.to_owned(),
+            e: event_id.to_owned(),
+            u: username.to_owned(),
+            x: expires,
+            n: crate::accounts::random_hex::<16>(),
+        };
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        let mut mac = Signer::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(body.as_bytes());
+        format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    fn verify(&self, token: &str) -> Option<Claims> {
+        let (body, signature) = token.split_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let mut mac = Signer::new_from_slice(&self.key).ok()?;
+        mac.update(body.as_bytes());
+        // Constant time.
+        mac.verify_slice(&signature).ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+    }
+
+    async fn open_link_now(
+        &self,
+        session_id: &str,
+        event_id: &str,
+        token: &str,
+        username: &str,
+        inbox: &Inbox,
+    ) -> Result<LinkCheck, AppError> {
+        let refused = |why: String| Ok(LinkCheck::Refused { why });
+        let Some(claims) = self.verify(token).filter(|c| c.s == session_id && c.e == event_id) else {
+            return refused(
+                "This link is not one Switchboard made for this call (it may have been cut short). The call, if it still waits, is in the Inbox."
+                    .to_owned(),
+            );
+        };
+        if claims.u != username {
+            return refused(format!(
+                "This link was sent to {}, not to you: a link opens only for the person it was sent to. The call, if it still waits, is in the Inbox.",
+                claims.u
+            ));
+        }
+        let decided = self.decisions.recorded(session_id).await.map_err(AppError::internal)?;
+        if let Some(decision) = decided.iter().find(|d| d.event_id == event_id) {
+            return refused(format!("This call was already {}.", decision.in_words()));
+        }
+        let now = time::OffsetDateTime::now_utc();
+        if claims.x < now.unix_timestamp() {
+            let at = time::OffsetDateTime::from_unix_timestamp(claims.x).map(app::format::rfc3339).unwrap_or_default();
+            return refused(format!(
+                "This link expired at {}. The call, if it still waits, is in the Inbox.",
+                app::format::timestamp(&at)
+            ));
+        }
+        // Decided outside Switchboard (another client, the session ended): no longer listed.
+        let list = inbox.current().await;
+        let call = list.calls.iter().find(|c| c.session_id == session_id && c.event_id() == event_id);
+        let (tool, summary) = match call {
+            Some(call) => (call.tool().to_owned(), call.summary()),
+            None if list.ready => {
+                return refused(
+                    "This call no longer waits: it was decided outside Switchboard, or its session moved on. The session's timeline says what happened."
+                        .to_owned(),
+                );
+            }
+            None => (String::new(), String::new()),
+        };
+        let inserted =
+            sqlx::query("INSERT INTO link_uses (nonce, username, used_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(&claims.n)
+                .bind(username)
+                .bind(app::format::rfc3339(now))
+                .execute(&self.pool)
+                .await
+                .map_err(store_failed)?;
+        if inserted.rows_affected() == 0 {
+            let used: String = sqlx::query("SELECT used_at FROM link_uses WHERE nonce = ?")
+                .bind(&claims.n)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(store_failed)?;
+            return refused(format!(
+                "This link was already opened, at {}; each link opens once. The call, if it still waits, is in the Inbox.",
+                app::format::timestamp(&used)
+            ));
+        }
+        Ok(LinkCheck::Open { tool, summary })
+    }
+
+    async fn email_now(&self, username: &str) -> Result<EmailChoice, AppError> {
+        let address = sqlx::query("SELECT address FROM notify_email WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_failed)?
+            .map(|row| row.try_get::<String, _>(0))
+            .transpose()
+            .map_err(store_failed)?;
+        Ok(EmailChoice { available: self.mailer.is_some(), address })
+    }
+
+    async fn set_email_now(&self, username: &str, address: &str) -> Result<EmailChoice, AppError> {
+        if address.is_empty() {
+            sqlx::query("DELETE FROM notify_email WHERE username = ?").bind(username).execute(&self.pool).await
+        } else {
+            if self.mailer.is_none() {
+                return Err(AppError::bad_input(
+                    "address",
+                    "This Switchboard has no mail server (SWITCHBOARD_SMTP_URL), so it cannot send email; ask its administrator.",
+                ));
+            }
+            if address.parse::<Mailbox>().is_err() {
+                return Err(AppError::bad_input("address", "That is not an email address; write it as name@example.com."));
+            }
+            sqlx::query(
+                "INSERT INTO notify_email (username, address, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (username) DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
+            )
+            .bind(username)
+            .bind(address)
+            .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(store_failed)?;
+        self.email_now(username).await
+    }
+
+    /// Follows the inbox and sends the batches, until the inbox closes. Without a mail server
+    /// it starts with the first channel an admin adds (it keeps the inbox's poller running, so
+    /// it does not run for nothing).
+    pub fn run(self: Arc<Self>, inbox: Arc<Inbox>) {
+        tokio::spawn(async move {
+            if self.mailer.is_none() {
+                loop {
+                    match self.channels_now().await {
+                        Ok(channels) if !channels.is_empty() => break,
+                        _ => self.channel_added.notified().await,
+                    }
+                }
+            }
+            let mut published = inbox.watch();
+            // Every call seen, so that none is told twice; the calls told and not yet seen
+            // decided; the batch being gathered, and when it started.
+            let mut seen = HashSet::<String>::new();
+            let mut told = HashMap::<String, PendingCall>::new();
+            let mut batch = Vec::<String>::new();
+            let mut started = None::<Instant>;
+            let mut waiting = HashMap::<String, PendingCall>::new();
+            loop {
+                let deadline = started.map(|s| s + self.settings.window);
+                tokio::select! {
+                    changed = published.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let list = published.borrow_and_update().list.clone();
+                        if !list.ready {
+                            continue;
+                        }
+                        waiting = list.calls.into_iter().map(|c| (c.event_id().to_owned(), c)).collect();
+                        for id in waiting.keys() {
+                            if seen.insert(id.clone()) {
+                                batch.push(id.clone());
+                                started.get_or_insert_with(Instant::now);
+                            }
+                        }
+                        // A decided call does not come back: forget it (the set stays small).
+                        seen.retain(|id| waiting.contains_key(id));
+                    }
+                    () = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+                        let calls: Vec<PendingCall> = batch.drain(..).filter_map(|id| waiting.get(&id).cloned()).collect();
+                        started = None;
+                        let gone: Vec<PendingCall> = told.keys().filter(|id| !waiting.contains_key(*id)).cloned().collect::<Vec<_>>()
+                            .into_iter().filter_map(|id| told.remove(&id)).collect();
+                        if calls.is_empty() {
+                            // Decided before anyone was told: the next message says nothing of it.
+                            continue;
+                        }
+                        for call in &calls {
+                            told.insert(call.event_id().to_owned(), call.clone());
+                        }
+                        self.send(&calls, &gone).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// One message to each person who chose email and may decide, and to each channel.
+    async fn send(&self, calls: &[PendingCall], gone: &[PendingCall]) {
+        match self.channels_with_urls().await {
+            Ok(channels) => {
+                for (channel, url, secret) in channels {
+                    self.post(&channel, &url, secret.as_deref(), calls, gone).await;
+                }
+            }
+            Err(error) => tracing::warn!("cannot read the notification channels: {error:?}"),
+        }
+        let Some(mailer) = &self.mailer else { return };
+        let people = match self.recipients().await {
+            Ok(people) => people,
+            Err(error) => return tracing::warn!("cannot read who gets email of waiting calls: {error}"),
+        };
+        for (username, address) in people {
+            let Ok(to) = address.parse::<Mailbox>() else { continue };
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(subject(calls))
+                .body(self.body(calls, gone, &username));
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!("cannot write the email of waiting calls to {username}: {error}");
+                    continue;
+                }
+            };
+            match mailer.send(message).await {
+                Ok(_) => tracing::debug!("told {username} of {} waiting calls by email", calls.len()),
+                // lettre's error names the server's answer, never the URL's password.
+                Err(error) => tracing::warn!("the email of waiting calls to {username} was not sent: {error}"),
+            }
+        }
+    }
+
+    /// Who gets email: enabled accounts that may decide, with an address.
+    async fn recipients(&self) -> Result<Vec<(String, String)>, String> {
+        let rows = sqlx::query("SELECT username, address FROM notify_email")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let accounts = self.accounts.list().await.map_err(|e| format!("{e:?}"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| Some((row.try_get::<String, _>(0).ok()?, row.try_get::<String, _>(1).ok()?)))
+            .filter(|(username, _)| {
+                accounts.iter().any(|a| {
+                    a.username == *username
+                        && !a.disabled
+                        && (a.roles.contains(&Role::Approver) || a.roles.contains(&Role::Admin))
+                })
+            })
+            .collect())
+    }
+
+    fn body(&self, calls: &[PendingCall], gone: &[PendingCall], username: &str) -> String {
+        let mut text = String::new();
+        for call in calls {
+            let agent = call.agent_name.as_deref().map(|a| format!(" (agent {a})")).unwrap_or_default();
+            text.push_str(&format!(
+                "{} wants to run {}: {}\nSession: {}{agent}\nDecide: {}\n\n",
+                call.agent_name.as_deref().unwrap_or("An agent"),
+                call.tool(),
+                call.summary(),
+                call.session_label(),
+                self.link(&call.session_id, call.event_id(), username),
+            ));
+        }
+        if !gone.is_empty() {
+            text.push_str("Decided elsewhere since the last message:\n");
+            for call in gone {
+                text.push_str(&format!("- {}: {} ({})\n", call.tool(), call.summary(), call.session_label()));
+            }
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "Each link opens its call once, for you, until it expires; opening it decides nothing.\nEverything that waits: {}/inbox\nStop these emails on the Inbox page.\n",
+            self.public_url
+        ));
+        text
+    }
+}
+
+impl Notifier {
+    async fn channels_now(&self) -> Result<Vec<Channel>, AppError> {
+        let rows = sqlx::query("SELECT id, kind, name, url, created_by, created_at FROM notify_channels ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        rows.iter()
+            .map(|row| {
+                let url: String = row.try_get(3)?;
+                Ok(Channel {
+                    id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    name: row.try_get(2)?,
+                    target: channel_target(&url).unwrap_or_default(),
+                    created_by: row.try_get(4)?,
+                    created_at: row.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(store_failed)
+    }
+
+    async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
+        let channels = self.channels_now().await?;
+        let mut out = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let row = sqlx::query("SELECT url, secret FROM notify_channels WHERE id = ?")
+                .bind(channel.id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            let (url, secret) = (row.try_get(0).map_err(store_failed)?, row.try_get(1).map_err(store_failed)?);
+            out.push((channel, url, secret));
+        }
+        Ok(out)
+    }
+
+    async fn create_channel_now(&self, channel: NewChannel, by: String) -> Result<ChannelMade, AppError> {
+        let (kind, name, url) = channel.check()?;
+        let secret = (kind == "webhook").then(engine::webhooks::generate_secret);
+        let id: i64 = sqlx::query(
+            "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&kind)
+        .bind(&name)
+        .bind(&url)
+        .bind(&secret)
+        .bind(&by)
+        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(store_failed)?;
+        self.channel_added.notify_one();
+        let channel = self
+            .channels_now()
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| AppError::internal("The channel was added but cannot be read back; reload the page."))?;
+        Ok(ChannelMade { channel, secret })
+    }
+
+    async fn delete_channel_now(&self, id: i64) -> Result<(), AppError> {
+        let deleted = sqlx::query("DELETE FROM notify_channels WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        if deleted.rows_affected() == 0 {
+            return Err(AppError::not_found(format!("There is no channel {id}; it may have been removed already.")));
+        }
+        Ok(())
+    }
+
+    /// A batch to one channel: a Slack message, or signed JSON. A failure is logged (without the
+    /// URL, which may be a secret) and not retried: the next batch goes out as usual.
+    async fn post(
+        &self,
+        channel: &Channel,
+        url: &str,
+        secret: Option<&str>,
+        calls: &[PendingCall],
+        gone: &[PendingCall],
+    ) {
+        let body = match secret {
+            None => serde_json::json!({ "text": self.slack_text(calls, gone) }),
+            Some(_) => self.payload(calls, gone),
+        }
+        .to_string();
+        let mut request = self.http.post(url).header("content-type", "application/json");
+        if let Some(secret) = secret {
+            let id = format!("msg_{}", crate::accounts::random_hex::<16>());
+            let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+            let signature =
+                standardwebhooks::Webhook::new(secret).and_then(|w| w.sign(&id, timestamp, body.as_bytes()));
+            let Ok(signature) = signature else {
+                return tracing::warn!(
+                    channel = channel.name,
+                    "the channel's signing secret is not valid; nothing sent"
+                );
+            };
+            request = request
+                .header(standardwebhooks::HEADER_WEBHOOK_ID, id)
+                .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
+                .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature);
+        }
+        match request.body(body).send().await {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => {
+                tracing::warn!(channel = channel.name, target = channel.target, status = %response.status(), "a channel refused the waiting calls")
+            }
+            Err(error) => {
+                tracing::warn!(
+                    channel = channel.name,
+                    target = channel.target,
+                    "the waiting calls did not reach a channel: {}",
+                    error.without_url()
+                )
+            }
+        }
+    }
+
+    /// A channel's link to a call: the session page at the call, without a token (a channel is
+    /// read by many; each signs in).
+    fn plain_link(&self, call: &PendingCall) -> String {
+        format!("{}/sessions/{}?event={}", self.public_url, call.session_id, call.event_id())
+    }
+
+    fn slack_text(&self, calls: &[PendingCall], gone: &[PendingCall]) -> String {
+        // Slack's own escaping of its three control characters.
+        let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let mut text = format!("*{}*\n", esc(&subject(calls)));
+        for call in calls {
+            let agent = call.agent_name.as_deref().map(|a| format!(", agent {}", esc(a))).unwrap_or_default();
+            text.push_str(&format!(
+                "• `{}`: `{}` (session {}{agent}) <{}|Decide>\n",
+                esc(call.tool()),
+                esc(&call.summary()).replace('`', "'"),
+                esc(call.session_label()),
+                self.plain_link(call)
+            ));
+        }
+        if !gone.is_empty() {
+            text.push_str("Decided elsewhere since the last message:\n");
+            for call in gone {
+                text.push_str(&format!("• `{}`: `{}`\n", esc(call.tool()), esc(&call.summary()).replace('`', "'")));
+            }
+        }
+        text.push_str(&format!("<{}/inbox|Everything that waits>", self.public_url));
+        text
+    }
+
+    /// A signed webhook's JSON: the calls, and those decided elsewhere since the last batch.
+    fn payload(&self, calls: &[PendingCall], gone: &[PendingCall]) -> serde_json::Value {
+        let call = |c: &PendingCall, link: bool| {
+            let mut value = serde_json::json!({
+                "session_id": c.session_id, "event_id": c.event_id(), "tool": c.tool(), "summary": c.summary(),
+                "session": c.session_label(), "agent": c.agent_name,
+            });
+            if link {
+                value["link"] = self.plain_link(c).into();
+            }
+            value
+        };
+        serde_json::json!({
+            "type": "calls.waiting",
+            "calls": calls.iter().map(|c| call(c, true)).collect::<Vec<_>>(),
+            "decided_elsewhere": gone.iter().map(|c| call(c, false)).collect::<Vec<_>>(),
+            "inbox": format!("{}/inbox", self.public_url),
+        })
+    }
+}
+
+fn subject(calls: &[PendingCall]) -> String {
+    match calls {
+        [one] => format!("Waiting for you: {} in {}", one.tool(), one.session_label()),
+        many => format!("Waiting for you: {} tool calls", many.len()),
+    }
+}
+
+fn store_failed(error: sqlx::Error) -> AppError {
+    tracing::error!("notification store: {error}");
+    AppError::internal("Switchboard could not read or write its notification settings; try again.")
+}
+
+/// The link key: 32 random bytes in `data_dir/link.key` (owner-only), made on first start.
+fn link_key(data_dir: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join("link.key");
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => return Err(std::io::Error::other(format!("{} is shorter than a key; remove it", path.display()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    let key: [u8; 32] = rand::random();
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    file.write_all(&key)?;
+    Ok(key.to_vec())
+}
+
+/// The notifier as server functions reach it.
+pub struct Notify {
+    pub notifier: Arc<Notifier>,
+    pub inbox: Arc<Inbox>,
+}
+
+impl app::api::notify::server::NotifySource for Notify {
+    fn email(&self, username: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
+        Box::pin(async move { self.notifier.email_now(&username).await })
+    }
+
+    fn set_email(&self, username: String, address: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
+        Box::pin(async move { self.notifier.set_email_now(&username, &address).await })
+    }
+
+    fn open_link(
+        &self,
+        session_id: String,
+        event_id: String,
+        token: String,
+        username: String,
+    ) -> BoxFuture<'_, Result<LinkCheck, AppError>> {
+        Box::pin(
+            async move { self.notifier.open_link_now(&session_id, &event_id, &token, &username, &self.inbox).await },
+        )
+    }
+
+    fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>> {
+        Box::pin(self.notifier.channels_now())
+    }
+
+    fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>> {
+        Box::pin(self.notifier.create_channel_now(channel, by))
+    }
+
+    fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(self.notifier.delete_channel_now(id))
+    }
+}

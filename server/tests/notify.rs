@@ -1,0 +1,379 @@
+//! Email of waiting calls, against a local SMTP sink the test starts: who gets it, that calls
+//! close together come in one message, and the links in it: they open the call after sign-in,
+//! once, for the person they were sent to, until they expire or the call is decided.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::{Value, json};
+use support::{ADMIN_PASSWORD, TestApp, asking_session, browser, spawn_app};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+    sync::Mutex,
+};
+
+/// A message the sink took: its recipients and its data (headers and body, as sent).
+#[derive(Debug, Clone)]
+struct Mail {
+    to: Vec<String>,
+    data: String,
+}
+
+impl Mail {
+    /// The body with quoted-printable undone (soft line breaks, `=XX`).
+    fn text(&self) -> String {
+        let joined = self.data.replace("=\r\n", "");
+        let mut out = Vec::new();
+        let bytes = joined.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The link in the paragraph about the call whose input has `words`.
+    fn link_for(&self, words: &str) -> String {
+        let text = self.text().replace("\r\n", "\n");
+        let paragraph =
+            text.split("\n\n").find(|p| p.contains(words)).unwrap_or_else(|| panic!("no {words:?} in {text}"));
+        Mail { to: vec![], data: paragraph.to_owned() }.links().remove(0)
+    }
+
+    /// The links to calls in it.
+    fn links(&self) -> Vec<String> {
+        self.text()
+            .split_whitespace()
+            .filter(|w| w.contains("/sessions/") && w.contains("&t="))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// An SMTP server that accepts every message and keeps it: enough of RFC 5321 for a client that
+/// sends EHLO, MAIL, RCPT, DATA and QUIT.
+async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let kept = mails.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ready\r\n").await.unwrap();
+                let mut to = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "RCPT" => {
+                            to.push(line.trim_start_matches(|c| c != '<').trim_matches(['<', '>']).to_owned());
+                            b"250 ok\r\n"
+                        }
+                        "DATA" => {
+                            write.write_all(b"354 go on\r\n").await.unwrap();
+                            let mut data = String::new();
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                if line == "." {
+                                    break;
+                                }
+                                data.push_str(&line);
+                                data.push_str("\r\n");
+                            }
+                            kept.lock().await.push(Mail { to: std::mem::take(&mut to), data });
+                            b"250 kept\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mails)
+}
+
+/// Waits until the sink holds `n` messages; answers them.
+async fn mails(sink: &Arc<Mutex<Vec<Mail>>>, n: usize) -> Vec<Mail> {
+    for _ in 0..300 {
+        let mails = sink.lock().await.clone();
+        if mails.len() >= n {
+            return mails;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the sink got {} messages, not {n}", sink.lock().await.len());
+}
+
+async fn choose_email(app: &TestApp, client: &reqwest::Client, address: &str) -> (u16, Value) {
+    let response = client
+        .post(format!("{}/api/notify/email/set", app.address))
+        .form(&[("address", address)])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The page a link opens, for `client`: its `link-check` notice's state and text.
+async fn open(client: &reqwest::Client, link: &str) -> (String, String) {
+    let page = client.get(link).send().await.unwrap().text().await.unwrap();
+    let Some(at) = page.find(r#"data-testid="link-check""#) else {
+        panic!("no link notice on the page: {}", &page[..page.len().min(4000)]);
+    };
+    let tag = &page[at..];
+    let state = tag.split(r#"data-state=""#).nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
+    let text = tag.split('>').nth(1).and_then(|s| s.split("</p").next()).unwrap_or_default().to_owned();
+    (state, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_their_person() {
+    let (port, sink) = smtp_sink().await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app(&[("SWITCHBOARD_SMTP_URL", &smtp), ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "1")]).await;
+    let ann = app.client_as("ann", &["approver"]).await;
+    let carol = app.client_as("carol", &["approver"]).await;
+    let bob = app.client_as("bob", &["approver"]).await;
+    let vic = app.client_as("vic", &["viewer"]).await;
+
+    // Each chooses for themself; a bad address is refused and changes nothing.
+    let (status, refused) = choose_email(&app, &ann, "ann at example").await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("name@example.com"), "{refused}");
+    let (status, choice) = choose_email(&app, &ann, "ann@example.com").await;
+    assert_eq!((status, &choice), (200, &json!({ "available": true, "address": "ann@example.com" })));
+    assert_eq!(choose_email(&app, &carol, "carol@example.com").await.0, 200);
+    // A viewer may not decide, so is not emailed calls.
+    assert_eq!(choose_email(&app, &vic, "vic@example.com").await.0, 403);
+    let (_, read) = support_read(&app, &ann, "notify/email").await;
+    assert_eq!(read["address"], "ann@example.com");
+
+    // Two calls at once: one message each for ann and carol, none for bob, who did not ask.
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo first" } }, { "tool": "bash", "input": { "command": "echo second" } }, { "text": "Done." }]]);
+    let session = asking_session(&app, "notify test", turns).await;
+    let sent = mails(&sink, 2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.lock().await.len(), 2, "one message per person for calls that came together");
+    let to_ann = sent.iter().find(|m| m.to == ["ann@example.com"]).expect("ann's message");
+    let to_carol = sent.iter().find(|m| m.to == ["carol@example.com"]).expect("carol's message");
+    assert!(to_ann.data.contains("Subject: Waiting for you: 2 tool calls"), "{}", to_ann.data);
+    let text = to_ann.text();
+    assert!(text.contains("echo first") && text.contains("echo second"), "{text}");
+    assert_eq!(to_ann.links().len(), 2, "{text}");
+    let (link, other) = (&to_ann.link_for("echo first"), &to_ann.link_for("echo second"));
+    assert!(link.starts_with(&format!("{}/sessions/{session}?event=", app.address)), "{link}");
+
+    // Opened without a login: the page asks for sign-in and comes back to the link after it.
+    let signed_out = browser();
+    let asked = signed_out.get(link).send().await.unwrap();
+    let path = link.strip_prefix(&app.address).unwrap();
+    assert_eq!(asked.status().as_u16(), 303);
+    assert_eq!(asked.headers()["location"], format!("/login?next={}", app::format::query_value(path)).as_str());
+    let back = signed_out
+        .post(format!("{}/auth/login", app.address))
+        .form(&[("username", "ann"), ("password", ADMIN_PASSWORD), ("next", path)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.headers()["location"], path);
+    let (state, text) = open(&signed_out, link).await;
+    assert_eq!(state, "open", "{text}");
+    assert!(text.contains("decide bash: $ echo first"), "{text}");
+
+    // Once only; and only for ann.
+    let (state, text) = open(&ann, link).await;
+    assert_eq!(state, "refused");
+    assert!(text.contains("already opened"), "{text}");
+    let (state, text) = open(&bob, other).await;
+    assert_eq!(state, "refused");
+    assert!(text.contains("was sent to ann, not to you"), "{text}");
+    // Opening decided nothing: both calls still wait.
+    let (_, inbox) = app.read("inbox/list", &[]).await;
+    let waiting = inbox["calls"].as_array().unwrap().iter().filter(|c| c["session_id"] == session.as_str()).count();
+    assert_eq!(waiting, 2, "{inbox}");
+
+    // Decided by ann: carol's link, never opened, says so and who.
+    let first = link.split("event=").nth(1).unwrap().split('&').next().unwrap();
+    let verdict =
+        json!({ "session_id": session, "verdicts": [{ "event_id": first, "allow": true, "deny_message": null }] });
+    let decided = ann.post(format!("{}/api/sessions/decide", app.address)).json(&verdict).send().await.unwrap();
+    assert_eq!(decided.status().as_u16(), 200);
+    let carols_first = to_carol.link_for("echo first");
+    assert!(carols_first.contains(first));
+    let (state, text) = open(&carol, &carols_first).await;
+    assert_eq!(state, "refused");
+    assert!(text.contains("already allowed by ann at"), "{text}");
+    // Her link to the second call still opens it.
+    let carols_second = to_carol.link_for("echo second");
+    assert_eq!(open(&carol, &carols_second).await.0, "open");
+    // A link altered by hand is not Switchboard's.
+    let forged = carols_second.replace("&t=", "&t=x");
+    assert!(open(&carol, &forged).await.1.contains("not one Switchboard made"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_refused_once_it_expired() {
+    let (port, sink) = smtp_sink().await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app(&[
+        ("SWITCHBOARD_SMTP_URL", &smtp),
+        ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.2"),
+        ("SWITCHBOARD_LINK_TTL_SECS", "1"),
+    ])
+    .await;
+    assert_eq!(choose_email(&app, &app.client, "admin@example.com").await.0, 200);
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo late" } }, { "text": "Done." }]]);
+    asking_session(&app, "expiry test", turns).await;
+    let link = mails(&sink, 1).await[0].links().remove(0);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (state, text) = open(&app.client, &link).await;
+    assert_eq!(state, "refused");
+    assert!(text.contains("This link expired at"), "{text}");
+}
+
+#[tokio::test]
+async fn without_a_mail_server_nobody_can_choose_email() {
+    let app = spawn_app(&[]).await;
+    let (_, choice) = support_read(&app, &app.client, "notify/email").await;
+    assert_eq!(choice, json!({ "available": false, "address": null }));
+    let (status, refused) = choose_email(&app, &app.client, "admin@example.com").await;
+    assert_eq!(status, 400);
+    assert!(refused["message"].as_str().unwrap().contains("SWITCHBOARD_SMTP_URL"), "{refused}");
+}
+
+async fn support_read(app: &TestApp, client: &reqwest::Client, endpoint: &str) -> (u16, Value) {
+    app.read_as(client, endpoint, &[]).await
+}
+
+/// What a channel's receiver got: the path, the headers and the body of each POST.
+type Received = Arc<Mutex<Vec<(String, reqwest::header::HeaderMap, String)>>>;
+
+/// A receiver for channels: answers 200 to every POST and keeps it.
+async fn receiver() -> (String, Received) {
+    use axum::{extract::State, http::HeaderMap, routing::post};
+    let received: Received = Arc::default();
+    let router = axum::Router::new()
+        .route(
+            "/{path}",
+            post(
+                |State(kept): State<Received>,
+                 axum::extract::Path(path): axum::extract::Path<String>,
+                 headers: HeaderMap,
+                 body: String| async move {
+                    let mut copy = reqwest::header::HeaderMap::new();
+                    for (name, value) in &headers {
+                        copy.insert(
+                            reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+                            reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                        );
+                    }
+                    kept.lock().await.push((path, copy, body));
+                },
+            ),
+        )
+        .with_state(received.clone());
+    (support::serve(router).await, received)
+}
+
+async fn received(kept: &Received, n: usize) -> Vec<(String, reqwest::header::HeaderMap, String)> {
+    for _ in 0..300 {
+        let got = kept.lock().await.clone();
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the receiver got {} posts, not {n}", kept.lock().await.len());
+}
+
+/// An admin adds a Slack channel and a signed webhook: each batch goes to both, the webhook's
+/// JSON verifies with the secret shown once, the URLs are never shown back, and the next batch
+/// says which calls of the last were decided elsewhere. A removed channel gets nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
+    let (base, kept) = receiver().await;
+    let app = spawn_app(&[("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.5")]).await;
+    let add = |kind: &'static str, name: &'static str, url: String| {
+        let app = &app;
+        async move {
+            let form = [("channel[kind]", kind), ("channel[name]", name), ("channel[url]", url.as_str())];
+            app.call("notify/channels/create", &form).await
+        }
+    };
+    let (status, refused) = add("slack", "#on-call", "hooks.example/x".into()).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("https://"), "{refused}");
+    let (status, slack) = add("slack", "#on-call", format!("{base}/slack-secret-path")).await;
+    assert_eq!(status, 200, "{slack}");
+    assert_eq!(slack["secret"], Value::Null);
+    let (status, hook) = add("webhook", "pager", format!("{base}/hook")).await;
+    assert_eq!(status, 200, "{hook}");
+    let secret = hook["secret"].as_str().expect("a webhook channel's secret, shown once").to_owned();
+    let (_, list) = app.read("notify/channels", &[]).await;
+    assert!(!list.to_string().contains("slack-secret-path") && !list.to_string().contains(&secret), "{list}");
+    assert_eq!(list[0]["target"], base.as_str());
+    // Only admins manage channels.
+    let approver = app.client_as("ann", &["approver"]).await;
+    assert_eq!(app.read_as(&approver, "notify/channels", &[]).await.0, 403);
+
+    let turns = json!([
+        [{ "tool": "bash", "input": { "command": "echo one" } }, { "text": "First done." }],
+        [{ "tool": "bash", "input": { "command": "echo two" } }, { "text": "Second done." }],
+    ]);
+    let session = asking_session(&app, "channel test", turns).await;
+    let got = received(&kept, 2).await;
+    let slack_post = &got.iter().find(|(path, ..)| path == "slack-secret-path").unwrap().2;
+    let text: Value = serde_json::from_str(slack_post).unwrap();
+    let text = text["text"].as_str().unwrap();
+    assert!(text.contains(&format!("*Waiting for you: bash in {session}*")), "{text}");
+    assert!(text.contains("`$ echo one` (session") && text.contains("agent channel test"), "{text}");
+    assert!(text.contains(&format!("<{}/sessions/{session}?event=", app.address)), "{text}");
+    let (_, headers, body) = got.iter().find(|(path, ..)| path == "hook").unwrap();
+    let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
+    verifier.verify(body.as_bytes(), headers).expect("the channel's JSON is signed with its secret");
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["type"], "calls.waiting");
+    assert_eq!(payload["calls"][0]["summary"], "$ echo one");
+    let first = payload["calls"][0]["event_id"].as_str().unwrap().to_owned();
+    assert_eq!(payload["decided_elsewhere"], json!([]));
+
+    // Allowed here; then the agent asks again: that batch says the first was decided.
+    let verdict =
+        json!({ "session_id": session, "verdicts": [{ "event_id": first, "allow": true, "deny_message": null }] });
+    let decided = app.client.post(format!("{}/api/sessions/decide", app.address)).json(&verdict).send().await.unwrap();
+    assert_eq!(decided.status().as_u16(), 200);
+    // Removing the Slack channel: the second batch goes to the webhook only.
+    let slack_id = slack["channel"]["id"].to_string();
+    assert_eq!(app.call("notify/channels/delete", &[("id", &slack_id)]).await.0, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let steer = json!({ "session_id": session, "text": "again", "file_ids": [], "interrupt": false });
+    let steered = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
+    assert_eq!(steered.status().as_u16(), 200);
+    let got = received(&kept, 3).await;
+    let (path, _, body) = &got[2];
+    assert_eq!(path, "hook");
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["calls"][0]["summary"], "$ echo two");
+    assert_eq!(payload["decided_elsewhere"][0]["event_id"], first.as_str());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(kept.lock().await.len(), 3, "nothing more, and nothing to the removed channel");
+}
