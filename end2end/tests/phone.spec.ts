@@ -46,6 +46,11 @@ test('an approver on a phone sees the waiting calls first and allows three with 
   await nav.getByTestId('menu-toggle').tap();
   await expect(nav.getByTestId('menu-toggle')).toHaveAttribute('aria-expanded', 'true');
   await expectTappable(nav.locator('a, button'));
+  // A link in the bar closes the open menu too.
+  await nav.locator('a.brand').tap();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(nav.getByRole('link', { name: 'Agents' })).toBeHidden();
+  await nav.getByTestId('menu-toggle').tap();
   await nav.getByRole('link', { name: 'Inbox' }).last().tap();
   await expect(page).toHaveURL(/\/inbox$/);
   await expect(nav.getByRole('link', { name: 'Agents' })).toBeHidden();

@@ -27,19 +27,15 @@ pub fn Sidebar() -> impl IntoView {
             view! { " " <span class="badge count" data-testid="inbox-badge" title=label.clone() aria-label=label>{n}</span> }
         })
     };
+    // Closed by any link followed from the bar or the menu.
     let open = RwSignal::new(false);
-    let path = leptos_router::hooks::use_location().pathname;
-    Effect::new(move |_| {
-        path.track();
-        open.set(false);
-    });
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <nav class="sidebar" aria-label="Console">
             // Without JavaScript the "Menu" button could not open anything: the menu stays open.
             <noscript><style>".sidebar .menu { display: block !important; } .sidebar .menu-toggle { display: none !important; }"</style></noscript>
             <div class="bar">
-                <A href="/" attr:class="brand">
+                <A href="/" attr:class="brand" on:click=move |_| open.set(false)>
                     <span class="brand-mark" aria-hidden="true">"◧"</span>
                     " Switchboard"
                 </A>
@@ -49,7 +45,7 @@ pub fn Sidebar() -> impl IntoView {
                         principal.map(|p| {
                             // The Inbox, in the bar itself: on a phone it is what people come for.
                             let inbox_link = p.can(Section::Inbox.needs()).then(|| view! {
-                                <A href=Section::Inbox.path() attr:class="quick-inbox">
+                                <A href=Section::Inbox.path() attr:class="quick-inbox" on:click=move |_| open.set(false)>
                                     {Section::Inbox.title()}
                                     {move || count().map(|(n, label)| view! { " " <span class="badge count" title=label.clone() aria-label=label>{n}</span> })}
                                 </A>
