@@ -304,8 +304,8 @@ impl Notifier {
                     () = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                         let calls: Vec<PendingCall> = batch.drain(..).filter_map(|id| waiting.get(&id).cloned()).collect();
                         started = None;
-                        let gone: Vec<PendingCall> = told.keys().filter(|id| !waiting.contains_key(*id)).cloned().collect::<Vec<_>>()
-                            .into_iter().filter_map(|id| told.remove(&id)).collect();
+                        let gone: Vec<PendingCall> =
+                            told.extract_if(|id, _| !waiting.contains_key(id)).map(|(_, call)| call).collect();
                         if calls.is_empty() {
                             // Decided before anyone was told: the next message says nothing of it.
                             continue;
@@ -407,46 +407,23 @@ impl Notifier {
 
 impl Notifier {
     async fn channels_now(&self) -> Result<Vec<Channel>, AppError> {
-        let rows = sqlx::query("SELECT id, kind, name, url, created_by, created_at FROM notify_channels ORDER BY id")
+        Ok(self.channels_with_urls().await?.into_iter().map(|(channel, ..)| channel).collect())
+    }
+
+    /// Every channel with its URL and signing secret, in one read.
+    async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
+        let rows = sqlx::query("SELECT * FROM notify_channels ORDER BY id")
             .fetch_all(&self.pool)
             .await
             .map_err(store_failed)?;
-        rows.iter()
-            .map(|row| {
-                let url: String = row.try_get(3)?;
-                Ok(Channel {
-                    id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    name: row.try_get(2)?,
-                    target: channel_target(&url).unwrap_or_default(),
-                    created_by: row.try_get(4)?,
-                    created_at: row.try_get(5)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(store_failed)
-    }
-
-    async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
-        let channels = self.channels_now().await?;
-        let mut out = Vec::with_capacity(channels.len());
-        for channel in channels {
-            let row = sqlx::query("SELECT url, secret FROM notify_channels WHERE id = ?")
-                .bind(channel.id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            let (url, secret) = (row.try_get(0).map_err(store_failed)?, row.try_get(1).map_err(store_failed)?);
-            out.push((channel, url, secret));
-        }
-        Ok(out)
+        rows.iter().map(channel_of).collect::<Result<_, _>>().map_err(store_failed)
     }
 
     async fn create_channel_now(&self, channel: NewChannel, by: String) -> Result<ChannelMade, AppError> {
         let (kind, name, url) = channel.check()?;
         let secret = (kind == "webhook").then(engine::webhooks::generate_secret);
-        let id: i64 = sqlx::query(
-            "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        let row = sqlx::query(
+            "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(&kind)
         .bind(&name)
@@ -456,15 +433,9 @@ impl Notifier {
         .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
         .fetch_one(&self.pool)
         .await
-        .and_then(|row| row.try_get(0))
         .map_err(store_failed)?;
+        let (channel, ..) = channel_of(&row).map_err(store_failed)?;
         self.channel_added.notify_one();
-        let channel = self
-            .channels_now()
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| AppError::internal("The channel was added but cannot be read back; reload the page."))?;
         Ok(ChannelMade { channel, secret })
     }
 
@@ -584,6 +555,20 @@ fn subject(calls: &[PendingCall]) -> String {
         [one] => format!("Waiting for you: {} in {}", one.tool(), one.session_label()),
         many => format!("Waiting for you: {} tool calls", many.len()),
     }
+}
+
+/// A `notify_channels` row: the channel as shown (its URL's host only), its URL and its secret.
+fn channel_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Channel, String, Option<String>), sqlx::Error> {
+    let url: String = row.try_get("url")?;
+    let channel = Channel {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        name: row.try_get("name")?,
+        target: channel_target(&url).unwrap_or_default(),
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+    };
+    Ok((channel, url, row.try_get("secret")?))
 }
 
 fn store_failed(error: sqlx::Error) -> AppError {

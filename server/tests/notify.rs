@@ -111,16 +111,17 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Mail>>>) {
     (port, mails)
 }
 
-/// Waits until the sink holds `n` messages; answers them.
-async fn mails(sink: &Arc<Mutex<Vec<Mail>>>, n: usize) -> Vec<Mail> {
+/// Waits until `kept` holds `n` items (messages the sink took, posts a receiver got); answers
+/// them. `what` names them in the failure.
+async fn at_least<T: Clone>(kept: &Mutex<Vec<T>>, n: usize, what: &str) -> Vec<T> {
     for _ in 0..300 {
-        let mails = sink.lock().await.clone();
-        if mails.len() >= n {
-            return mails;
+        let got = kept.lock().await.clone();
+        if got.len() >= n {
+            return got;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the sink got {} messages, not {n}", sink.lock().await.len());
+    panic!("got {} {what}, not {n}", kept.lock().await.len());
 }
 
 async fn choose_email(app: &TestApp, client: &reqwest::Client, address: &str) -> (u16, Value) {
@@ -170,7 +171,7 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_
     // Two calls at once: one message each for ann and carol, none for bob, who did not ask.
     let turns = json!([[{ "tool": "bash", "input": { "command": "echo first" } }, { "tool": "bash", "input": { "command": "echo second" } }, { "text": "Done." }]]);
     let session = asking_session(&app, "notify test", turns).await;
-    let sent = mails(&sink, 2).await;
+    let sent = at_least(&sink, 2, "messages").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.lock().await.len(), 2, "one message per person for calls that came together");
     let to_ann = sent.iter().find(|m| m.to == ["ann@example.com"]).expect("ann's message");
@@ -243,7 +244,7 @@ async fn a_link_is_refused_once_it_expired() {
     assert_eq!(choose_email(&app, &app.client, "admin@example.com").await.0, 200);
     let turns = json!([[{ "tool": "bash", "input": { "command": "echo late" } }, { "text": "Done." }]]);
     asking_session(&app, "expiry test", turns).await;
-    let link = mails(&sink, 1).await[0].links().remove(0);
+    let link = at_least(&sink, 1, "messages").await[0].links().remove(0);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (state, text) = open(&app.client, &link).await;
     assert_eq!(state, "refused");
@@ -294,17 +295,6 @@ async fn receiver() -> (String, Received) {
     (support::serve(router).await, received)
 }
 
-async fn received(kept: &Received, n: usize) -> Vec<(String, reqwest::header::HeaderMap, String)> {
-    for _ in 0..300 {
-        let got = kept.lock().await.clone();
-        if got.len() >= n {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the receiver got {} posts, not {n}", kept.lock().await.len());
-}
-
 /// An admin adds a Slack channel and a signed webhook: each batch goes to both, the webhook's
 /// JSON verifies with the secret shown once, the URLs are never shown back, and the next batch
 /// says which calls of the last were decided elsewhere. A removed channel gets nothing more.
@@ -340,7 +330,7 @@ async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
         [{ "tool": "bash", "input": { "command": "echo two" } }, { "text": "Second done." }],
     ]);
     let session = asking_session(&app, "channel test", turns).await;
-    let got = received(&kept, 2).await;
+    let got = at_least(&kept, 2, "posts").await;
     let slack_post = &got.iter().find(|(path, ..)| path == "slack-secret-path").unwrap().2;
     let text: Value = serde_json::from_str(slack_post).unwrap();
     let text = text["text"].as_str().unwrap();
@@ -368,7 +358,7 @@ async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
     let steer = json!({ "session_id": session, "text": "again", "file_ids": [], "interrupt": false });
     let steered = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
     assert_eq!(steered.status().as_u16(), 200);
-    let got = received(&kept, 3).await;
+    let got = at_least(&kept, 3, "posts").await;
     let (path, _, body) = &got[2];
     assert_eq!(path, "hook");
     let payload: Value = serde_json::from_str(body).unwrap();
