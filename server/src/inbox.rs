@@ -563,6 +563,7 @@ impl Inbox {
             .map(|event| PendingCall {
                 session_id: session.id.clone(),
                 session_title: session.title.clone(),
+                agent_id: session.agent_id.clone(),
                 agent_name: session.agent_name.clone(),
                 thread_agent: thread_agent(&event),
                 event,

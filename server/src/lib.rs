@@ -13,6 +13,7 @@ pub mod hub;
 pub mod inbox;
 pub mod live;
 pub mod notify;
+pub mod policies;
 pub mod rules;
 pub mod settings;
 pub mod skills;

@@ -24,6 +24,7 @@ use app::{
     api::{
         inbox::PendingCall,
         notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, channel_target},
+        policies::{Policy, policy_for},
     },
     auth::{Role, store::AccountStore as _},
     decisions::DecisionStore,
@@ -38,7 +39,13 @@ use sha2::Sha256;
 use sqlx::{Row, SqlitePool};
 use tokio::time::Instant;
 
-use crate::{accounts::SqliteAccounts, inbox::Inbox, settings::NotifySettings};
+use crate::{
+    accounts::SqliteAccounts,
+    audit::{Actor, NewEntry, SqliteAudit},
+    inbox::Inbox,
+    policies::Policies,
+    settings::NotifySettings,
+};
 
 type Signer = Hmac<Sha256>;
 
@@ -57,6 +64,36 @@ struct Claims {
     n: String,
 }
 
+/// A call told of, and to whom.
+struct Told {
+    call: PendingCall,
+    /// When its first message went out.
+    at: Instant,
+    /// The escalation step told last (0: the first group).
+    step: usize,
+    /// Who was emailed of it.
+    people: HashSet<String>,
+}
+
+/// When `told`'s next escalation step is due: its wait after the first message, or the end of
+/// the policy's quiet hours if later. `None` without a next step.
+fn escalation_due(told: &Told, policy: &Policy) -> Option<Instant> {
+    let step = policy.escalation.get(told.step + 1)?;
+    let at = told.at + Duration::from_secs(u64::from(step.after_secs));
+    let quiet = policy.quiet_hours.map_or(0, |q| q.secs_left(time::OffsetDateTime::now_utc().unix_timestamp()));
+    if quiet > 0 {
+        return Some(at.max(Instant::now() + Duration::from_secs(quiet as u64)));
+    }
+    Some(at)
+}
+
+/// The soonest escalation due among the told calls.
+fn next_escalation(told: &HashMap<String, Told>, policies: &[Policy]) -> Option<Instant> {
+    told.values()
+        .filter_map(|t| escalation_due(t, policy_for(policies, t.call.agent_id.as_deref())?))
+        .min()
+}
+
 pub struct Notifier {
     pool: SqlitePool,
     /// Where people open Switchboard: `SWITCHBOARD_PUBLIC_URL`, or the address it listens on.
@@ -71,6 +108,8 @@ pub struct Notifier {
     http: reqwest::Client,
     /// Told when an admin adds a channel (the notifier may be waiting for one).
     channel_added: tokio::sync::Notify,
+    policies: Arc<Policies>,
+    audit: Arc<SqliteAudit>,
 }
 
 impl Notifier {
@@ -82,6 +121,8 @@ impl Notifier {
         settings: NotifySettings,
         accounts: Arc<SqliteAccounts>,
         decisions: Arc<dyn DecisionStore>,
+        policies: Arc<Policies>,
+        audit: Arc<SqliteAudit>,
     ) -> std::io::Result<Arc<Self>> {
         let key = link_key(data_dir)?;
         let mailer = match &settings.smtp_url {
@@ -116,6 +157,8 @@ impl Notifier {
             decisions,
             http,
             channel_added: tokio::sync::Notify::new(),
+            policies,
+            audit,
         }))
     }
 
@@ -262,6 +305,10 @@ impl Notifier {
     /// Follows the inbox and sends the batches, until the inbox closes. Without a mail server
     /// it starts with the first channel an admin adds (it keeps the inbox's poller running, so
     /// it does not run for nothing).
+    ///
+    /// Approval policies shape what goes out: a call of an agent in its quiet hours is held
+    /// until they end; a policy's escalation tells its first group with the batch and each later
+    /// group when the call has waited that long. Holding and escalating are audit entries.
     pub fn run(self: Arc<Self>, inbox: Arc<Inbox>) {
         tokio::spawn(async move {
             if self.mailer.is_none() {
@@ -274,14 +321,24 @@ impl Notifier {
             }
             let mut published = inbox.watch();
             // Every call seen, so that none is told twice; the calls told and not yet seen
-            // decided; the batch being gathered, and when it started.
+            // decided; the batch being gathered, and when it started; the calls held by quiet
+            // hours, until when.
             let mut seen = HashSet::<String>::new();
-            let mut told = HashMap::<String, PendingCall>::new();
+            let mut told = HashMap::<String, Told>::new();
             let mut batch = Vec::<String>::new();
             let mut started = None::<Instant>;
             let mut waiting = HashMap::<String, PendingCall>::new();
+            let mut held = HashMap::<String, Instant>::new();
             loop {
-                let deadline = started.map(|s| s + self.settings.window);
+                let policies = self.policies.all().await.unwrap_or_default();
+                let wake = [
+                    started.map(|s| s + self.settings.window),
+                    held.values().min().copied(),
+                    next_escalation(&told, &policies),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
                 tokio::select! {
                     changed = published.changed() => {
                         if changed.is_err() {
@@ -298,61 +355,214 @@ impl Notifier {
                                 started.get_or_insert_with(Instant::now);
                             }
                         }
-                        // A decided call does not come back: forget it (the set stays small).
+                        // A decided call does not come back: forget it (the sets stay small).
                         seen.retain(|id| waiting.contains_key(id));
+                        held.retain(|id, _| waiting.contains_key(id));
                     }
-                    () = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
-                        let calls: Vec<PendingCall> = batch.drain(..).filter_map(|id| waiting.get(&id).cloned()).collect();
-                        started = None;
-                        let gone: Vec<PendingCall> =
-                            told.extract_if(|id, _| !waiting.contains_key(id)).map(|(_, call)| call).collect();
-                        if calls.is_empty() {
-                            // Decided before anyone was told: the next message says nothing of it.
-                            continue;
+                    () = async { tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)).await }, if wake.is_some() => {
+                        let now = Instant::now();
+                        let mut due = Vec::new();
+                        if started.is_some_and(|s| s + self.settings.window <= now) {
+                            due.append(&mut batch);
+                            started = None;
                         }
-                        for call in &calls {
-                            told.insert(call.event_id().to_owned(), call.clone());
+                        due.extend(held.extract_if(|_, until| *until <= now).map(|(id, _)| id));
+                        // Decided before anyone was told: no message says anything of it.
+                        let calls: Vec<PendingCall> = due.iter().filter_map(|id| waiting.get(id).cloned()).collect();
+                        let (calls, quiet) = self.hold_quiet(calls, &policies).await;
+                        held.extend(quiet);
+                        if !calls.is_empty() {
+                            let gone: Vec<Told> =
+                                told.extract_if(|id, _| !waiting.contains_key(id)).map(|(_, told)| told).collect();
+                            let mut people = self.send(&calls, &gone, &policies).await;
+                            for call in calls {
+                                let id = call.event_id().to_owned();
+                                let people = people.remove(&id).unwrap_or_default();
+                                told.insert(id, Told { call, at: now, step: 0, people });
+                            }
                         }
-                        self.send(&calls, &gone).await;
+                        told.retain(|id, _| waiting.contains_key(id));
+                        self.escalate(&mut told, &policies, now).await;
                     }
                 }
             }
         });
     }
 
-    /// One message to each person who chose email and may decide, and to each channel.
-    async fn send(&self, calls: &[PendingCall], gone: &[PendingCall]) {
-        match self.channels_with_urls().await {
-            Ok(channels) => {
-                for (channel, url, secret) in channels {
-                    self.post(&channel, &url, secret.as_deref(), calls, gone).await;
-                }
-            }
-            Err(error) => tracing::warn!("cannot read the notification channels: {error:?}"),
+    /// Splits `calls` into those told now and those whose agent is in its quiet hours (held
+    /// until they end, each an audit entry).
+    async fn hold_quiet(&self, calls: Vec<PendingCall>, policies: &[Policy]) -> (Vec<PendingCall>, Vec<(String, Instant)>) {
+        let now = time::OffsetDateTime::now_utc();
+        let mut go = Vec::new();
+        let mut hold = Vec::new();
+        for call in calls {
+            let quiet = policy_for(policies, call.agent_id.as_deref()).and_then(|p| p.quiet_hours.map(|q| (p, q)));
+            let left = quiet.map_or(0, |(_, q)| q.secs_left(now.unix_timestamp()));
+            let Some((policy, quiet)) = quiet.filter(|_| left > 0) else {
+                go.push(call);
+                continue;
+            };
+            let until = now + time::Duration::seconds(left);
+            self.audit_policy(
+                "policies/quiet_hours",
+                &call,
+                serde_json::json!({
+                    "policy": policy.agent_id,
+                    "quiet_hours": quiet.in_words(),
+                    "held_until": app::format::rfc3339(until),
+                }),
+            )
+            .await;
+            hold.push((call.event_id().to_owned(), Instant::now() + Duration::from_secs(left as u64)));
         }
-        let Some(mailer) = &self.mailer else { return };
+        (go, hold)
+    }
+
+    /// Tells the next group of each told call whose escalation step is due (outside quiet
+    /// hours): an email to each of its people who chose email and was not told yet, and an
+    /// audit entry naming them.
+    async fn escalate(&self, told: &mut HashMap<String, Told>, policies: &[Policy], now: Instant) {
+        let mut due = Vec::new();
+        for told in told.values_mut() {
+            let Some(policy) = policy_for(policies, told.call.agent_id.as_deref()) else { continue };
+            let Some(step) = policy.escalation.get(told.step + 1) else { continue };
+            if escalation_due(told, policy).is_none_or(|at| at > now) {
+                continue;
+            }
+            told.step += 1;
+            due.push((told.call.clone(), step.clone(), policy.agent_id.clone()));
+        }
+        if due.is_empty() {
+            return;
+        }
         let people = match self.recipients().await {
             Ok(people) => people,
             Err(error) => return tracing::warn!("cannot read who gets email of waiting calls: {error}"),
         };
-        for (username, address) in people {
-            let Ok(to) = address.parse::<Mailbox>() else { continue };
-            let message = Message::builder()
-                .from(self.from.clone())
-                .to(to)
-                .subject(subject(calls))
-                .body(self.body(calls, gone, &username));
-            let message = match message {
-                Ok(message) => message,
-                Err(error) => {
-                    tracing::warn!("cannot write the email of waiting calls to {username}: {error}");
-                    continue;
+        for (call, step, policy) in due {
+            let id = call.event_id().to_owned();
+            let new: Vec<(String, String)> = people
+                .iter()
+                .filter(|(username, _)| step.people.is_empty() || step.people.contains(username))
+                .filter(|(username, _)| told.get(&id).is_none_or(|t| !t.people.contains(username)))
+                .cloned()
+                .collect();
+            let intro = format!(
+                "Nobody has decided this call in {}; under its agent's approval policy you are told next.\n\n",
+                app::api::policies::duration_words(step.after_secs)
+            );
+            for (username, address) in &new {
+                self.email(address, username, &format!("Still waiting: {}", subject(std::slice::from_ref(&call))), &intro, std::slice::from_ref(&call), &[])
+                    .await;
+            }
+            if let Some(told) = told.get_mut(&id) {
+                told.people.extend(new.iter().map(|(username, _)| username.clone()));
+            }
+            self.audit_policy(
+                "policies/escalated",
+                &call,
+                serde_json::json!({
+                    "policy": policy,
+                    "after_secs": step.after_secs,
+                    "told": new.iter().map(|(username, _)| username).collect::<Vec<_>>(),
+                }),
+            )
+            .await;
+        }
+    }
+
+    /// An audit entry of a policy's own doing (no person acted).
+    async fn audit_policy(&self, action: &str, call: &PendingCall, detail: serde_json::Value) {
+        self.audit
+            .append(NewEntry {
+                actor: Actor { roles: "policy".to_owned(), ..Actor::default() },
+                action: action.to_owned(),
+                targets: vec![call.session_id.clone(), call.event_id().to_owned()],
+                detail: Some(detail),
+                status: 200,
+                error: None,
+            })
+            .await;
+    }
+
+    /// One message to each person who chose email, may decide and is in the first group of the
+    /// calls' policies, listing their calls; and one to each channel, with every call. Answers
+    /// who was emailed of each call.
+    async fn send(&self, calls: &[PendingCall], gone: &[Told], policies: &[Policy]) -> HashMap<String, HashSet<String>> {
+        let gone_calls: Vec<PendingCall> = gone.iter().map(|t| t.call.clone()).collect();
+        match self.channels_with_urls().await {
+            Ok(channels) => {
+                for (channel, url, secret) in channels {
+                    self.post(&channel, &url, secret.as_deref(), calls, &gone_calls).await;
                 }
+            }
+            Err(error) => tracing::warn!("cannot read the notification channels: {error:?}"),
+        }
+        let mut told = HashMap::<String, HashSet<String>>::new();
+        if self.mailer.is_none() {
+            return told;
+        }
+        let people = match self.recipients().await {
+            Ok(people) => people,
+            Err(error) => {
+                tracing::warn!("cannot read who gets email of waiting calls: {error}");
+                return told;
+            }
+        };
+        for (username, address) in people {
+            let first = |call: &&PendingCall| {
+                policy_for(policies, call.agent_id.as_deref())
+                    .and_then(|p| p.escalation.first())
+                    .is_none_or(|step| step.people.is_empty() || step.people.contains(&username))
             };
-            match mailer.send(message).await {
-                Ok(_) => tracing::debug!("told {username} of {} waiting calls by email", calls.len()),
-                // lettre's error names the server's answer, never the URL's password.
-                Err(error) => tracing::warn!("the email of waiting calls to {username} was not sent: {error}"),
+            let mine: Vec<PendingCall> = calls.iter().filter(first).cloned().collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let gone: Vec<PendingCall> =
+                gone.iter().filter(|t| t.people.contains(&username)).map(|t| t.call.clone()).collect();
+            if self.email(&address, &username, &subject(&mine), "", &mine, &gone).await {
+                for call in &mine {
+                    told.entry(call.event_id().to_owned()).or_default().insert(username.clone());
+                }
+            }
+        }
+        told
+    }
+
+    /// One email; true when the mail server took it.
+    async fn email(
+        &self,
+        address: &str,
+        username: &str,
+        subject: &str,
+        intro: &str,
+        calls: &[PendingCall],
+        gone: &[PendingCall],
+    ) -> bool {
+        let Some(mailer) = &self.mailer else { return false };
+        let Ok(to) = address.parse::<Mailbox>() else { return false };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(format!("{intro}{}", self.body(calls, gone, username)));
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!("cannot write the email of waiting calls to {username}: {error}");
+                return false;
+            }
+        };
+        match mailer.send(message).await {
+            Ok(_) => {
+                tracing::debug!("told {username} of {} waiting calls by email", calls.len());
+                true
+            }
+            // lettre's error names the server's answer, never the URL's password.
+            Err(error) => {
+                tracing::warn!("the email of waiting calls to {username} was not sent: {error}");
+                false
             }
         }
     }

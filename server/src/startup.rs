@@ -12,6 +12,7 @@ use app::{
         audit::server::AuditHandle,
         inbox::server::InboxHandle,
         notify::server::NotifyHandle,
+        policies::server::PoliciesHandle,
         rules::server::RulesHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
     },
@@ -49,6 +50,7 @@ use crate::{
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
     notify::{Notifier, Notify},
+    policies::Policies,
     rules::{RuleBook, Rules},
     settings::{ApiKey, Settings, UpstreamSettings},
     skills,
@@ -135,6 +137,7 @@ impl Application {
             Some(url) => url.clone(),
             None => own_origin(listener.local_addr()?),
         };
+        let policies = Policies::new(pool.clone());
         let notifier = Notifier::open(
             pool.clone(),
             public_url,
@@ -142,6 +145,8 @@ impl Application {
             settings.notify.clone(),
             access.accounts.clone(),
             store.clone(),
+            policies.clone(),
+            access.audit.clone(),
         )?;
         notifier.clone().run(inbox.clone());
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
@@ -163,6 +168,7 @@ impl Application {
                 webhooks,
                 rules: rule_book,
                 notifier,
+                policies,
             },
             sessions,
         );
@@ -379,6 +385,7 @@ pub struct Services {
     pub webhooks: Option<Arc<WebhookReceiver>>,
     pub rules: Arc<RuleBook>,
     pub notifier: Arc<Notifier>,
+    pub policies: Arc<Policies>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -389,7 +396,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks, rules, notifier } = services;
+    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -422,6 +429,7 @@ pub fn router(
     }));
     let rules = RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() }));
     let notify = NotifyHandle(Arc::new(Notify { notifier, inbox: inbox.clone() }));
+    let policies = PoliciesHandle(policies);
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
@@ -435,6 +443,7 @@ pub fn router(
         provide_context(webhook_report.clone());
         provide_context(rules.clone());
         provide_context(notify.clone());
+        provide_context(policies.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

@@ -72,6 +72,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/audit/export"
             | "/api/inbox/list"
             | "/api/rules/list"
+            | "/api/policies/list"
+            | "/api/sessions/approvals"
             | "/api/inbox/stream"
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream"
@@ -135,7 +137,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/users/password"
             | "/api/settings/check"
             | "/api/notify/channels/create"
-            | "/api/notify/channels/delete",
+            | "/api/notify/channels/delete"
+            | "/api/policies/save"
+            | "/api/policies/delete",
         ) => Admin,
         ("GET", "/api/users/list" | "/api/settings/webhooks" | "/api/notify/channels") => Admin,
         _ => return None,

@@ -40,6 +40,9 @@ pub struct InboxList {
 pub struct PendingCall {
     pub session_id: String,
     pub session_title: Option<String>,
+    /// The session's agent (its approval policy follows it).
+    #[serde(default)]
+    pub agent_id: Option<String>,
     pub agent_name: Option<String>,
     /// The call as the API holds it: `agent.tool_use`, `agent.mcp_tool_use` or
     /// `agent.custom_tool_use`.
@@ -189,6 +192,7 @@ mod tests {
 
     fn call(id: &str, session: &str, input: Value) -> PendingCall {
         PendingCall {
+            agent_id: None,
             session_id: session.to_owned(),
             session_title: None,
             agent_name: None,

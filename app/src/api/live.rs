@@ -30,6 +30,30 @@ pub struct Decided {
     pub sent: Vec<String>,
     /// Calls somebody else had decided first: their decisions.
     pub taken: Vec<Recorded>,
+    /// Allows recorded as approvals, not sent: the session's policy asks for more people.
+    #[serde(default)]
+    pub waiting: Vec<Waiting>,
+}
+
+/// A call whose approval was recorded and that waits for another approver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub event_id: String,
+    /// Who allowed it so far (labels), in order.
+    pub approved_by: Vec<String>,
+    pub required: u8,
+}
+
+impl Waiting {
+    /// "Your approval is recorded (1 of 2: Ann). The call waits for another approver."
+    pub fn in_words(&self) -> String {
+        format!(
+            "Your approval is recorded ({} of {}: {}). The call waits for another approver.",
+            self.approved_by.len(),
+            self.required,
+            self.approved_by.join(", ")
+        )
+    }
 }
 
 /// The longest message or result the console sends (the API's own limits are larger; this keeps
@@ -75,7 +99,16 @@ pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decide
         let decision = decider.record(event_id, event.result.into(), deny_message);
         decisions.push((decision, EventParams::UserToolConfirmation(event)));
     }
-    server::decide(&session_id, protocol::events::types::USER_TOOL_CONFIRMATION, "tool_use_id", decisions).await
+    let (decisions, waiting, policy) = server::gate(&session_id, decisions).await?;
+    let mut decided = if decisions.is_empty() {
+        crate::auth::store::note(serde_json::json!({ "session_id": session_id, "policy": policy }));
+        Decided::default()
+    } else {
+        let echo = protocol::events::types::USER_TOOL_CONFIRMATION;
+        server::decide(&session_id, echo, "tool_use_id", decisions, policy).await?
+    };
+    decided.waiting = waiting;
+    Ok(decided)
 }
 
 /// Answers a pending `agent.custom_tool_use` with text (or JSON, sent as its text) and whether it
@@ -112,8 +145,8 @@ pub async fn answer_custom_tool(
     });
     let answered = crate::decisions::Outcome::Answered;
     let decision = (server::Decider::current().await.record(event_id, answered, None), event);
-    server::decide(&session_id, protocol::events::types::USER_CUSTOM_TOOL_RESULT, "custom_tool_use_id", vec![decision])
-        .await
+    let echo = protocol::events::types::USER_CUSTOM_TOOL_RESULT;
+    server::decide(&session_id, echo, "custom_tool_use_id", vec![decision], None).await
 }
 
 /// Sends a `user.message` (text, and uploaded files as image or document blocks); with
@@ -199,6 +232,9 @@ pub async fn steer(
         .and_then(|data| data.iter().find(|e| e["type"] == protocol::events::types::USER_MESSAGE))
         .and_then(|e| e.get("id").and_then(Value::as_str))
         .map(str::to_owned);
+    if let Some(id) = &message_id {
+        super::policies::server::record_sender(&session_id, Some(id.clone())).await;
+    }
     Ok(message_id)
 }
 
@@ -360,6 +396,10 @@ mod server {
     };
 
     pub fn store() -> Result<DecisionsHandle, AppError> {
+        store_of_decisions()
+    }
+
+    fn store_of_decisions() -> Result<DecisionsHandle, AppError> {
         use_context::<DecisionsHandle>()
             .ok_or_else(|| AppError::internal("The server did not provide its decision store."))
     }
@@ -377,7 +417,7 @@ mod server {
     /// Adds to the request's audit entry what each decided call was: its tool and a SHA-256
     /// digest of the input the API holds for it (what the approval card showed), with the
     /// decision and any message to the agent. A call the listing does not find is noted by id.
-    async fn note_decisions(session_id: &str, decisions: &[(Recorded, EventParams)]) {
+    async fn note_decisions(session_id: &str, decisions: &[(Recorded, EventParams)], policy: Option<Value>) {
         let Ok(client) = crate::api::server::upstream() else { return };
         let mut query: Vec<(String, String)> =
             [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
@@ -406,7 +446,11 @@ mod server {
                 })
             })
             .collect();
-        crate::auth::store::note(json!({ "session_id": session_id, "decisions": noted }));
+        let mut detail = json!({ "session_id": session_id, "decisions": noted });
+        if let Some(policy) = policy {
+            detail["policy"] = policy;
+        }
+        crate::auth::store::note(detail);
     }
 
     /// Who decides, and when: worked out once per request, for all its decisions.
@@ -426,6 +470,79 @@ mod server {
         }
     }
 
+    /// Applies the session's approval policy to the allows among `decisions`. An allow of a call
+    /// that the deciding person's own message led to is refused, with the whole request (nothing
+    /// is recorded or sent), under a no-self-approval policy. Under a two-approver policy each
+    /// allow is recorded as this person's approval, and goes on only once the call has the
+    /// approvals it needs, as the decision of everyone who approved it. Denials go on: one is
+    /// final. Answers what goes on, what waits, and the policy's part of the audit entry.
+    pub async fn gate(
+        session_id: &str,
+        decisions: Vec<(Recorded, EventParams)>,
+    ) -> Result<(Vec<(Recorded, EventParams)>, Vec<super::Waiting>, Option<Value>), AppError> {
+        use crate::api::policies::{Sender, server as policies};
+        if !decisions.iter().any(|(d, _)| d.result == Outcome::Allow) {
+            return Ok((decisions, Vec::new(), None));
+        }
+        let store = policies::policies()?;
+        let Some(policy) = policies::session_policy(&store, session_id).await? else {
+            return Ok((decisions, Vec::new(), None));
+        };
+        let me = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+        let mut note = json!({
+            "agent": policy.agent_id,
+            "required_approvals": policy.required_approvals,
+            "no_self_approval": policy.no_self_approval,
+        });
+        if policy.no_self_approval {
+            let led = policies::senders(&store, session_id).await?;
+            let own = decisions.iter().filter(|(d, _)| d.result == Outcome::Allow).find(|(d, _)| {
+                led.iter().any(|(call, sender)| {
+                    call == &d.event_id && matches!(sender, Sender::Person { username, .. } if *username == me.username)
+                })
+            });
+            if let Some((own, _)) = own {
+                note["refused_self_approval"] = json!(own.event_id);
+                crate::auth::store::note(json!({ "session_id": session_id, "policy": note }));
+                return Err(AppError::new(
+                    crate::error::ErrorKind::Forbidden,
+                    format!(
+                        "You sent the message that led to call {}, and this agent's approval policy lets nobody allow a call their own message led to: somebody else must allow it. You may deny it. Nothing was sent.",
+                        own.event_id
+                    ),
+                ));
+            }
+        }
+        // A call decided already goes on, to be answered with who decided it.
+        let decided = store_of_decisions()?.0.recorded(session_id).await.map_err(store_failed)?;
+        let mut go = Vec::new();
+        let mut waiting = Vec::new();
+        for (mut decision, event) in decisions {
+            let open = !decided.iter().any(|d| d.event_id == decision.event_id);
+            if open && decision.result == Outcome::Allow && policy.required_approvals > 1 {
+                let by = store
+                    .0
+                    .approve(session_id.to_owned(), decision.event_id.clone(), me.username.clone(), me.label())
+                    .await?;
+                if by.len() < usize::from(policy.required_approvals) {
+                    waiting.push(super::Waiting {
+                        event_id: decision.event_id,
+                        approved_by: by,
+                        required: policy.required_approvals,
+                    });
+                    continue;
+                }
+                decision.decided_by = by.join(" and ");
+            }
+            go.push((decision, event));
+        }
+        if !waiting.is_empty() {
+            note["waiting_for_approvals"] =
+                json!(waiting.iter().map(|w| json!({ "event_id": w.event_id, "approvals": w.approved_by.len() })).collect::<Vec<_>>());
+        }
+        Ok((go, waiting, Some(note)))
+    }
+
     /// Records each decision, sends those this caller won in one request, and settles them:
     /// sent, or (when the send failed and no echo of it is listed) taken back.
     pub async fn decide(
@@ -433,10 +550,11 @@ mod server {
         echo_type: &str,
         id_field: &str,
         decisions: Vec<(Recorded, EventParams)>,
+        policy: Option<Value>,
     ) -> Result<Decided, AppError> {
         let store = store()?;
         let client = crate::api::server::upstream()?;
-        note_decisions(session_id, &decisions).await;
+        note_decisions(session_id, &decisions, policy).await;
         let mut outcome = Decided::default();
         let mut events = Vec::new();
         for (decision, event) in decisions {

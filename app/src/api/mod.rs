@@ -17,6 +17,7 @@ pub mod live;
 pub mod memory;
 pub mod models;
 pub mod notify;
+pub mod policies;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

@@ -379,11 +379,15 @@ impl OutcomeForm {
 #[server(endpoint = "sessions/create", output = JsonResponse)]
 pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> {
     let body = form.to_request()?;
-    upstream()?
+    let session = upstream()?
         .post("/v1/sessions", &body)
         .await
         .map(|s| SessionView::of(&s))
-        .map_err(|e| AppError::upstream("Starting the session", e))
+        .map_err(|e| AppError::upstream("Starting the session", e))?;
+    if !form.initial_message.trim().is_empty() {
+        super::policies::server::record_sender(&session.row.id, None).await;
+    }
+    Ok(session)
 }
 
 /// Raises, lowers or (with nothing typed) removes a session's budget. The API refuses a budget

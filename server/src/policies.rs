@@ -1,0 +1,209 @@
+//! Approval policies, the messages people sent and the approvals they gave, in SQLite
+//! (`migrations/0006_policies.sql`). What they mean is in `app::api::policies`; `sessions/decide`
+//! applies them, the notifier follows their escalation and quiet hours.
+
+use std::sync::{Arc, RwLock};
+
+use app::{
+    api::policies::{EVERY_AGENT, Policy, server::PolicySource},
+    error::AppError,
+    upstream::client::BoxFuture,
+};
+use sqlx::{Row, SqlitePool};
+
+pub struct Policies {
+    pool: SqlitePool,
+    /// Every policy, as last read or written: the notifier asks for each batch.
+    cached: RwLock<Option<Arc<Vec<Policy>>>>,
+}
+
+fn store_failed(error: sqlx::Error) -> AppError {
+    tracing::error!("the policy store failed: {error}");
+    AppError::internal("Switchboard could not read or write its approval policies; try again.")
+}
+
+fn now() -> String {
+    app::format::rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn policy_of(row: &sqlx::sqlite::SqliteRow) -> Result<Policy, sqlx::Error> {
+    let json = |column: &str, text: Option<String>| -> Result<Option<serde_json::Value>, sqlx::Error> {
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() })
+    };
+    let escalation = json("escalation", row.try_get("escalation")?)?.unwrap_or_default();
+    let quiet = json("quiet_hours", row.try_get("quiet_hours")?)?;
+    let decode = |column: &str, e: serde_json::Error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
+    Ok(Policy {
+        agent_id: row.try_get("agent_id")?,
+        required_approvals: row.try_get::<i64, _>("required_approvals")? as u8,
+        no_self_approval: row.try_get::<i64, _>("no_self_approval")? != 0,
+        escalation: serde_json::from_value(escalation).map_err(|e| decode("escalation", e))?,
+        quiet_hours: quiet.map(serde_json::from_value).transpose().map_err(|e| decode("quiet_hours", e))?,
+        updated_by: row.try_get("updated_by")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Policies {
+    pub fn new(pool: SqlitePool) -> Arc<Self> {
+        Arc::new(Self { pool, cached: RwLock::default() })
+    }
+
+    /// Every policy, `*` first (from memory after the first read).
+    pub async fn all(&self) -> Result<Arc<Vec<Policy>>, AppError> {
+        if let Some(cached) = self.cached.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(cached);
+        }
+        let rows = sqlx::query("SELECT * FROM policies ORDER BY agent_id <> ?, agent_id")
+            .bind(EVERY_AGENT)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        let all = Arc::new(rows.iter().map(policy_of).collect::<Result<Vec<_>, _>>().map_err(store_failed)?);
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(all.clone());
+        Ok(all)
+    }
+
+    fn forget(&self) {
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    async fn save_now(&self, policy: Policy, by: String) -> Result<Policy, AppError> {
+        let escalation = serde_json::to_string(&policy.escalation).unwrap_or_else(|_| "[]".to_owned());
+        let quiet = policy.quiet_hours.map(|q| serde_json::to_string(&q).unwrap_or_default());
+        let row = sqlx::query(
+            "INSERT INTO policies (agent_id, required_approvals, no_self_approval, escalation, quiet_hours, updated_by, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (agent_id) DO UPDATE SET required_approvals = excluded.required_approvals,
+               no_self_approval = excluded.no_self_approval, escalation = excluded.escalation,
+               quiet_hours = excluded.quiet_hours, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+             RETURNING *",
+        )
+        .bind(&policy.agent_id)
+        .bind(i64::from(policy.required_approvals))
+        .bind(i64::from(policy.no_self_approval))
+        .bind(escalation)
+        .bind(quiet)
+        .bind(by)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_failed)?;
+        self.forget();
+        policy_of(&row).map_err(store_failed)
+    }
+
+    async fn delete_now(&self, agent_id: &str) -> Result<(), AppError> {
+        let deleted =
+            sqlx::query("DELETE FROM policies WHERE agent_id = ?").bind(agent_id).execute(&self.pool).await.map_err(store_failed)?;
+        self.forget();
+        if deleted.rows_affected() == 0 {
+            return Err(AppError::not_found("There is no such policy; it may have been removed already."));
+        }
+        Ok(())
+    }
+}
+
+impl PolicySource for Policies {
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
+        Box::pin(async move { Ok(self.all().await?.as_ref().clone()) })
+    }
+
+    fn save(&self, policy: Policy, by: String) -> BoxFuture<'_, Result<Policy, AppError>> {
+        Box::pin(self.save_now(policy, by))
+    }
+
+    fn delete(&self, agent_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move { self.delete_now(&agent_id).await })
+    }
+
+    fn sent(
+        &self,
+        session_id: String,
+        event_id: Option<String>,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO sent_messages (session_id, event_id, username, label, sent_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(session_id)
+            .bind(event_id.unwrap_or_default())
+            .bind(username)
+            .bind(label)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(store_failed)?;
+            Ok(())
+        })
+    }
+
+    fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(Option<String>, String, String)>, AppError>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT event_id, username, label FROM sent_messages WHERE session_id = ?")
+                .bind(session_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            rows.iter()
+                .map(|row| {
+                    let event: String = row.try_get(0)?;
+                    Ok((Some(event).filter(|e| !e.is_empty()), row.try_get(1)?, row.try_get(2)?))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(store_failed)
+        })
+    }
+
+    fn approve(
+        &self,
+        session_id: String,
+        event_id: String,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<Vec<String>, AppError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO approvals (session_id, event_id, username, label, approved_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&session_id)
+            .bind(&event_id)
+            .bind(username)
+            .bind(label)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(store_failed)?;
+            let rows = sqlx::query(
+                "SELECT label FROM approvals WHERE session_id = ? AND event_id = ? ORDER BY approved_at, rowid",
+            )
+            .bind(&session_id)
+            .bind(&event_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_failed)?;
+            rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>().map_err(store_failed)
+        })
+    }
+
+    fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>> {
+        Box::pin(async move {
+            let rows =
+                sqlx::query("SELECT event_id, label FROM approvals WHERE session_id = ? ORDER BY approved_at, rowid")
+                    .bind(session_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_failed)?;
+            rows.iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(store_failed)
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! Approval policies on a real Switchboard with its embedded engine: two approvers before
+//! `allow` goes, no self-approval, one denial final, and the audit entries they leave.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{TestApp, asking_session, spawn_app};
+
+async fn decide_as(app: &TestApp, client: &reqwest::Client, session: &str, call: &str, allow: bool) -> (u16, Value) {
+    let body = json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": allow, "deny_message": null }] });
+    let response = client.post(format!("{}/api/sessions/decide", app.address)).json(&body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The ids of `session`'s calls the inbox lists, once it lists `n`.
+async fn waiting_calls(app: &TestApp, session: &str, n: usize) -> Vec<String> {
+    for _ in 0..300 {
+        let (_, inbox) = app.read("inbox/list", &[]).await;
+        let calls: Vec<String> = inbox["calls"]
+            .as_array()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .filter(|c| c["session_id"] == session)
+                    .map(|c| c["event"]["id"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{session} never had {n} waiting calls");
+}
+
+/// Every event of the session the API holds, as Switchboard lists them.
+async fn events(app: &TestApp, session: &str) -> Vec<Value> {
+    let (status, page) = app.read("sessions/events", &[("id", session)]).await;
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().unwrap().clone()
+}
+
+async fn until_said(app: &TestApp, session: &str, text: &str) -> Vec<Value> {
+    for _ in 0..300 {
+        let events = events(app, session).await;
+        if events.iter().any(|e| e["type"] == "agent.message" && e.to_string().contains(text)) {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the agent never said {text:?}");
+}
+
+async fn save_policy(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    app.call("policies/save", form).await
+}
+
+/// Audit entries of `action`, newest first, with their detail parsed.
+async fn audit(app: &TestApp, action: &str) -> Vec<Value> {
+    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
+    assert_eq!(status, 200, "{log}");
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(detail) = e["detail"].as_str().filter(|d| !d.is_empty()) {
+                e["detail"] = serde_json::from_str(detail).unwrap();
+            }
+            e
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_approvers_send_allow_once_and_nobody_allows_a_call_their_own_message_led_to() {
+    let app = spawn_app(&[]).await;
+    let ann = app.client_as("ann", &["approver"]).await;
+    let bob = app.client_as("bob", &["approver"]).await;
+    let carol = app.client_as("carol", &["approver"]).await;
+    let vic = app.client_as("vic", &["viewer"]).await;
+
+    // Only an admin sets a policy; a bad one is refused with its field named.
+    let every = [("form[agent_id]", "*"), ("form[required_approvals]", "2"), ("form[no_self_approval]", "true")];
+    let response = ann.post(format!("{}/api/policies/save", app.address)).form(&every).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let (status, refused) =
+        save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "2"), ("form[first]", "nobody")]).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("first")), "{refused}");
+    let (status, policy) = save_policy(&app, &every).await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!((policy["required_approvals"].as_u64(), policy["no_self_approval"].as_bool()), (Some(2), Some(true)));
+
+    // The admin starts the session: its first message, and so its calls, are the admin's.
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo twice approved" } }, { "text": "Done." }]]);
+    let session = asking_session(&app, "policy test", turns).await;
+    let call = waiting_calls(&app, &session, 1).await.remove(0);
+
+    // The card's state: who led to the call, and no approvals yet.
+    let (status, state) = app.read_as(&vic, "sessions/approvals", &[("session_id", &session)]).await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["policy"]["required_approvals"], 2);
+    let card = state["calls"].as_array().unwrap().iter().find(|c| c["event_id"] == call.as_str()).unwrap().clone();
+    assert_eq!(card["sender"], json!({ "kind": "person", "username": "admin", "label": "Admin (admin)" }), "{state}");
+    assert_eq!(card["approved_by"], json!([]));
+
+    // Self-approval: refused, whole, with the reason; nothing recorded.
+    let (status, refused) = decide_as(&app, &app.client, &session, &call, true).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("You sent the message that led to call"), "{refused}");
+
+    // One approval does not send allow; the same person again does not count twice.
+    let (status, first) = decide_as(&app, &ann, &session, &call, true).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["sent"], json!([]));
+    assert_eq!(first["waiting"], json!([{ "event_id": call, "approved_by": ["ann"], "required": 2 }]));
+    let (_, again) = decide_as(&app, &ann, &session, &call, true).await;
+    assert_eq!(again["waiting"][0]["approved_by"], json!(["ann"]), "{again}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !events(&app, &session).await.iter().any(|e| e["type"] == "user.tool_confirmation"),
+        "nothing went upstream after one approval"
+    );
+    assert_eq!(waiting_calls(&app, &session, 1).await, vec![call.clone()], "the call still waits");
+    let (_, state) = app.read_as(&vic, "sessions/approvals", &[("session_id", &session)]).await;
+    let card = state["calls"].as_array().unwrap().iter().find(|c| c["event_id"] == call.as_str()).unwrap().clone();
+    assert_eq!(card["approved_by"], json!(["ann"]));
+
+    // The second person's approval sends allow, once, as both people's decision.
+    let (status, second) = decide_as(&app, &bob, &session, &call, true).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["sent"], json!([call]));
+    let (_, third) = decide_as(&app, &carol, &session, &call, true).await;
+    assert_eq!(third["sent"], json!([]));
+    assert_eq!(third["taken"][0]["decided_by"], "ann and bob", "{third}");
+    let events = until_said(&app, &session, "Done.").await;
+    let confirmations: Vec<&Value> = events.iter().filter(|e| e["type"] == "user.tool_confirmation").collect();
+    assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    assert_eq!(confirmations[0]["result"], "allow");
+
+    // Each step is an audit entry: the refusal with its reason, the approval that waited.
+    let decided = audit(&app, "sessions/decide").await;
+    let admins = decided.iter().find(|e| e["who"] == "admin").expect("the refused self-approval");
+    assert_eq!(admins["detail"]["policy"]["refused_self_approval"], call.as_str(), "{admins}");
+    assert!(admins["error"].as_str().unwrap_or_default().contains("You sent the message"), "{admins}");
+    let anns = decided.iter().filter(|e| e["who"] == "ann").last().expect("ann's first approval");
+    assert_eq!(anns["detail"]["policy"]["waiting_for_approvals"][0]["approvals"], 1, "{anns}");
+    let saved = audit(&app, "policies/save").await;
+    let outcomes: Vec<(&str, u64)> =
+        saved.iter().map(|e| (e["who"].as_str().unwrap(), e["status"].as_u64().unwrap())).collect();
+    assert_eq!(outcomes, [("admin", 200), ("admin", 400), ("ann", 403)], "newest first: {saved:?}");
+    assert_eq!(saved[0]["detail"]["policy"]["required_approvals"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_two_approvers_one_denial_is_final_and_an_agents_own_policy_replaces_every_agents() {
+    let app = spawn_app(&[]).await;
+    let ann = app.client_as("ann", &["approver"]).await;
+    let bob = app.client_as("bob", &["approver"]).await;
+    let (status, _) = save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "2")]).await;
+    assert_eq!(status, 200);
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo a" } }, { "tool": "bash", "input": { "command": "echo b" } }, { "text": "Done." }]]);
+    let session = asking_session(&app, "deny test", turns).await;
+    let calls = waiting_calls(&app, &session, 2).await;
+    assert_eq!(decide_as(&app, &ann, &session, &calls[0], true).await.1["waiting"].as_array().unwrap().len(), 1);
+    let (status, denied) = decide_as(&app, &bob, &session, &calls[0], false).await;
+    assert_eq!((status, &denied["sent"]), (200, &json!([calls[0]])), "{denied}");
+
+    // The agent's own policy (one approver) replaces the one for every agent.
+    let (_, session_view) = app.read("sessions/get", &[("id", &session)]).await;
+    let agent = session_view["row"]["agent_id"].as_str().unwrap().to_owned();
+    let (status, _) = save_policy(&app, &[("form[agent_id]", &agent), ("form[required_approvals]", "1")]).await;
+    assert_eq!(status, 200);
+    let (_, state) = app.read("sessions/approvals", &[("session_id", &session)]).await;
+    assert_eq!(state["policy"], Value::Null, "a one-approver policy gates nothing: {state}");
+    let (status, allowed) = decide_as(&app, &ann, &session, &calls[1], true).await;
+    assert_eq!((status, &allowed["sent"]), (200, &json!([calls[1]])), "{allowed}");
+    let events = until_said(&app, &session, "Done.").await;
+    let results: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "user.tool_confirmation")
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["deny", "allow"]);
+    // Removing the agent's policy brings back every agent's; removing it twice says so.
+    assert_eq!(app.call("policies/delete", &[("agent_id", &agent)]).await.0, 200);
+    assert_eq!(app.call("policies/delete", &[("agent_id", &agent)]).await.0, 404);
+    let (_, listed) = app.read("policies/list", &[]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["agent_id"], "*");
+}
