@@ -452,8 +452,8 @@ impl Notifier {
                 app::api::policies::duration_words(step.after_secs)
             );
             for (username, address) in &new {
-                self.email(address, username, &format!("Still waiting: {}", subject(std::slice::from_ref(&call))), &intro, std::slice::from_ref(&call), &[])
-                    .await;
+                let subject = format!("Still waiting: {} in {}", call.tool(), call.session_label());
+                self.email(address, username, &subject, &intro, std::slice::from_ref(&call), &[]).await;
             }
             if let Some(told) = told.get_mut(&id) {
                 told.people.extend(new.iter().map(|(username, _)| username.clone()));

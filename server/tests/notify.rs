@@ -367,3 +367,91 @@ async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(kept.lock().await.len(), 3, "nothing more, and nothing to the removed channel");
 }
+
+/// Audit entries of `action`, newest first, with their detail parsed.
+async fn audited(app: &TestApp, action: &str) -> Vec<Value> {
+    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
+    assert_eq!(status, 200, "{log}");
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(detail) = e["detail"].as_str().filter(|d| !d.is_empty()) {
+                e["detail"] = serde_json::from_str(detail).unwrap();
+            }
+            e
+        })
+        .collect()
+}
+
+/// A policy's escalation tells its first group with the batch and the next group once the call
+/// has waited; quiet hours hold the message. Both are audit entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_tells_the_next_group_after_the_wait_and_quiet_hours_hold_the_message() {
+    let (port, sink) = smtp_sink().await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app(&[("SWITCHBOARD_SMTP_URL", &smtp), ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.2")]).await;
+    let ann = app.client_as("ann", &["approver"]).await;
+    let bob = app.client_as("bob", &["approver"]).await;
+    assert_eq!(choose_email(&app, &ann, "ann@example.com").await.0, 200);
+    assert_eq!(choose_email(&app, &bob, "bob@example.com").await.0, 200);
+    let policy = [
+        ("form[agent_id]", "*"),
+        ("form[required_approvals]", "1"),
+        ("form[first]", "ann"),
+        ("form[then]", "bob"),
+        ("form[then_after_secs]", "2"),
+    ];
+    let (status, saved) = app.call("policies/save", &policy).await;
+    assert_eq!(status, 200, "{saved}");
+
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo escalate" } }, { "text": "Done." }]]);
+    let session = asking_session(&app, "escalation test", turns).await;
+    let first = at_least(&sink, 1, "messages").await;
+    assert_eq!(first[0].to, ["ann@example.com"], "the first group only");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(sink.lock().await.len(), 1, "bob is not told before the call has waited 2 s");
+    let both = at_least(&sink, 2, "messages").await;
+    assert_eq!(both[1].to, ["bob@example.com"]);
+    assert!(both[1].data.contains("Subject: Still waiting: bash in"), "{}", both[1].data);
+    let text = both[1].text();
+    assert!(text.contains("Nobody has decided this call in 2 seconds") && text.contains("echo escalate"), "{text}");
+    assert_eq!(both[1].links().len(), 1, "bob's own link: {text}");
+    let escalated = audited(&app, "policies/escalated").await;
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!(escalated[0]["detail"]["told"], json!(["bob"]));
+    assert!(escalated[0]["targets"].as_str().unwrap().contains(&session), "{escalated:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.lock().await.len(), 2, "each group is told once");
+
+    // Quiet hours around now (UTC): the next call is held, and the hold is an audit entry.
+    let minute = (time::OffsetDateTime::now_utc().unix_timestamp() / 60).rem_euclid(24 * 60);
+    let hm = |m: i64| format!("{:02}:{:02}", m.rem_euclid(1440) / 60, m.rem_euclid(1440) % 60);
+    let (start, end) = (hm(minute - 60), hm(minute + 120));
+    let quiet = [
+        ("form[agent_id]", "*"),
+        ("form[required_approvals]", "1"),
+        ("form[quiet_start]", start.as_str()),
+        ("form[quiet_end]", end.as_str()),
+        ("form[utc_offset_minutes]", "0"),
+    ];
+    let (status, saved) = app.call("policies/save", &quiet).await;
+    assert_eq!(status, 200, "{saved}");
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo hush" } }, { "text": "Done." }]]);
+    let quiet_session = asking_session(&app, "quiet test", turns).await;
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held = audited(&app, "policies/quiet_hours").await;
+        if !held.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0]["targets"].as_str().unwrap().contains(&quiet_session));
+    assert_eq!(held[0]["detail"]["quiet_hours"], format!("{start} to {end} (UTC+00:00)"));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(sink.lock().await.len(), 2, "nobody is told in quiet hours");
+}
