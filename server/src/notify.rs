@@ -87,9 +87,14 @@ fn escalation_due(told: &Told, policy: &Policy) -> Option<Instant> {
     Some(at)
 }
 
-/// The soonest escalation due among the told calls.
-fn next_escalation(told: &HashMap<String, Told>, policies: &[Policy]) -> Option<Instant> {
+/// The soonest escalation due among the told calls still waiting.
+fn next_escalation(
+    told: &HashMap<String, Told>,
+    waiting: &HashMap<String, PendingCall>,
+    policies: &[Policy],
+) -> Option<Instant> {
     told.values()
+        .filter(|t| waiting.contains_key(t.call.event_id()))
         .filter_map(|t| escalation_due(t, policy_for(policies, t.call.agent_id.as_deref())?))
         .min()
 }
@@ -334,7 +339,7 @@ impl Notifier {
                 let wake = [
                     started.map(|s| s + self.settings.window),
                     held.values().min().copied(),
-                    next_escalation(&told, &policies),
+                    next_escalation(&told, &waiting, &policies),
                 ]
                 .into_iter()
                 .flatten()
@@ -381,8 +386,8 @@ impl Notifier {
                                 told.insert(id, Told { call, at: now, step: 0, people });
                             }
                         }
-                        told.retain(|id, _| waiting.contains_key(id));
-                        self.escalate(&mut told, &policies, now).await;
+                        // Decided calls stay in `told` for the next batch's "decided elsewhere".
+                        self.escalate(&mut told, &waiting, &policies, now).await;
                     }
                 }
             }
@@ -413,7 +418,8 @@ impl Notifier {
                 }),
             )
             .await;
-            hold.push((call.event_id().to_owned(), Instant::now() + Duration::from_secs(left as u64)));
+            // A second past the end, so that the wall clock agrees they ended.
+            hold.push((call.event_id().to_owned(), Instant::now() + Duration::from_secs(left as u64 + 1)));
         }
         (go, hold)
     }
@@ -421,9 +427,15 @@ impl Notifier {
     /// Tells the next group of each told call whose escalation step is due (outside quiet
     /// hours): an email to each of its people who chose email and was not told yet, and an
     /// audit entry naming them.
-    async fn escalate(&self, told: &mut HashMap<String, Told>, policies: &[Policy], now: Instant) {
+    async fn escalate(
+        &self,
+        told: &mut HashMap<String, Told>,
+        waiting: &HashMap<String, PendingCall>,
+        policies: &[Policy],
+        now: Instant,
+    ) {
         let mut due = Vec::new();
-        for told in told.values_mut() {
+        for told in told.values_mut().filter(|t| waiting.contains_key(t.call.event_id())) {
             let Some(policy) = policy_for(policies, told.call.agent_id.as_deref()) else { continue };
             let Some(step) = policy.escalation.get(told.step + 1) else { continue };
             if escalation_due(told, policy).is_none_or(|at| at > now) {

@@ -30,6 +30,10 @@ pub struct RuleBook {
     upstream: UpstreamHandle,
     /// The rules not revoked nor expired when last looked at.
     live: RwLock<Vec<Rule>>,
+    /// A policy that asks for two approvers, or forbids self-approval, holds rules back.
+    policies: Arc<crate::policies::Policies>,
+    /// The calls whose holding back is audited already (rule, event id): one entry each.
+    held: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
 
 /// Now, as rules store times: RFC 3339 in whole seconds, so that they compare as text.
@@ -80,8 +84,16 @@ impl RuleBook {
         pool: SqlitePool,
         audit: Arc<SqliteAudit>,
         upstream: UpstreamHandle,
+        policies: Arc<crate::policies::Policies>,
     ) -> Result<Arc<Self>, sqlx::Error> {
-        let book = Arc::new(Self { pool, audit, upstream, live: RwLock::default() });
+        let book = Arc::new(Self {
+            pool,
+            audit,
+            upstream,
+            live: RwLock::default(),
+            policies,
+            held: std::sync::Mutex::default(),
+        });
         book.reload().await?;
         Ok(book)
     }
@@ -98,8 +110,15 @@ impl RuleBook {
 
     /// Whether any rule is live: the inbox keeps looking while one is.
     pub fn any_live(&self) -> bool {
+        self.prune() > 0
+    }
+
+    /// Drops the rules that ended from memory; answers how many are live.
+    fn prune(&self) -> usize {
         let now = now();
-        self.live.read().unwrap_or_else(|e| e.into_inner()).iter().any(|r| r.active_at(&now))
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        live.retain(|r| r.active_at(&now));
+        live.len()
     }
 
     /// The live rule that answers `call` of `session_id` (of `agent_id`), the oldest first.
@@ -127,14 +146,52 @@ impl RuleBook {
         agent_id: Option<&str>,
         calls: Vec<app::api::inbox::PendingCall>,
     ) -> Vec<app::api::inbox::PendingCall> {
+        if self.prune() == 0 {
+            return calls;
+        }
+        let gated = match self.policies.all().await {
+            Ok(policies) => app::api::policies::policy_for(&policies, agent_id).filter(|p| p.gates_approvals()).cloned(),
+            // Unknown: a person decides.
+            Err(_) => return calls,
+        };
         let mut rest = Vec::new();
         for call in calls {
             match self.matching(session_id, agent_id, &call.event) {
+                Some(rule) if gated.is_some() => {
+                    if let Some(policy) = &gated {
+                        self.held_back(session_id, &rule, &call.event, policy).await;
+                    }
+                    rest.push(call);
+                }
                 Some(rule) if self.allow(decisions, session_id, &rule, &call.event).await => {}
                 _ => rest.push(call),
             }
         }
         rest
+    }
+
+    /// Audits, once per rule and call, that a policy kept a rule from answering a call.
+    async fn held_back(&self, session_id: &str, rule: &Rule, call: &Value, policy: &app::api::policies::Policy) {
+        let event_id = app::api::inbox::call_id(call).to_owned();
+        if !self.held.lock().unwrap_or_else(|e| e.into_inner()).insert((rule.id, event_id.clone())) {
+            return;
+        }
+        self.audit
+            .append(NewEntry {
+                actor: Actor { roles: "policy".to_owned(), ..Actor::default() },
+                action: "policies/held_rule".to_owned(),
+                targets: vec![session_id.to_owned(), event_id],
+                detail: Some(json!({
+                    "rule": rule.id,
+                    "rule_by": rule.created_by,
+                    "policy": policy.agent_id,
+                    "required_approvals": policy.required_approvals,
+                    "no_self_approval": policy.no_self_approval,
+                })),
+                status: 200,
+                error: None,
+            })
+            .await;
     }
 
     /// Sends `rule`'s allow for `call`: recorded first (so that a person and the rule cannot
@@ -208,9 +265,18 @@ impl RuleBook {
 
     async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
         let (tool, scope) = rule.check()?;
+        let agent = self.agent_of(&rule.session_id).await?;
+        let policies = self.policies.all().await?;
+        if let Some(policy) = app::api::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals()) {
+            let asks = if policy.required_approvals > 1 { "two approvers for each call" } else { "that nobody allows a call their own message led to" };
+            return Err(AppError::bad_input(
+                "scope",
+                format!("This agent's approval policy asks {asks}; a rule cannot stand in for that. Decide the calls on their cards."),
+            ));
+        }
         let scope_id = match scope {
             app::rules::Scope::Session => rule.session_id.clone(),
-            app::rules::Scope::Agent => self.agent_of(&rule.session_id).await?.ok_or_else(|| {
+            app::rules::Scope::Agent => agent.ok_or_else(|| {
                 AppError::bad_input("scope", "This session's agent has no id; make the rule for the session.")
             })?,
         };

@@ -118,7 +118,8 @@ impl Application {
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
         let access = open_access(&settings, pool.clone()).await?;
         let upstream = UpstreamHandle(Arc::new(client.clone()));
-        let rule_book = RuleBook::open(pool.clone(), access.audit.clone(), upstream.clone())
+        let policies = Policies::new(pool.clone());
+        let rule_book = RuleBook::open(pool.clone(), access.audit.clone(), upstream.clone(), policies.clone())
             .await
             .map_err(|e| io::Error::other(format!("cannot read the approval rules: {e}")))?;
         let inbox = Inbox::new(
@@ -137,7 +138,6 @@ impl Application {
             Some(url) => url.clone(),
             None => own_origin(listener.local_addr()?),
         };
-        let policies = Policies::new(pool.clone());
         let notifier = Notifier::open(
             pool.clone(),
             public_url,

@@ -193,3 +193,54 @@ async fn under_two_approvers_one_denial_is_final_and_an_agents_own_policy_replac
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["agent_id"], "*");
 }
+
+/// The audit entries of `action`, once there are `n`.
+async fn audited(app: &TestApp, action: &str, n: usize) -> Vec<Value> {
+    for _ in 0..300 {
+        let entries = audit(app, action).await;
+        if entries.len() >= n {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never {n} {action} entries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_holds_back_a_rule_made_before_it_and_refuses_new_ones() {
+    let app = spawn_app(&[]).await;
+    let turns = json!([
+        [{ "tool": "bash", "input": { "command": "echo one" } }, { "text": "First done." }],
+        [{ "tool": "bash", "input": { "command": "echo two" } }, { "text": "Second done." }]
+    ]);
+    let session = asking_session(&app, "rule and policy", turns).await;
+    waiting_calls(&app, &session, 1).await;
+    let rule = [
+        ("rule[session_id]", session.as_str()),
+        ("rule[tool]", "bash"),
+        ("rule[pattern]", "echo"),
+        ("rule[scope]", "session"),
+        ("rule[minutes]", "60"),
+    ];
+    let (status, made) = app.call("rules/create", &rule).await;
+    assert_eq!(status, 200, "{made}");
+    until_said(&app, &session, "First done.").await;
+
+    let (status, _) = save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "2")]).await;
+    assert_eq!(status, 200);
+    let (status, refused) = app.call("rules/create", &rule).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("a rule cannot stand in"), "{refused}");
+
+    let steer = json!({ "session_id": session, "text": "again", "file_ids": [], "interrupt": false });
+    let response = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let held = audited(&app, "policies/held_rule", 1).await;
+    assert_eq!(held[0]["detail"]["rule"], made["id"], "{held:?}");
+    let call = waiting_calls(&app, &session, 1).await.remove(0);
+    assert!(held[0]["targets"].as_str().unwrap().contains(&call));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(waiting_calls(&app, &session, 1).await, [call], "the rule did not answer it");
+    assert_eq!(audit(&app, "policies/held_rule").await.len(), 1, "audited once, not on every read");
+    assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call before the policy");
+}

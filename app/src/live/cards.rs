@@ -62,6 +62,31 @@ pub fn PendingCalls(
     };
     let all = move |allow: bool| send_all(approvals(), allow);
     let some = move |allow: bool| send_all(chosen(), allow);
+    // What the session's approval policy says of each call (read in the browser, again after
+    // each decision made here; another person's approval shows on the next read).
+    let policy = RwSignal::new(crate::api::policies::ApprovalState::default());
+    Effect::new(move |_| {
+        let waiting = approvals();
+        decide.version().track();
+        if waiting.is_empty() {
+            return;
+        }
+        let session = session_id.get_value();
+        leptos::task::spawn_local(async move {
+            if let Ok(state) = crate::api::policies::session_approvals(session).await {
+                policy.set(state);
+            }
+        });
+    });
+    let me = use_context::<crate::me::Me>();
+    let policy_lines = move |event_id: &str| {
+        // Who "you" are is read only once a policy applies (after hydration, never on the server).
+        if policy.with(|p| p.policy.is_none()) {
+            return Vec::new();
+        }
+        let me = me.and_then(|m| m.principal()).map(|p| p.username);
+        policy.with(|p| p.lines(event_id, me.as_deref()))
+    };
     let heading_id = StoredValue::new(format!("waiting-{}", session_id.get_value()));
     let heading = StoredValue::new(heading.unwrap_or_else(|| "Waiting for you".to_owned()));
     let outcome = move || {
@@ -106,12 +131,21 @@ pub fn PendingCalls(
                 <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
                     {
                         let thread = thread_of(&event);
-                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread selected /> }.into_any() }
+                        let lines = Signal::derive({
+                            let id = id.clone();
+                            move || policy_lines(&id)
+                        });
+                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread selected lines /> }.into_any() }
                     }
                 </For>
             </section>
         </Show>
         {move || outcome().map(|text| view! { <p class="inline-error" role="alert" data-testid="decision-outcome">{text}</p> })}
+        {move || decide.value().get().and_then(Result::ok).filter(|d| !d.waiting.is_empty()).map(|d| view! {
+            <p class="notice" role="status" data-testid="approval-recorded">
+                {d.waiting.iter().map(|w| w.in_words()).collect::<Vec<_>>().join(" ")}
+            </p>
+        })}
         {move || rule.value().get().map(|made| match made {
             Ok(made) => view! {
                 <p class="notice" role="status" data-testid="rule-made">
@@ -139,6 +173,8 @@ fn ApprovalCard(
     thread: Option<String>,
     /// The calls ticked for "Allow N selected".
     selected: RwSignal<HashSet<String>>,
+    /// What the session's approval policy says of this call.
+    lines: Signal<Vec<String>>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
     let ticked = {
@@ -191,6 +227,11 @@ fn ApprovalCard(
             </header>
             {tool_view(&name, &input)}
             <details><summary>"Raw input"</summary><pre class="json">{raw}</pre></details>
+            <Show when=move || !lines.read().is_empty()>
+                <ul class="policy-lines" data-testid="card-policy">
+                    {move || lines.get().into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
+                </ul>
+            </Show>
             <div class="actions">
                 <button type="button" class="button primary" data-testid="allow" disabled=move || decide.pending().get()
                     on:click=move |_| send_allow(true, None)>"Allow"</button>
