@@ -485,7 +485,10 @@ pub fn router(
         // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
-        .layer(axum::middleware::from_fn(refuse_cross_site_mutations))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.notify.public_url.as_deref().and_then(origin_of),
+            refuse_cross_site_mutations,
+        ))
         .layer(axum::middleware::from_fn_with_state(settings.access.max_body_bytes, body_limit::limit))
         .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
@@ -495,11 +498,25 @@ pub fn router(
         .layer(TraceLayer::new_for_http())
 }
 
+/// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}").to_ascii_lowercase())
+}
+
 /// Refuses a mutation (anything but GET or HEAD under `/api/` and `/auth/`) that a browser sent
 /// from another site: a page elsewhere must not be able to delete a vault through a person's open
 /// console, nor sign them in or out. Browsers send `Sec-Fetch-Site` and `Origin` on such requests;
-/// tools like curl send neither (and hold no login cookie of the person's).
-async fn refuse_cross_site_mutations(request: Request, next: Next) -> Response {
+/// tools like curl send neither (and hold no login cookie of the person's). An `Origin` is the
+/// console's own when it names the `Host` the request came to, or `SWITCHBOARD_PUBLIC_URL`'s origin
+/// (`public_origin`): behind a proxy that passes the request on to another host name, that is the
+/// address people reach Switchboard at.
+async fn refuse_cross_site_mutations(
+    axum::extract::State(public_origin): axum::extract::State<Option<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let path = request.uri().path();
     let is_mutation = (path.starts_with("/api/") || path.starts_with("/auth/"))
@@ -509,7 +526,10 @@ async fn refuse_cross_site_mutations(request: Request, next: Next) -> Response {
     let foreign_origin = headers
         .get(http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| origin.split_once("://").map(|(_, rest)| rest) != host);
+        .is_some_and(|origin| {
+            origin.split_once("://").map(|(_, rest)| rest) != host
+                && public_origin.as_deref() != Some(origin.to_ascii_lowercase().as_str())
+        });
     if is_mutation && (cross_site || foreign_origin) {
         let error = AppError::new(
             app::error::ErrorKind::BadInput,

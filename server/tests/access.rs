@@ -458,6 +458,22 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     let (_, environments) = app.read("environments/list", &[]).await;
     assert!(!environments.to_string().contains("forged"));
 
+    // Behind a proxy that passes requests on to another host name, the browser's `Origin` is the
+    // public address: accepted when it is `SWITCHBOARD_PUBLIC_URL`'s, refused otherwise.
+    let proxied = spawn_app(&[("SWITCHBOARD_PUBLIC_URL", "https://Console.Example.com/")]).await;
+    for (origin, status) in [("https://console.example.com", 200), ("https://evil.example.com", 403)] {
+        let response = proxied
+            .client
+            .post(format!("{}/api/environments/save", proxied.address))
+            .header(ORIGIN, origin)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("id", ""), ("form[name]", "behind a proxy"), ("form[kind]", "cloud"), ("form[networking]", "limited")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{origin}");
+    }
+
     let response = app.get("/sessions").await;
     let headers = response.headers().clone();
     let html = response.text().await.unwrap();
