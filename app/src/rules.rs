@@ -88,12 +88,31 @@ pub struct Rule {
     /// Not revoked nor expired when it was listed.
     #[serde(default)]
     pub live: bool,
+    /// A whole-tool rule for a session: written into the session's own tool policy too (the
+    /// agent stops asking from its next turn; put back when the rule ends).
+    #[serde(default)]
+    pub written: bool,
+    /// Why such a rule was not written there (Switchboard answers each call instead).
+    #[serde(default)]
+    pub write_note: Option<String>,
 }
 
 impl Rule {
     /// What the rule allows, in words: "`bash` commands starting with `npm test`".
     pub fn in_words(&self) -> String {
         describe(&self.tool, &self.pattern)
+    }
+
+    /// What the rule does besides Switchboard's own answers, in words, when it is a whole-tool
+    /// rule for a session.
+    pub fn tool_policy_words(&self) -> Option<String> {
+        if self.written {
+            return Some(format!(
+                "Also written into this session's tool policy: the agent stops asking for `{}` from its next turn (put back when the rule ends).",
+                self.tool
+            ));
+        }
+        self.write_note.as_ref().map(|why| format!("Switchboard answers each call itself; the session's tool policy was not changed: {why}"))
     }
 
     /// Live at `now` (RFC 3339): not revoked, not expired.

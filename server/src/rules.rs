@@ -21,6 +21,14 @@ use sqlx::{Row, SqlitePool};
 
 use crate::audit::{Actor, NewEntry, SqliteAudit};
 
+/// Why a rule's tool policy was not written into (or put back on) a session.
+enum Unwritten {
+    /// The session is deleted, archived or terminated.
+    Gone,
+    /// Anything else, in words.
+    Why(String),
+}
+
 /// The most rules one listing answers.
 const LISTED: i64 = 500;
 
@@ -64,6 +72,8 @@ fn rule_of(row: &sqlx::sqlite::SqliteRow) -> Result<Rule, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         uses: row.try_get("uses")?,
         live: false,
+        written: row.try_get::<Option<String>, _>("previous_config")?.is_some(),
+        write_note: row.try_get("write_note")?,
     })
     .map(|mut rule: Rule| {
         rule.live = rule.active_at(&now());
@@ -95,6 +105,14 @@ impl RuleBook {
             held: std::sync::Mutex::default(),
         });
         book.reload().await?;
+        let weak = Arc::downgrade(&book);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                let Some(book) = weak.upgrade() else { return };
+                book.restore_ended().await;
+            }
+        });
         Ok(book)
     }
 
@@ -297,9 +315,139 @@ impl RuleBook {
         .fetch_one(&self.pool)
         .await
         .map_err(store_failed)?;
-        let made = rule_of(&row).map_err(store_failed)?;
+        let mut made = rule_of(&row).map_err(store_failed)?;
+        if scope == app::rules::Scope::Session && rule.pattern.trim().is_empty() {
+            // One written rule per tool and session: a second would remember the first's policy
+            // as the one to put back.
+            let already = self.live.read().unwrap_or_else(|e| e.into_inner()).iter().find(|r| {
+                r.written && r.scope == scope && r.scope_id == made.scope_id && r.tool == made.tool
+            }).map(|r| r.id);
+            let written = match already {
+                Some(id) => Err(Unwritten::Why(format!("rule {id} wrote it already."))),
+                None => self.write_tool_policy(&made.scope_id, &made.tool).await,
+            };
+            let (previous, note) = match written {
+                Ok(previous) => (Some(previous.to_string()), None),
+                Err(Unwritten::Why(why)) => (None, Some(why)),
+                Err(Unwritten::Gone) => (None, Some("the session has ended.".to_owned())),
+            };
+            let row = sqlx::query("UPDATE rules SET previous_config = ?, write_note = ? WHERE id = ? RETURNING *")
+                .bind(previous)
+                .bind(note)
+                .bind(made.id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            made = rule_of(&row).map_err(store_failed)?;
+        }
         self.live.write().unwrap_or_else(|e| e.into_inner()).push(made.clone());
         Ok(made)
+    }
+
+    /// The session's built-in toolset, with `edit` applied to the entry of `tool` in its
+    /// `configs` (`None`: no entry), sent as the session's update. Answers the entry as it was,
+    /// or why nothing was written, in words.
+    async fn edit_tool_config(
+        &self,
+        session_id: &str,
+        tool: &str,
+        edit: impl FnOnce(&mut Option<Value>),
+    ) -> Result<Value, Unwritten> {
+        if !app::drafts::agent::BUILTIN_TOOLS.contains(&tool) {
+            return Err(Unwritten::Why(format!(
+                "`{tool}` is not a built-in tool, and only those have a policy Switchboard can write."
+            )));
+        }
+        let session: Value = self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await.map_err(|e| {
+            match &e {
+                app::upstream::client::UpstreamError::Api { status: 404, .. } => Unwritten::Gone,
+                _ => Unwritten::Why(AppError::upstream("Reading the session", e).message),
+            }
+        })?;
+        if session["archived_at"].is_string() || session["status"] == "terminated" {
+            return Err(Unwritten::Gone);
+        }
+        let mut tools = session.pointer("/agent/tools").and_then(Value::as_array).cloned().unwrap_or_default();
+        let Some(toolset) = tools.iter_mut().find(|t| t["type"] == "agent_toolset_20260401") else {
+            return Err(Unwritten::Why("the session's agent has no built-in toolset.".to_owned()));
+        };
+        let configs = toolset["configs"].as_array().cloned().unwrap_or_default();
+        let at = configs.iter().position(|c| c["name"] == tool);
+        let previous = at.map(|i| configs[i].clone());
+        let mut entry = previous.clone();
+        edit(&mut entry);
+        let mut configs: Vec<Value> = configs.into_iter().filter(|c| c["name"] != tool).collect();
+        if let Some(entry) = entry {
+            configs.insert(at.unwrap_or(configs.len()).min(configs.len()), entry);
+        }
+        toolset["configs"] = Value::Array(configs);
+        self.upstream
+            .post::<Value>(&format!("/v1/sessions/{session_id}"), &json!({ "agent": { "tools": tools } }))
+            .await
+            .map_err(|e| Unwritten::Why(AppError::upstream("Changing the session's tool policy", e).message))?;
+        Ok(previous.unwrap_or(Value::Null))
+    }
+
+    /// Writes `always_allow` for `tool` into the session's own tool policy.
+    async fn write_tool_policy(&self, session_id: &str, tool: &str) -> Result<Value, Unwritten> {
+        self.edit_tool_config(session_id, tool, |entry| {
+            let mut new = entry.take().unwrap_or_else(|| json!({ "name": tool }));
+            new["permission_policy"] = json!({ "type": "always_allow" });
+            *entry = Some(new);
+        })
+        .await
+    }
+
+    /// Puts back the tool's policy a rule wrote over, once the rule is revoked or has ended; a
+    /// session that is gone needs nothing. False when it must be tried again (the session runs,
+    /// or the API did not answer).
+    async fn restore_tool_policy(&self, rule: &Rule, previous: Value) -> bool {
+        let put_back = self
+            .edit_tool_config(&rule.scope_id, &rule.tool, |entry| {
+                *entry = (!previous.is_null()).then(|| previous.clone());
+            })
+            .await;
+        let gone = match &put_back {
+            Ok(_) | Err(Unwritten::Gone) => true,
+            Err(Unwritten::Why(why)) => {
+                tracing::info!(rule = rule.id, "the tool policy a rule wrote is not put back yet: {why}");
+                false
+            }
+        };
+        if gone
+            && let Err(e) = sqlx::query("UPDATE rules SET restored_at = ? WHERE id = ?")
+                .bind(now())
+                .bind(rule.id)
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(rule = rule.id, "a restored tool policy could not be noted: {e}");
+        }
+        gone
+    }
+
+    /// Puts back the tool policies of the rules that ended and wrote one (the housekeeping task
+    /// calls it every 30 s; a revocation calls it at once).
+    pub async fn restore_ended(&self) {
+        let rows = sqlx::query(
+            "SELECT * FROM rules WHERE previous_config IS NOT NULL AND restored_at IS NULL
+             AND (revoked_at IS NOT NULL OR expires_at <= ?)",
+        )
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => return tracing::warn!("cannot read the rules whose tool policy to put back: {e}"),
+        };
+        for row in rows {
+            let (Ok(rule), Ok(Some(previous))) = (rule_of(&row), row.try_get::<Option<String>, _>("previous_config"))
+            else {
+                continue;
+            };
+            let previous = serde_json::from_str(&previous).unwrap_or(Value::Null);
+            self.restore_tool_policy(&rule, previous).await;
+        }
     }
 
     async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
@@ -328,6 +476,9 @@ impl RuleBook {
             .fetch_one(&self.pool)
             .await
             .map_err(store_failed)?;
+        if rule.written {
+            self.restore_ended().await;
+        }
         self.live.write().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != id);
         rule_of(&row).map_err(store_failed)
     }

@@ -244,3 +244,57 @@ async fn a_policy_holds_back_a_rule_made_before_it_and_refuses_new_ones() {
     assert_eq!(audit(&app, "policies/held_rule").await.len(), 1, "audited once, not on every read");
     assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call before the policy");
 }
+
+/// The bash entry of the built-in toolset's `configs` in the newest `session.updated` event.
+async fn bash_config(app: &TestApp, session: &str) -> Option<Value> {
+    let events = events(app, session).await;
+    let updated = events.iter().rev().find(|e| e["type"] == "session.updated").expect("a session.updated event");
+    let tools = updated["agent"]["tools"].as_array().unwrap();
+    let toolset = tools.iter().find(|t| t["type"] == "agent_toolset_20260401").unwrap();
+    toolset["configs"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "bash").cloned())
+}
+
+/// A session rule for a whole built-in tool is written into the session's own tool policy: the
+/// agent stops asking from its next turn. Revoking the rule puts the policy back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_tool_rule_is_written_into_the_sessions_tool_policy_and_taken_back_on_revoke() {
+    let app = spawn_app(&[]).await;
+    let turns = json!([
+        [{ "tool": "bash", "input": { "command": "echo one" } }, { "text": "First done." }],
+        [{ "tool": "bash", "input": { "command": "echo two" } }, { "text": "Second done." }],
+        [{ "tool": "bash", "input": { "command": "echo three" } }, { "text": "Third done." }]
+    ]);
+    let session = asking_session(&app, "whole tool", turns).await;
+    waiting_calls(&app, &session, 1).await;
+    let rule = [
+        ("rule[session_id]", session.as_str()),
+        ("rule[tool]", "bash"),
+        ("rule[pattern]", ""),
+        ("rule[scope]", "session"),
+        ("rule[minutes]", "60"),
+    ];
+    let (status, made) = app.call("rules/create", &rule).await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!((made["written"].as_bool(), &made["write_note"]), (Some(true), &Value::Null), "{made}");
+    assert_eq!(bash_config(&app, &session).await.unwrap()["permission_policy"]["type"], "always_allow");
+    until_said(&app, &session, "First done.").await;
+
+    // The next turn's call is not asked at all: the rule answers nothing more.
+    let steer = |text: &str| json!({ "session_id": session, "text": text, "file_ids": [], "interrupt": false });
+    let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("again")).send().await.unwrap();
+    assert_eq!(sent.status().as_u16(), 200);
+    until_said(&app, &session, "Second done.").await;
+    assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call asked before the policy changed");
+
+    // Revoked: the session's policy is put back as it was (always_ask, the agent's), and it asks.
+    let id = made["id"].as_i64().unwrap().to_string();
+    let (status, _) = app.call("rules/revoke", &[("id", &id)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bash_config(&app, &session).await.unwrap()["permission_policy"]["type"], "always_ask");
+    let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("once more")).send().await.unwrap();
+    assert_eq!(sent.status().as_u16(), 200);
+    let call = waiting_calls(&app, &session, 1).await.remove(0);
+    let events = events(&app, &session).await;
+    let asked = events.iter().find(|e| e["id"] == call.as_str()).unwrap();
+    assert_eq!(asked["input"]["command"], "echo three");
+}

@@ -155,6 +155,7 @@ pub fn PendingCalls(
                     })}
                     <crate::components::clock::LocalTime at=made.expires_at.clone() />
                     ". Switchboard answers matching calls itself; "<a href="/rules">"revoke it on the Rules page"</a>"."
+                    {made.tool_policy_words().map(|words| view! { " " <span data-testid="rule-tool-policy">{words}</span> })}
                 </p>
             }.into_any(),
             Err(error) => view! { <p class="inline-error" role="alert" data-testid="rule-error">{error.to_string()}</p> }.into_any(),
@@ -302,7 +303,7 @@ fn RuleForm(
     } else if takes_pattern {
         "A folder or file: this path and what is under it (no ..)."
     } else {
-        "This tool's calls can only be allowed all together: leave it empty."
+        "This tool's calls can only be allowed all together."
     };
     view! {
         <form class="rule-form" data-testid="rule-form" on:submit=submit>

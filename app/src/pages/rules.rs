@@ -265,7 +265,7 @@ fn RuleRow(rule: Rule, revoke: ServerAction<RevokeRule>, may_revoke: Signal<bool
     view! {
         <tr data-testid="rule-row" data-rule=id.to_string() data-state=if live { "live" } else { "ended" }>
             <td>{format!("#{id}")}</td>
-            <td>{rule.in_words()}</td>
+            <td>{rule.in_words()}{rule.tool_policy_words().map(|words| view! { <br /><small class="muted" data-testid="rule-tool-policy">{words}</small> })}</td>
             <td>{place}</td>
             <td>{rule.created_by.clone()}" · "<LocalTime at=rule.created_at.clone() /></td>
             <td>{match rule.revoked_at.clone() { Some(at) => view! { <LocalTime at /> }.into_any(), None => view! { <LocalTime at=rule.expires_at.clone() /> }.into_any() }}</td>
