@@ -112,7 +112,9 @@ impl Rule {
                 self.tool
             ));
         }
-        self.write_note.as_ref().map(|why| format!("Switchboard answers each call itself; the session's tool policy was not changed: {why}"))
+        self.write_note.as_ref().map(|why| {
+            format!("Switchboard answers each call itself; the session's tool policy was not changed: {why}")
+        })
     }
 
     /// Live at `now` (RFC 3339): not revoked, not expired.
@@ -319,6 +321,8 @@ mod tests {
             revoked_at: None,
             uses: 0,
             live: true,
+            written: false,
+            write_note: None,
         };
         let call = |kind: &str, name: &str, command: &str| json!({ "type": kind, "id": "sevt_1", "name": name, "input": { "command": command } });
         assert!(rule.matches(&call("agent.tool_use", "bash", "npm test")));

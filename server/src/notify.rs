@@ -117,6 +117,14 @@ pub struct Notifier {
     audit: Arc<SqliteAudit>,
 }
 
+/// What the notifier reads besides its own tables.
+pub struct NotifierStores {
+    pub accounts: Arc<SqliteAccounts>,
+    pub decisions: Arc<dyn DecisionStore>,
+    pub policies: Arc<Policies>,
+    pub audit: Arc<SqliteAudit>,
+}
+
 impl Notifier {
     /// Reads (or makes) the link key in `data_dir`; connects to nothing until a message is sent.
     pub fn open(
@@ -124,11 +132,9 @@ impl Notifier {
         public_url: String,
         data_dir: &Path,
         settings: NotifySettings,
-        accounts: Arc<SqliteAccounts>,
-        decisions: Arc<dyn DecisionStore>,
-        policies: Arc<Policies>,
-        audit: Arc<SqliteAudit>,
+        stores: NotifierStores,
     ) -> std::io::Result<Arc<Self>> {
+        let NotifierStores { accounts, decisions, policies, audit } = stores;
         let key = link_key(data_dir)?;
         let mailer = match &settings.smtp_url {
             None => None,
@@ -396,7 +402,11 @@ impl Notifier {
 
     /// Splits `calls` into those told now and those whose agent is in its quiet hours (held
     /// until they end, each an audit entry).
-    async fn hold_quiet(&self, calls: Vec<PendingCall>, policies: &[Policy]) -> (Vec<PendingCall>, Vec<(String, Instant)>) {
+    async fn hold_quiet(
+        &self,
+        calls: Vec<PendingCall>,
+        policies: &[Policy],
+    ) -> (Vec<PendingCall>, Vec<(String, Instant)>) {
         let now = time::OffsetDateTime::now_utc();
         let mut go = Vec::new();
         let mut hold = Vec::new();
@@ -500,7 +510,12 @@ impl Notifier {
     /// One message to each person who chose email, may decide and is in the first group of the
     /// calls' policies, listing their calls; and one to each channel, with every call. Answers
     /// who was emailed of each call.
-    async fn send(&self, calls: &[PendingCall], gone: &[Told], policies: &[Policy]) -> HashMap<String, HashSet<String>> {
+    async fn send(
+        &self,
+        calls: &[PendingCall],
+        gone: &[Told],
+        policies: &[Policy],
+    ) -> HashMap<String, HashSet<String>> {
         let gone_calls: Vec<PendingCall> = gone.iter().map(|t| t.call.clone()).collect();
         match self.channels_with_urls().await {
             Ok(channels) => {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use app::{
-    api::policies::{EVERY_AGENT, Policy, server::PolicySource},
+    api::policies::{EVERY_AGENT, Policy, SentMessage, server::PolicySource},
     error::AppError,
     upstream::client::BoxFuture,
 };
@@ -34,7 +34,8 @@ fn policy_of(row: &sqlx::sqlite::SqliteRow) -> Result<Policy, sqlx::Error> {
     };
     let escalation = json("escalation", row.try_get("escalation")?)?.unwrap_or_default();
     let quiet = json("quiet_hours", row.try_get("quiet_hours")?)?;
-    let decode = |column: &str, e: serde_json::Error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
+    let decode =
+        |column: &str, e: serde_json::Error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
     Ok(Policy {
         agent_id: row.try_get("agent_id")?,
         required_approvals: row.try_get::<i64, _>("required_approvals")? as u8,
@@ -96,8 +97,11 @@ impl Policies {
     }
 
     async fn delete_now(&self, agent_id: &str) -> Result<(), AppError> {
-        let deleted =
-            sqlx::query("DELETE FROM policies WHERE agent_id = ?").bind(agent_id).execute(&self.pool).await.map_err(store_failed)?;
+        let deleted = sqlx::query("DELETE FROM policies WHERE agent_id = ?")
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await
+            .map_err(store_failed)?;
         self.forget();
         if deleted.rows_affected() == 0 {
             return Err(AppError::not_found("There is no such policy; it may have been removed already."));
@@ -143,7 +147,7 @@ impl PolicySource for Policies {
         })
     }
 
-    fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(Option<String>, String, String)>, AppError>> {
+    fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>> {
         Box::pin(async move {
             let rows = sqlx::query("SELECT event_id, username, label FROM sent_messages WHERE session_id = ?")
                 .bind(session_id)
@@ -153,7 +157,11 @@ impl PolicySource for Policies {
             rows.iter()
                 .map(|row| {
                     let event: String = row.try_get(0)?;
-                    Ok((Some(event).filter(|e| !e.is_empty()), row.try_get(1)?, row.try_get(2)?))
+                    Ok(SentMessage {
+                        event_id: Some(event).filter(|e| !e.is_empty()),
+                        username: row.try_get(1)?,
+                        label: row.try_get(2)?,
+                    })
                 })
                 .collect::<Result<_, sqlx::Error>>()
                 .map_err(store_failed)

@@ -168,7 +168,9 @@ impl RuleBook {
             return calls;
         }
         let gated = match self.policies.all().await {
-            Ok(policies) => app::api::policies::policy_for(&policies, agent_id).filter(|p| p.gates_approvals()).cloned(),
+            Ok(policies) => {
+                app::api::policies::policy_for(&policies, agent_id).filter(|p| p.gates_approvals()).cloned()
+            }
             // Unknown: a person decides.
             Err(_) => return calls,
         };
@@ -285,11 +287,19 @@ impl RuleBook {
         let (tool, scope) = rule.check()?;
         let agent = self.agent_of(&rule.session_id).await?;
         let policies = self.policies.all().await?;
-        if let Some(policy) = app::api::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals()) {
-            let asks = if policy.required_approvals > 1 { "two approvers for each call" } else { "that nobody allows a call their own message led to" };
+        if let Some(policy) =
+            app::api::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals())
+        {
+            let asks = if policy.required_approvals > 1 {
+                "two approvers for each call"
+            } else {
+                "that nobody allows a call their own message led to"
+            };
             return Err(AppError::bad_input(
                 "scope",
-                format!("This agent's approval policy asks {asks}; a rule cannot stand in for that. Decide the calls on their cards."),
+                format!(
+                    "This agent's approval policy asks {asks}; a rule cannot stand in for that. Decide the calls on their cards."
+                ),
             ));
         }
         let scope_id = match scope {
@@ -319,9 +329,13 @@ impl RuleBook {
         if scope == app::rules::Scope::Session && rule.pattern.trim().is_empty() {
             // One written rule per tool and session: a second would remember the first's policy
             // as the one to put back.
-            let already = self.live.read().unwrap_or_else(|e| e.into_inner()).iter().find(|r| {
-                r.written && r.scope == scope && r.scope_id == made.scope_id && r.tool == made.tool
-            }).map(|r| r.id);
+            let already = self
+                .live
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|r| r.written && r.scope == scope && r.scope_id == made.scope_id && r.tool == made.tool)
+                .map(|r| r.id);
             let written = match already {
                 Some(id) => Err(Unwritten::Why(format!("rule {id} wrote it already."))),
                 None => self.write_tool_policy(&made.scope_id, &made.tool).await,
@@ -358,12 +372,11 @@ impl RuleBook {
                 "`{tool}` is not a built-in tool, and only those have a policy Switchboard can write."
             )));
         }
-        let session: Value = self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await.map_err(|e| {
-            match &e {
+        let session: Value =
+            self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await.map_err(|e| match &e {
                 app::upstream::client::UpstreamError::Api { status: 404, .. } => Unwritten::Gone,
                 _ => Unwritten::Why(AppError::upstream("Reading the session", e).message),
-            }
-        })?;
+            })?;
         if session["archived_at"].is_string() || session["status"] == "terminated" {
             return Err(Unwritten::Gone);
         }

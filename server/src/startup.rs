@@ -49,7 +49,7 @@ use crate::{
     hub::{Hub, HubConfig},
     inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
     live,
-    notify::{Notifier, Notify},
+    notify::{Notifier, NotifierStores, Notify},
     policies::Policies,
     rules::{RuleBook, Rules},
     settings::{ApiKey, Settings, UpstreamSettings},
@@ -143,10 +143,12 @@ impl Application {
             public_url,
             &settings.data_dir,
             settings.notify.clone(),
-            access.accounts.clone(),
-            store.clone(),
-            policies.clone(),
-            access.audit.clone(),
+            NotifierStores {
+                accounts: access.accounts.clone(),
+                decisions: store.clone(),
+                policies: policies.clone(),
+                audit: access.audit.clone(),
+            },
         )?;
         notifier.clone().run(inbox.clone());
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
@@ -523,13 +525,10 @@ async fn refuse_cross_site_mutations(
         && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site");
     let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
-    let foreign_origin = headers
-        .get(http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| {
-            origin.split_once("://").map(|(_, rest)| rest) != host
-                && public_origin.as_deref() != Some(origin.to_ascii_lowercase().as_str())
-        });
+    let foreign_origin = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
+        origin.split_once("://").map(|(_, rest)| rest) != host
+            && public_origin.as_deref() != Some(origin.to_ascii_lowercase().as_str())
+    });
     if is_mutation && (cross_site || foreign_origin) {
         let error = AppError::new(
             app::error::ErrorKind::BadInput,

@@ -467,7 +467,12 @@ async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
             .post(format!("{}/api/environments/save", proxied.address))
             .header(ORIGIN, origin)
             .header("sec-fetch-site", "same-origin")
-            .form(&[("id", ""), ("form[name]", "behind a proxy"), ("form[kind]", "cloud"), ("form[networking]", "limited")])
+            .form(&[
+                ("id", ""),
+                ("form[name]", "behind a proxy"),
+                ("form[kind]", "cloud"),
+                ("form[networking]", "limited"),
+            ])
             .send()
             .await
             .unwrap();

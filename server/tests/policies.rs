@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use support::{TestApp, asking_session, spawn_app};
 
 async fn decide_as(app: &TestApp, client: &reqwest::Client, session: &str, call: &str, allow: bool) -> (u16, Value) {
-    let body = json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": allow, "deny_message": null }] });
+    let body =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": allow, "deny_message": null }] });
     let response = client.post(format!("{}/api/sessions/decide", app.address)).json(&body).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
@@ -89,7 +90,8 @@ async fn two_approvers_send_allow_once_and_nobody_allows_a_call_their_own_messag
     let response = ann.post(format!("{}/api/policies/save", app.address)).form(&every).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 403);
     let (status, refused) =
-        save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "2"), ("form[first]", "nobody")]).await;
+        save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "2"), ("form[first]", "nobody")])
+            .await;
     assert_eq!((status, refused["field"].as_str()), (400, Some("first")), "{refused}");
     let (status, policy) = save_policy(&app, &every).await;
     assert_eq!(status, 200, "{policy}");
@@ -147,7 +149,7 @@ async fn two_approvers_send_allow_once_and_nobody_allows_a_call_their_own_messag
     let admins = decided.iter().find(|e| e["who"] == "admin").expect("the refused self-approval");
     assert_eq!(admins["detail"]["policy"]["refused_self_approval"], call.as_str(), "{admins}");
     assert!(admins["error"].as_str().unwrap_or_default().contains("You sent the message"), "{admins}");
-    let anns = decided.iter().filter(|e| e["who"] == "ann").last().expect("ann's first approval");
+    let anns = decided.iter().rfind(|e| e["who"] == "ann").expect("ann's first approval");
     assert_eq!(anns["detail"]["policy"]["waiting_for_approvals"][0]["approvals"], 1, "{anns}");
     let saved = audit(&app, "policies/save").await;
     let outcomes: Vec<(&str, u64)> =
@@ -281,7 +283,8 @@ async fn a_whole_tool_rule_is_written_into_the_sessions_tool_policy_and_taken_ba
 
     // The next turn's call is not asked at all: the rule answers nothing more.
     let steer = |text: &str| json!({ "session_id": session, "text": text, "file_ids": [], "interrupt": false });
-    let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("again")).send().await.unwrap();
+    let sent =
+        app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("again")).send().await.unwrap();
     assert_eq!(sent.status().as_u16(), 200);
     until_said(&app, &session, "Second done.").await;
     assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call asked before the policy changed");
@@ -291,7 +294,8 @@ async fn a_whole_tool_rule_is_written_into_the_sessions_tool_policy_and_taken_ba
     let (status, _) = app.call("rules/revoke", &[("id", &id)]).await;
     assert_eq!(status, 200);
     assert_eq!(bash_config(&app, &session).await.unwrap()["permission_policy"]["type"], "always_ask");
-    let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("once more")).send().await.unwrap();
+    let sent =
+        app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("once more")).send().await.unwrap();
     assert_eq!(sent.status().as_u16(), 200);
     let call = waiting_calls(&app, &session, 1).await.remove(0);
     let events = events(&app, &session).await;

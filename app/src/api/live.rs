@@ -537,8 +537,12 @@ mod server {
             go.push((decision, event));
         }
         if !waiting.is_empty() {
-            note["waiting_for_approvals"] =
-                json!(waiting.iter().map(|w| json!({ "event_id": w.event_id, "approvals": w.approved_by.len() })).collect::<Vec<_>>());
+            note["waiting_for_approvals"] = json!(
+                waiting
+                    .iter()
+                    .map(|w| json!({ "event_id": w.event_id, "approvals": w.approved_by.len() }))
+                    .collect::<Vec<_>>()
+            );
         }
         Ok((go, waiting, Some(note)))
     }

@@ -109,7 +109,11 @@ impl Policy {
             words.push("Whoever sent the message that led to a call may not allow it.".to_owned());
         }
         for (i, step) in self.escalation.iter().enumerate() {
-            let who = if step.people.is_empty() { "every approver who chose email".to_owned() } else { step.people.join(", ") };
+            let who = if step.people.is_empty() {
+                "every approver who chose email".to_owned()
+            } else {
+                step.people.join(", ")
+            };
             words.push(if i == 0 {
                 format!("Told first: {who}.")
             } else {
@@ -240,7 +244,10 @@ impl PolicyForm {
                     ));
                 };
                 if start == end {
-                    return Err(AppError::bad_input("quiet_end", "Quiet hours must end at another time than they start."));
+                    return Err(AppError::bad_input(
+                        "quiet_end",
+                        "Quiet hours must end at another time than they start.",
+                    ));
                 }
                 if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
                     return Err(AppError::bad_input("utc_offset_minutes", "Choose the time zone the hours are in."));
@@ -258,6 +265,15 @@ impl PolicyForm {
             updated_at: String::new(),
         })
     }
+}
+
+/// A `user.message` a person sent through Switchboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    /// Its event id; `None` for a session's initial message (its first).
+    pub event_id: Option<String>,
+    pub username: String,
+    pub label: String,
 }
 
 /// Who sent the message that led to a call.
@@ -401,7 +417,7 @@ pub mod server {
 
     use serde_json::Value;
 
-    use super::{Policy, Sender};
+    use super::{Policy, Sender, SentMessage};
     use crate::{error::AppError, upstream::client::BoxFuture};
 
     /// The server's policies and the records they are applied with.
@@ -420,9 +436,8 @@ pub mod server {
             username: String,
             label: String,
         ) -> BoxFuture<'_, Result<(), AppError>>;
-        /// What [`PolicySource::sent`] recorded for the session: (event id or `None`, username,
-        /// label).
-        fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(Option<String>, String, String)>, AppError>>;
+        /// What [`PolicySource::sent`] recorded for the session.
+        fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>>;
         /// Records `username`'s approval of a call (once per person) and answers every approval it
         /// has, as labels in order.
         fn approve(
@@ -499,20 +514,20 @@ pub mod server {
     }
 
     /// For each call among `events` (id and type, in order), who sent the message before it.
-    pub fn lead(events: &[(String, String)], sent: &[(Option<String>, String, String)]) -> Vec<(String, Sender)> {
+    pub fn lead(events: &[(String, String)], sent: &[SentMessage]) -> Vec<(String, Sender)> {
         let mut out = Vec::new();
         let mut messages = 0;
         let mut last: Option<Sender> = None;
         for (id, kind) in events {
             if kind == protocol::events::types::USER_MESSAGE {
                 messages += 1;
-                let person = sent.iter().find(|(event, ..)| match event {
+                let person = sent.iter().find(|m| match &m.event_id {
                     Some(event) => event == id,
                     // The initial message is the session's first.
                     None => messages == 1,
                 });
                 last = Some(match person {
-                    Some((_, username, label)) => Sender::Person { username: username.clone(), label: label.clone() },
+                    Some(m) => Sender::Person { username: m.username.clone(), label: m.label.clone() },
                     None => Sender::Outside,
                 });
             } else {
@@ -601,12 +616,21 @@ mod tests {
             e("m3", "user.message"),
             e("c3", "agent.mcp_tool_use"),
         ];
-        let sent = [(None, "ann".to_owned(), "Ann".to_owned()), (Some("m3".to_owned()), "bob".to_owned(), "Bob".to_owned())];
+        let message = |event: Option<&str>, username: &str, label: &str| SentMessage {
+            event_id: event.map(str::to_owned),
+            username: username.into(),
+            label: label.into(),
+        };
+        let sent = [message(None, "ann", "Ann"), message(Some("m3"), "bob", "Bob")];
         let led = server::lead(&events, &sent);
         let person = |u: &str, l: &str| Sender::Person { username: u.into(), label: l.into() };
         assert_eq!(
             led,
-            vec![("c1".into(), person("ann", "Ann")), ("c2".into(), Sender::Outside), ("c3".into(), person("bob", "Bob"))]
+            vec![
+                ("c1".into(), person("ann", "Ann")),
+                ("c2".into(), Sender::Outside),
+                ("c3".into(), person("bob", "Bob"))
+            ]
         );
     }
 
