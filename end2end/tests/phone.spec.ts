@@ -1,5 +1,5 @@
 import { expect, type Locator, type Page, test } from '@playwright/test';
-import { collectErrors, sessionThatAsks, waitForHydration } from './support';
+import { collectErrors, sessionThatAsks, unique, waitForHydration } from './support';
 
 // An approver on a phone (390×844, touch): the session page and the Inbox fit the screen, the
 // navigation is one bar, what is tapped is at least 44 px tall, the waiting call is above the fold,
@@ -86,6 +86,14 @@ test('an approver on a phone sees the waiting calls first and allows three with 
 });
 
 test('on a phone the wide lists scroll inside their panel, not the page', async ({ page }) => {
+  // A long name in a picker (the Rules page's policy form lists every agent) once pushed the page
+  // sideways.
+  const definition = JSON.stringify({
+    name: unique('An agent whose name is much wider than a phone screen'),
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ text: 'Hello.' }]] }),
+  });
+  expect((await page.request.post('/api/agents/create', { form: { definition } })).ok()).toBeTruthy();
   for (const path of ['/', '/agents', '/sessions', '/environments', '/rules', '/audit', '/settings']) {
     await page.goto(path);
     await waitForHydration(page);

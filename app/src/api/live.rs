@@ -396,10 +396,6 @@ mod server {
     };
 
     pub fn store() -> Result<DecisionsHandle, AppError> {
-        store_of_decisions()
-    }
-
-    fn store_of_decisions() -> Result<DecisionsHandle, AppError> {
         use_context::<DecisionsHandle>()
             .ok_or_else(|| AppError::internal("The server did not provide its decision store."))
     }
@@ -484,8 +480,8 @@ mod server {
         if !decisions.iter().any(|(d, _)| d.result == Outcome::Allow) {
             return Ok((decisions, Vec::new(), None));
         }
-        let store = policies::policies()?;
-        let Some(policy) = policies::session_policy(&store, session_id).await? else {
+        let policy_store = policies::policies()?;
+        let Some(policy) = policies::session_policy(&policy_store, session_id).await? else {
             return Ok((decisions, Vec::new(), None));
         };
         let me = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
@@ -495,7 +491,7 @@ mod server {
             "no_self_approval": policy.no_self_approval,
         });
         if policy.no_self_approval {
-            let led = policies::senders(&store, session_id).await?;
+            let led = policies::senders(&policy_store, session_id).await?;
             let own = decisions.iter().filter(|(d, _)| d.result == Outcome::Allow).find(|(d, _)| {
                 led.iter().any(|(call, sender)| {
                     call == &d.event_id && matches!(sender, Sender::Person { username, .. } if *username == me.username)
@@ -514,13 +510,13 @@ mod server {
             }
         }
         // A call decided already goes on, to be answered with who decided it.
-        let decided = store_of_decisions()?.0.recorded(session_id).await.map_err(store_failed)?;
+        let decided = store()?.0.recorded(session_id).await.map_err(store_failed)?;
         let mut go = Vec::new();
         let mut waiting = Vec::new();
         for (mut decision, event) in decisions {
             let open = !decided.iter().any(|d| d.event_id == decision.event_id);
             if open && decision.result == Outcome::Allow && policy.required_approvals > 1 {
-                let by = store
+                let by = policy_store
                     .0
                     .approve(session_id.to_owned(), decision.event_id.clone(), me.username.clone(), me.label())
                     .await?;
