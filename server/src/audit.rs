@@ -77,6 +77,19 @@ impl NewEntry {
             error: error.map(str::to_owned),
         }
     }
+
+    /// An entry of an approval policy's own doing on one call (no person acted): holding a
+    /// rule back, escalating, holding a message in quiet hours.
+    pub fn of_policy(action: &str, session_id: &str, event_id: &str, detail: Value) -> Self {
+        Self {
+            actor: Actor { roles: "policy".to_owned(), ..Actor::default() },
+            action: action.to_owned(),
+            targets: vec![session_id.to_owned(), event_id.to_owned()],
+            detail: Some(detail),
+            status: 200,
+            error: None,
+        }
+    }
 }
 
 pub struct SqliteAudit {

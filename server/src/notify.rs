@@ -41,7 +41,7 @@ use tokio::time::Instant;
 
 use crate::{
     accounts::SqliteAccounts,
-    audit::{Actor, NewEntry, SqliteAudit},
+    audit::{NewEntry, SqliteAudit},
     inbox::Inbox,
     policies::Policies,
     settings::NotifySettings,
@@ -495,16 +495,7 @@ impl Notifier {
 
     /// An audit entry of a policy's own doing (no person acted).
     async fn audit_policy(&self, action: &str, call: &PendingCall, detail: serde_json::Value) {
-        self.audit
-            .append(NewEntry {
-                actor: Actor { roles: "policy".to_owned(), ..Actor::default() },
-                action: action.to_owned(),
-                targets: vec![call.session_id.clone(), call.event_id().to_owned()],
-                detail: Some(detail),
-                status: 200,
-                error: None,
-            })
-            .await;
+        self.audit.append(NewEntry::of_policy(action, &call.session_id, call.event_id(), detail)).await;
     }
 
     /// One message to each person who chose email, may decide and is in the first group of the

@@ -21,6 +21,11 @@ use sqlx::{Row, SqlitePool};
 
 use crate::audit::{Actor, NewEntry, SqliteAudit};
 
+/// A session's agent's id.
+fn agent_id(session: &Value) -> Option<String> {
+    session.pointer("/agent/id").and_then(Value::as_str).map(str::to_owned)
+}
+
 /// Why a rule's tool policy was not written into (or put back on) a session.
 enum Unwritten {
     /// The session is deleted, archived or terminated.
@@ -196,22 +201,14 @@ impl RuleBook {
         if !self.held.lock().unwrap_or_else(|e| e.into_inner()).insert((rule.id, event_id.clone())) {
             return;
         }
-        self.audit
-            .append(NewEntry {
-                actor: Actor { roles: "policy".to_owned(), ..Actor::default() },
-                action: "policies/held_rule".to_owned(),
-                targets: vec![session_id.to_owned(), event_id],
-                detail: Some(json!({
-                    "rule": rule.id,
-                    "rule_by": rule.created_by,
-                    "policy": policy.agent_id,
-                    "required_approvals": policy.required_approvals,
-                    "no_self_approval": policy.no_self_approval,
-                })),
-                status: 200,
-                error: None,
-            })
-            .await;
+        let detail = json!({
+            "rule": rule.id,
+            "rule_by": rule.created_by,
+            "policy": policy.agent_id,
+            "required_approvals": policy.required_approvals,
+            "no_self_approval": policy.no_self_approval,
+        });
+        self.audit.append(NewEntry::of_policy("policies/held_rule", session_id, &event_id, detail)).await;
     }
 
     /// Sends `rule`'s allow for `call`: recorded first (so that a person and the rule cannot
@@ -275,17 +272,24 @@ impl RuleBook {
 
     /// The id of `session_id`'s agent, as the API has the session (one request).
     async fn agent_of(&self, session_id: &str) -> Result<Option<String>, AppError> {
-        let session: Value = self
-            .upstream
-            .get(&format!("/v1/sessions/{session_id}"), Vec::new())
-            .await
-            .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
-        Ok(session.pointer("/agent/id").and_then(Value::as_str).map(str::to_owned))
+        let session =
+            self.read_session(session_id).await.map_err(|e| AppError::upstream("Reading the session's agent", e))?;
+        Ok(agent_id(&session))
+    }
+
+    /// The session as the API has it (one request).
+    async fn read_session(&self, session_id: &str) -> Result<Value, app::upstream::client::UpstreamError> {
+        self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await
     }
 
     async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
         let (tool, scope) = rule.check()?;
-        let agent = self.agent_of(&rule.session_id).await?;
+        // Read once: for its agent, and for its tools when the rule is written into them.
+        let session = self
+            .read_session(&rule.session_id)
+            .await
+            .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
+        let agent = agent_id(&session);
         let policies = self.policies.all().await?;
         if let Some(policy) =
             app::api::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals())
@@ -338,7 +342,7 @@ impl RuleBook {
                 .map(|r| r.id);
             let written = match already {
                 Some(id) => Err(Unwritten::Why(format!("rule {id} wrote it already."))),
-                None => self.write_tool_policy(&made.scope_id, &made.tool).await,
+                None => self.write_tool_policy(&made.scope_id, session, &made.tool).await,
             };
             let (previous, note) = match written {
                 Ok(previous) => (Some(previous.to_string()), None),
@@ -358,12 +362,13 @@ impl RuleBook {
         Ok(made)
     }
 
-    /// The session's built-in toolset, with `edit` applied to the entry of `tool` in its
-    /// `configs` (`None`: no entry), sent as the session's update. Answers the entry as it was,
-    /// or why nothing was written, in words.
+    /// `session`'s built-in toolset, with `edit` applied to the entry of `tool` in its `configs`
+    /// (`None`: no entry), sent as the session's update. Answers the entry as it was, or why
+    /// nothing was written, in words.
     async fn edit_tool_config(
         &self,
         session_id: &str,
+        session: Value,
         tool: &str,
         edit: impl FnOnce(&mut Option<Value>),
     ) -> Result<Value, Unwritten> {
@@ -372,11 +377,6 @@ impl RuleBook {
                 "`{tool}` is not a built-in tool, and only those have a policy Switchboard can write."
             )));
         }
-        let session: Value =
-            self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await.map_err(|e| match &e {
-                app::upstream::client::UpstreamError::Api { status: 404, .. } => Unwritten::Gone,
-                _ => Unwritten::Why(AppError::upstream("Reading the session", e).message),
-            })?;
         if session["archived_at"].is_string() || session["status"] == "terminated" {
             return Err(Unwritten::Gone);
         }
@@ -402,8 +402,8 @@ impl RuleBook {
     }
 
     /// Writes `always_allow` for `tool` into the session's own tool policy.
-    async fn write_tool_policy(&self, session_id: &str, tool: &str) -> Result<Value, Unwritten> {
-        self.edit_tool_config(session_id, tool, |entry| {
+    async fn write_tool_policy(&self, session_id: &str, session: Value, tool: &str) -> Result<Value, Unwritten> {
+        self.edit_tool_config(session_id, session, tool, |entry| {
             let mut new = entry.take().unwrap_or_else(|| json!({ "name": tool }));
             new["permission_policy"] = json!({ "type": "always_allow" });
             *entry = Some(new);
@@ -415,11 +415,16 @@ impl RuleBook {
     /// session that is gone needs nothing. False when it must be tried again (the session runs,
     /// or the API did not answer).
     async fn restore_tool_policy(&self, rule: &Rule, previous: Value) -> bool {
-        let put_back = self
-            .edit_tool_config(&rule.scope_id, &rule.tool, |entry| {
-                *entry = (!previous.is_null()).then(|| previous.clone());
-            })
-            .await;
+        let put_back = match self.read_session(&rule.scope_id).await {
+            Ok(session) => {
+                self.edit_tool_config(&rule.scope_id, session, &rule.tool, |entry| {
+                    *entry = (!previous.is_null()).then(|| previous.clone());
+                })
+                .await
+            }
+            Err(app::upstream::client::UpstreamError::Api { status: 404, .. }) => Err(Unwritten::Gone),
+            Err(e) => Err(Unwritten::Why(AppError::upstream("Reading the session", e).message)),
+        };
         let gone = match &put_back {
             Ok(_) | Err(Unwritten::Gone) => true,
             Err(Unwritten::Why(why)) => {

@@ -7,7 +7,7 @@ mod support;
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, TestApp, asking_session, browser, spawn_app};
+use support::{ADMIN_PASSWORD, TestApp, asking_session, audit_entries_at_least, browser, spawn_app};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -368,24 +368,6 @@ async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
     assert_eq!(kept.lock().await.len(), 3, "nothing more, and nothing to the removed channel");
 }
 
-/// Audit entries of `action`, newest first, with their detail parsed.
-async fn audited(app: &TestApp, action: &str) -> Vec<Value> {
-    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
-    assert_eq!(status, 200, "{log}");
-    log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            if let Some(detail) = e["detail"].as_str().filter(|d| !d.is_empty()) {
-                e["detail"] = serde_json::from_str(detail).unwrap();
-            }
-            e
-        })
-        .collect()
-}
-
 /// A policy's escalation tells its first group with the batch and the next group once the call
 /// has waited; quiet hours hold the message. Both are audit entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,7 +401,7 @@ async fn escalation_tells_the_next_group_after_the_wait_and_quiet_hours_hold_the
     let text = both[1].text();
     assert!(text.contains("Nobody has decided this call in 2 seconds") && text.contains("echo escalate"), "{text}");
     assert_eq!(both[1].links().len(), 1, "bob's own link: {text}");
-    let escalated = audited(&app, "policies/escalated").await;
+    let escalated = audit_entries_at_least(&app, "policies/escalated", 1).await;
     assert_eq!(escalated.len(), 1, "{escalated:?}");
     assert_eq!(escalated[0]["detail"]["told"], json!(["bob"]));
     assert!(escalated[0]["targets"].as_str().unwrap().contains(&session), "{escalated:?}");
@@ -441,14 +423,7 @@ async fn escalation_tells_the_next_group_after_the_wait_and_quiet_hours_hold_the
     assert_eq!(status, 200, "{saved}");
     let turns = json!([[{ "tool": "bash", "input": { "command": "echo hush" } }, { "text": "Done." }]]);
     let quiet_session = asking_session(&app, "quiet test", turns).await;
-    let mut held = Vec::new();
-    for _ in 0..100 {
-        held = audited(&app, "policies/quiet_hours").await;
-        if !held.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let held = audit_entries_at_least(&app, "policies/quiet_hours", 1).await;
     assert_eq!(held.len(), 1, "{held:?}");
     assert!(held[0]["targets"].as_str().unwrap().contains(&quiet_session));
     assert_eq!(held[0]["detail"]["quiet_hours"], format!("{start} to {end} (UTC+00:00)"));

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{TestApp, asking_session, spawn_app};
+use support::{TestApp, asking_session, audit_entries, audit_entries_at_least, spawn_app};
 
 async fn decide_as(app: &TestApp, client: &reqwest::Client, session: &str, call: &str, allow: bool) -> (u16, Value) {
     let body =
@@ -57,24 +57,6 @@ async fn until_said(app: &TestApp, session: &str, text: &str) -> Vec<Value> {
 
 async fn save_policy(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     app.call("policies/save", form).await
-}
-
-/// Audit entries of `action`, newest first, with their detail parsed.
-async fn audit(app: &TestApp, action: &str) -> Vec<Value> {
-    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
-    assert_eq!(status, 200, "{log}");
-    log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            if let Some(detail) = e["detail"].as_str().filter(|d| !d.is_empty()) {
-                e["detail"] = serde_json::from_str(detail).unwrap();
-            }
-            e
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,13 +127,13 @@ async fn two_approvers_send_allow_once_and_nobody_allows_a_call_their_own_messag
     assert_eq!(confirmations[0]["result"], "allow");
 
     // Each step is an audit entry: the refusal with its reason, the approval that waited.
-    let decided = audit(&app, "sessions/decide").await;
+    let decided = audit_entries(&app, "sessions/decide").await;
     let admins = decided.iter().find(|e| e["who"] == "admin").expect("the refused self-approval");
     assert_eq!(admins["detail"]["policy"]["refused_self_approval"], call.as_str(), "{admins}");
     assert!(admins["error"].as_str().unwrap_or_default().contains("You sent the message"), "{admins}");
     let anns = decided.iter().rfind(|e| e["who"] == "ann").expect("ann's first approval");
     assert_eq!(anns["detail"]["policy"]["waiting_for_approvals"][0]["approvals"], 1, "{anns}");
-    let saved = audit(&app, "policies/save").await;
+    let saved = audit_entries(&app, "policies/save").await;
     let outcomes: Vec<(&str, u64)> =
         saved.iter().map(|e| (e["who"].as_str().unwrap(), e["status"].as_u64().unwrap())).collect();
     assert_eq!(outcomes, [("admin", 200), ("admin", 400), ("ann", 403)], "newest first: {saved:?}");
@@ -196,18 +178,6 @@ async fn under_two_approvers_one_denial_is_final_and_an_agents_own_policy_replac
     assert_eq!(listed[0]["agent_id"], "*");
 }
 
-/// The audit entries of `action`, once there are `n`.
-async fn audited(app: &TestApp, action: &str, n: usize) -> Vec<Value> {
-    for _ in 0..300 {
-        let entries = audit(app, action).await;
-        if entries.len() >= n {
-            return entries;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("never {n} {action} entries");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_holds_back_a_rule_made_before_it_and_refuses_new_ones() {
     let app = spawn_app(&[]).await;
@@ -237,14 +207,14 @@ async fn a_policy_holds_back_a_rule_made_before_it_and_refuses_new_ones() {
     let steer = json!({ "session_id": session, "text": "again", "file_ids": [], "interrupt": false });
     let response = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let held = audited(&app, "policies/held_rule", 1).await;
+    let held = audit_entries_at_least(&app, "policies/held_rule", 1).await;
     assert_eq!(held[0]["detail"]["rule"], made["id"], "{held:?}");
     let call = waiting_calls(&app, &session, 1).await.remove(0);
     assert!(held[0]["targets"].as_str().unwrap().contains(&call));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(waiting_calls(&app, &session, 1).await, [call], "the rule did not answer it");
-    assert_eq!(audit(&app, "policies/held_rule").await.len(), 1, "audited once, not on every read");
-    assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call before the policy");
+    assert_eq!(audit_entries(&app, "policies/held_rule").await.len(), 1, "audited once, not on every read");
+    assert_eq!(audit_entries(&app, "rules/allowed").await.len(), 1, "only the call before the policy");
 }
 
 /// The bash entry of the built-in toolset's `configs` in the newest `session.updated` event.
@@ -287,7 +257,7 @@ async fn a_whole_tool_rule_is_written_into_the_sessions_tool_policy_and_taken_ba
         app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer("again")).send().await.unwrap();
     assert_eq!(sent.status().as_u16(), 200);
     until_said(&app, &session, "Second done.").await;
-    assert_eq!(audit(&app, "rules/allowed").await.len(), 1, "only the call asked before the policy changed");
+    assert_eq!(audit_entries(&app, "rules/allowed").await.len(), 1, "only the call asked before the policy changed");
 
     // Revoked: the session's policy is put back as it was (always_ask, the agent's), and it asks.
     let id = made["id"].as_i64().unwrap().to_string();

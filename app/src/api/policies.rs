@@ -382,6 +382,19 @@ pub async fn delete_policy(agent_id: String) -> Result<(), AppError> {
     Ok(())
 }
 
+#[cfg(feature = "ssr")]
+/// The entry of `event_id` among `calls`, added when it has none yet.
+fn call_entry(calls: &mut Vec<CallApprovals>, event_id: String) -> &mut CallApprovals {
+    let at = match calls.iter().position(|c| c.event_id == event_id) {
+        Some(at) => at,
+        None => {
+            calls.push(CallApprovals { event_id, approved_by: Vec::new(), sender: None });
+            calls.len() - 1
+        }
+    };
+    &mut calls[at]
+}
+
 /// The approvals a session's waiting calls have and need, for their cards.
 #[access(Viewer)]
 #[server(endpoint = "sessions/approvals", input = GetUrl, output = JsonResponse)]
@@ -395,18 +408,10 @@ pub async fn session_approvals(session_id: String) -> Result<ApprovalState, AppE
     let senders = if policy.no_self_approval { Some(server::senders(&store, &session_id).await?) } else { None };
     let mut calls: Vec<CallApprovals> = Vec::new();
     for (event_id, label) in approvals {
-        match calls.iter_mut().find(|c| c.event_id == event_id) {
-            Some(call) => call.approved_by.push(label),
-            None => calls.push(CallApprovals { event_id, approved_by: vec![label], sender: None }),
-        }
+        call_entry(&mut calls, event_id).approved_by.push(label);
     }
-    if let Some(senders) = senders {
-        for (event_id, sender) in senders {
-            match calls.iter_mut().find(|c| c.event_id == event_id) {
-                Some(call) => call.sender = Some(sender),
-                None => calls.push(CallApprovals { event_id, approved_by: Vec::new(), sender: Some(sender) }),
-            }
-        }
+    for (event_id, sender) in senders.unwrap_or_default() {
+        call_entry(&mut calls, event_id).sender = Some(sender);
     }
     Ok(ApprovalState { policy: Some(policy), calls })
 }

@@ -233,3 +233,33 @@ pub async fn asking_session(app: &TestApp, name: &str, turns: Value) -> String {
     assert_eq!(status, 200, "{session}");
     session["row"]["id"].as_str().unwrap().to_owned()
 }
+
+/// The audit entries of `action`, newest first, with their detail parsed from its JSON text.
+pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<Value> {
+    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
+    assert_eq!(status, 200, "{log}");
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(detail) = e["detail"].as_str().filter(|d| !d.is_empty()) {
+                e["detail"] = serde_json::from_str(detail).unwrap();
+            }
+            e
+        })
+        .collect()
+}
+
+/// [`audit_entries`], once there are at least `n` (for entries written in the background).
+pub async fn audit_entries_at_least(app: &TestApp, action: &str, n: usize) -> Vec<Value> {
+    for _ in 0..300 {
+        let entries = audit_entries(app, action).await;
+        if entries.len() >= n {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("never {n} {action} entries");
+}
