@@ -569,6 +569,20 @@ impl Model {
         self.by_id.get(id).map(|&i| &self.items[i])
     }
 
+    /// The index of the row that shows event `id`: its own, or, for a result folded into its
+    /// call's row (a request's end into its start's), the call's.
+    pub fn row_of(&self, id: &str) -> Option<usize> {
+        let &index = self.by_id.get(id)?;
+        let item = &self.items[index];
+        if !item.folded {
+            return Some(index);
+        }
+        ["tool_use_id", "mcp_tool_use_id", "custom_tool_use_id", "model_request_start_id"]
+            .into_iter()
+            .find_map(|key| item.event.get(key).and_then(Value::as_str))
+            .and_then(|call| self.by_id.get(call).copied())
+    }
+
     /// The calls the session waits on whose events are known, oldest first.
     pub fn pending(&self) -> Vec<&Item> {
         self.waiting_on.iter().filter_map(|id| self.item(id)).collect()
@@ -716,6 +730,10 @@ mod tests {
         assert_eq!((m.totals.input, m.totals.output, m.totals.requests), (10, 5, 1));
         let hidden = HashSet::from([Category::Tools]);
         assert_eq!(m.visible(&hidden).len(), 2);
+        // A link to a folded event opens its call's row.
+        let row = |id: &str| m.row_of(id).map(|i| m.items[i].id.as_str());
+        assert_eq!((row("e2"), row("e4"), row("e3"), row("e5")), (Some("e2"), Some("e2"), Some("e1"), Some("e5")));
+        assert_eq!(row("sevt_unknown"), None);
     }
 
     #[test]

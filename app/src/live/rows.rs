@@ -57,15 +57,37 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     let at = item.event.get("processed_at").and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
     let class =
         format!("row kind-{}{}", item.kind.replace('.', "-"), if item.group.is_some() { " grouped" } else { "" });
+    // A link to this event (the session's own timeline only: a thread's events are read from
+    // the thread's stream, which the session's page does not open at an event).
+    let link = (live.thread_id.with_value(Option::is_none) && !item.id.is_empty())
+        .then(|| format!("/sessions/{}?event={}", live.session_id.get_value(), item.id));
+    let copied = RwSignal::new(false);
+    let copy_link = link.clone().map(|link| {
+        view! {
+            <button type="button" class="link" data-testid="copy-event-link"
+                title="Copy a link that opens the session at this event"
+                on:click=move |_| {
+                    crate::components::copy_link(&link);
+                    copied.set(true);
+                }>{move || if copied.get() { "Link copied" } else { "Copy link" }}</button>
+        }
+    });
     view! {
-        <div class=class data-seq=seq data-kind=item.kind.clone() data-id=item.id.clone() role="listitem">
+        <div class=class class:focused=move || live.focused.get() == Some(seq) data-seq=seq data-kind=item.kind.clone()
+            data-id=item.id.clone() role="listitem" aria-current=move || (live.focused.get() == Some(seq)).then_some("true")>
             <div class="meta">
                 <code class="event-type">{item.kind.clone()}</code>
-                {offset.map(|o| view! { <span class="pill" title=at.clone()>{o}</span> })}
+                {offset.map(|o| match link.clone() {
+                    Some(href) => view! { <a class="pill" href=href title=format!("{at}: open the session at this event")>{o}</a> }.into_any(),
+                    None => view! { <span class="pill" title=at.clone()>{o}</span> }.into_any(),
+                })}
                 {took.map(|d| view! { <span class="pill" title="duration">{d}</span> })}
                 {rule}
+                <span class="row-actions">
+                {copy_link}
                 <button type="button" class="link raw-toggle" aria-expanded=move || raw_open.get().to_string()
                     on:click=move |_| toggle("raw", raw_open)>{move || if raw_open.get() { "hide JSON" } else { "JSON" }}</button>
+                </span>
             </div>
             {body}
             <Show when=move || raw_open.get()><pre class="json">{json.clone()}</pre></Show>

@@ -25,6 +25,8 @@ pub(super) struct Live {
     /// Calls a rule allowed (the call's event id → "rule 3 of April (april)"), from the
     /// decisions Switchboard recorded: read again as answers arrive.
     pub by_rule: RwSignal<HashMap<String, String>>,
+    /// The row a link (`?event=`) opened the timeline at, by sequence number: highlighted.
+    pub focused: RwSignal<Option<u64>>,
 }
 
 impl Live {
@@ -39,6 +41,7 @@ impl Live {
             expanded: StoredValue::new(HashSet::new()),
             remeasure: RwSignal::new(0),
             by_rule: RwSignal::new(HashMap::new()),
+            focused: RwSignal::new(None),
         };
         #[cfg(feature = "hydrate")]
         {

@@ -19,9 +19,19 @@ use crate::api::live::Steer;
 const OVERSCAN_PX: f64 = 600.0;
 /// How close to the bottom counts as "at the bottom" for following.
 const FOLLOW_SLACK_PX: f64 = 48.0;
+/// How much of the rows above a linked event's row stays in view.
+const PIN_MARGIN_PX: f64 = 48.0;
+/// How long the history must have stopped arriving before a linked event is said to be missing.
+#[cfg(feature = "hydrate")]
+const NOT_FOUND_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// `focus`: the event a link names (`?event=`): the timeline opens at its row, highlighted, as
+/// soon as the history reaches it.
 #[component]
-pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
+pub fn LiveSession(
+    #[prop(into)] session_id: String,
+    #[prop(into, default = Signal::stored(None))] focus: Signal<Option<String>>,
+) -> impl IntoView {
     let live = Live::open(session_id, None);
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
@@ -50,7 +60,7 @@ pub fn LiveSession(#[prop(into)] session_id: String) -> impl IntoView {
             <Lanes live cursor />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
-            <Timeline live hidden cursor />
+            <Timeline live hidden cursor focus />
             <Show when=move || may_steer.get()>
                 <Composer live />
                 <DefineOutcome live />
@@ -189,7 +199,7 @@ pub(super) fn ThreadTimeline(
     view! {
         <section class="thread-view" data-testid="thread-view" aria-label=format!("{name}'s thread")>
             <h4>{format!("{name}'s thread")}</h4>
-            <Timeline live hidden cursor />
+            <Timeline live hidden cursor focus=Signal::stored(None) />
         </section>
     }
 }
@@ -214,9 +224,15 @@ fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
 /// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand
 /// for the others (measured heights where known, estimates elsewhere). It follows the live end
 /// until the person scrolls up, and offers a way back. A moment chosen on the lanes' minimap
-/// (`cursor`) scrolls it to the first event at or after that moment.
+/// (`cursor`) scrolls it to the first event at or after that moment; a link to an event (`focus`)
+/// scrolls it to that event's row and highlights it, once the event has arrived.
 #[component]
-fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Option<f64>>) -> impl IntoView {
+fn Timeline(
+    live: Live,
+    hidden: RwSignal<HashSet<Category>>,
+    cursor: RwSignal<Option<f64>>,
+    focus: Signal<Option<String>>,
+) -> impl IntoView {
     let following = RwSignal::new(true);
     let scroll_top = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(600.0f64);
@@ -269,6 +285,30 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
             el.set_scroll_top(el.scroll_height());
         }
     };
+    // A link's event (`focus`): looked for in each batch of frames until it arrives (a long
+    // history takes a moment to reach it). Found, its row is pinned near the top of the viewport
+    // while the rows around it are measured, until the person scrolls.
+    let wanted = StoredValue::new(None::<String>);
+    let pinned = StoredValue::new(false);
+    let note = RwSignal::new(None::<(&'static str, String)>);
+    let row_top = move |seq: u64| {
+        let rows = rows.read_untracked();
+        live.model.with_value(|m| {
+            heights.with_value(|h| {
+                let at = rows.iter().position(|&i| m.items[i].seq == seq)?;
+                Some(rows[..at].iter().map(|&i| height_of(m, h, i)).sum::<f64>())
+            })
+        })
+    };
+    let keep_pinned = move || {
+        let (true, Some(seq)) = (pinned.get_value(), live.focused.get_untracked()) else { return };
+        if let (Some(y), Some(el)) = (row_top(seq), scroller.get_untracked()) {
+            let y = (y - PIN_MARGIN_PX).max(0.0).round() as i32;
+            if (el.scroll_top() - y).abs() > 1 {
+                el.set_scroll_top(y);
+            }
+        }
+    };
     // After each render of the window: measure what was drawn, and follow the live end.
     Effect::new(move |_| {
         window.track();
@@ -280,6 +320,8 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
             measure();
             if following {
                 to_bottom();
+            } else {
+                keep_pinned();
             }
         });
     });
@@ -301,13 +343,19 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
             following.set(false);
         }
     };
+    // Any scrolling by the person lets go of a pinned row.
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        pinned.set_value(false);
         if ev.delta_y() < 0.0 {
             moved_up.set_value(true);
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if matches!(ev.key().as_str(), "ArrowUp" | "PageUp" | "Home") || (ev.key() == " " && ev.shift_key()) {
+        let key = ev.key();
+        if matches!(key.as_str(), "ArrowUp" | "ArrowDown" | "PageUp" | "PageDown" | "Home" | "End" | " ") {
+            pinned.set_value(false);
+        }
+        if matches!(key.as_str(), "ArrowUp" | "PageUp" | "Home") || (key == " " && ev.shift_key()) {
             moved_up.set_value(true);
         }
     };
@@ -316,6 +364,7 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
         if let Some(el) = scroller.get_untracked()
             && ev.offset_x() >= el.client_width()
         {
+            pinned.set_value(false);
             moved_up.set_value(true);
         }
     };
@@ -332,7 +381,70 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
             el.set_scroll_top(y as i32);
         }
     });
+    // Looks for the linked event in what has arrived; when it is there, opens the timeline at it.
+    let find = move || {
+        let Some(id) = wanted.get_value() else { return false };
+        let found = live.model.with_value(|m| m.row_of(&id).map(|i| (m.items[i].seq, Category::of(&m.items[i].kind))));
+        let Some((seq, category)) = found else { return false };
+        wanted.set_value(None);
+        if hidden.with_untracked(|h| h.contains(&category)) {
+            hidden.update(|h| {
+                h.remove(&category);
+            });
+        }
+        moved_up.set_value(true);
+        following.set(false);
+        live.focused.set(Some(seq));
+        pinned.set_value(true);
+        note.set(None);
+        request_animation_frame(keep_pinned);
+        true
+    };
+    // A new link (the page opened with one, or a row's link was followed).
+    Effect::new(move |_| {
+        let id = focus.get();
+        pinned.set_value(false);
+        note.set(
+            id.as_ref()
+                .map(|id| ("looking", format!("Opening event {id} as soon as the session's history reaches it…"))),
+        );
+        wanted.set_value(id);
+        find();
+    });
+    // Each batch of frames: is it there now? A link to an event the session does not have is
+    // said so once the history has stopped arriving for a while.
+    #[cfg(feature = "hydrate")]
+    let quiet = StoredValue::new(None::<TimeoutHandle>);
+    Effect::new(move |_| {
+        live.version.track();
+        if find() || wanted.with_value(Option::is_none) {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(handle) = quiet.get_value() {
+                handle.clear();
+            }
+            let handle = set_timeout_with_handle(
+                move || {
+                    let Some(Some(id)) = wanted.try_get_value() else { return };
+                    if live.model.with_value(|m| m.link == Link::Live) {
+                        let count = live.model.with_value(|m| m.items.len());
+                        note.set(Some(("missing", format!(
+                            "Event {id} is not among this session's {} events: the link may be for another session.",
+                            crate::format::count(count as u64)
+                        ))));
+                    }
+                },
+                NOT_FOUND_AFTER,
+            );
+            quiet.set_value(handle.ok());
+        }
+    });
     view! {
+        {move || note.get().map(|(state, words)| view! {
+            <p class="muted deep-link-note" role="status" data-testid="deep-link" data-state=state>{words}</p>
+        })}
         <div class="timeline" node_ref=scroller on:scroll=on_scroll on:wheel=on_wheel on:keydown=on_keydown
             on:mousedown=on_mousedown on:touchmove=move |_| moved_up.set_value(true)
             tabindex="0" aria-label="Session events" data-testid="timeline">
@@ -353,7 +465,7 @@ fn Timeline(live: Live, hidden: RwSignal<HashSet<Category>>, cursor: RwSignal<Op
         </div>
         <Show when=move || !following.get()>
             <button type="button" class="button jump-live" data-testid="jump-live"
-                on:click=move |_| { moved_up.set_value(false); following.set(true); to_bottom(); }>"↓ Jump to live"</button>
+                on:click=move |_| { pinned.set_value(false); moved_up.set_value(false); following.set(true); to_bottom(); }>"↓ Jump to live"</button>
         </Show>
     }
 }

@@ -97,7 +97,7 @@ fn FileRow(file: FileMetadata, delete: ServerAction<DeleteFile>) -> impl IntoVie
             <td>
                 <code class="copyable">{id.clone()}</code> " "
                 <button type="button" class="button secondary small" aria-label=format!("Copy the id of {}", file.filename) on:click=move |_| {
-                    copy_to_clipboard(&copy_id);
+                    crate::components::copy_to_clipboard(&copy_id);
                     copied.set(true);
                 }>{move || if copied.get() { "Copied" } else { "Copy id" }}</button>
             </td>
@@ -115,13 +115,6 @@ fn FileRow(file: FileMetadata, delete: ServerAction<DeleteFile>) -> impl IntoVie
                     on_confirm=Callback::new(move |_| { delete.dispatch(DeleteFile { id: delete_id.clone() }); }) pending=delete.pending() danger=true />
             </td>
         </tr>
-    }
-}
-
-fn copy_to_clipboard(_text: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().navigator().clipboard().write_text(_text);
     }
 }
 

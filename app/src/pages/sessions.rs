@@ -252,6 +252,8 @@ pub fn SessionDetail() -> impl IntoView {
             if token.is_empty() { None } else { Some(crate::api::notify::open_link(id, event, token).await) }
         },
     );
+    // A link to one event (`?event=`, a row's link or a notification's): the timeline opens there.
+    let focus = Signal::derive(move || query.read().get("event").filter(|e| !e.is_empty()));
     let budget_error = Signal::derive(move || set_budget.value().get().and_then(Result::err));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
@@ -303,7 +305,7 @@ pub fn SessionDetail() -> impl IntoView {
                     // read again: after archiving or changing its mounts. First under the title:
                     // the calls that wait and the timeline are what the page is for, on a phone
                     // above the fold; the session's facts, files and rules follow.
-                    <crate::live::LiveSession session_id=row.id.clone() />
+                    <crate::live::LiveSession session_id=row.id.clone() focus=focus />
                     <section class="panel" aria-labelledby="details">
                         <h2 id="details">"Details"</h2>
                         <dl class="facts">
