@@ -363,6 +363,8 @@ pub fn routes() -> Vec<Route> {
             get(live::thread_stream),
         ),
         Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
+        // Each export is an audit entry.
+        Route::new(Method::GET, "/api/sessions/{id}/export", Needs(Viewer), get(crate::export::export)),
         // Scoped inside: people who are not admins export their own entries.
         Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),

@@ -77,6 +77,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/inbox/stream"
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream"
+            | "/api/sessions/{id}/export"
             | "/api/sessions/{id}/threads/{thread_id}/stream",
         ) => Viewer,
         (

@@ -1,0 +1,167 @@
+//! A session's transcript as JSON, Markdown and HTML (`GET /api/sessions/{id}/export`), against
+//! the embedded engine.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::*;
+
+/// A finished session of a lead agent that runs `bash`, hands work to a Worker's thread and
+/// answers with text that looks like markup. Answers its id.
+async fn finished_session(app: &TestApp) -> String {
+    let worker = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [[{ "text": "Worked on it." }]] }).to_string() });
+    let (status, worker) = app.call("agents/create", &[("definition", &worker.to_string())]).await;
+    assert_eq!(status, 200, "{worker}");
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [[
+            { "text": "Let me look." },
+            { "tool": "bash", "input": { "command": "echo exported" } },
+            { "subagent": "Worker", "message": "Work." },
+            { "text": "Done: <script>alert(1)</script> and ```fences```." },
+        ]] }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_allow" } } }],
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker["id"]] } },
+    });
+    let (status, lead) = app.call("agents/create", &[("definition", &lead.to_string())]).await;
+    assert_eq!(status, 200, "{lead}");
+    let form = [("id", ""), ("form[name]", "export"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", lead["id"].as_str().unwrap()),
+                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
+                ("form[initial_message]", "go"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["row"]["id"].as_str().unwrap().to_owned();
+    // Ended: idle with tokens counted (a new session is idle before it starts), and the Worker's
+    // thread has written its message (it may finish after the lead).
+    for _ in 0..300 {
+        let (_, view) = app.read("sessions/get", &[("id", &id)]).await;
+        let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
+        let worker_done = threads
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["agent"] == "Worker" && t["tokens"].as_u64() > Some(0)));
+        if view["row"]["status"] == "idle" && view["row"]["tokens"].as_u64() > Some(0) && worker_done {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the session never ended its turn");
+}
+
+/// Every event of the session, as the console lists them page by page.
+async fn listed(app: &TestApp, id: &str) -> Vec<Value> {
+    let (mut events, mut page) = (Vec::new(), None::<String>);
+    loop {
+        let mut query = vec![("id", id.to_owned())];
+        query.extend(page.clone().map(|p| ("page", p)));
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, listed) = app.read("sessions/events", &query).await;
+        assert_eq!(status, 200, "{listed}");
+        events.extend(listed["data"].as_array().unwrap().iter().cloned());
+        match listed["next_page"].as_str() {
+            Some(next) if !next.is_empty() => page = Some(next.to_owned()),
+            _ => return events,
+        }
+    }
+}
+
+/// The digest as the export's own rule says, computed here without the server's code: keys
+/// sorted at every level, no spaces (these events hold no fractional numbers, the one place
+/// RFC 8785 prints differently from serde_json), one line per event.
+fn recomputed(events: &[Value]) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let lines: String = events.iter().map(|e| format!("{}\n", sorted(e))).collect();
+    format!("sha256:{:x}", Sha256::digest(lines.as_bytes()))
+}
+
+#[tokio::test]
+async fn a_session_exports_as_json_with_every_event_and_a_digest_anyone_can_recompute() {
+    let app = spawn_app(&[]).await;
+    let id = finished_session(&app).await;
+    let viewer = app.client_as("vera", &["viewer"]).await;
+
+    let response = viewer.get(format!("{}/api/sessions/{id}/export?format=json", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-disposition"].to_str().unwrap(),
+        format!("attachment; filename=\"{id}.json\"")
+    );
+    let export: Value = response.json().await.unwrap();
+    assert_eq!(export["format"], "switchboard.session_export");
+    assert_eq!(export["exported_by"], "vera");
+    assert_eq!(export["session"]["id"], id.as_str());
+    assert_eq!(export["agent"]["name"], "Lead");
+    assert_eq!(export["agent"]["version"], export["session"]["agent"]["version"]);
+    let events = export["events"].as_array().unwrap();
+    assert_eq!(events, &listed(&app, &id).await, "every event, as the API lists it");
+    assert!(events.iter().any(|e| e["type"] == "agent.tool_use"));
+    assert_eq!(export["digest"].as_str().unwrap(), recomputed(events));
+    assert!(export["digest_rule"].as_str().unwrap().contains("RFC 8785"));
+    let threads = export["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 1, "the Worker's thread; the primary thread's events are the session's");
+    assert_eq!(threads[0]["thread"]["agent"]["name"], "Worker");
+    let thread_events = threads[0]["events"].as_array().unwrap();
+    assert!(thread_events.iter().any(|e| e["type"] == "agent.message" && e["content"][0]["text"] == "Worked on it."));
+    assert_eq!(threads[0]["digest"].as_str().unwrap(), recomputed(thread_events));
+
+    let entries = audit_entries(&app, "sessions/export").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!((&entries[0]["who"], &entries[0]["targets"]), (&json!("vera"), &json!(id)), "{entries:?}");
+    assert_eq!(entries[0]["detail"]["format"], "json");
+}
+
+#[tokio::test]
+async fn markdown_and_html_read_as_a_transcript_and_the_html_runs_nothing() {
+    let app = spawn_app(&[]).await;
+    let id = finished_session(&app).await;
+    let (_, export) = app.get_text(&format!("/api/sessions/{id}/export?format=json")).await;
+    let digest = serde_json::from_str::<Value>(&export).unwrap()["digest"].as_str().unwrap().to_owned();
+
+    let (status, markdown) = app.get_text(&format!("/api/sessions/{id}/export?format=markdown")).await;
+    assert_eq!(status, 200, "{markdown}");
+    assert!(markdown.contains("**User**"), "{markdown}");
+    assert!(markdown.contains("> go"));
+    assert!(markdown.contains("**Lead** called `bash`"));
+    assert!(markdown.contains("exported"), "the call's output");
+    assert!(markdown.contains("## Worker's thread"));
+    assert!(markdown.contains("**Worker**"), "the thread's messages under its agent's name");
+    assert!(markdown.contains(&format!("- **Digest:** {digest}")));
+
+    let response = app.get(&format!("/api/sessions/{id}/export?format=html")).await;
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    let html = response.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.to_lowercase().contains("<script"), "the agent's text is escaped and nothing runs");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("Lead called <code>bash</code>"));
+    assert!(html.contains(&digest));
+    assert!(!html.contains("<link") && !html.contains("src="), "nothing is loaded from elsewhere");
+
+    let (status, error) = app.get_text(&format!("/api/sessions/{id}/export?format=pdf")).await;
+    assert_eq!(status, 400);
+    assert!(error.contains("choose json, markdown or html"), "{error}");
+    let (status, _) = app.get_text("/api/sessions/sesn_nope/export").await;
+    assert_eq!(status, 404);
+}
