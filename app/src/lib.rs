@@ -41,7 +41,7 @@ use pages::{
     inbox::Inbox,
     memory::{MemoryStoreDetail, MemoryStoreList},
     rules::Rules,
-    sessions::{SessionDetail, SessionList, SessionNew},
+    sessions::{SessionDetail, SessionList, SessionNew, SessionPresent},
     settings::Settings,
     skills::{SkillDetail, SkillList},
     users::Users,
@@ -112,6 +112,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("sessions") view={Lazy::<SessionListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), StaticSegment("new")) view={Lazy::<SessionNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), ParamSegment("id")) view={Lazy::<SessionDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("sessions"), ParamSegment("id"), StaticSegment("present")) view={Lazy::<SessionPresentPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("deployments") view={Lazy::<DeploymentListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), StaticSegment("new")) view={Lazy::<DeploymentNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), ParamSegment("id")) view={Lazy::<DeploymentDetailPage>::new()} ssr=SsrMode::Async />
@@ -168,6 +169,7 @@ lazy_pages! {
     SessionListPage => SessionList,
     SessionNewPage => SessionNew,
     SessionDetailPage => SessionDetail,
+    SessionPresentPage => SessionPresent,
     DeploymentListPage => DeploymentList,
     DeploymentNewPage => DeploymentNew,
     DeploymentDetailPage => DeploymentDetail,

@@ -1,7 +1,27 @@
 import { type APIRequestContext, type Page, expect, test } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
 import { collectErrors, unique, waitForHydration } from './support';
 
-// Showing a session to others: links to one event.
+// Showing a session to others: links to one event, and its transcript to take away.
+
+// The agents these tests make are archived after each: other specs find the demo agent on the
+// agents list's first page.
+const made: string[] = [];
+
+async function createAgent(request: APIRequestContext, definition: string): Promise<string> {
+  const agent = await request.post('/api/agents/create', { form: { definition } });
+  expect(agent.ok(), await agent.text()).toBeTruthy();
+  const { id } = await agent.json();
+  made.push(id);
+  return id;
+}
+
+test.afterEach(async ({ request }) => {
+  for (const id of made.splice(0)) {
+    const archived = await request.post('/api/agents/archive', { form: { id } });
+    expect(archived.ok(), await archived.text()).toBeTruthy();
+  }
+});
 
 /** A finished session of a new scripted agent whose one turn writes `messages` messages. */
 async function longSession(request: APIRequestContext, messages: number): Promise<string> {
@@ -11,12 +31,11 @@ async function longSession(request: APIRequestContext, messages: number): Promis
     model: 'scripted',
     system: JSON.stringify({ stream_delay_ms: 0, turns: [turn] }),
   });
-  const agent = await request.post('/api/agents/create', { form: { definition } });
-  expect(agent.ok(), await agent.text()).toBeTruthy();
+  const agentId = await createAgent(request, definition);
   const { environments } = await (await request.get('/api/sessions/choices')).json();
   const created = await request.post('/api/sessions/create', {
     form: {
-      'form[agent_id]': (await agent.json()).id,
+      'form[agent_id]': agentId,
       'form[environment_id]': environments.find((e: { label: string }) => e.label.includes('Demo environment')).id,
       'form[title]': unique('Long'),
       'form[initial_message]': 'go',
@@ -24,9 +43,16 @@ async function longSession(request: APIRequestContext, messages: number): Promis
   });
   expect(created.ok(), await created.text()).toBeTruthy();
   const id = (await created.json()).row.id;
+  // Idle with tokens counted: the turn ran and ended (a new session is idle before it starts).
   await expect
-    .poll(async () => (await (await request.get(`/api/sessions/get?id=${id}`)).json()).row.status, { timeout: 60_000 })
-    .toBe('idle');
+    .poll(
+      async () => {
+        const { row } = await (await request.get(`/api/sessions/get?id=${id}`)).json();
+        return row.status === 'idle' && row.tokens > 0;
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(true);
   return id;
 }
 
@@ -107,5 +133,128 @@ test('a link to event 9,500 of 10,000 opens the session there, highlighted, and 
   await page.goto(`/sessions/${id}?event=sevt_not_in_this_session`);
   await expect(page.getByTestId('deep-link')).toHaveAttribute('data-state', 'missing', { timeout: 30_000 });
   await expect(page.getByTestId('deep-link')).toContainText("is not among this session's 10,000 events");
+  expect(errors).toEqual([]);
+});
+
+test('the session page offers its transcript as Markdown, offline HTML and JSON', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const id = await longSession(request, 3);
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  const links = page.getByTestId('export-links');
+  const saved = async (name: string) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), links.getByRole('link', { name }).click()]);
+    return { file: download.suggestedFilename(), text: await readFile((await download.path())!, 'utf8') };
+  };
+  const markdown = await saved('Markdown');
+  expect(markdown.file).toBe(`${id}.md`);
+  expect(markdown.text).toContain('## Transcript');
+  expect(markdown.text).toContain('> Message 3: a line of the long session.');
+  const html = await saved('HTML (reads offline)');
+  expect(html.file).toBe(`${id}.html`);
+  expect(html.text).toContain('Message 3: a line of the long session.');
+  expect(html.text).not.toContain('<script');
+  const json = JSON.parse((await saved('JSON (every event, with a digest)')).text);
+  expect(json.session.id).toBe(id);
+  expect(json.events).toHaveLength(8);
+  expect(json.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(markdown.text).toContain(json.digest);
+  expect(errors).toEqual([]);
+});
+
+test('presenter mode: a clean reading layout, keys to walk the calls, and a replay', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const errors = collectErrors(page);
+  const turn = [
+    { text: 'Let me look around.' },
+    { thinking: 'Which files matter?' },
+    { tool: 'bash', input: { command: 'echo one' } },
+    { sleep_ms: 2_000 },
+    { text: 'Found the first one.' },
+    { tool: 'bash', input: { command: 'echo two' } },
+    { text: 'All done.' },
+  ];
+  const definition = JSON.stringify({
+    name: unique('Presented agent'),
+    model: 'scripted',
+    system: JSON.stringify({ stream_delay_ms: 0, turns: [turn] }),
+    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }],
+  });
+  const agentId = await createAgent(request, definition);
+  const { environments } = await (await request.get('/api/sessions/choices')).json();
+  const created = await request.post('/api/sessions/create', {
+    form: {
+      'form[agent_id]': agentId,
+      'form[environment_id]': environments.find((e: { label: string }) => e.label.includes('Demo environment')).id,
+      'form[title]': 'A demo for the room',
+      'form[initial_message]': 'Find the files that matter.',
+    },
+  });
+  const id = (await created.json()).row.id;
+  await expect
+    .poll(
+      async () => {
+        const { row } = await (await request.get(`/api/sessions/get?id=${id}`)).json();
+        return row.status === 'idle' && row.tokens > 0;
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(true);
+
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  await page.getByTestId('present').click();
+  await expect(page).toHaveURL(new RegExp(`/sessions/${id}/present$`));
+  const presenter = page.getByTestId('presenter');
+  const rows = presenter.getByTestId('timeline').locator('[data-seq]');
+  await expect(presenter.getByRole('heading', { name: 'A demo for the room' })).toBeVisible();
+  await expect(rows.filter({ hasText: 'All done.' })).toBeVisible();
+  // For the audience: no event types, ids, raw JSON or debugging rows; thinking as a marker.
+  await expect(presenter.locator('.event-type, .raw-toggle, [data-testid=copy-event-link]')).toHaveCount(0);
+  await expect(rows.and(page.locator('[data-kind^="span."], [data-kind^="session.status"]'))).toHaveCount(0);
+  await expect(rows.filter({ hasText: 'Agent thought' })).toHaveCount(1);
+  const text = await presenter.innerText();
+  expect(text).not.toMatch(/sesn_|sevt_|Which files matter/);
+  const size = await rows.filter({ hasText: 'Let me look around.' }).locator('.text').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  expect(size).toBeGreaterThanOrEqual(20);
+
+  // j and k walk the tool calls; the walk stops following, f follows again.
+  const focused = presenter.locator('.row.focused');
+  await page.keyboard.press('j');
+  await expect(focused).toContainText('echo one');
+  await expect(page.getByTestId('follow')).toHaveAttribute('aria-pressed', 'false');
+  await page.keyboard.press('j');
+  await expect(focused).toContainText('echo two');
+  await page.keyboard.press('k');
+  await expect(focused).toContainText('echo one');
+  await page.keyboard.press('f');
+  await expect(page.getByTestId('follow')).toHaveAttribute('aria-pressed', 'true');
+
+  // Step by step: the first message, then each row with a press of the space bar.
+  const replay = page.getByTestId('replay');
+  await replay.getByRole('button', { name: 'Step by step' }).click();
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Find the files that matter.');
+  await page.keyboard.press(' ');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(1)).toContainText('Let me look around.');
+  await replay.getByRole('button', { name: 'Show all' }).click();
+  await expect(rows.filter({ hasText: 'All done.' })).toBeVisible();
+
+  // At 5×: the session's 2 s pause before "Found the first one." takes about 0.4 s.
+  await replay.getByRole('button', { name: '5×' }).click();
+  await expect(replay).toContainText('Replaying at 5×');
+  await expect(rows.filter({ hasText: 'echo one' })).toBeVisible({ timeout: 5_000 });
+  await expect(rows.filter({ hasText: 'Found the first one.' })).toHaveCount(0);
+  await expect(rows.filter({ hasText: 'Found the first one.' })).toBeVisible({ timeout: 5_000 });
+  await expect(rows.filter({ hasText: 'All done.' })).toBeVisible({ timeout: 5_000 });
+
+  // A link into presenter mode opens at its event; Esc leaves.
+  const call = await rows.filter({ hasText: 'echo two' }).getAttribute('data-id');
+  await page.goto(`/sessions/${id}/present?event=${call}`);
+  await waitForHydration(page);
+  await expect(focused).toContainText('echo two');
+  await page.keyboard.press('Escape');
+  await expect(page).toHaveURL(new RegExp(`/sessions/${id}$`));
   expect(errors).toEqual([]);
 });

@@ -332,6 +332,13 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
     let (status, html) = app.get_text(&format!("/sessions/{id}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("First run") && html.contains(r#"data-testid="live""#), "{html}");
+    // Its presenter page, which a missing session answers with a 404.
+    let (status, html) = app.get_text(&format!("/sessions/{id}/present")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="presenter""#) && html.contains("First run"), "{html}");
+    assert!(html.contains(&format!(r#"href="/sessions/{id}""#)), "a way back to the session's page");
+    let (status, _) = app.get_text("/sessions/sesn_missing/present").await;
+    assert_eq!(status, 404);
     let (_, events) = app.read("sessions/events", &[("id", id)]).await;
     let texts = events["data"].to_string();
     assert!(texts.contains("agent.message") && texts.contains("Hello from the script"), "{texts}");

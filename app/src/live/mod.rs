@@ -5,6 +5,7 @@
 mod cards;
 mod lanes;
 pub mod model;
+mod present;
 mod rows;
 mod state;
 #[cfg(feature = "hydrate")]
@@ -12,4 +13,5 @@ mod stream;
 mod view;
 
 pub use cards::PendingCalls;
+pub use present::PresentSession;
 pub use view::LiveSession;

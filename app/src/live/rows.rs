@@ -57,6 +57,20 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     let at = item.event.get("processed_at").and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
     let class =
         format!("row kind-{}{}", item.kind.replace('.', "-"), if item.group.is_some() { " grouped" } else { "" });
+    // For an audience: what happened and when, no event types, ids, links or raw JSON.
+    if live.presenter {
+        return view! {
+            <div class=class class:focused=move || live.focused.get() == Some(seq) data-seq=seq data-kind=item.kind.clone()
+                data-id=item.id.clone() role="listitem" aria-current=move || (live.focused.get() == Some(seq)).then_some("true")>
+                <div class="meta">
+                    {offset.map(|o| view! { <span class="pill">{o}</span> })}
+                    {took.map(|d| view! { <span class="pill" title="duration">{d}</span> })}
+                </div>
+                {body}
+            </div>
+        }
+        .into_any();
+    }
     // A link to this event (the session's own timeline only: a thread's events are read from
     // the thread's stream, which the session's page does not open at an event).
     let link = (live.thread_id.with_value(Option::is_none) && !item.id.is_empty())
@@ -93,6 +107,7 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
             <Show when=move || raw_open.get()><pre class="json">{json.clone()}</pre></Show>
         </div>
     }
+    .into_any()
 }
 
 fn text_of(blocks: Option<&Value>) -> String {

@@ -27,12 +27,23 @@ pub(super) struct Live {
     pub by_rule: RwSignal<HashMap<String, String>>,
     /// The row a link (`?event=`) opened the timeline at, by sequence number: highlighted.
     pub focused: RwSignal<Option<u64>>,
+    /// The timeline follows the live end (it stops when the person scrolls up).
+    pub following: RwSignal<bool>,
+    /// Presenter mode: a reading layout for an audience, without ids, raw JSON or debugging rows.
+    pub presenter: bool,
+    /// A replay: only the first this many events are shown (`None`: all of them).
+    pub reveal: RwSignal<Option<usize>>,
 }
 
 impl Live {
     /// A view's shared state, following the stream of `thread_id` (`None`: the session's own),
     /// which the browser connects to at once (the server renders without it).
     pub fn open(session_id: String, thread_id: Option<String>) -> Self {
+        Self::open_as(session_id, thread_id, false)
+    }
+
+    /// [`Live::open`], in presenter mode or not.
+    pub fn open_as(session_id: String, thread_id: Option<String>, presenter: bool) -> Self {
         let live = Live {
             session_id: StoredValue::new(session_id),
             thread_id: StoredValue::new(thread_id),
@@ -42,6 +53,9 @@ impl Live {
             remeasure: RwSignal::new(0),
             by_rule: RwSignal::new(HashMap::new()),
             focused: RwSignal::new(None),
+            following: RwSignal::new(true),
+            presenter,
+            reveal: RwSignal::new(None),
         };
         #[cfg(feature = "hydrate")]
         {

@@ -227,13 +227,13 @@ fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
 /// (`cursor`) scrolls it to the first event at or after that moment; a link to an event (`focus`)
 /// scrolls it to that event's row and highlights it, once the event has arrived.
 #[component]
-fn Timeline(
+pub(super) fn Timeline(
     live: Live,
     hidden: RwSignal<HashSet<Category>>,
     cursor: RwSignal<Option<f64>>,
     focus: Signal<Option<String>>,
 ) -> impl IntoView {
-    let following = RwSignal::new(true);
+    let following = live.following;
     let scroll_top = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(600.0f64);
     let heights = StoredValue::new(HashMap::<u64, f64>::new());
@@ -244,7 +244,11 @@ fn Timeline(
     let rows = Memo::new(move |_| {
         live.version.track();
         let hidden = hidden.read();
-        live.model.with_value(|m| m.visible(&hidden))
+        let mut rows = live.model.with_value(|m| m.visible(&hidden));
+        if let Some(shown) = live.reveal.get() {
+            rows.retain(|&i| i < shown);
+        }
+        rows
     });
     // Which of them are in or near the viewport, and the space the others take.
     let window = Memo::new(move |_| {
@@ -319,6 +323,7 @@ fn Timeline(
             let Some(following) = following.try_get_untracked() else { return };
             measure();
             if following {
+                pinned.set_value(false);
                 to_bottom();
             } else {
                 keep_pinned();
@@ -336,9 +341,13 @@ fn Timeline(
         let height = el.client_height() as f64;
         scroll_top.set(top);
         viewport.set(height);
+        // At the bottom, following starts again, unless a linked row is pinned (a short
+        // session's list is at its bottom wherever it is scrolled).
         if top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX {
-            moved_up.set_value(false);
-            following.set(true);
+            if !pinned.get_value() {
+                moved_up.set_value(false);
+                following.set(true);
+            }
         } else if moved_up.get_value() {
             following.set(false);
         }
@@ -417,11 +426,11 @@ fn Timeline(
     let quiet = StoredValue::new(None::<TimeoutHandle>);
     Effect::new(move |_| {
         live.version.track();
-        if find() || wanted.with_value(Option::is_none) {
-            return;
-        }
+        let waiting = !find() && wanted.with_value(Option::is_some);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = waiting;
         #[cfg(feature = "hydrate")]
-        {
+        if waiting {
             if let Some(handle) = quiet.get_value() {
                 handle.clear();
             }
@@ -513,6 +522,10 @@ fn window_of(
 fn Previews(live: Live) -> impl IntoView {
     move || {
         live.version.track();
+        // A replay shows what was written, not what is being written now.
+        if live.reveal.get().is_some() {
+            return Vec::new();
+        }
         live.model.with_value(|m| {
             m.previews
                 .iter()
@@ -524,7 +537,7 @@ fn Previews(live: Live) -> impl IntoView {
                         view! { <div class="row preview" data-testid="preview"><span class="who">"Agent"</span><div class="text">{text}<span class="caret" aria-hidden="true">"▍"</span></div></div> }.into_any()
                     }
                 })
-                .collect_view()
+                .collect::<Vec<_>>()
         })
     }
 }

@@ -289,6 +289,7 @@ pub fn SessionDetail() -> impl IntoView {
                         <h1>{title} " " <span class=format!("status status-{status}")>{status.clone()}</span>
                             {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
                         <div class="actions">
+                            <A href=format!("/sessions/{}/present", row.id) attr:class="button" attr:data-testid="present">"Present"</A>
                             {(!archived).then(|| view! {
                                 <Confirm label="Archive" consequence="The session is kept read-only; no more messages can be sent."
                                     on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveSession { id: a_id.clone() }); }) pending=archive.pending() />
@@ -317,6 +318,12 @@ pub fn SessionDetail() -> impl IntoView {
                             <dt>"Cost"</dt><dd>{session_cost}</dd>
                             {budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
                             {(!vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{vault_ids.join(", ")}</dd> })}
+                            <dt>"Transcript"</dt>
+                            <dd class="export-links" data-testid="export-links">
+                                <a href=format!("/api/sessions/{}/export?format=markdown", row.id) download="">"Markdown"</a> " · "
+                                <a href=format!("/api/sessions/{}/export?format=html", row.id) download="">"HTML (reads offline)"</a> " · "
+                                <a href=format!("/api/sessions/{}/export?format=json", row.id) download="">"JSON (every event, with a digest)"</a>
+                            </dd>
                         </dl>
                         // A budget can be raised or removed (the session then takes new work
                         // again once it spent it), not added to a session started without one.
@@ -359,6 +366,32 @@ pub fn SessionDetail() -> impl IntoView {
                         <InlineError error=mount_error />
                     </section>
                     <crate::pages::rules::RuleList session_id=Some(row.id.clone()) />
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// Presenter mode (`/sessions/{id}/present`, `?event=` to open at one event): the session for
+/// an audience, over the whole window.
+#[component]
+pub fn SessionPresent() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let session = Resource::new(id, get_session);
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the session" /> }>
+            {move || Suspend::new(async move {
+                let row = match session.await {
+                    Ok(view) => view.row,
+                    Err(error) => return view! { <MissingPage what="Session" heading="Session" error back=("/sessions", "Back to the sessions") /> }.into_any(),
+                };
+                let title = row.title.clone().unwrap_or_else(|| "A session".to_owned());
+                let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
+                view! {
+                    <Title text=format!("{title} (presenting)") />
+                    <crate::live::PresentSession session_id=row.id.clone() title agent=format!("{} · {}", row.agent_name, row.created_at.get(..10).unwrap_or_default()) event />
                 }.into_any()
             })}
         </Suspense>
