@@ -18,6 +18,27 @@ try {
   console.log(`open bench: a session of ${MESSAGES} messages, written in ${seconds.toFixed(1)} s`);
 
   const browser = await launchChromium();
+  // The event a deep link opens at: number 9,500 of the log, read from the hub's stream.
+  const linked = await (async () => {
+    const page = await signedInPage(browser, switchboard);
+    await page.goto(`${base}/`, { waitUntil: 'commit' });
+    const eventId = await page.evaluate(
+      (sessionId) =>
+        new Promise((resolve) => {
+          const source = new EventSource(`/api/sessions/${sessionId}/stream`);
+          source.addEventListener('event', (frame) => {
+            if (frame.lastEventId === '9500') {
+              source.close();
+              resolve(JSON.parse(frame.data).id);
+            }
+          });
+        }),
+      id,
+    );
+    await page.close();
+    return eventId;
+  })();
+  const deep = [];
   const shown = [];
   const top = [];
   let rows = 0;
@@ -53,12 +74,24 @@ try {
     top.push(jump);
     rowsAtTop = await page.locator('[data-testid=timeline] [data-seq]').count();
     await page.close();
+    // A deep link to event 9,500: until its row is drawn, highlighted.
+    const linkedPage = await signedInPage(browser, switchboard);
+    await linkedPage.goto(`${base}/sessions/${id}?event=${linked}`, { waitUntil: 'commit' });
+    deep.push(
+      await frameWhen(
+        linkedPage,
+        (eventId) => document.querySelector(`[data-testid=timeline] .row.focused[data-id="${eventId}"]`) && performance.now(),
+        linked,
+      ),
+    );
+    await linkedPage.close();
   }
   await browser.close();
   console.log(`timeline shows: ${events}`);
   console.log(`navigation start → last event shown: ${stats(shown)}`);
   console.log(`rows in the DOM: ${rows} at the live end, ${rowsAtTop} after jumping to the top`);
   console.log(`jump to the first event → drawn: ${stats(top)}`);
+  console.log(`navigation start → event 9,500 shown by its deep link: ${stats(deep)}`);
 } finally {
   await switchboard.stop();
 }
