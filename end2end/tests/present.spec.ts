@@ -241,13 +241,29 @@ test('presenter mode: a clean reading layout, keys to walk the calls, and a repl
   await replay.getByRole('button', { name: 'Show all' }).click();
   await expect(rows.filter({ hasText: 'All done.' })).toBeVisible();
 
-  // At 5×: the session's 2 s pause before "Found the first one." takes about 0.4 s.
+  // At 5×: the session's 2 s pause between the first call and "Found the first one." takes
+  // about 0.4 s (at 1× it would take 2 s). Timed in the page, frame by frame.
   await replay.getByRole('button', { name: '5×' }).click();
   await expect(replay).toContainText('Replaying at 5×');
-  await expect(rows.filter({ hasText: 'echo one' })).toBeVisible({ timeout: 5_000 });
-  await expect(rows.filter({ hasText: 'Found the first one.' })).toHaveCount(0);
-  await expect(rows.filter({ hasText: 'Found the first one.' })).toBeVisible({ timeout: 5_000 });
+  const gap = await page.evaluate(async () => {
+    const shown = (text: string) =>
+      [...document.querySelectorAll('[data-testid=presenter] [data-seq]')].some((row) => row.textContent?.includes(text));
+    const when = async (text: string) => {
+      const start = performance.now();
+      while (!shown(text)) {
+        if (performance.now() - start > 10_000) return NaN;
+        await new Promise((frame) => requestAnimationFrame(frame));
+      }
+      return performance.now();
+    };
+    const call = await when('echo one');
+    return (await when('Found the first one.')) - call;
+  });
+  expect(gap).toBeGreaterThan(200);
+  expect(gap).toBeLessThan(1_500);
+  // At its end the replay is over: every row, and following the session again.
   await expect(rows.filter({ hasText: 'All done.' })).toBeVisible({ timeout: 5_000 });
+  await expect(replay.getByRole('button', { name: 'Step by step' })).toBeVisible();
 
   // A link into presenter mode opens at its event; Esc leaves.
   const call = await rows.filter({ hasText: 'echo two' }).getAttribute('data-id');

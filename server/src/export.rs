@@ -133,7 +133,7 @@ pub async fn export(
 pub async fn read(client: &dyn Upstream, id: &str) -> Result<Transcript, UpstreamError> {
     let session = client.call(get(format!("/v1/sessions/{id}"), &[])).await?;
     let agent = match (session.pointer("/agent/id").and_then(Value::as_str), session.pointer("/agent/version")) {
-        (Some(agent), Some(version)) => {
+        (Some(agent), Some(version)) if app::api::is_id(agent) => {
             client.call(get(format!("/v1/agents/{agent}"), &[("version", &version.to_string())])).await.ok()
         }
         _ => None,
@@ -145,7 +145,11 @@ pub async fn read(client: &dyn Upstream, id: &str) -> Result<Transcript, Upstrea
         if thread.get("parent_thread_id").is_none_or(Value::is_null) {
             continue;
         }
-        let Some(thread_id) = thread.get("id").and_then(Value::as_str).map(str::to_owned) else { continue };
+        let Some(thread_id) =
+            thread.get("id").and_then(Value::as_str).filter(|t| app::api::is_id(t)).map(str::to_owned)
+        else {
+            continue;
+        };
         let events = list_all(client, &format!("/v1/sessions/{id}/threads/{thread_id}/events"), false).await?;
         threads.push((thread, events));
     }
@@ -391,8 +395,7 @@ fn write_markdown(out: &mut String, entries: &[(Option<String>, Entry)]) {
         let _ = match entry {
             Entry::Message { who, text } => writeln!(out, "**{}**{at}\n\n{}\n", one_line(who), quote(text)),
             Entry::Call { who, name, input, result } => {
-                let _ =
-                    writeln!(out, "**{}** called `{}`{at}\n\n{}", one_line(who), one_line(name), fence("json", input));
+                let _ = writeln!(out, "**{}** called {}{at}\n\n{}", one_line(who), code(name), fence("json", input));
                 match result {
                     Some((text, error)) => {
                         writeln!(out, "{}\n\n{}", if *error { "Result (error):" } else { "Result:" }, fence("", text))
@@ -401,14 +404,28 @@ fn write_markdown(out: &mut String, entries: &[(Option<String>, Entry)]) {
                 }
             }
             Entry::Marker(text) => writeln!(out, "_{}_{at}\n", one_line(text)),
-            Entry::Other { kind, json } => writeln!(out, "`{}`{at}\n\n{}", one_line(kind), fence("json", json)),
+            Entry::Other { kind, json } => writeln!(out, "{}{at}\n\n{}", code(kind), fence("json", json)),
         };
     }
 }
 
-/// `text` as a Markdown block quote, so no line of it is read as the transcript's own markup.
+/// `text` as a Markdown block quote of plain text: what an agent or a person wrote is never read
+/// as markup (no HTML, links, images or emphasis of its own).
 fn quote(text: &str) -> String {
-    text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+    text.lines().map(|l| format!("> {}", plain(l))).collect::<Vec<_>>().join("\n")
+}
+
+/// `text` with the characters Markdown reads as markup escaped (CommonMark lets a backslash
+/// escape any ASCII punctuation).
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '&' | '|' | '~' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A fenced code block longer than any run of backticks inside it.
@@ -418,8 +435,15 @@ fn fence(lang: &str, text: &str) -> String {
     format!("{ticks}{lang}\n{text}\n{ticks}\n")
 }
 
+/// A code span of `text` (a tool's or a type's name): escapes are not read inside one, so a
+/// backtick, which would end it, becomes a quote.
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace(['\n', '\r'], " ").replace('`', "'"))
+}
+
+/// A name or a sentence on one line of the transcript's own markup, as plain text.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
+    plain(&text.replace(['\n', '\r'], " "))
 }
 
 /// The HTML export: one document, its style inside, no script.
@@ -513,6 +537,7 @@ mod tests {
     #[test]
     fn markdown_keeps_the_transcript_s_own_markup_apart_from_what_agents_wrote() {
         assert_eq!(fence("", "a ``` b"), "````\na ``` b\n````\n");
-        assert_eq!(quote("# not a heading\nline"), "> # not a heading\n> line");
+        assert_eq!(quote("# not a heading\nline"), "> \\# not a heading\n> line");
+        assert_eq!(quote("<img src=x> **b** [l](u)"), "> \\<img src=x\\> \\*\\*b\\*\\* \\[l\\](u)");
     }
 }

@@ -144,6 +144,8 @@ async fn markdown_and_html_read_as_a_transcript_and_the_html_runs_nothing() {
     assert!(markdown.contains("> go"));
     assert!(markdown.contains("**Lead** called `bash`"));
     assert!(markdown.contains("exported"), "the call's output");
+    assert!(!markdown.contains("<script>"), "what the agent wrote is plain text, never markup");
+    assert!(markdown.contains(r"> Done: \<script\>alert(1)\</script\> and \`\`\`fences\`\`\`."), "{markdown}");
     assert!(markdown.contains("## Worker's thread"));
     assert!(markdown.contains("**Worker**"), "the thread's messages under its agent's name");
     assert!(markdown.contains(&format!("- **Digest:** {digest}")));

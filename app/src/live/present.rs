@@ -137,7 +137,7 @@ pub fn PresentSession(
                     </Show>
                     <a class="button secondary" href=exit_href>"Leave (Esc)"</a>
                 </nav>
-                <p class="muted presenter-keys">"j / k: next / previous tool call · f: follow the live end · space: pause a replay or show its next step · Esc: leave"</p>
+                <p class="muted presenter-keys">"j / k: next / previous tool call · f: stop or start following the live end · space: pause a replay or show its next step · Esc: leave"</p>
             </header>
             <Timeline live hidden cursor focus=Signal::from(jump) />
         </div>
@@ -211,15 +211,21 @@ impl Replay {
         }
     }
 
-    /// Shows up to the next row the timeline draws (what it does not draw shows with it).
+    /// Shows up to the next row the timeline draws (what it does not draw shows with it); past
+    /// the last row, the replay is over.
     fn step(self) {
         let shown = self.live.reveal.get_untracked().unwrap_or(0);
         let next = self.live.model.with_value(|m| {
             let rows = m.visible(&self.hidden.read_untracked());
-            rows.into_iter().find(|&i| i >= shown).map_or(m.items.len(), |i| i + 1)
+            rows.into_iter().find(|&i| i >= shown).map(|i| i + 1)
         });
-        self.live.reveal.set(Some(next));
-        self.live.remeasure.update(|n| *n += 1);
+        match next {
+            Some(next) => {
+                self.live.reveal.set(Some(next));
+                self.live.remeasure.update(|n| *n += 1);
+            }
+            None => self.stop(),
+        }
     }
 
     /// The clock: while playing, the next event shows after the time the session took between
@@ -250,8 +256,9 @@ impl Replay {
                     }
                     Some((next, gap(shown)))
                 });
+                // All shown: the replay is over, and the view follows the session again.
                 let Some((next, wait)) = plan else {
-                    self.playing.set(false);
+                    self.stop();
                     return;
                 };
                 let handle = set_timeout_with_handle(

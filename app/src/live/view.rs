@@ -296,17 +296,21 @@ pub(super) fn Timeline(
     let pinned = StoredValue::new(false);
     let note = RwSignal::new(None::<(&'static str, String)>);
     let row_top = move |seq: u64| {
-        let rows = rows.read_untracked();
-        live.model.with_value(|m| {
-            heights.with_value(|h| {
-                let at = rows.iter().position(|&i| m.items[i].seq == seq)?;
-                Some(rows[..at].iter().map(|&i| height_of(m, h, i)).sum::<f64>())
+        let rows = rows.try_read_untracked()?;
+        live.model
+            .try_with_value(|m| {
+                heights.try_with_value(|h| {
+                    let at = rows.iter().position(|&i| m.items[i].seq == seq)?;
+                    Some(rows[..at].iter().map(|&i| height_of(m, h, i)).sum::<f64>())
+                })
             })
-        })
+            .flatten()
+            .flatten()
     };
+    // Also called a frame later, when the timeline may be gone (its page drew a new one).
     let keep_pinned = move || {
-        let (true, Some(seq)) = (pinned.get_value(), live.focused.get_untracked()) else { return };
-        if let (Some(y), Some(el)) = (row_top(seq), scroller.get_untracked()) {
+        let (Some(true), Some(Some(seq))) = (pinned.try_get_value(), live.focused.try_get_untracked()) else { return };
+        if let (Some(y), Some(Some(el))) = (row_top(seq), scroller.try_get_untracked()) {
             let y = (y - PIN_MARGIN_PX).max(0.0).round() as i32;
             if (el.scroll_top() - y).abs() > 1 {
                 el.set_scroll_top(y);
@@ -352,7 +356,8 @@ pub(super) fn Timeline(
             following.set(false);
         }
     };
-    // Any scrolling by the person lets go of a pinned row.
+    // Scrolling by the person (wheel, keys, touch, the scrollbar, the minimap) lets go of a
+    // pinned row.
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         pinned.set_value(false);
         if ev.delta_y() < 0.0 {
@@ -384,6 +389,7 @@ pub(super) fn Timeline(
         let chosen = cursor.get();
         let (Some(()), Some(at)) = (mounted, chosen) else { return };
         let y = live.model.with_value(|m| heights.with_value(|h| offset_at(m, &rows.read_untracked(), h, at)));
+        pinned.set_value(false);
         moved_up.set_value(true);
         following.set(false);
         if let Some(el) = scroller.get_untracked() {
@@ -393,14 +399,26 @@ pub(super) fn Timeline(
     // Looks for the linked event in what has arrived; when it is there, opens the timeline at it.
     let find = move || {
         let Some(id) = wanted.get_value() else { return false };
-        let found = live.model.with_value(|m| m.row_of(&id).map(|i| (m.items[i].seq, Category::of(&m.items[i].kind))));
-        let Some((seq, category)) = found else { return false };
+        let Some(row) = live.model.with_value(|m| m.row_of(&id)) else { return false };
         wanted.set_value(None);
-        if hidden.with_untracked(|h| h.contains(&category)) {
+        let category = live.model.with_value(|m| Category::of(&m.items[row].kind));
+        let seq = if !hidden.with_untracked(|h| h.contains(&category)) {
+            live.model.with_value(|m| m.items[row].seq)
+        } else if live.presenter {
+            // Presenter mode keeps its debugging rows hidden: the nearest row it shows instead.
+            let shown = live.model.with_value(|m| {
+                let visible = m.visible(&hidden.read_untracked());
+                let near = visible.iter().find(|&&i| i >= row).or(visible.last()).copied();
+                near.map(|i| m.items[i].seq)
+            });
+            let Some(seq) = shown else { return true };
+            seq
+        } else {
             hidden.update(|h| {
                 h.remove(&category);
             });
-        }
+            live.model.with_value(|m| m.items[row].seq)
+        };
         moved_up.set_value(true);
         following.set(false);
         live.focused.set(Some(seq));
@@ -455,7 +473,7 @@ pub(super) fn Timeline(
             <p class="muted deep-link-note" role="status" data-testid="deep-link" data-state=state>{words}</p>
         })}
         <div class="timeline" node_ref=scroller on:scroll=on_scroll on:wheel=on_wheel on:keydown=on_keydown
-            on:mousedown=on_mousedown on:touchmove=move |_| moved_up.set_value(true)
+            on:mousedown=on_mousedown on:touchmove=move |_| { pinned.set_value(false); moved_up.set_value(true); }
             tabindex="0" aria-label="Session events" data-testid="timeline">
             <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
             <div class="rows" node_ref=list role="list">
