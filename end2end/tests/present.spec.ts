@@ -23,13 +23,20 @@ test.afterEach(async ({ request }) => {
   }
 });
 
-/** A finished session of a new scripted agent whose one turn writes `messages` messages. */
-async function longSession(request: APIRequestContext, messages: number): Promise<string> {
-  const turn = Array.from({ length: messages }, (_, n) => ({ text: `Message ${n + 1}: a line of the long session.` }));
+/**
+ * A finished session of a new scripted agent (its other fields in `agent`) that plays `turn`,
+ * told `message`, under `title`. Answers its id.
+ */
+async function finishedSession(
+  request: APIRequestContext,
+  turn: unknown[],
+  { agent = {}, title = unique('Long'), message = 'go' }: { agent?: object; title?: string; message?: string } = {},
+): Promise<string> {
   const definition = JSON.stringify({
-    name: unique('Deep link agent'),
+    name: unique('Presented agent'),
     model: 'scripted',
     system: JSON.stringify({ stream_delay_ms: 0, turns: [turn] }),
+    ...agent,
   });
   const agentId = await createAgent(request, definition);
   const { environments } = await (await request.get('/api/sessions/choices')).json();
@@ -37,8 +44,8 @@ async function longSession(request: APIRequestContext, messages: number): Promis
     form: {
       'form[agent_id]': agentId,
       'form[environment_id]': environments.find((e: { label: string }) => e.label.includes('Demo environment')).id,
-      'form[title]': unique('Long'),
-      'form[initial_message]': 'go',
+      'form[title]': title,
+      'form[initial_message]': message,
     },
   });
   expect(created.ok(), await created.text()).toBeTruthy();
@@ -54,6 +61,12 @@ async function longSession(request: APIRequestContext, messages: number): Promis
     )
     .toBe(true);
   return id;
+}
+
+/** A finished session whose one turn writes `messages` messages. */
+function longSession(request: APIRequestContext, messages: number): Promise<string> {
+  const turn = Array.from({ length: messages }, (_, n) => ({ text: `Message ${n + 1}: a line of the long session.` }));
+  return finishedSession(request, turn);
 }
 
 /** The event numbered `seq` in the session's log, read from the hub's stream as a browser does. */
@@ -174,32 +187,11 @@ test('presenter mode: a clean reading layout, keys to walk the calls, and a repl
     { tool: 'bash', input: { command: 'echo two' } },
     { text: 'All done.' },
   ];
-  const definition = JSON.stringify({
-    name: unique('Presented agent'),
-    model: 'scripted',
-    system: JSON.stringify({ stream_delay_ms: 0, turns: [turn] }),
-    tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }],
+  const id = await finishedSession(request, turn, {
+    agent: { tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }] },
+    title: 'A demo for the room',
+    message: 'Find the files that matter.',
   });
-  const agentId = await createAgent(request, definition);
-  const { environments } = await (await request.get('/api/sessions/choices')).json();
-  const created = await request.post('/api/sessions/create', {
-    form: {
-      'form[agent_id]': agentId,
-      'form[environment_id]': environments.find((e: { label: string }) => e.label.includes('Demo environment')).id,
-      'form[title]': 'A demo for the room',
-      'form[initial_message]': 'Find the files that matter.',
-    },
-  });
-  const id = (await created.json()).row.id;
-  await expect
-    .poll(
-      async () => {
-        const { row } = await (await request.get(`/api/sessions/get?id=${id}`)).json();
-        return row.status === 'idle' && row.tokens > 0;
-      },
-      { timeout: 30_000 },
-    )
-    .toBe(true);
 
   await page.goto(`/sessions/${id}`);
   await waitForHydration(page);

@@ -16,6 +16,7 @@ use std::{collections::HashMap, fmt::Write as _, net::SocketAddr};
 use app::{
     auth::Principal,
     error::AppError,
+    live::model::text_of,
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
 use axum::{
@@ -306,25 +307,6 @@ fn kind_of(e: &Value) -> Option<&str> {
 
 fn at_ms(e: &Value) -> Option<f64> {
     e.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms)
-}
-
-/// The text of content blocks; other blocks by their kind.
-fn text_of(blocks: Option<&Value>) -> String {
-    blocks
-        .and_then(Value::as_array)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .map(|b| match b.get("type").and_then(Value::as_str) {
-                    Some("text") => b.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    Some(other) => format!("[{other}]"),
-                    None => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n\n")
-        })
-        .or_else(|| blocks.and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The session's facts, as (term, value), for the top of Markdown and HTML.

@@ -674,6 +674,31 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// The text of content blocks (a plain string as it is); other blocks by their kind and source.
+pub fn text_of(blocks: Option<&Value>) -> String {
+    blocks
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .map(|b| match b.get("type").and_then(Value::as_str) {
+                    Some("text") => b.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    Some("image") | Some("document") => format!(
+                        "[{} {}]",
+                        b["type"].as_str().unwrap_or_default(),
+                        b.pointer("/source/file_id").and_then(Value::as_str).unwrap_or("(inline)")
+                    ),
+                    Some("redacted") => "[redacted]".to_owned(),
+                    Some(other) => format!("[{other}]"),
+                    None => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .or_else(|| blocks.and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// `{amount, currency}` (minor units, as the API sends list costs) in words.
 pub fn format_cost(cost: &Value) -> Option<String> {
     let amount = match cost.get("amount")? {

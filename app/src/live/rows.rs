@@ -6,7 +6,7 @@ use protocol::events::types;
 use serde_json::Value;
 
 use super::{
-    model::{Item, duration},
+    model::{Item, duration, text_of},
     state::Live,
 };
 
@@ -108,29 +108,6 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
         </div>
     }
     .into_any()
-}
-
-fn text_of(blocks: Option<&Value>) -> String {
-    blocks
-        .and_then(Value::as_array)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .map(|b| match b.get("type").and_then(Value::as_str) {
-                    Some("text") => b.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    Some("image") | Some("document") => format!(
-                        "[{} {}]",
-                        b["type"].as_str().unwrap_or_default(),
-                        b.pointer("/source/file_id").and_then(Value::as_str).unwrap_or("(inline)")
-                    ),
-                    Some("redacted") => "[redacted]".to_owned(),
-                    Some(other) => format!("[{other}]"),
-                    None => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n\n")
-        })
-        .unwrap_or_default()
 }
 
 fn body(item: &Item, out_open: RwSignal<bool>, toggle_out: impl Fn() + Copy + Send + Sync + 'static) -> AnyView {
