@@ -43,6 +43,7 @@ use pages::{
     rules::Rules,
     sessions::{SessionDetail, SessionList, SessionNew, SessionPresent},
     settings::Settings,
+    shares::{Shared, SharesList},
     skills::{SkillDetail, SkillList},
     users::Users,
     vaults::{VaultDetail, VaultList},
@@ -126,6 +127,9 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("settings") view={Lazy::<SettingsPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("inbox") view={Lazy::<InboxPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("rules") view={Lazy::<RulesPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("shares") view={Lazy::<SharesPage>::new()} ssr=SsrMode::Async />
+                        // A share link's page: open to anyone holding the token (the server's access table).
+                        <Route path=(StaticSegment("share"), ParamSegment("token")) view={Lazy::<SharedPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login />
@@ -183,6 +187,8 @@ lazy_pages! {
     SettingsPage => Settings,
     InboxPage => Inbox,
     RulesPage => Rules,
+    SharesPage => SharesList,
+    SharedPage => Shared,
     AuditPage => Audit,
     UsersPage => Users,
 }

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod policies;
 pub mod rules;
 pub mod settings;
+pub mod shares;
 pub mod skills;
 pub mod sse;
 pub mod startup;

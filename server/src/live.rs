@@ -71,7 +71,7 @@ async fn watch(
 
 /// The last sequence number the page has: `Last-Event-ID` when its `EventSource` reconnects,
 /// else `?after=`, else 0.
-fn resume(headers: &HeaderMap, query: StreamQuery) -> Result<u64, AppError> {
+pub fn resume(headers: &HeaderMap, query: StreamQuery) -> Result<u64, AppError> {
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.after);
     match resume.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(0),

@@ -45,6 +45,9 @@ pub struct Settings {
     pub webhook_secret: Option<WebhookSecret>,
     /// Email of waiting calls, and the links in it.
     pub notify: NotifySettings,
+    /// `SWITCHBOARD_SHARE_SECRET_PATTERNS`: regular expressions, one per line, of values a share
+    /// link that masks secrets masks, on top of the built-in ones (`shares::BUILT_IN_PATTERNS`).
+    pub share_secret_patterns: Vec<String>,
 }
 
 /// Notifications out: where people reach Switchboard, and the mail server.
@@ -184,6 +187,8 @@ pub enum SettingsError {
         "SWITCHBOARD_PUBLIC_URL={value:?} is not an http:// or https:// origin, e.g. https://switchboard.example.com"
     )]
     PublicUrl { value: String },
+    #[error("SWITCHBOARD_SHARE_SECRET_PATTERNS: line {line} is not a regular expression: {error}")]
+    SecretPattern { line: usize, error: String },
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
     Flag { value: String },
     #[error(
@@ -319,7 +324,18 @@ impl Settings {
             window: seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
             link_ttl: seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
         };
+        let mut share_secret_patterns = Vec::new();
+        for (n, line) in get("SWITCHBOARD_SHARE_SECRET_PATTERNS").unwrap_or_default().lines().enumerate() {
+            let pattern = line.trim();
+            if pattern.is_empty() {
+                continue;
+            }
+            regex::Regex::new(pattern)
+                .map_err(|e| SettingsError::SecretPattern { line: n + 1, error: e.to_string() })?;
+            share_secret_patterns.push(pattern.to_owned());
+        }
         Ok(Self {
+            share_secret_patterns,
             notify,
             webhook_secret,
             listen,

@@ -42,6 +42,23 @@ pub fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
     Bytes::from(frame)
 }
 
+/// A frame as [`render`] made it: its id, name and data (its `data:` lines joined again); `None`
+/// for a frame without a name.
+pub fn parse(frame: &[u8]) -> Option<(Option<u64>, String, String)> {
+    let text = std::str::from_utf8(frame).ok()?;
+    let (mut id, mut name, mut data) = (None, None, Vec::new());
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("id: ") {
+            id = value.parse().ok();
+        } else if let Some(value) = line.strip_prefix("event: ") {
+            name = Some(value.to_owned());
+        } else if let Some(value) = line.strip_prefix("data: ") {
+            data.push(value);
+        }
+    }
+    Some((id, name?, data.join("\n")))
+}
+
 /// The heartbeat, `event: ping`.
 pub static PING: Bytes = Bytes::from_static(b"event: ping\ndata: {}\n\n");
 
@@ -67,7 +84,11 @@ pub fn signed_in_stream(
     login: Option<Extension<LoginCheck>>,
     every: Duration,
 ) -> Response {
-    let frames = until_signed_out(frames, login.map(|l| l.0), every);
+    response(until_signed_out(frames, login.map(|l| l.0), every))
+}
+
+/// An SSE response of `frames`.
+pub fn response(frames: impl Stream<Item = Bytes> + Send + 'static) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -123,5 +144,13 @@ mod tests {
         assert_eq!(status(LinkState::Live, None), "event: status\ndata: {\"state\":\"live\"}\n\n");
         assert_eq!(PING, format!("event: {}\ndata: {{}}\n\n", sse::PING));
         assert_eq!(SIGNED_OUT, format!("event: {}\ndata: {{}}\n\n", sse::SIGNED_OUT));
+    }
+
+    #[test]
+    fn a_frame_parses_back_to_what_made_it() {
+        let frame = render(Some(7), sse::EVENT, "{\"a\":\n1}");
+        assert_eq!(parse(&frame), Some((Some(7), sse::EVENT.to_owned(), "{\"a\":\n1}".to_owned())));
+        assert_eq!(parse(&PING), Some((None, sse::PING.to_owned(), "{}".to_owned())));
+        assert_eq!(parse(b"data: x\n\n"), None);
     }
 }

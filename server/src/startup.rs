@@ -15,6 +15,7 @@ use app::{
         policies::server::PoliciesHandle,
         rules::server::RulesHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
+        shares::server::SharesHandle,
     },
     auth::{Role, store::AccountsHandle},
     decisions::DecisionsHandle,
@@ -153,6 +154,7 @@ impl Application {
         notifier.clone().run(inbox.clone());
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
+        let shares = crate::shares::Shares::new(pool.clone(), access.audit.clone(), &settings.share_secret_patterns);
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
             .map_err(io::Error::other)?;
@@ -171,6 +173,7 @@ impl Application {
                 rules: rule_book,
                 notifier,
                 policies,
+                shares,
             },
             sessions,
         );
@@ -363,6 +366,15 @@ pub fn routes() -> Vec<Route> {
             get(live::thread_stream),
         ),
         Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
+        // A share link's token is its credential: the handler opens only its own session's
+        // events, redacted as the link says (shares.rs).
+        Route::new(Method::GET, "/api/shares/{token}/stream", Public, get(crate::shares::stream)),
+        Route::new(
+            Method::GET,
+            "/api/shares/{token}/threads/{thread_id}/stream",
+            Public,
+            get(crate::shares::thread_stream),
+        ),
         // Each export is an audit entry.
         Route::new(Method::GET, "/api/sessions/{id}/export", Needs(Viewer), get(crate::export::export)),
         // Scoped inside: people who are not admins export their own entries.
@@ -390,6 +402,7 @@ pub struct Services {
     pub rules: Arc<RuleBook>,
     pub notifier: Arc<Notifier>,
     pub policies: Arc<Policies>,
+    pub shares: Arc<crate::shares::Shares>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -400,7 +413,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies } = services;
+    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies, shares } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -420,6 +433,7 @@ pub fn router(
         access: access.clone(),
         audit: access.audit.clone(),
         webhooks,
+        shares: shares.clone(),
     };
     let upstream = UpstreamHandle(Arc::new(client));
     let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
@@ -437,6 +451,7 @@ pub fn router(
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
+    let shares = SharesHandle(shares);
     let context = move || {
         provide_context(summary.clone());
         provide_context(upstream.clone());
@@ -448,6 +463,7 @@ pub fn router(
         provide_context(rules.clone());
         provide_context(notify.clone());
         provide_context(policies.clone());
+        provide_context(shares.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

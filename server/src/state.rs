@@ -19,4 +19,5 @@ pub struct AppState {
     pub audit: Arc<SqliteAudit>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
     pub webhooks: Option<Arc<crate::webhooks::WebhookReceiver>>,
+    pub shares: Arc<crate::shares::Shares>,
 }

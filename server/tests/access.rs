@@ -29,6 +29,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // No login: its signature is its credential (tests/live.rs checks it).
         ("POST", "/webhooks/anthropic") => Anyone,
         (_, "/api/auth/me") => Anyone,
+        // A share link's token is its credential; each opens its own session only (tests/shares.rs).
+        (
+            "GET",
+            "/api/shares/open" | "/api/shares/{token}/stream" | "/api/shares/{token}/threads/{thread_id}/stream",
+        ) => Anyone,
         (
             "GET",
             "/api/upstream"
@@ -74,6 +79,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/rules/list"
             | "/api/policies/list"
             | "/api/sessions/approvals"
+            | "/api/shares/list"
             | "/api/inbox/stream"
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream"
@@ -96,6 +102,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/unmount"
             | "/api/sessions/steer"
             | "/api/sessions/define_outcome"
+            | "/api/shares/create"
+            | "/api/shares/revoke"
             | "/api/files"
             | "/api/skills"
             | "/api/skills/{id}/versions",
@@ -227,8 +235,11 @@ async fn every_endpoint_answers_each_role_as_designed_and_refusals_are_audited()
         if path.starts_with("/auth/") || path.starts_with("/webhooks/") {
             continue;
         }
-        let url =
-            format!("{}{}", app.address, path.replace("{id}", "nonexistent_1").replace("{thread_id}", "nonexistent_2"));
+        let url = format!(
+            "{}{}",
+            app.address,
+            path.replace("{id}", "nonexistent_1").replace("{thread_id}", "nonexistent_2").replace("{token}", "0f")
+        );
         for (who, client, allows) in &people {
             let request = if method == "GET" { client.get(&url) } else { client.post(&url).form(&[("x", "")]) };
             let status = request.send().await.expect("request sent").status().as_u16();

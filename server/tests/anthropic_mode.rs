@@ -233,11 +233,17 @@ async fn the_key_never_reaches_the_browser() {
     let session_id = session["row"]["id"].as_str().unwrap().to_owned();
     let (_, vault) = app.call("vaults/create", &[("display_name", "v")]).await;
     let vault_id = vault["id"].as_str().unwrap().to_owned();
+    let (status, shared) = app
+        .call("shares/create", &[("form[session_id]", &session_id), ("form[hours]", "1"), ("form[mode]", "live")])
+        .await;
+    assert_eq!(status, 200, "{shared}");
+    let share_page = shared["path"].as_str().unwrap().to_owned();
     for (what, answer) in [
         ("agents/create", &agent),
         ("environments/save", &env),
         ("sessions/create", &session),
         ("vaults/create", &vault),
+        ("shares/create", &shared),
     ] {
         seen.push((format!("POST /api/{what}"), answer.to_string().into_bytes()));
     }
@@ -255,6 +261,8 @@ async fn the_key_never_reaches_the_browser() {
         "/sessions/new".into(),
         format!("/sessions/{session_id}"),
         format!("/sessions/{session_id}/present"),
+        share_page.clone(),
+        "/shares".into(),
         format!("/api/sessions/{session_id}/export?format=json"),
         format!("/api/sessions/{session_id}/export?format=markdown"),
         format!("/api/sessions/{session_id}/export?format=html"),

@@ -21,6 +21,7 @@ pub mod policies;
 pub mod rules;
 pub mod sessions;
 pub mod settings;
+pub mod shares;
 pub mod skills;
 pub mod upstream;
 pub mod vaults;

@@ -7,6 +7,7 @@ pub enum Section {
     Deployments,
     Inbox,
     Rules,
+    Shares,
     Memory,
     Skills,
     Files,
@@ -17,13 +18,14 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 13] = [
+    pub const ALL: [Section; 14] = [
         Section::Agents,
         Section::Environments,
         Section::Sessions,
         Section::Deployments,
         Section::Inbox,
         Section::Rules,
+        Section::Shares,
         Section::Memory,
         Section::Skills,
         Section::Files,
@@ -41,6 +43,7 @@ impl Section {
             Section::Deployments => "Deployments",
             Section::Inbox => "Inbox",
             Section::Rules => "Rules",
+            Section::Shares => "Shared links",
             Section::Memory => "Memory stores",
             Section::Skills => "Skills",
             Section::Files => "Files",
@@ -59,6 +62,7 @@ impl Section {
             Section::Deployments => "/deployments",
             Section::Inbox => "/inbox",
             Section::Rules => "/rules",
+            Section::Shares => "/shares",
             Section::Memory => "/memory",
             Section::Skills => "/skills",
             Section::Files => "/files",
@@ -92,6 +96,9 @@ impl Section {
             Section::Inbox => "Every tool call waiting for a human decision, across all sessions, in one place.",
             Section::Rules => {
                 "Calls Switchboard allows by itself for a while, because an approver said so; revoke them here."
+            }
+            Section::Shares => {
+                "Every read-only link to a session, with its views; revoke one and its viewers lose it at once."
             }
             Section::Memory => "Keep what agents learn across sessions, with every change and who made it.",
             Section::Skills => {

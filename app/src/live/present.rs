@@ -36,8 +36,19 @@ pub fn PresentSession(
     /// The event to open at (`?event=`).
     #[prop(into)]
     event: Option<String>,
+    /// The token of the share link the audience opened (`/share/{token}`): the view reads the
+    /// link's stream and has no way back into the console.
+    #[prop(optional, into)]
+    share: Option<String>,
+    /// What the audience is told about the link (read-only, snapshot, what is hidden).
+    #[prop(optional, into)]
+    note: Option<String>,
 ) -> impl IntoView {
-    let live = Live::open_as(session_id.clone(), None, true);
+    let shared = share.is_some();
+    let live = match share {
+        Some(token) => Live::open_shared(token),
+        None => Live::open_as(session_id.clone(), None, true),
+    };
     // Status changes and model requests are for the people who run the session.
     let hidden = RwSignal::new(HashSet::from([Category::Status, Category::Spans]));
     let cursor = RwSignal::new(None::<f64>);
@@ -81,7 +92,7 @@ pub fn PresentSession(
                     ev.prevent_default();
                     replay.press();
                 }
-                "Escape" => {
+                "Escape" if !shared => {
                     let _ = window().location().set_href(&exit);
                 }
                 _ => {}
@@ -135,9 +146,17 @@ pub fn PresentSession(
                             }}
                         </span>
                     </Show>
-                    <a class="button secondary" href=exit_href>"Leave (Esc)"</a>
+                    {(!shared).then(|| view! { <a class="button secondary" href=exit_href>"Leave (Esc)"</a> })}
                 </nav>
-                <p class="muted presenter-keys">"j / k: next / previous tool call · f: stop or start following the live end · space: pause a replay or show its next step · Esc: leave"</p>
+                <p class="muted presenter-keys">
+                    "j / k: next / previous tool call · f: stop or start following the live end · space: pause a replay or show its next step"
+                    {(!shared).then_some(" · Esc: leave")}
+                </p>
+                {note.map(|note| view! { <p class="presenter-note" data-testid="share-note">{note}</p> })}
+                {move || match state.read().2.clone() {
+                    Link::Failed(why) => Some(view! { <p class="notice warning presenter-ended" role="alert" data-testid="presenter-ended">{why}</p> }),
+                    _ => None,
+                }}
             </header>
             <Timeline live hidden cursor focus=Signal::from(jump) />
         </div>

@@ -73,8 +73,10 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     }
     // A link to this event (the session's own timeline only: a thread's events are read from
     // the thread's stream, which the session's page does not open at an event).
-    let link = (live.thread_id.with_value(Option::is_none) && !item.id.is_empty())
-        .then(|| format!("/sessions/{}?event={}", live.session_id.get_value(), item.id));
+    // A share link's audience cannot open the session's page.
+    let link =
+        (live.thread_id.with_value(Option::is_none) && live.share.with_value(Option::is_none) && !item.id.is_empty())
+            .then(|| format!("/sessions/{}?event={}", live.session_id.get_value(), item.id));
     let copied = RwSignal::new(false);
     let copy_link = link.clone().map(|link| {
         view! {

@@ -33,6 +33,9 @@ pub(super) struct Live {
     pub presenter: bool,
     /// A replay: only the first this many events are shown (`None`: all of them).
     pub reveal: RwSignal<Option<usize>>,
+    /// The token of the share link this view was opened by (`/share/{token}`): its events come
+    /// from the link's own stream, and nothing links to pages its audience cannot open.
+    pub share: StoredValue<Option<String>>,
 }
 
 impl Live {
@@ -44,6 +47,16 @@ impl Live {
 
     /// [`Live::open`], in presenter mode or not.
     pub fn open_as(session_id: String, thread_id: Option<String>, presenter: bool) -> Self {
+        Self::open_with(session_id, thread_id, presenter, None)
+    }
+
+    /// The presenter view of a share link's audience: the link's stream, by its token.
+    pub fn open_shared(token: String) -> Self {
+        Self::open_with(String::new(), None, true, Some(token))
+    }
+
+    fn open_with(session_id: String, thread_id: Option<String>, presenter: bool, share: Option<String>) -> Self {
+        let shared = share.is_some();
         let live = Live {
             session_id: StoredValue::new(session_id),
             thread_id: StoredValue::new(thread_id),
@@ -56,12 +69,18 @@ impl Live {
             following: RwSignal::new(true),
             presenter,
             reveal: RwSignal::new(None),
+            share: StoredValue::new(share),
         };
         #[cfg(feature = "hydrate")]
         {
             super::stream::connect(live);
-            live.follow_rule_decisions();
+            // Which rule allowed a call is for the people who run the session.
+            if !shared {
+                live.follow_rule_decisions();
+            }
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = shared;
         live
     }
 

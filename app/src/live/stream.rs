@@ -1,5 +1,5 @@
 //! The live view's connection to the hub (browser only): one `EventSource` on
-//! `/api/sessions/{id}/stream`, its frames folded into the model in batches of 30 ms, closed when
+//! `/api/sessions/{id}/stream` (a share link's audience: `/api/shares/{token}/stream`), its frames folded into the model in batches of 30 ms, closed when
 //! the view goes away or the stream must not be retried.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
@@ -18,9 +18,13 @@ type Listener = Closure<dyn FnMut(web_sys::Event)>;
 /// Opens the hub's stream for this view, folds its frames into the model in batches, and
 /// closes it when the view goes away.
 pub(super) fn connect(live: Live) {
+    let base = match live.share.get_value() {
+        Some(token) => format!("/api/shares/{token}"),
+        None => format!("/api/sessions/{}", live.session_id.get_value()),
+    };
     let url = match live.thread_id.get_value() {
-        None => format!("/api/sessions/{}/stream", live.session_id.get_value()),
-        Some(thread) => format!("/api/sessions/{}/threads/{thread}/stream", live.session_id.get_value()),
+        None => format!("{base}/stream"),
+        Some(thread) => format!("{base}/threads/{thread}/stream"),
     };
     let Ok(source) = web_sys::EventSource::new(&url) else { return };
     let batch = Batch::new(live);
@@ -125,7 +129,11 @@ fn listen_for_link(source: &web_sys::EventSource, batch: &Batch) -> [Listener; 2
         let (batch, source) = (batch.clone(), source.clone());
         Listener::new(move |_| {
             if source.ready_state() == web_sys::EventSource::CLOSED {
-                let why = "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again.";
+                let why = if batch.live.share.with_value(Option::is_some) {
+                    "The session's events could not be opened: this share link may have been revoked or have expired. Reload the page to see why."
+                } else {
+                    "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again."
+                };
                 batch.push(FAILED, why.to_owned(), String::new());
             } else {
                 batch.push(LOST, String::new(), String::new());

@@ -11,6 +11,7 @@ pub mod overview;
 pub mod rules;
 pub mod sessions;
 pub mod settings;
+pub mod shares;
 pub mod skills;
 pub mod users;
 pub mod vaults;

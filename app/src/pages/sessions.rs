@@ -282,6 +282,11 @@ pub fn SessionDetail() -> impl IntoView {
                 let env_href = format!("/environments/{environment_id}");
                 let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
                 let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
+                // Making a share link needs the operator role (the server checks it too).
+                let can_share = match use_context::<crate::me::Me>() {
+                    Some(me) => me.0.await.ok().flatten().is_some_and(|p| p.can(crate::auth::Role::Operator)),
+                    None => false,
+                };
                 view! {
                     <Title text=title.clone() />
                     <header class="page-header">
@@ -336,6 +341,7 @@ pub fn SessionDetail() -> impl IntoView {
                             <InlineError error=budget_error />
                         })}
                     </section>
+                    {can_share.then(|| view! { <crate::pages::shares::ShareSession session_id=row.id.clone() /> })}
                     <section class="panel" aria-labelledby="resources">
                         <h2 id="resources">"Mounted files"</h2>
                         {match resources.is_empty() {

@@ -77,7 +77,7 @@ impl Access {
         if path.starts_with("/api/") {
             return None;
         }
-        if read && (path == "/login" || path == "/setup") {
+        if read && (path == "/login" || path == "/setup" || is_share_page(path)) {
             return Some(Rule::Public);
         }
         // Every page can be read by every role but the admins' own; what a page does goes through
@@ -86,6 +86,11 @@ impl Access {
         let admins_only = path == "/users" || path.starts_with("/users/");
         read.then_some(Rule::Needs(if admins_only { Role::Admin } else { Role::Viewer }))
     }
+}
+
+/// `/share/{token}`: a share link's page, whose token is its credential (`crate::shares`).
+fn is_share_page(path: &str) -> bool {
+    path.strip_prefix("/share/").is_some_and(|token| !token.is_empty() && !token.contains('/'))
 }
 
 /// Whether `path` is an instance of `pattern`, whose `{name}` segments stand for any one segment.

@@ -1,0 +1,597 @@
+//! Read-only share links (`migrations/0008_shares.sql`; what the console shows of them is
+//! `app::api::shares`).
+//!
+//! - **The token** is 32 random bytes in hex, shown once, to the person who made the link. Only
+//!   its SHA-256 is kept, and a link is looked up by it.
+//! - **What a link opens:** the page `/share/{token}` (the presenter layout, `app::pages::shares`),
+//!   `GET /api/shares/{token}/stream` and `GET /api/shares/{token}/threads/{thread_id}/stream`
+//!   (the session's events, or one of its threads', through the same hub feed a signed-in viewer
+//!   gets: a link's viewers open no stream of their own upstream), and `shares/open`, what the
+//!   page says of the session. Nothing else: every other route still asks for a sign-in.
+//! - **Redaction** is done here, before a byte leaves: with `hide_tools` a tool call's input and a
+//!   tool result's content are replaced, and fields the console does not know are dropped from
+//!   those events; with `mask_secrets` every string of every event (and the title and agent name)
+//!   has what matches a secret pattern replaced by [`MASK`]. Previews of text in flight are not
+//!   sent by a redacting link (a secret can be split across them), nor by a snapshot.
+//! - **A snapshot** shows the events processed up to the moment the link was made.
+//! - **The end:** a link's streams end at its expiry, or at once when it is revoked, with a
+//!   `status` frame (`failed`) that says why; the page then says so too.
+//! - **Audit:** making (`shares/create`) and revoking (`shares/revoke`) are the mutations' own
+//!   entries; each opening of the page is a `shares/view` entry.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use app::{
+    api::shares::{
+        CreatedShare, NewShare, ShareRow, SharedSession,
+        server::{ShareStore, Shared},
+    },
+    auth::{Principal, Role},
+    error::{AppError, ErrorKind},
+    sse::LinkState,
+    upstream::client::BoxFuture,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use regex::Regex;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::watch;
+
+use crate::{
+    audit::{Actor, NewEntry, SqliteAudit},
+    hub::Hub,
+    live::StreamQuery,
+    sse,
+};
+
+/// What a masked value becomes.
+pub const MASK: &str = "••••••";
+/// What a hidden tool input holds instead.
+pub const HIDDEN_INPUT: &str = "Hidden by this share link.";
+/// What a hidden tool result says instead.
+pub const HIDDEN_OUTPUT: &str = "This tool's output is hidden by this share link.";
+
+/// Values a link that masks secrets always masks: API keys and tokens of the common services,
+/// private keys, JSON web tokens, and `password=…`-like assignments.
+pub const BUILT_IN_PATTERNS: &[&str] = &[
+    r"sk-ant-[A-Za-z0-9_\-]{8,}",
+    r"\bsk-[A-Za-z0-9_\-]{20,}",
+    r"\bAKIA[0-9A-Z]{16}\b",
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    r"(?i)\b(password|passwd|secret|token|api[_\-]?key)\b\s*[:=]\s*\S+",
+];
+
+/// The fields a tool event keeps when its link hides tools (its `input` or `content` replaced).
+const TOOL_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "processed_at",
+    "name",
+    "mcp_server_name",
+    "tool_use_id",
+    "mcp_tool_use_id",
+    "custom_tool_use_id",
+    "is_error",
+    "session_thread_id",
+    "evaluated_permission",
+];
+
+/// Switchboard's share links, and the streams they keep open.
+pub struct Shares {
+    pool: SqlitePool,
+    audit: Arc<SqliteAudit>,
+    /// Every secret pattern (built-in and configured) as one expression.
+    secrets: Regex,
+    /// The ids of the links revoked since start: their open streams end.
+    revoked: watch::Sender<HashSet<i64>>,
+}
+
+/// A link that opens, as its streams need it.
+#[derive(Debug, Clone)]
+pub struct OpenLink {
+    pub id: i64,
+    pub session_id: String,
+    pub expires_unix: i64,
+    pub snapshot_ms: Option<i64>,
+    pub hide_tools: bool,
+    pub mask_secrets: bool,
+}
+
+fn store_failed(error: sqlx::Error) -> AppError {
+    tracing::error!("the share link store failed: {error}");
+    AppError::internal("Switchboard could not read or write its share links; try again.")
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn rfc3339_of_unix(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix).map(app::format::rfc3339).unwrap_or_default()
+}
+
+/// The SHA-256 of a token, in hex: what the store keeps.
+fn hash_of(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// `share_12` → 12.
+fn number_of(id: &str) -> Option<i64> {
+    id.strip_prefix("share_")?.parse().ok()
+}
+
+/// Why a link does not open, in words for its audience.
+fn closed(why: &str) -> AppError {
+    AppError::not_found(why.to_owned())
+}
+
+const UNKNOWN: &str =
+    "This share link does not open: it was mistyped or cut short. Ask the person who sent it for the whole link.";
+
+impl Shares {
+    /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (checked by the settings)
+    /// match.
+    pub fn new(pool: SqlitePool, audit: Arc<SqliteAudit>, patterns: &[String]) -> Arc<Self> {
+        let all: Vec<String> = BUILT_IN_PATTERNS
+            .iter()
+            .map(|p| p.to_string())
+            .chain(patterns.iter().cloned())
+            .map(|p| format!("(?:{p})"))
+            .collect();
+        let secrets = Regex::new(&all.join("|")).unwrap_or_else(|error| {
+            tracing::error!("the secret patterns do not combine ({error}); only the built-in ones are used");
+            Regex::new(&BUILT_IN_PATTERNS.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|"))
+                .expect("the built-in patterns are valid")
+        });
+        Arc::new(Self { pool, audit, secrets, revoked: watch::Sender::new(HashSet::new()) })
+    }
+
+    /// `text` with every secret masked.
+    pub fn mask(&self, text: &str) -> String {
+        self.secrets.replace_all(text, MASK).into_owned()
+    }
+
+    /// The link `token` opens, or why it does not (unknown, revoked, expired).
+    pub async fn active(&self, token: &str) -> Result<OpenLink, AppError> {
+        let token = token.trim();
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(closed(UNKNOWN));
+        }
+        let row = sqlx::query("SELECT * FROM shares WHERE token_hash = ?")
+            .bind(hash_of(&token.to_ascii_lowercase()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(|| closed(UNKNOWN))?;
+        let revoked_at: Option<String> = row.try_get("revoked_at").map_err(store_failed)?;
+        if let Some(at) = revoked_at {
+            return Err(closed(&format!(
+                "This share link was revoked on {}. Ask the person who sent it for a new one.",
+                at.get(..16).unwrap_or(&at).replace('T', " ")
+            )));
+        }
+        let expires_unix: i64 = row.try_get("expires_unix").map_err(store_failed)?;
+        if expires_unix <= now_unix() {
+            let at = rfc3339_of_unix(expires_unix);
+            return Err(closed(&format!(
+                "This share link expired on {} (UTC). Ask the person who sent it for a new one.",
+                at.get(..16).unwrap_or(&at).replace('T', " ")
+            )));
+        }
+        Ok(OpenLink {
+            id: row.try_get("id").map_err(store_failed)?,
+            session_id: row.try_get("session_id").map_err(store_failed)?,
+            expires_unix,
+            snapshot_ms: row.try_get("snapshot_ms").map_err(store_failed)?,
+            hide_tools: row.try_get::<i64, _>("hide_tools").map_err(store_failed)? != 0,
+            mask_secrets: row.try_get::<i64, _>("mask_secrets").map_err(store_failed)? != 0,
+        })
+    }
+
+    /// Resolves when link `id` is revoked or reaches `expires_unix`, with why, in words.
+    fn ended(&self, id: i64, expires_unix: i64) -> impl Future<Output = &'static str> + Send + 'static {
+        let mut revoked = self.revoked.subscribe();
+        async move {
+            let left = Duration::from_secs(expires_unix.saturating_sub(now_unix()).max(0) as u64);
+            tokio::select! {
+                _ = revoked.wait_for(|ids| ids.contains(&id)) => "This share link was revoked: the session is no longer shared.",
+                _ = tokio::time::sleep(left) => "This share link has expired: the session is no longer shared.",
+            }
+        }
+    }
+
+    /// `frame` as the link's audience may see it, or `None` when it must not be sent at all.
+    pub fn filter(&self, link: &OpenLink, frame: Bytes) -> Option<Bytes> {
+        let redacts = link.hide_tools || link.mask_secrets;
+        let Some((id, name, data)) = sse::parse(&frame) else {
+            return (!redacts).then_some(frame);
+        };
+        match name.as_str() {
+            app::sse::EVENT => {
+                let mut event: Value = serde_json::from_str(&data).ok()?;
+                if let Some(cut) = link.snapshot_ms {
+                    let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
+                    if at.is_none_or(|at| at > cut as f64) {
+                        return None;
+                    }
+                }
+                if !redacts {
+                    return Some(frame);
+                }
+                self.redact(link, &mut event);
+                Some(sse::render(id, &name, &event.to_string()))
+            }
+            app::sse::PREVIEW => (!redacts && link.snapshot_ms.is_none()).then_some(frame),
+            app::sse::STATUS | app::sse::PING | app::sse::RESET | app::sse::END => Some(frame),
+            // A frame this code does not know may hold anything.
+            _ => (!redacts).then_some(frame),
+        }
+    }
+
+    /// Redacts one event as `link` says.
+    fn redact(&self, link: &OpenLink, event: &mut Value) {
+        if link.hide_tools {
+            hide_tool_io(event);
+        }
+        if link.mask_secrets {
+            *event = self.masked(std::mem::take(event));
+        }
+    }
+
+    /// `value` with every string (keys too) masked.
+    fn masked(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.mask(&s)),
+            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.masked(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (self.mask(&k), self.masked(v))).collect())
+            }
+            other => other,
+        }
+    }
+
+    /// `GET /api/shares/{token}/stream` and `…/threads/{thread_id}/stream`: the session's events
+    /// (or a thread's) as the link shows them, until it is revoked or expires.
+    async fn watch(
+        self: &Arc<Self>,
+        hub: &Arc<Hub>,
+        token: &str,
+        thread_id: Option<&str>,
+        headers: &HeaderMap,
+        query: StreamQuery,
+    ) -> Response {
+        let link = match self.active(token).await {
+            Ok(link) => link,
+            Err(error) => return error.into_response(),
+        };
+        if let Some(thread) = thread_id
+            && !app::api::is_id(thread)
+        {
+            return AppError::new(ErrorKind::BadInput, format!("{thread:?} is not a thread id.")).into_response();
+        }
+        let after = match crate::live::resume(headers, query) {
+            Ok(after) => after,
+            Err(error) => return error.into_response(),
+        };
+        let frames = match hub.watch_feed(&link.session_id, thread_id, after).await {
+            Ok(frames) => frames,
+            Err(error) => return error.into_response(),
+        };
+        let shares = self.clone();
+        let ended = self.ended(link.id, link.expires_unix);
+        sse::response(limited(frames, link, shares, ended))
+    }
+
+    fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ShareRow, sqlx::Error> {
+        let id: i64 = row.try_get("id")?;
+        let expires_unix: i64 = row.try_get("expires_unix")?;
+        let revoked_at: Option<String> = row.try_get("revoked_at")?;
+        let state = match (&revoked_at, expires_unix <= now_unix()) {
+            (Some(_), _) => "revoked",
+            (None, true) => "expired",
+            (None, false) => "active",
+        };
+        let snapshot_ms: Option<i64> = row.try_get("snapshot_ms")?;
+        Ok(ShareRow {
+            id: format!("share_{id}"),
+            session_id: row.try_get("session_id")?,
+            title: row.try_get("title")?,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: rfc3339_of_unix(expires_unix),
+            snapshot_at: snapshot_ms.map(|ms| rfc3339_of_unix(ms / 1000)),
+            hide_tools: row.try_get::<i64, _>("hide_tools")? != 0,
+            mask_secrets: row.try_get::<i64, _>("mask_secrets")? != 0,
+            views: row.try_get::<i64, _>("views")?.max(0) as u64,
+            last_viewed_at: row.try_get("last_viewed_at")?,
+            revoked_at,
+            revoked_by: row.try_get("revoked_by")?,
+            state: state.to_owned(),
+        })
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<ShareRow>, AppError> {
+        let row = sqlx::query("SELECT * FROM shares WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        row.as_ref().map(Self::row).transpose().map_err(store_failed)
+    }
+}
+
+/// `frames` filtered for `link`, until `ended`; then a `status` frame that says why.
+fn limited(
+    frames: impl Stream<Item = Bytes> + Send + 'static,
+    link: OpenLink,
+    shares: Arc<Shares>,
+    ended: impl Future<Output = &'static str> + Send + 'static,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    let why = Arc::new(std::sync::Mutex::new(None::<&'static str>));
+    let ended = {
+        let why = why.clone();
+        async move {
+            let reason = ended.await;
+            *why.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        }
+    };
+    let farewell = futures::stream::once(async move {
+        let reason = *why.lock().unwrap_or_else(|e| e.into_inner());
+        reason.map(|reason| sse::status(LinkState::Failed, Some(reason)))
+    })
+    .filter_map(std::future::ready);
+    frames.filter_map(move |frame| std::future::ready(shares.filter(&link, frame))).take_until(ended).chain(farewell)
+}
+
+/// Replaces a tool call's input and a tool result's content, and drops the fields of either that
+/// are not known to hold neither.
+fn hide_tool_io(event: &mut Value) {
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
+    let (is_call, is_result) = (kind.ends_with("tool_use"), kind.ends_with("tool_result"));
+    if !is_call && !is_result {
+        return;
+    }
+    let Some(map) = event.as_object_mut() else { return };
+    map.retain(|key, _| TOOL_FIELDS.contains(&key.as_str()));
+    if is_call {
+        map.insert("input".to_owned(), json!({ "hidden": HIDDEN_INPUT }));
+    } else {
+        map.insert("content".to_owned(), json!([{ "type": "text", "text": HIDDEN_OUTPUT }]));
+    }
+}
+
+pub async fn stream(
+    State(shares): State<Arc<Shares>>,
+    State(hub): State<Arc<Hub>>,
+    Path(token): Path<String>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Response {
+    shares.watch(&hub, &token, None, &headers, query).await
+}
+
+pub async fn thread_stream(
+    State(shares): State<Arc<Shares>>,
+    State(hub): State<Arc<Hub>>,
+    Path((token, thread_id)): Path<(String, String)>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Response {
+    shares.watch(&hub, &token, Some(&thread_id), &headers, query).await
+}
+
+impl ShareStore for Shares {
+    fn create(&self, new: NewShare, about: Shared, username: String) -> BoxFuture<'_, Result<CreatedShare, AppError>> {
+        Box::pin(async move {
+            let token = crate::accounts::random_hex::<32>();
+            let now = time::OffsetDateTime::now_utc();
+            let expires_unix = now.unix_timestamp() + i64::from(new.hours) * 3600;
+            let snapshot_ms = new.snapshot.then(|| (now.unix_timestamp_nanos() / 1_000_000) as i64);
+            let id: i64 = sqlx::query(
+                "INSERT INTO shares (token_hash, session_id, title, agent, created_by, created_at, expires_unix, snapshot_ms, hide_tools, mask_secrets)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(hash_of(&token))
+            .bind(&new.session_id)
+            .bind(&about.title)
+            .bind(&about.agent)
+            .bind(&username)
+            .bind(app::format::rfc3339(now))
+            .bind(expires_unix)
+            .bind(snapshot_ms)
+            .bind(new.hide_tools as i64)
+            .bind(new.mask_secrets as i64)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(store_failed)?;
+            Ok(CreatedShare {
+                id: format!("share_{id}"),
+                path: format!("/share/{token}"),
+                expires_at: rfc3339_of_unix(expires_unix),
+            })
+        })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<ShareRow>, AppError>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT * FROM shares ORDER BY id DESC LIMIT 1000")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            rows.iter().map(Self::row).collect::<Result<_, _>>().map_err(store_failed)
+        })
+    }
+
+    fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>> {
+        Box::pin(async move {
+            let missing = || AppError::not_found(format!("There is no share link {id:?}."));
+            let number = number_of(&id).ok_or_else(missing)?;
+            let row = self.get(number).await?.ok_or_else(missing)?;
+            if row.created_by != by.username && !by.can(Role::Admin) {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    format!("Only {} (who made this link) or an admin can revoke it.", row.created_by),
+                ));
+            }
+            if row.revoked_at.is_none() {
+                sqlx::query("UPDATE shares SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL")
+                    .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+                    .bind(&by.username)
+                    .bind(number)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_failed)?;
+            }
+            self.revoked.send_modify(|ids| {
+                ids.insert(number);
+            });
+            self.get(number).await?.ok_or_else(missing)
+        })
+    }
+
+    fn open(&self, token: String) -> BoxFuture<'_, Result<SharedSession, AppError>> {
+        Box::pin(async move {
+            let link = self.active(&token).await?;
+            let row = sqlx::query(
+                "UPDATE shares SET views = views + 1, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
+            )
+            .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+            .bind(link.id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_failed)?;
+            let (title, agent): (String, String) =
+                (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
+            let views: i64 = row.try_get("views").map_err(store_failed)?;
+            self.audit
+                .append(NewEntry {
+                    actor: Actor { roles: "share link".to_owned(), ..Actor::default() },
+                    action: "shares/view".to_owned(),
+                    targets: vec![link.session_id.clone(), format!("share_{}", link.id)],
+                    detail: Some(json!({ "views": views })),
+                    status: 200,
+                    error: None,
+                })
+                .await;
+            let shown = |text: String| if link.mask_secrets { self.mask(&text) } else { text };
+            Ok(SharedSession {
+                title: shown(title),
+                agent: shown(agent),
+                snapshot_at: link.snapshot_ms.map(|ms| rfc3339_of_unix(ms / 1000)),
+                expires_at: rfc3339_of_unix(link.expires_unix),
+                hide_tools: link.hide_tools,
+                mask_secrets: link.mask_secrets,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shares() -> Arc<Shares> {
+        let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
+        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), &["ACME-[0-9]{4}".to_owned()])
+    }
+
+    fn link(hide_tools: bool, mask_secrets: bool) -> OpenLink {
+        OpenLink {
+            id: 1,
+            session_id: "sesn_1".into(),
+            expires_unix: i64::MAX,
+            snapshot_ms: None,
+            hide_tools,
+            mask_secrets,
+        }
+    }
+
+    #[tokio::test]
+    async fn secrets_are_masked_by_the_built_in_and_the_configured_patterns() {
+        let shares = shares();
+        for secret in [
+            "sk-ant-api03-abcdefghijklmnop",
+            "AKIAABCDEFGHIJKLMNOP",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123",
+            "password=hunter22",
+            "ACME-1234",
+        ] {
+            let masked = shares.mask(&format!("the value is {secret} here"));
+            assert!(!masked.contains(secret), "{secret} → {masked}");
+            assert!(masked.contains(MASK) && masked.starts_with("the value is "), "{masked}");
+        }
+        assert_eq!(shares.mask("nothing secret in here"), "nothing secret in here");
+    }
+
+    #[tokio::test]
+    async fn a_redacting_link_hides_tool_io_masks_every_string_and_drops_previews() {
+        let shares = shares();
+        let call = json!({ "id": "sevt_1", "type": "agent.tool_use", "name": "bash", "input": { "command": "echo TOOLVALUE" }, "extra": "TOOLVALUE" });
+        let frame = sse::render(Some(3), app::sse::EVENT, &call.to_string());
+        let out = shares.filter(&link(true, false), frame).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(!text.contains("TOOLVALUE") && text.contains(HIDDEN_INPUT) && text.starts_with("id: 3\n"), "{text}");
+
+        let result = json!({ "id": "sevt_2", "type": "agent.tool_result", "tool_use_id": "sevt_1", "content": [{ "type": "text", "text": "TOOLVALUE" }] });
+        let out =
+            shares.filter(&link(true, false), sse::render(Some(4), app::sse::EVENT, &result.to_string())).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(!text.contains("TOOLVALUE") && text.contains(HIDDEN_OUTPUT) && text.contains("sevt_1"), "{text}");
+
+        let message = json!({ "type": "agent.message", "content": [{ "type": "text", "text": "key sk-ant-api03-abcdefghijkl" }] });
+        let out =
+            shares.filter(&link(false, true), sse::render(Some(5), app::sse::EVENT, &message.to_string())).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(!text.contains("abcdefghijkl") && text.contains(MASK), "{text}");
+
+        let preview = sse::render(None, app::sse::PREVIEW, "{\"delta\":\"sk-ant\"}");
+        assert_eq!(shares.filter(&link(false, true), preview.clone()), None);
+        assert_eq!(shares.filter(&link(false, false), preview.clone()), Some(preview));
+        assert_eq!(shares.filter(&link(false, true), sse::render(None, "something_new", "{}")), None);
+        assert!(shares.filter(&link(true, true), sse::PING.clone()).is_some());
+    }
+
+    #[tokio::test]
+    async fn an_open_stream_ends_when_its_link_expires() {
+        let shares = shares();
+        let expires_unix = now_unix() + 1;
+        let frames = futures::stream::pending::<Bytes>();
+        let ended = shares.ended(1, expires_unix);
+        let out: Vec<Bytes> = tokio::time::timeout(
+            Duration::from_secs(5),
+            limited(frames, OpenLink { expires_unix, ..link(false, false) }, shares.clone(), ended).collect(),
+        )
+        .await
+        .expect("the stream ended at the link's expiry");
+        let last = String::from_utf8(out.last().unwrap().to_vec()).unwrap();
+        assert!(last.contains("event: status") && last.contains("failed") && last.contains("expired"), "{last}");
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_shows_only_what_was_processed_before_it_was_made() {
+        let shares = shares();
+        let cut = app::format::parse_rfc3339_ms("2026-11-24T12:00:00Z").unwrap() as i64;
+        let snapshot = OpenLink { snapshot_ms: Some(cut), ..link(false, false) };
+        let at = |when: Option<&str>| {
+            let event = json!({ "type": "agent.message", "processed_at": when, "content": [] });
+            shares.filter(&snapshot, sse::render(Some(1), app::sse::EVENT, &event.to_string())).is_some()
+        };
+        assert!(at(Some("2026-11-24T11:59:59.999Z")));
+        assert!(at(Some("2026-11-24T12:00:00Z")));
+        assert!(!at(Some("2026-11-24T12:00:00.001Z")));
+        assert!(!at(None), "an event not processed yet is after the snapshot");
+        assert_eq!(shares.filter(&snapshot, sse::render(None, app::sse::PREVIEW, "{}")), None);
+    }
+}

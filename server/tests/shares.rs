@@ -1,0 +1,294 @@
+//! Read-only share links (`server/src/shares.rs`) over HTTP, against the embedded engine: what a
+//! signed-out browser holding a link can reach, what a redacting link never sends, and how a
+//! revoked or expired link ends.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::json;
+use support::*;
+
+/// What the session says that a masking link must never send.
+const KEY: &str = "sk-ant-api03-SHAREDSECRET0000";
+const WORKER_TOKEN: &str = "ghp_WORKERSECRET0123456789abcdef";
+/// What the tool call's input and output hold, which a link that hides tools must never send.
+const TOOL_VALUE: &str = "TOOLVALUE4242";
+
+/// A finished session whose title, messages, tool call and child thread hold the values above.
+/// Answers its id.
+async fn session_with_secrets(app: &TestApp) -> String {
+    let worker = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [[{ "text": format!("Worker saw {WORKER_TOKEN}.") }]] }).to_string() });
+    let (status, worker) = app.call("agents/create", &[("definition", &worker.to_string())]).await;
+    assert_eq!(status, 200, "{worker}");
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [[
+            { "text": format!("The deploy key is {KEY}.") },
+            { "tool": "bash", "input": { "command": format!("echo {TOOL_VALUE}") } },
+            { "subagent": "Worker", "message": "Check it." },
+            { "text": "All done." },
+        ]] }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_allow" } } }],
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker["id"]] } },
+    });
+    let (status, lead) = app.call("agents/create", &[("definition", &lead.to_string())]).await;
+    assert_eq!(status, 200, "{lead}");
+    let form = [("id", ""), ("form[name]", "shares"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let title = format!("Rotate {KEY}");
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", lead["id"].as_str().unwrap()),
+                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
+                ("form[title]", &title),
+                ("form[initial_message]", "go"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["row"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..300 {
+        let (_, view) = app.read("sessions/get", &[("id", &id)]).await;
+        let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
+        let worker_done = threads
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["agent"] == "Worker" && t["tokens"].as_u64() > Some(0)));
+        if view["row"]["status"] == "idle" && view["row"]["tokens"].as_u64() > Some(0) && worker_done {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the session never ended its turn");
+}
+
+/// Makes a link as the admin; answers (its id, its token).
+async fn share(app: &TestApp, session_id: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let mut form = vec![("form[session_id]", session_id), ("form[hours]", "1"), ("form[mode]", "live")];
+    form.extend_from_slice(extra);
+    let (status, made) = app.call("shares/create", &form).await;
+    assert_eq!(status, 200, "{made}");
+    let path = made["path"].as_str().unwrap();
+    let token = path.strip_prefix("/share/").unwrap().to_owned();
+    assert_eq!(token.len(), 64, "32 random bytes in hex: {path}");
+    (made["id"].as_str().unwrap().to_owned(), token)
+}
+
+/// The body of a stream read until `done` holds for what came so far, or `secs` pass; and whether
+/// the server ended it.
+async fn read_stream(response: reqwest::Response, secs: u64, done: impl Fn(&str) -> bool) -> (String, bool) {
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => return (text, false),
+            Ok(None) => return (text, true),
+            Ok(Some(chunk)) => {
+                text.push_str(&String::from_utf8_lossy(&chunk.expect("the stream reads")));
+                if done(&text) {
+                    return (text, false);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_share_link_opens_its_session_for_a_signed_out_browser_and_nothing_else() {
+    let app = spawn_app(&[]).await;
+    let id = session_with_secrets(&app).await;
+    let (share_id, token) = share(&app, &id, &[]).await;
+    let anonymous = browser();
+    let get = |path: String| anonymous.get(format!("{}{path}", app.address)).send();
+
+    // The presenter page, its data and its stream.
+    let page = get(format!("/share/{token}")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("data-testid=\"presenter\"") && page.contains("Rotate"), "{page}");
+    assert!(!page.contains("Leave (Esc)"), "the audience has no way into the console");
+    let (status, opened) = app.read_as(&anonymous, "shares/open", &[("token", &token)]).await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!((opened["agent"].as_str(), opened["hide_tools"].as_bool()), (Some("Lead"), Some(false)));
+    let stream = get(format!("/api/shares/{token}/stream")).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let (events, _) = read_stream(stream, 20, |t| t.contains("All done.")).await;
+    assert!(events.contains("All done.") && events.contains(TOOL_VALUE), "a link that hides nothing shows it all");
+
+    // Nothing else: not the session's own page, stream, export or data, nor any other page or
+    // server function, with the token or without.
+    for path in [
+        format!("/sessions/{id}"),
+        format!("/sessions/{id}/present"),
+        "/sessions".to_owned(),
+        "/shares".to_owned(),
+        format!("/share/{token}/anything"),
+    ] {
+        let response = get(path.clone()).await.unwrap();
+        assert_eq!(response.status(), 303, "{path} sends a signed-out browser to sign in");
+    }
+    for path in [
+        format!("/api/sessions/{id}/stream"),
+        format!("/api/sessions/{id}/export?format=json"),
+        format!("/api/sessions/get?id={id}"),
+        format!("/api/sessions/events?id={id}"),
+        format!("/api/sessions/threads?session_id={id}"),
+        "/api/shares/list".to_owned(),
+        "/api/agents/list".to_owned(),
+        "/api/files/list".to_owned(),
+    ] {
+        let response = anonymous
+            .get(format!("{}{path}", app.address))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    let response = anonymous
+        .post(format!("{}/api/shares/revoke", app.address))
+        .form(&[("id", share_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "the audience cannot revoke or make links");
+    // A thread of another session is not reachable through this link.
+    let other = session_with_secrets(&app).await;
+    let (_, threads) = app.read("sessions/threads", &[("session_id", &other)]).await;
+    let foreign =
+        threads.as_array().unwrap().iter().find(|t| t["primary"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let response = get(format!("/api/shares/{token}/threads/{foreign}/stream")).await.unwrap();
+    assert_ne!(response.status(), 200, "another session's thread");
+
+    // Making and viewing are on record, and the token is nowhere in the console's answers.
+    let made = audit_entries(&app, "shares/create").await;
+    assert_eq!(made[0]["who"], "admin", "{made:?}");
+    let views = audit_entries(&app, "shares/view").await;
+    assert!(views.len() >= 2, "the page and its data were opened: {views:?}");
+    assert!(views[0]["targets"].to_string().contains(&id), "{views:?}");
+    let (_, listed) = app.read("shares/list", &[]).await;
+    assert_eq!(listed[0]["views"].as_u64(), Some(views.len() as u64), "{listed}");
+    let (_, log) = app.read("audit/list", &[]).await;
+    assert!(!listed.to_string().contains(&token) && !log.to_string().contains(&token), "only the hash is kept");
+}
+
+#[tokio::test]
+async fn a_redacting_link_never_sends_a_redacted_value() {
+    let app = spawn_app(&[]).await;
+    let id = session_with_secrets(&app).await;
+    let (_, token) = share(&app, &id, &[("form[hide_tools]", "on"), ("form[mask_secrets]", "on")]).await;
+    let anonymous = browser();
+    let mut seen = String::new();
+    let page = anonymous.get(format!("{}/share/{token}", app.address)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    seen.push_str(&page.text().await.unwrap());
+    let opened =
+        anonymous.get(format!("{}/api/shares/open", app.address)).query(&[("token", &token)]).send().await.unwrap();
+    seen.push_str(&opened.text().await.unwrap());
+    let stream = anonymous.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let (events, _) = read_stream(stream, 20, |t| t.contains("All done.")).await;
+    assert!(events.contains("All done."), "the stream reached the session's last message: {events}");
+    seen.push_str(&events);
+    // Each thread's stream too.
+    let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
+    for thread in threads.as_array().unwrap() {
+        let thread_id = thread["id"].as_str().unwrap();
+        let stream = anonymous
+            .get(format!("{}/api/shares/{token}/threads/{thread_id}/stream", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200, "thread {thread_id}");
+        let (events, _) = read_stream(stream, 5, |t| t.contains("Worker saw") || t.contains("All done.")).await;
+        seen.push_str(&events);
+    }
+    assert!(seen.contains("Worker saw"), "the Worker's thread was read");
+    for (value, what) in [
+        (KEY, "the key"),
+        ("SHAREDSECRET", "part of the key"),
+        (WORKER_TOKEN, "the Worker's token"),
+        (TOOL_VALUE, "the tool's input and output"),
+    ] {
+        assert!(!seen.contains(value), "{what} ({value}) was sent");
+    }
+    assert!(seen.contains("••••••"), "masked values are marked");
+    assert!(seen.contains("hidden by this share link"), "hidden tool input and output are marked");
+    assert!(!seen.contains("event: preview"), "no text in flight is sent by a redacting link");
+    // What the signed-in console shows is unchanged.
+    let (_, own) = app.read("sessions/get", &[("id", &id)]).await;
+    assert!(own.to_string().contains(KEY));
+}
+
+#[tokio::test]
+async fn revoking_a_link_ends_its_open_stream_and_its_page_says_so() {
+    let app = spawn_app(&[]).await;
+    let id = session_with_secrets(&app).await;
+    let (share_id, token) = share(&app, &id, &[]).await;
+    let anonymous = browser();
+    let stream = anonymous.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let watching = tokio::spawn(read_stream(stream, 30, |_| false));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Only its maker or an admin revokes it.
+    let olga = app.client_as("olga", &["operator"]).await;
+    let refused = olga
+        .post(format!("{}/api/shares/revoke", app.address))
+        .form(&[("id", share_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let (status, revoked) = app.call("shares/revoke", &[("id", &share_id)]).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!((revoked["state"].as_str(), revoked["revoked_by"].as_str()), (Some("revoked"), Some("admin")));
+
+    let (text, ended) = watching.await.unwrap();
+    assert!(ended, "the open stream ended at once, not after 30 s");
+    assert!(text.contains("All done.") && text.ends_with("\n\n"), "{text}");
+    let last = text.trim_end().rsplit("\n\n").next().unwrap();
+    assert!(last.contains("event: status") && last.contains("\"failed\"") && last.contains("revoked"), "{last}");
+
+    let (status, page) = {
+        let response = anonymous.get(format!("{}/share/{token}", app.address)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 404);
+    assert!(page.contains("was revoked on") && !page.contains("data-testid=\"presenter\""), "{page}");
+    let again = anonymous.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+    let entries = audit_entries(&app, "shares/revoke").await;
+    assert!(entries.iter().any(|e| e["who"] == "admin" && e["outcome"] == "ok"), "{entries:?}");
+    assert!(entries.iter().any(|e| e["who"] == "olga" && e["outcome"] == "refused"), "{entries:?}");
+}
+
+#[tokio::test]
+async fn an_expired_link_opens_nothing_and_says_when_it_expired() {
+    let app = spawn_app(&[]).await;
+    let id = session_with_secrets(&app).await;
+    let (_, token) = share(&app, &id, &[]).await;
+    // An hour is the shortest life a link can be given: the test moves its end into the past.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE shares SET expires_unix = expires_unix - 7200").execute(&db).await.unwrap();
+    let anonymous = browser();
+    let response = anonymous.get(format!("{}/share/{token}", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("expired on") && page.contains("Ask the person who sent it"), "{page}");
+    let stream = anonymous.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(stream.status(), 404);
+    let (_, listed) = app.read("shares/list", &[]).await;
+    assert_eq!(listed[0]["state"], "expired", "{listed}");
+    // A token that was never made, or is cut short, says so the same way.
+    let wrong = anonymous.get(format!("{}/share/{}", app.address, "ab".repeat(32))).send().await.unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong.text().await.unwrap().contains("mistyped or cut short"));
+}
