@@ -91,3 +91,67 @@ export async function sessionThatAsks(request: APIRequestContext, commands: stri
   expect(session.ok(), await session.text()).toBeTruthy();
   return (await session.json()).row.id;
 }
+
+/** The agents `createAgent` made that `archiveMadeAgents` has not archived yet. */
+const made: string[] = [];
+
+/**
+ * A new agent of `definition`. Specs that make agents archive them after each test
+ * (`test.afterEach(({ request }) => archiveMadeAgents(request))`): other specs find the demo agent
+ * on the agents list's first page.
+ */
+export async function createAgent(request: APIRequestContext, definition: string): Promise<string> {
+  const agent = await request.post('/api/agents/create', { form: { definition } });
+  expect(agent.ok(), await agent.text()).toBeTruthy();
+  const { id } = await agent.json();
+  made.push(id);
+  return id;
+}
+
+/** Archives the agents `createAgent` made. */
+export async function archiveMadeAgents(request: APIRequestContext): Promise<void> {
+  for (const id of made.splice(0)) {
+    const archived = await request.post('/api/agents/archive', { form: { id } });
+    expect(archived.ok(), await archived.text()).toBeTruthy();
+  }
+}
+
+/**
+ * A finished session of a new scripted agent (its other fields in `agent`) that plays `turn`,
+ * told `message`, under `title`. Answers its id.
+ */
+export async function finishedSession(
+  request: APIRequestContext,
+  turn: unknown[],
+  { agent = {}, title = unique('Long'), message = 'go' }: { agent?: object; title?: string; message?: string } = {},
+): Promise<string> {
+  const definition = JSON.stringify({
+    name: unique('Presented agent'),
+    model: 'scripted',
+    system: JSON.stringify({ stream_delay_ms: 0, turns: [turn] }),
+    ...agent,
+  });
+  const agentId = await createAgent(request, definition);
+  const { environments } = await (await request.get('/api/sessions/choices')).json();
+  const created = await request.post('/api/sessions/create', {
+    form: {
+      'form[agent_id]': agentId,
+      'form[environment_id]': environments.find((e: { label: string }) => e.label.includes('Demo environment')).id,
+      'form[title]': title,
+      'form[initial_message]': message,
+    },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const id = (await created.json()).row.id;
+  // Idle with tokens counted: the turn ran and ended (a new session is idle before it starts).
+  await expect
+    .poll(
+      async () => {
+        const { row } = await (await request.get(`/api/sessions/get?id=${id}`)).json();
+        return row.status === 'idle' && row.tokens > 0;
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(true);
+  return id;
+}

@@ -205,7 +205,7 @@ fn ShareLine(row: ShareRow, may_revoke: bool, revoke: ServerAction<RevokeShare>)
             <td><A href=format!("/sessions/{}", row.session_id)>{row.title.clone()}</A></td>
             <td>{format!("{} by {}", format::timestamp(&row.created_at), row.created_by)}</td>
             <td>{shows}</td>
-            <td>{format!("{}{last}", format::count(row.views))}</td>
+            <td data-testid="share-views">{format!("{}{last}", format::count(row.views))}</td>
             <td>{state}</td>
             <td>{(active && may_revoke).then(|| view! {
                 <Confirm label="Revoke" consequence="The link stops working at once, for people who have it open too."
