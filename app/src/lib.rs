@@ -38,6 +38,7 @@ use pages::{
     deployments::{DeploymentDetail, DeploymentList, DeploymentNew},
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
+    imports::{ImportDetail, ImportList, ImportPresent},
     inbox::Inbox,
     memory::{MemoryStoreDetail, MemoryStoreList},
     rules::Rules,
@@ -114,6 +115,9 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("sessions"), StaticSegment("new")) view={Lazy::<SessionNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), ParamSegment("id")) view={Lazy::<SessionDetailPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("sessions"), ParamSegment("id"), StaticSegment("present")) view={Lazy::<SessionPresentPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("imports") view={Lazy::<ImportListPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("imports"), ParamSegment("id")) view={Lazy::<ImportDetailPage>::new()} ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("imports"), ParamSegment("id"), StaticSegment("present")) view={Lazy::<ImportPresentPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("deployments") view={Lazy::<DeploymentListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), StaticSegment("new")) view={Lazy::<DeploymentNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deployments"), ParamSegment("id")) view={Lazy::<DeploymentDetailPage>::new()} ssr=SsrMode::Async />
@@ -174,6 +178,9 @@ lazy_pages! {
     SessionNewPage => SessionNew,
     SessionDetailPage => SessionDetail,
     SessionPresentPage => SessionPresent,
+    ImportListPage => ImportList,
+    ImportDetailPage => ImportDetail,
+    ImportPresentPage => ImportPresent,
     DeploymentListPage => DeploymentList,
     DeploymentNewPage => DeploymentNew,
     DeploymentDetailPage => DeploymentDetail,

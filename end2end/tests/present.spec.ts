@@ -94,7 +94,7 @@ test('a link to event 9,500 of 10,000 opens the session there, highlighted, and 
   expect(errors).toEqual([]);
 });
 
-test('the session page offers its transcript as Markdown, offline HTML and JSON', async ({ page, request }) => {
+test('the session page offers its transcript as Markdown, offline HTML and JSON, and the JSON imports and replays', async ({ page, request }) => {
   const errors = collectErrors(page);
   const id = await longSession(request, 3);
   await page.goto(`/sessions/${id}`);
@@ -117,6 +117,35 @@ test('the session page offers its transcript as Markdown, offline HTML and JSON'
   expect(json.events).toHaveLength(8);
   expect(json.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(markdown.text).toContain(json.digest);
+
+  // The JSON imports as a read-only session that replays (its page is a plain form's answer).
+  const jsonText = JSON.stringify(json);
+  await page.goto('/imports');
+  await waitForHydration(page);
+  await page.getByTestId('import-form').getByLabel('JSON export').setInputFiles({ name: `${id}.json`, mimeType: 'application/json', buffer: Buffer.from(jsonText) });
+  await page.getByTestId('import-form').getByRole('button', { name: 'Import' }).click();
+  await expect(page).toHaveURL(/\/imports\/import_\d+$/);
+  await expect(page.getByTestId('import-digest')).toHaveText(json.digest);
+  await waitForHydration(page);
+  await expect(page.getByTestId('live').getByText('Message 3: a line of the long session.')).toBeVisible();
+  await page.getByTestId('present').click();
+  await expect(page.getByTestId('presenter')).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByTestId('presenter').getByText('Message 3: a line of the long session.')).toBeVisible();
+  await page.getByTestId('replay').getByRole('button', { name: 'Step by step' }).click();
+  await expect(page.getByTestId('presenter').getByText('Message 3: a line of the long session.')).toHaveCount(0);
+  await page.getByTestId('replay-next').click();
+  await expect(page.getByTestId('presenter').getByText('go', { exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Leave (Esc)' })).toHaveAttribute('href', /^\/imports\/import_\d+$/);
+
+  // A file changed after export is refused, and says why.
+  await page.goto('/imports');
+  const changedDoc = structuredClone(json);
+  changedDoc.events.find((e: { type: string }) => e.type === 'agent.message').content[0].text = 'Changed.';
+  const changed = JSON.stringify(changedDoc);
+  await page.getByTestId('import-form').getByLabel('JSON export').setInputFiles({ name: 'changed.json', mimeType: 'application/json', buffer: Buffer.from(changed) });
+  await page.getByTestId('import-form').getByRole('button', { name: 'Import' }).click();
+  await expect(page.getByTestId('import-error')).toContainText("do not match the export's digest");
   expect(errors).toEqual([]);
 });
 

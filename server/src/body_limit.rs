@@ -27,6 +27,7 @@ pub fn mutation(method: &Method, path: &str) -> Option<String> {
 pub fn is_upload(action: &str) -> bool {
     action == "files"
         || action == "skills"
+        || action == "imports"
         || action
             .strip_prefix("skills/")
             .and_then(|rest| rest.strip_suffix("/versions"))

@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod export;
 pub mod files;
 pub mod hub;
+pub mod imports;
 pub mod inbox;
 pub mod live;
 pub mod notify;

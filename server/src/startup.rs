@@ -10,6 +10,7 @@ use app::{
     api::{
         access::Rule,
         audit::server::AuditHandle,
+        imports::server::ImportsHandle,
         inbox::server::InboxHandle,
         notify::server::NotifyHandle,
         policies::server::PoliciesHandle,
@@ -155,6 +156,7 @@ impl Application {
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
         let shares = crate::shares::Shares::new(pool.clone(), access.audit.clone(), &settings.share_secret_patterns);
+        let imports = crate::imports::Imports::new(pool.clone());
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
             .map_err(io::Error::other)?;
@@ -174,6 +176,7 @@ impl Application {
                 notifier,
                 policies,
                 shares,
+                imports,
             },
             sessions,
         );
@@ -375,6 +378,14 @@ pub fn routes() -> Vec<Route> {
             Public,
             get(crate::shares::thread_stream),
         ),
+        // An export read back as a read-only session; its own limit (imports.rs), while streaming.
+        Route::new(
+            Method::POST,
+            "/api/imports",
+            Needs(Operator),
+            post(crate::imports::upload).layer(DefaultBodyLimit::max(crate::imports::MAX_IMPORT_BYTES + 64 * 1024)),
+        ),
+        Route::new(Method::GET, "/api/imports/{id}/stream", Needs(Viewer), get(crate::imports::stream)),
         // Each export is an audit entry.
         Route::new(Method::GET, "/api/sessions/{id}/export", Needs(Viewer), get(crate::export::export)),
         // Scoped inside: people who are not admins export their own entries.
@@ -403,6 +414,7 @@ pub struct Services {
     pub notifier: Arc<Notifier>,
     pub policies: Arc<Policies>,
     pub shares: Arc<crate::shares::Shares>,
+    pub imports: Arc<crate::imports::Imports>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
@@ -413,7 +425,7 @@ pub fn router(
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies, shares } = services;
+    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies, shares, imports } = services;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -434,6 +446,7 @@ pub fn router(
         audit: access.audit.clone(),
         webhooks,
         shares: shares.clone(),
+        imports: imports.clone(),
     };
     let upstream = UpstreamHandle(Arc::new(client));
     let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
@@ -452,6 +465,7 @@ pub fn router(
     let accounts = AccountsHandle(access.accounts.clone());
     let audit_log = AuditHandle(access.audit.clone());
     let shares = SharesHandle(shares);
+    let imports = ImportsHandle(imports);
     let context = move || {
         provide_context(summary.clone());
         provide_context(upstream.clone());
@@ -464,6 +478,7 @@ pub fn router(
         provide_context(notify.clone());
         provide_context(policies.clone());
         provide_context(shares.clone());
+        provide_context(imports.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

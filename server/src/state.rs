@@ -20,4 +20,5 @@ pub struct AppState {
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
     pub webhooks: Option<Arc<crate::webhooks::WebhookReceiver>>,
     pub shares: Arc<crate::shares::Shares>,
+    pub imports: Arc<crate::imports::Imports>,
 }

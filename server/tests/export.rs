@@ -167,3 +167,97 @@ async fn markdown_and_html_read_as_a_transcript_and_the_html_runs_nothing() {
     let (status, _) = app.get_text("/api/sessions/sesn_nope/export").await;
     assert_eq!(status, 404);
 }
+
+/// The events of an imported session's stream, as a browser reads them: `event` frames until
+/// `n` have come.
+async fn streamed(app: &TestApp, path: &str, n: usize) -> Vec<(u64, Value)> {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let mut body = response.bytes_stream();
+    let (mut text, mut events) = (String::new(), Vec::new());
+    while events.len() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut body))
+            .await
+            .unwrap_or_else(|_| panic!("{n} events within 10 s; got {}", events.len()))
+            .expect("the stream is open")
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+            if field("event: ").as_deref() == Some("event") {
+                let seq = field("id: ").and_then(|id| id.parse().ok()).unwrap();
+                events.push((seq, serde_json::from_str(&field("data: ").unwrap()).unwrap()));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events() {
+    let app = spawn_app(&[]).await;
+    let id = finished_session(&app).await;
+    let export = app.get(&format!("/api/sessions/{id}/export?format=json")).await.bytes().await.unwrap().to_vec();
+    let original: Value = serde_json::from_slice(&export).unwrap();
+    let upload = |bytes: Vec<u8>| {
+        app.client
+            .post(format!("{}/api/imports", app.address))
+            .header("accept", "application/json")
+            .multipart(file_form("session.json", bytes))
+            .send()
+    };
+
+    // A changed file is refused, and nothing is kept.
+    // (In an event: the agent's definition, which also holds the text, is not under the digest.)
+    let mut tampered = original.clone();
+    let said = tampered["events"].as_array_mut().unwrap().iter_mut().find(|e| e["type"] == "agent.message").unwrap();
+    said["content"][0]["text"] = json!("Let me lie.");
+    let tampered = tampered.to_string();
+    let refused = upload(tampered.into_bytes()).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("do not match the export's digest"));
+    let refused = upload(b"{\"not\": \"an export\"}".to_vec()).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("not a Switchboard session export"));
+    let (_, listed_imports) = app.read("imports/list", &[]).await;
+    assert_eq!(listed_imports, json!([]));
+
+    let imported = upload(export).await.unwrap();
+    assert_eq!(imported.status(), 201);
+    let import_id = imported.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, row) = app.read("imports/get", &[("id", &import_id)]).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!((row["title"].as_str(), row["agent"].as_str()), (Some("An imported session"), Some("Lead")), "{row}");
+    assert_eq!(
+        (row["source_session_id"].as_str(), row["digest"].as_str()),
+        (Some(id.as_str()), original["digest"].as_str())
+    );
+
+    // Its stream replays the session's events, numbered as the hub numbers them, unchanged; the
+    // digest computed over them is the export's.
+    let events = original["events"].as_array().unwrap();
+    let replayed = streamed(&app, &format!("/api/imports/{import_id}/stream"), events.len()).await;
+    assert_eq!(replayed.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (1..=events.len() as u64).collect::<Vec<_>>());
+    let replayed: Vec<Value> = replayed.into_iter().map(|(_, e)| e).collect();
+    assert_eq!(&replayed, events);
+    assert_eq!(recomputed(&replayed), original["digest"].as_str().unwrap());
+    // From where a viewer resumes.
+    let resumed = streamed(&app, &format!("/api/imports/{import_id}/stream?after={}", events.len() - 2), 2).await;
+    assert_eq!(resumed[0].0, events.len() as u64 - 1);
+
+    // Its pages render, the import is on record, and it can be removed.
+    let (status, page) = app.get_text(&format!("/imports/{import_id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Imported") && page.contains(original["digest"].as_str().unwrap()), "{page}");
+    let (status, _) = app.get_text(&format!("/imports/{import_id}/present")).await;
+    assert_eq!(status, 200);
+    let entries = audit_entries(&app, "imports").await;
+    assert!(
+        entries.iter().any(|e| e["outcome"] == "ok" && e["targets"].to_string().contains(&import_id)),
+        "{entries:?}"
+    );
+    let (status, _) = app.call("imports/delete", &[("id", &import_id)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.get(&format!("/api/imports/{import_id}/stream")).await.status(), 404);
+}

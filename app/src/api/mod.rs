@@ -12,6 +12,7 @@ pub mod deployments;
 pub mod diff;
 pub mod environments;
 pub mod files;
+pub mod imports;
 pub mod inbox;
 pub mod live;
 pub mod memory;

@@ -14,4 +14,4 @@ mod view;
 
 pub use cards::PendingCalls;
 pub use present::PresentSession;
-pub use view::LiveSession;
+pub use view::{LiveSession, ReadOnlySession};

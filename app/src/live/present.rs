@@ -36,17 +36,21 @@ pub fn PresentSession(
     /// The event to open at (`?event=`).
     #[prop(into)]
     event: Option<String>,
-    /// The token of the share link the audience opened (`/share/{token}`): the view reads the
-    /// link's stream and has no way back into the console.
+    /// The base of the stream to read instead of the session's (`/api/shares/{token}` for a
+    /// share link's audience, `/api/imports/{id}` for an imported session).
     #[prop(optional, into)]
-    share: Option<String>,
+    source: Option<String>,
+    /// Where `Esc` and "Leave" go: the session's page when not given; `exit=None`: nowhere (a
+    /// share link's audience has no way into the console).
+    #[prop(optional)]
+    exit: Option<Option<String>>,
     /// What the audience is told about the link (read-only, snapshot, what is hidden).
     #[prop(optional, into)]
     note: Option<String>,
 ) -> impl IntoView {
-    let shared = share.is_some();
-    let live = match share {
-        Some(token) => Live::open_shared(token),
+    let exit = exit.unwrap_or_else(|| Some(format!("/sessions/{session_id}")));
+    let live = match source {
+        Some(source) => Live::open_from(source, true),
         None => Live::open_as(session_id.clone(), None, true),
     };
     // Status changes and model requests are for the people who run the session.
@@ -75,7 +79,7 @@ pub fn PresentSession(
     };
     #[cfg(feature = "hydrate")]
     {
-        let exit = format!("/sessions/{session_id}");
+        let exit = exit.clone();
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
             let typing = ev
                 .target()
@@ -92,15 +96,16 @@ pub fn PresentSession(
                     ev.prevent_default();
                     replay.press();
                 }
-                "Escape" if !shared => {
-                    let _ = window().location().set_href(&exit);
+                "Escape" => {
+                    if let Some(exit) = &exit {
+                        let _ = window().location().set_href(exit);
+                    }
                 }
                 _ => {}
             }
         });
         on_cleanup(move || handle.remove());
     }
-    let exit_href = format!("/sessions/{session_id}");
     view! {
         <div class="presenter" data-testid="presenter">
             <header class="presenter-head">
@@ -146,11 +151,11 @@ pub fn PresentSession(
                             }}
                         </span>
                     </Show>
-                    {(!shared).then(|| view! { <a class="button secondary" href=exit_href>"Leave (Esc)"</a> })}
+                    {exit.clone().map(|href| view! { <a class="button secondary" href=href>"Leave (Esc)"</a> })}
                 </nav>
                 <p class="muted presenter-keys">
                     "j / k: next / previous tool call · f: stop or start following the live end · space: pause a replay or show its next step"
-                    {(!shared).then_some(" · Esc: leave")}
+                    {exit.is_some().then_some(" · Esc: leave")}
                 </p>
                 {note.map(|note| view! { <p class="presenter-note" data-testid="share-note">{note}</p> })}
                 {move || match state.read().2.clone() {

@@ -73,9 +73,9 @@ pub fn Row(live: Live, index: usize) -> impl IntoView {
     }
     // A link to this event (the session's own timeline only: a thread's events are read from
     // the thread's stream, which the session's page does not open at an event).
-    // A share link's audience cannot open the session's page.
+    // A share link's audience cannot open the session's page, and an import has none.
     let link =
-        (live.thread_id.with_value(Option::is_none) && live.share.with_value(Option::is_none) && !item.id.is_empty())
+        (live.thread_id.with_value(Option::is_none) && live.source.with_value(Option::is_none) && !item.id.is_empty())
             .then(|| format!("/sessions/{}?event={}", live.session_id.get_value(), item.id));
     let copied = RwSignal::new(false);
     let copy_link = link.clone().map(|link| {

@@ -33,9 +33,10 @@ pub(super) struct Live {
     pub presenter: bool,
     /// A replay: only the first this many events are shown (`None`: all of them).
     pub reveal: RwSignal<Option<usize>>,
-    /// The token of the share link this view was opened by (`/share/{token}`): its events come
-    /// from the link's own stream, and nothing links to pages its audience cannot open.
-    pub share: StoredValue<Option<String>>,
+    /// Where the view's events come from when it is not a session of the API: a share link's
+    /// stream base (`/api/shares/{token}`) or an imported session's (`/api/imports/{id}`). Nothing
+    /// then links to the session's own pages, and which rule allowed a call is not read.
+    pub source: StoredValue<Option<String>>,
 }
 
 impl Live {
@@ -50,13 +51,14 @@ impl Live {
         Self::open_with(session_id, thread_id, presenter, None)
     }
 
-    /// The presenter view of a share link's audience: the link's stream, by its token.
-    pub fn open_shared(token: String) -> Self {
-        Self::open_with(String::new(), None, true, Some(token))
+    /// A view of events that are not a session of the API: `source` is the base of their stream
+    /// (`/api/shares/{token}`, `/api/imports/{id}`), which ends in `/stream`.
+    pub fn open_from(source: String, presenter: bool) -> Self {
+        Self::open_with(String::new(), None, presenter, Some(source))
     }
 
-    fn open_with(session_id: String, thread_id: Option<String>, presenter: bool, share: Option<String>) -> Self {
-        let shared = share.is_some();
+    fn open_with(session_id: String, thread_id: Option<String>, presenter: bool, source: Option<String>) -> Self {
+        let elsewhere = source.is_some();
         let live = Live {
             session_id: StoredValue::new(session_id),
             thread_id: StoredValue::new(thread_id),
@@ -69,18 +71,18 @@ impl Live {
             following: RwSignal::new(true),
             presenter,
             reveal: RwSignal::new(None),
-            share: StoredValue::new(share),
+            source: StoredValue::new(source),
         };
         #[cfg(feature = "hydrate")]
         {
             super::stream::connect(live);
             // Which rule allowed a call is for the people who run the session.
-            if !shared {
+            if !elsewhere {
                 live.follow_rule_decisions();
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = shared;
+        let _ = elsewhere;
         live
     }
 

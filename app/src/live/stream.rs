@@ -1,5 +1,6 @@
 //! The live view's connection to the hub (browser only): one `EventSource` on
-//! `/api/sessions/{id}/stream` (a share link's audience: `/api/shares/{token}/stream`), its frames folded into the model in batches of 30 ms, closed when
+//! `/api/sessions/{id}/stream` (a share link's audience: `/api/shares/{token}/stream`; an
+//! imported session: `/api/imports/{id}/stream`), its frames folded into the model in batches of 30 ms, closed when
 //! the view goes away or the stream must not be retried.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
@@ -18,10 +19,7 @@ type Listener = Closure<dyn FnMut(web_sys::Event)>;
 /// Opens the hub's stream for this view, folds its frames into the model in batches, and
 /// closes it when the view goes away.
 pub(super) fn connect(live: Live) {
-    let base = match live.share.get_value() {
-        Some(token) => format!("/api/shares/{token}"),
-        None => format!("/api/sessions/{}", live.session_id.get_value()),
-    };
+    let base = live.source.get_value().unwrap_or_else(|| format!("/api/sessions/{}", live.session_id.get_value()));
     let url = match live.thread_id.get_value() {
         None => format!("{base}/stream"),
         Some(thread) => format!("{base}/threads/{thread}/stream"),
@@ -129,8 +127,8 @@ fn listen_for_link(source: &web_sys::EventSource, batch: &Batch) -> [Listener; 2
         let (batch, source) = (batch.clone(), source.clone());
         Listener::new(move |_| {
             if source.ready_state() == web_sys::EventSource::CLOSED {
-                let why = if batch.live.share.with_value(Option::is_some) {
-                    "The session's events could not be opened: this share link may have been revoked or have expired. Reload the page to see why."
+                let why = if batch.live.source.with_value(Option::is_some) {
+                    "The session's events could not be opened: this link may have been revoked or have expired, or the import removed. Reload the page to see why."
                 } else {
                     "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again."
                 };

@@ -69,6 +69,27 @@ pub fn LiveSession(
     }
 }
 
+/// The live view of events that are not a session of the API (an imported session, read from
+/// `source`, the base of its stream): its state, totals, outcomes and timeline, read-only.
+#[component]
+pub fn ReadOnlySession(
+    #[prop(into)] source: String,
+    #[prop(into, default = Signal::stored(None))] focus: Signal<Option<String>>,
+) -> impl IntoView {
+    let live = Live::open_from(source, false);
+    let hidden = RwSignal::new(HashSet::<Category>::new());
+    let cursor = RwSignal::new(None::<f64>);
+    view! {
+        <section class="panel live" aria-labelledby="timeline" data-testid="live">
+            <Head live />
+            <Outcomes live />
+            <Filter hidden />
+            <noscript><p class="muted">"The timeline needs JavaScript."</p></noscript>
+            <Timeline live hidden cursor focus />
+        </section>
+    }
+}
+
 /// The heading: the session's state and for how long, its totals, and the link to its events.
 #[component]
 fn Head(live: Live) -> impl IntoView {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod deployments;
 pub mod environments;
 pub mod files;
+pub mod imports;
 pub mod inbox;
 pub mod memory;
 mod not_found;

@@ -54,7 +54,7 @@ pub fn SessionList() -> impl IntoView {
         <header class="page-header">
             <h1>"Sessions"</h1>
             <p class="lede">"Every run of an agent: status, usage and cost."</p>
-            <div class="actions"><A href="/sessions/new" attr:class="button primary">"New session"</A></div>
+            <div class="actions"><A href="/sessions/new" attr:class="button primary">"New session"</A> " " <A href="/imports" attr:class="button">"Imported sessions"</A></div>
         </header>
         // A GET form: filtering is a link, so it works without JavaScript and can be shared.
         <form method="get" action="/sessions" class="panel filters" aria-label="Filter sessions">

@@ -118,7 +118,8 @@ pub fn Shared() -> impl IntoView {
                         let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
                         view! {
                             <Title text=format!("{} (shared)", session.title) />
-                            <crate::live::PresentSession session_id=String::new() title=session.title agent=session.agent event share=token() note />
+                            <crate::live::PresentSession session_id=String::new() title=session.title agent=session.agent event
+                                source=format!("/api/shares/{}", token()) exit=None note />
                         }.into_any()
                     }
                 }

@@ -1,0 +1,347 @@
+//! Imported sessions: a JSON export (`export.rs`) read back into Switchboard's own store as a
+//! read-only session that replays (`migrations/0009_imports.sql`; what the console shows of them
+//! is `app::api::imports`). The API has no import, and the engine's `/v1` gets none: an imported
+//! session lives here only.
+//!
+//! - `POST /api/imports` (a form with one `file`): checks the export's format and version, and
+//!   computes every digest again (the session's and each thread's). A file whose events do not
+//!   match its digests is refused: it was changed, or is not a whole export. The document is kept
+//!   as it came (compact JSON).
+//! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
+//!   frames numbered from 1 (`Last-Event-ID` resumes), then heartbeats. The live view and
+//!   presenter mode read it like a session's stream, so an import replays as the session did.
+
+use std::{sync::Arc, time::Duration};
+
+use app::{
+    api::imports::{ImportRow, server::ImportStore},
+    auth::Principal,
+    error::{AppError, ErrorKind},
+    upstream::client::BoxFuture,
+};
+use axum::{
+    Extension, Json,
+    extract::{Multipart, Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use bytes::Bytes;
+use serde_json::Value;
+use sqlx::{Row, SqlitePool};
+
+use crate::{export, live::StreamQuery, sse, state::AppState};
+
+/// The largest export Switchboard imports.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+pub struct Imports {
+    pool: SqlitePool,
+}
+
+fn store_failed(error: sqlx::Error) -> AppError {
+    tracing::error!("the import store failed: {error}");
+    AppError::internal("Switchboard could not read or write its imported sessions; try again.")
+}
+
+/// `import_12` → 12.
+fn number_of(id: &str) -> Result<i64, AppError> {
+    id.trim()
+        .strip_prefix("import_")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| AppError::not_found(format!("{id:?} is not an imported session's id.")))
+}
+
+/// An export, checked: what the store keeps of it besides the document.
+#[derive(Debug, PartialEq)]
+pub struct Checked {
+    pub title: String,
+    pub agent: String,
+    pub source_session_id: String,
+    pub digest: String,
+    pub events: usize,
+    pub threads: usize,
+}
+
+/// Checks an uploaded export: its format and version, and every digest against the events it
+/// holds.
+pub fn check(document: &Value) -> Result<Checked, AppError> {
+    let refuse = |message: String| AppError::bad_input("file", message);
+    if document.get("format").and_then(Value::as_str) != Some(export::FORMAT) {
+        return Err(refuse(format!(
+            "This file is not a Switchboard session export (its \"format\" is not {:?}). Export a session as JSON from its page and import that file.",
+            export::FORMAT
+        )));
+    }
+    let version = document.get("version").and_then(Value::as_u64);
+    if version != Some(export::VERSION) {
+        return Err(refuse(format!(
+            "This export is of version {}, and this Switchboard reads version {}.",
+            version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".to_owned()),
+            export::VERSION
+        )));
+    }
+    let events = document
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
+    let digest = document.get("digest").and_then(Value::as_str).unwrap_or_default();
+    if export::digest(events) != digest {
+        return Err(refuse(
+            "The events do not match the export's digest: the file was changed after it was exported, or is not a whole export."
+                .to_owned(),
+        ));
+    }
+    let threads = document.get("threads").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (n, thread) in threads.iter().enumerate() {
+        let events = thread.get("events").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        if export::digest(events) != thread.get("digest").and_then(Value::as_str).unwrap_or_default() {
+            return Err(refuse(format!(
+                "The events of thread {} do not match its digest: the file was changed after it was exported.",
+                n + 1
+            )));
+        }
+    }
+    let session = document.get("session").cloned().unwrap_or(Value::Null);
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    Ok(Checked {
+        title: text(session.get("title")).filter(|t| !t.is_empty()).unwrap_or_else(|| "An imported session".to_owned()),
+        agent: text(document.pointer("/agent/name"))
+            .or_else(|| text(session.pointer("/agent/name")))
+            .unwrap_or_default(),
+        source_session_id: text(session.get("id")).unwrap_or_default(),
+        digest: digest.to_owned(),
+        events: events.len(),
+        threads: threads.len(),
+    })
+}
+
+impl Imports {
+    pub fn new(pool: SqlitePool) -> Arc<Self> {
+        Arc::new(Self { pool })
+    }
+
+    /// Keeps `document` (checked) imported by `username`; answers its id.
+    pub async fn add(&self, document: &Value, username: &str) -> Result<String, AppError> {
+        let checked = check(document)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO imports (title, agent, source_session_id, digest, events, threads, imported_by, imported_at, document)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&checked.title)
+        .bind(&checked.agent)
+        .bind(&checked.source_session_id)
+        .bind(&checked.digest)
+        .bind(checked.events as i64)
+        .bind(checked.threads as i64)
+        .bind(username)
+        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+        .bind(document.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(store_failed)?;
+        Ok(format!("import_{id}"))
+    }
+
+    /// The session's events of import `id`.
+    async fn events(&self, id: &str) -> Result<Vec<Value>, AppError> {
+        let number = number_of(id)?;
+        let document: Option<String> = sqlx::query_scalar("SELECT document FROM imports WHERE id = ?")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
+        let mut document: Value = serde_json::from_str(&document).map_err(|error| {
+            tracing::error!("imported session {id} does not parse: {error}");
+            AppError::internal("The imported session could not be read; import it again.")
+        })?;
+        Ok(match document.get_mut("events").map(Value::take) {
+            Some(Value::Array(events)) => events,
+            _ => Vec::new(),
+        })
+    }
+
+    fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ImportRow, sqlx::Error> {
+        Ok(ImportRow {
+            id: format!("import_{}", row.try_get::<i64, _>("id")?),
+            title: row.try_get("title")?,
+            agent: row.try_get("agent")?,
+            source_session_id: row.try_get("source_session_id")?,
+            digest: row.try_get("digest")?,
+            events: row.try_get::<i64, _>("events")?.max(0) as u64,
+            threads: row.try_get::<i64, _>("threads")?.max(0) as u64,
+            imported_by: row.try_get("imported_by")?,
+            imported_at: row.try_get("imported_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, title, agent, source_session_id, digest, events, threads, imported_by, imported_at";
+
+impl ImportStore for Imports {
+    fn list(&self) -> BoxFuture<'_, Result<Vec<ImportRow>, AppError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM imports ORDER BY id DESC LIMIT 1000"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            rows.iter().map(Self::row).collect::<Result<_, _>>().map_err(store_failed)
+        })
+    }
+
+    fn get(&self, id: String) -> BoxFuture<'_, Result<ImportRow, AppError>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM imports WHERE id = ?"))
+                .bind(number_of(&id)?)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_failed)?
+                .ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
+            Self::row(&row).map_err(store_failed)
+        })
+    }
+
+    fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM imports WHERE id = ?")
+                .bind(number_of(&id)?)
+                .execute(&self.pool)
+                .await
+                .map_err(store_failed)?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::not_found(format!("There is no imported session {id}.")));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `POST /api/imports`: a form with one `file`, a JSON export. JSON for a script (`201` and
+/// `{"id"}`); for a plain form post, the imported session's page, or the imports page with the
+/// error.
+pub async fn upload(
+    State(imports): State<Arc<Imports>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let outcome = async {
+        let bytes = read_file(multipart).await?;
+        let document: Value = serde_json::from_slice(&bytes).map_err(|error| {
+            AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
+        })?;
+        imports.add(&document, &principal.username).await
+    }
+    .await;
+    let wants_json =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    match (outcome, wants_json) {
+        (Ok(id), true) => (StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
+        (Ok(id), false) => Redirect::to(&format!("/imports/{id}")).into_response(),
+        (Err(error), true) => error.into_response(),
+        (Err(error), false) => {
+            Redirect::to(&format!("/imports?error={}", app::format::query_value(&error.message))).into_response()
+        }
+    }
+}
+
+/// The bytes of the form's `file` field, at most [`MAX_IMPORT_BYTES`].
+async fn read_file(mut multipart: Multipart) -> Result<Vec<u8>, AppError> {
+    let too_large = || {
+        AppError::new(
+            ErrorKind::TooLarge,
+            format!("The file is over {} MiB, the most Switchboard imports.", MAX_IMPORT_BYTES / (1024 * 1024)),
+        )
+    };
+    let unreadable = |error: axum::extract::multipart::MultipartError| {
+        AppError::bad_input("file", format!("The upload could not be read ({error}); try again."))
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+            if bytes.len() + chunk.len() > MAX_IMPORT_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            break;
+        }
+        return Ok(bytes);
+    }
+    Err(AppError::bad_input("file", "Choose a session's JSON export to import."))
+}
+
+/// `GET /api/imports/{id}/stream`: the imported session's events as `event` frames numbered from
+/// 1, from where the viewer resumes, then a heartbeat every `SWITCHBOARD_HEARTBEAT_SECS`.
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let after = match crate::live::resume(&headers, query) {
+        Ok(after) => after,
+        Err(error) => return error.into_response(),
+    };
+    let events = match state.imports.events(&id).await {
+        Ok(events) => events,
+        Err(error) => return error.into_response(),
+    };
+    let frames: Vec<Bytes> = std::iter::once(sse::status(app::sse::LinkState::Live, None))
+        .chain(
+            events
+                .iter()
+                .enumerate()
+                .skip(after as usize)
+                .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, &event.to_string())),
+        )
+        .collect();
+    let heartbeat = state.hub.heartbeat();
+    let pings = futures::stream::unfold((), move |()| async move {
+        tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
+        Some((sse::PING.clone(), ()))
+    });
+    sse::response(futures::StreamExt::chain(futures::stream::iter(frames), pings))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn export_of(events: Vec<Value>) -> Value {
+        json!({
+            "format": export::FORMAT, "version": export::VERSION, "digest": export::digest(&events),
+            "session": { "id": "sesn_1", "title": "Demo", "agent": { "name": "Lead" } },
+            "agent": { "name": "Lead" },
+            "events": events, "threads": [],
+        })
+    }
+
+    #[test]
+    fn an_export_is_checked_against_its_own_digests() {
+        let events =
+            vec![json!({ "id": "sevt_1", "type": "user.message" }), json!({ "id": "sevt_2", "type": "agent.message" })];
+        let checked = check(&export_of(events.clone())).unwrap();
+        assert_eq!((checked.title.as_str(), checked.agent.as_str(), checked.events), ("Demo", "Lead", 2));
+
+        let mut changed = export_of(events.clone());
+        changed["events"][1]["type"] = json!("agent.thinking");
+        assert!(check(&changed).unwrap_err().message.contains("do not match the export's digest"));
+        let mut other = export_of(events.clone());
+        other["format"] = json!("something.else");
+        assert!(check(&other).unwrap_err().message.contains("not a Switchboard session export"));
+        let mut newer = export_of(events);
+        newer["version"] = json!(2);
+        assert!(check(&newer).unwrap_err().message.contains("version 2"));
+        let mut thread = export_of(vec![]);
+        thread["threads"] = json!([{ "thread": {}, "events": [{ "id": "sevt_9" }], "digest": "sha256:00" }]);
+        assert!(check(&thread).unwrap_err().message.contains("thread 1"));
+    }
+}
