@@ -240,3 +240,36 @@ test('presenter mode: a clean reading layout, keys to walk the calls, and a repl
   await expect(page).toHaveURL(new RegExp(`/sessions/${id}$`));
   expect(errors).toEqual([]);
 });
+
+test('the inspector counts each tool, its failures and its median time, and jumps to a call', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const id = await finishedSession(
+    request,
+    [
+      { tool: 'bash', input: { command: 'echo one' } },
+      { tool: 'bash', input: { command: 'exit 3' } },
+      { tool: 'bash', input: { command: 'echo three' } },
+      { text: 'Ran three.' },
+    ],
+    { agent: { tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_allow' } } }] } },
+  );
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  await expect(page.getByTestId('timeline').getByText('Ran three.')).toBeVisible();
+  const inspector = page.getByTestId('inspector');
+  await inspector.locator('summary').click();
+  const bash = inspector.locator('[data-testid="inspector-tool"][data-tool="bash"]');
+  const cells = bash.locator('td');
+  await expect(cells.nth(0)).toHaveText('3');
+  await expect(cells.nth(1)).toHaveText('1');
+  await expect(cells.nth(2)).toHaveText(/^\d+(\.\d)? (ms|s)$/);
+  await expect(inspector.getByTestId('inspector-cost')).toBeVisible();
+
+  // Each call has a link; the failed one opens the timeline at its row.
+  await bash.getByRole('link', { name: '2 (failed)' }).click();
+  await expect(page).toHaveURL(/\?event=/);
+  const focused = page.getByTestId('timeline').locator('.row.focused');
+  await expect(focused).toContainText('exit 3');
+  await expect(focused).toHaveAttribute('aria-current', 'true');
+  expect(errors).toEqual([]);
+});

@@ -3,6 +3,7 @@
 //! forms for the calls the session waits on; the composer that steers it.
 
 mod cards;
+mod inspector;
 mod lanes;
 pub mod model;
 mod present;

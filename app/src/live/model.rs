@@ -231,6 +231,24 @@ pub struct Model {
     pub lanes: Vec<Lane>,
     /// Messages to threads whose creation has not been seen yet (the task may come first).
     unplaced_messages: HashMap<String, Vec<(f64, bool)>>,
+    /// The list cost over time, from each `session.usage` (cumulative): (ms since the epoch,
+    /// minor units).
+    pub cost_series: Vec<(f64, f64)>,
+    /// The currency of those costs.
+    pub cost_currency: Option<String>,
+    /// The session's budget, in the same minor units, from the last `session.usage` that named one.
+    pub budget_minor: Option<f64>,
+}
+
+/// One tool's figures in the session, for the inspector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolStats {
+    pub name: String,
+    /// Each call: its event id and whether its result was an error (`None`: no result yet).
+    pub calls: Vec<(String, Option<bool>)>,
+    pub failures: usize,
+    /// The median time from call to result, of the calls that have one.
+    pub median_ms: Option<f64>,
 }
 
 /// A thread as its lane shows it.
@@ -447,6 +465,13 @@ impl Model {
             types::SESSION_USAGE => {
                 if let Some(cost) = event.pointer("/usage/list_cost") {
                     self.totals.cost = format_cost(cost);
+                    if let (Some(at), Some(minor)) = (at_ms, amount_of(cost)) {
+                        self.cost_series.push((at, minor));
+                        self.cost_currency = cost.get("currency").and_then(Value::as_str).map(str::to_owned);
+                    }
+                }
+                if let Some(limit) = event.pointer("/budget/max_list_cost") {
+                    self.budget_minor = amount_of(limit);
                 }
             }
             types::USER_DEFINE_OUTCOME | types::SPAN_OUTCOME_EVALUATION_START | types::SPAN_OUTCOME_EVALUATION_END => {
@@ -638,6 +663,43 @@ impl Model {
             .collect()
     }
 
+    /// Each tool the session called, most called first: its calls, failures and median time.
+    pub fn tool_stats(&self) -> Vec<ToolStats> {
+        let mut stats: Vec<ToolStats> = Vec::new();
+        let mut durations: HashMap<String, Vec<f64>> = HashMap::new();
+        for item in &self.items {
+            if !matches!(
+                item.kind.as_str(),
+                types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE
+            ) {
+                continue;
+            }
+            let name = item.event.get("name").and_then(Value::as_str).unwrap_or("(unnamed)").to_owned();
+            let failed = item.paired.as_ref().map(|r| r.get("is_error").and_then(Value::as_bool).unwrap_or(false));
+            if let (Some(start), Some(end)) = (item.at_ms, item.paired_at_ms) {
+                durations.entry(name.clone()).or_default().push((end - start).max(0.0));
+            }
+            let at = match stats.iter().position(|s| s.name == name) {
+                Some(at) => at,
+                None => {
+                    stats.push(ToolStats { name: name.clone(), calls: Vec::new(), failures: 0, median_ms: None });
+                    stats.len() - 1
+                }
+            };
+            stats[at].calls.push((item.id.clone(), failed));
+            stats[at].failures += usize::from(failed == Some(true));
+        }
+        for stat in &mut stats {
+            if let Some(times) = durations.get_mut(&stat.name) {
+                times.sort_by(f64::total_cmp);
+                let n = times.len();
+                stat.median_ms = Some(if n % 2 == 1 { times[n / 2] } else { (times[n / 2 - 1] + times[n / 2]) / 2.0 });
+            }
+        }
+        stats.sort_by(|a, b| b.calls.len().cmp(&a.calls.len()).then_with(|| a.name.cmp(&b.name)));
+        stats
+    }
+
     /// The session's state in words, e.g. "Waiting for your approval of 2 tool calls".
     pub fn state_in_words(&self) -> String {
         let waiting = self.pending();
@@ -701,12 +763,17 @@ pub fn text_of(blocks: Option<&Value>) -> String {
 
 /// `{amount, currency}` (minor units, as the API sends list costs) in words.
 pub fn format_cost(cost: &Value) -> Option<String> {
-    let amount = match cost.get("amount")? {
-        Value::String(s) => s.parse::<f64>().ok()?,
-        other => other.as_f64()?,
-    };
+    let amount = amount_of(cost)?;
     let currency = cost.get("currency").and_then(Value::as_str).unwrap_or("USD");
     Some(crate::format::cost(amount, currency))
+}
+
+/// A cost's `amount` (minor units, an integer string or a number).
+fn amount_of(cost: &Value) -> Option<f64> {
+    match cost.get("amount")? {
+        Value::String(s) => s.parse::<f64>().ok(),
+        other => other.as_f64(),
+    }
 }
 
 /// A duration in words: "850 ms", "12.4 s", "3 min 05 s".
@@ -733,6 +800,42 @@ mod tests {
 
     fn at(s: u32) -> String {
         format!("2026-11-21T10:00:{s:02}.500Z")
+    }
+
+    #[test]
+    fn the_inspector_counts_each_tool_its_failures_and_median_time() {
+        let mut m = Model::default();
+        let call = |id: &str, name: &str, s: u32| json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": name, "input": {}, "processed_at": at(s) });
+        let result = |id: &str, of: &str, error: bool, s: u32| json!({ "type": types::AGENT_TOOL_RESULT, "id": id, "tool_use_id": of, "is_error": error, "content": [], "processed_at": at(s) });
+        m.event(1, call("c1", "bash", 0));
+        m.event(2, result("r1", "c1", false, 1));
+        m.event(3, call("c2", "bash", 2));
+        m.event(4, result("r2", "c2", true, 5));
+        m.event(5, call("c3", "bash", 6));
+        m.event(6, result("r3", "c3", false, 8));
+        m.event(7, call("c4", "read", 9));
+        let stats = m.tool_stats();
+        assert_eq!(stats.len(), 2);
+        assert_eq!((stats[0].name.as_str(), stats[0].calls.len(), stats[0].failures), ("bash", 3, 1));
+        assert_eq!(stats[0].median_ms, Some(2000.0), "1 s, 3 s and 2 s");
+        assert_eq!(stats[0].calls[1], ("c2".to_owned(), Some(true)));
+        assert_eq!((stats[1].name.as_str(), stats[1].median_ms), ("read", None));
+        assert_eq!(stats[1].calls, vec![("c4".to_owned(), None)], "no result yet");
+    }
+
+    #[test]
+    fn cost_over_time_and_the_budget_come_from_each_usage_event() {
+        let mut m = Model::default();
+        let usage = |cents: &str, s: u32| {
+            json!({ "type": types::SESSION_USAGE, "processed_at": at(s),
+            "usage": { "list_cost": { "amount": cents, "currency": "USD" } },
+            "budget": { "type": "limit", "max_list_cost": { "amount": "500", "currency": "USD" } } })
+        };
+        m.event(1, usage("12", 1));
+        m.event(2, usage("40", 3));
+        assert_eq!(m.cost_series.iter().map(|p| p.1).collect::<Vec<_>>(), vec![12.0, 40.0]);
+        assert!(m.cost_series[1].0 - m.cost_series[0].0 == 2000.0);
+        assert_eq!((m.cost_currency.as_deref(), m.budget_minor), (Some("USD"), Some(500.0)));
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub fn LiveSession(
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
             <Timeline live hidden cursor focus />
+            <super::inspector::Inspector live link_base=format!("/sessions/{}", live.session_id.get_value()) />
             <Show when=move || may_steer.get()>
                 <Composer live />
                 <DefineOutcome live />

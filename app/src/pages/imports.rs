@@ -23,7 +23,7 @@ use crate::{
 pub fn ImportList() -> impl IntoView {
     let query = use_query_map();
     let imports = Resource::new(|| (), |_| list_imports());
-    let may_import = crate::me::can(crate::auth::Role::Operator);
+    let me = use_context::<crate::me::Me>();
     let error = move || query.read().get("error").filter(|e| !e.is_empty());
     view! {
         <Title text="Imported sessions" />
@@ -32,14 +32,20 @@ pub fn ImportList() -> impl IntoView {
             <h1>"Imported sessions"</h1>
             <p class="lede">"A session's JSON export, read back as a read-only session: its timeline, and presenter mode to replay it, without running the agent again. Exports come from a session's page (Details, Transcript)."</p>
         </header>
-        <Show when=move || may_import.get()>
-            <form class="panel inline-form" method="post" action="/api/imports" enctype="multipart/form-data" data-testid="import-form">
-                <label>"JSON export " <input type="file" name="file" accept="application/json,.json" required /></label>
-                " " <button type="submit" class="button">"Import"</button>
-                <p class="muted">"Its digests are checked first: a file changed after export is refused."</p>
-                {move || error().map(|e| view! { <p class="inline-error" role="alert" data-testid="import-error">{e}</p> })}
-            </form>
-        </Show>
+        // Importing needs the operator role (the server checks it too).
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let may_import = match me { Some(me) => me.0.await.ok().flatten().is_some_and(|p| p.can(crate::auth::Role::Operator)), None => false };
+                may_import.then(|| view! {
+                    <form class="panel inline-form" method="post" action="/api/imports" enctype="multipart/form-data" data-testid="import-form">
+                        <label>"JSON export " <input type="file" name="file" accept="application/json,.json" required /></label>
+                        " " <button type="submit" class="button">"Import"</button>
+                        <p class="muted">"Its digests are checked first: a file changed after export is refused."</p>
+                        {move || error().map(|e| view! { <p class="inline-error" role="alert" data-testid="import-error">{e}</p> })}
+                    </form>
+                })
+            })}
+        </Transition>
         <Transition fallback=|| view! { <Loading what="the imported sessions" /> }>
             {move || Suspend::new(async move {
                 match imports.await {

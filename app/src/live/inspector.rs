@@ -1,0 +1,170 @@
+//! The session inspector, folded under the timeline: the cost over time (against the budget when
+//! the session has one), each tool's calls, failures and median time with a link to every call,
+//! and each thread's tokens and cost. Worked out from the model the stream feeds, so it follows
+//! the session live; the threads' figures are read when the inspector is opened.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::{model::duration, state::Live};
+use crate::api::live::ThreadFigures;
+
+/// The calls of one tool that get a link of their own; the rest are counted.
+const LINKED_CALLS: usize = 30;
+/// The chart's drawing box, in SVG units.
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 120.0;
+
+/// `link_base`: the page a call's link opens (`/sessions/{id}`), with `?event=` added.
+#[component]
+pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl IntoView {
+    let stats = live.memo(|m| m.tool_stats());
+    let cost = live.memo(|m| (m.cost_series.clone(), m.cost_currency.clone(), m.budget_minor));
+    let has_threads = live.memo(|m| !m.lanes.is_empty());
+    let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, String>>);
+    let open = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    let read_figures = move || {
+        let session_id = live.session_id.get_value();
+        leptos::task::spawn_local(async move {
+            let read = crate::api::live::list_thread_figures(session_id)
+                .await
+                .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
+            figures.try_set(Some(read));
+        });
+    };
+    view! {
+        <details class="inspector" data-testid="inspector"
+            on:toggle=move |_ev| {
+                #[cfg(feature = "hydrate")]
+                {
+                    let now_open = event_target::<web_sys::HtmlDetailsElement>(&_ev).open();
+                    open.set(now_open);
+                    if now_open && has_threads.get_untracked() {
+                        read_figures();
+                    }
+                }
+            }>
+            <summary>"Inspector: cost, tools and threads"</summary>
+            <Show when=move || open.get()>
+                <div class="inspector-body">
+                    <section aria-labelledby="inspector-cost">
+                        <h3 id="inspector-cost">"Cost over time"</h3>
+                        {move || {
+                            let (series, currency, budget) = cost.get();
+                            cost_chart(&series, currency.as_deref().unwrap_or("USD"), budget)
+                        }}
+                    </section>
+                    <section aria-labelledby="inspector-tools">
+                        <h3 id="inspector-tools">"Tools"</h3>
+                        {
+                            let link_base = link_base.clone();
+                            move || tools_table(stats.get(), &link_base)
+                        }
+                    </section>
+                    <Show when=move || has_threads.get()>
+                        <section aria-labelledby="inspector-threads">
+                            <h3 id="inspector-threads">"Threads"</h3>
+                            {move || match figures.get() {
+                                None => view! { <p class="muted">"Reading the threads' figures…"</p> }.into_any(),
+                                Some(Err(why)) => view! { <p class="inline-error" role="alert">{why}</p> }.into_any(),
+                                Some(Ok(threads)) => view! {
+                                    <table class="list" data-testid="inspector-threads">
+                                        <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>
+                                        <tbody>
+                                            {threads.into_iter().map(|t| view! {
+                                                <tr>
+                                                    <td>{if t.primary { format!("{} (primary)", t.agent) } else { t.agent }}</td>
+                                                    <td>{crate::format::count(t.tokens)}</td>
+                                                    <td>{t.cost.unwrap_or_else(|| "—".to_owned())}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any(),
+                            }}
+                        </section>
+                    </Show>
+                </div>
+            </Show>
+        </details>
+    }
+}
+
+/// The cost so far as a line over the session's time, with the budget as a dashed line.
+fn cost_chart(series: &[(f64, f64)], currency: &str, budget: Option<f64>) -> AnyView {
+    let Some(&(_, last)) = series.last() else {
+        return view! { <p class="muted" data-testid="inspector-cost">"No cost reported yet. The API reports it after each model request (the scripted model costs nothing)."</p> }.into_any();
+    };
+    let words = match budget {
+        Some(budget) if budget > 0.0 => format!(
+            "{} so far, {:.0}% of the budget of {}.",
+            crate::format::cost(last, currency),
+            last / budget * 100.0,
+            crate::format::cost(budget, currency)
+        ),
+        _ => format!("{} so far; no budget.", crate::format::cost(last, currency)),
+    };
+    let (start, end) = (series[0].0, series[series.len() - 1].0);
+    let span = (end - start).max(1.0);
+    let top = series.iter().map(|p| p.1).fold(budget.unwrap_or(0.0), f64::max).max(1.0);
+    let x = |at: f64| (at - start) / span * WIDTH;
+    let y = |minor: f64| HEIGHT - minor / top * (HEIGHT - 8.0);
+    // Cumulative cost holds its value until the next report: a step line.
+    let (mut points, mut held) = (String::new(), HEIGHT);
+    for &(at, minor) in series {
+        points.push_str(&format!("{:.1},{held:.1} {:.1},{:.1} ", x(at), x(at), y(minor)));
+        held = y(minor);
+    }
+    points.push_str(&format!("{WIDTH:.1},{held:.1}"));
+    let budget_line = budget.filter(|b| *b > 0.0).map(|b| {
+        let at = format!("{:.1}", y(b));
+        view! { <line class="budget" x1="0" x2=WIDTH.to_string() y1=at.clone() y2=at /> }
+    });
+    view! {
+        <figure class="cost-chart" data-testid="inspector-cost">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=words.clone()>
+                {budget_line}
+                <polyline class="spend" points=points />
+            </svg>
+            <figcaption>{words} " " <span class="muted">{format!("Over {} of the session's time, from its first cost report.", duration(end - start))}</span></figcaption>
+        </figure>
+    }
+    .into_any()
+}
+
+fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView {
+    if stats.is_empty() {
+        return view! { <p class="muted">"No tool was called yet."</p> }.into_any();
+    }
+    view! {
+        <table class="list" data-testid="inspector-tools">
+            <thead><tr><th scope="col">"Tool"</th><th scope="col">"Calls"</th><th scope="col">"Failed"</th><th scope="col">"Median time"</th><th scope="col">"Jump to a call"</th></tr></thead>
+            <tbody>
+                {stats.into_iter().map(|s| {
+                    let more = s.calls.len().saturating_sub(LINKED_CALLS);
+                    view! {
+                        <tr data-testid="inspector-tool" data-tool=s.name.clone()>
+                            <th scope="row"><code>{s.name.clone()}</code></th>
+                            <td>{s.calls.len()}</td>
+                            <td class:inline-error={s.failures > 0}>{s.failures}</td>
+                            <td>{s.median_ms.map(duration).unwrap_or_else(|| "—".to_owned())}</td>
+                            <td class="call-links">
+                                {s.calls.iter().take(LINKED_CALLS).enumerate().map(|(n, (id, failed))| {
+                                    let label = match failed {
+                                        Some(true) => format!("{} (failed)", n + 1),
+                                        None => format!("{} (no result yet)", n + 1),
+                                        Some(false) => (n + 1).to_string(),
+                                    };
+                                    view! { <A href=format!("{link_base}?event={id}") attr:class="call-link">{label}</A> " " }
+                                }).collect_view()}
+                                {(more > 0).then(|| view! { <span class="muted">{format!("and {more} more")}</span> })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
