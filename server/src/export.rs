@@ -158,7 +158,7 @@ pub async fn read(client: &dyn Upstream, id: &str) -> Result<Transcript, Upstrea
 }
 
 /// Every page of the list at `path`, oldest first (`asc`: the events list takes an order).
-async fn list_all(client: &dyn Upstream, path: &str, ordered: bool) -> Result<Vec<Value>, UpstreamError> {
+pub(crate) async fn list_all(client: &dyn Upstream, path: &str, ordered: bool) -> Result<Vec<Value>, UpstreamError> {
     let mut all = Vec::new();
     let mut page: Option<String> = None;
     loop {

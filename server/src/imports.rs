@@ -25,11 +25,10 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use bytes::Bytes;
 use serde_json::Value;
 use sqlx::{Row, SqlitePool};
 
-use crate::{export, live::StreamQuery, sse, state::AppState};
+use crate::{access::LoginCheck, export, live::StreamQuery, sse, state::AppState};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -283,8 +282,9 @@ pub async fn stream(
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
+    login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    let after = match crate::live::resume(&headers, query) {
+    let mut after = match crate::live::resume(&headers, query) {
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };
@@ -292,21 +292,26 @@ pub async fn stream(
         Ok(events) => events,
         Err(error) => return error.into_response(),
     };
-    let frames: Vec<Bytes> = std::iter::once(sse::status(app::sse::LinkState::Live, None))
-        .chain(
-            events
-                .iter()
-                .enumerate()
-                .skip(after as usize)
-                .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, &event.to_string())),
-        )
-        .collect();
+    let mut frames = vec![sse::status(app::sse::LinkState::Live, None)];
+    // Numbered by another log (an import removed and made again): start over, as the hub says.
+    if after > events.len() as u64 {
+        frames.push(sse::reset("The imported session was read again; its events follow from the first."));
+        after = 0;
+    }
+    frames.extend(
+        events
+            .iter()
+            .enumerate()
+            .skip(after as usize)
+            .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, &event.to_string())),
+    );
     let heartbeat = state.hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
         tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
         Some((sse::PING.clone(), ()))
     });
-    sse::response(futures::StreamExt::chain(futures::stream::iter(frames), pings))
+    // Like a session's stream, it ends when the person's sign-in does.
+    sse::signed_in_stream(futures::StreamExt::chain(futures::stream::iter(frames), pings), login, heartbeat)
 }
 
 #[cfg(test)]

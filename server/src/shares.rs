@@ -49,6 +49,7 @@ use crate::{
     hub::Hub,
     live::StreamQuery,
     sse,
+    upstream::UpstreamClient,
 };
 
 /// What a masked value becomes.
@@ -95,7 +96,16 @@ pub struct Shares {
     secrets: Regex,
     /// The ids of the links revoked since start: their open streams end.
     revoked: watch::Sender<HashSet<i64>>,
+    /// Each shared session's threads as last listed: a link opens only these threads' streams,
+    /// and an unknown id lists them again at most every [`THREADS_READ_EVERY`].
+    threads: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, HashSet<String>)>>,
 }
+
+/// How often a link's unknown thread id may make Switchboard list the session's threads again.
+const THREADS_READ_EVERY: Duration = Duration::from_secs(10);
+
+/// A `shares/view` audit entry is written at most this often per link (every view is counted).
+const VIEW_ENTRY_EVERY_MS: f64 = 10.0 * 60.0 * 1000.0;
 
 /// A link that opens, as its streams need it.
 #[derive(Debug, Clone)]
@@ -140,21 +150,25 @@ const UNKNOWN: &str =
     "This share link does not open: it was mistyped or cut short. Ask the person who sent it for the whole link.";
 
 impl Shares {
-    /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (checked by the settings)
-    /// match.
-    pub fn new(pool: SqlitePool, audit: Arc<SqliteAudit>, patterns: &[String]) -> Arc<Self> {
+    /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (each checked by the
+    /// settings) match; refused when together they do not make one expression (too large).
+    pub fn new(pool: SqlitePool, audit: Arc<SqliteAudit>, patterns: &[String]) -> Result<Arc<Self>, String> {
         let all: Vec<String> = BUILT_IN_PATTERNS
             .iter()
             .map(|p| p.to_string())
             .chain(patterns.iter().cloned())
             .map(|p| format!("(?:{p})"))
             .collect();
-        let secrets = Regex::new(&all.join("|")).unwrap_or_else(|error| {
-            tracing::error!("the secret patterns do not combine ({error}); only the built-in ones are used");
-            Regex::new(&BUILT_IN_PATTERNS.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|"))
-                .expect("the built-in patterns are valid")
-        });
-        Arc::new(Self { pool, audit, secrets, revoked: watch::Sender::new(HashSet::new()) })
+        let secrets = Regex::new(&all.join("|")).map_err(|error| {
+            format!("SWITCHBOARD_SHARE_SECRET_PATTERNS: the patterns together are refused ({error})")
+        })?;
+        Ok(Arc::new(Self {
+            pool,
+            audit,
+            secrets,
+            revoked: watch::Sender::new(HashSet::new()),
+            threads: std::sync::Mutex::default(),
+        }))
     }
 
     /// `text` with every secret masked.
@@ -211,8 +225,28 @@ impl Shares {
         }
     }
 
-    /// `frame` as the link's audience may see it, or `None` when it must not be sent at all.
-    pub fn filter(&self, link: &OpenLink, frame: Bytes) -> Option<Bytes> {
+    /// One write of the hub (a frame, or a batch of frames joined) as the link's audience may
+    /// see it; `None` when nothing of it may be sent. Each frame is filtered on its own.
+    pub fn filter(&self, link: &OpenLink, write: Bytes) -> Option<Bytes> {
+        if !link.hide_tools && !link.mask_secrets && link.snapshot_ms.is_none() {
+            return Some(write);
+        }
+        let mut kept = bytes::BytesMut::new();
+        let mut rest = &write[..];
+        while !rest.is_empty() {
+            // Every frame `sse::render` makes ends with a blank line, and none holds one.
+            let end = rest.windows(2).position(|w| w == b"\n\n").map_or(rest.len(), |at| at + 2);
+            let (frame, after) = rest.split_at(end);
+            rest = after;
+            if let Some(frame) = self.filter_frame(link, Bytes::copy_from_slice(frame)) {
+                kept.extend_from_slice(&frame);
+            }
+        }
+        (!kept.is_empty()).then(|| kept.freeze())
+    }
+
+    /// One frame as the link's audience may see it, or `None`.
+    fn filter_frame(&self, link: &OpenLink, frame: Bytes) -> Option<Bytes> {
         let redacts = link.hide_tools || link.mask_secrets;
         let Some((id, name, data)) = sse::parse(&frame) else {
             return (!redacts).then_some(frame);
@@ -266,6 +300,7 @@ impl Shares {
     async fn watch(
         self: &Arc<Self>,
         hub: &Arc<Hub>,
+        client: &UpstreamClient,
         token: &str,
         thread_id: Option<&str>,
         headers: &HeaderMap,
@@ -275,10 +310,15 @@ impl Shares {
             Ok(link) => link,
             Err(error) => return error.into_response(),
         };
-        if let Some(thread) = thread_id
-            && !app::api::is_id(thread)
-        {
-            return AppError::new(ErrorKind::BadInput, format!("{thread:?} is not a thread id.")).into_response();
+        if let Some(thread) = thread_id {
+            match self.has_thread(client, &link.session_id, thread).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return AppError::not_found(format!("{thread:?} is not a thread of the shared session."))
+                        .into_response();
+                }
+                Err(error) => return error.into_response(),
+            }
         }
         let after = match crate::live::resume(headers, query) {
             Ok(after) => after,
@@ -291,6 +331,34 @@ impl Shares {
         let shares = self.clone();
         let ended = self.ended(link.id, link.expires_unix);
         sse::response(limited(frames, link, shares, ended))
+    }
+
+    /// Whether `thread_id` is one of the session's threads, from the list read last (read again
+    /// for an unknown id, at most every [`THREADS_READ_EVERY`]): a link's holder cannot make
+    /// Switchboard open streams upstream for ids it makes up.
+    async fn has_thread(&self, client: &UpstreamClient, session_id: &str, thread_id: &str) -> Result<bool, AppError> {
+        if !app::api::is_id(thread_id) {
+            return Ok(false);
+        }
+        {
+            let known = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((read_at, ids)) = known.get(session_id)
+                && (ids.contains(thread_id) || read_at.elapsed() < THREADS_READ_EVERY)
+            {
+                return Ok(ids.contains(thread_id));
+            }
+        }
+        let listed = crate::export::list_all(client, &format!("/v1/sessions/{session_id}/threads"), false)
+            .await
+            .map_err(|e| AppError::upstream("Listing the shared session's threads", e))?;
+        let ids: HashSet<String> =
+            listed.iter().filter_map(|t| t.get("id").and_then(Value::as_str)).map(str::to_owned).collect();
+        let known = ids.contains(thread_id);
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(session_id.to_owned(), (std::time::Instant::now(), ids));
+        Ok(known)
     }
 
     fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ShareRow, sqlx::Error> {
@@ -374,21 +442,23 @@ fn hide_tool_io(event: &mut Value) {
 pub async fn stream(
     State(shares): State<Arc<Shares>>,
     State(hub): State<Arc<Hub>>,
+    State(client): State<UpstreamClient>,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&hub, &token, None, &headers, query).await
+    shares.watch(&hub, &client, &token, None, &headers, query).await
 }
 
 pub async fn thread_stream(
     State(shares): State<Arc<Shares>>,
     State(hub): State<Arc<Hub>>,
+    State(client): State<UpstreamClient>,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&hub, &token, Some(&thread_id), &headers, query).await
+    shares.watch(&hub, &client, &token, Some(&thread_id), &headers, query).await
 }
 
 impl ShareStore for Shares {
@@ -464,6 +534,11 @@ impl ShareStore for Shares {
     fn open(&self, token: String) -> BoxFuture<'_, Result<SharedSession, AppError>> {
         Box::pin(async move {
             let link = self.active(&token).await?;
+            let previous: Option<String> = sqlx::query_scalar("SELECT last_viewed_at FROM shares WHERE id = ?")
+                .bind(link.id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_failed)?;
             let row = sqlx::query(
                 "UPDATE shares SET views = views + 1, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
             )
@@ -475,16 +550,25 @@ impl ShareStore for Shares {
             let (title, agent): (String, String) =
                 (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
             let views: i64 = row.try_get("views").map_err(store_failed)?;
-            self.audit
-                .append(NewEntry {
-                    actor: Actor { roles: "share link".to_owned(), ..Actor::default() },
-                    action: "shares/view".to_owned(),
-                    targets: vec![link.session_id.clone(), format!("share_{}", link.id)],
-                    detail: Some(json!({ "views": views })),
-                    status: 200,
-                    error: None,
-                })
-                .await;
+            // Anyone holding the link opens it as often as they like: an entry says it was
+            // opened, at most one per link in ten minutes (the count has every view).
+            let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64;
+            let recent = previous
+                .as_deref()
+                .and_then(app::format::parse_rfc3339_ms)
+                .is_some_and(|at| now_ms - at < VIEW_ENTRY_EVERY_MS);
+            if !recent {
+                self.audit
+                    .append(NewEntry {
+                        actor: Actor { roles: "share link".to_owned(), ..Actor::default() },
+                        action: "shares/view".to_owned(),
+                        targets: vec![link.session_id.clone(), format!("share_{}", link.id)],
+                        detail: Some(json!({ "views": views })),
+                        status: 200,
+                        error: None,
+                    })
+                    .await;
+            }
             let shown = |text: String| if link.mask_secrets { self.mask(&text) } else { text };
             Ok(SharedSession {
                 title: shown(title),
@@ -504,7 +588,7 @@ mod tests {
 
     fn shares() -> Arc<Shares> {
         let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
-        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), &["ACME-[0-9]{4}".to_owned()])
+        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), &["ACME-[0-9]{4}".to_owned()]).unwrap()
     }
 
     fn link(hide_tools: bool, mask_secrets: bool) -> OpenLink {
@@ -577,6 +661,30 @@ mod tests {
         .expect("the stream ended at the link's expiry");
         let last = String::from_utf8(out.last().unwrap().to_vec()).unwrap();
         assert!(last.contains("event: status") && last.contains("failed") && last.contains("expired"), "{last}");
+    }
+
+    #[tokio::test]
+    async fn each_frame_of_a_joined_write_is_filtered_on_its_own() {
+        let shares = shares();
+        let call =
+            json!({ "id": "c", "type": "agent.tool_use", "name": "bash", "input": { "command": "echo TOOLVALUE" } });
+        let result = json!({ "id": "r", "type": "agent.tool_result", "tool_use_id": "c", "content": [{ "type": "text", "text": "TOOLVALUE" }] });
+        let mut write = Vec::new();
+        write.extend_from_slice(&sse::render(Some(1), app::sse::EVENT, &call.to_string()));
+        write.extend_from_slice(&sse::render(None, app::sse::PREVIEW, "{\"text\":\"TOOLVALUE\"}"));
+        write.extend_from_slice(&sse::render(Some(2), app::sse::EVENT, &result.to_string()));
+        write.extend_from_slice(&sse::render(None, app::sse::END, "{}"));
+        let write = Bytes::from(write);
+        let out = String::from_utf8(shares.filter(&link(true, false), write.clone()).unwrap().to_vec()).unwrap();
+        assert!(!out.contains("TOOLVALUE"), "{out}");
+        assert_eq!(out.matches("event: event\n").count(), 2, "both events, redacted: {out}");
+        assert!(
+            out.starts_with("id: 1\n") && out.contains("id: 2\n") && out.ends_with("event: end\ndata: {}\n\n"),
+            "{out}"
+        );
+        assert!(!out.contains("event: preview"));
+        // A link that hides nothing passes the write on as it is.
+        assert_eq!(shares.filter(&link(false, false), write.clone()), Some(write));
     }
 
     #[tokio::test]

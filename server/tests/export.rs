@@ -245,6 +245,16 @@ async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events()
     // From where a viewer resumes.
     let resumed = streamed(&app, &format!("/api/imports/{import_id}/stream?after={}", events.len() - 2), 2).await;
     assert_eq!(resumed[0].0, events.len() as u64 - 1);
+    // A viewer numbered by a longer log is told to start over, and gets every event again.
+    let response = app.get(&format!("/api/imports/{import_id}/stream?after={}", events.len() + 5)).await;
+    let mut body = response.bytes_stream();
+    let mut first = String::new();
+    while !first.contains("id: 1\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut body)).await.unwrap();
+        first.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+    }
+    let (reset, numbered) = (first.find("event: reset").expect("a reset frame"), first.find("id: 1\n").unwrap());
+    assert!(reset < numbered, "the reset comes before the history: {first}");
 
     // Its pages render, the import is on record, and it can be removed.
     let (status, page) = app.get_text(&format!("/imports/{import_id}")).await;

@@ -23,8 +23,16 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
     let has_threads = live.memo(|m| !m.lanes.is_empty());
     let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, String>>);
     let open = RwSignal::new(false);
+    // The threads' figures are read once the inspector is open and the session has threads
+    // (they may start after it was opened).
     #[cfg(feature = "hydrate")]
-    let read_figures = move || {
+    let requested = StoredValue::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if !open.get() || !has_threads.get() || requested.get_value() {
+            return;
+        }
+        requested.set_value(true);
         let session_id = live.session_id.get_value();
         leptos::task::spawn_local(async move {
             let read = crate::api::live::list_thread_figures(session_id)
@@ -32,18 +40,12 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
                 .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
             figures.try_set(Some(read));
         });
-    };
+    });
     view! {
         <details class="inspector" data-testid="inspector"
             on:toggle=move |_ev| {
                 #[cfg(feature = "hydrate")]
-                {
-                    let now_open = event_target::<web_sys::HtmlDetailsElement>(&_ev).open();
-                    open.set(now_open);
-                    if now_open && has_threads.get_untracked() {
-                        read_figures();
-                    }
-                }
+                open.set(event_target::<web_sys::HtmlDetailsElement>(&_ev).open());
             }>
             <summary>"Inspector: cost, tools and threads"</summary>
             <Show when=move || open.get()>

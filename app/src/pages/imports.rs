@@ -40,7 +40,7 @@ pub fn ImportList() -> impl IntoView {
                     <form class="panel inline-form" method="post" action="/api/imports" enctype="multipart/form-data" data-testid="import-form">
                         <label>"JSON export " <input type="file" name="file" accept="application/json,.json" required /></label>
                         " " <button type="submit" class="button">"Import"</button>
-                        <p class="muted">"Its digests are checked first: a file changed after export is refused."</p>
+                        <p class="muted">"Its digests are computed again first: a file whose events were damaged or edited is refused."</p>
                         {move || error().map(|e| view! { <p class="inline-error" role="alert" data-testid="import-error">{e}</p> })}
                     </form>
                 })
