@@ -12,51 +12,13 @@ use support::*;
 /// A finished session of a lead agent that runs `bash`, hands work to a Worker's thread and
 /// answers with text that looks like markup. Answers its id.
 async fn finished_session(app: &TestApp) -> String {
-    let worker = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [[{ "text": "Worked on it." }]] }).to_string() });
-    let (status, worker) = app.call("agents/create", &[("definition", &worker.to_string())]).await;
-    assert_eq!(status, 200, "{worker}");
-    let lead = json!({
-        "name": "Lead", "model": "scripted",
-        "system": json!({ "turns": [[
-            { "text": "Let me look." },
-            { "tool": "bash", "input": { "command": "echo exported" } },
-            { "subagent": "Worker", "message": "Work." },
-            { "text": "Done: <script>alert(1)</script> and ```fences```." },
-        ]] }).to_string(),
-        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_allow" } } }],
-        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker["id"]] } },
-    });
-    let (status, lead) = app.call("agents/create", &[("definition", &lead.to_string())]).await;
-    assert_eq!(status, 200, "{lead}");
-    let form = [("id", ""), ("form[name]", "export"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
-    let (status, environment) = app.call("environments/save", &form).await;
-    assert_eq!(status, 200, "{environment}");
-    let (status, session) = app
-        .call(
-            "sessions/create",
-            &[
-                ("form[agent_id]", lead["id"].as_str().unwrap()),
-                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
-                ("form[initial_message]", "go"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{session}");
-    let id = session["row"]["id"].as_str().unwrap().to_owned();
-    // Ended: idle with tokens counted (a new session is idle before it starts), and the Worker's
-    // thread has written its message (it may finish after the lead).
-    for _ in 0..300 {
-        let (_, view) = app.read("sessions/get", &[("id", &id)]).await;
-        let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
-        let worker_done = threads
-            .as_array()
-            .is_some_and(|t| t.iter().any(|t| t["agent"] == "Worker" && t["tokens"].as_u64() > Some(0)));
-        if view["row"]["status"] == "idle" && view["row"]["tokens"].as_u64() > Some(0) && worker_done {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the session never ended its turn");
+    let steps = json!([
+        { "text": "Let me look." },
+        { "tool": "bash", "input": { "command": "echo exported" } },
+        { "subagent": "Worker", "message": "Work." },
+        { "text": "Done: <script>alert(1)</script> and ```fences```." },
+    ]);
+    lead_and_worker_session(app, steps, "Worked on it.", "").await
 }
 
 /// Every event of the session, as the console lists them page by page.

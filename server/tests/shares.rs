@@ -19,51 +19,13 @@ const TOOL_VALUE: &str = "TOOLVALUE4242";
 /// A finished session whose title, messages, tool call and child thread hold the values above.
 /// Answers its id.
 async fn session_with_secrets(app: &TestApp) -> String {
-    let worker = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [[{ "text": format!("Worker saw {WORKER_TOKEN}.") }]] }).to_string() });
-    let (status, worker) = app.call("agents/create", &[("definition", &worker.to_string())]).await;
-    assert_eq!(status, 200, "{worker}");
-    let lead = json!({
-        "name": "Lead", "model": "scripted",
-        "system": json!({ "turns": [[
-            { "text": format!("The deploy key is {KEY}.") },
-            { "tool": "bash", "input": { "command": format!("echo {TOOL_VALUE}") } },
-            { "subagent": "Worker", "message": "Check it." },
-            { "text": "All done." },
-        ]] }).to_string(),
-        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_allow" } } }],
-        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker["id"]] } },
-    });
-    let (status, lead) = app.call("agents/create", &[("definition", &lead.to_string())]).await;
-    assert_eq!(status, 200, "{lead}");
-    let form = [("id", ""), ("form[name]", "shares"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
-    let (status, environment) = app.call("environments/save", &form).await;
-    assert_eq!(status, 200, "{environment}");
-    let title = format!("Rotate {KEY}");
-    let (status, session) = app
-        .call(
-            "sessions/create",
-            &[
-                ("form[agent_id]", lead["id"].as_str().unwrap()),
-                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
-                ("form[title]", &title),
-                ("form[initial_message]", "go"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{session}");
-    let id = session["row"]["id"].as_str().unwrap().to_owned();
-    for _ in 0..300 {
-        let (_, view) = app.read("sessions/get", &[("id", &id)]).await;
-        let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
-        let worker_done = threads
-            .as_array()
-            .is_some_and(|t| t.iter().any(|t| t["agent"] == "Worker" && t["tokens"].as_u64() > Some(0)));
-        if view["row"]["status"] == "idle" && view["row"]["tokens"].as_u64() > Some(0) && worker_done {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the session never ended its turn");
+    let steps = json!([
+        { "text": format!("The deploy key is {KEY}.") },
+        { "tool": "bash", "input": { "command": format!("echo {TOOL_VALUE}") } },
+        { "subagent": "Worker", "message": "Check it." },
+        { "text": "All done." },
+    ]);
+    lead_and_worker_session(app, steps, &format!("Worker saw {WORKER_TOKEN}."), &format!("Rotate {KEY}")).await
 }
 
 /// Makes a link as the admin; answers (its id, its token).

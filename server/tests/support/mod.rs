@@ -234,6 +234,53 @@ pub async fn asking_session(app: &TestApp, name: &str, turns: Value) -> String {
     session["row"]["id"].as_str().unwrap().to_owned()
 }
 
+/// A finished session titled `title` (empty: none) of a scripted lead agent that plays `steps`
+/// (its tools always allowed) and may hand work to a Worker, whose thread says `worker_text`.
+/// Waits until the lead is idle with tokens counted and the Worker's thread has written (it may
+/// finish after the lead). Answers the session's id.
+pub async fn lead_and_worker_session(app: &TestApp, steps: Value, worker_text: &str, title: &str) -> String {
+    let worker = json!({ "name": "Worker", "model": "scripted", "system": json!({ "turns": [[{ "text": worker_text }]] }).to_string() });
+    let (status, worker) = app.call("agents/create", &[("definition", &worker.to_string())]).await;
+    assert_eq!(status, 200, "{worker}");
+    let lead = json!({
+        "name": "Lead", "model": "scripted",
+        "system": json!({ "turns": [steps] }).to_string(),
+        "tools": [{ "type": "agent_toolset_20260401", "default_config": { "permission_policy": { "type": "always_allow" } } }],
+        "multiagent": { "type": "multiagent_20261001", "subagents": { "type": "enabled", "predefined_agents": [worker["id"]] } },
+    });
+    let (status, lead) = app.call("agents/create", &[("definition", &lead.to_string())]).await;
+    assert_eq!(status, 200, "{lead}");
+    let form =
+        [("id", ""), ("form[name]", "lead and worker"), ("form[kind]", "cloud"), ("form[networking]", "limited")];
+    let (status, environment) = app.call("environments/save", &form).await;
+    assert_eq!(status, 200, "{environment}");
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", lead["id"].as_str().unwrap()),
+                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
+                ("form[title]", title),
+                ("form[initial_message]", "go"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["row"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..300 {
+        let (_, view) = app.read("sessions/get", &[("id", &id)]).await;
+        let (_, threads) = app.read("sessions/threads", &[("session_id", &id)]).await;
+        let worker_done = threads
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["agent"] == "Worker" && t["tokens"].as_u64() > Some(0)));
+        if view["row"]["status"] == "idle" && view["row"]["tokens"].as_u64() > Some(0) && worker_done {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the session never ended its turn");
+}
+
 /// The audit entries of `action`, newest first, with their detail parsed from its JSON text.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<Value> {
     let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
