@@ -21,3 +21,9 @@ pub async fn open(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
+
+/// The row number of an id Switchboard gives its own rows (`share_12`, `import_3`: `prefix` and
+/// the number), or `None` for anything else.
+pub fn row_number(id: &str, prefix: &str) -> Option<i64> {
+    id.trim().strip_prefix(prefix)?.strip_prefix('_')?.parse().ok()
+}

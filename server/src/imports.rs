@@ -44,9 +44,7 @@ fn store_failed(error: sqlx::Error) -> AppError {
 
 /// `import_12` → 12.
 fn number_of(id: &str) -> Result<i64, AppError> {
-    id.trim()
-        .strip_prefix("import_")
-        .and_then(|n| n.parse().ok())
+    crate::db::row_number(id, "import")
         .ok_or_else(|| AppError::not_found(format!("{id:?} is not an imported session's id.")))
 }
 

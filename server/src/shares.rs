@@ -136,11 +136,6 @@ fn hash_of(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
-/// `share_12` → 12.
-fn number_of(id: &str) -> Option<i64> {
-    id.strip_prefix("share_")?.parse().ok()
-}
-
 /// Why a link does not open, in words for its audience.
 fn closed(why: &str) -> AppError {
     AppError::not_found(why.to_owned())
@@ -507,7 +502,7 @@ impl ShareStore for Shares {
     fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>> {
         Box::pin(async move {
             let missing = || AppError::not_found(format!("There is no share link {id:?}."));
-            let number = number_of(&id).ok_or_else(missing)?;
+            let number = crate::db::row_number(&id, "share").ok_or_else(missing)?;
             let row = self.get(number).await?.ok_or_else(missing)?;
             if row.created_by != by.username && !by.can(Role::Admin) {
                 return Err(AppError::new(

@@ -78,6 +78,11 @@ pub fn ImportList() -> impl IntoView {
     }
 }
 
+/// The page of an import that could not be read (a wrong id, a removed import).
+fn missing_import(error: crate::error::AppError) -> AnyView {
+    view! { <MissingPage what="Imported session" heading="Imported session" error back=("/imports", "Back to the imported sessions") /> }.into_any()
+}
+
 /// `/imports/{id}`: what was imported, from where, with which digest, and its timeline.
 #[component]
 pub fn ImportDetail() -> impl IntoView {
@@ -98,7 +103,7 @@ pub fn ImportDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 let row = match row.await {
                     Ok(row) => row,
-                    Err(error) => return view! { <MissingPage what="Imported session" heading="Imported session" error back=("/imports", "Back to the imported sessions") /> }.into_any(),
+                    Err(error) => return missing_import(error),
                 };
                 let delete_id = row.id.clone();
                 view! {
@@ -144,7 +149,7 @@ pub fn ImportPresent() -> impl IntoView {
             {move || Suspend::new(async move {
                 let row = match row.await {
                     Ok(row) => row,
-                    Err(error) => return view! { <MissingPage what="Imported session" heading="Imported session" error back=("/imports", "Back to the imported sessions") /> }.into_any(),
+                    Err(error) => return missing_import(error),
                 };
                 let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
                 let note = format!("Imported from session {}: read-only.", row.source_session_id);
