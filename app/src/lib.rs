@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         // Pages that load data render completely before they are sent (`Async`):
                         // they work without JavaScript, and a missing id can still answer 404.
-                        <Route path=StaticSegment("") view=Overview ssr=SsrMode::InOrder />
+                        <Route path=StaticSegment("") view={Lazy::<OverviewPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("agents") view={Lazy::<AgentListPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("agents"), StaticSegment("new")) view={Lazy::<AgentNewPage>::new()} ssr=SsrMode::Async />
                         <Route path=(StaticSegment("agents"), ParamSegment("id")) view={Lazy::<AgentDetailPage>::new()} ssr=SsrMode::Async />
@@ -167,6 +167,7 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
+    OverviewPage => Overview,
     AgentListPage => AgentList,
     AgentNewPage => AgentNew,
     AgentDetailPage => AgentDetail,

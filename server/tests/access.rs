@@ -50,6 +50,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/deployments/runs"
             | "/api/deployments/preview_schedule"
             | "/api/deployments/failed_recently"
+            | "/api/overview/dashboard"
             | "/api/sessions/list"
             | "/api/sessions/get"
             | "/api/sessions/choices"

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{TestApp, file_form, spawn_app};
+use support::{TestApp, asking_session, file_form, spawn_app};
 
 fn scripted_agent(name: &str, turns: Value) -> String {
     json!({
@@ -695,6 +695,110 @@ async fn the_overview_lists_the_last_days_failed_runs_with_their_deployment() {
     assert!(page.contains(&format!("href=\"/deployments/{failing}\"")), "the Overview links the deployment");
     assert!(page.contains("its environment is archived"), "and says why its run failed");
     assert!(!page.contains("Morning summary"), "a run that started its session is not a failure");
+}
+
+async fn start_session(app: &TestApp, agent_id: &str, environment_id: &str, title: &str) -> String {
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent_id),
+                ("form[environment_id]", environment_id),
+                ("form[title]", title),
+                ("form[initial_message]", "go"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    session["row"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Reads the dashboard until `ready` holds of it (sessions take a moment to run, ask or end).
+async fn dashboard_when(app: &TestApp, ready: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (status, board) = app.read("overview/dashboard", &[]).await;
+        assert_eq!(status, 200, "{board}");
+        if ready(&board) {
+            return board;
+        }
+        last = board;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the dashboard never showed what was expected: {last:#}");
+}
+
+fn ids(list: &Value, at: &str) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|item| item.pointer(at).unwrap().as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_overview_shows_what_runs_who_waits_what_it_cost_and_what_failed() {
+    let app = spawn_app(&[]).await;
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(page.contains("No session is running."), "the empty states are said");
+    assert!(page.contains("No session waits for a person"));
+    assert!(page.contains("No session was started this month."));
+
+    let environment = create_environment(&app, "board").await;
+    let environment = environment["id"].as_str().unwrap();
+    let slow =
+        create_agent(&app, &scripted_agent("Slow", json!([[{ "sleep_ms": 60_000 }, { "text": "Done." }]]))).await;
+    let failing = create_agent(
+        &app,
+        &scripted_agent("Fragile", json!([[{ "error": "overloaded_error", "retry_status": "terminal" }]])),
+    )
+    .await;
+    let (slow, failing) = (slow["id"].as_str().unwrap(), failing["id"].as_str().unwrap());
+    let running = start_session(&app, slow, environment, "Long report").await;
+    let second = start_session(&app, slow, environment, "").await;
+    let ended = start_session(&app, failing, environment, "Doomed").await;
+    let asking = asking_session(&app, "Careful", json!([[{ "tool": "bash", "input": { "command": "ls" } }]])).await;
+
+    let board = dashboard_when(&app, |b| {
+        b["running"].as_array().unwrap().len() == 2
+            && b["failures"].as_array().unwrap().len() == 1
+            && b["waiting"].as_array().unwrap().len() == 1
+    })
+    .await;
+    let mut running_ids = ids(&board["running"], "/id");
+    running_ids.sort();
+    let mut expected = vec![running.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(running_ids, expected, "the running sessions, and only those");
+    assert_eq!(ids(&board["waiting"], "/session_id"), [asking.as_str()]);
+    assert_eq!(board["waiting"][0]["calls"], 1);
+    assert!(board["waiting"][0]["since"].as_str().is_some_and(|t| t.ends_with('Z')), "{board:#}");
+    assert_eq!(ids(&board["failures"], "/row/id"), [ended.as_str()]);
+    assert_eq!(board["failures"][0]["why"], "it ended (terminated)");
+    // Scripted models cost nothing at list price: four sessions, all started today.
+    assert_eq!(board["spending"]["today"]["sessions"], 4);
+    assert_eq!(board["spending"]["month"]["sessions"], 4);
+    assert_eq!(board["spending"]["today"]["cost"], "$0.00");
+    assert_eq!(board["spending"]["complete"], true);
+    assert_eq!(ids(&board["spending"]["top_agents"], "/agent_id")[0], slow, "the agent with two sessions leads");
+    assert_eq!(board["spending"]["top_agents"][0]["sessions"], 2);
+
+    // The page links each to where to act.
+    let page = app.get("/").await.text().await.unwrap();
+    for link in [
+        format!("href=\"/sessions/{running}\""),
+        format!("href=\"/sessions/{asking}\""),
+        format!("href=\"/sessions/{ended}\""),
+        format!("href=\"/agents/{slow}\""),
+        "href=\"/inbox\"".to_owned(),
+    ] {
+        assert!(page.contains(&link), "the Overview links {link}");
+    }
+    assert!(page.contains("Long report") && page.contains("Doomed"), "sessions are named by their titles");
+    assert!(page.contains("it ended (terminated)"), "and say how they failed");
+
+    // Viewers see it too; signed out, nobody does.
+    let viewer = app.client_as("watcher", &["viewer"]).await;
+    let (status, _) = app.read_as(&viewer, "overview/dashboard", &[]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.read_as(&support::browser(), "overview/dashboard", &[]).await;
+    assert_eq!(status, 401);
 }
 
 /// A multipart form of a skill: each (part name, path, bytes).

@@ -18,6 +18,7 @@ pub mod live;
 pub mod memory;
 pub mod models;
 pub mod notify;
+pub mod overview;
 pub mod policies;
 pub mod rules;
 pub mod sessions;

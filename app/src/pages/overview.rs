@@ -4,17 +4,31 @@ use leptos_meta::Title;
 use crate::{
     api::{
         deployments::{FAILED_RUNS_HOURS, FAILED_RUNS_SHOWN, failed_runs_recently},
+        overview::{
+            Dashboard, FAILURE_DAYS, FailedSession, RUNNING_SHOWN, SESSIONS_COUNTED, Spend, Spending, Waiting,
+            get_dashboard,
+        },
+        sessions::SessionRow,
         upstream::get_upstream_summary,
     },
-    components::feedback::Failure,
+    components::{feedback::Failure, inbox::InboxFeed},
     format,
     upstream::{UpstreamMode, UpstreamSummary},
 };
 
-/// The landing page: which upstream this Switchboard is configured for.
+/// The landing page: what runs now, who is waited on and for how long, what was spent, the
+/// agents used most and what failed, each linking to where to act; then which upstream this
+/// Switchboard talks to. The dashboard is read again every minute while the page is open (each
+/// reading costs the upstream 1 + ⌈sessions this month / 100⌉ requests, at most 11); the waiting
+/// sessions follow the inbox's stream.
 #[component]
 pub fn Overview() -> impl IntoView {
     let summary = Resource::new(|| (), |_| get_upstream_summary());
+    let dashboard = Resource::new(|| (), |_| get_dashboard());
+    #[cfg(feature = "hydrate")]
+    if let Ok(handle) = set_interval_with_handle(move || dashboard.refetch(), std::time::Duration::from_secs(60)) {
+        on_cleanup(move || handle.clear());
+    }
 
     view! {
         <Title text="Overview" />
@@ -22,6 +36,21 @@ pub fn Overview() -> impl IntoView {
             <h1>"Overview"</h1>
             <p class="lede">"A console for Managed Agents: define agents, run sessions, and approve what they do."</p>
         </header>
+        <Transition fallback=|| view! { <section class="panel" aria-busy="true"><p class="muted">"Loading what runs now and what it cost…"</p></section> }>
+            {move || Suspend::new(async move {
+                match dashboard.await {
+                    Ok(board) => view! { <Board board /> }.into_any(),
+                    Err(error) => view! {
+                        <section class="panel error" role="alert" data-testid="dashboard-error">
+                            <h2>"The dashboard could not be loaded"</h2>
+                            <p>{error.to_string()}</p>
+                            <p>"It is read again every minute; the Sessions and Inbox pages may still work."</p>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+        <FailedRuns />
         <Suspense fallback=|| view! { <section class="panel" aria-busy="true"><p class="muted">"Loading the upstream settings…"</p></section> }>
             {move || Suspend::new(async move {
                 match summary.await {
@@ -36,7 +65,195 @@ pub fn Overview() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <FailedRuns />
+    }
+}
+
+/// The dashboard's panels.
+#[component]
+fn Board(board: Dashboard) -> impl IntoView {
+    let now = crate::components::clock::ticking();
+    let Dashboard { running, running_more, waiting, inbox_problem, spending, failures } = board;
+    view! {
+        <div class="dashboard" data-testid="dashboard">
+            <WaitingPanel waiting inbox_problem now />
+            <RunningPanel running running_more now />
+            <SpendPanel spending=spending.clone() />
+            <AgentsPanel spending />
+            <FailuresPanel failures />
+        </div>
+    }
+}
+
+/// How long ago `at` was, as `live` words it ("waiting 3 min 02 s") once the page is live and ticks;
+/// as the server renders it, the moment itself, as `fixed` words it ("waiting since …").
+fn since_words(
+    now: RwSignal<Option<f64>>,
+    at: Option<String>,
+    live: fn(String) -> String,
+    fixed: fn(String) -> String,
+) -> impl IntoView {
+    let ms = at.as_deref().and_then(format::parse_rfc3339_ms);
+    move || match (now.get(), ms) {
+        (Some(now), Some(ms)) => live(crate::live::model::duration((now - ms).max(0.0))),
+        _ => at.as_deref().map(|t| fixed(format::timestamp(t))).unwrap_or_default(),
+    }
+}
+
+/// Sessions whose calls wait for a person, longest first, live from the inbox's stream once the
+/// page has it.
+#[component]
+fn WaitingPanel(waiting: Vec<Waiting>, inbox_problem: Option<String>, now: RwSignal<Option<f64>>) -> impl IntoView {
+    let feed = use_context::<InboxFeed>();
+    let list = Memo::new(move |_| {
+        feed.and_then(|f| f.list.with(|l| l.as_ref().map(|l| (Waiting::of(l), l.problem.clone()))))
+            .unwrap_or_else(|| (waiting.clone(), inbox_problem.clone()))
+    });
+    view! {
+        <section class="panel board-panel" aria-labelledby="board-waiting" data-testid="board-waiting">
+            <h2 id="board-waiting">"Waiting for someone"</h2>
+            {move || {
+                let (waiting, problem) = list.get();
+                let problem = problem.map(|p| view! { <p class="inline-error" role="status">{format!("The inbox may be out of date: {p}")}</p> });
+                let body = if waiting.is_empty() {
+                    view! { <p class="muted" data-testid="board-nobody-waits">"No session waits for a person: no tool call asks for approval or a result."</p> }.into_any()
+                } else {
+                    let calls: usize = waiting.iter().map(|w| w.calls).sum();
+                    view! {
+                        <p class="board-figure"><strong>{waiting.len()}</strong>{if waiting.len() == 1 { " session" } else { " sessions" }}
+                            {format!(", {calls} {}", if calls == 1 { "call" } else { "calls" })}
+                            " · " <a href="/inbox">"Open the Inbox"</a></p>
+                        <ul class="board-list">
+                            {waiting.into_iter().map(|w| view! {
+                                <li data-testid="board-waiting-session" data-session=w.session_id.clone()>
+                                    <a href=format!("/sessions/{}", w.session_id)>{w.label}</a>
+                                    {w.agent_name.map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
+                                    <span class="muted">{format!(" · {} {}", w.calls, if w.calls == 1 { "call" } else { "calls" })}</span>
+                                    " · " <span class="waiting" data-testid="board-waited">{since_words(now, w.since, |d| format!("waiting {d}"), |t| format!("waiting since {t}"))}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                };
+                view! { {problem} {body} }
+            }}
+        </section>
+    }
+}
+
+/// Running and retrying sessions, newest first.
+#[component]
+fn RunningPanel(running: Vec<SessionRow>, running_more: bool, now: RwSignal<Option<f64>>) -> impl IntoView {
+    let count = if running_more { format!("{}+", RUNNING_SHOWN) } else { running.len().to_string() };
+    view! {
+        <section class="panel board-panel" aria-labelledby="board-running" data-testid="board-running">
+            <h2 id="board-running">"Running now"</h2>
+            {if running.is_empty() {
+                view! { <p class="muted">"No session is running. " <a href="/sessions/new">"Start one"</a></p> }.into_any()
+            } else {
+                view! {
+                    <p class="board-figure"><strong>{count}</strong>{if running.len() == 1 { " session" } else { " sessions" }}
+                        " · " <a href="/sessions?status=running">"All running sessions"</a></p>
+                    <ul class="board-list">
+                        {running.into_iter().map(|s| {
+                            let retrying = s.status == "rescheduling";
+                            view! {
+                                <li data-testid="board-running-session" data-session=s.id.clone()>
+                                    <a href=format!("/sessions/{}", s.id)>{s.title.clone().unwrap_or_else(|| s.id.clone())}</a>
+                                    <span class="muted">{format!(" · {}", s.agent_name)}</span>
+                                    {retrying.then(|| view! { " " <span class="status status-rescheduling">"retrying"</span> })}
+                                    " · " <span class="muted">{since_words(now, Some(s.created_at.clone()), |d| format!("started {d} ago"), |t| format!("started {t}"))}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// What the sessions started today and this month cost at list price.
+#[component]
+fn SpendPanel(spending: Spending) -> impl IntoView {
+    let Spending { today, month, complete, day_start, month_start, .. } = spending;
+    let line = |label: &'static str, testid: &'static str, s: Spend| {
+        view! {
+            <dt>{label}</dt>
+            <dd data-testid=testid>
+                <strong>{s.cost.clone()}</strong>
+                <span class="muted">{format!(" · {} {} · {} tokens", format::count(s.sessions), if s.sessions == 1 { "session" } else { "sessions" }, format::count(s.tokens))}</span>
+                {(s.unpriced > 0).then(|| view! { <br /><span class="muted">{format!("{} without a list price (their model has none), not in the figure", format::count(s.unpriced))}</span> })}
+            </dd>
+        }
+    };
+    view! {
+        <section class="panel board-panel" aria-labelledby="board-spend" data-testid="board-spend">
+            <h2 id="board-spend">"Spend"</h2>
+            <dl class="facts">
+                {line("Today", "board-spend-today", today)}
+                {line("This month", "board-spend-month", month)}
+            </dl>
+            <p class="muted">
+                "At list price, for the sessions started since " {format::timestamp(&day_start)} " and since "
+                {format::timestamp(&month_start)} " (UTC). A session's cost counts on the day it started."
+            </p>
+            {(!complete).then(|| view! {
+                <p class="notice warning" role="status">{format!("This month has more than {} sessions: the figures count the newest {}.", format::count(SESSIONS_COUNTED as u64), format::count(SESSIONS_COUNTED as u64))}</p>
+            })}
+        </section>
+    }
+}
+
+/// The agents with the most sessions this month.
+#[component]
+fn AgentsPanel(spending: Spending) -> impl IntoView {
+    view! {
+        <section class="panel board-panel" aria-labelledby="board-agents" data-testid="board-agents">
+            <h2 id="board-agents">"Agents used most this month"</h2>
+            {if spending.top_agents.is_empty() {
+                view! { <p class="muted">"No session was started this month. " <a href="/agents">"Agents"</a></p> }.into_any()
+            } else {
+                view! {
+                    <table class="list compact">
+                        <thead><tr><th scope="col">"Agent"</th><th scope="col">"Sessions"</th><th scope="col">"Cost"</th></tr></thead>
+                        <tbody>
+                            {spending.top_agents.into_iter().map(|a| view! {
+                                <tr data-testid="board-agent" data-agent=a.agent_id.clone()>
+                                    <td><a href=format!("/agents/{}", a.agent_id)>{a.name}</a></td>
+                                    <td><a href=format!("/sessions?agent_id={}", format::query_value(&a.agent_id))>{format::count(a.sessions)}</a></td>
+                                    <td>{a.cost}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Sessions of the last week that ended or whose outcome failed.
+#[component]
+fn FailuresPanel(failures: Vec<FailedSession>) -> impl IntoView {
+    view! {
+        <section class="panel board-panel" aria-labelledby="board-failures" data-testid="board-failures">
+            <h2 id="board-failures">{format!("Sessions that failed, last {FAILURE_DAYS} days")}</h2>
+            {if failures.is_empty() {
+                view! { <p class="muted">{format!("No session started in the last {FAILURE_DAYS} days ended or failed its outcome.")}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="board-list">
+                        {failures.into_iter().map(|f| view! {
+                            <li data-testid="board-failure" data-session=f.row.id.clone()>
+                                <a href=format!("/sessions/{}", f.row.id)>{f.row.title.clone().unwrap_or_else(|| f.row.id.clone())}</a>
+                                <span class="muted">{format!(" · {} · started {}", f.row.agent_name, format::timestamp(&f.row.created_at))}</span>
+                                ": " {f.why}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

@@ -1,0 +1,40 @@
+import { expect, test } from '@playwright/test';
+import { collectErrors, sessionThatAsks, waitForHydration } from './support';
+
+// The Overview as a dashboard: what waits for someone (live, with how long), what runs, what it
+// cost, the agents used most, what failed; each a link to where to act.
+
+test('the overview shows a session that starts waiting, for how long, and opens it', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await waitForHydration(page);
+  for (const panel of ['board-waiting', 'board-running', 'board-spend', 'board-agents', 'board-failures']) {
+    await expect(page.getByTestId(panel)).toBeVisible();
+  }
+  await expect(page.getByTestId('board-spend-month')).toContainText('$');
+
+  // A call that starts waiting after the page opened arrives on the inbox's stream, no reload.
+  const id = await sessionThatAsks(page.request, ['echo from the overview'], 'Waits on the overview');
+  const row = page.locator(`[data-testid=board-waiting-session][data-session="${id}"]`);
+  await expect(row).toBeVisible({ timeout: 20_000 });
+  await expect(row).toContainText('1 call');
+  const waited = row.getByTestId('board-waited');
+  await expect(waited).toHaveText(/^waiting \d/);
+  // Its wait counts up while the page is open.
+  const before = await waited.innerText();
+  await expect(waited).not.toHaveText(before, { timeout: 5_000 });
+
+  // The row opens the session, where the call is decided; the Overview then lets it go.
+  await row.getByRole('link').first().click();
+  await expect(page).toHaveURL(new RegExp(`/sessions/${id}$`));
+  await waitForHydration(page);
+  await page.getByTestId('approval-card').getByTestId('allow').click();
+  await expect(page.getByTestId('approval-card')).toHaveCount(0, { timeout: 20_000 });
+  await page.goto('/');
+  await expect(page.locator(`[data-testid=board-waiting-session][data-session="${id}"]`)).toHaveCount(0, {
+    timeout: 20_000,
+  });
+  // Its agent ran a session this month: it is among the agents used most, or the table is full.
+  await expect(page.getByTestId('board-agent').first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
