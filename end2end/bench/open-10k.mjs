@@ -1,10 +1,22 @@
-// Time for Chromium to show a 10,000-event session, and the DOM rows the timeline keeps (not a
-// test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
+// Time for Chromium to show a 10,000-event session, at its live end, by a deep link and in
+// presenter mode, and the DOM rows the timeline keeps (not a test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
 // fresh data directory), creates the session through the console's server functions, then opens
 // it RUNS times in a fresh page each.
 import { frameWhen, launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
 
 const RUNS = 5;
+const COLD_RUNS = 3;
+
+/** The linked event's row, drawn and highlighted. */
+const focusedRow = (eventId) =>
+  document.querySelector(`[data-testid=timeline] .row.focused[data-id="${eventId}"]`) && performance.now();
+/** The session page's totals count every event. */
+const historyIn = () => document.querySelector('[data-testid=live-totals]')?.textContent?.startsWith('10,000 events') && performance.now();
+/** A row of the presenter's timeline that holds `text`. */
+const lastMessage = (text) =>
+  [...document.querySelectorAll('[data-testid=presenter] [data-testid=timeline] [data-seq]')].some((row) =>
+    row.textContent.includes(text),
+  ) && performance.now();
 const MESSAGES = 9_995; // with the turn's own 5 events: 10,000
 const switchboard = await startSwitchboard(Number(process.env.BENCH_PORT ?? 3937));
 const { base, post } = switchboard;
@@ -39,6 +51,9 @@ try {
     return eventId;
   })();
   const deep = [];
+  const deepAll = [];
+  const present = [];
+  const presentAll = [];
   const shown = [];
   const top = [];
   let rows = 0;
@@ -74,24 +89,46 @@ try {
     top.push(jump);
     rowsAtTop = await page.locator('[data-testid=timeline] [data-seq]').count();
     await page.close();
-    // A deep link to event 9,500: until its row is drawn, highlighted.
+    // A deep link to event 9,500: until its row is drawn, highlighted (its first screen), then
+    // until the whole history is in (the totals count 10,000 events).
     const linkedPage = await signedInPage(browser, switchboard);
     await linkedPage.goto(`${base}/sessions/${id}?event=${linked}`, { waitUntil: 'commit' });
-    deep.push(
+    deep.push(await frameWhen(linkedPage, focusedRow, linked));
+    deepAll.push(await frameWhen(linkedPage, historyIn));
+    await linkedPage.close();
+    // Presenter mode, which opens at the live end: until the last message is drawn, then until
+    // the whole history is in (the state line says the turn finished).
+    const presenter = await signedInPage(browser, switchboard);
+    await presenter.goto(`${base}/sessions/${id}/present`, { waitUntil: 'commit' });
+    present.push(await frameWhen(presenter, lastMessage, `Message ${MESSAGES}:`));
+    presentAll.push(
       await frameWhen(
-        linkedPage,
-        (eventId) => document.querySelector(`[data-testid=timeline] .row.focused[data-id="${eventId}"]`) && performance.now(),
-        linked,
+        presenter,
+        () => document.querySelector('[data-testid=presenter-state]')?.textContent?.includes('finished its turn') && performance.now(),
       ),
     );
-    await linkedPage.close();
+    await presenter.close();
+  }
+  // Cold: nobody has watched the session for longer than the hub's grace period (30 s), so the
+  // page's render waits for the hub to read its history from the engine again.
+  const cold = [];
+  for (let run = 0; run < COLD_RUNS; run++) {
+    await new Promise((r) => setTimeout(r, 35_000));
+    const page = await signedInPage(browser, switchboard);
+    await page.goto(`${base}/sessions/${id}?event=${linked}`, { waitUntil: 'commit' });
+    cold.push(await frameWhen(page, focusedRow, linked));
+    await page.close();
   }
   await browser.close();
   console.log(`timeline shows: ${events}`);
   console.log(`navigation start → last event shown: ${stats(shown)}`);
   console.log(`rows in the DOM: ${rows} at the live end, ${rowsAtTop} after jumping to the top`);
   console.log(`jump to the first event → drawn: ${stats(top)}`);
-  console.log(`navigation start → event 9,500 shown by its deep link: ${stats(deep)}`);
+  console.log(`navigation start → event 9,500 shown by its deep link (first screen): ${stats(deep)}`);
+  console.log(`navigation start → the deep link's whole history in: ${stats(deepAll)}`);
+  console.log(`navigation start → presenter mode's last message shown (first screen): ${stats(present)}`);
+  console.log(`navigation start → presenter mode's whole history in: ${stats(presentAll)}`);
+  console.log(`navigation start → event 9,500 by its deep link, the hub cold (35 s unwatched): ${stats(cold)}`);
 } finally {
   await switchboard.stop();
 }

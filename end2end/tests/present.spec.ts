@@ -184,7 +184,9 @@ test('presenter mode: a clean reading layout, keys to walk the calls, and a repl
   const size = await rows.filter({ hasText: 'Let me look around.' }).locator('.text').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   expect(size).toBeGreaterThanOrEqual(20);
 
-  // j and k walk the tool calls; the walk stops following, f follows again.
+  // j and k walk the tool calls (once the history is in: the first screen the page came with
+  // is only what it draws); the walk stops following, f follows again.
+  await expect(page.getByTestId('presenter-state')).toContainText('finished its turn');
   const focused = presenter.locator('.row.focused');
   await page.keyboard.press('j');
   await expect(focused).toContainText('echo one');

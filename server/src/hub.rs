@@ -317,6 +317,52 @@ impl Hub {
         }))
     }
 
+    /// Up to `before` events before the event `around` and `after` from it on (`around` none:
+    /// the newest `before + after` events) of the session's own log, as (sequence number, the
+    /// event's JSON), oldest first: what a page shows on its first screen before its stream has
+    /// delivered the history. Starts the session's feed if nobody watches it (the page's stream
+    /// joins it a moment later: still one upstream stream); answers `None` when the log does not
+    /// hold the event, or the feed is not ready within `wait` (the page then waits for its stream).
+    pub async fn window(
+        self: &Arc<Self>,
+        session_id: &str,
+        around: Option<&str>,
+        before: usize,
+        after: usize,
+        wait: Duration,
+    ) -> Result<Option<Window>, AppError> {
+        let ticket = self.join((session_id.to_owned(), None));
+        let feed = ticket.feed.clone();
+        let mut phase = feed.phase.subscribe();
+        let ready = tokio::time::timeout(wait, phase.wait_for(|p| !matches!(p, Phase::Loading))).await;
+        match ready.map(|p| p.map(|p| p.clone())) {
+            Ok(Ok(Phase::Ready)) => {}
+            Ok(Ok(Phase::Failed(error))) => return Err(error),
+            Ok(Ok(Phase::Loading) | Err(_)) | Err(_) => return Ok(None),
+        }
+        let state = feed.state.lock().expect("feed lock");
+        let newest = state.next_seq() - 1;
+        let (from, to) = match around {
+            Some(id) => {
+                let Some(&seq) = state.seqs.get(id) else { return Ok(None) };
+                (seq.saturating_sub(before as u64).max(1), (seq + after as u64 - 1).min(newest))
+            }
+            None => ((newest + 1).saturating_sub((before + after) as u64).max(1), newest),
+        };
+        if from < state.first_seq || from > to {
+            return Ok(None);
+        }
+        let frames = state.log.iter().skip((from - state.first_seq) as usize).take((to - from + 1) as usize);
+        let events = (from..=to).zip(frames).map(|(seq, frame)| (seq, frame_data(frame))).collect();
+        // When the session began, so that a row's "+12.4 s" counts from there, not from the window.
+        let started_at = (state.first_seq == 1)
+            .then(|| state.log.front())
+            .flatten()
+            .and_then(|frame| serde_json::from_str::<Value>(&frame_data(frame)).ok())
+            .and_then(|first| first.get("processed_at").and_then(Value::as_str).map(str::to_owned));
+        Ok(Some(Window { events, started_at }))
+    }
+
     /// The feed of `key`, started if nobody watches it yet, with one more viewer counted.
     fn join(self: &Arc<Self>, key: FeedKey) -> Ticket {
         let mut feeds = self.feeds.lock().expect("hub lock");
@@ -803,6 +849,42 @@ fn delta_frame(id: &str, index: usize, text: &str) -> Bytes {
         "delta": { "type": "content_delta", "index": index, "content": { "type": "text", "text": text } },
     });
     sse::render(None, PREVIEW, &delta.to_string())
+}
+
+/// Consecutive events of a session's log ([`Hub::window`]).
+pub type Window = app::api::live::FirstScreen;
+
+/// The hub as server functions read its logs (a page's first screen).
+pub struct Windows(pub Arc<Hub>);
+
+impl app::api::live::first_screen::Windows for Windows {
+    fn window(
+        &self,
+        session_id: String,
+        around: Option<String>,
+    ) -> app::upstream::client::BoxFuture<'_, Option<Window>> {
+        use app::api::live::FirstScreen;
+        Box::pin(async move {
+            let wait = Duration::from_millis(FirstScreen::WAIT_MS);
+            let (before, after) = match around {
+                Some(_) => (FirstScreen::BEFORE, FirstScreen::AFTER),
+                None => (FirstScreen::NEWEST, 0),
+            };
+            match self.0.window(&session_id, around.as_deref(), before, after, wait).await {
+                Ok(window) => window,
+                // The page's own stream says what is wrong with the session.
+                Err(error) => {
+                    tracing::debug!(session = %session_id, "no first screen: {}", error.message);
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// The data of one of the log's frames.
+fn frame_data(frame: &Bytes) -> String {
+    sse::parse(frame).map(|(_, _, data)| data).unwrap_or_default()
 }
 
 /// What tells an event apart from every other of its session: its id, or, for an event that

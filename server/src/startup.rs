@@ -12,6 +12,7 @@ use app::{
         audit::server::AuditHandle,
         imports::server::ImportsHandle,
         inbox::server::InboxHandle,
+        live::first_screen::WindowsHandle,
         notify::server::NotifyHandle,
         policies::server::PoliciesHandle,
         rules::server::RulesHandle,
@@ -467,6 +468,7 @@ pub fn router(
     let audit_log = AuditHandle(access.audit.clone());
     let shares = SharesHandle(shares);
     let imports = ImportsHandle(imports);
+    let windows = WindowsHandle(Arc::new(crate::hub::Windows(state.hub.clone())));
     let context = move || {
         provide_context(summary.clone());
         provide_context(upstream.clone());
@@ -480,6 +482,7 @@ pub fn router(
         provide_context(policies.clone());
         provide_context(shares.clone());
         provide_context(imports.clone());
+        provide_context(windows.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())

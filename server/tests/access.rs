@@ -51,6 +51,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/deployments/preview_schedule"
             | "/api/deployments/failed_recently"
             | "/api/overview/dashboard"
+            | "/api/sessions/first_screen"
             | "/api/sessions/list"
             | "/api/sessions/get"
             | "/api/sessions/choices"

@@ -296,6 +296,61 @@ fn long_turn() -> Value {
     ])
 }
 
+/// The opening tag around the first occurrence of `needle` in `html`.
+fn tag_around<'a>(html: &'a str, needle: &str) -> &'a str {
+    let at = html.find(needle).unwrap_or_else(|| panic!("{needle} is not in the page"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+#[tokio::test]
+async fn a_session_page_comes_with_its_first_screen_around_a_linked_event_or_at_the_live_end() {
+    let upstream = upstream().await;
+    let turn: Vec<Value> = (1..=120).map(|n| json!({ "text": format!("Message {n} of the long turn.") })).collect();
+    let session = upstream.session(json!(turn), 0).await;
+    upstream.send(&session, "go").await;
+    let app = switchboard(&upstream, &[]).await;
+    // Nobody watches yet: the page's render starts the session's feed, and a viewer joins it.
+    let events = loop {
+        let events = upstream.events(&session).await;
+        if events.last().is_some_and(|e| e["type"] == "session.status_idle") {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = |e: &Value| e["content"][0]["text"].as_str().unwrap_or_default().to_owned();
+    let linked = events.iter().find(|e| text(e) == "Message 60 of the long turn.").unwrap();
+    let linked_id = linked["id"].as_str().unwrap();
+    let (status, html) = app.get_text(&format!("/sessions/{session}?event={linked_id}")).await;
+    assert_eq!(status, 200);
+    let row = tag_around(&html, &format!(r#"data-id="{linked_id}""#));
+    assert!(row.contains("focused") && row.contains(r#"aria-current="true""#), "the linked row is highlighted: {row}");
+    for shown in ["Message 59 of", "Message 60 of", "Message 62 of"] {
+        assert!(html.contains(shown), "{shown} is on the first screen, in the page as sent");
+    }
+    for left in ["Message 1 of", "Message 50 of", "Message 120 of"] {
+        assert!(!html.contains(left), "{left} is not: the page brings a screen, not the history");
+    }
+    let mut viewer = watch_session(&app, &session, None).await;
+    let streamed = viewer.until_end_of_turn().await;
+    assert_eq!(ids(&streamed).len(), events.len(), "the stream then brings every event");
+    let seq = streamed.iter().find(|f| f.data["id"] == linked_id).unwrap().id.unwrap();
+    assert!(row.contains(&format!(r#"data-seq="{seq}""#)), "numbered as the stream numbers it: {row}");
+    assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 1, "the page and its viewer share one upstream stream");
+
+    // Presenter mode opens at the live end: the newest messages, not the first.
+    let (status, html) = app.get_text(&format!("/sessions/{session}/present")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Message 120 of") && html.contains("Message 118 of"), "the newest messages are shown");
+    assert!(!html.contains("Message 1 of") && !html.contains("Message 100 of"));
+    // A link to an event the session does not have brings no first screen (the stream says so).
+    let (status, html) = app.get_text(&format!("/sessions/{session}?event=sevt_not_in_this_session")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("data-seq="), "no rows until the stream brings them");
+    assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn fifty_viewers_get_every_event_once_in_order_over_one_upstream_stream() {
     let upstream = upstream().await;

@@ -378,6 +378,64 @@ pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppErro
     server::store()?.0.recorded(&session_id).await.map_err(server::store_failed)
 }
 
+/// The first screen of a session's timeline, sent with the page: consecutive events of the hub's
+/// log, so that a long session shows the screen a link or presenter mode opens at before the
+/// page's stream has delivered its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstScreen {
+    /// (sequence number in the hub's log, the event's JSON), oldest first, without gaps.
+    pub events: Vec<(u64, String)>,
+    /// When the session's first event was processed (RFC 3339): rows count their "+12.4 s" from
+    /// it, as in the whole timeline. `None` when the log no longer holds it.
+    pub started_at: Option<String>,
+}
+
+impl FirstScreen {
+    /// Events before a linked one: a little context above it, which the server renders at the
+    /// top of the timeline (it cannot scroll), so the linked row is in the first screen.
+    pub const BEFORE: usize = 3;
+    /// Events from the linked one on: more than a tall screen shows.
+    pub const AFTER: usize = 40;
+    /// Without a link, the newest this many (the page opens at the live end): about a screen in
+    /// presenter mode's type, since the server renders them from the top.
+    pub const NEWEST: usize = 20;
+    /// How long a page's render waits for the hub to read a session's history it did not hold.
+    pub const WAIT_MS: u64 = 2_000;
+}
+
+/// The events of the first screen of `session_id`'s timeline: around `event` (a link's), or the
+/// newest. `None` when the hub cannot say in time (the page's stream brings them).
+#[access(Viewer)]
+#[server(endpoint = "sessions/first_screen", input = GetUrl, output = JsonResponse)]
+pub async fn get_first_screen(session_id: String, event: Option<String>) -> Result<Option<FirstScreen>, AppError> {
+    let session_id = super::server::segment(&session_id)?;
+    let event = event.filter(|e| !e.is_empty());
+    if event.as_deref().is_some_and(|e| !super::is_id(e)) {
+        return Ok(None);
+    }
+    let Some(windows) = use_context::<first_screen::WindowsHandle>() else { return Ok(None) };
+    Ok(windows.0.window(session_id, event).await)
+}
+
+/// How server functions reach the hub's logs.
+#[cfg(feature = "ssr")]
+pub mod first_screen {
+    use std::sync::Arc;
+
+    use crate::upstream::client::BoxFuture;
+
+    /// The hub, as [`super::get_first_screen`] reads it.
+    pub trait Windows: Send + Sync + 'static {
+        /// [`super::FirstScreen::BEFORE`] events before `around` and [`super::FirstScreen::AFTER`]
+        /// from it (or the newest [`super::FirstScreen::NEWEST`]); `None` when they cannot be had in
+        /// [`super::FirstScreen::WAIT_MS`].
+        fn window(&self, session_id: String, around: Option<String>) -> BoxFuture<'_, Option<super::FirstScreen>>;
+    }
+
+    #[derive(Clone)]
+    pub struct WindowsHandle(pub Arc<dyn Windows>);
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use leptos::prelude::*;

@@ -238,6 +238,9 @@ pub struct Model {
     pub cost_currency: Option<String>,
     /// The session's budget, in the same minor units, from the last `session.usage` that named one.
     pub budget_minor: Option<f64>,
+    /// When the session began (ms since the epoch), for a model that holds only some of its
+    /// events (a page's first screen); `None`: its first event's time.
+    pub epoch_ms: Option<f64>,
 }
 
 /// One tool's figures in the session, for the inspector.
@@ -290,6 +293,12 @@ impl Lane {
 }
 
 impl Model {
+    /// A model of a session that began at `epoch_ms` (ms since the epoch), for events that do
+    /// not start with its first.
+    pub fn starting_at(epoch_ms: Option<f64>) -> Self {
+        Self { epoch_ms, ..Self::default() }
+    }
+
     /// How many calls were answered (their echo arrived).
     pub fn answered_count(&self) -> usize {
         self.answered.len()
@@ -649,7 +658,7 @@ impl Model {
 
     /// "+12.4 s" from the first event.
     pub fn offset(&self, at_ms: Option<f64>) -> Option<String> {
-        let first = self.items.iter().find_map(|i| i.at_ms)?;
+        let first = self.epoch_ms.or_else(|| self.items.iter().find_map(|i| i.at_ms))?;
         Some(format!("+{}", duration(at_ms? - first)))
     }
 

@@ -11,7 +11,7 @@ use protocol::events::types;
 use super::{
     model::{Category, Link, Model},
     state::Live,
-    view::Timeline,
+    view::OpeningTimeline,
 };
 
 /// The longest pause a replay keeps, in milliseconds of the session's own time: a tool that ran
@@ -163,7 +163,7 @@ pub fn PresentSession(
                     _ => None,
                 }}
             </header>
-            <Timeline live hidden cursor focus=Signal::from(jump) />
+            <OpeningTimeline live hidden cursor focus=Signal::from(jump) />
         </div>
     }
 }

@@ -59,7 +59,41 @@ impl Live {
 
     fn open_with(session_id: String, thread_id: Option<String>, presenter: bool, source: Option<String>) -> Self {
         let elsewhere = source.is_some();
-        let live = Live {
+        let live = Self::blank(session_id, thread_id, presenter, source);
+        #[cfg(feature = "hydrate")]
+        {
+            super::stream::connect(live);
+            // Which rule allowed a call is for the people who run the session.
+            if !elsewhere {
+                live.follow_rule_decisions();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = elsewhere;
+        live
+    }
+
+    /// The first screen of `of`'s timeline, from the events the server sent with the page: its
+    /// own model and no stream, opened at `focus` (a link's event) or else at its newest event.
+    /// What the person does to its rows (expanding one, the highlighted row, following) is
+    /// `of`'s, so nothing changes when `of` has caught up and takes its place.
+    pub fn first_screen(of: Live, screen: &crate::api::live::FirstScreen, focus: Option<&str>) -> Self {
+        let mut model = Model::starting_at(screen.started_at.as_deref().and_then(crate::format::parse_rfc3339_ms));
+        for (seq, event) in &screen.events {
+            model.frame(crate::sse::EVENT, event.clone(), &seq.to_string());
+        }
+        // These events are not a stream: the page's own link is the one to show.
+        model.link = super::model::Link::Connecting;
+        if let Some(row) = focus.and_then(|id| model.row_of(id)) {
+            of.focused.set(Some(model.items[row].seq));
+            of.following.set(false);
+        }
+        Live { model: StoredValue::new(model), version: RwSignal::new(0), reveal: RwSignal::new(None), ..of }
+    }
+
+    /// A view's state with nothing loaded and nothing connected.
+    fn blank(session_id: String, thread_id: Option<String>, presenter: bool, source: Option<String>) -> Self {
+        Live {
             session_id: StoredValue::new(session_id),
             thread_id: StoredValue::new(thread_id),
             model: StoredValue::new(Model::default()),
@@ -72,18 +106,7 @@ impl Live {
             presenter,
             reveal: RwSignal::new(None),
             source: StoredValue::new(source),
-        };
-        #[cfg(feature = "hydrate")]
-        {
-            super::stream::connect(live);
-            // Which rule allowed a call is for the people who run the session.
-            if !elsewhere {
-                live.follow_rule_decisions();
-            }
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = elsewhere;
-        live
     }
 
     /// Reads which calls a rule allowed whenever more calls have been answered.

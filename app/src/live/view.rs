@@ -60,7 +60,7 @@ pub fn LiveSession(
             <Lanes live cursor />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
-            <Timeline live hidden cursor focus />
+            <OpeningTimeline live hidden cursor focus />
             <super::inspector::Inspector live link_base=format!("/sessions/{}", live.session_id.get_value()) />
             <Show when=move || may_steer.get()>
                 <Composer live />
@@ -241,6 +241,47 @@ fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
             }).collect_view()}
         </fieldset>
     }
+}
+
+/// The session's timeline as a page opens it: the events the server sent with the page (its
+/// first screen: around the linked event, or the newest) are shown at once, in a view of their
+/// own, until the page's stream has brought the history up to the last of them; then the whole
+/// timeline takes their place, opened at the same event. A long session so shows its first
+/// screen as soon as the page is drawn, not once thousands of events have arrived. Views of
+/// events that are not a session of the API (a share link's, an import's) open as they are.
+#[component]
+pub(super) fn OpeningTimeline(
+    live: Live,
+    hidden: RwSignal<HashSet<Category>>,
+    cursor: RwSignal<Option<f64>>,
+    focus: Signal<Option<String>>,
+) -> impl IntoView {
+    if live.source.with_value(Option::is_some) {
+        return view! { <Timeline live hidden cursor focus /> }.into_any();
+    }
+    let at = focus.get_untracked();
+    let session_id = live.session_id.get_value();
+    let screen = Resource::new(|| (), move |_| crate::api::live::get_first_screen(session_id.clone(), at.clone()));
+    view! {
+        <Suspense fallback=move || view! { <Timeline live hidden cursor focus /> }>
+            {move || Suspend::new(async move {
+                let screen = screen.await.ok().flatten().filter(|s| !s.events.is_empty());
+                let Some(screen) = screen else {
+                    return view! { <Timeline live hidden cursor focus /> }.into_any();
+                };
+                let last = screen.events.last().map_or(0, |(seq, _)| *seq);
+                let first = Live::first_screen(live, &screen, focus.get_untracked().as_deref());
+                let caught_up = live.memo(move |m| m.last_seq >= last);
+                view! {
+                    <Show when=move || caught_up.get()
+                        fallback=move || view! { <Timeline live=first hidden cursor focus /> }>
+                        <Timeline live hidden cursor focus />
+                    </Show>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+    .into_any()
 }
 
 /// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand
