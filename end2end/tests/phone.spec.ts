@@ -24,6 +24,9 @@ async function expectTappable(targets: Locator): Promise<void> {
 }
 
 test('an approver on a phone sees the waiting calls first and allows three with taps', async ({ page }) => {
+  // Three pages, an Overview and a turn of three sandboxed calls: 27 s of the default 30 s on a
+  // quiet machine, and over it on a busy one.
+  test.slow();
   const errors = collectErrors(page);
   const id = await sessionThatAsks(page.request, ['echo one', 'echo two', 'echo three'], 'Phone');
 
