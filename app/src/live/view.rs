@@ -261,16 +261,24 @@ pub(super) fn OpeningTimeline(
     }
     let at = focus.get_untracked();
     let session_id = live.session_id.get_value();
+    let opened_at = at.clone();
     let screen = Resource::new(|| (), move |_| crate::api::live::get_first_screen(session_id.clone(), at.clone()));
     view! {
         <Suspense fallback=move || view! { <Timeline live hidden cursor focus /> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let opened_at = opened_at.clone();
+                Suspend::new(async move {
                 let screen = screen.await.ok().flatten().filter(|s| !s.events.is_empty());
+                // The page may have gone while the screen was read (its session was deleted and
+                // the person taken to the list): its values are disposed, and nothing is drawn.
+                if focus.try_get_untracked().is_none() || live.version.try_get_untracked().is_none() {
+                    return ().into_any();
+                }
                 let Some(screen) = screen else {
                     return view! { <Timeline live hidden cursor focus /> }.into_any();
                 };
                 let last = screen.events.last().map_or(0, |(seq, _)| *seq);
-                let first = Live::first_screen(live, &screen, focus.get_untracked().as_deref());
+                let first = Live::first_screen(live, &screen, opened_at.as_deref());
                 let caught_up = live.memo(move |m| m.last_seq >= last);
                 view! {
                     <Show when=move || caught_up.get()
@@ -278,7 +286,8 @@ pub(super) fn OpeningTimeline(
                         <Timeline live hidden cursor focus />
                     </Show>
                 }.into_any()
-            })}
+                })
+            }}
         </Suspense>
     }
     .into_any()
