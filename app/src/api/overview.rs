@@ -41,7 +41,8 @@ pub struct Dashboard {
     /// Sessions with calls that wait for a person, longest waiting first (as the server's inbox
     /// last saw them; the page follows the inbox's stream from there).
     pub waiting: Vec<Waiting>,
-    /// `None` when the inbox could not be read: the page says so instead of "nobody waits".
+    /// Why the inbox may be out of date (it could not ask the API), said above the waiting
+    /// sessions; `None` when it is current.
     pub inbox_problem: Option<String>,
     pub spending: Spending,
     /// Sessions of the last [`FAILURE_DAYS`] that ended (`terminated`) or whose outcome failed,
@@ -63,25 +64,18 @@ pub struct Waiting {
 }
 
 impl Waiting {
-    /// The sessions of an inbox list, in its order (longest waiting first).
+    /// The sessions of an inbox list, in its order (longest waiting first). The list holds its
+    /// calls longest waiting first, so a session's first call is the one it has waited on longest.
     pub fn of(list: &InboxList) -> Vec<Waiting> {
         list.by_session()
             .into_iter()
             .filter_map(|(session_id, calls)| {
                 let first: &PendingCall = calls.first()?;
-                let since = calls
-                    .iter()
-                    .filter_map(|c| c.event.get("processed_at").and_then(serde_json::Value::as_str))
-                    .min_by(|a, b| {
-                        let ms = |t: &str| crate::format::parse_rfc3339_ms(t).unwrap_or(f64::MAX);
-                        ms(a).total_cmp(&ms(b))
-                    })
-                    .map(str::to_owned);
                 Some(Waiting {
                     label: first.session_label().to_owned(),
                     agent_name: first.agent_name.clone(),
                     calls: calls.len(),
-                    since,
+                    since: first.event.get("processed_at").and_then(serde_json::Value::as_str).map(str::to_owned),
                     session_id,
                 })
             })
@@ -241,7 +235,7 @@ mod server {
         let (mut spend, mut costs) = (Spend::default(), Costs::default());
         for s in sessions {
             spend.sessions += 1;
-            spend.tokens += SessionRow::of(s).tokens;
+            spend.tokens += SessionRow::tokens_of(&s.usage);
             if !costs.add(s) {
                 spend.unpriced += 1;
             }

@@ -39,6 +39,11 @@ pub struct SessionRow {
 }
 
 impl SessionRow {
+    /// A session's input, output and cache-read tokens, as its row counts them.
+    pub fn tokens_of(u: &protocol::usage::SessionUsage) -> u64 {
+        u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0)
+    }
+
     pub fn of(s: &Session) -> Self {
         let u = &s.usage;
         Self {
@@ -50,7 +55,7 @@ impl SessionRow {
             agent_version: s.agent.version,
             created_at: s.created_at.clone(),
             archived: s.archived_at.is_some(),
-            tokens: u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0),
+            tokens: Self::tokens_of(u),
             cost: u.list_cost.as_ref().map(crate::format::list_cost),
             outcome: s.outcome_evaluations.last().map(|e| (e.result.clone(), e.iteration)),
         }

@@ -268,24 +268,24 @@ pub(super) fn OpeningTimeline(
             {move || {
                 let opened_at = opened_at.clone();
                 Suspend::new(async move {
-                let screen = screen.await.ok().flatten().filter(|s| !s.events.is_empty());
-                // The page may have gone while the screen was read (its session was deleted and
-                // the person taken to the list): its values are disposed, and nothing is drawn.
-                if focus.try_get_untracked().is_none() || live.version.try_get_untracked().is_none() {
-                    return ().into_any();
-                }
-                let Some(screen) = screen else {
-                    return view! { <Timeline live hidden cursor focus /> }.into_any();
-                };
-                let last = screen.events.last().map_or(0, |(seq, _)| *seq);
-                let first = Live::first_screen(live, &screen, opened_at.as_deref());
-                let caught_up = live.memo(move |m| m.last_seq >= last);
-                view! {
-                    <Show when=move || caught_up.get()
-                        fallback=move || view! { <Timeline live=first hidden cursor focus /> }>
-                        <Timeline live hidden cursor focus />
-                    </Show>
-                }.into_any()
+                    let screen = screen.await.ok().flatten().filter(|s| !s.events.is_empty());
+                    // The page may have gone while the screen was read (its session was deleted and
+                    // the person taken to the list): its values are disposed, and nothing is drawn.
+                    if focus.try_get_untracked().is_none() || live.version.try_get_untracked().is_none() {
+                        return ().into_any();
+                    }
+                    let Some(screen) = screen else {
+                        return view! { <Timeline live hidden cursor focus /> }.into_any();
+                    };
+                    let last = screen.events.last().map_or(0, |(seq, _)| *seq);
+                    let first = Live::first_screen(live, &screen, opened_at.as_deref());
+                    let caught_up = live.memo(move |m| m.last_seq >= last);
+                    view! {
+                        <Show when=move || caught_up.get()
+                            fallback=move || view! { <Timeline live=first hidden cursor focus /> }>
+                            <Timeline live hidden cursor focus />
+                        </Show>
+                    }.into_any()
                 })
             }}
         </Suspense>

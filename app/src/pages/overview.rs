@@ -84,6 +84,11 @@ fn Board(board: Dashboard) -> impl IntoView {
     }
 }
 
+/// A link to a session's page, named by its title (or its id).
+fn session_link(id: &str, name: Option<String>) -> impl IntoView + use<> {
+    view! { <a href=format!("/sessions/{id}")>{name.unwrap_or_else(|| id.to_owned())}</a> }
+}
+
 /// How long ago `at` was, as `live` words it ("waiting 3 min 02 s") once the page is live and ticks;
 /// as the server renders it, the moment itself, as `fixed` words it ("waiting since …").
 fn since_words(
@@ -125,7 +130,7 @@ fn WaitingPanel(waiting: Vec<Waiting>, inbox_problem: Option<String>, now: RwSig
                         <ul class="board-list">
                             {waiting.into_iter().map(|w| view! {
                                 <li data-testid="board-waiting-session" data-session=w.session_id.clone()>
-                                    <a href=format!("/sessions/{}", w.session_id)>{w.label}</a>
+                                    {session_link(&w.session_id, Some(w.label))}
                                     {w.agent_name.map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
                                     <span class="muted">{format!(" · {} {}", w.calls, if w.calls == 1 { "call" } else { "calls" })}</span>
                                     " · " <span class="waiting" data-testid="board-waited">{since_words(now, w.since, |d| format!("waiting {d}"), |t| format!("waiting since {t}"))}</span>
@@ -158,7 +163,7 @@ fn RunningPanel(running: Vec<SessionRow>, running_more: bool, now: RwSignal<Opti
                             let retrying = s.status == "rescheduling";
                             view! {
                                 <li data-testid="board-running-session" data-session=s.id.clone()>
-                                    <a href=format!("/sessions/{}", s.id)>{s.title.clone().unwrap_or_else(|| s.id.clone())}</a>
+                                    {session_link(&s.id, s.title.clone())}
                                     <span class="muted">{format!(" · {}", s.agent_name)}</span>
                                     {retrying.then(|| view! { " " <span class="status status-rescheduling">"retrying"</span> })}
                                     " · " <span class="muted">{since_words(now, Some(s.created_at.clone()), |d| format!("started {d} ago"), |t| format!("started {t}"))}</span>
@@ -245,7 +250,7 @@ fn FailuresPanel(failures: Vec<FailedSession>) -> impl IntoView {
                     <ul class="board-list">
                         {failures.into_iter().map(|f| view! {
                             <li data-testid="board-failure" data-session=f.row.id.clone()>
-                                <a href=format!("/sessions/{}", f.row.id)>{f.row.title.clone().unwrap_or_else(|| f.row.id.clone())}</a>
+                                {session_link(&f.row.id, f.row.title.clone())}
                                 <span class="muted">{format!(" · {} · started {}", f.row.agent_name, format::timestamp(&f.row.created_at))}</span>
                                 ": " {f.why}
                             </li>
