@@ -337,10 +337,10 @@ pub(super) fn Timeline(
     };
     #[cfg(feature = "hydrate")]
     let measure = move || {
-        let Some(list) = list.get_untracked() else { return };
+        let Some(Some(list)) = list.try_get_untracked() else { return };
         let children = list.children();
         let mut changed = false;
-        heights.update_value(|h| {
+        heights.try_update_value(|h| {
             for n in 0..children.length() {
                 let Some(row) = children.item(n) else { continue };
                 let Some(seq) = row.get_attribute("data-seq").and_then(|s| s.parse::<u64>().ok()) else { continue };
@@ -357,7 +357,7 @@ pub(super) fn Timeline(
     };
     let scroller: NodeRef<leptos::html::Div> = NodeRef::new();
     let to_bottom = move || {
-        if let Some(el) = scroller.get_untracked() {
+        if let Some(Some(el)) = scroller.try_get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
     };
@@ -394,9 +394,14 @@ pub(super) fn Timeline(
         window.track();
         live.remeasure.track();
         request_animation_frame(move || {
-            // The timeline may be gone by the next frame (its page read the session again and
-            // drew a new one); its values are disposed then, and there is nothing to measure.
-            let Some(following) = following.try_get_untracked() else { return };
+            // The timeline may be gone by the next frame: its page read the session again and
+            // drew a new one, or its first screen gave way to the whole timeline. Its own values
+            // are disposed then, and there is nothing to measure. `following` is the session
+            // view's and can outlive it (a first screen shares it), so the timeline's own
+            // `layout` says whether it is still there.
+            let (Some(following), Some(_)) = (following.try_get_untracked(), layout.try_get_untracked()) else {
+                return;
+            };
             measure();
             if following {
                 pinned.set_value(false);
