@@ -15,4 +15,4 @@ mod view;
 
 pub use cards::PendingCalls;
 pub use present::PresentSession;
-pub use view::{LiveSession, ReadOnlySession};
+pub use view::{FirstScreenRead, LiveSession, ReadOnlySession, read_first_screen};

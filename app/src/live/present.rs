@@ -47,6 +47,9 @@ pub fn PresentSession(
     /// What the audience is told about the link (read-only, snapshot, what is hidden).
     #[prop(optional, into)]
     note: Option<String>,
+    /// The page's read of the timeline's first screen ([`super::read_first_screen`]).
+    #[prop(optional_no_strip)]
+    first_screen: Option<super::FirstScreenRead>,
 ) -> impl IntoView {
     let exit = exit.unwrap_or_else(|| Some(format!("/sessions/{session_id}")));
     let live = match source {
@@ -163,7 +166,7 @@ pub fn PresentSession(
                     _ => None,
                 }}
             </header>
-            <OpeningTimeline live hidden cursor focus=Signal::from(jump) />
+            <OpeningTimeline live hidden cursor focus=Signal::from(jump) screen=first_screen />
         </div>
     }
 }

@@ -31,6 +31,9 @@ const NOT_FOUND_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 pub fn LiveSession(
     #[prop(into)] session_id: String,
     #[prop(into, default = Signal::stored(None))] focus: Signal<Option<String>>,
+    /// The page's read of the timeline's first screen ([`read_first_screen`]).
+    #[prop(optional_no_strip)]
+    first_screen: Option<FirstScreenRead>,
 ) -> impl IntoView {
     let live = Live::open(session_id, None);
 
@@ -60,7 +63,7 @@ pub fn LiveSession(
             <Lanes live cursor />
             <Filter hidden />
             <noscript><p class="muted">"The live timeline needs JavaScript."</p></noscript>
-            <OpeningTimeline live hidden cursor focus />
+            <OpeningTimeline live hidden cursor focus screen=first_screen />
             <super::inspector::Inspector live link_base=format!("/sessions/{}", live.session_id.get_value()) />
             <Show when=move || may_steer.get()>
                 <Composer live />
@@ -255,14 +258,19 @@ pub(super) fn OpeningTimeline(
     hidden: RwSignal<HashSet<Category>>,
     cursor: RwSignal<Option<f64>>,
     focus: Signal<Option<String>>,
+    /// The page's read of the first screen, started beside its read of the session
+    /// ([`read_first_screen`]); read here when the page did not.
+    #[prop(optional_no_strip)]
+    screen: Option<FirstScreenRead>,
 ) -> impl IntoView {
     if live.source.with_value(Option::is_some) {
         return view! { <Timeline live hidden cursor focus /> }.into_any();
     }
-    let at = focus.get_untracked();
-    let session_id = live.session_id.get_value();
-    let opened_at = at.clone();
-    let screen = Resource::new(|| (), move |_| crate::api::live::get_first_screen(session_id.clone(), at.clone()));
+    let opened_at = focus.get_untracked();
+    let screen = screen.unwrap_or_else(|| {
+        let (session_id, at) = (live.session_id.get_value(), opened_at.clone());
+        read_first_screen(move || session_id.clone(), move || at.clone())
+    });
     view! {
         <Suspense fallback=move || view! { <Timeline live hidden cursor focus /> }>
             {move || {
@@ -291,6 +299,20 @@ pub(super) fn OpeningTimeline(
         </Suspense>
     }
     .into_any()
+}
+
+/// A page's read of its timeline's first screen.
+pub type FirstScreenRead = Resource<Result<Option<crate::api::live::FirstScreen>, crate::error::AppError>>;
+
+/// Starts reading the first screen of the session `session_id` names, around the event `event`
+/// names (a link's). A session's page starts it beside its read of the session, so that a deep
+/// link waits for the slower of the two reads, not for one and then the other. It is read again
+/// when the page's session changes, with the event the page is opened at then.
+pub fn read_first_screen(
+    session_id: impl Fn() -> String + Send + Sync + 'static,
+    event: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> FirstScreenRead {
+    Resource::new(session_id, move |id| crate::api::live::get_first_screen(id, untrack(&event)))
 }
 
 /// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand

@@ -254,6 +254,8 @@ pub fn SessionDetail() -> impl IntoView {
     );
     // A link to one event (`?event=`, a row's link or a notification's): the timeline opens there.
     let focus = Signal::derive(move || query.read().get("event").filter(|e| !e.is_empty()));
+    // The timeline's first screen is read beside the session, not once the session is in.
+    let first_screen = crate::live::read_first_screen(id, move || focus.get_untracked());
     let budget_error = Signal::derive(move || set_budget.value().get().and_then(Result::err));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
@@ -311,7 +313,7 @@ pub fn SessionDetail() -> impl IntoView {
                     // read again: after archiving or changing its mounts. First under the title:
                     // the calls that wait and the timeline are what the page is for, on a phone
                     // above the fold; the session's facts, files and rules follow.
-                    <crate::live::LiveSession session_id=row.id.clone() focus=focus />
+                    <crate::live::LiveSession session_id=row.id.clone() focus=focus first_screen=Some(first_screen) />
                     <section class="panel" aria-labelledby="details">
                         <h2 id="details">"Details"</h2>
                         <dl class="facts">
@@ -386,6 +388,9 @@ pub fn SessionPresent() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let session = Resource::new(id, get_session);
+    let event = move || query.read_untracked().get("event").filter(|e| !e.is_empty());
+    // The timeline's first screen is read beside the session, not once the session is in.
+    let first_screen = crate::live::read_first_screen(id, event);
     view! {
         <Suspense fallback=|| view! { <Loading what="the session" /> }>
             {move || Suspend::new(async move {
@@ -394,10 +399,9 @@ pub fn SessionPresent() -> impl IntoView {
                     Err(error) => return view! { <MissingPage what="Session" heading="Session" error back=("/sessions", "Back to the sessions") /> }.into_any(),
                 };
                 let title = row.title.clone().unwrap_or_else(|| "A session".to_owned());
-                let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
                 view! {
                     <Title text=format!("{title} (presenting)") />
-                    <crate::live::PresentSession session_id=row.id.clone() title agent=format!("{} · {}", row.agent_name, row.created_at.get(..10).unwrap_or_default()) event />
+                    <crate::live::PresentSession session_id=row.id.clone() title agent=format!("{} · {}", row.agent_name, row.created_at.get(..10).unwrap_or_default()) event=event() first_screen=Some(first_screen) />
                 }.into_any()
             })}
         </Suspense>
