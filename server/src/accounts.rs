@@ -2,7 +2,7 @@
 //! sign-ins.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -18,6 +18,7 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
+use hashlink::LinkedHashMap;
 use sqlx::{Row, SqlitePool};
 
 /// argon2id with 19 MiB of memory, 2 passes, 1 lane: OWASP's first recommended setting. About
@@ -338,34 +339,60 @@ impl AccountStore for SqliteAccounts {
 /// In memory: a restart forgets it. Behind a reverse proxy every person shares the proxy's
 /// address, and its limit with it.
 pub struct Throttle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Each key's failures within the window, oldest first; the keys in the order they last
+    /// failed, so the front holds the one that failed longest ago.
+    failures: Mutex<LinkedHashMap<String, VecDeque<Instant>>>,
     window: Duration,
+    max_keys: usize,
 }
 
 /// Failed sign-ins an account may have within the window.
 pub const PER_ACCOUNT: usize = 5;
 /// Failed sign-ins one address may have within the window (several people behind one proxy).
 pub const PER_ADDRESS: usize = 20;
-/// Keys kept at most; past it, new accounts and addresses are not counted until old ones expire.
+/// Keys kept at most. Past it, the key that failed longest ago gives way: a flood of new
+/// addresses pushes out old entries, never stops new ones being counted.
 const MAX_KEYS: usize = 100_000;
 
 impl Throttle {
     pub fn new(window: Duration) -> Self {
-        Self { failures: Mutex::new(HashMap::new()), window }
+        Self::with_capacity(window, MAX_KEYS)
+    }
+
+    fn with_capacity(window: Duration, max_keys: usize) -> Self {
+        Self { failures: Mutex::new(LinkedHashMap::new()), window, max_keys }
     }
 
     fn account_key(username: &str) -> String {
         format!("account:{}", username.trim().to_lowercase())
     }
 
+    /// An address as the throttle counts it: an IPv6 address by its /64, the block one machine
+    /// or home usually gets whole (counting each address would give it 2^64 tries); anything
+    /// else as it is.
+    fn address_key(ip: &str) -> String {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("address:{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+            Ok(std::net::IpAddr::V6(v6)) => format!("address:{}", v6.to_canonical()),
+            _ => format!("address:{ip}"),
+        }
+    }
+
     /// Takes a slot for a sign-in of `username` from `ip`, or answers how long to wait.
     pub fn attempt(&self, username: &str, ip: &str) -> Result<(), Duration> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if failures.len() > MAX_KEYS / 10 {
-            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < self.window));
+        // Keys whose last failure left the window, from the front (the oldest) on.
+        while failures
+            .front()
+            .is_some_and(|(_, times)| times.back().is_none_or(|t| now.duration_since(*t) >= self.window))
+        {
+            failures.pop_front();
         }
-        let keys = [(Self::account_key(username), PER_ACCOUNT), (format!("address:{ip}"), PER_ADDRESS)];
+        let keys = [(Self::account_key(username), PER_ACCOUNT), (Self::address_key(ip), PER_ADDRESS)];
         let mut wait: Option<Duration> = None;
         for (key, limit) in &keys {
             if let Some(times) = failures.get_mut(key) {
@@ -382,8 +409,14 @@ impl Throttle {
             return Err(wait);
         }
         for (key, _) in keys {
-            if failures.len() < MAX_KEYS || failures.contains_key(&key) {
-                failures.entry(key).or_default().push_back(now);
+            match failures.to_back(&key) {
+                Some(times) => times.push_back(now),
+                None => {
+                    if failures.len() >= self.max_keys {
+                        failures.pop_front();
+                    }
+                    failures.insert(key, VecDeque::from([now]));
+                }
             }
         }
         Ok(())
@@ -394,7 +427,7 @@ impl Throttle {
     pub fn succeeded(&self, username: &str, ip: Option<&str>) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         failures.remove(&Self::account_key(username));
-        if let Some(times) = ip.and_then(|ip| failures.get_mut(&format!("address:{ip}"))) {
+        if let Some(times) = ip.and_then(|ip| failures.get_mut(&Self::address_key(ip))) {
             times.pop_back();
         }
     }
@@ -433,5 +466,56 @@ mod tests {
             assert_eq!(throttle.attempt("grace", "10.0.0.3"), Ok(()));
             throttle.succeeded("grace", Some("10.0.0.3"));
         }
+    }
+
+    #[test]
+    fn a_flood_of_new_addresses_pushes_out_old_entries_and_new_ones_are_still_counted() {
+        // Issue 20: full of keys, the throttle stopped counting new ones, so one address past
+        // 100,000 others could guess an account's password without limit.
+        let throttle = Throttle::new(Duration::from_secs(600));
+        // 50,001 attempts of as many accounts from as many addresses: 100,002 keys.
+        for n in 0..=MAX_KEYS / 2 {
+            assert_eq!(
+                throttle.attempt(&format!("user{n}"), &format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)),
+                Ok(())
+            );
+        }
+        assert_eq!(throttle.failures.lock().unwrap().len(), MAX_KEYS, "the map stays at its bound");
+        for _ in 0..PER_ACCOUNT {
+            assert_eq!(throttle.attempt("admin", "192.0.2.7"), Ok(()));
+        }
+        assert!(throttle.attempt("admin", "192.0.2.8").is_err(), "the account is counted although the map was full");
+        // The oldest keys gave way: the first account is no longer remembered.
+        assert!(!throttle.failures.lock().unwrap().contains_key("account:user0"));
+    }
+
+    #[test]
+    fn the_keys_that_failed_longest_ago_give_way_first() {
+        let throttle = Throttle::with_capacity(Duration::from_secs(600), 4);
+        assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
+        assert_eq!(throttle.attempt("grace", "10.0.0.2"), Ok(()));
+        // Ada fails again: her keys move behind Grace's, and Grace's are the ones pushed out.
+        assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
+        assert_eq!(throttle.attempt("linus", "10.0.0.3"), Ok(()));
+        let failures = throttle.failures.lock().unwrap();
+        let keys: Vec<&str> = failures.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["account:ada", "address:10.0.0.1", "account:linus", "address:10.0.0.3"]);
+        assert_eq!(failures["account:ada"].len(), 2);
+    }
+
+    #[test]
+    fn an_ipv6_block_of_64_counts_as_one_address() {
+        // Issue 20: a machine with a /64 has 2^64 addresses; each counted apart, its guesses
+        // were never limited by address.
+        let throttle = Throttle::new(Duration::from_secs(60));
+        for n in 0..PER_ADDRESS {
+            assert_eq!(throttle.attempt(&format!("user{n}"), &format!("2001:db8:1:2::{:x}", n + 1)), Ok(()));
+        }
+        assert!(throttle.attempt("someone-new", "2001:db8:1:2:ffff::1").is_err(), "the same /64");
+        assert_eq!(throttle.attempt("someone-new", "2001:db8:1:3::1"), Ok(()), "the next /64 is another address");
+        // An IPv4 address reached over IPv6 counts as itself, not as the /64 of every such address.
+        assert_eq!(Throttle::address_key("::ffff:192.0.2.1"), "address:192.0.2.1");
+        assert_eq!(Throttle::address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");
+        assert_eq!(Throttle::address_key("192.0.2.1"), "address:192.0.2.1");
     }
 }
