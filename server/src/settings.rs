@@ -164,6 +164,11 @@ impl UpstreamSettings {
     }
 }
 
+/// The longest a login may last or stay idle: a year (in seconds).
+pub const MOST_LOGIN_SECS: u64 = 366 * 86_400;
+/// The longest audit entries may be kept: a hundred years (in days).
+pub const MOST_RETENTION_DAYS: u64 = 36_525;
+
 /// A setting that is present but unusable. The message says which variable and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -177,6 +182,8 @@ pub enum SettingsError {
     Seconds { name: &'static str, value: String },
     #[error("{name}={value:?} is not a positive whole number{hint}")]
     Count { name: &'static str, value: String, hint: &'static str },
+    #[error("{name}={value} is more than {most}, the most it may be{hint}")]
+    TooLarge { name: &'static str, value: u64, most: u64, hint: &'static str },
     #[error("{0}")]
     Sandbox(String),
     #[error("{0}")]
@@ -257,6 +264,16 @@ impl Settings {
             }
             None => Ok(default),
         };
+        // Durations added to or taken from the clock: a value past what the clock can hold (or
+        // past any use) is refused here instead of panicking when a login or the audit's
+        // retention first uses it.
+        let at_most = |name: &'static str, default: u64, most: u64, hint: &'static str| {
+            let value = count(name, default, hint)?;
+            if value > most {
+                return Err(SettingsError::TooLarge { name, value, most, hint });
+            }
+            Ok(value)
+        };
         let cookie_secure = match get("SWITCHBOARD_COOKIE_SECURE").map(|v| v.to_ascii_lowercase()) {
             None => false,
             Some(v) if v == "true" || v == "1" => true,
@@ -266,18 +283,24 @@ impl Settings {
         let access = AccessSettings {
             admin_password: get("SWITCHBOARD_ADMIN_PASSWORD").map(Secret),
             cookie_secure,
-            session_idle: Duration::from_secs(count(
+            session_idle: Duration::from_secs(at_most(
                 "SWITCHBOARD_SESSION_IDLE_SECS",
                 8 * 3600,
+                MOST_LOGIN_SECS,
                 ", e.g. 28800 for 8 hours",
             )?),
-            session_max: Duration::from_secs(count(
+            session_max: Duration::from_secs(at_most(
                 "SWITCHBOARD_SESSION_MAX_SECS",
                 7 * 86_400,
+                MOST_LOGIN_SECS,
                 ", e.g. 604800 for 7 days",
             )?),
-            audit_retention_days: count("SWITCHBOARD_AUDIT_RETENTION_DAYS", 365, " of days, e.g. 365")?
-                .min(u32::MAX as u64) as u32,
+            audit_retention_days: at_most(
+                "SWITCHBOARD_AUDIT_RETENTION_DAYS",
+                365,
+                MOST_RETENTION_DAYS,
+                " of days, e.g. 365",
+            )? as u32,
             max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,
         };
@@ -418,6 +441,16 @@ mod tests {
         assert!(err.contains("SWITCHBOARD_HEARTBEAT_SECS"), "{err}");
         let err = settings(&[("SWITCHBOARD_SESSION_IDLE_SECS", "0")]).unwrap_err().to_string();
         assert!(err.contains("SWITCHBOARD_SESSION_IDLE_SECS") && err.contains("8 hours"), "{err}");
+        // Issue 20: these once passed here and panicked at the first login or audit purge.
+        for (name, most) in [
+            ("SWITCHBOARD_SESSION_MAX_SECS", MOST_LOGIN_SECS),
+            ("SWITCHBOARD_SESSION_IDLE_SECS", MOST_LOGIN_SECS),
+            ("SWITCHBOARD_AUDIT_RETENTION_DAYS", MOST_RETENTION_DAYS),
+        ] {
+            let err = settings(&[(name, "18446744073709551615")]).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(&format!("more than {most}")), "{err}");
+            assert!(settings(&[(name, &most.to_string())]).is_ok(), "{name}={most} is allowed");
+        }
         let err = settings(&[("SWITCHBOARD_COOKIE_SECURE", "yes please")]).unwrap_err().to_string();
         assert!(err.contains("true or false"), "{err}");
         let err = settings(&[("SWITCHBOARD_INBOX_AMBER_SECS", "600"), ("SWITCHBOARD_INBOX_RED_SECS", "60")])

@@ -366,6 +366,29 @@ async fn logins_expire_when_idle_and_at_their_absolute_limit() {
 }
 
 #[tokio::test]
+async fn the_longest_logins_and_audit_retention_the_settings_allow_work() {
+    use server::settings::{MOST_LOGIN_SECS, MOST_RETENTION_DAYS};
+    // The largest values the settings accept (larger ones they refuse: their unit test). The
+    // clock arithmetic they feed once panicked: the audit's retention and old logins' pruning
+    // run in the housekeeping task, where a panic is silent, so they are called here directly.
+    let dir = TempDir::new();
+    let pool = server::db::open(&dir.0).await.unwrap();
+    server::audit::SqliteAudit::new(pool.clone()).purge(MOST_RETENTION_DAYS as u32).await.unwrap();
+    server::accounts::SqliteAccounts::new(pool).prune_logins(Duration::from_secs(MOST_LOGIN_SECS)).await.unwrap();
+    // And a server signed in with them answers.
+    let (most_secs, most_days) = (MOST_LOGIN_SECS.to_string(), MOST_RETENTION_DAYS.to_string());
+    let app = spawn_app(&[
+        ("SWITCHBOARD_SESSION_MAX_SECS", &most_secs),
+        ("SWITCHBOARD_SESSION_IDLE_SECS", &most_secs),
+        ("SWITCHBOARD_AUDIT_RETENTION_DAYS", &most_days),
+    ])
+    .await;
+    for _ in 0..2 {
+        assert_eq!(app.read("upstream", &[]).await.0, 200);
+    }
+}
+
+#[tokio::test]
 async fn an_event_stream_ends_with_signed_out_when_the_login_expires() {
     let app = spawn_app(&[("SWITCHBOARD_SESSION_MAX_SECS", "2")]).await;
     let session = new_session(&app).await;
