@@ -197,14 +197,23 @@ impl AuditStore for SqliteAudit {
     }
 }
 
+/// The most of a request's path an entry keeps as its action.
+const MAX_ACTION_BYTES: usize = 200;
+
 /// Records every mutation under `/api/`: who, from where, what (the endpoint and the ids its
 /// body names), and how it ended. Runs inside [`crate::access::authenticate`], so it knows the
 /// person, and outside the body limit ([`crate::body_limit`]) and the role check, so a refused
 /// call is recorded too.
 pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
-    let Some(action) = crate::body_limit::mutation(request.method(), request.uri().path()) else {
+    let Some(mut action) = crate::body_limit::mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
+    // An endpoint's name is short; a longer path is nobody's endpoint, and is kept only in part.
+    if action.len() > MAX_ACTION_BYTES {
+        let end = (0..=MAX_ACTION_BYTES).rev().find(|&i| action.is_char_boundary(i)).unwrap_or(0);
+        action.truncate(end);
+        action.push('…');
+    }
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
     let is_json =
@@ -221,9 +230,10 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
     if let Some(body) = read.take() {
         collect_targets(is_json, &body, &mut targets);
     }
-    // Calls from nobody signed in that were refused for it are not entries: anyone can send them,
-    // and failed sign-ins have entries of their own.
-    if !signed_in && status == 401 {
+    // Calls from nobody signed in that were refused are not entries: anyone can send them (to
+    // any path, cross-site, with any body), so each would let anyone write to a log kept a
+    // year. Failed sign-ins have entries of their own.
+    if !signed_in && status >= 400 {
         return response;
     }
     // Answers of mutations are small JSON: the error's message, or the id of what was created.

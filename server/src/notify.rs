@@ -226,7 +226,10 @@ impl Notifier {
                 claims.u
             ));
         }
-        let decided = self.decisions.recorded(session_id).await.map_err(AppError::internal)?;
+        let decided = self.decisions.recorded(session_id).await.map_err(|error| {
+            tracing::error!("a link's call could not be checked against the decisions: {error}");
+            AppError::internal("Switchboard could not read its decisions to check this link. Try again.")
+        })?;
         if let Some(decision) = decided.iter().find(|d| d.event_id == event_id) {
             return refused(format!("This call was already {}.", decision.in_words()));
         }

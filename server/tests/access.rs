@@ -471,6 +471,61 @@ async fn logins_survive_a_restart_and_disabling_an_account_ends_them() {
 }
 
 #[tokio::test]
+async fn an_anonymous_flood_of_refused_requests_writes_no_audit_entry() {
+    // Issue 20: each of these wrote an entry, with the raw path, for anyone who sent it.
+    let app = spawn_app(&[("SWITCHBOARD_MAX_BODY_BYTES", "1024")]).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
+        .await
+        .unwrap();
+    let count = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit").fetch_one(&pool).await.unwrap() };
+    let before = count().await;
+    let anonymous = browser();
+    let long = "x".repeat(4000);
+    let mut statuses = std::collections::BTreeSet::new();
+    for n in 0..30 {
+        // Unknown paths under /api/, long ones too.
+        let unknown = anonymous.post(format!("{}/api/nowhere{n}/{long}", app.address)).form(&[("x", "")]);
+        // Cross-site posts to a real endpoint.
+        let forged = anonymous
+            .post(format!("{}/api/environments/save", app.address))
+            .header(ORIGIN, "http://evil.example")
+            .form(&[("id", ""), ("form[name]", "forged")]);
+        // A body over the limit.
+        let big = anonymous.post(format!("{}/api/agents/create", app.address)).body("y".repeat(4096));
+        for request in [unknown, forged, big] {
+            statuses.insert(request.send().await.unwrap().status().as_u16());
+        }
+    }
+    assert!(statuses.iter().all(|s| *s >= 400), "every one was refused: {statuses:?}");
+    assert_eq!(count().await, before, "no entry for any of them ({statuses:?})");
+    // A signed-in person's refused call is still on record, with at most 200 bytes of its path.
+    let response =
+        app.client.post(format!("{}/api/nowhere/{long}", app.address)).form(&[("x", "")]).send().await.unwrap();
+    assert!(response.status().as_u16() >= 400);
+    assert_eq!(count().await, before + 1);
+    let action: String =
+        sqlx::query_scalar("SELECT action FROM audit ORDER BY id DESC LIMIT 1").fetch_one(&pool).await.unwrap();
+    assert!(action.starts_with("nowhere/xxx") && action.ends_with('…') && action.len() <= 204, "{action}");
+}
+
+#[tokio::test]
+async fn a_database_error_is_told_in_words_not_in_the_databases() {
+    // Issue 20: the audit page showed SQLite's own message (`no such table: audit`).
+    let app = spawn_app(&[]).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit RENAME TO audit_elsewhere").execute(&pool).await.unwrap();
+    let (status, error) = app.read("audit/list", &[("query[user]", "")]).await;
+    assert_eq!(status, 500, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("The audit log could not be read"), "{error}");
+    for leak in ["no such table", "audit_elsewhere", "sqlite", "SQL"] {
+        assert!(!message.contains(leak), "{leak} in {error}");
+    }
+}
+
+#[tokio::test]
 async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     let app = spawn_app(&[]).await;
     for (header, value) in [(ORIGIN.as_str(), "http://evil.example"), ("sec-fetch-site", "cross-site")] {
