@@ -526,6 +526,28 @@ async fn a_database_error_is_told_in_words_not_in_the_databases() {
 }
 
 #[tokio::test]
+async fn an_admins_new_password_for_an_account_is_checked_against_its_own_username() {
+    // Issue 20: the reset checked "must not contain the username" against the form's field.
+    let app = spawn_app(&[]).await;
+    let _ = app.client_as("ada", &["viewer"]).await;
+    let (_, accounts) = app.read("users/list", &[]).await;
+    let id = accounts.as_array().unwrap().iter().find(|a| a["username"] == "ada").unwrap()["id"].to_string();
+    let (status, error) = app
+        .call("users/password", &[("id", &id), ("username", "someone"), ("password", "ada lovelace's password")])
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("username"), "{error}");
+    let (status, error) = app
+        .call("users/password", &[("id", &id), ("username", "someone"), ("password", "correct horse battery")])
+        .await;
+    assert_eq!(status, 200, "{error}");
+    let (status, error) = app
+        .call("users/password", &[("id", "999999"), ("username", "ada"), ("password", "correct horse battery")])
+        .await;
+    assert_eq!(status, 404, "{error}");
+}
+
+#[tokio::test]
 async fn cross_site_posts_are_refused_and_pages_carry_security_headers() {
     let app = spawn_app(&[]).await;
     for (header, value) in [(ORIGIN.as_str(), "http://evil.example"), ("sec-fetch-site", "cross-site")] {
