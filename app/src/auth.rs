@@ -169,6 +169,8 @@ pub mod store {
 
     pub trait AccountStore: Send + Sync + 'static {
         fn list(&self) -> BoxFuture<'_, Result<Vec<Account>, AccountError>>;
+        /// One account, by its id.
+        fn get(&self, id: i64) -> BoxFuture<'_, Result<Account, AccountError>>;
         fn create<'a>(
             &'a self,
             username: &'a str,

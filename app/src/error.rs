@@ -70,6 +70,14 @@ impl AppError {
         Self::new(ErrorKind::Internal, message)
     }
 
+    /// An internal error whose cause (a database's or another store's own words, which name
+    /// tables and files) goes to the server's log, while the person gets `message`.
+    #[cfg(feature = "ssr")]
+    pub fn internal_logged(cause: impl std::fmt::Display, message: &str) -> Self {
+        tracing::error!("{message} Cause: {cause}");
+        Self::internal(message)
+    }
+
     /// The HTTP status the server function answers with.
     pub fn status(&self) -> u16 {
         match self.kind {

@@ -240,6 +240,10 @@ impl SqliteAccounts {
 }
 
 impl AccountStore for SqliteAccounts {
+    fn get(&self, id: i64) -> BoxFuture<'_, Result<Account, AccountError>> {
+        Box::pin(SqliteAccounts::get(self, id))
+    }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<Account>, AccountError>> {
         Box::pin(async move {
             let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))

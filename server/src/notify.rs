@@ -227,8 +227,7 @@ impl Notifier {
             ));
         }
         let decided = self.decisions.recorded(session_id).await.map_err(|error| {
-            tracing::error!("a link's call could not be checked against the decisions: {error}");
-            AppError::internal("Switchboard could not read its decisions to check this link. Try again.")
+            AppError::internal_logged(error, "Switchboard could not read its decisions to check this link. Try again.")
         })?;
         if let Some(decision) = decided.iter().find(|d| d.event_id == event_id) {
             return refused(format!("This call was already {}.", decision.in_words()));

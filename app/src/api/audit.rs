@@ -110,10 +110,11 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
     let mut asked = query.clone();
     asked.limit = Some(limit + 1);
-    // The database's own words stay in the server's log: they name tables and files.
     let mut found = store.0.query(&asked).await.map_err(|error| {
-        tracing::error!("the audit log could not be read: {error}");
-        AppError::internal("The audit log could not be read. Try again; if it keeps failing, see the server's log.")
+        AppError::internal_logged(
+            error,
+            "The audit log could not be read. Try again; if it keeps failing, see the server's log.",
+        )
     })?;
     let more = found.len() > limit as usize;
     found.truncate(limit as usize);

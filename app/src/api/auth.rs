@@ -68,11 +68,7 @@ pub async fn update_account(
 pub async fn reset_password(id: i64, username: String, password: String) -> Result<(), AppError> {
     let _ = username;
     let accounts = server::accounts()?;
-    let listed = accounts.list().await.map_err(server::refused)?;
-    let account = listed
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| server::refused(crate::auth::store::AccountError::NotFound))?;
+    let account = accounts.get(id).await.map_err(server::refused)?;
     crate::auth::check_password(&account.username, &password).map_err(|m| AppError::bad_input("password", m))?;
     accounts.set_password(id, &password).await.map_err(server::refused)
 }
@@ -131,12 +127,10 @@ mod server {
                 "This would leave no enabled admin. Give another account the admin role first.",
             ),
             // The store's own words (the database's) stay in the server's log.
-            AccountError::Failed(message) => {
-                tracing::error!("the accounts could not be read or saved: {message}");
-                AppError::internal(
-                    "The accounts could not be read or saved. Try again; if it keeps failing, see the server's log.",
-                )
-            }
+            AccountError::Failed(message) => AppError::internal_logged(
+                message,
+                "The accounts could not be read or saved. Try again; if it keeps failing, see the server's log.",
+            ),
         }
     }
 }
