@@ -13,6 +13,7 @@ pub mod files;
 pub mod hub;
 pub mod imports;
 pub mod inbox;
+pub mod keys;
 pub mod live;
 pub mod notify;
 pub mod policies;

@@ -135,7 +135,7 @@ impl Notifier {
         stores: NotifierStores,
     ) -> std::io::Result<Arc<Self>> {
         let NotifierStores { accounts, decisions, policies, audit } = stores;
-        let key = link_key(data_dir)?;
+        let key = crate::keys::key_file(data_dir, "link.key")?;
         let mailer = match &settings.smtp_url {
             None => None,
             // The URL may hold a password: the error names the setting only.
@@ -804,23 +804,6 @@ fn channel_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Channel, String, Option<
 fn store_failed(error: sqlx::Error) -> AppError {
     tracing::error!("notification store: {error}");
     AppError::internal("Switchboard could not read or write its notification settings; try again.")
-}
-
-/// The link key: 32 random bytes in `data_dir/link.key` (owner-only), made on first start.
-fn link_key(data_dir: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let path = data_dir.join("link.key");
-    match std::fs::read(&path) {
-        Ok(key) if key.len() >= 32 => return Ok(key),
-        Ok(_) => return Err(std::io::Error::other(format!("{} is shorter than a key; remove it", path.display()))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    let key: [u8; 32] = rand::random();
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-    file.write_all(&key)?;
-    Ok(key.to_vec())
 }
 
 /// The notifier as server functions reach it.
