@@ -327,21 +327,31 @@ impl AccountStore for SqliteAccounts {
                 return Err(AccountError::NotFound);
             }
             sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&self.pool).await.map_err(failed)?;
-            // A person locked out by failed sign-ins is let in with the new password.
+            // A person slowed by failed sign-ins is let in with the new password at once.
             let account = self.get(id).await?;
-            self.throttle.succeeded(&account.username, None);
+            self.throttle.reset(&account.username);
             Ok(())
         })
     }
 }
 
-/// Failed sign-ins per account and per address, over a sliding window. Each attempt takes a slot
-/// before its password is checked (so a burst of parallel guesses cannot slip past the limit), and
-/// a successful one gives its slot back. Past the limit, sign-in is refused without checking the
-/// password until the oldest failure leaves the window.
+/// Failed sign-ins over a sliding window, counted so that guessing is slow and nobody can lock
+/// an account's owner out.
+///
+/// - A browser that signed in to the account before holds a device cookie for it
+///   ([`crate::access::DeviceKey`]): its attempts are counted on their own ([`Client::Device`]),
+///   5 failures a window each, and nothing anyone else does holds it back.
+/// - Every other attempt ([`Client::Address`]) counts against its address (20 failures a
+///   window, then refused until the oldest leaves it) and against the account, which is never
+///   closed but slowed: past 5 failures in the window, each next attempt waits twice as long as
+///   the one before after the last failure (1 s, 2 s, 4 s… at most [`MOST_SLOWDOWN`]).
+///
+/// Each attempt takes its slot before its password is checked (so a burst of parallel guesses
+/// cannot slip past the limit), and a successful one gives it back.
 ///
 /// In memory: a restart forgets it. Behind a reverse proxy every person shares the proxy's
-/// address, and its limit with it.
+/// address, and its limit with it, unless the proxy is trusted to name the client
+/// (`SWITCHBOARD_TRUSTED_PROXIES`).
 pub struct Throttle {
     /// Each key's failures within the window, oldest first; the keys in the order they last
     /// failed, so the front holds the one that failed longest ago.
@@ -350,13 +360,33 @@ pub struct Throttle {
     max_keys: usize,
 }
 
-/// Failed sign-ins an account may have within the window.
+/// Who is signing in, as the throttle tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client<'a> {
+    /// A browser with a valid device cookie for the account: the cookie's id.
+    Device(&'a str),
+    /// Any other client: its address.
+    Address(&'a str),
+}
+
+/// Failed sign-ins an account (or one trusted device) may have within the window at full speed.
 pub const PER_ACCOUNT: usize = 5;
 /// Failed sign-ins one address may have within the window (several people behind one proxy).
 pub const PER_ADDRESS: usize = 20;
+/// The longest an account's untrusted attempts are slowed to: one every 5 minutes.
+pub const MOST_SLOWDOWN: Duration = Duration::from_secs(300);
 /// Keys kept at most. Past it, the key that failed longest ago gives way: a flood of new
 /// addresses pushes out old entries, never stops new ones being counted.
 const MAX_KEYS: usize = 100_000;
+
+/// How a key's failures hold back its next attempt.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// Refused once this many failures are in the window, until the oldest leaves it.
+    Refuse(usize),
+    /// Past this many failures in the window, each attempt waits a doubling gap after the last.
+    SlowAfter(usize),
+}
 
 impl Throttle {
     pub fn new(window: Duration) -> Self {
@@ -385,8 +415,25 @@ impl Throttle {
         }
     }
 
-    /// Takes a slot for a sign-in of `username` from `ip`, or answers how long to wait.
-    pub fn attempt(&self, username: &str, ip: &str) -> Result<(), Duration> {
+    fn keys(username: &str, client: Client<'_>) -> Vec<(String, Limit)> {
+        match client {
+            Client::Device(id) => vec![(format!("device:{id}"), Limit::Refuse(PER_ACCOUNT))],
+            Client::Address(ip) => vec![
+                (Self::account_key(username), Limit::SlowAfter(PER_ACCOUNT)),
+                (Self::address_key(ip), Limit::Refuse(PER_ADDRESS)),
+            ],
+        }
+    }
+
+    /// The gap an account's next untrusted attempt waits after its last failure, with
+    /// `failures` in the window.
+    fn slowdown(failures: usize) -> Duration {
+        let doublings = failures.saturating_sub(PER_ACCOUNT).min(16) as u32;
+        Duration::from_secs(1u64 << doublings).min(MOST_SLOWDOWN)
+    }
+
+    /// Takes a slot for a sign-in of `username` by `client`, or answers how long to wait.
+    pub fn attempt(&self, username: &str, client: Client<'_>) -> Result<(), Duration> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         // Keys whose last failure left the window, from the front (the oldest) on.
@@ -396,17 +443,25 @@ impl Throttle {
         {
             failures.pop_front();
         }
-        let keys = [(Self::account_key(username), PER_ACCOUNT), (Self::address_key(ip), PER_ADDRESS)];
+        let keys = Self::keys(username, client);
         let mut wait: Option<Duration> = None;
         for (key, limit) in &keys {
-            if let Some(times) = failures.get_mut(key) {
-                while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-                    times.pop_front();
+            let Some(times) = failures.get_mut(key) else { continue };
+            while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                times.pop_front();
+            }
+            let until = match *limit {
+                Limit::Refuse(most) if times.len() >= most => {
+                    Some(self.window - now.duration_since(times[times.len() - most]))
                 }
-                if times.len() >= *limit {
-                    let until = self.window - now.duration_since(times[times.len() - limit]);
-                    wait = Some(wait.map_or(until, |w| w.max(until)));
+                Limit::SlowAfter(free) if times.len() >= free => {
+                    let since = times.back().map_or(Duration::MAX, |last| now.duration_since(*last));
+                    Self::slowdown(times.len()).checked_sub(since).filter(|left| !left.is_zero())
                 }
+                _ => None,
+            };
+            if let Some(until) = until {
+                wait = Some(wait.map_or(until, |w| w.max(until)));
             }
         }
         if let Some(wait) = wait {
@@ -426,14 +481,28 @@ impl Throttle {
         Ok(())
     }
 
-    /// A sign-in succeeded (or an admin set a new password): the account's failures are cleared
-    /// and the address gets its slot back.
-    pub fn succeeded(&self, username: &str, ip: Option<&str>) {
+    /// A sign-in by `client` succeeded: its slots are given back. A trusted device's success
+    /// leaves the account's count alone (it says nothing about the guesses made elsewhere); an
+    /// untrusted one clears it.
+    pub fn succeeded(&self, username: &str, client: Client<'_>) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&Self::account_key(username));
-        if let Some(times) = ip.and_then(|ip| failures.get_mut(&Self::address_key(ip))) {
-            times.pop_back();
+        for (key, limit) in Self::keys(username, client) {
+            match limit {
+                Limit::SlowAfter(_) => {
+                    failures.remove(&key);
+                }
+                Limit::Refuse(_) => {
+                    if let Some(times) = failures.get_mut(&key) {
+                        times.pop_back();
+                    }
+                }
+            }
         }
+    }
+
+    /// An admin set the account a new password: its count starts again.
+    pub fn reset(&self, username: &str) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&Self::account_key(username));
     }
 }
 
@@ -455,21 +524,72 @@ mod tests {
     fn the_throttle_counts_per_account_and_per_address() {
         let throttle = Throttle::new(Duration::from_secs(60));
         for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
+            assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
         }
-        assert!(throttle.attempt("Ada", "10.0.0.2").is_err(), "the account is throttled from any address");
-        assert_eq!(throttle.attempt("grace", "10.0.0.1"), Ok(()), "another account from the same address is not");
+        let wait =
+            throttle.attempt("Ada", Client::Address("10.0.0.2")).expect_err("the account is slowed from any address");
+        assert!(wait <= Duration::from_secs(1), "slowed, not closed: {wait:?}");
+        assert_eq!(
+            throttle.attempt("grace", Client::Address("10.0.0.1")),
+            Ok(()),
+            "another account from the same address is not"
+        );
         for n in 0..PER_ADDRESS {
-            let _ = throttle.attempt(&format!("user{n}"), "10.0.0.9");
+            let _ = throttle.attempt(&format!("user{n}"), Client::Address("10.0.0.9"));
         }
-        assert!(throttle.attempt("someone-new", "10.0.0.9").is_err(), "the address is throttled for every account");
-        throttle.succeeded("ada", None);
-        assert_eq!(throttle.attempt("ada", "10.0.0.2"), Ok(()));
+        assert!(
+            throttle.attempt("someone-new", Client::Address("10.0.0.9")).is_err(),
+            "the address is throttled for every account"
+        );
+        throttle.reset("ada");
+        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.2")), Ok(()));
         // A success gives its slot back: signing in often is not throttled.
         for _ in 0..3 * PER_ACCOUNT {
-            assert_eq!(throttle.attempt("grace", "10.0.0.3"), Ok(()));
-            throttle.succeeded("grace", Some("10.0.0.3"));
+            assert_eq!(throttle.attempt("grace", Client::Address("10.0.0.3")), Ok(()));
+            throttle.succeeded("grace", Client::Address("10.0.0.3"));
         }
+    }
+
+    #[test]
+    fn an_accounts_guesses_are_slowed_twice_as_much_each_time_up_to_five_minutes() {
+        let gaps: Vec<u64> = (PER_ACCOUNT..PER_ACCOUNT + 12).map(|n| Throttle::slowdown(n).as_secs()).collect();
+        assert_eq!(gaps, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        // On the clock: the 6th try waits a second after the 5th failure, the 7th two.
+        let throttle = Throttle::new(Duration::from_secs(600));
+        for n in 0..PER_ACCOUNT {
+            assert_eq!(throttle.attempt("ada", Client::Address(&format!("10.0.0.{n}"))), Ok(()));
+        }
+        let wait = throttle.attempt("ada", Client::Address("10.0.1.1")).expect_err("slowed");
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+        std::thread::sleep(wait);
+        assert_eq!(throttle.attempt("ada", Client::Address("10.0.1.1")), Ok(()), "let through after the wait");
+        let wait = throttle.attempt("ada", Client::Address("10.0.1.2")).expect_err("slowed again");
+        assert!(wait > Duration::from_millis(1900) && wait <= Duration::from_secs(2), "{wait:?}");
+    }
+
+    #[test]
+    fn a_browser_that_signed_in_before_is_not_held_back_by_anyone_elses_guesses() {
+        // Issue 20: 5 failures from anywhere locked the account for 15 minutes, so anyone could
+        // keep its owner out for good.
+        let throttle = Throttle::new(Duration::from_secs(900));
+        for n in 0..PER_ACCOUNT {
+            assert_eq!(throttle.attempt("admin", Client::Address(&format!("10.0.0.{n}"))), Ok(()));
+        }
+        for n in 0..PER_ADDRESS {
+            let _ = throttle.attempt(&format!("user{n}"), Client::Address("192.0.2.50"));
+        }
+        assert!(throttle.attempt("admin", Client::Address("192.0.2.9")).is_err(), "guessing is slowed");
+        // The owner's browser, even behind the guesser's own address, is let through.
+        assert_eq!(throttle.attempt("admin", Client::Device("d1")), Ok(()));
+        throttle.succeeded("admin", Client::Device("d1"));
+        // Its own mistakes count against it alone.
+        for _ in 0..PER_ACCOUNT {
+            assert_eq!(throttle.attempt("admin", Client::Device("d1")), Ok(()));
+        }
+        assert!(throttle.attempt("admin", Client::Device("d1")).is_err(), "a device has 5 tries a window");
+        assert_eq!(throttle.attempt("admin", Client::Device("d2")), Ok(()), "another device has its own");
+        // The guesser's count is not cleared by the owner's sign-in.
+        assert!(throttle.attempt("admin", Client::Address("192.0.2.10")).is_err());
     }
 
     #[test]
@@ -480,15 +600,21 @@ mod tests {
         // 50,001 attempts of as many accounts from as many addresses: 100,002 keys.
         for n in 0..=MAX_KEYS / 2 {
             assert_eq!(
-                throttle.attempt(&format!("user{n}"), &format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)),
+                throttle.attempt(
+                    &format!("user{n}"),
+                    Client::Address(&format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255))
+                ),
                 Ok(())
             );
         }
         assert_eq!(throttle.failures.lock().unwrap().len(), MAX_KEYS, "the map stays at its bound");
         for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("admin", "192.0.2.7"), Ok(()));
+            assert_eq!(throttle.attempt("admin", Client::Address("192.0.2.7")), Ok(()));
         }
-        assert!(throttle.attempt("admin", "192.0.2.8").is_err(), "the account is counted although the map was full");
+        assert!(
+            throttle.attempt("admin", Client::Address("192.0.2.8")).is_err(),
+            "the account is counted although the map was full"
+        );
         // The oldest keys gave way: the first account is no longer remembered.
         assert!(!throttle.failures.lock().unwrap().contains_key("account:user0"));
     }
@@ -496,11 +622,11 @@ mod tests {
     #[test]
     fn the_keys_that_failed_longest_ago_give_way_first() {
         let throttle = Throttle::with_capacity(Duration::from_secs(600), 4);
-        assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
-        assert_eq!(throttle.attempt("grace", "10.0.0.2"), Ok(()));
+        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
+        assert_eq!(throttle.attempt("grace", Client::Address("10.0.0.2")), Ok(()));
         // Ada fails again: her keys move behind Grace's, and Grace's are the ones pushed out.
-        assert_eq!(throttle.attempt("ada", "10.0.0.1"), Ok(()));
-        assert_eq!(throttle.attempt("linus", "10.0.0.3"), Ok(()));
+        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
+        assert_eq!(throttle.attempt("linus", Client::Address("10.0.0.3")), Ok(()));
         let failures = throttle.failures.lock().unwrap();
         let keys: Vec<&str> = failures.keys().map(String::as_str).collect();
         assert_eq!(keys, ["account:ada", "address:10.0.0.1", "account:linus", "address:10.0.0.3"]);
@@ -513,10 +639,17 @@ mod tests {
         // were never limited by address.
         let throttle = Throttle::new(Duration::from_secs(60));
         for n in 0..PER_ADDRESS {
-            assert_eq!(throttle.attempt(&format!("user{n}"), &format!("2001:db8:1:2::{:x}", n + 1)), Ok(()));
+            assert_eq!(
+                throttle.attempt(&format!("user{n}"), Client::Address(&format!("2001:db8:1:2::{:x}", n + 1))),
+                Ok(())
+            );
         }
-        assert!(throttle.attempt("someone-new", "2001:db8:1:2:ffff::1").is_err(), "the same /64");
-        assert_eq!(throttle.attempt("someone-new", "2001:db8:1:3::1"), Ok(()), "the next /64 is another address");
+        assert!(throttle.attempt("someone-new", Client::Address("2001:db8:1:2:ffff::1")).is_err(), "the same /64");
+        assert_eq!(
+            throttle.attempt("someone-new", Client::Address("2001:db8:1:3::1")),
+            Ok(()),
+            "the next /64 is another address"
+        );
         // An IPv4 address reached over IPv6 counts as itself, not as the /64 of every such address.
         assert_eq!(Throttle::address_key("::ffff:192.0.2.1"), "address:192.0.2.1");
         assert_eq!(Throttle::address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");

@@ -301,6 +301,8 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
         needs_setup: AtomicBool::new(needs_setup),
         setup_token: access::setup_token(),
         session_max: settings.access.session_max,
+        devices: access::DeviceKey::open(&settings.data_dir, settings.access.cookie_secure)
+            .map_err(|e| io::Error::other(format!("cannot read or make the device key in the data directory: {e}")))?,
         routes: routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
     }))
 }

@@ -13,7 +13,8 @@ pub fn Login() -> impl IntoView {
     let q = query.read_untracked();
     let username = q.get("username").unwrap_or_default();
     let next = q.get("next").unwrap_or_else(|| "/".to_owned());
-    let wait = q.get("wait").unwrap_or_else(|| "a few".to_owned());
+    let wait =
+        q.get("wait_secs").and_then(|s| s.parse::<u64>().ok()).map_or_else(|| "a few minutes".to_owned(), wait_words);
     let (notice, problem) = match q.get("error").as_deref() {
         Some("credentials") => {
             (None, Some("That username and password do not match an account. Check both and try again.".to_owned()))
@@ -21,7 +22,7 @@ pub fn Login() -> impl IntoView {
         Some("throttled") => (
             None,
             Some(format!(
-                "Too many failed sign-ins for this account or from this address. Try again in {wait} minutes, or ask an admin to reset the password."
+                "Too many failed sign-ins for this account or from this address. Try again in {wait}. A browser you signed in with before is not held back; or ask an admin to reset the password."
             )),
         ),
         Some("disabled") => (None, Some("This account is disabled. Ask an admin to enable it.".to_owned())),
@@ -51,6 +52,16 @@ pub fn Login() -> impl IntoView {
             </form>
             <p class="muted">"No account? An admin of this Switchboard creates them on the Users page."</p>
         </section>
+    }
+}
+
+/// A wait the sign-in throttle asked for, in words: "3 seconds", "5 minutes".
+fn wait_words(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".to_owned(),
+        2..=59 => format!("{seconds} seconds"),
+        60 => "a minute".to_owned(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 

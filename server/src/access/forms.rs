@@ -10,7 +10,7 @@ use app::auth::Principal;
 use axum::{
     Form,
     extract::{ConnectInfo, State},
-    http::HeaderMap,
+    http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use super::{
     authn::{LOGIN, StoredLogin, unix_now},
 };
 use crate::{
-    accounts::SignInError,
+    accounts::{Client, SignInError},
     audit::{Actor, NewEntry},
 };
 
@@ -33,8 +33,9 @@ pub struct LoginForm {
     next: String,
 }
 
-/// `POST /auth/login`: checks the password (throttled per account and per address), starts a
-/// login under a new session id, and goes on to `next`. A failure goes back to the login page,
+/// `POST /auth/login`: checks the password (throttled per account and per address, or per
+/// device for a browser that signed in before: `crate::accounts::Throttle`), starts a login under
+/// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure goes back to the login page,
 /// which says why.
 pub async fn login(
     State(access): State<Arc<Access>>,
@@ -60,14 +61,21 @@ pub async fn login(
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
         access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
     };
-    if let Err(wait) = access.accounts.throttle.attempt(&username, &ip) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
+    // A browser that signed in to this account before is counted on its own: nobody else's
+    // guesses hold it back.
+    let device = access.devices.device_of(&headers, &username);
+    let client = match &device {
+        Some(id) => Client::Device(id),
+        None => Client::Address(&ip),
+    };
+    if let Err(wait) = access.accounts.throttle.attempt(&username, client) {
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
         audit(429, Some("too many failed sign-ins"), actor).await;
-        return back("throttled", format!("&wait={minutes}"));
+        return back("throttled", format!("&wait_secs={seconds}"));
     }
     match access.accounts.sign_in(&username, &form.password).await {
         Ok(login) => {
-            access.accounts.throttle.succeeded(&username, Some(&ip));
+            access.accounts.throttle.succeeded(&username, client);
             // A login this browser had before ends here.
             if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
                 let _ = access.accounts.end_login(&before.login).await;
@@ -78,7 +86,8 @@ pub async fn login(
                 return back("failed", String::new());
             }
             audit(200, None, Actor::of(Some(&login.principal), &headers, Some(peer))).await;
-            Redirect::to(&next_page).into_response()
+            let trusted = access.devices.cookie(&username, device.as_deref());
+            ([(header::SET_COOKIE, trusted)], Redirect::to(&next_page)).into_response()
         }
         Err(SignInError::Credentials) => {
             audit(401, Some("wrong username or password"), actor).await;

@@ -9,14 +9,16 @@
 //!   not allow it). An endpoint missing from the table is refused for everyone, and
 //!   `server/tests/access.rs` fails until it has a rule.
 //! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, the forms of the login and
-//!   first-run pages.
+//!   first-run pages; `devices.rs`: the cookie of a browser that signed in before.
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
 
 mod authn;
+mod devices;
 mod forms;
 mod headers;
 
 pub use authn::{LoginCheck, authenticate};
+pub use devices::DeviceKey;
 pub use forms::{login, logout, setup};
 pub use headers::{content_security_policy, secure_headers};
 
@@ -53,6 +55,8 @@ pub struct Access {
     pub setup_token: String,
     /// A login ends this long after it began.
     pub session_max: Duration,
+    /// Signs the cookies of browsers that signed in before (the sign-in throttle trusts them).
+    pub devices: DeviceKey,
     /// The rules of the routes outside the Leptos app (`startup::routes`): method, path, rule.
     pub routes: Vec<(Method, &'static str, Rule)>,
 }

@@ -1,0 +1,105 @@
+//! Trusted devices: a browser that signs in to an account gets a cookie for it, signed with the
+//! server's device key (`device.key` in the data directory). Its later sign-ins to that account
+//! are throttled on their own ([`crate::accounts::Client::Device`]), so guesses made elsewhere,
+//! however many, never keep the account's owner out of a browser they have used before.
+//!
+//! The cookie is `switchboard_device=<id>.<mac>`: a random id, and an HMAC-SHA256 over the id and
+//! the account's username. It is sent only to `/auth/login` and means nothing without the
+//! password: it lets its browser try at its own pace, nothing more.
+
+use std::path::Path;
+
+use axum::http::{HeaderMap, header};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The cookie's name.
+pub const COOKIE: &str = "switchboard_device";
+/// How long a browser stays trusted after its last sign-in.
+const MAX_AGE_SECS: u64 = 365 * 86_400;
+
+/// Signs and checks device cookies.
+pub struct DeviceKey {
+    key: Vec<u8>,
+    secure: bool,
+}
+
+impl DeviceKey {
+    /// The key in `data_dir/device.key`, made on first start. `secure`: the cookie goes over
+    /// HTTPS only (`SWITCHBOARD_COOKIE_SECURE`).
+    pub fn open(data_dir: &Path, secure: bool) -> std::io::Result<Self> {
+        Ok(Self { key: crate::keys::key_file(data_dir, "device.key")?, secure })
+    }
+
+    fn mac(&self, username: &str, id: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(b"switchboard-device\n");
+        mac.update(username.as_bytes());
+        mac.update(b"\n");
+        mac.update(id.as_bytes());
+        mac
+    }
+
+    /// The device id of the request's cookie, when it was made for `username` by this server.
+    pub fn device_of(&self, headers: &HeaderMap, username: &str) -> Option<String> {
+        let value = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE)?
+            .1;
+        let (id, tag) = value.split_once('.')?;
+        let tag: Vec<u8> = (0..tag.len())
+            .step_by(2)
+            .map(|i| tag.get(i..i + 2).and_then(|byte| u8::from_str_radix(byte, 16).ok()))
+            .collect::<Option<_>>()?;
+        let plain = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        (plain && self.mac(username, id).verify_slice(&tag).is_ok()).then(|| id.to_owned())
+    }
+
+    /// The `Set-Cookie` value that trusts this browser for `username`, keeping `device` (its id
+    /// when it had a cookie for the account already).
+    pub fn cookie(&self, username: &str, device: Option<&str>) -> String {
+        let id = device.map(str::to_owned).unwrap_or_else(crate::accounts::random_hex::<16>);
+        let tag: String = self.mac(username, &id).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{COOKIE}={id}.{tag}; Path=/auth/login; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Strict{secure}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cookie(set_cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let pair = set_cookie.split(';').next().unwrap();
+        headers.insert(header::COOKIE, format!("other=1; {pair}").parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_device_cookie_counts_for_its_own_account_on_its_own_server_only() {
+        let dir = std::env::temp_dir().join(format!("switchboard-devices-{}", crate::accounts::random_hex::<8>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = DeviceKey::open(&dir, false).unwrap();
+        let set = key.cookie("ada", None);
+        assert!(set.contains("Path=/auth/login") && set.contains("HttpOnly") && !set.contains("Secure"), "{set}");
+        let id = key.device_of(&with_cookie(&set), "ada").expect("Ada's own cookie");
+        assert_eq!(id.len(), 32);
+        assert_eq!(key.device_of(&with_cookie(&set), "grace"), None, "not another account's");
+        assert_eq!(key.cookie("ada", Some(&id)), set, "signing in again keeps the id");
+        // Tampered with, or made by another server's key.
+        let forged = set.replacen(&id[..4], "0000", 1);
+        assert_eq!(key.device_of(&with_cookie(&forged), "ada"), None);
+        let other_dir = dir.join("other");
+        std::fs::create_dir_all(&other_dir).unwrap();
+        assert_eq!(DeviceKey::open(&other_dir, true).unwrap().device_of(&with_cookie(&set), "ada"), None);
+        assert_eq!(key.device_of(&HeaderMap::new(), "ada"), None);
+        // The key survives a restart.
+        assert_eq!(DeviceKey::open(&dir, false).unwrap().device_of(&with_cookie(&set), "ada"), Some(id));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
