@@ -14,6 +14,7 @@ pub mod hub;
 pub mod imports;
 pub mod inbox;
 pub mod keys;
+pub mod limits;
 pub mod live;
 pub mod notify;
 pub mod policies;

@@ -110,6 +110,9 @@ pub struct AccessSettings {
     pub audit_retention_days: u32,
     /// `SWITCHBOARD_MAX_BODY_BYTES`: the largest request body outside file uploads (default 4 MiB).
     pub max_body_bytes: usize,
+    /// `SWITCHBOARD_STREAMS_PER_PERSON` (default 40) and `SWITCHBOARD_REQUESTS_PER_MINUTE`
+    /// (default 1,200): what one signed-in person may hold open and send (`crate::limits`).
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// A secret setting (the API key, the first admin's password): printing it shows only that it is
@@ -303,6 +306,16 @@ impl Settings {
             )? as u32,
             max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,
+            limits: crate::limits::LimitSettings {
+                streams_per_person: at_most("SWITCHBOARD_STREAMS_PER_PERSON", 40, 10_000, " of streams, e.g. 40")?
+                    as usize,
+                requests_per_minute: at_most(
+                    "SWITCHBOARD_REQUESTS_PER_MINUTE",
+                    1200,
+                    1_000_000,
+                    " of requests, e.g. 1200",
+                )? as u32,
+            },
         };
 
         let inbox = InboxSettings {

@@ -532,6 +532,10 @@ pub fn router(
         ))
         .layer(axum::middleware::from_fn_with_state(settings.access.max_body_bytes, body_limit::limit))
         .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::limits::PersonLimits::new(settings.access.limits),
+            crate::limits::per_person,
+        ))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie)
         .layer(axum::middleware::from_fn(access::secure_headers))

@@ -801,3 +801,66 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
     let changed = sqlx::query("UPDATE audit SET username = 'somebody else'").execute(&pool).await;
     assert!(changed.unwrap_err().to_string().contains("audit entries cannot be changed"));
 }
+
+#[tokio::test]
+async fn a_persons_streams_past_the_limit_get_429_and_closing_one_frees_a_slot() {
+    // Issue 20: anyone signed in could open any number of streams, each holding a history.
+    let app = spawn_app(&[("SWITCHBOARD_HEARTBEAT_SECS", "0.3")]).await;
+    let viewer = app.client_as("vic", &["viewer"]).await;
+    let session = new_session(&app).await;
+    let url = format!("{}/api/sessions/{session}/stream", app.address);
+    let mut open = Vec::new();
+    for n in 0..40 {
+        let response = viewer.get(&url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "stream {}", n + 1);
+        open.push(response);
+    }
+    let refused = viewer.get(format!("{}/api/inbox/stream", app.address)).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429, "the 41st stream, of any kind");
+    assert_eq!(refused.headers()["retry-after"], "10");
+    let error: Value = refused.json().await.unwrap();
+    assert!(error["message"].as_str().unwrap().contains("40 live views open"), "{error}");
+    // Another person is not held up, nor the same person's other requests.
+    assert_eq!(app.get(&format!("/api/sessions/{session}/stream")).await.status().as_u16(), 200);
+    assert_eq!(app.read_as(&viewer, "upstream", &[]).await.0, 200);
+    // A closed stream gives its slot back.
+    drop(open.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let response = viewer.get(&url).send().await.unwrap();
+        if response.status().as_u16() == 200 {
+            again = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a slot came back when a stream closed");
+}
+
+#[tokio::test]
+async fn a_person_sending_too_fast_gets_429_with_retry_after_in_words() {
+    let app = spawn_app(&[("SWITCHBOARD_REQUESTS_PER_MINUTE", "30")]).await;
+    let viewer = app.client_as("vic", &["viewer"]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(app.read_as(&viewer, "upstream", &[]).await.0);
+    }
+    // A burst of 30 (a little more if the machine is slow: the bucket refills as they go).
+    let first_refused = statuses.iter().position(|s| *s == 429).expect("refused past the limit");
+    assert!(first_refused >= 30 && statuses[..first_refused].iter().all(|s| *s == 200), "{statuses:?}");
+    let response = viewer.get(format!("{}/api/upstream", app.address)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "one request every 2 s: {wait}");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["kind"], "rate_limited");
+    assert!(error["message"].as_str().unwrap().contains("more than 30 requests in a minute"), "{error}");
+    // A page says it in words too.
+    let page = viewer.get(format!("{}/sessions", app.address)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 429);
+    assert!(page.text().await.unwrap().contains("Too many requests"));
+    // Others are not held up; and after the wait, the person goes on.
+    assert_eq!(app.read("upstream", &[]).await.0, 200);
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(app.read_as(&viewer, "upstream", &[]).await.0, 200);
+}

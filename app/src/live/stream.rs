@@ -130,7 +130,7 @@ fn listen_for_link(source: &web_sys::EventSource, batch: &Batch) -> [Listener; 2
                 let why = if batch.live.source.with_value(Option::is_some) {
                     "The session's events could not be opened: this link may have been revoked or have expired, or the import removed. Reload the page to see why."
                 } else {
-                    "The session's events could not be opened (the session may be gone, or your sign-in ended). Reload the page to try again."
+                    "The session's events could not be opened (the session may be gone, your sign-in ended, or you have more live views open in other tabs than one person may). Reload the page to try again."
                 };
                 batch.push(FAILED, why.to_owned(), String::new());
             } else {
