@@ -18,6 +18,7 @@ pub mod limits;
 pub mod live;
 pub mod notify;
 pub mod policies;
+pub mod proxies;
 pub mod rules;
 pub mod settings;
 pub mod shares;

@@ -48,6 +48,9 @@ pub struct Settings {
     /// `SWITCHBOARD_SHARE_SECRET_PATTERNS`: regular expressions, one per line, of values a share
     /// link that masks secrets masks, on top of the built-in ones (`shares::BUILT_IN_PATTERNS`).
     pub share_secret_patterns: Vec<String>,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks) whose
+    /// `X-Forwarded-For` names the client (`crate::proxies`); none by default.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 /// Notifications out: where people reach Switchboard, and the mail server.
@@ -175,6 +178,8 @@ pub const MOST_RETENTION_DAYS: u64 = 36_525;
 /// A setting that is present but unusable. The message says which variable and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    #[error("SWITCHBOARD_TRUSTED_PROXIES: {0}; list addresses or CIDR blocks, e.g. 10.0.0.0/8, 192.0.2.1")]
+    TrustedProxies(String),
     #[error("SWITCHBOARD_LISTEN={value:?} is not an address to listen on; use host:port, e.g. 127.0.0.1:3000")]
     Listen { value: String },
     #[error("ANTHROPIC_BASE_URL={value:?} must start with http:// or https://")]
@@ -372,6 +377,10 @@ impl Settings {
         }
         Ok(Self {
             share_secret_patterns,
+            trusted_proxies: crate::proxies::TrustedProxies::parse(
+                &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(SettingsError::TrustedProxies)?,
             notify,
             webhook_secret,
             listen,

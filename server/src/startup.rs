@@ -521,8 +521,10 @@ pub fn router(
         // The not-found page gets the same context: its policy must name its nonce too.
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .with_state(state)
-        // Outermost last: tracing, compression and security headers see every response; the login
-        // cookie is read, the person put on the request, the mutation recorded (refused or not),
+        // Outermost last: tracing, compression and security headers see every response; the
+        // client's address is taken from a trusted proxy's header (crate::proxies); the login
+        // cookie is read, the person put on the request, their limits applied (a request over
+        // them is not an entry: crate::limits), the mutation recorded (refused or not),
         // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
@@ -538,6 +540,10 @@ pub fn router(
         ))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.trusted_proxies.clone()),
+            crate::proxies::client_address,
+        ))
         .layer(axum::middleware::from_fn(access::secure_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -864,3 +864,45 @@ async fn a_person_sending_too_fast_gets_429_with_retry_after_in_words() {
     tokio::time::sleep(Duration::from_secs(wait)).await;
     assert_eq!(app.read_as(&viewer, "upstream", &[]).await.0, 200);
 }
+
+/// A sign-in through a proxy that says it forwards `client`.
+async fn sign_in_forwarded(app: &TestApp, client: &str, username: &str, password: &str) -> String {
+    let response = browser()
+        .post(format!("{}/auth/login", app.address))
+        .header("x-forwarded-for", client)
+        .form(&[("username", username), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_audited() {
+    // Issue 20: behind a proxy every person had the proxy's address, and its 20 failures.
+    let app = spawn_app(&[("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    for n in 0..20 {
+        let location = sign_in_forwarded(&app, "203.0.113.7", &format!("user{n}"), "guess guess guess").await;
+        assert!(location.starts_with("/login?error=credentials"), "{location}");
+    }
+    let location = sign_in_forwarded(&app, "198.51.100.1, 203.0.113.7", "someone", "guess guess guess").await;
+    assert!(
+        location.starts_with("/login?error=throttled"),
+        "that address is held back, whatever it claims before: {location}"
+    );
+    let location = sign_in_forwarded(&app, "198.51.100.2", "someone", "guess guess guess").await;
+    assert!(
+        location.starts_with("/login?error=credentials"),
+        "another client behind the same proxy is not: {location}"
+    );
+    let entries = support::audit_entries(&app, "auth/login").await;
+    let from: std::collections::BTreeSet<&str> = entries.iter().filter_map(|e| e["from"].as_str()).collect();
+    assert!(from.contains("203.0.113.7") && from.contains("198.51.100.2"), "{from:?}");
+
+    // Without the setting, the header is anyone's to write and is not read.
+    let plain = spawn_app(&[]).await;
+    sign_in_forwarded(&plain, "203.0.113.9", "someone", "guess guess guess").await;
+    let entries = support::audit_entries(&plain, "auth/login").await;
+    assert!(entries.iter().all(|e| e["from"] != "203.0.113.9"), "{entries:?}");
+    assert!(entries.iter().any(|e| e["from"] == "127.0.0.1"), "{entries:?}");
+}
