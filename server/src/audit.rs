@@ -1,9 +1,10 @@
 //! The audit log: one entry per mutation (every request that is not a read under `/api/`), per
-//! decision, per sign-in and sign-out. Written by [`record`] after the response is known, so the
-//! outcome (refused by Switchboard, refused or failed upstream) is part of the entry.
+//! decision, per sign-in and sign-out. A signed-in person's mutation is written by [`record`]
+//! before it runs, as `pending` (a mutation whose entry cannot be written is refused), and its
+//! outcome (refused by Switchboard, refused or failed upstream) filled in once it is known.
 //!
-//! Entries cannot be edited (a trigger refuses updates) and the app offers no way to delete them;
-//! only retention (`SWITCHBOARD_AUDIT_RETENTION_DAYS`) removes old ones.
+//! Entries cannot be edited otherwise (a trigger refuses every other update) and the app offers
+//! no way to delete them; only retention (`SWITCHBOARD_AUDIT_RETENTION_DAYS`) removes old ones.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -102,11 +103,7 @@ impl SqliteAudit {
     }
 
     pub async fn append(&self, entry: NewEntry) {
-        let outcome = match entry.status {
-            200..=399 => "ok",
-            400..=499 => "refused",
-            _ => "failed",
-        };
+        let outcome = outcome_of(entry.status);
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         let written = sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error)
@@ -128,6 +125,45 @@ impl SqliteAudit {
         .await;
         if let Err(error) = written {
             tracing::error!(action = %entry.action, "an audit entry could not be written: {error}");
+        }
+    }
+
+    /// Writes the entry of a mutation about to run, as `pending`; answers its id, for
+    /// [`SqliteAudit::finish`].
+    pub async fn begin(&self, actor: &Actor, action: &str) -> Result<i64, sqlx::Error> {
+        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        sqlx::query(
+            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0) RETURNING id",
+        )
+        .bind(at)
+        .bind(actor.user_id)
+        .bind(&actor.username)
+        .bind(&actor.roles)
+        .bind(&actor.ip)
+        .bind(&actor.user_agent)
+        .bind(action)
+        .fetch_one(&self.pool)
+        .await
+        .map(|row| row.get("id"))
+    }
+
+    /// Fills in how the mutation of entry `id` ([`SqliteAudit::begin`]) ended. The entry's actor
+    /// and action are the ones written before; if this cannot be written, it stays `pending`.
+    pub async fn finish(&self, id: i64, entry: NewEntry) {
+        let written = sqlx::query(
+            "UPDATE audit SET targets = ?, detail = ?, outcome = ?, status = ?, error = ? WHERE id = ? AND outcome = 'pending'",
+        )
+        .bind(entry.targets.join(" "))
+        .bind(entry.detail.map(|d| d.to_string()))
+        .bind(outcome_of(entry.status))
+        .bind(entry.status as i64)
+        .bind(&entry.error)
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = written {
+            tracing::error!(action = %entry.action, "the outcome of audit entry {id} could not be written: {error}");
         }
     }
 
@@ -197,13 +233,23 @@ impl AuditStore for SqliteAudit {
     }
 }
 
+/// An entry's outcome by its status.
+fn outcome_of(status: u16) -> &'static str {
+    match status {
+        200..=399 => "ok",
+        400..=499 => "refused",
+        _ => "failed",
+    }
+}
+
 /// The most of a request's path an entry keeps as its action.
 const MAX_ACTION_BYTES: usize = 200;
 
 /// Records every mutation under `/api/`: who, from where, what (the endpoint and the ids its
 /// body names), and how it ended. Runs inside [`crate::access::authenticate`], so it knows the
 /// person, and outside the body limit ([`crate::body_limit`]) and the role check, so a refused
-/// call is recorded too.
+/// call is recorded too. A signed-in person's entry is written before anything else runs, and
+/// when it cannot be, the mutation is refused: nothing changes upstream off the record.
 pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
     let Some(mut action) = crate::body_limit::mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
@@ -223,6 +269,21 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
     request.extensions_mut().insert(note.clone());
     request.extensions_mut().insert(read.clone());
     let signed_in = actor.username.is_some();
+    let pending = if signed_in {
+        match audit.begin(&actor, &action).await {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::error!(%action, "an audit entry could not be written, so the change was refused: {error}");
+                return AppError::internal(
+                    "This change was not made: Switchboard records every change before making it, and its audit \
+                     log could not be written. Try again; if it keeps failing, an admin should read the server's log.",
+                )
+                .into_response();
+            }
+        }
+    } else {
+        None
+    };
     let response = next.run(request).await;
     let status = response.status().as_u16();
     // Uploads are not read whole (the new file's id is in the answer), nor is a body over the limit.
@@ -270,7 +331,11 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         push_target(&mut targets, id);
     }
     let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-    audit.append(NewEntry { actor, action, targets, detail, status, error }).await;
+    let entry = NewEntry { actor, action, targets, detail, status, error };
+    match pending {
+        Some(id) => audit.finish(id, entry).await,
+        None => audit.append(entry).await,
+    }
     Response::from_parts(parts, body)
 }
 

@@ -803,6 +803,46 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
 }
 
 #[tokio::test]
+async fn a_change_whose_audit_entry_cannot_be_written_is_not_made() {
+    // Issue 20: the entry was written after the change, and a failure to write it was only logged.
+    let app = spawn_app(&[]).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
+        .await
+        .unwrap();
+    let definition = serde_json::json!({
+        "name": "unrecorded", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"
+    })
+    .to_string();
+    sqlx::query("ALTER TABLE audit RENAME TO audit_elsewhere").execute(&pool).await.unwrap();
+    let (status, error) = app.call("agents/create", &[("definition", &definition)]).await;
+    assert_eq!(status, 500, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("This change was not made") && message.contains("audit log"), "{error}");
+    assert!(!message.contains("no such table"), "{error}");
+    sqlx::query("ALTER TABLE audit_elsewhere RENAME TO audit").execute(&pool).await.unwrap();
+    let (status, agents) = app.read("agents/list", &[("include_archived", "true")]).await;
+    assert_eq!(status, 200, "{agents}");
+    assert!(!agents.to_string().contains("unrecorded"), "the agent was never created: {agents}");
+
+    // With the log back, the same change is made, and its one entry is complete.
+    let (status, agent) = app.call("agents/create", &[("definition", &definition)]).await;
+    assert_eq!(status, 200, "{agent}");
+    let rows: Vec<(String, String, i64, String)> =
+        sqlx::query_as("SELECT action, outcome, status, targets FROM audit WHERE action = 'agents/create'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, [("agents/create".to_owned(), "ok".to_owned(), 200, agent["id"].as_str().unwrap().to_owned())]);
+    // An entry's outcome is filled in once; after that, nothing about it can change.
+    let changed =
+        sqlx::query("UPDATE audit SET outcome = 'refused' WHERE action = 'agents/create'").execute(&pool).await;
+    assert!(changed.is_err(), "a finished entry is not changed");
+    let changed =
+        sqlx::query("UPDATE audit SET username = 'someone' WHERE action = 'agents/create'").execute(&pool).await;
+    assert!(changed.is_err());
+}
+
+#[tokio::test]
 async fn a_persons_streams_past_the_limit_get_429_and_closing_one_frees_a_slot() {
     // Issue 20: anyone signed in could open any number of streams, each holding a history.
     let app = spawn_app(&[("SWITCHBOARD_HEARTBEAT_SECS", "0.3")]).await;

@@ -74,7 +74,7 @@ pub fn Audit() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {page.entries.into_iter().map(|e| {
-                                            let outcome_class = format!("status status-{}", match e.outcome.as_str() { "ok" => "ok", "refused" => "refused", _ => "failed" });
+                                            let outcome_class = format!("status status-{}", match e.outcome.as_str() { "ok" => "ok", "refused" => "refused", "pending" => "rescheduling", _ => "failed" });
                                             view! {
                                                 <tr data-action=e.action.clone()>
                                                     <td><time datetime=e.at.clone()>{format::timestamp(&e.at)}</time></td>
@@ -82,7 +82,7 @@ pub fn Audit() -> impl IntoView {
                                                     <td><code>{e.action.clone()}</code>
                                                         {(!e.detail.is_empty()).then(|| view! { <details><summary>"Detail"</summary><pre class="detail">{e.detail.clone()}</pre></details> })}</td>
                                                     <td><code>{e.targets.clone()}</code></td>
-                                                    <td><span class=outcome_class>{e.outcome.clone()} " " {e.status}</span>
+                                                    <td><span class=outcome_class title=(e.outcome == "pending").then_some("Written before the change was made; its outcome was never recorded (the server stopped while it ran).")>{e.outcome.clone()} " " {(e.status > 0).then_some(e.status)}</span>
                                                         {(!e.error.is_empty()).then(|| view! { <br /><span class="muted">{e.error.clone()}</span> })}</td>
                                                     <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{short_agent(&e.user_agent)}</span></td>
                                                 </tr>
