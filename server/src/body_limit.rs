@@ -2,11 +2,17 @@
 //! uploads, which have limits of their own ([`is_upload`]). The body is read here once, up to
 //! the limit, and passed on whole; a larger one is answered with 413 before any handler runs.
 //! The audit layer, outside this one, gets the bytes through [`ReadBody`] to name the ids they
-//! hold.
+//! hold. The body of a request from nobody signed in to an endpoint that needs someone is not
+//! read at all: the role check refuses it unread, so nobody can make the server buffer megabytes
+//! without signing in.
 
 use std::sync::{Arc, Mutex};
 
-use app::error::{AppError, ErrorKind};
+use app::{
+    api::access::Rule,
+    auth::Principal,
+    error::{AppError, ErrorKind},
+};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
@@ -47,9 +53,15 @@ impl ReadBody {
 }
 
 /// Reads the body of a limited request (at most `max_bytes`), or answers 413.
-pub async fn limit(State(max_bytes): State<usize>, request: Request, next: Next) -> Response {
+pub async fn limit(
+    State((max_bytes, access)): State<(usize, Arc<crate::access::Access>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limited = mutation(request.method(), request.uri().path()).is_some_and(|action| !is_upload(&action));
-    if !limited {
+    let refused_unread = request.extensions().get::<Principal>().is_none()
+        && access.rule(request.method(), request.uri().path()) != Some(Rule::Public);
+    if !limited || refused_unread {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();

@@ -532,7 +532,10 @@ pub fn router(
             settings.notify.public_url.as_deref().and_then(origin_of),
             refuse_cross_site_mutations,
         ))
-        .layer(axum::middleware::from_fn_with_state(settings.access.max_body_bytes, body_limit::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            (settings.access.max_body_bytes, access.clone()),
+            body_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(
             crate::limits::PersonLimits::new(settings.access.limits),

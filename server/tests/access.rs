@@ -946,3 +946,25 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_audited() 
     assert!(entries.iter().all(|e| e["from"] != "203.0.113.9"), "{entries:?}");
     assert!(entries.iter().any(|e| e["from"] == "127.0.0.1"), "{entries:?}");
 }
+
+#[tokio::test]
+async fn a_body_from_nobody_signed_in_is_refused_unread() {
+    // Issue 20: an anonymous mutation's body was read up to the limit (4 MiB) before the role
+    // check refused it. Here the body never ends: the answer must come without it.
+    use futures::StreamExt as _;
+    let app = spawn_app(&[]).await;
+    let endless =
+        futures::stream::once(async { Ok::<_, std::io::Error>(vec![b'x'; 1024]) }).chain(futures::stream::pending());
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        browser()
+            .post(format!("{}/api/agents/create", app.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(reqwest::Body::wrap_stream(endless))
+            .send(),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
