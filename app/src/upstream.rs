@@ -16,11 +16,12 @@ pub enum UpstreamMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamSummary {
     pub mode: UpstreamMode,
-    /// Base URL of the API (for the embedded engine, where it listens on loopback).
+    /// Base URL of the API (for the embedded engine, where it listens on loopback); empty for
+    /// people who are not admins.
     pub base_url: String,
     /// Whether an API key is configured. The key itself stays on the server.
     pub key_configured: bool,
-    /// Where Switchboard keeps its data.
+    /// Where Switchboard keeps its data; empty for people who are not admins.
     pub data_dir: String,
     /// The largest file the console uploads, shown before an upload starts.
     pub max_upload_bytes: u64,

@@ -948,6 +948,26 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_audited() 
 }
 
 #[tokio::test]
+async fn only_admins_see_where_the_server_keeps_its_data_and_its_upstream() {
+    // Issue 20: every viewer saw the data directory and the upstream's base URL.
+    let app = spawn_app(&[]).await;
+    let (_, admin) = app.read("upstream", &[]).await;
+    let data_dir = app.data_dir.0.display().to_string();
+    assert_eq!(admin["data_dir"], data_dir.as_str(), "{admin}");
+    assert!(admin["base_url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{admin}");
+    let viewer = app.client_as("vic", &["viewer"]).await;
+    let (status, seen) = app.read_as(&viewer, "upstream", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!((seen["data_dir"].as_str(), seen["base_url"].as_str()), (Some(""), Some("")), "{seen}");
+    assert_eq!(seen["mode"], "embedded");
+    for page in ["/", "/settings"] {
+        let html = viewer.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains(&data_dir), "{page} shows the data directory to a viewer");
+        assert!(!html.contains(admin["base_url"].as_str().unwrap()), "{page} shows the base URL to a viewer");
+    }
+}
+
+#[tokio::test]
 async fn a_body_from_nobody_signed_in_is_refused_unread() {
     // Issue 20: an anonymous mutation's body was read up to the limit (4 MiB) before the role
     // check refused it. Here the body never ends: the answer must come without it.

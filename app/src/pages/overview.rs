@@ -321,12 +321,16 @@ pub fn UpstreamPanel(summary: UpstreamSummary) -> impl IntoView {
             <dl class="facts" data-testid="upstream">
                 <dt>"Mode"</dt>
                 <dd data-testid="upstream-mode">{mode}</dd>
-                <dt>"Base URL"</dt>
-                <dd><code>{summary.base_url}</code></dd>
+                {(!summary.base_url.is_empty()).then(|| view! {
+                    <dt>"Base URL"</dt>
+                    <dd><code>{summary.base_url}</code></dd>
+                })}
                 <dt>"API key"</dt>
                 <dd>{key}</dd>
-                <dt>"Data directory"</dt>
-                <dd><code>{summary.data_dir}</code></dd>
+                {(!summary.data_dir.is_empty()).then(|| view! {
+                    <dt>"Data directory"</dt>
+                    <dd><code>{summary.data_dir}</code></dd>
+                })}
             </dl>
             {(summary.mode == UpstreamMode::Embedded).then(|| view! {
                 <p class="muted">
