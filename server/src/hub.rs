@@ -18,10 +18,12 @@
 //!   written so far.
 //! - **Upstream drop:** reconnect with backoff (0.5 s doubling to 10 s, as the SDK's runner),
 //!   stream first again, list what was missed, deduplicate.
-//! - **Memory:** the last [`HubConfig::retain`] events are kept per session, pre-rendered once as
-//!   SSE frames that every viewer shares; a viewer that needs older ones (or fell too far behind
-//!   the live channel) gets them listed from the API again. A viewer holds a channel receiver and
-//!   a cursor, nothing per event.
+//! - **Memory:** the last events are kept per session, pre-rendered once as SSE frames that every
+//!   viewer shares: at most [`HubConfig::retain`] of them and [`HubConfig::retain_bytes`] of
+//!   frames per feed, and [`HubConfig::total_bytes`] over every feed (past it, the feed that grows
+//!   lets its oldest go). A viewer that needs older ones (or fell too far behind the live channel)
+//!   gets them listed from the API again, at most [`HubConfig::catch_ups`] such listings at once.
+//!   A viewer holds a channel receiver and a cursor, nothing per event.
 //! - **End:** once nobody watches, the upstream stream closes after [`HubConfig::grace`].
 //! - **Threads:** a child thread of a multiagent session is a feed of its own, keyed by (session,
 //!   thread): its upstream stream (`…/threads/{id}/stream`) is open only while someone watches
@@ -71,6 +73,13 @@ pub struct HubConfig {
     pub heartbeat: Duration,
     /// Events kept in memory per session.
     pub retain: usize,
+    /// Bytes of rendered frames kept per session (one event at least, however large).
+    pub retain_bytes: usize,
+    /// Bytes of rendered frames kept by every feed together.
+    pub total_bytes: usize,
+    /// Listings of a session's earlier events for viewers behind the log, at once; the others
+    /// wait their turn (each reads a whole history from the API).
+    pub catch_ups: usize,
     /// Frames the live channel of a session buffers for a slow viewer before that viewer has to
     /// catch up from the log.
     pub channel: usize,
@@ -86,6 +95,9 @@ impl Default for HubConfig {
             grace: Duration::from_secs(30),
             heartbeat: Duration::from_secs(15),
             retain: 20_000,
+            retain_bytes: 32 * 1024 * 1024,
+            total_bytes: 256 * 1024 * 1024,
+            catch_ups: 4,
             channel: 1024,
             backoff_start: Duration::from_millis(500),
             backoff_max: Duration::from_secs(10),
@@ -108,6 +120,10 @@ pub struct Hub {
     feeds: Mutex<HashMap<FeedKey, Arc<Feed>>>,
     /// Upstream streams open right now.
     open_streams: AtomicUsize,
+    /// Bytes of frames every feed's log holds.
+    kept_bytes: Arc<AtomicUsize>,
+    /// Turns for catch-up listings ([`HubConfig::catch_ups`]).
+    catch_ups: tokio::sync::Semaphore,
     /// Set when the server shuts down: every viewer's stream ends, so a graceful shutdown does
     /// not wait for browsers that would watch forever.
     closing: watch::Sender<bool>,
@@ -120,6 +136,8 @@ pub struct HubStats {
     pub open_streams: usize,
     /// Events held in memory, all sessions together.
     pub kept_events: usize,
+    /// The bytes of their frames.
+    pub kept_bytes: usize,
 }
 
 /// What a feed follows: a session's own stream (`thread_id` none) or one of its threads'.
@@ -138,6 +156,18 @@ struct Feed {
     viewers_changed: Notify,
     /// [`HubConfig::retain`].
     retain: usize,
+    /// [`HubConfig::retain_bytes`].
+    retain_bytes: usize,
+    /// [`HubConfig::total_bytes`], and the hub's count of what every feed keeps.
+    total_bytes: usize,
+    kept_bytes: Arc<AtomicUsize>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        self.kept_bytes.fetch_sub(state.log_bytes, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -146,6 +176,8 @@ struct State {
     first_seq: u64,
     /// Rendered `event` frames, oldest first.
     log: VecDeque<Bytes>,
+    /// Their bytes.
+    log_bytes: usize,
     /// The sequence number of every event in the session's log so far, kept or not, by its key
     /// ([`event_key`]).
     seqs: HashMap<String, u64>,
@@ -199,9 +231,11 @@ impl Hub {
     pub fn new(client: UpstreamClient, config: HubConfig) -> Arc<Self> {
         Arc::new(Self {
             client,
+            catch_ups: tokio::sync::Semaphore::new(config.catch_ups.max(1)),
             config,
             feeds: Mutex::default(),
             open_streams: AtomicUsize::new(0),
+            kept_bytes: Arc::new(AtomicUsize::new(0)),
             closing: watch::channel(false).0,
         })
     }
@@ -222,6 +256,7 @@ impl Hub {
         HubStats {
             open_streams: self.open_streams.load(Ordering::Relaxed),
             kept_events: feeds.values().map(|f| f.state.lock().expect("feed lock").log.len()).sum(),
+            kept_bytes: self.kept_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -378,6 +413,9 @@ impl Hub {
                     viewers: AtomicUsize::new(0),
                     viewers_changed: Notify::new(),
                     retain: self.config.retain.max(1),
+                    retain_bytes: self.config.retain_bytes,
+                    total_bytes: self.config.total_bytes,
+                    kept_bytes: self.kept_bytes.clone(),
                 });
                 tokio::spawn(self.clone().run(feed.clone()));
                 feed
@@ -767,8 +805,18 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
             state.seqs.insert(key, seq);
             let frame = sse::render(Some(seq), EVENT, &raw.map_or_else(|| event.to_string(), str::to_owned));
             state.log.push_back(frame.clone());
-            if state.log.len() > feed.retain {
-                state.log.pop_front();
+            state.log_bytes += frame.len();
+            feed.kept_bytes.fetch_add(frame.len(), Ordering::Relaxed);
+            // Over a budget, the oldest events go (the newest always stays): a viewer that needs
+            // them lists them from the API again (`Viewer::catch_up`).
+            while state.log.len() > 1
+                && (state.log.len() > feed.retain
+                    || state.log_bytes > feed.retain_bytes
+                    || feed.kept_bytes.load(Ordering::Relaxed) > feed.total_bytes)
+            {
+                let Some(old) = state.log.pop_front() else { break };
+                state.log_bytes -= old.len();
+                feed.kept_bytes.fetch_sub(old.len(), Ordering::Relaxed);
                 state.first_seq += 1;
             }
             out.push(Frame::Event { seq, bytes: frame });
@@ -983,6 +1031,11 @@ impl Viewer {
     async fn catch_up(&mut self) {
         let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
         if self.last + 1 < first_seq {
+            // A whole history read from the API per viewer: a few at a time.
+            let hub = self.hub.clone();
+            let Ok(_turn) = hub.catch_ups.acquire().await else {
+                return self.fail("The server is shutting down; reload the page.");
+            };
             let listed = match self.hub.list_all(&self.feed).await {
                 Ok(events) => events.into_iter().map(|event| (event_key(&event), event)).collect::<Vec<_>>(),
                 Err(error) => {

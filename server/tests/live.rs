@@ -1609,3 +1609,52 @@ async fn rules_are_refused_in_words_and_only_their_maker_or_an_admin_revokes_the
     let (status, revoked) = app.call("rules/revoke", &[("id", &id)]).await;
     assert_eq!(status, 200, "{revoked}");
 }
+
+#[tokio::test]
+async fn a_feed_over_its_byte_budgets_keeps_less_and_its_viewers_lose_no_event() {
+    // Issue 20: a feed kept 20,000 frames whatever their size; nothing bounded the hub in bytes.
+    use server::hub::HubConfig;
+    let upstream = upstream().await;
+    let first = upstream.session(long_turn(), 5).await;
+    let second = upstream.session(long_turn(), 5).await;
+    // A few frames per feed, and less than two feeds' worth in all.
+    let config = HubConfig {
+        retain_bytes: 3000,
+        total_bytes: 4000,
+        channel: 2,
+        grace: Duration::from_millis(200),
+        ..HubConfig::default()
+    };
+    let hub = hub_with(&upstream.base_url, config);
+    let mut slow = Box::pin(hub.watch(&first, 0).await.expect("watching starts"));
+    let mut other = Box::pin(hub.watch(&second, 0).await.expect("watching starts"));
+    upstream.send(&first, "go").await;
+    upstream.send(&second, "go").await;
+    let first_live = read_hub(Box::pin(hub.watch(&first, 0).await.unwrap())).await;
+    let second_live = read_hub(&mut other).await;
+    let (first_ids, second_ids) = (upstream.ids(&first).await, upstream.ids(&second).await);
+    assert_eq!(ids(&first_live), first_ids);
+    assert_eq!(ids(&second_live), second_ids);
+    let stats = hub.stats();
+    assert!(stats.kept_events < first_ids.len() + second_ids.len(), "{stats:?}");
+    // Within the budget but for the one newest event each feed always keeps.
+    let largest = first_live.iter().chain(&second_live).map(|f| f.data.to_string().len() + 64).max().unwrap();
+    assert!(stats.kept_bytes <= 4000 + 2 * largest, "{stats:?}");
+    // The viewer that read nothing meanwhile gets every event, in order, the dropped ones listed again.
+    let slow_frames = read_hub(&mut slow).await;
+    assert_eq!(ids(&slow_frames), first_ids, "nothing lost behind the budget");
+    assert_eq!(seqs(&slow_frames), (1..=first_ids.len() as u64).collect::<Vec<_>>());
+    // So does a newcomer.
+    assert_eq!(ids(&read_hub(Box::pin(hub.watch(&second, 0).await.unwrap())).await), second_ids);
+    // The bytes are given back when the feeds go.
+    drop((slow, other));
+    let mut released = false;
+    for _ in 0..100 {
+        if hub.stats().kept_bytes == 0 {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(released, "every feed's bytes counted out once it closed: {:?}", hub.stats());
+}
