@@ -354,7 +354,8 @@ async fn a_session_page_comes_with_its_first_screen_around_a_linked_event_or_at_
 #[tokio::test]
 async fn fifty_viewers_get_every_event_once_in_order_over_one_upstream_stream() {
     let upstream = upstream().await;
-    let app = switchboard(&upstream, &[]).await;
+    // Fifty people's tabs, played by one login: more streams than one person may hold.
+    let app = switchboard(&upstream, &[("SWITCHBOARD_STREAMS_PER_PERSON", "100")]).await;
     let session = upstream.session(long_turn(), 5).await;
     let mut viewers = Vec::new();
     for _ in 0..50 {

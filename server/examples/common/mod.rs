@@ -26,6 +26,10 @@ pub async fn start(name: &str) -> Bench {
         ("SWITCHBOARD_DATA_DIR", data_dir.display().to_string()),
         ("ANTHROPIC_API_KEY", String::new()),
         ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
+        // One login plays many people here: the benches measure the console, not the limits
+        // one person is held to (`server/src/limits.rs`).
+        ("SWITCHBOARD_STREAMS_PER_PERSON", "10000".to_owned()),
+        ("SWITCHBOARD_REQUESTS_PER_MINUTE", "1000000".to_owned()),
     ];
     let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
     let app = Application::build(settings).await.expect("Switchboard starts");
@@ -85,6 +89,10 @@ pub async fn spawn_with(
         .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("SWITCHBOARD_DATA_DIR", data_dir)
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
+        // One login plays many people here (500 viewers share it): the benches measure the hub,
+        // not the limits one person is held to (`server/src/limits.rs`).
+        .env("SWITCHBOARD_STREAMS_PER_PERSON", "10000")
+        .env("SWITCHBOARD_REQUESTS_PER_MINUTE", "1000000")
         .env("RUST_LOG", "warn")
         .envs(vars.iter().copied())
         .stdout(Stdio::null())
