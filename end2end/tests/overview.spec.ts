@@ -27,10 +27,13 @@ test('the overview shows a session that starts waiting, for how long, and opens 
   // The row opens the session, where the call is decided; the Overview then lets it go. The list
   // is drawn again whenever another session's calls change (other specs run beside this one), so
   // a click can land on a row that was just replaced: it is tried again.
+  // A click that did land may still be loading the session page when the check gives up: then
+  // the row is gone, and the next try only waits for the page.
+  const opened = new RegExp(`/sessions/${id}$`);
   await expect(async () => {
-    await row.getByRole('link').first().click({ timeout: 2_000 });
-    await expect(page).toHaveURL(new RegExp(`/sessions/${id}$`), { timeout: 2_000 });
-  }).toPass({ timeout: 20_000 });
+    if (!opened.test(page.url())) await row.getByRole('link').first().click({ timeout: 2_000 });
+    await expect(page).toHaveURL(opened, { timeout: 5_000 });
+  }).toPass({ timeout: 30_000 });
   await waitForHydration(page);
   await page.getByTestId('approval-card').getByTestId('allow').click();
   await expect(page.getByTestId('approval-card')).toHaveCount(0, { timeout: 20_000 });
