@@ -66,6 +66,10 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// An admin asked this person to choose their own password: until they do, their sign-in
+    /// opens only the Account page.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl Principal {
@@ -91,6 +95,7 @@ impl From<Account> for Principal {
             username: account.username,
             display_name: account.display_name,
             roles: account.roles,
+            must_change_password: account.must_change_password,
         }
     }
 }
@@ -105,6 +110,23 @@ pub struct Account {
     pub disabled: bool,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// The person must choose their own password at their next sign-in.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// One of a person's open sign-ins, as their Account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    /// The login's id: what ending it names. Not a credential (the cookie is).
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// The address and browser it was signed in from, when recorded (logins since 0011).
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The sign-in of the browser asking.
+    pub current: bool,
 }
 
 pub const MIN_PASSWORD: usize = 12;
@@ -154,7 +176,7 @@ pub mod store {
 
     use serde_json::Value;
 
-    use super::{Account, Principal, Role};
+    use super::{Account, LoginInfo, Principal, Role};
     use crate::upstream::client::BoxFuture;
 
     /// Why an account change was refused.
@@ -171,12 +193,15 @@ pub mod store {
         fn list(&self) -> BoxFuture<'_, Result<Vec<Account>, AccountError>>;
         /// One account, by its id.
         fn get(&self, id: i64) -> BoxFuture<'_, Result<Account, AccountError>>;
+        /// A new account; with `must_change`, its owner chooses their own password at the first
+        /// sign-in.
         fn create<'a>(
             &'a self,
             username: &'a str,
             display_name: &'a str,
             password: &'a str,
             roles: &'a [Role],
+            must_change: bool,
         ) -> BoxFuture<'a, Result<Account, AccountError>>;
         /// Sets roles and whether the account is disabled. Disabling ends the account's logins.
         fn update<'a>(
@@ -185,15 +210,36 @@ pub mod store {
             roles: &'a [Role],
             disabled: bool,
         ) -> BoxFuture<'a, Result<Account, AccountError>>;
-        /// Sets a new password and ends the account's logins.
-        fn set_password<'a>(&'a self, id: i64, password: &'a str) -> BoxFuture<'a, Result<(), AccountError>>;
+        /// Sets a new password and ends the account's logins; with `must_change`, its owner must
+        /// choose their own at the next sign-in (without, that request is cleared).
+        fn set_password<'a>(
+            &'a self,
+            id: i64,
+            password: &'a str,
+            must_change: bool,
+        ) -> BoxFuture<'a, Result<(), AccountError>>;
+        /// The account's open logins, oldest first (`current` false: the caller knows its own).
+        fn logins(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<LoginInfo>, AccountError>>;
+        /// Ends one login of the account; false when it has none by that id.
+        fn end_login_of<'a>(&'a self, user_id: i64, login_id: &'a str) -> BoxFuture<'a, Result<bool, AccountError>>;
+        /// Ends every login of the account but `keep`; answers how many.
+        fn end_other_logins<'a>(&'a self, user_id: i64, keep: &'a str) -> BoxFuture<'a, Result<u64, AccountError>>;
+    }
+
+    /// The id of the login a request came with, put on it by the server's authentication.
+    #[derive(Debug, Clone)]
+    pub struct CurrentLogin(pub String);
+
+    /// The current request's login id.
+    pub fn current_login() -> Option<String> {
+        leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<CurrentLogin>().map(|c| c.0.clone())
     }
 
     #[derive(Clone)]
     pub struct AccountsHandle(pub Arc<dyn AccountStore>);
 
     /// What a server function adds to its audit entry (the tool and input digest of a decision):
-    /// the server puts an empty note on each mutation and writes the entry after the response.
+    /// the server puts an empty note on each mutation and fills the entry in after the response.
     #[derive(Clone, Default)]
     pub struct AuditNote(pub Arc<Mutex<Option<Value>>>);
 
@@ -233,7 +279,13 @@ mod tests {
 
     #[test]
     fn admin_can_do_everything_and_everyone_can_read() {
-        let p = |roles: Vec<Role>| Principal { user_id: 1, username: "a".into(), display_name: "A".into(), roles };
+        let p = |roles: Vec<Role>| Principal {
+            user_id: 1,
+            username: "a".into(),
+            display_name: "A".into(),
+            roles,
+            must_change_password: false,
+        };
         assert!(p(vec![Role::Approver]).can(Role::Viewer));
         assert!(p(vec![Role::Approver]).can(Role::Approver));
         assert!(!p(vec![Role::Approver]).can(Role::Operator));

@@ -9,7 +9,7 @@ use std::{
 
 use app::{
     auth::{
-        Account, Principal, Role, parse_roles, roles_text,
+        Account, LoginInfo, Principal, Role, parse_roles, roles_text,
         store::{AccountError, AccountStore},
     },
     upstream::client::BoxFuture,
@@ -94,24 +94,33 @@ fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
         roles: parse_roles(&row.get::<String, _>("roles")),
         disabled: row.get::<i64, _>("disabled") != 0,
         created_at: row.get("created_at"),
+        must_change_password: row.get::<i64, _>("must_change_password") != 0,
     }
 }
 
 /// An account's columns, without its password hash: only signing in reads that.
-const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, generation";
+const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, generation, must_change_password";
 
 impl SqliteAccounts {
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool, throttle: Throttle::new(Duration::from_secs(15 * 60)) }
     }
 
-    /// Records a new login of `user_id`; answers its id (what the login cookie's session holds).
-    pub async fn start_login(&self, user_id: i64) -> Result<String, sqlx::Error> {
+    /// Records a new login of `user_id` from `ip` with `user_agent`; answers its id (what the
+    /// login cookie's session holds).
+    pub async fn start_login(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<String, sqlx::Error> {
         let id = random_hex::<16>();
-        sqlx::query("INSERT INTO logins (id, user_id, started_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO logins (id, user_id, started_at, ip, user_agent) VALUES (?, ?, ?, ?, ?)")
             .bind(&id)
             .bind(user_id)
             .bind(now())
+            .bind(ip)
+            .bind(user_agent)
             .execute(&self.pool)
             .await?;
         Ok(id)
@@ -190,6 +199,7 @@ impl SqliteAccounts {
         password: &str,
         roles: &[Role],
         first: bool,
+        must_change: bool,
     ) -> Result<Account, AccountError> {
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -197,11 +207,11 @@ impl SqliteAccounts {
             .map_err(|e| AccountError::Failed(e.to_string()))?;
         let now = now();
         let sql = if first {
-            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at)
-             SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)"
+            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
+             SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)"
         } else {
-            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING"
+            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING"
         };
         let inserted = sqlx::query(sql)
             .bind(username)
@@ -210,6 +220,7 @@ impl SqliteAccounts {
             .bind(roles_text(roles))
             .bind(&now)
             .bind(&now)
+            .bind(must_change as i64)
             .execute(&self.pool)
             .await
             .map_err(failed)?;
@@ -226,7 +237,7 @@ impl SqliteAccounts {
         display_name: &str,
         password: &str,
     ) -> Result<Account, AccountError> {
-        self.insert(username, display_name, password, &[Role::Admin], true).await
+        self.insert(username, display_name, password, &[Role::Admin], true, false).await
     }
 
     async fn get(&self, id: i64) -> Result<Account, AccountError> {
@@ -260,8 +271,9 @@ impl AccountStore for SqliteAccounts {
         display_name: &'a str,
         password: &'a str,
         roles: &'a [Role],
+        must_change: bool,
     ) -> BoxFuture<'a, Result<Account, AccountError>> {
-        Box::pin(self.insert(username, display_name, password, roles, false))
+        Box::pin(self.insert(username, display_name, password, roles, false, must_change))
     }
 
     fn update<'a>(
@@ -308,16 +320,23 @@ impl AccountStore for SqliteAccounts {
         })
     }
 
-    fn set_password<'a>(&'a self, id: i64, password: &'a str) -> BoxFuture<'a, Result<(), AccountError>> {
+    fn set_password<'a>(
+        &'a self,
+        id: i64,
+        password: &'a str,
+        must_change: bool,
+    ) -> BoxFuture<'a, Result<(), AccountError>> {
         Box::pin(async move {
             let password = password.to_owned();
             let hash = tokio::task::spawn_blocking(move || hash_password(&password))
                 .await
                 .map_err(|e| AccountError::Failed(e.to_string()))?;
             let updated = sqlx::query(
-                "UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? WHERE id = ?",
+                "UPDATE users SET password_hash = ?, must_change_password = ?, generation = generation + 1, updated_at = ?
+                 WHERE id = ?",
             )
             .bind(hash)
+            .bind(must_change as i64)
             .bind(now())
             .bind(id)
             .execute(&self.pool)
@@ -331,6 +350,52 @@ impl AccountStore for SqliteAccounts {
             let account = self.get(id).await?;
             self.throttle.reset(&account.username);
             Ok(())
+        })
+    }
+
+    fn logins(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<LoginInfo>, AccountError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, started_at, ip, user_agent FROM logins WHERE user_id = ? ORDER BY started_at, id",
+            )
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
+            Ok(rows
+                .iter()
+                .map(|row| LoginInfo {
+                    id: row.get("id"),
+                    started_at: row.get("started_at"),
+                    ip: row.get("ip"),
+                    user_agent: row.get("user_agent"),
+                    current: false,
+                })
+                .collect())
+        })
+    }
+
+    fn end_login_of<'a>(&'a self, user_id: i64, login_id: &'a str) -> BoxFuture<'a, Result<bool, AccountError>> {
+        Box::pin(async move {
+            let ended = sqlx::query("DELETE FROM logins WHERE id = ? AND user_id = ?")
+                .bind(login_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await
+                .map_err(failed)?;
+            Ok(ended.rows_affected() > 0)
+        })
+    }
+
+    fn end_other_logins<'a>(&'a self, user_id: i64, keep: &'a str) -> BoxFuture<'a, Result<u64, AccountError>> {
+        Box::pin(async move {
+            let ended = sqlx::query("DELETE FROM logins WHERE user_id = ? AND id <> ?")
+                .bind(user_id)
+                .bind(keep)
+                .execute(&self.pool)
+                .await
+                .map_err(failed)?;
+            Ok(ended.rows_affected())
         })
     }
 }

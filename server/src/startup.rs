@@ -397,6 +397,8 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
         Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
         Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
+        // A signed-in person's own password, with the current one (access/forms.rs).
+        Route::new(Method::POST, "/auth/password", Needs(Viewer), post(access::change_password).layer(form())),
         // Signed by the sender; 404 without a secret (see webhooks.rs).
         Route::new(
             Method::POST,

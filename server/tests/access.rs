@@ -29,6 +29,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // No login: its signature is its credential (tests/live.rs checks it).
         ("POST", "/webhooks/anthropic") => Anyone,
         (_, "/api/auth/me") => Anyone,
+        // A signed-in person's own password and sign-ins: every role (the person's own only).
+        ("POST", "/auth/password" | "/api/me/logins/end" | "/api/me/logins/end_others") => Viewer,
+        ("GET", "/api/me/logins") => Viewer,
         // A share link's token is its credential; each opens its own session only (tests/shares.rs).
         (
             "GET",
@@ -206,7 +209,13 @@ async fn a_server_function_called_while_a_page_renders_checks_its_rule() {
         let owner = Owner::new();
         owner.set();
         let (mut parts, _) = axum::http::Request::new(()).into_parts();
-        parts.extensions.insert(Principal { user_id: 7, username: "vic".into(), display_name: "Vic".into(), roles });
+        parts.extensions.insert(Principal {
+            user_id: 7,
+            username: "vic".into(),
+            display_name: "Vic".into(),
+            roles,
+            must_change_password: false,
+        });
         provide_context(parts);
         app::api::auth::list_accounts().await
     }
@@ -987,4 +996,146 @@ async fn a_body_from_nobody_signed_in_is_refused_unread() {
     .expect("answered without waiting for the body")
     .unwrap();
     assert_eq!(response.status().as_u16(), 401);
+}
+
+/// Changes the password of `client`'s account through the Account page's form; answers where it
+/// led.
+async fn change_own_password(app: &TestApp, client: &reqwest::Client, current: &str, new: &str) -> String {
+    let response = client
+        .post(format!("{}/auth/password", app.address))
+        .form(&[("current", current), ("password", new), ("confirm", new)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn people_change_their_own_password_with_the_current_one_and_stay_signed_in() {
+    // Issue 20: only an admin could set a password, so an admin knew every one.
+    let app = spawn_app(&[]).await;
+    let vic = app.client_as("vic", &["viewer"]).await;
+    let elsewhere = browser();
+    app.sign_in(&elsewhere, "vic", ADMIN_PASSWORD).await;
+    const NEW: &str = "a password only its owner knows";
+    assert_eq!(change_own_password(&app, &vic, "not the current one", NEW).await, "/account?error=current");
+    assert_eq!(change_own_password(&app, &vic, ADMIN_PASSWORD, "short").await, "/account?error=rules");
+    assert_eq!(change_own_password(&app, &vic, ADMIN_PASSWORD, "vic's own password").await, "/account?error=rules");
+    assert_eq!(app.read_as(&vic, "upstream", &[]).await.0, 200, "a refused change changes nothing");
+    assert_eq!(change_own_password(&app, &vic, ADMIN_PASSWORD, NEW).await, "/account?done=password");
+    // This browser stays signed in; the other sign-in ended with the old password.
+    assert_eq!(app.read_as(&vic, "upstream", &[]).await.0, 200);
+    assert_eq!(app.read_as(&elsewhere, "upstream", &[]).await.0, 401);
+    let old = app.try_sign_in(&browser(), "vic", ADMIN_PASSWORD).await;
+    assert!(old.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=credentials"));
+    app.sign_in(&browser(), "vic", NEW).await;
+    // On record, as vic's own change, with the wrong guess too.
+    let entries = support::audit_entries(&app, "auth/password").await;
+    let outcomes: Vec<(&str, u64)> =
+        entries.iter().map(|e| (e["who"].as_str().unwrap(), e["status"].as_u64().unwrap())).collect();
+    assert_eq!(outcomes, [("vic", 200), ("vic", 401)], "newest first: {entries:?}");
+    // Nobody signed in cannot use the form.
+    let response = browser()
+        .post(format!("{}/auth/password", app.address))
+        .form(&[("current", NEW), ("password", "another long password"), ("confirm", "another long password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn people_see_and_end_their_own_sign_ins_and_nobody_elses() {
+    let app = spawn_app(&[]).await;
+    let vic = app.client_as("vic", &["viewer"]).await;
+    let phone = browser();
+    app.sign_in(&phone, "vic", ADMIN_PASSWORD).await;
+    let (status, logins) = app.read_as(&vic, "me/logins", &[]).await;
+    assert_eq!(status, 200, "{logins}");
+    let logins = logins.as_array().unwrap().clone();
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert_eq!(logins.iter().filter(|l| l["current"] == true).count(), 1);
+    assert!(logins.iter().all(|l| l["ip"] == "127.0.0.1"), "{logins:?}");
+    let other = logins.iter().find(|l| l["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let own = logins.iter().find(|l| l["current"] == true).unwrap()["id"].as_str().unwrap().to_owned();
+    // The admin's list holds only the admin's; the admin cannot end vic's through it.
+    let (_, admins) = app.read("me/logins", &[]).await;
+    assert!(admins.as_array().unwrap().iter().all(|l| l["id"] != other.as_str()), "{admins}");
+    let (status, _) = app.call("me/logins/end", &[("id", &other)]).await;
+    assert_eq!(status, 404);
+    assert_eq!(app.read_as(&phone, "upstream", &[]).await.0, 200, "still signed in");
+    // Vic cannot end the sign-in in use here (Sign out does that), but can end the phone's.
+    let end = |id: &str| vic.post(format!("{}/api/me/logins/end", app.address)).form(&[("id", id.to_owned())]).send();
+    assert_eq!(end(&own).await.unwrap().status().as_u16(), 400);
+    assert_eq!(end(&other).await.unwrap().status().as_u16(), 200);
+    assert_eq!(app.read_as(&phone, "upstream", &[]).await.0, 401, "the phone is signed out");
+    assert_eq!(app.read_as(&vic, "upstream", &[]).await.0, 200);
+    // Every other at once.
+    let (a, b) = (browser(), browser());
+    app.sign_in(&a, "vic", ADMIN_PASSWORD).await;
+    app.sign_in(&b, "vic", ADMIN_PASSWORD).await;
+    let ended = vic.post(format!("{}/api/me/logins/end_others", app.address)).send().await.unwrap();
+    assert_eq!(ended.text().await.unwrap(), "2");
+    assert_eq!((app.read_as(&a, "upstream", &[]).await.0, app.read_as(&b, "upstream", &[]).await.0), (401, 401));
+    assert_eq!(app.read_as(&vic, "upstream", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_admin_can_require_a_new_password_and_until_then_only_the_account_page_opens() {
+    let app = spawn_app(&[]).await;
+    let (status, account) = app
+        .call(
+            "users/create",
+            &[
+                ("username", "nina"),
+                ("display_name", ""),
+                ("password", ADMIN_PASSWORD),
+                ("roles[operator]", "true"),
+                ("require_change", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["must_change_password"], true);
+    let nina = browser();
+    let response = app.try_sign_in(&nina, "nina", ADMIN_PASSWORD).await;
+    assert_eq!(response.headers()[LOCATION], "/account?required=1", "sent to choose a password first");
+    // Until then: pages lead to the Account page, the API refuses in words.
+    let page = nina.get(format!("{}/sessions", app.address)).send().await.unwrap();
+    assert_eq!((page.status().as_u16(), page.headers()[LOCATION].to_str().unwrap()), (303, "/account?required=1"));
+    let (status, error) = app.read_as(&nina, "agents/list", &[("include_archived", "false")]).await;
+    assert_eq!(status, 403, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("choose your own password"), "{error}");
+    let account_page = nina.get(format!("{}/account?required=1", app.address)).send().await.unwrap();
+    assert_eq!(account_page.status().as_u16(), 200);
+    assert!(account_page.text().await.unwrap().contains("asked you to choose your own"));
+    assert_eq!(
+        change_own_password(&app, &nina, ADMIN_PASSWORD, "chosen by her alone, long").await,
+        "/account?done=password"
+    );
+    assert_eq!(
+        app.read_as(&nina, "agents/list", &[("include_archived", "false")]).await.0,
+        200,
+        "everything her roles allow opens again"
+    );
+
+    // An admin's new password can ask for it again; her sign-ins end.
+    let id = account["id"].as_i64().unwrap().to_string();
+    let (status, _) = app
+        .call(
+            "users/password",
+            &[("id", &id), ("username", "nina"), ("password", ADMIN_PASSWORD), ("require_change", "true")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.read_as(&nina, "agents/list", &[("include_archived", "false")]).await.0, 401);
+    let response = app.try_sign_in(&nina, "nina", ADMIN_PASSWORD).await;
+    assert_eq!(response.headers()[LOCATION], "/account?required=1");
+    // Without asking, the person goes straight on.
+    let (status, _) =
+        app.call("users/password", &[("id", &id), ("username", "nina"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(status, 200);
+    let response = app.try_sign_in(&browser(), "nina", ADMIN_PASSWORD).await;
+    assert_eq!(response.headers()[LOCATION], "/");
 }

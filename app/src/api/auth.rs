@@ -6,7 +6,7 @@ use macros::access;
 
 use super::JsonResponse;
 use crate::{
-    auth::{Account, Principal, Role},
+    auth::{Account, LoginInfo, Principal, Role},
     error::AppError,
 };
 
@@ -24,7 +24,8 @@ pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
     server::accounts()?.list().await.map_err(server::refused)
 }
 
-/// Creates an account with a first password the admin passes on.
+/// Creates an account with a first password the admin passes on; with `require_change`, its
+/// owner chooses their own at the first sign-in.
 #[access(Admin)]
 #[server(endpoint = "users/create", output = JsonResponse)]
 pub async fn create_account(
@@ -32,6 +33,7 @@ pub async fn create_account(
     display_name: String,
     password: String,
     #[server(default)] roles: RoleChoice,
+    #[server(default)] require_change: bool,
 ) -> Result<Account, AppError> {
     let username = username.trim().to_lowercase();
     crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
@@ -39,9 +41,13 @@ pub async fn create_account(
     let roles = server::roles(&roles)?;
     let display_name = display_name.trim();
     let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
-    let account =
-        server::accounts()?.create(&username, display_name, &password, &roles).await.map_err(server::refused)?;
-    crate::auth::store::note(serde_json::json!({ "username": account.username, "roles": account.roles }));
+    let account = server::accounts()?
+        .create(&username, display_name, &password, &roles, require_change)
+        .await
+        .map_err(server::refused)?;
+    crate::auth::store::note(
+        serde_json::json!({ "username": account.username, "roles": account.roles, "require_change": require_change }),
+    );
     Ok(account)
 }
 
@@ -61,16 +67,65 @@ pub async fn update_account(
     Ok(account)
 }
 
-/// Gives an account a new password (its open logins end). The password is checked against the
-/// account's own username: `username` is the form's copy, kept for the form, and not trusted.
+/// Gives an account a new password (its open logins end); with `require_change`, its owner must
+/// choose their own at the next sign-in, so the admin does not keep knowing it. The password is
+/// checked against the account's own username: `username` is the form's copy, kept for the form,
+/// and not trusted.
 #[access(Admin)]
 #[server(endpoint = "users/password", output = JsonResponse)]
-pub async fn reset_password(id: i64, username: String, password: String) -> Result<(), AppError> {
+pub async fn reset_password(
+    id: i64,
+    username: String,
+    password: String,
+    #[server(default)] require_change: bool,
+) -> Result<(), AppError> {
     let _ = username;
     let accounts = server::accounts()?;
     let account = accounts.get(id).await.map_err(server::refused)?;
     crate::auth::check_password(&account.username, &password).map_err(|m| AppError::bad_input("password", m))?;
-    accounts.set_password(id, &password).await.map_err(server::refused)
+    accounts.set_password(id, &password, require_change).await.map_err(server::refused)?;
+    crate::auth::store::note(serde_json::json!({ "username": account.username, "require_change": require_change }));
+    Ok(())
+}
+
+/// The sign-ins open in the name of the person asking, the current one marked.
+#[access(Viewer)]
+#[server(endpoint = "me/logins", input = GetUrl, output = JsonResponse)]
+pub async fn my_logins() -> Result<Vec<LoginInfo>, AppError> {
+    let principal = crate::auth::store::require(Role::Viewer)?;
+    let current = crate::auth::store::current_login();
+    let mut logins = server::accounts()?.logins(principal.user_id).await.map_err(server::refused)?;
+    for login in &mut logins {
+        login.current = current.as_deref() == Some(login.id.as_str());
+    }
+    Ok(logins)
+}
+
+/// Ends one of the asking person's own sign-ins (another browser's: the current one signs out).
+#[access(Viewer)]
+#[server(endpoint = "me/logins/end", output = JsonResponse)]
+pub async fn end_my_login(id: String) -> Result<(), AppError> {
+    let principal = crate::auth::store::require(Role::Viewer)?;
+    if crate::auth::store::current_login().as_deref() == Some(id.as_str()) {
+        return Err(AppError::bad_input("id", "That is this browser's sign-in: use Sign out to end it."));
+    }
+    let ended = server::accounts()?.end_login_of(principal.user_id, &id).await.map_err(server::refused)?;
+    if !ended {
+        return Err(AppError::not_found("You have no open sign-in by that id; it may have ended already."));
+    }
+    Ok(())
+}
+
+/// Ends every sign-in of the asking person but this browser's.
+#[access(Viewer)]
+#[server(endpoint = "me/logins/end_others", output = JsonResponse)]
+pub async fn end_my_other_logins() -> Result<u64, AppError> {
+    let principal = crate::auth::store::require(Role::Viewer)?;
+    let current = crate::auth::store::current_login()
+        .ok_or_else(|| AppError::internal("The server did not say which sign-in this is."))?;
+    let ended = server::accounts()?.end_other_logins(principal.user_id, &current).await.map_err(server::refused)?;
+    crate::auth::store::note(serde_json::json!({ "ended": ended }));
+    Ok(ended)
 }
 
 /// The role checkboxes of a form (`roles[operator]=true`).

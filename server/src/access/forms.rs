@@ -80,14 +80,17 @@ pub async fn login(
             if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
                 let _ = access.accounts.end_login(&before.login).await;
             }
-            let started = start_login(&access, &session, login.principal.user_id, login.generation).await;
+            let signed_in = Actor::of(Some(&login.principal), &headers, Some(peer));
+            let started = start_login(&access, &session, &signed_in, login.generation).await;
             if let Err(error) = started {
                 tracing::error!("a login could not be started: {error}");
                 return back("failed", String::new());
             }
-            audit(200, None, Actor::of(Some(&login.principal), &headers, Some(peer))).await;
+            audit(200, None, signed_in).await;
             let trusted = access.devices.cookie(&username, device.as_deref());
-            ([(header::SET_COOKIE, trusted)], Redirect::to(&next_page)).into_response()
+            // Asked to choose their own password: the Account page first (nothing else opens).
+            let to = if login.principal.must_change_password { "/account?required=1" } else { next_page.as_str() };
+            ([(header::SET_COOKIE, trusted)], Redirect::to(to)).into_response()
         }
         Err(SignInError::Credentials) => {
             audit(401, Some("wrong username or password"), actor).await;
@@ -105,10 +108,15 @@ pub async fn login(
     }
 }
 
-/// Records a login and puts it in the session, under a new session id: an id planted before
-/// (session fixation) is worth nothing.
-async fn start_login(access: &Access, session: &Session, user_id: i64, generation: i64) -> Result<(), String> {
-    let login = access.accounts.start_login(user_id).await.map_err(|e| e.to_string())?;
+/// Records a login of `who` (with where it came from) and puts it in the session, under a new
+/// session id: an id planted before (session fixation) is worth nothing.
+async fn start_login(access: &Access, session: &Session, who: &Actor, generation: i64) -> Result<(), String> {
+    let user_id = who.user_id.ok_or("a login needs an account")?;
+    let login = access
+        .accounts
+        .start_login(user_id, who.ip.as_deref(), who.user_agent.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
     session.cycle_id().await.map_err(|e| e.to_string())?;
     let stored = StoredLogin { login, user_id, generation, started: unix_now() };
     session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
@@ -197,14 +205,107 @@ pub async fn setup(
     };
     access.needs_setup.store(false, Ordering::Relaxed);
     let principal = Principal::from(account);
-    if let Err(error) = start_login(&access, &session, principal.user_id, 0).await {
+    let actor = Actor::of(Some(&principal), &headers, Some(peer));
+    if let Err(error) = start_login(&access, &session, &actor, 0).await {
         tracing::error!("a login session could not be saved: {error}");
         return Redirect::to("/login").into_response();
     }
-    let mut entry = NewEntry::auth(Actor::of(Some(&principal), &headers, Some(peer)), "auth/setup", 200, None);
+    let mut entry = NewEntry::auth(actor, "auth/setup", 200, None);
     entry.targets.push(format!("user:{}", principal.user_id));
     access.audit.append(entry).await;
     Redirect::to("/").into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+/// `POST /auth/password`: a signed-in person sets a new password, with their current one
+/// (throttled like a sign-in: a stolen login must not become a way to guess it). Every login of
+/// the account ends, as the password changed; this browser gets a new one and stays signed in.
+/// An admin's request for a new password is cleared. The entry is written first (the audit
+/// layer's rule for changes); the Account page says how it went.
+pub async fn change_password(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    axum::Extension(principal): axum::Extension<Principal>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let back = |code: &str| Redirect::to(&format!("/account?error={code}")).into_response();
+    let username = principal.username.clone();
+    let actor = Actor::of(Some(&principal), &headers, Some(peer));
+    if form.password != form.confirm {
+        return back("confirm");
+    }
+    if app::auth::check_password(&username, &form.password).is_err() {
+        return back("rules");
+    }
+    if form.password == form.current {
+        return back("same");
+    }
+    let entry = match access.audit.begin(&actor, "auth/password").await {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::error!("an audit entry could not be written, so the password was not changed: {error}");
+            return back("failed");
+        }
+    };
+    let done = |status: u16, error: Option<&str>| {
+        access.audit.finish(entry, NewEntry::auth(actor.clone(), "auth/password", status, error))
+    };
+    let ip = peer.ip().to_string();
+    let device = access.devices.device_of(&headers, &username);
+    let client = match &device {
+        Some(id) => Client::Device(id),
+        None => Client::Address(&ip),
+    };
+    if access.accounts.throttle.attempt(&username, client).is_err() {
+        done(429, Some("too many wrong current passwords")).await;
+        return back("throttled");
+    }
+    match access.accounts.sign_in(&username, &form.current).await {
+        Ok(_) => access.accounts.throttle.succeeded(&username, client),
+        Err(SignInError::Credentials) => {
+            done(401, Some("the current password was wrong")).await;
+            return back("current");
+        }
+        Err(SignInError::Disabled) => {
+            done(403, Some("the account is disabled")).await;
+            return Redirect::to("/login?error=disabled").into_response();
+        }
+        Err(SignInError::Failed(error)) => {
+            tracing::error!("a password change could not be checked: {error}");
+            done(500, Some("the accounts could not be read")).await;
+            return back("failed");
+        }
+    }
+    use app::auth::store::AccountStore as _;
+    if let Err(error) = access.accounts.set_password(principal.user_id, &form.password, false).await {
+        tracing::error!("a password could not be changed: {error:?}");
+        done(500, Some("the accounts could not be saved")).await;
+        return back("failed");
+    }
+    // Every login ended with the old password, this one too: this browser gets a new one.
+    let generation = match access.accounts.sign_in(&username, &form.password).await {
+        Ok(login) => login.generation,
+        Err(_) => {
+            done(200, None).await;
+            return Redirect::to("/login?error=signed_out").into_response();
+        }
+    };
+    if let Err(error) = start_login(&access, &session, &actor, generation).await {
+        tracing::error!("a login could not be started after a password change: {error}");
+        done(200, None).await;
+        return Redirect::to("/login?error=signed_out").into_response();
+    }
+    done(200, None).await;
+    Redirect::to("/account?done=password").into_response()
 }
 
 /// Where to go after signing in: a path on this server, never another site (`//evil.example`).

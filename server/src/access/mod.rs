@@ -8,8 +8,9 @@
 //!   handler runs: 401 (nobody signed in; pages redirect to the login page), 403 (the roles do
 //!   not allow it). An endpoint missing from the table is refused for everyone, and
 //!   `server/tests/access.rs` fails until it has a rule.
-//! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, the forms of the login and
-//!   first-run pages; `devices.rs`: the cookie of a browser that signed in before.
+//! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, `/auth/password`, the forms of
+//!   the login, first-run and Account pages; `devices.rs`: the cookie of a browser that signed
+//!   in before.
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
 
 mod authn;
@@ -19,7 +20,7 @@ mod headers;
 
 pub use authn::{LoginCheck, authenticate};
 pub use devices::DeviceKey;
-pub use forms::{login, logout, setup};
+pub use forms::{change_password, login, logout, setup};
 pub use headers::{content_security_policy, secure_headers};
 
 use std::{
@@ -92,6 +93,17 @@ impl Access {
     }
 }
 
+/// What a person whose password an admin set, and who must choose their own, may reach until
+/// they do: the Account page and what it needs, and signing out.
+fn open_before_a_new_password(method: &Method, path: &str) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    if read {
+        matches!(path, "/account" | "/api/auth/me" | "/api/me/logins")
+    } else {
+        matches!(path, "/auth/password" | "/auth/logout" | "/api/me/logins/end" | "/api/me/logins/end_others")
+    }
+}
+
 /// `/share/{token}`: a share link's page, whose token is its credential (`crate::shares`).
 fn is_share_page(path: &str) -> bool {
     path.strip_prefix("/share/").is_some_and(|token| !token.is_empty() && !token.contains('/'))
@@ -145,6 +157,15 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
             "You are not signed in, or your sign-in has ended. Sign in and try again.",
         );
     };
+    if principal.must_change_password && !open_before_a_new_password(request.method(), path) {
+        if is_page {
+            return Redirect::to("/account?required=1").into_response();
+        }
+        return refuse(
+            ErrorKind::Forbidden,
+            "An admin asked you to choose your own password: do that on your Account page (/account) first.",
+        );
+    }
     if !principal.can(role) {
         if is_page {
             let page = format!(
