@@ -41,6 +41,7 @@ use pages::{
     imports::{ImportDetail, ImportList, ImportPresent},
     inbox::Inbox,
     memory::{MemoryStoreDetail, MemoryStoreList},
+    profile::YourAccount,
     rules::Rules,
     sessions::{SessionDetail, SessionList, SessionNew, SessionPresent},
     settings::Settings,
@@ -136,6 +137,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("share"), ParamSegment("token")) view={Lazy::<SharedPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
+                        <Route path=StaticSegment("account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login />
                         <Route path=StaticSegment("setup") view=Setup />
                     </Routes>
@@ -199,6 +201,7 @@ lazy_pages! {
     SharedPage => Shared,
     AuditPage => Audit,
     UsersPage => Users,
+    AccountPage => YourAccount,
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

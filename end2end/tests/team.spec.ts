@@ -32,10 +32,11 @@ async function signIn(browser: Browser, username: string): Promise<Page> {
   return page;
 }
 
-async function createAccount(page: Page, username: string, role: string): Promise<void> {
+async function createAccount(page: Page, username: string, role: string, chooseOwn = false): Promise<void> {
   const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Create the account' }) });
   await form.getByLabel('Username').fill(username);
   await form.getByLabel('First password').fill(PASSWORD);
+  await form.getByRole('checkbox', { name: 'They choose their own password' }).setChecked(chooseOwn);
   // Only the role asked for (a new form starts with viewer).
   for (const each of ['viewer', 'operator', 'approver', 'admin']) {
     await form.getByRole('checkbox', { name: each }).setChecked(each === role);
@@ -150,4 +151,42 @@ test('first admin from the setup link; an approver decides a call from the inbox
   await approver.goto('/audit');
   await expect(approver.getByText('Your own actions.')).toBeVisible();
   await expect(approver.getByTestId('audit-log').locator('tr[data-action="users/create"]')).toHaveCount(0);
+
+  // A new operator chooses her own password at her first sign-in: until then only her Account
+  // page opens. Then she sees where she is signed in and ends the other browser's sign-in.
+  await page.goto('/users');
+  await waitForHydration(page);
+  await createAccount(page, 'nina', 'operator', true);
+  await expect(page.locator('tr[data-username="nina"]')).toContainText('new password due');
+  const nina = await signIn(browser, 'nina');
+  await expect(nina).toHaveURL(/\/account\?required=1$/);
+  await expect(nina.getByTestId('password-required')).toContainText('asked you to choose your own');
+  await nina.goto('/sessions');
+  await expect(nina).toHaveURL(/\/account\?required=1$/);
+  const ninasOwn = 'her own choice, long enough';
+  await nina.getByLabel('Current password').fill(PASSWORD);
+  await nina.getByLabel('New password', { exact: true }).fill(ninasOwn);
+  await nina.getByLabel('New password again').fill(ninasOwn);
+  await nina.getByRole('button', { name: 'Change the password' }).click();
+  await expect(nina).toHaveURL(/\/account\?done=password$/);
+  await expect(nina.getByRole('status')).toContainText('Your password is changed');
+  await nina.goto('/sessions');
+  await expect(nina).toHaveURL(/\/sessions$/);
+  // A second browser of hers, then its sign-in ended from the first.
+  const other = await (await browser.newContext({ baseURL: fresh, storageState: signedOut })).newPage();
+  await other.goto('/login');
+  await other.getByLabel('Username').fill('nina');
+  await other.getByLabel('Password').fill(ninasOwn);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.getByTestId('signed-in')).toContainText('nina');
+  await nina.getByTestId('signed-in').getByRole('link', { name: 'nina' }).click();
+  await expect(nina).toHaveURL(/\/account$/);
+  await waitForHydration(nina);
+  const logins = nina.getByTestId('my-logins');
+  await expect(logins.locator('tbody tr')).toHaveCount(2);
+  await expect(logins.locator('tr[data-current="true"]')).toContainText('this browser');
+  await logins.locator('tr[data-current="false"]').getByRole('button', { name: 'End' }).click();
+  await expect(logins.locator('tbody tr')).toHaveCount(1);
+  await other.goto('/sessions');
+  await expect(other).toHaveURL(/\/login/);
 });

@@ -68,6 +68,7 @@ pub fn Sidebar() -> impl IntoView {
                         let principal = me.0.await.ok().flatten();
                         principal.map(|p| {
                             let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
+                            let label = p.label();
                             view! {
                                 <ul>
                                     <li><A href="/" exact=true>"Overview"</A></li>
@@ -79,7 +80,7 @@ pub fn Sidebar() -> impl IntoView {
                                         .collect_view()}
                                 </ul>
                                 <div class="signed-in" data-testid="signed-in">
-                                    <p><strong>{p.label()}</strong><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
+                                    <p><A href="/account" attr:title="Your password and sign-ins"><strong>{label.clone()}</strong></A><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
                                     <form method="post" action="/auth/logout">
                                         <button type="submit" class="button">"Sign out"</button>
                                     </form>

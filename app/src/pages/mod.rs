@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod memory;
 mod not_found;
 pub mod overview;
+pub mod profile;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

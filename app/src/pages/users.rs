@@ -73,7 +73,7 @@ pub fn Users() -> impl IntoView {
                             </table>
                             <InlineError error=update_error />
                             <InlineError error=reset_error />
-                            {move || reset.value().get().and_then(Result::ok).map(|_| view! { <p class="notice" role="status">"The password is set; that person's open sign-ins have ended."</p> })}
+                            {move || reset.value().get().and_then(Result::ok).map(|_| view! { <p class="notice" role="status">"The password is set; that person's open sign-ins have ended. If you asked, they choose their own at their next sign-in."</p> })}
                         </section>
                     }.into_any(),
                 }
@@ -86,6 +86,7 @@ pub fn Users() -> impl IntoView {
                 <label>"Display name" <input name="display_name" autocomplete="off" /></label>
                 <label>"First password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
                 <p class="muted">{PASSWORD_RULES} " Pass it on to the person; they can be given a new one here at any time."</p>
+                <label class="check"><input type="checkbox" name="require_change" value="true" checked=true />" They choose their own password at their first sign-in"</label>
                 <RolePicker chosen=vec![Role::Viewer] legend="Roles" />
                 <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create the account"</button>
             </ActionForm>
@@ -114,6 +115,7 @@ fn AccountRow(
             <td>
                 <strong>{label}</strong>
                 {account.disabled.then(|| view! { " " <span class="badge">"disabled"</span> })}
+                {account.must_change_password.then(|| view! { " " <span class="badge" title="They choose their own password at their next sign-in">"new password due"</span> })}
                 <br /><span class="muted">"since " {crate::format::timestamp(&account.created_at)}</span>
             </td>
             <td>
@@ -129,6 +131,7 @@ fn AccountRow(
                     <input type="hidden" name="id" value=account.id.to_string() />
                     <input type="hidden" name="username" value=for_hidden />
                     <label>"New password for " {for_label} " " <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
+                    " " <label class="check"><input type="checkbox" name="require_change" value="true" checked=true />" They choose their own at next sign-in"</label>
                     " " <button type="submit" class="button">"Set"</button>
                 </ActionForm>
             </td>
