@@ -116,6 +116,39 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<f64> {
     Some((seconds as f64 + fraction) * 1000.0)
 }
 
+/// A browser's user agent in a few words, "Chrome 156 on Linux", for lists of sign-ins and audit
+/// entries (the whole string is their title). Unknown agents keep their first word.
+pub fn browser(agent: &str) -> String {
+    let version = |name: &str| {
+        agent.split_whitespace().find_map(|part| part.strip_prefix(name)?.strip_prefix('/')).map(|v| {
+            let major = v.split('.').next().unwrap_or(v);
+            format!("{} {major}", name.trim_end_matches("Mobile"))
+        })
+    };
+    // Edge and Opera say Chrome too, and Chrome says Safari: the most specific name first.
+    let name = [("Edg", "Edge"), ("OPR", "Opera"), ("Firefox", ""), ("Chrome", ""), ("Version", "Safari")]
+        .into_iter()
+        .find_map(|(token, shown)| {
+            version(token).map(|v| if shown.is_empty() { v } else { v.replacen(token, shown, 1) })
+        });
+    let os = [
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| agent.contains(token))
+    .map(|(_, os)| os);
+    match (name, os) {
+        (Some(name), Some(os)) => format!("{name} on {os}"),
+        (Some(name), None) => name,
+        _ => agent.split_whitespace().next().unwrap_or("unknown").chars().take(40).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +176,20 @@ mod tests {
         let b = parse_rfc3339_ms("2026-11-21T10:01:00.750000Z").unwrap();
         assert_eq!(b - a, 60_500.0);
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn a_user_agent_is_named_by_its_browser_and_system() {
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.73 Safari/537.36";
+        assert_eq!(browser(chrome), "Chrome 156 on Linux");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91";
+        assert_eq!(browser(edge), "Edge 120 on Windows");
+        let firefox = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(browser(firefox), "Firefox 121 on macOS");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(browser(safari), "Safari 17 on iOS");
+        assert_eq!(browser("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(browser(""), "unknown");
     }
 }

@@ -84,7 +84,7 @@ pub fn Audit() -> impl IntoView {
                                                     <td><code>{e.targets.clone()}</code></td>
                                                     <td><span class=outcome_class title=(e.outcome == "pending").then_some("Written before the change was made; its outcome was never recorded (the server stopped while it ran).")>{e.outcome.clone()} " " {(e.status > 0).then_some(e.status)}</span>
                                                         {(!e.error.is_empty()).then(|| view! { <br /><span class="muted">{e.error.clone()}</span> })}</td>
-                                                    <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{short_agent(&e.user_agent)}</span></td>
+                                                    <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{crate::format::browser(&e.user_agent)}</span></td>
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -98,9 +98,4 @@ pub fn Audit() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-/// The first words of a user agent (the browser), for a narrow column.
-fn short_agent(agent: &str) -> String {
-    agent.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }

@@ -92,12 +92,13 @@ pub fn YourAccount() -> impl IntoView {
 
 #[component]
 fn LoginRow(login: LoginInfo, end_one: ServerAction<EndMyLogin>) -> impl IntoView {
-    let browser = login.user_agent.clone().unwrap_or_else(|| "not recorded".to_owned());
+    let agent = login.user_agent.clone().unwrap_or_default();
+    let browser = login.user_agent.as_deref().map_or_else(|| "not recorded".to_owned(), crate::format::browser);
     view! {
         <tr data-current=login.current.to_string()>
             <td><time datetime=login.started_at.clone()>{crate::format::timestamp(&login.started_at)}</time></td>
             <td>{login.ip.clone().unwrap_or_else(|| "not recorded".to_owned())}</td>
-            <td><span class="muted" title=browser.clone()>{short(&browser)}</span></td>
+            <td><span class="muted" title=agent>{browser}</span></td>
             <td>
                 {if login.current {
                     view! { <span class="badge">"this browser"</span> }.into_any()
@@ -111,15 +112,6 @@ fn LoginRow(login: LoginInfo, end_one: ServerAction<EndMyLogin>) -> impl IntoVie
                 }}
             </td>
         </tr>
-    }
-}
-
-/// A user agent cut to what fits a cell.
-fn short(agent: &str) -> String {
-    if agent.chars().count() <= 60 {
-        agent.to_owned()
-    } else {
-        format!("{}…", agent.chars().take(60).collect::<String>())
     }
 }
 
