@@ -35,8 +35,8 @@ pub struct LoginForm {
 
 /// `POST /auth/login`: checks the password (throttled per account and per address, or per
 /// device for a browser that signed in before: `crate::accounts::Throttle`), starts a login under
-/// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure goes back to the login page,
-/// which says why.
+/// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure
+/// goes back to the login page, which says why.
 pub async fn login(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -61,13 +61,8 @@ pub async fn login(
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
         access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
     };
-    // A browser that signed in to this account before is counted on its own: nobody else's
-    // guesses hold it back.
     let device = access.devices.device_of(&headers, &username);
-    let client = match &device {
-        Some(id) => Client::Device(id),
-        None => Client::Address(&ip),
-    };
+    let client = client(&device, &ip);
     if let Err(wait) = access.accounts.throttle.attempt(&username, client) {
         let seconds = wait.as_millis().div_ceil(1000).max(1);
         audit(429, Some("too many failed sign-ins"), actor).await;
@@ -105,6 +100,16 @@ pub async fn login(
             audit(500, Some("the accounts could not be read"), actor).await;
             back("failed", String::new())
         }
+    }
+}
+
+/// Who is trying a password, as the throttle counts them: a browser that signed in to this
+/// account before (its device cookie's id) on its own, so nobody else's guesses hold it back;
+/// anyone else by address.
+fn client<'a>(device: &'a Option<String>, ip: &'a str) -> Client<'a> {
+    match device {
+        Some(id) => Client::Device(id),
+        None => Client::Address(ip),
     }
 }
 
@@ -261,10 +266,7 @@ pub async fn change_password(
     };
     let ip = peer.ip().to_string();
     let device = access.devices.device_of(&headers, &username);
-    let client = match &device {
-        Some(id) => Client::Device(id),
-        None => Client::Address(&ip),
-    };
+    let client = client(&device, &ip);
     if access.accounts.throttle.attempt(&username, client).is_err() {
         done(429, Some("too many wrong current passwords")).await;
         return back("throttled");
