@@ -114,7 +114,9 @@ pub struct AccessSettings {
     /// `SWITCHBOARD_MAX_BODY_BYTES`: the largest request body outside file uploads (default 4 MiB).
     pub max_body_bytes: usize,
     /// `SWITCHBOARD_STREAMS_PER_PERSON` (default 40) and `SWITCHBOARD_REQUESTS_PER_MINUTE`
-    /// (default 1,200): what one signed-in person may hold open and send (`crate::limits`).
+    /// (default 1,200): what one signed-in person may hold open and send; and
+    /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200): the streams of share links one address
+    /// may hold open (`crate::limits`).
     pub limits: crate::limits::LimitSettings,
 }
 
@@ -320,6 +322,8 @@ impl Settings {
                     1_000_000,
                     " of requests, e.g. 1200",
                 )? as u32,
+                streams_per_address: at_most("SWITCHBOARD_STREAMS_PER_ADDRESS", 200, 100_000, " of streams, e.g. 200")?
+                    as usize,
             },
         };
 

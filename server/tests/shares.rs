@@ -260,3 +260,37 @@ async fn an_expired_link_opens_nothing_and_says_when_it_expired() {
     assert_eq!(wrong.status(), 404);
     assert!(wrong.text().await.unwrap().contains("mistyped or cut short"));
 }
+
+#[tokio::test]
+async fn an_address_without_a_sign_in_holds_a_bounded_number_of_streams() {
+    // Issue 20: the per-person caps count people; a share link's audience has no sign-in, so its
+    // streams are counted by address.
+    let app = spawn_app(&[("SWITCHBOARD_STREAMS_PER_ADDRESS", "3"), ("SWITCHBOARD_HEARTBEAT_SECS", "0.3")]).await;
+    let id = session_with_secrets(&app).await;
+    let (_, token) = share(&app, &id, &[]).await;
+    let url = format!("{}/api/shares/{token}/stream", app.address);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let stream = browser().get(&url).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        open.push(stream);
+    }
+    let refused = browser().get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 429, "a fourth from the same address");
+    assert_eq!(refused.headers()["retry-after"], "10");
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert!(error["message"].as_str().unwrap().contains("from your network"), "{error}");
+    // The signed-in are counted as people, not by address.
+    assert_eq!(app.get(&format!("/api/shares/{token}/stream")).await.status(), 200);
+    // A closed one gives its slot back.
+    drop(open.pop());
+    let mut again = false;
+    for _ in 0..50 {
+        if browser().get(&url).send().await.unwrap().status() == 200 {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again, "a slot came back when a stream closed");
+}
