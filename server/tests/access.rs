@@ -688,13 +688,22 @@ async fn failed_sign_ins_are_slowed_with_a_clear_message_and_never_keep_the_owne
         .filter(|r| r.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=credentials"))
         .count();
     assert_eq!(checked, 5, "5 guesses per account are checked, the rest are held back");
+    // Past 5, each guess waits twice as long after the last failure: 1 s, then 2 s, then 4 s.
+    for gap in [1, 2] {
+        tokio::time::sleep(Duration::from_millis(gap * 1000 + 100)).await;
+        let response = app.try_sign_in(&browser(), "admin", "not the password at all").await;
+        assert!(response.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=credentials"));
+    }
     // A new browser waits, even with the right password: seconds, not a lockout.
     let response = app.try_sign_in(&browser(), "admin", ADMIN_PASSWORD).await;
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/login?error=throttled") && location.contains("&wait_secs=1"), "{location}");
+    assert!(location.starts_with("/login?error=throttled"), "{location}");
+    let wait: u64 = location.split("&wait_secs=").nth(1).and_then(|w| w.parse().ok()).expect("a wait");
+    assert!((1..=4).contains(&wait), "{location}");
     let page = app.get(&location).await.text().await.unwrap();
+    let words = if wait == 1 { "a second".to_owned() } else { format!("{wait} seconds") };
     assert!(
-        page.contains("Too many failed sign-ins") && page.contains("Try again in a second"),
+        page.contains("Too many failed sign-ins") && page.contains(&format!("Try again in {words}")),
         "the login page says why and for how long"
     );
     // Issue 20: those 5 guesses locked the account for 15 minutes, its owner too. The admin's
@@ -720,7 +729,8 @@ async fn failed_sign_ins_are_slowed_with_a_clear_message_and_never_keep_the_owne
         .filter(|e| e["who"] == "admin")
         .map(|e| e["status"].as_u64().unwrap())
         .collect();
-    assert!(outcomes.contains(&429) && outcomes.iter().filter(|s| **s == 401).count() == 5 + checked, "{outcomes:?}");
+    let failures = outcomes.iter().filter(|s| **s == 401).count();
+    assert!(outcomes.contains(&429) && failures == 7 + checked, "{outcomes:?}");
 }
 
 #[tokio::test]
