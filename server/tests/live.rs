@@ -39,11 +39,24 @@ struct Tap {
     reads: std::sync::Mutex<Vec<String>>,
     /// Thread streams (`…/threads/{id}/stream`) opened.
     thread_opened: AtomicUsize,
+    /// Listings of a session's events (`GET …/events`) being answered now, the most at once, and
+    /// how long each is held before it is answered.
+    listing: AtomicUsize,
+    listing_most: AtomicUsize,
+    listing_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 async fn tap(State(tap): State<Arc<Tap>>, request: Request, next: Next) -> Response {
     if request.method() == axum::http::Method::GET && !request.uri().path().ends_with("/stream") {
         tap.reads.lock().unwrap().push(request.uri().to_string());
+    }
+    if request.method() == axum::http::Method::GET && request.uri().path().ends_with("/events") {
+        let now = tap.listing.fetch_add(1, Ordering::SeqCst) + 1;
+        tap.listing_most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(tap.listing_delay_ms.load(Ordering::SeqCst))).await;
+        let response = next.run(request).await;
+        tap.listing.fetch_sub(1, Ordering::SeqCst);
+        return response;
     }
     if request.method() == axum::http::Method::POST && request.uri().path().ends_with("/events") {
         if tap.refuse_next_post.swap(false, Ordering::SeqCst) {
@@ -112,6 +125,9 @@ async fn upstream() -> Upstream {
         refuse_next_post: Default::default(),
         reads: Default::default(),
         thread_opened: AtomicUsize::new(0),
+        listing: AtomicUsize::new(0),
+        listing_most: AtomicUsize::new(0),
+        listing_delay_ms: Default::default(),
     });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
     Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
@@ -1658,4 +1674,33 @@ async fn a_feed_over_its_byte_budgets_keeps_less_and_its_viewers_lose_no_event()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(released, "every feed's bytes counted out once it closed: {:?}", hub.stats());
+}
+
+#[tokio::test]
+async fn viewers_behind_the_kept_events_list_them_a_few_at_a_time() {
+    // Issue 20: every viewer behind the log listed the whole session from the API at once.
+    use server::hub::HubConfig;
+    let upstream = upstream().await;
+    let session = upstream.session(long_turn(), 5).await;
+    upstream.send(&session, "go").await;
+    let expected = read_hub(Box::pin(hub_on(&upstream.base_url, 20_000).watch(&session, 0).await.unwrap())).await;
+    // Each listing is held 300 ms: listings that may overlap, do.
+    upstream.tap.listing_delay_ms.store(300, Ordering::SeqCst);
+    for (turns, most) in [(1, 1..=1), (3, 2..=3)] {
+        let hub = hub_with(&upstream.base_url, HubConfig { retain: 2, catch_ups: turns, ..HubConfig::default() });
+        // The feed's own first listing, then six newcomers who all need what the log let go.
+        drop(hub.watch(&session, 0).await.unwrap());
+        upstream.tap.listing_most.store(0, Ordering::SeqCst);
+        let viewers = futures::future::join_all((0..6).map(|_| {
+            let hub = hub.clone();
+            let session = session.clone();
+            async move { read_hub(Box::pin(hub.watch(&session, 0).await.unwrap())).await }
+        }))
+        .await;
+        for frames in &viewers {
+            assert_eq!(ids(frames), ids(&expected), "each newcomer gets the whole session");
+        }
+        let seen = upstream.tap.listing_most.load(Ordering::SeqCst);
+        assert!(most.contains(&seen), "{seen} listings at once with {turns} allowed");
+    }
 }
