@@ -75,6 +75,11 @@ pub struct SqliteAccounts {
 pub fn random_hex<const N: usize>() -> String {
     use rand::Rng;
     let bytes: [u8; N] = rand::rng().random();
+    hex(&bytes)
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -140,6 +145,11 @@ impl SqliteAccounts {
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    /// The account's generation now (bumped by a new password or disabling); `None` without one.
+    pub async fn generation(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT generation FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {

@@ -51,19 +51,21 @@ impl DeviceKey {
             .find(|(name, _)| *name == COOKIE)?
             .1;
         let (id, tag) = value.split_once('.')?;
-        let tag: Vec<u8> = (0..tag.len())
-            .step_by(2)
-            .map(|i| tag.get(i..i + 2).and_then(|byte| u8::from_str_radix(byte, 16).ok()))
-            .collect::<Option<_>>()?;
         let plain = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-        (plain && self.mac(username, id).verify_slice(&tag).is_ok()).then(|| id.to_owned())
+        let signed = bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.tag(username, id).as_bytes()));
+        (plain && signed).then(|| id.to_owned())
+    }
+
+    /// The cookie's signature of `id` for `username`, in hex.
+    fn tag(&self, username: &str, id: &str) -> String {
+        crate::accounts::hex(&self.mac(username, id).finalize().into_bytes())
     }
 
     /// The `Set-Cookie` value that trusts this browser for `username`, keeping `device` (its id
     /// when it had a cookie for the account already).
     pub fn cookie(&self, username: &str, device: Option<&str>) -> String {
         let id = device.map(str::to_owned).unwrap_or_else(crate::accounts::random_hex::<16>);
-        let tag: String = self.mac(username, &id).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let tag = self.tag(username, &id);
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{COOKIE}={id}.{tag}; Path=/auth/login; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Strict{secure}")
     }

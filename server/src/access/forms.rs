@@ -293,10 +293,11 @@ pub async fn change_password(
         done(500, Some("the accounts could not be saved")).await;
         return back("failed");
     }
-    // Every login ended with the old password, this one too: this browser gets a new one.
-    let generation = match access.accounts.sign_in(&username, &form.password).await {
-        Ok(login) => login.generation,
-        Err(_) => {
+    // Every login ended with the old password, this one too: this browser gets a new one, bound
+    // to the generation the new password started.
+    let generation = match access.accounts.generation(principal.user_id).await {
+        Ok(Some(generation)) => generation,
+        _ => {
             done(200, None).await;
             return Redirect::to("/login?error=signed_out").into_response();
         }
