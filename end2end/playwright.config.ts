@@ -24,6 +24,10 @@ const modelPort = port + 4;
 // A fourth, on the embedded engine, whose inbox lists sessions only once a minute: its engine's
 // signed webhooks alone bring calls in at once (tests/webhooks.spec.ts).
 const hookedPort = port + 5;
+// A fifth, signing people in through a real OpenID Connect provider (oidc-provider.mjs), besides
+// its break-glass admin: the single sign-on journeys of tests/sso.spec.ts.
+const ssoPort = port + 6;
+const oidcPort = port + 7;
 // One folder for the run: the servers' data directories and the fresh one's log. Workers load this
 // file again and inherit the variable, so they read the same log and make no folders of their own.
 // scripts/test runs the suite in a temporary folder of its own and removes it afterwards.
@@ -132,6 +136,26 @@ export default defineConfig({
       ANTHROPIC_API_KEY: '',
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SWITCHBOARD_INBOX_POLL_SECS: '60',
+      RUST_LOG: 'warn',
+    }),
+    {
+      command: 'node oidc-provider.mjs',
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { E2E_OIDC_PORT: String(oidcPort), E2E_OIDC_CLIENT_URL: `http://127.0.0.1:${ssoPort}` },
+    },
+    switchboard(ssoPort, 'sso', {
+      ANTHROPIC_API_KEY: '',
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${ssoPort}`,
+      SWITCHBOARD_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+      SWITCHBOARD_OIDC_CLIENT_ID: 'switchboard',
+      SWITCHBOARD_OIDC_CLIENT_SECRET: 'e2e-only-client-secret',
+      SWITCHBOARD_OIDC_NAME: 'Example ID',
+      SWITCHBOARD_OIDC_SCOPES: 'openid email profile groups',
+      SWITCHBOARD_OIDC_ALLOWED_DOMAINS: 'example.com',
+      SWITCHBOARD_OIDC_ROLE_MAP: 'switchboard-admins=admin,switchboard-approvers=approver',
       RUST_LOG: 'warn',
     }),
     switchboard(

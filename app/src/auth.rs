@@ -70,6 +70,9 @@ pub struct Principal {
     /// opens only the Account page.
     #[serde(default)]
     pub must_change_password: bool,
+    /// Signs in through the identity provider (single sign-on), which keeps their password.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 impl Principal {
@@ -96,6 +99,7 @@ impl From<Account> for Principal {
             display_name: account.display_name,
             roles: account.roles,
             must_change_password: account.must_change_password,
+            sso: account.sso,
         }
     }
 }
@@ -113,6 +117,12 @@ pub struct Account {
     /// The person must choose their own password at their next sign-in.
     #[serde(default)]
     pub must_change_password: bool,
+    /// Made and signed in by the identity provider (single sign-on): no password here.
+    #[serde(default)]
+    pub sso: bool,
+    /// The address the identity provider vouched for at the last sign-in (single sign-on only).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// One of a person's open sign-ins, as their Account page lists it.
@@ -186,6 +196,8 @@ pub mod store {
         NotFound,
         /// The change would leave no enabled admin.
         LastAdmin,
+        /// The account signs in through the identity provider, which keeps its password.
+        SingleSignOn,
         Failed(String),
     }
 
@@ -238,6 +250,10 @@ pub mod store {
     #[derive(Clone)]
     pub struct AccountsHandle(pub Arc<dyn AccountStore>);
 
+    /// The identity provider's name for the sign-in page's button, when single sign-on is on.
+    #[derive(Clone, Debug, Default)]
+    pub struct SingleSignOn(pub Option<String>);
+
     /// What a server function adds to its audit entry (the tool and input digest of a decision):
     /// the server puts an empty note on each mutation and fills the entry in after the response.
     #[derive(Clone, Default)]
@@ -285,6 +301,7 @@ mod tests {
             display_name: "A".into(),
             roles,
             must_change_password: false,
+            sso: false,
         };
         assert!(p(vec![Role::Approver]).can(Role::Viewer));
         assert!(p(vec![Role::Approver]).can(Role::Approver));

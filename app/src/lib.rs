@@ -138,7 +138,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::Async />
-                        <Route path=StaticSegment("login") view=Login />
+                        <Route path=StaticSegment("login") view=Login ssr=SsrMode::Async />
                         <Route path=StaticSegment("setup") view=Setup />
                     </Routes>
                 </main>

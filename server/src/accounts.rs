@@ -49,6 +49,48 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("no account has this password, it only spends time"))
 }
 
+/// A person as the identity provider names them after a single sign-on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SsoPerson {
+    pub issuer: String,
+    /// `sub`: who they are at the issuer, for good (an email can change hands).
+    pub subject: String,
+    pub email: Option<String>,
+    pub preferred_username: Option<String>,
+    pub display_name: String,
+}
+
+impl SsoPerson {
+    /// A username made of the preferred username or the address's local part, kept to what
+    /// usernames allow (`Ada.Lovelace@example.com` → `ada.lovelace`).
+    fn username_base(&self) -> String {
+        let source = self
+            .preferred_username
+            .as_deref()
+            .or(self.email.as_deref())
+            .map(|s| s.split('@').next().unwrap_or(s))
+            .unwrap_or_default();
+        let mut name: String = source
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .take(56)
+            .collect();
+        name = name.trim_matches('-').to_owned();
+        if name.is_empty() { "sso-user".to_owned() } else { name }
+    }
+}
+
+/// The roles of a person signed in by the identity provider.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SsoRoles {
+    /// Mapped from the provider's claim (`SWITCHBOARD_OIDC_ROLE_MAP`): set at every sign-in.
+    FromProvider(Vec<Role>),
+    /// Granted here: these at the first sign-in (`None`: the account waits, disabled, for an
+    /// admin), and whatever an admin set since at later ones.
+    FirstSignIn(Option<Vec<Role>>),
+}
+
 /// Why a sign-in failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignInError {
@@ -100,11 +142,14 @@ fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
         disabled: row.get::<i64, _>("disabled") != 0,
         created_at: row.get("created_at"),
         must_change_password: row.get::<i64, _>("must_change_password") != 0,
+        sso: row.get::<Option<String>, _>("sso_subject").is_some(),
+        email: row.get("email"),
     }
 }
 
 /// An account's columns, without its password hash: only signing in reads that.
-const COLUMNS: &str = "id, username, display_name, roles, disabled, created_at, generation, must_change_password";
+const COLUMNS: &str =
+    "id, username, display_name, roles, disabled, created_at, generation, must_change_password, sso_subject, email";
 
 impl SqliteAccounts {
     pub fn new(pool: SqlitePool) -> Self {
@@ -164,11 +209,16 @@ impl SqliteAccounts {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| SignInError::Failed(e.to_string()))?;
-        let hash = row.as_ref().map(|r| r.get::<String, _>("password_hash")).unwrap_or_else(|| decoy_hash().to_owned());
+        // An account of the identity provider's has no password here (its hash is empty): the
+        // decoy spends the same time, and nothing matches.
+        let hash = row.as_ref().map(|r| r.get::<String, _>("password_hash")).filter(|h| !h.is_empty());
+        let has_password = hash.is_some();
+        let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
             .await
-            .map_err(|e| SignInError::Failed(e.to_string()))?;
+            .map_err(|e| SignInError::Failed(e.to_string()))?
+            && has_password;
         let row = match row {
             Some(row) if matches => row,
             _ => return Err(SignInError::Credentials),
@@ -248,6 +298,87 @@ impl SqliteAccounts {
         password: &str,
     ) -> Result<Account, AccountError> {
         self.insert(username, display_name, password, &[Role::Admin], true, false).await
+    }
+
+    /// Signs in the identity provider's person `sso.subject` (single sign-on): their account,
+    /// made at their first sign-in, its email and display name brought up to date, its roles as
+    /// [`SsoRoles`] says. Answers the account and its generation; a disabled one (or one that
+    /// waits for an admin) answers [`SignInError::Disabled`].
+    pub async fn sign_in_sso(&self, sso: &SsoPerson, roles: &SsoRoles) -> Result<Login, SignInError> {
+        let failed = |e: sqlx::Error| SignInError::Failed(e.to_string());
+        let now = now();
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?")
+            .bind(&sso.issuer)
+            .bind(&sso.subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed)?;
+        let id = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE users SET email = ?, display_name = ?, roles = COALESCE(?, roles), updated_at = ? WHERE id = ?",
+                )
+                .bind(&sso.email)
+                .bind(&sso.display_name)
+                .bind(match roles {
+                    SsoRoles::FromProvider(roles) => Some(roles_text(roles)),
+                    SsoRoles::FirstSignIn(_) => None,
+                })
+                .bind(&now)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(failed)?;
+                id
+            }
+            None => self.insert_sso(sso, roles, &now).await?,
+        };
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed)?;
+        let account = account(&row);
+        if account.disabled {
+            return Err(SignInError::Disabled);
+        }
+        Ok(Login { principal: account.into(), generation: row.get("generation") })
+    }
+
+    /// A new account for `sso`, under the first free username made from their address or
+    /// preferred username (`ada`, then `ada-2`, …): a local account of the same name is never
+    /// theirs.
+    async fn insert_sso(&self, sso: &SsoPerson, roles: &SsoRoles, now: &str) -> Result<i64, SignInError> {
+        let base = sso.username_base();
+        // With no roles to start with, the account waits (disabled, a viewer) for an admin.
+        let (roles, waits) = match roles {
+            SsoRoles::FromProvider(roles) | SsoRoles::FirstSignIn(Some(roles)) => (roles.as_slice(), false),
+            SsoRoles::FirstSignIn(None) => (&[Role::Viewer][..], true),
+        };
+        for n in 1..=100 {
+            let username = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            let inserted = sqlx::query(
+                "INSERT INTO users (username, display_name, password_hash, roles, disabled, created_at, updated_at,
+                                    sso_issuer, sso_subject, email)
+                 VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(&username)
+            .bind(&sso.display_name)
+            .bind(roles_text(roles))
+            .bind(waits as i64)
+            .bind(now)
+            .bind(now)
+            .bind(&sso.issuer)
+            .bind(&sso.subject)
+            .bind(&sso.email)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| SignInError::Failed(e.to_string()))?;
+            if inserted.rows_affected() == 1 {
+                return Ok(inserted.last_insert_rowid());
+            }
+        }
+        Err(SignInError::Failed(format!("no free username for {base}, {base}-2 … {base}-100")))
     }
 
     async fn get(&self, id: i64) -> Result<Account, AccountError> {
@@ -343,7 +474,7 @@ impl AccountStore for SqliteAccounts {
                 .map_err(|e| AccountError::Failed(e.to_string()))?;
             let updated = sqlx::query(
                 "UPDATE users SET password_hash = ?, must_change_password = ?, generation = generation + 1, updated_at = ?
-                 WHERE id = ?",
+                 WHERE id = ? AND sso_subject IS NULL",
             )
             .bind(hash)
             .bind(must_change as i64)
@@ -353,7 +484,8 @@ impl AccountStore for SqliteAccounts {
             .await
             .map_err(failed)?;
             if updated.rows_affected() == 0 {
-                return Err(AccountError::NotFound);
+                // A password here would be a second way into an account the provider vouches for.
+                return Err(if self.get(id).await?.sso { AccountError::SingleSignOn } else { AccountError::NotFound });
             }
             sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&self.pool).await.map_err(failed)?;
             // A person slowed by failed sign-ins is let in with the new password at once.
@@ -729,5 +861,96 @@ mod tests {
         assert_eq!(address_key("::ffff:192.0.2.1"), "address:192.0.2.1");
         assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");
         assert_eq!(address_key("192.0.2.1"), "address:192.0.2.1");
+    }
+}
+
+#[cfg(test)]
+mod single_sign_on {
+    use super::*;
+
+    fn person(subject: &str, email: &str) -> SsoPerson {
+        SsoPerson {
+            issuer: "https://id.example.com".into(),
+            subject: subject.into(),
+            email: Some(email.into()),
+            preferred_username: None,
+            display_name: "Ada Lovelace".into(),
+        }
+    }
+
+    /// A data directory of its own, removed after the test.
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    async fn accounts() -> (Scratch, SqliteAccounts) {
+        let dir = std::env::temp_dir().join(format!("switchboard-accounts-{}", random_hex::<8>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = crate::db::open(&dir).await.unwrap();
+        (Scratch(dir), SqliteAccounts::new(pool))
+    }
+
+    #[tokio::test]
+    async fn the_provider_s_subject_owns_the_account_never_a_local_namesake() {
+        let (_dir, accounts) = accounts().await;
+        let local = accounts.create_first_admin("ada", "Ada (local)", "a long local password 1").await.unwrap();
+        let viewer = SsoRoles::FirstSignIn(Some(vec![Role::Viewer]));
+        let first = accounts.sign_in_sso(&person("sub-1", "ada@example.com"), &viewer).await.unwrap();
+        assert_ne!(first.principal.user_id, local.id, "a provider's ada is not the local admin ada");
+        assert_eq!((first.principal.username.as_str(), first.principal.sso), ("ada-2", true));
+        assert_eq!(first.principal.roles, [Role::Viewer]);
+        // The same subject again (its address changed meanwhile): the same account.
+        let again = accounts.sign_in_sso(&person("sub-1", "ada.l@example.com"), &viewer).await.unwrap();
+        assert_eq!(again.principal.user_id, first.principal.user_id);
+        assert_eq!(accounts.get(first.principal.user_id).await.unwrap().email.as_deref(), Some("ada.l@example.com"));
+        // No password signs in to it, not even an empty one.
+        assert_eq!(accounts.sign_in("ada-2", "").await.err(), Some(SignInError::Credentials));
+        // …and an admin cannot give it one.
+        assert_eq!(
+            accounts.set_password(first.principal.user_id, "a long new password 12", false).await,
+            Err(AccountError::SingleSignOn)
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_follow_the_provider_or_stay_as_an_admin_set_them() {
+        let (_dir, accounts) = accounts().await;
+        let mapped = |roles: Vec<Role>| SsoRoles::FromProvider(roles);
+        let ada =
+            accounts.sign_in_sso(&person("sub-1", "ada@example.com"), &mapped(vec![Role::Approver])).await.unwrap();
+        assert_eq!(ada.principal.roles, [Role::Approver]);
+        let ada = accounts.sign_in_sso(&person("sub-1", "ada@example.com"), &mapped(vec![Role::Admin])).await.unwrap();
+        assert_eq!(ada.principal.roles, [Role::Admin], "the provider's groups changed: so do the roles");
+
+        // Without a map: an admin's grant stands at later sign-ins.
+        let grace = person("sub-2", "grace@example.com");
+        let first = SsoRoles::FirstSignIn(Some(vec![Role::Viewer]));
+        let id = accounts.sign_in_sso(&grace, &first).await.unwrap().principal.user_id;
+        accounts.update(id, &[Role::Operator], false).await.unwrap();
+        assert_eq!(accounts.sign_in_sso(&grace, &first).await.unwrap().principal.roles, [Role::Operator]);
+
+        // With no roles to start with, the account waits for an admin to enable it.
+        let bob = person("sub-3", "bob@example.com");
+        let waits = SsoRoles::FirstSignIn(None);
+        assert_eq!(accounts.sign_in_sso(&bob, &waits).await.err(), Some(SignInError::Disabled));
+        let bob_id = accounts.list().await.unwrap().into_iter().find(|a| a.username == "bob").unwrap().id;
+        accounts.update(bob_id, &[Role::Approver], false).await.unwrap();
+        let bob = accounts.sign_in_sso(&bob, &waits).await.unwrap();
+        assert_eq!(bob.principal.roles, [Role::Approver]);
+    }
+
+    #[test]
+    fn usernames_are_made_from_what_the_provider_gives() {
+        let mut p = person("s", "Ada.Lovelace+sb@Example.com");
+        assert_eq!(p.username_base(), "ada.lovelace-sb");
+        p.preferred_username = Some("ALovelace".into());
+        assert_eq!(p.username_base(), "alovelace");
+        p.preferred_username = None;
+        p.email = None;
+        assert_eq!(p.username_base(), "sso-user");
     }
 }

@@ -118,6 +118,45 @@ pub struct AccessSettings {
     /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200): the streams of share links one address
     /// may hold open (`crate::limits`).
     pub limits: crate::limits::LimitSettings,
+    /// `SWITCHBOARD_OIDC_*`: single sign-on with an OpenID Connect provider (none by default).
+    pub oidc: Option<OidcSettings>,
+}
+
+/// Single sign-on (`crate::access::oidc`).
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// `SWITCHBOARD_OIDC_ISSUER`: the provider's issuer URL, as its discovery document names it
+    /// (`https://accounts.example.com`, `https://login.microsoftonline.com/<tenant>/v2.0`).
+    pub issuer: String,
+    /// `SWITCHBOARD_OIDC_CLIENT_ID` and `SWITCHBOARD_OIDC_CLIENT_SECRET` (write-only; none for a
+    /// public client, which PKCE alone protects).
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// `SWITCHBOARD_OIDC_NAME`: the provider's name on the sign-in page's button (default
+    /// "single sign-on").
+    pub name: String,
+    /// `SWITCHBOARD_OIDC_SCOPES`: space-separated (default `openid email profile`).
+    pub scopes: Vec<String>,
+    /// `SWITCHBOARD_OIDC_ALLOWED_DOMAINS`: comma-separated; when set, only people whose address
+    /// the provider verified at one of these domains may sign in.
+    pub allowed_domains: Vec<String>,
+    /// `SWITCHBOARD_OIDC_ROLES_CLAIM`: the claim (in the ID token or from the userinfo endpoint)
+    /// that lists a person's groups or roles (default `groups`).
+    pub roles_claim: String,
+    /// `SWITCHBOARD_OIDC_ROLE_MAP`: `value=role` pairs, comma-separated (`sb-admins=admin,
+    /// oncall=approver`). When set, the provider decides: every sign-in sets the person's roles
+    /// from the claim, and a person none of whose values maps is refused.
+    pub role_map: Vec<(String, app::auth::Role)>,
+    /// `SWITCHBOARD_OIDC_DEFAULT_ROLES`: without a role map, the roles of an account made by its
+    /// first sign-in (default `viewer`); `none` makes it disabled until an admin enables it and
+    /// grants its roles on the Users page. Later sign-ins keep what the admin set.
+    pub default_roles: Option<Vec<app::auth::Role>>,
+    /// Where the provider sends people back: `SWITCHBOARD_PUBLIC_URL` + `/auth/oidc/callback`
+    /// (register it at the provider).
+    pub redirect_url: String,
+    /// Where the provider sends people after signing out there: `SWITCHBOARD_PUBLIC_URL` +
+    /// `/login?error=signed_out` (register it as a post-logout redirect URI).
+    pub post_logout_url: String,
 }
 
 /// A secret setting (the API key, the first admin's password): printing it shows only that it is
@@ -212,6 +251,8 @@ pub enum SettingsError {
         "SWITCHBOARD_WEBHOOK_SECRET is not a webhook signing secret: it is whsec_ and base64, as Anthropic's console shows it"
     )]
     WebhookSecret,
+    #[error("{0}")]
+    Oidc(String),
     #[error(
         "SWITCHBOARD_INBOX_RED_SECS ({red} s) is less than SWITCHBOARD_INBOX_AMBER_SECS ({amber} s); red is the later warning"
     )]
@@ -325,6 +366,7 @@ impl Settings {
                 streams_per_address: at_most("SWITCHBOARD_STREAMS_PER_ADDRESS", 200, 100_000, " of streams, e.g. 200")?
                     as usize,
             },
+            oidc: None,
         };
 
         let inbox = InboxSettings {
@@ -362,6 +404,8 @@ impl Settings {
             Some(value) => return Err(SettingsError::PublicUrl { value }),
             None => None,
         };
+        let mut access = access;
+        access.oidc = oidc_settings(&get, public_url.as_deref())?;
         let notify = NotifySettings {
             public_url,
             smtp_url: get("SWITCHBOARD_SMTP_URL").map(Secret::new),
@@ -404,6 +448,73 @@ impl Settings {
     }
 }
 
+/// `SWITCHBOARD_OIDC_*`, when `SWITCHBOARD_OIDC_ISSUER` is set.
+fn oidc_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
+) -> Result<Option<OidcSettings>, SettingsError> {
+    use app::auth::Role;
+    let error = |m: String| SettingsError::Oidc(m);
+    let Some(issuer) = get("SWITCHBOARD_OIDC_ISSUER") else {
+        if get("SWITCHBOARD_OIDC_CLIENT_ID").is_some() {
+            return Err(error("SWITCHBOARD_OIDC_CLIENT_ID is set but SWITCHBOARD_OIDC_ISSUER is not; set the provider's issuer URL, e.g. https://accounts.example.com".into()));
+        }
+        return Ok(None);
+    };
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        return Err(error(format!(
+            "SWITCHBOARD_OIDC_ISSUER={issuer:?} is not a URL; use the issuer your provider's discovery document names, e.g. https://accounts.example.com"
+        )));
+    }
+    let client_id = get("SWITCHBOARD_OIDC_CLIENT_ID").ok_or_else(|| {
+        error("SWITCHBOARD_OIDC_ISSUER is set but SWITCHBOARD_OIDC_CLIENT_ID is not; register Switchboard at the provider and set its client id".into())
+    })?;
+    let public_url = public_url.ok_or_else(|| {
+        error("single sign-on needs SWITCHBOARD_PUBLIC_URL, the address people open Switchboard at: the provider sends them back to <SWITCHBOARD_PUBLIC_URL>/auth/oidc/callback".into())
+    })?;
+    let role = |name: &str, value: &str| {
+        Role::parse(value.trim())
+            .ok_or_else(|| error(format!("{name}: {value:?} is not a role; use viewer, operator, approver or admin")))
+    };
+    let mut role_map = Vec::new();
+    for pair in get("SWITCHBOARD_OIDC_ROLE_MAP").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty())
+    {
+        let (value, to) = pair.rsplit_once('=').ok_or_else(|| {
+            error(format!("SWITCHBOARD_OIDC_ROLE_MAP: {pair:?} is not value=role, e.g. switchboard-admins=admin"))
+        })?;
+        role_map.push((value.trim().to_owned(), role("SWITCHBOARD_OIDC_ROLE_MAP", to)?));
+    }
+    let default_roles = match get("SWITCHBOARD_OIDC_DEFAULT_ROLES").map(|v| v.to_ascii_lowercase()) {
+        None => Some(vec![Role::Viewer]),
+        Some(v) if v == "none" => None,
+        Some(v) => Some(
+            v.split([',', ' '])
+                .filter(|r| !r.is_empty())
+                .map(|r| role("SWITCHBOARD_OIDC_DEFAULT_ROLES", r))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let scopes = get("SWITCHBOARD_OIDC_SCOPES").unwrap_or_else(|| "openid email profile".to_owned());
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id,
+        client_secret: get("SWITCHBOARD_OIDC_CLIENT_SECRET").map(Secret::new),
+        name: get("SWITCHBOARD_OIDC_NAME").unwrap_or_else(|| "single sign-on".to_owned()),
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        allowed_domains: get("SWITCHBOARD_OIDC_ALLOWED_DOMAINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect(),
+        roles_claim: get("SWITCHBOARD_OIDC_ROLES_CLAIM").unwrap_or_else(|| "groups".to_owned()),
+        role_map,
+        default_roles,
+        redirect_url: format!("{public_url}/auth/oidc/callback"),
+        post_logout_url: format!("{public_url}/login?error=signed_out"),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -431,6 +542,44 @@ mod tests {
         assert!(!format!("{s:?}").contains(&secret[6..]), "the secret is left out of Debug");
         let error = settings(&[("SWITCHBOARD_WEBHOOK_SECRET", "whsec_!!not base64")]).unwrap_err();
         assert!(error.to_string().contains("whsec_ and base64"), "{error}");
+    }
+
+    #[test]
+    fn single_sign_on_needs_its_client_and_a_public_url_and_keeps_its_secret() {
+        assert!(settings(&[]).unwrap().access.oidc.is_none());
+        let base = [
+            ("SWITCHBOARD_OIDC_ISSUER", "https://id.example.com"),
+            ("SWITCHBOARD_OIDC_CLIENT_ID", "switchboard"),
+            ("SWITCHBOARD_OIDC_CLIENT_SECRET", "very-secret-client-secret"),
+            ("SWITCHBOARD_PUBLIC_URL", "https://sb.example.com/"),
+            ("SWITCHBOARD_OIDC_ALLOWED_DOMAINS", "Example.com, @example.org"),
+            ("SWITCHBOARD_OIDC_ROLE_MAP", "sb-admins=admin, team=ops=approver"),
+        ];
+        let s = settings(&base).unwrap();
+        let oidc = s.access.oidc.as_ref().unwrap();
+        assert_eq!(oidc.redirect_url, "https://sb.example.com/auth/oidc/callback");
+        assert_eq!(oidc.allowed_domains, ["example.com", "example.org"]);
+        use app::auth::Role;
+        assert_eq!(oidc.role_map, [("sb-admins".to_owned(), Role::Admin), ("team=ops".to_owned(), Role::Approver)]);
+        assert_eq!(oidc.default_roles, Some(vec![Role::Viewer]));
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert!(!format!("{s:?}").contains("very-secret-client-secret"), "the secret is left out of Debug");
+
+        let without = |name: &str| base.iter().filter(|(n, _)| *n != name).copied().collect::<Vec<_>>();
+        let err = settings(&without("SWITCHBOARD_PUBLIC_URL")).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_PUBLIC_URL") && err.contains("/auth/oidc/callback"), "{err}");
+        let err = settings(&without("SWITCHBOARD_OIDC_CLIENT_ID")).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_OIDC_CLIENT_ID"), "{err}");
+        let err = settings(&without("SWITCHBOARD_OIDC_ISSUER")).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_OIDC_ISSUER"), "a client id alone is a mistake: {err}");
+        let mut bad = base.to_vec();
+        bad.push(("SWITCHBOARD_OIDC_ROLE_MAP", "sb-admins=superuser"));
+        let err = settings(&bad).unwrap_err().to_string();
+        assert!(err.contains("\"superuser\" is not a role"), "{err}");
+        let mut waiting = base.to_vec();
+        waiting.retain(|(n, _)| *n != "SWITCHBOARD_OIDC_ROLE_MAP");
+        waiting.push(("SWITCHBOARD_OIDC_DEFAULT_ROLES", "none"));
+        assert_eq!(settings(&waiting).unwrap().access.oidc.unwrap().default_roles, None);
     }
 
     #[test]

@@ -303,6 +303,10 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
         session_max: settings.access.session_max,
         devices: access::DeviceKey::open(&settings.data_dir, settings.access.cookie_secure)
             .map_err(|e| io::Error::other(format!("cannot read or make the device key in the data directory: {e}")))?,
+        oidc: match &settings.access.oidc {
+            Some(oidc) => Some(Arc::new(access::oidc::Oidc::new(oidc.clone()).map_err(io::Error::other)?)),
+            None => None,
+        },
         routes: routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
     }))
 }
@@ -397,6 +401,10 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
         Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
         Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
+        // Single sign-on (access/oidc.rs): off the table's checks, like the login form; the
+        // return is matched against the sign-in this browser's session started.
+        Route::new(Method::GET, "/auth/oidc/start", Public, get(access::oidc::start)),
+        Route::new(Method::GET, "/auth/oidc/callback", Public, get(access::oidc::callback)),
         // A signed-in person's own password, with the current one (access/forms.rs).
         Route::new(Method::POST, "/auth/password", Needs(Viewer), post(access::change_password).layer(form())),
         // Signed by the sender; 404 without a secret (see webhooks.rs).
@@ -432,6 +440,9 @@ pub fn router(
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
     let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies, shares, imports } = services;
+    // Where the Sign out form may send the browser on to: the identity provider's origin.
+    let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
+    let page_sign_out_to = sign_out_to.clone();
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -469,6 +480,7 @@ pub fn router(
     let policies = PoliciesHandle(policies);
     let inbox = InboxHandle(inbox);
     let accounts = AccountsHandle(access.accounts.clone());
+    let single_sign_on = app::auth::store::SingleSignOn(access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let audit_log = AuditHandle(access.audit.clone());
     let shares = SharesHandle(shares);
     let imports = ImportsHandle(imports);
@@ -478,6 +490,7 @@ pub fn router(
         provide_context(upstream.clone());
         provide_context(decisions.clone());
         provide_context(accounts.clone());
+        provide_context(single_sign_on.clone());
         provide_context(audit_log.clone());
         provide_context(inbox.clone());
         provide_context(webhook_report.clone());
@@ -490,7 +503,8 @@ pub fn router(
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-            && let Ok(value) = http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce)))
+            && let Ok(value) =
+                http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce), page_sign_out_to.as_deref()))
         {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
@@ -549,7 +563,7 @@ pub fn router(
             Arc::new(settings.trusted_proxies.clone()),
             crate::proxies::client_address,
         ))
-        .layer(axum::middleware::from_fn(access::secure_headers))
+        .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

@@ -29,6 +29,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // No login: its signature is its credential (tests/live.rs checks it).
         ("POST", "/webhooks/anthropic") => Anyone,
         (_, "/api/auth/me") => Anyone,
+        // Single sign-on: the sign-in page's button, and the flow itself, whose return is checked
+        // against the sign-in the browser's own session started (tests/sso.spec.ts).
+        ("GET", "/api/auth/sso" | "/auth/oidc/start" | "/auth/oidc/callback") => Anyone,
         // A signed-in person's own password and sign-ins: every role (the person's own only).
         ("POST", "/auth/password" | "/api/me/logins/end" | "/api/me/logins/end_others") => Viewer,
         ("GET", "/api/me/logins") => Viewer,
@@ -215,6 +218,7 @@ async fn a_server_function_called_while_a_page_renders_checks_its_rule() {
             display_name: "Vic".into(),
             roles,
             must_change_password: false,
+            sso: false,
         });
         provide_context(parts);
         app::api::auth::list_accounts().await

@@ -17,6 +17,14 @@ pub async fn me() -> Result<Option<Principal>, AppError> {
     Ok(crate::auth::store::principal())
 }
 
+/// The identity provider's name when people may sign in with it (single sign-on), for the
+/// sign-in page's button; `None` when only passwords work.
+#[access(Public)]
+#[server(endpoint = "auth/sso", input = GetUrl, output = JsonResponse)]
+pub async fn single_sign_on() -> Result<Option<String>, AppError> {
+    Ok(leptos::prelude::use_context::<crate::auth::store::SingleSignOn>().and_then(|s| s.0))
+}
+
 /// Every account, in username order.
 #[access(Admin)]
 #[server(endpoint = "users/list", input = GetUrl, output = JsonResponse)]
@@ -180,6 +188,10 @@ mod server {
             AccountError::LastAdmin => AppError::bad_input(
                 "roles",
                 "This would leave no enabled admin. Give another account the admin role first.",
+            ),
+            AccountError::SingleSignOn => AppError::bad_input(
+                "password",
+                "This person signs in with single sign-on: their password is kept by the identity provider, not here.",
             ),
             // The store's own words (the database's) stay in the server's log.
             AccountError::Failed(message) => AppError::internal_logged(

@@ -34,10 +34,13 @@ pub fn Login() -> impl IntoView {
             ),
         ),
         Some("signed_out") => (Some("You are signed out."), None),
+        Some(code) if code.starts_with("sso_") => (None, sso_problem(code).map(str::to_owned)),
         Some("set_up") => (Some("Switchboard is set up already: sign in with your account."), None),
         _ => (None, None),
     };
     drop(q);
+    let sso = Resource::new(|| (), |_| crate::api::auth::single_sign_on());
+    let sso_next = next.clone();
     view! {
         <Title text="Sign in" />
         <section class="panel auth-panel" aria-labelledby="sign-in">
@@ -50,9 +53,47 @@ pub fn Login() -> impl IntoView {
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required=true autofocus=!username.is_empty() /></label>
                 <button type="submit" class="button primary">"Sign in"</button>
             </form>
+            // A plain link: the sign-in at the identity provider works without the WASM too.
+            // `rel="external"` keeps the router from taking it for one of the app's own pages.
+            <Suspense fallback=|| ()>
+                {move || sso.get().and_then(Result::ok).flatten().map(|name| {
+                    let href = format!("/auth/oidc/start?next={}", crate::format::query_value(&sso_next));
+                    view! {
+                        <p class="auth-or">"or"</p>
+                        <a class="button" href=href rel="external">{format!("Sign in with {name}")}</a>
+                    }
+                })}
+            </Suspense>
             <p class="muted">"No account? An admin of this Switchboard creates them on the Users page."</p>
         </section>
     }
+}
+
+/// What went wrong with a single sign-on, by the code its return sent the browser back with.
+fn sso_problem(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "sso_off" => "Single sign-on is not set up on this Switchboard: sign in with your username and password.",
+        "sso_unavailable" => {
+            "The identity provider could not be reached, or answered in a way Switchboard does not accept. Try again in a minute; if it keeps failing, the server's log says why."
+        }
+        "sso_expired" => {
+            "That sign-in did not start here, or took longer than 10 minutes. Sign in with single sign-on again."
+        }
+        "sso_denied" => "The identity provider did not sign you in (you may have cancelled). Try again.",
+        "sso_failed" => {
+            "The identity provider's answer did not pass Switchboard's checks. Try again; if it keeps failing, the server's log says why."
+        }
+        "sso_domain" => {
+            "Your identity provider account's email address is not at a domain this Switchboard admits, or the provider has not verified it. Sign in with your company account."
+        }
+        "sso_no_role" => {
+            "Your identity provider account is not in a group that has a role in this Switchboard. Ask your admin to add you to one."
+        }
+        "sso_disabled" => {
+            "Your account is disabled, or waits for an admin to let you in. Ask an admin to enable it on the Users page."
+        }
+        _ => return None,
+    })
 }
 
 /// A wait the sign-in throttle asked for, in words: "3 seconds", "5 minutes".

@@ -49,14 +49,26 @@ pub fn YourAccount() -> impl IntoView {
             <h2 id="your-password">"Password"</h2>
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             {problem.map(|p| view! { <p class="inline-error" role="alert">{p}</p> })}
-            // A plain form, posted to the server: it works before the page's script has loaded.
-            <form method="post" action="/auth/password" class="fields">
-                <label>"Current password" <input type="password" name="current" required=true autocomplete="current-password" /></label>
-                <label>"New password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
-                <label>"New password again" <input type="password" name="confirm" required=true minlength="12" autocomplete="new-password" /></label>
-                <p class="muted">{PASSWORD_RULES} " Changing it ends your sign-ins in every other browser."</p>
-                <button type="submit" class="button primary">"Change the password"</button>
-            </form>
+            // Who is signed in is a resource: read under a Transition, so the server waits for it.
+            <Transition fallback=|| ()>
+                <Show
+                    when=move || me.and_then(|me| me.principal()).is_some_and(|p| p.sso)
+                    fallback=|| view! {
+                        // A plain form, posted to the server: it works before the page's script has loaded.
+                        <form method="post" action="/auth/password" class="fields">
+                            <label>"Current password" <input type="password" name="current" required=true autocomplete="current-password" /></label>
+                            <label>"New password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
+                            <label>"New password again" <input type="password" name="confirm" required=true minlength="12" autocomplete="new-password" /></label>
+                            <p class="muted">{PASSWORD_RULES} " Changing it ends your sign-ins in every other browser."</p>
+                            <button type="submit" class="button primary">"Change the password"</button>
+                        </form>
+                    }
+                >
+                    <p data-testid="password-sso">
+                        "You sign in with single sign-on: your identity provider keeps your password, and you change it there. Switchboard has none of yours."
+                    </p>
+                </Show>
+            </Transition>
         </section>
         <section class="panel" aria-labelledby="your-sign-ins">
             <h2 id="your-sign-ins">"Where you are signed in"</h2>

@@ -116,6 +116,8 @@ fn AccountRow(
                 <strong>{label}</strong>
                 {account.disabled.then(|| view! { " " <span class="badge">"disabled"</span> })}
                 {account.must_change_password.then(|| view! { " " <span class="badge" title="They choose their own password at their next sign-in">"new password due"</span> })}
+                {account.sso.then(|| view! { " " <span class="badge" title="Signs in through the identity provider">"single sign-on"</span> })}
+                {account.email.clone().map(|email| view! { <br /><span class="muted">{email}</span> })}
                 <br /><span class="muted">"since " {crate::format::timestamp(&account.created_at)}</span>
             </td>
             <td>
@@ -127,13 +129,18 @@ fn AccountRow(
                 </ActionForm>
             </td>
             <td>
-                <ActionForm action=reset attr:class="inline-form">
-                    <input type="hidden" name="id" value=account.id.to_string() />
-                    <input type="hidden" name="username" value=for_hidden />
-                    <label>"New password for " {for_label} " " <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
-                    " " <label class="check"><input type="checkbox" name="require_change" value="true" checked=true />" They choose their own at next sign-in"</label>
-                    " " <button type="submit" class="button">"Set"</button>
-                </ActionForm>
+                {account.sso.then(|| view! {
+                    <p class="muted">"Their identity provider keeps their password."</p>
+                })}
+                {(!account.sso).then(|| view! {
+                    <ActionForm action=reset attr:class="inline-form">
+                        <input type="hidden" name="id" value=account.id.to_string() />
+                        <input type="hidden" name="username" value=for_hidden />
+                        <label>"New password for " {for_label} " " <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
+                        " " <label class="check"><input type="checkbox" name="require_change" value="true" checked=true />" They choose their own at next sign-in"</label>
+                        " " <button type="submit" class="button">"Set"</button>
+                    </ActionForm>
+                })}
             </td>
         </tr>
     }

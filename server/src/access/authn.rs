@@ -26,6 +26,10 @@ pub(super) struct StoredLogin {
     pub generation: i64,
     /// Unix seconds.
     pub started: i64,
+    /// The provider's ID token of a single sign-on: signing out ends the provider's session with
+    /// it as the hint (`oidc::Oidc::end_session_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The key of the login in the cookie's session.

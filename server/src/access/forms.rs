@@ -115,7 +115,12 @@ fn client<'a>(device: &'a Option<String>, ip: &'a str) -> Client<'a> {
 
 /// Records a login of `who` (with where it came from) and puts it in the session, under a new
 /// session id: an id planted before (session fixation) is worth nothing.
-async fn start_login(access: &Access, session: &Session, who: &Actor, generation: i64) -> Result<(), String> {
+pub(super) async fn start_login(
+    access: &Access,
+    session: &Session,
+    who: &Actor,
+    generation: i64,
+) -> Result<(), String> {
     let user_id = who.user_id.ok_or("a login needs an account")?;
     let login = access
         .accounts
@@ -123,12 +128,13 @@ async fn start_login(access: &Access, session: &Session, who: &Actor, generation
         .await
         .map_err(|e| e.to_string())?;
     session.cycle_id().await.map_err(|e| e.to_string())?;
-    let stored = StoredLogin { login, user_id, generation, started: unix_now() };
+    let stored = StoredLogin { login, user_id, generation, started: unix_now(), id_token: None };
     session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
 }
 
 /// `POST /auth/logout`: ends the login on the server (the stored session is deleted, so the old
-/// cookie is worth nothing) and goes to the login page.
+/// cookie is worth nothing) and goes to the login page; a person the identity provider signed in
+/// goes through its end-session endpoint first, so that their next sign-in asks again.
 pub async fn logout(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -136,7 +142,8 @@ pub async fn logout(
     headers: HeaderMap,
     principal: Option<axum::Extension<Principal>>,
 ) -> Response {
-    if let Ok(Some(login)) = session.get::<StoredLogin>(LOGIN).await
+    let stored = session.get::<StoredLogin>(LOGIN).await.ok().flatten();
+    if let Some(login) = &stored
         && let Err(error) = access.accounts.end_login(&login.login).await
     {
         tracing::error!("a login could not be ended: {error}");
@@ -147,6 +154,12 @@ pub async fn logout(
     if let Some(axum::Extension(principal)) = principal {
         let actor = Actor::of(Some(&principal), &headers, Some(peer));
         access.audit.append(NewEntry::auth(actor, "auth/logout", 200, None)).await;
+    }
+    // Signed in by the provider: signed out there too, which then sends the browser back.
+    if let (Some(oidc), Some(id_token)) = (&access.oidc, stored.and_then(|s| s.id_token))
+        && let Some(url) = oidc.end_session_url(&id_token).await
+    {
+        return Redirect::to(&url).into_response();
     }
     Redirect::to("/login?error=signed_out").into_response()
 }
@@ -312,7 +325,7 @@ pub async fn change_password(
 }
 
 /// Where to go after signing in: a path on this server, never another site (`//evil.example`).
-fn safe_next(next: &str) -> String {
+pub(super) fn safe_next(next: &str) -> String {
     let next = next.trim();
     // A path on this server only: no `//host`, no backslashes or control characters, which
     // browsers drop or turn into slashes (`/\t/evil.example` becomes `//evil.example`).

@@ -11,12 +11,15 @@
 //! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, `/auth/password`, the forms of
 //!   the login, first-run and Account pages; `devices.rs`: the cookie of a browser that signed
 //!   in before.
+//! - `oidc.rs`: single sign-on with an OpenID Connect provider (`/auth/oidc/start`,
+//!   `/auth/oidc/callback`).
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
 
 mod authn;
 mod devices;
 mod forms;
 mod headers;
+pub mod oidc;
 
 pub use authn::{LoginCheck, authenticate};
 pub use devices::DeviceKey;
@@ -58,6 +61,8 @@ pub struct Access {
     pub session_max: Duration,
     /// Signs the cookies of browsers that signed in before (the sign-in throttle trusts them).
     pub devices: DeviceKey,
+    /// Single sign-on, when `SWITCHBOARD_OIDC_ISSUER` is set.
+    pub oidc: Option<Arc<oidc::Oidc>>,
     /// The rules of the routes outside the Leptos app (`startup::routes`): method, path, rule.
     pub routes: Vec<(Method, &'static str, Rule)>,
 }

@@ -1,0 +1,592 @@
+//! Single sign-on with an OpenID Connect provider: `GET /auth/oidc/start` and
+//! `GET /auth/oidc/callback` (the authorization code flow with PKCE), and the provider's side of
+//! signing out (`forms::logout` sends a person signed in this way on to the provider's end-session
+//! endpoint).
+//!
+//! The `openidconnect` crate does the protocol: discovery, the authorization URL, the code
+//! exchange, and every check of the ID token (signature against the provider's keys, issuer,
+//! audience, expiry, nonce). It speaks HTTP through [`Oidc::http`], a client of the server's own
+//! reqwest that follows no redirects (a provider's answer cannot send Switchboard elsewhere).
+//!
+//! Who may come in, and as what, is decided here: an address at an allowed domain, verified by
+//! the provider; roles from a claim through `SWITCHBOARD_OIDC_ROLE_MAP`, or those an admin grants
+//! (`SsoRoles`). The account is the provider's subject's own (`accounts::SqliteAccounts::
+//! sign_in_sso`), never a local account of the same name.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use app::auth::Role;
+use axum::{
+    extract::{ConnectInfo, Query, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use openidconnect::{
+    AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+    core::{
+        CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdToken, CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    },
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::{
+    Access,
+    authn::{LOGIN, StoredLogin, unix_now},
+    forms::start_login,
+};
+use crate::{
+    accounts::{SignInError, SsoPerson, SsoRoles},
+    audit::{Actor, NewEntry},
+    settings::OidcSettings,
+};
+
+/// How long a discovered provider (its endpoints and signing keys) is used before it is read
+/// again: keys the provider rotates in are picked up within this long.
+const METADATA_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long a sign-in may stay at the provider before its return is refused.
+const PENDING_TTL_SECS: i64 = 10 * 60;
+/// The key of a sign-in under way in the browser's session.
+const PENDING: &str = "oidc_pending";
+
+/// The claims beyond the standard ones: the roles claim is looked up here by its configured name.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct OtherClaims(HashMap<String, serde_json::Value>);
+impl AdditionalClaims for OtherClaims {}
+
+type SsoIdToken = IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type SsoClient =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// The provider, as configured and as discovered.
+pub struct Oidc {
+    pub settings: OidcSettings,
+    http: reqwest::Client,
+    metadata: tokio::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
+}
+
+/// A sign-in under way: what the provider's return must match. Kept in the browser's own
+/// (server-side) session, so it is this browser's and used once.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    state: String,
+    nonce: String,
+    verifier: String,
+    next: String,
+    /// Unix seconds.
+    started: i64,
+}
+
+/// Why a single sign-on failed: the sign-in page's `error` code, and what the audit entry says.
+struct Refusal {
+    code: &'static str,
+    status: u16,
+    reason: String,
+}
+
+fn refusal(code: &'static str, status: u16, reason: impl Into<String>) -> Refusal {
+    Refusal { code, status, reason: reason.into() }
+}
+
+impl Oidc {
+    pub fn new(settings: OidcSettings) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
+        Ok(Self { settings, http, metadata: tokio::sync::Mutex::new(None) })
+    }
+
+    /// The crate's HTTP client: reqwest, through [`call`]. Its futures own what they use (a
+    /// closure borrowing `self` makes futures axum cannot prove `Send`).
+    fn http(&self) -> impl Fn(openidconnect::HttpRequest) -> HttpFuture + Send + Sync + 'static {
+        let client = self.http.clone();
+        move |request| Box::pin(call(client.clone(), request))
+    }
+    /// The provider's metadata and keys: discovered at the first use, then kept for
+    /// [`METADATA_TTL`]. With `fresh`, read again now (a token signed with a key not seen yet).
+    async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, String> {
+        let mut cached = self.metadata.lock().await;
+        if !fresh
+            && let Some((at, metadata)) = cached.as_ref()
+            && at.elapsed() < METADATA_TTL
+        {
+            return Ok(metadata.clone());
+        }
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| format!("the issuer URL: {e}"))?;
+        let http = self.http();
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http)
+            .await
+            .map_err(|e| format!("discovery at {} failed: {}", self.settings.issuer, error_chain(&e)))?;
+        let metadata = Arc::new(metadata);
+        *cached = Some((Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+
+    fn client(&self, metadata: &ProviderMetadataWithLogout) -> Result<SsoClient, String> {
+        let redirect = RedirectUrl::new(self.settings.redirect_url.clone()).map_err(|e| e.to_string())?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(self.settings.client_id.clone()),
+            self.settings.client_secret.as_ref().map(|s| ClientSecret::new(s.expose().to_owned())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The roles a person gets from the provider's claims: the mapped ones with a role map
+    /// (none of their values mapping refuses them), or else what an admin grants.
+    fn roles(&self, claims: &OtherClaims) -> Result<SsoRoles, Refusal> {
+        let settings = &self.settings;
+        if settings.role_map.is_empty() {
+            return Ok(SsoRoles::FirstSignIn(settings.default_roles.clone()));
+        }
+        let values: Vec<&str> = match claims.0.get(&settings.roles_claim) {
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
+            Some(serde_json::Value::String(one)) => one.split_whitespace().collect(),
+            _ => Vec::new(),
+        };
+        let mut roles: Vec<Role> = Vec::new();
+        for (value, role) in &settings.role_map {
+            if values.contains(&value.as_str()) && !roles.contains(role) {
+                roles.push(*role);
+            }
+        }
+        if roles.is_empty() {
+            return Err(refusal(
+                "sso_no_role",
+                403,
+                format!("no value of the {} claim maps to a role", settings.roles_claim),
+            ));
+        }
+        roles.sort();
+        Ok(SsoRoles::FromProvider(roles))
+    }
+
+    /// Whether `email` may come in: any address without allowed domains; else a verified one at
+    /// one of them.
+    fn admits(&self, email: Option<&str>, verified: Option<bool>) -> Result<(), Refusal> {
+        let domains = &self.settings.allowed_domains;
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let Some(email) = email else {
+            return Err(refusal("sso_domain", 403, "the provider gave no email address"));
+        };
+        if verified != Some(true) {
+            return Err(refusal("sso_domain", 403, "the provider did not verify the email address"));
+        }
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        if !domains.contains(&domain) {
+            return Err(refusal("sso_domain", 403, format!("{domain} is not an allowed domain")));
+        }
+        Ok(())
+    }
+
+    /// Where signing out at the provider begins, for a person signed in with `id_token`: the
+    /// provider's end-session endpoint, told who it was and where to send them back. `None` when
+    /// the provider has none (or cannot be reached): then only this console's login ends.
+    pub async fn end_session_url(&self, id_token: &str) -> Option<String> {
+        let metadata = match self.metadata(false).await {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                tracing::warn!("single sign-on: signing out at the provider skipped: {error}");
+                return None;
+            }
+        };
+        let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
+        // The pages' `form-action` allows the issuer's origin only (`headers.rs`): an endpoint
+        // elsewhere would be blocked mid-redirect, so signing out stays local then.
+        if !same_origin(endpoint.url(), &self.settings.issuer) {
+            tracing::warn!(
+                "single sign-on: the provider's end-session endpoint is not at its issuer's origin; signing out stays local"
+            );
+            return None;
+        }
+        let hint: CoreIdToken = id_token.parse().ok()?;
+        let back = PostLogoutRedirectUrl::new(self.settings.post_logout_url.clone()).ok()?;
+        Some(
+            openidconnect::LogoutRequest::from(endpoint)
+                .set_id_token_hint(&hint)
+                .set_client_id(ClientId::new(self.settings.client_id.clone()))
+                .set_post_logout_redirect_uri(back)
+                .http_get_url()
+                .to_string(),
+        )
+    }
+}
+
+/// A future of the crate's HTTP client.
+type HttpFuture = std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, HttpError>> + Send>>;
+
+/// One HTTP exchange for the crate, through reqwest. The answer is read whole, up to 1 MiB:
+/// discovery documents, keys, tokens and userinfo are small.
+async fn call(
+    client: reqwest::Client,
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, HttpError> {
+    let (parts, body) = request.into_parts();
+    let mut response = client
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| HttpError(e.without_url().to_string()))?;
+    let mut answer = http::Response::builder().status(response.status());
+    if let Some(headers) = answer.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| HttpError(e.without_url().to_string()))? {
+        if body.len() + chunk.len() > 1024 * 1024 {
+            return Err(HttpError("the provider's answer is over 1 MiB".to_owned()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    answer.body(body).map_err(|e| HttpError(e.to_string()))
+}
+
+#[derive(Debug)]
+struct HttpError(String);
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// An error with its causes, for the server's log (the crate's top-level messages are terse).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether `url` is at `issuer`'s origin (scheme, host and port).
+fn same_origin(url: &openidconnect::url::Url, issuer: &str) -> bool {
+    openidconnect::url::Url::parse(issuer).is_ok_and(|issuer| issuer.origin() == url.origin())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StartQuery {
+    next: String,
+}
+
+/// `GET /auth/oidc/start?next=/page`: sends the browser to the provider to sign in, with a fresh
+/// state, nonce and PKCE challenge kept in its session for the return.
+pub async fn start(State(access): State<Arc<Access>>, session: Session, Query(query): Query<StartQuery>) -> Response {
+    let Some(oidc) = access.oidc.as_ref() else {
+        return Redirect::to("/login?error=sso_off").into_response();
+    };
+    let client = match oidc.metadata(false).await.and_then(|m| oidc.client(&m)) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!("single sign-on could not start: {error}");
+            return Redirect::to("/login?error=sso_unavailable").into_response();
+        }
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .set_pkce_challenge(challenge);
+    for scope in oidc.settings.scopes.iter().filter(|s| *s != "openid") {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    let (url, state, nonce) = request.url();
+    let pending = Pending {
+        state: state.secret().clone(),
+        nonce: nonce.secret().clone(),
+        verifier: verifier.secret().clone(),
+        next: super::forms::safe_next(&query.next),
+        started: unix_now(),
+    };
+    if let Err(error) = session.insert(PENDING, pending).await {
+        tracing::error!("single sign-on could not start: the session could not be saved: {error}");
+        return Redirect::to("/login?error=failed").into_response();
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/oidc/callback`: the provider's return. Checks it belongs to the sign-in this
+/// browser started, trades the code (with the PKCE verifier) for tokens, checks the ID token,
+/// decides who may come in and as what, and signs them in. Every outcome is an audit entry
+/// (`auth/sso`); a refusal goes back to the sign-in page, which says why.
+pub async fn callback(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let Some(oidc) = access.oidc.as_ref() else {
+        return Redirect::to("/login?error=sso_off").into_response();
+    };
+    // Used once, whatever happens next.
+    let pending = session.remove::<Pending>(PENDING).await.ok().flatten();
+    let Some(pending) = pending.filter(|p| unix_now() - p.started <= PENDING_TTL_SECS) else {
+        // Nothing this browser started (or long ago): nobody to answer for, no audit entry.
+        return Redirect::to("/login?error=sso_expired").into_response();
+    };
+    let state_matches = query
+        .state
+        .as_deref()
+        .is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), pending.state.as_bytes())));
+    if !state_matches {
+        return Redirect::to("/login?error=sso_expired").into_response();
+    }
+    let mut actor = Actor::of(None, &headers, Some(peer));
+    let outcome = match (query.error.as_deref(), query.code) {
+        (Some(error), _) => {
+            // The provider's error code (`access_denied`, …), kept short for the record.
+            let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+            Err(refusal("sso_denied", 401, format!("the provider answered {code}")))
+        }
+        (None, Some(code)) => sign_in(&access, oidc, &pending, code, &mut actor).await,
+        (None, None) => Err(refusal("sso_failed", 400, "the provider's answer has no code")),
+    };
+    match outcome {
+        Ok(signed_in) => {
+            if let Err(error) = start_login(&access, &session, &signed_in.actor, signed_in.generation).await {
+                tracing::error!("a login could not be started after single sign-on: {error}");
+                return Redirect::to("/login?error=failed").into_response();
+            }
+            if let Ok(Some(mut stored)) = session.get::<StoredLogin>(LOGIN).await {
+                stored.id_token = Some(signed_in.id_token);
+                let _ = session.insert(LOGIN, stored).await;
+            }
+            // An account made here may be the first one.
+            access.needs_setup.store(false, Ordering::Relaxed);
+            access.audit.append(NewEntry::auth(signed_in.actor, "auth/sso", 200, None)).await;
+            Redirect::to(&pending.next).into_response()
+        }
+        Err(refused) => {
+            if refused.status >= 500 {
+                tracing::warn!("single sign-on failed: {}", refused.reason);
+            }
+            access.audit.append(NewEntry::auth(actor, "auth/sso", refused.status, Some(&refused.reason))).await;
+            Redirect::to(&format!("/login?error={}", refused.code)).into_response()
+        }
+    }
+}
+
+/// A person the provider signed in, as this console now knows them.
+struct SignedIn {
+    actor: Actor,
+    generation: i64,
+    id_token: String,
+}
+
+/// The code exchange and every decision after it. `actor` learns who the person is as soon as
+/// that is known, so that a refusal's audit entry names them.
+async fn sign_in(
+    access: &Access,
+    oidc: &Oidc,
+    pending: &Pending,
+    code: String,
+    actor: &mut Actor,
+) -> Result<SignedIn, Refusal> {
+    let unavailable = |error: String| {
+        tracing::warn!("single sign-on failed: {error}");
+        refusal("sso_unavailable", 502, "the provider could not be reached or answered wrongly")
+    };
+    let metadata = oidc.metadata(false).await.map_err(unavailable)?;
+    let client = oidc.client(&metadata).map_err(unavailable)?;
+    let http = oidc.http();
+    let exchange = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| unavailable(e.to_string()))?;
+    let tokens = exchange
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
+        .request_async(&http)
+        .await
+        .map_err(|e| {
+            tracing::warn!("single sign-on: the code exchange failed: {}", error_chain(&e));
+            refusal("sso_failed", 401, "the provider did not accept the code")
+        })?;
+    let raw = tokens.id_token().ok_or_else(|| refusal("sso_failed", 401, "the provider sent no ID token"))?.to_string();
+    let id_token: SsoIdToken = raw.parse().map_err(|_| refusal("sso_failed", 401, "the ID token is malformed"))?;
+    let nonce = Nonce::new(pending.nonce.clone());
+    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        Ok(claims) => claims.clone(),
+        // Perhaps signed with a key the provider rotated in since discovery: read its keys again.
+        Err(first) => {
+            let metadata = oidc.metadata(true).await.map_err(unavailable)?;
+            let client = oidc.client(&metadata).map_err(unavailable)?;
+            id_token.claims(&client.id_token_verifier(), &nonce).cloned().map_err(|_| {
+                tracing::warn!("single sign-on: an ID token was refused: {}", error_chain(&first));
+                refusal("sso_failed", 401, "the ID token did not pass its checks")
+            })?
+        }
+    };
+    let subject = claims.subject().to_string();
+    let mut email = claims.email().map(|e| e.to_string());
+    let mut verified = claims.email_verified();
+    let mut name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+    let mut preferred = claims.preferred_username().map(|u| u.to_string());
+    let mut other = claims.additional_claims().clone();
+    // What the ID token left out may be at the userinfo endpoint (many providers put groups and
+    // the address only there); its subject must be the token's.
+    let incomplete =
+        email.is_none() || (!oidc.settings.role_map.is_empty() && !other.0.contains_key(&oidc.settings.roles_claim));
+    if incomplete
+        && let Ok(request) =
+            client.user_info(AccessToken::new(tokens.access_token().secret().clone()), Some(claims.subject().clone()))
+    {
+        match request.request_async::<OtherClaims, _, CoreGenderClaim>(&http).await {
+            Ok(info) => fill_from_user_info(&info, &mut email, &mut verified, &mut name, &mut preferred, &mut other),
+            Err(error) => tracing::warn!("single sign-on: the userinfo endpoint failed: {}", error_chain(&error)),
+        }
+    }
+    let person = SsoPerson {
+        issuer: claims.issuer().to_string(),
+        subject,
+        email: email.clone(),
+        preferred_username: preferred,
+        display_name: name.or_else(|| email.clone()).unwrap_or_else(|| "Single sign-on user".to_owned()),
+    };
+    // Until the account is known, the record names the person by their address (bounded).
+    actor.username = email.as_deref().map(|e| e.chars().take(120).collect());
+    oidc.admits(email.as_deref(), verified)?;
+    let roles = oidc.roles(&other)?;
+    match access.accounts.sign_in_sso(&person, &roles).await {
+        Ok(login) => {
+            let signed_in = Actor {
+                user_id: Some(login.principal.user_id),
+                username: Some(login.principal.username.clone()),
+                roles: app::auth::roles_text(&login.principal.roles),
+                ..actor.clone()
+            };
+            Ok(SignedIn { actor: signed_in, generation: login.generation, id_token: raw })
+        }
+        Err(SignInError::Disabled) => {
+            Err(refusal("sso_disabled", 403, "the account is disabled or waits for an admin"))
+        }
+        Err(SignInError::Credentials) => Err(refusal("sso_failed", 401, "the account could not be matched")),
+        Err(SignInError::Failed(error)) => {
+            tracing::error!("single sign-on: the account could not be saved: {error}");
+            Err(refusal("failed", 500, "the accounts could not be saved"))
+        }
+    }
+}
+
+fn fill_from_user_info(
+    info: &UserInfoClaims<OtherClaims, CoreGenderClaim>,
+    email: &mut Option<String>,
+    verified: &mut Option<bool>,
+    name: &mut Option<String>,
+    preferred: &mut Option<String>,
+    other: &mut OtherClaims,
+) {
+    if email.is_none() {
+        *email = info.email().map(|e| e.to_string());
+        *verified = info.email_verified();
+    }
+    if name.is_none() {
+        *name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+    }
+    if preferred.is_none() {
+        *preferred = info.preferred_username().map(|u| u.to_string());
+    }
+    for (key, value) in &info.additional_claims().0 {
+        other.0.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
+        Oidc::new(OidcSettings {
+            issuer: "https://id.example.com".into(),
+            client_id: "switchboard".into(),
+            client_secret: None,
+            name: "Example ID".into(),
+            scopes: vec!["openid".into()],
+            allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+            roles_claim: "groups".into(),
+            role_map: role_map.iter().map(|(v, r)| (v.to_string(), *r)).collect(),
+            default_roles,
+            redirect_url: "https://sb.example.com/auth/oidc/callback".into(),
+            post_logout_url: "https://sb.example.com/login?error=signed_out".into(),
+        })
+        .unwrap()
+    }
+
+    fn groups(values: serde_json::Value) -> OtherClaims {
+        OtherClaims(HashMap::from([("groups".to_owned(), values)]))
+    }
+
+    #[test]
+    fn roles_come_from_the_claim_through_the_map() {
+        let o = oidc(&[("sb-admins", Role::Admin), ("oncall", Role::Approver), ("eng", Role::Operator)], &[], None);
+        let roles = |claims| match o.roles(&claims) {
+            Ok(SsoRoles::FromProvider(roles)) => Ok(roles),
+            Ok(other) => panic!("{other:?}"),
+            Err(refused) => Err(refused.code),
+        };
+        assert_eq!(
+            roles(groups(serde_json::json!(["oncall", "eng", "unrelated"]))),
+            Ok(vec![Role::Operator, Role::Approver])
+        );
+        // Some providers send one space-separated string.
+        assert_eq!(roles(groups(serde_json::json!("sb-admins"))), Ok(vec![Role::Admin]));
+        // Nothing that maps, or no claim at all: refused, not let in as a viewer.
+        assert_eq!(roles(groups(serde_json::json!(["unrelated"]))), Err("sso_no_role"));
+        assert_eq!(roles(OtherClaims::default()), Err("sso_no_role"));
+        // Values are matched whole: "oncall-old" is not "oncall".
+        assert_eq!(roles(groups(serde_json::json!(["oncall-old"]))), Err("sso_no_role"));
+    }
+
+    #[test]
+    fn without_a_map_an_admin_grants_the_roles() {
+        let o = oidc(&[], &[], Some(vec![Role::Viewer]));
+        assert!(
+            matches!(o.roles(&groups(serde_json::json!(["sb-admins"]))), Ok(SsoRoles::FirstSignIn(Some(r))) if r == [Role::Viewer])
+        );
+        let o = oidc(&[], &[], None);
+        assert!(matches!(o.roles(&OtherClaims::default()), Ok(SsoRoles::FirstSignIn(None))));
+    }
+
+    #[test]
+    fn only_verified_addresses_at_allowed_domains_come_in() {
+        let o = oidc(&[], &["example.com"], None);
+        assert!(o.admits(Some("ada@example.com"), Some(true)).is_ok());
+        assert!(o.admits(Some("Ada@EXAMPLE.com"), Some(true)).is_ok());
+        for (email, verified) in [
+            (Some("ada@example.com"), None),
+            (Some("ada@example.com"), Some(false)),
+            (Some("mallory@example.com.evil.test"), Some(true)),
+            (Some("mallory@evil.test"), Some(true)),
+            (Some("example.com"), Some(true)),
+            (None, Some(true)),
+        ] {
+            assert_eq!(o.admits(email, verified).err().map(|r| r.code), Some("sso_domain"), "{email:?} {verified:?}");
+        }
+        // No allowed domains: the provider's say-so is enough.
+        assert!(oidc(&[], &[], None).admits(None, None).is_ok());
+    }
+}
