@@ -42,7 +42,11 @@ pub fn provide_inbox_feed(me: Me) -> InboxFeed {
     {
         let started = StoredValue::new(false);
         Effect::new(move |_| {
+            // Someone who must first choose their own password may not read the inbox: their
+            // stream would only be refused, again and again, until they do (and the page
+            // reloads then).
             if let Some(principal) = me.principal()
+                && !principal.must_change_password
                 && !started.get_value()
             {
                 started.set_value(true);
