@@ -113,6 +113,14 @@ test('the provider decides who comes in: an admin by group, nobody without a map
   await expect(page.getByRole('alert')).toContainText('not at a domain this Switchboard admits');
   expect(await me(page)).toBeNull();
 
+  // A link from another site does not start a sign-in at the provider (it could swap a signed-in
+  // person into another account unasked): it leads to the sign-in page.
+  const crossSite = await page.request.get('/auth/oidc/start?next=%2Fusers', {
+    headers: { 'sec-fetch-site': 'cross-site' },
+    maxRedirects: 0,
+  });
+  expect(crossSite.headers().location).toBe('/login?next=%2Fusers');
+
   // A return this browser did not start (a forged or replayed callback) signs nobody in.
   await page.goto('/auth/oidc/callback?code=stolen&state=guessed');
   await expect(page).toHaveURL(`${sso}/login?error=sso_expired`);

@@ -91,6 +91,16 @@ pub enum SsoRoles {
     FirstSignIn(Option<Vec<Role>>),
 }
 
+/// Why a sign-in through the identity provider failed here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SsoSignInError {
+    /// Disabled, or waiting for an admin to enable it.
+    Disabled,
+    /// The provider's groups would take admin from the last enabled admin.
+    LastAdmin,
+    Failed(String),
+}
+
 /// Why a sign-in failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignInError {
@@ -304,59 +314,96 @@ impl SqliteAccounts {
     /// made at their first sign-in, its email and display name brought up to date, its roles as
     /// [`SsoRoles`] says. Answers the account and its generation; a disabled one (or one that
     /// waits for an admin) answers [`SignInError::Disabled`].
-    pub async fn sign_in_sso(&self, sso: &SsoPerson, roles: &SsoRoles) -> Result<Login, SignInError> {
-        let failed = |e: sqlx::Error| SignInError::Failed(e.to_string());
-        let now = now();
-        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?")
-            .bind(&sso.issuer)
-            .bind(&sso.subject)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed)?;
-        let id = match existing {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE users SET email = ?, display_name = ?, roles = COALESCE(?, roles), updated_at = ? WHERE id = ?",
-                )
-                .bind(&sso.email)
-                .bind(&sso.display_name)
-                .bind(match roles {
-                    SsoRoles::FromProvider(roles) => Some(roles_text(roles)),
-                    SsoRoles::FirstSignIn(_) => None,
-                })
-                .bind(&now)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(failed)?;
-                id
-            }
-            None => self.insert_sso(sso, roles, &now).await?,
+    pub async fn sign_in_sso(&self, sso: &SsoPerson, roles: &SsoRoles) -> Result<Login, SsoSignInError> {
+        let id = match self.sso_account(sso).await? {
+            Some(id) => id,
+            None => match self.insert_sso(sso, roles).await {
+                Ok(id) => id,
+                // The same person's first sign-in in another tab won the race: theirs it is.
+                Err(SsoSignInError::Failed(_)) if let Ok(Some(id)) = self.sso_account(sso).await => id,
+                Err(error) => return Err(error),
+            },
         };
+        let failed = |e: sqlx::Error| SsoSignInError::Failed(e.to_string());
+        let enabled_admins = "SELECT COUNT(*) FROM users WHERE disabled = 0 AND (' ' || roles || ' ') LIKE '% admin %'";
+        let mut tx = self.pool.begin().await.map_err(failed)?;
+        let admins_before: i64 = sqlx::query_scalar(enabled_admins).fetch_one(&mut *tx).await.map_err(failed)?;
+        let provider_roles = match roles {
+            SsoRoles::FromProvider(roles) => Some(roles_text(roles)),
+            SsoRoles::FirstSignIn(_) => None,
+        };
+        sqlx::query(
+            "UPDATE users SET email = ?, display_name = ?, roles = COALESCE(?, roles), updated_at = ? WHERE id = ?",
+        )
+        .bind(&sso.email)
+        .bind(&sso.display_name)
+        .bind(provider_roles)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        // The provider's groups may take admin away, but not from the last enabled admin: that
+        // would leave nobody to manage the accounts (the rule an admin's own change meets).
+        // Dropped without a commit, the stored roles stay as they were.
+        let admins_after: i64 = sqlx::query_scalar(enabled_admins).fetch_one(&mut *tx).await.map_err(failed)?;
+        if admins_before > 0 && admins_after == 0 {
+            return Err(SsoSignInError::LastAdmin);
+        }
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
         let account = account(&row);
         if account.disabled {
-            return Err(SignInError::Disabled);
+            return Err(SsoSignInError::Disabled);
         }
         Ok(Login { principal: account.into(), generation: row.get("generation") })
     }
 
+    /// The account of the provider's person `sso`, if they signed in before.
+    async fn sso_account(&self, sso: &SsoPerson) -> Result<Option<i64>, SsoSignInError> {
+        sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?")
+            .bind(&sso.issuer)
+            .bind(&sso.subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| SsoSignInError::Failed(e.to_string()))
+    }
+
+    /// Ends every login of the provider's person `subject` (the provider no longer lets them in
+    /// here); answers how many.
+    pub async fn end_sso_logins(&self, issuer: &str, subject: &str) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "DELETE FROM logins WHERE user_id IN (SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?)",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// A new account for `sso`, under the first free username made from their address or
-    /// preferred username (`ada`, then `ada-2`, …): a local account of the same name is never
-    /// theirs.
-    async fn insert_sso(&self, sso: &SsoPerson, roles: &SsoRoles, now: &str) -> Result<i64, SignInError> {
+    /// preferred username (`ada`, then `ada-2` … `ada-5`, then `ada-` and random hex: names a
+    /// person controls at the provider cannot use up a name): a local account of the same name
+    /// is never theirs.
+    async fn insert_sso(&self, sso: &SsoPerson, roles: &SsoRoles) -> Result<i64, SsoSignInError> {
         let base = sso.username_base();
         // With no roles to start with, the account waits (disabled, a viewer) for an admin.
         let (roles, waits) = match roles {
             SsoRoles::FromProvider(roles) | SsoRoles::FirstSignIn(Some(roles)) => (roles.as_slice(), false),
             SsoRoles::FirstSignIn(None) => (&[Role::Viewer][..], true),
         };
-        for n in 1..=100 {
-            let username = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        let now = now();
+        for n in 1..=10 {
+            let username = match n {
+                1 => base.clone(),
+                2..=5 => format!("{base}-{n}"),
+                _ => format!("{base}-{}", random_hex::<3>()),
+            };
             let inserted = sqlx::query(
                 "INSERT INTO users (username, display_name, password_hash, roles, disabled, created_at, updated_at,
                                     sso_issuer, sso_subject, email)
@@ -366,19 +413,19 @@ impl SqliteAccounts {
             .bind(&sso.display_name)
             .bind(roles_text(roles))
             .bind(waits as i64)
-            .bind(now)
-            .bind(now)
+            .bind(&now)
+            .bind(&now)
             .bind(&sso.issuer)
             .bind(&sso.subject)
             .bind(&sso.email)
             .execute(&self.pool)
             .await
-            .map_err(|e| SignInError::Failed(e.to_string()))?;
+            .map_err(|e| SsoSignInError::Failed(e.to_string()))?;
             if inserted.rows_affected() == 1 {
                 return Ok(inserted.last_insert_rowid());
             }
         }
-        Err(SignInError::Failed(format!("no free username for {base}, {base}-2 … {base}-100")))
+        Err(SsoSignInError::Failed(format!("no free username for {base}")))
     }
 
     async fn get(&self, id: i64) -> Result<Account, AccountError> {
@@ -936,11 +983,49 @@ mod single_sign_on {
         // With no roles to start with, the account waits for an admin to enable it.
         let bob = person("sub-3", "bob@example.com");
         let waits = SsoRoles::FirstSignIn(None);
-        assert_eq!(accounts.sign_in_sso(&bob, &waits).await.err(), Some(SignInError::Disabled));
+        assert_eq!(accounts.sign_in_sso(&bob, &waits).await.err(), Some(SsoSignInError::Disabled));
         let bob_id = accounts.list().await.unwrap().into_iter().find(|a| a.username == "bob").unwrap().id;
         accounts.update(bob_id, &[Role::Approver], false).await.unwrap();
         let bob = accounts.sign_in_sso(&bob, &waits).await.unwrap();
         assert_eq!(bob.principal.roles, [Role::Approver]);
+    }
+
+    #[tokio::test]
+    async fn the_provider_cannot_take_admin_from_the_last_admin_and_refusals_end_logins() {
+        let (_dir, accounts) = accounts().await;
+        let grace = person("sub-g", "grace@example.com");
+        let admin = accounts.sign_in_sso(&grace, &SsoRoles::FromProvider(vec![Role::Admin])).await.unwrap();
+        accounts
+            .sign_in_sso(&person("sub-a", "ada@example.com"), &SsoRoles::FromProvider(vec![Role::Viewer]))
+            .await
+            .unwrap();
+        let demoted = accounts.sign_in_sso(&grace, &SsoRoles::FromProvider(vec![Role::Viewer])).await;
+        assert_eq!(demoted.err(), Some(SsoSignInError::LastAdmin));
+        assert_eq!(accounts.get(admin.principal.user_id).await.unwrap().roles, [Role::Admin], "rolled back");
+        // With another admin, the provider's word stands.
+        let local = accounts.create("root", "Root", "a long local password 1", &[Role::Admin], false).await.unwrap();
+        assert_eq!(
+            accounts.sign_in_sso(&grace, &SsoRoles::FromProvider(vec![Role::Viewer])).await.unwrap().principal.roles,
+            [Role::Viewer]
+        );
+        assert_ne!(local.id, admin.principal.user_id);
+        // The provider refusing someone later ends the logins they still have.
+        let login = accounts.start_login(admin.principal.user_id, None, None).await.unwrap();
+        assert_eq!(accounts.end_sso_logins(&grace.issuer, &grace.subject).await.unwrap(), 1);
+        assert!(accounts.current(&login, admin.principal.user_id, 0).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn names_taken_at_the_provider_cannot_use_up_a_username() {
+        let (_dir, accounts) = accounts().await;
+        let viewer = SsoRoles::FirstSignIn(Some(vec![Role::Viewer]));
+        let mut names = Vec::new();
+        for n in 0..8 {
+            let login = accounts.sign_in_sso(&person(&format!("sub-{n}"), "ada@example.com"), &viewer).await.unwrap();
+            names.push(login.principal.username);
+        }
+        assert_eq!(names[..5], ["ada", "ada-2", "ada-3", "ada-4", "ada-5"]);
+        assert!(names[5..].iter().all(|n| n.starts_with("ada-") && n.len() == "ada-".len() + 6), "{names:?}");
     }
 
     #[test]

@@ -494,6 +494,15 @@ fn oidc_settings(
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    let allowed_domains: Vec<String> = get("SWITCHBOARD_OIDC_ALLOWED_DOMAINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    if allowed_domains.is_empty() && role_map.is_empty() {
+        return Err(error("single sign-on needs SWITCHBOARD_OIDC_ALLOWED_DOMAINS (e.g. example.com) or SWITCHBOARD_OIDC_ROLE_MAP: without either, anyone with an account at the provider could sign in".into()));
+    }
     let scopes = get("SWITCHBOARD_OIDC_SCOPES").unwrap_or_else(|| "openid email profile".to_owned());
     Ok(Some(OidcSettings {
         issuer,
@@ -501,12 +510,7 @@ fn oidc_settings(
         client_secret: get("SWITCHBOARD_OIDC_CLIENT_SECRET").map(Secret::new),
         name: get("SWITCHBOARD_OIDC_NAME").unwrap_or_else(|| "single sign-on".to_owned()),
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        allowed_domains: get("SWITCHBOARD_OIDC_ALLOWED_DOMAINS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect(),
+        allowed_domains,
         roles_claim: get("SWITCHBOARD_OIDC_ROLES_CLAIM").unwrap_or_else(|| "groups".to_owned()),
         role_map,
         default_roles,
@@ -576,6 +580,12 @@ mod tests {
         bad.push(("SWITCHBOARD_OIDC_ROLE_MAP", "sb-admins=superuser"));
         let err = settings(&bad).unwrap_err().to_string();
         assert!(err.contains("\"superuser\" is not a role"), "{err}");
+        let open = without("SWITCHBOARD_OIDC_ROLE_MAP")
+            .into_iter()
+            .filter(|(n, _)| *n != "SWITCHBOARD_OIDC_ALLOWED_DOMAINS")
+            .collect::<Vec<_>>();
+        let err = settings(&open).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_OIDC_ALLOWED_DOMAINS") && err.contains("anyone"), "{err}");
         let mut waiting = base.to_vec();
         waiting.retain(|(n, _)| *n != "SWITCHBOARD_OIDC_ROLE_MAP");
         waiting.push(("SWITCHBOARD_OIDC_DEFAULT_ROLES", "none"));

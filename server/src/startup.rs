@@ -304,7 +304,10 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
         devices: access::DeviceKey::open(&settings.data_dir, settings.access.cookie_secure)
             .map_err(|e| io::Error::other(format!("cannot read or make the device key in the data directory: {e}")))?,
         oidc: match &settings.access.oidc {
-            Some(oidc) => Some(Arc::new(access::oidc::Oidc::new(oidc.clone()).map_err(io::Error::other)?)),
+            Some(oidc) => Some(Arc::new(
+                access::oidc::Oidc::new(oidc.clone(), &settings.data_dir, settings.access.cookie_secure)
+                    .map_err(io::Error::other)?,
+            )),
             None => None,
         },
         routes: routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),

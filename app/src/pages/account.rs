@@ -89,6 +89,12 @@ fn sso_problem(code: &str) -> Option<&'static str> {
         "sso_no_role" => {
             "Your identity provider account is not in a group that has a role in this Switchboard. Ask your admin to add you to one."
         }
+        "sso_setup" => {
+            "Switchboard has no admin yet: the first one is made with the setup link it printed at start, or by an identity provider group that maps to admin."
+        }
+        "sso_last_admin" => {
+            "Your identity provider no longer makes you an admin, and you are this Switchboard's last one: ask for the group back, or have another admin named first."
+        }
         "sso_disabled" => {
             "Your account is disabled, or waits for an admin to let you in. Ask an admin to enable it on the Users page."
         }

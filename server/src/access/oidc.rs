@@ -23,7 +23,7 @@ use std::{
 use app::auth::Role;
 use axum::{
     extract::{ConnectInfo, Query, State},
-    http::HeaderMap,
+    http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
 use openidconnect::{
@@ -44,7 +44,7 @@ use super::{
     forms::start_login,
 };
 use crate::{
-    accounts::{SignInError, SsoPerson, SsoRoles},
+    accounts::{SsoPerson, SsoRoles, SsoSignInError},
     audit::{Actor, NewEntry},
     settings::OidcSettings,
 };
@@ -54,8 +54,6 @@ use crate::{
 const METADATA_TTL: Duration = Duration::from_secs(5 * 60);
 /// How long a sign-in may stay at the provider before its return is refused.
 const PENDING_TTL_SECS: i64 = 10 * 60;
-/// The key of a sign-in under way in the browser's session.
-const PENDING: &str = "oidc_pending";
 
 /// The claims beyond the standard ones: the roles claim is looked up here by its configured name.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -70,11 +68,19 @@ type SsoClient =
 pub struct Oidc {
     pub settings: OidcSettings,
     http: reqwest::Client,
-    metadata: tokio::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
+    metadata: std::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
+    /// Signs the cookie of a sign-in under way (`<data>/sso.key`).
+    key: Vec<u8>,
+    /// `SWITCHBOARD_COOKIE_SECURE`.
+    secure: bool,
 }
 
-/// A sign-in under way: what the provider's return must match. Kept in the browser's own
-/// (server-side) session, so it is this browser's and used once.
+/// The cookie of a sign-in under way, sent only to the callback.
+const PENDING_COOKIE: &str = "switchboard_sso";
+
+/// A sign-in under way: what the provider's return must match. Kept in a signed cookie of the
+/// browser that started it (not in a server-side session: starting a sign-in is anonymous, and
+/// must not make the server keep anything), cleared by the return.
 #[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     state: String,
@@ -97,13 +103,57 @@ fn refusal(code: &'static str, status: u16, reason: impl Into<String>) -> Refusa
 }
 
 impl Oidc {
-    pub fn new(settings: OidcSettings) -> Result<Self, String> {
+    /// `data_dir` keeps the key of the pending sign-in cookie; `secure`: that cookie goes over
+    /// HTTPS only.
+    pub fn new(settings: OidcSettings, data_dir: &std::path::Path, secure: bool) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
-        Ok(Self { settings, http, metadata: tokio::sync::Mutex::new(None) })
+        let key = crate::keys::key_file(data_dir, "sso.key")
+            .map_err(|e| format!("cannot read or make the single sign-on key in the data directory: {e}"))?;
+        Ok(Self { settings, http, metadata: std::sync::Mutex::new(None), key, secure })
+    }
+
+    fn mac(&self, payload: &str) -> String {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(b"switchboard-sso-pending\n");
+        mac.update(payload.as_bytes());
+        crate::accounts::hex(&mac.finalize().into_bytes())
+    }
+
+    /// The `Set-Cookie` value that holds `pending` until the provider sends the browser back.
+    /// SameSite=Lax: the return is a top-level navigation from the provider's site.
+    fn pending_cookie(&self, pending: &Pending) -> String {
+        use base64::Engine as _;
+        let json = serde_json::to_string(pending).unwrap_or_default();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let tag = self.mac(&payload);
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{PENDING_COOKIE}={payload}.{tag}; Path=/auth/oidc/callback; Max-Age={PENDING_TTL_SECS}; HttpOnly; SameSite=Lax{secure}"
+        )
+    }
+
+    /// The sign-in the request's cookie says this browser started here, if its signature holds.
+    fn pending_of(&self, headers: &HeaderMap) -> Option<Pending> {
+        use base64::Engine as _;
+        let value = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == PENDING_COOKIE)?
+            .1;
+        let (payload, tag) = value.split_once('.')?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.mac(payload).as_bytes())) {
+            return None;
+        }
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+        serde_json::from_slice(&json).ok()
     }
 
     /// The crate's HTTP client: reqwest, through [`call`]. Its futures own what they use (a
@@ -114,10 +164,10 @@ impl Oidc {
     }
     /// The provider's metadata and keys: discovered at the first use, then kept for
     /// [`METADATA_TTL`]. With `fresh`, read again now (a token signed with a key not seen yet).
+    /// The lock is held only to read or store it: a slow provider holds up no other sign-in.
     async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, String> {
-        let mut cached = self.metadata.lock().await;
         if !fresh
-            && let Some((at, metadata)) = cached.as_ref()
+            && let Some((at, metadata)) = self.metadata.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
             && at.elapsed() < METADATA_TTL
         {
             return Ok(metadata.clone());
@@ -128,7 +178,7 @@ impl Oidc {
             .await
             .map_err(|e| format!("discovery at {} failed: {}", self.settings.issuer, error_chain(&e)))?;
         let metadata = Arc::new(metadata);
-        *cached = Some((Instant::now(), metadata.clone()));
+        *self.metadata.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
     }
 
@@ -290,11 +340,19 @@ pub struct StartQuery {
 }
 
 /// `GET /auth/oidc/start?next=/page`: sends the browser to the provider to sign in, with a fresh
-/// state, nonce and PKCE challenge kept in its session for the return.
-pub async fn start(State(access): State<Arc<Access>>, session: Session, Query(query): Query<StartQuery>) -> Response {
+/// state, nonce and PKCE challenge kept in its signed cookie for the return. A link from another
+/// site does not start one (it could swap a signed-in person into another account unasked).
+pub async fn start(State(access): State<Arc<Access>>, headers: HeaderMap, Query(query): Query<StartQuery>) -> Response {
     let Some(oidc) = access.oidc.as_ref() else {
         return Redirect::to("/login?error=sso_off").into_response();
     };
+    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site") {
+        return Redirect::to(&format!(
+            "/login?next={}",
+            app::format::query_value(&super::forms::safe_next(&query.next))
+        ))
+        .into_response();
+    }
     let client = match oidc.metadata(false).await.and_then(|m| oidc.client(&m)) {
         Ok(client) => client,
         Err(error) => {
@@ -317,11 +375,7 @@ pub async fn start(State(access): State<Arc<Access>>, session: Session, Query(qu
         next: super::forms::safe_next(&query.next),
         started: unix_now(),
     };
-    if let Err(error) = session.insert(PENDING, pending).await {
-        tracing::error!("single sign-on could not start: the session could not be saved: {error}");
-        return Redirect::to("/login?error=failed").into_response();
-    }
-    Redirect::to(url.as_str()).into_response()
+    ([(header::SET_COOKIE, oidc.pending_cookie(&pending))], Redirect::to(url.as_str())).into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -334,8 +388,9 @@ pub struct CallbackQuery {
 
 /// `GET /auth/oidc/callback`: the provider's return. Checks it belongs to the sign-in this
 /// browser started, trades the code (with the PKCE verifier) for tokens, checks the ID token,
-/// decides who may come in and as what, and signs them in. Every outcome is an audit entry
-/// (`auth/sso`); a refusal goes back to the sign-in page, which says why.
+/// decides who may come in and as what, and signs them in. Every outcome of a sign-in this
+/// browser started is an audit entry (`auth/sso`); a refusal goes back to the sign-in page, which
+/// says why.
 pub async fn callback(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -346,18 +401,20 @@ pub async fn callback(
     let Some(oidc) = access.oidc.as_ref() else {
         return Redirect::to("/login?error=sso_off").into_response();
     };
-    // Used once, whatever happens next.
-    let pending = session.remove::<Pending>(PENDING).await.ok().flatten();
-    let Some(pending) = pending.filter(|p| unix_now() - p.started <= PENDING_TTL_SECS) else {
+    // Used once, whatever happens next: the answer clears the cookie.
+    let clear = format!("{PENDING_COOKIE}=; Path=/auth/oidc/callback; Max-Age=0; HttpOnly; SameSite=Lax");
+    let back = |to: &str| ([(header::SET_COOKIE, clear.clone())], Redirect::to(to)).into_response();
+    let pending = oidc.pending_of(&headers).filter(|p| (0..=PENDING_TTL_SECS).contains(&(unix_now() - p.started)));
+    let Some(pending) = pending else {
         // Nothing this browser started (or long ago): nobody to answer for, no audit entry.
-        return Redirect::to("/login?error=sso_expired").into_response();
+        return back("/login?error=sso_expired");
     };
     let state_matches = query
         .state
         .as_deref()
         .is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), pending.state.as_bytes())));
     if !state_matches {
-        return Redirect::to("/login?error=sso_expired").into_response();
+        return back("/login?error=sso_expired");
     }
     let mut actor = Actor::of(None, &headers, Some(peer));
     let outcome = match (query.error.as_deref(), query.code) {
@@ -369,29 +426,31 @@ pub async fn callback(
         (None, Some(code)) => sign_in(&access, oidc, &pending, code, &mut actor).await,
         (None, None) => Err(refusal("sso_failed", 400, "the provider's answer has no code")),
     };
-    match outcome {
-        Ok(signed_in) => {
-            if let Err(error) = start_login(&access, &session, &signed_in.actor, signed_in.generation).await {
-                tracing::error!("a login could not be started after single sign-on: {error}");
-                return Redirect::to("/login?error=failed").into_response();
-            }
-            if let Ok(Some(mut stored)) = session.get::<StoredLogin>(LOGIN).await {
-                stored.id_token = Some(signed_in.id_token);
-                let _ = session.insert(LOGIN, stored).await;
-            }
-            // An account made here may be the first one.
-            access.needs_setup.store(false, Ordering::Relaxed);
-            access.audit.append(NewEntry::auth(signed_in.actor, "auth/sso", 200, None)).await;
-            Redirect::to(&pending.next).into_response()
-        }
+    let signed_in = match outcome {
+        Ok(signed_in) => signed_in,
         Err(refused) => {
-            if refused.status >= 500 {
-                tracing::warn!("single sign-on failed: {}", refused.reason);
-            }
             access.audit.append(NewEntry::auth(actor, "auth/sso", refused.status, Some(&refused.reason))).await;
-            Redirect::to(&format!("/login?error={}", refused.code)).into_response()
+            return back(&format!("/login?error={}", refused.code));
         }
+    };
+    // A login this browser had before ends here, as at a password sign-in.
+    if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
+        let _ = access.accounts.end_login(&before.login).await;
     }
+    if let Err(error) = start_login(&access, &session, &signed_in.actor, signed_in.generation).await {
+        tracing::error!("a login could not be started after single sign-on: {error}");
+        return back("/login?error=failed");
+    }
+    if let Ok(Some(mut stored)) = session.get::<StoredLogin>(LOGIN).await {
+        stored.id_token = Some(signed_in.id_token);
+        let _ = session.insert(LOGIN, stored).await;
+    }
+    if signed_in.admin {
+        // The first admin may come from the provider (`sign_in` lets only an admin in before).
+        access.needs_setup.store(false, Ordering::Relaxed);
+    }
+    access.audit.append(NewEntry::auth(signed_in.actor, "auth/sso", 200, None)).await;
+    back(&pending.next)
 }
 
 /// A person the provider signed in, as this console now knows them.
@@ -399,6 +458,7 @@ struct SignedIn {
     actor: Actor,
     generation: i64,
     id_token: String,
+    admin: bool,
 }
 
 /// The code exchange and every decision after it. `actor` learns who the person is as soon as
@@ -469,8 +529,23 @@ async fn sign_in(
     };
     // Until the account is known, the record names the person by their address (bounded).
     actor.username = email.as_deref().map(|e| e.chars().take(120).collect());
-    oidc.admits(email.as_deref(), verified)?;
-    let roles = oidc.roles(&other)?;
+    let decided = oidc.admits(email.as_deref(), verified).and_then(|()| oidc.roles(&other));
+    let roles = match decided {
+        Ok(roles) => roles,
+        Err(refused) => {
+            // Someone the provider no longer lets in here: any login they still have ends now.
+            if let Err(error) = access.accounts.end_sso_logins(&person.issuer, &person.subject).await {
+                tracing::error!("single sign-on: the logins of a refused person could not be ended: {error}");
+            }
+            return Err(refused);
+        }
+    };
+    // Before the first admin exists, only an admin comes in: anyone else's account would end the
+    // setup with nobody able to finish it.
+    let admin = matches!(&roles, SsoRoles::FromProvider(r) if r.contains(&Role::Admin));
+    if access.needs_setup.load(Ordering::Relaxed) && !admin {
+        return Err(refusal("sso_setup", 403, "Switchboard has no admin yet"));
+    }
     match access.accounts.sign_in_sso(&person, &roles).await {
         Ok(login) => {
             let signed_in = Actor {
@@ -479,13 +554,18 @@ async fn sign_in(
                 roles: app::auth::roles_text(&login.principal.roles),
                 ..actor.clone()
             };
-            Ok(SignedIn { actor: signed_in, generation: login.generation, id_token: raw })
+            let admin = login.principal.roles.contains(&Role::Admin);
+            Ok(SignedIn { actor: signed_in, generation: login.generation, id_token: raw, admin })
         }
-        Err(SignInError::Disabled) => {
+        Err(SsoSignInError::Disabled) => {
             Err(refusal("sso_disabled", 403, "the account is disabled or waits for an admin"))
         }
-        Err(SignInError::Credentials) => Err(refusal("sso_failed", 401, "the account could not be matched")),
-        Err(SignInError::Failed(error)) => {
+        Err(SsoSignInError::LastAdmin) => Err(refusal(
+            "sso_last_admin",
+            403,
+            "the provider's groups no longer make them an admin, and they are the last one",
+        )),
+        Err(SsoSignInError::Failed(error)) => {
             tracing::error!("single sign-on: the account could not be saved: {error}");
             Err(refusal("failed", 500, "the accounts could not be saved"))
         }
@@ -520,20 +600,67 @@ mod tests {
     use super::*;
 
     fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
-        Oidc::new(OidcSettings {
-            issuer: "https://id.example.com".into(),
-            client_id: "switchboard".into(),
-            client_secret: None,
-            name: "Example ID".into(),
-            scopes: vec!["openid".into()],
-            allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
-            roles_claim: "groups".into(),
-            role_map: role_map.iter().map(|(v, r)| (v.to_string(), *r)).collect(),
-            default_roles,
-            redirect_url: "https://sb.example.com/auth/oidc/callback".into(),
-            post_logout_url: "https://sb.example.com/login?error=signed_out".into(),
-        })
-        .unwrap()
+        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::accounts::random_hex::<8>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let oidc = Oidc::new(
+            OidcSettings {
+                issuer: "https://id.example.com".into(),
+                client_id: "switchboard".into(),
+                client_secret: None,
+                name: "Example ID".into(),
+                scopes: vec!["openid".into()],
+                allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+                roles_claim: "groups".into(),
+                role_map: role_map.iter().map(|(v, r)| (v.to_string(), *r)).collect(),
+                default_roles,
+                redirect_url: "https://sb.example.com/auth/oidc/callback".into(),
+                post_logout_url: "https://sb.example.com/login?error=signed_out".into(),
+            },
+            &dir,
+            false,
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        oidc
+    }
+
+    fn with_cookie(set_cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let pair = set_cookie.split(';').next().unwrap();
+        headers.insert(header::COOKIE, format!("switchboard_login=x; {pair}").parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_pending_sign_in_is_read_back_only_from_its_own_signed_cookie() {
+        let o = oidc(&[], &["example.com"], None);
+        let pending = Pending {
+            state: "state-1".into(),
+            nonce: "nonce-1".into(),
+            verifier: "verifier-1".into(),
+            next: "/inbox".into(),
+            started: 1_700_000_000,
+        };
+        let set = o.pending_cookie(&pending);
+        assert!(
+            set.contains("Path=/auth/oidc/callback") && set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        let back = o.pending_of(&with_cookie(&set)).expect("its own cookie");
+        assert_eq!((back.state.as_str(), back.next.as_str()), ("state-1", "/inbox"));
+        // Its payload changed (another `next`, another state) without the key: refused.
+        let (payload, tag) = set.split(';').next().unwrap().split_once('=').unwrap().1.split_once('.').unwrap();
+        use base64::Engine as _;
+        let forged_json = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap()
+            .replace("/inbox", "/users");
+        let forged =
+            format!("switchboard_sso={}.{tag}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged_json));
+        assert!(o.pending_of(&with_cookie(&forged)).is_none());
+        // Another server's key: refused.
+        let other = oidc(&[], &["example.com"], None);
+        assert!(other.pending_of(&with_cookie(&set)).is_none());
+        assert!(o.pending_of(&HeaderMap::new()).is_none());
     }
 
     fn groups(values: serde_json::Value) -> OtherClaims {
