@@ -83,7 +83,17 @@ server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboar
 release_build() {
   # Cached chunks no build has used for two weeks go, once per build.
   find "$ROOT/target/wasm-opt-cache" -name '*.wasm' -mtime +14 -delete 2>/dev/null || true
-  leptos_build --release --split "$@"
+  # A build that stopped halfway (wasm-opt failed on one chunk, stop 39) left target/site/pkg in a
+  # state the next build, though it finished, did not repair: its pages failed to hydrate ("null
+  # function") until the folder was removed. A finished build leaves a mark beside the folder
+  # (outside what is served); without one, the folder is built anew.
+  local done_mark="$ROOT/target/.site-pkg-complete"
+  if [ -d "$ROOT/target/site/pkg" ] && [ ! -f "$done_mark" ]; then
+    log "target/site/pkg has no mark of a finished build: building it anew"
+    rm -rf "$ROOT/target/site/pkg"
+  fi
+  rm -f "$done_mark"
+  leptos_build --release --split "$@" && touch "$done_mark"
 }
 
 # The exact version of a package in Cargo.lock.
