@@ -200,16 +200,20 @@ pub fn describe(error: reqwest::Error) -> String {
     } else if error.is_connect() {
         "the connection was refused or could not be made".to_owned()
     } else {
-        let error = error.without_url();
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(inner) = source {
-            text.push_str(": ");
-            text.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        text
+        error_chain(&error.without_url())
     }
+}
+
+/// An error with its causes, `outer: inner: innermost` (a library's own message is often terse).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -42,15 +42,7 @@ impl DeviceKey {
 
     /// The device id of the request's cookie, when it was made for `username` by this server.
     pub fn device_of(&self, headers: &HeaderMap, username: &str) -> Option<String> {
-        let value = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)?
-            .1;
-        let (id, tag) = value.split_once('.')?;
+        let (id, tag) = super::cookie(headers, COOKIE)?.split_once('.')?;
         let plain = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
         let signed = bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.tag(username, id).as_bytes()));
         (plain && signed).then(|| id.to_owned())
@@ -73,6 +65,8 @@ impl DeviceKey {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     fn with_cookie(set_cookie: &str) -> HeaderMap {

@@ -76,7 +76,7 @@ pub async fn login(
                 let _ = access.accounts.end_login(&before.login).await;
             }
             let signed_in = Actor::of(Some(&login.principal), &headers, Some(peer));
-            let started = start_login(&access, &session, &signed_in, login.generation).await;
+            let started = start_login(&access, &session, &signed_in, login.generation, None).await;
             if let Err(error) = started {
                 tracing::error!("a login could not be started: {error}");
                 return back("failed", String::new());
@@ -114,12 +114,14 @@ fn client<'a>(device: &'a Option<String>, ip: &'a str) -> Client<'a> {
 }
 
 /// Records a login of `who` (with where it came from) and puts it in the session, under a new
-/// session id: an id planted before (session fixation) is worth nothing.
+/// session id: an id planted before (session fixation) is worth nothing. `id_token`: the identity
+/// provider's, for a single sign-on (signing out hands it back).
 pub(super) async fn start_login(
     access: &Access,
     session: &Session,
     who: &Actor,
     generation: i64,
+    id_token: Option<String>,
 ) -> Result<(), String> {
     let user_id = who.user_id.ok_or("a login needs an account")?;
     let login = access
@@ -128,7 +130,7 @@ pub(super) async fn start_login(
         .await
         .map_err(|e| e.to_string())?;
     session.cycle_id().await.map_err(|e| e.to_string())?;
-    let stored = StoredLogin { login, user_id, generation, started: unix_now(), id_token: None };
+    let stored = StoredLogin { login, user_id, generation, started: unix_now(), id_token };
     session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
 }
 
@@ -224,7 +226,7 @@ pub async fn setup(
     access.needs_setup.store(false, Ordering::Relaxed);
     let principal = Principal::from(account);
     let actor = Actor::of(Some(&principal), &headers, Some(peer));
-    if let Err(error) = start_login(&access, &session, &actor, 0).await {
+    if let Err(error) = start_login(&access, &session, &actor, 0, None).await {
         tracing::error!("a login session could not be saved: {error}");
         return Redirect::to("/login").into_response();
     }
@@ -315,7 +317,7 @@ pub async fn change_password(
             return Redirect::to("/login?error=signed_out").into_response();
         }
     };
-    if let Err(error) = start_login(&access, &session, &actor, generation).await {
+    if let Err(error) = start_login(&access, &session, &actor, generation, None).await {
         tracing::error!("a login could not be started after a password change: {error}");
         done(200, None).await;
         return Redirect::to("/login?error=signed_out").into_response();

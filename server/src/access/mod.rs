@@ -198,6 +198,19 @@ fn refuse(kind: ErrorKind, message: impl Into<String>) -> Response {
     AppError::new(kind, message).into_response()
 }
 
+/// The value of the request's cookie `name`, if it sent one (the signed cookies of
+/// `devices.rs` and `oidc.rs` are read with it).
+pub(crate) fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
     crate::accounts::random_hex::<24>()

@@ -140,15 +140,7 @@ impl Oidc {
     /// The sign-in the request's cookie says this browser started here, if its signature holds.
     fn pending_of(&self, headers: &HeaderMap) -> Option<Pending> {
         use base64::Engine as _;
-        let value = headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == PENDING_COOKIE)?
-            .1;
-        let (payload, tag) = value.split_once('.')?;
+        let (payload, tag) = super::cookie(headers, PENDING_COOKIE)?.split_once('.')?;
         if !bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.mac(payload).as_bytes())) {
             return None;
         }
@@ -174,9 +166,9 @@ impl Oidc {
         }
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| format!("the issuer URL: {e}"))?;
         let http = self.http();
-        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http)
-            .await
-            .map_err(|e| format!("discovery at {} failed: {}", self.settings.issuer, error_chain(&e)))?;
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http).await.map_err(|e| {
+            format!("discovery at {} failed: {}", self.settings.issuer, crate::upstream::error_chain(&e))
+        })?;
         let metadata = Arc::new(metadata);
         *self.metadata.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
@@ -290,13 +282,13 @@ async fn call(
         .body(body)
         .send()
         .await
-        .map_err(|e| HttpError(e.without_url().to_string()))?;
+        .map_err(|e| HttpError(crate::upstream::describe(e)))?;
     let mut answer = http::Response::builder().status(response.status());
     if let Some(headers) = answer.headers_mut() {
         *headers = response.headers().clone();
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| HttpError(e.without_url().to_string()))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| HttpError(crate::upstream::describe(e)))? {
         if body.len() + chunk.len() > 1024 * 1024 {
             return Err(HttpError("the provider's answer is over 1 MiB".to_owned()));
         }
@@ -315,18 +307,6 @@ impl std::fmt::Display for HttpError {
 }
 
 impl std::error::Error for HttpError {}
-
-/// An error with its causes, for the server's log (the crate's top-level messages are terse).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 /// Whether `url` is at `issuer`'s origin (scheme, host and port).
 fn same_origin(url: &openidconnect::url::Url, issuer: &str) -> bool {
@@ -437,13 +417,11 @@ pub async fn callback(
     if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
         let _ = access.accounts.end_login(&before.login).await;
     }
-    if let Err(error) = start_login(&access, &session, &signed_in.actor, signed_in.generation).await {
+    let started =
+        start_login(&access, &session, &signed_in.actor, signed_in.generation, Some(signed_in.id_token)).await;
+    if let Err(error) = started {
         tracing::error!("a login could not be started after single sign-on: {error}");
         return back("/login?error=failed");
-    }
-    if let Ok(Some(mut stored)) = session.get::<StoredLogin>(LOGIN).await {
-        stored.id_token = Some(signed_in.id_token);
-        let _ = session.insert(LOGIN, stored).await;
     }
     if signed_in.admin {
         // The first admin may come from the provider (`sign_in` lets only an admin in before).
@@ -483,7 +461,7 @@ async fn sign_in(
         .request_async(&http)
         .await
         .map_err(|e| {
-            tracing::warn!("single sign-on: the code exchange failed: {}", error_chain(&e));
+            tracing::warn!("single sign-on: the code exchange failed: {}", crate::upstream::error_chain(&e));
             refusal("sso_failed", 401, "the provider did not accept the code")
         })?;
     let raw = tokens.id_token().ok_or_else(|| refusal("sso_failed", 401, "the provider sent no ID token"))?.to_string();
@@ -496,7 +474,7 @@ async fn sign_in(
             let metadata = oidc.metadata(true).await.map_err(unavailable)?;
             let client = oidc.client(&metadata).map_err(unavailable)?;
             id_token.claims(&client.id_token_verifier(), &nonce).cloned().map_err(|_| {
-                tracing::warn!("single sign-on: an ID token was refused: {}", error_chain(&first));
+                tracing::warn!("single sign-on: an ID token was refused: {}", crate::upstream::error_chain(&first));
                 refusal("sso_failed", 401, "the ID token did not pass its checks")
             })?
         }
@@ -517,7 +495,9 @@ async fn sign_in(
     {
         match request.request_async::<OtherClaims, _, CoreGenderClaim>(&http).await {
             Ok(info) => fill_from_user_info(&info, &mut email, &mut verified, &mut name, &mut preferred, &mut other),
-            Err(error) => tracing::warn!("single sign-on: the userinfo endpoint failed: {}", error_chain(&error)),
+            Err(error) => {
+                tracing::warn!("single sign-on: the userinfo endpoint failed: {}", crate::upstream::error_chain(&error))
+            }
         }
     }
     let person = SsoPerson {
