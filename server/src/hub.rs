@@ -358,12 +358,13 @@ impl Hub {
     /// delivered the history. Starts the session's feed if nobody watches it (the page's stream
     /// joins it a moment later: still one upstream stream); answers `None` when the log does not
     /// hold the event, or the feed is not ready within `wait` (the page then waits for its stream).
+    /// `until_ms`: a snapshot's moment; the window ends at the newest event processed by then.
     pub async fn window(
         self: &Arc<Self>,
         session_id: &str,
         around: Option<&str>,
-        before: usize,
-        after: usize,
+        (before, after): (usize, usize),
+        until_ms: Option<f64>,
         wait: Duration,
     ) -> Result<Option<Window>, AppError> {
         let ticket = self.join((session_id.to_owned(), None));
@@ -376,10 +377,18 @@ impl Hub {
             Ok(Ok(Phase::Loading) | Err(_)) | Err(_) => return Ok(None),
         }
         let state = feed.state.lock().expect("feed lock");
-        let newest = state.next_seq() - 1;
+        let mut newest = state.next_seq() - 1;
+        if let Some(cut) = until_ms {
+            // Events come in the order the API processed them: the newest at or before the cut is
+            // found from the end, past only what came after the snapshot.
+            let Some(kept) = state.log.iter().rposition(|frame| processed_ms(frame).is_some_and(|at| at <= cut)) else {
+                return Ok(None);
+            };
+            newest = state.first_seq + kept as u64;
+        }
         let (from, to) = match around {
             Some(id) => {
-                let Some(&seq) = state.seqs.get(id) else { return Ok(None) };
+                let Some(&seq) = state.seqs.get(id).filter(|&&seq| seq <= newest) else { return Ok(None) };
                 (seq.saturating_sub(before as u64).max(1), (seq + after as u64 - 1).min(newest))
             }
             None => ((newest + 1).saturating_sub((before + after) as u64).max(1), newest),
@@ -914,11 +923,8 @@ impl app::api::live::first_screen::Windows for Windows {
         use app::api::live::FirstScreen;
         Box::pin(async move {
             let wait = Duration::from_millis(FirstScreen::WAIT_MS);
-            let (before, after) = match around {
-                Some(_) => (FirstScreen::BEFORE, FirstScreen::AFTER),
-                None => (FirstScreen::NEWEST, 0),
-            };
-            match self.0.window(&session_id, around.as_deref(), before, after, wait).await {
+            let span = FirstScreen::span(around.is_some());
+            match self.0.window(&session_id, around.as_deref(), span, None, wait).await {
                 Ok(window) => window,
                 // The page's own stream says what is wrong with the session.
                 Err(error) => {
@@ -928,6 +934,12 @@ impl app::api::live::first_screen::Windows for Windows {
             }
         })
     }
+}
+
+/// When the event of one of the log's frames was processed, in milliseconds since the epoch.
+fn processed_ms(frame: &Bytes) -> Option<f64> {
+    let event: Value = serde_json::from_str(&frame_data(frame)).ok()?;
+    app::format::parse_rfc3339_ms(event.get("processed_at")?.as_str()?)
 }
 
 /// The data of one of the log's frames.

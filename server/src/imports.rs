@@ -14,7 +14,10 @@
 use std::{sync::Arc, time::Duration};
 
 use app::{
-    api::imports::{ImportRow, server::ImportStore},
+    api::{
+        imports::{ImportRow, server::ImportStore},
+        live::FirstScreen,
+    },
     auth::Principal,
     error::{AppError, ErrorKind},
     upstream::client::BoxFuture,
@@ -199,6 +202,10 @@ impl ImportStore for Imports {
         })
     }
 
+    fn first_screen(&self, id: String, event: Option<String>) -> BoxFuture<'_, Result<Option<FirstScreen>, AppError>> {
+        Box::pin(async move { Ok(window(self.events(&id).await?, event.as_deref())) })
+    }
+
     fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
             let done = sqlx::query("DELETE FROM imports WHERE id = ?")
@@ -212,6 +219,22 @@ impl ImportStore for Imports {
             Ok(())
         })
     }
+}
+
+/// The first screen of an imported session's `events`: around the event `around` names, or the
+/// newest; numbered from 1, as [`stream`] numbers them. `None` when no event has that id.
+fn window(events: Vec<Value>, around: Option<&str>) -> Option<FirstScreen> {
+    let span = FirstScreen::span(around.is_some());
+    let (from, to) = match around {
+        Some(id) => {
+            let at = events.iter().position(|e| e.get("id").and_then(Value::as_str) == Some(id))?;
+            (at.saturating_sub(span.0), (at + span.1).min(events.len()))
+        }
+        None => (events.len().saturating_sub(span.0), events.len()),
+    };
+    let started_at = events.first().and_then(|e| e.get("processed_at")).and_then(Value::as_str).map(str::to_owned);
+    let events = events[from..to].iter().enumerate().map(|(n, e)| ((from + n) as u64 + 1, e.to_string())).collect();
+    Some(FirstScreen { events, started_at })
 }
 
 /// `POST /api/imports`: a form with one `file`, a JSON export. JSON for a script (`201` and
@@ -325,6 +348,31 @@ mod tests {
             "agent": { "name": "Lead" },
             "events": events, "threads": [],
         })
+    }
+
+    #[test]
+    fn an_imports_first_screen_is_numbered_as_its_stream_numbers_its_events() {
+        let events: Vec<Value> = (1..=100)
+            .map(|n| json!({ "id": format!("sevt_{n}"), "type": "agent.message", "processed_at": format!("2026-11-25T10:00:{:02}Z", n % 60) }))
+            .collect();
+        let newest = window(events.clone(), None).unwrap();
+        let seqs: Vec<u64> = newest.events.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, (81..=100).collect::<Vec<_>>(), "the newest 20, numbered from 1 as the stream numbers them");
+        assert!(newest.events[0].1.contains("\"sevt_81\""));
+        assert_eq!(
+            newest.started_at.as_deref(),
+            Some("2026-11-25T10:00:01Z"),
+            "counted from the session's first event"
+        );
+
+        let linked = window(events.clone(), Some("sevt_50")).unwrap();
+        assert_eq!(linked.events.first().map(|(seq, _)| *seq), Some(47), "3 events above the linked one");
+        assert_eq!(linked.events.len(), 3 + 40);
+        assert!(linked.events[3].1.contains("\"sevt_50\""));
+        let near_the_end = window(events.clone(), Some("sevt_99")).unwrap();
+        assert_eq!(near_the_end.events.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (96..=100).collect::<Vec<_>>());
+        assert_eq!(window(events, Some("sevt_nope")), None, "an id the import does not hold: the stream decides");
+        assert_eq!(window(Vec::new(), None).map(|w| w.events.len()), Some(0));
     }
 
     #[test]

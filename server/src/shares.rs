@@ -22,6 +22,7 @@
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use app::{
+    api::live::FirstScreen,
     api::shares::{
         CreatedShare, NewShare, ShareRow, SharedSession,
         server::{ShareStore, Shared},
@@ -92,6 +93,8 @@ const TOOL_FIELDS: &[&str] = &[
 pub struct Shares {
     pool: SqlitePool,
     audit: Arc<SqliteAudit>,
+    /// Where a link's streams and first screens are read: the same feeds signed-in viewers share.
+    hub: Arc<Hub>,
     /// Every secret pattern (built-in and configured) as one expression.
     secrets: Regex,
     /// The ids of the links revoked since start: their open streams end.
@@ -147,7 +150,12 @@ const UNKNOWN: &str =
 impl Shares {
     /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (each checked by the
     /// settings) match; refused when together they do not make one expression (too large).
-    pub fn new(pool: SqlitePool, audit: Arc<SqliteAudit>, patterns: &[String]) -> Result<Arc<Self>, String> {
+    pub fn new(
+        pool: SqlitePool,
+        audit: Arc<SqliteAudit>,
+        hub: Arc<Hub>,
+        patterns: &[String],
+    ) -> Result<Arc<Self>, String> {
         let all: Vec<String> = BUILT_IN_PATTERNS
             .iter()
             .map(|p| p.to_string())
@@ -160,6 +168,7 @@ impl Shares {
         Ok(Arc::new(Self {
             pool,
             audit,
+            hub,
             secrets,
             revoked: watch::Sender::new(HashSet::new()),
             threads: std::sync::Mutex::default(),
@@ -249,11 +258,8 @@ impl Shares {
         match name.as_str() {
             app::sse::EVENT => {
                 let mut event: Value = serde_json::from_str(&data).ok()?;
-                if let Some(cut) = link.snapshot_ms {
-                    let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
-                    if at.is_none_or(|at| at > cut as f64) {
-                        return None;
-                    }
+                if !within(link, &event) {
+                    return None;
                 }
                 if !redacts {
                     return Some(frame);
@@ -266,6 +272,39 @@ impl Shares {
             // A frame this code does not know may hold anything.
             _ => (!redacts).then_some(frame),
         }
+    }
+
+    /// The first screen of the link's session as its audience may see it: the hub's window (cut
+    /// at the snapshot), each event filtered as the link's stream filters it.
+    async fn window(&self, link: &OpenLink, around: Option<&str>) -> Option<FirstScreen> {
+        let wait = Duration::from_millis(FirstScreen::WAIT_MS);
+        let span = FirstScreen::span(around.is_some());
+        let until = link.snapshot_ms.map(|ms| ms as f64);
+        let window = match self.hub.window(&link.session_id, around, span, until, wait).await {
+            Ok(window) => window?,
+            Err(error) => {
+                tracing::debug!(share = link.id, "no first screen: {}", error.message);
+                return None;
+            }
+        };
+        let redacts = link.hide_tools || link.mask_secrets;
+        let events = window
+            .events
+            .into_iter()
+            .filter_map(|(seq, data)| {
+                let mut event: Value = serde_json::from_str(&data).ok()?;
+                if !within(link, &event) {
+                    return None;
+                }
+                if !redacts {
+                    return Some((seq, data));
+                }
+                self.redact(link, &mut event);
+                Some((seq, event.to_string()))
+            })
+            .collect();
+        let started_at = window.started_at.map(|at| if link.mask_secrets { self.mask(&at) } else { at });
+        Some(FirstScreen { events, started_at })
     }
 
     /// Redacts one event as `link` says.
@@ -294,7 +333,6 @@ impl Shares {
     /// (or a thread's) as the link shows them, until it is revoked or expires.
     async fn watch(
         self: &Arc<Self>,
-        hub: &Arc<Hub>,
         client: &UpstreamClient,
         token: &str,
         thread_id: Option<&str>,
@@ -319,7 +357,7 @@ impl Shares {
             Ok(after) => after,
             Err(error) => return error.into_response(),
         };
-        let frames = match hub.watch_feed(&link.session_id, thread_id, after).await {
+        let frames = match self.hub.watch_feed(&link.session_id, thread_id, after).await {
             Ok(frames) => frames,
             Err(error) => return error.into_response(),
         };
@@ -417,6 +455,13 @@ fn limited(
     frames.filter_map(move |frame| std::future::ready(shares.filter(&link, frame))).take_until(ended).chain(farewell)
 }
 
+/// Whether a link with a snapshot shows `event`: processed by the snapshot's moment.
+fn within(link: &OpenLink, event: &Value) -> bool {
+    let Some(cut) = link.snapshot_ms else { return true };
+    let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
+    at.is_some_and(|at| at <= cut as f64)
+}
+
 /// Replaces a tool call's input and a tool result's content, and drops the fields of either that
 /// are not known to hold neither.
 fn hide_tool_io(event: &mut Value) {
@@ -436,24 +481,22 @@ fn hide_tool_io(event: &mut Value) {
 
 pub async fn stream(
     State(shares): State<Arc<Shares>>,
-    State(hub): State<Arc<Hub>>,
     State(client): State<UpstreamClient>,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&hub, &client, &token, None, &headers, query).await
+    shares.watch(&client, &token, None, &headers, query).await
 }
 
 pub async fn thread_stream(
     State(shares): State<Arc<Shares>>,
-    State(hub): State<Arc<Hub>>,
     State(client): State<UpstreamClient>,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&hub, &client, &token, Some(&thread_id), &headers, query).await
+    shares.watch(&client, &token, Some(&thread_id), &headers, query).await
 }
 
 impl ShareStore for Shares {
@@ -575,6 +618,17 @@ impl ShareStore for Shares {
             })
         })
     }
+
+    fn first_screen(
+        &self,
+        token: String,
+        event: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<FirstScreen>, AppError>> {
+        Box::pin(async move {
+            let link = self.active(&token).await?;
+            Ok(self.window(&link, event.as_deref()).await)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -583,7 +637,10 @@ mod tests {
 
     fn shares() -> Arc<Shares> {
         let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
-        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), &["ACME-[0-9]{4}".to_owned()]).unwrap()
+        // Nothing listens there: these tests do not read the hub.
+        let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
+        let hub = Hub::new(client, crate::hub::HubConfig::default());
+        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
     }
 
     fn link(hide_tools: bool, mask_secrets: bool) -> OpenLink {

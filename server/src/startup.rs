@@ -156,8 +156,13 @@ impl Application {
         notifier.clone().run(inbox.clone());
         let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
-        let shares = crate::shares::Shares::new(pool.clone(), access.audit.clone(), &settings.share_secret_patterns)
-            .map_err(io::Error::other)?;
+        let shares = crate::shares::Shares::new(
+            pool.clone(),
+            access.audit.clone(),
+            hub.clone(),
+            &settings.share_secret_patterns,
+        )
+        .map_err(io::Error::other)?;
         let imports = crate::imports::Imports::new(pool.clone());
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")

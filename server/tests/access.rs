@@ -38,7 +38,10 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // A share link's token is its credential; each opens its own session only (tests/shares.rs).
         (
             "GET",
-            "/api/shares/open" | "/api/shares/{token}/stream" | "/api/shares/{token}/threads/{thread_id}/stream",
+            "/api/shares/open"
+            | "/api/shares/first_screen"
+            | "/api/shares/{token}/stream"
+            | "/api/shares/{token}/threads/{thread_id}/stream",
         ) => Anyone,
         (
             "GET",
@@ -90,6 +93,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/shares/list"
             | "/api/imports/list"
             | "/api/imports/get"
+            | "/api/imports/first_screen"
             | "/api/imports/{id}/stream"
             | "/api/inbox/stream"
             | "/api/files/{id}/content"

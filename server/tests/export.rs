@@ -222,8 +222,26 @@ async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events()
     let (status, page) = app.get_text(&format!("/imports/{import_id}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("Imported") && page.contains(original["digest"].as_str().unwrap()), "{page}");
-    let (status, _) = app.get_text(&format!("/imports/{import_id}/present")).await;
+    let (status, present) = app.get_text(&format!("/imports/{import_id}/present")).await;
     assert_eq!(status, 200);
+    // Both come with their timeline's first screen (the newest events, numbered as the stream
+    // numbers them), so a long import shows its end before its stream has delivered it.
+    assert!(page.contains("fences") && present.contains("fences"), "the last message is in the pages as sent");
+    let (status, screen) = app.read("imports/first_screen", &[("id", &import_id)]).await;
+    assert_eq!(status, 200, "{screen}");
+    let shown: Vec<(u64, Value)> = screen["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_u64().unwrap(), serde_json::from_str(e[1].as_str().unwrap()).unwrap()))
+        .collect();
+    let from = events.len().saturating_sub(20);
+    let expected: Vec<(u64, Value)> =
+        events[from..].iter().enumerate().map(|(n, e)| ((from + n + 1) as u64, e.clone())).collect();
+    assert_eq!(shown, expected);
+    let first = events[0]["id"].as_str().unwrap();
+    let (_, linked) = app.read("imports/first_screen", &[("id", &import_id), ("event", first)]).await;
+    assert_eq!(linked["events"][0][0], json!(1), "a link to the first event opens at the top: {linked}");
     let entries = audit_entries(&app, "imports").await;
     assert!(
         entries.iter().any(|e| e["outcome"] == "ok" && e["targets"].to_string().contains(&import_id)),

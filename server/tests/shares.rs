@@ -35,6 +35,7 @@ async fn session_with_secrets(app: &TestApp) -> String {
 /// Makes a link as the admin; answers (its id, its token).
 async fn share(app: &TestApp, session_id: &str, extra: &[(&str, &str)]) -> (String, String) {
     let mut form = vec![("form[session_id]", session_id), ("form[hours]", "1"), ("form[mode]", "live")];
+    form.retain(|(name, _)| extra.iter().all(|(given, _)| given != name));
     form.extend_from_slice(extra);
     let (status, made) = app.call("shares/create", &form).await;
     assert_eq!(status, 200, "{made}");
@@ -154,7 +155,14 @@ async fn a_redacting_link_never_sends_a_redacted_value() {
     let mut seen = String::new();
     let page = anonymous.get(format!("{}/share/{token}", app.address)).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    seen.push_str(&page.text().await.unwrap());
+    let page = page.text().await.unwrap();
+    assert!(page.contains("All done."), "the page comes with its first screen, the newest events");
+    seen.push_str(&page);
+    for query in [vec![("token", token.as_str())], vec![("token", token.as_str()), ("event", "sevt_not_there")]] {
+        let (status, screen) = app.read_as(&anonymous, "shares/first_screen", &query).await;
+        assert_eq!(status, 200, "{screen}");
+        seen.push_str(&screen.to_string());
+    }
     let opened =
         anonymous.get(format!("{}/api/shares/open", app.address)).query(&[("token", &token)]).send().await.unwrap();
     seen.push_str(&opened.text().await.unwrap());
@@ -293,4 +301,84 @@ async fn an_address_without_a_sign_in_holds_a_bounded_number_of_streams() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(again, "a slot came back when a stream closed");
+}
+
+/// The `id:` and `data:` of each frame of a stream's text.
+fn frames(text: &str) -> Vec<(Option<u64>, String)> {
+    text.split("\n\n")
+        .map(|frame| {
+            let field = |name: &str| frame.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+            (field("id: ").and_then(|id| id.parse().ok()), field("data: ").unwrap_or_default())
+        })
+        .collect()
+}
+
+/// Waits until the session's events hold `text`.
+async fn until_said(app: &TestApp, id: &str, text: &str) {
+    for _ in 0..300 {
+        let (_, events) = app.read("sessions/events", &[("id", id)]).await;
+        if events.to_string().contains(text)
+            && app.read("sessions/get", &[("id", id)]).await.1["row"]["status"] == "idle"
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the session never said {text:?}");
+}
+
+#[tokio::test]
+async fn a_links_first_screen_ends_at_its_snapshot_and_is_redacted_as_its_stream_is() {
+    let app = spawn_app(&[]).await;
+    let turns = json!([[{ "text": format!("First answer, key {}.", key()) }], [{ "text": "Second answer." }]]);
+    let id = asking_session(&app, "Two turns", turns).await;
+    until_said(&app, &id, "First answer").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, snapshot) = share(&app, &id, &[("form[mode]", "snapshot")]).await;
+    let (_, masked) = share(&app, &id, &[("form[mask_secrets]", "on")]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let steer = json!({ "session_id": id, "text": "again", "file_ids": [], "interrupt": false });
+    let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
+    assert_eq!(sent.status(), 200);
+    until_said(&app, &id, "Second answer.").await;
+
+    let anonymous = browser();
+    let screen_of = |token: String, event: Option<String>| {
+        let anonymous = anonymous.clone();
+        let app = &app;
+        async move {
+            let mut query = vec![("token", token.as_str())];
+            if let Some(event) = &event {
+                query.push(("event", event.as_str()));
+            }
+            let (status, screen) = app.read_as(&anonymous, "shares/first_screen", &query).await;
+            assert_eq!(status, 200, "{screen}");
+            screen
+        }
+    };
+    // The snapshot: its newest events are the first turn's, as its stream shows them.
+    let screen = screen_of(snapshot.clone(), None).await;
+    let text = screen.to_string();
+    assert!(text.contains("First answer") && !text.contains("Second answer"), "cut at the snapshot: {text}");
+    let (seq, event) =
+        screen["events"].as_array().unwrap().last().map(|e| (e[0].as_u64(), e[1].as_str().unwrap())).unwrap();
+    let stream = anonymous.get(format!("{}/api/shares/{snapshot}/stream", app.address)).send().await.unwrap();
+    let (streamed, _) = read_stream(stream, 10, |t| t.contains(event)).await;
+    let numbered = frames(&streamed).into_iter().find(|(_, data)| data == event);
+    assert_eq!(numbered.map(|(id, _)| id), Some(seq), "numbered as the link's stream numbers it");
+    assert!(!streamed.contains("Second answer"));
+    // A deep link past the snapshot opens no first screen there.
+    let (_, events) = app.read("sessions/events", &[("id", &id)]).await;
+    let later = events["data"].as_array().unwrap().iter().find(|e| e.to_string().contains("Second answer")).unwrap();
+    let screen = screen_of(snapshot.clone(), Some(later["id"].as_str().unwrap().to_owned())).await;
+    assert_eq!(screen, json!(null), "after the snapshot: {screen}");
+
+    // The live, masking link: the newest events, the key masked.
+    let text = screen_of(masked.clone(), None).await.to_string();
+    assert!(text.contains("Second answer") && text.contains("••••••"), "{text}");
+    assert!(!text.contains(&key()) && !text.contains("SHAREDSECRET"), "the key was sent: {text}");
+
+    // A link that does not open says so, as its page does.
+    let (status, error) = app.read_as(&anonymous, "shares/first_screen", &[("token", &"0".repeat(64))]).await;
+    assert_eq!(status, 404, "{error}");
 }

@@ -39,6 +39,18 @@ pub async fn get_import(id: String) -> Result<ImportRow, AppError> {
     server::imports()?.0.get(id).await
 }
 
+/// The first screen of an imported session's timeline, around `event` or the newest, numbered
+/// as its stream numbers them.
+#[access(Viewer)]
+#[server(endpoint = "imports/first_screen", input = GetUrl, output = JsonResponse)]
+pub async fn get_import_first_screen(
+    id: String,
+    event: Option<String>,
+) -> Result<Option<crate::api::live::FirstScreen>, AppError> {
+    let event = event.filter(|e| !e.is_empty());
+    server::imports()?.0.first_screen(id, event).await
+}
+
 /// Removes an imported session (the session it came from is not touched).
 #[access(Operator)]
 #[server(endpoint = "imports/delete", output = JsonResponse)]
@@ -58,6 +70,12 @@ pub mod server {
         fn list(&self) -> BoxFuture<'_, Result<Vec<ImportRow>, AppError>>;
         fn get(&self, id: String) -> BoxFuture<'_, Result<ImportRow, AppError>>;
         fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>>;
+        /// [`super::get_import_first_screen`].
+        fn first_screen(
+            &self,
+            id: String,
+            event: Option<String>,
+        ) -> BoxFuture<'_, Result<Option<crate::api::live::FirstScreen>, AppError>>;
     }
 
     #[derive(Clone)]

@@ -383,7 +383,8 @@ pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppErro
 /// page's stream has delivered its history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FirstScreen {
-    /// (sequence number in the hub's log, the event's JSON), oldest first, without gaps.
+    /// (sequence number in the stream the page reads next, the event's JSON), oldest first:
+    /// without gaps, but for what a share link does not show.
     pub events: Vec<(u64, String)>,
     /// When the session's first event was processed (RFC 3339): rows count their "+12.4 s" from
     /// it, as in the whole timeline. `None` when the log no longer holds it.
@@ -401,6 +402,11 @@ impl FirstScreen {
     pub const NEWEST: usize = 20;
     /// How long a page's render waits for the hub to read a session's history it did not hold.
     pub const WAIT_MS: u64 = 2_000;
+
+    /// (events before, events from) the one a link names; the newest without a link.
+    pub fn span(linked: bool) -> (usize, usize) {
+        if linked { (Self::BEFORE, Self::AFTER) } else { (Self::NEWEST, 0) }
+    }
 }
 
 /// The events of the first screen of `session_id`'s timeline: around `event` (a link's), or the

@@ -169,11 +169,28 @@ pub async fn open_share(token: String) -> Result<SharedSession, AppError> {
     server::shares()?.0.open(token).await
 }
 
+/// The first screen of the shared session's timeline as the link shows it (redacted, cut at its
+/// snapshot), around `event` or the newest; `None` when it cannot be had in time (the page's
+/// stream brings it). Open to anyone holding the token; counts no view.
+#[access(Public)]
+#[server(endpoint = "shares/first_screen", input = GetUrl, output = JsonResponse)]
+pub async fn get_share_first_screen(
+    token: String,
+    event: Option<String>,
+) -> Result<Option<crate::api::live::FirstScreen>, AppError> {
+    let event = event.filter(|e| !e.is_empty());
+    if event.as_deref().is_some_and(|e| !super::is_id(e)) {
+        return Ok(None);
+    }
+    server::shares()?.0.first_screen(token, event).await
+}
+
 #[cfg(feature = "ssr")]
 pub mod server {
     use std::sync::Arc;
 
     use super::{CreatedShare, NewShare, ShareRow, SharedSession};
+    use crate::api::live::FirstScreen;
     use crate::{auth::Principal, error::AppError, upstream::client::BoxFuture};
 
     /// The server's share links.
@@ -190,6 +207,12 @@ pub mod server {
         fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>>;
         /// The session as the holder of `token` sees it, or why the link does not open.
         fn open(&self, token: String) -> BoxFuture<'_, Result<SharedSession, AppError>>;
+        /// [`super::get_share_first_screen`]; an error when the link does not open.
+        fn first_screen(
+            &self,
+            token: String,
+            event: Option<String>,
+        ) -> BoxFuture<'_, Result<Option<FirstScreen>, AppError>>;
     }
 
     /// The session's title and its agent's name when the link was made.

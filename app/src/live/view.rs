@@ -79,6 +79,9 @@ pub fn LiveSession(
 pub fn ReadOnlySession(
     #[prop(into)] source: String,
     #[prop(into, default = Signal::stored(None))] focus: Signal<Option<String>>,
+    /// The page's read of the timeline's first screen ([`read_first_screen`]).
+    #[prop(optional_no_strip)]
+    first_screen: Option<FirstScreenRead>,
 ) -> impl IntoView {
     let live = Live::open_from(source, false);
     let hidden = RwSignal::new(HashSet::<Category>::new());
@@ -89,7 +92,7 @@ pub fn ReadOnlySession(
             <Outcomes live />
             <Filter hidden />
             <noscript><p class="muted">"The timeline needs JavaScript."</p></noscript>
-            <Timeline live hidden cursor focus />
+            <OpeningTimeline live hidden cursor focus screen=first_screen />
         </section>
     }
 }
@@ -263,14 +266,18 @@ pub(super) fn OpeningTimeline(
     #[prop(optional_no_strip)]
     screen: Option<FirstScreenRead>,
 ) -> impl IntoView {
-    if live.source.with_value(Option::is_some) {
-        return view! { <Timeline live hidden cursor focus /> }.into_any();
-    }
     let opened_at = focus.get_untracked();
-    let screen = screen.unwrap_or_else(|| {
-        let (session_id, at) = (live.session_id.get_value(), opened_at.clone());
-        read_first_screen(move || session_id.clone(), move || at.clone())
-    });
+    let screen = match screen {
+        Some(screen) => screen,
+        // Events read from elsewhere come with the first screen their page read, or none.
+        None if live.source.with_value(Option::is_some) => {
+            return view! { <Timeline live hidden cursor focus /> }.into_any();
+        }
+        None => {
+            let (session_id, at) = (live.session_id.get_value(), opened_at.clone());
+            read_first_screen(move || session_id.clone(), move || at.clone(), crate::api::live::get_first_screen)
+        }
+    };
     view! {
         <Suspense fallback=move || view! { <Timeline live hidden cursor focus /> }>
             {move || {
@@ -304,15 +311,23 @@ pub(super) fn OpeningTimeline(
 /// A page's read of its timeline's first screen.
 pub type FirstScreenRead = Resource<Result<Option<crate::api::live::FirstScreen>, crate::error::AppError>>;
 
-/// Starts reading the first screen of the session `session_id` names, around the event `event`
-/// names (a link's). A session's page starts it beside its read of the session, so that a deep
-/// link waits for the slower of the two reads, not for one and then the other. It is read again
-/// when the page's session changes, with the event the page is opened at then.
-pub fn read_first_screen(
-    session_id: impl Fn() -> String + Send + Sync + 'static,
+/// Starts reading, with `read`, the first screen of what `of` names (a session's id, a share
+/// link's token, an import's id) around the event `event` names (a link's). A page starts it
+/// beside its read of the session, so that a deep link waits for the slower of the two reads, not
+/// for one and then the other. It is read again when `of` changes, with the event the page is
+/// opened at then.
+pub fn read_first_screen<F, Fut>(
+    of: impl Fn() -> String + Send + Sync + 'static,
     event: impl Fn() -> Option<String> + Send + Sync + 'static,
-) -> FirstScreenRead {
-    Resource::new(session_id, move |id| crate::api::live::get_first_screen(id, untrack(&event)))
+    read: F,
+) -> FirstScreenRead
+where
+    F: Fn(String, Option<String>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Option<crate::api::live::FirstScreen>, crate::error::AppError>>
+        + Send
+        + 'static,
+{
+    Resource::new(of, move |of| read(of, untrack(&event)))
 }
 
 /// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand

@@ -10,7 +10,7 @@ use leptos_router::{
 };
 
 use crate::{
-    api::imports::{DeleteImport, get_import, list_imports},
+    api::imports::{DeleteImport, get_import, get_import_first_screen, list_imports},
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
@@ -89,6 +89,8 @@ pub fn ImportDetail() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let row = Resource::new(id, get_import);
+    // The timeline's first screen is read beside the import, not once the import is in.
+    let first_screen = crate::live::read_first_screen(id, || None, get_import_first_screen);
     let delete = ServerAction::<DeleteImport>::new();
     let error = Signal::derive(move || delete.value().get().and_then(Result::err));
     let navigate = use_navigate();
@@ -120,7 +122,7 @@ pub fn ImportDetail() -> impl IntoView {
                         </div>
                         <InlineError error />
                     </header>
-                    <crate::live::ReadOnlySession source=format!("/api/imports/{}", row.id) />
+                    <crate::live::ReadOnlySession source=format!("/api/imports/{}", row.id) first_screen=Some(first_screen) />
                     <section class="panel" aria-labelledby="import-details">
                         <h2 id="import-details">"Details"</h2>
                         <dl class="facts">
@@ -144,6 +146,8 @@ pub fn ImportPresent() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let row = Resource::new(id, get_import);
+    let event = move || query.read_untracked().get("event").filter(|e| !e.is_empty());
+    let first_screen = crate::live::read_first_screen(id, event, get_import_first_screen);
     view! {
         <Suspense fallback=|| view! { <Loading what="the imported session" /> }>
             {move || Suspend::new(async move {
@@ -151,12 +155,11 @@ pub fn ImportPresent() -> impl IntoView {
                     Ok(row) => row,
                     Err(error) => return missing_import(error),
                 };
-                let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
                 let note = format!("Imported from session {}: read-only.", row.source_session_id);
                 view! {
                     <Title text=format!("{} (presenting)", row.title) />
-                    <crate::live::PresentSession session_id=String::new() title=row.title.clone() agent=row.agent.clone() event
-                        source=format!("/api/imports/{}", row.id) exit=Some(format!("/imports/{}", row.id)) note />
+                    <crate::live::PresentSession session_id=String::new() title=row.title.clone() agent=row.agent.clone() event=event()
+                        source=format!("/api/imports/{}", row.id) exit=Some(format!("/imports/{}", row.id)) note first_screen=Some(first_screen) />
                 }.into_any()
             })}
         </Suspense>

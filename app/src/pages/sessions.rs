@@ -255,7 +255,8 @@ pub fn SessionDetail() -> impl IntoView {
     // A link to one event (`?event=`, a row's link or a notification's): the timeline opens there.
     let focus = Signal::derive(move || query.read().get("event").filter(|e| !e.is_empty()));
     // The timeline's first screen is read beside the session, not once the session is in.
-    let first_screen = crate::live::read_first_screen(id, move || focus.get_untracked());
+    let first_screen =
+        crate::live::read_first_screen(id, move || focus.get_untracked(), crate::api::live::get_first_screen);
     let budget_error = Signal::derive(move || set_budget.value().get().and_then(Result::err));
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
@@ -390,7 +391,7 @@ pub fn SessionPresent() -> impl IntoView {
     let session = Resource::new(id, get_session);
     let event = move || query.read_untracked().get("event").filter(|e| !e.is_empty());
     // The timeline's first screen is read beside the session, not once the session is in.
-    let first_screen = crate::live::read_first_screen(id, event);
+    let first_screen = crate::live::read_first_screen(id, event, crate::api::live::get_first_screen);
     view! {
         <Suspense fallback=|| view! { <Loading what="the session" /> }>
             {move || Suspend::new(async move {

@@ -10,7 +10,7 @@ use leptos_router::{
 };
 
 use crate::{
-    api::shares::{CreateShare, MAX_HOURS, RevokeShare, ShareRow, list_shares, open_share},
+    api::shares::{CreateShare, MAX_HOURS, RevokeShare, ShareRow, get_share_first_screen, list_shares, open_share},
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading},
@@ -93,6 +93,9 @@ pub fn Shared() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let shared = Resource::new(token, open_share);
+    let event = move || query.read_untracked().get("event").filter(|e| !e.is_empty());
+    // The timeline's first screen is read beside the link, not once the link is in.
+    let first_screen = crate::live::read_first_screen(token, event, get_share_first_screen);
     view! {
         <Suspense fallback=|| view! { <Loading what="the shared session" /> }>
             {move || Suspend::new(async move {
@@ -115,11 +118,10 @@ pub fn Shared() -> impl IntoView {
                             note.push_str(&hidden);
                         }
                         note.push_str(&format!(" The link works until {}.", format::timestamp(&session.expires_at)));
-                        let event = query.read_untracked().get("event").filter(|e| !e.is_empty());
                         view! {
                             <Title text=format!("{} (shared)", session.title) />
-                            <crate::live::PresentSession session_id=String::new() title=session.title agent=session.agent event
-                                source=format!("/api/shares/{}", token()) exit=None note />
+                            <crate::live::PresentSession session_id=String::new() title=session.title agent=session.agent event=event()
+                                source=format!("/api/shares/{}", token()) exit=None note first_screen=Some(first_screen) />
                         }.into_any()
                     }
                 }
