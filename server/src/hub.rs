@@ -176,6 +176,9 @@ struct State {
     first_seq: u64,
     /// Rendered `event` frames, oldest first.
     log: VecDeque<Bytes>,
+    /// When each of them was processed (milliseconds since the epoch; `NaN` without a
+    /// `processed_at`): a snapshot's window is found without parsing the log.
+    log_at: VecDeque<f64>,
     /// Their bytes.
     log_bytes: usize,
     /// The sequence number of every event in the session's log so far, kept or not, by its key
@@ -381,9 +384,8 @@ impl Hub {
         if let Some(cut) = until_ms {
             // Events come in the order the API processed them: the newest at or before the cut is
             // found from the end, past only what came after the snapshot.
-            let Some(kept) = state.log.iter().rposition(|frame| processed_ms(frame).is_some_and(|at| at <= cut)) else {
-                return Ok(None);
-            };
+            // (`NaN <= cut` is false: an event without the time is not in a snapshot.)
+            let Some(kept) = state.log_at.iter().rposition(|&at| at <= cut) else { return Ok(None) };
             newest = state.first_seq + kept as u64;
         }
         let (from, to) = match around {
@@ -814,6 +816,8 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
             state.seqs.insert(key, seq);
             let frame = sse::render(Some(seq), EVENT, &raw.map_or_else(|| event.to_string(), str::to_owned));
             state.log.push_back(frame.clone());
+            let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
+            state.log_at.push_back(at.unwrap_or(f64::NAN));
             state.log_bytes += frame.len();
             feed.kept_bytes.fetch_add(frame.len(), Ordering::Relaxed);
             // Over a budget, the oldest events go (the newest always stays): a viewer that needs
@@ -824,6 +828,7 @@ fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Vec<Frame>) -
                     || feed.kept_bytes.load(Ordering::Relaxed) > feed.total_bytes)
             {
                 let Some(old) = state.log.pop_front() else { break };
+                state.log_at.pop_front();
                 state.log_bytes -= old.len();
                 feed.kept_bytes.fetch_sub(old.len(), Ordering::Relaxed);
                 state.first_seq += 1;
@@ -934,12 +939,6 @@ impl app::api::live::first_screen::Windows for Windows {
             }
         })
     }
-}
-
-/// When the event of one of the log's frames was processed, in milliseconds since the epoch.
-fn processed_ms(frame: &Bytes) -> Option<f64> {
-    let event: Value = serde_json::from_str(&frame_data(frame)).ok()?;
-    app::format::parse_rfc3339_ms(event.get("processed_at")?.as_str()?)
 }
 
 /// The data of one of the log's frames.

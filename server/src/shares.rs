@@ -287,6 +287,17 @@ impl Shares {
                 return None;
             }
         };
+        // A link to an event the link does not show opens nowhere (the page waits for its
+        // stream, which never brings it, and says so).
+        if let Some(around) = around {
+            let linked = window.events.iter().find_map(|(_, data)| {
+                let event: Value = serde_json::from_str(data).ok()?;
+                (event.get("id").and_then(Value::as_str) == Some(around)).then_some(event)
+            });
+            if !linked.is_some_and(|event| within(link, &event)) {
+                return None;
+            }
+        }
         let redacts = link.hide_tools || link.mask_secrets;
         let events = window
             .events
@@ -625,7 +636,11 @@ impl ShareStore for Shares {
         event: Option<String>,
     ) -> BoxFuture<'_, Result<Option<FirstScreen>, AppError>> {
         Box::pin(async move {
+            // The link first: one that does not open says why, whatever else was asked.
             let link = self.active(&token).await?;
+            if event.as_deref().is_some_and(|e| !app::api::is_id(e)) {
+                return Ok(None);
+            }
             Ok(self.window(&link, event.as_deref()).await)
         })
     }

@@ -335,7 +335,7 @@ async fn a_links_first_screen_ends_at_its_snapshot_and_is_redacted_as_its_stream
     until_said(&app, &id, "First answer").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (_, snapshot) = share(&app, &id, &[("form[mode]", "snapshot")]).await;
-    let (_, masked) = share(&app, &id, &[("form[mask_secrets]", "on")]).await;
+    let (masked_id, masked) = share(&app, &id, &[("form[mask_secrets]", "on")]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let steer = json!({ "session_id": id, "text": "again", "file_ids": [], "interrupt": false });
     let sent = app.client.post(format!("{}/api/sessions/steer", app.address)).json(&steer).send().await.unwrap();
@@ -378,7 +378,16 @@ async fn a_links_first_screen_ends_at_its_snapshot_and_is_redacted_as_its_stream
     assert!(text.contains("Second answer") && text.contains("••••••"), "{text}");
     assert!(!text.contains(&key()) && !text.contains("SHAREDSECRET"), "the key was sent: {text}");
 
-    // A link that does not open says so, as its page does.
+    // A link that does not open says so, as its page does, whatever else was asked.
     let (status, error) = app.read_as(&anonymous, "shares/first_screen", &[("token", &"0".repeat(64))]).await;
     assert_eq!(status, 404, "{error}");
+    let (status, _) = app.call("shares/revoke", &[("id", &masked_id)]).await;
+    assert_eq!(status, 200);
+    for event in ["", "not an id!"] {
+        let query = [("token", masked.as_str()), ("event", event)];
+        let (status, error) = app.read_as(&anonymous, "shares/first_screen", &query).await;
+        assert_eq!(status, 404, "{error}");
+        assert!(error["message"].as_str().unwrap().contains("revoked"), "{error}");
+        assert!(!error.to_string().contains("answer"), "nothing of the session: {error}");
+    }
 }

@@ -170,19 +170,16 @@ pub async fn open_share(token: String) -> Result<SharedSession, AppError> {
 }
 
 /// The first screen of the shared session's timeline as the link shows it (redacted, cut at its
-/// snapshot), around `event` or the newest; `None` when it cannot be had in time (the page's
-/// stream brings it). Open to anyone holding the token; counts no view.
+/// snapshot), around `event` or the newest; `None` when it cannot be had in time or the link does
+/// not show `event` (the page's stream brings what there is). Open to anyone holding the token;
+/// counts no view.
 #[access(Public)]
 #[server(endpoint = "shares/first_screen", input = GetUrl, output = JsonResponse)]
 pub async fn get_share_first_screen(
     token: String,
     event: Option<String>,
 ) -> Result<Option<crate::api::live::FirstScreen>, AppError> {
-    let event = event.filter(|e| !e.is_empty());
-    if event.as_deref().is_some_and(|e| !super::is_id(e)) {
-        return Ok(None);
-    }
-    server::shares()?.0.first_screen(token, event).await
+    server::shares()?.0.first_screen(token, event.filter(|e| !e.is_empty())).await
 }
 
 #[cfg(feature = "ssr")]
