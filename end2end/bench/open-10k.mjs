@@ -1,5 +1,6 @@
-// Time for Chromium to show a 10,000-event session, at its live end, by a deep link and in
-// presenter mode, and the DOM rows the timeline keeps (not a test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
+// Time for Chromium to show a 10,000-event session, at its live end, by a deep link, in presenter
+// mode, by a share link and as an import of its export, and the DOM rows the timeline keeps (not a
+// test): `scripts/bench live`. Starts its own Switchboard (the release build, embedded engine,
 // fresh data directory), creates the session through the console's server functions, then opens
 // it RUNS times in a fresh page each.
 import { frameWhen, launchChromium, runSession, signedInPage, startSwitchboard, stats } from './support.mjs';
@@ -17,9 +18,16 @@ const lastMessage = (text) =>
   [...document.querySelectorAll('[data-testid=presenter] [data-testid=timeline] [data-seq]')].some((row) =>
     row.textContent.includes(text),
   ) && performance.now();
+/** A row of the live view's timeline that holds `text`. */
+const rowWith = (text) =>
+  [...document.querySelectorAll('[data-testid=live] [data-testid=timeline] [data-seq]')].some((row) => row.textContent.includes(text)) &&
+  performance.now();
+/** Presenter mode's state line says the turn finished: the whole history is in. */
+const presenterDone = () =>
+  document.querySelector('[data-testid=presenter-state]')?.textContent?.includes('finished its turn') && performance.now();
 const MESSAGES = 9_995; // with the turn's own 5 events: 10,000
 const switchboard = await startSwitchboard(Number(process.env.BENCH_PORT ?? 3937));
-const { base, post } = switchboard;
+const { base, call, post } = switchboard;
 
 try {
   const turn = Array.from({ length: MESSAGES }, (_, n) => ({ text: `Message ${n + 1}: a line of the long session.` }));
@@ -28,6 +36,13 @@ try {
   });
   const { id, seconds } = await runSession(switchboard, agent.id, 'Ten thousand events');
   console.log(`open bench: a session of ${MESSAGES} messages, written in ${seconds.toFixed(1)} s`);
+
+  // A share link to it (live, nothing hidden), and an import of its JSON export.
+  const share = await post('shares/create', { 'form[session_id]': id, 'form[hours]': '1', 'form[mode]': 'live' });
+  const exported = await fetch(`${base}/api/sessions/${id}/export?format=json`, { headers: { cookie: switchboard.cookie } });
+  const upload = new FormData();
+  upload.append('file', new Blob([await exported.arrayBuffer()], { type: 'application/json' }), 'session.json');
+  const imported = await call('imports', { method: 'POST', body: upload, headers: { accept: 'application/json' } });
 
   const browser = await launchChromium();
   // The event a deep link opens at: number 9,500 of the log, read from the hub's stream.
@@ -56,6 +71,11 @@ try {
   const presentAll = [];
   const shown = [];
   const top = [];
+  const shared = [];
+  const sharedAll = [];
+  const importPage = [];
+  const importAll = [];
+  const importPresent = [];
   let rows = 0;
   let rowsAtTop = 0;
   let events = '';
@@ -101,13 +121,24 @@ try {
     const presenter = await signedInPage(browser, switchboard);
     await presenter.goto(`${base}/sessions/${id}/present`, { waitUntil: 'commit' });
     present.push(await frameWhen(presenter, lastMessage, `Message ${MESSAGES}:`));
-    presentAll.push(
-      await frameWhen(
-        presenter,
-        () => document.querySelector('[data-testid=presenter-state]')?.textContent?.includes('finished its turn') && performance.now(),
-      ),
-    );
+    presentAll.push(await frameWhen(presenter, presenterDone));
     await presenter.close();
+    // The share link, in a signed-out page: its presenter layout opens at the live end.
+    const audience = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await audience.goto(`${base}${share.path}`, { waitUntil: 'commit' });
+    shared.push(await frameWhen(audience, lastMessage, `Message ${MESSAGES}:`));
+    sharedAll.push(await frameWhen(audience, presenterDone));
+    await audience.close();
+    // The import's page (the live view's timeline, read-only) and its presenter mode.
+    const importView = await signedInPage(browser, switchboard);
+    await importView.goto(`${base}/imports/${imported.id}`, { waitUntil: 'commit' });
+    importPage.push(await frameWhen(importView, rowWith, `Message ${MESSAGES}:`));
+    importAll.push(await frameWhen(importView, historyIn));
+    await importView.close();
+    const importPresenter = await signedInPage(browser, switchboard);
+    await importPresenter.goto(`${base}/imports/${imported.id}/present`, { waitUntil: 'commit' });
+    importPresent.push(await frameWhen(importPresenter, lastMessage, `Message ${MESSAGES}:`));
+    await importPresenter.close();
   }
   // Cold: nobody has watched the session for longer than the hub's grace period (30 s), so the
   // page's render waits for the hub to read its history from the engine again.
@@ -129,6 +160,11 @@ try {
   console.log(`navigation start → presenter mode's last message shown (first screen): ${stats(present)}`);
   console.log(`navigation start → presenter mode's whole history in: ${stats(presentAll)}`);
   console.log(`navigation start → event 9,500 by its deep link, the hub cold (35 s unwatched): ${stats(cold)}`);
+  console.log(`navigation start → a share link's last message shown (first screen, signed out): ${stats(shared)}`);
+  console.log(`navigation start → the share link's whole history in: ${stats(sharedAll)}`);
+  console.log(`navigation start → an import's page, its last message shown (first screen): ${stats(importPage)}`);
+  console.log(`navigation start → the import page's whole history in: ${stats(importAll)}`);
+  console.log(`navigation start → an import's presenter mode, its last message shown (first screen): ${stats(importPresent)}`);
 } finally {
   await switchboard.stop();
 }

@@ -48,7 +48,8 @@ export async function startSwitchboard(port, env = {}) {
       body: new URLSearchParams({ username: 'admin', password: PASSWORD, next: '/' }),
       redirect: 'manual',
     });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    // The login cookie among the others a sign-in sets (the device cookie of the throttle comes first).
+    const cookie = (login.headers.getSetCookie().find((c) => c.startsWith('switchboard_login=')) ?? '').split(';')[0];
     if (!cookie.startsWith('switchboard_login=')) throw new Error(`signing in failed: ${login.status}`);
     /** Calls a server function as the admin; throws its error. */
     const call = async (endpoint, init = {}) => {
