@@ -152,10 +152,21 @@ impl Imports {
             .await
             .map_err(store_failed)?;
         let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
-        let mut document: Value = serde_json::from_str(&document).map_err(|error| {
-            tracing::error!("imported session {id} does not parse: {error}");
-            AppError::internal("The imported session could not be read; import it again.")
-        })?;
+        let unreadable = || AppError::internal("The imported session could not be read; import it again.");
+        // An export is up to 64 MiB of JSON: parsed off the async workers, which serve every
+        // other request meanwhile.
+        let parsed = tokio::task::spawn_blocking(move || serde_json::from_str::<Value>(&document)).await;
+        let mut document = match parsed {
+            Ok(Ok(document)) => document,
+            Ok(Err(error)) => {
+                tracing::error!("imported session {id} does not parse: {error}");
+                return Err(unreadable());
+            }
+            Err(error) => {
+                tracing::error!("reading imported session {id} stopped: {error}");
+                return Err(unreadable());
+            }
+        };
         Ok(match document.get_mut("events").map(Value::take) {
             Some(Value::Array(events)) => events,
             _ => Vec::new(),
