@@ -287,18 +287,8 @@ impl Shares {
                 return None;
             }
         };
-        // A link to an event the link does not show opens nowhere (the page waits for its
-        // stream, which never brings it, and says so).
-        if let Some(around) = around {
-            let linked = window.events.iter().find_map(|(_, data)| {
-                let event: Value = serde_json::from_str(data).ok()?;
-                (event.get("id").and_then(Value::as_str) == Some(around)).then_some(event)
-            });
-            if !linked.is_some_and(|event| within(link, &event)) {
-                return None;
-            }
-        }
         let redacts = link.hide_tools || link.mask_secrets;
+        let mut linked_shown = false;
         let events = window
             .events
             .into_iter()
@@ -307,6 +297,7 @@ impl Shares {
                 if !within(link, &event) {
                     return None;
                 }
+                linked_shown |= around.is_some() && event.get("id").and_then(Value::as_str) == around;
                 if !redacts {
                     return Some((seq, data));
                 }
@@ -314,6 +305,11 @@ impl Shares {
                 Some((seq, event.to_string()))
             })
             .collect();
+        // A link to an event the link does not show opens nowhere (the page waits for its
+        // stream, which never brings it, and says so).
+        if around.is_some() && !linked_shown {
+            return None;
+        }
         let started_at = window.started_at.map(|at| if link.mask_secrets { self.mask(&at) } else { at });
         Some(FirstScreen { events, started_at })
     }

@@ -599,7 +599,7 @@ async fn refuse_cross_site_mutations(
     let path = request.uri().path();
     let is_mutation = (path.starts_with("/api/") || path.starts_with("/auth/"))
         && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
-    let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site");
+    let cross_site = crate::access::from_another_site(headers);
     let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
     let foreign_origin = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
         origin.split_once("://").map(|(_, rest)| rest) != host

@@ -145,11 +145,9 @@ async fn streamed(app: &TestApp, path: &str, n: usize) -> Vec<(u64, Value)> {
             .unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
         while let Some(end) = text.find("\n\n") {
-            let block: String = text.drain(..end + 2).collect();
-            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
-            if field("event: ").as_deref() == Some("event") {
-                let seq = field("id: ").and_then(|id| id.parse().ok()).unwrap();
-                events.push((seq, serde_json::from_str(&field("data: ").unwrap()).unwrap()));
+            let frame = sse_frame(&text.drain(..end + 2).collect::<String>());
+            if frame.event.as_deref() == Some("event") {
+                events.push((frame.id.unwrap(), serde_json::from_str(&frame.data.unwrap()).unwrap()));
             }
         }
     }

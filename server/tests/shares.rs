@@ -303,16 +303,6 @@ async fn an_address_without_a_sign_in_holds_a_bounded_number_of_streams() {
     assert!(again, "a slot came back when a stream closed");
 }
 
-/// The `id:` and `data:` of each frame of a stream's text.
-fn frames(text: &str) -> Vec<(Option<u64>, String)> {
-    text.split("\n\n")
-        .map(|frame| {
-            let field = |name: &str| frame.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
-            (field("id: ").and_then(|id| id.parse().ok()), field("data: ").unwrap_or_default())
-        })
-        .collect()
-}
-
 /// Waits until the session's events hold `text`.
 async fn until_said(app: &TestApp, id: &str, text: &str) {
     for _ in 0..300 {
@@ -364,8 +354,8 @@ async fn a_links_first_screen_ends_at_its_snapshot_and_is_redacted_as_its_stream
         screen["events"].as_array().unwrap().last().map(|e| (e[0].as_u64(), e[1].as_str().unwrap())).unwrap();
     let stream = anonymous.get(format!("{}/api/shares/{snapshot}/stream", app.address)).send().await.unwrap();
     let (streamed, _) = read_stream(stream, 10, |t| t.contains(event)).await;
-    let numbered = frames(&streamed).into_iter().find(|(_, data)| data == event);
-    assert_eq!(numbered.map(|(id, _)| id), Some(seq), "numbered as the link's stream numbers it");
+    let numbered = streamed.split("\n\n").map(sse_frame).find(|frame| frame.data.as_deref() == Some(event));
+    assert_eq!(numbered.map(|frame| frame.id), Some(seq), "numbered as the link's stream numbers it");
     assert!(!streamed.contains("Second answer"));
     // A deep link past the snapshot opens no first screen there.
     let (_, events) = app.read("sessions/events", &[("id", &id)]).await;

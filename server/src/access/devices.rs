@@ -10,17 +10,19 @@
 use std::path::Path;
 
 use axum::http::HeaderMap;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+
+use crate::keys::CookieKey;
 
 /// The cookie's name.
 pub const COOKIE: &str = "switchboard_device";
+/// What the cookie's signature is of (before the username and the id).
+const LABEL: &str = "switchboard-device";
 /// How long a browser stays trusted after its last sign-in.
 const MAX_AGE_SECS: u64 = 365 * 86_400;
 
 /// Signs and checks device cookies.
 pub struct DeviceKey {
-    key: Vec<u8>,
+    key: CookieKey,
     secure: bool,
 }
 
@@ -28,36 +30,21 @@ impl DeviceKey {
     /// The key in `data_dir/device.key`, made on first start. `secure`: the cookie goes over
     /// HTTPS only (`SWITCHBOARD_COOKIE_SECURE`).
     pub fn open(data_dir: &Path, secure: bool) -> std::io::Result<Self> {
-        Ok(Self { key: crate::keys::key_file(data_dir, "device.key")?, secure })
-    }
-
-    fn mac(&self, username: &str, id: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        mac.update(b"switchboard-device\n");
-        mac.update(username.as_bytes());
-        mac.update(b"\n");
-        mac.update(id.as_bytes());
-        mac
+        Ok(Self { key: CookieKey::open(data_dir, "device.key")?, secure })
     }
 
     /// The device id of the request's cookie, when it was made for `username` by this server.
     pub fn device_of(&self, headers: &HeaderMap, username: &str) -> Option<String> {
         let (id, tag) = super::cookie(headers, COOKIE)?.split_once('.')?;
         let plain = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-        let signed = bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.tag(username, id).as_bytes()));
-        (plain && signed).then(|| id.to_owned())
-    }
-
-    /// The cookie's signature of `id` for `username`, in hex.
-    fn tag(&self, username: &str, id: &str) -> String {
-        crate::accounts::hex(&self.mac(username, id).finalize().into_bytes())
+        (plain && self.key.verify(LABEL, &[username, id], tag)).then(|| id.to_owned())
     }
 
     /// The `Set-Cookie` value that trusts this browser for `username`, keeping `device` (its id
     /// when it had a cookie for the account already).
     pub fn cookie(&self, username: &str, device: Option<&str>) -> String {
         let id = device.map(str::to_owned).unwrap_or_else(crate::accounts::random_hex::<16>);
-        let tag = self.tag(username, &id);
+        let tag = self.key.tag(LABEL, &[username, &id]);
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{COOKIE}={id}.{tag}; Path=/auth/login; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Strict{secure}")
     }
@@ -65,16 +52,7 @@ impl DeviceKey {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header;
-
-    use super::*;
-
-    fn with_cookie(set_cookie: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        let pair = set_cookie.split(';').next().unwrap();
-        headers.insert(header::COOKIE, format!("other=1; {pair}").parse().unwrap());
-        headers
-    }
+    use super::{super::sending_cookie, *};
 
     #[test]
     fn a_device_cookie_counts_for_its_own_account_on_its_own_server_only() {
@@ -83,19 +61,19 @@ mod tests {
         let key = DeviceKey::open(&dir, false).unwrap();
         let set = key.cookie("ada", None);
         assert!(set.contains("Path=/auth/login") && set.contains("HttpOnly") && !set.contains("Secure"), "{set}");
-        let id = key.device_of(&with_cookie(&set), "ada").expect("Ada's own cookie");
+        let id = key.device_of(&sending_cookie(&set), "ada").expect("Ada's own cookie");
         assert_eq!(id.len(), 32);
-        assert_eq!(key.device_of(&with_cookie(&set), "grace"), None, "not another account's");
+        assert_eq!(key.device_of(&sending_cookie(&set), "grace"), None, "not another account's");
         assert_eq!(key.cookie("ada", Some(&id)), set, "signing in again keeps the id");
         // Tampered with, or made by another server's key.
         let forged = set.replacen(&id[..4], "0000", 1);
-        assert_eq!(key.device_of(&with_cookie(&forged), "ada"), None);
+        assert_eq!(key.device_of(&sending_cookie(&forged), "ada"), None);
         let other_dir = dir.join("other");
         std::fs::create_dir_all(&other_dir).unwrap();
-        assert_eq!(DeviceKey::open(&other_dir, true).unwrap().device_of(&with_cookie(&set), "ada"), None);
+        assert_eq!(DeviceKey::open(&other_dir, true).unwrap().device_of(&sending_cookie(&set), "ada"), None);
         assert_eq!(key.device_of(&HeaderMap::new(), "ada"), None);
         // The key survives a restart.
-        assert_eq!(DeviceKey::open(&dir, false).unwrap().device_of(&with_cookie(&set), "ada"), Some(id));
+        assert_eq!(DeviceKey::open(&dir, false).unwrap().device_of(&sending_cookie(&set), "ada"), Some(id));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

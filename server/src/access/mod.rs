@@ -211,6 +211,21 @@ pub(crate) fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Opti
         .map(|(_, value)| value)
 }
 
+/// Whether a browser says the request comes from another site (`Sec-Fetch-Site`); tools like
+/// curl send nothing and are not counted as such.
+pub(crate) fn from_another_site(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site")
+}
+
+/// A request carrying the cookie a `Set-Cookie` value sets, after another cookie.
+#[cfg(test)]
+pub(crate) fn sending_cookie(set_cookie: &str) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    let pair = set_cookie.split(';').next().unwrap();
+    headers.insert(axum::http::header::COOKIE, format!("other=1; {pair}").parse().unwrap());
+    headers
+}
+
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
     crate::accounts::random_hex::<24>()

@@ -70,13 +70,15 @@ pub struct Oidc {
     http: reqwest::Client,
     metadata: std::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
     /// Signs the cookie of a sign-in under way (`<data>/sso.key`).
-    key: Vec<u8>,
+    key: crate::keys::CookieKey,
     /// `SWITCHBOARD_COOKIE_SECURE`.
     secure: bool,
 }
 
 /// The cookie of a sign-in under way, sent only to the callback.
 const PENDING_COOKIE: &str = "switchboard_sso";
+/// What its signature is of (before the payload).
+const PENDING_LABEL: &str = "switchboard-sso-pending";
 
 /// A sign-in under way: what the provider's return must match. Kept in a signed cookie of the
 /// browser that started it (not in a server-side session: starting a sign-in is anonymous, and
@@ -111,17 +113,9 @@ impl Oidc {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
-        let key = crate::keys::key_file(data_dir, "sso.key")
+        let key = crate::keys::CookieKey::open(data_dir, "sso.key")
             .map_err(|e| format!("cannot read or make the single sign-on key in the data directory: {e}"))?;
         Ok(Self { settings, http, metadata: std::sync::Mutex::new(None), key, secure })
-    }
-
-    fn mac(&self, payload: &str) -> String {
-        use hmac::Mac as _;
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        mac.update(b"switchboard-sso-pending\n");
-        mac.update(payload.as_bytes());
-        crate::accounts::hex(&mac.finalize().into_bytes())
     }
 
     /// The `Set-Cookie` value that holds `pending` until the provider sends the browser back.
@@ -130,7 +124,7 @@ impl Oidc {
         use base64::Engine as _;
         let json = serde_json::to_string(pending).unwrap_or_default();
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-        let tag = self.mac(&payload);
+        let tag = self.key.tag(PENDING_LABEL, &[&payload]);
         let secure = if self.secure { "; Secure" } else { "" };
         format!(
             "{PENDING_COOKIE}={payload}.{tag}; Path=/auth/oidc/callback; Max-Age={PENDING_TTL_SECS}; HttpOnly; SameSite=Lax{secure}"
@@ -141,7 +135,7 @@ impl Oidc {
     fn pending_of(&self, headers: &HeaderMap) -> Option<Pending> {
         use base64::Engine as _;
         let (payload, tag) = super::cookie(headers, PENDING_COOKIE)?.split_once('.')?;
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(tag.as_bytes(), self.mac(payload).as_bytes())) {
+        if !self.key.verify(PENDING_LABEL, &[payload], tag) {
             return None;
         }
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
@@ -326,7 +320,7 @@ pub async fn start(State(access): State<Arc<Access>>, headers: HeaderMap, Query(
     let Some(oidc) = access.oidc.as_ref() else {
         return Redirect::to("/login?error=sso_off").into_response();
     };
-    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site" || v == "same-site") {
+    if super::from_another_site(&headers) {
         return Redirect::to(&format!(
             "/login?next={}",
             app::format::query_value(&super::forms::safe_next(&query.next))
@@ -577,7 +571,7 @@ fn fill_from_user_info(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{super::sending_cookie, *};
 
     fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
         let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::accounts::random_hex::<8>()));
@@ -604,13 +598,6 @@ mod tests {
         oidc
     }
 
-    fn with_cookie(set_cookie: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        let pair = set_cookie.split(';').next().unwrap();
-        headers.insert(header::COOKIE, format!("switchboard_login=x; {pair}").parse().unwrap());
-        headers
-    }
-
     #[test]
     fn a_pending_sign_in_is_read_back_only_from_its_own_signed_cookie() {
         let o = oidc(&[], &["example.com"], None);
@@ -626,7 +613,7 @@ mod tests {
             set.contains("Path=/auth/oidc/callback") && set.contains("HttpOnly") && set.contains("SameSite=Lax"),
             "{set}"
         );
-        let back = o.pending_of(&with_cookie(&set)).expect("its own cookie");
+        let back = o.pending_of(&sending_cookie(&set)).expect("its own cookie");
         assert_eq!((back.state.as_str(), back.next.as_str()), ("state-1", "/inbox"));
         // Its payload changed (another `next`, another state) without the key: refused.
         let (payload, tag) = set.split(';').next().unwrap().split_once('=').unwrap().1.split_once('.').unwrap();
@@ -636,10 +623,10 @@ mod tests {
             .replace("/inbox", "/users");
         let forged =
             format!("switchboard_sso={}.{tag}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged_json));
-        assert!(o.pending_of(&with_cookie(&forged)).is_none());
+        assert!(o.pending_of(&sending_cookie(&forged)).is_none());
         // Another server's key: refused.
         let other = oidc(&[], &["example.com"], None);
-        assert!(other.pending_of(&with_cookie(&set)).is_none());
+        assert!(other.pending_of(&sending_cookie(&set)).is_none());
         assert!(o.pending_of(&HeaderMap::new()).is_none());
     }
 

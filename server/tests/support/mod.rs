@@ -310,3 +310,16 @@ pub async fn audit_entries_at_least(app: &TestApp, action: &str, n: usize) -> Ve
     }
     panic!("never {n} {action} entries");
 }
+
+/// One frame of an event stream's text (the text between two blank lines): its `id:`, `event:`
+/// and `data:`, each of one line in the frames Switchboard sends.
+pub struct SseFrame {
+    pub id: Option<u64>,
+    pub event: Option<String>,
+    pub data: Option<String>,
+}
+
+pub fn sse_frame(block: &str) -> SseFrame {
+    let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+    SseFrame { id: field("id: ").and_then(|id| id.parse().ok()), event: field("event: "), data: field("data: ") }
+}
