@@ -77,9 +77,10 @@ leptos_build() {
 server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboard "$@"; }
 
 # The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
-# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk. cargo-leptos
-# runs wasm-opt over every chunk on every build; scripts/tools/bin/wasm-opt answers an unchanged
-# chunk from target/wasm-opt-cache, so a build with nothing changed takes seconds.
+# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk, then the small
+# chunks merged into one (merge_chunks). cargo-leptos runs wasm-opt over every chunk on every build;
+# scripts/tools/bin/wasm-opt answers an unchanged chunk from target/wasm-opt-cache, so a build with
+# nothing changed takes seconds.
 release_build() {
   # Cached chunks no build has used for two weeks go, once per build.
   find "$ROOT/target/wasm-opt-cache" -name '*.wasm' -mtime +14 -delete 2>/dev/null || true
@@ -93,7 +94,14 @@ release_build() {
     rm -rf "$ROOT/target/site/pkg"
   fi
   rm -f "$done_mark"
-  leptos_build --release --split "$@" && touch "$done_mark"
+  leptos_build --release --split "$@" && merge_chunks && touch "$done_mark"
+}
+
+# The split build's chunks under 1 KB, hundreds of them and a third empty, merged into one file
+# (chunk-merge/): the session page fetched 453 files, queued six at a time over HTTP/1.1. Built in
+# a target folder of its own, so that it never waits on the lock of a build running beside it.
+merge_chunks() {
+  CARGO_TARGET_DIR="$ROOT/target/chunk-merge" cargo run --quiet --locked -p chunk-merge -- "$ROOT/target/site/pkg"
 }
 
 # The exact version of a package in Cargo.lock.

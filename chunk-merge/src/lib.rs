@@ -1,0 +1,548 @@
+//! Merges the small WASM chunks of a `cargo leptos build --split` into one file.
+//!
+//! wasm-split (inside cargo-leptos) puts every function the lazy pages share into a chunk of its
+//! own per set of pages that use it. With 33 lazy pages that makes hundreds of chunks, most under
+//! 1 KB and a third of them empty: the session page fetched 450, each compressed alone and queued
+//! six at a time by the browser over HTTP/1.1. This tool merges the chunks under a size into one
+//! module, `chunks_merged.wasm`, that every page loading any of them loads instead.
+//!
+//! It relies on the shape wasm-split gives a chunk: it imports only the main module's memory,
+//! table and globals (from `__wasm_split`), defines functions and puts them in the shared table
+//! with active element segments, and exports nothing. Calls between modules go through the table,
+//! so a function's index inside its module is private and can be renumbered. A chunk of any other
+//! shape is left as it is. The loader (`__wasm_split.*.js`) and the manifest the server reads for
+//! its preload links are rewritten to match; any surprise in them leaves the folder untouched.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
+use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
+
+/// The name (without `.wasm`) of the module the small chunks become.
+pub const MERGED: &str = "chunks_merged";
+/// The module every chunk imports the main module's memory, table and globals from.
+const SHARED_MODULE: &str = "__wasm_split";
+
+/// What a run did, for the build's log.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// These chunks became `chunks_merged.wasm`, of this many bytes.
+    Merged { chunks: Vec<String>, bytes: usize },
+    /// The folder was merged by an earlier run.
+    AlreadyMerged,
+    /// No chunk was small enough, or of the shape merged.
+    Nothing,
+}
+
+/// Merges the chunks of `pkg` smaller than `under` bytes. Writes nothing unless every step
+/// succeeded in memory first.
+pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
+    let manifest_path = pkg.join("__wasm_split_manifest.json");
+    let manifest: Value = read_json(&manifest_path)?;
+    if mentions_merged(&manifest) {
+        return Ok(Outcome::AlreadyMerged);
+    }
+    let loader_path = loader_path(pkg)?;
+    let loader = fs::read_to_string(&loader_path).map_err(|e| format!("{}: {e}", loader_path.display()))?;
+
+    let mut small = Vec::new();
+    for entry in fs::read_dir(pkg).map_err(|e| format!("{}: {e}", pkg.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let Some(name) = chunk_name(&path) else { continue };
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if bytes.len() < under {
+            small.push((name, bytes));
+        }
+    }
+    // The same input gives the same module, whatever order the folder lists its files in.
+    small.sort_by_key(|(name, _)| chunk_number(name));
+    let (module, chunks) = merge_modules(&small)?;
+    if chunks.len() < 2 {
+        return Ok(Outcome::Nothing);
+    }
+    let loader = rewrite_loader(&loader, &chunks)?;
+    let manifest = rewrite_manifest(&manifest, &chunks)?;
+
+    write(&pkg.join(format!("{MERGED}.wasm")), &module)?;
+    write(&loader_path, loader.as_bytes())?;
+    let manifest = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    write(&manifest_path, manifest.as_bytes())?;
+    for name in &chunks {
+        let path = pkg.join(format!("{name}.wasm"));
+        fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(Outcome::Merged { chunks, bytes: module.len() })
+}
+
+/// Merges the modules of `chunks` that have the shape of a wasm-split chunk; returns the merged
+/// module (validated) and the names of the chunks in it, in their order.
+pub fn merge_modules(chunks: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mut merger = Merger::default();
+    let mut merged = Vec::new();
+    for (name, bytes) in chunks {
+        if mergeable(bytes).is_ok() {
+            merger.add(bytes).map_err(|e| format!("{name}: {e}"))?;
+            merged.push(name.clone());
+        }
+    }
+    let module = merger.finish();
+    Validator::new_with_features(WasmFeatures::default())
+        .validate_all(&module)
+        .map_err(|e| format!("the merged module does not validate: {e}"))?;
+    Ok((module, merged))
+}
+
+/// Whether a module has the shape merged: imports of memory, tables and globals from
+/// `__wasm_split` only; types, functions, element segments and code; custom sections (dropped).
+pub fn mergeable(bytes: &[u8]) -> Result<(), String> {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| e.to_string())? {
+            Payload::Version { .. }
+            | Payload::FunctionSection(_)
+            | Payload::ElementSection(_)
+            | Payload::CodeSectionStart { .. }
+            | Payload::CodeSectionEntry(_)
+            | Payload::CustomSection(_)
+            | Payload::End(_) => {}
+            Payload::TypeSection(types) => {
+                for group in types {
+                    if group.map_err(|e| e.to_string())?.is_explicit_rec_group() {
+                        return Err("a recursive type group".into());
+                    }
+                }
+            }
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports() {
+                    let import = import.map_err(|e| e.to_string())?;
+                    if import.module != SHARED_MODULE {
+                        return Err(format!("an import from {}", import.module));
+                    }
+                    if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_) | TypeRef::Tag(_)) {
+                        return Err(format!("a function or tag import ({})", import.name));
+                    }
+                }
+            }
+            other => return Err(format!("a section it cannot merge ({other:?})")),
+        }
+    }
+    Ok(())
+}
+
+/// The merged module as it grows: sections filled chunk by chunk.
+#[derive(Default)]
+struct Merger {
+    types: wasm_encoder::TypeSection,
+    /// Each distinct type, encoded alone, to its index.
+    type_index: HashMap<Vec<u8>, u32>,
+    imports: wasm_encoder::ImportSection,
+    /// (name, kind) of each import, to its index in its kind's space, and that space's size.
+    import_index: HashMap<(String, u8), u32>,
+    tables: u32,
+    memories: u32,
+    globals: u32,
+    functions: wasm_encoder::FunctionSection,
+    function_count: u32,
+    elements: wasm_encoder::ElementSection,
+    code: wasm_encoder::CodeSection,
+}
+
+/// One chunk's indices in the merged module.
+#[derive(Default)]
+struct Renumber {
+    types: Vec<u32>,
+    tables: Vec<u32>,
+    memories: Vec<u32>,
+    globals: Vec<u32>,
+    first_function: u32,
+}
+
+fn index(space: &[u32], at: u32) -> Result<u32, ReencodeError<String>> {
+    space.get(at as usize).copied().ok_or_else(|| ReencodeError::UserError(format!("index {at} out of range")))
+}
+
+impl Reencode for Renumber {
+    type Error = String;
+
+    fn type_index(&mut self, ty: u32) -> Result<u32, ReencodeError<String>> {
+        index(&self.types, ty)
+    }
+
+    fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError<String>> {
+        Ok(self.first_function + func)
+    }
+
+    fn table_index(&mut self, table: u32) -> Result<u32, ReencodeError<String>> {
+        index(&self.tables, table)
+    }
+
+    fn memory_index(&mut self, memory: u32) -> Result<u32, ReencodeError<String>> {
+        index(&self.memories, memory)
+    }
+
+    fn global_index(&mut self, global: u32) -> Result<u32, ReencodeError<String>> {
+        index(&self.globals, global)
+    }
+}
+
+impl Merger {
+    /// Adds one chunk (of the shape `mergeable` accepts).
+    fn add(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut renumber = Renumber { first_function: self.function_count, ..Renumber::default() };
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.map_err(|e| e.to_string())? {
+                Payload::TypeSection(types) => {
+                    for group in types {
+                        let group = group.map_err(|e| e.to_string())?;
+                        // Types hold no indices here (no recursive groups): encoded alone, equal
+                        // types are equal bytes.
+                        let mut alone = wasm_encoder::TypeSection::new();
+                        renumber.parse_recursive_type_group(alone.ty(), group.clone()).map_err(describe)?;
+                        let mut key = Vec::new();
+                        wasm_encoder::Encode::encode(&alone, &mut key);
+                        let at = match self.type_index.get(&key) {
+                            Some(&at) => at,
+                            None => {
+                                let at = self.types.len();
+                                renumber.parse_recursive_type_group(self.types.ty(), group).map_err(describe)?;
+                                self.type_index.insert(key, at);
+                                at
+                            }
+                        };
+                        renumber.types.push(at);
+                    }
+                }
+                Payload::ImportSection(imports) => {
+                    for import in imports.into_imports() {
+                        let import = import.map_err(|e| e.to_string())?;
+                        let (kind, space) = match import.ty {
+                            TypeRef::Table(_) => (1, &mut self.tables),
+                            TypeRef::Memory(_) => (2, &mut self.memories),
+                            TypeRef::Global(_) => (3, &mut self.globals),
+                            _ => return Err(format!("an import it cannot merge ({})", import.name)),
+                        };
+                        let key = (import.name.to_owned(), kind);
+                        let at = match self.import_index.get(&key) {
+                            Some(&at) => at,
+                            None => {
+                                let at = *space;
+                                *space += 1;
+                                let ty = renumber.entity_type(import.ty).map_err(describe)?;
+                                self.imports.import(SHARED_MODULE, import.name, ty);
+                                self.import_index.insert(key, at);
+                                at
+                            }
+                        };
+                        match kind {
+                            1 => renumber.tables.push(at),
+                            2 => renumber.memories.push(at),
+                            _ => renumber.globals.push(at),
+                        }
+                    }
+                }
+                Payload::FunctionSection(functions) => {
+                    for ty in functions {
+                        let ty = ty.map_err(|e| e.to_string())?;
+                        self.functions.function(renumber.type_index(ty).map_err(describe)?);
+                        self.function_count += 1;
+                    }
+                }
+                Payload::ElementSection(elements) => {
+                    renumber.parse_element_section(&mut self.elements, elements).map_err(describe)?;
+                }
+                Payload::CodeSectionEntry(body) => {
+                    renumber.parse_function_body(&mut self.code, body).map_err(describe)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<u8> {
+        let mut module = wasm_encoder::Module::new();
+        module.section(&self.types);
+        module.section(&self.imports);
+        module.section(&self.functions);
+        module.section(&self.elements);
+        module.section(&self.code);
+        module.finish()
+    }
+}
+
+fn describe(error: ReencodeError<String>) -> String {
+    match error {
+        ReencodeError::UserError(message) => message,
+        ReencodeError::ParseError(error) => error.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// How wasm-split writes a chunk's loader, which the merged module's replaces.
+fn chunk_loader(name: &str) -> String {
+    format!(
+        "const __{name} = makeLoad(() => {{\n    const src = fetch(new URL(\"./{name}.wasm\", import.meta.url));\n    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));\n}}\n, []);\n"
+    )
+}
+
+/// The loader with each merged chunk's loader replaced by the merged module's (one loader, so it
+/// is fetched and instantiated once whichever chunk a page asks for first).
+pub fn rewrite_loader(js: &str, chunks: &[String]) -> Result<String, String> {
+    let mut js = js.to_owned();
+    let first = chunks.first().ok_or("no chunk to merge")?;
+    let at = js.find(&chunk_loader(first)).ok_or_else(|| format!("the loader of {first} is not where expected"))?;
+    js.insert_str(at, &chunk_loader(MERGED));
+    for name in chunks {
+        let loader = chunk_loader(name);
+        if js.matches(&loader).count() != 1 {
+            return Err(format!("the loader of {name} is not written as expected"));
+        }
+        js = js.replacen(&loader, &format!("const __{name} = __{MERGED};\n"), 1);
+    }
+    Ok(js)
+}
+
+/// The manifest (each lazy split's chunks, which the server names in a page's `<head>`) with the
+/// merged chunks replaced by the merged module, once, where the first of them was.
+pub fn rewrite_manifest(manifest: &Value, chunks: &[String]) -> Result<Value, String> {
+    let splits = manifest.as_object().ok_or("the manifest is not an object")?;
+    let mut out = serde_json::Map::new();
+    for (split, files) in splits {
+        let files = files.as_array().ok_or_else(|| format!("{split}: not a list"))?;
+        let mut kept = Vec::new();
+        let mut merged = false;
+        for file in files {
+            let name = file.as_str().ok_or_else(|| format!("{split}: not a name"))?;
+            if chunks.iter().any(|c| c == name) {
+                if !merged {
+                    kept.push(Value::from(MERGED));
+                    merged = true;
+                }
+            } else {
+                kept.push(file.clone());
+            }
+        }
+        out.insert(split.clone(), Value::Array(kept));
+    }
+    Ok(Value::Object(out))
+}
+
+fn mentions_merged(manifest: &Value) -> bool {
+    manifest.as_object().is_some_and(|splits| {
+        splits.values().filter_map(Value::as_array).flatten().any(|file| file.as_str() == Some(MERGED))
+    })
+}
+
+fn chunk_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?.strip_suffix(".wasm")?;
+    chunk_number(name).map(|_| name.to_owned())
+}
+
+fn chunk_number(name: &str) -> Option<u32> {
+    name.strip_prefix("chunk_")?.parse().ok()
+}
+
+fn loader_path(pkg: &Path) -> Result<std::path::PathBuf, String> {
+    let mut found = fs::read_dir(pkg)
+        .map_err(|e| format!("{}: {e}", pkg.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
+        });
+    let path = found.next().ok_or("no __wasm_split.*.js loader in the folder")?;
+    if found.next().is_some() {
+        return Err("more than one __wasm_split.*.js loader in the folder".into());
+    }
+    Ok(path)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Written under a temporary name, then renamed: a stopped run leaves no half-written file.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let temporary = path.with_extension("merging");
+    fs::write(&temporary, bytes).map_err(|e| format!("{}: {e}", temporary.display()))?;
+    fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, GlobalType, ImportSection, Instruction, MemoryType, Module, RefType, TableType, TypeSection,
+        ValType,
+    };
+
+    /// A module shaped as wasm-split writes a chunk: the shared table, memory and global
+    /// imported; two functions, the second calling the first; both put in the table at `slot`.
+    fn chunk(slot: i32, export: bool) -> Vec<u8> {
+        let mut types = TypeSection::new();
+        types.ty().function([], [ValType::I32]);
+        let mut imports = ImportSection::new();
+        let table =
+            TableType { element_type: RefType::FUNCREF, minimum: 1, maximum: None, table64: false, shared: false };
+        imports.import(SHARED_MODULE, "__indirect_function_table", EntityType::Table(table));
+        let memory = MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None };
+        imports.import(SHARED_MODULE, "memory", EntityType::Memory(memory));
+        let global = GlobalType { val_type: ValType::I32, mutable: true, shared: false };
+        imports.import(SHARED_MODULE, "__wasm_split_shared0", EntityType::Global(global));
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        functions.function(0);
+        let mut elements = ElementSection::new();
+        elements.active(Some(0), &ConstExpr::i32_const(slot), Elements::Functions([0, 1].as_slice().into()));
+        let mut code = CodeSection::new();
+        let mut first = Function::new([]);
+        first.instruction(&Instruction::GlobalGet(0)).instruction(&Instruction::End);
+        code.function(&first);
+        let mut second = Function::new([]);
+        second.instruction(&Instruction::Call(0)).instruction(&Instruction::End);
+        code.function(&second);
+        let mut module = Module::new();
+        module.section(&types).section(&imports).section(&functions);
+        if export {
+            let mut exports = ExportSection::new();
+            exports.export("first", ExportKind::Func, 0);
+            module.section(&exports);
+        }
+        module.section(&elements).section(&code);
+        module.finish()
+    }
+
+    /// An active element segment: its offset in the table and its functions.
+    type Segment = (i32, Vec<u32>);
+
+    /// The merged module's imports, functions' calls and element segments.
+    fn read(module: &[u8]) -> (usize, Vec<u32>, Vec<Segment>) {
+        let (mut imports, mut calls, mut segments) = (0, Vec::new(), Vec::new());
+        for payload in Parser::new(0).parse_all(module) {
+            match payload.unwrap() {
+                Payload::ImportSection(section) => imports = section.into_imports().count(),
+                Payload::CodeSectionEntry(body) => {
+                    for op in body.get_operators_reader().unwrap() {
+                        if let wasmparser::Operator::Call { function_index } = op.unwrap() {
+                            calls.push(function_index);
+                        }
+                    }
+                }
+                Payload::ElementSection(section) => {
+                    for element in section {
+                        let element = element.unwrap();
+                        let wasmparser::ElementKind::Active { offset_expr, .. } = element.kind else {
+                            panic!("passive")
+                        };
+                        let Ok(wasmparser::Operator::I32Const { value }) = offset_expr.get_operators_reader().read()
+                        else {
+                            panic!("offset")
+                        };
+                        let wasmparser::ElementItems::Functions(items) = element.items else { panic!("items") };
+                        segments.push((value, items.into_iter().map(Result::unwrap).collect()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        (imports, calls, segments)
+    }
+
+    #[test]
+    fn chunks_merge_with_their_calls_and_table_slots_renumbered() {
+        let chunks = vec![("chunk_1".to_owned(), chunk(10, false)), ("chunk_2".to_owned(), chunk(20, false))];
+        let (module, merged) = merge_modules(&chunks).expect("merges and validates");
+        assert_eq!(merged, ["chunk_1", "chunk_2"]);
+        let (imports, calls, segments) = read(&module);
+        assert_eq!(imports, 3, "the shared imports once each");
+        assert_eq!(calls, [0, 2], "each chunk's second function still calls its own first");
+        assert_eq!(segments, [(10, vec![0, 1]), (20, vec![2, 3])], "the same table slots, the new function numbers");
+    }
+
+    #[test]
+    fn a_chunk_of_another_shape_is_left_alone() {
+        let chunks = vec![
+            ("chunk_1".to_owned(), chunk(10, false)),
+            ("chunk_2".to_owned(), chunk(20, true)),
+            ("chunk_3".to_owned(), b"\0asm\x01\0\0\0".to_vec()),
+        ];
+        assert!(mergeable(&chunks[1].1).unwrap_err().contains("cannot merge"));
+        let (_, merged) = merge_modules(&chunks).unwrap();
+        assert_eq!(
+            merged,
+            ["chunk_1", "chunk_3"],
+            "the chunk that exports stays a file of its own; an empty one merges"
+        );
+    }
+
+    const SPLIT: &str = "export const __wasm_split_load_page = wrapAsyncCb(makeLoad(() => {\n    const src = fetch(new URL(\"./split_page.wasm\", import.meta.url));\n    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));\n}\n, [__chunk_1, __chunk_2, __chunk_3]));\n";
+
+    fn loader() -> String {
+        format!(
+            "function makeLoad() {{}}\n{}{}{}{SPLIT}",
+            chunk_loader("chunk_1"),
+            chunk_loader("chunk_2"),
+            chunk_loader("chunk_3")
+        )
+    }
+
+    #[test]
+    fn the_loader_fetches_the_merged_module_for_the_merged_chunks_only() {
+        let js = rewrite_loader(&loader(), &["chunk_1".to_owned(), "chunk_3".to_owned()]).unwrap();
+        assert_eq!(js.matches("./chunks_merged.wasm").count(), 1);
+        assert!(!js.contains("./chunk_1.wasm") && !js.contains("./chunk_3.wasm"));
+        assert!(js.contains("./chunk_2.wasm"), "a chunk not merged keeps its own loader");
+        assert!(js.contains("const __chunk_1 = __chunks_merged;") && js.contains("const __chunk_3 = __chunks_merged;"));
+        assert!(
+            js.find("const __chunks_merged").unwrap() < js.find("const __chunk_1 =").unwrap(),
+            "defined before use"
+        );
+    }
+
+    #[test]
+    fn a_loader_written_otherwise_is_refused() {
+        let changed = loader().replace("instantiateStreaming(src, imports)", "instantiate(src, imports)");
+        assert!(rewrite_loader(&changed, &["chunk_1".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn the_manifest_names_the_merged_module_once_where_the_first_merged_chunk_was() {
+        let manifest =
+            serde_json::json!({ "page": ["chunk_4", "chunk_1", "chunk_2", "chunk_3"], "other": ["chunk_2"] });
+        let merged = ["chunk_1".to_owned(), "chunk_3".to_owned()];
+        let out = rewrite_manifest(&manifest, &merged).unwrap();
+        assert_eq!(out, serde_json::json!({ "page": ["chunk_4", "chunks_merged", "chunk_2"], "other": ["chunk_2"] }));
+    }
+
+    #[test]
+    fn a_folder_is_merged_once_and_a_large_chunk_stays() {
+        let pkg = std::env::temp_dir().join(format!("chunk-merge-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&pkg);
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(pkg.join("__wasm_split.______________________.js"), loader()).unwrap();
+        fs::write(pkg.join("__wasm_split_manifest.json"), r#"{"page": ["chunk_1", "chunk_2", "chunk_3"]}"#).unwrap();
+        fs::write(pkg.join("chunk_1.wasm"), chunk(10, false)).unwrap();
+        fs::write(pkg.join("chunk_2.wasm"), chunk(20, false)).unwrap();
+        fs::write(pkg.join("chunk_3.wasm"), chunk(30, false)).unwrap();
+        let under = chunk(10, false).len() + 1;
+        // chunk_2 made larger than the limit: a custom section it does not merge away.
+        let mut large = chunk(20, false);
+        large.extend_from_slice(&[0, 3, 1, b'x', 0]);
+        fs::write(pkg.join("chunk_2.wasm"), large).unwrap();
+
+        let outcome = run(&pkg, under).unwrap();
+        let Outcome::Merged { chunks, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(chunks, ["chunk_1", "chunk_3"]);
+        assert!(pkg.join("chunks_merged.wasm").exists() && pkg.join("chunk_2.wasm").exists());
+        assert!(!pkg.join("chunk_1.wasm").exists() && !pkg.join("chunk_3.wasm").exists());
+        let manifest = read_json(&pkg.join("__wasm_split_manifest.json")).unwrap();
+        assert_eq!(manifest, serde_json::json!({ "page": ["chunks_merged", "chunk_2"] }));
+        assert_eq!(run(&pkg, under).unwrap(), Outcome::AlreadyMerged);
+        fs::remove_dir_all(&pkg).unwrap();
+    }
+}
