@@ -39,7 +39,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("chunk-merge: {error}; {} is left as it was", pkg.display());
+            eprintln!(
+                "chunk-merge: {error}; {} is left as it was. If cargo-leptos was upgraded, its wasm-split may \
+                 write chunks or their loader differently: see chunk-merge/src/lib.rs.",
+                pkg.display()
+            );
             ExitCode::FAILURE
         }
     }
