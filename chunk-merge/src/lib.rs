@@ -47,11 +47,23 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
     }
     let loader_path = loader_path(pkg)?;
     let loader = fs::read_to_string(&loader_path).map_err(|e| format!("{}: {e}", loader_path.display()))?;
+    if loader.contains(&format!("./{MERGED}.wasm")) {
+        return Ok(Outcome::AlreadyMerged);
+    }
 
     let mut small = Vec::new();
     for entry in fs::read_dir(pkg).map_err(|e| format!("{}: {e}", pkg.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "merging") {
+            // Left by a run that was stopped while writing.
+            fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            continue;
+        }
         let Some(name) = chunk_name(&path) else { continue };
+        // A file the loader does not load (left by an earlier build) is not this build's chunk.
+        if !loader.contains(&chunk_loader(&name)) {
+            continue;
+        }
         let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         if bytes.len() < under {
             small.push((name, bytes));
@@ -138,8 +150,9 @@ struct Merger {
     /// Each distinct type, encoded alone, to its index.
     type_index: HashMap<Vec<u8>, u32>,
     imports: wasm_encoder::ImportSection,
-    /// (name, kind) of each import, to its index in its kind's space, and that space's size.
-    import_index: HashMap<(String, u8), u32>,
+    /// (name, kind) of each import, to its index in its kind's space and its type (which every
+    /// chunk importing it must give alike).
+    import_index: HashMap<(String, u8), (u32, String)>,
     tables: u32,
     memories: u32,
     globals: u32,
@@ -157,6 +170,7 @@ struct Renumber {
     memories: Vec<u32>,
     globals: Vec<u32>,
     first_function: u32,
+    first_element: u32,
 }
 
 fn index(space: &[u32], at: u32) -> Result<u32, ReencodeError<String>> {
@@ -172,6 +186,11 @@ impl Reencode for Renumber {
 
     fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError<String>> {
         Ok(self.first_function + func)
+    }
+
+    /// For `table.init` and `elem.drop`: the chunk's segments follow those merged before it.
+    fn element_index(&mut self, element: u32) -> Result<u32, ReencodeError<String>> {
+        Ok(self.first_element + element)
     }
 
     fn table_index(&mut self, table: u32) -> Result<u32, ReencodeError<String>> {
@@ -190,7 +209,8 @@ impl Reencode for Renumber {
 impl Merger {
     /// Adds one chunk (of the shape `mergeable` accepts).
     fn add(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut renumber = Renumber { first_function: self.function_count, ..Renumber::default() };
+        let mut renumber =
+            Renumber { first_function: self.function_count, first_element: self.elements.len(), ..Renumber::default() };
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.map_err(|e| e.to_string())? {
                 Payload::TypeSection(types) => {
@@ -224,14 +244,18 @@ impl Merger {
                             _ => return Err(format!("an import it cannot merge ({})", import.name)),
                         };
                         let key = (import.name.to_owned(), kind);
+                        let ty = format!("{:?}", import.ty);
                         let at = match self.import_index.get(&key) {
-                            Some(&at) => at,
+                            Some((at, seen)) if *seen == ty => *at,
+                            Some((_, seen)) => {
+                                return Err(format!("{} is imported as {ty} here, as {seen} before", import.name));
+                            }
                             None => {
                                 let at = *space;
                                 *space += 1;
-                                let ty = renumber.entity_type(import.ty).map_err(describe)?;
-                                self.imports.import(SHARED_MODULE, import.name, ty);
-                                self.import_index.insert(key, at);
+                                let entity = renumber.entity_type(import.ty).map_err(describe)?;
+                                self.imports.import(SHARED_MODULE, import.name, entity);
+                                self.import_index.insert(key, (at, ty));
                                 at
                             }
                         };
@@ -401,7 +425,10 @@ mod tests {
         elements.active(Some(0), &ConstExpr::i32_const(slot), Elements::Functions([0, 1].as_slice().into()));
         let mut code = CodeSection::new();
         let mut first = Function::new([]);
-        first.instruction(&Instruction::GlobalGet(0)).instruction(&Instruction::End);
+        first
+            .instruction(&Instruction::ElemDrop(0))
+            .instruction(&Instruction::GlobalGet(0))
+            .instruction(&Instruction::End);
         code.function(&first);
         let mut second = Function::new([]);
         second.instruction(&Instruction::Call(0)).instruction(&Instruction::End);
@@ -420,7 +447,8 @@ mod tests {
     /// An active element segment: its offset in the table and its functions.
     type Segment = (i32, Vec<u32>);
 
-    /// The merged module's imports, functions' calls and element segments.
+    /// The merged module's imports, functions' calls (and `elem.drop`s, as `1000 + segment`) and
+    /// element segments.
     fn read(module: &[u8]) -> (usize, Vec<u32>, Vec<Segment>) {
         let (mut imports, mut calls, mut segments) = (0, Vec::new(), Vec::new());
         for payload in Parser::new(0).parse_all(module) {
@@ -428,8 +456,10 @@ mod tests {
                 Payload::ImportSection(section) => imports = section.into_imports().count(),
                 Payload::CodeSectionEntry(body) => {
                     for op in body.get_operators_reader().unwrap() {
-                        if let wasmparser::Operator::Call { function_index } = op.unwrap() {
-                            calls.push(function_index);
+                        match op.unwrap() {
+                            wasmparser::Operator::Call { function_index } => calls.push(function_index),
+                            wasmparser::Operator::ElemDrop { elem_index } => calls.push(1000 + elem_index),
+                            _ => {}
                         }
                     }
                 }
@@ -460,7 +490,7 @@ mod tests {
         assert_eq!(merged, ["chunk_1", "chunk_2"]);
         let (imports, calls, segments) = read(&module);
         assert_eq!(imports, 3, "the shared imports once each");
-        assert_eq!(calls, [0, 2], "each chunk's second function still calls its own first");
+        assert_eq!(calls, [1000, 0, 1001, 2], "each chunk still calls its own function and drops its own segment");
         assert_eq!(segments, [(10, vec![0, 1]), (20, vec![2, 3])], "the same table slots, the new function numbers");
     }
 
@@ -478,6 +508,18 @@ mod tests {
             ["chunk_1", "chunk_3"],
             "the chunk that exports stays a file of its own; an empty one merges"
         );
+    }
+
+    #[test]
+    fn chunks_that_import_a_name_differently_are_refused() {
+        let other = chunk(20, false);
+        // The same global imported immutable: a different type under the same name.
+        let position = other.windows(2).rposition(|w| w == [0x7f, 0x01]).expect("the mutable i32 global import");
+        let mut other = other;
+        other[position + 1] = 0x00;
+        let chunks = vec![("chunk_1".to_owned(), chunk(10, false)), ("chunk_2".to_owned(), other)];
+        let error = merge_modules(&chunks).unwrap_err();
+        assert!(error.starts_with("chunk_2: __wasm_split_shared0 is imported as"), "{error}");
     }
 
     const SPLIT: &str = "export const __wasm_split_load_page = wrapAsyncCb(makeLoad(() => {\n    const src = fetch(new URL(\"./split_page.wasm\", import.meta.url));\n    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));\n}\n, [__chunk_1, __chunk_2, __chunk_3]));\n";
@@ -543,6 +585,24 @@ mod tests {
         let manifest = read_json(&pkg.join("__wasm_split_manifest.json")).unwrap();
         assert_eq!(manifest, serde_json::json!({ "page": ["chunks_merged", "chunk_2"] }));
         assert_eq!(run(&pkg, under).unwrap(), Outcome::AlreadyMerged);
+        fs::remove_dir_all(&pkg).unwrap();
+    }
+
+    #[test]
+    fn a_chunk_file_the_loader_does_not_load_is_left_where_it_is() {
+        let pkg = std::env::temp_dir().join(format!("chunk-merge-stale-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&pkg);
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(pkg.join("__wasm_split.______________________.js"), loader()).unwrap();
+        fs::write(pkg.join("__wasm_split_manifest.json"), r#"{"page": ["chunk_1", "chunk_2", "chunk_3"]}"#).unwrap();
+        for (n, slot) in [(1, 10), (2, 20), (3, 30), (9, 90)] {
+            fs::write(pkg.join(format!("chunk_{n}.wasm")), chunk(slot, false)).unwrap();
+        }
+        fs::write(pkg.join("chunks_merged.merging"), b"half").unwrap();
+        let Outcome::Merged { chunks, .. } = run(&pkg, 4096).unwrap() else { panic!("not merged") };
+        assert_eq!(chunks, ["chunk_1", "chunk_2", "chunk_3"], "chunk_9, from an earlier build, is not in the loader");
+        assert!(pkg.join("chunk_9.wasm").exists());
+        assert!(!pkg.join("chunks_merged.merging").exists(), "a stopped run's leftovers go");
         fs::remove_dir_all(&pkg).unwrap();
     }
 }
