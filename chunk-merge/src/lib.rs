@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
@@ -40,23 +40,26 @@ pub enum Outcome {
 /// Merges the chunks of `pkg` smaller than `under` bytes. Writes nothing unless every step
 /// succeeded in memory first.
 pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
-    let manifest_path = pkg.join("__wasm_split_manifest.json");
-    let manifest: Value = read_json(&manifest_path)?;
-    if mentions_merged(&manifest) {
-        return Ok(Outcome::AlreadyMerged);
-    }
-    let loader_path = loader_path(pkg)?;
-    let loader = fs::read_to_string(&loader_path).map_err(|e| format!("{}: {e}", loader_path.display()))?;
+    let files = fs::read_dir(pkg)
+        .map_err(at(pkg))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(at(pkg))?;
+    let loader_path = loader_path(&files)?;
+    let loader = fs::read_to_string(&loader_path).map_err(at(&loader_path))?;
+    // The loader is written before the manifest: once it fetches the merged module, the folder
+    // was merged (or a stopped run left it half done, which release_build builds anew).
     if loader.contains(&format!("./{MERGED}.wasm")) {
         return Ok(Outcome::AlreadyMerged);
     }
+    let manifest_path = pkg.join("__wasm_split_manifest.json");
+    let manifest = read_json(&manifest_path)?;
 
     let mut small = Vec::new();
-    for entry in fs::read_dir(pkg).map_err(|e| format!("{}: {e}", pkg.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+    for path in files {
         if path.extension().is_some_and(|e| e == "merging") {
             // Left by a run that was stopped while writing.
-            fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            fs::remove_file(&path).map_err(at(&path))?;
             continue;
         }
         let Some(name) = chunk_name(&path) else { continue };
@@ -64,7 +67,7 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
         if !loader.contains(&chunk_loader(&name)) {
             continue;
         }
-        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = fs::read(&path).map_err(at(&path))?;
         if bytes.len() < under {
             small.push((name, bytes));
         }
@@ -84,7 +87,7 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
     write(&manifest_path, manifest.as_bytes())?;
     for name in &chunks {
         let path = pkg.join(format!("{name}.wasm"));
-        fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        fs::remove_file(&path).map_err(at(&path))?;
     }
     Ok(Outcome::Merged { chunks, bytes: module.len() })
 }
@@ -237,10 +240,12 @@ impl Merger {
                 Payload::ImportSection(imports) => {
                     for import in imports.into_imports() {
                         let import = import.map_err(|e| e.to_string())?;
-                        let (kind, space) = match import.ty {
-                            TypeRef::Table(_) => (1, &mut self.tables),
-                            TypeRef::Memory(_) => (2, &mut self.memories),
-                            TypeRef::Global(_) => (3, &mut self.globals),
+                        let entity = renumber.entity_type(import.ty).map_err(describe)?;
+                        // Its kind, the merged module's count of that kind, the chunk's renumbering.
+                        let (kind, space, renumbered) = match import.ty {
+                            TypeRef::Table(_) => (1, &mut self.tables, &mut renumber.tables),
+                            TypeRef::Memory(_) => (2, &mut self.memories, &mut renumber.memories),
+                            TypeRef::Global(_) => (3, &mut self.globals, &mut renumber.globals),
                             _ => return Err(format!("an import it cannot merge ({})", import.name)),
                         };
                         let key = (import.name.to_owned(), kind);
@@ -253,17 +258,12 @@ impl Merger {
                             None => {
                                 let at = *space;
                                 *space += 1;
-                                let entity = renumber.entity_type(import.ty).map_err(describe)?;
                                 self.imports.import(SHARED_MODULE, import.name, entity);
                                 self.import_index.insert(key, (at, ty));
                                 at
                             }
                         };
-                        match kind {
-                            1 => renumber.tables.push(at),
-                            2 => renumber.memories.push(at),
-                            _ => renumber.globals.push(at),
-                        }
+                        renumbered.push(at);
                     }
                 }
                 Payload::FunctionSection(functions) => {
@@ -353,12 +353,6 @@ pub fn rewrite_manifest(manifest: &Value, chunks: &[String]) -> Result<Value, St
     Ok(Value::Object(out))
 }
 
-fn mentions_merged(manifest: &Value) -> bool {
-    manifest.as_object().is_some_and(|splits| {
-        splits.values().filter_map(Value::as_array).flatten().any(|file| file.as_str() == Some(MERGED))
-    })
-}
-
 fn chunk_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?.strip_suffix(".wasm")?;
     chunk_number(name).map(|_| name.to_owned())
@@ -368,32 +362,33 @@ fn chunk_number(name: &str) -> Option<u32> {
     name.strip_prefix("chunk_")?.parse().ok()
 }
 
-fn loader_path(pkg: &Path) -> Result<std::path::PathBuf, String> {
-    let mut found = fs::read_dir(pkg)
-        .map_err(|e| format!("{}: {e}", pkg.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
-        });
+/// The one `__wasm_split.*.js` among the folder's `files`.
+fn loader_path(files: &[PathBuf]) -> Result<PathBuf, String> {
+    let mut found = files.iter().filter(|path| {
+        path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
+    });
     let path = found.next().ok_or("no __wasm_split.*.js loader in the folder")?;
     if found.next().is_some() {
         return Err("more than one __wasm_split.*.js loader in the folder".into());
     }
-    Ok(path)
+    Ok(path.clone())
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = fs::read_to_string(path).map_err(at(path))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// An error about `path`, in words: its name first.
+fn at(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |error| format!("{}: {error}", path.display())
 }
 
 /// Written under a temporary name, then renamed: a stopped run leaves no half-written file.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let temporary = path.with_extension("merging");
-    fs::write(&temporary, bytes).map_err(|e| format!("{}: {e}", temporary.display()))?;
-    fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
+    fs::write(&temporary, bytes).map_err(at(&temporary))?;
+    fs::rename(&temporary, path).map_err(at(path))
 }
 
 #[cfg(test)]
@@ -561,13 +556,19 @@ mod tests {
         assert_eq!(out, serde_json::json!({ "page": ["chunk_4", "chunks_merged", "chunk_2"], "other": ["chunk_2"] }));
     }
 
-    #[test]
-    fn a_folder_is_merged_once_and_a_large_chunk_stays() {
-        let pkg = std::env::temp_dir().join(format!("chunk-merge-test-{}", std::process::id()));
+    /// A new folder holding `loader()` and a manifest of one page that loads chunks 1 to 3.
+    fn folder(label: &str) -> PathBuf {
+        let pkg = std::env::temp_dir().join(format!("chunk-merge-{label}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&pkg);
         fs::create_dir_all(&pkg).unwrap();
         fs::write(pkg.join("__wasm_split.______________________.js"), loader()).unwrap();
         fs::write(pkg.join("__wasm_split_manifest.json"), r#"{"page": ["chunk_1", "chunk_2", "chunk_3"]}"#).unwrap();
+        pkg
+    }
+
+    #[test]
+    fn a_folder_is_merged_once_and_a_large_chunk_stays() {
+        let pkg = folder("test");
         fs::write(pkg.join("chunk_1.wasm"), chunk(10, false)).unwrap();
         fs::write(pkg.join("chunk_2.wasm"), chunk(20, false)).unwrap();
         fs::write(pkg.join("chunk_3.wasm"), chunk(30, false)).unwrap();
@@ -590,11 +591,7 @@ mod tests {
 
     #[test]
     fn a_chunk_file_the_loader_does_not_load_is_left_where_it_is() {
-        let pkg = std::env::temp_dir().join(format!("chunk-merge-stale-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&pkg);
-        fs::create_dir_all(&pkg).unwrap();
-        fs::write(pkg.join("__wasm_split.______________________.js"), loader()).unwrap();
-        fs::write(pkg.join("__wasm_split_manifest.json"), r#"{"page": ["chunk_1", "chunk_2", "chunk_3"]}"#).unwrap();
+        let pkg = folder("stale");
         for (n, slot) in [(1, 10), (2, 20), (3, 30), (9, 90)] {
             fs::write(pkg.join(format!("chunk_{n}.wasm")), chunk(slot, false)).unwrap();
         }
