@@ -95,19 +95,27 @@ impl NewEntry {
 
 pub struct SqliteAudit {
     pool: SqlitePool,
+    /// The workspace its entries belong to (`crate::workspaces`); `None`: the default, and
+    /// Switchboard's own (sign-ins, accounts).
+    workspace: Option<String>,
 }
 
 impl SqliteAudit {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, workspace: None }
+    }
+
+    /// The same log, writing and reading the entries of workspace `id`.
+    pub fn in_workspace(&self, id: &str) -> Self {
+        Self { pool: self.pool.clone(), workspace: Some(id.to_owned()) }
     }
 
     pub async fn append(&self, entry: NewEntry) {
         let outcome = outcome_of(entry.status);
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         let written = sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(at)
         .bind(entry.actor.user_id)
@@ -121,6 +129,7 @@ impl SqliteAudit {
         .bind(outcome)
         .bind(entry.status as i64)
         .bind(&entry.error)
+        .bind(&self.workspace)
         .execute(&self.pool)
         .await;
         if let Err(error) = written {
@@ -133,8 +142,8 @@ impl SqliteAudit {
     pub async fn begin(&self, actor: &Actor, action: &str) -> Result<i64, sqlx::Error> {
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0) RETURNING id",
+            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) RETURNING id",
         )
         .bind(at)
         .bind(actor.user_id)
@@ -143,6 +152,7 @@ impl SqliteAudit {
         .bind(&actor.ip)
         .bind(&actor.user_agent)
         .bind(action)
+        .bind(&self.workspace)
         .fetch_one(&self.pool)
         .await
         .map(|row| row.get("id"))
@@ -175,8 +185,9 @@ impl SqliteAudit {
 
     async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error FROM audit WHERE 1 = 1",
+            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error FROM audit WHERE workspace IS ",
         );
+        sql.push_bind(self.workspace.clone());
         if !query.user.is_empty() {
             sql.push(" AND username = ").push_bind(query.user.trim().to_lowercase());
         }
@@ -260,6 +271,8 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         action.truncate(end);
         action.push('…');
     }
+    // The entry belongs to the request's workspace (`crate::workspaces::select`).
+    let audit = request.extensions().get::<Arc<crate::workspaces::Workspace>>().map_or(audit, |w| w.audit.clone());
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
     let is_json =
@@ -386,9 +399,9 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 }
 
 /// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
-/// not admins: their own), newest first, at most 100,000.
+/// not admins: their own) in the request's workspace, newest first, at most 100,000.
 pub async fn export(
-    State(audit): State<Arc<SqliteAudit>>,
+    axum::Extension(workspace): axum::Extension<Arc<crate::workspaces::Workspace>>,
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -398,7 +411,7 @@ pub async fn export(
     };
     filters.before = None;
     filters.limit = Some(100_000);
-    let entries = match audit.select(&filters).await {
+    let entries = match workspace.audit.select(&filters).await {
         Ok(entries) => entries,
         Err(error) => {
             tracing::error!("the audit log could not be read: {error}");

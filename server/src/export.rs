@@ -20,7 +20,7 @@ use app::{
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
 use axum::{
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{ConnectInfo, Path, Query},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -29,10 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    audit::{Actor, NewEntry},
-    state::AppState,
-};
+use crate::audit::{Actor, NewEntry};
 
 /// The name of the JSON export's format, and its version.
 pub const FORMAT: &str = "switchboard.session_export";
@@ -69,7 +66,7 @@ pub fn digest(events: &[Value]) -> String {
 
 /// `GET /api/sessions/{id}/export`: the transcript as a download, its export an audit entry.
 pub async fn export(
-    State(state): State<AppState>,
+    axum::Extension(workspace): crate::workspaces::Here,
     axum::Extension(principal): axum::Extension<Principal>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
@@ -87,7 +84,7 @@ pub async fn export(
     if !app::api::is_id(&id) {
         return crate::files::error_page(AppError::not_found(format!("{id:?} is not a session id.")));
     }
-    let transcript = match read(&state.client, &id).await {
+    let transcript = match read(&workspace.client, &id).await {
         Ok(transcript) => transcript,
         Err(error) => return crate::files::error_page(AppError::upstream("Exporting the session", error)),
     };
@@ -102,7 +99,7 @@ pub async fn export(
             "json",
         ),
     };
-    state
+    workspace
         .audit
         .append(NewEntry {
             actor: Actor::of(Some(&principal), &headers, peer.map(|p| p.0.0)),

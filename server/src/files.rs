@@ -30,6 +30,7 @@ use crate::{
 /// outcome in the query; the page's script sends `Accept: application/json` and gets JSON.
 pub async fn upload(
     State(state): State<AppState>,
+    axum::Extension(workspace): crate::workspaces::Here,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -44,7 +45,7 @@ pub async fn upload(
         Err(too_large(limit))
     } else {
         match multipart {
-            Ok(multipart) => forward_upload(&state, multipart, limit).await,
+            Ok(multipart) => forward_upload(&workspace, multipart, limit).await,
             Err(rejection) => Err(AppError::bad_input(
                 "file",
                 format!("The upload is not a multipart form ({rejection}). Choose a file and send the form again."),
@@ -63,7 +64,11 @@ pub async fn upload(
     }
 }
 
-async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> Result<FileMetadata, AppError> {
+async fn forward_upload(
+    workspace: &crate::workspaces::Workspace,
+    multipart: Multipart,
+    limit: u64,
+) -> Result<FileMetadata, AppError> {
     // The form's field borrows the multipart reader, and the upstream request needs a body that
     // owns its stream: a task reads the field and hands the chunks over a small channel.
     let (meta_tx, meta_rx) = oneshot::channel::<Result<(String, String), AppError>>();
@@ -128,7 +133,7 @@ async fn forward_upload(state: &AppState, multipart: Multipart, limit: u64) -> R
         .mime_str(&mime)
         .map_err(|_| AppError::bad_input("file", format!("The file's type {mime:?} is not a valid media type.")))?;
     let form = reqwest::multipart::Form::new().part("file", part);
-    let response = state.client.raw(reqwest::Method::POST, "/v1/files").multipart(form).send().await;
+    let response = workspace.client.raw(reqwest::Method::POST, "/v1/files").multipart(form).send().await;
     let action = format!("Uploading {filename}");
     if over_limit.load(Ordering::SeqCst) {
         return Err(too_large(limit));
@@ -161,14 +166,14 @@ fn multipart_error(error: MultipartError) -> AppError {
 }
 
 /// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
-pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn download(axum::Extension(workspace): crate::workspaces::Here, Path(id): Path<String>) -> Response {
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
     if !app::api::is_id(&id) {
         return error_page(AppError::not_found(format!("{id:?} is not a file id.")));
     }
     let id_path = id.as_str();
     let action = "Downloading the file";
-    let meta = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
+    let meta = workspace.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
     let meta = match meta {
         Ok(r) if r.status().is_success() => match r.json::<FileMetadata>().await {
             Ok(meta) => meta,
@@ -177,7 +182,7 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
         Ok(r) => return error_page(AppError::upstream(action, api_error(r).await)),
         Err(e) => return error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     };
-    let content = state.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
+    let content = workspace.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
     match content {
         Ok(r) if r.status().is_success() => {
             let mut response = Response::new(Body::from_stream(r.bytes_stream()));

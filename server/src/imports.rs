@@ -24,14 +24,14 @@ use app::{
 };
 use axum::{
     Extension, Json,
-    extract::{Multipart, Path, Query, State},
+    extract::{Multipart, Path, Query},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde_json::Value;
 use sqlx::{Row, SqlitePool};
 
-use crate::{access::LoginCheck, export, live::StreamQuery, sse, state::AppState};
+use crate::{access::LoginCheck, export, live::StreamQuery, sse};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -252,7 +252,7 @@ fn window(events: Vec<Value>, around: Option<&str>) -> Option<FirstScreen> {
 /// `{"id"}`); for a plain form post, the imported session's page, or the imports page with the
 /// error.
 pub async fn upload(
-    State(imports): State<Arc<Imports>>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -262,7 +262,7 @@ pub async fn upload(
         let document: Value = serde_json::from_slice(&bytes).map_err(|error| {
             AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
         })?;
-        imports.add(&document, &principal.username).await
+        workspace.imports.add(&document, &principal.username).await
     }
     .await;
     let wants_json =
@@ -310,7 +310,7 @@ async fn read_file(mut multipart: Multipart) -> Result<Vec<u8>, AppError> {
 /// `GET /api/imports/{id}/stream`: the imported session's events as `event` frames numbered from
 /// 1, from where the viewer resumes, then a heartbeat every `SWITCHBOARD_HEARTBEAT_SECS`.
 pub async fn stream(
-    State(state): State<AppState>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
@@ -320,7 +320,7 @@ pub async fn stream(
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };
-    let events = match state.imports.events(&id).await {
+    let events = match workspace.imports.events(&id).await {
         Ok(events) => events,
         Err(error) => return error.into_response(),
     };
@@ -337,7 +337,7 @@ pub async fn stream(
             .skip(after as usize)
             .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, &event.to_string())),
     );
-    let heartbeat = state.hub.heartbeat();
+    let heartbeat = workspace.hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
         tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
         Some((sse::PING.clone(), ()))

@@ -38,7 +38,7 @@ use app::{
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
-use axum::{Extension, extract::State, response::Response};
+use axum::{Extension, response::Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use protocol::common::Page;
@@ -668,8 +668,11 @@ impl DecisionStore for AnnouncingDecisions {
 }
 
 /// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
-pub async fn stream(State(inbox): State<Arc<Inbox>>, login: Option<Extension<LoginCheck>>) -> Response {
-    crate::sse::signed_in_stream(inbox.subscribe(), login, inbox.heartbeat())
+pub async fn stream(
+    axum::Extension(workspace): crate::workspaces::Here,
+    login: Option<Extension<LoginCheck>>,
+) -> Response {
+    crate::sse::signed_in_stream(workspace.inbox.subscribe(), login, workspace.inbox.heartbeat())
 }
 
 #[cfg(test)]

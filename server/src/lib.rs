@@ -29,3 +29,4 @@ pub mod state;
 pub mod telemetry;
 pub mod upstream;
 pub mod webhooks;
+pub mod workspaces;

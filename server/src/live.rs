@@ -6,7 +6,7 @@ use std::sync::Arc;
 use app::error::{AppError, ErrorKind};
 use axum::{
     Extension,
-    extract::{Path, Query, State},
+    extract::{Path, Query},
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
@@ -22,25 +22,25 @@ pub struct StreamQuery {
 }
 
 pub async fn stream(
-    State(hub): State<Arc<Hub>>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    watch(&hub, &id, None, &headers, query, login).await
+    watch(&workspace.hub, &id, None, &headers, query, login).await
 }
 
 /// `GET /api/sessions/{id}/threads/{thread_id}/stream`: one thread's events, through the hub,
 /// with the same frames and resumption as a session's.
 pub async fn thread_stream(
-    State(hub): State<Arc<Hub>>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path((id, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    watch(&hub, &id, Some(&thread_id), &headers, query, login).await
+    watch(&workspace.hub, &id, Some(&thread_id), &headers, query, login).await
 }
 
 /// The hub's stream of the session, or of its thread, for this browser from where it resumes.

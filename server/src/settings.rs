@@ -51,6 +51,10 @@ pub struct Settings {
     /// `SWITCHBOARD_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks) whose
     /// `X-Forwarded-For` names the client (`crate::proxies`); none by default.
     pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// `SWITCHBOARD_SECRET_KEY`: 32 random bytes in base64, the key the keys of the workspaces an
+    /// admin connects are sealed with in the database (`crate::workspaces`). Without it no second
+    /// workspace can be connected. Write-only.
+    pub secret_key: Option<crate::workspaces::SecretKey>,
 }
 
 /// Notifications out: where people reach Switchboard, and the mail server.
@@ -254,6 +258,10 @@ pub enum SettingsError {
     #[error("{0}")]
     Oidc(String),
     #[error(
+        "SWITCHBOARD_SECRET_KEY is not 32 bytes in base64; make one with `openssl rand -base64 32` and keep it: the workspaces' keys cannot be read without it"
+    )]
+    SecretKey,
+    #[error(
         "SWITCHBOARD_INBOX_RED_SECS ({red} s) is less than SWITCHBOARD_INBOX_AMBER_SECS ({amber} s); red is the later warning"
     )]
     InboxThresholds { amber: u64, red: u64 },
@@ -423,7 +431,12 @@ impl Settings {
                 .map_err(|e| SettingsError::SecretPattern { line: n + 1, error: e.to_string() })?;
             share_secret_patterns.push(pattern.to_owned());
         }
+        let secret_key = match get("SWITCHBOARD_SECRET_KEY") {
+            Some(value) => Some(crate::workspaces::SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
+            None => None,
+        };
         Ok(Self {
+            secret_key,
             share_secret_patterns,
             trusted_proxies: crate::proxies::TrustedProxies::parse(
                 &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
@@ -546,6 +559,19 @@ mod tests {
         assert!(!format!("{s:?}").contains(&secret[6..]), "the secret is left out of Debug");
         let error = settings(&[("SWITCHBOARD_WEBHOOK_SECRET", "whsec_!!not base64")]).unwrap_err();
         assert!(error.to_string().contains("whsec_ and base64"), "{error}");
+    }
+
+    #[test]
+    fn the_secret_key_is_32_bytes_in_base64_and_is_never_shown() {
+        assert!(settings(&[]).unwrap().secret_key.is_none());
+        let key = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+        let s = settings(&[("SWITCHBOARD_SECRET_KEY", key)]).unwrap();
+        assert!(s.secret_key.is_some());
+        assert!(!format!("{s:?}").contains(&key[..20]), "the key is left out of Debug");
+        for wrong in ["not base64!", "c2hvcnQ=", &format!("{key}{key}")] {
+            let error = settings(&[("SWITCHBOARD_SECRET_KEY", wrong)]).unwrap_err();
+            assert!(error.to_string().contains("openssl rand -base64 32"), "{error}");
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use app::{
     upstream::client::BoxFuture,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, Query},
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
@@ -178,6 +178,20 @@ impl Shares {
     /// `text` with every secret masked.
     pub fn mask(&self, text: &str) -> String {
         self.secrets.replace_all(text, MASK).into_owned()
+    }
+
+    /// Whether `token` is one of this store's links (open or not): which workspace a share
+    /// link's request is for (`crate::workspaces::select`).
+    pub async fn knows(&self, token: &str) -> bool {
+        let token = token.trim();
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        sqlx::query("SELECT 1 FROM shares WHERE token_hash = ?")
+            .bind(hash_of(&token.to_ascii_lowercase()))
+            .fetch_optional(&self.pool)
+            .await
+            .is_ok_and(|row| row.is_some())
     }
 
     /// The link `token` opens, or why it does not (unknown, revoked, expired).
@@ -487,23 +501,21 @@ fn hide_tool_io(event: &mut Value) {
 }
 
 pub async fn stream(
-    State(shares): State<Arc<Shares>>,
-    State(client): State<UpstreamClient>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&client, &token, None, &headers, query).await
+    workspace.shares.watch(&workspace.client, &token, None, &headers, query).await
 }
 
 pub async fn thread_stream(
-    State(shares): State<Arc<Shares>>,
-    State(client): State<UpstreamClient>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    shares.watch(&client, &token, Some(&thread_id), &headers, query).await
+    workspace.shares.watch(&workspace.client, &token, Some(&thread_id), &headers, query).await
 }
 
 impl ShareStore for Shares {

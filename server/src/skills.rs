@@ -17,7 +17,7 @@ use app::{
 use axum::{
     Json,
     body::Body,
-    extract::{Multipart, Path, State, multipart::MultipartError},
+    extract::{Multipart, Path, multipart::MultipartError},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -25,7 +25,6 @@ use protocol::skills::{Skill, SkillVersion};
 
 use crate::{
     files::error_page,
-    state::AppState,
     upstream::{api_error, describe},
 };
 
@@ -45,11 +44,15 @@ struct Sent {
 }
 
 /// `POST /api/skills`: a new skill from a folder's files or a zip.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, multipart: Multipart) -> Response {
+pub async fn create(
+    axum::Extension(workspace): crate::workspaces::Here,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
     let outcome = async {
         let sent = read(&headers, multipart).await?;
         let form = form(sent.files, &sent.display_name)?;
-        let skill: Skill = send(&state, "/v1/skills", form, "Uploading the skill").await?;
+        let skill: Skill = send(&workspace, "/v1/skills", form, "Uploading the skill").await?;
         Ok(Uploaded { skill_id: skill.id, version_id: skill.latest_version_id })
     }
     .await;
@@ -58,7 +61,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, multipart
 
 /// `POST /api/skills/{id}/versions`: a new version of a skill.
 pub async fn add_version(
-    State(state): State<AppState>,
+    axum::Extension(workspace): crate::workspaces::Here,
     Path(id): Path<String>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -70,7 +73,7 @@ pub async fn add_version(
         let sent = read(&headers, multipart).await?;
         let form = form(sent.files, "")?;
         let path = format!("/v1/skills/{id}/versions");
-        let version: SkillVersion = send(&state, &path, form, "Uploading the new version").await?;
+        let version: SkillVersion = send(&workspace, &path, form, "Uploading the new version").await?;
         Ok(Uploaded { skill_id: version.skill_id, version_id: version.id })
     }
     .await;
@@ -216,12 +219,12 @@ fn form(files: Vec<(String, bytes::Bytes)>, display_name: &str) -> Result<reqwes
 }
 
 async fn send<T: serde::de::DeserializeOwned>(
-    state: &AppState,
+    workspace: &crate::workspaces::Workspace,
     path: &str,
     form: reqwest::multipart::Form,
     action: &str,
 ) -> Result<T, AppError> {
-    match state.client.raw(reqwest::Method::POST, path).multipart(form).send().await {
+    match workspace.client.raw(reqwest::Method::POST, path).multipart(form).send().await {
         Ok(response) if response.status().is_success() => {
             response.json::<T>().await.map_err(|e| AppError::upstream(action, UpstreamError::Decode(e.to_string())))
         }
@@ -251,14 +254,17 @@ fn multipart_error(error: MultipartError) -> AppError {
 }
 
 /// `GET /api/skills/{id}/versions/{version}/content`: the version as a zip.
-pub async fn download(State(state): State<AppState>, Path((id, version)): Path<(String, String)>) -> Response {
+pub async fn download(
+    axum::Extension(workspace): crate::workspaces::Here,
+    Path((id, version)): Path<(String, String)>,
+) -> Response {
     // Ids, never paths: `..` must not reach another upstream endpoint with the key.
     if !app::api::is_id(&id) || !app::api::is_id(&version) {
         return error_page(AppError::not_found("That is not a skill version."));
     }
     let path = format!("/v1/skills/{id}/versions/{version}/content");
     let action = "Downloading the skill";
-    match state.client.raw(reqwest::Method::GET, &path).header(header::ACCEPT, "application/binary").send().await {
+    match workspace.client.raw(reqwest::Method::GET, &path).header(header::ACCEPT, "application/binary").send().await {
         Ok(r) if r.status().is_success() => {
             let disposition = r.headers().get(header::CONTENT_DISPOSITION).cloned().unwrap_or_else(|| {
                 HeaderValue::from_str(&format!("attachment; filename=\"{id}.zip\"")).expect("ascii")

@@ -9,20 +9,12 @@ use app::{
     App,
     api::{
         access::Rule,
-        audit::server::AuditHandle,
-        imports::server::ImportsHandle,
-        inbox::server::InboxHandle,
-        live::first_screen::WindowsHandle,
         notify::server::NotifyHandle,
-        policies::server::PoliciesHandle,
-        rules::server::RulesHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
-        shares::server::SharesHandle,
+        workspaces::{DEFAULT_ID, server::WorkspacesHandle},
     },
     auth::{Role, store::AccountsHandle},
-    decisions::DecisionsHandle,
     shell,
-    upstream::{UpstreamSummary, client::UpstreamHandle},
 };
 use axum::{
     Router,
@@ -46,28 +38,24 @@ use crate::{
     access::{self, Access},
     accounts::SqliteAccounts,
     audit::{self, SqliteAudit},
-    body_limit, db,
-    decisions::SqliteDecisions,
-    files,
-    hub::{Hub, HubConfig},
-    inbox::{self, AnnouncingDecisions, Inbox, InboxConfig},
+    body_limit, db, files,
+    hub::HubConfig,
+    inbox::{self, InboxConfig},
     live,
     notify::{Notifier, NotifierStores, Notify},
-    policies::Policies,
-    rules::{RuleBook, Rules},
     settings::{ApiKey, Settings, UpstreamSettings},
     skills,
     state::AppState,
     upstream::UpstreamClient,
     webhooks::{self, WebhookReceiver, WebhookReport},
+    workspaces::{self, Workspace, Workspaces},
 };
 
 /// A bound, not yet running, Switchboard server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    hub: Arc<Hub>,
-    inbox: Arc<Inbox>,
+    workspaces: Arc<Workspaces>,
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
     access: Arc<Access>,
@@ -111,32 +99,39 @@ impl Application {
                 (None, UpstreamClient::new(base_url.clone(), api_key.clone()))
             }
         };
-        let hub = Hub::new(
-            client.clone(),
-            HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
-        );
         let pool = db::open(&settings.data_dir).await.map_err(|e| {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
-        let store = Arc::new(SqliteDecisions::new(pool.clone()));
         let access = open_access(&settings, pool.clone()).await?;
-        let upstream = UpstreamHandle(Arc::new(client.clone()));
-        let policies = Policies::new(pool.clone());
-        let rule_book = RuleBook::open(pool.clone(), access.audit.clone(), upstream.clone(), policies.clone())
-            .await
-            .map_err(|e| io::Error::other(format!("cannot read the approval rules: {e}")))?;
-        let inbox = Inbox::new(
-            upstream,
-            store.clone(),
-            Some(rule_book.clone()),
-            InboxConfig {
+        let config = workspaces::Config {
+            data_dir: settings.data_dir.clone(),
+            hub: HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
+            inbox: InboxConfig {
                 poll: settings.inbox.poll,
                 amber: settings.inbox.amber,
                 red: settings.inbox.red,
                 heartbeat: settings.heartbeat,
                 ..InboxConfig::default()
             },
-        );
+            share_secret_patterns: settings.share_secret_patterns.clone(),
+            max_upload_bytes: settings.max_upload_bytes,
+            cookie_secure: settings.access.cookie_secure,
+        };
+        // The upstream Switchboard starts with is the default workspace; its records are the
+        // main database's, its audit entries name no workspace.
+        let default = Workspace::open(
+            &config,
+            DEFAULT_ID,
+            "Default",
+            settings.upstream.mode(),
+            client,
+            pool.clone(),
+            access.audit.clone(),
+        )
+        .await?;
+        let workspaces = Workspaces::open(default, pool.clone(), settings.secret_key.clone(), config).await?;
+        let home = workspaces.default_workspace();
+        let inbox = home.inbox.clone();
         let public_url = match &settings.notify.public_url {
             Some(url) => url.clone(),
             None => own_origin(listener.local_addr()?),
@@ -148,22 +143,14 @@ impl Application {
             settings.notify.clone(),
             NotifierStores {
                 accounts: access.accounts.clone(),
-                decisions: store.clone(),
-                policies: policies.clone(),
+                decisions: home.decision_store.clone(),
+                policies: home.policies.clone(),
                 audit: access.audit.clone(),
             },
         )?;
+        // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces).
         notifier.clone().run(inbox.clone());
-        let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store, inbox: inbox.clone() }));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
-        let shares = crate::shares::Shares::new(
-            pool.clone(),
-            access.audit.clone(),
-            hub.clone(),
-            &settings.share_secret_patterns,
-        )
-        .map_err(io::Error::other)?;
-        let imports = crate::imports::Imports::new(pool.clone());
         let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
             .with_table_name("login_sessions")
             .map_err(io::Error::other)?;
@@ -172,22 +159,10 @@ impl Application {
         let router = router(
             &settings,
             listener.local_addr()?,
-            client,
-            Services {
-                hub: hub.clone(),
-                inbox: inbox.clone(),
-                decisions,
-                access: access.clone(),
-                webhooks,
-                rules: rule_book,
-                notifier,
-                policies,
-                shares,
-                imports,
-            },
+            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier },
             sessions,
         );
-        Ok(Self { listener, router, hub, inbox, engine, access })
+        Ok(Self { listener, router, workspaces, engine, access })
     }
 
     /// The one-time link that creates the first admin, while no account exists.
@@ -214,12 +189,11 @@ impl Application {
                 }
             });
         }
-        let (hub, inbox) = (self.hub, self.inbox);
+        let workspaces = self.workspaces;
         let shutdown = async move {
             shutdown.await;
             // Open event streams would keep a graceful shutdown waiting forever.
-            hub.close();
-            inbox.close();
+            workspaces.close();
         };
         // Event streams write small frames: without TCP_NODELAY, Nagle's algorithm holds one
         // back until the browser acknowledges the last.
@@ -409,6 +383,8 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
         Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
         Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
+        // The navigation's workspace switch: sets the cookie for a workspace the person may open.
+        Route::new(Method::POST, "/auth/workspace", Needs(Viewer), post(crate::workspaces::switch).layer(form())),
         // Single sign-on (access/oidc.rs): off the table's checks, like the login form; the
         // return is matched against the sign-in this browser's session started.
         Route::new(Method::GET, "/auth/oidc/start", Public, get(access::oidc::start)),
@@ -425,29 +401,24 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// What the routes share besides the upstream client.
+/// What the routes share: the workspaces (each with its upstream and records) and what is
+/// Switchboard's own.
 pub struct Services {
-    pub hub: Arc<Hub>,
-    pub inbox: Arc<Inbox>,
-    pub decisions: DecisionsHandle,
+    pub workspaces: Arc<Workspaces>,
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
-    pub rules: Arc<RuleBook>,
     pub notifier: Arc<Notifier>,
-    pub policies: Arc<Policies>,
-    pub shares: Arc<crate::shares::Shares>,
-    pub imports: Arc<crate::imports::Imports>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(
     settings: &Settings,
     addr: SocketAddr,
-    client: UpstreamClient,
     services: Services,
     sessions: tower_sessions_sqlx_store::SqliteStore,
 ) -> Router {
-    let Services { hub, inbox, decisions, access, webhooks, rules, notifier, policies, shares, imports } = services;
+    let Services { workspaces, access, webhooks, notifier } = services;
+    let inbox = workspaces.default_workspace().inbox.clone();
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
     let page_sign_out_to = sign_out_to.clone();
@@ -459,21 +430,16 @@ pub fn router(
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
 
-    let summary = upstream_summary(settings, client.base_url().to_owned());
     let pages = route_list();
+    let state_workspaces = workspaces.clone();
     let state = AppState {
         leptos_options: leptos_options.clone(),
-        client: client.clone(),
         max_upload_bytes: settings.max_upload_bytes,
-        hub,
-        inbox: inbox.clone(),
         access: access.clone(),
         audit: access.audit.clone(),
         webhooks,
-        shares: shares.clone(),
-        imports: imports.clone(),
+        workspaces: workspaces.clone(),
     };
-    let upstream = UpstreamHandle(Arc::new(client));
     let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
         setup: match (&settings.webhook_secret, &settings.upstream) {
             (Some(_), _) => WebhookSetup::Secret,
@@ -483,31 +449,22 @@ pub fn router(
         receiver: state.webhooks.clone(),
         inbox: inbox.clone(),
     }));
-    let rules = RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() }));
-    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox: inbox.clone() }));
-    let policies = PoliciesHandle(policies);
-    let inbox = InboxHandle(inbox);
+    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
     let accounts = AccountsHandle(access.accounts.clone());
     let single_sign_on = app::auth::store::SingleSignOn(access.oidc.as_ref().map(|o| o.settings.name.clone()));
-    let audit_log = AuditHandle(access.audit.clone());
-    let shares = SharesHandle(shares);
-    let imports = ImportsHandle(imports);
-    let windows = WindowsHandle(Arc::new(crate::hub::Windows(state.hub.clone())));
+    let registry = WorkspacesHandle(workspaces.clone());
     let context = move || {
-        provide_context(summary.clone());
-        provide_context(upstream.clone());
-        provide_context(decisions.clone());
+        // The request's workspace (`workspaces::select`) provides its upstream and records;
+        // the route list, worked out without a request, gets the default's.
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
+            .unwrap_or_else(|| workspaces.default_workspace())
+            .provide();
+        provide_context(registry.clone());
         provide_context(accounts.clone());
         provide_context(single_sign_on.clone());
-        provide_context(audit_log.clone());
-        provide_context(inbox.clone());
         provide_context(webhook_report.clone());
-        provide_context(rules.clone());
         provide_context(notify.clone());
-        provide_context(policies.clone());
-        provide_context(shares.clone());
-        provide_context(imports.clone());
-        provide_context(windows.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
@@ -547,7 +504,8 @@ pub fn router(
         .with_state(state)
         // Outermost last: tracing, compression and security headers see every response; the
         // client's address is taken from a trusted proxy's header (crate::proxies); the login
-        // cookie is read, the person put on the request, their limits applied (a request over
+        // cookie is read, the person put on the request, the workspace chosen (and the person's
+        // roles made theirs there: crate::workspaces), their limits applied (a request over
         // them is not an entry: crate::limits), the mutation recorded (refused or not),
         // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
@@ -565,6 +523,7 @@ pub fn router(
             crate::limits::PersonLimits::new(settings.access.limits),
             crate::limits::per_person,
         ))
+        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::workspaces::select))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie)
         .layer(axum::middleware::from_fn_with_state(
@@ -644,15 +603,4 @@ async fn server_fn_error_status(request: Request, next: Next) -> Response {
 fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
-/// What the console may show about the upstream (no key).
-fn upstream_summary(settings: &Settings, base_url: String) -> UpstreamSummary {
-    UpstreamSummary {
-        mode: settings.upstream.mode(),
-        base_url,
-        key_configured: matches!(settings.upstream, UpstreamSettings::Anthropic { .. }),
-        data_dir: settings.data_dir.display().to_string(),
-        max_upload_bytes: settings.max_upload_bytes,
-    }
 }

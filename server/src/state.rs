@@ -5,20 +5,17 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use crate::{access::Access, audit::SqliteAudit, hub::Hub, inbox::Inbox, upstream::UpstreamClient};
+use crate::{access::Access, audit::SqliteAudit, workspaces::Workspaces};
 
 /// The router's state.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub client: UpstreamClient,
     pub max_upload_bytes: u64,
-    pub hub: Arc<Hub>,
-    pub inbox: Arc<Inbox>,
     pub access: Arc<Access>,
     pub audit: Arc<SqliteAudit>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
     pub webhooks: Option<Arc<crate::webhooks::WebhookReceiver>>,
-    pub shares: Arc<crate::shares::Shares>,
-    pub imports: Arc<crate::imports::Imports>,
+    /// Every workspace; a request's own is on it (`crate::workspaces::Here`).
+    pub workspaces: Arc<Workspaces>,
 }

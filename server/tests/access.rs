@@ -35,6 +35,12 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // A signed-in person's own password and sign-ins: every role (the person's own only).
         ("POST", "/auth/password" | "/api/me/logins/end" | "/api/me/logins/end_others") => Viewer,
         ("GET", "/api/me/logins") => Viewer,
+        // The navigation's workspace switch, and where the person is: every role (the switch
+        // checks the person's roles in the workspace chosen; tests/workspaces.rs).
+        ("POST", "/auth/workspace") => Viewer,
+        ("GET", "/api/workspaces/here") => Viewer,
+        ("GET", "/api/workspaces/list") => Admin,
+        ("POST", "/api/workspaces/connect" | "/api/workspaces/disconnect" | "/api/workspaces/grant") => Admin,
         // A share link's token is its credential; each opens its own session only (tests/shares.rs).
         (
             "GET",

@@ -1,0 +1,186 @@
+//! Workspaces: the upstreams one Switchboard serves, each by name. The one it starts with (the
+//! embedded engine, or the API `ANTHROPIC_API_KEY` opens) is `default`; an admin connects more
+//! (an Anthropic workspace by its key, another engine by URL and key) on the Settings page and
+//! grants people roles in each. Every page, stream, inbox and audit entry belongs to the workspace
+//! the person has chosen in the navigation; the server keeps each one's records apart
+//! (`server/src/workspaces.rs`).
+
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+use macros::access;
+use serde::{Deserialize, Serialize};
+
+use super::JsonResponse;
+use crate::error::AppError;
+
+/// The workspace every install has.
+pub const DEFAULT_ID: &str = "default";
+
+/// A workspace a person may choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+}
+
+/// Where the person is: the workspace of this page, and the ones they may switch to (itself
+/// among them, in the order they were connected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub current: Choice,
+    pub choices: Vec<Choice>,
+}
+
+/// A person's roles in a workspace, as an admin sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub username: String,
+    /// Space-separated, as on the People page.
+    pub roles: String,
+}
+
+/// A workspace on the Settings page (admins only). Its key never leaves the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceRow {
+    pub id: String,
+    pub name: String,
+    /// The upstream's base URL.
+    pub base_url: String,
+    /// `default`: the one Switchboard starts with; its people are the accounts' own roles.
+    pub is_default: bool,
+    pub created_by: String,
+    pub created_at: String,
+    /// Who may open it besides the admins (empty for `default`, which everyone may open).
+    pub grants: Vec<Grant>,
+}
+
+/// The form that connects a workspace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConnectForm {
+    /// Short, lower case: `staging`.
+    pub id: String,
+    pub name: String,
+    /// `https://api.anthropic.com`, or another engine's address.
+    pub base_url: String,
+    /// Write-only.
+    pub key: String,
+}
+
+/// The form that grants (or, with no roles, takes away) a person's roles in a workspace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GrantForm {
+    pub workspace_id: String,
+    pub username: String,
+    /// Space-separated; empty takes the person's access away.
+    pub roles: String,
+}
+
+/// Whether `id` may name a workspace: 1 to 32 lower-case letters, digits and dashes, starting
+/// with a letter; `default` is taken.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(format!(
+            "“{id}” cannot name a workspace: use 1 to 32 lower-case letters, digits and dashes, starting with a letter (e.g. staging)."
+        ));
+    }
+    if id == DEFAULT_ID {
+        return Err("“default” is the workspace Switchboard starts with; choose another name.".to_owned());
+    }
+    Ok(())
+}
+
+/// The workspace of this page and the ones the person may switch to.
+#[access(Viewer)]
+#[server(endpoint = "workspaces/here", input = GetUrl, output = JsonResponse)]
+pub async fn workspace_here() -> Result<Place, AppError> {
+    let principal = crate::auth::store::require(crate::auth::Role::Viewer)?;
+    let handle = server::workspaces()?;
+    Ok(handle.0.place(&principal, &server::current()?.id))
+}
+
+/// Every workspace, with who may open it.
+#[access(Admin)]
+#[server(endpoint = "workspaces/list", input = GetUrl, output = JsonResponse)]
+pub async fn list_workspaces() -> Result<Vec<WorkspaceRow>, AppError> {
+    crate::auth::store::require(crate::auth::Role::Admin)?;
+    server::workspaces()?.0.list().await
+}
+
+/// Connects a workspace: checks that the key opens the upstream, seals it, and starts serving it.
+#[access(Admin)]
+#[server(endpoint = "workspaces/connect", output = JsonResponse)]
+pub async fn connect_workspace(form: ConnectForm) -> Result<WorkspaceRow, AppError> {
+    let principal = crate::auth::store::require(crate::auth::Role::Admin)?;
+    crate::auth::store::note(serde_json::json!({ "workspace": form.id.trim(), "base_url": form.base_url.trim() }));
+    server::workspaces()?.0.connect(form, principal.username).await
+}
+
+/// Disconnects a workspace: its key is deleted and nobody can open it; its records stay in the
+/// data directory.
+#[access(Admin)]
+#[server(endpoint = "workspaces/disconnect", output = JsonResponse)]
+pub async fn disconnect_workspace(id: String) -> Result<(), AppError> {
+    crate::auth::store::require(crate::auth::Role::Admin)?;
+    crate::auth::store::note(serde_json::json!({ "workspace": id.trim() }));
+    server::workspaces()?.0.disconnect(id).await
+}
+
+/// Grants a person roles in a workspace, or (with none) takes their access away.
+#[access(Admin)]
+#[server(endpoint = "workspaces/grant", output = JsonResponse)]
+pub async fn grant_workspace(form: GrantForm) -> Result<WorkspaceRow, AppError> {
+    crate::auth::store::require(crate::auth::Role::Admin)?;
+    crate::auth::store::note(
+        serde_json::json!({ "workspace": form.workspace_id.trim(), "user": form.username.trim(), "roles": form.roles.trim() }),
+    );
+    server::workspaces()?.0.grant(form).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    use std::sync::Arc;
+
+    use super::{Choice, ConnectForm, GrantForm, Place, WorkspaceRow};
+    use crate::{auth::Principal, error::AppError, upstream::client::BoxFuture};
+
+    /// The server's workspaces.
+    pub trait WorkspaceAdmin: Send + Sync + 'static {
+        /// The workspaces `principal` may open, `current` first among their place.
+        fn place(&self, principal: &Principal, current: &str) -> Place;
+        fn list(&self) -> BoxFuture<'_, Result<Vec<WorkspaceRow>, AppError>>;
+        fn connect(&self, form: ConnectForm, by: String) -> BoxFuture<'_, Result<WorkspaceRow, AppError>>;
+        fn disconnect(&self, id: String) -> BoxFuture<'_, Result<(), AppError>>;
+        fn grant(&self, form: GrantForm) -> BoxFuture<'_, Result<WorkspaceRow, AppError>>;
+    }
+
+    #[derive(Clone)]
+    pub struct WorkspacesHandle(pub Arc<dyn WorkspaceAdmin>);
+
+    pub fn workspaces() -> Result<WorkspacesHandle, AppError> {
+        leptos::prelude::use_context::<WorkspacesHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its workspaces."))
+    }
+
+    /// The workspace of the current request, put on it by the server.
+    pub fn current() -> Result<Choice, AppError> {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Choice>().cloned())
+            .ok_or_else(|| AppError::internal("The server did not say which workspace this request is for."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workspace_id_is_short_lower_case_and_not_default() {
+        assert!(check_id("staging").is_ok());
+        assert!(check_id("eu-prod-2").is_ok());
+        for bad in ["", "Staging", "2nd", "a b", "../x", "default", &"x".repeat(33)] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,705 @@
+//! Workspaces: the upstreams one Switchboard serves, each by name, each with its own people.
+//!
+//! - **The default workspace** is the upstream Switchboard starts with (the embedded engine, or
+//!   the API `ANTHROPIC_API_KEY` opens). Its records are the main database's, and everyone signed
+//!   in may open it with their account's roles.
+//! - **A connected workspace** is an upstream an admin added on the Settings page: a base URL and
+//!   a key, sealed with `SWITCHBOARD_SECRET_KEY` ([`SecretKey`]) in the `workspaces` table.
+//!   Without that setting nothing is stored and the admin is told why. Its own records
+//!   (decisions, rules, policies, share links, imports) live in a database of its own, under
+//!   `workspaces/<id>/` in the data directory, and it has its own stream hub and inbox
+//!   ([`Workspace`]): nothing of one workspace can be read through another's, by construction.
+//!   Only admins and the people granted roles in it (`workspace_grants`) may open it.
+//! - **Which workspace a request is for** ([`select`]): the one the `switchboard_workspace`
+//!   cookie names, chosen in the navigation (`POST /auth/workspace`), when the person may open it;
+//!   otherwise the default. A share link's requests are its own workspace's, found by its token.
+//!   The person's roles on the request become their roles there, so the access table, the
+//!   server functions' own checks and the pages all judge by them.
+//! - **The audit log** is one table; each entry names its workspace (`NULL`: the default, and
+//!   what belongs to Switchboard itself: sign-ins, accounts, workspaces).
+
+use std::{
+    collections::HashMap,
+    io,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+};
+
+use app::{
+    api::{
+        audit::server::AuditHandle,
+        imports::server::ImportsHandle,
+        inbox::server::InboxHandle,
+        live::first_screen::WindowsHandle,
+        policies::server::PoliciesHandle,
+        rules::server::RulesHandle,
+        shares::server::SharesHandle,
+        workspaces::{
+            Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
+        },
+    },
+    auth::{Principal, Role, parse_roles, roles_text},
+    decisions::DecisionsHandle,
+    error::{AppError, ErrorKind},
+    upstream::{
+        UpstreamMode, UpstreamSummary,
+        client::{BoxFuture, UpstreamHandle},
+    },
+};
+use axum::{
+    Form,
+    extract::{Request, State},
+    http::{HeaderValue, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use base64::Engine as _;
+use ring::aead;
+use serde::Deserialize;
+use sqlx::{Row, SqlitePool};
+
+use crate::{
+    audit::SqliteAudit,
+    decisions::SqliteDecisions,
+    hub::{Hub, HubConfig},
+    imports::Imports,
+    inbox::{AnnouncingDecisions, Inbox, InboxConfig},
+    policies::Policies,
+    rules::{RuleBook, Rules},
+    settings::ApiKey,
+    shares::Shares,
+    upstream::UpstreamClient,
+};
+
+/// The request's workspace, for the routes outside the Leptos app ([`select`] puts it on every
+/// request).
+pub type Here = axum::Extension<Arc<Workspace>>;
+
+/// The cookie that names the workspace a person chose.
+pub const COOKIE: &str = "switchboard_workspace";
+
+/// `SWITCHBOARD_SECRET_KEY`: the key the workspaces' keys are sealed with. Its `Debug` leaves it
+/// out.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+impl SecretKey {
+    /// 32 bytes in standard base64 (`openssl rand -base64 32`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    fn key(&self) -> aead::LessSafeKey {
+        aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &self.0).expect("a 32-byte key is a ChaCha20 key"),
+        )
+    }
+
+    /// `plain` sealed for workspace `id` (the id is authenticated with it, so a sealed key moved
+    /// to another row does not open): a random nonce, then the ciphertext and tag.
+    pub fn seal(&self, id: &str, plain: &str) -> Vec<u8> {
+        let nonce: [u8; aead::NONCE_LEN] = rand::random();
+        let mut sealed = plain.as_bytes().to_vec();
+        self.key()
+            .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(id), &mut sealed)
+            .expect("a key's length is far below ChaCha20-Poly1305's limit");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// What [`SecretKey::seal`] sealed for `id`; `None` when this key did not seal it.
+    pub fn open(&self, id: &str, sealed: &[u8]) -> Option<String> {
+        if sealed.len() < aead::NONCE_LEN {
+            return None;
+        }
+        let (nonce, rest) = sealed.split_at(aead::NONCE_LEN);
+        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = rest.to_vec();
+        let plain = self.key().open_in_place(nonce, aead::Aad::from(id), &mut buffer).ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+}
+
+/// What every workspace is built with.
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub hub: HubConfig,
+    pub inbox: InboxConfig,
+    pub share_secret_patterns: Vec<String>,
+    pub max_upload_bytes: u64,
+    /// The workspace cookie is `Secure` (`SWITCHBOARD_COOKIE_SECURE`).
+    pub cookie_secure: bool,
+}
+
+/// One workspace: its upstream and the services that hold its records.
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub client: UpstreamClient,
+    pub hub: Arc<Hub>,
+    pub inbox: Arc<Inbox>,
+    /// Writes entries that name this workspace.
+    pub audit: Arc<SqliteAudit>,
+    pub shares: Arc<Shares>,
+    pub imports: Arc<Imports>,
+    pub rules: Arc<RuleBook>,
+    pub policies: Arc<Policies>,
+    pub decisions: DecisionsHandle,
+    /// The decisions themselves (the notifier reads them), without the inbox's announcements.
+    pub decision_store: Arc<SqliteDecisions>,
+    summary: UpstreamSummary,
+}
+
+impl Workspace {
+    /// Starts the services of workspace `id` over `pool` (its records) and `client`.
+    pub async fn open(
+        config: &Config,
+        id: &str,
+        name: &str,
+        mode: UpstreamMode,
+        client: UpstreamClient,
+        pool: SqlitePool,
+        audit: Arc<SqliteAudit>,
+    ) -> io::Result<Self> {
+        let hub = Hub::new(client.clone(), config.hub.clone());
+        let store = Arc::new(SqliteDecisions::new(pool.clone()));
+        let upstream = UpstreamHandle(Arc::new(client.clone()));
+        let policies = Policies::new(pool.clone());
+        let rules = RuleBook::open(pool.clone(), audit.clone(), upstream.clone(), policies.clone())
+            .await
+            .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
+        let inbox = Inbox::new(upstream, store.clone(), Some(rules.clone()), config.inbox.clone());
+        let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store: store.clone(), inbox: inbox.clone() }));
+        let shares = Shares::new(pool.clone(), audit.clone(), hub.clone(), &config.share_secret_patterns)
+            .map_err(io::Error::other)?;
+        let imports = Imports::new(pool);
+        let summary = UpstreamSummary {
+            mode,
+            base_url: client.base_url().to_owned(),
+            key_configured: mode == UpstreamMode::Anthropic,
+            data_dir: config.data_dir.display().to_string(),
+            max_upload_bytes: config.max_upload_bytes,
+        };
+        Ok(Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            client,
+            hub,
+            inbox,
+            audit,
+            shares,
+            imports,
+            rules,
+            policies,
+            decisions,
+            decision_store: store,
+            summary,
+        })
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.id == DEFAULT_ID
+    }
+
+    pub fn choice(&self) -> Choice {
+        Choice { id: self.id.clone(), name: self.name.clone() }
+    }
+
+    /// Provides this workspace's services to the Leptos app (pages and server functions).
+    pub fn provide(&self) {
+        use leptos::prelude::provide_context;
+        provide_context(self.summary.clone());
+        provide_context(UpstreamHandle(Arc::new(self.client.clone())));
+        provide_context(self.decisions.clone());
+        provide_context(AuditHandle(self.audit.clone()));
+        provide_context(InboxHandle(self.inbox.clone()));
+        provide_context(RulesHandle(Arc::new(Rules { book: self.rules.clone(), inbox: self.inbox.clone() })));
+        provide_context(PoliciesHandle(self.policies.clone()));
+        provide_context(SharesHandle(self.shares.clone()));
+        provide_context(ImportsHandle(self.imports.clone()));
+        provide_context(WindowsHandle(Arc::new(crate::hub::Windows(self.hub.clone()))));
+    }
+
+    /// Ends its streams and its inbox's poller.
+    pub fn close(&self) {
+        self.hub.close();
+        self.inbox.close();
+    }
+}
+
+/// Every workspace, who may open which, and how to connect another.
+pub struct Workspaces {
+    default: Arc<Workspace>,
+    /// The connected ones, in the order they were connected.
+    others: RwLock<Vec<Arc<Workspace>>>,
+    /// (workspace, account) → roles there.
+    grants: RwLock<HashMap<(String, i64), Vec<Role>>>,
+    /// The main database: the `workspaces` and `workspace_grants` tables, the audit log.
+    pool: SqlitePool,
+    secret: Option<SecretKey>,
+    config: Config,
+}
+
+impl Workspaces {
+    /// The registry with the default workspace and every connected one the database names. A
+    /// connected workspace whose key does not open (no or another `SWITCHBOARD_SECRET_KEY`), or
+    /// whose records cannot be opened, is skipped with an error in the log: the others start.
+    pub async fn open(
+        default: Workspace,
+        pool: SqlitePool,
+        secret: Option<SecretKey>,
+        config: Config,
+    ) -> io::Result<Arc<Self>> {
+        let this = Arc::new(Self {
+            default: Arc::new(default),
+            others: RwLock::default(),
+            grants: RwLock::default(),
+            pool,
+            secret,
+            config,
+        });
+        let rows = sqlx::query("SELECT id, name, base_url, sealed_key FROM workspaces ORDER BY created_at, id")
+            .fetch_all(&this.pool)
+            .await
+            .map_err(|e| io::Error::other(format!("cannot read the workspaces: {e}")))?;
+        for row in rows {
+            let (id, name, base_url): (String, String, String) = (row.get("id"), row.get("name"), row.get("base_url"));
+            let sealed: Vec<u8> = row.get("sealed_key");
+            let Some(key) = this.secret.as_ref().and_then(|secret| secret.open(&id, &sealed)) else {
+                tracing::error!(
+                    "workspace {id} is not served: its key does not open without the SWITCHBOARD_SECRET_KEY it was stored with"
+                );
+                continue;
+            };
+            match this.start(&id, &name, &base_url, ApiKey::new(key)).await {
+                Ok(workspace) => this.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace)),
+                Err(error) => tracing::error!("workspace {id} is not served: {error}"),
+            }
+        }
+        this.reload_grants().await.map_err(|e| io::Error::other(format!("cannot read the workspace grants: {e}")))?;
+        Ok(this)
+    }
+
+    async fn start(&self, id: &str, name: &str, base_url: &str, key: ApiKey) -> io::Result<Workspace> {
+        let dir = self.config.data_dir.join("workspaces").join(id);
+        std::fs::create_dir_all(&dir)?;
+        let pool = crate::db::open(&dir)
+            .await
+            .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
+        let audit = Arc::new(SqliteAudit::new(self.pool.clone()).in_workspace(id));
+        let client = UpstreamClient::new(base_url, key);
+        Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, pool, audit).await
+    }
+
+    async fn reload_grants(&self) -> Result<(), sqlx::Error> {
+        let rows =
+            sqlx::query("SELECT workspace_id, user_id, roles FROM workspace_grants").fetch_all(&self.pool).await?;
+        let grants = rows
+            .iter()
+            .map(|row| ((row.get("workspace_id"), row.get("user_id")), parse_roles(row.get::<&str, _>("roles"))))
+            .collect();
+        *self.grants.write().unwrap_or_else(|e| e.into_inner()) = grants;
+        Ok(())
+    }
+
+    pub fn default_workspace(&self) -> Arc<Workspace> {
+        self.default.clone()
+    }
+
+    /// Every workspace, the default first.
+    pub fn all(&self) -> Vec<Arc<Workspace>> {
+        let others = self.others.read().unwrap_or_else(|e| e.into_inner());
+        std::iter::once(self.default.clone()).chain(others.iter().cloned()).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Workspace>> {
+        self.all().into_iter().find(|w| w.id == id)
+    }
+
+    /// The roles `principal` has in `workspace`; `None`: they may not open it.
+    pub fn roles_in(&self, principal: &Principal, workspace: &Workspace) -> Option<Vec<Role>> {
+        if workspace.is_default() || principal.roles.contains(&Role::Admin) {
+            return Some(principal.roles.clone());
+        }
+        self.grants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(workspace.id.clone(), principal.user_id))
+            .filter(|roles| !roles.is_empty())
+            .cloned()
+    }
+
+    /// The workspace whose share link `token` is (the default when none knows it).
+    async fn of_share(&self, token: &str) -> Arc<Workspace> {
+        for workspace in self.all().into_iter().skip(1) {
+            if workspace.shares.knows(token).await {
+                return workspace;
+            }
+        }
+        self.default.clone()
+    }
+
+    /// Ends every workspace's streams and pollers.
+    pub fn close(&self) {
+        for workspace in self.all() {
+            workspace.close();
+        }
+    }
+
+    async fn row(&self, id: &str) -> Result<WorkspaceRow, AppError> {
+        self.list_rows().await?.into_iter().find(|w| w.id == id).ok_or_else(|| not_found(id))
+    }
+
+    async fn list_rows(&self) -> Result<Vec<WorkspaceRow>, AppError> {
+        let failed = |e: sqlx::Error| {
+            tracing::error!("the workspaces could not be read: {e}");
+            AppError::internal("The workspaces could not be read. Try again; the server's log says why.")
+        };
+        let rows =
+            sqlx::query("SELECT id, name, base_url, created_by, created_at FROM workspaces ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(failed)?;
+        let grants = sqlx::query(
+            "SELECT g.workspace_id, u.username, g.roles FROM workspace_grants g JOIN users u ON u.id = g.user_id ORDER BY u.username",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed)?;
+        let default = WorkspaceRow {
+            id: DEFAULT_ID.to_owned(),
+            name: self.default.name.clone(),
+            base_url: self.default.client.base_url().to_owned(),
+            is_default: true,
+            created_by: String::new(),
+            created_at: String::new(),
+            grants: Vec::new(),
+        };
+        Ok(std::iter::once(default)
+            .chain(rows.iter().map(|row| {
+                let id: String = row.get("id");
+                WorkspaceRow {
+                    grants: grants
+                        .iter()
+                        .filter(|g| g.get::<&str, _>("workspace_id") == id)
+                        .map(|g| Grant { username: g.get("username"), roles: g.get("roles") })
+                        .collect(),
+                    name: row.get("name"),
+                    base_url: row.get("base_url"),
+                    is_default: false,
+                    created_by: row.get("created_by"),
+                    created_at: row.get("created_at"),
+                    id,
+                }
+            }))
+            .collect())
+    }
+
+    async fn connect_one(&self, form: ConnectForm, by: String) -> Result<WorkspaceRow, AppError> {
+        let id = form.id.trim().to_owned();
+        check_id(&id).map_err(|m| AppError::bad_input("id", m))?;
+        let name = form.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::bad_input("name", "Give the workspace a name of 1 to 60 characters, e.g. Staging."));
+        }
+        let base_url = form.base_url.trim().trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
+            || base_url.contains(char::is_whitespace)
+        {
+            return Err(AppError::bad_input(
+                "base_url",
+                "The address is an http:// or https:// URL, e.g. https://api.anthropic.com.",
+            ));
+        }
+        let key = form.key.trim().to_owned();
+        if key.is_empty() {
+            return Err(AppError::bad_input("key", "Paste the workspace's API key."));
+        }
+        let Some(secret) = &self.secret else {
+            return Err(AppError::new(
+                ErrorKind::BadInput,
+                "Switchboard cannot store a second key without SWITCHBOARD_SECRET_KEY, the key it seals keys with. \
+                 Set it to 32 random bytes in base64 (openssl rand -base64 32), restart, and connect again.",
+            ));
+        };
+        if self.get(&id).is_some() || self.all().iter().any(|w| w.name.eq_ignore_ascii_case(&name)) {
+            return Err(AppError::new(ErrorKind::Conflict, format!("A workspace is already called {id} or {name}.")));
+        }
+        // The key must open the upstream before anything is stored.
+        let client = UpstreamClient::new(base_url.clone(), ApiKey::new(key.clone()));
+        let probe: Result<serde_json::Value, _> =
+            UpstreamHandle(Arc::new(client)).get("/v1/agents", vec![("limit".into(), "1".into())]).await;
+        if let Err(error) = probe {
+            return Err(AppError::upstream("reach the workspace with this address and key", error));
+        }
+        let workspace = self.start(&id, &name, &base_url, ApiKey::new(key.clone())).await.map_err(|e| {
+            tracing::error!("workspace {id} could not be started: {e}");
+            AppError::internal(
+                "The workspace's records could not be opened in the data directory; the server's log says why.",
+            )
+        })?;
+        let inserted = sqlx::query(
+            "INSERT INTO workspaces (id, name, base_url, sealed_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(&base_url)
+        .bind(secret.seal(&id, &key))
+        .bind(&by)
+        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = inserted {
+            workspace.close();
+            tracing::error!("workspace {id} could not be stored: {error}");
+            return Err(AppError::internal("The workspace could not be stored. Try again; the server's log says why."));
+        }
+        self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace));
+        tracing::info!(workspace = %id, by = %by, "connected a workspace");
+        self.row(&id).await
+    }
+
+    async fn disconnect_one(&self, id: String) -> Result<(), AppError> {
+        let id = id.trim().to_owned();
+        if id == DEFAULT_ID {
+            return Err(AppError::new(
+                ErrorKind::BadInput,
+                "The default workspace is Switchboard's own upstream; it cannot be disconnected.",
+            ));
+        }
+        let gone =
+            sqlx::query("DELETE FROM workspaces WHERE id = ?").bind(&id).execute(&self.pool).await.map_err(|e| {
+                tracing::error!("workspace {id} could not be removed: {e}");
+                AppError::internal("The workspace could not be disconnected. Try again; the server's log says why.")
+            })?;
+        let removed = {
+            let mut others = self.others.write().unwrap_or_else(|e| e.into_inner());
+            let at = others.iter().position(|w| w.id == id);
+            at.map(|at| others.remove(at))
+        };
+        if gone.rows_affected() == 0 && removed.is_none() {
+            return Err(not_found(&id));
+        }
+        if let Some(workspace) = removed {
+            workspace.close();
+        }
+        let _ = self.reload_grants().await;
+        tracing::info!(workspace = %id, "disconnected a workspace");
+        Ok(())
+    }
+
+    async fn grant_one(&self, form: GrantForm) -> Result<WorkspaceRow, AppError> {
+        let id = form.workspace_id.trim();
+        if id == DEFAULT_ID {
+            return Err(AppError::new(
+                ErrorKind::BadInput,
+                "In the default workspace people have their account's roles: change them on the People page.",
+            ));
+        }
+        if self.get(id).is_none() {
+            return Err(not_found(id));
+        }
+        let roles = parse_roles(&form.roles);
+        let unknown: Vec<&str> = form.roles.split_whitespace().filter(|r| Role::parse(r).is_none()).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::bad_input(
+                "roles",
+                format!(
+                    "{} is not a role: use viewer, operator, approver (admins are admins everywhere).",
+                    unknown.join(", ")
+                ),
+            ));
+        }
+        if roles.contains(&Role::Admin) {
+            return Err(AppError::bad_input(
+                "roles",
+                "Admin is not granted per workspace: admins are admins in every workspace (People page).",
+            ));
+        }
+        let username = form.username.trim().to_lowercase();
+        let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(&username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| {
+                tracing::error!("an account could not be read: {e}");
+                AppError::internal("The account could not be read. Try again; the server's log says why.")
+            })?;
+        let Some(user) = user else {
+            return Err(AppError::bad_input("username", format!("Nobody has the username {username}.")));
+        };
+        let written = if roles.is_empty() {
+            sqlx::query("DELETE FROM workspace_grants WHERE workspace_id = ? AND user_id = ?")
+                .bind(id)
+                .bind(user)
+                .execute(&self.pool)
+                .await
+        } else {
+            sqlx::query(
+                "INSERT INTO workspace_grants (workspace_id, user_id, roles) VALUES (?, ?, ?)
+                 ON CONFLICT (workspace_id, user_id) DO UPDATE SET roles = excluded.roles",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(roles_text(&roles))
+            .execute(&self.pool)
+            .await
+        };
+        written.map_err(|e| {
+            tracing::error!("a workspace grant could not be written: {e}");
+            AppError::internal("The roles could not be saved. Try again; the server's log says why.")
+        })?;
+        self.reload_grants().await.map_err(|e| {
+            tracing::error!("the workspace grants could not be read: {e}");
+            AppError::internal("The roles were saved but could not be read back; restart Switchboard.")
+        })?;
+        self.row(id).await
+    }
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::not_found(format!("There is no workspace {id}. It may have been disconnected; reload the page."))
+}
+
+impl WorkspaceAdmin for Workspaces {
+    fn place(&self, principal: &Principal, current: &str) -> Place {
+        let choices: Vec<Choice> =
+            self.all().iter().filter(|w| self.roles_in(principal, w).is_some()).map(|w| w.choice()).collect();
+        let current = choices.iter().find(|c| c.id == current).cloned().unwrap_or_else(|| self.default.choice());
+        Place { current, choices }
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<WorkspaceRow>, AppError>> {
+        Box::pin(self.list_rows())
+    }
+
+    fn connect(&self, form: ConnectForm, by: String) -> BoxFuture<'_, Result<WorkspaceRow, AppError>> {
+        Box::pin(self.connect_one(form, by))
+    }
+
+    fn disconnect(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(self.disconnect_one(id))
+    }
+
+    fn grant(&self, form: GrantForm) -> BoxFuture<'_, Result<WorkspaceRow, AppError>> {
+        Box::pin(self.grant_one(form))
+    }
+}
+
+/// Whether `path` (and query) is a share link's, and its token.
+fn share_token<'a>(path: &'a str, query: Option<&'a str>) -> Option<std::borrow::Cow<'a, str>> {
+    if let Some(rest) = path.strip_prefix("/share/").or_else(|| path.strip_prefix("/api/shares/"))
+        && let Some(token) = rest.split('/').next()
+        && token.len() == 64
+    {
+        return Some(token.into());
+    }
+    if matches!(path, "/api/shares/open" | "/api/shares/first_screen") {
+        return form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v);
+    }
+    None
+}
+
+/// Puts the request's [`Workspace`] (and its [`Choice`]) on it, and makes the person's roles
+/// their roles there. Runs after [`crate::access::authenticate`] and before everything that
+/// judges roles or writes the audit log.
+pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Request, next: Next) -> Response {
+    let (path, query) = (request.uri().path(), request.uri().query());
+    let workspace = if let Some(token) = share_token(path, query) {
+        // The link's token is the credential; the person's roles play no part.
+        workspaces.of_share(&token).await
+    } else {
+        let chosen = crate::access::cookie(request.headers(), COOKIE)
+            .and_then(|id| workspaces.get(id))
+            .unwrap_or_else(|| workspaces.default_workspace());
+        match request.extensions().get::<Principal>().map(|p| workspaces.roles_in(p, &chosen)) {
+            // Signed in with roles there: they are the roles of this request.
+            Some(Some(roles)) => {
+                if let Some(principal) = request.extensions_mut().get_mut::<Principal>() {
+                    principal.roles = roles;
+                }
+                chosen
+            }
+            // Chosen before a grant was taken away, or a cookie naming someone else's: the default.
+            Some(None) => workspaces.default_workspace(),
+            // Signed out: nothing of a workspace opens, the login page is the default's.
+            None => workspaces.default_workspace(),
+        }
+    };
+    request.extensions_mut().insert(workspace.choice());
+    request.extensions_mut().insert(workspace);
+    next.run(request).await
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    workspace: String,
+}
+
+/// `POST /auth/workspace`: the navigation's workspace switch. Sets the cookie when the person may
+/// open the workspace, and goes to its overview (the ids of the page they were on are the other
+/// workspace's).
+pub async fn switch(
+    State(workspaces): State<Arc<Workspaces>>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    let Some(workspace) = workspaces.get(form.workspace.trim()) else {
+        return AppError::not_found("There is no such workspace. It may have been disconnected; reload the page.")
+            .into_response();
+    };
+    // Who may open which does not depend on the roles of the current one (admins are admins
+    // in every workspace).
+    if workspaces.roles_in(&principal, &workspace).is_none() {
+        return AppError::new(
+            ErrorKind::Forbidden,
+            format!("You have no roles in {}. Ask an admin if you need them.", workspace.name),
+        )
+        .into_response();
+    }
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{}",
+        workspace.id,
+        if workspaces.config.cookie_secure { "; Secure" } else { "" }
+    );
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_secret_and_for_its_workspace() {
+        let secret = SecretKey([7; 32]);
+        let sealed = secret.seal("staging", "sk-ant-secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in the clear");
+        assert_eq!(secret.open("staging", &sealed).as_deref(), Some("sk-ant-secret"));
+        assert_eq!(secret.open("prod", &sealed), None, "a sealed key moved to another row does not open");
+        assert_eq!(SecretKey([8; 32]).open("staging", &sealed), None);
+        assert_ne!(secret.seal("staging", "sk-ant-secret"), sealed, "each seal has its own nonce");
+        assert_eq!(secret.open("staging", &sealed[..5]), None);
+    }
+
+    #[test]
+    fn a_share_links_requests_are_found_by_their_token() {
+        let token = "a".repeat(64);
+        assert_eq!(share_token(&format!("/share/{token}"), None).as_deref(), Some(token.as_str()));
+        assert_eq!(share_token(&format!("/api/shares/{token}/stream"), None).as_deref(), Some(token.as_str()));
+        let query = format!("token={token}&event=x");
+        assert_eq!(share_token("/api/shares/open", Some(&query)).as_deref(), Some(token.as_str()));
+        assert_eq!(share_token("/api/shares/list", None), None);
+        assert_eq!(share_token("/sessions/sesn_1", None), None);
+    }
+}

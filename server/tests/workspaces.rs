@@ -1,0 +1,304 @@
+//! Workspaces: several upstreams in one Switchboard, each with its own people and records, over
+//! HTTP against a real Switchboard whose second workspace is a standalone engine.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{ADMIN_PASSWORD, TestApp, asking_session, spawn_app, spawn_engine, start};
+
+const SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+const STAGING_KEY: &str = "sk-staging-0123456789abcdef";
+
+/// Connects the engine at `base_url` as workspace `staging`.
+async fn connect_staging(app: &TestApp, base_url: &str) -> (u16, Value) {
+    app.call(
+        "workspaces/connect",
+        &[("form[id]", "staging"), ("form[name]", "Staging"), ("form[base_url]", base_url), ("form[key]", STAGING_KEY)],
+    )
+    .await
+}
+
+/// Chooses workspace `id` for `client`, as the navigation's switch does; answers the status.
+async fn switch(app: &TestApp, client: &reqwest::Client, id: &str) -> u16 {
+    let response = client
+        .post(format!("{}/auth/workspace", app.address))
+        .form(&[("workspace", id)])
+        .send()
+        .await
+        .expect("request sent");
+    response.status().as_u16()
+}
+
+/// The ids of the sessions `client` sees in the list.
+async fn session_ids(app: &TestApp, client: &reqwest::Client) -> Vec<String> {
+    let (status, page) = app.read_as(client, "sessions/list", &[]).await;
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The sessions whose calls the inbox shows `client`, once it shows `session`'s.
+async fn inbox_sessions_once(app: &TestApp, client: &reqwest::Client, session: &str) -> Vec<String> {
+    for _ in 0..300 {
+        let (status, inbox) = app.read_as(client, "inbox/list", &[]).await;
+        assert_eq!(status, 200, "{inbox}");
+        let sessions: Vec<String> =
+            inbox["calls"].as_array().unwrap().iter().map(|c| c["session_id"].as_str().unwrap().to_owned()).collect();
+        if sessions.iter().any(|s| s == session) {
+            return sessions;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the inbox never showed {session}'s call");
+}
+
+async fn stream_status(app: &TestApp, client: &reqwest::Client, session: &str) -> u16 {
+    client
+        .get(format!("{}/api/sessions/{session}/stream", app.address))
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
+}
+
+async fn decide(app: &TestApp, client: &reqwest::Client, session: &str, call: &str) -> (u16, Value) {
+    let body =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let response = client.post(format!("{}/api/sessions/decide", app.address)).json(&body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// The waiting call of `session`, as `client`'s inbox lists it.
+async fn waiting_call(app: &TestApp, client: &reqwest::Client, session: &str) -> String {
+    inbox_sessions_once(app, client, session).await;
+    let (_, inbox) = app.read_as(client, "inbox/list", &[]).await;
+    inbox["calls"].as_array().unwrap().iter().find(|c| c["session_id"] == session).unwrap()["event"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The decisions in the audit log `client` reads: (who, the session).
+async fn audited_decisions(app: &TestApp, client: &reqwest::Client) -> Vec<(String, String)> {
+    let (status, log) = app.read_as(client, "audit/list", &[("query[action]", "sessions/decide")]).await;
+    assert_eq!(status, 200, "{log}");
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["who"].as_str().unwrap_or_default().to_owned(), e["targets"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_streams_inbox_or_audit() {
+    let engine = spawn_engine(STAGING_KEY).await;
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
+    let (status, row) = connect_staging(&app, &engine.base_url).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!((row["id"].as_str(), row["name"].as_str()), (Some("staging"), Some("Staging")));
+
+    // One waiting session in each workspace, started by the admin (admins open every workspace).
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo here" } }]]);
+    let home = asking_session(&app, "Default agent", turns.clone()).await;
+    assert_eq!(switch(&app, &app.client, "staging").await, 303);
+    let staging = asking_session(&app, "Staging agent", turns).await;
+
+    // Ana approves in the default workspace; Bob only views there, and approves in staging.
+    let ana = app.client_as("ana", &["approver"]).await;
+    let bob = app.client_as("bob", &["viewer"]).await;
+    let (status, granted) = app
+        .call(
+            "workspaces/grant",
+            &[("form[workspace_id]", "staging"), ("form[username]", "bob"), ("form[roles]", "approver")],
+        )
+        .await;
+    assert_eq!(status, 200, "{granted}");
+    assert_eq!(switch(&app, &bob, "staging").await, 303);
+
+    // Sessions: each sees their workspace's only, and the other's are not found.
+    assert_eq!(session_ids(&app, &ana).await, vec![home.clone()]);
+    assert_eq!(session_ids(&app, &bob).await, vec![staging.clone()]);
+    assert_eq!(app.read_as(&ana, "sessions/get", &[("id", &staging)]).await.0, 404);
+    assert_eq!(app.read_as(&bob, "sessions/get", &[("id", &home)]).await.0, 404);
+
+    // Streams: the same.
+    assert_eq!(stream_status(&app, &ana, &home).await, 200);
+    assert_eq!(stream_status(&app, &ana, &staging).await, 404);
+    assert_eq!(stream_status(&app, &bob, &staging).await, 200);
+    assert_eq!(stream_status(&app, &bob, &home).await, 404);
+
+    // The inbox: each sees their workspace's call only.
+    assert_eq!(inbox_sessions_once(&app, &ana, &home).await, vec![home.clone()]);
+    assert_eq!(inbox_sessions_once(&app, &bob, &staging).await, vec![staging.clone()]);
+
+    // Ana cannot choose staging, nor reach it with a cookie she wrote herself: her requests stay
+    // in the default workspace.
+    assert_eq!(switch(&app, &ana, "staging").await, 403);
+    let forged = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = forged
+        .post(format!("{}/auth/login", app.address))
+        .form(&[("username", "ana"), ("password", ADMIN_PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("switchboard_login="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .expect("a login cookie");
+    let with_forged_cookie = forged
+        .get(format!("{}/api/sessions/list", app.address))
+        .header("cookie", format!("{cookie}; switchboard_workspace=staging"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_forged_cookie.status(), 200);
+    let listed: Value = with_forged_cookie.json().await.unwrap();
+    let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![home.as_str()], "a cookie naming a workspace she has no roles in opens the default");
+
+    // Roles are per workspace: Bob approves in staging; where he only views, he cannot.
+    let staging_call = waiting_call(&app, &bob, &staging).await;
+    let (status, decided) = decide(&app, &bob, &staging, &staging_call).await;
+    assert_eq!(status, 200, "{decided}");
+    let home_call = waiting_call(&app, &ana, &home).await;
+    assert_eq!(switch(&app, &bob, "default").await, 303);
+    assert_eq!(decide(&app, &bob, &home, &home_call).await.0, 403, "a viewer in the default workspace");
+    let (status, decided) = decide(&app, &ana, &home, &home_call).await;
+    assert_eq!(status, 200, "{decided}");
+
+    // The audit log: each workspace's entries are its own.
+    let in_staging = audited_decisions(&app, &app.client).await;
+    assert!(in_staging.iter().all(|(_, targets)| targets.contains(&staging)), "{in_staging:?}");
+    assert!(in_staging.iter().any(|(who, _)| who == "bob"), "{in_staging:?}");
+    assert_eq!(switch(&app, &app.client, "default").await, 303);
+    let in_default = audited_decisions(&app, &app.client).await;
+    assert!(in_default.iter().all(|(_, targets)| !targets.contains(&staging)), "{in_default:?}");
+    assert!(in_default.iter().any(|(who, _)| who == "ana"), "{in_default:?}");
+    assert!(
+        in_default.iter().any(|(who, _)| who == "bob"),
+        "Bob's refused try in the default workspace: {in_default:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_key_is_refused_without_the_secret_key_and_sealed_with_it() {
+    let engine = spawn_engine(STAGING_KEY).await;
+
+    // Without SWITCHBOARD_SECRET_KEY: refused, with what to do, and nothing stored.
+    let app = spawn_app(&[]).await;
+    let (status, refused) = connect_staging(&app, &engine.base_url).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("SWITCHBOARD_SECRET_KEY"), "{refused}");
+    let (_, list) = app.read("workspaces/list", &[]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "only the default: {list}");
+    app.stop().await;
+
+    // A key the upstream refuses is not stored either.
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
+    let (status, refused) = app
+        .call(
+            "workspaces/connect",
+            &[
+                ("form[id]", "staging"),
+                ("form[name]", "Staging"),
+                ("form[base_url]", &engine.base_url),
+                ("form[key]", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 502, "{refused}");
+    assert!(!refused.to_string().contains("wrong"), "the key is not repeated: {refused}");
+
+    // With it: stored sealed, never in the clear, never shown; served again after a restart.
+    let (status, row) = connect_staging(&app, &engine.base_url).await;
+    assert_eq!(status, 200, "{row}");
+    let (_, list) = app.read("workspaces/list", &[]).await;
+    assert!(!list.to_string().contains(STAGING_KEY), "{list}");
+    let data_dir = app.stop().await;
+    for entry in std::fs::read_dir(&data_dir.0).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(STAGING_KEY.len()).any(|w| w == STAGING_KEY.as_bytes()),
+                "{} holds the key",
+                path.display()
+            );
+        }
+    }
+    let app = start(data_dir.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(switch(&app, &app.client, "staging").await, 303);
+    let (status, place) = app.read("workspaces/here", &[]).await;
+    assert_eq!(status, 200, "{place}");
+    assert_eq!(place["current"]["id"], "staging", "{place}");
+    let data_dir = app.stop().await;
+
+    // Started with another secret key: the workspace is not served (the log says why), the rest is.
+    let app =
+        start(data_dir, &[("SWITCHBOARD_SECRET_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(switch(&app, &app.client, "staging").await, 404);
+    assert_eq!(app.read("sessions/list", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
+    let engine = spawn_engine(STAGING_KEY).await;
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
+    for (field, form) in [
+        (
+            "id",
+            [
+                ("form[id]", "Default"),
+                ("form[name]", "X"),
+                ("form[base_url]", engine.base_url.as_str()),
+                ("form[key]", "k"),
+            ],
+        ),
+        (
+            "name",
+            [("form[id]", "x"), ("form[name]", " "), ("form[base_url]", engine.base_url.as_str()), ("form[key]", "k")],
+        ),
+        ("base_url", [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", "ftp://x"), ("form[key]", "k")]),
+        (
+            "key",
+            [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", engine.base_url.as_str()), ("form[key]", "")],
+        ),
+    ] {
+        let (status, refused) = app.call("workspaces/connect", &form).await;
+        assert_eq!((status, refused["field"].as_str()), (400, Some(field)), "{refused}");
+    }
+    assert_eq!(connect_staging(&app, &engine.base_url).await.0, 200);
+    assert_eq!(connect_staging(&app, &engine.base_url).await.0, 409, "the same name twice");
+    let (status, refused) = app
+        .call(
+            "workspaces/grant",
+            &[("form[workspace_id]", "staging"), ("form[username]", "nobody"), ("form[roles]", "viewer")],
+        )
+        .await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("username")), "{refused}");
+
+    let operator = app.client_as("ops", &["operator"]).await;
+    let (status, _) = app.read_as(&operator, "workspaces/list", &[]).await;
+    assert_eq!(status, 403);
+    let (status, place) = app.read_as(&operator, "workspaces/here", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(place["choices"].as_array().unwrap().len(), 1, "no roles in staging: {place}");
+
+    // Disconnected: nobody can open it, and a cookie that names it opens the default.
+    let (status, _) = app.call("workspaces/disconnect", &[("id", "staging")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(switch(&app, &app.client, "staging").await, 404);
+    let (status, refused) = app.call("workspaces/disconnect", &[("id", "default")]).await;
+    assert_eq!(status, 400, "{refused}");
+}
