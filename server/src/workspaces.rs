@@ -613,8 +613,22 @@ fn share_token<'a>(path: &'a str, query: Option<&'a str>) -> Option<std::borrow:
 pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Request, next: Next) -> Response {
     let (path, query) = (request.uri().path(), request.uri().query());
     let workspace = if let Some(token) = share_token(path, query) {
-        // The link's token is the credential; the person's roles play no part.
-        workspaces.of_share(&token).await
+        // The link's token is the credential. A person signed in keeps their roles there only if
+        // they have some in the link's workspace; otherwise the page is theirs as it is anyone's,
+        // signed out, so that nothing else on it (the navigation) reads that workspace for them.
+        let workspace = workspaces.of_share(&token).await;
+        match request.extensions().get::<Principal>().map(|p| workspaces.roles_in(p, &workspace)) {
+            Some(Some(roles)) => {
+                if let Some(principal) = request.extensions_mut().get_mut::<Principal>() {
+                    principal.roles = roles;
+                }
+            }
+            Some(None) => {
+                request.extensions_mut().remove::<Principal>();
+            }
+            None => {}
+        }
+        workspace
     } else {
         let chosen = crate::access::cookie(request.headers(), COOKIE)
             .and_then(|id| workspaces.get(id))

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, TestApp, asking_session, spawn_app, spawn_engine, start};
+use support::{ADMIN_PASSWORD, TestApp, asking_session, audit_entries_as, spawn_app, spawn_engine, start};
 
 const SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const STAGING_KEY: &str = "sk-staging-0123456789abcdef";
@@ -82,16 +82,8 @@ async fn waiting_call(app: &TestApp, client: &reqwest::Client, session: &str) ->
 
 /// The decisions in the audit log `client` reads: (who, the session).
 async fn audited_decisions(app: &TestApp, client: &reqwest::Client) -> Vec<(String, String)> {
-    let (status, log) = app.read_as(client, "audit/list", &[("query[action]", "sessions/decide")]).await;
-    assert_eq!(status, 200, "{log}");
-    log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (e["who"].as_str().unwrap_or_default().to_owned(), e["targets"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect()
+    let entries = audit_entries_as(app, client, "sessions/decide").await;
+    entries.iter().map(|e| (e["who"].as_str().unwrap().to_owned(), e["targets"].as_str().unwrap().to_owned())).collect()
 }
 
 #[tokio::test]
@@ -164,6 +156,35 @@ async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_str
     let listed: Value = with_forged_cookie.json().await.unwrap();
     let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![home.as_str()], "a cookie naming a workspace she has no roles in opens the default");
+
+    // A share link opens its own workspace's session, whoever follows it.
+    let (status, made) = app
+        .call("shares/create", &[("form[session_id]", &staging), ("form[hours]", "1"), ("form[mode]", "live")])
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let token = made["path"].as_str().unwrap().trim_start_matches("/share/").to_owned();
+    for client in [&ana, &forged] {
+        let (status, opened) = app.read_as(client, "shares/open", &[("token", &token)]).await;
+        assert_eq!(status, 200, "{opened}");
+        assert_eq!(opened["agent"], "Staging agent", "{opened}");
+    }
+    let page_of = |path: String| {
+        let ana = ana.clone();
+        async move {
+            let response = ana.get(path).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, overview) = page_of(format!("{}/", app.address)).await;
+    assert_eq!(status, 200);
+    assert!(overview.contains("data-testid=\"signed-in\""), "the navigation names whoever is signed in");
+    let (status, link_page) = page_of(format!("{}/share/{token}", app.address)).await;
+    assert_eq!(status, 200);
+    assert!(link_page.contains("Staging agent"), "the link's page shows its session");
+    assert!(
+        !link_page.contains("data-testid=\"signed-in\""),
+        "on a link of a workspace she has no roles in, Ana is signed out: nothing else there reads it for her"
+    );
 
     // Roles are per workspace: Bob approves in staging; where he only views, he cannot.
     let staging_call = waiting_call(&app, &bob, &staging).await;

@@ -283,7 +283,12 @@ pub async fn lead_and_worker_session(app: &TestApp, steps: Value, worker_text: &
 
 /// The audit entries of `action`, newest first, with their detail parsed from its JSON text.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<Value> {
-    let (status, log) = app.read("audit/list", &[("query[action]", action)]).await;
+    audit_entries_as(app, &app.client, action).await
+}
+
+/// [`audit_entries`] as whoever `client` is signed in as, in the workspace they are in.
+pub async fn audit_entries_as(app: &TestApp, client: &reqwest::Client, action: &str) -> Vec<Value> {
+    let (status, log) = app.read_as(client, "audit/list", &[("query[action]", action)]).await;
     assert_eq!(status, 200, "{log}");
     log["entries"]
         .as_array()
