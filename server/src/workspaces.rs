@@ -43,7 +43,7 @@ use app::{
     error::{AppError, ErrorKind},
     upstream::{
         UpstreamMode, UpstreamSummary,
-        client::{BoxFuture, UpstreamHandle},
+        client::{BoxFuture, UpstreamError, UpstreamHandle},
     },
 };
 use axum::{
@@ -436,8 +436,18 @@ impl Workspaces {
         let client = UpstreamClient::new(base_url.clone(), ApiKey::new(key.clone()));
         let probe: Result<serde_json::Value, _> =
             UpstreamHandle(Arc::new(client)).get("/v1/agents", vec![("limit".into(), "1".into())]).await;
-        if let Err(error) = probe {
-            return Err(AppError::upstream("reach the workspace with this address and key", error));
+        match probe {
+            Ok(_) => {}
+            // The generic words name ANTHROPIC_API_KEY, which is not the key at fault here.
+            Err(UpstreamError::Api { status: 401 | 403, .. }) => {
+                return Err(AppError::bad_input(
+                    "key",
+                    format!(
+                        "{base_url} refused this key. Check that it is the workspace's API key, and that it belongs to this address."
+                    ),
+                ));
+            }
+            Err(error) => return Err(AppError::upstream("reach the workspace with this address and key", error)),
         }
         let workspace = self.start(&id, &name, &base_url, ApiKey::new(key.clone())).await.map_err(|e| {
             tracing::error!("workspace {id} could not be started: {e}");

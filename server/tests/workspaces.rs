@@ -236,7 +236,8 @@ async fn a_second_key_is_refused_without_the_secret_key_and_sealed_with_it() {
             ],
         )
         .await;
-    assert_eq!(status, 502, "{refused}");
+    assert_eq!((status, refused["field"].as_str()), (400, Some("key")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("refused this key"), "{refused}");
     assert!(!refused.to_string().contains("wrong"), "the key is not repeated: {refused}");
 
     // With it: stored sealed, never in the clear, never shown; served again after a restart.
