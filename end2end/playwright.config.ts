@@ -28,6 +28,10 @@ const hookedPort = port + 5;
 // its break-glass admin: the single sign-on journeys of tests/sso.spec.ts.
 const ssoPort = port + 6;
 const oidcPort = port + 7;
+// A sixth, with a secret key for workspaces' keys, and a standalone engine it connects as its
+// second workspace (tests/workspaces.spec.ts).
+const workspacesPort = port + 8;
+const stagingEnginePort = port + 9;
 // One folder for the run: the servers' data directories and the fresh one's log. Workers load this
 // file again and inherit the variable, so they read the same log and make no folders of their own.
 // scripts/test runs the suite in a temporary folder of its own and removes it afterwards.
@@ -156,6 +160,26 @@ export default defineConfig({
       SWITCHBOARD_OIDC_SCOPES: 'openid email profile groups',
       SWITCHBOARD_OIDC_ALLOWED_DOMAINS: 'example.com',
       SWITCHBOARD_OIDC_ROLE_MAP: 'switchboard-admins=admin,switchboard-approvers=approver',
+      RUST_LOG: 'warn',
+    }),
+    {
+      command: `"${binary}" engine --listen 127.0.0.1:${stagingEnginePort}`,
+      cwd: root,
+      // Answers 401 without a key: up.
+      url: `http://127.0.0.1:${stagingEnginePort}/v1/agents`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        SWITCHBOARD_DATA_DIR: join(runDir, 'staging-engine'),
+        SWITCHBOARD_ENGINE_KEY: 'e2e-staging-engine-key',
+        RUST_LOG: 'warn',
+      },
+    },
+    switchboard(workspacesPort, 'workspaces', {
+      ANTHROPIC_API_KEY: '',
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      // For tests only: a real deployment makes its own (openssl rand -base64 32).
+      SWITCHBOARD_SECRET_KEY: 'q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=',
       RUST_LOG: 'warn',
     }),
     switchboard(

@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
     // Who is signed in, for the navigation and for hiding what a person's roles cannot do.
     let me = me::Me(Resource::new(|| (), |_| api::auth::me()));
     provide_context(me);
+    provide_context(me::Workspace(Resource::new(|| (), |_| api::workspaces::workspace_here())));
     // The calls that wait, for the badge, the title and the Inbox page.
     let inbox = components::inbox::provide_inbox_feed(me);
     // Bumped when a rule is made or revoked, so that every list of rules reads them again.

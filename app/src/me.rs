@@ -19,6 +19,13 @@ impl Me {
     }
 }
 
+/// The workspace of the page and the ones the person may switch to (the navigation's switch),
+/// loaded once per page. Made beside [`Me`] in `App`, before anything else: resources are
+/// matched with their data while hydrating by the order they were made in, and one made in the
+/// navigation is made after the page's on the server but before them in the browser.
+#[derive(Clone, Copy)]
+pub struct Workspace(pub Resource<Result<crate::api::workspaces::Place, AppError>>);
+
 /// Whether the person signed in has what `role` allows: hides buttons a person could not use (the
 /// server refuses those calls anyway). False until known.
 pub fn can(role: auth::Role) -> Signal<bool> {

@@ -15,6 +15,7 @@ use crate::{
 pub fn Sidebar() -> impl IntoView {
     let me = use_context::<Me>().expect("App provides Me");
     let inbox = use_context::<InboxFeed>().expect("App provides the inbox feed");
+    let place = use_context::<crate::me::Workspace>().expect("App provides the workspace").0;
     // How many calls wait: on the Inbox link, once the tab's inbox stream has said.
     let count = move || {
         let n = inbox.count();
@@ -66,6 +67,11 @@ pub fn Sidebar() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let principal = me.0.await.ok().flatten();
+                        // Awaited here rather than in a `Transition` of the switch's own: a
+                        // boundary made inside this one is made at another moment on the
+                        // server than while hydrating, and shifted the numbers the page's
+                        // resources are matched by (the Settings page failed to hydrate).
+                        let place = place.await.ok();
                         principal.map(|p| {
                             let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
                             let label = p.label();
@@ -79,6 +85,7 @@ pub fn Sidebar() -> impl IntoView {
                                         })
                                         .collect_view()}
                                 </ul>
+                                {workspace_switch(place)}
                                 <div class="signed-in" data-testid="signed-in">
                                     <p><A href="/account" attr:title="Your password and sign-ins"><strong>{label.clone()}</strong></A><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
                                     <form method="post" action="/auth/logout">
@@ -92,4 +99,24 @@ pub fn Sidebar() -> impl IntoView {
             </div>
         </nav>
     }
+}
+
+/// The workspace of the page, and a switch to the others the person may open (shown only when
+/// there is more than one). A plain form: it works before the page hydrates, and the server
+/// checks the choice again (`POST /auth/workspace`).
+fn workspace_switch(place: Option<crate::api::workspaces::Place>) -> Option<impl IntoView> {
+    let place = place.filter(|p| p.choices.len() > 1)?;
+    let current = place.current.id.clone();
+    Some(view! {
+        <form class="workspace-switch" method="post" action="/auth/workspace" data-testid="workspace-switch">
+            <label for="workspace-choice">"Workspace"</label>
+            <select id="workspace-choice" name="workspace">
+                {place.choices.into_iter().map(|c| {
+                    let selected = c.id == current;
+                    view! { <option value=c.id selected=selected>{c.name}</option> }
+                }).collect_view()}
+            </select>
+            <button type="submit" class="button small">"Switch"</button>
+        </form>
+    })
 }
