@@ -253,6 +253,12 @@ fn outcome_of(status: u16) -> &'static str {
     }
 }
 
+/// Whether `action` changes what belongs to no one workspace: accounts, workspaces and their
+/// grants, notifications, a person's own sign-ins.
+fn switchboards_own(action: &str) -> bool {
+    ["users/", "workspaces/", "notify/", "me/"].iter().any(|prefix| action.starts_with(prefix))
+}
+
 /// The most of a request's path an entry keeps as its action.
 const MAX_ACTION_BYTES: usize = 200;
 
@@ -271,8 +277,12 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         action.truncate(end);
         action.push('…');
     }
-    // The entry belongs to the request's workspace (`crate::workspaces::select`).
-    let audit = request.extensions().get::<Arc<crate::workspaces::Workspace>>().map_or(audit, |w| w.audit.clone());
+    // The entry belongs to the request's workspace (`crate::workspaces::select`), but for what is
+    // Switchboard's own (people, workspaces, notifications), which the default's log holds.
+    let audit = match request.extensions().get::<Arc<crate::workspaces::Workspace>>() {
+        Some(workspace) if !switchboards_own(&action) => workspace.audit.clone(),
+        _ => audit,
+    };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
     let is_json =

@@ -232,13 +232,20 @@ enum Frame {
 
 impl Hub {
     pub fn new(client: UpstreamClient, config: HubConfig) -> Arc<Self> {
+        Self::sharing_budget(client, config, Arc::default())
+    }
+
+    /// A hub whose [`HubConfig::total_bytes`] counts `kept_bytes` too: the hubs of every
+    /// workspace (`crate::workspaces`) share one, so that the budget bounds the server's memory
+    /// however many workspaces there are.
+    pub fn sharing_budget(client: UpstreamClient, config: HubConfig, kept_bytes: Arc<AtomicUsize>) -> Arc<Self> {
         Arc::new(Self {
             client,
             catch_ups: tokio::sync::Semaphore::new(config.catch_ups.max(1)),
             config,
             feeds: Mutex::default(),
             open_streams: AtomicUsize::new(0),
-            kept_bytes: Arc::new(AtomicUsize::new(0)),
+            kept_bytes,
             closing: watch::channel(false).0,
         })
     }

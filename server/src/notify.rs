@@ -177,7 +177,8 @@ impl Notifier {
     pub fn link(&self, session_id: &str, event_id: &str, username: &str) -> String {
         let expires = time::OffsetDateTime::now_utc() + self.settings.link_ttl;
         let token = self.token(session_id, event_id, username, expires.unix_timestamp());
-        format!("{}/sessions/{session_id}?event={event_id}&t={token}", self.public_url)
+        // The default workspace's calls: the link says so, whichever the browser was in.
+        format!("{}/sessions/{session_id}?event={event_id}&t={token}&workspace=default", self.public_url)
     }
 
     /// A token for the call and person, expiring at `expires` (seconds since the epoch).
@@ -732,7 +733,7 @@ impl Notifier {
     /// A channel's link to a call: the session page at the call, without a token (a channel is
     /// read by many; each signs in).
     fn plain_link(&self, call: &PendingCall) -> String {
-        format!("{}/sessions/{}?event={}", self.public_url, call.session_id, call.event_id())
+        format!("{}/sessions/{}?event={}&workspace=default", self.public_url, call.session_id, call.event_id())
     }
 
     fn slack_text(&self, calls: &[PendingCall], gone: &[PendingCall]) -> String {

@@ -106,6 +106,7 @@ impl Application {
         let config = workspaces::Config {
             data_dir: settings.data_dir.clone(),
             hub: HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
+            hub_bytes: Arc::default(),
             inbox: InboxConfig {
                 poll: settings.inbox.poll,
                 amber: settings.inbox.amber,

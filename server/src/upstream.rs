@@ -49,6 +49,10 @@ impl UpstreamClient {
         let builder = || {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
+                // A redirect would carry `x-api-key` to wherever it points (reqwest drops only
+                // the standard credential headers when a redirect changes host): the API
+                // answers without one, and an answer that is one is an error.
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         };
         Self {

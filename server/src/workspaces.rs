@@ -11,7 +11,8 @@
 //!   ([`Workspace`]): nothing of one workspace can be read through another's, by construction.
 //!   Only admins and the people granted roles in it (`workspace_grants`) may open it.
 //! - **Which workspace a request is for** ([`select`]): the one the `switchboard_workspace`
-//!   cookie names, chosen in the navigation (`POST /auth/workspace`), when the person may open it;
+//!   cookie names, chosen in the navigation (`POST /auth/workspace`) or by a page's address
+//!   (`?workspace=staging`, which then holds for the browser), when the person may open it;
 //!   otherwise the default. A share link's requests are its own workspace's, found by its token.
 //!   The person's roles on the request become their roles there, so the access table, the
 //!   server functions' own checks and the pages all judge by them.
@@ -49,7 +50,7 @@ use app::{
 use axum::{
     Form,
     extract::{Request, State},
-    http::{HeaderValue, header},
+    http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -102,28 +103,39 @@ impl SecretKey {
         )
     }
 
-    /// `plain` sealed for workspace `id` (the id is authenticated with it, so a sealed key moved
-    /// to another row does not open): a random nonce, then the ciphertext and tag.
-    pub fn seal(&self, id: &str, plain: &str) -> Vec<u8> {
+    /// `plain` sealed for workspace `id` at `base_url` (both are authenticated with it, so a
+    /// sealed key moved to another row, or a row pointed at another address, does not open): a
+    /// random nonce, then the ciphertext and tag.
+    pub fn seal(&self, id: &str, base_url: &str, plain: &str) -> Vec<u8> {
         let nonce: [u8; aead::NONCE_LEN] = rand::random();
         let mut sealed = plain.as_bytes().to_vec();
         self.key()
-            .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(id), &mut sealed)
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(associated(id, base_url)),
+                &mut sealed,
+            )
             .expect("a key's length is far below ChaCha20-Poly1305's limit");
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// What [`SecretKey::seal`] sealed for `id`; `None` when this key did not seal it.
-    pub fn open(&self, id: &str, sealed: &[u8]) -> Option<String> {
+    /// What [`SecretKey::seal`] sealed for `id` at `base_url`; `None` when this key did not seal
+    /// it for them.
+    pub fn open(&self, id: &str, base_url: &str, sealed: &[u8]) -> Option<String> {
         if sealed.len() < aead::NONCE_LEN {
             return None;
         }
         let (nonce, rest) = sealed.split_at(aead::NONCE_LEN);
         let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = rest.to_vec();
-        let plain = self.key().open_in_place(nonce, aead::Aad::from(id), &mut buffer).ok()?;
+        let plain = self.key().open_in_place(nonce, aead::Aad::from(associated(id, base_url)), &mut buffer).ok()?;
         String::from_utf8(plain.to_vec()).ok()
     }
+}
+
+/// The data a sealed key is bound to.
+fn associated(id: &str, base_url: &str) -> Vec<u8> {
+    format!("{id}\n{base_url}").into_bytes()
 }
 
 /// What every workspace is built with.
@@ -131,6 +143,8 @@ impl SecretKey {
 pub struct Config {
     pub data_dir: PathBuf,
     pub hub: HubConfig,
+    /// What every workspace's hub keeps, in bytes: one [`HubConfig::total_bytes`] for all.
+    pub hub_bytes: Arc<std::sync::atomic::AtomicUsize>,
     pub inbox: InboxConfig,
     pub share_secret_patterns: Vec<String>,
     pub max_upload_bytes: u64,
@@ -168,7 +182,7 @@ impl Workspace {
         pool: SqlitePool,
         audit: Arc<SqliteAudit>,
     ) -> io::Result<Self> {
-        let hub = Hub::new(client.clone(), config.hub.clone());
+        let hub = Hub::sharing_budget(client.clone(), config.hub.clone(), config.hub_bytes.clone());
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
         let upstream = UpstreamHandle(Arc::new(client.clone()));
         let policies = Policies::new(pool.clone());
@@ -245,6 +259,9 @@ pub struct Workspaces {
     pool: SqlitePool,
     secret: Option<SecretKey>,
     config: Config,
+    /// Held over a change of the grants and the reload after it, so that two changes at once
+    /// cannot leave the older reading in memory.
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Workspaces {
@@ -264,6 +281,7 @@ impl Workspaces {
             pool,
             secret,
             config,
+            writes: tokio::sync::Mutex::new(()),
         });
         let rows = sqlx::query("SELECT id, name, base_url, sealed_key FROM workspaces ORDER BY created_at, id")
             .fetch_all(&this.pool)
@@ -272,9 +290,10 @@ impl Workspaces {
         for row in rows {
             let (id, name, base_url): (String, String, String) = (row.get("id"), row.get("name"), row.get("base_url"));
             let sealed: Vec<u8> = row.get("sealed_key");
-            let Some(key) = this.secret.as_ref().and_then(|secret| secret.open(&id, &sealed)) else {
+            let Some(key) = this.secret.as_ref().and_then(|secret| secret.open(&id, &base_url, &sealed)) else {
                 tracing::error!(
-                    "workspace {id} is not served: its key does not open without the SWITCHBOARD_SECRET_KEY it was stored with"
+                    "workspace {id} is not served: its key does not open without the SWITCHBOARD_SECRET_KEY it was \
+                     stored with, or its row was changed since"
                 );
                 continue;
             };
@@ -346,6 +365,13 @@ impl Workspaces {
         self.default.clone()
     }
 
+    /// The `Set-Cookie` value that chooses workspace `id` for a year.
+    fn cookie(&self, id: &str) -> HeaderValue {
+        let secure = if self.config.cookie_secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"))
+            .expect("a checked workspace id is a cookie value")
+    }
+
     /// Ends every workspace's streams and pollers.
     pub fn close(&self) {
         for workspace in self.all() {
@@ -378,6 +404,7 @@ impl Workspaces {
             name: self.default.name.clone(),
             base_url: self.default.client.base_url().to_owned(),
             is_default: true,
+            serving: true,
             created_by: String::new(),
             created_at: String::new(),
             grants: Vec::new(),
@@ -386,6 +413,7 @@ impl Workspaces {
             .chain(rows.iter().map(|row| {
                 let id: String = row.get("id");
                 WorkspaceRow {
+                    serving: self.get(&id).is_some(),
                     grants: grants
                         .iter()
                         .filter(|g| g.get::<&str, _>("workspace_id") == id)
@@ -410,14 +438,7 @@ impl Workspaces {
             return Err(AppError::bad_input("name", "Give the workspace a name of 1 to 60 characters, e.g. Staging."));
         }
         let base_url = form.base_url.trim().trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
-            || base_url.contains(char::is_whitespace)
-        {
-            return Err(AppError::bad_input(
-                "base_url",
-                "The address is an http:// or https:// URL, e.g. https://api.anthropic.com.",
-            ));
-        }
+        check_base_url(&base_url).map_err(|m| AppError::bad_input("base_url", m))?;
         let key = form.key.trim().to_owned();
         if key.is_empty() {
             return Err(AppError::bad_input("key", "Paste the workspace's API key."));
@@ -461,13 +482,21 @@ impl Workspaces {
         .bind(&id)
         .bind(&name)
         .bind(&base_url)
-        .bind(secret.seal(&id, &key))
+        .bind(secret.seal(&id, &base_url, &key))
         .bind(&by)
         .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
         .execute(&self.pool)
         .await;
         if let Err(error) = inserted {
             workspace.close();
+            if let sqlx::Error::Database(e) = &error
+                && e.is_unique_violation()
+            {
+                return Err(AppError::new(
+                    ErrorKind::Conflict,
+                    format!("A workspace is already called {id} or {name} (it may not be served: see the list)."),
+                ));
+            }
             tracing::error!("workspace {id} could not be stored: {error}");
             return Err(AppError::internal("The workspace could not be stored. Try again; the server's log says why."));
         }
@@ -484,6 +513,7 @@ impl Workspaces {
                 "The default workspace is Switchboard's own upstream; it cannot be disconnected.",
             ));
         }
+        let _writing = self.writes.lock().await;
         let gone =
             sqlx::query("DELETE FROM workspaces WHERE id = ?").bind(&id).execute(&self.pool).await.map_err(|e| {
                 tracing::error!("workspace {id} could not be removed: {e}");
@@ -514,7 +544,16 @@ impl Workspaces {
             ));
         }
         if self.get(id).is_none() {
-            return Err(not_found(id));
+            return Err(match self.list_rows().await?.iter().any(|w| w.id == id) {
+                true => AppError::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "Workspace {id} is not served: its key did not open at start (the server's log says why). \
+                         Disconnect it and connect it again."
+                    ),
+                ),
+                false => not_found(id),
+            });
         }
         let roles = parse_roles(&form.roles);
         let unknown: Vec<&str> = form.roles.split_whitespace().filter(|r| Role::parse(r).is_none()).collect();
@@ -533,6 +572,7 @@ impl Workspaces {
                 "Admin is not granted per workspace: admins are admins in every workspace (People page).",
             ));
         }
+        let _writing = self.writes.lock().await;
         let username = form.username.trim().to_lowercase();
         let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
             .bind(&username)
@@ -571,6 +611,29 @@ impl Workspaces {
             AppError::internal("The roles were saved but could not be read back; restart Switchboard.")
         })?;
         self.row(id).await
+    }
+}
+
+/// Whether a workspace may be reached at `base_url`: over https, or plain http on this machine
+/// only (the key would cross the network in the clear).
+fn check_base_url(base_url: &str) -> Result<(), String> {
+    let malformed = || "The address is an https:// URL, e.g. https://api.anthropic.com.".to_owned();
+    let (scheme, rest) = base_url.split_once("://").ok_or_else(malformed)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || base_url.contains(char::is_whitespace) {
+        return Err(malformed());
+    }
+    let hostname = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    match scheme {
+        "https" => Ok(()),
+        "http" if matches!(hostname, "127.0.0.1" | "localhost" | "[::1]") => Ok(()),
+        "http" => Err(format!(
+            "{base_url} is plain http on another machine: the key would cross the network in the clear. Use https://."
+        )),
+        _ => Err(malformed()),
     }
 }
 
@@ -622,6 +685,7 @@ fn share_token<'a>(path: &'a str, query: Option<&'a str>) -> Option<std::borrow:
 /// judges roles or writes the audit log.
 pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Request, next: Next) -> Response {
     let (path, query) = (request.uri().path(), request.uri().query());
+    let mut asked = None;
     let workspace = if let Some(token) = share_token(path, query) {
         // The link's token is the credential. A person signed in keeps their roles there only if
         // they have some in the link's workspace; otherwise the page is theirs as it is anyone's,
@@ -640,9 +704,11 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
         }
         workspace
     } else {
-        let chosen = crate::access::cookie(request.headers(), COOKIE)
-            .and_then(|id| workspaces.get(id))
-            .unwrap_or_else(|| workspaces.default_workspace());
+        // A page's address may name its workspace (`?workspace=staging`: the links in
+        // notifications do), which then holds for the browser as if chosen in the navigation.
+        asked = linked_workspace(request.method(), path, query);
+        let named = asked.clone().or_else(|| crate::access::cookie(request.headers(), COOKIE).map(str::to_owned));
+        let chosen = named.and_then(|id| workspaces.get(&id)).unwrap_or_else(|| workspaces.default_workspace());
         match request.extensions().get::<Principal>().map(|p| workspaces.roles_in(p, &chosen)) {
             // Signed in with roles there: they are the roles of this request.
             Some(Some(roles)) => {
@@ -657,9 +723,27 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
             None => workspaces.default_workspace(),
         }
     };
+    let remember = asked.filter(|id| *id == workspace.id).map(|id| workspaces.cookie(&id));
     request.extensions_mut().insert(workspace.choice());
     request.extensions_mut().insert(workspace);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(cookie) = remember {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The workspace a page's address names (`GET /sessions/…?workspace=staging`); never an
+/// endpoint's, whose workspace is the browser's.
+fn linked_workspace(method: &axum::http::Method, path: &str, query: Option<&str>) -> Option<String> {
+    let page = *method == axum::http::Method::GET && !path.starts_with("/api/") && !path.starts_with("/auth/");
+    if !page {
+        return None;
+    }
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "workspace")
+        .map(|(_, v)| v.into_owned())
+        .filter(|id| id == DEFAULT_ID || check_id(id).is_ok())
 }
 
 #[derive(Deserialize)]
@@ -676,28 +760,32 @@ pub async fn switch(
     Form(form): Form<SwitchForm>,
 ) -> Response {
     let Some(workspace) = workspaces.get(form.workspace.trim()) else {
-        return AppError::not_found("There is no such workspace. It may have been disconnected; reload the page.")
-            .into_response();
+        return refused_page(
+            StatusCode::NOT_FOUND,
+            "There is no such workspace. It may have been disconnected: go back and reload the page.",
+        );
     };
     // Who may open which does not depend on the roles of the current one (admins are admins
     // in every workspace).
     if workspaces.roles_in(&principal, &workspace).is_none() {
-        return AppError::new(
-            ErrorKind::Forbidden,
-            format!("You have no roles in {}. Ask an admin if you need them.", workspace.name),
-        )
-        .into_response();
+        return refused_page(
+            StatusCode::FORBIDDEN,
+            &format!("You have no roles in {}. Ask an admin if you need them.", workspace.name),
+        );
     }
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{}",
-        workspace.id,
-        if workspaces.config.cookie_secure { "; Secure" } else { "" }
-    );
     let mut response = Redirect::to("/").into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    response.headers_mut().append(header::SET_COOKIE, workspaces.cookie(&workspace.id));
     response
+}
+
+/// The small page a refused switch answers (the switch is a plain form: its answer is a page).
+fn refused_page(status: StatusCode, message: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Workspace · Switchboard</title>\
+         <h1>The workspace was not changed</h1><p>{}</p><p><a href=\"/\">Go to the overview</a></p></html>",
+        html_escape::encode_text(message)
+    );
+    (status, axum::response::Html(page)).into_response()
 }
 
 #[cfg(test)]
@@ -707,13 +795,27 @@ mod tests {
     #[test]
     fn a_sealed_key_opens_only_with_its_secret_and_for_its_workspace() {
         let secret = SecretKey([7; 32]);
-        let sealed = secret.seal("staging", "sk-ant-secret");
+        let url = "https://api.anthropic.com";
+        let sealed = secret.seal("staging", url, "sk-ant-secret");
         assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in the clear");
-        assert_eq!(secret.open("staging", &sealed).as_deref(), Some("sk-ant-secret"));
-        assert_eq!(secret.open("prod", &sealed), None, "a sealed key moved to another row does not open");
-        assert_eq!(SecretKey([8; 32]).open("staging", &sealed), None);
-        assert_ne!(secret.seal("staging", "sk-ant-secret"), sealed, "each seal has its own nonce");
-        assert_eq!(secret.open("staging", &sealed[..5]), None);
+        assert_eq!(secret.open("staging", url, &sealed).as_deref(), Some("sk-ant-secret"));
+        assert_eq!(secret.open("prod", url, &sealed), None, "a sealed key moved to another row does not open");
+        assert_eq!(secret.open("staging", "https://evil.example", &sealed), None, "nor one pointed elsewhere");
+        assert_eq!(SecretKey([8; 32]).open("staging", url, &sealed), None);
+        assert_ne!(secret.seal("staging", url, "sk-ant-secret"), sealed, "each seal has its own nonce");
+        assert_eq!(secret.open("staging", url, &sealed[..5]), None);
+    }
+
+    #[test]
+    fn a_workspace_is_reached_over_https_or_on_this_machine() {
+        for ok in ["https://api.anthropic.com", "http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010"] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in
+            ["http://engine.internal:4010", "ftp://x", "https://a b", "https://", "http://127.0.0.1.evil.example"]
+        {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1677,6 +1677,35 @@ async fn a_feed_over_its_byte_budgets_keeps_less_and_its_viewers_lose_no_event()
 }
 
 #[tokio::test]
+async fn the_hubs_of_two_workspaces_share_one_byte_budget_and_lose_no_event() {
+    // Issue 20: each workspace has a hub of its own; the budget bounds them together.
+    use server::{hub::Hub, settings::ApiKey, upstream::UpstreamClient};
+    let (home, staging) = (upstream().await, upstream().await);
+    let (first, second) = (home.session(long_turn(), 5).await, staging.session(long_turn(), 5).await);
+    let config = server::hub::HubConfig { total_bytes: 4000, channel: 2, ..server::hub::HubConfig::default() };
+    let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hub_of = |upstream: &Upstream| {
+        let client = UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY));
+        Hub::sharing_budget(client, config.clone(), shared.clone())
+    };
+    let (home_hub, staging_hub) = (hub_of(&home), hub_of(&staging));
+    let mut one = Box::pin(home_hub.watch(&first, 0).await.expect("watching starts"));
+    let mut other = Box::pin(staging_hub.watch(&second, 0).await.expect("watching starts"));
+    home.send(&first, "go").await;
+    staging.send(&second, "go").await;
+    let (first_live, second_live) = (read_hub(&mut one).await, read_hub(&mut other).await);
+    assert_eq!(ids(&first_live), home.ids(&first).await, "nothing lost behind the budget");
+    assert_eq!(ids(&second_live), staging.ids(&second).await, "nothing lost behind the budget");
+    // Each alone is within a budget it could have spent whole; together they are too.
+    let largest = first_live.iter().chain(&second_live).map(|f| f.data.to_string().len() + 64).max().unwrap();
+    let both = shared.load(Ordering::Relaxed);
+    assert_eq!(both, home_hub.stats().kept_bytes);
+    assert!(both <= 4000 + 2 * largest, "{both} bytes kept by the two hubs together");
+    let full = first_live.iter().chain(&second_live).map(|f| f.data.to_string().len()).sum::<usize>();
+    assert!(full > 4000 + 2 * largest, "the sessions are larger than the budget ({full} bytes)");
+}
+
+#[tokio::test]
 async fn viewers_behind_the_kept_events_list_them_a_few_at_a_time() {
     // Issue 20: every viewer behind the log listed the whole session from the API at once.
     use server::hub::HubConfig;

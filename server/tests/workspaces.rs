@@ -208,6 +208,45 @@ async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_str
         in_default.iter().any(|(who, _)| who == "bob"),
         "Bob's refused try in the default workspace: {in_default:?}"
     );
+    // What is Switchboard's own is the default's, though the admin granted Bob's roles in staging.
+    let grants = audit_entries_as(&app, &app.client, "workspaces/grant").await;
+    assert_eq!(grants.len(), 1, "{grants:?}");
+
+    // A page's address can name its workspace, which then holds for the browser: for someone
+    // with roles there only.
+    let page = |client: &reqwest::Client, path: String| {
+        let request = client.get(format!("{}{path}", app.address));
+        async move { request.send().await.unwrap() }
+    };
+    let chose = |response: &reqwest::Response, id: &str| {
+        let cookie = format!("switchboard_workspace={id};");
+        response.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with(&cookie))
+    };
+    let opened = page(&bob, format!("/sessions/{staging}?workspace=staging")).await;
+    assert_eq!(opened.status(), 200);
+    assert!(chose(&opened, "staging"), "{:?}", opened.headers());
+    assert_eq!(session_ids(&app, &bob).await, vec![staging.clone()]);
+    let stayed = page(&ana, format!("/sessions/{home}?workspace=staging")).await;
+    assert_eq!(stayed.status(), 200, "her own workspace's page");
+    assert!(!chose(&stayed, "staging"), "{:?}", stayed.headers());
+    assert_eq!(session_ids(&app, &ana).await, vec![home.clone()]);
+}
+
+#[tokio::test]
+async fn an_audit_entrys_workspace_cannot_be_changed_even_while_it_is_pending() {
+    let app = spawn_app(&[]).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
+        .await
+        .unwrap();
+    let insert =
+        "INSERT INTO audit (at, action, outcome, status) VALUES ('2026-11-26T00:00:00Z', 'test/pending', 'pending', 0)";
+    sqlx::query(insert).execute(&pool).await.unwrap();
+    let moved =
+        sqlx::query("UPDATE audit SET workspace = 'staging' WHERE action = 'test/pending'").execute(&pool).await;
+    assert!(moved.unwrap_err().to_string().contains("audit entries cannot be changed"));
+    let finished =
+        sqlx::query("UPDATE audit SET outcome = 'ok', status = 200 WHERE action = 'test/pending'").execute(&pool).await;
+    assert_eq!(finished.unwrap().rows_affected(), 1, "its outcome is still filled in once");
 }
 
 #[tokio::test]
@@ -292,6 +331,10 @@ async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
             [("form[id]", "x"), ("form[name]", " "), ("form[base_url]", engine.base_url.as_str()), ("form[key]", "k")],
         ),
         ("base_url", [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", "ftp://x"), ("form[key]", "k")]),
+        (
+            "base_url",
+            [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", "http://10.0.0.7:4010"), ("form[key]", "k")],
+        ),
         (
             "key",
             [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", engine.base_url.as_str()), ("form[key]", "")],

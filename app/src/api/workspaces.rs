@@ -47,6 +47,8 @@ pub struct WorkspaceRow {
     pub base_url: String,
     /// `default`: the one Switchboard starts with; its people are the accounts' own roles.
     pub is_default: bool,
+    /// Served now: false when its key did not open at start (another `SWITCHBOARD_SECRET_KEY`).
+    pub serving: bool,
     pub created_by: String,
     pub created_at: String,
     /// Who may open it besides the admins (empty for `default`, which everyone may open).
