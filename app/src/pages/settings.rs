@@ -86,15 +86,25 @@ fn Workspaces() -> impl IntoView {
         Some(Err(_)) => form.update(|f| f.key.clear()),
         None => {}
     });
+    // The navigation's switch lists the workspaces this admin may open: all of them.
+    let place = use_context::<crate::me::Workspace>();
+    Effect::new(move |previous: Option<(usize, usize)>| {
+        let now = (connect.version().get(), disconnect.version().get());
+        if previous.is_some_and(|p| p != now)
+            && let Some(place) = place
+        {
+            place.0.refetch();
+        }
+        now
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         connect.dispatch(ConnectWorkspace { form: form.get_untracked() });
     };
     let field = move |set: fn(&mut ConnectForm, String)| move |ev| form.update(|f| set(f, event_target_value(&ev)));
     let connect_error = Signal::derive(move || connect.value().get().and_then(Result::err));
-    let list_error = Signal::derive(move || {
-        disconnect.value().get().and_then(Result::err).or_else(|| grant.value().get().and_then(Result::err))
-    });
+    let disconnect_error = Signal::derive(move || disconnect.value().get().and_then(Result::err));
+    let grant_error = Signal::derive(move || grant.value().get().and_then(Result::err));
     view! {
         <section class="panel" aria-labelledby="workspaces" data-testid="workspaces">
             <h2 id="workspaces">"Workspaces"</h2>
@@ -126,7 +136,10 @@ fn Workspaces() -> impl IntoView {
                                         });
                                         view! {
                                             <tr data-testid="workspace-row">
-                                                <td><strong>{w.name}</strong><br /><code>{w.id}</code></td>
+                                                <td>
+                                                    <strong>{w.name}</strong><br /><code>{w.id}</code>
+                                                    {(!w.serving).then(|| view! { " " <span class="badge" data-testid="workspace-not-served" title="Its key did not open at start: another SWITCHBOARD_SECRET_KEY, or its row was changed. The server's log says which.">"not served"</span> })}
+                                                </td>
                                                 <td><code>{w.base_url}</code>{(!w.created_by.is_empty()).then(|| view! { <br /><span class="muted">{format!("connected by {} · ", w.created_by)}<LocalTime at=w.created_at /></span> })}</td>
                                                 <td>{people}</td>
                                                 <td>{remove}</td>
@@ -139,6 +152,7 @@ fn Workspaces() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <InlineError error=disconnect_error />
             <ActionForm action=grant attr:class="fields" attr:data-testid="workspace-grant">
                 <fieldset>
                     <legend>"Give someone roles in a workspace"</legend>
@@ -148,7 +162,7 @@ fn Workspaces() -> impl IntoView {
                     <button type="submit" class="button" disabled=move || grant.pending().get()>"Save the roles"</button>
                 </fieldset>
             </ActionForm>
-            <InlineError error=list_error />
+            <InlineError error=grant_error />
             <form class="fields" on:submit=submit data-testid="workspace-connect">
                 <fieldset>
                     <legend>"Connect a workspace"</legend>
