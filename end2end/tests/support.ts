@@ -1,7 +1,21 @@
-import { type APIRequestContext, expect, type Locator, type Page } from '@playwright/test';
+import { type APIRequestContext, type APIResponse, expect, type Locator, type Page } from '@playwright/test';
 
 /** The first admin's password on the Switchboards that start with one (playwright.config.ts). */
 export const ADMIN_PASSWORD = 'correct horse battery staple';
+
+/**
+ * Signs `request` in as the first admin of the Switchboard at `origin` (a spec against another
+ * Switchboard than the main one: the main one's cookie means nothing there). Answers the login's
+ * response, a 303.
+ */
+export async function signInAsAdmin(request: APIRequestContext, origin: string): Promise<APIResponse> {
+  const response = await request.post(`${origin}/auth/login`, {
+    form: { username: 'admin', password: ADMIN_PASSWORD, next: '/' },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBe(303);
+  return response;
+}
 
 /**
  * Collects console errors (with the URL they concern) and uncaught exceptions of `page`; assert the

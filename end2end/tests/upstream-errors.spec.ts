@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { ADMIN_PASSWORD, unique, waitForHydration } from './support';
+import { signInAsAdmin, unique, waitForHydration } from './support';
 
 // These pages come from the second Switchboard of playwright.config.ts: Anthropic mode, against
 // fake-upstream.mjs, which fails the way each test asks. The mode is global to the fake, so the
@@ -13,11 +13,7 @@ test.use({ baseURL: failing });
 
 // The cookie of the main Switchboard means nothing here: sign in to this one.
 test.beforeEach(async ({ page }) => {
-  const response = await page.request.post(`${failing}/auth/login`, {
-    form: { username: 'admin', password: ADMIN_PASSWORD, next: '/' },
-    maxRedirects: 0,
-  });
-  expect(response.status()).toBe(303);
+  const response = await signInAsAdmin(page.request, failing);
   expect(response.headers()['location']).toBe('/');
 });
 

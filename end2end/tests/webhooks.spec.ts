@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN_PASSWORD, collectErrors, sessionThatAsks, unique, waitForHydration } from './support';
+import { collectErrors, sessionThatAsks, signInAsAdmin, unique, waitForHydration } from './support';
 
 // The Switchboard of playwright.config.ts whose inbox lists sessions once a minute: its embedded
 // engine sends signed webhooks to its /webhooks/anthropic, and only they can bring a call into
@@ -11,11 +11,7 @@ test.use({ baseURL: hooked });
 
 // The cookie of the main Switchboard means nothing here: sign in to this one.
 test.beforeEach(async ({ page }) => {
-  const response = await page.request.post(`${hooked}/auth/login`, {
-    form: { username: 'admin', password: ADMIN_PASSWORD, next: '/' },
-    maxRedirects: 0,
-  });
-  expect(response.status()).toBe(303);
+  await signInAsAdmin(page.request, hooked);
 });
 
 test('a webhook brings a waiting call into an open inbox long before the next poll; Settings shows it', async ({

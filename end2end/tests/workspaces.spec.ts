@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN_PASSWORD, collectErrors, sessionThatAsks, waitForHydration } from './support';
+import { collectErrors, sessionThatAsks, signInAsAdmin, waitForHydration } from './support';
 
 // The Switchboard of playwright.config.ts with SWITCHBOARD_SECRET_KEY, and the standalone engine
 // it connects as a second workspace.
@@ -10,11 +10,7 @@ const stagingEngine = `http://127.0.0.1:${port + 9}`;
 test.use({ baseURL: console_ });
 
 test.beforeEach(async ({ page }) => {
-  const response = await page.request.post(`${console_}/auth/login`, {
-    form: { username: 'admin', password: ADMIN_PASSWORD, next: '/' },
-    maxRedirects: 0,
-  });
-  expect(response.status()).toBe(303);
+  await signInAsAdmin(page.request, console_);
 });
 
 test('an admin connects a second upstream as a workspace, switches to it and back, and each shows its own sessions', async ({

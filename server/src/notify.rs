@@ -25,6 +25,7 @@ use app::{
         inbox::PendingCall,
         notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, channel_target},
         policies::{Policy, policy_for},
+        workspaces::DEFAULT_ID,
     },
     auth::{Role, store::AccountStore as _},
     decisions::DecisionStore,
@@ -178,7 +179,7 @@ impl Notifier {
         let expires = time::OffsetDateTime::now_utc() + self.settings.link_ttl;
         let token = self.token(session_id, event_id, username, expires.unix_timestamp());
         // The default workspace's calls: the link says so, whichever the browser was in.
-        format!("{}/sessions/{session_id}?event={event_id}&t={token}&workspace=default", self.public_url)
+        format!("{}/sessions/{session_id}?event={event_id}&t={token}&workspace={DEFAULT_ID}", self.public_url)
     }
 
     /// A token for the call and person, expiring at `expires` (seconds since the epoch).
@@ -733,7 +734,7 @@ impl Notifier {
     /// A channel's link to a call: the session page at the call, without a token (a channel is
     /// read by many; each signs in).
     fn plain_link(&self, call: &PendingCall) -> String {
-        format!("{}/sessions/{}?event={}&workspace=default", self.public_url, call.session_id, call.event_id())
+        format!("{}/sessions/{}?event={}&workspace={DEFAULT_ID}", self.public_url, call.session_id, call.event_id())
     }
 
     fn slack_text(&self, calls: &[PendingCall], gone: &[PendingCall]) -> String {

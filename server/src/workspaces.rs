@@ -163,12 +163,25 @@ pub struct Workspace {
     pub audit: Arc<SqliteAudit>,
     pub shares: Arc<Shares>,
     pub imports: Arc<Imports>,
-    pub rules: Arc<RuleBook>,
     pub policies: Arc<Policies>,
-    pub decisions: DecisionsHandle,
     /// The decisions themselves (the notifier reads them), without the inbox's announcements.
     pub decision_store: Arc<SqliteDecisions>,
+    /// What [`Workspace::provide`] gives the Leptos app, made once.
+    handles: Handles,
+}
+
+/// The handles of a workspace's services in the app's Leptos context.
+struct Handles {
     summary: UpstreamSummary,
+    upstream: UpstreamHandle,
+    decisions: DecisionsHandle,
+    audit: AuditHandle,
+    inbox: InboxHandle,
+    rules: RulesHandle,
+    policies: PoliciesHandle,
+    shares: SharesHandle,
+    imports: ImportsHandle,
+    windows: WindowsHandle,
 }
 
 impl Workspace {
@@ -189,17 +202,27 @@ impl Workspace {
         let rules = RuleBook::open(pool.clone(), audit.clone(), upstream.clone(), policies.clone())
             .await
             .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
-        let inbox = Inbox::new(upstream, store.clone(), Some(rules.clone()), config.inbox.clone());
-        let decisions = DecisionsHandle(Arc::new(AnnouncingDecisions { store: store.clone(), inbox: inbox.clone() }));
+        let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
         let shares = Shares::new(pool.clone(), audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
         let imports = Imports::new(pool);
-        let summary = UpstreamSummary {
-            mode,
-            base_url: client.base_url().to_owned(),
-            key_configured: mode == UpstreamMode::Anthropic,
-            data_dir: config.data_dir.display().to_string(),
-            max_upload_bytes: config.max_upload_bytes,
+        let handles = Handles {
+            summary: UpstreamSummary {
+                mode,
+                base_url: client.base_url().to_owned(),
+                key_configured: mode == UpstreamMode::Anthropic,
+                data_dir: config.data_dir.display().to_string(),
+                max_upload_bytes: config.max_upload_bytes,
+            },
+            upstream,
+            decisions: DecisionsHandle(Arc::new(AnnouncingDecisions { store: store.clone(), inbox: inbox.clone() })),
+            audit: AuditHandle(audit.clone()),
+            inbox: InboxHandle(inbox.clone()),
+            rules: RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() })),
+            policies: PoliciesHandle(policies.clone()),
+            shares: SharesHandle(shares.clone()),
+            imports: ImportsHandle(imports.clone()),
+            windows: WindowsHandle(Arc::new(crate::hub::Windows(hub.clone()))),
         };
         Ok(Self {
             id: id.to_owned(),
@@ -210,11 +233,9 @@ impl Workspace {
             audit,
             shares,
             imports,
-            rules,
             policies,
-            decisions,
             decision_store: store,
-            summary,
+            handles,
         })
     }
 
@@ -229,16 +250,17 @@ impl Workspace {
     /// Provides this workspace's services to the Leptos app (pages and server functions).
     pub fn provide(&self) {
         use leptos::prelude::provide_context;
-        provide_context(self.summary.clone());
-        provide_context(UpstreamHandle(Arc::new(self.client.clone())));
-        provide_context(self.decisions.clone());
-        provide_context(AuditHandle(self.audit.clone()));
-        provide_context(InboxHandle(self.inbox.clone()));
-        provide_context(RulesHandle(Arc::new(Rules { book: self.rules.clone(), inbox: self.inbox.clone() })));
-        provide_context(PoliciesHandle(self.policies.clone()));
-        provide_context(SharesHandle(self.shares.clone()));
-        provide_context(ImportsHandle(self.imports.clone()));
-        provide_context(WindowsHandle(Arc::new(crate::hub::Windows(self.hub.clone()))));
+        let handles = &self.handles;
+        provide_context(handles.summary.clone());
+        provide_context(handles.upstream.clone());
+        provide_context(handles.decisions.clone());
+        provide_context(handles.audit.clone());
+        provide_context(handles.inbox.clone());
+        provide_context(handles.rules.clone());
+        provide_context(handles.policies.clone());
+        provide_context(handles.shares.clone());
+        provide_context(handles.imports.clone());
+        provide_context(handles.windows.clone());
     }
 
     /// Ends its streams and its inbox's poller.
@@ -338,8 +360,12 @@ impl Workspaces {
         std::iter::once(self.default.clone()).chain(others.iter().cloned()).collect()
     }
 
+    /// The workspace `id` names (on every request: no list is made).
     pub fn get(&self, id: &str) -> Option<Arc<Workspace>> {
-        self.all().into_iter().find(|w| w.id == id)
+        if id == self.default.id {
+            return Some(self.default.clone());
+        }
+        self.others.read().unwrap_or_else(|e| e.into_inner()).iter().find(|w| w.id == id).cloned()
     }
 
     /// The roles `principal` has in `workspace`; `None`: they may not open it.
