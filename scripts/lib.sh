@@ -26,17 +26,21 @@ apt_install() {
 }
 
 # The WASM target: rustup's when it can be had (short timeout: toolchain downloads may be out of
-# reach), otherwise Debian's rustc-web, which builds std for wasm itself (-Zbuild-std). Once a run
-# has fallen back, later runs do not wait for rustup again: delete target/.wasm-toolchain to retry.
+# reach), otherwise Debian's rustc-web. Either way std's sources come with it (rustup's rust-src,
+# Debian's rust-web-src): the release bundle builds std for wasm itself (wasm_release_build). Once
+# a run has fallen back, later runs do not wait for rustup again: delete target/.wasm-toolchain to
+# retry.
 ensure_wasm_target() {
   mkdir -p "$ROOT/target"
   if [ "${SWITCHBOARD_WASM_TOOLCHAIN:-}" != debian ] && ! wasm_toolchain_is_debian && command -v rustup >/dev/null; then
-    if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
-      || timeout 120 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+    if { rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+        || timeout 120 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; } \
+      && { rustup component list --installed 2>/dev/null | grep -qx rust-src \
+        || timeout 120 rustup component add rust-src >/dev/null 2>&1; }; then
       echo rustup > "$WASM_TOOLCHAIN_MARKER"
       return 0
     fi
-    log "rustup could not add the wasm32 target; falling back to Debian's rustc-web"
+    log "rustup could not add the wasm32 target or std's sources; falling back to Debian's rustc-web"
   fi
   apt_install rustc-web cargo-web rust-web-src lld-22
   echo debian > "$WASM_TOOLCHAIN_MARKER"
@@ -68,6 +72,25 @@ leptos_build() {
   fi
 }
 
+# The release bundle's compiler flags, for the hydrate side only (cargo-leptos adds the target's
+# rustflags to its own). They are unstable, so the build says RUSTC_BOOTSTRAP=1 (as Debian's
+# toolchain does for -Zbuild-std), and std is built from its sources so that it gets them too.
+# Stop 43 measured them together: the main module 381.7 -> 343.5 KB gzipped, the session page
+# 946.4 -> 891.1 (docs/benchmarks.md, "Bundle").
+# - -Cpanic=immediate-abort: a panic traps at once. No message is formatted, so the panic machinery
+#   and the messages leave the bundle; a release page that panics logs only "unreachable" (a debug
+#   build, `leptos_build --split`, keeps the messages and console_error_panic_hook).
+# - -Zlocation-detail=none: no source paths, lines and columns kept for panics.
+# - -Zfmt-debug=shallow: a derived Debug prints the type's name only. Hand-written ones (a string's
+#   quotes, which the forms' messages use) are unchanged.
+wasm_release_build() {
+  local std=()
+  wasm_toolchain_is_debian || std=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+  RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=shallow" \
+    leptos_build "${std[@]}" "$@"
+}
+
 # Native builds with the flags cargo-leptos gives the server: component types erased (as in every
 # cargo-leptos build here, see `always-erase-components`), so scripts/test, scripts/bench and
 # cargo-leptos share artifacts instead of each building everything again. Without it Leptos' view
@@ -80,7 +103,8 @@ server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboar
 # the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk, then the small
 # chunks merged into one (merge_chunks). cargo-leptos runs wasm-opt over every chunk on every build;
 # scripts/tools/bin/wasm-opt answers an unchanged chunk from target/wasm-opt-cache, so a build with
-# nothing changed takes seconds.
+# nothing changed takes seconds. Then the release server, unless the one argument is
+# `--frontend-only`.
 release_build() {
   # Cached chunks no build has used for two weeks go, once per build.
   find "$ROOT/target/wasm-opt-cache" -name '*.wasm' -mtime +14 -delete 2>/dev/null || true
@@ -94,7 +118,11 @@ release_build() {
     rm -rf "$ROOT/target/site/pkg"
   fi
   rm -f "$done_mark"
-  leptos_build --release --split "$@" && merge_chunks && touch "$done_mark"
+  wasm_release_build --release --split --frontend-only && merge_chunks && touch "$done_mark" || return
+  # The server on its own, without the bundle's RUSTC_BOOTSTRAP: build scripts read it
+  # (proc-macro2's, anyhow's, thiserror's), so with it the server's crates were rebuilt whenever
+  # `cargo run --release` (scripts/bench's examples) had built them without it, and back.
+  [ "${1:-}" = --frontend-only ] || leptos_build --release --split --server-only
 }
 
 # The split build's chunks under 1 KB, hundreds of them and a third empty, merged into one file
