@@ -13,6 +13,8 @@
 //! shape is left as it is. The loader (`__wasm_split.*.js`) and the manifest the server reads for
 //! its preload links are rewritten to match; any surprise in them leaves the folder untouched.
 
+pub mod names;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
