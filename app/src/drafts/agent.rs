@@ -236,10 +236,18 @@ impl AgentDraft {
                         .map(|s| serde_json::to_string_pretty(s).unwrap_or_default())
                         .unwrap_or_default(),
                 }),
-                other => {
+                // A string's `{:?}` (its quotes) is hand-written Debug, which the bundle keeps;
+                // an Option's is derived, which the bundle prints as its type's name only.
+                Some(other) => {
                     return Err(DraftError::new(
                         "tools",
                         format!("The form cannot show a tool of type {other:?}; edit it in the raw JSON only."),
+                    ));
+                }
+                None => {
+                    return Err(DraftError::new(
+                        "tools",
+                        "The form cannot show a tool without a \"type\"; edit it in the raw JSON only.",
                     ));
                 }
             }
@@ -511,6 +519,17 @@ mod tests {
         assert_eq!(again["tools"][1]["default_config"]["enabled"], false, "a disabled MCP toolset stays disabled");
         assert_eq!(again["tools"][2]["input_schema"]["properties"]["id"]["type"], "string");
         assert_eq!(AgentDraft::from_request(&again).unwrap(), draft, "a second round trip changes nothing");
+    }
+
+    #[test]
+    fn a_tool_the_form_cannot_show_is_named_in_the_message() {
+        let raw = json!({"name": "x", "model": "scripted", "tools": [{"type": "web_search_2026"}]});
+        let error = AgentDraft::from_request(&raw).unwrap_err();
+        assert_eq!(error.field, "tools");
+        assert!(error.message.contains("a tool of type \"web_search_2026\";"), "{}", error.message);
+        let raw = json!({"name": "x", "model": "scripted", "tools": [{"name": "untyped"}]});
+        let error = AgentDraft::from_request(&raw).unwrap_err();
+        assert!(error.message.contains("without a \"type\""), "{}", error.message);
     }
 
     #[test]
