@@ -63,29 +63,30 @@ with_wasm_toolchain() {
   fi
 }
 
+# std built for wasm from its sources, by cargo-leptos' build of the browser side.
+BUILD_STD=--lib-cargo-args=-Zbuild-std=std,panic_abort
+
 # cargo-leptos build with the chosen toolchain; Debian's builds std for wasm itself.
 leptos_build() {
   if wasm_toolchain_is_debian; then
-    with_wasm_toolchain cargo leptos build --lib-cargo-args=-Zbuild-std=std,panic_abort "$@"
+    with_wasm_toolchain cargo leptos build "$BUILD_STD" "$@"
   else
     cargo leptos build "$@"
   fi
 }
 
-# The release bundle's compiler flags, for the hydrate side only (cargo-leptos adds the target's
-# rustflags to its own). They are unstable, so the build says RUSTC_BOOTSTRAP=1 (as Debian's
-# toolchain does for -Zbuild-std), and std is built from its sources so that it gets them too.
-# Stop 43 measured them together: the main module 381.7 -> 343.5 KB gzipped, the session page
-# 946.4 -> 891.1 (docs/benchmarks.md, "Bundle").
-# - -Cpanic=immediate-abort: a panic traps at once. No message is formatted, so the panic machinery
-#   and the messages leave the bundle; a release page that panics logs only "unreachable" (a debug
-#   build, `leptos_build --split`, keeps the messages and console_error_panic_hook).
+# The release bundle, with size flags for the browser side only (cargo-leptos adds the target's
+# rustflags to its own; docs/benchmarks.md, "Bundle", has what each gives). They are unstable, so
+# the build says RUSTC_BOOTSTRAP=1 (as Debian's toolchain does for -Zbuild-std), and std is built
+# from its sources so that it gets them too.
+# - -Cpanic=immediate-abort: a panic traps at once, with no message (CONTRIBUTING.md says how to
+#   read one).
 # - -Zlocation-detail=none: no source paths, lines and columns kept for panics.
-# - -Zfmt-debug=shallow: a derived Debug prints the type's name only. Hand-written ones (a string's
-#   quotes, which the forms' messages use) are unchanged.
+# - -Zfmt-debug=shallow: a derived Debug prints the type's name only; a string's `{:?}` (its
+#   quotes, which the forms' messages use) is hand-written and unchanged.
 wasm_release_build() {
   local std=()
-  wasm_toolchain_is_debian || std=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+  wasm_toolchain_is_debian || std=("$BUILD_STD")
   RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=shallow" \
     leptos_build "${std[@]}" "$@"
@@ -106,6 +107,10 @@ server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboar
 # nothing changed takes seconds. Then the release server, unless the one argument is
 # `--frontend-only`.
 release_build() {
+  case "${1:-}" in
+    "" | --frontend-only) ;;
+    *) log "release_build takes no argument but --frontend-only (was given: $*)"; return 2 ;;
+  esac
   # Cached chunks no build has used for two weeks go, once per build.
   find "$ROOT/target/wasm-opt-cache" -name '*.wasm' -mtime +14 -delete 2>/dev/null || true
   # A build that stopped halfway (wasm-opt failed on one chunk, stop 39) left target/site/pkg in a
@@ -119,10 +124,11 @@ release_build() {
   fi
   rm -f "$done_mark"
   wasm_release_build --release --split --frontend-only && merge_chunks && touch "$done_mark" || return
-  # The server on its own, without the bundle's RUSTC_BOOTSTRAP: build scripts read it
-  # (proc-macro2's, anyhow's, thiserror's), so with it the server's crates were rebuilt whenever
-  # `cargo run --release` (scripts/bench's examples) had built them without it, and back.
-  [ "${1:-}" = --frontend-only ] || leptos_build --release --split --server-only
+  # The server on its own, native, with rustup's toolchain and without the bundle's
+  # RUSTC_BOOTSTRAP: build scripts read it (proc-macro2's, anyhow's, thiserror's), so with it the
+  # server's crates were rebuilt whenever `cargo run --release` (scripts/bench's examples) had
+  # built them without it, and back.
+  [ "${1:-}" = --frontend-only ] || cargo leptos build --release --server-only
 }
 
 # The split build's chunks under 1 KB, hundreds of them and a third empty, merged into one file
