@@ -68,9 +68,19 @@ fn demangle(symbol: &str) -> String {
 /// `<reactive_graph::…>::new::<app::…>`; the trait's for a blanket impl's, `<_ as tachys::…>`), or
 /// the name's first word when it names none.
 pub fn first_crate(name: &str) -> &str {
-    let name = name.trim_start_matches(['<', '&', ' ', '*']);
-    let name = name.strip_prefix("_ as ").unwrap_or(name);
-    let name = name.strip_prefix("dyn ").or_else(|| name.strip_prefix("mut ")).unwrap_or(name);
+    let mut name = name;
+    // Pointers, references, slices, tuples and trait objects wrap the type whose crate counts.
+    loop {
+        let trimmed = name.trim_start_matches(['<', '&', ' ', '[', '(']);
+        let trimmed = ["_ as ", "dyn ", "mut ", "*const ", "*mut "]
+            .iter()
+            .find_map(|prefix| trimmed.strip_prefix(prefix))
+            .unwrap_or(trimmed);
+        if trimmed.len() == name.len() {
+            break;
+        }
+        name = trimmed;
+    }
     let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len());
     if end == 0 { "?" } else { &name[..end] }
 }
@@ -81,7 +91,8 @@ pub fn app_module(name: &str) -> Option<String> {
     let mut found = None;
     let mut rest = name;
     while let Some(at) = rest.find("app::") {
-        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        // `app::` starts a path only where no word or path (`x::app::`) runs into it.
+        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
         let path = &rest[at + "app::".len()..];
         rest = path;
         if !starts_word {
@@ -121,16 +132,21 @@ pub fn sum_by<'a>(functions: &'a [Function], key: impl Fn(&'a Function) -> Strin
 mod tests {
     use super::*;
     use wasm_encoder::{
-        CodeSection, EntityType, Function as Body, FunctionSection, ImportSection, Instruction, Module, NameMap,
-        NameSection, TypeSection,
+        CodeSection, EntityType, Function as Body, FunctionSection, GlobalType, ImportSection, Instruction, MemoryType,
+        Module, NameMap, NameSection, TypeSection, ValType,
     };
 
-    /// One imported function, then two defined ones of different sizes, named with mangled
-    /// symbols as rustc writes them.
+    /// A memory, a global and a function imported (only the function takes a function index),
+    /// then two defined functions of different sizes, named with mangled symbols as rustc writes
+    /// them.
     fn module() -> Vec<u8> {
         let mut types = TypeSection::new();
         types.ty().function([], []);
         let mut imports = ImportSection::new();
+        let memory = MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None };
+        imports.import("__wasm_split", "memory", EntityType::Memory(memory));
+        let global = GlobalType { val_type: ValType::I32, mutable: true, shared: false };
+        imports.import("__wasm_split", "__wasm_split_shared0", EntityType::Global(global));
         imports.import("wbg", "log", EntityType::Function(0));
         let mut functions = FunctionSection::new();
         functions.function(0);
@@ -176,12 +192,18 @@ mod tests {
         assert_eq!(app_module(name).as_deref(), Some("app::live::view"));
         assert_eq!(app_module("app::pages::account::__component_login").as_deref(), Some("app::pages::account"));
         assert_eq!(app_module("app::__component_app").as_deref(), Some("app"));
+        assert_eq!(app_module("app::live::view::timeline::rows::draw").as_deref(), Some("app::live::view"));
         assert_eq!(app_module("<alloc::sync::Arc<dyn core::any::Any>>::drop_slow"), None);
         // A crate whose name ends in "app" is not the app.
         assert_eq!(app_module("webapp::thing::run"), None);
+        assert_eq!(app_module("tachys::app::thing::run"), None);
         assert_eq!(first_crate("<&mut serde_json::de::Deserializer<_>>::parse"), "serde_json");
         assert_eq!(first_crate("<dyn core::any::Any>::type_id"), "core");
         assert_eq!(first_crate("<_ as tachys::view::any_view::IntoAny>::into_any::build::<app::X>"), "tachys");
+        assert_eq!(first_crate("<&mut dyn core::any::Any>::type_id"), "core");
+        assert_eq!(first_crate("<*const alloc::string::String>::drop"), "alloc");
+        assert_eq!(first_crate("<[serde_json::value::Value]>::to_vec"), "serde_json");
+        assert_eq!(first_crate("<(alloc::string::String, u32) as core::clone::Clone>::clone"), "alloc");
     }
 
     #[test]
