@@ -264,6 +264,12 @@ pub mod store {
         leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<Principal>().cloned()
     }
 
+    /// The person, in a server function the access table has let through (`#[access]`): there is
+    /// always one, so its absence is the server's fault, not the caller's.
+    pub fn signed_in() -> Result<Principal, crate::error::AppError> {
+        principal().ok_or_else(|| crate::error::AppError::internal("Nobody is signed in."))
+    }
+
     /// The person, if their roles allow what `role` allows. Server functions whose data only some
     /// roles may see call this themselves: a page's data is loaded while the page renders on the
     /// server, without passing the server's access table.

@@ -548,7 +548,7 @@ mod server {
         let Some(policy) = policies::session_policy(&policy_store, session_id).await? else {
             return Ok((decisions, Vec::new(), None));
         };
-        let me = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+        let me = crate::auth::store::signed_in()?;
         let mut note = json!({
             "agent": policy.agent_id,
             "required_approvals": policy.required_approvals,

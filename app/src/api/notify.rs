@@ -104,7 +104,7 @@ pub async fn list_channels() -> Result<Vec<Channel>, AppError> {
 #[access(Admin)]
 #[server(endpoint = "notify/channels/create", output = JsonResponse)]
 pub async fn create_channel(channel: NewChannel) -> Result<ChannelMade, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     // The store checks the channel (`NewChannel::check`) before it writes anything.
     let made = server::notify()?.0.create_channel(channel, principal.label()).await?;
     crate::auth::store::note(
@@ -124,7 +124,7 @@ pub async fn delete_channel(id: i64) -> Result<(), AppError> {
 #[access(Approver)]
 #[server(endpoint = "notify/email", input = GetUrl, output = JsonResponse)]
 pub async fn get_email_choice() -> Result<EmailChoice, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     server::notify()?.0.email(principal.username).await
 }
 
@@ -132,7 +132,7 @@ pub async fn get_email_choice() -> Result<EmailChoice, AppError> {
 #[access(Approver)]
 #[server(endpoint = "notify/email/set", output = JsonResponse)]
 pub async fn set_email_choice(address: String) -> Result<EmailChoice, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let address = address.trim();
     if !address.is_empty() && !plausible_address(address) {
         return Err(AppError::bad_input("address", "That is not an email address; write it as name@example.com."));
@@ -144,7 +144,7 @@ pub async fn set_email_choice(address: String) -> Result<EmailChoice, AppError> 
 #[access(Viewer)]
 #[server(endpoint = "notify/link", output = JsonResponse)]
 pub async fn open_link(session_id: String, event_id: String, token: String) -> Result<LinkCheck, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let session_id = super::server::segment(&session_id)?;
     let event_id = super::server::segment(&event_id)?;
     let check = server::notify()?.0.open_link(session_id, event_id, token, principal.username).await?;

@@ -352,7 +352,7 @@ pub async fn list_policies() -> Result<Vec<Policy>, AppError> {
 #[access(Admin)]
 #[server(endpoint = "policies/save", output = JsonResponse)]
 pub async fn save_policy(form: PolicyForm) -> Result<Policy, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let accounts = use_context::<crate::auth::store::AccountsHandle>()
         .ok_or_else(|| AppError::internal("The server did not provide its accounts."))?;
     let usernames: Vec<String> = accounts

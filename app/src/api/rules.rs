@@ -50,7 +50,7 @@ impl NewRule {
 pub async fn create_rule(rule: NewRule) -> Result<Rule, AppError> {
     let session_id = super::server::segment(&rule.session_id)?;
     rule.check()?;
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let rules = server::rules()?;
     let made = rules.0.create(NewRule { session_id, ..rule }, principal.label(), principal.username.clone()).await?;
     crate::auth::store::note(
@@ -63,7 +63,7 @@ pub async fn create_rule(rule: NewRule) -> Result<Rule, AppError> {
 #[access(Approver)]
 #[server(endpoint = "rules/revoke", output = JsonResponse)]
 pub async fn revoke_rule(id: i64) -> Result<Rule, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let admin = principal.can(crate::auth::Role::Admin);
     server::rules()?.0.revoke(id, principal.label(), principal.username.clone(), admin).await
 }

@@ -132,7 +132,7 @@ impl ShareForm {
 #[server(endpoint = "shares/create", output = JsonResponse)]
 pub async fn create_share(form: ShareForm) -> Result<CreatedShare, AppError> {
     let new = form.check()?;
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let session: serde_json::Value = super::server::upstream()?
         .get(&format!("/v1/sessions/{}", new.session_id), Vec::new())
         .await
@@ -156,7 +156,7 @@ pub async fn list_shares() -> Result<Vec<ShareRow>, AppError> {
 #[access(Operator)]
 #[server(endpoint = "shares/revoke", output = JsonResponse)]
 pub async fn revoke_share(id: String) -> Result<ShareRow, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let row = server::shares()?.0.revoke(id.trim().to_owned(), principal).await?;
     crate::auth::store::note(serde_json::json!({ "share": row.id, "session": row.session_id }));
     Ok(row)

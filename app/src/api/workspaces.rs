@@ -97,7 +97,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
 #[access(Viewer)]
 #[server(endpoint = "workspaces/here", input = GetUrl, output = JsonResponse)]
 pub async fn workspace_here() -> Result<Place, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     let handle = server::workspaces()?;
     Ok(handle.0.place(&principal, &server::current()?.id))
 }
@@ -113,7 +113,7 @@ pub async fn list_workspaces() -> Result<Vec<WorkspaceRow>, AppError> {
 #[access(Admin)]
 #[server(endpoint = "workspaces/connect", output = JsonResponse)]
 pub async fn connect_workspace(form: ConnectForm) -> Result<WorkspaceRow, AppError> {
-    let principal = crate::auth::store::principal().ok_or_else(|| AppError::internal("Nobody is signed in."))?;
+    let principal = crate::auth::store::signed_in()?;
     crate::auth::store::note(serde_json::json!({ "workspace": form.id.trim(), "base_url": form.base_url.trim() }));
     server::workspaces()?.0.connect(form, principal.username).await
 }
