@@ -32,7 +32,7 @@ use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use futures::StreamExt;
 
@@ -217,12 +217,12 @@ fn refuse(over: Over, settings: LimitSettings, is_page: bool) -> Response {
     };
     let seconds = wait.as_millis().div_ceil(1000).max(1);
     let mut response = if is_page {
-        let page = format!(
-            "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Too many requests · Switchboard</title>\
-             <h1>Too many requests</h1><p>{}</p><p><a href=\"\">Try again</a></p></html>",
-            html_escape::encode_text(&message)
-        );
-        (StatusCode::TOO_MANY_REQUESTS, Html(page)).into_response()
+        crate::access::refusal_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            ("Too many requests", "Too many requests"),
+            &message,
+            ("", "Try again"),
+        )
     } else {
         AppError::new(ErrorKind::RateLimited, message).into_response()
     };

@@ -410,21 +410,17 @@ impl Workspaces {
     }
 
     async fn list_rows(&self) -> Result<Vec<WorkspaceRow>, AppError> {
-        let failed = |e: sqlx::Error| {
-            tracing::error!("the workspaces could not be read: {e}");
-            AppError::internal("The workspaces could not be read. Try again; the server's log says why.")
-        };
         let rows =
             sqlx::query("SELECT id, name, base_url, created_by, created_at FROM workspaces ORDER BY created_at, id")
                 .fetch_all(&self.pool)
                 .await
-                .map_err(failed)?;
+                .map_err(unreadable)?;
         let grants = sqlx::query(
             "SELECT g.workspace_id, u.username, g.roles FROM workspace_grants g JOIN users u ON u.id = g.user_id ORDER BY u.username",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(failed)?;
+        .map_err(unreadable)?;
         let default = WorkspaceRow {
             id: DEFAULT_ID.to_owned(),
             name: self.default.name.clone(),
@@ -570,7 +566,12 @@ impl Workspaces {
             ));
         }
         if self.get(id).is_none() {
-            return Err(match self.list_rows().await?.iter().any(|w| w.id == id) {
+            let stored: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = ?)")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(unreadable)?;
+            return Err(match stored {
                 true => AppError::new(
                     ErrorKind::Conflict,
                     format!(
@@ -644,23 +645,30 @@ impl Workspaces {
 /// only (the key would cross the network in the clear).
 fn check_base_url(base_url: &str) -> Result<(), String> {
     let malformed = || "The address is an https:// URL, e.g. https://api.anthropic.com.".to_owned();
-    let (scheme, rest) = base_url.split_once("://").ok_or_else(malformed)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || base_url.contains(char::is_whitespace) {
+    // The parser would quietly drop or encode whitespace, which is a pasting mistake here.
+    if base_url.contains(char::is_whitespace) {
         return Err(malformed());
     }
-    let hostname = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
+    let url = reqwest::Url::parse(base_url).map_err(|_| malformed())?;
+    // The host as the parser normalizes it (lower case, IPv4 in full, IPv6 compressed).
+    let this_machine = match url.host_str() {
+        Some(host) => matches!(host, "localhost" | "127.0.0.1" | "[::1]"),
+        None => return Err(malformed()),
     };
-    match scheme {
+    match url.scheme() {
         "https" => Ok(()),
-        "http" if matches!(hostname, "127.0.0.1" | "localhost" | "[::1]") => Ok(()),
+        "http" if this_machine => Ok(()),
         "http" => Err(format!(
             "{base_url} is plain http on another machine: the key would cross the network in the clear. Use https://."
         )),
         _ => Err(malformed()),
     }
+}
+
+/// The answer when the workspaces' table cannot be read; the log has SQLite's words.
+fn unreadable(error: sqlx::Error) -> AppError {
+    tracing::error!("the workspaces could not be read: {error}");
+    AppError::internal("The workspaces could not be read. Try again; the server's log says why.")
 }
 
 fn not_found(id: &str) -> AppError {
@@ -806,12 +814,12 @@ pub async fn switch(
 
 /// The small page a refused switch answers (the switch is a plain form: its answer is a page).
 fn refused_page(status: StatusCode, message: &str) -> Response {
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Workspace · Switchboard</title>\
-         <h1>The workspace was not changed</h1><p>{}</p><p><a href=\"/\">Go to the overview</a></p></html>",
-        html_escape::encode_text(message)
-    );
-    (status, axum::response::Html(page)).into_response()
+    crate::access::refusal_page(
+        status,
+        ("Workspace", "The workspace was not changed"),
+        message,
+        ("/", "Go to the overview"),
+    )
 }
 
 #[cfg(test)]

@@ -173,13 +173,12 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     }
     if !principal.can(role) {
         if is_page {
-            let page = format!(
-                "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not allowed · Switchboard</title>\
-                 <h1>Not allowed for your roles</h1><p>This page needs the {} role. Ask an admin if you need it.</p>\
-                 <p><a href=\"/\">Go to the overview</a></p></html>",
-                role.as_str()
+            return refusal_page(
+                StatusCode::FORBIDDEN,
+                ("Not allowed", "Not allowed for your roles"),
+                &format!("This page needs the {} role. Ask an admin if you need it.", role.as_str()),
+                ("/", "Go to the overview"),
             );
-            return (StatusCode::FORBIDDEN, axum::response::Html(page)).into_response();
         }
         let endpoint = path.trim_start_matches("/api/");
         return refuse(
@@ -192,6 +191,23 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
         );
     }
     next.run(request).await
+}
+
+/// The small page a browser is answered when a page or a plain form is refused before the app
+/// (the access table, the rate limit, a workspace switch): `(title, heading)`, the message in
+/// words, and one link onwards `(href, text)`.
+pub fn refusal_page(
+    status: StatusCode,
+    (title, heading): (&str, &str),
+    message: &str,
+    (href, text): (&str, &str),
+) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title} · Switchboard</title>\
+         <h1>{heading}</h1><p>{}</p><p><a href=\"{href}\">{text}</a></p></html>",
+        html_escape::encode_text(message)
+    );
+    (status, axum::response::Html(page)).into_response()
 }
 
 fn refuse(kind: ErrorKind, message: impl Into<String>) -> Response {
