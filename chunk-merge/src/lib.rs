@@ -376,7 +376,8 @@ fn loader_path(files: &[PathBuf]) -> Result<PathBuf, String> {
     Ok(path.clone())
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
+/// A JSON file, or what is wrong with it in words (its path first).
+pub fn read_json(path: &Path) -> Result<Value, String> {
     let text = fs::read_to_string(path).map_err(at(path))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -515,9 +515,7 @@ async fn logins_survive_a_restart_and_disabling_an_account_ends_them() {
 async fn an_anonymous_flood_of_refused_requests_writes_no_audit_entry() {
     // Issue 20: each of these wrote an entry, with the raw path, for anyone who sent it.
     let app = spawn_app(&[("SWITCHBOARD_MAX_BODY_BYTES", "1024")]).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let pool = app.database().await;
     let count = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit").fetch_one(&pool).await.unwrap() };
     let before = count().await;
     let anonymous = browser();
@@ -553,9 +551,7 @@ async fn an_anonymous_flood_of_refused_requests_writes_no_audit_entry() {
 async fn a_database_error_is_told_in_words_not_in_the_databases() {
     // Issue 20: the audit page showed SQLite's own message (`no such table: audit`).
     let app = spawn_app(&[]).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let pool = app.database().await;
     sqlx::query("ALTER TABLE audit RENAME TO audit_elsewhere").execute(&pool).await.unwrap();
     let (status, error) = app.read("audit/list", &[("query[user]", "")]).await;
     assert_eq!(status, 500, "{error}");
@@ -828,9 +824,7 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
     assert_eq!(bogus.status().as_u16(), 400);
 
     // The database itself refuses to change an entry.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let pool = app.database().await;
     let changed = sqlx::query("UPDATE audit SET username = 'somebody else'").execute(&pool).await;
     assert!(changed.unwrap_err().to_string().contains("audit entries cannot be changed"));
 }
@@ -839,9 +833,7 @@ async fn the_audit_log_names_who_did_what_and_exports_it() {
 async fn a_change_whose_audit_entry_cannot_be_written_is_not_made() {
     // Issue 20: the entry was written after the change, and a failure to write it was only logged.
     let app = spawn_app(&[]).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let pool = app.database().await;
     let definition = serde_json::json!({
         "name": "unrecorded", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"
     })

@@ -250,9 +250,7 @@ async fn an_expired_link_opens_nothing_and_says_when_it_expired() {
     let id = session_with_secrets(&app).await;
     let (_, token) = share(&app, &id, &[]).await;
     // An hour is the shortest life a link can be given: the test moves its end into the past.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let db = app.database().await;
     sqlx::query("UPDATE shares SET expires_unix = expires_unix - 7200").execute(&db).await.unwrap();
     let anonymous = browser();
     let response = anonymous.get(format!("{}/share/{token}", app.address)).send().await.unwrap();

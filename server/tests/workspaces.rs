@@ -235,9 +235,7 @@ async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_str
 #[tokio::test]
 async fn an_audit_entrys_workspace_cannot_be_changed_even_while_it_is_pending() {
     let app = spawn_app(&[]).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.data_dir.0.join("switchboard.db").display()))
-        .await
-        .unwrap();
+    let pool = app.database().await;
     let insert =
         "INSERT INTO audit (at, action, outcome, status) VALUES ('2026-11-26T00:00:00Z', 'test/pending', 'pending', 0)";
     sqlx::query(insert).execute(&pool).await.unwrap();

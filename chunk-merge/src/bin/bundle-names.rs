@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chunk_merge::names::{Function, app_module, first_crate, functions, sum_by};
+use chunk_merge::read_json;
 use serde_json::Value;
 
 /// The main module's file name when wasm-opt runs (after wasm-bindgen).
@@ -60,8 +61,7 @@ fn report(dir: &Path, page: &str) -> Result<(), String> {
 /// The chunk files of a page, as the split manifest lists them.
 fn chunks(dir: &Path, page: &str) -> Result<Vec<String>, String> {
     let path = dir.join("__wasm_split_manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let manifest: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifest = read_json(&path)?;
     let wanted = format!("__{page}_page_view_");
     let (_, chunks) = manifest
         .as_object()
