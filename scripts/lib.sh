@@ -46,6 +46,21 @@ ensure_wasm_target() {
   echo debian > "$WASM_TOOLCHAIN_MARKER"
 }
 
+# The bundle's size flags need a recent rustc (-Cpanic=immediate-abort came about 1.92): an older
+# one would fail the release build minutes in, with rustc's word for one flag. Asked up front
+# instead (rustc parses them without compiling anything, in well under a second).
+ensure_wasm_size_flags() {
+  local problem
+  # $WASM_SIZE_FLAGS unquoted: its words are the flags.
+  if ! problem=$(with_wasm_toolchain env RUSTC_BOOTSTRAP=1 sh -c '"${RUSTC:-rustc}" "$@" --print cfg' rustc \
+      --target wasm32-unknown-unknown $WASM_SIZE_FLAGS 2>&1 >/dev/null); then
+    log "The WASM toolchain ($(with_wasm_toolchain sh -c '"${RUSTC:-rustc}" --version')) does not take the release bundle's size flags ($WASM_SIZE_FLAGS):"
+    printf '%s\n' "$problem" | head -3 >&2
+    log "Update it (rustup update stable), or on Debian's toolchain install rustc-web from bookworm-security (1.96)."
+    return 1
+  fi
+}
+
 # True when the WASM side is built with Debian's toolchain (see ensure_wasm_target).
 wasm_toolchain_is_debian() {
   [ "$(cat "$WASM_TOOLCHAIN_MARKER" 2>/dev/null)" = debian ]
@@ -84,12 +99,11 @@ leptos_build() {
 # - -Zlocation-detail=none: no source paths, lines and columns kept for panics.
 # - -Zfmt-debug=shallow: a derived Debug prints the type's name only; a string's `{:?}` (its
 #   quotes, which the forms' messages use) is hand-written and unchanged.
+WASM_SIZE_FLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=shallow"
 wasm_release_build() {
   local std=()
   wasm_toolchain_is_debian || std=("$BUILD_STD")
-  RUSTC_BOOTSTRAP=1 \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=shallow" \
-    leptos_build "${std[@]}" "$@"
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS" leptos_build "${std[@]}" "$@"
 }
 
 # Native builds with the flags cargo-leptos gives the server: component types erased (as in every
@@ -156,6 +170,7 @@ npm_install() {
 ensure_build_tools() {
   command -v cargo >/dev/null || { log "cargo is missing: install Rust with rustup first"; exit 1; }
   ensure_wasm_target
+  ensure_wasm_size_flags || exit 1
   # wasm-opt for release builds, from npm's binaryen: cargo-leptos would otherwise try to download
   # it (and fail here), and Debian 12's binaryen 108 breaks the bundle ("WebAssembly.Table.set():
   # Argument 1 is invalid") because it mishandles the reference types current rustc emits.
