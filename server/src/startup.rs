@@ -533,7 +533,16 @@ pub fn router(
         ))
         .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // The request's span (debug level) names its path as logs may print it: never a share
+        // link's token or a query (access::path_for_logs).
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %access::path_for_logs(request.uri().path()),
+                version = ?request.version(),
+            )
+        }))
 }
 
 /// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.

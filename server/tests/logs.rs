@@ -1,6 +1,7 @@
 //! The API key never reaches a log line at info level or above: Switchboard is driven through its
 //! pages and server functions, once with a key the upstream accepts and once with one it refuses
-//! (which makes every call fail and get logged), while a subscriber records every line.
+//! (which makes every call fail and get logged), while a subscriber records every line. Nor does a
+//! share link's token, which its requests carry in their path.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::{
 };
 
 use serde_json::json;
-use support::{anthropic_app, spawn_engine};
+use support::{anthropic_app, browser, spawn_engine};
 
 const ACCEPTED: &str = "switchboard-test-LOGGED-KEY-5d0a7";
 const REFUSED: &str = "switchboard-test-REFUSED-KEY-81b2c";
@@ -75,4 +76,23 @@ async fn no_log_line_at_info_level_or_above_holds_the_key() {
     for key in [ACCEPTED, REFUSED] {
         assert!(!logs.contains(key), "a log line holds the key {key}: {logs}");
     }
+}
+
+#[tokio::test]
+async fn no_log_line_holds_a_share_links_token() {
+    logs();
+    let engine = spawn_engine(ACCEPTED).await;
+    let app = anthropic_app(&engine.base_url, ACCEPTED).await;
+    let token = "5eed".repeat(16);
+    // Requests no route answers are logged with their path, at error level: a monitor's HEAD, a
+    // stray slash.
+    let anonymous = browser();
+    let head = anonymous.head(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(head.status(), 403);
+    let slash = anonymous.get(format!("{}/api/shares/{token}/stream/", app.address)).send().await.unwrap();
+    assert_eq!(slash.status(), 403);
+
+    let logs = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("no access rule for HEAD /api/shares/{token}/stream"), "the request was logged: {logs}");
+    assert!(!logs.contains(&token), "a log line holds the share link's token: {logs}");
 }

@@ -134,8 +134,9 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let Some(rule) = access.rule(request.method(), path) else {
         if path.starts_with("/api/") {
             tracing::error!(
-                "no access rule for {} {path}: refused; give it #[access(Role)] or a rule in startup::routes",
-                request.method()
+                "no access rule for {} {}: refused; give it #[access(Role)] or a rule in startup::routes",
+                request.method(),
+                path_for_logs(path)
             );
         }
         return refuse(ErrorKind::Forbidden, format!("{} {path} is not open to anyone.", request.method()));
@@ -242,7 +243,41 @@ pub(crate) fn sending_cookie(set_cookie: &str) -> axum::http::HeaderMap {
     headers
 }
 
+/// A request's path as a log line may print it (give it the path only, never the query: that holds
+/// the setup link's token, a sign-in's code, a share link's token to `shares/open`): every segment
+/// that looks like a token (32 or more hex digits: a share link's) becomes `{token}`. Share links
+/// carry their credential in the path, and a log file is read by more people than hold the link.
+pub fn path_for_logs(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| {
+                if segment.len() >= 32 && segment.bytes().all(|b| b.is_ascii_hexdigit()) { "{token}" } else { segment }
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
     crate::accounts::random_hex::<24>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_for_logs;
+
+    #[test]
+    fn a_share_links_token_never_reaches_a_log_line() {
+        let token = "0123456789abcdef".repeat(4);
+        assert_eq!(path_for_logs(&format!("/api/shares/{token}/stream")), "/api/shares/{token}/stream");
+        assert_eq!(path_for_logs(&format!("/share/{}/", token.to_uppercase())), "/share/{token}/");
+        assert_eq!(
+            path_for_logs(&format!("/api/shares/{token}/threads/sthr_01abc/stream")),
+            "/api/shares/{token}/threads/sthr_01abc/stream"
+        );
+        // Ids and names are kept: they say what was asked for.
+        assert_eq!(path_for_logs("/api/sessions/sesn_01abcdef/stream"), "/api/sessions/sesn_01abcdef/stream");
+        assert_eq!(path_for_logs("/api/shares/open"), "/api/shares/open");
+    }
 }
