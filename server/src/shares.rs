@@ -11,13 +11,19 @@
 //! - **Redaction** is done here, before a byte leaves: with `hide_tools` a tool call's input and a
 //!   tool result's content are replaced, and fields the console does not know are dropped from
 //!   those events; with `mask_secrets` every string of every event (and the title and agent name)
-//!   has what matches a secret pattern replaced by [`MASK`]. Previews of text in flight are not
-//!   sent by a redacting link (a secret can be split across them), nor by a snapshot.
+//!   has what matches a secret pattern replaced by [`MASK`], and a string under a key named like
+//!   a secret (`password`, `api_key`, `GITHUB_TOKEN`: [`SECRET_KEY`]) is masked whole. Previews of
+//!   text in flight are not sent by a redacting link (a secret can be split across them), nor by
+//!   a snapshot. Whatever the link, a `status` frame tells its audience only the link's state in
+//!   the console's own words, not the API's error (see [`Shares::filter`]).
 //! - **A snapshot** shows the events processed up to the moment the link was made.
 //! - **The end:** a link's streams end at its expiry, or at once when it is revoked, with a
 //!   `status` frame (`failed`) that says why; the page then says so too.
 //! - **Audit:** making (`shares/create`) and revoking (`shares/revoke`) are the mutations' own
-//!   entries; each opening of the page is a `shares/view` entry.
+//!   entries. A viewing is a `shares/view` entry with the viewer's address and browser, at most
+//!   one per link in ten minutes: the page's opening, or a stream's (a link's holder can read the
+//!   stream without the page). A link's `views` counts the openings of its page; its last view
+//!   counts the streams too.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -53,6 +59,9 @@ use crate::{
     upstream::UpstreamClient,
 };
 
+/// How a `status` frame starts its name line (see [`Shares::filter`]).
+const STATUS_LINE: &[u8] = b"event: status\n";
+
 /// What a masked value becomes.
 pub const MASK: &str = "••••••";
 /// What a hidden tool input holds instead.
@@ -71,8 +80,18 @@ pub const BUILT_IN_PATTERNS: &[&str] = &[
     r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
     r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    r"(?i)\b(password|passwd|secret|token|api[_\-]?key)\b\s*[:=]\s*\S+",
+    // `password=…`, `token: …`, and the same inside JSON text (`"password": "…"`).
+    r#"(?i)\b(password|passwd|secret|token|api[_\-]?key)\b["']?\s*[:=]\s*\S+"#,
 ];
+
+/// A JSON key whose string values a link that masks secrets masks whole: `password`,
+/// `client_secret`, `GITHUB_TOKEN`, `api-key`, `accessToken`, `credentials` (not `max_tokens`,
+/// `maxTokens`, `tokenizer`: the word must stand alone in the key, between `_`, `-`, `.`, a
+/// camelCase capital or its ends).
+pub const SECRET_KEY: &str = concat!(
+    r"(?i:(^|[_\-.])(password|passwd|passphrase|secret|token|api[_\-]?key|private[_\-]?key|credentials?|authorization)($|[_\-.]))",
+    r"|[a-z0-9](Password|Passwd|Passphrase|Secret|Token|ApiKey|PrivateKey|Credentials?)($|[A-Z_\-.])",
+);
 
 /// The fields a tool event keeps when its link hides tools (its `input` or `content` replaced).
 const TOOL_FIELDS: &[&str] = &[
@@ -97,6 +116,8 @@ pub struct Shares {
     hub: Arc<Hub>,
     /// Every secret pattern (built-in and configured) as one expression.
     secrets: Regex,
+    /// [`SECRET_KEY`].
+    secret_key: Regex,
     /// The ids of the links revoked since start: their open streams end.
     revoked: watch::Sender<HashSet<i64>>,
     /// Each shared session's threads as last listed: a link opens only these threads' streams,
@@ -170,6 +191,7 @@ impl Shares {
             audit,
             hub,
             secrets,
+            secret_key: Regex::new(SECRET_KEY).expect("SECRET_KEY is a valid expression"),
             revoked: watch::Sender::new(HashSet::new()),
             threads: std::sync::Mutex::default(),
         }))
@@ -246,7 +268,8 @@ impl Shares {
     /// One write of the hub (a frame, or a batch of frames joined) as the link's audience may
     /// see it; `None` when nothing of it may be sent. Each frame is filtered on its own.
     pub fn filter(&self, link: &OpenLink, write: Bytes) -> Option<Bytes> {
-        if !link.hide_tools && !link.mask_secrets && link.snapshot_ms.is_none() {
+        let shows_all = !link.hide_tools && !link.mask_secrets && link.snapshot_ms.is_none();
+        if shows_all && !write.windows(STATUS_LINE.len()).any(|w| w == STATUS_LINE) {
             return Some(write);
         }
         let mut kept = bytes::BytesMut::new();
@@ -282,7 +305,8 @@ impl Shares {
                 Some(sse::render(id, &name, &event.to_string()))
             }
             app::sse::PREVIEW => (!redacts && link.snapshot_ms.is_none()).then_some(frame),
-            app::sse::STATUS | app::sse::PING | app::sse::RESET | app::sse::END => Some(frame),
+            app::sse::STATUS => Some(for_audience(frame, &data)),
+            app::sse::PING | app::sse::RESET | app::sse::END => Some(frame),
             // A frame this code does not know may hold anything.
             _ => (!redacts).then_some(frame),
         }
@@ -328,6 +352,20 @@ impl Shares {
         Some(FirstScreen { events, started_at })
     }
 
+    /// `value` with every string in it replaced by [`MASK`] (numbers and the like kept: the shape
+    /// of a tool's input stays readable), its keys masked as any string is.
+    fn masked_whole(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) if s.is_empty() => Value::String(s),
+            Value::String(_) => Value::String(MASK.to_owned()),
+            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.masked_whole(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (self.mask(&k), self.masked_whole(v))).collect())
+            }
+            other => other,
+        }
+    }
+
     /// Redacts one event as `link` says.
     fn redact(&self, link: &OpenLink, event: &mut Value) {
         if link.hide_tools {
@@ -338,14 +376,20 @@ impl Shares {
         }
     }
 
-    /// `value` with every string (keys too) masked.
+    /// `value` with every string (keys too) masked, and every string under a key named like a
+    /// secret masked whole.
     fn masked(&self, value: Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.mask(&s)),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.masked(v)).collect()),
-            Value::Object(map) => {
-                Value::Object(map.into_iter().map(|(k, v)| (self.mask(&k), self.masked(v))).collect())
-            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        let v = if self.secret_key.is_match(&k) { self.masked_whole(v) } else { self.masked(v) };
+                        (self.mask(&k), v)
+                    })
+                    .collect(),
+            ),
             other => other,
         }
     }
@@ -357,9 +401,10 @@ impl Shares {
         client: &UpstreamClient,
         token: &str,
         thread_id: Option<&str>,
-        headers: &HeaderMap,
+        request: &http::request::Parts,
         query: StreamQuery,
     ) -> Response {
+        let headers = &request.headers;
         let link = match self.active(token).await {
             Ok(link) => link,
             Err(error) => return error.into_response(),
@@ -382,6 +427,9 @@ impl Shares {
             Ok(frames) => frames,
             Err(error) => return error.into_response(),
         };
+        if let Err(error) = self.seen(&link, audience(headers, peer_of(&request.extensions)), Opened::Stream).await {
+            return error.into_response();
+        }
         let shares = self.clone();
         let ended = self.ended(link.id, link.expires_unix);
         sse::response(limited(frames, link, shares, ended))
@@ -413,6 +461,51 @@ impl Shares {
             .unwrap_or_else(|e| e.into_inner())
             .insert(session_id.to_owned(), (std::time::Instant::now(), ids));
         Ok(known)
+    }
+
+    /// Notes a viewing of `link`: its page's opening counts a view; either sets its last view and
+    /// writes a `shares/view` entry, at most one per link in ten minutes (anyone holding the link
+    /// opens it as often as they like). The session's title and agent name as stored.
+    async fn seen(&self, link: &OpenLink, viewer: Actor, opened: Opened) -> Result<(String, String), AppError> {
+        let previous: Option<String> = sqlx::query_scalar("SELECT last_viewed_at FROM shares WHERE id = ?")
+            .bind(link.id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_failed)?;
+        let row = sqlx::query(
+            "UPDATE shares SET views = views + ?, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
+        )
+        .bind(i64::from(opened == Opened::Page))
+        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+        .bind(link.id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_failed)?;
+        let (title, agent): (String, String) =
+            (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
+        let views: i64 = row.try_get("views").map_err(store_failed)?;
+        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64;
+        let recent = previous
+            .as_deref()
+            .and_then(app::format::parse_rfc3339_ms)
+            .is_some_and(|at| now_ms - at < VIEW_ENTRY_EVERY_MS);
+        if !recent {
+            let opened = match opened {
+                Opened::Page => "page",
+                Opened::Stream => "stream",
+            };
+            self.audit
+                .append(NewEntry {
+                    actor: viewer,
+                    action: "shares/view".to_owned(),
+                    targets: vec![link.session_id.clone(), format!("share_{}", link.id)],
+                    detail: Some(json!({ "views": views, "opened": opened })),
+                    status: 200,
+                    error: None,
+                })
+                .await;
+        }
+        Ok((title, agent))
     }
 
     fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ShareRow, sqlx::Error> {
@@ -476,6 +569,23 @@ fn limited(
     frames.filter_map(move |frame| std::future::ready(shares.filter(&link, frame))).take_until(ended).chain(farewell)
 }
 
+/// A `status` frame as a link's audience gets it: the state, and the console's words for it
+/// instead of the hub's (which name the API's error, its request id, the key to check).
+fn for_audience(frame: Bytes, data: &str) -> Bytes {
+    let Ok(status) = serde_json::from_str::<app::sse::Status>(data) else {
+        return sse::status(LinkState::Failed, None);
+    };
+    let message = match status.state {
+        LinkState::Live => None,
+        LinkState::Reconnecting => Some("The session's live feed dropped; it reconnects by itself."),
+        LinkState::Failed => Some("The session's live feed stopped. Reload the page to try again."),
+    };
+    if status.message.as_deref() == message {
+        return frame;
+    }
+    sse::status(status.state, message)
+}
+
 /// Whether a link with a snapshot shows `event`: processed by the snapshot's moment.
 fn within(link: &OpenLink, event: &Value) -> bool {
     let Some(cut) = link.snapshot_ms else { return true };
@@ -504,18 +614,36 @@ pub async fn stream(
     axum::Extension(workspace): crate::workspaces::Here,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
-    headers: HeaderMap,
+    request: http::request::Parts,
 ) -> Response {
-    workspace.shares.watch(&workspace.client, &token, None, &headers, query).await
+    workspace.shares.watch(&workspace.client, &token, None, &request, query).await
 }
 
 pub async fn thread_stream(
     axum::Extension(workspace): crate::workspaces::Here,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
-    headers: HeaderMap,
+    request: http::request::Parts,
 ) -> Response {
-    workspace.shares.watch(&workspace.client, &token, Some(&thread_id), &headers, query).await
+    workspace.shares.watch(&workspace.client, &token, Some(&thread_id), &request, query).await
+}
+
+/// What opened a link, for [`Shares::seen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    Page,
+    Stream,
+}
+
+/// A link's viewer, for the audit log: nobody signed in, their address and browser.
+fn audience(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Actor {
+    Actor { roles: "share link".to_owned(), ..Actor::of(None, headers, peer) }
+}
+
+/// The address a request came from (`crate::proxies::client_address` has set it to the client's
+/// when it came through a trusted proxy).
+fn peer_of(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0)
 }
 
 impl ShareStore for Shares {
@@ -591,41 +719,12 @@ impl ShareStore for Shares {
     fn open(&self, token: String) -> BoxFuture<'_, Result<SharedSession, AppError>> {
         Box::pin(async move {
             let link = self.active(&token).await?;
-            let previous: Option<String> = sqlx::query_scalar("SELECT last_viewed_at FROM shares WHERE id = ?")
-                .bind(link.id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            let row = sqlx::query(
-                "UPDATE shares SET views = views + 1, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
-            )
-            .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-            .bind(link.id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_failed)?;
-            let (title, agent): (String, String) =
-                (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
-            let views: i64 = row.try_get("views").map_err(store_failed)?;
-            // Anyone holding the link opens it as often as they like: an entry says it was
-            // opened, at most one per link in ten minutes (the count has every view).
-            let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64;
-            let recent = previous
-                .as_deref()
-                .and_then(app::format::parse_rfc3339_ms)
-                .is_some_and(|at| now_ms - at < VIEW_ENTRY_EVERY_MS);
-            if !recent {
-                self.audit
-                    .append(NewEntry {
-                        actor: Actor { roles: "share link".to_owned(), ..Actor::default() },
-                        action: "shares/view".to_owned(),
-                        targets: vec![link.session_id.clone(), format!("share_{}", link.id)],
-                        detail: Some(json!({ "views": views })),
-                        status: 200,
-                        error: None,
-                    })
-                    .await;
-            }
+            // The server function's request: who is looking, for the audit entry.
+            let viewer = leptos::prelude::use_context::<http::request::Parts>().map_or_else(
+                || audience(&HeaderMap::new(), None),
+                |parts| audience(&parts.headers, peer_of(&parts.extensions)),
+            );
+            let (title, agent) = self.seen(&link, viewer, Opened::Page).await?;
             let shown = |text: String| if link.mask_secrets { self.mask(&text) } else { text };
             Ok(SharedSession {
                 title: shown(title),
@@ -694,6 +793,57 @@ mod tests {
             assert!(masked.contains(MASK) && masked.starts_with("the value is "), "{masked}");
         }
         assert_eq!(shares.mask("nothing secret in here"), "nothing secret in here");
+        // The same assignment inside JSON text, as a tool's output prints it.
+        let masked = shares.mask(r#"{"password": "hunter22", "user": "ann"}"#);
+        assert!(
+            !masked.contains("hunter22") && masked.contains(MASK) && masked.ends_with(r#""user": "ann"}"#),
+            "{masked}"
+        );
+    }
+
+    #[tokio::test]
+    async fn strings_under_a_key_named_like_a_secret_are_masked_whole() {
+        let shares = shares();
+        let input = json!({
+            "password": "hunter22",
+            "env": { "GITHUB_TOKEN": "plainvalue1", "client_secret": ["plainvalue2"], "HOME": "/root" },
+            "api-key": { "value": "plainvalue3", "length": 11 },
+            "max_tokens": 1024,
+            "accessToken": "plainvalue4",
+            "maxTokens": "keepme3",
+            "tokenizer": "keepme1",
+            "command": "echo keepme2",
+        });
+        let masked = shares.masked(input).to_string();
+        for secret in ["hunter22", "plainvalue1", "plainvalue2", "plainvalue3", "plainvalue4"] {
+            assert!(!masked.contains(secret), "{secret} in {masked}");
+        }
+        for kept in ["keepme1", "keepme2", "keepme3", "/root", "1024", "\"length\":11", "GITHUB_TOKEN"] {
+            assert!(masked.contains(kept), "{kept} not in {masked}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_status_frame_tells_the_audience_the_state_not_the_apis_error() {
+        let shares = shares();
+        let upstream = "Anthropic API: 401 authentication_error (request req_123). Check ANTHROPIC_API_KEY.";
+        for link in [link(false, false), link(true, true)] {
+            let out = shares.filter(&link, sse::status(LinkState::Reconnecting, Some(upstream))).unwrap();
+            let text = String::from_utf8(out.to_vec()).unwrap();
+            assert!(text.contains("reconnecting") && text.contains("reconnects by itself"), "{text}");
+            assert!(!text.contains("req_123") && !text.contains("ANTHROPIC_API_KEY"), "{text}");
+            // Joined with an event, on a link that shows everything: the event passes as it is.
+            let event = sse::render(Some(7), app::sse::EVENT, r#"{"type":"agent.message","content":[]}"#);
+            let mut write = event.to_vec();
+            write.extend_from_slice(&sse::status(LinkState::Failed, Some(upstream)));
+            let text = String::from_utf8(shares.filter(&link, Bytes::from(write)).unwrap().to_vec()).unwrap();
+            assert!(
+                text.starts_with("id: 7\n") && text.contains("Reload the page") && !text.contains("req_123"),
+                "{text}"
+            );
+        }
+        let live = sse::status(LinkState::Live, None);
+        assert_eq!(shares.filter(&link(false, false), live.clone()), Some(live));
     }
 
     #[tokio::test]

@@ -147,6 +147,36 @@ async fn a_share_link_opens_its_session_for_a_signed_out_browser_and_nothing_els
 }
 
 #[tokio::test]
+async fn a_stream_read_without_its_page_is_a_viewing_on_record() {
+    let app = spawn_app(&[]).await;
+    let id = asking_session(&app, "Watched", json!([[{ "text": "Seen by someone." }]])).await;
+    let (share_id, token) = share(&app, &id, &[]).await;
+    // Someone holding the link reads its stream with a tool, never opening the page.
+    let tool = reqwest::Client::builder().user_agent("curl/8.5.0").build().unwrap();
+    let stream = tool.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let (events, _) = read_stream(stream, 20, |t| t.contains("Seen by someone.")).await;
+    assert!(events.contains("Seen by someone."), "{events}");
+
+    let views = audit_entries(&app, "shares/view").await;
+    assert_eq!(views.len(), 1, "the reading is on record: {views:?}");
+    let view = &views[0];
+    assert!(view["targets"].to_string().contains(&share_id), "{view}");
+    assert_eq!(view["detail"]["opened"], "stream", "{view}");
+    assert_eq!(view["user_agent"], "curl/8.5.0", "{view}");
+    assert_eq!(view["from"], "127.0.0.1", "{view}");
+    // The Shared links page says when it was last seen; its views count the page's openings.
+    let (_, listed) = app.read("shares/list", &[]).await;
+    assert!(listed[0]["last_viewed_at"].is_string(), "{listed}");
+    assert_eq!(listed[0]["views"].as_u64(), Some(0), "{listed}");
+
+    // Reading it again at once (a reconnection) adds no entry.
+    let again = tool.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
+    read_stream(again, 20, |t| t.contains("Seen by someone.")).await;
+    assert_eq!(audit_entries(&app, "shares/view").await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_redacting_link_never_sends_a_redacted_value() {
     let app = spawn_app(&[]).await;
     let id = session_with_secrets(&app).await;
