@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { archiveMadeAgents, collectErrors, finishedSession, unique, waitForHydration } from './support';
+import { archiveMadeAgents, collectErrors, finishedSession, signedOut, unique, waitForHydration } from './support';
 
 // Showing a session to someone without an account: a read-only link, and revoking it.
 
@@ -27,7 +27,7 @@ test('a share link shows the session to a signed-out browser until it is revoked
   const address = await link.inputValue();
 
   // Someone without an account opens it: the presenter layout, no way into the console.
-  const audience = await browser.newContext();
+  const audience = await browser.newContext({ storageState: signedOut });
   const viewer = await audience.newPage();
   const errors = collectErrors(viewer);
   await viewer.goto(address);
@@ -38,7 +38,9 @@ test('a share link shows the session to a signed-out browser until it is revoked
   await expect(viewer.getByTestId('share-note')).toContainText('Shared read-only, live.');
   await expect(viewer.getByText('Values that look like secrets are masked.')).toBeVisible();
   await expect(viewer.getByRole('link', { name: /Leave/ })).toHaveCount(0);
-  await expect(viewer.getByTestId('copy-event-link')).toHaveCount(0);
+  // No way into the console: no link to a page, an event or an agent (the brand alone links
+  // home, to the sign-in page).
+  await expect(viewer.locator('a[href^="/"]:not([href^="/share/"]):not(.brand)')).toHaveCount(0);
 
   // The Shared links page counts the view; revoking ends the open viewer's stream at once.
   await page.goto('/shares');

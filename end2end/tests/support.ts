@@ -3,6 +3,10 @@ import { type APIRequestContext, type APIResponse, expect, type Locator, type Pa
 /** The first admin's password on the Switchboards that start with one (playwright.config.ts). */
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
+/** A browser context's storage with no sign-in: the config signs every context in as the admin,
+ *  `browser.newContext()` included, unless it is given this. */
+export const signedOut = { cookies: [], origins: [] };
+
 /**
  * Signs `request` in as the first admin of the Switchboard at `origin` (a spec against another
  * Switchboard than the main one: the main one's cookie means nothing there). Answers the login's

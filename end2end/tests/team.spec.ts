@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Browser, type Page, expect, test } from '@playwright/test';
-import { waitForHydration } from './support';
+import { signedOut, waitForHydration } from './support';
 
 // A team on a Switchboard that starts with no accounts (the third server of playwright.config.ts):
 // the first admin from the setup link, an approver and a viewer created on the Users page, a tool
@@ -8,7 +8,6 @@ import { waitForHydration } from './support';
 // the audit log.
 const port = Number(process.env.E2E_PORT ?? 3917);
 const fresh = `http://127.0.0.1:${port + 3}`;
-const signedOut = { cookies: [], origins: [] };
 const PASSWORD = 'a team password, long enough';
 
 test.use({ baseURL: fresh, storageState: signedOut });
