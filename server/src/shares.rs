@@ -14,7 +14,8 @@
 //!   has what matches a secret pattern replaced by [`MASK`], and a string under a key named like
 //!   a secret (`password`, `api_key`, `GITHUB_TOKEN`: [`SECRET_KEY`]) is masked whole. Previews of
 //!   text in flight are not sent by a redacting link (a secret can be split across them), nor by
-//!   a snapshot. Whatever the link, a `status` frame tells its audience only the link's state in
+//!   a snapshot. A redacting link drops a session update's agent definition and metadata.
+//!   Whatever the link, a `status` frame tells its audience only the link's state in
 //!   the console's own words, not the API's error (see [`Shares::filter`]).
 //! - **A snapshot** shows the events processed up to the moment the link was made.
 //! - **The end:** a link's streams end at its expiry, or at once when it is revoked, with a
@@ -368,6 +369,15 @@ impl Shares {
 
     /// Redacts one event as `link` says.
     fn redact(&self, link: &OpenLink, event: &mut Value) {
+        // A session's update may carry its agent's whole definition (system prompt, tools, MCP
+        // servers' addresses) and its metadata, which presenter mode never shows: a redacting
+        // link keeps them to the console.
+        if event.get("type").and_then(Value::as_str) == Some(protocol::events::types::SESSION_UPDATED)
+            && let Some(map) = event.as_object_mut()
+        {
+            map.remove("agent");
+            map.remove("metadata");
+        }
         if link.hide_tools {
             hide_tool_io(event);
         }
@@ -867,6 +877,18 @@ mod tests {
             shares.filter(&link(false, true), sse::render(Some(5), app::sse::EVENT, &message.to_string())).unwrap();
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("abcdefghijkl") && text.contains(MASK), "{text}");
+
+        // A session's update: its title stays, its agent's definition and metadata do not.
+        let updated = json!({ "id": "sevt_3", "type": "session.updated", "title": "New title",
+            "agent": { "id": "agent_1", "name": "Lead", "system": "PROMPTVALUE" }, "metadata": { "team": "METAVALUE" } });
+        for redacting in [link(true, false), link(false, true)] {
+            let out = shares.filter(&redacting, sse::render(Some(6), app::sse::EVENT, &updated.to_string())).unwrap();
+            let text = String::from_utf8(out.to_vec()).unwrap();
+            assert!(
+                text.contains("New title") && !text.contains("PROMPTVALUE") && !text.contains("METAVALUE"),
+                "{text}"
+            );
+        }
 
         let preview = sse::render(None, app::sse::PREVIEW, "{\"delta\":\"sk-ant\"}");
         assert_eq!(shares.filter(&link(false, true), preview.clone()), None);
