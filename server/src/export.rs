@@ -35,7 +35,7 @@ use crate::audit::{Actor, NewEntry};
 pub const FORMAT: &str = "switchboard.session_export";
 pub const VERSION: u64 = 1;
 /// How the digests are made, in the export itself.
-pub const DIGEST_RULE: &str = "sha256 over JSON Lines: each event exactly as the API listed it (order=asc), in RFC 8785 canonical JSON, followed by \"\\n\". `digest` covers `events`; each thread's `digest` covers that thread's `events`.";
+pub const DIGEST_RULE: &str = "sha256 over JSON Lines: each event exactly as the API listed it (a session's events with order=asc, a thread's in the order its list gives them), in RFC 8785 canonical JSON, followed by \"\\n\". `digest` covers `events`; each thread's `digest` covers that thread's `events`.";
 
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
@@ -132,7 +132,13 @@ pub async fn read(client: &dyn Upstream, id: &str) -> Result<Transcript, Upstrea
     let session = client.call(get(format!("/v1/sessions/{id}"), &[])).await?;
     let agent = match (session.pointer("/agent/id").and_then(Value::as_str), session.pointer("/agent/version")) {
         (Some(agent), Some(version)) if app::api::is_id(agent) => {
-            client.call(get(format!("/v1/agents/{agent}"), &[("version", &version.to_string())])).await.ok()
+            // Only an agent that is gone makes an export without its definition; anything else
+            // (a refusal, a timeout) fails the export rather than leave it out unsaid.
+            match client.call(get(format!("/v1/agents/{agent}"), &[("version", &version.to_string())])).await {
+                Ok(agent) => Some(agent),
+                Err(UpstreamError::Api { status: 404, .. }) => None,
+                Err(error) => return Err(error),
+            }
         }
         _ => None,
     };
@@ -391,6 +397,9 @@ fn write_markdown(out: &mut String, entries: &[(Option<String>, Entry)]) {
 /// `text` as a Markdown block quote of plain text: what an agent or a person wrote is never read
 /// as markup (no HTML, links, images or emphasis of its own).
 fn quote(text: &str) -> String {
+    // A lone carriage return ends a line for CommonMark, not for `str::lines`: the text after one
+    // would leave the quote.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     text.lines().map(|l| format!("> {}", plain(l))).collect::<Vec<_>>().join("\n")
 }
 
@@ -513,10 +522,46 @@ mod tests {
         assert_ne!(digest(&[]), expected);
     }
 
+    /// An API whose agent read answers `agent_status` (200: the agent), with no events or threads.
+    struct Api {
+        agent_status: u16,
+    }
+
+    impl Upstream for Api {
+        fn call(&self, call: Call) -> app::upstream::client::BoxFuture<'_, Result<Value, UpstreamError>> {
+            let answer = if call.path == "/v1/sessions/sesn_1" {
+                Ok(serde_json::json!({ "id": "sesn_1", "agent": { "id": "agent_1", "version": 2 } }))
+            } else if call.path == "/v1/agents/agent_1" && self.agent_status != 200 {
+                Err(UpstreamError::Api { status: self.agent_status, error: None, request_id: None, retry_after: None })
+            } else if call.path == "/v1/agents/agent_1" {
+                Ok(serde_json::json!({ "id": "agent_1", "version": 2, "name": "Lead" }))
+            } else {
+                Ok(serde_json::json!({ "data": [], "next_page": null }))
+            };
+            Box::pin(async move { answer })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_export_leaves_out_only_an_agent_that_is_gone() {
+        let read_with = |agent_status| async move { read(&Api { agent_status }, "sesn_1").await };
+        assert_eq!(read_with(200).await.unwrap().agent.unwrap()["name"], "Lead");
+        assert!(read_with(404).await.unwrap().agent.is_none(), "a deleted agent: the export says it has none");
+        // Refused, overloaded: no export, rather than one without the definition it should hold.
+        for status in [429, 500, 503] {
+            assert!(
+                matches!(read_with(status).await, Err(UpstreamError::Api { status: s, .. }) if s == status),
+                "{status}"
+            );
+        }
+    }
+
     #[test]
     fn markdown_keeps_the_transcript_s_own_markup_apart_from_what_agents_wrote() {
         assert_eq!(fence("", "a ``` b"), "````\na ``` b\n````\n");
         assert_eq!(quote("# not a heading\nline"), "> \\# not a heading\n> line");
         assert_eq!(quote("<img src=x> **b** [l](u)"), "> \\<img src=x\\> \\*\\*b\\*\\* \\[l\\](u)");
+        // A lone carriage return ends a line in CommonMark: each line stays in the quote.
+        assert_eq!(quote("a\r    code\r\nb\rc"), "> a\n>     code\n> b\n> c");
     }
 }
