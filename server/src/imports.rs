@@ -5,8 +5,13 @@
 //!
 //! - `POST /api/imports` (a form with one `file`): checks the export's format and version, and
 //!   computes every digest again (the session's and each thread's). A file whose events do not
-//!   match its digests is refused: it was changed, or is not a whole export. The document is kept
-//!   as it came (compact JSON).
+//!   match its digests is refused: it was damaged, cut short or edited (a digest has no key, so
+//!   one edited and computed again passes: it proves the file whole, not who made it). The
+//!   document is kept as compact JSON. The upload is read off the async workers, and a file of
+//!   more than [`MAX_IMPORT_VALUES`] JSON values is refused before it is built: parsed, each
+//!   value costs tens of bytes however short its text (`[0,0,0,…]`).
+//! - A viewer's page and stream read the stored document's events as raw text
+//!   ([`RawValue`]), each parsed no further than needed: about the document's size in memory.
 //! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
 //!   frames numbered from 1 (`Last-Event-ID` resumes), then heartbeats. The live view and
 //!   presenter mode read it like a session's stream, so an import replays as the session did.
@@ -28,13 +33,22 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, value::RawValue};
 use sqlx::{Row, SqlitePool};
 
 use crate::{access::LoginCheck, export, live::StreamQuery, sse};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most JSON values (objects, arrays, strings, numbers, `true`, `false`, `null`) an export may
+/// hold. A real export's events average 10 bytes or more per value (ids, types, times, text), so
+/// a whole 64 MiB export stays under it; a file made of short values does not.
+pub const MAX_IMPORT_VALUES: usize = 8_000_000;
+
+/// The longest title and agent name an import keeps (longer ones are cut).
+const MAX_NAME_CHARS: usize = 500;
 
 pub struct Imports {
     pool: SqlitePool,
@@ -103,11 +117,14 @@ pub fn check(document: &Value) -> Result<Checked, AppError> {
     }
     let session = document.get("session").cloned().unwrap_or(Value::Null);
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let cut = |s: String| if s.chars().count() > MAX_NAME_CHARS { s.chars().take(MAX_NAME_CHARS).collect() } else { s };
     Ok(Checked {
-        title: text(session.get("title")).filter(|t| !t.is_empty()).unwrap_or_else(|| "An imported session".to_owned()),
-        agent: text(document.pointer("/agent/name"))
+        title: cut(text(session.get("title"))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "An imported session".to_owned())),
+        agent: cut(text(document.pointer("/agent/name"))
             .or_else(|| text(session.pointer("/agent/name")))
-            .unwrap_or_default(),
+            .unwrap_or_default()),
         source_session_id: text(session.get("id")).unwrap_or_default(),
         digest: digest.to_owned(),
         events: events.len(),
@@ -115,14 +132,67 @@ pub fn check(document: &Value) -> Result<Checked, AppError> {
     })
 }
 
+/// How many JSON values `bytes` holds (an object's keys too: each is a string to build), counted
+/// without building any, up to `limit` (past it, the count stops). Whatever is not well-formed JSON is left to the parser to refuse.
+fn json_values(bytes: &[u8], limit: usize) -> usize {
+    let (mut count, mut in_string, mut escaped, mut after) = (0, false, false, b'[');
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => {
+                in_string = true;
+                count += 1;
+            }
+            b'{' | b'[' => count += 1,
+            // A number, true, false or null starts after `[`, `,` or `:` (or at the start).
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' if matches!(after, b'[' | b',' | b':') => count += 1,
+            _ => {}
+        }
+        if !byte.is_ascii_whitespace() {
+            after = byte;
+        }
+        if count > limit {
+            break;
+        }
+    }
+    count
+}
+
+/// An uploaded export, read and checked (CPU-bound: run off the async workers): the document as
+/// the store keeps it, and what it says of itself.
+fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
+    if json_values(bytes, MAX_IMPORT_VALUES) > MAX_IMPORT_VALUES {
+        return Err(AppError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "The file holds more than {MAX_IMPORT_VALUES} JSON values, the most Switchboard imports. A session's JSON export of up to {} MiB stays under it.",
+                MAX_IMPORT_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    let document: Value = serde_json::from_slice(bytes).map_err(|error| {
+        AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
+    })?;
+    let checked = check(&document)?;
+    Ok((document.to_string(), checked))
+}
+
 impl Imports {
     pub fn new(pool: SqlitePool) -> Arc<Self> {
         Arc::new(Self { pool })
     }
 
-    /// Keeps `document` (checked) imported by `username`; answers its id.
-    pub async fn add(&self, document: &Value, username: &str) -> Result<String, AppError> {
-        let checked = check(document)?;
+    /// Keeps `document` (compact JSON, `checked` by [`read_export`]) imported by `username`;
+    /// answers its id.
+    async fn add(&self, document: String, checked: Checked, username: &str) -> Result<String, AppError> {
         let id: i64 = sqlx::query(
             "INSERT INTO imports (title, agent, source_session_id, digest, events, threads, imported_by, imported_at, document)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -135,7 +205,7 @@ impl Imports {
         .bind(checked.threads as i64)
         .bind(username)
         .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-        .bind(document.to_string())
+        .bind(document)
         .fetch_one(&self.pool)
         .await
         .and_then(|row| row.try_get(0))
@@ -143,8 +213,8 @@ impl Imports {
         Ok(format!("import_{id}"))
     }
 
-    /// The session's events of import `id`.
-    async fn events(&self, id: &str) -> Result<Vec<Value>, AppError> {
+    /// The session's events of import `id`, each as its compact JSON text.
+    async fn events(&self, id: &str) -> Result<Vec<Box<RawValue>>, AppError> {
         let number = number_of(id)?;
         let document: Option<String> = sqlx::query_scalar("SELECT document FROM imports WHERE id = ?")
             .bind(number)
@@ -153,24 +223,25 @@ impl Imports {
             .map_err(store_failed)?;
         let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
         let unreadable = || AppError::internal("The imported session could not be read; import it again.");
-        // An export is up to 64 MiB of JSON: parsed off the async workers, which serve every
-        // other request meanwhile.
-        let parsed = tokio::task::spawn_blocking(move || serde_json::from_str::<Value>(&document)).await;
-        let mut document = match parsed {
-            Ok(Ok(document)) => document,
+        // An export is up to 64 MiB of JSON: read off the async workers, which serve every
+        // other request meanwhile; only the session's events are kept, each as text.
+        #[derive(Deserialize)]
+        struct Stored {
+            #[serde(default)]
+            events: Vec<Box<RawValue>>,
+        }
+        let parsed = tokio::task::spawn_blocking(move || serde_json::from_str::<Stored>(&document)).await;
+        match parsed {
+            Ok(Ok(stored)) => Ok(stored.events),
             Ok(Err(error)) => {
                 tracing::error!("imported session {id} does not parse: {error}");
-                return Err(unreadable());
+                Err(unreadable())
             }
             Err(error) => {
                 tracing::error!("reading imported session {id} stopped: {error}");
-                return Err(unreadable());
+                Err(unreadable())
             }
-        };
-        Ok(match document.get_mut("events").map(Value::take) {
-            Some(Value::Array(events)) => events,
-            _ => Vec::new(),
-        })
+        }
     }
 
     fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ImportRow, sqlx::Error> {
@@ -234,17 +305,25 @@ impl ImportStore for Imports {
 
 /// The first screen of an imported session's `events`: around the event `around` names, or the
 /// newest; numbered from 1, as [`stream`] numbers them. `None` when no event has that id.
-fn window(events: Vec<Value>, around: Option<&str>) -> Option<FirstScreen> {
+fn window(events: Vec<Box<RawValue>>, around: Option<&str>) -> Option<FirstScreen> {
+    /// The two fields an event is read for here.
+    #[derive(Deserialize)]
+    struct Fields {
+        id: Option<String>,
+        processed_at: Option<String>,
+    }
+    let fields = |event: &RawValue| serde_json::from_str::<Fields>(event.get()).ok();
     let span = FirstScreen::span(around.is_some());
     let (from, to) = match around {
         Some(id) => {
-            let at = events.iter().position(|e| e.get("id").and_then(Value::as_str) == Some(id))?;
+            let at = events.iter().position(|e| fields(e).and_then(|f| f.id).as_deref() == Some(id))?;
             (at.saturating_sub(span.0), (at + span.1).min(events.len()))
         }
         None => (events.len().saturating_sub(span.0), events.len()),
     };
-    let started_at = events.first().and_then(|e| e.get("processed_at")).and_then(Value::as_str).map(str::to_owned);
-    let events = events[from..to].iter().enumerate().map(|(n, e)| ((from + n) as u64 + 1, e.to_string())).collect();
+    let started_at = events.first().and_then(|e| fields(e)).and_then(|f| f.processed_at);
+    let events =
+        events[from..to].iter().enumerate().map(|(n, e)| ((from + n) as u64 + 1, e.get().to_owned())).collect();
     Some(FirstScreen { events, started_at })
 }
 
@@ -259,10 +338,12 @@ pub async fn upload(
 ) -> Response {
     let outcome = async {
         let bytes = read_file(multipart).await?;
-        let document: Value = serde_json::from_slice(&bytes).map_err(|error| {
-            AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
-        })?;
-        workspace.imports.add(&document, &principal.username).await
+        let (document, checked) =
+            tokio::task::spawn_blocking(move || read_export(&bytes)).await.map_err(|error| {
+                tracing::error!("reading an uploaded export stopped: {error}");
+                AppError::internal("Switchboard could not read the file; try again.")
+            })??;
+        workspace.imports.add(document, checked, &principal.username).await
     }
     .await;
     let wants_json =
@@ -335,7 +416,7 @@ pub async fn stream(
             .iter()
             .enumerate()
             .skip(after as usize)
-            .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, &event.to_string())),
+            .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, event.get())),
     );
     let heartbeat = workspace.hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
@@ -361,11 +442,16 @@ mod tests {
         })
     }
 
+    fn raw(events: &[Value]) -> Vec<Box<RawValue>> {
+        events.iter().map(|e| RawValue::from_string(e.to_string()).unwrap()).collect()
+    }
+
     #[test]
     fn an_imports_first_screen_is_numbered_as_its_stream_numbers_its_events() {
         let events: Vec<Value> = (1..=100)
             .map(|n| json!({ "id": format!("sevt_{n}"), "type": "agent.message", "processed_at": format!("2026-11-25T10:00:{:02}Z", n % 60) }))
             .collect();
+        let events = raw(&events);
         let newest = window(events.clone(), None).unwrap();
         let seqs: Vec<u64> = newest.events.iter().map(|(seq, _)| *seq).collect();
         assert_eq!(seqs, (81..=100).collect::<Vec<_>>(), "the newest 20, numbered from 1 as the stream numbers them");
@@ -384,6 +470,33 @@ mod tests {
         assert_eq!(near_the_end.events.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (96..=100).collect::<Vec<_>>());
         assert_eq!(window(events, Some("sevt_nope")), None, "an id the import does not hold: the stream decides");
         assert_eq!(window(Vec::new(), None).map(|w| w.events.len()), Some(0));
+    }
+
+    #[test]
+    fn json_values_are_counted_without_being_built() {
+        // The object, its two keys, the list and its five values, the empty object.
+        assert_eq!(json_values(br#"{"a":[1,-2.5e3,true,null,"x,[{"],"b":{}}"#, 100), 10);
+        assert_eq!(json_values(br#"[ 0 , 0 ,0]"#, 100), 4);
+        assert_eq!(json_values(br#""a \" [ { 1""#, 100), 1, "inside a string, nothing counts");
+        assert_eq!(json_values(b"[0,0,0,0,0,0]", 3), 4, "the count stops past the limit");
+    }
+
+    #[test]
+    fn an_upload_of_too_many_values_is_refused_before_it_is_built() {
+        let mut text = String::from(r#"{"events":["#);
+        text.push_str(&"0,".repeat(MAX_IMPORT_VALUES));
+        text.push_str("0]}");
+        let refused = read_export(text.as_bytes()).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TooLarge);
+        assert!(refused.message.contains("more than 8000000 JSON values"), "{}", refused.message);
+        // An export within it is read, kept compact, and its title cut to a length a list shows.
+        let mut export = export_of(vec![json!({ "id": "sevt_1", "type": "user.message" })]);
+        export["session"]["title"] = json!("t".repeat(10_000));
+        let pretty = serde_json::to_string_pretty(&export).unwrap();
+        let (kept, checked) = read_export(pretty.as_bytes()).unwrap();
+        assert!(!kept.contains('\n') && kept.len() < pretty.len());
+        assert_eq!(checked.title.chars().count(), MAX_NAME_CHARS);
+        assert!(read_export(b"not json").unwrap_err().message.contains("not JSON"));
     }
 
     #[test]

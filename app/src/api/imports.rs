@@ -18,7 +18,8 @@ pub struct ImportRow {
     pub agent: String,
     /// The session it was exported from (in another Switchboard, perhaps).
     pub source_session_id: String,
-    /// The export's digest over the session's events, checked at import.
+    /// The export's digest over the session's events, which they matched at import (it shows
+    /// the file whole, not who made it: anyone can compute one).
     pub digest: String,
     pub events: u64,
     pub threads: u64,

@@ -40,7 +40,7 @@ pub fn ImportList() -> impl IntoView {
                     <form class="panel inline-form" method="post" action="/api/imports" enctype="multipart/form-data" data-testid="import-form">
                         <label>"JSON export " <input type="file" name="file" accept="application/json,.json" required /></label>
                         " " <button type="submit" class="button">"Import"</button>
-                        <p class="muted">"Its digests are computed again first: a file whose events were damaged or edited is refused."</p>
+                        <p class="muted">"Its digests are computed again first: a file damaged, cut short, or edited without its digests made again is refused. A digest shows the file is whole, not who made it."</p>
                         {move || error().map(|e| view! { <p class="inline-error" role="alert" data-testid="import-error">{e}</p> })}
                     </form>
                 })
@@ -127,9 +127,9 @@ pub fn ImportDetail() -> impl IntoView {
                         <h2 id="import-details">"Details"</h2>
                         <dl class="facts">
                             <dt>"Agent"</dt><dd>{row.agent.clone()}</dd>
-                            <dt>"Exported from"</dt><dd><code>{row.source_session_id.clone()}</code></dd>
+                            <dt>"Exported from (as the file says)"</dt><dd><code>{row.source_session_id.clone()}</code></dd>
                             <dt>"Events"</dt><dd>{format!("{} in the session, {} thread{}", format::count(row.events), row.threads, if row.threads == 1 { "" } else { "s" })}</dd>
-                            <dt>"Digest"</dt><dd><code data-testid="import-digest">{row.digest.clone()}</code>" (checked at import)"</dd>
+                            <dt>"Digest"</dt><dd><code data-testid="import-digest">{row.digest.clone()}</code>" (the events matched it at import)"</dd>
                             <dt>"Imported"</dt><dd>{format!("{} by {}", format::timestamp(&row.imported_at), row.imported_by)}</dd>
                         </dl>
                     </section>
@@ -155,7 +155,7 @@ pub fn ImportPresent() -> impl IntoView {
                     Ok(row) => row,
                     Err(error) => return missing_import(error),
                 };
-                let note = format!("Imported from session {}: read-only.", row.source_session_id);
+                let note = format!("Imported from a file that names session {}: read-only.", row.source_session_id);
                 view! {
                     <Title text=format!("{} (presenting)", row.title) />
                     <crate::live::PresentSession session_id=String::new() title=row.title.clone() agent=row.agent.clone() event=event()
