@@ -31,13 +31,17 @@ pub const FAILURE_DAYS: i64 = 7;
 /// The failed sessions listed, newest first.
 pub const FAILURES_SHOWN: usize = 10;
 
-/// What the Overview shows.
+/// What the Overview shows. Each part read from the upstream that could not be read says why in
+/// its own panel, and the rest is shown: a slow listing of the month's sessions never hides who
+/// waits for a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     /// Running or retrying (`rescheduling`) sessions, newest first.
     pub running: Vec<SessionRow>,
     /// More sessions run than are listed.
     pub running_more: bool,
+    /// Why the running sessions could not be listed; `None` when they were.
+    pub running_problem: Option<String>,
     /// Sessions with calls that wait for a person, longest waiting first (as the server's inbox
     /// last saw them; the page follows the inbox's stream from there).
     pub waiting: Vec<Waiting>,
@@ -45,9 +49,13 @@ pub struct Dashboard {
     /// sessions; `None` when it is current.
     pub inbox_problem: Option<String>,
     pub spending: Spending,
-    /// Sessions of the last [`FAILURE_DAYS`] that ended (`terminated`) or whose outcome failed,
-    /// newest first.
+    /// Sessions of the last [`FAILURE_DAYS`] that ended (`terminated`: by an error or done) or
+    /// whose outcome failed, newest first, at most [`FAILURES_SHOWN`].
     pub failures: Vec<FailedSession>,
+    /// More sessions ended or failed than are listed.
+    pub failures_more: bool,
+    /// Why the month's sessions (the spend, the agents, the failures) could not be listed.
+    pub sessions_problem: Option<String>,
 }
 
 /// A session whose calls wait for a person.
@@ -160,18 +168,30 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
         }
     };
     let (running, counted, inbox) = futures::join!(running, counted, inbox);
-    let running = running?;
-    let (sessions, complete) = counted?;
-    let mut rows: Vec<SessionRow> = running.data.iter().map(SessionRow::of).collect();
-    let running_more = rows.len() > RUNNING_SHOWN || running.next_page.is_some();
+    let (mut rows, running_more, running_problem) = match running {
+        Ok(page) => {
+            let rows: Vec<SessionRow> = page.data.iter().map(SessionRow::of).collect();
+            let more = rows.len() > RUNNING_SHOWN || page.next_page.is_some();
+            (rows, more, None)
+        }
+        Err(error) => (Vec::new(), false, Some(error.message)),
+    };
     rows.truncate(RUNNING_SHOWN);
+    let (sessions, complete, sessions_problem) = match counted {
+        Ok((sessions, complete)) => (sessions, complete, None),
+        Err(error) => (Vec::new(), true, Some(error.message)),
+    };
+    let (failures, failures_more) = server::failures(&sessions, &periods);
     Ok(Dashboard {
         running: rows,
         running_more,
+        running_problem,
         waiting: Waiting::of(&inbox),
         inbox_problem: inbox.problem.clone(),
         spending: server::spending(&sessions, &periods, complete),
-        failures: server::failures(&sessions, &periods),
+        failures,
+        failures_more,
+        sessions_problem,
     })
 }
 
@@ -244,8 +264,12 @@ mod server {
         spend
     }
 
-    /// Today's and this month's spend, and the agents used most this month.
-    pub fn spending(sessions: &[Session], periods: &Periods, complete: bool) -> Spending {
+    /// Today's and this month's spend, and the agents used most this month. `walked_all`: the
+    /// listing (newest first) was read to its end; when it stopped at its cap, the month is still
+    /// whole if the listing had reached a session older than the month (the window for failures
+    /// can reach back into the month before).
+    pub fn spending(sessions: &[Session], periods: &Periods, walked_all: bool) -> Spending {
+        let complete = walked_all || sessions.last().is_some_and(|oldest| !since(oldest, periods.month));
         let month: Vec<&Session> = sessions.iter().filter(|s| since(s, periods.month)).collect();
         let mut agents: HashMap<&str, (String, u64, Costs)> = HashMap::new();
         for s in &month {
@@ -275,8 +299,9 @@ mod server {
         }
     }
 
-    /// Sessions of the failure window that ended or whose latest outcome failed, newest first.
-    pub fn failures(sessions: &[Session], periods: &Periods) -> Vec<FailedSession> {
+    /// Sessions of the failure window that ended or whose latest outcome failed, newest first (at
+    /// most [`FAILURES_SHOWN`]), and whether there were more.
+    pub fn failures(sessions: &[Session], periods: &Periods) -> (Vec<FailedSession>, bool) {
         let mut failed: Vec<FailedSession> = sessions
             .iter()
             .filter(|s| since(s, periods.failures))
@@ -292,8 +317,9 @@ mod server {
             })
             .collect();
         failed.sort_by(|a, b| b.row.created_at.cmp(&a.row.created_at));
+        let more = failed.len() > FAILURES_SHOWN;
         failed.truncate(FAILURES_SHOWN);
-        failed
+        (failed, more)
     }
 }
 
@@ -349,6 +375,33 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_cut_at_its_cap_is_the_whole_month_when_it_reached_the_month_before() {
+        let now = at("2026-12-03T10:00:00Z");
+        let periods = Periods::at(now);
+        let december = session("s1", ("agent_a", "Triage"), "2026-12-02T09:00:00Z", Some(("250", "USD")), "idle");
+        let november = session("s2", ("agent_a", "Triage"), "2026-11-28T09:00:00Z", Some(("100", "USD")), "idle");
+        // Cut at the cap among the last days of November (read for the failure window): December
+        // was read whole.
+        assert!(spending(&[december.clone(), november], &periods, false).complete);
+        // Cut while still in December: the month may have more.
+        assert!(!spending(std::slice::from_ref(&december), &periods, false).complete);
+        assert!(spending(&[december], &periods, true).complete);
+    }
+
+    #[test]
+    fn a_failures_list_cut_at_its_length_says_there_were_more() {
+        let now = at("2026-11-25T10:00:00Z");
+        let ended = |n: usize| {
+            session(&format!("s{n}"), ("agent_a", "Triage"), &format!("2026-11-24T08:{n:02}:00Z"), None, "terminated")
+        };
+        let (shown, more) = failures(&(0..10).map(ended).collect::<Vec<_>>(), &Periods::at(now));
+        assert_eq!((shown.len(), more), (10, false));
+        let (shown, more) = failures(&(0..11).map(ended).collect::<Vec<_>>(), &Periods::at(now));
+        assert_eq!((shown.len(), more), (10, true));
+        assert_eq!(shown[0].row.id, "s10", "the newest first");
+    }
+
+    #[test]
     fn costs_in_other_currencies_are_summed_apart() {
         let now = at("2026-11-25T10:00:00Z");
         let sessions = [
@@ -377,7 +430,9 @@ mod tests {
             // Older than the window.
             session("s4", ("agent_a", "Triage"), "2026-11-17T08:00:00Z", None, "terminated"),
         ];
-        let failed: Vec<_> = failures(&sessions, &Periods::at(now)).into_iter().map(|f| (f.row.id, f.why)).collect();
+        let (failed, more) = failures(&sessions, &Periods::at(now));
+        assert!(!more);
+        let failed: Vec<_> = failed.into_iter().map(|f| (f.row.id, f.why)).collect();
         assert_eq!(
             failed,
             [("s3".to_owned(), "its outcome failed".to_owned()), ("s1".to_owned(), "it ended (terminated)".to_owned())]

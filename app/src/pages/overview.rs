@@ -5,8 +5,8 @@ use crate::{
     api::{
         deployments::{FAILED_RUNS_HOURS, FAILED_RUNS_SHOWN, failed_runs_recently},
         overview::{
-            Dashboard, FAILURE_DAYS, FailedSession, RUNNING_SHOWN, SESSIONS_COUNTED, Spend, Spending, Waiting,
-            get_dashboard,
+            Dashboard, FAILURE_DAYS, FAILURES_SHOWN, FailedSession, RUNNING_SHOWN, SESSIONS_COUNTED, Spend, Spending,
+            Waiting, get_dashboard,
         },
         sessions::SessionRow,
         upstream::get_upstream_summary,
@@ -72,15 +72,35 @@ pub fn Overview() -> impl IntoView {
 #[component]
 fn Board(board: Dashboard) -> impl IntoView {
     let now = crate::components::clock::ticking();
-    let Dashboard { running, running_more, waiting, inbox_problem, spending, failures } = board;
+    let Dashboard {
+        running,
+        running_more,
+        running_problem,
+        waiting,
+        inbox_problem,
+        spending,
+        failures,
+        failures_more,
+        sessions_problem,
+    } = board;
     view! {
         <div class="dashboard" data-testid="dashboard">
             <WaitingPanel waiting inbox_problem now />
-            <RunningPanel running running_more now />
-            <SpendPanel spending=spending.clone() />
-            <AgentsPanel spending />
-            <FailuresPanel failures />
+            <RunningPanel running running_more problem=running_problem now />
+            <SpendPanel spending=spending.clone() problem=sessions_problem.clone() />
+            <AgentsPanel spending problem=sessions_problem.clone() />
+            <FailuresPanel failures more=failures_more problem=sessions_problem />
         </div>
+    }
+}
+
+/// What a panel says instead of its figures when what they are made of could not be read.
+fn unread(what: &'static str, problem: String) -> impl IntoView {
+    view! {
+        <p class="inline-error" role="status" data-testid="board-panel-error">
+            {format!("{what} could not be read: {problem}")}
+        </p>
+        <p class="muted">"The dashboard is read again every minute."</p>
     }
 }
 
@@ -147,12 +167,19 @@ fn WaitingPanel(waiting: Vec<Waiting>, inbox_problem: Option<String>, now: RwSig
 
 /// Running and retrying sessions, newest first.
 #[component]
-fn RunningPanel(running: Vec<SessionRow>, running_more: bool, now: RwSignal<Option<f64>>) -> impl IntoView {
+fn RunningPanel(
+    running: Vec<SessionRow>,
+    running_more: bool,
+    problem: Option<String>,
+    now: RwSignal<Option<f64>>,
+) -> impl IntoView {
     let count = if running_more { format!("{}+", RUNNING_SHOWN) } else { running.len().to_string() };
     view! {
         <section class="panel board-panel" aria-labelledby="board-running" data-testid="board-running">
             <h2 id="board-running">"Running now"</h2>
-            {if running.is_empty() {
+            {if let Some(problem) = problem {
+                unread("The running sessions", problem).into_any()
+            } else if running.is_empty() {
                 view! { <p class="muted">"No session is running. " <a href="/sessions/new">"Start one"</a></p> }.into_any()
             } else {
                 view! {
@@ -179,7 +206,16 @@ fn RunningPanel(running: Vec<SessionRow>, running_more: bool, now: RwSignal<Opti
 
 /// What the sessions started today and this month cost at list price.
 #[component]
-fn SpendPanel(spending: Spending) -> impl IntoView {
+fn SpendPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
+    if let Some(problem) = problem {
+        return view! {
+            <section class="panel board-panel" aria-labelledby="board-spend" data-testid="board-spend">
+                <h2 id="board-spend">"Spend"</h2>
+                {unread("This month's sessions", problem)}
+            </section>
+        }
+        .into_any();
+    }
     let Spending { today, month, complete, day_start, month_start, .. } = spending;
     let line = |label: &'static str, testid: &'static str, s: Spend| {
         view! {
@@ -200,22 +236,25 @@ fn SpendPanel(spending: Spending) -> impl IntoView {
             </dl>
             <p class="muted">
                 "At list price, for the sessions started since " {format::timestamp(&day_start)} " and since "
-                {format::timestamp(&month_start)} " (UTC). A session's cost counts on the day it started."
+                {format::timestamp(&month_start)} ". A session's cost counts on the day it started."
             </p>
             {(!complete).then(|| view! {
                 <p class="notice warning" role="status">{format!("This month has more than {} sessions: the figures count the newest {}.", format::count(SESSIONS_COUNTED as u64), format::count(SESSIONS_COUNTED as u64))}</p>
             })}
         </section>
     }
+    .into_any()
 }
 
 /// The agents with the most sessions this month.
 #[component]
-fn AgentsPanel(spending: Spending) -> impl IntoView {
+fn AgentsPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
     view! {
         <section class="panel board-panel" aria-labelledby="board-agents" data-testid="board-agents">
             <h2 id="board-agents">"Agents used most this month"</h2>
-            {if spending.top_agents.is_empty() {
+            {if let Some(problem) = problem {
+                unread("This month's sessions", problem).into_any()
+            } else if spending.top_agents.is_empty() {
                 view! { <p class="muted">"No session was started this month. " <a href="/agents">"Agents"</a></p> }.into_any()
             } else {
                 view! {
@@ -237,13 +276,17 @@ fn AgentsPanel(spending: Spending) -> impl IntoView {
     }
 }
 
-/// Sessions of the last week that ended or whose outcome failed.
+/// Sessions of the last week that ended or whose outcome failed. A session's object does not say
+/// why it ended (an error or done), nor that a turn failed after retries (that is in its events):
+/// the heading says what is listed.
 #[component]
-fn FailuresPanel(failures: Vec<FailedSession>) -> impl IntoView {
+fn FailuresPanel(failures: Vec<FailedSession>, more: bool, problem: Option<String>) -> impl IntoView {
     view! {
         <section class="panel board-panel" aria-labelledby="board-failures" data-testid="board-failures">
-            <h2 id="board-failures">{format!("Sessions that failed, last {FAILURE_DAYS} days")}</h2>
-            {if failures.is_empty() {
+            <h2 id="board-failures">{format!("Sessions that ended or failed, last {FAILURE_DAYS} days")}</h2>
+            {if let Some(problem) = problem {
+                unread("The week's sessions", problem).into_any()
+            } else if failures.is_empty() {
                 view! { <p class="muted">{format!("No session started in the last {FAILURE_DAYS} days ended or failed its outcome.")}</p> }.into_any()
             } else {
                 view! {
@@ -256,6 +299,7 @@ fn FailuresPanel(failures: Vec<FailedSession>) -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
+                    {more.then(|| view! { <p class="muted"><a href="/sessions?status=terminated">{format!("The newest {FAILURES_SHOWN} shown; the Sessions page lists every ended session.")}</a></p> })}
                 }.into_any()
             }}
         </section>
