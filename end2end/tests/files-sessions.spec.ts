@@ -95,7 +95,7 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await expect(page).toHaveTitle(pageTitle(title));
   await expect(fact(page, 'Id')).toHaveText(sessionId);
   await expect(fact(page, 'Agent')).toHaveText('Demo: scripted agent v1');
-  const mounted = page.getByRole('region', { name: 'Mounted files' });
+  const mounted = page.getByRole('region', { name: 'Resources' });
   await expect(mounted.getByRole('listitem')).toHaveCount(1);
   await expect(mounted.getByRole('listitem')).toContainText(new RegExp(`^${fileId} at /mnt/session/\\S+`));
 

@@ -80,10 +80,14 @@ pub struct SessionView {
 /// A resource mounted into a session's container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mount {
+    /// Empty for a memory store: the API gives it no id, and it cannot be removed by one.
     pub id: String,
     /// `file`, `github_repository`, `memory_store`, or a type this version does not know.
     pub r#type: String,
     pub file_id: Option<String>,
+    /// What is mounted when it is not a file: the memory store's name (or id), the repository's
+    /// URL.
+    pub source: Option<String>,
     pub mount_path: Option<String>,
 }
 
@@ -106,6 +110,7 @@ impl SessionView {
                     id: text(r, "id").unwrap_or_default(),
                     r#type: text(r, "type").unwrap_or_default(),
                     file_id: text(r, "file_id"),
+                    source: text(r, "name").or_else(|| text(r, "memory_store_id")).or_else(|| text(r, "url")),
                     mount_path: text(r, "mount_path"),
                 })
                 .collect(),
@@ -454,6 +459,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_sessions_resources_say_what_each_is_and_only_those_with_an_id_can_be_removed() {
+        let session: protocol::sessions::Session =
+            serde_json::from_str(include_str!("../../../protocol/fixtures/objects/session/full.json")).unwrap();
+        let view = SessionView::of(&session);
+        let shown: Vec<(&str, bool, Option<&str>)> =
+            view.resources.iter().map(|r| (r.r#type.as_str(), r.id.is_empty(), r.source.as_deref())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("file", false, None),
+                ("github_repository", false, Some("https://github.com/acme/billing-service")),
+                ("memory_store", true, Some("User preferences")),
+            ]
+        );
+    }
 
     fn form() -> SessionForm {
         SessionForm { agent_id: "agent_1".into(), environment_id: "env_1".into(), ..SessionForm::default() }

@@ -346,20 +346,28 @@ pub fn SessionDetail() -> impl IntoView {
                     </section>
                     {can_share.then(|| view! { <crate::pages::shares::ShareSession session_id=row.id.clone() /> })}
                     <section class="panel" aria-labelledby="resources">
-                        <h2 id="resources">"Mounted files"</h2>
+                        <h2 id="resources">"Resources"</h2>
                         {match resources.is_empty() {
-                            true => view! { <p class="muted">"No files are mounted."</p> }.into_any(),
+                            true => view! { <p class="muted">"No files, repositories or memory stores are mounted."</p> }.into_any(),
                             false => view! {
                                 <ul class="resources">
                                     {resources.iter().map(|r| {
                                         let rid = r.id.clone();
-                                        let label = format!("{} at {}",
-                                            r.file_id.as_deref().unwrap_or(&r.r#type),
-                                            r.mount_path.as_deref().unwrap_or("?"));
+                                        let what = match (r.r#type.as_str(), r.file_id.as_deref().or(r.source.as_deref())) {
+                                            ("memory_store", Some(id)) => format!("memory store {id}"),
+                                            ("github_repository", Some(url)) => format!("repository {url}"),
+                                            (_, Some(id)) => id.to_owned(),
+                                            (kind, None) => kind.replace('_', " "),
+                                        };
+                                        let label = format!("{what} at {}", r.mount_path.as_deref().unwrap_or("?"));
                                         let sid = row.id.clone();
+                                        // A memory store has no id to remove it by: it stays for the session's life.
+                                        let removable = !rid.is_empty();
                                         view! {
-                                            <li>{label} " "
-                                                <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
+                                            <li data-testid="session-resource">{label} " "
+                                                {removable.then(|| view! {
+                                                    <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
+                                                })}
                                             </li>
                                         }
                                     }).collect_view()}
