@@ -214,3 +214,29 @@ test('lanes appear as threads start, zoom and scrub, and a thread’s own timeli
   await expect(page.getByTestId('thread-lane')).toHaveCount(1);
   await expect(messages).toHaveCount(2);
 });
+
+test('the open inspector reads a thread’s figures when it starts and again when it stops', async ({ page, request }) => {
+  const workerName = unique('Counted worker');
+  // It waits before its first step, so that its row is first read with no tokens.
+  const steps = [{ sleep_ms: 1000 }, ...Array.from({ length: 4 }, (_, n) => [{ text: `Step ${n + 1}.` }, { sleep_ms: 400 }]).flat()];
+  const worker = await createAgent(request, { name: workerName, model: 'scripted', system: JSON.stringify({ turns: [steps] }) });
+  const lead = await createAgent(request, {
+    name: unique('Lead'),
+    model: 'scripted',
+    system: JSON.stringify({ turns: [[{ sleep_ms: 1500 }, { subagent: workerName, message: 'Count.' }, { text: 'Done.' }]] }),
+    multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [worker] } },
+  });
+  const id = await startSession(request, lead, 'Go.');
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  // Opened before the thread starts: no threads yet, so no figures to read.
+  const inspector = page.getByTestId('inspector');
+  await inspector.locator('summary').click();
+  await expect(page.getByTestId('thread-lane')).toHaveCount(1, { timeout: 20_000 });
+  // The thread started while the inspector was open: its row comes; once it stops, its tokens
+  // are read again (it had none when it started).
+  const row = inspector.getByTestId('inspector-threads').locator('tr').filter({ hasText: workerName });
+  await expect(row).toHaveCount(1, { timeout: 20_000 });
+  await expect(page.getByTestId('thread-lane').locator('.status')).toHaveText('idle', { timeout: 20_000 });
+  await expect(row.locator('td').nth(1)).toHaveText(/^[1-9][\d,]*$/, { timeout: 20_000 });
+});

@@ -1,7 +1,8 @@
 //! The session inspector, folded under the timeline: the cost over time (against the budget when
 //! the session has one), each tool's calls, failures and median time with a link to every call,
 //! and each thread's tokens and cost. Worked out from the model the stream feeds, so it follows
-//! the session live; the threads' figures are read when the inspector is opened.
+//! the session live; the threads' figures are read when the inspector is opened, and again when
+//! a thread starts or stops while it is open.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -21,18 +22,23 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
     let stats = live.memo(|m| m.tool_stats());
     let cost = live.memo(|m| (m.cost_series.clone(), m.cost_currency.clone(), m.budget_minor));
     let has_threads = live.memo(|m| !m.lanes.is_empty());
+    // Each thread and its status: the figures are read again when this changes (a thread starts,
+    // or stops with its tokens counted), as the lanes are.
+    #[cfg(feature = "hydrate")]
+    let threads_key = live.memo(|m| m.lanes.iter().map(|l| (l.id.clone(), l.status.clone())).collect::<Vec<_>>());
     let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, String>>);
     let open = RwSignal::new(false);
-    // The threads' figures are read once the inspector is open and the session has threads
-    // (they may start after it was opened).
+    // Read while the inspector is open and the session has threads (they may start after it was
+    // opened), once per state of its threads.
     #[cfg(feature = "hydrate")]
-    let requested = StoredValue::new(false);
+    let read_for = StoredValue::new(None::<Vec<(String, String)>>);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        if !open.get() || !has_threads.get() || requested.get_value() {
+        let key = threads_key.get();
+        if !open.get() || !has_threads.get() || read_for.with_value(|k| k.as_ref() == Some(&key)) {
             return;
         }
-        requested.set_value(true);
+        read_for.set_value(Some(key));
         let session_id = live.session_id.get_value();
         leptos::task::spawn_local(async move {
             let read = crate::api::live::list_thread_figures(session_id)
