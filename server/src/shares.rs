@@ -81,8 +81,9 @@ pub const BUILT_IN_PATTERNS: &[&str] = &[
     r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
     r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    // `password=…`, `token: …`, and the same inside JSON text (`"password": "…"`).
-    r#"(?i)\b(password|passwd|secret|token|api[_\-]?key)\b["']?\s*[:=]\s*\S+"#,
+    // `password=…`, `token: …`, and the same inside JSON text (`"password": "…"`): a quoted value
+    // to its closing quote, spaces and all, anything else to the next space.
+    r#"(?i)\b(password|passwd|secret|token|api[_\-]?key)\b["']?\s*[:=]\s*(?:"(?:[^"\\]|\\.)*"|'[^']*'|\S+)"#,
 ];
 
 /// A JSON key whose string values a link that masks secrets masks whole: `password`,
@@ -130,7 +131,7 @@ pub struct Shares {
 const THREADS_READ_EVERY: Duration = Duration::from_secs(10);
 
 /// A `shares/view` audit entry is written at most this often per link (every view is counted).
-const VIEW_ENTRY_EVERY_MS: f64 = 10.0 * 60.0 * 1000.0;
+const VIEW_ENTRY_EVERY: time::Duration = time::Duration::minutes(10);
 
 /// A link that opens, as its streams need it.
 #[derive(Debug, Clone)]
@@ -353,12 +354,12 @@ impl Shares {
         Some(FirstScreen { events, started_at })
     }
 
-    /// `value` with every string in it replaced by [`MASK`] (numbers and the like kept: the shape
-    /// of a tool's input stays readable), its keys masked as any string is.
+    /// `value` with every string and number in it replaced by [`MASK`] (`true`, `false`, `null`
+    /// and the shape kept: a tool's input stays readable), its keys masked as any string is.
     fn masked_whole(&self, value: Value) -> Value {
         match value {
             Value::String(s) if s.is_empty() => Value::String(s),
-            Value::String(_) => Value::String(MASK.to_owned()),
+            Value::String(_) | Value::Number(_) => Value::String(MASK.to_owned()),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.masked_whole(v)).collect()),
             Value::Object(map) => {
                 Value::Object(map.into_iter().map(|(k, v)| (self.mask(&k), self.masked_whole(v))).collect())
@@ -477,16 +478,26 @@ impl Shares {
     /// writes a `shares/view` entry, at most one per link in ten minutes (anyone holding the link
     /// opens it as often as they like). The session's title and agent name as stored.
     async fn seen(&self, link: &OpenLink, viewer: Actor, opened: Opened) -> Result<(String, String), AppError> {
-        let previous: Option<String> = sqlx::query_scalar("SELECT last_viewed_at FROM shares WHERE id = ?")
-            .bind(link.id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_failed)?;
+        let now = time::OffsetDateTime::now_utc();
+        let at = app::format::rfc3339(now);
+        // The viewing that moves the last view past the window writes the entry: one statement,
+        // so of a page and its streams opening at once, one does (SQLite runs writes one by one).
+        let first_in_window = sqlx::query(
+            "UPDATE shares SET last_viewed_at = ? WHERE id = ?
+               AND COALESCE(julianday(last_viewed_at), 0) < julianday(?) RETURNING id",
+        )
+        .bind(&at)
+        .bind(link.id)
+        .bind(app::format::rfc3339(now - VIEW_ENTRY_EVERY))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_failed)?
+        .is_some();
         let row = sqlx::query(
             "UPDATE shares SET views = views + ?, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
         )
         .bind(i64::from(opened == Opened::Page))
-        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+        .bind(&at)
         .bind(link.id)
         .fetch_one(&self.pool)
         .await
@@ -494,12 +505,7 @@ impl Shares {
         let (title, agent): (String, String) =
             (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
         let views: i64 = row.try_get("views").map_err(store_failed)?;
-        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64;
-        let recent = previous
-            .as_deref()
-            .and_then(app::format::parse_rfc3339_ms)
-            .is_some_and(|at| now_ms - at < VIEW_ENTRY_EVERY_MS);
-        if !recent {
+        if first_in_window {
             let opened = match opened {
                 Opened::Page => "page",
                 Opened::Stream => "stream",
@@ -806,9 +812,14 @@ mod tests {
         // The same assignment inside JSON text, as a tool's output prints it.
         let masked = shares.mask(r#"{"password": "hunter22", "user": "ann"}"#);
         assert!(
-            !masked.contains("hunter22") && masked.contains(MASK) && masked.ends_with(r#""user": "ann"}"#),
+            !masked.contains("hunter22") && masked.contains(MASK) && masked.ends_with(r#", "user": "ann"}"#),
             "{masked}"
         );
+        // A quoted value with spaces, to its closing quote; in compact JSON, no further.
+        let masked = shares.mask(r#"{"password": "correct horse battery staple", "user": "ann"}"#);
+        assert!(!masked.contains("horse") && masked.ends_with(r#", "user": "ann"}"#), "{masked}");
+        let masked = shares.mask(r#"{"token":"abc\"d","user":"ann"}"#);
+        assert!(!masked.contains("abc") && masked.ends_with(r#","user":"ann"}"#), "{masked}");
     }
 
     #[tokio::test]
@@ -817,7 +828,8 @@ mod tests {
         let input = json!({
             "password": "hunter22",
             "env": { "GITHUB_TOKEN": "plainvalue1", "client_secret": ["plainvalue2"], "HOME": "/root" },
-            "api-key": { "value": "plainvalue3", "length": 11 },
+            "api-key": { "value": "plainvalue3", "enabled": true },
+            "pin_password": 12345678,
             "max_tokens": 1024,
             "accessToken": "plainvalue4",
             "maxTokens": "keepme3",
@@ -828,7 +840,8 @@ mod tests {
         for secret in ["hunter22", "plainvalue1", "plainvalue2", "plainvalue3", "plainvalue4"] {
             assert!(!masked.contains(secret), "{secret} in {masked}");
         }
-        for kept in ["keepme1", "keepme2", "keepme3", "/root", "1024", "\"length\":11", "GITHUB_TOKEN"] {
+        assert!(!masked.contains("12345678"), "a number under a secret's key: {masked}");
+        for kept in ["keepme1", "keepme2", "keepme3", "/root", "1024", "\"enabled\":true", "GITHUB_TOKEN"] {
             assert!(masked.contains(kept), "{kept} not in {masked}");
         }
     }
