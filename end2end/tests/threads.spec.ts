@@ -223,15 +223,17 @@ test('the open inspector reads a thread’s figures when it starts and again whe
   const lead = await createAgent(request, {
     name: unique('Lead'),
     model: 'scripted',
-    system: JSON.stringify({ turns: [[{ sleep_ms: 1500 }, { subagent: workerName, message: 'Count.' }, { text: 'Done.' }]] }),
+    system: JSON.stringify({ turns: [[{ sleep_ms: 4000 }, { subagent: workerName, message: 'Count.' }, { text: 'Done.' }]] }),
     multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [worker] } },
   });
   const id = await startSession(request, lead, 'Go.');
   await page.goto(`/sessions/${id}`);
   await waitForHydration(page);
-  // Opened before the thread starts: no threads yet, so no figures to read.
+  // Opened before the thread starts (the lead waits 4 s first): no threads yet, so no figures to
+  // read. Were the thread already there, the old single reading would pass too.
   const inspector = page.getByTestId('inspector');
   await inspector.locator('summary').click();
+  await expect(page.getByTestId('thread-lane')).toHaveCount(0, { timeout: 1 });
   await expect(page.getByTestId('thread-lane')).toHaveCount(1, { timeout: 20_000 });
   // The thread started while the inspector was open: its row comes; once it stops, its tokens
   // are read again (it had none when it started).

@@ -32,6 +32,9 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
     // opened), once per state of its threads.
     #[cfg(feature = "hydrate")]
     let read_for = StoredValue::new(None::<Vec<(String, String)>>);
+    // Reads are numbered: an answer to an older one that comes after a newer one is dropped.
+    #[cfg(feature = "hydrate")]
+    let reads = StoredValue::new(0_u64);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let key = threads_key.get();
@@ -39,12 +42,16 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
             return;
         }
         read_for.set_value(Some(key));
+        reads.update_value(|n| *n += 1);
+        let this_read = reads.get_value();
         let session_id = live.session_id.get_value();
         leptos::task::spawn_local(async move {
             let read = crate::api::live::list_thread_figures(session_id)
                 .await
                 .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
-            figures.try_set(Some(read));
+            if reads.try_get_value() == Some(this_read) {
+                figures.try_set(Some(read));
+            }
         });
     });
     view! {
