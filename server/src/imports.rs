@@ -9,7 +9,8 @@
 //!   one edited and computed again passes: it proves the file whole, not who made it). The
 //!   document is kept as compact JSON. The upload is read off the async workers, and a file of
 //!   more than [`MAX_IMPORT_VALUES`] JSON values is refused before it is built: parsed, each
-//!   value costs tens of bytes however short its text (`[0,0,0,…]`).
+//!   value is a 72-byte `Value` however short its text (`[0,0,0,…]`), so a checked upload can
+//!   still build about 600 MB.
 //! - A viewer's page and stream read the stored document's events as raw text
 //!   ([`RawValue`]), each parsed no further than needed: about the document's size in memory.
 //! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
