@@ -118,7 +118,7 @@ pub fn check(document: &Value) -> Result<Checked, AppError> {
     }
     let session = document.get("session").cloned().unwrap_or(Value::Null);
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let cut = |s: String| if s.chars().count() > MAX_NAME_CHARS { s.chars().take(MAX_NAME_CHARS).collect() } else { s };
+    let cut = |s: String| s.chars().take(MAX_NAME_CHARS).collect::<String>();
     Ok(Checked {
         title: cut(text(session.get("title"))
             .filter(|t| !t.is_empty())

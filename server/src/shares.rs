@@ -41,7 +41,6 @@ use app::{
 };
 use axum::{
     extract::{Path, Query},
-    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -415,7 +414,6 @@ impl Shares {
         request: &http::request::Parts,
         query: StreamQuery,
     ) -> Response {
-        let headers = &request.headers;
         let link = match self.active(token).await {
             Ok(link) => link,
             Err(error) => return error.into_response(),
@@ -430,7 +428,7 @@ impl Shares {
                 Err(error) => return error.into_response(),
             }
         }
-        let after = match crate::live::resume(headers, query) {
+        let after = match crate::live::resume(&request.headers, query) {
             Ok(after) => after,
             Err(error) => return error.into_response(),
         };
@@ -438,7 +436,7 @@ impl Shares {
             Ok(frames) => frames,
             Err(error) => return error.into_response(),
         };
-        if let Err(error) = self.seen(&link, audience(headers, peer_of(&request.extensions)), Opened::Stream).await {
+        if let Err(error) = self.seen(&link, audience(request), Opened::Stream).await {
             return error.into_response();
         }
         let shares = self.clone();
@@ -651,15 +649,11 @@ enum Opened {
     Stream,
 }
 
-/// A link's viewer, for the audit log: nobody signed in, their address and browser.
-fn audience(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Actor {
-    Actor { roles: "share link".to_owned(), ..Actor::of(None, headers, peer) }
-}
-
-/// The address a request came from (`crate::proxies::client_address` has set it to the client's
-/// when it came through a trusted proxy).
-fn peer_of(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
-    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0)
+/// A link's viewer, for the audit log: nobody signed in, the request's address
+/// (`crate::proxies::client_address` has made it the client's behind a trusted proxy) and browser.
+fn audience(request: &http::request::Parts) -> Actor {
+    let peer = request.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0);
+    Actor { roles: "share link".to_owned(), ..Actor::of(None, &request.headers, peer) }
 }
 
 impl ShareStore for Shares {
@@ -737,8 +731,8 @@ impl ShareStore for Shares {
             let link = self.active(&token).await?;
             // The server function's request: who is looking, for the audit entry.
             let viewer = leptos::prelude::use_context::<http::request::Parts>().map_or_else(
-                || audience(&HeaderMap::new(), None),
-                |parts| audience(&parts.headers, peer_of(&parts.extensions)),
+                || Actor { roles: "share link".to_owned(), ..Actor::default() },
+                |request| audience(&request),
             );
             let (title, agent) = self.seen(&link, viewer, Opened::Page).await?;
             let shown = |text: String| if link.mask_secrets { self.mask(&text) } else { text };

@@ -207,15 +207,6 @@ fn RunningPanel(
 /// What the sessions started today and this month cost at list price.
 #[component]
 fn SpendPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
-    if let Some(problem) = problem {
-        return view! {
-            <section class="panel board-panel" aria-labelledby="board-spend" data-testid="board-spend">
-                <h2 id="board-spend">"Spend"</h2>
-                {unread("This month's sessions", problem)}
-            </section>
-        }
-        .into_any();
-    }
     let Spending { today, month, complete, day_start, month_start, .. } = spending;
     let line = |label: &'static str, testid: &'static str, s: Spend| {
         view! {
@@ -230,20 +221,24 @@ fn SpendPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
     view! {
         <section class="panel board-panel" aria-labelledby="board-spend" data-testid="board-spend">
             <h2 id="board-spend">"Spend"</h2>
-            <dl class="facts">
-                {line("Today", "board-spend-today", today)}
-                {line("This month", "board-spend-month", month)}
-            </dl>
-            <p class="muted">
-                "At list price, for the sessions started since " {format::timestamp(&day_start)} " and since "
-                {format::timestamp(&month_start)} ". A session's cost counts on the day it started."
-            </p>
-            {(!complete).then(|| view! {
-                <p class="notice warning" role="status">{format!("This month has more than {} sessions: the figures count the newest {}.", format::count(SESSIONS_COUNTED as u64), format::count(SESSIONS_COUNTED as u64))}</p>
-            })}
+            {match problem {
+                Some(problem) => unread("This month's sessions", problem).into_any(),
+                None => view! {
+                    <dl class="facts">
+                        {line("Today", "board-spend-today", today)}
+                        {line("This month", "board-spend-month", month)}
+                    </dl>
+                    <p class="muted">
+                        "At list price, for the sessions started since " {format::timestamp(&day_start)} " and since "
+                        {format::timestamp(&month_start)} ". A session's cost counts on the day it started."
+                    </p>
+                    {(!complete).then(|| view! {
+                        <p class="notice warning" role="status">{format!("This month has more than {} sessions: the figures count the newest {}.", format::count(SESSIONS_COUNTED as u64), format::count(SESSIONS_COUNTED as u64))}</p>
+                    })}
+                }.into_any(),
+            }}
         </section>
     }
-    .into_any()
 }
 
 /// The agents with the most sessions this month.
