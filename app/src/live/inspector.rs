@@ -10,7 +10,8 @@ use leptos_router::components::A;
 use super::{model::duration, state::Live};
 use crate::api::live::ThreadFigures;
 
-/// The calls of one tool that get a link of their own; the rest are counted.
+/// The calls of one tool that get a link of their own (the first ones, then any that failed);
+/// the rest are counted.
 const LINKED_CALLS: usize = 30;
 /// The chart's drawing box, in SVG units.
 const WIDTH: f64 = 600.0;
@@ -157,7 +158,8 @@ fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView 
             <thead><tr><th scope="col">"Tool"</th><th scope="col">"Calls"</th><th scope="col">"Failed"</th><th scope="col">"Median time"</th><th scope="col">"Jump to a call"</th></tr></thead>
             <tbody>
                 {stats.into_iter().map(|s| {
-                    let more = s.calls.len().saturating_sub(LINKED_CALLS);
+                    let linked = linked_calls(&s.calls);
+                    let more = s.calls.len() - linked.len();
                     view! {
                         <tr data-testid="inspector-tool" data-tool=s.name.clone()>
                             <th scope="row"><code>{s.name.clone()}</code></th>
@@ -165,7 +167,8 @@ fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView 
                             <td class:inline-error={s.failures > 0}>{s.failures}</td>
                             <td>{s.median_ms.map(duration).unwrap_or_else(|| "—".to_owned())}</td>
                             <td class="call-links">
-                                {s.calls.iter().take(LINKED_CALLS).enumerate().map(|(n, (id, failed))| {
+                                {linked.into_iter().map(|n| {
+                                    let (id, failed) = &s.calls[n];
                                     let label = match failed {
                                         Some(true) => format!("{} (failed)", n + 1),
                                         None => format!("{} (no result yet)", n + 1),
@@ -180,6 +183,32 @@ fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView 
                 }).collect_view()}
             </tbody>
         </table>
+        <p class="muted">"A call's time runs to its result from the call, or from its approval when it needed one."</p>
     }
     .into_any()
+}
+
+/// Which calls of a tool get a link, by their index: the first [`LINKED_CALLS`], then up to as
+/// many failed ones after them, since a failure is what someone opens the inspector to find.
+fn linked_calls(calls: &[(String, Option<bool>)]) -> Vec<usize> {
+    let first = 0..calls.len().min(LINKED_CALLS);
+    let failed_later = (LINKED_CALLS..calls.len()).filter(|&n| calls[n].1 == Some(true)).take(LINKED_CALLS);
+    first.chain(failed_later).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_calls_past_the_first_ones_keep_their_links() {
+        let calls: Vec<(String, Option<bool>)> =
+            (0..100).map(|n| (format!("c{n}"), Some(n == 5 || n == 40 || n == 99))).collect();
+        let linked = linked_calls(&calls);
+        assert_eq!(linked.len(), LINKED_CALLS + 2, "the first 30, then calls 41 and 100, which failed");
+        assert_eq!(&linked[LINKED_CALLS..], &[40, 99]);
+        let all_failed: Vec<(String, Option<bool>)> = (0..100).map(|n| (format!("c{n}"), Some(true))).collect();
+        assert_eq!(linked_calls(&all_failed).len(), 2 * LINKED_CALLS, "at most 30 more links");
+        assert_eq!(linked_calls(&calls[..3]), vec![0, 1, 2]);
+    }
 }

@@ -28,6 +28,8 @@ pub struct Item {
     /// For a tool call: its result; for a model request's start: its end.
     pub paired: Option<Arc<Value>>,
     pub paired_at_ms: Option<f64>,
+    /// For a tool call a person had to allow or deny: when they answered.
+    pub answered_at_ms: Option<f64>,
     /// A result shown in its call's row, or a request's end shown in its start's row.
     pub folded: bool,
     /// Changes whenever the row must be drawn again.
@@ -250,7 +252,8 @@ pub struct ToolStats {
     /// Each call: its event id and whether its result was an error (`None`: no result yet).
     pub calls: Vec<(String, Option<bool>)>,
     pub failures: usize,
-    /// The median time from call to result, of the calls that have one.
+    /// The median time from call to result, of the calls that have one. A call a person had to
+    /// allow is timed from their answer: the tool's time, without the wait for them.
     pub median_ms: Option<f64>,
 }
 
@@ -350,6 +353,7 @@ impl Model {
             group,
             paired: None,
             paired_at_ms: None,
+            answered_at_ms: None,
             folded,
             rev: 0,
         });
@@ -469,6 +473,11 @@ impl Model {
                     .unwrap_or_default()
                     .to_owned();
                 self.waiting_on.retain(|w| *w != answered);
+                if kind == types::USER_TOOL_CONFIRMATION
+                    && let Some(&call) = self.by_id.get(&answered)
+                {
+                    self.items[call].answered_at_ms = at_ms;
+                }
                 self.answered.insert(answered);
             }
             types::SESSION_USAGE => {
@@ -685,7 +694,7 @@ impl Model {
             }
             let name = item.event.get("name").and_then(Value::as_str).unwrap_or("(unnamed)").to_owned();
             let failed = item.paired.as_ref().map(|r| r.get("is_error").and_then(Value::as_bool).unwrap_or(false));
-            if let (Some(start), Some(end)) = (item.at_ms, item.paired_at_ms) {
+            if let (Some(start), Some(end)) = (item.answered_at_ms.or(item.at_ms), item.paired_at_ms) {
                 durations.entry(name.clone()).or_default().push((end - start).max(0.0));
             }
             let at = match stats.iter().position(|s| s.name == name) {
@@ -830,6 +839,32 @@ mod tests {
         assert_eq!(stats[0].calls[1], ("c2".to_owned(), Some(true)));
         assert_eq!((stats[1].name.as_str(), stats[1].median_ms), ("read", None));
         assert_eq!(stats[1].calls, vec![("c4".to_owned(), None)], "no result yet");
+    }
+
+    #[test]
+    fn a_call_a_person_allowed_is_timed_from_their_answer() {
+        let mut m = Model::default();
+        let call = |id: &str, s: u32| json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": "bash", "input": {}, "evaluated_permission": "ask", "processed_at": at(s) });
+        let result = |of: &str, s: u32| json!({ "type": types::AGENT_TOOL_RESULT, "id": format!("r-{of}"), "tool_use_id": of, "is_error": false, "content": [], "processed_at": at(s) });
+        let allow = |of: &str, s: u32| json!({ "type": types::USER_TOOL_CONFIRMATION, "id": format!("a-{of}"), "tool_use_id": of, "result": "allow", "processed_at": at(s) });
+        // Allowed after 30 s, then 1 s to run; allowed after 15 s, then 3 s; no approval, 2 s.
+        m.event(1, call("c1", 0));
+        m.event(2, allow("c1", 30));
+        m.event(3, result("c1", 31));
+        m.event(4, call("c2", 32));
+        m.event(5, allow("c2", 47));
+        m.event(6, result("c2", 50));
+        m.event(
+            7,
+            json!({ "type": types::AGENT_TOOL_USE, "id": "c3", "name": "bash", "input": {}, "processed_at": at(51) }),
+        );
+        m.event(8, result("c3", 53));
+        assert_eq!(
+            m.tool_stats()[0].median_ms,
+            Some(2000.0),
+            "1 s, 3 s and 2 s: the tool's time, not the wait for a person"
+        );
+        assert_eq!(m.item("c1").unwrap().duration_ms(), Some(31_000.0), "the row still says how long the call stood");
     }
 
     #[test]
