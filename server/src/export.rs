@@ -55,13 +55,25 @@ pub struct Transcript {
 
 /// `sha256:<hex>` of `events` as JSON Lines of RFC 8785 canonical JSON.
 pub fn digest(events: &[Value]) -> String {
-    let mut hash = Sha256::new();
-    for event in events {
+    let mut digest = EventDigest::default();
+    events.iter().for_each(|event| digest.add(event));
+    digest.finish()
+}
+
+/// [`digest`] worked out one event at a time, for a list too large to hold whole (an upload).
+#[derive(Default)]
+pub struct EventDigest(Sha256);
+
+impl EventDigest {
+    pub fn add(&mut self, event: &Value) {
         // Canonicalizing a `Value` cannot fail: its keys are strings and its numbers finite.
-        hash.update(serde_json_canonicalizer::to_vec(event).unwrap_or_default());
-        hash.update(b"\n");
+        self.0.update(serde_json_canonicalizer::to_vec(event).unwrap_or_default());
+        self.0.update(b"\n");
     }
-    format!("sha256:{:x}", hash.finalize())
+
+    pub fn finish(self) -> String {
+        format!("sha256:{:x}", self.0.finalize())
+    }
 }
 
 /// `GET /api/sessions/{id}/export`: the transcript as a download, its export an audit entry.

@@ -7,10 +7,11 @@
 //!   computes every digest again (the session's and each thread's). A file whose events do not
 //!   match its digests is refused: it was damaged, cut short or edited (a digest has no key, so
 //!   one edited and computed again passes: it proves the file whole, not who made it). The
-//!   document is kept as compact JSON. The upload is read off the async workers, and a file of
-//!   more than [`MAX_IMPORT_VALUES`] JSON values is refused before it is built: parsed, each
-//!   value is a 72-byte `Value` however short its text (`[0,0,0,…]`), so a checked upload can
-//!   still build about 600 MB.
+//!   document is kept as compact JSON. The upload is read off the async workers, and streamed:
+//!   each event is built alone for its digest and dropped, and whatever is not checked is skipped
+//!   unbuilt, so an upload costs about three times its size (the file, the compact copy, the
+//!   store's), plus one event of at most [`MAX_EVENT_VALUES`] JSON values (parsed, each value is
+//!   a 72-byte `Value` however short its text: a 64 MiB file built whole could take 600 MB).
 //! - A viewer's page and stream read the stored document's events as raw text
 //!   ([`RawValue`]), each parsed no further than needed: about the document's size in memory.
 //! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
@@ -43,10 +44,11 @@ use crate::{access::LoginCheck, export, live::StreamQuery, sse};
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
-/// The most JSON values (objects, arrays, strings, numbers, `true`, `false`, `null`) an export may
-/// hold. A real export's events average 10 bytes or more per value (ids, types, times, text), so
-/// a whole 64 MiB export stays under it; a file made of short values does not.
-pub const MAX_IMPORT_VALUES: usize = 8_000_000;
+/// The most JSON values (objects, arrays, strings, numbers, `true`, `false`, `null`, an object's
+/// keys) one event of an upload may hold: each event is built whole to compute its digest. A real
+/// event holds hundreds (a tool call's input, a message's blocks; a model writes far fewer than
+/// a million tokens in a turn); built, a million take about 100 MB.
+pub const MAX_EVENT_VALUES: usize = 1_000_000;
 
 /// The longest title and agent name an import keeps (longer ones are cut).
 const MAX_NAME_CHARS: usize = 500;
@@ -77,60 +79,116 @@ pub struct Checked {
     pub threads: usize,
 }
 
-/// Checks an uploaded export: its format and version, and every digest against the events it
-/// holds.
-pub fn check(document: &Value) -> Result<Checked, AppError> {
-    let refuse = |message: String| AppError::bad_input("file", message);
-    if document.get("format").and_then(Value::as_str) != Some(export::FORMAT) {
-        return Err(refuse(format!(
-            "This file is not a Switchboard session export (its \"format\" is not {:?}). Export a session as JSON from its page and import that file.",
-            export::FORMAT
-        )));
+/// An upload as it is checked: each list of events is digested as it is read ([`Digested`]), and
+/// every field not named here is skipped unbuilt.
+#[derive(Deserialize)]
+struct Upload {
+    format: Option<String>,
+    version: Option<u64>,
+    digest: Option<String>,
+    events: Option<Digested>,
+    #[serde(default)]
+    threads: Option<Threads>,
+    session: Option<SessionFields>,
+    agent: Option<Named>,
+}
+
+#[derive(Deserialize)]
+struct SessionFields {
+    title: Option<String>,
+    id: Option<String>,
+    agent: Option<Named>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: Option<String>,
+}
+
+/// A list of events as an upload holds it: its digest, worked out one event at a time (each
+/// built alone and dropped), and how many there were.
+struct Digested {
+    digest: String,
+    events: usize,
+    /// An event held more than [`MAX_EVENT_VALUES`] JSON values: it and the rest were skipped.
+    too_large: bool,
+}
+
+impl Default for Digested {
+    /// No list: the digest of no events.
+    fn default() -> Self {
+        Self { digest: export::EventDigest::default().finish(), events: 0, too_large: false }
     }
-    let version = document.get("version").and_then(Value::as_u64);
-    if version != Some(export::VERSION) {
-        return Err(refuse(format!(
-            "This export is of version {}, and this Switchboard reads version {}.",
-            version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".to_owned()),
-            export::VERSION
-        )));
-    }
-    let events = document
-        .get("events")
-        .and_then(Value::as_array)
-        .ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
-    let digest = document.get("digest").and_then(Value::as_str).unwrap_or_default();
-    if export::digest(events) != digest {
-        return Err(refuse(
-            "The events do not match the export's digest: the file was changed after it was exported, or is not a whole export."
-                .to_owned(),
-        ));
-    }
-    let threads = document.get("threads").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    for (n, thread) in threads.iter().enumerate() {
-        let events = thread.get("events").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        if export::digest(events) != thread.get("digest").and_then(Value::as_str).unwrap_or_default() {
-            return Err(refuse(format!(
-                "The events of thread {} do not match its digest: the file was changed after it was exported.",
-                n + 1
-            )));
+}
+
+impl<'de> Deserialize<'de> for Digested {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Events;
+        impl<'de> serde::de::Visitor<'de> for Events {
+            type Value = Digested;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of events")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Digested, A::Error> {
+                let (mut digest, mut events) = (export::EventDigest::default(), 0);
+                while let Some(event) = seq.next_element::<Box<RawValue>>()? {
+                    if json_values(event.get().as_bytes(), MAX_EVENT_VALUES) > MAX_EVENT_VALUES {
+                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                        return Ok(Digested { digest: String::new(), events, too_large: true });
+                    }
+                    let event: Value = serde_json::from_str(event.get()).map_err(serde::de::Error::custom)?;
+                    digest.add(&event);
+                    events += 1;
+                }
+                Ok(Digested { digest: digest.finish(), events, too_large: false })
+            }
         }
+        deserializer.deserialize_seq(Events)
     }
-    let session = document.get("session").cloned().unwrap_or(Value::Null);
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let cut = |s: String| s.chars().take(MAX_NAME_CHARS).collect::<String>();
-    Ok(Checked {
-        title: cut(text(session.get("title"))
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "An imported session".to_owned())),
-        agent: cut(text(document.pointer("/agent/name"))
-            .or_else(|| text(session.pointer("/agent/name")))
-            .unwrap_or_default()),
-        source_session_id: text(session.get("id")).unwrap_or_default(),
-        digest: digest.to_owned(),
-        events: events.len(),
-        threads: threads.len(),
-    })
+}
+
+/// An upload's child threads, each checked against its own digest as it is read.
+#[derive(Default)]
+struct Threads {
+    count: usize,
+    /// The first thread (from 0) whose events do not match its digest.
+    mismatch: Option<usize>,
+    too_large: bool,
+}
+
+impl<'de> Deserialize<'de> for Threads {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Thread {
+            #[serde(default)]
+            events: Option<Digested>,
+            digest: Option<String>,
+        }
+        struct List;
+        impl<'de> serde::de::Visitor<'de> for List {
+            type Value = Threads;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of threads")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Threads, A::Error> {
+                let mut threads = Threads::default();
+                while let Some(thread) = seq.next_element::<Thread>()? {
+                    let events = thread.events.unwrap_or_default();
+                    threads.too_large |= events.too_large;
+                    if threads.mismatch.is_none() && Some(events.digest) != thread.digest {
+                        threads.mismatch = Some(threads.count);
+                    }
+                    threads.count += 1;
+                }
+                Ok(threads)
+            }
+        }
+        deserializer.deserialize_seq(List)
+    }
 }
 
 /// How many JSON values `bytes` holds (an object's keys too: each is a string to build), counted
@@ -168,22 +226,91 @@ fn json_values(bytes: &[u8], limit: usize) -> usize {
 }
 
 /// An uploaded export, read and checked (CPU-bound: run off the async workers): the document as
-/// the store keeps it, and what it says of itself.
+/// the store keeps it (compact JSON), and what it says of itself. Checks its format and version,
+/// and every digest against the events it holds.
 fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
-    if json_values(bytes, MAX_IMPORT_VALUES) > MAX_IMPORT_VALUES {
+    let refuse = |message: String| AppError::bad_input("file", message);
+    let not_an_export = || {
+        refuse(format!(
+            "This file is not a Switchboard session export (its \"format\" is not {:?}). Export a session as JSON from its page and import that file.",
+            export::FORMAT
+        ))
+    };
+    // A JSON list or a lone value is not an export (and serde would read a list as a struct's
+    // fields in order).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => not_an_export(),
+            Err(error) => not_json(error),
+        });
+    }
+    let upload: Upload = serde_json::from_slice(bytes).map_err(|error| match error.classify() {
+        serde_json::error::Category::Data => refuse(format!(
+            "This file is not a Switchboard session export: {error}. Export a session as JSON from its page and import that file."
+        )),
+        _ => not_json(error),
+    })?;
+    if upload.format.as_deref() != Some(export::FORMAT) {
+        return Err(not_an_export());
+    }
+    if upload.version != Some(export::VERSION) {
+        return Err(refuse(format!(
+            "This export is of version {}, and this Switchboard reads version {}.",
+            upload.version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".to_owned()),
+            export::VERSION
+        )));
+    }
+    let events = upload.events.ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
+    let threads = upload.threads.unwrap_or_default();
+    if events.too_large || threads.too_large {
         return Err(AppError::new(
             ErrorKind::TooLarge,
             format!(
-                "The file holds more than {MAX_IMPORT_VALUES} JSON values, the most Switchboard imports. A session's JSON export of up to {} MiB stays under it.",
-                MAX_IMPORT_BYTES / (1024 * 1024)
+                "An event in the file holds more than {MAX_EVENT_VALUES} JSON values, the most Switchboard imports in one event. A session's own events hold far fewer: was the file made by a Switchboard export?"
             ),
         ));
     }
-    let document: Value = serde_json::from_slice(bytes).map_err(|error| {
-        AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
-    })?;
-    let checked = check(&document)?;
-    Ok((document.to_string(), checked))
+    let digest = upload.digest.unwrap_or_default();
+    if events.digest != digest {
+        return Err(refuse(
+            "The events do not match the export's digest: the file was changed after it was exported, or is not a whole export."
+                .to_owned(),
+        ));
+    }
+    if let Some(n) = threads.mismatch {
+        return Err(refuse(format!(
+            "The events of thread {} do not match its digest: the file was changed after it was exported.",
+            n + 1
+        )));
+    }
+    let session = upload.session;
+    let cut = |s: String| s.chars().take(MAX_NAME_CHARS).collect::<String>();
+    let session_agent = session.as_ref().and_then(|s| s.agent.as_ref()).and_then(|a| a.name.clone());
+    let checked = Checked {
+        title: cut(session
+            .as_ref()
+            .and_then(|s| s.title.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "An imported session".to_owned())),
+        agent: cut(upload.agent.and_then(|a| a.name).or(session_agent).unwrap_or_default()),
+        source_session_id: session.and_then(|s| s.id).unwrap_or_default(),
+        digest,
+        events: events.events,
+        threads: threads.count,
+    };
+    // Kept compact, streamed from the file's text to the store's: nothing built on the way.
+    let mut compact = Vec::with_capacity(bytes.len());
+    serde_transcode::transcode(
+        &mut serde_json::Deserializer::from_slice(bytes),
+        &mut serde_json::Serializer::new(&mut compact),
+    )
+    .map_err(not_json)?;
+    let compact = String::from_utf8(compact).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
+    Ok((compact, checked))
+}
+
+fn not_json(error: serde_json::Error) -> AppError {
+    AppError::bad_input("file", format!("The file is not JSON ({error}). Import a session's JSON export."))
 }
 
 impl Imports {
@@ -482,22 +609,52 @@ mod tests {
         assert_eq!(json_values(b"[0,0,0,0,0,0]", 3), 4, "the count stops past the limit");
     }
 
+    /// What [`read_export`] says of an export made here.
+    fn check(export: &Value) -> Result<Checked, AppError> {
+        read_export(export.to_string().as_bytes()).map(|(_, checked)| checked)
+    }
+
     #[test]
-    fn an_upload_of_too_many_values_is_refused_before_it_is_built() {
-        let mut text = String::from(r#"{"events":["#);
-        text.push_str(&"0,".repeat(MAX_IMPORT_VALUES));
-        text.push_str("0]}");
+    fn an_event_of_too_many_values_is_refused_before_it_is_built() {
+        let mut text = format!(
+            r#"{{"format":"{}","version":{},"digest":"","events":[{{"id":"sevt_1"}},["#,
+            export::FORMAT,
+            export::VERSION
+        );
+        text.push_str(&"0,".repeat(MAX_EVENT_VALUES));
+        text.push_str("0]]}");
         let refused = read_export(text.as_bytes()).unwrap_err();
         assert_eq!(refused.kind, ErrorKind::TooLarge);
-        assert!(refused.message.contains("more than 8000000 JSON values"), "{}", refused.message);
-        // An export within it is read, kept compact, and its title cut to a length a list shows.
-        let mut export = export_of(vec![json!({ "id": "sevt_1", "type": "user.message" })]);
+        assert!(refused.message.contains("more than 1000000 JSON values"), "{}", refused.message);
+        // In a thread too.
+        let mut in_thread = export_of(vec![]);
+        in_thread["threads"] = json!([{ "events": [vec![0; MAX_EVENT_VALUES + 1]], "digest": "" }]);
+        assert_eq!(check(&in_thread).unwrap_err().kind, ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn an_export_is_kept_compact_and_its_names_cut() {
+        let events: Vec<Value> = (1..=3_000).map(|n| json!({ "id": format!("sevt_{n}"), "type": "user.message", "content": [{ "type": "text", "text": "x" }] })).collect();
+        let mut export = export_of(events);
         export["session"]["title"] = json!("t".repeat(10_000));
         let pretty = serde_json::to_string_pretty(&export).unwrap();
         let (kept, checked) = read_export(pretty.as_bytes()).unwrap();
         assert!(!kept.contains('\n') && kept.len() < pretty.len());
-        assert_eq!(checked.title.chars().count(), MAX_NAME_CHARS);
-        assert!(read_export(b"not json").unwrap_err().message.contains("not JSON"));
+        assert_eq!(serde_json::from_str::<Value>(&kept).unwrap(), export, "compact, and the same document");
+        assert_eq!((checked.events, checked.title.chars().count()), (3_000, MAX_NAME_CHARS));
+    }
+
+    #[test]
+    fn what_is_not_an_export_is_refused_in_words() {
+        let message = |bytes: &[u8]| read_export(bytes).unwrap_err().message;
+        assert!(message(b"not json").contains("not JSON"));
+        assert!(message(br#"{"events": [}"#).contains("not JSON"));
+        assert!(message(b"[]").contains("not a Switchboard session export"));
+        assert!(message(br#"{"format": 7}"#).contains("not a Switchboard session export"));
+        assert!(message(br#"{"threads": {}}"#).contains("not a Switchboard session export"));
+        let mut no_events = export_of(vec![]);
+        no_events.as_object_mut().unwrap().remove("events");
+        assert!(check(&no_events).unwrap_err().message.contains("no list of events"));
     }
 
     #[test]
@@ -505,7 +662,19 @@ mod tests {
         let events =
             vec![json!({ "id": "sevt_1", "type": "user.message" }), json!({ "id": "sevt_2", "type": "agent.message" })];
         let checked = check(&export_of(events.clone())).unwrap();
-        assert_eq!((checked.title.as_str(), checked.agent.as_str(), checked.events), ("Demo", "Lead", 2));
+        assert_eq!(
+            (checked.title.as_str(), checked.agent.as_str(), checked.source_session_id.as_str(), checked.events),
+            ("Demo", "Lead", "sesn_1", 2)
+        );
+        let mut no_agent = export_of(events.clone());
+        no_agent["agent"] = Value::Null;
+        no_agent["session"]["title"] = Value::Null;
+        let checked = check(&no_agent).unwrap();
+        assert_eq!(
+            (checked.title.as_str(), checked.agent.as_str()),
+            ("An imported session", "Lead"),
+            "the session's agent"
+        );
 
         let mut changed = export_of(events.clone());
         changed["events"][1]["type"] = json!("agent.thinking");
@@ -513,11 +682,16 @@ mod tests {
         let mut other = export_of(events.clone());
         other["format"] = json!("something.else");
         assert!(check(&other).unwrap_err().message.contains("not a Switchboard session export"));
-        let mut newer = export_of(events);
+        let mut newer = export_of(events.clone());
         newer["version"] = json!(2);
         assert!(check(&newer).unwrap_err().message.contains("version 2"));
         let mut thread = export_of(vec![]);
-        thread["threads"] = json!([{ "thread": {}, "events": [{ "id": "sevt_9" }], "digest": "sha256:00" }]);
-        assert!(check(&thread).unwrap_err().message.contains("thread 1"));
+        thread["threads"] = json!([
+            { "thread": {}, "events": events, "digest": export::digest(&events) },
+            { "thread": {}, "events": [{ "id": "sevt_9" }], "digest": "sha256:00" },
+        ]);
+        assert!(check(&thread).unwrap_err().message.contains("thread 2"));
+        thread["threads"][1]["digest"] = json!(export::digest(&[json!({ "id": "sevt_9" })]));
+        assert_eq!(check(&thread).unwrap().threads, 2);
     }
 }
