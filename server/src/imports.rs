@@ -11,9 +11,11 @@
 //!   each event is built alone for its digest and dropped, and whatever is not checked is skipped
 //!   unbuilt, so an upload costs about three times its size (the file, the compact copy, the
 //!   store's), plus one event of at most [`MAX_EVENT_VALUES`] JSON values (parsed, each value is
-//!   a 72-byte `Value` however short its text: a 64 MiB file built whole could take 600 MB).
+//!   a 72-byte `Value` however short its text: a 64 MiB file built whole could take 600 MB). A
+//!   file of more than [`MAX_IMPORT_EVENTS`] events is refused: every view holds each one.
 //! - A viewer's page and stream read the stored document's events as raw text
-//!   ([`RawValue`]), each parsed no further than needed: about the document's size in memory.
+//!   ([`RawValue`]), each parsed no further than needed, and the stream renders each frame as
+//!   it is sent: about the document's size in memory.
 //! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
 //!   frames numbered from 1 (`Last-Event-ID` resumes), then heartbeats. The live view and
 //!   presenter mode read it like a session's stream, so an import replays as the session did.
@@ -50,6 +52,11 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// a million tokens in a turn); built, a million take about 100 MB.
 pub const MAX_EVENT_VALUES: usize = 1_000_000;
 
+/// The most events an upload may hold, its threads' included. A real export holds about one per
+/// 500 bytes or more (ids, types, times, text), so a whole 64 MiB one stays well under it; every
+/// view of an import holds each event's text and a pointer to it.
+pub const MAX_IMPORT_EVENTS: usize = 1_000_000;
+
 /// The longest title and agent name an import keeps (longer ones are cut).
 const MAX_NAME_CHARS: usize = 500;
 
@@ -79,12 +86,18 @@ pub struct Checked {
     pub threads: usize,
 }
 
+/// What an upload says of itself, read first (anything else skipped): a later version may shape
+/// the rest differently, and is then refused for its version, not its shape.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<Box<RawValue>>,
+    version: Option<Box<RawValue>>,
+}
+
 /// An upload as it is checked: each list of events is digested as it is read ([`Digested`]), and
 /// every field not named here is skipped unbuilt.
 #[derive(Deserialize)]
 struct Upload {
-    format: Option<String>,
-    version: Option<u64>,
     digest: Option<String>,
     events: Option<Digested>,
     #[serde(default)]
@@ -105,19 +118,36 @@ struct Named {
     name: Option<String>,
 }
 
+/// Why a list of events was not digested to its end (the rest of it was skipped).
+#[derive(Debug, Clone, PartialEq)]
+enum Stopped {
+    /// An event held more than [`MAX_EVENT_VALUES`] JSON values.
+    LargeEvent,
+    /// The upload held more than [`MAX_IMPORT_EVENTS`] events, its lists together.
+    TooManyEvents,
+    /// An event that `Value` does not read (a lone surrogate, a number out of range, nesting
+    /// past 128), which skipping it had not checked: its number in its list, and why.
+    Unreadable(usize, String),
+}
+
+thread_local! {
+    /// The events an upload may still hold, its lists together: set by [`read_export`], which
+    /// reads one upload on one thread, and spent by [`Digested`] as it reads each list.
+    static EVENTS_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_IMPORT_EVENTS) };
+}
+
 /// A list of events as an upload holds it: its digest, worked out one event at a time (each
 /// built alone and dropped), and how many there were.
 struct Digested {
     digest: String,
     events: usize,
-    /// An event held more than [`MAX_EVENT_VALUES`] JSON values: it and the rest were skipped.
-    too_large: bool,
+    stopped: Option<Stopped>,
 }
 
 impl Default for Digested {
     /// No list: the digest of no events.
     fn default() -> Self {
-        Self { digest: export::EventDigest::default().finish(), events: 0, too_large: false }
+        Self { digest: export::EventDigest::default().finish(), events: 0, stopped: None }
     }
 }
 
@@ -133,16 +163,25 @@ impl<'de> Deserialize<'de> for Digested {
 
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Digested, A::Error> {
                 let (mut digest, mut events) = (export::EventDigest::default(), 0);
-                while let Some(event) = seq.next_element::<Box<RawValue>>()? {
-                    if json_values(event.get().as_bytes(), MAX_EVENT_VALUES) > MAX_EVENT_VALUES {
-                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                        return Ok(Digested { digest: String::new(), events, too_large: true });
+                let stopped = loop {
+                    let Some(event) = seq.next_element::<Box<RawValue>>()? else { break None };
+                    if EVENTS_LEFT.get() == 0 {
+                        break Some(Stopped::TooManyEvents);
                     }
-                    let event: Value = serde_json::from_str(event.get()).map_err(serde::de::Error::custom)?;
-                    digest.add(&event);
+                    EVENTS_LEFT.set(EVENTS_LEFT.get() - 1);
+                    if json_values(event.get().as_bytes(), MAX_EVENT_VALUES) > MAX_EVENT_VALUES {
+                        break Some(Stopped::LargeEvent);
+                    }
+                    match serde_json::from_str::<Value>(event.get()) {
+                        Ok(event) => digest.add(&event),
+                        Err(error) => break Some(Stopped::Unreadable(events + 1, error.to_string())),
+                    }
                     events += 1;
+                };
+                if stopped.is_some() {
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 }
-                Ok(Digested { digest: digest.finish(), events, too_large: false })
+                Ok(Digested { digest: digest.finish(), events, stopped })
             }
         }
         deserializer.deserialize_seq(Events)
@@ -155,7 +194,8 @@ struct Threads {
     count: usize,
     /// The first thread (from 0) whose events do not match its digest.
     mismatch: Option<usize>,
-    too_large: bool,
+    /// The first thread (from 0) not read to its end, and why.
+    stopped: Option<(usize, Stopped)>,
 }
 
 impl<'de> Deserialize<'de> for Threads {
@@ -178,7 +218,9 @@ impl<'de> Deserialize<'de> for Threads {
                 let mut threads = Threads::default();
                 while let Some(thread) = seq.next_element::<Thread>()? {
                     let events = thread.events.unwrap_or_default();
-                    threads.too_large |= events.too_large;
+                    if let (None, Some(stopped)) = (&threads.stopped, events.stopped) {
+                        threads.stopped = Some((threads.count, stopped));
+                    }
                     if threads.mismatch.is_none() && Some(events.digest) != thread.digest {
                         threads.mismatch = Some(threads.count);
                     }
@@ -188,6 +230,29 @@ impl<'de> Deserialize<'de> for Threads {
             }
         }
         deserializer.deserialize_seq(List)
+    }
+}
+
+/// A writer that takes at most `left` more bytes, then fails (and says so: a writer's error may
+/// come back from serde in other words).
+struct Capped<W> {
+    inner: W,
+    left: usize,
+    over: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for Capped<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if bytes.len() > self.left {
+            self.over = true;
+            return Err(std::io::Error::other("over its cap"));
+        }
+        self.left -= bytes.len();
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -236,6 +301,13 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
             export::FORMAT
         ))
     };
+    let wrong_shape = |error: serde_json::Error| match error.classify() {
+        serde_json::error::Category::Data => refuse(format!(
+            "This file is not a Switchboard session export of version {}: {error}. Export a session as JSON from its page and import that file.",
+            export::VERSION
+        )),
+        _ => not_json(error),
+    };
     // A JSON list or a lone value is not an export (and serde would read a list as a struct's
     // fields in order).
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -244,31 +316,47 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
             Err(error) => not_json(error),
         });
     }
-    let upload: Upload = serde_json::from_slice(bytes).map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => refuse(format!(
-            "This file is not a Switchboard session export: {error}. Export a session as JSON from its page and import that file."
-        )),
-        _ => not_json(error),
-    })?;
-    if upload.format.as_deref() != Some(export::FORMAT) {
+    let header: Header = serde_json::from_slice(bytes).map_err(wrong_shape)?;
+    if header.format.and_then(|f| serde_json::from_str::<String>(f.get()).ok()).as_deref() != Some(export::FORMAT) {
         return Err(not_an_export());
     }
-    if upload.version != Some(export::VERSION) {
+    let version = header.version;
+    if version.as_ref().and_then(|v| serde_json::from_str::<u64>(v.get()).ok()) != Some(export::VERSION) {
+        let said = version.map(|v| v.get().chars().take(20).collect::<String>());
         return Err(refuse(format!(
             "This export is of version {}, and this Switchboard reads version {}.",
-            upload.version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".to_owned()),
+            said.unwrap_or_else(|| "unknown".to_owned()),
             export::VERSION
         )));
     }
+    EVENTS_LEFT.set(MAX_IMPORT_EVENTS);
+    let upload: Upload = serde_json::from_slice(bytes).map_err(wrong_shape)?;
     let events = upload.events.ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
     let threads = upload.threads.unwrap_or_default();
-    if events.too_large || threads.too_large {
-        return Err(AppError::new(
-            ErrorKind::TooLarge,
-            format!(
-                "An event in the file holds more than {MAX_EVENT_VALUES} JSON values, the most Switchboard imports in one event. A session's own events hold far fewer: was the file made by a Switchboard export?"
+    let stopped = match (events.stopped, threads.stopped) {
+        (Some(stopped), _) => Some(("session's".to_owned(), stopped)),
+        (None, Some((n, stopped))) => Some((format!("thread {}'s", n + 1), stopped)),
+        (None, None) => None,
+    };
+    if let Some((list, stopped)) = stopped {
+        return Err(match stopped {
+            Stopped::LargeEvent => AppError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "An event in the {list} list holds more than {MAX_EVENT_VALUES} JSON values, the most Switchboard imports in one event. A session's own events hold far fewer: was the file made by a Switchboard export?"
+                ),
             ),
-        ));
+            Stopped::TooManyEvents => AppError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "The file holds more than {MAX_IMPORT_EVENTS} events, its threads' included: the most Switchboard imports."
+                ),
+            ),
+            Stopped::Unreadable(n, error) => AppError::bad_input(
+                "file",
+                format!("Event {n} of the {list} list is not JSON ({error}). Import a session's JSON export."),
+            ),
+        });
     }
     let digest = upload.digest.unwrap_or_default();
     if events.digest != digest {
@@ -298,15 +386,20 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
         events: events.events,
         threads: threads.count,
     };
-    // Kept compact, streamed from the file's text to the store's: nothing built on the way.
-    let mut compact = Vec::with_capacity(bytes.len());
-    serde_transcode::transcode(
+    // Kept compact, streamed from the file's text to the store's: nothing built on the way. A
+    // number can come out longer than it went in (`1e15` is written `1000000000000000.0`): past
+    // the file's own size, the file is kept as it came.
+    let mut compact = Capped { inner: Vec::with_capacity(bytes.len()), left: bytes.len(), over: false };
+    let kept = match serde_transcode::transcode(
         &mut serde_json::Deserializer::from_slice(bytes),
         &mut serde_json::Serializer::new(&mut compact),
-    )
-    .map_err(not_json)?;
-    let compact = String::from_utf8(compact).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
-    Ok((compact, checked))
+    ) {
+        Ok(()) => compact.inner,
+        Err(_) if compact.over => bytes.to_vec(),
+        Err(error) => return Err(not_json(error)),
+    };
+    let kept = String::from_utf8(kept).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
+    Ok((kept, checked))
 }
 
 fn not_json(error: serde_json::Error) -> AppError {
@@ -539,20 +632,20 @@ pub async fn stream(
         frames.push(sse::reset("The imported session was read again; its events follow from the first."));
         after = 0;
     }
-    frames.extend(
-        events
-            .iter()
-            .enumerate()
-            .skip(after as usize)
-            .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, event.get())),
-    );
+    // Each frame is written as the viewer's connection takes it, not all before the first is sent.
+    let events = events
+        .into_iter()
+        .enumerate()
+        .skip(after as usize)
+        .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, event.get()));
+    let frames = futures::StreamExt::chain(futures::stream::iter(frames), futures::stream::iter(events));
     let heartbeat = workspace.hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
         tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
         Some((sse::PING.clone(), ()))
     });
     // Like a session's stream, it ends when the person's sign-in does.
-    sse::signed_in_stream(futures::StreamExt::chain(futures::stream::iter(frames), pings), login, heartbeat)
+    sse::signed_in_stream(futures::StreamExt::chain(frames, pings), login, heartbeat)
 }
 
 #[cfg(test)]
@@ -614,44 +707,86 @@ mod tests {
         read_export(export.to_string().as_bytes()).map(|(_, checked)| checked)
     }
 
-    #[test]
-    fn an_event_of_too_many_values_is_refused_before_it_is_built() {
-        let mut text = format!(
-            r#"{{"format":"{}","version":{},"digest":"","events":[{{"id":"sevt_1"}},["#,
+    /// An export's text with `events` (JSON text) as its events, and `digest` as their digest.
+    fn export_text(events: &str, digest: &str) -> String {
+        format!(
+            r#"{{"format":"{}","version":{},"digest":"{digest}","events":{events}}}"#,
             export::FORMAT,
             export::VERSION
-        );
-        text.push_str(&"0,".repeat(MAX_EVENT_VALUES));
-        text.push_str("0]]}");
-        let refused = read_export(text.as_bytes()).unwrap_err();
-        assert_eq!(refused.kind, ErrorKind::TooLarge);
-        assert!(refused.message.contains("more than 1000000 JSON values"), "{}", refused.message);
-        // In a thread too.
-        let mut in_thread = export_of(vec![]);
-        in_thread["threads"] = json!([{ "events": [vec![0; MAX_EVENT_VALUES + 1]], "digest": "" }]);
-        assert_eq!(check(&in_thread).unwrap_err().kind, ErrorKind::TooLarge);
+        )
     }
 
     #[test]
-    fn an_export_is_kept_compact_and_its_names_cut() {
-        let events: Vec<Value> = (1..=3_000).map(|n| json!({ "id": format!("sevt_{n}"), "type": "user.message", "content": [{ "type": "text", "text": "x" }] })).collect();
+    fn an_event_of_too_many_values_is_refused_unbuilt() {
+        let mut events = String::from(r#"[{"id":"sevt_1"},["#);
+        events.push_str(&"0,".repeat(MAX_EVENT_VALUES));
+        events.push_str("0]]");
+        let refused = read_export(export_text(&events, "").as_bytes()).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TooLarge);
+        assert!(refused.message.contains("session's list holds more than 1000000 JSON values"), "{}", refused.message);
+        // In a thread too, said of that thread.
+        let mut in_thread = export_of(vec![]);
+        in_thread["threads"] = json!([{ "events": [], "digest": export::digest(&[]) }, { "events": [vec![0; MAX_EVENT_VALUES + 1]], "digest": "" }]);
+        let refused = check(&in_thread).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TooLarge);
+        assert!(refused.message.contains("thread 2's list"), "{}", refused.message);
+    }
+
+    #[test]
+    fn an_upload_of_too_many_events_is_refused() {
+        // A million and one one-digit events, with their true digest: every view would hold a
+        // pointer and a copy of each.
+        let n = MAX_IMPORT_EVENTS + 1;
+        let digest = export::digest(&vec![json!(0); n]);
+        let events = format!("[{}0]", "0,".repeat(n - 1));
+        let refused = read_export(export_text(&events, &digest).as_bytes()).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::TooLarge);
+        assert!(refused.message.contains("more than 1000000 events"), "{}", refused.message);
+        // Counted across the lists: half in the session's, half in a thread's.
+        let half = vec![json!(0); n / 2 + 1];
+        let mut split = export_of(half.clone());
+        split["threads"] = json!([{ "events": half, "digest": export::digest(&half) }]);
+        assert!(check(&split).unwrap_err().message.contains("more than 1000000 events"));
+        // And counted afresh for the next upload on the same thread.
+        assert_eq!(check(&export_of(vec![json!(0); 10])).unwrap().events, 10);
+    }
+
+    #[test]
+    fn an_export_is_kept_compact_in_its_order_and_its_names_cut() {
+        let events: Vec<Value> = (1..=3_000)
+            .map(|n| json!({ "type": "user.message", "id": format!("sevt_{n}"), "content": [{ "type": "text", "text": "x" }] }))
+            .collect();
         let mut export = export_of(events);
         export["session"]["title"] = json!("t".repeat(10_000));
         let pretty = serde_json::to_string_pretty(&export).unwrap();
         let (kept, checked) = read_export(pretty.as_bytes()).unwrap();
-        assert!(!kept.contains('\n') && kept.len() < pretty.len());
-        assert_eq!(serde_json::from_str::<Value>(&kept).unwrap(), export, "compact, and the same document");
+        assert_eq!(kept, export.to_string(), "compact, every key where it was");
         assert_eq!((checked.events, checked.title.chars().count()), (3_000, MAX_NAME_CHARS));
+        // Numbers the compact form writes longer are kept as they came: the store holds no more
+        // than the file.
+        let numbers: Vec<Value> = serde_json::from_str(&format!("[{}1e15]", "1e15,".repeat(999))).unwrap();
+        let text = export_text(&format!("[{}1e15]", "1e15,".repeat(999)), &export::digest(&numbers));
+        let (kept, checked) = read_export(text.as_bytes()).unwrap();
+        assert_eq!((kept.as_str(), checked.events), (text.as_str(), 1_000));
     }
 
     #[test]
     fn what_is_not_an_export_is_refused_in_words() {
-        let message = |bytes: &[u8]| read_export(bytes).unwrap_err().message;
-        assert!(message(b"not json").contains("not JSON"));
-        assert!(message(br#"{"events": [}"#).contains("not JSON"));
-        assert!(message(b"[]").contains("not a Switchboard session export"));
-        assert!(message(br#"{"format": 7}"#).contains("not a Switchboard session export"));
-        assert!(message(br#"{"threads": {}}"#).contains("not a Switchboard session export"));
+        let message = |text: &str| read_export(text.as_bytes()).unwrap_err().message;
+        assert!(message("not json").contains("not JSON"));
+        assert!(message(r#"{"events": [}"#).contains("not JSON"));
+        assert!(message("[]").contains("not a Switchboard session export (its \"format\""));
+        assert!(message(r#"{"format": 7}"#).contains("not a Switchboard session export (its \"format\""));
+        // The right format and version, the wrong shape: serde's words say where.
+        let shape = message(&export_text(r#"[], "threads": {}"#, ""));
+        assert!(shape.contains("not a Switchboard session export of version 1: invalid type: map"), "{shape}");
+        // A later version is refused for its version, whatever its shape.
+        let later = export_text("{}", "").replace(r#""version":1"#, r#""version":"2""#);
+        assert!(message(&later).contains("version \"2\", and this Switchboard reads version 1"), "{}", message(&later));
+        // An event that skipping the list let through: a lone surrogate, a number out of range.
+        let unreadable = message(&export_text(r#"[{"id": "sevt_1"}, {"text": "\ud800"}]"#, ""));
+        assert!(unreadable.contains("Event 2 of the session's list is not JSON"), "{unreadable}");
+        assert!(message(&export_text("[1e400]", "")).contains("Event 1 of the session's list is not JSON"));
         let mut no_events = export_of(vec![]);
         no_events.as_object_mut().unwrap().remove("events");
         assert!(check(&no_events).unwrap_err().message.contains("no list of events"));

@@ -40,7 +40,7 @@ pub fn ImportList() -> impl IntoView {
                     <form class="panel inline-form" method="post" action="/api/imports" enctype="multipart/form-data" data-testid="import-form">
                         <label>"JSON export " <input type="file" name="file" accept="application/json,.json" required /></label>
                         " " <button type="submit" class="button">"Import"</button>
-                        <p class="muted">"Its digests are computed again first: a file damaged, cut short, or edited without its digests made again is refused. A digest shows the file is whole, not who made it."</p>
+                        <p class="muted">"Its digests are computed again first: a file damaged, cut short, or edited without its digests made again is refused. A digest shows the file is whole, not who made it. Up to 64 MiB and a million events."</p>
                         {move || error().map(|e| view! { <p class="inline-error" role="alert" data-testid="import-error">{e}</p> })}
                     </form>
                 })
