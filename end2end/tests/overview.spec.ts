@@ -43,6 +43,13 @@ test('the overview shows a session that starts waiting, for how long, and opens 
   // Its agent ran a session this month: it is among the agents used most, or the table is full;
   // and the month's spend counts it, at least.
   await expect(page.getByTestId('board-agent').first()).toBeVisible();
+  // An agent's count opens the same sessions: the agent's, started since the month's first day.
+  await page.getByTestId('board-agent').first().getByRole('link').nth(1).click();
+  await expect(page).toHaveURL(/\/sessions\?agent_id=[^&]+&since=\d{4}-\d{2}-01$/);
+  await waitForHydration(page);
+  await expect(page.locator('input[name="since"]')).toHaveValue(/^\d{4}-\d{2}-01$/);
+  await expect(page.getByTestId('session-list').locator('tbody tr').first()).toBeVisible();
+  await page.goto('/');
   await expect(page.getByTestId('board-spend-month')).toHaveText(/^\$\d+\.\d{2,4} · [1-9][\d,]* sessions? · [\d,]+ tokens/);
   await expect(page.getByTestId('board-panel-error')).toHaveCount(0);
   expect(errors).toEqual([]);

@@ -326,6 +326,16 @@ async fn sessions_start_with_files_and_a_message_filter_mount_archive_and_delete
     assert_eq!(running["data"].as_array().unwrap().len(), 0);
     let (status, error) = app.read("sessions/list", &[("status", "sleeping")]).await;
     assert_eq!(status, 400, "{error}");
+    // Started on or after a day (UTC): its own day lists it, the next does not.
+    let created = session["row"]["created_at"].as_str().unwrap()[..10].to_owned();
+    let day = time::Date::parse(&created, &time::format_description::parse("[year]-[month]-[day]").unwrap()).unwrap();
+    let (_, since) = app.read("sessions/list", &[("agent_id", agent_id), ("since", &created)]).await;
+    assert_eq!(since["data"].as_array().unwrap().len(), 1, "{since}");
+    let next_day = day.next_day().unwrap().to_string();
+    let (_, later) = app.read("sessions/list", &[("agent_id", agent_id), ("since", &next_day)]).await;
+    assert_eq!(later["data"].as_array().unwrap().len(), 0, "{later}");
+    let (status, error) = app.read("sessions/list", &[("since", "last week")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("since")), "{error}");
 
     // The session page shows the metadata and the live view, whose events come from the hub's
     // stream (server/tests/live.rs).

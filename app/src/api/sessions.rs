@@ -181,10 +181,14 @@ pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
 pub async fn list_sessions(
     status: Option<String>,
     agent_id: Option<String>,
+    since: Option<String>,
     include_archived: Option<bool>,
     page: Option<String>,
 ) -> Result<Page<SessionRow>, AppError> {
     let mut query = paging(100, page);
+    if let Some(since) = since.filter(|s| !s.is_empty()) {
+        query.push(("created_at[gte]".into(), day_start(&since)?));
+    }
     query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
     if let Some(status) = status.filter(|s| !s.is_empty()) {
         use protocol::sessions::SessionStatus;
@@ -205,6 +209,21 @@ pub async fn list_sessions(
         .await
         .map(|page: Page<_>| page.map(|item| SessionRow::of(&item)))
         .map_err(|e| AppError::upstream("Listing sessions", e))
+}
+
+/// The start (UTC) of `day`, a date as `YYYY-MM-DD` (what a date field sends), as RFC 3339.
+#[cfg(feature = "ssr")]
+fn day_start(day: &str) -> Result<String, AppError> {
+    let parsed = (|| {
+        let mut parts = day.splitn(3, '-');
+        let mut next = |len: usize| parts.next().filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()));
+        let (year, month, date) = (next(4)?.parse().ok()?, next(2)?.parse::<u8>().ok()?, next(2)?.parse().ok()?);
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, date).ok()
+    })();
+    let date = parsed.ok_or_else(|| {
+        AppError::bad_input("since", format!("{day:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01."))
+    })?;
+    Ok(crate::format::rfc3339(date.midnight().assume_utc()))
 }
 
 #[access(Viewer)]
@@ -459,6 +478,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_date_filter_is_the_start_of_that_day_in_utc_or_a_clear_error() {
+        assert_eq!(day_start("2026-11-01").unwrap(), "2026-11-01T00:00:00Z");
+        assert_eq!(day_start("2024-02-29").unwrap(), "2024-02-29T00:00:00Z");
+        for bad in ["2026-02-30", "2026-13-01", "26-11-01", "2026-11-1", "2026-11-01T00:00:00Z", "yesterday", ""] {
+            let error = day_start(bad).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("since"), "{bad}");
+            assert!(error.message.contains("write it as YYYY-MM-DD"), "{bad}: {}", error.message);
+        }
+    }
 
     #[test]
     fn a_sessions_resources_say_what_each_is_and_only_those_with_an_id_can_be_removed() {

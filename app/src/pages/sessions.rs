@@ -30,6 +30,8 @@ use crate::{
 struct SessionFilter {
     status: Option<String>,
     agent_id: Option<String>,
+    /// Sessions started on or after this day (UTC), `YYYY-MM-DD`.
+    since: Option<String>,
     include_archived: bool,
     page: Option<String>,
 }
@@ -42,11 +44,13 @@ pub fn SessionList() -> impl IntoView {
         SessionFilter {
             status: q.get("status").filter(|s| !s.is_empty()),
             agent_id: q.get("agent_id").filter(|s| !s.is_empty()),
+            since: q.get("since").filter(|s| !s.is_empty()),
             include_archived: q.get("include_archived").is_some_and(|v| v == "true"),
             page: q.get("page"),
         }
     };
-    let sessions = Resource::new(filter, |f| list_sessions(f.status, f.agent_id, Some(f.include_archived), f.page));
+    let sessions =
+        Resource::new(filter, |f| list_sessions(f.status, f.agent_id, f.since, Some(f.include_archived), f.page));
     let agents = Resource::new(|| (), |_| list_agent_choices());
 
     view! {
@@ -80,6 +84,10 @@ pub fn SessionList() -> impl IntoView {
                     })}
                 </Suspense>
             </label>
+            <label>"Started on or after "
+                <input type="date" name="since" value=move || filter().since.unwrap_or_default() />
+                <span class="muted">" UTC"</span>
+            </label>
             <label class="check"><input type="checkbox" name="include_archived" value="true" checked=move || filter().include_archived />" Include archived"</label>
             " " <button type="submit" class="button">"Filter"</button>
         </form>
@@ -88,16 +96,21 @@ pub fn SessionList() -> impl IntoView {
                 let f = filter();
                 match sessions.await {
                     Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title=if f.status.is_some() || f.agent_id.is_some() { "No sessions match these filters" } else { "No sessions yet" }>
-                            <p>"A session runs an agent in an environment. Start one and send it a message."</p>
-                            <p><A href="/sessions/new">"Start a session"</A></p>
-                        </Empty>
-                    }.into_any(),
+                    Ok(page) if page.data.is_empty() => {
+                        let filtered = f.status.is_some() || f.agent_id.is_some() || f.since.is_some();
+                        view! {
+                            <Empty title=if filtered { "No sessions match these filters" } else { "No sessions yet" }>
+                                <p>"A session runs an agent in an environment. Start one and send it a message."</p>
+                                <p><A href="/sessions/new">"Start a session"</A>
+                                    {filtered.then(|| view! { " · " <A href="/sessions">"Clear the filters"</A> })}</p>
+                            </Empty>
+                        }.into_any()
+                    }
                     Ok(page) => {
                         let mut base = Vec::new();
                         if let Some(s) = &f.status { base.push(format!("status={}", format::query_value(s))); }
                         if let Some(a) = &f.agent_id { base.push(format!("agent_id={}", format::query_value(a))); }
+                        if let Some(d) = &f.since { base.push(format!("since={}", format::query_value(d))); }
                         if f.include_archived { base.push("include_archived=true".to_owned()); }
                         view! {
                             <section class="panel">
