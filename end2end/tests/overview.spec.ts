@@ -45,9 +45,10 @@ test('the overview shows a session that starts waiting, for how long, and opens 
   await expect(page.getByTestId('board-agent').first()).toBeVisible();
   // An agent's count opens the same sessions: the agent's, started since the month's first day.
   await page.getByTestId('board-agent').first().getByRole('link').nth(1).click();
-  await expect(page).toHaveURL(/\/sessions\?agent_id=[^&]+&since=\d{4}-\d{2}-01$/);
+  await expect(page).toHaveURL(/\/sessions\?agent_id=[^&]+&since=\d{4}-\d{2}-01&include_archived=true$/);
   await waitForHydration(page);
   await expect(page.locator('input[name="since"]')).toHaveValue(/^\d{4}-\d{2}-01$/);
+  await expect(page.getByLabel('Include archived')).toBeChecked();
   await expect(page.getByTestId('session-list').locator('tbody tr').first()).toBeVisible();
   await page.goto('/');
   await expect(page.getByTestId('board-spend-month')).toHaveText(/^\$\d+\.\d{2,4} · [1-9][\d,]* sessions? · [\d,]+ tokens/);

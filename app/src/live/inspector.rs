@@ -183,7 +183,7 @@ fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView 
                 }).collect_view()}
             </tbody>
         </table>
-        <p class="muted">"A call's time runs to its result from the call, or from its approval when it needed one."</p>
+        <p class="muted">"A call's time runs to its result from the call, or, when a person had to allow it, from when the session went on after the answers. Denied calls never ran and are left out."</p>
     }
     .into_any()
 }

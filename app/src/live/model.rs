@@ -28,8 +28,12 @@ pub struct Item {
     /// For a tool call: its result; for a model request's start: its end.
     pub paired: Option<Arc<Value>>,
     pub paired_at_ms: Option<f64>,
-    /// For a tool call a person had to allow or deny: when they answered.
-    pub answered_at_ms: Option<f64>,
+    /// For a tool call a person allowed: when it was let run, that is when the session went on
+    /// after the answers (it waits until every call it asked about is answered), or, without
+    /// that, the answer's own time.
+    pub released_at_ms: Option<f64>,
+    /// A tool call a person denied: it never ran.
+    pub denied: bool,
     /// A result shown in its call's row, or a request's end shown in its start's row.
     pub folded: bool,
     /// Changes whenever the row must be drawn again.
@@ -220,6 +224,8 @@ pub struct Model {
     waiting_on: Vec<String>,
     /// Calls answered (their echo arrived).
     answered: HashSet<String>,
+    /// Calls allowed since the session last went on (indexes into `items`).
+    allowed_waiting: Vec<usize>,
     open_request: Option<u64>,
     /// Something the page must tell the person about its history (it was read again).
     pub notice: Option<String>,
@@ -252,8 +258,9 @@ pub struct ToolStats {
     /// Each call: its event id and whether its result was an error (`None`: no result yet).
     pub calls: Vec<(String, Option<bool>)>,
     pub failures: usize,
-    /// The median time from call to result, of the calls that have one. A call a person had to
-    /// allow is timed from their answer: the tool's time, without the wait for them.
+    /// The median time from call to result, of the calls that have one. A call a person allowed
+    /// is timed from when it was let run (without the wait for them); a denied one never ran and
+    /// is left out.
     pub median_ms: Option<f64>,
 }
 
@@ -353,7 +360,8 @@ impl Model {
             group,
             paired: None,
             paired_at_ms: None,
-            answered_at_ms: None,
+            released_at_ms: None,
+            denied: false,
             folded,
             rev: 0,
         });
@@ -449,6 +457,11 @@ impl Model {
                 self.status_since_ms = at_ms.or(self.status_since_ms);
                 self.primary.status(status, at_ms);
                 self.waiting_on.clear();
+                for call in std::mem::take(&mut self.allowed_waiting) {
+                    if kind == types::SESSION_STATUS_RUNNING && at_ms.is_some() {
+                        self.items[call].released_at_ms = at_ms;
+                    }
+                }
                 if kind != types::SESSION_STATUS_RUNNING {
                     self.previews.clear();
                 }
@@ -476,7 +489,12 @@ impl Model {
                 if kind == types::USER_TOOL_CONFIRMATION
                     && let Some(&call) = self.by_id.get(&answered)
                 {
-                    self.items[call].answered_at_ms = at_ms;
+                    if event.get("result").and_then(Value::as_str) == Some("deny") {
+                        self.items[call].denied = true;
+                    } else {
+                        self.items[call].released_at_ms = at_ms;
+                        self.allowed_waiting.push(call);
+                    }
                 }
                 self.answered.insert(answered);
             }
@@ -694,7 +712,9 @@ impl Model {
             }
             let name = item.event.get("name").and_then(Value::as_str).unwrap_or("(unnamed)").to_owned();
             let failed = item.paired.as_ref().map(|r| r.get("is_error").and_then(Value::as_bool).unwrap_or(false));
-            if let (Some(start), Some(end)) = (item.answered_at_ms.or(item.at_ms), item.paired_at_ms) {
+            if let (false, Some(start), Some(end)) =
+                (item.denied, item.released_at_ms.or(item.at_ms), item.paired_at_ms)
+            {
                 durations.entry(name.clone()).or_default().push((end - start).max(0.0));
             }
             let at = match stats.iter().position(|s| s.name == name) {
@@ -865,6 +885,38 @@ mod tests {
             "1 s, 3 s and 2 s: the tool's time, not the wait for a person"
         );
         assert_eq!(m.item("c1").unwrap().duration_ms(), Some(31_000.0), "the row still says how long the call stood");
+    }
+
+    #[test]
+    fn calls_asked_together_run_once_all_are_answered_and_a_denied_call_is_not_timed() {
+        let mut m = Model::default();
+        let call = |id: &str, s: u32| json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": "bash", "input": {}, "evaluated_permission": "ask", "processed_at": at(s) });
+        let result = |of: &str, error: bool, s: u32| json!({ "type": types::AGENT_TOOL_RESULT, "id": format!("r-{of}"), "tool_use_id": of, "is_error": error, "content": [], "processed_at": at(s) });
+        let answer = |of: &str, result: &str, s: u32| json!({ "type": types::USER_TOOL_CONFIRMATION, "id": format!("a-{of}"), "tool_use_id": of, "result": result, "processed_at": at(s) });
+        let status = |kind: &str, s: u32| json!({ "type": kind, "id": format!("s-{s}"), "processed_at": at(s) });
+        // Two calls asked together: the first allowed at 10 s, the second at 40 s; the session
+        // goes on at 40 s and runs them, 2 s and then 3 s.
+        m.event(1, call("c1", 0));
+        m.event(2, call("c2", 0));
+        m.event(3, status(types::SESSION_STATUS_IDLE, 1));
+        m.event(4, answer("c1", "allow", 10));
+        m.event(5, answer("c2", "allow", 40));
+        m.event(6, status(types::SESSION_STATUS_RUNNING, 40));
+        m.event(7, result("c1", false, 42));
+        m.event(8, result("c2", false, 45));
+        // A third, denied: its error result comes at once, and it never ran.
+        m.event(9, call("c3", 46));
+        m.event(10, status(types::SESSION_STATUS_IDLE, 46));
+        m.event(11, answer("c3", "deny", 50));
+        m.event(12, status(types::SESSION_STATUS_RUNNING, 50));
+        m.event(13, result("c3", true, 50));
+        let stats = &m.tool_stats()[0];
+        assert_eq!((stats.calls.len(), stats.failures), (3, 1));
+        assert_eq!(
+            stats.median_ms,
+            Some(3500.0),
+            "2 s and 5 s from when the session went on; the denied call left out"
+        );
     }
 
     #[test]

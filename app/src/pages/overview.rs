@@ -252,7 +252,8 @@ fn AgentsPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
             } else if spending.top_agents.is_empty() {
                 view! { <p class="muted">"No session was started this month. " <a href="/agents">"Agents"</a></p> }.into_any()
             } else {
-                // The count links to the same sessions: the agent's, from the month's first day.
+                // The count links to the sessions it counts: the agent's, from the month's first day,
+                // archived ones included.
                 let month = spending.month_start.get(..10).unwrap_or_default().to_owned();
                 view! {
                     <table class="list compact">
@@ -261,7 +262,7 @@ fn AgentsPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
                             {spending.top_agents.into_iter().map(|a| view! {
                                 <tr data-testid="board-agent" data-agent=a.agent_id.clone()>
                                     <td><a href=format!("/agents/{}", a.agent_id)>{a.name}</a></td>
-                                    <td><a href=format!("/sessions?agent_id={}&since={month}", format::query_value(&a.agent_id))>{format::count(a.sessions)}</a></td>
+                                    <td><a href=format!("/sessions?agent_id={}&since={month}&include_archived=true", format::query_value(&a.agent_id))>{format::count(a.sessions)}</a></td>
                                     <td>{a.cost}</td>
                                 </tr>
                             }).collect_view()}
