@@ -233,27 +233,29 @@ impl<'de> Deserialize<'de> for Threads {
     }
 }
 
-/// A writer that takes at most `left` more bytes, then fails (and says so: a writer's error may
-/// come back from serde in other words).
-struct Capped<W> {
-    inner: W,
-    left: usize,
-    over: bool,
-}
-
-impl<W: std::io::Write> std::io::Write for Capped<W> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if bytes.len() > self.left {
-            self.over = true;
-            return Err(std::io::Error::other("over its cap"));
+/// `text`, JSON the parser accepted, without the whitespace between its tokens: never longer,
+/// and every string and number exactly as written. (`serde-transcode` would write numbers again,
+/// `1e15` as `1000000000000000.0`, making some files larger; and a raw CR kept inside an event
+/// would break the stream's SSE framing.)
+fn compact(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in text {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
         }
-        self.left -= bytes.len();
-        self.inner.write(bytes)
+        out.push(byte);
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    out
 }
 
 /// How many JSON values `bytes` holds (an object's keys too: each is a string to build), counted
@@ -301,10 +303,9 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
             export::FORMAT
         ))
     };
-    let wrong_shape = |error: serde_json::Error| match error.classify() {
+    let wrong_shape = |of_version: &str, error: serde_json::Error| match error.classify() {
         serde_json::error::Category::Data => refuse(format!(
-            "This file is not a Switchboard session export of version {}: {error}. Export a session as JSON from its page and import that file.",
-            export::VERSION
+            "This file is not a Switchboard session export{of_version}: {error}. Export a session as JSON from its page and import that file."
         )),
         _ => not_json(error),
     };
@@ -316,7 +317,7 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
             Err(error) => not_json(error),
         });
     }
-    let header: Header = serde_json::from_slice(bytes).map_err(wrong_shape)?;
+    let header: Header = serde_json::from_slice(bytes).map_err(|error| wrong_shape("", error))?;
     if header.format.and_then(|f| serde_json::from_str::<String>(f.get()).ok()).as_deref() != Some(export::FORMAT) {
         return Err(not_an_export());
     }
@@ -330,7 +331,8 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
         )));
     }
     EVENTS_LEFT.set(MAX_IMPORT_EVENTS);
-    let upload: Upload = serde_json::from_slice(bytes).map_err(wrong_shape)?;
+    let of_version = format!(" of version {}", export::VERSION);
+    let upload: Upload = serde_json::from_slice(bytes).map_err(|error| wrong_shape(&of_version, error))?;
     let events = upload.events.ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
     let threads = upload.threads.unwrap_or_default();
     let stopped = match (events.stopped, threads.stopped) {
@@ -386,19 +388,8 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
         events: events.events,
         threads: threads.count,
     };
-    // Kept compact, streamed from the file's text to the store's: nothing built on the way. A
-    // number can come out longer than it went in (`1e15` is written `1000000000000000.0`): past
-    // the file's own size, the file is kept as it came.
-    let mut compact = Capped { inner: Vec::with_capacity(bytes.len()), left: bytes.len(), over: false };
-    let kept = match serde_transcode::transcode(
-        &mut serde_json::Deserializer::from_slice(bytes),
-        &mut serde_json::Serializer::new(&mut compact),
-    ) {
-        Ok(()) => compact.inner,
-        Err(_) if compact.over => bytes.to_vec(),
-        Err(error) => return Err(not_json(error)),
-    };
-    let kept = String::from_utf8(kept).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
+    // Kept compact; the file's own text otherwise, so the store holds no more than the file.
+    let kept = String::from_utf8(compact(bytes)).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
     Ok((kept, checked))
 }
 
@@ -762,12 +753,18 @@ mod tests {
         let (kept, checked) = read_export(pretty.as_bytes()).unwrap();
         assert_eq!(kept, export.to_string(), "compact, every key where it was");
         assert_eq!((checked.events, checked.title.chars().count()), (3_000, MAX_NAME_CHARS));
-        // Numbers the compact form writes longer are kept as they came: the store holds no more
-        // than the file.
+        // Numbers are kept as written (`1e15` is not made `1000000000000000.0`): the store holds
+        // no more than the file.
         let numbers: Vec<Value> = serde_json::from_str(&format!("[{}1e15]", "1e15,".repeat(999))).unwrap();
-        let text = export_text(&format!("[{}1e15]", "1e15,".repeat(999)), &export::digest(&numbers));
+        let text = export_text(&format!("[ {}1e15 ]", "1e15 ,".repeat(999)), &export::digest(&numbers));
         let (kept, checked) = read_export(text.as_bytes()).unwrap();
-        assert_eq!((kept.as_str(), checked.events), (text.as_str(), 1_000));
+        assert_eq!(kept, text.replace(' ', ""));
+        assert_eq!(checked.events, 1_000);
+        // Whitespace of any kind goes (a CR left in an event would end an SSE line); inside a
+        // string, nothing is touched.
+        let text = pretty.replace('\n', "\r").replace(r#""Lead""#, r#""a \" \\ b\tc""#);
+        let (kept, _) = read_export(text.as_bytes()).unwrap();
+        assert!(!kept.contains('\r') && kept.contains(r#""a \" \\ b\tc""#), "{}", &kept[..200]);
     }
 
     #[test]
