@@ -214,12 +214,9 @@ pub async fn list_sessions(
 /// The start (UTC) of `day`, a date as `YYYY-MM-DD` (what a date field sends), as RFC 3339.
 #[cfg(feature = "ssr")]
 fn day_start(day: &str) -> Result<String, AppError> {
-    let parsed = (|| {
-        let mut parts = day.splitn(3, '-');
-        let mut next = |len: usize| parts.next().filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()));
-        let (year, month, date) = (next(4)?.parse().ok()?, next(2)?.parse::<u8>().ok()?, next(2)?.parse().ok()?);
-        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, date).ok()
-    })();
+    // time's own parser: each part its full width (`[year]` four digits here), nothing after.
+    let format = time::format_description::parse("[year]-[month]-[day]").expect("a valid description");
+    let parsed = time::Date::parse(day, &format).ok();
     let date = parsed.ok_or_else(|| {
         AppError::bad_input("since", format!("{day:?} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01."))
     })?;
