@@ -136,8 +136,12 @@ test('two people on one session: one denies with a message, the card leaves both
   // Both saw the same timeline: the same rows, and the same count of events in all.
   const kinds = async (page: Page) =>
     page.getByTestId('timeline').locator('[data-seq]').evaluateAll((r) => r.map((e) => e.getAttribute('data-id')));
-  expect(await kinds(alice)).toEqual(await kinds(bob));
-  await expect(bob.getByTestId('live-totals')).toHaveText(await alice.getByTestId('live-totals').innerText());
+  // The session's last events (its idle status after the reply) reach the two pages a moment
+  // apart: compared once both have them.
+  await expect(async () => expect(await kinds(alice)).toEqual(await kinds(bob))).toPass({ timeout: 10_000 });
+  await expect(async () =>
+    expect(await bob.getByTestId('live-totals').innerText()).toEqual(await alice.getByTestId('live-totals').innerText()),
+  ).toPass({ timeout: 10_000 });
   expect(errors).toEqual([]);
   await first.close();
   await second.close();
