@@ -21,6 +21,7 @@
 //! file tools read at most [`MAX_FILE_BYTES`] of a file and refuse anything but regular files
 //! (`/dev/zero`, pipes), and the host never keeps more of a tool's output than it shows.
 
+pub mod beneath;
 pub mod cgroups;
 pub mod disks;
 pub mod egress;
@@ -38,6 +39,7 @@ use serde_json::{Value, json};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
 
 use self::{
+    beneath::Beneath,
     cgroups::{CallGroup, Cgroups},
     disks::Disks,
     egress::{Egress, Proxy},
@@ -177,12 +179,64 @@ impl Sandbox {
         if let Err(error) = made {
             return ToolOutput::error(format!("The sandbox could not be prepared: {error}"));
         }
-        let installed = self.install_packages().await;
-        let mut output = self.run_tool(name, input).await;
+        let (sandbox, refused) = self.with_mount_points();
+        let installed = sandbox.install_packages().await;
+        let mut output = sandbox.run_tool(name, input).await;
         if let Some(installed) = installed {
             output.text.insert_str(0, &installed);
         }
+        if !refused.is_empty() {
+            output.text.insert_str(0, &refused);
+        }
         output
+    }
+
+    /// The folders the sandbox can write: (where the sandbox sees it, where bubblewrap binds it
+    /// from), `packages` being [`Self::packages_dir`].
+    fn writable<'a>(&'a self, packages: &'a Path) -> Vec<(&'a str, &'a Path)> {
+        let mut writable = vec![
+            ("/workspace", self.workspace.as_path()),
+            ("/mnt/session/outputs", self.outputs.as_path()),
+            (packages::PREFIX, packages),
+        ];
+        let memory = self.memory.iter().filter(|(_, _, writable)| *writable);
+        writable.extend(memory.map(|(host, inside, _)| (inside.as_str(), host.as_path())));
+        writable
+    }
+
+    /// This sandbox with a mount point made, by the host, for each mount that lies in a folder
+    /// the sandbox can write (a skill at `/workspace/skills/<name>`, a file mounted under
+    /// `/workspace`): bubblewrap would otherwise make it itself, following any link the agent
+    /// planted on the way, onto the host. A mount whose way passes through a link is left out of
+    /// this call, logged with the session, and told to the agent (the returned text), so that
+    /// the agent can remove the link and have it mounted at its next call.
+    fn with_mount_points(&self) -> (Sandbox, String) {
+        let packages = self.packages_dir();
+        let writable = self.writable(&packages);
+        let mut kept = Vec::with_capacity(self.mounts.len());
+        let mut told = String::new();
+        for (source, inside) in &self.mounts {
+            let below = writable.iter().find_map(|(root, dir)| {
+                Path::new(inside).strip_prefix(root).ok().map(|relative| (*dir, relative.to_owned()))
+            });
+            let Some((dir, relative)) = below else {
+                kept.push((source.clone(), inside.clone()));
+                continue;
+            };
+            let made = Beneath::open(&self.host(dir)).map_err(beneath::Error::Io).and_then(|dir| {
+                if source.is_dir() { dir.make_folders(&relative).map(drop) } else { dir.make_file(&relative) }
+            });
+            match made {
+                Ok(()) => kept.push((source.clone(), inside.clone())),
+                Err(error) => {
+                    tracing::warn!(session_id = self.session, mount = inside, "mount refused: {error}");
+                    told.push_str(&format!(
+                        "[{inside} is not mounted in this call: its path in the sandbox passes through a symbolic link, which the host never follows. Remove the link (rm) and it is mounted at the next call.]\n"
+                    ));
+                }
+            }
+        }
+        (Sandbox { mounts: kept, ..self.clone() }, told)
     }
 
     /// Where the engine reaches a path of the sandbox's folder (through the disks' namespace).
@@ -203,10 +257,21 @@ impl Sandbox {
             return None;
         }
         let _one_at_a_time = self.install_lock.lock().await;
-        let record = self.host(&self.packages_dir()).join(packages::RECORD);
+        // The record lies in a folder the sandbox writes (`/opt/packages`): read and written
+        // beneath it, never through a link the agent put in its place.
+        let folder = match Beneath::open(&self.host(&self.packages_dir())) {
+            Ok(folder) => folder,
+            Err(error) => return Some(format!("[the environment's packages could not be checked: {error}]\n")),
+        };
+        let record = Path::new(packages::RECORD);
         let wanted = self.packages.to_string();
-        if std::fs::read_to_string(&record).is_ok_and(|done| done == wanted) {
-            return None;
+        match folder.read(record, wanted.len() as u64 + 1) {
+            Ok(done) if done == wanted.as_bytes() => return None,
+            Ok(_) => {}
+            Err(error) if error.is_not_found() => {}
+            Err(error) => {
+                tracing::warn!(session_id = self.session, "packages record refused, installing again: {error}");
+            }
         }
         let mut told = Vec::new();
         for step in steps {
@@ -228,7 +293,9 @@ impl Sandbox {
             }
         }
         tracing::info!("sandbox packages: {}", told.join("; "));
-        let _ = std::fs::write(&record, &wanted);
+        if let Err(error) = folder.write(record, wanted.as_bytes()) {
+            tracing::warn!(session_id = self.session, "packages record not written: {error}");
+        }
         Some(format!(
             "[the environment's packages, installed in {} before this call: {}]\n",
             packages::PREFIX,

@@ -267,3 +267,131 @@ async fn a_session_disk_survives_a_killed_engine_and_leaves_no_mount_behind() {
     let results = tool_results(&engine.wait_idle(&session, 2).await);
     assert_eq!(results[1], (false, "remembered\n".to_owned()), "{results:#?}");
 }
+
+/// A multipart upload through the engine's API (a file, or a skill's files).
+async fn upload(engine: &support::TestEngine, path: &str, field: &str, name: &str, content: &str) -> serde_json::Value {
+    let part = reqwest::multipart::Part::text(content.to_owned()).file_name(name.to_owned());
+    let response = engine
+        .request(reqwest::Method::POST, path)
+        .multipart(reqwest::multipart::Form::new().part(field.to_owned(), part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "POST {path}");
+    response.json().await.unwrap()
+}
+
+/// Every file under `dir` with its content: what a test compares before and after.
+fn contents(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|entry| (entry.path().to_owned(), std::fs::read(entry.path()).unwrap_or_default()))
+        .collect()
+}
+
+/// An agent plants links where the host works on its behalf: at the packages record (read and
+/// written by the engine on the host), at `/workspace/skills` and under a file resource's mount
+/// path (where bubblewrap would make mount points, through `/oldroot`, the host's root while it
+/// sets up). Absolute and relative targets, the engine's own database among them: nothing outside
+/// the session's folder is made, changed or read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_the_agent_plants_are_never_followed_by_the_host() {
+    let engine = spawn_engine(config(temp_dir())).await;
+    let data = engine.data_dir.canonicalize().unwrap();
+    let outside = temp_dir().canonicalize().unwrap();
+    std::fs::write(outside.join("canary.txt"), "CANARY-OUTSIDE").unwrap();
+    std::fs::write(data.join("canary.txt"), "CANARY-IN-DATA").unwrap();
+    let outside_before = contents(&outside);
+    let database_header = || std::fs::read(data.join("engine.db")).unwrap()[..16].to_vec();
+    assert_eq!(database_header(), b"SQLite format 3\0");
+
+    let skill = upload(
+        &engine,
+        "/v1/skills",
+        "files[]",
+        "linked/SKILL.md",
+        "---\nname: linked\ndescription: A skill.\n---\nHello.\n",
+    )
+    .await;
+    let file = upload(&engine, "/v1/files", "file", "data.txt", "mounted data").await;
+    let bash = |command: String| json!({ "tool": "bash", "input": { "command": command } });
+    let outside_text = outside.display();
+    let record = "/opt/packages/.installed.json";
+    let turns = json!([
+        [
+            bash(format!("ln -sf {outside_text}/planted-absolute {record}")),
+            bash("true".to_owned()),
+            bash(format!("ln -sf ../../../canary.txt {record}")),
+            bash("true".to_owned()),
+            bash(format!("ln -sf ../../../engine.db {record}")),
+            bash("true".to_owned()),
+            bash(format!("ln -sf {outside_text}/canary.txt {record}")),
+            bash("true".to_owned()),
+            bash(format!(
+                "mv /workspace/skills /workspace/skills-before && ln -s /oldroot{outside_text} /workspace/skills"
+            )),
+            bash("ls /workspace/skills; true".to_owned()),
+            bash(format!("ln -s /oldroot{outside_text} /workspace/added && ln -s ../../../../.. /workspace/relative")),
+        ],
+        [bash("cat /workspace/added/data.txt /workspace/relative/data.txt; ls /workspace".to_owned())],
+    ]);
+    let agent = engine
+        .post(
+            "/v1/agents",
+            json!({ "name": "planter", "model": "scripted", "system": json!({ "turns": turns }).to_string(),
+                    "tools": [{ "type": "agent_toolset_20260401" }],
+                    "skills": [{ "type": "custom", "skill_id": skill["id"], "version": "latest" }] }),
+        )
+        .await;
+    let environment = engine
+        .post(
+            "/v1/environments",
+            json!({ "name": "planted", "config": { "type": "cloud", "networking": { "type": "limited", "allow_package_managers": true },
+                    "packages": { "apt": ["cowsay"] } } }),
+        )
+        .await;
+    let session = engine
+        .post(
+            "/v1/sessions",
+            json!({ "agent": agent["id"], "environment_id": environment["id"],
+                    "resources": [{ "type": "file", "file_id": file["id"], "mount_path": "/workspace/data/data.txt" }] }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    engine.say(&session, "plant").await;
+    engine.wait_idle(&session, 1).await;
+    // A resource added after the links were planted: mounted beneath them, it would be made outside.
+    for mount_path in ["/workspace/added/data.txt", "/workspace/relative/data.txt"] {
+        engine
+            .post(
+                &format!("/v1/sessions/{session}/resources"),
+                json!({ "type": "file", "file_id": file["id"], "mount_path": mount_path }),
+            )
+            .await;
+    }
+    engine.say(&session, "use them").await;
+    let events = engine.wait_idle(&session, 2).await;
+    let results = tool_results(&events);
+    assert_eq!(results.len(), 12, "{results:#?}");
+
+    for (i, (_, text)) in results.iter().enumerate() {
+        assert!(!text.contains("CANARY"), "tool call {i} read a canary through a link: {text}");
+    }
+    assert_eq!(contents(&outside), outside_before, "a file outside the data directory was made or changed");
+    assert_eq!(std::fs::read_to_string(data.join("canary.txt")).unwrap(), "CANARY-IN-DATA");
+    assert_eq!(database_header(), b"SQLite format 3\0", "the engine's database was written through a link");
+    // The engine goes on: its database answers.
+    assert_eq!(engine.get(&format!("/v1/sessions/{session}")).await["id"], session.as_str());
+    // The skill's and the added files' mounts were refused in words, not made through the links.
+    let refused = |text: &str, path: &str| text.contains(&format!("[{path} is not mounted in this call"));
+    assert!(refused(&results[9].1, "/workspace/skills/linked"), "{:?}", results[9]);
+    assert!(refused(&results[11].1, "/workspace/added/data.txt"), "{:?}", results[11]);
+    assert!(refused(&results[11].1, "/workspace/relative/data.txt"), "{:?}", results[11]);
+    // The mount first made at its place is there as ever.
+    assert!(results[11].1.contains("data"), "{:?}", results[11]);
+    std::fs::remove_dir_all(outside).unwrap();
+}

@@ -1,8 +1,6 @@
 //! Files: reading one, and registering what an agent wrote under `/mnt/session/outputs` as
 //! files of its session.
 
-use std::os::unix::fs::OpenOptionsExt;
-
 use serde_json::{Value, json};
 
 use crate::{
@@ -26,7 +24,8 @@ impl EngineState {
         let outputs = self.sandbox_dir(session_id).join("outputs");
         // The walk and the copies are blocking file work (an output may be a gigabyte): they run
         // on tokio's blocking threads, not on the runtime's.
-        let found = tokio::task::spawn_blocking(move || outputs_in(&outputs))
+        let walked = outputs.clone();
+        let found = tokio::task::spawn_blocking(move || outputs_in(&walked))
             .await
             .map_err(|e| ApiError::internal(format!("the outputs could not be listed: {e}")))?;
         if found.is_empty() {
@@ -48,9 +47,14 @@ impl EngineState {
                 continue;
             }
             let id = known.map_or_else(|| new_id("file"), |(id, _)| id.clone());
-            let (from, to) = (path.clone(), self.file_path(&id));
-            if !matches!(tokio::task::spawn_blocking(move || copy_no_follow(&from, &to)).await, Ok(Ok(()))) {
-                continue;
+            let (from, to) = ((outputs.clone(), relative.clone()), self.file_path(&id));
+            match tokio::task::spawn_blocking(move || copy_no_follow(&from.0, &from.1, &to)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error @ crate::sandbox::beneath::Error::Link(_))) => {
+                    tracing::warn!(session_id, "output not kept: {error}");
+                    continue;
+                }
+                _ => continue,
             }
             if known.is_some() {
                 sqlx::query("UPDATE files SET body = json_set(body, '$.size_bytes', ?), output_mtime = ? WHERE id = ?")
@@ -102,12 +106,14 @@ fn outputs_in(outputs: &std::path::Path) -> Vec<(String, std::path::PathBuf, i64
         .collect()
 }
 
-/// Copies a regular file, refusing to open it through a symlink.
-fn copy_no_follow(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    let mut source = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(from)?;
-    if !source.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
+/// Copies the regular file at `relative` under `outputs` (a folder the sandbox writes), opened
+/// without following a link anywhere on its way.
+fn copy_no_follow(
+    outputs: &std::path::Path,
+    relative: &str,
+    to: &std::path::Path,
+) -> Result<(), crate::sandbox::beneath::Error> {
+    let mut source = crate::sandbox::beneath::Beneath::open(outputs)?.open_file(std::path::Path::new(relative))?;
     let mut target = std::fs::File::create(to)?;
     std::io::copy(&mut source, &mut target)?;
     Ok(())

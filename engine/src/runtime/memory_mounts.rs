@@ -17,7 +17,6 @@
 
 use std::{
     collections::BTreeMap,
-    io::Read,
     path::{Path, PathBuf},
 };
 
@@ -260,7 +259,7 @@ fn read_back(mount: &MemoryMount) -> std::io::Result<(Record, BTreeMap<String, S
             tracing::warn!(mount = mount.mount_path, "memory file not kept: {}", e.message);
             continue;
         }
-        match read_small(entry.path()) {
+        match read_small(&mount.dir, relative) {
             Some(content) => {
                 files.insert(path, content);
             }
@@ -272,17 +271,19 @@ fn read_back(mount: &MemoryMount) -> std::io::Result<(Record, BTreeMap<String, S
     Ok((record, files))
 }
 
-/// A regular file's text, if it is UTF-8 and at most [`MAX_CONTENT_BYTES`]; opened without
-/// following a link that replaced it after the walk.
-fn read_small(path: &Path) -> Option<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_CONTENT_BYTES as u64 + 1).read_to_end(&mut bytes).ok()?;
+/// A regular file's text, if it is UTF-8 and at most [`MAX_CONTENT_BYTES`]; opened beneath the
+/// mount's folder without following a link anywhere on its way (one the agent swapped in after
+/// the walk, say).
+fn read_small(dir: &Path, relative: &str) -> Option<String> {
+    let beneath = crate::sandbox::beneath::Beneath::open(dir).ok()?;
+    let bytes = match beneath.read(Path::new(relative), MAX_CONTENT_BYTES as u64 + 1) {
+        Ok(bytes) => bytes,
+        Err(error @ crate::sandbox::beneath::Error::Link(_)) => {
+            tracing::warn!(dir = %dir.display(), "memory file refused: {error}");
+            return None;
+        }
+        Err(_) => return None,
+    };
     if bytes.len() > MAX_CONTENT_BYTES {
         return None;
     }
