@@ -18,6 +18,7 @@ mod domain;
 mod error;
 mod ids;
 pub mod model;
+pub mod private;
 mod resolve;
 mod runtime;
 pub mod sandbox;
@@ -150,7 +151,13 @@ impl Engine {
     /// and seeds the demo agent on first start.
     pub async fn open(mut config: EngineConfig) -> Result<Engine, EngineError> {
         let data_dir = config.data_dir.clone();
-        for dir in [data_dir.clone(), data_dir.join("files"), data_dir.join("sandboxes")] {
+        // Private: the engine's database holds every session and vault, its folders every file.
+        match private::make_private_dir(&data_dir) {
+            Ok(Some(warning)) => tracing::warn!("{warning}"),
+            Ok(None) => {}
+            Err(source) => return Err(EngineError::DataDir { path: data_dir, source }),
+        }
+        for dir in [data_dir.join("files"), data_dir.join("sandboxes")] {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
         }
         // Absolute: sandboxes start in another mount namespace, where a relative path means

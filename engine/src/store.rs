@@ -112,6 +112,7 @@ pub struct PageRows {
 impl Store {
     /// Opens (or creates) `engine.db` in `dir` and brings its schema up to date.
     pub async fn open(dir: &Path) -> Result<Store, sqlx::Error> {
+        crate::private::private_database(&dir.join("engine.db"))?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("engine.db").display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

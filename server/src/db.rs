@@ -12,6 +12,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens (or creates) `switchboard.db` in `dir` and brings its schema up to date.
 pub async fn open(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
+    // 0600, and so its -wal and -shm: it holds logins, the audit log and sealed keys.
+    engine::private::private_database(&dir.join("switchboard.db"))?;
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("switchboard.db").display()))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)

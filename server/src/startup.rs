@@ -73,9 +73,12 @@ impl Application {
     /// Prepares the data directory, binds `settings.listen` (port 0 picks a free port) and builds
     /// the router.
     pub async fn build(settings: Settings) -> io::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        let open = engine::private::make_private_dir(&settings.data_dir).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot create the data directory {}: {e}", settings.data_dir.display()))
         })?;
+        if let Some(warning) = open {
+            tracing::warn!("{warning}");
+        }
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
