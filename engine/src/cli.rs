@@ -57,12 +57,18 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
             crate::ModelEndpoint::from_env(var)?,
             crate::sandbox::packages::Mirrors::from_env(var)?,
             crate::webhooks::WebhookTarget::from_env(var)?,
+            match var("SWITCHBOARD_ENGINE_SECRET_KEY") {
+                None => None,
+                Some(text) => Some(crate::sealing::SealKey::parse(&text).ok_or(
+                    "SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).",
+                )?),
+            },
         ))
     };
     match read() {
-        Ok((limits, model, mirrors, webhook)) => {
+        Ok((limits, model, mirrors, webhook, secret_key)) => {
             (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
-            config.webhook = webhook;
+            (config.webhook, config.secret_key) = (webhook, secret_key);
         }
         Err(error) => {
             eprintln!("The engine could not start: {error}");

@@ -22,6 +22,7 @@ pub mod private;
 mod resolve;
 mod runtime;
 pub mod sandbox;
+pub mod sealing;
 pub mod script;
 mod seed;
 mod store;
@@ -80,6 +81,9 @@ pub struct EngineConfig {
     pub seed_demo: bool,
     /// Where the engine sends its signed webhooks, if anywhere ([`webhooks`]).
     pub webhook: Option<webhooks::WebhookTarget>,
+    /// Seals vault credentials at rest (`SWITCHBOARD_ENGINE_SECRET_KEY`; embedded, derived from
+    /// the console's `SWITCHBOARD_SECRET_KEY`). `None`: they are stored in plain text.
+    pub secret_key: Option<sealing::SealKey>,
 }
 
 impl EngineConfig {
@@ -99,6 +103,7 @@ impl EngineConfig {
             heartbeat: Duration::from_secs(15),
             seed_demo: true,
             webhook: None,
+            secret_key: None,
         }
     }
 }
@@ -165,8 +170,21 @@ impl Engine {
         let data_dir = std::fs::canonicalize(&data_dir)
             .map_err(|source| EngineError::DataDir { path: data_dir.clone(), source })?;
         config.data_dir = data_dir.clone();
-        let store =
+        let mut store =
             Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
+        store.secret_key = config.secret_key.clone();
+        let sealed =
+            store.seal_credentials().await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
+        match (&store.secret_key, sealed) {
+            (Some(_), 0) => {}
+            (Some(_), sealed) => tracing::info!("vaults: sealed {sealed} credential(s) written before the key was set"),
+            (None, 0) => tracing::info!(
+                "vaults: credentials' secrets are stored in plain text; set SWITCHBOARD_ENGINE_SECRET_KEY to seal them"
+            ),
+            (None, sealed) => tracing::warn!(
+                "vaults: {sealed} credential(s) are sealed, but the engine has no secret key: they cannot be used until SWITCHBOARD_ENGINE_SECRET_KEY is set again"
+            ),
+        }
         let cgroups = match sandbox::cgroups::Cgroups::detect() {
             _ if !config.sandbox_cgroups => None,
             Ok(cgroups) => {

@@ -19,6 +19,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct Store {
     pub pool: SqlitePool,
+    /// Seals vault credentials' secrets at rest (`SWITCHBOARD_ENGINE_SECRET_KEY`); `None`: they
+    /// are stored as plain JSON.
+    pub secret_key: Option<crate::sealing::SealKey>,
 }
 
 /// Sort order of a list.
@@ -121,7 +124,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, secret_key: None })
     }
 
     /// Runs a list query with cursor pagination (a page of `limit`, and whether more exist).

@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestEngine, config, spawn_engine, temp_dir};
+use support::{TestEngine, config, spawn_engine, start, start_with, temp_dir};
 
 /// Every secret the tests send: none of them may appear in any answer.
 const ACCESS_TOKEN: &str = "secret-access-token-Qm9vWk4";
@@ -846,4 +846,68 @@ async fn mangled_bodies_never_cause_a_server_error_or_show_a_secret() {
     }
     let (listed, _) = walk(&engine, &format!("{base}?include_archived=true"), 100).await;
     assert!(listed.len() >= 3);
+}
+
+/// Every file under `dir` (the databases' -wal and -shm too) that holds `needle`, byte for byte.
+fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            bytes.windows(needle.len()).any(|window| window == needle.as_bytes())
+        })
+        .map(|entry| entry.into_path())
+        .collect()
+}
+
+/// Without a key a credential's secret sits in the database in plain text (as the README says);
+/// once the engine starts with `SWITCHBOARD_ENGINE_SECRET_KEY` it is sealed, the old pages are
+/// gone from every file of the data directory, and the credential still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_secret_key_no_credential_secret_is_left_in_any_file() {
+    let data = temp_dir();
+    let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let (mut plain_process, plain) = start(&data);
+    let vault_id = vault(&plain, "before the key").await;
+    let before = post(&plain, &format!("/v1/vaults/{vault_id}/credentials"), json!({ "auth": bearer_auth() })).await;
+    plain_process.interrupt();
+    assert!(!files_holding(&data, BEARER_TOKEN).is_empty(), "without a key the secret is stored as given");
+
+    let (mut sealed_process, sealed) = start_with(&data, &[("SWITCHBOARD_ENGINE_SECRET_KEY", key)]);
+    let after = post(&sealed, &format!("/v1/vaults/{vault_id}/credentials"), json!({ "auth": variable_auth() })).await;
+    // A change carries the sealed secrets over: they open with the key.
+    for credential in [&before, &after] {
+        let path = format!("/v1/vaults/{vault_id}/credentials/{}", credential["id"].as_str().unwrap());
+        let renamed = post(&sealed, &path, json!({ "display_name": "renamed" })).await;
+        assert_eq!(renamed["display_name"], "renamed");
+    }
+    let (_, _, stored) = stored_credential_in(&data, before["id"].as_str().unwrap()).await.unwrap();
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    for secret in [BEARER_TOKEN, SECRET_VALUE] {
+        assert_eq!(files_holding(&data, secret), Vec::<std::path::PathBuf>::new(), "{secret} found at rest");
+    }
+    sealed_process.interrupt();
+
+    // Started again without the key, the sealed credentials are refused in words, not used.
+    let (_process, keyless) = start(&data);
+    let path = format!("/v1/vaults/{vault_id}/credentials/{}", before["id"].as_str().unwrap());
+    let (status, answer) = call(&keyless, Method::POST, &path, Some(json!({ "display_name": "again" }))).await;
+    assert_eq!(status, 500, "{answer}");
+    drop((plain, sealed, keyless));
+}
+
+/// (archived, body, secrets as stored) of a credential in the engine under `data` (started with
+/// `SWITCHBOARD_DATA_DIR=data`).
+async fn stored_credential_in(data: &std::path::Path, id: &str) -> Option<(i64, String, String)> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("engine").join("engine.db"));
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let row = sqlx::query_as("SELECT archived, body, secrets FROM vault_credentials WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    row
 }

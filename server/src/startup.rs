@@ -254,6 +254,8 @@ async fn start_engine(
         config.tool_runner = runner.clone();
     }
     config.model = settings.model.clone();
+    // The engine seals its vaults' credentials with a key of its own, derived from the console's.
+    config.secret_key = settings.secret_key.as_ref().map(crate::workspaces::SecretKey::engine_key);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);

@@ -54,8 +54,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
-use base64::Engine as _;
-use ring::aead;
 use serde::Deserialize;
 use sqlx::{Row, SqlitePool};
 
@@ -82,7 +80,7 @@ pub const COOKIE: &str = "switchboard_workspace";
 /// `SWITCHBOARD_SECRET_KEY`: the key the workspaces' keys are sealed with. Its `Debug` leaves it
 /// out.
 #[derive(Clone)]
-pub struct SecretKey([u8; 32]);
+pub struct SecretKey(engine::sealing::SealKey);
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,43 +91,31 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// 32 bytes in standard base64 (`openssl rand -base64 32`).
     pub fn parse(text: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()?;
-        Some(Self(bytes.try_into().ok()?))
+        engine::sealing::SealKey::parse(text).map(Self)
     }
 
-    fn key(&self) -> aead::LessSafeKey {
-        aead::LessSafeKey::new(
-            aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &self.0).expect("a 32-byte key is a ChaCha20 key"),
-        )
+    /// The embedded engine's key (`SWITCHBOARD_ENGINE_SECRET_KEY`), derived from this one: one
+    /// key for the operator to keep, none of the values one seals opened by the other.
+    pub fn engine_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard engine secret key")
+    }
+
+    /// The key notification channels are sealed with, derived from this one.
+    pub fn channels_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard notification channels")
     }
 
     /// `plain` sealed for workspace `id` at `base_url` (both are authenticated with it, so a
     /// sealed key moved to another row, or a row pointed at another address, does not open): a
     /// random nonce, then the ciphertext and tag.
     pub fn seal(&self, id: &str, base_url: &str, plain: &str) -> Vec<u8> {
-        let nonce: [u8; aead::NONCE_LEN] = rand::random();
-        let mut sealed = plain.as_bytes().to_vec();
-        self.key()
-            .seal_in_place_append_tag(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(associated(id, base_url)),
-                &mut sealed,
-            )
-            .expect("a key's length is far below ChaCha20-Poly1305's limit");
-        [nonce.as_slice(), &sealed].concat()
+        self.0.seal(&associated(id, base_url), plain.as_bytes())
     }
 
     /// What [`SecretKey::seal`] sealed for `id` at `base_url`; `None` when this key did not seal
     /// it for them.
     pub fn open(&self, id: &str, base_url: &str, sealed: &[u8]) -> Option<String> {
-        if sealed.len() < aead::NONCE_LEN {
-            return None;
-        }
-        let (nonce, rest) = sealed.split_at(aead::NONCE_LEN);
-        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut buffer = rest.to_vec();
-        let plain = self.key().open_in_place(nonce, aead::Aad::from(associated(id, base_url)), &mut buffer).ok()?;
-        String::from_utf8(plain.to_vec()).ok()
+        String::from_utf8(self.0.open(&associated(id, base_url), sealed)?).ok()
     }
 }
 

@@ -3,6 +3,10 @@
 //! A credential row keeps the object the API returns (`body`, never a secret) apart from its
 //! write-only fields (`secrets`). Nothing here hands `secrets` to an answer: the API layer gets
 //! them only to carry them over into the next version of the row.
+//!
+//! With the engine's secret key ([`Store::secret_key`]) `secrets` is sealed text bound to the
+//! credential's id ([`crate::sealing`]); without one it is plain JSON. Rows written before a key
+//! was set are sealed when the engine opens with one ([`Store::seal_credentials`]).
 
 use std::fmt;
 
@@ -57,6 +61,62 @@ pub enum AddCredential {
 }
 
 impl Store {
+    /// A credential's secrets as stored: sealed for credential `id` when the engine has a key.
+    fn stored_secrets(&self, id: &str, secrets: &Secrets) -> ApiResult<String> {
+        let plain = serde_json::to_string(secrets)?;
+        Ok(match &self.secret_key {
+            Some(key) => key.seal_text(id, &plain),
+            None => plain,
+        })
+    }
+
+    /// What [`Store::stored_secrets`] stored for credential `id`.
+    fn read_secrets(&self, id: &str, stored: &str) -> ApiResult<Secrets> {
+        let plain = if crate::sealing::is_sealed(stored) {
+            let opened = self.secret_key.as_ref().and_then(|key| key.open_text(id, stored));
+            opened.ok_or_else(|| {
+                ApiError::internal(format!(
+                    "the secrets of credential {id} are sealed with a key the engine does not have: set SWITCHBOARD_ENGINE_SECRET_KEY (or, embedded, SWITCHBOARD_SECRET_KEY) to the key they were sealed with"
+                ))
+            })?
+        } else {
+            stored.to_owned()
+        };
+        serde_json::from_str(&plain).map_err(ApiError::internal)
+    }
+
+    /// With a key: seals every credential still stored in plain text (written before the key was
+    /// set), in one transaction, then rewrites the database file so that no page keeps the plain
+    /// text (`VACUUM`, and the write-ahead log truncated). Without one: counts the sealed rows,
+    /// which cannot be used until the key is back. Returns how many rows it sealed, or found
+    /// sealed.
+    pub async fn seal_credentials(&self) -> Result<u64, sqlx::Error> {
+        let Some(key) = &self.secret_key else {
+            let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vault_credentials WHERE secrets LIKE 'sealed:%'")
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok(sealed as u64);
+        };
+        let mut tx = self.pool.begin().await?;
+        let plain: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, secrets FROM vault_credentials WHERE secrets NOT LIKE 'sealed:%' AND secrets != '{}'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, secrets) in &plain {
+            sqlx::query("UPDATE vault_credentials SET secrets = ? WHERE id = ?")
+                .bind(key.seal_text(id, secrets))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if !plain.is_empty() {
+            sqlx::query("VACUUM").execute(&self.pool).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        }
+        Ok(plain.len() as u64)
+    }
     pub async fn insert_vault(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
         sqlx::query("INSERT INTO vaults (id, body, created_us) VALUES (?, ?, ?)")
             .bind(id)
@@ -113,7 +173,7 @@ impl Store {
         )
         .bind(id)
         .bind(body.to_string())
-        .bind(serde_json::to_string(secrets)?)
+        .bind(self.stored_secrets(id, secrets)?)
         .bind(created_us)
         .bind(vault_id)
         .execute(&self.pool)
@@ -142,7 +202,7 @@ impl Store {
         Ok(StoredCredential {
             archived: row.get::<i64, _>(0) != 0,
             body: json(row.get(1))?,
-            secrets: serde_json::from_str(row.get(2)).map_err(ApiError::internal)?,
+            secrets: self.read_secrets(id, row.get(2))?,
         })
     }
 
@@ -150,7 +210,7 @@ impl Store {
     pub async fn write_credential(&self, vault_id: &str, id: &str, body: &Value, secrets: &Secrets) -> ApiResult<()> {
         sqlx::query("UPDATE vault_credentials SET body = ?, secrets = ? WHERE vault_id = ? AND id = ?")
             .bind(body.to_string())
-            .bind(serde_json::to_string(secrets)?)
+            .bind(self.stored_secrets(id, secrets)?)
             .bind(vault_id)
             .bind(id)
             .execute(&self.pool)

@@ -68,10 +68,16 @@ impl Drop for Process {
 
 /// The engine as its own process, so it can be killed.
 pub fn start(data_dir: &Path) -> (Process, TestEngine) {
+    start_with(data_dir, &[])
+}
+
+/// The same, with these environment variables set too.
+pub fn start_with(data_dir: &Path, variables: &[(&str, &str)]) -> (Process, TestEngine) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-engine"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("SWITCHBOARD_ENGINE_KEY", KEY)
         .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .envs(variables.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .expect("the engine binary starts");
