@@ -729,11 +729,20 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
         asked = linked_workspace(request.method(), path, query);
         let named = asked.clone().or_else(|| crate::access::cookie(request.headers(), COOKIE).map(str::to_owned));
         let chosen = named.and_then(|id| workspaces.get(&id)).unwrap_or_else(|| workspaces.default_workspace());
-        match request.extensions().get::<Principal>().map(|p| workspaces.roles_in(p, &chosen)) {
+        let principal = request.extensions().get::<Principal>().cloned();
+        match principal.as_ref().map(|p| workspaces.roles_in(p, &chosen)) {
             // Signed in with roles there: they are the roles of this request.
             Some(Some(roles)) => {
                 if let Some(principal) = request.extensions_mut().get_mut::<Principal>() {
                     principal.roles = roles;
+                }
+                // A stream of this request ends within a heartbeat of the grant's removal.
+                if let (Some(principal), Some(check)) =
+                    (principal, request.extensions_mut().get_mut::<crate::access::LoginCheck>())
+                    && !chosen.is_default()
+                {
+                    let (workspaces, workspace) = (workspaces.clone(), chosen.clone());
+                    check.while_granted(move || workspaces.roles_in(&principal, &workspace).is_some());
                 }
                 chosen
             }

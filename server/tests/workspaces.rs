@@ -365,3 +365,73 @@ async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
     let (status, refused) = app.call("workspaces/disconnect", &[("id", "default")]).await;
     assert_eq!(status, 400, "{refused}");
 }
+
+/// Reads an event stream until it ends or `within` passes; the text read, and whether it ended.
+async fn read_until_end(response: &mut reqwest::Response, within: Duration) -> (String, bool) {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => return (text, true),
+            Ok(Err(error)) => panic!("the stream failed: {error}"),
+            Err(_) => return (text, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_removed_grant_ends_that_workspaces_streams_within_a_heartbeat() {
+    let engine = spawn_engine(STAGING_KEY).await;
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY), ("SWITCHBOARD_HEARTBEAT_SECS", "1")]).await;
+    assert_eq!(connect_staging(&app, &engine.base_url).await.0, 200);
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo here" } }]]);
+    let home = asking_session(&app, "Default agent", turns.clone()).await;
+    assert_eq!(switch(&app, &app.client, "staging").await, 303);
+    let staging = asking_session(&app, "Staging agent", turns).await;
+    let grant = |roles: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                "workspaces/grant",
+                &[("form[workspace_id]", "staging"), ("form[username]", "bob"), ("form[roles]", roles)],
+            )
+            .await
+        }
+    };
+
+    // Bob watches a staging session and the staging inbox, and, in another browser, a session
+    // of the default workspace, where he keeps his own role.
+    let bob = app.client_as("bob", &["viewer"]).await;
+    assert_eq!(grant("approver").await.0, 200);
+    assert_eq!(switch(&app, &bob, "staging").await, 303);
+    let open = |client: &reqwest::Client, path: String| {
+        let request = client.get(format!("{}{path}", app.address));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response
+        }
+    };
+    let mut session_stream = open(&bob, format!("/api/sessions/{staging}/stream")).await;
+    let mut inbox_stream = open(&bob, "/api/inbox/stream".to_owned()).await;
+    let bob_at_home = support::browser();
+    app.sign_in(&bob_at_home, "bob", ADMIN_PASSWORD).await;
+    let mut home_stream = open(&bob_at_home, format!("/api/sessions/{home}/stream")).await;
+    // Each goes on while the grant stands: a heartbeat or two, and no end.
+    for stream in [&mut session_stream, &mut inbox_stream] {
+        let (text, ended) = read_until_end(stream, Duration::from_millis(1500)).await;
+        assert!(!ended, "a stream ended before the grant was removed: {text}");
+    }
+
+    assert_eq!(grant("").await.0, 200);
+    // Within one heartbeat (1 s) of the removal, with room for a loaded machine.
+    for (name, stream) in [("session", &mut session_stream), ("inbox", &mut inbox_stream)] {
+        let (text, ended) = read_until_end(stream, Duration::from_secs(4)).await;
+        assert!(ended, "bob's staging {name} stream went on after his grant was removed: {text}");
+        assert!(text.contains("event: signed_out"), "{name}: {text}");
+    }
+    let (text, ended) = read_until_end(&mut home_stream, Duration::from_millis(2500)).await;
+    assert!(!ended, "the default workspace's stream ended too: {text}");
+    assert!(text.contains("event: ping"), "{text}");
+}

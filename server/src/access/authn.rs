@@ -36,7 +36,8 @@ pub(super) struct StoredLogin {
 pub(super) const LOGIN: &str = "login";
 
 /// The request's login, for a long-lived stream: when it ends at the latest, and a check now and
-/// then that nobody ended it, disabled the account or changed its password meanwhile.
+/// then that nobody ended it, disabled the account or changed its password meanwhile, nor took
+/// away the person's roles in the request's workspace.
 #[derive(Clone)]
 pub struct LoginCheck {
     /// The absolute expiry: an event stream opened now ends then. (An open stream counts as
@@ -44,14 +45,26 @@ pub struct LoginCheck {
     pub ends: Instant,
     stored: StoredLogin,
     accounts: Arc<SqliteAccounts>,
+    /// Whether the person may still open the request's workspace (set by the workspace layer
+    /// for a workspace opened by a grant; `None`: the default, which every account opens).
+    granted: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl LoginCheck {
-    /// False once the person signed out, the account was disabled or its password changed. A
-    /// database that cannot be read does not end the stream.
+    /// False once the person signed out, the account was disabled, deleted or its password
+    /// changed, or their grant in the request's workspace was taken away. A database that cannot
+    /// be read does not end the stream.
     pub async fn still_valid(&self) -> bool {
+        if self.granted.as_ref().is_some_and(|granted| !granted()) {
+            return false;
+        }
         let StoredLogin { login, user_id, generation, .. } = &self.stored;
         !matches!(self.accounts.current(login, *user_id, *generation).await, Ok(None))
+    }
+
+    /// This check, also false once `granted` is.
+    pub fn while_granted(&mut self, granted: impl Fn() -> bool + Send + Sync + 'static) {
+        self.granted = Some(Arc::new(granted));
     }
 }
 
@@ -86,6 +99,7 @@ pub async fn authenticate(
                         ends: Instant::now() + (access.session_max - age),
                         stored: login,
                         accounts: access.accounts.clone(),
+                        granted: None,
                     });
                     request.extensions_mut().insert(principal);
                 }
