@@ -56,40 +56,56 @@ async fn run() {
     // and without a network (`unrestricted` runs each call with the egress proxy, the relay and the tunnel
     // inside the sandbox; `limited` without hosts has no network at all), and with the rlimits
     // alone.
-    for (cgroups, networking, label) in [
-        (true, "unrestricted", "each call in a control group, networking unrestricted (egress proxy and tunnel)"),
-        (true, "limited", "each call in a control group, no network"),
-        (false, "limited", "rlimits only, no control group, no network"),
+    // The last: the host's checks of paths the sandbox writes (engine/src/sandbox/beneath.rs) on
+    // every call, with a skill and a file mounted under /workspace and the packages record read.
+    for (cgroups, networking, mounts, label) in [
+        (true, "unrestricted", false, "each call in a control group, networking unrestricted (egress proxy and tunnel)"),
+        (true, "limited", false, "each call in a control group, no network"),
+        (false, "limited", false, "rlimits only, no control group, no network"),
+        (true, "limited", true, "each call in a control group, no network, a skill and a file mounted under /workspace, packages recorded"),
     ] {
         println!("Real models against the Messages test server on loopback ({TURNS} turns), {label}:");
-        bench(cgroups, networking).await;
+        bench(cgroups, networking, mounts).await;
     }
 }
 
-async fn bench(cgroups: bool, networking: &str) {
+/// A multipart upload (a file, or a skill's one file) through the engine's API.
+async fn upload(client: &common::Client, path: &str, field: &str, name: &str, content: &str) -> Value {
+    let part = reqwest::multipart::Part::text(content.to_owned()).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().part(field.to_owned(), part);
+    let response = client.request(reqwest::Method::POST, path).multipart(form).send().await.expect("uploaded");
+    assert!(response.status().is_success(), "POST {path}: {}", response.status());
+    response.json().await.expect("JSON")
+}
+
+async fn bench(cgroups: bool, networking: &str, mounts: bool) {
     let server = TestServer::start(Script::default()).await.expect("the test server starts");
     let url = server.url.clone();
-    let name = format!("model-bench-{networking}{}", if cgroups { "" } else { "-no-cgroups" });
+    let name = format!("model-bench-{networking}{}{}", if cgroups { "" } else { "-no-cgroups" }, if mounts { "-mounts" } else { "" });
     let (client, dir) = common::start_with(&name, |config| {
         config.model = ModelEndpoint::new(&url, None);
         config.sandbox_cgroups = cgroups;
     })
     .await;
-    let agent = client
-        .post(
-            "/v1/agents",
-            json!({ "name": "bench", "model": "claude-bench", "system": "You are a bench.",
-                    "tools": [{ "type": "agent_toolset_20260401" }] }),
-        )
-        .await;
-    let environment = client
-        .post(
-            "/v1/environments",
-            json!({ "name": "bench", "config": { "type": "cloud", "networking": { "type": networking } } }),
-        )
-        .await;
-    let session =
-        client.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
+    let (mut agent, mut environment, mut session) = (
+        json!({ "name": "bench", "model": "claude-bench", "system": "You are a bench.",
+                "tools": [{ "type": "agent_toolset_20260401" }] }),
+        json!({ "name": "bench", "config": { "type": "cloud", "networking": { "type": networking } } }),
+        json!({}),
+    );
+    if mounts {
+        let skill = upload(&client, "/v1/skills", "files[]", "bench/SKILL.md", "---\nname: bench\ndescription: A bench.\n---\n").await;
+        let file = upload(&client, "/v1/files", "file", "data.txt", "data").await;
+        agent["skills"] = json!([{ "type": "custom", "skill_id": skill["id"], "version": "latest" }]);
+        environment["config"]["networking"]["allow_package_managers"] = json!(true);
+        environment["config"]["packages"] = json!({ "apt": ["cowsay"] });
+        session["resources"] = json!([{ "type": "file", "file_id": file["id"], "mount_path": "/workspace/data/data.txt" }]);
+    }
+    let agent = client.post("/v1/agents", agent).await;
+    let environment = client.post("/v1/environments", environment).await;
+    session["agent"] = agent["id"].clone();
+    session["environment_id"] = environment["id"].clone();
+    let session = client.post("/v1/sessions", session).await;
     let session = session["id"].as_str().unwrap().to_owned();
 
     let call = json!({ "type": "tool_use", "id": "toolu_bench", "name": "bash", "input": { "command": "true" } });
