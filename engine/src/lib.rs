@@ -18,6 +18,7 @@ mod domain;
 mod error;
 mod ids;
 pub mod model;
+pub mod net;
 pub mod private;
 mod resolve;
 mod runtime;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod body_limit;
 pub mod db;
 pub mod decisions;
+pub mod destinations;
 pub mod export;
 pub mod files;
 pub mod hub;

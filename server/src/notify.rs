@@ -152,7 +152,10 @@ impl Notifier {
             ),
         };
         let from = settings.smtp_from.parse().map_err(std::io::Error::other)?;
-        let http = reqwest::Client::builder()
+        // Connects only to addresses a channel may reach, judged at each connection.
+        let http = settings
+            .destinations
+            .client(reqwest::Client::builder())
             .timeout(Duration::from_secs(10))
             // A channel's URL is its own: a redirect elsewhere is not followed.
             .redirect(reqwest::redirect::Policy::none())
@@ -653,6 +656,7 @@ impl Notifier {
 
     async fn create_channel_now(&self, channel: NewChannel, by: String) -> Result<ChannelMade, AppError> {
         let (kind, name, url) = channel.check()?;
+        self.settings.destinations.check(&url).await.map_err(|why| AppError::bad_input("url", why))?;
         let secret = (kind == "webhook").then(engine::webhooks::generate_secret);
         let row = sqlx::query(
             "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
@@ -684,7 +688,9 @@ impl Notifier {
     }
 
     /// A batch to one channel: a Slack message, or signed JSON. A failure is logged (without the
-    /// URL, which may be a secret) and not retried: the next batch goes out as usual.
+    /// URL, which may be a secret) and not retried: the next batch goes out as usual. The URL's
+    /// address is judged again (`crate::destinations`): it may resolve elsewhere since it was
+    /// saved, or have been saved under another `SWITCHBOARD_ALLOW_PRIVATE_URLS`.
     async fn post(
         &self,
         channel: &Channel,
@@ -693,6 +699,9 @@ impl Notifier {
         calls: &[PendingCall],
         gone: &[PendingCall],
     ) {
+        if let Some(why) = self.settings.destinations.refused_before_sending(url) {
+            return tracing::warn!(channel = channel.name, target = channel.target, "nothing sent to a channel: {why}");
+        }
         let body = match secret {
             None => serde_json::json!({ "text": self.slack_text(calls, gone) }),
             Some(_) => self.payload(calls, gone),
@@ -721,11 +730,12 @@ impl Notifier {
                 tracing::warn!(channel = channel.name, target = channel.target, status = %response.status(), "a channel refused the waiting calls")
             }
             Err(error) => {
+                // The causes say why, such as an address the resolver refused.
                 tracing::warn!(
                     channel = channel.name,
                     target = channel.target,
                     "the waiting calls did not reach a channel: {}",
-                    error.without_url()
+                    crate::upstream::error_chain(&error.without_url())
                 )
             }
         }

@@ -28,17 +28,7 @@ pub struct TrustedProxies(Vec<IpNet>);
 impl TrustedProxies {
     /// Addresses (`10.0.0.5`, `::1`) or CIDR blocks (`10.0.0.0/8`), separated by commas or spaces.
     pub fn parse(value: &str) -> Result<Self, String> {
-        value
-            .split([',', ' ', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|item| {
-                item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("{item:?} is not an address or a CIDR block"))
-            })
-            .collect::<Result<_, _>>()
-            .map(Self)
+        parse_blocks(value).map(Self)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -72,6 +62,22 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// Addresses (`10.0.0.5`, `::1`) or CIDR blocks (`10.0.0.0/8`), separated by commas or spaces:
+/// how every setting that lists addresses is written (`SWITCHBOARD_TRUSTED_PROXIES`,
+/// `SWITCHBOARD_ALLOW_PRIVATE_URLS`).
+pub fn parse_blocks(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{item:?} is not an address or a CIDR block"))
+        })
+        .collect()
 }
 
 /// Puts the client's address on the request in place of a trusted proxy's.

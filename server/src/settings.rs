@@ -75,6 +75,10 @@ pub struct NotifySettings {
     pub window: Duration,
     /// `SWITCHBOARD_LINK_TTL_SECS`: how long a link in a notification opens its call (default 12 h).
     pub link_ttl: Duration,
+    /// `SWITCHBOARD_ALLOW_PRIVATE_URLS`: the private addresses (addresses or CIDR blocks) a
+    /// channel's URL may reach, such as a receiver on your network; none by default. A cloud
+    /// metadata service is refused whatever it says (`crate::destinations`).
+    pub destinations: crate::destinations::Destinations,
 }
 
 /// A webhook signing secret; its `Debug` leaves it out.
@@ -225,6 +229,10 @@ pub const MOST_RETENTION_DAYS: u64 = 36_525;
 pub enum SettingsError {
     #[error("SWITCHBOARD_TRUSTED_PROXIES: {0}; list addresses or CIDR blocks, e.g. 10.0.0.0/8, 192.0.2.1")]
     TrustedProxies(String),
+    #[error(
+        "SWITCHBOARD_ALLOW_PRIVATE_URLS: {0}; list the private addresses or CIDR blocks a notification channel may reach, e.g. 10.0.0.5, 192.168.1.0/24"
+    )]
+    AllowPrivateUrls(String),
     #[error("SWITCHBOARD_LISTEN={value:?} is not an address to listen on; use host:port, e.g. 127.0.0.1:3000")]
     Listen { value: String },
     #[error("ANTHROPIC_BASE_URL={value:?} must start with http:// or https://")]
@@ -420,6 +428,10 @@ impl Settings {
             smtp_from,
             window: seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
             link_ttl: seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
+            destinations: crate::destinations::Destinations::parse(
+                &get("SWITCHBOARD_ALLOW_PRIVATE_URLS").unwrap_or_default(),
+            )
+            .map_err(SettingsError::AllowPrivateUrls)?,
         };
         let mut share_secret_patterns = Vec::new();
         for (n, line) in get("SWITCHBOARD_SHARE_SECRET_PATTERNS").unwrap_or_default().lines().enumerate() {
@@ -705,6 +717,9 @@ mod tests {
         assert!(error.to_string().contains("https://switchboard.example.com"), "{error}");
         let error = settings(&[("SWITCHBOARD_SMTP_FROM", "not an address")]).unwrap_err();
         assert!(error.to_string().contains("Switchboard <switchboard@example.com>"), "{error}");
+        assert_eq!(s.notify.destinations, crate::destinations::Destinations::default(), "no private address");
+        let error = settings(&[("SWITCHBOARD_ALLOW_PRIVATE_URLS", "10.0.0.5, hooks.internal")]).unwrap_err();
+        assert!(error.to_string().starts_with("SWITCHBOARD_ALLOW_PRIVATE_URLS: \"hooks.internal\""), "{error}");
     }
 
     #[test]

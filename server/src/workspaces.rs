@@ -12,8 +12,10 @@
 //!   Only admins and the people granted roles in it (`workspace_grants`) may open it.
 //! - **Which workspace a request is for** ([`select`]): the one the `switchboard_workspace`
 //!   cookie names, chosen in the navigation (`POST /auth/workspace`) or by a page's address
-//!   (`?workspace=staging`, which then holds for the browser), when the person may open it;
-//!   otherwise the default. A share link's requests are its own workspace's, found by its token.
+//!   (`?workspace=staging`), when the person may open it; otherwise the default. A page's
+//!   address shows that page in its workspace, and holds for the browser only when the person
+//!   came from Switchboard's own pages or by hand (`Sec-Fetch-Site`), never from another site's
+//!   link. A share link's requests are its own workspace's, found by its token.
 //!   The person's roles on the request become their roles there, so the access table, the
 //!   server functions' own checks and the pages all judge by them.
 //! - **The audit log** is one table; each entry names its workspace (`NULL`: the default, and
@@ -447,6 +449,7 @@ impl Workspaces {
         }
         let base_url = form.base_url.trim().trim_end_matches('/').to_owned();
         check_base_url(&base_url).map_err(|m| AppError::bad_input("base_url", m))?;
+        crate::destinations::check_not_metadata(&base_url).await.map_err(|m| AppError::bad_input("base_url", m))?;
         let key = form.key.trim().to_owned();
         if key.is_empty() {
             return Err(AppError::bad_input("key", "Paste the workspace's API key."));
@@ -706,6 +709,7 @@ fn share_token<'a>(path: &'a str, query: Option<&'a str>) -> Option<std::borrow:
 pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Request, next: Next) -> Response {
     let (path, query) = (request.uri().path(), request.uri().query());
     let mut asked = None;
+    let mut remember = false;
     let workspace = if let Some(token) = share_token(path, query) {
         // The link's token is the credential. A person signed in keeps their roles there only if
         // they have some in the link's workspace; otherwise the page is theirs as it is anyone's,
@@ -725,8 +729,11 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
         workspace
     } else {
         // A page's address may name its workspace (`?workspace=staging`: the links in
-        // notifications do), which then holds for the browser as if chosen in the navigation.
+        // notifications do). The page is shown there; the choice holds for the browser, as if
+        // made in the navigation, only when the person went there from Switchboard itself or by
+        // hand: a link on another site must not change where their next clicks act.
         asked = linked_workspace(request.method(), path, query);
+        remember = asked.is_some() && !from_another_site(request.uri(), request.headers());
         let named = asked.clone().or_else(|| crate::access::cookie(request.headers(), COOKIE).map(str::to_owned));
         let chosen = named.and_then(|id| workspaces.get(&id)).unwrap_or_else(|| workspaces.default_workspace());
         let principal = request.extensions().get::<Principal>().cloned();
@@ -752,11 +759,11 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
             None => workspaces.default_workspace(),
         }
     };
-    let remember = asked.filter(|id| *id == workspace.id).map(|id| workspaces.cookie(&id));
+    let cookie = asked.filter(|id| remember && *id == workspace.id).map(|id| workspaces.cookie(&id));
     request.extensions_mut().insert(workspace.choice());
     request.extensions_mut().insert(workspace);
     let mut response = next.run(request).await;
-    if let Some(cookie) = remember {
+    if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -773,6 +780,29 @@ fn linked_workspace(method: &axum::http::Method, path: &str, query: Option<&str>
         .find(|(k, _)| k == "workspace")
         .map(|(_, v)| v.into_owned())
         .filter(|id| id == DEFAULT_ID || check_id(id).is_ok())
+}
+
+/// Whether a request came from a page of another site, so that it may not change the person's
+/// workspace. Browsers say so in `Sec-Fetch-Site`: `cross-site`; `same-origin` and `same-site`
+/// come from Switchboard's own pages, `none` from the person (an address typed, a bookmark,
+/// another application). Without that header (an older browser), an `Origin` or `Referer` of
+/// another host than the request's says it. Neither: not a browser's navigation from a page.
+fn from_another_site(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin" | "same-site" | "none"));
+    }
+    // The host without its port (an IPv6 address keeps its brackets, as a URL's host does).
+    let host_header = || headers.get(header::HOST)?.to_str().ok()?.parse::<axum::http::uri::Authority>().ok();
+    let own = match uri.host() {
+        Some(host) => Some(host.to_ascii_lowercase()),
+        None => host_header().map(|authority| authority.host().to_ascii_lowercase()),
+    };
+    [header::ORIGIN, header::REFERER].into_iter().filter_map(|name| headers.get(name)).any(|value| {
+        // `Origin: null` (an opaque origin) is another site's, as is anything unreadable.
+        let source = value.to_str().ok().and_then(|v| reqwest::Url::parse(v).ok());
+        let source = source.as_ref().and_then(|url| url.host_str()).map(str::to_ascii_lowercase);
+        source.is_none() || source != own
+    })
 }
 
 #[derive(Deserialize)]
@@ -823,14 +853,14 @@ mod tests {
 
     #[test]
     fn a_sealed_key_opens_only_with_its_secret_and_for_its_workspace() {
-        let secret = SecretKey([7; 32]);
+        let secret = SecretKey(engine::sealing::SealKey::from_bytes([7; 32]));
         let url = "https://api.anthropic.com";
         let sealed = secret.seal("staging", url, "sk-ant-secret");
         assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in the clear");
         assert_eq!(secret.open("staging", url, &sealed).as_deref(), Some("sk-ant-secret"));
         assert_eq!(secret.open("prod", url, &sealed), None, "a sealed key moved to another row does not open");
         assert_eq!(secret.open("staging", "https://evil.example", &sealed), None, "nor one pointed elsewhere");
-        assert_eq!(SecretKey([8; 32]).open("staging", url, &sealed), None);
+        assert_eq!(SecretKey(engine::sealing::SealKey::from_bytes([8; 32])).open("staging", url, &sealed), None);
         assert_ne!(secret.seal("staging", url, "sk-ant-secret"), sealed, "each seal has its own nonce");
         assert_eq!(secret.open("staging", url, &sealed[..5]), None);
     }
@@ -845,6 +875,35 @@ mod tests {
         {
             assert!(check_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_a_navigation_from_another_site_is_from_another_site() {
+        let from = |pairs: &[(&'static str, &str)]| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("sb.example.com:3000"));
+            for (name, value) in pairs {
+                headers.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
+            from_another_site(&"/sessions/s?workspace=b".parse().unwrap(), &headers)
+        };
+        assert!(from(&[("sec-fetch-site", "cross-site")]));
+        assert!(from(&[("sec-fetch-site", "something-new")]), "a value this does not know");
+        for site in ["same-origin", "same-site", "none"] {
+            assert!(!from(&[("sec-fetch-site", site)]), "{site}");
+            assert!(!from(&[("sec-fetch-site", site), ("referer", "https://evil.example/")]), "the header decides");
+        }
+        // Without Sec-Fetch-Site: Origin and Referer, compared by host.
+        assert!(!from(&[]), "not a browser's navigation from a page");
+        assert!(!from(&[("referer", "http://SB.example.com:3000/inbox")]));
+        assert!(!from(&[("origin", "https://sb.example.com")]));
+        assert!(from(&[("referer", "https://mail.example.net/inbox")]));
+        assert!(from(&[("origin", "null")]));
+        assert!(from(&[("origin", "https://sb.example.com.evil.example")]));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("[::1]:3000"));
+        headers.insert(header::REFERER, HeaderValue::from_static("http://[::1]:3000/"));
+        assert!(!from_another_site(&"/".parse().unwrap(), &headers), "an IPv6 host");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Email of waiting calls, against a local SMTP sink the test starts: who gets it, that calls
 //! close together come in one message, and the links in it: they open the call after sign-in,
-//! once, for the person they were sent to, until they expire or the call is decided.
+//! once, for the person they were sent to, until they expire or the call is decided. And the
+//! team's channels, against a local receiver: what they get, and which addresses they may have.
 
 mod support;
 
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, TestApp, asking_session, audit_entries_at_least, browser, spawn_app};
+use support::{ADMIN_PASSWORD, TestApp, asking_session, audit_entries_at_least, browser, spawn_app, start};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -301,20 +302,83 @@ async fn receiver() -> (String, Received) {
     (support::serve(router).await, received)
 }
 
+/// Adds a channel as an admin does on the Settings page; answers the status and the body.
+async fn add_channel(app: &TestApp, kind: &str, name: &str, url: String) -> (u16, Value) {
+    let form = [("channel[kind]", kind), ("channel[name]", name), ("channel[url]", url.as_str())];
+    app.call("notify/channels/create", &form).await
+}
+
+/// A channel's URL may not reach this machine, its network or a cloud metadata service: saving
+/// one is refused, saying why and what to do. `SWITCHBOARD_ALLOW_PRIVATE_URLS` opens the
+/// private addresses it names, never a metadata service.
+#[tokio::test]
+async fn a_channel_to_this_machine_or_a_metadata_service_is_refused_in_words() {
+    let app = spawn_app(&[]).await;
+    let (_, upstream) = app.read("upstream", &[]).await;
+    let engine = upstream["base_url"].as_str().unwrap().to_owned();
+    assert!(engine.starts_with("http://127.0.0.1:"), "{upstream}");
+    let (status, refused) = add_channel(&app, "webhook", "engine", format!("{engine}/v1/agents")).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("url")), "{refused}");
+    let words = refused["message"].as_str().unwrap();
+    assert!(words.contains("127.0.0.1 is loopback") && words.contains("public addresses"), "{words}");
+    assert!(words.contains("SWITCHBOARD_ALLOW_PRIVATE_URLS"), "what to do: {words}");
+    let metadata = "http://169.254.169.254/latest/meta-data/".to_owned();
+    let (status, refused) = add_channel(&app, "slack", "metadata", metadata.clone()).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("url")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("cloud metadata service"), "{refused}");
+    let (_, list) = app.read("notify/channels", &[]).await;
+    assert_eq!(list, json!([]), "nothing saved");
+    app.stop().await;
+
+    let app = spawn_app(&[("SWITCHBOARD_ALLOW_PRIVATE_URLS", "127.0.0.1")]).await;
+    let (_, upstream) = app.read("upstream", &[]).await;
+    let engine = upstream["base_url"].as_str().unwrap().to_owned();
+    let (status, saved) = add_channel(&app, "webhook", "engine", format!("{engine}/hook")).await;
+    assert_eq!(status, 200, "the allowed address saves: {saved}");
+    let (status, refused) = add_channel(&app, "slack", "metadata", metadata).await;
+    assert_eq!(status, 400, "{refused}");
+    let words = refused["message"].as_str().unwrap();
+    assert!(words.contains("cloud metadata service") && words.contains("whatever"), "{words}");
+    let (status, refused) = add_channel(&app, "slack", "ipv6", "http://[::1]:9/hook".into()).await;
+    assert_eq!(status, 400, "only the address the list names: {refused}");
+}
+
+/// The address is judged again at every send, by what the name resolves to then: a channel
+/// saved while the list allowed it gets nothing once it no longer does, while the batch goes
+/// out by email as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_whose_address_is_no_longer_allowed_gets_nothing() {
+    let (base, kept) = receiver().await;
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let app = spawn_app(&[("SWITCHBOARD_ALLOW_PRIVATE_URLS", "127.0.0.1, ::1")]).await;
+    let (status, saved) = add_channel(&app, "webhook", "pager", format!("http://localhost:{port}/hook")).await;
+    assert_eq!(status, 200, "{saved}");
+    let data_dir = app.stop().await;
+
+    let (smtp_port, sink) = smtp_sink().await;
+    let smtp = format!("smtp://127.0.0.1:{smtp_port}");
+    let app =
+        start(data_dir, &[("SWITCHBOARD_SMTP_URL", &smtp), ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.2")], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(choose_email(&app, &app.client, "admin@example.com").await.0, 200);
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo refused" } }, { "text": "Done." }]]);
+    asking_session(&app, "refused channel test", turns).await;
+    // Channels are sent to before email: once the email is here, the channel had its turn.
+    at_least(&sink, 1, "messages").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(kept.lock().await.len(), 0, "localhost resolves to loopback, no longer allowed");
+}
+
 /// An admin adds a Slack channel and a signed webhook: each batch goes to both, the webhook's
 /// JSON verifies with the secret shown once, the URLs are never shown back, and the next batch
 /// says which calls of the last were decided elsewhere. A removed channel gets nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
     let (base, kept) = receiver().await;
-    let app = spawn_app(&[("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.5")]).await;
-    let add = |kind: &'static str, name: &'static str, url: String| {
-        let app = &app;
-        async move {
-            let form = [("channel[kind]", kind), ("channel[name]", name), ("channel[url]", url.as_str())];
-            app.call("notify/channels/create", &form).await
-        }
-    };
+    // The receiver is on this machine: a private address, which the list allows.
+    let app =
+        spawn_app(&[("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.5"), ("SWITCHBOARD_ALLOW_PRIVATE_URLS", "127.0.0.1")]).await;
+    let add = |kind: &'static str, name: &'static str, url: String| add_channel(&app, kind, name, url);
     let (status, refused) = add("slack", "#on-call", "hooks.example/x".into()).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("https://"), "{refused}");

@@ -334,6 +334,10 @@ async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
             [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", "http://10.0.0.7:4010"), ("form[key]", "k")],
         ),
         (
+            "base_url",
+            [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", "https://169.254.169.254"), ("form[key]", "k")],
+        ),
+        (
             "key",
             [("form[id]", "x"), ("form[name]", "X"), ("form[base_url]", engine.base_url.as_str()), ("form[key]", "")],
         ),
@@ -364,6 +368,51 @@ async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
     assert_eq!(switch(&app, &app.client, "staging").await, 404);
     let (status, refused) = app.call("workspaces/disconnect", &[("id", "default")]).await;
     assert_eq!(status, 400, "{refused}");
+}
+
+/// A link on another site that names a workspace (`?workspace=staging`) shows its page there,
+/// so the links notifications send keep working, but does not change the person's workspace:
+/// their next request is where they were. From Switchboard's own pages it does.
+#[tokio::test]
+async fn a_link_from_another_site_shows_its_workspace_without_switching_to_it() {
+    let engine = spawn_engine(STAGING_KEY).await;
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
+    assert_eq!(connect_staging(&app, &engine.base_url).await.0, 200);
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo staged" } }]]);
+    assert_eq!(switch(&app, &app.client, "staging").await, 303);
+    let staging = asking_session(&app, "Staging agent", turns).await;
+    assert_eq!(switch(&app, &app.client, "default").await, 303);
+    let here = |client: &reqwest::Client| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let (status, place) = app.read_as(&client, "workspaces/here", &[]).await;
+            assert_eq!(status, 200, "{place}");
+            place["current"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let chose_a_workspace = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("switchboard_workspace="))
+    };
+    let link = format!("{}/sessions/{staging}?workspace=staging", app.address);
+    let follow = |site: &'static str| app.client.get(&link).header("sec-fetch-site", site).send();
+
+    let opened = follow("cross-site").await.unwrap();
+    assert_eq!(opened.status(), 200, "staging's session is found: the page is staging's");
+    assert!(!chose_a_workspace(&opened), "{:?}", opened.headers());
+    assert!(opened.text().await.unwrap().contains("Staging agent"));
+    assert_eq!(here(&app.client).await, "default", "the next request is where the person was");
+    assert_eq!(app.get(&format!("/sessions/{staging}")).await.status(), 404, "staging's session, from default");
+
+    let opened = follow("same-origin").await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(chose_a_workspace(&opened), "{:?}", opened.headers());
+    assert_eq!(here(&app.client).await, "staging", "from Switchboard's own page, the choice holds");
+    assert_eq!(app.get(&format!("/sessions/{staging}")).await.status(), 200);
 }
 
 /// Reads an event stream until it ends or `within` passes; the text read, and whether it ended.

@@ -36,6 +36,9 @@ use tokio::{
     task::JoinSet,
 };
 
+/// The judgement of an address, shared with the console's outbound URLs.
+pub use crate::net::unreachable_because;
+
 /// Where the proxy's socket is inside a sandbox.
 pub const SOCKET_IN_SANDBOX: &str = "/run/switchboard/egress.sock";
 /// The port the relay listens on, on the sandbox's own loopback.
@@ -122,71 +125,6 @@ impl Egress {
 /// A host as compared: lower case, without a final dot or IPv6 brackets.
 pub(super) fn normal(host: &str) -> String {
     host.trim().trim_end_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
-}
-
-/// Why no sandbox may connect to `ip`, if it may not. An IPv6 address that carries an IPv4 one
-/// (mapped, compatible, 6to4, NAT64) is judged by that one.
-pub fn unreachable_because(ip: IpAddr, own: &[IpAddr]) -> Option<&'static str> {
-    let carried = match ip {
-        IpAddr::V6(v6) => {
-            let segments = v6.segments();
-            let low = Ipv4Addr::from(((segments[6] as u32) << 16) | segments[7] as u32);
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                Some(v4)
-            } else if segments[0] == 0x2002 {
-                Some(Ipv4Addr::from(((segments[1] as u32) << 16) | segments[2] as u32))
-            } else if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (segments[..6] == [0; 6] && segments[6] != 0) {
-                Some(low)
-            } else {
-                None
-            }
-        }
-        IpAddr::V4(_) => None,
-    };
-    let category = match (ip, carried) {
-        (_, Some(v4)) | (IpAddr::V4(v4), None) => v4_unreachable_because(v4),
-        (IpAddr::V6(v6), None) => {
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if v6.is_multicast() {
-                Some("multicast")
-            } else if first & 0xffc0 == 0xfe80 {
-                Some("link-local")
-            } else if first & 0xfe00 == 0xfc00 {
-                Some("unique local (private)")
-            } else if first & 0xffc0 == 0xfec0 {
-                Some("site-local (private)")
-            } else {
-                None
-            }
-        }
-    };
-    let mine = own.contains(&ip) || carried.is_some_and(|v4| own.contains(&IpAddr::V4(v4)));
-    category.or(mine.then_some("an address of this machine"))
-}
-
-fn v4_unreachable_because(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if a == 100 && (64..128).contains(&b) {
-        Some("carrier-grade NAT (private)")
-    } else if a == 0 {
-        Some("unspecified")
-    } else if ip.is_multicast() || ip.is_broadcast() || a >= 240 {
-        Some("multicast or reserved")
-    } else if a == 192 && b == 0 && ip.octets()[2] == 0 {
-        Some("reserved for protocols")
-    } else {
-        None
-    }
 }
 
 /// What one call's proxy and tunnel refused, to tell the agent after the command's output: each
@@ -405,8 +343,7 @@ async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> 
                 .collect()
         }
     };
-    let own: Vec<IpAddr> =
-        if_addrs::get_if_addrs().map(|list| list.iter().map(|i| i.ip()).collect()).unwrap_or_default();
+    let own = crate::net::own_addresses();
     let mut refused = Vec::new();
     let allowed: Vec<SocketAddr> = candidates
         .into_iter()
@@ -535,38 +472,6 @@ mod tests {
         assert_eq!(Egress::of(&json!({ "type": "limited", "allowed_hosts": [] }), &["m".into()]), Egress::None);
         assert_eq!(Egress::of(&json!({ "type": "unrestricted" }), &[]), Egress::Public);
         assert!(Egress::Public.allows("anything.example"));
-    }
-
-    #[test]
-    fn only_public_addresses_are_reachable() {
-        let own: Vec<IpAddr> = vec!["198.51.100.20".parse().unwrap()];
-        for (address, why) in [
-            ("127.0.0.1", Some("loopback")),
-            ("127.8.9.10", Some("loopback")),
-            ("10.1.2.3", Some("private")),
-            ("172.16.0.1", Some("private")),
-            ("192.168.1.1", Some("private")),
-            ("169.254.169.254", Some("link-local")),
-            ("100.64.0.1", Some("carrier-grade NAT (private)")),
-            ("0.0.0.0", Some("unspecified")),
-            ("224.0.0.1", Some("multicast or reserved")),
-            ("255.255.255.255", Some("multicast or reserved")),
-            ("198.51.100.20", Some("an address of this machine")),
-            ("::1", Some("loopback")),
-            ("::", Some("unspecified")),
-            ("fe80::1", Some("link-local")),
-            ("fd00::1", Some("unique local (private)")),
-            ("::ffff:127.0.0.1", Some("loopback")),
-            ("::ffff:169.254.169.254", Some("link-local")),
-            ("64:ff9b::a00:1", Some("private")),
-            ("2002:a00:1::", Some("private")),
-            ("::127.0.0.1", Some("loopback")),
-            ("203.0.113.10", None),
-            ("1.1.1.1", None),
-            ("2606:4700::1111", None),
-        ] {
-            assert_eq!(unreachable_because(address.parse().unwrap(), &own), why, "{address}");
-        }
     }
 
     #[test]
