@@ -759,6 +759,22 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
             None => workspaces.default_workspace(),
         }
     };
+    // A link from another site to a page of a workspace other than the browser's: the page's
+    // later requests (its stream, its decisions) would act in the browser's workspace, so the
+    // person is asked first, and one click (the switch, a same-site POST) opens the page there.
+    if asked.as_deref() == Some(workspace.id.as_str())
+        && !remember
+        && let Some(principal) = request.extensions().get::<Principal>()
+    {
+        let current = crate::access::cookie(request.headers(), COOKIE)
+            .and_then(|id| workspaces.get(id))
+            .filter(|current| workspaces.roles_in(principal, current).is_some())
+            .unwrap_or_else(|| workspaces.default_workspace());
+        if current.id != workspace.id {
+            let next = without_workspace(request.uri().path(), request.uri().query());
+            return confirm_page(&workspace, &current, &next);
+        }
+    }
     let cookie = asked.filter(|id| remember && *id == workspace.id).map(|id| workspaces.cookie(&id));
     request.extensions_mut().insert(workspace.choice());
     request.extensions_mut().insert(workspace);
@@ -780,6 +796,42 @@ fn linked_workspace(method: &axum::http::Method, path: &str, query: Option<&str>
         .find(|(k, _)| k == "workspace")
         .map(|(_, v)| v.into_owned())
         .filter(|id| id == DEFAULT_ID || check_id(id).is_ok())
+}
+
+/// `path?query` without its `workspace` parameter: where a confirmed switch goes.
+fn without_workspace(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k != "workspace")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        return path.to_owned();
+    }
+    format!("{path}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())
+}
+
+/// The page a link from another site gets when it names another workspace than the browser's:
+/// what the link opens, where, and a button that switches and opens it.
+fn confirm_page(linked: &Workspace, current: &Workspace, next: &str) -> Response {
+    let escape = |text: &str| html_escape::encode_double_quoted_attribute(text).into_owned();
+    let (linked_name, current_name) = (escape(&linked.name), escape(&current.name));
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Open in {linked_name}? · Switchboard</title>\
+         <h1>Open this page in {linked_name}?</h1>\
+         <p>A link from another site opens <code>{}</code> in the workspace {linked_name}. You are \
+         working in {current_name}; switching changes where your next clicks act.</p>\
+         <form method=\"post\" action=\"/auth/workspace\">\
+         <input type=\"hidden\" name=\"workspace\" value=\"{}\">\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <button type=\"submit\" autofocus>Switch to {linked_name} and open it</button></form>\
+         <p><a href=\"/\">Stay in {current_name}</a></p></html>",
+        escape(next),
+        escape(&linked.id),
+        escape(next),
+    );
+    axum::response::Html(page).into_response()
 }
 
 /// Whether a request came from a page of another site, so that it may not change the person's
@@ -808,11 +860,15 @@ fn from_another_site(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> 
 #[derive(Deserialize)]
 pub struct SwitchForm {
     workspace: String,
+    /// Where to go once switched: a path of Switchboard's own (the page a link from another site
+    /// named); the overview when absent or anything else.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// `POST /auth/workspace`: the navigation's workspace switch. Sets the cookie when the person may
 /// open the workspace, and goes to its overview (the ids of the page they were on are the other
-/// workspace's).
+/// workspace's), or to `next`, the page a link from another site named ([`select`]).
 pub async fn switch(
     State(workspaces): State<Arc<Workspaces>>,
     axum::Extension(principal): axum::Extension<Principal>,
@@ -832,7 +888,11 @@ pub async fn switch(
             &format!("You have no roles in {}. Ask an admin if you need them.", workspace.name),
         );
     }
-    let mut response = Redirect::to("/").into_response();
+    // Only a path of this site: `//host` and `/\\host` are other sites to a browser.
+    let next = form.next.as_deref().filter(|next| {
+        next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n'])
+    });
+    let mut response = Redirect::to(next.unwrap_or("/")).into_response();
     response.headers_mut().append(header::SET_COOKIE, workspaces.cookie(&workspace.id));
     response
 }

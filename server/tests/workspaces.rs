@@ -374,7 +374,7 @@ async fn connecting_checks_its_fields_and_only_admins_manage_workspaces() {
 /// so the links notifications send keep working, but does not change the person's workspace:
 /// their next request is where they were. From Switchboard's own pages it does.
 #[tokio::test]
-async fn a_link_from_another_site_shows_its_workspace_without_switching_to_it() {
+async fn a_link_from_another_site_asks_before_switching_workspace() {
     let engine = spawn_engine(STAGING_KEY).await;
     let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
     assert_eq!(connect_staging(&app, &engine.base_url).await.0, 200);
@@ -398,21 +398,55 @@ async fn a_link_from_another_site_shows_its_workspace_without_switching_to_it() 
             .iter()
             .any(|c| c.to_str().unwrap().starts_with("switchboard_workspace="))
     };
-    let link = format!("{}/sessions/{staging}?workspace=staging", app.address);
+    let link = format!("{}/sessions/{staging}?workspace=staging&event=sevt_1", app.address);
     let follow = |site: &'static str| app.client.get(&link).header("sec-fetch-site", site).send();
 
-    let opened = follow("cross-site").await.unwrap();
-    assert_eq!(opened.status(), 200, "staging's session is found: the page is staging's");
-    assert!(!chose_a_workspace(&opened), "{:?}", opened.headers());
-    assert!(opened.text().await.unwrap().contains("Staging agent"));
+    // From another site: a page that asks, and no switch.
+    let asked = follow("cross-site").await.unwrap();
+    assert_eq!(asked.status(), 200);
+    assert!(!chose_a_workspace(&asked), "{:?}", asked.headers());
+    let page = asked.text().await.unwrap();
+    assert!(page.contains("Open this page in Staging?"), "{page}");
+    assert!(!page.contains("Staging agent"), "nothing of staging is shown before the switch: {page}");
+    let next = format!("/sessions/{staging}?event=sevt_1");
+    assert!(page.contains(&format!("name=\"next\" value=\"{next}\"")), "{page}");
     assert_eq!(here(&app.client).await, "default", "the next request is where the person was");
     assert_eq!(app.get(&format!("/sessions/{staging}")).await.status(), 404, "staging's session, from default");
 
+    // The page's button: the switch with where to go, a same-site POST.
+    let switched = app
+        .client
+        .post(format!("{}/auth/workspace", app.address))
+        .form(&[("workspace", "staging"), ("next", next.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    assert_eq!(switched.headers()["location"], next.as_str(), "to the page the link named");
+    assert!(app.get(&next).await.text().await.unwrap().contains("Staging agent"));
+    assert_eq!(here(&app.client).await, "staging");
+    // Where to go is a path of this site only.
+    for elsewhere in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
+        let answer = app
+            .client
+            .post(format!("{}/auth/workspace", app.address))
+            .form(&[("workspace", "default"), ("next", elsewhere)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.headers()["location"], "/", "{elsewhere}");
+    }
+
+    // From Switchboard's own pages, or a link to the workspace the browser is in: no question.
     let opened = follow("same-origin").await.unwrap();
     assert_eq!(opened.status(), 200);
+    assert!(opened.text().await.unwrap().contains("Staging agent"));
+    assert_eq!(switch(&app, &app.client, "default").await, 303);
+    let opened = follow("same-origin").await.unwrap();
     assert!(chose_a_workspace(&opened), "{:?}", opened.headers());
     assert_eq!(here(&app.client).await, "staging", "from Switchboard's own page, the choice holds");
-    assert_eq!(app.get(&format!("/sessions/{staging}")).await.status(), 200);
+    let again = follow("cross-site").await.unwrap();
+    assert!(again.text().await.unwrap().contains("Staging agent"), "already in staging: the page itself");
 }
 
 /// Reads an event stream until it ends or `within` passes; the text read, and whether it ended.
