@@ -33,6 +33,7 @@ use app::{
     upstream::client::BoxFuture,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use engine::sealing::SealKey;
 use hmac::{Hmac, Mac};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
 use serde::{Deserialize, Serialize};
@@ -116,6 +117,9 @@ pub struct Notifier {
     channel_added: tokio::sync::Notify,
     policies: Arc<Policies>,
     audit: Arc<SqliteAudit>,
+    /// Seals channels' URLs and signing secrets at rest (derived from `SWITCHBOARD_SECRET_KEY`);
+    /// `None`: they are stored in plain text.
+    seal: Option<SealKey>,
 }
 
 /// What the notifier reads besides its own tables.
@@ -134,6 +138,7 @@ impl Notifier {
         data_dir: &Path,
         settings: NotifySettings,
         stores: NotifierStores,
+        seal: Option<SealKey>,
     ) -> std::io::Result<Arc<Self>> {
         let NotifierStores { accounts, decisions, policies, audit } = stores;
         let key = crate::keys::key_file(data_dir, "link.key")?;
@@ -172,6 +177,7 @@ impl Notifier {
             decisions,
             http,
             channel_added: tokio::sync::Notify::new(),
+            seal,
             policies,
             audit,
         }))
@@ -651,26 +657,82 @@ impl Notifier {
             .fetch_all(&self.pool)
             .await
             .map_err(store_failed)?;
-        rows.iter().map(channel_of).collect::<Result<_, _>>().map_err(store_failed)
+        rows.iter().map(|row| channel_of(row, self.seal.as_ref())).collect::<Result<_, _>>().map_err(store_failed)
+    }
+
+    /// With a key: seals every channel's URL and secret still in plain text (written before the
+    /// key was set), in one transaction, then rewrites the database file so that no page keeps
+    /// them (`VACUUM`, the write-ahead log truncated). Without one: warns of channels sealed
+    /// with a key that is gone, which send nothing until it is back.
+    pub async fn seal_channels(&self) -> Result<(), sqlx::Error> {
+        let Some(key) = &self.seal else {
+            let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notify_channels WHERE url LIKE 'sealed:%'")
+                .fetch_one(&self.pool)
+                .await?;
+            if sealed > 0 {
+                tracing::warn!(
+                    "{sealed} notification channel(s) are sealed, but SWITCHBOARD_SECRET_KEY is not set: they get nothing until it is set again"
+                );
+            }
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        let plain: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as("SELECT id, url, secret FROM notify_channels WHERE url NOT LIKE 'sealed:%'")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, url, secret) in &plain {
+            sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ?")
+                .bind(key.seal_text(&sealed_as(*id, "url"), url))
+                .bind(secret.as_deref().map(|secret| key.seal_text(&sealed_as(*id, "secret"), secret)))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if !plain.is_empty() {
+            sqlx::query("VACUUM").execute(&self.pool).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+            tracing::info!("notification channels: sealed {} written before the key was set", plain.len());
+        }
+        Ok(())
     }
 
     async fn create_channel_now(&self, channel: NewChannel, by: String) -> Result<ChannelMade, AppError> {
         let (kind, name, url) = channel.check()?;
         self.settings.destinations.check(&url).await.map_err(|why| AppError::bad_input("url", why))?;
         let secret = (kind == "webhook").then(engine::webhooks::generate_secret);
+        // Sealed values are bound to the row's id, known once it is inserted: the row is written
+        // with neither, then given them, in one transaction (no page ever holds them in plain).
+        let sealing = self.seal.as_ref();
+        let mut tx = self.pool.begin().await.map_err(store_failed)?;
         let row = sqlx::query(
             "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(&kind)
         .bind(&name)
-        .bind(&url)
-        .bind(&secret)
+        .bind(if sealing.is_some() { "" } else { url.as_str() })
+        .bind(if sealing.is_some() { None } else { secret.as_deref() })
         .bind(&by)
         .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(store_failed)?;
-        let (channel, ..) = channel_of(&row).map_err(store_failed)?;
+        let row = match sealing {
+            None => row,
+            Some(key) => {
+                let id: i64 = row.try_get("id").map_err(store_failed)?;
+                sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ? RETURNING *")
+                    .bind(key.seal_text(&sealed_as(id, "url"), &url))
+                    .bind(secret.as_deref().map(|secret| key.seal_text(&sealed_as(id, "secret"), secret)))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store_failed)?
+            }
+        };
+        tx.commit().await.map_err(store_failed)?;
+        let (channel, ..) = channel_of(&row, sealing).map_err(store_failed)?;
         self.channel_added.notify_one();
         Ok(ChannelMade { channel, secret })
     }
@@ -799,18 +861,42 @@ fn subject(calls: &[PendingCall]) -> String {
     }
 }
 
-/// A `notify_channels` row: the channel as shown (its URL's host only), its URL and its secret.
-fn channel_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Channel, String, Option<String>), sqlx::Error> {
-    let url: String = row.try_get("url")?;
+/// What a channel's sealed `field` is bound to: the row and the field.
+fn sealed_as(id: i64, field: &str) -> String {
+    format!("notify_channels {id} {field}")
+}
+
+/// A `notify_channels` row: the channel as shown (its URL's host only), its URL and its secret,
+/// opened with `seal` where they are sealed. One sealed with another key (or with a key that is
+/// gone) has an empty URL, which sends nothing, and says so where its address is shown.
+fn channel_of(
+    row: &sqlx::sqlite::SqliteRow,
+    seal: Option<&SealKey>,
+) -> Result<(Channel, String, Option<String>), sqlx::Error> {
+    let id: i64 = row.try_get("id")?;
+    let open = |field: &str, value: String| -> Option<String> {
+        if !engine::sealing::is_sealed(&value) {
+            return Some(value);
+        }
+        seal.and_then(|key| key.open_text(&sealed_as(id, field), &value))
+    };
+    let (url, secret): (String, Option<String>) = (row.try_get("url")?, row.try_get("secret")?);
+    let url = open("url", url);
+    let secret = secret.and_then(|secret| open("secret", secret));
+    let target = match &url {
+        Some(url) => channel_target(url).unwrap_or_default(),
+        None => "(sealed with a key this server does not have: set SWITCHBOARD_SECRET_KEY)".to_owned(),
+    };
+    let url = url.unwrap_or_default();
     let channel = Channel {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
         name: row.try_get("name")?,
-        target: channel_target(&url).unwrap_or_default(),
+        target,
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,
     };
-    Ok((channel, url, row.try_get("secret")?))
+    Ok((channel, url, secret))
 }
 
 fn store_failed(error: sqlx::Error) -> AppError {

@@ -151,7 +151,12 @@ impl Application {
                 policies: home.policies.clone(),
                 audit: access.audit.clone(),
             },
+            settings.secret_key.as_ref().map(crate::workspaces::SecretKey::channels_key),
         )?;
+        notifier
+            .seal_channels()
+            .await
+            .map_err(|e| io::Error::other(format!("cannot seal the notification channels: {e}")))?;
         // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces).
         notifier.clone().run(inbox.clone());
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));

@@ -376,8 +376,13 @@ async fn a_channel_whose_address_is_no_longer_allowed_gets_nothing() {
 async fn batches_go_to_the_teams_slack_and_signed_webhook_channels() {
     let (base, kept) = receiver().await;
     // The receiver is on this machine: a private address, which the list allows.
-    let app =
-        spawn_app(&[("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.5"), ("SWITCHBOARD_ALLOW_PRIVATE_URLS", "127.0.0.1")]).await;
+    // With a secret key: the channels' URLs and secrets are sealed at rest, and opened to send.
+    let app = spawn_app(&[
+        ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.5"),
+        ("SWITCHBOARD_ALLOW_PRIVATE_URLS", "127.0.0.1"),
+        ("SWITCHBOARD_SECRET_KEY", SECRET_KEY),
+    ])
+    .await;
     let add = |kind: &'static str, name: &'static str, url: String| add_channel(&app, kind, name, url);
     let (status, refused) = add("slack", "#on-call", "hooks.example/x".into()).await;
     assert_eq!(status, 400, "{refused}");
@@ -499,4 +504,62 @@ async fn escalation_tells_the_next_group_after_the_wait_and_quiet_hours_hold_the
     assert_eq!(held[0]["detail"]["quiet_hours"], format!("{start} to {end} (UTC+00:00)"));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(sink.lock().await.len(), 2, "nobody is told in quiet hours");
+}
+
+const SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// Every file under `dir` (databases' -wal and -shm too) holding `needle`, byte for byte.
+fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else if kind.is_file() {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                if bytes.windows(needle.len()).any(|window| window == needle.as_bytes()) {
+                    found.push(entry.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Without `SWITCHBOARD_SECRET_KEY` a channel's URL and signing secret sit in the database as
+/// given (the README says so); started with the key, Switchboard seals them, and no file of the
+/// data directory holds them any more, nor those of a channel added since.
+#[tokio::test]
+async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
+    let data = Arc::new(support::TempDir::new());
+    let app = start(data.clone(), &[], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    let (status, before) =
+        add_channel(&app, "webhook", "before", "https://203.0.113.9/hook-BEFORE-url-path".into()).await;
+    assert_eq!(status, 200, "{before}");
+    let before_secret = before["secret"].as_str().unwrap().to_owned();
+    let data = app.stop().await;
+    assert!(!files_holding(&data.0, "hook-BEFORE-url-path").is_empty(), "without a key the URL is stored as given");
+
+    let app = start(data.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    let (status, after) = add_channel(&app, "webhook", "after", "https://203.0.113.9/hook-AFTER-url-path".into()).await;
+    assert_eq!(status, 200, "{after}");
+    let after_secret = after["secret"].as_str().unwrap().to_owned();
+    let (_, list) = app.read("notify/channels", &[]).await;
+    let targets: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["https://203.0.113.9", "https://203.0.113.9"], "sealed, they still open: {list}");
+    let data = app.stop().await;
+    for needle in ["hook-BEFORE-url-path", "hook-AFTER-url-path", before_secret.as_str(), after_secret.as_str()] {
+        assert_eq!(files_holding(&data.0, needle), Vec::<std::path::PathBuf>::new(), "{needle} found at rest");
+    }
+
+    // Without the key again: the sealed channels are named as such, and nothing is lost.
+    let app = start(data.clone(), &[], true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    let (_, list) = app.read("notify/channels", &[]).await;
+    assert!(list[0]["target"].as_str().unwrap().contains("SWITCHBOARD_SECRET_KEY"), "{list}");
+    app.stop().await;
 }
