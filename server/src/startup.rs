@@ -35,7 +35,7 @@ use tower_http::{
 };
 
 use crate::{
-    access::{self, Access},
+    access::{self, Access, session_store::LoginSessions},
     accounts::SqliteAccounts,
     audit::{self, SqliteAudit},
     body_limit, db, files,
@@ -160,10 +160,7 @@ impl Application {
         // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces).
         notifier.clone().run(inbox.clone());
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
-        let sessions = tower_sessions_sqlx_store::SqliteStore::new(pool)
-            .with_table_name("login_sessions")
-            .map_err(io::Error::other)?;
-        sessions.migrate().await.map_err(|e| io::Error::other(format!("cannot prepare the login sessions: {e}")))?;
+        let sessions = LoginSessions::sqlite(pool);
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
         let router = router(
             &settings,
@@ -305,7 +302,7 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
 }
 
 /// Daily: audit entries past retention and expired login sessions are removed.
-fn spawn_housekeeping(access: Arc<Access>, sessions: tower_sessions_sqlx_store::SqliteStore, retention_days: u32) {
+fn spawn_housekeeping(access: Arc<Access>, sessions: LoginSessions, retention_days: u32) {
     use tower_sessions::session_store::ExpiredDeletion;
     tokio::spawn(async move {
         loop {
@@ -422,12 +419,7 @@ pub struct Services {
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
-pub fn router(
-    settings: &Settings,
-    addr: SocketAddr,
-    services: Services,
-    sessions: tower_sessions_sqlx_store::SqliteStore,
-) -> Router {
+pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
     let Services { workspaces, access, webhooks, notifier } = services;
     let inbox = workspaces.default_workspace().inbox.clone();
     // Where the Sign out form may send the browser on to: the identity provider's origin.

@@ -11,6 +11,7 @@
 //! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, `/auth/password`, the forms of
 //!   the login, first-run and Account pages; `devices.rs`: the cookie of a browser that signed
 //!   in before.
+//! - [`session_store`]: the login cookie's sessions, stored under a hash of the cookie's value.
 //! - `oidc.rs`: single sign-on with an OpenID Connect provider (`/auth/oidc/start`,
 //!   `/auth/oidc/callback`).
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
@@ -20,6 +21,7 @@ mod devices;
 mod forms;
 mod headers;
 pub mod oidc;
+pub mod session_store;
 
 pub use authn::{LoginCheck, authenticate};
 pub use devices::DeviceKey;
