@@ -3,7 +3,8 @@
 //! is `app::api::imports`). The API has no import, and the engine's `/v1` gets none: an imported
 //! session lives here only.
 //!
-//! - `POST /api/imports` (a form with one `file`): checks the export's format and version, and
+//! - `POST /api/imports` (a form with one `file`): checks the export's format and version (1,
+//!   each digest before its events, or 2, after them: the same fields, read in any order), and
 //!   computes every digest again (the session's and each thread's). A file whose events do not
 //!   match its digests is refused: it was damaged, cut short or edited (a digest has no key, so
 //!   one edited and computed again passes: it proves the file whole, not who made it). The
@@ -322,16 +323,20 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
         return Err(not_an_export());
     }
     let version = header.version;
-    if version.as_ref().and_then(|v| serde_json::from_str::<u64>(v.get()).ok()) != Some(export::VERSION) {
+    let Some(version) = version
+        .as_ref()
+        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+        .filter(|v| export::READABLE_VERSIONS.contains(v))
+    else {
         let said = version.map(|v| v.get().chars().take(20).collect::<String>());
+        let [first, last] = export::READABLE_VERSIONS;
         return Err(refuse(format!(
-            "This export is of version {}, and this Switchboard reads version {}.",
+            "This export is of version {}, and this Switchboard reads versions {first} and {last}.",
             said.unwrap_or_else(|| "unknown".to_owned()),
-            export::VERSION
         )));
-    }
+    };
     EVENTS_LEFT.set(MAX_IMPORT_EVENTS);
-    let of_version = format!(" of version {}", export::VERSION);
+    let of_version = format!(" of version {version}");
     let upload: Upload = serde_json::from_slice(bytes).map_err(|error| wrong_shape(&of_version, error))?;
     let events = upload.events.ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
     let threads = upload.threads.unwrap_or_default();
@@ -701,7 +706,7 @@ mod tests {
     /// An export's text with `events` (JSON text) as its events, and `digest` as their digest.
     fn export_text(events: &str, digest: &str) -> String {
         format!(
-            r#"{{"format":"{}","version":{},"digest":"{digest}","events":{events}}}"#,
+            r#"{{"format":"{}","version":{},"events":{events},"digest":"{digest}"}}"#,
             export::FORMAT,
             export::VERSION
         )
@@ -776,10 +781,14 @@ mod tests {
         assert!(message(r#"{"format": 7}"#).contains("not a Switchboard session export (its \"format\""));
         // The right format and version, the wrong shape: serde's words say where.
         let shape = message(&export_text(r#"[], "threads": {}"#, ""));
-        assert!(shape.contains("not a Switchboard session export of version 1: invalid type: map"), "{shape}");
+        assert!(shape.contains("not a Switchboard session export of version 2: invalid type: map"), "{shape}");
         // A later version is refused for its version, whatever its shape.
-        let later = export_text("{}", "").replace(r#""version":1"#, r#""version":"2""#);
-        assert!(message(&later).contains("version \"2\", and this Switchboard reads version 1"), "{}", message(&later));
+        let later = export_text("{}", "").replace(r#""version":2"#, r#""version":"3""#);
+        assert!(
+            message(&later).contains("version \"3\", and this Switchboard reads versions 1 and 2"),
+            "{}",
+            message(&later)
+        );
         // An event that skipping the list let through: a lone surrogate, a number out of range.
         let unreadable = message(&export_text(r#"[{"id": "sevt_1"}, {"text": "\ud800"}]"#, ""));
         assert!(unreadable.contains("Event 2 of the session's list is not JSON"), "{unreadable}");
@@ -787,6 +796,46 @@ mod tests {
         let mut no_events = export_of(vec![]);
         no_events.as_object_mut().unwrap().remove("events");
         assert!(check(&no_events).unwrap_err().message.contains("no list of events"));
+    }
+
+    #[test]
+    fn versions_1_and_2_are_read_each_digest_before_or_after_its_events() {
+        let events =
+            vec![json!({ "id": "sevt_1", "type": "user.message" }), json!({ "id": "sevt_2", "type": "agent.message" })];
+        let thread = vec![json!({ "id": "sevt_3", "type": "agent.message" })];
+        let (digest, of_thread) = (export::digest(&events), export::digest(&thread));
+        let document = |version: u64, events: &[Value]| {
+            let (events, thread) = (Value::from(events.to_vec()), Value::from(thread.clone()));
+            let session = r#"{"id":"sesn_1","title":"Demo","agent":{"name":"Lead"}}"#;
+            // Version 1 wrote each digest before its events; version 2 writes it after them.
+            if version == 1 {
+                format!(
+                    r#"{{"format":"{}","version":1,"digest":"{digest}","session":{session},"agent":null,"events":{events},"threads":[{{"thread":{{}},"digest":"{of_thread}","events":{thread}}}]}}"#,
+                    export::FORMAT
+                )
+            } else {
+                format!(
+                    r#"{{"format":"{}","version":2,"session":{session},"agent":null,"events":{events},"digest":"{digest}","threads":[{{"thread":{{}},"events":{thread},"digest":"{of_thread}"}}]}}"#,
+                    export::FORMAT
+                )
+            }
+        };
+        for version in [1, 2] {
+            let (_, checked) = read_export(document(version, &events).as_bytes()).unwrap();
+            assert_eq!(
+                (checked.digest.as_str(), checked.events, checked.threads, checked.agent.as_str()),
+                (digest.as_str(), 2, 1, "Lead"),
+                "version {version}"
+            );
+            // Checked either way: an event changed after export is refused.
+            let changed = [events[0].clone(), json!({ "id": "sevt_2", "type": "agent.thinking" })];
+            let refused = read_export(document(version, &changed).as_bytes()).unwrap_err();
+            assert!(
+                refused.message.contains("do not match the export's digest"),
+                "version {version}: {}",
+                refused.message
+            );
+        }
     }
 
     #[test]
@@ -815,8 +864,8 @@ mod tests {
         other["format"] = json!("something.else");
         assert!(check(&other).unwrap_err().message.contains("not a Switchboard session export"));
         let mut newer = export_of(events.clone());
-        newer["version"] = json!(2);
-        assert!(check(&newer).unwrap_err().message.contains("version 2"));
+        newer["version"] = json!(3);
+        assert!(check(&newer).unwrap_err().message.contains("version 3"));
         let mut thread = export_of(vec![]);
         thread["threads"] = json!([
             { "thread": {}, "events": events, "digest": export::digest(&events) },

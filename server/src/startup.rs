@@ -384,8 +384,13 @@ pub fn routes() -> Vec<Route> {
             post(crate::imports::upload).layer(DefaultBodyLimit::max(crate::imports::MAX_IMPORT_BYTES + 64 * 1024)),
         ),
         Route::new(Method::GET, "/api/imports/{id}/stream", Needs(Viewer), get(crate::imports::stream)),
-        // Each export is an audit entry.
-        Route::new(Method::GET, "/api/sessions/{id}/export", Needs(Viewer), get(crate::export::export)),
+        // Each export is an audit entry; the exports running are this router's.
+        Route::new(
+            Method::GET,
+            "/api/sessions/{id}/export",
+            Needs(Viewer),
+            get(crate::export::export).layer(axum::Extension(crate::export::Running::default())),
+        ),
         // Scoped inside: people who are not admins export their own entries.
         Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),
         Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),

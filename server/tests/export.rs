@@ -70,7 +70,7 @@ async fn a_session_exports_as_json_with_every_event_and_a_digest_anyone_can_reco
         format!("attachment; filename=\"{id}.json\"")
     );
     let export: Value = response.json().await.unwrap();
-    assert_eq!(export["format"], "switchboard.session_export");
+    assert_eq!((&export["format"], &export["version"]), (&json!("switchboard.session_export"), &json!(2)));
     assert_eq!(export["exported_by"], "vera");
     assert_eq!(export["session"]["id"], id.as_str());
     assert_eq!(export["agent"]["name"], "Lead");
@@ -248,4 +248,342 @@ async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events()
     let (status, _) = app.call("imports/delete", &[("id", &import_id)]).await;
     assert_eq!(status, 200);
     assert_eq!(app.get(&format!("/api/imports/{import_id}/stream")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_version_2_export_round_trips_through_import_and_a_version_1_file_still_imports() {
+    let app = spawn_app(&[]).await;
+    let id = finished_session(&app).await;
+    let (status, text) = app.get_text(&format!("/api/sessions/{id}/export?format=json")).await;
+    assert_eq!(status, 200, "{text}");
+    let export: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(export["version"], 2);
+    let events = export["events"].as_array().unwrap();
+    let thread = &export["threads"][0];
+    // Each digest comes after the events it covers, worked out as they streamed.
+    let after = |event: &Value, digest: &Value| {
+        text.find(&format!("\"id\":\"{}\"", event["id"].as_str().unwrap())).unwrap()
+            < text.find(&format!("\"digest\": \"{}\"", digest.as_str().unwrap())).unwrap()
+    };
+    assert!(after(events.last().unwrap(), &export["digest"]), "{text}");
+    assert!(after(thread["events"].as_array().unwrap().last().unwrap(), &thread["digest"]), "{text}");
+    // One event a line.
+    assert_eq!(text.lines().filter(|l| l.starts_with("    {\"")).count(), events.len());
+
+    let upload = |bytes: Vec<u8>| async {
+        let response = app
+            .client
+            .post(format!("{}/api/imports", app.address))
+            .header("accept", "application/json")
+            .multipart(file_form("session.json", bytes))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{answer}");
+        let (_, row) = app.read("imports/get", &[("id", answer["id"].as_str().unwrap())]).await;
+        row
+    };
+    let imported = upload(text.clone().into_bytes()).await;
+    assert_eq!(
+        (&imported["digest"], imported["events"].as_u64(), imported["threads"].as_u64()),
+        (&export["digest"], Some(events.len() as u64), Some(1)),
+        "{imported}"
+    );
+    let replayed =
+        streamed(&app, &format!("/api/imports/{}/stream", imported["id"].as_str().unwrap()), events.len()).await;
+    assert_eq!(&replayed.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), events, "the same events, in order");
+
+    // The same session as version 1 wrote it (each digest before its events, pretty) still imports.
+    let threads: Vec<Value> = export["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({ "thread": t["thread"], "digest": t["digest"], "events": t["events"] }))
+        .collect();
+    let version_1 = json!({
+        "format": "switchboard.session_export", "version": 1,
+        "exported_at": export["exported_at"], "exported_by": export["exported_by"], "digest_rule": export["digest_rule"],
+        "digest": export["digest"], "session": export["session"], "agent": export["agent"],
+        "events": events, "threads": threads,
+    });
+    let imported = upload(serde_json::to_vec_pretty(&version_1).unwrap()).await;
+    assert_eq!((&imported["digest"], imported["events"].as_u64()), (&export["digest"], Some(events.len() as u64)));
+    // A version 1 file changed after export is still refused.
+    let mut changed = version_1.clone();
+    changed["events"][0]["id"] = json!("sevt_changed");
+    let refused = app
+        .client
+        .post(format!("{}/api/imports", app.address))
+        .header("accept", "application/json")
+        .multipart(file_form("changed.json", changed.to_string().into_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("do not match the export's digest"));
+}
+
+/// The engine's API, called as an SDK would: sessions made straight in the engine, without the
+/// console, for the tests that run Switchboard in front of it in Anthropic mode.
+struct EngineApi {
+    base: String,
+    http: reqwest::Client,
+}
+
+const ENGINE_KEY: &str = "export-test-key";
+
+impl EngineApi {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", ENGINE_KEY)
+            .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    /// A finished session whose one turn writes `messages` messages (with the turn's own events,
+    /// `messages + 5` events). Answers its id.
+    async fn long_session(&self, messages: usize) -> String {
+        let turn: Vec<Value> =
+            (1..=messages).map(|n| json!({ "text": format!("Message {n}: a line of the long session.") })).collect();
+        let agent = json!({ "name": "Long", "model": "scripted", "system": json!({ "turns": [turn] }).to_string() });
+        let agent = self.call(reqwest::Method::POST, "/v1/agents", Some(agent)).await;
+        let environment = json!({ "name": "export", "config": { "type": "cloud", "networking": { "type": "limited", "allowed_hosts": [] } } });
+        let environment = self.call(reqwest::Method::POST, "/v1/environments", Some(environment)).await;
+        let session = json!({ "agent": agent["id"], "environment_id": environment["id"] });
+        let id =
+            self.call(reqwest::Method::POST, "/v1/sessions", Some(session)).await["id"].as_str().unwrap().to_owned();
+        let go = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+        self.call(reqwest::Method::POST, &format!("/v1/sessions/{id}/events"), Some(go)).await;
+        for _ in 0..6000 {
+            let session = self.call(reqwest::Method::GET, &format!("/v1/sessions/{id}"), None).await;
+            if session["status"] == "idle" && session["stats"]["active_seconds"].as_f64().is_some() {
+                let listed = self
+                    .call(reqwest::Method::GET, &format!("/v1/sessions/{id}/events?limit=1&order=desc"), None)
+                    .await;
+                if listed["data"][0]["type"] == "session.status_idle" {
+                    return id;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the long session never ended its turn");
+    }
+}
+
+/// An engine in this process without its demo data; its events lists wait at `gate` for a page
+/// after the first while it is closed (`false`), as a slow API would. Answers its API.
+async fn gated_engine(dir: &TempDir, gate: tokio::sync::watch::Receiver<bool>) -> EngineApi {
+    let mut config = engine::EngineConfig::new(dir.0.join("engine"), ENGINE_KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let router = engine.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let mut gate = gate.clone();
+            async move {
+                let later_page = request.uri().path().ends_with("/events")
+                    && request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("page=")));
+                if later_page {
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    EngineApi { base: serve(router).await, http: reqwest::Client::new() }
+}
+
+#[tokio::test]
+async fn a_third_export_at_once_is_refused_in_words_until_one_of_two_ends() {
+    let (open, gate) = tokio::sync::watch::channel(true);
+    let dir = TempDir::new();
+    let engine = gated_engine(&dir, gate).await;
+    // More than one page of events: each export then waits at the gate for its second.
+    let id = engine.long_session(250).await;
+    let app = anthropic_app(&engine.base, ENGINE_KEY).await;
+    let vera = app.client_as("vera", &["viewer"]).await;
+    let export = |client: &reqwest::Client| client.get(format!("{}/api/sessions/{id}/export", app.address)).send();
+
+    open.send_replace(false);
+    let first = export(&vera).await.unwrap();
+    let second = export(&vera).await.unwrap();
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = export(&vera).await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["retry-after"], "10");
+    let said = third.text().await.unwrap();
+    assert!(
+        said.contains("You are already exporting 2 sessions, the most one person may at once")
+            && said.contains("Wait for one of those downloads to finish (or cancel it), then export again."),
+        "{said}"
+    );
+    let markdown = vera.get(format!("{}/api/sessions/{id}/export?format=markdown", app.address)).send().await.unwrap();
+    assert_eq!(markdown.status(), 429, "every format counts");
+    // Another person is not held up by Vera's.
+    let admins = export(&app.client).await.unwrap();
+    assert_eq!(admins.status(), 200);
+
+    // The two go on to their end, whole, and then Vera exports again.
+    open.send_replace(true);
+    for response in [first, second, admins] {
+        let export: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(export["version"], 2);
+        assert_eq!(export["events"].as_array().unwrap().len(), 255);
+        assert_eq!(export["digest"].as_str().unwrap(), recomputed(export["events"].as_array().unwrap()));
+    }
+    let again = export(&vera).await.unwrap();
+    assert_eq!(again.status(), 200, "the slots came back as the downloads ended");
+    assert!(again.text().await.unwrap().ends_with("}\n"));
+
+    // A download the browser leaves gives its slot back too, and its audit entry says so.
+    open.send_replace(false);
+    let kept = export(&vera).await.unwrap();
+    let left = export(&vera).await.unwrap();
+    assert_eq!((kept.status().as_u16(), left.status().as_u16()), (200, 200));
+    assert_eq!(export(&vera).await.unwrap().status(), 429);
+    drop(left);
+    let mut freed = None;
+    for _ in 0..50 {
+        let response = export(&vera).await.unwrap();
+        if response.status() == 200 {
+            freed = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let freed = freed.expect("the slot of the download left came back");
+    open.send_replace(true);
+    for response in [kept, freed] {
+        assert!(response.text().await.unwrap().ends_with("}\n"));
+    }
+    let entries = audit_entries(&app, "sessions/export").await;
+    let cut_short: Vec<&Value> = entries.iter().filter(|e| e["detail"]["complete"] == false).collect();
+    assert_eq!(cut_short.len(), 1, "{entries:#?}");
+    assert!(cut_short[0]["error"].as_str().unwrap().contains("cut short"), "{entries:#?}");
+    let whole = entries.iter().filter(|e| e["detail"]["complete"] == true && e["detail"]["events"] == 255);
+    assert_eq!(whole.count(), 6, "{entries:#?}");
+}
+
+/// The peak resident memory of process `pid` (`VmHWM`), in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib / 1024.0
+}
+
+/// Switchboard's binary as its own process on `port`, in Anthropic mode in front of `engine`, its
+/// data in `data_dir`; answers once it answers its health check.
+async fn switchboard_process(engine: &str, data_dir: &std::path::Path, port: u16) -> tokio::process::Child {
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ANTHROPIC_API_KEY", ENGINE_KEY)
+        .env("ANTHROPIC_BASE_URL", engine)
+        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .env("SWITCHBOARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("Switchboard did not start on port {port}");
+}
+
+#[tokio::test]
+async fn ten_people_exporting_a_10_000_event_session_twice_each_at_once_keep_the_server_under_200_mb() {
+    let dir = TempDir::new();
+    let (_open, gate) = tokio::sync::watch::channel(true);
+    let engine = gated_engine(&dir, gate).await;
+    let made = std::time::Instant::now();
+    let id = engine.long_session(9_995).await;
+    eprintln!("the 10,000-event session took {:.1} s to make", made.elapsed().as_secs_f64());
+
+    // Switchboard as its own process, so that its memory is its own, in front of this engine.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (base, data_dir) = (format!("http://127.0.0.1:{port}"), dir.0.join("switchboard"));
+    let mut server = switchboard_process(&engine.base, &data_dir, port).await;
+    let sign_in = |client: &reqwest::Client, username: &str| {
+        client
+            .post(format!("{base}/auth/login"))
+            .form(&[("username", username), ("password", ADMIN_PASSWORD), ("next", "/")])
+            .send()
+    };
+    let admin = browser();
+    assert_eq!(sign_in(&admin, "admin").await.unwrap().status(), 303);
+    let mut people = Vec::new();
+    for n in 0..10 {
+        let username = format!("person{n}");
+        let form = [
+            ("username", username.as_str()),
+            ("display_name", ""),
+            ("password", ADMIN_PASSWORD),
+            ("roles[viewer]", "true"),
+        ];
+        let created = admin.post(format!("{base}/api/users/create")).form(&form).send().await.unwrap();
+        assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+        let client = browser();
+        assert_eq!(sign_in(&client, &username).await.unwrap().status(), 303);
+        people.push(client);
+    }
+    // Each password hashed (argon2id, 19 MiB) stays in the allocator of the thread that hashed
+    // it: measured apart, the exports run in a server started afresh, the people still signed in.
+    let signing_in = peak_mib(server.id().unwrap());
+    // Its sign-ins are in its database, written as they were made.
+    server.kill().await.unwrap();
+    let server = switchboard_process(&engine.base, &data_dir, port).await;
+    let pid = server.id().unwrap();
+    let before = peak_mib(pid);
+
+    let started = std::time::Instant::now();
+    let exports = people.iter().flat_map(|client| [client, client]).map(|client| {
+        let url = format!("{base}/api/sessions/{id}/export");
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            // Kept whole here: only the server's memory is measured.
+            response.bytes().await.unwrap()
+        }
+    });
+    let exports = futures::future::join_all(exports).await;
+    let took = started.elapsed();
+    let peak = peak_mib(pid);
+    eprintln!(
+        "20 exports of 10,000 events ({:.1} MB each) at once, in {:.1} s: the server's peak RSS {peak:.0} MiB \
+         ({before:.0} MiB before them; the server that signed the 10 people in peaked at {signing_in:.0} MiB)",
+        exports[0].len() as f64 / 1e6,
+        took.as_secs_f64()
+    );
+    #[derive(serde::Deserialize)]
+    struct Whole {
+        events: Vec<serde::de::IgnoredAny>,
+        digest: String,
+    }
+    for export in &exports {
+        let whole: Whole = serde_json::from_slice(export).expect("a whole export");
+        assert_eq!((whole.events.len(), whole.digest.len()), (10_000, "sha256:".len() + 64));
+    }
+    assert!(peak < 200.0, "the server's peak RSS was {peak:.0} MiB ({before:.0} MiB before the exports)");
 }
