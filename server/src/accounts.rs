@@ -163,7 +163,7 @@ const COLUMNS: &str =
 
 impl SqliteAccounts {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, throttle: Throttle::new(Duration::from_secs(15 * 60)) }
+        Self { pool, throttle: Throttle::new(THROTTLE_WINDOW) }
     }
 
     /// Records a new login of `user_id` from `ip` with `user_agent`; answers its id (what the
@@ -637,6 +637,8 @@ pub enum Client<'a> {
     Address(&'a str),
 }
 
+/// The throttle's sliding window: failures older than this no longer count.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failed sign-ins an account (or one trusted device) may have within the window at full speed.
 pub const PER_ACCOUNT: usize = 5;
 /// Failed sign-ins one address may have within the window (several people behind one proxy).

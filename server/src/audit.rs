@@ -5,8 +5,16 @@
 //!
 //! Entries cannot be edited otherwise (a trigger refuses every other update) and the app offers
 //! no way to delete them; only retention (`SWITCHBOARD_AUDIT_RETENTION_DAYS`) removes old ones.
+//!
+//! Refused sign-ins are the exception to one entry each: anyone can send them, so they are
+//! counted ([`SqliteAudit::append_refused_sign_in`]): one entry per client address and username
+//! per [`SIGN_IN_WINDOW`], whose `attempts` grows (the one other change the trigger allows).
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use app::{
     api::audit::{
@@ -24,6 +32,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use hashlink::LinkedHashMap;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
@@ -98,24 +107,176 @@ pub struct SqliteAudit {
     /// The workspace its entries belong to (`crate::workspaces`); `None`: the default, and
     /// Switchboard's own (sign-ins, accounts).
     workspace: Option<String>,
+    /// The entries of refused sign-ins still counting attempts.
+    refused: Arc<tokio::sync::Mutex<RefusedSignIns>>,
+}
+
+/// How long the refused sign-ins of one address at one username are one entry: the sign-in
+/// throttle's window, so that an entry counts what the throttle holds against them at once; four
+/// rows an hour at most, however fast they are sent.
+pub const SIGN_IN_WINDOW: Duration = crate::accounts::THROTTLE_WINDOW;
+/// Usernames an address's refused sign-ins get an entry each under, within a window. Refusals at
+/// any other username go into one entry of the address that names none: an address cannot add
+/// rows by trying new usernames. The throttle lets an address try as many in a window.
+pub const NAMES_PER_ADDRESS: usize = crate::accounts::PER_ADDRESS;
+/// Keys [`RefusedSignIns`] keeps at most; past it the oldest gives way (its next refusal starts a
+/// new entry), as the throttle's keys do.
+const MOST_REFUSED_KEYS: usize = 100_000;
+
+/// The entries of refused sign-ins written within the window, oldest first, and how many
+/// usernames each address has entries under. In memory: a restart starts new entries.
+struct RefusedSignIns {
+    keys: LinkedHashMap<RefusedKey, Counted>,
+    most: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RefusedKey {
+    /// The entry of `action`'s refusals from `address` (as the throttle counts it: an IPv6
+    /// address by its /64) at `username` (`None`: no username, or one past the address's first
+    /// [`NAMES_PER_ADDRESS`]).
+    Entry { action: String, address: String, username: Option<String> },
+    /// How many usernames `address` has entries of `action` under.
+    Names { action: String, address: String },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Counted {
+    Entry { since: Instant, id: i64 },
+    Names { since: Instant, count: usize },
+}
+
+impl Counted {
+    fn since(&self) -> Instant {
+        match self {
+            Counted::Entry { since, .. } | Counted::Names { since, .. } => *since,
+        }
+    }
+}
+
+impl RefusedSignIns {
+    /// Forgets what left the window; keys are in the order they were written, so from the front.
+    fn expire(&mut self, now: Instant) {
+        while self.keys.front().is_some_and(|(_, c)| now.saturating_duration_since(c.since()) >= SIGN_IN_WINDOW) {
+            self.keys.pop_front();
+        }
+    }
+
+    fn entry(&self, key: &RefusedKey) -> Option<i64> {
+        match self.keys.get(key) {
+            Some(Counted::Entry { id, .. }) => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn names(&self, key: &RefusedKey) -> usize {
+        match self.keys.get(key) {
+            Some(Counted::Names { count, .. }) => *count,
+            _ => 0,
+        }
+    }
+
+    fn remember(&mut self, key: RefusedKey, counted: Counted) {
+        match (self.keys.get_mut(&key), counted) {
+            // An address's count of usernames keeps its place (it expires with its first).
+            (Some(Counted::Names { count, .. }), Counted::Names { count: new, .. }) => *count = new,
+            _ => {
+                self.keys.insert(key, counted);
+            }
+        }
+        while self.keys.len() > self.most {
+            self.keys.pop_front();
+        }
+    }
 }
 
 impl SqliteAudit {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, workspace: None }
+        Self::with_refused_keys(pool, MOST_REFUSED_KEYS)
+    }
+
+    fn with_refused_keys(pool: SqlitePool, most: usize) -> Self {
+        let refused = RefusedSignIns { keys: LinkedHashMap::new(), most };
+        Self { pool, workspace: None, refused: Arc::new(tokio::sync::Mutex::new(refused)) }
     }
 
     /// The same log, writing and reading the entries of workspace `id`.
     pub fn in_workspace(&self, id: &str) -> Self {
-        Self { pool: self.pool.clone(), workspace: Some(id.to_owned()) }
+        Self { pool: self.pool.clone(), workspace: Some(id.to_owned()), refused: self.refused.clone() }
     }
 
     pub async fn append(&self, entry: NewEntry) {
+        let action = entry.action.clone();
+        if let Err(error) = self.insert(entry).await {
+            tracing::error!(%action, "an audit entry could not be written: {error}");
+        }
+    }
+
+    /// Records a refused sign-in (`auth/login`, `auth/sso`: wrong password, throttled, disabled,
+    /// refused by the identity provider) of nobody signed in. The first of its client address at
+    /// its username within [`SIGN_IN_WINDOW`] writes an entry; the later ones add one to that
+    /// entry's `attempts`. Past [`NAMES_PER_ADDRESS`] usernames from one address, the rest share
+    /// one entry that names none. So an address adds at most `NAMES_PER_ADDRESS + 1` entries a
+    /// window per action, however many attempts it sends.
+    pub async fn append_refused_sign_in(&self, entry: NewEntry) {
+        self.count_refused_sign_in(entry, Instant::now()).await
+    }
+
+    async fn count_refused_sign_in(&self, mut entry: NewEntry, now: Instant) {
+        let address = crate::accounts::address_key(entry.actor.ip.as_deref().unwrap_or_default());
+        let action = entry.action.clone();
+        // Held while writing: two refusals of the same key at once must not both start an entry.
+        let mut refused = self.refused.lock().await;
+        refused.expire(now);
+        let mut key = RefusedKey::Entry {
+            action: action.clone(),
+            address: address.clone(),
+            username: entry.actor.username.clone(),
+        };
+        if let Some(id) = refused.entry(&key) {
+            return self.add_attempt(id, &action).await;
+        }
+        let names_key = RefusedKey::Names { action: action.clone(), address: address.clone() };
+        let names = refused.names(&names_key);
+        if entry.actor.username.is_some() && names >= NAMES_PER_ADDRESS {
+            key = RefusedKey::Entry { action: action.clone(), address, username: None };
+            if let Some(id) = refused.entry(&key) {
+                return self.add_attempt(id, &action).await;
+            }
+            entry.actor.username = None;
+            entry.error = Some(format!(
+                "{}, at usernames past the first {NAMES_PER_ADDRESS} this address tried",
+                entry.error.as_deref().unwrap_or("refused")
+            ));
+        }
+        let named = entry.actor.username.is_some();
+        match self.insert(entry).await {
+            Ok(id) => {
+                refused.remember(key, Counted::Entry { since: now, id });
+                if named {
+                    refused.remember(names_key, Counted::Names { since: now, count: names + 1 });
+                }
+            }
+            Err(error) => tracing::error!(%action, "an audit entry could not be written: {error}"),
+        }
+    }
+
+    /// One more attempt on the refused sign-in's entry `id`.
+    async fn add_attempt(&self, id: i64, action: &str) {
+        let written =
+            sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = ?").bind(id).execute(&self.pool).await;
+        if let Err(error) = written {
+            tracing::error!(%action, "the attempts of audit entry {id} could not be counted: {error}");
+        }
+    }
+
+    /// Writes `entry`; answers its id.
+    async fn insert(&self, entry: NewEntry) -> Result<i64, sqlx::Error> {
         let outcome = outcome_of(entry.status);
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        let written = sqlx::query(
+        sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(at)
         .bind(entry.actor.user_id)
@@ -130,11 +291,9 @@ impl SqliteAudit {
         .bind(entry.status as i64)
         .bind(&entry.error)
         .bind(&self.workspace)
-        .execute(&self.pool)
-        .await;
-        if let Err(error) = written {
-            tracing::error!(action = %entry.action, "an audit entry could not be written: {error}");
-        }
+        .fetch_one(&self.pool)
+        .await
+        .map(|row| row.get("id"))
     }
 
     /// Writes the entry of a mutation about to run, as `pending`; answers its id, for
@@ -185,7 +344,7 @@ impl SqliteAudit {
 
     async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error FROM audit WHERE workspace IS ",
+            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS ",
         );
         sql.push_bind(self.workspace.clone());
         if !query.user.is_empty() {
@@ -233,6 +392,7 @@ impl SqliteAudit {
                 outcome: row.get("outcome"),
                 status: row.get::<i64, _>("status") as u16,
                 error: row.get("error"),
+                attempts: row.get("attempts"),
             })
             .collect())
     }
@@ -453,6 +613,7 @@ pub async fn export(
                 "outcome",
                 "status",
                 "error",
+                "attempts",
             ]);
             for e in &entries {
                 let _ = out.write_record(
@@ -469,6 +630,7 @@ pub async fn export(
                         e.outcome.clone(),
                         e.status.to_string(),
                         e.error.clone().unwrap_or_default(),
+                        e.attempts.to_string(),
                     ]
                     .map(spreadsheet_safe),
                 );
@@ -498,4 +660,56 @@ pub struct ExportQuery {
     format: Option<String>,
     #[serde(flatten)]
     filters: AuditQuery,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An audit log in a data directory of its own, removed after the test.
+    struct Scratch(std::path::PathBuf, SqliteAudit);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    async fn audit(most_keys: usize) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("switchboard-audit-{}", crate::accounts::random_hex::<8>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = crate::db::open(&dir).await.unwrap();
+        Scratch(dir, SqliteAudit::with_refused_keys(pool, most_keys))
+    }
+
+    fn refused(ip: &str, username: &str) -> NewEntry {
+        let actor = Actor { ip: Some(ip.to_owned()), username: Some(username.to_owned()), ..Actor::default() };
+        NewEntry::auth(actor, "auth/login", 401, Some("wrong username or password"))
+    }
+
+    async fn counted(audit: &SqliteAudit) -> Vec<(String, Option<String>, i64)> {
+        sqlx::query_as("SELECT ip, username, attempts FROM audit ORDER BY id").fetch_all(&audit.pool).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refusal_after_its_window_starts_a_new_entry_and_the_keys_stay_bounded() {
+        let scratch = audit(4).await;
+        let audit = &scratch.1;
+        for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"] {
+            audit.append_refused_sign_in(refused(ip, "ada")).await;
+        }
+        let ada = |attempts| ("2001:db8:1:2::1".to_owned(), Some("ada".to_owned()), attempts);
+        assert_eq!(counted(audit).await, [ada(3)], "an IPv6 /64 is one address, as the throttle counts it");
+        // Its window ended: the next refusal is a new entry.
+        let later = Instant::now() + SIGN_IN_WINDOW;
+        audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
+        assert_eq!(counted(audit).await, [ada(3), ada(1)]);
+        // Past 4 keys (an entry and its address's count of names each), the oldest give way.
+        for n in 0..5 {
+            audit.count_refused_sign_in(refused(&format!("192.0.2.{n}"), "grace"), later).await;
+            assert!(audit.refused.lock().await.keys.len() <= 4);
+        }
+        audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
+        assert_eq!(counted(audit).await.len(), 2 + 5 + 1, "forgotten, ada's next refusal is a new entry");
+    }
 }

@@ -1,6 +1,7 @@
-//! Per-person limits: how many event streams one signed-in person may hold open, and how fast
-//! they may send requests. Every stream and most requests spend the organisation's key upstream
-//! or its server's memory, so one account (or one stolen login) must not be able to take them all.
+//! Per-person and per-address limits: how many event streams one signed-in person may hold
+//! open, and how fast they may send requests; and how fast anyone signed out may. Every stream
+//! and most requests spend the organisation's key upstream or its server's memory, so one
+//! account (or one stolen login) must not be able to take them all, nor anyone without one.
 //!
 //! - Streams (`GET /api/…/stream`): at most `SWITCHBOARD_STREAMS_PER_PERSON` open at once
 //!   (default 40; a browser holds about two per open tab). A slot is held for as long as the
@@ -12,12 +13,21 @@
 //! Over either, the answer is 429 with `retry-after` and a sentence saying what to do: JSON for
 //! the API (the page shows its message), a short page for a page.
 //!
-//! Nobody signed in can reach only the sign-in forms (throttled on their own) and share links.
-//! A share link's streams are counted per client address (an IPv6 address by its /64):
-//! `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200, for an audience behind one address).
+//! Nobody signed in can reach only the sign-in pages and forms, and share links. Their requests
+//! are counted per client address (as `crate::proxies` resolves it, an IPv6 address by its
+//! /64): a bucket of `SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE` (default 300, a burst of a
+//! minute's worth: a room of people opening one share link, or signing in at once, behind one
+//! address), and a share link's streams at most `SWITCHBOARD_STREAMS_PER_ADDRESS` open (default
+//! 200, for an audience behind one address). Not counted: `POST /webhooks/anthropic` (each is
+//! checked for its signature first, and Anthropic's senders share addresses), built assets and
+//! the health check (files and a word: a page's chunks would spend a visitor's budget, and a
+//! load balancer's checks must not be told 429).
+//!
+//! The people and addresses are kept in the order they last sent: those at rest (no stream open,
+//! a full bucket) are forgotten from the front, and past [`MOST_KEYS`] the front gives way
+//! (forgetting its open streams' count), so a flood of new addresses cannot grow the memory.
 
 use std::{
-    collections::HashMap,
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -35,6 +45,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::StreamExt;
+use hashlink::LinkedHashMap;
 
 /// The limits' settings.
 #[derive(Debug, Clone, Copy)]
@@ -45,11 +56,18 @@ pub struct LimitSettings {
     pub requests_per_minute: u32,
     /// Streams one address may hold open without a sign-in (a share link's audience).
     pub streams_per_address: usize,
+    /// Requests one address may send per minute without a sign-in (and at once, as a burst).
+    pub signed_out_requests_per_minute: u32,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { streams_per_person: 40, requests_per_minute: 1200, streams_per_address: 200 }
+        Self {
+            streams_per_person: 40,
+            requests_per_minute: 1200,
+            streams_per_address: 200,
+            signed_out_requests_per_minute: 300,
+        }
     }
 }
 
@@ -62,9 +80,8 @@ pub enum Who {
 
 /// What a person over a stream limit is told to wait before trying again.
 const STREAM_RETRY: Duration = Duration::from_secs(10);
-/// People and addresses remembered before those at rest (no stream open, a full bucket) are
-/// forgotten.
-const PRUNE_ABOVE: usize = 4096;
+/// People and addresses remembered at most: past it, the one that sent longest ago gives way.
+pub const MOST_KEYS: usize = 100_000;
 
 /// One person's streams and request bucket.
 struct Person {
@@ -76,7 +93,9 @@ struct Person {
 /// The limits, shared by every request.
 pub struct PersonLimits {
     settings: LimitSettings,
-    people: Mutex<HashMap<Who, Person>>,
+    /// In the order they last sent, the one that sent longest ago first.
+    people: Mutex<LinkedHashMap<Who, Person>>,
+    most: usize,
 }
 
 /// Why a request was refused, with how long to wait.
@@ -86,6 +105,8 @@ pub enum Over {
     /// An address's streams, without a sign-in.
     AddressStreams(Duration),
     Requests(Duration),
+    /// An address's requests, without a sign-in.
+    AddressRequests(Duration),
 }
 
 /// An open stream's slot: given back when dropped (with the response's body).
@@ -105,42 +126,66 @@ impl Drop for StreamSlot {
 
 impl PersonLimits {
     pub fn new(settings: LimitSettings) -> Arc<Self> {
-        Arc::new(Self { settings, people: Mutex::new(HashMap::new()) })
+        Self::with_most_keys(settings, MOST_KEYS)
     }
 
-    fn capacity(&self) -> f64 {
-        self.settings.requests_per_minute as f64
+    fn with_most_keys(settings: LimitSettings, most: usize) -> Arc<Self> {
+        Arc::new(Self { settings, people: Mutex::new(LinkedHashMap::new()), most })
     }
 
-    /// Takes one request of `who`'s (an address's requests are not counted), and a stream slot
-    /// when `stream`; or says which limit it is over and for how long.
+    /// `who`'s bucket: a minute's requests.
+    fn capacity(&self, who: &Who) -> f64 {
+        match who {
+            Who::Person(_) => self.settings.requests_per_minute as f64,
+            Who::Address(_) => self.settings.signed_out_requests_per_minute as f64,
+        }
+    }
+
+    /// Whether `person` holds nothing back: no stream open, and a full bucket by `now`.
+    fn at_rest(&self, who: &Who, person: &Person, now: Instant) -> bool {
+        let capacity = self.capacity(who);
+        person.streams == 0
+            && person.tokens + now.duration_since(person.refilled).as_secs_f64() * capacity / 60.0 >= capacity
+    }
+
+    /// Takes one request of `who`'s, and a stream slot when `stream`; or says which limit it is
+    /// over and for how long.
     pub fn take(self: &Arc<Self>, who: Who, stream: bool) -> Result<Option<StreamSlot>, Over> {
         let now = Instant::now();
-        let capacity = self.capacity();
+        let capacity = self.capacity(&who);
         let per_second = capacity / 60.0;
         let mut people = self.people.lock().unwrap_or_else(|e| e.into_inner());
-        if people.len() > PRUNE_ABOVE {
-            people.retain(|_, p| {
-                p.streams > 0 || p.tokens + now.duration_since(p.refilled).as_secs_f64() * per_second < capacity
-            });
+        // Those at rest that sent longest ago are forgotten: nothing would hold them back.
+        while people.front().is_some_and(|(front, p)| self.at_rest(front, p, now)) {
+            people.pop_front();
         }
-        let (most_streams, over_streams) = match who {
-            Who::Person(_) => (self.settings.streams_per_person, Over::Streams(STREAM_RETRY)),
-            Who::Address(_) => (self.settings.streams_per_address, Over::AddressStreams(STREAM_RETRY)),
+        if !people.contains_key(&who) && people.len() >= self.most {
+            people.pop_front();
+        }
+        let (most_streams, over_streams, over_requests): (_, _, fn(Duration) -> Over) = match who {
+            Who::Person(_) => (self.settings.streams_per_person, Over::Streams(STREAM_RETRY), Over::Requests),
+            Who::Address(_) => {
+                (self.settings.streams_per_address, Over::AddressStreams(STREAM_RETRY), Over::AddressRequests)
+            }
         };
-        let counts_requests = matches!(who, Who::Person(_));
-        let person = people.entry(who.clone()).or_insert(Person { streams: 0, tokens: capacity, refilled: now });
+        let person = match people.entry(who.clone()) {
+            hashlink::linked_hash_map::Entry::Occupied(mut sent) => {
+                sent.to_back();
+                sent.into_mut()
+            }
+            hashlink::linked_hash_map::Entry::Vacant(new) => {
+                new.insert(Person { streams: 0, tokens: capacity, refilled: now })
+            }
+        };
         person.tokens = (person.tokens + now.duration_since(person.refilled).as_secs_f64() * per_second).min(capacity);
         person.refilled = now;
-        if counts_requests && person.tokens < 1.0 {
-            return Err(Over::Requests(Duration::from_secs_f64((1.0 - person.tokens) / per_second)));
+        if person.tokens < 1.0 {
+            return Err(over_requests(Duration::from_secs_f64((1.0 - person.tokens) / per_second)));
         }
         if stream && person.streams >= most_streams {
             return Err(over_streams);
         }
-        if counts_requests {
-            person.tokens -= 1.0;
-        }
+        person.tokens -= 1.0;
         if !stream {
             return Ok(None);
         }
@@ -159,18 +204,25 @@ fn is_stream(method: &Method, path: &str) -> bool {
     *method == Method::GET && path.starts_with("/api/") && path.ends_with("/stream")
 }
 
+/// Signed-out requests no address's limit counts: Anthropic's webhooks (checked for their
+/// signature before anything else), built assets and the health check.
+pub fn unlimited_signed_out(path: &str) -> bool {
+    path == "/webhooks/anthropic" || crate::access::is_asset(path)
+}
+
 /// Applies the limits to a signed-in person's request (inside `authenticate`, which names them),
-/// and to a stream of nobody signed in by its address.
+/// and to a request of nobody signed in by its client address (inside `proxies::client_address`,
+/// which names the client behind a trusted proxy).
 pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let stream = is_stream(request.method(), path);
     let who = match request.extensions().get::<Principal>() {
         Some(principal) => Who::Person(principal.user_id),
-        None if stream => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        None if unlimited_signed_out(path) => return next.run(request).await,
+        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(peer)) => Who::Address(crate::accounts::address_key(&peer.ip().to_string())),
             None => return next.run(request).await,
         },
-        None => return next.run(request).await,
     };
     match limits.take(who, stream) {
         Ok(None) => next.run(request).await,
@@ -183,12 +235,17 @@ pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Reques
             });
             Response::from_parts(parts, Body::from_stream(body))
         }
-        Err(over) => refuse(over, limits.settings, !path.starts_with("/api/") && !path.starts_with("/auth/")),
+        Err(over) => refuse(over, limits.settings, path),
     }
 }
 
-/// The 429: `retry-after` in whole seconds, and what to do in words.
-fn refuse(over: Over, settings: LimitSettings, is_page: bool) -> Response {
+/// The 429: `retry-after` in whole seconds, and what to do in words: JSON under `/api/` (and for
+/// a signed-in person's forms, as before), else a short page.
+fn refuse(over: Over, settings: LimitSettings, path: &str) -> Response {
+    let signed_out = matches!(over, Over::AddressRequests(_));
+    let is_page = !path.starts_with("/api/") && (signed_out || !path.starts_with("/auth/"));
+    // A form of the sign-in page was refused: back to it, not to the form's address.
+    let onwards = if path.starts_with("/auth/") { ("/login", "Back to signing in") } else { ("", "Try again") };
     let (wait, message) = match over {
         Over::Streams(wait) => (
             wait,
@@ -214,6 +271,15 @@ fn refuse(over: Over, settings: LimitSettings, is_page: bool) -> Response {
                 seconds_words(wait)
             ),
         ),
+        Over::AddressRequests(wait) => (
+            wait,
+            format!(
+                "More than {} requests a minute came from your network without a sign-in, the most Switchboard \
+                 allows. Wait {} and try again.",
+                settings.signed_out_requests_per_minute,
+                seconds_words(wait)
+            ),
+        ),
     };
     let seconds = wait.as_millis().div_ceil(1000).max(1);
     let mut response = if is_page {
@@ -221,7 +287,7 @@ fn refuse(over: Over, settings: LimitSettings, is_page: bool) -> Response {
             StatusCode::TOO_MANY_REQUESTS,
             ("Too many requests", "Too many requests"),
             &message,
-            ("", "Try again"),
+            onwards,
         )
     } else {
         AppError::new(ErrorKind::RateLimited, message).into_response()
@@ -249,6 +315,7 @@ mod tests {
             streams_per_person: 2,
             requests_per_minute: 600,
             streams_per_address: 3,
+            signed_out_requests_per_minute: 600,
         });
         let (ada, grace) = (Who::Person(1), Who::Person(2));
         let first = limits.take(ada.clone(), true).unwrap();
@@ -260,7 +327,7 @@ mod tests {
         assert_eq!(limits.open_streams(&ada), 1);
         assert!(limits.take(ada, true).is_ok(), "a closed stream gives its slot back");
         drop(second);
-        // An address without a sign-in: its own number of streams, and no request count.
+        // An address without a sign-in: its own number of streams.
         let office = Who::Address("address:192.0.2.1".to_owned());
         let audience: Vec<_> = (0..3).map(|_| limits.take(office.clone(), true).unwrap()).collect();
         assert_eq!(limits.take(office.clone(), true).err(), Some(Over::AddressStreams(STREAM_RETRY)));
@@ -279,5 +346,54 @@ mod tests {
         assert!(limits.take(Who::Person(8), false).is_ok(), "another person is not held up");
         std::thread::sleep(wait);
         assert!(limits.take(Who::Person(7), false).is_ok(), "after the wait, one more");
+    }
+
+    #[test]
+    fn an_address_signed_out_has_its_own_bucket_apart_from_the_people_behind_it() {
+        let limits = PersonLimits::new(LimitSettings {
+            requests_per_minute: 5,
+            signed_out_requests_per_minute: 30,
+            ..LimitSettings::default()
+        });
+        let office = Who::Address("address:192.0.2.1".to_owned());
+        for _ in 0..30 {
+            assert!(limits.take(office.clone(), false).is_ok());
+        }
+        let Err(Over::AddressRequests(wait)) = limits.take(office.clone(), false) else {
+            panic!("the 31st is refused")
+        };
+        assert!(wait <= Duration::from_secs(2) && wait > Duration::from_secs(1), "one every 2 s: {wait:?}");
+        assert!(matches!(limits.take(office, true), Err(Over::AddressRequests(_))), "a stream is a request too");
+        assert!(limits.take(Who::Address("address:192.0.2.2".to_owned()), false).is_ok(), "another address");
+        // Someone signed in from that address spends their own bucket, not the address's.
+        for _ in 0..5 {
+            assert!(limits.take(Who::Person(1), false).is_ok());
+        }
+        assert!(matches!(limits.take(Who::Person(1), false), Err(Over::Requests(_))));
+    }
+
+    #[test]
+    fn a_flood_of_new_addresses_is_bounded_and_the_one_sending_now_is_still_counted() {
+        let limits = PersonLimits::with_most_keys(
+            LimitSettings { signed_out_requests_per_minute: 3, ..LimitSettings::default() },
+            100,
+        );
+        let flooder = Who::Address("address:203.0.113.1".to_owned());
+        for n in 0..1000 {
+            let _ = limits.take(flooder.clone(), false);
+            let _ = limits.take(Who::Address(format!("address:198.51.100.{n}")), false);
+            assert!(limits.people.lock().unwrap().len() <= 100, "at most 100 kept");
+        }
+        assert!(
+            matches!(limits.take(flooder, false), Err(Over::AddressRequests(_))),
+            "the address that keeps sending is kept, and held back"
+        );
+        // At rest, an address is forgotten as soon as someone else sends.
+        let limits = PersonLimits::new(LimitSettings::default());
+        let visitor = Who::Address("address:192.0.2.9".to_owned());
+        let _ = limits.take(visitor.clone(), false);
+        limits.people.lock().unwrap().get_mut(&visitor).unwrap().tokens = 300.0;
+        let _ = limits.take(Who::Person(1), false);
+        assert!(!limits.people.lock().unwrap().contains_key(&visitor), "a full bucket is forgotten");
     }
 }

@@ -123,8 +123,9 @@ pub struct AccessSettings {
     pub max_body_bytes: usize,
     /// `SWITCHBOARD_STREAMS_PER_PERSON` (default 40) and `SWITCHBOARD_REQUESTS_PER_MINUTE`
     /// (default 1,200): what one signed-in person may hold open and send; and
-    /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200): the streams of share links one address
-    /// may hold open (`crate::limits`).
+    /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200) and
+    /// `SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE` (default 300): the streams of share links one
+    /// address may hold open, and the requests it may send, without a sign-in (`crate::limits`).
     pub limits: crate::limits::LimitSettings,
     /// `SWITCHBOARD_OIDC_*`: single sign-on with an OpenID Connect provider (none by default).
     pub oidc: Option<OidcSettings>,
@@ -381,6 +382,12 @@ impl Settings {
                 )? as u32,
                 streams_per_address: at_most("SWITCHBOARD_STREAMS_PER_ADDRESS", 200, 100_000, " of streams, e.g. 200")?
                     as usize,
+                signed_out_requests_per_minute: at_most(
+                    "SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE",
+                    300,
+                    1_000_000,
+                    " of requests, e.g. 300",
+                )? as u32,
             },
             oidc: None,
         };
@@ -750,5 +757,19 @@ mod tests {
         let printed = format!("{s:?}");
         assert!(!printed.contains("distinctive"), "{printed}");
         assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn the_signed_out_rate_is_a_whole_number_of_requests() {
+        assert_eq!(settings(&[]).unwrap().access.limits.signed_out_requests_per_minute, 300);
+        let s = settings(&[("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "60")]).unwrap();
+        assert_eq!(s.access.limits.signed_out_requests_per_minute, 60);
+        for wrong in ["0", "ten", "-5"] {
+            let error = settings(&[("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", wrong)]).unwrap_err().to_string();
+            assert!(
+                error.starts_with("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE=") && error.contains("e.g. 300"),
+                "{error}"
+            );
+        }
     }
 }

@@ -731,16 +731,14 @@ async fn failed_sign_ins_are_slowed_with_a_clear_message_and_never_keep_the_owne
     // Another account from the same address is not held up.
     let other = app.client_as("otto", &["viewer"]).await;
     assert_eq!(app.read_as(&other, "upstream", &[]).await.0, 200);
-    let (_, log) = app.read("audit/list", &[("query[action]", "auth/login")]).await;
-    let outcomes: Vec<u64> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["who"] == "admin")
-        .map(|e| e["status"].as_u64().unwrap())
-        .collect();
-    let failures = outcomes.iter().filter(|s| **s == 401).count();
-    assert!(outcomes.contains(&429) && failures == 7 + checked, "{outcomes:?}");
+    // Every refusal at admin from this address, checked or held back, is one entry that counts
+    // them: 5 + 2 + 1 + 20 + 1 (the sign-ins that worked are entries of their own).
+    let entries = support::audit_entries(&app, "auth/login").await;
+    let refused: Vec<&Value> = entries.iter().filter(|e| e["who"] == "admin" && e["status"] != 200).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0]["status"].as_u64(), refused[0]["outcome"].as_str()), (Some(401), Some("refused")));
+    assert!(refused[0]["error"].as_str().unwrap().ends_with("(29 attempts)"), "{refused:?}");
+    assert_eq!(entries.iter().filter(|e| e["who"] == "admin" && e["status"] == 200).count(), 2);
 }
 
 #[tokio::test]
@@ -970,6 +968,168 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_audited() 
     let entries = support::audit_entries(&plain, "auth/login").await;
     assert!(entries.iter().all(|e| e["from"] != "203.0.113.9"), "{entries:?}");
     assert!(entries.iter().any(|e| e["from"] == "127.0.0.1"), "{entries:?}");
+}
+
+/// A failed sign-in as `username` from `client` (through the trusted proxy on loopback); answers
+/// where the login page sends the browser.
+async fn fail_sign_in(app: &TestApp, browser: &reqwest::Client, client: &str, username: &str) -> String {
+    let response = browser
+        .post(format!("{}/auth/login", app.address))
+        .header("x-forwarded-for", client)
+        .form(&[("username", username), ("password", "guess guess guess"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// The refused sign-ins on record: (address, username, status, attempts), oldest first.
+async fn refused_sign_ins(app: &TestApp) -> Vec<(String, Option<String>, i64, i64)> {
+    sqlx::query_as(
+        "SELECT ip, username, status, attempts FROM audit WHERE action = 'auth/login' AND status <> 200 ORDER BY id",
+    )
+    .fetch_all(&app.database().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ten_thousand_failed_sign_ins_from_one_address_are_one_entry_that_counts_them() {
+    // Every failed or throttled sign-in was an entry of its own: anyone, without an account,
+    // could grow the database without bound.
+    let app = spawn_app(&[
+        ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "1000000"),
+    ])
+    .await;
+    let pool = app.database().await;
+    let rows = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit").fetch_one(&pool).await.unwrap() };
+    let before = rows().await;
+    // Four at a time, 2,500 each: the first few are checked (401), the rest held back (429).
+    let guessers = futures::future::join_all((0..4).map(|_| {
+        let (app, guesser) = (&app, browser());
+        async move {
+            let mut checked = 0;
+            for _ in 0..2_500 {
+                let location = fail_sign_in(app, &guesser, "203.0.113.7", "admin").await;
+                checked += location.starts_with("/login?error=credentials") as usize;
+                assert!(location.starts_with("/login?error="), "{location}");
+            }
+            checked
+        }
+    }))
+    .await;
+    assert!(guessers.iter().sum::<usize>() <= 20, "the throttle held most back: {guessers:?}");
+    assert_eq!(rows().await, before + 1, "10,000 refusals, one entry");
+    assert_eq!(refused_sign_ins(&app).await, [("203.0.113.7".to_owned(), Some("admin".to_owned()), 401, 10_000)]);
+
+    // The Audit page and both exports show it with its count.
+    let entries = support::audit_entries(&app, "auth/login").await;
+    let entry = entries.iter().find(|e| e["from"] == "203.0.113.7").expect("the entry is listed");
+    assert_eq!(entry["error"], "wrong username or password (10000 attempts)", "{entry}");
+    let json: Value = app.get("/api/audit/export?format=json&action=auth/login").await.json().await.unwrap();
+    let exported = json.as_array().unwrap().iter().find(|e| e["ip"] == "203.0.113.7").expect("exported");
+    assert_eq!(exported["attempts"], 10_000, "{exported}");
+    let csv = app.get("/api/audit/export?format=csv&action=auth/login").await.text().await.unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",error,attempts"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains(",203.0.113.7,") && l.ends_with(",10000")), "{csv}");
+
+    // Refusals at the same moment do not start two entries.
+    futures::future::join_all((0..30).map(|_| async { fail_sign_in(&app, &browser(), "198.51.100.9", "grace").await }))
+        .await;
+    // An address trying name after name: an entry for each of its first 20, one for the rest.
+    let guesser = browser();
+    for n in 0..30 {
+        fail_sign_in(&app, &guesser, "192.0.2.44", &format!("user{n}")).await;
+    }
+    let all = refused_sign_ins(&app).await;
+    assert_eq!(rows().await, before + 1 + 1 + 21, "{all:?}");
+    assert_eq!((all[1].0.as_str(), all[1].1.as_deref(), all[1].3), ("198.51.100.9", Some("grace"), 30), "{all:?}");
+    assert!(all[2..22].iter().all(|(_, name, _, attempts)| name.is_some() && *attempts == 1), "{all:?}");
+    assert_eq!((all[22].1.as_deref(), all[22].2, all[22].3), (None, 429, 10), "{all:?}");
+    // The entries cannot be changed otherwise: only a refused sign-in's count grows.
+    let changed = sqlx::query("UPDATE audit SET attempts = 1 WHERE action = 'auth/login'").execute(&pool).await;
+    assert!(changed.unwrap_err().to_string().contains("audit entries cannot be changed"));
+    let changed = sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE status = 200").execute(&pool).await;
+    assert!(changed.unwrap_err().to_string().contains("audit entries cannot be changed"), "a sign-in that worked");
+}
+
+#[tokio::test]
+async fn signed_out_requests_past_the_limit_get_429_but_signed_webhooks_do_not() {
+    let app = spawn_app(&[
+        ("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "20"),
+        ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let visitor = browser();
+    let from = |client: &str, path: &str| {
+        visitor.get(format!("{}{path}", app.address)).header("x-forwarded-for", client.to_owned())
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(from("203.0.113.5", "/login").send().await.unwrap().status().as_u16());
+    }
+    // A burst of 20 (a little more if the machine is slow: the bucket refills as they go).
+    let first_refused = statuses.iter().position(|s| *s == 429).expect("refused past the limit");
+    assert!(first_refused >= 20 && statuses[..first_refused].iter().all(|s| *s == 200), "{statuses:?}");
+    let page = from("203.0.113.5", "/login").send().await.unwrap();
+    assert_eq!(page.status(), 429);
+    let wait: u64 = page.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3).contains(&wait), "one request every 3 s: {wait}");
+    assert!(page.text().await.unwrap().contains("More than 20 requests a minute came from your network"));
+    // The API answers in JSON; the sign-in form is held back too, with a way back to it.
+    let api = from("203.0.113.5", "/api/shares/open?token=00").send().await.unwrap();
+    assert_eq!(api.status(), 429);
+    assert!(api.headers().contains_key("retry-after"));
+    assert_eq!(api.json::<Value>().await.unwrap()["kind"], "rate_limited");
+    let form = visitor
+        .post(format!("{}/auth/login", app.address))
+        .header("x-forwarded-for", "203.0.113.5")
+        .form(&[("username", "admin"), ("password", "guess guess guess"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 429, "the form never ran");
+    assert!(form.text().await.unwrap().contains("<a href=\"/login\">Back to signing in</a>"));
+    // Not counted: Anthropic's webhooks (checked for their signature), built assets, the health check.
+    for _ in 0..30 {
+        let webhook = visitor
+            .post(format!("{}/webhooks/anthropic", app.address))
+            .header("x-forwarded-for", "203.0.113.5")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(webhook.status(), 401, "refused for its missing signature, not for its address");
+        assert_eq!(from("203.0.113.5", "/healthz").send().await.unwrap().status(), 200);
+        assert_eq!(from("203.0.113.5", "/pkg/switchboard.js").send().await.unwrap().status(), 404);
+    }
+    // Another client behind the same proxy is not held back, nor anyone signed in at that address.
+    assert_eq!(from("203.0.113.6", "/login").send().await.unwrap().status(), 200);
+    let signed_in = app.client.get(format!("{}/api/upstream", app.address)).header("x-forwarded-for", "203.0.113.5");
+    assert_eq!(signed_in.send().await.unwrap().status(), 200);
+    // Held back requests are not on the audit log; after the wait, the address goes on.
+    assert!(refused_sign_ins(&app).await.is_empty());
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(from("203.0.113.5", "/login").send().await.unwrap().status(), 200);
+}
+
+/// Which signed-out requests no address's limit counts, beside the access table: Anthropic's
+/// signed webhooks and the health check, of the endpoints (and built assets, which are not
+/// endpoints). Everything else anyone can reach signed out is counted.
+#[test]
+fn only_signed_webhooks_and_the_health_check_escape_the_signed_out_limit() {
+    let designed = |path: &str| matches!(path, "/webhooks/anthropic" | "/healthz");
+    let wrong: Vec<String> = endpoints()
+        .into_iter()
+        .filter(|(_, path)| server::limits::unlimited_signed_out(path) != designed(path))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+    for page in ["/login", "/setup", "/share/0f", "/auth/oidc/start", "/auth/oidc/callback"] {
+        assert!(!server::limits::unlimited_signed_out(page), "{page} is counted");
+    }
+    assert!(server::limits::unlimited_signed_out("/pkg/switchboard.wasm"));
 }
 
 #[tokio::test]

@@ -132,10 +132,17 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
             detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
             outcome: e.outcome,
             status: e.status,
-            error: e.error.unwrap_or_default(),
+            error: with_attempts(e.error.unwrap_or_default(), e.attempts),
         })
         .collect();
     Ok(AuditPage { entries, more, everyone })
+}
+
+/// An entry's error with how many attempts it stands for: a refused sign-in's entry counts the
+/// refusals of its address at its username for 15 minutes (`server/src/audit.rs`).
+#[cfg(feature = "ssr")]
+fn with_attempts(error: String, attempts: i64) -> String {
+    if attempts > 1 { format!("{error} ({attempts} attempts)") } else { error }
 }
 
 /// The query as the person may ask it, and whether they see everyone's entries: people who are
@@ -175,6 +182,9 @@ pub mod server {
         pub outcome: String,
         pub status: u16,
         pub error: Option<String>,
+        /// The attempts the entry stands for: more than one for a refused sign-in repeated
+        /// from its address within 15 minutes, one for any other entry.
+        pub attempts: i64,
     }
 
     pub trait AuditStore: Send + Sync + 'static {

@@ -117,7 +117,8 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// Built assets and the health check: no login is read for them, and everyone may fetch them.
-pub(super) fn is_asset(path: &str) -> bool {
+/// Built assets and the health check: no login is read for them, and everyone may fetch them
+/// (nor does the signed-out rate limit count them: `crate::limits`).
+pub fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
 }

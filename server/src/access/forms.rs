@@ -36,7 +36,8 @@ pub struct LoginForm {
 /// `POST /auth/login`: checks the password (throttled per account and per address, or per
 /// device for a browser that signed in before: `crate::accounts::Throttle`), starts a login under
 /// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure
-/// goes back to the login page, which says why.
+/// goes back to the login page, which says why; it is on record counted with the others of its
+/// address and username (`crate::audit::SqliteAudit::append_refused_sign_in`).
 pub async fn login(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -61,11 +62,15 @@ pub async fn login(
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
         access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
     };
+    // Anyone can send a refusal: they are counted per address and username, not written each.
+    let refused = |status: u16, error: Option<&str>, actor: Actor| {
+        access.audit.append_refused_sign_in(NewEntry::auth(actor, "auth/login", status, error))
+    };
     let device = access.devices.device_of(&headers, &username);
     let client = client(&device, &ip);
     if let Err(wait) = access.accounts.throttle.attempt(&username, client) {
         let seconds = wait.as_millis().div_ceil(1000).max(1);
-        audit(429, Some("too many failed sign-ins"), actor).await;
+        refused(429, Some("too many failed sign-ins"), actor).await;
         return back("throttled", format!("&wait_secs={seconds}"));
     }
     match access.accounts.sign_in(&username, &form.password).await {
@@ -88,16 +93,16 @@ pub async fn login(
             ([(header::SET_COOKIE, trusted)], Redirect::to(to)).into_response()
         }
         Err(SignInError::Credentials) => {
-            audit(401, Some("wrong username or password"), actor).await;
+            refused(401, Some("wrong username or password"), actor).await;
             back("credentials", String::new())
         }
         Err(SignInError::Disabled) => {
-            audit(403, Some("the account is disabled"), actor).await;
+            refused(403, Some("the account is disabled"), actor).await;
             back("disabled", String::new())
         }
         Err(SignInError::Failed(error)) => {
             tracing::error!("a sign-in could not be checked: {error}");
-            audit(500, Some("the accounts could not be read"), actor).await;
+            refused(500, Some("the accounts could not be read"), actor).await;
             back("failed", String::new())
         }
     }

@@ -41,7 +41,7 @@ use app::{
     auth::{Principal, Role},
     error::{AppError, ErrorKind},
 };
-use authn::is_asset;
+pub use authn::is_asset;
 use axum::{
     extract::{Request, State},
     http::{Method, StatusCode},

@@ -54,6 +54,9 @@ use crate::{
 const METADATA_TTL: Duration = Duration::from_secs(5 * 60);
 /// How long a sign-in may stay at the provider before its return is refused.
 const PENDING_TTL_SECS: i64 = 10 * 60;
+/// Sign-ins under way the server remembers at most; past it the oldest gives way (its return is
+/// then refused as expired, and the person starts again).
+const MOST_PENDING: usize = 10_000;
 
 /// The claims beyond the standard ones: the roles claim is looked up here by its configured name.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -73,6 +76,57 @@ pub struct Oidc {
     key: crate::keys::CookieKey,
     /// `SWITCHBOARD_COOKIE_SECURE`.
     secure: bool,
+    /// The states of the sign-ins under way: each return is taken once.
+    pending: PendingStates,
+}
+
+/// The server's half of the sign-ins under way: the state of each (which names its signed
+/// cookie's nonce and PKCE verifier too) and when it started, oldest first. The provider's
+/// return takes its state out ([`PendingStates::take`]); a return replayed with the same state
+/// and cookie finds nothing, and is refused before it exchanges a code or writes anything.
+/// Bounded in time ([`PENDING_TTL_SECS`]) and size ([`MOST_PENDING`]); in memory, so a restart
+/// sends a sign-in under way back to the sign-in page.
+struct PendingStates {
+    states: std::sync::Mutex<hashlink::LinkedHashMap<String, Instant>>,
+    most: usize,
+}
+
+impl PendingStates {
+    fn new(most: usize) -> Self {
+        Self { states: std::sync::Mutex::new(hashlink::LinkedHashMap::new()), most }
+    }
+
+    fn expired(started: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(started) >= Duration::from_secs(PENDING_TTL_SECS as u64)
+    }
+
+    fn expire(states: &mut hashlink::LinkedHashMap<String, Instant>, now: Instant) {
+        while states.front().is_some_and(|(_, started)| Self::expired(*started, now)) {
+            states.pop_front();
+        }
+    }
+
+    /// Remembers the state of a sign-in just started.
+    fn begin(&self, state: &str) {
+        let now = Instant::now();
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        Self::expire(&mut states, now);
+        states.insert(state.to_owned(), now);
+        while states.len() > self.most {
+            states.pop_front();
+        }
+    }
+
+    /// Takes the sign-in of `state` out, once: whether it was under way (and not expired).
+    fn take(&self, state: &str) -> bool {
+        self.take_at(state, Instant::now())
+    }
+
+    fn take_at(&self, state: &str, now: Instant) -> bool {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        Self::expire(&mut states, now);
+        states.remove(state).is_some_and(|started| !Self::expired(started, now))
+    }
 }
 
 /// The cookie of a sign-in under way, sent only to the callback.
@@ -82,7 +136,8 @@ const PENDING_LABEL: &str = "switchboard-sso-pending";
 
 /// A sign-in under way: what the provider's return must match. Kept in a signed cookie of the
 /// browser that started it (not in a server-side session: starting a sign-in is anonymous, and
-/// must not make the server keep anything), cleared by the return.
+/// must not make the server write anything), cleared by the return; the server keeps its state
+/// in memory only, bounded ([`PendingStates`]), to take each return once.
 #[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     state: String,
@@ -115,7 +170,14 @@ impl Oidc {
             .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
         let key = crate::keys::CookieKey::open(data_dir, "sso.key")
             .map_err(|e| format!("cannot read or make the single sign-on key in the data directory: {e}"))?;
-        Ok(Self { settings, http, metadata: std::sync::Mutex::new(None), key, secure })
+        Ok(Self {
+            settings,
+            http,
+            metadata: std::sync::Mutex::new(None),
+            key,
+            secure,
+            pending: PendingStates::new(MOST_PENDING),
+        })
     }
 
     /// The `Set-Cookie` value that holds `pending` until the provider sends the browser back.
@@ -349,6 +411,7 @@ pub async fn start(State(access): State<Arc<Access>>, headers: HeaderMap, Query(
         next: super::forms::safe_next(&query.next),
         started: unix_now(),
     };
+    oidc.pending.begin(&pending.state);
     ([(header::SET_COOKIE, oidc.pending_cookie(&pending))], Redirect::to(url.as_str())).into_response()
 }
 
@@ -362,9 +425,10 @@ pub struct CallbackQuery {
 
 /// `GET /auth/oidc/callback`: the provider's return. Checks it belongs to the sign-in this
 /// browser started, trades the code (with the PKCE verifier) for tokens, checks the ID token,
-/// decides who may come in and as what, and signs them in. Every outcome of a sign-in this
-/// browser started is an audit entry (`auth/sso`); a refusal goes back to the sign-in page, which
-/// says why.
+/// decides who may come in and as what, and signs them in. Each return is taken once (a replay is
+/// refused as expired). Every outcome of a sign-in this browser started is on record (`auth/sso`:
+/// a refusal counted in its address's entry, `audit::SqliteAudit::append_refused_sign_in`); a
+/// refusal goes back to the sign-in page, which says why.
 pub async fn callback(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -390,6 +454,11 @@ pub async fn callback(
     if !state_matches {
         return back("/login?error=sso_expired");
     }
+    // Taken once, before anything is exchanged or written: a replayed return (the same state
+    // and cookie again) is refused like an expired one, with no second entry and no second login.
+    if !oidc.pending.take(&pending.state) {
+        return back("/login?error=sso_expired");
+    }
     let mut actor = Actor::of(None, &headers, Some(peer));
     let outcome = match (query.error.as_deref(), query.code) {
         (Some(error), _) => {
@@ -403,7 +472,9 @@ pub async fn callback(
     let signed_in = match outcome {
         Ok(signed_in) => signed_in,
         Err(refused) => {
-            access.audit.append(NewEntry::auth(actor, "auth/sso", refused.status, Some(&refused.reason))).await;
+            // Counted per address and person, as refused password sign-ins are.
+            let entry = NewEntry::auth(actor, "auth/sso", refused.status, Some(&refused.reason));
+            access.audit.append_refused_sign_in(entry).await;
             return back(&format!("/login?error={}", refused.code));
         }
     };
@@ -628,6 +699,23 @@ mod tests {
         let other = oidc(&[], &["example.com"], None);
         assert!(other.pending_of(&sending_cookie(&set)).is_none());
         assert!(o.pending_of(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn a_sign_in_under_way_is_taken_once_and_the_oldest_give_way() {
+        let pending = PendingStates::new(3);
+        pending.begin("state-1");
+        assert!(pending.take("state-1"), "its return is taken");
+        assert!(!pending.take("state-1"), "a replay finds nothing");
+        assert!(!pending.take("never-started"));
+        for n in 2..=5 {
+            pending.begin(&format!("state-{n}"));
+        }
+        assert!(!pending.take("state-2"), "past 3, the oldest gave way");
+        assert!(pending.take("state-5") && pending.take("state-3"));
+        // Past its time, a sign-in is forgotten.
+        pending.begin("state-6");
+        assert!(!pending.take_at("state-6", Instant::now() + Duration::from_secs(PENDING_TTL_SECS as u64)));
     }
 
     fn groups(values: serde_json::Value) -> OtherClaims {
