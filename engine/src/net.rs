@@ -67,6 +67,10 @@ fn carried_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
 
 /// Why no sandbox may connect to `ip`, if it may not (`own`: this machine's addresses).
 pub fn unreachable_because(ip: IpAddr, own: &[IpAddr]) -> Option<&'static str> {
+    // First: a metadata service may sit at a public address (Azure's 168.63.129.16).
+    if cloud_metadata(ip) {
+        return Some("a cloud metadata service");
+    }
     let carried = match ip {
         IpAddr::V6(v6) => carried_v4(v6),
         IpAddr::V4(_) => None,
@@ -152,7 +156,9 @@ mod tests {
             ("10.1.2.3", Some("private")),
             ("172.16.0.1", Some("private")),
             ("192.168.1.1", Some("private")),
-            ("169.254.169.254", Some("link-local")),
+            ("169.254.169.254", Some("a cloud metadata service")),
+            ("168.63.129.16", Some("a cloud metadata service")),
+            ("169.254.1.1", Some("link-local")),
             ("100.64.0.1", Some("carrier-grade NAT (private)")),
             ("0.0.0.0", Some("unspecified")),
             ("224.0.0.1", Some("multicast or reserved")),
@@ -163,7 +169,8 @@ mod tests {
             ("fe80::1", Some("link-local")),
             ("fd00::1", Some("unique local (private)")),
             ("::ffff:127.0.0.1", Some("loopback")),
-            ("::ffff:169.254.169.254", Some("link-local")),
+            ("::ffff:169.254.169.254", Some("a cloud metadata service")),
+            ("::ffff:169.254.1.1", Some("link-local")),
             ("64:ff9b::a00:1", Some("private")),
             ("2002:a00:1::", Some("private")),
             ("::127.0.0.1", Some("loopback")),
@@ -195,8 +202,8 @@ mod tests {
         for address in ["169.254.169.253", "127.0.0.1", "10.0.0.1", "8.8.8.8", "fd00:ec2::1", "::1"] {
             assert!(!cloud_metadata(address.parse().unwrap()), "{address}");
         }
-        // Public, so only the metadata set refuses it.
-        assert_eq!(unreachable_because("168.63.129.16".parse().unwrap(), &[]), None);
+        // Public, but a metadata service: refused all the same.
+        assert_eq!(unreachable_because("168.63.129.16".parse().unwrap(), &[]), Some("a cloud metadata service"));
         for name in ["metadata.google.internal", "METADATA.google.internal.", "x.metadata.goog", "metadata"] {
             assert!(names_cloud_metadata(name), "{name}");
         }

@@ -348,7 +348,8 @@ async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> 
     let allowed: Vec<SocketAddr> = candidates
         .into_iter()
         .filter(|address| match unreachable_because(address.ip(), &own) {
-            Some(_) if trusted => true,
+            // A package mirror may be on the private network; a metadata service never.
+            Some(_) if trusted && !crate::net::cloud_metadata(address.ip()) => true,
             Some(why) => {
                 refused.push(format!("{} is {why}", address.ip()));
                 false

@@ -608,7 +608,9 @@ mod tests {
         assert_eq!(rules.check("93.184.215.14".parse().unwrap()), Ok(()));
         for (ip, why) in [
             ("127.0.0.1", "loopback"),
-            ("169.254.169.254", "link-local"),
+            ("169.254.169.254", "a cloud metadata service"),
+            ("168.63.129.16", "a cloud metadata service"),
+            ("169.254.1.1", "link-local"),
             ("192.168.1.1", "private"),
             ("198.51.100.7", "an address of this machine"),
             ("::ffff:10.0.0.1", "private"),
