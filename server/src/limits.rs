@@ -159,15 +159,23 @@ impl PersonLimits {
         while people.front().is_some_and(|(front, p)| self.at_rest(front, p, now)) {
             people.pop_front();
         }
-        if !people.contains_key(&who) && people.len() >= self.most {
-            people.pop_front();
-        }
         let (most_streams, over_streams, over_requests): (_, _, fn(Duration) -> Over) = match who {
             Who::Person(_) => (self.settings.streams_per_person, Over::Streams(STREAM_RETRY), Over::Requests),
             Who::Address(_) => {
                 (self.settings.streams_per_address, Over::AddressStreams(STREAM_RETRY), Over::AddressRequests)
             }
         };
+        if !people.contains_key(&who) && people.len() >= self.most {
+            // The one that sent longest ago and holds no stream gives way. One holding streams
+            // keeps its count: forgotten, it could open as many again.
+            let idle = people.iter().find(|(_, held)| held.streams == 0).map(|(key, _)| key.clone());
+            match idle {
+                Some(key) => {
+                    people.remove(&key);
+                }
+                None => return Err(over_requests(STREAM_RETRY)),
+            }
+        }
         let person = match people.entry(who.clone()) {
             hashlink::linked_hash_map::Entry::Occupied(mut sent) => {
                 sent.to_back();
@@ -388,6 +396,17 @@ mod tests {
             matches!(limits.take(flooder, false), Err(Over::AddressRequests(_))),
             "the address that keeps sending is kept, and held back"
         );
+        // One holding streams is never the one forgotten, however long ago it sent.
+        let limits =
+            PersonLimits::with_most_keys(LimitSettings { streams_per_address: 2, ..LimitSettings::default() }, 10);
+        let holder = Who::Address("address:203.0.113.7".to_owned());
+        let slots = [limits.take(holder.clone(), true).unwrap(), limits.take(holder.clone(), true).unwrap()];
+        for n in 0..100 {
+            let _ = limits.take(Who::Address(format!("address:198.51.100.{n}")), false);
+        }
+        assert_eq!(limits.open_streams(&holder), 2, "still counted");
+        assert!(matches!(limits.take(holder.clone(), true), Err(Over::AddressStreams(_))));
+        drop(slots);
         // At rest, an address is forgotten as soon as someone else sends.
         let limits = PersonLimits::new(LimitSettings::default());
         let visitor = Who::Address("address:192.0.2.9".to_owned());
