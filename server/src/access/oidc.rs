@@ -54,9 +54,9 @@ use crate::{
 const METADATA_TTL: Duration = Duration::from_secs(5 * 60);
 /// How long a sign-in may stay at the provider before its return is refused.
 const PENDING_TTL_SECS: i64 = 10 * 60;
-/// Sign-ins under way the server remembers at most; past it the oldest gives way (its return is
-/// then refused as expired, and the person starts again).
-const MOST_PENDING: usize = 10_000;
+/// Returns the server remembers as taken at most; past it the oldest gives way (its state could
+/// then be replayed, within its 10 minutes, by someone who has the browser's cookie and the code).
+const MOST_TAKEN: usize = 100_000;
 
 /// The claims beyond the standard ones: the roles claim is looked up here by its configured name.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -77,55 +77,48 @@ pub struct Oidc {
     /// `SWITCHBOARD_COOKIE_SECURE`.
     secure: bool,
     /// The states of the sign-ins under way: each return is taken once.
-    pending: PendingStates,
+    taken: TakenStates,
 }
 
-/// The server's half of the sign-ins under way: the state of each (which names its signed
-/// cookie's nonce and PKCE verifier too) and when it started, oldest first. The provider's
-/// return takes its state out ([`PendingStates::take`]); a return replayed with the same state
-/// and cookie finds nothing, and is refused before it exchanges a code or writes anything.
-/// Bounded in time ([`PENDING_TTL_SECS`]) and size ([`MOST_PENDING`]); in memory, so a restart
-/// sends a sign-in under way back to the sign-in page.
-struct PendingStates {
+/// The states of the sign-ins whose return was taken, until their time is over. The signed
+/// cookie already carries a sign-in's state and start, so starting one writes nothing here
+/// (nobody can crowd out a person's sign-in by starting many); the return takes its state
+/// ([`TakenStates::take`]), and a return replayed with the same state and cookie is refused before
+/// it exchanges a code or writes anything. Bounded in time ([`PENDING_TTL_SECS`]) and size
+/// ([`MOST_TAKEN`]); in memory, so a restart forgets it (a replay then still needs the
+/// browser's cookie and a code the provider takes once).
+struct TakenStates {
     states: std::sync::Mutex<hashlink::LinkedHashMap<String, Instant>>,
     most: usize,
 }
 
-impl PendingStates {
+impl TakenStates {
     fn new(most: usize) -> Self {
         Self { states: std::sync::Mutex::new(hashlink::LinkedHashMap::new()), most }
     }
 
-    fn expired(started: Instant, now: Instant) -> bool {
-        now.saturating_duration_since(started) >= Duration::from_secs(PENDING_TTL_SECS as u64)
+    fn over(taken: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(taken) >= Duration::from_secs(PENDING_TTL_SECS as u64)
     }
 
-    fn expire(states: &mut hashlink::LinkedHashMap<String, Instant>, now: Instant) {
-        while states.front().is_some_and(|(_, started)| Self::expired(*started, now)) {
-            states.pop_front();
-        }
-    }
-
-    /// Remembers the state of a sign-in just started.
-    fn begin(&self, state: &str) {
-        let now = Instant::now();
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        Self::expire(&mut states, now);
-        states.insert(state.to_owned(), now);
-        while states.len() > self.most {
-            states.pop_front();
-        }
-    }
-
-    /// Takes the sign-in of `state` out, once: whether it was under way (and not expired).
+    /// Takes the return of `state`, once: false when it was taken already.
     fn take(&self, state: &str) -> bool {
         self.take_at(state, Instant::now())
     }
 
     fn take_at(&self, state: &str, now: Instant) -> bool {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        Self::expire(&mut states, now);
-        states.remove(state).is_some_and(|started| !Self::expired(started, now))
+        while states.front().is_some_and(|(_, taken)| Self::over(*taken, now)) {
+            states.pop_front();
+        }
+        if states.contains_key(state) {
+            return false;
+        }
+        states.insert(state.to_owned(), now);
+        while states.len() > self.most {
+            states.pop_front();
+        }
+        true
     }
 }
 
@@ -136,8 +129,8 @@ const PENDING_LABEL: &str = "switchboard-sso-pending";
 
 /// A sign-in under way: what the provider's return must match. Kept in a signed cookie of the
 /// browser that started it (not in a server-side session: starting a sign-in is anonymous, and
-/// must not make the server write anything), cleared by the return; the server keeps its state
-/// in memory only, bounded ([`PendingStates`]), to take each return once.
+/// must not make the server write anything), cleared by the return; the server remembers the
+/// states of the returns it took, in memory and bounded ([`TakenStates`]), to take each once.
 #[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     state: String,
@@ -176,7 +169,7 @@ impl Oidc {
             metadata: std::sync::Mutex::new(None),
             key,
             secure,
-            pending: PendingStates::new(MOST_PENDING),
+            taken: TakenStates::new(MOST_TAKEN),
         })
     }
 
@@ -411,7 +404,6 @@ pub async fn start(State(access): State<Arc<Access>>, headers: HeaderMap, Query(
         next: super::forms::safe_next(&query.next),
         started: unix_now(),
     };
-    oidc.pending.begin(&pending.state);
     ([(header::SET_COOKIE, oidc.pending_cookie(&pending))], Redirect::to(url.as_str())).into_response()
 }
 
@@ -456,7 +448,7 @@ pub async fn callback(
     }
     // Taken once, before anything is exchanged or written: a replayed return (the same state
     // and cookie again) is refused like an expired one, with no second entry and no second login.
-    if !oidc.pending.take(&pending.state) {
+    if !oidc.taken.take(&pending.state) {
         return back("/login?error=sso_expired");
     }
     let mut actor = Actor::of(None, &headers, Some(peer));
@@ -702,20 +694,17 @@ mod tests {
     }
 
     #[test]
-    fn a_sign_in_under_way_is_taken_once_and_the_oldest_give_way() {
-        let pending = PendingStates::new(3);
-        pending.begin("state-1");
-        assert!(pending.take("state-1"), "its return is taken");
-        assert!(!pending.take("state-1"), "a replay finds nothing");
-        assert!(!pending.take("never-started"));
-        for n in 2..=5 {
-            pending.begin(&format!("state-{n}"));
+    fn a_return_is_taken_once_within_its_time() {
+        let taken = TakenStates::new(3);
+        assert!(taken.take("state-1"), "its return is taken");
+        assert!(!taken.take("state-1"), "a replay is refused");
+        for n in 2..=4 {
+            assert!(taken.take(&format!("state-{n}")));
         }
-        assert!(!pending.take("state-2"), "past 3, the oldest gave way");
-        assert!(pending.take("state-5") && pending.take("state-3"));
-        // Past its time, a sign-in is forgotten.
-        pending.begin("state-6");
-        assert!(!pending.take_at("state-6", Instant::now() + Duration::from_secs(PENDING_TTL_SECS as u64)));
+        assert!(!taken.take("state-4") && !taken.take("state-2"), "the newest 3 are remembered");
+        // Past its time a state is forgotten (its cookie is refused as too old by then anyway).
+        let later = Instant::now() + Duration::from_secs(PENDING_TTL_SECS as u64);
+        assert!(taken.take_at("state-3", later));
     }
 
     fn groups(values: serde_json::Value) -> OtherClaims {
