@@ -834,27 +834,35 @@ fn confirm_page(linked: &Workspace, current: &Workspace, next: &str) -> Response
     axum::response::Html(page).into_response()
 }
 
-/// Whether a request came from a page of another site, so that it may not change the person's
-/// workspace. Browsers say so in `Sec-Fetch-Site`: `cross-site`; `same-origin` and `same-site`
-/// come from Switchboard's own pages, `none` from the person (an address typed, a bookmark,
-/// another application). Without that header (an older browser), an `Origin` or `Referer` of
-/// another host than the request's says it. Neither: not a browser's navigation from a page.
+/// Whether a request may not change the person's workspace: it came from a page of another site,
+/// or nothing says where it came from. Browsers say it in `Sec-Fetch-Site`: `same-origin` comes
+/// from Switchboard's own pages and `none` from the person (an address typed, a bookmark, another
+/// application); anything else, `same-site` included (a sibling subdomain is another site here),
+/// may not. Without that header (an older browser), an `Origin` or `Referer` with the request's
+/// own host and port (its `Host`) may; anything else, or neither, may not.
 fn from_another_site(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
-        return !matches!(site.to_str(), Ok("same-origin" | "same-site" | "none"));
+        return !matches!(site.to_str(), Ok("same-origin" | "none"));
     }
-    // The host without its port (an IPv6 address keeps its brackets, as a URL's host does).
-    let host_header = || headers.get(header::HOST)?.to_str().ok()?.parse::<axum::http::uri::Authority>().ok();
-    let own = match uri.host() {
-        Some(host) => Some(host.to_ascii_lowercase()),
-        None => host_header().map(|authority| authority.host().to_ascii_lowercase()),
-    };
-    [header::ORIGIN, header::REFERER].into_iter().filter_map(|name| headers.get(name)).any(|value| {
-        // `Origin: null` (an opaque origin) is another site's, as is anything unreadable.
-        let source = value.to_str().ok().and_then(|v| reqwest::Url::parse(v).ok());
-        let source = source.as_ref().and_then(|url| url.host_str()).map(str::to_ascii_lowercase);
-        source.is_none() || source != own
-    })
+    let own = uri
+        .authority()
+        .cloned()
+        .or_else(|| headers.get(header::HOST)?.to_str().ok()?.parse::<axum::http::uri::Authority>().ok())
+        .map(|authority| authority.as_str().to_ascii_lowercase());
+    let sources: Vec<_> = [header::ORIGIN, header::REFERER].into_iter().filter_map(|name| headers.get(name)).collect();
+    sources.is_empty()
+        || sources.into_iter().any(|value| {
+            // `Origin: null` (an opaque origin) is another site's, as is anything unreadable.
+            let source = value.to_str().ok().and_then(|v| reqwest::Url::parse(v).ok());
+            let source = source.and_then(|url| {
+                let host = url.host_str()?.to_ascii_lowercase();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            });
+            source.is_none() || source != own
+        })
 }
 
 #[derive(Deserialize)]
@@ -888,11 +896,10 @@ pub async fn switch(
             &format!("You have no roles in {}. Ask an admin if you need them.", workspace.name),
         );
     }
-    // Only a path of this site: `//host` and `/\\host` are other sites to a browser.
-    let next = form.next.as_deref().filter(|next| {
-        next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n'])
-    });
-    let mut response = Redirect::to(next.unwrap_or("/")).into_response();
+    // Only a path of this site, by the sign-in form's rule (no `//host`, no `/\\host`, no control
+    // characters a browser would drop).
+    let next = crate::access::forms::safe_next(form.next.as_deref().unwrap_or("/"));
+    let mut response = Redirect::to(&next).into_response();
     response.headers_mut().append(header::SET_COOKIE, workspaces.cookie(&workspace.id));
     response
 }
@@ -948,18 +955,21 @@ mod tests {
             from_another_site(&"/sessions/s?workspace=b".parse().unwrap(), &headers)
         };
         assert!(from(&[("sec-fetch-site", "cross-site")]));
+        assert!(from(&[("sec-fetch-site", "same-site")]), "a sibling subdomain is another site");
         assert!(from(&[("sec-fetch-site", "something-new")]), "a value this does not know");
-        for site in ["same-origin", "same-site", "none"] {
+        for site in ["same-origin", "none"] {
             assert!(!from(&[("sec-fetch-site", site)]), "{site}");
             assert!(!from(&[("sec-fetch-site", site), ("referer", "https://evil.example/")]), "the header decides");
         }
-        // Without Sec-Fetch-Site: Origin and Referer, compared by host.
-        assert!(!from(&[]), "not a browser's navigation from a page");
+        // Without Sec-Fetch-Site: Origin and Referer, compared by host and port; neither: not
+        // known to be Switchboard's own.
+        assert!(from(&[]), "nothing says where it came from");
         assert!(!from(&[("referer", "http://SB.example.com:3000/inbox")]));
-        assert!(!from(&[("origin", "https://sb.example.com")]));
+        assert!(!from(&[("origin", "https://sb.example.com:3000")]));
+        assert!(from(&[("origin", "https://sb.example.com")]), "another port");
         assert!(from(&[("referer", "https://mail.example.net/inbox")]));
         assert!(from(&[("origin", "null")]));
-        assert!(from(&[("origin", "https://sb.example.com.evil.example")]));
+        assert!(from(&[("origin", "https://sb.example.com.evil.example:3000")]));
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("[::1]:3000"));
         headers.insert(header::REFERER, HeaderValue::from_static("http://[::1]:3000/"));

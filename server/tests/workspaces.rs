@@ -215,7 +215,8 @@ async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_str
     // A page's address can name its workspace, which then holds for the browser: for someone
     // with roles there only.
     let page = |client: &reqwest::Client, path: String| {
-        let request = client.get(format!("{}{path}", app.address));
+        // As a browser sends an address typed or bookmarked.
+        let request = client.get(format!("{}{path}", app.address)).header("sec-fetch-site", "none");
         async move { request.send().await.unwrap() }
     };
     let chose = |response: &reqwest::Response, id: &str| {

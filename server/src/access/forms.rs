@@ -332,7 +332,7 @@ pub async fn change_password(
 }
 
 /// Where to go after signing in: a path on this server, never another site (`//evil.example`).
-pub(super) fn safe_next(next: &str) -> String {
+pub(crate) fn safe_next(next: &str) -> String {
     let next = next.trim();
     // A path on this server only: no `//host`, no backslashes or control characters, which
     // browsers drop or turn into slashes (`/\t/evil.example` becomes `//evil.example`).

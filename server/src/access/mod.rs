@@ -18,7 +18,7 @@
 
 mod authn;
 mod devices;
-mod forms;
+pub(crate) mod forms;
 mod headers;
 pub mod oidc;
 pub mod session_store;
