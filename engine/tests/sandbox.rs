@@ -335,7 +335,7 @@ async fn links_the_agent_plants_are_never_followed_by_the_host() {
             bash("ls /workspace/skills; true".to_owned()),
             bash(format!("ln -s /oldroot{outside_text} /workspace/added && ln -s ../../../../.. /workspace/relative")),
         ],
-        [bash("cat /workspace/added/data.txt /workspace/relative/data.txt; ls /workspace".to_owned())],
+        [bash("cat /workspace/data/data.txt; cat /workspace/added/data.txt /workspace/relative/data.txt".to_owned())],
     ]);
     let agent = engine
         .post(
@@ -391,7 +391,7 @@ async fn links_the_agent_plants_are_never_followed_by_the_host() {
     assert!(refused(&results[9].1, "/workspace/skills/linked"), "{:?}", results[9]);
     assert!(refused(&results[11].1, "/workspace/added/data.txt"), "{:?}", results[11]);
     assert!(refused(&results[11].1, "/workspace/relative/data.txt"), "{:?}", results[11]);
-    // The mount first made at its place is there as ever.
-    assert!(results[11].1.contains("data"), "{:?}", results[11]);
+    // The file mounted where no link was is there as ever.
+    assert!(results[11].1.contains("mounted data"), "{:?}", results[11]);
     std::fs::remove_dir_all(outside).unwrap();
 }
