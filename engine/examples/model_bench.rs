@@ -67,6 +67,33 @@ async fn run() {
         println!("Real models against the Messages test server on loopback ({TURNS} turns), {label}:");
         bench(cgroups, networking, mounts).await;
     }
+    path_checks();
+}
+
+/// The host's path checks of one call of the last run alone, as `Sandbox::run` makes them
+/// (engine/src/sandbox/beneath.rs): the mount points of a skill and of a file under /workspace
+/// made (or found) without following links, and the packages record read beneath its folder.
+/// Too small to see in a bash call's spread, so timed apart, 2,000 times.
+fn path_checks() {
+    use engine::sandbox::beneath::Beneath;
+    let dir = std::env::temp_dir().join(format!("model-bench-paths-{}", std::process::id()));
+    let (workspace, packages) = (dir.join("workspace"), dir.join("packages"));
+    std::fs::create_dir_all(&workspace).expect("a folder");
+    std::fs::create_dir_all(&packages).expect("a folder");
+    std::fs::write(packages.join(".installed.json"), r#"{"apt":["cowsay"],"type":"packages"}"#).expect("a record");
+    let mut samples = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let started = std::time::Instant::now();
+        let folder = Beneath::open(&workspace).expect("the workspace");
+        folder.make_folders(std::path::Path::new("skills/bench")).expect("a mount point");
+        folder.make_file(std::path::Path::new("data/data.txt")).expect("a mount point");
+        let record = Beneath::open(&packages).expect("the packages");
+        record.read(std::path::Path::new(".installed.json"), 4096).expect("the record");
+        samples.push(started.elapsed());
+    }
+    println!("The host's path checks of one call alone (two mount points and the packages record, 2,000 times):");
+    summary("openat2 beneath the session's folders, no link followed", samples);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A multipart upload (a file, or a skill's one file) through the engine's API.
