@@ -59,10 +59,20 @@ async fn run() {
     // The last: the host's checks of paths the sandbox writes (engine/src/sandbox/beneath.rs) on
     // every call, with a skill and a file mounted under /workspace and the packages record read.
     for (cgroups, networking, mounts, label) in [
-        (true, "unrestricted", false, "each call in a control group, networking unrestricted (egress proxy and tunnel)"),
+        (
+            true,
+            "unrestricted",
+            false,
+            "each call in a control group, networking unrestricted (egress proxy and tunnel)",
+        ),
         (true, "limited", false, "each call in a control group, no network"),
         (false, "limited", false, "rlimits only, no control group, no network"),
-        (true, "limited", true, "each call in a control group, no network, a skill and a file mounted under /workspace, packages recorded"),
+        (
+            true,
+            "limited",
+            true,
+            "each call in a control group, no network, a skill and a file mounted under /workspace, packages recorded",
+        ),
     ] {
         println!("Real models against the Messages test server on loopback ({TURNS} turns), {label}:");
         bench(cgroups, networking, mounts).await;
@@ -108,7 +118,11 @@ async fn upload(client: &common::Client, path: &str, field: &str, name: &str, co
 async fn bench(cgroups: bool, networking: &str, mounts: bool) {
     let server = TestServer::start(Script::default()).await.expect("the test server starts");
     let url = server.url.clone();
-    let name = format!("model-bench-{networking}{}{}", if cgroups { "" } else { "-no-cgroups" }, if mounts { "-mounts" } else { "" });
+    let name = format!(
+        "model-bench-{networking}{}{}",
+        if cgroups { "" } else { "-no-cgroups" },
+        if mounts { "-mounts" } else { "" }
+    );
     let (client, dir) = common::start_with(&name, |config| {
         config.model = ModelEndpoint::new(&url, None);
         config.sandbox_cgroups = cgroups;
@@ -121,12 +135,20 @@ async fn bench(cgroups: bool, networking: &str, mounts: bool) {
         json!({}),
     );
     if mounts {
-        let skill = upload(&client, "/v1/skills", "files[]", "bench/SKILL.md", "---\nname: bench\ndescription: A bench.\n---\n").await;
+        let skill = upload(
+            &client,
+            "/v1/skills",
+            "files[]",
+            "bench/SKILL.md",
+            "---\nname: bench\ndescription: A bench.\n---\n",
+        )
+        .await;
         let file = upload(&client, "/v1/files", "file", "data.txt", "data").await;
         agent["skills"] = json!([{ "type": "custom", "skill_id": skill["id"], "version": "latest" }]);
         environment["config"]["networking"]["allow_package_managers"] = json!(true);
         environment["config"]["packages"] = json!({ "apt": ["cowsay"] });
-        session["resources"] = json!([{ "type": "file", "file_id": file["id"], "mount_path": "/workspace/data/data.txt" }]);
+        session["resources"] =
+            json!([{ "type": "file", "file_id": file["id"], "mount_path": "/workspace/data/data.txt" }]);
     }
     let agent = client.post("/v1/agents", agent).await;
     let environment = client.post("/v1/environments", environment).await;

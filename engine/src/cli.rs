@@ -59,9 +59,10 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
             crate::webhooks::WebhookTarget::from_env(var)?,
             match var("SWITCHBOARD_ENGINE_SECRET_KEY") {
                 None => None,
-                Some(text) => Some(crate::sealing::SealKey::parse(&text).ok_or(
-                    "SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).",
-                )?),
+                Some(text) => Some(
+                    crate::sealing::SealKey::parse(&text)
+                        .ok_or("SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).")?,
+                ),
             },
         ))
     };

@@ -48,7 +48,11 @@ impl SealKey {
         let nonce: [u8; aead::NONCE_LEN] = rand::random();
         let mut sealed = plain.to_vec();
         self.key()
-            .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(associated), &mut sealed)
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(associated),
+                &mut sealed,
+            )
             .expect("a secret's length is far below ChaCha20-Poly1305's limit");
         [nonce.as_slice(), &sealed].concat()
     }

@@ -92,9 +92,10 @@ impl Store {
     /// sealed.
     pub async fn seal_credentials(&self) -> Result<u64, sqlx::Error> {
         let Some(key) = &self.secret_key else {
-            let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vault_credentials WHERE secrets LIKE 'sealed:%'")
-                .fetch_one(&self.pool)
-                .await?;
+            let sealed: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM vault_credentials WHERE secrets LIKE 'sealed:%'")
+                    .fetch_one(&self.pool)
+                    .await?;
             return Ok(sealed as u64);
         };
         let mut tx = self.pool.begin().await?;
