@@ -243,10 +243,12 @@ pub async fn export(
         slot: Some(slot),
         ended: false,
     };
-    let body = futures::stream::unfold(export, |mut export| async move {
+    // Fused: the response's layers (gzip among them) may poll a body again after its end, which
+    // an `unfold` that has ended answers with a panic.
+    let body = futures::StreamExt::fuse(futures::stream::unfold(export, |mut export| async move {
         let chunk = export.next_chunk().await?;
         Some((chunk, export))
-    });
+    }));
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

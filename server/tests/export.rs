@@ -123,6 +123,22 @@ async fn markdown_and_html_read_as_a_transcript_and_the_html_runs_nothing() {
     assert!(html.contains(&digest));
     assert!(!html.contains("<link") && !html.contains("src="), "nothing is loaded from elsewhere");
 
+    // As a browser asks for them: gzipped, each format whole (the compression layer polls the
+    // body once more after its end).
+    for format in ["json", "markdown", "html"] {
+        let response = app
+            .client
+            .get(format!("{}/api/sessions/{id}/export?format={format}", app.address))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{format}");
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{format}");
+        let body = response.bytes().await.unwrap_or_else(|e| panic!("the {format} export was cut short: {e}"));
+        assert_eq!(body[..2], [0x1f, 0x8b], "{format}");
+    }
+
     let (status, error) = app.get_text(&format!("/api/sessions/{id}/export?format=pdf")).await;
     assert_eq!(status, 400);
     assert!(error.contains("choose json, markdown or html"), "{error}");
