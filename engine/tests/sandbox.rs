@@ -381,6 +381,9 @@ async fn links_the_agent_plants_are_never_followed_by_the_host() {
     for (i, (_, text)) in results.iter().enumerate() {
         assert!(!text.contains("CANARY"), "tool call {i} read a canary through a link: {text}");
     }
+    for event in &events {
+        assert!(!event.to_string().contains("CANARY"), "a canary's content in an event: {event}");
+    }
     assert_eq!(contents(&outside), outside_before, "a file outside the data directory was made or changed");
     assert_eq!(std::fs::read_to_string(data.join("canary.txt")).unwrap(), "CANARY-IN-DATA");
     assert_eq!(database_header(), b"SQLite format 3\0", "the engine's database was written through a link");

@@ -106,3 +106,35 @@ async fn a_copy_of_the_data_directory_holds_no_login_cookie_and_its_ids_sign_nob
     // And the original still does.
     assert_eq!(status_with_login(&app, &cookies[0]).await.0, 200);
 }
+
+/// With `SWITCHBOARD_SECRET_KEY`, the embedded engine seals its vaults' credentials with a key
+/// derived from it: a copy of the data directory holds no credential's secret, and the
+/// credential still opens (a rotation carries it over).
+#[tokio::test]
+async fn with_the_secret_key_a_copy_of_the_data_directory_holds_no_vault_secret() {
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")]).await;
+    let (status, vault) = app.call("vaults/create", &[("display_name", "Team secrets")]).await;
+    assert_eq!(status, 200, "{vault}");
+    let vault_id = vault["id"].as_str().unwrap().to_owned();
+    let secret = "sk-live-SEALED-vault-secret-5678";
+    let create = [
+        ("vault_id", vault_id.as_str()),
+        ("form[kind]", "static_bearer"),
+        ("form[mcp_server_url]", "https://mcp.example.com/mcp"),
+        ("form[secret]", secret),
+    ];
+    let (status, credential) = app.call("vaults/credentials/create", &create).await;
+    assert_eq!(status, 200, "{credential}");
+    let copy = TempDir::new();
+    copy_dir(&app.data_dir.0, &copy.0);
+    assert_eq!(files_holding(&copy.0, secret.as_bytes()), Vec::<String>::new(), "a vault secret at rest");
+    let rotate = [
+        ("vault_id", vault_id.as_str()),
+        ("credential_id", credential["id"].as_str().unwrap()),
+        ("form[kind]", "static_bearer"),
+        ("form[mcp_server_url]", "https://mcp.example.com/mcp"),
+        ("form[secret]", "sk-live-SEALED-rotated-9012"),
+    ];
+    let (status, rotated) = app.call("vaults/credentials/rotate", &rotate).await;
+    assert_eq!(status, 200, "{rotated}");
+}
