@@ -59,7 +59,7 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 const MAX_ANSWER_BYTES: usize = 6 * MAX_OUTPUT_BYTES + 1024;
 const MIB: u64 = 1024 * 1024;
 
-/// What each process of a tool call may use. Defaults in the README; each is settable per engine
+/// What each process of a tool call may use. Defaults in docs/configuration.md; each is settable per engine
 /// (`SWITCHBOARD_SANDBOX_*`, see [`SandboxLimits::from_env`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SandboxLimits {
