@@ -691,8 +691,7 @@ impl Notifier {
         }
         tx.commit().await?;
         if !plain.is_empty() {
-            sqlx::query("VACUUM").execute(&self.pool).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+            engine::private::scrub(&self.pool).await?;
             tracing::info!("notification channels: sealed {} written before the key was set", plain.len());
         }
         Ok(())

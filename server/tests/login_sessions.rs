@@ -6,7 +6,7 @@ mod support;
 use std::{path::Path, str::FromStr};
 
 use reqwest::header::{COOKIE, SET_COOKIE};
-use support::{ADMIN_PASSWORD, TempDir, TestApp, browser, spawn_app, start};
+use support::{ADMIN_PASSWORD, TempDir, TestApp, browser, files_holding, spawn_app, start};
 
 /// The login cookie's value that a sign-in's response sets.
 fn login_cookie_value(response: &reqwest::Response) -> String {
@@ -44,22 +44,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Every file under `dir` that holds `needle`.
-fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_holding(&path, needle));
-        } else if let Ok(bytes) = std::fs::read(&path)
-            && bytes.windows(needle.len()).any(|w| w == needle)
-        {
-            found.push(path.display().to_string());
-        }
-    }
-    found
 }
 
 #[tokio::test]

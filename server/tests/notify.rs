@@ -8,7 +8,9 @@ mod support;
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use support::{ADMIN_PASSWORD, TestApp, asking_session, audit_entries_at_least, browser, spawn_app, start};
+use support::{
+    ADMIN_PASSWORD, TestApp, asking_session, audit_entries_at_least, browser, files_holding, spawn_app, start,
+};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -508,26 +510,6 @@ async fn escalation_tells_the_next_group_after_the_wait_and_quiet_hours_hold_the
 
 const SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 
-/// Every file under `dir` (databases' -wal and -shm too) holding `needle`, byte for byte.
-fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![dir.to_owned()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                folders.push(entry.path());
-            } else if kind.is_file() {
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                if bytes.windows(needle.len()).any(|window| window == needle.as_bytes()) {
-                    found.push(entry.path());
-                }
-            }
-        }
-    }
-    found
-}
-
 /// Without `SWITCHBOARD_SECRET_KEY` a channel's URL and signing secret sit in the database as
 /// given (the README says so); started with the key, Switchboard seals them, and no file of the
 /// data directory holds them any more, nor those of a channel added since.
@@ -541,7 +523,7 @@ async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
     assert_eq!(status, 200, "{before}");
     let before_secret = before["secret"].as_str().unwrap().to_owned();
     let data = app.stop().await;
-    assert!(!files_holding(&data.0, "hook-BEFORE-url-path").is_empty(), "without a key the URL is stored as given");
+    assert!(!files_holding(&data.0, b"hook-BEFORE-url-path").is_empty(), "without a key the URL is stored as given");
 
     let app = start(data.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)], true).await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
@@ -553,7 +535,7 @@ async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
     assert_eq!(targets, ["https://203.0.113.9", "https://203.0.113.9"], "sealed, they still open: {list}");
     let data = app.stop().await;
     for needle in ["hook-BEFORE-url-path", "hook-AFTER-url-path", before_secret.as_str(), after_secret.as_str()] {
-        assert_eq!(files_holding(&data.0, needle), Vec::<std::path::PathBuf>::new(), "{needle} found at rest");
+        assert_eq!(files_holding(&data.0, needle.as_bytes()), Vec::<String>::new(), "{needle} found at rest");
     }
 
     // Without the key again: the sealed channels are named as such, and nothing is lost.

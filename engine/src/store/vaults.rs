@@ -113,8 +113,7 @@ impl Store {
         }
         tx.commit().await?;
         if !plain.is_empty() {
-            sqlx::query("VACUUM").execute(&self.pool).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+            crate::private::scrub(&self.pool).await?;
         }
         Ok(plain.len() as u64)
     }

@@ -218,8 +218,7 @@ pub async fn rehash_unhashed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     }
     sqlx::query("VACUUM").execute(pool).await?;
     sqlx::query("DROP TABLE login_sessions_unhashed").execute(pool).await?;
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
-    if busy != 0 {
+    if !engine::private::empty_wal(pool).await? {
         tracing::warn!("the write-ahead log could not be emptied after the login sessions moved; it will be later");
     }
     Ok(())

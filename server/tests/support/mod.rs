@@ -335,3 +335,20 @@ pub fn sse_frame(block: &str) -> SseFrame {
     let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
     SseFrame { id: field("id: ").and_then(|id| id.parse().ok()), event: field("event: "), data: field("data: ") }
 }
+
+/// Every file under `dir` (databases' `-wal` and `-shm` among them) that holds `needle`, byte for
+/// byte.
+pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
