@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Checks the shape of the code: no import cycle between the modules of a crate, no function
+longer than the agreed length except those listed with their reason in scripts/long-functions.
+
+Usage: scripts/shape [--graph CRATE] [--lengths]
+
+Read as text, without compiling: each file's `use` trees and `crate::`/`super::`/`self::` paths
+name the modules it takes from. A path is the module of the longest prefix that is a file of the
+crate, so `use crate::approvals::decide` is an arrow to `approvals/mod.rs` unless `decide.rs` exists.
+A module's own `mod` lines and `pub use` re-exports of its children are not arrows (a folder's
+`mod.rs` is its front door), nor is code under `#[cfg(test)]`: tests may reach anywhere.
+
+A function's length is its lines from `fn` to its closing brace, counted in the crates' `src/`
+(tests, benches and examples are not counted).
+"""
+
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CRATES = ["protocol", "engine", "server", "app", "macros", "chunk-merge"]
+LIMIT = 80
+ALLOWED = os.path.join(ROOT, "scripts", "long-functions")
+
+
+def strip(text):
+    """The text with comments, string and char literals blanked (line breaks kept)."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            i = j
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            out.append("\n" * text.count("\n", i, j))
+            i = j
+        elif c == "r" and re.match(r'r#*"', text[i:i + 10]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            hashes = re.match(r'r(#*)"', text[i:]).group(1)
+            end = text.find('"' + hashes, i + 2 + len(hashes))
+            end = n if end < 0 else end + 1 + len(hashes)
+            out.append('""' + "\n" * text.count("\n", i, end))
+            i = end
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append('""' + "\n" * text.count("\n", i, j))
+            i = j + 1
+        elif c == "'" and re.match(r"'(\\.|[^\\'])'|'\\u\{[0-9a-fA-F]+\}'|'\\x[0-9a-fA-F]{2}'", text[i:i + 12]):
+            m = re.match(r"'(\\.|[^\\'])'|'\\u\{[0-9a-fA-F]+\}'|'\\x[0-9a-fA-F]{2}'", text[i:i + 12])
+            out.append("' '")
+            i += len(m.group(0))
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def matching_brace(text, open_at):
+    depth = 0
+    for j in range(open_at, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text) - 1
+
+
+def without_tests(text):
+    """Blanks `#[cfg(test)]` items (keeping line breaks)."""
+    while True:
+        m = re.search(r"#\[cfg\(test\)\]\s*(pub\s+)?(mod|fn|impl|use)\b", text)
+        if not m:
+            return text
+        if m.group(2) == "use":
+            end = text.find(";", m.end())
+        else:
+            end = matching_brace(text, text.find("{", m.end()))
+        text = text[:m.start()] + "\n" * text.count("\n", m.start(), end + 1) + text[end + 1:]
+
+
+def modules(crate):
+    """{module path tuple: file} for the crate's library (or binary when it has no library)."""
+    src = os.path.join(ROOT, crate, "src")
+    found = {}
+    root_file = "lib.rs" if os.path.exists(os.path.join(src, "lib.rs")) else "main.rs"
+    for dirpath, _, files in os.walk(src):
+        for name in files:
+            if not name.endswith(".rs"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, name), src)
+            parts = rel[:-3].split(os.sep)
+            if rel in ("lib.rs", "main.rs"):
+                if rel != root_file:
+                    continue
+                parts = []
+            elif parts[0] == "bin":
+                continue
+            elif parts[-1] == "mod":
+                parts = parts[:-1]
+            found[tuple(parts)] = os.path.join(dirpath, name)
+    return found
+
+
+def use_paths(tree, prefix=""):
+    """Expands a `use` tree (`a::{b, c::{d}}`) into whole paths."""
+    tree = tree.strip()
+    m = re.match(r"^([\w:]*?)(::)?\{(.*)\}$", tree, re.S)
+    if not m:
+        path = re.sub(r"\s+as\s+\w+$", "", tree)
+        return [prefix + path] if path else []
+    head = prefix + m.group(1) + ("::" if m.group(1) else "")
+    parts, depth, start, body = [], 0, 0, m.group(3)
+    for j, ch in enumerate(body):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(body[start:j])
+            start = j + 1
+    parts.append(body[start:])
+    paths = []
+    for part in parts:
+        if part.strip() == "self":
+            paths.append(head.rstrip(":"))
+        elif part.strip():
+            paths.extend(use_paths(part, head))
+    return paths
+
+
+def resolve(path, here, mods, is_dir):
+    """The module a path names, or None for another crate's."""
+    segs = [s for s in path.split("::") if s]
+    if not segs:
+        return None
+    base = list(here) if is_dir else list(here[:-1]) if here else []
+    if segs[0] == "crate":
+        base, segs = [], segs[1:]
+    elif segs[0] == "self":
+        base, segs = list(here), segs[1:]
+    elif segs[0] == "super":
+        base = list(here)
+        while segs and segs[0] == "super":
+            base, segs = base[:-1], segs[1:]
+    else:
+        # A bare path: a module of this one's (`mod x;` then `x::f`), else not ours.
+        if tuple(list(here) + segs[:1]) in mods:
+            base = list(here)
+        else:
+            return None
+    full = base + segs
+    for k in range(len(full), -1, -1):
+        if tuple(full[:k]) in mods:
+            return tuple(full[:k])
+    return None
+
+
+def imports(crate):
+    mods = modules(crate)
+    graph = {m: set() for m in mods}
+    for here, file in mods.items():
+        text = without_tests(strip(open(file, encoding="utf-8").read()))
+        is_dir = file.endswith("mod.rs") or not here
+        paths = []
+        for m in re.finditer(r"\b(pub(\([^)]*\))?\s+)?use\s+([^;]+);", text):
+            public = bool(m.group(1))
+            for p in use_paths(m.group(3)):
+                target = resolve(p, here, mods, is_dir)
+                # A folder's re-export of its own child is its front door, not an import.
+                if public and target and len(target) > len(here) and target[: len(here)] == here:
+                    continue
+                paths.append(p)
+        for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", re.sub(r"\buse\s+[^;]+;", "", text)):
+            paths.append(m.group(1))
+        for p in paths:
+            target = resolve(p, here, mods, is_dir)
+            if target is not None and target != here:
+                # An item of a parent folder's own file is the folder's; a child's arrow to it
+                # is kept (it is a real import), the folder's arrows to its children are not.
+                if len(target) > len(here) and target[: len(here)] == here and is_dir:
+                    continue
+                graph[here].add(target)
+    return mods, graph
+
+
+def cycles(graph):
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    sys.setrecursionlimit(10000)
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def name(crate, mod):
+    return crate + "::" + "::".join(mod) if mod else crate
+
+
+def functions(crate):
+    """(file, line, name, length) of every function in the crate's src/, tests left out."""
+    src = os.path.join(ROOT, crate, "src")
+    found = []
+    for dirpath, _, files in os.walk(src):
+        for fname in sorted(files):
+            if not fname.endswith(".rs"):
+                continue
+            path = os.path.join(dirpath, fname)
+            text = without_tests(strip(open(path, encoding="utf-8").read()))
+            for m in re.finditer(r"\bfn\s+(\w+)", text):
+                # The body opens at the first `{` after the signature; a `;` first is a declaration.
+                j = m.end()
+                depth = 0
+                while j < len(text):
+                    ch = text[j]
+                    if ch in "(<[":
+                        depth += 1
+                    elif ch in ")>]" and depth:
+                        depth -= 1
+                    elif ch == ";" and depth == 0:
+                        j = -1
+                        break
+                    elif ch == "{" and depth == 0:
+                        break
+                    j += 1
+                if j < 0 or j >= len(text):
+                    continue
+                end = matching_brace(text, j)
+                start_line = text.count("\n", 0, m.start()) + 1
+                length = text.count("\n", m.start(), end) + 1
+                found.append((os.path.relpath(path, ROOT), start_line, m.group(1), length))
+    return found
+
+
+def allowed():
+    """{(file, function): reason} from scripts/long-functions."""
+    out = {}
+    if not os.path.exists(ALLOWED):
+        return out
+    for line in open(ALLOWED, encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        where, _, reason = line.partition(" ")
+        file, _, fn = where.rpartition(":")
+        out[(file, fn)] = reason.strip()
+    return out
+
+
+def main(argv):
+    failed = False
+    if "--graph" in argv:
+        crate = argv[argv.index("--graph") + 1]
+        _, graph = imports(crate)
+        for mod in sorted(graph):
+            print(name(crate, mod), "->", ", ".join(name(crate, t) for t in sorted(graph[mod])))
+        return 0
+    for crate in CRATES:
+        _, graph = imports(crate)
+        for comp in cycles(graph):
+            failed = True
+            print(f"import cycle in {crate}: " + " <-> ".join(name(crate, m) for m in comp))
+            members = set(comp)
+            for m in comp:
+                for t in sorted(graph[m] & members):
+                    print(f"  {name(crate, m)} -> {name(crate, t)}")
+    listed = allowed()
+    long = []
+    for crate in CRATES:
+        long.extend(f for f in functions(crate) if f[3] > LIMIT)
+    long.sort(key=lambda f: -f[3])
+    if "--lengths" in argv:
+        for file, line, fn, length in long:
+            print(f"{length:4} {file}:{line} {fn}")
+    seen = set()
+    for file, line, fn, length in long:
+        seen.add((file, fn))
+        if (file, fn) not in listed:
+            failed = True
+            print(f"{file}:{line}: fn {fn} is {length} lines, over {LIMIT}: split it, or list it with its reason in scripts/long-functions")
+    for file, fn in sorted(set(listed) - seen):
+        failed = True
+        print(f"scripts/long-functions lists {file}:{fn}, which is not over {LIMIT} lines (or is gone): take it off the list")
+    if len(listed) > 10:
+        failed = True
+        print(f"scripts/long-functions lists {len(listed)} functions; at most 10 may be over {LIMIT} lines")
+    if not failed:
+        print(f"shape: no import cycles in {len(CRATES)} crates; {len(long)} functions over {LIMIT} lines, each listed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
