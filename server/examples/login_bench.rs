@@ -46,7 +46,7 @@ async fn main() {
     let mut hash = String::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        hash = std::hint::black_box(server::accounts::hash_password(common::PASSWORD));
+        hash = std::hint::black_box(server::access::accounts::hash_password(common::PASSWORD));
         hashes.push(started.elapsed());
     }
     // The parameters as the hash records them: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.

@@ -36,7 +36,7 @@ use hashlink::LinkedHashMap;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-use crate::body_limit::ReadBody;
+use crate::access::body_limit::ReadBody;
 
 /// Who made a request, as the audit log names them.
 #[derive(Debug, Clone, Default)]
@@ -104,7 +104,7 @@ impl NewEntry {
 
 pub struct SqliteAudit {
     pool: SqlitePool,
-    /// The workspace its entries belong to (`crate::workspaces`); `None`: the default, and
+    /// The workspace its entries belong to (`crate::tenancy::workspaces`); `None`: the default, and
     /// Switchboard's own (sign-ins, accounts).
     workspace: Option<String>,
     /// The entries of refused sign-ins still counting attempts.
@@ -114,11 +114,11 @@ pub struct SqliteAudit {
 /// How long the refused sign-ins of one address at one username are one entry: the sign-in
 /// throttle's window, so that an entry counts what the throttle holds against them at once; four
 /// rows an hour at most, however fast they are sent.
-pub const SIGN_IN_WINDOW: Duration = crate::accounts::THROTTLE_WINDOW;
+pub const SIGN_IN_WINDOW: Duration = crate::access::accounts::THROTTLE_WINDOW;
 /// Usernames an address's refused sign-ins get an entry each under, within a window. Refusals at
 /// any other username go into one entry of the address that names none: an address cannot add
 /// rows by trying new usernames. The throttle lets an address try as many in a window.
-pub const NAMES_PER_ADDRESS: usize = crate::accounts::PER_ADDRESS;
+pub const NAMES_PER_ADDRESS: usize = crate::access::accounts::PER_ADDRESS;
 /// Keys [`RefusedSignIns`] keeps at most; past it the oldest gives way (its next refusal starts a
 /// new entry), as the throttle's keys do.
 const MOST_REFUSED_KEYS: usize = 100_000;
@@ -223,7 +223,7 @@ impl SqliteAudit {
     }
 
     async fn count_refused_sign_in(&self, mut entry: NewEntry, now: Instant) {
-        let address = crate::accounts::address_key(entry.actor.ip.as_deref().unwrap_or_default());
+        let address = crate::access::accounts::address_key(entry.actor.ip.as_deref().unwrap_or_default());
         let action = entry.action.clone();
         // Held while writing: two refusals of the same key at once must not both start an entry.
         let mut refused = self.refused.lock().await;
@@ -424,11 +424,11 @@ const MAX_ACTION_BYTES: usize = 200;
 
 /// Records every mutation under `/api/`: who, from where, what (the endpoint and the ids its
 /// body names), and how it ended. Runs inside [`crate::access::authenticate`], so it knows the
-/// person, and outside the body limit ([`crate::body_limit`]) and the role check, so a refused
+/// person, and outside the body limit ([`crate::access::body_limit`]) and the role check, so a refused
 /// call is recorded too. A signed-in person's entry is written before anything else runs, and
 /// when it cannot be, the mutation is refused: nothing changes upstream off the record.
 pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
-    let Some(mut action) = crate::body_limit::mutation(request.method(), request.uri().path()) else {
+    let Some(mut action) = crate::access::body_limit::mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     // An endpoint's name is short; a longer path is nobody's endpoint, and is kept only in part.
@@ -437,9 +437,9 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         action.truncate(end);
         action.push('…');
     }
-    // The entry belongs to the request's workspace (`crate::workspaces::select`), but for what is
+    // The entry belongs to the request's workspace (`crate::tenancy::workspaces::select`), but for what is
     // Switchboard's own (people, workspaces, notifications), which the default's log holds.
-    let audit = match request.extensions().get::<Arc<crate::workspaces::Workspace>>() {
+    let audit = match request.extensions().get::<Arc<crate::tenancy::workspaces::Workspace>>() {
         Some(workspace) if !switchboards_own(&action) => workspace.audit.clone(),
         _ => audit,
     };
@@ -571,7 +571,7 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 /// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
 /// not admins: their own) in the request's workspace, newest first, at most 100,000.
 pub async fn export(
-    axum::Extension(workspace): axum::Extension<Arc<crate::workspaces::Workspace>>,
+    axum::Extension(workspace): axum::Extension<Arc<crate::tenancy::workspaces::Workspace>>,
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -676,9 +676,10 @@ mod tests {
     }
 
     async fn audit(most_keys: usize) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("switchboard-audit-{}", crate::accounts::random_hex::<8>()));
+        let dir =
+            std::env::temp_dir().join(format!("switchboard-audit-{}", crate::access::accounts::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::db::open(&dir).await.unwrap();
+        let pool = crate::support::db::open(&dir).await.unwrap();
         Scratch(dir, SqliteAudit::with_refused_keys(pool, most_keys))
     }
 

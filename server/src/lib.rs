@@ -1,33 +1,29 @@
 #![recursion_limit = "256"]
-//! The `switchboard` server: settings, the upstream client, the HTTP router, and the Leptos app it
-//! serves.
+//! The `switchboard` server: the backend-for-frontend that alone holds the API key. Each folder is
+//! one feature, and imports run one way, from the top of this list down (`scripts/shape.py` checks
+//! that no two modules import each other):
+//!
+//! - [`web`]: startup, the router, its layers and the route list each feature adds to;
+//! - [`tenancy`]: workspaces, each with its upstream and its records, and who may open which;
+//! - [`notify`]: email, signed webhooks out, and Anthropic's webhooks in;
+//! - [`records`]: share links, imports, exports, files and skills passed through;
+//! - [`approvals`]: the inbox, decisions, policies and rules;
+//! - [`streams`]: one upstream event stream per session, shared by every viewer, as SSE;
+//! - [`access`]: accounts, sign-in, login sessions, roles, limits;
+//! - [`audit`]: the append-only log every feature writes to;
+//! - [`upstream`]: the client of Anthropic's API or the embedded engine;
+//! - [`settings`]: what the environment says, read once at start;
+//! - [`support`]: helpers every room uses (the database, keys, the client's address, outbound
+//!   destinations).
 
 pub mod access;
-pub mod accounts;
+pub mod approvals;
 pub mod audit;
-pub mod body_limit;
-pub mod db;
-pub mod decisions;
-pub mod destinations;
-pub mod export;
-pub mod files;
-pub mod hub;
-pub mod imports;
-pub mod inbox;
-pub mod keys;
-pub mod limits;
-pub mod live;
 pub mod notify;
-pub mod policies;
-pub mod proxies;
-pub mod rules;
+pub mod records;
 pub mod settings;
-pub mod shares;
-pub mod skills;
-pub mod sse;
-pub mod startup;
-pub mod state;
-pub mod telemetry;
+pub mod streams;
+pub mod support;
+pub mod tenancy;
 pub mod upstream;
-pub mod webhooks;
-pub mod workspaces;
+pub mod web;

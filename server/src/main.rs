@@ -1,5 +1,8 @@
 #![recursion_limit = "256"]
-use server::{settings::Settings, startup::Application, telemetry};
+use server::{
+    settings::Settings,
+    web::{startup::Application, telemetry},
+};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

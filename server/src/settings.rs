@@ -49,12 +49,12 @@ pub struct Settings {
     /// link that masks secrets masks, on top of the built-in ones (`shares::BUILT_IN_PATTERNS`).
     pub share_secret_patterns: Vec<String>,
     /// `SWITCHBOARD_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks) whose
-    /// `X-Forwarded-For` names the client (`crate::proxies`); none by default.
-    pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// `X-Forwarded-For` names the client (`crate::support::proxies`); none by default.
+    pub trusted_proxies: crate::support::proxies::TrustedProxies,
     /// `SWITCHBOARD_SECRET_KEY`: 32 random bytes in base64, the key the keys of the workspaces an
-    /// admin connects are sealed with in the database (`crate::workspaces`). Without it no second
+    /// admin connects are sealed with in the database (`crate::tenancy::workspaces`). Without it no second
     /// workspace can be connected. Write-only.
-    pub secret_key: Option<crate::workspaces::SecretKey>,
+    pub secret_key: Option<crate::tenancy::workspaces::SecretKey>,
 }
 
 /// Notifications out: where people reach Switchboard, and the mail server.
@@ -77,8 +77,8 @@ pub struct NotifySettings {
     pub link_ttl: Duration,
     /// `SWITCHBOARD_ALLOW_PRIVATE_URLS`: the private addresses (addresses or CIDR blocks) a
     /// channel's URL may reach, such as a receiver on your network; none by default. A cloud
-    /// metadata service is refused whatever it says (`crate::destinations`).
-    pub destinations: crate::destinations::Destinations,
+    /// metadata service is refused whatever it says (`crate::support::destinations`).
+    pub destinations: crate::support::destinations::Destinations,
 }
 
 /// A webhook signing secret; its `Debug` leaves it out.
@@ -125,8 +125,8 @@ pub struct AccessSettings {
     /// (default 1,200): what one signed-in person may hold open and send; and
     /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200) and
     /// `SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE` (default 300): the streams of share links one
-    /// address may hold open, and the requests it may send, without a sign-in (`crate::limits`).
-    pub limits: crate::limits::LimitSettings,
+    /// address may hold open, and the requests it may send, without a sign-in (`crate::access::limits`).
+    pub limits: crate::access::limits::LimitSettings,
     /// `SWITCHBOARD_OIDC_*`: single sign-on with an OpenID Connect provider (none by default).
     pub oidc: Option<OidcSettings>,
 }
@@ -371,7 +371,7 @@ impl Settings {
             )? as u32,
             max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,
-            limits: crate::limits::LimitSettings {
+            limits: crate::access::limits::LimitSettings {
                 streams_per_person: at_most("SWITCHBOARD_STREAMS_PER_PERSON", 40, 10_000, " of streams, e.g. 40")?
                     as usize,
                 requests_per_minute: at_most(
@@ -435,7 +435,7 @@ impl Settings {
             smtp_from,
             window: seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
             link_ttl: seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
-            destinations: crate::destinations::Destinations::parse(
+            destinations: crate::support::destinations::Destinations::parse(
                 &get("SWITCHBOARD_ALLOW_PRIVATE_URLS").unwrap_or_default(),
             )
             .map_err(SettingsError::AllowPrivateUrls)?,
@@ -451,13 +451,13 @@ impl Settings {
             share_secret_patterns.push(pattern.to_owned());
         }
         let secret_key = match get("SWITCHBOARD_SECRET_KEY") {
-            Some(value) => Some(crate::workspaces::SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
+            Some(value) => Some(crate::tenancy::workspaces::SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
             None => None,
         };
         Ok(Self {
             secret_key,
             share_secret_patterns,
-            trusted_proxies: crate::proxies::TrustedProxies::parse(
+            trusted_proxies: crate::support::proxies::TrustedProxies::parse(
                 &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
             )
             .map_err(SettingsError::TrustedProxies)?,
@@ -724,7 +724,7 @@ mod tests {
         assert!(error.to_string().contains("https://switchboard.example.com"), "{error}");
         let error = settings(&[("SWITCHBOARD_SMTP_FROM", "not an address")]).unwrap_err();
         assert!(error.to_string().contains("Switchboard <switchboard@example.com>"), "{error}");
-        assert_eq!(s.notify.destinations, crate::destinations::Destinations::default(), "no private address");
+        assert_eq!(s.notify.destinations, crate::support::destinations::Destinations::default(), "no private address");
         let error = settings(&[("SWITCHBOARD_ALLOW_PRIVATE_URLS", "10.0.0.5, hooks.internal")]).unwrap_err();
         assert!(error.to_string().starts_with("SWITCHBOARD_ALLOW_PRIVATE_URLS: \"hooks.internal\""), "{error}");
     }

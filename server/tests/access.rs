@@ -185,7 +185,9 @@ fn endpoints() -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, method)| (method.to_string(), path.to_owned()))
         .collect();
-    all.extend(server::startup::routes().into_iter().map(|route| (route.method.to_string(), route.path.to_owned())));
+    all.extend(
+        server::web::startup::routes().into_iter().map(|route| (route.method.to_string(), route.path.to_owned())),
+    );
     all.sort();
     all.dedup();
     all
@@ -413,9 +415,12 @@ async fn the_longest_logins_and_audit_retention_the_settings_allow_work() {
     // clock arithmetic they feed once panicked: the audit's retention and old logins' pruning
     // run in the housekeeping task, where a panic is silent, so they are called here directly.
     let dir = TempDir::new();
-    let pool = server::db::open(&dir.0).await.unwrap();
+    let pool = server::support::db::open(&dir.0).await.unwrap();
     server::audit::SqliteAudit::new(pool.clone()).purge(MOST_RETENTION_DAYS as u32).await.unwrap();
-    server::accounts::SqliteAccounts::new(pool).prune_logins(Duration::from_secs(MOST_LOGIN_SECS)).await.unwrap();
+    server::access::accounts::SqliteAccounts::new(pool)
+        .prune_logins(Duration::from_secs(MOST_LOGIN_SECS))
+        .await
+        .unwrap();
     // And a server signed in with them answers.
     let (most_secs, most_days) = (MOST_LOGIN_SECS.to_string(), MOST_RETENTION_DAYS.to_string());
     let app = spawn_app(&[
@@ -1122,14 +1127,14 @@ fn only_signed_webhooks_and_the_health_check_escape_the_signed_out_limit() {
     let designed = |path: &str| matches!(path, "/webhooks/anthropic" | "/healthz");
     let wrong: Vec<String> = endpoints()
         .into_iter()
-        .filter(|(_, path)| server::limits::unlimited_signed_out(path) != designed(path))
+        .filter(|(_, path)| server::access::limits::unlimited_signed_out(path) != designed(path))
         .map(|(method, path)| format!("{method} {path}"))
         .collect();
     assert!(wrong.is_empty(), "{wrong:?}");
     for page in ["/login", "/setup", "/share/0f", "/auth/oidc/start", "/auth/oidc/callback"] {
-        assert!(!server::limits::unlimited_signed_out(page), "{page} is counted");
+        assert!(!server::access::limits::unlimited_signed_out(page), "{page} is counted");
     }
-    assert!(server::limits::unlimited_signed_out("/pkg/switchboard.wasm"));
+    assert!(server::access::limits::unlimited_signed_out("/pkg/switchboard.wasm"));
 }
 
 #[tokio::test]

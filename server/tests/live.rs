@@ -567,7 +567,7 @@ async fn read_hub(frames: impl futures::Stream<Item = bytes::Bytes> + Unpin) -> 
 
 #[tokio::test]
 async fn memory_stays_bounded_and_viewers_that_fall_behind_the_kept_events_still_get_them_all() {
-    use server::hub::HubConfig;
+    use server::streams::hub::HubConfig;
     let upstream = upstream().await;
     let session = upstream.session(long_turn(), 5).await;
     // Three events kept, two frames of channel: almost everything must come from the API again.
@@ -998,13 +998,13 @@ impl Scripted {
 }
 
 /// A hub of its own on `upstream`, keeping `retain` events.
-fn hub_on(upstream: &str, retain: usize) -> Arc<server::hub::Hub> {
-    hub_with(upstream, server::hub::HubConfig { retain, ..server::hub::HubConfig::default() })
+fn hub_on(upstream: &str, retain: usize) -> Arc<server::streams::hub::Hub> {
+    hub_with(upstream, server::streams::hub::HubConfig { retain, ..server::streams::hub::HubConfig::default() })
 }
 
 /// A hub of its own on `upstream`, for tests that look inside it.
-fn hub_with(upstream: &str, config: server::hub::HubConfig) -> Arc<server::hub::Hub> {
-    use server::{hub::Hub, settings::ApiKey, upstream::UpstreamClient};
+fn hub_with(upstream: &str, config: server::streams::hub::HubConfig) -> Arc<server::streams::hub::Hub> {
+    use server::{settings::ApiKey, streams::hub::Hub, upstream::UpstreamClient};
     Hub::new(UpstreamClient::new(upstream.to_owned(), ApiKey::new(KEY)), config)
 }
 
@@ -1169,7 +1169,7 @@ impl<S: futures::Stream<Item = bytes::Bytes> + Unpin> HubReader<S> {
 
 #[tokio::test]
 async fn viewers_of_a_child_thread_share_one_upstream_thread_stream_that_catches_up_by_its_page_cursor() {
-    use server::hub::HubConfig;
+    use server::streams::hub::HubConfig;
     let upstream = upstream().await;
     let steps: Vec<Value> = (1..=8)
         .flat_map(|n| [json!({ "text": format!("Part {n} of the work.") }), json!({ "sleep_ms": 150 })])
@@ -1630,7 +1630,7 @@ async fn rules_are_refused_in_words_and_only_their_maker_or_an_admin_revokes_the
 #[tokio::test]
 async fn a_feed_over_its_byte_budgets_keeps_less_and_its_viewers_lose_no_event() {
     // Issue 20: a feed kept 20,000 frames whatever their size; nothing bounded the hub in bytes.
-    use server::hub::HubConfig;
+    use server::streams::hub::HubConfig;
     let upstream = upstream().await;
     let first = upstream.session(long_turn(), 5).await;
     let second = upstream.session(long_turn(), 5).await;
@@ -1679,10 +1679,11 @@ async fn a_feed_over_its_byte_budgets_keeps_less_and_its_viewers_lose_no_event()
 #[tokio::test]
 async fn the_hubs_of_two_workspaces_share_one_byte_budget_and_lose_no_event() {
     // Issue 20: each workspace has a hub of its own; the budget bounds them together.
-    use server::{hub::Hub, settings::ApiKey, upstream::UpstreamClient};
+    use server::{settings::ApiKey, streams::hub::Hub, upstream::UpstreamClient};
     let (home, staging) = (upstream().await, upstream().await);
     let (first, second) = (home.session(long_turn(), 5).await, staging.session(long_turn(), 5).await);
-    let config = server::hub::HubConfig { total_bytes: 4000, channel: 2, ..server::hub::HubConfig::default() };
+    let config =
+        server::streams::hub::HubConfig { total_bytes: 4000, channel: 2, ..server::streams::hub::HubConfig::default() };
     let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let hub_of = |upstream: &Upstream| {
         let client = UpstreamClient::new(upstream.base_url.clone(), ApiKey::new(KEY));
@@ -1708,7 +1709,7 @@ async fn the_hubs_of_two_workspaces_share_one_byte_budget_and_lose_no_event() {
 #[tokio::test]
 async fn viewers_behind_the_kept_events_list_them_a_few_at_a_time() {
     // Issue 20: every viewer behind the log listed the whole session from the API at once.
-    use server::hub::HubConfig;
+    use server::streams::hub::HubConfig;
     let upstream = upstream().await;
     let session = upstream.session(long_turn(), 5).await;
     upstream.send(&session, "go").await;

@@ -7,7 +7,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use serde_json::{Value, json};
 
-use server::{settings::Settings, startup::Application};
+use server::{settings::Settings, web::startup::Application};
 
 /// The first admin's password in the benches.
 pub const PASSWORD: &str = "bench password, long enough to pass";

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::Access;
-use crate::accounts::SqliteAccounts;
+use crate::access::accounts::SqliteAccounts;
 
 /// What the login cookie's session holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ pub async fn authenticate(
 }
 
 /// Built assets and the health check: no login is read for them, and everyone may fetch them
-/// (nor does the signed-out rate limit count them: `crate::limits`).
+/// (nor does the signed-out rate limit count them: `crate::access::limits`).
 pub fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
 }

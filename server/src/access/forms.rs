@@ -21,7 +21,7 @@ use super::{
     authn::{LOGIN, StoredLogin, unix_now},
 };
 use crate::{
-    accounts::{Client, SignInError},
+    access::accounts::{Client, SignInError},
     audit::{Actor, NewEntry},
 };
 
@@ -34,7 +34,7 @@ pub struct LoginForm {
 }
 
 /// `POST /auth/login`: checks the password (throttled per account and per address, or per
-/// device for a browser that signed in before: `crate::accounts::Throttle`), starts a login under
+/// device for a browser that signed in before: `crate::access::accounts::Throttle`), starts a login under
 /// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure
 /// goes back to the login page, which says why; it is on record counted with the others of its
 /// address and username (`crate::audit::SqliteAudit::append_refused_sign_in`).

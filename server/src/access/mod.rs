@@ -16,10 +16,13 @@
 //!   `/auth/oidc/callback`).
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
 
+pub mod accounts;
 mod authn;
+pub mod body_limit;
 mod devices;
 pub(crate) mod forms;
 mod headers;
+pub mod limits;
 pub mod oidc;
 pub mod session_store;
 
@@ -49,7 +52,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use crate::{accounts::SqliteAccounts, audit::SqliteAudit};
+use crate::{access::accounts::SqliteAccounts, audit::SqliteAudit};
 
 /// What the access layers share.
 pub struct Access {
@@ -111,7 +114,7 @@ fn open_before_a_new_password(method: &Method, path: &str) -> bool {
     }
 }
 
-/// `/share/{token}`: a share link's page, whose token is its credential (`crate::shares`).
+/// `/share/{token}`: a share link's page, whose token is its credential (`crate::records::shares`).
 fn is_share_page(path: &str) -> bool {
     path.strip_prefix("/share/").is_some_and(|token| !token.is_empty() && !token.contains('/'))
 }
@@ -262,7 +265,7 @@ pub fn path_for_logs(path: &str) -> String {
 
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
-    crate::accounts::random_hex::<24>()
+    crate::access::accounts::random_hex::<24>()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ use super::{
     forms::start_login,
 };
 use crate::{
-    accounts::{SsoPerson, SsoRoles, SsoSignInError},
+    access::accounts::{SsoPerson, SsoRoles, SsoSignInError},
     audit::{Actor, NewEntry},
     settings::OidcSettings,
 };
@@ -73,7 +73,7 @@ pub struct Oidc {
     http: reqwest::Client,
     metadata: std::sync::Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
     /// Signs the cookie of a sign-in under way (`<data>/sso.key`).
-    key: crate::keys::CookieKey,
+    key: crate::support::keys::CookieKey,
     /// `SWITCHBOARD_COOKIE_SECURE`.
     secure: bool,
     /// The states of the sign-ins under way: each return is taken once.
@@ -161,7 +161,7 @@ impl Oidc {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
-        let key = crate::keys::CookieKey::open(data_dir, "sso.key")
+        let key = crate::support::keys::CookieKey::open(data_dir, "sso.key")
             .map_err(|e| format!("cannot read or make the single sign-on key in the data directory: {e}"))?;
         Ok(Self {
             settings,
@@ -637,7 +637,7 @@ mod tests {
     use super::{super::sending_cookie, *};
 
     fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
-        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::accounts::random_hex::<8>()));
+        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::access::accounts::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
         let oidc = Oidc::new(
             OidcSettings {

@@ -236,8 +236,8 @@ mod tests {
 
     impl Scratch {
         fn new() -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("switchboard-login-sessions-{}", crate::accounts::random_hex::<8>()));
+            let dir = std::env::temp_dir()
+                .join(format!("switchboard-login-sessions-{}", crate::access::accounts::random_hex::<8>()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }
@@ -271,7 +271,7 @@ mod tests {
     #[tokio::test]
     async fn sessions_are_kept_under_the_hash_of_their_id_and_expire() {
         let dir = Scratch::new();
-        let pool = crate::db::open(&dir.0).await.unwrap();
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
         let store = LoginSessions::sqlite(pool.clone());
 
         let mut ada = record("ada", Duration::hours(1));
@@ -311,7 +311,7 @@ mod tests {
     #[tokio::test]
     async fn creating_a_session_under_a_taken_id_picks_a_new_id() {
         let dir = Scratch::new();
-        let store = LoginSessions::sqlite(crate::db::open(&dir.0).await.unwrap());
+        let store = LoginSessions::sqlite(crate::support::db::open(&dir.0).await.unwrap());
         let mut first = record("first", Duration::hours(1));
         store.create(&mut first).await.unwrap();
         let mut second = record("second", Duration::hours(1));
@@ -361,7 +361,7 @@ mod tests {
             assert!(!files_holding(&dir.0, record.id.to_string().as_bytes()).is_empty(), "the old file holds it");
         }
 
-        let pool = crate::db::open(&dir.0).await.unwrap();
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
         let store = LoginSessions::sqlite(pool.clone());
         for record in &live {
             let loaded = store.load(&record.id).await.unwrap().expect("a live session survives the upgrade");
@@ -386,7 +386,7 @@ mod tests {
 
         // A second start has nothing to do, and keeps the sessions.
         pool.close().await;
-        let pool = crate::db::open(&dir.0).await.unwrap();
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
         assert_eq!(stored_hashes(&pool).await, expected);
         let id = Id::from_str(&live[0].id.to_string()).unwrap();
         assert!(LoginSessions::sqlite(pool).load(&id).await.unwrap().is_some());

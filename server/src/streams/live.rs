@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::{access::LoginCheck, hub::Hub, sse::signed_in_stream};
+use crate::{access::LoginCheck, streams::hub::Hub, streams::sse::signed_in_stream};
 
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
@@ -22,7 +22,7 @@ pub struct StreamQuery {
 }
 
 pub async fn stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
@@ -34,7 +34,7 @@ pub async fn stream(
 /// `GET /api/sessions/{id}/threads/{thread_id}/stream`: one thread's events, through the hub,
 /// with the same frames and resumption as a session's.
 pub async fn thread_stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path((id, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,

@@ -35,20 +35,22 @@ use tower_http::{
 };
 
 use crate::{
+    access::accounts::SqliteAccounts,
+    access::body_limit,
     access::{self, Access, session_store::LoginSessions},
-    accounts::SqliteAccounts,
+    approvals::inbox::{self, InboxConfig},
     audit::{self, SqliteAudit},
-    body_limit, db, files,
-    hub::HubConfig,
-    inbox::{self, InboxConfig},
-    live,
+    notify::webhooks::{self, WebhookReceiver, WebhookReport},
     notify::{Notifier, NotifierStores, Notify},
+    records::files,
+    records::skills,
     settings::{ApiKey, Settings, UpstreamSettings},
-    skills,
-    state::AppState,
+    streams::hub::HubConfig,
+    streams::live,
+    support::db,
+    tenancy::workspaces::{self, Workspace, Workspaces},
     upstream::UpstreamClient,
-    webhooks::{self, WebhookReceiver, WebhookReport},
-    workspaces::{self, Workspace, Workspaces},
+    web::state::AppState,
 };
 
 /// A bound, not yet running, Switchboard server.
@@ -151,7 +153,7 @@ impl Application {
                 policies: home.policies.clone(),
                 audit: access.audit.clone(),
             },
-            settings.secret_key.as_ref().map(crate::workspaces::SecretKey::channels_key),
+            settings.secret_key.as_ref().map(crate::tenancy::workspaces::SecretKey::channels_key),
         )?;
         notifier
             .seal_channels()
@@ -257,7 +259,7 @@ async fn start_engine(
     }
     config.model = settings.model.clone();
     // The engine seals its vaults' credentials with a key of its own, derived from the console's.
-    config.secret_key = settings.secret_key.as_ref().map(crate::workspaces::SecretKey::engine_key);
+    config.secret_key = settings.secret_key.as_ref().map(crate::tenancy::workspaces::SecretKey::engine_key);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
@@ -369,27 +371,28 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
         // A share link's token is its credential: the handler opens only its own session's
         // events, redacted as the link says (shares.rs).
-        Route::new(Method::GET, "/api/shares/{token}/stream", Public, get(crate::shares::stream)),
+        Route::new(Method::GET, "/api/shares/{token}/stream", Public, get(crate::records::shares::stream)),
         Route::new(
             Method::GET,
             "/api/shares/{token}/threads/{thread_id}/stream",
             Public,
-            get(crate::shares::thread_stream),
+            get(crate::records::shares::thread_stream),
         ),
         // An export read back as a read-only session; its own limit (imports.rs), while streaming.
         Route::new(
             Method::POST,
             "/api/imports",
             Needs(Operator),
-            post(crate::imports::upload).layer(DefaultBodyLimit::max(crate::imports::MAX_IMPORT_BYTES + 64 * 1024)),
+            post(crate::records::imports::upload)
+                .layer(DefaultBodyLimit::max(crate::records::imports::MAX_IMPORT_BYTES + 64 * 1024)),
         ),
-        Route::new(Method::GET, "/api/imports/{id}/stream", Needs(Viewer), get(crate::imports::stream)),
+        Route::new(Method::GET, "/api/imports/{id}/stream", Needs(Viewer), get(crate::records::imports::stream)),
         // Each export is an audit entry; the exports running are this router's.
         Route::new(
             Method::GET,
             "/api/sessions/{id}/export",
             Needs(Viewer),
-            get(crate::export::export).layer(axum::Extension(crate::export::Running::default())),
+            get(crate::records::export::export).layer(axum::Extension(crate::records::export::Running::default())),
         ),
         // Scoped inside: people who are not admins export their own entries.
         Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),
@@ -397,7 +400,12 @@ pub fn routes() -> Vec<Route> {
         Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
         Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
         // The navigation's workspace switch: sets the cookie for a workspace the person may open.
-        Route::new(Method::POST, "/auth/workspace", Needs(Viewer), post(crate::workspaces::switch).layer(form())),
+        Route::new(
+            Method::POST,
+            "/auth/workspace",
+            Needs(Viewer),
+            post(crate::tenancy::workspaces::switch).layer(form()),
+        ),
         // Single sign-on (access/oidc.rs): off the table's checks, like the login form; the
         // return is matched against the sign-in this browser's session started.
         Route::new(Method::GET, "/auth/oidc/start", Public, get(access::oidc::start)),
@@ -511,10 +519,10 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .with_state(state)
         // Outermost last: tracing, compression and security headers see every response; the
-        // client's address is taken from a trusted proxy's header (crate::proxies); the login
+        // client's address is taken from a trusted proxy's header (crate::support::proxies); the login
         // cookie is read, the person put on the request, the workspace chosen (and the person's
-        // roles made theirs there: crate::workspaces), their limits applied (a request over
-        // them is not an entry: crate::limits), the mutation recorded (refused or not),
+        // roles made theirs there: crate::tenancy::workspaces), their limits applied (a request over
+        // them is not an entry: crate::access::limits), the mutation recorded (refused or not),
         // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
@@ -528,15 +536,15 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         ))
         .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(
-            crate::limits::PersonLimits::new(settings.access.limits),
-            crate::limits::per_person,
+            crate::access::limits::PersonLimits::new(settings.access.limits),
+            crate::access::limits::per_person,
         ))
-        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::workspaces::select))
+        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::tenancy::workspaces::select))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),
-            crate::proxies::client_address,
+            crate::support::proxies::client_address,
         ))
         .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
         .layer(CompressionLayer::new())

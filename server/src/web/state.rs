@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use crate::{access::Access, audit::SqliteAudit, workspaces::Workspaces};
+use crate::{access::Access, audit::SqliteAudit, tenancy::workspaces::Workspaces};
 
 /// The router's state.
 #[derive(Clone, FromRef)]
@@ -15,7 +15,7 @@ pub struct AppState {
     pub access: Arc<Access>,
     pub audit: Arc<SqliteAudit>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
-    pub webhooks: Option<Arc<crate::webhooks::WebhookReceiver>>,
-    /// Every workspace; a request's own is on it (`crate::workspaces::Here`).
+    pub webhooks: Option<Arc<crate::notify::webhooks::WebhookReceiver>>,
+    /// Every workspace; a request's own is on it (`crate::tenancy::workspaces::Here`).
     pub workspaces: Arc<Workspaces>,
 }

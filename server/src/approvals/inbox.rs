@@ -21,7 +21,7 @@
 //! - **Decisions:** a decision sent through Switchboard takes its call out of the inbox at once
 //!   ([`AnnouncingDecisions`]); a call with a recorded decision is not listed again while the API
 //!   catches up.
-//! - **Webhooks** (`crate::webhooks`): a signed webhook about a session has it read at once
+//! - **Webhooks** (`crate::notify::webhooks`): a signed webhook about a session has it read at once
 //!   ([`Inbox::session_changed`]), two requests (the session, its events), while someone looks.
 //!   While webhooks arrive (one in the last [`WEBHOOKS_FRESH`]), ticks come
 //!   [`WEBHOOK_SLOWDOWN`] times less often: the poll stays only as the fallback for a lost one.
@@ -106,7 +106,7 @@ pub struct Inbox {
     upstream: UpstreamHandle,
     decisions: Arc<dyn DecisionStore>,
     /// Answers the calls a live rule matches, before anyone sees them.
-    rules: Option<Arc<crate::rules::RuleBook>>,
+    rules: Option<Arc<crate::approvals::rules::RuleBook>>,
     config: InboxConfig,
     state: tokio::sync::Mutex<Known>,
     published: watch::Sender<Arc<Published>>,
@@ -130,7 +130,7 @@ pub struct Published {
 impl Published {
     fn of(list: InboxList) -> Self {
         let json = serde_json::to_string(&list).unwrap_or_else(|_| "{}".to_owned());
-        Self { frame: crate::sse::render(None, app::sse::INBOX, &json), list }
+        Self { frame: crate::streams::sse::render(None, app::sse::INBOX, &json), list }
     }
 }
 
@@ -192,7 +192,7 @@ impl Inbox {
     pub fn new(
         upstream: UpstreamHandle,
         decisions: Arc<dyn DecisionStore>,
-        rules: Option<Arc<crate::rules::RuleBook>>,
+        rules: Option<Arc<crate::approvals::rules::RuleBook>>,
         config: InboxConfig,
     ) -> Arc<Self> {
         let empty = config.empty_list();
@@ -240,7 +240,7 @@ impl Inbox {
                     Some((frame, (rx, false)))
                 }
                 Ok(Err(_)) => None,
-                Err(_) => Some((crate::sse::PING.clone(), (rx, false))),
+                Err(_) => Some((crate::streams::sse::PING.clone(), (rx, false))),
             }
         })
         .take_until(async move {
@@ -669,10 +669,10 @@ impl DecisionStore for AnnouncingDecisions {
 
 /// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
 pub async fn stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    crate::sse::signed_in_stream(workspace.inbox.subscribe(), login, workspace.inbox.heartbeat())
+    crate::streams::sse::signed_in_stream(workspace.inbox.subscribe(), login, workspace.inbox.heartbeat())
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 use sqlx::{Row, SqlitePool};
 
-use crate::{access::LoginCheck, export, live::StreamQuery, sse};
+use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -72,7 +72,7 @@ fn store_failed(error: sqlx::Error) -> AppError {
 
 /// `import_12` → 12.
 fn number_of(id: &str) -> Result<i64, AppError> {
-    crate::db::row_number(id, "import")
+    crate::support::db::row_number(id, "import")
         .ok_or_else(|| AppError::not_found(format!("{id:?} is not an imported session's id.")))
 }
 
@@ -548,7 +548,7 @@ fn window(events: Vec<Box<RawValue>>, around: Option<&str>) -> Option<FirstScree
 /// `{"id"}`); for a plain form post, the imported session's page, or the imports page with the
 /// error.
 pub async fn upload(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -608,13 +608,13 @@ async fn read_file(mut multipart: Multipart) -> Result<Vec<u8>, AppError> {
 /// `GET /api/imports/{id}/stream`: the imported session's events as `event` frames numbered from
 /// 1, from where the viewer resumes, then a heartbeat every `SWITCHBOARD_HEARTBEAT_SECS`.
 pub async fn stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    let mut after = match crate::live::resume(&headers, query) {
+    let mut after = match crate::streams::live::resume(&headers, query) {
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };

@@ -60,15 +60,15 @@ use serde::Deserialize;
 use sqlx::{Row, SqlitePool};
 
 use crate::{
+    approvals::decisions::SqliteDecisions,
+    approvals::inbox::{AnnouncingDecisions, Inbox, InboxConfig},
+    approvals::policies::Policies,
+    approvals::rules::{RuleBook, Rules},
     audit::SqliteAudit,
-    decisions::SqliteDecisions,
-    hub::{Hub, HubConfig},
-    imports::Imports,
-    inbox::{AnnouncingDecisions, Inbox, InboxConfig},
-    policies::Policies,
-    rules::{RuleBook, Rules},
+    records::imports::Imports,
+    records::shares::Shares,
     settings::ApiKey,
-    shares::Shares,
+    streams::hub::{Hub, HubConfig},
     upstream::UpstreamClient,
 };
 
@@ -210,7 +210,7 @@ impl Workspace {
             policies: PoliciesHandle(policies.clone()),
             shares: SharesHandle(shares.clone()),
             imports: ImportsHandle(imports.clone()),
-            windows: WindowsHandle(Arc::new(crate::hub::Windows(hub.clone()))),
+            windows: WindowsHandle(Arc::new(crate::streams::hub::Windows(hub.clone()))),
         };
         Ok(Self {
             id: id.to_owned(),
@@ -319,7 +319,7 @@ impl Workspaces {
     async fn start(&self, id: &str, name: &str, base_url: &str, key: ApiKey) -> io::Result<Workspace> {
         let dir = self.config.data_dir.join("workspaces").join(id);
         std::fs::create_dir_all(&dir)?;
-        let pool = crate::db::open(&dir)
+        let pool = crate::support::db::open(&dir)
             .await
             .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
         let audit = Arc::new(SqliteAudit::new(self.pool.clone()).in_workspace(id));
@@ -449,7 +449,9 @@ impl Workspaces {
         }
         let base_url = form.base_url.trim().trim_end_matches('/').to_owned();
         check_base_url(&base_url).map_err(|m| AppError::bad_input("base_url", m))?;
-        crate::destinations::check_not_metadata(&base_url).await.map_err(|m| AppError::bad_input("base_url", m))?;
+        crate::support::destinations::check_not_metadata(&base_url)
+            .await
+            .map_err(|m| AppError::bad_input("base_url", m))?;
         let key = form.key.trim().to_owned();
         if key.is_empty() {
             return Err(AppError::bad_input("key", "Paste the workspace's API key."));

@@ -2,7 +2,7 @@
 //! public addresses: never loopback, link-local, private, carrier-grade NAT, unique-local,
 //! multicast or reserved ones, nor this machine's own, unless `SWITCHBOARD_ALLOW_PRIVATE_URLS`
 //! names them ([`Destinations`]). A connected workspace's address keeps its own rule (https, or
-//! loopback for a local engine: `crate::workspaces`). Neither ever reaches a cloud metadata
+//! loopback for a local engine: `crate::tenancy::workspaces`). Neither ever reaches a cloud metadata
 //! service, whatever the list says: it hands out this machine's credentials to whoever asks.
 //!
 //! The judgement of an address is the sandbox's (`engine::net`). A URL is checked when it is
@@ -29,7 +29,7 @@ pub struct Destinations {
 impl Destinations {
     /// Addresses or CIDR blocks, separated by commas or spaces (as `SWITCHBOARD_TRUSTED_PROXIES`).
     pub fn parse(value: &str) -> Result<Self, String> {
-        crate::proxies::parse_blocks(value).map(|allowed| Self { allowed: allowed.into() })
+        crate::support::proxies::parse_blocks(value).map(|allowed| Self { allowed: allowed.into() })
     }
 
     /// Why a channel may not be sent to `ip` (`subject` names it in the sentence; `own` are this

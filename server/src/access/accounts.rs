@@ -939,7 +939,7 @@ mod single_sign_on {
     async fn accounts() -> (Scratch, SqliteAccounts) {
         let dir = std::env::temp_dir().join(format!("switchboard-accounts-{}", random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::db::open(&dir).await.unwrap();
+        let pool = crate::support::db::open(&dir).await.unwrap();
         (Scratch(dir), SqliteAccounts::new(pool))
     }
 

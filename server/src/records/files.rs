@@ -20,8 +20,8 @@ use std::sync::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    state::AppState,
     upstream::{api_error, describe},
+    web::state::AppState,
 };
 
 /// `POST /api/files`: the form's `file` field, streamed to the upstream's `POST /v1/files`.
@@ -30,7 +30,7 @@ use crate::{
 /// outcome in the query; the page's script sends `Accept: application/json` and gets JSON.
 pub async fn upload(
     State(state): State<AppState>,
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -65,7 +65,7 @@ pub async fn upload(
 }
 
 async fn forward_upload(
-    workspace: &crate::workspaces::Workspace,
+    workspace: &crate::tenancy::workspaces::Workspace,
     multipart: Multipart,
     limit: u64,
 ) -> Result<FileMetadata, AppError> {
@@ -166,7 +166,10 @@ fn multipart_error(error: MultipartError) -> AppError {
 }
 
 /// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
-pub async fn download(axum::Extension(workspace): crate::workspaces::Here, Path(id): Path<String>) -> Response {
+pub async fn download(
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    Path(id): Path<String>,
+) -> Response {
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
     if !app::api::is_id(&id) {
         return error_page(AppError::not_found(format!("{id:?} is not a file id.")));

@@ -24,7 +24,7 @@ use axum::{
 use protocol::skills::{Skill, SkillVersion};
 
 use crate::{
-    files::error_page,
+    records::files::error_page,
     upstream::{api_error, describe},
 };
 
@@ -45,7 +45,7 @@ struct Sent {
 
 /// `POST /api/skills`: a new skill from a folder's files or a zip.
 pub async fn create(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
@@ -61,7 +61,7 @@ pub async fn create(
 
 /// `POST /api/skills/{id}/versions`: a new version of a skill.
 pub async fn add_version(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path(id): Path<String>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -219,7 +219,7 @@ fn form(files: Vec<(String, bytes::Bytes)>, display_name: &str) -> Result<reqwes
 }
 
 async fn send<T: serde::de::DeserializeOwned>(
-    workspace: &crate::workspaces::Workspace,
+    workspace: &crate::tenancy::workspaces::Workspace,
     path: &str,
     form: reqwest::multipart::Form,
     action: &str,
@@ -255,7 +255,7 @@ fn multipart_error(error: MultipartError) -> AppError {
 
 /// `GET /api/skills/{id}/versions/{version}/content`: the version as a zip.
 pub async fn download(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path((id, version)): Path<(String, String)>,
 ) -> Response {
     // Ids, never paths: `..` must not reach another upstream endpoint with the key.

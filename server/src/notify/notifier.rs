@@ -42,10 +42,10 @@ use sqlx::{Row, SqlitePool};
 use tokio::time::Instant;
 
 use crate::{
-    accounts::SqliteAccounts,
+    access::accounts::SqliteAccounts,
+    approvals::inbox::Inbox,
+    approvals::policies::Policies,
     audit::{NewEntry, SqliteAudit},
-    inbox::Inbox,
-    policies::Policies,
     settings::NotifySettings,
 };
 
@@ -141,7 +141,7 @@ impl Notifier {
         seal: Option<SealKey>,
     ) -> std::io::Result<Arc<Self>> {
         let NotifierStores { accounts, decisions, policies, audit } = stores;
-        let key = crate::keys::key_file(data_dir, "link.key")?;
+        let key = crate::support::keys::key_file(data_dir, "link.key")?;
         let mailer = match &settings.smtp_url {
             None => None,
             // The URL may hold a password: the error names the setting only.
@@ -198,7 +198,7 @@ impl Notifier {
             e: event_id.to_owned(),
             u: username.to_owned(),
             x: expires,
-            n: crate::accounts::random_hex::<16>(),
+            n: crate::access::accounts::random_hex::<16>(),
         };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let mut mac = Signer::new_from_slice(&self.key).expect("HMAC takes a key of any length");
@@ -750,7 +750,7 @@ impl Notifier {
 
     /// A batch to one channel: a Slack message, or signed JSON. A failure is logged (without the
     /// URL, which may be a secret) and not retried: the next batch goes out as usual. The URL's
-    /// address is judged again (`crate::destinations`): it may resolve elsewhere since it was
+    /// address is judged again (`crate::support::destinations`): it may resolve elsewhere since it was
     /// saved, or have been saved under another `SWITCHBOARD_ALLOW_PRIVATE_URLS`.
     async fn post(
         &self,
@@ -770,7 +770,7 @@ impl Notifier {
         .to_string();
         let mut request = self.http.post(url).header("content-type", "application/json");
         if let Some(secret) = secret {
-            let id = format!("msg_{}", crate::accounts::random_hex::<16>());
+            let id = format!("msg_{}", crate::access::accounts::random_hex::<16>());
             let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
             let signature =
                 standardwebhooks::Webhook::new(secret).and_then(|w| w.sign(&id, timestamp, body.as_bytes()));

@@ -29,7 +29,7 @@ use axum::{
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::inbox::Inbox;
+use crate::approvals::inbox::Inbox;
 
 /// How long a webhook's id is remembered, to refuse it again.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -53,9 +53,9 @@ use tokio::sync::watch;
 
 use crate::{
     audit::{Actor, NewEntry, SqliteAudit},
-    hub::Hub,
-    live::StreamQuery,
-    sse,
+    streams::hub::Hub,
+    streams::live::StreamQuery,
+    streams::sse,
     upstream::UpstreamClient,
 };
 
@@ -204,7 +204,7 @@ impl Shares {
     }
 
     /// Whether `token` is one of this store's links (open or not): which workspace a share
-    /// link's request is for (`crate::workspaces::select`).
+    /// link's request is for (`crate::tenancy::workspaces::select`).
     pub async fn knows(&self, token: &str) -> bool {
         let token = token.trim();
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -428,7 +428,7 @@ impl Shares {
                 Err(error) => return error.into_response(),
             }
         }
-        let after = match crate::live::resume(&request.headers, query) {
+        let after = match crate::streams::live::resume(&request.headers, query) {
             Ok(after) => after,
             Err(error) => return error.into_response(),
         };
@@ -459,7 +459,7 @@ impl Shares {
                 return Ok(ids.contains(thread_id));
             }
         }
-        let listed = crate::export::list_all(client, &format!("/v1/sessions/{session_id}/threads"), false)
+        let listed = crate::records::export::list_all(client, &format!("/v1/sessions/{session_id}/threads"), false)
             .await
             .map_err(|e| AppError::upstream("Listing the shared session's threads", e))?;
         let ids: HashSet<String> =
@@ -625,7 +625,7 @@ fn hide_tool_io(event: &mut Value) {
 }
 
 pub async fn stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
     request: http::request::Parts,
@@ -634,7 +634,7 @@ pub async fn stream(
 }
 
 pub async fn thread_stream(
-    axum::Extension(workspace): crate::workspaces::Here,
+    axum::Extension(workspace): crate::tenancy::workspaces::Here,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     request: http::request::Parts,
@@ -650,7 +650,7 @@ enum Opened {
 }
 
 /// A link's viewer, for the audit log: nobody signed in, the request's address
-/// (`crate::proxies::client_address` has made it the client's behind a trusted proxy) and browser.
+/// (`crate::support::proxies::client_address` has made it the client's behind a trusted proxy) and browser.
 fn audience(request: &http::request::Parts) -> Actor {
     let peer = request.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0);
     Actor { roles: "share link".to_owned(), ..Actor::of(None, &request.headers, peer) }
@@ -659,7 +659,7 @@ fn audience(request: &http::request::Parts) -> Actor {
 impl ShareStore for Shares {
     fn create(&self, new: NewShare, about: Shared, username: String) -> BoxFuture<'_, Result<CreatedShare, AppError>> {
         Box::pin(async move {
-            let token = crate::accounts::random_hex::<32>();
+            let token = crate::access::accounts::random_hex::<32>();
             let now = time::OffsetDateTime::now_utc();
             let expires_unix = now.unix_timestamp() + i64::from(new.hours) * 3600;
             let snapshot_ms = new.snapshot.then(|| (now.unix_timestamp_nanos() / 1_000_000) as i64);
@@ -702,7 +702,7 @@ impl ShareStore for Shares {
     fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>> {
         Box::pin(async move {
             let missing = || AppError::not_found(format!("There is no share link {id:?}."));
-            let number = crate::db::row_number(&id, "share").ok_or_else(missing)?;
+            let number = crate::support::db::row_number(&id, "share").ok_or_else(missing)?;
             let row = self.get(number).await?.ok_or_else(missing)?;
             if row.created_by != by.username && !by.can(Role::Admin) {
                 return Err(AppError::new(
@@ -771,7 +771,7 @@ mod tests {
         let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
         // Nothing listens there: these tests do not read the hub.
         let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
-        let hub = Hub::new(client, crate::hub::HubConfig::default());
+        let hub = Hub::new(client, crate::streams::hub::HubConfig::default());
         Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
     }
 

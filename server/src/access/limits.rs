@@ -14,7 +14,7 @@
 //! the API (the page shows its message), a short page for a page.
 //!
 //! Nobody signed in can reach only the sign-in pages and forms, and share links. Their requests
-//! are counted per client address (as `crate::proxies` resolves it, an IPv6 address by its
+//! are counted per client address (as `crate::support::proxies` resolves it, an IPv6 address by its
 //! /64): a bucket of `SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE` (default 300, a burst of a
 //! minute's worth: a room of people opening one share link, or signing in at once, behind one
 //! address), and a share link's streams at most `SWITCHBOARD_STREAMS_PER_ADDRESS` open (default
@@ -228,7 +228,7 @@ pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Reques
         Some(principal) => Who::Person(principal.user_id),
         None if unlimited_signed_out(path) => return next.run(request).await,
         None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(peer)) => Who::Address(crate::accounts::address_key(&peer.ip().to_string())),
+            Some(ConnectInfo(peer)) => Who::Address(crate::access::accounts::address_key(&peer.ip().to_string())),
             None => return next.run(request).await,
         },
     };

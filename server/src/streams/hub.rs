@@ -35,7 +35,7 @@
 //! event type this version does not know still reaches the page: `event` (a persisted event,
 //! with `id:`), `preview` (`event_start`/`event_delta`), `status` (the hub's link to the API),
 //! `ping` (heartbeat) and `end` (the session was deleted); the stream's response adds
-//! `signed_out` (`crate::sse`).
+//! `signed_out` (`crate::streams::sse`).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -60,7 +60,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::{
-    sse,
+    streams::sse,
     upstream::{UpstreamClient, api_error, describe},
 };
 
@@ -236,7 +236,7 @@ impl Hub {
     }
 
     /// A hub whose [`HubConfig::total_bytes`] counts `kept_bytes` too: the hubs of every
-    /// workspace (`crate::workspaces`) share one, so that the budget bounds the server's memory
+    /// workspace (`crate::tenancy::workspaces`) share one, so that the budget bounds the server's memory
     /// however many workspaces there are.
     pub fn sharing_budget(client: UpstreamClient, config: HubConfig, kept_bytes: Arc<AtomicUsize>) -> Arc<Self> {
         Arc::new(Self {

@@ -44,7 +44,7 @@ pub struct RuleBook {
     /// The rules not revoked nor expired when last looked at.
     live: RwLock<Vec<Rule>>,
     /// A policy that asks for two approvers, or forbids self-approval, holds rules back.
-    policies: Arc<crate::policies::Policies>,
+    policies: Arc<crate::approvals::policies::Policies>,
     /// The calls whose holding back is audited already (rule, event id): one entry each.
     held: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
@@ -99,7 +99,7 @@ impl RuleBook {
         pool: SqlitePool,
         audit: Arc<SqliteAudit>,
         upstream: UpstreamHandle,
-        policies: Arc<crate::policies::Policies>,
+        policies: Arc<crate::approvals::policies::Policies>,
     ) -> Result<Arc<Self>, sqlx::Error> {
         let book = Arc::new(Self {
             pool,
@@ -526,7 +526,7 @@ impl RuleBook {
 /// sessions at once, so that the call on the card it came from is answered now.
 pub struct Rules {
     pub book: Arc<RuleBook>,
-    pub inbox: Arc<crate::inbox::Inbox>,
+    pub inbox: Arc<crate::approvals::inbox::Inbox>,
 }
 
 impl RuleSource for Rules {

@@ -1,0 +1,5 @@
+//! The HTTP surface: startup, the router and its layers, and the router's state.
+
+pub mod startup;
+pub mod state;
+pub mod telemetry;
