@@ -230,6 +230,28 @@ def cycles(graph):
     return out
 
 
+def folder_cycles(mods, graph):
+    """Cycles between sibling modules counted whole: a folder's files and subfolders are one
+    module at its parent's level, so `records` and `access` may not import each other through
+    any of their files."""
+    out = []
+    parents = {m[:-1] for m in mods if m}
+    for parent in sorted(parents):
+        depth = len(parent) + 1
+        kids = {m[:depth] for m in mods if len(m) >= depth and m[: len(parent)] == parent}
+        if len(kids) < 2:
+            continue
+        sibling = {k: set() for k in kids}
+        for src, targets in graph.items():
+            if len(src) < depth or src[:depth] not in kids:
+                continue
+            for t in targets:
+                if len(t) >= depth and t[: len(parent)] == parent and t[:depth] != src[:depth]:
+                    sibling[src[:depth]].add(t[:depth])
+        out.extend((comp, sibling) for comp in cycles(sibling))
+    return out
+
+
 def name(crate, mod):
     return crate + "::" + "::".join(mod) if mod else crate
 
@@ -293,7 +315,7 @@ def main(argv):
             print(name(crate, mod), "->", ", ".join(name(crate, t) for t in sorted(graph[mod])))
         return 0
     for crate in CRATES:
-        _, graph = imports(crate)
+        mods, graph = imports(crate)
         for comp in cycles(graph):
             failed = True
             print(f"import cycle in {crate}: " + " <-> ".join(name(crate, m) for m in comp))
@@ -301,6 +323,16 @@ def main(argv):
             for m in comp:
                 for t in sorted(graph[m] & members):
                     print(f"  {name(crate, m)} -> {name(crate, t)}")
+        seen_files = {frozenset(c) for c in cycles(graph)}
+        for comp, sibling in folder_cycles(mods, graph):
+            if frozenset(comp) in seen_files:
+                continue
+            failed = True
+            print(f"import cycle between folders in {crate}: " + " <-> ".join(name(crate, m) for m in comp))
+            members = set(comp)
+            for m in comp:
+                for t in sorted(sibling[m] & members):
+                    print(f"  {name(crate, m)}/ -> {name(crate, t)}/")
     listed = allowed()
     long = []
     for crate in CRATES:

@@ -12,7 +12,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -26,17 +26,15 @@ use app::{
     upstream::client::BoxFuture,
 };
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     extract::{ConnectInfo, Query, Request, State},
-    http::{HeaderMap, header},
+    http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use hashlink::LinkedHashMap;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-
-use crate::access::body_limit::ReadBody;
 
 /// Who made a request, as the audit log names them.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +100,30 @@ impl NewEntry {
     }
 }
 
+/// The mutation a request under `/api/` is (`agents/create`), or `None` for a read or anything
+/// else: what the audit log records and this limit applies to.
+pub fn mutation(method: &Method, path: &str) -> Option<String> {
+    let is_mutation = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned)
+}
+
+/// Where the body limit (`access::body_limit`) leaves the body it read, for [`record`] outside
+/// it: [`record`] puts one in the request's extensions first.
+#[derive(Clone, Default)]
+pub struct ReadBody(Arc<Mutex<Option<Bytes>>>);
+
+impl ReadBody {
+    /// The body, once this layer read it whole.
+    pub fn take(&self) -> Option<Bytes> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Leaves the body read whole.
+    pub fn put(&self, bytes: Bytes) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+    }
+}
+
 pub struct SqliteAudit {
     pool: SqlitePool,
     /// The workspace its entries belong to (`crate::tenancy::workspaces`); `None`: the default, and
@@ -111,14 +133,16 @@ pub struct SqliteAudit {
     refused: Arc<tokio::sync::Mutex<RefusedSignIns>>,
 }
 
-/// How long the refused sign-ins of one address at one username are one entry: the sign-in
-/// throttle's window, so that an entry counts what the throttle holds against them at once; four
-/// rows an hour at most, however fast they are sent.
-pub const SIGN_IN_WINDOW: Duration = crate::access::accounts::THROTTLE_WINDOW;
+/// How long the refused sign-ins of one address at one username are one entry; four rows an hour
+/// at most, however fast they are sent. It is the sign-in throttle's window too
+/// (`access::accounts::THROTTLE_WINDOW`), so that an entry counts what the throttle holds against
+/// them at once.
+pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Usernames an address's refused sign-ins get an entry each under, within a window. Refusals at
 /// any other username go into one entry of the address that names none: an address cannot add
-/// rows by trying new usernames. The throttle lets an address try as many in a window.
-pub const NAMES_PER_ADDRESS: usize = crate::access::accounts::PER_ADDRESS;
+/// rows by trying new usernames. The throttle lets an address try as many in a window
+/// (`access::accounts::PER_ADDRESS`).
+pub const NAMES_PER_ADDRESS: usize = 20;
 /// Keys [`RefusedSignIns`] keeps at most; past it the oldest gives way (its next refusal starts a
 /// new entry), as the throttle's keys do.
 const MOST_REFUSED_KEYS: usize = 100_000;
@@ -223,7 +247,7 @@ impl SqliteAudit {
     }
 
     async fn count_refused_sign_in(&self, mut entry: NewEntry, now: Instant) {
-        let address = crate::access::accounts::address_key(entry.actor.ip.as_deref().unwrap_or_default());
+        let address = crate::support::proxies::address_key(entry.actor.ip.as_deref().unwrap_or_default());
         let action = entry.action.clone();
         // Held while writing: two refusals of the same key at once must not both start an entry.
         let mut refused = self.refused.lock().await;
@@ -428,7 +452,7 @@ const MAX_ACTION_BYTES: usize = 200;
 /// call is recorded too. A signed-in person's entry is written before anything else runs, and
 /// when it cannot be, the mutation is refused: nothing changes upstream off the record.
 pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
-    let Some(mut action) = crate::access::body_limit::mutation(request.method(), request.uri().path()) else {
+    let Some(mut action) = mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     // An endpoint's name is short; a longer path is nobody's endpoint, and is kept only in part.
@@ -437,10 +461,10 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         action.truncate(end);
         action.push('…');
     }
-    // The entry belongs to the request's workspace (`crate::tenancy::workspaces::select`), but for what is
+    // The entry belongs to the request's workspace (its log is on the request), but for what is
     // Switchboard's own (people, workspaces, notifications), which the default's log holds.
-    let audit = match request.extensions().get::<Arc<crate::tenancy::workspaces::Workspace>>() {
-        Some(workspace) if !switchboards_own(&action) => workspace.audit.clone(),
+    let audit = match request.extensions().get::<Arc<SqliteAudit>>() {
+        Some(own) if !switchboards_own(&action) => own.clone(),
         _ => audit,
     };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
@@ -571,7 +595,7 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 /// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
 /// not admins: their own) in the request's workspace, newest first, at most 100,000.
 pub async fn export(
-    axum::Extension(workspace): axum::Extension<Arc<crate::tenancy::workspaces::Workspace>>,
+    axum::Extension(audit): axum::Extension<Arc<SqliteAudit>>,
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -581,7 +605,7 @@ pub async fn export(
     };
     filters.before = None;
     filters.limit = Some(100_000);
-    let entries = match workspace.audit.select(&filters).await {
+    let entries = match audit.select(&filters).await {
         Ok(entries) => entries,
         Err(error) => {
             tracing::error!("the audit log could not be read: {error}");
@@ -662,6 +686,17 @@ pub struct ExportQuery {
     filters: AuditQuery,
 }
 
+/// The audit log's export; scoped inside: people who are not admins export their own entries.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Vec<crate::support::route::Route<S>> {
+    use app::{api::access::Rule::Needs, auth::Role::Viewer};
+    vec![crate::support::route::Route::new(
+        axum::http::Method::GET,
+        "/api/audit/export",
+        Needs(Viewer),
+        axum::routing::get(export),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,8 +711,7 @@ mod tests {
     }
 
     async fn audit(most_keys: usize) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("switchboard-audit-{}", crate::access::accounts::random_hex::<8>()));
+        let dir = std::env::temp_dir().join(format!("switchboard-audit-{}", crate::support::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
         let pool = crate::support::db::open(&dir).await.unwrap();
         Scratch(dir, SqliteAudit::with_refused_keys(pool, most_keys))

@@ -54,7 +54,7 @@ pub struct Settings {
     /// `SWITCHBOARD_SECRET_KEY`: 32 random bytes in base64, the key the keys of the workspaces an
     /// admin connects are sealed with in the database (`crate::tenancy::workspaces`). Without it no second
     /// workspace can be connected. Write-only.
-    pub secret_key: Option<crate::tenancy::workspaces::SecretKey>,
+    pub secret_key: Option<SecretKey>,
 }
 
 /// Notifications out: where people reach Switchboard, and the mail server.
@@ -126,7 +126,7 @@ pub struct AccessSettings {
     /// `SWITCHBOARD_STREAMS_PER_ADDRESS` (default 200) and
     /// `SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE` (default 300): the streams of share links one
     /// address may hold open, and the requests it may send, without a sign-in (`crate::access::limits`).
-    pub limits: crate::access::limits::LimitSettings,
+    pub limits: LimitSettings,
     /// `SWITCHBOARD_OIDC_*`: single sign-on with an OpenID Connect provider (none by default).
     pub oidc: Option<OidcSettings>,
 }
@@ -371,7 +371,7 @@ impl Settings {
             )? as u32,
             max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,
-            limits: crate::access::limits::LimitSettings {
+            limits: LimitSettings {
                 streams_per_person: at_most("SWITCHBOARD_STREAMS_PER_PERSON", 40, 10_000, " of streams, e.g. 40")?
                     as usize,
                 requests_per_minute: at_most(
@@ -451,7 +451,7 @@ impl Settings {
             share_secret_patterns.push(pattern.to_owned());
         }
         let secret_key = match get("SWITCHBOARD_SECRET_KEY") {
-            Some(value) => Some(crate::tenancy::workspaces::SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
+            Some(value) => Some(SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
             None => None,
         };
         Ok(Self {
@@ -551,23 +551,80 @@ fn oidc_settings(
     }))
 }
 
+/// `SWITCHBOARD_SECRET_KEY`: the key the workspaces' keys are sealed with. Its `Debug` leaves it
+/// out.
+#[derive(Clone)]
+pub struct SecretKey(engine::sealing::SealKey);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+impl SecretKey {
+    /// 32 bytes in standard base64 (`openssl rand -base64 32`).
+    pub fn parse(text: &str) -> Option<Self> {
+        engine::sealing::SealKey::parse(text).map(Self)
+    }
+
+    /// The embedded engine's key (`SWITCHBOARD_ENGINE_SECRET_KEY`), derived from this one: one
+    /// key for the operator to keep, none of the values one seals opened by the other.
+    pub fn engine_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard engine secret key")
+    }
+
+    /// The key notification channels are sealed with, derived from this one.
+    pub fn channels_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard notification channels")
+    }
+
+    /// `plain` sealed for workspace `id` at `base_url` (both are authenticated with it, so a
+    /// sealed key moved to another row, or a row pointed at another address, does not open): a
+    /// random nonce, then the ciphertext and tag.
+    pub fn seal(&self, id: &str, base_url: &str, plain: &str) -> Vec<u8> {
+        self.0.seal(&associated(id, base_url), plain.as_bytes())
+    }
+
+    /// What [`SecretKey::seal`] sealed for `id` at `base_url`; `None` when this key did not seal
+    /// it for them.
+    pub fn open(&self, id: &str, base_url: &str, sealed: &[u8]) -> Option<String> {
+        String::from_utf8(self.0.open(&associated(id, base_url), sealed)?).ok()
+    }
+}
+
+/// The data a sealed key is bound to.
+fn associated(id: &str, base_url: &str) -> Vec<u8> {
+    format!("{id}\n{base_url}").into_bytes()
+}
+
+/// The per-person and signed-out limits' settings (`access::limits`).
+#[derive(Debug, Clone, Copy)]
+pub struct LimitSettings {
+    /// Event streams one person may hold open at once.
+    pub streams_per_person: usize,
+    /// Requests one person may send per minute (and at once, as a burst).
+    pub requests_per_minute: u32,
+    /// Streams one address may hold open without a sign-in (a share link's audience).
+    pub streams_per_address: usize,
+    /// Requests one address may send per minute without a sign-in (and at once, as a burst).
+    pub signed_out_requests_per_minute: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            streams_per_person: 40,
+            requests_per_minute: 1200,
+            streams_per_address: 200,
+            signed_out_requests_per_minute: 300,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-
-    use super::*;
-
-    fn base_url(s: &Settings) -> Option<&str> {
-        match &s.upstream {
-            UpstreamSettings::Anthropic { base_url, .. } => Some(base_url),
-            UpstreamSettings::Embedded => None,
-        }
-    }
-
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Settings::from_lookup(|name| vars.get(name).cloned())
-    }
 
     #[test]
     fn a_webhook_secret_must_be_one_and_is_never_shown() {
@@ -771,5 +828,33 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_secret_and_for_its_workspace() {
+        let secret = SecretKey(engine::sealing::SealKey::from_bytes([7; 32]));
+        let url = "https://api.anthropic.com";
+        let sealed = secret.seal("staging", url, "sk-ant-secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in the clear");
+        assert_eq!(secret.open("staging", url, &sealed).as_deref(), Some("sk-ant-secret"));
+        assert_eq!(secret.open("prod", url, &sealed), None, "a sealed key moved to another row does not open");
+        assert_eq!(secret.open("staging", "https://evil.example", &sealed), None, "nor one pointed elsewhere");
+        assert_eq!(SecretKey(engine::sealing::SealKey::from_bytes([8; 32])).open("staging", url, &sealed), None);
+        assert_ne!(secret.seal("staging", url, "sk-ant-secret"), sealed, "each seal has its own nonce");
+        assert_eq!(secret.open("staging", url, &sealed[..5]), None);
+    }
+
+    use super::*;
+
+    fn base_url(s: &Settings) -> Option<&str> {
+        match &s.upstream {
+            UpstreamSettings::Anthropic { base_url, .. } => Some(base_url),
+            UpstreamSettings::Embedded => None,
+        }
+    }
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
     }
 }

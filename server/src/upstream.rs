@@ -12,7 +12,7 @@ use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
 
-use crate::settings::ApiKey;
+use crate::{settings::ApiKey, support::describe};
 
 /// Retries after the first attempt, as in the SDK.
 const MAX_RETRIES: u32 = 2;
@@ -197,29 +197,6 @@ pub async fn api_error(response: Response) -> UpstreamError {
         error: body.map(|b| Box::new(b.error)),
         retry_after: wait,
     }
-}
-
-/// A transport error in words, without the upstream's URL (the browser sees this text).
-pub fn describe(error: reqwest::Error) -> String {
-    if error.is_timeout() {
-        "the request timed out".to_owned()
-    } else if error.is_connect() {
-        "the connection was refused or could not be made".to_owned()
-    } else {
-        error_chain(&error.without_url())
-    }
-}
-
-/// An error with its causes, `outer: inner: innermost` (a library's own message is often terse).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -180,13 +180,13 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
 }
 
 /// Every endpoint the router serves besides pages: the server functions the app registers and
-/// the routes `startup::routes` adds.
+/// the routes `web::routes` collects.
 fn endpoints() -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, method)| (method.to_string(), path.to_owned()))
         .collect();
     all.extend(
-        server::web::startup::routes().into_iter().map(|route| (route.method.to_string(), route.path.to_owned())),
+        server::web::routes::routes().into_iter().map(|route| (route.method.to_string(), route.path.to_owned())),
     );
     all.sort();
     all.dedup();

@@ -21,6 +21,8 @@ use argon2::{
 use hashlink::LinkedHashMap;
 use sqlx::{Row, SqlitePool};
 
+use crate::support::{proxies::address_key, random_hex};
+
 /// argon2id with 19 MiB of memory, 2 passes, 1 lane: OWASP's first recommended setting. About
 /// 30 ms per hash on this project's 2-core machines (`scripts/bench login` prints the figure),
 /// slow enough to make guessing from a stolen database costly, fast enough for a sign-in.
@@ -121,18 +123,6 @@ pub struct SqliteAccounts {
     pool: SqlitePool,
     /// Failed sign-ins; a new password clears the account's.
     pub throttle: Throttle,
-}
-
-/// `N` random bytes as hex: login ids, setup tokens.
-pub fn random_hex<const N: usize>() -> String {
-    use rand::Rng;
-    let bytes: [u8; N] = rand::rng().random();
-    hex(&bytes)
-}
-
-/// Bytes as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now() -> String {
@@ -589,20 +579,6 @@ impl AccountStore for SqliteAccounts {
     }
 }
 
-/// An address as the throttle and the stream limits count it: an IPv6 address by its /64, the
-/// block one machine or home usually gets whole (counting each address would give it 2^64 tries);
-/// anything else as it is.
-pub fn address_key(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("address:{}/64", std::net::Ipv6Addr::from(prefix))
-        }
-        Ok(std::net::IpAddr::V6(v6)) => format!("address:{}", v6.to_canonical()),
-        _ => format!("address:{ip}"),
-    }
-}
-
 /// Failed sign-ins over a sliding window, counted so that guessing is slow and nobody can lock
 /// an account's owner out.
 ///
@@ -637,12 +613,14 @@ pub enum Client<'a> {
     Address(&'a str),
 }
 
-/// The throttle's sliding window: failures older than this no longer count.
-pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The throttle's sliding window: failures older than this no longer count. The audit groups
+/// refused sign-ins by the same window.
+pub const THROTTLE_WINDOW: Duration = crate::audit::SIGN_IN_WINDOW;
 /// Failed sign-ins an account (or one trusted device) may have within the window at full speed.
 pub const PER_ACCOUNT: usize = 5;
-/// Failed sign-ins one address may have within the window (several people behind one proxy).
-pub const PER_ADDRESS: usize = 20;
+/// Failed sign-ins one address may have within the window (several people behind one proxy); the
+/// audit gives as many usernames an entry each.
+pub const PER_ADDRESS: usize = crate::audit::NAMES_PER_ADDRESS;
 /// The longest an account's untrusted attempts are slowed to: one every 5 minutes.
 pub const MOST_SLOWDOWN: Duration = Duration::from_secs(300);
 /// Keys kept at most. Past it, the key that failed longest ago gives way: a flood of new

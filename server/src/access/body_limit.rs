@@ -6,27 +6,20 @@
 //! read at all: the role check refuses it unread, so nobody can make the server buffer megabytes
 //! without signing in.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crate::audit::{ReadBody, mutation};
 use app::{
     api::access::Rule,
     auth::Principal,
     error::{AppError, ErrorKind},
 };
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::{Request, State},
-    http::Method,
     middleware::Next,
     response::{IntoResponse, Response},
 };
-
-/// The mutation a request under `/api/` is (`agents/create`), or `None` for a read or anything
-/// else: what the audit log records and this limit applies to.
-pub fn mutation(method: &Method, path: &str) -> Option<String> {
-    let is_mutation = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned)
-}
 
 /// The uploads: `POST /api/files` streams within `SWITCHBOARD_MAX_UPLOAD_BYTES`;
 /// `POST /api/skills` and `POST /api/skills/{id}/versions` read a skill within its 8 MiB.
@@ -38,18 +31,6 @@ pub fn is_upload(action: &str) -> bool {
             .strip_prefix("skills/")
             .and_then(|rest| rest.strip_suffix("/versions"))
             .is_some_and(|id| !id.contains('/'))
-}
-
-/// Where this layer leaves the body it read, for a layer outside it: put one in the request's
-/// extensions before it gets here.
-#[derive(Clone, Default)]
-pub struct ReadBody(Arc<Mutex<Option<Bytes>>>);
-
-impl ReadBody {
-    /// The body, once this layer read it whole.
-    pub fn take(&self) -> Option<Bytes> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
 }
 
 /// Reads the body of a limited request (at most `max_bytes`), or answers 413.
@@ -73,7 +54,7 @@ pub async fn limit(
         .into_response();
     };
     if let Some(read) = parts.extensions.get::<ReadBody>() {
-        *read.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.clone());
+        read.put(bytes.clone());
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -43,7 +43,7 @@ impl DeviceKey {
     /// The `Set-Cookie` value that trusts this browser for `username`, keeping `device` (its id
     /// when it had a cookie for the account already).
     pub fn cookie(&self, username: &str, device: Option<&str>) -> String {
-        let id = device.map(str::to_owned).unwrap_or_else(crate::access::accounts::random_hex::<16>);
+        let id = device.map(str::to_owned).unwrap_or_else(crate::support::random_hex::<16>);
         let tag = self.key.tag(LABEL, &[username, &id]);
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{COOKIE}={id}.{tag}; Path=/auth/login; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Strict{secure}")
@@ -56,8 +56,7 @@ mod tests {
 
     #[test]
     fn a_device_cookie_counts_for_its_own_account_on_its_own_server_only() {
-        let dir =
-            std::env::temp_dir().join(format!("switchboard-devices-{}", crate::access::accounts::random_hex::<8>()));
+        let dir = std::env::temp_dir().join(format!("switchboard-devices-{}", crate::support::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
         let key = DeviceKey::open(&dir, false).unwrap();
         let set = key.cookie("ada", None);

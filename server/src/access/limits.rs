@@ -45,31 +45,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::StreamExt;
+
+use crate::settings::LimitSettings;
 use hashlink::LinkedHashMap;
-
-/// The limits' settings.
-#[derive(Debug, Clone, Copy)]
-pub struct LimitSettings {
-    /// Event streams one person may hold open at once.
-    pub streams_per_person: usize,
-    /// Requests one person may send per minute (and at once, as a burst).
-    pub requests_per_minute: u32,
-    /// Streams one address may hold open without a sign-in (a share link's audience).
-    pub streams_per_address: usize,
-    /// Requests one address may send per minute without a sign-in (and at once, as a burst).
-    pub signed_out_requests_per_minute: u32,
-}
-
-impl Default for LimitSettings {
-    fn default() -> Self {
-        Self {
-            streams_per_person: 40,
-            requests_per_minute: 1200,
-            streams_per_address: 200,
-            signed_out_requests_per_minute: 300,
-        }
-    }
-}
 
 /// Whom a limit counts: a signed-in person, or an address nobody signed in from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -228,7 +206,7 @@ pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Reques
         Some(principal) => Who::Person(principal.user_id),
         None if unlimited_signed_out(path) => return next.run(request).await,
         None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(peer)) => Who::Address(crate::access::accounts::address_key(&peer.ip().to_string())),
+            Some(ConnectInfo(peer)) => Who::Address(crate::support::proxies::address_key(&peer.ip().to_string())),
             None => return next.run(request).await,
         },
     };

@@ -4,7 +4,7 @@
 //!   none).
 //! - [`authorize`] (here) looks the request up in [`Access::rule`], the one table of every
 //!   endpoint and the role it needs (each server function declares its own with
-//!   `#[access(Role)]`, the other routes theirs in `startup::routes`), and refuses before any
+//!   `#[access(Role)]`, the other routes theirs in `web::routes`), and refuses before any
 //!   handler runs: 401 (nobody signed in; pages redirect to the login page), 403 (the roles do
 //!   not allow it). An endpoint missing from the table is refused for everyone, and
 //!   `server/tests/access.rs` fails until it has a rule.
@@ -46,13 +46,18 @@ use app::{
 };
 pub use authn::is_asset;
 use axum::{
-    extract::{Request, State},
+    extract::{FromRef, Request, State},
     http::{Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
 };
 
-use crate::{access::accounts::SqliteAccounts, audit::SqliteAudit};
+use crate::{
+    access::accounts::SqliteAccounts,
+    audit::SqliteAudit,
+    support::route::{Route, form_body},
+};
 
 /// What the access layers share.
 pub struct Access {
@@ -68,14 +73,14 @@ pub struct Access {
     pub devices: DeviceKey,
     /// Single sign-on, when `SWITCHBOARD_OIDC_ISSUER` is set.
     pub oidc: Option<Arc<oidc::Oidc>>,
-    /// The rules of the routes outside the Leptos app (`startup::routes`): method, path, rule.
+    /// The rules of the routes outside the Leptos app (`web::routes`): method, path, rule.
     pub routes: Vec<(Method, &'static str, Rule)>,
 }
 
 impl Access {
     /// The rule for `method path`; `None` for an endpoint nobody gave a rule, which is refused.
     /// Server functions declare theirs with `#[access(Role)]`, the other routes in
-    /// `startup::routes`; pages are here.
+    /// `web::routes`; pages are here.
     pub fn rule(&self, method: &Method, path: &str) -> Option<Rule> {
         let read = matches!(*method, Method::GET | Method::HEAD);
         if is_asset(path) {
@@ -139,7 +144,7 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let Some(rule) = access.rule(request.method(), path) else {
         if path.starts_with("/api/") {
             tracing::error!(
-                "no access rule for {} {}: refused; give it #[access(Role)] or a rule in startup::routes",
+                "no access rule for {} {}: refused; give it #[access(Role)] or a rule in web::routes",
                 request.method(),
                 path_for_logs(path)
             );
@@ -240,6 +245,27 @@ pub(crate) fn from_another_site(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// A request carrying the cookie a `Set-Cookie` value sets, after another cookie.
+/// Signing in and out, the first admin's setup, single sign-on and a person's own password.
+pub fn routes<S>() -> Vec<Route<S>>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Access>: FromRef<S>,
+{
+    use Role::Viewer;
+    use Rule::{Needs, Public};
+    vec![
+        Route::new(Method::POST, "/auth/login", Public, post(login).layer(form_body())),
+        Route::new(Method::POST, "/auth/logout", Public, post(logout).layer(form_body())),
+        Route::new(Method::POST, "/auth/setup", Public, post(setup).layer(form_body())),
+        // Single sign-on (oidc.rs): off the table's checks, like the login form; the return is
+        // matched against the sign-in this browser's session started.
+        Route::new(Method::GET, "/auth/oidc/start", Public, get(oidc::start)),
+        Route::new(Method::GET, "/auth/oidc/callback", Public, get(oidc::callback)),
+        // A signed-in person's own password, with the current one (forms.rs).
+        Route::new(Method::POST, "/auth/password", Needs(Viewer), post(change_password).layer(form_body())),
+    ]
+}
+
 #[cfg(test)]
 pub(crate) fn sending_cookie(set_cookie: &str) -> axum::http::HeaderMap {
     let mut headers = axum::http::HeaderMap::new();
@@ -265,7 +291,7 @@ pub fn path_for_logs(path: &str) -> String {
 
 /// A random token for the one-time setup link.
 pub fn setup_token() -> String {
-    crate::access::accounts::random_hex::<24>()
+    crate::support::random_hex::<24>()
 }
 
 #[cfg(test)]

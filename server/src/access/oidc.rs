@@ -216,7 +216,7 @@ impl Oidc {
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| format!("the issuer URL: {e}"))?;
         let http = self.http();
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http).await.map_err(|e| {
-            format!("discovery at {} failed: {}", self.settings.issuer, crate::upstream::error_chain(&e))
+            format!("discovery at {} failed: {}", self.settings.issuer, crate::support::error_chain(&e))
         })?;
         let metadata = Arc::new(metadata);
         *self.metadata.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), metadata.clone()));
@@ -331,13 +331,13 @@ async fn call(
         .body(body)
         .send()
         .await
-        .map_err(|e| HttpError(crate::upstream::describe(e)))?;
+        .map_err(|e| HttpError(crate::support::describe(e)))?;
     let mut answer = http::Response::builder().status(response.status());
     if let Some(headers) = answer.headers_mut() {
         *headers = response.headers().clone();
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| HttpError(crate::upstream::describe(e)))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| HttpError(crate::support::describe(e)))? {
         if body.len() + chunk.len() > 1024 * 1024 {
             return Err(HttpError("the provider's answer is over 1 MiB".to_owned()));
         }
@@ -518,7 +518,7 @@ async fn sign_in(
         .request_async(&http)
         .await
         .map_err(|e| {
-            tracing::warn!("single sign-on: the code exchange failed: {}", crate::upstream::error_chain(&e));
+            tracing::warn!("single sign-on: the code exchange failed: {}", crate::support::error_chain(&e));
             refusal("sso_failed", 401, "the provider did not accept the code")
         })?;
     let raw = tokens.id_token().ok_or_else(|| refusal("sso_failed", 401, "the provider sent no ID token"))?.to_string();
@@ -531,7 +531,7 @@ async fn sign_in(
             let metadata = oidc.metadata(true).await.map_err(unavailable)?;
             let client = oidc.client(&metadata).map_err(unavailable)?;
             id_token.claims(&client.id_token_verifier(), &nonce).cloned().map_err(|_| {
-                tracing::warn!("single sign-on: an ID token was refused: {}", crate::upstream::error_chain(&first));
+                tracing::warn!("single sign-on: an ID token was refused: {}", crate::support::error_chain(&first));
                 refusal("sso_failed", 401, "the ID token did not pass its checks")
             })?
         }
@@ -553,7 +553,7 @@ async fn sign_in(
         match request.request_async::<OtherClaims, _, CoreGenderClaim>(&http).await {
             Ok(info) => fill_from_user_info(&info, &mut email, &mut verified, &mut name, &mut preferred, &mut other),
             Err(error) => {
-                tracing::warn!("single sign-on: the userinfo endpoint failed: {}", crate::upstream::error_chain(&error))
+                tracing::warn!("single sign-on: the userinfo endpoint failed: {}", crate::support::error_chain(&error))
             }
         }
     }
@@ -637,7 +637,7 @@ mod tests {
     use super::{super::sending_cookie, *};
 
     fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
-        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::access::accounts::random_hex::<8>()));
+        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::support::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
         let oidc = Oidc::new(
             OidcSettings {

@@ -177,6 +177,15 @@ impl SessionRows for SqliteSessionRows {
     }
 }
 
+/// Opens Switchboard's main database (`support::db::open`) and finishes migration 0015, which
+/// needs SHA-256 and so Rust ([`rehash_unhashed`]).
+pub async fn open_main_database(dir: &std::path::Path) -> Result<SqlitePool, sqlx::Error> {
+    let pool = crate::support::db::open(dir).await?;
+    // Migration 0015's other half: SQLite has no SHA-256.
+    rehash_unhashed(&pool).await?;
+    Ok(pool)
+}
+
 /// Moves the sessions that tower-sessions-sqlx-store kept under the cookie's value (set aside by
 /// migration 0015 as `login_sessions_unhashed`) to `login_sessions` under their hash, in one
 /// transaction; expired and unreadable ones are dropped (their browsers sign in again). Then the
@@ -236,8 +245,8 @@ mod tests {
 
     impl Scratch {
         fn new() -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("switchboard-login-sessions-{}", crate::access::accounts::random_hex::<8>()));
+            let dir =
+                std::env::temp_dir().join(format!("switchboard-login-sessions-{}", crate::support::random_hex::<8>()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }
@@ -271,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn sessions_are_kept_under_the_hash_of_their_id_and_expire() {
         let dir = Scratch::new();
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let pool = open_main_database(&dir.0).await.unwrap();
         let store = LoginSessions::sqlite(pool.clone());
 
         let mut ada = record("ada", Duration::hours(1));
@@ -311,7 +320,7 @@ mod tests {
     #[tokio::test]
     async fn creating_a_session_under_a_taken_id_picks_a_new_id() {
         let dir = Scratch::new();
-        let store = LoginSessions::sqlite(crate::support::db::open(&dir.0).await.unwrap());
+        let store = LoginSessions::sqlite(open_main_database(&dir.0).await.unwrap());
         let mut first = record("first", Duration::hours(1));
         store.create(&mut first).await.unwrap();
         let mut second = record("second", Duration::hours(1));
@@ -361,7 +370,7 @@ mod tests {
             assert!(!files_holding(&dir.0, record.id.to_string().as_bytes()).is_empty(), "the old file holds it");
         }
 
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let pool = open_main_database(&dir.0).await.unwrap();
         let store = LoginSessions::sqlite(pool.clone());
         for record in &live {
             let loaded = store.load(&record.id).await.unwrap().expect("a live session survives the upgrade");
@@ -386,7 +395,7 @@ mod tests {
 
         // A second start has nothing to do, and keeps the sessions.
         pool.close().await;
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let pool = open_main_database(&dir.0).await.unwrap();
         assert_eq!(stored_hashes(&pool).await, expected);
         let id = Id::from_str(&live[0].id.to_string()).unwrap();
         assert!(LoginSessions::sqlite(pool).load(&id).await.unwrap().is_some());

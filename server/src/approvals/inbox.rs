@@ -34,7 +34,7 @@ use std::{
 
 use app::{
     api::inbox::{InboxList, PendingCall, server::InboxSource},
-    decisions::{Claim, DecisionStore, Recorded},
+    decisions::DecisionStore,
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
@@ -640,39 +640,12 @@ impl InboxSource for Inbox {
     }
 }
 
-/// The decision store as server functions get it: a decision that reached the API also takes its
-/// call out of the inbox.
-pub struct AnnouncingDecisions {
-    pub store: Arc<dyn DecisionStore>,
-    pub inbox: Arc<Inbox>,
-}
-
-impl DecisionStore for AnnouncingDecisions {
-    fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>> {
-        self.store.claim(session_id, decision)
-    }
-
-    fn settle<'a>(&'a self, session_id: &'a str, event_id: &'a str, sent: bool) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.store.settle(session_id, event_id, sent).await?;
-            if sent {
-                self.inbox.decided(session_id, event_id).await;
-            }
-            Ok(())
-        })
-    }
-
-    fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>> {
-        self.store.recorded(session_id)
-    }
-}
-
 /// `GET /api/inbox/stream`: the inbox for one browser, until its sign-in ends.
 pub async fn stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(inbox): axum::Extension<Arc<Inbox>>,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    crate::streams::sse::signed_in_stream(workspace.inbox.subscribe(), login, workspace.inbox.heartbeat())
+    crate::streams::sse::signed_in_stream(inbox.subscribe(), login, inbox.heartbeat())
 }
 
 #[cfg(test)]

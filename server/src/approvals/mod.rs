@@ -5,3 +5,14 @@ pub mod decisions;
 pub mod inbox;
 pub mod policies;
 pub mod rules;
+pub mod service;
+
+use app::{api::access::Rule::Needs, auth::Role::Viewer};
+use axum::{http::Method, routing::get};
+
+use crate::support::route::Route;
+
+/// The inbox's stream of waiting calls.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Vec<Route<S>> {
+    vec![Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream))]
+}

@@ -9,11 +9,11 @@
 use std::sync::{Arc, RwLock};
 
 use app::{
-    api::rules::{NewRule, server::RuleSource},
+    api::rules::NewRule,
     decisions::{Claim, DecisionStore, Outcome, Recorded},
     error::AppError,
     rules::Rule,
-    upstream::client::{BoxFuture, UpstreamHandle},
+    upstream::client::UpstreamHandle,
 };
 use protocol::event_params::{EventParams, SendEventsBody, UserToolConfirmationParams};
 use serde_json::{Value, json};
@@ -282,7 +282,7 @@ impl RuleBook {
         self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await
     }
 
-    async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
+    pub(super) async fn create_now(&self, rule: NewRule, by: String, owner: String) -> Result<Rule, AppError> {
         let (tool, scope) = rule.check()?;
         // Read once: for its agent, and for its tools when the rule is written into them.
         let session = self
@@ -468,7 +468,7 @@ impl RuleBook {
         }
     }
 
-    async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
+    pub(super) async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
         let row = sqlx::query("SELECT * FROM rules WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -501,7 +501,7 @@ impl RuleBook {
         rule_of(&row).map_err(store_failed)
     }
 
-    async fn list_now(&self, session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
+    pub(super) async fn list_now(&self, session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
         let rows = match session_id {
             None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT ?").bind(LISTED).fetch_all(&self.pool).await,
             Some(session_id) => {
@@ -519,31 +519,5 @@ impl RuleBook {
         }
         .map_err(store_failed)?;
         rows.iter().map(rule_of).collect::<Result<_, _>>().map_err(store_failed)
-    }
-}
-
-/// The rule book as server functions reach it; a new rule has the inbox read the waiting
-/// sessions at once, so that the call on the card it came from is answered now.
-pub struct Rules {
-    pub book: Arc<RuleBook>,
-    pub inbox: Arc<crate::approvals::inbox::Inbox>,
-}
-
-impl RuleSource for Rules {
-    fn create(&self, rule: NewRule, by: String, owner: String) -> BoxFuture<'_, Result<Rule, AppError>> {
-        Box::pin(async move {
-            let session_id = rule.session_id.clone();
-            let made = self.book.create_now(rule, by, owner).await?;
-            self.inbox.reread_waiting(&session_id);
-            Ok(made)
-        })
-    }
-
-    fn revoke(&self, id: i64, by: String, owner: String, admin: bool) -> BoxFuture<'_, Result<Rule, AppError>> {
-        Box::pin(self.book.revoke_now(id, by, owner, admin))
-    }
-
-    fn list(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>> {
-        Box::pin(self.book.list_now(session_id))
     }
 }

@@ -5,3 +5,28 @@ pub mod notifier;
 pub mod webhooks;
 
 pub use notifier::*;
+
+use std::sync::Arc;
+
+use app::api::access::Rule::Public;
+use axum::{
+    extract::{DefaultBodyLimit, FromRef},
+    http::Method,
+    routing::post,
+};
+
+use crate::support::route::Route;
+
+/// The upstream's webhooks: signed by the sender; 404 without a secret (webhooks.rs).
+pub fn routes<S>() -> Vec<Route<S>>
+where
+    S: Clone + Send + Sync + 'static,
+    Option<Arc<webhooks::WebhookReceiver>>: FromRef<S>,
+{
+    vec![Route::new(
+        Method::POST,
+        "/webhooks/anthropic",
+        Public,
+        post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::MAX_BODY_BYTES)),
+    )]
+}

@@ -198,7 +198,7 @@ impl Notifier {
             e: event_id.to_owned(),
             u: username.to_owned(),
             x: expires,
-            n: crate::access::accounts::random_hex::<16>(),
+            n: crate::support::random_hex::<16>(),
         };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let mut mac = Signer::new_from_slice(&self.key).expect("HMAC takes a key of any length");
@@ -770,7 +770,7 @@ impl Notifier {
         .to_string();
         let mut request = self.http.post(url).header("content-type", "application/json");
         if let Some(secret) = secret {
-            let id = format!("msg_{}", crate::access::accounts::random_hex::<16>());
+            let id = format!("msg_{}", crate::support::random_hex::<16>());
             let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
             let signature =
                 standardwebhooks::Webhook::new(secret).and_then(|w| w.sign(&id, timestamp, body.as_bytes()));
@@ -796,7 +796,7 @@ impl Notifier {
                     channel = channel.name,
                     target = channel.target,
                     "the waiting calls did not reach a channel: {}",
-                    crate::upstream::error_chain(&error.without_url())
+                    crate::support::error_chain(&error.without_url())
                 )
             }
         }

@@ -116,7 +116,7 @@ impl EventDigest {
     }
 }
 
-/// The exports running, by person: one router's (`startup::routes` gives its route one).
+/// The exports running, by person: one router's (`web::routes` gives its route one).
 #[derive(Clone, Default)]
 pub struct Running(Arc<Mutex<HashMap<i64, usize>>>);
 
@@ -154,7 +154,7 @@ impl Drop for Slot {
 /// The 429 of a person who runs [`EXPORTS_PER_PERSON`] exports already: plain text, as the
 /// export's other errors (a link opens it), with `retry-after`.
 fn too_many() -> Response {
-    let mut response = crate::records::files::error_page(AppError::new(
+    let mut response = crate::support::error_page(AppError::new(
         ErrorKind::RateLimited,
         format!(
             "You are already exporting {EXPORTS_PER_PERSON} sessions, the most one person may at once. Wait for \
@@ -170,7 +170,8 @@ fn too_many() -> Response {
 /// `GET /api/sessions/{id}/export`: the transcript as a download, streamed, its export an audit
 /// entry.
 pub async fn export(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
+    axum::Extension(audit): axum::Extension<Arc<crate::audit::SqliteAudit>>,
     axum::Extension(principal): axum::Extension<Principal>,
     axum::Extension(running): axum::Extension<Running>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
@@ -180,17 +181,17 @@ pub async fn export(
 ) -> Response {
     let format = query.format.unwrap_or_else(|| "json".to_owned());
     if !matches!(format.as_str(), "json" | "markdown" | "html") {
-        return crate::records::files::error_page(AppError::bad_input(
+        return crate::support::error_page(AppError::bad_input(
             "format",
             format!("{format:?} is not an export format: choose json, markdown or html."),
         ));
     }
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
     if !app::api::is_id(&id) {
-        return crate::records::files::error_page(AppError::not_found(format!("{id:?} is not a session id.")));
+        return crate::support::error_page(AppError::not_found(format!("{id:?} is not a session id.")));
     }
     let Some(slot) = running.take(principal.user_id) else { return too_many() };
-    let client = workspace.client.clone();
+    let client = client;
     let read = async {
         let head = read_head(&client, &id).await?;
         let first = list_page(&client, &events_path(&id, None), true, PAGE_EVENTS, None).await?;
@@ -198,14 +199,14 @@ pub async fn export(
     };
     let (head, first) = match read.await {
         Ok(read) => read,
-        Err(error) => return crate::records::files::error_page(AppError::upstream("Exporting the session", error)),
+        Err(error) => return crate::support::error_page(AppError::upstream("Exporting the session", error)),
     };
     let actor = Actor::of(Some(&principal), &headers, peer.map(|p| p.0.0));
-    let record = match Record::begin(workspace.audit.clone(), actor, &id, &format, head.threads.len()).await {
+    let record = match Record::begin(audit, actor, &id, &format, head.threads.len()).await {
         Ok(record) => record,
         Err(error) => {
             tracing::error!("the audit entry of an export could not be written: {error}");
-            return crate::records::files::error_page(AppError::internal(
+            return crate::support::error_page(AppError::internal(
                 "Switchboard could not write the export's audit entry, so it did not start it; try again.",
             ));
         }

@@ -20,23 +20,26 @@ use std::sync::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    upstream::{api_error, describe},
-    web::state::AppState,
+    support::{describe, error_page},
+    upstream::api_error,
 };
+
+/// `SWITCHBOARD_MAX_UPLOAD_BYTES`, the most one upload may hold: part of the router's state.
+#[derive(Clone, Copy, Debug)]
+pub struct MaxUpload(pub u64);
 
 /// `POST /api/files`: the form's `file` field, streamed to the upstream's `POST /v1/files`.
 ///
 /// A browser without JavaScript posts the form itself and is sent back to the Files page with the
 /// outcome in the query; the page's script sends `Accept: application/json` and gets JSON.
 pub async fn upload(
-    State(state): State<AppState>,
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    State(MaxUpload(limit)): State<MaxUpload>,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let wants_json =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
-    let limit = state.max_upload_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     // The multipart envelope adds a few hundred bytes; a body far over the limit is refused before
@@ -45,7 +48,7 @@ pub async fn upload(
         Err(too_large(limit))
     } else {
         match multipart {
-            Ok(multipart) => forward_upload(&workspace, multipart, limit).await,
+            Ok(multipart) => forward_upload(&client, multipart, limit).await,
             Err(rejection) => Err(AppError::bad_input(
                 "file",
                 format!("The upload is not a multipart form ({rejection}). Choose a file and send the form again."),
@@ -65,7 +68,7 @@ pub async fn upload(
 }
 
 async fn forward_upload(
-    workspace: &crate::tenancy::workspaces::Workspace,
+    client: &crate::upstream::UpstreamClient,
     multipart: Multipart,
     limit: u64,
 ) -> Result<FileMetadata, AppError> {
@@ -133,7 +136,7 @@ async fn forward_upload(
         .mime_str(&mime)
         .map_err(|_| AppError::bad_input("file", format!("The file's type {mime:?} is not a valid media type.")))?;
     let form = reqwest::multipart::Form::new().part("file", part);
-    let response = workspace.client.raw(reqwest::Method::POST, "/v1/files").multipart(form).send().await;
+    let response = client.raw(reqwest::Method::POST, "/v1/files").multipart(form).send().await;
     let action = format!("Uploading {filename}");
     if over_limit.load(Ordering::SeqCst) {
         return Err(too_large(limit));
@@ -167,7 +170,7 @@ fn multipart_error(error: MultipartError) -> AppError {
 
 /// `GET /api/files/{id}/content`: streams the file with its name, when the upstream allows it.
 pub async fn download(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     Path(id): Path<String>,
 ) -> Response {
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
@@ -176,7 +179,7 @@ pub async fn download(
     }
     let id_path = id.as_str();
     let action = "Downloading the file";
-    let meta = workspace.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
+    let meta = client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}")).send().await;
     let meta = match meta {
         Ok(r) if r.status().is_success() => match r.json::<FileMetadata>().await {
             Ok(meta) => meta,
@@ -185,7 +188,7 @@ pub async fn download(
         Ok(r) => return error_page(AppError::upstream(action, api_error(r).await)),
         Err(e) => return error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     };
-    let content = workspace.client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
+    let content = client.raw(reqwest::Method::GET, &format!("/v1/files/{id_path}/content")).send().await;
     match content {
         Ok(r) if r.status().is_success() => {
             let mut response = Response::new(Body::from_stream(r.bytes_stream()));
@@ -211,10 +214,4 @@ pub async fn download(
         Ok(r) => error_page(AppError::upstream(action, api_error(r).await)),
         Err(e) => error_page(AppError::upstream(action, UpstreamError::Unreachable(describe(e)))),
     }
-}
-
-/// An error as a plain-text answer: what a download link shows when there is nothing to save.
-pub(crate) fn error_page(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
 }

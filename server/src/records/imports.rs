@@ -548,7 +548,7 @@ fn window(events: Vec<Box<RawValue>>, around: Option<&str>) -> Option<FirstScree
 /// `{"id"}`); for a plain form post, the imported session's page, or the imports page with the
 /// error.
 pub async fn upload(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(imports): axum::Extension<Arc<Imports>>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -560,7 +560,7 @@ pub async fn upload(
                 tracing::error!("reading an uploaded export stopped: {error}");
                 AppError::internal("Switchboard could not read the file; try again.")
             })??;
-        workspace.imports.add(document, checked, &principal.username).await
+        imports.add(document, checked, &principal.username).await
     }
     .await;
     let wants_json =
@@ -608,7 +608,8 @@ async fn read_file(mut multipart: Multipart) -> Result<Vec<u8>, AppError> {
 /// `GET /api/imports/{id}/stream`: the imported session's events as `event` frames numbered from
 /// 1, from where the viewer resumes, then a heartbeat every `SWITCHBOARD_HEARTBEAT_SECS`.
 pub async fn stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(imports): axum::Extension<Arc<Imports>>,
+    axum::Extension(hub): axum::Extension<Arc<crate::streams::hub::Hub>>,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
@@ -618,7 +619,7 @@ pub async fn stream(
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };
-    let events = match workspace.imports.events(&id).await {
+    let events = match imports.events(&id).await {
         Ok(events) => events,
         Err(error) => return error.into_response(),
     };
@@ -635,7 +636,7 @@ pub async fn stream(
         .skip(after as usize)
         .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, event.get()));
     let frames = futures::StreamExt::chain(futures::stream::iter(frames), futures::stream::iter(events));
-    let heartbeat = workspace.hub.heartbeat();
+    let heartbeat = hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
         tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
         Some((sse::PING.clone(), ()))

@@ -625,21 +625,23 @@ fn hide_tool_io(event: &mut Value) {
 }
 
 pub async fn stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(shares): axum::Extension<Arc<Shares>>,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     Path(token): Path<String>,
     Query(query): Query<StreamQuery>,
     request: http::request::Parts,
 ) -> Response {
-    workspace.shares.watch(&workspace.client, &token, None, &request, query).await
+    shares.watch(&client, &token, None, &request, query).await
 }
 
 pub async fn thread_stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(shares): axum::Extension<Arc<Shares>>,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     Path((token, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     request: http::request::Parts,
 ) -> Response {
-    workspace.shares.watch(&workspace.client, &token, Some(&thread_id), &request, query).await
+    shares.watch(&client, &token, Some(&thread_id), &request, query).await
 }
 
 /// What opened a link, for [`Shares::seen`].
@@ -659,7 +661,7 @@ fn audience(request: &http::request::Parts) -> Actor {
 impl ShareStore for Shares {
     fn create(&self, new: NewShare, about: Shared, username: String) -> BoxFuture<'_, Result<CreatedShare, AppError>> {
         Box::pin(async move {
-            let token = crate::access::accounts::random_hex::<32>();
+            let token = crate::support::random_hex::<32>();
             let now = time::OffsetDateTime::now_utc();
             let expires_unix = now.unix_timestamp() + i64::from(new.hours) * 3600;
             let snapshot_ms = new.snapshot.then(|| (now.unix_timestamp_nanos() / 1_000_000) as i64);

@@ -23,10 +23,7 @@ use axum::{
 };
 use protocol::skills::{Skill, SkillVersion};
 
-use crate::{
-    records::files::error_page,
-    upstream::{api_error, describe},
-};
+use crate::{support::describe, support::error_page, upstream::api_error};
 
 /// The most a skill may hold, all its files together (the embedded engine's limit too). A zip
 /// counts by what it unpacks to.
@@ -45,14 +42,14 @@ struct Sent {
 
 /// `POST /api/skills`: a new skill from a folder's files or a zip.
 pub async fn create(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
     let outcome = async {
         let sent = read(&headers, multipart).await?;
         let form = form(sent.files, &sent.display_name)?;
-        let skill: Skill = send(&workspace, "/v1/skills", form, "Uploading the skill").await?;
+        let skill: Skill = send(&client, "/v1/skills", form, "Uploading the skill").await?;
         Ok(Uploaded { skill_id: skill.id, version_id: skill.latest_version_id })
     }
     .await;
@@ -61,7 +58,7 @@ pub async fn create(
 
 /// `POST /api/skills/{id}/versions`: a new version of a skill.
 pub async fn add_version(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     Path(id): Path<String>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -73,7 +70,7 @@ pub async fn add_version(
         let sent = read(&headers, multipart).await?;
         let form = form(sent.files, "")?;
         let path = format!("/v1/skills/{id}/versions");
-        let version: SkillVersion = send(&workspace, &path, form, "Uploading the new version").await?;
+        let version: SkillVersion = send(&client, &path, form, "Uploading the new version").await?;
         Ok(Uploaded { skill_id: version.skill_id, version_id: version.id })
     }
     .await;
@@ -219,12 +216,12 @@ fn form(files: Vec<(String, bytes::Bytes)>, display_name: &str) -> Result<reqwes
 }
 
 async fn send<T: serde::de::DeserializeOwned>(
-    workspace: &crate::tenancy::workspaces::Workspace,
+    client: &crate::upstream::UpstreamClient,
     path: &str,
     form: reqwest::multipart::Form,
     action: &str,
 ) -> Result<T, AppError> {
-    match workspace.client.raw(reqwest::Method::POST, path).multipart(form).send().await {
+    match client.raw(reqwest::Method::POST, path).multipart(form).send().await {
         Ok(response) if response.status().is_success() => {
             response.json::<T>().await.map_err(|e| AppError::upstream(action, UpstreamError::Decode(e.to_string())))
         }
@@ -255,7 +252,7 @@ fn multipart_error(error: MultipartError) -> AppError {
 
 /// `GET /api/skills/{id}/versions/{version}/content`: the version as a zip.
 pub async fn download(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
     Path((id, version)): Path<(String, String)>,
 ) -> Response {
     // Ids, never paths: `..` must not reach another upstream endpoint with the key.
@@ -264,7 +261,7 @@ pub async fn download(
     }
     let path = format!("/v1/skills/{id}/versions/{version}/content");
     let action = "Downloading the skill";
-    match workspace.client.raw(reqwest::Method::GET, &path).header(header::ACCEPT, "application/binary").send().await {
+    match client.raw(reqwest::Method::GET, &path).header(header::ACCEPT, "application/binary").send().await {
         Ok(r) if r.status().is_success() => {
             let disposition = r.headers().get(header::CONTENT_DISPOSITION).cloned().unwrap_or_else(|| {
                 HeaderValue::from_str(&format!("attachment; filename=\"{id}.zip\"")).expect("ascii")

@@ -61,7 +61,8 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::{
     streams::sse,
-    upstream::{UpstreamClient, api_error, describe},
+    support::describe,
+    upstream::{UpstreamClient, api_error},
 };
 
 /// How the hub behaves; [`Default`] is what the server runs with.

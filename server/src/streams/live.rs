@@ -22,25 +22,25 @@ pub struct StreamQuery {
 }
 
 pub async fn stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(hub): axum::Extension<Arc<Hub>>,
     Path(id): Path<String>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    watch(&workspace.hub, &id, None, &headers, query, login).await
+    watch(&hub, &id, None, &headers, query, login).await
 }
 
 /// `GET /api/sessions/{id}/threads/{thread_id}/stream`: one thread's events, through the hub,
 /// with the same frames and resumption as a session's.
 pub async fn thread_stream(
-    axum::Extension(workspace): crate::tenancy::workspaces::Here,
+    axum::Extension(hub): axum::Extension<Arc<Hub>>,
     Path((id, thread_id)): Path<(String, String)>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
     login: Option<Extension<LoginCheck>>,
 ) -> Response {
-    watch(&workspace.hub, &id, Some(&thread_id), &headers, query, login).await
+    watch(&hub, &id, Some(&thread_id), &headers, query, login).await
 }
 
 /// The hub's stream of the session, or of its thread, for this browser from where it resumes.

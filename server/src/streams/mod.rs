@@ -3,3 +3,21 @@
 pub mod hub;
 pub mod live;
 pub mod sse;
+
+use app::{api::access::Rule::Needs, auth::Role::Viewer};
+use axum::{http::Method, routing::get};
+
+use crate::support::route::Route;
+
+/// A session's event stream, and one thread's.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Vec<Route<S>> {
+    vec![
+        Route::new(Method::GET, "/api/sessions/{id}/stream", Needs(Viewer), get(live::stream)),
+        Route::new(
+            Method::GET,
+            "/api/sessions/{id}/threads/{thread_id}/stream",
+            Needs(Viewer),
+            get(live::thread_stream),
+        ),
+    ]
+}

@@ -1,6 +1,7 @@
 //! Switchboard's own database: `switchboard.db` (SQLite, WAL) in the data directory, holding
 //! decisions, accounts, login sessions and the audit log. Migrations are embedded in the binary;
-//! one step of Rust follows them, for what SQL cannot do (login sessions rehashed).
+//! the main database's step of Rust after them (login sessions rehashed, which SQL cannot do) is
+//! `access::session_store::open_main_database`'s.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -22,8 +23,6 @@ pub async fn open(dir: &Path) -> Result<SqlitePool, sqlx::Error> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
-    // Migration 0015's other half: SQLite has no SHA-256.
-    crate::access::session_store::rehash_unhashed(&pool).await?;
     Ok(pool)
 }
 

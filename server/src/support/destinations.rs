@@ -313,7 +313,7 @@ mod tests {
         let url = format!("http://localhost:{port}/hook");
         let refusing = Destinations::default().client(reqwest::Client::builder()).build().unwrap();
         let error = refusing.post(&url).send().await.unwrap_err();
-        let chain = crate::upstream::error_chain(&error);
+        let chain = crate::support::error_chain(&error);
         assert!(chain.contains("loopback") && chain.contains("SWITCHBOARD_ALLOW_PRIVATE_URLS"), "{chain}");
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing connected");
         let allowing =
@@ -324,7 +324,7 @@ mod tests {
         let upstream = refusing_metadata(reqwest::Client::builder()).build().unwrap();
         assert_eq!(upstream.post(&url).send().await.unwrap().status(), 204, "an upstream may be on this machine");
         let error = upstream.get("http://metadata.google.internal/").send().await.unwrap_err();
-        assert!(crate::upstream::error_chain(&error).contains("cloud metadata service"), "{error}");
+        assert!(crate::support::error_chain(&error).contains("cloud metadata service"), "{error}");
     }
 
     #[tokio::test]

@@ -40,7 +40,7 @@ impl CookieKey {
             mac.update(b"\n");
             mac.update(part.as_bytes());
         }
-        crate::access::accounts::hex(&mac.finalize().into_bytes())
+        crate::support::hex(&mac.finalize().into_bytes())
     }
 
     /// Whether `tag` is the signature of `parts` under `label` (compared in constant time).

@@ -5,3 +5,51 @@ pub mod db;
 pub mod destinations;
 pub mod keys;
 pub mod proxies;
+pub mod route;
+
+use app::error::AppError;
+use axum::{
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+/// `N` random bytes as hex: login ids, setup tokens.
+pub fn random_hex<const N: usize>() -> String {
+    use rand::Rng;
+    let bytes: [u8; N] = rand::rng().random();
+    hex(&bytes)
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A transport error in words, without the upstream's URL (the browser sees this text).
+pub fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request timed out".to_owned()
+    } else if error.is_connect() {
+        "the connection was refused or could not be made".to_owned()
+    } else {
+        error_chain(&error.without_url())
+    }
+}
+
+/// An error with its causes, `outer: inner: innermost` (a library's own message is often terse).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// An error as a plain-text answer: what a download link shows when there is nothing to save.
+pub fn error_page(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
+}

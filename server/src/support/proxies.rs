@@ -91,6 +91,20 @@ pub async fn client_address(State(proxies): State<Arc<TrustedProxies>>, mut requ
     next.run(request).await
 }
 
+/// An address as the throttle and the stream limits count it: an IPv6 address by its /64, the
+/// block one machine or home usually gets whole (counting each address would give it 2^64 tries);
+/// anything else as it is.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("address:{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => format!("address:{}", v6.to_canonical()),
+        _ => format!("address:{ip}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,3 +1,19 @@
 //! Workspaces: each an upstream with its own records, and the roles people hold in each.
 
 pub mod workspaces;
+
+use std::sync::Arc;
+
+use app::{api::access::Rule::Needs, auth::Role::Viewer};
+use axum::{extract::FromRef, http::Method, routing::post};
+
+use crate::support::route::{Route, form_body};
+
+/// The navigation's workspace switch: sets the cookie for a workspace the person may open.
+pub fn routes<S>() -> Vec<Route<S>>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<workspaces::Workspaces>: FromRef<S>,
+{
+    vec![Route::new(Method::POST, "/auth/workspace", Needs(Viewer), post(workspaces::switch).layer(form_body()))]
+}

@@ -61,70 +61,20 @@ use sqlx::{Row, SqlitePool};
 
 use crate::{
     approvals::decisions::SqliteDecisions,
-    approvals::inbox::{AnnouncingDecisions, Inbox, InboxConfig},
+    approvals::inbox::{Inbox, InboxConfig},
     approvals::policies::Policies,
-    approvals::rules::{RuleBook, Rules},
+    approvals::rules::RuleBook,
+    approvals::service::{AnnouncingDecisions, Rules},
     audit::SqliteAudit,
     records::imports::Imports,
     records::shares::Shares,
-    settings::ApiKey,
+    settings::{ApiKey, SecretKey},
     streams::hub::{Hub, HubConfig},
     upstream::UpstreamClient,
 };
 
-/// The request's workspace, for the routes outside the Leptos app ([`select`] puts it on every
-/// request).
-pub type Here = axum::Extension<Arc<Workspace>>;
-
 /// The cookie that names the workspace a person chose.
 pub const COOKIE: &str = "switchboard_workspace";
-
-/// `SWITCHBOARD_SECRET_KEY`: the key the workspaces' keys are sealed with. Its `Debug` leaves it
-/// out.
-#[derive(Clone)]
-pub struct SecretKey(engine::sealing::SealKey);
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(…)")
-    }
-}
-
-impl SecretKey {
-    /// 32 bytes in standard base64 (`openssl rand -base64 32`).
-    pub fn parse(text: &str) -> Option<Self> {
-        engine::sealing::SealKey::parse(text).map(Self)
-    }
-
-    /// The embedded engine's key (`SWITCHBOARD_ENGINE_SECRET_KEY`), derived from this one: one
-    /// key for the operator to keep, none of the values one seals opened by the other.
-    pub fn engine_key(&self) -> engine::sealing::SealKey {
-        self.0.derive("switchboard engine secret key")
-    }
-
-    /// The key notification channels are sealed with, derived from this one.
-    pub fn channels_key(&self) -> engine::sealing::SealKey {
-        self.0.derive("switchboard notification channels")
-    }
-
-    /// `plain` sealed for workspace `id` at `base_url` (both are authenticated with it, so a
-    /// sealed key moved to another row, or a row pointed at another address, does not open): a
-    /// random nonce, then the ciphertext and tag.
-    pub fn seal(&self, id: &str, base_url: &str, plain: &str) -> Vec<u8> {
-        self.0.seal(&associated(id, base_url), plain.as_bytes())
-    }
-
-    /// What [`SecretKey::seal`] sealed for `id` at `base_url`; `None` when this key did not seal
-    /// it for them.
-    pub fn open(&self, id: &str, base_url: &str, sealed: &[u8]) -> Option<String> {
-        String::from_utf8(self.0.open(&associated(id, base_url), sealed)?).ok()
-    }
-}
-
-/// The data a sealed key is bound to.
-fn associated(id: &str, base_url: &str) -> Vec<u8> {
-    format!("{id}\n{base_url}").into_bytes()
-}
 
 /// What every workspace is built with.
 #[derive(Clone)]
@@ -249,6 +199,19 @@ impl Workspace {
         provide_context(handles.shares.clone());
         provide_context(handles.imports.clone());
         provide_context(handles.windows.clone());
+    }
+
+    /// Puts the workspace on a request for the routes outside the Leptos app: itself, and each
+    /// part a feature's handler takes on its own (`axum::Extension<Arc<Hub>>`), so that no feature
+    /// needs to know what a workspace is.
+    pub fn put_on(self: Arc<Self>, extensions: &mut http::Extensions) {
+        extensions.insert(self.client.clone());
+        extensions.insert(self.hub.clone());
+        extensions.insert(self.inbox.clone());
+        extensions.insert(self.audit.clone());
+        extensions.insert(self.shares.clone());
+        extensions.insert(self.imports.clone());
+        extensions.insert(self);
     }
 
     /// Ends its streams and its inbox's poller.
@@ -779,7 +742,7 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
     }
     let cookie = asked.filter(|id| remember && *id == workspace.id).map(|id| workspaces.cookie(&id));
     request.extensions_mut().insert(workspace.choice());
-    request.extensions_mut().insert(workspace);
+    workspace.put_on(request.extensions_mut());
     let mut response = next.run(request).await;
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -919,20 +882,6 @@ fn refused_page(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_sealed_key_opens_only_with_its_secret_and_for_its_workspace() {
-        let secret = SecretKey(engine::sealing::SealKey::from_bytes([7; 32]));
-        let url = "https://api.anthropic.com";
-        let sealed = secret.seal("staging", url, "sk-ant-secret");
-        assert!(!sealed.windows(6).any(|w| w == b"secret"), "the key is not stored in the clear");
-        assert_eq!(secret.open("staging", url, &sealed).as_deref(), Some("sk-ant-secret"));
-        assert_eq!(secret.open("prod", url, &sealed), None, "a sealed key moved to another row does not open");
-        assert_eq!(secret.open("staging", "https://evil.example", &sealed), None, "nor one pointed elsewhere");
-        assert_eq!(SecretKey(engine::sealing::SealKey::from_bytes([8; 32])).open("staging", url, &sealed), None);
-        assert_ne!(secret.seal("staging", url, "sk-ant-secret"), sealed, "each seal has its own nonce");
-        assert_eq!(secret.open("staging", url, &sealed[..5]), None);
-    }
 
     #[test]
     fn a_workspace_is_reached_over_https_or_on_this_machine() {

@@ -4,53 +4,21 @@ use std::{io, net::SocketAddr};
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use app::error::AppError;
-use app::{
-    App,
-    api::{
-        access::Rule,
-        notify::server::NotifyHandle,
-        settings::{WebhookSetup, server::WebhooksHandle},
-        workspaces::{DEFAULT_ID, server::WorkspacesHandle},
-    },
-    auth::{Role, store::AccountsHandle},
-    shell,
-};
-use axum::{
-    Router,
-    extract::{DefaultBodyLimit, Request},
-    http::{Method, StatusCode},
-    middleware::Next,
-    response::{IntoResponse, Response},
-    routing::{MethodRouter, get, post},
-    serve::ListenerExt,
-};
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use app::api::workspaces::DEFAULT_ID;
+use axum::{Router, serve::ListenerExt};
 use tokio::net::TcpListener;
-use tower_http::{
-    compression::CompressionLayer,
-    services::{ServeDir, ServeFile},
-    trace::TraceLayer,
-};
 
+use super::router::{Services, router};
 use crate::{
-    access::accounts::SqliteAccounts,
-    access::body_limit,
-    access::{self, Access, session_store::LoginSessions},
-    approvals::inbox::{self, InboxConfig},
-    audit::{self, SqliteAudit},
-    notify::webhooks::{self, WebhookReceiver, WebhookReport},
-    notify::{Notifier, NotifierStores, Notify},
-    records::files,
-    records::skills,
+    access::{self, Access, accounts::SqliteAccounts, session_store::LoginSessions},
+    approvals::inbox::InboxConfig,
+    audit::SqliteAudit,
+    notify::webhooks::WebhookReceiver,
+    notify::{Notifier, NotifierStores},
     settings::{ApiKey, Settings, UpstreamSettings},
     streams::hub::HubConfig,
-    streams::live,
-    support::db,
     tenancy::workspaces::{self, Workspace, Workspaces},
     upstream::UpstreamClient,
-    web::state::AppState,
 };
 
 /// A bound, not yet running, Switchboard server.
@@ -104,7 +72,7 @@ impl Application {
                 (None, UpstreamClient::new(base_url.clone(), api_key.clone()))
             }
         };
-        let pool = db::open(&settings.data_dir).await.map_err(|e| {
+        let pool = access::session_store::open_main_database(&settings.data_dir).await.map_err(|e| {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
         let access = open_access(&settings, pool.clone()).await?;
@@ -153,7 +121,7 @@ impl Application {
                 policies: home.policies.clone(),
                 audit: access.audit.clone(),
             },
-            settings.secret_key.as_ref().map(crate::tenancy::workspaces::SecretKey::channels_key),
+            settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key),
         )?;
         notifier
             .seal_channels()
@@ -259,7 +227,7 @@ async fn start_engine(
     }
     config.model = settings.model.clone();
     // The engine seals its vaults' credentials with a key of its own, derived from the console's.
-    config.secret_key = settings.secret_key.as_ref().map(crate::tenancy::workspaces::SecretKey::engine_key);
+    config.secret_key = settings.secret_key.as_ref().map(crate::settings::SecretKey::engine_key);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
@@ -299,7 +267,7 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
             )),
             None => None,
         },
-        routes: routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
+        routes: super::routes::routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
     }))
 }
 
@@ -322,310 +290,4 @@ fn spawn_housekeeping(access: Arc<Access>, sessions: LoginSessions, retention_da
             tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
         }
     });
-}
-
-/// A route outside the Leptos app, with who may use it.
-pub struct Route {
-    pub method: Method,
-    pub path: &'static str,
-    pub rule: Rule,
-    pub handler: MethodRouter<AppState>,
-}
-
-impl Route {
-    fn new(method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
-        Self { method, path, rule, handler }
-    }
-}
-
-/// Every route outside the Leptos app (pages and server functions), with its access rule. The
-/// router and the access table are built from this list, and `server/tests/access.rs` walks it,
-/// so a route cannot be added without a rule and without the access test seeing it.
-pub fn routes() -> Vec<Route> {
-    use Role::*;
-    use Rule::*;
-    // Forms of a few fields: a large body here is abuse.
-    let form = || DefaultBodyLimit::max(16 * 1024);
-    let skill_body = || DefaultBodyLimit::max((skills::MAX_SKILL_BYTES + 1024 * 1024) as usize);
-    vec![
-        Route::new(Method::GET, "/healthz", Public, get(|| async { "ok" })),
-        // The handler enforces the upload limit itself, while streaming.
-        Route::new(Method::POST, "/api/files", Needs(Operator), post(files::upload).layer(DefaultBodyLimit::disable())),
-        Route::new(Method::GET, "/api/files/{id}/content", Needs(Viewer), get(files::download)),
-        // A skill is read into memory (a zip is opened there), so its limit is the body's.
-        Route::new(Method::POST, "/api/skills", Needs(Operator), post(skills::create).layer(skill_body())),
-        Route::new(
-            Method::POST,
-            "/api/skills/{id}/versions",
-            Needs(Operator),
-            post(skills::add_version).layer(skill_body()),
-        ),
-        Route::new(Method::GET, "/api/skills/{id}/versions/{version}/content", Needs(Viewer), get(skills::download)),
-        Route::new(Method::GET, "/api/sessions/{id}/stream", Needs(Viewer), get(live::stream)),
-        Route::new(
-            Method::GET,
-            "/api/sessions/{id}/threads/{thread_id}/stream",
-            Needs(Viewer),
-            get(live::thread_stream),
-        ),
-        Route::new(Method::GET, "/api/inbox/stream", Needs(Viewer), get(inbox::stream)),
-        // A share link's token is its credential: the handler opens only its own session's
-        // events, redacted as the link says (shares.rs).
-        Route::new(Method::GET, "/api/shares/{token}/stream", Public, get(crate::records::shares::stream)),
-        Route::new(
-            Method::GET,
-            "/api/shares/{token}/threads/{thread_id}/stream",
-            Public,
-            get(crate::records::shares::thread_stream),
-        ),
-        // An export read back as a read-only session; its own limit (imports.rs), while streaming.
-        Route::new(
-            Method::POST,
-            "/api/imports",
-            Needs(Operator),
-            post(crate::records::imports::upload)
-                .layer(DefaultBodyLimit::max(crate::records::imports::MAX_IMPORT_BYTES + 64 * 1024)),
-        ),
-        Route::new(Method::GET, "/api/imports/{id}/stream", Needs(Viewer), get(crate::records::imports::stream)),
-        // Each export is an audit entry; the exports running are this router's.
-        Route::new(
-            Method::GET,
-            "/api/sessions/{id}/export",
-            Needs(Viewer),
-            get(crate::records::export::export).layer(axum::Extension(crate::records::export::Running::default())),
-        ),
-        // Scoped inside: people who are not admins export their own entries.
-        Route::new(Method::GET, "/api/audit/export", Needs(Viewer), get(audit::export)),
-        Route::new(Method::POST, "/auth/login", Public, post(access::login).layer(form())),
-        Route::new(Method::POST, "/auth/logout", Public, post(access::logout).layer(form())),
-        Route::new(Method::POST, "/auth/setup", Public, post(access::setup).layer(form())),
-        // The navigation's workspace switch: sets the cookie for a workspace the person may open.
-        Route::new(
-            Method::POST,
-            "/auth/workspace",
-            Needs(Viewer),
-            post(crate::tenancy::workspaces::switch).layer(form()),
-        ),
-        // Single sign-on (access/oidc.rs): off the table's checks, like the login form; the
-        // return is matched against the sign-in this browser's session started.
-        Route::new(Method::GET, "/auth/oidc/start", Public, get(access::oidc::start)),
-        Route::new(Method::GET, "/auth/oidc/callback", Public, get(access::oidc::callback)),
-        // A signed-in person's own password, with the current one (access/forms.rs).
-        Route::new(Method::POST, "/auth/password", Needs(Viewer), post(access::change_password).layer(form())),
-        // Signed by the sender; 404 without a secret (see webhooks.rs).
-        Route::new(
-            Method::POST,
-            "/webhooks/anthropic",
-            Public,
-            post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::MAX_BODY_BYTES)),
-        ),
-    ]
-}
-
-/// What the routes share: the workspaces (each with its upstream and records) and what is
-/// Switchboard's own.
-pub struct Services {
-    pub workspaces: Arc<Workspaces>,
-    pub access: Arc<Access>,
-    pub webhooks: Option<Arc<WebhookReceiver>>,
-    pub notifier: Arc<Notifier>,
-}
-
-/// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
-pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
-    let Services { workspaces, access, webhooks, notifier } = services;
-    let inbox = workspaces.default_workspace().inbox.clone();
-    // Where the Sign out form may send the browser on to: the identity provider's origin.
-    let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
-    let page_sign_out_to = sign_out_to.clone();
-    let leptos_options = LeptosOptions::builder()
-        .output_name("switchboard")
-        .site_root(settings.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
-        .build();
-
-    let pages = route_list();
-    let state_workspaces = workspaces.clone();
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        max_upload_bytes: settings.max_upload_bytes,
-        access: access.clone(),
-        audit: access.audit.clone(),
-        webhooks,
-        workspaces: workspaces.clone(),
-    };
-    let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
-        setup: match (&settings.webhook_secret, &settings.upstream) {
-            (Some(_), _) => WebhookSetup::Secret,
-            (None, UpstreamSettings::Embedded) => WebhookSetup::Embedded,
-            (None, UpstreamSettings::Anthropic { .. }) => WebhookSetup::Off,
-        },
-        receiver: state.webhooks.clone(),
-        inbox: inbox.clone(),
-    }));
-    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
-    let accounts = AccountsHandle(access.accounts.clone());
-    let single_sign_on = app::auth::store::SingleSignOn(access.oidc.as_ref().map(|o| o.settings.name.clone()));
-    let registry = WorkspacesHandle(workspaces.clone());
-    let context = move || {
-        // The request's workspace (`workspaces::select`) provides its upstream and records;
-        // the route list, worked out without a request, gets the default's.
-        use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
-            .unwrap_or_else(|| workspaces.default_workspace())
-            .provide();
-        provide_context(registry.clone());
-        provide_context(accounts.clone());
-        provide_context(single_sign_on.clone());
-        provide_context(webhook_report.clone());
-        provide_context(notify.clone());
-        // A page's policy names the nonce its hydration scripts carry.
-        if let (Some(nonce), Some(response)) =
-            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-            && let Ok(value) =
-                http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce), page_sign_out_to.as_deref()))
-        {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    };
-    let login_cookie = tower_sessions::SessionManagerLayer::new(sessions)
-        .with_name("switchboard_login")
-        .with_http_only(true)
-        .with_same_site(tower_sessions::cookie::SameSite::Lax)
-        .with_secure(settings.access.cookie_secure)
-        .with_expiry(tower_sessions::Expiry::OnInactivity(
-            time::Duration::try_from(settings.access.session_idle).unwrap_or(time::Duration::hours(8)),
-        ))
-        // The idle expiry moves with every request, not only with changes to the session.
-        .with_always_save(true);
-
-    let mut router = Router::new();
-    for route in routes() {
-        router = router.route(route.path, route.handler);
-    }
-    router
-        // The built assets are served here rather than by leptos_axum's fallback, which copies a
-        // page's response options (a 404 status among them) onto static files when a render's
-        // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
-        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
-        .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
-        .leptos_routes_with_context(&state, pages, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        // The not-found page gets the same context: its policy must name its nonce too.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .with_state(state)
-        // Outermost last: tracing, compression and security headers see every response; the
-        // client's address is taken from a trusted proxy's header (crate::support::proxies); the login
-        // cookie is read, the person put on the request, the workspace chosen (and the person's
-        // roles made theirs there: crate::tenancy::workspaces), their limits applied (a request over
-        // them is not an entry: crate::access::limits), the mutation recorded (refused or not),
-        // its body read up to the limit, cross-site posts refused, then the role checked.
-        .layer(axum::middleware::from_fn(server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
-        .layer(axum::middleware::from_fn_with_state(
-            settings.notify.public_url.as_deref().and_then(origin_of),
-            refuse_cross_site_mutations,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            (settings.access.max_body_bytes, access.clone()),
-            body_limit::limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::access::limits::PersonLimits::new(settings.access.limits),
-            crate::access::limits::per_person,
-        ))
-        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::tenancy::workspaces::select))
-        .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
-        .layer(login_cookie)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(settings.trusted_proxies.clone()),
-            crate::support::proxies::client_address,
-        ))
-        .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
-        .layer(CompressionLayer::new())
-        // The request's span (debug level) names its path as logs may print it: never a share
-        // link's token or a query (access::path_for_logs).
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::debug_span!(
-                "request",
-                method = %request.method(),
-                path = %access::path_for_logs(request.uri().path()),
-                version = ?request.version(),
-            )
-        }))
-}
-
-/// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty())?;
-    Some(format!("{scheme}://{authority}").to_ascii_lowercase())
-}
-
-/// Refuses a mutation (anything but GET or HEAD under `/api/` and `/auth/`) that a browser sent
-/// from another site: a page elsewhere must not be able to delete a vault through a person's open
-/// console, nor sign them in or out. Browsers send `Sec-Fetch-Site` and `Origin` on such requests;
-/// tools like curl send neither (and hold no login cookie of the person's). An `Origin` is the
-/// console's own when it names the `Host` the request came to, or `SWITCHBOARD_PUBLIC_URL`'s origin
-/// (`public_origin`): behind a proxy that passes the request on to another host name, that is the
-/// address people reach Switchboard at.
-async fn refuse_cross_site_mutations(
-    axum::extract::State(public_origin): axum::extract::State<Option<String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let path = request.uri().path();
-    let is_mutation = (path.starts_with("/api/") || path.starts_with("/auth/"))
-        && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
-    let cross_site = crate::access::from_another_site(headers);
-    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
-    let foreign_origin = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
-        origin.split_once("://").map(|(_, rest)| rest) != host
-            && public_origin.as_deref() != Some(origin.to_ascii_lowercase().as_str())
-    });
-    if is_mutation && (cross_site || foreign_origin) {
-        let error = AppError::new(
-            app::error::ErrorKind::BadInput,
-            "This request came from another site and was refused. Use the console itself to make changes.",
-        );
-        return (StatusCode::FORBIDDEN, axum::Json(error)).into_response();
-    }
-    next.run(request).await
-}
-
-/// A server function whose arguments do not decode never reaches the app's code, and `server_fn`
-/// answers it with a 500. Its body is still an [`AppError`], which knows its status (400 for a
-/// malformed request): a caller's mistake is not reported as a server failure.
-async fn server_fn_error_status(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "The error could not be read.").into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
-}
-
-/// The app's routes, worked out once per process.
-///
-/// Working them out renders the app with resource loading switched off through a process-wide flag
-/// in `leptos_server` (leptos-rs/leptos#4773): a resource first polled by a request that is being
-/// served meanwhile waits forever. The real server generates the list before it serves anything,
-/// but the integration tests start many servers in one process, and about one test run in five hung
-/// that way. Generating it once, before any server of the process can serve, rules that out.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }

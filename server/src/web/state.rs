@@ -11,7 +11,7 @@ use crate::{access::Access, audit::SqliteAudit, tenancy::workspaces::Workspaces}
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub max_upload_bytes: u64,
+    pub max_upload: crate::records::files::MaxUpload,
     pub access: Arc<Access>,
     pub audit: Arc<SqliteAudit>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.

@@ -1,0 +1,248 @@
+//! The router: pages, server functions, the routes of `web::routes`, static assets, and the
+//! layers every request passes through, in their order.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use app::error::AppError;
+use app::{
+    App,
+    api::{
+        notify::server::NotifyHandle,
+        settings::{WebhookSetup, server::WebhooksHandle},
+        workspaces::server::WorkspacesHandle,
+    },
+    auth::store::AccountsHandle,
+    shell,
+};
+use axum::{
+    Router,
+    extract::Request,
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::{
+    compression::CompressionLayer,
+    services::{ServeDir, ServeFile},
+    trace::TraceLayer,
+};
+
+use super::state::AppState;
+use crate::{
+    access::{self, Access, body_limit, session_store::LoginSessions},
+    audit,
+    notify::webhooks::{WebhookReceiver, WebhookReport},
+    notify::{Notifier, Notify},
+    settings::{Settings, UpstreamSettings},
+    tenancy::workspaces::{Workspace, Workspaces},
+};
+
+/// What the routes share: the workspaces (each with its upstream and records) and what is
+/// Switchboard's own.
+pub struct Services {
+    pub workspaces: Arc<Workspaces>,
+    pub access: Arc<Access>,
+    pub webhooks: Option<Arc<WebhookReceiver>>,
+    pub notifier: Arc<Notifier>,
+}
+
+/// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
+pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
+    let Services { workspaces, access, webhooks, notifier } = services;
+    let inbox = workspaces.default_workspace().inbox.clone();
+    // Where the Sign out form may send the browser on to: the identity provider's origin.
+    let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
+    let page_sign_out_to = sign_out_to.clone();
+    let leptos_options = LeptosOptions::builder()
+        .output_name("switchboard")
+        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
+        .build();
+
+    let pages = route_list();
+    let state_workspaces = workspaces.clone();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        max_upload: crate::records::files::MaxUpload(settings.max_upload_bytes),
+        access: access.clone(),
+        audit: access.audit.clone(),
+        webhooks,
+        workspaces: workspaces.clone(),
+    };
+    let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
+        setup: match (&settings.webhook_secret, &settings.upstream) {
+            (Some(_), _) => WebhookSetup::Secret,
+            (None, UpstreamSettings::Embedded) => WebhookSetup::Embedded,
+            (None, UpstreamSettings::Anthropic { .. }) => WebhookSetup::Off,
+        },
+        receiver: state.webhooks.clone(),
+        inbox: inbox.clone(),
+    }));
+    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
+    let accounts = AccountsHandle(access.accounts.clone());
+    let single_sign_on = app::auth::store::SingleSignOn(access.oidc.as_ref().map(|o| o.settings.name.clone()));
+    let registry = WorkspacesHandle(workspaces.clone());
+    let context = move || {
+        // The request's workspace (`workspaces::select`) provides its upstream and records;
+        // the route list, worked out without a request, gets the default's.
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
+            .unwrap_or_else(|| workspaces.default_workspace())
+            .provide();
+        provide_context(registry.clone());
+        provide_context(accounts.clone());
+        provide_context(single_sign_on.clone());
+        provide_context(webhook_report.clone());
+        provide_context(notify.clone());
+        // A page's policy names the nonce its hydration scripts carry.
+        if let (Some(nonce), Some(response)) =
+            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(value) =
+                http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce), page_sign_out_to.as_deref()))
+        {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    };
+    let login_cookie = tower_sessions::SessionManagerLayer::new(sessions)
+        .with_name("switchboard_login")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(settings.access.cookie_secure)
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            time::Duration::try_from(settings.access.session_idle).unwrap_or(time::Duration::hours(8)),
+        ))
+        // The idle expiry moves with every request, not only with changes to the session.
+        .with_always_save(true);
+
+    let mut router = Router::new();
+    for route in super::routes::routes() {
+        router = router.route(route.path, route.handler);
+    }
+    router
+        // The built assets are served here rather than by leptos_axum's fallback, which copies a
+        // page's response options (a 404 status among them) onto static files when a render's
+        // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
+        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
+        .leptos_routes_with_context(&state, pages, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        // The not-found page gets the same context: its policy must name its nonce too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .with_state(state)
+        // Outermost last: tracing, compression and security headers see every response; the
+        // client's address is taken from a trusted proxy's header (crate::support::proxies); the login
+        // cookie is read, the person put on the request, the workspace chosen (and the person's
+        // roles made theirs there: crate::tenancy::workspaces), their limits applied (a request over
+        // them is not an entry: crate::access::limits), the mutation recorded (refused or not),
+        // its body read up to the limit, cross-site posts refused, then the role checked.
+        .layer(axum::middleware::from_fn(server_fn_error_status))
+        .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.notify.public_url.as_deref().and_then(origin_of),
+            refuse_cross_site_mutations,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (settings.access.max_body_bytes, access.clone()),
+            body_limit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::access::limits::PersonLimits::new(settings.access.limits),
+            crate::access::limits::per_person,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::tenancy::workspaces::select))
+        .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
+        .layer(login_cookie)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.trusted_proxies.clone()),
+            crate::support::proxies::client_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
+        .layer(CompressionLayer::new())
+        // The request's span (debug level) names its path as logs may print it: never a share
+        // link's token or a query (access::path_for_logs).
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %access::path_for_logs(request.uri().path()),
+                version = ?request.version(),
+            )
+        }))
+}
+
+/// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}").to_ascii_lowercase())
+}
+
+/// Refuses a mutation (anything but GET or HEAD under `/api/` and `/auth/`) that a browser sent
+/// from another site: a page elsewhere must not be able to delete a vault through a person's open
+/// console, nor sign them in or out. Browsers send `Sec-Fetch-Site` and `Origin` on such requests;
+/// tools like curl send neither (and hold no login cookie of the person's). An `Origin` is the
+/// console's own when it names the `Host` the request came to, or `SWITCHBOARD_PUBLIC_URL`'s origin
+/// (`public_origin`): behind a proxy that passes the request on to another host name, that is the
+/// address people reach Switchboard at.
+async fn refuse_cross_site_mutations(
+    axum::extract::State(public_origin): axum::extract::State<Option<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let path = request.uri().path();
+    let is_mutation = (path.starts_with("/api/") || path.starts_with("/auth/"))
+        && !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    let cross_site = crate::access::from_another_site(headers);
+    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+    let foreign_origin = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
+        origin.split_once("://").map(|(_, rest)| rest) != host
+            && public_origin.as_deref() != Some(origin.to_ascii_lowercase().as_str())
+    });
+    if is_mutation && (cross_site || foreign_origin) {
+        let error = AppError::new(
+            app::error::ErrorKind::BadInput,
+            "This request came from another site and was refused. Use the console itself to make changes.",
+        );
+        return (StatusCode::FORBIDDEN, axum::Json(error)).into_response();
+    }
+    next.run(request).await
+}
+
+/// A server function whose arguments do not decode never reaches the app's code, and `server_fn`
+/// answers it with a 500. Its body is still an [`AppError`], which knows its status (400 for a
+/// malformed request): a caller's mistake is not reported as a server failure.
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The error could not be read.").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The app's routes, worked out once per process.
+///
+/// Working them out renders the app with resource loading switched off through a process-wide flag
+/// in `leptos_server` (leptos-rs/leptos#4773): a resource first polled by a request that is being
+/// served meanwhile waits forever. The real server generates the list before it serves anything,
+/// but the integration tests start many servers in one process, and about one test run in five hung
+/// that way. Generating it once, before any server of the process can serve, rules that out.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
