@@ -69,8 +69,6 @@ pub use store::*;
 
 #[cfg(feature = "ssr")]
 mod store {
-    use std::sync::Arc;
-
     use super::Recorded;
     use crate::upstream::client::BoxFuture;
 
@@ -106,8 +104,4 @@ mod store {
         let bytes = serde_json::to_vec(input).unwrap_or_default();
         sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
     }
-
-    /// The store as server functions receive it from context.
-    #[derive(Clone)]
-    pub struct DecisionsHandle(pub Arc<dyn DecisionStore>);
 }

@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod approvals;
 pub mod auth;
 pub mod components;
 pub mod decisions;

@@ -60,55 +60,14 @@ impl Waiting {
 /// a pasted log from freezing the page).
 pub const MAX_TEXT: usize = 200_000;
 
-/// Decides one or more pending tool calls in one request upstream.
+/// Decides one or more pending tool calls in one request upstream (the approval service:
+/// `crate::approvals`).
 #[access(Approver)]
 #[server(endpoint = "sessions/decide", input = Json, output = JsonResponse)]
 pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decided, AppError> {
-    use protocol::event_params::{EventParams, UserToolConfirmationParams};
+    use crate::approvals::{Caller, approvals};
     let session_id = super::server::segment(&session_id)?;
-    if verdicts.is_empty() {
-        return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
-    }
-    let decider = server::Decider::current().await;
-    let mut decisions = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for verdict in verdicts {
-        if !seen.insert(verdict.event_id.clone()) {
-            return Err(AppError::bad_input(
-                "verdicts",
-                format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
-            ));
-        }
-        let event_id = super::server::segment(&verdict.event_id)
-            .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
-        let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
-        if verdict.allow && deny_message.is_some() {
-            return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
-        }
-        if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
-            return Err(AppError::bad_input(
-                "deny_message",
-                "The message is too long; keep it under 200,000 characters.",
-            ));
-        }
-        let event = if verdict.allow {
-            UserToolConfirmationParams::allow(&event_id)
-        } else {
-            UserToolConfirmationParams::deny(&event_id, deny_message.clone())
-        };
-        let decision = decider.record(event_id, event.result.into(), deny_message);
-        decisions.push((decision, EventParams::UserToolConfirmation(event)));
-    }
-    let (decisions, waiting, policy) = server::gate(&session_id, decisions).await?;
-    let mut decided = if decisions.is_empty() {
-        crate::auth::store::note(serde_json::json!({ "session_id": session_id, "policy": policy }));
-        Decided::default()
-    } else {
-        let echo = protocol::events::types::USER_TOOL_CONFIRMATION;
-        server::decide(&session_id, echo, "tool_use_id", decisions, policy).await?
-    };
-    decided.waiting = waiting;
-    Ok(decided)
+    approvals()?.0.decide(Caller::current()?, session_id, verdicts).await
 }
 
 /// Answers a pending `agent.custom_tool_use` with text (or JSON, sent as its text) and whether it
@@ -122,31 +81,11 @@ pub async fn answer_custom_tool(
     json: bool,
     is_error: bool,
 ) -> Result<Decided, AppError> {
-    use protocol::{
-        content::ToolResultContentBlock,
-        event_params::{EventParams, UserCustomToolResultParams},
-    };
+    use crate::approvals::{Caller, CustomAnswer, approvals};
     let session_id = super::server::segment(&session_id)?;
     let event_id = super::server::segment(&event_id)?;
-    if text.len() > MAX_TEXT {
-        return Err(AppError::bad_input("text", "The result is too long; keep it under 200,000 characters."));
-    }
-    let text = if json {
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| AppError::bad_input("text", format!("This is not JSON ({e}). Fix it, or send it as text.")))?;
-        serde_json::to_string_pretty(&value).unwrap_or(text)
-    } else {
-        text
-    };
-    let event = EventParams::UserCustomToolResult(UserCustomToolResultParams {
-        custom_tool_use_id: event_id.clone(),
-        content: Some(vec![ToolResultContentBlock::text(text)]),
-        is_error: is_error.then_some(true),
-    });
-    let answered = crate::decisions::Outcome::Answered;
-    let decision = (server::Decider::current().await.record(event_id, answered, None), event);
-    let echo = protocol::events::types::USER_CUSTOM_TOOL_RESULT;
-    server::decide(&session_id, echo, "custom_tool_use_id", vec![decision], None).await
+    let answer = CustomAnswer { text, json, is_error };
+    approvals()?.0.answer(Caller::current()?, session_id, event_id, answer).await
 }
 
 /// Sends a `user.message` (text, and uploaded files as image or document blocks); with
@@ -232,8 +171,8 @@ pub async fn steer(
         .and_then(|data| data.iter().find(|e| e["type"] == protocol::events::types::USER_MESSAGE))
         .and_then(|e| e.get("id").and_then(Value::as_str))
         .map(str::to_owned);
-    if let Some(id) = &message_id {
-        super::policies::server::record_sender(&session_id, Some(id.clone())).await;
+    if let (Some(id), Ok(by)) = (&message_id, crate::auth::store::signed_in()) {
+        crate::approvals::approvals()?.0.sent(by, session_id, Some(id.clone())).await;
     }
     Ok(message_id)
 }
@@ -375,7 +314,7 @@ pub fn thin_marks(marks: Vec<(f64, &str)>) -> Vec<(f64, String)> {
 #[server(endpoint = "sessions/decisions", input = GetUrl, output = JsonResponse)]
 pub async fn list_decisions(session_id: String) -> Result<Vec<Recorded>, AppError> {
     let session_id = super::server::segment(&session_id)?;
-    server::store()?.0.recorded(&session_id).await.map_err(server::store_failed)
+    crate::approvals::approvals()?.0.decisions(session_id).await
 }
 
 /// The first screen of a session's timeline, sent with the page: consecutive events of the hub's
@@ -440,256 +379,4 @@ pub mod first_screen {
 
     #[derive(Clone)]
     pub struct WindowsHandle(pub Arc<dyn Windows>);
-}
-
-#[cfg(feature = "ssr")]
-mod server {
-    use leptos::prelude::*;
-    use serde_json::{Value, json};
-
-    use protocol::{
-        event_params::{EventParams, SendEventsBody},
-        events::types,
-    };
-
-    use super::Decided;
-    use crate::{
-        decisions::{Claim, DecisionsHandle, Outcome, Recorded},
-        error::AppError,
-        upstream::client::UpstreamError,
-    };
-
-    pub fn store() -> Result<DecisionsHandle, AppError> {
-        use_context::<DecisionsHandle>()
-            .ok_or_else(|| AppError::internal("The server did not provide its decision store."))
-    }
-
-    pub fn store_failed(error: String) -> AppError {
-        tracing::error!("the decision store failed: {error}");
-        AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
-    }
-
-    /// Who is deciding: the signed-in person (the server's access rules let nobody else here).
-    async fn actor() -> String {
-        crate::auth::store::principal().map(|p| p.label()).unwrap_or_else(|| "somebody not signed in".to_owned())
-    }
-
-    /// Adds to the request's audit entry what each decided call was: its tool and a SHA-256
-    /// digest of the input the API holds for it (what the approval card showed), with the
-    /// decision and any message to the agent. A call the listing does not find is noted by id.
-    async fn note_decisions(session_id: &str, decisions: &[(Recorded, EventParams)], policy: Option<Value>) {
-        let Ok(client) = crate::api::server::upstream() else { return };
-        let mut query: Vec<(String, String)> =
-            [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
-                .iter()
-                .map(|t| ("types[]".to_owned(), (*t).to_owned()))
-                .collect();
-        query.push(("order".to_owned(), "desc".to_owned()));
-        query.push(("limit".to_owned(), "1000".to_owned()));
-        let listed: Vec<Value> = client
-            .get::<protocol::common::Page<Value>>(&format!("/v1/sessions/{session_id}/events"), query)
-            .await
-            .map(|page| page.data)
-            .unwrap_or_default();
-        let noted: Vec<Value> = decisions
-            .iter()
-            .map(|(decision, _)| {
-                let call =
-                    listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
-                let digest = call.and_then(|c| c.get("input")).map(crate::decisions::input_sha256);
-                json!({
-                    "event_id": decision.event_id,
-                    "tool": call.and_then(|c| c.get("name")).cloned(),
-                    "input_sha256": digest,
-                    "result": decision.result,
-                    "deny_message": decision.deny_message,
-                })
-            })
-            .collect();
-        let mut detail = json!({ "session_id": session_id, "decisions": noted });
-        if let Some(policy) = policy {
-            detail["policy"] = policy;
-        }
-        crate::auth::store::note(detail);
-    }
-
-    /// Who decides, and when: worked out once per request, for all its decisions.
-    pub struct Decider {
-        by: String,
-        at: String,
-    }
-
-    impl Decider {
-        pub async fn current() -> Self {
-            let at = crate::format::rfc3339(time::OffsetDateTime::now_utc());
-            Self { by: actor().await, at }
-        }
-
-        pub fn record(&self, event_id: String, result: Outcome, deny_message: Option<String>) -> Recorded {
-            Recorded { event_id, result, deny_message, decided_by: self.by.clone(), decided_at: self.at.clone() }
-        }
-    }
-
-    /// Applies the session's approval policy to the allows among `decisions`. An allow of a call
-    /// that the deciding person's own message led to is refused, with the whole request (nothing
-    /// is recorded or sent), under a no-self-approval policy. Under a two-approver policy each
-    /// allow is recorded as this person's approval, and goes on only once the call has the
-    /// approvals it needs, as the decision of everyone who approved it. Denials go on: one is
-    /// final. Answers what goes on, what waits, and the policy's part of the audit entry.
-    pub async fn gate(
-        session_id: &str,
-        decisions: Vec<(Recorded, EventParams)>,
-    ) -> Result<(Vec<(Recorded, EventParams)>, Vec<super::Waiting>, Option<Value>), AppError> {
-        use crate::api::policies::{Sender, server as policies};
-        if !decisions.iter().any(|(d, _)| d.result == Outcome::Allow) {
-            return Ok((decisions, Vec::new(), None));
-        }
-        let policy_store = policies::policies()?;
-        let Some(policy) = policies::session_policy(&policy_store, session_id).await? else {
-            return Ok((decisions, Vec::new(), None));
-        };
-        let me = crate::auth::store::signed_in()?;
-        let mut note = json!({
-            "agent": policy.agent_id,
-            "required_approvals": policy.required_approvals,
-            "no_self_approval": policy.no_self_approval,
-        });
-        if policy.no_self_approval {
-            let led = policies::senders(&policy_store, session_id).await?;
-            let own = decisions.iter().filter(|(d, _)| d.result == Outcome::Allow).find(|(d, _)| {
-                led.iter().any(|(call, sender)| {
-                    call == &d.event_id && matches!(sender, Sender::Person { username, .. } if *username == me.username)
-                })
-            });
-            if let Some((own, _)) = own {
-                note["refused_self_approval"] = json!(own.event_id);
-                crate::auth::store::note(json!({ "session_id": session_id, "policy": note }));
-                return Err(AppError::new(
-                    crate::error::ErrorKind::Forbidden,
-                    format!(
-                        "You sent the message that led to call {}, and this agent's approval policy lets nobody allow a call their own message led to: somebody else must allow it. You may deny it. Nothing was sent.",
-                        own.event_id
-                    ),
-                ));
-            }
-        }
-        // A call decided already goes on, to be answered with who decided it.
-        let decided = store()?.0.recorded(session_id).await.map_err(store_failed)?;
-        let mut go = Vec::new();
-        let mut waiting = Vec::new();
-        for (mut decision, event) in decisions {
-            let open = !decided.iter().any(|d| d.event_id == decision.event_id);
-            if open && decision.result == Outcome::Allow && policy.required_approvals > 1 {
-                let by = policy_store
-                    .0
-                    .approve(session_id.to_owned(), decision.event_id.clone(), me.username.clone(), me.label())
-                    .await?;
-                if by.len() < usize::from(policy.required_approvals) {
-                    waiting.push(super::Waiting {
-                        event_id: decision.event_id,
-                        approved_by: by,
-                        required: policy.required_approvals,
-                    });
-                    continue;
-                }
-                decision.decided_by = by.join(" and ");
-            }
-            go.push((decision, event));
-        }
-        if !waiting.is_empty() {
-            note["waiting_for_approvals"] = json!(
-                waiting
-                    .iter()
-                    .map(|w| json!({ "event_id": w.event_id, "approvals": w.approved_by.len() }))
-                    .collect::<Vec<_>>()
-            );
-        }
-        Ok((go, waiting, Some(note)))
-    }
-
-    /// Records each decision, sends those this caller won in one request, and settles them:
-    /// sent, or (when the send failed and no echo of it is listed) taken back.
-    pub async fn decide(
-        session_id: &str,
-        echo_type: &str,
-        id_field: &str,
-        decisions: Vec<(Recorded, EventParams)>,
-        policy: Option<Value>,
-    ) -> Result<Decided, AppError> {
-        let store = store()?;
-        let client = crate::api::server::upstream()?;
-        note_decisions(session_id, &decisions, policy).await;
-        let mut outcome = Decided::default();
-        let mut events = Vec::new();
-        for (decision, event) in decisions {
-            match store.0.claim(session_id, &decision).await.map_err(store_failed)? {
-                Claim::Won => {
-                    outcome.sent.push(decision.event_id.clone());
-                    events.push(event);
-                }
-                Claim::Lost(first) => outcome.taken.push(first),
-            }
-        }
-        if events.is_empty() {
-            return Ok(outcome);
-        }
-        let sent: Result<Value, _> =
-            client.post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events }).await;
-        let error = match sent {
-            Ok(_) => {
-                for id in &outcome.sent {
-                    // The decision is upstream: a record that stays "sending" is only a note.
-                    if let Err(e) = store.0.settle(session_id, id, true).await {
-                        tracing::error!("a sent decision could not be marked as sent: {e}");
-                    }
-                }
-                return Ok(outcome);
-            }
-            Err(error) => error,
-        };
-        // The API refused (a 4xx other than a timeout or a rate limit): nothing was applied, so
-        // the calls can be decided again.
-        let refused = matches!(&error, UpstreamError::Api { status, .. } if (400..500).contains(status) && ![408, 429].contains(status));
-        if refused {
-            for id in &outcome.sent {
-                store.0.settle(session_id, id, false).await.map_err(store_failed)?;
-            }
-            return Err(AppError::upstream("Sending the decision", error));
-        }
-        // No answer, or one that was lost: the events list says which decisions arrived.
-        let listed: Result<protocol::common::Page<Value>, _> = client
-            .get(
-                &format!("/v1/sessions/{session_id}/events"),
-                vec![
-                    ("types[]".to_owned(), echo_type.to_owned()),
-                    ("order".to_owned(), "desc".to_owned()),
-                    ("limit".to_owned(), "1000".to_owned()),
-                ],
-            )
-            .await;
-        let Ok(listed) = listed else {
-            // Unknown whether it arrived: the records stay "sending" (a later decision may take
-            // over once they are stale) and the person looks at the timeline.
-            return Err(AppError::new(
-                crate::error::ErrorKind::Unavailable,
-                "Switchboard could not tell whether the decision reached the API (it did not answer, and listing the events failed). Watch the timeline: a confirmation appears if it arrived; if none does within two minutes, decide again.",
-            ));
-        };
-        let arrived: Vec<String> =
-            listed.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect();
-        let mut lost = Vec::new();
-        for id in std::mem::take(&mut outcome.sent) {
-            let got_there = arrived.contains(&id);
-            store.0.settle(session_id, &id, got_there).await.map_err(store_failed)?;
-            if got_there {
-                outcome.sent.push(id);
-            } else {
-                lost.push(id);
-            }
-        }
-        if lost.is_empty() {
-            return Ok(outcome);
-        }
-        Err(AppError::upstream("Sending the decision", error))
-    }
 }

@@ -83,7 +83,7 @@ impl<T: DeserializeOwned> Decodes<T> for JsonText {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod server {
+pub mod server {
     use leptos::prelude::*;
     use serde_json::Value;
 
@@ -152,9 +152,21 @@ pub(crate) mod server {
         query: Vec<(String, String)>,
         page_size: u32,
         limit: usize,
+        keep: impl FnMut(T) -> Option<R>,
+    ) -> Result<(Vec<R>, bool), AppError> {
+        walk_pages_of(&upstream()?, path, action, query, page_size, limit, keep).await
+    }
+
+    /// [`walk_pages`] through `client` rather than the request's upstream.
+    pub async fn walk_pages_of<T: serde::de::DeserializeOwned, R>(
+        client: &UpstreamHandle,
+        path: &str,
+        action: &str,
+        query: Vec<(String, String)>,
+        page_size: u32,
+        limit: usize,
         mut keep: impl FnMut(T) -> Option<R>,
     ) -> Result<(Vec<R>, bool), AppError> {
-        let client = upstream()?;
         let (mut kept, mut listed) = (Vec::new(), 0);
         let mut cursor = None;
         while listed < limit {

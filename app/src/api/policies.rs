@@ -345,14 +345,13 @@ impl ApprovalState {
 #[access(Viewer)]
 #[server(endpoint = "policies/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_policies() -> Result<Vec<Policy>, AppError> {
-    server::policies()?.0.list().await
+    crate::approvals::approvals()?.0.policies().await
 }
 
 /// Sets an agent's policy (or every agent's), replacing the one it had.
 #[access(Admin)]
 #[server(endpoint = "policies/save", output = JsonResponse)]
 pub async fn save_policy(form: PolicyForm) -> Result<Policy, AppError> {
-    let principal = crate::auth::store::signed_in()?;
     let accounts = use_context::<crate::auth::store::AccountsHandle>()
         .ok_or_else(|| AppError::internal("The server did not provide its accounts."))?;
     let usernames: Vec<String> = accounts
@@ -364,9 +363,7 @@ pub async fn save_policy(form: PolicyForm) -> Result<Policy, AppError> {
         .map(|a| a.username)
         .collect();
     let policy = form.check(&usernames)?;
-    let saved = server::policies()?.0.save(policy, principal.label()).await?;
-    crate::auth::store::note(serde_json::json!({ "policy": saved }));
-    Ok(saved)
+    crate::approvals::approvals()?.0.save_policy(crate::approvals::Caller::current()?, policy).await
 }
 
 /// Removes an agent's policy (its calls then follow the one for every agent, if any).
@@ -377,22 +374,7 @@ pub async fn delete_policy(agent_id: String) -> Result<(), AppError> {
     if agent_id != EVERY_AGENT {
         super::server::segment(&agent_id)?;
     }
-    server::policies()?.0.delete(agent_id.clone()).await?;
-    crate::auth::store::note(serde_json::json!({ "policy_removed": agent_id }));
-    Ok(())
-}
-
-#[cfg(feature = "ssr")]
-/// The entry of `event_id` among `calls`, added when it has none yet.
-fn call_entry(calls: &mut Vec<CallApprovals>, event_id: String) -> &mut CallApprovals {
-    let at = match calls.iter().position(|c| c.event_id == event_id) {
-        Some(at) => at,
-        None => {
-            calls.push(CallApprovals { event_id, approved_by: Vec::new(), sender: None });
-            calls.len() - 1
-        }
-    };
-    &mut calls[at]
+    crate::approvals::approvals()?.0.delete_policy(crate::approvals::Caller::current()?, agent_id).await
 }
 
 /// The approvals a session's waiting calls have and need, for their cards.
@@ -400,29 +382,12 @@ fn call_entry(calls: &mut Vec<CallApprovals>, event_id: String) -> &mut CallAppr
 #[server(endpoint = "sessions/approvals", input = GetUrl, output = JsonResponse)]
 pub async fn session_approvals(session_id: String) -> Result<ApprovalState, AppError> {
     let session_id = super::server::segment(&session_id)?;
-    let store = server::policies()?;
-    let Some(policy) = server::session_policy(&store, &session_id).await? else {
-        return Ok(ApprovalState::default());
-    };
-    let approvals = store.0.approvals(session_id.clone()).await?;
-    let senders = if policy.no_self_approval { Some(server::senders(&store, &session_id).await?) } else { None };
-    let mut calls: Vec<CallApprovals> = Vec::new();
-    for (event_id, label) in approvals {
-        call_entry(&mut calls, event_id).approved_by.push(label);
-    }
-    for (event_id, sender) in senders.unwrap_or_default() {
-        call_entry(&mut calls, event_id).sender = Some(sender);
-    }
-    Ok(ApprovalState { policy: Some(policy), calls })
+    crate::approvals::approvals()?.0.state(session_id).await
 }
 
 #[cfg(feature = "ssr")]
 pub mod server {
-    use std::sync::Arc;
-
-    use serde_json::Value;
-
-    use super::{Policy, Sender, SentMessage};
+    use super::{Policy, SentMessage};
     use crate::{error::AppError, upstream::client::BoxFuture};
 
     /// The server's policies and the records they are applied with.
@@ -454,92 +419,6 @@ pub mod server {
         ) -> BoxFuture<'_, Result<Vec<String>, AppError>>;
         /// Every approval recorded in the session: (event id, label), in order.
         fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>>;
-    }
-
-    #[derive(Clone)]
-    pub struct PoliciesHandle(pub Arc<dyn PolicySource>);
-
-    pub fn policies() -> Result<PoliciesHandle, AppError> {
-        leptos::prelude::use_context::<PoliciesHandle>()
-            .ok_or_else(|| AppError::internal("The server did not provide its approval policies."))
-    }
-
-    /// The policy that gates approvals in `session_id` (one read of the session when any policy
-    /// exists; none when none does).
-    pub async fn session_policy(store: &PoliciesHandle, session_id: &str) -> Result<Option<Policy>, AppError> {
-        let policies = store.0.list().await?;
-        if !policies.iter().any(Policy::gates_approvals) {
-            return Ok(None);
-        }
-        let session: Value = crate::api::server::upstream()?
-            .get(&format!("/v1/sessions/{session_id}"), Vec::new())
-            .await
-            .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
-        let agent = session.pointer("/agent/id").and_then(Value::as_str);
-        Ok(super::policy_for(&policies, agent).filter(|p| p.gates_approvals()).cloned())
-    }
-
-    /// Records that the signed-in person sent a message to the session (`None`: its initial
-    /// message). The message is sent already: a failure is logged, not answered.
-    pub async fn record_sender(session_id: &str, event_id: Option<String>) {
-        let (Ok(store), Some(me)) = (policies(), crate::auth::store::principal()) else { return };
-        if let Err(error) = store.0.sent(session_id.to_owned(), event_id, me.username.clone(), me.label()).await {
-            tracing::error!("who sent a message to {session_id} was not recorded: {}", error.message);
-        }
-    }
-
-    /// The events read to find who led to each call, at most.
-    const MAX_EVENTS: usize = 10_000;
-
-    /// Who sent the message that led to each call of the session (its `agent.*tool_use` events):
-    /// the last `user.message` before the call, looked up among the messages Switchboard sent.
-    pub async fn senders(store: &PoliciesHandle, session_id: &str) -> Result<Vec<(String, Sender)>, AppError> {
-        use protocol::events::types;
-        let sent = store.0.messages(session_id.to_owned()).await?;
-        let mut query: Vec<(String, String)> =
-            [types::USER_MESSAGE, types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
-                .iter()
-                .map(|t| ("types[]".to_owned(), (*t).to_owned()))
-                .collect();
-        query.push(("order".to_owned(), "asc".to_owned()));
-        let keep = |event: Value| {
-            let kind = event.get("type").and_then(Value::as_str)?.to_owned();
-            Some((event.get("id").and_then(Value::as_str)?.to_owned(), kind))
-        };
-        let (events, _) = crate::api::server::walk_pages(
-            &format!("/v1/sessions/{session_id}/events"),
-            "Reading who sent the session's messages",
-            query,
-            1000,
-            MAX_EVENTS,
-            keep,
-        )
-        .await?;
-        Ok(lead(&events, &sent))
-    }
-
-    /// For each call among `events` (id and type, in order), who sent the message before it.
-    pub fn lead(events: &[(String, String)], sent: &[SentMessage]) -> Vec<(String, Sender)> {
-        let mut out = Vec::new();
-        let mut messages = 0;
-        let mut last: Option<Sender> = None;
-        for (id, kind) in events {
-            if kind == protocol::events::types::USER_MESSAGE {
-                messages += 1;
-                let person = sent.iter().find(|m| match &m.event_id {
-                    Some(event) => event == id,
-                    // The initial message is the session's first.
-                    None => messages == 1,
-                });
-                last = Some(match person {
-                    Some(m) => Sender::Person { username: m.username.clone(), label: m.label.clone() },
-                    None => Sender::Outside,
-                });
-            } else {
-                out.push((id.clone(), last.clone().unwrap_or(Sender::Outside)));
-            }
-        }
-        out
     }
 }
 
@@ -607,36 +486,6 @@ mod tests {
         assert_eq!(policy_for(&all, Some("agent_a")).unwrap().required_approvals, 1);
         assert_eq!(policy_for(&all, Some("agent_b")).unwrap().required_approvals, 2);
         assert_eq!(policy_for(&all[1..], Some("agent_b")), None);
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn the_last_message_before_a_call_names_who_led_to_it() {
-        let e = |id: &str, kind: &str| (id.to_owned(), kind.to_owned());
-        let events = [
-            e("m1", "user.message"),
-            e("c1", "agent.tool_use"),
-            e("m2", "user.message"),
-            e("c2", "agent.tool_use"),
-            e("m3", "user.message"),
-            e("c3", "agent.mcp_tool_use"),
-        ];
-        let message = |event: Option<&str>, username: &str, label: &str| SentMessage {
-            event_id: event.map(str::to_owned),
-            username: username.into(),
-            label: label.into(),
-        };
-        let sent = [message(None, "ann", "Ann"), message(Some("m3"), "bob", "Bob")];
-        let led = server::lead(&events, &sent);
-        let person = |u: &str, l: &str| Sender::Person { username: u.into(), label: l.into() };
-        assert_eq!(
-            led,
-            vec![
-                ("c1".into(), person("ann", "Ann")),
-                ("c2".into(), Sender::Outside),
-                ("c3".into(), person("bob", "Bob"))
-            ]
-        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Scoped "always allow" rules (`crate::rules`): made from an approval card, listed on the Rules
 //! page and on a session's page, revoked by whoever made them or an admin. The server keeps and
-//! applies them (`server/src/rules.rs`).
+//! applies them (`server/src/approvals/`).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -48,24 +48,17 @@ impl NewRule {
 #[access(Approver)]
 #[server(endpoint = "rules/create", output = JsonResponse)]
 pub async fn create_rule(rule: NewRule) -> Result<Rule, AppError> {
+    use crate::approvals::{Caller, approvals};
     let session_id = super::server::segment(&rule.session_id)?;
-    rule.check()?;
-    let principal = crate::auth::store::signed_in()?;
-    let rules = server::rules()?;
-    let made = rules.0.create(NewRule { session_id, ..rule }, principal.label(), principal.username.clone()).await?;
-    crate::auth::store::note(
-        serde_json::json!({ "rule": made.id, "tool": made.tool, "pattern": made.pattern, "scope": made.scope, "scope_id": made.scope_id, "expires_at": made.expires_at }),
-    );
-    Ok(made)
+    approvals()?.0.create_rule(Caller::current()?, NewRule { session_id, ..rule }).await
 }
 
 /// Ends a rule at once. Whoever made it may, and admins.
 #[access(Approver)]
 #[server(endpoint = "rules/revoke", output = JsonResponse)]
 pub async fn revoke_rule(id: i64) -> Result<Rule, AppError> {
-    let principal = crate::auth::store::signed_in()?;
-    let admin = principal.can(crate::auth::Role::Admin);
-    server::rules()?.0.revoke(id, principal.label(), principal.username.clone(), admin).await
+    use crate::approvals::{Caller, approvals};
+    approvals()?.0.revoke_rule(Caller::current()?, id).await
 }
 
 /// Rules, newest first: every one (the Rules page), or those that hold for a session (its own,
@@ -74,29 +67,5 @@ pub async fn revoke_rule(id: i64) -> Result<Rule, AppError> {
 #[server(endpoint = "rules/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_rules(#[server(default)] session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
     let session_id = session_id.filter(|s| !s.trim().is_empty()).map(|s| super::server::segment(&s)).transpose()?;
-    server::rules()?.0.list(session_id).await
-}
-
-#[cfg(feature = "ssr")]
-pub mod server {
-    use std::sync::Arc;
-
-    use super::NewRule;
-    use crate::{error::AppError, rules::Rule, upstream::client::BoxFuture};
-
-    /// The server's rules, as server functions reach them.
-    pub trait RuleSource: Send + Sync + 'static {
-        /// Makes `rule`, made by `by` (a label) as `owner` (a username).
-        fn create(&self, rule: NewRule, by: String, owner: String) -> BoxFuture<'_, Result<Rule, AppError>>;
-        fn revoke(&self, id: i64, by: String, owner: String, admin: bool) -> BoxFuture<'_, Result<Rule, AppError>>;
-        fn list(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>>;
-    }
-
-    #[derive(Clone)]
-    pub struct RulesHandle(pub Arc<dyn RuleSource>);
-
-    pub fn rules() -> Result<RulesHandle, AppError> {
-        leptos::prelude::use_context::<RulesHandle>()
-            .ok_or_else(|| AppError::internal("The server did not provide its rules."))
-    }
+    crate::approvals::approvals()?.0.rules(session_id).await
 }

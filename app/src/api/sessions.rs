@@ -410,8 +410,10 @@ pub async fn create_session(form: SessionForm) -> Result<SessionView, AppError> 
         .await
         .map(|s| SessionView::of(&s))
         .map_err(|e| AppError::upstream("Starting the session", e))?;
-    if !form.initial_message.trim().is_empty() {
-        super::policies::server::record_sender(&session.row.id, None).await;
+    if !form.initial_message.trim().is_empty()
+        && let Ok(by) = crate::auth::store::signed_in()
+    {
+        crate::approvals::approvals()?.0.sent(by, session.row.id.clone(), None).await;
     }
     Ok(session)
 }

@@ -19,7 +19,7 @@
 //!   (every signed-in page does, for the badge in the navigation) or a page asked for the list
 //!   within the last minute.
 //! - **Decisions:** a decision sent through Switchboard takes its call out of the inbox at once
-//!   ([`AnnouncingDecisions`]); a call with a recorded decision is not listed again while the API
+//!   (the approval service settles it: `super::deciding`); a call with a recorded decision is not listed again while the API
 //!   catches up.
 //! - **Webhooks** (`crate::notify::webhooks`): a signed webhook about a session has it read at once
 //!   ([`Inbox::session_changed`]), two requests (the session, its events), while someone looks.

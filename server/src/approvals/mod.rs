@@ -1,7 +1,9 @@
 //! Waiting tool calls and what decides them: the inbox, recorded decisions, approval policies
 //! and standing rules.
 
+pub mod deciding;
 pub mod decisions;
+pub mod gate;
 pub mod inbox;
 pub mod policies;
 pub mod rules;

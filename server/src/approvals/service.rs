@@ -1,68 +1,132 @@
-//! The approval path's adapters to the app's traits: what server functions reach through the
-//! Leptos context. A decision that reaches the API takes its call out of the inbox; a new rule has
-//! the inbox read the waiting sessions at once.
+//! The approval service: the one implementation of `app::approvals::Approvals`, which every
+//! server function about decisions, policies and rules calls. Deciding is in `deciding.rs`, the
+//! policy's gate in `gate.rs`; the stores are `decisions.rs`, `policies.rs` and `rules.rs`.
 
 use std::sync::Arc;
 
 use app::{
-    api::rules::{NewRule, server::RuleSource},
-    decisions::{Claim, DecisionStore, Recorded},
+    api::{
+        live::{Decided, Verdict},
+        policies::{ApprovalState, Policy, server::PolicySource},
+        rules::NewRule,
+    },
+    approvals::{Approvals, Caller, CustomAnswer},
+    auth::{Principal, Role},
+    decisions::{DecisionStore, Recorded},
     error::AppError,
     rules::Rule,
-    upstream::client::BoxFuture,
+    upstream::client::{BoxFuture, UpstreamHandle},
 };
+use serde_json::json;
 
-use super::{inbox::Inbox, rules::RuleBook};
+use super::{decisions::SqliteDecisions, gate, inbox::Inbox, policies::Policies, rules::RuleBook};
 
-/// The decision store as server functions get it: a decision that reached the API also takes its
-/// call out of the inbox.
-pub struct AnnouncingDecisions {
-    pub store: Arc<dyn DecisionStore>,
-    pub inbox: Arc<Inbox>,
+/// One workspace's approvals: its upstream, and the stores and inbox they change.
+pub struct ApprovalService {
+    pub(super) upstream: UpstreamHandle,
+    pub(super) decisions: Arc<SqliteDecisions>,
+    pub(super) inbox: Arc<Inbox>,
+    pub(super) policies: Arc<Policies>,
+    pub(super) rules: Arc<RuleBook>,
 }
 
-impl DecisionStore for AnnouncingDecisions {
-    fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, String>> {
-        self.store.claim(session_id, decision)
+impl ApprovalService {
+    pub fn new(
+        upstream: UpstreamHandle,
+        decisions: Arc<SqliteDecisions>,
+        inbox: Arc<Inbox>,
+        policies: Arc<Policies>,
+        rules: Arc<RuleBook>,
+    ) -> Self {
+        Self { upstream, decisions, inbox, policies, rules }
     }
 
-    fn settle<'a>(&'a self, session_id: &'a str, event_id: &'a str, sent: bool) -> BoxFuture<'a, Result<(), String>> {
+    async fn create_rule_now(&self, by: Caller, rule: NewRule) -> Result<Rule, AppError> {
+        rule.check()?;
+        let session_id = rule.session_id.clone();
+        let made = self.rules.create_now(rule, by.person.label(), by.person.username.clone()).await?;
+        // The call on the card it came from is answered now, not at the next poll.
+        self.inbox.reread_waiting(&session_id);
+        by.note(json!({
+            "rule": made.id, "tool": made.tool, "pattern": made.pattern, "scope": made.scope,
+            "scope_id": made.scope_id, "expires_at": made.expires_at,
+        }));
+        Ok(made)
+    }
+}
+
+impl Approvals for ApprovalService {
+    fn decide(
+        &self,
+        by: Caller,
+        session_id: String,
+        verdicts: Vec<Verdict>,
+    ) -> BoxFuture<'_, Result<Decided, AppError>> {
+        Box::pin(self.decide_calls(by, session_id, verdicts))
+    }
+
+    fn answer(
+        &self,
+        by: Caller,
+        session_id: String,
+        event_id: String,
+        answer: CustomAnswer,
+    ) -> BoxFuture<'_, Result<Decided, AppError>> {
+        Box::pin(self.answer_call(by, session_id, event_id, answer))
+    }
+
+    fn decisions(&self, session_id: String) -> BoxFuture<'_, Result<Vec<Recorded>, AppError>> {
         Box::pin(async move {
-            self.store.settle(session_id, event_id, sent).await?;
-            if sent {
-                self.inbox.decided(session_id, event_id).await;
+            self.decisions.recorded(&session_id).await.map_err(|error| {
+                tracing::error!("the decision store failed: {error}");
+                AppError::internal("Switchboard could not read the session's decisions; try again.")
+            })
+        })
+    }
+
+    fn state(&self, session_id: String) -> BoxFuture<'_, Result<ApprovalState, AppError>> {
+        Box::pin(async move { gate::state(self, &session_id).await })
+    }
+
+    fn sent(&self, by: Principal, session_id: String, event_id: Option<String>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let recorded = self.policies.sent(session_id.clone(), event_id, by.username.clone(), by.label()).await;
+            if let Err(error) = recorded {
+                tracing::error!("who sent a message to {session_id} was not recorded: {}", error.message);
             }
+        })
+    }
+
+    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
+        self.policies.list()
+    }
+
+    fn save_policy(&self, by: Caller, policy: Policy) -> BoxFuture<'_, Result<Policy, AppError>> {
+        Box::pin(async move {
+            let saved = self.policies.save(policy, by.person.label()).await?;
+            by.note(json!({ "policy": saved }));
+            Ok(saved)
+        })
+    }
+
+    fn delete_policy(&self, by: Caller, agent_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            self.policies.delete(agent_id.clone()).await?;
+            by.note(json!({ "policy_removed": agent_id }));
             Ok(())
         })
     }
 
-    fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, String>> {
-        self.store.recorded(session_id)
-    }
-}
-
-/// The rule book as server functions reach it; a new rule has the inbox read the waiting
-/// sessions at once, so that the call on the card it came from is answered now.
-pub struct Rules {
-    pub book: Arc<RuleBook>,
-    pub inbox: Arc<Inbox>,
-}
-
-impl RuleSource for Rules {
-    fn create(&self, rule: NewRule, by: String, owner: String) -> BoxFuture<'_, Result<Rule, AppError>> {
-        Box::pin(async move {
-            let session_id = rule.session_id.clone();
-            let made = self.book.create_now(rule, by, owner).await?;
-            self.inbox.reread_waiting(&session_id);
-            Ok(made)
-        })
+    fn create_rule(&self, by: Caller, rule: NewRule) -> BoxFuture<'_, Result<Rule, AppError>> {
+        Box::pin(self.create_rule_now(by, rule))
     }
 
-    fn revoke(&self, id: i64, by: String, owner: String, admin: bool) -> BoxFuture<'_, Result<Rule, AppError>> {
-        Box::pin(self.book.revoke_now(id, by, owner, admin))
+    fn revoke_rule(&self, by: Caller, id: i64) -> BoxFuture<'_, Result<Rule, AppError>> {
+        let admin = by.person.can(Role::Admin);
+        Box::pin(async move { self.rules.revoke_now(id, by.person.label(), by.person.username.clone(), admin).await })
     }
 
-    fn list(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>> {
-        Box::pin(self.book.list_now(session_id))
+    fn rules(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>> {
+        Box::pin(self.rules.list_now(session_id))
     }
 }

@@ -34,15 +34,13 @@ use app::{
         imports::server::ImportsHandle,
         inbox::server::InboxHandle,
         live::first_screen::WindowsHandle,
-        policies::server::PoliciesHandle,
-        rules::server::RulesHandle,
         shares::server::SharesHandle,
         workspaces::{
             Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
         },
     },
+    approvals::ApprovalsHandle,
     auth::{Principal, Role, parse_roles, roles_text},
-    decisions::DecisionsHandle,
     error::{AppError, ErrorKind},
     upstream::{
         UpstreamMode, UpstreamSummary,
@@ -64,7 +62,7 @@ use crate::{
     approvals::inbox::{Inbox, InboxConfig},
     approvals::policies::Policies,
     approvals::rules::RuleBook,
-    approvals::service::{AnnouncingDecisions, Rules},
+    approvals::service::ApprovalService,
     audit::SqliteAudit,
     records::imports::Imports,
     records::shares::Shares,
@@ -112,11 +110,9 @@ pub struct Workspace {
 struct Handles {
     summary: UpstreamSummary,
     upstream: UpstreamHandle,
-    decisions: DecisionsHandle,
+    approvals: ApprovalsHandle,
     audit: AuditHandle,
     inbox: InboxHandle,
-    rules: RulesHandle,
-    policies: PoliciesHandle,
     shares: SharesHandle,
     imports: ImportsHandle,
     windows: WindowsHandle,
@@ -152,12 +148,16 @@ impl Workspace {
                 data_dir: config.data_dir.display().to_string(),
                 max_upload_bytes: config.max_upload_bytes,
             },
+            approvals: ApprovalsHandle(Arc::new(ApprovalService::new(
+                upstream.clone(),
+                store.clone(),
+                inbox.clone(),
+                policies.clone(),
+                rules,
+            ))),
             upstream,
-            decisions: DecisionsHandle(Arc::new(AnnouncingDecisions { store: store.clone(), inbox: inbox.clone() })),
             audit: AuditHandle(audit.clone()),
             inbox: InboxHandle(inbox.clone()),
-            rules: RulesHandle(Arc::new(Rules { book: rules, inbox: inbox.clone() })),
-            policies: PoliciesHandle(policies.clone()),
             shares: SharesHandle(shares.clone()),
             imports: ImportsHandle(imports.clone()),
             windows: WindowsHandle(Arc::new(crate::streams::hub::Windows(hub.clone()))),
@@ -191,11 +191,9 @@ impl Workspace {
         let handles = &self.handles;
         provide_context(handles.summary.clone());
         provide_context(handles.upstream.clone());
-        provide_context(handles.decisions.clone());
+        provide_context(handles.approvals.clone());
         provide_context(handles.audit.clone());
         provide_context(handles.inbox.clone());
-        provide_context(handles.rules.clone());
-        provide_context(handles.policies.clone());
         provide_context(handles.shares.clone());
         provide_context(handles.imports.clone());
         provide_context(handles.windows.clone());

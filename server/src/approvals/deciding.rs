@@ -1,0 +1,289 @@
+//! A person's decisions on waiting calls, from the request to the upstream: checked, gated by the
+//! session's policy (`gate.rs`), recorded so that only one decision of a call goes on (claim),
+//! sent in one request, then settled: kept when the upstream took it, taken back when it refused,
+//! and reconciled from the session's events when the answer was lost. Each is noted in the
+//! request's audit entry with the input the person saw (as a digest).
+//!
+//! None of these sends is retried: the API has no idempotency keys, so a second `POST …/events`
+//! could do the thing twice.
+
+use std::collections::HashSet;
+
+use app::{
+    api::live::{Decided, MAX_TEXT, Verdict},
+    approvals::{Caller, CustomAnswer},
+    decisions::{Claim, DecisionStore, Outcome, Recorded},
+    error::{AppError, ErrorKind},
+    upstream::client::{UpstreamError, UpstreamHandle},
+};
+use protocol::{
+    common::Page,
+    content::ToolResultContentBlock,
+    event_params::{EventParams, SendEventsBody, UserCustomToolResultParams, UserToolConfirmationParams},
+    events::types,
+};
+use serde_json::{Value, json};
+
+use super::{gate, service::ApprovalService};
+
+/// A decision and the event that carries it upstream.
+pub type Pending = (Recorded, EventParams);
+
+/// Who decides, and when: worked out once per request, for all its decisions.
+pub struct Decider {
+    by: String,
+    at: String,
+}
+
+impl Decider {
+    pub fn new(by: &Caller) -> Self {
+        Self { by: by.person.label(), at: app::format::rfc3339(time::OffsetDateTime::now_utc()) }
+    }
+
+    pub fn record(&self, event_id: String, result: Outcome, deny_message: Option<String>) -> Recorded {
+        Recorded { event_id, result, deny_message, decided_by: self.by.clone(), decided_at: self.at.clone() }
+    }
+}
+
+fn store_failed(error: String) -> AppError {
+    tracing::error!("the decision store failed: {error}");
+    AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
+}
+
+/// The verdicts as decisions to send, or what is wrong with them (nothing is recorded then).
+pub fn check_verdicts(decider: &Decider, verdicts: Vec<Verdict>) -> Result<Vec<Pending>, AppError> {
+    if verdicts.is_empty() {
+        return Err(AppError::bad_input("verdicts", "Choose at least one tool call to decide."));
+    }
+    let mut decisions = Vec::new();
+    let mut seen = HashSet::new();
+    for verdict in verdicts {
+        if !seen.insert(verdict.event_id.clone()) {
+            return Err(AppError::bad_input(
+                "verdicts",
+                format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
+            ));
+        }
+        let event_id = app::api::server::segment(&verdict.event_id)
+            .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
+        let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+        if verdict.allow && deny_message.is_some() {
+            return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
+        }
+        if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
+            return Err(AppError::bad_input(
+                "deny_message",
+                "The message is too long; keep it under 200,000 characters.",
+            ));
+        }
+        let event = if verdict.allow {
+            UserToolConfirmationParams::allow(&event_id)
+        } else {
+            UserToolConfirmationParams::deny(&event_id, deny_message.clone())
+        };
+        let decision = decider.record(event_id, event.result.into(), deny_message);
+        decisions.push((decision, EventParams::UserToolConfirmation(event)));
+    }
+    Ok(decisions)
+}
+
+/// A custom tool's answer as the event that carries it, or what is wrong with it.
+pub fn check_answer(event_id: &str, answer: CustomAnswer) -> Result<EventParams, AppError> {
+    if answer.text.len() > MAX_TEXT {
+        return Err(AppError::bad_input("text", "The result is too long; keep it under 200,000 characters."));
+    }
+    let text = if answer.json {
+        let value: Value = serde_json::from_str(&answer.text)
+            .map_err(|e| AppError::bad_input("text", format!("This is not JSON ({e}). Fix it, or send it as text.")))?;
+        serde_json::to_string_pretty(&value).unwrap_or(answer.text)
+    } else {
+        answer.text
+    };
+    Ok(EventParams::UserCustomToolResult(UserCustomToolResultParams {
+        custom_tool_use_id: event_id.to_owned(),
+        content: Some(vec![ToolResultContentBlock::text(text)]),
+        is_error: answer.is_error.then_some(true),
+    }))
+}
+
+impl ApprovalService {
+    /// Decides tool calls: checked, gated by the policy, then delivered.
+    pub async fn decide_calls(
+        &self,
+        by: Caller,
+        session_id: String,
+        verdicts: Vec<Verdict>,
+    ) -> Result<Decided, AppError> {
+        let decisions = check_verdicts(&Decider::new(&by), verdicts)?;
+        let (decisions, waiting, policy) = gate::gate(self, &by, &session_id, decisions).await?;
+        let mut decided = if decisions.is_empty() {
+            by.note(json!({ "session_id": session_id, "policy": policy }));
+            Decided::default()
+        } else {
+            self.deliver(&by, &session_id, types::USER_TOOL_CONFIRMATION, "tool_use_id", decisions, policy).await?
+        };
+        decided.waiting = waiting;
+        Ok(decided)
+    }
+
+    /// Answers a custom tool call: checked, then delivered (no policy gates an answer).
+    pub async fn answer_call(
+        &self,
+        by: Caller,
+        session_id: String,
+        event_id: String,
+        answer: CustomAnswer,
+    ) -> Result<Decided, AppError> {
+        let event = check_answer(&event_id, answer)?;
+        let decision = Decider::new(&by).record(event_id, Outcome::Answered, None);
+        let echo = types::USER_CUSTOM_TOOL_RESULT;
+        self.deliver(&by, &session_id, echo, "custom_tool_use_id", vec![(decision, event)], None).await
+    }
+
+    /// Records each decision, sends those this caller won in one request, and settles them: sent,
+    /// or (when the send failed and no echo of it is listed) taken back. A settled send takes its
+    /// call out of the inbox.
+    async fn deliver(
+        &self,
+        by: &Caller,
+        session_id: &str,
+        echo_type: &str,
+        id_field: &str,
+        decisions: Vec<Pending>,
+        policy: Option<Value>,
+    ) -> Result<Decided, AppError> {
+        note_decisions(&self.upstream, by, session_id, &decisions, policy).await;
+        let mut outcome = Decided::default();
+        let mut events = Vec::new();
+        for (decision, event) in decisions {
+            match self.decisions.claim(session_id, &decision).await.map_err(store_failed)? {
+                Claim::Won => {
+                    outcome.sent.push(decision.event_id.clone());
+                    events.push(event);
+                }
+                Claim::Lost(first) => outcome.taken.push(first),
+            }
+        }
+        if events.is_empty() {
+            return Ok(outcome);
+        }
+        let sent: Result<Value, _> =
+            self.upstream.post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events }).await;
+        match sent {
+            Ok(_) => {
+                for id in &outcome.sent {
+                    // The decision is upstream: a record that stays "sending" is only a note.
+                    if let Err(e) = self.settle(session_id, id, true).await {
+                        tracing::error!("a sent decision could not be marked as sent: {e}");
+                    }
+                }
+                Ok(outcome)
+            }
+            Err(error) => self.after_failed_send(session_id, echo_type, id_field, outcome, error).await,
+        }
+    }
+
+    /// The record of a decision settled; one that reached the API also leaves the inbox.
+    async fn settle(&self, session_id: &str, event_id: &str, sent: bool) -> Result<(), String> {
+        self.decisions.settle(session_id, event_id, sent).await?;
+        if sent {
+            self.inbox.decided(session_id, event_id).await;
+        }
+        Ok(())
+    }
+
+    /// After a send that failed: a refusal takes the decisions back; a lost answer is reconciled
+    /// from the session's events, which say which decisions arrived.
+    async fn after_failed_send(
+        &self,
+        session_id: &str,
+        echo_type: &str,
+        id_field: &str,
+        mut outcome: Decided,
+        error: UpstreamError,
+    ) -> Result<Decided, AppError> {
+        // The API refused (a 4xx other than a timeout or a rate limit): nothing was applied, so
+        // the calls can be decided again.
+        let refused = matches!(&error, UpstreamError::Api { status, .. } if (400..500).contains(status) && ![408, 429].contains(status));
+        if refused {
+            for id in &outcome.sent {
+                self.settle(session_id, id, false).await.map_err(store_failed)?;
+            }
+            return Err(AppError::upstream("Sending the decision", error));
+        }
+        let query = vec![
+            ("types[]".to_owned(), echo_type.to_owned()),
+            ("order".to_owned(), "desc".to_owned()),
+            ("limit".to_owned(), "1000".to_owned()),
+        ];
+        let listed: Result<Page<Value>, _> =
+            self.upstream.get(&format!("/v1/sessions/{session_id}/events"), query).await;
+        let Ok(listed) = listed else {
+            // Unknown whether it arrived: the records stay "sending" (a later decision may take
+            // over once they are stale) and the person looks at the timeline.
+            return Err(AppError::new(
+                ErrorKind::Unavailable,
+                "Switchboard could not tell whether the decision reached the API (it did not answer, and listing the events failed). Watch the timeline: a confirmation appears if it arrived; if none does within two minutes, decide again.",
+            ));
+        };
+        let arrived: Vec<String> =
+            listed.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect();
+        let mut lost = Vec::new();
+        for id in std::mem::take(&mut outcome.sent) {
+            let got_there = arrived.contains(&id);
+            self.settle(session_id, &id, got_there).await.map_err(store_failed)?;
+            if got_there {
+                outcome.sent.push(id);
+            } else {
+                lost.push(id);
+            }
+        }
+        if lost.is_empty() {
+            return Ok(outcome);
+        }
+        Err(AppError::upstream("Sending the decision", error))
+    }
+}
+
+/// Adds to the request's audit entry what each decided call was: its tool and a SHA-256 digest of
+/// the input the API holds for it (what the approval card showed), with the decision and any
+/// message to the agent. A call the listing does not find is noted by id.
+async fn note_decisions(
+    upstream: &UpstreamHandle,
+    by: &Caller,
+    session_id: &str,
+    decisions: &[Pending],
+    policy: Option<Value>,
+) {
+    let mut query: Vec<(String, String)> =
+        [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
+            .iter()
+            .map(|t| ("types[]".to_owned(), (*t).to_owned()))
+            .collect();
+    query.push(("order".to_owned(), "desc".to_owned()));
+    query.push(("limit".to_owned(), "1000".to_owned()));
+    let listed: Vec<Value> = upstream
+        .get::<Page<Value>>(&format!("/v1/sessions/{session_id}/events"), query)
+        .await
+        .map(|page| page.data)
+        .unwrap_or_default();
+    let noted: Vec<Value> = decisions
+        .iter()
+        .map(|(decision, _)| {
+            let call = listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
+            let digest = call.and_then(|c| c.get("input")).map(app::decisions::input_sha256);
+            json!({
+                "event_id": decision.event_id,
+                "tool": call.and_then(|c| c.get("name")).cloned(),
+                "input_sha256": digest,
+                "result": decision.result,
+                "deny_message": decision.deny_message,
+            })
+        })
+        .collect();
+    let mut detail = json!({ "session_id": session_id, "decisions": noted });
+    if let Some(policy) = policy {
+        detail["policy"] = policy;
+    }
+    by.note(detail);
+}
