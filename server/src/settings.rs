@@ -285,198 +285,228 @@ impl Settings {
     /// Reads the settings through `lookup` (the environment, or a map in tests). Empty values
     /// count as unset, so `ANTHROPIC_API_KEY=` selects the embedded engine.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-
+        let vars = Vars(lookup);
+        let get = |name: &str| vars.get(name);
         let listen = match get("SWITCHBOARD_LISTEN") {
             Some(value) => value.parse().map_err(|_| SettingsError::Listen { value })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
-        let data_dir = get("SWITCHBOARD_DATA_DIR").unwrap_or_else(|| "data".to_owned()).into();
-        let site_root = get("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()).into();
-
-        let upstream = match get("ANTHROPIC_API_KEY") {
-            Some(key) => {
-                let base_url = get("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_owned());
-                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                    return Err(SettingsError::BaseUrl { value: base_url });
-                }
-                UpstreamSettings::Anthropic {
-                    api_key: ApiKey::new(key),
-                    base_url: base_url.trim_end_matches('/').to_owned(),
-                }
-            }
-            None => UpstreamSettings::Embedded,
-        };
-
         let max_upload_bytes = match get("SWITCHBOARD_MAX_UPLOAD_BYTES") {
             Some(value) => value.parse().ok().filter(|n| *n > 0).ok_or(SettingsError::MaxUpload { value })?,
             None => DEFAULT_MAX_UPLOAD_BYTES,
         };
+        let notify = vars.notify()?;
+        let mut access = vars.access()?;
+        access.oidc = oidc_settings(&get, notify.public_url.as_deref())?;
+        Ok(Self {
+            secret_key: get("SWITCHBOARD_SECRET_KEY")
+                .map(|value| SecretKey::parse(&value).ok_or(SettingsError::SecretKey))
+                .transpose()?,
+            share_secret_patterns: vars.share_secret_patterns()?,
+            trusted_proxies: crate::support::proxies::TrustedProxies::parse(
+                &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(SettingsError::TrustedProxies)?,
+            notify,
+            webhook_secret: vars.webhook_secret()?,
+            listen,
+            data_dir: get("SWITCHBOARD_DATA_DIR").unwrap_or_else(|| "data".to_owned()).into(),
+            site_root: get("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()).into(),
+            upstream: vars.upstream()?,
+            max_upload_bytes,
+            stream_grace: vars.seconds("SWITCHBOARD_STREAM_GRACE_SECS", 30.0)?,
+            heartbeat: vars.seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100)),
+            access,
+            inbox: vars.inbox()?,
+            sandbox: engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?,
+            // Absolute: sandboxes start in the engine's own mount namespace, at its root.
+            tool_runner: get("SWITCHBOARD_SANDBOX_TOOL_RUNNER")
+                .map(|v| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v))),
+            package_mirrors: engine::sandbox::packages::Mirrors::from_env(get).map_err(SettingsError::Sandbox)?,
+            model: engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?,
+        })
+    }
+}
 
-        let seconds = |name: &'static str, default: f64| match get(name) {
+/// The environment (or a test's map), read one setting at a time: values trimmed, empty ones
+/// unset, each kind of value parsed the one way and refused with its name.
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// Seconds, fractions allowed, a day at most: longer is a mistake, and would overflow the
+    /// clock's arithmetic.
+    fn seconds(&self, name: &'static str, default: f64) -> Result<Duration, SettingsError> {
+        match self.get(name) {
             Some(value) => value
                 .parse::<f64>()
                 .ok()
                 .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                // A day at most: longer is a mistake, and would overflow the clock's arithmetic.
                 .filter(|d| *d <= Duration::from_secs(86_400))
                 .ok_or(SettingsError::Seconds { name, value }),
             None => Ok(Duration::from_secs_f64(default)),
-        };
-        let stream_grace = seconds("SWITCHBOARD_STREAM_GRACE_SECS", 30.0)?;
-        let heartbeat = seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100));
+        }
+    }
 
-        let count = |name: &'static str, default: u64, hint: &'static str| match get(name) {
+    /// A whole number above 0.
+    fn count(&self, name: &'static str, default: u64, hint: &'static str) -> Result<u64, SettingsError> {
+        match self.get(name) {
             Some(value) => {
                 value.parse::<u64>().ok().filter(|n| *n > 0).ok_or(SettingsError::Count { name, value, hint })
             }
             None => Ok(default),
-        };
-        // Durations added to or taken from the clock: a value past what the clock can hold (or
-        // past any use) is refused here instead of panicking when a login or the audit's
-        // retention first uses it.
-        let at_most = |name: &'static str, default: u64, most: u64, hint: &'static str| {
-            let value = count(name, default, hint)?;
-            if value > most {
-                return Err(SettingsError::TooLarge { name, value, most, hint });
-            }
-            Ok(value)
-        };
-        let cookie_secure = match get("SWITCHBOARD_COOKIE_SECURE").map(|v| v.to_ascii_lowercase()) {
+        }
+    }
+
+    /// A count of at most `most`. Durations added to or taken from the clock: a value past what
+    /// the clock can hold (or past any use) is refused here instead of panicking when a login or
+    /// the audit's retention first uses it.
+    fn at_most(&self, name: &'static str, default: u64, most: u64, hint: &'static str) -> Result<u64, SettingsError> {
+        let value = self.count(name, default, hint)?;
+        if value > most {
+            return Err(SettingsError::TooLarge { name, value, most, hint });
+        }
+        Ok(value)
+    }
+
+    /// `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`, or the embedded engine.
+    fn upstream(&self) -> Result<UpstreamSettings, SettingsError> {
+        let Some(key) = self.get("ANTHROPIC_API_KEY") else { return Ok(UpstreamSettings::Embedded) };
+        let base_url = self.get("ANTHROPIC_BASE_URL").unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(SettingsError::BaseUrl { value: base_url });
+        }
+        Ok(UpstreamSettings::Anthropic {
+            api_key: ApiKey::new(key),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Accounts, logins, the audit's retention, bodies and limits (single sign-on is added after).
+    fn access(&self) -> Result<AccessSettings, SettingsError> {
+        let cookie_secure = match self.get("SWITCHBOARD_COOKIE_SECURE").map(|v| v.to_ascii_lowercase()) {
             None => false,
             Some(v) if v == "true" || v == "1" => true,
             Some(v) if v == "false" || v == "0" => false,
             Some(value) => return Err(SettingsError::Flag { value }),
         };
-        let access = AccessSettings {
-            admin_password: get("SWITCHBOARD_ADMIN_PASSWORD").map(Secret),
+        let login_secs = |name, default, hint| self.at_most(name, default, MOST_LOGIN_SECS, hint);
+        Ok(AccessSettings {
+            admin_password: self.get("SWITCHBOARD_ADMIN_PASSWORD").map(Secret),
             cookie_secure,
-            session_idle: Duration::from_secs(at_most(
+            session_idle: Duration::from_secs(login_secs(
                 "SWITCHBOARD_SESSION_IDLE_SECS",
                 8 * 3600,
-                MOST_LOGIN_SECS,
                 ", e.g. 28800 for 8 hours",
             )?),
-            session_max: Duration::from_secs(at_most(
+            session_max: Duration::from_secs(login_secs(
                 "SWITCHBOARD_SESSION_MAX_SECS",
                 7 * 86_400,
-                MOST_LOGIN_SECS,
                 ", e.g. 604800 for 7 days",
             )?),
-            audit_retention_days: at_most(
+            audit_retention_days: self.at_most(
                 "SWITCHBOARD_AUDIT_RETENTION_DAYS",
                 365,
                 MOST_RETENTION_DAYS,
                 " of days, e.g. 365",
             )? as u32,
-            max_body_bytes: count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
+            max_body_bytes: self
+                .count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,
-            limits: LimitSettings {
-                streams_per_person: at_most("SWITCHBOARD_STREAMS_PER_PERSON", 40, 10_000, " of streams, e.g. 40")?
-                    as usize,
-                requests_per_minute: at_most(
-                    "SWITCHBOARD_REQUESTS_PER_MINUTE",
-                    1200,
-                    1_000_000,
-                    " of requests, e.g. 1200",
-                )? as u32,
-                streams_per_address: at_most("SWITCHBOARD_STREAMS_PER_ADDRESS", 200, 100_000, " of streams, e.g. 200")?
-                    as usize,
-                signed_out_requests_per_minute: at_most(
-                    "SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE",
-                    300,
-                    1_000_000,
-                    " of requests, e.g. 300",
-                )? as u32,
-            },
+            limits: self.limits()?,
             oidc: None,
-        };
+        })
+    }
 
+    /// The per-person and signed-out limits.
+    fn limits(&self) -> Result<LimitSettings, SettingsError> {
+        Ok(LimitSettings {
+            streams_per_person: self.at_most("SWITCHBOARD_STREAMS_PER_PERSON", 40, 10_000, " of streams, e.g. 40")?
+                as usize,
+            requests_per_minute: self.at_most(
+                "SWITCHBOARD_REQUESTS_PER_MINUTE",
+                1200,
+                1_000_000,
+                " of requests, e.g. 1200",
+            )? as u32,
+            streams_per_address: self.at_most(
+                "SWITCHBOARD_STREAMS_PER_ADDRESS",
+                200,
+                100_000,
+                " of streams, e.g. 200",
+            )? as usize,
+            signed_out_requests_per_minute: self.at_most(
+                "SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE",
+                300,
+                1_000_000,
+                " of requests, e.g. 300",
+            )? as u32,
+        })
+    }
+
+    /// The inbox's poll and its amber and red thresholds (red not before amber).
+    fn inbox(&self) -> Result<InboxSettings, SettingsError> {
         let inbox = InboxSettings {
-            poll: seconds("SWITCHBOARD_INBOX_POLL_SECS", 2.0)?.max(Duration::from_millis(250)),
-            amber: seconds("SWITCHBOARD_INBOX_AMBER_SECS", 300.0)?,
-            red: seconds("SWITCHBOARD_INBOX_RED_SECS", 900.0)?,
+            poll: self.seconds("SWITCHBOARD_INBOX_POLL_SECS", 2.0)?.max(Duration::from_millis(250)),
+            amber: self.seconds("SWITCHBOARD_INBOX_AMBER_SECS", 300.0)?,
+            red: self.seconds("SWITCHBOARD_INBOX_RED_SECS", 900.0)?,
         };
         if inbox.red < inbox.amber {
             return Err(SettingsError::InboxThresholds { amber: inbox.amber.as_secs(), red: inbox.red.as_secs() });
         }
+        Ok(inbox)
+    }
 
-        let sandbox = engine::SandboxLimits::from_env(get).map_err(SettingsError::Sandbox)?;
-        let model = engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?;
-        let package_mirrors = engine::sandbox::packages::Mirrors::from_env(get).map_err(SettingsError::Sandbox)?;
-        // Absolute: sandboxes start in the engine's own mount namespace, at its root.
-        let tool_runner = get("SWITCHBOARD_SANDBOX_TOOL_RUNNER")
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v)));
-        let webhook_secret = match get("SWITCHBOARD_WEBHOOK_SECRET").map(|v| v.trim().to_owned()) {
-            None => None,
-            Some(secret) => {
-                standardwebhooks::Webhook::new(&secret).map_err(|_| SettingsError::WebhookSecret)?;
-                Some(WebhookSecret(secret))
-            }
-        };
+    /// `SWITCHBOARD_WEBHOOK_SECRET`, checked as Standard Webhooks reads it.
+    fn webhook_secret(&self) -> Result<Option<WebhookSecret>, SettingsError> {
+        let Some(secret) = self.get("SWITCHBOARD_WEBHOOK_SECRET") else { return Ok(None) };
+        standardwebhooks::Webhook::new(&secret).map_err(|_| SettingsError::WebhookSecret)?;
+        Ok(Some(WebhookSecret(secret)))
+    }
+
+    /// Email, links and the destinations outbound notifications may reach.
+    fn notify(&self) -> Result<NotifySettings, SettingsError> {
         let smtp_from =
-            get("SWITCHBOARD_SMTP_FROM").unwrap_or_else(|| "Switchboard <switchboard@localhost>".to_owned());
+            self.get("SWITCHBOARD_SMTP_FROM").unwrap_or_else(|| "Switchboard <switchboard@localhost>".to_owned());
         if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(SettingsError::SmtpFrom { value: smtp_from });
         }
-        let public_url = match get("SWITCHBOARD_PUBLIC_URL") {
+        let public_url = match self.get("SWITCHBOARD_PUBLIC_URL") {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 Some(url.trim_end_matches('/').to_owned())
             }
             Some(value) => return Err(SettingsError::PublicUrl { value }),
             None => None,
         };
-        let mut access = access;
-        access.oidc = oidc_settings(&get, public_url.as_deref())?;
-        let notify = NotifySettings {
+        Ok(NotifySettings {
             public_url,
-            smtp_url: get("SWITCHBOARD_SMTP_URL").map(Secret::new),
+            smtp_url: self.get("SWITCHBOARD_SMTP_URL").map(Secret::new),
             smtp_from,
-            window: seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
-            link_ttl: seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
+            window: self.seconds("SWITCHBOARD_NOTIFY_WINDOW_SECS", 30.0)?,
+            link_ttl: self.seconds("SWITCHBOARD_LINK_TTL_SECS", 12.0 * 3600.0)?.max(Duration::from_secs(1)),
             destinations: crate::support::destinations::Destinations::parse(
-                &get("SWITCHBOARD_ALLOW_PRIVATE_URLS").unwrap_or_default(),
+                &self.get("SWITCHBOARD_ALLOW_PRIVATE_URLS").unwrap_or_default(),
             )
             .map_err(SettingsError::AllowPrivateUrls)?,
-        };
-        let mut share_secret_patterns = Vec::new();
-        for (n, line) in get("SWITCHBOARD_SHARE_SECRET_PATTERNS").unwrap_or_default().lines().enumerate() {
+        })
+    }
+
+    /// `SWITCHBOARD_SHARE_SECRET_PATTERNS`: one regular expression a line, each checked.
+    fn share_secret_patterns(&self) -> Result<Vec<String>, SettingsError> {
+        let mut patterns = Vec::new();
+        for (n, line) in self.get("SWITCHBOARD_SHARE_SECRET_PATTERNS").unwrap_or_default().lines().enumerate() {
             let pattern = line.trim();
             if pattern.is_empty() {
                 continue;
             }
             regex::Regex::new(pattern)
                 .map_err(|e| SettingsError::SecretPattern { line: n + 1, error: e.to_string() })?;
-            share_secret_patterns.push(pattern.to_owned());
+            patterns.push(pattern.to_owned());
         }
-        let secret_key = match get("SWITCHBOARD_SECRET_KEY") {
-            Some(value) => Some(SecretKey::parse(&value).ok_or(SettingsError::SecretKey)?),
-            None => None,
-        };
-        Ok(Self {
-            secret_key,
-            share_secret_patterns,
-            trusted_proxies: crate::support::proxies::TrustedProxies::parse(
-                &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
-            )
-            .map_err(SettingsError::TrustedProxies)?,
-            notify,
-            webhook_secret,
-            listen,
-            data_dir,
-            site_root,
-            upstream,
-            max_upload_bytes,
-            stream_grace,
-            heartbeat,
-            access,
-            inbox,
-            sandbox,
-            tool_runner,
-            package_mirrors,
-            model,
-        })
+        Ok(patterns)
     }
 }
 

@@ -28,8 +28,9 @@ use axum::{
 };
 use openidconnect::{
     AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+    EndpointNotSet, EndpointSet, IdToken, IdTokenClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    UserInfoClaims,
     core::{
         CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdToken, CoreJweContentEncryptionAlgorithm,
         CoreJwsSigningAlgorithm,
@@ -505,84 +506,11 @@ async fn sign_in(
     code: String,
     actor: &mut Actor,
 ) -> Result<SignedIn, Refusal> {
-    let unavailable = |error: String| {
-        tracing::warn!("single sign-on failed: {error}");
-        refusal("sso_unavailable", 502, "the provider could not be reached or answered wrongly")
-    };
-    let metadata = oidc.metadata(false).await.map_err(unavailable)?;
-    let client = oidc.client(&metadata).map_err(unavailable)?;
-    let http = oidc.http();
-    let exchange = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| unavailable(e.to_string()))?;
-    let tokens = exchange
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
-        .request_async(&http)
-        .await
-        .map_err(|e| {
-            tracing::warn!("single sign-on: the code exchange failed: {}", crate::support::error_chain(&e));
-            refusal("sso_failed", 401, "the provider did not accept the code")
-        })?;
-    let raw = tokens.id_token().ok_or_else(|| refusal("sso_failed", 401, "the provider sent no ID token"))?.to_string();
-    let id_token: SsoIdToken = raw.parse().map_err(|_| refusal("sso_failed", 401, "the ID token is malformed"))?;
-    let nonce = Nonce::new(pending.nonce.clone());
-    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
-        Ok(claims) => claims.clone(),
-        // Perhaps signed with a key the provider rotated in since discovery: read its keys again.
-        Err(first) => {
-            let metadata = oidc.metadata(true).await.map_err(unavailable)?;
-            let client = oidc.client(&metadata).map_err(unavailable)?;
-            id_token.claims(&client.id_token_verifier(), &nonce).cloned().map_err(|_| {
-                tracing::warn!("single sign-on: an ID token was refused: {}", crate::support::error_chain(&first));
-                refusal("sso_failed", 401, "the ID token did not pass its checks")
-            })?
-        }
-    };
-    let subject = claims.subject().to_string();
-    let mut email = claims.email().map(|e| e.to_string());
-    let mut verified = claims.email_verified();
-    let mut name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
-    let mut preferred = claims.preferred_username().map(|u| u.to_string());
-    let mut other = claims.additional_claims().clone();
-    // What the ID token left out may be at the userinfo endpoint (many providers put groups and
-    // the address only there); its subject must be the token's.
-    let incomplete =
-        email.is_none() || (!oidc.settings.role_map.is_empty() && !other.0.contains_key(&oidc.settings.roles_claim));
-    if incomplete
-        && let Ok(request) =
-            client.user_info(AccessToken::new(tokens.access_token().secret().clone()), Some(claims.subject().clone()))
-    {
-        match request.request_async::<OtherClaims, _, CoreGenderClaim>(&http).await {
-            Ok(info) => fill_from_user_info(&info, &mut email, &mut verified, &mut name, &mut preferred, &mut other),
-            Err(error) => {
-                tracing::warn!("single sign-on: the userinfo endpoint failed: {}", crate::support::error_chain(&error))
-            }
-        }
-    }
-    let person = SsoPerson {
-        issuer: claims.issuer().to_string(),
-        subject,
-        email: email.clone(),
-        preferred_username: preferred,
-        display_name: name.or_else(|| email.clone()).unwrap_or_else(|| "Single sign-on user".to_owned()),
-    };
+    let (client, claims, raw, access_token) = exchange_code(oidc, pending, code).await?;
+    let (person, verified, other) = the_person(oidc, &client, &claims, access_token).await;
     // Until the account is known, the record names the person by their address (bounded).
-    actor.username = email.as_deref().map(|e| e.chars().take(120).collect());
-    let decided = oidc.admits(email.as_deref(), verified).and_then(|()| oidc.roles(&other));
-    let roles = match decided {
-        Ok(roles) => roles,
-        Err(refused) => {
-            // Someone the provider no longer lets in here: any login they still have ends now.
-            if let Err(error) = access.accounts.end_sso_logins(&person.issuer, &person.subject).await {
-                tracing::error!("single sign-on: the logins of a refused person could not be ended: {error}");
-            }
-            return Err(refused);
-        }
-    };
-    // Before the first admin exists, only an admin comes in: anyone else's account would end the
-    // setup with nobody able to finish it.
-    let admin = matches!(&roles, SsoRoles::FromProvider(r) if r.contains(&Role::Admin));
-    if access.needs_setup.load(Ordering::Relaxed) && !admin {
-        return Err(refusal("sso_setup", 403, "Switchboard has no admin yet"));
-    }
+    actor.username = person.email.as_deref().map(|e| e.chars().take(120).collect());
+    let roles = admitted_roles(access, oidc, &person, verified, &other).await?;
     match access.accounts.sign_in_sso(&person, &roles).await {
         Ok(login) => {
             let signed_in = Actor {
@@ -607,6 +535,111 @@ async fn sign_in(
             Err(refusal("failed", 500, "the accounts could not be saved"))
         }
     }
+}
+
+/// The provider's failure, logged, as the refusal the person sees.
+fn unavailable(error: String) -> Refusal {
+    tracing::warn!("single sign-on failed: {error}");
+    refusal("sso_unavailable", 502, "the provider could not be reached or answered wrongly")
+}
+
+/// The authorization code exchanged for tokens, and the ID token's claims checked (its signature
+/// against the provider's keys, read again once if they rotated, and the nonce this sign-in
+/// started with). Answers the client, the claims, the raw ID token and the access token.
+async fn exchange_code(
+    oidc: &Oidc,
+    pending: &Pending,
+    code: String,
+) -> Result<(SsoClient, IdTokenClaims<OtherClaims, CoreGenderClaim>, String, AccessToken), Refusal> {
+    let metadata = oidc.metadata(false).await.map_err(unavailable)?;
+    let client = oidc.client(&metadata).map_err(unavailable)?;
+    let exchange = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| unavailable(e.to_string()))?;
+    let tokens = exchange
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
+        .request_async(&oidc.http())
+        .await
+        .map_err(|e| {
+            tracing::warn!("single sign-on: the code exchange failed: {}", crate::support::error_chain(&e));
+            refusal("sso_failed", 401, "the provider did not accept the code")
+        })?;
+    let raw = tokens.id_token().ok_or_else(|| refusal("sso_failed", 401, "the provider sent no ID token"))?.to_string();
+    let id_token: SsoIdToken = raw.parse().map_err(|_| refusal("sso_failed", 401, "the ID token is malformed"))?;
+    let nonce = Nonce::new(pending.nonce.clone());
+    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        Ok(claims) => claims.clone(),
+        // Perhaps signed with a key the provider rotated in since discovery: read its keys again.
+        Err(first) => {
+            let metadata = oidc.metadata(true).await.map_err(unavailable)?;
+            let client = oidc.client(&metadata).map_err(unavailable)?;
+            id_token.claims(&client.id_token_verifier(), &nonce).cloned().map_err(|_| {
+                tracing::warn!("single sign-on: an ID token was refused: {}", crate::support::error_chain(&first));
+                refusal("sso_failed", 401, "the ID token did not pass its checks")
+            })?
+        }
+    };
+    let access_token = AccessToken::new(tokens.access_token().secret().clone());
+    Ok((client, claims, raw, access_token))
+}
+
+/// Who the claims say the person is, with whether their address is verified and the other
+/// claims (groups among them). What the ID token left out may be at the userinfo endpoint (many
+/// providers put groups and the address only there); its subject must be the token's.
+async fn the_person(
+    oidc: &Oidc,
+    client: &SsoClient,
+    claims: &IdTokenClaims<OtherClaims, CoreGenderClaim>,
+    access_token: AccessToken,
+) -> (SsoPerson, Option<bool>, OtherClaims) {
+    let mut email = claims.email().map(|e| e.to_string());
+    let mut verified = claims.email_verified();
+    let mut name = claims.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+    let mut preferred = claims.preferred_username().map(|u| u.to_string());
+    let mut other = claims.additional_claims().clone();
+    let incomplete =
+        email.is_none() || (!oidc.settings.role_map.is_empty() && !other.0.contains_key(&oidc.settings.roles_claim));
+    if incomplete && let Ok(request) = client.user_info(access_token, Some(claims.subject().clone())) {
+        match request.request_async::<OtherClaims, _, CoreGenderClaim>(&oidc.http()).await {
+            Ok(info) => fill_from_user_info(&info, &mut email, &mut verified, &mut name, &mut preferred, &mut other),
+            Err(error) => {
+                tracing::warn!("single sign-on: the userinfo endpoint failed: {}", crate::support::error_chain(&error))
+            }
+        }
+    }
+    let person = SsoPerson {
+        issuer: claims.issuer().to_string(),
+        subject: claims.subject().to_string(),
+        email: email.clone(),
+        preferred_username: preferred,
+        display_name: name.or_else(|| email).unwrap_or_else(|| "Single sign-on user".to_owned()),
+    };
+    (person, verified, other)
+}
+
+/// The roles the person comes in with, or why they do not: the allowed addresses and the
+/// provider's groups decide. Someone refused loses any login they still have; before the first
+/// admin exists, only an admin comes in (anyone else's account would end the setup with nobody
+/// able to finish it).
+async fn admitted_roles(
+    access: &Access,
+    oidc: &Oidc,
+    person: &SsoPerson,
+    verified: Option<bool>,
+    other: &OtherClaims,
+) -> Result<SsoRoles, Refusal> {
+    let roles = match oidc.admits(person.email.as_deref(), verified).and_then(|()| oidc.roles(other)) {
+        Ok(roles) => roles,
+        Err(refused) => {
+            if let Err(error) = access.accounts.end_sso_logins(&person.issuer, &person.subject).await {
+                tracing::error!("single sign-on: the logins of a refused person could not be ended: {error}");
+            }
+            return Err(refused);
+        }
+    };
+    let admin = matches!(&roles, SsoRoles::FromProvider(r) if r.contains(&Role::Admin));
+    if access.needs_setup.load(Ordering::Relaxed) && !admin {
+        return Err(refusal("sso_setup", 403, "Switchboard has no admin yet"));
+    }
+    Ok(roles)
 }
 
 fn fill_from_user_info(

@@ -297,47 +297,10 @@ fn json_values(bytes: &[u8], limit: usize) -> usize {
 /// the store keeps it (compact JSON), and what it says of itself. Checks its format and version,
 /// and every digest against the events it holds.
 fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
-    let refuse = |message: String| AppError::bad_input("file", message);
-    let not_an_export = || {
-        refuse(format!(
-            "This file is not a Switchboard session export (its \"format\" is not {:?}). Export a session as JSON from its page and import that file.",
-            export::FORMAT
-        ))
-    };
-    let wrong_shape = |of_version: &str, error: serde_json::Error| match error.classify() {
-        serde_json::error::Category::Data => refuse(format!(
-            "This file is not a Switchboard session export{of_version}: {error}. Export a session as JSON from its page and import that file."
-        )),
-        _ => not_json(error),
-    };
-    // A JSON list or a lone value is not an export (and serde would read a list as a struct's
-    // fields in order).
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Ok(_) => not_an_export(),
-            Err(error) => not_json(error),
-        });
-    }
-    let header: Header = serde_json::from_slice(bytes).map_err(|error| wrong_shape("", error))?;
-    if header.format.and_then(|f| serde_json::from_str::<String>(f.get()).ok()).as_deref() != Some(export::FORMAT) {
-        return Err(not_an_export());
-    }
-    let version = header.version;
-    let Some(version) = version
-        .as_ref()
-        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
-        .filter(|v| export::READABLE_VERSIONS.contains(v))
-    else {
-        let said = version.map(|v| v.get().chars().take(20).collect::<String>());
-        let [first, last] = export::READABLE_VERSIONS;
-        return Err(refuse(format!(
-            "This export is of version {}, and this Switchboard reads versions {first} and {last}.",
-            said.unwrap_or_else(|| "unknown".to_owned()),
-        )));
-    };
+    let version = export_version(bytes)?;
     EVENTS_LEFT.set(MAX_IMPORT_EVENTS);
-    let of_version = format!(" of version {version}");
-    let upload: Upload = serde_json::from_slice(bytes).map_err(|error| wrong_shape(&of_version, error))?;
+    let upload: Upload =
+        serde_json::from_slice(bytes).map_err(|error| wrong_shape(&format!(" of version {version}"), error))?;
     let events = upload.events.ok_or_else(|| refuse("The export has no list of events.".to_owned()))?;
     let threads = upload.threads.unwrap_or_default();
     let stopped = match (events.stopped, threads.stopped) {
@@ -346,24 +309,7 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
         (None, None) => None,
     };
     if let Some((list, stopped)) = stopped {
-        return Err(match stopped {
-            Stopped::LargeEvent => AppError::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "An event in the {list} list holds more than {MAX_EVENT_VALUES} JSON values, the most Switchboard imports in one event. A session's own events hold far fewer: was the file made by a Switchboard export?"
-                ),
-            ),
-            Stopped::TooManyEvents => AppError::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "The file holds more than {MAX_IMPORT_EVENTS} events, its threads' included: the most Switchboard imports."
-                ),
-            ),
-            Stopped::Unreadable(n, error) => AppError::bad_input(
-                "file",
-                format!("Event {n} of the {list} list is not JSON ({error}). Import a session's JSON export."),
-            ),
-        });
+        return Err(stopped_reading(&list, stopped));
     }
     let digest = upload.digest.unwrap_or_default();
     if events.digest != digest {
@@ -396,6 +342,80 @@ fn read_export(bytes: &[u8]) -> Result<(String, Checked), AppError> {
     // Kept compact; the file's own text otherwise, so the store holds no more than the file.
     let kept = String::from_utf8(compact(bytes)).map_err(|_| refuse("The file is not UTF-8 text.".to_owned()))?;
     Ok((kept, checked))
+}
+
+/// A refusal of the uploaded file, in words.
+fn refuse(message: String) -> AppError {
+    AppError::bad_input("file", message)
+}
+
+fn not_an_export() -> AppError {
+    refuse(format!(
+        "This file is not a Switchboard session export (its \"format\" is not {:?}). Export a session as JSON from its page and import that file.",
+        export::FORMAT
+    ))
+}
+
+/// JSON whose fields are not an export's (`of_version`: " of version 2", once that is known).
+fn wrong_shape(of_version: &str, error: serde_json::Error) -> AppError {
+    match error.classify() {
+        serde_json::error::Category::Data => refuse(format!(
+            "This file is not a Switchboard session export{of_version}: {error}. Export a session as JSON from its page and import that file."
+        )),
+        _ => not_json(error),
+    }
+}
+
+/// The first pass: the file is a JSON object of Switchboard's export format, in a version this
+/// Switchboard reads. Only `format` and `version` are read.
+fn export_version(bytes: &[u8]) -> Result<u64, AppError> {
+    // A JSON list or a lone value is not an export (and serde would read a list as a struct's
+    // fields in order).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => not_an_export(),
+            Err(error) => not_json(error),
+        });
+    }
+    let header: Header = serde_json::from_slice(bytes).map_err(|error| wrong_shape("", error))?;
+    if header.format.and_then(|f| serde_json::from_str::<String>(f.get()).ok()).as_deref() != Some(export::FORMAT) {
+        return Err(not_an_export());
+    }
+    let version = header.version;
+    version
+        .as_ref()
+        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+        .filter(|v| export::READABLE_VERSIONS.contains(v))
+        .ok_or_else(|| {
+            let said = version.map(|v| v.get().chars().take(20).collect::<String>());
+            let [first, last] = export::READABLE_VERSIONS;
+            refuse(format!(
+                "This export is of version {}, and this Switchboard reads versions {first} and {last}.",
+                said.unwrap_or_else(|| "unknown".to_owned()),
+            ))
+        })
+}
+
+/// Why reading a list of events stopped, in words (`list`: "session's", "thread 2's").
+fn stopped_reading(list: &str, stopped: Stopped) -> AppError {
+    match stopped {
+        Stopped::LargeEvent => AppError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "An event in the {list} list holds more than {MAX_EVENT_VALUES} JSON values, the most Switchboard imports in one event. A session's own events hold far fewer: was the file made by a Switchboard export?"
+            ),
+        ),
+        Stopped::TooManyEvents => AppError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "The file holds more than {MAX_IMPORT_EVENTS} events, its threads' included: the most Switchboard imports."
+            ),
+        ),
+        Stopped::Unreadable(n, error) => AppError::bad_input(
+            "file",
+            format!("Event {n} of the {list} list is not JSON ({error}). Import a session's JSON export."),
+        ),
+    }
 }
 
 fn not_json(error: serde_json::Error) -> AppError {

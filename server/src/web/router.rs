@@ -51,10 +51,8 @@ pub struct Services {
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
     let Services { workspaces, access, webhooks, notifier } = services;
-    let inbox = workspaces.default_workspace().inbox.clone();
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
-    let page_sign_out_to = sign_out_to.clone();
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
         .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -62,9 +60,6 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         .site_addr(addr)
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
-
-    let pages = route_list();
-    let state_workspaces = workspaces.clone();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         max_upload: crate::records::files::MaxUpload(settings.max_upload_bytes),
@@ -73,6 +68,34 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         webhooks,
         workspaces: workspaces.clone(),
     };
+    let context = page_context(settings, &state, notifier, sign_out_to.clone());
+    let mut router = Router::new();
+    for route in super::routes::routes() {
+        router = router.route(route.path, route.handler);
+    }
+    let router = router
+        // The built assets are served here rather than by leptos_axum's fallback, which copies a
+        // page's response options (a 404 status among them) onto static files when a render's
+        // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
+        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
+        .leptos_routes_with_context(&state, route_list(), context.clone(), move || shell(leptos_options.clone()))
+        // The not-found page gets the same context: its policy must name its nonce too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .with_state(state);
+    layers(router, settings, access, workspaces, sessions, sign_out_to)
+}
+
+/// What every page and server function finds in its Leptos context: the request's workspace
+/// (`tenancy::workspaces::select`) with its upstream and records, and Switchboard's own services.
+fn page_context(
+    settings: &Settings,
+    state: &AppState,
+    notifier: Arc<Notifier>,
+    sign_out_to: Option<String>,
+) -> impl Fn() + Clone + Send + Sync + 'static {
+    let workspaces = state.workspaces.clone();
+    let inbox = workspaces.default_workspace().inbox.clone();
     let webhook_report = WebhooksHandle(Arc::new(WebhookReport {
         setup: match (&settings.webhook_secret, &settings.upstream) {
             (Some(_), _) => WebhookSetup::Secret,
@@ -83,12 +106,11 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         inbox: inbox.clone(),
     }));
     let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
-    let accounts = AccountsHandle(access.accounts.clone());
-    let single_sign_on = app::auth::store::SingleSignOn(access.oidc.as_ref().map(|o| o.settings.name.clone()));
+    let accounts = AccountsHandle(state.access.accounts.clone());
+    let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
-    let context = move || {
-        // The request's workspace (`workspaces::select`) provides its upstream and records;
-        // the route list, worked out without a request, gets the default's.
+    move || {
+        // The route list, worked out without a request, gets the default workspace's.
         use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
             .unwrap_or_else(|| workspaces.default_workspace())
@@ -102,12 +124,16 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
             && let Ok(value) =
-                http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce), page_sign_out_to.as_deref()))
+                http::HeaderValue::from_str(&access::content_security_policy(Some(&nonce), sign_out_to.as_deref()))
         {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
-    };
-    let login_cookie = tower_sessions::SessionManagerLayer::new(sessions)
+    }
+}
+
+/// The login cookie: HTTP-only, same-site lax, idle expiry moving with every request.
+fn login_cookie(settings: &Settings, sessions: LoginSessions) -> tower_sessions::SessionManagerLayer<LoginSessions> {
+    tower_sessions::SessionManagerLayer::new(sessions)
         .with_name("switchboard_login")
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
@@ -116,31 +142,24 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
             time::Duration::try_from(settings.access.session_idle).unwrap_or(time::Duration::hours(8)),
         ))
         // The idle expiry moves with every request, not only with changes to the session.
-        .with_always_save(true);
+        .with_always_save(true)
+}
 
-    let mut router = Router::new();
-    for route in super::routes::routes() {
-        router = router.route(route.path, route.handler);
-    }
+/// The layers every request passes through. Outermost last: tracing, compression and security
+/// headers see every response; the client's address is taken from a trusted proxy's header
+/// (`support::proxies`); the login cookie is read, the person put on the request, the workspace
+/// chosen (and the person's roles made theirs there: `tenancy::workspaces`), their limits applied
+/// (a request over them is not an entry: `access::limits`), the mutation recorded (refused or
+/// not), its body read up to the limit, cross-site posts refused, then the role checked.
+fn layers(
+    router: Router,
+    settings: &Settings,
+    access: Arc<Access>,
+    workspaces: Arc<Workspaces>,
+    sessions: LoginSessions,
+    sign_out_to: Option<String>,
+) -> Router {
     router
-        // The built assets are served here rather than by leptos_axum's fallback, which copies a
-        // page's response options (a 404 status among them) onto static files when a render's
-        // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
-        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
-        .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
-        .leptos_routes_with_context(&state, pages, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        // The not-found page gets the same context: its policy must name its nonce too.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .with_state(state)
-        // Outermost last: tracing, compression and security headers see every response; the
-        // client's address is taken from a trusted proxy's header (crate::support::proxies); the login
-        // cookie is read, the person put on the request, the workspace chosen (and the person's
-        // roles made theirs there: crate::tenancy::workspaces), their limits applied (a request over
-        // them is not an entry: crate::access::limits), the mutation recorded (refused or not),
-        // its body read up to the limit, cross-site posts refused, then the role checked.
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(access.clone(), access::authorize))
         .layer(axum::middleware::from_fn_with_state(
@@ -156,9 +175,9 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
             crate::access::limits::PersonLimits::new(settings.access.limits),
             crate::access::limits::per_person,
         ))
-        .layer(axum::middleware::from_fn_with_state(state_workspaces, crate::tenancy::workspaces::select))
+        .layer(axum::middleware::from_fn_with_state(workspaces, crate::tenancy::workspaces::select))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
-        .layer(login_cookie)
+        .layer(login_cookie(settings, sessions))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),
             crate::support::proxies::client_address,

@@ -59,77 +59,17 @@ impl Application {
             (None, UpstreamSettings::Embedded) => Some(engine::webhooks::generate_secret()),
             (None, UpstreamSettings::Anthropic { .. }) => None,
         };
-        let (engine, client) = match &settings.upstream {
-            UpstreamSettings::Embedded => {
-                let key = ApiKey::new(engine::generate_api_key());
-                let own = own_webhook_url(listener.local_addr()?);
-                let webhook = webhook_secret.as_deref().map(|secret| (own, secret));
-                let engine = start_engine(&settings, &key, webhook).await?;
-                let client = UpstreamClient::new(engine.base_url.clone(), key);
-                (Some(engine), client)
-            }
-            UpstreamSettings::Anthropic { base_url, api_key } => {
-                (None, UpstreamClient::new(base_url.clone(), api_key.clone()))
-            }
-        };
+        let (engine, client) = upstream(&settings, listener.local_addr()?, webhook_secret.as_deref()).await?;
         let pool = access::session_store::open_main_database(&settings.data_dir).await.map_err(|e| {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
         let access = open_access(&settings, pool.clone()).await?;
-        let config = workspaces::Config {
-            data_dir: settings.data_dir.clone(),
-            hub: HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
-            hub_bytes: Arc::default(),
-            inbox: InboxConfig {
-                poll: settings.inbox.poll,
-                amber: settings.inbox.amber,
-                red: settings.inbox.red,
-                heartbeat: settings.heartbeat,
-                ..InboxConfig::default()
-            },
-            share_secret_patterns: settings.share_secret_patterns.clone(),
-            max_upload_bytes: settings.max_upload_bytes,
-            cookie_secure: settings.access.cookie_secure,
-        };
-        // The upstream Switchboard starts with is the default workspace; its records are the
-        // main database's, its audit entries name no workspace.
-        let default = Workspace::open(
-            &config,
-            DEFAULT_ID,
-            "Default",
-            settings.upstream.mode(),
-            client,
-            pool.clone(),
-            access.audit.clone(),
-        )
-        .await?;
-        let workspaces = Workspaces::open(default, pool.clone(), settings.secret_key.clone(), config).await?;
-        let home = workspaces.default_workspace();
-        let inbox = home.inbox.clone();
-        let public_url = match &settings.notify.public_url {
-            Some(url) => url.clone(),
-            None => own_origin(listener.local_addr()?),
-        };
-        let notifier = Notifier::open(
-            pool.clone(),
-            public_url,
-            &settings.data_dir,
-            settings.notify.clone(),
-            NotifierStores {
-                accounts: access.accounts.clone(),
-                decisions: home.decision_store.clone(),
-                policies: home.policies.clone(),
-                audit: access.audit.clone(),
-            },
-            settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key),
-        )?;
-        notifier
-            .seal_channels()
-            .await
-            .map_err(|e| io::Error::other(format!("cannot seal the notification channels: {e}")))?;
+        let workspaces = open_workspaces(&settings, client, pool.clone(), &access).await?;
+        let inbox = workspaces.default_workspace().inbox.clone();
+        let notifier = open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces).await?;
         // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces).
         notifier.clone().run(inbox.clone());
-        let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox.clone()));
+        let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox));
         let sessions = LoginSessions::sqlite(pool);
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
         let router = router(
@@ -205,6 +145,86 @@ fn own_origin(listening: SocketAddr) -> String {
         ip => ip.to_string(),
     };
     format!("http://{host}:{}", listening.port())
+}
+
+/// The upstream: the embedded engine, started here with a random key (its webhooks signed with
+/// `webhook_secret` and sent to `listening`), or Anthropic's API.
+async fn upstream(
+    settings: &Settings,
+    listening: SocketAddr,
+    webhook_secret: Option<&str>,
+) -> io::Result<(Option<EmbeddedEngine>, UpstreamClient)> {
+    match &settings.upstream {
+        UpstreamSettings::Embedded => {
+            let key = ApiKey::new(engine::generate_api_key());
+            let webhook = webhook_secret.map(|secret| (own_webhook_url(listening), secret));
+            let engine = start_engine(settings, &key, webhook).await?;
+            let client = UpstreamClient::new(engine.base_url.clone(), key);
+            Ok((Some(engine), client))
+        }
+        UpstreamSettings::Anthropic { base_url, api_key } => {
+            Ok((None, UpstreamClient::new(base_url.clone(), api_key.clone())))
+        }
+    }
+}
+
+/// The default workspace over `client` and the main database (its audit entries name no
+/// workspace), and every connected one.
+async fn open_workspaces(
+    settings: &Settings,
+    client: UpstreamClient,
+    pool: sqlx::SqlitePool,
+    access: &Access,
+) -> io::Result<Arc<Workspaces>> {
+    let config = workspaces::Config {
+        data_dir: settings.data_dir.clone(),
+        hub: HubConfig { grace: settings.stream_grace, heartbeat: settings.heartbeat, ..HubConfig::default() },
+        hub_bytes: Arc::default(),
+        inbox: InboxConfig {
+            poll: settings.inbox.poll,
+            amber: settings.inbox.amber,
+            red: settings.inbox.red,
+            heartbeat: settings.heartbeat,
+            ..InboxConfig::default()
+        },
+        share_secret_patterns: settings.share_secret_patterns.clone(),
+        max_upload_bytes: settings.max_upload_bytes,
+        cookie_secure: settings.access.cookie_secure,
+    };
+    let mode = settings.upstream.mode();
+    let default =
+        Workspace::open(&config, DEFAULT_ID, "Default", mode, client, pool.clone(), access.audit.clone()).await?;
+    Workspaces::open(default, pool, settings.secret_key.clone(), config).await
+}
+
+/// Email and webhooks about waiting calls (the default workspace's), with their channels sealed.
+async fn open_notifier(
+    settings: &Settings,
+    listening: SocketAddr,
+    pool: sqlx::SqlitePool,
+    access: &Access,
+    workspaces: &Workspaces,
+) -> io::Result<Arc<Notifier>> {
+    let home = workspaces.default_workspace();
+    let public_url = settings.notify.public_url.clone().unwrap_or_else(|| own_origin(listening));
+    let notifier = Notifier::open(
+        pool,
+        public_url,
+        &settings.data_dir,
+        settings.notify.clone(),
+        NotifierStores {
+            accounts: access.accounts.clone(),
+            decisions: home.decision_store.clone(),
+            policies: home.policies.clone(),
+            audit: access.audit.clone(),
+        },
+        settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key),
+    )?;
+    notifier
+        .seal_channels()
+        .await
+        .map_err(|e| io::Error::other(format!("cannot seal the notification channels: {e}")))?;
+    Ok(notifier)
 }
 
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
