@@ -17,6 +17,7 @@ mod model_turn;
 mod outcomes;
 pub mod scheduler;
 mod threads;
+mod turn;
 
 use std::{
     sync::{Arc, Mutex},
@@ -29,8 +30,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::{mpsc, watch};
 
-pub use self::outcomes::{OutcomeRun, evaluation};
-use self::threads::{Child, Thread, WorkflowRun};
+pub use self::turn::{Child, Decision, Pending, Thread, Turn};
+pub use crate::domain::outcomes::OutcomeRun;
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -67,43 +68,6 @@ impl RuntimeState {
     pub fn child(&self) -> Option<&Child> {
         self.turn.as_ref()?.child.as_deref()
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Turn {
-    pub index: usize,
-    pub next_step: usize,
-    pub pending: Vec<Pending>,
-    /// The child thread the step at `next_step` waits on.
-    #[serde(default)]
-    pub child: Option<Box<Child>>,
-    /// The workflow run the step at `next_step` is in.
-    #[serde(default)]
-    pub workflow: Option<WorkflowRun>,
-}
-
-impl Turn {
-    fn new(index: usize) -> Self {
-        Turn { index, next_step: 0, pending: Vec::new(), child: None, workflow: None }
-    }
-}
-
-/// A tool call that waits for the client: a confirmation or a custom tool result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Pending {
-    pub event_id: String,
-    pub name: String,
-    pub input: Value,
-    pub custom: bool,
-    pub decision: Option<Decision>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Decision {
-    Allow,
-    Deny { message: Option<String> },
-    Answered,
 }
 
 pub enum Input {
