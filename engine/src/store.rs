@@ -12,6 +12,7 @@ use sqlx::{
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod events;
 pub mod vaults;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
