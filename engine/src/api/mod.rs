@@ -25,12 +25,12 @@ use axum::{
     routing::{get, post},
 };
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use crate::{
     EngineState,
+    domain::Paging,
     error::{ApiError, ApiResult},
-    store::{Cursor, Filter, ListQuery, Order, PageRows, json as json_text},
+    store::{Cursor, Order},
 };
 
 pub fn router(state: Arc<EngineState>) -> Router {
@@ -257,74 +257,26 @@ impl Params {
         self.get("page").filter(|p| !p.is_empty()).map(|p| Cursor::decode(p, order)).transpose()
     }
 
+    /// The page asked for, in `order`: `limit` (`default` unless given, at most `max`), then
+    /// `page`, a cursor of that order.
+    pub fn paging(&self, order: Order, default: i64, max: i64) -> ApiResult<Paging> {
+        let limit = self.limit(default, max)?;
+        Ok(Paging { order, limit, cursor: self.cursor(order)? })
+    }
+
     /// `name[gt|gte|lt|lte]` (or `name_gt` and so on, as the SDK writes the deployment filters)
     /// as (operator, microseconds).
     pub fn ranges(&self, name: &str) -> ApiResult<Vec<(&'static str, i64)>> {
         let mut ranges = Vec::new();
-        for (op, sql) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
+        for (op, cmp) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
             let text = self.get(&format!("{name}[{op}]")).or_else(|| self.get(&format!("{name}_{op}")));
             if let Some(text) = text {
                 let micros = crate::ids::parse_datetime(text).ok_or_else(|| {
                     ApiError::invalid(format!("{name}[{op}] must be an RFC 3339 datetime, not {text:?}."))
                 })?;
-                ranges.push((sql, micros));
+                ranges.push((cmp, micros));
             }
         }
         Ok(ranges)
     }
-}
-
-/// One page of a resource kept as `(seq, body)` rows with an `archived` flag, as environments,
-/// vaults and credentials are: newest first, archived rows only with `include_archived=true`, 20 a
-/// page (at most 100).
-pub async fn list_archivable(
-    engine: &EngineState,
-    from: &'static str,
-    mut filters: Vec<Filter>,
-    params: &Params,
-) -> ApiResult<axum::Json<Value>> {
-    if !params.bool("include_archived")? {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    newest_first(engine, "seq, body", from, filters, params, 100, |row| json_text(sqlx::Row::get(row, 1))).await
-}
-
-/// One page, newest first, of the rows of `from` that `filters` keep (`select` starts with their
-/// `seq`): `limit` from the query (20 unless given, at most `max`), `page` a cursor; each row
-/// answered as `item` makes it.
-pub async fn newest_first(
-    engine: &EngineState,
-    select: &'static str,
-    from: &'static str,
-    filters: Vec<Filter>,
-    params: &Params,
-    max: i64,
-    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
-) -> ApiResult<axum::Json<Value>> {
-    let order = Order::Desc;
-    let query = ListQuery {
-        select,
-        from,
-        seq_column: "seq",
-        filters,
-        order,
-        limit: params.limit(20, max)?,
-        cursor: params.cursor(order)?,
-    };
-    let rows = engine.store.list(query).await?;
-    Ok(axum::Json(page(rows, false, item)?))
-}
-
-/// A page of a list as the API writes it.
-pub fn page(
-    rows: PageRows,
-    with_prev: bool,
-    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
-) -> ApiResult<Value> {
-    let data = rows.rows.iter().map(item).collect::<ApiResult<Vec<_>>>()?;
-    let mut page = json!({ "data": data, "next_page": rows.next_page });
-    if with_prev {
-        page["prev_page"] = json!(rows.prev_page);
-    }
-    Ok(page)
 }

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::domain::events::Decision;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Turn {
     pub index: usize,
@@ -33,14 +35,6 @@ pub struct Pending {
     pub input: Value,
     pub custom: bool,
     pub decision: Option<Decision>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Decision {
-    Allow,
-    Deny { message: Option<String> },
-    Answered,
 }
 
 /// A thread as the runtime plays it.
