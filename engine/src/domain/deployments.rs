@@ -217,6 +217,33 @@ impl EngineState {
         budget: Option<&Budget>,
     ) -> ApiResult<Vec<DeploymentResource>> {
         self.usable_environment(environment_id).await?;
+        self.check_deployment_events(initial_events).await?;
+        if vault_ids.len() > MAX_VAULTS {
+            return Err(ApiError::invalid(format!("vault_ids: at most {MAX_VAULTS} vaults.")));
+        }
+        for (i, vault_id) in vault_ids.iter().enumerate() {
+            let (archived, _) = self.store.vault(vault_id).await.map_err(|e| e.in_field(&format!("vault_ids[{i}]")))?;
+            if archived {
+                return Err(ApiError::invalid(format!("vault_ids[{i}]: vault {vault_id} is archived.")));
+            }
+        }
+        if resources.len() > MAX_RESOURCES {
+            return Err(ApiError::invalid(format!("resources: at most {MAX_RESOURCES} resources.")));
+        }
+        let echoed = self.deployment_resources(resources).await?;
+        if let Some(budget) = budget
+            && budget.max_list_cost.amount.parse::<u64>().is_err()
+        {
+            return Err(ApiError::invalid(
+                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
+            ));
+        }
+        Ok(echoed)
+    }
+
+    /// Checks the initial events a deployment sends each session: 1 to [`MAX_INITIAL_EVENTS`],
+    /// messages with content and outcomes a session would take.
+    async fn check_deployment_events(&self, initial_events: &[DeploymentInitialEvent]) -> ApiResult<()> {
         if initial_events.is_empty() || initial_events.len() > MAX_INITIAL_EVENTS {
             return Err(ApiError::invalid(format!(
                 "initial_events: a deployment sends 1 to {MAX_INITIAL_EVENTS} events to each session."
@@ -245,18 +272,12 @@ impl EngineState {
                 }
             }
         }
-        if vault_ids.len() > MAX_VAULTS {
-            return Err(ApiError::invalid(format!("vault_ids: at most {MAX_VAULTS} vaults.")));
-        }
-        for (i, vault_id) in vault_ids.iter().enumerate() {
-            let (archived, _) = self.store.vault(vault_id).await.map_err(|e| e.in_field(&format!("vault_ids[{i}]")))?;
-            if archived {
-                return Err(ApiError::invalid(format!("vault_ids[{i}]: vault {vault_id} is archived.")));
-            }
-        }
-        if resources.len() > MAX_RESOURCES {
-            return Err(ApiError::invalid(format!("resources: at most {MAX_RESOURCES} resources.")));
-        }
+        Ok(())
+    }
+
+    /// Checks the resources a deployment mounts in each session (files and memory stores);
+    /// answers them as the deployment echoes them.
+    async fn deployment_resources(&self, resources: &[ResourceParams]) -> ApiResult<Vec<DeploymentResource>> {
         let mut echoed = Vec::new();
         for (i, resource) in resources.iter().enumerate() {
             let at = format!("resources[{i}]");
@@ -289,13 +310,6 @@ impl EngineState {
                     )));
                 }
             }
-        }
-        if let Some(budget) = budget
-            && budget.max_list_cost.amount.parse::<u64>().is_err()
-        {
-            return Err(ApiError::invalid(
-                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
-            ));
         }
         Ok(echoed)
     }

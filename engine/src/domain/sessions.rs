@@ -65,27 +65,7 @@ impl EngineState {
         deployment_id: Option<&str>,
         checked: &mut Checked,
     ) -> ApiResult<NewSession> {
-        // Only a plain reference is remembered: overrides make every session's agent its own.
-        let key = match &body.agent {
-            SessionAgentParam::Id(id) => Some((id.clone(), None)),
-            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
-                Some((reference.id.clone(), reference.version.map(|v| v as i64)))
-            }
-            SessionAgentParam::Object(_) => None,
-        };
-        let agent = match key.as_ref().and_then(|key| checked.agents.get(key)) {
-            Some(agent) => agent.clone(),
-            None => {
-                let agent = self.pinned_agent(&body.agent).await?;
-                // A custom skill deleted since the agent named it stops new sessions (a
-                // deployment's run records `skill_not_found_error`).
-                self.check_skills(&agent.skills).await?;
-                if let Some(key) = key {
-                    checked.agents.insert(key, agent.clone());
-                }
-                agent
-            }
-        };
+        let agent = self.checked_agent(&body.agent, checked).await?;
         if !checked.environments.contains(&body.environment_id) {
             self.usable_environment(&body.environment_id).await?;
             checked.environments.insert(body.environment_id.clone());
@@ -98,27 +78,7 @@ impl EngineState {
             }
         }
         let session_id = new_id("sesn");
-        let mut resources: Vec<Value> = Vec::new();
-        for (i, resource) in body.resources.iter().flatten().enumerate() {
-            let at = format!("resources[{i}]");
-            let mut resource = self.resource_of(resource, &at).await?;
-            if resource["type"] == "memory_store" {
-                if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
-                    return Err(ApiError::invalid(format!(
-                        "{at}: memory store {} is attached twice; attach each store once.",
-                        resource["memory_store_id"]
-                    )));
-                }
-                // Two stores of one name each get their own directory.
-                let base = resource["mount_path"].as_str().unwrap_or_default().to_owned();
-                let mut n = 1;
-                while resources.iter().any(|r| r["mount_path"] == resource["mount_path"]) {
-                    n += 1;
-                    resource["mount_path"] = json!(format!("{base}-{n}"));
-                }
-            }
-            resources.push(resource);
-        }
+        let resources = self.session_resources(body.resources.iter().flatten()).await?;
         let snapshot = self.snapshot(agent).await?;
         let at = now();
         let agent = to_json(&snapshot)?;
@@ -163,6 +123,57 @@ impl EngineState {
             resources,
             start: SessionStart { session_id, initial, outcomes },
         })
+    }
+
+    /// The agent a new session runs, pinned and its skills checked; a plain reference is looked
+    /// up in `checked` first, and remembered there.
+    async fn checked_agent(&self, param: &SessionAgentParam, checked: &mut Checked) -> ApiResult<Agent> {
+        // Only a plain reference is remembered: overrides make every session's agent its own.
+        let key = match param {
+            SessionAgentParam::Id(id) => Some((id.clone(), None)),
+            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
+                Some((reference.id.clone(), reference.version.map(|v| v as i64)))
+            }
+            SessionAgentParam::Object(_) => None,
+        };
+        if let Some(agent) = key.as_ref().and_then(|key| checked.agents.get(key)) {
+            return Ok(agent.clone());
+        }
+        let agent = self.pinned_agent(param).await?;
+        // A custom skill deleted since the agent named it stops new sessions (a deployment's run
+        // records `skill_not_found_error`).
+        self.check_skills(&agent.skills).await?;
+        if let Some(key) = key {
+            checked.agents.insert(key, agent.clone());
+        }
+        Ok(agent)
+    }
+
+    /// The resources of a new session, checked: each memory store attached once, and stores of
+    /// one name each mounted at a directory of its own.
+    async fn session_resources(&self, params: impl Iterator<Item = &ResourceParams>) -> ApiResult<Vec<Value>> {
+        let mut resources: Vec<Value> = Vec::new();
+        for (i, resource) in params.enumerate() {
+            let at = format!("resources[{i}]");
+            let mut resource = self.resource_of(resource, &at).await?;
+            if resource["type"] == "memory_store" {
+                if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
+                    return Err(ApiError::invalid(format!(
+                        "{at}: memory store {} is attached twice; attach each store once.",
+                        resource["memory_store_id"]
+                    )));
+                }
+                // Two stores of one name each get their own directory.
+                let base = resource["mount_path"].as_str().unwrap_or_default().to_owned();
+                let mut n = 1;
+                while resources.iter().any(|r| r["mount_path"] == resource["mount_path"]) {
+                    n += 1;
+                    resource["mount_path"] = json!(format!("{base}-{n}"));
+                }
+            }
+            resources.push(resource);
+        }
+        Ok(resources)
     }
 
     /// Queues a new session's initial events, which starts its agent loop.
