@@ -699,43 +699,11 @@ impl Actor {
             match step {
                 Step::Text(text) => {
                     output_chars += text.len();
-                    let id = new_id("sevt");
-                    self.engine.preview(
-                        &self.session_id,
-                        previews,
-                        types::AGENT_MESSAGE,
-                        json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
-                    );
-                    for chunk in chunks(text) {
-                        if script.stream_delay_ms > 0 {
-                            tokio::time::sleep(Duration::from_millis(script.stream_delay_ms)).await;
-                        }
-                        self.engine.preview(
-                            &self.session_id,
-                            previews,
-                            types::AGENT_MESSAGE,
-                            json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
-                        );
-                    }
-                    self.emit_in(
-                        thread,
-                        json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
-                    )
-                    .await?;
+                    self.write_text(thread, script, previews, text).await?;
                 }
                 Step::Thinking(text) => {
                     output_chars += text.len();
-                    let id = new_id("sevt");
-                    self.engine.preview(
-                        &self.session_id,
-                        previews,
-                        types::AGENT_THINKING,
-                        json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
-                    );
-                    if script.stream_delay_ms > 0 {
-                        tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
-                    }
-                    self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+                    self.write_thinking(thread, script, previews).await?;
                 }
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
@@ -773,6 +741,51 @@ impl Actor {
         .await?;
         self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
         Ok(calls)
+    }
+
+    /// An `agent.message` of `text`, previewed in pieces first (`previews`: the thread whose
+    /// streams show them; `None`: the primary).
+    async fn write_text(&self, thread: &Thread, script: &Script, previews: Option<&str>, text: &str) -> ApiResult<()> {
+        let id = new_id("sevt");
+        self.engine.preview(
+            &self.session_id,
+            previews,
+            types::AGENT_MESSAGE,
+            json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
+        );
+        for chunk in chunks(text) {
+            if script.stream_delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(script.stream_delay_ms)).await;
+            }
+            self.engine.preview(
+                &self.session_id,
+                previews,
+                types::AGENT_MESSAGE,
+                json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
+            );
+        }
+        self.emit_in(
+            thread,
+            json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// An `agent.thinking`, its start previewed first (see [`Actor::write_text`]).
+    async fn write_thinking(&self, thread: &Thread, script: &Script, previews: Option<&str>) -> ApiResult<()> {
+        let id = new_id("sevt");
+        self.engine.preview(
+            &self.session_id,
+            previews,
+            types::AGENT_THINKING,
+            json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
+        );
+        if script.stream_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
+        }
+        self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+        Ok(())
     }
 
     async fn execute(
