@@ -159,68 +159,11 @@ impl Engine {
     /// Opens the store in `config.data_dir`, recovers sessions the last process left running,
     /// and seeds the demo agent on first start.
     pub async fn open(mut config: EngineConfig) -> Result<Engine, EngineError> {
-        let data_dir = config.data_dir.clone();
-        // Private: the engine's database holds every session and vault, its folders every file.
-        match private::make_private_dir(&data_dir) {
-            Ok(Some(warning)) => tracing::warn!("{warning}"),
-            Ok(None) => {}
-            Err(source) => return Err(EngineError::DataDir { path: data_dir, source }),
-        }
-        for dir in [data_dir.join("files"), data_dir.join("sandboxes")] {
-            std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
-        }
-        // Absolute: sandboxes start in another mount namespace, where a relative path means
-        // something else.
-        let data_dir = std::fs::canonicalize(&data_dir)
-            .map_err(|source| EngineError::DataDir { path: data_dir.clone(), source })?;
+        let data_dir = prepare_data_dir(&config.data_dir)?;
         config.data_dir = data_dir.clone();
-        let mut store =
-            Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
-        store.secret_key = config.secret_key.clone();
-        let sealed =
-            store.seal_credentials().await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
-        match (&store.secret_key, sealed) {
-            (Some(_), 0) => {}
-            (Some(_), sealed) => tracing::info!("vaults: sealed {sealed} credential(s) written before the key was set"),
-            (None, 0) => tracing::info!(
-                "vaults: credentials' secrets are stored in plain text; set SWITCHBOARD_ENGINE_SECRET_KEY to seal them"
-            ),
-            (None, sealed) => tracing::warn!(
-                "vaults: {sealed} credential(s) are sealed, but the engine has no secret key: they cannot be used until SWITCHBOARD_ENGINE_SECRET_KEY is set again"
-            ),
-        }
-        let cgroups = match sandbox::cgroups::Cgroups::detect() {
-            _ if !config.sandbox_cgroups => None,
-            Ok(cgroups) => {
-                tracing::info!(
-                    "sandbox: tool calls are held to their process and memory limits by {}",
-                    cgroups.describe()
-                );
-                Some(Arc::new(cgroups))
-            }
-            Err(why) => {
-                tracing::warn!(
-                    "sandbox: no control groups ({why}); tool calls have rlimits only, so the number of processes a call runs is not limited"
-                );
-                None
-            }
-        };
-        let disks = match config.sandbox_disks {
-            false => None,
-            true => match sandbox::disks::Disks::start(data_dir.join("disks"), config.sandbox_limits.disk_bytes) {
-                Ok(disks) => {
-                    tracing::info!(
-                        "sandbox: each session has a disk of its own of {} MiB",
-                        config.sandbox_limits.disk_bytes / (1024 * 1024)
-                    );
-                    Some(Arc::new(disks))
-                }
-                Err(why) => {
-                    tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
-                    None
-                }
-            },
-        };
+        let store = open_store(&data_dir, config.secret_key.clone()).await?;
+        let cgroups = start_cgroups(config.sandbox_cgroups);
+        let disks = config.sandbox_disks.then(|| start_disks(&data_dir, config.sandbox_limits.disk_bytes)).flatten();
         let webhooks = config.webhook.clone().map(|target| {
             tracing::info!(url = %target.url(), "the engine sends its webhooks, signed");
             webhooks::Webhooks::start(target)
@@ -251,6 +194,75 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.state.config
+    }
+}
+
+/// Makes the data directory (private) with its `files` and `sandboxes` folders; answers its
+/// absolute path: sandboxes start in another mount namespace, where a relative path means
+/// something else.
+fn prepare_data_dir(data_dir: &std::path::Path) -> Result<PathBuf, EngineError> {
+    // Private: the engine's database holds every session and vault, its folders every file.
+    match private::make_private_dir(data_dir) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(source) => return Err(EngineError::DataDir { path: data_dir.to_owned(), source }),
+    }
+    for dir in [data_dir.join("files"), data_dir.join("sandboxes")] {
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
+    }
+    std::fs::canonicalize(data_dir).map_err(|source| EngineError::DataDir { path: data_dir.to_owned(), source })
+}
+
+/// Opens the store in `data_dir` with the key that seals vault credentials, sealing any written
+/// before the key was set, and says how credentials are kept.
+async fn open_store(data_dir: &std::path::Path, secret_key: Option<sealing::SealKey>) -> Result<Store, EngineError> {
+    let failed = |source| EngineError::Store { path: data_dir.to_owned(), source };
+    let mut store = Store::open(data_dir).await.map_err(failed)?;
+    store.secret_key = secret_key;
+    let sealed = store.seal_credentials().await.map_err(failed)?;
+    match (&store.secret_key, sealed) {
+        (Some(_), 0) => {}
+        (Some(_), sealed) => tracing::info!("vaults: sealed {sealed} credential(s) written before the key was set"),
+        (None, 0) => tracing::info!(
+            "vaults: credentials' secrets are stored in plain text; set SWITCHBOARD_ENGINE_SECRET_KEY to seal them"
+        ),
+        (None, sealed) => tracing::warn!(
+            "vaults: {sealed} credential(s) are sealed, but the engine has no secret key: they cannot be used until SWITCHBOARD_ENGINE_SECRET_KEY is set again"
+        ),
+    }
+    Ok(store)
+}
+
+/// The control groups tool calls run in, when `wanted` and the machine has them (`None`:
+/// rlimits only). The machine is looked at either way.
+fn start_cgroups(wanted: bool) -> Option<Arc<sandbox::cgroups::Cgroups>> {
+    match sandbox::cgroups::Cgroups::detect() {
+        _ if !wanted => None,
+        Ok(cgroups) => {
+            tracing::info!("sandbox: tool calls are held to their process and memory limits by {}", cgroups.describe());
+            Some(Arc::new(cgroups))
+        }
+        Err(why) => {
+            tracing::warn!(
+                "sandbox: no control groups ({why}); tool calls have rlimits only, so the number of processes a call runs is not limited"
+            );
+            None
+        }
+    }
+}
+
+/// The namespace of the sessions' disks of `disk_bytes` each, where the engine can mount them
+/// (`None`: sessions' folders are the host's).
+fn start_disks(data_dir: &std::path::Path, disk_bytes: u64) -> Option<Arc<sandbox::disks::Disks>> {
+    match sandbox::disks::Disks::start(data_dir.join("disks"), disk_bytes) {
+        Ok(disks) => {
+            tracing::info!("sandbox: each session has a disk of its own of {} MiB", disk_bytes / (1024 * 1024));
+            Some(Arc::new(disks))
+        }
+        Err(why) => {
+            tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
+            None
+        }
     }
 }
 
