@@ -27,18 +27,33 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use crate::{
-    EngineState,
+    EngineConfig, EngineState,
     domain::Paging,
     error::{ApiError, ApiResult},
     store::{Cursor, Order},
 };
 
+/// The engine's endpoints, behind the key check, each family with its body limit.
 pub fn router(state: Arc<EngineState>) -> Router {
     let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
-    let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes as usize + 64 * 1024);
-    // The handlers count a skill's bytes themselves (413 past the limit); the envelope of many
-    // small parts is bigger than one file's.
-    let skill_limit = DefaultBodyLimit::max(state.config.max_skill_bytes as usize + 1024 * 1024);
+    Router::new()
+        .merge(agent_routes())
+        .merge(session_routes())
+        .merge(vault_routes())
+        .merge(deployment_routes())
+        .merge(memory_store_routes())
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::retrieve))
+        .layer(json_limit)
+        .merge(upload_routes(&state.config))
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// Agents and environments.
+fn agent_routes() -> Router<Arc<EngineState>> {
     Router::new()
         .route("/v1/agents", get(agents::list).post(agents::create))
         .route("/v1/agents/{id}", get(agents::retrieve).post(agents::update))
@@ -50,6 +65,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
             get(environments::retrieve).post(environments::update).delete(environments::delete),
         )
         .route("/v1/environments/{id}/archive", post(environments::archive))
+}
+
+/// Sessions, their events, threads and resources.
+fn session_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/sessions", get(sessions::list).post(sessions::create))
         .route("/v1/sessions/{id}", get(sessions::retrieve).post(sessions::update).delete(sessions::delete))
         .route("/v1/sessions/{id}/archive", post(sessions::archive))
@@ -65,6 +85,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
             "/v1/sessions/{id}/resources/{resource_id}",
             get(sessions::retrieve_resource).post(sessions::update_resource).delete(sessions::delete_resource),
         )
+}
+
+/// Vaults and their credentials.
+fn vault_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/vaults", get(vaults::list).post(vaults::create))
         .route("/v1/vaults/{id}", get(vaults::retrieve).post(vaults::update).delete(vaults::delete))
         .route("/v1/vaults/{id}/archive", post(vaults::archive))
@@ -75,6 +100,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
         )
         .route("/v1/vaults/{id}/credentials/{credential_id}/archive", post(vaults::archive_credential))
         .route("/v1/vaults/{id}/credentials/{credential_id}/mcp_oauth_validate", post(vaults::validate_credential))
+}
+
+/// Deployments and their runs.
+fn deployment_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/deployments", get(deployments::list).post(deployments::create))
         .route("/v1/deployments/{id}", get(deployments::retrieve).post(deployments::update))
         .route("/v1/deployments/{id}/archive", post(deployments::archive))
@@ -83,6 +113,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/deployments/{id}/run", post(deployments::run))
         .route("/v1/deployment_runs", get(deployments::list_runs))
         .route("/v1/deployment_runs/{id}", get(deployments::retrieve_run))
+}
+
+/// Memory stores, their memories and the versions of those.
+fn memory_store_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/memory_stores", get(memory_stores::list).post(memory_stores::create))
         .route(
             "/v1/memory_stores/{id}",
@@ -97,30 +132,24 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/memory_stores/{id}/memory_versions", get(memory_stores::list_versions))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}", get(memory_stores::retrieve_version))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}/redact", post(memory_stores::redact_version))
-        .route("/v1/models", get(models::list))
-        .route("/v1/models/{id}", get(models::retrieve))
-        .layer(json_limit)
-        .merge(
-            Router::new()
-                .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
-                .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
-                .route("/v1/files/{id}/content", get(files::content))
-                .route("/v1/skills", get(skills::list).post(skills::create).layer(skill_limit))
-                .route("/v1/skills/{id}", get(skills::retrieve).delete(skills::delete))
-                .route(
-                    "/v1/skills/{id}/versions",
-                    get(skills::list_versions).post(skills::create_version).layer(skill_limit),
-                )
-                .route(
-                    "/v1/skills/{id}/versions/{version}",
-                    get(skills::retrieve_version).delete(skills::delete_version),
-                )
-                .route("/v1/skills/{id}/versions/{version}/content", get(skills::content)),
-        )
-        .fallback(no_such_endpoint)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .with_state(state)
+}
+
+/// Files and skills, whose uploads have limits of their own (the rest take JSON bodies up to
+/// `max_json_bytes`).
+fn upload_routes(config: &EngineConfig) -> Router<Arc<EngineState>> {
+    let upload_limit = DefaultBodyLimit::max(config.max_upload_bytes as usize + 64 * 1024);
+    // The handlers count a skill's bytes themselves (413 past the limit); the envelope of many
+    // small parts is bigger than one file's.
+    let skill_limit = DefaultBodyLimit::max(config.max_skill_bytes as usize + 1024 * 1024);
+    Router::new()
+        .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
+        .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
+        .route("/v1/files/{id}/content", get(files::content))
+        .route("/v1/skills", get(skills::list).post(skills::create).layer(skill_limit))
+        .route("/v1/skills/{id}", get(skills::retrieve).delete(skills::delete))
+        .route("/v1/skills/{id}/versions", get(skills::list_versions).post(skills::create_version).layer(skill_limit))
+        .route("/v1/skills/{id}/versions/{version}", get(skills::retrieve_version).delete(skills::delete_version))
+        .route("/v1/skills/{id}/versions/{version}/content", get(skills::content))
 }
 
 async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
