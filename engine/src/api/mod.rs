@@ -1,5 +1,6 @@
 //! The HTTP surface of the engine: the Managed Agents endpoints, authentication, and the
-//! request/response plumbing every endpoint shares.
+//! request/response plumbing every endpoint shares. Handlers parse the request (its query as
+//! [`Params`], a page as [`Paging`]) and answer; the checks and the store are `domain/`'s.
 
 mod agents;
 mod deployments;

@@ -4,9 +4,12 @@
 //! One file per resource of the API (agents, deployments and their runs, environments, session
 //! events, files, memory stores, sessions and their resources, skills, threads, vaults and their
 //! credentials), and the parts several share (`multiagent`, `outcomes`). Only this layer and
-//! `store/` (the SQLite store, the event log, vault rows) hold SQL; `api/` holds none. Below
-//! the runtime: nothing here imports `runtime`. Models have no file here: they are not stored,
-//! and `model::catalog` lists them.
+//! `store/` (the SQLite store, the event log, vault rows) hold SQL; `api/` holds none. Nothing
+//! here imports `runtime`: the data the two share (an outcome run, a client's answer to a call)
+//! is defined here, and a new or deleted session's runtime is reached only through the
+//! `EngineState::runtime` / `stop_runtime` methods. Models have no file here: they are not
+//! stored, and `model::catalog` lists them. The parts every list shares (`Paging`, `page`,
+//! `list_archivable`) are below.
 
 pub mod agents;
 pub mod deployments;
