@@ -272,6 +272,7 @@ fn credential_json(credential: &Credential) -> ApiResult<Value> {
 
 // --- checks --------------------------------------------------------------------------------------
 
+/// A display name: not blank, at most [`MAX_DISPLAY_NAME`] characters.
 fn display_name(name: &str, at: &str) -> ApiResult<()> {
     if name.trim().is_empty() || name.chars().count() > MAX_DISPLAY_NAME {
         return Err(ApiError::invalid(format!("{at} must be 1–{MAX_DISPLAY_NAME} characters and not blank.")));
@@ -287,6 +288,7 @@ fn secret(value: &str, at: &str) -> ApiResult<String> {
     Ok(value.to_owned())
 }
 
+/// An http(s) URL with a host, no spaces or control characters, at most [`MAX_URL`] bytes.
 fn http_url(url: &str, at: &str) -> ApiResult<()> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let host = rest.and_then(|r| r.split(['/', '?', '#']).next()).unwrap_or("");
