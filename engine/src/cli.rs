@@ -27,21 +27,10 @@ pub fn sandbox_tool(args: &[String]) -> ExitCode {
 /// `serve --listen ADDR`: serves the engine alone. The key is `SWITCHBOARD_ENGINE_KEY`, or a new
 /// one printed at start; data lives in `<SWITCHBOARD_DATA_DIR>/engine` (default `data/engine`).
 pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 'static) -> ExitCode {
-    let mut listen: SocketAddr = ([127, 0, 0, 1], 4010).into();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let value = match arg.as_str() {
-            "--listen" => rest.next().map(String::as_str),
-            other => other.strip_prefix("--listen="),
-        };
-        match value.map(str::parse::<SocketAddr>) {
-            Some(Ok(address)) => listen = address,
-            Some(Err(_)) | None => {
-                eprintln!("usage: engine --listen 127.0.0.1:PORT  ({arg:?} is not an address such as 127.0.0.1:4010)");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let listen = match listen_address(args) {
+        Ok(listen) => listen,
+        Err(code) => return code,
+    };
     let data_dir = std::env::var_os("SWITCHBOARD_DATA_DIR")
         .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
         .join("engine");
@@ -50,31 +39,9 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         _ => (crate::generate_api_key(), true),
     };
     let mut config = EngineConfig::new(data_dir.clone(), api_key.clone());
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let read = || -> Result<_, String> {
-        Ok((
-            crate::SandboxLimits::from_env(var)?,
-            crate::ModelEndpoint::from_env(var)?,
-            crate::sandbox::packages::Mirrors::from_env(var)?,
-            crate::webhooks::WebhookTarget::from_env(var)?,
-            match var("SWITCHBOARD_ENGINE_SECRET_KEY") {
-                None => None,
-                Some(text) => Some(
-                    crate::sealing::SealKey::parse(&text)
-                        .ok_or("SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).")?,
-                ),
-            },
-        ))
-    };
-    match read() {
-        Ok((limits, model, mirrors, webhook, secret_key)) => {
-            (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
-            (config.webhook, config.secret_key) = (webhook, secret_key);
-        }
-        Err(error) => {
-            eprintln!("The engine could not start: {error}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(error) = configure_from_env(&mut config) {
+        eprintln!("The engine could not start: {error}");
+        return ExitCode::FAILURE;
     }
     let engine = match Engine::open(config).await {
         Ok(engine) => engine,
@@ -107,4 +74,45 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
             ExitCode::FAILURE
         }
     }
+}
+
+/// The address `--listen ADDR` (or `--listen=ADDR`) names, 127.0.0.1:4010 without one; a usage
+/// line and exit code 2 for anything else.
+fn listen_address(args: &[String]) -> Result<SocketAddr, ExitCode> {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 4010).into();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = match arg.as_str() {
+            "--listen" => rest.next().map(String::as_str),
+            other => other.strip_prefix("--listen="),
+        };
+        match value.map(str::parse::<SocketAddr>) {
+            Some(Ok(address)) => listen = address,
+            Some(Err(_)) | None => {
+                eprintln!("usage: engine --listen 127.0.0.1:PORT  ({arg:?} is not an address such as 127.0.0.1:4010)");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(listen)
+}
+
+/// Sets the sandbox limits, model endpoint, package mirrors, webhook and secret key from the
+/// environment; nothing is set when any of them is wrong.
+fn configure_from_env(config: &mut EngineConfig) -> Result<(), String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let limits = crate::SandboxLimits::from_env(var)?;
+    let model = crate::ModelEndpoint::from_env(var)?;
+    let mirrors = crate::sandbox::packages::Mirrors::from_env(var)?;
+    let webhook = crate::webhooks::WebhookTarget::from_env(var)?;
+    let secret_key = match var("SWITCHBOARD_ENGINE_SECRET_KEY") {
+        None => None,
+        Some(text) => Some(
+            crate::sealing::SealKey::parse(&text)
+                .ok_or("SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).")?,
+        ),
+    };
+    (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
+    (config.webhook, config.secret_key) = (webhook, secret_key);
+    Ok(())
 }

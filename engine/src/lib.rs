@@ -2,8 +2,12 @@
 //!
 //! - [`api`]: the HTTP endpoints (agents, environments, sessions, events and their SSE stream,
 //!   files, session resources), with the API's error bodies and cursor pagination;
-//! - `store`: SQLite in WAL mode in the data directory; agents keep every version, events are
-//!   append-only;
+//! - `domain`: what the engine does with each resource, apart from HTTP: the checks, and the
+//!   reads and writes of the store;
+//! - `store`: SQLite in WAL mode in the data directory; agents keep every version, the session
+//!   event log (`store::events`) is append-only;
+//! - `live`: the live side of the event log: appending an event sends it to the session's open
+//!   streams;
 //! - `runtime`: one task per active session that plays the agent's turns, and the scheduler
 //!   that fires deployments on their cron schedules;
 //! - `script`: the scripted model (deterministic, for demos and tests);
@@ -17,6 +21,7 @@ pub mod cli;
 mod domain;
 mod error;
 mod ids;
+mod live;
 pub mod model;
 pub mod net;
 pub mod private;
@@ -36,16 +41,14 @@ use std::{
     time::Duration,
 };
 
-use protocol::events::types;
-use serde_json::{Value, json};
-use tokio::sync::broadcast;
-
+use crate::store::Store;
 pub use crate::{
     error::{ApiError, ApiResult},
+    live::{Live, SessionHub},
     model::ModelEndpoint,
     sandbox::SandboxLimits,
+    store::events::Scope,
 };
-use crate::{ids::new_id, store::Store};
 
 /// How an engine is set up.
 #[derive(Debug, Clone)]
@@ -156,68 +159,11 @@ impl Engine {
     /// Opens the store in `config.data_dir`, recovers sessions the last process left running,
     /// and seeds the demo agent on first start.
     pub async fn open(mut config: EngineConfig) -> Result<Engine, EngineError> {
-        let data_dir = config.data_dir.clone();
-        // Private: the engine's database holds every session and vault, its folders every file.
-        match private::make_private_dir(&data_dir) {
-            Ok(Some(warning)) => tracing::warn!("{warning}"),
-            Ok(None) => {}
-            Err(source) => return Err(EngineError::DataDir { path: data_dir, source }),
-        }
-        for dir in [data_dir.join("files"), data_dir.join("sandboxes")] {
-            std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
-        }
-        // Absolute: sandboxes start in another mount namespace, where a relative path means
-        // something else.
-        let data_dir = std::fs::canonicalize(&data_dir)
-            .map_err(|source| EngineError::DataDir { path: data_dir.clone(), source })?;
+        let data_dir = prepare_data_dir(&config.data_dir)?;
         config.data_dir = data_dir.clone();
-        let mut store =
-            Store::open(&data_dir).await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
-        store.secret_key = config.secret_key.clone();
-        let sealed =
-            store.seal_credentials().await.map_err(|source| EngineError::Store { path: data_dir.clone(), source })?;
-        match (&store.secret_key, sealed) {
-            (Some(_), 0) => {}
-            (Some(_), sealed) => tracing::info!("vaults: sealed {sealed} credential(s) written before the key was set"),
-            (None, 0) => tracing::info!(
-                "vaults: credentials' secrets are stored in plain text; set SWITCHBOARD_ENGINE_SECRET_KEY to seal them"
-            ),
-            (None, sealed) => tracing::warn!(
-                "vaults: {sealed} credential(s) are sealed, but the engine has no secret key: they cannot be used until SWITCHBOARD_ENGINE_SECRET_KEY is set again"
-            ),
-        }
-        let cgroups = match sandbox::cgroups::Cgroups::detect() {
-            _ if !config.sandbox_cgroups => None,
-            Ok(cgroups) => {
-                tracing::info!(
-                    "sandbox: tool calls are held to their process and memory limits by {}",
-                    cgroups.describe()
-                );
-                Some(Arc::new(cgroups))
-            }
-            Err(why) => {
-                tracing::warn!(
-                    "sandbox: no control groups ({why}); tool calls have rlimits only, so the number of processes a call runs is not limited"
-                );
-                None
-            }
-        };
-        let disks = match config.sandbox_disks {
-            false => None,
-            true => match sandbox::disks::Disks::start(data_dir.join("disks"), config.sandbox_limits.disk_bytes) {
-                Ok(disks) => {
-                    tracing::info!(
-                        "sandbox: each session has a disk of its own of {} MiB",
-                        config.sandbox_limits.disk_bytes / (1024 * 1024)
-                    );
-                    Some(Arc::new(disks))
-                }
-                Err(why) => {
-                    tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
-                    None
-                }
-            },
-        };
+        let store = open_store(&data_dir, config.secret_key.clone()).await?;
+        let cgroups = start_cgroups(config.sandbox_cgroups);
+        let disks = config.sandbox_disks.then(|| start_disks(&data_dir, config.sandbox_limits.disk_bytes)).flatten();
         let webhooks = config.webhook.clone().map(|target| {
             tracing::info!(url = %target.url(), "the engine sends its webhooks, signed");
             webhooks::Webhooks::start(target)
@@ -251,161 +197,76 @@ impl Engine {
     }
 }
 
-/// What a session's live streams carry: the session's own stream and each thread's.
-#[derive(Debug, Clone)]
-pub enum Live {
-    /// A persisted event, with its place in the session's log, its thread (`None`: the primary)
-    /// and whether the session's own stream carries it.
-    Event { seq: i64, kind: Arc<str>, json: Arc<str>, thread: Option<Arc<str>>, on_session: bool },
-    /// An `event_start` / `event_delta` preview of `agent.message` or `agent.thinking`, of one
-    /// thread (`None`: the primary, the only one the session's stream previews).
-    Preview { of: &'static str, kind: &'static str, json: Arc<str>, thread: Option<Arc<str>> },
-    /// The session was deleted: streams send `session.deleted` and end.
-    Deleted { json: Arc<str> },
+/// Makes the data directory (private) with its `files` and `sandboxes` folders; answers its
+/// absolute path: sandboxes start in another mount namespace, where a relative path means
+/// something else.
+fn prepare_data_dir(data_dir: &std::path::Path) -> Result<PathBuf, EngineError> {
+    // Private: the engine's database holds every session and vault, its folders every file.
+    match private::make_private_dir(data_dir) {
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Ok(None) => {}
+        Err(source) => return Err(EngineError::DataDir { path: data_dir.to_owned(), source }),
+    }
+    for dir in [data_dir.join("files"), data_dir.join("sandboxes")] {
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::DataDir { path: dir.clone(), source })?;
+    }
+    std::fs::canonicalize(data_dir).map_err(|source| EngineError::DataDir { path: data_dir.to_owned(), source })
 }
 
-/// Which events a stream or a list shows: the session's own, or one thread's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// The session's stream and list: the primary thread's events, thread lifecycle events, and
-    /// what the API cross-posts from child threads.
-    Session,
-    /// One thread's events (`None`: the primary thread).
-    Thread(Option<String>),
+/// Opens the store in `data_dir` with the key that seals vault credentials, sealing any written
+/// before the key was set, and says how credentials are kept.
+async fn open_store(data_dir: &std::path::Path, secret_key: Option<sealing::SealKey>) -> Result<Store, EngineError> {
+    let failed = |source| EngineError::Store { path: data_dir.to_owned(), source };
+    let mut store = Store::open(data_dir).await.map_err(failed)?;
+    store.secret_key = secret_key;
+    let sealed = store.seal_credentials().await.map_err(failed)?;
+    match (&store.secret_key, sealed) {
+        (Some(_), 0) => {}
+        (Some(_), sealed) => tracing::info!("vaults: sealed {sealed} credential(s) written before the key was set"),
+        (None, 0) => tracing::info!(
+            "vaults: credentials' secrets are stored in plain text; set SWITCHBOARD_ENGINE_SECRET_KEY to seal them"
+        ),
+        (None, sealed) => tracing::warn!(
+            "vaults: {sealed} credential(s) are sealed, but the engine has no secret key: they cannot be used until SWITCHBOARD_ENGINE_SECRET_KEY is set again"
+        ),
+    }
+    Ok(store)
 }
 
-impl Scope {
-    /// Whether an event of `thread` (with `on_session`) belongs here.
-    pub fn shows(&self, thread: Option<&str>, on_session: bool) -> bool {
-        match self {
-            Scope::Session => on_session,
-            Scope::Thread(wanted) => wanted.as_deref() == thread,
+/// The control groups tool calls run in, when `wanted` and the machine has them (`None`:
+/// rlimits only). The machine is looked at either way.
+fn start_cgroups(wanted: bool) -> Option<Arc<sandbox::cgroups::Cgroups>> {
+    match sandbox::cgroups::Cgroups::detect() {
+        _ if !wanted => None,
+        Ok(cgroups) => {
+            tracing::info!("sandbox: tool calls are held to their process and memory limits by {}", cgroups.describe());
+            Some(Arc::new(cgroups))
+        }
+        Err(why) => {
+            tracing::warn!(
+                "sandbox: no control groups ({why}); tool calls have rlimits only, so the number of processes a call runs is not limited"
+            );
+            None
         }
     }
-
-    /// The same condition in SQL, for the events table.
-    pub(crate) fn filter(&self) -> store::Filter {
-        match self {
-            Scope::Session => store::Filter::Sql("on_session = 1"),
-            Scope::Thread(None) => store::Filter::Sql("thread_id IS NULL"),
-            Scope::Thread(Some(id)) => store::Filter::Eq("thread_id", id.clone()),
-        }
-    }
 }
 
-/// The live side of one session: a broadcast of its events, and the lock that keeps the order
-/// of the log and of the broadcast the same.
-pub struct SessionHub {
-    tx: broadcast::Sender<Live>,
-    append: tokio::sync::Mutex<()>,
+/// The namespace of the sessions' disks of `disk_bytes` each, where the engine can mount them
+/// (`None`: sessions' folders are the host's).
+fn start_disks(data_dir: &std::path::Path, disk_bytes: u64) -> Option<Arc<sandbox::disks::Disks>> {
+    match sandbox::disks::Disks::start(data_dir.join("disks"), disk_bytes) {
+        Ok(disks) => {
+            tracing::info!("sandbox: each session has a disk of its own of {} MiB", disk_bytes / (1024 * 1024));
+            Some(Arc::new(disks))
+        }
+        Err(why) => {
+            tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
+            None
+        }
+    }
 }
 
 impl EngineState {
-    fn hub(&self, session_id: &str) -> Arc<SessionHub> {
-        let mut hubs = self.hubs.lock().expect("hub map lock");
-        hubs.entry(session_id.to_owned())
-            .or_insert_with(|| {
-                Arc::new(SessionHub { tx: broadcast::channel(1024).0, append: tokio::sync::Mutex::new(()) })
-            })
-            .clone()
-    }
-
-    /// Appends one event to a session's log (giving it an id and `processed_at` when it has
-    /// none) and sends it to the session's live streams. Returns the stored event.
-    pub async fn append(&self, session_id: &str, event: Value) -> ApiResult<Value> {
-        self.append_in(session_id, None, true, event).await
-    }
-
-    /// Appends one event of `thread` (`None`: the primary thread); `on_session` puts it on the
-    /// session's own stream and list too.
-    pub async fn append_in(
-        &self,
-        session_id: &str,
-        thread: Option<&str>,
-        on_session: bool,
-        mut event: Value,
-    ) -> ApiResult<Value> {
-        let at = ids::now();
-        if event.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
-            event["id"] = json!(new_id("sevt"));
-        }
-        event["processed_at"] = json!(at.text);
-        let kind = event["type"].as_str().unwrap_or_default().to_owned();
-        let text = event.to_string();
-        let hub = self.hub(session_id);
-        let _order = hub.append.lock().await;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO events (session_id, id, type, processed_us, body, thread_id, on_session) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        )
-        .bind(session_id)
-        .bind(event["id"].as_str())
-        .bind(&kind)
-        .bind(at.micros)
-        .bind(&text)
-        .bind(thread)
-        .bind(on_session)
-        .fetch_one(&self.store.pool)
-        .await?;
-        let thread = thread.map(Arc::from);
-        let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into(), thread, on_session });
-        if let Some(webhooks) = &self.webhooks {
-            webhooks.notify(session_id, &event);
-        }
-        Ok(event)
-    }
-
-    /// Sends a preview (never stored) of `thread` (`None`: the primary) to the live streams.
-    pub fn preview(&self, session_id: &str, thread: Option<&str>, of: &'static str, preview: Value) {
-        let kind = if preview["type"] == "event_start" { "event_start" } else { "event_delta" };
-        let thread = thread.map(Arc::from);
-        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into(), thread });
-    }
-
-    /// Subscribes to a session's stream and tells the seq of the last event before it.
-    pub async fn subscribe(&self, session_id: &str) -> ApiResult<(broadcast::Receiver<Live>, i64)> {
-        let hub = self.hub(session_id);
-        let _order = hub.append.lock().await;
-        let rx = hub.tx.subscribe();
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE session_id = ?")
-            .bind(session_id)
-            .fetch_one(&self.store.pool)
-            .await?;
-        Ok((rx, last.unwrap_or(0)))
-    }
-
-    /// Events of a session in `scope` after `seq`, for a stream that fell behind the broadcast.
-    pub async fn events_after(
-        &self,
-        session_id: &str,
-        scope: &Scope,
-        seq: i64,
-        limit: i64,
-    ) -> ApiResult<Vec<(i64, String, String)>> {
-        let (condition, thread) = match scope {
-            Scope::Session => ("on_session = 1", None),
-            Scope::Thread(None) => ("thread_id IS NULL", None),
-            Scope::Thread(Some(id)) => ("thread_id = ?", Some(id)),
-        };
-        let sql = format!(
-            "SELECT seq, type, body FROM events WHERE session_id = ? AND {condition} AND seq > ? ORDER BY seq LIMIT ?"
-        );
-        let mut query = sqlx::query_as(&sql).bind(session_id);
-        if let Some(thread) = thread {
-            query = query.bind(thread);
-        }
-        Ok(query.bind(seq).bind(limit).fetch_all(&self.store.pool).await?)
-    }
-
-    /// Ends every open stream of a deleted session and forgets its live state.
-    fn close_hub(&self, session_id: &str) {
-        let hub = self.hubs.lock().expect("hub map lock").remove(session_id);
-        if let Some(hub) = hub {
-            let deleted =
-                json!({ "type": types::SESSION_DELETED, "id": new_id("sevt"), "processed_at": ids::now().text });
-            let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
-        }
-    }
-
     /// A session's sandbox folder as the engine reaches it (through the disks' namespace).
     fn sandbox_dir(&self, session_id: &str) -> PathBuf {
         let dir = self.sandbox_mount_dir(session_id);

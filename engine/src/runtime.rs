@@ -17,6 +17,7 @@ mod model_turn;
 mod outcomes;
 pub mod scheduler;
 mod threads;
+mod turn;
 
 use std::{
     sync::{Arc, Mutex},
@@ -29,8 +30,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::{mpsc, watch};
 
-pub use self::outcomes::{OutcomeRun, evaluation};
-use self::threads::{Child, Thread, WorkflowRun};
+pub use self::turn::{Child, Decision, Pending, Thread, Turn};
+pub use crate::domain::outcomes::OutcomeRun;
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
@@ -67,43 +68,6 @@ impl RuntimeState {
     pub fn child(&self) -> Option<&Child> {
         self.turn.as_ref()?.child.as_deref()
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Turn {
-    pub index: usize,
-    pub next_step: usize,
-    pub pending: Vec<Pending>,
-    /// The child thread the step at `next_step` waits on.
-    #[serde(default)]
-    pub child: Option<Box<Child>>,
-    /// The workflow run the step at `next_step` is in.
-    #[serde(default)]
-    pub workflow: Option<WorkflowRun>,
-}
-
-impl Turn {
-    fn new(index: usize) -> Self {
-        Turn { index, next_step: 0, pending: Vec::new(), child: None, workflow: None }
-    }
-}
-
-/// A tool call that waits for the client: a confirmation or a custom tool result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Pending {
-    pub event_id: String,
-    pub name: String,
-    pub input: Value,
-    pub custom: bool,
-    pub decision: Option<Decision>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Decision {
-    Allow,
-    Deny { message: Option<String> },
-    Answered,
 }
 
 pub enum Input {
@@ -735,43 +699,11 @@ impl Actor {
             match step {
                 Step::Text(text) => {
                     output_chars += text.len();
-                    let id = new_id("sevt");
-                    self.engine.preview(
-                        &self.session_id,
-                        previews,
-                        types::AGENT_MESSAGE,
-                        json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
-                    );
-                    for chunk in chunks(text) {
-                        if script.stream_delay_ms > 0 {
-                            tokio::time::sleep(Duration::from_millis(script.stream_delay_ms)).await;
-                        }
-                        self.engine.preview(
-                            &self.session_id,
-                            previews,
-                            types::AGENT_MESSAGE,
-                            json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
-                        );
-                    }
-                    self.emit_in(
-                        thread,
-                        json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
-                    )
-                    .await?;
+                    self.write_text(thread, script, previews, text).await?;
                 }
                 Step::Thinking(text) => {
                     output_chars += text.len();
-                    let id = new_id("sevt");
-                    self.engine.preview(
-                        &self.session_id,
-                        previews,
-                        types::AGENT_THINKING,
-                        json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
-                    );
-                    if script.stream_delay_ms > 0 {
-                        tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
-                    }
-                    self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+                    self.write_thinking(thread, script, previews).await?;
                 }
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
@@ -809,6 +741,51 @@ impl Actor {
         .await?;
         self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
         Ok(calls)
+    }
+
+    /// An `agent.message` of `text`, previewed in pieces first (`previews`: the thread whose
+    /// streams show them; `None`: the primary).
+    async fn write_text(&self, thread: &Thread, script: &Script, previews: Option<&str>, text: &str) -> ApiResult<()> {
+        let id = new_id("sevt");
+        self.engine.preview(
+            &self.session_id,
+            previews,
+            types::AGENT_MESSAGE,
+            json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
+        );
+        for chunk in chunks(text) {
+            if script.stream_delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(script.stream_delay_ms)).await;
+            }
+            self.engine.preview(
+                &self.session_id,
+                previews,
+                types::AGENT_MESSAGE,
+                json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
+            );
+        }
+        self.emit_in(
+            thread,
+            json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// An `agent.thinking`, its start previewed first (see [`Actor::write_text`]).
+    async fn write_thinking(&self, thread: &Thread, script: &Script, previews: Option<&str>) -> ApiResult<()> {
+        let id = new_id("sevt");
+        self.engine.preview(
+            &self.session_id,
+            previews,
+            types::AGENT_THINKING,
+            json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
+        );
+        if script.stream_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
+        }
+        self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+        Ok(())
     }
 
     async fn execute(

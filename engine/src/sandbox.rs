@@ -25,6 +25,7 @@ pub mod beneath;
 pub mod cgroups;
 pub mod disks;
 pub mod egress;
+mod limits;
 pub mod packages;
 pub mod tunnel;
 
@@ -38,18 +39,19 @@ use std::{
 use serde_json::{Value, json};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, process::Command};
 
+pub use self::limits::SandboxLimits;
 use self::{
     beneath::Beneath,
     cgroups::{CallGroup, Cgroups},
     disks::Disks,
     egress::{Egress, Proxy},
+    limits::{MAX_BASH_TIMEOUT_MS, MIB},
     tunnel::Tunnel,
 };
 
 /// Output beyond this many bytes is cut, with a note saying how much was left out.
 pub const MAX_OUTPUT_BYTES: usize = 30_000;
 const DEFAULT_BASH_TIMEOUT_MS: u64 = 120_000;
-const MAX_BASH_TIMEOUT_MS: u64 = 600_000;
 const FILE_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 const TOOL_PATH_IN_SANDBOX: &str = "/run/switchboard/tool";
 /// The most of one file the file tools read (`read`, `grep`, `edit`).
@@ -57,71 +59,6 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// The most the host reads of a file tool's answer (its text is cut to [`MAX_OUTPUT_BYTES`]
 /// inside the sandbox already; JSON escaping can make it up to six times longer).
 const MAX_ANSWER_BYTES: usize = 6 * MAX_OUTPUT_BYTES + 1024;
-const MIB: u64 = 1024 * 1024;
-
-/// What each process of a tool call may use. Defaults in docs/configuration.md; each is settable per engine
-/// (`SWITCHBOARD_SANDBOX_*`, see [`SandboxLimits::from_env`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SandboxLimits {
-    /// Address space per process (`RLIMIT_AS`): an allocation past it fails.
-    pub memory_bytes: u64,
-    /// CPU seconds per process (`RLIMIT_CPU`): past it the process is killed.
-    pub cpu_seconds: u64,
-    /// The largest file a process may write (`RLIMIT_FSIZE`): a write past it fails.
-    pub file_bytes: u64,
-    /// Open files per process (`RLIMIT_NOFILE`).
-    pub open_files: u64,
-    /// The size of the sandbox's `/tmp` (a tmpfs, in memory).
-    pub tmp_bytes: u64,
-    /// Processes of one call at once (its control group's `pids.max`); also the limit of the
-    /// memory of all of them together (`memory.max`) is `memory_bytes`.
-    pub processes: u64,
-    /// The size of a session's disk: its workspace, outputs and mounted memory stores together
-    /// ([`disks`], where the engine can mount them).
-    pub disk_bytes: u64,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        Self {
-            memory_bytes: 4096 * MIB,
-            cpu_seconds: MAX_BASH_TIMEOUT_MS / 1000,
-            file_bytes: 1024 * MIB,
-            open_files: 1024,
-            tmp_bytes: 256 * MIB,
-            processes: 256,
-            disk_bytes: 10 * 1024 * MIB,
-        }
-    }
-}
-
-impl SandboxLimits {
-    /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
-    /// `_OPEN_FILES`, `_TMP_MB`, `_PROCESSES` and `_DISK_MB` applied where `get` has them.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let mut limits = Self::default();
-        for (name, field, unit) in [
-            ("SWITCHBOARD_SANDBOX_MEMORY_MB", &mut limits.memory_bytes, MIB),
-            ("SWITCHBOARD_SANDBOX_CPU_SECONDS", &mut limits.cpu_seconds, 1),
-            ("SWITCHBOARD_SANDBOX_FILE_MB", &mut limits.file_bytes, MIB),
-            ("SWITCHBOARD_SANDBOX_OPEN_FILES", &mut limits.open_files, 1),
-            ("SWITCHBOARD_SANDBOX_TMP_MB", &mut limits.tmp_bytes, MIB),
-            ("SWITCHBOARD_SANDBOX_PROCESSES", &mut limits.processes, 1),
-            ("SWITCHBOARD_SANDBOX_DISK_MB", &mut limits.disk_bytes, MIB),
-        ] {
-            if let Some(value) = get(name) {
-                *field = value
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .and_then(|n| n.checked_mul(unit))
-                    .ok_or_else(|| format!("{name} must be a whole number above 0, not {value:?}."))?;
-            }
-        }
-        Ok(limits)
-    }
-}
 
 /// What a tool call produced: the text the agent sees, and whether it failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -336,26 +273,18 @@ impl Sandbox {
             // The network namespace is the tunnel's, joined before bubblewrap starts.
             command.arg("--share-net");
         }
-        command.args(["--ro-bind", "/usr", "/usr"]);
-        for (link, target) in [("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"), ("usr/sbin", "/sbin")]
-        {
-            command.args(["--symlink", link, target]);
-        }
-        // What programs need from /etc, and nothing with secrets in it.
-        for file in ["/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime", "/etc/ld.so.cache"] {
-            command.args(["--ro-bind-try", file, file]);
-        }
-        if proxy.is_some() {
-            // TLS needs the certificate authorities. Names are resolved by the proxy, or by the
-            // tunnel's DNS, which the tunnel's resolv.conf names; never by the host's servers.
-            for file in ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
-                command.args(["--ro-bind-try", file, file]);
-            }
-        }
-        if tunnel.is_some() {
-            command.arg("--ro-bind").arg(resolv_conf()).arg("/etc/resolv.conf");
-        }
-        command.args(["--proc", "/proc", "--dev", "/dev"]);
+        bind_system(&mut command, proxy.is_some(), tunnel.is_some());
+        self.bind_session(&mut command, with_tool_runner, proxy);
+        set_environment(&mut command, proxy.is_some());
+        command.kill_on_drop(true);
+        self.before_exec(&mut command, group.as_ref(), tunnel);
+        Ok((command, group))
+    }
+
+    /// Binds what the session's calls see of their own: the workspace, the outputs, mounted
+    /// files, skills and memory stores, the packages, and the tool runner and the proxy's socket
+    /// when the call needs them.
+    fn bind_session(&self, command: &mut Command, with_tool_runner: bool, proxy: Option<&Proxy>) {
         command.arg("--size").arg(self.limits.tmp_bytes.to_string()).args(["--tmpfs", "/tmp"]);
         command.arg("--bind").arg(&self.workspace).arg("/workspace");
         command.arg("--bind").arg(&self.outputs).arg("/mnt/session/outputs");
@@ -372,19 +301,13 @@ impl Sandbox {
         if let Some(proxy) = proxy {
             command.arg("--ro-bind").arg(proxy.socket()).arg(egress::SOCKET_IN_SANDBOX);
         }
-        command.args(["--chdir", "/workspace", "--clearenv"]);
-        for (key, value) in [("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")] {
-            command.args(["--setenv", key, value]);
-        }
-        for (key, value) in packages::variables() {
-            command.arg("--setenv").arg(key).arg(value);
-        }
-        for (key, value) in proxy.map(|_| egress::proxy_variables()).unwrap_or_default() {
-            command.arg("--setenv").arg(key).arg(value);
-        }
-        command.kill_on_drop(true);
+    }
+
+    /// Has the child, between fork and exec, join the call's control group, take the limits,
+    /// and enter the tunnel's network and the disks' mount namespaces.
+    fn before_exec(&self, command: &mut Command, group: Option<&CallGroup>, tunnel: Option<&Tunnel>) {
         let limits = self.limits;
-        let procs = group.as_ref().map(CallGroup::joiner);
+        let procs = group.map(CallGroup::joiner);
         let namespace = self.disk.as_ref().map(|disk| disk.namespace());
         let network = tunnel.map(Tunnel::namespace);
         // SAFETY: runs in the child between fork and exec; it only makes setrlimit, open, write,
@@ -405,7 +328,6 @@ impl Sandbox {
                 }
             });
         }
-        Ok((command, group))
     }
 
     async fn bash(&self, input: &Value) -> ToolOutput {
@@ -423,16 +345,10 @@ impl Sandbox {
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_BASH_TIMEOUT_MS)
             .clamp(1, MAX_BASH_TIMEOUT_MS);
-        let proxy = match &self.egress {
-            Egress::None => None,
-            egress => match Proxy::start(egress.clone(), self.trusted.clone(), &egress_dir()) {
-                Ok(proxy) => Some(proxy),
-                Err(error) => {
-                    return ToolOutput::error(format!("The sandbox's network proxy could not start: {error}"));
-                }
-            },
+        let (proxy, tunnel) = match self.network() {
+            Ok(network) => network,
+            Err(output) => return output,
         };
-        let tunnel = proxy.as_ref().and_then(|proxy| start_tunnel(&self.egress, proxy));
         let (mut command, group) = match self.command(false, proxy.as_ref(), tunnel.as_ref()) {
             Ok(made) => made,
             Err(output) => return output,
@@ -459,33 +375,59 @@ impl Sandbox {
         drop(tunnel);
         let refused = proxy.map(|proxy| proxy.refusals().lines()).unwrap_or_default();
         let mut output = match ran {
-            Ok((output, Ok(status))) => {
-                let mut text = output;
-                let code = status.code();
-                if code != Some(0) {
-                    push_line(&mut text, "");
-                    // 128 + the signal: the two the limits send are named.
-                    let limits = &self.limits;
-                    match code {
-                        Some(152) => text.push_str(&format!(
-                            "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
-                            limits.cpu_seconds
-                        )),
-                        Some(153) => text.push_str(&format!(
-                            "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
-                            limits.file_bytes / MIB
-                        )),
-                        Some(code) => text.push_str(&format!("[exit code {code}]")),
-                        None => text.push_str("[killed by a signal]"),
-                    }
-                }
-                ToolOutput { text, is_error: code != Some(0) }
-            }
+            Ok((output, Ok(status))) => self.exited(output, status),
             Ok((_, Err(error))) => ToolOutput::error(format!("The command could not be waited for: {error}")),
             Err(_) => ToolOutput::error(format!(
                 "The command did not finish within {timeout_ms} ms and was stopped. Set timeout_ms (up to {MAX_BASH_TIMEOUT_MS}) for longer commands."
             )),
         };
+        self.add_notes(&mut output, stopped, &refused).await;
+        output
+    }
+
+    /// The network of a `bash` call: the egress proxy (none when the sandbox has no network)
+    /// and, when the proxy has one, its tunnel.
+    fn network(&self) -> Result<(Option<Proxy>, Option<Tunnel>), ToolOutput> {
+        let proxy = match &self.egress {
+            Egress::None => None,
+            egress => match Proxy::start(egress.clone(), self.trusted.clone(), &egress_dir()) {
+                Ok(proxy) => Some(proxy),
+                Err(error) => {
+                    return Err(ToolOutput::error(format!("The sandbox's network proxy could not start: {error}")));
+                }
+            },
+        };
+        let tunnel = proxy.as_ref().and_then(|proxy| start_tunnel(&self.egress, proxy));
+        Ok((proxy, tunnel))
+    }
+
+    /// A finished command's output, with its exit code when not 0 (the two signals the limits
+    /// send named).
+    fn exited(&self, mut text: String, status: std::process::ExitStatus) -> ToolOutput {
+        let code = status.code();
+        if code != Some(0) {
+            push_line(&mut text, "");
+            // 128 + the signal: the two the limits send are named.
+            let limits = &self.limits;
+            match code {
+                Some(152) => text.push_str(&format!(
+                    "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
+                    limits.cpu_seconds
+                )),
+                Some(153) => text.push_str(&format!(
+                    "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
+                    limits.file_bytes / MIB
+                )),
+                Some(code) => text.push_str(&format!("[exit code {code}]")),
+                None => text.push_str("[killed by a signal]"),
+            }
+        }
+        ToolOutput { text, is_error: code != Some(0) }
+    }
+
+    /// Adds what the agent should know beside the output: a limit that `stopped` the call
+    /// (which makes it an error), a full disk, and what the network `refused`.
+    async fn add_notes(&self, output: &mut ToolOutput, stopped: Option<String>, refused: &[String]) {
         // What the limits stopped makes the call an error, whatever the shell's exit code.
         if let Some(stopped) = stopped {
             push_line(&mut output.text, &stopped);
@@ -503,7 +445,6 @@ impl Sandbox {
         if !refused.is_empty() {
             push_line(&mut output.text, &format!("[the sandbox's network refused: {}]", refused.join("; ")));
         }
-        output
     }
 
     async fn file_tool(&self, name: &str, input: &Value) -> ToolOutput {
@@ -595,6 +536,47 @@ fn push_line(text: &mut String, line: &str) {
 /// Where the egress proxies' sockets are: a short path, as a Unix socket's must be.
 fn egress_dir() -> PathBuf {
     std::env::temp_dir().join("switchboard-egress")
+}
+
+/// Binds what every call sees of the host, read-only: `/usr` (and the links to it), what
+/// programs need of `/etc`, TLS and name resolution when the call has a network (`proxy`), the
+/// tunnel's `resolv.conf`, and fresh `/proc` and `/dev`.
+fn bind_system(command: &mut Command, proxy: bool, tunnel: bool) {
+    command.args(["--ro-bind", "/usr", "/usr"]);
+    for (link, target) in [("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"), ("usr/sbin", "/sbin")] {
+        command.args(["--symlink", link, target]);
+    }
+    // What programs need from /etc, and nothing with secrets in it.
+    for file in ["/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime", "/etc/ld.so.cache"] {
+        command.args(["--ro-bind-try", file, file]);
+    }
+    if proxy {
+        // TLS needs the certificate authorities. Names are resolved by the proxy, or by the
+        // tunnel's DNS, which the tunnel's resolv.conf names; never by the host's servers.
+        for file in ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"] {
+            command.args(["--ro-bind-try", file, file]);
+        }
+    }
+    if tunnel {
+        command.arg("--ro-bind").arg(resolv_conf()).arg("/etc/resolv.conf");
+    }
+    command.args(["--proc", "/proc", "--dev", "/dev"]);
+}
+
+/// Starts calls in `/workspace` with a clean environment: home, locale, terminal, the packages'
+/// variables, and the proxy's when the call has a network (`proxy`).
+fn set_environment(command: &mut Command, proxy: bool) {
+    command.args(["--chdir", "/workspace", "--clearenv"]);
+    for (key, value) in [("HOME", "/workspace"), ("LANG", "C.UTF-8"), ("TERM", "dumb")] {
+        command.args(["--setenv", key, value]);
+    }
+    for (key, value) in packages::variables() {
+        command.arg("--setenv").arg(key).arg(value);
+    }
+    let proxy_variables = if proxy { egress::proxy_variables() } else { Vec::new() };
+    for (key, value) in proxy_variables {
+        command.arg("--setenv").arg(key).arg(value);
+    }
 }
 
 /// Sets a tool call's rlimits on the calling process (the child, before bubblewrap starts).

@@ -1,6 +1,12 @@
 //! The engine's SQLite store (WAL): objects as JSON beside the columns lists filter on.
 //!
 //! Every write that must not be half done runs in one transaction. Events are only appended.
+//!
+//! Here: opening the store, its migrations and engine metadata, and cursor-paged list queries
+//! ([`ListQuery`], built by `domain/`). Beside it, [`events`]: the session event log (its
+//! writes and its reads by `seq`); and [`vaults`]: vault and credential rows with their sealed
+//! secrets. The statements of every other resource live with its checks in `domain/`; `api/`
+//! holds none.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -12,6 +18,7 @@ use sqlx::{
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod events;
 pub mod vaults;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -29,7 +29,7 @@ crate::literal_type! {
     pub WorkQueueStatsTag = "work_queue_stats"
 }
 /// `"session"` (the only kind of work).
-pub type SessionWorkTag = crate::sessions::SessionTag;
+pub type SessionWorkTag = crate::session_parts::SessionTag;
 
 /// A Managed Agents `environment` (cloud or self-hosted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

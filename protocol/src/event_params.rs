@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::content::{TextContent, ToolResultContentBlock, UserContentBlock};
+pub use crate::event_parts::{ConfirmationResult, FileRubric, Rubric, TextRubric};
 use crate::events::SessionEvent;
 use crate::open_union;
 
@@ -88,14 +89,6 @@ impl UserToolConfirmationParams {
     }
 }
 
-/// The answer of a tool confirmation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConfirmationResult {
-    Allow,
-    Deny,
-}
-
 /// `user.custom_tool_result`: the result of an `agent.custom_tool_use`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserCustomToolResultParams {
@@ -134,28 +127,6 @@ pub struct UserDefineOutcomeParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemMessageParams {
     pub content: Vec<TextContent>,
-}
-
-open_union! {
-    /// How an outcome is graded. Used by `user.define_outcome` params and events.
-    pub enum Rubric {
-        /// Inline rubric (plain text or markdown, at most 262,144 characters when sent).
-        Text(TextRubric) = "text",
-        /// A rubric file uploaded through the Files API.
-        File(FileRubric) = "file",
-    }
-}
-
-/// `{"type":"text","content":…}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TextRubric {
-    pub content: String,
-}
-
-/// `{"type":"file","file_id":…}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileRubric {
-    pub file_id: String,
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::common::{Empty, Metadata, Timestamp, serialize_tagged};
 use crate::content::{AgentMessageBlock, TextContent, ToolResultContentBlock, UserContentBlock};
-use crate::event_params::{ConfirmationResult, Rubric};
+use crate::event_parts::{ConfirmationResult, Rubric};
 use crate::open_union;
-use crate::sessions::{Budget, SessionAgent};
+use crate::session_parts::{Budget, SessionAgent};
 use crate::usage::SessionUsage;
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ crate::literal_type! {
     pub FileDeletedTag = "file_deleted"
 }
 /// `"session"` (the only file scope).
-pub type SessionScopeTag = crate::sessions::SessionTag;
+pub type SessionScopeTag = crate::session_parts::SessionTag;
 
 /// Metadata of a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

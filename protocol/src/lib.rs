@@ -22,6 +22,7 @@ pub mod files;
 pub mod memory;
 #[cfg(feature = "cron")]
 pub mod schedule;
+mod session_parts;
 pub mod sessions;
 pub mod skills;
 pub mod vaults;
@@ -29,6 +30,7 @@ pub mod vaults;
 // Content blocks, usage and session events.
 pub mod content;
 pub mod event_params;
+mod event_parts;
 pub mod events;
 pub mod usage;
 

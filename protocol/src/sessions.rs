@@ -7,17 +7,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::agents::{
-    Advisor, AdvisorSetting, AgentRefParam, AgentTag, ExecutionIdentity, McpServer, ModelConfig, ModelParam, Skill,
-    SkillParams, Toggle, Tool, ToolParams,
+    Advisor, AgentRefParam, ExecutionIdentity, McpServer, ModelConfig, ModelParam, Skill, SkillParams, Tool, ToolParams,
 };
-use crate::common::{Deleted, Empty, Metadata, MetadataPatch, Page, Timestamp};
+use crate::common::{Deleted, Metadata, MetadataPatch, Page, Timestamp};
 use crate::event_params::InitialEvent;
-use crate::usage::{ListCost, SessionThreadUsage, SessionUsage};
+pub use crate::session_parts::{
+    Budget, LimitTag, SessionAgent, SessionCoordinator, SessionDelegation, SessionDelegationEnabled, SessionMultiagent,
+    SessionMultiagent20261001, SessionRosterMember, SessionTag, SessionThreadAgent,
+};
+use crate::usage::{SessionThreadUsage, SessionUsage};
 
-crate::literal_type! {
-    /// `"session"`.
-    pub SessionTag = "session"
-}
 crate::literal_type! {
     /// `"session_deleted"`.
     pub SessionDeletedTag = "session_deleted"
@@ -33,10 +32,6 @@ crate::literal_type! {
 crate::literal_type! {
     /// `"outcome_evaluation"`.
     pub OutcomeEvaluationTag = "outcome_evaluation"
-}
-crate::literal_type! {
-    /// `"limit"` (the only budget kind).
-    pub LimitTag = "limit"
 }
 /// `"file"` (the only resource kind that can be added after creation).
 pub type FileResourceTag = crate::files::FileTag;
@@ -124,15 +119,6 @@ impl SessionStatus {
 /// Status of a session thread (same values as [`SessionStatus`]).
 pub type SessionThreadStatus = SessionStatus;
 
-/// A hard spend ceiling: once the tracked list cost reaches `max_list_cost`, the session stops
-/// issuing model requests and idles with `budget_reached` (request and response form).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Budget {
-    /// List price regardless of negotiated discounts, so it fires at or before the real charge.
-    pub max_list_cost: ListCost,
-    pub r#type: LimitTag,
-}
-
 /// Timing statistics of a session.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionStats {
@@ -164,46 +150,6 @@ pub struct OutcomeEvaluation {
     pub r#type: OutcomeEvaluationTag,
 }
 
-/// The agent definition snapshotted onto a session at creation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionAgent {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub execution_identity: ExecutionIdentity,
-    pub mcp_servers: Vec<McpServer>,
-    pub model: ModelConfig,
-    /// With full agent definitions of roster / predefined agents; `None` when single-threaded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub multiagent: Option<SessionMultiagent>,
-    pub name: String,
-    pub skills: Vec<Skill>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
-    pub tools: Vec<Tool>,
-    pub r#type: AgentTag,
-    pub version: u64,
-}
-
-/// The agent definition of one thread (like [`SessionAgent`] without the multiagent roster).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionThreadAgent {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub execution_identity: ExecutionIdentity,
-    pub mcp_servers: Vec<McpServer>,
-    pub model: ModelConfig,
-    pub name: String,
-    pub skills: Vec<Skill>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
-    pub tools: Vec<Tool>,
-    /// Always `"agent"`; kept so the struct also stands on its own outside a union.
-    pub r#type: AgentTag,
-    pub version: u64,
-}
-
 /// An agent with no saved Agent resource (no id / version), defined in a workflow run's plan or
 /// when a thread is spawned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,51 +165,6 @@ pub struct InlineAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     pub tools: Vec<Tool>,
-}
-
-crate::open_union! {
-    /// Multiagent configuration as copied to the session (full agent definitions).
-    pub enum SessionMultiagent {
-        Coordinator(SessionCoordinator) = "coordinator",
-        Multiagent20261001(SessionMultiagent20261001) = "multiagent_20261001",
-    }
-}
-
-/// Coordinator roster with full agent definitions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionCoordinator {
-    pub agents: Vec<SessionRosterMember>,
-}
-
-crate::open_union! {
-    /// One member of a session's coordinator roster.
-    pub enum SessionRosterMember {
-        Agent(Box<SessionThreadAgent>) = "agent",
-        Advisor(Advisor) = "advisor",
-    }
-}
-
-/// `multiagent_20261001` as copied to the session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionMultiagent20261001 {
-    pub advisor: AdvisorSetting,
-    pub subagents: SessionDelegation,
-    pub workflows: SessionDelegation,
-}
-
-crate::open_union! {
-    /// `subagents` / `workflows` as copied to the session.
-    pub enum SessionDelegation {
-        Enabled(SessionDelegationEnabled) = "enabled",
-        Disabled(Empty) = "disabled",
-    }
-}
-
-/// An enabled member with the full definitions of its predefined agents.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionDelegationEnabled {
-    pub inline_agents: Toggle,
-    pub predefined_agents: Vec<SessionThreadAgent>,
 }
 
 // ---------------------------------------------------------------------------------------------

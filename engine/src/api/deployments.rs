@@ -13,14 +13,14 @@ use protocol::{
 };
 use serde_json::Value;
 
-use super::{ApiJson, Params, newest_first};
+use super::{ApiJson, Params};
 use crate::{
     EngineState,
-    domain::deployments::{StoredDeployment, check_labels, schedule_of},
+    domain::deployments::{RunFilters, check_labels, schedule_of},
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{Filter, json as json_text, to_json},
+    store::{Order, to_json},
 };
 
 pub async fn create(
@@ -130,8 +130,8 @@ pub async fn update(
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
     let include_archived = params.bool("include_archived")?;
-    let mut filters = Vec::new();
-    if let Some(status) = params.get("status") {
+    let status = params.get("status");
+    if let Some(status) = status {
         if include_archived {
             return Err(ApiError::invalid(
                 "status and include_archived cannot be combined: archived deployments report no status of their own.",
@@ -140,21 +140,10 @@ pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> Api
         if !matches!(status, "active" | "paused") {
             return Err(ApiError::invalid(format!("status must be \"active\" or \"paused\", not {status:?}.")));
         }
-        filters.push(Filter::Eq("status", status.to_owned()));
     }
-    if !include_archived {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    if let Some(agent_id) = params.get("agent_id") {
-        filters.push(Filter::Eq("agent_id", agent_id.to_owned()));
-    }
-    for (op, micros) in params.ranges("created_at")? {
-        filters.push(Filter::Cmp("created_us", op, micros));
-    }
-    newest_first(&engine, "seq, body, archived, last_run_us", "deployments", filters, &params, 100, |row| {
-        StoredDeployment::from_row(row, 1)?.answer()
-    })
-    .await
+    let created = params.ranges("created_at")?;
+    let paging = params.paging(Order::Desc, 20, 100)?;
+    Ok(Json(engine.list_deployments(include_archived, status, params.get("agent_id"), created, paging).await?))
 }
 
 /// Archives a deployment (terminal; again: no change). It reports `active` with `archived_at`.
@@ -220,34 +209,26 @@ pub async fn run(State(engine): State<Arc<EngineState>>, Path(id): Path<String>)
 }
 
 pub async fn list_runs(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
-    let mut filters = Vec::new();
-    if let Some(deployment_id) = params.get("deployment_id") {
-        filters.push(Filter::Eq("deployment_id", deployment_id.to_owned()));
+    let has_error = match params.get("has_error") {
+        Some(_) => Some(params.bool("has_error")?),
+        None => None,
+    };
+    let trigger_type = params.get("trigger_type");
+    if let Some(trigger) = trigger_type
+        && !matches!(trigger, "schedule" | "manual")
+    {
+        return Err(ApiError::invalid(format!("trigger_type must be \"schedule\" or \"manual\", not {trigger:?}.")));
     }
-    if params.get("has_error").is_some() {
-        filters.push(Filter::EqInt("has_error", i64::from(params.bool("has_error")?)));
-    }
-    if let Some(trigger) = params.get("trigger_type") {
-        if !matches!(trigger, "schedule" | "manual") {
-            return Err(ApiError::invalid(format!(
-                "trigger_type must be \"schedule\" or \"manual\", not {trigger:?}."
-            )));
-        }
-        filters.push(Filter::Eq("trigger_type", trigger.to_owned()));
-    }
-    for (op, micros) in params.ranges("created_at")? {
-        filters.push(Filter::Cmp("created_us", op, micros));
-    }
-    newest_first(&engine, "seq, body", "deployment_runs", filters, &params, 1000, |row| {
-        json_text(sqlx::Row::get(row, 1))
-    })
-    .await
+    let filters = RunFilters {
+        deployment_id: params.get("deployment_id"),
+        has_error,
+        trigger_type,
+        created: params.ranges("created_at")?,
+    };
+    let paging = params.paging(Order::Desc, 20, 1000)?;
+    Ok(Json(engine.list_deployment_runs(filters, paging).await?))
 }
 
 pub async fn retrieve_run(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM deployment_runs WHERE id = ?")
-        .bind(&id)
-        .fetch_optional(&engine.store.pool)
-        .await?;
-    Ok(Json(json_text(&body.ok_or_else(|| ApiError::not_found("deployment run", &id))?)?))
+    Ok(Json(engine.deployment_run(&id).await?))
 }

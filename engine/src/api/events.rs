@@ -10,22 +10,17 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use protocol::event_params::{EventParams, SendEventsBody};
 use protocol::events::types;
-use protocol::{
-    event_params::{ConfirmationResult, EventParams, SendEventsBody},
-    events::SessionEvent,
-};
 use serde_json::{Value, json};
-use sqlx::Row;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{ApiJson, Params, page};
-use crate::store::to_json;
+use super::{ApiJson, Params};
 use crate::{
     EngineState, Live, Scope,
+    domain::events::{CheckedEvents, listable_type},
     error::{ApiError, ApiResult},
-    runtime::Decision,
-    store::{Filter, ListQuery, Order, json},
+    store::{Order, to_json},
 };
 
 pub async fn send(
@@ -33,89 +28,21 @@ pub async fn send(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SendEventsBody>,
 ) -> ApiResult<Json<Value>> {
-    let (archived, session) = engine.session(&id).await?;
-    if archived {
-        return Err(ApiError::conflict(format!("Session {id} is archived; it takes no more events.")));
-    }
-    if session["status"] == "terminated" {
-        return Err(ApiError::invalid(format!("Session {id} has terminated; start a new session.")));
-    }
-    if body.events.is_empty() {
-        return Err(ApiError::invalid("events: send at least one event."));
-    }
-    // A session that spent its budget takes only the events that settle what is under way
-    // (answers, interrupts) until the budget is raised or removed.
-    let starts_work =
-        body.events.iter().any(|e| matches!(e, EventParams::UserMessage(_) | EventParams::UserDefineOutcome(_)));
-    if starts_work && engine.budget_reached(&id).await? {
-        return Err(ApiError::invalid(format!(
-            "Session {id} has spent its budget (budget.max_list_cost); raise or remove the budget (POST /v1/sessions/{id}) before sending more work."
-        ))
-        .with_code("budget_reached"));
-    }
-    // Check the whole batch before anything is applied.
-    // The session's threads, read only when an interrupt names one.
-    let names_a_thread =
-        body.events.iter().any(|e| matches!(e, EventParams::UserInterrupt(i) if i.session_thread_id.is_some()));
-    let threads = if names_a_thread { engine.thread_ids(&id).await? } else { Vec::new() };
-    let mut answers = Vec::new();
-    let mut outcomes = Vec::new();
-    for (i, event) in body.events.iter().enumerate() {
-        match event {
-            EventParams::UserMessage(message) => {
-                if message.content.is_empty() {
-                    return Err(ApiError::invalid(format!("events[{i}].content: a message needs at least one block.")));
-                }
-            }
-            EventParams::UserInterrupt(interrupt) => {
-                if let Some(thread) = &interrupt.session_thread_id
-                    && !threads.iter().any(|(id, archived)| id == thread && !archived)
-                {
-                    return Err(ApiError::invalid(format!(
-                        "events[{i}].session_thread_id: {thread:?} is not a thread of this session that can be interrupted (list them with GET /v1/sessions/{id}/threads; archived threads cannot)."
-                    )));
-                }
-            }
-            EventParams::UserDefineOutcome(outcome) => {
-                outcomes.push(engine.check_outcome(outcome, &format!("events[{i}]")).await?);
-            }
-            EventParams::UserToolConfirmation(confirmation) => {
-                let decision = match confirmation.result {
-                    ConfirmationResult::Allow => {
-                        if confirmation.deny_message.is_some() {
-                            return Err(ApiError::invalid(format!(
-                                "events[{i}].deny_message goes only with result \"deny\"."
-                            )));
-                        }
-                        Decision::Allow
-                    }
-                    ConfirmationResult::Deny => Decision::Deny { message: confirmation.deny_message.clone() },
-                };
-                answers.push((confirmation.tool_use_id.clone(), decision));
-            }
-            EventParams::UserCustomToolResult(result) => {
-                answers.push((result.custom_tool_use_id.clone(), Decision::Answered))
-            }
-            EventParams::UserToolResult(_) => {
-                return Err(ApiError::invalid(format!(
-                    "events[{i}]: user.tool_result is only for sessions in self-hosted environments."
-                )));
-            }
-            EventParams::Unknown(value) => {
-                return Err(ApiError::invalid(format!(
-                    "events[{i}].type: {} is not an event a client can send.",
-                    value.get("type").unwrap_or(&Value::Null)
-                )));
-            }
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "events[{i}]: the embedded engine does not support {} (its scripted model has no system turns).",
-                    other.type_name()
-                )));
-            }
-        }
-    }
-    let runtime = engine.runtime(&id).await?;
+    let checked = engine.check_events(&id, &body).await?;
+    let echoes = apply_events(&engine, &id, &body, checked).await?;
+    Ok(Json(json!({ "data": echoes })))
+}
+
+/// Applies a checked batch in order: each event is echoed to the log (an answer on the thread
+/// whose call it answers) and handed to the session's runtime. Returns the echoes.
+async fn apply_events(
+    engine: &Arc<EngineState>,
+    id: &str,
+    body: &SendEventsBody,
+    checked: CheckedEvents,
+) -> ApiResult<Vec<Value>> {
+    let CheckedEvents { answers, outcomes } = checked;
+    let runtime = engine.runtime(id).await?;
     // Answers go to the thread whose call they answer: its echo names that thread.
     let routed: Vec<(String, Option<String>)> = match answers.is_empty() {
         true => Vec::new(),
@@ -133,16 +60,16 @@ pub async fn send(
         let echo = match (event, thread) {
             (EventParams::UserDefineOutcome(_), _) => {
                 let checked = outcomes.next().expect("every outcome was checked");
-                let (echo, outcome) = engine.define_outcome(&id, checked).await?;
+                let (echo, outcome) = engine.define_outcome(id, checked).await?;
                 runtime.outcome(outcome);
                 echo
             }
             (_, Some(thread)) => {
                 let mut echo = to_json(event)?;
                 echo["session_thread_id"] = json!(thread);
-                engine.append_in(&id, Some(&thread), true, echo).await?
+                engine.append_in(id, Some(&thread), true, echo).await?
             }
-            (_, None) => engine.append(&id, to_json(event)?).await?,
+            (_, None) => engine.append(id, to_json(event)?).await?,
         };
         echoes.push(echo);
         match event {
@@ -154,7 +81,7 @@ pub async fn send(
     if !answers.is_empty() {
         runtime.decided();
     }
-    Ok(Json(json!({ "data": echoes })))
+    Ok(echoes)
 }
 
 pub async fn list(
@@ -164,33 +91,13 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     engine.session(&id).await?;
     let order = params.order(Order::Asc)?;
-    let mut filters = vec![Filter::Eq("session_id", id), Scope::Session.filter()];
     let types = params.all("types");
-    for kind in &types {
-        // Every persisted type but `session.deleted`, which ends a stream and is never listed.
-        if kind == types::SESSION_DELETED || !SessionEvent::KNOWN_TYPES.contains(&kind.as_str()) {
-            return Err(ApiError::invalid(format!("types[]: {kind:?} is not an event type that lists can filter on.")));
-        }
+    if let Some(kind) = types.iter().find(|kind| !listable_type(kind)) {
+        return Err(ApiError::invalid(format!("types[]: {kind:?} is not an event type that lists can filter on.")));
     }
-    if !types.is_empty() {
-        filters.push(Filter::In("type", types));
-    }
-    for (op, micros) in params.ranges("created_at")? {
-        filters.push(Filter::Cmp("processed_us", op, micros));
-    }
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "events",
-            seq_column: "seq",
-            filters,
-            order,
-            limit: params.limit(1000, 1000)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    let created = params.ranges("created_at")?;
+    let paging = params.paging(order, 1000, 1000)?;
+    Ok(Json(engine.list_events(&id, types, created, paging).await?))
 }
 
 /// What one viewer of the stream has in hand.

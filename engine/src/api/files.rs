@@ -11,15 +11,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
-use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 
-use super::{Params, page};
+use super::Params;
 use crate::{
     EngineState,
+    domain::Paging,
     error::{ApiError, ApiResult},
     ids::{format_micros, new_id, now},
-    store::{Filter, ListQuery, Order, json},
+    store::Order,
 };
 
 pub async fn upload(State(engine): State<Arc<EngineState>>, multipart: Multipart) -> ApiResult<Json<Value>> {
@@ -46,17 +46,7 @@ pub async fn upload(State(engine): State<Arc<EngineState>>, multipart: Multipart
         "expires_at": expires_in.map(|s| format_micros(at.micros + s * 1_000_000)),
         "scope": null,
     });
-    tokio::fs::rename(&part_path, engine.file_path(&id)).await.map_err(ApiError::internal)?;
-    let inserted = sqlx::query("INSERT INTO files (id, body, created_us) VALUES (?, ?, ?)")
-        .bind(&id)
-        .bind(metadata.to_string())
-        .bind(at.micros)
-        .execute(&engine.store.pool)
-        .await;
-    if let Err(error) = inserted {
-        let _ = tokio::fs::remove_file(engine.file_path(&id)).await;
-        return Err(error.into());
-    }
+    engine.add_file(&id, &part_path, &metadata, at.micros).await?;
     Ok(Json(metadata))
 }
 
@@ -132,7 +122,6 @@ fn name_and_type(filename: Option<&str>, declared: Option<&str>) -> (String, Str
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
     let order = Order::Desc;
-    let mut filters = Vec::new();
     let ids = params.all("ids");
     if !ids.is_empty() {
         if ids.len() > 100 {
@@ -141,25 +130,10 @@ pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> Api
         if params.get("page").is_some() || params.get("limit").is_some() {
             return Err(ApiError::invalid("ids[] cannot be combined with page or limit."));
         }
-        filters.push(Filter::In("id", ids));
     }
-    if let Some(scope) = params.get("scope_id") {
-        filters.push(Filter::Eq("scope_id", scope.to_owned()));
-    }
-    let limit = if filters.iter().any(|f| matches!(f, Filter::In(..))) { 100 } else { params.limit(20, 1000)? };
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "files",
-            seq_column: "seq",
-            filters,
-            order,
-            limit,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    let limit = if ids.is_empty() { params.limit(20, 1000)? } else { 100 };
+    let paging = Paging { order, limit, cursor: params.cursor(order)? };
+    Ok(Json(engine.list_files(ids, params.get("scope_id"), paging).await?))
 }
 
 pub async fn retrieve(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -167,9 +141,7 @@ pub async fn retrieve(State(engine): State<Arc<EngineState>>, Path(id): Path<Str
 }
 
 pub async fn delete(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    engine.file(&id).await?;
-    sqlx::query("DELETE FROM files WHERE id = ?").bind(&id).execute(&engine.store.pool).await?;
-    let _ = tokio::fs::remove_file(engine.file_path(&id)).await;
+    engine.delete_file(&id).await?;
     Ok(Json(json!({ "id": id, "type": "file_deleted" })))
 }
 

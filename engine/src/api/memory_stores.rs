@@ -11,16 +11,14 @@ use axum::{
 use protocol::memory::{MemoryCreate, MemoryStoreCreate, MemoryStoreUpdate, MemoryUpdate};
 use serde_json::{Value, json};
 
-use super::{ApiJson, Params, list_archivable, newest_first};
+use super::{ApiJson, Params};
 use crate::{
     EngineState,
-    domain::memory::{
-        Actor, MemoryChange, MemoryListing, Seek, VERSION_BASIC, VERSION_FULL, check_prefix, version_json,
-    },
+    domain::memory::{Actor, MemoryChange, MemoryListing, Seek, VersionFilters, check_prefix},
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::Filter,
+    store::Order,
 };
 
 /// Longest store name and description.
@@ -88,11 +86,10 @@ pub async fn update(
 }
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
-    let mut filters = Vec::new();
-    for (op, micros) in params.ranges("created_at")? {
-        filters.push(Filter::Cmp("created_us", op, micros));
-    }
-    list_archivable(&engine, "memory_stores", filters, &params).await
+    let created = params.ranges("created_at")?;
+    let include_archived = params.bool("include_archived")?;
+    let paging = params.paging(Order::Desc, 20, 100)?;
+    Ok(Json(engine.list_memory_stores(include_archived, created, paging).await?))
 }
 
 /// Archives a store (irreversible; again: no change). Its memories can still be read and deleted.
@@ -227,33 +224,26 @@ pub async fn list_versions(
 ) -> ApiResult<Json<Value>> {
     engine.memory_store(&store_id).await?;
     let full = full_view(&params, false)?;
-    let mut filters = vec![Filter::Eq("store_id", store_id)];
-    for (param, column) in [("memory_id", "memory_id"), ("session_id", "session_id"), ("api_key_id", "api_key_id")] {
-        if let Some(value) = params.get(param) {
-            filters.push(Filter::Eq(column, value.to_owned()));
-        }
+    let operation = params.get("operation");
+    if let Some(operation) = operation
+        && !matches!(operation, "created" | "modified" | "deleted")
+    {
+        return Err(ApiError::invalid(format!(
+            "operation must be \"created\", \"modified\" or \"deleted\", not {operation:?}."
+        )));
     }
-    if let Some(operation) = params.get("operation") {
-        if !matches!(operation, "created" | "modified" | "deleted") {
-            return Err(ApiError::invalid(format!(
-                "operation must be \"created\", \"modified\" or \"deleted\", not {operation:?}."
-            )));
-        }
-        filters.push(Filter::Eq("operation", operation.to_owned()));
-    }
-    // The engine has no service accounts: nothing was written by one.
-    if params.get("service_account_id").is_some() {
-        filters.push(Filter::Sql("0"));
-    }
-    for (op, micros) in params.ranges("created_at")? {
-        filters.push(Filter::Cmp("created_us", op, micros));
-    }
-    params.limit(20, 100)?;
-    let (select, params) = match full {
-        true => (VERSION_FULL, params.cap_limit(MAX_FULL_PAGE)),
-        false => (VERSION_BASIC, params),
+    let filters = VersionFilters {
+        memory_id: params.get("memory_id").map(str::to_owned),
+        session_id: params.get("session_id").map(str::to_owned),
+        api_key_id: params.get("api_key_id").map(str::to_owned),
+        operation: operation.map(str::to_owned),
+        service_account: params.get("service_account_id").is_some(),
+        created: params.ranges("created_at")?,
     };
-    newest_first(&engine, select, "memory_versions", filters, &params, 100, version_json).await
+    params.limit(20, 100)?;
+    let params = if full { params.cap_limit(MAX_FULL_PAGE) } else { params };
+    let paging = params.paging(Order::Desc, 20, 100)?;
+    Ok(Json(engine.list_memory_versions(&store_id, filters, full, paging).await?))
 }
 
 pub async fn retrieve_version(

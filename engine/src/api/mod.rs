@@ -1,5 +1,6 @@
 //! The HTTP surface of the engine: the Managed Agents endpoints, authentication, and the
-//! request/response plumbing every endpoint shares.
+//! request/response plumbing every endpoint shares. Handlers parse the request (its query as
+//! [`Params`], a page as [`Paging`]) and answer; the checks and the store are `domain/`'s.
 
 mod agents;
 mod deployments;
@@ -25,20 +26,35 @@ use axum::{
     routing::{get, post},
 };
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use crate::{
-    EngineState,
+    EngineConfig, EngineState,
+    domain::Paging,
     error::{ApiError, ApiResult},
-    store::{Cursor, Filter, ListQuery, Order, PageRows, json as json_text},
+    store::{Cursor, Order},
 };
 
+/// The engine's endpoints, behind the key check, each family with its body limit.
 pub fn router(state: Arc<EngineState>) -> Router {
     let json_limit = DefaultBodyLimit::max(state.config.max_json_bytes);
-    let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes as usize + 64 * 1024);
-    // The handlers count a skill's bytes themselves (413 past the limit); the envelope of many
-    // small parts is bigger than one file's.
-    let skill_limit = DefaultBodyLimit::max(state.config.max_skill_bytes as usize + 1024 * 1024);
+    Router::new()
+        .merge(agent_routes())
+        .merge(session_routes())
+        .merge(vault_routes())
+        .merge(deployment_routes())
+        .merge(memory_store_routes())
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::retrieve))
+        .layer(json_limit)
+        .merge(upload_routes(&state.config))
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// Agents and environments.
+fn agent_routes() -> Router<Arc<EngineState>> {
     Router::new()
         .route("/v1/agents", get(agents::list).post(agents::create))
         .route("/v1/agents/{id}", get(agents::retrieve).post(agents::update))
@@ -50,6 +66,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
             get(environments::retrieve).post(environments::update).delete(environments::delete),
         )
         .route("/v1/environments/{id}/archive", post(environments::archive))
+}
+
+/// Sessions, their events, threads and resources.
+fn session_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/sessions", get(sessions::list).post(sessions::create))
         .route("/v1/sessions/{id}", get(sessions::retrieve).post(sessions::update).delete(sessions::delete))
         .route("/v1/sessions/{id}/archive", post(sessions::archive))
@@ -65,6 +86,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
             "/v1/sessions/{id}/resources/{resource_id}",
             get(sessions::retrieve_resource).post(sessions::update_resource).delete(sessions::delete_resource),
         )
+}
+
+/// Vaults and their credentials.
+fn vault_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/vaults", get(vaults::list).post(vaults::create))
         .route("/v1/vaults/{id}", get(vaults::retrieve).post(vaults::update).delete(vaults::delete))
         .route("/v1/vaults/{id}/archive", post(vaults::archive))
@@ -75,6 +101,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
         )
         .route("/v1/vaults/{id}/credentials/{credential_id}/archive", post(vaults::archive_credential))
         .route("/v1/vaults/{id}/credentials/{credential_id}/mcp_oauth_validate", post(vaults::validate_credential))
+}
+
+/// Deployments and their runs.
+fn deployment_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/deployments", get(deployments::list).post(deployments::create))
         .route("/v1/deployments/{id}", get(deployments::retrieve).post(deployments::update))
         .route("/v1/deployments/{id}/archive", post(deployments::archive))
@@ -83,6 +114,11 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/deployments/{id}/run", post(deployments::run))
         .route("/v1/deployment_runs", get(deployments::list_runs))
         .route("/v1/deployment_runs/{id}", get(deployments::retrieve_run))
+}
+
+/// Memory stores, their memories and the versions of those.
+fn memory_store_routes() -> Router<Arc<EngineState>> {
+    Router::new()
         .route("/v1/memory_stores", get(memory_stores::list).post(memory_stores::create))
         .route(
             "/v1/memory_stores/{id}",
@@ -97,30 +133,24 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .route("/v1/memory_stores/{id}/memory_versions", get(memory_stores::list_versions))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}", get(memory_stores::retrieve_version))
         .route("/v1/memory_stores/{id}/memory_versions/{version_id}/redact", post(memory_stores::redact_version))
-        .route("/v1/models", get(models::list))
-        .route("/v1/models/{id}", get(models::retrieve))
-        .layer(json_limit)
-        .merge(
-            Router::new()
-                .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
-                .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
-                .route("/v1/files/{id}/content", get(files::content))
-                .route("/v1/skills", get(skills::list).post(skills::create).layer(skill_limit))
-                .route("/v1/skills/{id}", get(skills::retrieve).delete(skills::delete))
-                .route(
-                    "/v1/skills/{id}/versions",
-                    get(skills::list_versions).post(skills::create_version).layer(skill_limit),
-                )
-                .route(
-                    "/v1/skills/{id}/versions/{version}",
-                    get(skills::retrieve_version).delete(skills::delete_version),
-                )
-                .route("/v1/skills/{id}/versions/{version}/content", get(skills::content)),
-        )
-        .fallback(no_such_endpoint)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .with_state(state)
+}
+
+/// Files and skills, whose uploads have limits of their own (the rest take JSON bodies up to
+/// `max_json_bytes`).
+fn upload_routes(config: &EngineConfig) -> Router<Arc<EngineState>> {
+    let upload_limit = DefaultBodyLimit::max(config.max_upload_bytes as usize + 64 * 1024);
+    // The handlers count a skill's bytes themselves (413 past the limit); the envelope of many
+    // small parts is bigger than one file's.
+    let skill_limit = DefaultBodyLimit::max(config.max_skill_bytes as usize + 1024 * 1024);
+    Router::new()
+        .route("/v1/files", get(files::list).post(files::upload).layer(upload_limit))
+        .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
+        .route("/v1/files/{id}/content", get(files::content))
+        .route("/v1/skills", get(skills::list).post(skills::create).layer(skill_limit))
+        .route("/v1/skills/{id}", get(skills::retrieve).delete(skills::delete))
+        .route("/v1/skills/{id}/versions", get(skills::list_versions).post(skills::create_version).layer(skill_limit))
+        .route("/v1/skills/{id}/versions/{version}", get(skills::retrieve_version).delete(skills::delete_version))
+        .route("/v1/skills/{id}/versions/{version}/content", get(skills::content))
 }
 
 async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
@@ -257,74 +287,26 @@ impl Params {
         self.get("page").filter(|p| !p.is_empty()).map(|p| Cursor::decode(p, order)).transpose()
     }
 
+    /// The page asked for, in `order`: `limit` (`default` unless given, at most `max`), then
+    /// `page`, a cursor of that order.
+    pub fn paging(&self, order: Order, default: i64, max: i64) -> ApiResult<Paging> {
+        let limit = self.limit(default, max)?;
+        Ok(Paging { order, limit, cursor: self.cursor(order)? })
+    }
+
     /// `name[gt|gte|lt|lte]` (or `name_gt` and so on, as the SDK writes the deployment filters)
     /// as (operator, microseconds).
     pub fn ranges(&self, name: &str) -> ApiResult<Vec<(&'static str, i64)>> {
         let mut ranges = Vec::new();
-        for (op, sql) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
+        for (op, cmp) in [("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")] {
             let text = self.get(&format!("{name}[{op}]")).or_else(|| self.get(&format!("{name}_{op}")));
             if let Some(text) = text {
                 let micros = crate::ids::parse_datetime(text).ok_or_else(|| {
                     ApiError::invalid(format!("{name}[{op}] must be an RFC 3339 datetime, not {text:?}."))
                 })?;
-                ranges.push((sql, micros));
+                ranges.push((cmp, micros));
             }
         }
         Ok(ranges)
     }
-}
-
-/// One page of a resource kept as `(seq, body)` rows with an `archived` flag, as environments,
-/// vaults and credentials are: newest first, archived rows only with `include_archived=true`, 20 a
-/// page (at most 100).
-pub async fn list_archivable(
-    engine: &EngineState,
-    from: &'static str,
-    mut filters: Vec<Filter>,
-    params: &Params,
-) -> ApiResult<axum::Json<Value>> {
-    if !params.bool("include_archived")? {
-        filters.push(Filter::Sql("archived = 0"));
-    }
-    newest_first(engine, "seq, body", from, filters, params, 100, |row| json_text(sqlx::Row::get(row, 1))).await
-}
-
-/// One page, newest first, of the rows of `from` that `filters` keep (`select` starts with their
-/// `seq`): `limit` from the query (20 unless given, at most `max`), `page` a cursor; each row
-/// answered as `item` makes it.
-pub async fn newest_first(
-    engine: &EngineState,
-    select: &'static str,
-    from: &'static str,
-    filters: Vec<Filter>,
-    params: &Params,
-    max: i64,
-    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
-) -> ApiResult<axum::Json<Value>> {
-    let order = Order::Desc;
-    let query = ListQuery {
-        select,
-        from,
-        seq_column: "seq",
-        filters,
-        order,
-        limit: params.limit(20, max)?,
-        cursor: params.cursor(order)?,
-    };
-    let rows = engine.store.list(query).await?;
-    Ok(axum::Json(page(rows, false, item)?))
-}
-
-/// A page of a list as the API writes it.
-pub fn page(
-    rows: PageRows,
-    with_prev: bool,
-    item: impl Fn(&sqlx::sqlite::SqliteRow) -> ApiResult<Value>,
-) -> ApiResult<Value> {
-    let data = rows.rows.iter().map(item).collect::<ApiResult<Vec<_>>>()?;
-    let mut page = json!({ "data": data, "next_page": rows.next_page });
-    if with_prev {
-        page["prev_page"] = json!(rows.prev_page);
-    }
-    Ok(page)
 }

@@ -11,14 +11,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
-use sqlx::Row;
 
-use super::{Params, newest_first};
+use super::Params;
 use crate::{
     EngineState,
     domain::skills::UploadedFile,
     error::{ApiError, ApiResult},
-    store::{Filter, json as json_text, to_json},
+    store::{Order, to_json},
 };
 
 /// The parts of an upload: each `files[]` (or `files`) part with its path, and `display_name`.
@@ -68,16 +67,16 @@ pub async fn create(State(engine): State<Arc<EngineState>>, multipart: Multipart
 }
 
 pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> ApiResult<Json<Value>> {
-    let mut filters = Vec::new();
-    match params.get("source") {
-        None | Some("") => {}
+    let source = match params.get("source") {
+        None | Some("") => None,
         // Anthropic's skills are not the engine's: that list is empty.
-        Some(source @ ("custom" | "anthropic")) => filters.push(Filter::Eq("source", source.to_owned())),
+        Some(source @ ("custom" | "anthropic")) => Some(source),
         Some(other) => {
             return Err(ApiError::invalid(format!("source must be custom or anthropic, not {other:?}.")));
         }
-    }
-    newest_first(&engine, "seq, body", "skills", filters, &params, 1000, |row| json_text(row.get(1))).await
+    };
+    let paging = params.paging(Order::Desc, 20, 1000)?;
+    Ok(Json(engine.list_skills(source, paging).await?))
 }
 
 pub async fn retrieve(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -106,8 +105,8 @@ pub async fn list_versions(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     engine.skill(&id).await?;
-    let filters = vec![Filter::Eq("skill_id", id)];
-    newest_first(&engine, "seq, body", "skill_versions", filters, &params, 1000, |row| json_text(row.get(1))).await
+    let paging = params.paging(Order::Desc, 20, 1000)?;
+    Ok(Json(engine.list_skill_versions(&id, paging).await?))
 }
 
 pub async fn retrieve_version(

@@ -8,13 +8,12 @@ use axum::{
     response::Response,
 };
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{Params, events::stream_of, page};
+use super::{Params, events::stream_of};
 use crate::{
-    EngineState, Scope,
+    EngineState,
     error::{ApiError, ApiResult},
-    store::{Filter, ListQuery, Order, json},
+    store::Order,
 };
 
 /// The statuses `statuses[]` may name.
@@ -26,31 +25,14 @@ pub async fn list(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     engine.session(&id).await?;
-    let order = Order::Asc;
-    let mut filters = vec![Filter::Eq("session_id", id)];
     let statuses = params.all("statuses");
     if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(&s.as_str())) {
         return Err(ApiError::invalid(format!(
             "statuses[]: {bad:?} is not a thread status; use running, idle, rescheduling or terminated."
         )));
     }
-    if !statuses.is_empty() {
-        filters.push(Filter::In("status", statuses));
-    }
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "threads",
-            seq_column: "seq",
-            filters,
-            order,
-            limit: params.limit(1000, 1000)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    let threads = page(rows, false, |row| json(row.get(1)))?;
-    Ok(Json(with_durations(threads)))
+    let paging = params.paging(Order::Asc, 1000, 1000)?;
+    Ok(Json(engine.list_threads(&id, statuses, paging).await?))
 }
 
 pub async fn retrieve(
@@ -73,21 +55,9 @@ pub async fn events(
     Path((id, thread_id)): Path<(String, String)>,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope_of(&engine, &id, &thread_id).await?;
-    let order = Order::Asc;
-    let rows = engine
-        .store
-        .list(ListQuery {
-            select: "seq, body",
-            from: "events",
-            seq_column: "seq",
-            filters: vec![Filter::Eq("session_id", id), scope.filter()],
-            order,
-            limit: params.limit(1000, 1000)?,
-            cursor: params.cursor(order)?,
-        })
-        .await?;
-    Ok(Json(page(rows, false, |row| json(row.get(1)))?))
+    let scope = engine.thread_scope(&id, &thread_id).await?;
+    let paging = params.paging(Order::Asc, 1000, 1000)?;
+    Ok(Json(engine.scope_events(&id, &scope, paging).await?))
 }
 
 pub async fn stream(
@@ -95,22 +65,6 @@ pub async fn stream(
     Path((id, thread_id)): Path<(String, String)>,
     params: Params,
 ) -> ApiResult<Response> {
-    let scope = scope_of(&engine, &id, &thread_id).await?;
+    let scope = engine.thread_scope(&id, &thread_id).await?;
     stream_of(engine, id, scope, &params).await
-}
-
-/// The events of `thread_id`: the primary thread's are stored without a thread.
-async fn scope_of(engine: &EngineState, session_id: &str, thread_id: &str) -> ApiResult<Scope> {
-    let thread = engine.thread(session_id, thread_id).await?;
-    Ok(Scope::Thread(if thread["parent_thread_id"].is_null() { None } else { Some(thread_id.to_owned()) }))
-}
-
-/// Threads' durations are worked out when read.
-fn with_durations(mut page: Value) -> Value {
-    if let Some(threads) = page["data"].as_array_mut() {
-        for thread in threads {
-            *thread = crate::domain::threads::with_duration(std::mem::take(thread));
-        }
-    }
-    page
 }

@@ -22,14 +22,26 @@ use protocol::{
 use serde_json::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::sessions::{Checked, NewSession, ROWS_PER_INSERT, SessionStart, write_sessions};
+use super::{
+    Paging, Ranges, body_of,
+    sessions::{Checked, NewSession, ROWS_PER_INSERT, SessionStart, write_sessions},
+    time_filters,
+};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{format_micros, new_id, now},
     resolve,
-    store::{from_json, json, to_json},
+    store::{Filter, from_json, json, to_json},
 };
+
+/// Which deployment runs a list shows.
+pub struct RunFilters<'a> {
+    pub deployment_id: Option<&'a str>,
+    pub has_error: Option<bool>,
+    pub trigger_type: Option<&'a str>,
+    pub created: Ranges,
+}
 
 /// Most initial events a deployment sends.
 pub const MAX_INITIAL_EVENTS: usize = 50;
@@ -121,6 +133,57 @@ pub fn schedule_of(params: &ScheduleParams) -> ApiResult<Schedule> {
 }
 
 impl EngineState {
+    /// A page of deployments, newest first: archived ones only when `include_archived`, of
+    /// `status` and `agent_id` when given.
+    pub async fn list_deployments(
+        &self,
+        include_archived: bool,
+        status: Option<&str>,
+        agent_id: Option<&str>,
+        created: Ranges,
+        paging: Paging,
+    ) -> ApiResult<Value> {
+        let mut filters = Vec::new();
+        if let Some(status) = status {
+            filters.push(Filter::Eq("status", status.to_owned()));
+        }
+        if !include_archived {
+            filters.push(Filter::Sql("archived = 0"));
+        }
+        if let Some(agent_id) = agent_id {
+            filters.push(Filter::Eq("agent_id", agent_id.to_owned()));
+        }
+        filters.extend(time_filters(created, "created_us"));
+        let query = paging.query("seq, body, archived, last_run_us", "deployments", "seq", filters);
+        self.page(query, false, |row| StoredDeployment::from_row(row, 1)?.answer()).await
+    }
+
+    /// A page of deployment runs, newest first: of `deployment_id`, with an error or not
+    /// (`has_error`), of `trigger_type`, when given.
+    pub async fn list_deployment_runs(&self, filters: RunFilters<'_>, paging: Paging) -> ApiResult<Value> {
+        let mut conditions = Vec::new();
+        if let Some(deployment_id) = filters.deployment_id {
+            conditions.push(Filter::Eq("deployment_id", deployment_id.to_owned()));
+        }
+        if let Some(has_error) = filters.has_error {
+            conditions.push(Filter::EqInt("has_error", i64::from(has_error)));
+        }
+        if let Some(trigger) = filters.trigger_type {
+            conditions.push(Filter::Eq("trigger_type", trigger.to_owned()));
+        }
+        conditions.extend(time_filters(filters.created, "created_us"));
+        self.page(paging.query("seq, body", "deployment_runs", "seq", conditions), false, body_of).await
+    }
+
+    /// A deployment run.
+    pub async fn deployment_run(&self, id: &str) -> ApiResult<Value> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM deployment_runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        json(&body.ok_or_else(|| ApiError::not_found("deployment run", id))?)
+    }
+
     /// The agent a deployment pins: a bare id pins the latest version; an object must name one.
     pub async fn deployment_agent(&self, param: &DeploymentAgentParam) -> ApiResult<AgentReference> {
         let (id, version) = match param {
@@ -154,6 +217,33 @@ impl EngineState {
         budget: Option<&Budget>,
     ) -> ApiResult<Vec<DeploymentResource>> {
         self.usable_environment(environment_id).await?;
+        self.check_deployment_events(initial_events).await?;
+        if vault_ids.len() > MAX_VAULTS {
+            return Err(ApiError::invalid(format!("vault_ids: at most {MAX_VAULTS} vaults.")));
+        }
+        for (i, vault_id) in vault_ids.iter().enumerate() {
+            let (archived, _) = self.store.vault(vault_id).await.map_err(|e| e.in_field(&format!("vault_ids[{i}]")))?;
+            if archived {
+                return Err(ApiError::invalid(format!("vault_ids[{i}]: vault {vault_id} is archived.")));
+            }
+        }
+        if resources.len() > MAX_RESOURCES {
+            return Err(ApiError::invalid(format!("resources: at most {MAX_RESOURCES} resources.")));
+        }
+        let echoed = self.deployment_resources(resources).await?;
+        if let Some(budget) = budget
+            && budget.max_list_cost.amount.parse::<u64>().is_err()
+        {
+            return Err(ApiError::invalid(
+                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
+            ));
+        }
+        Ok(echoed)
+    }
+
+    /// Checks the initial events a deployment sends each session: 1 to [`MAX_INITIAL_EVENTS`],
+    /// messages with content and outcomes a session would take.
+    async fn check_deployment_events(&self, initial_events: &[DeploymentInitialEvent]) -> ApiResult<()> {
         if initial_events.is_empty() || initial_events.len() > MAX_INITIAL_EVENTS {
             return Err(ApiError::invalid(format!(
                 "initial_events: a deployment sends 1 to {MAX_INITIAL_EVENTS} events to each session."
@@ -182,18 +272,12 @@ impl EngineState {
                 }
             }
         }
-        if vault_ids.len() > MAX_VAULTS {
-            return Err(ApiError::invalid(format!("vault_ids: at most {MAX_VAULTS} vaults.")));
-        }
-        for (i, vault_id) in vault_ids.iter().enumerate() {
-            let (archived, _) = self.store.vault(vault_id).await.map_err(|e| e.in_field(&format!("vault_ids[{i}]")))?;
-            if archived {
-                return Err(ApiError::invalid(format!("vault_ids[{i}]: vault {vault_id} is archived.")));
-            }
-        }
-        if resources.len() > MAX_RESOURCES {
-            return Err(ApiError::invalid(format!("resources: at most {MAX_RESOURCES} resources.")));
-        }
+        Ok(())
+    }
+
+    /// Checks the resources a deployment mounts in each session (files and memory stores);
+    /// answers them as the deployment echoes them.
+    async fn deployment_resources(&self, resources: &[ResourceParams]) -> ApiResult<Vec<DeploymentResource>> {
         let mut echoed = Vec::new();
         for (i, resource) in resources.iter().enumerate() {
             let at = format!("resources[{i}]");
@@ -226,13 +310,6 @@ impl EngineState {
                     )));
                 }
             }
-        }
-        if let Some(budget) = budget
-            && budget.max_list_cost.amount.parse::<u64>().is_err()
-        {
-            return Err(ApiError::invalid(
-                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
-            ));
         }
         Ok(echoed)
     }

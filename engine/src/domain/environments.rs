@@ -1,21 +1,24 @@
-//! Environments: creation, reading, and how a config in a request resolves over the stored one.
+//! Environments: creation, reading, updates, lists, archiving and deletion, and how a config in
+//! a request resolves over the stored one.
 
 use protocol::{
     common::Empty,
     environments::{
         CloudConfig, Environment, EnvironmentConfig, EnvironmentConfigParams, EnvironmentCreate, EnvironmentScope,
-        EnvironmentTag, LimitedNetwork, Networking, NetworkingParams, Packages, PackagesParams, PackagesTag,
+        EnvironmentTag, EnvironmentUpdate, LimitedNetwork, Networking, NetworkingParams, Packages, PackagesParams,
+        PackagesTag,
     },
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::Row;
 
+use super::Paging;
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{json, to_json},
+    store::{from_json, json, to_json},
 };
 
 impl EngineState {
@@ -54,6 +57,77 @@ impl EngineState {
             .await?
             .ok_or_else(|| ApiError::not_found("environment", id))?;
         Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+    }
+
+    /// Applies `body` to an environment that is not archived; answers it.
+    pub async fn update_environment(&self, id: &str, body: EnvironmentUpdate) -> ApiResult<Value> {
+        let (archived, stored) = self.environment(id).await?;
+        if archived {
+            return Err(ApiError::invalid(format!("Environment {id} is archived and cannot be changed."))
+                .with_code("environment_archived"));
+        }
+        let mut environment: Environment = from_json(stored)?;
+        if let Some(name) = &body.name {
+            resolve::name(name, "name")?;
+            environment.name = name.clone();
+        }
+        if let Some(description) = &body.description {
+            environment.description = description.clone();
+        }
+        if let Some(config) = &body.config {
+            environment.config = resolve_config(Some(config), Some(&environment.config))?;
+        }
+        if let Some(patch) = &body.metadata {
+            resolve::patch_metadata(&mut environment.metadata, patch, true)?;
+        }
+        if let Some(scope) = &body.scope {
+            environment.scope = Some(scope_of(scope)?);
+        }
+        environment.updated_at = now().text;
+        let body = to_json(&environment)?;
+        sqlx::query("UPDATE environments SET body = ? WHERE id = ?")
+            .bind(body.to_string())
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(body)
+    }
+
+    /// A page of environments, newest first: archived ones only when `include_archived`.
+    pub async fn list_environments(&self, include_archived: bool, paging: Paging) -> ApiResult<Value> {
+        self.list_archivable("environments", vec![], include_archived, paging).await
+    }
+
+    /// Archives an environment (again: no change) and answers it.
+    pub async fn archive_environment(&self, id: &str) -> ApiResult<Value> {
+        let (archived, mut body) = self.environment(id).await?;
+        if !archived {
+            let at = now().text;
+            body["archived_at"] = json!(at);
+            body["updated_at"] = json!(at);
+            sqlx::query("UPDATE environments SET body = ?, archived = 1 WHERE id = ?")
+                .bind(body.to_string())
+                .bind(id)
+                .execute(&self.store.pool)
+                .await?;
+        }
+        Ok(body)
+    }
+
+    /// Deletes an environment no session that is not archived uses.
+    pub async fn delete_environment(&self, id: &str) -> ApiResult<()> {
+        self.environment(id).await?;
+        let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE environment_id = ? AND archived = 0")
+            .bind(id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        if in_use > 0 {
+            return Err(ApiError::conflict(format!(
+                "Environment {id} is used by {in_use} session(s) that are not archived; archive or delete them first, or archive the environment instead."
+            )));
+        }
+        sqlx::query("DELETE FROM environments WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        Ok(())
     }
 }
 

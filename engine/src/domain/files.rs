@@ -1,16 +1,56 @@
-//! Files: reading one, and registering what an agent wrote under `/mnt/session/outputs` as
-//! files of its session.
+//! Files: keeping an upload, reading one, lists, deletion, and registering what an agent wrote
+//! under `/mnt/session/outputs` as files of its session.
+
+use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::{Paging, body_of};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
-    store::json,
+    store::{Filter, json},
 };
 
 impl EngineState {
+    /// Keeps an upload read to `part_path` as file `id` with its `metadata`; nothing of it stays
+    /// behind when it cannot be kept.
+    pub async fn add_file(&self, id: &str, part_path: &Path, metadata: &Value, created_us: i64) -> ApiResult<()> {
+        tokio::fs::rename(part_path, self.file_path(id)).await.map_err(ApiError::internal)?;
+        let inserted = sqlx::query("INSERT INTO files (id, body, created_us) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(metadata.to_string())
+            .bind(created_us)
+            .execute(&self.store.pool)
+            .await;
+        if let Err(error) = inserted {
+            let _ = tokio::fs::remove_file(self.file_path(id)).await;
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
+    /// A page of files, newest first: those of `ids` when given, of session `scope_id` when given.
+    pub async fn list_files(&self, ids: Vec<String>, scope_id: Option<&str>, paging: Paging) -> ApiResult<Value> {
+        let mut filters = Vec::new();
+        if !ids.is_empty() {
+            filters.push(Filter::In("id", ids));
+        }
+        if let Some(scope) = scope_id {
+            filters.push(Filter::Eq("scope_id", scope.to_owned()));
+        }
+        self.page(paging.query("seq, body", "files", "seq", filters), false, body_of).await
+    }
+
+    /// Deletes a file: its row and its content.
+    pub async fn delete_file(&self, id: &str) -> ApiResult<()> {
+        self.file(id).await?;
+        sqlx::query("DELETE FROM files WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        let _ = tokio::fs::remove_file(self.file_path(id)).await;
+        Ok(())
+    }
+
     pub async fn file(&self, id: &str) -> ApiResult<Value> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM files WHERE id = ?").bind(id).fetch_optional(&self.store.pool).await?;

@@ -9,12 +9,25 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::{Paging, Ranges, time_filters};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{new_id, now},
-    store::json,
+    store::{Filter, json},
 };
+
+/// Which memory versions a list shows (each condition when given).
+pub struct VersionFilters {
+    pub memory_id: Option<String>,
+    pub session_id: Option<String>,
+    pub api_key_id: Option<String>,
+    /// `created`, `modified` or `deleted`.
+    pub operation: Option<String>,
+    /// Any service account: the engine has none, so nothing was written by one.
+    pub service_account: bool,
+    pub created: Ranges,
+}
 
 /// Largest memory content, in UTF-8 bytes (100 kB).
 pub const MAX_CONTENT_BYTES: usize = 102_400;
@@ -245,6 +258,43 @@ pub fn mount_path_of(store_id: &str, name: &str) -> String {
 pub const MAX_INSTRUCTIONS: usize = 4096;
 
 impl EngineState {
+    /// A page of memory stores, newest first: archived ones only when `include_archived`.
+    pub async fn list_memory_stores(
+        &self,
+        include_archived: bool,
+        created: Ranges,
+        paging: Paging,
+    ) -> ApiResult<Value> {
+        let filters = time_filters(created, "created_us").collect();
+        self.list_archivable("memory_stores", filters, include_archived, paging).await
+    }
+
+    /// A page of a store's memory versions, newest first; with their content when `full`.
+    pub async fn list_memory_versions(
+        &self,
+        store_id: &str,
+        filters: VersionFilters,
+        full: bool,
+        paging: Paging,
+    ) -> ApiResult<Value> {
+        let mut conditions = vec![Filter::Eq("store_id", store_id.to_owned())];
+        for (column, value) in
+            [("memory_id", filters.memory_id), ("session_id", filters.session_id), ("api_key_id", filters.api_key_id)]
+        {
+            if let Some(value) = value {
+                conditions.push(Filter::Eq(column, value));
+            }
+        }
+        if let Some(operation) = filters.operation {
+            conditions.push(Filter::Eq("operation", operation));
+        }
+        if filters.service_account {
+            conditions.push(Filter::Sql("0"));
+        }
+        conditions.extend(time_filters(filters.created, "created_us"));
+        let select = if full { VERSION_FULL } else { VERSION_BASIC };
+        self.page(paging.query(select, "memory_versions", "seq", conditions), false, version_json).await
+    }
     /// A memory store attached to a new session (`at` names it in errors), as the session
     /// shows it: its name and description as they are now, and where it is mounted.
     pub async fn memory_store_resource(

@@ -3,13 +3,13 @@
 //! (`runtime::outcomes`).
 
 use protocol::event_params::{Rubric, UserDefineOutcomeParams};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::new_id,
-    runtime::{OutcomeRun, evaluation},
 };
 
 /// The longest rubric, in characters.
@@ -17,6 +17,32 @@ pub const MAX_RUBRIC_CHARS: usize = 262_144;
 /// Iterations when `max_iterations` is not given, and the most it may be.
 pub const DEFAULT_ITERATIONS: u32 = 3;
 pub const MAX_ITERATIONS: u32 = 20;
+
+/// The outcome a session works toward; saved with the runtime's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutcomeRun {
+    pub outcome_id: String,
+    pub description: String,
+    /// The iteration under way (0-based).
+    pub iteration: u32,
+    pub max_iterations: u32,
+    /// The acknowledgement turn after `max_iterations_reached` is playing: no more grading.
+    #[serde(default)]
+    pub final_turn: bool,
+}
+
+/// A new outcome's entry in `outcome_evaluations`: pending, iteration 0.
+pub fn evaluation(outcome_id: &str, description: &str) -> Value {
+    json!({
+        "type": "outcome_evaluation",
+        "outcome_id": outcome_id,
+        "description": description,
+        "iteration": 0,
+        "result": "pending",
+        "explanation": null,
+        "completed_at": null,
+    })
+}
 
 /// A checked outcome: its rubric as text (a file rubric is read, as the API echoes it).
 pub struct CheckedOutcome {

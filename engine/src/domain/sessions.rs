@@ -1,4 +1,5 @@
-//! Sessions: reading one (with its duration worked out), and its resources.
+//! Sessions: creation and start, reading one (with its duration worked out), updates, lists,
+//! archiving and deletion, and its resources.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -10,18 +11,26 @@ use protocol::{
     agents::{Agent, AgentTag},
     common::Metadata,
     event_params::InitialEvent,
-    sessions::{ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionCreate},
+    events::types,
+    sessions::{
+        Budget, ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionAgentUpdate, SessionCreate,
+        SessionUpdate,
+    },
 };
 use serde_json::{Value, json};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::threads::{IDLE, primary_thread};
+use super::{
+    Paging, Ranges, body_of,
+    threads::{IDLE, primary_thread},
+    time_filters,
+};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{self, new_id, now},
     resolve,
-    store::{from_json, json, to_json},
+    store::{Filter, from_json, json, to_json},
 };
 
 /// Session durations are worked out when read: time since creation.
@@ -56,27 +65,7 @@ impl EngineState {
         deployment_id: Option<&str>,
         checked: &mut Checked,
     ) -> ApiResult<NewSession> {
-        // Only a plain reference is remembered: overrides make every session's agent its own.
-        let key = match &body.agent {
-            SessionAgentParam::Id(id) => Some((id.clone(), None)),
-            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
-                Some((reference.id.clone(), reference.version.map(|v| v as i64)))
-            }
-            SessionAgentParam::Object(_) => None,
-        };
-        let agent = match key.as_ref().and_then(|key| checked.agents.get(key)) {
-            Some(agent) => agent.clone(),
-            None => {
-                let agent = self.pinned_agent(&body.agent).await?;
-                // A custom skill deleted since the agent named it stops new sessions (a
-                // deployment's run records `skill_not_found_error`).
-                self.check_skills(&agent.skills).await?;
-                if let Some(key) = key {
-                    checked.agents.insert(key, agent.clone());
-                }
-                agent
-            }
-        };
+        let agent = self.checked_agent(&body.agent, checked).await?;
         if !checked.environments.contains(&body.environment_id) {
             self.usable_environment(&body.environment_id).await?;
             checked.environments.insert(body.environment_id.clone());
@@ -89,27 +78,7 @@ impl EngineState {
             }
         }
         let session_id = new_id("sesn");
-        let mut resources: Vec<Value> = Vec::new();
-        for (i, resource) in body.resources.iter().flatten().enumerate() {
-            let at = format!("resources[{i}]");
-            let mut resource = self.resource_of(resource, &at).await?;
-            if resource["type"] == "memory_store" {
-                if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
-                    return Err(ApiError::invalid(format!(
-                        "{at}: memory store {} is attached twice; attach each store once.",
-                        resource["memory_store_id"]
-                    )));
-                }
-                // Two stores of one name each get their own directory.
-                let base = resource["mount_path"].as_str().unwrap_or_default().to_owned();
-                let mut n = 1;
-                while resources.iter().any(|r| r["mount_path"] == resource["mount_path"]) {
-                    n += 1;
-                    resource["mount_path"] = json!(format!("{base}-{n}"));
-                }
-            }
-            resources.push(resource);
-        }
+        let resources = self.session_resources(body.resources.iter().flatten()).await?;
         let snapshot = self.snapshot(agent).await?;
         let at = now();
         let agent = to_json(&snapshot)?;
@@ -154,6 +123,57 @@ impl EngineState {
             resources,
             start: SessionStart { session_id, initial, outcomes },
         })
+    }
+
+    /// The agent a new session runs, pinned and its skills checked; a plain reference is looked
+    /// up in `checked` first, and remembered there.
+    async fn checked_agent(&self, param: &SessionAgentParam, checked: &mut Checked) -> ApiResult<Agent> {
+        // Only a plain reference is remembered: overrides make every session's agent its own.
+        let key = match param {
+            SessionAgentParam::Id(id) => Some((id.clone(), None)),
+            SessionAgentParam::Object(SessionAgentObject::Agent(reference)) => {
+                Some((reference.id.clone(), reference.version.map(|v| v as i64)))
+            }
+            SessionAgentParam::Object(_) => None,
+        };
+        if let Some(agent) = key.as_ref().and_then(|key| checked.agents.get(key)) {
+            return Ok(agent.clone());
+        }
+        let agent = self.pinned_agent(param).await?;
+        // A custom skill deleted since the agent named it stops new sessions (a deployment's run
+        // records `skill_not_found_error`).
+        self.check_skills(&agent.skills).await?;
+        if let Some(key) = key {
+            checked.agents.insert(key, agent.clone());
+        }
+        Ok(agent)
+    }
+
+    /// The resources of a new session, checked: each memory store attached once, and stores of
+    /// one name each mounted at a directory of its own.
+    async fn session_resources(&self, params: impl Iterator<Item = &ResourceParams>) -> ApiResult<Vec<Value>> {
+        let mut resources: Vec<Value> = Vec::new();
+        for (i, resource) in params.enumerate() {
+            let at = format!("resources[{i}]");
+            let mut resource = self.resource_of(resource, &at).await?;
+            if resource["type"] == "memory_store" {
+                if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
+                    return Err(ApiError::invalid(format!(
+                        "{at}: memory store {} is attached twice; attach each store once.",
+                        resource["memory_store_id"]
+                    )));
+                }
+                // Two stores of one name each get their own directory.
+                let base = resource["mount_path"].as_str().unwrap_or_default().to_owned();
+                let mut n = 1;
+                while resources.iter().any(|r| r["mount_path"] == resource["mount_path"]) {
+                    n += 1;
+                    resource["mount_path"] = json!(format!("{base}-{n}"));
+                }
+            }
+            resources.push(resource);
+        }
+        Ok(resources)
     }
 
     /// Queues a new session's initial events, which starts its agent loop.
@@ -347,6 +367,256 @@ impl EngineState {
         .await?;
         Ok(())
     }
+}
+
+/// Which sessions a list shows.
+pub struct SessionFilters {
+    pub include_archived: bool,
+    pub agent_id: Option<String>,
+    pub deployment_id: Option<String>,
+    /// Sessions with this memory store among their resources.
+    pub memory_store_id: Option<String>,
+    /// Only with `agent_id`.
+    pub agent_version: Option<i64>,
+    pub statuses: Vec<String>,
+    pub created: Ranges,
+}
+
+impl SessionFilters {
+    /// The conditions on the sessions table.
+    fn filters(self) -> Vec<Filter> {
+        let mut filters = Vec::new();
+        if !self.include_archived {
+            filters.push(Filter::Sql("archived = 0"));
+        }
+        if let Some(agent_id) = self.agent_id {
+            filters.push(Filter::Eq("agent_id", agent_id));
+        }
+        if let Some(deployment_id) = self.deployment_id {
+            filters.push(Filter::Eq("json_extract(body, '$.deployment_id')", deployment_id));
+        }
+        if let Some(memory_store_id) = self.memory_store_id {
+            filters.push(Filter::Around(
+                "EXISTS (SELECT 1 FROM json_each(sessions.body, '$.resources') AS r WHERE json_extract(r.value, '$.memory_store_id') = ",
+                memory_store_id,
+                ")",
+            ));
+        }
+        if let Some(version) = self.agent_version {
+            filters.push(Filter::EqInt("agent_version", version));
+        }
+        if !self.statuses.is_empty() {
+            filters.push(Filter::In("status", self.statuses));
+        }
+        filters.extend(time_filters(self.created, "created_us"));
+        filters
+    }
+}
+
+impl EngineState {
+    /// Applies `body` to a session that is not archived; a change is saved and announced with
+    /// `session.updated`. Answers the session.
+    pub async fn update_session(&self, id: &str, body: SessionUpdate) -> ApiResult<Value> {
+        let (archived, mut session) = self.session(id).await?;
+        if archived {
+            return Err(ApiError::conflict(format!("Session {id} is archived and cannot be changed.")));
+        }
+        if body.vault_ids.is_some() {
+            return Err(ApiError::invalid("vault_ids can only be set when a session is created."));
+        }
+        let mut changed = json!({ "type": types::SESSION_UPDATED });
+        if let Some(title) = &body.title
+            && session["title"] != json!(title)
+        {
+            session["title"] = json!(title);
+            changed["title"] = json!(title);
+        }
+        if let Some(patch) = &body.metadata {
+            let mut metadata = from_json(session["metadata"].clone())?;
+            resolve::patch_metadata(&mut metadata, patch, false)?;
+            let metadata = to_json(&metadata)?;
+            if session["metadata"] != metadata {
+                session["metadata"] = metadata.clone();
+                changed["metadata"] = metadata;
+            }
+        }
+        if let Some(agent_update) = &body.agent {
+            change_agent(&mut session, &mut changed, agent_update)?;
+        }
+        if let Some(budget) = &body.budget {
+            self.change_budget(id, &mut session, &mut changed, budget.as_ref()).await?;
+        }
+        if changed.as_object().is_some_and(|m| m.len() > 1) {
+            session["updated_at"] = json!(now().text);
+            sqlx::query("UPDATE sessions SET body = json_set(?, '$.status', status) WHERE id = ?")
+                .bind(session.to_string())
+                .bind(id)
+                .execute(&self.store.pool)
+                .await?;
+            self.append(id, changed).await?;
+        }
+        Ok(self.session(id).await?.1)
+    }
+
+    /// Sets or removes the budget of `session` (noting it in `changed`): a budget can only be
+    /// kept or raised above what the session has spent, never added after creation.
+    async fn change_budget(
+        &self,
+        id: &str,
+        session: &mut Value,
+        changed: &mut Value,
+        budget: Option<&Budget>,
+    ) -> ApiResult<()> {
+        let Some(budget) = budget else {
+            if !session["budget"].is_null() {
+                session["budget"] = Value::Null;
+                changed["budget"] = Value::Null;
+            }
+            return Ok(());
+        };
+        if session["budget"].is_null() {
+            return Err(ApiError::invalid("A budget can only be added when a session is created.")
+                .with_code("budget_create_only"));
+        }
+        let Ok(amount) = budget.max_list_cost.amount.parse::<u64>() else {
+            return Err(ApiError::invalid(
+                "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
+            ));
+        };
+        let spent: i64 = sqlx::query_scalar("SELECT cost_micro_cents FROM sessions WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        if amount.saturating_mul(1_000_000) <= spent.max(0) as u64 {
+            return Err(ApiError::invalid(format!(
+                "budget: the session has already spent {} cents of list cost; a budget must be more than that.",
+                crate::model::prices::cents(spent.max(0) as u64)
+            ))
+            .with_code("budget_not_raised"));
+        }
+        budgetable(&session["agent"])?;
+        session["budget"] = to_json(budget)?;
+        changed["budget"] = session["budget"].clone();
+        Ok(())
+    }
+
+    /// A page of sessions in `order` (with `prev_page`), with their durations.
+    pub async fn list_sessions(&self, filters: SessionFilters, paging: Paging) -> ApiResult<Value> {
+        let query = paging.query("seq, body", "sessions", "seq", filters.filters());
+        self.page(query, true, |row| Ok(with_duration(body_of(row)?))).await
+    }
+
+    /// Archives a session (again: no change) and answers it.
+    pub async fn archive_session(&self, id: &str) -> ApiResult<Value> {
+        let (archived, _) = self.session(id).await?;
+        if !archived {
+            let at = now().text;
+            sqlx::query("UPDATE sessions SET archived = 1, body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?")
+                .bind(&at)
+                .bind(&at)
+                .bind(id)
+                .execute(&self.store.pool)
+                .await?;
+        }
+        Ok(self.session(id).await?.1)
+    }
+
+    /// Deletes a session with its events, threads and resources; its runtime stops, its
+    /// streams end and its sandbox goes.
+    pub async fn delete_session(&self, id: &str) -> ApiResult<()> {
+        self.session(id).await?;
+        self.stop_runtime(id);
+        let mut tx = self.store.pool.begin().await?;
+        for table in [
+            "DELETE FROM events WHERE session_id = ?",
+            "DELETE FROM model_context WHERE session_id = ?",
+            "DELETE FROM session_resources WHERE session_id = ?",
+            "DELETE FROM threads WHERE session_id = ?",
+            "DELETE FROM sessions WHERE id = ?",
+        ] {
+            sqlx::query(table).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.close_hub(id);
+        self.delete_sandbox(id).await;
+        Ok(())
+    }
+
+    /// A page of a session's resources, in the order they were added.
+    pub async fn list_resources(&self, session_id: &str, paging: Paging) -> ApiResult<Value> {
+        let filters = vec![Filter::Eq("session_id", session_id.to_owned())];
+        self.page(paging.query("seq, body", "session_resources", "seq", filters), false, body_of).await
+    }
+
+    /// Adds a file resource to a session that is neither archived nor terminated, at a mount
+    /// path none of its resources uses. Answers the resource.
+    pub async fn add_resource(&self, id: &str, file_id: &str, mount_path: Option<&str>) -> ApiResult<Value> {
+        let (archived, session) = self.session(id).await?;
+        if archived || session["status"] == "terminated" {
+            return Err(ApiError::invalid(format!(
+                "Session {id} is archived or terminated; resources can no longer be added."
+            )));
+        }
+        let resource = self.file_resource(file_id, mount_path, "file_id").await?;
+        let existing: Vec<String> = sqlx::query_scalar("SELECT body FROM session_resources WHERE session_id = ?")
+            .bind(id)
+            .fetch_all(&self.store.pool)
+            .await?;
+        if existing
+            .iter()
+            .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+            .any(|r| r["mount_path"] == resource["mount_path"])
+        {
+            return Err(ApiError::invalid(format!(
+                "mount_path {} is already used by another resource of this session; choose another path.",
+                resource["mount_path"]
+            )));
+        }
+        sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
+            .bind(resource["id"].as_str())
+            .bind(id)
+            .bind(resource.to_string())
+            .execute(&self.store.pool)
+            .await?;
+        self.sync_resources(id).await?;
+        Ok(resource)
+    }
+
+    /// Takes a resource off a session.
+    pub async fn delete_resource(&self, id: &str, resource_id: &str) -> ApiResult<()> {
+        self.resource(id, resource_id).await?;
+        sqlx::query("DELETE FROM session_resources WHERE id = ? AND session_id = ?")
+            .bind(resource_id)
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        self.sync_resources(id).await
+    }
+}
+
+/// Changes the tools and MCP servers of the agent of `session` (noting it in `changed`); the
+/// agent of a running session cannot change.
+fn change_agent(session: &mut Value, changed: &mut Value, update: &SessionAgentUpdate) -> ApiResult<()> {
+    if session["status"] == "running" {
+        return Err(ApiError::invalid("The agent of a running session cannot change; wait until it is idle."));
+    }
+    let mut servers: Vec<protocol::agents::McpServer> = from_json(session["agent"]["mcp_servers"].clone())?;
+    if let Some(new) = &update.mcp_servers {
+        resolve::mcp_servers(new)?;
+        servers = new.clone();
+    }
+    let tools = match &update.tools {
+        Some(tools) => resolve::tools(tools, &servers)?,
+        None => {
+            let tools: Vec<protocol::agents::Tool> = from_json(session["agent"]["tools"].clone())?;
+            resolve::check_mcp_references(&tools, &servers)?;
+            tools
+        }
+    };
+    session["agent"]["tools"] = to_json(&tools)?;
+    session["agent"]["mcp_servers"] = to_json(&servers)?;
+    changed["agent"] = session["agent"].clone();
+    Ok(())
 }
 
 /// A session just written, and what starts it: its initial events (outcomes checked).

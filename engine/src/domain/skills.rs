@@ -19,11 +19,12 @@ use protocol::{
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::{Paging, body_of};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{new_id, now},
-    store::{from_json, json, to_json},
+    store::{Filter, from_json, json, to_json},
 };
 
 /// Most files one upload may hold.
@@ -215,6 +216,18 @@ pub fn check_display_name(name: &str) -> ApiResult<()> {
 }
 
 impl EngineState {
+    /// A page of skills, newest first (of `source` when given).
+    pub async fn list_skills(&self, source: Option<&str>, paging: Paging) -> ApiResult<Value> {
+        let filters = source.map(|source| Filter::Eq("source", source.to_owned())).into_iter().collect();
+        self.page(paging.query("seq, body", "skills", "seq", filters), false, body_of).await
+    }
+
+    /// A page of a skill's versions, newest first.
+    pub async fn list_skill_versions(&self, skill_id: &str, paging: Paging) -> ApiResult<Value> {
+        let filters = vec![Filter::Eq("skill_id", skill_id.to_owned())];
+        self.page(paging.query("seq, body", "skill_versions", "seq", filters), false, body_of).await
+    }
+
     fn skill_dir(&self, version_id: &str) -> PathBuf {
         self.config.data_dir.join("skills").join(version_id)
     }

@@ -5,12 +5,13 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use super::{Paging, body_of};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     model::{prices, stream::Usage},
-    store::json,
+    store::{Filter, events::Scope, json},
 };
 
 /// A thread's status as its lifecycle events say it.
@@ -221,4 +222,27 @@ pub(crate) fn with_duration(mut thread: Value) -> Value {
         thread["stats"]["duration_seconds"] = json!(seconds);
     }
     thread
+}
+
+impl EngineState {
+    /// A page of a session's threads (of `statuses` when given), with their durations.
+    pub async fn list_threads(&self, session_id: &str, statuses: Vec<String>, paging: Paging) -> ApiResult<Value> {
+        let mut filters = vec![Filter::Eq("session_id", session_id.to_owned())];
+        if !statuses.is_empty() {
+            filters.push(Filter::In("status", statuses));
+        }
+        let mut page = self.page(paging.query("seq, body", "threads", "seq", filters), false, body_of).await?;
+        if let Some(threads) = page["data"].as_array_mut() {
+            for thread in threads {
+                *thread = with_duration(std::mem::take(thread));
+            }
+        }
+        Ok(page)
+    }
+
+    /// Where the events of a session's thread are: the primary thread's are stored without one.
+    pub async fn thread_scope(&self, session_id: &str, thread_id: &str) -> ApiResult<Scope> {
+        let thread = self.thread(session_id, thread_id).await?;
+        Ok(Scope::Thread(if thread["parent_thread_id"].is_null() { None } else { Some(thread_id.to_owned()) }))
+    }
 }

@@ -106,6 +106,48 @@ impl ModelEndpoint {
     /// Sends one Messages request (`body` without `stream`, which is set here) and reads its
     /// streamed reply to the end, telling `on` of text and thinking as they begin.
     pub async fn stream(&self, body: &Value, mut on: impl FnMut(Progress)) -> Result<Reply, Failure> {
+        let response = self.open_stream(body).await?;
+        let mut events = response.bytes_stream().eventsource();
+        let mut reading = Reading::default();
+        let mut stopped = false;
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|error| Failure::Cut {
+                message: format!("The model's reply was cut off mid-stream: {error}"),
+            })?;
+            let data: Value = match serde_json::from_str(&event.data) {
+                Ok(data) => data,
+                Err(_) => continue,
+            };
+            match data["type"].as_str().unwrap_or(&event.event) {
+                "message_start" => reading.reply.usage.read(&data["message"]["usage"]),
+                "content_block_start" => reading.start_block(&data, &mut on),
+                "content_block_delta" => reading.add_delta(&data, &mut on),
+                "content_block_stop" => reading.stop_block(&data)?,
+                "message_delta" => {
+                    if let Some(reason) = data["delta"]["stop_reason"].as_str() {
+                        reading.reply.stop_reason = reason.to_owned();
+                    }
+                    reading.reply.usage.read(&data["usage"]);
+                }
+                "message_stop" => {
+                    stopped = true;
+                    break;
+                }
+                "error" => return Err(failure_of_body(&data, None, 0)),
+                _ => {}
+            }
+        }
+        if !stopped {
+            return Err(Failure::Cut { message: "The model's reply was cut off before it ended.".to_owned() });
+        }
+        let mut reply = reading.reply;
+        reply.content.retain(|block| !block.is_null());
+        Ok(reply)
+    }
+
+    /// Sends the request with `stream` set; answers the response once its status says it
+    /// streams, the failure it says otherwise.
+    async fn open_stream(&self, body: &Value) -> Result<reqwest::Response, Failure> {
         if !self.has_key() && self.needs_key() {
             return Err(Failure::Failed {
                 message: "No key for Anthropic's Messages API: set SWITCHBOARD_ENGINE_MODEL_KEY (or SWITCHBOARD_ENGINE_MODEL_URL to a Messages-compatible server) and send the message again.".to_owned(),
@@ -123,89 +165,67 @@ impl ModelEndpoint {
             let text = response.text().await.unwrap_or_default();
             return Err(failure_of_status(status.as_u16(), &text, retry_after));
         }
-        let mut events = response.bytes_stream().eventsource();
-        let mut reply = Reply::default();
-        // Per block: the partial JSON of a tool call's input.
-        let mut partial_json: Vec<String> = Vec::new();
-        let mut stopped = false;
-        while let Some(event) = events.next().await {
-            let event = event.map_err(|error| Failure::Cut {
-                message: format!("The model's reply was cut off mid-stream: {error}"),
-            })?;
-            let data: Value = match serde_json::from_str(&event.data) {
-                Ok(data) => data,
-                Err(_) => continue,
-            };
-            match data["type"].as_str().unwrap_or(&event.event) {
-                "message_start" => reply.usage.read(&data["message"]["usage"]),
-                "content_block_start" => {
-                    let index = data["index"].as_u64().unwrap_or(reply.content.len() as u64) as usize;
-                    let mut block = data["content_block"].clone();
-                    match block["type"].as_str() {
-                        Some("text") => on(Progress::TextStart(index)),
-                        Some("thinking") => on(Progress::ThinkingStart(index)),
-                        Some("tool_use") => block["input"] = json!({}),
-                        _ => {}
-                    }
-                    if reply.content.len() <= index {
-                        reply.content.resize(index + 1, Value::Null);
-                        partial_json.resize(index + 1, String::new());
-                    }
-                    reply.content[index] = block;
-                }
-                "content_block_delta" => {
-                    let index = data["index"].as_u64().unwrap_or_default() as usize;
-                    let Some(block) = reply.content.get_mut(index) else { continue };
-                    let delta = &data["delta"];
-                    match delta["type"].as_str() {
-                        Some("text_delta") => {
-                            let text = delta["text"].as_str().unwrap_or_default();
-                            append(block, "text", text);
-                            on(Progress::Text(index, text.to_owned()));
-                        }
-                        Some("thinking_delta") => {
-                            append(block, "thinking", delta["thinking"].as_str().unwrap_or_default())
-                        }
-                        Some("signature_delta") => {
-                            append(block, "signature", delta["signature"].as_str().unwrap_or_default())
-                        }
-                        Some("input_json_delta") => {
-                            partial_json[index].push_str(delta["partial_json"].as_str().unwrap_or_default())
-                        }
-                        _ => {}
-                    }
-                }
-                "content_block_stop" => {
-                    let index = data["index"].as_u64().unwrap_or_default() as usize;
-                    if let Some(block) = reply.content.get_mut(index)
-                        && block["type"] == "tool_use"
-                        && !partial_json[index].is_empty()
-                    {
-                        block["input"] =
-                            serde_json::from_str(&partial_json[index]).map_err(|error| Failure::Failed {
-                                message: format!("The model sent a tool call whose input is not JSON ({error})."),
-                            })?;
-                    }
-                }
-                "message_delta" => {
-                    if let Some(reason) = data["delta"]["stop_reason"].as_str() {
-                        reply.stop_reason = reason.to_owned();
-                    }
-                    reply.usage.read(&data["usage"]);
-                }
-                "message_stop" => {
-                    stopped = true;
-                    break;
-                }
-                "error" => return Err(failure_of_body(&data, None, 0)),
-                _ => {}
+        Ok(response)
+    }
+}
+
+/// A streamed reply as read so far, and per block the partial JSON of a tool call's input.
+#[derive(Default)]
+struct Reading {
+    reply: Reply,
+    partial_json: Vec<String>,
+}
+
+impl Reading {
+    /// `content_block_start`: a new block (a text or thinking block told to `on`).
+    fn start_block(&mut self, data: &Value, on: &mut impl FnMut(Progress)) {
+        let index = data["index"].as_u64().unwrap_or(self.reply.content.len() as u64) as usize;
+        let mut block = data["content_block"].clone();
+        match block["type"].as_str() {
+            Some("text") => on(Progress::TextStart(index)),
+            Some("thinking") => on(Progress::ThinkingStart(index)),
+            Some("tool_use") => block["input"] = json!({}),
+            _ => {}
+        }
+        if self.reply.content.len() <= index {
+            self.reply.content.resize(index + 1, Value::Null);
+            self.partial_json.resize(index + 1, String::new());
+        }
+        self.reply.content[index] = block;
+    }
+
+    /// `content_block_delta`: more of a block (text told to `on`).
+    fn add_delta(&mut self, data: &Value, on: &mut impl FnMut(Progress)) {
+        let index = data["index"].as_u64().unwrap_or_default() as usize;
+        let Some(block) = self.reply.content.get_mut(index) else { return };
+        let delta = &data["delta"];
+        match delta["type"].as_str() {
+            Some("text_delta") => {
+                let text = delta["text"].as_str().unwrap_or_default();
+                append(block, "text", text);
+                on(Progress::Text(index, text.to_owned()));
             }
+            Some("thinking_delta") => append(block, "thinking", delta["thinking"].as_str().unwrap_or_default()),
+            Some("signature_delta") => append(block, "signature", delta["signature"].as_str().unwrap_or_default()),
+            Some("input_json_delta") => {
+                self.partial_json[index].push_str(delta["partial_json"].as_str().unwrap_or_default())
+            }
+            _ => {}
         }
-        if !stopped {
-            return Err(Failure::Cut { message: "The model's reply was cut off before it ended.".to_owned() });
+    }
+
+    /// `content_block_stop`: a tool call's input, now whole, parsed.
+    fn stop_block(&mut self, data: &Value) -> Result<(), Failure> {
+        let index = data["index"].as_u64().unwrap_or_default() as usize;
+        if let Some(block) = self.reply.content.get_mut(index)
+            && block["type"] == "tool_use"
+            && !self.partial_json[index].is_empty()
+        {
+            block["input"] = serde_json::from_str(&self.partial_json[index]).map_err(|error| Failure::Failed {
+                message: format!("The model sent a tool call whose input is not JSON ({error})."),
+            })?;
         }
-        reply.content.retain(|block| !block.is_null());
-        Ok(reply)
+        Ok(())
     }
 }
 

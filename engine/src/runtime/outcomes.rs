@@ -6,24 +6,11 @@
 //! grader says per iteration what it decides and why (`Script::grade`).
 
 use protocol::events::types;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Actor, Turn, script_of, threads::Thread};
+use super::{Actor, Thread, Turn, script_of};
+use crate::domain::outcomes::{OutcomeRun, evaluation};
 use crate::{error::ApiResult, ids::now};
-
-/// The outcome a session works toward; saved with the runtime's state.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutcomeRun {
-    pub outcome_id: String,
-    pub description: String,
-    /// The iteration under way (0-based).
-    pub iteration: u32,
-    pub max_iterations: u32,
-    /// The acknowledgement turn after `max_iterations_reached` is playing: no more grading.
-    #[serde(default)]
-    pub final_turn: bool,
-}
 
 impl Actor {
     /// The outcome's evaluation shows that the agent works on it.
@@ -143,17 +130,4 @@ impl Actor {
             .await?;
         Ok(())
     }
-}
-
-/// A new outcome's entry in `outcome_evaluations`: pending, iteration 0.
-pub fn evaluation(outcome_id: &str, description: &str) -> Value {
-    json!({
-        "type": "outcome_evaluation",
-        "outcome_id": outcome_id,
-        "description": description,
-        "iteration": 0,
-        "result": "pending",
-        "explanation": null,
-        "completed_at": null,
-    })
 }

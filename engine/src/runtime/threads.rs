@@ -10,10 +10,12 @@
 //! for its tool calls, which the session's stream gets with `session_thread_id`.
 
 use protocol::events::types;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Actor, Played, Turn, script_of};
+use super::{
+    Actor, Played, script_of,
+    turn::{Child, Thread, Turn, WorkflowRun},
+};
 use crate::{
     error::ApiResult,
     ids::new_id,
@@ -22,48 +24,6 @@ use crate::{
 
 /// The name an advisor's thread goes by.
 pub const ADVISOR_NAME: &str = "anthropic.advisor";
-
-/// A thread as the runtime plays it.
-#[derive(Debug, Clone)]
-pub struct Thread {
-    pub id: String,
-    /// A child thread (not the primary).
-    pub child: bool,
-    /// Its agent's name, as its events name it.
-    pub name: String,
-    /// The agent it runs (`tools`, `model`, `system`).
-    pub agent: Value,
-}
-
-/// The child thread a step of the primary waits on; saved with the turn.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Child {
-    pub thread_id: String,
-    pub name: String,
-    /// The thread's agent object (`agent` or `inline`).
-    pub agent: Value,
-    pub turn: Turn,
-    /// It was interrupted on its own: its parent goes on once it resumes.
-    #[serde(default)]
-    pub interrupted: bool,
-}
-
-impl Child {
-    fn thread(&self) -> Thread {
-        Thread { id: self.thread_id.clone(), child: true, name: self.name.clone(), agent: self.agent.clone() }
-    }
-}
-
-/// Where a workflow run stands; saved with the turn.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkflowRun {
-    pub id: String,
-    pub phase_ids: Vec<String>,
-    /// The phase under way.
-    pub phase: usize,
-    /// Its `workflow_run.phase_started` event, once sent.
-    pub phase_started_id: Option<String>,
-}
 
 /// What a fault of the script in a step that starts threads says, to put in a `session.error`.
 type Fault = String;

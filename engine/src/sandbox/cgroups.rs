@@ -24,7 +24,7 @@ use std::{
     time::Duration,
 };
 
-use super::SandboxLimits;
+use super::limits::SandboxLimits;
 
 /// The directory made under the engine's own group for its calls' groups.
 const PARENT: &str = "switchboard-sandbox";

@@ -1,0 +1,128 @@
+//! The live side of the session event log ([`crate::store::events`]): appending an event
+//! stores it and sends it, in the same order, to the session's open streams, with the previews
+//! (never stored) of messages under way and the end of a deleted session's streams.
+
+use std::sync::Arc;
+
+use protocol::events::types;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::{
+    EngineState,
+    error::ApiResult,
+    ids::{self, new_id},
+    store::events::{NewEvent, Scope},
+};
+
+/// What a session's live streams carry: the session's own stream and each thread's.
+#[derive(Debug, Clone)]
+pub enum Live {
+    /// A persisted event, with its place in the session's log, its thread (`None`: the primary)
+    /// and whether the session's own stream carries it.
+    Event { seq: i64, kind: Arc<str>, json: Arc<str>, thread: Option<Arc<str>>, on_session: bool },
+    /// An `event_start` / `event_delta` preview of `agent.message` or `agent.thinking`, of one
+    /// thread (`None`: the primary, the only one the session's stream previews).
+    Preview { of: &'static str, kind: &'static str, json: Arc<str>, thread: Option<Arc<str>> },
+    /// The session was deleted: streams send `session.deleted` and end.
+    Deleted { json: Arc<str> },
+}
+
+/// The live side of one session: a broadcast of its events, and the lock that keeps the order
+/// of the log and of the broadcast the same.
+pub struct SessionHub {
+    tx: broadcast::Sender<Live>,
+    append: tokio::sync::Mutex<()>,
+}
+
+impl EngineState {
+    fn hub(&self, session_id: &str) -> Arc<SessionHub> {
+        let mut hubs = self.hubs.lock().expect("hub map lock");
+        hubs.entry(session_id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(SessionHub { tx: broadcast::channel(1024).0, append: tokio::sync::Mutex::new(()) })
+            })
+            .clone()
+    }
+
+    /// Appends one event to a session's log (giving it an id and `processed_at` when it has
+    /// none) and sends it to the session's live streams. Returns the stored event.
+    pub async fn append(&self, session_id: &str, event: Value) -> ApiResult<Value> {
+        self.append_in(session_id, None, true, event).await
+    }
+
+    /// Appends one event of `thread` (`None`: the primary thread); `on_session` puts it on the
+    /// session's own stream and list too.
+    pub async fn append_in(
+        &self,
+        session_id: &str,
+        thread: Option<&str>,
+        on_session: bool,
+        mut event: Value,
+    ) -> ApiResult<Value> {
+        let at = ids::now();
+        if event.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+            event["id"] = json!(new_id("sevt"));
+        }
+        event["processed_at"] = json!(at.text);
+        let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        let text = event.to_string();
+        let hub = self.hub(session_id);
+        let _order = hub.append.lock().await;
+        let seq = self
+            .store
+            .insert_event(NewEvent {
+                session_id,
+                id: event["id"].as_str(),
+                kind: &kind,
+                processed_us: at.micros,
+                body: &text,
+                thread,
+                on_session,
+            })
+            .await?;
+        let thread = thread.map(Arc::from);
+        let _ = hub.tx.send(Live::Event { seq, kind: kind.into(), json: text.into(), thread, on_session });
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.notify(session_id, &event);
+        }
+        Ok(event)
+    }
+
+    /// Sends a preview (never stored) of `thread` (`None`: the primary) to the live streams.
+    pub fn preview(&self, session_id: &str, thread: Option<&str>, of: &'static str, preview: Value) {
+        let kind = if preview["type"] == "event_start" { "event_start" } else { "event_delta" };
+        let thread = thread.map(Arc::from);
+        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into(), thread });
+    }
+
+    /// Subscribes to a session's stream and tells the seq of the last event before it.
+    pub async fn subscribe(&self, session_id: &str) -> ApiResult<(broadcast::Receiver<Live>, i64)> {
+        let hub = self.hub(session_id);
+        let _order = hub.append.lock().await;
+        let rx = hub.tx.subscribe();
+        let last = self.store.last_event_seq(session_id).await?;
+        Ok((rx, last))
+    }
+
+    /// Events of a session in `scope` after `seq`, for a stream that fell behind the broadcast.
+    pub async fn events_after(
+        &self,
+        session_id: &str,
+        scope: &Scope,
+        seq: i64,
+        limit: i64,
+    ) -> ApiResult<Vec<(i64, String, String)>> {
+        self.store.events_after(session_id, scope, seq, limit).await
+    }
+
+    /// Ends every open stream of a deleted session and forgets its live state.
+    pub(crate) fn close_hub(&self, session_id: &str) {
+        let hub = self.hubs.lock().expect("hub map lock").remove(session_id);
+        if let Some(hub) = hub {
+            let deleted =
+                json!({ "type": types::SESSION_DELETED, "id": new_id("sevt"), "processed_at": ids::now().text });
+            let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
+        }
+    }
+}
