@@ -14,18 +14,14 @@ mod service {
     use serde_json::Value;
 
     use crate::{
-        api::{
-            live::{Decided, Verdict},
-            policies::{ApprovalState, Policy},
-            rules::NewRule,
-        },
         auth::{
             Principal,
             store::{AuditNote, signed_in},
         },
-        decisions::Recorded,
+        decisions::{Decided, Recorded, Verdict},
         error::AppError,
-        rules::Rule,
+        policies::{ApprovalState, Policy},
+        rules::{NewRule, Rule},
         upstream::client::BoxFuture,
     };
 

@@ -18,6 +18,7 @@ pub mod format;
 pub mod live;
 pub mod me;
 pub mod pages;
+pub mod policies;
 pub mod rules;
 pub mod sse;
 pub mod upstream;

@@ -256,6 +256,40 @@ pub fn suggestion(tool: &str, input: &Value) -> String {
     }
 }
 
+/// What an approver asks for on a card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NewRule {
+    /// The session whose card it came from.
+    pub session_id: String,
+    pub tool: String,
+    #[serde(default)]
+    pub pattern: String,
+    /// `session` or `agent`.
+    pub scope: String,
+    pub minutes: u32,
+}
+
+impl NewRule {
+    /// The rule's pattern and scope, or what is wrong with them.
+    pub fn check(&self) -> Result<(String, Scope), crate::error::AppError> {
+        let tool = self.tool.trim();
+        if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(crate::error::AppError::bad_input("tool", "Name the tool the rule is for."));
+        }
+        Pattern::parse(tool, &self.pattern).map_err(|message| crate::error::AppError::bad_input("pattern", message))?;
+        let scope = Scope::parse(&self.scope).ok_or_else(|| {
+            crate::error::AppError::bad_input("scope", "Choose whether the rule holds for this session or this agent.")
+        })?;
+        if !DURATIONS.iter().any(|(m, _)| *m == self.minutes) {
+            return Err(crate::error::AppError::bad_input(
+                "minutes",
+                "Choose how long the rule lasts: 15 minutes to 24 hours.",
+            ));
+        }
+        Ok((tool.to_owned(), scope))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -13,48 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::JsonResponse;
 use crate::{decisions::Recorded, error::AppError};
 
-/// A person's decision on one pending `agent.tool_use` / `agent.mcp_tool_use`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The id of the tool-use event (`sevt_…`).
-    pub event_id: String,
-    pub allow: bool,
-    /// Told to the agent with a denial.
-    pub deny_message: Option<String>,
-}
-
-/// What became of a batch of decisions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Decided {
-    /// Event ids whose decision went upstream now.
-    pub sent: Vec<String>,
-    /// Calls somebody else had decided first: their decisions.
-    pub taken: Vec<Recorded>,
-    /// Allows recorded as approvals, not sent: the session's policy asks for more people.
-    #[serde(default)]
-    pub waiting: Vec<Waiting>,
-}
-
-/// A call whose approval was recorded and that waits for another approver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Waiting {
-    pub event_id: String,
-    /// Who allowed it so far (labels), in order.
-    pub approved_by: Vec<String>,
-    pub required: u8,
-}
-
-impl Waiting {
-    /// "Your approval is recorded (1 of 2: Ann). The call waits for another approver."
-    pub fn in_words(&self) -> String {
-        format!(
-            "Your approval is recorded ({} of {}: {}). The call waits for another approver.",
-            self.approved_by.len(),
-            self.required,
-            self.approved_by.join(", ")
-        )
-    }
-}
+pub use crate::decisions::{Decided, Verdict, Waiting};
 
 /// The longest message or result the console sends (the API's own limits are larger; this keeps
 /// a pasted log from freezing the page).

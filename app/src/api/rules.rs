@@ -5,44 +5,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
-use serde::{Deserialize, Serialize};
 
 use super::JsonResponse;
-use crate::{
-    error::AppError,
-    rules::{DURATIONS, Pattern, Rule, Scope},
-};
+use crate::{error::AppError, rules::Rule};
 
-/// What an approver asks for on a card.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct NewRule {
-    /// The session whose card it came from.
-    pub session_id: String,
-    pub tool: String,
-    #[serde(default)]
-    pub pattern: String,
-    /// `session` or `agent`.
-    pub scope: String,
-    pub minutes: u32,
-}
-
-impl NewRule {
-    /// The rule's pattern and scope, or what is wrong with them.
-    pub fn check(&self) -> Result<(String, Scope), AppError> {
-        let tool = self.tool.trim();
-        if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(AppError::bad_input("tool", "Name the tool the rule is for."));
-        }
-        Pattern::parse(tool, &self.pattern).map_err(|message| AppError::bad_input("pattern", message))?;
-        let scope = Scope::parse(&self.scope).ok_or_else(|| {
-            AppError::bad_input("scope", "Choose whether the rule holds for this session or this agent.")
-        })?;
-        if !DURATIONS.iter().any(|(m, _)| *m == self.minutes) {
-            return Err(AppError::bad_input("minutes", "Choose how long the rule lasts: 15 minutes to 24 hours."));
-        }
-        Ok((tool.to_owned(), scope))
-    }
-}
+pub use crate::rules::NewRule;
 
 /// Makes a rule; Switchboard answers matching calls from now on, the one on the card too.
 #[access(Approver)]

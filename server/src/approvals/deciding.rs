@@ -7,7 +7,7 @@
 //! None of these sends is retried: the API has no idempotency keys, so a second `POST …/events`
 //! could do the thing twice.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use app::{
     api::live::{Decided, MAX_TEXT, Verdict},
@@ -24,10 +24,21 @@ use protocol::{
 };
 use serde_json::{Value, json};
 
-use super::{gate, service::ApprovalService};
+use super::{
+    decisions::{Pending, SqliteDecisions},
+    gate,
+    inbox::Inbox,
+    policies::Policies,
+};
 
-/// A decision and the event that carries it upstream.
-pub type Pending = (Recorded, EventParams);
+/// What a decision passes through on its way upstream: the workspace's upstream, the decision
+/// store, the policies that gate it and the inbox it leaves.
+pub struct DecisionPath {
+    pub upstream: UpstreamHandle,
+    pub decisions: Arc<SqliteDecisions>,
+    pub policies: Arc<Policies>,
+    pub inbox: Arc<Inbox>,
+}
 
 /// Who decides, and when: worked out once per request, for all its decisions.
 pub struct Decider {
@@ -106,7 +117,7 @@ pub fn check_answer(event_id: &str, answer: CustomAnswer) -> Result<EventParams,
     }))
 }
 
-impl ApprovalService {
+impl DecisionPath {
     /// Decides tool calls: checked, gated by the policy, then delivered.
     pub async fn decide_calls(
         &self,
@@ -115,7 +126,8 @@ impl ApprovalService {
         verdicts: Vec<Verdict>,
     ) -> Result<Decided, AppError> {
         let decisions = check_verdicts(&Decider::new(&by), verdicts)?;
-        let (decisions, waiting, policy) = gate::gate(self, &by, &session_id, decisions).await?;
+        let parts = (&self.upstream, self.policies.as_ref(), self.decisions.as_ref());
+        let (decisions, waiting, policy) = gate::gate(parts, &by, &session_id, decisions).await?;
         let mut decided = if decisions.is_empty() {
             by.note(json!({ "session_id": session_id, "policy": policy }));
             Decided::default()

@@ -7,6 +7,9 @@ use app::{
 };
 use sqlx::{Row, SqlitePool};
 
+/// A decision and the event that carries it upstream.
+pub type Pending = (Recorded, protocol::event_params::EventParams);
+
 pub struct SqliteDecisions {
     pool: SqlitePool,
 }

@@ -13,20 +13,28 @@ use app::{
 use protocol::events::types;
 use serde_json::{Value, json};
 
-use super::{deciding::Pending, service::ApprovalService};
+use app::upstream::client::UpstreamHandle;
+
+use super::{
+    decisions::{Pending, SqliteDecisions},
+    policies::Policies,
+};
 
 /// The events read to find who led to each call, at most.
 const MAX_EVENTS: usize = 10_000;
 
 /// The policy that gates approvals in `session_id` (one read of the session when any policy
 /// exists; none when none does).
-pub async fn session_policy(service: &ApprovalService, session_id: &str) -> Result<Option<Policy>, AppError> {
-    let policies = service.policies.list().await?;
+pub async fn session_policy(
+    upstream: &UpstreamHandle,
+    policies: &Policies,
+    session_id: &str,
+) -> Result<Option<Policy>, AppError> {
+    let policies = policies.list().await?;
     if !policies.iter().any(Policy::gates_approvals) {
         return Ok(None);
     }
-    let session: Value = service
-        .upstream
+    let session: Value = upstream
         .get(&format!("/v1/sessions/{session_id}"), Vec::new())
         .await
         .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
@@ -36,8 +44,12 @@ pub async fn session_policy(service: &ApprovalService, session_id: &str) -> Resu
 
 /// Who sent the message that led to each call of the session (its `agent.*tool_use` events): the
 /// last `user.message` before the call, looked up among the messages Switchboard sent.
-pub async fn senders(service: &ApprovalService, session_id: &str) -> Result<Vec<(String, Sender)>, AppError> {
-    let sent = service.policies.messages(session_id.to_owned()).await?;
+pub async fn senders(
+    upstream: &UpstreamHandle,
+    policies: &Policies,
+    session_id: &str,
+) -> Result<Vec<(String, Sender)>, AppError> {
+    let sent = policies.messages(session_id.to_owned()).await?;
     let mut query: Vec<(String, String)> =
         [types::USER_MESSAGE, types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
             .iter()
@@ -49,7 +61,7 @@ pub async fn senders(service: &ApprovalService, session_id: &str) -> Result<Vec<
         Some((event.get("id").and_then(Value::as_str)?.to_owned(), kind))
     };
     let (events, _) = app::api::server::walk_pages_of(
-        &service.upstream,
+        upstream,
         &format!("/v1/sessions/{session_id}/events"),
         "Reading who sent the session's messages",
         query,
@@ -92,7 +104,7 @@ pub fn lead(events: &[(String, String)], sent: &[SentMessage]) -> Vec<(String, S
 /// as the decision of everyone who approved it. Denials go on: one is final. Answers what goes
 /// on, what waits, and the policy's part of the audit entry.
 pub async fn gate(
-    service: &ApprovalService,
+    (upstream, policies, store): (&UpstreamHandle, &Policies, &SqliteDecisions),
     by: &Caller,
     session_id: &str,
     decisions: Vec<Pending>,
@@ -100,7 +112,7 @@ pub async fn gate(
     if !decisions.iter().any(|(d, _)| d.result == Outcome::Allow) {
         return Ok((decisions, Vec::new(), None));
     }
-    let Some(policy) = session_policy(service, session_id).await? else {
+    let Some(policy) = session_policy(upstream, policies, session_id).await? else {
         return Ok((decisions, Vec::new(), None));
     };
     let mut note = json!({
@@ -109,10 +121,10 @@ pub async fn gate(
         "no_self_approval": policy.no_self_approval,
     });
     if policy.no_self_approval {
-        refuse_self_approval(service, by, session_id, &decisions, &mut note).await?;
+        refuse_self_approval(upstream, policies, by, session_id, &decisions, &mut note).await?;
     }
     // A call decided already goes on, to be answered with who decided it.
-    let decided = service.decisions.recorded(session_id).await.map_err(|error| {
+    let decided = store.recorded(session_id).await.map_err(|error| {
         tracing::error!("the decision store failed: {error}");
         AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
     })?;
@@ -122,8 +134,7 @@ pub async fn gate(
         let open = !decided.iter().any(|d| d.event_id == decision.event_id);
         if open && decision.result == Outcome::Allow && policy.required_approvals > 1 {
             let me = &by.person;
-            let approved = service
-                .policies
+            let approved = policies
                 .approve(session_id.to_owned(), decision.event_id.clone(), me.username.clone(), me.label())
                 .await?;
             if approved.len() < usize::from(policy.required_approvals) {
@@ -148,13 +159,14 @@ pub async fn gate(
 
 /// Refuses the request when the person allows a call their own message led to.
 async fn refuse_self_approval(
-    service: &ApprovalService,
+    upstream: &UpstreamHandle,
+    policies: &Policies,
     by: &Caller,
     session_id: &str,
     decisions: &[Pending],
     note: &mut Value,
 ) -> Result<(), AppError> {
-    let led = senders(service, session_id).await?;
+    let led = senders(upstream, policies, session_id).await?;
     let own = decisions.iter().filter(|(d, _)| d.result == Outcome::Allow).find(|(d, _)| {
         led.iter().any(|(call, sender)| {
             call == &d.event_id && matches!(sender, Sender::Person { username, .. } if *username == by.person.username)
@@ -173,12 +185,16 @@ async fn refuse_self_approval(
 }
 
 /// The approvals a session's waiting calls have and need, for their cards.
-pub async fn state(service: &ApprovalService, session_id: &str) -> Result<ApprovalState, AppError> {
-    let Some(policy) = session_policy(service, session_id).await? else {
+pub async fn state(
+    upstream: &UpstreamHandle,
+    policies: &Policies,
+    session_id: &str,
+) -> Result<ApprovalState, AppError> {
+    let Some(policy) = session_policy(upstream, policies, session_id).await? else {
         return Ok(ApprovalState::default());
     };
-    let approvals = service.policies.approvals(session_id.to_owned()).await?;
-    let senders = if policy.no_self_approval { Some(senders(service, session_id).await?) } else { None };
+    let approvals = policies.approvals(session_id.to_owned()).await?;
+    let senders = if policy.no_self_approval { Some(senders(upstream, policies, session_id).await?) } else { None };
     let mut calls: Vec<CallApprovals> = Vec::new();
     for (event_id, label) in approvals {
         call_entry(&mut calls, event_id).approved_by.push(label);

@@ -19,15 +19,14 @@ use app::{
 };
 use serde_json::json;
 
-use super::{decisions::SqliteDecisions, gate, inbox::Inbox, policies::Policies, rules::RuleBook};
+use super::{
+    deciding::DecisionPath, decisions::SqliteDecisions, gate, inbox::Inbox, policies::Policies, rules::RuleBook,
+};
 
 /// One workspace's approvals: its upstream, and the stores and inbox they change.
 pub struct ApprovalService {
-    pub(super) upstream: UpstreamHandle,
-    pub(super) decisions: Arc<SqliteDecisions>,
-    pub(super) inbox: Arc<Inbox>,
-    pub(super) policies: Arc<Policies>,
-    pub(super) rules: Arc<RuleBook>,
+    path: DecisionPath,
+    rules: Arc<RuleBook>,
 }
 
 impl ApprovalService {
@@ -38,7 +37,7 @@ impl ApprovalService {
         policies: Arc<Policies>,
         rules: Arc<RuleBook>,
     ) -> Self {
-        Self { upstream, decisions, inbox, policies, rules }
+        Self { path: DecisionPath { upstream, decisions, policies, inbox }, rules }
     }
 
     async fn create_rule_now(&self, by: Caller, rule: NewRule) -> Result<Rule, AppError> {
@@ -46,7 +45,7 @@ impl ApprovalService {
         let session_id = rule.session_id.clone();
         let made = self.rules.create_now(rule, by.person.label(), by.person.username.clone()).await?;
         // The call on the card it came from is answered now, not at the next poll.
-        self.inbox.reread_waiting(&session_id);
+        self.path.inbox.reread_waiting(&session_id);
         by.note(json!({
             "rule": made.id, "tool": made.tool, "pattern": made.pattern, "scope": made.scope,
             "scope_id": made.scope_id, "expires_at": made.expires_at,
@@ -62,7 +61,7 @@ impl Approvals for ApprovalService {
         session_id: String,
         verdicts: Vec<Verdict>,
     ) -> BoxFuture<'_, Result<Decided, AppError>> {
-        Box::pin(self.decide_calls(by, session_id, verdicts))
+        Box::pin(self.path.decide_calls(by, session_id, verdicts))
     }
 
     fn answer(
@@ -72,12 +71,12 @@ impl Approvals for ApprovalService {
         event_id: String,
         answer: CustomAnswer,
     ) -> BoxFuture<'_, Result<Decided, AppError>> {
-        Box::pin(self.answer_call(by, session_id, event_id, answer))
+        Box::pin(self.path.answer_call(by, session_id, event_id, answer))
     }
 
     fn decisions(&self, session_id: String) -> BoxFuture<'_, Result<Vec<Recorded>, AppError>> {
         Box::pin(async move {
-            self.decisions.recorded(&session_id).await.map_err(|error| {
+            self.path.decisions.recorded(&session_id).await.map_err(|error| {
                 tracing::error!("the decision store failed: {error}");
                 AppError::internal("Switchboard could not read the session's decisions; try again.")
             })
@@ -85,12 +84,12 @@ impl Approvals for ApprovalService {
     }
 
     fn state(&self, session_id: String) -> BoxFuture<'_, Result<ApprovalState, AppError>> {
-        Box::pin(async move { gate::state(self, &session_id).await })
+        Box::pin(async move { gate::state(&self.path.upstream, &self.path.policies, &session_id).await })
     }
 
     fn sent(&self, by: Principal, session_id: String, event_id: Option<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let recorded = self.policies.sent(session_id.clone(), event_id, by.username.clone(), by.label()).await;
+            let recorded = self.path.policies.sent(session_id.clone(), event_id, by.username.clone(), by.label()).await;
             if let Err(error) = recorded {
                 tracing::error!("who sent a message to {session_id} was not recorded: {}", error.message);
             }
@@ -98,12 +97,12 @@ impl Approvals for ApprovalService {
     }
 
     fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
-        self.policies.list()
+        self.path.policies.list()
     }
 
     fn save_policy(&self, by: Caller, policy: Policy) -> BoxFuture<'_, Result<Policy, AppError>> {
         Box::pin(async move {
-            let saved = self.policies.save(policy, by.person.label()).await?;
+            let saved = self.path.policies.save(policy, by.person.label()).await?;
             by.note(json!({ "policy": saved }));
             Ok(saved)
         })
@@ -111,7 +110,7 @@ impl Approvals for ApprovalService {
 
     fn delete_policy(&self, by: Caller, agent_id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
-            self.policies.delete(agent_id.clone()).await?;
+            self.path.policies.delete(agent_id.clone()).await?;
             by.note(json!({ "policy_removed": agent_id }));
             Ok(())
         })
