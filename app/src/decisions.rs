@@ -64,7 +64,6 @@ impl Recorded {
     }
 }
 
-#[cfg(feature = "ssr")]
 /// A person's decision on one pending `agent.tool_use` / `agent.mcp_tool_use`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -108,6 +107,7 @@ impl Waiting {
     }
 }
 
+#[cfg(feature = "ssr")]
 pub use store::*;
 
 #[cfg(feature = "ssr")]

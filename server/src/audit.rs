@@ -504,25 +504,7 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
     if !signed_in && status >= 400 {
         return response;
     }
-    // Answers of mutations are small JSON: the error's message, or the id of what was created.
-    // Anything else (a streamed answer, one without a length or over 1 MiB) passes untouched.
-    let small = {
-        use axum::body::HttpBody;
-        response.body().size_hint().exact().is_some_and(|n| n <= 1024 * 1024)
-    };
-    let (parts, body) = response.into_parts();
-    let (body, bytes) = if small {
-        match axum::body::to_bytes(body, 1024 * 1024).await {
-            Ok(bytes) => (Body::from(bytes.clone()), bytes),
-            Err(error) => {
-                tracing::warn!("the answer to {action} could not be read: {error}");
-                (Body::empty(), Default::default())
-            }
-        }
-    } else {
-        (body, Default::default())
-    };
-    let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let (response, answer) = read_answer(response, &action).await;
     let error = (status >= 400).then(|| {
         answer
             .as_ref()
@@ -543,7 +525,29 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
         Some(id) => audit.finish(id, entry).await,
         None => audit.append(entry).await,
     }
-    Response::from_parts(parts, body)
+    response
+}
+
+/// The answer of a mutation, and its JSON when it is small JSON (the error's message, or the id of
+/// what was created). Anything else (a streamed answer, one without a length or over 1 MiB)
+/// passes untouched.
+async fn read_answer(response: Response, action: &str) -> (Response, Option<Value>) {
+    let small = {
+        use axum::body::HttpBody;
+        response.body().size_hint().exact().is_some_and(|n| n <= 1024 * 1024)
+    };
+    if !small {
+        return (response, None);
+    }
+    let (parts, body) = response.into_parts();
+    let (body, bytes) = match axum::body::to_bytes(body, 1024 * 1024).await {
+        Ok(bytes) => (Body::from(bytes.clone()), bytes),
+        Err(error) => {
+            tracing::warn!("the answer to {action} could not be read: {error}");
+            (Body::empty(), Default::default())
+        }
+    };
+    (Response::from_parts(parts, body), serde_json::from_slice(&bytes).ok())
 }
 
 /// The ids a request body names: the values of `id` and `…_id` keys, in JSON or a form.

@@ -62,7 +62,7 @@ pub async fn steer(
     thread_id: Option<String>,
 ) -> Result<Option<String>, AppError> {
     use protocol::{
-        content::{DocumentBlock, DocumentSource, FileSource, ImageBlock, ImageSource, UserContentBlock},
+        content::UserContentBlock,
         event_params::{EventParams, SendEventsBody, UserInterruptParams, UserMessageParams},
     };
     use serde_json::Value;
@@ -77,23 +77,7 @@ pub async fn steer(
         blocks.push(UserContentBlock::text(text));
     }
     for file_id in file_ids.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
-        let file_id = super::server::segment(file_id)
-            .map_err(|_| AppError::bad_input("file_ids", format!("{file_id:?} is not a file id.")))?;
-        let meta: Value = client
-            .get(&format!("/v1/files/{file_id}"), vec![])
-            .await
-            .map_err(|e| AppError::upstream(&format!("Attaching {file_id}"), e))?;
-        let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or_default();
-        let source = FileSource { file_id };
-        blocks.push(if mime.starts_with("image/") {
-            UserContentBlock::Image(ImageBlock { source: ImageSource::File(source) })
-        } else {
-            UserContentBlock::Document(DocumentBlock {
-                source: DocumentSource::File(source),
-                context: None,
-                title: None,
-            })
-        });
+        blocks.push(attachment(&client, file_id).await?);
     }
     let thread_id = match thread_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(thread) => Some(
@@ -134,6 +118,29 @@ pub async fn steer(
         crate::approvals::approvals()?.0.sent(by, session_id, Some(id.clone())).await;
     }
     Ok(message_id)
+}
+
+/// An uploaded file as the content block a message attaches it with: an image, or a document.
+#[cfg(feature = "ssr")]
+async fn attachment(
+    client: &crate::upstream::client::UpstreamHandle,
+    file_id: &str,
+) -> Result<protocol::content::UserContentBlock, AppError> {
+    use protocol::content::{DocumentBlock, DocumentSource, FileSource, ImageBlock, ImageSource, UserContentBlock};
+    use serde_json::Value;
+    let file_id = super::server::segment(file_id)
+        .map_err(|_| AppError::bad_input("file_ids", format!("{file_id:?} is not a file id.")))?;
+    let meta: Value = client
+        .get(&format!("/v1/files/{file_id}"), vec![])
+        .await
+        .map_err(|e| AppError::upstream(&format!("Attaching {file_id}"), e))?;
+    let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or_default();
+    let source = FileSource { file_id };
+    Ok(if mime.starts_with("image/") {
+        UserContentBlock::Image(ImageBlock { source: ImageSource::File(source) })
+    } else {
+        UserContentBlock::Document(DocumentBlock { source: DocumentSource::File(source), context: None, title: None })
+    })
 }
 
 /// Gives a session an outcome to work toward (`user.define_outcome`); the agent starts on it.

@@ -191,7 +191,6 @@ pub async fn export(
         return crate::support::error_page(AppError::not_found(format!("{id:?} is not a session id.")));
     }
     let Some(slot) = running.take(principal.user_id) else { return too_many() };
-    let client = client;
     let read = async {
         let head = read_head(&client, &id).await?;
         let first = list_page(&client, &events_path(&id, None), true, PAGE_EVENTS, None).await?;
@@ -211,25 +210,7 @@ pub async fn export(
             ));
         }
     };
-    let exported_at =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let (preamble, writer, content_type, extension): (Vec<u8>, Box<dyn Format>, _, _) = match format.as_str() {
-        "markdown" => (
-            transcript_head(Markup::Markdown, &head, &exported_at),
-            Box::new(Transcript::new(Markup::Markdown, &head)),
-            "text/markdown; charset=utf-8",
-            "md",
-        ),
-        "html" => (
-            transcript_head(Markup::Html, &head, &exported_at),
-            Box::new(Transcript::new(Markup::Html, &head)),
-            "text/html; charset=utf-8",
-            "html",
-        ),
-        _ => {
-            (json_head(&head, &exported_at, &principal.username), Box::new(Json::default()), "application/json", "json")
-        }
-    };
+    let (preamble, writer, content_type, extension) = chosen_format(&format, &head, &principal.username);
     let export = Export {
         client,
         session_id: id.clone(),
@@ -244,6 +225,33 @@ pub async fn export(
         slot: Some(slot),
         ended: false,
     };
+    download(export, content_type, &format!("{id}.{extension}"))
+}
+
+/// The export's head and writer in `format` (json, markdown or html), its content type and its
+/// file's extension.
+fn chosen_format(format: &str, head: &Head, username: &str) -> (Vec<u8>, Box<dyn Format>, &'static str, &'static str) {
+    let exported_at =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    match format {
+        "markdown" => (
+            transcript_head(Markup::Markdown, head, &exported_at),
+            Box::new(Transcript::new(Markup::Markdown, head)),
+            "text/markdown; charset=utf-8",
+            "md",
+        ),
+        "html" => (
+            transcript_head(Markup::Html, head, &exported_at),
+            Box::new(Transcript::new(Markup::Html, head)),
+            "text/html; charset=utf-8",
+            "html",
+        ),
+        _ => (json_head(head, &exported_at, username), Box::new(Json::default()), "application/json", "json"),
+    }
+}
+
+/// The export streamed as a file to save, `filename`, never a page of this origin.
+fn download(export: Export, content_type: &'static str, filename: &str) -> Response {
     // Fused: the response's layers (gzip among them) may poll a body again after its end, which
     // an `unfold` that has ended answers with a panic.
     let body = futures::StreamExt::fuse(futures::stream::unfold(export, |mut export| async move {
@@ -253,7 +261,7 @@ pub async fn export(
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.{extension}\"")) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

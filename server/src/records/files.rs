@@ -67,6 +67,7 @@ pub async fn upload(
     }
 }
 
+/// Streams the form's `file` field to the upstream's `POST /v1/files`, refusing it past `limit`.
 async fn forward_upload(
     client: &crate::upstream::UpstreamClient,
     multipart: Multipart,
@@ -77,58 +78,7 @@ async fn forward_upload(
     let (meta_tx, meta_rx) = oneshot::channel::<Result<(String, String), AppError>>();
     let (chunks_tx, chunks_rx) = mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let over_limit = Arc::new(AtomicBool::new(false));
-    let over = over_limit.clone();
-    tokio::spawn(async move {
-        let mut multipart = multipart;
-        let mut field = loop {
-            match multipart.next_field().await {
-                Ok(Some(field)) if field.name() == Some("file") => break field,
-                Ok(Some(_)) => continue,
-                Ok(None) => {
-                    let _ =
-                        meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
-                    return;
-                }
-                Err(error) => {
-                    let _ = meta_tx.send(Err(multipart_error(error)));
-                    return;
-                }
-            }
-        };
-        let Some(filename) = field.file_name().filter(|n| !n.is_empty()).map(str::to_owned) else {
-            let _ = meta_tx.send(Err(AppError::bad_input("file", "No file was chosen. Choose a file to upload.")));
-            return;
-        };
-        let mime = field
-            .content_type()
-            .map(str::to_owned)
-            .unwrap_or_else(|| mime_guess::from_path(&filename).first_or_octet_stream().to_string());
-        if meta_tx.send(Ok((filename, mime))).is_err() {
-            return;
-        }
-        // Past the limit the stream fails, which aborts the upstream request, so the upstream
-        // never keeps a partial file.
-        let mut seen: u64 = 0;
-        loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => return,
-                Err(error) => {
-                    let _ = chunks_tx.send(Err(std::io::Error::other(error.to_string()))).await;
-                    return;
-                }
-            };
-            seen += chunk.len() as u64;
-            if seen > limit {
-                over.store(true, Ordering::SeqCst);
-                let _ = chunks_tx.send(Err(std::io::Error::other("the upload is over the limit"))).await;
-                return;
-            }
-            if chunks_tx.send(Ok(chunk)).await.is_err() {
-                return;
-            }
-        }
-    });
+    tokio::spawn(read_file_field(multipart, limit, meta_tx, chunks_tx, over_limit.clone()));
     let (filename, mime) = meta_rx.await.map_err(|_| AppError::internal("The upload could not be read."))??;
     let stream = futures::stream::unfold(chunks_rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(stream))
@@ -148,6 +98,64 @@ async fn forward_upload(
             .map_err(|e| AppError::upstream(&action, UpstreamError::Decode(e.to_string()))),
         Ok(response) => Err(AppError::upstream(&action, api_error(response).await)),
         Err(error) => Err(AppError::upstream(&action, UpstreamError::Unreachable(describe(error)))),
+    }
+}
+
+/// Reads the form up to its `file` field: its name and type go to `meta`, its bytes to `chunks`.
+/// Past the limit the stream fails (and `over` is set), which aborts the upstream request, so the
+/// upstream never keeps a partial file.
+async fn read_file_field(
+    mut multipart: Multipart,
+    limit: u64,
+    meta: oneshot::Sender<Result<(String, String), AppError>>,
+    chunks: mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+    over: Arc<AtomicBool>,
+) {
+    let no_file = || AppError::bad_input("file", "No file was chosen. Choose a file to upload.");
+    let mut field = loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => break field,
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                let _ = meta.send(Err(no_file()));
+                return;
+            }
+            Err(error) => {
+                let _ = meta.send(Err(multipart_error(error)));
+                return;
+            }
+        }
+    };
+    let Some(filename) = field.file_name().filter(|n| !n.is_empty()).map(str::to_owned) else {
+        let _ = meta.send(Err(no_file()));
+        return;
+    };
+    let mime = field
+        .content_type()
+        .map(str::to_owned)
+        .unwrap_or_else(|| mime_guess::from_path(&filename).first_or_octet_stream().to_string());
+    if meta.send(Ok((filename, mime))).is_err() {
+        return;
+    }
+    let mut seen: u64 = 0;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return,
+            Err(error) => {
+                let _ = chunks.send(Err(std::io::Error::other(error.to_string()))).await;
+                return;
+            }
+        };
+        seen += chunk.len() as u64;
+        if seen > limit {
+            over.store(true, Ordering::SeqCst);
+            let _ = chunks.send(Err(std::io::Error::other("the upload is over the limit"))).await;
+            return;
+        }
+        if chunks.send(Ok(chunk)).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -534,23 +534,7 @@ impl Workspaces {
                 false => not_found(id),
             });
         }
-        let roles = parse_roles(&form.roles);
-        let unknown: Vec<&str> = form.roles.split_whitespace().filter(|r| Role::parse(r).is_none()).collect();
-        if !unknown.is_empty() {
-            return Err(AppError::bad_input(
-                "roles",
-                format!(
-                    "{} is not a role: use viewer, operator, approver (admins are admins everywhere).",
-                    unknown.join(", ")
-                ),
-            ));
-        }
-        if roles.contains(&Role::Admin) {
-            return Err(AppError::bad_input(
-                "roles",
-                "Admin is not granted per workspace: admins are admins in every workspace (People page).",
-            ));
-        }
+        let roles = granted_roles(&form.roles)?;
         let _writing = self.writes.lock().await;
         let username = form.username.trim().to_lowercase();
         let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
@@ -591,6 +575,29 @@ impl Workspaces {
         })?;
         self.row(id).await
     }
+}
+
+/// The roles a grant form names, or what is wrong with them: only viewer, operator and
+/// approver are granted per workspace.
+fn granted_roles(text: &str) -> Result<Vec<Role>, AppError> {
+    let unknown: Vec<&str> = text.split_whitespace().filter(|r| Role::parse(r).is_none()).collect();
+    if !unknown.is_empty() {
+        return Err(AppError::bad_input(
+            "roles",
+            format!(
+                "{} is not a role: use viewer, operator, approver (admins are admins everywhere).",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    let roles = parse_roles(text);
+    if roles.contains(&Role::Admin) {
+        return Err(AppError::bad_input(
+            "roles",
+            "Admin is not granted per workspace: admins are admins in every workspace (People page).",
+        ));
+    }
+    Ok(roles)
 }
 
 /// Whether a workspace may be reached at `base_url`: over https, or plain http on this machine
