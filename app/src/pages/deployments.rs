@@ -19,7 +19,8 @@ use crate::{
     components::{
         clock::LocalTime,
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::{ArchivedToggle, Pager},
         pickers::IdChecks,
     },
@@ -34,6 +35,14 @@ fn status_badge(row: &DeploymentRow) -> impl IntoView + use<> {
     view! { <span class=class data-testid="deployment-status">{row.status.clone()}</span> }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Status"),
+    Column::text("Schedule"),
+    Column::text("Next run"),
+    Column::text("Last scheduled run"),
+];
+
 #[component]
 pub fn DeploymentList() -> impl IntoView {
     let query = use_query_map();
@@ -41,56 +50,44 @@ pub fn DeploymentList() -> impl IntoView {
     let page_param = move || query.read().get("page");
     let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_deployments(a, p));
     view! {
-        <Title text="Deployments" />
-        <header class="page-header">
-            <h1>"Deployments"</h1>
-            <p class="lede">"Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."</p>
-            <div class="actions">
+        <ListPage
+            title="Deployments"
+            lede="Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."
+            actions=|| view! {
                 <A href="/deployments/new" attr:class="button primary">"New deployment"</A>
                 <ArchivedToggle path="/deployments" />
-            </div>
-        </header>
-        <Transition fallback=|| view! { <Loading what="deployments" /> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No deployments yet">
-                            <p>"A deployment runs an agent for you: every weekday at nine, say, or whenever you press Run now."</p>
-                            <p><A href="/deployments/new">"Create a deployment"</A></p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="deployment-list">
-                                <thead><tr>
-                                    <th scope="col">"Name"</th><th scope="col">"Status"</th><th scope="col">"Schedule"</th>
-                                    <th scope="col">"Next run"</th><th scope="col">"Last scheduled run"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|d| view! {
-                                        <tr>
-                                            <td><a href=format!("/deployments/{}", d.id)>{d.name.clone()}</a></td>
-                                            <td>{status_badge(&d)} {d.paused_why.clone().map(|w| view! { <small>" " {w}</small> })}</td>
-                                            <td>{d.schedule.clone().unwrap_or_else(|| "manual only".into())}</td>
-                                            <td>{match (d.status.as_str(), d.next_fires.first()) {
-                                                ("active", Some(next)) => view! { <LocalTime at=next.clone() /> }.into_any(),
-                                                _ => "—".into_any(),
-                                            }}</td>
-                                            <td>{match &d.last_run_at {
-                                                Some(at) => view! { <LocalTime at=at.clone() /> }.into_any(),
-                                                None => "—".into_any(),
-                                            }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=page_param().is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+            }
+            list
+            testid="deployment-list"
+            columns=COLUMNS
+            row=deployment_row
+            empty_title="No deployments yet"
+            empty=|| view! {
+                <p>"A deployment runs an agent for you: every weekday at nine, say, or whenever you press Run now."</p>
+                <p><A href="/deployments/new">"Create a deployment"</A></p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || page_param().is_none()
+        />
+    }
+}
+
+/// A deployment's row: its name, status (and why it is paused), schedule, next and last run.
+fn deployment_row(d: DeploymentRow) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/deployments/{}", d.id)>{d.name.clone()}</a></td>
+            <td>{status_badge(&d)} {d.paused_why.clone().map(|w| view! { <small>" " {w}</small> })}</td>
+            <td>{d.schedule.clone().unwrap_or_else(|| "manual only".into())}</td>
+            <td>{match (d.status.as_str(), d.next_fires.first()) {
+                ("active", Some(next)) => view! { <LocalTime at=next.clone() /> }.into_any(),
+                _ => "—".into_any(),
+            }}</td>
+            <td>{match &d.last_run_at {
+                Some(at) => view! { <LocalTime at=at.clone() /> }.into_any(),
+                None => "—".into_any(),
+            }}</td>
+        </tr>
     }
 }
 

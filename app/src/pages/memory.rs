@@ -11,17 +11,21 @@ use leptos_router::{
 
 use crate::{
     api::memory::{
-        ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, TreeEntry, VersionRow,
-        WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
+        ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, StoreRow, TreeEntry,
+        VersionRow, WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
     },
     components::{
         confirm::Confirm,
         diff::Diff,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::{ArchivedToggle, Pager},
     },
     format::{self, query_value},
 };
+
+const COLUMNS: &[Column] =
+    &[Column::text("Name"), Column::text("Description"), Column::text("Id"), Column::text("Updated")];
 
 #[component]
 pub fn MemoryStoreList() -> impl IntoView {
@@ -38,50 +42,42 @@ pub fn MemoryStoreList() -> impl IntoView {
     });
 
     view! {
-        <Title text="Memory stores" />
-        <header class="page-header">
-            <h1>"Memory stores"</h1>
-            <p class="lede">"Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."</p>
-            <div class="actions"><ArchivedToggle path="/memory" /></div>
-        </header>
-        <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
+        <ListPage
+            title="Memory stores"
+            lede="Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."
+            actions=|| view! { <ArchivedToggle path="/memory" /> }
+            list=stores
+            testid="store-list"
+            columns=COLUMNS
+            row=store_row
+            empty_title="No memory stores yet"
+            empty=|| view! {
+                <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
                 <input type="hidden" name="id" value="" />
                 <label>"New store named " <input name="name" required maxlength="255" /></label>
                 " " <label>"described as " <input name="description" maxlength="1024" placeholder="shown to the agent" /></label>
                 " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create store"</button>
                 <InlineError error />
             </ActionForm>
-                <Transition fallback=|| view! { <Loading what="memory stores" /> }>
-            {move || Suspend::new(async move {
-                match stores.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No memory stores yet">
-                            <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="store-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Id"</th><th scope="col">"Updated"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|s| view! {
-                                        <tr>
-                                            <td><a href=format!("/memory/{}", s.id)>{s.name.clone()}</a>
-                                                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
-                                            <td>{s.description.clone()}</td>
-                                            <td><code>{s.id.clone()}</code></td>
-                                            <td>{format::timestamp(&s.updated_at)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        </ListPage>
+    }
+}
+
+/// A store's row: its name (and whether it is archived), description, id and last change.
+fn store_row(s: StoreRow) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/memory/{}", s.id)>{s.name.clone()}</a>
+                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+            <td>{s.description.clone()}</td>
+            <td><code>{s.id.clone()}</code></td>
+            <td>{format::timestamp(&s.updated_at)}</td>
+        </tr>
     }
 }
 

@@ -10,18 +10,20 @@ use leptos_router::{
 
 use crate::{
     api::{
+        Choice,
         agents::list_agent_choices,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionView,
-            SetSessionBudget, get_session, list_session_choices, list_sessions,
+            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionRow,
+            SessionView, SetSessionBudget, get_session, list_session_choices, list_sessions,
         },
     },
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::Pager,
+        list_page::{Column, ListPage},
         pickers::IdChecks,
     },
+    error::AppError,
     format,
 };
 
@@ -36,11 +38,9 @@ struct SessionFilter {
     page: Option<String>,
 }
 
-#[component]
-pub fn SessionList() -> impl IntoView {
-    let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
+impl SessionFilter {
+    /// The filters from the page's query string.
+    fn of(q: &leptos_router::params::ParamsMap) -> Self {
         SessionFilter {
             status: q.get("status").filter(|s| !s.is_empty()),
             agent_id: q.get("agent_id").filter(|s| !s.is_empty()),
@@ -48,19 +48,80 @@ pub fn SessionList() -> impl IntoView {
             include_archived: q.get("include_archived").is_some_and(|v| v == "true"),
             page: q.get("page"),
         }
-    };
+    }
+
+    /// Whether any filter narrows the list (archived ones aside).
+    fn narrows(&self) -> bool {
+        self.status.is_some() || self.agent_id.is_some() || self.since.is_some()
+    }
+
+    /// The list's query without `page`, for the pager.
+    fn query(&self) -> String {
+        let mut base = Vec::new();
+        if let Some(s) = &self.status {
+            base.push(format!("status={}", format::query_value(s)));
+        }
+        if let Some(a) = &self.agent_id {
+            base.push(format!("agent_id={}", format::query_value(a)));
+        }
+        if let Some(d) = &self.since {
+            base.push(format!("since={}", format::query_value(d)));
+        }
+        if self.include_archived {
+            base.push("include_archived=true".to_owned());
+        }
+        base.join("&")
+    }
+}
+
+const COLUMNS: &[Column] = &[
+    Column::text("Session"),
+    Column::text("Status"),
+    Column::text("Agent"),
+    Column::text("Created"),
+    Column::num("Tokens"),
+    Column::num("Cost"),
+];
+
+#[component]
+pub fn SessionList() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || SessionFilter::of(&query.read());
     let sessions =
         Resource::new(filter, |f| list_sessions(f.status, f.agent_id, f.since, Some(f.include_archived), f.page));
     let agents = Resource::new(|| (), |_| list_agent_choices());
+    let filtered = move || filter().narrows();
 
     view! {
-        <Title text="Sessions" />
-        <header class="page-header">
-            <h1>"Sessions"</h1>
-            <p class="lede">"Every run of an agent: status, usage and cost."</p>
-            <div class="actions"><A href="/sessions/new" attr:class="button primary">"New session"</A> " " <A href="/imports" attr:class="button">"Imported sessions"</A></div>
-        </header>
-        // A GET form: filtering is a link, so it works without JavaScript and can be shared.
+        <ListPage
+            title="Sessions"
+            lede="Every run of an agent: status, usage and cost."
+            actions=|| view! { <A href="/sessions/new" attr:class="button primary">"New session"</A> " " <A href="/imports" attr:class="button">"Imported sessions"</A> }
+            list=sessions
+            testid="session-list"
+            columns=COLUMNS
+            row=session_row
+            empty_title=Signal::derive(move || if filtered() { "No sessions match these filters" } else { "No sessions yet" }.to_owned())
+            empty=move || view! {
+                <p>"A session runs an agent in an environment. Start one and send it a message."</p>
+                <p><A href="/sessions/new">"Start a session"</A>
+                    {filtered().then(|| view! { " · " <A href="/sessions">"Clear the filters"</A> })}</p>
+            }
+            pager_base=move || filter().query()
+            first_page=move || filter().page.is_none()
+        >
+            {session_filters(filter, agents)}
+        </ListPage>
+    }
+}
+
+/// The list's filters: a GET form, so filtering is a link that works without JavaScript and can
+/// be shared.
+fn session_filters(
+    filter: impl Fn() -> SessionFilter + Copy + Send + Sync + 'static,
+    agents: Resource<Result<Vec<Choice>, AppError>>,
+) -> impl IntoView {
+    view! {
         <form method="get" action="/sessions" class="panel filters" aria-label="Filter sessions">
             <label>"Status "
                 <select name="status">
@@ -91,65 +152,30 @@ pub fn SessionList() -> impl IntoView {
             <label class="check"><input type="checkbox" name="include_archived" value="true" checked=move || filter().include_archived />" Include archived"</label>
             " " <button type="submit" class="button">"Filter"</button>
         </form>
-        <Transition fallback=|| view! { <Loading what="sessions" /> }>
-            {move || Suspend::new(async move {
-                let f = filter();
-                match sessions.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => {
-                        let filtered = f.status.is_some() || f.agent_id.is_some() || f.since.is_some();
-                        view! {
-                            <Empty title=if filtered { "No sessions match these filters" } else { "No sessions yet" }>
-                                <p>"A session runs an agent in an environment. Start one and send it a message."</p>
-                                <p><A href="/sessions/new">"Start a session"</A>
-                                    {filtered.then(|| view! { " · " <A href="/sessions">"Clear the filters"</A> })}</p>
-                            </Empty>
-                        }.into_any()
-                    }
-                    Ok(page) => {
-                        let mut base = Vec::new();
-                        if let Some(s) = &f.status { base.push(format!("status={}", format::query_value(s))); }
-                        if let Some(a) = &f.agent_id { base.push(format!("agent_id={}", format::query_value(a))); }
-                        if let Some(d) = &f.since { base.push(format!("since={}", format::query_value(d))); }
-                        if f.include_archived { base.push("include_archived=true".to_owned()); }
-                        view! {
-                            <section class="panel">
-                                <table class="list" data-testid="session-list">
-                                    <thead><tr>
-                                        <th scope="col">"Session"</th><th scope="col">"Status"</th><th scope="col">"Agent"</th>
-                                        <th scope="col">"Created"</th><th scope="col" class="num">"Tokens"</th><th scope="col" class="num">"Cost"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.data.into_iter().map(|s| {
-                                            let status = s.status.clone();
-                                            let (tokens, cost) = (s.tokens, s.cost.clone().unwrap_or_else(|| "—".to_owned()));
-                                            let title = s.title.clone().unwrap_or_else(|| s.id.clone());
-                                            view! {
-                                                <tr>
-                                                    <td><a href=format!("/sessions/{}", s.id)>{title}</a>
-                                                        {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
-                                                        {s.outcome.clone().map(|(result, iteration)| view! {
-                                                            " " <span class=format!("badge outcome result-{result}") data-testid="outcome-chip"
-                                                                title="The session's outcome, as its grader last judged it">
-                                                                {format!("outcome: {} (iteration {})", result.replace('_', " "), iteration + 1)}</span>
-                                                        })}</td>
-                                                    <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
-                                                    <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
-                                                    <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
-                                                    <td class="num">{format::count(tokens)}</td>
-                                                    <td class="num">{cost}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager base=base.join("&") next=page.next_page on_first=f.page.is_none() />
-                            </section>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+    }
+}
+
+/// A session's row: its title (archived, and its outcome so far), status, agent, creation,
+/// tokens and cost.
+fn session_row(s: SessionRow) -> impl IntoView {
+    let status = s.status.clone();
+    let (tokens, cost) = (s.tokens, s.cost.clone().unwrap_or_else(|| "—".to_owned()));
+    let title = s.title.clone().unwrap_or_else(|| s.id.clone());
+    view! {
+        <tr>
+            <td><a href=format!("/sessions/{}", s.id)>{title}</a>
+                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
+                {s.outcome.clone().map(|(result, iteration)| view! {
+                    " " <span class=format!("badge outcome result-{result}") data-testid="outcome-chip"
+                        title="The session's outcome, as its grader last judged it">
+                        {format!("outcome: {} (iteration {})", result.replace('_', " "), iteration + 1)}</span>
+                })}</td>
+            <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
+            <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
+            <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
+            <td class="num">{format::count(tokens)}</td>
+            <td class="num">{cost}</td>
+        </tr>
     }
 }
 

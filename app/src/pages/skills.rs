@@ -18,7 +18,8 @@ use crate::{
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::Pager,
         upload::UploadProgress,
     },
@@ -28,6 +29,14 @@ use crate::{
 
 /// The most a skill may hold, all files together, as the server and the embedded engine take it.
 const MAX_SKILL_BYTES: u64 = 8 * 1024 * 1024;
+
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Id"),
+    Column::text("Source"),
+    Column::text("Latest version"),
+    Column::text("Updated"),
+];
 
 #[component]
 pub fn SkillList() -> impl IntoView {
@@ -46,45 +55,32 @@ pub fn SkillList() -> impl IntoView {
     };
 
     view! {
-        <Title text="Skills" />
-        <header class="page-header">
-            <h1>"Skills"</h1>
-            <p class="lede">"Folders of instructions and scripts that agents load when a task calls for them. Upload your own; pick them, or Anthropic's, in an agent's form."</p>
-        </header>
-        {move || query.read().get("error").map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
-        <SkillUploader skill_id=None on_done=uploaded />
-        <nav class="tabs" aria-label="Skill sources">{tab(Shelf::Custom, "Custom")} {tab(Shelf::Anthropic, "Anthropic's")}</nav>
-        <Transition fallback=|| view! { <Loading what="skills" /> }>
-            {move || Suspend::new(async move {
-                let on = shelf();
-                match skills.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => match on {
-                        Shelf::Custom => view! {
-                            <Empty title="No skills yet">
-                                <p>"Upload a folder that holds a SKILL.md (a front matter with its name and description, then its instructions), or a zip of it. Agents that name the skill find it in their sessions."</p>
-                            </Empty>
-                        }.into_any(),
-                        Shelf::Anthropic => view! {
-                            <Empty title="No Anthropic skills here">
-                                <p>"The upstream lists none of Anthropic's skills. Anthropic's API offers skills such as xlsx, pptx, docx and pdf; the embedded engine has none of them, so agents it runs use custom skills only."</p>
-                            </Empty>
-                        }.into_any(),
-                    },
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="skill-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Id"</th><th scope="col">"Source"</th><th scope="col">"Latest version"</th><th scope="col">"Updated"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|s| view! { <SkillLine skill=s /> }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if on == Shelf::Anthropic { "source=anthropic" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage
+            title="Skills"
+            lede="Folders of instructions and scripts that agents load when a task calls for them. Upload your own; pick them, or Anthropic's, in an agent's form."
+            list=skills
+            testid="skill-list"
+            columns=COLUMNS
+            row=|s| view! { <SkillLine skill=s /> }
+            empty_title=Signal::derive(move || match shelf() {
+                Shelf::Custom => "No skills yet",
+                Shelf::Anthropic => "No Anthropic skills here",
+            }.to_owned())
+            empty=move || match shelf() {
+                Shelf::Custom => view! {
+                    <p>"Upload a folder that holds a SKILL.md (a front matter with its name and description, then its instructions), or a zip of it. Agents that name the skill find it in their sessions."</p>
+                }.into_any(),
+                Shelf::Anthropic => view! {
+                    <p>"The upstream lists none of Anthropic's skills. Anthropic's API offers skills such as xlsx, pptx, docx and pdf; the embedded engine has none of them, so agents it runs use custom skills only."</p>
+                }.into_any(),
+            }
+            pager_base=move || if shelf() == Shelf::Anthropic { "source=anthropic" } else { "" }.to_owned()
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            {move || query.read().get("error").map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
+            <SkillUploader skill_id=None on_done=uploaded />
+            <nav class="tabs" aria-label="Skill sources">{tab(Shelf::Custom, "Custom")} {tab(Shelf::Anthropic, "Anthropic's")}</nav>
+        </ListPage>
     }
 }
 
