@@ -21,6 +21,7 @@ use crate::{
         list_page::{Column, ListPage},
         pager::{ArchivedToggle, Pager},
     },
+    error::AppError,
     format::{self, query_value},
 };
 
@@ -130,35 +131,9 @@ pub fn MemoryStoreDetail() -> impl IntoView {
                     Ok(s) => s,
                     Err(error) => return view! { <MissingPage what="Memory store" heading="Memory store" error back=("/memory", "Back to the memory stores") /> }.into_any(),
                 };
-                let (a_id, d_id) = (store.id.clone(), store.id.clone());
-                let archived = store.archived;
                 view! {
-                    <Title text=store.name.clone() />
-                    <header class="page-header">
-                        <p class="crumbs"><A href="/memory">"Memory stores"</A></p>
-                        <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
-                        <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
-                        <div class="actions">
-                            {(!archived).then(|| view! {
-                                <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
-                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() />
-                            })}
-                            <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
-                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true />
-                        </div>
-                        <InlineError error />
-                    </header>
-                    {(!archived).then(|| view! {
-                        <details class="panel">
-                            <summary>"Edit name and description"</summary>
-                            <ActionForm action=save attr:class="inline-form">
-                                <input type="hidden" name="id" value=store.id.clone() />
-                                <label>"Name " <input name="name" required maxlength="255" value=store.name.clone() /></label>
-                                " " <label>"Description " <input name="description" maxlength="1024" value=store.description.clone() /></label>
-                                " " <button type="submit" class="button">"Save"</button>
-                            </ActionForm>
-                        </details>
-                    })}
+                    {store_header(&store, archive, delete, error)}
+                    {(!store.archived).then(|| store_edit_form(&store, save))}
                 }.into_any()
             })}
         </Suspense>
@@ -173,6 +148,50 @@ pub fn MemoryStoreDetail() -> impl IntoView {
             let memory = q("memory");
             (!memory.is_empty()).then(|| view! { <Versions store_id=id() memory_id=memory prefix=q("prefix") from=q("from") to=q("to") saves /> })
         }}
+    }
+}
+
+/// A store's title and header: its name, description and id, Archive and Delete.
+fn store_header(
+    store: &StoreRow,
+    archive: ServerAction<ArchiveStore>,
+    delete: ServerAction<DeleteStore>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView + use<> {
+    let (a_id, d_id) = (store.id.clone(), store.id.clone());
+    let archived = store.archived;
+    view! {
+        <Title text=store.name.clone() />
+        <header class="page-header">
+            <p class="crumbs"><A href="/memory">"Memory stores"</A></p>
+            <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+            <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
+            <div class="actions">
+                {(!archived).then(|| view! {
+                    <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
+                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() />
+                })}
+                <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true />
+            </div>
+            <InlineError error />
+        </header>
+    }
+}
+
+/// The form that renames a store and changes its description.
+fn store_edit_form(store: &StoreRow, save: ServerAction<SaveStore>) -> impl IntoView + use<> {
+    let (id, name, description) = (store.id.clone(), store.name.clone(), store.description.clone());
+    view! {
+        <details class="panel">
+            <summary>"Edit name and description"</summary>
+            <ActionForm action=save attr:class="inline-form">
+                <input type="hidden" name="id" value=id />
+                <label>"Name " <input name="name" required maxlength="255" value=name /></label>
+                " " <label>"Description " <input name="description" maxlength="1024" value=description /></label>
+                " " <button type="submit" class="button">"Save"</button>
+            </ActionForm>
+        </details>
     }
 }
 
@@ -200,24 +219,13 @@ fn MemoryTree(
             );
         }
     });
-    let error = Signal::derive(move || write.value().get().and_then(Result::err));
     let folder = move || if prefix.get().is_empty() { "/".to_owned() } else { prefix.get() };
 
     view! {
         <section class="panel tree" aria-labelledby="memories">
             <h2 id="memories">"Memories"</h2>
             <nav class="crumbs" aria-label="Folder" data-testid="memory-folder">
-                {move || {
-                    let store = store_id.get();
-                    let mut at = String::from("/");
-                    let mut links = vec![view! { <A href=store_link(&store, &[])>"/"</A> }.into_any()];
-                    for segment in folder().trim_matches('/').split('/').filter(|s| !s.is_empty()) {
-                        at.push_str(segment);
-                        at.push('/');
-                        links.push(view! { <A href=store_link(&store, &[("prefix", &at)])>{format!("{segment}/")}</A> }.into_any());
-                    }
-                    links
-                }}
+                {move || folder_links(&store_id.get(), &folder())}
             </nav>
             <Transition fallback=|| view! { <p class="muted">"Loading the folder…"</p> }>
                 {move || Suspend::new(async move {
@@ -233,24 +241,7 @@ fn MemoryTree(
                                 <ul class="memory-entries" data-testid="memory-entries">
                                     // Plain links, as every list's rows: a router `<A>` per row costs render time
                                     // (docs/benchmarks.md); the router still navigates them.
-                                    {page_.data.iter().map(|entry| {
-                                        let name = entry.name();
-                                        match entry {
-                                            TreeEntry::Folder { path } => view! {
-                                                <li class="folder"><a href=store_link(&store, &[("prefix", path)])>{name}</a></li>
-                                            }.into_any(),
-                                            TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
-                                                let current = opened.get_untracked() == *id;
-                                                view! {
-                                                    <li class="memory" class:current=current>
-                                                        <a href=store_link(&store, &[("prefix", &here), ("memory", id)])>{name}</a>
-                                                        " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
-                                                    </li>
-                                                }.into_any()
-                                            }
-                                            TreeEntry::Other { .. } => view! { <li class="other"><code>{name}</code></li> }.into_any(),
-                                        }
-                                    }).collect_view()}
+                                    {page_.data.iter().map(|entry| tree_entry(entry, &store, &here, &opened.get_untracked())).collect_view()}
                                 </ul>
                                 <Pager base=format!("prefix={}", query_value(&here)) next=page_.next_page.clone() on_first=page.get_untracked().is_empty() />
                             }.into_any()
@@ -258,19 +249,66 @@ fn MemoryTree(
                     }
                 })}
             </Transition>
-            <details>
-                <summary>"New memory in this folder"</summary>
-                    <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
-                        <input type="hidden" name="store_id" value=store_id />
-                        <input type="hidden" name="id" value="" />
-                        <input type="hidden" name="based_on" value="" />
-                        <label>"Path " <input name="path" required value=move || format!("{}new.md", folder()) /></label>
-                        <label>"Content " <textarea name="content" rows="6" class="code"></textarea></label>
-                        <InlineError error />
-                        <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
-                    </ActionForm>
-            </details>
+            {new_memory_form(write, store_id, folder)}
         </section>
+    }
+}
+
+/// The links up the folder's path: `/`, then each folder down to this one.
+fn folder_links(store: &str, folder: &str) -> Vec<AnyView> {
+    let mut at = String::from("/");
+    let mut links = vec![view! { <A href=store_link(store, &[])>"/"</A> }.into_any()];
+    for segment in folder.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+        at.push_str(segment);
+        at.push('/');
+        links.push(view! { <A href=store_link(store, &[("prefix", &at)])>{format!("{segment}/")}</A> }.into_any());
+    }
+    links
+}
+
+/// One entry of a folder: a subfolder, a memory (marked when it is the one opened), or another
+/// kind of entry.
+fn tree_entry(entry: &TreeEntry, store: &str, here: &str, opened: &str) -> AnyView {
+    let name = entry.name();
+    match entry {
+        TreeEntry::Folder { path } => view! {
+            <li class="folder"><a href=store_link(store, &[("prefix", path)])>{name}</a></li>
+        }
+        .into_any(),
+        TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
+            let current = opened == id;
+            view! {
+                <li class="memory" class:current=current>
+                    <a href=store_link(store, &[("prefix", here), ("memory", id)])>{name}</a>
+                    " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
+                </li>
+            }
+            .into_any()
+        }
+        TreeEntry::Other { .. } => view! { <li class="other"><code>{name}</code></li> }.into_any(),
+    }
+}
+
+/// The form that adds a memory to the folder.
+fn new_memory_form(
+    write: ServerAction<WriteMemory>,
+    store_id: Signal<String>,
+    folder: impl Fn() -> String + Send + Sync + 'static,
+) -> impl IntoView {
+    let error = Signal::derive(move || write.value().get().and_then(Result::err));
+    view! {
+        <details>
+            <summary>"New memory in this folder"</summary>
+                <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
+                    <input type="hidden" name="store_id" value=store_id />
+                    <input type="hidden" name="id" value="" />
+                    <input type="hidden" name="based_on" value="" />
+                    <label>"Path " <input name="path" required value=move || format!("{}new.md", folder()) /></label>
+                    <label>"Content " <textarea name="content" rows="6" class="code"></textarea></label>
+                    <InlineError error />
+                    <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
+                </ActionForm>
+        </details>
     }
 }
 
@@ -434,32 +472,7 @@ fn Versions(
                                 <table class="list">
                                     <thead><tr><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Change"</th><th scope="col">"By"</th><th scope="col">"When"</th><th scope="col"></th></tr></thead>
                                     <tbody>
-                                        {rows.into_iter().map(|v| {
-                                            let by = match &v.author.session_id {
-                                                Some(session) => view! { <a href=format!("/sessions/{session}")>{v.author.words.clone()}</a> }.into_any(),
-                                                None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
-                                            };
-                                            let what = match (&v.redacted_at, &v.path) {
-                                                (Some(at), _) => format!("{} · redacted {} by {}", v.operation, format::timestamp(at), v.redacted_by.as_ref().map(|a| a.words.clone()).unwrap_or_default()),
-                                                (None, Some(path)) => format!("{} {} ({})", v.operation, path, v.size_bytes.map(format::bytes).unwrap_or_else(|| "no content".into())),
-                                                (None, None) => v.operation.clone(),
-                                            };
-                                            let can_redact = v.redacted_at.is_none();
-                                            let (sid, vid) = (store_id.clone(), v.id.clone());
-                                            view! {
-                                                <tr data-testid="memory-version">
-                                                    <td><input type="radio" name="from" value=v.id.clone() checked=v.id == older aria-label="Compare from this version" /></td>
-                                                    <td><input type="radio" name="to" value=v.id.clone() checked=v.id == newer aria-label="Compare to this version" /></td>
-                                                    <td>{what}</td>
-                                                    <td>{by}</td>
-                                                    <td>{format::timestamp(&v.created_at)}</td>
-                                                    <td>{can_redact.then(|| view! {
-                                                        <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
-                                                            on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true />
-                                                    })}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
+                                        {rows.into_iter().map(|v| version_row(v, &older, &newer, &store_id, redact)).collect_view()}
                                     </tbody>
                                 </table>
                                 <div class="actions"><button type="submit" class="button">"Show the differences"</button></div>
@@ -479,5 +492,50 @@ fn Versions(
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// One version of a memory: the two radios that pick it for a diff, what changed, who changed it
+/// and when, and Redact.
+fn version_row(
+    v: VersionRow,
+    older: &str,
+    newer: &str,
+    store_id: &str,
+    redact: ServerAction<RedactVersion>,
+) -> impl IntoView + use<> {
+    let by = match &v.author.session_id {
+        Some(session) => view! { <a href=format!("/sessions/{session}")>{v.author.words.clone()}</a> }.into_any(),
+        None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
+    };
+    let what = match (&v.redacted_at, &v.path) {
+        (Some(at), _) => format!(
+            "{} · redacted {} by {}",
+            v.operation,
+            format::timestamp(at),
+            v.redacted_by.as_ref().map(|a| a.words.clone()).unwrap_or_default()
+        ),
+        (None, Some(path)) => format!(
+            "{} {} ({})",
+            v.operation,
+            path,
+            v.size_bytes.map(format::bytes).unwrap_or_else(|| "no content".into())
+        ),
+        (None, None) => v.operation.clone(),
+    };
+    let can_redact = v.redacted_at.is_none();
+    let (sid, vid) = (store_id.to_owned(), v.id.clone());
+    view! {
+        <tr data-testid="memory-version">
+            <td><input type="radio" name="from" value=v.id.clone() checked=v.id == older aria-label="Compare from this version" /></td>
+            <td><input type="radio" name="to" value=v.id.clone() checked=v.id == newer aria-label="Compare to this version" /></td>
+            <td>{what}</td>
+            <td>{by}</td>
+            <td>{format::timestamp(&v.created_at)}</td>
+            <td>{can_redact.then(|| view! {
+                <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
+                    on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true />
+            })}</td>
+        </tr>
     }
 }
