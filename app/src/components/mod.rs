@@ -3,6 +3,7 @@ pub mod confirm;
 pub mod diff;
 pub mod feedback;
 pub mod inbox;
+pub mod list_page;
 pub mod nav;
 pub mod pager;
 pub mod pickers;

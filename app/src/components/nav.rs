@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
+    auth::Principal,
     components::{inbox::InboxFeed, section::Section},
     me::Me,
 };
@@ -43,22 +44,7 @@ pub fn Sidebar() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let principal = me.0.await.ok().flatten();
-                        principal.map(|p| {
-                            // The Inbox, in the bar itself: on a phone it is what people come for.
-                            let inbox_link = p.can(Section::Inbox.needs()).then(|| view! {
-                                <A href=Section::Inbox.path() attr:class="quick-inbox" on:click=move |_| open.set(false)>
-                                    {Section::Inbox.title()}
-                                    {move || count().map(|(n, label)| view! { " " <span class="badge count" title=label.clone() aria-label=label>{n}</span> })}
-                                </A>
-                            });
-                            view! {
-                                {inbox_link}
-                                <button type="button" class="menu-toggle button" data-testid="menu-toggle" aria-controls="console-menu"
-                                    aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                                    {move || if open.get() { "Close" } else { "Menu" }}
-                                </button>
-                            }
-                        })
+                        principal.map(|p| bar_buttons(&p, open, count))
                     })}
                 </Transition>
             </div>
@@ -72,32 +58,61 @@ pub fn Sidebar() -> impl IntoView {
                         // server than while hydrating, and shifted the numbers the page's
                         // resources are matched by (the Settings page failed to hydrate).
                         let place = place.await.ok();
-                        principal.map(|p| {
-                            let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
-                            let label = p.label();
-                            view! {
-                                <ul>
-                                    <li><A href="/" exact=true>"Overview"</A></li>
-                                    {sections.into_iter()
-                                        .map(|section| {
-                                            let badge = (section == Section::Inbox).then_some(badge);
-                                            view! { <li><A href=section.path()>{section.title()}{badge}</A></li> }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                                {workspace_switch(place)}
-                                <div class="signed-in" data-testid="signed-in">
-                                    <p><A href="/account" attr:title="Your password and sign-ins"><strong>{label.clone()}</strong></A><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
-                                    <form method="post" action="/auth/logout">
-                                        <button type="submit" class="button">"Sign out"</button>
-                                    </form>
-                                </div>
-                            }
-                        })
+                        principal.map(|p| menu(&p, place, badge))
                     })}
                 </Transition>
             </div>
         </nav>
+    }
+}
+
+/// The bar's buttons for someone signed in: the Inbox with its count (on a phone it is what
+/// people come for), and the button that opens the menu.
+fn bar_buttons<C>(p: &Principal, open: RwSignal<bool>, count: C) -> impl IntoView + use<C>
+where
+    C: Fn() -> Option<(usize, String)> + Copy + Send + Sync + 'static,
+{
+    let inbox_link = p.can(Section::Inbox.needs()).then(|| view! {
+        <A href=Section::Inbox.path() attr:class="quick-inbox" on:click=move |_| open.set(false)>
+            {Section::Inbox.title()}
+            {move || count().map(|(n, label)| view! { " " <span class="badge count" title=label.clone() aria-label=label>{n}</span> })}
+        </A>
+    });
+    view! {
+        {inbox_link}
+        <button type="button" class="menu-toggle button" data-testid="menu-toggle" aria-controls="console-menu"
+            aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+            {move || if open.get() { "Close" } else { "Menu" }}
+        </button>
+    }
+}
+
+/// The menu for someone signed in: the sections they may open (the Inbox with its count), the
+/// workspace switch, and who is signed in with Sign out.
+fn menu<B, V>(p: &Principal, place: Option<crate::api::workspaces::Place>, badge: B) -> impl IntoView + use<B, V>
+where
+    B: Fn() -> V + Copy + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let sections = Section::ALL.into_iter().filter(|s| p.can(s.needs())).collect::<Vec<_>>();
+    let label = p.label();
+    view! {
+        <ul>
+            <li><A href="/" exact=true>"Overview"</A></li>
+            {sections.into_iter()
+                .map(|section| {
+                    let badge = (section == Section::Inbox).then_some(badge);
+                    view! { <li><A href=section.path()>{section.title()}{badge}</A></li> }
+                })
+                .collect_view()}
+        </ul>
+        {workspace_switch(place)}
+        <div class="signed-in" data-testid="signed-in">
+            <p><A href="/account" attr:title="Your password and sign-ins"><strong>{label.clone()}</strong></A><br /><span class="muted">{crate::auth::roles_text(&p.roles)}</span></p>
+            <form method="post" action="/auth/logout">
+                <button type="submit" class="button">"Sign out"</button>
+            </form>
+        </div>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    api::audit::{AuditQuery, list_audit},
+    api::audit::{AuditQuery, Entry, list_audit},
     components::feedback::{Empty, Failure, Loading},
     format,
 };
@@ -33,15 +33,7 @@ pub fn Audit() -> impl IntoView {
             <h1>"Audit"</h1>
             <p class="lede">"Every change and every decision: who, with which roles, when, from where, and how it ended. Entries cannot be edited or deleted here."</p>
         </header>
-        <form method="get" action="/audit" class="panel filters" aria-label="Filter the audit log">
-            <label>"User " <input name="user" value=move || filter().user size="12" /></label>
-            <label>"Action " <input name="action" value=move || filter().action placeholder="sessions/decide or sessions/" size="18" /></label>
-            <label>"Target " <input name="target" value=move || filter().target placeholder="an id" size="18" /></label>
-            <label>"From " <input type="date" name="from" value=move || filter().from /></label>
-            <label>"To " <input type="date" name="to" value=move || filter().to /></label>
-            " " <button type="submit" class="button">"Filter"</button>
-            " " <A href="/audit">"Clear"</A>
-        </form>
+        {audit_filters(filter)}
         <Transition fallback=|| view! { <Loading what="the audit log" /> }>
             {move || Suspend::new(async move {
                 let f = filter();
@@ -73,21 +65,7 @@ pub fn Audit() -> impl IntoView {
                                         <th scope="col">"Targets"</th><th scope="col">"Outcome"</th><th scope="col">"From"</th>
                                     </tr></thead>
                                     <tbody>
-                                        {page.entries.into_iter().map(|e| {
-                                            let outcome_class = format!("status status-{}", match e.outcome.as_str() { "ok" => "ok", "refused" => "refused", "pending" => "rescheduling", _ => "failed" });
-                                            view! {
-                                                <tr data-action=e.action.clone()>
-                                                    <td><time datetime=e.at.clone()>{format::timestamp(&e.at)}</time></td>
-                                                    <td>{e.who.clone()}<br /><span class="muted">{e.roles.clone()}</span></td>
-                                                    <td><code>{e.action.clone()}</code>
-                                                        {(!e.detail.is_empty()).then(|| view! { <details><summary>"Detail"</summary><pre class="detail">{e.detail.clone()}</pre></details> })}</td>
-                                                    <td><code>{e.targets.clone()}</code></td>
-                                                    <td><span class=outcome_class title=(e.outcome == "pending").then_some("Written before the change was made; its outcome was never recorded (the server stopped while it ran).")>{e.outcome.clone()} " " {(e.status > 0).then_some(e.status)}</span>
-                                                        {(!e.error.is_empty()).then(|| view! { <br /><span class="muted">{e.error.clone()}</span> })}</td>
-                                                    <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{crate::format::browser(&e.user_agent)}</span></td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
+                                        {page.entries.into_iter().map(audit_row).collect_view()}
                                     </tbody>
                                 </table>
                                 {next.map(|href| view! { <nav class="pager" aria-label="Pages"><A href="/audit">"← Newest"</A><A href=href attr:rel="next">"Older →"</A></nav> })}
@@ -97,5 +75,46 @@ pub fn Audit() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The log's filters: a GET form, so a filtered view is a link.
+fn audit_filters(filter: impl Fn() -> AuditQuery + Copy + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <form method="get" action="/audit" class="panel filters" aria-label="Filter the audit log">
+            <label>"User " <input name="user" value=move || filter().user size="12" /></label>
+            <label>"Action " <input name="action" value=move || filter().action placeholder="sessions/decide or sessions/" size="18" /></label>
+            <label>"Target " <input name="target" value=move || filter().target placeholder="an id" size="18" /></label>
+            <label>"From " <input type="date" name="from" value=move || filter().from /></label>
+            <label>"To " <input type="date" name="to" value=move || filter().to /></label>
+            " " <button type="submit" class="button">"Filter"</button>
+            " " <A href="/audit">"Clear"</A>
+        </form>
+    }
+}
+
+/// One entry of the log: when, who with which roles, the action and its detail, its targets,
+/// how it ended, and from where.
+fn audit_row(e: Entry) -> impl IntoView {
+    let outcome_class = format!(
+        "status status-{}",
+        match e.outcome.as_str() {
+            "ok" => "ok",
+            "refused" => "refused",
+            "pending" => "rescheduling",
+            _ => "failed",
+        }
+    );
+    view! {
+        <tr data-action=e.action.clone()>
+            <td><time datetime=e.at.clone()>{format::timestamp(&e.at)}</time></td>
+            <td>{e.who.clone()}<br /><span class="muted">{e.roles.clone()}</span></td>
+            <td><code>{e.action.clone()}</code>
+                {(!e.detail.is_empty()).then(|| view! { <details><summary>"Detail"</summary><pre class="detail">{e.detail.clone()}</pre></details> })}</td>
+            <td><code>{e.targets.clone()}</code></td>
+            <td><span class=outcome_class title=(e.outcome == "pending").then_some("Written before the change was made; its outcome was never recorded (the server stopped while it ran).")>{e.outcome.clone()} " " {(e.status > 0).then_some(e.status)}</span>
+                {(!e.error.is_empty()).then(|| view! { <br /><span class="muted">{e.error.clone()}</span> })}</td>
+            <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{crate::format::browser(&e.user_agent)}</span></td>
+        </tr>
     }
 }

@@ -7,6 +7,7 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
+use protocol::common::Page;
 
 use crate::{
     api::{
@@ -14,15 +15,17 @@ use crate::{
             ArchiveDeployment, DeploymentForm, DeploymentRow, DeploymentView, PauseDeployment, RunDeployment, RunRow,
             SaveDeployment, SchedulePreview, get_deployment, list_deployment_runs, list_deployments, preview_schedule,
         },
-        sessions::list_session_choices,
+        sessions::{SessionChoices, list_session_choices},
     },
     components::{
         clock::LocalTime,
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::{ArchivedToggle, Pager},
         pickers::IdChecks,
     },
+    error::AppError,
 };
 
 fn status_badge(row: &DeploymentRow) -> impl IntoView + use<> {
@@ -34,6 +37,14 @@ fn status_badge(row: &DeploymentRow) -> impl IntoView + use<> {
     view! { <span class=class data-testid="deployment-status">{row.status.clone()}</span> }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Status"),
+    Column::text("Schedule"),
+    Column::text("Next run"),
+    Column::text("Last scheduled run"),
+];
+
 #[component]
 pub fn DeploymentList() -> impl IntoView {
     let query = use_query_map();
@@ -41,56 +52,44 @@ pub fn DeploymentList() -> impl IntoView {
     let page_param = move || query.read().get("page");
     let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_deployments(a, p));
     view! {
-        <Title text="Deployments" />
-        <header class="page-header">
-            <h1>"Deployments"</h1>
-            <p class="lede">"Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."</p>
-            <div class="actions">
+        <ListPage
+            title="Deployments"
+            lede="Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."
+            actions=|| view! {
                 <A href="/deployments/new" attr:class="button primary">"New deployment"</A>
                 <ArchivedToggle path="/deployments" />
-            </div>
-        </header>
-        <Transition fallback=|| view! { <Loading what="deployments" /> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No deployments yet">
-                            <p>"A deployment runs an agent for you: every weekday at nine, say, or whenever you press Run now."</p>
-                            <p><A href="/deployments/new">"Create a deployment"</A></p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="deployment-list">
-                                <thead><tr>
-                                    <th scope="col">"Name"</th><th scope="col">"Status"</th><th scope="col">"Schedule"</th>
-                                    <th scope="col">"Next run"</th><th scope="col">"Last scheduled run"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|d| view! {
-                                        <tr>
-                                            <td><a href=format!("/deployments/{}", d.id)>{d.name.clone()}</a></td>
-                                            <td>{status_badge(&d)} {d.paused_why.clone().map(|w| view! { <small>" " {w}</small> })}</td>
-                                            <td>{d.schedule.clone().unwrap_or_else(|| "manual only".into())}</td>
-                                            <td>{match (d.status.as_str(), d.next_fires.first()) {
-                                                ("active", Some(next)) => view! { <LocalTime at=next.clone() /> }.into_any(),
-                                                _ => "—".into_any(),
-                                            }}</td>
-                                            <td>{match &d.last_run_at {
-                                                Some(at) => view! { <LocalTime at=at.clone() /> }.into_any(),
-                                                None => "—".into_any(),
-                                            }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=page_param().is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+            }
+            list
+            testid="deployment-list"
+            columns=COLUMNS
+            row=deployment_row
+            empty_title="No deployments yet"
+            empty=|| view! {
+                <p>"A deployment runs an agent for you: every weekday at nine, say, or whenever you press Run now."</p>
+                <p><A href="/deployments/new">"Create a deployment"</A></p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || page_param().is_none()
+        />
+    }
+}
+
+/// A deployment's row: its name, status (and why it is paused), schedule, next and last run.
+fn deployment_row(d: DeploymentRow) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/deployments/{}", d.id)>{d.name.clone()}</a></td>
+            <td>{status_badge(&d)} {d.paused_why.clone().map(|w| view! { <small>" " {w}</small> })}</td>
+            <td>{d.schedule.clone().unwrap_or_else(|| "manual only".into())}</td>
+            <td>{match (d.status.as_str(), d.next_fires.first()) {
+                ("active", Some(next)) => view! { <LocalTime at=next.clone() /> }.into_any(),
+                _ => "—".into_any(),
+            }}</td>
+            <td>{match &d.last_run_at {
+                Some(at) => view! { <LocalTime at=at.clone() /> }.into_any(),
+                None => "—".into_any(),
+            }}</td>
+        </tr>
     }
 }
 
@@ -137,60 +136,94 @@ pub fn DeploymentDetail() -> impl IntoView {
                     Err(error) => return view! { <MissingPage what="Deployment" heading="Deployment" error back=("/deployments", "Back to the deployments") /> }.into_any(),
                 };
                 let archived = row.status == "archived";
-                let paused = row.status == "paused";
-                let (a_id, p_id, r_id) = (row.id.clone(), row.id.clone(), row.id.clone());
                 view! {
-                    <Title text=row.name.clone() />
-                    <header class="page-header">
-                        <p class="crumbs"><A href="/deployments">"Deployments"</A></p>
-                        <h1>{row.name.clone()} " " {status_badge(&row)}</h1>
-                        {description.map(|d| view! { <p class="lede">{d}</p> })}
-                        {row.paused_why.clone().map(|w| view! { <p class="notice" data-testid="paused-why">{format!("This deployment is {w}. Scheduled runs wait until it is unpaused.")}</p> })}
-                        <div class="actions">
-                            {(!archived).then(|| view! {
-                                <button class="button primary" data-testid="run-now" disabled=move || run.pending().get()
-                                    on:click=move |_| { run.dispatch(RunDeployment { id: r_id.clone() }); }>
-                                    {move || if run.pending().get() { "Starting…" } else { "Run now" }}
-                                </button>
-                                <button class="button secondary" disabled=move || pause.pending().get()
-                                    on:click=move |_| { pause.dispatch(PauseDeployment { id: p_id.clone(), pause: !paused }); }>
-                                    {if paused { "Unpause" } else { "Pause" }}
-                                </button>
-                                <A href=format!("/deployments/{}?edit=1", row.id) attr:class="button secondary">"Edit"</A>
-                                <Confirm label="Archive" consequence="Archiving is final: the deployment never runs again. Its runs and sessions stay."
-                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveDeployment { id: a_id.clone() }); }) pending=archive.pending() />
-                            })}
-                        </div>
-                        <InlineError error />
-                        {move || run.value().get().and_then(Result::ok).map(|r| view! { <LastRun run=r /> })}
-                    </header>
+                    {deployment_header(&row, description, archive, pause, run, error)}
                     {if editing() && !archived {
                         view! { <DeploymentEditor form id=Some(row.id.clone()) save /> }.into_any()
                     } else {
-                        view! {
-                            <section class="panel">
-                                <dl class="facts">
-                                    <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
-                                    <dt>"Agent"</dt><dd><a href=format!("/agents/{}", form.agent_id)>{row.agent.clone()}</a></dd>
-                                    <dt>"Environment"</dt><dd><a href=format!("/environments/{}", form.environment_id)>{form.environment_id.clone()}</a></dd>
-                                    <dt>"Schedule"</dt><dd>{row.schedule.clone().unwrap_or_else(|| "manual only".into())}</dd>
-                                    {(!row.next_fires.is_empty()).then(|| view! {
-                                        <dt>"Next runs"</dt>
-                                        <dd><ol data-testid="next-fires">{row.next_fires.iter().map(|f| view! { <li><LocalTime at=f.clone() /></li> }).collect_view()}</ol></dd>
-                                    })}
-                                    <dt>"First message"</dt><dd class="prose">{form.initial_message.clone()}</dd>
-                                    <dt>"Vaults"</dt><dd>{if form.vault_ids.is_empty() { "none".to_owned() } else { form.vault_ids.join(", ") }}</dd>
-                                    <dt>"Files"</dt><dd>{if form.file_ids.is_empty() { "none".to_owned() } else { form.file_ids.join(", ") }}</dd>
-                                    <dt>"Budget per session"</dt><dd>{budget.unwrap_or_else(|| "none".into())}</dd>
-                                    <dt>"Created"</dt><dd><LocalTime at=row.created_at.clone() /></dd>
-                                </dl>
-                                <details><summary>"Raw JSON"</summary><pre class="json">{json}</pre></details>
-                            </section>
-                        }.into_any()
+                        deployment_facts(&row, budget, form, json).into_any()
                     }}
                 }.into_any()
             })}
         </Suspense>
+        {deployment_runs(id, errors_only, runs_page, runs)}
+    }
+}
+
+/// A deployment's title and header: status, why it is paused, Run now, Pause, Edit, Archive, and
+/// what Run now just did.
+fn deployment_header(
+    row: &DeploymentRow,
+    description: Option<String>,
+    archive: ServerAction<ArchiveDeployment>,
+    pause: ServerAction<PauseDeployment>,
+    run: ServerAction<RunDeployment>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView + use<> {
+    let archived = row.status == "archived";
+    let paused = row.status == "paused";
+    let (a_id, p_id, r_id) = (row.id.clone(), row.id.clone(), row.id.clone());
+    view! {
+        <Title text=row.name.clone() />
+        <header class="page-header">
+            <p class="crumbs"><A href="/deployments">"Deployments"</A></p>
+            <h1>{row.name.clone()} " " {status_badge(row)}</h1>
+            {description.map(|d| view! { <p class="lede">{d}</p> })}
+            {row.paused_why.clone().map(|w| view! { <p class="notice" data-testid="paused-why">{format!("This deployment is {w}. Scheduled runs wait until it is unpaused.")}</p> })}
+            <div class="actions">
+                {(!archived).then(|| view! {
+                    <button class="button primary" data-testid="run-now" disabled=move || run.pending().get()
+                        on:click=move |_| { run.dispatch(RunDeployment { id: r_id.clone() }); }>
+                        {move || if run.pending().get() { "Starting…" } else { "Run now" }}
+                    </button>
+                    <button class="button secondary" disabled=move || pause.pending().get()
+                        on:click=move |_| { pause.dispatch(PauseDeployment { id: p_id.clone(), pause: !paused }); }>
+                        {if paused { "Unpause" } else { "Pause" }}
+                    </button>
+                    <A href=format!("/deployments/{}?edit=1", row.id) attr:class="button secondary">"Edit"</A>
+                    <Confirm label="Archive" consequence="Archiving is final: the deployment never runs again. Its runs and sessions stay."
+                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveDeployment { id: a_id.clone() }); }) pending=archive.pending() />
+                })}
+            </div>
+            <InlineError error />
+            {move || run.value().get().and_then(Result::ok).map(|r| view! { <LastRun run=r /> })}
+        </header>
+    }
+}
+
+/// A deployment's facts: agent, environment, schedule and its next runs, first message, mounts,
+/// budget, and the raw JSON.
+fn deployment_facts(row: &DeploymentRow, budget: Option<String>, form: DeploymentForm, json: String) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <dl class="facts">
+                <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
+                <dt>"Agent"</dt><dd><a href=format!("/agents/{}", form.agent_id)>{row.agent.clone()}</a></dd>
+                <dt>"Environment"</dt><dd><a href=format!("/environments/{}", form.environment_id)>{form.environment_id.clone()}</a></dd>
+                <dt>"Schedule"</dt><dd>{row.schedule.clone().unwrap_or_else(|| "manual only".into())}</dd>
+                {(!row.next_fires.is_empty()).then(|| view! {
+                    <dt>"Next runs"</dt>
+                    <dd><ol data-testid="next-fires">{row.next_fires.iter().map(|f| view! { <li><LocalTime at=f.clone() /></li> }).collect_view()}</ol></dd>
+                })}
+                <dt>"First message"</dt><dd class="prose">{form.initial_message.clone()}</dd>
+                <dt>"Vaults"</dt><dd>{if form.vault_ids.is_empty() { "none".to_owned() } else { form.vault_ids.join(", ") }}</dd>
+                <dt>"Files"</dt><dd>{if form.file_ids.is_empty() { "none".to_owned() } else { form.file_ids.join(", ") }}</dd>
+                <dt>"Budget per session"</dt><dd>{budget.unwrap_or_else(|| "none".into())}</dd>
+                <dt>"Created"</dt><dd><LocalTime at=row.created_at.clone() /></dd>
+            </dl>
+            <details><summary>"Raw JSON"</summary><pre class="json">{json}</pre></details>
+        </section>
+    }
+}
+
+/// A deployment's Runs panel: all runs or the failed ones only, a page at a time.
+fn deployment_runs(
+    id: impl Fn() -> String + Copy + Send + Sync + 'static,
+    errors_only: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    runs_page: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    runs: Resource<Result<Page<RunRow>, AppError>>,
+) -> impl IntoView {
+    view! {
         <section class="panel">
             <h2>"Runs"</h2>
             <p class="filters">
@@ -304,79 +337,16 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
             if e.trim().is_empty() || t.trim().is_empty() { None } else { Some(preview_schedule(e, t).await) }
         },
     );
-    let chosen = (form.vault_ids.clone(), form.file_ids.clone(), form.memory_store_ids.clone());
     view! {
         <ActionForm action=save attr:class="panel editor">
             <input type="hidden" name="id" value=id.unwrap_or_default() />
             <div class="fields">
                 <label>"Name" <input name="form[name]" required maxlength="256" value=form.name.clone() /></label>
                 <label>"Description" <input name="form[description]" value=form.description.clone() /></label>
-                <Transition fallback=|| view! { <Loading what="agents and environments" /> }>
-                    {
-                        let (agent_id, environment_id) = (form.agent_id.clone(), form.environment_id.clone());
-                        let agent_version = form.agent_version.clone();
-                        let chosen = chosen.clone();
-                        move || {
-                            let (agent_id, environment_id) = (agent_id.clone(), environment_id.clone());
-                            let agent_version = agent_version.clone();
-                            let (chosen_vaults, chosen_files, chosen_stores) = chosen.clone();
-                            Suspend::new(async move {
-                                match choices.await {
-                                    Err(error) => view! { <Failure error /> }.into_any(),
-                                    Ok(c) => view! {
-                                        <label>"Agent"
-                                            <select name="form[agent_id]" required>
-                                                <option value="">"Choose an agent…"</option>
-                                                {c.agents.into_iter().map(|a| view! { <option value=a.id.clone() selected=a.id == agent_id>{a.label}</option> }).collect_view()}
-                                            </select>
-                                        </label>
-                                        <label>"Agent version (empty: its latest, pinned when saved)"
-                                            <input name="form[agent_version]" inputmode="numeric" value=agent_version />
-                                        </label>
-                                        <label>"Environment"
-                                            <select name="form[environment_id]" required>
-                                                <option value="">"Choose an environment…"</option>
-                                                {c.environments.into_iter().map(|e| view! { <option value=e.id.clone() selected=e.id == environment_id>{e.label}</option> }).collect_view()}
-                                            </select>
-                                        </label>
-                                        <IdChecks name="form[vault_ids][]" legend="Vaults" choices=c.vaults chosen=chosen_vaults empty="No vaults yet." />
-                                        <IdChecks name="form[file_ids][]" legend="Files to mount (the newest hundred, and those already mounted)" choices=c.files chosen=chosen_files empty="No files uploaded." />
-                                        <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=c.memory_stores chosen=chosen_stores empty="No memory stores yet." />
-                                    }.into_any(),
-                                }
-                            })
-                        }
-                    }
-                </Transition>
+                {deployment_choices(choices, &form)}
                 <label>"First message to each session" <textarea name="form[initial_message]" rows="4" required>{form.initial_message.clone()}</textarea></label>
                 {editing.then(|| view! { <p class="muted">"Saving changes this first message only: the deployment's other initial events (an outcome, further messages) stay as they are."</p> })}
-                <fieldset>
-                    <legend>"Schedule (leave the expression empty to run only on demand)"</legend>
-                    <label>"Cron expression (minute hour day month weekday)"
-                        <input name="form[schedule_expression]" placeholder="0 9 * * 1-5" prop:value=move || expression.get()
-                            on:input=move |ev| expression.set(event_target_value(&ev)) />
-                    </label>
-                    <label>"Time zone (IANA name)"
-                        <input name="form[schedule_timezone]" placeholder="Europe/Paris" prop:value=move || timezone.get()
-                            on:input=move |ev| timezone.set(event_target_value(&ev)) />
-                    </label>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            match preview.await {
-                                None => view! { <p class="muted">"Runs only when someone presses Run now."</p> }.into_any(),
-                                Some(Err(error)) => view! { <Failure error /> }.into_any(),
-                                Some(Ok(SchedulePreview::Invalid(problem))) => view! { <p class="inline-error" data-testid="schedule-preview">{problem}</p> }.into_any(),
-                                Some(Ok(SchedulePreview::Valid { words, fires })) => view! {
-                                    <div data-testid="schedule-preview">
-                                        <p>{words}</p>
-                                        <p class="muted">"Next five runs, in your time zone:"</p>
-                                        <ol>{fires.into_iter().map(|f| view! { <li><LocalTime at=f /></li> }).collect_view()}</ol>
-                                    </div>
-                                }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                </fieldset>
+                {schedule_fields(expression, timezone, preview)}
                 <label>"Budget per session in US dollars (empty: none)" <input name="form[budget_usd]" inputmode="decimal" value=form.budget_usd.clone() /></label>
             </div>
             <InlineError error />
@@ -386,5 +356,88 @@ fn DeploymentEditor(form: DeploymentForm, id: Option<String>, save: ServerAction
                 </button>
             </div>
         </ActionForm>
+    }
+}
+
+/// The editor's agent, version, environment and mounts, once the choices are in.
+fn deployment_choices(
+    choices: Resource<Result<SessionChoices, AppError>>,
+    form: &DeploymentForm,
+) -> impl IntoView + use<> {
+    let chosen = (form.vault_ids.clone(), form.file_ids.clone(), form.memory_store_ids.clone());
+    let (agent_id, environment_id) = (form.agent_id.clone(), form.environment_id.clone());
+    let agent_version = form.agent_version.clone();
+    view! {
+        <Transition fallback=|| view! { <Loading what="agents and environments" /> }>
+            {
+                move || {
+                    let (agent_id, environment_id) = (agent_id.clone(), environment_id.clone());
+                    let agent_version = agent_version.clone();
+                    let (chosen_vaults, chosen_files, chosen_stores) = chosen.clone();
+                    Suspend::new(async move {
+                        match choices.await {
+                            Err(error) => view! { <Failure error /> }.into_any(),
+                            Ok(c) => view! {
+                                <label>"Agent"
+                                    <select name="form[agent_id]" required>
+                                        <option value="">"Choose an agent…"</option>
+                                        {c.agents.into_iter().map(|a| view! { <option value=a.id.clone() selected=a.id == agent_id>{a.label}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label>"Agent version (empty: its latest, pinned when saved)"
+                                    <input name="form[agent_version]" inputmode="numeric" value=agent_version />
+                                </label>
+                                <label>"Environment"
+                                    <select name="form[environment_id]" required>
+                                        <option value="">"Choose an environment…"</option>
+                                        {c.environments.into_iter().map(|e| view! { <option value=e.id.clone() selected=e.id == environment_id>{e.label}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <IdChecks name="form[vault_ids][]" legend="Vaults" choices=c.vaults chosen=chosen_vaults empty="No vaults yet." />
+                                <IdChecks name="form[file_ids][]" legend="Files to mount (the newest hundred, and those already mounted)" choices=c.files chosen=chosen_files empty="No files uploaded." />
+                                <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=c.memory_stores chosen=chosen_stores empty="No memory stores yet." />
+                            }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Transition>
+    }
+}
+
+/// The editor's schedule: cron expression and time zone, with the next runs they make.
+fn schedule_fields(
+    expression: RwSignal<String>,
+    timezone: RwSignal<String>,
+    preview: Resource<Option<Result<SchedulePreview, AppError>>>,
+) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend>"Schedule (leave the expression empty to run only on demand)"</legend>
+            <label>"Cron expression (minute hour day month weekday)"
+                <input name="form[schedule_expression]" placeholder="0 9 * * 1-5" prop:value=move || expression.get()
+                    on:input=move |ev| expression.set(event_target_value(&ev)) />
+            </label>
+            <label>"Time zone (IANA name)"
+                <input name="form[schedule_timezone]" placeholder="Europe/Paris" prop:value=move || timezone.get()
+                    on:input=move |ev| timezone.set(event_target_value(&ev)) />
+            </label>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        None => view! { <p class="muted">"Runs only when someone presses Run now."</p> }.into_any(),
+                        Some(Err(error)) => view! { <Failure error /> }.into_any(),
+                        Some(Ok(SchedulePreview::Invalid(problem))) => view! { <p class="inline-error" data-testid="schedule-preview">{problem}</p> }.into_any(),
+                        Some(Ok(SchedulePreview::Valid { words, fires })) => view! {
+                            <div data-testid="schedule-preview">
+                                <p>{words}</p>
+                                <p class="muted">"Next five runs, in your time zone:"</p>
+                                <ol>{fires.into_iter().map(|f| view! { <li><LocalTime at=f /></li> }).collect_view()}</ol>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </fieldset>
     }
 }

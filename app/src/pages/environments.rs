@@ -9,16 +9,20 @@ use leptos_router::{
 
 use crate::{
     api::environments::{
-        ArchiveEnvironment, DeleteEnvironment, EnvironmentView, SaveEnvironment, get_environment, list_environments,
+        ArchiveEnvironment, DeleteEnvironment, EnvironmentRow, EnvironmentView, SaveEnvironment, get_environment,
+        list_environments,
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::{ArchivedToggle, Pager},
+        feedback::{InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
+        pager::ArchivedToggle,
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
 };
+
+const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Networking"), Column::text("Created")];
 
 #[component]
 pub fn EnvironmentList() -> impl IntoView {
@@ -27,46 +31,38 @@ pub fn EnvironmentList() -> impl IntoView {
     let page_param = move || query.read().get("page");
     let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_environments(a, p));
     view! {
-        <Title text="Environments" />
-        <header class="page-header">
-            <h1>"Environments"</h1>
-            <p class="lede">"The containers sessions run in: networking and packages."</p>
-            <div class="actions">
+        <ListPage
+            title="Environments"
+            lede="The containers sessions run in: networking and packages."
+            actions=|| view! {
                 <A href="/environments/new" attr:class="button primary">"New environment"</A>
                 <ArchivedToggle path="/environments" />
-            </div>
-        </header>
-        <Transition fallback=|| view! { <Loading what="environments" /> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No environments yet">
-                            <p>"Every session runs in an environment. Create one with the networking and packages your agents need."</p>
-                            <p><A href="/environments/new">"Create an environment"</A></p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="environment-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Networking"</th><th scope="col">"Created"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|env| { let (name, net) = (env.name.clone(), env.networking.clone()); view! {
-                                        <tr>
-                                            <td><a href=format!("/environments/{}", env.id)>{name}</a>
-                                                {env.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
-                                            <td>{net}</td>
-                                            <td><time datetime=env.created_at.clone()>{format::timestamp(&env.created_at)}</time></td>
-                                        </tr>
-                                    }}).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=page_param().is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+            }
+            list
+            testid="environment-list"
+            columns=COLUMNS
+            row=environment_row
+            empty_title="No environments yet"
+            empty=|| view! {
+                <p>"Every session runs in an environment. Create one with the networking and packages your agents need."</p>
+                <p><A href="/environments/new">"Create an environment"</A></p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || page_param().is_none()
+        />
+    }
+}
+
+/// An environment's row: its name (and whether it is archived), networking and creation.
+fn environment_row(env: EnvironmentRow) -> impl IntoView {
+    let (name, net) = (env.name.clone(), env.networking.clone());
+    view! {
+        <tr>
+            <td><a href=format!("/environments/{}", env.id)>{name}</a>
+                {env.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+            <td>{net}</td>
+            <td><time datetime=env.created_at.clone()>{format::timestamp(&env.created_at)}</time></td>
+        </tr>
     }
 }
 

@@ -4,7 +4,6 @@
 //! itself so it can show progress and refuse a file over the limit before sending a byte.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 use protocol::files::FileMetadata;
 
@@ -15,13 +14,22 @@ use crate::{
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading},
-        pager::Pager,
+        feedback::{InlineError, Loading},
+        list_page::{Column, ListPage},
         upload::UploadProgress,
     },
     error::AppError,
     format,
 };
+
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Id"),
+    Column::num("Size"),
+    Column::text("Type"),
+    Column::text("Created"),
+    Column::text("Actions"),
+];
 
 #[component]
 pub fn FileList() -> impl IntoView {
@@ -46,42 +54,29 @@ pub fn FileList() -> impl IntoView {
     };
 
     view! {
-        <Title text="Files" />
-        <header class="page-header">
-            <h1>"Files"</h1>
-            <p class="lede">"Upload files to mount into sessions; download what agents produce."</p>
-        </header>
-        {notice}
-        <Suspense fallback=|| view! { <Loading what="the upload limit" /> }>
-            {move || Suspend::new(async move {
-                let max = limit.await.map(|s| s.max_upload_bytes).unwrap_or(0);
-                view! { <Uploader max on_done=Callback::new(move |_| uploaded.update(|n| *n += 1)) /> }
-            })}
-        </Suspense>
-        <InlineError error=delete_error />
-        <Transition fallback=|| view! { <Loading what="files" /> }>
-            {move || Suspend::new(async move {
-                match files.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No files yet">
-                            <p>"Upload a file above; then mount it into a session by its id. Files that agents write to their outputs appear here too."</p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="file-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Id"</th><th scope="col" class="num">"Size"</th><th scope="col">"Type"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|f| view! { <FileRow file=f delete /> }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage
+            title="Files"
+            lede="Upload files to mount into sessions; download what agents produce."
+            list=files
+            testid="file-list"
+            columns=COLUMNS
+            row=move |f| view! { <FileRow file=f delete /> }
+            empty_title="No files yet"
+            empty=|| view! {
+                <p>"Upload a file above; then mount it into a session by its id. Files that agents write to their outputs appear here too."</p>
+            }
+            pager_base=String::new
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            {notice}
+            <Suspense fallback=|| view! { <Loading what="the upload limit" /> }>
+                {move || Suspend::new(async move {
+                    let max = limit.await.map(|s| s.max_upload_bytes).unwrap_or(0);
+                    view! { <Uploader max on_done=Callback::new(move |_| uploaded.update(|n| *n += 1)) /> }
+                })}
+            </Suspense>
+            <InlineError error=delete_error />
+        </ListPage>
     }
 }
 

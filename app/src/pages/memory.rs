@@ -11,17 +11,22 @@ use leptos_router::{
 
 use crate::{
     api::memory::{
-        ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, TreeEntry, VersionRow,
-        WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
+        ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, StoreRow, TreeEntry,
+        VersionRow, WriteMemory, get_store, list_directory, list_stores, list_versions, open_memory, version_diff,
     },
     components::{
         confirm::Confirm,
         diff::Diff,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::{ArchivedToggle, Pager},
     },
+    error::AppError,
     format::{self, query_value},
 };
+
+const COLUMNS: &[Column] =
+    &[Column::text("Name"), Column::text("Description"), Column::text("Id"), Column::text("Updated")];
 
 #[component]
 pub fn MemoryStoreList() -> impl IntoView {
@@ -38,50 +43,42 @@ pub fn MemoryStoreList() -> impl IntoView {
     });
 
     view! {
-        <Title text="Memory stores" />
-        <header class="page-header">
-            <h1>"Memory stores"</h1>
-            <p class="lede">"Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."</p>
-            <div class="actions"><ArchivedToggle path="/memory" /></div>
-        </header>
-        <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
+        <ListPage
+            title="Memory stores"
+            lede="Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."
+            actions=|| view! { <ArchivedToggle path="/memory" /> }
+            list=stores
+            testid="store-list"
+            columns=COLUMNS
+            row=store_row
+            empty_title="No memory stores yet"
+            empty=|| view! {
+                <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
                 <input type="hidden" name="id" value="" />
                 <label>"New store named " <input name="name" required maxlength="255" /></label>
                 " " <label>"described as " <input name="description" maxlength="1024" placeholder="shown to the agent" /></label>
                 " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create store"</button>
                 <InlineError error />
             </ActionForm>
-                <Transition fallback=|| view! { <Loading what="memory stores" /> }>
-            {move || Suspend::new(async move {
-                match stores.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No memory stores yet">
-                            <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="store-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Id"</th><th scope="col">"Updated"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|s| view! {
-                                        <tr>
-                                            <td><a href=format!("/memory/{}", s.id)>{s.name.clone()}</a>
-                                                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
-                                            <td>{s.description.clone()}</td>
-                                            <td><code>{s.id.clone()}</code></td>
-                                            <td>{format::timestamp(&s.updated_at)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        </ListPage>
+    }
+}
+
+/// A store's row: its name (and whether it is archived), description, id and last change.
+fn store_row(s: StoreRow) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/memory/{}", s.id)>{s.name.clone()}</a>
+                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+            <td>{s.description.clone()}</td>
+            <td><code>{s.id.clone()}</code></td>
+            <td>{format::timestamp(&s.updated_at)}</td>
+        </tr>
     }
 }
 
@@ -134,35 +131,9 @@ pub fn MemoryStoreDetail() -> impl IntoView {
                     Ok(s) => s,
                     Err(error) => return view! { <MissingPage what="Memory store" heading="Memory store" error back=("/memory", "Back to the memory stores") /> }.into_any(),
                 };
-                let (a_id, d_id) = (store.id.clone(), store.id.clone());
-                let archived = store.archived;
                 view! {
-                    <Title text=store.name.clone() />
-                    <header class="page-header">
-                        <p class="crumbs"><A href="/memory">"Memory stores"</A></p>
-                        <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
-                        <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
-                        <div class="actions">
-                            {(!archived).then(|| view! {
-                                <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
-                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() />
-                            })}
-                            <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
-                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true />
-                        </div>
-                        <InlineError error />
-                    </header>
-                    {(!archived).then(|| view! {
-                        <details class="panel">
-                            <summary>"Edit name and description"</summary>
-                            <ActionForm action=save attr:class="inline-form">
-                                <input type="hidden" name="id" value=store.id.clone() />
-                                <label>"Name " <input name="name" required maxlength="255" value=store.name.clone() /></label>
-                                " " <label>"Description " <input name="description" maxlength="1024" value=store.description.clone() /></label>
-                                " " <button type="submit" class="button">"Save"</button>
-                            </ActionForm>
-                        </details>
-                    })}
+                    {store_header(&store, archive, delete, error)}
+                    {(!store.archived).then(|| store_edit_form(&store, save))}
                 }.into_any()
             })}
         </Suspense>
@@ -177,6 +148,50 @@ pub fn MemoryStoreDetail() -> impl IntoView {
             let memory = q("memory");
             (!memory.is_empty()).then(|| view! { <Versions store_id=id() memory_id=memory prefix=q("prefix") from=q("from") to=q("to") saves /> })
         }}
+    }
+}
+
+/// A store's title and header: its name, description and id, Archive and Delete.
+fn store_header(
+    store: &StoreRow,
+    archive: ServerAction<ArchiveStore>,
+    delete: ServerAction<DeleteStore>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView + use<> {
+    let (a_id, d_id) = (store.id.clone(), store.id.clone());
+    let archived = store.archived;
+    view! {
+        <Title text=store.name.clone() />
+        <header class="page-header">
+            <p class="crumbs"><A href="/memory">"Memory stores"</A></p>
+            <h1>{store.name.clone()} {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+            <p class="lede">{store.description.clone()} " " <code>{store.id.clone()}</code></p>
+            <div class="actions">
+                {(!archived).then(|| view! {
+                    <Confirm label="Archive" consequence="No new session can attach the store; its memories can still be read and deleted. This cannot be undone."
+                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveStore { id: a_id.clone() }); }) pending=archive.pending() />
+                })}
+                <Confirm label="Delete" consequence="The store, every memory in it and their whole history are deleted for good."
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteStore { id: d_id.clone() }); }) pending=delete.pending() danger=true />
+            </div>
+            <InlineError error />
+        </header>
+    }
+}
+
+/// The form that renames a store and changes its description.
+fn store_edit_form(store: &StoreRow, save: ServerAction<SaveStore>) -> impl IntoView + use<> {
+    let (id, name, description) = (store.id.clone(), store.name.clone(), store.description.clone());
+    view! {
+        <details class="panel">
+            <summary>"Edit name and description"</summary>
+            <ActionForm action=save attr:class="inline-form">
+                <input type="hidden" name="id" value=id />
+                <label>"Name " <input name="name" required maxlength="255" value=name /></label>
+                " " <label>"Description " <input name="description" maxlength="1024" value=description /></label>
+                " " <button type="submit" class="button">"Save"</button>
+            </ActionForm>
+        </details>
     }
 }
 
@@ -204,24 +219,13 @@ fn MemoryTree(
             );
         }
     });
-    let error = Signal::derive(move || write.value().get().and_then(Result::err));
     let folder = move || if prefix.get().is_empty() { "/".to_owned() } else { prefix.get() };
 
     view! {
         <section class="panel tree" aria-labelledby="memories">
             <h2 id="memories">"Memories"</h2>
             <nav class="crumbs" aria-label="Folder" data-testid="memory-folder">
-                {move || {
-                    let store = store_id.get();
-                    let mut at = String::from("/");
-                    let mut links = vec![view! { <A href=store_link(&store, &[])>"/"</A> }.into_any()];
-                    for segment in folder().trim_matches('/').split('/').filter(|s| !s.is_empty()) {
-                        at.push_str(segment);
-                        at.push('/');
-                        links.push(view! { <A href=store_link(&store, &[("prefix", &at)])>{format!("{segment}/")}</A> }.into_any());
-                    }
-                    links
-                }}
+                {move || folder_links(&store_id.get(), &folder())}
             </nav>
             <Transition fallback=|| view! { <p class="muted">"Loading the folder…"</p> }>
                 {move || Suspend::new(async move {
@@ -237,24 +241,7 @@ fn MemoryTree(
                                 <ul class="memory-entries" data-testid="memory-entries">
                                     // Plain links, as every list's rows: a router `<A>` per row costs render time
                                     // (docs/benchmarks.md); the router still navigates them.
-                                    {page_.data.iter().map(|entry| {
-                                        let name = entry.name();
-                                        match entry {
-                                            TreeEntry::Folder { path } => view! {
-                                                <li class="folder"><a href=store_link(&store, &[("prefix", path)])>{name}</a></li>
-                                            }.into_any(),
-                                            TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
-                                                let current = opened.get_untracked() == *id;
-                                                view! {
-                                                    <li class="memory" class:current=current>
-                                                        <a href=store_link(&store, &[("prefix", &here), ("memory", id)])>{name}</a>
-                                                        " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
-                                                    </li>
-                                                }.into_any()
-                                            }
-                                            TreeEntry::Other { .. } => view! { <li class="other"><code>{name}</code></li> }.into_any(),
-                                        }
-                                    }).collect_view()}
+                                    {page_.data.iter().map(|entry| tree_entry(entry, &store, &here, &opened.get_untracked())).collect_view()}
                                 </ul>
                                 <Pager base=format!("prefix={}", query_value(&here)) next=page_.next_page.clone() on_first=page.get_untracked().is_empty() />
                             }.into_any()
@@ -262,19 +249,66 @@ fn MemoryTree(
                     }
                 })}
             </Transition>
-            <details>
-                <summary>"New memory in this folder"</summary>
-                    <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
-                        <input type="hidden" name="store_id" value=store_id />
-                        <input type="hidden" name="id" value="" />
-                        <input type="hidden" name="based_on" value="" />
-                        <label>"Path " <input name="path" required value=move || format!("{}new.md", folder()) /></label>
-                        <label>"Content " <textarea name="content" rows="6" class="code"></textarea></label>
-                        <InlineError error />
-                        <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
-                    </ActionForm>
-            </details>
+            {new_memory_form(write, store_id, folder)}
         </section>
+    }
+}
+
+/// The links up the folder's path: `/`, then each folder down to this one.
+fn folder_links(store: &str, folder: &str) -> Vec<AnyView> {
+    let mut at = String::from("/");
+    let mut links = vec![view! { <A href=store_link(store, &[])>"/"</A> }.into_any()];
+    for segment in folder.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+        at.push_str(segment);
+        at.push('/');
+        links.push(view! { <A href=store_link(store, &[("prefix", &at)])>{format!("{segment}/")}</A> }.into_any());
+    }
+    links
+}
+
+/// One entry of a folder: a subfolder, a memory (marked when it is the one opened), or another
+/// kind of entry.
+fn tree_entry(entry: &TreeEntry, store: &str, here: &str, opened: &str) -> AnyView {
+    let name = entry.name();
+    match entry {
+        TreeEntry::Folder { path } => view! {
+            <li class="folder"><a href=store_link(store, &[("prefix", path)])>{name}</a></li>
+        }
+        .into_any(),
+        TreeEntry::Memory { id, size_bytes, updated_at, .. } => {
+            let current = opened == id;
+            view! {
+                <li class="memory" class:current=current>
+                    <a href=store_link(store, &[("prefix", here), ("memory", id)])>{name}</a>
+                    " " <span class="muted">{format::bytes(*size_bytes)} " · " {format::timestamp(updated_at)}</span>
+                </li>
+            }
+            .into_any()
+        }
+        TreeEntry::Other { .. } => view! { <li class="other"><code>{name}</code></li> }.into_any(),
+    }
+}
+
+/// The form that adds a memory to the folder.
+fn new_memory_form(
+    write: ServerAction<WriteMemory>,
+    store_id: Signal<String>,
+    folder: impl Fn() -> String + Send + Sync + 'static,
+) -> impl IntoView {
+    let error = Signal::derive(move || write.value().get().and_then(Result::err));
+    view! {
+        <details>
+            <summary>"New memory in this folder"</summary>
+                <ActionForm action=write attr:class="editor" attr:data-testid="new-memory">
+                    <input type="hidden" name="store_id" value=store_id />
+                    <input type="hidden" name="id" value="" />
+                    <input type="hidden" name="based_on" value="" />
+                    <label>"Path " <input name="path" required value=move || format!("{}new.md", folder()) /></label>
+                    <label>"Content " <textarea name="content" rows="6" class="code"></textarea></label>
+                    <InlineError error />
+                    <div class="actions"><button type="submit" class="button primary" disabled=move || write.pending().get()>"Add memory"</button></div>
+                </ActionForm>
+        </details>
     }
 }
 
@@ -438,32 +472,7 @@ fn Versions(
                                 <table class="list">
                                     <thead><tr><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Change"</th><th scope="col">"By"</th><th scope="col">"When"</th><th scope="col"></th></tr></thead>
                                     <tbody>
-                                        {rows.into_iter().map(|v| {
-                                            let by = match &v.author.session_id {
-                                                Some(session) => view! { <a href=format!("/sessions/{session}")>{v.author.words.clone()}</a> }.into_any(),
-                                                None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
-                                            };
-                                            let what = match (&v.redacted_at, &v.path) {
-                                                (Some(at), _) => format!("{} · redacted {} by {}", v.operation, format::timestamp(at), v.redacted_by.as_ref().map(|a| a.words.clone()).unwrap_or_default()),
-                                                (None, Some(path)) => format!("{} {} ({})", v.operation, path, v.size_bytes.map(format::bytes).unwrap_or_else(|| "no content".into())),
-                                                (None, None) => v.operation.clone(),
-                                            };
-                                            let can_redact = v.redacted_at.is_none();
-                                            let (sid, vid) = (store_id.clone(), v.id.clone());
-                                            view! {
-                                                <tr data-testid="memory-version">
-                                                    <td><input type="radio" name="from" value=v.id.clone() checked=v.id == older aria-label="Compare from this version" /></td>
-                                                    <td><input type="radio" name="to" value=v.id.clone() checked=v.id == newer aria-label="Compare to this version" /></td>
-                                                    <td>{what}</td>
-                                                    <td>{by}</td>
-                                                    <td>{format::timestamp(&v.created_at)}</td>
-                                                    <td>{can_redact.then(|| view! {
-                                                        <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
-                                                            on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true />
-                                                    })}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
+                                        {rows.into_iter().map(|v| version_row(v, &older, &newer, &store_id, redact)).collect_view()}
                                     </tbody>
                                 </table>
                                 <div class="actions"><button type="submit" class="button">"Show the differences"</button></div>
@@ -483,5 +492,50 @@ fn Versions(
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// One version of a memory: the two radios that pick it for a diff, what changed, who changed it
+/// and when, and Redact.
+fn version_row(
+    v: VersionRow,
+    older: &str,
+    newer: &str,
+    store_id: &str,
+    redact: ServerAction<RedactVersion>,
+) -> impl IntoView + use<> {
+    let by = match &v.author.session_id {
+        Some(session) => view! { <a href=format!("/sessions/{session}")>{v.author.words.clone()}</a> }.into_any(),
+        None => view! { <span>{v.author.words.clone()}</span> }.into_any(),
+    };
+    let what = match (&v.redacted_at, &v.path) {
+        (Some(at), _) => format!(
+            "{} · redacted {} by {}",
+            v.operation,
+            format::timestamp(at),
+            v.redacted_by.as_ref().map(|a| a.words.clone()).unwrap_or_default()
+        ),
+        (None, Some(path)) => format!(
+            "{} {} ({})",
+            v.operation,
+            path,
+            v.size_bytes.map(format::bytes).unwrap_or_else(|| "no content".into())
+        ),
+        (None, None) => v.operation.clone(),
+    };
+    let can_redact = v.redacted_at.is_none();
+    let (sid, vid) = (store_id.to_owned(), v.id.clone());
+    view! {
+        <tr data-testid="memory-version">
+            <td><input type="radio" name="from" value=v.id.clone() checked=v.id == older aria-label="Compare from this version" /></td>
+            <td><input type="radio" name="to" value=v.id.clone() checked=v.id == newer aria-label="Compare to this version" /></td>
+            <td>{what}</td>
+            <td>{by}</td>
+            <td>{format::timestamp(&v.created_at)}</td>
+            <td>{can_redact.then(|| view! {
+                <Confirm label="Redact" consequence="This version's path and content are erased for good; who wrote it stays. The audit log records the redaction."
+                    on_confirm=Callback::new(move |_| { redact.dispatch(RedactVersion { store_id: sid.clone(), version_id: vid.clone() }); }) pending=redact.pending() danger=true />
+            })}</td>
+        </tr>
     }
 }

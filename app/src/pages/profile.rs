@@ -10,6 +10,7 @@ use crate::{
     api::auth::{EndMyLogin, EndMyOtherLogins, my_logins},
     auth::{LoginInfo, PASSWORD_RULES},
     components::feedback::{Failure, InlineError, Loading},
+    error::AppError,
     me::Me,
 };
 
@@ -45,60 +46,78 @@ pub fn YourAccount() -> impl IntoView {
                 "An admin set your password and asked you to choose your own. Until you do, Switchboard opens only this page."
             </p>
         })}
-        <section class="panel" aria-labelledby="your-password">
-            <h2 id="your-password">"Password"</h2>
-            {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            {problem.map(|p| view! { <p class="inline-error" role="alert">{p}</p> })}
-            // Who is signed in is a resource: read under a Transition, so the server waits for it.
-            <Transition fallback=|| ()>
-                <Show
-                    when=move || me.and_then(|me| me.principal()).is_some_and(|p| p.sso)
-                    fallback=|| view! {
-                        // A plain form, posted to the server: it works before the page's script has loaded.
-                        <form method="post" action="/auth/password" class="fields">
-                            <label>"Current password" <input type="password" name="current" required=true autocomplete="current-password" /></label>
-                            <label>"New password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
-                            <label>"New password again" <input type="password" name="confirm" required=true minlength="12" autocomplete="new-password" /></label>
-                            <p class="muted">{PASSWORD_RULES} " Changing it ends your sign-ins in every other browser."</p>
-                            <button type="submit" class="button primary">"Change the password"</button>
-                        </form>
-                    }
-                >
-                    <p data-testid="password-sso">
-                        "You sign in with single sign-on: your identity provider keeps your password, and you change it there. Switchboard has none of yours."
-                    </p>
-                </Show>
-            </Transition>
-        </section>
+        {password_panel(me, notice, problem)}
         <section class="panel" aria-labelledby="your-sign-ins">
             <h2 id="your-sign-ins">"Where you are signed in"</h2>
-            <Transition fallback=|| view! { <Loading what="your sign-ins" /> }>
-                {move || Suspend::new(async move {
-                    match logins.await {
-                        Err(error) => view! { <Failure error inline=true /> }.into_any(),
-                        Ok(list) => {
-                            let others = list.iter().filter(|l| !l.current).count();
-                            view! {
-                                <table class="list" data-testid="my-logins">
-                                    <thead><tr><th scope="col">"Since"</th><th scope="col">"From"</th><th scope="col">"Browser"</th><th scope="col">"End"</th></tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|login| view! { <LoginRow login end_one /> }).collect_view()}
-                                    </tbody>
-                                </table>
-                                {(others > 0).then(|| view! {
-                                    <ActionForm action=end_others attr:class="inline-form">
-                                        <button type="submit" class="button" disabled=move || end_others.pending().get()>
-                                            {format!("End the {others} other sign-in{}", if others == 1 { "" } else { "s" })}
-                                        </button>
-                                    </ActionForm>
-                                })}
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
+            {sign_ins(logins, end_one, end_others)}
             <InlineError error=end_error />
         </section>
+    }
+}
+
+/// The Password panel: the form that changes it, or, for single sign-on, where to change it.
+fn password_panel(me: Option<Me>, notice: Option<&'static str>, problem: Option<String>) -> impl IntoView {
+    view! {
+    <section class="panel" aria-labelledby="your-password">
+        <h2 id="your-password">"Password"</h2>
+        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {problem.map(|p| view! { <p class="inline-error" role="alert">{p}</p> })}
+        // Who is signed in is a resource: read under a Transition, so the server waits for it.
+        <Transition fallback=|| ()>
+            <Show
+                when=move || me.and_then(|me| me.principal()).is_some_and(|p| p.sso)
+                fallback=|| view! {
+                    // A plain form, posted to the server: it works before the page's script has loaded.
+                    <form method="post" action="/auth/password" class="fields">
+                        <label>"Current password" <input type="password" name="current" required=true autocomplete="current-password" /></label>
+                        <label>"New password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
+                        <label>"New password again" <input type="password" name="confirm" required=true minlength="12" autocomplete="new-password" /></label>
+                        <p class="muted">{PASSWORD_RULES} " Changing it ends your sign-ins in every other browser."</p>
+                        <button type="submit" class="button primary">"Change the password"</button>
+                    </form>
+                }
+            >
+                <p data-testid="password-sso">
+                    "You sign in with single sign-on: your identity provider keeps your password, and you change it there. Switchboard has none of yours."
+                </p>
+            </Show>
+        </Transition>
+    </section>
+    }
+}
+
+/// The sign-ins open in your name, each with End, and a button that ends all the others.
+fn sign_ins(
+    logins: Resource<Result<Vec<LoginInfo>, AppError>>,
+    end_one: ServerAction<EndMyLogin>,
+    end_others: ServerAction<EndMyOtherLogins>,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <Loading what="your sign-ins" /> }>
+            {move || Suspend::new(async move {
+                match logins.await {
+                    Err(error) => view! { <Failure error inline=true /> }.into_any(),
+                    Ok(list) => {
+                        let others = list.iter().filter(|l| !l.current).count();
+                        view! {
+                            <table class="list" data-testid="my-logins">
+                                <thead><tr><th scope="col">"Since"</th><th scope="col">"From"</th><th scope="col">"Browser"</th><th scope="col">"End"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|login| view! { <LoginRow login end_one /> }).collect_view()}
+                                </tbody>
+                            </table>
+                            {(others > 0).then(|| view! {
+                                <ActionForm action=end_others attr:class="inline-form">
+                                    <button type="submit" class="button" disabled=move || end_others.pending().get()>
+                                        {format!("End the {others} other sign-in{}", if others == 1 { "" } else { "s" })}
+                                    </button>
+                                </ActionForm>
+                            })}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
     }
 }
 

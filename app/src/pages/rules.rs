@@ -39,59 +39,77 @@ fn offset_words(minutes: i16) -> String {
     format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
+/// The policy form's fields, as the person sets them.
+#[derive(Clone, Copy)]
+struct PolicyFields {
+    agent: RwSignal<String>,
+    required: RwSignal<u8>,
+    no_self: RwSignal<bool>,
+    first: RwSignal<String>,
+    then: RwSignal<String>,
+    then_minutes: RwSignal<String>,
+    quiet_start: RwSignal<String>,
+    quiet_end: RwSignal<String>,
+    offset: RwSignal<i16>,
+}
+
+impl PolicyFields {
+    fn new() -> Self {
+        PolicyFields {
+            agent: RwSignal::new(crate::api::policies::EVERY_AGENT.to_owned()),
+            required: RwSignal::new(1u8),
+            no_self: RwSignal::new(false),
+            first: RwSignal::new(String::new()),
+            then: RwSignal::new(String::new()),
+            then_minutes: RwSignal::new("15".to_owned()),
+            quiet_start: RwSignal::new(String::new()),
+            quiet_end: RwSignal::new(String::new()),
+            offset: RwSignal::new(0i16),
+        }
+    }
+
+    /// The policy the fields hold, to save.
+    fn form(self) -> crate::api::policies::PolicyForm {
+        let minutes: u32 = self.then_minutes.get_untracked().trim().parse().unwrap_or(0);
+        crate::api::policies::PolicyForm {
+            agent_id: self.agent.get_untracked(),
+            required_approvals: self.required.get_untracked(),
+            no_self_approval: self.no_self.get_untracked(),
+            first: self.first.get_untracked(),
+            then: self.then.get_untracked(),
+            then_after_secs: minutes.saturating_mul(60),
+            quiet_start: self.quiet_start.get_untracked(),
+            quiet_end: self.quiet_end.get_untracked(),
+            utc_offset_minutes: self.offset.get_untracked(),
+        }
+    }
+}
+
 /// The approval policies: listed for everyone, set and removed by admins.
 #[component]
 fn Policies() -> impl IntoView {
     use crate::api::{
         agents::list_agent_choices,
-        policies::{DeletePolicy, EVERY_AGENT, PolicyForm, SavePolicy, list_policies},
+        policies::{DeletePolicy, SavePolicy, list_policies},
     };
     let save = ServerAction::<SavePolicy>::new();
     let delete = ServerAction::<DeletePolicy>::new();
     let policies = Resource::new(move || (save.version().get(), delete.version().get()), |_| list_policies());
     let agents = Resource::new(|| (), |_| list_agent_choices());
     let is_admin = crate::me::can(Role::Admin);
-    let agent = RwSignal::new(EVERY_AGENT.to_owned());
-    let required = RwSignal::new(1u8);
-    let no_self = RwSignal::new(false);
-    let first = RwSignal::new(String::new());
-    let then = RwSignal::new(String::new());
-    let then_minutes = RwSignal::new("15".to_owned());
-    let quiet_start = RwSignal::new(String::new());
-    let quiet_end = RwSignal::new(String::new());
-    let offset = RwSignal::new(0i16);
+    let fields = PolicyFields::new();
     // The browser's own offset, once hydrated (the server renders UTC).
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        offset.set(-(js_sys::Date::new_0().get_timezone_offset() as i16));
+        fields.offset.set(-(js_sys::Date::new_0().get_timezone_offset() as i16));
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let minutes: u32 = then_minutes.get_untracked().trim().parse().unwrap_or(0);
-        save.dispatch(SavePolicy {
-            form: PolicyForm {
-                agent_id: agent.get_untracked(),
-                required_approvals: required.get_untracked(),
-                no_self_approval: no_self.get_untracked(),
-                first: first.get_untracked(),
-                then: then.get_untracked(),
-                then_after_secs: minutes.saturating_mul(60),
-                quiet_start: quiet_start.get_untracked(),
-                quiet_end: quiet_end.get_untracked(),
-                utc_offset_minutes: offset.get_untracked(),
-            },
-        });
+        save.dispatch(SavePolicy { form: fields.form() });
     };
     let error = Signal::derive(move || {
         save.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
-    // An agent's name from the picker's list; its id when the list has no such agent.
-    let agent_name = |choices: &[crate::api::Choice], id: &str| {
-        if id == EVERY_AGENT {
-            return "Every agent without its own policy".to_owned();
-        }
-        choices.iter().find(|c| c.id == id).map_or_else(|| id.to_owned(), |c| c.label.clone())
-    };
     view! {
         <section class="panel" aria-labelledby="policies-heading" data-testid="policies">
             <h2 id="policies-heading">"Approval policies"</h2>
@@ -104,36 +122,7 @@ fn Policies() -> impl IntoView {
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted" data-testid="policies-empty">"No policy: one approver decides each call, and everyone who chose email is told at once."</p>
                         }.into_any(),
-                        Ok(list) => view! {
-                            <table class="list" data-testid="policy-list">
-                                <thead><tr><th scope="col">"For"</th><th scope="col">"Asks"</th><th scope="col">"Set by"</th><th scope="col">"Remove"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|policy| {
-                                        let id = policy.agent_id.clone();
-                                        let for_whom = agent_name(&choices, &id);
-                                        let row_agent = id.clone();
-                                        view! {
-                                            <tr data-testid="policy-row" data-agent=row_agent>
-                                                <td>{for_whom}</td>
-                                                <td><ul class="plain">{policy.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul></td>
-                                                <td>{policy.updated_by}" · "<LocalTime at=policy.updated_at /></td>
-                                                <td>
-                                                    <Show when=move || is_admin.get() fallback=|| "—">
-                                                        {
-                                                            let id = id.clone();
-                                                            view! {
-                                                                <button type="button" class="button danger small" disabled=move || delete.pending().get()
-                                                                    on:click=move |_| { delete.dispatch(DeletePolicy { agent_id: id.clone() }); }>"Remove"</button>
-                                                            }
-                                                        }
-                                                    </Show>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
+                        Ok(list) => policy_table(list, &choices, is_admin, delete).into_any(),
                     }
                 })}
             </Transition>
@@ -143,51 +132,7 @@ fn Policies() -> impl IntoView {
                 if !is_admin.get() {
                     return view! { <p class="muted">"Admins set these policies."</p> }.into_any();
                 }
-                view! {
-                <form class="fields" on:submit=submit data-testid="policy-form">
-                    <fieldset class="choices">
-                        <legend>"Set a policy"</legend>
-                        <label>"For"
-                            <select data-testid="policy-agent" on:change=move |ev| agent.set(event_target_value(&ev))>
-                                <option value=EVERY_AGENT selected=move || agent.get() == EVERY_AGENT>"Every agent without its own policy"</option>
-                                {choices.into_iter().map(|choice| {
-                                    let id = choice.id.clone();
-                                    view! { <option value=choice.id selected=move || agent.get() == id>{choice.label}</option> }
-                                }).collect_view()}
-                            </select>
-                        </label>
-                        <label class="check"><input type="radio" name="policy-required" value="1" prop:checked=move || required.get() == 1
-                            on:change=move |_| required.set(1) />" One person allows a call"</label>
-                        <label class="check"><input type="radio" name="policy-required" value="2" data-testid="policy-two" prop:checked=move || required.get() == 2
-                            on:change=move |_| required.set(2) />" Two different people must allow a call (one denial is final)"</label>
-                        <label class="check"><input type="checkbox" data-testid="policy-no-self" prop:checked=move || no_self.get()
-                            on:change=move |ev| no_self.set(event_target_checked(&ev)) />" Whoever sent the message that led to a call may not allow it"</label>
-                        <label>"Tell first (usernames; empty: every approver who chose email)"
-                            <input type="text" data-testid="policy-first" placeholder="ann, bob" prop:value=move || first.get()
-                                on:input=move |ev| first.set(event_target_value(&ev)) /></label>
-                        <label>"Then tell, if nobody has decided (usernames; empty: nobody more)"
-                            <input type="text" data-testid="policy-then" placeholder="carol" prop:value=move || then.get()
-                                on:input=move |ev| then.set(event_target_value(&ev)) /></label>
-                        <label>"after (minutes)"
-                            <input type="number" min="1" max="1440" inputmode="numeric" data-testid="policy-then-minutes" prop:value=move || then_minutes.get()
-                                on:input=move |ev| then_minutes.set(event_target_value(&ev)) /></label>
-                        <p class="hint">"Only people who chose email on their Inbox page are emailed. The team's channels get every call at once."</p>
-                        <label>"Quiet hours from"
-                            <input type="time" data-testid="policy-quiet-start" prop:value=move || quiet_start.get()
-                                on:input=move |ev| quiet_start.set(event_target_value(&ev)) /></label>
-                        <label>"to"
-                            <input type="time" data-testid="policy-quiet-end" prop:value=move || quiet_end.get()
-                                on:input=move |ev| quiet_end.set(event_target_value(&ev)) /></label>
-                        <label>"in"
-                            <select data-testid="policy-offset" on:change=move |ev| offset.set(event_target_value(&ev).parse().unwrap_or(0))>
-                                {offsets().map(|m| view! { <option value=m.to_string() selected=move || offset.get() == m>{offset_words(m)}</option> }).collect_view()}
-                            </select>
-                        </label>
-                        <p class="hint">"Nobody is emailed or messaged in quiet hours; what waits is told when they end. Calls still wait in the Inbox. A fixed offset does not follow daylight saving time."</p>
-                        <button type="submit" class="button primary" data-testid="policy-save" disabled=move || save.pending().get()>"Save the policy"</button>
-                    </fieldset>
-                </form>
-                }.into_any()
+                policy_form(choices, fields, submit, save).into_any()
             })}
             </Transition>
                 {move || save.value().get().and_then(Result::ok).map(|saved| view! {
@@ -195,6 +140,110 @@ fn Policies() -> impl IntoView {
                 })}
             <InlineError error />
         </section>
+    }
+}
+
+/// An agent's name from the picker's list; its id when the list has no such agent.
+fn agent_name(choices: &[crate::api::Choice], id: &str) -> String {
+    if id == crate::api::policies::EVERY_AGENT {
+        return "Every agent without its own policy".to_owned();
+    }
+    choices.iter().find(|c| c.id == id).map_or_else(|| id.to_owned(), |c| c.label.clone())
+}
+
+/// The policies, one row each: whom it is for, what it asks, who set it, and Remove for admins.
+fn policy_table(
+    list: Vec<crate::api::policies::Policy>,
+    choices: &[crate::api::Choice],
+    is_admin: Signal<bool>,
+    delete: ServerAction<crate::api::policies::DeletePolicy>,
+) -> impl IntoView {
+    use crate::api::policies::DeletePolicy;
+    view! {
+        <table class="list" data-testid="policy-list">
+            <thead><tr><th scope="col">"For"</th><th scope="col">"Asks"</th><th scope="col">"Set by"</th><th scope="col">"Remove"</th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|policy| {
+                    let id = policy.agent_id.clone();
+                    let for_whom = agent_name(choices, &id);
+                    let row_agent = id.clone();
+                    view! {
+                        <tr data-testid="policy-row" data-agent=row_agent>
+                            <td>{for_whom}</td>
+                            <td><ul class="plain">{policy.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul></td>
+                            <td>{policy.updated_by}" · "<LocalTime at=policy.updated_at /></td>
+                            <td>
+                                <Show when=move || is_admin.get() fallback=|| "—">
+                                    {
+                                        let id = id.clone();
+                                        view! {
+                                            <button type="button" class="button danger small" disabled=move || delete.pending().get()
+                                                on:click=move |_| { delete.dispatch(DeletePolicy { agent_id: id.clone() }); }>"Remove"</button>
+                                        }
+                                    }
+                                </Show>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The form that sets a policy: for whom, how many approvers, who is told and when, quiet hours.
+fn policy_form(
+    choices: Vec<crate::api::Choice>,
+    fields: PolicyFields,
+    submit: impl Fn(leptos::ev::SubmitEvent) + 'static,
+    save: ServerAction<crate::api::policies::SavePolicy>,
+) -> impl IntoView {
+    use crate::api::policies::EVERY_AGENT;
+    let PolicyFields { agent, required, no_self, first, then, then_minutes, quiet_start, quiet_end, offset } = fields;
+    view! {
+        <form class="fields" on:submit=submit data-testid="policy-form">
+            <fieldset class="choices">
+                <legend>"Set a policy"</legend>
+                <label>"For"
+                    <select data-testid="policy-agent" on:change=move |ev| agent.set(event_target_value(&ev))>
+                        <option value=EVERY_AGENT selected=move || agent.get() == EVERY_AGENT>"Every agent without its own policy"</option>
+                        {choices.into_iter().map(|choice| {
+                            let id = choice.id.clone();
+                            view! { <option value=choice.id selected=move || agent.get() == id>{choice.label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="check"><input type="radio" name="policy-required" value="1" prop:checked=move || required.get() == 1
+                    on:change=move |_| required.set(1) />" One person allows a call"</label>
+                <label class="check"><input type="radio" name="policy-required" value="2" data-testid="policy-two" prop:checked=move || required.get() == 2
+                    on:change=move |_| required.set(2) />" Two different people must allow a call (one denial is final)"</label>
+                <label class="check"><input type="checkbox" data-testid="policy-no-self" prop:checked=move || no_self.get()
+                    on:change=move |ev| no_self.set(event_target_checked(&ev)) />" Whoever sent the message that led to a call may not allow it"</label>
+                <label>"Tell first (usernames; empty: every approver who chose email)"
+                    <input type="text" data-testid="policy-first" placeholder="ann, bob" prop:value=move || first.get()
+                        on:input=move |ev| first.set(event_target_value(&ev)) /></label>
+                <label>"Then tell, if nobody has decided (usernames; empty: nobody more)"
+                    <input type="text" data-testid="policy-then" placeholder="carol" prop:value=move || then.get()
+                        on:input=move |ev| then.set(event_target_value(&ev)) /></label>
+                <label>"after (minutes)"
+                    <input type="number" min="1" max="1440" inputmode="numeric" data-testid="policy-then-minutes" prop:value=move || then_minutes.get()
+                        on:input=move |ev| then_minutes.set(event_target_value(&ev)) /></label>
+                <p class="hint">"Only people who chose email on their Inbox page are emailed. The team's channels get every call at once."</p>
+                <label>"Quiet hours from"
+                    <input type="time" data-testid="policy-quiet-start" prop:value=move || quiet_start.get()
+                        on:input=move |ev| quiet_start.set(event_target_value(&ev)) /></label>
+                <label>"to"
+                    <input type="time" data-testid="policy-quiet-end" prop:value=move || quiet_end.get()
+                        on:input=move |ev| quiet_end.set(event_target_value(&ev)) /></label>
+                <label>"in"
+                    <select data-testid="policy-offset" on:change=move |ev| offset.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        {offsets().map(|m| view! { <option value=m.to_string() selected=move || offset.get() == m>{offset_words(m)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <p class="hint">"Nobody is emailed or messaged in quiet hours; what waits is told when they end. Calls still wait in the Inbox. A fixed offset does not follow daylight saving time."</p>
+                <button type="submit" class="button primary" data-testid="policy-save" disabled=move || save.pending().get()>"Save the policy"</button>
+            </fieldset>
+        </form>
     }
 }
 

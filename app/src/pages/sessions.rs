@@ -10,18 +10,20 @@ use leptos_router::{
 
 use crate::{
     api::{
+        Choice,
         agents::list_agent_choices,
         sessions::{
-            ArchiveSession, CreateSession, DeleteSession, MountFile, RemoveResource, SessionChoices, SessionView,
-            SetSessionBudget, get_session, list_session_choices, list_sessions,
+            ArchiveSession, CreateSession, DeleteSession, Mount, MountFile, RemoveResource, SessionChoices, SessionRow,
+            SessionView, SetSessionBudget, get_session, list_session_choices, list_sessions,
         },
     },
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::Pager,
+        list_page::{Column, ListPage},
         pickers::IdChecks,
     },
+    error::AppError,
     format,
 };
 
@@ -36,11 +38,9 @@ struct SessionFilter {
     page: Option<String>,
 }
 
-#[component]
-pub fn SessionList() -> impl IntoView {
-    let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
+impl SessionFilter {
+    /// The filters from the page's query string.
+    fn of(q: &leptos_router::params::ParamsMap) -> Self {
         SessionFilter {
             status: q.get("status").filter(|s| !s.is_empty()),
             agent_id: q.get("agent_id").filter(|s| !s.is_empty()),
@@ -48,19 +48,80 @@ pub fn SessionList() -> impl IntoView {
             include_archived: q.get("include_archived").is_some_and(|v| v == "true"),
             page: q.get("page"),
         }
-    };
+    }
+
+    /// Whether any filter narrows the list (archived ones aside).
+    fn narrows(&self) -> bool {
+        self.status.is_some() || self.agent_id.is_some() || self.since.is_some()
+    }
+
+    /// The list's query without `page`, for the pager.
+    fn query(&self) -> String {
+        let mut base = Vec::new();
+        if let Some(s) = &self.status {
+            base.push(format!("status={}", format::query_value(s)));
+        }
+        if let Some(a) = &self.agent_id {
+            base.push(format!("agent_id={}", format::query_value(a)));
+        }
+        if let Some(d) = &self.since {
+            base.push(format!("since={}", format::query_value(d)));
+        }
+        if self.include_archived {
+            base.push("include_archived=true".to_owned());
+        }
+        base.join("&")
+    }
+}
+
+const COLUMNS: &[Column] = &[
+    Column::text("Session"),
+    Column::text("Status"),
+    Column::text("Agent"),
+    Column::text("Created"),
+    Column::num("Tokens"),
+    Column::num("Cost"),
+];
+
+#[component]
+pub fn SessionList() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || SessionFilter::of(&query.read());
     let sessions =
         Resource::new(filter, |f| list_sessions(f.status, f.agent_id, f.since, Some(f.include_archived), f.page));
     let agents = Resource::new(|| (), |_| list_agent_choices());
+    let filtered = move || filter().narrows();
 
     view! {
-        <Title text="Sessions" />
-        <header class="page-header">
-            <h1>"Sessions"</h1>
-            <p class="lede">"Every run of an agent: status, usage and cost."</p>
-            <div class="actions"><A href="/sessions/new" attr:class="button primary">"New session"</A> " " <A href="/imports" attr:class="button">"Imported sessions"</A></div>
-        </header>
-        // A GET form: filtering is a link, so it works without JavaScript and can be shared.
+        <ListPage
+            title="Sessions"
+            lede="Every run of an agent: status, usage and cost."
+            actions=|| view! { <A href="/sessions/new" attr:class="button primary">"New session"</A> " " <A href="/imports" attr:class="button">"Imported sessions"</A> }
+            list=sessions
+            testid="session-list"
+            columns=COLUMNS
+            row=session_row
+            empty_title=Signal::derive(move || if filtered() { "No sessions match these filters" } else { "No sessions yet" }.to_owned())
+            empty=move || view! {
+                <p>"A session runs an agent in an environment. Start one and send it a message."</p>
+                <p><A href="/sessions/new">"Start a session"</A>
+                    {filtered().then(|| view! { " · " <A href="/sessions">"Clear the filters"</A> })}</p>
+            }
+            pager_base=move || filter().query()
+            first_page=move || filter().page.is_none()
+        >
+            {session_filters(filter, agents)}
+        </ListPage>
+    }
+}
+
+/// The list's filters: a GET form, so filtering is a link that works without JavaScript and can
+/// be shared.
+fn session_filters(
+    filter: impl Fn() -> SessionFilter + Copy + Send + Sync + 'static,
+    agents: Resource<Result<Vec<Choice>, AppError>>,
+) -> impl IntoView {
+    view! {
         <form method="get" action="/sessions" class="panel filters" aria-label="Filter sessions">
             <label>"Status "
                 <select name="status">
@@ -91,65 +152,30 @@ pub fn SessionList() -> impl IntoView {
             <label class="check"><input type="checkbox" name="include_archived" value="true" checked=move || filter().include_archived />" Include archived"</label>
             " " <button type="submit" class="button">"Filter"</button>
         </form>
-        <Transition fallback=|| view! { <Loading what="sessions" /> }>
-            {move || Suspend::new(async move {
-                let f = filter();
-                match sessions.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => {
-                        let filtered = f.status.is_some() || f.agent_id.is_some() || f.since.is_some();
-                        view! {
-                            <Empty title=if filtered { "No sessions match these filters" } else { "No sessions yet" }>
-                                <p>"A session runs an agent in an environment. Start one and send it a message."</p>
-                                <p><A href="/sessions/new">"Start a session"</A>
-                                    {filtered.then(|| view! { " · " <A href="/sessions">"Clear the filters"</A> })}</p>
-                            </Empty>
-                        }.into_any()
-                    }
-                    Ok(page) => {
-                        let mut base = Vec::new();
-                        if let Some(s) = &f.status { base.push(format!("status={}", format::query_value(s))); }
-                        if let Some(a) = &f.agent_id { base.push(format!("agent_id={}", format::query_value(a))); }
-                        if let Some(d) = &f.since { base.push(format!("since={}", format::query_value(d))); }
-                        if f.include_archived { base.push("include_archived=true".to_owned()); }
-                        view! {
-                            <section class="panel">
-                                <table class="list" data-testid="session-list">
-                                    <thead><tr>
-                                        <th scope="col">"Session"</th><th scope="col">"Status"</th><th scope="col">"Agent"</th>
-                                        <th scope="col">"Created"</th><th scope="col" class="num">"Tokens"</th><th scope="col" class="num">"Cost"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.data.into_iter().map(|s| {
-                                            let status = s.status.clone();
-                                            let (tokens, cost) = (s.tokens, s.cost.clone().unwrap_or_else(|| "—".to_owned()));
-                                            let title = s.title.clone().unwrap_or_else(|| s.id.clone());
-                                            view! {
-                                                <tr>
-                                                    <td><a href=format!("/sessions/{}", s.id)>{title}</a>
-                                                        {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
-                                                        {s.outcome.clone().map(|(result, iteration)| view! {
-                                                            " " <span class=format!("badge outcome result-{result}") data-testid="outcome-chip"
-                                                                title="The session's outcome, as its grader last judged it">
-                                                                {format!("outcome: {} (iteration {})", result.replace('_', " "), iteration + 1)}</span>
-                                                        })}</td>
-                                                    <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
-                                                    <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
-                                                    <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
-                                                    <td class="num">{format::count(tokens)}</td>
-                                                    <td class="num">{cost}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                <Pager base=base.join("&") next=page.next_page on_first=f.page.is_none() />
-                            </section>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+    }
+}
+
+/// A session's row: its title (archived, and its outcome so far), status, agent, creation,
+/// tokens and cost.
+fn session_row(s: SessionRow) -> impl IntoView {
+    let status = s.status.clone();
+    let (tokens, cost) = (s.tokens, s.cost.clone().unwrap_or_else(|| "—".to_owned()));
+    let title = s.title.clone().unwrap_or_else(|| s.id.clone());
+    view! {
+        <tr>
+            <td><a href=format!("/sessions/{}", s.id)>{title}</a>
+                {s.archived.then(|| view! { " " <span class="badge">"archived"</span> })}
+                {s.outcome.clone().map(|(result, iteration)| view! {
+                    " " <span class=format!("badge outcome result-{result}") data-testid="outcome-chip"
+                        title="The session's outcome, as its grader last judged it">
+                        {format!("outcome: {} (iteration {})", result.replace('_', " "), iteration + 1)}</span>
+                })}</td>
+            <td><span class=format!("status status-{status}")>{status.clone()}</span></td>
+            <td>{format!("{} v{}", s.agent_name, s.agent_version)}</td>
+            <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
+            <td class="num">{format::count(tokens)}</td>
+            <td class="num">{cost}</td>
+        </tr>
     }
 }
 
@@ -175,65 +201,77 @@ pub fn SessionNew() -> impl IntoView {
         </header>
         <Suspense fallback=|| view! { <Loading what="agents and environments" /> }>
             {move || Suspend::new(async move {
-                let SessionChoices { agents, model_warnings, environments: envs, files, vaults, memory_stores } = match choices.await {
+                let choices = match choices.await {
                     Ok(c) => c,
                     Err(error) => return view! { <Failure error /> }.into_any(),
                 };
-                if agents.is_empty() || envs.is_empty() {
+                if choices.agents.is_empty() || choices.environments.is_empty() {
                     return view! {
                         <Empty title="A session needs an agent and an environment">
-                            {agents.is_empty().then(|| view! { <p><A href="/agents/new">"Create an agent"</A></p> })}
-                            {envs.is_empty().then(|| view! { <p><A href="/environments/new">"Create an environment"</A></p> })}
+                            {choices.agents.is_empty().then(|| view! { <p><A href="/agents/new">"Create an agent"</A></p> })}
+                            {choices.environments.is_empty().then(|| view! { <p><A href="/environments/new">"Create an environment"</A></p> })}
                         </Empty>
                     }.into_any();
                 }
                 let preset: Vec<String> = Some(preset_file()).filter(|f| !f.is_empty()).into_iter().collect();
-                view! {
-                    <ActionForm action=create attr:class="panel editor">
-                        {(!model_warnings.is_empty()).then(|| view! {
-                            <div class="notice warning" role="status" data-testid="model-warnings">
-                                <p>"Some agents run on models that are going away; their sessions fail once the model retires. Move them to a current model on their page."</p>
-                                <ul>{model_warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
-                            </div>
-                        })}
-                        <div class="fields">
-                            <label>"Agent "
-                                <select name="form[agent_id]" required>
-                                    {agents.into_iter().map(|a| view! { <option value=a.id>{a.label}</option> }).collect_view()}
-                                </select>
-                            </label>
-                            <label>"Pin a version (empty: the latest, pinned when the session starts)" <input name="form[agent_version]" inputmode="numeric" /></label>
-                            <label>"Environment "
-                                <select name="form[environment_id]" required>
-                                    {envs.into_iter().map(|e| view! { <option value=e.id>{e.label}</option> }).collect_view()}
-                                </select>
-                            </label>
-                            <label>"Title" <input name="form[title]" /></label>
-                            <IdChecks name="form[file_ids][]" legend="Files to mount" choices=files chosen=preset empty="No files uploaded." />
-                            <IdChecks name="form[vault_ids][]" legend="Vaults" choices=vaults chosen=vec![] empty="No vaults yet." />
-                            <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=memory_stores chosen=vec![] empty="No memory stores yet." />
-                            <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
-                            <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
-                            <fieldset class="outcome-fields">
-                                <legend>"Outcome (optional)"</legend>
-                                <p class="muted">"The agent works toward it at once, and a grader checks each attempt against the rubric until it is satisfied or the iterations run out. A first message, if any, is sent before it."</p>
-                                <label>"What the agent should produce" <input name="form[outcome_description]" data-testid="outcome-description" placeholder="e.g. A one-page summary of the bugs" /></label>
-                                <label>"Rubric" <textarea name="form[outcome_rubric]" rows="4" data-testid="outcome-rubric" placeholder="- fits on one page
-    - names every bug"></textarea></label>
-                                <label>"…or the id of an uploaded file that holds the rubric" <input name="form[outcome_rubric_file_id]" placeholder="file_…" /></label>
-                                <label>"Iterations at most (1 to 20; the API's default is 3)" <input name="form[outcome_max_iterations]" inputmode="numeric" data-testid="outcome-iterations" /></label>
-                            </fieldset>
-                        </div>
-                        <InlineError error />
-                        <div class="actions">
-                            <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                                {move || if create.pending().get() { "Starting…" } else { "Start session" }}
-                            </button>
-                        </div>
-                    </ActionForm>
-                }.into_any()
+                new_session_form(choices, preset, create, error).into_any()
             })}
         </Suspense>
+    }
+}
+
+/// The new-session form: agent, version, environment, title, mounts, first message, budget and
+/// outcome. An `ActionForm`: it posts even before the page's script runs.
+fn new_session_form(
+    choices: SessionChoices,
+    preset: Vec<String>,
+    create: ServerAction<CreateSession>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let SessionChoices { agents, model_warnings, environments: envs, files, vaults, memory_stores } = choices;
+    view! {
+        <ActionForm action=create attr:class="panel editor">
+            {(!model_warnings.is_empty()).then(|| view! {
+                <div class="notice warning" role="status" data-testid="model-warnings">
+                    <p>"Some agents run on models that are going away; their sessions fail once the model retires. Move them to a current model on their page."</p>
+                    <ul>{model_warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <div class="fields">
+                <label>"Agent "
+                    <select name="form[agent_id]" required>
+                        {agents.into_iter().map(|a| view! { <option value=a.id>{a.label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Pin a version (empty: the latest, pinned when the session starts)" <input name="form[agent_version]" inputmode="numeric" /></label>
+                <label>"Environment "
+                    <select name="form[environment_id]" required>
+                        {envs.into_iter().map(|e| view! { <option value=e.id>{e.label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Title" <input name="form[title]" /></label>
+                <IdChecks name="form[file_ids][]" legend="Files to mount" choices=files chosen=preset empty="No files uploaded." />
+                <IdChecks name="form[vault_ids][]" legend="Vaults" choices=vaults chosen=vec![] empty="No vaults yet." />
+                <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=memory_stores chosen=vec![] empty="No memory stores yet." />
+                <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
+                <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
+                <fieldset class="outcome-fields">
+                    <legend>"Outcome (optional)"</legend>
+                    <p class="muted">"The agent works toward it at once, and a grader checks each attempt against the rubric until it is satisfied or the iterations run out. A first message, if any, is sent before it."</p>
+                    <label>"What the agent should produce" <input name="form[outcome_description]" data-testid="outcome-description" placeholder="e.g. A one-page summary of the bugs" /></label>
+                    <label>"Rubric" <textarea name="form[outcome_rubric]" rows="4" data-testid="outcome-rubric" placeholder="- fits on one page
+    - names every bug"></textarea></label>
+                    <label>"…or the id of an uploaded file that holds the rubric" <input name="form[outcome_rubric_file_id]" placeholder="file_…" /></label>
+                    <label>"Iterations at most (1 to 20; the API's default is 3)" <input name="form[outcome_max_iterations]" inputmode="numeric" data-testid="outcome-iterations" /></label>
+                </fieldset>
+            </div>
+            <InlineError error />
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Starting…" } else { "Start session" }}
+                </button>
+            </div>
+        </ActionForm>
     }
 }
 
@@ -287,118 +325,165 @@ pub fn SessionDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading what="the session" /> }>
             {move || Suspend::new(async move {
-                let SessionView { row, environment_id, input_tokens, output_tokens, budget, vault_ids, resources } = match session.await {
+                let session = match session.await {
                     Ok(view) => view,
                     Err(error) => return view! { <MissingPage what="Session" heading="Session" error back=("/sessions", "Back to the sessions") /> }.into_any(),
                 };
-                let status = row.status.clone();
-                let title = row.title.clone().unwrap_or_else(|| row.id.clone());
-                let archived = row.archived;
-                let (a_id, d_id, m_id, b_id) = (row.id.clone(), row.id.clone(), row.id.clone(), row.id.clone());
-                let env_href = format!("/environments/{environment_id}");
-                let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
-                let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
+                let row = session.row.clone();
                 // Making a share link needs the operator role (the server checks it too).
                 let can_share = match use_context::<crate::me::Me>() {
                     Some(me) => me.0.await.ok().flatten().is_some_and(|p| p.can(crate::auth::Role::Operator)),
                     None => false,
                 };
                 view! {
-                    <Title text=title.clone() />
-                    <header class="page-header">
-                        <p class="crumbs"><A href="/sessions">"Sessions"</A></p>
-                        <h1>{title} " " <span class=format!("status status-{status}")>{status.clone()}</span>
-                            {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
-                        <div class="actions">
-                            <A href=format!("/sessions/{}/present", row.id) attr:class="button" attr:data-testid="present">"Present"</A>
-                            {(!archived).then(|| view! {
-                                <Confirm label="Archive" consequence="The session is kept read-only; no more messages can be sent."
-                                    on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveSession { id: a_id.clone() }); }) pending=archive.pending() />
-                            })}
-                            <Confirm label="Delete" consequence="The session and its events are deleted for good."
-                                on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSession { id: d_id.clone() }); }) pending=delete.pending() danger=true />
-                        </div>
-                        <InlineError error />
-                        <Transition fallback=|| ()>
-                            {move || Suspend::new(async move { link.await.map(|check| view! { <LinkNotice check /> }) })}
-                        </Transition>
-                    </header>
+                    {session_header(&row, archive, delete, error, link)}
                     // Drawn again (and its stream reopened) only when the session itself is
                     // read again: after archiving or changing its mounts. First under the title:
                     // the calls that wait and the timeline are what the page is for, on a phone
                     // above the fold; the session's facts, files and rules follow.
                     <crate::live::LiveSession session_id=row.id.clone() focus=focus first_screen=Some(first_screen) />
-                    <section class="panel" aria-labelledby="details">
-                        <h2 id="details">"Details"</h2>
-                        <dl class="facts">
-                            <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
-                            <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
-                            <dt>"Environment"</dt><dd><A href=env_href>{environment_id}</A></dd>
-                            <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
-                            <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(input_tokens), format::count(output_tokens))}</dd>
-                            <dt>"Cost"</dt><dd>{session_cost}</dd>
-                            {budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
-                            {(!vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{vault_ids.join(", ")}</dd> })}
-                            <dt>"Transcript"</dt>
-                            <dd class="export-links" data-testid="export-links">
-                                <a href=format!("/api/sessions/{}/export?format=markdown", row.id) download="">"Markdown"</a> " · "
-                                <a href=format!("/api/sessions/{}/export?format=html", row.id) download="">"HTML (reads offline)"</a> " · "
-                                <a href=format!("/api/sessions/{}/export?format=json", row.id) download="">"JSON (every event, with a digest)"</a>
-                            </dd>
-                        </dl>
-                        // A budget can be raised or removed (the session then takes new work
-                        // again once it spent it), not added to a session started without one.
-                        {budget.is_some().then(|| view! {
-                            <ActionForm action=set_budget attr:class="inline-form" attr:data-testid="budget-form">
-                                <input type="hidden" name="session_id" value=b_id />
-                                <label>"New budget in US dollars (empty removes it) " <input name="budget_usd" inputmode="decimal" placeholder="e.g. 10.00" /></label>
-                                " " <button type="submit" class="button" disabled=move || set_budget.pending().get()>"Set the budget"</button>
-                            </ActionForm>
-                            <InlineError error=budget_error />
-                        })}
-                    </section>
+                    {session_facts(&session, set_budget, budget_error)}
                     {can_share.then(|| view! { <crate::pages::shares::ShareSession session_id=row.id.clone() /> })}
-                    <section class="panel" aria-labelledby="resources">
-                        <h2 id="resources">"Resources"</h2>
-                        {match resources.is_empty() {
-                            true => view! { <p class="muted">"No files, repositories or memory stores are mounted."</p> }.into_any(),
-                            false => view! {
-                                <ul class="resources">
-                                    {resources.iter().map(|r| {
-                                        let rid = r.id.clone();
-                                        let what = match (r.r#type.as_str(), r.file_id.as_deref().or(r.source.as_deref())) {
-                                            ("memory_store", Some(id)) => format!("memory store {id}"),
-                                            ("github_repository", Some(url)) => format!("repository {url}"),
-                                            (_, Some(id)) => id.to_owned(),
-                                            (kind, None) => kind.replace('_', " "),
-                                        };
-                                        let label = format!("{what} at {}", r.mount_path.as_deref().unwrap_or("?"));
-                                        let sid = row.id.clone();
-                                        // A memory store has no id to remove it by: it stays for the session's life.
-                                        let removable = !rid.is_empty();
-                                        view! {
-                                            <li data-testid="session-resource">{label} " "
-                                                {removable.then(|| view! {
-                                                    <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
-                                                })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                        }}
-                        <ActionForm action=mount attr:class="inline-form">
-                            <input type="hidden" name="session_id" value=m_id />
-                            <label>"File id " <input name="file_id" placeholder="file_…" required /></label>
-                            <label>" Mount path (optional) " <input name="mount_path" placeholder="/mnt/session/uploads/…" /></label>
-                            " " <button type="submit" class="button">"Mount"</button>
-                        </ActionForm>
-                        <InlineError error=mount_error />
-                    </section>
+                    {session_resources(&row.id, &session.resources, mount, unmount, mount_error)}
                     <crate::pages::rules::RuleList session_id=Some(row.id.clone()) />
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// A session's title and header: its status, Present, Archive and Delete, and what a
+/// notification's link that led here found.
+fn session_header(
+    row: &SessionRow,
+    archive: ServerAction<ArchiveSession>,
+    delete: ServerAction<DeleteSession>,
+    error: Signal<Option<AppError>>,
+    link: Resource<Option<Result<crate::api::notify::LinkCheck, AppError>>>,
+) -> impl IntoView + use<> {
+    let status = row.status.clone();
+    let title = row.title.clone().unwrap_or_else(|| row.id.clone());
+    let archived = row.archived;
+    let (a_id, d_id) = (row.id.clone(), row.id.clone());
+    view! {
+        <Title text=title.clone() />
+        <header class="page-header">
+            <p class="crumbs"><A href="/sessions">"Sessions"</A></p>
+            <h1>{title} " " <span class=format!("status status-{status}")>{status.clone()}</span>
+                {archived.then(|| view! { " " <span class="badge">"archived"</span> })}</h1>
+            <div class="actions">
+                <A href=format!("/sessions/{}/present", row.id) attr:class="button" attr:data-testid="present">"Present"</A>
+                {(!archived).then(|| view! {
+                    <Confirm label="Archive" consequence="The session is kept read-only; no more messages can be sent."
+                        on_confirm=Callback::new(move |_| { archive.dispatch(ArchiveSession { id: a_id.clone() }); }) pending=archive.pending() />
+                })}
+                <Confirm label="Delete" consequence="The session and its events are deleted for good."
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSession { id: d_id.clone() }); }) pending=delete.pending() danger=true />
+            </div>
+            <InlineError error />
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move { link.await.map(|check| view! { <LinkNotice check /> }) })}
+            </Transition>
+        </header>
+    }
+}
+
+/// A session's Details panel: its facts, transcript downloads, and the form that changes its
+/// budget.
+fn session_facts(
+    session: &SessionView,
+    set_budget: ServerAction<SetSessionBudget>,
+    budget_error: Signal<Option<AppError>>,
+) -> impl IntoView + use<> {
+    let SessionView { row, environment_id, input_tokens, output_tokens, budget, vault_ids, .. } = session.clone();
+    let b_id = row.id.clone();
+    let env_href = format!("/environments/{environment_id}");
+    let agent_href = format!("/agents/{}?version={}", row.agent_id, row.agent_version);
+    let session_cost = row.cost.clone().unwrap_or_else(|| "—".to_owned());
+    view! {
+        <section class="panel" aria-labelledby="details">
+            <h2 id="details">"Details"</h2>
+            <dl class="facts">
+                <dt>"Id"</dt><dd><code>{row.id.clone()}</code></dd>
+                <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
+                <dt>"Environment"</dt><dd><A href=env_href>{environment_id}</A></dd>
+                <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
+                <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(input_tokens), format::count(output_tokens))}</dd>
+                <dt>"Cost"</dt><dd>{session_cost}</dd>
+                {budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}
+                {(!vault_ids.is_empty()).then(|| view! { <dt>"Vaults"</dt><dd>{vault_ids.join(", ")}</dd> })}
+                <dt>"Transcript"</dt>
+                <dd class="export-links" data-testid="export-links">
+                    <a href=format!("/api/sessions/{}/export?format=markdown", row.id) download="">"Markdown"</a> " · "
+                    <a href=format!("/api/sessions/{}/export?format=html", row.id) download="">"HTML (reads offline)"</a> " · "
+                    <a href=format!("/api/sessions/{}/export?format=json", row.id) download="">"JSON (every event, with a digest)"</a>
+                </dd>
+            </dl>
+            // A budget can be raised or removed (the session then takes new work
+            // again once it spent it), not added to a session started without one.
+            {budget.is_some().then(|| view! {
+                <ActionForm action=set_budget attr:class="inline-form" attr:data-testid="budget-form">
+                    <input type="hidden" name="session_id" value=b_id />
+                    <label>"New budget in US dollars (empty removes it) " <input name="budget_usd" inputmode="decimal" placeholder="e.g. 10.00" /></label>
+                    " " <button type="submit" class="button" disabled=move || set_budget.pending().get()>"Set the budget"</button>
+                </ActionForm>
+                <InlineError error=budget_error />
+            })}
+        </section>
+    }
+}
+
+/// A session's Resources panel: what is mounted (each with Remove), and the form that mounts a
+/// file.
+fn session_resources(
+    session_id: &str,
+    resources: &[Mount],
+    mount: ServerAction<MountFile>,
+    unmount: ServerAction<RemoveResource>,
+    mount_error: Signal<Option<AppError>>,
+) -> impl IntoView + use<> {
+    let m_id = session_id.to_owned();
+    view! {
+        <section class="panel" aria-labelledby="resources">
+            <h2 id="resources">"Resources"</h2>
+            {match resources.is_empty() {
+                true => view! { <p class="muted">"No files, repositories or memory stores are mounted."</p> }.into_any(),
+                false => view! {
+                    <ul class="resources">
+                        {resources.iter().map(|r| mounted_resource(session_id, r, unmount)).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+            <ActionForm action=mount attr:class="inline-form">
+                <input type="hidden" name="session_id" value=m_id />
+                <label>"File id " <input name="file_id" placeholder="file_…" required /></label>
+                <label>" Mount path (optional) " <input name="mount_path" placeholder="/mnt/session/uploads/…" /></label>
+                " " <button type="submit" class="button">"Mount"</button>
+            </ActionForm>
+            <InlineError error=mount_error />
+        </section>
+    }
+}
+
+/// One mounted resource: what it is, where, and its Remove button.
+fn mounted_resource(session_id: &str, r: &Mount, unmount: ServerAction<RemoveResource>) -> impl IntoView + use<> {
+    let rid = r.id.clone();
+    let what = match (r.r#type.as_str(), r.file_id.as_deref().or(r.source.as_deref())) {
+        ("memory_store", Some(id)) => format!("memory store {id}"),
+        ("github_repository", Some(url)) => format!("repository {url}"),
+        (_, Some(id)) => id.to_owned(),
+        (kind, None) => kind.replace('_', " "),
+    };
+    let label = format!("{what} at {}", r.mount_path.as_deref().unwrap_or("?"));
+    let sid = session_id.to_owned();
+    // A memory store has no id to remove it by: it stays for the session's life.
+    let removable = !rid.is_empty();
+    view! {
+        <li data-testid="session-resource">{label} " "
+            {removable.then(|| view! {
+                <button type="button" class="button secondary" on:click=move |_| { unmount.dispatch(RemoveResource { session_id: sid.clone(), resource_id: rid.clone() }); }>"Remove"</button>
+            })}
+        </li>
     }
 }
 

@@ -71,7 +71,6 @@ pub fn Settings() -> impl IntoView {
 #[component]
 fn Workspaces() -> impl IntoView {
     use crate::api::workspaces::{ConnectForm, ConnectWorkspace, DisconnectWorkspace, GrantWorkspace, list_workspaces};
-    use crate::components::confirm::Confirm;
     let connect = ServerAction::<ConnectWorkspace>::new();
     let disconnect = ServerAction::<DisconnectWorkspace>::new();
     let grant = ServerAction::<GrantWorkspace>::new();
@@ -97,14 +96,7 @@ fn Workspaces() -> impl IntoView {
         }
         now
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        connect.dispatch(ConnectWorkspace { form: form.get_untracked() });
-    };
-    let field = move |set: fn(&mut ConnectForm, String)| move |ev| form.update(|f| set(f, event_target_value(&ev)));
-    let connect_error = Signal::derive(move || connect.value().get().and_then(Result::err));
     let disconnect_error = Signal::derive(move || disconnect.value().get().and_then(Result::err));
-    let grant_error = Signal::derive(move || grant.value().get().and_then(Result::err));
     view! {
         <section class="panel" aria-labelledby="workspaces" data-testid="workspaces">
             <h2 id="workspaces">"Workspaces"</h2>
@@ -117,35 +109,7 @@ fn Workspaces() -> impl IntoView {
                             <table class="list" data-testid="workspace-list">
                                 <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Upstream"</th><th scope="col">"Who may open it"</th><th scope="col">"Disconnect"</th></tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|w| {
-                                        let id = w.id.clone();
-                                        let people = if w.is_default {
-                                            "Everyone, with their account's roles".to_owned()
-                                        } else if w.grants.is_empty() {
-                                            "Admins only".to_owned()
-                                        } else {
-                                            w.grants.iter().map(|g| format!("{} ({})", g.username, g.roles)).collect::<Vec<_>>().join(", ")
-                                        };
-                                        let remove = (!w.is_default).then(|| {
-                                            let id = id.clone();
-                                            view! {
-                                                <Confirm label="Disconnect" danger=true pending=disconnect.pending()
-                                                    consequence="Its key is deleted and nobody can open it; its records stay in the data directory."
-                                                    on_confirm=Callback::new(move |_| { disconnect.dispatch(DisconnectWorkspace { id: id.clone() }); }) />
-                                            }
-                                        });
-                                        view! {
-                                            <tr data-testid="workspace-row">
-                                                <td>
-                                                    <strong>{w.name}</strong><br /><code>{w.id}</code>
-                                                    {(!w.serving).then(|| view! { " " <span class="badge" data-testid="workspace-not-served" title="Its key did not open at start: another SWITCHBOARD_SECRET_KEY, or its row was changed. The server's log says which.">"not served"</span> })}
-                                                </td>
-                                                <td><code>{w.base_url}</code>{(!w.created_by.is_empty()).then(|| view! { <br /><span class="muted">{format!("connected by {} · ", w.created_by)}<LocalTime at=w.created_at /></span> })}</td>
-                                                <td>{people}</td>
-                                                <td>{remove}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
+                                    {list.into_iter().map(|w| workspace_row(w, disconnect)).collect_view()}
                                 </tbody>
                             </table>
                         }.into_any(),
@@ -153,34 +117,94 @@ fn Workspaces() -> impl IntoView {
                 })}
             </Transition>
             <InlineError error=disconnect_error />
-            <ActionForm action=grant attr:class="fields" attr:data-testid="workspace-grant">
-                <fieldset>
-                    <legend>"Give someone roles in a workspace"</legend>
-                    <label>"Workspace (its short name)" <input type="text" name="form[workspace_id]" required placeholder="staging" /></label>
-                    <label>"Username" <input type="text" name="form[username]" required autocomplete="off" /></label>
-                    <label>"Roles (space-separated: viewer, operator, approver; empty takes access away)" <input type="text" name="form[roles]" placeholder="viewer approver" /></label>
-                    <button type="submit" class="button" disabled=move || grant.pending().get()>"Save the roles"</button>
-                </fieldset>
-            </ActionForm>
-            <InlineError error=grant_error />
-            <form class="fields" on:submit=submit data-testid="workspace-connect">
-                <fieldset>
-                    <legend>"Connect a workspace"</legend>
-                    <label>"Short name (lower case, for links and the audit log)" <input type="text" required placeholder="staging"
-                        prop:value=move || form.with(|f| f.id.clone()) on:input=field(|f, v| f.id = v) /></label>
-                    <label>"Name" <input type="text" required placeholder="Staging"
-                        prop:value=move || form.with(|f| f.name.clone()) on:input=field(|f, v| f.name = v) /></label>
-                    <label>"Address" <input type="url" required placeholder="https://api.anthropic.com"
-                        prop:value=move || form.with(|f| f.base_url.clone()) on:input=field(|f, v| f.base_url = v) /></label>
-                    <label>"API key (write-only)" <input type="password" required autocomplete="off"
-                        prop:value=move || form.with(|f| f.key.clone()) on:input=field(|f, v| f.key = v) /></label>
-                    <button type="submit" class="button primary" disabled=move || connect.pending().get()>
-                        {move || if connect.pending().get() { "Checking the key…" } else { "Connect" }}
-                    </button>
-                </fieldset>
-            </form>
-            <InlineError error=connect_error />
+            {grant_form(grant)}
+            {connect_form(form, connect)}
         </section>
+    }
+}
+
+/// A workspace's row: its name and id, upstream, who may open it, and Disconnect.
+fn workspace_row(
+    w: crate::api::workspaces::WorkspaceRow,
+    disconnect: ServerAction<crate::api::workspaces::DisconnectWorkspace>,
+) -> impl IntoView {
+    use crate::{api::workspaces::DisconnectWorkspace, components::confirm::Confirm};
+    let id = w.id.clone();
+    let people = if w.is_default {
+        "Everyone, with their account's roles".to_owned()
+    } else if w.grants.is_empty() {
+        "Admins only".to_owned()
+    } else {
+        w.grants.iter().map(|g| format!("{} ({})", g.username, g.roles)).collect::<Vec<_>>().join(", ")
+    };
+    let remove = (!w.is_default).then(|| {
+        let id = id.clone();
+        view! {
+            <Confirm label="Disconnect" danger=true pending=disconnect.pending()
+                consequence="Its key is deleted and nobody can open it; its records stay in the data directory."
+                on_confirm=Callback::new(move |_| { disconnect.dispatch(DisconnectWorkspace { id: id.clone() }); }) />
+        }
+    });
+    view! {
+        <tr data-testid="workspace-row">
+            <td>
+                <strong>{w.name}</strong><br /><code>{w.id}</code>
+                {(!w.serving).then(|| view! { " " <span class="badge" data-testid="workspace-not-served" title="Its key did not open at start: another SWITCHBOARD_SECRET_KEY, or its row was changed. The server's log says which.">"not served"</span> })}
+            </td>
+            <td><code>{w.base_url}</code>{(!w.created_by.is_empty()).then(|| view! { <br /><span class="muted">{format!("connected by {} · ", w.created_by)}<LocalTime at=w.created_at /></span> })}</td>
+            <td>{people}</td>
+            <td>{remove}</td>
+        </tr>
+    }
+}
+
+/// The form that gives someone roles in a workspace.
+fn grant_form(grant: ServerAction<crate::api::workspaces::GrantWorkspace>) -> impl IntoView {
+    let grant_error = Signal::derive(move || grant.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action=grant attr:class="fields" attr:data-testid="workspace-grant">
+            <fieldset>
+                <legend>"Give someone roles in a workspace"</legend>
+                <label>"Workspace (its short name)" <input type="text" name="form[workspace_id]" required placeholder="staging" /></label>
+                <label>"Username" <input type="text" name="form[username]" required autocomplete="off" /></label>
+                <label>"Roles (space-separated: viewer, operator, approver; empty takes access away)" <input type="text" name="form[roles]" placeholder="viewer approver" /></label>
+                <button type="submit" class="button" disabled=move || grant.pending().get()>"Save the roles"</button>
+            </fieldset>
+        </ActionForm>
+        <InlineError error=grant_error />
+    }
+}
+
+/// The form that connects a workspace: short name, name, address and API key.
+fn connect_form(
+    form: RwSignal<crate::api::workspaces::ConnectForm>,
+    connect: ServerAction<crate::api::workspaces::ConnectWorkspace>,
+) -> impl IntoView {
+    use crate::api::workspaces::{ConnectForm, ConnectWorkspace};
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        connect.dispatch(ConnectWorkspace { form: form.get_untracked() });
+    };
+    let field = move |set: fn(&mut ConnectForm, String)| move |ev| form.update(|f| set(f, event_target_value(&ev)));
+    let connect_error = Signal::derive(move || connect.value().get().and_then(Result::err));
+    view! {
+        <form class="fields" on:submit=submit data-testid="workspace-connect">
+            <fieldset>
+                <legend>"Connect a workspace"</legend>
+                <label>"Short name (lower case, for links and the audit log)" <input type="text" required placeholder="staging"
+                    prop:value=move || form.with(|f| f.id.clone()) on:input=field(|f, v| f.id = v) /></label>
+                <label>"Name" <input type="text" required placeholder="Staging"
+                    prop:value=move || form.with(|f| f.name.clone()) on:input=field(|f, v| f.name = v) /></label>
+                <label>"Address" <input type="url" required placeholder="https://api.anthropic.com"
+                    prop:value=move || form.with(|f| f.base_url.clone()) on:input=field(|f, v| f.base_url = v) /></label>
+                <label>"API key (write-only)" <input type="password" required autocomplete="off"
+                    prop:value=move || form.with(|f| f.key.clone()) on:input=field(|f, v| f.key = v) /></label>
+                <button type="submit" class="button primary" disabled=move || connect.pending().get()>
+                    {move || if connect.pending().get() { "Checking the key…" } else { "Connect" }}
+                </button>
+            </fieldset>
+        </form>
+        <InlineError error=connect_error />
     }
 }
 

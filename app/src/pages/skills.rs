@@ -11,14 +11,17 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_params_map, use_query_map},
 };
+use protocol::common::Page;
 
 use crate::{
     api::skills::{
-        DeleteSkill, DeleteSkillVersion, Shelf, SkillRow, Uploaded, get_skill, list_skill_versions, list_skills,
+        DeleteSkill, DeleteSkillVersion, Shelf, SkillRow, SkillVersionRow, Uploaded, get_skill, list_skill_versions,
+        list_skills,
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
+        feedback::{Failure, InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
         pager::Pager,
         upload::UploadProgress,
     },
@@ -28,6 +31,14 @@ use crate::{
 
 /// The most a skill may hold, all files together, as the server and the embedded engine take it.
 const MAX_SKILL_BYTES: u64 = 8 * 1024 * 1024;
+
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Id"),
+    Column::text("Source"),
+    Column::text("Latest version"),
+    Column::text("Updated"),
+];
 
 #[component]
 pub fn SkillList() -> impl IntoView {
@@ -46,45 +57,32 @@ pub fn SkillList() -> impl IntoView {
     };
 
     view! {
-        <Title text="Skills" />
-        <header class="page-header">
-            <h1>"Skills"</h1>
-            <p class="lede">"Folders of instructions and scripts that agents load when a task calls for them. Upload your own; pick them, or Anthropic's, in an agent's form."</p>
-        </header>
-        {move || query.read().get("error").map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
-        <SkillUploader skill_id=None on_done=uploaded />
-        <nav class="tabs" aria-label="Skill sources">{tab(Shelf::Custom, "Custom")} {tab(Shelf::Anthropic, "Anthropic's")}</nav>
-        <Transition fallback=|| view! { <Loading what="skills" /> }>
-            {move || Suspend::new(async move {
-                let on = shelf();
-                match skills.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => match on {
-                        Shelf::Custom => view! {
-                            <Empty title="No skills yet">
-                                <p>"Upload a folder that holds a SKILL.md (a front matter with its name and description, then its instructions), or a zip of it. Agents that name the skill find it in their sessions."</p>
-                            </Empty>
-                        }.into_any(),
-                        Shelf::Anthropic => view! {
-                            <Empty title="No Anthropic skills here">
-                                <p>"The upstream lists none of Anthropic's skills. Anthropic's API offers skills such as xlsx, pptx, docx and pdf; the embedded engine has none of them, so agents it runs use custom skills only."</p>
-                            </Empty>
-                        }.into_any(),
-                    },
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="skill-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Id"</th><th scope="col">"Source"</th><th scope="col">"Latest version"</th><th scope="col">"Updated"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|s| view! { <SkillLine skill=s /> }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if on == Shelf::Anthropic { "source=anthropic" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage
+            title="Skills"
+            lede="Folders of instructions and scripts that agents load when a task calls for them. Upload your own; pick them, or Anthropic's, in an agent's form."
+            list=skills
+            testid="skill-list"
+            columns=COLUMNS
+            row=|s| view! { <SkillLine skill=s /> }
+            empty_title=Signal::derive(move || match shelf() {
+                Shelf::Custom => "No skills yet",
+                Shelf::Anthropic => "No Anthropic skills here",
+            }.to_owned())
+            empty=move || match shelf() {
+                Shelf::Custom => view! {
+                    <p>"Upload a folder that holds a SKILL.md (a front matter with its name and description, then its instructions), or a zip of it. Agents that name the skill find it in their sessions."</p>
+                }.into_any(),
+                Shelf::Anthropic => view! {
+                    <p>"The upstream lists none of Anthropic's skills. Anthropic's API offers skills such as xlsx, pptx, docx and pdf; the embedded engine has none of them, so agents it runs use custom skills only."</p>
+                }.into_any(),
+            }
+            pager_base=move || if shelf() == Shelf::Anthropic { "source=anthropic" } else { "" }.to_owned()
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            {move || query.read().get("error").map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
+            <SkillUploader skill_id=None on_done=uploaded />
+            <nav class="tabs" aria-label="Skill sources">{tab(Shelf::Custom, "Custom")} {tab(Shelf::Anthropic, "Anthropic's")}</nav>
+        </ListPage>
     }
 }
 
@@ -143,84 +141,109 @@ pub fn SkillDetail() -> impl IntoView {
                     Ok(s) => s,
                     Err(error) => return view! { <MissingPage what="Skill" heading="Skill" error back=("/skills", "Back to the skills") /> }.into_any(),
                 };
-                let delete_id = skill.id.clone();
-                let latest = skill.latest_version_id.clone();
                 let skill_id = skill.id.clone();
                 view! {
-                    <Title text=skill.display_name.clone() />
-                    <header class="page-header">
-                        <p class="crumbs"><A href="/skills">"Skills"</A></p>
-                        <h1>{skill.display_name.clone()}</h1>
-                        <p class="lede"><code>{skill.id.clone()}</code> " · " {skill.source.clone()} " · created " {format::timestamp(&skill.created_at)} " · updated " {format::timestamp(&skill.updated_at)}</p>
-                        <div class="actions">
-                            <a class="button secondary" href=format!("/agents/new?skill={}", query_value(&skill.id))>"Use it in a new agent"</a>
-                            {skill.custom.then(|| view! {
-                                <Confirm label="Delete the skill" consequence="The skill and every version of it are deleted. Agents that name it can no longer start sessions until it is removed from them."
-                                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSkill { id: delete_id.clone() }); }) pending=delete.pending() danger=true />
-                            })}
-                        </div>
-                    </header>
+                    {skill_header(&skill, delete)}
                     {notice}
                     <InlineError error />
                     {skill.custom.then(|| view! { <SkillUploader skill_id=Some(skill_id.clone()) on_done=version_added /> })}
                     <section class="panel">
                         <h2>"Versions"</h2>
-                        <Transition fallback=|| view! { <Loading what="the versions" /> }>
-                            {
-                                let latest = latest.clone();
-                                let skill_id = skill.id.clone();
-                                let custom = skill.custom;
-                                move || {
-                                    let (latest, skill_id) = (latest.clone(), skill_id.clone());
-                                    Suspend::new(async move {
-                                        match versions.await {
-                                            Err(error) => view! { <Failure error /> }.into_any(),
-                                            Ok(page) => {
-                                                // A skill always holds a version: its only one goes with the skill.
-                                                let several = page.data.len() > 1 || page.next_page.is_some();
-                                                view! {
-                                                <table class="list" data-testid="skill-versions">
-                                                    <thead><tr><th scope="col">"Version"</th><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Uploaded"</th><th scope="col">"Actions"</th></tr></thead>
-                                                    <tbody>
-                                                        {page.data.into_iter().map(|v| {
-                                                            let is_latest = v.id == latest;
-                                                            let download = format!("/api/skills/{}/versions/{}/content", skill_id, v.id);
-                                                            let (sid, vid) = (skill_id.clone(), v.id.clone());
-                                                            view! {
-                                                                <tr>
-                                                                    <td><code>{v.id.clone()}</code> {is_latest.then(|| view! { " " <span class="badge">"latest"</span> })}</td>
-                                                                    <td><code>{v.name.clone()}</code></td>
-                                                                    <td>{v.description.clone()}</td>
-                                                                    <td><time datetime=v.created_at.clone()>{format::timestamp(&v.created_at)}</time></td>
-                                                                    <td>
-                                                                        <a href=download download=format!("{}.zip", v.name)>"Download"</a>
-                                                                        {(custom && several).then(|| view! {
-                                                                            " " <Confirm label="Delete" consequence=if is_latest {
-                                                                                    "This version is deleted and the one before it becomes the latest, for agents that use the latest."
-                                                                                } else {
-                                                                                    "This version is deleted; agents pinned to it can no longer start sessions."
-                                                                                }
-                                                                                on_confirm=Callback::new(move |_| { delete_version.dispatch(DeleteSkillVersion { id: sid.clone(), version: vid.clone() }); })
-                                                                                pending=delete_version.pending() danger=true />
-                                                                        })}
-                                                                    </td>
-                                                                </tr>
-                                                            }
-                                                        }).collect_view()}
-                                                    </tbody>
-                                                </table>
-                                                <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                                                }.into_any()
-                                            }
-                                        }
-                                    })
-                                }
-                            }
-                        </Transition>
+                        {skill_versions(&skill, versions, delete_version, query)}
                     </section>
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// A skill's title and header: its id, source and dates, Use it in a new agent, and Delete.
+fn skill_header(skill: &SkillRow, delete: ServerAction<DeleteSkill>) -> impl IntoView + use<> {
+    let delete_id = skill.id.clone();
+    view! {
+        <Title text=skill.display_name.clone() />
+        <header class="page-header">
+            <p class="crumbs"><A href="/skills">"Skills"</A></p>
+            <h1>{skill.display_name.clone()}</h1>
+            <p class="lede"><code>{skill.id.clone()}</code> " · " {skill.source.clone()} " · created " {format::timestamp(&skill.created_at)} " · updated " {format::timestamp(&skill.updated_at)}</p>
+            <div class="actions">
+                <a class="button secondary" href=format!("/agents/new?skill={}", query_value(&skill.id))>"Use it in a new agent"</a>
+                {skill.custom.then(|| view! {
+                    <Confirm label="Delete the skill" consequence="The skill and every version of it are deleted. Agents that name it can no longer start sessions until it is removed from them."
+                        on_confirm=Callback::new(move |_| { delete.dispatch(DeleteSkill { id: delete_id.clone() }); }) pending=delete.pending() danger=true />
+                })}
+            </div>
+        </header>
+    }
+}
+
+/// A skill's versions, a page at a time, each with Download (and Delete while it has others).
+fn skill_versions(
+    skill: &SkillRow,
+    versions: Resource<Result<Page<SkillVersionRow>, AppError>>,
+    delete_version: ServerAction<DeleteSkillVersion>,
+    query: Memo<leptos_router::params::ParamsMap>,
+) -> impl IntoView + use<> {
+    let (latest, skill_id, custom) = (skill.latest_version_id.clone(), skill.id.clone(), skill.custom);
+    view! {
+        <Transition fallback=|| view! { <Loading what="the versions" /> }>
+            {move || {
+                let (latest, skill_id) = (latest.clone(), skill_id.clone());
+                Suspend::new(async move {
+                    match versions.await {
+                        Err(error) => view! { <Failure error /> }.into_any(),
+                        Ok(page) => {
+                            // A skill always holds a version: its only one goes with the skill.
+                            let several = page.data.len() > 1 || page.next_page.is_some();
+                            let deletable = custom && several;
+                            view! {
+                            <table class="list" data-testid="skill-versions">
+                                <thead><tr><th scope="col">"Version"</th><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Uploaded"</th><th scope="col">"Actions"</th></tr></thead>
+                                <tbody>
+                                    {page.data.into_iter().map(|v| skill_version_row(v, &latest, &skill_id, deletable, delete_version)).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
+                            }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// One version of a skill: its id (and whether it is the latest), name, description, upload,
+/// Download, and Delete when `deletable`.
+fn skill_version_row(
+    v: SkillVersionRow,
+    latest: &str,
+    skill_id: &str,
+    deletable: bool,
+    delete_version: ServerAction<DeleteSkillVersion>,
+) -> impl IntoView + use<> {
+    let is_latest = v.id == latest;
+    let download = format!("/api/skills/{}/versions/{}/content", skill_id, v.id);
+    let (sid, vid) = (skill_id.to_owned(), v.id.clone());
+    view! {
+        <tr>
+            <td><code>{v.id.clone()}</code> {is_latest.then(|| view! { " " <span class="badge">"latest"</span> })}</td>
+            <td><code>{v.name.clone()}</code></td>
+            <td>{v.description.clone()}</td>
+            <td><time datetime=v.created_at.clone()>{format::timestamp(&v.created_at)}</time></td>
+            <td>
+                <a href=download download=format!("{}.zip", v.name)>"Download"</a>
+                {deletable.then(|| view! {
+                    " " <Confirm label="Delete" consequence=if is_latest {
+                            "This version is deleted and the one before it becomes the latest, for agents that use the latest."
+                        } else {
+                            "This version is deleted; agents pinned to it can no longer start sessions."
+                        }
+                        on_confirm=Callback::new(move |_| { delete_version.dispatch(DeleteSkillVersion { id: sid.clone(), version: vid.clone() }); })
+                        pending=delete_version.pending() danger=true />
+                })}
+            </td>
+        </tr>
     }
 }
 

@@ -11,15 +11,18 @@ use leptos_router::{
 use crate::{
     api::vaults::{
         ArchiveCredential, ArchiveVault, CreateCredential, CreateVault, CredentialItem, DeleteCredential, DeleteVault,
-        RotateCredential, get_vault, list_vaults,
+        RotateCredential, VaultRow, get_vault, list_vaults,
     },
     components::{
         confirm::Confirm,
-        feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        pager::{ArchivedToggle, Pager},
+        feedback::{InlineError, Loading, MissingPage},
+        list_page::{Column, ListPage},
+        pager::ArchivedToggle,
     },
     format,
 };
+
+const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Id"), Column::text("Updated")];
 
 #[component]
 pub fn VaultList() -> impl IntoView {
@@ -38,49 +41,39 @@ pub fn VaultList() -> impl IntoView {
     });
 
     view! {
-        <Title text="Vaults" />
-        <header class="page-header">
-            <h1>"Vaults"</h1>
-            <p class="lede">"Credentials for MCP servers and tools. Sessions use a vault's credentials when it is attached at start. Secrets are write-only."</p>
-            <div class="actions">
-                <ArchivedToggle path="/vaults" />
-            </div>
-        </header>
-        <ActionForm action=create attr:class="panel inline-form">
-            <label>"New vault named " <input name="display_name" required maxlength="255" /></label>
-            " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create vault"</button>
-            <InlineError error />
-        </ActionForm>
-        <Transition fallback=|| view! { <Loading what="vaults" /> }>
-            {move || Suspend::new(async move {
-                match vaults.await {
-                    Err(error) => view! { <Failure error /> }.into_any(),
-                    Ok(page) if page.data.is_empty() => view! {
-                        <Empty title="No vaults yet">
-                            <p>"A vault holds credentials: bearer tokens or OAuth tokens for MCP servers, and secrets substituted into the agent's requests."</p>
-                        </Empty>
-                    }.into_any(),
-                    Ok(page) => view! {
-                        <section class="panel">
-                            <table class="list" data-testid="vault-list">
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Id"</th><th scope="col">"Updated"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|v| view! {
-                                        <tr>
-                                            <td><a href=format!("/vaults/{}", v.id)>{v.display_name.clone()}</a>
-                                                {v.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
-                                            <td><code>{v.id.clone()}</code></td>
-                                            <td>{format::timestamp(&v.updated_at)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=if archived() { "include_archived=true" } else { "" } next=page.next_page on_first=query.read_untracked().get("page").is_none() />
-                        </section>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage
+            title="Vaults"
+            lede="Credentials for MCP servers and tools. Sessions use a vault's credentials when it is attached at start. Secrets are write-only."
+            actions=|| view! { <ArchivedToggle path="/vaults" /> }
+            list=vaults
+            testid="vault-list"
+            columns=COLUMNS
+            row=vault_row
+            empty_title="No vaults yet"
+            empty=|| view! {
+                <p>"A vault holds credentials: bearer tokens or OAuth tokens for MCP servers, and secrets substituted into the agent's requests."</p>
+            }
+            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            first_page=move || query.read_untracked().get("page").is_none()
+        >
+            <ActionForm action=create attr:class="panel inline-form">
+                <label>"New vault named " <input name="display_name" required maxlength="255" /></label>
+                " " <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create vault"</button>
+                <InlineError error />
+            </ActionForm>
+        </ListPage>
+    }
+}
+
+/// A vault's row: its name (and whether it is archived), id and last change.
+fn vault_row(v: VaultRow) -> impl IntoView {
+    view! {
+        <tr>
+            <td><a href=format!("/vaults/{}", v.id)>{v.display_name.clone()}</a>
+                {v.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
+            <td><code>{v.id.clone()}</code></td>
+            <td>{format::timestamp(&v.updated_at)}</td>
+        </tr>
     }
 }
 

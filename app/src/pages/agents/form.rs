@@ -114,43 +114,33 @@ enum Tab {
     Json,
 }
 
-#[component]
-fn AgentEditor(
-    initial: AgentDraft,
-    agent_id: Option<String>,
-    base_version: Option<u64>,
-    library: Library,
-) -> impl IntoView {
-    let draft = RwSignal::new(initial);
-    let library = StoredValue::new(library);
-    let tab = RwSignal::new(Tab::Form);
-    let raw = RwSignal::new(String::new());
-    let raw_error = RwSignal::new(None::<String>);
-    let base_version = RwSignal::new(base_version);
-    let request = Memo::new(move |_| draft.with(AgentDraft::to_request));
-    let create = ServerAction::<CreateAgent>::new();
-    let update = ServerAction::<UpdateAgent>::new();
-    let local_error = RwSignal::new(None::<AppError>);
-    let server_error = Signal::derive(move || {
-        create.value().get().and_then(Result::err).or_else(|| update.value().get().and_then(Result::err))
-    });
-    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
-    // The form is driven by the page's script; until it runs, saving is off (a plain submit would
-    // put the definition in the URL and save nothing).
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let editing = agent_id.clone();
+/// The editor's one draft, shown as the form or as raw JSON, and the request it makes.
+#[derive(Clone, Copy)]
+struct EditorDraft {
+    draft: RwSignal<AgentDraft>,
+    tab: RwSignal<Tab>,
+    /// The raw JSON tab's text, and what is wrong with it.
+    raw: RwSignal<String>,
+    raw_error: RwSignal<Option<String>>,
+    request: Memo<Result<Value, DraftError>>,
+}
 
-    // After a successful save, go to the agent.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        let saved = create.value().get().and_then(Result::ok).or_else(|| update.value().get().and_then(Result::ok));
-        if let Some(agent) = saved {
-            navigate(&format!("/agents/{}", agent.id), Default::default());
+impl EditorDraft {
+    fn new(initial: AgentDraft) -> Self {
+        let draft = RwSignal::new(initial);
+        EditorDraft {
+            draft,
+            tab: RwSignal::new(Tab::Form),
+            raw: RwSignal::new(String::new()),
+            raw_error: RwSignal::new(None::<String>),
+            request: Memo::new(move |_| draft.with(AgentDraft::to_request)),
         }
-    });
+    }
 
-    let show_json = move || {
+    /// Opens the raw JSON tab with the form's request in it (or, while the form has a problem,
+    /// the last JSON with the problem said).
+    fn show_json(self) {
+        let EditorDraft { tab, raw, raw_error, request, .. } = self;
         let text = match request.get() {
             Ok(body) => serde_json::to_string_pretty(&body).unwrap_or_default(),
             Err(_) => raw.get_untracked(),
@@ -160,9 +150,11 @@ fn AgentEditor(
             request.get().err().map(|e| format!("The form has a problem: {} Fix it here or in the form.", e.message)),
         );
         tab.set(Tab::Json);
-    };
-    let on_raw_input = move |ev| {
-        let text = event_target_value(&ev);
+    }
+
+    /// Takes what was typed in the raw JSON tab: into the form when it is a valid definition.
+    fn take_raw(self, text: String) {
+        let EditorDraft { draft, raw, raw_error, .. } = self;
         raw.set(text.clone());
         match serde_json::from_str::<Value>(&text) {
             Err(e) => raw_error.set(Some(format!(
@@ -178,26 +170,65 @@ fn AgentEditor(
                 Err(e) => raw_error.set(Some(e.message)),
             },
         }
-    };
+    }
+
+    /// The definition to send, or why it cannot be sent yet.
+    fn definition(self) -> Result<String, AppError> {
+        if self.tab.get_untracked() == Tab::Json && self.raw_error.get_untracked().is_some() {
+            return Err(AppError::bad_input(
+                "json",
+                "The raw JSON has a problem (shown above it); fix it before saving.",
+            ));
+        }
+        let body = self.draft.with_untracked(AgentDraft::to_request)?;
+        Ok(serde_json::to_string(&body).unwrap_or_default())
+    }
+
+    /// The request's body as it would be sent, with the version it replaces.
+    fn preview(self, base_version: Option<u64>) -> String {
+        match self.request.get() {
+            Ok(mut body) => {
+                if let Some(v) = base_version {
+                    body["version"] = serde_json::json!(v);
+                }
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            }
+            Err(e) => format!("(not sendable yet: {})", e.message),
+        }
+    }
+}
+
+#[component]
+fn AgentEditor(
+    initial: AgentDraft,
+    agent_id: Option<String>,
+    base_version: Option<u64>,
+    library: Library,
+) -> impl IntoView {
+    let state = EditorDraft::new(initial);
+    let library = StoredValue::new(library);
+    let base_version = RwSignal::new(base_version);
+    let create = ServerAction::<CreateAgent>::new();
+    let update = ServerAction::<UpdateAgent>::new();
+    let local_error = RwSignal::new(None::<AppError>);
+    let server_error = Signal::derive(move || {
+        create.value().get().and_then(Result::err).or_else(|| update.value().get().and_then(Result::err))
+    });
+    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
+    // The form is driven by the page's script; until it runs, saving is off (a plain submit would
+    // put the definition in the URL and save nothing).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let editing = agent_id.clone();
+    go_to_saved_agent(create, update);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         local_error.set(None);
-        if tab.get_untracked() == Tab::Json && raw_error.get_untracked().is_some() {
-            local_error.set(Some(AppError::bad_input(
-                "json",
-                "The raw JSON has a problem (shown above it); fix it before saving.",
-            )));
-            return;
-        }
-        let body = match draft.with_untracked(AgentDraft::to_request) {
-            Ok(body) => body,
-            Err(e) => {
-                local_error.set(Some(e.into()));
-                return;
-            }
+        let definition = match state.definition() {
+            Ok(definition) => definition,
+            Err(e) => return local_error.set(Some(e)),
         };
-        let definition = serde_json::to_string(&body).unwrap_or_default();
         match (&editing, base_version.get_untracked()) {
             (Some(id), Some(version)) => {
                 update.dispatch(UpdateAgent { id: id.clone(), version, definition });
@@ -212,15 +243,6 @@ fn AgentEditor(
         Some(id) => format!("POST /v1/agents/{id}"),
         None => "POST /v1/agents".to_owned(),
     };
-    let request_preview = move || match request.get() {
-        Ok(mut body) => {
-            if let Some(v) = base_version.get() {
-                body["version"] = serde_json::json!(v);
-            }
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        }
-        Err(e) => format!("(not sendable yet: {})", e.message),
-    };
     let conflict = move || {
         let error = server_error.get()?;
         let current = error.field.as_deref()?.strip_prefix("version:")?.parse::<u64>().ok()?;
@@ -230,39 +252,19 @@ fn AgentEditor(
 
     view! {
         <form class="panel editor" method="post" on:submit=submit novalidate>
-            <div class="tabs" role="tablist" aria-label="Edit as">
-                <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Form).to_string() on:click=move |_| tab.set(Tab::Form)>"Form"</button>
-                <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Json).to_string() on:click=move |_| show_json()>"Raw JSON"</button>
-            </div>
-            <Show when=move || tab.get() == Tab::Form fallback=move || view! {
-                <div role="tabpanel">
-                    <label for="raw-json">"The agent definition as JSON (the request body)"</label>
-                    <textarea id="raw-json" class="code" rows="24" spellcheck="false" prop:value=move || raw.get() on:input=on_raw_input></textarea>
-                    {move || raw_error.get().map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
-                </div>
-            }>
-                <FormFields draft library />
+            {editor_tabs(state)}
+            <Show when=move || state.tab.get() == Tab::Form fallback=move || raw_json_panel(state)>
+                <FormFields draft=state.draft library />
             </Show>
 
             <details class="request">
                 <summary>"The exact request"</summary>
-                <pre class="json" data-testid="request-preview">{method_line.clone()} "\n" {request_preview}</pre>
+                <pre class="json" data-testid="request-preview">{method_line.clone()} "\n" {move || state.preview(base_version.get())}</pre>
             </details>
 
             {move || local_error.get().map(|e| view! { <p class="inline-error" role="alert">{e.to_string()}</p> })}
             <InlineError error=server_error />
-            {move || conflict().map(|(current, mine)| {
-                let id = agent_link.clone().unwrap_or_default();
-                view! {
-                    <div class="notice" role="status">
-                        <a href=format!("/agents/{id}?from={mine}&to={current}") target="_blank">{format!("See what changed between version {mine} and version {current}")}</a>
-                        " · "
-                        <button type="button" class="button secondary" on:click=move |_| base_version.set(Some(current))>
-                            {format!("Save my form over version {current}")}
-                        </button>
-                    </div>
-                }
-            })}
+            {move || conflict().map(|(current, mine)| version_conflict(agent_link.clone().unwrap_or_default(), mine, current, base_version))}
             <div class="actions">
                 <button type="submit" class="button primary" disabled=move || pending.get() || !hydrated.get()>
                     {move || if pending.get() { "Saving…" } else if agent_id.is_some() { "Save as a new version" } else { "Create agent" }}
@@ -271,6 +273,53 @@ fn AgentEditor(
         </form>
     }
     .into_any()
+}
+
+/// After a successful save, goes to the agent.
+fn go_to_saved_agent(create: ServerAction<CreateAgent>, update: ServerAction<UpdateAgent>) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let saved = create.value().get().and_then(Result::ok).or_else(|| update.value().get().and_then(Result::ok));
+        if let Some(agent) = saved {
+            navigate(&format!("/agents/{}", agent.id), Default::default());
+        }
+    });
+}
+
+/// The editor's two tabs: the form, and the raw JSON.
+fn editor_tabs(state: EditorDraft) -> impl IntoView {
+    let tab = state.tab;
+    view! {
+        <div class="tabs" role="tablist" aria-label="Edit as">
+            <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Form).to_string() on:click=move |_| tab.set(Tab::Form)>"Form"</button>
+            <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Json).to_string() on:click=move |_| state.show_json()>"Raw JSON"</button>
+        </div>
+    }
+}
+
+/// The raw JSON tab: the request body to edit, and what is wrong with it.
+fn raw_json_panel(state: EditorDraft) -> impl IntoView {
+    let EditorDraft { raw, raw_error, .. } = state;
+    view! {
+        <div role="tabpanel">
+            <label for="raw-json">"The agent definition as JSON (the request body)"</label>
+            <textarea id="raw-json" class="code" rows="24" spellcheck="false" prop:value=move || raw.get() on:input=move |ev| state.take_raw(event_target_value(&ev))></textarea>
+            {move || raw_error.get().map(|e| view! { <p class="inline-error" role="alert">{e}</p> })}
+        </div>
+    }
+}
+
+/// Someone saved the agent since this form was opened: what changed, and saving over it.
+fn version_conflict(id: String, mine: u64, current: u64, base_version: RwSignal<Option<u64>>) -> impl IntoView {
+    view! {
+        <div class="notice" role="status">
+            <a href=format!("/agents/{id}?from={mine}&to={current}") target="_blank">{format!("See what changed between version {mine} and version {current}")}</a>
+            " · "
+            <button type="button" class="button secondary" on:click=move |_| base_version.set(Some(current))>
+                {format!("Save my form over version {current}")}
+            </button>
+        </div>
+    }
 }
 
 /// A text input bound to one field of the draft.
