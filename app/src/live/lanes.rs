@@ -345,7 +345,7 @@ pub(super) fn Lanes(
                 </div>
                 {move || figures_error.get().map(|why| view! { <p class="muted" role="status">{why}</p> })}
                 {move || open.get().map(|(thread_id, name)| view! {
-                    <super::view::ThreadTimeline session_id=session_id.get_value() thread_id name cursor />
+                    <super::timeline::ThreadTimeline session_id=session_id.get_value() thread_id name cursor />
                 })}
             </section>
         </Show>
