@@ -304,137 +304,199 @@ where
 /// The message box: send, interrupt, interrupt and send. What was typed stays until it is sent.
 #[component]
 fn Composer(live: Live) -> impl IntoView {
-    let steer = ServerAction::<Steer>::new();
-    let text = RwSignal::new(String::new());
-    // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
-    #[cfg(feature = "hydrate")]
-    {
-        let key = format!("switchboard.draft.{}", live.session_id.get_value());
-        Effect::new(move |first: Option<()>| {
-            if first.is_none() {
-                if let Some(saved) = stored_draft(&key, None) {
-                    text.set(saved);
-                }
-            } else {
-                stored_draft(&key, Some(&text.get()));
-            }
-            text.track();
-        });
-    }
-    let files = RwSignal::new(String::new());
-    // What was sent and not yet seen in the timeline: shown at once, marked as sending.
-    let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());
-    // Whether the request on its way carries the box's message (an interrupt alone does not).
-    let carried_message = RwSignal::new(false);
-    let running = move || {
-        live.version.track();
-        live.model.with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
-    };
-    // What an interrupt stops: every thread (empty), or one child thread running now.
-    let target = RwSignal::new(String::new());
-    let threads = live.memo(move |m| m.running_threads());
-    Effect::new(move |_| {
-        let chosen = target.get_untracked();
-        if !chosen.is_empty() && !threads.read().iter().any(|(id, _)| *id == chosen) {
-            target.set(String::new());
-        }
-    });
-    let send = move |interrupt: bool| {
-        // One at a time: a second press while the first is on its way would send it twice.
-        if steer.pending().get_untracked() {
-            return;
-        }
-        let body = text.get_untracked();
-        let file_ids: Vec<String> =
-            files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
-        if body.trim().is_empty() && file_ids.is_empty() && !interrupt {
-            return;
-        }
-        if !body.trim().is_empty() {
-            sent.update(|s| s.push((None, body.clone())));
-        }
-        carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
-        // Interrupt-then-send redirects the whole session: every thread stops.
-        steer.dispatch(Steer {
-            session_id: live.session_id.get_value(),
-            text: body,
-            file_ids,
-            interrupt,
-            thread_id: None,
-        });
-    };
-    // Clear the box only once the API took the message.
-    Effect::new(move |_| match steer.value().get() {
-        Some(Ok(id)) => {
-            if carried_message.get_untracked() {
-                text.set(String::new());
-                files.set(String::new());
-            }
-            sent.update(|s| {
-                if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
-                    last.0 = id.or_else(|| Some(String::new()));
-                }
-            });
-        }
-        Some(Err(_)) => sent.update(|s| s.retain(|(id, _)| id.is_some())),
-        None => {}
-    });
+    let d = Draft::new(live);
+    let (steer, text, files) = (d.steer, d.text, d.files);
     let error = Signal::derive(move || steer.value().get().and_then(Result::err));
-    let optimistic = move || {
-        live.version.track();
-        let s = sent.get();
-        live.model.with_value(|m| {
-            s.into_iter()
-                .filter(|(id, _)| id.as_deref().is_none_or(|id| !id.is_empty() && m.item(id).is_none()))
-                .map(|(_, text)| view! { <div class="row user optimistic" data-testid="optimistic"><span class="who">"You"</span><div class="text">{text}</div><span class="muted">" sending…"</span></div> })
-                .collect_view()
-        })
-    };
-
     view! {
-        <div class="optimistic-list">{optimistic}</div>
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(false); } aria-label="Message the agent">
+        <div class="optimistic-list">{move || d.optimistic()}</div>
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); d.send(false); } aria-label="Message the agent">
             <label class="grow">"Message"
                 <textarea rows="3" name="text" data-testid="composer-text" prop:value=move || text.get()
                     placeholder="Write to the agent. Ctrl+Enter sends."
                     on:input=move |ev| text.set(event_target_value(&ev))
-                    on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(false); }></textarea>
+                    on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); d.send(false); }></textarea>
             </label>
             <label>"Attach uploaded files (ids)"
                 <input name="file_ids" placeholder="file_…, file_…" prop:value=move || files.get()
                     on:input=move |ev| files.set(event_target_value(&ev)) />
             </label>
-            <div class="actions">
-                <button type="submit" class="button primary" disabled=move || steer.pending().get() data-testid="send">
-                    {move || if steer.pending().get() { "Sending…" } else { "Send" }}
-                </button>
-                <Show when=running>
-                    <Show when=move || !threads.read().is_empty()>
-                        <label class="inline">"Interrupt "
-                            <select data-testid="interrupt-target" prop:value=move || target.get()
-                                on:change=move |ev| target.set(event_target_value(&ev))>
-                                <option value="">"every thread"</option>
-                                <For each=move || threads.get() key=|(id, _)| id.clone() let:((id, name))>
-                                    <option value=id>{format!("only {name}'s thread")}</option>
-                                </For>
-                            </select>
-                        </label>
-                    </Show>
-                    <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
-                        on:click=move |_| {
-                            // Only the interrupt: what is typed stays in the box.
-                            if !steer.pending().get_untracked() {
-                                carried_message.set(false);
-                                let thread_id = Some(target.get_untracked()).filter(|t| !t.is_empty());
-                                steer.dispatch(Steer { session_id: live.session_id.get_value(), text: String::new(), file_ids: Vec::new(), interrupt: true, thread_id });
-                            }
-                        }>"Interrupt"</button>
-                    <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
-                        on:click=move |_| send(true)>"Interrupt and send"</button>
-                </Show>
-            </div>
+            <ComposerActions d />
             <crate::components::feedback::InlineError error />
         </form>
+    }
+}
+
+/// The composer's buttons: send, and while the session runs, what to interrupt, interrupt, and
+/// interrupt and send.
+#[component]
+fn ComposerActions(d: Draft) -> impl IntoView {
+    let (steer, text, target, threads) = (d.steer, d.text, d.target, d.threads);
+    view! {
+        <div class="actions">
+            <button type="submit" class="button primary" disabled=move || steer.pending().get() data-testid="send">
+                {move || if steer.pending().get() { "Sending…" } else { "Send" }}
+            </button>
+            <Show when=move || d.running()>
+                <Show when=move || !threads.read().is_empty()>
+                    <label class="inline">"Interrupt "
+                        <select data-testid="interrupt-target" prop:value=move || target.get()
+                            on:change=move |ev| target.set(event_target_value(&ev))>
+                            <option value="">"every thread"</option>
+                            <For each=move || threads.get() key=|(id, _)| id.clone() let:((id, name))>
+                                <option value=id>{format!("only {name}'s thread")}</option>
+                            </For>
+                        </select>
+                    </label>
+                </Show>
+                <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
+                    on:click=move |_| d.interrupt()>"Interrupt"</button>
+                <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
+                    on:click=move |_| d.send(true)>"Interrupt and send"</button>
+            </Show>
+        </div>
+    }
+}
+
+/// What the composer's parts share: the message and files typed, what was sent and not yet
+/// seen, the thread an interrupt stops, and the action that steers the session.
+#[derive(Clone, Copy)]
+struct Draft {
+    live: Live,
+    steer: ServerAction<Steer>,
+    text: RwSignal<String>,
+    files: RwSignal<String>,
+    /// What was sent and not yet seen in the timeline: shown at once, marked as sending.
+    sent: RwSignal<Vec<(Option<String>, String)>>,
+    /// Whether the request on its way carries the box's message (an interrupt alone does not).
+    carried_message: RwSignal<bool>,
+    /// What an interrupt stops: every thread (empty), or one child thread running now.
+    target: RwSignal<String>,
+    threads: Memo<Vec<(String, String)>>,
+}
+
+impl Draft {
+    fn new(live: Live) -> Self {
+        let steer = ServerAction::<Steer>::new();
+        let text = RwSignal::new(String::new());
+        // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
+        #[cfg(feature = "hydrate")]
+        {
+            let key = format!("switchboard.draft.{}", live.session_id.get_value());
+            Effect::new(move |first: Option<()>| {
+                if first.is_none() {
+                    if let Some(saved) = stored_draft(&key, None) {
+                        text.set(saved);
+                    }
+                } else {
+                    stored_draft(&key, Some(&text.get()));
+                }
+                text.track();
+            });
+        }
+        let d = Draft {
+            live,
+            steer,
+            text,
+            files: RwSignal::new(String::new()),
+            sent: RwSignal::new(Vec::new()),
+            carried_message: RwSignal::new(false),
+            target: RwSignal::new(String::new()),
+            threads: live.memo(move |m| m.running_threads()),
+        };
+        d.forget_stopped_target();
+        d.clear_once_taken();
+        d
+    }
+
+    /// The session runs (or is rescheduled): it can be interrupted.
+    fn running(self) -> bool {
+        self.live.version.track();
+        self.live
+            .model
+            .with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
+    }
+
+    /// An interrupt of a thread that stopped meanwhile stops every thread.
+    fn forget_stopped_target(self) {
+        Effect::new(move |_| {
+            let chosen = self.target.get_untracked();
+            if !chosen.is_empty() && !self.threads.read().iter().any(|(id, _)| *id == chosen) {
+                self.target.set(String::new());
+            }
+        });
+    }
+
+    /// Sends what is in the box (and the files), interrupting the session first or not.
+    fn send(self, interrupt: bool) {
+        // One at a time: a second press while the first is on its way would send it twice.
+        if self.steer.pending().get_untracked() {
+            return;
+        }
+        let body = self.text.get_untracked();
+        let file_ids: Vec<String> =
+            self.files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+        if body.trim().is_empty() && file_ids.is_empty() && !interrupt {
+            return;
+        }
+        if !body.trim().is_empty() {
+            self.sent.update(|s| s.push((None, body.clone())));
+        }
+        self.carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
+        // Interrupt-then-send redirects the whole session: every thread stops.
+        self.steer.dispatch(Steer {
+            session_id: self.live.session_id.get_value(),
+            text: body,
+            file_ids,
+            interrupt,
+            thread_id: None,
+        });
+    }
+
+    /// Only the interrupt, of the thread chosen: what is typed stays in the box.
+    fn interrupt(self) {
+        if !self.steer.pending().get_untracked() {
+            self.carried_message.set(false);
+            let thread_id = Some(self.target.get_untracked()).filter(|t| !t.is_empty());
+            self.steer.dispatch(Steer {
+                session_id: self.live.session_id.get_value(),
+                text: String::new(),
+                file_ids: Vec::new(),
+                interrupt: true,
+                thread_id,
+            });
+        }
+    }
+
+    /// Clear the box only once the API took the message.
+    fn clear_once_taken(self) {
+        let Draft { steer, text, files, sent, carried_message, .. } = self;
+        Effect::new(move |_| match steer.value().get() {
+            Some(Ok(id)) => {
+                if carried_message.get_untracked() {
+                    text.set(String::new());
+                    files.set(String::new());
+                }
+                sent.update(|s| {
+                    if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
+                        last.0 = id.or_else(|| Some(String::new()));
+                    }
+                });
+            }
+            Some(Err(_)) => sent.update(|s| s.retain(|(id, _)| id.is_some())),
+            None => {}
+        });
+    }
+
+    /// The messages sent and not yet in the timeline, marked as sending.
+    fn optimistic(self) -> impl IntoView {
+        self.live.version.track();
+        let s = self.sent.get();
+        self.live.model.with_value(|m| {
+            s.into_iter()
+                .filter(|(id, _)| id.as_deref().is_none_or(|id| !id.is_empty() && m.item(id).is_none()))
+                .map(|(_, text)| view! { <div class="row user optimistic" data-testid="optimistic"><span class="who">"You"</span><div class="text">{text}</div><span class="muted">" sending…"</span></div> })
+                .collect_view()
+        })
     }
 }
 
