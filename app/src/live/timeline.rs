@@ -88,6 +88,9 @@ pub(super) fn Timeline(
     }
 }
 
+/// The rows drawn, as (index, sequence number, revision), with the space above and below them.
+type Window = (Vec<(usize, u64, u32)>, f64, f64);
+
 /// What a timeline's parts share: its rows and their heights, the scroll, and the linked event.
 #[derive(Clone, Copy)]
 struct Scroll {
@@ -103,7 +106,7 @@ struct Scroll {
     /// The rows the filter shows (indexes into the model's items).
     rows: Memo<Vec<usize>>,
     /// Which of them are in or near the viewport, and the space the others take.
-    window: Memo<(Vec<(usize, u64, u32)>, f64, f64)>,
+    window: Memo<Window>,
     /// A link's event (`focus`): looked for in each batch of frames until it arrives (a long
     /// history takes a moment to reach it).
     wanted: StoredValue<Option<String>>,
@@ -413,13 +416,7 @@ fn offset_at(m: &Model, rows: &[usize], heights: &HashMap<u64, f64>, at: f64) ->
 
 /// The rows of `rows` (indexes into the model's items) that lie between `top` and `bottom`
 /// pixels, as (index, sequence number, revision), with the space above and below them.
-fn window_of(
-    m: &Model,
-    rows: &[usize],
-    heights: &HashMap<u64, f64>,
-    top: f64,
-    bottom: f64,
-) -> (Vec<(usize, u64, u32)>, f64, f64) {
+fn window_of(m: &Model, rows: &[usize], heights: &HashMap<u64, f64>, top: f64, bottom: f64) -> Window {
     let height_of = |i: usize| height_of(m, heights, i);
     let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
     for (n, &i) in rows.iter().enumerate() {
