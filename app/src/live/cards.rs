@@ -26,70 +26,128 @@ pub fn PendingCalls(
     #[prop(optional, into)] heading: Option<String>,
     #[prop(optional, into)] threads: Option<Signal<Vec<(String, String)>>>,
 ) -> impl IntoView {
-    let session_id = StoredValue::new(session_id);
-    let decide = ServerAction::<Decide>::new();
-    let answer = ServerAction::<AnswerCustomTool>::new();
-    let rule = ServerAction::<CreateRule>::new();
-    // A rule made here shows in the lists of rules on the page.
-    let changed = crate::rules::RulesChanged::get();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(changed)) = (rule.value().get(), changed) {
-            changed.bump();
-        }
-    });
-    let pending = Memo::new(move |_| {
-        calls
-            .read()
-            .iter()
-            .map(|event| (call_id(event).to_owned(), is_custom_call(event), event.clone()))
-            .collect::<Vec<_>>()
-    });
-    let thread_of = move |event: &Value| {
-        let thread = event.get("session_thread_id").and_then(Value::as_str)?;
-        let name = threads.and_then(|t| t.read().iter().find(|(id, _)| id == thread).map(|(_, name)| name.clone()));
-        Some(name.map_or_else(|| "in a subagent's thread".to_owned(), |name| format!("in {name}'s thread")))
-    };
-    let approvals =
-        move || pending.read().iter().filter(|(_, custom, _)| !custom).map(|(id, _, _)| id.clone()).collect::<Vec<_>>();
-    // The calls ticked on their cards ("Allow 3 selected"): a tap each, no swiping. A call that
-    // was decided meanwhile drops out of the count.
-    let selected = RwSignal::new(HashSet::<String>::new());
-    let chosen = move || selected.with(|s| approvals().into_iter().filter(|id| s.contains(id)).collect::<Vec<_>>());
-    let send_all = move |event_ids: Vec<String>, allow: bool| {
-        let verdicts = event_ids.into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
-        decide.dispatch(Decide { session_id: session_id.get_value(), verdicts });
-        selected.set(HashSet::new());
-    };
-    let all = move |allow: bool| send_all(approvals(), allow);
-    let some = move |allow: bool| send_all(chosen(), allow);
-    // What the session's approval policy says of each call (read in the browser, again after
-    // each decision made here; another person's approval shows on the next read).
-    let policy = RwSignal::new(crate::api::policies::ApprovalState::default());
-    Effect::new(move |_| {
-        let waiting = approvals();
-        decide.version().track();
-        if waiting.is_empty() {
-            return;
-        }
-        let session = session_id.get_value();
-        leptos::task::spawn_local(async move {
-            if let Ok(state) = crate::api::policies::session_approvals(session).await {
-                policy.set(state);
+    let p = Pending::new(session_id, calls, threads);
+    let heading_id = StoredValue::new(format!("waiting-{}", p.session_id.get_value()));
+    let heading = StoredValue::new(heading.unwrap_or_else(|| "Waiting for you".to_owned()));
+    view! {
+        <Show when=move || !p.pending.read().is_empty()>
+            <section class="cards" aria-labelledby=heading_id.get_value() data-testid="pending">
+                <h3 id=heading_id.get_value()>{move || {
+                    let n = p.pending.read().len();
+                    format!("{}: {n} call{}", heading.read_value(), if n == 1 { "" } else { "s" })
+                }}</h3>
+                <DecideSelected p />
+                <DecideAll p />
+                <For each=move || p.pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
+                    {p.card(id, custom, event)}
+                </For>
+            </section>
+        </Show>
+        {move || p.outcome().map(|text| view! { <p class="inline-error" role="alert" data-testid="decision-outcome">{text}</p> })}
+        {move || approvals_recorded(p.decide)}
+        {move || rule_made(p.rule)}
+    }
+}
+
+/// What the pending calls' parts share: the session, its calls, the actions that answer them,
+/// the calls ticked, and what the session's approval policy says of each.
+#[derive(Clone, Copy)]
+struct Pending {
+    session_id: StoredValue<String>,
+    decide: ServerAction<Decide>,
+    answer: ServerAction<AnswerCustomTool>,
+    rule: ServerAction<CreateRule>,
+    /// Each call: its event id, whether it is a custom tool's, and its event.
+    pending: Memo<Vec<(String, bool, Arc<Value>)>>,
+    threads: Option<Signal<Vec<(String, String)>>>,
+    /// The calls ticked on their cards ("Allow 3 selected"): a tap each, no swiping.
+    selected: RwSignal<HashSet<String>>,
+    /// What the session's approval policy says of each call (read in the browser, again after
+    /// each decision made here; another person's approval shows on the next read).
+    policy: RwSignal<crate::api::policies::ApprovalState>,
+    me: Option<crate::me::Me>,
+}
+
+impl Pending {
+    fn new(session_id: String, calls: Signal<Vec<Arc<Value>>>, threads: Option<Signal<Vec<(String, String)>>>) -> Self {
+        let decide = ServerAction::<Decide>::new();
+        let answer = ServerAction::<AnswerCustomTool>::new();
+        let rule = ServerAction::<CreateRule>::new();
+        // A rule made here shows in the lists of rules on the page.
+        let changed = crate::rules::RulesChanged::get();
+        Effect::new(move |_| {
+            if let (Some(Ok(_)), Some(changed)) = (rule.value().get(), changed) {
+                changed.bump();
             }
         });
-    });
-    let me = use_context::<crate::me::Me>();
-    let policy_lines = move |event_id: &str| {
+        let pending = Memo::new(move |_| {
+            calls
+                .read()
+                .iter()
+                .map(|event| (call_id(event).to_owned(), is_custom_call(event), event.clone()))
+                .collect::<Vec<_>>()
+        });
+        let session_id = StoredValue::new(session_id);
+        let (selected, policy) = (RwSignal::new(HashSet::new()), RwSignal::new(Default::default()));
+        let me = use_context::<crate::me::Me>();
+        let p = Pending { session_id, decide, answer, rule, pending, threads, selected, policy, me };
+        p.read_policy();
+        p
+    }
+
+    /// The child thread a call was made in, in words.
+    fn thread_of(self, event: &Value) -> Option<String> {
+        let thread = event.get("session_thread_id").and_then(Value::as_str)?;
+        let name =
+            self.threads.and_then(|t| t.read().iter().find(|(id, _)| id == thread).map(|(_, name)| name.clone()));
+        Some(name.map_or_else(|| "in a subagent's thread".to_owned(), |name| format!("in {name}'s thread")))
+    }
+
+    /// The calls that ask for an approval (not custom tools'), by event id.
+    fn approvals(self) -> Vec<String> {
+        self.pending.read().iter().filter(|(_, custom, _)| !custom).map(|(id, _, _)| id.clone()).collect::<Vec<_>>()
+    }
+
+    /// The calls ticked. A call that was decided meanwhile drops out of the count.
+    fn chosen(self) -> Vec<String> {
+        self.selected.with(|s| self.approvals().into_iter().filter(|id| s.contains(id)).collect::<Vec<_>>())
+    }
+
+    fn send_all(self, event_ids: Vec<String>, allow: bool) {
+        let verdicts = event_ids.into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
+        self.decide.dispatch(Decide { session_id: self.session_id.get_value(), verdicts });
+        self.selected.set(HashSet::new());
+    }
+
+    /// Reads the session's approval policy while calls wait, and again after each decision.
+    fn read_policy(self) {
+        Effect::new(move |_| {
+            let waiting = self.approvals();
+            self.decide.version().track();
+            if waiting.is_empty() {
+                return;
+            }
+            let session = self.session_id.get_value();
+            leptos::task::spawn_local(async move {
+                if let Ok(state) = crate::api::policies::session_approvals(session).await {
+                    self.policy.set(state);
+                }
+            });
+        });
+    }
+
+    /// What the policy says of the call `event_id`.
+    fn policy_lines(self, event_id: &str) -> Vec<String> {
         // Who "you" are is read only once a policy applies (after hydration, never on the server).
-        if policy.with(|p| p.policy.is_none()) {
+        if self.policy.with(|p| p.policy.is_none()) {
             return Vec::new();
         }
-        let me = me.and_then(|m| m.principal()).map(|p| p.username);
-        policy.with(|p| p.lines(event_id, me.as_deref()))
-    };
-    let heading_id = StoredValue::new(format!("waiting-{}", session_id.get_value()));
-    let heading = StoredValue::new(heading.unwrap_or_else(|| "Waiting for you".to_owned()));
-    let outcome = move || {
+        let me = self.me.and_then(|m| m.principal()).map(|p| p.username);
+        self.policy.with(|p| p.lines(event_id, me.as_deref()))
+    }
+
+    /// A decision or answer that could not be made: somebody was first, or it failed.
+    fn outcome(self) -> Option<String> {
         let taken = |d: Option<Result<Decided, crate::error::AppError>>| match d {
             Some(Ok(d)) if !d.taken.is_empty() => Some(
                 d.taken
@@ -101,68 +159,89 @@ pub fn PendingCalls(
             Some(Err(e)) => Some(e.to_string()),
             _ => None,
         };
-        taken(decide.value().get()).or_else(|| taken(answer.value().get()))
-    };
+        taken(self.decide.value().get()).or_else(|| taken(self.answer.value().get()))
+    }
 
-    view! {
-        <Show when=move || !pending.read().is_empty()>
-            <section class="cards" aria-labelledby=heading_id.get_value() data-testid="pending">
-                <h3 id=heading_id.get_value()>{move || {
-                    let n = pending.read().len();
-                    format!("{}: {n} call{}", heading.read_value(), if n == 1 { "" } else { "s" })
-                }}</h3>
-                <Show when=move || !chosen().is_empty()>
-                    <div class="actions selection" data-testid="selection">
-                        <button type="button" class="button primary" data-testid="allow-selected" disabled=move || decide.pending().get()
-                            on:click=move |_| some(true)>{move || format!("Allow {} selected", chosen().len())}</button>
-                        <button type="button" class="button danger" data-testid="deny-selected" disabled=move || decide.pending().get()
-                            on:click=move |_| some(false)>{move || format!("Deny {} selected", chosen().len())}</button>
-                        <button type="button" class="button" on:click=move |_| selected.set(HashSet::new())>"Clear the selection"</button>
-                    </div>
-                </Show>
-                <Show when=move || { approvals().len() > 1 && chosen().is_empty() }>
-                    <div class="actions">
-                        <button type="button" class="button primary" data-testid="allow-all" disabled=move || decide.pending().get()
-                            on:click=move |_| all(true)>{move || format!("Allow all {}", approvals().len())}</button>
-                        <button type="button" class="button danger" data-testid="deny-all" disabled=move || decide.pending().get()
-                            on:click=move |_| all(false)>{move || format!("Deny all {}", approvals().len())}</button>
-                    </div>
-                </Show>
-                <For each=move || pending.get() key=|(id, _, _)| id.clone() let:((id, custom, event))>
-                    {
-                        let thread = thread_of(&event);
-                        let lines = Signal::derive({
-                            let id = id.clone();
-                            move || policy_lines(&id)
-                        });
-                        if custom { view! { <CustomToolCard session_id id event answer thread /> }.into_any() } else { view! { <ApprovalCard session_id id event decide rule thread selected lines /> }.into_any() }
-                    }
-                </For>
-            </section>
-        </Show>
-        {move || outcome().map(|text| view! { <p class="inline-error" role="alert" data-testid="decision-outcome">{text}</p> })}
-        {move || decide.value().get().and_then(Result::ok).filter(|d| !d.waiting.is_empty()).map(|d| view! {
-            <p class="notice" role="status" data-testid="approval-recorded">
-                {d.waiting.iter().map(|w| w.in_words()).collect::<Vec<_>>().join(" ")}
-            </p>
-        })}
-        {move || rule.value().get().map(|made| match made {
-            Ok(made) => view! {
-                <p class="notice" role="status" data-testid="rule-made">
-                    {format!("Rule {} allows {} {} until ", made.id, made.in_words(), match made.scope {
-                        crate::rules::Scope::Session => "in this session",
-                        crate::rules::Scope::Agent => "in every session of this agent",
-                    })}
-                    <crate::components::clock::LocalTime at=made.expires_at.clone() />
-                    ". Switchboard answers matching calls itself; "<a href="/rules">"revoke it on the Rules page"</a>"."
-                    {made.tool_policy_words().map(|words| view! { " " <span data-testid="rule-tool-policy">{words}</span> })}
-                </p>
-            }.into_any(),
-            Err(error) => view! { <p class="inline-error" role="alert" data-testid="rule-error">{error.to_string()}</p> }.into_any(),
-        })}
+    /// The card of one call: a custom tool's result form, or an approval.
+    fn card(self, id: String, custom: bool, event: Arc<Value>) -> AnyView {
+        let Pending { session_id, decide, answer, rule, selected, .. } = self;
+        let thread = self.thread_of(&event);
+        let lines = Signal::derive({
+            let id = id.clone();
+            move || self.policy_lines(&id)
+        });
+        if custom {
+            view! { <CustomToolCard session_id id event answer thread /> }.into_any()
+        } else {
+            view! { <ApprovalCard session_id id event decide rule thread selected lines /> }.into_any()
+        }
     }
 }
 
+/// "Allow 3 selected", "Deny 3 selected", while calls are ticked.
+#[component]
+fn DecideSelected(p: Pending) -> impl IntoView {
+    let decide = p.decide;
+    view! {
+        <Show when=move || !p.chosen().is_empty()>
+            <div class="actions selection" data-testid="selection">
+                <button type="button" class="button primary" data-testid="allow-selected" disabled=move || decide.pending().get()
+                    on:click=move |_| p.send_all(p.chosen(), true)>{move || format!("Allow {} selected", p.chosen().len())}</button>
+                <button type="button" class="button danger" data-testid="deny-selected" disabled=move || decide.pending().get()
+                    on:click=move |_| p.send_all(p.chosen(), false)>{move || format!("Deny {} selected", p.chosen().len())}</button>
+                <button type="button" class="button" on:click=move |_| p.selected.set(HashSet::new())>"Clear the selection"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// "Allow all 3", "Deny all 3", when several calls wait and none is ticked.
+#[component]
+fn DecideAll(p: Pending) -> impl IntoView {
+    let decide = p.decide;
+    view! {
+        <Show when=move || { p.approvals().len() > 1 && p.chosen().is_empty() }>
+            <div class="actions">
+                <button type="button" class="button primary" data-testid="allow-all" disabled=move || decide.pending().get()
+                    on:click=move |_| p.send_all(p.approvals(), true)>{move || format!("Allow all {}", p.approvals().len())}</button>
+                <button type="button" class="button danger" data-testid="deny-all" disabled=move || decide.pending().get()
+                    on:click=move |_| p.send_all(p.approvals(), false)>{move || format!("Deny all {}", p.approvals().len())}</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Approvals recorded that wait for more people's, after a decision made here.
+fn approvals_recorded(decide: ServerAction<Decide>) -> Option<impl IntoView> {
+    decide.value().get().and_then(Result::ok).filter(|d| !d.waiting.is_empty()).map(|d| {
+        view! {
+            <p class="notice" role="status" data-testid="approval-recorded">
+                {d.waiting.iter().map(|w| w.in_words()).collect::<Vec<_>>().join(" ")}
+            </p>
+        }
+    })
+}
+
+/// The rule just made on a card, what it allows and until when, or why it was not made.
+fn rule_made(rule: ServerAction<CreateRule>) -> Option<AnyView> {
+    rule.value().get().map(|made| match made {
+        Ok(made) => view! {
+            <p class="notice" role="status" data-testid="rule-made">
+                {format!("Rule {} allows {} {} until ", made.id, made.in_words(), match made.scope {
+                    crate::rules::Scope::Session => "in this session",
+                    crate::rules::Scope::Agent => "in every session of this agent",
+                })}
+                <crate::components::clock::LocalTime at=made.expires_at.clone() />
+                ". Switchboard answers matching calls itself; "<a href="/rules">"revoke it on the Rules page"</a>"."
+                {made.tool_policy_words().map(|words| view! { " " <span data-testid="rule-tool-policy">{words}</span> })}
+            </p>
+        }.into_any(),
+        Err(error) => view! { <p class="inline-error" role="alert" data-testid="rule-error">{error.to_string()}</p> }.into_any(),
+    })
+}
+
+/// One tool call waiting for an approval: what it does, what the policy says of it, and the
+/// ways to answer it (allow, deny, deny with a message, a rule that allows it from now on).
 #[component]
 fn ApprovalCard(
     session_id: StoredValue<String>,
@@ -178,54 +257,22 @@ fn ApprovalCard(
     lines: Signal<Vec<String>>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
-    let ticked = {
-        let id = id.clone();
-        move || selected.with(|s| s.contains(&id))
-    };
-    let tick = {
-        let id = id.clone();
-        move |on: bool| {
-            selected.update(|s| {
-                if on {
-                    s.insert(id.clone());
-                } else {
-                    s.remove(&id);
-                }
-            })
-        }
-    };
     let rule_form = RwSignal::new(false);
-    let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let rule_call = StoredValue::new((name.clone(), input.clone()));
-    let reason = event
-        .pointer("/evaluation/evaluated_permission/reason_code")
-        .and_then(Value::as_str)
-        .map(|r| r.replace('_', " "));
     let raw = serde_json::to_string_pretty(&input).unwrap_or_default();
     let with_message = RwSignal::new(false);
     let message = RwSignal::new(String::new());
-    let send = {
-        let id = id.clone();
-        move |allow: bool, deny_message: Option<String>| {
-            decide.dispatch(Decide {
-                session_id: session_id.get_value(),
-                verdicts: vec![Verdict { event_id: id.clone(), allow, deny_message }],
-            });
-        }
+    let event_id = StoredValue::new(id.clone());
+    let send = move |allow: bool, deny_message: Option<String>| {
+        decide.dispatch(Decide {
+            session_id: session_id.get_value(),
+            verdicts: vec![Verdict { event_id: event_id.get_value(), allow, deny_message }],
+        });
     };
-    let (send_allow, send_deny, send_message) = (send.clone(), send.clone(), send);
     view! {
         <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
-            <header>
-                <label class="check select" title="Select this call, to decide several at once">
-                    <input type="checkbox" data-testid="select" aria-label=format!("Select this {name} call")
-                        prop:checked=ticked on:change=move |ev| tick(event_target_checked(&ev)) />
-                </label>
-                <strong>{format!("Allow {name}?")}</strong>{server}
-                {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
-                {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}
-            </header>
+            <ApprovalHead name=name.clone() id=id.clone() event thread selected />
             {tool_view(&name, &input)}
             <details><summary>"Raw input"</summary><pre class="json">{raw}</pre></details>
             <Show when=move || !lines.read().is_empty()>
@@ -235,9 +282,9 @@ fn ApprovalCard(
             </Show>
             <div class="actions">
                 <button type="button" class="button primary" data-testid="allow" disabled=move || decide.pending().get()
-                    on:click=move |_| send_allow(true, None)>"Allow"</button>
+                    on:click=move |_| send(true, None)>"Allow"</button>
                 <button type="button" class="button danger" data-testid="deny" disabled=move || decide.pending().get()
-                    on:click=move |_| send_deny(false, None)>"Deny"</button>
+                    on:click=move |_| send(false, None)>"Deny"</button>
                 <button type="button" class="button" data-testid="deny-with-message" aria-expanded=move || with_message.get().to_string()
                     on:click=move |_| with_message.update(|w| *w = !*w)>"Deny and tell the agent why…"</button>
                 <button type="button" class="button" data-testid="always-allow" aria-expanded=move || rule_form.get().to_string()
@@ -247,22 +294,72 @@ fn ApprovalCard(
                 <RuleForm session_id tool=rule_call.with_value(|c| c.0.clone()) input=rule_call.with_value(|c| c.1.clone()) rule />
             </Show>
             <Show when=move || with_message.get()>
-                <form class="deny-message" on:submit={
-                    let send_message = send_message.clone();
-                    move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        let text = message.get_untracked();
-                        send_message(false, Some(text));
-                    }
-                }>
-                    <label>"Message to the agent"
-                        <textarea rows="2" data-testid="deny-message" prop:value=move || message.get()
-                            on:input=move |ev| message.set(event_target_value(&ev))></textarea>
-                    </label>
-                    <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get() || message.read().trim().is_empty()>"Deny with this message"</button>
-                </form>
+                <DenyWithMessage decide message send />
             </Show>
         </article>
+    }
+}
+
+/// An approval card's head: the box that ticks it, the tool, where it runs, its thread, and why
+/// the policy asks.
+#[component]
+fn ApprovalHead(
+    name: String,
+    id: String,
+    event: Arc<Value>,
+    thread: Option<String>,
+    selected: RwSignal<HashSet<String>>,
+) -> impl IntoView {
+    let ticked = {
+        let id = id.clone();
+        move || selected.with(|s| s.contains(&id))
+    };
+    let tick = move |on: bool| {
+        selected.update(|s| {
+            if on {
+                s.insert(id.clone());
+            } else {
+                s.remove(&id);
+            }
+        })
+    };
+    let server = event.get("mcp_server_name").and_then(Value::as_str).map(|s| format!(" (MCP server {s})"));
+    let reason = event
+        .pointer("/evaluation/evaluated_permission/reason_code")
+        .and_then(Value::as_str)
+        .map(|r| r.replace('_', " "));
+    view! {
+        <header>
+            <label class="check select" title="Select this call, to decide several at once">
+                <input type="checkbox" data-testid="select" aria-label=format!("Select this {name} call")
+                    prop:checked=ticked on:change=move |ev| tick(event_target_checked(&ev)) />
+            </label>
+            <strong>{format!("Allow {name}?")}</strong>{server}
+            {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
+            {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}
+        </header>
+    }
+}
+
+/// "Deny and tell the agent why…": the message, and the button that sends the denial with it.
+#[component]
+fn DenyWithMessage(
+    decide: ServerAction<Decide>,
+    message: RwSignal<String>,
+    send: impl Fn(bool, Option<String>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <form class="deny-message" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let text = message.get_untracked();
+            send(false, Some(text));
+        }>
+            <label>"Message to the agent"
+                <textarea rows="2" data-testid="deny-message" prop:value=move || message.get()
+                    on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+            </label>
+            <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get() || message.read().trim().is_empty()>"Deny with this message"</button>
+        </form>
     }
 }
 

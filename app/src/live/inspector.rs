@@ -23,38 +23,10 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
     let stats = live.memo(|m| m.tool_stats());
     let cost = live.memo(|m| (m.cost_series.clone(), m.cost_currency.clone(), m.budget_minor));
     let has_threads = live.memo(|m| !m.lanes.is_empty());
-    // Each thread and its status: the figures are read again when this changes (a thread starts,
-    // or stops with its tokens counted), as the lanes are.
-    #[cfg(feature = "hydrate")]
-    let threads_key = live.memo(|m| m.lanes.iter().map(|l| (l.id.clone(), l.status.clone())).collect::<Vec<_>>());
     let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, String>>);
     let open = RwSignal::new(false);
-    // Read while the inspector is open and the session has threads (they may start after it was
-    // opened), once per state of its threads.
     #[cfg(feature = "hydrate")]
-    let read_for = StoredValue::new(None::<Vec<(String, String)>>);
-    // Reads are numbered: an answer to an older one that comes after a newer one is dropped.
-    #[cfg(feature = "hydrate")]
-    let reads = StoredValue::new(0_u64);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let key = threads_key.get();
-        if !open.get() || !has_threads.get() || read_for.with_value(|k| k.as_ref() == Some(&key)) {
-            return;
-        }
-        read_for.set_value(Some(key));
-        reads.update_value(|n| *n += 1);
-        let this_read = reads.get_value();
-        let session_id = live.session_id.get_value();
-        leptos::task::spawn_local(async move {
-            let read = crate::api::live::list_thread_figures(session_id)
-                .await
-                .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
-            if reads.try_get_value() == Some(this_read) {
-                figures.try_set(Some(read));
-            }
-        });
-    });
+    read_figures_while_open(live, open, has_threads, figures);
     view! {
         <details class="inspector" data-testid="inspector"
             on:toggle=move |_ev| {
@@ -81,29 +53,69 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
                     <Show when=move || has_threads.get()>
                         <section aria-labelledby="inspector-threads">
                             <h3 id="inspector-threads">"Threads"</h3>
-                            {move || match figures.get() {
-                                None => view! { <p class="muted">"Reading the threads' figures…"</p> }.into_any(),
-                                Some(Err(why)) => view! { <p class="inline-error" role="alert">{why}</p> }.into_any(),
-                                Some(Ok(threads)) => view! {
-                                    <table class="list" data-testid="inspector-threads">
-                                        <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>
-                                        <tbody>
-                                            {threads.into_iter().map(|t| view! {
-                                                <tr>
-                                                    <td>{if t.primary { format!("{} (primary)", t.agent) } else { t.agent }}</td>
-                                                    <td>{crate::format::count(t.tokens)}</td>
-                                                    <td>{t.cost.unwrap_or_else(|| "—".to_owned())}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any(),
-                            }}
+                            {move || threads_table(figures.get())}
                         </section>
                     </Show>
                 </div>
             </Show>
         </details>
+    }
+}
+
+/// Reads the threads' figures while the inspector is open and the session has threads (they
+/// may start after it was opened), once per state of its threads.
+#[cfg(feature = "hydrate")]
+fn read_figures_while_open(
+    live: Live,
+    open: RwSignal<bool>,
+    has_threads: Memo<bool>,
+    figures: RwSignal<Option<Result<Vec<ThreadFigures>, String>>>,
+) {
+    // Each thread and its status: the figures are read again when this changes (a thread starts,
+    // or stops with its tokens counted), as the lanes are.
+    let threads_key = live.memo(|m| m.lanes.iter().map(|l| (l.id.clone(), l.status.clone())).collect::<Vec<_>>());
+    let read_for = StoredValue::new(None::<Vec<(String, String)>>);
+    // Reads are numbered: an answer to an older one that comes after a newer one is dropped.
+    let reads = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let key = threads_key.get();
+        if !open.get() || !has_threads.get() || read_for.with_value(|k| k.as_ref() == Some(&key)) {
+            return;
+        }
+        read_for.set_value(Some(key));
+        reads.update_value(|n| *n += 1);
+        let this_read = reads.get_value();
+        let session_id = live.session_id.get_value();
+        leptos::task::spawn_local(async move {
+            let read = crate::api::live::list_thread_figures(session_id)
+                .await
+                .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
+            if reads.try_get_value() == Some(this_read) {
+                figures.try_set(Some(read));
+            }
+        });
+    });
+}
+
+/// Each thread's tokens and cost, once read (or why they could not be).
+fn threads_table(figures: Option<Result<Vec<ThreadFigures>, String>>) -> AnyView {
+    match figures {
+        None => view! { <p class="muted">"Reading the threads' figures…"</p> }.into_any(),
+        Some(Err(why)) => view! { <p class="inline-error" role="alert">{why}</p> }.into_any(),
+        Some(Ok(threads)) => view! {
+            <table class="list" data-testid="inspector-threads">
+                <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>
+                <tbody>
+                    {threads.into_iter().map(|t| view! {
+                        <tr>
+                            <td>{if t.primary { format!("{} (primary)", t.agent) } else { t.agent }}</td>
+                            <td>{crate::format::count(t.tokens)}</td>
+                            <td>{t.cost.unwrap_or_else(|| "—".to_owned())}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any(),
     }
 }
 

@@ -11,6 +11,7 @@ mod rows;
 mod state;
 #[cfg(feature = "hydrate")]
 mod stream;
+mod timeline;
 mod view;
 
 pub use cards::PendingCalls;

@@ -438,129 +438,169 @@ impl Model {
         match kind {
             types::SPAN_MODEL_REQUEST_START => self.open_request = Some(seq),
             types::AGENT_MESSAGE | types::AGENT_THINKING => self.previews.retain(|p| p.id != id),
-            types::SPAN_MODEL_REQUEST_END => {
-                self.previews.clear();
-                let usage = event.get("model_usage");
-                let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
-                self.totals.input += get("input_tokens");
-                self.totals.output += get("output_tokens");
-                self.totals.cache_read += get("cache_read_input_tokens");
-                self.totals.requests += 1;
-            }
+            types::SPAN_MODEL_REQUEST_END => self.track_request_end(event),
             types::SESSION_STATUS_RUNNING | types::SESSION_STATUS_RESCHEDULED | types::SESSION_STATUS_TERMINATED => {
-                let status = match kind {
-                    types::SESSION_STATUS_RUNNING => "running",
-                    types::SESSION_STATUS_RESCHEDULED => "rescheduling",
-                    _ => "terminated",
-                };
-                self.status = Some(status.to_owned());
-                self.status_since_ms = at_ms.or(self.status_since_ms);
-                self.primary.status(status, at_ms);
-                self.waiting_on.clear();
-                for call in std::mem::take(&mut self.allowed_waiting) {
-                    if kind == types::SESSION_STATUS_RUNNING && at_ms.is_some() {
-                        self.items[call].released_at_ms = at_ms;
-                    }
-                }
-                if kind != types::SESSION_STATUS_RUNNING {
-                    self.previews.clear();
-                }
+                self.track_status(kind, at_ms)
             }
-            types::SESSION_STATUS_IDLE => {
-                self.status = Some("idle".to_owned());
-                self.status_since_ms = at_ms.or(self.status_since_ms);
-                self.primary.status("idle", at_ms);
-                self.stop_reason = event.get("stop_reason").cloned();
-                self.waiting_on = event
-                    .pointer("/stop_reason/event_ids")
-                    .and_then(Value::as_array)
-                    .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                    .unwrap_or_default();
-                self.waiting_on.retain(|id| !self.answered.contains(id));
-            }
+            types::SESSION_STATUS_IDLE => self.track_idle(event, at_ms),
             types::USER_TOOL_CONFIRMATION | types::USER_CUSTOM_TOOL_RESULT | types::USER_TOOL_RESULT => {
-                let answered = event
-                    .get("tool_use_id")
-                    .or_else(|| event.get("custom_tool_use_id"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                self.waiting_on.retain(|w| *w != answered);
-                if kind == types::USER_TOOL_CONFIRMATION
-                    && let Some(&call) = self.by_id.get(&answered)
-                {
-                    if event.get("result").and_then(Value::as_str) == Some("deny") {
-                        self.items[call].denied = true;
-                    } else {
-                        self.items[call].released_at_ms = at_ms;
-                        self.allowed_waiting.push(call);
-                    }
-                }
-                self.answered.insert(answered);
+                self.track_answer(kind, event, at_ms)
             }
-            types::SESSION_USAGE => {
-                if let Some(cost) = event.pointer("/usage/list_cost") {
-                    self.totals.cost = format_cost(cost);
-                    if let (Some(at), Some(minor)) = (at_ms, amount_of(cost)) {
-                        self.cost_series.push((at, minor));
-                        self.cost_currency = cost.get("currency").and_then(Value::as_str).map(str::to_owned);
-                    }
-                }
-                if let Some(limit) = event.pointer("/budget/max_list_cost") {
-                    self.budget_minor = amount_of(limit);
-                }
-            }
+            types::SESSION_USAGE => self.track_usage(event, at_ms),
             types::USER_DEFINE_OUTCOME | types::SPAN_OUTCOME_EVALUATION_START | types::SPAN_OUTCOME_EVALUATION_END => {
                 self.track_outcome(kind, event)
             }
-            types::SESSION_THREAD_CREATED => self.lanes.push(Lane {
-                id: event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                name: event.get("agent_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                status: "created".to_owned(),
-                spans: Vec::new(),
-                workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
-                marks: Vec::new(),
-                messages: event
-                    .get("session_thread_id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| self.unplaced_messages.remove(id))
-                    .unwrap_or_default(),
-            }),
+            types::SESSION_THREAD_CREATED => self.track_thread_created(event),
             types::AGENT_THREAD_MESSAGE_SENT | types::AGENT_THREAD_MESSAGE_RECEIVED => {
-                let to = kind == types::AGENT_THREAD_MESSAGE_SENT;
-                let other = event.get(if to { "to_session_thread_id" } else { "from_session_thread_id" });
-                let other = other.and_then(Value::as_str).unwrap_or_default();
-                if let Some(at) = at_ms {
-                    match self.lane_mut(other) {
-                        Some(lane) => lane.messages.push((at, to)),
-                        None => self.unplaced_messages.entry(other.to_owned()).or_default().push((at, to)),
-                    }
-                }
+                self.track_thread_message(kind, event, at_ms)
             }
             types::SESSION_THREAD_STATUS_RUNNING
             | types::SESSION_THREAD_STATUS_IDLE
             | types::SESSION_THREAD_STATUS_RESCHEDULED
-            | types::SESSION_THREAD_STATUS_TERMINATED => {
-                let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
-                if let Some(lane) = self.lane_mut(thread) {
-                    let status = match kind {
-                        types::SESSION_THREAD_STATUS_RUNNING => "running",
-                        types::SESSION_THREAD_STATUS_IDLE => "idle",
-                        types::SESSION_THREAD_STATUS_RESCHEDULED => "rescheduling",
-                        _ => "terminated",
-                    };
-                    lane.status(status, at_ms);
-                }
-            }
+            | types::SESSION_THREAD_STATUS_TERMINATED => self.track_thread_status(kind, event, at_ms),
             types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE => {
-                let thread = event.get("session_thread_id").and_then(Value::as_str);
-                if let (Some(thread), Some(at)) = (thread, at_ms)
-                    && let Some(lane) = self.lane_mut(thread)
-                {
-                    lane.marks.push((at, "tool".to_owned()));
-                }
+                self.track_call_mark(event, at_ms)
             }
             _ => {}
+        }
+    }
+
+    /// A model request ended: its previews are done, its tokens counted.
+    fn track_request_end(&mut self, event: &Value) {
+        self.previews.clear();
+        let usage = event.get("model_usage");
+        let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
+        self.totals.input += get("input_tokens");
+        self.totals.output += get("output_tokens");
+        self.totals.cache_read += get("cache_read_input_tokens");
+        self.totals.requests += 1;
+    }
+
+    /// The session runs, is rescheduled or terminated: it waits on nothing, and the calls
+    /// allowed run from now.
+    fn track_status(&mut self, kind: &str, at_ms: Option<f64>) {
+        let status = match kind {
+            types::SESSION_STATUS_RUNNING => "running",
+            types::SESSION_STATUS_RESCHEDULED => "rescheduling",
+            _ => "terminated",
+        };
+        self.status = Some(status.to_owned());
+        self.status_since_ms = at_ms.or(self.status_since_ms);
+        self.primary.status(status, at_ms);
+        self.waiting_on.clear();
+        for call in std::mem::take(&mut self.allowed_waiting) {
+            if kind == types::SESSION_STATUS_RUNNING && at_ms.is_some() {
+                self.items[call].released_at_ms = at_ms;
+            }
+        }
+        if kind != types::SESSION_STATUS_RUNNING {
+            self.previews.clear();
+        }
+    }
+
+    /// The session is idle: why, and the calls it waits on that are not answered yet.
+    fn track_idle(&mut self, event: &Value, at_ms: Option<f64>) {
+        self.status = Some("idle".to_owned());
+        self.status_since_ms = at_ms.or(self.status_since_ms);
+        self.primary.status("idle", at_ms);
+        self.stop_reason = event.get("stop_reason").cloned();
+        self.waiting_on = event
+            .pointer("/stop_reason/event_ids")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        self.waiting_on.retain(|id| !self.answered.contains(id));
+    }
+
+    /// A call answered: no longer waited on; a denied one never runs, an allowed one runs when
+    /// the session goes on.
+    fn track_answer(&mut self, kind: &str, event: &Value, at_ms: Option<f64>) {
+        let answered = event
+            .get("tool_use_id")
+            .or_else(|| event.get("custom_tool_use_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.waiting_on.retain(|w| *w != answered);
+        if kind == types::USER_TOOL_CONFIRMATION
+            && let Some(&call) = self.by_id.get(&answered)
+        {
+            if event.get("result").and_then(Value::as_str) == Some("deny") {
+                self.items[call].denied = true;
+            } else {
+                self.items[call].released_at_ms = at_ms;
+                self.allowed_waiting.push(call);
+            }
+        }
+        self.answered.insert(answered);
+    }
+
+    /// The session's cost so far, and its budget.
+    fn track_usage(&mut self, event: &Value, at_ms: Option<f64>) {
+        if let Some(cost) = event.pointer("/usage/list_cost") {
+            self.totals.cost = format_cost(cost);
+            if let (Some(at), Some(minor)) = (at_ms, amount_of(cost)) {
+                self.cost_series.push((at, minor));
+                self.cost_currency = cost.get("currency").and_then(Value::as_str).map(str::to_owned);
+            }
+        }
+        if let Some(limit) = event.pointer("/budget/max_list_cost") {
+            self.budget_minor = amount_of(limit);
+        }
+    }
+
+    /// A child thread started: its lane, with the messages sent to it before.
+    fn track_thread_created(&mut self, event: &Value) {
+        self.lanes.push(Lane {
+            id: event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            name: event.get("agent_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            status: "created".to_owned(),
+            spans: Vec::new(),
+            workflow: event.get("workflow_run_id").is_some_and(|w| !w.is_null()),
+            marks: Vec::new(),
+            messages: event
+                .get("session_thread_id")
+                .and_then(Value::as_str)
+                .and_then(|id| self.unplaced_messages.remove(id))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// A message between the primary thread and a child: on the child's lane, or kept until
+    /// the child's creation is seen.
+    fn track_thread_message(&mut self, kind: &str, event: &Value, at_ms: Option<f64>) {
+        let to = kind == types::AGENT_THREAD_MESSAGE_SENT;
+        let other = event.get(if to { "to_session_thread_id" } else { "from_session_thread_id" });
+        let other = other.and_then(Value::as_str).unwrap_or_default();
+        if let Some(at) = at_ms {
+            match self.lane_mut(other) {
+                Some(lane) => lane.messages.push((at, to)),
+                None => self.unplaced_messages.entry(other.to_owned()).or_default().push((at, to)),
+            }
+        }
+    }
+
+    /// A child thread's status: its lane's, and its running spans.
+    fn track_thread_status(&mut self, kind: &str, event: &Value, at_ms: Option<f64>) {
+        let thread = event.get("session_thread_id").and_then(Value::as_str).unwrap_or_default();
+        if let Some(lane) = self.lane_mut(thread) {
+            let status = match kind {
+                types::SESSION_THREAD_STATUS_RUNNING => "running",
+                types::SESSION_THREAD_STATUS_IDLE => "idle",
+                types::SESSION_THREAD_STATUS_RESCHEDULED => "rescheduling",
+                _ => "terminated",
+            };
+            lane.status(status, at_ms);
+        }
+    }
+
+    /// A child thread's tool call cross-posted to the session's stream: a mark on its lane.
+    fn track_call_mark(&mut self, event: &Value, at_ms: Option<f64>) {
+        let thread = event.get("session_thread_id").and_then(Value::as_str);
+        if let (Some(thread), Some(at)) = (thread, at_ms)
+            && let Some(lane) = self.lane_mut(thread)
+        {
+            lane.marks.push((at, "tool".to_owned()));
         }
     }
 

@@ -28,6 +28,8 @@ enum Pace {
     Step,
 }
 
+/// A session for an audience: its title, agent and state, the presenter's controls and keys,
+/// and the timeline without ids, raw JSON or debugging rows.
 #[component]
 pub fn PresentSession(
     #[prop(into)] session_id: String,
@@ -62,53 +64,12 @@ pub fn PresentSession(
     // The event the timeline opens at, and then each tool call the keys walk to.
     let jump = RwSignal::new(event);
     let state = live.memo(|m| (m.state_in_words(), m.status.clone().unwrap_or_default(), m.link.clone()));
-    let finished = move || matches!(state.read().1.as_str(), "idle" | "terminated");
     let pace = RwSignal::new(None::<Pace>);
     let playing = RwSignal::new(false);
     let replay = Replay { live, hidden, pace, playing };
     replay.run();
-
-    let walk = move |forward: bool| {
-        let to = live.model.with_value(|m| {
-            next_call(m, &hidden.read_untracked(), live.reveal.get_untracked(), live.focused.get_untracked(), forward)
-        });
-        if let Some(id) = to {
-            jump.set(Some(id));
-        }
-    };
-    let toggle_follow = move || {
-        live.following.update(|f| *f = !*f);
-        live.remeasure.update(|n| *n += 1);
-    };
     #[cfg(feature = "hydrate")]
-    {
-        let exit = exit.clone();
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            let typing = ev
-                .target()
-                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-            if typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-                return;
-            }
-            match ev.key().as_str() {
-                "j" | "n" => walk(true),
-                "k" | "p" => walk(false),
-                "f" => toggle_follow(),
-                " " if pace.get_untracked().is_some() => {
-                    ev.prevent_default();
-                    replay.press();
-                }
-                "Escape" => {
-                    if let Some(exit) = &exit {
-                        let _ = window().location().set_href(exit);
-                    }
-                }
-                _ => {}
-            }
-        });
-        on_cleanup(move || handle.remove());
-    }
+    listen_for_keys(replay, jump, exit.clone());
     view! {
         <div class="presenter" data-testid="presenter">
             <header class="presenter-head">
@@ -123,39 +84,7 @@ pub fn PresentSession(
                         view! { {live_mark} {words} }
                     }}
                 </p>
-                <nav class="presenter-controls" aria-label="Presenter controls">
-                    <button type="button" class="button" data-testid="follow" aria-pressed=move || live.following.get().to_string()
-                        on:click=move |_| toggle_follow()>
-                        {move || if live.following.get() { "Following (f)" } else { "Follow (f)" }}
-                    </button>
-                    <button type="button" class="button" on:click=move |_| walk(false) title="Previous tool call (k)">"‹ Call"</button>
-                    <button type="button" class="button" on:click=move |_| walk(true) title="Next tool call (j)">"Call ›"</button>
-                    <Show when=finished>
-                        <span class="replay" role="group" aria-label="Replay" data-testid="replay">
-                            {move || match pace.get() {
-                                None => view! {
-                                    <span class="muted">"Replay "</span>
-                                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(1.0))>"1×"</button>
-                                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(2.0))>"2×"</button>
-                                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(5.0))>"5×"</button>
-                                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Step)>"Step by step"</button>
-                                }.into_any(),
-                                Some(Pace::Step) => view! {
-                                    <button type="button" class="button primary" data-testid="replay-next" on:click=move |_| replay.press()>"Next (space)"</button>
-                                    <button type="button" class="button" on:click=move |_| replay.stop()>"Show all"</button>
-                                }.into_any(),
-                                Some(Pace::Speed(speed)) => view! {
-                                    <span class="muted">{format!("Replaying at {speed}× ")}</span>
-                                    <button type="button" class="button primary" data-testid="replay-pause" on:click=move |_| replay.press()>
-                                        {move || if playing.get() { "Pause (space)" } else { "Resume (space)" }}
-                                    </button>
-                                    <button type="button" class="button" on:click=move |_| replay.stop()>"Show all"</button>
-                                }.into_any(),
-                            }}
-                        </span>
-                    </Show>
-                    {exit.clone().map(|href| view! { <a class="button secondary" href=href>"Leave (Esc)"</a> })}
-                </nav>
+                <PresenterControls replay jump state exit=exit.clone() />
                 <p class="muted presenter-keys">
                     "j / k: next / previous tool call · f: stop or start following the live end · space: pause a replay or show its next step"
                     {exit.is_some().then_some(" · Esc: leave")}
@@ -169,6 +98,118 @@ pub fn PresentSession(
             <OpeningTimeline live hidden cursor focus=Signal::from(jump) screen=first_screen />
         </div>
     }
+}
+
+/// The presenter's buttons: follow, the previous and next tool call, a finished session's
+/// replay, and the way out.
+#[component]
+fn PresenterControls(
+    replay: Replay,
+    jump: RwSignal<Option<String>>,
+    /// The session's state in words, its status and its link.
+    state: Memo<(String, String, Link)>,
+    exit: Option<String>,
+) -> impl IntoView {
+    let live = replay.live;
+    let finished = move || matches!(state.read().1.as_str(), "idle" | "terminated");
+    view! {
+        <nav class="presenter-controls" aria-label="Presenter controls">
+            <button type="button" class="button" data-testid="follow" aria-pressed=move || live.following.get().to_string()
+                on:click=move |_| toggle_follow(live)>
+                {move || if live.following.get() { "Following (f)" } else { "Follow (f)" }}
+            </button>
+            <button type="button" class="button" on:click=move |_| walk(replay, jump, false) title="Previous tool call (k)">"‹ Call"</button>
+            <button type="button" class="button" on:click=move |_| walk(replay, jump, true) title="Next tool call (j)">"Call ›"</button>
+            <Show when=finished>
+                <ReplayControls replay />
+            </Show>
+            {exit.map(|href| view! { <a class="button secondary" href=href>"Leave (Esc)"</a> })}
+        </nav>
+    }
+}
+
+/// A finished session's replay: at 1×, 2× or 5×, or step by step; then pause, next, show all.
+#[component]
+fn ReplayControls(replay: Replay) -> impl IntoView {
+    let (pace, playing) = (replay.pace, replay.playing);
+    view! {
+        <span class="replay" role="group" aria-label="Replay" data-testid="replay">
+            {move || match pace.get() {
+                None => view! {
+                    <span class="muted">"Replay "</span>
+                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(1.0))>"1×"</button>
+                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(2.0))>"2×"</button>
+                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Speed(5.0))>"5×"</button>
+                    <button type="button" class="button" on:click=move |_| replay.start(Pace::Step)>"Step by step"</button>
+                }.into_any(),
+                Some(Pace::Step) => view! {
+                    <button type="button" class="button primary" data-testid="replay-next" on:click=move |_| replay.press()>"Next (space)"</button>
+                    <button type="button" class="button" on:click=move |_| replay.stop()>"Show all"</button>
+                }.into_any(),
+                Some(Pace::Speed(speed)) => view! {
+                    <span class="muted">{format!("Replaying at {speed}× ")}</span>
+                    <button type="button" class="button primary" data-testid="replay-pause" on:click=move |_| replay.press()>
+                        {move || if playing.get() { "Pause (space)" } else { "Resume (space)" }}
+                    </button>
+                    <button type="button" class="button" on:click=move |_| replay.stop()>"Show all"</button>
+                }.into_any(),
+            }}
+        </span>
+    }
+}
+
+/// To the next (or previous) tool call among the rows shown.
+fn walk(replay: Replay, jump: RwSignal<Option<String>>, forward: bool) {
+    let live = replay.live;
+    let to = live.model.with_value(|m| {
+        next_call(
+            m,
+            &replay.hidden.read_untracked(),
+            live.reveal.get_untracked(),
+            live.focused.get_untracked(),
+            forward,
+        )
+    });
+    if let Some(id) = to {
+        jump.set(Some(id));
+    }
+}
+
+/// Stops or starts following the live end.
+fn toggle_follow(live: Live) {
+    live.following.update(|f| *f = !*f);
+    live.remeasure.update(|n| *n += 1);
+}
+
+/// The presenter's keys, while the view is there: j/n and k/p walk the tool calls, f follows,
+/// space drives a replay, Escape leaves for `exit`. Not while the person types.
+#[cfg(feature = "hydrate")]
+fn listen_for_keys(replay: Replay, jump: RwSignal<Option<String>>, exit: Option<String>) {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        match ev.key().as_str() {
+            "j" | "n" => walk(replay, jump, true),
+            "k" | "p" => walk(replay, jump, false),
+            "f" => toggle_follow(replay.live),
+            " " if replay.pace.get_untracked().is_some() => {
+                ev.prevent_default();
+                replay.press();
+            }
+            "Escape" => {
+                if let Some(exit) = &exit {
+                    let _ = window().location().set_href(exit);
+                }
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || handle.remove());
 }
 
 /// The tool call after (or before) the highlighted row among the rows shown; from the first

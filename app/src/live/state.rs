@@ -62,7 +62,7 @@ impl Live {
         let live = Self::blank(session_id, thread_id, presenter, source);
         #[cfg(feature = "hydrate")]
         {
-            super::stream::connect(live);
+            super::stream::connect(&live.stream_url(), elsewhere, live.model, live.version);
             // Which rule allowed a call is for the people who run the session.
             if !elsewhere {
                 live.follow_rule_decisions();
@@ -71,6 +71,17 @@ impl Live {
         #[cfg(not(feature = "hydrate"))]
         let _ = elsewhere;
         live
+    }
+
+    /// The URL of the hub's stream this view follows: the session's own, one thread's, or that of
+    /// the events' `source`.
+    #[cfg(feature = "hydrate")]
+    fn stream_url(&self) -> String {
+        let base = self.source.get_value().unwrap_or_else(|| format!("/api/sessions/{}", self.session_id.get_value()));
+        match self.thread_id.get_value() {
+            None => format!("{base}/stream"),
+            Some(thread) => format!("{base}/threads/{thread}/stream"),
+        }
     }
 
     /// The first screen of `of`'s timeline, from the events the server sent with the page: its

@@ -8,24 +8,17 @@ use std::{cell::RefCell, rc::Rc, time::Duration};
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, closure::Closure};
 
-use super::{
-    model::{FAILED, LOST, OPEN},
-    state::Live,
-};
+use super::model::{FAILED, LOST, Model, OPEN};
 use crate::sse::{self, LinkState};
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
-/// Opens the hub's stream for this view, folds its frames into the model in batches, and
-/// closes it when the view goes away.
-pub(super) fn connect(live: Live) {
-    let base = live.source.get_value().unwrap_or_else(|| format!("/api/sessions/{}", live.session_id.get_value()));
-    let url = match live.thread_id.get_value() {
-        None => format!("{base}/stream"),
-        Some(thread) => format!("{base}/threads/{thread}/stream"),
-    };
-    let Ok(source) = web_sys::EventSource::new(&url) else { return };
-    let batch = Batch::new(live);
+/// Opens the hub's stream at `url` for a view, folds its frames into `model` in batches (bumping
+/// `version` after each), and closes it when the view goes away. `elsewhere`: the events are not
+/// a session of the API (a share link's, an import's), which says why a refused stream was.
+pub(super) fn connect(url: &str, elsewhere: bool, model: StoredValue<Model>, version: RwSignal<u64>) {
+    let Ok(source) = web_sys::EventSource::new(url) else { return };
+    let batch = Batch::new(model, version, elsewhere);
     let mut listeners = listen_for_frames(&source, &batch);
     listeners.extend(listen_for_link(&source, &batch));
     let held = StoredValue::new_local(Some((source, listeners)));
@@ -42,7 +35,11 @@ pub(super) fn connect(live: Live) {
 /// later, so a burst of events redraws the view once.
 #[derive(Clone)]
 struct Batch {
-    live: Live,
+    model: StoredValue<Model>,
+    /// Bumped after each batch is folded into the model.
+    version: RwSignal<u64>,
+    /// The events are not a session of the API (a share link's, an import's).
+    elsewhere: bool,
     pending: Rc<RefCell<Pending>>,
 }
 
@@ -55,8 +52,8 @@ struct Pending {
 }
 
 impl Batch {
-    fn new(live: Live) -> Self {
-        Self { live, pending: Rc::default() }
+    fn new(model: StoredValue<Model>, version: RwSignal<u64>, elsewhere: bool) -> Self {
+        Self { model, version, elsewhere, pending: Rc::default() }
     }
 
     fn push(&self, name: &str, data: String, last_id: String) {
@@ -81,13 +78,13 @@ impl Batch {
         // The view may have gone in the 30 ms since the fold was scheduled (its page read the
         // session again, after a change the frames announce): then the frames are not its any
         // more, and its values are disposed.
-        let folded = self.live.model.try_update_value(|m| {
+        let folded = self.model.try_update_value(|m| {
             for (name, data, last_id) in frames {
                 m.frame(&name, data, &last_id);
             }
         });
         if folded.is_some() {
-            self.live.version.try_update(|v| *v += 1);
+            self.version.try_update(|v| *v += 1);
         }
     }
 }
@@ -127,7 +124,7 @@ fn listen_for_link(source: &web_sys::EventSource, batch: &Batch) -> [Listener; 2
         let (batch, source) = (batch.clone(), source.clone());
         Listener::new(move |_| {
             if source.ready_state() == web_sys::EventSource::CLOSED {
-                let why = if batch.live.source.with_value(Option::is_some) {
+                let why = if batch.elsewhere {
                     "The session's events could not be opened: this link may have been revoked or have expired, or the import removed. Reload the page to see why."
                 } else {
                     "The session's events could not be opened (the session may be gone, your sign-in ended, or you have more live views open in other tabs than one person may). Reload the page to try again."

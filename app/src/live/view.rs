@@ -1,29 +1,18 @@
 //! The live view's frame: the event source, the status line, the filter, the virtualized list
 //! and the composer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use leptos::prelude::*;
-use protocol::events::types;
 
 use super::{
     cards::PendingCalls,
     lanes::Lanes,
-    model::{Category, Link, Model, duration},
-    rows::{Row, estimate},
+    model::{Category, Link, duration},
     state::Live,
+    timeline::Timeline,
 };
 use crate::api::live::Steer;
-
-/// Rows drawn above and below the viewport, in pixels.
-const OVERSCAN_PX: f64 = 600.0;
-/// How close to the bottom counts as "at the bottom" for following.
-const FOLLOW_SLACK_PX: f64 = 48.0;
-/// How much of the rows above a linked event's row stays in view.
-const PIN_MARGIN_PX: f64 = 48.0;
-/// How long the history must have stopped arriving before a linked event is said to be missing.
-#[cfg(feature = "hydrate")]
-const NOT_FOUND_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `focus`: the event a link names (`?event=`): the timeline opens at its row, highlighted, as
 /// soon as the history reaches it.
@@ -214,24 +203,6 @@ fn DefineOutcome(live: Live) -> impl IntoView {
     }
 }
 
-/// One thread's own timeline, from the hub's stream of that thread.
-#[component]
-pub(super) fn ThreadTimeline(
-    session_id: String,
-    thread_id: String,
-    name: String,
-    cursor: RwSignal<Option<f64>>,
-) -> impl IntoView {
-    let live = Live::open(session_id, Some(thread_id));
-    let hidden = RwSignal::new(HashSet::<Category>::new());
-    view! {
-        <section class="thread-view" data-testid="thread-view" aria-label=format!("{name}'s thread")>
-            <h4>{format!("{name}'s thread")}</h4>
-            <Timeline live hidden cursor focus=Signal::stored(None) />
-        </section>
-    }
-}
-
 /// Which kinds of events the timeline shows.
 #[component]
 fn Filter(hidden: RwSignal<HashSet<Category>>) -> impl IntoView {
@@ -330,484 +301,202 @@ where
     Resource::new(of, move |of| read(of, untrack(&event)))
 }
 
-/// The virtualized list of events: only the rows in or near the viewport are drawn, spacers stand
-/// for the others (measured heights where known, estimates elsewhere). It follows the live end
-/// until the person scrolls up, and offers a way back. A moment chosen on the lanes' minimap
-/// (`cursor`) scrolls it to the first event at or after that moment; a link to an event (`focus`)
-/// scrolls it to that event's row and highlights it, once the event has arrived.
-#[component]
-pub(super) fn Timeline(
-    live: Live,
-    hidden: RwSignal<HashSet<Category>>,
-    cursor: RwSignal<Option<f64>>,
-    focus: Signal<Option<String>>,
-) -> impl IntoView {
-    let following = live.following;
-    let scroll_top = RwSignal::new(0.0f64);
-    let viewport = RwSignal::new(600.0f64);
-    let heights = StoredValue::new(HashMap::<u64, f64>::new());
-    let layout = RwSignal::new(0u64);
-    let list: NodeRef<leptos::html::Div> = NodeRef::new();
-
-    // The rows the filter shows (indexes into the model's items).
-    let rows = Memo::new(move |_| {
-        live.version.track();
-        let hidden = hidden.read();
-        let mut rows = live.model.with_value(|m| m.visible(&hidden));
-        if let Some(shown) = live.reveal.get() {
-            rows.retain(|&i| i < shown);
-        }
-        rows
-    });
-    // Which of them are in or near the viewport, and the space the others take.
-    let window = Memo::new(move |_| {
-        layout.track();
-        let rows = rows.read();
-        let (top, bottom) = (scroll_top.get() - OVERSCAN_PX, scroll_top.get() + viewport.get() + OVERSCAN_PX);
-        live.model.with_value(|m| heights.with_value(|h| window_of(m, &rows, h, top, bottom)))
-    });
-
-    // Rows are measured in the browser only; the server draws them at their estimated heights.
-    #[cfg(not(feature = "hydrate"))]
-    let measure = move || {
-        let _ = (list, heights, layout);
-    };
-    #[cfg(feature = "hydrate")]
-    let measure = move || {
-        let Some(Some(list)) = list.try_get_untracked() else { return };
-        let children = list.children();
-        let mut changed = false;
-        heights.try_update_value(|h| {
-            for n in 0..children.length() {
-                let Some(row) = children.item(n) else { continue };
-                let Some(seq) = row.get_attribute("data-seq").and_then(|s| s.parse::<u64>().ok()) else { continue };
-                let height = row.get_bounding_client_rect().height();
-                if height > 0.0 && h.get(&seq).is_none_or(|old| (old - height).abs() > 0.5) {
-                    h.insert(seq, height);
-                    changed = true;
-                }
-            }
-        });
-        if changed {
-            layout.update(|n| *n += 1);
-        }
-    };
-    let scroller: NodeRef<leptos::html::Div> = NodeRef::new();
-    let to_bottom = move || {
-        if let Some(Some(el)) = scroller.try_get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
-    };
-    // A link's event (`focus`): looked for in each batch of frames until it arrives (a long
-    // history takes a moment to reach it). Found, its row is pinned near the top of the viewport
-    // while the rows around it are measured, until the person scrolls.
-    let wanted = StoredValue::new(None::<String>);
-    let pinned = StoredValue::new(false);
-    let note = RwSignal::new(None::<(&'static str, String)>);
-    let row_top = move |seq: u64| {
-        let rows = rows.try_read_untracked()?;
-        live.model
-            .try_with_value(|m| {
-                heights.try_with_value(|h| {
-                    let at = rows.iter().position(|&i| m.items[i].seq == seq)?;
-                    Some(rows[..at].iter().map(|&i| height_of(m, h, i)).sum::<f64>())
-                })
-            })
-            .flatten()
-            .flatten()
-    };
-    // Also called a frame later, when the timeline may be gone (its page drew a new one).
-    let keep_pinned = move || {
-        let (Some(true), Some(Some(seq))) = (pinned.try_get_value(), live.focused.try_get_untracked()) else { return };
-        if let (Some(y), Some(Some(el))) = (row_top(seq), scroller.try_get_untracked()) {
-            let y = (y - PIN_MARGIN_PX).max(0.0).round() as i32;
-            if (el.scroll_top() - y).abs() > 1 {
-                el.set_scroll_top(y);
-            }
-        }
-    };
-    // After each render of the window: measure what was drawn, and follow the live end.
-    Effect::new(move |_| {
-        window.track();
-        live.remeasure.track();
-        request_animation_frame(move || {
-            // The timeline may be gone by the next frame: its page read the session again and
-            // drew a new one, or its first screen gave way to the whole timeline. Its own values
-            // are disposed then, and there is nothing to measure. `following` is the session
-            // view's and can outlive it (a first screen shares it), so the timeline's own
-            // `layout` says whether it is still there.
-            let (Some(following), Some(_)) = (following.try_get_untracked(), layout.try_get_untracked()) else {
-                return;
-            };
-            measure();
-            if following {
-                pinned.set_value(false);
-                to_bottom();
-            } else {
-                keep_pinned();
-            }
-        });
-    });
-    // Following stops only when the person moves up: by wheel, keys, touch or the scrollbar.
-    // Rows measured at other heights than estimated change the scroll height under a scroll
-    // that is under way, so a scroll event alone can find the view short of the bottom although
-    // nobody scrolled (it once stopped a 10,000-event session ~230 events short of its end).
-    let moved_up = StoredValue::new(false);
-    let on_scroll = move |_| {
-        let Some(el) = scroller.get_untracked() else { return };
-        let top = el.scroll_top() as f64;
-        let height = el.client_height() as f64;
-        scroll_top.set(top);
-        viewport.set(height);
-        // At the bottom, following starts again, unless a linked row is pinned (a short
-        // session's list is at its bottom wherever it is scrolled).
-        if top + height >= el.scroll_height() as f64 - FOLLOW_SLACK_PX {
-            if !pinned.get_value() {
-                moved_up.set_value(false);
-                following.set(true);
-            }
-        } else if moved_up.get_value() {
-            following.set(false);
-        }
-    };
-    // Scrolling by the person (wheel, keys, touch, the scrollbar, the minimap) lets go of a
-    // pinned row.
-    let on_wheel = move |ev: leptos::ev::WheelEvent| {
-        pinned.set_value(false);
-        if ev.delta_y() < 0.0 {
-            moved_up.set_value(true);
-        }
-    };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let key = ev.key();
-        if matches!(key.as_str(), "ArrowUp" | "ArrowDown" | "PageUp" | "PageDown" | "Home" | "End" | " ") {
-            pinned.set_value(false);
-        }
-        if matches!(key.as_str(), "ArrowUp" | "PageUp" | "Home") || (key == " " && ev.shift_key()) {
-            moved_up.set_value(true);
-        }
-    };
-    // A press on the scrollbar, which lies right of the content box.
-    let on_mousedown = move |ev: leptos::ev::MouseEvent| {
-        if let Some(el) = scroller.get_untracked()
-            && ev.offset_x() >= el.client_width()
-        {
-            pinned.set_value(false);
-            moved_up.set_value(true);
-        }
-    };
-    // To the moment chosen on the minimap: the person looks back, so following stops. Only when
-    // it is chosen, not when the timeline opens with one chosen before (a thread's timeline
-    // opened later has no events yet, and starts following its live end).
-    Effect::new(move |mounted: Option<()>| {
-        let chosen = cursor.get();
-        let (Some(()), Some(at)) = (mounted, chosen) else { return };
-        let y = live.model.with_value(|m| heights.with_value(|h| offset_at(m, &rows.read_untracked(), h, at)));
-        pinned.set_value(false);
-        moved_up.set_value(true);
-        following.set(false);
-        if let Some(el) = scroller.get_untracked() {
-            el.set_scroll_top(y as i32);
-        }
-    });
-    // Looks for the linked event in what has arrived; when it is there, opens the timeline at it.
-    let find = move || {
-        let Some(id) = wanted.get_value() else { return false };
-        let Some(row) = live.model.with_value(|m| m.row_of(&id)) else { return false };
-        wanted.set_value(None);
-        let category = live.model.with_value(|m| Category::of(&m.items[row].kind));
-        let seq = if !hidden.with_untracked(|h| h.contains(&category)) {
-            live.model.with_value(|m| m.items[row].seq)
-        } else if live.presenter {
-            // Presenter mode keeps its debugging rows hidden: the nearest row it shows instead.
-            let shown = live.model.with_value(|m| {
-                let visible = m.visible(&hidden.read_untracked());
-                let near = visible.iter().find(|&&i| i >= row).or(visible.last()).copied();
-                near.map(|i| m.items[i].seq)
-            });
-            let Some(seq) = shown else { return true };
-            seq
-        } else {
-            hidden.update(|h| {
-                h.remove(&category);
-            });
-            live.model.with_value(|m| m.items[row].seq)
-        };
-        moved_up.set_value(true);
-        following.set(false);
-        live.focused.set(Some(seq));
-        pinned.set_value(true);
-        note.set(None);
-        request_animation_frame(keep_pinned);
-        true
-    };
-    // A new link (the page opened with one, or a row's link was followed).
-    Effect::new(move |_| {
-        let id = focus.get();
-        pinned.set_value(false);
-        note.set(
-            id.as_ref()
-                .map(|id| ("looking", format!("Opening event {id} as soon as the session's history reaches it…"))),
-        );
-        wanted.set_value(id);
-        find();
-    });
-    // Each batch of frames: is it there now? A link to an event the session does not have is
-    // said so once the history has stopped arriving for a while.
-    #[cfg(feature = "hydrate")]
-    let quiet = StoredValue::new(None::<TimeoutHandle>);
-    Effect::new(move |_| {
-        live.version.track();
-        let waiting = !find() && wanted.with_value(Option::is_some);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = waiting;
-        #[cfg(feature = "hydrate")]
-        if waiting {
-            if let Some(handle) = quiet.get_value() {
-                handle.clear();
-            }
-            let handle = set_timeout_with_handle(
-                move || {
-                    let Some(Some(id)) = wanted.try_get_value() else { return };
-                    if live.model.with_value(|m| m.link == Link::Live) {
-                        let count = live.model.with_value(|m| m.items.len());
-                        note.set(Some(("missing", format!(
-                            "Event {id} is not among this session's {} events: the link may be for another session.",
-                            crate::format::count(count as u64)
-                        ))));
-                    }
-                },
-                NOT_FOUND_AFTER,
-            );
-            quiet.set_value(handle.ok());
-        }
-    });
-    view! {
-        {move || note.get().map(|(state, words)| view! {
-            <p class="muted deep-link-note" role="status" data-testid="deep-link" data-state=state>{words}</p>
-        })}
-        <div class="timeline" node_ref=scroller on:scroll=on_scroll on:wheel=on_wheel on:keydown=on_keydown
-            on:mousedown=on_mousedown on:touchmove=move |_| { pinned.set_value(false); moved_up.set_value(true); }
-            tabindex="0" aria-label="Session events" data-testid="timeline">
-            <div style=move || format!("height:{}px", window.read().1) aria-hidden="true"></div>
-            <div class="rows" node_ref=list role="list">
-                <For each=move || window.get().0 key=|(_, seq, rev)| (*seq, *rev) let:((index, _, _))>
-                    <Row live index />
-                </For>
-            </div>
-            <div style=move || format!("height:{}px", window.read().2) aria-hidden="true"></div>
-            <Previews live />
-            {move || {
-                live.version.track();
-                live.model.with_value(|m| m.items.is_empty() && m.link == Link::Live).then(|| view! {
-                    <p class="muted empty-timeline">"No events yet. Send the agent a message to start."</p>
-                })
-            }}
-        </div>
-        <Show when=move || !following.get()>
-            <button type="button" class="button jump-live" data-testid="jump-live"
-                on:click=move |_| { pinned.set_value(false); moved_up.set_value(false); following.set(true); to_bottom(); }>"↓ Jump to live"</button>
-        </Show>
-    }
-}
-
-/// The height of item `i`'s row: measured, or else estimated.
-fn height_of(m: &Model, heights: &HashMap<u64, f64>, i: usize) -> f64 {
-    heights.get(&m.items[i].seq).copied().unwrap_or_else(|| estimate(&m.items[i]))
-}
-
-/// How far down `rows` lies the first row of an event at or after `at` (ms since the epoch).
-fn offset_at(m: &Model, rows: &[usize], heights: &HashMap<u64, f64>, at: f64) -> f64 {
-    rows.iter().take_while(|&&i| m.items[i].at_ms.is_none_or(|t| t < at)).map(|&i| height_of(m, heights, i)).sum()
-}
-
-/// The rows of `rows` (indexes into the model's items) that lie between `top` and `bottom`
-/// pixels, as (index, sequence number, revision), with the space above and below them.
-fn window_of(
-    m: &Model,
-    rows: &[usize],
-    heights: &HashMap<u64, f64>,
-    top: f64,
-    bottom: f64,
-) -> (Vec<(usize, u64, u32)>, f64, f64) {
-    let height_of = |i: usize| height_of(m, heights, i);
-    let (mut y, mut start, mut end, mut pad_top) = (0.0, rows.len(), rows.len(), 0.0);
-    for (n, &i) in rows.iter().enumerate() {
-        let height = height_of(i);
-        if start == rows.len() && y + height >= top {
-            start = n;
-            pad_top = y;
-        }
-        if start != rows.len() && y > bottom {
-            end = n;
-            break;
-        }
-        y += height;
-    }
-    let below: f64 = rows[end..].iter().map(|&i| height_of(i)).sum();
-    let shown = rows[start..end].iter().map(|&i| (i, m.items[i].seq, m.items[i].rev)).collect();
-    (shown, pad_top, below)
-}
-
-/// Messages and thinking being written now, below the last row.
-#[component]
-fn Previews(live: Live) -> impl IntoView {
-    move || {
-        live.version.track();
-        // A replay shows what was written, not what is being written now.
-        if live.reveal.get().is_some() {
-            return Vec::new();
-        }
-        live.model.with_value(|m| {
-            m.previews
-                .iter()
-                .map(|p| {
-                    if p.kind == types::AGENT_THINKING {
-                        view! { <div class="row preview thinking" data-testid="preview"><span class="who">"Agent"</span> <span class="spinner" aria-hidden="true"></span> " Thinking…"</div> }.into_any()
-                    } else {
-                        let text = p.blocks.join("\n\n");
-                        view! { <div class="row preview" data-testid="preview"><span class="who">"Agent"</span><div class="text">{text}<span class="caret" aria-hidden="true">"▍"</span></div></div> }.into_any()
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-    }
-}
-
 /// The message box: send, interrupt, interrupt and send. What was typed stays until it is sent.
 #[component]
 fn Composer(live: Live) -> impl IntoView {
-    let steer = ServerAction::<Steer>::new();
-    let text = RwSignal::new(String::new());
-    // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
-    #[cfg(feature = "hydrate")]
-    {
-        let key = format!("switchboard.draft.{}", live.session_id.get_value());
-        Effect::new(move |first: Option<()>| {
-            if first.is_none() {
-                if let Some(saved) = stored_draft(&key, None) {
-                    text.set(saved);
-                }
-            } else {
-                stored_draft(&key, Some(&text.get()));
-            }
-            text.track();
-        });
-    }
-    let files = RwSignal::new(String::new());
-    // What was sent and not yet seen in the timeline: shown at once, marked as sending.
-    let sent = RwSignal::new(Vec::<(Option<String>, String)>::new());
-    // Whether the request on its way carries the box's message (an interrupt alone does not).
-    let carried_message = RwSignal::new(false);
-    let running = move || {
-        live.version.track();
-        live.model.with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
-    };
-    // What an interrupt stops: every thread (empty), or one child thread running now.
-    let target = RwSignal::new(String::new());
-    let threads = live.memo(move |m| m.running_threads());
-    Effect::new(move |_| {
-        let chosen = target.get_untracked();
-        if !chosen.is_empty() && !threads.read().iter().any(|(id, _)| *id == chosen) {
-            target.set(String::new());
-        }
-    });
-    let send = move |interrupt: bool| {
-        // One at a time: a second press while the first is on its way would send it twice.
-        if steer.pending().get_untracked() {
-            return;
-        }
-        let body = text.get_untracked();
-        let file_ids: Vec<String> =
-            files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
-        if body.trim().is_empty() && file_ids.is_empty() && !interrupt {
-            return;
-        }
-        if !body.trim().is_empty() {
-            sent.update(|s| s.push((None, body.clone())));
-        }
-        carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
-        // Interrupt-then-send redirects the whole session: every thread stops.
-        steer.dispatch(Steer {
-            session_id: live.session_id.get_value(),
-            text: body,
-            file_ids,
-            interrupt,
-            thread_id: None,
-        });
-    };
-    // Clear the box only once the API took the message.
-    Effect::new(move |_| match steer.value().get() {
-        Some(Ok(id)) => {
-            if carried_message.get_untracked() {
-                text.set(String::new());
-                files.set(String::new());
-            }
-            sent.update(|s| {
-                if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
-                    last.0 = id.or_else(|| Some(String::new()));
-                }
-            });
-        }
-        Some(Err(_)) => sent.update(|s| s.retain(|(id, _)| id.is_some())),
-        None => {}
-    });
+    let d = Draft::new(live);
+    let (steer, text, files) = (d.steer, d.text, d.files);
     let error = Signal::derive(move || steer.value().get().and_then(Result::err));
-    let optimistic = move || {
-        live.version.track();
-        let s = sent.get();
-        live.model.with_value(|m| {
-            s.into_iter()
-                .filter(|(id, _)| id.as_deref().is_none_or(|id| !id.is_empty() && m.item(id).is_none()))
-                .map(|(_, text)| view! { <div class="row user optimistic" data-testid="optimistic"><span class="who">"You"</span><div class="text">{text}</div><span class="muted">" sending…"</span></div> })
-                .collect_view()
-        })
-    };
-
     view! {
-        <div class="optimistic-list">{optimistic}</div>
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(false); } aria-label="Message the agent">
+        <div class="optimistic-list">{move || d.optimistic()}</div>
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); d.send(false); } aria-label="Message the agent">
             <label class="grow">"Message"
                 <textarea rows="3" name="text" data-testid="composer-text" prop:value=move || text.get()
                     placeholder="Write to the agent. Ctrl+Enter sends."
                     on:input=move |ev| text.set(event_target_value(&ev))
-                    on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send(false); }></textarea>
+                    on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); d.send(false); }></textarea>
             </label>
             <label>"Attach uploaded files (ids)"
                 <input name="file_ids" placeholder="file_…, file_…" prop:value=move || files.get()
                     on:input=move |ev| files.set(event_target_value(&ev)) />
             </label>
-            <div class="actions">
-                <button type="submit" class="button primary" disabled=move || steer.pending().get() data-testid="send">
-                    {move || if steer.pending().get() { "Sending…" } else { "Send" }}
-                </button>
-                <Show when=running>
-                    <Show when=move || !threads.read().is_empty()>
-                        <label class="inline">"Interrupt "
-                            <select data-testid="interrupt-target" prop:value=move || target.get()
-                                on:change=move |ev| target.set(event_target_value(&ev))>
-                                <option value="">"every thread"</option>
-                                <For each=move || threads.get() key=|(id, _)| id.clone() let:((id, name))>
-                                    <option value=id>{format!("only {name}'s thread")}</option>
-                                </For>
-                            </select>
-                        </label>
-                    </Show>
-                    <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
-                        on:click=move |_| {
-                            // Only the interrupt: what is typed stays in the box.
-                            if !steer.pending().get_untracked() {
-                                carried_message.set(false);
-                                let thread_id = Some(target.get_untracked()).filter(|t| !t.is_empty());
-                                steer.dispatch(Steer { session_id: live.session_id.get_value(), text: String::new(), file_ids: Vec::new(), interrupt: true, thread_id });
-                            }
-                        }>"Interrupt"</button>
-                    <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
-                        on:click=move |_| send(true)>"Interrupt and send"</button>
-                </Show>
-            </div>
+            <ComposerActions d />
             <crate::components::feedback::InlineError error />
         </form>
+    }
+}
+
+/// The composer's buttons: send, and while the session runs, what to interrupt, interrupt, and
+/// interrupt and send.
+#[component]
+fn ComposerActions(d: Draft) -> impl IntoView {
+    let (steer, text, target, threads) = (d.steer, d.text, d.target, d.threads);
+    view! {
+        <div class="actions">
+            <button type="submit" class="button primary" disabled=move || steer.pending().get() data-testid="send">
+                {move || if steer.pending().get() { "Sending…" } else { "Send" }}
+            </button>
+            <Show when=move || d.running()>
+                <Show when=move || !threads.read().is_empty()>
+                    <label class="inline">"Interrupt "
+                        <select data-testid="interrupt-target" prop:value=move || target.get()
+                            on:change=move |ev| target.set(event_target_value(&ev))>
+                            <option value="">"every thread"</option>
+                            <For each=move || threads.get() key=|(id, _)| id.clone() let:((id, name))>
+                                <option value=id>{format!("only {name}'s thread")}</option>
+                            </For>
+                        </select>
+                    </label>
+                </Show>
+                <button type="button" class="button danger" data-testid="interrupt" disabled=move || steer.pending().get()
+                    on:click=move |_| d.interrupt()>"Interrupt"</button>
+                <button type="button" class="button" data-testid="interrupt-send" disabled=move || steer.pending().get() || text.read().trim().is_empty()
+                    on:click=move |_| d.send(true)>"Interrupt and send"</button>
+            </Show>
+        </div>
+    }
+}
+
+/// What the composer's parts share: the message and files typed, what was sent and not yet
+/// seen, the thread an interrupt stops, and the action that steers the session.
+#[derive(Clone, Copy)]
+struct Draft {
+    live: Live,
+    steer: ServerAction<Steer>,
+    text: RwSignal<String>,
+    files: RwSignal<String>,
+    /// What was sent and not yet seen in the timeline: shown at once, marked as sending.
+    sent: RwSignal<Vec<(Option<String>, String)>>,
+    /// Whether the request on its way carries the box's message (an interrupt alone does not).
+    carried_message: RwSignal<bool>,
+    /// What an interrupt stops: every thread (empty), or one child thread running now.
+    target: RwSignal<String>,
+    threads: Memo<Vec<(String, String)>>,
+}
+
+impl Draft {
+    fn new(live: Live) -> Self {
+        let steer = ServerAction::<Steer>::new();
+        let text = RwSignal::new(String::new());
+        // The draft lives in the browser's storage too, so a reload or a sign-in that ended loses nothing.
+        #[cfg(feature = "hydrate")]
+        {
+            let key = format!("switchboard.draft.{}", live.session_id.get_value());
+            Effect::new(move |first: Option<()>| {
+                if first.is_none() {
+                    if let Some(saved) = stored_draft(&key, None) {
+                        text.set(saved);
+                    }
+                } else {
+                    stored_draft(&key, Some(&text.get()));
+                }
+                text.track();
+            });
+        }
+        let d = Draft {
+            live,
+            steer,
+            text,
+            files: RwSignal::new(String::new()),
+            sent: RwSignal::new(Vec::new()),
+            carried_message: RwSignal::new(false),
+            target: RwSignal::new(String::new()),
+            threads: live.memo(move |m| m.running_threads()),
+        };
+        d.forget_stopped_target();
+        d.clear_once_taken();
+        d
+    }
+
+    /// The session runs (or is rescheduled): it can be interrupted.
+    fn running(self) -> bool {
+        self.live.version.track();
+        self.live
+            .model
+            .with_value(|m| m.status.as_deref() == Some("running") || m.status.as_deref() == Some("rescheduling"))
+    }
+
+    /// An interrupt of a thread that stopped meanwhile stops every thread.
+    fn forget_stopped_target(self) {
+        Effect::new(move |_| {
+            let chosen = self.target.get_untracked();
+            if !chosen.is_empty() && !self.threads.read().iter().any(|(id, _)| *id == chosen) {
+                self.target.set(String::new());
+            }
+        });
+    }
+
+    /// Sends what is in the box (and the files), interrupting the session first or not.
+    fn send(self, interrupt: bool) {
+        // One at a time: a second press while the first is on its way would send it twice.
+        if self.steer.pending().get_untracked() {
+            return;
+        }
+        let body = self.text.get_untracked();
+        let file_ids: Vec<String> =
+            self.files.get_untracked().split([',', ' ', '\n']).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+        if body.trim().is_empty() && file_ids.is_empty() && !interrupt {
+            return;
+        }
+        if !body.trim().is_empty() {
+            self.sent.update(|s| s.push((None, body.clone())));
+        }
+        self.carried_message.set(!body.trim().is_empty() || !file_ids.is_empty());
+        // Interrupt-then-send redirects the whole session: every thread stops.
+        self.steer.dispatch(Steer {
+            session_id: self.live.session_id.get_value(),
+            text: body,
+            file_ids,
+            interrupt,
+            thread_id: None,
+        });
+    }
+
+    /// Only the interrupt, of the thread chosen: what is typed stays in the box.
+    fn interrupt(self) {
+        if !self.steer.pending().get_untracked() {
+            self.carried_message.set(false);
+            let thread_id = Some(self.target.get_untracked()).filter(|t| !t.is_empty());
+            self.steer.dispatch(Steer {
+                session_id: self.live.session_id.get_value(),
+                text: String::new(),
+                file_ids: Vec::new(),
+                interrupt: true,
+                thread_id,
+            });
+        }
+    }
+
+    /// Clear the box only once the API took the message.
+    fn clear_once_taken(self) {
+        let Draft { steer, text, files, sent, carried_message, .. } = self;
+        Effect::new(move |_| match steer.value().get() {
+            Some(Ok(id)) => {
+                if carried_message.get_untracked() {
+                    text.set(String::new());
+                    files.set(String::new());
+                }
+                sent.update(|s| {
+                    if let Some(last) = s.iter_mut().rev().find(|(id, _)| id.is_none()) {
+                        last.0 = id.or_else(|| Some(String::new()));
+                    }
+                });
+            }
+            Some(Err(_)) => sent.update(|s| s.retain(|(id, _)| id.is_some())),
+            None => {}
+        });
+    }
+
+    /// The messages sent and not yet in the timeline, marked as sending.
+    fn optimistic(self) -> impl IntoView {
+        self.live.version.track();
+        let s = self.sent.get();
+        self.live.model.with_value(|m| {
+            s.into_iter()
+                .filter(|(id, _)| id.as_deref().is_none_or(|id| !id.is_empty() && m.item(id).is_none()))
+                .map(|(_, text)| view! { <div class="row user optimistic" data-testid="optimistic"><span class="who">"You"</span><div class="text">{text}</div><span class="muted">" sending…"</span></div> })
+                .collect_view()
+        })
     }
 }
 
