@@ -74,6 +74,21 @@ pub fn list_cost(cost: &protocol::usage::ListCost) -> String {
     self::cost(cost.amount.parse().unwrap_or(0.0), &cost.currency)
 }
 
+/// `{amount, currency}` as JSON (minor units, as the API sends list costs) in words.
+pub fn json_cost(cost: &serde_json::Value) -> Option<String> {
+    let amount = amount_of(cost)?;
+    let currency = cost.get("currency").and_then(serde_json::Value::as_str).unwrap_or("USD");
+    Some(self::cost(amount, currency))
+}
+
+/// A cost's `amount` (minor units, an integer string or a number).
+pub fn amount_of(cost: &serde_json::Value) -> Option<f64> {
+    match cost.get("amount")? {
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        other => other.as_f64(),
+    }
+}
+
 /// `minor` units (cents) of `currency` in words: dollars as [`usd`], other currencies with two
 /// decimals and their code.
 pub fn cost(minor: f64, currency: &str) -> String {

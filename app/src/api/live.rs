@@ -206,7 +206,7 @@ pub async fn list_thread_figures(session_id: String) -> Result<Vec<ThreadFigures
                     .pointer("/usage/cache_creation")
                     .map_or(0, |c| c.as_object().map_or(0, |c| c.values().filter_map(Value::as_u64).sum()))
                 + usage("output_tokens"),
-            cost: thread.pointer("/usage/list_cost").and_then(crate::live::model::format_cost),
+            cost: thread.pointer("/usage/list_cost").and_then(crate::format::json_cost),
         })
     };
     super::server::walk_pages(&path, "Reading the session's threads", Vec::new(), 1000, MAX_THREADS, figures)

@@ -538,14 +538,14 @@ impl Model {
     /// The session's cost so far, and its budget.
     fn track_usage(&mut self, event: &Value, at_ms: Option<f64>) {
         if let Some(cost) = event.pointer("/usage/list_cost") {
-            self.totals.cost = format_cost(cost);
-            if let (Some(at), Some(minor)) = (at_ms, amount_of(cost)) {
+            self.totals.cost = crate::format::json_cost(cost);
+            if let (Some(at), Some(minor)) = (at_ms, crate::format::amount_of(cost)) {
                 self.cost_series.push((at, minor));
                 self.cost_currency = cost.get("currency").and_then(Value::as_str).map(str::to_owned);
             }
         }
         if let Some(limit) = event.pointer("/budget/max_list_cost") {
-            self.budget_minor = amount_of(limit);
+            self.budget_minor = crate::format::amount_of(limit);
         }
     }
 
@@ -837,21 +837,6 @@ pub fn text_of(blocks: Option<&Value>) -> String {
         })
         .or_else(|| blocks.and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default()
-}
-
-/// `{amount, currency}` (minor units, as the API sends list costs) in words.
-pub fn format_cost(cost: &Value) -> Option<String> {
-    let amount = amount_of(cost)?;
-    let currency = cost.get("currency").and_then(Value::as_str).unwrap_or("USD");
-    Some(crate::format::cost(amount, currency))
-}
-
-/// A cost's `amount` (minor units, an integer string or a number).
-fn amount_of(cost: &Value) -> Option<f64> {
-    match cost.get("amount")? {
-        Value::String(s) => s.parse::<f64>().ok(),
-        other => other.as_f64(),
-    }
 }
 
 /// A duration in words: "850 ms", "12.4 s", "3 min 05 s".

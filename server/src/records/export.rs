@@ -908,7 +908,7 @@ fn facts(head: &Head, exported_at: &str) -> (String, Vec<(&'static str, String)>
         ("Status", get("/status").unwrap_or_default()),
         ("Created", get("/created_at").unwrap_or_default()),
     ];
-    if let Some(cost) = s.pointer("/usage/list_cost").and_then(app::live::model::format_cost) {
+    if let Some(cost) = s.pointer("/usage/list_cost").and_then(app::format::json_cost) {
         facts.push(("Cost", cost));
     }
     facts.push(("Exported", exported_at.to_owned()));
