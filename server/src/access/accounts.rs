@@ -906,19 +906,10 @@ mod single_sign_on {
     }
 
     /// A data directory of its own, removed after the test.
-    struct Scratch(std::path::PathBuf);
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    async fn accounts() -> (Scratch, SqliteAccounts) {
-        let dir = std::env::temp_dir().join(format!("switchboard-accounts-{}", random_hex::<8>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::support::db::open(&dir).await.unwrap();
-        (Scratch(dir), SqliteAccounts::new(pool))
+    async fn accounts() -> (crate::support::Scratch, SqliteAccounts) {
+        let dir = crate::support::Scratch::new("accounts");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        (dir, SqliteAccounts::new(pool))
     }
 
     #[tokio::test]

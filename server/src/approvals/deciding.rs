@@ -12,7 +12,7 @@ use std::{collections::HashSet, sync::Arc};
 use app::{
     api::live::{Decided, MAX_TEXT, Verdict},
     approvals::{Caller, CustomAnswer},
-    decisions::{Claim, DecisionStore, Outcome, Recorded},
+    decisions::{Outcome, Recorded},
     error::{AppError, ErrorKind},
     upstream::client::{UpstreamError, UpstreamHandle},
 };
@@ -25,7 +25,7 @@ use protocol::{
 use serde_json::{Value, json};
 
 use super::{
-    decisions::{Pending, SqliteDecisions},
+    decisions::{Claim, DecisionStore, Pending, SqliteDecisions},
     gate,
     inbox::Inbox,
     policies::Policies,
@@ -56,7 +56,7 @@ impl Decider {
     }
 }
 
-fn store_failed(error: String) -> AppError {
+fn store_failed(error: crate::support::StoreError) -> AppError {
     tracing::error!("the decision store failed: {error}");
     AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
 }
@@ -196,7 +196,7 @@ impl DecisionPath {
     }
 
     /// The record of a decision settled; one that reached the API also leaves the inbox.
-    async fn settle(&self, session_id: &str, event_id: &str, sent: bool) -> Result<(), String> {
+    async fn settle(&self, session_id: &str, event_id: &str, sent: bool) -> Result<(), crate::support::StoreError> {
         self.decisions.settle(session_id, event_id, sent).await?;
         if sent {
             self.inbox.decided(session_id, event_id).await;

@@ -7,7 +7,7 @@ use app::{
         policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for, server::PolicySource},
     },
     approvals::Caller,
-    decisions::{DecisionStore, Outcome},
+    decisions::Outcome,
     error::{AppError, ErrorKind},
 };
 use protocol::events::types;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use app::upstream::client::UpstreamHandle;
 
 use super::{
-    decisions::{Pending, SqliteDecisions},
+    decisions::{DecisionStore, Pending, SqliteDecisions},
     policies::Policies,
 };
 

@@ -34,7 +34,6 @@ use std::{
 
 use app::{
     api::inbox::{InboxList, PendingCall, server::InboxSource},
-    decisions::DecisionStore,
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
@@ -46,6 +45,7 @@ use protocol::events::types;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
+use super::decisions::DecisionStore;
 use crate::access::LoginCheck;
 
 /// How the inbox polls and what it tells browsers; [`Default`] is what the server runs with.

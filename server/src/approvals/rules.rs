@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use app::{
     api::rules::NewRule,
-    decisions::{Claim, DecisionStore, Outcome, Recorded},
+    decisions::{Outcome, Recorded},
     error::AppError,
     rules::Rule,
     upstream::client::UpstreamHandle,
@@ -19,6 +19,7 @@ use protocol::event_params::{EventParams, SendEventsBody, UserToolConfirmationPa
 use serde_json::{Value, json};
 use sqlx::{Row, SqlitePool};
 
+use super::decisions::{Claim, DecisionStore};
 use crate::audit::{Actor, NewEntry, SqliteAudit};
 
 /// A session's agent's id.

@@ -12,7 +12,7 @@ use app::{
     },
     approvals::{Approvals, Caller, CustomAnswer},
     auth::{Principal, Role},
-    decisions::{DecisionStore, Recorded},
+    decisions::Recorded,
     error::AppError,
     rules::Rule,
     upstream::client::{BoxFuture, UpstreamHandle},
@@ -20,7 +20,12 @@ use app::{
 use serde_json::json;
 
 use super::{
-    deciding::DecisionPath, decisions::SqliteDecisions, gate, inbox::Inbox, policies::Policies, rules::RuleBook,
+    deciding::DecisionPath,
+    decisions::{DecisionStore, SqliteDecisions},
+    gate,
+    inbox::Inbox,
+    policies::Policies,
+    rules::RuleBook,
 };
 
 /// One workspace's approvals: its upstream, and the stores and inbox they change.

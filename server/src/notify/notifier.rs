@@ -28,7 +28,6 @@ use app::{
         workspaces::DEFAULT_ID,
     },
     auth::{Role, store::AccountStore as _},
-    decisions::DecisionStore,
     error::AppError,
     upstream::client::BoxFuture,
 };
@@ -43,6 +42,7 @@ use tokio::time::Instant;
 
 use crate::{
     access::accounts::SqliteAccounts,
+    approvals::decisions::DecisionStore,
     approvals::inbox::Inbox,
     approvals::policies::Policies,
     audit::{NewEntry, SqliteAudit},

@@ -7,6 +7,12 @@ pub mod keys;
 pub mod proxies;
 pub mod route;
 
+/// A store that could not be read or written. The database's own error is for the log; what a
+/// person is told is the caller's to word.
+#[derive(Debug, thiserror::Error)]
+#[error("the database failed: {0}")]
+pub struct StoreError(#[from] pub sqlx::Error);
+
 use app::error::AppError;
 use axum::{
     http::{StatusCode, header},
@@ -52,4 +58,24 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 pub fn error_page(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
+}
+
+/// A directory of its own for one test, removed when dropped.
+#[cfg(test)]
+pub struct Scratch(pub std::path::PathBuf);
+
+#[cfg(test)]
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("switchboard-{name}-{}", random_hex::<8>()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Self(dir)
+    }
+}
+
+#[cfg(test)]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
