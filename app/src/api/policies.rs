@@ -174,43 +174,6 @@ pub async fn session_approvals(session_id: String) -> Result<ApprovalState, AppE
     crate::approvals::approvals()?.0.state(session_id).await
 }
 
-#[cfg(feature = "ssr")]
-pub mod server {
-    use super::{Policy, SentMessage};
-    use crate::{error::AppError, upstream::client::BoxFuture};
-
-    /// The server's policies and the records they are applied with.
-    pub trait PolicySource: Send + Sync + 'static {
-        /// Every policy, `*` first.
-        fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>>;
-        /// Saves `policy` (replacing the agent's), set by `by` (a label).
-        fn save(&self, policy: Policy, by: String) -> BoxFuture<'_, Result<Policy, AppError>>;
-        fn delete(&self, agent_id: String) -> BoxFuture<'_, Result<(), AppError>>;
-        /// Records that `username` (`label`) sent the `user.message` `event_id` to the session;
-        /// `None`: the session's initial message, sent when it was created.
-        fn sent(
-            &self,
-            session_id: String,
-            event_id: Option<String>,
-            username: String,
-            label: String,
-        ) -> BoxFuture<'_, Result<(), AppError>>;
-        /// What [`PolicySource::sent`] recorded for the session.
-        fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>>;
-        /// Records `username`'s approval of a call (once per person) and answers every approval it
-        /// has, as labels in order.
-        fn approve(
-            &self,
-            session_id: String,
-            event_id: String,
-            username: String,
-            label: String,
-        ) -> BoxFuture<'_, Result<Vec<String>, AppError>>;
-        /// Every approval recorded in the session: (event id, label), in order.
-        fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>>;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use app::{
     api::{
         live::Waiting,
-        policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for, server::PolicySource},
+        policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for},
     },
     approvals::Caller,
     decisions::Outcome,
@@ -17,7 +17,7 @@ use app::upstream::client::UpstreamHandle;
 
 use super::{
     decisions::{DecisionStore, Pending, SqliteDecisions},
-    policies::Policies,
+    policies::{Policies, PolicyStore},
 };
 
 /// The events read to find who led to each call, at most.

@@ -1,15 +1,49 @@
-//! Approval policies, the messages people sent and the approvals they gave, in SQLite
-//! (`migrations/0006_policies.sql`). What they mean is in `app::api::policies`; `sessions/decide`
-//! applies them, the notifier follows their escalation and quiet hours.
+//! Approval policies, the messages people sent and the approvals they gave: [`PolicyStore`], the
+//! seam another database's store goes behind, and [`Policies`], its SQLite implementation
+//! (`migrations/0006_policies.sql`), with [`suite`], what every implementation must do. What
+//! policies mean is in `app::policies`; the approval service applies them, the notifier follows
+//! their escalation and quiet hours.
 
 use std::sync::{Arc, RwLock};
 
 use app::{
-    api::policies::{EVERY_AGENT, Policy, SentMessage, server::PolicySource},
     error::AppError,
+    policies::{EVERY_AGENT, Policy, SentMessage},
     upstream::client::BoxFuture,
 };
 use sqlx::{Row, SqlitePool};
+
+/// The policies and the records they are applied with.
+pub trait PolicyStore: Send + Sync + 'static {
+    /// Every policy, `*` first.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>>;
+    /// Saves `policy` (replacing the agent's), set by `by` (a label).
+    fn save(&self, policy: Policy, by: String) -> BoxFuture<'_, Result<Policy, AppError>>;
+    /// Removes the agent's policy; not found when it has none.
+    fn delete(&self, agent_id: String) -> BoxFuture<'_, Result<(), AppError>>;
+    /// Records that `username` (`label`) sent the `user.message` `event_id` to the session;
+    /// `None`: the session's initial message, sent when it was created.
+    fn sent(
+        &self,
+        session_id: String,
+        event_id: Option<String>,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<(), AppError>>;
+    /// What [`PolicyStore::sent`] recorded for the session.
+    fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>>;
+    /// Records `username`'s approval of a call (once per person) and answers every approval it
+    /// has, as labels in order.
+    fn approve(
+        &self,
+        session_id: String,
+        event_id: String,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<Vec<String>, AppError>>;
+    /// Every approval recorded in the session: (event id, label), in order.
+    fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>>;
+}
 
 pub struct Policies {
     pool: SqlitePool,
@@ -110,7 +144,7 @@ impl Policies {
     }
 }
 
-impl PolicySource for Policies {
+impl PolicyStore for Policies {
     fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
         Box::pin(async move { Ok(self.all().await?.as_ref().clone()) })
     }
@@ -213,5 +247,81 @@ impl PolicySource for Policies {
                 .collect::<Result<_, sqlx::Error>>()
                 .map_err(store_failed)
         })
+    }
+}
+
+/// What every [`PolicyStore`] must do, whatever keeps it: each check takes a fresh, empty store.
+#[cfg(test)]
+pub mod suite {
+    use super::*;
+
+    fn policy(agent_id: &str, required_approvals: u8) -> Policy {
+        Policy {
+            agent_id: agent_id.to_owned(),
+            required_approvals,
+            no_self_approval: true,
+            escalation: Vec::new(),
+            quiet_hours: None,
+            updated_by: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    /// Saving replaces the agent's policy; the one for every agent is listed first; a removed one
+    /// is gone, and removing it again is "not found".
+    pub async fn a_policy_replaces_the_agents_own(store: &dyn PolicyStore) {
+        store.save(policy("agent_b", 1), "Ann".into()).await.unwrap();
+        store.save(policy(EVERY_AGENT, 2), "Ann".into()).await.unwrap();
+        let saved = store.save(policy("agent_b", 2), "Bob".into()).await.unwrap();
+        assert_eq!((saved.required_approvals, saved.updated_by.as_str()), (2, "Bob"));
+        let listed: Vec<(String, u8)> =
+            store.list().await.unwrap().into_iter().map(|p| (p.agent_id, p.required_approvals)).collect();
+        assert_eq!(listed, vec![(EVERY_AGENT.to_owned(), 2), ("agent_b".to_owned(), 2)]);
+        store.delete("agent_b".into()).await.unwrap();
+        assert_eq!(store.list().await.unwrap().len(), 1);
+        assert_eq!(store.delete("agent_b".into()).await.unwrap_err().status(), 404);
+    }
+
+    /// One person's second approval of a call counts once; approvals come back in order.
+    pub async fn an_approval_counts_once_per_person(store: &dyn PolicyStore) {
+        let approve =
+            |who: &str, label: &str| store.approve("sesn_1".into(), "sevt_1".into(), who.into(), label.into());
+        assert_eq!(approve("ann", "Ann").await.unwrap(), vec!["Ann"]);
+        assert_eq!(approve("ann", "Ann").await.unwrap(), vec!["Ann"]);
+        assert_eq!(approve("bob", "Bob").await.unwrap(), vec!["Ann", "Bob"]);
+        store.approve("sesn_1".into(), "sevt_2".into(), "bob".into(), "Bob".into()).await.unwrap();
+        let all = store.approvals("sesn_1".into()).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(store.approvals("sesn_2".into()).await.unwrap().is_empty());
+    }
+
+    /// Who sent which message; the initial message has no event id.
+    pub async fn senders_are_kept_per_session(store: &dyn PolicyStore) {
+        store.sent("sesn_1".into(), None, "ann".into(), "Ann".into()).await.unwrap();
+        store.sent("sesn_1".into(), Some("sevt_9".into()), "bob".into(), "Bob".into()).await.unwrap();
+        let mut sent = store.messages("sesn_1".into()).await.unwrap();
+        sent.sort_by(|a, b| a.username.cmp(&b.username));
+        assert_eq!(
+            sent,
+            vec![
+                SentMessage { event_id: None, username: "ann".into(), label: "Ann".into() },
+                SentMessage { event_id: Some("sevt_9".into()), username: "bob".into(), label: "Bob".into() },
+            ]
+        );
+        assert!(store.messages("sesn_2".into()).await.unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_keeps_policies_approvals_and_senders() {
+        let dir = crate::support::Scratch::new("policies");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        suite::a_policy_replaces_the_agents_own(Policies::new(pool.clone()).as_ref()).await;
+        suite::an_approval_counts_once_per_person(Policies::new(pool.clone()).as_ref()).await;
+        suite::senders_are_kept_per_session(Policies::new(pool).as_ref()).await;
     }
 }

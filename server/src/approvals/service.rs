@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::{
     api::{
         live::{Decided, Verdict},
-        policies::{ApprovalState, Policy, server::PolicySource},
+        policies::{ApprovalState, Policy},
         rules::NewRule,
     },
     approvals::{Approvals, Caller, CustomAnswer},
@@ -24,7 +24,7 @@ use super::{
     decisions::{DecisionStore, SqliteDecisions},
     gate,
     inbox::Inbox,
-    policies::Policies,
+    policies::{Policies, PolicyStore},
     rules::RuleBook,
 };
 
