@@ -416,7 +416,7 @@ async fn the_longest_logins_and_audit_retention_the_settings_allow_work() {
     // run in the housekeeping task, where a panic is silent, so they are called here directly.
     let dir = TempDir::new();
     let pool = server::support::db::open(&dir.0).await.unwrap();
-    server::audit::SqliteAudit::new(pool.clone()).purge(MOST_RETENTION_DAYS as u32).await.unwrap();
+    server::audit::AuditLog::new(pool.clone()).purge(MOST_RETENTION_DAYS as u32).await.unwrap();
     server::access::accounts::SqliteAccounts::new(pool)
         .prune_logins(Duration::from_secs(MOST_LOGIN_SECS))
         .await

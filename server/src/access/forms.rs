@@ -37,7 +37,7 @@ pub struct LoginForm {
 /// device for a browser that signed in before: `crate::access::accounts::Throttle`), starts a login under
 /// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure
 /// goes back to the login page, which says why; it is on record counted with the others of its
-/// address and username (`crate::audit::SqliteAudit::append_refused_sign_in`).
+/// address and username (`crate::audit::AuditLog::append_refused_sign_in`).
 pub async fn login(
     State(access): State<Arc<Access>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

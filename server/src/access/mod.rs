@@ -55,14 +55,14 @@ use axum::{
 
 use crate::{
     access::accounts::SqliteAccounts,
-    audit::SqliteAudit,
+    audit::AuditLog,
     support::route::{Route, form_body},
 };
 
 /// What the access layers share.
 pub struct Access {
     pub accounts: Arc<SqliteAccounts>,
-    pub audit: Arc<SqliteAudit>,
+    pub audit: Arc<AuditLog>,
     /// No account exists yet: every page leads to the setup page.
     pub needs_setup: AtomicBool,
     /// The secret of the one-time setup link (printed at start while no account exists).

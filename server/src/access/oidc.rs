@@ -420,7 +420,7 @@ pub struct CallbackQuery {
 /// browser started, trades the code (with the PKCE verifier) for tokens, checks the ID token,
 /// decides who may come in and as what, and signs them in. Each return is taken once (a replay is
 /// refused as expired). Every outcome of a sign-in this browser started is on record (`auth/sso`:
-/// a refusal counted in its address's entry, `audit::SqliteAudit::append_refused_sign_in`); a
+/// a refusal counted in its address's entry, `audit::AuditLog::append_refused_sign_in`); a
 /// refusal goes back to the sign-in page, which says why.
 pub async fn callback(
     State(access): State<Arc<Access>>,

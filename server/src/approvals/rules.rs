@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use sqlx::{Row, SqlitePool};
 
 use super::decisions::{Claim, DecisionStore};
-use crate::audit::{Actor, NewEntry, SqliteAudit};
+use crate::audit::{Actor, AuditLog, NewEntry};
 
 /// A session's agent's id.
 fn agent_id(session: &Value) -> Option<String> {
@@ -40,7 +40,7 @@ const LISTED: i64 = 500;
 
 pub struct RuleBook {
     pool: SqlitePool,
-    audit: Arc<SqliteAudit>,
+    audit: Arc<AuditLog>,
     upstream: UpstreamHandle,
     /// The rules not revoked nor expired when last looked at.
     live: RwLock<Vec<Rule>>,
@@ -98,7 +98,7 @@ impl RuleBook {
     /// Opens the book, with the rules live now in memory.
     pub async fn open(
         pool: SqlitePool,
-        audit: Arc<SqliteAudit>,
+        audit: Arc<AuditLog>,
         upstream: UpstreamHandle,
         policies: Arc<crate::approvals::policies::Policies>,
     ) -> Result<Arc<Self>, sqlx::Error> {

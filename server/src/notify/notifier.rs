@@ -45,7 +45,7 @@ use crate::{
     approvals::decisions::DecisionStore,
     approvals::inbox::Inbox,
     approvals::policies::Policies,
-    audit::{NewEntry, SqliteAudit},
+    audit::{AuditLog, NewEntry},
     settings::NotifySettings,
 };
 
@@ -116,7 +116,7 @@ pub struct Notifier {
     /// Told when an admin adds a channel (the notifier may be waiting for one).
     channel_added: tokio::sync::Notify,
     policies: Arc<Policies>,
-    audit: Arc<SqliteAudit>,
+    audit: Arc<AuditLog>,
     /// Seals channels' URLs and signing secrets at rest (derived from `SWITCHBOARD_SECRET_KEY`);
     /// `None`: they are stored in plain text.
     seal: Option<SealKey>,
@@ -127,7 +127,7 @@ pub struct NotifierStores {
     pub accounts: Arc<SqliteAccounts>,
     pub decisions: Arc<dyn DecisionStore>,
     pub policies: Arc<Policies>,
-    pub audit: Arc<SqliteAudit>,
+    pub audit: Arc<AuditLog>,
 }
 
 impl Notifier {

@@ -55,7 +55,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    audit::{Actor, NewEntry, SqliteAudit},
+    audit::{Actor, AuditLog, NewEntry},
     upstream::UpstreamClient,
 };
 
@@ -171,7 +171,7 @@ fn too_many() -> Response {
 /// entry.
 pub async fn export(
     axum::Extension(client): axum::Extension<crate::upstream::UpstreamClient>,
-    axum::Extension(audit): axum::Extension<Arc<crate::audit::SqliteAudit>>,
+    axum::Extension(audit): axum::Extension<Arc<crate::audit::AuditLog>>,
     axum::Extension(principal): axum::Extension<Principal>,
     axum::Extension(running): axum::Extension<Running>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
@@ -452,7 +452,7 @@ impl Export {
 /// An export's audit entry: written before its first byte, completed with how many events it
 /// sent when its last is written, when it fails, or when the client leaves.
 struct Record {
-    audit: Arc<SqliteAudit>,
+    audit: Arc<AuditLog>,
     id: i64,
     actor: Actor,
     session_id: String,
@@ -465,12 +465,12 @@ struct Record {
 
 impl Record {
     async fn begin(
-        audit: Arc<SqliteAudit>,
+        audit: Arc<AuditLog>,
         actor: Actor,
         session_id: &str,
         format: &str,
         threads: usize,
-    ) -> Result<Self, sqlx::Error> {
+    ) -> Result<Self, crate::support::StoreError> {
         let id = audit.begin(&actor, "sessions/export").await?;
         Ok(Self {
             audit,

@@ -52,7 +52,7 @@ use sqlx::{Row, SqlitePool};
 use tokio::sync::watch;
 
 use crate::{
-    audit::{Actor, NewEntry, SqliteAudit},
+    audit::{Actor, AuditLog, NewEntry},
     streams::hub::Hub,
     streams::live::StreamQuery,
     streams::sse,
@@ -112,7 +112,7 @@ const TOOL_FIELDS: &[&str] = &[
 /// Switchboard's share links, and the streams they keep open.
 pub struct Shares {
     pool: SqlitePool,
-    audit: Arc<SqliteAudit>,
+    audit: Arc<AuditLog>,
     /// Where a link's streams and first screens are read: the same feeds signed-in viewers share.
     hub: Arc<Hub>,
     /// Every secret pattern (built-in and configured) as one expression.
@@ -174,7 +174,7 @@ impl Shares {
     /// settings) match; refused when together they do not make one expression (too large).
     pub fn new(
         pool: SqlitePool,
-        audit: Arc<SqliteAudit>,
+        audit: Arc<AuditLog>,
         hub: Arc<Hub>,
         patterns: &[String],
     ) -> Result<Arc<Self>, String> {
@@ -774,7 +774,7 @@ mod tests {
         // Nothing listens there: these tests do not read the hub.
         let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
         let hub = Hub::new(client, crate::streams::hub::HubConfig::default());
-        Shares::new(pool.clone(), Arc::new(SqliteAudit::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
+        Shares::new(pool.clone(), Arc::new(AuditLog::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
     }
 
     fn link(hide_tools: bool, mask_secrets: bool) -> OpenLink {

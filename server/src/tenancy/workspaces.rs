@@ -63,7 +63,7 @@ use crate::{
     approvals::policies::Policies,
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
-    audit::SqliteAudit,
+    audit::AuditLog,
     records::imports::Imports,
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
@@ -96,7 +96,7 @@ pub struct Workspace {
     pub hub: Arc<Hub>,
     pub inbox: Arc<Inbox>,
     /// Writes entries that name this workspace.
-    pub audit: Arc<SqliteAudit>,
+    pub audit: Arc<AuditLog>,
     pub shares: Arc<Shares>,
     pub imports: Arc<Imports>,
     pub policies: Arc<Policies>,
@@ -127,7 +127,7 @@ impl Workspace {
         mode: UpstreamMode,
         client: UpstreamClient,
         pool: SqlitePool,
-        audit: Arc<SqliteAudit>,
+        audit: Arc<AuditLog>,
     ) -> io::Result<Self> {
         let hub = Hub::sharing_budget(client.clone(), config.hub.clone(), config.hub_bytes.clone());
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
@@ -283,7 +283,7 @@ impl Workspaces {
         let pool = crate::support::db::open(&dir)
             .await
             .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
-        let audit = Arc::new(SqliteAudit::new(self.pool.clone()).in_workspace(id));
+        let audit = Arc::new(AuditLog::new(self.pool.clone()).in_workspace(id));
         let client = UpstreamClient::new(base_url, key);
         Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, pool, audit).await
     }

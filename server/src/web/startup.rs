@@ -12,7 +12,7 @@ use super::router::{Services, router};
 use crate::{
     access::{self, Access, accounts::SqliteAccounts, session_store::LoginSessions},
     approvals::inbox::InboxConfig,
-    audit::SqliteAudit,
+    audit::AuditLog,
     notify::webhooks::WebhookReceiver,
     notify::{Notifier, NotifierStores},
     settings::{ApiKey, Settings, UpstreamSettings},
@@ -274,7 +274,7 @@ async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<
     let needs_setup = count == 0 && settings.access.admin_password.is_none();
     Ok(Arc::new(Access {
         accounts,
-        audit: Arc::new(SqliteAudit::new(pool)),
+        audit: Arc::new(AuditLog::new(pool)),
         needs_setup: AtomicBool::new(needs_setup),
         setup_token: access::setup_token(),
         session_max: settings.access.session_max,

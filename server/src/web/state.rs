@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use crate::{access::Access, audit::SqliteAudit, tenancy::workspaces::Workspaces};
+use crate::{access::Access, audit::AuditLog, tenancy::workspaces::Workspaces};
 
 /// The router's state.
 #[derive(Clone, FromRef)]
@@ -13,7 +13,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub max_upload: crate::records::files::MaxUpload,
     pub access: Arc<Access>,
-    pub audit: Arc<SqliteAudit>,
+    pub audit: Arc<AuditLog>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
     pub webhooks: Option<Arc<crate::notify::webhooks::WebhookReceiver>>,
     /// Every workspace; a request's own is on it (`crate::tenancy::workspaces::Here`).

@@ -7,7 +7,7 @@
 //! no way to delete them; only retention (`SWITCHBOARD_AUDIT_RETENTION_DAYS`) removes old ones.
 //!
 //! Refused sign-ins are the exception to one entry each: anyone can send them, so they are
-//! counted ([`SqliteAudit::append_refused_sign_in`]): one entry per client address and username
+//! counted ([`AuditLog::append_refused_sign_in`]): one entry per client address and username
 //! per [`SIGN_IN_WINDOW`], whose `attempts` grows (the one other change the trigger allows).
 
 use std::{
@@ -34,7 +34,13 @@ use axum::{
 };
 use hashlink::LinkedHashMap;
 use serde_json::Value;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
+
+pub mod rows;
+
+pub use rows::AuditRows;
+
+use crate::support::StoreError;
 
 /// Who made a request, as the audit log names them.
 #[derive(Debug, Clone, Default)]
@@ -124,8 +130,10 @@ impl ReadBody {
     }
 }
 
-pub struct SqliteAudit {
-    pool: SqlitePool,
+/// The audit log: entries written through [`AuditRows`] (SQLite's in [`rows`]), and the refused
+/// sign-ins still counting attempts.
+pub struct AuditLog {
+    rows: Arc<dyn AuditRows>,
     /// The workspace its entries belong to (`crate::tenancy::workspaces`); `None`: the default, and
     /// Switchboard's own (sign-ins, accounts).
     workspace: Option<String>,
@@ -214,19 +222,25 @@ impl RefusedSignIns {
     }
 }
 
-impl SqliteAudit {
+impl AuditLog {
+    /// The log in SQLite's `audit` table.
     pub fn new(pool: SqlitePool) -> Self {
-        Self::with_refused_keys(pool, MOST_REFUSED_KEYS)
+        Self::with_rows(Arc::new(rows::SqliteAuditRows::new(pool)))
     }
 
-    fn with_refused_keys(pool: SqlitePool, most: usize) -> Self {
+    /// The log over another store's rows.
+    pub fn with_rows(rows: Arc<dyn AuditRows>) -> Self {
+        Self::with_refused_keys(rows, MOST_REFUSED_KEYS)
+    }
+
+    fn with_refused_keys(rows: Arc<dyn AuditRows>, most: usize) -> Self {
         let refused = RefusedSignIns { keys: LinkedHashMap::new(), most };
-        Self { pool, workspace: None, refused: Arc::new(tokio::sync::Mutex::new(refused)) }
+        Self { rows, workspace: None, refused: Arc::new(tokio::sync::Mutex::new(refused)) }
     }
 
     /// The same log, writing and reading the entries of workspace `id`.
     pub fn in_workspace(&self, id: &str) -> Self {
-        Self { pool: self.pool.clone(), workspace: Some(id.to_owned()), refused: self.refused.clone() }
+        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()), refused: self.refused.clone() }
     }
 
     pub async fn append(&self, entry: NewEntry) {
@@ -287,149 +301,50 @@ impl SqliteAudit {
 
     /// One more attempt on the refused sign-in's entry `id`.
     async fn add_attempt(&self, id: i64, action: &str) {
-        let written =
-            sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = ?").bind(id).execute(&self.pool).await;
-        if let Err(error) = written {
+        if let Err(error) = self.rows.add_attempt(id).await {
             tracing::error!(%action, "the attempts of audit entry {id} could not be counted: {error}");
         }
     }
 
     /// Writes `entry`; answers its id.
-    async fn insert(&self, entry: NewEntry) -> Result<i64, sqlx::Error> {
-        let outcome = outcome_of(entry.status);
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(at)
-        .bind(entry.actor.user_id)
-        .bind(&entry.actor.username)
-        .bind(&entry.actor.roles)
-        .bind(&entry.actor.ip)
-        .bind(&entry.actor.user_agent)
-        .bind(&entry.action)
-        .bind(entry.targets.join(" "))
-        .bind(entry.detail.map(|d| d.to_string()))
-        .bind(outcome)
-        .bind(entry.status as i64)
-        .bind(&entry.error)
-        .bind(&self.workspace)
-        .fetch_one(&self.pool)
-        .await
-        .map(|row| row.get("id"))
+    async fn insert(&self, entry: NewEntry) -> Result<i64, StoreError> {
+        self.rows.insert(&entry, self.workspace.as_deref()).await
     }
 
     /// Writes the entry of a mutation about to run, as `pending`; answers its id, for
-    /// [`SqliteAudit::finish`].
-    pub async fn begin(&self, actor: &Actor, action: &str) -> Result<i64, sqlx::Error> {
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) RETURNING id",
-        )
-        .bind(at)
-        .bind(actor.user_id)
-        .bind(&actor.username)
-        .bind(&actor.roles)
-        .bind(&actor.ip)
-        .bind(&actor.user_agent)
-        .bind(action)
-        .bind(&self.workspace)
-        .fetch_one(&self.pool)
-        .await
-        .map(|row| row.get("id"))
+    /// [`AuditLog::finish`].
+    pub async fn begin(&self, actor: &Actor, action: &str) -> Result<i64, StoreError> {
+        self.rows.begin(actor, action, self.workspace.as_deref()).await
     }
 
-    /// Fills in how the mutation of entry `id` ([`SqliteAudit::begin`]) ended. The entry's actor
+    /// Fills in how the mutation of entry `id` ([`AuditLog::begin`]) ended. The entry's actor
     /// and action are the ones written before; if this cannot be written, it stays `pending`.
     pub async fn finish(&self, id: i64, entry: NewEntry) {
-        let written = sqlx::query(
-            "UPDATE audit SET targets = ?, detail = ?, outcome = ?, status = ?, error = ? WHERE id = ? AND outcome = 'pending'",
-        )
-        .bind(entry.targets.join(" "))
-        .bind(entry.detail.map(|d| d.to_string()))
-        .bind(outcome_of(entry.status))
-        .bind(entry.status as i64)
-        .bind(&entry.error)
-        .bind(id)
-        .execute(&self.pool)
-        .await;
-        if let Err(error) = written {
+        if let Err(error) = self.rows.finish(id, &entry).await {
             tracing::error!(action = %entry.action, "the outcome of audit entry {id} could not be written: {error}");
         }
     }
 
     /// Removes entries older than `days`; answers how many.
-    pub async fn purge(&self, days: u32) -> Result<u64, sqlx::Error> {
+    pub async fn purge(&self, days: u32) -> Result<u64, StoreError> {
         let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(days as i64));
-        Ok(sqlx::query("DELETE FROM audit WHERE at < ?").bind(cutoff).execute(&self.pool).await?.rows_affected())
+        self.rows.purge(&cutoff).await
     }
 
-    async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, sqlx::Error> {
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS ",
-        );
-        sql.push_bind(self.workspace.clone());
-        if !query.user.is_empty() {
-            sql.push(" AND username = ").push_bind(query.user.trim().to_lowercase());
-        }
-        if !query.action.is_empty() {
-            let action = query.action.trim();
-            if action.ends_with('/') {
-                sql.push(" AND substr(action, 1, ")
-                    .push_bind(action.len() as i64)
-                    .push(") = ")
-                    .push_bind(action.to_owned());
-            } else {
-                sql.push(" AND action = ").push_bind(action.to_owned());
-            }
-        }
-        if !query.target.is_empty() {
-            sql.push(" AND instr(' ' || targets || ' ', ")
-                .push_bind(format!(" {} ", query.target.trim()))
-                .push(") > 0");
-        }
-        if !query.from.is_empty() {
-            sql.push(" AND substr(at, 1, 10) >= ").push_bind(query.from.clone());
-        }
-        if !query.to.is_empty() {
-            sql.push(" AND substr(at, 1, 10) <= ").push_bind(query.to.clone());
-        }
-        if let Some(before) = query.before {
-            sql.push(" AND id < ").push_bind(before);
-        }
-        sql.push(" ORDER BY id DESC LIMIT ").push_bind(query.limit.unwrap_or(100) as i64);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
-            .map(|row| AuditEntry {
-                id: row.get("id"),
-                at: row.get("at"),
-                username: row.get("username"),
-                roles: row.get("roles"),
-                ip: row.get("ip"),
-                user_agent: row.get("user_agent"),
-                action: row.get("action"),
-                targets: row.get("targets"),
-                detail: row.get::<Option<String>, _>("detail").and_then(|d| serde_json::from_str(&d).ok()),
-                outcome: row.get("outcome"),
-                status: row.get::<i64, _>("status") as u16,
-                error: row.get("error"),
-                attempts: row.get("attempts"),
-            })
-            .collect())
+    /// The entries of this log's workspace that `query` asks for, newest first.
+    pub async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.rows.select(query, self.workspace.as_deref()).await
     }
 }
 
-impl AuditStore for SqliteAudit {
+impl AuditStore for AuditLog {
     fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>> {
         Box::pin(async move { self.select(query).await.map_err(|e| e.to_string()) })
     }
 }
 
 /// An entry's outcome by its status.
-fn outcome_of(status: u16) -> &'static str {
+pub(crate) fn outcome_of(status: u16) -> &'static str {
     match status {
         200..=399 => "ok",
         400..=499 => "refused",
@@ -451,7 +366,7 @@ const MAX_ACTION_BYTES: usize = 200;
 /// person, and outside the body limit ([`crate::access::body_limit`]) and the role check, so a refused
 /// call is recorded too. A signed-in person's entry is written before anything else runs, and
 /// when it cannot be, the mutation is refused: nothing changes upstream off the record.
-pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request, next: Next) -> Response {
+pub async fn record(State(audit): State<Arc<AuditLog>>, mut request: Request, next: Next) -> Response {
     let Some(mut action) = mutation(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
@@ -463,7 +378,7 @@ pub async fn record(State(audit): State<Arc<SqliteAudit>>, mut request: Request,
     }
     // The entry belongs to the request's workspace (its log is on the request), but for what is
     // Switchboard's own (people, workspaces, notifications), which the default's log holds.
-    let audit = match request.extensions().get::<Arc<SqliteAudit>>() {
+    let audit = match request.extensions().get::<Arc<AuditLog>>() {
         Some(own) if !switchboards_own(&action) => own.clone(),
         _ => audit,
     };
@@ -599,7 +514,7 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
 /// `GET /api/audit/export?format=csv|json&user=…`: every entry the filters match (people who are
 /// not admins: their own) in the request's workspace, newest first, at most 100,000.
 pub async fn export(
-    axum::Extension(audit): axum::Extension<Arc<SqliteAudit>>,
+    axum::Extension(audit): axum::Extension<Arc<AuditLog>>,
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -705,20 +620,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Vec<crate::support::route::
 mod tests {
     use super::*;
 
-    /// An audit log in a data directory of its own, removed after the test.
-    struct Scratch(std::path::PathBuf, SqliteAudit);
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    async fn audit(most_keys: usize) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("switchboard-audit-{}", crate::support::random_hex::<8>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::support::db::open(&dir).await.unwrap();
-        Scratch(dir, SqliteAudit::with_refused_keys(pool, most_keys))
+    /// An audit log in a data directory of its own, removed after the test, and its pool.
+    async fn audit(most_keys: usize) -> (crate::support::Scratch, AuditLog, SqlitePool) {
+        let dir = crate::support::Scratch::new("audit");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let rows = Arc::new(rows::SqliteAuditRows::new(pool.clone()));
+        (dir, AuditLog::with_refused_keys(rows, most_keys), pool)
     }
 
     fn refused(ip: &str, username: &str) -> NewEntry {
@@ -726,29 +633,29 @@ mod tests {
         NewEntry::auth(actor, "auth/login", 401, Some("wrong username or password"))
     }
 
-    async fn counted(audit: &SqliteAudit) -> Vec<(String, Option<String>, i64)> {
-        sqlx::query_as("SELECT ip, username, attempts FROM audit ORDER BY id").fetch_all(&audit.pool).await.unwrap()
+    async fn counted(pool: &SqlitePool) -> Vec<(String, Option<String>, i64)> {
+        sqlx::query_as("SELECT ip, username, attempts FROM audit ORDER BY id").fetch_all(pool).await.unwrap()
     }
 
     #[tokio::test]
     async fn a_refusal_after_its_window_starts_a_new_entry_and_the_keys_stay_bounded() {
-        let scratch = audit(4).await;
-        let audit = &scratch.1;
+        let (_dir, audit, pool) = audit(4).await;
+        let audit = &audit;
         for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"] {
             audit.append_refused_sign_in(refused(ip, "ada")).await;
         }
         let ada = |attempts| ("2001:db8:1:2::1".to_owned(), Some("ada".to_owned()), attempts);
-        assert_eq!(counted(audit).await, [ada(3)], "an IPv6 /64 is one address, as the throttle counts it");
+        assert_eq!(counted(&pool).await, [ada(3)], "an IPv6 /64 is one address, as the throttle counts it");
         // Its window ended: the next refusal is a new entry.
         let later = Instant::now() + SIGN_IN_WINDOW;
         audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
-        assert_eq!(counted(audit).await, [ada(3), ada(1)]);
+        assert_eq!(counted(&pool).await, [ada(3), ada(1)]);
         // Past 4 keys (an entry and its address's count of names each), the oldest give way.
         for n in 0..5 {
             audit.count_refused_sign_in(refused(&format!("192.0.2.{n}"), "grace"), later).await;
             assert!(audit.refused.lock().await.keys.len() <= 4);
         }
         audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
-        assert_eq!(counted(audit).await.len(), 2 + 5 + 1, "forgotten, ada's next refusal is a new entry");
+        assert_eq!(counted(&pool).await.len(), 2 + 5 + 1, "forgotten, ada's next refusal is a new entry");
     }
 }
