@@ -6,6 +6,7 @@ pub mod decisions;
 pub mod gate;
 pub mod inbox;
 pub mod policies;
+pub mod rule_rows;
 pub mod rules;
 pub mod service;
 

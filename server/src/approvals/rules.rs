@@ -17,10 +17,15 @@ use app::{
 };
 use protocol::event_params::{EventParams, SendEventsBody, UserToolConfirmationParams};
 use serde_json::{Value, json};
-use sqlx::{Row, SqlitePool};
 
-use super::decisions::{Claim, DecisionStore};
-use crate::audit::{Actor, AuditLog, NewEntry};
+use super::{
+    decisions::{Claim, DecisionStore},
+    rule_rows::{NewRuleRow, RuleRows, now, stamp},
+};
+use crate::{
+    audit::{Actor, AuditLog, NewEntry},
+    support::StoreError,
+};
 
 /// A session's agent's id.
 fn agent_id(session: &Value) -> Option<String> {
@@ -39,7 +44,7 @@ enum Unwritten {
 const LISTED: i64 = 500;
 
 pub struct RuleBook {
-    pool: SqlitePool,
+    rows: Arc<dyn RuleRows>,
     audit: Arc<AuditLog>,
     upstream: UpstreamHandle,
     /// The rules not revoked nor expired when last looked at.
@@ -50,44 +55,7 @@ pub struct RuleBook {
     held: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
 
-/// Now, as rules store times: RFC 3339 in whole seconds, so that they compare as text.
-fn now() -> String {
-    stamp(time::OffsetDateTime::now_utc())
-}
-
-fn stamp(at: time::OffsetDateTime) -> String {
-    app::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
-}
-
-fn rule_of(row: &sqlx::sqlite::SqliteRow) -> Result<Rule, sqlx::Error> {
-    let scope: String = row.try_get("scope")?;
-    Ok(Rule {
-        id: row.try_get("id")?,
-        tool: row.try_get("tool")?,
-        pattern: row.try_get("pattern")?,
-        scope: app::rules::Scope::parse(&scope).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "scope".to_owned(),
-            source: format!("{scope:?} is not a scope this version writes").into(),
-        })?,
-        scope_id: row.try_get("scope_id")?,
-        created_by: row.try_get("created_by")?,
-        owner: row.try_get("owner")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        revoked_by: row.try_get("revoked_by")?,
-        revoked_at: row.try_get("revoked_at")?,
-        uses: row.try_get("uses")?,
-        live: false,
-        written: row.try_get::<Option<String>, _>("previous_config")?.is_some(),
-        write_note: row.try_get("write_note")?,
-    })
-    .map(|mut rule: Rule| {
-        rule.live = rule.active_at(&now());
-        rule
-    })
-}
-
-fn store_failed(error: sqlx::Error) -> AppError {
+fn store_failed(error: StoreError) -> AppError {
     tracing::error!("the rule store failed: {error}");
     AppError::internal(
         "Switchboard could not read or write its rules. Try again; if it keeps failing, check the server's log.",
@@ -97,13 +65,13 @@ fn store_failed(error: sqlx::Error) -> AppError {
 impl RuleBook {
     /// Opens the book, with the rules live now in memory.
     pub async fn open(
-        pool: SqlitePool,
+        rows: Arc<dyn RuleRows>,
         audit: Arc<AuditLog>,
         upstream: UpstreamHandle,
         policies: Arc<crate::approvals::policies::Policies>,
-    ) -> Result<Arc<Self>, sqlx::Error> {
+    ) -> Result<Arc<Self>, StoreError> {
         let book = Arc::new(Self {
-            pool,
+            rows,
             audit,
             upstream,
             live: RwLock::default(),
@@ -122,12 +90,8 @@ impl RuleBook {
         Ok(book)
     }
 
-    async fn reload(&self) -> Result<(), sqlx::Error> {
-        let rows = sqlx::query("SELECT * FROM rules WHERE revoked_at IS NULL AND expires_at > ? ORDER BY id")
-            .bind(now())
-            .fetch_all(&self.pool)
-            .await?;
-        let live = rows.iter().map(rule_of).collect::<Result<Vec<_>, _>>()?;
+    async fn reload(&self) -> Result<(), StoreError> {
+        let live = self.rows.live(&now()).await?;
         *self.live.write().unwrap_or_else(|e| e.into_inner()) = live;
         Ok(())
     }
@@ -242,10 +206,7 @@ impl RuleBook {
         if let Err(e) = decisions.settle(session_id, &event_id, sent).await {
             tracing::error!("a rule's decision could not be settled: {e}");
         }
-        if sent
-            && let Err(e) =
-                sqlx::query("UPDATE rules SET uses = uses + 1 WHERE id = ?").bind(rule.id).execute(&self.pool).await
-        {
+        if sent && let Err(e) = self.rows.count_use(rule.id).await {
             tracing::warn!(rule = rule.id, "a rule's use could not be counted: {e}");
         }
         let digest = app::decisions::input_sha256(call.get("input").unwrap_or(&Value::Null));
@@ -315,22 +276,17 @@ impl RuleBook {
         };
         let created_at = time::OffsetDateTime::now_utc();
         let expires_at = created_at + time::Duration::minutes(rule.minutes as i64);
-        let row = sqlx::query(
-            "INSERT INTO rules (tool, pattern, scope, scope_id, created_by, owner, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        )
-        .bind(&tool)
-        .bind(rule.pattern.trim())
-        .bind(scope.as_str())
-        .bind(&scope_id)
-        .bind(&by)
-        .bind(&owner)
-        .bind(stamp(created_at))
-        .bind(stamp(expires_at))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_failed)?;
-        let mut made = rule_of(&row).map_err(store_failed)?;
+        let row = NewRuleRow {
+            tool,
+            pattern: rule.pattern.trim().to_owned(),
+            scope,
+            scope_id,
+            created_by: by,
+            owner,
+            created_at: stamp(created_at),
+            expires_at: stamp(expires_at),
+        };
+        let mut made = self.rows.insert(&row).await.map_err(store_failed)?;
         if scope == app::rules::Scope::Session && rule.pattern.trim().is_empty() {
             // One written rule per tool and session: a second would remember the first's policy
             // as the one to put back.
@@ -350,14 +306,7 @@ impl RuleBook {
                 Err(Unwritten::Why(why)) => (None, Some(why)),
                 Err(Unwritten::Gone) => (None, Some("the session has ended.".to_owned())),
             };
-            let row = sqlx::query("UPDATE rules SET previous_config = ?, write_note = ? WHERE id = ? RETURNING *")
-                .bind(previous)
-                .bind(note)
-                .bind(made.id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            made = rule_of(&row).map_err(store_failed)?;
+            made = self.rows.note_written(made.id, previous, note).await.map_err(store_failed)?;
         }
         self.live.write().unwrap_or_else(|e| e.into_inner()).push(made.clone());
         Ok(made)
@@ -433,13 +382,7 @@ impl RuleBook {
                 false
             }
         };
-        if gone
-            && let Err(e) = sqlx::query("UPDATE rules SET restored_at = ? WHERE id = ?")
-                .bind(now())
-                .bind(rule.id)
-                .execute(&self.pool)
-                .await
-        {
+        if gone && let Err(e) = self.rows.restored(rule.id, &now()).await {
             tracing::warn!(rule = rule.id, "a restored tool policy could not be noted: {e}");
         }
         gone
@@ -448,35 +391,18 @@ impl RuleBook {
     /// Puts back the tool policies of the rules that ended and wrote one (the housekeeping task
     /// calls it every 30 s; a revocation calls it at once).
     pub async fn restore_ended(&self) {
-        let rows = sqlx::query(
-            "SELECT * FROM rules WHERE previous_config IS NOT NULL AND restored_at IS NULL
-             AND (revoked_at IS NOT NULL OR expires_at <= ?)",
-        )
-        .bind(now())
-        .fetch_all(&self.pool)
-        .await;
-        let rows = match rows {
-            Ok(rows) => rows,
+        let due = match self.rows.to_restore(&now()).await {
+            Ok(due) => due,
             Err(e) => return tracing::warn!("cannot read the rules whose tool policy to put back: {e}"),
         };
-        for row in rows {
-            let (Ok(rule), Ok(Some(previous))) = (rule_of(&row), row.try_get::<Option<String>, _>("previous_config"))
-            else {
-                continue;
-            };
+        for (rule, previous) in due {
             let previous = serde_json::from_str(&previous).unwrap_or(Value::Null);
             self.restore_tool_policy(&rule, previous).await;
         }
     }
 
     pub(super) async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
-        let row = sqlx::query("SELECT * FROM rules WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_failed)?;
-        let rule = row.as_ref().map(rule_of).transpose().map_err(store_failed)?;
-        let Some(rule) = rule else {
+        let Some(rule) = self.rows.get(id).await.map_err(store_failed)? else {
             return Err(AppError::not_found(format!("There is no rule {id}.")));
         };
         if rule.owner != owner && !admin {
@@ -488,37 +414,22 @@ impl RuleBook {
         if rule.revoked_at.is_some() {
             return Ok(rule);
         }
-        let row = sqlx::query("UPDATE rules SET revoked_by = ?, revoked_at = ? WHERE id = ? RETURNING *")
-            .bind(&by)
-            .bind(now())
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_failed)?;
+        let revoked = self.rows.revoke(id, &by, &now()).await.map_err(store_failed)?;
         if rule.written {
             self.restore_ended().await;
         }
         self.live.write().unwrap_or_else(|e| e.into_inner()).retain(|r| r.id != id);
-        rule_of(&row).map_err(store_failed)
+        Ok(revoked)
     }
 
     pub(super) async fn list_now(&self, session_id: Option<String>) -> Result<Vec<Rule>, AppError> {
-        let rows = match session_id {
-            None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT ?").bind(LISTED).fetch_all(&self.pool).await,
+        match session_id {
+            None => self.rows.list(None, LISTED).await,
             Some(session_id) => {
                 let agent = self.agent_of(&session_id).await?.unwrap_or_default();
-                sqlx::query(
-                    "SELECT * FROM rules WHERE (scope = 'session' AND scope_id = ?) OR (scope = 'agent' AND scope_id = ?)
-                     ORDER BY id DESC LIMIT ?",
-                )
-                .bind(session_id)
-                .bind(agent)
-                .bind(LISTED)
-                .fetch_all(&self.pool)
-                .await
+                self.rows.list(Some((&session_id, &agent)), LISTED).await
             }
         }
-        .map_err(store_failed)?;
-        rows.iter().map(rule_of).collect::<Result<_, _>>().map_err(store_failed)
+        .map_err(store_failed)
     }
 }

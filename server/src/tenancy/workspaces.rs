@@ -61,6 +61,7 @@ use crate::{
     approvals::decisions::SqliteDecisions,
     approvals::inbox::{Inbox, InboxConfig},
     approvals::policies::Policies,
+    approvals::rule_rows::SqliteRuleRows,
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
     audit::AuditLog,
@@ -133,9 +134,14 @@ impl Workspace {
         let store = Arc::new(SqliteDecisions::new(pool.clone()));
         let upstream = UpstreamHandle(Arc::new(client.clone()));
         let policies = Policies::new(pool.clone());
-        let rules = RuleBook::open(pool.clone(), audit.clone(), upstream.clone(), policies.clone())
-            .await
-            .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
+        let rules = RuleBook::open(
+            Arc::new(SqliteRuleRows::new(pool.clone())),
+            audit.clone(),
+            upstream.clone(),
+            policies.clone(),
+        )
+        .await
+        .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
         let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
         let shares = Shares::new(pool.clone(), audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
