@@ -40,9 +40,9 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
-use sqlx::{Row, SqlitePool};
 
-use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse};
+use super::import_rows::{Checked, ImportRows};
+use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse, support::StoreError};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -62,10 +62,10 @@ pub const MAX_IMPORT_EVENTS: usize = 1_000_000;
 const MAX_NAME_CHARS: usize = 500;
 
 pub struct Imports {
-    pool: SqlitePool,
+    rows: Arc<dyn ImportRows>,
 }
 
-fn store_failed(error: sqlx::Error) -> AppError {
+fn store_failed(error: StoreError) -> AppError {
     tracing::error!("the import store failed: {error}");
     AppError::internal("Switchboard could not read or write its imported sessions; try again.")
 }
@@ -74,17 +74,6 @@ fn store_failed(error: sqlx::Error) -> AppError {
 fn number_of(id: &str) -> Result<i64, AppError> {
     crate::support::db::row_number(id, "import")
         .ok_or_else(|| AppError::not_found(format!("{id:?} is not an imported session's id.")))
-}
-
-/// An export, checked: what the store keeps of it besides the document.
-#[derive(Debug, PartialEq)]
-pub struct Checked {
-    pub title: String,
-    pub agent: String,
-    pub source_session_id: String,
-    pub digest: String,
-    pub events: usize,
-    pub threads: usize,
 }
 
 /// What an upload says of itself, read first (anything else skipped): a later version may shape
@@ -423,41 +412,22 @@ fn not_json(error: serde_json::Error) -> AppError {
 }
 
 impl Imports {
-    pub fn new(pool: SqlitePool) -> Arc<Self> {
-        Arc::new(Self { pool })
+    pub fn new(rows: Arc<dyn ImportRows>) -> Arc<Self> {
+        Arc::new(Self { rows })
     }
 
     /// Keeps `document` (compact JSON, `checked` by [`read_export`]) imported by `username`;
     /// answers its id.
     async fn add(&self, document: String, checked: Checked, username: &str) -> Result<String, AppError> {
-        let id: i64 = sqlx::query(
-            "INSERT INTO imports (title, agent, source_session_id, digest, events, threads, imported_by, imported_at, document)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&checked.title)
-        .bind(&checked.agent)
-        .bind(&checked.source_session_id)
-        .bind(&checked.digest)
-        .bind(checked.events as i64)
-        .bind(checked.threads as i64)
-        .bind(username)
-        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-        .bind(document)
-        .fetch_one(&self.pool)
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(store_failed)?;
+        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let id = self.rows.add(document, &checked, username, &at).await.map_err(store_failed)?;
         Ok(format!("import_{id}"))
     }
 
     /// The session's events of import `id`, each as its compact JSON text.
     async fn events(&self, id: &str) -> Result<Vec<Box<RawValue>>, AppError> {
         let number = number_of(id)?;
-        let document: Option<String> = sqlx::query_scalar("SELECT document FROM imports WHERE id = ?")
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_failed)?;
+        let document = self.rows.document(number).await.map_err(store_failed)?;
         let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
         let unreadable = || AppError::internal("The imported session could not be read; import it again.");
         // An export is up to 64 MiB of JSON: read off the async workers, which serve every
@@ -480,44 +450,20 @@ impl Imports {
             }
         }
     }
-
-    fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ImportRow, sqlx::Error> {
-        Ok(ImportRow {
-            id: format!("import_{}", row.try_get::<i64, _>("id")?),
-            title: row.try_get("title")?,
-            agent: row.try_get("agent")?,
-            source_session_id: row.try_get("source_session_id")?,
-            digest: row.try_get("digest")?,
-            events: row.try_get::<i64, _>("events")?.max(0) as u64,
-            threads: row.try_get::<i64, _>("threads")?.max(0) as u64,
-            imported_by: row.try_get("imported_by")?,
-            imported_at: row.try_get("imported_at")?,
-        })
-    }
 }
-
-const COLUMNS: &str = "id, title, agent, source_session_id, digest, events, threads, imported_by, imported_at";
 
 impl ImportStore for Imports {
     fn list(&self) -> BoxFuture<'_, Result<Vec<ImportRow>, AppError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM imports ORDER BY id DESC LIMIT 1000"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            rows.iter().map(Self::row).collect::<Result<_, _>>().map_err(store_failed)
-        })
+        Box::pin(async move { self.rows.list(1000).await.map_err(store_failed) })
     }
 
     fn get(&self, id: String) -> BoxFuture<'_, Result<ImportRow, AppError>> {
         Box::pin(async move {
-            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM imports WHERE id = ?"))
-                .bind(number_of(&id)?)
-                .fetch_optional(&self.pool)
+            self.rows
+                .get(number_of(&id)?)
                 .await
                 .map_err(store_failed)?
-                .ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
-            Self::row(&row).map_err(store_failed)
+                .ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))
         })
     }
 
@@ -527,12 +473,7 @@ impl ImportStore for Imports {
 
     fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
-            let done = sqlx::query("DELETE FROM imports WHERE id = ?")
-                .bind(number_of(&id)?)
-                .execute(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            if done.rows_affected() == 0 {
+            if !self.rows.delete(number_of(&id)?).await.map_err(store_failed)? {
                 return Err(AppError::not_found(format!("There is no imported session {id}.")));
             }
             Ok(())

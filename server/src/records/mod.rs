@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod files;
+pub mod import_rows;
 pub mod imports;
 pub mod shares;
 pub mod skills;

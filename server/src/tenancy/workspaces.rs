@@ -65,6 +65,7 @@ use crate::{
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
     audit::AuditLog,
+    records::import_rows::SqliteImportRows,
     records::imports::Imports,
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
@@ -145,7 +146,7 @@ impl Workspace {
         let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
         let shares = Shares::new(pool.clone(), audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
-        let imports = Imports::new(pool);
+        let imports = Imports::new(Arc::new(SqliteImportRows::new(pool)));
         let handles = Handles {
             summary: UpstreamSummary {
                 mode,
