@@ -610,7 +610,7 @@ async fn the_person(
         subject: claims.subject().to_string(),
         email: email.clone(),
         preferred_username: preferred,
-        display_name: name.or_else(|| email).unwrap_or_else(|| "Single sign-on user".to_owned()),
+        display_name: name.or(email).unwrap_or_else(|| "Single sign-on user".to_owned()),
     };
     (person, verified, other)
 }

@@ -45,7 +45,7 @@ use app::{
 use axum::{
     body::Body,
     extract::{ConnectInfo, Path, Query},
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderValue, header},
     response::Response,
 };
 use bytes::Bytes;
@@ -174,8 +174,7 @@ pub async fn export(
     axum::Extension(audit): axum::Extension<Arc<crate::audit::AuditLog>>,
     axum::Extension(principal): axum::Extension<Principal>,
     axum::Extension(running): axum::Extension<Running>,
-    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
+    request: http::request::Parts,
     Path(id): Path<String>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
@@ -200,7 +199,8 @@ pub async fn export(
         Ok(read) => read,
         Err(error) => return crate::support::error_page(AppError::upstream("Exporting the session", error)),
     };
-    let actor = Actor::of(Some(&principal), &headers, peer.map(|p| p.0.0));
+    let peer = request.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let actor = Actor::of(Some(&principal), &request.headers, peer);
     let record = match Record::begin(audit, actor, &id, &format, head.threads.len()).await {
         Ok(record) => record,
         Err(error) => {

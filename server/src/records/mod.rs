@@ -5,6 +5,7 @@ pub mod export;
 pub mod files;
 pub mod import_rows;
 pub mod imports;
+pub mod share_rows;
 pub mod shares;
 pub mod skills;
 

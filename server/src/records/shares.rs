@@ -48,14 +48,15 @@ use futures::{Stream, StreamExt};
 use regex::Regex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
 use tokio::sync::watch;
 
+use super::share_rows::{LinkRow, NewLinkRow, ShareRows};
 use crate::{
     audit::{Actor, AuditLog, NewEntry},
     streams::hub::Hub,
     streams::live::StreamQuery,
     streams::sse,
+    support::StoreError,
     upstream::UpstreamClient,
 };
 
@@ -111,7 +112,7 @@ const TOOL_FIELDS: &[&str] = &[
 
 /// Switchboard's share links, and the streams they keep open.
 pub struct Shares {
-    pool: SqlitePool,
+    rows: Arc<dyn ShareRows>,
     audit: Arc<AuditLog>,
     /// Where a link's streams and first screens are read: the same feeds signed-in viewers share.
     hub: Arc<Hub>,
@@ -143,7 +144,7 @@ pub struct OpenLink {
     pub mask_secrets: bool,
 }
 
-fn store_failed(error: sqlx::Error) -> AppError {
+fn store_failed(error: StoreError) -> AppError {
     tracing::error!("the share link store failed: {error}");
     AppError::internal("Switchboard could not read or write its share links; try again.")
 }
@@ -173,7 +174,7 @@ impl Shares {
     /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (each checked by the
     /// settings) match; refused when together they do not make one expression (too large).
     pub fn new(
-        pool: SqlitePool,
+        rows: Arc<dyn ShareRows>,
         audit: Arc<AuditLog>,
         hub: Arc<Hub>,
         patterns: &[String],
@@ -188,7 +189,7 @@ impl Shares {
             format!("SWITCHBOARD_SHARE_SECRET_PATTERNS: the patterns together are refused ({error})")
         })?;
         Ok(Arc::new(Self {
-            pool,
+            rows,
             audit,
             hub,
             secrets,
@@ -210,11 +211,7 @@ impl Shares {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return false;
         }
-        sqlx::query("SELECT 1 FROM shares WHERE token_hash = ?")
-            .bind(hash_of(&token.to_ascii_lowercase()))
-            .fetch_optional(&self.pool)
-            .await
-            .is_ok_and(|row| row.is_some())
+        self.rows.by_token(&hash_of(&token.to_ascii_lowercase())).await.is_ok_and(|row| row.is_some())
     }
 
     /// The link `token` opens, or why it does not (unknown, revoked, expired).
@@ -223,20 +220,19 @@ impl Shares {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(closed(UNKNOWN));
         }
-        let row = sqlx::query("SELECT * FROM shares WHERE token_hash = ?")
-            .bind(hash_of(&token.to_ascii_lowercase()))
-            .fetch_optional(&self.pool)
+        let row = self
+            .rows
+            .by_token(&hash_of(&token.to_ascii_lowercase()))
             .await
             .map_err(store_failed)?
             .ok_or_else(|| closed(UNKNOWN))?;
-        let revoked_at: Option<String> = row.try_get("revoked_at").map_err(store_failed)?;
-        if let Some(at) = revoked_at {
+        if let Some(at) = row.revoked_at {
             return Err(closed(&format!(
                 "This share link was revoked on {}. Ask the person who sent it for a new one.",
                 at.get(..16).unwrap_or(&at).replace('T', " ")
             )));
         }
-        let expires_unix: i64 = row.try_get("expires_unix").map_err(store_failed)?;
+        let expires_unix = row.expires_unix;
         if expires_unix <= now_unix() {
             let at = rfc3339_of_unix(expires_unix);
             return Err(closed(&format!(
@@ -245,12 +241,12 @@ impl Shares {
             )));
         }
         Ok(OpenLink {
-            id: row.try_get("id").map_err(store_failed)?,
-            session_id: row.try_get("session_id").map_err(store_failed)?,
+            id: row.id,
+            session_id: row.session_id,
             expires_unix,
-            snapshot_ms: row.try_get("snapshot_ms").map_err(store_failed)?,
-            hide_tools: row.try_get::<i64, _>("hide_tools").map_err(store_failed)? != 0,
-            mask_secrets: row.try_get::<i64, _>("mask_secrets").map_err(store_failed)? != 0,
+            snapshot_ms: row.snapshot_ms,
+            hide_tools: row.hide_tools,
+            mask_secrets: row.mask_secrets,
         })
     }
 
@@ -478,31 +474,12 @@ impl Shares {
     async fn seen(&self, link: &OpenLink, viewer: Actor, opened: Opened) -> Result<(String, String), AppError> {
         let now = time::OffsetDateTime::now_utc();
         let at = app::format::rfc3339(now);
-        // The viewing that moves the last view past the window writes the entry: one statement,
-        // so of a page and its streams opening at once, one does (SQLite runs writes one by one).
-        let first_in_window = sqlx::query(
-            "UPDATE shares SET last_viewed_at = ? WHERE id = ?
-               AND COALESCE(julianday(last_viewed_at), 0) < julianday(?) RETURNING id",
-        )
-        .bind(&at)
-        .bind(link.id)
-        .bind(app::format::rfc3339(now - VIEW_ENTRY_EVERY))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_failed)?
-        .is_some();
-        let row = sqlx::query(
-            "UPDATE shares SET views = views + ?, last_viewed_at = ? WHERE id = ? RETURNING title, agent, views",
-        )
-        .bind(i64::from(opened == Opened::Page))
-        .bind(&at)
-        .bind(link.id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_failed)?;
-        let (title, agent): (String, String) =
-            (row.try_get("title").map_err(store_failed)?, row.try_get("agent").map_err(store_failed)?);
-        let views: i64 = row.try_get("views").map_err(store_failed)?;
+        // The viewing that moves the last view past the window writes the entry: of a page and
+        // its streams opening at once, one does.
+        let window_start = app::format::rfc3339(now - VIEW_ENTRY_EVERY);
+        let (first_in_window, row) =
+            self.rows.viewed(link.id, &at, &window_start, opened == Opened::Page).await.map_err(store_failed)?;
+        let (title, agent, views) = (row.title, row.agent, row.views);
         if first_in_window {
             let opened = match opened {
                 Opened::Page => "page",
@@ -522,41 +499,32 @@ impl Shares {
         Ok((title, agent))
     }
 
-    fn row(row: &sqlx::sqlite::SqliteRow) -> Result<ShareRow, sqlx::Error> {
-        let id: i64 = row.try_get("id")?;
-        let expires_unix: i64 = row.try_get("expires_unix")?;
-        let revoked_at: Option<String> = row.try_get("revoked_at")?;
-        let state = match (&revoked_at, expires_unix <= now_unix()) {
+    fn row(row: LinkRow) -> ShareRow {
+        let state = match (&row.revoked_at, row.expires_unix <= now_unix()) {
             (Some(_), _) => "revoked",
             (None, true) => "expired",
             (None, false) => "active",
         };
-        let snapshot_ms: Option<i64> = row.try_get("snapshot_ms")?;
-        Ok(ShareRow {
-            id: format!("share_{id}"),
-            session_id: row.try_get("session_id")?,
-            title: row.try_get("title")?,
-            created_by: row.try_get("created_by")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: rfc3339_of_unix(expires_unix),
-            snapshot_at: snapshot_ms.map(|ms| rfc3339_of_unix(ms / 1000)),
-            hide_tools: row.try_get::<i64, _>("hide_tools")? != 0,
-            mask_secrets: row.try_get::<i64, _>("mask_secrets")? != 0,
-            views: row.try_get::<i64, _>("views")?.max(0) as u64,
-            last_viewed_at: row.try_get("last_viewed_at")?,
-            revoked_at,
-            revoked_by: row.try_get("revoked_by")?,
+        ShareRow {
+            id: format!("share_{}", row.id),
+            session_id: row.session_id,
+            title: row.title,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            expires_at: rfc3339_of_unix(row.expires_unix),
+            snapshot_at: row.snapshot_ms.map(|ms| rfc3339_of_unix(ms / 1000)),
+            hide_tools: row.hide_tools,
+            mask_secrets: row.mask_secrets,
+            views: row.views.max(0) as u64,
+            last_viewed_at: row.last_viewed_at,
+            revoked_at: row.revoked_at,
+            revoked_by: row.revoked_by,
             state: state.to_owned(),
-        })
+        }
     }
 
     async fn get(&self, id: i64) -> Result<Option<ShareRow>, AppError> {
-        let row = sqlx::query("SELECT * FROM shares WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_failed)?;
-        row.as_ref().map(Self::row).transpose().map_err(store_failed)
+        Ok(self.rows.get(id).await.map_err(store_failed)?.map(Self::row))
     }
 }
 
@@ -665,24 +633,19 @@ impl ShareStore for Shares {
             let now = time::OffsetDateTime::now_utc();
             let expires_unix = now.unix_timestamp() + i64::from(new.hours) * 3600;
             let snapshot_ms = new.snapshot.then(|| (now.unix_timestamp_nanos() / 1_000_000) as i64);
-            let id: i64 = sqlx::query(
-                "INSERT INTO shares (token_hash, session_id, title, agent, created_by, created_at, expires_unix, snapshot_ms, hide_tools, mask_secrets)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(hash_of(&token))
-            .bind(&new.session_id)
-            .bind(&about.title)
-            .bind(&about.agent)
-            .bind(&username)
-            .bind(app::format::rfc3339(now))
-            .bind(expires_unix)
-            .bind(snapshot_ms)
-            .bind(new.hide_tools as i64)
-            .bind(new.mask_secrets as i64)
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(store_failed)?;
+            let row = NewLinkRow {
+                token_hash: hash_of(&token),
+                session_id: new.session_id,
+                title: about.title,
+                agent: about.agent,
+                created_by: username,
+                created_at: app::format::rfc3339(now),
+                expires_unix,
+                snapshot_ms,
+                hide_tools: new.hide_tools,
+                mask_secrets: new.mask_secrets,
+            };
+            let id = self.rows.insert(&row).await.map_err(store_failed)?;
             Ok(CreatedShare {
                 id: format!("share_{id}"),
                 path: format!("/share/{token}"),
@@ -692,13 +655,9 @@ impl ShareStore for Shares {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ShareRow>, AppError>> {
-        Box::pin(async move {
-            let rows = sqlx::query("SELECT * FROM shares ORDER BY id DESC LIMIT 1000")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(store_failed)?;
-            rows.iter().map(Self::row).collect::<Result<_, _>>().map_err(store_failed)
-        })
+        Box::pin(
+            async move { Ok(self.rows.list(1000).await.map_err(store_failed)?.into_iter().map(Self::row).collect()) },
+        )
     }
 
     fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>> {
@@ -713,13 +672,8 @@ impl ShareStore for Shares {
                 ));
             }
             if row.revoked_at.is_none() {
-                sqlx::query("UPDATE shares SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL")
-                    .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-                    .bind(&by.username)
-                    .bind(number)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(store_failed)?;
+                let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+                self.rows.revoke(number, &at, &by.username).await.map_err(store_failed)?;
             }
             self.revoked.send_modify(|ids| {
                 ids.insert(number);
@@ -771,10 +725,11 @@ mod tests {
 
     fn shares() -> Arc<Shares> {
         let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
+        let rows = Arc::new(super::super::share_rows::SqliteShareRows::new(pool.clone()));
         // Nothing listens there: these tests do not read the hub.
         let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
         let hub = Hub::new(client, crate::streams::hub::HubConfig::default());
-        Shares::new(pool.clone(), Arc::new(AuditLog::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
+        Shares::new(rows, Arc::new(AuditLog::new(pool)), hub, &["ACME-[0-9]{4}".to_owned()]).unwrap()
     }
 
     fn link(hide_tools: bool, mask_secrets: bool) -> OpenLink {

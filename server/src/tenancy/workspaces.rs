@@ -67,6 +67,7 @@ use crate::{
     audit::AuditLog,
     records::import_rows::SqliteImportRows,
     records::imports::Imports,
+    records::share_rows::SqliteShareRows,
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
     streams::hub::{Hub, HubConfig},
@@ -144,8 +145,13 @@ impl Workspace {
         .await
         .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
         let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
-        let shares = Shares::new(pool.clone(), audit.clone(), hub.clone(), &config.share_secret_patterns)
-            .map_err(io::Error::other)?;
+        let shares = Shares::new(
+            Arc::new(SqliteShareRows::new(pool.clone())),
+            audit.clone(),
+            hub.clone(),
+            &config.share_secret_patterns,
+        )
+        .map_err(io::Error::other)?;
         let imports = Imports::new(Arc::new(SqliteImportRows::new(pool)));
         let handles = Handles {
             summary: UpstreamSummary {
