@@ -55,7 +55,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
+
+use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
     approvals::decisions::SqliteDecisions,
@@ -71,6 +73,7 @@ use crate::{
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
     streams::hub::{Hub, HubConfig},
+    support::StoreError,
     upstream::UpstreamClient,
 };
 
@@ -239,8 +242,10 @@ pub struct Workspaces {
     others: RwLock<Vec<Arc<Workspace>>>,
     /// (workspace, account) → roles there.
     grants: RwLock<HashMap<(String, i64), Vec<Role>>>,
-    /// The main database: the `workspaces` and `workspace_grants` tables, the audit log.
-    pool: SqlitePool,
+    /// The connected workspaces and the grants, as kept.
+    rows: Arc<dyn WorkspaceRows>,
+    /// The main audit log; a connected workspace writes its entries there, named.
+    audit: Arc<AuditLog>,
     secret: Option<SecretKey>,
     config: Config,
     /// Held over a change of the grants and the reload after it, so that two changes at once
@@ -254,7 +259,8 @@ impl Workspaces {
     /// whose records cannot be opened, is skipped with an error in the log: the others start.
     pub async fn open(
         default: Workspace,
-        pool: SqlitePool,
+        rows: Arc<dyn WorkspaceRows>,
+        audit: Arc<AuditLog>,
         secret: Option<SecretKey>,
         config: Config,
     ) -> io::Result<Arc<Self>> {
@@ -262,18 +268,16 @@ impl Workspaces {
             default: Arc::new(default),
             others: RwLock::default(),
             grants: RwLock::default(),
-            pool,
+            rows,
+            audit,
             secret,
             config,
             writes: tokio::sync::Mutex::new(()),
         });
-        let rows = sqlx::query("SELECT id, name, base_url, sealed_key FROM workspaces ORDER BY created_at, id")
-            .fetch_all(&this.pool)
-            .await
-            .map_err(|e| io::Error::other(format!("cannot read the workspaces: {e}")))?;
-        for row in rows {
-            let (id, name, base_url): (String, String, String) = (row.get("id"), row.get("name"), row.get("base_url"));
-            let sealed: Vec<u8> = row.get("sealed_key");
+        let stored = this.rows.all().await.map_err(|e| io::Error::other(format!("cannot read the workspaces: {e}")))?;
+        for record in stored {
+            let (id, name, base_url) = (record.id, record.name, record.base_url);
+            let sealed = record.sealed_key;
             let Some(key) = this.secret.as_ref().and_then(|secret| secret.open(&id, &base_url, &sealed)) else {
                 tracing::error!(
                     "workspace {id} is not served: its key does not open without the SWITCHBOARD_SECRET_KEY it was \
@@ -296,17 +300,18 @@ impl Workspaces {
         let pool = crate::support::db::open(&dir)
             .await
             .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
-        let audit = Arc::new(AuditLog::new(self.pool.clone()).in_workspace(id));
+        let audit = Arc::new(self.audit.in_workspace(id));
         let client = UpstreamClient::new(base_url, key);
         Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, pool, audit).await
     }
 
-    async fn reload_grants(&self) -> Result<(), sqlx::Error> {
-        let rows =
-            sqlx::query("SELECT workspace_id, user_id, roles FROM workspace_grants").fetch_all(&self.pool).await?;
-        let grants = rows
-            .iter()
-            .map(|row| ((row.get("workspace_id"), row.get("user_id")), parse_roles(row.get::<&str, _>("roles"))))
+    async fn reload_grants(&self) -> Result<(), StoreError> {
+        let grants = self
+            .rows
+            .grants()
+            .await?
+            .into_iter()
+            .map(|(workspace, user, roles)| ((workspace, user), parse_roles(&roles)))
             .collect();
         *self.grants.write().unwrap_or_else(|e| e.into_inner()) = grants;
         Ok(())
@@ -372,17 +377,8 @@ impl Workspaces {
     }
 
     async fn list_rows(&self) -> Result<Vec<WorkspaceRow>, AppError> {
-        let rows =
-            sqlx::query("SELECT id, name, base_url, created_by, created_at FROM workspaces ORDER BY created_at, id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(unreadable)?;
-        let grants = sqlx::query(
-            "SELECT g.workspace_id, u.username, g.roles FROM workspace_grants g JOIN users u ON u.id = g.user_id ORDER BY u.username",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unreadable)?;
+        let stored = self.rows.all().await.map_err(unreadable)?;
+        let grants = self.rows.named_grants().await.map_err(unreadable)?;
         let default = WorkspaceRow {
             id: DEFAULT_ID.to_owned(),
             name: self.default.name.clone(),
@@ -394,21 +390,20 @@ impl Workspaces {
             grants: Vec::new(),
         };
         Ok(std::iter::once(default)
-            .chain(rows.iter().map(|row| {
-                let id: String = row.get("id");
+            .chain(stored.into_iter().map(|record| {
                 WorkspaceRow {
-                    serving: self.get(&id).is_some(),
+                    serving: self.get(&record.id).is_some(),
                     grants: grants
                         .iter()
-                        .filter(|g| g.get::<&str, _>("workspace_id") == id)
-                        .map(|g| Grant { username: g.get("username"), roles: g.get("roles") })
+                        .filter(|(workspace, _, _)| *workspace == record.id)
+                        .map(|(_, username, roles)| Grant { username: username.clone(), roles: roles.clone() })
                         .collect(),
-                    name: row.get("name"),
-                    base_url: row.get("base_url"),
+                    name: record.name,
+                    base_url: record.base_url,
                     is_default: false,
-                    created_by: row.get("created_by"),
-                    created_at: row.get("created_at"),
-                    id,
+                    created_by: record.created_by,
+                    created_at: record.created_at,
+                    id: record.id,
                 }
             }))
             .collect())
@@ -463,29 +458,32 @@ impl Workspaces {
                 "The workspace's records could not be opened in the data directory; the server's log says why.",
             )
         })?;
-        let inserted = sqlx::query(
-            "INSERT INTO workspaces (id, name, base_url, sealed_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(&name)
-        .bind(&base_url)
-        .bind(secret.seal(&id, &base_url, &key))
-        .bind(&by)
-        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-        .execute(&self.pool)
-        .await;
-        if let Err(error) = inserted {
+        let record = WorkspaceRecord {
+            id: id.clone(),
+            name: name.clone(),
+            base_url: base_url.clone(),
+            sealed_key: secret.seal(&id, &base_url, &key),
+            created_by: by.clone(),
+            created_at: app::format::rfc3339(time::OffsetDateTime::now_utc()),
+        };
+        let kept = self.rows.insert(&record).await;
+        if !matches!(kept, Ok(Kept::Yes)) {
             workspace.close();
-            if let sqlx::Error::Database(e) = &error
-                && e.is_unique_violation()
-            {
+        }
+        match kept {
+            Ok(Kept::Yes) => {}
+            Ok(Kept::Taken) => {
                 return Err(AppError::new(
                     ErrorKind::Conflict,
                     format!("A workspace is already called {id} or {name} (it may not be served: see the list)."),
                 ));
             }
-            tracing::error!("workspace {id} could not be stored: {error}");
-            return Err(AppError::internal("The workspace could not be stored. Try again; the server's log says why."));
+            Err(error) => {
+                tracing::error!("workspace {id} could not be stored: {error}");
+                return Err(AppError::internal(
+                    "The workspace could not be stored. Try again; the server's log says why.",
+                ));
+            }
         }
         self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace));
         tracing::info!(workspace = %id, by = %by, "connected a workspace");
@@ -501,17 +499,16 @@ impl Workspaces {
             ));
         }
         let _writing = self.writes.lock().await;
-        let gone =
-            sqlx::query("DELETE FROM workspaces WHERE id = ?").bind(&id).execute(&self.pool).await.map_err(|e| {
-                tracing::error!("workspace {id} could not be removed: {e}");
-                AppError::internal("The workspace could not be disconnected. Try again; the server's log says why.")
-            })?;
+        let gone = self.rows.delete(&id).await.map_err(|e| {
+            tracing::error!("workspace {id} could not be removed: {e}");
+            AppError::internal("The workspace could not be disconnected. Try again; the server's log says why.")
+        })?;
         let removed = {
             let mut others = self.others.write().unwrap_or_else(|e| e.into_inner());
             let at = others.iter().position(|w| w.id == id);
             at.map(|at| others.remove(at))
         };
-        if gone.rows_affected() == 0 && removed.is_none() {
+        if !gone && removed.is_none() {
             return Err(not_found(&id));
         }
         if let Some(workspace) = removed {
@@ -531,11 +528,7 @@ impl Workspaces {
             ));
         }
         if self.get(id).is_none() {
-            let stored: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workspaces WHERE id = ?)")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(unreadable)?;
+            let stored = self.rows.all().await.map_err(unreadable)?.iter().any(|w| w.id == id);
             return Err(match stored {
                 true => AppError::new(
                     ErrorKind::Conflict,
@@ -550,34 +543,15 @@ impl Workspaces {
         let roles = granted_roles(&form.roles)?;
         let _writing = self.writes.lock().await;
         let username = form.username.trim().to_lowercase();
-        let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
-            .bind(&username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| {
-                tracing::error!("an account could not be read: {e}");
-                AppError::internal("The account could not be read. Try again; the server's log says why.")
-            })?;
+        let user = self.rows.account(&username).await.map_err(|e| {
+            tracing::error!("an account could not be read: {e}");
+            AppError::internal("The account could not be read. Try again; the server's log says why.")
+        })?;
         let Some(user) = user else {
             return Err(AppError::bad_input("username", format!("Nobody has the username {username}.")));
         };
-        let written = if roles.is_empty() {
-            sqlx::query("DELETE FROM workspace_grants WHERE workspace_id = ? AND user_id = ?")
-                .bind(id)
-                .bind(user)
-                .execute(&self.pool)
-                .await
-        } else {
-            sqlx::query(
-                "INSERT INTO workspace_grants (workspace_id, user_id, roles) VALUES (?, ?, ?)
-                 ON CONFLICT (workspace_id, user_id) DO UPDATE SET roles = excluded.roles",
-            )
-            .bind(id)
-            .bind(user)
-            .bind(roles_text(&roles))
-            .execute(&self.pool)
-            .await
-        };
+        let roles_text = roles_text(&roles);
+        let written = self.rows.set_grant(id, user, (!roles.is_empty()).then_some(roles_text.as_str())).await;
         written.map_err(|e| {
             tracing::error!("a workspace grant could not be written: {e}");
             AppError::internal("The roles could not be saved. Try again; the server's log says why.")
@@ -638,7 +612,7 @@ fn check_base_url(base_url: &str) -> Result<(), String> {
 }
 
 /// The answer when the workspaces' table cannot be read; the log has SQLite's words.
-fn unreadable(error: sqlx::Error) -> AppError {
+fn unreadable(error: StoreError) -> AppError {
     tracing::error!("the workspaces could not be read: {error}");
     AppError::internal("The workspaces could not be read. Try again; the server's log says why.")
 }

@@ -194,7 +194,8 @@ async fn open_workspaces(
     let mode = settings.upstream.mode();
     let default =
         Workspace::open(&config, DEFAULT_ID, "Default", mode, client, pool.clone(), access.audit.clone()).await?;
-    Workspaces::open(default, pool, settings.secret_key.clone(), config).await
+    let rows = Arc::new(crate::tenancy::workspace_rows::SqliteWorkspaceRows::new(pool));
+    Workspaces::open(default, rows, access.audit.clone(), settings.secret_key.clone(), config).await
 }
 
 /// Email and webhooks about waiting calls (the default workspace's), with their channels sealed.
