@@ -2,6 +2,7 @@
 //! upstream's own webhooks received ([`webhooks`]).
 
 pub mod notifier;
+pub mod notify_rows;
 pub mod webhooks;
 
 pub use notifier::*;

@@ -37,9 +37,9 @@ use hmac::{Hmac, Mac};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sqlx::{Row, SqlitePool};
 use tokio::time::Instant;
 
+use super::notify_rows::{ChannelRecord, NotifyRows};
 use crate::{
     access::accounts::SqliteAccounts,
     approvals::decisions::DecisionStore,
@@ -47,6 +47,7 @@ use crate::{
     approvals::policies::Policies,
     audit::{AuditLog, NewEntry},
     settings::NotifySettings,
+    support::StoreError,
 };
 
 type Signer = Hmac<Sha256>;
@@ -102,7 +103,7 @@ fn next_escalation(
 }
 
 pub struct Notifier {
-    pool: SqlitePool,
+    rows: Arc<dyn NotifyRows>,
     /// Where people open Switchboard: `SWITCHBOARD_PUBLIC_URL`, or the address it listens on.
     public_url: String,
     key: Vec<u8>,
@@ -133,7 +134,7 @@ pub struct NotifierStores {
 impl Notifier {
     /// Reads (or makes) the link key in `data_dir`; connects to nothing until a message is sent.
     pub fn open(
-        pool: SqlitePool,
+        rows: Arc<dyn NotifyRows>,
         public_url: String,
         data_dir: &Path,
         settings: NotifySettings,
@@ -167,7 +168,7 @@ impl Notifier {
             .build()
             .map_err(std::io::Error::other)?;
         Ok(Arc::new(Self {
-            pool,
+            rows,
             public_url,
             key,
             settings,
@@ -264,21 +265,8 @@ impl Notifier {
             }
             None => (String::new(), String::new()),
         };
-        let inserted =
-            sqlx::query("INSERT INTO link_uses (nonce, username, used_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(&claims.n)
-                .bind(username)
-                .bind(app::format::rfc3339(now))
-                .execute(&self.pool)
-                .await
-                .map_err(store_failed)?;
-        if inserted.rows_affected() == 0 {
-            let used: String = sqlx::query("SELECT used_at FROM link_uses WHERE nonce = ?")
-                .bind(&claims.n)
-                .fetch_one(&self.pool)
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(store_failed)?;
+        let first_used = self.rows.use_link(&claims.n, username, &app::format::rfc3339(now)).await;
+        if let Some(used) = first_used.map_err(store_failed)? {
             return refused(format!(
                 "This link was already opened, at {}; each link opens once. The call, if it still waits, is in the Inbox.",
                 app::format::timestamp(&used)
@@ -288,20 +276,14 @@ impl Notifier {
     }
 
     async fn email_now(&self, username: &str) -> Result<EmailChoice, AppError> {
-        let address = sqlx::query("SELECT address FROM notify_email WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_failed)?
-            .map(|row| row.try_get::<String, _>(0))
-            .transpose()
-            .map_err(store_failed)?;
+        let address = self.rows.email(username).await.map_err(store_failed)?;
         Ok(EmailChoice { available: self.mailer.is_some(), address })
     }
 
     async fn set_email_now(&self, username: &str, address: &str) -> Result<EmailChoice, AppError> {
+        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         if address.is_empty() {
-            sqlx::query("DELETE FROM notify_email WHERE username = ?").bind(username).execute(&self.pool).await
+            self.rows.set_email(username, None, &at).await
         } else {
             if self.mailer.is_none() {
                 return Err(AppError::bad_input(
@@ -312,15 +294,7 @@ impl Notifier {
             if address.parse::<Mailbox>().is_err() {
                 return Err(AppError::bad_input("address", "That is not an email address; write it as name@example.com."));
             }
-            sqlx::query(
-                "INSERT INTO notify_email (username, address, updated_at) VALUES (?, ?, ?)
-                 ON CONFLICT (username) DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
-            )
-            .bind(username)
-            .bind(address)
-            .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-            .execute(&self.pool)
-            .await
+            self.rows.set_email(username, Some(address), &at).await
         }
         .map_err(store_failed)?;
         self.email_now(username).await
@@ -600,14 +574,11 @@ impl Notifier {
 
     /// Who gets email: enabled accounts that may decide, with an address.
     async fn recipients(&self) -> Result<Vec<(String, String)>, String> {
-        let rows = sqlx::query("SELECT username, address FROM notify_email")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
+        let rows = self.rows.emails().await.map_err(|e| e.to_string())?;
         let accounts = self.accounts.list().await.map_err(|e| format!("{e:?}"))?;
         Ok(rows
             .iter()
-            .filter_map(|row| Some((row.try_get::<String, _>(0).ok()?, row.try_get::<String, _>(1).ok()?)))
+            .cloned()
             .filter(|(username, _)| {
                 accounts.iter().any(|a| {
                     a.username == *username
@@ -653,22 +624,17 @@ impl Notifier {
 
     /// Every channel with its URL and signing secret, in one read.
     async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
-        let rows = sqlx::query("SELECT * FROM notify_channels ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_failed)?;
-        rows.iter().map(|row| channel_of(row, self.seal.as_ref())).collect::<Result<_, _>>().map_err(store_failed)
+        let stored = self.rows.channels().await.map_err(store_failed)?;
+        Ok(stored.into_iter().map(|record| channel_of(record, self.seal.as_ref())).collect())
     }
 
     /// With a key: seals every channel's URL and secret still in plain text (written before the
     /// key was set), in one transaction, then rewrites the database file so that no page keeps
     /// them (`VACUUM`, the write-ahead log truncated). Without one: warns of channels sealed
     /// with a key that is gone, which send nothing until it is back.
-    pub async fn seal_channels(&self) -> Result<(), sqlx::Error> {
+    pub async fn seal_channels(&self) -> Result<(), StoreError> {
         let Some(key) = &self.seal else {
-            let sealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notify_channels WHERE url LIKE 'sealed:%'")
-                .fetch_one(&self.pool)
-                .await?;
+            let sealed = self.rows.sealed_channels().await?;
             if sealed > 0 {
                 tracing::warn!(
                     "{sealed} notification channel(s) are sealed, but SWITCHBOARD_SECRET_KEY is not set: they get nothing until it is set again"
@@ -676,23 +642,13 @@ impl Notifier {
             }
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
-        let plain: Vec<(i64, String, Option<String>)> =
-            sqlx::query_as("SELECT id, url, secret FROM notify_channels WHERE url NOT LIKE 'sealed:%'")
-                .fetch_all(&mut *tx)
-                .await?;
-        for (id, url, secret) in &plain {
-            sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ?")
-                .bind(key.seal_text(&sealed_as(*id, "url"), url))
-                .bind(secret.as_deref().map(|secret| key.seal_text(&sealed_as(*id, "secret"), secret)))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        if !plain.is_empty() {
-            engine::private::scrub(&self.pool).await?;
-            tracing::info!("notification channels: sealed {} written before the key was set", plain.len());
+        let seal = |id: i64, url: &str, secret: Option<&str>| {
+            let url = key.seal_text(&sealed_as(id, "url"), url);
+            (url, secret.map(|secret| key.seal_text(&sealed_as(id, "secret"), secret)))
+        };
+        let sealed = self.rows.seal_plain(&seal).await?;
+        if sealed > 0 {
+            tracing::info!("notification channels: sealed {sealed} written before the key was set");
         }
         Ok(())
     }
@@ -704,45 +660,22 @@ impl Notifier {
         // Sealed values are bound to the row's id, known once it is inserted: the row is written
         // with neither, then given them, in one transaction (no page ever holds them in plain).
         let sealing = self.seal.as_ref();
-        let mut tx = self.pool.begin().await.map_err(store_failed)?;
-        let row = sqlx::query(
-            "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-        )
-        .bind(&kind)
-        .bind(&name)
-        .bind(if sealing.is_some() { "" } else { url.as_str() })
-        .bind(if sealing.is_some() { None } else { secret.as_deref() })
-        .bind(&by)
-        .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_failed)?;
-        let row = match sealing {
-            None => row,
-            Some(key) => {
-                let id: i64 = row.try_get("id").map_err(store_failed)?;
-                sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ? RETURNING *")
-                    .bind(key.seal_text(&sealed_as(id, "url"), &url))
-                    .bind(secret.as_deref().map(|secret| key.seal_text(&sealed_as(id, "secret"), secret)))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(store_failed)?
-            }
+        let fill = |id: i64| match sealing {
+            None => (url.clone(), secret.clone()),
+            Some(key) => (
+                key.seal_text(&sealed_as(id, "url"), &url),
+                secret.as_deref().map(|secret| key.seal_text(&sealed_as(id, "secret"), secret)),
+            ),
         };
-        tx.commit().await.map_err(store_failed)?;
-        let (channel, ..) = channel_of(&row, sealing).map_err(store_failed)?;
+        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let record = self.rows.add_channel(&kind, &name, &by, &at, &fill).await.map_err(store_failed)?;
+        let (channel, ..) = channel_of(record, sealing);
         self.channel_added.notify_one();
         Ok(ChannelMade { channel, secret })
     }
 
     async fn delete_channel_now(&self, id: i64) -> Result<(), AppError> {
-        let deleted = sqlx::query("DELETE FROM notify_channels WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(store_failed)?;
-        if deleted.rows_affected() == 0 {
+        if !self.rows.delete_channel(id).await.map_err(store_failed)? {
             return Err(AppError::not_found(format!("There is no channel {id}; it may have been removed already.")));
         }
         Ok(())
@@ -868,37 +801,33 @@ fn sealed_as(id: i64, field: &str) -> String {
 /// A `notify_channels` row: the channel as shown (its URL's host only), its URL and its secret,
 /// opened with `seal` where they are sealed. One sealed with another key (or with a key that is
 /// gone) has an empty URL, which sends nothing, and says so where its address is shown.
-fn channel_of(
-    row: &sqlx::sqlite::SqliteRow,
-    seal: Option<&SealKey>,
-) -> Result<(Channel, String, Option<String>), sqlx::Error> {
-    let id: i64 = row.try_get("id")?;
+fn channel_of(record: ChannelRecord, seal: Option<&SealKey>) -> (Channel, String, Option<String>) {
+    let id = record.id;
     let open = |field: &str, value: String| -> Option<String> {
         if !engine::sealing::is_sealed(&value) {
             return Some(value);
         }
         seal.and_then(|key| key.open_text(&sealed_as(id, field), &value))
     };
-    let (url, secret): (String, Option<String>) = (row.try_get("url")?, row.try_get("secret")?);
-    let url = open("url", url);
-    let secret = secret.and_then(|secret| open("secret", secret));
+    let url = open("url", record.url);
+    let secret = record.secret.and_then(|secret| open("secret", secret));
     let target = match &url {
         Some(url) => channel_target(url).unwrap_or_default(),
         None => "(sealed with a key this server does not have: set SWITCHBOARD_SECRET_KEY)".to_owned(),
     };
     let url = url.unwrap_or_default();
     let channel = Channel {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        name: row.try_get("name")?,
+        id,
+        kind: record.kind,
+        name: record.name,
         target,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
+        created_by: record.created_by,
+        created_at: record.created_at,
     };
-    Ok((channel, url, secret))
+    (channel, url, secret)
 }
 
-fn store_failed(error: sqlx::Error) -> AppError {
+fn store_failed(error: StoreError) -> AppError {
     tracing::error!("notification store: {error}");
     AppError::internal("Switchboard could not read or write its notification settings; try again.")
 }

@@ -209,7 +209,7 @@ async fn open_notifier(
     let home = workspaces.default_workspace();
     let public_url = settings.notify.public_url.clone().unwrap_or_else(|| own_origin(listening));
     let notifier = Notifier::open(
-        pool,
+        Arc::new(crate::notify::notify_rows::SqliteNotifyRows::new(pool)),
         public_url,
         &settings.data_dir,
         settings.notify.clone(),
