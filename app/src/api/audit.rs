@@ -110,12 +110,7 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     let limit = query.limit.unwrap_or(AUDIT_PAGE).clamp(1, 500);
     let mut asked = query.clone();
     asked.limit = Some(limit + 1);
-    let mut found = store.0.query(&asked).await.map_err(|error| {
-        AppError::internal_logged(
-            error,
-            "The audit log could not be read. Try again; if it keeps failing, see the server's log.",
-        )
-    })?;
+    let mut found = store.0.query(&asked).await?;
     let more = found.len() > limit as usize;
     found.truncate(limit as usize);
     let entries = found
@@ -165,7 +160,7 @@ pub mod server {
     use serde_json::Value;
 
     use super::AuditQuery;
-    use crate::upstream::client::BoxFuture;
+    use crate::{error::AppError, upstream::client::BoxFuture};
 
     /// One entry of the audit log.
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -188,8 +183,8 @@ pub mod server {
     }
 
     pub trait AuditStore: Send + Sync + 'static {
-        /// Entries matching `query`, newest first.
-        fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
+        /// Entries matching `query`, newest first; a failure is logged and worded by the server.
+        fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, AppError>>;
     }
 
     #[derive(Clone)]

@@ -338,8 +338,15 @@ impl AuditLog {
 }
 
 impl AuditStore for AuditLog {
-    fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>> {
-        Box::pin(async move { self.select(query).await.map_err(|e| e.to_string()) })
+    fn query<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, AppError>> {
+        Box::pin(async move {
+            self.select(query).await.map_err(|error| {
+                AppError::internal_logged(
+                    error,
+                    "The audit log could not be read. Try again; if it keeps failing, see the server's log.",
+                )
+            })
+        })
     }
 }
 
