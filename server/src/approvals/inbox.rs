@@ -346,7 +346,7 @@ impl Inbox {
             }
             Err(problem) => {
                 state.dirty.insert(listed.id);
-                state.problem = Some(problem);
+                state.problem = Some(problem.to_string());
             }
         }
         self.publish(&state);
@@ -419,7 +419,7 @@ impl Inbox {
             let sessions = match listed {
                 Ok(sessions) => sessions,
                 Err(problem) => {
-                    state.problem = Some(problem);
+                    state.problem = Some(problem.to_string());
                     self.publish(&state);
                     return;
                 }
@@ -457,7 +457,7 @@ impl Inbox {
             to_read.into_iter().filter_map(|id| state.seen.get(&id).cloned()).collect::<Vec<_>>()
         };
         // Read without holding the state, so that a decision can take its call out meanwhile.
-        let reads: Vec<(Listed, Result<Vec<PendingCall>, String>)> = futures::stream::iter(to_read)
+        let reads: Vec<(Listed, Result<Vec<PendingCall>, AppError>)> = futures::stream::iter(to_read)
             .map(|session| async move {
                 let calls = self.read(&session).await;
                 (session, calls)
@@ -479,7 +479,7 @@ impl Inbox {
                 }
                 Err(problem) => {
                     state.dirty.insert(session.id);
-                    state.problem = Some(problem);
+                    state.problem = Some(problem.to_string());
                 }
             }
         }
@@ -489,7 +489,7 @@ impl Inbox {
         self.publish(&state);
     }
 
-    async fn list_sessions(&self, all_pages: bool) -> Result<Vec<Listed>, String> {
+    async fn list_sessions(&self, all_pages: bool) -> Result<Vec<Listed>, AppError> {
         let mut found = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..if all_pages { MAX_PAGES } else { 1 } {
@@ -501,10 +501,11 @@ impl Inbox {
             if let Some(page) = cursor.take() {
                 query.push(("page".to_owned(), page));
             }
-            let page: Page<Value> =
-                self.upstream.get("/v1/sessions", query).await.map_err(|e| {
-                    AppError::upstream("Looking for calls that wait (listing the sessions)", e).to_string()
-                })?;
+            let page: Page<Value> = self
+                .upstream
+                .get("/v1/sessions", query)
+                .await
+                .map_err(|e| AppError::upstream("Looking for calls that wait (listing the sessions)", e))?;
             found.extend(page.data.iter().filter_map(Listed::of));
             match page.next_page.filter(|p| !p.is_empty()) {
                 Some(next) => cursor = Some(next),
@@ -515,7 +516,7 @@ impl Inbox {
     }
 
     /// The calls `session` waits on, without those decided through Switchboard already.
-    async fn read(&self, session: &Listed) -> Result<Vec<PendingCall>, String> {
+    async fn read(&self, session: &Listed) -> Result<Vec<PendingCall>, AppError> {
         let mut query: Vec<(String, String)> = [
             types::SESSION_STATUS_IDLE,
             types::AGENT_TOOL_USE,
@@ -536,15 +537,16 @@ impl Inbox {
             // Deleted since it was listed.
             Err(UpstreamError::Api { status: 404, .. }) => return Ok(Vec::new()),
             Err(error) => {
-                return Err(AppError::upstream(&format!("Reading the calls session {} waits on", session.id), error)
-                    .to_string());
+                return Err(AppError::upstream(&format!("Reading the calls session {} waits on", session.id), error));
             }
         };
         let decided: HashSet<String> = self
             .decisions
             .recorded(&session.id)
             .await
-            .map_err(|e| format!("The decisions of session {} could not be read: {e}", session.id))?
+            .map_err(|e| {
+                AppError::internal_logged(e, &format!("The decisions of session {} could not be read.", session.id))
+            })?
             .into_iter()
             .map(|d| d.event_id)
             .collect();
