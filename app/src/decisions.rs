@@ -1,7 +1,6 @@
-//! Decisions on tool calls: what a recorded decision is ([`Recorded`], both sides), and where the
-//! server records them (server only). The store itself lives in the `server` crate (SQLite);
-//! server functions reach it through [`DecisionStore`], provided as context like the upstream
-//! client.
+//! Decisions on tool calls: what a person asks ([`Verdict`]), what a recorded decision is
+//! ([`Recorded`]) and what became of a batch ([`Decided`]), on both sides. The server records and
+//! sends them behind `crate::approvals::Approvals` (`server/src/approvals/`).
 
 use protocol::event_params::ConfirmationResult;
 use serde::{Deserialize, Serialize};

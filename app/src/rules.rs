@@ -12,7 +12,7 @@
 //!   under `/workspace`, as the sandbox reads them.
 //! - no pattern: every call of the tool (any tool, MCP tools too).
 //!
-//! What this module holds is shared: the server applies rules (`server/src/rules.rs`); the
+//! What this module holds is shared: the server applies rules (`server/src/approvals/rules.rs`); the
 //! browser shows what a rule would match before it is made.
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! The vocabulary of Switchboard's own event streams, `/api/sessions/{id}/stream` (the hub) and
 //! `/api/inbox/stream`: the name of every frame and the payloads that are Switchboard's own. The
-//! server renders the frames (`server/src/sse.rs`); the browser listens by these names.
+//! server renders the frames (`server/src/streams/sse.rs`); the browser listens by these names.
 //!
 //! | frame        | `id:`             | data                                               | stream  |
 //! |--------------|-------------------|----------------------------------------------------|---------|

@@ -22,7 +22,7 @@ export async function startSwitchboard(port, env = {}) {
       SWITCHBOARD_SITE_ROOT: process.env.SWITCHBOARD_SITE_ROOT ?? join(root, 'target', 'site'),
       SWITCHBOARD_ADMIN_PASSWORD: PASSWORD,
       // One login opens every page here: the benches measure the console, not the limits one
-      // person is held to (server/src/limits.rs).
+      // person is held to (server/src/access/limits.rs).
       SWITCHBOARD_STREAMS_PER_PERSON: '10000',
       SWITCHBOARD_REQUESTS_PER_MINUTE: '1000000',
       RUST_LOG: 'warn',

@@ -1,4 +1,4 @@
-//! Read-only share links (`server/src/shares.rs`) over HTTP, against the embedded engine: what a
+//! Read-only share links (`server/src/records/shares.rs`) over HTTP, against the embedded engine: what a
 //! signed-out browser holding a link can reach, what a redacting link never sends, and how a
 //! revoked or expired link ends.
 

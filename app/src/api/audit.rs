@@ -1,5 +1,5 @@
 //! The audit log: every change and decision, who made it, from where, and how it ended. Entries
-//! are written by the server for every mutation (`server/src/audit.rs`); nothing here edits or
+//! are written by the server for every mutation (`server/src/audit/`); nothing here edits or
 //! deletes them.
 
 use leptos::prelude::*;
@@ -134,7 +134,7 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
 }
 
 /// An entry's error with how many attempts it stands for: a refused sign-in's entry counts the
-/// refusals of its address at its username for 15 minutes (`server/src/audit.rs`).
+/// refusals of its address at its username for 15 minutes (`server/src/audit/`).
 #[cfg(feature = "ssr")]
 fn with_attempts(error: String, attempts: i64) -> String {
     if attempts > 1 { format!("{error} ({attempts} attempts)") } else { error }

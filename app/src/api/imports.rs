@@ -1,6 +1,6 @@
 //! Imported sessions: a session's JSON export read back into Switchboard's own store, read-only,
 //! to replay in the live view and in presenter mode. The upload, the store and the stream are the
-//! server's (`server/src/imports.rs`); the API itself has no import.
+//! server's (`server/src/records/imports.rs`); the API itself has no import.
 
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;

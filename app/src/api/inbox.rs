@@ -1,5 +1,5 @@
 //! The approval inbox: every tool call, across all sessions, that waits for a person. The server
-//! keeps the list (`server/src/inbox.rs` polls the API) and sends it to browsers on
+//! keeps the list (`server/src/approvals/inbox.rs` polls the API) and sends it to browsers on
 //! `/api/inbox/stream`; this module holds what both sides share, and the server function a page
 //! renders from.
 

@@ -1,7 +1,7 @@
 //! Notifications out: an approver's choice of email for waiting calls, and the links those
 //! emails carry. A link (`/sessions/{id}?event={event_id}&t={token}`) names one call and one
 //! person, expires, and opens once; opening it decides nothing. The server keeps and sends them
-//! (`server/src/notify.rs`).
+//! (`server/src/notify/notifier.rs`).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;

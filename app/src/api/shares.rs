@@ -1,7 +1,7 @@
 //! Read-only share links of a session: an operator makes one (expiry, live or snapshot,
 //! redaction), anyone holding it sees the session in the presenter layout without an account,
 //! and the Shared links page lists every link with its views and revokes them. The store, the
-//! redaction and the streams are the server's (`server/src/shares.rs`).
+//! redaction and the streams are the server's (`server/src/records/shares.rs`).
 
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;

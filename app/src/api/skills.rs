@@ -1,6 +1,6 @@
 //! Skills: the library (custom and Anthropic's), a skill with its versions, deletes, and the
 //! choices the agent form picks from. Uploads and downloads move bytes, so they are plain routes
-//! of the server (`server/src/skills.rs`), not server functions.
+//! of the server (`server/src/records/skills.rs`), not server functions.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;

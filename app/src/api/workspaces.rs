@@ -3,7 +3,7 @@
 //! (an Anthropic workspace by its key, another engine by URL and key) on the Settings page and
 //! grants people roles in each. Every page, stream, inbox and audit entry belongs to the workspace
 //! the person has chosen in the navigation; the server keeps each one's records apart
-//! (`server/src/workspaces.rs`).
+//! (`server/src/tenancy/workspaces.rs`).
 
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;

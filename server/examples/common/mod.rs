@@ -27,7 +27,7 @@ pub async fn start(name: &str) -> Bench {
         ("ANTHROPIC_API_KEY", String::new()),
         ("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD.to_owned()),
         // One login plays many people here: the benches measure the console, not the limits
-        // one person is held to (`server/src/limits.rs`).
+        // one person is held to (`server/src/access/limits.rs`).
         ("SWITCHBOARD_STREAMS_PER_PERSON", "10000".to_owned()),
         ("SWITCHBOARD_REQUESTS_PER_MINUTE", "1000000".to_owned()),
         // …nor the limit of an address signed out: the login bench sends thousands of sign-ins.
@@ -92,7 +92,7 @@ pub async fn spawn_with(
         .env("SWITCHBOARD_DATA_DIR", data_dir)
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
         // One login plays many people here (500 viewers share it): the benches measure the hub,
-        // not the limits one person is held to (`server/src/limits.rs`).
+        // not the limits one person is held to (`server/src/access/limits.rs`).
         .env("SWITCHBOARD_STREAMS_PER_PERSON", "10000")
         .env("SWITCHBOARD_REQUESTS_PER_MINUTE", "1000000")
         .env("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "1000000")

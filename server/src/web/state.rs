@@ -16,6 +16,6 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// `/webhooks/anthropic`'s receiver; `None` without a signing secret.
     pub webhooks: Option<Arc<crate::notify::webhooks::WebhookReceiver>>,
-    /// Every workspace; a request's own is on it (`crate::tenancy::workspaces::Here`).
+    /// Every workspace; a request's own, and its parts, are on it (`Workspace::put_on`).
     pub workspaces: Arc<Workspaces>,
 }
