@@ -233,6 +233,32 @@ pub async fn rehash_unhashed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// What every [`SessionRows`] must do, whatever keeps it: each check takes a fresh, empty store.
+#[cfg(test)]
+pub mod suite {
+    use super::*;
+
+    fn row(hash: &str, data: &str, expires_ms: i64) -> SessionRow {
+        SessionRow { id_hash: hash.to_owned(), data: data.to_owned(), expires_ms }
+    }
+
+    /// A hash is taken once; an upsert replaces its data and expiry; an expired row is not found
+    /// and is what `delete_expired` removes.
+    pub async fn rows_are_kept_by_hash_until_they_expire(rows: &impl SessionRows) {
+        assert!(rows.insert(&row("h1", "{\"a\":1}", 2_000)).await.unwrap());
+        assert!(!rows.insert(&row("h1", "{\"a\":2}", 3_000)).await.unwrap(), "a taken hash is refused");
+        assert_eq!(rows.find("h1", 1_000).await.unwrap(), Some(row("h1", "{\"a\":1}", 2_000)));
+        rows.upsert(&row("h1", "{\"a\":3}", 5_000)).await.unwrap();
+        rows.upsert(&row("h2", "{}", 1_500)).await.unwrap();
+        assert_eq!(rows.find("h1", 4_000).await.unwrap().map(|r| r.data), Some("{\"a\":3}".to_owned()));
+        assert_eq!(rows.find("h2", 1_600).await.unwrap(), None, "expired: not found");
+        assert_eq!(rows.delete_expired(1_600).await.unwrap(), 1);
+        rows.delete("h1").await.unwrap();
+        assert_eq!(rows.find("h1", 0).await.unwrap(), None);
+        assert_eq!(rows.delete_expired(i64::MAX).await.unwrap(), 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::{collections::HashMap, path::Path, str::FromStr};
@@ -275,6 +301,13 @@ mod tests {
             .filter(|p| p.is_file() && std::fs::read(p).unwrap().windows(needle.len()).any(|w| w == needle))
             .map(|p| p.display().to_string())
             .collect()
+    }
+
+    #[tokio::test]
+    async fn sqlite_rows_keep_sessions_by_hash() {
+        let dir = crate::support::Scratch::new("session-rows");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        super::suite::rows_are_kept_by_hash_until_they_expire(&SqliteSessionRows { pool }).await;
     }
 
     #[tokio::test]
