@@ -23,15 +23,10 @@
 //! the health check (files and a word: a page's chunks would spend a visitor's budget, and a
 //! load balancer's checks must not be told 429).
 //!
-//! The people and addresses are kept in the order they last sent: those at rest (no stream open,
-//! a full bucket) are forgotten from the front, and past [`MOST_KEYS`] the front gives way
-//! (forgetting its open streams' count), so a flood of new addresses cannot grow the memory.
+//! The counts themselves are kept behind [`LimitCounters`] (`limit_counters.rs`): in this
+//! process's memory today.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use app::{
     auth::Principal,
@@ -46,34 +41,17 @@ use axum::{
 };
 use futures::StreamExt;
 
+use super::limit_counters::{LimitCounters, MemoryCounters, Spent};
+pub use super::limit_counters::{MOST_KEYS, Who};
 use crate::settings::LimitSettings;
-use hashlink::LinkedHashMap;
-
-/// Whom a limit counts: a signed-in person, or an address nobody signed in from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Who {
-    Person(i64),
-    Address(String),
-}
 
 /// What a person over a stream limit is told to wait before trying again.
 const STREAM_RETRY: Duration = Duration::from_secs(10);
-/// People and addresses remembered at most: past it, the one that sent longest ago gives way.
-pub const MOST_KEYS: usize = 100_000;
-
-/// One person's streams and request bucket.
-struct Person {
-    streams: usize,
-    tokens: f64,
-    refilled: Instant,
-}
 
 /// The limits, shared by every request.
 pub struct PersonLimits {
     settings: LimitSettings,
-    /// In the order they last sent, the one that sent longest ago first.
-    people: Mutex<LinkedHashMap<Who, Person>>,
-    most: usize,
+    counters: Arc<dyn LimitCounters>,
 }
 
 /// Why a request was refused, with how long to wait.
@@ -89,99 +67,55 @@ pub enum Over {
 
 /// An open stream's slot: given back when dropped (with the response's body).
 pub struct StreamSlot {
-    limits: Arc<PersonLimits>,
+    counters: Arc<dyn LimitCounters>,
     who: Who,
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut people = self.limits.people.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(person) = people.get_mut(&self.who) {
-            person.streams = person.streams.saturating_sub(1);
-        }
+        self.counters.give_back(&self.who);
     }
 }
 
 impl PersonLimits {
+    /// The limits, counted in this process's memory.
     pub fn new(settings: LimitSettings) -> Arc<Self> {
-        Self::with_most_keys(settings, MOST_KEYS)
+        Self::with_counters(settings, Arc::new(MemoryCounters::default()))
     }
 
-    fn with_most_keys(settings: LimitSettings, most: usize) -> Arc<Self> {
-        Arc::new(Self { settings, people: Mutex::new(LinkedHashMap::new()), most })
-    }
-
-    /// `who`'s bucket: a minute's requests.
-    fn capacity(&self, who: &Who) -> f64 {
-        match who {
-            Who::Person(_) => self.settings.requests_per_minute as f64,
-            Who::Address(_) => self.settings.signed_out_requests_per_minute as f64,
-        }
-    }
-
-    /// Whether `person` holds nothing back: no stream open, and a full bucket by `now`.
-    fn at_rest(&self, who: &Who, person: &Person, now: Instant) -> bool {
-        let capacity = self.capacity(who);
-        person.streams == 0
-            && person.tokens + now.duration_since(person.refilled).as_secs_f64() * capacity / 60.0 >= capacity
+    /// The limits, counted by `counters`.
+    pub fn with_counters(settings: LimitSettings, counters: Arc<dyn LimitCounters>) -> Arc<Self> {
+        Arc::new(Self { settings, counters })
     }
 
     /// Takes one request of `who`'s, and a stream slot when `stream`; or says which limit it is
     /// over and for how long.
-    pub fn take(self: &Arc<Self>, who: Who, stream: bool) -> Result<Option<StreamSlot>, Over> {
-        let now = Instant::now();
-        let capacity = self.capacity(&who);
-        let per_second = capacity / 60.0;
-        let mut people = self.people.lock().unwrap_or_else(|e| e.into_inner());
-        // Those at rest that sent longest ago are forgotten: nothing would hold them back.
-        while people.front().is_some_and(|(front, p)| self.at_rest(front, p, now)) {
-            people.pop_front();
-        }
-        let (most_streams, over_streams, over_requests): (_, _, fn(Duration) -> Over) = match who {
-            Who::Person(_) => (self.settings.streams_per_person, Over::Streams(STREAM_RETRY), Over::Requests),
-            Who::Address(_) => {
-                (self.settings.streams_per_address, Over::AddressStreams(STREAM_RETRY), Over::AddressRequests)
-            }
+    pub async fn take(self: &Arc<Self>, who: Who, stream: bool) -> Result<Option<StreamSlot>, Over> {
+        let (per_minute, most_streams, over_streams, over_requests): (_, _, _, fn(Duration) -> Over) = match who {
+            Who::Person(_) => (
+                self.settings.requests_per_minute,
+                self.settings.streams_per_person,
+                Over::Streams(STREAM_RETRY),
+                Over::Requests,
+            ),
+            Who::Address(_) => (
+                self.settings.signed_out_requests_per_minute,
+                self.settings.streams_per_address,
+                Over::AddressStreams(STREAM_RETRY),
+                Over::AddressRequests,
+            ),
         };
-        if !people.contains_key(&who) && people.len() >= self.most {
-            // The one that sent longest ago and holds no stream gives way. One holding streams
-            // keeps its count: forgotten, it could open as many again.
-            let idle = people.iter().find(|(_, held)| held.streams == 0).map(|(key, _)| key.clone());
-            match idle {
-                Some(key) => {
-                    people.remove(&key);
-                }
-                None => return Err(over_requests(STREAM_RETRY)),
-            }
+        match self.counters.take(&who, per_minute as f64, stream.then_some(most_streams)).await {
+            Ok(()) => Ok(stream.then(|| StreamSlot { counters: self.counters.clone(), who })),
+            Err(Spent::Requests(wait)) => Err(over_requests(wait)),
+            Err(Spent::Streams) => Err(over_streams),
+            Err(Spent::NoRoom) => Err(over_requests(STREAM_RETRY)),
         }
-        let person = match people.entry(who.clone()) {
-            hashlink::linked_hash_map::Entry::Occupied(mut sent) => {
-                sent.to_back();
-                sent.into_mut()
-            }
-            hashlink::linked_hash_map::Entry::Vacant(new) => {
-                new.insert(Person { streams: 0, tokens: capacity, refilled: now })
-            }
-        };
-        person.tokens = (person.tokens + now.duration_since(person.refilled).as_secs_f64() * per_second).min(capacity);
-        person.refilled = now;
-        if person.tokens < 1.0 {
-            return Err(over_requests(Duration::from_secs_f64((1.0 - person.tokens) / per_second)));
-        }
-        if stream && person.streams >= most_streams {
-            return Err(over_streams);
-        }
-        person.tokens -= 1.0;
-        if !stream {
-            return Ok(None);
-        }
-        person.streams += 1;
-        Ok(Some(StreamSlot { limits: self.clone(), who }))
     }
 
     /// Streams `who` holds open now.
-    pub fn open_streams(&self, who: &Who) -> usize {
-        self.people.lock().unwrap_or_else(|e| e.into_inner()).get(who).map_or(0, |p| p.streams)
+    pub async fn open_streams(&self, who: &Who) -> usize {
+        self.counters.open_streams(who).await
     }
 }
 
@@ -210,7 +144,7 @@ pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Reques
             None => return next.run(request).await,
         },
     };
-    match limits.take(who, stream) {
+    match limits.take(who, stream).await {
         Ok(None) => next.run(request).await,
         Ok(Some(slot)) => {
             let (parts, body) = next.run(request).await.into_parts();
@@ -295,8 +229,8 @@ fn seconds_words(wait: Duration) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_persons_streams_are_counted_until_their_bodies_go() {
+    #[tokio::test]
+    async fn a_persons_streams_are_counted_until_their_bodies_go() {
         let limits = PersonLimits::new(LimitSettings {
             streams_per_person: 2,
             requests_per_minute: 600,
@@ -304,38 +238,41 @@ mod tests {
             signed_out_requests_per_minute: 600,
         });
         let (ada, grace) = (Who::Person(1), Who::Person(2));
-        let first = limits.take(ada.clone(), true).unwrap();
-        let second = limits.take(ada.clone(), true).unwrap();
-        assert_eq!(limits.take(ada.clone(), true).err(), Some(Over::Streams(STREAM_RETRY)));
-        assert!(limits.take(ada.clone(), false).is_ok(), "other requests go on");
-        assert!(limits.take(grace, true).is_ok(), "another person has their own");
+        let first = limits.take(ada.clone(), true).await.unwrap();
+        let second = limits.take(ada.clone(), true).await.unwrap();
+        assert_eq!(limits.take(ada.clone(), true).await.err(), Some(Over::Streams(STREAM_RETRY)));
+        assert!(limits.take(ada.clone(), false).await.is_ok(), "other requests go on");
+        assert!(limits.take(grace, true).await.is_ok(), "another person has their own");
         drop(first);
-        assert_eq!(limits.open_streams(&ada), 1);
-        assert!(limits.take(ada, true).is_ok(), "a closed stream gives its slot back");
+        assert_eq!(limits.open_streams(&ada).await, 1);
+        assert!(limits.take(ada, true).await.is_ok(), "a closed stream gives its slot back");
         drop(second);
         // An address without a sign-in: its own number of streams.
         let office = Who::Address("address:192.0.2.1".to_owned());
-        let audience: Vec<_> = (0..3).map(|_| limits.take(office.clone(), true).unwrap()).collect();
-        assert_eq!(limits.take(office.clone(), true).err(), Some(Over::AddressStreams(STREAM_RETRY)));
+        let mut audience = Vec::new();
+        for _ in 0..3 {
+            audience.push(limits.take(office.clone(), true).await.unwrap());
+        }
+        assert_eq!(limits.take(office.clone(), true).await.err(), Some(Over::AddressStreams(STREAM_RETRY)));
         drop(audience);
-        assert_eq!(limits.open_streams(&office), 0);
+        assert_eq!(limits.open_streams(&office).await, 0);
     }
 
-    #[test]
-    fn a_burst_of_a_minutes_requests_then_the_minutes_pace() {
+    #[tokio::test]
+    async fn a_burst_of_a_minutes_requests_then_the_minutes_pace() {
         let limits = PersonLimits::new(LimitSettings { requests_per_minute: 60, ..LimitSettings::default() });
         for _ in 0..60 {
-            assert!(limits.take(Who::Person(7), false).is_ok());
+            assert!(limits.take(Who::Person(7), false).await.is_ok());
         }
-        let Err(Over::Requests(wait)) = limits.take(Who::Person(7), false) else { panic!("the 61st is refused") };
+        let Err(Over::Requests(wait)) = limits.take(Who::Person(7), false).await else { panic!("the 61st is refused") };
         assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(500), "one a second: {wait:?}");
-        assert!(limits.take(Who::Person(8), false).is_ok(), "another person is not held up");
-        std::thread::sleep(wait);
-        assert!(limits.take(Who::Person(7), false).is_ok(), "after the wait, one more");
+        assert!(limits.take(Who::Person(8), false).await.is_ok(), "another person is not held up");
+        tokio::time::sleep(wait).await;
+        assert!(limits.take(Who::Person(7), false).await.is_ok(), "after the wait, one more");
     }
 
-    #[test]
-    fn an_address_signed_out_has_its_own_bucket_apart_from_the_people_behind_it() {
+    #[tokio::test]
+    async fn an_address_signed_out_has_its_own_bucket_apart_from_the_people_behind_it() {
         let limits = PersonLimits::new(LimitSettings {
             requests_per_minute: 5,
             signed_out_requests_per_minute: 30,
@@ -343,54 +280,18 @@ mod tests {
         });
         let office = Who::Address("address:192.0.2.1".to_owned());
         for _ in 0..30 {
-            assert!(limits.take(office.clone(), false).is_ok());
+            assert!(limits.take(office.clone(), false).await.is_ok());
         }
-        let Err(Over::AddressRequests(wait)) = limits.take(office.clone(), false) else {
+        let Err(Over::AddressRequests(wait)) = limits.take(office.clone(), false).await else {
             panic!("the 31st is refused")
         };
         assert!(wait <= Duration::from_secs(2) && wait > Duration::from_secs(1), "one every 2 s: {wait:?}");
-        assert!(matches!(limits.take(office, true), Err(Over::AddressRequests(_))), "a stream is a request too");
-        assert!(limits.take(Who::Address("address:192.0.2.2".to_owned()), false).is_ok(), "another address");
+        assert!(matches!(limits.take(office, true).await, Err(Over::AddressRequests(_))), "a stream is a request too");
+        assert!(limits.take(Who::Address("address:192.0.2.2".to_owned()), false).await.is_ok(), "another address");
         // Someone signed in from that address spends their own bucket, not the address's.
         for _ in 0..5 {
-            assert!(limits.take(Who::Person(1), false).is_ok());
+            assert!(limits.take(Who::Person(1), false).await.is_ok());
         }
-        assert!(matches!(limits.take(Who::Person(1), false), Err(Over::Requests(_))));
-    }
-
-    #[test]
-    fn a_flood_of_new_addresses_is_bounded_and_the_one_sending_now_is_still_counted() {
-        let limits = PersonLimits::with_most_keys(
-            LimitSettings { signed_out_requests_per_minute: 3, ..LimitSettings::default() },
-            100,
-        );
-        let flooder = Who::Address("address:203.0.113.1".to_owned());
-        for n in 0..1000 {
-            let _ = limits.take(flooder.clone(), false);
-            let _ = limits.take(Who::Address(format!("address:198.51.100.{n}")), false);
-            assert!(limits.people.lock().unwrap().len() <= 100, "at most 100 kept");
-        }
-        assert!(
-            matches!(limits.take(flooder, false), Err(Over::AddressRequests(_))),
-            "the address that keeps sending is kept, and held back"
-        );
-        // One holding streams is never the one forgotten, however long ago it sent.
-        let limits =
-            PersonLimits::with_most_keys(LimitSettings { streams_per_address: 2, ..LimitSettings::default() }, 10);
-        let holder = Who::Address("address:203.0.113.7".to_owned());
-        let slots = [limits.take(holder.clone(), true).unwrap(), limits.take(holder.clone(), true).unwrap()];
-        for n in 0..100 {
-            let _ = limits.take(Who::Address(format!("address:198.51.100.{n}")), false);
-        }
-        assert_eq!(limits.open_streams(&holder), 2, "still counted");
-        assert!(matches!(limits.take(holder.clone(), true), Err(Over::AddressStreams(_))));
-        drop(slots);
-        // At rest, an address is forgotten as soon as someone else sends.
-        let limits = PersonLimits::new(LimitSettings::default());
-        let visitor = Who::Address("address:192.0.2.9".to_owned());
-        let _ = limits.take(visitor.clone(), false);
-        limits.people.lock().unwrap().get_mut(&visitor).unwrap().tokens = 300.0;
-        let _ = limits.take(Who::Person(1), false);
-        assert!(!limits.people.lock().unwrap().contains_key(&visitor), "a full bucket is forgotten");
+        assert!(matches!(limits.take(Who::Person(1), false).await, Err(Over::Requests(_))));
     }
 }

@@ -22,6 +22,7 @@ pub mod body_limit;
 mod devices;
 pub(crate) mod forms;
 mod headers;
+pub mod limit_counters;
 pub mod limits;
 pub mod oidc;
 pub mod session_store;
