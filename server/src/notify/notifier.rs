@@ -577,8 +577,7 @@ impl Notifier {
         let rows = self.rows.emails().await.map_err(|e| e.to_string())?;
         let accounts = self.accounts.list().await.map_err(|e| format!("{e:?}"))?;
         Ok(rows
-            .iter()
-            .cloned()
+            .into_iter()
             .filter(|(username, _)| {
                 accounts.iter().any(|a| {
                     a.username == *username

@@ -28,6 +28,11 @@ pub enum Kept {
     Taken,
 }
 
+/// A grant as kept: (workspace, account id, roles as text).
+pub type GrantRow = (String, i64, String);
+/// A grant with its account's username: (workspace, username, roles as text).
+pub type NamedGrantRow = (String, String, String);
+
 pub trait WorkspaceRows: Send + Sync + 'static {
     /// Every connected workspace, oldest first.
     fn all(&self) -> BoxFuture<'_, Result<Vec<WorkspaceRecord>, StoreError>>;
@@ -35,9 +40,9 @@ pub trait WorkspaceRows: Send + Sync + 'static {
     /// Removes workspace `id` and its grants; false when there was none.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Every grant: (workspace, account id, roles as text).
-    fn grants(&self) -> BoxFuture<'_, Result<Vec<(String, i64, String)>, StoreError>>;
+    fn grants(&self) -> BoxFuture<'_, Result<Vec<GrantRow>, StoreError>>;
     /// Every grant with its account's username, by username.
-    fn named_grants(&self) -> BoxFuture<'_, Result<Vec<(String, String, String)>, StoreError>>;
+    fn named_grants(&self) -> BoxFuture<'_, Result<Vec<NamedGrantRow>, StoreError>>;
     /// The account id of `username`.
     fn account<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<i64>, StoreError>>;
     /// Sets the roles `user` holds in `workspace` (`None`: none, the grant is removed).
@@ -109,7 +114,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
         })
     }
 
-    fn grants(&self) -> BoxFuture<'_, Result<Vec<(String, i64, String)>, StoreError>> {
+    fn grants(&self) -> BoxFuture<'_, Result<Vec<GrantRow>, StoreError>> {
         Box::pin(async move {
             let rows =
                 sqlx::query("SELECT workspace_id, user_id, roles FROM workspace_grants").fetch_all(&self.pool).await?;
@@ -117,7 +122,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
         })
     }
 
-    fn named_grants(&self) -> BoxFuture<'_, Result<Vec<(String, String, String)>, StoreError>> {
+    fn named_grants(&self) -> BoxFuture<'_, Result<Vec<NamedGrantRow>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT g.workspace_id, u.username, g.roles FROM workspace_grants g JOIN users u ON u.id = g.user_id ORDER BY u.username",
