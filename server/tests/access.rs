@@ -417,10 +417,7 @@ async fn the_longest_logins_and_audit_retention_the_settings_allow_work() {
     let dir = TempDir::new();
     let pool = server::support::db::open(&dir.0).await.unwrap();
     server::audit::AuditLog::new(pool.clone()).purge(MOST_RETENTION_DAYS as u32).await.unwrap();
-    server::access::accounts::SqliteAccounts::new(pool)
-        .prune_logins(Duration::from_secs(MOST_LOGIN_SECS))
-        .await
-        .unwrap();
+    server::access::accounts::Accounts::new(pool).prune_logins(Duration::from_secs(MOST_LOGIN_SECS)).await.unwrap();
     // And a server signed in with them answers.
     let (most_secs, most_days) = (MOST_LOGIN_SECS.to_string(), MOST_RETENTION_DAYS.to_string());
     let app = spawn_app(&[

@@ -1,15 +1,15 @@
-//! Accounts: local users in SQLite with argon2id password hashes, and the throttle on failed
-//! sign-ins.
+//! Accounts: local users with argon2id password hashes, the identity provider's, and the
+//! throttle on failed sign-ins. Their rows are kept behind [`AccountRows`] (SQLite's by default).
 
 use std::{
     collections::VecDeque,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use app::{
     auth::{
-        Account, LoginInfo, Principal, Role, parse_roles, roles_text,
+        Account, LoginInfo, Principal, Role, roles_text,
         store::{AccountError, AccountStore},
     },
     upstream::client::BoxFuture,
@@ -19,9 +19,10 @@ use argon2::{
     password_hash::{SaltString, rand_core::OsRng},
 };
 use hashlink::LinkedHashMap;
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use crate::support::{proxies::address_key, random_hex};
+use super::account_rows::{AccountRows, NewAccount, NewSsoAccount, SqliteAccountRows, SsoUpdated, Updated};
+use crate::support::{StoreError, proxies::address_key, random_hex};
 
 /// argon2id with 19 MiB of memory, 2 passes, 1 lane: OWASP's first recommended setting. About
 /// 30 ms per hash on this project's 2-core machines (`scripts/bench login` prints the figure),
@@ -119,8 +120,10 @@ pub struct Login {
     pub generation: i64,
 }
 
-pub struct SqliteAccounts {
-    pool: SqlitePool,
+/// Local accounts and the identity provider's, over [`AccountRows`]: passwords hashed here, the
+/// sign-in throttle, the single sign-on accounts' usernames and roles.
+pub struct Accounts {
+    rows: Arc<dyn AccountRows>,
     /// Failed sign-ins; a new password clears the account's.
     pub throttle: Throttle,
 }
@@ -129,31 +132,28 @@ fn now() -> String {
     app::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
-fn failed(error: sqlx::Error) -> AccountError {
-    AccountError::Failed(error.to_string())
+/// The database's own error, as these accounts' callers have always seen it.
+fn db(error: StoreError) -> sqlx::Error {
+    error.0
 }
 
-fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
-    Account {
-        id: row.get("id"),
-        username: row.get("username"),
-        display_name: row.get("display_name"),
-        roles: parse_roles(&row.get::<String, _>("roles")),
-        disabled: row.get::<i64, _>("disabled") != 0,
-        created_at: row.get("created_at"),
-        must_change_password: row.get::<i64, _>("must_change_password") != 0,
-        sso: row.get::<Option<String>, _>("sso_subject").is_some(),
-        email: row.get("email"),
-    }
+fn failed(error: StoreError) -> AccountError {
+    AccountError::Failed(error.0.to_string())
 }
 
-/// An account's columns, without its password hash: only signing in reads that.
-const COLUMNS: &str =
-    "id, username, display_name, roles, disabled, created_at, generation, must_change_password, sso_subject, email";
+fn sso_failed(error: StoreError) -> SsoSignInError {
+    SsoSignInError::Failed(error.0.to_string())
+}
 
-impl SqliteAccounts {
+impl Accounts {
+    /// Accounts kept in SQLite's main database.
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, throttle: Throttle::new(THROTTLE_WINDOW) }
+        Self::with_rows(Arc::new(SqliteAccountRows::new(pool)))
+    }
+
+    /// Accounts kept by another store.
+    pub fn with_rows(rows: Arc<dyn AccountRows>) -> Self {
+        Self { rows, throttle: Throttle::new(THROTTLE_WINDOW) }
     }
 
     /// Records a new login of `user_id` from `ip` with `user_agent`; answers its id (what the
@@ -165,53 +165,41 @@ impl SqliteAccounts {
         user_agent: Option<&str>,
     ) -> Result<String, sqlx::Error> {
         let id = random_hex::<16>();
-        sqlx::query("INSERT INTO logins (id, user_id, started_at, ip, user_agent) VALUES (?, ?, ?, ?, ?)")
-            .bind(&id)
-            .bind(user_id)
-            .bind(now())
-            .bind(ip)
-            .bind(user_agent)
-            .execute(&self.pool)
-            .await?;
+        self.rows.insert_login(&id, user_id, &now(), ip, user_agent).await.map_err(db)?;
         Ok(id)
     }
 
     /// Ends a login: its session no longer counts, wherever a copy of it is.
     pub async fn end_login(&self, login_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM logins WHERE id = ?").bind(login_id).execute(&self.pool).await?;
-        Ok(())
+        self.rows.delete_login(login_id).await.map_err(db)
     }
 
     /// Removes logins older than `max` (their sessions have expired).
     pub async fn prune_logins(&self, max: Duration) -> Result<u64, sqlx::Error> {
         let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - max);
-        Ok(sqlx::query("DELETE FROM logins WHERE started_at < ?")
-            .bind(cutoff)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        self.rows.prune_logins(&cutoff).await.map_err(db)
     }
 
     /// The account's generation now (bumped by a new password or disabling); `None` without one.
     pub async fn generation(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT generation FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await
+        self.rows.generation(user_id).await.map_err(db)
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await
+        self.rows.count().await.map_err(db)
     }
 
     /// Checks a username and password. The hash is computed on a blocking thread: it takes tens
     /// of milliseconds of CPU.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Login, SignInError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = ?"))
-            .bind(username.trim().to_lowercase())
-            .fetch_optional(&self.pool)
+        let row = self
+            .rows
+            .by_username(&username.trim().to_lowercase())
             .await
-            .map_err(|e| SignInError::Failed(e.to_string()))?;
+            .map_err(|e| SignInError::Failed(e.0.to_string()))?;
         // An account of the identity provider's has no password here (its hash is empty): the
         // decoy spends the same time, and nothing matches.
-        let hash = row.as_ref().map(|r| r.get::<String, _>("password_hash")).filter(|h| !h.is_empty());
+        let hash = row.as_ref().map(|(_, hash)| hash.clone()).filter(|h| !h.is_empty());
         let has_password = hash.is_some();
         let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
         let password = password.to_owned();
@@ -220,14 +208,13 @@ impl SqliteAccounts {
             .map_err(|e| SignInError::Failed(e.to_string()))?
             && has_password;
         let row = match row {
-            Some(row) if matches => row,
+            Some((row, _)) if matches => row,
             _ => return Err(SignInError::Credentials),
         };
-        let account = account(&row);
-        if account.disabled {
+        if row.account.disabled {
             return Err(SignInError::Disabled);
         }
-        Ok(Login { principal: account.into(), generation: row.get("generation") })
+        Ok(Login { principal: row.account.into(), generation: row.generation })
     }
 
     /// The account behind a login, if it still stands: the login was not ended, the account
@@ -238,16 +225,8 @@ impl SqliteAccounts {
         user_id: i64,
         generation: i64,
     ) -> Result<Option<Principal>, sqlx::Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users WHERE id = ? AND generation = ? AND disabled = 0
-             AND EXISTS (SELECT 1 FROM logins WHERE logins.id = ? AND logins.user_id = users.id)"
-        ))
-        .bind(user_id)
-        .bind(generation)
-        .bind(login_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| Principal::from(account(&r))))
+        let account = self.rows.current(login_id, user_id, generation).await.map_err(db)?;
+        Ok(account.map(Principal::from))
     }
 
     /// Inserts an account; with `first`, only while no account exists (one statement, so two
@@ -265,29 +244,18 @@ impl SqliteAccounts {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| AccountError::Failed(e.to_string()))?;
-        let now = now();
-        let sql = if first {
-            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
-             SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)"
-        } else {
-            "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING"
+        let new = NewAccount {
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            password_hash: hash,
+            roles: roles_text(roles),
+            must_change_password: must_change,
+            created_at: now(),
         };
-        let inserted = sqlx::query(sql)
-            .bind(username)
-            .bind(display_name)
-            .bind(hash)
-            .bind(roles_text(roles))
-            .bind(&now)
-            .bind(&now)
-            .bind(must_change as i64)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?;
-        if inserted.rows_affected() == 0 {
-            return Err(AccountError::Taken);
+        match self.rows.insert(&new, first).await.map_err(failed)? {
+            Some(id) => self.get(id).await,
+            None => Err(AccountError::Taken),
         }
-        self.get(inserted.last_insert_rowid()).await
     }
 
     /// Creates the first admin, unless an account exists already (`Taken`).
@@ -314,66 +282,36 @@ impl SqliteAccounts {
                 Err(error) => return Err(error),
             },
         };
-        let failed = |e: sqlx::Error| SsoSignInError::Failed(e.to_string());
-        let enabled_admins = "SELECT COUNT(*) FROM users WHERE disabled = 0 AND (' ' || roles || ' ') LIKE '% admin %'";
-        let mut tx = self.pool.begin().await.map_err(failed)?;
-        let admins_before: i64 = sqlx::query_scalar(enabled_admins).fetch_one(&mut *tx).await.map_err(failed)?;
         let provider_roles = match roles {
             SsoRoles::FromProvider(roles) => Some(roles_text(roles)),
             SsoRoles::FirstSignIn(_) => None,
         };
-        sqlx::query(
-            "UPDATE users SET email = ?, display_name = ?, roles = COALESCE(?, roles), updated_at = ? WHERE id = ?",
-        )
-        .bind(&sso.email)
-        .bind(&sso.display_name)
-        .bind(provider_roles)
-        .bind(now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
         // The provider's groups may take admin away, but not from the last enabled admin: that
         // would leave nobody to manage the accounts (the rule an admin's own change meets).
-        // Dropped without a commit, the stored roles stay as they were.
-        let admins_after: i64 = sqlx::query_scalar(enabled_admins).fetch_one(&mut *tx).await.map_err(failed)?;
-        if admins_before > 0 && admins_after == 0 {
-            return Err(SsoSignInError::LastAdmin);
-        }
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_one(&mut *tx)
+        let updated = self
+            .rows
+            .sso_update(id, sso.email.as_deref(), &sso.display_name, provider_roles.as_deref(), &now())
             .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
-        let account = account(&row);
-        if account.disabled {
+            .map_err(sso_failed)?;
+        let row = match updated {
+            SsoUpdated::Yes(row) => row,
+            SsoUpdated::LastAdmin => return Err(SsoSignInError::LastAdmin),
+        };
+        if row.account.disabled {
             return Err(SsoSignInError::Disabled);
         }
-        Ok(Login { principal: account.into(), generation: row.get("generation") })
+        Ok(Login { principal: row.account.into(), generation: row.generation })
     }
 
     /// The account of the provider's person `sso`, if they signed in before.
     async fn sso_account(&self, sso: &SsoPerson) -> Result<Option<i64>, SsoSignInError> {
-        sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?")
-            .bind(&sso.issuer)
-            .bind(&sso.subject)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| SsoSignInError::Failed(e.to_string()))
+        self.rows.sso_account(&sso.issuer, &sso.subject).await.map_err(sso_failed)
     }
 
     /// Ends every login of the provider's person `subject` (the provider no longer lets them in
     /// here); answers how many.
     pub async fn end_sso_logins(&self, issuer: &str, subject: &str) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query(
-            "DELETE FROM logins WHERE user_id IN (SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?)",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        self.rows.end_sso_logins(issuer, subject).await.map_err(db)
     }
 
     /// A new account for `sso`, under the first free username made from their address or
@@ -387,60 +325,41 @@ impl SqliteAccounts {
             SsoRoles::FromProvider(roles) | SsoRoles::FirstSignIn(Some(roles)) => (roles.as_slice(), false),
             SsoRoles::FirstSignIn(None) => (&[Role::Viewer][..], true),
         };
-        let now = now();
+        let mut new = NewSsoAccount {
+            username: String::new(),
+            display_name: sso.display_name.clone(),
+            roles: roles_text(roles),
+            disabled: waits,
+            issuer: sso.issuer.clone(),
+            subject: sso.subject.clone(),
+            email: sso.email.clone(),
+            created_at: now(),
+        };
         for n in 1..=10 {
-            let username = match n {
+            new.username = match n {
                 1 => base.clone(),
                 2..=5 => format!("{base}-{n}"),
                 _ => format!("{base}-{}", random_hex::<3>()),
             };
-            let inserted = sqlx::query(
-                "INSERT INTO users (username, display_name, password_hash, roles, disabled, created_at, updated_at,
-                                    sso_issuer, sso_subject, email)
-                 VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
-            )
-            .bind(&username)
-            .bind(&sso.display_name)
-            .bind(roles_text(roles))
-            .bind(waits as i64)
-            .bind(&now)
-            .bind(&now)
-            .bind(&sso.issuer)
-            .bind(&sso.subject)
-            .bind(&sso.email)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| SsoSignInError::Failed(e.to_string()))?;
-            if inserted.rows_affected() == 1 {
-                return Ok(inserted.last_insert_rowid());
+            if let Some(id) = self.rows.insert_sso(&new).await.map_err(sso_failed)? {
+                return Ok(id);
             }
         }
         Err(SsoSignInError::Failed(format!("no free username for {base}")))
     }
 
     async fn get(&self, id: i64) -> Result<Account, AccountError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed)?;
-        row.map(|r| account(&r)).ok_or(AccountError::NotFound)
+        self.rows.get(id).await.map_err(failed)?.ok_or(AccountError::NotFound)
     }
 }
 
-impl AccountStore for SqliteAccounts {
+impl AccountStore for Accounts {
     fn get(&self, id: i64) -> BoxFuture<'_, Result<Account, AccountError>> {
-        Box::pin(SqliteAccounts::get(self, id))
+        Box::pin(Accounts::get(self, id))
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<Account>, AccountError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(failed)?;
-            Ok(rows.iter().map(account).collect())
-        })
+        Box::pin(async move { self.rows.list().await.map_err(failed) })
     }
 
     fn create<'a>(
@@ -461,40 +380,12 @@ impl AccountStore for SqliteAccounts {
         disabled: bool,
     ) -> BoxFuture<'a, Result<Account, AccountError>> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await.map_err(failed)?;
-            let before = sqlx::query("SELECT disabled FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(failed)?
-                .ok_or(AccountError::NotFound)?;
-            let was_disabled = before.get::<i64, _>(0) != 0;
-            sqlx::query(
-                "UPDATE users SET roles = ?, disabled = ?, updated_at = ?, generation = generation + ? WHERE id = ?",
-            )
-            .bind(roles_text(roles))
-            .bind(disabled as i64)
-            .bind(now())
-            // Disabling ends every login of the account.
-            .bind((disabled && !was_disabled) as i64)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-            let admins: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users WHERE disabled = 0 AND (' ' || roles || ' ') LIKE '% admin %'",
-            )
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(failed)?;
-            if admins == 0 {
-                return Err(AccountError::LastAdmin);
+            // Disabling ends every login of the account; no change may leave no enabled admin.
+            match self.rows.update(id, &roles_text(roles), disabled, &now()).await.map_err(failed)? {
+                Updated::Yes => self.get(id).await,
+                Updated::NotFound => Err(AccountError::NotFound),
+                Updated::LastAdmin => Err(AccountError::LastAdmin),
             }
-            if disabled {
-                sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&mut *tx).await.map_err(failed)?;
-            }
-            tx.commit().await.map_err(failed)?;
-            self.get(id).await
         })
     }
 
@@ -509,22 +400,11 @@ impl AccountStore for SqliteAccounts {
             let hash = tokio::task::spawn_blocking(move || hash_password(&password))
                 .await
                 .map_err(|e| AccountError::Failed(e.to_string()))?;
-            let updated = sqlx::query(
-                "UPDATE users SET password_hash = ?, must_change_password = ?, generation = generation + 1, updated_at = ?
-                 WHERE id = ? AND sso_subject IS NULL",
-            )
-            .bind(hash)
-            .bind(must_change as i64)
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?;
-            if updated.rows_affected() == 0 {
+            if !self.rows.set_password(id, &hash, must_change, &now()).await.map_err(failed)? {
                 // A password here would be a second way into an account the provider vouches for.
                 return Err(if self.get(id).await?.sso { AccountError::SingleSignOn } else { AccountError::NotFound });
             }
-            sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&self.pool).await.map_err(failed)?;
+            self.rows.end_logins_of(id).await.map_err(failed)?;
             // A person slowed by failed sign-ins is let in with the new password at once.
             let account = self.get(id).await?;
             self.throttle.reset(&account.username);
@@ -533,49 +413,15 @@ impl AccountStore for SqliteAccounts {
     }
 
     fn logins(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<LoginInfo>, AccountError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(
-                "SELECT id, started_at, ip, user_agent FROM logins WHERE user_id = ? ORDER BY started_at, id",
-            )
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed)?;
-            Ok(rows
-                .iter()
-                .map(|row| LoginInfo {
-                    id: row.get("id"),
-                    started_at: row.get("started_at"),
-                    ip: row.get("ip"),
-                    user_agent: row.get("user_agent"),
-                    current: false,
-                })
-                .collect())
-        })
+        Box::pin(async move { self.rows.logins(user_id).await.map_err(failed) })
     }
 
     fn end_login_of<'a>(&'a self, user_id: i64, login_id: &'a str) -> BoxFuture<'a, Result<bool, AccountError>> {
-        Box::pin(async move {
-            let ended = sqlx::query("DELETE FROM logins WHERE id = ? AND user_id = ?")
-                .bind(login_id)
-                .bind(user_id)
-                .execute(&self.pool)
-                .await
-                .map_err(failed)?;
-            Ok(ended.rows_affected() > 0)
-        })
+        Box::pin(async move { self.rows.end_login_of(user_id, login_id).await.map_err(failed) })
     }
 
     fn end_other_logins<'a>(&'a self, user_id: i64, keep: &'a str) -> BoxFuture<'a, Result<u64, AccountError>> {
-        Box::pin(async move {
-            let ended = sqlx::query("DELETE FROM logins WHERE user_id = ? AND id <> ?")
-                .bind(user_id)
-                .bind(keep)
-                .execute(&self.pool)
-                .await
-                .map_err(failed)?;
-            Ok(ended.rows_affected())
-        })
+        Box::pin(async move { self.rows.end_other_logins(user_id, keep).await.map_err(failed) })
     }
 }
 
@@ -906,10 +752,10 @@ mod single_sign_on {
     }
 
     /// A data directory of its own, removed after the test.
-    async fn accounts() -> (crate::support::Scratch, SqliteAccounts) {
+    async fn accounts() -> (crate::support::Scratch, Accounts) {
         let dir = crate::support::Scratch::new("accounts");
         let pool = crate::support::db::open(&dir.0).await.unwrap();
-        (dir, SqliteAccounts::new(pool))
+        (dir, Accounts::new(pool))
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::Access;
-use crate::access::accounts::SqliteAccounts;
+use crate::access::accounts::Accounts;
 
 /// What the login cookie's session holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct LoginCheck {
     /// activity: idle expiry does not end it.)
     pub ends: Instant,
     stored: StoredLogin,
-    accounts: Arc<SqliteAccounts>,
+    accounts: Arc<Accounts>,
     /// Whether the person may still open the request's workspace (set by the workspace layer
     /// for a workspace opened by a grant; `None`: the default, which every account opens).
     granted: Option<Arc<dyn Fn() -> bool + Send + Sync>>,

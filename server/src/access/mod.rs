@@ -16,6 +16,7 @@
 //!   `/auth/oidc/callback`).
 //! - [`secure_headers`] (`headers.rs`): Content-Security-Policy and friends on every response.
 
+pub mod account_rows;
 pub mod accounts;
 mod authn;
 pub mod body_limit;
@@ -55,14 +56,14 @@ use axum::{
 };
 
 use crate::{
-    access::accounts::SqliteAccounts,
+    access::accounts::Accounts,
     audit::AuditLog,
     support::route::{Route, form_body},
 };
 
 /// What the access layers share.
 pub struct Access {
-    pub accounts: Arc<SqliteAccounts>,
+    pub accounts: Arc<Accounts>,
     pub audit: Arc<AuditLog>,
     /// No account exists yet: every page leads to the setup page.
     pub needs_setup: AtomicBool,

@@ -10,7 +10,7 @@
 //!
 //! Who may come in, and as what, is decided here: an address at an allowed domain, verified by
 //! the provider; roles from a claim through `SWITCHBOARD_OIDC_ROLE_MAP`, or those an admin grants
-//! (`SsoRoles`). The account is the provider's subject's own (`accounts::SqliteAccounts::
+//! (`SsoRoles`). The account is the provider's subject's own (`accounts::Accounts::
 //! sign_in_sso`), never a local account of the same name.
 
 use std::{

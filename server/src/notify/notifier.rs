@@ -41,7 +41,7 @@ use tokio::time::Instant;
 
 use super::notify_rows::{ChannelRecord, NotifyRows};
 use crate::{
-    access::accounts::SqliteAccounts,
+    access::accounts::Accounts,
     approvals::decisions::DecisionStore,
     approvals::inbox::Inbox,
     approvals::policies::Policies,
@@ -110,7 +110,7 @@ pub struct Notifier {
     settings: NotifySettings,
     mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
-    accounts: Arc<SqliteAccounts>,
+    accounts: Arc<Accounts>,
     decisions: Arc<dyn DecisionStore>,
     /// For the team's channels (Slack, signed webhooks).
     http: reqwest::Client,
@@ -125,7 +125,7 @@ pub struct Notifier {
 
 /// What the notifier reads besides its own tables.
 pub struct NotifierStores {
-    pub accounts: Arc<SqliteAccounts>,
+    pub accounts: Arc<Accounts>,
     pub decisions: Arc<dyn DecisionStore>,
     pub policies: Arc<Policies>,
     pub audit: Arc<AuditLog>,

@@ -237,7 +237,7 @@ mod tests {
         for check in 0..2 {
             let dir = crate::support::Scratch::new("workspaces");
             let pool = crate::support::db::open(&dir.0).await.unwrap();
-            let accounts = crate::access::accounts::SqliteAccounts::new(pool.clone());
+            let accounts = crate::access::accounts::Accounts::new(pool.clone());
             accounts.create_first_admin("ann", "Ann", "a long password for ann 1").await.unwrap();
             sqlx::query("INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at) VALUES ('bob', 'Bob', '', 'viewer', '2026-11-26T10:00:00Z', '2026-11-26T10:00:00Z')")
                 .execute(&pool)

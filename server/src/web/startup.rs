@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use super::router::{Services, router};
 use crate::{
-    access::{self, Access, accounts::SqliteAccounts, session_store::LoginSessions},
+    access::{self, Access, accounts::Accounts, session_store::LoginSessions},
     approvals::inbox::InboxConfig,
     audit::AuditLog,
     notify::webhooks::WebhookReceiver,
@@ -258,7 +258,7 @@ async fn start_engine(
 /// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
 /// no account exists; without it, the setup page (behind a one-time link) does.
 async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<Arc<Access>> {
-    let accounts = Arc::new(SqliteAccounts::new(pool.clone()));
+    let accounts = Arc::new(Accounts::new(pool.clone()));
     let count = accounts.count().await.map_err(|e| io::Error::other(format!("cannot read the accounts: {e}")))?;
     if count == 0
         && let Some(password) = &settings.access.admin_password
