@@ -276,7 +276,9 @@ impl AccountRows for SqliteAccountRows {
             .await?;
             let admins: i64 = sqlx::query_scalar(ENABLED_ADMINS).fetch_one(&mut *tx).await?;
             if admins == 0 {
-                // Dropped without a commit: nothing changed.
+                // Rolled back before answering, not on drop (which sqlx finishes later): the next
+                // write, on another connection, must not find this one still holding the lock.
+                tx.rollback().await?;
                 return Ok(Updated::LastAdmin);
             }
             if disabled {
@@ -470,9 +472,10 @@ impl AccountRows for SqliteAccountRows {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            // Dropped without a commit, the stored roles stay as they were.
+            // Rolled back at once (not on drop), the stored roles stay as they were.
             let admins_after: i64 = sqlx::query_scalar(ENABLED_ADMINS).fetch_one(&mut *tx).await?;
             if admins_before > 0 && admins_after == 0 {
+                tx.rollback().await?;
                 return Ok(SsoUpdated::LastAdmin);
             }
             let row =
