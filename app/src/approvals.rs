@@ -41,11 +41,6 @@ mod service {
             Ok(Self { person: signed_in()?, note })
         }
 
-        /// A caller outside a request (tests, a notification link's own form).
-        pub fn new(person: Principal, note: Option<AuditNote>) -> Self {
-            Self { person, note }
-        }
-
         /// Sets what the request's audit entry says beside its action.
         pub fn note(&self, detail: Value) {
             if let Some(note) = &self.note {

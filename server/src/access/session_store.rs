@@ -267,23 +267,6 @@ mod tests {
 
     use super::*;
 
-    struct Scratch(std::path::PathBuf);
-
-    impl Scratch {
-        fn new() -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("switchboard-login-sessions-{}", crate::support::random_hex::<8>()));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     fn record(login: &str, expires_in: Duration) -> Record {
         let data = HashMap::from([("login".to_owned(), serde_json::json!({ "login": login, "user_id": 1 }))]);
         Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + expires_in }
@@ -312,7 +295,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_are_kept_under_the_hash_of_their_id_and_expire() {
-        let dir = Scratch::new();
+        let dir = crate::support::Scratch::new("login-sessions");
         let pool = open_main_database(&dir.0).await.unwrap();
         let store = LoginSessions::sqlite(pool.clone());
 
@@ -352,7 +335,7 @@ mod tests {
 
     #[tokio::test]
     async fn creating_a_session_under_a_taken_id_picks_a_new_id() {
-        let dir = Scratch::new();
+        let dir = crate::support::Scratch::new("login-sessions");
         let store = LoginSessions::sqlite(open_main_database(&dir.0).await.unwrap());
         let mut first = record("first", Duration::hours(1));
         store.create(&mut first).await.unwrap();
@@ -366,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_an_older_switchboard_stored_are_rehashed_and_scrubbed_from_the_file() {
-        let dir = Scratch::new();
+        let dir = crate::support::Scratch::new("login-sessions");
         // The database as an older Switchboard left it: tower-sessions-sqlx-store's table, its
         // rows keyed by the cookie's value, the record in MessagePack; one row already deleted by
         // its expiry clean-up, whose bytes linger in a free part of a page.

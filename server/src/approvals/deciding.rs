@@ -25,7 +25,7 @@ use protocol::{
 use serde_json::{Value, json};
 
 use super::{
-    decisions::{Claim, DecisionStore, Pending, SqliteDecisions},
+    decisions::{Claim, DecisionStore, Pending, SqliteDecisions, store_failed},
     gate,
     inbox::Inbox,
     policies::Policies,
@@ -54,11 +54,6 @@ impl Decider {
     pub fn record(&self, event_id: String, result: Outcome, deny_message: Option<String>) -> Recorded {
         Recorded { event_id, result, deny_message, decided_by: self.by.clone(), decided_at: self.at.clone() }
     }
-}
-
-fn store_failed(error: crate::support::StoreError) -> AppError {
-    tracing::error!("the decision store failed: {error}");
-    AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
 }
 
 /// The verdicts as decisions to send, or what is wrong with them (nothing is recorded then).

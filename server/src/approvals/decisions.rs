@@ -36,6 +36,12 @@ pub trait DecisionStore: Send + Sync + 'static {
     fn recorded<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<Recorded>, StoreError>>;
 }
 
+/// A decision store that failed, logged, as the person is told: nothing was sent.
+pub fn store_failed(error: StoreError) -> app::error::AppError {
+    tracing::error!("the decision store failed: {error}");
+    app::error::AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
+}
+
 /// A decision and the event that carries it upstream.
 pub type Pending = (Recorded, protocol::event_params::EventParams);
 

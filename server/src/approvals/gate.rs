@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use app::upstream::client::UpstreamHandle;
 
 use super::{
-    decisions::{DecisionStore, Pending, SqliteDecisions},
+    decisions::{DecisionStore, Pending, SqliteDecisions, store_failed},
     policies::{Policies, PolicyStore},
 };
 
@@ -124,10 +124,7 @@ pub async fn gate(
         refuse_self_approval(upstream, policies, by, session_id, &decisions, &mut note).await?;
     }
     // A call decided already goes on, to be answered with who decided it.
-    let decided = store.recorded(session_id).await.map_err(|error| {
-        tracing::error!("the decision store failed: {error}");
-        AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
-    })?;
+    let decided = store.recorded(session_id).await.map_err(store_failed)?;
     let mut go = Vec::new();
     let mut waiting = Vec::new();
     for (mut decision, event) in decisions {
