@@ -1,11 +1,8 @@
-//! Accounts: local users with argon2id password hashes, the identity provider's, and the
-//! throttle on failed sign-ins. Their rows are kept behind [`AccountRows`] (SQLite's by default).
+//! Accounts: local users with argon2id password hashes, and the identity provider's. Their rows
+//! are kept behind [`AccountRows`] (SQLite's by default), failed sign-ins behind a
+//! [`SignInThrottle`] (this process's memory by default).
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use app::{
     auth::{
@@ -18,11 +15,11 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use hashlink::LinkedHashMap;
 use sqlx::SqlitePool;
 
 use super::account_rows::{AccountRows, NewAccount, NewSsoAccount, SqliteAccountRows, SsoUpdated, Updated};
-use crate::support::{StoreError, proxies::address_key, random_hex};
+use super::throttle::{MemoryThrottle, SignInThrottle, THROTTLE_WINDOW};
+use crate::support::{StoreError, random_hex};
 
 /// argon2id with 19 MiB of memory, 2 passes, 1 lane: OWASP's first recommended setting. About
 /// 30 ms per hash on this project's 2-core machines (`scripts/bench login` prints the figure),
@@ -125,7 +122,7 @@ pub struct Login {
 pub struct Accounts {
     rows: Arc<dyn AccountRows>,
     /// Failed sign-ins; a new password clears the account's.
-    pub throttle: Throttle,
+    pub throttle: Arc<dyn SignInThrottle>,
 }
 
 fn now() -> String {
@@ -151,9 +148,14 @@ impl Accounts {
         Self::with_rows(Arc::new(SqliteAccountRows::new(pool)))
     }
 
-    /// Accounts kept by another store.
+    /// Accounts kept by another store, failed sign-ins in this process's memory.
     pub fn with_rows(rows: Arc<dyn AccountRows>) -> Self {
-        Self { rows, throttle: Throttle::new(THROTTLE_WINDOW) }
+        Self::with_stores(rows, Arc::new(MemoryThrottle::new(THROTTLE_WINDOW)))
+    }
+
+    /// Accounts kept by another store, failed sign-ins by another throttle.
+    pub fn with_stores(rows: Arc<dyn AccountRows>, throttle: Arc<dyn SignInThrottle>) -> Self {
+        Self { rows, throttle }
     }
 
     /// Records a new login of `user_id` from `ip` with `user_agent`; answers its id (what the
@@ -407,7 +409,7 @@ impl AccountStore for Accounts {
             self.rows.end_logins_of(id).await.map_err(failed)?;
             // A person slowed by failed sign-ins is let in with the new password at once.
             let account = self.get(id).await?;
-            self.throttle.reset(&account.username);
+            self.throttle.reset(&account.username).await;
             Ok(())
         })
     }
@@ -425,167 +427,6 @@ impl AccountStore for Accounts {
     }
 }
 
-/// Failed sign-ins over a sliding window, counted so that guessing is slow and nobody can lock
-/// an account's owner out.
-///
-/// - A browser that signed in to the account before holds a device cookie for it
-///   ([`crate::access::DeviceKey`]): its attempts are counted on their own ([`Client::Device`]),
-///   5 failures a window each, and nothing anyone else does holds it back.
-/// - Every other attempt ([`Client::Address`]) counts against its address (20 failures a
-///   window, then refused until the oldest leaves it) and against the account, which is never
-///   closed but slowed: past 5 failures in the window, each next attempt waits twice as long as
-///   the one before after the last failure (1 s, 2 s, 4 s… at most [`MOST_SLOWDOWN`]).
-///
-/// Each attempt takes its slot before its password is checked (so a burst of parallel guesses
-/// cannot slip past the limit), and a successful one gives it back.
-///
-/// In memory: a restart forgets it. Behind a reverse proxy every person shares the proxy's
-/// address, and its limit with it, unless the proxy is trusted to name the client
-/// (`SWITCHBOARD_TRUSTED_PROXIES`).
-pub struct Throttle {
-    /// Each key's failures within the window, oldest first; the keys in the order they last
-    /// failed, so the front holds the one that failed longest ago.
-    failures: Mutex<LinkedHashMap<String, VecDeque<Instant>>>,
-    window: Duration,
-    max_keys: usize,
-}
-
-/// Who is signing in, as the throttle tells them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Client<'a> {
-    /// A browser with a valid device cookie for the account: the cookie's id.
-    Device(&'a str),
-    /// Any other client: its address.
-    Address(&'a str),
-}
-
-/// The throttle's sliding window: failures older than this no longer count. The audit groups
-/// refused sign-ins by the same window.
-pub const THROTTLE_WINDOW: Duration = crate::audit::SIGN_IN_WINDOW;
-/// Failed sign-ins an account (or one trusted device) may have within the window at full speed.
-pub const PER_ACCOUNT: usize = 5;
-/// Failed sign-ins one address may have within the window (several people behind one proxy); the
-/// audit gives as many usernames an entry each.
-pub const PER_ADDRESS: usize = crate::audit::NAMES_PER_ADDRESS;
-/// The longest an account's untrusted attempts are slowed to: one every 5 minutes.
-pub const MOST_SLOWDOWN: Duration = Duration::from_secs(300);
-/// Keys kept at most. Past it, the key that failed longest ago gives way: a flood of new
-/// addresses pushes out old entries, never stops new ones being counted.
-const MAX_KEYS: usize = 100_000;
-
-/// How a key's failures hold back its next attempt.
-#[derive(Clone, Copy)]
-enum Limit {
-    /// Refused once this many failures are in the window, until the oldest leaves it.
-    Refuse(usize),
-    /// Past this many failures in the window, each attempt waits a doubling gap after the last.
-    SlowAfter(usize),
-}
-
-impl Throttle {
-    pub fn new(window: Duration) -> Self {
-        Self::with_capacity(window, MAX_KEYS)
-    }
-
-    fn with_capacity(window: Duration, max_keys: usize) -> Self {
-        Self { failures: Mutex::new(LinkedHashMap::new()), window, max_keys }
-    }
-
-    fn account_key(username: &str) -> String {
-        format!("account:{}", username.trim().to_lowercase())
-    }
-
-    fn keys(username: &str, client: Client<'_>) -> Vec<(String, Limit)> {
-        match client {
-            Client::Device(id) => vec![(format!("device:{id}"), Limit::Refuse(PER_ACCOUNT))],
-            Client::Address(ip) => vec![
-                (Self::account_key(username), Limit::SlowAfter(PER_ACCOUNT)),
-                (address_key(ip), Limit::Refuse(PER_ADDRESS)),
-            ],
-        }
-    }
-
-    /// The gap an account's next untrusted attempt waits after its last failure, with
-    /// `failures` in the window.
-    fn slowdown(failures: usize) -> Duration {
-        let doublings = failures.saturating_sub(PER_ACCOUNT).min(16) as u32;
-        Duration::from_secs(1u64 << doublings).min(MOST_SLOWDOWN)
-    }
-
-    /// Takes a slot for a sign-in of `username` by `client`, or answers how long to wait.
-    pub fn attempt(&self, username: &str, client: Client<'_>) -> Result<(), Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        // Keys whose last failure left the window, from the front (the oldest) on.
-        while failures
-            .front()
-            .is_some_and(|(_, times)| times.back().is_none_or(|t| now.duration_since(*t) >= self.window))
-        {
-            failures.pop_front();
-        }
-        let keys = Self::keys(username, client);
-        let mut wait: Option<Duration> = None;
-        for (key, limit) in &keys {
-            let Some(times) = failures.get_mut(key) else { continue };
-            while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-                times.pop_front();
-            }
-            let until = match *limit {
-                Limit::Refuse(most) if times.len() >= most => {
-                    Some(self.window - now.duration_since(times[times.len() - most]))
-                }
-                Limit::SlowAfter(free) if times.len() >= free => {
-                    let since = times.back().map_or(Duration::MAX, |last| now.duration_since(*last));
-                    Self::slowdown(times.len()).checked_sub(since).filter(|left| !left.is_zero())
-                }
-                _ => None,
-            };
-            if let Some(until) = until {
-                wait = Some(wait.map_or(until, |w| w.max(until)));
-            }
-        }
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        for (key, _) in keys {
-            match failures.to_back(&key) {
-                Some(times) => times.push_back(now),
-                None => {
-                    if failures.len() >= self.max_keys {
-                        failures.pop_front();
-                    }
-                    failures.insert(key, VecDeque::from([now]));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A sign-in by `client` succeeded: its slots are given back. A trusted device's success
-    /// leaves the account's count alone (it says nothing about the guesses made elsewhere); an
-    /// untrusted one clears it.
-    pub fn succeeded(&self, username: &str, client: Client<'_>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, limit) in Self::keys(username, client) {
-            match limit {
-                Limit::SlowAfter(_) => {
-                    failures.remove(&key);
-                }
-                Limit::Refuse(_) => {
-                    if let Some(times) = failures.get_mut(&key) {
-                        times.pop_back();
-                    }
-                }
-            }
-        }
-    }
-
-    /// An admin set the account a new password: its count starts again.
-    pub fn reset(&self, username: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&Self::account_key(username));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,142 +439,6 @@ mod tests {
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert!(verify("correct horse battery", &a));
         assert!(!verify("correct horse battery!", &a));
-    }
-
-    #[test]
-    fn the_throttle_counts_per_account_and_per_address() {
-        let throttle = Throttle::new(Duration::from_secs(60));
-        for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
-        }
-        let wait =
-            throttle.attempt("Ada", Client::Address("10.0.0.2")).expect_err("the account is slowed from any address");
-        assert!(wait <= Duration::from_secs(1), "slowed, not closed: {wait:?}");
-        assert_eq!(
-            throttle.attempt("grace", Client::Address("10.0.0.1")),
-            Ok(()),
-            "another account from the same address is not"
-        );
-        for n in 0..PER_ADDRESS {
-            let _ = throttle.attempt(&format!("user{n}"), Client::Address("10.0.0.9"));
-        }
-        assert!(
-            throttle.attempt("someone-new", Client::Address("10.0.0.9")).is_err(),
-            "the address is throttled for every account"
-        );
-        throttle.reset("ada");
-        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.2")), Ok(()));
-        // A success gives its slot back: signing in often is not throttled.
-        for _ in 0..3 * PER_ACCOUNT {
-            assert_eq!(throttle.attempt("grace", Client::Address("10.0.0.3")), Ok(()));
-            throttle.succeeded("grace", Client::Address("10.0.0.3"));
-        }
-    }
-
-    #[test]
-    fn an_accounts_guesses_are_slowed_twice_as_much_each_time_up_to_five_minutes() {
-        let gaps: Vec<u64> = (PER_ACCOUNT..PER_ACCOUNT + 12).map(|n| Throttle::slowdown(n).as_secs()).collect();
-        assert_eq!(gaps, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
-        // On the clock: the 6th try waits a second after the 5th failure, the 7th two.
-        let throttle = Throttle::new(Duration::from_secs(600));
-        for n in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("ada", Client::Address(&format!("10.0.0.{n}"))), Ok(()));
-        }
-        let wait = throttle.attempt("ada", Client::Address("10.0.1.1")).expect_err("slowed");
-        assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
-        std::thread::sleep(wait);
-        assert_eq!(throttle.attempt("ada", Client::Address("10.0.1.1")), Ok(()), "let through after the wait");
-        let wait = throttle.attempt("ada", Client::Address("10.0.1.2")).expect_err("slowed again");
-        assert!(wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2), "{wait:?}");
-    }
-
-    #[test]
-    fn a_browser_that_signed_in_before_is_not_held_back_by_anyone_elses_guesses() {
-        // Issue 20: 5 failures from anywhere locked the account for 15 minutes, so anyone could
-        // keep its owner out for good.
-        let throttle = Throttle::new(Duration::from_secs(900));
-        for n in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("admin", Client::Address(&format!("10.0.0.{n}"))), Ok(()));
-        }
-        for n in 0..PER_ADDRESS {
-            let _ = throttle.attempt(&format!("user{n}"), Client::Address("192.0.2.50"));
-        }
-        assert!(throttle.attempt("admin", Client::Address("192.0.2.9")).is_err(), "guessing is slowed");
-        // The owner's browser, even behind the guesser's own address, is let through.
-        assert_eq!(throttle.attempt("admin", Client::Device("d1")), Ok(()));
-        throttle.succeeded("admin", Client::Device("d1"));
-        // Its own mistakes count against it alone.
-        for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("admin", Client::Device("d1")), Ok(()));
-        }
-        assert!(throttle.attempt("admin", Client::Device("d1")).is_err(), "a device has 5 tries a window");
-        assert_eq!(throttle.attempt("admin", Client::Device("d2")), Ok(()), "another device has its own");
-        // The guesser's count is not cleared by the owner's sign-in.
-        assert!(throttle.attempt("admin", Client::Address("192.0.2.10")).is_err());
-    }
-
-    #[test]
-    fn a_flood_of_new_addresses_pushes_out_old_entries_and_new_ones_are_still_counted() {
-        // Issue 20: full of keys, the throttle stopped counting new ones, so one address past
-        // 100,000 others could guess an account's password without limit.
-        let throttle = Throttle::new(Duration::from_secs(600));
-        // 50,001 attempts of as many accounts from as many addresses: 100,002 keys.
-        for n in 0..=MAX_KEYS / 2 {
-            assert_eq!(
-                throttle.attempt(
-                    &format!("user{n}"),
-                    Client::Address(&format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255))
-                ),
-                Ok(())
-            );
-        }
-        assert_eq!(throttle.failures.lock().unwrap().len(), MAX_KEYS, "the map stays at its bound");
-        for _ in 0..PER_ACCOUNT {
-            assert_eq!(throttle.attempt("admin", Client::Address("192.0.2.7")), Ok(()));
-        }
-        assert!(
-            throttle.attempt("admin", Client::Address("192.0.2.8")).is_err(),
-            "the account is counted although the map was full"
-        );
-        // The oldest keys gave way: the first account is no longer remembered.
-        assert!(!throttle.failures.lock().unwrap().contains_key("account:user0"));
-    }
-
-    #[test]
-    fn the_keys_that_failed_longest_ago_give_way_first() {
-        let throttle = Throttle::with_capacity(Duration::from_secs(600), 4);
-        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
-        assert_eq!(throttle.attempt("grace", Client::Address("10.0.0.2")), Ok(()));
-        // Ada fails again: her keys move behind Grace's, and Grace's are the ones pushed out.
-        assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")), Ok(()));
-        assert_eq!(throttle.attempt("linus", Client::Address("10.0.0.3")), Ok(()));
-        let failures = throttle.failures.lock().unwrap();
-        let keys: Vec<&str> = failures.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["account:ada", "address:10.0.0.1", "account:linus", "address:10.0.0.3"]);
-        assert_eq!(failures["account:ada"].len(), 2);
-    }
-
-    #[test]
-    fn an_ipv6_block_of_64_counts_as_one_address() {
-        // Issue 20: a machine with a /64 has 2^64 addresses; each counted apart, its guesses
-        // were never limited by address.
-        let throttle = Throttle::new(Duration::from_secs(60));
-        for n in 0..PER_ADDRESS {
-            assert_eq!(
-                throttle.attempt(&format!("user{n}"), Client::Address(&format!("2001:db8:1:2::{:x}", n + 1))),
-                Ok(())
-            );
-        }
-        assert!(throttle.attempt("someone-new", Client::Address("2001:db8:1:2:ffff::1")).is_err(), "the same /64");
-        assert_eq!(
-            throttle.attempt("someone-new", Client::Address("2001:db8:1:3::1")),
-            Ok(()),
-            "the next /64 is another address"
-        );
-        // An IPv4 address reached over IPv6 counts as itself, not as the /64 of every such address.
-        assert_eq!(address_key("::ffff:192.0.2.1"), "address:192.0.2.1");
-        assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "address:2001:db8:1:2::/64");
-        assert_eq!(address_key("192.0.2.1"), "address:192.0.2.1");
     }
 }
 

@@ -1,6 +1,6 @@
 //! Trusted devices: a browser that signs in to an account gets a cookie for it, signed with the
 //! server's device key (`device.key` in the data directory). Its later sign-ins to that account
-//! are throttled on their own ([`crate::access::accounts::Client::Device`]), so guesses made elsewhere,
+//! are throttled on their own ([`crate::access::throttle::Client::Device`]), so guesses made elsewhere,
 //! however many, never keep the account's owner out of a browser they have used before.
 //!
 //! The cookie is `switchboard_device=<id>.<mac>`: a random id, and an HMAC-SHA256 over the id and

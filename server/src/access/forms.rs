@@ -21,7 +21,7 @@ use super::{
     authn::{LOGIN, StoredLogin, unix_now},
 };
 use crate::{
-    access::accounts::{Client, SignInError},
+    access::{accounts::SignInError, throttle::Client},
     audit::{Actor, NewEntry},
 };
 
@@ -34,7 +34,7 @@ pub struct LoginForm {
 }
 
 /// `POST /auth/login`: checks the password (throttled per account and per address, or per
-/// device for a browser that signed in before: `crate::access::accounts::Throttle`), starts a login under
+/// device for a browser that signed in before: `crate::access::throttle`), starts a login under
 /// a new session id, marks the browser as one that signed in, and goes on to `next`. A failure
 /// goes back to the login page, which says why; it is on record counted with the others of its
 /// address and username (`crate::audit::AuditLog::append_refused_sign_in`).
@@ -68,14 +68,14 @@ pub async fn login(
     };
     let device = access.devices.device_of(&headers, &username);
     let client = client(&device, &ip);
-    if let Err(wait) = access.accounts.throttle.attempt(&username, client) {
+    if let Err(wait) = access.accounts.throttle.attempt(&username, client).await {
         let seconds = wait.as_millis().div_ceil(1000).max(1);
         refused(429, Some("too many failed sign-ins"), actor).await;
         return back("throttled", format!("&wait_secs={seconds}"));
     }
     match access.accounts.sign_in(&username, &form.password).await {
         Ok(login) => {
-            access.accounts.throttle.succeeded(&username, client);
+            access.accounts.throttle.succeeded(&username, client).await;
             // A login this browser had before ends here.
             if let Ok(Some(before)) = session.get::<StoredLogin>(LOGIN).await {
                 let _ = access.accounts.end_login(&before.login).await;
@@ -127,16 +127,23 @@ pub(super) async fn start_login(
     who: &Actor,
     generation: i64,
     id_token: Option<String>,
-) -> Result<(), String> {
-    let user_id = who.user_id.ok_or("a login needs an account")?;
-    let login = access
-        .accounts
-        .start_login(user_id, who.ip.as_deref(), who.user_agent.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
-    session.cycle_id().await.map_err(|e| e.to_string())?;
+) -> Result<(), LoginNotStarted> {
+    let user_id = who.user_id.ok_or(LoginNotStarted::NoAccount)?;
+    let login = access.accounts.start_login(user_id, who.ip.as_deref(), who.user_agent.as_deref()).await?;
+    session.cycle_id().await?;
     let stored = StoredLogin { login, user_id, generation, started: unix_now(), id_token };
-    session.insert(LOGIN, stored).await.map_err(|e| e.to_string())
+    Ok(session.insert(LOGIN, stored).await?)
+}
+
+/// Why a login could not be started; for the log.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LoginNotStarted {
+    #[error("a login needs an account")]
+    NoAccount,
+    #[error("the login could not be recorded: {0}")]
+    Recorded(#[from] sqlx::Error),
+    #[error("the login session could not be saved: {0}")]
+    Session(#[from] tower_sessions::session::Error),
 }
 
 /// `POST /auth/logout`: ends the login on the server (the stored session is deleted, so the old
@@ -207,11 +214,11 @@ pub async fn setup(
             "This setup link is not the one Switchboard printed at its last start; copy the link from its log.",
         );
     }
-    if let Err(message) = app::auth::check_username(&username) {
-        return back(&message);
+    if let Err(problem) = app::auth::check_username(&username) {
+        return back(&problem.to_string());
     }
-    if let Err(message) = app::auth::check_password(&username, &form.password) {
-        return back(&message);
+    if let Err(problem) = app::auth::check_password(&username, &form.password) {
+        return back(&problem.to_string());
     }
     if form.password != form.confirm {
         return back("The two passwords differ; type the same password twice.");
@@ -287,12 +294,12 @@ pub async fn change_password(
     let ip = peer.ip().to_string();
     let device = access.devices.device_of(&headers, &username);
     let client = client(&device, &ip);
-    if access.accounts.throttle.attempt(&username, client).is_err() {
+    if access.accounts.throttle.attempt(&username, client).await.is_err() {
         done(429, Some("too many wrong current passwords")).await;
         return back("throttled");
     }
     match access.accounts.sign_in(&username, &form.current).await {
-        Ok(_) => access.accounts.throttle.succeeded(&username, client),
+        Ok(_) => access.accounts.throttle.succeeded(&username, client).await,
         Err(SignInError::Credentials) => {
             done(401, Some("the current password was wrong")).await;
             return back("current");

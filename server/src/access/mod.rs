@@ -11,6 +11,7 @@
 //! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, `/auth/password`, the forms of
 //!   the login, first-run and Account pages; `devices.rs`: the cookie of a browser that signed
 //!   in before.
+//! - [`throttle`]: failed sign-ins, counted so that guessing is slow.
 //! - [`session_store`]: the login cookie's sessions, stored under a hash of the cookie's value.
 //! - `oidc.rs`: single sign-on with an OpenID Connect provider (`/auth/oidc/start`,
 //!   `/auth/oidc/callback`).
@@ -27,6 +28,7 @@ pub mod limit_counters;
 pub mod limits;
 pub mod oidc;
 pub mod session_store;
+pub mod throttle;
 
 pub use authn::{LoginCheck, authenticate};
 pub use devices::DeviceKey;

@@ -143,13 +143,13 @@ pub struct AuditLog {
 
 /// How long the refused sign-ins of one address at one username are one entry; four rows an hour
 /// at most, however fast they are sent. It is the sign-in throttle's window too
-/// (`access::accounts::THROTTLE_WINDOW`), so that an entry counts what the throttle holds against
+/// (`access::throttle::THROTTLE_WINDOW`), so that an entry counts what the throttle holds against
 /// them at once.
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Usernames an address's refused sign-ins get an entry each under, within a window. Refusals at
 /// any other username go into one entry of the address that names none: an address cannot add
 /// rows by trying new usernames. The throttle lets an address try as many in a window
-/// (`access::accounts::PER_ADDRESS`).
+/// (`access::throttle::PER_ADDRESS`).
 pub const NAMES_PER_ADDRESS: usize = 20;
 /// Keys [`RefusedSignIns`] keeps at most; past it the oldest gives way (its next refusal starts a
 /// new entry), as the throttle's keys do.
