@@ -25,7 +25,7 @@ use protocol::{
 use serde_json::{Value, json};
 
 use super::{
-    decisions::{Claim, DecisionStore, Pending, SqliteDecisions, store_failed},
+    decisions::{Claim, DecisionStore, Pending, store_failed},
     gate,
     inbox::Inbox,
     policies::Policies,
@@ -35,7 +35,7 @@ use super::{
 /// store, the policies that gate it and the inbox it leaves.
 pub struct DecisionPath {
     pub upstream: UpstreamHandle,
-    pub decisions: Arc<SqliteDecisions>,
+    pub decisions: Arc<dyn DecisionStore>,
     pub policies: Arc<Policies>,
     pub inbox: Arc<Inbox>,
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use app::upstream::client::UpstreamHandle;
 
 use super::{
-    decisions::{DecisionStore, Pending, SqliteDecisions, store_failed},
+    decisions::{DecisionStore, Pending, store_failed},
     policies::{Policies, PolicyStore},
 };
 
@@ -104,7 +104,7 @@ pub fn lead(events: &[(String, String)], sent: &[SentMessage]) -> Vec<(String, S
 /// as the decision of everyone who approved it. Denials go on: one is final. Answers what goes
 /// on, what waits, and the policy's part of the audit entry.
 pub async fn gate(
-    (upstream, policies, store): (&UpstreamHandle, &Policies, &SqliteDecisions),
+    (upstream, policies, store): (&UpstreamHandle, &Policies, &dyn DecisionStore),
     by: &Caller,
     session_id: &str,
     decisions: Vec<Pending>,

@@ -1,8 +1,9 @@
 //! Approval policies, the messages people sent and the approvals they gave: [`PolicyStore`], the
-//! seam another database's store goes behind, and [`Policies`], its SQLite implementation
-//! (`migrations/0006_policies.sql`), with [`suite`], what every implementation must do. What
-//! policies mean is in `app::policies`; the approval service applies them, the notifier follows
-//! their escalation and quiet hours.
+//! seam another database's store goes behind, [`SqlitePolicies`], its SQLite implementation
+//! (`migrations/0006_policies.sql`), with [`suite`], what every implementation must do, and
+//! [`Policies`], the copy in memory in front of any store (the notifier asks for every policy with
+//! each batch). What policies mean is in `app::policies`; the approval service applies them, the
+//! notifier follows their escalation and quiet hours.
 
 use std::sync::{Arc, RwLock};
 
@@ -45,9 +46,16 @@ pub trait PolicyStore: Send + Sync + 'static {
     fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>>;
 }
 
-pub struct Policies {
+/// The policies' rows in SQLite.
+pub struct SqlitePolicies {
     pool: SqlitePool,
-    /// Every policy, as last read or written: the notifier asks for each batch.
+}
+
+/// Any [`PolicyStore`] with every policy kept in memory after the first read, forgotten on every
+/// change made through it.
+pub struct Policies {
+    store: Arc<dyn PolicyStore>,
+    /// Every policy, as last read: the notifier asks for each batch.
     cached: RwLock<Option<Arc<Vec<Policy>>>>,
 }
 
@@ -81,28 +89,18 @@ fn policy_of(row: &sqlx::sqlite::SqliteRow) -> Result<Policy, sqlx::Error> {
     })
 }
 
-impl Policies {
-    pub fn new(pool: SqlitePool) -> Arc<Self> {
-        Arc::new(Self { pool, cached: RwLock::default() })
+impl SqlitePolicies {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
     }
 
-    /// Every policy, `*` first (from memory after the first read).
-    pub async fn all(&self) -> Result<Arc<Vec<Policy>>, AppError> {
-        if let Some(cached) = self.cached.read().unwrap_or_else(|e| e.into_inner()).clone() {
-            return Ok(cached);
-        }
+    async fn all(&self) -> Result<Vec<Policy>, AppError> {
         let rows = sqlx::query("SELECT * FROM policies ORDER BY agent_id <> ?, agent_id")
             .bind(EVERY_AGENT)
             .fetch_all(&self.pool)
             .await
             .map_err(store_failed)?;
-        let all = Arc::new(rows.iter().map(policy_of).collect::<Result<Vec<_>, _>>().map_err(store_failed)?);
-        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(all.clone());
-        Ok(all)
-    }
-
-    fn forget(&self) {
-        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+        rows.iter().map(policy_of).collect::<Result<Vec<_>, _>>().map_err(store_failed)
     }
 
     async fn save_now(&self, policy: Policy, by: String) -> Result<Policy, AppError> {
@@ -126,7 +124,6 @@ impl Policies {
         .fetch_one(&self.pool)
         .await
         .map_err(store_failed)?;
-        self.forget();
         policy_of(&row).map_err(store_failed)
     }
 
@@ -136,7 +133,6 @@ impl Policies {
             .execute(&self.pool)
             .await
             .map_err(store_failed)?;
-        self.forget();
         if deleted.rows_affected() == 0 {
             return Err(AppError::not_found("There is no such policy; it may have been removed already."));
         }
@@ -144,9 +140,81 @@ impl Policies {
     }
 }
 
+impl Policies {
+    pub fn new(store: Arc<dyn PolicyStore>) -> Arc<Self> {
+        Arc::new(Self { store, cached: RwLock::default() })
+    }
+
+    /// Every policy, `*` first (from memory after the first read).
+    pub async fn all(&self) -> Result<Arc<Vec<Policy>>, AppError> {
+        if let Some(cached) = self.cached.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(cached);
+        }
+        let all = Arc::new(self.store.list().await?);
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(all.clone());
+        Ok(all)
+    }
+
+    fn forget(&self) {
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The copy delegates every method and is forgotten after a change, failed or not (a failed
+/// write may still have landed).
 impl PolicyStore for Policies {
     fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
         Box::pin(async move { Ok(self.all().await?.as_ref().clone()) })
+    }
+
+    fn save(&self, policy: Policy, by: String) -> BoxFuture<'_, Result<Policy, AppError>> {
+        Box::pin(async move {
+            let saved = self.store.save(policy, by).await;
+            self.forget();
+            saved
+        })
+    }
+
+    fn delete(&self, agent_id: String) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            let deleted = self.store.delete(agent_id).await;
+            self.forget();
+            deleted
+        })
+    }
+
+    fn sent(
+        &self,
+        session_id: String,
+        event_id: Option<String>,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<(), AppError>> {
+        self.store.sent(session_id, event_id, username, label)
+    }
+
+    fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>> {
+        self.store.messages(session_id)
+    }
+
+    fn approve(
+        &self,
+        session_id: String,
+        event_id: String,
+        username: String,
+        label: String,
+    ) -> BoxFuture<'_, Result<Vec<String>, AppError>> {
+        self.store.approve(session_id, event_id, username, label)
+    }
+
+    fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>> {
+        self.store.approvals(session_id)
+    }
+}
+
+impl PolicyStore for SqlitePolicies {
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
+        Box::pin(self.all())
     }
 
     fn save(&self, policy: Policy, by: String) -> BoxFuture<'_, Result<Policy, AppError>> {
@@ -320,8 +388,27 @@ mod tests {
     async fn sqlite_keeps_policies_approvals_and_senders() {
         let dir = crate::support::Scratch::new("policies");
         let pool = crate::support::db::open(&dir.0).await.unwrap();
-        suite::a_policy_replaces_the_agents_own(Policies::new(pool.clone()).as_ref()).await;
-        suite::an_approval_counts_once_per_person(Policies::new(pool.clone()).as_ref()).await;
-        suite::senders_are_kept_per_session(Policies::new(pool).as_ref()).await;
+        suite::a_policy_replaces_the_agents_own(&SqlitePolicies::new(pool.clone())).await;
+        suite::an_approval_counts_once_per_person(&SqlitePolicies::new(pool.clone())).await;
+        suite::senders_are_kept_per_session(&SqlitePolicies::new(pool)).await;
+    }
+
+    #[tokio::test]
+    async fn the_copy_in_memory_does_what_every_store_does_and_sees_its_own_changes() {
+        let dir = crate::support::Scratch::new("policies-copy");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let copy = || Policies::new(Arc::new(SqlitePolicies::new(pool.clone())));
+        suite::a_policy_replaces_the_agents_own(copy().as_ref()).await;
+        suite::an_approval_counts_once_per_person(copy().as_ref()).await;
+        suite::senders_are_kept_per_session(copy().as_ref()).await;
+        // Read once, then changed through the copy: the next read shows the change.
+        let policies = copy();
+        let before = policies.all().await.unwrap().len();
+        let mut policy = policies.all().await.unwrap()[0].clone();
+        policy.agent_id = "agent_new".into();
+        policies.save(policy, "Ann".into()).await.unwrap();
+        assert_eq!(policies.all().await.unwrap().len(), before + 1);
+        policies.delete("agent_new".into()).await.unwrap();
+        assert_eq!(policies.all().await.unwrap().len(), before);
     }
 }

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::{
     deciding::DecisionPath,
-    decisions::{DecisionStore, SqliteDecisions},
+    decisions::DecisionStore,
     gate,
     inbox::Inbox,
     policies::{Policies, PolicyStore},
@@ -37,7 +37,7 @@ pub struct ApprovalService {
 impl ApprovalService {
     pub fn new(
         upstream: UpstreamHandle,
-        decisions: Arc<SqliteDecisions>,
+        decisions: Arc<dyn DecisionStore>,
         inbox: Arc<Inbox>,
         policies: Arc<Policies>,
         rules: Arc<RuleBook>,

@@ -60,16 +60,16 @@ use sqlx::SqlitePool;
 use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
-    approvals::decisions::SqliteDecisions,
+    approvals::decisions::{DecisionStore, SqliteDecisions},
     approvals::inbox::{Inbox, InboxConfig},
-    approvals::policies::Policies,
-    approvals::rule_rows::SqliteRuleRows,
+    approvals::policies::{Policies, PolicyStore, SqlitePolicies},
+    approvals::rule_rows::{RuleRows, SqliteRuleRows},
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
     audit::AuditLog,
-    records::import_rows::SqliteImportRows,
+    records::import_rows::{ImportRows, SqliteImportRows},
     records::imports::Imports,
-    records::share_rows::SqliteShareRows,
+    records::share_rows::{ShareRows, SqliteShareRows},
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
     streams::hub::{Hub, HubConfig},
@@ -94,6 +94,28 @@ pub struct Config {
     pub cookie_secure: bool,
 }
 
+/// The stores a workspace's records are kept in: the one place that chooses their database.
+pub struct WorkspaceStores {
+    pub decisions: Arc<dyn DecisionStore>,
+    pub policies: Arc<dyn PolicyStore>,
+    pub rules: Arc<dyn RuleRows>,
+    pub shares: Arc<dyn ShareRows>,
+    pub imports: Arc<dyn ImportRows>,
+}
+
+impl WorkspaceStores {
+    /// Every store in one SQLite database.
+    pub fn sqlite(pool: SqlitePool) -> Self {
+        Self {
+            decisions: Arc::new(SqliteDecisions::new(pool.clone())),
+            policies: Arc::new(SqlitePolicies::new(pool.clone())),
+            rules: Arc::new(SqliteRuleRows::new(pool.clone())),
+            shares: Arc::new(SqliteShareRows::new(pool.clone())),
+            imports: Arc::new(SqliteImportRows::new(pool)),
+        }
+    }
+}
+
 /// One workspace: its upstream and the services that hold its records.
 pub struct Workspace {
     pub id: String,
@@ -107,7 +129,7 @@ pub struct Workspace {
     pub imports: Arc<Imports>,
     pub policies: Arc<Policies>,
     /// The decisions themselves (the notifier reads them), without the inbox's announcements.
-    pub decision_store: Arc<SqliteDecisions>,
+    pub decision_store: Arc<dyn DecisionStore>,
     /// What [`Workspace::provide`] gives the Leptos app, made once.
     handles: Handles,
 }
@@ -125,37 +147,27 @@ struct Handles {
 }
 
 impl Workspace {
-    /// Starts the services of workspace `id` over `pool` (its records) and `client`.
+    /// Starts the services of workspace `id` over `stores` (its records) and `client`.
     pub async fn open(
         config: &Config,
         id: &str,
         name: &str,
         mode: UpstreamMode,
         client: UpstreamClient,
-        pool: SqlitePool,
+        stores: WorkspaceStores,
         audit: Arc<AuditLog>,
     ) -> io::Result<Self> {
         let hub = Hub::sharing_budget(client.clone(), config.hub.clone(), config.hub_bytes.clone());
-        let store = Arc::new(SqliteDecisions::new(pool.clone()));
+        let store = stores.decisions;
         let upstream = UpstreamHandle(Arc::new(client.clone()));
-        let policies = Policies::new(pool.clone());
-        let rules = RuleBook::open(
-            Arc::new(SqliteRuleRows::new(pool.clone())),
-            audit.clone(),
-            upstream.clone(),
-            policies.clone(),
-        )
-        .await
-        .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
+        let policies = Policies::new(stores.policies);
+        let rules = RuleBook::open(stores.rules, audit.clone(), upstream.clone(), policies.clone())
+            .await
+            .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
         let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
-        let shares = Shares::new(
-            Arc::new(SqliteShareRows::new(pool.clone())),
-            audit.clone(),
-            hub.clone(),
-            &config.share_secret_patterns,
-        )
-        .map_err(io::Error::other)?;
-        let imports = Imports::new(Arc::new(SqliteImportRows::new(pool)));
+        let shares = Shares::new(stores.shares, audit.clone(), hub.clone(), &config.share_secret_patterns)
+            .map_err(io::Error::other)?;
+        let imports = Imports::new(stores.imports);
         let handles = Handles {
             summary: UpstreamSummary {
                 mode,
@@ -302,7 +314,8 @@ impl Workspaces {
             .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
         let audit = Arc::new(self.audit.in_workspace(id));
         let client = UpstreamClient::new(base_url, key);
-        Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, pool, audit).await
+        let stores = WorkspaceStores::sqlite(pool);
+        Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, stores, audit).await
     }
 
     async fn reload_grants(&self) -> Result<(), StoreError> {
@@ -411,16 +424,16 @@ impl Workspaces {
 
     async fn connect_one(&self, form: ConnectForm, by: String) -> Result<WorkspaceRow, AppError> {
         let id = form.id.trim().to_owned();
-        check_id(&id).map_err(|m| AppError::bad_input("id", m))?;
+        check_id(&id).map_err(|m| AppError::bad_input("id", m.to_string()))?;
         let name = form.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 60 {
             return Err(AppError::bad_input("name", "Give the workspace a name of 1 to 60 characters, e.g. Staging."));
         }
         let base_url = form.base_url.trim().trim_end_matches('/').to_owned();
-        check_base_url(&base_url).map_err(|m| AppError::bad_input("base_url", m))?;
+        check_base_url(&base_url).map_err(|m| AppError::bad_input("base_url", m.to_string()))?;
         crate::support::destinations::check_not_metadata(&base_url)
             .await
-            .map_err(|m| AppError::bad_input("base_url", m))?;
+            .map_err(|m| AppError::bad_input("base_url", m.to_string()))?;
         let key = form.key.trim().to_owned();
         if key.is_empty() {
             return Err(AppError::bad_input("key", "Paste the workspace's API key."));
@@ -589,26 +602,32 @@ fn granted_roles(text: &str) -> Result<Vec<Role>, AppError> {
 
 /// Whether a workspace may be reached at `base_url`: over https, or plain http on this machine
 /// only (the key would cross the network in the clear).
-fn check_base_url(base_url: &str) -> Result<(), String> {
-    let malformed = || "The address is an https:// URL, e.g. https://api.anthropic.com.".to_owned();
+fn check_base_url(base_url: &str) -> Result<(), BaseUrlProblem> {
     // The parser would quietly drop or encode whitespace, which is a pasting mistake here.
     if base_url.contains(char::is_whitespace) {
-        return Err(malformed());
+        return Err(BaseUrlProblem::Malformed);
     }
-    let url = reqwest::Url::parse(base_url).map_err(|_| malformed())?;
+    let url = reqwest::Url::parse(base_url).map_err(|_| BaseUrlProblem::Malformed)?;
     // The host as the parser normalizes it (lower case, IPv4 in full, IPv6 compressed).
     let this_machine = match url.host_str() {
         Some(host) => matches!(host, "localhost" | "127.0.0.1" | "[::1]"),
-        None => return Err(malformed()),
+        None => return Err(BaseUrlProblem::Malformed),
     };
     match url.scheme() {
         "https" => Ok(()),
         "http" if this_machine => Ok(()),
-        "http" => Err(format!(
-            "{base_url} is plain http on another machine: the key would cross the network in the clear. Use https://."
-        )),
-        _ => Err(malformed()),
+        "http" => Err(BaseUrlProblem::PlainHttp(base_url.to_owned())),
+        _ => Err(BaseUrlProblem::Malformed),
     }
+}
+
+/// Why a workspace's base URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BaseUrlProblem {
+    #[error("The address is an https:// URL, e.g. https://api.anthropic.com.")]
+    Malformed,
+    #[error("{0} is plain http on another machine: the key would cross the network in the clear. Use https://.")]
+    PlainHttp(String),
 }
 
 /// The answer when the workspaces' table cannot be read; the log has SQLite's words.

@@ -192,8 +192,8 @@ async fn open_workspaces(
         cookie_secure: settings.access.cookie_secure,
     };
     let mode = settings.upstream.mode();
-    let default =
-        Workspace::open(&config, DEFAULT_ID, "Default", mode, client, pool.clone(), access.audit.clone()).await?;
+    let stores = workspaces::WorkspaceStores::sqlite(pool.clone());
+    let default = Workspace::open(&config, DEFAULT_ID, "Default", mode, client, stores, access.audit.clone()).await?;
     let rows = Arc::new(crate::tenancy::workspace_rows::SqliteWorkspaceRows::new(pool));
     Workspaces::open(default, rows, access.audit.clone(), settings.secret_key.clone(), config).await
 }
