@@ -146,34 +146,56 @@ pub const MAX_PASSWORD: usize = 128;
 pub const PASSWORD_RULES: &str =
     "At least 12 characters (a few words make a good one), at most 128, not containing the username.";
 
-/// Checks a new password against the rules; the message says what to change.
-pub fn check_password(username: &str, password: &str) -> Result<(), String> {
-    // The messages do not say how long the password was: they reach the audit log.
+/// Why a new password breaks the rules; each says what to change. None says how long the
+/// password was: they reach the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordProblem {
+    #[error("The password is too short; use at least {MIN_PASSWORD} characters.")]
+    TooShort,
+    #[error("The password is too long; use at most {MAX_PASSWORD} characters.")]
+    TooLong,
+    #[error("The password contains the username; choose one that does not.")]
+    ContainsUsername,
+    #[error("The password repeats one character; choose a few words instead.")]
+    OneCharacter,
+}
+
+/// Checks a new password against the rules.
+pub fn check_password(username: &str, password: &str) -> Result<(), PasswordProblem> {
     let length = password.chars().count();
     if length < MIN_PASSWORD {
-        return Err(format!("The password is too short; use at least {MIN_PASSWORD} characters."));
+        return Err(PasswordProblem::TooShort);
     }
     if length > MAX_PASSWORD {
-        return Err(format!("The password is too long; use at most {MAX_PASSWORD} characters."));
+        return Err(PasswordProblem::TooLong);
     }
     let username = username.trim().to_lowercase();
     if !username.is_empty() && password.to_lowercase().contains(&username) {
-        return Err("The password contains the username; choose one that does not.".to_owned());
+        return Err(PasswordProblem::ContainsUsername);
     }
     let first = password.chars().next();
     if password.chars().all(|c| Some(c) == first) {
-        return Err("The password repeats one character; choose a few words instead.".to_owned());
+        return Err(PasswordProblem::OneCharacter);
     }
     Ok(())
 }
 
+/// Why a username is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameProblem {
+    #[error("Use a username of 1 to 64 characters.")]
+    Length,
+    #[error("Use lowercase letters, digits, '.', '_' or '-' in a username.")]
+    Characters,
+}
+
 /// Checks a username: 1 to 64 lowercase letters, digits, `.`, `_` or `-`.
-pub fn check_username(username: &str) -> Result<(), String> {
+pub fn check_username(username: &str) -> Result<(), UsernameProblem> {
     if username.is_empty() || username.len() > 64 {
-        return Err("Use a username of 1 to 64 characters.".to_owned());
+        return Err(UsernameProblem::Length);
     }
     if !username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
-        return Err("Use lowercase letters, digits, '.', '_' or '-' in a username.".to_owned());
+        return Err(UsernameProblem::Characters);
     }
     Ok(())
 }
@@ -318,10 +340,11 @@ mod tests {
 
     #[test]
     fn password_rules_say_what_to_change() {
-        assert!(check_password("ada", "short").unwrap_err().contains("at least 12"));
-        assert!(check_password("ada", "my name is ada lovelace").unwrap_err().contains("username"));
-        assert!(check_password("ada", &"x".repeat(20)).unwrap_err().contains("repeats"));
-        assert!(check_password("ada", &"ab".repeat(70)).unwrap_err().contains("at most 128"));
+        assert_eq!(check_password("ada", "short"), Err(PasswordProblem::TooShort));
+        assert!(PasswordProblem::TooShort.to_string().contains("at least 12"), "the rule in words");
+        assert_eq!(check_password("ada", "my name is ada lovelace"), Err(PasswordProblem::ContainsUsername));
+        assert_eq!(check_password("ada", &"x".repeat(20)), Err(PasswordProblem::OneCharacter));
+        assert_eq!(check_password("ada", &"ab".repeat(70)), Err(PasswordProblem::TooLong));
         assert!(check_password("ada", "correct horse battery").is_ok());
     }
 

@@ -195,26 +195,36 @@ fn normal_path(path: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
+/// Why a rule's pattern cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternProblem {
+    #[error(
+        "A bash pattern is the first words of a plain command: letters, digits and - _ . / = , : @ + %, separated by spaces (no quotes, operators, redirections, variables or globs)."
+    )]
+    NotPlainWords,
+    #[error("A path pattern is a path without .. parts, such as /workspace/docs.")]
+    NotAPath,
+    /// The tool's input has nothing a pattern could match.
+    #[error("A rule for {0} can only cover every call: leave the pattern empty.")]
+    EveryCallOnly(String),
+}
+
 impl Pattern {
     /// Parses `pattern` for `tool`, or says what is wrong with it.
-    pub fn parse(tool: &str, pattern: &str) -> Result<Self, String> {
+    pub fn parse(tool: &str, pattern: &str) -> Result<Self, PatternProblem> {
         let pattern = pattern.trim();
         if pattern.is_empty() {
             return Ok(Pattern::Any);
         }
         if tool == "bash" {
-            return match plain_words(pattern) {
-                Some(words) => Ok(Pattern::Words(words.into_iter().map(str::to_owned).collect())),
-                None => Err("A bash pattern is the first words of a plain command: letters, digits and - _ . / = , : @ + %, separated by spaces (no quotes, operators, redirections, variables or globs).".to_owned()),
-            };
+            return plain_words(pattern)
+                .map(|words| Pattern::Words(words.into_iter().map(str::to_owned).collect()))
+                .ok_or(PatternProblem::NotPlainWords);
         }
         if path_field(tool).is_some() {
-            return match normal_path(pattern) {
-                Some(path) => Ok(Pattern::Under(path)),
-                None => Err("A path pattern is a path without .. parts, such as /workspace/docs.".to_owned()),
-            };
+            return normal_path(pattern).map(Pattern::Under).ok_or(PatternProblem::NotAPath);
         }
-        Err(format!("A rule for {tool} can only cover every call: leave the pattern empty."))
+        Err(PatternProblem::EveryCallOnly(tool.to_owned()))
     }
 
     /// Whether a call's `input` matches.
@@ -276,7 +286,8 @@ impl NewRule {
         if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
             return Err(crate::error::AppError::bad_input("tool", "Name the tool the rule is for."));
         }
-        Pattern::parse(tool, &self.pattern).map_err(|message| crate::error::AppError::bad_input("pattern", message))?;
+        Pattern::parse(tool, &self.pattern)
+            .map_err(|problem| crate::error::AppError::bad_input("pattern", problem.to_string()))?;
         let scope = Scope::parse(&self.scope).ok_or_else(|| {
             crate::error::AppError::bad_input("scope", "Choose whether the rule holds for this session or this agent.")
         })?;

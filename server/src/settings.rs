@@ -229,11 +229,11 @@ pub const MOST_RETENTION_DAYS: u64 = 36_525;
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("SWITCHBOARD_TRUSTED_PROXIES: {0}; list addresses or CIDR blocks, e.g. 10.0.0.0/8, 192.0.2.1")]
-    TrustedProxies(String),
+    TrustedProxies(crate::support::proxies::NotABlock),
     #[error(
         "SWITCHBOARD_ALLOW_PRIVATE_URLS: {0}; list the private addresses or CIDR blocks a notification channel may reach, e.g. 10.0.0.5, 192.168.1.0/24"
     )]
-    AllowPrivateUrls(String),
+    AllowPrivateUrls(crate::support::proxies::NotABlock),
     #[error("SWITCHBOARD_LISTEN={value:?} is not an address to listen on; use host:port, e.g. 127.0.0.1:3000")]
     Listen { value: String },
     #[error("ANTHROPIC_BASE_URL={value:?} must start with http:// or https://")]

@@ -44,8 +44,8 @@ pub async fn create_account(
     #[server(default)] require_change: bool,
 ) -> Result<Account, AppError> {
     let username = username.trim().to_lowercase();
-    crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m))?;
-    crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m))?;
+    crate::auth::check_username(&username).map_err(|m| AppError::bad_input("username", m.to_string()))?;
+    crate::auth::check_password(&username, &password).map_err(|m| AppError::bad_input("password", m.to_string()))?;
     let roles = server::roles(&roles)?;
     let display_name = display_name.trim();
     let display_name = if display_name.is_empty() { username.as_str() } else { display_name };
@@ -90,7 +90,8 @@ pub async fn reset_password(
     let _ = username;
     let accounts = server::accounts()?;
     let account = accounts.get(id).await.map_err(server::refused)?;
-    crate::auth::check_password(&account.username, &password).map_err(|m| AppError::bad_input("password", m))?;
+    crate::auth::check_password(&account.username, &password)
+        .map_err(|m| AppError::bad_input("password", m.to_string()))?;
     accounts.set_password(id, &password, require_change).await.map_err(server::refused)?;
     crate::auth::store::note(serde_json::json!({ "username": account.username, "require_change": require_change }));
     Ok(())
@@ -151,15 +152,20 @@ pub struct RoleChoice {
 
 impl RoleChoice {
     /// The roles ticked; at least one.
-    pub fn roles(&self) -> Result<Vec<Role>, String> {
+    pub fn roles(&self) -> Result<Vec<Role>, NoRole> {
         let ticked = [self.viewer, self.operator, self.approver, self.admin];
         let roles: Vec<Role> = Role::ALL.into_iter().zip(ticked).filter(|(_, t)| *t).map(|(r, _)| r).collect();
         if roles.is_empty() {
-            return Err("Choose at least one role.".to_owned());
+            return Err(NoRole);
         }
         Ok(roles)
     }
 }
+
+/// No role was ticked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Choose at least one role.")]
+pub struct NoRole;
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -178,7 +184,7 @@ mod server {
     }
 
     pub fn roles(roles: &super::RoleChoice) -> Result<Vec<Role>, AppError> {
-        roles.roles().map_err(|m| AppError::bad_input("roles", m))
+        roles.roles().map_err(|m| AppError::bad_input("roles", m.to_string()))
     }
 
     pub fn refused(error: AccountError) -> AppError {

@@ -76,19 +76,28 @@ pub struct GrantForm {
     pub roles: String,
 }
 
+/// Why a text cannot name a workspace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkspaceIdProblem {
+    #[error(
+        "“{0}” cannot name a workspace: use 1 to 32 lower-case letters, digits and dashes, starting with a letter (e.g. staging)."
+    )]
+    Malformed(String),
+    #[error("“default” is the workspace Switchboard starts with; choose another name.")]
+    Default,
+}
+
 /// Whether `id` may name a workspace: 1 to 32 lower-case letters, digits and dashes, starting
 /// with a letter; `default` is taken.
-pub fn check_id(id: &str) -> Result<(), String> {
+pub fn check_id(id: &str) -> Result<(), WorkspaceIdProblem> {
     let ok = (1..=32).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !ok {
-        return Err(format!(
-            "“{id}” cannot name a workspace: use 1 to 32 lower-case letters, digits and dashes, starting with a letter (e.g. staging)."
-        ));
+        return Err(WorkspaceIdProblem::Malformed(id.to_owned()));
     }
     if id == DEFAULT_ID {
-        return Err("“default” is the workspace Switchboard starts with; choose another name.".to_owned());
+        return Err(WorkspaceIdProblem::Default);
     }
     Ok(())
 }

@@ -454,21 +454,36 @@ fn builtin_from(tool: &Value) -> Result<BuiltinToolset, DraftError> {
     Ok(toolset)
 }
 
+/// Why a custom tool's input schema is not one the API takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaProblem {
+    #[error("the input schema is not valid JSON (line {line}, column {column}).")]
+    NotJson { line: usize, column: usize },
+    #[error("the input schema must be a JSON object.")]
+    NotAnObject,
+    #[error("the input schema's \"properties\" must be an object.")]
+    PropertiesNotAnObject,
+    #[error("the input schema must describe an object (\"type\": \"object\"), not {0:?}.")]
+    OtherType(String),
+    #[error("the input schema needs \"type\": \"object\".")]
+    NoType,
+}
+
 /// A custom tool's input schema: a JSON object schema (`"type": "object"`).
-pub fn input_schema(text: &str) -> Result<Value, String> {
+pub fn input_schema(text: &str) -> Result<Value, SchemaProblem> {
     if text.trim().is_empty() {
         return Ok(json!({ "type": "object", "properties": {} }));
     }
-    let schema: Value = serde_json::from_str(text)
-        .map_err(|e| format!("the input schema is not valid JSON (line {}, column {}).", e.line(), e.column()))?;
+    let schema: Value =
+        serde_json::from_str(text).map_err(|e| SchemaProblem::NotJson { line: e.line(), column: e.column() })?;
     match schema.get("type").and_then(Value::as_str) {
-        _ if !schema.is_object() => Err("the input schema must be a JSON object.".to_owned()),
+        _ if !schema.is_object() => Err(SchemaProblem::NotAnObject),
         Some("object") => match schema.get("properties") {
             None | Some(Value::Object(_)) => Ok(schema),
-            Some(_) => Err("the input schema's \"properties\" must be an object.".to_owned()),
+            Some(_) => Err(SchemaProblem::PropertiesNotAnObject),
         },
-        Some(other) => Err(format!("the input schema must describe an object (\"type\": \"object\"), not {other:?}.")),
-        None => Err("the input schema needs \"type\": \"object\".".to_owned()),
+        Some(other) => Err(SchemaProblem::OtherType(other.to_owned())),
+        None => Err(SchemaProblem::NoType),
     }
 }
 

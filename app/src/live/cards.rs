@@ -413,7 +413,7 @@ fn RuleForm(
             <p data-testid="rule-reading" aria-live="polite">{move || match reading.get() {
                 Ok((words, true)) => format!("Allows {words}, this call included."),
                 Ok((words, false)) => format!("Allows {words}; not this call."),
-                Err(problem) => problem,
+                Err(problem) => problem.to_string(),
             }}</p>
             <fieldset class="choices">
                 <legend>"Where"</legend>

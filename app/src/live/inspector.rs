@@ -23,7 +23,7 @@ pub(super) fn Inspector(live: Live, #[prop(into)] link_base: String) -> impl Int
     let stats = live.memo(|m| m.tool_stats());
     let cost = live.memo(|m| (m.cost_series.clone(), m.cost_currency.clone(), m.budget_minor));
     let has_threads = live.memo(|m| !m.lanes.is_empty());
-    let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, String>>);
+    let figures = RwSignal::new(None::<Result<Vec<ThreadFigures>, FiguresUnread>>);
     let open = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     read_figures_while_open(live, open, has_threads, figures);
@@ -69,7 +69,7 @@ fn read_figures_while_open(
     live: Live,
     open: RwSignal<bool>,
     has_threads: Memo<bool>,
-    figures: RwSignal<Option<Result<Vec<ThreadFigures>, String>>>,
+    figures: RwSignal<Option<Result<Vec<ThreadFigures>, FiguresUnread>>>,
 ) {
     // Each thread and its status: the figures are read again when this changes (a thread starts,
     // or stops with its tokens counted), as the lanes are.
@@ -87,9 +87,7 @@ fn read_figures_while_open(
         let this_read = reads.get_value();
         let session_id = live.session_id.get_value();
         leptos::task::spawn_local(async move {
-            let read = crate::api::live::list_thread_figures(session_id)
-                .await
-                .map_err(|e| format!("The threads' tokens and cost could not be read: {e}"));
+            let read = crate::api::live::list_thread_figures(session_id).await.map_err(FiguresUnread);
             if reads.try_get_value() == Some(this_read) {
                 figures.try_set(Some(read));
             }
@@ -97,11 +95,18 @@ fn read_figures_while_open(
     });
 }
 
+/// The threads' figures could not be read, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("The threads' tokens and cost could not be read: {0}")]
+// Made only where the figures are read: in the browser.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(super) struct FiguresUnread(crate::error::AppError);
+
 /// Each thread's tokens and cost, once read (or why they could not be).
-fn threads_table(figures: Option<Result<Vec<ThreadFigures>, String>>) -> AnyView {
+fn threads_table(figures: Option<Result<Vec<ThreadFigures>, FiguresUnread>>) -> AnyView {
     match figures {
         None => view! { <p class="muted">"Reading the threads' figures…"</p> }.into_any(),
-        Some(Err(why)) => view! { <p class="inline-error" role="alert">{why}</p> }.into_any(),
+        Some(Err(why)) => view! { <p class="inline-error" role="alert">{why.to_string()}</p> }.into_any(),
         Some(Ok(threads)) => view! {
             <table class="list" data-testid="inspector-threads">
                 <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>

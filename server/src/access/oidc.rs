@@ -156,14 +156,13 @@ fn refusal(code: &'static str, status: u16, reason: impl Into<String>) -> Refusa
 impl Oidc {
     /// `data_dir` keeps the key of the pending sign-in cookie; `secure`: that cookie goes over
     /// HTTPS only.
-    pub fn new(settings: OidcSettings, data_dir: &std::path::Path, secure: bool) -> Result<Self, String> {
+    pub fn new(settings: OidcSettings, data_dir: &std::path::Path, secure: bool) -> Result<Self, SsoError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()
-            .map_err(|e| format!("the single sign-on HTTP client could not be made: {e}"))?;
-        let key = crate::support::keys::CookieKey::open(data_dir, "sso.key")
-            .map_err(|e| format!("cannot read or make the single sign-on key in the data directory: {e}"))?;
+            .map_err(SsoError::HttpClient)?;
+        let key = crate::support::keys::CookieKey::open(data_dir, "sso.key").map_err(SsoError::Key)?;
         Ok(Self {
             settings,
             http,
@@ -207,25 +206,25 @@ impl Oidc {
     /// The provider's metadata and keys: discovered at the first use, then kept for
     /// [`METADATA_TTL`]. With `fresh`, read again now (a token signed with a key not seen yet).
     /// The lock is held only to read or store it: a slow provider holds up no other sign-in.
-    async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, String> {
+    async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, SsoError> {
         if !fresh
             && let Some((at, metadata)) = self.metadata.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
             && at.elapsed() < METADATA_TTL
         {
             return Ok(metadata.clone());
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| format!("the issuer URL: {e}"))?;
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(SsoError::IssuerUrl)?;
         let http = self.http();
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http).await.map_err(|e| {
-            format!("discovery at {} failed: {}", self.settings.issuer, crate::support::error_chain(&e))
+            SsoError::Discovery { issuer: self.settings.issuer.clone(), chain: crate::support::error_chain(&e) }
         })?;
         let metadata = Arc::new(metadata);
         *self.metadata.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
     }
 
-    fn client(&self, metadata: &ProviderMetadataWithLogout) -> Result<SsoClient, String> {
-        let redirect = RedirectUrl::new(self.settings.redirect_url.clone()).map_err(|e| e.to_string())?;
+    fn client(&self, metadata: &ProviderMetadataWithLogout) -> Result<SsoClient, SsoError> {
+        let redirect = RedirectUrl::new(self.settings.redirect_url.clone()).map_err(SsoError::RedirectUrl)?;
         Ok(CoreClient::from_provider_metadata(
             metadata.clone(),
             ClientId::new(self.settings.client_id.clone()),
@@ -538,7 +537,25 @@ async fn sign_in(
 }
 
 /// The provider's failure, logged, as the refusal the person sees.
-fn unavailable(error: String) -> Refusal {
+/// Why single sign-on cannot go on, for the log: the person is told only that the provider could
+/// not be reached or answered wrongly.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    #[error("the single sign-on HTTP client could not be made: {0}")]
+    HttpClient(reqwest::Error),
+    #[error("cannot read or make the single sign-on key in the data directory: {0}")]
+    Key(std::io::Error),
+    #[error("the issuer URL: {0}")]
+    IssuerUrl(openidconnect::url::ParseError),
+    #[error("the redirect URL: {0}")]
+    RedirectUrl(openidconnect::url::ParseError),
+    #[error("discovery at {issuer} failed: {chain}")]
+    Discovery { issuer: String, chain: String },
+    #[error("the code exchange could not be made: {0}")]
+    Exchange(String),
+}
+
+fn unavailable(error: SsoError) -> Refusal {
     tracing::warn!("single sign-on failed: {error}");
     refusal("sso_unavailable", 502, "the provider could not be reached or answered wrongly")
 }
@@ -553,7 +570,9 @@ async fn exchange_code(
 ) -> Result<(SsoClient, IdTokenClaims<OtherClaims, CoreGenderClaim>, String, AccessToken), Refusal> {
     let metadata = oidc.metadata(false).await.map_err(unavailable)?;
     let client = oidc.client(&metadata).map_err(unavailable)?;
-    let exchange = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| unavailable(e.to_string()))?;
+    let exchange = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| unavailable(SsoError::Exchange(e.to_string())))?;
     let tokens = exchange
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
         .request_async(&oidc.http())

@@ -131,6 +131,15 @@ pub struct NotifierStores {
     pub audit: Arc<AuditLog>,
 }
 
+/// Who gets email could not be read; for the log.
+#[derive(Debug, thiserror::Error)]
+enum RecipientsUnread {
+    #[error("the email addresses could not be read: {0}")]
+    Addresses(StoreError),
+    #[error("the accounts could not be read: {0:?}")]
+    Accounts(app::auth::store::AccountError),
+}
+
 impl Notifier {
     /// Reads (or makes) the link key in `data_dir`; connects to nothing until a message is sent.
     pub fn open(
@@ -573,9 +582,9 @@ impl Notifier {
     }
 
     /// Who gets email: enabled accounts that may decide, with an address.
-    async fn recipients(&self) -> Result<Vec<(String, String)>, String> {
-        let rows = self.rows.emails().await.map_err(|e| e.to_string())?;
-        let accounts = self.accounts.list().await.map_err(|e| format!("{e:?}"))?;
+    async fn recipients(&self) -> Result<Vec<(String, String)>, RecipientsUnread> {
+        let rows = self.rows.emails().await.map_err(RecipientsUnread::Addresses)?;
+        let accounts = self.accounts.list().await.map_err(RecipientsUnread::Accounts)?;
         Ok(rows
             .into_iter()
             .filter(|(username, _)| {
@@ -654,7 +663,7 @@ impl Notifier {
 
     async fn create_channel_now(&self, channel: NewChannel, by: String) -> Result<ChannelMade, AppError> {
         let (kind, name, url) = channel.check()?;
-        self.settings.destinations.check(&url).await.map_err(|why| AppError::bad_input("url", why))?;
+        self.settings.destinations.check(&url).await.map_err(|why| AppError::bad_input("url", why.to_string()))?;
         let secret = (kind == "webhook").then(engine::webhooks::generate_secret);
         // Sealed values are bound to the row's id, known once it is inserted: the row is written
         // with neither, then given them, in one transaction (no page ever holds them in plain).

@@ -170,6 +170,11 @@ fn closed(why: &str) -> AppError {
 const UNKNOWN: &str =
     "This share link does not open: it was mistyped or cut short. Ask the person who sent it for the whole link.";
 
+/// The masking patterns do not make one expression together (too large).
+#[derive(Debug, thiserror::Error)]
+#[error("SWITCHBOARD_SHARE_SECRET_PATTERNS: the patterns together are refused ({0})")]
+pub struct PatternsRefused(regex::Error);
+
 impl Shares {
     /// The store, masking what `BUILT_IN_PATTERNS` and `patterns` (each checked by the
     /// settings) match; refused when together they do not make one expression (too large).
@@ -178,16 +183,14 @@ impl Shares {
         audit: Arc<AuditLog>,
         hub: Arc<Hub>,
         patterns: &[String],
-    ) -> Result<Arc<Self>, String> {
+    ) -> Result<Arc<Self>, PatternsRefused> {
         let all: Vec<String> = BUILT_IN_PATTERNS
             .iter()
             .map(|p| p.to_string())
             .chain(patterns.iter().cloned())
             .map(|p| format!("(?:{p})"))
             .collect();
-        let secrets = Regex::new(&all.join("|")).map_err(|error| {
-            format!("SWITCHBOARD_SHARE_SECRET_PATTERNS: the patterns together are refused ({error})")
-        })?;
+        let secrets = Regex::new(&all.join("|")).map_err(PatternsRefused)?;
         Ok(Arc::new(Self {
             rows,
             audit,

@@ -19,6 +19,29 @@ use std::{
 
 use ipnet::IpNet;
 
+use crate::support::proxies::NotABlock;
+
+/// Why Switchboard will not connect where a URL points, in words that say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{subject} is a cloud metadata service, which hands out this machine's credentials: {instead}")]
+    Metadata { subject: String, instead: &'static str },
+    #[error(
+        "{subject} is {why}: a channel's messages go only to public addresses, so that a URL typed here cannot \
+         reach services on this machine or its network. If the receiver is meant to be there, add {canonical} \
+         (or its network) to SWITCHBOARD_ALLOW_PRIVATE_URLS and restart Switchboard."
+    )]
+    Private { subject: String, why: &'static str, canonical: IpAddr },
+    #[error("The URL must start with https:// (or http://) and name a host.")]
+    NotHttp,
+    #[error("The URL must name a host.")]
+    NoHost,
+    #[error("{name} could not be resolved ({error}); check the URL's host.")]
+    Unresolved { name: String, error: String },
+    #[error("{name} has no address; check the URL's host.")]
+    NoAddress { name: String },
+}
+
 /// `SWITCHBOARD_ALLOW_PRIVATE_URLS`: the private addresses a channel may reach, and the rule
 /// they loosen.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,13 +51,13 @@ pub struct Destinations {
 
 impl Destinations {
     /// Addresses or CIDR blocks, separated by commas or spaces (as `SWITCHBOARD_TRUSTED_PROXIES`).
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, NotABlock> {
         crate::support::proxies::parse_blocks(value).map(|allowed| Self { allowed: allowed.into() })
     }
 
     /// Why a channel may not be sent to `ip` (`subject` names it in the sentence; `own` are this
     /// machine's addresses); `None` when it may.
-    fn refusal(&self, subject: &str, ip: IpAddr, own: &[IpAddr]) -> Option<String> {
+    fn refusal(&self, subject: &str, ip: IpAddr, own: &[IpAddr]) -> Option<Refused> {
         if engine::net::cloud_metadata(ip) {
             return Some(metadata_refusal(subject, FOR_A_CHANNEL));
         }
@@ -43,16 +66,12 @@ impl Destinations {
         if self.allowed.iter().any(|net| net.contains(&canonical)) {
             return None;
         }
-        Some(format!(
-            "{subject} is {why}: a channel's messages go only to public addresses, so that a URL typed here cannot \
-             reach services on this machine or its network. If the receiver is meant to be there, add {canonical} \
-             (or its network) to SWITCHBOARD_ALLOW_PRIVATE_URLS and restart Switchboard."
-        ))
+        Some(Refused::Private { subject: subject.to_owned(), why, canonical })
     }
 
     /// Checks a channel's URL before it is saved: its host, and every address its name resolves
     /// to now. `Err` says what is wrong and what to do.
-    pub async fn check(&self, url: &str) -> Result<(), String> {
+    pub async fn check(&self, url: &str) -> Result<(), Refused> {
         let host = host_of(url)?;
         Rule::Channel(self.clone()).addresses(&host).await.map(drop)
     }
@@ -60,7 +79,7 @@ impl Destinations {
     /// What stops a send to `url` before any connection: an address written in the URL (the
     /// client's resolver never sees it), or a metadata service's name. A name is judged by the
     /// client's resolver when it connects ([`Destinations::client`]).
-    pub fn refused_before_sending(&self, url: &str) -> Option<String> {
+    pub fn refused_before_sending(&self, url: &str) -> Option<Refused> {
         let host = match host_of(url) {
             Ok(host) => host,
             Err(why) => return Some(why),
@@ -81,7 +100,7 @@ impl Destinations {
 /// Checks a workspace's address before it is connected: never a cloud metadata service (the
 /// rest of its rule is `workspaces::check_base_url`'s). A name that does not resolve passes here:
 /// the probe that follows says that it cannot be reached.
-pub async fn check_not_metadata(url: &str) -> Result<(), String> {
+pub async fn check_not_metadata(url: &str) -> Result<(), Refused> {
     let host = host_of(url)?;
     let rule = Rule::Upstream;
     let addresses = match host.parse::<IpAddr>() {
@@ -116,13 +135,13 @@ const FOR_A_WORKSPACE: &str =
     "Switchboard never connects to it. Use the workspace's API address, e.g. https://api.anthropic.com.";
 
 /// The refusal of a metadata service that `subject` names, in words, with what to do instead.
-fn metadata_refusal(subject: &str, instead: &str) -> String {
-    format!("{subject} is a cloud metadata service, which hands out this machine's credentials: {instead}")
+fn metadata_refusal(subject: &str, instead: &'static str) -> Refused {
+    Refused::Metadata { subject: subject.to_owned(), instead }
 }
 
 impl Rule {
     /// The refusal of a metadata service that `subject` names, in words.
-    fn metadata(&self, subject: &str) -> String {
+    fn metadata(&self, subject: &str) -> Refused {
         match self {
             Self::Channel(_) => metadata_refusal(subject, FOR_A_CHANNEL),
             Self::Upstream => metadata_refusal(subject, FOR_A_WORKSPACE),
@@ -131,7 +150,7 @@ impl Rule {
 
     /// `Err` with the first refusal among `addresses` of `host` (all must pass: a name that
     /// resolves to a private address among public ones is refused as a whole).
-    fn judge(&self, host: &str, addresses: &[IpAddr]) -> Result<(), String> {
+    fn judge(&self, host: &str, addresses: &[IpAddr]) -> Result<(), Refused> {
         let own = match self {
             Self::Channel(_) => engine::net::own_addresses(),
             Self::Upstream => Vec::new(),
@@ -153,7 +172,7 @@ impl Rule {
     }
 
     /// The addresses `host` (an address, or a name resolved now) may be reached at, or why not.
-    async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, String> {
+    async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, Refused> {
         let addresses = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) if engine::net::names_cloud_metadata(host) => return Err(self.metadata(host)),
@@ -167,23 +186,23 @@ impl Rule {
 /// The host of an http(s) URL as the HTTP client reads it: lower case, an IPv4 address in its
 /// usual form whatever form the URL wrote it in (`http://2852039166/` is 169.254.169.254), an
 /// IPv6 address without brackets.
-fn host_of(url: &str) -> Result<String, String> {
+fn host_of(url: &str) -> Result<String, Refused> {
     let parsed = reqwest::Url::parse(url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| "The URL must start with https:// (or http://) and name a host.".to_owned())?;
-    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or("The URL must name a host.".to_owned())?;
+        .ok_or(Refused::NotHttp)?;
+    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or(Refused::NoHost)?;
     Ok(host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_owned())
 }
 
 /// Every address `name` resolves to now.
-async fn resolve(name: &str) -> Result<Vec<IpAddr>, String> {
+async fn resolve(name: &str) -> Result<Vec<IpAddr>, Refused> {
     let found = tokio::net::lookup_host((name, 0))
         .await
-        .map_err(|error| format!("{name} could not be resolved ({error}); check the URL's host."))?;
+        .map_err(|error| Refused::Unresolved { name: name.to_owned(), error: error.to_string() })?;
     let addresses: Vec<IpAddr> = found.map(|address| address.ip()).collect();
     if addresses.is_empty() {
-        return Err(format!("{name} has no address; check the URL's host."));
+        return Err(Refused::NoAddress { name: name.to_owned() });
     }
     Ok(addresses)
 }
@@ -210,7 +229,7 @@ mod tests {
     use super::*;
 
     fn refused(destinations: &Destinations, address: &str) -> Option<String> {
-        destinations.refused_before_sending(&format!("http://{address}/hook"))
+        destinations.refused_before_sending(&format!("http://{address}/hook")).map(|r| r.to_string())
     }
 
     #[test]
@@ -276,7 +295,7 @@ mod tests {
     fn the_allow_list_is_written_as_the_trusted_proxies_are() {
         assert_eq!(Destinations::parse("").unwrap(), Destinations::default());
         let error = Destinations::parse("10.0.0.5, receiver.internal").unwrap_err();
-        assert!(error.contains("\"receiver.internal\" is not an address or a CIDR block"), "{error}");
+        assert_eq!(error, NotABlock("receiver.internal".into()));
         assert!(Destinations::parse("10.0.0.0/33").is_err());
     }
 
@@ -284,12 +303,16 @@ mod tests {
     async fn a_name_is_judged_by_every_address_it_resolves_to() {
         let none = Destinations::default();
         let error = none.check("http://localhost:9/hook").await.unwrap_err();
-        assert!(error.starts_with("localhost resolves to") && error.contains("loopback"), "{error}");
+        assert!(matches!(error, Refused::Private { why: "loopback", .. }), "{error}");
+        assert!(error.to_string().starts_with("localhost resolves to"), "{error}");
         let error = none.check("http://metadata.google.internal/computeMetadata/v1/").await.unwrap_err();
-        assert!(error.contains("cloud metadata service"), "{error}");
+        assert!(matches!(error, Refused::Metadata { .. }), "{error}");
         let loopback = Destinations::parse("127.0.0.0/8, ::1").unwrap();
         assert_eq!(loopback.check("http://localhost:9/hook").await, Ok(()));
-        assert!(none.check("https://no-such-host.invalid/").await.unwrap_err().contains("could not be resolved"));
+        assert!(matches!(
+            none.check("https://no-such-host.invalid/").await.unwrap_err(),
+            Refused::Unresolved { .. } | Refused::NoAddress { .. }
+        ));
         assert_eq!(none.check("https://203.0.113.9/hook").await, Ok(()));
     }
 
@@ -333,7 +356,8 @@ mod tests {
         assert_eq!(check_not_metadata("https://no-such-host.invalid").await, Ok(()), "the probe says why");
         for url in ["https://169.254.169.254", "https://[fd00:ec2::254]/", "https://metadata.google.internal"] {
             let error = check_not_metadata(url).await.unwrap_err();
-            assert!(error.contains("cloud metadata service") && error.contains("https://api.anthropic.com"), "{error}");
+            assert!(matches!(error, Refused::Metadata { instead: FOR_A_WORKSPACE, .. }), "{error}");
+            assert!(error.to_string().contains("https://api.anthropic.com"), "what to do instead: {error}");
         }
     }
 }

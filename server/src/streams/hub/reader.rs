@@ -297,7 +297,10 @@ pub(super) enum Outcome {
 pub(super) const MAX_BATCH: usize = 256;
 
 /// An SSE frame of the upstream stream as read: (event name, data), or why reading failed.
-pub(super) type QueuedFrame = Result<(String, String), String>;
+pub(super) type QueuedFrame = Result<(String, String), StreamBroke>;
+
+/// The SSE reader's own error: the connection broke, or a frame was not UTF-8.
+pub(super) type StreamBroke = eventsource_stream::EventStreamError<reqwest::Error>;
 
 /// Reads `response`'s SSE frames into a queue on a task of their own, which ends when the
 /// returned guard is dropped.
@@ -306,7 +309,7 @@ pub(super) fn read_into_queue(response: reqwest::Response) -> (mpsc::Receiver<Qu
     let reader = tokio::spawn(async move {
         let mut stream = response.bytes_stream().eventsource();
         while let Some(item) = stream.next().await {
-            let item = item.map(|e| (e.event, e.data)).map_err(|e| e.to_string());
+            let item = item.map(|e| (e.event, e.data));
             let failed = item.is_err();
             if tx.send(item).await.is_err() || failed {
                 return;
