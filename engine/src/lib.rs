@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 mod domain;
 mod error;
 mod ids;

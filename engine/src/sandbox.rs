@@ -922,6 +922,7 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
 
     #[test]
     fn limits_come_from_the_environment_in_whole_units_and_bad_values_are_named() {
@@ -941,8 +942,11 @@ mod tests {
                 (name == "SWITCHBOARD_SANDBOX_FILE_MB").then(|| bad.to_owned())
             })
             .unwrap_err();
-            assert!(refused.starts_with("SWITCHBOARD_SANDBOX_FILE_MB must be a whole number"), "{refused}");
+            assert_eq!(refused, ConfigError::NotACount { name: "SWITCHBOARD_SANDBOX_FILE_MB", value: bad.to_owned() });
         }
+        // What the operator reads at start.
+        let refused = SandboxLimits::from_env(env(&[("SWITCHBOARD_SANDBOX_TMP_MB", "lots")])).unwrap_err();
+        assert_eq!(refused.to_string(), "SWITCHBOARD_SANDBOX_TMP_MB must be a whole number above 0, not \"lots\".");
     }
 
     fn temp() -> PathBuf {
