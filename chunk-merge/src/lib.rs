@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
-use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{BinaryReaderError, Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 /// The name (without `.wasm`) of the module the small chunks become.
 pub const MERGED: &str = "chunks_merged";
@@ -39,9 +39,105 @@ pub enum Outcome {
     Nothing,
 }
 
+/// Why a folder was not merged (and is left as it was).
+#[derive(Debug, thiserror::Error)]
+pub enum NotMerged {
+    #[error("{}: {error}", .path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("no __wasm_split.*.js loader in the folder")]
+    NoLoader,
+    #[error("more than one __wasm_split.*.js loader in the folder")]
+    SeveralLoaders,
+    #[error(transparent)]
+    Json(#[from] JsonUnread),
+    #[error(transparent)]
+    Merge(#[from] MergeFailed),
+    #[error(transparent)]
+    Loader(#[from] LoaderUnexpected),
+    #[error(transparent)]
+    Manifest(#[from] ManifestUnexpected),
+    #[error("{0}")]
+    Serialize(serde_json::Error),
+}
+
+/// Why the chunks could not be merged into one module.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeFailed {
+    #[error("{name}: {problem}")]
+    Chunk { name: String, problem: BadChunk },
+    #[error("the merged module does not validate: {0}")]
+    Invalid(BinaryReaderError),
+}
+
+/// Why a chunk of the shape merged could not be added after all.
+#[derive(Debug, thiserror::Error)]
+pub enum BadChunk {
+    #[error(transparent)]
+    Unreadable(#[from] BinaryReaderError),
+    #[error("{}", describe(.0))]
+    Reencode(ReencodeError<OutOfRange>),
+    #[error("an import it cannot merge ({0})")]
+    Import(String),
+    /// The same name, imported as another type by a chunk merged before.
+    #[error("{name} is imported as {ty} here, as {seen} before")]
+    ImportClash { name: String, ty: String, seen: String },
+}
+
+/// Why a chunk is not of the shape merged (it stays a file of its own).
+#[derive(Debug, thiserror::Error)]
+pub enum Unmergeable {
+    #[error(transparent)]
+    Unreadable(#[from] BinaryReaderError),
+    #[error("a recursive type group")]
+    RecursiveTypes,
+    #[error("an import from {0}")]
+    ForeignImport(String),
+    #[error("a function or tag import ({0})")]
+    FunctionImport(String),
+    /// The section, as `wasmparser` shows it.
+    #[error("a section it cannot merge ({0})")]
+    Section(String),
+}
+
+/// An index a chunk uses that its own imports do not define.
+#[derive(Debug, thiserror::Error)]
+#[error("index {0} out of range")]
+pub struct OutOfRange(u32);
+
+/// Why the loader cannot be rewritten: wasm-split wrote it otherwise than this tool expects.
+#[derive(Debug, thiserror::Error)]
+pub enum LoaderUnexpected {
+    #[error("no chunk to merge")]
+    NoChunks,
+    #[error("the loader of {0} is not where expected")]
+    Missing(String),
+    #[error("the loader of {0} is not written as expected")]
+    Rewritten(String),
+}
+
+/// Why the split manifest cannot be rewritten: it is not a map of splits to chunk names.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestUnexpected {
+    #[error("the manifest is not an object")]
+    NotAnObject,
+    #[error("{0}: not a list")]
+    NotAList(String),
+    #[error("{0}: not a name")]
+    NotAName(String),
+}
+
+/// Why a JSON file could not be read, its path first.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonUnread {
+    #[error("{}: {error}", .path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{}: {error}", .path.display())]
+    Json { path: PathBuf, error: serde_json::Error },
+}
+
 /// Merges the chunks of `pkg` smaller than `under` bytes. Writes nothing unless every step
 /// succeeded in memory first.
-pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
+pub fn run(pkg: &Path, under: usize) -> Result<Outcome, NotMerged> {
     let files = fs::read_dir(pkg)
         .map_err(at(pkg))?
         .map(|entry| entry.map(|e| e.path()))
@@ -85,7 +181,7 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
 
     write(&pkg.join(format!("{MERGED}.wasm")), &module)?;
     write(&loader_path, loader.as_bytes())?;
-    let manifest = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    let manifest = serde_json::to_string_pretty(&manifest).map_err(NotMerged::Serialize)?;
     write(&manifest_path, manifest.as_bytes())?;
     for name in &chunks {
         let path = pkg.join(format!("{name}.wasm"));
@@ -96,27 +192,25 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, String> {
 
 /// Merges the modules of `chunks` that have the shape of a wasm-split chunk; returns the merged
 /// module (validated) and the names of the chunks in it, in their order.
-pub fn merge_modules(chunks: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, Vec<String>), String> {
+pub fn merge_modules(chunks: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, Vec<String>), MergeFailed> {
     let mut merger = Merger::default();
     let mut merged = Vec::new();
     for (name, bytes) in chunks {
         if mergeable(bytes).is_ok() {
-            merger.add(bytes).map_err(|e| format!("{name}: {e}"))?;
+            merger.add(bytes).map_err(|problem| MergeFailed::Chunk { name: name.clone(), problem })?;
             merged.push(name.clone());
         }
     }
     let module = merger.finish();
-    Validator::new_with_features(WasmFeatures::default())
-        .validate_all(&module)
-        .map_err(|e| format!("the merged module does not validate: {e}"))?;
+    Validator::new_with_features(WasmFeatures::default()).validate_all(&module).map_err(MergeFailed::Invalid)?;
     Ok((module, merged))
 }
 
 /// Whether a module has the shape merged: imports of memory, tables and globals from
 /// `__wasm_split` only; types, functions, element segments and code; custom sections (dropped).
-pub fn mergeable(bytes: &[u8]) -> Result<(), String> {
+pub fn mergeable(bytes: &[u8]) -> Result<(), Unmergeable> {
     for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(|e| e.to_string())? {
+        match payload? {
             Payload::Version { .. }
             | Payload::FunctionSection(_)
             | Payload::ElementSection(_)
@@ -126,23 +220,23 @@ pub fn mergeable(bytes: &[u8]) -> Result<(), String> {
             | Payload::End(_) => {}
             Payload::TypeSection(types) => {
                 for group in types {
-                    if group.map_err(|e| e.to_string())?.is_explicit_rec_group() {
-                        return Err("a recursive type group".into());
+                    if group?.is_explicit_rec_group() {
+                        return Err(Unmergeable::RecursiveTypes);
                     }
                 }
             }
             Payload::ImportSection(imports) => {
                 for import in imports.into_imports() {
-                    let import = import.map_err(|e| e.to_string())?;
+                    let import = import?;
                     if import.module != SHARED_MODULE {
-                        return Err(format!("an import from {}", import.module));
+                        return Err(Unmergeable::ForeignImport(import.module.to_owned()));
                     }
                     if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_) | TypeRef::Tag(_)) {
-                        return Err(format!("a function or tag import ({})", import.name));
+                        return Err(Unmergeable::FunctionImport(import.name.to_owned()));
                     }
                 }
             }
-            other => return Err(format!("a section it cannot merge ({other:?})")),
+            other => return Err(Unmergeable::Section(format!("{other:?}"))),
         }
     }
     Ok(())
@@ -178,60 +272,62 @@ struct Renumber {
     first_element: u32,
 }
 
-fn index(space: &[u32], at: u32) -> Result<u32, ReencodeError<String>> {
-    space.get(at as usize).copied().ok_or_else(|| ReencodeError::UserError(format!("index {at} out of range")))
+fn index(space: &[u32], at: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+    space.get(at as usize).copied().ok_or(ReencodeError::UserError(OutOfRange(at)))
 }
 
 impl Reencode for Renumber {
-    type Error = String;
+    type Error = OutOfRange;
 
-    fn type_index(&mut self, ty: u32) -> Result<u32, ReencodeError<String>> {
+    fn type_index(&mut self, ty: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         index(&self.types, ty)
     }
 
-    fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError<String>> {
+    fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         Ok(self.first_function + func)
     }
 
     /// For `table.init` and `elem.drop`: the chunk's segments follow those merged before it.
-    fn element_index(&mut self, element: u32) -> Result<u32, ReencodeError<String>> {
+    fn element_index(&mut self, element: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         Ok(self.first_element + element)
     }
 
-    fn table_index(&mut self, table: u32) -> Result<u32, ReencodeError<String>> {
+    fn table_index(&mut self, table: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         index(&self.tables, table)
     }
 
-    fn memory_index(&mut self, memory: u32) -> Result<u32, ReencodeError<String>> {
+    fn memory_index(&mut self, memory: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         index(&self.memories, memory)
     }
 
-    fn global_index(&mut self, global: u32) -> Result<u32, ReencodeError<String>> {
+    fn global_index(&mut self, global: u32) -> Result<u32, ReencodeError<OutOfRange>> {
         index(&self.globals, global)
     }
 }
 
 impl Merger {
     /// Adds one chunk (of the shape `mergeable` accepts).
-    fn add(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn add(&mut self, bytes: &[u8]) -> Result<(), BadChunk> {
         let mut renumber =
             Renumber { first_function: self.function_count, first_element: self.elements.len(), ..Renumber::default() };
         for payload in Parser::new(0).parse_all(bytes) {
-            match payload.map_err(|e| e.to_string())? {
+            match payload? {
                 Payload::TypeSection(types) => {
                     for group in types {
-                        let group = group.map_err(|e| e.to_string())?;
+                        let group = group?;
                         // Types hold no indices here (no recursive groups): encoded alone, equal
                         // types are equal bytes.
                         let mut alone = wasm_encoder::TypeSection::new();
-                        renumber.parse_recursive_type_group(alone.ty(), group.clone()).map_err(describe)?;
+                        renumber.parse_recursive_type_group(alone.ty(), group.clone()).map_err(BadChunk::Reencode)?;
                         let mut key = Vec::new();
                         wasm_encoder::Encode::encode(&alone, &mut key);
                         let at = match self.type_index.get(&key) {
                             Some(&at) => at,
                             None => {
                                 let at = self.types.len();
-                                renumber.parse_recursive_type_group(self.types.ty(), group).map_err(describe)?;
+                                renumber
+                                    .parse_recursive_type_group(self.types.ty(), group)
+                                    .map_err(BadChunk::Reencode)?;
                                 self.type_index.insert(key, at);
                                 at
                             }
@@ -241,21 +337,22 @@ impl Merger {
                 }
                 Payload::ImportSection(imports) => {
                     for import in imports.into_imports() {
-                        let import = import.map_err(|e| e.to_string())?;
-                        let entity = renumber.entity_type(import.ty).map_err(describe)?;
+                        let import = import?;
+                        let entity = renumber.entity_type(import.ty).map_err(BadChunk::Reencode)?;
                         // Its kind, the merged module's count of that kind, the chunk's renumbering.
                         let (kind, space, renumbered) = match import.ty {
                             TypeRef::Table(_) => (1, &mut self.tables, &mut renumber.tables),
                             TypeRef::Memory(_) => (2, &mut self.memories, &mut renumber.memories),
                             TypeRef::Global(_) => (3, &mut self.globals, &mut renumber.globals),
-                            _ => return Err(format!("an import it cannot merge ({})", import.name)),
+                            _ => return Err(BadChunk::Import(import.name.to_owned())),
                         };
                         let key = (import.name.to_owned(), kind);
                         let ty = format!("{:?}", import.ty);
                         let at = match self.import_index.get(&key) {
                             Some((at, seen)) if *seen == ty => *at,
                             Some((_, seen)) => {
-                                return Err(format!("{} is imported as {ty} here, as {seen} before", import.name));
+                                let (name, seen) = (import.name.to_owned(), seen.clone());
+                                return Err(BadChunk::ImportClash { name, ty, seen });
                             }
                             None => {
                                 let at = *space;
@@ -270,16 +367,16 @@ impl Merger {
                 }
                 Payload::FunctionSection(functions) => {
                     for ty in functions {
-                        let ty = ty.map_err(|e| e.to_string())?;
-                        self.functions.function(renumber.type_index(ty).map_err(describe)?);
+                        let ty = ty?;
+                        self.functions.function(renumber.type_index(ty).map_err(BadChunk::Reencode)?);
                         self.function_count += 1;
                     }
                 }
                 Payload::ElementSection(elements) => {
-                    renumber.parse_element_section(&mut self.elements, elements).map_err(describe)?;
+                    renumber.parse_element_section(&mut self.elements, elements).map_err(BadChunk::Reencode)?;
                 }
                 Payload::CodeSectionEntry(body) => {
-                    renumber.parse_function_body(&mut self.code, body).map_err(describe)?;
+                    renumber.parse_function_body(&mut self.code, body).map_err(BadChunk::Reencode)?;
                 }
                 _ => {}
             }
@@ -298,9 +395,11 @@ impl Merger {
     }
 }
 
-fn describe(error: ReencodeError<String>) -> String {
+/// A re-encoding's failure in words: the parser's own, not wasm-encoder's "There was an error
+/// when parsing".
+fn describe(error: &ReencodeError<OutOfRange>) -> String {
     match error {
-        ReencodeError::UserError(message) => message,
+        ReencodeError::UserError(out_of_range) => out_of_range.to_string(),
         ReencodeError::ParseError(error) => error.to_string(),
         other => format!("{other:?}"),
     }
@@ -315,15 +414,15 @@ fn chunk_loader(name: &str) -> String {
 
 /// The loader with each merged chunk's loader replaced by the merged module's (one loader, so it
 /// is fetched and instantiated once whichever chunk a page asks for first).
-pub fn rewrite_loader(js: &str, chunks: &[String]) -> Result<String, String> {
+pub fn rewrite_loader(js: &str, chunks: &[String]) -> Result<String, LoaderUnexpected> {
     let mut js = js.to_owned();
-    let first = chunks.first().ok_or("no chunk to merge")?;
-    let at = js.find(&chunk_loader(first)).ok_or_else(|| format!("the loader of {first} is not where expected"))?;
+    let first = chunks.first().ok_or(LoaderUnexpected::NoChunks)?;
+    let at = js.find(&chunk_loader(first)).ok_or_else(|| LoaderUnexpected::Missing(first.clone()))?;
     js.insert_str(at, &chunk_loader(MERGED));
     for name in chunks {
         let loader = chunk_loader(name);
         if js.matches(&loader).count() != 1 {
-            return Err(format!("the loader of {name} is not written as expected"));
+            return Err(LoaderUnexpected::Rewritten(name.clone()));
         }
         js = js.replacen(&loader, &format!("const __{name} = __{MERGED};\n"), 1);
     }
@@ -332,15 +431,15 @@ pub fn rewrite_loader(js: &str, chunks: &[String]) -> Result<String, String> {
 
 /// The manifest (each lazy split's chunks, which the server names in a page's `<head>`) with the
 /// merged chunks replaced by the merged module, once, where the first of them was.
-pub fn rewrite_manifest(manifest: &Value, chunks: &[String]) -> Result<Value, String> {
-    let splits = manifest.as_object().ok_or("the manifest is not an object")?;
+pub fn rewrite_manifest(manifest: &Value, chunks: &[String]) -> Result<Value, ManifestUnexpected> {
+    let splits = manifest.as_object().ok_or(ManifestUnexpected::NotAnObject)?;
     let mut out = serde_json::Map::new();
     for (split, files) in splits {
-        let files = files.as_array().ok_or_else(|| format!("{split}: not a list"))?;
+        let files = files.as_array().ok_or_else(|| ManifestUnexpected::NotAList(split.clone()))?;
         let mut kept = Vec::new();
         let mut merged = false;
         for file in files {
-            let name = file.as_str().ok_or_else(|| format!("{split}: not a name"))?;
+            let name = file.as_str().ok_or_else(|| ManifestUnexpected::NotAName(split.clone()))?;
             if chunks.iter().any(|c| c == name) {
                 if !merged {
                     kept.push(Value::from(MERGED));
@@ -365,30 +464,30 @@ fn chunk_number(name: &str) -> Option<u32> {
 }
 
 /// The one `__wasm_split.*.js` among the folder's `files`.
-fn loader_path(files: &[PathBuf]) -> Result<PathBuf, String> {
+fn loader_path(files: &[PathBuf]) -> Result<PathBuf, NotMerged> {
     let mut found = files.iter().filter(|path| {
         path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
     });
-    let path = found.next().ok_or("no __wasm_split.*.js loader in the folder")?;
+    let path = found.next().ok_or(NotMerged::NoLoader)?;
     if found.next().is_some() {
-        return Err("more than one __wasm_split.*.js loader in the folder".into());
+        return Err(NotMerged::SeveralLoaders);
     }
     Ok(path.clone())
 }
 
-/// A JSON file, or what is wrong with it in words (its path first).
-pub fn read_json(path: &Path) -> Result<Value, String> {
-    let text = fs::read_to_string(path).map_err(at(path))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+/// A JSON file, or what is wrong with it (its path first).
+pub fn read_json(path: &Path) -> Result<Value, JsonUnread> {
+    let text = fs::read_to_string(path).map_err(|error| JsonUnread::Io { path: path.to_owned(), error })?;
+    serde_json::from_str(&text).map_err(|error| JsonUnread::Json { path: path.to_owned(), error })
 }
 
-/// An error about `path`, in words: its name first.
-fn at(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
-    move |error| format!("{}: {error}", path.display())
+/// An I/O failure on `path`, which it names first.
+fn at(path: &Path) -> impl Fn(std::io::Error) -> NotMerged + '_ {
+    move |error| NotMerged::Io { path: path.to_owned(), error }
 }
 
 /// Written under a temporary name, then renamed: a stopped run leaves no half-written file.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write(path: &Path, bytes: &[u8]) -> Result<(), NotMerged> {
     let temporary = path.with_extension("merging");
     fs::write(&temporary, bytes).map_err(at(&temporary))?;
     fs::rename(&temporary, path).map_err(at(path))
@@ -499,7 +598,7 @@ mod tests {
             ("chunk_2".to_owned(), chunk(20, true)),
             ("chunk_3".to_owned(), b"\0asm\x01\0\0\0".to_vec()),
         ];
-        assert!(mergeable(&chunks[1].1).unwrap_err().contains("cannot merge"));
+        assert!(matches!(mergeable(&chunks[1].1), Err(Unmergeable::Section(_))));
         let (_, merged) = merge_modules(&chunks).unwrap();
         assert_eq!(
             merged,
@@ -517,7 +616,12 @@ mod tests {
         other[position + 1] = 0x00;
         let chunks = vec![("chunk_1".to_owned(), chunk(10, false)), ("chunk_2".to_owned(), other)];
         let error = merge_modules(&chunks).unwrap_err();
-        assert!(error.starts_with("chunk_2: __wasm_split_shared0 is imported as"), "{error}");
+        let MergeFailed::Chunk { name, problem: BadChunk::ImportClash { name: import, .. } } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!((name.as_str(), import.as_str()), ("chunk_2", "__wasm_split_shared0"));
+        // What the build's log says, the chunk first.
+        assert!(error.to_string().starts_with("chunk_2: __wasm_split_shared0 is imported as"), "{error}");
     }
 
     const SPLIT: &str = "export const __wasm_split_load_page = wrapAsyncCb(makeLoad(() => {\n    const src = fetch(new URL(\"./split_page.wasm\", import.meta.url));\n    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));\n}\n, [__chunk_1, __chunk_2, __chunk_3]));\n";
@@ -547,7 +651,8 @@ mod tests {
     #[test]
     fn a_loader_written_otherwise_is_refused() {
         let changed = loader().replace("instantiateStreaming(src, imports)", "instantiate(src, imports)");
-        assert!(rewrite_loader(&changed, &["chunk_1".to_owned()]).is_err());
+        let refused = rewrite_loader(&changed, &["chunk_1".to_owned()]);
+        assert!(matches!(&refused, Err(LoaderUnexpected::Missing(name)) if name == "chunk_1"), "{refused:?}");
     }
 
     #[test]

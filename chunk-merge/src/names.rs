@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use wasmparser::{KnownCustom, Name, Parser, Payload, TypeRef};
+use wasmparser::{BinaryReaderError, KnownCustom, Name, Parser, Payload, TypeRef};
 
 /// A function a module defines: its demangled name (or `?` when the module has none for it) and
 /// the size of its body in bytes.
@@ -19,15 +19,15 @@ pub struct Function {
 }
 
 /// The functions `wasm` defines, in their order, named from its `name` section.
-pub fn functions(wasm: &[u8]) -> Result<Vec<Function>, String> {
+pub fn functions(wasm: &[u8]) -> Result<Vec<Function>, BinaryReaderError> {
     let mut imported = 0u32;
     let mut bodies = Vec::new();
     let mut names = HashMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
-        match payload.map_err(|e| e.to_string())? {
+        match payload? {
             Payload::ImportSection(imports) => {
                 for import in imports.into_imports() {
-                    let import = import.map_err(|e| e.to_string())?;
+                    let import = import?;
                     if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
                         imported += 1;
                     }
@@ -37,9 +37,9 @@ pub fn functions(wasm: &[u8]) -> Result<Vec<Function>, String> {
             Payload::CustomSection(section) => {
                 if let KnownCustom::Name(reader) = section.as_known() {
                     for subsection in reader {
-                        if let Name::Function(map) = subsection.map_err(|e| e.to_string())? {
+                        if let Name::Function(map) = subsection? {
                             for naming in map {
-                                let naming = naming.map_err(|e| e.to_string())?;
+                                let naming = naming?;
                                 names.insert(naming.index, naming.name.to_owned());
                             }
                         }

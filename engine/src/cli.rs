@@ -3,7 +3,7 @@
 
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
-use crate::{Engine, EngineConfig};
+use crate::{Engine, EngineConfig, config::ConfigError};
 
 /// Switchboard's data directory without `SWITCHBOARD_DATA_DIR`; the engine keeps its own under
 /// `<data>/engine`, whether it runs inside the console or on its own.
@@ -99,7 +99,7 @@ fn listen_address(args: &[String]) -> Result<SocketAddr, ExitCode> {
 
 /// Sets the sandbox limits, model endpoint, package mirrors, webhook and secret key from the
 /// environment; nothing is set when any of them is wrong.
-fn configure_from_env(config: &mut EngineConfig) -> Result<(), String> {
+fn configure_from_env(config: &mut EngineConfig) -> Result<(), ConfigError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let limits = crate::SandboxLimits::from_env(var)?;
     let model = crate::ModelEndpoint::from_env(var)?;
@@ -107,10 +107,7 @@ fn configure_from_env(config: &mut EngineConfig) -> Result<(), String> {
     let webhook = crate::webhooks::WebhookTarget::from_env(var)?;
     let secret_key = match var("SWITCHBOARD_ENGINE_SECRET_KEY") {
         None => None,
-        Some(text) => Some(
-            crate::sealing::SealKey::parse(&text)
-                .ok_or("SWITCHBOARD_ENGINE_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32).")?,
-        ),
+        Some(text) => Some(crate::sealing::SealKey::parse(&text).ok_or(ConfigError::SecretKey)?),
     };
     (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
     (config.webhook, config.secret_key) = (webhook, secret_key);

@@ -1,14 +1,19 @@
 //! Errors as the API writes them: `{type:"error", error:{type, message, details?}, request_id}`.
+//! The typed errors of the engine's parts that reach a client become one here, by `From`; a
+//! part this module may not import (a domain module, which imports it) converts beside its type.
 
 use axum::{
     Json,
     http::{HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use protocol::error::{ErrorResponse, ErrorTag, ErrorType};
+use protocol::{
+    error::{ErrorResponse, ErrorTag, ErrorType},
+    schedule::ScheduleProblem,
+};
 use serde_json::json;
 
-use crate::ids::new_id;
+use crate::{ids::new_id, script::ScriptError};
 
 /// An error answer of the API. The message says what went wrong and, where it can, what to do.
 #[derive(Debug, Clone)]
@@ -137,5 +142,19 @@ impl From<sqlx::Error> for ApiError {
 impl From<serde_json::Error> for ApiError {
     fn from(error: serde_json::Error) -> Self {
         Self::internal(error)
+    }
+}
+
+/// A deployment's schedule the API refuses: a 400 saying what to write instead.
+impl From<ScheduleProblem> for ApiError {
+    fn from(problem: ScheduleProblem) -> Self {
+        Self::invalid(problem.to_string())
+    }
+}
+
+/// A scripted agent's system prompt that is no script: a 400 naming the fault.
+impl From<ScriptError> for ApiError {
+    fn from(error: ScriptError) -> Self {
+        Self::invalid(error.to_string())
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 mod domain;
 mod error;
 mod ids;
@@ -124,10 +125,10 @@ pub enum EngineError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open the engine's database in {path}: {source}")]
     Store { path: PathBuf, source: sqlx::Error },
-    #[error("cannot recover the engine's sessions: {0}")]
-    Recover(String),
-    #[error("cannot seed the demo agent and environment: {0}")]
-    Seed(String),
+    #[error("cannot recover the engine's sessions: {}", .0.message)]
+    Recover(ApiError),
+    #[error("cannot seed the demo agent and environment: {}", .0.message)]
+    Seed(ApiError),
 }
 
 /// A running engine: its store, live session streams and session runtimes.
@@ -180,9 +181,9 @@ impl Engine {
             install_lock: Arc::default(),
             scheduler: Arc::default(),
         });
-        runtime::recover(&state).await.map_err(|e| EngineError::Recover(e.message))?;
+        runtime::recover(&state).await.map_err(EngineError::Recover)?;
         if state.config.seed_demo {
-            seed::demo(&state).await.map_err(|e| EngineError::Seed(e.message))?;
+            seed::demo(&state).await.map_err(EngineError::Seed)?;
         }
         runtime::scheduler::start(&state);
         Ok(Engine { state })

@@ -69,7 +69,8 @@ pub fn check_script(model: &ModelConfig, system: Option<&str>) -> ApiResult<()> 
             "system: an agent on the scripted model needs its script as the system prompt, e.g. {\"turns\": [[{\"text\": \"Hello\"}]]}.",
         ));
     };
-    Script::parse(system).map(|_| ()).map_err(ApiError::invalid)
+    Script::parse(system)?;
+    Ok(())
 }
 
 /// The policy given at `at`, or `fallback` when none is.

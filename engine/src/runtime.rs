@@ -38,7 +38,7 @@ use crate::{
     ids::{new_id, now},
     model::stream::Usage,
     sandbox::{Sandbox, ToolOutput, egress::Egress},
-    script::{SCRIPTED_MODEL, Script, Step, request_end},
+    script::{NoScript, SCRIPTED_MODEL, Script, Step, request_end},
 };
 
 /// Where the runtime of a session stands; saved as JSON in `sessions.runtime`.
@@ -511,7 +511,7 @@ impl Actor {
         }
         let script = match script_of(&thread.agent) {
             Ok(script) => script,
-            Err(message) => return self.script_fault(thread, "model_request_failed_error", &message).await,
+            Err(message) => return self.script_fault(thread, "model_request_failed_error", &message.to_string()).await,
         };
         let Some((turn_index, mut step)) = self.with_turn(thread, |turn| (turn.index, turn.next_step)) else {
             return Ok(Played::Ended(json!({ "type": "end_turn" })));
@@ -821,12 +821,12 @@ type Call = (String, String, Value, Permission);
 
 /// The script an agent plays: its system prompt, parsed, when its model is the scripted one;
 /// otherwise what to tell the person.
-fn script_of(agent: &Value) -> Result<Script, String> {
+fn script_of(agent: &Value) -> Result<Script, NoScript> {
     let model = agent["model"]["id"].as_str().unwrap_or_default();
     match agent["system"].as_str().map(Script::parse) {
         Some(Ok(script)) if model == SCRIPTED_MODEL => Ok(script),
-        _ if model == SCRIPTED_MODEL => Err("The agent's script does not parse; fix its system prompt.".to_owned()),
-        _ => Err(format!("{model:?} is not the scripted model: it has no script.")),
+        _ if model == SCRIPTED_MODEL => Err(NoScript::Unparsed),
+        _ => Err(NoScript::NotScripted { model: model.to_owned() }),
     }
 }
 

@@ -77,6 +77,70 @@ impl ToolOutput {
     }
 }
 
+/// Why a file tool's call failed: its words are the tool result the model reads.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolFailure {
+    #[error("The tool input could not be read: {0}")]
+    InputUnread(std::io::Error),
+    #[error("The tool input is not JSON: {0}")]
+    InputNotJson(serde_json::Error),
+    #[error("Unknown file tool {0:?}.")]
+    UnknownTool(String),
+    /// `read needs file_path.`
+    #[error("{tool} needs {needs}.")]
+    MissingInput { tool: &'static str, needs: &'static str },
+    #[error("{} does not exist.", .0.display())]
+    NotFound(PathBuf),
+    #[error("{} cannot be accessed: permission denied.", .0.display())]
+    PermissionDenied(PathBuf),
+    #[error("{}: {error}", .path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{} is a directory; use glob or bash ls to list it.", .0.display())]
+    IsDirectory(PathBuf),
+    #[error("{} is not a regular file (a device, pipe or socket); {tool} works on files only.", .path.display())]
+    NotRegularFile { path: PathBuf, tool: &'static str },
+    #[error("view_range starts at line {start}, but {} has {lines} lines.", .path.display())]
+    ViewRangeOutside { start: usize, path: PathBuf, lines: usize },
+    #[error("old_string must not be empty; use write to create a file.")]
+    EmptyOldString,
+    #[error("old_string and new_string are the same; nothing to change.")]
+    NothingToChange,
+    #[error("{} is {size} bytes, more than edit works on ({MAX_FILE_BYTES}); use bash (sed) instead.", .path.display())]
+    TooLargeToEdit { path: PathBuf, size: u64 },
+    #[error("{} is not UTF-8 text; edit works on text.", .0.display())]
+    NotText(PathBuf),
+    #[error("old_string was not found in {}.", .0.display())]
+    OldStringMissing(PathBuf),
+    #[error(
+        "old_string appears {count} times in {}; include more context to make it unique, or set replace_all.",
+        .path.display()
+    )]
+    OldStringAmbiguous { path: PathBuf, count: usize },
+    #[error("The pattern {pattern:?} is not a valid glob: {error}")]
+    BadGlob { pattern: String, error: globset::Error },
+    #[error("The pattern {pattern:?} is not a valid regex: {error}")]
+    BadRegex { pattern: String, error: regex::Error },
+    #[error("{} is not a directory.", .0.display())]
+    NotADirectory(PathBuf),
+}
+
+impl ToolFailure {
+    /// An I/O failure on `path`, in the words a model acts on for the common ones.
+    fn io(path: &Path, error: std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => Self::NotFound(path.to_owned()),
+            std::io::ErrorKind::PermissionDenied => Self::PermissionDenied(path.to_owned()),
+            _ => Self::Io { path: path.to_owned(), error },
+        }
+    }
+}
+
+impl From<ToolFailure> for ToolOutput {
+    fn from(failure: ToolFailure) -> Self {
+        Self::error(failure.to_string())
+    }
+}
+
 /// One session's sandbox.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
@@ -679,9 +743,9 @@ fn with_note(text: String, note: &str) -> String {
 pub fn tool_main(name: &str) -> i32 {
     let mut input = String::new();
     let output = match std::io::stdin().read_to_string(&mut input) {
-        Err(error) => ToolOutput::error(format!("The tool input could not be read: {error}")),
+        Err(error) => ToolFailure::InputUnread(error).into(),
         Ok(_) => match serde_json::from_str::<Value>(&input) {
-            Err(error) => ToolOutput::error(format!("The tool input is not JSON: {error}")),
+            Err(error) => ToolFailure::InputNotJson(error).into(),
             Ok(input) => run_file_tool(name, &input, Path::new("/workspace")),
         },
     };
@@ -694,48 +758,38 @@ pub fn tool_main(name: &str) -> i32 {
 pub fn run_file_tool(name: &str, input: &Value, workspace: &Path) -> ToolOutput {
     let text = |key: &str| input.get(key).and_then(Value::as_str);
     let path = |key: &str| text(key).map(|p| workspace.join(p));
+    let missing = |tool, needs| ToolFailure::MissingInput { tool, needs };
     let result = match name {
         "read" => match path("file_path") {
-            None => Err("read needs file_path.".to_owned()),
+            None => Err(missing("read", "file_path")),
             Some(file) => read(&file, input.get("view_range")),
         },
         "write" => match (path("file_path"), text("content")) {
             (Some(file), Some(content)) => write(&file, content),
-            _ => Err("write needs file_path and content.".to_owned()),
+            _ => Err(missing("write", "file_path and content")),
         },
         "edit" => match (path("file_path"), text("old_string"), text("new_string")) {
             (Some(file), Some(old), Some(new)) => {
                 edit(&file, old, new, input.get("replace_all").and_then(Value::as_bool).unwrap_or(false))
             }
-            _ => Err("edit needs file_path, old_string and new_string.".to_owned()),
+            _ => Err(missing("edit", "file_path, old_string and new_string")),
         },
         "glob" => match text("pattern") {
-            None => Err("glob needs a pattern.".to_owned()),
+            None => Err(missing("glob", "a pattern")),
             Some(pattern) => glob(pattern, &path("path").unwrap_or_else(|| workspace.to_owned())),
         },
         "grep" => match text("pattern") {
-            None => Err("grep needs a pattern.".to_owned()),
+            None => Err(missing("grep", "a pattern")),
             Some(pattern) => grep(pattern, &path("path").unwrap_or_else(|| workspace.to_owned())),
         },
-        other => Err(format!("Unknown file tool {other:?}.")),
+        other => Err(ToolFailure::UnknownTool(other.to_owned())),
     };
-    match result {
-        Ok(text) => ToolOutput::ok(text),
-        Err(text) => ToolOutput::error(text),
-    }
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => format!("{} does not exist.", path.display()),
-        std::io::ErrorKind::PermissionDenied => format!("{} cannot be accessed: permission denied.", path.display()),
-        _ => format!("{}: {error}", path.display()),
-    }
+    result.map_or_else(ToolOutput::from, ToolOutput::ok)
 }
 
 /// The first [`MAX_FILE_BYTES`] of a regular file, and its whole size. Anything else (a
 /// directory, a device such as `/dev/zero`, a pipe, a socket) is refused in words.
-fn read_file(path: &Path, tool: &str) -> Result<(Vec<u8>, u64), String> {
+fn read_file(path: &Path, tool: &'static str) -> Result<(Vec<u8>, u64), ToolFailure> {
     use std::os::unix::fs::OpenOptionsExt;
     // Non-blocking, so that opening a named pipe returns at once (to be refused below) instead
     // of waiting for a writer; it changes nothing for a regular file.
@@ -743,23 +797,20 @@ fn read_file(path: &Path, tool: &str) -> Result<(Vec<u8>, u64), String> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| io_error(path, e))?;
-    let metadata = file.metadata().map_err(|e| io_error(path, e))?;
+        .map_err(|e| ToolFailure::io(path, e))?;
+    let metadata = file.metadata().map_err(|e| ToolFailure::io(path, e))?;
     if metadata.is_dir() {
-        return Err(format!("{} is a directory; use glob or bash ls to list it.", path.display()));
+        return Err(ToolFailure::IsDirectory(path.to_owned()));
     }
     if !metadata.is_file() {
-        return Err(format!(
-            "{} is not a regular file (a device, pipe or socket); {tool} works on files only.",
-            path.display()
-        ));
+        return Err(ToolFailure::NotRegularFile { path: path.to_owned(), tool });
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(|e| io_error(path, e))?;
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(|e| ToolFailure::io(path, e))?;
     Ok((bytes, metadata.len()))
 }
 
-fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
+fn read(path: &Path, view_range: Option<&Value>) -> Result<String, ToolFailure> {
     let (bytes, size) = read_file(path, "read")?;
     let cut = size > bytes.len() as u64;
     let content = String::from_utf8_lossy(&bytes);
@@ -777,7 +828,7 @@ fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
         return Ok(String::new());
     }
     if start > lines.len() || start > end {
-        return Err(format!("view_range starts at line {start}, but {} has {} lines.", path.display(), lines.len()));
+        return Err(ToolFailure::ViewRangeOutside { start, path: path.to_owned(), lines: lines.len() });
     }
     let text: String =
         lines[start - 1..end].iter().enumerate().map(|(i, line)| format!("{:6}\t{line}\n", start + i)).collect();
@@ -792,42 +843,35 @@ fn read(path: &Path, view_range: Option<&Value>) -> Result<String, String> {
     Ok(with_note(text, &note))
 }
 
-fn write(path: &Path, content: &str) -> Result<String, String> {
+fn write(path: &Path, content: &str) -> Result<String, ToolFailure> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| ToolFailure::io(parent, e))?;
     }
-    std::fs::write(path, content).map_err(|e| io_error(path, e))?;
+    std::fs::write(path, content).map_err(|e| ToolFailure::io(path, e))?;
     Ok(format!("Wrote {} bytes to {}.", content.len(), path.display()))
 }
 
-fn edit(path: &Path, old: &str, new: &str, replace_all: bool) -> Result<String, String> {
+fn edit(path: &Path, old: &str, new: &str, replace_all: bool) -> Result<String, ToolFailure> {
     if old.is_empty() {
-        return Err("old_string must not be empty; use write to create a file.".to_owned());
+        return Err(ToolFailure::EmptyOldString);
     }
     if old == new {
-        return Err("old_string and new_string are the same; nothing to change.".to_owned());
+        return Err(ToolFailure::NothingToChange);
     }
     let (bytes, size) = read_file(path, "edit")?;
     if size > bytes.len() as u64 {
-        return Err(format!(
-            "{} is {size} bytes, more than edit works on ({MAX_FILE_BYTES}); use bash (sed) instead.",
-            path.display()
-        ));
+        return Err(ToolFailure::TooLargeToEdit { path: path.to_owned(), size });
     }
-    let content =
-        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text; edit works on text.", path.display()))?;
+    let content = String::from_utf8(bytes).map_err(|_| ToolFailure::NotText(path.to_owned()))?;
     let count = content.matches(old).count();
     if count == 0 {
-        return Err(format!("old_string was not found in {}.", path.display()));
+        return Err(ToolFailure::OldStringMissing(path.to_owned()));
     }
     if count > 1 && !replace_all {
-        return Err(format!(
-            "old_string appears {count} times in {}; include more context to make it unique, or set replace_all.",
-            path.display()
-        ));
+        return Err(ToolFailure::OldStringAmbiguous { path: path.to_owned(), count });
     }
     let updated = if replace_all { content.replace(old, new) } else { content.replacen(old, new, 1) };
-    std::fs::write(path, updated).map_err(|e| io_error(path, e))?;
+    std::fs::write(path, updated).map_err(|e| ToolFailure::io(path, e))?;
     Ok(format!("Replaced {count} occurrence(s) in {}.", path.display()))
 }
 
@@ -843,14 +887,14 @@ fn walk(base: &Path) -> impl Iterator<Item = walkdir::DirEntry> {
         .filter_map(Result::ok)
 }
 
-fn glob(pattern: &str, base: &Path) -> Result<String, String> {
+fn glob(pattern: &str, base: &Path) -> Result<String, ToolFailure> {
     let matcher = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("The pattern {pattern:?} is not a valid glob: {e}"))?
+        .map_err(|error| ToolFailure::BadGlob { pattern: pattern.to_owned(), error })?
         .compile_matcher();
     if !base.is_dir() {
-        return Err(format!("{} is not a directory.", base.display()));
+        return Err(ToolFailure::NotADirectory(base.to_owned()));
     }
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = walk(base)
         .filter(|entry| entry.file_type().is_file())
@@ -872,10 +916,11 @@ fn glob(pattern: &str, base: &Path) -> Result<String, String> {
     Ok(text)
 }
 
-fn grep(pattern: &str, base: &Path) -> Result<String, String> {
-    let regex = regex::Regex::new(pattern).map_err(|e| format!("The pattern {pattern:?} is not a valid regex: {e}"))?;
+fn grep(pattern: &str, base: &Path) -> Result<String, ToolFailure> {
+    let regex =
+        regex::Regex::new(pattern).map_err(|error| ToolFailure::BadRegex { pattern: pattern.to_owned(), error })?;
     if !base.exists() {
-        return Err(format!("{} does not exist.", base.display()));
+        return Err(ToolFailure::NotFound(base.to_owned()));
     }
     let mut lines = Vec::new();
     let mut total = 0usize;
@@ -922,6 +967,7 @@ fn grep(pattern: &str, base: &Path) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
 
     #[test]
     fn limits_come_from_the_environment_in_whole_units_and_bad_values_are_named() {
@@ -941,8 +987,11 @@ mod tests {
                 (name == "SWITCHBOARD_SANDBOX_FILE_MB").then(|| bad.to_owned())
             })
             .unwrap_err();
-            assert!(refused.starts_with("SWITCHBOARD_SANDBOX_FILE_MB must be a whole number"), "{refused}");
+            assert_eq!(refused, ConfigError::NotACount { name: "SWITCHBOARD_SANDBOX_FILE_MB", value: bad.to_owned() });
         }
+        // What the operator reads at start.
+        let refused = SandboxLimits::from_env(env(&[("SWITCHBOARD_SANDBOX_TMP_MB", "lots")])).unwrap_err();
+        assert_eq!(refused.to_string(), "SWITCHBOARD_SANDBOX_TMP_MB must be a whole number above 0, not \"lots\".");
     }
 
     fn temp() -> PathBuf {
@@ -956,8 +1005,9 @@ mod tests {
         let dir = temp();
         let input = |replace_all| json!({"file_path": "a.txt", "old_string": "x", "new_string": "y", "replace_all": replace_all});
         run_file_tool("write", &json!({"file_path": "a.txt", "content": "x x"}), &dir);
-        let refused = run_file_tool("edit", &input(false), &dir);
-        assert!(refused.is_error && refused.text.contains("2 times"), "{refused:?}");
+        let refused = edit(&dir.join("a.txt"), "x", "y", false);
+        assert!(matches!(refused, Err(ToolFailure::OldStringAmbiguous { count: 2, .. })), "{refused:?}");
+        assert!(run_file_tool("edit", &input(false), &dir).is_error);
         assert!(!run_file_tool("edit", &input(true), &dir).is_error);
         assert_eq!(std::fs::read_to_string(dir.join("a.txt")).unwrap(), "y y");
         std::fs::remove_dir_all(dir).unwrap();
@@ -969,8 +1019,11 @@ mod tests {
         std::fs::write(dir.join("f"), "one\ntwo\nthree\n").unwrap();
         let out = run_file_tool("read", &json!({"file_path": "f", "view_range": [2, 0]}), &dir);
         assert_eq!(out.text, "     2\ttwo\n     3\tthree\n");
+        let missing = read(&dir.join("missing"), None);
+        assert!(matches!(&missing, Err(ToolFailure::NotFound(path)) if *path == dir.join("missing")), "{missing:?}");
+        // The tool result the model reads.
         let out = run_file_tool("read", &json!({"file_path": "missing"}), &dir);
-        assert!(out.is_error && out.text.contains("does not exist"), "{out:?}");
+        assert_eq!(out, ToolOutput::error(format!("{} does not exist.", dir.join("missing").display())));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -152,10 +152,35 @@ struct RawStep {
     compact: Option<bool>,
 }
 
-impl TryFrom<RawStep> for Step {
-    type Error = String;
+/// Why a step of a script is refused (serde reports it where the step is).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepError {
+    #[error(
+        "each step needs exactly one of text, thinking, tool, custom_tool, sleep_ms, error, subagent, advisor, workflow, send_message or compact"
+    )]
+    NotOneKind,
+    #[error("{field} belongs only to {steps} steps")]
+    Misplaced { field: &'static str, steps: &'static str },
+    #[error("compact must be true")]
+    CompactFalse,
+    #[error("input must be a JSON object")]
+    InputNotObject,
+    #[error("tool {name:?} is not a built-in tool (one of {})", BUILTIN_TOOLS.join(", "))]
+    NotBuiltIn { name: String },
+    #[error("a subagent step needs the message that is its thread's task")]
+    NoMessage,
+    #[error("an advisor step needs the answer its advisor gives")]
+    NoAnswer,
+    #[error("workflow phase {phase:?}: subagent and message go together")]
+    PhaseHalf { phase: String },
+    #[error("retry_status must be retrying, exhausted or terminal, not {retry_status:?}")]
+    RetryStatus { retry_status: String },
+}
 
-    fn try_from(mut raw: RawStep) -> Result<Step, String> {
+impl TryFrom<RawStep> for Step {
+    type Error = StepError;
+
+    fn try_from(mut raw: RawStep) -> Result<Step, StepError> {
         let kinds = [
             raw.text.is_some(),
             raw.thinking.is_some(),
@@ -170,29 +195,27 @@ impl TryFrom<RawStep> for Step {
             raw.compact.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err(
-                "each step needs exactly one of text, thinking, tool, custom_tool, sleep_ms, error, subagent, advisor, workflow, send_message or compact".to_owned()
-            );
+            return Err(StepError::NotOneKind);
         }
         if raw.message.is_some() && raw.subagent.is_none() {
-            return Err("message belongs only to subagent steps".to_owned());
+            return Err(StepError::Misplaced { field: "message", steps: "subagent" });
         }
         if raw.answer.is_some() && raw.advisor.is_none() {
-            return Err("answer belongs only to advisor steps".to_owned());
+            return Err(StepError::Misplaced { field: "answer", steps: "advisor" });
         }
         if raw.compact == Some(false) {
-            return Err("compact must be true".to_owned());
+            return Err(StepError::CompactFalse);
         }
         let input = match raw.input.take() {
             None => Value::Object(Map::new()),
             Some(Value::Object(map)) => Value::Object(map),
-            Some(_) => return Err("input must be a JSON object".to_owned()),
+            Some(_) => return Err(StepError::InputNotObject),
         };
         if raw.input_is_misplaced(&input) {
-            return Err("input belongs only to tool and custom_tool steps".to_owned());
+            return Err(StepError::Misplaced { field: "input", steps: "tool and custom_tool" });
         }
         if raw.retry_status.is_some() && raw.error.is_none() {
-            return Err("retry_status belongs only to error steps".to_owned());
+            return Err(StepError::Misplaced { field: "retry_status", steps: "error" });
         }
         Ok(if let Some(text) = raw.text {
             Step::Text(text)
@@ -200,7 +223,7 @@ impl TryFrom<RawStep> for Step {
             Step::Thinking(thinking)
         } else if let Some(name) = raw.tool {
             if !BUILTIN_TOOLS.contains(&name.as_str()) {
-                return Err(format!("tool {name:?} is not a built-in tool (one of {})", BUILTIN_TOOLS.join(", ")));
+                return Err(StepError::NotBuiltIn { name });
             }
             Step::Tool { name, input }
         } else if let Some(name) = raw.custom_tool {
@@ -208,13 +231,13 @@ impl TryFrom<RawStep> for Step {
         } else if let Some(ms) = raw.sleep_ms {
             Step::SleepMs(ms)
         } else if let Some(agent) = raw.subagent {
-            let message = raw.message.ok_or("a subagent step needs the message that is its thread's task")?;
+            let message = raw.message.ok_or(StepError::NoMessage)?;
             Step::Subagent { agent, message }
         } else if let Some(question) = raw.advisor {
-            Step::Advisor { question, answer: raw.answer.ok_or("an advisor step needs the answer its advisor gives")? }
+            Step::Advisor { question, answer: raw.answer.ok_or(StepError::NoAnswer)? }
         } else if let Some(workflow) = raw.workflow {
             if let Some(phase) = workflow.phases.iter().find(|p| p.subagent.is_some() != p.message.is_some()) {
-                return Err(format!("workflow phase {:?}: subagent and message go together", phase.name));
+                return Err(StepError::PhaseHalf { phase: phase.name.clone() });
             }
             Step::Workflow(workflow)
         } else if let Some(text) = raw.send_message {
@@ -224,7 +247,7 @@ impl TryFrom<RawStep> for Step {
         } else {
             let retry_status = raw.retry_status.unwrap_or_else(|| "exhausted".to_owned());
             if !["retrying", "exhausted", "terminal"].contains(&retry_status.as_str()) {
-                return Err(format!("retry_status must be retrying, exhausted or terminal, not {retry_status:?}"));
+                return Err(StepError::RetryStatus { retry_status });
             }
             Step::Error { kind: raw.error.unwrap_or_default(), retry_status }
         })
@@ -238,29 +261,57 @@ impl RawStep {
     }
 }
 
+/// Why a scripted agent's system prompt is not a script it can play: the API's 400 when the
+/// agent is saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("system: the script of the scripted model does not parse at line {line}, column {column}: {message}")]
+    Unparsed { line: usize, column: usize, message: String },
+    #[error("system: the script of the scripted model {0}")]
+    Fault(ScriptFault),
+}
+
+/// What is wrong with a script that parses (its words follow "the script of the scripted model").
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptFault {
+    #[error("needs at least one turn, and no turn may be empty")]
+    EmptyTurn,
+    #[error("has a grader result {result:?}; use one of {}", GRADES.join(", "))]
+    UnknownGrade { result: String },
+    #[error("(inline agent {name:?}) does not parse: {error}")]
+    InlineUnparsed { name: String, error: serde_json::Error },
+    #[error("(inline agent {name:?}) {fault}")]
+    InlineFault { name: String, fault: Box<ScriptFault> },
+}
+
+/// Why an agent has no script to play, in words for the person who runs it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NoScript {
+    #[error("The agent's script does not parse; fix its system prompt.")]
+    Unparsed,
+    #[error("{model:?} is not the scripted model: it has no script.")]
+    NotScripted { model: String },
+}
+
 impl Script {
     /// Parses a script. The error names the line and column of the fault.
-    pub fn parse(text: &str) -> Result<Script, String> {
+    pub fn parse(text: &str) -> Result<Script, ScriptError> {
         let script: Script = serde_json::from_str(text).map_err(|error| {
             let message = error.to_string();
             let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m).to_owned();
-            format!(
-                "system: the script of the scripted model does not parse at line {}, column {}: {message}",
-                error.line(),
-                error.column()
-            )
+            ScriptError::Unparsed { line: error.line(), column: error.column(), message }
         })?;
-        script.check().map_err(|fault| format!("system: the script of the scripted model {fault}"))?;
+        script.check().map_err(ScriptError::Fault)?;
         Ok(script)
     }
 
     /// What parsing alone does not catch, in this script and the inline agents' scripts.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ScriptFault> {
         if self.turns.is_empty() || self.turns.iter().any(Vec::is_empty) {
-            return Err("needs at least one turn, and no turn may be empty".into());
+            return Err(ScriptFault::EmptyTurn);
         }
         if let Some(grade) = self.grader.iter().find(|g| !GRADES.contains(&g.result.as_str())) {
-            return Err(format!("has a grader result {:?}; use one of {}", grade.result, GRADES.join(", ")));
+            return Err(ScriptFault::UnknownGrade { result: grade.result.clone() });
         }
         for step in self.turns.iter().flatten() {
             let delegates: Vec<&Delegate> = match step {
@@ -271,8 +322,10 @@ impl Script {
             for delegate in delegates {
                 if let Delegate::Inline { name, script } = delegate {
                     let script: Script = serde_json::from_value(script.clone())
-                        .map_err(|error| format!("(inline agent {name:?}) does not parse: {error}"))?;
-                    script.check().map_err(|fault| format!("(inline agent {name:?}) {fault}"))?;
+                        .map_err(|error| ScriptFault::InlineUnparsed { name: name.clone(), error })?;
+                    script
+                        .check()
+                        .map_err(|fault| ScriptFault::InlineFault { name: name.clone(), fault: Box::new(fault) })?;
                 }
             }
         }
@@ -325,20 +378,31 @@ mod tests {
     #[test]
     fn a_fault_is_named_by_line_and_column() {
         let error = Script::parse("{\"turns\": [[\n  {\"txt\": \"Hi\"}\n]]}").unwrap_err();
-        assert!(error.contains("line 2"), "{error}");
-        assert!(error.contains("txt"), "{error}");
-        let error = Script::parse("{\"turns\": [[{\"tool\": \"rm_rf\"}]]}").unwrap_err();
-        assert!(error.contains("not a built-in tool"), "{error}");
-        assert!(Script::parse("You are a helpful assistant.").unwrap_err().contains("line 1, column 1"));
-        assert!(Script::parse(r#"{"turns": [[{"text": "a", "sleep_ms": 3}]]}"#).is_err());
-        assert!(Script::parse(r#"{"turns": []}"#).is_err());
-        assert!(Script::parse(r#"{"turns": [[{"subagent": "Researcher"}]]}"#).unwrap_err().contains("message"));
-        let error =
+        assert!(matches!(&error, ScriptError::Unparsed { line: 2, message, .. } if message.contains("txt")), "{error}");
+        assert!(matches!(
+            Script::parse("You are a helpful assistant."),
+            Err(ScriptError::Unparsed { line: 1, column: 1, .. })
+        ));
+        // A step's fault reaches serde as words; they are the step's error's.
+        let step_fault = |text: &str| match Script::parse(text) {
+            Err(ScriptError::Unparsed { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        let not_built_in = StepError::NotBuiltIn { name: "rm_rf".into() }.to_string();
+        assert_eq!(step_fault(r#"{"turns": [[{"tool": "rm_rf"}]]}"#), not_built_in);
+        assert_eq!(step_fault(r#"{"turns": [[{"text": "a", "sleep_ms": 3}]]}"#), StepError::NotOneKind.to_string());
+        assert_eq!(step_fault(r#"{"turns": [[{"subagent": "Researcher"}]]}"#), StepError::NoMessage.to_string());
+        assert!(matches!(Script::parse(r#"{"turns": []}"#), Err(ScriptError::Fault(ScriptFault::EmptyTurn))));
+        let grader =
+            Script::parse(r#"{"turns": [[{"text": "a"}]], "grader": [{"result": "great", "explanation": ""}]}"#);
+        assert!(matches!(grader, Err(ScriptError::Fault(ScriptFault::UnknownGrade { result })) if result == "great"));
+        let inline =
             Script::parse(r#"{"turns": [[{"subagent": {"name": "x", "script": {"turns": []}}, "message": "go"}]]}"#);
-        assert!(error.unwrap_err().contains("inline agent \"x\""));
-        assert!(
-            Script::parse(r#"{"turns": [[{"text": "a"}]], "grader": [{"result": "great", "explanation": ""}]}"#)
-                .is_err()
+        let Err(ScriptError::Fault(fault @ ScriptFault::InlineFault { .. })) = inline else { panic!("{inline:?}") };
+        // The words of the API's 400, by which a person mends the script.
+        assert_eq!(
+            ScriptError::Fault(fault).to_string(),
+            "system: the script of the scripted model (inline agent \"x\") needs at least one turn, and no turn may be empty"
         );
     }
 

@@ -36,7 +36,10 @@ use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::ids;
+use crate::{
+    config::{ConfigError, WebhookProblem},
+    ids,
+};
 
 /// How many notifications may wait to be sent.
 pub const QUEUE: usize = 4096;
@@ -64,37 +67,30 @@ impl std::fmt::Debug for WebhookTarget {
 
 impl WebhookTarget {
     /// A target, or what is wrong with the URL or the secret.
-    pub fn new(url: &str, secret: &str) -> Result<Self, String> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| format!("{url:?} is not a URL"))?;
+    pub fn new(url: &str, secret: &str) -> Result<Self, WebhookProblem> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| WebhookProblem::NotAUrl { url: url.to_owned() })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(format!("{url:?} must be an http:// or https:// URL"));
+            return Err(WebhookProblem::NotWeb { url: url.to_owned() });
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err("the URL must not carry a user or password (it is logged)".to_owned());
+            return Err(WebhookProblem::UserInUrl);
         }
         let key = secret.strip_prefix("whsec_").unwrap_or(secret);
         match base64::engine::general_purpose::STANDARD.decode(key) {
             Ok(bytes) if bytes.len() >= 16 => {}
-            _ => {
-                return Err(
-                    "the secret must be whsec_ and the base64 of at least 16 random bytes (`echo whsec_$(openssl rand -base64 32)` makes one)"
-                        .to_owned(),
-                );
-            }
+            _ => return Err(WebhookProblem::WeakSecret),
         }
         Ok(Self { url: url.to_owned(), secret: secret.to_owned() })
     }
 
     /// From `SWITCHBOARD_ENGINE_WEBHOOK_URL` and `SWITCHBOARD_ENGINE_WEBHOOK_SECRET`: both, or
     /// neither (no webhooks).
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
         match (var("SWITCHBOARD_ENGINE_WEBHOOK_URL"), var("SWITCHBOARD_ENGINE_WEBHOOK_SECRET")) {
             (None, None) => Ok(None),
-            (Some(url), Some(secret)) => {
-                Self::new(url.trim(), secret.trim()).map(Some).map_err(|e| format!("SWITCHBOARD_ENGINE_WEBHOOK_*: {e}"))
-            }
-            (Some(_), None) => Err("SWITCHBOARD_ENGINE_WEBHOOK_URL is set without SWITCHBOARD_ENGINE_WEBHOOK_SECRET, the secret its webhooks are signed with.".to_owned()),
-            (None, Some(_)) => Err("SWITCHBOARD_ENGINE_WEBHOOK_SECRET is set without SWITCHBOARD_ENGINE_WEBHOOK_URL, where the webhooks go.".to_owned()),
+            (Some(url), Some(secret)) => Self::new(url.trim(), secret.trim()).map(Some).map_err(ConfigError::Webhook),
+            (Some(_), None) => Err(ConfigError::WebhookUrlWithoutSecret),
+            (None, Some(_)) => Err(ConfigError::WebhookSecretWithoutUrl),
         }
     }
 
@@ -246,11 +242,20 @@ mod tests {
         let secret = generate_secret();
         let target = WebhookTarget::new("http://127.0.0.1:3000/webhooks/anthropic", &secret).unwrap();
         assert!(!format!("{target:?}").contains(&secret[6..]), "{target:?}");
-        assert!(WebhookTarget::new("ftp://example.com/", &secret).unwrap_err().contains("http://"));
-        assert!(WebhookTarget::new("https://u:p@example.com/", &secret).unwrap_err().contains("user or password"));
-        assert!(WebhookTarget::new("https://example.com/", "whsec_c2hvcnQ=").unwrap_err().contains("16 random bytes"));
+        let refused = |url: &str, secret: &str| WebhookTarget::new(url, secret).unwrap_err();
+        assert_eq!(refused("ftp://example.com/", &secret), WebhookProblem::NotWeb { url: "ftp://example.com/".into() });
+        assert_eq!(refused("https://u:p@example.com/", &secret), WebhookProblem::UserInUrl);
+        assert_eq!(refused("https://example.com/", "whsec_c2hvcnQ="), WebhookProblem::WeakSecret);
         let var = |name: &str| (name == "SWITCHBOARD_ENGINE_WEBHOOK_URL").then(|| "https://example.com/".to_owned());
-        assert!(WebhookTarget::from_env(var).unwrap_err().contains("without SWITCHBOARD_ENGINE_WEBHOOK_SECRET"));
+        assert_eq!(WebhookTarget::from_env(var).unwrap_err(), ConfigError::WebhookUrlWithoutSecret);
+        let both = |name: &str| {
+            Some(if name == "SWITCHBOARD_ENGINE_WEBHOOK_URL" { "example.com" } else { secret.as_str() }.to_owned())
+        };
+        // What the operator reads at start: the variables, then what is wrong.
+        assert_eq!(
+            WebhookTarget::from_env(both).unwrap_err().to_string(),
+            "SWITCHBOARD_ENGINE_WEBHOOK_*: \"example.com\" is not a URL"
+        );
         assert!(WebhookTarget::from_env(|_| None).unwrap().is_none());
     }
 }

@@ -13,6 +13,29 @@ use croner::{
 
 use crate::deployments::ScheduleParams;
 
+/// What a schedule is shown as an example of, in every refusal of an expression.
+const EXAMPLE: &str = "e.g. \"0 9 * * 1-5\" for 9:00 on weekdays";
+
+/// Why a schedule is refused, in words that say what to write instead (the API's 400, the
+/// console's preview).
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleProblem {
+    #[error(
+        "schedule.expression {expression:?} must have five fields (minute hour day-of-month month day-of-week), {EXAMPLE}."
+    )]
+    FieldCount { expression: String },
+    #[error(
+        "schedule.expression {expression:?}: {bad:?} is not allowed (no L, W, #, ? or @ shortcuts; only numbers, names, *, ',', '-' and '/'), {EXAMPLE}."
+    )]
+    Forbidden { expression: String, bad: char },
+    #[error("schedule.expression {expression:?} is not a valid cron expression: {error}.")]
+    Invalid { expression: String, error: croner::errors::CronError },
+    #[error(
+        "schedule.timezone {timezone:?} is not an IANA time zone; use a name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\"."
+    )]
+    TimeZone { timezone: String },
+}
+
 /// A deployment's schedule, parsed: a five-field cron expression in an IANA time zone.
 pub struct CronSchedule {
     cron: Cron,
@@ -22,14 +45,11 @@ pub struct CronSchedule {
 impl CronSchedule {
     /// Parses a schedule, refusing what the API refuses: anything but five fields, seconds or
     /// years, `L`, `W`, `#`, `?`, `@` shortcuts, and a time zone not in the IANA database.
-    pub fn parse(params: &ScheduleParams) -> Result<CronSchedule, String> {
+    pub fn parse(params: &ScheduleParams) -> Result<CronSchedule, ScheduleProblem> {
         let expression = params.expression.trim();
         let fields: Vec<&str> = expression.split_whitespace().collect();
-        let example = "e.g. \"0 9 * * 1-5\" for 9:00 on weekdays";
         if fields.len() != 5 {
-            return Err(format!(
-                "schedule.expression {expression:?} must have five fields (minute hour day-of-month month day-of-week), {example}."
-            ));
+            return Err(ScheduleProblem::FieldCount { expression: expression.to_owned() });
         }
         for field in &fields {
             let mut rest = field.to_ascii_uppercase();
@@ -40,21 +60,15 @@ impl CronSchedule {
                 rest = rest.replace(name, "");
             }
             if let Some(bad) = rest.chars().find(|c| !(c.is_ascii_digit() || "*,-/".contains(*c))) {
-                return Err(format!(
-                    "schedule.expression {expression:?}: {bad:?} is not allowed (no L, W, #, ? or @ shortcuts; only numbers, names, *, ',', '-' and '/'), {example}."
-                ));
+                return Err(ScheduleProblem::Forbidden { expression: expression.to_owned(), bad });
             }
         }
         let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
         let cron = parser
             .parse(expression)
-            .map_err(|error| format!("schedule.expression {expression:?} is not a valid cron expression: {error}."))?;
-        let tz = Tz::from_str(params.timezone.trim()).map_err(|_| {
-            format!(
-                "schedule.timezone {:?} is not an IANA time zone; use a name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\".",
-                params.timezone
-            )
-        })?;
+            .map_err(|error| ScheduleProblem::Invalid { expression: expression.to_owned(), error })?;
+        let tz = Tz::from_str(params.timezone.trim())
+            .map_err(|_| ScheduleProblem::TimeZone { timezone: params.timezone.clone() })?;
         Ok(CronSchedule { cron, tz })
     }
 
@@ -138,10 +152,26 @@ mod tests {
 
     #[test]
     fn the_api_s_cron_dialect_is_refused_beyond_five_posix_fields() {
-        for bad in ["* * * *", "0 * * * * *", "0 9 L * *", "0 9 15W * *", "0 9 * * 5#2", "0 9 ? * *", "@daily"] {
-            let params = ScheduleParams { expression: bad.into(), timezone: "UTC".into(), r#type: Default::default() };
-            assert!(CronSchedule::parse(&params).is_err(), "{bad} was accepted");
+        let refused = |expression: &str, timezone: &str| {
+            let params =
+                ScheduleParams { expression: expression.into(), timezone: timezone.into(), r#type: Default::default() };
+            CronSchedule::parse(&params).err()
+        };
+        for bad in ["* * * *", "0 * * * * *", "@daily"] {
+            assert!(matches!(refused(bad, "UTC"), Some(ScheduleProblem::FieldCount { .. })), "{bad} was accepted");
         }
+        for (bad, character) in [("0 9 L * *", 'L'), ("0 9 15W * *", 'W'), ("0 9 * * 5#2", '#'), ("0 9 ? * *", '?')] {
+            assert!(
+                matches!(refused(bad, "UTC"), Some(ScheduleProblem::Forbidden { bad: found, .. }) if found == character),
+                "{bad} was accepted"
+            );
+        }
+        assert!(matches!(refused("0 9 * * *", "Mars/Olympus"), Some(ScheduleProblem::TimeZone { .. })));
+        // The words a person reads in the API's 400 and the console's preview.
+        assert_eq!(
+            refused("0 9 ? * *", "UTC").unwrap().to_string(),
+            "schedule.expression \"0 9 ? * *\": '?' is not allowed (no L, W, #, ? or @ shortcuts; only numbers, names, *, ',', '-' and '/'), e.g. \"0 9 * * 1-5\" for 9:00 on weekdays."
+        );
         let sunday = schedule("0 9 * * 7", "UTC").next_after(at("2026-11-22T10:00:00Z")).map(format_micros);
         assert_eq!(sunday.as_deref(), Some("2026-11-29T09:00:00.000000Z"), "7 is Sunday");
     }

@@ -6,12 +6,13 @@
 //! page loads; the default is `main session_detail`. Sizes are code bytes before wasm-opt and
 //! gzip, so compare the shares.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chunk_merge::names::{Function, app_module, first_crate, functions, sum_by};
-use chunk_merge::read_json;
+use chunk_merge::{JsonUnread, read_json};
 use serde_json::Value;
+use wasmparser::BinaryReaderError;
 
 /// The main module's file name when wasm-opt runs (after wasm-bindgen).
 const MAIN: &str = "switchboard.wasm";
@@ -35,13 +36,32 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn report(dir: &Path, page: &str) -> Result<(), String> {
+/// Why a page's report could not be made, the file at fault first.
+#[derive(Debug, thiserror::Error)]
+enum ReportFailed {
+    #[error("{}: {error}", .path.display())]
+    Unread { path: PathBuf, error: std::io::Error },
+    #[error("{}: {error}", .path.display())]
+    NotWasm { path: PathBuf, error: BinaryReaderError },
+    #[error(transparent)]
+    Manifest(#[from] JsonUnread),
+    #[error("no such page in {}", .0.display())]
+    NoPage(PathBuf),
+}
+
+fn report(dir: &Path, page: &str) -> Result<(), ReportFailed> {
     let files = if page == "main" { vec![MAIN.to_owned()] } else { chunks(dir, page)? };
     let mut all: Vec<Function> = Vec::new();
     for file in &files {
         let path = dir.join(file);
-        let wasm = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        all.extend(functions(&wasm).map_err(|e| format!("{}: {e}", path.display()))?);
+        let wasm = match std::fs::read(&path) {
+            Ok(wasm) => wasm,
+            Err(error) => return Err(ReportFailed::Unread { path, error }),
+        };
+        match functions(&wasm) {
+            Ok(functions) => all.extend(functions),
+            Err(error) => return Err(ReportFailed::NotWasm { path, error }),
+        }
     }
     let (crates, total) = sum_by(&all, |f| first_crate(&f.name).to_owned());
     let (modules, _) =
@@ -59,14 +79,14 @@ fn report(dir: &Path, page: &str) -> Result<(), String> {
 }
 
 /// The chunk files of a page, as the split manifest lists them.
-fn chunks(dir: &Path, page: &str) -> Result<Vec<String>, String> {
+fn chunks(dir: &Path, page: &str) -> Result<Vec<String>, ReportFailed> {
     let path = dir.join("__wasm_split_manifest.json");
     let manifest = read_json(&path)?;
     let wanted = format!("__{page}_page_view_");
     let (_, chunks) = manifest
         .as_object()
         .and_then(|pages| pages.iter().find(|(name, _)| name.starts_with(&wanted)))
-        .ok_or_else(|| format!("no such page in {}", path.display()))?;
+        .ok_or_else(|| ReportFailed::NoPage(path.clone()))?;
     Ok(chunks.as_array().into_iter().flatten().filter_map(Value::as_str).map(|chunk| format!("{chunk}.wasm")).collect())
 }
 

@@ -53,7 +53,7 @@ pub const UPCOMING: usize = 5;
 
 /// A schedule parsed, or the 400 that says what is wrong with it.
 pub fn cron(params: &ScheduleParams) -> ApiResult<CronSchedule> {
-    CronSchedule::parse(params).map_err(ApiError::invalid)
+    Ok(CronSchedule::parse(params)?)
 }
 
 /// What fired a run.

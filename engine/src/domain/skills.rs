@@ -63,132 +63,196 @@ struct FrontMatter {
     description: Option<String>,
 }
 
+/// Why an upload is not a skill: the API's 400, saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadProblem {
+    #[error(
+        "No files in the upload: send each file of the skill's folder as a part named files[], SKILL.md among them."
+    )]
+    NoFiles,
+    #[error("The upload holds {0} files; a skill holds at most {MAX_FILES}.")]
+    TooManyFiles(usize),
+    #[error("{0}")]
+    Path(PathProblem),
+    #[error("{0:?} is not inside a folder: put every file of the skill in one top-level folder (my-skill/SKILL.md).")]
+    NotInAFolder(String),
+    /// The top-level folders, in order.
+    #[error(
+        "The upload has {} top-level folders ({}); a skill is one folder. Upload each as its own skill.",
+        .0.len(),
+        .0.iter().map(|top| format!("{top}/")).collect::<Vec<_>>().join(", ")
+    )]
+    SeveralFolders(Vec<String>),
+    #[error("{top}/{path} is in the upload twice; send each file once.")]
+    Twice { top: String, path: String },
+    #[error(
+        "No SKILL.md in {top}/: a skill's folder must hold a SKILL.md at its root, with a front matter naming and describing it."
+    )]
+    NoSkillMd { top: String },
+    #[error("{top}/SKILL.md is not UTF-8 text.")]
+    NotText { top: String },
+    #[error("{top}/SKILL.md: {problem}")]
+    FrontMatter { top: String, problem: FrontMatterProblem },
+    #[error("{top}/SKILL.md: name {name:?} {problem}")]
+    Name { top: String, name: String, problem: NameProblem },
+    #[error(
+        "{top}/SKILL.md names no skill, and the folder's name {top:?} {problem}; add a name: line to the front matter."
+    )]
+    FolderName { top: String, problem: NameProblem },
+    #[error(
+        "{top}/SKILL.md has no description: add a description: line to its front matter saying what the skill does and when to use it."
+    )]
+    NoDescription { top: String },
+    #[error("{top}/SKILL.md: the description is {chars} characters; at most {MAX_DESCRIPTION_CHARS}.")]
+    LongDescription { top: String, chars: usize },
+}
+
+/// Why a file's path in an upload is refused: it could escape the skill's folder, or is not a
+/// plain relative path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathProblem {
+    #[error("A file's path is {0} bytes; at most {MAX_PATH_BYTES}.")]
+    TooLong(usize),
+    #[error("The path {0:?} holds a control character.")]
+    ControlCharacter(String),
+    #[error("The path {0:?} is absolute; send paths relative to the skill's folder's parent.")]
+    Absolute(String),
+    #[error("The path {0:?} has an empty, . or .. segment.")]
+    BadSegment(String),
+}
+
+/// Why a name is not a skill's (the words follow the name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("is not a kebab-case slug (lowercase letters, digits and single hyphens)")]
+    NotASlug,
+    #[error("is longer than {MAX_NAME_CHARS} characters")]
+    TooLong,
+    #[error("uses a reserved word (anthropic, claude)")]
+    Reserved,
+}
+
+/// What is wrong with SKILL.md's front matter (the words follow `SKILL.md:`).
+#[derive(Debug, thiserror::Error)]
+pub enum FrontMatterProblem {
+    #[error("it has no front matter: start it with a line ---, then name: and description: lines, then ---.")]
+    Missing,
+    #[error("its front matter is not valid YAML with text name and description ({0}).")]
+    NotYaml(Box<serde_saphyr::Error>),
+    #[error("its front matter never ends: close it with a line ---.")]
+    Unclosed,
+}
+
+/// Where this module's errors meet the API's (here: `error` may not import `domain`).
+impl From<UploadProblem> for ApiError {
+    fn from(problem: UploadProblem) -> Self {
+        ApiError::invalid(problem.to_string())
+    }
+}
+
 /// Checks an upload: every file under one top folder, that folder's `SKILL.md` with a front
 /// matter that describes the skill and names it (or the folder does), no path twice.
-pub fn bundle(files: Vec<UploadedFile>) -> ApiResult<Bundle> {
+pub fn bundle(files: Vec<UploadedFile>) -> Result<Bundle, UploadProblem> {
     if files.is_empty() {
-        return Err(ApiError::invalid(
-            "No files in the upload: send each file of the skill's folder as a part named files[], SKILL.md among them.",
-        ));
+        return Err(UploadProblem::NoFiles);
     }
     if files.len() > MAX_FILES {
-        return Err(ApiError::invalid(format!(
-            "The upload holds {} files; a skill holds at most {MAX_FILES}.",
-            files.len()
-        )));
+        return Err(UploadProblem::TooManyFiles(files.len()));
     }
     let mut tops = std::collections::BTreeSet::new();
     let mut inside = Vec::with_capacity(files.len());
     for file in files {
-        let segments = clean_path(&file.path).map_err(ApiError::invalid)?;
+        let segments = clean_path(&file.path).map_err(UploadProblem::Path)?;
         if segments.len() < 2 {
-            return Err(ApiError::invalid(format!(
-                "{:?} is not inside a folder: put every file of the skill in one top-level folder (my-skill/SKILL.md).",
-                file.path
-            )));
+            return Err(UploadProblem::NotInAFolder(file.path));
         }
         tops.insert(segments[0].clone());
         inside.push((segments[1..].join("/"), file.bytes));
     }
     if tops.len() > 1 {
-        let names: Vec<_> = tops.iter().map(|t| format!("{t}/")).collect();
-        return Err(ApiError::invalid(format!(
-            "The upload has {} top-level folders ({}); a skill is one folder. Upload each as its own skill.",
-            tops.len(),
-            names.join(", ")
-        )));
+        return Err(UploadProblem::SeveralFolders(tops.into_iter().collect()));
     }
     let top = tops.into_iter().next().unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     for (path, _) in &inside {
         if !seen.insert(path.as_str()) {
-            return Err(ApiError::invalid(format!("{top}/{path} is in the upload twice; send each file once.")));
+            return Err(UploadProblem::Twice { top, path: path.clone() });
         }
     }
     let Some((_, skill_md)) = inside.iter().find(|(path, _)| path == "SKILL.md") else {
-        return Err(ApiError::invalid(format!(
-            "No SKILL.md in {top}/: a skill's folder must hold a SKILL.md at its root, with a front matter naming and describing it."
-        )));
+        return Err(UploadProblem::NoSkillMd { top });
     };
-    let text =
-        std::str::from_utf8(skill_md).map_err(|_| ApiError::invalid(format!("{top}/SKILL.md is not UTF-8 text.")))?;
-    let front = front_matter(text).map_err(|e| ApiError::invalid(format!("{top}/SKILL.md: {e}")))?;
+    let Ok(text) = std::str::from_utf8(skill_md) else { return Err(UploadProblem::NotText { top }) };
+    let front = match front_matter(text) {
+        Ok(front) => front,
+        Err(problem) => return Err(UploadProblem::FrontMatter { top, problem }),
+    };
     let name = match front.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
-        Some(name) => {
-            check_name(&name).map_err(|e| ApiError::invalid(format!("{top}/SKILL.md: name {name:?} {e}")))?;
-            name
-        }
-        None => {
-            check_name(&top).map_err(|e| {
-                ApiError::invalid(format!(
-                    "{top}/SKILL.md names no skill, and the folder's name {top:?} {e}; add a name: line to the front matter."
-                ))
-            })?;
-            top.clone()
-        }
+        Some(name) => match check_name(&name) {
+            Ok(()) => name,
+            Err(problem) => return Err(UploadProblem::Name { top, name, problem }),
+        },
+        None => match check_name(&top) {
+            Ok(()) => top.clone(),
+            Err(problem) => return Err(UploadProblem::FolderName { top, problem }),
+        },
     };
     let description = front.description.map(|d| d.trim().to_owned()).unwrap_or_default();
     if description.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "{top}/SKILL.md has no description: add a description: line to its front matter saying what the skill does and when to use it."
-        )));
+        return Err(UploadProblem::NoDescription { top });
     }
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(ApiError::invalid(format!(
-            "{top}/SKILL.md: the description is {} characters; at most {MAX_DESCRIPTION_CHARS}.",
-            description.chars().count()
-        )));
+    let chars = description.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(UploadProblem::LongDescription { top, chars });
     }
     Ok(Bundle { name, description, files: inside })
 }
 
 /// The segments of an upload's path, refusing what could escape its folder or is not a plain
 /// relative path. Backslashes count as separators (a folder zipped on Windows).
-fn clean_path(raw: &str) -> Result<Vec<String>, String> {
+fn clean_path(raw: &str) -> Result<Vec<String>, PathProblem> {
     if raw.len() > MAX_PATH_BYTES {
-        return Err(format!("A file's path is {} bytes; at most {MAX_PATH_BYTES}.", raw.len()));
+        return Err(PathProblem::TooLong(raw.len()));
     }
     if raw.chars().any(char::is_control) {
-        return Err(format!("The path {raw:?} holds a control character."));
+        return Err(PathProblem::ControlCharacter(raw.to_owned()));
     }
     let normal = raw.replace('\\', "/");
     if normal.starts_with('/') {
-        return Err(format!("The path {raw:?} is absolute; send paths relative to the skill's folder's parent."));
+        return Err(PathProblem::Absolute(raw.to_owned()));
     }
     let segments: Vec<String> = normal.split('/').map(str::to_owned).collect();
     if segments.iter().any(|s| s.is_empty() || s == "." || s == "..") {
-        return Err(format!("The path {raw:?} has an empty, . or .. segment."));
+        return Err(PathProblem::BadSegment(raw.to_owned()));
     }
     Ok(segments)
 }
 
 /// A skill's name: lowercase letters, digits and single hyphens, at most 64 characters, and not
 /// a word reserved for Anthropic's own skills.
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<(), NameProblem> {
     let slug = !name.is_empty()
         && name
             .split('-')
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if !slug {
-        return Err("is not a kebab-case slug (lowercase letters, digits and single hyphens)".to_owned());
+        return Err(NameProblem::NotASlug);
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("is longer than {MAX_NAME_CHARS} characters"));
+        return Err(NameProblem::TooLong);
     }
     if name.split('-').any(|part| part == "anthropic" || part == "claude") {
-        return Err("uses a reserved word (anthropic, claude)".to_owned());
+        return Err(NameProblem::Reserved);
     }
     Ok(())
 }
 
 /// The YAML front matter of SKILL.md: between a first line `---` and the next `---`.
-fn front_matter(text: &str) -> Result<FrontMatter, String> {
+fn front_matter(text: &str) -> Result<FrontMatter, FrontMatterProblem> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
     if lines.next().map(str::trim_end) != Some("---") {
-        return Err(
-            "it has no front matter: start it with a line ---, then name: and description: lines, then ---.".to_owned()
-        );
+        return Err(FrontMatterProblem::Missing);
     }
     let mut yaml = String::new();
     for line in lines {
@@ -197,11 +261,11 @@ fn front_matter(text: &str) -> Result<FrontMatter, String> {
                 return Ok(FrontMatter::default());
             }
             return serde_saphyr::from_str::<FrontMatter>(&yaml)
-                .map_err(|e| format!("its front matter is not valid YAML with text name and description ({e})."));
+                .map_err(|error| FrontMatterProblem::NotYaml(Box::new(error)));
         }
         yaml.push_str(line);
     }
-    Err("its front matter never ends: close it with a line ---.".to_owned())
+    Err(FrontMatterProblem::Unclosed)
 }
 
 /// The display name sent with an upload: one line, at most 255 characters.
@@ -564,21 +628,34 @@ mod tests {
 
     #[test]
     fn uploads_the_api_refuses_are_refused_with_what_to_do() {
-        let refused = |files: Vec<UploadedFile>| bundle(files).unwrap_err().message;
-        assert!(refused(vec![]).contains("No files"));
-        assert!(refused(vec![file("SKILL.md", SKILL_MD)]).contains("not inside a folder"));
-        assert!(refused(vec![file("a/SKILL.md", SKILL_MD), file("b/x.md", "")]).contains("2 top-level folders"));
-        assert!(refused(vec![file("a/README.md", "")]).contains("No SKILL.md"));
-        assert!(refused(vec![file("a/../SKILL.md", SKILL_MD)]).contains(".."));
-        assert!(refused(vec![file("/a/SKILL.md", SKILL_MD)]).contains("absolute"));
-        assert!(refused(vec![file("a/SKILL.md", "# no front matter")]).contains("no front matter"));
-        assert!(refused(vec![file("a/SKILL.md", "---\nname: ok\n---\n")]).contains("no description"));
-        assert!(refused(vec![file("a/SKILL.md", "---\nname: Not A Slug\ndescription: d\n---\n")]).contains("kebab"));
-        assert!(
-            refused(vec![file("a/SKILL.md", "---\nname: claude-helper\ndescription: d\n---\n")]).contains("reserved")
+        let refused = |files: Vec<UploadedFile>| bundle(files).unwrap_err();
+        let front = |text: &str| refused(vec![file("a/SKILL.md", text)]);
+        assert!(matches!(refused(vec![]), UploadProblem::NoFiles));
+        assert!(matches!(refused(vec![file("SKILL.md", SKILL_MD)]), UploadProblem::NotInAFolder(_)));
+        let two = refused(vec![file("a/SKILL.md", SKILL_MD), file("b/x.md", "")]);
+        assert!(matches!(&two, UploadProblem::SeveralFolders(tops) if tops == &["a", "b"]), "{two:?}");
+        assert!(matches!(refused(vec![file("a/README.md", "")]), UploadProblem::NoSkillMd { .. }));
+        let escaping = refused(vec![file("a/../SKILL.md", SKILL_MD)]);
+        assert!(matches!(escaping, UploadProblem::Path(PathProblem::BadSegment(_))), "{escaping:?}");
+        let absolute = refused(vec![file("/a/SKILL.md", SKILL_MD)]);
+        assert!(matches!(absolute, UploadProblem::Path(PathProblem::Absolute(_))), "{absolute:?}");
+        let missing = front("# no front matter");
+        assert!(matches!(missing, UploadProblem::FrontMatter { problem: FrontMatterProblem::Missing, .. }));
+        assert!(matches!(front("---\nname: ok\n---\n"), UploadProblem::NoDescription { .. }));
+        let slug = front("---\nname: Not A Slug\ndescription: d\n---\n");
+        assert!(matches!(slug, UploadProblem::Name { problem: NameProblem::NotASlug, .. }), "{slug:?}");
+        let reserved = front("---\nname: claude-helper\ndescription: d\n---\n");
+        assert!(matches!(reserved, UploadProblem::Name { problem: NameProblem::Reserved, .. }), "{reserved:?}");
+        let yaml = front("---\nname: [unclosed\n---\n");
+        assert!(matches!(yaml, UploadProblem::FrontMatter { problem: FrontMatterProblem::NotYaml(_), .. }));
+        let twice = refused(vec![file("a/SKILL.md", SKILL_MD), file("a/SKILL.md", SKILL_MD)]);
+        assert!(matches!(twice, UploadProblem::Twice { .. }));
+        // The API's 400, in the words a client reads.
+        let folder = ApiError::from(refused(vec![file("My Skill/SKILL.md", "---\ndescription: d\n---\n")]));
+        assert_eq!(
+            folder.message,
+            "My Skill/SKILL.md names no skill, and the folder's name \"My Skill\" is not a kebab-case slug (lowercase letters, digits and single hyphens); add a name: line to the front matter."
         );
-        assert!(refused(vec![file("a/SKILL.md", "---\nname: [unclosed\n---\n")]).contains("not valid YAML"));
-        assert!(refused(vec![file("a/SKILL.md", SKILL_MD), file("a/SKILL.md", SKILL_MD)]).contains("twice"));
     }
 
     #[test]

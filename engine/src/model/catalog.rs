@@ -22,6 +22,17 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// A model list as read: `None` when it could not be.
 type Models = Option<Arc<Vec<Value>>>;
 
+/// Why the endpoint's model list could not be read (logged; the engine goes on without it).
+#[derive(Debug, thiserror::Error)]
+enum ListUnread {
+    /// The request failed, or its answer was not a list; the error without the URL, which the
+    /// log line names already.
+    #[error("{0}")]
+    Request(reqwest::Error),
+    #[error("it answered {0}")]
+    Status(reqwest::StatusCode),
+}
+
 /// The endpoint's model list, and when it was last read.
 #[derive(Default)]
 pub struct Catalog {
@@ -96,7 +107,7 @@ impl Catalog {
 }
 
 /// Reads every page of the endpoint's `GET /v1/models`.
-async fn fetch(endpoint: &ModelEndpoint) -> Result<Vec<Value>, String> {
+async fn fetch(endpoint: &ModelEndpoint) -> Result<Vec<Value>, ListUnread> {
     let mut models = Vec::new();
     let mut after: Option<String> = None;
     for _ in 0..20 {
@@ -109,11 +120,11 @@ async fn fetch(endpoint: &ModelEndpoint) -> Result<Vec<Value>, String> {
             .query(&query)
             .send()
             .await
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(|e| ListUnread::Request(e.without_url()))?;
         if !response.status().is_success() {
-            return Err(format!("it answered {}", response.status()));
+            return Err(ListUnread::Status(response.status()));
         }
-        let page: Value = response.json().await.map_err(|e| e.without_url().to_string())?;
+        let page: Value = response.json().await.map_err(|e| ListUnread::Request(e.without_url()))?;
         let data = page["data"].as_array().cloned().unwrap_or_default();
         models.extend(data.into_iter().filter(|m| m["id"].is_string()));
         match (page["has_more"].as_bool(), page["last_id"].as_str()) {

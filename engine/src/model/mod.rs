@@ -17,8 +17,8 @@ pub mod tools;
 
 use std::time::Duration;
 
-/// Anthropic's Messages API, the default endpoint.
-pub const ANTHROPIC_URL: &str = "https://api.anthropic.com";
+pub use crate::config::ANTHROPIC_URL;
+use crate::config::ConfigError;
 
 /// The Messages endpoint the engine runs real models against.
 #[derive(Clone)]
@@ -75,19 +75,15 @@ impl ModelEndpoint {
     }
 
     /// The endpoint from `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let url = var("SWITCHBOARD_ENGINE_MODEL_URL").unwrap_or_else(|| ANTHROPIC_URL.to_owned());
         let url = url.trim();
         let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-            return Err(format!(
-                "SWITCHBOARD_ENGINE_MODEL_URL must be an http:// or https:// URL such as {ANTHROPIC_URL}, not {url:?}."
-            ));
+            return Err(ConfigError::ModelUrlNotWeb { url: url.to_owned() });
         };
         // The URL is logged; a secret belongs in SWITCHBOARD_ENGINE_MODEL_KEY, never in it.
         if rest.split(['/', '?', '#']).next().is_some_and(|authority| authority.contains('@')) {
-            return Err(
-                "SWITCHBOARD_ENGINE_MODEL_URL must not carry a user or password (it is logged); put the key in SWITCHBOARD_ENGINE_MODEL_KEY.".to_owned(),
-            );
+            return Err(ConfigError::ModelUrlWithUser);
         }
         Ok(Self::new(url, var("SWITCHBOARD_ENGINE_MODEL_KEY")))
     }
@@ -132,7 +128,8 @@ mod tests {
         assert!(local.has_key() && !format!("{local:?}").contains("sk-secret-1"));
         let with_user =
             ModelEndpoint::from_env(vars(&[("SWITCHBOARD_ENGINE_MODEL_URL", "https://me:pw@proxy.example/v1")]));
-        assert!(with_user.unwrap_err().contains("must not carry a user or password"));
-        assert!(ModelEndpoint::from_env(vars(&[("SWITCHBOARD_ENGINE_MODEL_URL", "ftp://x")])).is_err());
+        assert_eq!(with_user.unwrap_err(), ConfigError::ModelUrlWithUser);
+        let ftp = ModelEndpoint::from_env(vars(&[("SWITCHBOARD_ENGINE_MODEL_URL", "ftp://x")]));
+        assert_eq!(ftp.unwrap_err(), ConfigError::ModelUrlNotWeb { url: "ftp://x".to_owned() });
     }
 }

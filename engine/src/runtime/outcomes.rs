@@ -34,8 +34,10 @@ impl Actor {
             return Ok(false);
         }
         let grade = script_of(&primary.agent).map(|script| script.grade(outcome.iteration as usize));
-        let grade =
-            grade.unwrap_or_else(|message| crate::script::Grade { result: "failed".to_owned(), explanation: message });
+        let grade = grade.unwrap_or_else(|message| crate::script::Grade {
+            result: "failed".to_owned(),
+            explanation: message.to_string(),
+        });
         self.set_evaluation(&outcome, "evaluating", None, false).await?;
         let (id, iteration) = (&outcome.outcome_id, outcome.iteration);
         let start = self

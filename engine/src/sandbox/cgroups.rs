@@ -37,6 +37,40 @@ enum Version {
     V2,
 }
 
+/// Why tool calls get no control groups here: `/proc` could not be read, or neither hierarchy
+/// can be used (each one's reason, for the log).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CgroupsUnavailable {
+    #[error("no /proc/self/mountinfo: {0}")]
+    NoMountInfo(Arc<io::Error>),
+    #[error("no /proc/self/cgroup: {0}")]
+    NoOwnGroups(Arc<io::Error>),
+    #[error("cgroup v2: {v2}; cgroup v1: {v1}")]
+    Neither { v2: HierarchyUnusable, v1: HierarchyUnusable },
+}
+
+/// Why one hierarchy (v2, or v1's `pids` or `memory`) cannot hold the engine's calls.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HierarchyUnusable {
+    #[error("not mounted")]
+    NotMounted,
+    #[error("the engine's group is not listed")]
+    GroupNotListed,
+    #[error("the {controller} controller is not available in {}", .base.display())]
+    ControllerMissing { controller: &'static str, base: PathBuf },
+    #[error(
+        "the pids and memory controllers cannot be enabled below {} ({error}); run the engine in a delegated group of its own",
+        .base.display()
+    )]
+    NotDelegated { base: PathBuf, error: Arc<io::Error> },
+    #[error("no {controller} hierarchy")]
+    NoHierarchy { controller: &'static str },
+    #[error("the engine's {controller} group is not listed")]
+    ControllerGroupNotListed { controller: &'static str },
+    #[error("cannot make {}: {error}", .parent.display())]
+    CannotMake { parent: PathBuf, error: Arc<io::Error> },
+}
+
 /// Where calls' groups are made.
 #[derive(Debug, Clone)]
 pub struct Cgroups {
@@ -62,21 +96,21 @@ impl Cgroups {
 
     /// The control groups this machine lets the engine use, or why there are none; looked for
     /// once per process.
-    pub fn detect() -> Result<Self, String> {
-        static FOUND: std::sync::OnceLock<Result<Cgroups, String>> = std::sync::OnceLock::new();
+    pub fn detect() -> Result<Self, CgroupsUnavailable> {
+        static FOUND: std::sync::OnceLock<Result<Cgroups, CgroupsUnavailable>> = std::sync::OnceLock::new();
         FOUND.get_or_init(Self::look).clone()
     }
 
-    fn look() -> Result<Self, String> {
-        let mounts =
-            std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("no /proc/self/mountinfo: {e}"))?;
-        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("no /proc/self/cgroup: {e}"))?;
-        let v2 = v2(&mounts, &own);
-        let v2_error = match v2 {
+    fn look() -> Result<Self, CgroupsUnavailable> {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|e| CgroupsUnavailable::NoMountInfo(Arc::new(e)))?;
+        let own =
+            std::fs::read_to_string("/proc/self/cgroup").map_err(|e| CgroupsUnavailable::NoOwnGroups(Arc::new(e)))?;
+        let v2 = match v2(&mounts, &own) {
             Ok(found) => return Ok(found),
-            Err(error) => error,
+            Err(why) => why,
         };
-        v1(&mounts, &own).map_err(|v1_error| format!("cgroup v2: {v2_error}; cgroup v1: {v1_error}"))
+        v1(&mounts, &own).map_err(|v1| CgroupsUnavailable::Neither { v2, v1 })
     }
 
     /// Which hierarchy, in words for the log.
@@ -346,14 +380,14 @@ fn own_group(own: &str, which: impl Fn(&str) -> bool) -> Option<&str> {
     })
 }
 
-fn v2(mounts: &str, own: &str) -> Result<Cgroups, String> {
-    let mount = mount_point(mounts, "cgroup2", None).ok_or("not mounted")?;
-    let path = own_group(own, str::is_empty).ok_or("the engine's group is not listed")?;
+fn v2(mounts: &str, own: &str) -> Result<Cgroups, HierarchyUnusable> {
+    let mount = mount_point(mounts, "cgroup2", None).ok_or(HierarchyUnusable::NotMounted)?;
+    let path = own_group(own, str::is_empty).ok_or(HierarchyUnusable::GroupNotListed)?;
     let base = Path::new(mount).join(path.trim_start_matches('/'));
     let available = std::fs::read_to_string(base.join("cgroup.controllers")).unwrap_or_default();
     for controller in ["pids", "memory"] {
         if !available.split_whitespace().any(|c| c == controller) {
-            return Err(format!("the {controller} controller is not available in {}", base.display()));
+            return Err(HierarchyUnusable::ControllerMissing { controller, base });
         }
     }
     let parent = base.join(PARENT);
@@ -362,21 +396,17 @@ fn v2(mounts: &str, own: &str) -> Result<Cgroups, String> {
     // is refused then, unless it is the root.
     std::fs::write(base.join("cgroup.subtree_control"), "+pids +memory")
         .and_then(|_| std::fs::write(parent.join("cgroup.subtree_control"), "+pids +memory"))
-        .map_err(|e| {
-            format!(
-                "the pids and memory controllers cannot be enabled below {} ({e}); run the engine in a delegated group of its own",
-                base.display()
-            )
-        })?;
+        .map_err(|e| HierarchyUnusable::NotDelegated { base, error: Arc::new(e) })?;
     Ok(Cgroups::new(Version::V2, vec![parent]))
 }
 
-fn v1(mounts: &str, own: &str) -> Result<Cgroups, String> {
+fn v1(mounts: &str, own: &str) -> Result<Cgroups, HierarchyUnusable> {
     let mut parents = Vec::new();
     for controller in ["pids", "memory"] {
-        let mount = mount_point(mounts, "cgroup", Some(controller)).ok_or(format!("no {controller} hierarchy"))?;
+        let mount =
+            mount_point(mounts, "cgroup", Some(controller)).ok_or(HierarchyUnusable::NoHierarchy { controller })?;
         let path = own_group(own, |c| c.split(',').any(|c| c == controller))
-            .ok_or(format!("the engine's {controller} group is not listed"))?;
+            .ok_or(HierarchyUnusable::ControllerGroupNotListed { controller })?;
         let parent = Path::new(mount).join(path.trim_start_matches('/')).join(PARENT);
         prepare(&parent)?;
         parents.push(parent);
@@ -387,8 +417,9 @@ fn v1(mounts: &str, own: &str) -> Result<Cgroups, String> {
 /// Makes `parent`, and removes the groups that processes no longer running left in it (an engine
 /// that was killed): `session-<pid>-…` with the calls' groups in it (and stop 29's
 /// `call-<pid>-…`); those of running engines are theirs.
-fn prepare(parent: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+fn prepare(parent: &Path) -> Result<(), HierarchyUnusable> {
+    std::fs::create_dir_all(parent)
+        .map_err(|e| HierarchyUnusable::CannotMake { parent: parent.to_owned(), error: Arc::new(e) })?;
     if let Ok(entries) = std::fs::read_dir(parent) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();

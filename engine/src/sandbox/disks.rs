@@ -24,6 +24,26 @@ use std::{
     time::Duration,
 };
 
+/// Why sessions' disks cannot be capped here (the engine warns, and goes on without).
+#[derive(Debug, thiserror::Error)]
+pub enum DisksUnavailable {
+    #[error("mounting a disk per session needs root")]
+    NotRoot,
+    #[error("{tool} is not installed (util-linux, e2fsprogs)")]
+    ToolMissing { tool: &'static str },
+    #[error("{}: {error}", .images.display())]
+    ImagesFolder { images: PathBuf, error: io::Error },
+    #[error("unshare could not start: {0}")]
+    UnshareSpawn(io::Error),
+    /// The engine's own mount namespace, or the keeper's, could not be read.
+    #[error("{0}")]
+    Namespace(io::Error),
+    #[error("unshare --mount failed ({0})")]
+    UnshareFailed(std::process::ExitStatus),
+    #[error("unshare --mount did not start within 5 s")]
+    UnshareSlow,
+}
+
 /// The engine's mount namespace for session disks, and its keeper process.
 #[derive(Debug)]
 pub struct Disks {
@@ -60,33 +80,35 @@ struct Tools {
 
 impl Disks {
     /// Starts the keeper, or says why session disks cannot be capped here.
-    pub fn start(images: PathBuf, bytes: u64) -> Result<Self, String> {
+    pub fn start(images: PathBuf, bytes: u64) -> Result<Self, DisksUnavailable> {
         // SAFETY: geteuid only reads the process's user id.
         if unsafe { libc::geteuid() } != 0 {
-            return Err("mounting a disk per session needs root".to_owned());
+            return Err(DisksUnavailable::NotRoot);
         }
         // Found where Debian puts them, whatever the engine's PATH (sbin is often not in it).
-        let find = |tool: &str| {
+        let find = |tool: &'static str| {
             ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
                 .iter()
                 .map(|dir| Path::new(dir).join(tool))
                 .find(|path| path.exists())
-                .ok_or_else(|| format!("{tool} is not installed (util-linux, e2fsprogs)"))
+                .ok_or(DisksUnavailable::ToolMissing { tool })
         };
         let tools = Tools { mkfs: find("mkfs.ext4")?, mount: find("mount")?, umount: find("umount")? };
         let unshare = find("unshare")?;
-        std::fs::create_dir_all(&images).map_err(|e| format!("{}: {e}", images.display()))?;
+        if let Err(error) = std::fs::create_dir_all(&images) {
+            return Err(DisksUnavailable::ImagesFolder { images, error });
+        }
         let mut keeper = Command::new(unshare)
             .args(["--mount", "--propagation", "slave", "cat"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("unshare could not start: {e}"))?;
+            .map_err(DisksUnavailable::UnshareSpawn)?;
         // The keeper has its namespace once it runs `cat` (unshare made it and set its
         // propagation first).
         let pid = keeper.id();
-        let ours = std::fs::read_link("/proc/self/ns/mnt").map_err(|e| e.to_string())?;
+        let ours = std::fs::read_link("/proc/self/ns/mnt").map_err(DisksUnavailable::Namespace)?;
         let mut waited = Duration::ZERO;
         loop {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
@@ -95,17 +117,17 @@ impl Disks {
                 break;
             }
             if let Ok(Some(status)) = keeper.try_wait() {
-                return Err(format!("unshare --mount failed ({status})"));
+                return Err(DisksUnavailable::UnshareFailed(status));
             }
             if waited > Duration::from_secs(5) {
                 let _ = keeper.kill();
                 let _ = keeper.wait();
-                return Err("unshare --mount did not start within 5 s".to_owned());
+                return Err(DisksUnavailable::UnshareSlow);
             }
             std::thread::sleep(Duration::from_millis(2));
             waited += Duration::from_millis(2);
         }
-        let namespace = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| e.to_string())?.into();
+        let namespace = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map_err(DisksUnavailable::Namespace)?.into();
         Ok(Self {
             keeper: std::sync::Mutex::new(keeper),
             namespace,

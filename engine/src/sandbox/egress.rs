@@ -127,6 +127,41 @@ pub(super) fn normal(host: &str) -> String {
     host.trim().trim_end_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
 }
 
+/// Why the proxy or the tunnel refused a connection (or a name), in the words the agent reads
+/// after its command's output and a program gets in the proxy's 403.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("this environment has no network")]
+    NoNetwork,
+    #[error("not in this environment's allowed_hosts (networking is limited)")]
+    HostNotAllowed,
+    /// The tunnel's DNS, asked for a name `limited` does not allow.
+    #[error("not in this environment's allowed_hosts (networking is limited); its name was not resolved")]
+    NameNotAllowed,
+    /// The tunnel, asked for an address no allowed name resolved to.
+    #[error("not an address of this environment's allowed_hosts (networking is limited)")]
+    AddressNotAllowed,
+    #[error("port 0")]
+    PortZero,
+    #[error("not a host name")]
+    NotAHostName,
+    #[error("the name could not be resolved ({0})")]
+    Unresolved(std::io::Error),
+    #[error("{ip} is {why}; a sandbox reaches only public addresses")]
+    Unreachable { ip: IpAddr, why: &'static str },
+    /// Every address a name resolved to, each with why it is unreachable.
+    #[error("{}; a sandbox reaches only public addresses", each_unreachable(.0))]
+    AllUnreachable(Vec<(IpAddr, &'static str)>),
+    /// The tunnel's DNS: every address of the name is unreachable; the first is named.
+    #[error("resolves to {first}, {why}; a sandbox reaches only public addresses")]
+    ResolvesUnreachable { first: Ipv4Addr, why: &'static str },
+}
+
+/// `10.0.0.1 is private, ::1 is loopback`.
+fn each_unreachable(addresses: &[(IpAddr, &'static str)]) -> String {
+    addresses.iter().map(|(ip, why)| format!("{ip} is {why}")).collect::<Vec<_>>().join(", ")
+}
+
 /// What one call's proxy and tunnel refused, to tell the agent after the command's output: each
 /// distinct refusal once, at most [`MAX_REFUSALS`].
 #[derive(Debug, Clone, Default)]
@@ -134,7 +169,7 @@ pub struct Refusals(Arc<Mutex<Vec<String>>>);
 
 impl Refusals {
     /// Notes that `place` (`host:port`, or a name) was refused, and why.
-    pub fn push(&self, place: &str, why: &str) {
+    pub fn push(&self, place: &str, why: &Refusal) {
         tracing::debug!(%place, %why, "the sandbox's network refused a connection");
         let line = format!("{place}: {why}");
         if let Ok(mut told) = self.0.lock()
@@ -217,6 +252,23 @@ impl Drop for Proxy {
     }
 }
 
+/// Why the proxy cannot read what a sandbox asks for: its 400 says so.
+#[derive(Debug, thiserror::Error)]
+enum BadAsk {
+    #[error("the proxy could not read the request: {0}")]
+    Unreadable(httparse::Error),
+    #[error("CONNECT needs host:port, not {target:?}")]
+    ConnectTarget { target: String },
+    #[error("CONNECT needs a port: {target:?}")]
+    ConnectPort { target: String },
+    #[error("the proxy could not read the address {target:?}")]
+    Address { target: String },
+    #[error("the proxy takes http:// addresses and CONNECT (for https and other protocols), not {target:?}")]
+    NotHttp { target: String },
+    #[error("no host in {target:?}")]
+    NoHost { target: String },
+}
+
 /// What a sandbox asked the proxy for.
 #[derive(Debug, PartialEq)]
 struct Ask {
@@ -228,31 +280,27 @@ struct Ask {
     forward: Option<Vec<u8>>,
 }
 
-/// Reads a request head and says what it asks for; `Err` is the answer to give instead.
-fn parse(buffer: &[u8]) -> Result<Option<Ask>, (u16, String)> {
+/// Reads a request head and says what it asks for; `Err` is the 400 to give instead.
+fn parse(buffer: &[u8]) -> Result<Option<Ask>, BadAsk> {
     let mut headers = [httparse::EMPTY_HEADER; 100];
     let mut request = httparse::Request::new(&mut headers);
     let head_len = match request.parse(buffer) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(error) => return Err((400, format!("the proxy could not read the request: {error}"))),
+        Err(error) => return Err(BadAsk::Unreadable(error)),
     };
     let (method, target) = (request.method.unwrap_or_default(), request.path.unwrap_or_default());
     if method.eq_ignore_ascii_case("CONNECT") {
         let authority: axum::http::uri::Authority =
-            target.parse().map_err(|_| (400, format!("CONNECT needs host:port, not {target:?}")))?;
-        let port = authority.port_u16().ok_or((400, format!("CONNECT needs a port: {target:?}")))?;
+            target.parse().map_err(|_| BadAsk::ConnectTarget { target: target.to_owned() })?;
+        let port = authority.port_u16().ok_or_else(|| BadAsk::ConnectPort { target: target.to_owned() })?;
         return Ok(Some(Ask { host: normal(authority.host()), port, forward: None }));
     }
-    let uri: axum::http::Uri =
-        target.parse().map_err(|_| (400, format!("the proxy could not read the address {target:?}")))?;
+    let uri: axum::http::Uri = target.parse().map_err(|_| BadAsk::Address { target: target.to_owned() })?;
     if uri.scheme_str() != Some("http") {
-        return Err((
-            400,
-            format!("the proxy takes http:// addresses and CONNECT (for https and other protocols), not {target:?}"),
-        ));
+        return Err(BadAsk::NotHttp { target: target.to_owned() });
     }
-    let host = uri.host().ok_or((400, format!("no host in {target:?}")))?;
+    let host = uri.host().ok_or_else(|| BadAsk::NoHost { target: target.to_owned() })?;
     let mut forward = format!("{method} {} HTTP/1.1\r\n", uri.path_and_query().map_or("/", |p| p.as_str()));
     for header in request.headers.iter() {
         let name = header.name.to_ascii_lowercase();
@@ -280,7 +328,7 @@ async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>
                 return answer(&mut client, 431, "the request head is too large").await;
             }
             Ok(None) => {}
-            Err((status, why)) => return answer(&mut client, status, &why).await,
+            Err(bad) => return answer(&mut client, 400, &bad.to_string()).await,
         }
         match tokio::time::timeout(HEAD_TIMEOUT, client.read_buf(&mut buffer)).await {
             Ok(Ok(n)) if n > 0 => {}
@@ -321,26 +369,23 @@ async fn serve(mut client: UnixStream, egress: Arc<(Egress, Vec<(String, u16)>)>
 }
 
 /// The addresses `host:port` may be reached at, or why none.
-async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
     if !egress.allows(host) {
         return Err(match egress {
-            Egress::Only(_) => "not in this environment's allowed_hosts (networking is limited)".to_owned(),
-            _ => "this environment has no network".to_owned(),
+            Egress::Only(_) => Refusal::HostNotAllowed,
+            _ => Refusal::NoNetwork,
         });
     }
     if port == 0 {
-        return Err("port 0".to_owned());
+        return Err(Refusal::PortZero);
     }
     let candidates: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
             if !host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') || host.len() > 253 {
-                return Err("not a host name".to_owned());
+                return Err(Refusal::NotAHostName);
             }
-            tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|error| format!("the name could not be resolved ({error})"))?
-                .collect()
+            tokio::net::lookup_host((host, port)).await.map_err(Refusal::Unresolved)?.collect()
         }
     };
     let own = crate::net::own_addresses();
@@ -351,7 +396,7 @@ async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> 
             // A package mirror may be on the private network; a metadata service never.
             Some(_) if trusted && !crate::net::cloud_metadata(address.ip()) => true,
             Some(why) => {
-                refused.push(format!("{} is {why}", address.ip()));
+                refused.push((address.ip(), why));
                 false
             }
             None => true,
@@ -359,7 +404,7 @@ async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> 
         .collect();
     if allowed.is_empty() {
         refused.dedup();
-        return Err(format!("{}; a sandbox reaches only public addresses", refused.join(", ")));
+        return Err(Refusal::AllUnreachable(refused));
     }
     Ok(allowed)
 }
@@ -490,9 +535,9 @@ mod tests {
             String::from_utf8(get.forward.unwrap()).unwrap(),
             "GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\nbody"
         );
-        assert_eq!(parse(b"GET /relative HTTP/1.1\r\n\r\n").unwrap_err().0, 400);
-        assert_eq!(parse(b"GET ftp://example.com/ HTTP/1.1\r\n\r\n").unwrap_err().0, 400);
-        assert_eq!(parse(b"CONNECT example.com HTTP/1.1\r\n\r\n").unwrap_err().0, 400);
-        assert_eq!(parse(b"\x16\x03\x01garbage\r\n\r\n").unwrap_err().0, 400);
+        assert!(matches!(parse(b"GET /relative HTTP/1.1\r\n\r\n"), Err(BadAsk::NotHttp { .. })));
+        assert!(matches!(parse(b"GET ftp://example.com/ HTTP/1.1\r\n\r\n"), Err(BadAsk::NotHttp { .. })));
+        assert!(matches!(parse(b"CONNECT example.com HTTP/1.1\r\n\r\n"), Err(BadAsk::ConnectPort { .. })));
+        assert!(matches!(parse(b"\x16\x03\x01garbage\r\n\r\n"), Err(BadAsk::Unreadable(_))));
     }
 }

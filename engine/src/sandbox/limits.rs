@@ -1,6 +1,8 @@
 //! What each process of a tool call may use ([`SandboxLimits`]): the rlimits the sandbox sets,
 //! and the process and memory caps its control groups ([`super::cgroups`]) hold a call to.
 
+use crate::config::ConfigError;
+
 /// The longest a `bash` call may run, and so the CPU seconds a process gets by default.
 pub const MAX_BASH_TIMEOUT_MS: u64 = 600_000;
 /// A mebibyte.
@@ -45,7 +47,7 @@ impl Default for SandboxLimits {
 impl SandboxLimits {
     /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
     /// `_OPEN_FILES`, `_TMP_MB`, `_PROCESSES` and `_DISK_MB` applied where `get` has them.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut limits = Self::default();
         for (name, field, unit) in [
             ("SWITCHBOARD_SANDBOX_MEMORY_MB", &mut limits.memory_bytes, MIB),
@@ -63,7 +65,7 @@ impl SandboxLimits {
                     .ok()
                     .filter(|n| *n > 0)
                     .and_then(|n| n.checked_mul(unit))
-                    .ok_or_else(|| format!("{name} must be a whole number above 0, not {value:?}."))?;
+                    .ok_or_else(|| ConfigError::NotACount { name, value: value.clone() })?;
             }
         }
         Ok(limits)

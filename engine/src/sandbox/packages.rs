@@ -15,6 +15,8 @@
 
 use serde_json::Value;
 
+use crate::config::ConfigError;
+
 /// Where the packages are inside the sandbox.
 pub const PREFIX: &str = "/opt/packages";
 /// The name of the record of what was installed, in the session's packages folder.
@@ -33,13 +35,13 @@ pub struct Mirrors {
 
 impl Mirrors {
     /// From `SWITCHBOARD_SANDBOX_PIP_INDEX_URL` and `SWITCHBOARD_SANDBOX_NPM_REGISTRY`.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let url = |name: &str| -> Result<Option<String>, String> {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let url = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
                 None => Ok(None),
                 Some(value) => match host_of(&value) {
                     Some(_) => Ok(Some(value)),
-                    None => Err(format!("{name} must be an http:// or https:// URL, not {value:?}.")),
+                    None => Err(ConfigError::MirrorNotWeb { name, value }),
                 },
             }
         };
@@ -196,6 +198,10 @@ mod tests {
         let mirrors = Mirrors::from_env(get).unwrap();
         assert_eq!(mirrors.endpoints(), vec![("pypi.example.com".to_owned(), 8443)]);
         let bad = |_: &str| Some("pypi.example.com".to_owned());
-        assert!(Mirrors::from_env(bad).unwrap_err().contains("must be an http:// or https:// URL"));
+        let refused = ConfigError::MirrorNotWeb {
+            name: "SWITCHBOARD_SANDBOX_PIP_INDEX_URL",
+            value: "pypi.example.com".to_owned(),
+        };
+        assert_eq!(Mirrors::from_env(bad).unwrap_err(), refused);
     }
 }
