@@ -1,8 +1,8 @@
 //! The events the engine emits keep their wire shape: a scripted session that plays text,
 //! thinking, tools (allowed, refused, asked and denied, custom), errors (retried, exhausted, of a
 //! kind the API does not name, terminal), a compaction, threads (a subagent, the advisor, a
-//! workflow run), an outcome graded twice, an update and an interrupt, and a real model's turn
-//! with a retried failure, each event reduced to its shape (keys, nulls, the `type`s and other
+//! workflow run), an outcome graded twice, updates and an interrupt, and a real model's turns
+//! with a retried failure and updates of its agent and budget, each event reduced to its shape (keys, nulls, the `type`s and other
 //! enumerated values; ids, texts and numbers left out), compared with
 //! `emitted_events.json`, the shapes the engine emitted when its events were still built as
 //! JSON by hand.
@@ -206,6 +206,7 @@ async fn scripted_session(engine: &TestEngine) -> Value {
     wait_for(engine, &session, "span.outcome_evaluation_end", 2).await;
     wait_for(engine, &session, "session.status_idle", 6).await;
     engine.post(&format!("/v1/sessions/{session}"), json!({ "title": "shapes", "metadata": { "k": "v" } })).await;
+    engine.post(&format!("/v1/sessions/{session}"), json!({ "title": null, "metadata": { "k": null } })).await;
     // Turn 5 sleeps until interrupted; turn 6 ends the session.
     let running = engine.events(&session).await.iter().filter(|e| e["type"] == "session.status_running").count();
     send(engine, &session, json!([message("wait")])).await;
@@ -240,10 +241,11 @@ async fn real_model_session() -> Value {
     model.max_retries = 2;
     config.model = model;
     let engine = spawn_engine(config).await;
+    let budget = |cents: &str| json!({ "type": "limit", "max_list_cost": { "amount": cents, "currency": "USD" } });
     let agent = engine
         .post(
             "/v1/agents",
-            json!({ "name": "real", "model": "claude-test-1", "system": "Be terse.", "tools": [
+            json!({ "name": "real", "model": "claude-sonnet-4-6", "system": "Be terse.", "tools": [
                 { "type": "agent_toolset_20260401" },
                 { "type": "custom", "name": "lookup", "description": "Looks a word up.", "input_schema": { "type": "object" } },
             ] }),
@@ -255,8 +257,12 @@ async fn real_model_session() -> Value {
             json!({ "name": "env", "config": { "type": "cloud", "networking": { "type": "limited" } } }),
         )
         .await;
-    let session =
-        engine.post("/v1/sessions", json!({ "agent": agent["id"], "environment_id": environment["id"] })).await;
+    let session = engine
+        .post(
+            "/v1/sessions",
+            json!({ "agent": agent["id"], "environment_id": environment["id"], "budget": budget("100000") }),
+        )
+        .await;
     let session = session["id"].as_str().unwrap().to_owned();
     send(&engine, &session, json!([message("say hi")])).await;
     let events = wait_for(&engine, &session, "session.status_idle", 1).await;
@@ -270,6 +276,11 @@ async fn real_model_session() -> Value {
     wait_for(&engine, &session, "session.status_idle", 2).await;
     send(&engine, &session, json!([message("again")])).await;
     wait_for(&engine, &session, "session.status_idle", 3).await;
+    // Updates: the agent's tools, the budget raised, then removed.
+    let path = format!("/v1/sessions/{session}");
+    engine.post(&path, json!({ "agent": { "tools": [{ "type": "agent_toolset_20260401" }] } })).await;
+    engine.post(&path, json!({ "budget": budget("200000") })).await;
+    engine.post(&path, json!({ "budget": null })).await;
     shapes_of(&engine, &session).await
 }
 
