@@ -820,8 +820,9 @@ pub struct SessionUpdatedEvent {
     /// The full metadata map after the update; absent when unchanged or cleared to empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    /// Absent: the title did not change; `Some(None)` (JSON `null`): the update cleared it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub title: Option<Option<String>>,
 }
 
 /// `session.usage`: a periodic snapshot of cumulative usage and tracked list cost.
