@@ -19,6 +19,7 @@
 pub mod api;
 pub mod cli;
 mod domain;
+mod emitted;
 mod error;
 mod ids;
 mod live;
