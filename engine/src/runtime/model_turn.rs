@@ -539,6 +539,40 @@ mod tests {
     }
 
     #[test]
+    fn a_user_message_reaches_the_model_as_blocks_it_takes_or_in_words() {
+        let said = said(&json!({ "type": "user.message", "id": "sevt_1", "content": [
+            text("look"),
+            { "type": "image", "source": { "type": "url", "url": "https://example.com/a.png" } },
+            { "type": "document", "source": { "type": "text", "media_type": "text/plain", "data": "notes" }, "title": "t" },
+            { "type": "image", "source": { "type": "file", "file_id": "file_1" } },
+            { "type": "redacted" },
+        ] }).to_string())
+        .unwrap();
+        assert_eq!(said[0], text("look"));
+        assert_eq!(
+            said[1],
+            json!({ "type": "image", "source": { "type": "url", "url": "https://example.com/a.png" } })
+        );
+        assert_eq!(
+            said[2],
+            json!({ "type": "document", "source": { "type": "text", "media_type": "text/plain", "data": "notes" } })
+        );
+        assert_eq!(said[3], text("[a image block the engine cannot pass to the model]"));
+        assert_eq!(said[4], text("[a redacted block the engine cannot pass to the model]"));
+    }
+
+    #[test]
+    fn a_tool_result_reaches_the_model_as_its_text() {
+        let event = json!({ "type": "user.custom_tool_result", "id": "sevt_2", "custom_tool_use_id": "sevt_1",
+            "content": [text("found"), { "type": "image", "source": { "type": "url", "url": "https://example.com/b.png" } }] });
+        assert_eq!(
+            said(&event.to_string()).unwrap(),
+            [json!({ "type": "tool_result", "tool_use_id": "sevt_1", "content": [text("found")], "is_error": false })]
+        );
+        assert_eq!(said(r#"{"type":"agent.tool_result","id":"sevt_3"}"#), None, "no tool_use_id: it does not parse");
+    }
+
+    #[test]
     fn two_replies_in_a_row_get_their_calls_answered_between_them() {
         let call = json!({ "type": "tool_use", "id": "sevt_1", "name": "bash", "input": {} });
         let out = well_formed(vec![
