@@ -20,6 +20,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 mod domain;
+mod emitted;
 mod error;
 mod ids;
 mod live;

@@ -1,15 +1,19 @@
 //! The live side of the session event log ([`crate::store::events`]): appending an event
 //! stores it and sends it, in the same order, to the session's open streams, with the previews
 //! (never stored) of messages under way and the end of a deleted session's streams.
+//!
+//! Two ways in: the events users post are stored as posted, JSON with whatever fields they
+//! carry ([`EngineState::append`]); the events the engine emits arrive typed and become JSON
+//! here, and only here ([`EngineState::append_event`]).
 
 use std::sync::Arc;
 
-use protocol::events::types;
+use protocol::events::{SessionEvent, StreamEvent};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
-    EngineState,
+    EngineState, emitted,
     error::ApiResult,
     ids::{self, new_id},
     store::events::{NewEvent, Scope},
@@ -45,14 +49,16 @@ impl EngineState {
             .clone()
     }
 
-    /// Appends one event to a session's log (giving it an id and `processed_at` when it has
-    /// none) and sends it to the session's live streams. Returns the stored event.
+    /// Appends an event as a user posted it (its unknown fields kept as they are) to a
+    /// session's log, giving it an id and `processed_at`, and sends it to the session's live
+    /// streams. Returns the stored event. What the engine emits goes through
+    /// [`EngineState::append_event`].
     pub async fn append(&self, session_id: &str, event: Value) -> ApiResult<Value> {
         self.append_in(session_id, None, true, event).await
     }
 
-    /// Appends one event of `thread` (`None`: the primary thread); `on_session` puts it on the
-    /// session's own stream and list too.
+    /// Appends one posted event of `thread` (`None`: the primary thread); `on_session` puts it
+    /// on the session's own stream and list too.
     pub async fn append_in(
         &self,
         session_id: &str,
@@ -65,6 +71,36 @@ impl EngineState {
             event["id"] = json!(new_id("sevt"));
         }
         event["processed_at"] = json!(at.text);
+        self.record(session_id, thread, on_session, at.micros, event).await
+    }
+
+    /// Appends an event the engine emits (built in `emitted`) to `thread` (`None`: the
+    /// primary thread; `on_session`: on the session's own stream and list too). The one place
+    /// where an emitted event becomes JSON: it gets its id (unless it came with one) and
+    /// `processed_at` here. Returns the event as stored.
+    pub async fn append_event(
+        &self,
+        session_id: &str,
+        thread: Option<&str>,
+        on_session: bool,
+        mut event: SessionEvent,
+    ) -> ApiResult<SessionEvent> {
+        let at = ids::now();
+        let json = stamped(&mut event, at.text)?;
+        self.record(session_id, thread, on_session, at.micros, json).await?;
+        Ok(event)
+    }
+
+    /// Writes an event with its id and `processed_at` to the log and sends it to the live
+    /// streams and the webhooks, in the log's order.
+    async fn record(
+        &self,
+        session_id: &str,
+        thread: Option<&str>,
+        on_session: bool,
+        processed_us: i64,
+        event: Value,
+    ) -> ApiResult<Value> {
         let kind = event["type"].as_str().unwrap_or_default().to_owned();
         let text = event.to_string();
         let hub = self.hub(session_id);
@@ -75,7 +111,7 @@ impl EngineState {
                 session_id,
                 id: event["id"].as_str(),
                 kind: &kind,
-                processed_us: at.micros,
+                processed_us,
                 body: &text,
                 thread,
                 on_session,
@@ -89,11 +125,16 @@ impl EngineState {
         Ok(event)
     }
 
-    /// Sends a preview (never stored) of `thread` (`None`: the primary) to the live streams.
-    pub fn preview(&self, session_id: &str, thread: Option<&str>, of: &'static str, preview: Value) {
-        let kind = if preview["type"] == "event_start" { "event_start" } else { "event_delta" };
+    /// Sends a preview (never stored; built in `emitted`) of `thread` (`None`: the
+    /// primary) to the live streams.
+    pub fn preview(&self, session_id: &str, thread: Option<&str>, of: &'static str, preview: StreamEvent) {
+        let kind = match preview {
+            StreamEvent::Start(_) => "event_start",
+            _ => "event_delta",
+        };
+        let Ok(json) = serde_json::to_string(&preview) else { return };
         let thread = thread.map(Arc::from);
-        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: preview.to_string().into(), thread });
+        let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: json.into(), thread });
     }
 
     /// Subscribes to a session's stream and tells the seq of the last event before it.
@@ -119,10 +160,16 @@ impl EngineState {
     /// Ends every open stream of a deleted session and forgets its live state.
     pub(crate) fn close_hub(&self, session_id: &str) {
         let hub = self.hubs.lock().expect("hub map lock").remove(session_id);
-        if let Some(hub) = hub {
-            let deleted =
-                json!({ "type": types::SESSION_DELETED, "id": new_id("sevt"), "processed_at": ids::now().text });
+        if let Some(hub) = hub
+            && let Ok(deleted) = stamped(&mut emitted::session_deleted(), ids::now().text)
+        {
             let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
         }
     }
+}
+
+/// An emitted event given its id (unless it came with one) and `processed_at`, as JSON.
+fn stamped(event: &mut SessionEvent, processed_at: String) -> ApiResult<Value> {
+    event.stamp(|| new_id("sevt"), processed_at);
+    Ok(serde_json::to_value(&*event)?)
 }

@@ -24,16 +24,22 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::events::types;
+use protocol::{
+    common::Empty,
+    events::{
+        AutoEvaluatedPermission, AutoEvaluation, AutoReason, EvaluatedPermission, ReasonCode, SessionEvent, StopReason,
+        ToolEvaluation, types,
+    },
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 use tokio::sync::{mpsc, watch};
 
 pub use self::turn::{Child, Decision, Pending, Thread, Turn};
 pub use crate::domain::outcomes::OutcomeRun;
 use crate::{
-    EngineState,
+    EngineState, emitted,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     model::stream::Usage,
@@ -225,20 +231,11 @@ pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
             .bind(&id)
             .execute(&engine.store.pool)
             .await?;
-        engine
-            .append(&id, json!({
-                "type": types::SESSION_ERROR,
-                "error": {
-                    "type": "unknown_error",
-                    "message": "The engine stopped while this session was running, so its turn was cut short. Nothing was lost before that point; send a new message to continue.",
-                    "retry_status": { "type": "exhausted" },
-                },
-            }))
-            .await?;
+        let message = "The engine stopped while this session was running, so its turn was cut short. Nothing was lost before that point; send a new message to continue.";
+        let error = emitted::error("unknown_error", message, emitted::retry_status("exhausted"));
+        engine.append_event(&id, None, true, emitted::session_error(error)).await?;
         engine.set_status(&id, "idle").await?;
-        engine
-            .append(&id, json!({ "type": types::SESSION_STATUS_IDLE, "stop_reason": { "type": "retries_exhausted" }, "stop_details": null }))
-            .await?;
+        engine.append_event(&id, None, true, emitted::status_idle(emitted::retries_exhausted())).await?;
         tracing::warn!(session = %id, "the session was running when the engine stopped; it is idle again");
     }
     Ok(())
@@ -262,8 +259,8 @@ enum Outcome {
 
 /// How a thread's turn ended.
 enum Played {
-    /// It played to its end, for this reason (a `stop_reason`).
-    Ended(Value),
+    /// It played to its end, for this reason.
+    Ended(StopReason),
     /// It paused (on calls that need a person) or stopped the session.
     Paused(Outcome),
 }
@@ -315,7 +312,7 @@ impl Actor {
                         // Some calls answered, some still open: say again what the session waits for.
                         let remaining = self.remaining();
                         if has_turn && !all_decided && !remaining.is_empty() && self.save().await.is_ok() {
-                            let _ = self.idle(json!({ "type": "requires_action", "event_ids": remaining })).await;
+                            let _ = self.idle(emitted::requires_action(remaining)).await;
                         }
                     }
                 },
@@ -356,23 +353,31 @@ impl Actor {
             .collect()
     }
 
-    /// Appends an event of `thread`. A child thread's tool calls are cross-posted to the
-    /// session's stream with `session_thread_id`, as the API does; its other events are its own.
-    async fn emit_in(&self, thread: &Thread, mut event: Value) -> ApiResult<Value> {
+    /// Appends an event of `thread`; says its id. A child thread's tool calls are cross-posted
+    /// to the session's stream with `session_thread_id`, as the API does; its other events are
+    /// its own.
+    async fn emit_in(&self, thread: &Thread, mut event: SessionEvent) -> ApiResult<String> {
         if !thread.child {
-            return self.engine.append(&self.session_id, event).await;
+            return self.emit(event).await;
         }
-        let kind = event["type"].as_str().unwrap_or_default();
-        let cross_posted =
-            matches!(kind, types::AGENT_TOOL_USE | types::AGENT_MCP_TOOL_USE | types::AGENT_CUSTOM_TOOL_USE);
-        if cross_posted {
-            event["session_thread_id"] = json!(thread.id);
+        let from_thread = match &mut event {
+            SessionEvent::AgentToolUse(call) => Some(&mut call.session_thread_id),
+            SessionEvent::AgentMcpToolUse(call) => Some(&mut call.session_thread_id),
+            SessionEvent::AgentCustomToolUse(call) => Some(&mut call.session_thread_id),
+            _ => None,
+        };
+        let cross_posted = from_thread.is_some();
+        if let Some(from_thread) = from_thread {
+            *from_thread = Some(thread.id.clone());
         }
-        self.engine.append_in(&self.session_id, Some(&thread.id), cross_posted, event).await
+        let event = self.engine.append_event(&self.session_id, Some(&thread.id), cross_posted, event).await?;
+        Ok(id_of(&event))
     }
 
-    async fn emit(&self, event: Value) -> ApiResult<Value> {
-        self.engine.append(&self.session_id, event).await
+    /// Appends an event of the primary thread (or of the session); says its id.
+    async fn emit(&self, event: SessionEvent) -> ApiResult<String> {
+        let event = self.engine.append_event(&self.session_id, None, true, event).await?;
+        Ok(id_of(&event))
     }
 
     async fn save(&self) -> ApiResult<()> {
@@ -392,12 +397,11 @@ impl Actor {
         Ok(())
     }
 
-    async fn idle(&self, stop_reason: Value) -> ApiResult<()> {
+    async fn idle(&self, stop_reason: StopReason) -> ApiResult<()> {
         // What the agent wrote to its memory stores is kept before anyone sees the session idle.
         self.engine.write_back_memory(&self.session_id).await?;
         self.engine.set_status(&self.session_id, "idle").await?;
-        self.emit(json!({ "type": types::SESSION_STATUS_IDLE, "stop_reason": stop_reason, "stop_details": null }))
-            .await?;
+        self.emit(emitted::status_idle(stop_reason)).await?;
         Ok(())
     }
 
@@ -411,12 +415,12 @@ impl Actor {
                 self.save().await?;
                 return Ok(Outcome::Continue);
             }
-            self.child_stopped(&child, json!({ "type": "end_turn" })).await?;
+            self.child_stopped(&child, emitted::end_turn()).await?;
         }
         self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.outcome_interrupted().await?;
-        self.idle(json!({ "type": "end_turn" })).await?;
+        self.idle(emitted::end_turn()).await?;
         Ok(Outcome::Continue)
     }
 
@@ -425,7 +429,7 @@ impl Actor {
     async fn abandon_turn(&self) -> ApiResult<()> {
         let child = self.state.lock().expect("runtime state lock").child().cloned();
         if let Some(child) = child {
-            self.child_stopped(&child, json!({ "type": "retries_exhausted" })).await?;
+            self.child_stopped(&child, emitted::retries_exhausted()).await?;
         }
         {
             let mut state = self.state.lock().expect("runtime state lock");
@@ -438,12 +442,10 @@ impl Actor {
     /// After an unexpected failure: the turn is dropped and the session says so.
     async fn fail(&self) -> ApiResult<()> {
         self.abandon_turn().await?;
-        self.emit(json!({
-            "type": types::SESSION_ERROR,
-            "error": { "type": "unknown_error", "message": "The engine failed while playing this turn; see its log. Send a new message to try again.", "retry_status": { "type": "exhausted" } },
-        }))
-        .await?;
-        self.idle(json!({ "type": "retries_exhausted" })).await
+        let message = "The engine failed while playing this turn; see its log. Send a new message to try again.";
+        self.emit(emitted::session_error(emitted::error("unknown_error", message, emitted::retry_status("exhausted"))))
+            .await?;
+        self.idle(emitted::retries_exhausted()).await
     }
 
     async fn session(&self) -> ApiResult<Value> {
@@ -490,13 +492,13 @@ impl Actor {
         self.outcome_running().await?;
         let primary = self.primary(&session).await?;
         self.engine.set_status(&self.session_id, "running").await?;
-        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+        self.emit(emitted::status_running()).await?;
         loop {
             let stop_reason = match self.play_turn(&session, &primary).await? {
                 Played::Ended(stop_reason) => stop_reason,
                 Played::Paused(outcome) => return Ok(outcome),
             };
-            if stop_reason["type"] == "end_turn" && self.graded_for_another_turn(&primary).await? {
+            if matches!(stop_reason, StopReason::EndTurn(_)) && self.graded_for_another_turn(&primary).await? {
                 continue;
             }
             return self.end_turn(stop_reason).await;
@@ -514,7 +516,7 @@ impl Actor {
             Err(message) => return self.script_fault(thread, "model_request_failed_error", &message.to_string()).await,
         };
         let Some((turn_index, mut step)) = self.with_turn(thread, |turn| (turn.index, turn.next_step)) else {
-            return Ok(Played::Ended(json!({ "type": "end_turn" })));
+            return Ok(Played::Ended(emitted::end_turn()));
         };
         let steps = script.turn(turn_index);
         while step < steps.len() {
@@ -530,7 +532,7 @@ impl Actor {
                     None
                 }
                 Step::Compact => {
-                    self.emit_in(thread, json!({ "type": types::AGENT_THREAD_CONTEXT_COMPACTED })).await?;
+                    self.emit_in(thread, emitted::context_compacted(None)).await?;
                     None
                 }
                 Step::SendMessage(text) => self.send_to_parent(thread, text).await?,
@@ -554,7 +556,7 @@ impl Actor {
             step += 1;
             self.advance(thread, step).await?;
         }
-        Ok(Played::Ended(json!({ "type": "end_turn" })))
+        Ok(Played::Ended(emitted::end_turn()))
     }
 
     /// Runs or refuses the calls of one model request; pauses on those that need a person.
@@ -585,8 +587,9 @@ impl Actor {
     /// A script that cannot go on in `thread`: a `session.error` of `kind` there, and its turn
     /// ends with `retries_exhausted`.
     async fn script_fault(&self, thread: &Thread, kind: &str, message: &str) -> ApiResult<Played> {
-        self.emit_in(thread, json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": "exhausted" } } })).await?;
-        Ok(Played::Ended(json!({ "type": "retries_exhausted" })))
+        let error = emitted::error(kind, message, emitted::retry_status("exhausted"));
+        self.emit_in(thread, emitted::session_error(error)).await?;
+        Ok(Played::Ended(emitted::retries_exhausted()))
     }
 
     /// Runs the calls a person allowed since the turn paused, and reports those they denied.
@@ -619,7 +622,8 @@ impl Actor {
         next: usize,
     ) -> ApiResult<Option<Played>> {
         let message = format!("The script raised {kind} ({retry_status}).");
-        self.emit_in(thread, json!({ "type": types::SESSION_ERROR, "error": { "type": kind, "message": message, "retry_status": { "type": retry_status } } })).await?;
+        let error = emitted::error(kind, message, emitted::retry_status(retry_status));
+        self.emit_in(thread, emitted::session_error(error)).await?;
         match retry_status {
             "retrying" => {
                 self.rescheduled(thread, Duration::ZERO).await?;
@@ -629,10 +633,10 @@ impl Actor {
             "terminal" => {
                 self.abandon_turn().await?;
                 self.engine.set_status(&self.session_id, "terminated").await?;
-                self.emit(json!({ "type": types::SESSION_STATUS_TERMINATED })).await?;
+                self.emit(emitted::status_terminated()).await?;
                 Ok(Some(Played::Paused(Outcome::Stop)))
             }
-            _ => Ok(Some(Played::Ended(json!({ "type": "retries_exhausted" })))),
+            _ => Ok(Some(Played::Ended(emitted::retries_exhausted()))),
         }
     }
 
@@ -641,17 +645,17 @@ impl Actor {
     async fn rescheduled(&self, thread: &Thread, wait: Duration) -> ApiResult<()> {
         if thread.child {
             self.engine.set_thread_status(&self.session_id, Some(&thread.id), "rescheduling").await?;
-            self.lifecycle(thread, types::SESSION_THREAD_STATUS_RESCHEDULED, json!({})).await?;
+            self.lifecycle(thread, emitted::thread_status_rescheduled(&thread.id, &thread.name)).await?;
             tokio::time::sleep(wait).await;
             self.engine.set_thread_status(&self.session_id, Some(&thread.id), "running").await?;
-            self.lifecycle(thread, types::SESSION_THREAD_STATUS_RUNNING, json!({})).await?;
+            self.lifecycle(thread, emitted::thread_status_running(&thread.id, &thread.name)).await?;
             return Ok(());
         }
         self.engine.set_status(&self.session_id, "rescheduling").await?;
-        self.emit(json!({ "type": types::SESSION_STATUS_RESCHEDULED })).await?;
+        self.emit(emitted::status_rescheduled()).await?;
         tokio::time::sleep(wait).await;
         self.engine.set_status(&self.session_id, "running").await?;
-        self.emit(json!({ "type": types::SESSION_STATUS_RUNNING })).await?;
+        self.emit(emitted::status_running()).await?;
         Ok(())
     }
 
@@ -661,22 +665,17 @@ impl Actor {
         let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
         self.with_turn(thread, |turn| turn.pending = pending);
         self.save().await?;
-        let stop_reason = json!({ "type": "requires_action", "event_ids": ids });
+        let stop_reason = emitted::requires_action(ids);
         if thread.child {
             self.engine.set_thread_status(&self.session_id, Some(&thread.id), "idle").await?;
-            self.lifecycle(
-                thread,
-                types::SESSION_THREAD_STATUS_IDLE,
-                json!({ "stop_reason": stop_reason, "stop_details": null }),
-            )
-            .await?;
+            self.lifecycle(thread, emitted::thread_status_idle(&thread.id, &thread.name, stop_reason.clone())).await?;
         }
         self.idle(stop_reason).await?;
         Ok(Outcome::Continue)
     }
 
     /// Ends the turn and goes idle for `stop_reason`.
-    async fn end_turn(&self, stop_reason: Value) -> ApiResult<Outcome> {
+    async fn end_turn(&self, stop_reason: StopReason) -> ApiResult<Outcome> {
         self.state.lock().expect("runtime state lock").turn = None;
         self.save().await?;
         self.idle(stop_reason).await?;
@@ -691,7 +690,7 @@ impl Actor {
     /// One model request of `thread`: its span, what the model "writes", and the calls it makes.
     async fn model_request(&self, thread: &Thread, script: &Script, steps: &[Step]) -> ApiResult<Vec<Call>> {
         let started = Instant::now();
-        let start = self.emit_in(thread, json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
+        let start = self.emit_in(thread, emitted::span_model_request_start()).await?;
         let previews = thread.child.then_some(thread.id.as_str());
         let mut output_chars = 0usize;
         let mut calls = Vec::new();
@@ -708,19 +707,14 @@ impl Actor {
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
                     let (permission, evaluation) = evaluate(&thread.agent["tools"], name);
-                    let mut event = json!({ "type": types::AGENT_TOOL_USE, "name": name, "input": input, "evaluated_permission": permission.evaluated() });
-                    if let Some(evaluation) = evaluation {
-                        event["evaluation"] = evaluation;
-                    }
-                    let event = self.emit_in(thread, event).await?;
-                    calls.push((event_id(&event), name.clone(), input.clone(), permission));
+                    let call = emitted::tool_use(None, name, object(input), permission.evaluated(), evaluation);
+                    let id = self.emit_in(thread, call).await?;
+                    calls.push((id, name.clone(), input.clone(), permission));
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
-                    let event = self
-                        .emit_in(thread, json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "name": name, "input": input }))
-                        .await?;
-                    calls.push((event_id(&event), name.clone(), input.clone(), Permission::Custom));
+                    let id = self.emit_in(thread, emitted::custom_tool_use(None, name, object(input))).await?;
+                    calls.push((id, name.clone(), input.clone(), Permission::Custom));
                 }
                 _ => {}
             }
@@ -732,13 +726,8 @@ impl Actor {
             output_tokens: (output_chars / 4 + 1) as u64,
             ..Usage::default()
         };
-        self.emit_in(thread, json!({
-            "type": types::SPAN_MODEL_REQUEST_END,
-            "model_request_start_id": start["id"],
-            "model_usage": { "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
-            "is_error": false,
-        }))
-        .await?;
+        let model_usage = emitted::model_usage(&usage, Some(emitted::speed(None)));
+        self.emit_in(thread, emitted::span_model_request_end(None, start, model_usage, false)).await?;
         self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
         Ok(calls)
     }
@@ -747,44 +736,26 @@ impl Actor {
     /// streams show them; `None`: the primary).
     async fn write_text(&self, thread: &Thread, script: &Script, previews: Option<&str>, text: &str) -> ApiResult<()> {
         let id = new_id("sevt");
-        self.engine.preview(
-            &self.session_id,
-            previews,
-            types::AGENT_MESSAGE,
-            json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }),
-        );
+        self.engine.preview(&self.session_id, previews, types::AGENT_MESSAGE, emitted::message_preview_start(&id));
         for chunk in chunks(text) {
             if script.stream_delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(script.stream_delay_ms)).await;
             }
-            self.engine.preview(
-                &self.session_id,
-                previews,
-                types::AGENT_MESSAGE,
-                json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": chunk } } }),
-            );
+            let delta = emitted::message_preview_delta(&id, chunk);
+            self.engine.preview(&self.session_id, previews, types::AGENT_MESSAGE, delta);
         }
-        self.emit_in(
-            thread,
-            json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }),
-        )
-        .await?;
+        self.emit_in(thread, emitted::agent_message(Some(id), text)).await?;
         Ok(())
     }
 
     /// An `agent.thinking`, its start previewed first (see [`Actor::write_text`]).
     async fn write_thinking(&self, thread: &Thread, script: &Script, previews: Option<&str>) -> ApiResult<()> {
         let id = new_id("sevt");
-        self.engine.preview(
-            &self.session_id,
-            previews,
-            types::AGENT_THINKING,
-            json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }),
-        );
+        self.engine.preview(&self.session_id, previews, types::AGENT_THINKING, emitted::thinking_preview_start(&id));
         if script.stream_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(script.stream_delay_ms * 4)).await;
         }
-        self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+        self.emit_in(thread, emitted::agent_thinking(id)).await?;
         Ok(())
     }
 
@@ -803,16 +774,7 @@ impl Actor {
     }
 
     async fn tool_result(&self, thread: &Thread, event_id: &str, output: ToolOutput) -> ApiResult<()> {
-        self.emit_in(
-            thread,
-            json!({
-                "type": types::AGENT_TOOL_RESULT,
-                "tool_use_id": event_id,
-                "content": [{ "type": "text", "text": output.text }],
-                "is_error": output.is_error,
-            }),
-        )
-        .await?;
+        self.emit_in(thread, emitted::tool_result(event_id, output.text, output.is_error)).await?;
         Ok(())
     }
 }
@@ -830,8 +792,15 @@ fn script_of(agent: &Value) -> Result<Script, NoScript> {
     }
 }
 
-fn event_id(event: &Value) -> String {
-    event["id"].as_str().unwrap_or_default().to_owned()
+/// The id of an event as it was stored.
+fn id_of(event: &SessionEvent) -> String {
+    event.id().unwrap_or_default().to_owned()
+}
+
+/// A tool call's input as an event carries it: an object (the scripted model's and the
+/// Messages API's always are).
+fn object(input: &Value) -> serde_json::Map<String, Value> {
+    input.as_object().cloned().unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -844,18 +813,18 @@ enum Permission {
 
 impl Permission {
     /// The `evaluated_permission` of a built-in tool call.
-    fn evaluated(&self) -> &'static str {
+    fn evaluated(&self) -> EvaluatedPermission {
         match self {
-            Permission::Allow => "allow",
-            Permission::Deny(_) => "deny",
-            Permission::Ask | Permission::Custom => "ask",
+            Permission::Allow => EvaluatedPermission::Allow,
+            Permission::Deny(_) => EvaluatedPermission::Deny,
+            Permission::Ask | Permission::Custom => EvaluatedPermission::Ask,
         }
     }
 }
 
 /// The permission a built-in tool call gets from the agent's toolset, with the `evaluation` its
 /// event carries (none when the call was refused before any policy).
-fn evaluate(tools: &Value, name: &str) -> (Permission, Option<Value>) {
+fn evaluate(tools: &Value, name: &str) -> (Permission, Option<ToolEvaluation>) {
     let toolset = tools.as_array().into_iter().flatten().find(|t| t["type"] == "agent_toolset_20260401");
     let Some(toolset) = toolset else {
         let reason = format!("The {name} tool is not available: this agent has no built-in toolset.");
@@ -870,13 +839,13 @@ fn evaluate(tools: &Value, name: &str) -> (Permission, Option<Value>) {
     }
     let policy = config.map_or(&toolset["default_config"]["permission_policy"], |c| &c["permission_policy"]);
     match policy["type"].as_str() {
-        Some("always_ask") => (Permission::Ask, Some(json!({ "type": "always_ask" }))),
+        Some("always_ask") => (Permission::Ask, Some(ToolEvaluation::AlwaysAsk(Empty {}))),
         // The engine cannot judge how risky a call is, so `auto` always asks.
-        Some("auto") => (
-            Permission::Ask,
-            Some(json!({ "type": "auto", "evaluated_permission": { "type": "ask", "reason_code": "indeterminate" } })),
-        ),
-        _ => (Permission::Allow, Some(json!({ "type": "always_allow" }))),
+        Some("auto") => {
+            let ask = AutoEvaluatedPermission::Ask(AutoReason { reason_code: ReasonCode::Indeterminate });
+            (Permission::Ask, Some(ToolEvaluation::Auto(AutoEvaluation { evaluated_permission: ask })))
+        }
+        _ => (Permission::Allow, Some(ToolEvaluation::AlwaysAllow(Empty {}))),
     }
 }
 
@@ -956,6 +925,8 @@ impl EngineState {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -978,11 +949,19 @@ mod tests {
             ] }]);
         assert_eq!(evaluate(&tools, "bash").0, Permission::Ask);
         let (auto, evaluation) = evaluate(&tools, "read");
-        assert_eq!((auto.evaluated(), auto), ("ask", Permission::Ask));
-        assert_eq!(evaluation.unwrap()["evaluated_permission"]["reason_code"], "indeterminate");
+        assert_eq!((auto.evaluated(), auto), (EvaluatedPermission::Ask, Permission::Ask));
+        let Some(ToolEvaluation::Auto(AutoEvaluation { evaluated_permission: AutoEvaluatedPermission::Ask(reason) })) =
+            evaluation
+        else {
+            panic!("auto asks: {evaluation:?}");
+        };
+        assert_eq!(reason.reason_code, ReasonCode::Indeterminate);
         assert!(matches!(evaluate(&tools, "write").0, Permission::Deny(_)));
         assert_eq!(evaluate(&tools, "grep").0, Permission::Allow);
         let (refused, evaluation_of_refused) = evaluate(&json!([]), "bash");
-        assert!(matches!((refused.evaluated(), &refused, evaluation_of_refused), ("deny", Permission::Deny(_), None)));
+        assert!(matches!(
+            (refused.evaluated(), &refused, evaluation_of_refused),
+            (EvaluatedPermission::Deny, Permission::Deny(_), None)
+        ));
     }
 }

@@ -48,6 +48,26 @@ macro_rules! session_events {
                     Self::Unknown(value) => value.get("processed_at").and_then(Value::as_str),
                 }
             }
+
+            /// What a server does as it records an event it emits: gives it an id (`new_id`'s,
+            /// unless it has a non-empty one) and `processed_at`.
+            pub fn stamp(&mut self, new_id: impl FnOnce() -> String, processed_at: Timestamp) {
+                match self {
+                    $( Self::$variant(e) => {
+                        if e.id.is_empty() {
+                            e.id = new_id();
+                        }
+                        ProcessedAt::set(&mut e.processed_at, processed_at);
+                    } )+
+                    Self::Unknown(Value::Object(fields)) => {
+                        if fields.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+                            fields.insert("id".to_owned(), Value::String(new_id()));
+                        }
+                        fields.insert("processed_at".to_owned(), Value::String(processed_at));
+                    }
+                    Self::Unknown(_) => {}
+                }
+            }
         }
     };
 }
@@ -316,17 +336,26 @@ impl<'de> Deserialize<'de> for StreamEvent {
 /// `processed_at` is required on most events and optional on user/system echoes.
 trait ProcessedAt {
     fn get(&self) -> Option<&str>;
+    fn set(&mut self, at: Timestamp);
 }
 
 impl ProcessedAt for Timestamp {
     fn get(&self) -> Option<&str> {
         Some(self)
     }
+
+    fn set(&mut self, at: Timestamp) {
+        *self = at;
+    }
 }
 
 impl ProcessedAt for Option<Timestamp> {
     fn get(&self) -> Option<&str> {
         self.as_deref()
+    }
+
+    fn set(&mut self, at: Timestamp) {
+        *self = Some(at);
     }
 }
 
@@ -684,9 +713,10 @@ pub enum ReasonCode {
 pub struct SessionStatusIdleEvent {
     pub id: String,
     pub processed_at: Timestamp,
-    /// `null` when there is nothing more to report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_details: Option<StopDetails>,
+    /// `null` when there is nothing more to report. Absent and `null` are kept apart
+    /// (`None` / `Some(None)`) so an event re-sent is the event received: the API sends `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub stop_details: Option<Option<StopDetails>>,
     pub stop_reason: StopReason,
 }
 
@@ -697,8 +727,9 @@ pub struct SessionThreadStatusIdleEvent {
     pub agent_name: String,
     pub processed_at: Timestamp,
     pub session_thread_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_details: Option<StopDetails>,
+    /// As [`SessionStatusIdleEvent::stop_details`].
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub stop_details: Option<Option<StopDetails>>,
     pub stop_reason: StopReason,
 }
 
@@ -789,8 +820,9 @@ pub struct SessionUpdatedEvent {
     /// The full metadata map after the update; absent when unchanged or cleared to empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    /// Absent: the title did not change; `Some(None)` (JSON `null`): the update cleared it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub title: Option<Option<String>>,
 }
 
 /// `session.usage`: a periodic snapshot of cumulative usage and tracked list cost.
@@ -1048,8 +1080,10 @@ impl OutcomeResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowRunCreatedEvent {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// What the agent said the run is for; `null` when it said nothing (absent and `null` are
+    /// kept apart, as for [`SessionStatusIdleEvent::stop_details`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub description: Option<Option<String>>,
     pub name: String,
     /// In the plan's order; can be empty.
     pub phases: Vec<WorkflowRunPhase>,
@@ -1061,8 +1095,9 @@ pub struct WorkflowRunCreatedEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowRunPhase {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// `null` when the plan gave the phase none (see [`WorkflowRunCreatedEvent::description`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "::serde_with::rust::double_option")]
+    pub description: Option<Option<String>>,
     pub name: String,
 }
 
@@ -1167,4 +1202,28 @@ impl WorkflowRunError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowRunErrorInfo {
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamping_gives_an_id_only_to_an_event_without_one_and_always_the_time() {
+        let mut fresh = SessionEvent::AgentThinking(BareEvent { id: String::new(), processed_at: String::new() });
+        fresh.stamp(|| "sevt_new".to_owned(), "2026-05-14T09:13:42Z".to_owned());
+        assert_eq!((fresh.id(), fresh.processed_at()), (Some("sevt_new"), Some("2026-05-14T09:13:42Z")));
+
+        let mut named =
+            SessionEvent::AgentThinking(BareEvent { id: "sevt_preview".to_owned(), processed_at: String::new() });
+        named.stamp(|| "sevt_new".to_owned(), "2026-05-14T09:13:43Z".to_owned());
+        assert_eq!(named.id(), Some("sevt_preview"));
+
+        let mut unknown: SessionEvent = serde_json::from_str(r#"{"type":"agent.dreaming","depth":3}"#).unwrap();
+        unknown.stamp(|| "sevt_new".to_owned(), "2026-05-14T09:13:44Z".to_owned());
+        assert_eq!(
+            serde_json::to_string(&unknown).unwrap(),
+            r#"{"type":"agent.dreaming","depth":3,"id":"sevt_new","processed_at":"2026-05-14T09:13:44Z"}"#
+        );
+    }
 }

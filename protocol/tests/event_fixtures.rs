@@ -187,7 +187,7 @@ fn send_response_echoes_parse_as_events() {
 }
 
 #[test]
-fn session_updated_tells_removed_budget_from_unchanged() {
+fn session_updated_tells_a_removed_budget_or_cleared_title_from_an_unchanged_one() {
     use protocol::events::SessionUpdatedEvent;
     let removed: SessionUpdatedEvent = serde_json::from_value(json!({
         "id": "sevt_1", "processed_at": "2026-05-14T09:12:06Z", "budget": null
@@ -198,5 +198,10 @@ fn session_updated_tells_removed_budget_from_unchanged() {
         "id": "sevt_1", "processed_at": "2026-05-14T09:12:06Z", "title": "t"
     }))
     .unwrap();
-    assert_eq!(unchanged.budget, None);
+    assert_eq!((unchanged.budget, unchanged.title), (None, Some(Some("t".to_owned()))));
+    let cleared: SessionUpdatedEvent = serde_json::from_value(json!({
+        "id": "sevt_1", "processed_at": "2026-05-14T09:12:06Z", "title": null
+    }))
+    .unwrap();
+    assert_eq!((cleared.title, removed.title), (Some(None), None));
 }

@@ -62,7 +62,7 @@ async fn apply_events(
                 let checked = outcomes.next().expect("every outcome was checked");
                 let (echo, outcome) = engine.define_outcome(id, checked).await?;
                 runtime.outcome(outcome);
-                echo
+                to_json(&echo)?
             }
             (_, Some(thread)) => {
                 let mut echo = to_json(event)?;

@@ -2,12 +2,15 @@
 //! and entered in the session's `outcome_evaluations`. The runtime works toward them
 //! (`runtime::outcomes`).
 
-use protocol::event_params::{Rubric, UserDefineOutcomeParams};
+use protocol::{
+    event_params::{Rubric, UserDefineOutcomeParams},
+    events::SessionEvent,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
-    EngineState,
+    EngineState, emitted,
     error::{ApiError, ApiResult},
     ids::new_id,
 };
@@ -95,20 +98,14 @@ impl EngineState {
     /// Appends the outcome's echo (with its new `outcome_id`, the rubric as text) and enters it in
     /// the session's `outcome_evaluations` as pending. Returns the echo and what the runtime
     /// works toward.
-    pub async fn define_outcome(&self, session_id: &str, outcome: CheckedOutcome) -> ApiResult<(Value, OutcomeRun)> {
+    pub async fn define_outcome(
+        &self,
+        session_id: &str,
+        outcome: CheckedOutcome,
+    ) -> ApiResult<(SessionEvent, OutcomeRun)> {
         let outcome_id = new_id("outc");
-        let echo = self
-            .append(
-                session_id,
-                json!({
-                    "type": protocol::events::types::USER_DEFINE_OUTCOME,
-                    "outcome_id": outcome_id,
-                    "description": outcome.description,
-                    "rubric": { "type": "text", "content": outcome.rubric },
-                    "max_iterations": outcome.max_iterations,
-                }),
-            )
-            .await?;
+        let echo = emitted::define_outcome(&outcome_id, &outcome.description, &outcome.rubric, outcome.max_iterations);
+        let echo = self.append_event(session_id, None, true, echo).await?;
         sqlx::query("UPDATE sessions SET body = json_insert(body, '$.outcome_evaluations[#]', json(?)) WHERE id = ?")
             .bind(evaluation(&outcome_id, &outcome.description).to_string())
             .bind(session_id)

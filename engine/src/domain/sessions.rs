@@ -11,7 +11,6 @@ use protocol::{
     agents::{Agent, AgentTag},
     common::Metadata,
     event_params::InitialEvent,
-    events::types,
     sessions::{
         Budget, ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionAgentUpdate, SessionCreate,
         SessionUpdate,
@@ -26,7 +25,7 @@ use super::{
     time_filters,
 };
 use crate::{
-    EngineState,
+    EngineState, emitted,
     error::{ApiError, ApiResult, Cause},
     ids::{self, new_id, now},
     resolve,
@@ -424,55 +423,55 @@ impl EngineState {
         if body.vault_ids.is_some() {
             return Err(ApiError::invalid("vault_ids can only be set when a session is created."));
         }
-        let mut changed = json!({ "type": types::SESSION_UPDATED });
-        if let Some(title) = &body.title
-            && session["title"] != json!(title)
+        let mut title = None;
+        if let Some(new) = &body.title
+            && session["title"] != json!(new)
         {
-            session["title"] = json!(title);
-            changed["title"] = json!(title);
+            session["title"] = json!(new);
+            title = Some(new.clone());
         }
+        let mut metadata = None;
         if let Some(patch) = &body.metadata {
-            let mut metadata = from_json(session["metadata"].clone())?;
-            resolve::patch_metadata(&mut metadata, patch, false)?;
-            let metadata = to_json(&metadata)?;
-            if session["metadata"] != metadata {
-                session["metadata"] = metadata.clone();
-                changed["metadata"] = metadata;
+            let mut patched = from_json(session["metadata"].clone())?;
+            resolve::patch_metadata(&mut patched, patch, false)?;
+            let json = to_json(&patched)?;
+            if session["metadata"] != json {
+                session["metadata"] = json;
+                metadata = Some(patched);
             }
         }
-        if let Some(agent_update) = &body.agent {
-            change_agent(&mut session, &mut changed, agent_update)?;
-        }
-        if let Some(budget) = &body.budget {
-            self.change_budget(id, &mut session, &mut changed, budget.as_ref()).await?;
-        }
-        if changed.as_object().is_some_and(|m| m.len() > 1) {
+        let agent = body.agent.as_ref().map(|update| change_agent(&mut session, update)).transpose()?;
+        let budget = match &body.budget {
+            Some(budget) => self.change_budget(id, &mut session, budget.as_ref()).await?,
+            None => None,
+        };
+        if title.is_some() || metadata.is_some() || agent.is_some() || budget.is_some() {
             session["updated_at"] = json!(now().text);
             sqlx::query("UPDATE sessions SET body = json_set(?, '$.status', status) WHERE id = ?")
                 .bind(session.to_string())
                 .bind(id)
                 .execute(&self.store.pool)
                 .await?;
-            self.append(id, changed).await?;
+            self.append_event(id, None, true, emitted::session_updated(title, metadata, agent, budget)).await?;
         }
         Ok(self.session(id).await?.1)
     }
 
-    /// Sets or removes the budget of `session` (noting it in `changed`): a budget can only be
-    /// kept or raised above what the session has spent, never added after creation.
+    /// Sets or removes the budget of `session`, and says what changed (`Some(None)`: it was
+    /// removed): a budget can only be kept or raised above what the session has spent, never
+    /// added after creation.
     async fn change_budget(
         &self,
         id: &str,
         session: &mut Value,
-        changed: &mut Value,
         budget: Option<&Budget>,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Option<Option<Budget>>> {
         let Some(budget) = budget else {
-            if !session["budget"].is_null() {
-                session["budget"] = Value::Null;
-                changed["budget"] = Value::Null;
+            if session["budget"].is_null() {
+                return Ok(None);
             }
-            return Ok(());
+            session["budget"] = Value::Null;
+            return Ok(Some(None));
         };
         if session["budget"].is_null() {
             return Err(ApiError::invalid("A budget can only be added when a session is created.")
@@ -496,8 +495,7 @@ impl EngineState {
         }
         budgetable(&session["agent"])?;
         session["budget"] = to_json(budget)?;
-        changed["budget"] = session["budget"].clone();
-        Ok(())
+        Ok(Some(Some(budget.clone())))
     }
 
     /// A page of sessions in `order` (with `prev_page`), with their durations.
@@ -594,9 +592,9 @@ impl EngineState {
     }
 }
 
-/// Changes the tools and MCP servers of the agent of `session` (noting it in `changed`); the
-/// agent of a running session cannot change.
-fn change_agent(session: &mut Value, changed: &mut Value, update: &SessionAgentUpdate) -> ApiResult<()> {
+/// Changes the tools and MCP servers of the agent of `session`, and says what the agent is now;
+/// the agent of a running session cannot change.
+fn change_agent(session: &mut Value, update: &SessionAgentUpdate) -> ApiResult<SessionAgent> {
     if session["status"] == "running" {
         return Err(ApiError::invalid("The agent of a running session cannot change; wait until it is idle."));
     }
@@ -615,8 +613,7 @@ fn change_agent(session: &mut Value, changed: &mut Value, update: &SessionAgentU
     };
     session["agent"]["tools"] = to_json(&tools)?;
     session["agent"]["mcp_servers"] = to_json(&servers)?;
-    changed["agent"] = session["agent"].clone();
-    Ok(())
+    from_json(session["agent"].clone())
 }
 
 /// A session just written, and what starts it: its initial events (outcomes checked).

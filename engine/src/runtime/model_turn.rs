@@ -21,11 +21,15 @@
 
 use std::collections::HashMap;
 
-use protocol::events::types;
+use protocol::{
+    content::{ToolResultContentBlock, UserContentBlock},
+    events::{SessionEvent, ToolEvaluation, types},
+};
 use serde_json::{Value, json};
 
-use super::{Actor, Call, Permission, Played, Thread, evaluate};
+use super::{Actor, Call, Permission, Played, Thread, evaluate, object};
 use crate::{
+    emitted,
     error::ApiResult,
     ids::new_id,
     model::{
@@ -60,7 +64,7 @@ impl Actor {
                 return Ok(ended);
             }
             let Some(requests) = self.with_turn(thread, |turn| turn.next_step) else {
-                return Ok(Played::Ended(json!({ "type": "end_turn" })));
+                return Ok(Played::Ended(emitted::end_turn()));
             };
             if requests >= self.engine.config.model.max_requests_per_turn {
                 let message = format!(
@@ -90,19 +94,15 @@ impl Actor {
                 continue;
             }
             return Ok(Played::Ended(match reply.stop_reason.as_str() {
-                "refusal" => json!({ "type": "refusal" }),
-                _ => json!({ "type": "end_turn" }),
+                "refusal" => emitted::refusal(),
+                _ => emitted::end_turn(),
             }));
         }
     }
 
     /// `budget_reached` when the session has spent its budget.
     async fn over_budget(&self) -> ApiResult<Option<Played>> {
-        Ok(self
-            .engine
-            .budget_reached(&self.session_id)
-            .await?
-            .then(|| Played::Ended(json!({ "type": "budget_reached" }))))
+        Ok(self.engine.budget_reached(&self.session_id).await?.then(|| Played::Ended(emitted::budget_reached())))
     }
 
     /// The Messages request for the thread's next reply.
@@ -149,16 +149,13 @@ impl Actor {
         .await?;
         let mut messages: Vec<(String, Vec<Value>)> = Vec::new();
         for (kind, body, kept) in rows {
-            let event: Value = serde_json::from_str(&body)?;
+            // What the model wrote, and compaction summaries, are kept as Messages API JSON.
             let kept: Option<Value> = kept.map(|k| serde_json::from_str(&k)).transpose()?;
             let (role, blocks) = match kind.as_str() {
-                types::USER_MESSAGE | types::AGENT_THREAD_MESSAGE_RECEIVED => ("user", user_content(&event["content"])),
                 types::SPAN_MODEL_REQUEST_END => match kept {
                     Some(reply) => ("assistant", reply["content"].as_array().cloned().unwrap_or_default()),
                     None => continue,
                 },
-                types::AGENT_TOOL_RESULT => ("user", vec![tool_result(&event["tool_use_id"], &event)]),
-                types::USER_CUSTOM_TOOL_RESULT => ("user", vec![tool_result(&event["custom_tool_use_id"], &event)]),
                 types::AGENT_THREAD_CONTEXT_COMPACTED => {
                     // The summary of what came before, then the messages compaction kept as they were.
                     let Some(compacted) = kept else { continue };
@@ -174,6 +171,13 @@ impl Actor {
                     }
                     continue;
                 }
+                types::USER_MESSAGE
+                | types::AGENT_THREAD_MESSAGE_RECEIVED
+                | types::AGENT_TOOL_RESULT
+                | types::USER_CUSTOM_TOOL_RESULT => match said(&body) {
+                    Some(said) => ("user", said),
+                    None => continue,
+                },
                 _ => continue,
             };
             match messages.last_mut() {
@@ -191,7 +195,7 @@ impl Actor {
         let model = request["model"].as_str().unwrap_or_default().to_owned();
         let mut attempt = 0u32;
         loop {
-            let start = self.emit_in(thread, json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
+            let start = self.emit_in(thread, emitted::span_model_request_start()).await?;
             let started = std::time::Instant::now();
             let previews = thread.child.then_some(thread.id.as_str());
             let mut ids: HashMap<usize, String> = HashMap::new();
@@ -199,16 +203,16 @@ impl Actor {
                 .stream(request, |progress| {
                     let (preview, of) = match progress {
                         Progress::TextStart(index) => {
-                            let id = ids.entry(index).or_insert_with(|| new_id("sevt")).clone();
-                            (json!({ "type": "event_start", "event": { "type": types::AGENT_MESSAGE, "id": id } }), types::AGENT_MESSAGE)
+                            let id = ids.entry(index).or_insert_with(|| new_id("sevt"));
+                            (emitted::message_preview_start(id), types::AGENT_MESSAGE)
                         }
                         Progress::ThinkingStart(index) => {
-                            let id = ids.entry(index).or_insert_with(|| new_id("sevt")).clone();
-                            (json!({ "type": "event_start", "event": { "type": types::AGENT_THINKING, "id": id } }), types::AGENT_THINKING)
+                            let id = ids.entry(index).or_insert_with(|| new_id("sevt"));
+                            (emitted::thinking_preview_start(id), types::AGENT_THINKING)
                         }
                         Progress::Text(index, text) => {
                             let Some(id) = ids.get(&index) else { return };
-                            (json!({ "type": "event_delta", "event_id": id, "delta": { "type": "content_delta", "index": 0, "content": { "type": "text", "text": text } } }), types::AGENT_MESSAGE)
+                            (emitted::message_preview_delta(id, text), types::AGENT_MESSAGE)
                         }
                     };
                     self.engine.preview(&self.session_id, previews, of, preview);
@@ -218,26 +222,23 @@ impl Actor {
             let failure = match result {
                 Ok(mut reply) => {
                     let calls = self.reply_events(thread, &mut reply, &ids).await?;
-                    self.end_span(thread, &start, &model, Some(&reply)).await?;
+                    self.end_span(thread, start, &model, Some(&reply)).await?;
                     self.add_model_usage(thread, &model, &reply.usage, seconds).await?;
                     return Ok(Requested::Reply(reply, calls));
                 }
                 Err(failure) => failure,
             };
-            self.end_span(thread, &start, &model, None).await?;
+            self.end_span(thread, start, &model, None).await?;
             if let Failure::TooLong { .. } = failure {
                 return Ok(Requested::TooLong);
             }
             let retrying = failure.retryable() && attempt < endpoint.max_retries;
             let status = if retrying { "retrying" } else { "exhausted" };
-            self.emit_in(thread, json!({
-                "type": types::SESSION_ERROR,
-                "error": { "type": failure.error_type(), "message": failure.message(), "retry_status": { "type": status } },
-            }))
-            .await?;
+            let error = emitted::error(failure.error_type(), failure.message(), emitted::retry_status(status));
+            self.emit_in(thread, emitted::session_error(error)).await?;
             if !retrying {
                 tracing::warn!(session = %self.session_id, "a model request failed: {}", failure.message());
-                return Ok(Requested::Over(Played::Ended(json!({ "type": "retries_exhausted" }))));
+                return Ok(Requested::Over(Played::Ended(emitted::retries_exhausted())));
             }
             let wait = failure
                 .retry_after()
@@ -263,27 +264,21 @@ impl Actor {
             let id = ids.get(&index).cloned().unwrap_or_else(|| new_id("sevt"));
             match block["type"].as_str() {
                 Some("text") => {
-                    let text = block["text"].clone();
-                    self.emit_in(thread, json!({ "type": types::AGENT_MESSAGE, "id": id, "content": [{ "type": "text", "text": text }] }))
-                        .await?;
+                    let text = block["text"].as_str().unwrap_or_default();
+                    self.emit_in(thread, emitted::agent_message(Some(id), text)).await?;
                 }
                 Some("thinking" | "redacted_thinking") => {
-                    self.emit_in(thread, json!({ "type": types::AGENT_THINKING, "id": id })).await?;
+                    self.emit_in(thread, emitted::agent_thinking(id)).await?;
                 }
                 Some("tool_use") => {
                     let name = block["name"].as_str().unwrap_or_default().to_owned();
                     let input = block["input"].clone();
                     let (event, permission) = if custom.contains(&name.as_str()) {
-                        let event =
-                            json!({ "type": types::AGENT_CUSTOM_TOOL_USE, "id": id, "name": name, "input": input });
-                        (event, Permission::Custom)
+                        (emitted::custom_tool_use(Some(id.clone()), &name, object(&input)), Permission::Custom)
                     } else {
                         let (permission, evaluation) = self.permission(thread, &name);
-                        let mut event = json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": name, "input": input, "evaluated_permission": permission.evaluated() });
-                        if let Some(evaluation) = evaluation {
-                            event["evaluation"] = evaluation;
-                        }
-                        (event, permission)
+                        let evaluated = permission.evaluated();
+                        (emitted::tool_use(Some(id.clone()), &name, object(&input), evaluated, evaluation), permission)
                     };
                     self.emit_in(thread, event).await?;
                     block["id"] = json!(id);
@@ -296,7 +291,7 @@ impl Actor {
     }
 
     /// The permission of a call to `name`: a tool the model was not offered is refused.
-    fn permission(&self, thread: &Thread, name: &str) -> (Permission, Option<Value>) {
+    fn permission(&self, thread: &Thread, name: &str) -> (Permission, Option<ToolEvaluation>) {
         let offered = tools::definitions(&thread.agent["tools"]).iter().any(|t| t["name"] == name);
         if !offered {
             return (
@@ -309,7 +304,7 @@ impl Actor {
 
     /// A request's `span.model_request_end`, the reply's blocks kept first under its id; with no
     /// reply (the request failed), `is_error` and no usage.
-    async fn end_span(&self, thread: &Thread, start: &Value, model: &str, reply: Option<&Reply>) -> ApiResult<()> {
+    async fn end_span(&self, thread: &Thread, start: String, model: &str, reply: Option<&Reply>) -> ApiResult<()> {
         let end_id = new_id("sevt");
         let usage = reply.map(|r| r.usage).unwrap_or_default();
         if let Some(reply) = reply {
@@ -320,23 +315,10 @@ impl Actor {
                 .execute(&self.engine.store.pool)
                 .await?;
         }
-        self.emit_in(
-            thread,
-            json!({
-                "type": types::SPAN_MODEL_REQUEST_END,
-                "id": end_id,
-                "model_request_start_id": start["id"],
-                "model_usage": {
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                    "cache_read_input_tokens": usage.cache_read_input_tokens,
-                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                    "speed": thread.agent["model"]["speed"].as_str().unwrap_or("standard"),
-                },
-                "is_error": reply.is_none(),
-            }),
-        )
-        .await?;
+        let speed = emitted::speed(thread.agent["model"]["speed"].as_str());
+        let model_usage = emitted::model_usage(&usage, Some(speed));
+        self.emit_in(thread, emitted::span_model_request_end(Some(end_id), start, model_usage, reply.is_none()))
+            .await?;
         Ok(())
     }
 
@@ -384,7 +366,7 @@ impl Actor {
             .bind(json!({ "summary": text, "kept": kept }).to_string())
             .execute(&self.engine.store.pool)
             .await?;
-        self.emit_in(thread, json!({ "type": types::AGENT_THREAD_CONTEXT_COMPACTED, "id": id })).await?;
+        self.emit_in(thread, emitted::context_compacted(Some(id))).await?;
         Ok(true)
     }
 }
@@ -400,41 +382,69 @@ fn custom_tools(agent: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// What a stored event the model reads as the user's turn says, as Messages API blocks: a
+/// message's content, or the result of a call. `None` for an event that does not parse (it was
+/// checked when posted, so none should).
+fn said(body: &str) -> Option<Vec<Value>> {
+    let event = match serde_json::from_str::<SessionEvent>(body) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!("an event of the log does not parse, so the model does not see it: {error}");
+            return None;
+        }
+    };
+    Some(match event {
+        SessionEvent::UserMessage(message) => user_content(&message.content),
+        SessionEvent::AgentThreadMessageReceived(message) => user_content(&message.content),
+        SessionEvent::AgentToolResult(result) => {
+            vec![tool_result(&result.tool_use_id, result.content.as_deref(), result.is_error)]
+        }
+        SessionEvent::UserCustomToolResult(result) => {
+            vec![tool_result(&result.custom_tool_use_id, result.content.as_deref(), result.is_error)]
+        }
+        _ => return None,
+    })
+}
+
 /// A user message's content as Messages API blocks: text as it is; images and documents with a
 /// source the Messages API takes; anything else said in words.
-fn user_content(content: &Value) -> Vec<Value> {
+fn user_content(content: &[UserContentBlock]) -> Vec<Value> {
     content
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|block| match block["type"].as_str() {
-            Some("text") => json!({ "type": "text", "text": block["text"] }),
-            Some("image" | "document")
-                if matches!(block["source"]["type"].as_str(), Some("base64" | "url" | "text")) =>
-            {
-                json!({ "type": block["type"], "source": block["source"] })
+        .iter()
+        .map(|block| {
+            let source = match block {
+                UserContentBlock::Text(text) => return json!({ "type": "text", "text": text.text }),
+                UserContentBlock::Image(image) => Some((image.source.type_name(), serde_json::to_value(&image.source))),
+                UserContentBlock::Document(document) => {
+                    Some((document.source.type_name(), serde_json::to_value(&document.source)))
+                }
+                _ => None,
+            };
+            let kind = block.type_name();
+            match source {
+                Some(("base64" | "url" | "text", Ok(source))) => json!({ "type": kind, "source": source }),
+                _ if kind.is_empty() => json!({ "type": "text", "text": "[an unreadable block]" }),
+                _ => json!({ "type": "text", "text": format!("[a {kind} block the engine cannot pass to the model]") }),
             }
-            Some(other) => {
-                json!({ "type": "text", "text": format!("[a {other} block the engine cannot pass to the model]") })
-            }
-            None => json!({ "type": "text", "text": "[an unreadable block]" }),
         })
         .collect()
 }
 
-fn tool_result(tool_use_id: &Value, event: &Value) -> Value {
-    let content: Vec<Value> = event["content"]
-        .as_array()
+/// A call's result as a Messages API `tool_result` block: its text blocks.
+fn tool_result(tool_use_id: &str, content: Option<&[ToolResultContentBlock]>, is_error: Option<bool>) -> Value {
+    let content: Vec<Value> = content
         .into_iter()
         .flatten()
-        .filter(|b| b["type"] == "text")
-        .map(|b| json!({ "type": "text", "text": b["text"] }))
+        .filter_map(|block| match block {
+            ToolResultContentBlock::Text(text) => Some(json!({ "type": "text", "text": text.text })),
+            _ => None,
+        })
         .collect();
     json!({
         "type": "tool_result",
         "tool_use_id": tool_use_id,
         "content": content,
-        "is_error": event["is_error"].as_bool().unwrap_or(false),
+        "is_error": is_error.unwrap_or(false),
     })
 }
 
@@ -526,6 +536,40 @@ mod tests {
         assert_eq!(out[2]["content"][1], text("stop that"));
         // A result for a call that was never made is dropped.
         assert_eq!(out[4]["content"], json!([text("again")]));
+    }
+
+    #[test]
+    fn a_user_message_reaches_the_model_as_blocks_it_takes_or_in_words() {
+        let said = said(&json!({ "type": "user.message", "id": "sevt_1", "content": [
+            text("look"),
+            { "type": "image", "source": { "type": "url", "url": "https://example.com/a.png" } },
+            { "type": "document", "source": { "type": "text", "media_type": "text/plain", "data": "notes" }, "title": "t" },
+            { "type": "image", "source": { "type": "file", "file_id": "file_1" } },
+            { "type": "redacted" },
+        ] }).to_string())
+        .unwrap();
+        assert_eq!(said[0], text("look"));
+        assert_eq!(
+            said[1],
+            json!({ "type": "image", "source": { "type": "url", "url": "https://example.com/a.png" } })
+        );
+        assert_eq!(
+            said[2],
+            json!({ "type": "document", "source": { "type": "text", "media_type": "text/plain", "data": "notes" } })
+        );
+        assert_eq!(said[3], text("[a image block the engine cannot pass to the model]"));
+        assert_eq!(said[4], text("[a redacted block the engine cannot pass to the model]"));
+    }
+
+    #[test]
+    fn a_tool_result_reaches_the_model_as_its_text() {
+        let event = json!({ "type": "user.custom_tool_result", "id": "sevt_2", "custom_tool_use_id": "sevt_1",
+            "content": [text("found"), { "type": "image", "source": { "type": "url", "url": "https://example.com/b.png" } }] });
+        assert_eq!(
+            said(&event.to_string()).unwrap(),
+            [json!({ "type": "tool_result", "tool_use_id": "sevt_1", "content": [text("found")], "is_error": false })]
+        );
+        assert_eq!(said(r#"{"type":"agent.tool_result","id":"sevt_3"}"#), None, "no tool_use_id: it does not parse");
     }
 
     #[test]

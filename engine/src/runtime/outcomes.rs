@@ -5,12 +5,11 @@
 //! `failed` end it. The session's `outcome_evaluations` follow along. The scripted model's
 //! grader says per iteration what it decides and why (`Script::grade`).
 
-use protocol::events::types;
 use serde_json::{Value, json};
 
 use super::{Actor, Thread, Turn, script_of};
 use crate::domain::outcomes::{OutcomeRun, evaluation};
-use crate::{error::ApiResult, ids::now};
+use crate::{emitted, error::ApiResult, ids::now};
 
 impl Actor {
     /// The outcome's evaluation shows that the agent works on it.
@@ -40,30 +39,19 @@ impl Actor {
         });
         self.set_evaluation(&outcome, "evaluating", None, false).await?;
         let (id, iteration) = (&outcome.outcome_id, outcome.iteration);
-        let start = self
-            .emit(json!({ "type": types::SPAN_OUTCOME_EVALUATION_START, "outcome_id": id, "iteration": iteration }))
-            .await?;
-        self.emit(json!({ "type": types::SPAN_OUTCOME_EVALUATION_ONGOING, "outcome_id": id, "iteration": iteration }))
-            .await?;
+        let start = self.emit(emitted::outcome_evaluation_start(id, iteration)).await?;
+        self.emit(emitted::outcome_evaluation_ongoing(id, iteration)).await?;
         let out_of_iterations = grade.result == "needs_revision" && iteration + 1 >= outcome.max_iterations;
         let result = if out_of_iterations { "max_iterations_reached" } else { grade.result.as_str() };
         // The grader's usage, estimated from text length as the scripted model's is.
-        let usage = json!({
-            "input_tokens": (outcome.description.len() / 4 + 16) as u64,
-            "output_tokens": (grade.explanation.len() / 4 + 1) as u64,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 0,
-        });
-        self.emit(json!({
-            "type": types::SPAN_OUTCOME_EVALUATION_END,
-            "outcome_evaluation_start_id": start["id"],
-            "outcome_id": id,
-            "iteration": iteration,
-            "result": result,
-            "explanation": grade.explanation,
-            "usage": usage,
-        }))
-        .await?;
+        let usage = crate::model::stream::Usage {
+            input_tokens: (outcome.description.len() / 4 + 16) as u64,
+            output_tokens: (grade.explanation.len() / 4 + 1) as u64,
+            ..Default::default()
+        };
+        let verdict = emitted::outcome_result(result);
+        let usage = emitted::model_usage(&usage, None);
+        self.emit(emitted::outcome_evaluation_end(&start, id, iteration, verdict, &grade.explanation, usage)).await?;
         let terminal = result != "needs_revision";
         self.set_evaluation(&outcome, result, Some(&grade.explanation), terminal).await?;
         match result {

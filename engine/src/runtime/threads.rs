@@ -9,7 +9,12 @@
 //! `…_status_running`, `…_status_idle`) on both; the child's own events on its stream only, but
 //! for its tool calls, which the session's stream gets with `session_thread_id`.
 
-use protocol::events::types;
+use protocol::{
+    common::Empty,
+    events::{
+        SessionEvent, StopReason, WorkflowRunError, WorkflowRunErrorInfo, WorkflowRunResult, WorkflowRunResultError,
+    },
+};
 use serde_json::{Value, json};
 
 use super::{
@@ -17,6 +22,7 @@ use super::{
     turn::{Child, Thread, Turn, WorkflowRun},
 };
 use crate::{
+    emitted,
     error::ApiResult,
     ids::new_id,
     script::{Delegate, Step, Workflow},
@@ -30,12 +36,9 @@ type Fault = String;
 
 impl Actor {
     /// A thread's lifecycle event (`session.thread_*`): on its own stream and the session's.
-    pub(super) async fn lifecycle(&self, thread: &Thread, kind: &str, extra: Value) -> ApiResult<Value> {
-        let mut event = json!({ "type": kind, "session_thread_id": thread.id, "agent_name": thread.name });
-        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object()) {
-            event.extend(extra.clone());
-        }
-        self.engine.append_in(&self.session_id, Some(&thread.id), true, event).await
+    pub(super) async fn lifecycle(&self, thread: &Thread, event: SessionEvent) -> ApiResult<()> {
+        self.engine.append_event(&self.session_id, Some(&thread.id), true, event).await?;
+        Ok(())
     }
 
     /// A `subagent` step: the child thread it starts (or the one under way, on resume) plays
@@ -77,22 +80,12 @@ impl Actor {
         };
         let thread_id =
             self.engine.create_child_thread(&self.session_id, &parent.id, agent.clone(), workflow_run_id).await?;
-        let content = json!([{ "type": "text", "text": message }]);
-        self.emit_in(
-            parent,
-            json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": thread_id, "to_agent_name": name, "content": content }),
-        )
-        .await?;
+        self.emit_in(parent, emitted::thread_message_sent(&thread_id, Some(&name), message)).await?;
         let child = Child { thread_id, name, agent, turn: Turn::new(0), interrupted: false };
         let thread = child.thread();
-        let created = workflow_run_id.map_or_else(|| json!({}), |id| json!({ "workflow_run_id": id }));
-        self.lifecycle(&thread, types::SESSION_THREAD_CREATED, created).await?;
+        self.lifecycle(&thread, emitted::thread_created(&thread.id, &thread.name, workflow_run_id)).await?;
         // From the primary thread: no `from_agent_name`.
-        self.emit_in(
-            &thread,
-            json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "from_session_thread_id": parent.id, "content": content }),
-        )
-        .await?;
+        self.emit_in(&thread, emitted::thread_message_received(&parent.id, None, message)).await?;
         if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
             turn.child = Some(Box::new(child.clone()));
         }
@@ -108,20 +101,16 @@ impl Actor {
         }
         let thread = child.thread();
         self.engine.set_thread_status(&self.session_id, Some(&thread.id), "running").await?;
-        self.lifecycle(&thread, types::SESSION_THREAD_STATUS_RUNNING, json!({})).await?;
+        self.lifecycle(&thread, emitted::thread_status_running(&thread.id, &thread.name)).await?;
         // The child's turn is played by the same code as the primary's (boxed: it recurses).
         let stop_reason = match Box::pin(self.play_turn(session, &thread)).await? {
             Played::Paused(outcome) => return Ok(Some(Played::Paused(outcome))),
             Played::Ended(stop_reason) => stop_reason,
         };
-        let reply = if stop_reason["type"] == "end_turn" {
+        let reply = if matches!(stop_reason, StopReason::EndTurn(_)) {
             let reply = last_text(&thread.agent, child.turn.index).unwrap_or_else(|| "Done.".to_owned());
             let primary = self.primary.get().cloned().unwrap_or_default();
-            self.emit_in(
-                &thread,
-                json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": primary, "content": [{ "type": "text", "text": reply }] }),
-            )
-            .await?;
+            self.emit_in(&thread, emitted::thread_message_sent(&primary, None, &reply)).await?;
             reply
         } else {
             "The thread's turn failed before it finished; see its events.".to_owned()
@@ -132,29 +121,18 @@ impl Actor {
     }
 
     /// The child thread goes idle for `stop_reason`.
-    pub(super) async fn child_stopped(&self, child: &Child, stop_reason: Value) -> ApiResult<()> {
+    pub(super) async fn child_stopped(&self, child: &Child, stop_reason: StopReason) -> ApiResult<()> {
         if child.interrupted {
             return Ok(());
         }
         self.engine.set_thread_status(&self.session_id, Some(&child.thread_id), "idle").await?;
-        self.lifecycle(
-            &child.thread(),
-            types::SESSION_THREAD_STATUS_IDLE,
-            json!({ "stop_reason": stop_reason, "stop_details": null }),
-        )
-        .await?;
-        Ok(())
+        let idle = emitted::thread_status_idle(&child.thread_id, &child.name, stop_reason);
+        self.lifecycle(&child.thread(), idle).await
     }
 
     /// The primary thread receives the child's answer, and no longer waits on it.
     pub(super) async fn child_done(&self, child: &Child, reply: &str) -> ApiResult<()> {
-        self.emit(json!({
-            "type": types::AGENT_THREAD_MESSAGE_RECEIVED,
-            "from_session_thread_id": child.thread_id,
-            "from_agent_name": child.name,
-            "content": [{ "type": "text", "text": reply }],
-        }))
-        .await?;
+        self.emit(emitted::thread_message_received(&child.thread_id, Some(&child.name), reply)).await?;
         if let Some(turn) = self.state.lock().expect("runtime state lock").turn.as_mut() {
             turn.child = None;
         }
@@ -164,7 +142,7 @@ impl Actor {
     /// An interrupt of the child under way alone: it stops, and its parent goes on (when the
     /// turn resumes, the parent receives word of it).
     pub(super) async fn interrupt_child(&self, child: &Child) -> ApiResult<()> {
-        self.child_stopped(child, json!({ "type": "end_turn" })).await?;
+        self.child_stopped(child, emitted::end_turn()).await?;
         let mut state = self.state.lock().expect("runtime state lock");
         if let Some(running) = state.turn.as_mut().and_then(|turn| turn.child.as_mut()) {
             running.interrupted = true;
@@ -180,14 +158,8 @@ impl Actor {
             return self.script_fault(thread, "model_request_failed_error", fault).await.map(Some);
         }
         let primary = self.primary.get().cloned().unwrap_or_default();
-        let content = json!([{ "type": "text", "text": text }]);
-        self.emit_in(
-            thread,
-            json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": primary, "content": content }),
-        )
-        .await?;
-        self.emit(json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "from_session_thread_id": thread.id, "from_agent_name": thread.name, "content": content }))
-            .await?;
+        self.emit_in(thread, emitted::thread_message_sent(&primary, None, text)).await?;
+        self.emit(emitted::thread_message_received(&thread.id, Some(&thread.name), text)).await?;
         Ok(None)
     }
 
@@ -210,41 +182,22 @@ impl Actor {
         let agent = json!({ "type": "advisor", "model": model });
         let id = self.engine.create_child_thread(&self.session_id, &parent.id, agent.clone(), None).await?;
         let thread = Thread { id, child: true, name: ADVISOR_NAME.to_owned(), agent };
-        let asked = json!([{ "type": "text", "text": question }]);
-        let told = json!([{ "type": "text", "text": answer }]);
-        self.emit_in(parent, json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": thread.id, "to_agent_name": ADVISOR_NAME, "content": asked }))
-            .await?;
-        self.lifecycle(&thread, types::SESSION_THREAD_CREATED, json!({})).await?;
-        self.emit_in(&thread, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "from_session_thread_id": parent.id, "content": asked }))
-            .await?;
+        self.emit_in(parent, emitted::thread_message_sent(&thread.id, Some(ADVISOR_NAME), question)).await?;
+        self.lifecycle(&thread, emitted::thread_created(&thread.id, &thread.name, None)).await?;
+        self.emit_in(&thread, emitted::thread_message_received(&parent.id, None, question)).await?;
         self.engine.set_thread_status(&self.session_id, Some(&thread.id), "running").await?;
-        self.lifecycle(&thread, types::SESSION_THREAD_STATUS_RUNNING, json!({})).await?;
-        let start = self.emit_in(&thread, json!({ "type": types::SPAN_MODEL_REQUEST_START })).await?;
-        self.emit_in(&thread, json!({ "type": types::AGENT_MESSAGE, "content": told })).await?;
+        self.lifecycle(&thread, emitted::thread_status_running(&thread.id, &thread.name)).await?;
+        let start = self.emit_in(&thread, emitted::span_model_request_start()).await?;
+        self.emit_in(&thread, emitted::agent_message(None, answer)).await?;
         let (input_tokens, output_tokens) = ((question.len() / 4 + 16) as u64, (answer.len() / 4 + 1) as u64);
-        self.emit_in(&thread, json!({
-            "type": types::SPAN_MODEL_REQUEST_END,
-            "model_request_start_id": start["id"],
-            "model_usage": { "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "speed": "standard" },
-            "is_error": false,
-        }))
-        .await?;
         let usage = crate::model::stream::Usage { input_tokens, output_tokens, ..Default::default() };
+        let model_usage = emitted::model_usage(&usage, Some(emitted::speed(None)));
+        self.emit_in(&thread, emitted::span_model_request_end(None, start, model_usage, false)).await?;
         self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), 0.0).await?;
-        self.emit_in(
-            &thread,
-            json!({ "type": types::AGENT_THREAD_MESSAGE_SENT, "to_session_thread_id": parent.id, "content": told }),
-        )
-        .await?;
+        self.emit_in(&thread, emitted::thread_message_sent(&parent.id, None, answer)).await?;
         self.engine.set_thread_status(&self.session_id, Some(&thread.id), "idle").await?;
-        self.lifecycle(
-            &thread,
-            types::SESSION_THREAD_STATUS_IDLE,
-            json!({ "stop_reason": { "type": "end_turn" }, "stop_details": null }),
-        )
-        .await?;
-        self.emit_in(parent, json!({ "type": types::AGENT_THREAD_MESSAGE_RECEIVED, "from_session_thread_id": thread.id, "from_agent_name": ADVISOR_NAME, "content": told }))
-            .await?;
+        self.lifecycle(&thread, emitted::thread_status_idle(&thread.id, &thread.name, emitted::end_turn())).await?;
+        self.emit_in(parent, emitted::thread_message_received(&thread.id, Some(ADVISOR_NAME), answer)).await?;
         Ok(None)
     }
 
@@ -272,15 +225,12 @@ impl Actor {
                     phase: 0,
                     phase_started_id: None,
                 };
-                let phases: Vec<Value> = plan
-                    .phases
-                    .iter()
-                    .zip(&run.phase_ids)
-                    .map(|(phase, id)| json!({ "id": id, "name": phase.name, "description": phase.description }))
+                let phases = (plan.phases.iter().zip(&run.phase_ids))
+                    .map(|(phase, id)| emitted::workflow_phase(id, &phase.name, phase.description.as_deref()))
                     .collect();
-                self.emit(json!({ "type": types::WORKFLOW_RUN_CREATED, "workflow_run_id": run.id, "name": plan.name, "description": plan.description, "phases": phases }))
-                    .await?;
-                self.emit(json!({ "type": types::WORKFLOW_RUN_STATUS_RUNNING, "workflow_run_id": run.id })).await?;
+                let description = plan.description.as_deref();
+                self.emit(emitted::workflow_run_created(&run.id, &plan.name, description, phases)).await?;
+                self.emit(emitted::workflow_run_status_running(&run.id)).await?;
                 self.keep_workflow(parent, Some(run.clone())).await?;
                 run
             }
@@ -291,12 +241,10 @@ impl Actor {
             let started = match &run.phase_started_id {
                 Some(started) => started.clone(),
                 None => {
-                    let event = self
-                        .emit(json!({ "type": types::WORKFLOW_RUN_PHASE_STARTED, "workflow_run_id": run.id, "workflow_run_phase_id": phase_id }))
-                        .await?;
-                    run.phase_started_id = event["id"].as_str().map(str::to_owned);
+                    let started = self.emit(emitted::workflow_run_phase_started(&run.id, &phase_id)).await?;
+                    run.phase_started_id = Some(started.clone());
                     self.keep_workflow(parent, Some(run.clone())).await?;
-                    run.phase_started_id.clone().unwrap_or_default()
+                    started
                 }
             };
             if let (Some(agent), Some(message)) = (&phase.subagent, &phase.message) {
@@ -312,25 +260,23 @@ impl Actor {
                     return Ok(Some(paused));
                 }
             }
-            self.emit(json!({ "type": types::WORKFLOW_RUN_PHASE_ENDED, "workflow_run_id": run.id, "workflow_run_phase_id": phase_id, "phase_started_id": started }))
-                .await?;
+            self.emit(emitted::workflow_run_phase_ended(&run.id, &phase_id, &started)).await?;
             run.phase += 1;
             run.phase_started_id = None;
             self.keep_workflow(parent, Some(run.clone())).await?;
         }
-        self.emit(json!({ "type": types::WORKFLOW_RUN_STATUS_IDLE, "workflow_run_id": run.id })).await?;
-        self.emit(json!({ "type": types::WORKFLOW_RUN_STATUS_ENDED, "workflow_run_id": run.id, "result": { "type": "completed" } }))
-            .await?;
+        self.emit(emitted::workflow_run_status_idle(&run.id)).await?;
+        self.emit(emitted::workflow_run_status_ended(&run.id, WorkflowRunResult::Completed(Empty {}))).await?;
         self.keep_workflow(parent, None).await?;
         Ok(None)
     }
 
     /// A workflow run that cannot go on: `workflow_run.error`, then its end with the error.
     async fn workflow_failed(&self, parent: &Thread, run: &WorkflowRun, fault: &str) -> ApiResult<Played> {
-        let error = json!({ "type": "program_error", "message": fault });
-        self.emit(json!({ "type": types::WORKFLOW_RUN_ERROR, "workflow_run_id": run.id, "error": error })).await?;
-        self.emit(json!({ "type": types::WORKFLOW_RUN_STATUS_ENDED, "workflow_run_id": run.id, "result": { "type": "error", "error": error } }))
-            .await?;
+        let error = WorkflowRunError::ProgramError(WorkflowRunErrorInfo { message: fault.to_owned() });
+        self.emit(emitted::workflow_run_error(&run.id, error.clone())).await?;
+        let result = WorkflowRunResult::Error(WorkflowRunResultError { error });
+        self.emit(emitted::workflow_run_status_ended(&run.id, result)).await?;
         self.keep_workflow(parent, None).await?;
         self.script_fault(parent, "model_request_failed_error", fault).await
     }
