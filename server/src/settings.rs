@@ -247,9 +247,9 @@ pub enum SettingsError {
     #[error("{name}={value} is more than {most}, the most it may be{hint}")]
     TooLarge { name: &'static str, value: u64, most: u64, hint: &'static str },
     #[error("{0}")]
-    Sandbox(String),
+    Sandbox(engine::config::ConfigError),
     #[error("{0}")]
-    Model(String),
+    Model(engine::config::ConfigError),
     #[error("SWITCHBOARD_SMTP_FROM={value:?} is not a mail address; use e.g. Switchboard <switchboard@example.com>")]
     SmtpFrom { value: String },
     #[error(

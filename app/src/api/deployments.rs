@@ -367,7 +367,7 @@ pub async fn preview_schedule(expression: String, timezone: String) -> Result<Sc
     let params = ScheduleParams { expression, timezone, r#type: CronTag };
     let schedule = match CronSchedule::parse(&params) {
         Ok(schedule) => schedule,
-        Err(problem) => return Ok(SchedulePreview::Invalid(problem)),
+        Err(problem) => return Ok(SchedulePreview::Invalid(problem.to_string())),
     };
     let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
     let fires = schedule
