@@ -205,14 +205,17 @@ ensure_test_tools() {
   # The network test (engine/tests/network.rs) makes namespaces with `ip` and uses curl inside
   # the sandbox.
   apt_install iproute2 curl
+  # deploy/check runs compose's PostgreSQL from the server's own binaries (initdb, postgres).
+  apt_install postgresql
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   npm_install "$ROOT/end2end"
-  # The official SDK for the conformance check, in a venv of the repository.
-  local requirements="$ROOT/protocol/conformance/requirements.txt"
-  if ! cmp -s "$requirements" "$ROOT/.venv/.switchboard-requirements" 2>/dev/null; then
-    log "Installing the conformance check's Python packages"
+  # The official SDK for the conformance check, and deploy/check's packages, in a venv of the
+  # repository; installed again when either list changes.
+  local conformance="$ROOT/protocol/conformance/requirements.txt" deploy="$ROOT/deploy/requirements.txt"
+  if ! cat "$conformance" "$deploy" | cmp -s - "$ROOT/.venv/.switchboard-requirements" 2>/dev/null; then
+    log "Installing the Python packages of the conformance and deployment checks"
     python3 -m venv "$ROOT/.venv"
-    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$ROOT/.venv/.switchboard-requirements"
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$conformance" -r "$deploy"
+    cat "$conformance" "$deploy" > "$ROOT/.venv/.switchboard-requirements"
   fi
 }
