@@ -219,3 +219,40 @@ ensure_test_tools() {
     cat "$conformance" "$deploy" > "$ROOT/.venv/.switchboard-requirements"
   fi
 }
+
+# A PostgreSQL cluster of the test suite's own: Debian's `postgresql` binaries, a data directory
+# made for this run, a spare port on loopback, trust authentication (loopback only). initdb and
+# pg_ctl refuse to run as root, and these machines run as root: they run as `postgres` through
+# runuser. Debian's own `main` cluster is left as it is (stopped or not). Exports
+# SWITCHBOARD_TEST_POSTGRES_URL, a database the tests may create their own databases from.
+# `stop_test_postgres` stops it and removes its data.
+PG_BIN=""
+start_test_postgres() {
+  apt_install postgresql
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$PG_BIN/initdb" ] || { log "PostgreSQL's initdb was not found under /usr/lib/postgresql"; return 1; }
+  TEST_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-postgres.XXXXXX")
+  chown postgres: "$TEST_PG_DIR"
+  chmod 700 "$TEST_PG_DIR"
+  local as_postgres=(runuser -u postgres --)
+  [ "$(id -u)" -ne 0 ] && as_postgres=()
+  "${as_postgres[@]}" "$PG_BIN/initdb" -D "$TEST_PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$TEST_PG_DIR/initdb.log" 2>&1 ||
+    { cat "$TEST_PG_DIR/initdb.log"; return 1; }
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Many test servers at once, each a pool: room for a few hundred connections. Durability is
+  # not what the tests measure.
+  "${as_postgres[@]}" "$PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/server.log" -w -t 60 \
+    -o "-p $port -k $TEST_PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || { cat "$TEST_PG_DIR/server.log"; return 1; }
+  export SWITCHBOARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  log "PostgreSQL for the tests on 127.0.0.1:$port ($TEST_PG_DIR)"
+}
+
+stop_test_postgres() {
+  [ -n "${TEST_PG_DIR:-}" ] && [ -d "$TEST_PG_DIR/data" ] || return 0
+  local as_postgres=(runuser -u postgres --)
+  [ "$(id -u)" -ne 0 ] && as_postgres=()
+  "${as_postgres[@]}" "$PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$TEST_PG_DIR"
+}

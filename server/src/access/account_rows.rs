@@ -1,5 +1,5 @@
 //! Accounts' rows and their logins: [`AccountRows`], the seam another database's store goes
-//! behind, and [`SqliteAccountRows`], SQLite's `users` and `logins` tables in the main database.
+//! behind, and [`SqlAccountRows`], SQLite's `users` and `logins` tables in the main database.
 //! Rows hold what the accounts' logic made: password hashes (argon2id, PHC strings; empty for a
 //! single sign-on account), roles as text, times as RFC 3339. An account's generation counts the
 //! changes that end its logins (a new password, disabling). [`suite`] is what every
@@ -9,7 +9,7 @@ use app::{
     auth::{Account, LoginInfo, parse_roles},
     upstream::client::BoxFuture,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -148,17 +148,17 @@ pub trait AccountRows: Send + Sync + 'static {
     fn end_sso_logins<'a>(&'a self, issuer: &'a str, subject: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
 }
 
-pub struct SqliteAccountRows {
-    pool: SqlitePool,
+pub struct SqlAccountRows {
+    pool: AnyPool,
 }
 
-impl SqliteAccountRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlAccountRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
-fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
+fn account(row: &sqlx::any::AnyRow) -> Account {
     Account {
         id: row.get("id"),
         username: row.get("username"),
@@ -172,7 +172,7 @@ fn account(row: &sqlx::sqlite::SqliteRow) -> Account {
     }
 }
 
-fn account_row(row: &sqlx::sqlite::SqliteRow) -> AccountRow {
+fn account_row(row: &sqlx::any::AnyRow) -> AccountRow {
     AccountRow { account: account(row), generation: row.get("generation") }
 }
 
@@ -183,7 +183,7 @@ const COLUMNS: &str =
 /// Counts the enabled admins.
 const ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE disabled = 0 AND (' ' || roles || ' ') LIKE '% admin %'";
 
-impl AccountRows for SqliteAccountRows {
+impl AccountRows for SqlAccountRows {
     fn count(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move { Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?) })
     }
@@ -198,7 +198,7 @@ impl AccountRows for SqliteAccountRows {
 
     fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<Account>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -208,7 +208,7 @@ impl AccountRows for SqliteAccountRows {
 
     fn by_username<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<(AccountRow, String)>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = ?"))
+            let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = $1"))
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -218,7 +218,7 @@ impl AccountRows for SqliteAccountRows {
 
     fn generation(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT generation FROM users WHERE id = ?")
+            Ok(sqlx::query_scalar("SELECT generation FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -229,10 +229,10 @@ impl AccountRows for SqliteAccountRows {
         Box::pin(async move {
             let sql = if first {
                 "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
-                 SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)"
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id"
             } else {
                 "INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at, must_change_password)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id"
             };
             let inserted = sqlx::query(sql)
                 .bind(&new.username)
@@ -242,9 +242,9 @@ impl AccountRows for SqliteAccountRows {
                 .bind(&new.created_at)
                 .bind(&new.created_at)
                 .bind(new.must_change_password as i64)
-                .execute(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-            Ok((inserted.rows_affected() > 0).then(|| inserted.last_insert_rowid()))
+            Ok(inserted.map(|row| row.get(0)))
         })
     }
 
@@ -258,13 +258,13 @@ impl AccountRows for SqliteAccountRows {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
             let Some(before) =
-                sqlx::query("SELECT disabled FROM users WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
+                sqlx::query("SELECT disabled FROM users WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?
             else {
                 return Ok(Updated::NotFound);
             };
             let was_disabled = before.get::<i64, _>(0) != 0;
             sqlx::query(
-                "UPDATE users SET roles = ?, disabled = ?, updated_at = ?, generation = generation + ? WHERE id = ?",
+                "UPDATE users SET roles = $1, disabled = $2, updated_at = $3, generation = generation + $4 WHERE id = $5",
             )
             .bind(roles)
             .bind(disabled as i64)
@@ -282,7 +282,7 @@ impl AccountRows for SqliteAccountRows {
                 return Ok(Updated::LastAdmin);
             }
             if disabled {
-                sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM logins WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(Updated::Yes)
@@ -298,8 +298,8 @@ impl AccountRows for SqliteAccountRows {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let updated = sqlx::query(
-                "UPDATE users SET password_hash = ?, must_change_password = ?, generation = generation + 1, updated_at = ?
-                 WHERE id = ? AND sso_subject IS NULL",
+                "UPDATE users SET password_hash = $1, must_change_password = $2, generation = generation + 1, updated_at = $3
+                 WHERE id = $4 AND sso_subject IS NULL",
             )
             .bind(hash)
             .bind(must_change as i64)
@@ -320,7 +320,7 @@ impl AccountRows for SqliteAccountRows {
         user_agent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO logins (id, user_id, started_at, ip, user_agent) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO logins (id, user_id, started_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(user_id)
                 .bind(started_at)
@@ -334,14 +334,14 @@ impl AccountRows for SqliteAccountRows {
 
     fn delete_login<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM logins WHERE id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM logins WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(())
         })
     }
 
     fn prune_logins<'a>(&'a self, cutoff: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query("DELETE FROM logins WHERE started_at < ?")
+            Ok(sqlx::query("DELETE FROM logins WHERE started_at < $1")
                 .bind(cutoff)
                 .execute(&self.pool)
                 .await?
@@ -357,8 +357,8 @@ impl AccountRows for SqliteAccountRows {
     ) -> BoxFuture<'a, Result<Option<Account>, StoreError>> {
         Box::pin(async move {
             let row = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM users WHERE id = ? AND generation = ? AND disabled = 0
-                 AND EXISTS (SELECT 1 FROM logins WHERE logins.id = ? AND logins.user_id = users.id)"
+                "SELECT {COLUMNS} FROM users WHERE id = $1 AND generation = $2 AND disabled = 0
+                 AND EXISTS (SELECT 1 FROM logins WHERE logins.id = $3 AND logins.user_id = users.id)"
             ))
             .bind(user_id)
             .bind(generation)
@@ -372,7 +372,7 @@ impl AccountRows for SqliteAccountRows {
     fn logins(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<LoginInfo>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query(
-                "SELECT id, started_at, ip, user_agent FROM logins WHERE user_id = ? ORDER BY started_at, id",
+                "SELECT id, started_at, ip, user_agent FROM logins WHERE user_id = $1 ORDER BY started_at, id",
             )
             .bind(user_id)
             .fetch_all(&self.pool)
@@ -392,7 +392,7 @@ impl AccountRows for SqliteAccountRows {
 
     fn end_login_of<'a>(&'a self, user_id: i64, login_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let ended = sqlx::query("DELETE FROM logins WHERE id = ? AND user_id = ?")
+            let ended = sqlx::query("DELETE FROM logins WHERE id = $1 AND user_id = $2")
                 .bind(login_id)
                 .bind(user_id)
                 .execute(&self.pool)
@@ -403,7 +403,7 @@ impl AccountRows for SqliteAccountRows {
 
     fn end_other_logins<'a>(&'a self, user_id: i64, keep: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
-            let ended = sqlx::query("DELETE FROM logins WHERE user_id = ? AND id <> ?")
+            let ended = sqlx::query("DELETE FROM logins WHERE user_id = $1 AND id <> $2")
                 .bind(user_id)
                 .bind(keep)
                 .execute(&self.pool)
@@ -414,14 +414,14 @@ impl AccountRows for SqliteAccountRows {
 
     fn end_logins_of(&self, user_id: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
-            let ended = sqlx::query("DELETE FROM logins WHERE user_id = ?").bind(user_id).execute(&self.pool).await?;
+            let ended = sqlx::query("DELETE FROM logins WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
             Ok(ended.rows_affected())
         })
     }
 
     fn sso_account<'a>(&'a self, issuer: &'a str, subject: &'a str) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?")
+            Ok(sqlx::query_scalar("SELECT id FROM users WHERE sso_issuer = $1 AND sso_subject = $2")
                 .bind(issuer)
                 .bind(subject)
                 .fetch_optional(&self.pool)
@@ -434,7 +434,7 @@ impl AccountRows for SqliteAccountRows {
             let inserted = sqlx::query(
                 "INSERT INTO users (username, display_name, password_hash, roles, disabled, created_at, updated_at,
                                     sso_issuer, sso_subject, email)
-                 VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+                 VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (username) DO NOTHING RETURNING id",
             )
             .bind(&new.username)
             .bind(&new.display_name)
@@ -445,9 +445,9 @@ impl AccountRows for SqliteAccountRows {
             .bind(&new.issuer)
             .bind(&new.subject)
             .bind(&new.email)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-            Ok((inserted.rows_affected() == 1).then(|| inserted.last_insert_rowid()))
+            Ok(inserted.map(|row| row.get(0)))
         })
     }
 
@@ -463,7 +463,7 @@ impl AccountRows for SqliteAccountRows {
             let mut tx = self.pool.begin().await?;
             let admins_before: i64 = sqlx::query_scalar(ENABLED_ADMINS).fetch_one(&mut *tx).await?;
             sqlx::query(
-                "UPDATE users SET email = ?, display_name = ?, roles = COALESCE(?, roles), updated_at = ? WHERE id = ?",
+                "UPDATE users SET email = $1, display_name = $2, roles = COALESCE($3, roles), updated_at = $4 WHERE id = $5",
             )
             .bind(email)
             .bind(display_name)
@@ -479,7 +479,7 @@ impl AccountRows for SqliteAccountRows {
                 return Ok(SsoUpdated::LastAdmin);
             }
             let row =
-                sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = ?")).bind(id).fetch_one(&mut *tx).await?;
+                sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
             Ok(SsoUpdated::Yes(account_row(&row)))
         })
@@ -488,7 +488,7 @@ impl AccountRows for SqliteAccountRows {
     fn end_sso_logins<'a>(&'a self, issuer: &'a str, subject: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
             Ok(sqlx::query(
-                "DELETE FROM logins WHERE user_id IN (SELECT id FROM users WHERE sso_issuer = ? AND sso_subject = ?)",
+                "DELETE FROM logins WHERE user_id IN (SELECT id FROM users WHERE sso_issuer = $1 AND sso_subject = $2)",
             )
             .bind(issuer)
             .bind(subject)
@@ -710,17 +710,18 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_accounts_and_logins() {
+    async fn sqlite_and_postgres_keep_accounts_and_logins() {
         for check in 0..6 {
-            let dir = crate::support::Scratch::new("account-rows");
-            let rows = SqliteAccountRows::new(crate::support::db::open(&dir.0).await.unwrap());
-            match check {
-                0 => suite::an_account_is_created_once_per_username(&rows).await,
-                1 => suite::sign_in_data_is_found_by_username(&rows).await,
-                2 => suite::roles_and_disabled_are_changed_and_read_back(&rows).await,
-                3 => suite::a_login_ends_when_its_generation_bumps(&rows).await,
-                4 => suite::the_last_enabled_admin_cannot_be_demoted_or_disabled(&rows).await,
-                _ => suite::sso_accounts_are_found_by_issuer_and_subject(&rows).await,
+            for db in crate::support::db::testing::databases("account-rows").await {
+                let rows = SqlAccountRows::new(db.pool.clone());
+                match check {
+                    0 => suite::an_account_is_created_once_per_username(&rows).await,
+                    1 => suite::sign_in_data_is_found_by_username(&rows).await,
+                    2 => suite::roles_and_disabled_are_changed_and_read_back(&rows).await,
+                    3 => suite::a_login_ends_when_its_generation_bumps(&rows).await,
+                    4 => suite::the_last_enabled_admin_cannot_be_demoted_or_disabled(&rows).await,
+                    _ => suite::sso_accounts_are_found_by_issuer_and_subject(&rows).await,
+                }
             }
         }
     }

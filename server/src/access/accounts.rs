@@ -15,9 +15,9 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
-use super::account_rows::{AccountRows, NewAccount, NewSsoAccount, SqliteAccountRows, SsoUpdated, Updated};
+use super::account_rows::{AccountRows, NewAccount, NewSsoAccount, SqlAccountRows, SsoUpdated, Updated};
 use super::throttle::{MemoryThrottle, SignInThrottle, THROTTLE_WINDOW};
 use crate::support::{StoreError, random_hex};
 
@@ -144,8 +144,8 @@ fn sso_failed(error: StoreError) -> SsoSignInError {
 
 impl Accounts {
     /// Accounts kept in SQLite's main database.
-    pub fn new(pool: SqlitePool) -> Self {
-        Self::with_rows(Arc::new(SqliteAccountRows::new(pool)))
+    pub fn new(pool: AnyPool) -> Self {
+        Self::with_rows(Arc::new(SqlAccountRows::new(pool)))
     }
 
     /// Accounts kept by another store, failed sign-ins in this process's memory.

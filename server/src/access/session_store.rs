@@ -3,7 +3,7 @@
 //! kept it would let anyone who reads a copy of the database (a backup) sign in as anyone.
 //!
 //! [`HashedSessionStore`] implements tower-sessions' traits once; what it asks of a database is
-//! [`SessionRows`], five statements by the id's hash. SQLite's are [`SqliteSessionRows`]; another
+//! [`SessionRows`], five statements by the id's hash. SQLite's are [`SqlSessionRows`]; another
 //! database's would sit beside them. [`rehash_unhashed`] moves the sessions an older Switchboard
 //! stored under the cookie's value (tower-sessions-sqlx-store) to their hashed form.
 
@@ -11,7 +11,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -54,12 +54,12 @@ pub struct HashedSessionStore<R> {
 }
 
 /// The login sessions in Switchboard's database.
-pub type LoginSessions = HashedSessionStore<SqliteSessionRows>;
+pub type LoginSessions = HashedSessionStore<SqlSessionRows>;
 
 impl LoginSessions {
     /// The sessions in `login_sessions` of `pool` (migration 0015).
-    pub fn sqlite(pool: SqlitePool) -> Self {
-        Self::new(SqliteSessionRows { pool })
+    pub fn sqlite(pool: AnyPool) -> Self {
+        Self::new(SqlSessionRows { pool })
     }
 }
 
@@ -128,14 +128,14 @@ impl<R: SessionRows> ExpiredDeletion for HashedSessionStore<R> {
 
 /// `login_sessions` in SQLite.
 #[derive(Debug, Clone)]
-pub struct SqliteSessionRows {
-    pool: SqlitePool,
+pub struct SqlSessionRows {
+    pool: AnyPool,
 }
 
 const INSERT: &str =
-    "INSERT INTO login_sessions (id_hash, data, expires_ms) VALUES (?, ?, ?) ON CONFLICT (id_hash) DO NOTHING";
+    "INSERT INTO login_sessions (id_hash, data, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (id_hash) DO NOTHING";
 
-impl SessionRows for SqliteSessionRows {
+impl SessionRows for SqlSessionRows {
     async fn insert(&self, row: &SessionRow) -> Result<bool, sqlx::Error> {
         let done =
             sqlx::query(INSERT).bind(&row.id_hash).bind(&row.data).bind(row.expires_ms).execute(&self.pool).await?;
@@ -144,7 +144,7 @@ impl SessionRows for SqliteSessionRows {
 
     async fn upsert(&self, row: &SessionRow) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO login_sessions (id_hash, data, expires_ms) VALUES (?, ?, ?)
+            "INSERT INTO login_sessions (id_hash, data, expires_ms) VALUES ($1, $2, $3)
              ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_ms = excluded.expires_ms",
         )
         .bind(&row.id_hash)
@@ -157,7 +157,7 @@ impl SessionRows for SqliteSessionRows {
 
     async fn find(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRow>, sqlx::Error> {
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT data, expires_ms FROM login_sessions WHERE id_hash = ? AND expires_ms > ?")
+            sqlx::query_as("SELECT data, expires_ms FROM login_sessions WHERE id_hash = $1 AND expires_ms > $2")
                 .bind(id_hash)
                 .bind(now_ms)
                 .fetch_optional(&self.pool)
@@ -166,20 +166,20 @@ impl SessionRows for SqliteSessionRows {
     }
 
     async fn delete(&self, id_hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_sessions WHERE id_hash = ?").bind(id_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM login_sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn delete_expired(&self, now_ms: i64) -> Result<u64, sqlx::Error> {
         let done =
-            sqlx::query("DELETE FROM login_sessions WHERE expires_ms <= ?").bind(now_ms).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM login_sessions WHERE expires_ms <= $1").bind(now_ms).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }
 
 /// Opens Switchboard's main database (`support::db::open`) and finishes migration 0015, which
 /// needs SHA-256 and so Rust ([`rehash_unhashed`]).
-pub async fn open_main_database(dir: &std::path::Path) -> Result<SqlitePool, sqlx::Error> {
+pub async fn open_main_database(dir: &std::path::Path) -> Result<AnyPool, sqlx::Error> {
     let pool = crate::support::db::open(dir).await?;
     // Migration 0015's other half: SQLite has no SHA-256.
     rehash_unhashed(&pool).await?;
@@ -192,13 +192,13 @@ pub async fn open_main_database(dir: &std::path::Path) -> Result<SqlitePool, sql
 /// file is vacuumed, which rewrites every page, so that no freed page keeps an old cookie's
 /// value, and the write-ahead log is emptied. A no-op once done; run again if a start stopped
 /// halfway.
-pub async fn rehash_unhashed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    let pending: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'login_sessions_unhashed')",
+pub async fn rehash_unhashed(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'login_sessions_unhashed'",
     )
     .fetch_one(pool)
     .await?;
-    if !pending {
+    if pending == 0 {
         return Ok(());
     }
     let mut tx = pool.begin().await?;
@@ -227,7 +227,7 @@ pub async fn rehash_unhashed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     }
     sqlx::query("VACUUM").execute(pool).await?;
     sqlx::query("DROP TABLE login_sessions_unhashed").execute(pool).await?;
-    if !engine::private::empty_wal(pool).await? {
+    if !crate::support::db::empty_wal(pool).await? {
         tracing::warn!("the write-ahead log could not be emptied after the login sessions moved; it will be later");
     }
     Ok(())
@@ -272,7 +272,7 @@ mod tests {
         Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + expires_in }
     }
 
-    async fn stored_hashes(pool: &SqlitePool) -> Vec<String> {
+    async fn stored_hashes(pool: &AnyPool) -> Vec<String> {
         sqlx::query_scalar("SELECT id_hash FROM login_sessions ORDER BY id_hash").fetch_all(pool).await.unwrap()
     }
 
@@ -287,10 +287,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sqlite_rows_keep_sessions_by_hash() {
-        let dir = crate::support::Scratch::new("session-rows");
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
-        super::suite::rows_are_kept_by_hash_until_they_expire(&SqliteSessionRows { pool }).await;
+    async fn sqlite_and_postgres_rows_keep_sessions_by_hash() {
+        for db in crate::support::db::testing::databases("session-rows").await {
+            super::suite::rows_are_kept_by_hash_until_they_expire(&SqlSessionRows { pool: db.pool.clone() }).await;
+        }
     }
 
     #[tokio::test]
@@ -353,7 +353,7 @@ mod tests {
         // The database as an older Switchboard left it: tower-sessions-sqlx-store's table, its
         // rows keyed by the cookie's value, the record in MessagePack; one row already deleted by
         // its expiry clean-up, whose bytes linger in a free part of a page.
-        let old = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", dir.0.join("switchboard.db").display()))
+        let old = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", dir.0.join("switchboard.db").display()))
             .await
             .unwrap();
         sqlx::query("PRAGMA journal_mode = WAL").execute(&old).await.unwrap();

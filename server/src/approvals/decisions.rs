@@ -1,5 +1,5 @@
 //! The decision store: [`DecisionStore`], the seam another database's store goes behind, and
-//! [`SqliteDecisions`], its SQLite implementation. The primary key (session, event id) is the
+//! [`SqlDecisions`], its SQLite implementation. The primary key (session, event id) is the
 //! lock that lets exactly one decision per tool call go upstream, whichever replica or rule asks.
 //! [`suite`] is the behaviour every implementation must show, run here against SQLite.
 
@@ -7,7 +7,7 @@ use app::{
     decisions::{Outcome, Recorded},
     upstream::client::BoxFuture,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -45,12 +45,12 @@ pub fn store_failed(error: StoreError) -> app::error::AppError {
 /// A decision and the event that carries it upstream.
 pub type Pending = (Recorded, protocol::event_params::EventParams);
 
-pub struct SqliteDecisions {
-    pool: SqlitePool,
+pub struct SqlDecisions {
+    pool: AnyPool,
 }
 
-impl SqliteDecisions {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlDecisions {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -59,7 +59,7 @@ impl SqliteDecisions {
         // server stopped, or the API could not be asked): it no longer holds the call.
         let stale = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(2));
         sqlx::query(
-            "DELETE FROM decisions WHERE session_id = ? AND event_id = ? AND state = 'sending' AND decided_at < ?",
+            "DELETE FROM decisions WHERE session_id = $1 AND event_id = $2 AND state = 'sending' AND decided_at < $3",
         )
         .bind(session_id)
         .bind(&d.event_id)
@@ -78,7 +78,7 @@ impl SqliteDecisions {
     async fn try_claim(&self, session_id: &str, d: &Recorded) -> Result<Option<Claim>, sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO decisions (session_id, event_id, result, deny_message, decided_by, decided_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, event_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, event_id) DO NOTHING",
         )
         .bind(session_id)
         .bind(&d.event_id)
@@ -92,7 +92,7 @@ impl SqliteDecisions {
             return Ok(Some(Claim::Won));
         }
         let row = sqlx::query(
-            "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions WHERE session_id = ? AND event_id = ?",
+            "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions WHERE session_id = $1 AND event_id = $2",
         )
         .bind(session_id)
         .bind(&d.event_id)
@@ -102,7 +102,7 @@ impl SqliteDecisions {
     }
 }
 
-fn recorded(row: &sqlx::sqlite::SqliteRow) -> Result<Recorded, sqlx::Error> {
+fn recorded(row: &sqlx::any::AnyRow) -> Result<Recorded, sqlx::Error> {
     let result: String = row.try_get(1)?;
     let result = Outcome::parse(&result).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "result".to_owned(),
@@ -117,7 +117,7 @@ fn recorded(row: &sqlx::sqlite::SqliteRow) -> Result<Recorded, sqlx::Error> {
     })
 }
 
-impl DecisionStore for SqliteDecisions {
+impl DecisionStore for SqlDecisions {
     fn claim<'a>(&'a self, session_id: &'a str, decision: &'a Recorded) -> BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(async move { Ok(self.claim_now(session_id, decision).await?) })
     }
@@ -130,9 +130,9 @@ impl DecisionStore for SqliteDecisions {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let sql = if sent {
-                "UPDATE decisions SET state = 'sent' WHERE session_id = ? AND event_id = ?"
+                "UPDATE decisions SET state = 'sent' WHERE session_id = $1 AND event_id = $2"
             } else {
-                "DELETE FROM decisions WHERE session_id = ? AND event_id = ? AND state = 'sending'"
+                "DELETE FROM decisions WHERE session_id = $1 AND event_id = $2 AND state = 'sending'"
             };
             sqlx::query(sql).bind(session_id).bind(event_id).execute(&self.pool).await?;
             Ok(())
@@ -143,7 +143,7 @@ impl DecisionStore for SqliteDecisions {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT event_id, result, deny_message, decided_by, decided_at FROM decisions
-                 WHERE session_id = ? ORDER BY decided_at, event_id",
+                 WHERE session_id = $1 ORDER BY decided_at, event_id",
             )
             .bind(session_id)
             .fetch_all(&self.pool)
@@ -233,21 +233,18 @@ mod tests {
 
     use super::*;
 
-    async fn store() -> (crate::support::Scratch, SqliteDecisions) {
-        let dir = crate::support::Scratch::new("decisions");
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
-        (dir, SqliteDecisions::new(pool))
-    }
-
     #[tokio::test]
-    async fn sqlite_keeps_one_decision_per_call() {
-        let (_dir, s) = store().await;
-        suite::one_decision_per_call(&s).await;
-        let (_dir, s) = store().await;
-        suite::a_refused_send_frees_the_call(&s).await;
-        let (_dir, s) = store().await;
-        suite::a_stale_send_gives_way(&s).await;
-        let (_dir, s) = store().await;
-        suite::concurrent_claims_have_one_winner(Arc::new(s)).await;
+    async fn sqlite_and_postgres_keep_one_decision_per_call() {
+        for check in 0..4 {
+            for db in crate::support::db::testing::databases("decisions").await {
+                let store = SqlDecisions::new(db.pool.clone());
+                match check {
+                    0 => suite::one_decision_per_call(&store).await,
+                    1 => suite::a_refused_send_frees_the_call(&store).await,
+                    2 => suite::a_stale_send_gives_way(&store).await,
+                    _ => suite::concurrent_claims_have_one_winner(Arc::new(store)).await,
+                }
+            }
+        }
     }
 }

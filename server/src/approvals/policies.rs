@@ -1,5 +1,5 @@
 //! Approval policies, the messages people sent and the approvals they gave: [`PolicyStore`], the
-//! seam another database's store goes behind, [`SqlitePolicies`], its SQLite implementation
+//! seam another database's store goes behind, [`SqlPolicies`], its SQLite implementation
 //! (`migrations/0006_policies.sql`), with [`suite`], what every implementation must do, and
 //! [`Policies`], the copy in memory in front of any store (the notifier asks for every policy with
 //! each batch). What policies mean is in `app::policies`; the approval service applies them, the
@@ -12,7 +12,9 @@ use app::{
     policies::{EVERY_AGENT, Policy, SentMessage},
     upstream::client::BoxFuture,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
+
+use crate::support::db::{Dialect, dialect};
 
 /// The policies and the records they are applied with.
 pub trait PolicyStore: Send + Sync + 'static {
@@ -47,8 +49,8 @@ pub trait PolicyStore: Send + Sync + 'static {
 }
 
 /// The policies' rows in SQLite.
-pub struct SqlitePolicies {
-    pool: SqlitePool,
+pub struct SqlPolicies {
+    pool: AnyPool,
 }
 
 /// Any [`PolicyStore`] with every policy kept in memory after the first read, forgotten on every
@@ -68,7 +70,7 @@ fn now() -> String {
     app::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
-fn policy_of(row: &sqlx::sqlite::SqliteRow) -> Result<Policy, sqlx::Error> {
+fn policy_of(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
     let json = |column: &str, text: Option<String>| -> Result<Option<serde_json::Value>, sqlx::Error> {
         text.map(|t| serde_json::from_str(&t))
             .transpose()
@@ -89,13 +91,23 @@ fn policy_of(row: &sqlx::sqlite::SqliteRow) -> Result<Policy, sqlx::Error> {
     })
 }
 
-impl SqlitePolicies {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlPolicies {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
+    /// Approvals in the order they were given: by time (as a time, since RFC 3339 text with
+    /// fractions of a second does not sort as text), then as written (SQLite's row order; on
+    /// PostgreSQL, which keeps none, by username).
+    fn in_order(&self) -> &'static str {
+        match dialect(&self.pool) {
+            Dialect::Sqlite => "julianday(approved_at), rowid",
+            Dialect::Postgres => "approved_at::timestamptz, username",
+        }
+    }
+
     async fn all(&self) -> Result<Vec<Policy>, AppError> {
-        let rows = sqlx::query("SELECT * FROM policies ORDER BY agent_id <> ?, agent_id")
+        let rows = sqlx::query("SELECT * FROM policies ORDER BY agent_id <> $1, agent_id")
             .bind(EVERY_AGENT)
             .fetch_all(&self.pool)
             .await
@@ -108,7 +120,7 @@ impl SqlitePolicies {
         let quiet = policy.quiet_hours.map(|q| serde_json::to_string(&q).unwrap_or_default());
         let row = sqlx::query(
             "INSERT INTO policies (agent_id, required_approvals, no_self_approval, escalation, quiet_hours, updated_by, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (agent_id) DO UPDATE SET required_approvals = excluded.required_approvals,
                no_self_approval = excluded.no_self_approval, escalation = excluded.escalation,
                quiet_hours = excluded.quiet_hours, updated_by = excluded.updated_by, updated_at = excluded.updated_at
@@ -128,7 +140,7 @@ impl SqlitePolicies {
     }
 
     async fn delete_now(&self, agent_id: &str) -> Result<(), AppError> {
-        let deleted = sqlx::query("DELETE FROM policies WHERE agent_id = ?")
+        let deleted = sqlx::query("DELETE FROM policies WHERE agent_id = $1")
             .bind(agent_id)
             .execute(&self.pool)
             .await
@@ -212,7 +224,7 @@ impl PolicyStore for Policies {
     }
 }
 
-impl PolicyStore for SqlitePolicies {
+impl PolicyStore for SqlPolicies {
     fn list(&self) -> BoxFuture<'_, Result<Vec<Policy>, AppError>> {
         Box::pin(self.all())
     }
@@ -234,7 +246,7 @@ impl PolicyStore for SqlitePolicies {
     ) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO sent_messages (session_id, event_id, username, label, sent_at) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO sent_messages (session_id, event_id, username, label, sent_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING",
             )
             .bind(session_id)
@@ -251,7 +263,7 @@ impl PolicyStore for SqlitePolicies {
 
     fn messages(&self, session_id: String) -> BoxFuture<'_, Result<Vec<SentMessage>, AppError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT event_id, username, label FROM sent_messages WHERE session_id = ?")
+            let rows = sqlx::query("SELECT event_id, username, label FROM sent_messages WHERE session_id = $1")
                 .bind(session_id)
                 .fetch_all(&self.pool)
                 .await
@@ -279,7 +291,7 @@ impl PolicyStore for SqlitePolicies {
     ) -> BoxFuture<'_, Result<Vec<String>, AppError>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO approvals (session_id, event_id, username, label, approved_at) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO approvals (session_id, event_id, username, label, approved_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING",
             )
             .bind(&session_id)
@@ -290,9 +302,10 @@ impl PolicyStore for SqlitePolicies {
             .execute(&self.pool)
             .await
             .map_err(store_failed)?;
-            let rows = sqlx::query(
-                "SELECT label FROM approvals WHERE session_id = ? AND event_id = ? ORDER BY approved_at, rowid",
-            )
+            let rows = sqlx::query(&format!(
+                "SELECT label FROM approvals WHERE session_id = $1 AND event_id = $2 ORDER BY {}",
+                self.in_order()
+            ))
             .bind(&session_id)
             .bind(&event_id)
             .fetch_all(&self.pool)
@@ -304,12 +317,14 @@ impl PolicyStore for SqlitePolicies {
 
     fn approvals(&self, session_id: String) -> BoxFuture<'_, Result<Vec<(String, String)>, AppError>> {
         Box::pin(async move {
-            let rows =
-                sqlx::query("SELECT event_id, label FROM approvals WHERE session_id = ? ORDER BY approved_at, rowid")
-                    .bind(session_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(store_failed)?;
+            let rows = sqlx::query(&format!(
+                "SELECT event_id, label FROM approvals WHERE session_id = $1 ORDER BY {}",
+                self.in_order()
+            ))
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_failed)?;
             rows.iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                 .collect::<Result<_, sqlx::Error>>()
@@ -385,19 +400,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_policies_approvals_and_senders() {
-        let dir = crate::support::Scratch::new("policies");
-        let pool = crate::support::db::open(&dir.0).await.unwrap();
-        suite::a_policy_replaces_the_agents_own(&SqlitePolicies::new(pool.clone())).await;
-        suite::an_approval_counts_once_per_person(&SqlitePolicies::new(pool.clone())).await;
-        suite::senders_are_kept_per_session(&SqlitePolicies::new(pool)).await;
+    async fn sqlite_and_postgres_keep_policies_approvals_and_senders() {
+        for db in crate::support::db::testing::databases("policies").await {
+            suite::a_policy_replaces_the_agents_own(&SqlPolicies::new(db.pool.clone())).await;
+            suite::an_approval_counts_once_per_person(&SqlPolicies::new(db.pool.clone())).await;
+            suite::senders_are_kept_per_session(&SqlPolicies::new(db.pool.clone())).await;
+        }
     }
 
     #[tokio::test]
     async fn the_copy_in_memory_does_what_every_store_does_and_sees_its_own_changes() {
         let dir = crate::support::Scratch::new("policies-copy");
         let pool = crate::support::db::open(&dir.0).await.unwrap();
-        let copy = || Policies::new(Arc::new(SqlitePolicies::new(pool.clone())));
+        let copy = || Policies::new(Arc::new(SqlPolicies::new(pool.clone())));
         suite::a_policy_replaces_the_agents_own(copy().as_ref()).await;
         suite::an_approval_counts_once_per_person(copy().as_ref()).await;
         suite::senders_are_kept_per_session(copy().as_ref()).await;

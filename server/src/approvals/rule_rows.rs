@@ -1,9 +1,9 @@
 //! The rule book's rows: [`RuleRows`], the seam another database's store goes behind, and
-//! [`SqliteRuleRows`], SQLite's `rules` table. Times are RFC 3339 in whole seconds, so that they
+//! [`SqlRuleRows`], SQLite's `rules` table. Times are RFC 3339 in whole seconds, so that they
 //! compare as text. [`suite`] is what every implementation must do.
 
 use app::{rules::Rule, upstream::client::BoxFuture};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -59,18 +59,18 @@ pub trait RuleRows: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<Rule>, StoreError>>;
 }
 
-pub struct SqliteRuleRows {
-    pool: SqlitePool,
+pub struct SqlRuleRows {
+    pool: AnyPool,
 }
 
-impl SqliteRuleRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlRuleRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
 /// A rule as its row says, `live` as of `now`.
-fn rule_of(row: &sqlx::sqlite::SqliteRow, now: &str) -> Result<Rule, sqlx::Error> {
+fn rule_of(row: &sqlx::any::AnyRow, now: &str) -> Result<Rule, sqlx::Error> {
     let scope: String = row.try_get("scope")?;
     let mut rule = Rule {
         id: row.try_get("id")?,
@@ -96,19 +96,19 @@ fn rule_of(row: &sqlx::sqlite::SqliteRow, now: &str) -> Result<Rule, sqlx::Error
     Ok(rule)
 }
 
-fn rules_of(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Rule>, StoreError> {
+fn rules_of(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Rule>, StoreError> {
     let now = now();
     Ok(rows.iter().map(|row| rule_of(row, &now)).collect::<Result<_, _>>()?)
 }
 
-fn one(row: &sqlx::sqlite::SqliteRow) -> Result<Rule, StoreError> {
+fn one(row: &sqlx::any::AnyRow) -> Result<Rule, StoreError> {
     Ok(rule_of(row, &now())?)
 }
 
-impl RuleRows for SqliteRuleRows {
+impl RuleRows for SqlRuleRows {
     fn live<'a>(&'a self, now: &'a str) -> BoxFuture<'a, Result<Vec<Rule>, StoreError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT * FROM rules WHERE revoked_at IS NULL AND expires_at > ? ORDER BY id")
+            let rows = sqlx::query("SELECT * FROM rules WHERE revoked_at IS NULL AND expires_at > $1 ORDER BY id")
                 .bind(now)
                 .fetch_all(&self.pool)
                 .await?;
@@ -120,7 +120,7 @@ impl RuleRows for SqliteRuleRows {
         Box::pin(async move {
             let row = sqlx::query(
                 "INSERT INTO rules (tool, pattern, scope, scope_id, created_by, owner, created_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
             )
             .bind(&rule.tool)
             .bind(&rule.pattern)
@@ -143,7 +143,7 @@ impl RuleRows for SqliteRuleRows {
         note: Option<String>,
     ) -> BoxFuture<'_, Result<Rule, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query("UPDATE rules SET previous_config = ?, write_note = ? WHERE id = ? RETURNING *")
+            let row = sqlx::query("UPDATE rules SET previous_config = $1, write_note = $2 WHERE id = $3 RETURNING *")
                 .bind(previous)
                 .bind(note)
                 .bind(id)
@@ -155,21 +155,21 @@ impl RuleRows for SqliteRuleRows {
 
     fn count_use(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE rules SET uses = uses + 1 WHERE id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("UPDATE rules SET uses = uses + 1 WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(())
         })
     }
 
     fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<Rule>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT * FROM rules WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+            let row = sqlx::query("SELECT * FROM rules WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
             row.as_ref().map(one).transpose()
         })
     }
 
     fn revoke<'a>(&'a self, id: i64, by: &'a str, at: &'a str) -> BoxFuture<'a, Result<Rule, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query("UPDATE rules SET revoked_by = ?, revoked_at = ? WHERE id = ? RETURNING *")
+            let row = sqlx::query("UPDATE rules SET revoked_by = $1, revoked_at = $2 WHERE id = $3 RETURNING *")
                 .bind(by)
                 .bind(at)
                 .bind(id)
@@ -183,7 +183,7 @@ impl RuleRows for SqliteRuleRows {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT * FROM rules WHERE previous_config IS NOT NULL AND restored_at IS NULL
-                 AND (revoked_at IS NOT NULL OR expires_at <= ?)",
+                 AND (revoked_at IS NOT NULL OR expires_at <= $1)",
             )
             .bind(now)
             .fetch_all(&self.pool)
@@ -202,7 +202,11 @@ impl RuleRows for SqliteRuleRows {
 
     fn restored<'a>(&'a self, id: i64, at: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE rules SET restored_at = ? WHERE id = ?").bind(at).bind(id).execute(&self.pool).await?;
+            sqlx::query("UPDATE rules SET restored_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
     }
@@ -214,11 +218,11 @@ impl RuleRows for SqliteRuleRows {
     ) -> BoxFuture<'a, Result<Vec<Rule>, StoreError>> {
         Box::pin(async move {
             let rows = match holding_for {
-                None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?,
+                None => sqlx::query("SELECT * FROM rules ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?,
                 Some((session_id, agent_id)) => {
                     sqlx::query(
-                        "SELECT * FROM rules WHERE (scope = 'session' AND scope_id = ?) OR (scope = 'agent' AND scope_id = ?)
-                         ORDER BY id DESC LIMIT ?",
+                        "SELECT * FROM rules WHERE (scope = 'session' AND scope_id = $1) OR (scope = 'agent' AND scope_id = $2)
+                         ORDER BY id DESC LIMIT $3",
                     )
                     .bind(session_id)
                     .bind(agent_id)
@@ -304,14 +308,15 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_the_rule_book() {
+    async fn sqlite_and_postgres_keep_the_rule_book() {
         for check in 0..3 {
-            let dir = crate::support::Scratch::new("rules");
-            let rows = SqliteRuleRows::new(crate::support::db::open(&dir.0).await.unwrap());
-            match check {
-                0 => suite::live_rules_are_unrevoked_and_unexpired(&rows).await,
-                1 => suite::an_ended_rule_gives_back_its_tool_policy_once(&rows).await,
-                _ => suite::a_session_lists_its_own_and_its_agents_rules(&rows).await,
+            for db in crate::support::db::testing::databases("rules").await {
+                let rows = SqlRuleRows::new(db.pool.clone());
+                match check {
+                    0 => suite::live_rules_are_unrevoked_and_unexpired(&rows).await,
+                    1 => suite::an_ended_rule_gives_back_its_tool_policy_once(&rows).await,
+                    _ => suite::a_session_lists_its_own_and_its_agents_rules(&rows).await,
+                }
             }
         }
     }

@@ -34,7 +34,7 @@ use axum::{
 };
 use hashlink::LinkedHashMap;
 use serde_json::Value;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 pub mod rows;
 
@@ -224,8 +224,8 @@ impl RefusedSignIns {
 
 impl AuditLog {
     /// The log in SQLite's `audit` table.
-    pub fn new(pool: SqlitePool) -> Self {
-        Self::with_rows(Arc::new(rows::SqliteAuditRows::new(pool)))
+    pub fn new(pool: AnyPool) -> Self {
+        Self::with_rows(Arc::new(rows::SqlAuditRows::new(pool)))
     }
 
     /// The log over another store's rows.
@@ -628,10 +628,10 @@ mod tests {
     use super::*;
 
     /// An audit log in a data directory of its own, removed after the test, and its pool.
-    async fn audit(most_keys: usize) -> (crate::support::Scratch, AuditLog, SqlitePool) {
+    async fn audit(most_keys: usize) -> (crate::support::Scratch, AuditLog, AnyPool) {
         let dir = crate::support::Scratch::new("audit");
         let pool = crate::support::db::open(&dir.0).await.unwrap();
-        let rows = Arc::new(rows::SqliteAuditRows::new(pool.clone()));
+        let rows = Arc::new(rows::SqlAuditRows::new(pool.clone()));
         (dir, AuditLog::with_refused_keys(rows, most_keys), pool)
     }
 
@@ -640,7 +640,7 @@ mod tests {
         NewEntry::auth(actor, "auth/login", 401, Some("wrong username or password"))
     }
 
-    async fn counted(pool: &SqlitePool) -> Vec<(String, Option<String>, i64)> {
+    async fn counted(pool: &AnyPool) -> Vec<(String, Option<String>, i64)> {
         sqlx::query_as("SELECT ip, username, attempts FROM audit ORDER BY id").fetch_all(pool).await.unwrap()
     }
 

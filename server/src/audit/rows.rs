@@ -1,5 +1,5 @@
 //! The audit log's rows: [`AuditRows`], the seam another database's store goes behind, and
-//! [`SqliteAuditRows`], SQLite's `audit` table. The log is append-only: an entry is written once,
+//! [`SqlAuditRows`], SQLite's `audit` table. The log is append-only: an entry is written once,
 //! and only a `pending` entry (a mutation about to run) is filled in later, once; an entry of a
 //! refused sign-in counts its attempts. [`suite`] is what every implementation must do.
 
@@ -7,10 +7,13 @@ use app::{
     api::audit::{AuditQuery, server::AuditEntry},
     upstream::client::BoxFuture,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use super::{Actor, NewEntry, outcome_of};
-use crate::support::StoreError;
+use crate::support::{
+    StoreError,
+    db::{Dialect, dialect},
+};
 
 pub trait AuditRows: Send + Sync + 'static {
     /// Writes `entry` in `workspace` (`None`: the default's, and Switchboard's own); answers its id.
@@ -37,12 +40,12 @@ pub trait AuditRows: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<AuditEntry>, StoreError>>;
 }
 
-pub struct SqliteAuditRows {
-    pool: SqlitePool,
+pub struct SqlAuditRows {
+    pool: AnyPool,
 }
 
-impl SqliteAuditRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlAuditRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -50,7 +53,7 @@ impl SqliteAuditRows {
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(at)
         .bind(entry.actor.user_id)
@@ -74,7 +77,7 @@ impl SqliteAuditRows {
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
         sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8) RETURNING id",
         )
         .bind(at)
         .bind(actor.user_id)
@@ -91,7 +94,7 @@ impl SqliteAuditRows {
 
     async fn finish_now(&self, id: i64, entry: &NewEntry) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE audit SET targets = ?, detail = ?, outcome = ?, status = ?, error = ? WHERE id = ? AND outcome = 'pending'",
+            "UPDATE audit SET targets = $1, detail = $2, outcome = $3, status = $4, error = $5 WHERE id = $6 AND outcome = 'pending'",
         )
         .bind(entry.targets.join(" "))
         .bind(entry.detail.as_ref().map(|d| d.to_string()))
@@ -105,45 +108,87 @@ impl SqliteAuditRows {
     }
 
     async fn select_now(&self, query: &AuditQuery, workspace: Option<&str>) -> Result<Vec<AuditEntry>, sqlx::Error> {
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS ",
+        let mut sql = Filtered::new(
+            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS NOT DISTINCT FROM ",
         );
-        sql.push_bind(workspace.map(str::to_owned));
+        sql.bind(Bound::Text(workspace.map(str::to_owned)));
         if !query.user.is_empty() {
-            sql.push(" AND username = ").push_bind(query.user.trim().to_lowercase());
+            sql.push(" AND username = ").bind(Bound::Text(Some(query.user.trim().to_lowercase())));
         }
         if !query.action.is_empty() {
             let action = query.action.trim();
             if action.ends_with('/') {
-                sql.push(" AND substr(action, 1, ")
-                    .push_bind(action.len() as i64)
-                    .push(") = ")
-                    .push_bind(action.to_owned());
+                // A prefix: `length` of the argument, an integer both databases' `substr` takes.
+                sql.push(" AND substr(action, 1, length(");
+                let n = sql.bind(Bound::Text(Some(action.to_owned())));
+                sql.push(&format!(")) = ${n}"));
             } else {
-                sql.push(" AND action = ").push_bind(action.to_owned());
+                sql.push(" AND action = ").bind(Bound::Text(Some(action.to_owned())));
             }
         }
         if !query.target.is_empty() {
-            sql.push(" AND instr(' ' || targets || ' ', ")
-                .push_bind(format!(" {} ", query.target.trim()))
-                .push(") > 0");
+            let position = match dialect(&self.pool) {
+                Dialect::Sqlite => "instr(' ' || targets || ' ', ",
+                Dialect::Postgres => "strpos(' ' || targets || ' ', ",
+            };
+            sql.push(" AND ").push(position).bind(Bound::Text(Some(format!(" {} ", query.target.trim()))));
+            sql.push(") > 0");
         }
         if !query.from.is_empty() {
-            sql.push(" AND substr(at, 1, 10) >= ").push_bind(query.from.clone());
+            sql.push(" AND substr(at, 1, 10) >= ").bind(Bound::Text(Some(query.from.clone())));
         }
         if !query.to.is_empty() {
-            sql.push(" AND substr(at, 1, 10) <= ").push_bind(query.to.clone());
+            sql.push(" AND substr(at, 1, 10) <= ").bind(Bound::Text(Some(query.to.clone())));
         }
         if let Some(before) = query.before {
-            sql.push(" AND id < ").push_bind(before);
+            sql.push(" AND id < ").bind(Bound::Int(before));
         }
-        sql.push(" ORDER BY id DESC LIMIT ").push_bind(query.limit.unwrap_or(100) as i64);
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        sql.push(" ORDER BY id DESC LIMIT ").bind(Bound::Int(query.limit.unwrap_or(100) as i64));
+        let rows = sql.query().fetch_all(&self.pool).await?;
         Ok(rows.iter().map(entry_of).collect())
     }
 }
 
-fn entry_of(row: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+/// A value a filter binds.
+enum Bound {
+    Text(Option<String>),
+    Int(i64),
+}
+
+/// A statement of filters joined by AND, each value bound as `$N` (sqlx's builder writes `?`
+/// for the `Any` driver, which PostgreSQL does not take).
+struct Filtered {
+    sql: String,
+    values: Vec<Bound>,
+}
+
+impl Filtered {
+    fn new(sql: &str) -> Self {
+        Self { sql: sql.to_owned(), values: Vec::new() }
+    }
+
+    fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Writes the next placeholder and keeps `value` for it; answers its number.
+    fn bind(&mut self, value: Bound) -> usize {
+        self.values.push(value);
+        let n = self.values.len();
+        self.sql.push_str(&format!("${n}"));
+        n
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        self.values.iter().fold(sqlx::query(&self.sql), |query, value| match value {
+            Bound::Text(text) => query.bind(text.as_deref()),
+            Bound::Int(n) => query.bind(*n),
+        })
+    }
+}
+
+fn entry_of(row: &sqlx::any::AnyRow) -> AuditEntry {
     AuditEntry {
         id: row.get("id"),
         at: row.get("at"),
@@ -161,7 +206,7 @@ fn entry_of(row: &sqlx::sqlite::SqliteRow) -> AuditEntry {
     }
 }
 
-impl AuditRows for SqliteAuditRows {
+impl AuditRows for SqlAuditRows {
     fn insert<'a>(&'a self, entry: &'a NewEntry, workspace: Option<&'a str>) -> BoxFuture<'a, Result<i64, StoreError>> {
         Box::pin(async move { Ok(self.insert_now(entry, workspace).await?) })
     }
@@ -181,14 +226,14 @@ impl AuditRows for SqliteAuditRows {
 
     fn add_attempt(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(())
         })
     }
 
     fn purge<'a>(&'a self, cutoff: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query("DELETE FROM audit WHERE at < ?").bind(cutoff).execute(&self.pool).await?.rows_affected())
+            Ok(sqlx::query("DELETE FROM audit WHERE at < $1").bind(cutoff).execute(&self.pool).await?.rows_affected())
         })
     }
 
@@ -276,14 +321,15 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_an_append_only_log() {
+    async fn sqlite_and_postgres_keep_an_append_only_log() {
         for check in 0..3 {
-            let dir = crate::support::Scratch::new("audit-rows");
-            let rows = SqliteAuditRows::new(crate::support::db::open(&dir.0).await.unwrap());
-            match check {
-                0 => suite::an_entry_is_written_once(&rows).await,
-                1 => suite::entries_are_found_by_what_they_say(&rows).await,
-                _ => suite::attempts_count_and_purge_keeps_the_recent(&rows).await,
+            for db in crate::support::db::testing::databases("audit-rows").await {
+                let rows = SqlAuditRows::new(db.pool.clone());
+                match check {
+                    0 => suite::an_entry_is_written_once(&rows).await,
+                    1 => suite::entries_are_found_by_what_they_say(&rows).await,
+                    _ => suite::attempts_count_and_purge_keeps_the_recent(&rows).await,
+                }
             }
         }
     }

@@ -1,11 +1,11 @@
 //! What the notifier keeps: spent link nonces, people's email addresses and the team's channels.
-//! [`NotifyRows`] is the seam another database's store goes behind, [`SqliteNotifyRows`] SQLite's
+//! [`NotifyRows`] is the seam another database's store goes behind, [`SqlNotifyRows`] SQLite's
 //! `link_uses`, `notify_email` and `notify_channels` tables. A channel's URL and signing secret
 //! are stored as the notifier hands them over (sealed when a key is set). [`suite`] is what every
 //! implementation must do.
 
 use app::upstream::client::BoxFuture;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -69,17 +69,17 @@ pub trait NotifyRows: Send + Sync + 'static {
     fn seal_plain<'a>(&'a self, seal: Seal<'a>) -> BoxFuture<'a, Result<usize, StoreError>>;
 }
 
-pub struct SqliteNotifyRows {
-    pool: SqlitePool,
+pub struct SqlNotifyRows {
+    pool: AnyPool,
 }
 
-impl SqliteNotifyRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlNotifyRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
-fn channel_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChannelRecord, sqlx::Error> {
+fn channel_of(row: &sqlx::any::AnyRow) -> Result<ChannelRecord, sqlx::Error> {
     Ok(ChannelRecord {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
@@ -91,7 +91,7 @@ fn channel_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChannelRecord, sqlx::Erro
     })
 }
 
-impl NotifyRows for SqliteNotifyRows {
+impl NotifyRows for SqlNotifyRows {
     fn use_link<'a>(
         &'a self,
         nonce: &'a str,
@@ -99,17 +99,18 @@ impl NotifyRows for SqliteNotifyRows {
         at: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
         Box::pin(async move {
-            let inserted =
-                sqlx::query("INSERT INTO link_uses (nonce, username, used_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                    .bind(nonce)
-                    .bind(username)
-                    .bind(at)
-                    .execute(&self.pool)
-                    .await?;
+            let inserted = sqlx::query(
+                "INSERT INTO link_uses (nonce, username, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(nonce)
+            .bind(username)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
             if inserted.rows_affected() == 1 {
                 return Ok(None);
             }
-            let used: String = sqlx::query_scalar("SELECT used_at FROM link_uses WHERE nonce = ?")
+            let used: String = sqlx::query_scalar("SELECT used_at FROM link_uses WHERE nonce = $1")
                 .bind(nonce)
                 .fetch_one(&self.pool)
                 .await?;
@@ -119,7 +120,7 @@ impl NotifyRows for SqliteNotifyRows {
 
     fn email<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT address FROM notify_email WHERE username = ?")
+            Ok(sqlx::query_scalar("SELECT address FROM notify_email WHERE username = $1")
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -135,11 +136,11 @@ impl NotifyRows for SqliteNotifyRows {
         Box::pin(async move {
             match address {
                 None => {
-                    sqlx::query("DELETE FROM notify_email WHERE username = ?").bind(username).execute(&self.pool).await?
+                    sqlx::query("DELETE FROM notify_email WHERE username = $1").bind(username).execute(&self.pool).await?
                 }
                 Some(address) => {
                     sqlx::query(
-                        "INSERT INTO notify_email (username, address, updated_at) VALUES (?, ?, ?)
+                        "INSERT INTO notify_email (username, address, updated_at) VALUES ($1, $2, $3)
                          ON CONFLICT (username) DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
                     )
                     .bind(username)
@@ -178,7 +179,7 @@ impl NotifyRows for SqliteNotifyRows {
             let mut tx = self.pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at)
-                 VALUES (?, ?, '', NULL, ?, ?) RETURNING id",
+                 VALUES ($1, $2, '', NULL, $3, $4) RETURNING id",
             )
             .bind(kind)
             .bind(name)
@@ -187,7 +188,7 @@ impl NotifyRows for SqliteNotifyRows {
             .fetch_one(&mut *tx)
             .await?;
             let (url, secret) = fill(id);
-            let row = sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ? RETURNING *")
+            let row = sqlx::query("UPDATE notify_channels SET url = $1, secret = $2 WHERE id = $3 RETURNING *")
                 .bind(url)
                 .bind(secret)
                 .bind(id)
@@ -200,7 +201,7 @@ impl NotifyRows for SqliteNotifyRows {
 
     fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let deleted = sqlx::query("DELETE FROM notify_channels WHERE id = ?").bind(id).execute(&self.pool).await?;
+            let deleted = sqlx::query("DELETE FROM notify_channels WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(deleted.rows_affected() > 0)
         })
     }
@@ -222,7 +223,7 @@ impl NotifyRows for SqliteNotifyRows {
                     .await?;
             for (id, url, secret) in &plain {
                 let (url, secret) = seal(*id, url, secret.as_deref());
-                sqlx::query("UPDATE notify_channels SET url = ?, secret = ? WHERE id = ?")
+                sqlx::query("UPDATE notify_channels SET url = $1, secret = $2 WHERE id = $3")
                     .bind(url)
                     .bind(secret)
                     .bind(id)
@@ -231,7 +232,7 @@ impl NotifyRows for SqliteNotifyRows {
             }
             tx.commit().await?;
             if !plain.is_empty() {
-                engine::private::scrub(&self.pool).await?;
+                crate::support::db::scrub(&self.pool, "notify_channels").await?;
             }
             Ok(plain.len())
         })
@@ -292,14 +293,15 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_links_addresses_and_channels() {
+    async fn sqlite_and_postgres_keep_links_addresses_and_channels() {
         for check in 0..3 {
-            let dir = crate::support::Scratch::new("notify");
-            let rows = SqliteNotifyRows::new(crate::support::db::open(&dir.0).await.unwrap());
-            match check {
-                0 => suite::a_link_is_spent_once(&rows).await,
-                1 => suite::an_address_is_set_replaced_and_removed(&rows).await,
-                _ => suite::channels_are_filled_by_id_and_sealed_once(&rows).await,
+            for db in crate::support::db::testing::databases("notify").await {
+                let rows = SqlNotifyRows::new(db.pool.clone());
+                match check {
+                    0 => suite::a_link_is_spent_once(&rows).await,
+                    1 => suite::an_address_is_set_replaced_and_removed(&rows).await,
+                    _ => suite::channels_are_filled_by_id_and_sealed_once(&rows).await,
+                }
             }
         }
     }

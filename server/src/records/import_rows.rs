@@ -1,9 +1,9 @@
 //! Imported sessions' rows: [`ImportRows`], the seam another database's store goes behind, and
-//! [`SqliteImportRows`], SQLite's `imports` table. A row holds the export's checked summary and
+//! [`SqlImportRows`], SQLite's `imports` table. A row holds the export's checked summary and
 //! its document (compact JSON). [`suite`] is what every implementation must do.
 
 use app::{api::imports::ImportRow, upstream::client::BoxFuture};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -36,19 +36,19 @@ pub trait ImportRows: Send + Sync + 'static {
     fn delete(&self, number: i64) -> BoxFuture<'_, Result<bool, StoreError>>;
 }
 
-pub struct SqliteImportRows {
-    pool: SqlitePool,
+pub struct SqlImportRows {
+    pool: AnyPool,
 }
 
-impl SqliteImportRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlImportRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
 const COLUMNS: &str = "id, title, agent, source_session_id, digest, events, threads, imported_by, imported_at";
 
-fn row_of(row: &sqlx::sqlite::SqliteRow) -> Result<ImportRow, sqlx::Error> {
+fn row_of(row: &sqlx::any::AnyRow) -> Result<ImportRow, sqlx::Error> {
     Ok(ImportRow {
         id: format!("import_{}", row.try_get::<i64, _>("id")?),
         title: row.try_get("title")?,
@@ -62,7 +62,7 @@ fn row_of(row: &sqlx::sqlite::SqliteRow) -> Result<ImportRow, sqlx::Error> {
     })
 }
 
-impl ImportRows for SqliteImportRows {
+impl ImportRows for SqlImportRows {
     fn add<'a>(
         &'a self,
         document: String,
@@ -73,7 +73,7 @@ impl ImportRows for SqliteImportRows {
         Box::pin(async move {
             let row = sqlx::query(
                 "INSERT INTO imports (title, agent, source_session_id, digest, events, threads, imported_by, imported_at, document)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(&checked.title)
             .bind(&checked.agent)
@@ -92,7 +92,7 @@ impl ImportRows for SqliteImportRows {
 
     fn document(&self, number: i64) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT document FROM imports WHERE id = ?")
+            Ok(sqlx::query_scalar("SELECT document FROM imports WHERE id = $1")
                 .bind(number)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -101,7 +101,7 @@ impl ImportRows for SqliteImportRows {
 
     fn list(&self, limit: i64) -> BoxFuture<'_, Result<Vec<ImportRow>, StoreError>> {
         Box::pin(async move {
-            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM imports ORDER BY id DESC LIMIT ?"))
+            let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM imports ORDER BY id DESC LIMIT $1"))
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
@@ -111,7 +111,7 @@ impl ImportRows for SqliteImportRows {
 
     fn get(&self, number: i64) -> BoxFuture<'_, Result<Option<ImportRow>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM imports WHERE id = ?"))
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM imports WHERE id = $1"))
                 .bind(number)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -121,7 +121,7 @@ impl ImportRows for SqliteImportRows {
 
     fn delete(&self, number: i64) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let done = sqlx::query("DELETE FROM imports WHERE id = ?").bind(number).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM imports WHERE id = $1").bind(number).execute(&self.pool).await?;
             Ok(done.rows_affected() > 0)
         })
     }
@@ -172,9 +172,10 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_imports() {
-        let dir = crate::support::Scratch::new("imports");
-        let rows = SqliteImportRows::new(crate::support::db::open(&dir.0).await.unwrap());
-        suite::an_import_keeps_its_document_and_summary(&rows).await;
+    async fn sqlite_and_postgres_keep_imports() {
+        for db in crate::support::db::testing::databases("imports").await {
+            let rows = SqlImportRows::new(db.pool.clone());
+            suite::an_import_keeps_its_document_and_summary(&rows).await;
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! Share links' rows: [`ShareRows`], the seam another database's store goes behind, and
-//! [`SqliteShareRows`], SQLite's `shares` table. A link is kept by the SHA-256 of its token, never
+//! [`SqlShareRows`], SQLite's `shares` table. A link is kept by the SHA-256 of its token, never
 //! the token. [`suite`] is what every implementation must do.
 
 use app::upstream::client::BoxFuture;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
-use crate::support::StoreError;
+use crate::support::{
+    StoreError,
+    db::{Dialect, dialect},
+};
 
 /// A link as it is first written.
 #[derive(Debug, Clone)]
@@ -62,17 +65,17 @@ pub trait ShareRows: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(bool, LinkRow), StoreError>>;
 }
 
-pub struct SqliteShareRows {
-    pool: SqlitePool,
+pub struct SqlShareRows {
+    pool: AnyPool,
 }
 
-impl SqliteShareRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlShareRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
-fn link_of(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRow, sqlx::Error> {
+fn link_of(row: &sqlx::any::AnyRow) -> Result<LinkRow, sqlx::Error> {
     Ok(LinkRow {
         id: row.try_get("id")?,
         session_id: row.try_get("session_id")?,
@@ -91,12 +94,12 @@ fn link_of(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRow, sqlx::Error> {
     })
 }
 
-impl ShareRows for SqliteShareRows {
+impl ShareRows for SqlShareRows {
     fn insert<'a>(&'a self, link: &'a NewLinkRow) -> BoxFuture<'a, Result<i64, StoreError>> {
         Box::pin(async move {
             let row = sqlx::query(
                 "INSERT INTO shares (token_hash, session_id, title, agent, created_by, created_at, expires_unix, snapshot_ms, hide_tools, mask_secrets)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(&link.token_hash)
             .bind(&link.session_id)
@@ -116,7 +119,7 @@ impl ShareRows for SqliteShareRows {
 
     fn by_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, Result<Option<LinkRow>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT * FROM shares WHERE token_hash = ?")
+            let row = sqlx::query("SELECT * FROM shares WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -126,7 +129,7 @@ impl ShareRows for SqliteShareRows {
 
     fn get(&self, id: i64) -> BoxFuture<'_, Result<Option<LinkRow>, StoreError>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT * FROM shares WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+            let row = sqlx::query("SELECT * FROM shares WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
             Ok(row.as_ref().map(link_of).transpose()?)
         })
     }
@@ -134,14 +137,14 @@ impl ShareRows for SqliteShareRows {
     fn list(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LinkRow>, StoreError>> {
         Box::pin(async move {
             let rows =
-                sqlx::query("SELECT * FROM shares ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?;
+                sqlx::query("SELECT * FROM shares ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
             Ok(rows.iter().map(link_of).collect::<Result<_, _>>()?)
         })
     }
 
     fn revoke<'a>(&'a self, id: i64, at: &'a str, by: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE shares SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL")
+            sqlx::query("UPDATE shares SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
                 .bind(at)
                 .bind(by)
                 .bind(id)
@@ -161,22 +164,26 @@ impl ShareRows for SqliteShareRows {
         Box::pin(async move {
             // One statement moves the last view past the window, so of a page and its streams
             // opening at once, one does (SQLite runs writes one by one).
-            let first = sqlx::query(
-                "UPDATE shares SET last_viewed_at = ? WHERE id = ?
-                   AND COALESCE(julianday(last_viewed_at), 0) < julianday(?) RETURNING id",
-            )
-            .bind(at)
-            .bind(id)
-            .bind(window_start)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some();
-            let row = sqlx::query("UPDATE shares SET views = views + ?, last_viewed_at = ? WHERE id = ? RETURNING *")
-                .bind(i64::from(counts))
-                .bind(at)
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
+            // Times as times: RFC 3339 text with fractions of a second does not sort as text.
+            let sql = match dialect(&self.pool) {
+                Dialect::Sqlite => {
+                    "UPDATE shares SET last_viewed_at = $1 WHERE id = $2
+                       AND COALESCE(julianday(last_viewed_at), 0) < julianday($3) RETURNING id"
+                }
+                Dialect::Postgres => {
+                    "UPDATE shares SET last_viewed_at = $1 WHERE id = $2
+                       AND COALESCE(last_viewed_at::timestamptz, '-infinity') < $3::timestamptz RETURNING id"
+                }
+            };
+            let first =
+                sqlx::query(sql).bind(at).bind(id).bind(window_start).fetch_optional(&self.pool).await?.is_some();
+            let row =
+                sqlx::query("UPDATE shares SET views = views + $1, last_viewed_at = $2 WHERE id = $3 RETURNING *")
+                    .bind(i64::from(counts))
+                    .bind(at)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?;
             Ok((first, link_of(&row)?))
         })
     }
@@ -245,13 +252,14 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_share_links() {
+    async fn sqlite_and_postgres_keep_share_links() {
         for check in 0..2 {
-            let dir = crate::support::Scratch::new("shares");
-            let rows = SqliteShareRows::new(crate::support::db::open(&dir.0).await.unwrap());
-            match check {
-                0 => suite::a_link_is_found_and_revoked_once(&rows).await,
-                _ => suite::a_window_of_views_has_one_first(&rows).await,
+            for db in crate::support::db::testing::databases("shares").await {
+                let rows = SqlShareRows::new(db.pool.clone());
+                match check {
+                    0 => suite::a_link_is_found_and_revoked_once(&rows).await,
+                    _ => suite::a_window_of_views_has_one_first(&rows).await,
+                }
             }
         }
     }

@@ -727,8 +727,9 @@ mod tests {
     use super::*;
 
     fn shares() -> Arc<Shares> {
-        let pool = sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap();
-        let rows = Arc::new(super::super::share_rows::SqliteShareRows::new(pool.clone()));
+        crate::support::db::install_drivers();
+        let pool = sqlx::AnyPool::connect_lazy("sqlite::memory:").unwrap();
+        let rows = Arc::new(super::super::share_rows::SqlShareRows::new(pool.clone()));
         // Nothing listens there: these tests do not read the hub.
         let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
         let hub = Hub::new(client, crate::streams::hub::HubConfig::default());

@@ -1,10 +1,10 @@
 //! Connected workspaces' rows and the roles people hold in them: [`WorkspaceRows`], the seam
-//! another database's store goes behind, and [`SqliteWorkspaceRows`], SQLite's `workspaces` and
+//! another database's store goes behind, and [`SqlWorkspaceRows`], SQLite's `workspaces` and
 //! `workspace_grants` tables in the main database. A workspace's key is kept sealed
 //! (`settings::SecretKey`), never in the clear. [`suite`] is what every implementation must do.
 
 use app::upstream::client::BoxFuture;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
 
@@ -54,17 +54,17 @@ pub trait WorkspaceRows: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
-pub struct SqliteWorkspaceRows {
-    pool: SqlitePool,
+pub struct SqlWorkspaceRows {
+    pool: AnyPool,
 }
 
-impl SqliteWorkspaceRows {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlWorkspaceRows {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
 
-impl WorkspaceRows for SqliteWorkspaceRows {
+impl WorkspaceRows for SqlWorkspaceRows {
     fn all(&self) -> BoxFuture<'_, Result<Vec<WorkspaceRecord>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query(
@@ -89,7 +89,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
     fn insert<'a>(&'a self, workspace: &'a WorkspaceRecord) -> BoxFuture<'a, Result<Kept, StoreError>> {
         Box::pin(async move {
             let inserted = sqlx::query(
-                "INSERT INTO workspaces (id, name, base_url, sealed_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO workspaces (id, name, base_url, sealed_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&workspace.id)
             .bind(&workspace.name)
@@ -109,7 +109,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let gone = sqlx::query("DELETE FROM workspaces WHERE id = ?").bind(id).execute(&self.pool).await?;
+            let gone = sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(gone.rows_affected() > 0)
         })
     }
@@ -135,7 +135,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
 
     fn account<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<i64>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -151,7 +151,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
         Box::pin(async move {
             match roles {
                 None => {
-                    sqlx::query("DELETE FROM workspace_grants WHERE workspace_id = ? AND user_id = ?")
+                    sqlx::query("DELETE FROM workspace_grants WHERE workspace_id = $1 AND user_id = $2")
                         .bind(workspace)
                         .bind(user)
                         .execute(&self.pool)
@@ -159,7 +159,7 @@ impl WorkspaceRows for SqliteWorkspaceRows {
                 }
                 Some(roles) => {
                     sqlx::query(
-                        "INSERT INTO workspace_grants (workspace_id, user_id, roles) VALUES (?, ?, ?)
+                        "INSERT INTO workspace_grants (workspace_id, user_id, roles) VALUES ($1, $2, $3)
                          ON CONFLICT (workspace_id, user_id) DO UPDATE SET roles = excluded.roles",
                     )
                     .bind(workspace)
@@ -233,20 +233,21 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_keeps_workspaces_and_grants() {
+    async fn sqlite_and_postgres_keep_workspaces_and_grants() {
         for check in 0..2 {
-            let dir = crate::support::Scratch::new("workspaces");
-            let pool = crate::support::db::open(&dir.0).await.unwrap();
-            let accounts = crate::access::accounts::Accounts::new(pool.clone());
-            accounts.create_first_admin("ann", "Ann", "a long password for ann 1").await.unwrap();
-            sqlx::query("INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at) VALUES ('bob', 'Bob', '', 'viewer', '2026-11-26T10:00:00Z', '2026-11-26T10:00:00Z')")
-                .execute(&pool)
-                .await
-                .unwrap();
-            let rows = SqliteWorkspaceRows::new(pool);
-            match check {
-                0 => suite::a_workspace_is_kept_once(&rows).await,
-                _ => suite::grants_are_set_replaced_and_removed(&rows).await,
+            for db in crate::support::db::testing::databases("workspaces").await {
+                let pool = db.pool.clone();
+                let accounts = crate::access::accounts::Accounts::new(pool.clone());
+                accounts.create_first_admin("ann", "Ann", "a long password for ann 1").await.unwrap();
+                sqlx::query("INSERT INTO users (username, display_name, password_hash, roles, created_at, updated_at) VALUES ('bob', 'Bob', '', 'viewer', '2026-11-26T10:00:00Z', '2026-11-26T10:00:00Z')")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                let rows = SqlWorkspaceRows::new(pool);
+                match check {
+                    0 => suite::a_workspace_is_kept_once(&rows).await,
+                    _ => suite::grants_are_set_replaced_and_removed(&rows).await,
+                }
             }
         }
     }

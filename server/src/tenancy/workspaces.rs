@@ -55,21 +55,21 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
-    approvals::decisions::{DecisionStore, SqliteDecisions},
+    approvals::decisions::{DecisionStore, SqlDecisions},
     approvals::inbox::{Inbox, InboxConfig},
-    approvals::policies::{Policies, PolicyStore, SqlitePolicies},
-    approvals::rule_rows::{RuleRows, SqliteRuleRows},
+    approvals::policies::{Policies, PolicyStore, SqlPolicies},
+    approvals::rule_rows::{RuleRows, SqlRuleRows},
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
     audit::AuditLog,
-    records::import_rows::{ImportRows, SqliteImportRows},
+    records::import_rows::{ImportRows, SqlImportRows},
     records::imports::Imports,
-    records::share_rows::{ShareRows, SqliteShareRows},
+    records::share_rows::{ShareRows, SqlShareRows},
     records::shares::Shares,
     settings::{ApiKey, SecretKey},
     streams::hub::{Hub, HubConfig},
@@ -105,13 +105,13 @@ pub struct WorkspaceStores {
 
 impl WorkspaceStores {
     /// Every store in one SQLite database.
-    pub fn sqlite(pool: SqlitePool) -> Self {
+    pub fn sqlite(pool: AnyPool) -> Self {
         Self {
-            decisions: Arc::new(SqliteDecisions::new(pool.clone())),
-            policies: Arc::new(SqlitePolicies::new(pool.clone())),
-            rules: Arc::new(SqliteRuleRows::new(pool.clone())),
-            shares: Arc::new(SqliteShareRows::new(pool.clone())),
-            imports: Arc::new(SqliteImportRows::new(pool)),
+            decisions: Arc::new(SqlDecisions::new(pool.clone())),
+            policies: Arc::new(SqlPolicies::new(pool.clone())),
+            rules: Arc::new(SqlRuleRows::new(pool.clone())),
+            shares: Arc::new(SqlShareRows::new(pool.clone())),
+            imports: Arc::new(SqlImportRows::new(pool)),
         }
     }
 }

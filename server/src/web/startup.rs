@@ -173,7 +173,7 @@ async fn upstream(
 async fn open_workspaces(
     settings: &Settings,
     client: UpstreamClient,
-    pool: sqlx::SqlitePool,
+    pool: sqlx::AnyPool,
     access: &Access,
 ) -> io::Result<Arc<Workspaces>> {
     let config = workspaces::Config {
@@ -194,7 +194,7 @@ async fn open_workspaces(
     let mode = settings.upstream.mode();
     let stores = workspaces::WorkspaceStores::sqlite(pool.clone());
     let default = Workspace::open(&config, DEFAULT_ID, "Default", mode, client, stores, access.audit.clone()).await?;
-    let rows = Arc::new(crate::tenancy::workspace_rows::SqliteWorkspaceRows::new(pool));
+    let rows = Arc::new(crate::tenancy::workspace_rows::SqlWorkspaceRows::new(pool));
     Workspaces::open(default, rows, access.audit.clone(), settings.secret_key.clone(), config).await
 }
 
@@ -202,14 +202,14 @@ async fn open_workspaces(
 async fn open_notifier(
     settings: &Settings,
     listening: SocketAddr,
-    pool: sqlx::SqlitePool,
+    pool: sqlx::AnyPool,
     access: &Access,
     workspaces: &Workspaces,
 ) -> io::Result<Arc<Notifier>> {
     let home = workspaces.default_workspace();
     let public_url = settings.notify.public_url.clone().unwrap_or_else(|| own_origin(listening));
     let notifier = Notifier::open(
-        Arc::new(crate::notify::notify_rows::SqliteNotifyRows::new(pool)),
+        Arc::new(crate::notify::notify_rows::SqlNotifyRows::new(pool)),
         public_url,
         &settings.data_dir,
         settings.notify.clone(),
@@ -257,7 +257,7 @@ async fn start_engine(
 
 /// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
 /// no account exists; without it, the setup page (behind a one-time link) does.
-async fn open_access(settings: &Settings, pool: sqlx::SqlitePool) -> io::Result<Arc<Access>> {
+async fn open_access(settings: &Settings, pool: sqlx::AnyPool) -> io::Result<Arc<Access>> {
     let accounts = Arc::new(Accounts::new(pool.clone()));
     let count = accounts.count().await.map_err(|e| io::Error::other(format!("cannot read the accounts: {e}")))?;
     if count == 0

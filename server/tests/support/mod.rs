@@ -104,10 +104,8 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
 
 impl TestApp {
     /// Its database, opened beside the running server (a test reads or breaks it directly).
-    pub async fn database(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", self.data_dir.0.join("switchboard.db").display()))
-            .await
-            .unwrap()
+    pub async fn database(&self) -> sqlx::AnyPool {
+        sqlx::AnyPool::connect(&format!("sqlite://{}", self.data_dir.0.join("switchboard.db").display())).await.unwrap()
     }
 
     /// Signs `client` in; panics unless the login page sends it on (303 to somewhere but /login).
