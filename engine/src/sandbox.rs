@@ -477,19 +477,20 @@ impl Sandbox {
             // 128 + the signal: the two the limits send are named.
             let limits = &self.limits;
             match code {
-                Some(152) => crate::meters::sandbox_limit("cpu"),
-                Some(153) => crate::meters::sandbox_limit("file_size"),
-                _ => {}
-            }
-            match code {
-                Some(152) => text.push_str(&format!(
-                    "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
-                    limits.cpu_seconds
-                )),
-                Some(153) => text.push_str(&format!(
-                    "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
-                    limits.file_bytes / MIB
-                )),
+                Some(152) => {
+                    crate::meters::sandbox_limit("cpu");
+                    text.push_str(&format!(
+                        "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
+                        limits.cpu_seconds
+                    ))
+                }
+                Some(153) => {
+                    crate::meters::sandbox_limit("file_size");
+                    text.push_str(&format!(
+                        "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
+                        limits.file_bytes / MIB
+                    ))
+                }
                 Some(code) => text.push_str(&format!("[exit code {code}]")),
                 None => text.push_str("[killed by a signal]"),
             }

@@ -179,6 +179,9 @@ async fn the_console_serves_metrics_only_for_the_token_and_says_what_to_send() {
         assert!(!body.contains("# HELP"), "{what}");
     }
     assert!(scrape(&app).await.contains("# HELP switchboard_hub_viewers "));
+    // The scheme's name is not case-sensitive.
+    let lower = browser().get(&url).header("authorization", format!("bearer {TOKEN}")).send().await.unwrap();
+    assert_eq!(lower.status(), 200);
 }
 
 #[tokio::test]

@@ -139,9 +139,10 @@ async fn metrics_behind_token(State(observe): State<Arc<Observe>>, headers: Head
     let sent = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    if sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(token.expose().as_bytes()))) {
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    if sent.is_some_and(|sent| same_token(sent, token.expose())) {
         return render(handle);
     }
     let what_to_send = "Send the metrics token (SWITCHBOARD_METRICS_TOKEN) as `Authorization: Bearer <token>`; a sign-in does not open /metrics.\n";
@@ -151,6 +152,13 @@ async fn metrics_behind_token(State(observe): State<Arc<Observe>>, headers: Head
         what_to_send,
     )
         .into_response()
+}
+
+/// Whether `sent` is `token`, in constant time: their SHA-256 digests are compared, so that not
+/// even the token's length shows in how long the answer takes.
+fn same_token(sent: &str, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    bool::from(Sha256::digest(sent.as_bytes()).ct_eq(&Sha256::digest(token.as_bytes())))
 }
 
 /// `GET /readyz`.

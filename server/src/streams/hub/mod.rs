@@ -30,7 +30,6 @@
 //!   that thread, shared by its viewers and closed after the grace period like a session's. Its
 //!   events list takes only `limit` and `page`, so a thread feed catches up from the cursor of the
 //!   last page it read (that page is read again, deduplicated), never by listing it whole.
-//!
 //! - **Metrics** (`support::meters`): the upstream streams open and the viewers watching (gauges),
 //!   the writes to viewers (one counter increment each, on a handle the viewer holds), the
 //!   frames a lagging viewer dropped and its catch-ups.
