@@ -202,12 +202,12 @@ ensure_runtime_tools() {
 ensure_test_tools() {
   ensure_runtime_tools
   apt_install chromium
-  # The network test (engine/tests/network.rs) makes namespaces with `ip` and uses curl inside
-  # the sandbox.
-  apt_install iproute2 curl
   # promtool checks the text of /metrics (server/tests/metrics.rs); Debian ships it with the
   # server, which is not started here.
   apt_install prometheus
+  # The network test (engine/tests/network.rs) makes namespaces with `ip` and uses curl inside
+  # the sandbox.
+  apt_install iproute2 curl
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   npm_install "$ROOT/end2end"
   # The official SDK for the conformance check, in a venv of the repository.
