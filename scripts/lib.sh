@@ -202,6 +202,9 @@ ensure_runtime_tools() {
 ensure_test_tools() {
   ensure_runtime_tools
   apt_install chromium
+  # promtool checks the text of /metrics (server/tests/metrics.rs); Debian ships it with the
+  # server, which is not started here.
+  apt_install prometheus
   # The network test (engine/tests/network.rs) makes namespaces with `ip` and uses curl inside
   # the sandbox.
   apt_install iproute2 curl

@@ -12,7 +12,9 @@
 //!   that fires deployments on their cron schedules;
 //! - `script`: the scripted model (deterministic, for demos and tests);
 //! - [`model`]: real models, through an Anthropic-compatible Messages endpoint;
-//! - [`sandbox`]: real tools in a bubblewrap sandbox per session.
+//! - [`sandbox`]: real tools in a bubblewrap sandbox per session;
+//! - [`meters`]: the counters of turns, model requests, tool calls and sandbox limits, for the
+//!   console's `/metrics`.
 //!
 //! [`Engine::open`] prepares it all; [`Engine::router`] is the axum router to serve.
 
@@ -24,6 +26,7 @@ mod emitted;
 mod error;
 mod ids;
 mod live;
+pub mod meters;
 pub mod model;
 pub mod net;
 pub mod private;

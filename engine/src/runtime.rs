@@ -487,6 +487,7 @@ impl Actor {
         }
         if start_of_turn {
             self.engine.mount_memory(&self.session_id).await?;
+            crate::meters::turn_started(&self.engine.model_label(&session["agent"]["model"]["id"]).await);
         }
         self.save().await?;
         self.outcome_running().await?;
@@ -563,6 +564,7 @@ impl Actor {
     async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
         let mut pending = Vec::new();
         for (event_id, name, input, permission) in calls {
+            crate::meters::tool_call(&name, permission == Permission::Custom, permission.label());
             match permission {
                 Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
                 Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
@@ -812,6 +814,16 @@ enum Permission {
 }
 
 impl Permission {
+    /// The call's `permission` label in the engine's metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            Permission::Allow => "allow",
+            Permission::Ask => "ask",
+            Permission::Deny(_) => "deny",
+            Permission::Custom => "custom",
+        }
+    }
+
     /// The `evaluated_permission` of a built-in tool call.
     fn evaluated(&self) -> EvaluatedPermission {
         match self {
@@ -866,6 +878,20 @@ fn chunks(text: &str) -> Vec<String> {
 }
 
 impl EngineState {
+    /// The `model` label of a turn of an agent with model `id`: `scripted`, the id when the
+    /// endpoint's model list holds it, else `real` (an id that is not listed is any text an
+    /// agent's creator typed).
+    async fn model_label(&self, id: &Value) -> String {
+        let id = id.as_str().unwrap_or_default();
+        if id == SCRIPTED_MODEL {
+            return id.to_owned();
+        }
+        match self.catalog.lookup(&self.config.model, id).await {
+            Some(Some(_)) => id.to_owned(),
+            _ => "real".to_owned(),
+        }
+    }
+
     /// The sandbox of a session, as its environment and resources say.
     pub async fn sandbox(&self, session: &Value) -> ApiResult<Sandbox> {
         let session_id = session["id"].as_str().unwrap_or_default();

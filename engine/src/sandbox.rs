@@ -441,9 +441,12 @@ impl Sandbox {
         let mut output = match ran {
             Ok((output, Ok(status))) => self.exited(output, status),
             Ok((_, Err(error))) => ToolOutput::error(format!("The command could not be waited for: {error}")),
-            Err(_) => ToolOutput::error(format!(
-                "The command did not finish within {timeout_ms} ms and was stopped. Set timeout_ms (up to {MAX_BASH_TIMEOUT_MS}) for longer commands."
-            )),
+            Err(_) => {
+                crate::meters::sandbox_limit("timeout");
+                ToolOutput::error(format!(
+                    "The command did not finish within {timeout_ms} ms and was stopped. Set timeout_ms (up to {MAX_BASH_TIMEOUT_MS}) for longer commands."
+                ))
+            }
         };
         self.add_notes(&mut output, stopped, &refused).await;
         output
@@ -474,14 +477,20 @@ impl Sandbox {
             // 128 + the signal: the two the limits send are named.
             let limits = &self.limits;
             match code {
-                Some(152) => text.push_str(&format!(
-                    "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
-                    limits.cpu_seconds
-                )),
-                Some(153) => text.push_str(&format!(
-                    "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
-                    limits.file_bytes / MIB
-                )),
+                Some(152) => {
+                    crate::meters::sandbox_limit("cpu");
+                    text.push_str(&format!(
+                        "[exit code 152: SIGXCPU, the sandbox's CPU time limit of {} s per process]",
+                        limits.cpu_seconds
+                    ))
+                }
+                Some(153) => {
+                    crate::meters::sandbox_limit("file_size");
+                    text.push_str(&format!(
+                        "[exit code 153: SIGXFSZ, the sandbox's limit of {} MiB per file]",
+                        limits.file_bytes / MIB
+                    ))
+                }
                 Some(code) => text.push_str(&format!("[exit code {code}]")),
                 None => text.push_str("[killed by a signal]"),
             }
@@ -503,6 +512,7 @@ impl Sandbox {
             _ => None,
         };
         if let Some(bytes) = full {
+            crate::meters::sandbox_limit("disk");
             let note = "delete files in /workspace or /mnt/session/outputs";
             push_line(&mut output.text, &format!("[the session's disk of {} MiB is full: {note}]", bytes / MIB));
         }
@@ -547,6 +557,7 @@ impl Sandbox {
             },
             Ok(Err(error)) => ToolOutput::error(format!("The {name} tool could not run: {error}")),
             Err(_) => {
+                crate::meters::sandbox_limit("timeout");
                 ToolOutput::error(format!("The {name} tool did not finish within {} s.", FILE_TOOL_TIMEOUT.as_secs()))
             }
         }

@@ -55,7 +55,33 @@ pub struct Settings {
     /// admin connects are sealed with in the database (`crate::tenancy::workspaces`). Without it no second
     /// workspace can be connected. Write-only.
     pub secret_key: Option<SecretKey>,
+    /// `SWITCHBOARD_METRICS_LISTEN` and `SWITCHBOARD_METRICS_TOKEN`: where Prometheus reads
+    /// `/metrics`, if anywhere.
+    pub metrics: MetricsSettings,
 }
+
+/// Prometheus' `/metrics` (`crate::web::observe`). With neither set, nothing is recorded and
+/// `/metrics` is a 404.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// `SWITCHBOARD_METRICS_LISTEN`: a listener of its own (an internal network's address) that
+    /// serves `/metrics` alone, without a credential. Never the console's own address.
+    pub listen: Option<SocketAddr>,
+    /// `SWITCHBOARD_METRICS_TOKEN`: `/metrics` on the console's listener for
+    /// `Authorization: Bearer <token>`; at least [`MIN_METRICS_TOKEN`] characters. Write-only.
+    pub token: Option<Secret>,
+}
+
+impl MetricsSettings {
+    /// Whether `/metrics` is served anywhere, and so whether anything is recorded.
+    pub fn wanted(&self) -> bool {
+        self.listen.is_some() || self.token.is_some()
+    }
+}
+
+/// The shortest `SWITCHBOARD_METRICS_TOKEN`: a guess at it is counted by the signed-out rate
+/// limit, and 32 random characters are out of any guesser's reach.
+pub const MIN_METRICS_TOKEN: usize = 32;
 
 /// Notifications out: where people reach Switchboard, and the mail server.
 #[derive(Debug, Clone)]
@@ -274,6 +300,16 @@ pub enum SettingsError {
         "SWITCHBOARD_INBOX_RED_SECS ({red} s) is less than SWITCHBOARD_INBOX_AMBER_SECS ({amber} s); red is the later warning"
     )]
     InboxThresholds { amber: u64, red: u64 },
+    #[error("SWITCHBOARD_METRICS_LISTEN={value:?} is not an address to listen on; use host:port, e.g. 10.0.0.5:9464")]
+    MetricsListen { value: String },
+    #[error(
+        "SWITCHBOARD_METRICS_LISTEN={metrics} is the console's own address (SWITCHBOARD_LISTEN={console}); give /metrics a port of its own, e.g. {example}, or set SWITCHBOARD_METRICS_TOKEN instead to serve it on the console's port behind a token"
+    )]
+    MetricsOnConsole { metrics: SocketAddr, console: SocketAddr, example: SocketAddr },
+    #[error(
+        "SWITCHBOARD_METRICS_TOKEN is {length} characters; it must be at least 32 (anyone may guess at it): make one with `openssl rand -hex 32`"
+    )]
+    MetricsToken { length: usize },
 }
 
 impl Settings {
@@ -299,6 +335,7 @@ impl Settings {
         let mut access = vars.access()?;
         access.oidc = oidc_settings(&get, notify.public_url.as_deref())?;
         Ok(Self {
+            metrics: vars.metrics(listen)?,
             secret_key: get("SWITCHBOARD_SECRET_KEY")
                 .map(|value| SecretKey::parse(&value).ok_or(SettingsError::SecretKey))
                 .transpose()?,
@@ -460,6 +497,27 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         Ok(inbox)
     }
 
+    /// `SWITCHBOARD_METRICS_LISTEN` (not the console's `listen`) and `SWITCHBOARD_METRICS_TOKEN`.
+    fn metrics(&self, console: SocketAddr) -> Result<MetricsSettings, SettingsError> {
+        let listen = match self.get("SWITCHBOARD_METRICS_LISTEN") {
+            Some(value) => Some(value.parse::<SocketAddr>().map_err(|_| SettingsError::MetricsListen { value })?),
+            None => None,
+        };
+        if let Some(metrics) = listen
+            && clashes(metrics, console)
+        {
+            let example = SocketAddr::new(metrics.ip(), 9464);
+            return Err(SettingsError::MetricsOnConsole { metrics, console, example });
+        }
+        let token = self.get("SWITCHBOARD_METRICS_TOKEN");
+        if let Some(token) = &token
+            && token.chars().count() < MIN_METRICS_TOKEN
+        {
+            return Err(SettingsError::MetricsToken { length: token.chars().count() });
+        }
+        Ok(MetricsSettings { listen, token: token.map(Secret) })
+    }
+
     /// `SWITCHBOARD_WEBHOOK_SECRET`, checked as Standard Webhooks reads it.
     fn webhook_secret(&self) -> Result<Option<WebhookSecret>, SettingsError> {
         let Some(secret) = self.get("SWITCHBOARD_WEBHOOK_SECRET") else { return Ok(None) };
@@ -508,6 +566,12 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
         Ok(patterns)
     }
+}
+
+/// Whether two listeners would be one: the same port (0 picks a free one each), on the same
+/// address or with either on every address.
+fn clashes(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && a.port() != 0 && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 /// `SWITCHBOARD_OIDC_*`, when `SWITCHBOARD_OIDC_ISSUER` is set.
@@ -858,6 +922,44 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn metrics_get_a_listener_of_their_own_or_a_long_token_and_the_token_is_never_shown() {
+        let s = settings(&[]).unwrap();
+        assert!(!s.metrics.wanted(), "nothing is recorded unless asked");
+        let token = "0123456789abcdef".repeat(2);
+        let s = settings(&[("SWITCHBOARD_METRICS_LISTEN", "10.0.0.5:9464"), ("SWITCHBOARD_METRICS_TOKEN", &token)])
+            .unwrap();
+        assert_eq!(s.metrics.listen, Some("10.0.0.5:9464".parse().unwrap()));
+        assert_eq!(s.metrics.token.as_ref().map(Secret::expose), Some(token.as_str()));
+        assert!(!format!("{s:?}").contains(&token), "the token is left out of Debug");
+
+        let error = settings(&[("SWITCHBOARD_METRICS_TOKEN", &token[..31])]).unwrap_err().to_string();
+        assert!(
+            error.contains("SWITCHBOARD_METRICS_TOKEN is 31 characters") && error.contains("at least 32"),
+            "{error}"
+        );
+        let error = settings(&[("SWITCHBOARD_METRICS_LISTEN", "9464")]).unwrap_err().to_string();
+        assert!(error.starts_with("SWITCHBOARD_METRICS_LISTEN=\"9464\"") && error.contains("host:port"), "{error}");
+        for (console, metrics) in
+            [("127.0.0.1:3000", "127.0.0.1:3000"), ("0.0.0.0:3000", "127.0.0.1:3000"), ("127.0.0.1:3000", "[::]:3000")]
+        {
+            let error = settings(&[("SWITCHBOARD_LISTEN", console), ("SWITCHBOARD_METRICS_LISTEN", metrics)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("is the console's own address") && error.contains("SWITCHBOARD_METRICS_TOKEN"),
+                "{error}"
+            );
+        }
+        assert!(
+            settings(&[("SWITCHBOARD_LISTEN", "127.0.0.1:3000"), ("SWITCHBOARD_METRICS_LISTEN", "127.0.0.2:3000")])
+                .is_ok()
+        );
+        assert!(
+            settings(&[("SWITCHBOARD_LISTEN", "127.0.0.1:0"), ("SWITCHBOARD_METRICS_LISTEN", "127.0.0.1:0")]).is_ok()
+        );
     }
 
     #[test]

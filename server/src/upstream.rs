@@ -2,9 +2,10 @@
 //!
 //! It alone holds the key. It sends the headers each resource family needs, retries idempotent
 //! reads the way the official SDK does, and never retries a mutation: the API has no idempotency
-//! keys, so a blind retry of a `POST` can do the thing twice.
+//! keys, so a blind retry of a `POST` can do the thing twice. Every request it sends, each try of
+//! a read and every raw one, is counted in the metrics (`support::meters`).
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use app::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
 use protocol::{ANTHROPIC_VERSION, beta::beta_for, error::ErrorResponse};
@@ -12,7 +13,10 @@ use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
 
-use crate::{settings::ApiKey, support::describe};
+use crate::{
+    settings::ApiKey,
+    support::{describe, meters},
+};
 
 /// Retries after the first attempt, as in the SDK.
 const MAX_RETRIES: u32 = 2;
@@ -75,8 +79,8 @@ impl UpstreamClient {
 
     /// A request with the key, version and beta headers for `path`, for callers that need the raw
     /// response (uploads, downloads, streams). Not retried.
-    pub fn raw(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
-        self.authorised(&self.streaming, method, path)
+    pub fn raw(&self, method: reqwest::Method, path: &str) -> RawRequest {
+        RawRequest { request: self.authorised(&self.streaming, method.clone(), path), method, path: path.to_owned() }
     }
 
     fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> RequestBuilder {
@@ -107,7 +111,9 @@ impl UpstreamClient {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
+            let started = Instant::now();
             let outcome = request.send().await;
+            let status = status_label(&outcome);
             let retryable = match &outcome {
                 Ok(response) => should_retry(response.status(), response.headers()),
                 Err(error) => error.is_connect() || error.is_timeout(),
@@ -115,6 +121,7 @@ impl UpstreamClient {
             if retryable && attempt < retries {
                 let asked = outcome.as_ref().ok().and_then(|r| retry_after(r.headers()));
                 if asked.is_none_or(|wait| wait <= MAX_HONOURED_WAIT) {
+                    count(&method, &call.path, status, started);
                     let wait = asked.filter(|w| !w.is_zero()).unwrap_or_else(|| self.backoff(attempt));
                     tracing::debug!(path = %call.path, attempt, ?wait, "retrying an upstream read");
                     tokio::time::sleep(wait).await;
@@ -122,10 +129,12 @@ impl UpstreamClient {
                     continue;
                 }
             }
-            return match outcome {
+            let answer = match outcome {
                 Ok(response) => read(response).await,
                 Err(error) => Err(UpstreamError::Unreachable(describe(error))),
             };
+            count(&method, &call.path, status, started);
+            return answer;
         }
     }
 
@@ -140,6 +149,62 @@ impl Upstream for UpstreamClient {
     fn call(&self, call: Call) -> BoxFuture<'_, Result<Value, UpstreamError>> {
         Box::pin(self.send(call))
     }
+}
+
+/// A request for [`UpstreamClient::raw`]: a `reqwest` request whose sending is counted in the
+/// metrics, with the few builder methods its callers use.
+pub struct RawRequest {
+    request: RequestBuilder,
+    method: reqwest::Method,
+    path: String,
+}
+
+impl RawRequest {
+    pub fn query<T: serde::Serialize + ?Sized>(self, query: &T) -> Self {
+        Self { request: self.request.query(query), ..self }
+    }
+
+    pub fn header<K, V>(self, key: K, value: V) -> Self
+    where
+        reqwest::header::HeaderName: TryFrom<K>,
+        <reqwest::header::HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        reqwest::header::HeaderValue: TryFrom<V>,
+        <reqwest::header::HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        Self { request: self.request.header(key, value), ..self }
+    }
+
+    pub fn multipart(self, form: reqwest::multipart::Form) -> Self {
+        Self { request: self.request.multipart(form), ..self }
+    }
+
+    /// Sends it; the answer's head is counted (a stream's or a download's body is the caller's).
+    pub async fn send(self) -> reqwest::Result<Response> {
+        let started = Instant::now();
+        let outcome = self.request.send().await;
+        count(&self.method, &self.path, status_label(&outcome), started);
+        outcome
+    }
+}
+
+/// The `status` label of an upstream request: the answer's HTTP status (three digits), or
+/// `unreachable` when none came.
+fn status_label(outcome: &reqwest::Result<Response>) -> String {
+    match outcome {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(_) => "unreachable".to_owned(),
+    }
+}
+
+/// Counts one upstream request in the metrics: its resource, method and status, and how long it
+/// took since `started`.
+fn count(method: &reqwest::Method, path: &str, status: String, started: Instant) {
+    let resource = meters::resource_of(path);
+    let method = method.as_str().to_owned();
+    metrics::counter!(meters::UPSTREAM_REQUESTS, "resource" => resource.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(meters::UPSTREAM_REQUEST_DURATION, "resource" => resource, "method" => method)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// The SDK's rule: `x-should-retry` decides when present; otherwise 408, 409, 429 and 5xx.

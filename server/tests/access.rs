@@ -25,6 +25,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
     use Needs::*;
     let needs = match (method, path) {
         (_, "/healthz") => Anyone,
+        // Load balancers call it without credentials (tests/metrics.rs).
+        (_, "/readyz") => Anyone,
+        // Its token is its credential, checked by the handler; a login is not one (below, and
+        // tests/metrics.rs).
+        ("GET", "/metrics") => Anyone,
         ("POST", "/auth/login" | "/auth/logout" | "/auth/setup") => Anyone,
         // No login: its signature is its credential (tests/live.rs checks it).
         ("POST", "/webhooks/anthropic") => Anyone,
@@ -1117,11 +1122,11 @@ async fn signed_out_requests_past_the_limit_get_429_but_signed_webhooks_do_not()
 }
 
 /// Which signed-out requests no address's limit counts, beside the access table: Anthropic's
-/// signed webhooks and the health check, of the endpoints (and built assets, which are not
-/// endpoints). Everything else anyone can reach signed out is counted.
+/// signed webhooks and the health and readiness checks, of the endpoints (and built assets, which
+/// are not endpoints). Everything else anyone can reach signed out is counted, `/metrics` too.
 #[test]
-fn only_signed_webhooks_and_the_health_check_escape_the_signed_out_limit() {
-    let designed = |path: &str| matches!(path, "/webhooks/anthropic" | "/healthz");
+fn only_signed_webhooks_and_the_health_checks_escape_the_signed_out_limit() {
+    let designed = |path: &str| matches!(path, "/webhooks/anthropic" | "/healthz" | "/readyz");
     let wrong: Vec<String> = endpoints()
         .into_iter()
         .filter(|(_, path)| server::access::limits::unlimited_signed_out(path) != designed(path))
@@ -1132,6 +1137,42 @@ fn only_signed_webhooks_and_the_health_check_escape_the_signed_out_limit() {
         assert!(!server::access::limits::unlimited_signed_out(page), "{page} is counted");
     }
     assert!(server::access::limits::unlimited_signed_out("/pkg/switchboard.wasm"));
+}
+
+/// `/metrics` behind `SWITCHBOARD_METRICS_TOKEN` is public in the table: the token is its
+/// credential. A login does not open it, guesses at the token are counted by the signed-out
+/// limit, and `/readyz` answers a load balancer however many requests its address sent.
+#[tokio::test]
+async fn a_login_never_opens_metrics_token_guesses_are_limited_and_readiness_never_is() {
+    let token = "a-metrics-token-of-forty-characters-0000";
+    let app = spawn_app(&[
+        ("SWITCHBOARD_METRICS_TOKEN", token),
+        ("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "10"),
+        ("SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let metrics = format!("{}/metrics", app.address);
+    let admin = app.client.get(&metrics).send().await.unwrap();
+    assert_eq!(admin.status(), 401, "the admin's login is not the metrics token");
+    let visitor = browser();
+    let guess = |client: &str, n: usize| {
+        visitor.get(&metrics).header("x-forwarded-for", client.to_owned()).bearer_auth(format!("guess-{n:035}"))
+    };
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        statuses.push(guess("203.0.113.7", n).send().await.unwrap().status().as_u16());
+    }
+    let first_refused = statuses.iter().position(|s| *s == 429).expect("guesses are refused past the limit");
+    assert!(first_refused >= 10 && statuses[..first_refused].iter().all(|s| *s == 401), "{statuses:?}");
+    // Held back, even the right token waits with the guesser's address; another address goes on.
+    let right = |client: &str| visitor.get(&metrics).header("x-forwarded-for", client.to_owned()).bearer_auth(token);
+    assert_eq!(right("203.0.113.7").send().await.unwrap().status(), 429);
+    assert_eq!(right("203.0.113.8").send().await.unwrap().status(), 200);
+    // The readiness check is never held back by the limit.
+    for _ in 0..30 {
+        let ready = visitor.get(format!("{}/readyz", app.address)).header("x-forwarded-for", "203.0.113.7");
+        assert_eq!(ready.send().await.unwrap().status(), 200);
+    }
 }
 
 #[tokio::test]

@@ -78,6 +78,17 @@ impl Failure {
         }
     }
 
+    /// The request's `status` label in the engine's metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Failure::RateLimited { .. } => "rate_limited",
+            Failure::Overloaded { .. } => "overloaded",
+            Failure::Cut { .. } => "cut",
+            Failure::TooLong { .. } => "too_long",
+            Failure::Failed { .. } => "failed",
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Failure::RateLimited { message, .. }

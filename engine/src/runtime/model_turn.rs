@@ -219,6 +219,7 @@ impl Actor {
                 })
                 .await;
             let seconds = started.elapsed().as_secs_f64();
+            crate::meters::model_request(result.as_ref().map_or_else(Failure::label, |_| "ok"), started.elapsed());
             let failure = match result {
                 Ok(mut reply) => {
                     let calls = self.reply_events(thread, &mut reply, &ids).await?;

@@ -314,12 +314,14 @@ impl CallGroup {
         };
         let mut notes = Vec::new();
         if refused > 0 {
+            crate::meters::sandbox_limit("processes");
             notes.push(format!(
                 "{refused} new process(es) were refused: the sandbox runs at most {} processes at once",
                 limits.processes
             ));
         }
         if killed > 0 {
+            crate::meters::sandbox_limit("memory");
             notes.push(format!(
                 "{killed} process(es) were killed at the sandbox's memory limit of {} MiB",
                 limits.memory_bytes / (1024 * 1024)

@@ -110,6 +110,17 @@ pub enum SignInError {
     Failed(String),
 }
 
+impl SignInError {
+    /// The sign-in's `result` label in the metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SignInError::Credentials => "credentials",
+            SignInError::Disabled => "disabled",
+            SignInError::Failed(_) => "failed",
+        }
+    }
+}
+
 /// A signed-in account, with the generation its login is bound to.
 #[derive(Debug, Clone)]
 pub struct Login {

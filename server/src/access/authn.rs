@@ -117,8 +117,9 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// Built assets and the health check: no login is read for them, and everyone may fetch them
-/// (nor does the signed-out rate limit count them: `crate::access::limits`).
+/// Built assets and the health and readiness checks: no login is read for them, and everyone
+/// may fetch them (nor does the signed-out rate limit count them: `crate::access::limits`; a
+/// readiness check's answer is reused for 2 s, so a flood of them costs little).
 pub fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz"
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz" || path == "/readyz"
 }

@@ -68,12 +68,16 @@ pub async fn login(
     };
     let device = access.devices.device_of(&headers, &username);
     let client = client(&device, &ip);
-    if let Err(wait) = access.accounts.throttle.attempt(&username, client).await {
-        let seconds = wait.as_millis().div_ceil(1000).max(1);
+    if let Err(held) = access.accounts.throttle.attempt(&username, client).await {
+        count_throttled(held.by);
+        count_sign_in("password", "throttled");
+        let seconds = held.wait.as_millis().div_ceil(1000).max(1);
         refused(429, Some("too many failed sign-ins"), actor).await;
         return back("throttled", format!("&wait_secs={seconds}"));
     }
-    match access.accounts.sign_in(&username, &form.password).await {
+    let signed_in = access.accounts.sign_in(&username, &form.password).await;
+    count_sign_in("password", signed_in.as_ref().map_or_else(SignInError::label, |_| "ok"));
+    match signed_in {
         Ok(login) => {
             access.accounts.throttle.succeeded(&username, client).await;
             // A login this browser had before ends here.
@@ -106,6 +110,17 @@ pub async fn login(
             back("failed", String::new())
         }
     }
+}
+
+/// A sign-in attempt in the metrics, by `method` (`password`, `sso`) and `result` (`ok`, or a
+/// word from a fixed list saying why not).
+pub(super) fn count_sign_in(method: &'static str, result: &'static str) {
+    metrics::counter!(crate::support::meters::SIGN_INS, "method" => method, "result" => result).increment(1);
+}
+
+/// An attempt the throttle held back, by the count that did.
+fn count_throttled(by: super::throttle::Counted) {
+    metrics::counter!(crate::support::meters::SIGN_INS_THROTTLED, "limit" => by.as_str()).increment(1);
 }
 
 /// Who is trying a password, as the throttle counts them: a browser that signed in to this
@@ -294,7 +309,8 @@ pub async fn change_password(
     let ip = peer.ip().to_string();
     let device = access.devices.device_of(&headers, &username);
     let client = client(&device, &ip);
-    if access.accounts.throttle.attempt(&username, client).await.is_err() {
+    if let Err(held) = access.accounts.throttle.attempt(&username, client).await {
+        count_throttled(held.by);
         done(429, Some("too many wrong current passwords")).await;
         return back("throttled");
     }

@@ -20,8 +20,9 @@
 //! address), and a share link's streams at most `SWITCHBOARD_STREAMS_PER_ADDRESS` open (default
 //! 200, for an audience behind one address). Not counted: `POST /webhooks/anthropic` (each is
 //! checked for its signature first, and Anthropic's senders share addresses), built assets and
-//! the health check (files and a word: a page's chunks would spend a visitor's budget, and a
-//! load balancer's checks must not be told 429).
+//! the health and readiness checks (files and a word: a page's chunks would spend a visitor's
+//! budget, and a load balancer's checks must not be told 429). `/metrics` is counted: guesses
+//! at its token are requests like any other.
 //!
 //! The counts themselves are kept behind [`LimitCounters`] (`limit_counters.rs`): in this
 //! process's memory today.
@@ -125,7 +126,7 @@ fn is_stream(method: &Method, path: &str) -> bool {
 }
 
 /// Signed-out requests no address's limit counts: Anthropic's webhooks (checked for their
-/// signature before anything else), built assets and the health check.
+/// signature before anything else), built assets and the health and readiness checks.
 pub fn unlimited_signed_out(path: &str) -> bool {
     path == "/webhooks/anthropic" || crate::access::is_asset(path)
 }

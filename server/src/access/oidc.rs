@@ -464,6 +464,7 @@ pub async fn callback(
     let signed_in = match outcome {
         Ok(signed_in) => signed_in,
         Err(refused) => {
+            super::forms::count_sign_in("sso", refused.code.strip_prefix("sso_").unwrap_or(refused.code));
             // Counted per address and person, as refused password sign-ins are.
             let entry = NewEntry::auth(actor, "auth/sso", refused.status, Some(&refused.reason));
             access.audit.append_refused_sign_in(entry).await;
@@ -478,8 +479,10 @@ pub async fn callback(
         start_login(&access, &session, &signed_in.actor, signed_in.generation, Some(signed_in.id_token)).await;
     if let Err(error) = started {
         tracing::error!("a login could not be started after single sign-on: {error}");
+        super::forms::count_sign_in("sso", "failed");
         return back("/login?error=failed");
     }
+    super::forms::count_sign_in("sso", "ok");
     if signed_in.admin {
         // The first admin may come from the provider (`sign_in` lets only an admin in before).
         access.needs_setup.store(false, Ordering::Relaxed);

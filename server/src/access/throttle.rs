@@ -56,6 +56,41 @@ pub fn slowdown(failures: usize) -> Duration {
     Duration::from_secs(1u64 << doublings).min(MOST_SLOWDOWN)
 }
 
+/// An attempt held back: how long it must wait, and which count held it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldBack {
+    pub wait: Duration,
+    pub by: Counted,
+}
+
+/// The counts the throttle keeps: a trusted device's, an account's, an address's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    Device,
+    Account,
+    Address,
+}
+
+impl Counted {
+    /// Which count `key` (of [`keys`]) is.
+    fn of(key: &str) -> Self {
+        match key.split_once(':').map(|(kind, _)| kind) {
+            Some("device") => Counted::Device,
+            Some("account") => Counted::Account,
+            _ => Counted::Address,
+        }
+    }
+
+    /// As the metrics name it (`limit` of `switchboard_sign_ins_throttled_total`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::Device => "device",
+            Counted::Account => "account",
+            Counted::Address => "address",
+        }
+    }
+}
+
 /// How a key's failures hold back its next attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -95,8 +130,9 @@ pub fn hold_back(limit: Limit, window: Duration, ages: &[Duration]) -> Option<Du
 
 /// Failed sign-ins, counted per account, address and trusted device over a sliding window.
 pub trait SignInThrottle: Send + Sync + 'static {
-    /// Takes a slot for a sign-in of `username` by `client`, or answers how long to wait.
-    fn attempt<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, Result<(), Duration>>;
+    /// Takes a slot for a sign-in of `username` by `client`, or answers how long to wait and
+    /// which count says so (the longest wait, when several do).
+    fn attempt<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, Result<(), HeldBack>>;
     /// A sign-in by `client` succeeded: its slots are given back. A trusted device's success
     /// leaves the account's count alone (it says nothing about the guesses made elsewhere); an
     /// untrusted one clears it.
@@ -127,7 +163,7 @@ impl MemoryThrottle {
         Self { failures: Mutex::new(LinkedHashMap::new()), window, max_keys }
     }
 
-    fn attempt_now(&self, username: &str, client: Client<'_>) -> Result<(), Duration> {
+    fn attempt_now(&self, username: &str, client: Client<'_>) -> Result<(), HeldBack> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         // Keys whose last failure left the window, from the front (the oldest) on.
@@ -138,19 +174,21 @@ impl MemoryThrottle {
             failures.pop_front();
         }
         let keys = keys(username, client);
-        let mut wait: Option<Duration> = None;
+        let mut held: Option<HeldBack> = None;
         for (key, limit) in &keys {
             let Some(times) = failures.get_mut(key) else { continue };
             while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
                 times.pop_front();
             }
             let ages: Vec<Duration> = times.iter().map(|t| now.duration_since(*t)).collect();
-            if let Some(until) = hold_back(*limit, self.window, &ages) {
-                wait = Some(wait.map_or(until, |w| w.max(until)));
+            if let Some(until) = hold_back(*limit, self.window, &ages)
+                && held.is_none_or(|h| until > h.wait)
+            {
+                held = Some(HeldBack { wait: until, by: Counted::of(key) });
             }
         }
-        if let Some(wait) = wait {
-            return Err(wait);
+        if let Some(held) = held {
+            return Err(held);
         }
         for (key, _) in keys {
             match failures.to_back(&key) {
@@ -184,7 +222,7 @@ impl MemoryThrottle {
 }
 
 impl SignInThrottle for MemoryThrottle {
-    fn attempt<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, Result<(), Duration>> {
+    fn attempt<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, Result<(), HeldBack>> {
         let taken = self.attempt_now(username, client);
         Box::pin(async move { taken })
     }
@@ -210,11 +248,12 @@ pub mod suite {
         for _ in 0..PER_ACCOUNT {
             assert_eq!(throttle.attempt("ada", Client::Address("10.0.0.1")).await, Ok(()));
         }
-        let wait = throttle
+        let held = throttle
             .attempt("Ada", Client::Address("10.0.0.2"))
             .await
             .expect_err("the account is slowed from any address");
-        assert!(wait <= Duration::from_secs(1), "slowed, not closed: {wait:?}");
+        assert!(held.wait <= Duration::from_secs(1), "slowed, not closed: {held:?}");
+        assert_eq!(held.by, Counted::Account);
         assert_eq!(
             throttle.attempt("grace", Client::Address("10.0.0.1")).await,
             Ok(()),
@@ -223,8 +262,9 @@ pub mod suite {
         for n in 0..PER_ADDRESS {
             let _ = throttle.attempt(&format!("user{n}"), Client::Address("10.0.0.9")).await;
         }
-        assert!(
-            throttle.attempt("someone-new", Client::Address("10.0.0.9")).await.is_err(),
+        assert_eq!(
+            throttle.attempt("someone-new", Client::Address("10.0.0.9")).await.map_err(|held| held.by),
+            Err(Counted::Address),
             "the address is throttled for every account"
         );
         throttle.reset("ada").await;
@@ -241,11 +281,11 @@ pub mod suite {
         for n in 0..PER_ACCOUNT {
             assert_eq!(throttle.attempt("ada", Client::Address(&format!("10.0.0.{n}"))).await, Ok(()));
         }
-        let wait = throttle.attempt("ada", Client::Address("10.0.1.1")).await.expect_err("slowed");
+        let wait = throttle.attempt("ada", Client::Address("10.0.1.1")).await.expect_err("slowed").wait;
         assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
         tokio::time::sleep(wait).await;
         assert_eq!(throttle.attempt("ada", Client::Address("10.0.1.1")).await, Ok(()), "let through after the wait");
-        let wait = throttle.attempt("ada", Client::Address("10.0.1.2")).await.expect_err("slowed again");
+        let wait = throttle.attempt("ada", Client::Address("10.0.1.2")).await.expect_err("slowed again").wait;
         assert!(wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2), "{wait:?}");
     }
 
@@ -266,7 +306,11 @@ pub mod suite {
         for _ in 0..PER_ACCOUNT {
             assert_eq!(throttle.attempt("admin", Client::Device("d1")).await, Ok(()));
         }
-        assert!(throttle.attempt("admin", Client::Device("d1")).await.is_err(), "a device has 5 tries a window");
+        assert_eq!(
+            throttle.attempt("admin", Client::Device("d1")).await.map_err(|held| held.by),
+            Err(Counted::Device),
+            "a device has 5 tries a window"
+        );
         assert_eq!(throttle.attempt("admin", Client::Device("d2")).await, Ok(()), "another device has its own");
         // The guesser's count is not cleared by the owner's sign-in.
         assert!(throttle.attempt("admin", Client::Address("192.0.2.10")).await.is_err());

@@ -5,9 +5,12 @@
 //! request's audit entry with the input the person saw (as a digest).
 //!
 //! None of these sends is retried: the API has no idempotency keys, so a second `POST …/events`
-//! could do the thing twice.
+//! could do the thing twice. Each decision's end is counted in the metrics (`Tally`).
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use app::{
     api::live::{Decided, MAX_TEXT, Verdict},
@@ -160,6 +163,7 @@ impl DecisionPath {
         policy: Option<Value>,
     ) -> Result<Decided, AppError> {
         note_decisions(&self.upstream, by, session_id, &decisions, policy).await;
+        let tally = Tally(decisions.iter().map(|(d, _)| (d.event_id.clone(), d.result)).collect());
         let mut outcome = Decided::default();
         let mut events = Vec::new();
         for (decision, event) in decisions {
@@ -168,7 +172,10 @@ impl DecisionPath {
                     outcome.sent.push(decision.event_id.clone());
                     events.push(event);
                 }
-                Claim::Lost(first) => outcome.taken.push(first),
+                Claim::Lost(first) => {
+                    tally.count(&decision.event_id, "taken");
+                    outcome.taken.push(first);
+                }
             }
         }
         if events.is_empty() {
@@ -179,6 +186,7 @@ impl DecisionPath {
         match sent {
             Ok(_) => {
                 for id in &outcome.sent {
+                    tally.count(id, "sent");
                     // The decision is upstream: a record that stays "sending" is only a note.
                     if let Err(e) = self.settle(session_id, id, true).await {
                         tracing::error!("a sent decision could not be marked as sent: {e}");
@@ -186,7 +194,7 @@ impl DecisionPath {
                 }
                 Ok(outcome)
             }
-            Err(error) => self.after_failed_send(session_id, echo_type, id_field, outcome, error).await,
+            Err(error) => self.after_failed_send(session_id, (echo_type, id_field), outcome, error, &tally).await,
         }
     }
 
@@ -204,16 +212,17 @@ impl DecisionPath {
     async fn after_failed_send(
         &self,
         session_id: &str,
-        echo_type: &str,
-        id_field: &str,
+        (echo_type, id_field): (&str, &str),
         mut outcome: Decided,
         error: UpstreamError,
+        tally: &Tally,
     ) -> Result<Decided, AppError> {
         // The API refused (a 4xx other than a timeout or a rate limit): nothing was applied, so
         // the calls can be decided again.
         let refused = matches!(&error, UpstreamError::Api { status, .. } if (400..500).contains(status) && ![408, 429].contains(status));
         if refused {
             for id in &outcome.sent {
+                tally.count(id, "failed");
                 self.settle(session_id, id, false).await.map_err(store_failed)?;
             }
             return Err(AppError::upstream("Sending the decision", error));
@@ -226,6 +235,9 @@ impl DecisionPath {
         let listed: Result<Page<Value>, _> =
             self.upstream.get(&format!("/v1/sessions/{session_id}/events"), query).await;
         let Ok(listed) = listed else {
+            for id in &outcome.sent {
+                tally.count(id, "unknown");
+            }
             // Unknown whether it arrived: the records stay "sending" (a later decision may take
             // over once they are stale) and the person looks at the timeline.
             return Err(AppError::new(
@@ -238,6 +250,7 @@ impl DecisionPath {
         let mut lost = Vec::new();
         for id in std::mem::take(&mut outcome.sent) {
             let got_there = arrived.contains(&id);
+            tally.count(&id, if got_there { "sent" } else { "failed" });
             self.settle(session_id, &id, got_there).await.map_err(store_failed)?;
             if got_there {
                 outcome.sent.push(id);
@@ -249,6 +262,20 @@ impl DecisionPath {
             return Ok(outcome);
         }
         Err(AppError::upstream("Sending the decision", error))
+    }
+}
+
+/// What each decision of a request is (`allow`, `deny`, `answered`), to count its end in the
+/// metrics by: `sent`, `failed`, `unknown` (no answer, and the events could not be listed to
+/// tell), `taken` (someone else's decision came first).
+struct Tally(HashMap<String, Outcome>);
+
+impl Tally {
+    fn count(&self, event_id: &str, result: &'static str) {
+        if let Some(decision) = self.0.get(event_id) {
+            metrics::counter!(crate::support::meters::DECISIONS, "decision" => decision.as_str(), "result" => result)
+                .increment(1);
+        }
     }
 }
 

@@ -25,6 +25,8 @@
 //!   ([`Inbox::session_changed`]), two requests (the session, its events), while someone looks.
 //!   While webhooks arrive (one in the last [`WEBHOOKS_FRESH`]), ticks come
 //!   [`WEBHOOK_SLOWDOWN`] times less often: the poll stays only as the fallback for a lost one.
+//! - **Metrics** (`support::meters`): each tick counted by its result, and the calls that wait
+//!   (this inbox's part of a gauge every workspace's inbox adds to).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -119,6 +121,8 @@ pub struct Inbox {
     /// When the last webhook about a session came.
     webhook_at: Mutex<Option<Instant>>,
     closing: watch::Sender<bool>,
+    /// This inbox's part of the waiting calls' gauge (every workspace's together).
+    waiting_calls: crate::support::meters::GaugeShare,
 }
 
 /// The list as browsers get it, with its SSE frame rendered once for all of them.
@@ -209,6 +213,7 @@ impl Inbox {
             looked_at: Mutex::new(None),
             webhook_at: Mutex::new(None),
             closing: watch::Sender::new(false),
+            waiting_calls: crate::support::meters::GaugeShare::new(crate::support::meters::INBOX_WAITING_CALLS),
         });
         tokio::spawn(inbox.clone().run());
         inbox
@@ -414,6 +419,8 @@ impl Inbox {
     /// the backlog; publish.
     async fn look(&self, sweep: bool) {
         let listed = self.list_sessions(sweep).await;
+        let result = if listed.is_ok() { "ok" } else { "failed" };
+        metrics::counter!(crate::support::meters::INBOX_POLLS, "result" => result).increment(1);
         let to_read = {
             let mut state = self.state.lock().await;
             let sessions = match listed {
@@ -585,6 +592,7 @@ impl Inbox {
             let at = |c: &PendingCall| c.asked_at_ms().unwrap_or(f64::MAX);
             at(a).total_cmp(&at(b)).then_with(|| a.event_id().cmp(b.event_id()))
         });
+        self.waiting_calls.set(calls.len());
         let interval = self.interval();
         let list = InboxList {
             calls,

@@ -1,9 +1,11 @@
 //! Helpers every room of the server uses, depending on no feature: the database, key files,
-//! the client's address behind trusted proxies, and which outbound destinations may be reached.
+//! the client's address behind trusted proxies, which outbound destinations may be reached, and
+//! the names of the metrics every feature records.
 
 pub mod db;
 pub mod destinations;
 pub mod keys;
+pub mod meters;
 pub mod proxies;
 pub mod route;
 

@@ -1,5 +1,7 @@
-//! The HTTP surface: startup, the router and its layers, and the router's state.
+//! The HTTP surface: startup, the router and its layers, the router's state, and what monitoring
+//! reads (`/metrics`, `/readyz`).
 
+pub mod observe;
 pub mod router;
 pub mod routes;
 pub mod startup;

@@ -46,11 +46,12 @@ pub struct Services {
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
     pub notifier: Arc<Notifier>,
+    pub observe: Arc<super::observe::Observe>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
-    let Services { workspaces, access, webhooks, notifier } = services;
+    let Services { workspaces, access, webhooks, notifier, observe } = services;
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
     let leptos_options = LeptosOptions::builder()
@@ -67,6 +68,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         audit: access.audit.clone(),
         webhooks,
         workspaces: workspaces.clone(),
+        observe,
     };
     let context = page_context(settings, &state, notifier, sign_out_to.clone());
     let mut router = Router::new();

@@ -13,6 +13,7 @@ pub fn routes() -> Vec<Route<AppState>> {
     let health = Route::new(Method::GET, "/healthz", Rule::Public, get(|| async { "ok" }));
     [
         vec![health],
+        super::observe::routes(),
         crate::access::routes(),
         crate::audit::routes(),
         crate::streams::routes(),

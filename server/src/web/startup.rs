@@ -8,7 +8,10 @@ use app::api::workspaces::DEFAULT_ID;
 use axum::{Router, serve::ListenerExt};
 use tokio::net::TcpListener;
 
-use super::router::{Services, router};
+use super::{
+    observe::{self, Observe, Readiness},
+    router::{Services, router},
+};
 use crate::{
     access::{self, Access, accounts::Accounts, session_store::LoginSessions},
     approvals::inbox::InboxConfig,
@@ -29,6 +32,8 @@ pub struct Application {
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
     access: Arc<Access>,
+    /// `SWITCHBOARD_METRICS_LISTEN`'s listener, and its router (`/metrics` alone).
+    metrics: Option<(TcpListener, Router)>,
 }
 
 /// The embedded engine, started in this process on a loopback port with a random key. The
@@ -49,9 +54,12 @@ impl Application {
         if let Some(warning) = open {
             tracing::warn!("{warning}");
         }
+        // Before anything records: a feature's gauges and counters are found once, when it starts.
+        let recorder = settings.metrics.wanted().then(observe::install_recorder).transpose()?;
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {} (SWITCHBOARD_LISTEN): {e}", settings.listen))
         })?;
+        let metrics = metrics_listener(&settings, recorder.as_ref()).await?;
         // The embedded engine's webhooks come back here, signed with a secret made now unless one
         // is set.
         let webhook_secret = match (&settings.webhook_secret, &settings.upstream) {
@@ -64,6 +72,14 @@ impl Application {
             io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
         })?;
         let access = open_access(&settings, pool.clone()).await?;
+        // `/readyz`'s check of the main database: one `SELECT 1`.
+        let main = pool.clone();
+        let database: observe::DatabaseCheck = Box::new(move || {
+            let main = main.clone();
+            Box::pin(async move { sqlx::query("SELECT 1").execute(&main).await.is_ok() })
+        });
+        let readiness = Readiness::new(database, client.clone());
+        let observe = Arc::new(Observe::new(recorder, &settings.metrics, readiness));
         let workspaces = open_workspaces(&settings, client, pool.clone(), &access).await?;
         let inbox = workspaces.default_workspace().inbox.clone();
         let notifier = open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces).await?;
@@ -75,10 +91,10 @@ impl Application {
         let router = router(
             &settings,
             listener.local_addr()?,
-            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier },
+            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier, observe },
             sessions,
         );
-        Ok(Self { listener, router, workspaces, engine, access })
+        Ok(Self { listener, router, workspaces, engine, access, metrics })
     }
 
     /// The one-time link that creates the first admin, while no account exists.
@@ -93,6 +109,11 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served on a listener of its own (`SWITCHBOARD_METRICS_LISTEN`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes, then lets open requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         if let Some(engine) = self.engine {
@@ -105,6 +126,14 @@ impl Application {
                 }
             });
         }
+        // Ends with the console (the handle aborts it when dropped).
+        let _metrics = self.metrics.map(|(listener, router)| {
+            AbortOnDrop(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!("the metrics listener stopped: {error}");
+                }
+            }))
+        });
         let workspaces = self.workspaces;
         let shutdown = async move {
             shutdown.await;
@@ -128,6 +157,28 @@ impl Application {
     pub fn engine_url(&self) -> Option<&str> {
         self.engine.as_ref().map(|e| e.base_url.as_str())
     }
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `SWITCHBOARD_METRICS_LISTEN`, bound, with its router; `None` when it is not set.
+async fn metrics_listener(
+    settings: &Settings,
+    recorder: Option<&metrics_exporter_prometheus::PrometheusHandle>,
+) -> io::Result<Option<(TcpListener, Router)>> {
+    let (Some(addr), Some(recorder)) = (settings.metrics.listen, recorder) else { return Ok(None) };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr} (SWITCHBOARD_METRICS_LISTEN): {e}")))?;
+    tracing::info!("serving /metrics on http://{}/metrics", listener.local_addr()?);
+    Ok(Some((listener, observe::metrics_router(recorder.clone()))))
 }
 
 /// Where this Switchboard's own `/webhooks/anthropic` is, from the address it listens on (a

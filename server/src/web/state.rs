@@ -18,4 +18,6 @@ pub struct AppState {
     pub webhooks: Option<Arc<crate::notify::webhooks::WebhookReceiver>>,
     /// Every workspace; a request's own, and its parts, are on it (`Workspace::put_on`).
     pub workspaces: Arc<Workspaces>,
+    /// `/metrics` and `/readyz`.
+    pub observe: Arc<super::observe::Observe>,
 }

@@ -49,6 +49,9 @@ pub async fn serve(router: axum::Router) -> String {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://` and the address of `/metrics`' own listener, when `SWITCHBOARD_METRICS_LISTEN`
+    /// was set.
+    pub metrics_address: Option<String>,
     /// Signed in as the first admin (`admin`, [`ADMIN_PASSWORD`]).
     pub client: reqwest::Client,
     pub data_dir: std::sync::Arc<TempDir>,
@@ -90,6 +93,7 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
 
     let app = Application::build(settings).await.expect("Switchboard starts");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = app.metrics_addr().map(|addr| format!("http://{addr}"));
     let setup_link = app.setup_link();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = tokio::spawn(async move {
@@ -99,7 +103,15 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
             })
             .await;
     });
-    TestApp { address, client: browser(), data_dir, setup_link, shutdown: Some(shutdown), stopped: Some(stopped) }
+    TestApp {
+        address,
+        metrics_address,
+        client: browser(),
+        data_dir,
+        setup_link,
+        shutdown: Some(shutdown),
+        stopped: Some(stopped),
+    }
 }
 
 impl TestApp {

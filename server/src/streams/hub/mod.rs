@@ -30,6 +30,9 @@
 //!   that thread, shared by its viewers and closed after the grace period like a session's. Its
 //!   events list takes only `limit` and `page`, so a thread feed catches up from the cursor of the
 //!   last page it read (that page is read again, deduplicated), never by listing it whole.
+//! - **Metrics** (`support::meters`): the upstream streams open and the viewers watching (gauges),
+//!   the writes to viewers (one counter increment each, on a handle the viewer holds), the
+//!   frames a lagging viewer dropped and its catch-ups.
 //!
 //! To the browser the hub speaks SSE with a fixed set of frame names (`app::sse`), so that an
 //! event type this version does not know still reaches the page: `event` (a persisted event,
@@ -52,7 +55,7 @@ use futures::Stream;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::{streams::sse, upstream::UpstreamClient};
+use crate::{streams::sse, support::meters, upstream::UpstreamClient};
 
 mod feed;
 mod reader;
@@ -243,6 +246,8 @@ impl Hub {
         let mut viewer = Viewer {
             hub: self.clone(),
             _ticket: ticket,
+            _watching: meters::Held::new(meters::HUB_VIEWERS),
+            sent: metrics::counter!(meters::HUB_FRAMES_SENT),
             feed,
             rx,
             backlog,
@@ -258,6 +263,7 @@ impl Hub {
         viewer.backlog.extend(in_flight);
         Ok(futures::stream::unfold(viewer, |mut viewer| async move {
             let frame = viewer.next().await?;
+            viewer.sent.increment(1);
             Some((frame, viewer))
         }))
     }

@@ -77,6 +77,7 @@ impl Hub {
         };
         self.open_streams.fetch_add(1, Ordering::Relaxed);
         let _open = CountGuard(&self.open_streams);
+        let _counted = crate::support::meters::Held::new(crate::support::meters::HUB_UPSTREAM_STREAMS);
         // Read the stream into a queue while history is listed, so nothing said meanwhile is lost.
         let (frames, _reader) = read_into_queue(response);
         if let Some(outcome) = self.list_missed(feed).await {

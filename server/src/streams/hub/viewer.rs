@@ -10,7 +10,7 @@ use app::{
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 
-use crate::streams::sse;
+use crate::{streams::sse, support::meters};
 
 use super::*;
 
@@ -18,6 +18,10 @@ use super::*;
 pub(super) struct Viewer {
     pub(super) hub: Arc<Hub>,
     pub(super) _ticket: Ticket,
+    /// Counted in the viewers' gauge while it lives.
+    pub(super) _watching: meters::Held,
+    /// The frames-sent counter, looked up once: the hot path only adds to it.
+    pub(super) sent: metrics::Counter,
     pub(super) feed: Arc<Feed>,
     pub(super) rx: broadcast::Receiver<Frame>,
     pub(super) backlog: VecDeque<Bytes>,
@@ -44,7 +48,8 @@ impl Viewer {
             };
             let frame = match frame {
                 Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                Err(broadcast::error::RecvError::Lagged(dropped)) => {
+                    metrics::counter!(meters::HUB_FRAMES_DROPPED).increment(dropped);
                     self.catch_up().await;
                     continue;
                 }
@@ -99,6 +104,8 @@ impl Viewer {
     /// `processed_at`, which need not be the order the stream delivered them in.
     pub(super) async fn catch_up(&mut self) {
         let first_seq = self.feed.state.lock().expect("feed lock").first_seq;
+        let from = if self.last + 1 < first_seq { "api" } else { "log" };
+        metrics::counter!(meters::HUB_CATCH_UPS, "from" => from).increment(1);
         if self.last + 1 < first_seq {
             // A whole history read from the API per viewer: a few at a time.
             let hub = self.hub.clone();
