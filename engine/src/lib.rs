@@ -12,7 +12,8 @@
 //!   that fires deployments on their cron schedules;
 //! - `script`: the scripted model (deterministic, for demos and tests);
 //! - [`model`]: real models, through an Anthropic-compatible Messages endpoint;
-//! - [`sandbox`]: real tools in a bubblewrap sandbox per session.
+//! - [`sandbox`]: real tools in a bubblewrap sandbox per session;
+//! - [`logs`]: the log format both binaries write (`SWITCHBOARD_LOG_FORMAT`).
 //!
 //! [`Engine::open`] prepares it all; [`Engine::router`] is the axum router to serve.
 
@@ -24,6 +25,7 @@ mod emitted;
 mod error;
 mod ids;
 mod live;
+pub mod logs;
 pub mod model;
 pub mod net;
 pub mod private;
