@@ -3,6 +3,10 @@
 //! It alone holds the key. It sends the headers each resource family needs, retries idempotent
 //! reads the way the official SDK does, and never retries a mutation: the API has no idempotency
 //! keys, so a blind retry of a `POST` can do the thing twice.
+//!
+//! Every request it sends is an [`UpstreamRequest`]: one `upstream` span (a client span named by
+//! method and path template, with the upstream's `request_id`) whose trace the request carries
+//! in `traceparent` when traces are on.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +15,12 @@ use protocol::{ANTHROPIC_VERSION, beta::beta_for, error::ErrorResponse};
 use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
+use tracing::{Instrument, field::Empty};
 
-use crate::{settings::ApiKey, support::describe};
+use crate::{
+    settings::ApiKey,
+    support::{describe, trace_context},
+};
 
 /// Retries after the first attempt, as in the SDK.
 const MAX_RETRIES: u32 = 2;
@@ -75,11 +83,12 @@ impl UpstreamClient {
 
     /// A request with the key, version and beta headers for `path`, for callers that need the raw
     /// response (uploads, downloads, streams). Not retried.
-    pub fn raw(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+    pub fn raw(&self, method: reqwest::Method, path: &str) -> UpstreamRequest {
         self.authorised(&self.streaming, method, path)
     }
 
-    fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+    fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> UpstreamRequest {
+        let span = upstream_span(&method, path);
         let mut key = reqwest::header::HeaderValue::from_str(self.key.expose())
             .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
         // Kept out of any debug output of the request.
@@ -91,7 +100,7 @@ impl UpstreamClient {
         if let Some(beta) = beta_for(path) {
             request = request.header("anthropic-beta", beta);
         }
-        request
+        UpstreamRequest { request, span }
     }
 
     async fn send(&self, call: Call) -> Result<Value, UpstreamError> {
@@ -140,6 +149,92 @@ impl Upstream for UpstreamClient {
     fn call(&self, call: Call) -> BoxFuture<'_, Result<Value, UpstreamError>> {
         Box::pin(self.send(call))
     }
+}
+
+/// A request about to be sent upstream, in its own span. The builder's few methods the callers
+/// use, and [`UpstreamRequest::send`], which sends it in the span.
+pub struct UpstreamRequest {
+    request: RequestBuilder,
+    span: tracing::Span,
+}
+
+impl UpstreamRequest {
+    pub fn query<T: serde::Serialize + ?Sized>(self, query: &T) -> Self {
+        Self { request: self.request.query(query), ..self }
+    }
+
+    pub fn header(self, name: reqwest::header::HeaderName, value: &'static str) -> Self {
+        Self { request: self.request.header(name, value), ..self }
+    }
+
+    pub fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
+        Self { request: self.request.json(body), ..self }
+    }
+
+    pub fn multipart(self, form: reqwest::multipart::Form) -> Self {
+        Self { request: self.request.multipart(form), ..self }
+    }
+
+    /// Sends it with the `traceparent` of its span, and records in the span how it was answered.
+    /// For a stream or a download the span ends with the answer's head, not its body.
+    pub async fn send(self) -> reqwest::Result<Response> {
+        let Self { request, span } = self;
+        let request = request.headers(trace_context::headers_naming(&span));
+        let outcome = request.send().instrument(span.clone()).await;
+        match &outcome {
+            Ok(response) => {
+                let status = response.status();
+                span.record("http.response.status_code", status.as_u16());
+                if let Some(id) = response.headers().get("request-id").and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
+                if status.is_client_error() || status.is_server_error() {
+                    span.record("otel.status_code", "error");
+                }
+            }
+            Err(error) => {
+                span.record("otel.status_code", "error");
+                span.record("error.type", if error.is_timeout() { "timeout" } else { "transport" });
+            }
+        }
+        outcome
+    }
+}
+
+/// The span of one request upstream. Its name and attributes hold the method and the path's
+/// template, never the ids in the path, the query or a header: the key is a header.
+fn upstream_span(method: &reqwest::Method, path: &str) -> tracing::Span {
+    let template = path_template(path);
+    tracing::info_span!(
+        "upstream",
+        otel.name = %format_args!("{method} {template}"),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        url.template = %template,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        request_id = Empty,
+    )
+}
+
+/// `/v1/sessions/sesn_01…/events` as `/v1/sessions/{id}/events`. The API's paths alternate a
+/// collection and an id (`/v1/vaults/{id}/credentials/{id}/archive`), except in a session's
+/// event stream, `/events/stream`, where a name follows a collection.
+fn path_template(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return "/{path}".to_owned();
+    };
+    let mut template = String::from("/v1");
+    let mut previous = "";
+    for (at, segment) in rest.split('/').enumerate() {
+        let is_id = at % 2 == 1 && !(previous == "events" && segment == "stream");
+        template.push('/');
+        template.push_str(if is_id { "{id}" } else { segment });
+        previous = segment;
+    }
+    template
 }
 
 /// The SDK's rule: `x-should-retry` decides when present; otherwise 408, 409, 429 and 5xx.
@@ -217,6 +312,22 @@ mod tests {
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", "1e300".parse().unwrap());
         assert_eq!(retry_after(&headers), None, "an absurd wait is ignored, not a panic");
+    }
+
+    #[test]
+    fn a_path_is_named_by_its_template_without_its_ids() {
+        let cases = [
+            ("/v1/agents", "/v1/agents"),
+            ("/v1/agents/agent_011CZ/versions", "/v1/agents/{id}/versions"),
+            ("/v1/sessions/sesn_01/events", "/v1/sessions/{id}/events"),
+            ("/v1/sessions/sesn_01/events/stream", "/v1/sessions/{id}/events/stream"),
+            ("/v1/sessions/sesn_01/threads/sthr_02/stream", "/v1/sessions/{id}/threads/{id}/stream"),
+            ("/v1/vaults/vlt_1/credentials/vcrd_2/archive", "/v1/vaults/{id}/credentials/{id}/archive"),
+            ("/v1/models/claude-opus-4-7?limit=2", "/v1/models/{id}"),
+        ];
+        for (path, template) in cases {
+            assert_eq!(path_template(path), template, "{path}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Helpers every room of the server uses, depending on no feature: the database, key files,
-//! the client's address behind trusted proxies, and which outbound destinations may be reached.
+//! the client's address behind trusted proxies, which outbound destinations may be reached, and
+//! the trace context a request carries in and out.
 
 pub mod db;
 pub mod destinations;
 pub mod keys;
 pub mod proxies;
 pub mod route;
+pub mod trace_context;
 
 /// A store that could not be read or written. The database's own error is for the log; what a
 /// person is told is the caller's to word.

@@ -76,8 +76,12 @@ impl Telemetry {
 /// The span of a request to Switchboard: a server span named by its method and the route it
 /// matched (`GET /share/{token}`, never the token itself; the method alone when no route
 /// did), continuing the trace of the caller's `traceparent`. Its path is the one logs may print
-/// (`access::path_for_logs`), without its query.
+/// (`access::path_for_logs`), without its query. The built assets get a debug span, not traced:
+/// a page loads about 140 files of the bundle, and a trace each would bury the page's own.
 pub fn request_span(request: &Request) -> Span {
+    if request.uri().path().starts_with("/pkg/") {
+        return tracing::debug_span!("asset", url.path = %request.uri().path());
+    }
     let method = request.method();
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
     let span = tracing::info_span!(
