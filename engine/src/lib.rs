@@ -15,6 +15,7 @@
 //! - [`sandbox`]: real tools in a bubblewrap sandbox per session;
 //! - [`meters`]: the counters of turns, model requests, tool calls and sandbox limits, for the
 //!   console's `/metrics`.
+//! - [`logs`]: the log format both binaries write (`SWITCHBOARD_LOG_FORMAT`).
 //!
 //! [`Engine::open`] prepares it all; [`Engine::router`] is the axum router to serve.
 
@@ -26,6 +27,7 @@ mod emitted;
 mod error;
 mod ids;
 mod live;
+pub mod logs;
 pub mod meters;
 pub mod model;
 pub mod net;

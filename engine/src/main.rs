@@ -9,7 +9,10 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("sandbox-tool") => engine::cli::sandbox_tool(&args[1..]),
         Some("serve") => {
-            init_logs();
+            if let Err(error) = engine::logs::init("warn,engine=info") {
+                eprintln!("The engine could not start: {error}");
+                return ExitCode::FAILURE;
+            }
             engine::cli::serve(&args[1..], async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -23,9 +26,4 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,engine=info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

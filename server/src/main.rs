@@ -11,7 +11,10 @@ async fn main() -> std::process::ExitCode {
         // What the engine's sandbox runs for the file tools; prints JSON only.
         Some("sandbox-tool") => return engine::cli::sandbox_tool(&args[1..]),
         Some("engine") => {
-            telemetry::init();
+            if let Err(error) = engine::logs::init("info") {
+                tracing::error!("The engine could not start: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
             return engine::cli::serve(&args[1..], shutdown_signal()).await;
         }
         // A Messages-compatible server answering from a script, for tests and demos without a key.
@@ -24,7 +27,13 @@ async fn main() -> std::process::ExitCode {
         }
         _ => {}
     }
-    telemetry::init();
+    let telemetry = match telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            tracing::error!("Switchboard could not start: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let result = async {
         let settings = Settings::from_env()?;
         let app = Application::build(settings).await?;
@@ -40,12 +49,15 @@ async fn main() -> std::process::ExitCode {
         app.run_until(shutdown_signal()).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     };
-    match result.await {
+    let result = result.await;
+    if let Err(error) = &result {
+        tracing::error!("{error}");
+    }
+    // The requests are over; their spans go out before the process does.
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(_) => std::process::ExitCode::FAILURE,
     }
 }
 

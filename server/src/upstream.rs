@@ -2,8 +2,12 @@
 //!
 //! It alone holds the key. It sends the headers each resource family needs, retries idempotent
 //! reads the way the official SDK does, and never retries a mutation: the API has no idempotency
-//! keys, so a blind retry of a `POST` can do the thing twice. Every request it sends, each try of
-//! a read and every raw one, is counted in the metrics (`support::meters`).
+//! keys, so a blind retry of a `POST` can do the thing twice.
+//!
+//! Every request it sends is an [`UpstreamRequest`]: one `upstream` span (a client span named by
+//! method and path template, with the upstream's `request_id`) whose trace the request carries
+//! in `traceparent` when traces are on, and which is counted in the metrics (`support::meters`):
+//! each try of a read, and every raw one.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -12,10 +16,11 @@ use protocol::{ANTHROPIC_VERSION, beta::beta_for, error::ErrorResponse};
 use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};
 use serde_json::Value;
+use tracing::{Instrument, field::Empty};
 
 use crate::{
     settings::ApiKey,
-    support::{describe, meters},
+    support::{describe, meters, trace_context},
 };
 
 /// Retries after the first attempt, as in the SDK.
@@ -79,23 +84,24 @@ impl UpstreamClient {
 
     /// A request with the key, version and beta headers for `path`, for callers that need the raw
     /// response (uploads, downloads, streams). Not retried.
-    pub fn raw(&self, method: reqwest::Method, path: &str) -> RawRequest {
-        RawRequest { request: self.authorised(&self.streaming, method.clone(), path), method, path: path.to_owned() }
+    pub fn raw(&self, method: reqwest::Method, path: &str) -> UpstreamRequest {
+        self.authorised(&self.streaming, method, path)
     }
 
-    fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+    fn authorised(&self, client: &reqwest::Client, method: reqwest::Method, path: &str) -> UpstreamRequest {
+        let span = upstream_span(&method, path);
         let mut key = reqwest::header::HeaderValue::from_str(self.key.expose())
             .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
         // Kept out of any debug output of the request.
         key.set_sensitive(true);
         let mut request = client
-            .request(method, format!("{}{path}", self.base_url))
+            .request(method.clone(), format!("{}{path}", self.base_url))
             .header("x-api-key", key)
             .header("anthropic-version", ANTHROPIC_VERSION);
         if let Some(beta) = beta_for(path) {
             request = request.header("anthropic-beta", beta);
         }
-        request
+        UpstreamRequest { request, span, method, path: path.to_owned() }
     }
 
     async fn send(&self, call: Call) -> Result<Value, UpstreamError> {
@@ -112,7 +118,7 @@ impl UpstreamClient {
                 request = request.json(body);
             }
             let started = Instant::now();
-            let outcome = request.send().await;
+            let outcome = request.dispatch().await;
             let status = status_label(&outcome);
             let retryable = match &outcome {
                 Ok(response) => should_retry(response.status(), response.headers()),
@@ -133,6 +139,7 @@ impl UpstreamClient {
                 Ok(response) => read(response).await,
                 Err(error) => Err(UpstreamError::Unreachable(describe(error))),
             };
+            // A JSON call is timed to its whole answer.
             count(&method, &call.path, status, started);
             return answer;
         }
@@ -151,15 +158,16 @@ impl Upstream for UpstreamClient {
     }
 }
 
-/// A request for [`UpstreamClient::raw`]: a `reqwest` request whose sending is counted in the
-/// metrics, with the few builder methods its callers use.
-pub struct RawRequest {
+/// A request about to be sent upstream, in its own span. The builder's few methods the callers
+/// use, and [`UpstreamRequest::send`], which sends it in the span.
+pub struct UpstreamRequest {
     request: RequestBuilder,
+    span: tracing::Span,
     method: reqwest::Method,
     path: String,
 }
 
-impl RawRequest {
+impl UpstreamRequest {
     pub fn query<T: serde::Serialize + ?Sized>(self, query: &T) -> Self {
         Self { request: self.request.query(query), ..self }
     }
@@ -174,15 +182,44 @@ impl RawRequest {
         Self { request: self.request.header(key, value), ..self }
     }
 
+    pub fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
+        Self { request: self.request.json(body), ..self }
+    }
+
     pub fn multipart(self, form: reqwest::multipart::Form) -> Self {
         Self { request: self.request.multipart(form), ..self }
     }
 
-    /// Sends it; the answer's head is counted (a stream's or a download's body is the caller's).
+    /// Sends it and counts its answer's head (a stream's or a download's body is the caller's).
     pub async fn send(self) -> reqwest::Result<Response> {
-        let started = Instant::now();
-        let outcome = self.request.send().await;
-        count(&self.method, &self.path, status_label(&outcome), started);
+        let (method, path, started) = (self.method.clone(), self.path.clone(), Instant::now());
+        let outcome = self.dispatch().await;
+        count(&method, &path, status_label(&outcome), started);
+        outcome
+    }
+
+    /// Sends it with the `traceparent` of its span, and records in the span how it was answered.
+    /// For a stream or a download the span ends with the answer's head, not its body.
+    async fn dispatch(self) -> reqwest::Result<Response> {
+        let Self { request, span, .. } = self;
+        let request = request.headers(trace_context::headers_naming(&span));
+        let outcome = request.send().instrument(span.clone()).await;
+        match &outcome {
+            Ok(response) => {
+                let status = response.status();
+                span.record("http.response.status_code", status.as_u16());
+                if let Some(id) = response.headers().get("request-id").and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
+                if status.is_client_error() || status.is_server_error() {
+                    span.record("otel.status_code", "error");
+                }
+            }
+            Err(error) => {
+                span.record("otel.status_code", "error");
+                span.record("error.type", if error.is_timeout() { "timeout" } else { "transport" });
+            }
+        }
         outcome
     }
 }
@@ -205,6 +242,42 @@ fn count(method: &reqwest::Method, path: &str, status: String, started: Instant)
         .increment(1);
     metrics::histogram!(meters::UPSTREAM_REQUEST_DURATION, "resource" => resource, "method" => method)
         .record(started.elapsed().as_secs_f64());
+}
+
+/// The span of one request upstream. Its name and attributes hold the method and the path's
+/// template, never the ids in the path, the query or a header: the key is a header.
+fn upstream_span(method: &reqwest::Method, path: &str) -> tracing::Span {
+    let template = path_template(path);
+    tracing::info_span!(
+        "upstream",
+        otel.name = %format_args!("{method} {template}"),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        url.template = %template,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        request_id = Empty,
+    )
+}
+
+/// `/v1/sessions/sesn_01…/events` as `/v1/sessions/{id}/events`. The API's paths alternate a
+/// collection and an id (`/v1/vaults/{id}/credentials/{id}/archive`), except in a session's
+/// event stream, `/events/stream`, where a name follows a collection.
+fn path_template(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return "/{path}".to_owned();
+    };
+    let mut template = String::from("/v1");
+    let mut previous = "";
+    for (at, segment) in rest.split('/').enumerate() {
+        let is_id = at % 2 == 1 && !(previous == "events" && segment == "stream");
+        template.push('/');
+        template.push_str(if is_id { "{id}" } else { segment });
+        previous = segment;
+    }
+    template
 }
 
 /// The SDK's rule: `x-should-retry` decides when present; otherwise 408, 409, 429 and 5xx.
@@ -282,6 +355,22 @@ mod tests {
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", "1e300".parse().unwrap());
         assert_eq!(retry_after(&headers), None, "an absurd wait is ignored, not a panic");
+    }
+
+    #[test]
+    fn a_path_is_named_by_its_template_without_its_ids() {
+        let cases = [
+            ("/v1/agents", "/v1/agents"),
+            ("/v1/agents/agent_011CZ/versions", "/v1/agents/{id}/versions"),
+            ("/v1/sessions/sesn_01/events", "/v1/sessions/{id}/events"),
+            ("/v1/sessions/sesn_01/events/stream", "/v1/sessions/{id}/events/stream"),
+            ("/v1/sessions/sesn_01/threads/sthr_02/stream", "/v1/sessions/{id}/threads/{id}/stream"),
+            ("/v1/vaults/vlt_1/credentials/vcrd_2/archive", "/v1/vaults/{id}/credentials/{id}/archive"),
+            ("/v1/models/claude-opus-4-7?limit=2", "/v1/models/{id}"),
+        ];
+        for (path, template) in cases {
+            assert_eq!(path_template(path), template, "{path}");
+        }
     }
 
     #[test]

@@ -206,6 +206,18 @@ async fn a_listener_of_its_own_serves_metrics_alone_and_the_console_none() {
 }
 
 #[tokio::test]
+async fn with_a_token_set_its_own_listener_asks_for_it_too() {
+    let app = spawn_app(&[("SWITCHBOARD_METRICS_LISTEN", "127.0.0.1:0"), ("SWITCHBOARD_METRICS_TOKEN", TOKEN)]).await;
+    let own = app.metrics_address.clone().expect("the metrics listener's address");
+    let response = browser().get(format!("{own}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 401, "the token is asked for on every listener once it is set");
+    assert!(response.text().await.unwrap().contains("Authorization: Bearer"));
+    let response = browser().get(format!("{own}/metrics")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("# HELP switchboard_hub_viewers "));
+}
+
+#[tokio::test]
 async fn without_either_setting_the_console_has_no_metrics() {
     let app = spawn_app(&[]).await;
     assert_eq!(app.metrics_address, None);

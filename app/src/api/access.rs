@@ -50,9 +50,10 @@ mod server {
 
     /// The body of every server function (`#[access]` puts it there): refuses a caller `rule`
     /// does not allow, whether the call came over HTTP or from a page rendering on the server;
-    /// runs the function; logs a failure that is not the caller's. The HTTP status of a failure
-    /// comes from the error's kind (the server's `server_fn_error_status` layer); a page that
-    /// shows an error sets its own status.
+    /// runs the function; logs a failure that is not the caller's, with the upstream's request
+    /// id in a field of its own when the upstream failed. The HTTP status of a failure comes from
+    /// the error's kind (the server's `server_fn_error_status` layer); a page that shows an error
+    /// sets its own status.
     pub async fn serve<T>(rule: Rule, run: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         if let Rule::Needs(role) = rule {
             crate::auth::store::require(role)?;
@@ -61,7 +62,7 @@ mod server {
         if let Err(error) = &result
             && error.status() >= 500
         {
-            tracing::warn!("{error}");
+            tracing::warn!(request_id = error.request_id.as_deref(), "{}", error.message);
         }
         result
     }

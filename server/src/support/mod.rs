@@ -1,6 +1,6 @@
 //! Helpers every room of the server uses, depending on no feature: the database, key files,
-//! the client's address behind trusted proxies, which outbound destinations may be reached, and
-//! the names of the metrics every feature records.
+//! the client's address behind trusted proxies, which outbound destinations may be reached, the
+//! names of the metrics every feature records, and the trace context a request carries in and out.
 
 pub mod db;
 pub mod destinations;
@@ -8,6 +8,7 @@ pub mod keys;
 pub mod meters;
 pub mod proxies;
 pub mod route;
+pub mod trace_context;
 
 /// A store that could not be read or written. The database's own error is for the log; what a
 /// person is told is the caller's to word.

@@ -6,8 +6,9 @@
 //! `SWITCHBOARD_METRICS_TOKEN`): then [`install_recorder`] installs the exporter's recorder, once
 //! per process, and the features' `metrics` calls (`support::meters`, `engine::meters`) count into
 //! it; without a recorder they do nothing. The text is rendered here, by our own routes:
-//! - `SWITCHBOARD_METRICS_LISTEN`: a listener of its own that serves `/metrics` alone, to anyone
-//!   who reaches it (an internal network's address; [`metrics_router`]);
+//! - `SWITCHBOARD_METRICS_LISTEN`: a listener of its own that serves `/metrics` alone (an
+//!   internal network's address; [`metrics_router`]), to anyone who reaches it, or, when a token
+//!   is set too, for the token only;
 //! - `SWITCHBOARD_METRICS_TOKEN`: `/metrics` on the console's listener, for
 //!   `Authorization: Bearer <token>` only (compared in constant time; a login cookie does not
 //!   open it). The route is public in the access table, as `/webhooks/anthropic` is, because the
@@ -119,9 +120,19 @@ where
     ]
 }
 
-/// `SWITCHBOARD_METRICS_LISTEN`'s router: `/metrics` alone, to whoever reaches the listener.
-pub fn metrics_router(handle: PrometheusHandle) -> Router {
-    Router::new().route("/metrics", get(move || std::future::ready(render(&handle))))
+/// `SWITCHBOARD_METRICS_LISTEN`'s router: `/metrics` alone, to whoever reaches the listener, or
+/// with `token` set, for the token only (a scraper that has it presents it on either listener).
+pub fn metrics_router(handle: PrometheusHandle, token: Option<Secret>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move |headers: HeaderMap| {
+            let answer = match &token {
+                Some(token) if !bearer_is(&headers, token) => unauthorised(),
+                _ => render(&handle),
+            };
+            std::future::ready(answer)
+        }),
+    )
 }
 
 /// The metrics as Prometheus reads them.
@@ -136,15 +147,25 @@ async fn metrics_behind_token(State(observe): State<Arc<Observe>>, headers: Head
         let off = "Metrics are not served on this address. Set SWITCHBOARD_METRICS_TOKEN to serve them here, or SWITCHBOARD_METRICS_LISTEN for an address of their own.\n";
         return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], off).into_response();
     };
+    if bearer_is(&headers, token) {
+        return render(handle);
+    }
+    unauthorised()
+}
+
+/// Whether the request's `Authorization: Bearer …` is `token`.
+fn bearer_is(headers: &HeaderMap, token: &Secret) -> bool {
     let sent = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    if sent.is_some_and(|sent| same_token(sent, token.expose())) {
-        return render(handle);
-    }
+    sent.is_some_and(|sent| same_token(sent, token.expose()))
+}
+
+/// The 401 of `/metrics`, saying what to send.
+fn unauthorised() -> Response {
     let what_to_send = "Send the metrics token (SWITCHBOARD_METRICS_TOKEN) as `Authorization: Bearer <token>`; a sign-in does not open /metrics.\n";
     (
         StatusCode::UNAUTHORIZED,

@@ -186,16 +186,13 @@ fn layers(
         ))
         .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
         .layer(CompressionLayer::new())
-        // The request's span (debug level) names its path as logs may print it: never a share
-        // link's token or a query (access::path_for_logs).
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::debug_span!(
-                "request",
-                method = %request.method(),
-                path = %access::path_for_logs(request.uri().path()),
-                version = ?request.version(),
-            )
-        }))
+        // The request's span: its route and its path as logs may print it, never a share link's
+        // token or a query; a trace when traces are on (web::telemetry).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| super::telemetry::request_span(request))
+                .on_response(super::telemetry::record_response),
+        )
 }
 
 /// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.

@@ -178,7 +178,7 @@ async fn metrics_listener(
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr} (SWITCHBOARD_METRICS_LISTEN): {e}")))?;
     tracing::info!("serving /metrics on http://{}/metrics", listener.local_addr()?);
-    Ok(Some((listener, observe::metrics_router(recorder.clone()))))
+    Ok(Some((listener, observe::metrics_router(recorder.clone(), settings.metrics.token.clone()))))
 }
 
 /// Where this Switchboard's own `/webhooks/anthropic` is, from the address it listens on (a

@@ -43,7 +43,13 @@ impl Hub {
                     if connected {
                         backoff = self.config.backoff_start;
                     }
-                    tracing::warn!(session = %feed.session_id, thread = ?feed.thread_id, "the upstream stream dropped: {}", error.message);
+                    tracing::warn!(
+                        session = %feed.session_id,
+                        thread = ?feed.thread_id,
+                        request_id = error.request_id.as_deref(),
+                        "the upstream stream dropped: {}",
+                        error.message
+                    );
                     let status = sse::status(LinkState::Reconnecting, Some(&error.message));
                     {
                         let mut state = feed.state.lock().expect("feed lock");
