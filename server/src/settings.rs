@@ -58,6 +58,33 @@ pub struct Settings {
     /// `SWITCHBOARD_METRICS_LISTEN` and `SWITCHBOARD_METRICS_TOKEN`: where Prometheus reads
     /// `/metrics`, if anywhere.
     pub metrics: MetricsSettings,
+    pub database: DatabaseSettings,
+}
+
+/// Where Switchboard keeps its records (`crate::support::db`).
+#[derive(Clone, Default)]
+pub enum DatabaseSettings {
+    /// `switchboard.db` in the data directory: one process.
+    #[default]
+    Sqlite,
+    /// `SWITCHBOARD_DATABASE_URL=postgres://…`: one database any number of replicas share.
+    Postgres {
+        /// The URL; it may hold a password, so it is write-only.
+        url: Secret,
+        /// `SWITCHBOARD_DATABASE_CONNECTIONS`: the pool's size per replica (default 10).
+        connections: u32,
+    },
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            Self::Postgres { connections, .. } => {
+                write!(f, "Postgres {{ url: [redacted], connections: {connections} }}")
+            }
+        }
+    }
 }
 
 /// Prometheus' `/metrics` (`crate::web::observe`). With neither set, nothing is recorded and
@@ -307,6 +334,18 @@ pub enum SettingsError {
     )]
     MetricsOnConsole { metrics: SocketAddr, console: SocketAddr, example: SocketAddr },
     #[error(
+        "SWITCHBOARD_DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/database; leave it unset for SQLite in the data directory"
+    )]
+    DatabaseUrl,
+    #[error(
+        "SWITCHBOARD_DATABASE_URL names PostgreSQL, for several replicas, but ANTHROPIC_API_KEY is not set: replicas share one upstream, Anthropic's API or one standalone `switchboard engine` (ANTHROPIC_BASE_URL and its key), never an embedded engine each. Set ANTHROPIC_API_KEY, or unset SWITCHBOARD_DATABASE_URL to run one Switchboard on SQLite with its embedded engine"
+    )]
+    EmbeddedOnPostgres,
+    #[error(
+        "SWITCHBOARD_DATABASE_URL names PostgreSQL, but SWITCHBOARD_SECRET_KEY is not set: replicas share their keys (sign-in devices, notification links, single sign-on) through the database, sealed with it. Make one with `openssl rand -base64 32` and give every replica the same"
+    )]
+    PostgresWithoutSecretKey,
+    #[error(
         "SWITCHBOARD_METRICS_TOKEN is {length} characters; it must be at least 32 (anyone may guess at it): make one with `openssl rand -hex 32`"
     )]
     MetricsToken { length: usize },
@@ -333,12 +372,16 @@ impl Settings {
         };
         let notify = vars.notify()?;
         let mut access = vars.access()?;
+        let upstream = vars.upstream()?;
+        let secret_key = get("SWITCHBOARD_SECRET_KEY")
+            .map(|value| SecretKey::parse(&value).ok_or(SettingsError::SecretKey))
+            .transpose()?;
+        let database = vars.database(&upstream, secret_key.is_some())?;
         access.oidc = oidc_settings(&get, notify.public_url.as_deref())?;
         Ok(Self {
             metrics: vars.metrics(listen)?,
-            secret_key: get("SWITCHBOARD_SECRET_KEY")
-                .map(|value| SecretKey::parse(&value).ok_or(SettingsError::SecretKey))
-                .transpose()?,
+            secret_key,
+            database,
             share_secret_patterns: vars.share_secret_patterns()?,
             trusted_proxies: crate::support::proxies::TrustedProxies::parse(
                 &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
@@ -349,7 +392,7 @@ impl Settings {
             listen,
             data_dir: get("SWITCHBOARD_DATA_DIR").unwrap_or_else(|| "data".to_owned()).into(),
             site_root: get("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()).into(),
-            upstream: vars.upstream()?,
+            upstream,
             max_upload_bytes,
             stream_grace: vars.seconds("SWITCHBOARD_STREAM_GRACE_SECS", 30.0)?,
             heartbeat: vars.seconds("SWITCHBOARD_HEARTBEAT_SECS", 15.0)?.max(Duration::from_millis(100)),
@@ -420,6 +463,23 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
             api_key: ApiKey::new(key),
             base_url: base_url.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// `SWITCHBOARD_DATABASE_URL` (with `SWITCHBOARD_DATABASE_CONNECTIONS`): PostgreSQL, for
+    /// replicas that share one upstream and one secret key; SQLite when unset.
+    fn database(&self, upstream: &UpstreamSettings, secret_key: bool) -> Result<DatabaseSettings, SettingsError> {
+        let Some(url) = self.get("SWITCHBOARD_DATABASE_URL") else { return Ok(DatabaseSettings::Sqlite) };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(SettingsError::DatabaseUrl);
+        }
+        if matches!(upstream, UpstreamSettings::Embedded) {
+            return Err(SettingsError::EmbeddedOnPostgres);
+        }
+        if !secret_key {
+            return Err(SettingsError::PostgresWithoutSecretKey);
+        }
+        let connections = self.at_most("SWITCHBOARD_DATABASE_CONNECTIONS", 10, 1000, ", e.g. 10")?;
+        Ok(DatabaseSettings::Postgres { url: Secret::new(url), connections: connections as u32 })
     }
 
     /// Accounts, logins, the audit's retention, bodies and limits (single sign-on is added after).
@@ -666,6 +726,12 @@ impl SecretKey {
     /// key for the operator to keep, none of the values one seals opened by the other.
     pub fn engine_key(&self) -> engine::sealing::SealKey {
         self.0.derive("switchboard engine secret key")
+    }
+
+    /// The key Switchboard's own keys are sealed with in a shared database
+    /// (`support::keys::KeyStore`), derived from this one.
+    pub fn keys_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard keys")
     }
 
     /// The key notification channels are sealed with, derived from this one.

@@ -7,11 +7,9 @@
 //! the account's username. It is sent only to `/auth/login` and means nothing without the
 //! password: it lets its browser try at its own pace, nothing more.
 
-use std::path::Path;
-
 use axum::http::HeaderMap;
 
-use crate::support::keys::CookieKey;
+use crate::support::keys::{CookieKey, KeyStore};
 
 /// The cookie's name.
 pub const COOKIE: &str = "switchboard_device";
@@ -27,10 +25,10 @@ pub struct DeviceKey {
 }
 
 impl DeviceKey {
-    /// The key in `data_dir/device.key`, made on first start. `secure`: the cookie goes over
-    /// HTTPS only (`SWITCHBOARD_COOKIE_SECURE`).
-    pub fn open(data_dir: &Path, secure: bool) -> std::io::Result<Self> {
-        Ok(Self { key: CookieKey::open(data_dir, "device.key")?, secure })
+    /// The key `device` of `keys`, made on first start. `secure`: the cookie goes over HTTPS only
+    /// (`SWITCHBOARD_COOKIE_SECURE`).
+    pub async fn open(keys: &KeyStore, secure: bool) -> std::io::Result<Self> {
+        Ok(Self { key: keys.cookie_key("device").await?, secure })
     }
 
     /// The device id of the request's cookie, when it was made for `username` by this server.
@@ -54,11 +52,11 @@ impl DeviceKey {
 mod tests {
     use super::{super::sending_cookie, *};
 
-    #[test]
-    fn a_device_cookie_counts_for_its_own_account_on_its_own_server_only() {
+    #[tokio::test]
+    async fn a_device_cookie_counts_for_its_own_account_on_its_own_server_only() {
         let dir = std::env::temp_dir().join(format!("switchboard-devices-{}", crate::support::random_hex::<8>()));
         std::fs::create_dir_all(&dir).unwrap();
-        let key = DeviceKey::open(&dir, false).unwrap();
+        let key = DeviceKey::open(&KeyStore::Files(dir.clone()), false).await.unwrap();
         let set = key.cookie("ada", None);
         assert!(set.contains("Path=/auth/login") && set.contains("HttpOnly") && !set.contains("Secure"), "{set}");
         let id = key.device_of(&sending_cookie(&set), "ada").expect("Ada's own cookie");
@@ -70,10 +68,19 @@ mod tests {
         assert_eq!(key.device_of(&sending_cookie(&forged), "ada"), None);
         let other_dir = dir.join("other");
         std::fs::create_dir_all(&other_dir).unwrap();
-        assert_eq!(DeviceKey::open(&other_dir, true).unwrap().device_of(&sending_cookie(&set), "ada"), None);
+        assert_eq!(
+            DeviceKey::open(&KeyStore::Files(other_dir), true).await.unwrap().device_of(&sending_cookie(&set), "ada"),
+            None
+        );
         assert_eq!(key.device_of(&HeaderMap::new(), "ada"), None);
         // The key survives a restart.
-        assert_eq!(DeviceKey::open(&dir, false).unwrap().device_of(&sending_cookie(&set), "ada"), Some(id));
+        assert_eq!(
+            DeviceKey::open(&KeyStore::Files(dir.clone()), false)
+                .await
+                .unwrap()
+                .device_of(&sending_cookie(&set), "ada"),
+            Some(id)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

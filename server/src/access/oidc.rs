@@ -156,13 +156,12 @@ fn refusal(code: &'static str, status: u16, reason: impl Into<String>) -> Refusa
 impl Oidc {
     /// `data_dir` keeps the key of the pending sign-in cookie; `secure`: that cookie goes over
     /// HTTPS only.
-    pub fn new(settings: OidcSettings, data_dir: &std::path::Path, secure: bool) -> Result<Self, SsoError> {
+    pub fn new(settings: OidcSettings, key: crate::support::keys::CookieKey, secure: bool) -> Result<Self, SsoError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(SsoError::HttpClient)?;
-        let key = crate::support::keys::CookieKey::open(data_dir, "sso.key").map_err(SsoError::Key)?;
         Ok(Self {
             settings,
             http,
@@ -546,8 +545,6 @@ async fn sign_in(
 pub enum SsoError {
     #[error("the single sign-on HTTP client could not be made: {0}")]
     HttpClient(reqwest::Error),
-    #[error("cannot read or make the single sign-on key in the data directory: {0}")]
-    Key(std::io::Error),
     #[error("the issuer URL: {0}")]
     IssuerUrl(openidconnect::url::ParseError),
     #[error("the redirect URL: {0}")]
@@ -692,9 +689,7 @@ mod tests {
     use super::{super::sending_cookie, *};
 
     fn oidc(role_map: &[(&str, Role)], domains: &[&str], default_roles: Option<Vec<Role>>) -> Oidc {
-        let dir = std::env::temp_dir().join(format!("switchboard-sso-{}", crate::support::random_hex::<8>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let oidc = Oidc::new(
+        Oidc::new(
             OidcSettings {
                 issuer: "https://id.example.com".into(),
                 client_id: "switchboard".into(),
@@ -708,12 +703,10 @@ mod tests {
                 redirect_url: "https://sb.example.com/auth/oidc/callback".into(),
                 post_logout_url: "https://sb.example.com/login?error=signed_out".into(),
             },
-            &dir,
+            crate::support::keys::CookieKey::from_bytes(rand::random::<[u8; 32]>().to_vec()),
             false,
         )
-        .unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        oidc
+        .unwrap()
     }
 
     #[test]

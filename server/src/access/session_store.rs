@@ -58,7 +58,7 @@ pub type LoginSessions = HashedSessionStore<SqlSessionRows>;
 
 impl LoginSessions {
     /// The sessions in `login_sessions` of `pool` (migration 0015).
-    pub fn sqlite(pool: AnyPool) -> Self {
+    pub fn sql(pool: AnyPool) -> Self {
         Self::new(SqlSessionRows { pool })
     }
 }
@@ -297,7 +297,7 @@ mod tests {
     async fn sessions_are_kept_under_the_hash_of_their_id_and_expire() {
         let dir = crate::support::Scratch::new("login-sessions");
         let pool = open_main_database(&dir.0).await.unwrap();
-        let store = LoginSessions::sqlite(pool.clone());
+        let store = LoginSessions::sql(pool.clone());
 
         let mut ada = record("ada", Duration::hours(1));
         store.create(&mut ada).await.unwrap();
@@ -336,7 +336,7 @@ mod tests {
     #[tokio::test]
     async fn creating_a_session_under_a_taken_id_picks_a_new_id() {
         let dir = crate::support::Scratch::new("login-sessions");
-        let store = LoginSessions::sqlite(open_main_database(&dir.0).await.unwrap());
+        let store = LoginSessions::sql(open_main_database(&dir.0).await.unwrap());
         let mut first = record("first", Duration::hours(1));
         store.create(&mut first).await.unwrap();
         let mut second = record("second", Duration::hours(1));
@@ -387,7 +387,7 @@ mod tests {
         }
 
         let pool = open_main_database(&dir.0).await.unwrap();
-        let store = LoginSessions::sqlite(pool.clone());
+        let store = LoginSessions::sql(pool.clone());
         for record in &live {
             let loaded = store.load(&record.id).await.unwrap().expect("a live session survives the upgrade");
             assert_eq!(loaded.data, record.data);
@@ -414,6 +414,6 @@ mod tests {
         let pool = open_main_database(&dir.0).await.unwrap();
         assert_eq!(stored_hashes(&pool).await, expected);
         let id = Id::from_str(&live[0].id.to_string()).unwrap();
-        assert!(LoginSessions::sqlite(pool).load(&id).await.unwrap().is_some());
+        assert!(LoginSessions::sql(pool).load(&id).await.unwrap().is_some());
     }
 }

@@ -25,6 +25,13 @@
 //!   ([`Inbox::session_changed`]), two requests (the session, its events), while someone looks.
 //!   While webhooks arrive (one in the last [`WEBHOOKS_FRESH`]), ticks come
 //!   [`WEBHOOK_SLOWDOWN`] times less often: the poll stays only as the fallback for a lost one.
+//! - **Several replicas** ([`Replicated`]): one replica polls a workspace's inbox, the holder of
+//!   its lease (`inbox:<workspace>`, `support::cluster`). It writes each list it publishes to
+//!   `published_inbox` and signals it; the other replicas read it from there and publish it to
+//!   their own browsers. A replica that does not poll passes on what it learns: someone looks
+//!   ([`Signal::InboxWanted`], again every 20 s while its browsers keep looking), a decision
+//!   taken through it, a webhook, a rule made from a card. When the poller's replica stops,
+//!   another takes the lease over and polls, starting with a sweep.
 //! - **Metrics** (`support::meters`): each tick counted by its result, and the calls that wait
 //!   (this inbox's part of a gauge every workspace's inbox adds to).
 
@@ -48,7 +55,21 @@ use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
 use super::decisions::DecisionStore;
-use crate::access::LoginCheck;
+use crate::{
+    access::LoginCheck,
+    support::cluster::{Cluster, Signal, now_ms},
+};
+
+/// Which replica polls a workspace's inbox, and how the others hear of its lists.
+#[derive(Clone)]
+pub struct Replicated {
+    pub cluster: Arc<Cluster>,
+    /// The workspace's id.
+    pub workspace: String,
+}
+
+/// How often a replica whose browsers look at the inbox tells the poller so.
+const WANTED_EVERY: Duration = Duration::from_secs(20);
 
 /// How the inbox polls and what it tells browsers; [`Default`] is what the server runs with.
 #[derive(Debug, Clone)]
@@ -123,6 +144,15 @@ pub struct Inbox {
     closing: watch::Sender<bool>,
     /// This inbox's part of the waiting calls' gauge (every workspace's together).
     waiting_calls: crate::support::meters::GaugeShare,
+    replicated: Replicated,
+    /// Whether this replica polls (holds the workspace's inbox lease).
+    polls: watch::Receiver<bool>,
+    /// When another replica last said its browsers look.
+    wanted_elsewhere: Mutex<Option<Instant>>,
+    /// When a list polled elsewhere last arrived (this replica not polling).
+    received_at: Mutex<Option<Instant>>,
+    /// The lists to share with the other replicas, the newest (the poller's replica only).
+    shared: watch::Sender<Option<Arc<Published>>>,
 }
 
 /// The list as browsers get it, with its SSE frame rendered once for all of them.
@@ -198,8 +228,10 @@ impl Inbox {
         decisions: Arc<dyn DecisionStore>,
         rules: Option<Arc<crate::approvals::rules::RuleBook>>,
         config: InboxConfig,
+        replicated: Replicated,
     ) -> Arc<Self> {
         let empty = config.empty_list();
+        let polls = replicated.cluster.lease(&format!("inbox:{}", replicated.workspace));
         let inbox = Arc::new(Self {
             upstream,
             decisions,
@@ -214,9 +246,128 @@ impl Inbox {
             webhook_at: Mutex::new(None),
             closing: watch::Sender::new(false),
             waiting_calls: crate::support::meters::GaugeShare::new(crate::support::meters::INBOX_WAITING_CALLS),
+            replicated,
+            polls,
+            wanted_elsewhere: Mutex::new(None),
+            received_at: Mutex::new(None),
+            shared: watch::Sender::new(None),
         });
         tokio::spawn(inbox.clone().run());
+        tokio::spawn(inbox.clone().share());
+        tokio::spawn(inbox.clone().hear());
         inbox
+    }
+
+    /// Whether this replica polls the inbox (on SQLite, always).
+    fn polling(&self) -> bool {
+        *self.polls.borrow()
+    }
+
+    /// The poller's replica: writes each list it publishes (and, each tick, the same list again,
+    /// which tells the others it is fresh) to `published_inbox`, and signals it.
+    async fn share(self: Arc<Self>) {
+        if !self.replicated.cluster.shared() {
+            return;
+        }
+        let mut lists = self.shared.subscribe();
+        let mut closing = self.closing.subscribe();
+        let name = format!("inbox:{}", self.replicated.workspace);
+        loop {
+            tokio::select! {
+                changed = lists.changed() => if changed.is_err() { return },
+                _ = closing.changed() => return,
+            }
+            let Some(published) = lists.borrow_and_update().clone() else { continue };
+            let cluster = &self.replicated.cluster;
+            let json = serde_json::to_string(&published.list).unwrap_or_default();
+            let sql = format!(
+                "INSERT INTO published_inbox (name, list, published_ms) VALUES ($1, $2, {})
+                 ON CONFLICT (name) DO UPDATE SET list = excluded.list, published_ms = excluded.published_ms",
+                now_ms(cluster.dialect())
+            );
+            match sqlx::query(&sql).bind(&name).bind(json).execute(cluster.pool()).await {
+                Ok(_) => cluster.signal(Signal::InboxPublished { workspace: self.replicated.workspace.clone() }).await,
+                Err(error) => tracing::warn!("the inbox could not be shared with the other replicas: {error}"),
+            }
+        }
+    }
+
+    /// Every replica: what the others signal about this workspace's inbox; and, while its
+    /// browsers look and another replica polls, saying so now and then.
+    async fn hear(self: Arc<Self>) {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut signals = self.replicated.cluster.signals();
+        let mut closing = self.closing.subscribe();
+        let mut told_wanted = None::<Instant>;
+        loop {
+            let heard = tokio::select! {
+                signal = signals.recv() => Some(signal),
+                _ = closing.changed() => return,
+                () = tokio::time::sleep(WANTED_EVERY) => None,
+            };
+            if !self.polling() && self.wanted_here() && told_wanted.is_none_or(|at| at.elapsed() >= WANTED_EVERY) {
+                told_wanted = Some(Instant::now());
+                self.replicated
+                    .cluster
+                    .signal(Signal::InboxWanted { workspace: self.replicated.workspace.clone() })
+                    .await;
+            }
+            match heard {
+                None => {}
+                Some(Ok(signal)) => self.heard(signal).await,
+                Some(Err(RecvError::Closed)) => return,
+                // Missed some: read the list again.
+                Some(Err(RecvError::Lagged(_))) => self.heard(Signal::Resync).await,
+            }
+        }
+    }
+
+    async fn heard(self: &Arc<Self>, signal: Signal) {
+        let ours = |workspace: &str| workspace == self.replicated.workspace;
+        match signal {
+            Signal::InboxPublished { workspace } if ours(&workspace) && !self.polling() => self.read_shared().await,
+            Signal::Resync if !self.polling() => self.read_shared().await,
+            Signal::InboxWanted { workspace } if ours(&workspace) && self.polling() => {
+                *self.wanted_elsewhere.lock().expect("inbox lock") = Some(Instant::now());
+                self.wake.notify_one();
+            }
+            Signal::InboxDecided { workspace, session_id, event_id } if ours(&workspace) => {
+                self.decided_here(&session_id, &event_id).await;
+            }
+            Signal::SessionChanged { workspace, session_id, every_waiting } if ours(&workspace) && self.polling() => {
+                if every_waiting {
+                    self.reread_here(&session_id);
+                } else {
+                    self.changed_here(&session_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The list the poller's replica shared, published here.
+    async fn read_shared(&self) {
+        let name = format!("inbox:{}", self.replicated.workspace);
+        let read: Result<Option<String>, sqlx::Error> =
+            sqlx::query_scalar("SELECT list FROM published_inbox WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.replicated.cluster.pool())
+                .await;
+        let list = match read.map(|json| json.map(|json| serde_json::from_str::<InboxList>(&json))) {
+            Ok(Some(Ok(list))) => list,
+            Ok(None) => return,
+            Ok(Some(Err(error))) => return tracing::warn!("the shared inbox could not be read: {error}"),
+            Err(error) => return tracing::warn!("the shared inbox could not be read: {error}"),
+        };
+        *self.received_at.lock().expect("inbox lock") = Some(Instant::now());
+        self.published.send_if_modified(|published| {
+            if published.list == list {
+                return false;
+            }
+            *published = Arc::new(Published::of(list));
+            true
+        });
+        self.looked.notify_waiters();
     }
 
     pub fn heartbeat(&self) -> Duration {
@@ -232,6 +383,7 @@ impl Inbox {
     pub fn subscribe(&self) -> impl Stream<Item = Bytes> + Send + 'static {
         let rx = self.published.subscribe();
         self.wake.notify_one();
+        self.tell_poller_wanted();
         let heartbeat = self.config.heartbeat;
         let mut closing = self.closing.subscribe();
         futures::stream::unfold((rx, true), move |(mut rx, first)| async move {
@@ -259,15 +411,31 @@ impl Inbox {
     pub fn watch(&self) -> watch::Receiver<Arc<Published>> {
         let rx = self.published.subscribe();
         self.wake.notify_one();
+        self.tell_poller_wanted();
         rx
+    }
+
+    /// On a replica that does not poll: tells the poller someone looks here.
+    fn tell_poller_wanted(&self) {
+        if !self.polling() {
+            self.signal_soon(Signal::InboxWanted { workspace: self.replicated.workspace.clone() });
+        }
+    }
+
+    /// Sends `signal` to the other replicas from a task of its own.
+    fn signal_soon(&self, signal: Signal) {
+        let cluster = self.replicated.cluster.clone();
+        tokio::spawn(async move { cluster.signal(signal).await });
     }
 
     pub async fn current(&self) -> InboxList {
         *self.asked_at.lock().expect("inbox lock") = Some(Instant::now());
-        let fresh = self.looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.interval() * 2);
+        let looked_at = if self.polling() { &self.looked_at } else { &self.received_at };
+        let fresh = looked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < self.interval() * 2);
         if !fresh {
             let looked = self.looked.notified();
             self.wake.notify_one();
+            self.tell_poller_wanted();
             let _ = tokio::time::timeout(Duration::from_secs(5), looked).await;
         }
         self.published.borrow().list.clone()
@@ -276,6 +444,29 @@ impl Inbox {
     /// A decision on `event_id` reached the API: the call leaves the inbox now, and the session is
     /// read again at the next tick.
     pub async fn decided(&self, session_id: &str, event_id: &str) {
+        self.decided_here(session_id, event_id).await;
+        if !self.replicated.cluster.shared() {
+            return;
+        }
+        let workspace = self.replicated.workspace.clone();
+        let (session_id, event_id) = (session_id.to_owned(), event_id.to_owned());
+        self.replicated.cluster.signal(Signal::InboxDecided { workspace, session_id, event_id }).await;
+    }
+
+    /// [`Inbox::decided`] on this replica: the poller's state, or the list it shared.
+    async fn decided_here(&self, session_id: &str, event_id: &str) {
+        if !self.polling() {
+            self.published.send_if_modified(|published| {
+                let mut list = published.list.clone();
+                list.calls.retain(|c| !(c.session_id == session_id && c.event_id() == event_id));
+                if list == published.list {
+                    return false;
+                }
+                *published = Arc::new(Published::of(list));
+                true
+            });
+            return;
+        }
         let mut state = self.state.lock().await;
         if let Some(calls) = state.waiting.get_mut(session_id) {
             calls.retain(|c| c.event_id() != event_id);
@@ -291,6 +482,15 @@ impl Inbox {
     /// A webhook said `session_id` changed: while someone looks, it is read now rather than at
     /// the next tick; and the poller ticks slower while webhooks come.
     pub fn session_changed(self: &Arc<Self>, session_id: &str) {
+        if !self.polling() {
+            let (workspace, session_id) = (self.replicated.workspace.clone(), session_id.to_owned());
+            return self.signal_soon(Signal::SessionChanged { workspace, session_id, every_waiting: false });
+        }
+        self.changed_here(session_id);
+    }
+
+    /// [`Inbox::session_changed`] on the poller's replica.
+    fn changed_here(self: &Arc<Self>, session_id: &str) {
         *self.webhook_at.lock().expect("inbox lock") = Some(Instant::now());
         // Nobody looking: nothing is read, and the first look reads every session.
         if !self.wanted() {
@@ -357,16 +557,33 @@ impl Inbox {
         self.publish(&state);
     }
 
+    /// Whether the poller should run: someone looks, here or on another replica, or a rule is
+    /// live.
     fn wanted(&self) -> bool {
+        self.wanted_here()
+            || self.wanted_elsewhere.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < INTEREST)
+            || self.rules.as_ref().is_some_and(|rules| rules.any_live())
+    }
+
+    /// Whether someone looks at this replica's inbox.
+    fn wanted_here(&self) -> bool {
         self.published.receiver_count() > 0
             || self.asked_at.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < INTEREST)
-            || self.rules.as_ref().is_some_and(|rules| rules.any_live())
     }
 
     /// A rule was made from a card of `session_id`: it and every session known to wait are read
     /// now (and the poller woken, since it runs while a rule is live), so that the calls the
     /// rule matches are answered at once.
     pub fn reread_waiting(self: &Arc<Self>, session_id: &str) {
+        if !self.polling() {
+            let (workspace, session_id) = (self.replicated.workspace.clone(), session_id.to_owned());
+            return self.signal_soon(Signal::SessionChanged { workspace, session_id, every_waiting: true });
+        }
+        self.reread_here(session_id);
+    }
+
+    /// [`Inbox::reread_waiting`] on the poller's replica.
+    fn reread_here(self: &Arc<Self>, session_id: &str) {
         self.wake.notify_one();
         let (inbox, first) = (self.clone(), session_id.to_owned());
         tokio::spawn(async move {
@@ -384,9 +601,21 @@ impl Inbox {
         // Whether what the inbox knows is current: not at first, nor after a pause.
         let mut fresh = false;
         let mut since_sweep = 0;
+        let mut polls = self.polls.clone();
         loop {
             if *closing.borrow_and_update() {
                 return;
+            }
+            if !*polls.borrow_and_update() {
+                // Another replica polls: what was known here goes stale, and is read anew (a
+                // sweep first) if the lease comes back.
+                fresh = false;
+                *self.state.lock().await = Known::default();
+                tokio::select! {
+                    changed = polls.changed() => if changed.is_err() { return },
+                    _ = closing.changed() => return,
+                }
+                continue;
             }
             if !self.wanted() {
                 if fresh {
@@ -399,6 +628,7 @@ impl Inbox {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = closing.changed() => return,
+                    _ = polls.changed() => {}
                 }
                 continue;
             }
@@ -408,6 +638,8 @@ impl Inbox {
             fresh = true;
             *self.looked_at.lock().expect("inbox lock") = Some(Instant::now());
             self.looked.notify_waiters();
+            // Each tick's list goes to the other replicas, changed or not: it says it is fresh.
+            self.shared.send_replace(Some(self.published.borrow().clone()));
             tokio::select! {
                 _ = tokio::time::sleep(self.interval()) => {}
                 _ = closing.changed() => return,

@@ -15,7 +15,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    path::Path,
     sync::Arc,
     time::Duration,
 };
@@ -37,9 +36,9 @@ use hmac::{Hmac, Mac};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tokio::time::Instant;
+use tokio::{sync::watch, time::Instant};
 
-use super::notify_rows::{ChannelRecord, NotifyRows};
+use super::notify_rows::{ChannelRecord, NotifyRows, ToldRow};
 use crate::{
     access::accounts::Accounts,
     approvals::decisions::DecisionStore,
@@ -102,6 +101,48 @@ fn next_escalation(
         .min()
 }
 
+/// What the notifier follows while it runs: every call seen, so that none is told twice; the
+/// calls told and not yet seen decided; the batch being gathered, and when it started; the calls
+/// listed as waiting; the calls held by quiet hours, until when.
+#[derive(Default)]
+struct Round {
+    seen: HashSet<String>,
+    told: HashMap<String, Told>,
+    batch: Vec<String>,
+    started: Option<Instant>,
+    waiting: HashMap<String, PendingCall>,
+    held: HashMap<String, Instant>,
+}
+
+impl Round {
+    /// The inbox listed `calls`: new ones join the batch.
+    fn listed(&mut self, calls: Vec<PendingCall>) {
+        self.waiting = calls.into_iter().map(|c| (c.event_id().to_owned(), c)).collect();
+        for id in self.waiting.keys() {
+            if self.seen.insert(id.clone()) {
+                self.batch.push(id.clone());
+                self.started.get_or_insert_with(Instant::now);
+            }
+        }
+        // A decided call does not come back: forget it (the sets stay small).
+        let waiting = &self.waiting;
+        self.seen.retain(|id| waiting.contains_key(id));
+        self.held.retain(|id, _| waiting.contains_key(id));
+    }
+
+    /// When something is next due: the batch's window, a call held back, an escalation.
+    fn wake(&self, window: Duration, policies: &[Policy]) -> Option<Instant> {
+        [
+            self.started.map(|s| s + window),
+            self.held.values().min().copied(),
+            next_escalation(&self.told, &self.waiting, policies),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
 pub struct Notifier {
     rows: Arc<dyn NotifyRows>,
     /// Where people open Switchboard: `SWITCHBOARD_PUBLIC_URL`, or the address it listens on.
@@ -141,17 +182,16 @@ enum RecipientsUnread {
 }
 
 impl Notifier {
-    /// Reads (or makes) the link key in `data_dir`; connects to nothing until a message is sent.
+    /// Signs links with `key`; connects to nothing until a message is sent.
     pub fn open(
         rows: Arc<dyn NotifyRows>,
         public_url: String,
-        data_dir: &Path,
+        key: Vec<u8>,
         settings: NotifySettings,
         stores: NotifierStores,
         seal: Option<SealKey>,
     ) -> std::io::Result<Arc<Self>> {
         let NotifierStores { accounts, decisions, policies, audit } = stores;
-        let key = crate::support::keys::key_file(data_dir, "link.key")?;
         let mailer = match &settings.smtp_url {
             None => None,
             // The URL may hold a password: the error names the setting only.
@@ -309,91 +349,151 @@ impl Notifier {
         self.email_now(username).await
     }
 
-    /// Follows the inbox and sends the batches, until the inbox closes. Without a mail server
-    /// it starts with the first channel an admin adds (it keeps the inbox's poller running, so
-    /// it does not run for nothing).
+    /// Follows the inbox and sends the batches, on the replica that holds `lease` (the one
+    /// notifier of the cluster), until the inbox closes. Without a mail server it starts with the
+    /// first channel an admin adds (it keeps the inbox's poller running, so it does not run for
+    /// nothing).
     ///
     /// Approval policies shape what goes out: a call of an agent in its quiet hours is held
     /// until they end; a policy's escalation tells its first group with the batch and each later
     /// group when the call has waited that long. Holding and escalating are audit entries.
-    pub fn run(self: Arc<Self>, inbox: Arc<Inbox>) {
+    ///
+    /// The calls told of are kept in `notified_calls`: a replica that takes the lease over
+    /// tells nobody again of them, and escalates them from when they were first told.
+    pub fn run(self: Arc<Self>, inbox: Arc<Inbox>, mut lease: watch::Receiver<bool>) {
         tokio::spawn(async move {
-            if self.mailer.is_none() {
-                loop {
-                    match self.channels_now().await {
-                        Ok(channels) if !channels.is_empty() => break,
-                        _ => self.channel_added.notified().await,
+            loop {
+                while !*lease.borrow_and_update() {
+                    if lease.changed().await.is_err() {
+                        return;
                     }
                 }
-            }
-            let mut published = inbox.watch();
-            // Every call seen, so that none is told twice; the calls told and not yet seen
-            // decided; the batch being gathered, and when it started; the calls held by quiet
-            // hours, until when.
-            let mut seen = HashSet::<String>::new();
-            let mut told = HashMap::<String, Told>::new();
-            let mut batch = Vec::<String>::new();
-            let mut started = None::<Instant>;
-            let mut waiting = HashMap::<String, PendingCall>::new();
-            let mut held = HashMap::<String, Instant>::new();
-            loop {
-                let policies = self.policies.all().await.unwrap_or_default();
-                let wake = [
-                    started.map(|s| s + self.settings.window),
-                    held.values().min().copied(),
-                    next_escalation(&told, &waiting, &policies),
-                ]
-                .into_iter()
-                .flatten()
-                .min();
-                tokio::select! {
-                    changed = published.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        let list = published.borrow_and_update().list.clone();
-                        if !list.ready {
-                            continue;
-                        }
-                        waiting = list.calls.into_iter().map(|c| (c.event_id().to_owned(), c)).collect();
-                        for id in waiting.keys() {
-                            if seen.insert(id.clone()) {
-                                batch.push(id.clone());
-                                started.get_or_insert_with(Instant::now);
-                            }
-                        }
-                        // A decided call does not come back: forget it (the sets stay small).
-                        seen.retain(|id| waiting.contains_key(id));
-                        held.retain(|id, _| waiting.contains_key(id));
-                    }
-                    () = async { tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)).await }, if wake.is_some() => {
-                        let now = Instant::now();
-                        let mut due = Vec::new();
-                        if started.is_some_and(|s| s + self.settings.window <= now) {
-                            due.append(&mut batch);
-                            started = None;
-                        }
-                        due.extend(held.extract_if(|_, until| *until <= now).map(|(id, _)| id));
-                        // Decided before anyone was told: no message says anything of it.
-                        let calls: Vec<PendingCall> = due.iter().filter_map(|id| waiting.get(id).cloned()).collect();
-                        let (calls, quiet) = self.hold_quiet(calls, &policies).await;
-                        held.extend(quiet);
-                        if !calls.is_empty() {
-                            let gone: Vec<Told> =
-                                told.extract_if(|id, _| !waiting.contains_key(id)).map(|(_, told)| told).collect();
-                            let mut people = self.send(&calls, &gone, &policies).await;
-                            for call in calls {
-                                let id = call.event_id().to_owned();
-                                let people = people.remove(&id).unwrap_or_default();
-                                told.insert(id, Told { call, at: now, step: 0, people });
-                            }
-                        }
-                        // Decided calls stay in `told` for the next batch's "decided elsewhere".
-                        self.escalate(&mut told, &waiting, &policies, now).await;
-                    }
+                if !self.notify_while_held(&inbox, &mut lease).await {
+                    return;
                 }
             }
         });
+    }
+
+    /// Waits for something to send to, then follows the inbox while `lease` is held. False when
+    /// the inbox closed.
+    async fn notify_while_held(&self, inbox: &Arc<Inbox>, lease: &mut watch::Receiver<bool>) -> bool {
+        if self.mailer.is_none() {
+            loop {
+                if matches!(self.channels_now().await, Ok(channels) if !channels.is_empty()) {
+                    break;
+                }
+                // A channel added on another replica is seen at the next look.
+                tokio::select! {
+                    () = self.channel_added.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(30)) => {}
+                    changed = lease.changed() => if changed.is_err() || !*lease.borrow() { return changed.is_ok() },
+                }
+            }
+        }
+        let mut round = Round::default();
+        round.told = self.told_before().await;
+        round.seen = round.told.keys().cloned().collect();
+        let mut published = inbox.watch();
+        loop {
+            let policies = self.policies.all().await.unwrap_or_default();
+            let wake = round.wake(self.settings.window, &policies);
+            tokio::select! {
+                changed = published.changed() => {
+                    if changed.is_err() {
+                        return false;
+                    }
+                    let list = published.borrow_and_update().list.clone();
+                    if list.ready {
+                        round.listed(list.calls);
+                    }
+                }
+                changed = lease.changed() => {
+                    if changed.is_err() || !*lease.borrow() {
+                        return changed.is_ok();
+                    }
+                }
+                () = async { tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)).await }, if wake.is_some() => {
+                    self.send_due(&mut round, &policies).await;
+                }
+            }
+        }
+    }
+
+    /// The batch and the calls held back that are due now go out; escalations due are sent.
+    async fn send_due(&self, round: &mut Round, policies: &[Policy]) {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        if round.started.is_some_and(|s| s + self.settings.window <= now) {
+            due.append(&mut round.batch);
+            round.started = None;
+        }
+        due.extend(round.held.extract_if(|_, until| *until <= now).map(|(id, _)| id));
+        // Decided before anyone was told: no message says anything of it.
+        let calls: Vec<PendingCall> = due.iter().filter_map(|id| round.waiting.get(id).cloned()).collect();
+        let (calls, quiet) = self.hold_quiet(calls, policies).await;
+        round.held.extend(quiet);
+        if !calls.is_empty() {
+            let waiting = &round.waiting;
+            let gone: Vec<Told> =
+                round.told.extract_if(|id, _| !waiting.contains_key(id)).map(|(_, told)| told).collect();
+            let mut people = self.send(&calls, &gone, policies).await;
+            self.forget_told(&gone).await;
+            for call in calls {
+                let id = call.event_id().to_owned();
+                let people = people.remove(&id).unwrap_or_default();
+                let told = Told { call, at: now, step: 0, people };
+                self.record_told(&told).await;
+                round.told.insert(id, told);
+            }
+        }
+        // Decided calls stay in `told` for the next batch's "decided elsewhere".
+        self.escalate(&mut round.told, &round.waiting, policies, now).await;
+    }
+
+    /// The calls told of before, by this replica or another, as they were kept.
+    async fn told_before(&self) -> HashMap<String, Told> {
+        let rows = match self.rows.told().await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!("the calls told of before could not be read; none is told again knowingly: {error}");
+                return HashMap::new();
+            }
+        };
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        rows.into_iter()
+            .filter_map(|row| {
+                let call: PendingCall = serde_json::from_str(&row.call).ok()?;
+                let ago = Duration::from_millis(now_ms.saturating_sub(row.told_ms).max(0) as u64);
+                let at = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
+                let people = row.people.split_whitespace().map(str::to_owned).collect();
+                Some((row.event_id, Told { call, at, step: row.step.max(0) as usize, people }))
+            })
+            .collect()
+    }
+
+    /// Keeps `told` (a call told of, or escalated) for whichever replica notifies next.
+    async fn record_told(&self, told: &Told) {
+        let ago = told.at.elapsed().as_millis() as i64;
+        let mut people: Vec<&str> = told.people.iter().map(String::as_str).collect();
+        people.sort_unstable();
+        let row = ToldRow {
+            event_id: told.call.event_id().to_owned(),
+            told_ms: time::OffsetDateTime::now_utc().unix_timestamp() * 1000 - ago,
+            step: told.step as i64,
+            people: people.join(" "),
+            call: serde_json::to_string(&told.call).unwrap_or_default(),
+        };
+        if let Err(error) = self.rows.record_told(&row).await {
+            tracing::warn!("a call told of was not kept; a replica taking over may tell of it again: {error}");
+        }
+    }
+
+    async fn forget_told(&self, gone: &[Told]) {
+        let ids: Vec<String> = gone.iter().map(|t| t.call.event_id().to_owned()).collect();
+        if let Err(error) = self.rows.forget_told(&ids).await {
+            tracing::warn!("decided calls told of were not forgotten: {error}");
+        }
     }
 
     /// Splits `calls` into those told now and those whose agent is in its quiet hours (held
@@ -475,6 +575,7 @@ impl Notifier {
             }
             if let Some(told) = told.get_mut(&id) {
                 told.people.extend(new.iter().map(|(username, _)| username.clone()));
+                self.record_told(told).await;
             }
             self.audit_policy(
                 "policies/escalated",

@@ -1,4 +1,5 @@
-//! What the notifier keeps: spent link nonces, people's email addresses and the team's channels.
+//! What the notifier keeps: spent link nonces, people's email addresses, the team's channels, and
+//! the calls it told people of (so that a replica taking the notifier over tells nobody twice).
 //! [`NotifyRows`] is the seam another database's store goes behind, [`SqlNotifyRows`] SQLite's
 //! `link_uses`, `notify_email` and `notify_channels` tables. A channel's URL and signing secret
 //! are stored as the notifier hands them over (sealed when a key is set). [`suite`] is what every
@@ -20,6 +21,20 @@ pub struct ChannelRecord {
     pub secret: Option<String>,
     pub created_by: String,
     pub created_at: String,
+}
+
+/// A call the notifier told people of, as kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToldRow {
+    pub event_id: String,
+    /// When its first message went out, milliseconds since 1970.
+    pub told_ms: i64,
+    /// The escalation step told last.
+    pub step: i64,
+    /// Who was emailed of it, space-separated usernames.
+    pub people: String,
+    /// The call (`PendingCall` as JSON).
+    pub call: String,
 }
 
 /// Gives a channel's URL and secret as they are to be stored, from its id (sealed values are
@@ -67,6 +82,12 @@ pub trait NotifyRows: Send + Sync + 'static {
     /// Seals, in one transaction, every channel whose URL is in plain text; answers how many, and
     /// when any were, leaves no freed page holding the plain values.
     fn seal_plain<'a>(&'a self, seal: Seal<'a>) -> BoxFuture<'a, Result<usize, StoreError>>;
+    /// Records (or updates: its step, who was emailed) a call told of.
+    fn record_told<'a>(&'a self, told: &'a ToldRow) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Every call told of and not forgotten.
+    fn told(&self) -> BoxFuture<'_, Result<Vec<ToldRow>, StoreError>>;
+    /// Forgets the calls told of that were decided and said so.
+    fn forget_told<'a>(&'a self, event_ids: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 pub struct SqlNotifyRows {
@@ -237,6 +258,45 @@ impl NotifyRows for SqlNotifyRows {
             Ok(plain.len())
         })
     }
+
+    fn record_told<'a>(&'a self, told: &'a ToldRow) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO notified_calls (event_id, told_ms, step, people, call) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (event_id) DO UPDATE SET step = excluded.step, people = excluded.people",
+            )
+            .bind(&told.event_id)
+            .bind(told.told_ms)
+            .bind(told.step)
+            .bind(&told.people)
+            .bind(&told.call)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn told(&self) -> BoxFuture<'_, Result<Vec<ToldRow>, StoreError>> {
+        Box::pin(async move {
+            let rows: Vec<(String, i64, i64, String, String)> =
+                sqlx::query_as("SELECT event_id, told_ms, step, people, call FROM notified_calls ORDER BY told_ms")
+                    .fetch_all(&self.pool)
+                    .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(event_id, told_ms, step, people, call)| ToldRow { event_id, told_ms, step, people, call })
+                .collect())
+        })
+    }
+
+    fn forget_told<'a>(&'a self, event_ids: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            for id in event_ids {
+                sqlx::query("DELETE FROM notified_calls WHERE event_id = $1").bind(id).execute(&self.pool).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// What every [`NotifyRows`] must do, whatever keeps it: each check takes a fresh, empty store.
@@ -267,6 +327,25 @@ pub mod suite {
 
     /// A channel is given what `fill` makes of its own id; plain channels are sealed once; a
     /// removed channel is gone.
+    /// A call told of is kept with its step and people, updated in place, and forgotten.
+    pub async fn told_calls_are_kept_until_forgotten(rows: &dyn NotifyRows) {
+        let told = |id: &str, step: i64, people: &str| ToldRow {
+            event_id: id.to_owned(),
+            told_ms: 1_000,
+            step,
+            people: people.to_owned(),
+            call: "{}".to_owned(),
+        };
+        rows.record_told(&told("sevt_1", 0, "ann")).await.unwrap();
+        rows.record_told(&told("sevt_2", 0, "")).await.unwrap();
+        rows.record_told(&told("sevt_1", 1, "ann bob")).await.unwrap();
+        let kept = rows.told().await.unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept.iter().find(|t| t.event_id == "sevt_1"), Some(&told("sevt_1", 1, "ann bob")));
+        rows.forget_told(&["sevt_1".to_owned()]).await.unwrap();
+        assert_eq!(rows.told().await.unwrap(), vec![told("sevt_2", 0, "")]);
+    }
+
     pub async fn channels_are_filled_by_id_and_sealed_once(rows: &dyn NotifyRows) {
         let fill = |id: i64| (format!("https://hooks.example/{id}"), Some(format!("whsec_{id}")));
         let a = rows.add_channel("webhook", "Ops", "ann", "2026-11-26T10:00:00Z", &fill).await.unwrap();
@@ -294,12 +373,13 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_and_postgres_keep_links_addresses_and_channels() {
-        for check in 0..3 {
+        for check in 0..4 {
             for db in crate::support::db::testing::databases("notify").await {
                 let rows = SqlNotifyRows::new(db.pool.clone());
                 match check {
                     0 => suite::a_link_is_spent_once(&rows).await,
                     1 => suite::an_address_is_set_replaced_and_removed(&rows).await,
+                    2 => suite::told_calls_are_kept_until_forgotten(&rows).await,
                     _ => suite::channels_are_filled_by_id_and_sealed_once(&rows).await,
                 }
             }

@@ -2,6 +2,7 @@
 //! the client's address behind trusted proxies, which outbound destinations may be reached, the
 //! names of the metrics every feature records, and the trace context a request carries in and out.
 
+pub mod cluster;
 pub mod db;
 pub mod destinations;
 pub mod keys;

@@ -61,7 +61,7 @@ use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
     approvals::decisions::{DecisionStore, SqlDecisions},
-    approvals::inbox::{Inbox, InboxConfig},
+    approvals::inbox::{Inbox, InboxConfig, Replicated},
     approvals::policies::{Policies, PolicyStore, SqlPolicies},
     approvals::rule_rows::{RuleRows, SqlRuleRows},
     approvals::rules::RuleBook,
@@ -71,9 +71,9 @@ use crate::{
     records::imports::Imports,
     records::share_rows::{ShareRows, SqlShareRows},
     records::shares::Shares,
-    settings::{ApiKey, SecretKey},
+    settings::{ApiKey, DatabaseSettings, SecretKey},
     streams::hub::{Hub, HubConfig},
-    support::StoreError,
+    support::{StoreError, cluster::Cluster},
     upstream::UpstreamClient,
 };
 
@@ -92,6 +92,10 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// The workspace cookie is `Secure` (`SWITCHBOARD_COOKIE_SECURE`).
     pub cookie_secure: bool,
+    /// Where a connected workspace's records go: a file of its own, or a schema of its own.
+    pub database: DatabaseSettings,
+    /// This replica's part of the cluster: who polls each inbox, and what replicas tell each other.
+    pub cluster: Arc<Cluster>,
 }
 
 /// The stores a workspace's records are kept in: the one place that chooses their database.
@@ -104,8 +108,8 @@ pub struct WorkspaceStores {
 }
 
 impl WorkspaceStores {
-    /// Every store in one SQLite database.
-    pub fn sqlite(pool: AnyPool) -> Self {
+    /// Every store in one database (SQLite's or PostgreSQL's).
+    pub fn sql(pool: AnyPool) -> Self {
         Self {
             decisions: Arc::new(SqlDecisions::new(pool.clone())),
             policies: Arc::new(SqlPolicies::new(pool.clone())),
@@ -164,7 +168,13 @@ impl Workspace {
         let rules = RuleBook::open(stores.rules, audit.clone(), upstream.clone(), policies.clone())
             .await
             .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
-        let inbox = Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone());
+        let inbox = Inbox::new(
+            upstream.clone(),
+            store.clone(),
+            Some(rules.clone()),
+            config.inbox.clone(),
+            Replicated { cluster: config.cluster.clone(), workspace: id.to_owned() },
+        );
         let shares = Shares::new(stores.shares, audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
         let imports = Imports::new(stores.imports);
@@ -307,14 +317,21 @@ impl Workspaces {
     }
 
     async fn start(&self, id: &str, name: &str, base_url: &str, key: ApiKey) -> io::Result<Workspace> {
-        let dir = self.config.data_dir.join("workspaces").join(id);
-        std::fs::create_dir_all(&dir)?;
-        let pool = crate::support::db::open(&dir)
-            .await
-            .map_err(|e| io::Error::other(format!("cannot open the database of workspace {id}: {e}")))?;
+        let cannot = |e: sqlx::Error| io::Error::other(format!("cannot open the database of workspace {id}: {e}"));
+        let pool = match &self.config.database {
+            DatabaseSettings::Sqlite => {
+                let dir = self.config.data_dir.join("workspaces").join(id);
+                std::fs::create_dir_all(&dir)?;
+                crate::support::db::open(&dir).await.map_err(cannot)?
+            }
+            DatabaseSettings::Postgres { url, .. } => {
+                let schema = crate::support::db::workspace_schema(id);
+                crate::support::db::open_postgres(url.expose(), Some(&schema), 4).await.map_err(cannot)?
+            }
+        };
         let audit = Arc::new(self.audit.in_workspace(id));
         let client = UpstreamClient::new(base_url, key);
-        let stores = WorkspaceStores::sqlite(pool);
+        let stores = WorkspaceStores::sql(pool);
         Workspace::open(&self.config, id, name, UpstreamMode::Anthropic, client, stores, audit).await
     }
 

@@ -18,8 +18,9 @@ use crate::{
     audit::AuditLog,
     notify::webhooks::WebhookReceiver,
     notify::{Notifier, NotifierStores},
-    settings::{ApiKey, Settings, UpstreamSettings},
+    settings::{ApiKey, DatabaseSettings, Settings, UpstreamSettings},
     streams::hub::HubConfig,
+    support::{cluster::Cluster, keys::KeyStore},
     tenancy::workspaces::{self, Workspace, Workspaces},
     upstream::UpstreamClient,
 };
@@ -32,6 +33,8 @@ pub struct Application {
     /// Where the embedded engine listens, when it is the upstream.
     engine: Option<EmbeddedEngine>,
     access: Arc<Access>,
+    /// This replica's part of the cluster (on SQLite, the one process).
+    cluster: Arc<Cluster>,
     /// `SWITCHBOARD_METRICS_LISTEN`'s listener, and its router (`/metrics` alone).
     metrics: Option<(TcpListener, Router)>,
 }
@@ -68,10 +71,8 @@ impl Application {
             (None, UpstreamSettings::Anthropic { .. }) => None,
         };
         let (engine, client) = upstream(&settings, listener.local_addr()?, webhook_secret.as_deref()).await?;
-        let pool = access::session_store::open_main_database(&settings.data_dir).await.map_err(|e| {
-            io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
-        })?;
-        let access = open_access(&settings, pool.clone()).await?;
+        let (pool, cluster, keys) = open_database(&settings).await?;
+        let access = open_access(&settings, pool.clone(), &keys).await?;
         // `/readyz`'s check of the main database: one `SELECT 1`.
         let main = pool.clone();
         let database: observe::DatabaseCheck = Box::new(move || {
@@ -80,13 +81,17 @@ impl Application {
         });
         let readiness = Readiness::new(database, client.clone());
         let observe = Arc::new(Observe::new(recorder, &settings.metrics, readiness));
-        let workspaces = open_workspaces(&settings, client, pool.clone(), &access).await?;
+        let workspaces = open_workspaces(&settings, client, pool.clone(), &access, cluster.clone()).await?;
         let inbox = workspaces.default_workspace().inbox.clone();
-        let notifier = open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces).await?;
-        // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces).
-        notifier.clone().run(inbox.clone());
+        let link_key =
+            keys.key("link").await.map_err(|e| io::Error::other(format!("cannot read the link key: {e}")))?;
+        let notifier =
+            open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces, link_key).await?;
+        // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces); one
+        // replica sends them for all.
+        notifier.clone().run(inbox.clone(), cluster.lease("notifier"));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox));
-        let sessions = LoginSessions::sqlite(pool);
+        let sessions = LoginSessions::sql(pool);
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
         let router = router(
             &settings,
@@ -94,7 +99,7 @@ impl Application {
             Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier, observe },
             sessions,
         );
-        Ok(Self { listener, router, workspaces, engine, access, metrics })
+        Ok(Self { listener, router, workspaces, engine, access, metrics, cluster })
     }
 
     /// The one-time link that creates the first admin, while no account exists.
@@ -134,11 +139,13 @@ impl Application {
                 }
             }))
         });
-        let workspaces = self.workspaces;
+        let (workspaces, cluster) = (self.workspaces, self.cluster);
         let shutdown = async move {
             shutdown.await;
             // Open event streams would keep a graceful shutdown waiting forever.
             workspaces.close();
+            // Another replica takes over the inbox's poller and the notifier now.
+            cluster.leave().await;
         };
         // Event streams write small frames: without TCP_NODELAY, Nagle's algorithm holds one
         // back until the browser acknowledges the last.
@@ -179,6 +186,33 @@ async fn metrics_listener(
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr} (SWITCHBOARD_METRICS_LISTEN): {e}")))?;
     tracing::info!("serving /metrics on http://{}/metrics", listener.local_addr()?);
     Ok(Some((listener, observe::metrics_router(recorder.clone(), settings.metrics.token.clone()))))
+}
+
+/// Switchboard's database, this replica's part of the cluster and where its keys are: SQLite in
+/// the data directory (keys in files beside it), or PostgreSQL (keys in it, sealed).
+async fn open_database(settings: &Settings) -> io::Result<(sqlx::AnyPool, Arc<Cluster>, KeyStore)> {
+    match &settings.database {
+        DatabaseSettings::Sqlite => {
+            let pool = access::session_store::open_main_database(&settings.data_dir).await.map_err(|e| {
+                io::Error::other(format!("cannot open Switchboard's database in {}: {e}", settings.data_dir.display()))
+            })?;
+            let cluster = Cluster::single(pool.clone()).await.map_err(io::Error::other)?;
+            Ok((pool, cluster, KeyStore::Files(settings.data_dir.clone())))
+        }
+        DatabaseSettings::Postgres { url, connections } => {
+            // The URL may hold a password: errors name the setting only, and sqlx's own words.
+            let pool = crate::support::db::open_postgres(url.expose(), None, *connections).await.map_err(|e| {
+                io::Error::other(format!("cannot open the database SWITCHBOARD_DATABASE_URL names: {e}"))
+            })?;
+            let cluster = Cluster::start(pool.clone(), Some(url.expose())).await.map_err(|e| {
+                io::Error::other(format!("cannot listen to the other replicas on SWITCHBOARD_DATABASE_URL: {e}"))
+            })?;
+            let secret = settings.secret_key.as_ref().expect("the settings ask PostgreSQL for a secret key");
+            let keys = KeyStore::Database { pool: pool.clone(), seal: secret.keys_key() };
+            tracing::info!(replica = %cluster.replica, "Switchboard's records are in PostgreSQL, shared with any other replica");
+            Ok((pool, cluster, keys))
+        }
+    }
 }
 
 /// Where this Switchboard's own `/webhooks/anthropic` is, from the address it listens on (a
@@ -226,6 +260,7 @@ async fn open_workspaces(
     client: UpstreamClient,
     pool: sqlx::AnyPool,
     access: &Access,
+    cluster: Arc<Cluster>,
 ) -> io::Result<Arc<Workspaces>> {
     let config = workspaces::Config {
         data_dir: settings.data_dir.clone(),
@@ -241,9 +276,11 @@ async fn open_workspaces(
         share_secret_patterns: settings.share_secret_patterns.clone(),
         max_upload_bytes: settings.max_upload_bytes,
         cookie_secure: settings.access.cookie_secure,
+        database: settings.database.clone(),
+        cluster,
     };
     let mode = settings.upstream.mode();
-    let stores = workspaces::WorkspaceStores::sqlite(pool.clone());
+    let stores = workspaces::WorkspaceStores::sql(pool.clone());
     let default = Workspace::open(&config, DEFAULT_ID, "Default", mode, client, stores, access.audit.clone()).await?;
     let rows = Arc::new(crate::tenancy::workspace_rows::SqlWorkspaceRows::new(pool));
     Workspaces::open(default, rows, access.audit.clone(), settings.secret_key.clone(), config).await
@@ -256,13 +293,14 @@ async fn open_notifier(
     pool: sqlx::AnyPool,
     access: &Access,
     workspaces: &Workspaces,
+    link_key: Vec<u8>,
 ) -> io::Result<Arc<Notifier>> {
     let home = workspaces.default_workspace();
     let public_url = settings.notify.public_url.clone().unwrap_or_else(|| own_origin(listening));
     let notifier = Notifier::open(
         Arc::new(crate::notify::notify_rows::SqlNotifyRows::new(pool)),
         public_url,
-        &settings.data_dir,
+        link_key,
         settings.notify.clone(),
         NotifierStores {
             accounts: access.accounts.clone(),
@@ -308,7 +346,7 @@ async fn start_engine(
 
 /// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
 /// no account exists; without it, the setup page (behind a one-time link) does.
-async fn open_access(settings: &Settings, pool: sqlx::AnyPool) -> io::Result<Arc<Access>> {
+async fn open_access(settings: &Settings, pool: sqlx::AnyPool, keys: &KeyStore) -> io::Result<Arc<Access>> {
     let accounts = Arc::new(Accounts::new(pool.clone()));
     let count = accounts.count().await.map_err(|e| io::Error::other(format!("cannot read the accounts: {e}")))?;
     if count == 0
@@ -317,26 +355,46 @@ async fn open_access(settings: &Settings, pool: sqlx::AnyPool) -> io::Result<Arc
         app::auth::check_password("admin", password.expose()).map_err(|message| {
             io::Error::other(format!("SWITCHBOARD_ADMIN_PASSWORD does not meet the password rules: {message}"))
         })?;
-        accounts
-            .create_first_admin("admin", "Admin", password.expose())
-            .await
-            .map_err(|e| io::Error::other(format!("cannot create the first admin: {e:?}")))?;
-        tracing::info!("created the first admin account, admin, with the password in SWITCHBOARD_ADMIN_PASSWORD");
+        match accounts.create_first_admin("admin", "Admin", password.expose()).await {
+            Ok(_) => tracing::info!(
+                "created the first admin account, admin, with the password in SWITCHBOARD_ADMIN_PASSWORD"
+            ),
+            // Another replica starting at the same moment made it.
+            Err(_) if accounts.count().await.is_ok_and(|n| n > 0) => {}
+            Err(e) => return Err(io::Error::other(format!("cannot create the first admin: {e:?}"))),
+        }
     }
     let needs_setup = count == 0 && settings.access.admin_password.is_none();
+    // The setup link's token: this run's own on SQLite; on PostgreSQL the one every replica
+    // reads, so that the link one printed opens on any.
+    let setup_token = match settings.database {
+        DatabaseSettings::Sqlite => access::setup_token(),
+        DatabaseSettings::Postgres { .. } => keys
+            .key("setup")
+            .await
+            .map(|key| crate::support::hex(&key[..24]))
+            .map_err(|e| io::Error::other(format!("cannot read the setup token: {e}")))?,
+    };
     Ok(Arc::new(Access {
         accounts,
         audit: Arc::new(AuditLog::new(pool)),
         needs_setup: AtomicBool::new(needs_setup),
-        setup_token: access::setup_token(),
+        setup_token,
         session_max: settings.access.session_max,
-        devices: access::DeviceKey::open(&settings.data_dir, settings.access.cookie_secure)
-            .map_err(|e| io::Error::other(format!("cannot read or make the device key in the data directory: {e}")))?,
+        devices: access::DeviceKey::open(keys, settings.access.cookie_secure)
+            .await
+            .map_err(|e| io::Error::other(format!("cannot read or make the device key: {e}")))?,
         oidc: match &settings.access.oidc {
-            Some(oidc) => Some(Arc::new(
-                access::oidc::Oidc::new(oidc.clone(), &settings.data_dir, settings.access.cookie_secure)
-                    .map_err(io::Error::other)?,
-            )),
+            Some(oidc) => {
+                let key = keys
+                    .cookie_key("sso")
+                    .await
+                    .map_err(|e| io::Error::other(format!("cannot read or make the single sign-on key: {e}")))?;
+                Some(Arc::new(
+                    access::oidc::Oidc::new(oidc.clone(), key, settings.access.cookie_secure)
+                        .map_err(io::Error::other)?,
+                ))
+            }
             None => None,
         },
         routes: super::routes::routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),

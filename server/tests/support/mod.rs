@@ -34,6 +34,76 @@ pub fn file_form(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()))
 }
 
+/// Whether the test servers run on PostgreSQL (`SWITCHBOARD_TEST_DATABASE=postgres`, in the cluster
+/// `SWITCHBOARD_TEST_POSTGRES_URL` names; `scripts/test` runs the server's tests once so), rather
+/// than SQLite in their data directory.
+pub fn on_postgres() -> bool {
+    std::env::var("SWITCHBOARD_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// Where a data directory notes the PostgreSQL database its servers use, so that a server
+/// started again on it (a restart) finds the same records.
+const POSTGRES_URL_FILE: &str = "postgres-url";
+
+/// The settings a server on PostgreSQL needs on top of `env`: a database of this data
+/// directory's own, a secret key, and an upstream it shares, since a replica never embeds an
+/// engine: a standalone engine (its records in the data directory, as the embedded one's are),
+/// sending its webhooks to the server as the embedded one does. Tests that chose an upstream
+/// keep theirs.
+async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) -> Option<StandaloneEngine> {
+    let noted = data_dir.0.join(POSTGRES_URL_FILE);
+    let url = match std::fs::read_to_string(&noted) {
+        Ok(url) => url,
+        Err(_) => {
+            let url = fresh_postgres_database().await;
+            std::fs::write(&noted, &url).unwrap();
+            url
+        }
+    };
+    env.insert("SWITCHBOARD_DATABASE_URL".into(), url);
+    env.entry("SWITCHBOARD_SECRET_KEY".into())
+        .or_insert_with(|| "c3dpdGNoYm9hcmQgdGVzdHMnIG93biBzZWNyZXQga2V5IQ==".into());
+    if env.contains_key("ANTHROPIC_API_KEY") {
+        return None;
+    }
+    // The server's port, chosen now, so that the engine knows where its webhooks go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    env.insert("SWITCHBOARD_LISTEN".into(), format!("127.0.0.1:{port}"));
+    let secret =
+        env.entry("SWITCHBOARD_WEBHOOK_SECRET".into()).or_insert_with(engine::webhooks::generate_secret).clone();
+    let key = "test-key-standalone-engine-of-a-postgres-test";
+    let mut config = engine::EngineConfig::new(data_dir.0.join("engine"), key.to_owned());
+    let hook = format!("http://127.0.0.1:{port}/webhooks/anthropic");
+    config.webhook = Some(engine::webhooks::WebhookTarget::new(&hook, &secret).unwrap());
+    config.tool_runner = env!("CARGO_BIN_EXE_switchboard").into();
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let base_url = serve(engine.router()).await;
+    env.insert("ANTHROPIC_API_KEY".into(), key.into());
+    env.insert("ANTHROPIC_BASE_URL".into(), base_url.clone());
+    Some(StandaloneEngine { base_url, _data_dir: TempDir::new() })
+}
+
+/// A new, empty database in the test cluster.
+async fn fresh_postgres_database() -> String {
+    server::support::db::install_drivers();
+    let cluster = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .expect("SWITCHBOARD_TEST_DATABASE=postgres needs SWITCHBOARD_TEST_POSTGRES_URL (scripts/test sets both)");
+    let admin = sqlx::AnyPool::connect(&cluster).await.expect("the test cluster answers");
+    let name = format!("server_test_{}", uuid_like());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin).await.expect("a test database");
+    admin.close().await;
+    let mut url = reqwest::Url::parse(&cluster).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// A name no other test's is.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), rand::random::<u32>())
+}
+
 /// Switchboard in Anthropic mode against `base_url`, with `key`.
 pub async fn anthropic_app(base_url: &str, key: &str) -> TestApp {
     spawn_app(&[("ANTHROPIC_API_KEY", key), ("ANTHROPIC_BASE_URL", base_url)]).await
@@ -57,6 +127,8 @@ pub struct TestApp {
     pub data_dir: std::sync::Arc<TempDir>,
     /// The one-time setup link, when the app started without accounts.
     pub setup_link: Option<String>,
+    /// On PostgreSQL ([`on_postgres`]): the standalone engine standing in for the embedded one.
+    _engine: Option<StandaloneEngine>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     stopped: Option<tokio::task::JoinHandle<()>>,
 }
@@ -89,6 +161,7 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
     if admin {
         env.entry("SWITCHBOARD_ADMIN_PASSWORD".into()).or_insert_with(|| ADMIN_PASSWORD.into());
     }
+    let engine = if on_postgres() { on_postgres_env(&data_dir, &mut env).await } else { None };
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings are valid");
 
     let app = Application::build(settings).await.expect("Switchboard starts");
@@ -109,6 +182,7 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
         client: browser(),
         data_dir,
         setup_link,
+        _engine: engine,
         shutdown: Some(shutdown),
         stopped: Some(stopped),
     }
@@ -117,6 +191,10 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
 impl TestApp {
     /// Its database, opened beside the running server (a test reads or breaks it directly).
     pub async fn database(&self) -> sqlx::AnyPool {
+        server::support::db::install_drivers();
+        if let Ok(url) = std::fs::read_to_string(self.data_dir.0.join(POSTGRES_URL_FILE)) {
+            return sqlx::AnyPool::connect(&url).await.unwrap();
+        }
         sqlx::AnyPool::connect(&format!("sqlite://{}", self.data_dir.0.join("switchboard.db").display())).await.unwrap()
     }
 
