@@ -1187,7 +1187,7 @@ async fn only_admins_see_where_the_server_keeps_its_data_and_its_upstream() {
     let (status, seen) = app.read_as(&viewer, "upstream", &[]).await;
     assert_eq!(status, 200);
     assert_eq!((seen["data_dir"].as_str(), seen["base_url"].as_str()), (Some(""), Some("")), "{seen}");
-    assert_eq!(seen["mode"], "embedded");
+    assert_eq!(seen["mode"], if support::on_postgres() { "anthropic" } else { "embedded" });
     for page in ["/", "/settings"] {
         let html = viewer.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(!html.contains(&data_dir), "{page} shows the data directory to a viewer");

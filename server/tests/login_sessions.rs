@@ -48,7 +48,8 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn a_copy_of_the_data_directory_holds_no_login_cookie_and_its_ids_sign_nobody_in() {
-    let app = spawn_app(&[]).await;
+    // About the data directory's files: SQLite's, in either run.
+    let app = spawn_app(&[("SWITCHBOARD_DATABASE_URL", "")]).await;
     app.client_as("vera", &["viewer"]).await;
     let mut cookies = Vec::new();
     for (username, password) in [("admin", ADMIN_PASSWORD), ("admin", ADMIN_PASSWORD), ("vera", ADMIN_PASSWORD)] {
@@ -74,7 +75,7 @@ async fn a_copy_of_the_data_directory_holds_no_login_cookie_and_its_ids_sign_nob
 
     // (a) A second Switchboard on the copy: what its login_sessions rows are stored under, sent
     // as the cookie, signs nobody in.
-    let second = start(copy, &[], true).await;
+    let second = start(copy, &[("SWITCHBOARD_DATABASE_URL", "")], true).await;
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT id_hash FROM login_sessions").fetch_all(&second.database().await).await.unwrap();
     assert!(stored.len() >= cookies.len(), "every sign-in has its row: {stored:?}");
@@ -96,7 +97,12 @@ async fn a_copy_of_the_data_directory_holds_no_login_cookie_and_its_ids_sign_nob
 /// credential still opens (a rotation carries it over).
 #[tokio::test]
 async fn with_the_secret_key_a_copy_of_the_data_directory_holds_no_vault_secret() {
-    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")]).await;
+    let app = spawn_app(&[
+        ("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="),
+        // About the data directory's files: the embedded engine's, in either run.
+        ("SWITCHBOARD_DATABASE_URL", ""),
+    ])
+    .await;
     let (status, vault) = app.call("vaults/create", &[("display_name", "Team secrets")]).await;
     assert_eq!(status, 200, "{vault}");
     let vault_id = vault["id"].as_str().unwrap().to_owned();

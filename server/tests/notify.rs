@@ -515,8 +515,9 @@ const SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 /// data directory holds them any more, nor those of a channel added since.
 #[tokio::test]
 async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
+    // About the data directory's files (and running without the key): SQLite's, in either run.
     let data = Arc::new(support::TempDir::new());
-    let app = start(data.clone(), &[], true).await;
+    let app = start(data.clone(), &[("SWITCHBOARD_DATABASE_URL", "")], true).await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
     let (status, before) =
         add_channel(&app, "webhook", "before", "https://203.0.113.9/hook-BEFORE-url-path".into()).await;
@@ -525,7 +526,8 @@ async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
     let data = app.stop().await;
     assert!(!files_holding(&data.0, b"hook-BEFORE-url-path").is_empty(), "without a key the URL is stored as given");
 
-    let app = start(data.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)], true).await;
+    let app =
+        start(data.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY), ("SWITCHBOARD_DATABASE_URL", "")], true).await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
     let (status, after) = add_channel(&app, "webhook", "after", "https://203.0.113.9/hook-AFTER-url-path".into()).await;
     assert_eq!(status, 200, "{after}");
@@ -539,7 +541,7 @@ async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
     }
 
     // Without the key again: the sealed channels are named as such, and nothing is lost.
-    let app = start(data.clone(), &[], true).await;
+    let app = start(data.clone(), &[("SWITCHBOARD_DATABASE_URL", "")], true).await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
     let (_, list) = app.read("notify/channels", &[]).await;
     assert!(list[0]["target"].as_str().unwrap().contains("SWITCHBOARD_SECRET_KEY"), "{list}");

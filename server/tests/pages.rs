@@ -17,7 +17,9 @@ async fn overview_is_rendered_on_the_server_with_the_upstream_and_the_navigation
     let (status, html) = app.get_text("/").await;
     assert_eq!(status, 200);
     assert!(html.contains("<h1>Overview</h1>"), "{html}");
-    assert!(html.contains(r#"data-testid="upstream-mode">Embedded engine<"#), "{html}");
+    // On PostgreSQL the upstream is a standalone engine (a replica never embeds one).
+    let mode = if support::on_postgres() { "Anthropic API" } else { "Embedded engine" };
+    assert!(html.contains(&format!(r#"data-testid="upstream-mode">{mode}<"#)), "{html}");
     assert!(html.contains("<code>http://127.0.0.1:"), "the engine's loopback address is shown: {html}");
     for section in ["Agents", "Environments", "Sessions", "Inbox", "Files", "Vaults", "Audit", "Settings"] {
         let link = format!(r#"<a href="/{}">{section}"#, section.to_lowercase());

@@ -252,8 +252,9 @@ async fn an_audit_entrys_workspace_cannot_be_changed_even_while_it_is_pending() 
 async fn a_second_key_is_refused_without_the_secret_key_and_sealed_with_it() {
     let engine = spawn_engine(STAGING_KEY).await;
 
-    // Without SWITCHBOARD_SECRET_KEY: refused, with what to do, and nothing stored.
-    let app = spawn_app(&[]).await;
+    // Without SWITCHBOARD_SECRET_KEY (SQLite's case: PostgreSQL needs the key to start): refused,
+    // with what to do, and nothing stored. The data directory's files are SQLite's, in either run.
+    let app = spawn_app(&[("SWITCHBOARD_DATABASE_URL", "")]).await;
     let (status, refused) = connect_staging(&app, &engine.base_url).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("SWITCHBOARD_SECRET_KEY"), "{refused}");
@@ -262,7 +263,7 @@ async fn a_second_key_is_refused_without_the_secret_key_and_sealed_with_it() {
     app.stop().await;
 
     // A key the upstream refuses is not stored either.
-    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)]).await;
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", SECRET_KEY), ("SWITCHBOARD_DATABASE_URL", "")]).await;
     let (status, refused) = app
         .call(
             "workspaces/connect",
@@ -295,7 +296,9 @@ async fn a_second_key_is_refused_without_the_secret_key_and_sealed_with_it() {
             );
         }
     }
-    let app = start(data_dir.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY)], true).await;
+    let app =
+        start(data_dir.clone(), &[("SWITCHBOARD_SECRET_KEY", SECRET_KEY), ("SWITCHBOARD_DATABASE_URL", "")], true)
+            .await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
     assert_eq!(switch(&app, &app.client, "staging").await, 303);
     let (status, place) = app.read("workspaces/here", &[]).await;

@@ -47,10 +47,15 @@ const POSTGRES_URL_FILE: &str = "postgres-url";
 
 /// The settings a server on PostgreSQL needs on top of `env`: a database of this data
 /// directory's own, a secret key, and an upstream it shares, since a replica never embeds an
-/// engine: a standalone engine (its records in the data directory, as the embedded one's are),
-/// sending its webhooks to the server as the embedded one does. Tests that chose an upstream
-/// keep theirs.
+/// engine: a standalone engine (its records in the data directory, as the embedded one's are,
+/// with the sandbox's settings and the sealing key the embedded one would get), sending its
+/// webhooks to the server as the embedded one does. Tests that chose an upstream keep theirs; a
+/// test about the data directory's files sets `SWITCHBOARD_DATABASE_URL` to nothing: it runs on
+/// SQLite in either run.
 async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) -> Option<StandaloneEngine> {
+    if env.contains_key("SWITCHBOARD_DATABASE_URL") {
+        return None;
+    }
     let noted = data_dir.0.join(POSTGRES_URL_FILE);
     let url = match std::fs::read_to_string(&noted) {
         Ok(url) => url,
@@ -61,8 +66,7 @@ async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) 
         }
     };
     env.insert("SWITCHBOARD_DATABASE_URL".into(), url);
-    env.entry("SWITCHBOARD_SECRET_KEY".into())
-        .or_insert_with(|| "c3dpdGNoYm9hcmQgdGVzdHMnIG93biBzZWNyZXQga2V5IQ==".into());
+    env.entry("SWITCHBOARD_SECRET_KEY".into()).or_insert_with(|| "K3Y1wqUuQqmt1xQe3G4jZM5Lj2WQAiQGpK4GlxLh3i0=".into());
     if env.contains_key("ANTHROPIC_API_KEY") {
         return None;
     }
@@ -76,6 +80,11 @@ async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) 
     let hook = format!("http://127.0.0.1:{port}/webhooks/anthropic");
     config.webhook = Some(engine::webhooks::WebhookTarget::new(&hook, &secret).unwrap());
     config.tool_runner = env!("CARGO_BIN_EXE_switchboard").into();
+    config.sandbox_limits = engine::SandboxLimits::from_env(|name| env.get(name).cloned()).expect("sandbox settings");
+    config.secret_key = env
+        .get("SWITCHBOARD_SECRET_KEY")
+        .and_then(|key| server::settings::SecretKey::parse(key))
+        .map(|key| key.engine_key());
     let engine = engine::Engine::open(config).await.expect("the engine opens");
     let base_url = serve(engine.router()).await;
     env.insert("ANTHROPIC_API_KEY".into(), key.into());
