@@ -4,6 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tokio::sync::watch;
+
 use app::{
     auth::{
         Account, LoginInfo, Principal, Role, roles_text,
@@ -134,6 +136,11 @@ pub struct Accounts {
     rows: Arc<dyn AccountRows>,
     /// Failed sign-ins; a new password clears the account's.
     pub throttle: Arc<dyn SignInThrottle>,
+    /// Bumped when a login ends here (signed out, ended by its owner, its account disabled or
+    /// given a new password): the other replicas are told (`web::startup`).
+    ended: watch::Sender<u64>,
+    /// Bumped when a login ended anywhere: open event streams check theirs again now.
+    recheck: watch::Sender<u64>,
 }
 
 fn now() -> String {
@@ -166,7 +173,26 @@ impl Accounts {
 
     /// Accounts kept by another store, failed sign-ins by another throttle.
     pub fn with_stores(rows: Arc<dyn AccountRows>, throttle: Arc<dyn SignInThrottle>) -> Self {
-        Self { rows, throttle }
+        Self { rows, throttle, ended: watch::Sender::new(0), recheck: watch::Sender::new(0) }
+    }
+
+    /// Changes each time a login ends on this replica.
+    pub fn ended_here(&self) -> watch::Receiver<u64> {
+        self.ended.subscribe()
+    }
+
+    /// A login ended somewhere: every open stream checks its own now.
+    pub fn recheck_logins(&self) {
+        self.recheck.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes each time open streams should check their login again.
+    pub fn rechecks(&self) -> watch::Receiver<u64> {
+        self.recheck.subscribe()
+    }
+
+    fn login_ended(&self) {
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Records a new login of `user_id` from `ip` with `user_agent`; answers its id (what the
@@ -184,7 +210,9 @@ impl Accounts {
 
     /// Ends a login: its session no longer counts, wherever a copy of it is.
     pub async fn end_login(&self, login_id: &str) -> Result<(), sqlx::Error> {
-        self.rows.delete_login(login_id).await.map_err(db)
+        self.rows.delete_login(login_id).await.map_err(db)?;
+        self.login_ended();
+        Ok(())
     }
 
     /// Removes logins older than `max` (their sessions have expired).
@@ -395,7 +423,11 @@ impl AccountStore for Accounts {
         Box::pin(async move {
             // Disabling ends every login of the account; no change may leave no enabled admin.
             match self.rows.update(id, &roles_text(roles), disabled, &now()).await.map_err(failed)? {
-                Updated::Yes => self.get(id).await,
+                Updated::Yes => {
+                    // A role taken away or the account disabled: open streams judge again.
+                    self.login_ended();
+                    self.get(id).await
+                }
                 Updated::NotFound => Err(AccountError::NotFound),
                 Updated::LastAdmin => Err(AccountError::LastAdmin),
             }
@@ -418,6 +450,7 @@ impl AccountStore for Accounts {
                 return Err(if self.get(id).await?.sso { AccountError::SingleSignOn } else { AccountError::NotFound });
             }
             self.rows.end_logins_of(id).await.map_err(failed)?;
+            self.login_ended();
             // A person slowed by failed sign-ins is let in with the new password at once.
             let account = self.get(id).await?;
             self.throttle.reset(&account.username).await;
@@ -430,11 +463,19 @@ impl AccountStore for Accounts {
     }
 
     fn end_login_of<'a>(&'a self, user_id: i64, login_id: &'a str) -> BoxFuture<'a, Result<bool, AccountError>> {
-        Box::pin(async move { self.rows.end_login_of(user_id, login_id).await.map_err(failed) })
+        Box::pin(async move {
+            let ended = self.rows.end_login_of(user_id, login_id).await.map_err(failed)?;
+            self.login_ended();
+            Ok(ended)
+        })
     }
 
     fn end_other_logins<'a>(&'a self, user_id: i64, keep: &'a str) -> BoxFuture<'a, Result<u64, AccountError>> {
-        Box::pin(async move { self.rows.end_other_logins(user_id, keep).await.map_err(failed) })
+        Box::pin(async move {
+            let ended = self.rows.end_other_logins(user_id, keep).await.map_err(failed)?;
+            self.login_ended();
+            Ok(ended)
+        })
     }
 }
 

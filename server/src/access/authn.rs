@@ -45,6 +45,8 @@ pub struct LoginCheck {
     pub ends: Instant,
     stored: StoredLogin,
     accounts: Arc<Accounts>,
+    /// Changes when a login ended anywhere: check now rather than at the next heartbeat.
+    pub rechecks: tokio::sync::watch::Receiver<u64>,
     /// Whether the person may still open the request's workspace (set by the workspace layer
     /// for a workspace opened by a grant; `None`: the default, which every account opens).
     granted: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
@@ -98,6 +100,7 @@ pub async fn authenticate(
                     request.extensions_mut().insert(LoginCheck {
                         ends: Instant::now() + (access.session_max - age),
                         stored: login,
+                        rechecks: access.accounts.rechecks(),
                         accounts: access.accounts.clone(),
                         granted: None,
                     });

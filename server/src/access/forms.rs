@@ -221,7 +221,7 @@ pub async fn setup(
         ))
         .into_response()
     };
-    if !access.needs_setup.load(Ordering::Relaxed) {
+    if !access.still_needs_setup().await {
         return Redirect::to("/login?error=set_up").into_response();
     }
     if !bool::from(subtle::ConstantTimeEq::ct_eq(form.token.trim().as_bytes(), access.setup_token.as_bytes())) {

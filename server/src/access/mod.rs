@@ -82,6 +82,21 @@ pub struct Access {
 }
 
 impl Access {
+    /// Whether no account exists yet. While that was so, the database is asked again: on
+    /// several replicas the first admin may have been made through another.
+    pub async fn still_needs_setup(&self) -> bool {
+        if !self.needs_setup.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.accounts.count().await.is_ok_and(|n| n > 0) {
+            self.needs_setup.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+impl Access {
     /// The rule for `method path`; `None` for an endpoint nobody gave a rule, which is refused.
     /// Server functions declare theirs with `#[access(Role)]`, the other routes in
     /// `web::routes`; pages are here.
@@ -158,7 +173,7 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let Rule::Needs(role) = rule else {
         return next.run(request).await;
     };
-    if access.needs_setup.load(Ordering::Relaxed) {
+    if access.still_needs_setup().await {
         if is_page {
             return Redirect::to("/setup").into_response();
         }

@@ -655,7 +655,7 @@ async fn admitted_roles(
         }
     };
     let admin = matches!(&roles, SsoRoles::FromProvider(r) if r.contains(&Role::Admin));
-    if access.needs_setup.load(Ordering::Relaxed) && !admin {
+    if !admin && access.still_needs_setup().await {
         return Err(refusal("sso_setup", 403, "Switchboard has no admin yet"));
     }
     Ok(roles)

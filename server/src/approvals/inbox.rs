@@ -57,16 +57,8 @@ use tokio::sync::{Notify, watch};
 use super::decisions::DecisionStore;
 use crate::{
     access::LoginCheck,
-    support::cluster::{Cluster, Signal, now_ms},
+    support::cluster::{Replicated, Signal, now_ms},
 };
-
-/// Which replica polls a workspace's inbox, and how the others hear of its lists.
-#[derive(Clone)]
-pub struct Replicated {
-    pub cluster: Arc<Cluster>,
-    /// The workspace's id.
-    pub workspace: String,
-}
 
 /// How often a replica whose browsers look at the inbox tells the poller so.
 const WANTED_EVERY: Duration = Duration::from_secs(20);

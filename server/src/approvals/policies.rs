@@ -167,7 +167,8 @@ impl Policies {
         Ok(all)
     }
 
-    fn forget(&self) {
+    /// Forgets the copy: the next read is the store's (another replica changed the policies).
+    pub fn forget(&self) {
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }

@@ -90,7 +90,8 @@ impl RuleBook {
         Ok(book)
     }
 
-    async fn reload(&self) -> Result<(), StoreError> {
+    /// Reads the live rules again (another replica changed them).
+    pub async fn reload(&self) -> Result<(), StoreError> {
         let live = self.rows.live(&now()).await?;
         *self.live.write().unwrap_or_else(|e| e.into_inner()) = live;
         Ok(())

@@ -19,6 +19,8 @@ use app::{
 };
 use serde_json::json;
 
+use crate::support::cluster::{Replicated, Signal};
+
 use super::{
     deciding::DecisionPath,
     decisions::DecisionStore,
@@ -32,6 +34,8 @@ use super::{
 pub struct ApprovalService {
     path: DecisionPath,
     rules: Arc<RuleBook>,
+    /// Tells the other replicas when the policies or rules change (they keep copies).
+    replicated: Replicated,
 }
 
 impl ApprovalService {
@@ -41,14 +45,16 @@ impl ApprovalService {
         inbox: Arc<Inbox>,
         policies: Arc<Policies>,
         rules: Arc<RuleBook>,
+        replicated: Replicated,
     ) -> Self {
-        Self { path: DecisionPath { upstream, decisions, policies, inbox }, rules }
+        Self { path: DecisionPath { upstream, decisions, policies, inbox }, rules, replicated }
     }
 
     async fn create_rule_now(&self, by: Caller, rule: NewRule) -> Result<Rule, AppError> {
         rule.check()?;
         let session_id = rule.session_id.clone();
         let made = self.rules.create_now(rule, by.person.label(), by.person.username.clone()).await?;
+        self.replicated.signal(|workspace| Signal::RulesChanged { workspace }).await;
         // The call on the card it came from is answered now, not at the next poll.
         self.path.inbox.reread_waiting(&session_id);
         by.note(json!({
@@ -108,6 +114,7 @@ impl Approvals for ApprovalService {
     fn save_policy(&self, by: Caller, policy: Policy) -> BoxFuture<'_, Result<Policy, AppError>> {
         Box::pin(async move {
             let saved = self.path.policies.save(policy, by.person.label()).await?;
+            self.replicated.signal(|workspace| Signal::PoliciesChanged { workspace }).await;
             by.note(json!({ "policy": saved }));
             Ok(saved)
         })
@@ -116,6 +123,7 @@ impl Approvals for ApprovalService {
     fn delete_policy(&self, by: Caller, agent_id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
             self.path.policies.delete(agent_id.clone()).await?;
+            self.replicated.signal(|workspace| Signal::PoliciesChanged { workspace }).await;
             by.note(json!({ "policy_removed": agent_id }));
             Ok(())
         })
@@ -127,7 +135,11 @@ impl Approvals for ApprovalService {
 
     fn revoke_rule(&self, by: Caller, id: i64) -> BoxFuture<'_, Result<Rule, AppError>> {
         let admin = by.person.can(Role::Admin);
-        Box::pin(async move { self.rules.revoke_now(id, by.person.label(), by.person.username.clone(), admin).await })
+        Box::pin(async move {
+            let revoked = self.rules.revoke_now(id, by.person.label(), by.person.username.clone(), admin).await?;
+            self.replicated.signal(|workspace| Signal::RulesChanged { workspace }).await;
+            Ok(revoked)
+        })
     }
 
     fn rules(&self, session_id: Option<String>) -> BoxFuture<'_, Result<Vec<Rule>, AppError>> {

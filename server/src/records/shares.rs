@@ -57,6 +57,7 @@ use crate::{
     streams::live::StreamQuery,
     streams::sse,
     support::StoreError,
+    support::cluster::Signal,
     upstream::UpstreamClient,
 };
 
@@ -125,6 +126,8 @@ pub struct Shares {
     /// Each shared session's threads as last listed: a link opens only these threads' streams,
     /// and an unknown id lists them again at most every [`THREADS_READ_EVERY`].
     threads: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, HashSet<String>)>>,
+    /// Tells the other replicas of a revocation (their viewers' streams end too).
+    replicated: std::sync::OnceLock<crate::support::cluster::Replicated>,
 }
 
 /// How often a link's unknown thread id may make Switchboard list the session's threads again.
@@ -199,6 +202,7 @@ impl Shares {
             secret_key: Regex::new(SECRET_KEY).expect("SECRET_KEY is a valid expression"),
             revoked: watch::Sender::new(HashSet::new()),
             threads: std::sync::Mutex::default(),
+            replicated: std::sync::OnceLock::new(),
         }))
     }
 
@@ -215,6 +219,16 @@ impl Shares {
             return false;
         }
         self.rows.by_token(&hash_of(&token.to_ascii_lowercase())).await.is_ok_and(|row| row.is_some())
+    }
+
+    /// Revocations are told to the other replicas through `replicated` from now on.
+    pub fn replicate(&self, replicated: crate::support::cluster::Replicated) {
+        let _ = self.replicated.set(replicated);
+    }
+
+    /// Link `id` was revoked (here, or on another replica): its open streams end.
+    pub fn revoked_here(&self, id: i64) {
+        self.revoked.send_if_modified(|ids| ids.insert(id));
     }
 
     /// The link `token` opens, or why it does not (unknown, revoked, expired).
@@ -678,9 +692,10 @@ impl ShareStore for Shares {
                 let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
                 self.rows.revoke(number, &at, &by.username).await.map_err(store_failed)?;
             }
-            self.revoked.send_modify(|ids| {
-                ids.insert(number);
-            });
+            self.revoked_here(number);
+            if let Some(replicated) = self.replicated.get() {
+                replicated.signal(|workspace| Signal::ShareRevoked { workspace, share_id: number }).await;
+            }
             self.get(number).await?.ok_or_else(missing)
         })
     }

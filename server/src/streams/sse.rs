@@ -110,15 +110,30 @@ fn until_signed_out(
     let signed_out = Arc::new(AtomicBool::new(false));
     let ended = {
         let signed_out = signed_out.clone();
+        let mut rechecks = check.as_ref().map(|check| check.rechecks.clone());
         async move {
             loop {
                 let next_check = Instant::now() + every;
+                let recheck = async {
+                    let changed = match rechecks.as_mut() {
+                        Some(rechecks) => rechecks.changed().await.is_ok(),
+                        None => false,
+                    };
+                    if !changed {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 match &check {
                     Some(check) if check.ends <= next_check => {
-                        tokio::time::sleep_until(check.ends.into()).await;
-                        break;
+                        tokio::select! {
+                            () = tokio::time::sleep_until(check.ends.into()) => break,
+                            () = recheck => {}
+                        }
                     }
-                    _ => tokio::time::sleep_until(next_check.into()).await,
+                    _ => tokio::select! {
+                        () = tokio::time::sleep_until(next_check.into()) => {}
+                        () = recheck => {}
+                    },
                 }
                 if let Some(check) = &check
                     && !check.still_valid().await

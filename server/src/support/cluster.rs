@@ -60,6 +60,21 @@ pub enum Signal {
     Resync,
 }
 
+/// A workspace's place in the cluster: what its services signal with.
+#[derive(Clone)]
+pub struct Replicated {
+    pub cluster: Arc<Cluster>,
+    /// The workspace's id.
+    pub workspace: String,
+}
+
+impl Replicated {
+    /// Tells every replica `signal`, made from this workspace's id.
+    pub async fn signal(&self, signal: impl FnOnce(String) -> Signal) {
+        self.cluster.signal(signal(self.workspace.clone())).await;
+    }
+}
+
 /// This replica's part of the cluster.
 pub struct Cluster {
     /// A random id, this process's: who holds a lease, whose streams a slot is.

@@ -61,7 +61,7 @@ use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
     approvals::decisions::{DecisionStore, SqlDecisions},
-    approvals::inbox::{Inbox, InboxConfig, Replicated},
+    approvals::inbox::{Inbox, InboxConfig},
     approvals::policies::{Policies, PolicyStore, SqlPolicies},
     approvals::rule_rows::{RuleRows, SqlRuleRows},
     approvals::rules::RuleBook,
@@ -73,7 +73,10 @@ use crate::{
     records::shares::Shares,
     settings::{ApiKey, DatabaseSettings, SecretKey},
     streams::hub::{Hub, HubConfig},
-    support::{StoreError, cluster::Cluster},
+    support::{
+        StoreError,
+        cluster::{Cluster, Replicated, Signal},
+    },
     upstream::UpstreamClient,
 };
 
@@ -168,15 +171,13 @@ impl Workspace {
         let rules = RuleBook::open(stores.rules, audit.clone(), upstream.clone(), policies.clone())
             .await
             .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
-        let inbox = Inbox::new(
-            upstream.clone(),
-            store.clone(),
-            Some(rules.clone()),
-            config.inbox.clone(),
-            Replicated { cluster: config.cluster.clone(), workspace: id.to_owned() },
-        );
+        let replicated = Replicated { cluster: config.cluster.clone(), workspace: id.to_owned() };
+        let inbox =
+            Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone(), replicated.clone());
         let shares = Shares::new(stores.shares, audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
+        shares.replicate(replicated.clone());
+        follow_the_other_replicas(&replicated, &policies, &rules, &shares);
         let imports = Imports::new(stores.imports);
         let handles = Handles {
             summary: UpstreamSummary {
@@ -192,6 +193,7 @@ impl Workspace {
                 inbox.clone(),
                 policies.clone(),
                 rules,
+                replicated,
             ))),
             upstream,
             audit: AuditHandle(audit.clone()),
@@ -257,6 +259,46 @@ impl Workspace {
     }
 }
 
+/// What another replica changed that this one keeps a copy of: the policies, the live rules, the
+/// revoked share links (their streams end). Ends when the workspace's services are dropped.
+fn follow_the_other_replicas(
+    replicated: &Replicated,
+    policies: &Arc<Policies>,
+    rules: &Arc<RuleBook>,
+    shares: &Arc<Shares>,
+) {
+    let mut signals = replicated.cluster.signals();
+    let workspace = replicated.workspace.clone();
+    let (policies, rules, shares) = (Arc::downgrade(policies), Arc::downgrade(rules), Arc::downgrade(shares));
+    tokio::spawn(async move {
+        loop {
+            let signal = match signals.recv().await {
+                Ok(signal) => signal,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Signal::Resync,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let (Some(policies), Some(rules), Some(shares)) = (policies.upgrade(), rules.upgrade(), shares.upgrade())
+            else {
+                return;
+            };
+            match signal {
+                Signal::PoliciesChanged { workspace: w } if w == workspace => policies.forget(),
+                Signal::RulesChanged { workspace: w } if w == workspace => {
+                    if let Err(error) = rules.reload().await {
+                        tracing::warn!("the rules changed elsewhere could not be read again: {error}");
+                    }
+                }
+                Signal::ShareRevoked { workspace: w, share_id } if w == workspace => shares.revoked_here(share_id),
+                Signal::Resync => {
+                    policies.forget();
+                    let _ = rules.reload().await;
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
 /// Every workspace, who may open which, and how to connect another.
 pub struct Workspaces {
     default: Arc<Workspace>,
@@ -296,24 +338,72 @@ impl Workspaces {
             config,
             writes: tokio::sync::Mutex::new(()),
         });
-        let stored = this.rows.all().await.map_err(|e| io::Error::other(format!("cannot read the workspaces: {e}")))?;
+        this.sync().await?;
+        this.follow_the_other_replicas();
+        Ok(this)
+    }
+
+    /// Serves the workspaces the database names, and no other: starts those not served yet,
+    /// closes those gone; reads the grants again. At start, and when another replica connected,
+    /// disconnected or granted one.
+    async fn sync(&self) -> io::Result<()> {
+        let stored = self.rows.all().await.map_err(|e| io::Error::other(format!("cannot read the workspaces: {e}")))?;
+        let gone: Vec<Arc<Workspace>> = {
+            let mut others = self.others.write().unwrap_or_else(|e| e.into_inner());
+            others.extract_if(.., |w| !stored.iter().any(|r| r.id == w.id)).collect()
+        };
+        for workspace in gone {
+            workspace.close();
+        }
         for record in stored {
+            if self.get(&record.id).is_some() {
+                continue;
+            }
             let (id, name, base_url) = (record.id, record.name, record.base_url);
             let sealed = record.sealed_key;
-            let Some(key) = this.secret.as_ref().and_then(|secret| secret.open(&id, &base_url, &sealed)) else {
+            let Some(key) = self.secret.as_ref().and_then(|secret| secret.open(&id, &base_url, &sealed)) else {
                 tracing::error!(
                     "workspace {id} is not served: its key does not open without the SWITCHBOARD_SECRET_KEY it was \
                      stored with, or its row was changed since"
                 );
                 continue;
             };
-            match this.start(&id, &name, &base_url, ApiKey::new(key)).await {
-                Ok(workspace) => this.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace)),
+            match self.start(&id, &name, &base_url, ApiKey::new(key)).await {
+                Ok(workspace) => self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace)),
                 Err(error) => tracing::error!("workspace {id} is not served: {error}"),
             }
         }
-        this.reload_grants().await.map_err(|e| io::Error::other(format!("cannot read the workspace grants: {e}")))?;
-        Ok(this)
+        self.reload_grants().await.map_err(|e| io::Error::other(format!("cannot read the workspace grants: {e}")))
+    }
+
+    /// Serves what another replica connected, disconnected or granted, at once.
+    fn follow_the_other_replicas(self: &Arc<Self>) {
+        let mut signals = self.config.cluster.signals();
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let signal = signals.recv().await;
+                if matches!(signal, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+                let Some(this) = this.upgrade() else { return };
+                if matches!(
+                    signal,
+                    Ok(Signal::WorkspacesChanged | Signal::Resync)
+                        | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))
+                ) {
+                    let _writing = this.writes.lock().await;
+                    if let Err(error) = this.sync().await {
+                        tracing::warn!("the workspaces changed elsewhere could not be read again: {error}");
+                    }
+                }
+            }
+        });
+    }
+
+    /// Tells every replica the workspaces or grants changed.
+    async fn changed(&self) {
+        self.config.cluster.signal(Signal::WorkspacesChanged).await;
     }
 
     async fn start(&self, id: &str, name: &str, base_url: &str, key: ApiKey) -> io::Result<Workspace> {
@@ -496,6 +586,9 @@ impl Workspaces {
             created_by: by.clone(),
             created_at: app::format::rfc3339(time::OffsetDateTime::now_utc()),
         };
+        // Held until it is served here, so that a sync for another replica's change cannot start
+        // it a second time meanwhile.
+        let writing = self.writes.lock().await;
         let kept = self.rows.insert(&record).await;
         if !matches!(kept, Ok(Kept::Yes)) {
             workspace.close();
@@ -516,7 +609,9 @@ impl Workspaces {
             }
         }
         self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace));
+        drop(writing);
         tracing::info!(workspace = %id, by = %by, "connected a workspace");
+        self.changed().await;
         self.row(&id).await
     }
 
@@ -545,7 +640,9 @@ impl Workspaces {
             workspace.close();
         }
         let _ = self.reload_grants().await;
+        drop(_writing);
         tracing::info!(workspace = %id, "disconnected a workspace");
+        self.changed().await;
         Ok(())
     }
 
@@ -590,6 +687,8 @@ impl Workspaces {
             tracing::error!("the workspace grants could not be read: {e}");
             AppError::internal("The roles were saved but could not be read back; restart Switchboard.")
         })?;
+        drop(_writing);
+        self.changed().await;
         self.row(id).await
     }
 }

@@ -20,7 +20,10 @@ use crate::{
     notify::{Notifier, NotifierStores},
     settings::{ApiKey, DatabaseSettings, Settings, UpstreamSettings},
     streams::hub::HubConfig,
-    support::{cluster::Cluster, keys::KeyStore},
+    support::{
+        cluster::{Cluster, Signal},
+        keys::KeyStore,
+    },
     tenancy::workspaces::{self, Workspace, Workspaces},
     upstream::UpstreamClient,
 };
@@ -91,6 +94,7 @@ impl Application {
         // replica sends them for all.
         notifier.clone().run(inbox.clone(), cluster.lease("notifier"));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox));
+        relay_ended_logins(&access, &cluster);
         let sessions = LoginSessions::sql(pool);
         spawn_housekeeping(access.clone(), sessions.clone(), settings.access.audit_retention_days);
         let router = router(
@@ -186,6 +190,31 @@ async fn metrics_listener(
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr} (SWITCHBOARD_METRICS_LISTEN): {e}")))?;
     tracing::info!("serving /metrics on http://{}/metrics", listener.local_addr()?);
     Ok(Some((listener, observe::metrics_router(recorder.clone(), settings.metrics.token.clone()))))
+}
+
+/// A login that ends on this replica is told to every replica; one that ended on any (or a
+/// workspace's grants changed) has every open stream here check its own at once.
+fn relay_ended_logins(access: &Arc<Access>, cluster: &Arc<Cluster>) {
+    let (mut ended, to_tell) = (access.accounts.ended_here(), Arc::downgrade(cluster));
+    tokio::spawn(async move {
+        while ended.changed().await.is_ok() {
+            let Some(cluster) = to_tell.upgrade() else { return };
+            cluster.signal(Signal::LoginEnded).await;
+        }
+    });
+    let (mut signals, accounts) = (cluster.signals(), Arc::downgrade(&access.accounts));
+    tokio::spawn(async move {
+        loop {
+            let signal = signals.recv().await;
+            let Some(accounts) = accounts.upgrade() else { return };
+            match signal {
+                Ok(Signal::LoginEnded | Signal::WorkspacesChanged | Signal::Resync)
+                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => accounts.recheck_logins(),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// Switchboard's database, this replica's part of the cluster and where its keys are: SQLite in
