@@ -93,7 +93,7 @@ async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) 
 }
 
 /// A new, empty database in the test cluster.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     server::support::db::install_drivers();
     let cluster = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
         .expect("SWITCHBOARD_TEST_DATABASE=postgres needs SWITCHBOARD_TEST_POSTGRES_URL (scripts/test sets both)");
@@ -198,6 +198,21 @@ pub async fn start(data_dir: std::sync::Arc<TempDir>, vars: &[(&str, &str)], adm
 }
 
 impl TestApp {
+    /// A server running elsewhere (another process) at `address`, reached through the same
+    /// helpers; its client is not signed in.
+    pub fn attached(address: String, data_dir: std::sync::Arc<TempDir>) -> TestApp {
+        TestApp {
+            address,
+            metrics_address: None,
+            client: browser(),
+            data_dir,
+            setup_link: None,
+            _engine: None,
+            shutdown: None,
+            stopped: None,
+        }
+    }
+
     /// Its database, opened beside the running server (a test reads or breaks it directly).
     pub async fn database(&self) -> sqlx::AnyPool {
         server::support::db::install_drivers();
