@@ -7,6 +7,8 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use serde_json::{Value, json};
 
+pub mod viewers;
+
 use server::{settings::Settings, web::startup::Application};
 
 /// The first admin's password in the benches.
