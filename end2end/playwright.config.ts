@@ -32,6 +32,20 @@ const oidcPort = port + 7;
 // second workspace (tests/workspaces.spec.ts).
 const workspacesPort = port + 8;
 const stagingEnginePort = port + 9;
+// Two replicas on one PostgreSQL database behind a round-robin balancer of the tests' own
+// (round-robin.mjs, which starts them), with a standalone engine as their upstream and a mail
+// server that keeps what it is sent (smtp-sink.mjs): tests/replicas.spec.ts.
+const replicasProxyPort = port + 10;
+const replicaPorts = { a: port + 11, b: port + 12 };
+const replicasEnginePort = port + 13;
+const smtpPort = port + 14;
+const smtpHttpPort = port + 15;
+// The spec computes the same ports from E2E_PORT, and reads the engine's events with this key.
+const replicasEngineKey = 'e2e-replicas-engine-key';
+// The PostgreSQL cluster the replicas' database is made in (a superuser's URL). scripts/test
+// always sets it (start_test_postgres in scripts/lib.sh); without it the replicas project and its
+// servers cannot run, and are left out.
+const postgresUrl = process.env.SWITCHBOARD_TEST_POSTGRES_URL;
 // One folder for the run: the servers' data directories and the fresh one's log. Workers load this
 // file again and inherit the variable, so they read the same log and make no folders of their own.
 // scripts/test runs the suite in a temporary folder of its own and removes it afterwards.
@@ -96,6 +110,7 @@ export default defineConfig({
       name: 'chromium',
       use: { ...chromium, storageState: adminState },
       grepInvert: /@no-js/,
+      testIgnore: /replicas\.spec\.ts/,
       dependencies: ['sign-in'],
     },
     // The same pages with JavaScript off: everything must render on the server.
@@ -103,8 +118,19 @@ export default defineConfig({
       name: 'chromium-no-js',
       use: { ...chromium, javaScriptEnabled: false, storageState: adminState },
       grep: /@no-js/,
+      testIgnore: /replicas\.spec\.ts/,
       dependencies: ['sign-in'],
     },
+    // Everything through the balancer in front of the two replicas; it signs in by itself.
+    ...(postgresUrl
+      ? [
+          {
+            name: 'replicas',
+            testMatch: /replicas\.spec\.ts/,
+            use: { ...chromium, baseURL: `http://127.0.0.1:${replicasProxyPort}` },
+          },
+        ]
+      : []),
   ],
   webServer: [
     switchboard(port, 'main', {
@@ -188,5 +214,67 @@ export default defineConfig({
       { ANTHROPIC_API_KEY: '', RUST_LOG: 'info,tower_http=off', NO_COLOR: '1' },
       `"${binary}" > "${freshLog}" 2>&1`,
     ),
+    ...(postgresUrl ? replicaServers(postgresUrl) : []),
   ],
 });
+
+/**
+ * The replicas' servers, in the order they start: the standalone engine and the mail sink, then
+ * the balancer, which makes the run's database and starts the replicas on it.
+ */
+function replicaServers(postgresUrl: string) {
+  const origin = `http://127.0.0.1:${replicasProxyPort}`;
+  return [
+    {
+      command: `"${binary}" engine --listen 127.0.0.1:${replicasEnginePort}`,
+      cwd: root,
+      url: `http://127.0.0.1:${replicasEnginePort}/v1/agents`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        SWITCHBOARD_DATA_DIR: join(runDir, 'replicas-engine'),
+        SWITCHBOARD_ENGINE_KEY: replicasEngineKey,
+        RUST_LOG: 'warn',
+      },
+    },
+    {
+      command: 'node smtp-sink.mjs',
+      url: `http://127.0.0.1:${smtpHttpPort}/__health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { E2E_SMTP_PORT: String(smtpPort), E2E_SMTP_HTTP_PORT: String(smtpHttpPort) },
+    },
+    {
+      command: 'node round-robin.mjs',
+      // Through the balancer to a replica: it listens once both replicas answer.
+      url: `${origin}/healthz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      // SIGTERM: it stops the replicas and drops the run's database.
+      gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 10_000 },
+      env: {
+        E2E_PROXY_PORT: String(replicasProxyPort),
+        E2E_REPLICA_PORTS: Object.entries(replicaPorts)
+          .map(([name, listen]) => `${name}=${listen}`)
+          .join(','),
+        E2E_REPLICA_BIN: binary,
+        E2E_POSTGRES_URL: postgresUrl,
+        // What every replica shares (round-robin.mjs adds each one's own).
+        SWITCHBOARD_SITE_ROOT: siteRoot,
+        SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        // For tests only: a real deployment makes its own (openssl rand -base64 32).
+        SWITCHBOARD_SECRET_KEY: 'UmVwbGljYXMgc2hhcmUgdGhpcyBrZXk6IHRlc3RzLi4=',
+        ANTHROPIC_API_KEY: replicasEngineKey,
+        ANTHROPIC_BASE_URL: `http://127.0.0.1:${replicasEnginePort}`,
+        SWITCHBOARD_TRUSTED_PROXIES: '127.0.0.1',
+        SWITCHBOARD_PUBLIC_URL: origin,
+        SWITCHBOARD_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        // A call's email goes out a second after it arrives, not half a minute.
+        SWITCHBOARD_NOTIFY_WINDOW_SECS: '1',
+        SWITCHBOARD_INBOX_POLL_SECS: '0.5',
+        // The leases taken and lost are what the balancer's /__replicas reports.
+        RUST_LOG: 'warn,server::support::cluster=info,server::notify=debug',
+      },
+    },
+  ];
+}
