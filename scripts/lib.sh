@@ -229,7 +229,7 @@ ensure_test_tools() {
 # runuser. Debian's own `main` cluster is left as it is (stopped or not). Exports
 # SWITCHBOARD_TEST_POSTGRES_URL, a database the tests may create their own databases from.
 # `stop_test_postgres` stops it and removes its data.
-PG_BIN=""
+PG_BIN=${PG_BIN:-}
 start_test_postgres() {
   apt_install postgresql
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -254,6 +254,7 @@ start_test_postgres() {
 
 stop_test_postgres() {
   [ -n "${TEST_PG_DIR:-}" ] && [ -d "$TEST_PG_DIR/data" ] || return 0
+  [ -n "$PG_BIN" ] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   local as_postgres=(runuser -u postgres --)
   [ "$(id -u)" -ne 0 ] && as_postgres=()
   "${as_postgres[@]}" "$PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true

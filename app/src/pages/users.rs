@@ -82,7 +82,7 @@ pub fn Users() -> impl IntoView {
         <section class="panel" aria-labelledby="new-account">
             <h2 id="new-account">"New account"</h2>
             <ActionForm action=create node_ref=form attr:class="fields">
-                <label>"Username" <input name="username" required=true autocomplete="off" pattern="[a-z0-9._-]{1,64}" title="lowercase letters, digits, . _ -" /></label>
+                <label>"Username" <input name="username" required=true autocomplete="off" pattern="[a-z0-9._\\-]{1,64}" title="lowercase letters, digits, . _ -" /></label>
                 <label>"Display name" <input name="display_name" autocomplete="off" /></label>
                 <label>"First password" <input type="password" name="password" required=true minlength="12" autocomplete="new-password" /></label>
                 <p class="muted">{PASSWORD_RULES} " Pass it on to the person; they can be given a new one here at any time."</p>

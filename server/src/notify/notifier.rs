@@ -395,6 +395,9 @@ impl Notifier {
         round.told = self.told_before().await;
         round.seen = round.told.keys().cloned().collect();
         let mut published = inbox.watch();
+        // The list as it is now counts as news: a replica taking the lease over after its inbox
+        // published the calls waiting would otherwise tell nobody of them until the list changed.
+        published.mark_changed();
         loop {
             let policies = self.policies.all().await.unwrap_or_default();
             let wake = round.wake(self.settings.window, &policies);
