@@ -1,7 +1,8 @@
 //! Work on a few keys' rows that must not interleave with the same work on another replica: a
 //! sign-in's check and the failure it records, a person's request bucket and their streams, an
 //! address's refused sign-ins and the entry that counts them. [`locked`] begins a write
-//! transaction that holds a lock per key until it ends.
+//! transaction that holds a lock per key until it ends; [`write`] one whose first statement's
+//! row locks are all it needs.
 //!
 //! On PostgreSQL each key is an advisory lock of the transaction (`pg_advisory_xact_lock`) on a
 //! number made of the [`Work`] and a hash of the key. The rows need not exist (`SELECT … FOR
@@ -25,12 +26,21 @@ pub enum Work {
     RefusedSignIns = 2,
 }
 
+/// A write transaction: on SQLite it holds the write lock from its start (a deferred one that
+/// read first could not write after another's commit); on PostgreSQL a plain one.
+pub async fn write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match dialect(pool) {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => pool.begin().await,
+    }
+}
+
 /// A write transaction holding `keys`' locks of `work` until it commits or is dropped.
 pub async fn locked(pool: &AnyPool, work: Work, keys: &[&str]) -> Result<Transaction<'static, Any>, sqlx::Error> {
     match dialect(pool) {
-        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Sqlite => write(pool).await,
         Dialect::Postgres => {
-            let mut tx = pool.begin().await?;
+            let mut tx = write(pool).await?;
             let mut numbers: Vec<i32> = keys.iter().map(|key| key_number(key)).collect();
             numbers.sort_unstable();
             numbers.dedup();
