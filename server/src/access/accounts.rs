@@ -1,6 +1,6 @@
 //! Accounts: local users with argon2id password hashes, and the identity provider's. Their rows
-//! are kept behind [`AccountRows`] (SQLite's by default), failed sign-ins behind a
-//! [`SignInThrottle`] (this process's memory by default).
+//! are kept behind [`AccountRows`], failed sign-ins behind a [`SignInThrottle`] (this process's
+//! memory by default; the database's on PostgreSQL, `access::open_counters`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -164,6 +164,11 @@ impl Accounts {
     /// Accounts kept in SQLite's main database.
     pub fn new(pool: AnyPool) -> Self {
         Self::with_rows(Arc::new(SqlAccountRows::new(pool)))
+    }
+
+    /// Accounts kept in the main database, failed sign-ins by `throttle`.
+    pub fn with_throttle(pool: AnyPool, throttle: Arc<dyn SignInThrottle>) -> Self {
+        Self::with_stores(Arc::new(SqlAccountRows::new(pool)), throttle)
     }
 
     /// Accounts kept by another store, failed sign-ins in this process's memory.

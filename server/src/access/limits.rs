@@ -25,7 +25,8 @@
 //! at its token are requests like any other.
 //!
 //! The counts themselves are kept behind [`LimitCounters`] (`limit_counters.rs`): in this
-//! process's memory today.
+//! process's memory on SQLite, in the database every replica shares on PostgreSQL
+//! (`access::open_counters`).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

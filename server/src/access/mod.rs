@@ -11,7 +11,10 @@
 //! - `forms.rs`: `/auth/login`, `/auth/logout`, `/auth/setup`, `/auth/password`, the forms of
 //!   the login, first-run and Account pages; `devices.rs`: the cookie of a browser that signed
 //!   in before.
-//! - [`throttle`]: failed sign-ins, counted so that guessing is slow.
+//! - [`throttle`]: failed sign-ins, counted so that guessing is slow; [`limits`]: how fast each
+//!   person or address may send, and how many streams they may hold. Both count in this process's
+//!   memory on SQLite and in the database on PostgreSQL, where replicas share it
+//!   ([`open_counters`]).
 //! - [`session_store`]: the login cookie's sessions, stored under a hash of the cookie's value.
 //! - `oidc.rs`: single sign-on with an OpenID Connect provider (`/auth/oidc/start`,
 //!   `/auth/oidc/callback`).
@@ -56,17 +59,44 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
+use sqlx::AnyPool;
 
 use crate::{
-    access::accounts::Accounts,
+    access::{
+        accounts::Accounts,
+        limit_counters::{LimitCounters, MemoryCounters, SqlCounters},
+        limits::PersonLimits,
+        throttle::{MemoryThrottle, SignInThrottle, SqlThrottle, THROTTLE_WINDOW},
+    },
     audit::AuditLog,
-    support::route::{Route, form_body},
+    support::{
+        db::{Dialect, dialect},
+        route::{Route, form_body},
+    },
 };
+
+/// The sign-in throttle and the limits' counters over the main database `pool`: in it when
+/// replicas share it (PostgreSQL; `replica` is this one's id, `support::cluster::Cluster::replica`),
+/// in this process's memory on SQLite, where one process runs and a request need not write.
+pub async fn open_counters(
+    pool: &AnyPool,
+    replica: &str,
+) -> Result<(Arc<dyn SignInThrottle>, Arc<dyn LimitCounters>), sqlx::Error> {
+    Ok(match dialect(pool) {
+        Dialect::Sqlite => (Arc::new(MemoryThrottle::new(THROTTLE_WINDOW)), Arc::new(MemoryCounters::default())),
+        Dialect::Postgres => (
+            Arc::new(SqlThrottle::new(pool.clone(), THROTTLE_WINDOW)),
+            Arc::new(SqlCounters::start(pool.clone(), replica).await?),
+        ),
+    })
+}
 
 /// What the access layers share.
 pub struct Access {
     pub accounts: Arc<Accounts>,
     pub audit: Arc<AuditLog>,
+    /// Each person's and address's requests and streams.
+    pub limits: Arc<PersonLimits>,
     /// No account exists yet: every page leads to the setup page.
     pub needs_setup: AtomicBool,
     /// The secret of the one-time setup link (printed at start while no account exists).

@@ -1,7 +1,7 @@
 //! The throttle on failed sign-ins: guessing is slow, and nobody can lock an account's owner
-//! out. [`SignInThrottle`] is the seam a throttle several replicas share goes behind;
-//! [`MemoryThrottle`] keeps its windows in this process's memory. [`suite`] is what every
-//! implementation must do.
+//! out. [`SignInThrottle`] is the seam; [`MemoryThrottle`] keeps its windows in this process's
+//! memory (one process, on SQLite), [`SqlThrottle`] in the database every replica shares (on
+//! PostgreSQL). [`suite`] is what every implementation must do.
 //!
 //! The rules, whatever keeps the counts:
 //! - A browser that signed in to the account before holds a device cookie for it
@@ -20,14 +20,23 @@
 
 use std::{
     collections::VecDeque,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicI64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use app::upstream::client::BoxFuture;
 use hashlink::LinkedHashMap;
+use sqlx::AnyPool;
 
-use crate::support::proxies::address_key;
+use crate::support::{
+    cluster::now_ms,
+    db::{Dialect, dialect},
+    key_locks::{Work, locked},
+    proxies::address_key,
+};
 
 /// Who is signing in, as the throttle tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +247,145 @@ impl SignInThrottle for MemoryThrottle {
     }
 }
 
+/// How often a replica removes the failures of every key that left the window (each attempt
+/// removes its own keys'): the keys nobody tries again.
+const SWEEP_EVERY_MS: i64 = 60_000;
+
+/// The throttle in the database's `sign_in_failures`, shared by every replica: a row per failure
+/// and key while it is in the window, times by the database's clock.
+///
+/// An attempt's check and the failures it records are one transaction holding its keys' locks
+/// (`support::key_locks`), so parallel attempts on any replicas are counted one after another,
+/// as [`MemoryThrottle`]'s lock counts them in one process.
+///
+/// When the database fails, this replica's memory counts the attempt instead (`fallback`):
+/// refusing it would let whoever can make the database fail lock everyone out, and letting it
+/// through would make an outage a window for unlimited guesses. In memory it is held to the same
+/// limits, per replica, until the database answers again.
+pub struct SqlThrottle {
+    pool: AnyPool,
+    window: Duration,
+    fallback: MemoryThrottle,
+    /// When this replica last removed every key's old failures (the database's clock, ms).
+    swept_ms: AtomicI64,
+}
+
+impl SqlThrottle {
+    pub fn new(pool: AnyPool, window: Duration) -> Self {
+        Self { pool, window, fallback: MemoryThrottle::new(window), swept_ms: AtomicI64::new(0) }
+    }
+
+    async fn attempt_now(&self, username: &str, client: Client<'_>) -> Result<Result<(), HeldBack>, sqlx::Error> {
+        let keys = keys(username, client);
+        let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+        let mut tx = locked(&self.pool, Work::SignInFailures, &names).await?;
+        let now: i64 =
+            sqlx::query_scalar(&format!("SELECT {}", now_ms(dialect(&self.pool)))).fetch_one(&mut *tx).await?;
+        let left_window = now - self.window.as_millis() as i64;
+        let mut held: Option<HeldBack> = None;
+        for (key, limit) in &keys {
+            sqlx::query("DELETE FROM sign_in_failures WHERE key = $1 AND at_ms <= $2")
+                .bind(key)
+                .bind(left_window)
+                .execute(&mut *tx)
+                .await?;
+            let times: Vec<i64> =
+                sqlx::query_scalar("SELECT at_ms FROM sign_in_failures WHERE key = $1 ORDER BY at_ms")
+                    .bind(key)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let ages: Vec<Duration> = times.iter().map(|at| Duration::from_millis((now - at).max(0) as u64)).collect();
+            if let Some(until) = hold_back(*limit, self.window, &ages)
+                && held.is_none_or(|h| until > h.wait)
+            {
+                held = Some(HeldBack { wait: until, by: Counted::of(key) });
+            }
+        }
+        if held.is_none() {
+            for key in &names {
+                sqlx::query("INSERT INTO sign_in_failures (key, at_ms) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.sweep(now, left_window).await;
+        Ok(held.map_or(Ok(()), Err))
+    }
+
+    /// Removes every key's failures that left the window, at most once a [`SWEEP_EVERY_MS`].
+    async fn sweep(&self, now: i64, left_window: i64) {
+        let last = self.swept_ms.load(Ordering::Relaxed);
+        if now - last < SWEEP_EVERY_MS
+            || self.swept_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return;
+        }
+        let swept =
+            sqlx::query("DELETE FROM sign_in_failures WHERE at_ms <= $1").bind(left_window).execute(&self.pool).await;
+        if let Err(error) = swept {
+            tracing::warn!("old failed sign-ins could not be removed: {error}");
+        }
+    }
+
+    async fn succeeded_now(&self, username: &str, client: Client<'_>) -> Result<(), sqlx::Error> {
+        // The newest failure of a key: its row's own id, which PostgreSQL calls `ctid`.
+        let row = match dialect(&self.pool) {
+            Dialect::Sqlite => "rowid",
+            Dialect::Postgres => "ctid",
+        };
+        for (key, limit) in keys(username, client) {
+            let sql = match limit {
+                Limit::SlowAfter(_) => "DELETE FROM sign_in_failures WHERE key = $1".to_owned(),
+                Limit::Refuse(_) => format!(
+                    "DELETE FROM sign_in_failures WHERE {row} = \
+                     (SELECT {row} FROM sign_in_failures WHERE key = $1 ORDER BY at_ms DESC LIMIT 1)"
+                ),
+            };
+            sqlx::query(&sql).bind(key).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+}
+
+impl SignInThrottle for SqlThrottle {
+    fn attempt<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, Result<(), HeldBack>> {
+        Box::pin(async move {
+            match self.attempt_now(username, client).await {
+                Ok(taken) => taken,
+                Err(error) => {
+                    tracing::warn!("the sign-in throttle's database failed; this replica counts the attempt: {error}");
+                    self.fallback.attempt_now(username, client)
+                }
+            }
+        })
+    }
+
+    fn succeeded<'a>(&'a self, username: &'a str, client: Client<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.fallback.succeeded_now(username, client);
+            if let Err(error) = self.succeeded_now(username, client).await {
+                tracing::warn!("a sign-in's slot could not be given back: {error}");
+            }
+        })
+    }
+
+    fn reset<'a>(&'a self, username: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.fallback.reset(username).await;
+            let reset = sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
+                .bind(account_key(username))
+                .execute(&self.pool)
+                .await;
+            if let Err(error) = reset {
+                tracing::error!("the failed sign-ins of an account given a new password could not be cleared: {error}");
+            }
+        })
+    }
+}
+
 /// What every [`SignInThrottle`] must do, whatever keeps it: each check takes a fresh throttle
 /// made by `new` with the window it names.
 #[cfg(test)]
@@ -347,6 +495,61 @@ mod tests {
         suite::slows_an_account_twice_as_much_each_time(&MemoryThrottle::new(Duration::from_secs(600))).await;
         suite::lets_a_trusted_device_through_anyone_elses_guesses(&MemoryThrottle::new(Duration::from_secs(900))).await;
         suite::counts_an_ipv6_block_of_64_as_one_address(&MemoryThrottle::new(Duration::from_secs(60))).await;
+    }
+
+    #[tokio::test]
+    async fn the_sql_throttle_does_what_every_throttle_does_on_sqlite_and_postgres() {
+        for check in 0..4 {
+            for db in crate::support::db::testing::databases("throttle").await {
+                let throttle = |seconds| SqlThrottle::new(db.pool.clone(), Duration::from_secs(seconds));
+                match check {
+                    0 => suite::counts_per_account_and_per_address(&throttle(60)).await,
+                    1 => suite::slows_an_account_twice_as_much_each_time(&throttle(600)).await,
+                    2 => suite::lets_a_trusted_device_through_anyone_elses_guesses(&throttle(900)).await,
+                    _ => suite::counts_an_ipv6_block_of_64_as_one_address(&throttle(60)).await,
+                }
+            }
+        }
+    }
+
+    /// Issue 46: each replica counted in its own memory, so two replicas let twice as many
+    /// guesses through, and a burst spread over them more still.
+    #[tokio::test]
+    async fn a_burst_of_guesses_spread_over_two_replicas_is_counted_once() {
+        use crate::support::db::{open_postgres, testing::fresh_postgres_database};
+        let url = fresh_postgres_database("throttle-replicas").await;
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            replicas.push(SqlThrottle::new(open_postgres(&url, None, 4).await.unwrap(), THROTTLE_WINDOW));
+        }
+        let attempts =
+            futures::future::join_all((0..20).map(|n| replicas[n % 2].attempt("ada", Client::Address("192.0.2.1"))))
+                .await;
+        let let_through = attempts.iter().filter(|attempt| attempt.is_ok()).count();
+        assert_eq!(let_through, PER_ACCOUNT, "{attempts:?}");
+        assert!(
+            attempts.iter().all(|attempt| attempt.is_ok() || attempt.is_err_and(|held| held.by == Counted::Account))
+        );
+        // Either replica goes on counting the same failures.
+        assert!(replicas[0].attempt("ada", Client::Address("192.0.2.2")).await.is_err());
+        replicas[1].reset("ada").await;
+        assert_eq!(replicas[0].attempt("ada", Client::Address("192.0.2.2")).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn with_its_database_down_a_replica_counts_sign_ins_itself() {
+        let dir = crate::support::Scratch::new("throttle-down");
+        let pool = crate::support::db::open(&dir.0).await.unwrap();
+        let throttle = SqlThrottle::new(pool.clone(), THROTTLE_WINDOW);
+        pool.close().await;
+        for _ in 0..PER_ACCOUNT {
+            assert_eq!(throttle.attempt("ada", Client::Address("192.0.2.1")).await, Ok(()), "nobody is locked out");
+        }
+        assert_eq!(
+            throttle.attempt("ada", Client::Address("192.0.2.1")).await.map_err(|held| held.by),
+            Err(Counted::Account),
+            "nor are guesses let through"
+        );
     }
 
     #[test]

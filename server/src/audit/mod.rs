@@ -8,12 +8,13 @@
 //!
 //! Refused sign-ins are the exception to one entry each: anyone can send them, so they are
 //! counted ([`AuditLog::append_refused_sign_in`]): one entry per client address and username
-//! per [`SIGN_IN_WINDOW`], whose `attempts` grows (the one other change the trigger allows).
+//! per [`SIGN_IN_WINDOW`], whose `attempts` grows (the one other change the trigger allows). The
+//! entry counting a refusal is found in the table itself, so replicas sharing it count in one.
 
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use app::{
@@ -32,13 +33,12 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use hashlink::LinkedHashMap;
 use serde_json::Value;
 use sqlx::AnyPool;
 
 pub mod rows;
 
-pub use rows::AuditRows;
+pub use rows::{AuditRows, RefusedSignIn};
 
 use crate::support::StoreError;
 
@@ -130,15 +130,12 @@ impl ReadBody {
     }
 }
 
-/// The audit log: entries written through [`AuditRows`] (SQLite's in [`rows`]), and the refused
-/// sign-ins still counting attempts.
+/// The audit log: entries written through [`AuditRows`] (the database's in [`rows`]).
 pub struct AuditLog {
     rows: Arc<dyn AuditRows>,
     /// The workspace its entries belong to (`crate::tenancy::workspaces`); `None`: the default, and
     /// Switchboard's own (sign-ins, accounts).
     workspace: Option<String>,
-    /// The entries of refused sign-ins still counting attempts.
-    refused: Arc<tokio::sync::Mutex<RefusedSignIns>>,
 }
 
 /// How long the refused sign-ins of one address at one username are one entry; four rows an hour
@@ -151,96 +148,21 @@ pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// rows by trying new usernames. The throttle lets an address try as many in a window
 /// (`access::throttle::PER_ADDRESS`).
 pub const NAMES_PER_ADDRESS: usize = 20;
-/// Keys [`RefusedSignIns`] keeps at most; past it the oldest gives way (its next refusal starts a
-/// new entry), as the throttle's keys do.
-const MOST_REFUSED_KEYS: usize = 100_000;
-
-/// The entries of refused sign-ins written within the window, oldest first, and how many
-/// usernames each address has entries under. In memory: a restart starts new entries.
-struct RefusedSignIns {
-    keys: LinkedHashMap<RefusedKey, Counted>,
-    most: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum RefusedKey {
-    /// The entry of `action`'s refusals from `address` (as the throttle counts it: an IPv6
-    /// address by its /64) at `username` (`None`: no username, or one past the address's first
-    /// [`NAMES_PER_ADDRESS`]).
-    Entry { action: String, address: String, username: Option<String> },
-    /// How many usernames `address` has entries of `action` under.
-    Names { action: String, address: String },
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Counted {
-    Entry { since: Instant, id: i64 },
-    Names { since: Instant, count: usize },
-}
-
-impl Counted {
-    fn since(&self) -> Instant {
-        match self {
-            Counted::Entry { since, .. } | Counted::Names { since, .. } => *since,
-        }
-    }
-}
-
-impl RefusedSignIns {
-    /// Forgets what left the window; keys are in the order they were written, so from the front.
-    fn expire(&mut self, now: Instant) {
-        while self.keys.front().is_some_and(|(_, c)| now.saturating_duration_since(c.since()) >= SIGN_IN_WINDOW) {
-            self.keys.pop_front();
-        }
-    }
-
-    fn entry(&self, key: &RefusedKey) -> Option<i64> {
-        match self.keys.get(key) {
-            Some(Counted::Entry { id, .. }) => Some(*id),
-            _ => None,
-        }
-    }
-
-    fn names(&self, key: &RefusedKey) -> usize {
-        match self.keys.get(key) {
-            Some(Counted::Names { count, .. }) => *count,
-            _ => 0,
-        }
-    }
-
-    fn remember(&mut self, key: RefusedKey, counted: Counted) {
-        match (self.keys.get_mut(&key), counted) {
-            // An address's count of usernames keeps its place (it expires with its first).
-            (Some(Counted::Names { count, .. }), Counted::Names { count: new, .. }) => *count = new,
-            _ => {
-                self.keys.insert(key, counted);
-            }
-        }
-        while self.keys.len() > self.most {
-            self.keys.pop_front();
-        }
-    }
-}
 
 impl AuditLog {
-    /// The log in SQLite's `audit` table.
+    /// The log in the main database's `audit` table.
     pub fn new(pool: AnyPool) -> Self {
         Self::with_rows(Arc::new(rows::SqlAuditRows::new(pool)))
     }
 
     /// The log over another store's rows.
     pub fn with_rows(rows: Arc<dyn AuditRows>) -> Self {
-        Self::with_refused_keys(rows, MOST_REFUSED_KEYS)
-    }
-
-    fn with_refused_keys(rows: Arc<dyn AuditRows>, most: usize) -> Self {
-        let refused = RefusedSignIns { keys: LinkedHashMap::new(), most };
-        Self { rows, workspace: None, refused: Arc::new(tokio::sync::Mutex::new(refused)) }
+        Self { rows, workspace: None }
     }
 
     /// The same log, writing and reading the entries of workspace `id`.
     pub fn in_workspace(&self, id: &str) -> Self {
-        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()), refused: self.refused.clone() }
+        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()) }
     }
 
     pub async fn append(&self, entry: NewEntry) {
@@ -255,54 +177,32 @@ impl AuditLog {
     /// its username within [`SIGN_IN_WINDOW`] writes an entry; the later ones add one to that
     /// entry's `attempts`. Past [`NAMES_PER_ADDRESS`] usernames from one address, the rest share
     /// one entry that names none. So an address adds at most `NAMES_PER_ADDRESS + 1` entries a
-    /// window per action, however many attempts it sends.
+    /// window per action, however many attempts it sends, on however many replicas.
     pub async fn append_refused_sign_in(&self, entry: NewEntry) {
-        self.count_refused_sign_in(entry, Instant::now()).await
+        self.count_refused_sign_in(entry, time::OffsetDateTime::now_utc()).await
     }
 
-    async fn count_refused_sign_in(&self, mut entry: NewEntry, now: Instant) {
+    async fn count_refused_sign_in(&self, entry: NewEntry, now: time::OffsetDateTime) {
         let address = crate::support::proxies::address_key(entry.actor.ip.as_deref().unwrap_or_default());
-        let action = entry.action.clone();
-        // Held while writing: two refusals of the same key at once must not both start an entry.
-        let mut refused = self.refused.lock().await;
-        refused.expire(now);
-        let mut key = RefusedKey::Entry {
-            action: action.clone(),
-            address: address.clone(),
-            username: entry.actor.username.clone(),
-        };
-        if let Some(id) = refused.entry(&key) {
-            return self.add_attempt(id, &action).await;
-        }
-        let names_key = RefusedKey::Names { action: action.clone(), address: address.clone() };
-        let names = refused.names(&names_key);
-        if entry.actor.username.is_some() && names >= NAMES_PER_ADDRESS {
-            key = RefusedKey::Entry { action: action.clone(), address, username: None };
-            if let Some(id) = refused.entry(&key) {
-                return self.add_attempt(id, &action).await;
-            }
-            entry.actor.username = None;
-            entry.error = Some(format!(
+        let mut unnamed = entry.clone();
+        if unnamed.actor.username.take().is_some() {
+            unnamed.error = Some(format!(
                 "{}, at usernames past the first {NAMES_PER_ADDRESS} this address tried",
                 entry.error.as_deref().unwrap_or("refused")
             ));
         }
-        let named = entry.actor.username.is_some();
-        match self.insert(entry).await {
-            Ok(id) => {
-                refused.remember(key, Counted::Entry { since: now, id });
-                if named {
-                    refused.remember(names_key, Counted::Names { since: now, count: names + 1 });
-                }
-            }
-            Err(error) => tracing::error!(%action, "an audit entry could not be written: {error}"),
-        }
-    }
-
-    /// One more attempt on the refused sign-in's entry `id`.
-    async fn add_attempt(&self, id: i64, action: &str) {
-        if let Err(error) = self.rows.add_attempt(id).await {
-            tracing::error!(%action, "the attempts of audit entry {id} could not be counted: {error}");
+        let (at, since) = (app::format::rfc3339(now), app::format::rfc3339(now - SIGN_IN_WINDOW));
+        let refused = RefusedSignIn {
+            entry: &entry,
+            unnamed: &unnamed,
+            address: &address,
+            at: &at,
+            since: &since,
+            names: NAMES_PER_ADDRESS,
+            workspace: self.workspace.as_deref(),
+        };
+        if let Err(error) = self.rows.count_refused(refused).await {
+            tracing::error!(action = %entry.action, "a refused sign-in could not be counted in the audit log: {error}");
         }
     }
 
@@ -628,11 +528,10 @@ mod tests {
     use super::*;
 
     /// An audit log in a data directory of its own, removed after the test, and its pool.
-    async fn audit(most_keys: usize) -> (crate::support::Scratch, AuditLog, AnyPool) {
+    async fn audit() -> (crate::support::Scratch, AuditLog, AnyPool) {
         let dir = crate::support::Scratch::new("audit");
         let pool = crate::support::db::open(&dir.0).await.unwrap();
-        let rows = Arc::new(rows::SqlAuditRows::new(pool.clone()));
-        (dir, AuditLog::with_refused_keys(rows, most_keys), pool)
+        (dir, AuditLog::new(pool.clone()), pool)
     }
 
     fn refused(ip: &str, username: &str) -> NewEntry {
@@ -645,24 +544,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refusal_after_its_window_starts_a_new_entry_and_the_keys_stay_bounded() {
-        let (_dir, audit, pool) = audit(4).await;
-        let audit = &audit;
+    async fn a_refusal_after_its_window_starts_a_new_entry_and_a_restart_keeps_counting() {
+        let (dir, audit, pool) = audit().await;
         for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"] {
             audit.append_refused_sign_in(refused(ip, "ada")).await;
         }
         let ada = |attempts| ("2001:db8:1:2::1".to_owned(), Some("ada".to_owned()), attempts);
         assert_eq!(counted(&pool).await, [ada(3)], "an IPv6 /64 is one address, as the throttle counts it");
         // Its window ended: the next refusal is a new entry.
-        let later = Instant::now() + SIGN_IN_WINDOW;
+        let later = time::OffsetDateTime::now_utc() + SIGN_IN_WINDOW;
         audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
         assert_eq!(counted(&pool).await, [ada(3), ada(1)]);
-        // Past 4 keys (an entry and its address's count of names each), the oldest give way.
-        for n in 0..5 {
-            audit.count_refused_sign_in(refused(&format!("192.0.2.{n}"), "grace"), later).await;
-            assert!(audit.refused.lock().await.keys.len() <= 4);
+        // Another log on the same database (a restart, another replica) counts in the same entry.
+        let again = AuditLog::new(crate::support::db::open(&dir.0).await.unwrap());
+        again.count_refused_sign_in(refused("2001:db8:1:2::9", "ada"), later).await;
+        assert_eq!(counted(&pool).await, [ada(3), ada(2)]);
+        // An address trying name after name: an entry for each of its first 20, one for the rest.
+        for n in 0..NAMES_PER_ADDRESS + 5 {
+            audit.append_refused_sign_in(refused("192.0.2.44", &format!("user{n}"))).await;
         }
-        audit.count_refused_sign_in(refused("2001:db8:1:2::1", "ada"), later).await;
-        assert_eq!(counted(&pool).await.len(), 2 + 5 + 1, "forgotten, ada's next refusal is a new entry");
+        let entries = audit.select(&AuditQuery::default()).await.unwrap();
+        assert_eq!(entries.len(), 2 + NAMES_PER_ADDRESS + 1);
+        assert_eq!((entries[0].username.as_deref(), entries[0].attempts), (None, 5));
+        assert_eq!(
+            entries[0].error.as_deref(),
+            Some("wrong username or password, at usernames past the first 20 this address tried")
+        );
     }
 }

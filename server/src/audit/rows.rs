@@ -1,19 +1,39 @@
 //! The audit log's rows: [`AuditRows`], the seam another database's store goes behind, and
-//! [`SqlAuditRows`], SQLite's `audit` table. The log is append-only: an entry is written once,
-//! and only a `pending` entry (a mutation about to run) is filled in later, once; an entry of a
-//! refused sign-in counts its attempts. [`suite`] is what every implementation must do.
+//! [`SqlAuditRows`], the `audit` table. The log is append-only: an entry is written once, and
+//! only a `pending` entry (a mutation about to run) is filled in later, once; an entry of a
+//! refused sign-in counts its attempts ([`RefusedSignIn`]). [`suite`] is what every
+//! implementation must do.
 
 use app::{
     api::audit::{AuditQuery, server::AuditEntry},
     upstream::client::BoxFuture,
 };
-use sqlx::{AnyPool, Row};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{Actor, NewEntry, outcome_of};
 use crate::support::{
     StoreError,
     db::{Dialect, dialect},
+    key_locks::{Work, locked},
 };
+
+/// A refused sign-in to count ([`AuditRows::count_refused`]): `entry`, from `address` (as the
+/// sign-in throttle counts it), at `at`. It adds an attempt to the newest entry of its action,
+/// address and username written after `since`, or starts one (in `workspace`); past `names`
+/// usernames with entries from the address since then, it goes into the entry naming none,
+/// `unnamed`.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusedSignIn<'a> {
+    pub entry: &'a NewEntry,
+    /// `entry` naming no username, as the entry of an address's refusals past `names` reads.
+    pub unnamed: &'a NewEntry,
+    pub address: &'a str,
+    /// RFC 3339, as entries' `at`.
+    pub at: &'a str,
+    pub since: &'a str,
+    pub names: usize,
+    pub workspace: Option<&'a str>,
+}
 
 pub trait AuditRows: Send + Sync + 'static {
     /// Writes `entry` in `workspace` (`None`: the default's, and Switchboard's own); answers its id.
@@ -28,8 +48,9 @@ pub trait AuditRows: Send + Sync + 'static {
     /// Fills in how the mutation of the `pending` entry `id` ended; an entry already filled in
     /// stays as it is.
     fn finish<'a>(&'a self, id: i64, entry: &'a NewEntry) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// One more attempt on a refused sign-in's entry.
-    fn add_attempt(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Counts a refused sign-in in its entry, or starts one; two at once (on any replicas) do not
+    /// both start one.
+    fn count_refused<'a>(&'a self, refused: RefusedSignIn<'a>) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Removes the entries written before `cutoff` (RFC 3339); answers how many.
     fn purge<'a>(&'a self, cutoff: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// The entries of `workspace` that `query` asks for, newest first.
@@ -51,26 +72,43 @@ impl SqlAuditRows {
 
     async fn insert_now(&self, entry: &NewEntry, workspace: Option<&str>) -> Result<i64, sqlx::Error> {
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-        )
-        .bind(at)
-        .bind(entry.actor.user_id)
-        .bind(&entry.actor.username)
-        .bind(&entry.actor.roles)
-        .bind(&entry.actor.ip)
-        .bind(&entry.actor.user_agent)
-        .bind(&entry.action)
-        .bind(entry.targets.join(" "))
-        .bind(entry.detail.as_ref().map(|d| d.to_string()))
-        .bind(outcome_of(entry.status))
-        .bind(entry.status as i64)
-        .bind(&entry.error)
-        .bind(workspace)
-        .fetch_one(&self.pool)
-        .await
-        .map(|row| row.get("id"))
+        insert(&self.pool, entry, workspace, None, &at).await
+    }
+
+    /// [`AuditRows::count_refused`]: one transaction holding the lock of the refusal's action and
+    /// address, so that two replicas refusing it at once do not both start an entry. Its lookups
+    /// read the address's entries of the last window alone (`audit_refused_sign_ins`): at most a
+    /// few more than `names`.
+    async fn count_refused_now(&self, refused: &RefusedSignIn<'_>) -> Result<(), sqlx::Error> {
+        let RefusedSignIn { entry, unnamed, address, at, since, names, workspace } = *refused;
+        let action = entry.action.as_str();
+        let mut tx = locked(&self.pool, Work::RefusedSignIns, &[&format!("{action} {address}")]).await?;
+        let mut written = entry;
+        if let Some(username) = entry.actor.username.as_deref() {
+            if let Some(id) = newest_entry(&mut tx, address, action, since, Some(username)).await? {
+                return add_attempt(tx, id).await;
+            }
+            let named: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM audit WHERE address = $1 AND action = $2 AND at > $3
+                 AND username IS NOT NULL LIMIT $4) AS named",
+            )
+            .bind(address)
+            .bind(action)
+            .bind(since)
+            .bind(names as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            if named >= names as i64 {
+                written = unnamed;
+            }
+        }
+        if written.actor.username.is_none()
+            && let Some(id) = newest_entry(&mut tx, address, action, since, None).await?
+        {
+            return add_attempt(tx, id).await;
+        }
+        insert(&mut *tx, written, workspace, Some(address), at).await?;
+        tx.commit().await
     }
 
     async fn begin_now(&self, actor: &Actor, action: &str, workspace: Option<&str>) -> Result<i64, sqlx::Error> {
@@ -149,6 +187,67 @@ impl SqlAuditRows {
     }
 }
 
+/// Writes `entry` in `workspace` (`address`: the one a refused sign-in's entry counts) at `at`;
+/// answers its id.
+async fn insert<'e, E>(
+    executor: E,
+    entry: &NewEntry,
+    workspace: Option<&str>,
+    address: Option<&str>,
+    at: &str,
+) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace, address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(at)
+    .bind(entry.actor.user_id)
+    .bind(&entry.actor.username)
+    .bind(&entry.actor.roles)
+    .bind(&entry.actor.ip)
+    .bind(&entry.actor.user_agent)
+    .bind(&entry.action)
+    .bind(entry.targets.join(" "))
+    .bind(entry.detail.as_ref().map(|d| d.to_string()))
+    .bind(outcome_of(entry.status))
+    .bind(entry.status as i64)
+    .bind(&entry.error)
+    .bind(workspace)
+    .bind(address)
+    .fetch_one(executor)
+    .await
+    .map(|row| row.get("id"))
+}
+
+/// The newest entry of `action`'s refusals from `address` at `username` (`None`: the one naming
+/// nobody) written after `since`.
+async fn newest_entry(
+    tx: &mut Transaction<'static, Any>,
+    address: &str,
+    action: &str,
+    since: &str,
+    username: Option<&str>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let named = if username.is_some() { "username = $4" } else { "username IS NULL" };
+    let sql = format!(
+        "SELECT id FROM audit WHERE address = $1 AND action = $2 AND at > $3 AND {named} ORDER BY id DESC LIMIT 1"
+    );
+    let mut query = sqlx::query_scalar(&sql).bind(address).bind(action).bind(since);
+    if let Some(username) = username {
+        query = query.bind(username);
+    }
+    query.fetch_optional(&mut **tx).await
+}
+
+/// One more attempt on the refused sign-in's entry `id`, and the end of `tx`.
+async fn add_attempt(mut tx: Transaction<'static, Any>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
 /// A value a filter binds.
 enum Bound {
     Text(Option<String>),
@@ -224,11 +323,8 @@ impl AuditRows for SqlAuditRows {
         Box::pin(async move { Ok(self.finish_now(id, entry).await?) })
     }
 
-    fn add_attempt(&self, id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::query("UPDATE audit SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&self.pool).await?;
-            Ok(())
-        })
+    fn count_refused<'a>(&'a self, refused: RefusedSignIn<'a>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { Ok(self.count_refused_now(&refused).await?) })
     }
 
     fn purge<'a>(&'a self, cutoff: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
@@ -249,7 +345,11 @@ impl AuditRows for SqlAuditRows {
 /// What every [`AuditRows`] must do, whatever keeps it: each check takes a fresh, empty store.
 #[cfg(test)]
 pub mod suite {
+    use app::format::rfc3339;
+    use time::OffsetDateTime;
+
     use super::*;
+    use crate::{audit::SIGN_IN_WINDOW, support::proxies::address_key};
 
     fn entry(action: &str, username: &str, status: u16, targets: &[&str]) -> NewEntry {
         NewEntry {
@@ -302,11 +402,74 @@ pub mod suite {
         assert_eq!(find(AuditQuery { before: Some(newest), limit: Some(1), ..all() }, None).await, ["agents/create"]);
     }
 
+    /// Counts a refused sign-in of `username` from `ip` at `at`, as the log does, with a window of
+    /// [`SIGN_IN_WINDOW`] and 3 usernames an address.
+    pub async fn refuse(rows: &dyn AuditRows, username: Option<&str>, ip: &str, at: OffsetDateTime) {
+        let actor = Actor { ip: Some(ip.to_owned()), username: username.map(str::to_owned), ..Actor::default() };
+        let entry = NewEntry::auth(actor, "auth/login", 401, Some("wrong username or password"));
+        let unnamed = NewEntry { error: Some("at a username past the first 3".into()), ..entry.clone() };
+        let unnamed = NewEntry { actor: Actor { username: None, ..unnamed.actor.clone() }, ..unnamed };
+        let (address, since, at) = (address_key(ip), rfc3339(at - SIGN_IN_WINDOW), rfc3339(at));
+        let refused = RefusedSignIn {
+            entry: &entry,
+            unnamed: &unnamed,
+            address: &address,
+            at: &at,
+            since: &since,
+            names: 3,
+            workspace: None,
+        };
+        rows.count_refused(refused).await.unwrap();
+    }
+
+    /// The entries' username, address and attempts, oldest first.
+    async fn counted(rows: &dyn AuditRows) -> Vec<(Option<String>, Option<String>, i64)> {
+        let mut entries = rows.select(&all(), None).await.unwrap();
+        entries.reverse();
+        entries.into_iter().map(|e| (e.username, e.ip, e.attempts)).collect()
+    }
+
+    /// A refused sign-in adds an attempt to the entry of its address (an IPv6 one by its /64) and
+    /// username of the last window, or starts one, once however many come at once; past the
+    /// address's first usernames they share an entry naming none.
+    pub async fn refused_sign_ins_are_counted_per_address_and_username(rows: &dyn AuditRows) {
+        let now = OffsetDateTime::now_utc();
+        for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2"] {
+            refuse(rows, Some("ada"), ip, now).await;
+        }
+        refuse(rows, Some("ada"), "2001:db8:1:3::1", now).await;
+        // Its window ended: the next is a new entry.
+        refuse(rows, Some("ada"), "2001:db8:1:2::1", now + SIGN_IN_WINDOW).await;
+        let entry = |name: &str, ip: &str, attempts| (Some(name.to_owned()), Some(ip.to_owned()), attempts);
+        assert_eq!(
+            counted(rows).await,
+            [
+                entry("ada", "2001:db8:1:2::1", 2),
+                entry("ada", "2001:db8:1:3::1", 1),
+                entry("ada", "2001:db8:1:2::1", 1)
+            ]
+        );
+        // At once: one entry counts them all.
+        futures::future::join_all((0..10).map(|_| refuse(rows, Some("grace"), "192.0.2.7", now))).await;
+        assert_eq!(counted(rows).await[3], entry("grace", "192.0.2.7", 10));
+        // Name after name: an entry for each of the first 3, then one naming none.
+        for n in 0..6 {
+            refuse(rows, Some(&format!("user{n}")), "198.51.100.9", now).await;
+        }
+        refuse(rows, None, "198.51.100.9", now).await;
+        let names: Vec<_> =
+            counted(rows).await.into_iter().skip(4).map(|(name, _, attempts)| (name, attempts)).collect();
+        let user = |n: usize| (Some(format!("user{n}")), 1);
+        assert_eq!(names, [user(0), user(1), user(2), (None, 4)]);
+        let past = rows.select(&all(), None).await.unwrap().remove(0);
+        assert_eq!(past.error.as_deref(), Some("at a username past the first 3"));
+    }
+
     /// Attempts add up on one entry; purging removes only what is older than the cutoff.
     pub async fn attempts_count_and_purge_keeps_the_recent(rows: &dyn AuditRows) {
-        let id = rows.insert(&entry("auth/login", "ann", 401, &[]), None).await.unwrap();
-        rows.add_attempt(id).await.unwrap();
-        rows.add_attempt(id).await.unwrap();
+        for _ in 0..3 {
+            refuse(rows, Some("ann"), "192.0.2.1", OffsetDateTime::now_utc()).await;
+        }
         assert_eq!(rows.select(&all(), None).await.unwrap()[0].attempts, 3);
         let long_ago = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1));
         assert_eq!(rows.purge(&long_ago).await.unwrap(), 0);
@@ -322,15 +485,33 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_and_postgres_keep_an_append_only_log() {
-        for check in 0..3 {
+        for check in 0..4 {
             for db in crate::support::db::testing::databases("audit-rows").await {
                 let rows = SqlAuditRows::new(db.pool.clone());
                 match check {
                     0 => suite::an_entry_is_written_once(&rows).await,
                     1 => suite::entries_are_found_by_what_they_say(&rows).await,
+                    2 => suite::refused_sign_ins_are_counted_per_address_and_username(&rows).await,
                     _ => suite::attempts_count_and_purge_keeps_the_recent(&rows).await,
                 }
             }
         }
+    }
+
+    /// Issue 46: each replica kept its own map of the entries counting refusals, so each started
+    /// its own entry per address and username per window.
+    #[tokio::test]
+    async fn two_replicas_refusing_at_once_count_in_one_entry() {
+        use crate::support::db::{open_postgres, testing::fresh_postgres_database};
+        let url = fresh_postgres_database("audit-replicas").await;
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            replicas.push(SqlAuditRows::new(open_postgres(&url, None, 4).await.unwrap()));
+        }
+        let now = time::OffsetDateTime::now_utc();
+        futures::future::join_all((0..20).map(|n| suite::refuse(&replicas[n % 2], Some("ada"), "192.0.2.1", now)))
+            .await;
+        let entries = replicas[0].select(&AuditQuery::default(), None).await.unwrap();
+        assert_eq!(entries.iter().map(|e| e.attempts).collect::<Vec<_>>(), [20]);
     }
 }

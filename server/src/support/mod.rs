@@ -1,10 +1,12 @@
-//! Helpers every room of the server uses, depending on no feature: the database, key files,
-//! the client's address behind trusted proxies, which outbound destinations may be reached, the
-//! names of the metrics every feature records, and the trace context a request carries in and out.
+//! Helpers every room of the server uses, depending on no feature: the database and the locks
+//! replicas take in it, key files, the client's address behind trusted proxies, which outbound
+//! destinations may be reached, the names of the metrics every feature records, and the trace
+//! context a request carries in and out.
 
 pub mod cluster;
 pub mod db;
 pub mod destinations;
+pub mod key_locks;
 pub mod keys;
 pub mod meters;
 pub mod proxies;

@@ -173,10 +173,7 @@ fn layers(
             body_limit::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(access.audit.clone(), audit::record))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::access::limits::PersonLimits::new(settings.access.limits),
-            crate::access::limits::per_person,
-        ))
+        .layer(axum::middleware::from_fn_with_state(access.limits.clone(), crate::access::limits::per_person))
         .layer(axum::middleware::from_fn_with_state(workspaces, crate::tenancy::workspaces::select))
         .layer(axum::middleware::from_fn_with_state(access, access::authenticate))
         .layer(login_cookie(settings, sessions))

@@ -75,7 +75,7 @@ impl Application {
         };
         let (engine, client) = upstream(&settings, listener.local_addr()?, webhook_secret.as_deref()).await?;
         let (pool, cluster, keys) = open_database(&settings).await?;
-        let access = open_access(&settings, pool.clone(), &keys).await?;
+        let access = open_access(&settings, pool.clone(), &keys, &cluster.replica).await?;
         // `/readyz`'s check of the main database: one `SELECT 1`.
         let main = pool.clone();
         let database: observe::DatabaseCheck = Box::new(move || {
@@ -375,8 +375,16 @@ async fn start_engine(
 
 /// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
 /// no account exists; without it, the setup page (behind a one-time link) does.
-async fn open_access(settings: &Settings, pool: sqlx::AnyPool, keys: &KeyStore) -> io::Result<Arc<Access>> {
-    let accounts = Arc::new(Accounts::new(pool.clone()));
+async fn open_access(
+    settings: &Settings,
+    pool: sqlx::AnyPool,
+    keys: &KeyStore,
+    replica: &str,
+) -> io::Result<Arc<Access>> {
+    let (throttle, counters) = access::open_counters(&pool, replica)
+        .await
+        .map_err(|e| io::Error::other(format!("cannot start the sign-in throttle and the limits: {e}")))?;
+    let accounts = Arc::new(Accounts::with_throttle(pool.clone(), throttle));
     let count = accounts.count().await.map_err(|e| io::Error::other(format!("cannot read the accounts: {e}")))?;
     if count == 0
         && let Some(password) = &settings.access.admin_password
@@ -407,6 +415,7 @@ async fn open_access(settings: &Settings, pool: sqlx::AnyPool, keys: &KeyStore) 
     Ok(Arc::new(Access {
         accounts,
         audit: Arc::new(AuditLog::new(pool)),
+        limits: access::limits::PersonLimits::with_counters(settings.access.limits, counters),
         needs_setup: AtomicBool::new(needs_setup),
         setup_token,
         session_max: settings.access.session_max,
