@@ -556,22 +556,7 @@ impl Workspaces {
             return Err(AppError::new(ErrorKind::Conflict, format!("A workspace is already called {id} or {name}.")));
         }
         // The key must open the upstream before anything is stored.
-        let client = UpstreamClient::new(base_url.clone(), ApiKey::new(key.clone()));
-        let probe: Result<serde_json::Value, _> =
-            UpstreamHandle(Arc::new(client)).get("/v1/agents", vec![("limit".into(), "1".into())]).await;
-        match probe {
-            Ok(_) => {}
-            // The generic words name ANTHROPIC_API_KEY, which is not the key at fault here.
-            Err(UpstreamError::Api { status: 401 | 403, .. }) => {
-                return Err(AppError::bad_input(
-                    "key",
-                    format!(
-                        "{base_url} refused this key. Check that it is the workspace's API key, and that it belongs to this address."
-                    ),
-                ));
-            }
-            Err(error) => return Err(AppError::upstream("reach the workspace with this address and key", error)),
-        }
+        probe_key(&base_url, &key).await?;
         let workspace = self.start(&id, &name, &base_url, ApiKey::new(key.clone())).await.map_err(|e| {
             tracing::error!("workspace {id} could not be started: {e}");
             AppError::internal(
@@ -690,6 +675,24 @@ impl Workspaces {
         drop(_writing);
         self.changed().await;
         self.row(id).await
+    }
+}
+
+/// Whether `key` opens the upstream at `base_url`: one list of a single agent.
+async fn probe_key(base_url: &str, key: &str) -> Result<(), AppError> {
+    let client = UpstreamClient::new(base_url.to_owned(), ApiKey::new(key.to_owned()));
+    let probe: Result<serde_json::Value, _> =
+        UpstreamHandle(Arc::new(client)).get("/v1/agents", vec![("limit".into(), "1".into())]).await;
+    match probe {
+        Ok(_) => Ok(()),
+        // The generic words name ANTHROPIC_API_KEY, which is not the key at fault here.
+        Err(UpstreamError::Api { status: 401 | 403, .. }) => Err(AppError::bad_input(
+            "key",
+            format!(
+                "{base_url} refused this key. Check that it is the workspace's API key, and that it belongs to this address."
+            ),
+        )),
+        Err(error) => Err(AppError::upstream("reach the workspace with this address and key", error)),
     }
 }
 
