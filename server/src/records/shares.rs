@@ -123,6 +123,9 @@ pub struct Shares {
     secret_key: Regex,
     /// The ids of the links revoked since start: their open streams end.
     revoked: watch::Sender<HashSet<i64>>,
+    /// The ids of the links whose streams were opened since start: after signals may have been
+    /// lost ([`Shares::resync`]), their rows are read again for revocations.
+    opened: std::sync::Mutex<HashSet<i64>>,
     /// Each shared session's threads as last listed: a link opens only these threads' streams,
     /// and an unknown id lists them again at most every [`THREADS_READ_EVERY`].
     threads: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, HashSet<String>)>>,
@@ -201,6 +204,7 @@ impl Shares {
             secrets,
             secret_key: Regex::new(SECRET_KEY).expect("SECRET_KEY is a valid expression"),
             revoked: watch::Sender::new(HashSet::new()),
+            opened: std::sync::Mutex::default(),
             threads: std::sync::Mutex::default(),
             replicated: std::sync::OnceLock::new(),
         }))
@@ -229,6 +233,20 @@ impl Shares {
     /// Link `id` was revoked (here, or on another replica): its open streams end.
     pub fn revoked_here(&self, id: i64) {
         self.revoked.send_if_modified(|ids| ids.insert(id));
+    }
+
+    /// Reads again the rows of the links whose streams were opened here, and ends the streams of
+    /// those revoked: after this replica may have missed a revocation's signal (its listening
+    /// connection dropped, `support::cluster::Signal::Resync`).
+    pub async fn resync(&self) {
+        let opened: Vec<i64> = self.opened.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
+        for id in opened {
+            match self.rows.get(id).await {
+                Ok(Some(row)) if row.revoked_at.is_some() => self.revoked_here(id),
+                Ok(_) => {}
+                Err(error) => tracing::warn!("share link {id} could not be read again after a resync: {error}"),
+            }
+        }
     }
 
     /// The link `token` opens, or why it does not (unknown, revoked, expired).
@@ -269,6 +287,7 @@ impl Shares {
 
     /// Resolves when link `id` is revoked or reaches `expires_unix`, with why, in words.
     fn ended(&self, id: i64, expires_unix: i64) -> impl Future<Output = &'static str> + Send + 'static {
+        self.opened.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
         let mut revoked = self.revoked.subscribe();
         async move {
             let left = Duration::from_secs(expires_unix.saturating_sub(now_unix()).max(0) as u64);
@@ -894,6 +913,40 @@ mod tests {
         .expect("the stream ended at the link's expiry");
         let last = String::from_utf8(out.last().unwrap().to_vec()).unwrap();
         assert!(last.contains("event: status") && last.contains("failed") && last.contains("expired"), "{last}");
+    }
+
+    #[tokio::test]
+    async fn a_revocation_missed_while_signals_were_lost_ends_the_stream_at_the_resync() {
+        for db in crate::support::db::testing::databases("shares-resync").await {
+            let rows = Arc::new(super::super::share_rows::SqlShareRows::new(db.pool.clone()));
+            let client = UpstreamClient::new("http://127.0.0.1:9", crate::settings::ApiKey::new("unused"));
+            let hub = Hub::new(client, crate::streams::hub::HubConfig::default());
+            let shares = Shares::new(rows.clone(), Arc::new(AuditLog::new(db.pool.clone())), hub, &[]).unwrap();
+            let new = super::super::share_rows::NewLinkRow {
+                token_hash: "hash".into(),
+                session_id: "sesn_1".into(),
+                title: "Fix the build".into(),
+                agent: "Coder".into(),
+                created_by: "ann".into(),
+                created_at: "2026-11-27T10:00:00Z".into(),
+                expires_unix: 4_000_000_000,
+                snapshot_ms: None,
+                hide_tools: false,
+                mask_secrets: false,
+            };
+            let id = rows.insert(&new).await.unwrap();
+            let mut ended = Box::pin(shares.ended(id, 4_000_000_000));
+            shares.resync().await;
+            assert!(
+                tokio::time::timeout(Duration::from_millis(200), &mut ended).await.is_err(),
+                "a link that stands keeps its stream"
+            );
+            // Revoked on another replica, whose signal this one never heard.
+            rows.revoke(id, "2026-11-27T11:00:00Z", "bob").await.unwrap();
+            shares.resync().await;
+            let why = tokio::time::timeout(Duration::from_secs(5), ended).await.expect("the stream ended");
+            assert!(why.contains("revoked"), "{why}");
+        }
     }
 
     #[tokio::test]

@@ -292,6 +292,7 @@ fn follow_the_other_replicas(
                 Signal::Resync => {
                     policies.forget();
                     let _ = rules.reload().await;
+                    shares.resync().await;
                 }
                 _ => {}
             }
