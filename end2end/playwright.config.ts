@@ -9,7 +9,9 @@ import { ADMIN_PASSWORD } from './tests/support';
 // no API key so it runs on the embedded engine whatever the developer's shell exports.
 const port = Number(process.env.E2E_PORT ?? 3917);
 const root = resolve(__dirname, '..');
-const binary = process.env.SWITCHBOARD_BIN ?? join(root, 'target', 'debug', 'switchboard');
+// Absolute: scripts/test passes one relative to the root, and the replicas' balancer
+// (round-robin.mjs) spawns it from end2end/.
+const binary = resolve(root, process.env.SWITCHBOARD_BIN ?? join('target', 'debug', 'switchboard'));
 // A second Switchboard in Anthropic mode, against a fake upstream that fails on purpose
 // (fake-upstream.mjs): the upstream error states of tests/upstream-errors.spec.ts.
 // The spec computes the same ports from E2E_PORT.
