@@ -216,6 +216,7 @@ test('lanes appear as threads start, zoom and scrub, and a thread’s own timeli
 });
 
 test('the open inspector reads a thread’s figures when it starts and again when it stops', async ({ page, request }) => {
+  test.setTimeout(60_000);
   const workerName = unique('Counted worker');
   // It waits before its first step, so that its row is first read with no tokens.
   const steps = [{ sleep_ms: 1000 }, ...Array.from({ length: 4 }, (_, n) => [{ text: `Step ${n + 1}.` }, { sleep_ms: 400 }]).flat()];
@@ -223,14 +224,15 @@ test('the open inspector reads a thread’s figures when it starts and again whe
   const lead = await createAgent(request, {
     name: unique('Lead'),
     model: 'scripted',
-    system: JSON.stringify({ turns: [[{ sleep_ms: 4000 }, { subagent: workerName, message: 'Count.' }, { text: 'Done.' }]] }),
+    system: JSON.stringify({ turns: [[{ sleep_ms: 10_000 }, { subagent: workerName, message: 'Count.' }, { text: 'Done.' }]] }),
     multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [worker] } },
   });
   const id = await startSession(request, lead, 'Go.');
   await page.goto(`/sessions/${id}`);
   await waitForHydration(page);
-  // Opened before the thread starts (the lead waits 4 s first): no threads yet, so no figures to
-  // read. Were the thread already there, the old single reading would pass too.
+  // Opened before the thread starts (the lead waits 10 s first: 4 s were once not enough to load
+  // and hydrate the page on a busy CI machine): no threads yet, so no figures to read. Were the
+  // thread already there, the old single reading would pass too.
   const inspector = page.getByTestId('inspector');
   await inspector.locator('summary').click();
   await expect(page.getByTestId('thread-lane')).toHaveCount(0, { timeout: 1 });
