@@ -99,6 +99,9 @@ export default defineConfig({
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
   retries: 0,
+  // A page's first load and hydration can take several seconds while the other worker's servers
+  // and Chromium share CI's 2 cores: 5 s (Playwright's default) failed a wait for a page once.
+  expect: { timeout: 10_000 },
   workers: 2,
   reporter: process.env.CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
   use: {
