@@ -24,6 +24,47 @@ pub fn sandbox_tool(args: &[String]) -> ExitCode {
     }
 }
 
+/// `environment-key ENV_ID`: issues a key for a self-hosted environment of the engine whose data
+/// is in `<SWITCHBOARD_DATA_DIR>/engine` (the console's embedded engine's too), and prints it: the
+/// one time it is shown. A running engine takes it at once.
+pub async fn environment_key(args: &[String]) -> ExitCode {
+    let [environment_id] = args else {
+        eprintln!("usage: environment-key ENV_ID   (an id of a self-hosted environment, env_…)");
+        return ExitCode::from(2);
+    };
+    let data_dir = std::env::var_os("SWITCHBOARD_DATA_DIR")
+        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
+        .join("engine");
+    if !data_dir.join("engine.db").exists() {
+        eprintln!(
+            "No engine database in {}: set SWITCHBOARD_DATA_DIR to the data directory of the engine (or console) that serves the environment.",
+            data_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let store = match crate::store::Store::open(&data_dir).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("Cannot open the engine's database in {}: {error}", data_dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::domain::work::issue_environment_key(&store.pool, environment_id).await {
+        Ok(key) => {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{key}");
+            eprintln!(
+                "The environment key of {environment_id} is above; it is shown this once (the engine keeps only its hash). Give it to workers in ANTHROPIC_ENVIRONMENT_KEY or a file, never on a command line."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("No key was issued: {}", error.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `serve --listen ADDR`: serves the engine alone. The key is `SWITCHBOARD_ENGINE_KEY`, or a new
 /// one printed at start; data lives in `<SWITCHBOARD_DATA_DIR>/engine` (default `data/engine`).
 pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 'static) -> ExitCode {
@@ -109,6 +150,16 @@ fn configure_from_env(config: &mut EngineConfig) -> Result<(), ConfigError> {
         None => None,
         Some(text) => Some(crate::sealing::SealKey::parse(&text).ok_or(ConfigError::SecretKey)?),
     };
+    let work_lease_seconds = match var("SWITCHBOARD_ENGINE_WORK_LEASE_SECONDS") {
+        None => config.work_lease_seconds,
+        Some(text) => {
+            text.trim().parse::<u64>().ok().filter(|n| (1..=3600).contains(n)).ok_or(ConfigError::NotACount {
+                name: "SWITCHBOARD_ENGINE_WORK_LEASE_SECONDS (1 to 3600)",
+                value: text,
+            })?
+        }
+    };
+    config.work_lease_seconds = work_lease_seconds;
     (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
     (config.webhook, config.secret_key) = (webhook, secret_key);
     Ok(())

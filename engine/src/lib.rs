@@ -95,6 +95,9 @@ pub struct EngineConfig {
     /// Seals vault credentials at rest (`SWITCHBOARD_ENGINE_SECRET_KEY`; embedded, derived from
     /// the console's `SWITCHBOARD_SECRET_KEY`). `None`: they are stored in plain text.
     pub secret_key: Option<sealing::SealKey>,
+    /// How long a self-hosted worker's lease lasts without a heartbeat, unless it asks for
+    /// another (`desired_ttl_seconds`).
+    pub work_lease_seconds: u64,
 }
 
 impl EngineConfig {
@@ -115,6 +118,7 @@ impl EngineConfig {
             seed_demo: true,
             webhook: None,
             secret_key: None,
+            work_lease_seconds: 90,
         }
     }
 }
@@ -160,6 +164,8 @@ pub struct EngineState {
     install_lock: Arc<tokio::sync::Mutex<()>>,
     /// Wakes the deployment scheduler when a schedule changes.
     scheduler: Arc<tokio::sync::Notify>,
+    /// Self-hosted environments' queues: blocked polls and who polled lately.
+    work: domain::work::Queue,
 }
 
 impl Engine {
@@ -186,6 +192,7 @@ impl Engine {
             webhooks,
             install_lock: Arc::default(),
             scheduler: Arc::default(),
+            work: domain::work::Queue::default(),
         });
         runtime::recover(&state).await.map_err(EngineError::Recover)?;
         if state.config.seed_demo {

@@ -19,9 +19,10 @@ async fn main() -> ExitCode {
             .await
         }
         Some("messages-test-server") => engine::model::test_server::main(&args[1..]).await,
+        Some("environment-key") => engine::cli::environment_key(&args[1..]).await,
         _ => {
             eprintln!(
-                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
+                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine environment-key ENV_ID\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
             );
             ExitCode::from(2)
         }

@@ -8,13 +8,16 @@
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
 pub const TURNS: &str = "switchboard_engine_turns_total";
 pub const MODEL_REQUESTS: &str = "switchboard_engine_model_requests_total";
 pub const MODEL_REQUEST_DURATION: &str = "switchboard_engine_model_request_duration_seconds";
 pub const TOOL_CALLS: &str = "switchboard_engine_tool_calls_total";
 pub const SANDBOX_LIMITS: &str = "switchboard_engine_sandbox_limits_total";
+pub const WORK_ITEMS: &str = "switchboard_engine_work_items_total";
+pub const WORK_QUEUE_DEPTH: &str = "switchboard_engine_work_queue_depth";
+pub const WORK_LEASES: &str = "switchboard_engine_work_leases";
 
 /// The buckets of [`MODEL_REQUEST_DURATION`], in seconds: a streamed reply takes from under a
 /// second to minutes.
@@ -46,6 +49,24 @@ pub fn describe() {
         SANDBOX_LIMITS,
         "Tool calls a sandbox limit stopped or cut short, by limit: cpu, file_size, processes, memory, disk, timeout."
     );
+    describe_counter!(
+        WORK_ITEMS,
+        "What happened to self-hosted environments' work items, by event: queued, polled, acked, reclaimed (a lease ran out), stopped."
+    );
+    describe_gauge!(WORK_QUEUE_DEPTH, "Work items of self-hosted environments waiting in their queues for a worker.");
+    describe_gauge!(WORK_LEASES, "Work items a worker holds the lease of (starting, active or stopping).");
+}
+
+/// A work item of a self-hosted environment was `event` (queued, polled, acked, reclaimed,
+/// stopped).
+pub fn work_item(event: &'static str) {
+    counter!(WORK_ITEMS, "event" => event).increment(1);
+}
+
+/// The work queues' size over every environment: items waiting, and items under a lease.
+pub fn work_gauges(queued: i64, leased: i64) {
+    gauge!(WORK_QUEUE_DEPTH).set(queued as f64);
+    gauge!(WORK_LEASES).set(leased as f64);
 }
 
 /// A turn started, of an agent whose model is `model` (`scripted`, an id of the endpoint's

@@ -134,29 +134,18 @@ impl Handle {
                 "Event {id} is not waiting for an answer: nothing is pending in this session."
             )));
         };
-        for (i, (id, decision)) in answers.iter().enumerate() {
-            let custom_answer = *decision == Decision::Answered;
-            let Some(pending) = turn.pending.iter().find(|p| p.event_id == *id) else {
+        // Applied to a copy, in order (a confirmation and a worker's result of one call may come
+        // in one batch), and kept only when every answer fits.
+        let mut pending = turn.pending.clone();
+        for (id, decision) in answers {
+            let Some(call) = pending.iter_mut().find(|p| p.event_id == *id) else {
                 return Err(ApiError::invalid(format!(
                     "Event {id} is not a tool call waiting for an answer in this session."
                 )));
             };
-            if pending.custom != custom_answer {
-                return Err(ApiError::invalid(if pending.custom {
-                    format!("{id} is a custom tool call: answer it with user.custom_tool_result.")
-                } else {
-                    format!("{id} is a tool call that needs a confirmation: answer it with user.tool_confirmation.")
-                }));
-            }
-            if pending.decision.is_some() || answers[..i].iter().any(|(other, _)| other == id) {
-                return Err(ApiError::invalid(format!("{id} has already been answered.")));
-            }
+            call.answer(decision).map_err(ApiError::invalid)?;
         }
-        for (id, decision) in answers {
-            if let Some(pending) = turn.pending.iter_mut().find(|p| p.event_id == *id) {
-                pending.decision = Some(decision.clone());
-            }
-        }
+        turn.pending = pending;
         Ok(vec![routed_to; answers.len()])
     }
 }
@@ -561,15 +550,20 @@ impl Actor {
     }
 
     /// Runs or refuses the calls of one model request; pauses on those that need a person.
+    /// In a self-hosted environment, the calls the engine would run wait for the worker's
+    /// results instead (after a person's confirmation, when one is asked).
     async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
+        let self_hosted = self.engine.self_hosted_environment(&self.session_id).await?.is_some();
         let mut pending = Vec::new();
         for (event_id, name, input, permission) in calls {
             crate::meters::tool_call(&name, permission == Permission::Custom, permission.label());
             match permission {
+                Permission::Allow if self_hosted => pending.push(Pending::remote(event_id, name, input, true)),
+                Permission::Ask if self_hosted => pending.push(Pending::remote(event_id, name, input, false)),
                 Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
                 Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
-                Permission::Ask => pending.push(Pending { event_id, name, input, custom: false, decision: None }),
-                Permission::Custom => pending.push(Pending { event_id, name, input, custom: true, decision: None }),
+                Permission::Ask => pending.push(Pending::new(event_id, name, input, false)),
+                Permission::Custom => pending.push(Pending::new(event_id, name, input, true)),
             }
         }
         if pending.is_empty() {

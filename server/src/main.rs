@@ -10,6 +10,9 @@ async fn main() -> std::process::ExitCode {
     match args.first().map(String::as_str) {
         // What the engine's sandbox runs for the file tools; prints JSON only.
         Some("sandbox-tool") => return engine::cli::sandbox_tool(&args[1..]),
+        Some("engine") if args.get(1).map(String::as_str) == Some("environment-key") => {
+            return engine::cli::environment_key(&args[2..]).await;
+        }
         Some("engine") => {
             if let Err(error) = engine::logs::init("info") {
                 tracing::error!("The engine could not start: {error}");
@@ -21,7 +24,7 @@ async fn main() -> std::process::ExitCode {
         Some("messages-test-server") => return engine::model::test_server::main(&args[1..]).await,
         Some(other) if other != "serve" => {
             eprintln!(
-                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
+                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
             );
             return std::process::ExitCode::from(2);
         }

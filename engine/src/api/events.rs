@@ -54,6 +54,7 @@ async fn apply_events(
         let answered = match event {
             EventParams::UserToolConfirmation(c) => Some(&c.tool_use_id),
             EventParams::UserCustomToolResult(r) => Some(&r.custom_tool_use_id),
+            EventParams::UserToolResult(r) => Some(&r.tool_use_id),
             _ => None,
         };
         let thread = answered.and_then(|call| routed.iter().find(|(id, _)| id == call)).and_then(|(_, t)| t.clone());
@@ -80,6 +81,16 @@ async fn apply_events(
     }
     if !answers.is_empty() {
         runtime.decided();
+    }
+    // Input for a session whose tools run on a worker: one must come if none is on it.
+    let input = body.events.iter().any(|e| {
+        matches!(
+            e,
+            EventParams::UserMessage(_) | EventParams::UserDefineOutcome(_) | EventParams::UserToolConfirmation(_)
+        )
+    });
+    if input {
+        engine.needs_worker(id).await?;
     }
     Ok(echoes)
 }

@@ -13,6 +13,7 @@ mod sessions;
 mod skills;
 mod threads;
 mod vaults;
+mod work;
 
 use std::sync::Arc;
 
@@ -66,6 +67,13 @@ fn agent_routes() -> Router<Arc<EngineState>> {
             get(environments::retrieve).post(environments::update).delete(environments::delete),
         )
         .route("/v1/environments/{id}/archive", post(environments::archive))
+        .route("/v1/environments/{id}/work", get(work::list))
+        .route("/v1/environments/{id}/work/poll", get(work::poll))
+        .route("/v1/environments/{id}/work/stats", get(work::stats))
+        .route("/v1/environments/{id}/work/{work_id}", get(work::retrieve).post(work::update))
+        .route("/v1/environments/{id}/work/{work_id}/ack", post(work::ack))
+        .route("/v1/environments/{id}/work/{work_id}/heartbeat", post(work::heartbeat))
+        .route("/v1/environments/{id}/work/{work_id}/stop", post(work::stop))
 }
 
 /// Sessions, their events, threads and resources.
@@ -165,8 +173,9 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// Checks the key (`x-api-key` or `Authorization: Bearer`) and the beta header of the path's
-/// resource family ([`protocol::beta::FAMILIES`]: none for files and skills).
+/// Checks the credential (`x-api-key` or `Authorization: Bearer`: the API key, an environment
+/// key, or a work item's sessions token; [`work::authorize`] says what each reaches) and the beta
+/// header of the path's resource family ([`protocol::beta::FAMILIES`]: none for files and skills).
 async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let given = headers
@@ -179,10 +188,20 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
         )
         .into_response();
     };
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(given.trim().as_bytes(), state.config.api_key.as_bytes())) {
-        return ApiError::unauthorized("invalid x-api-key: this key is not the engine's key.").into_response();
-    }
+    let caller = match state.caller(given.trim()).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => {
+            return ApiError::unauthorized(
+                "invalid x-api-key: this key is not the engine's key, an environment key, or the token of a work item that is still live.",
+            )
+            .into_response();
+        }
+        Err(error) => return error.into_response(),
+    };
     let path = request.uri().path();
+    if let Err(error) = work::authorize(&state, &caller, request.method(), path).await {
+        return error.into_response();
+    }
     if let Some(beta) = protocol::beta::beta_for(path)
         && !has_beta(headers, path)
     {

@@ -21,8 +21,13 @@ use crate::{
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Decision {
     Allow,
-    Deny { message: Option<String> },
+    Deny {
+        message: Option<String>,
+    },
+    /// A custom tool's result.
     Answered,
+    /// A self-hosted worker's result of a built-in tool's call.
+    ToolResult,
 }
 
 /// A batch of events that passed the checks: the answers it gives to waiting calls (call event
@@ -36,6 +41,7 @@ impl EngineState {
     /// Checks a batch a client sends to session `id`, the whole of it before anything is applied.
     pub async fn check_events(&self, id: &str, body: &SendEventsBody) -> ApiResult<CheckedEvents> {
         self.check_session_takes(id, body).await?;
+        let self_hosted = self.self_hosted_environment(id).await?.is_some();
         // The session's threads, read only when an interrupt names one.
         let names_a_thread =
             body.events.iter().any(|e| matches!(e, EventParams::UserInterrupt(i) if i.session_thread_id.is_some()));
@@ -47,7 +53,7 @@ impl EngineState {
                     checked.outcomes.push(self.check_outcome(outcome, &format!("events[{i}]")).await?);
                 }
                 event => {
-                    if let Some(answer) = check_event(id, i, event, &threads)? {
+                    if let Some(answer) = check_event(id, i, event, &threads, self_hosted)? {
                         checked.answers.push(answer);
                     }
                 }
@@ -106,12 +112,14 @@ impl EngineState {
 }
 
 /// Checks event `i` of a batch sent to session `id` (an outcome aside); answers the call it
-/// answers, if any. `threads`: the session's (id, archived), when an interrupt names one.
+/// answers, if any. `threads`: the session's (id, archived), when an interrupt names one;
+/// `self_hosted`: the session's tools run on a worker, which answers with `user.tool_result`.
 fn check_event(
     id: &str,
     i: usize,
     event: &EventParams,
     threads: &[(String, bool)],
+    self_hosted: bool,
 ) -> ApiResult<Option<(String, Decision)>> {
     match event {
         EventParams::UserMessage(message) => {
@@ -144,6 +152,9 @@ fn check_event(
         }
         EventParams::UserCustomToolResult(result) => {
             return Ok(Some((result.custom_tool_use_id.clone(), Decision::Answered)));
+        }
+        EventParams::UserToolResult(result) if self_hosted => {
+            return Ok(Some((result.tool_use_id.clone(), Decision::ToolResult)));
         }
         EventParams::UserToolResult(_) => {
             return Err(ApiError::invalid(format!(

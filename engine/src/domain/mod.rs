@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod skills;
 pub mod threads;
 pub mod vaults;
+pub mod work;
 
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;

@@ -1,10 +1,7 @@
 //! Sessions: creation and start, reading one (with its duration worked out), updates, lists,
 //! archiving and deletion, and its resources.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashMap, sync::Arc};
 
 use axum::http::StatusCode;
 use protocol::{
@@ -65,9 +62,21 @@ impl EngineState {
         checked: &mut Checked,
     ) -> ApiResult<NewSession> {
         let agent = self.checked_agent(&body.agent, checked).await?;
-        if !checked.environments.contains(&body.environment_id) {
-            self.usable_environment(&body.environment_id).await?;
-            checked.environments.insert(body.environment_id.clone());
+        let self_hosted = match checked.environments.get(&body.environment_id) {
+            Some(self_hosted) => *self_hosted,
+            None => {
+                let self_hosted = self.usable_environment(&body.environment_id).await?;
+                checked.environments.insert(body.environment_id.clone(), self_hosted);
+                self_hosted
+            }
+        };
+        if self_hosted
+            && let Some(i) = body.resources.iter().flatten().position(|r| !matches!(r, ResourceParams::MemoryStore(_)))
+        {
+            return Err(ApiError::invalid(format!(
+                "resources[{i}]: a session on a self-hosted environment takes memory stores only (its worker has the files it needs)."
+            ))
+            .with_code("self_hosted_resources_unsupported_error"));
         }
         let (metadata, initial) = checked_params(&body)?;
         let mut outcomes = Vec::new();
@@ -178,6 +187,8 @@ impl EngineState {
     /// Queues a new session's initial events, which starts its agent loop.
     pub async fn start_session(self: &Arc<Self>, start: SessionStart) -> ApiResult<()> {
         let SessionStart { session_id, initial, outcomes } = start;
+        // A session on a self-hosted environment waits for a worker from the start.
+        self.needs_worker(&session_id).await?;
         if initial.is_empty() {
             return Ok(());
         }
@@ -249,8 +260,9 @@ impl EngineState {
         Ok(agent)
     }
 
-    /// Refuses an environment a new session cannot run in: missing, archived, or not a cloud one.
-    pub(crate) async fn usable_environment(&self, id: &str) -> ApiResult<()> {
+    /// Refuses an environment a new session cannot run in: missing or archived. Says whether it
+    /// is self-hosted (its sessions' tools run on a worker).
+    pub(crate) async fn usable_environment(&self, id: &str) -> ApiResult<bool> {
         let (archived, environment) = self.environment(id).await.map_err(|e| match e.status {
             StatusCode::NOT_FOUND => e.in_field("environment_id").because(Cause::EnvironmentNotFound),
             _ => e,
@@ -259,12 +271,7 @@ impl EngineState {
             return Err(ApiError::invalid(format!("Environment {id} is archived, so new sessions cannot use it."))
                 .because(Cause::EnvironmentArchived));
         }
-        if environment["config"]["type"] != "cloud" {
-            return Err(ApiError::invalid(
-                "The embedded engine runs sessions in cloud environments only; self-hosted environments need Anthropic's API and a worker.",
-            ));
-        }
-        Ok(())
+        Ok(environment["config"]["type"] == "self_hosted")
     }
 
     /// A resource of a new session (`at` names it in errors): the engine mounts files and memory
@@ -515,6 +522,7 @@ impl EngineState {
                 .bind(id)
                 .execute(&self.store.pool)
                 .await?;
+            self.stop_session_work(id).await?;
         }
         Ok(self.session(id).await?.1)
     }
@@ -535,6 +543,7 @@ impl EngineState {
             sqlx::query(table).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.stop_session_work(id).await?;
         self.close_hub(id);
         self.delete_sandbox(id).await;
         Ok(())
@@ -643,8 +652,8 @@ pub(crate) struct NewSession {
 pub(crate) struct Checked {
     /// Each (agent, version) referenced without overrides, pinned and its skills checked.
     agents: HashMap<(String, Option<i64>), Agent>,
-    /// Environments found usable.
-    environments: HashSet<String>,
+    /// Environments found usable, and whether each is self-hosted.
+    environments: HashMap<String, bool>,
     /// The vaults deployments name, and the run error each gives (`None`: usable).
     pub vaults: HashMap<String, Option<protocol::deployments::RunError>>,
 }

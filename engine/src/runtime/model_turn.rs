@@ -174,6 +174,7 @@ impl Actor {
                 types::USER_MESSAGE
                 | types::AGENT_THREAD_MESSAGE_RECEIVED
                 | types::AGENT_TOOL_RESULT
+                | types::USER_TOOL_RESULT
                 | types::USER_CUSTOM_TOOL_RESULT => match said(&body) {
                     Some(said) => ("user", said),
                     None => continue,
@@ -402,6 +403,9 @@ fn said(body: &str) -> Option<Vec<Value>> {
         }
         SessionEvent::UserCustomToolResult(result) => {
             vec![tool_result(&result.custom_tool_use_id, result.content.as_deref(), result.is_error)]
+        }
+        SessionEvent::UserToolResult(result) => {
+            vec![tool_result(&result.tool_use_id, result.content.as_deref(), result.is_error)]
         }
         _ => return None,
     })

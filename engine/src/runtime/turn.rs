@@ -27,7 +27,8 @@ impl Turn {
     }
 }
 
-/// A tool call that waits for the client: a confirmation or a custom tool result.
+/// A tool call that waits for the client: a confirmation, a custom tool result, or (in a
+/// self-hosted environment) the worker's `user.tool_result`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
     pub event_id: String,
@@ -35,6 +36,60 @@ pub struct Pending {
     pub input: Value,
     pub custom: bool,
     pub decision: Option<Decision>,
+    /// A built-in tool's call a self-hosted worker runs: it ends with the worker's result.
+    #[serde(default)]
+    pub remote: bool,
+    /// Of a remote call: it may run (its permission allowed it, or a person did).
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+impl Pending {
+    pub fn new(event_id: String, name: String, input: Value, custom: bool) -> Self {
+        Pending { event_id, name, input, custom, decision: None, remote: false, confirmed: false }
+    }
+
+    /// A call a self-hosted worker runs; `confirmed` when it needs no person's confirmation.
+    pub fn remote(event_id: String, name: String, input: Value, confirmed: bool) -> Self {
+        Pending { remote: true, confirmed, ..Pending::new(event_id, name, input, false) }
+    }
+
+    /// Records `decision` if this call waits for it; says why not otherwise.
+    pub fn answer(&mut self, decision: &Decision) -> Result<(), String> {
+        let id = &self.event_id;
+        if self.decision.is_some() {
+            return Err(format!("{id} has already been answered."));
+        }
+        let wrong = |what: &str| Err(format!("{id} is {what}."));
+        match decision {
+            Decision::Answered if !self.custom => wrong(if self.remote {
+                "a tool call its self-hosted worker answers with user.tool_result"
+            } else {
+                "a tool call that needs a confirmation: answer it with user.tool_confirmation"
+            }),
+            Decision::ToolResult if self.custom => wrong("a custom tool call: answer it with user.custom_tool_result"),
+            Decision::ToolResult if !self.remote => {
+                wrong("a tool call that needs a confirmation: answer it with user.tool_confirmation")
+            }
+            Decision::ToolResult if !self.confirmed => {
+                wrong("a tool call that waits for its confirmation (user.tool_confirmation) before its result")
+            }
+            Decision::Allow | Decision::Deny { .. } if self.custom => {
+                wrong("a custom tool call: answer it with user.custom_tool_result")
+            }
+            Decision::Allow | Decision::Deny { .. } if self.remote && self.confirmed => {
+                wrong("a tool call that does not wait for a confirmation: its self-hosted worker runs it")
+            }
+            Decision::Allow if self.remote => {
+                self.confirmed = true;
+                Ok(())
+            }
+            decision => {
+                self.decision = Some(decision.clone());
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A thread as the runtime plays it.

@@ -1,0 +1,348 @@
+"""Self-hosted environments: the engine's work queue driven by the official SDK's own worker.
+
+The SDK's `EnvironmentWorker` (anthropic 2.11.0, `lib/environments/_worker.py`) polls the engine,
+acks, heartbeats, follows the session's stream, runs each `agent.tool_use` with the SDK's own
+toolset in a folder of this test and posts `user.tool_result`, then force-stops the item: the
+session must play to its end. The queue's endpoints are also called one by one, each answer read
+strictly as the SDK's type, for what the worker's happy path does not show: the 412 of a stale
+heartbeat, a lease that runs out and goes to another worker, who may call what.
+
+The engine here is one of this module's own, with a 3-second lease, so that a lease runs out
+within a test; its data directory is known, so that `environment-key` can issue keys for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import anthropic
+import pytest
+from anthropic.lib.environments import EnvironmentWorker
+from anthropic.types.beta.beta_environment import BetaEnvironment
+from anthropic.types.beta.beta_managed_agents_agent import BetaManagedAgentsAgent
+from anthropic.types.beta.beta_managed_agents_session import BetaManagedAgentsSession
+from anthropic.types.beta.environments.beta_heartbeat_precondition_failed_error_details import (
+    BetaHeartbeatPreconditionFailedErrorDetails,
+)
+from anthropic.types.beta.environments.beta_self_hosted_work import BetaSelfHostedWork
+from anthropic.types.beta.environments.beta_self_hosted_work_heartbeat_response import (
+    BetaSelfHostedWorkHeartbeatResponse,
+)
+from anthropic.types.beta.environments.beta_self_hosted_work_queue_stats import BetaSelfHostedWorkQueueStats
+
+import sdk_strict as sx
+from conftest import DEFAULT_BIN, Engine, running_engine
+
+LEASE_SECONDS = 3
+
+
+class SelfHosted:
+    def __init__(self, engine: Engine, data_dir: Path, environment: BetaEnvironment, key: str):
+        self.engine = engine
+        self.client = engine.client()
+        self.environment = environment
+        self.key = key
+        # The worker's credentials go as Authorization: Bearer, as the SDK's worker sends them.
+        self.worker_client = engine.client(api_key=None, auth_token=key)
+        self.data_dir = data_dir
+
+    def token_client(self, item: BetaSelfHostedWork) -> anthropic.Anthropic:
+        return self.engine.client(api_key=None, auth_token=sessions_token(item))
+
+
+def sessions_token(item: BetaSelfHostedWork) -> str:
+    assert item.secret, "poll handed out an item without its secret"
+    padded = item.secret + "=" * (-len(item.secret) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded))["sessions_token"]
+
+
+def issue_key(data_dir: Path, environment_id: str) -> str:
+    binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
+    done = subprocess.run(
+        [str(binary), "environment-key", environment_id],
+        env={**os.environ, "SWITCHBOARD_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip()
+    assert key and "\n" not in key, f"environment-key printed more than the key: {done.stdout!r}"
+    return key
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SelfHosted]:
+    data_dir = tmp_path_factory.mktemp("self-hosted-engine")
+    with running_engine(data_dir, {"SWITCHBOARD_ENGINE_WORK_LEASE_SECONDS": str(LEASE_SECONDS)}) as engine:
+        client = engine.client()
+        environment = sx.call(
+            client.beta.environments.with_raw_response.create,
+            BetaEnvironment,
+            name=sx.unique("sdk-tests-self-hosted"),
+            config={"type": "self_hosted"},
+        )
+        yield SelfHosted(engine, data_dir, environment, issue_key(data_dir, environment.id))
+
+
+def make_session(hosted: SelfHosted, turns: list[list[dict[str, Any]]], policy: str = "always_allow"):
+    agent = sx.call(
+        hosted.client.beta.agents.with_raw_response.create,
+        BetaManagedAgentsAgent,
+        name=sx.unique("sdk-tests-self-hosted-agent"),
+        model="scripted",
+        system=sx.script(*turns),
+        tools=[sx.toolset(policy)],
+    )
+    return sx.call(
+        hosted.client.beta.sessions.with_raw_response.create,
+        BetaManagedAgentsSession,
+        agent=agent.id,
+        environment_id=hosted.environment.id,
+    )
+
+
+def poll(hosted: SelfHosted, worker_id: str) -> BetaSelfHostedWork | None:
+    raw = hosted.worker_client.beta.environments.work.with_raw_response.poll(
+        hosted.environment.id, block_ms=999, anthropic_worker_id=worker_id
+    )
+    if raw.text() == "null":
+        return None
+    return sx.strict(BetaSelfHostedWork, raw.text())
+
+
+def poll_for(hosted: SelfHosted, session_id: str, worker_id: str, timeout: float = 10) -> BetaSelfHostedWork:
+    """Polls until the item of `session_id` comes; items of other sessions are force-stopped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = poll(hosted, worker_id)
+        if item is None:
+            continue
+        if item.data.id == session_id:
+            return item
+        hosted.client.beta.environments.work.stop(item.id, environment_id=hosted.environment.id, force=True)
+    pytest.fail(f"no work item for {session_id} within {timeout} s")
+
+
+class WorkerThread:
+    """The SDK's EnvironmentWorker running in a thread of its own, until stopped."""
+
+    def __init__(self, hosted: SelfHosted, workdir: Path):
+        client = anthropic.AsyncAnthropic(base_url=hosted.engine.url, api_key=hosted.engine.key, max_retries=2)
+        self.worker = EnvironmentWorker(
+            client,
+            environment_id=hosted.environment.id,
+            environment_key=hosted.key,
+            workdir=workdir,
+            max_idle=1.0,
+            memory_sync_interval=None,
+            worker_id="sdk-tests-worker",
+        )
+        self.loop = asyncio.new_event_loop()
+        self.task = self.loop.create_task(self.worker.run())
+        self.error: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_until_complete(self.task)
+        except asyncio.CancelledError:
+            pass
+        except BaseException as error:  # reported by stop()
+            self.error.append(error)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the SDK's worker did not stop when cancelled"
+        assert not self.error, f"the SDK's worker failed: {self.error[0]!r}"
+
+
+def test_the_sdks_worker_runs_a_self_hosted_session_to_its_end(hosted: SelfHosted, tmp_path: Path):
+    turns = [
+        [
+            {"tool": "bash", "input": {"command": "echo worker-$((40+2))"}},
+            {"tool": "write", "input": {"file_path": "note.txt", "content": "from the worker"}},
+            {"text": "done"},
+        ]
+    ]
+    session = make_session(hosted, turns)
+    stats = sx.call(
+        hosted.client.beta.environments.work.with_raw_response.stats,
+        BetaSelfHostedWorkQueueStats,
+        hosted.environment.id,
+    )
+    assert stats.depth >= 1 and stats.oldest_queued_at, "a new self-hosted session queued no work"
+    stream = sx.EventStream(hosted.client, session.id)
+    worker = WorkerThread(hosted, tmp_path)
+    try:
+        sx.send(hosted.client, session.id, sx.user_message("go"))
+        i, idle = stream.wait(
+            lambda e: e.type == "session.status_idle" and e.stop_reason.type == "end_turn",
+            "the session's turn to end",
+            timeout=60,
+        )
+        events = stream.snapshot()[: i + 1]
+        uses = [e for e in events if e.type == "agent.tool_use"]
+        results = [e for e in events if e.type == "user.tool_result"]
+        assert [u.name for u in uses] == ["bash", "write"], stream.summary()
+        assert [r.tool_use_id for r in results] == [u.id for u in uses], "each call got exactly one result"
+        assert not any(e.type == "agent.tool_result" for e in events), "the engine ran a tool a worker should have"
+        assert "worker-42" in sx.text_of(results[0]) and not results[0].is_error
+        assert (tmp_path / "note.txt").read_text() == "from the worker", "the write ran in the worker's folder"
+        stream.assert_clean()
+        # Idle for max_idle, the worker force-stops its item; the environment key lists it.
+        def stopped() -> bool:
+            page = sx.call_page(
+                hosted.worker_client.beta.environments.work.with_raw_response.list,
+                BetaSelfHostedWork,
+                hosted.environment.id,
+            )
+            mine = [w for w in page.data if w.data.id == session.id]
+            return bool(mine) and all(w.state == "stopped" for w in mine)
+
+        sx.wait_until(stopped, 20, "the worker to stop its item once the session was idle")
+    finally:
+        worker.stop()
+        stream.close()
+
+
+def test_a_stale_heartbeat_is_412_and_a_lost_lease_goes_to_another_worker(hosted: SelfHosted):
+    session = make_session(hosted, [[{"text": "hello"}]])
+    work = hosted.worker_client.beta.environments.work
+    item = poll_for(hosted, session.id, "worker-a")
+    assert item.state == "queued" and item.data.type == "session"
+    acked = sx.call(work.with_raw_response.ack, BetaSelfHostedWork, item.id, environment_id=hosted.environment.id)
+    assert acked.state == "starting" and acked.acknowledged_at and acked.secret is None
+    mine = hosted.token_client(item).beta.environments.work
+    beat = sx.call(
+        mine.with_raw_response.heartbeat,
+        BetaSelfHostedWorkHeartbeatResponse,
+        item.id,
+        environment_id=hosted.environment.id,
+        expected_last_heartbeat="NO_HEARTBEAT",
+    )
+    assert beat.lease_extended and beat.state == "active" and beat.ttl_seconds == LEASE_SECONDS
+    error, body = sx.expect_error(
+        anthropic.APIStatusError,
+        412,
+        {"invalid_request_error"},
+        mine.heartbeat,
+        item.id,
+        environment_id=hosted.environment.id,
+        expected_last_heartbeat="2020-01-01T00:00:00.000000Z",
+    )
+    details = sx.strict(BetaHeartbeatPreconditionFailedErrorDetails, json.dumps(body["error"]["details"]))
+    assert details.current_state.state == "active" and details.current_state.last_heartbeat == beat.last_heartbeat
+
+    # No beat for longer than the lease: the item goes back to the queue, and to another worker.
+    time.sleep(LEASE_SECONDS + 0.5)
+    again = poll_for(hosted, session.id, "worker-b")
+    assert again.id == item.id and again.state == "queued"
+    assert sessions_token(again) != sessions_token(item), "the new holder got a token of its own"
+    sx.expect_error(
+        anthropic.APIStatusError,
+        412,
+        {"invalid_request_error"},
+        mine.heartbeat,
+        item.id,
+        environment_id=hosted.environment.id,
+        expected_last_heartbeat=beat.last_heartbeat,
+    )
+    stopped = sx.call(
+        hosted.client.beta.environments.work.with_raw_response.stop,
+        BetaSelfHostedWork,
+        item.id,
+        environment_id=hosted.environment.id,
+        force=True,
+    )
+    assert stopped.state == "stopped" and stopped.stopped_at
+    error, _ = sx.expect_error(
+        anthropic.ConflictError,
+        409,
+        {"conflict_error"},
+        hosted.client.beta.environments.work.stop,
+        item.id,
+        environment_id=hosted.environment.id,
+        force=True,
+    )
+    assert error.response.headers.get("x-should-retry") == "false"
+    # A stopped item's token reaches nothing any more.
+    sx.expect_error(
+        anthropic.AuthenticationError,
+        401,
+        {"authentication_error"},
+        hosted.token_client(again).beta.sessions.retrieve,
+        session.id,
+    )
+
+
+def test_each_credential_reaches_only_what_the_api_lets_it(hosted: SelfHosted):
+    session = make_session(hosted, [[{"text": "hello"}]])
+    other = make_session(hosted, [[{"text": "hello"}]])
+    env_id = hosted.environment.id
+    api_work = hosted.client.beta.environments.work
+    # Listing and polling take the environment key, not the API key.
+    sx.expect_error(anthropic.PermissionDeniedError, 403, {"permission_error"}, api_work.list, env_id)
+    sx.expect_error(anthropic.PermissionDeniedError, 403, {"permission_error"}, api_work.poll, env_id)
+    # block_ms 0 is refused; the poll answers JSON null when the queue is empty (the SDK's None).
+    sx.expect_error(
+        anthropic.BadRequestError, 400, {"invalid_request_error"}, hosted.worker_client.beta.environments.work.poll,
+        env_id, block_ms=0,
+    )
+    item = poll_for(hosted, session.id, "worker-c")
+    # The environment key reaches no other resource; retrieving an item takes the API key.
+    sx.expect_error(
+        anthropic.PermissionDeniedError, 403, {"permission_error"}, hosted.worker_client.beta.agents.list
+    )
+    sx.expect_error(
+        anthropic.PermissionDeniedError,
+        403,
+        {"permission_error"},
+        hosted.worker_client.beta.environments.work.retrieve,
+        item.id,
+        environment_id=env_id,
+    )
+    fetched = sx.call(api_work.with_raw_response.retrieve, BetaSelfHostedWork, item.id, environment_id=env_id)
+    assert fetched.secret is None, "only poll shows an item's secret"
+    # The sessions token reaches its own session and nothing else.
+    token = hosted.token_client(item)
+    sx.call(token.beta.sessions.with_raw_response.retrieve, BetaManagedAgentsSession, session.id)
+    sx.expect_error(anthropic.PermissionDeniedError, 403, {"permission_error"}, token.beta.sessions.retrieve, other.id)
+    sx.expect_error(anthropic.PermissionDeniedError, 403, {"permission_error"}, token.beta.sessions.delete, session.id)
+    updated = sx.call(
+        api_work.with_raw_response.update,
+        BetaSelfHostedWork,
+        item.id,
+        environment_id=env_id,
+        metadata={"rack": "b7"},
+    )
+    assert updated.metadata == {"rack": "b7"}
+    # A cloud environment has no queue and no keys.
+    cloud = sx.call(
+        hosted.client.beta.environments.with_raw_response.create,
+        BetaEnvironment,
+        name=sx.unique("sdk-tests-cloud"),
+        config={"type": "cloud"},
+    )
+    sx.expect_error(anthropic.BadRequestError, 400, {"invalid_request_error"}, api_work.stats, cloud.id)
+    binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
+    refused = subprocess.run(
+        [str(binary), "environment-key", cloud.id],
+        env={**os.environ, "SWITCHBOARD_DATA_DIR": str(hosted.data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode != 0 and not refused.stdout and "cloud environment" in refused.stderr
+    for done in (session, other):
+        hosted.client.beta.sessions.archive(done.id)

@@ -1,0 +1,601 @@
+//! Self-hosted environments: the work queue workers poll, the leases they hold, and the
+//! credentials they use (environment keys, and the sessions tokens poll hands out).
+//!
+//! A session on a self-hosted environment queues a work item when it is created and when it gets
+//! input while no item of its own is live (queued, starting or active). A worker polls the
+//! environment's queue with its environment key, acks the item, and heartbeats a lease; the model
+//! turns run here, and the session's built-in tool calls wait for the worker's `user.tool_result`.
+//! A lease that is not renewed in time is lost: the item goes back to the queue (its heartbeat
+//! cleared, so the old worker's next beat gets a 412) and the next poll hands it to another
+//! worker, who finds the calls left unanswered when it reads the session's history. Wire shapes:
+//! the reference's `self-hosted-work.md`.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use protocol::{
+    common::{Metadata, MetadataPatch},
+    error::ErrorType,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Paging, body_of};
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{new_id, now, secret},
+    store::{Filter, json as json_text},
+};
+
+/// What a worker sends as `expected_last_heartbeat` before its first beat.
+pub const NO_HEARTBEAT: &str = "NO_HEARTBEAT";
+/// How long a poller counts in `workers_polling` after its last poll.
+const POLLING_WINDOW: Duration = Duration::from_secs(30);
+/// The longest lease a heartbeat may ask for (`desired_ttl_seconds`).
+const MAX_LEASE_SECONDS: u64 = 3600;
+
+/// Who a request comes from, by the credential it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The engine's API key: every endpoint but the worker's own (list and poll of work).
+    Api,
+    /// An environment key: that environment's queue, and the sessions it runs.
+    Environment(String),
+    /// A work item's sessions token: that item's heartbeat and stop, and its session.
+    Work { work_id: String, session_id: String, environment_id: String },
+}
+
+/// The queue's live part: what wakes blocked polls, and who polled lately.
+#[derive(Default)]
+pub struct Queue {
+    queued: tokio::sync::Notify,
+    pollers: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl Queue {
+    fn saw_poller(&self, environment_id: &str, worker_id: &str) {
+        let mut pollers = self.pollers.lock().expect("pollers lock");
+        pollers.retain(|_, at| at.elapsed() < POLLING_WINDOW);
+        pollers.insert((environment_id.to_owned(), worker_id.to_owned()), Instant::now());
+    }
+
+    fn polling(&self, environment_id: &str) -> usize {
+        let pollers = self.pollers.lock().expect("pollers lock");
+        pollers.iter().filter(|((env, _), at)| env == environment_id && at.elapsed() < POLLING_WINDOW).count()
+    }
+}
+
+/// The SHA-256 of a credential, as the store keeps it.
+fn hash(secret: &str) -> String {
+    format!("{:x}", Sha256::digest(secret.as_bytes()))
+}
+
+/// A work item's `secret` as poll hands it out: unpadded base64url of `{"sessions_token": …}`.
+pub fn secret_of(sessions_token: &str) -> String {
+    let text = json!({ "sessions_token": sessions_token }).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// A heartbeat that does not match the item's lease: 412, as the API answers it (its details as
+/// the SDK's `BetaHeartbeatPreconditionFailedErrorDetails` declares them).
+fn precondition_failed(message: String, state: &str, last_heartbeat: Option<&str>, lease: u64) -> ApiError {
+    ApiError::new(StatusCode::PRECONDITION_FAILED, ErrorType::InvalidRequestError, message)
+        .with_code("heartbeat_precondition_failed")
+        .with_detail(
+            "current_state",
+            json!({
+                "state": state,
+                "last_heartbeat": last_heartbeat,
+                "lease_extended": false,
+                "ttl_seconds": lease,
+            }),
+        )
+}
+
+/// A new key for a self-hosted environment; only its hash is kept, so this is the one time it
+/// is seen. Written straight to the store, so that `switchboard engine environment-key` can make
+/// one beside a running engine.
+pub async fn issue_environment_key(pool: &sqlx::SqlitePool, environment_id: &str) -> ApiResult<String> {
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT archived, body FROM environments WHERE id = ?")
+        .bind(environment_id)
+        .fetch_optional(pool)
+        .await?;
+    let Some((archived, body)) = row else { return Err(ApiError::not_found("environment", environment_id)) };
+    if json_text(&body)?["config"]["type"] != "self_hosted" {
+        return Err(ApiError::invalid(format!(
+            "Environment {environment_id} is a cloud environment: only self-hosted environments have keys and workers."
+        )));
+    }
+    if archived != 0 {
+        return Err(ApiError::invalid(format!("Environment {environment_id} is archived; it takes no new keys.")));
+    }
+    let key = format!("envk_{}", secret(40));
+    sqlx::query("INSERT INTO environment_keys (id, environment_id, key_hash, created_at) VALUES (?, ?, ?, ?)")
+        .bind(new_id("envkey"))
+        .bind(environment_id)
+        .bind(hash(&key))
+        .bind(now().text)
+        .execute(pool)
+        .await?;
+    tracing::info!(environment = %environment_id, "an environment key was issued");
+    Ok(key)
+}
+
+impl EngineState {
+    /// A new key for a self-hosted environment (see [`issue_environment_key`]).
+    pub async fn issue_environment_key(&self, environment_id: &str) -> ApiResult<String> {
+        issue_environment_key(&self.store.pool, environment_id).await
+    }
+
+    /// Who sends `given`: the API key, an environment key, or a live work item's sessions token.
+    pub async fn caller(&self, given: &str) -> ApiResult<Option<Caller>> {
+        if bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), self.config.api_key.as_bytes())) {
+            return Ok(Some(Caller::Api));
+        }
+        let hashed = hash(given);
+        let environment: Option<String> =
+            sqlx::query_scalar("SELECT environment_id FROM environment_keys WHERE key_hash = ?")
+                .bind(&hashed)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        if let Some(environment_id) = environment {
+            return Ok(Some(Caller::Environment(environment_id)));
+        }
+        let work: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT t.work_id, t.session_id, t.environment_id FROM work_tokens t JOIN work w ON w.id = t.work_id
+             WHERE t.token_hash = ? AND w.state != 'stopped'",
+        )
+        .bind(&hashed)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        Ok(work.map(|(work_id, session_id, environment_id)| Caller::Work { work_id, session_id, environment_id }))
+    }
+
+    /// The self-hosted environment a session runs on, if it runs on one.
+    pub async fn self_hosted_environment(&self, session_id: &str) -> ApiResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.environment_id FROM sessions s JOIN environments e ON e.id = s.environment_id
+             WHERE s.id = ? AND json_extract(e.body, '$.config.type') = 'self_hosted'",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.store.pool)
+        .await?)
+    }
+
+    /// Queues a work item for a session on a self-hosted environment, unless one of its own is
+    /// live already (one statement: two requests at once queue one item).
+    pub async fn queue_work(&self, session_id: &str, environment_id: &str) -> ApiResult<()> {
+        let at = now();
+        let id = new_id("work");
+        let body = json!({
+            "type": "work",
+            "id": id,
+            "environment_id": environment_id,
+            "state": "queued",
+            "data": { "type": "session", "id": session_id },
+            "metadata": {},
+            "secret": null,
+            "created_at": at.text,
+            "acknowledged_at": null,
+            "started_at": null,
+            "latest_heartbeat_at": null,
+            "stop_requested_at": null,
+            "stopped_at": null,
+        });
+        let queued = sqlx::query(
+            "INSERT INTO work (id, environment_id, session_id, state, body, created_us)
+             SELECT ?, ?, ?, 'queued', ?, ? WHERE NOT EXISTS
+               (SELECT 1 FROM work WHERE session_id = ? AND state IN ('queued', 'starting', 'active'))",
+        )
+        .bind(&id)
+        .bind(environment_id)
+        .bind(session_id)
+        .bind(body.to_string())
+        .bind(at.micros)
+        .bind(session_id)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if queued > 0 {
+            tracing::info!(session = %session_id, work = %id, environment = %environment_id, "a session waits for a worker");
+            crate::meters::work_item("queued");
+            self.work.queued.notify_waiters();
+            self.count_work().await?;
+        }
+        Ok(())
+    }
+
+    /// Queues work for a session that got input, when it runs on a self-hosted environment.
+    pub async fn needs_worker(&self, session_id: &str) -> ApiResult<()> {
+        if let Some(environment_id) = self.self_hosted_environment(session_id).await? {
+            self.queue_work(session_id, &environment_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every item of a session that ended (archived, deleted, terminated): no worker
+    /// should take it up again.
+    pub async fn stop_session_work(&self, session_id: &str) -> ApiResult<()> {
+        let at = now().text;
+        sqlx::query(
+            "UPDATE work SET state = 'stopped', lease_until_us = NULL,
+               body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?)
+             WHERE session_id = ? AND state != 'stopped'",
+        )
+        .bind(&at)
+        .bind(session_id)
+        .execute(&self.store.pool)
+        .await?;
+        self.forget_stopped_tokens().await?;
+        self.count_work().await
+    }
+
+    /// An environment that exists and is self-hosted (the queue's endpoints are for no other).
+    async fn work_environment(&self, environment_id: &str) -> ApiResult<()> {
+        let (_, environment) = self.environment(environment_id).await?;
+        if environment["config"]["type"] != "self_hosted" {
+            return Err(ApiError::invalid(format!(
+                "Environment {environment_id} is a cloud environment: it has no work queue (only self-hosted environments do)."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes back the leases of an environment that ran out: starting or active items go back to
+    /// the queue with their heartbeat cleared; stopping ones stop.
+    async fn expire_leases(&self, environment_id: &str) -> ApiResult<()> {
+        let at = now();
+        let requeued = sqlx::query(
+            "UPDATE work SET state = 'queued', polled_us = NULL, worker_id = NULL, last_heartbeat = NULL,
+               lease_until_us = NULL, reclaims = reclaims + 1,
+               body = json_set(body, '$.state', 'queued', '$.acknowledged_at', NULL, '$.started_at', NULL,
+                 '$.latest_heartbeat_at', NULL)
+             WHERE environment_id = ? AND state IN ('starting', 'active') AND lease_until_us < ?
+             RETURNING id, session_id",
+        )
+        .bind(environment_id)
+        .bind(at.micros)
+        .fetch_all(&self.store.pool)
+        .await?;
+        for row in &requeued {
+            let (work, session): (String, String) = (row.get(0), row.get(1));
+            tracing::warn!(%work, %session, "a worker's lease ran out: the item is queued again for another worker");
+            crate::meters::work_item("reclaimed");
+        }
+        let stopped = sqlx::query(
+            "UPDATE work SET state = 'stopped', lease_until_us = NULL,
+               body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?)
+             WHERE environment_id = ? AND state = 'stopping' AND lease_until_us < ?",
+        )
+        .bind(&at.text)
+        .bind(environment_id)
+        .bind(at.micros)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if !requeued.is_empty() {
+            self.work.queued.notify_waiters();
+        }
+        if stopped > 0 {
+            self.forget_stopped_tokens().await?;
+        }
+        if stopped > 0 || !requeued.is_empty() {
+            self.count_work().await?;
+        }
+        Ok(())
+    }
+
+    async fn forget_stopped_tokens(&self) -> ApiResult<()> {
+        sqlx::query("DELETE FROM work_tokens WHERE work_id IN (SELECT id FROM work WHERE state = 'stopped')")
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// One item for a worker, or JSON `null` once `block` has passed with none. Claimable: a
+    /// queued item no one polled, or one polled and not acked for `reclaim_older_than`.
+    pub async fn poll_work(
+        &self,
+        environment_id: &str,
+        worker_id: Option<&str>,
+        block: Duration,
+        reclaim_older_than: Duration,
+    ) -> ApiResult<Value> {
+        self.work_environment(environment_id).await?;
+        if let Some(worker_id) = worker_id {
+            self.work.saw_poller(environment_id, worker_id);
+        }
+        let deadline = Instant::now() + block;
+        loop {
+            // Registered before the queue is read, so an item queued in between still wakes it.
+            let queued = self.work.queued.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
+            self.expire_leases(environment_id).await?;
+            if let Some(item) = self.claim(environment_id, worker_id, reclaim_older_than).await? {
+                return Ok(item);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Value::Null);
+            }
+            let _ = tokio::time::timeout(left, queued).await;
+        }
+    }
+
+    async fn claim(
+        &self,
+        environment_id: &str,
+        worker_id: Option<&str>,
+        reclaim_older_than: Duration,
+    ) -> ApiResult<Option<Value>> {
+        let at = now().micros;
+        let older_than = at - reclaim_older_than.as_micros() as i64;
+        let claimed = sqlx::query(
+            "UPDATE work SET polled_us = ?, worker_id = ?
+             WHERE seq = (SELECT seq FROM work WHERE environment_id = ? AND state = 'queued'
+                          AND (polled_us IS NULL OR polled_us <= ?) ORDER BY seq LIMIT 1)
+             RETURNING id, session_id, body",
+        )
+        .bind(at)
+        .bind(worker_id)
+        .bind(environment_id)
+        .bind(older_than)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some(row) = claimed else { return Ok(None) };
+        let (work_id, session_id): (String, String) = (row.get(0), row.get(1));
+        let mut item = json_text(row.get(2))?;
+        let token = format!("wst_{}", secret(40));
+        sqlx::query("INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id) VALUES (?, ?, ?, ?)")
+            .bind(hash(&token))
+            .bind(&work_id)
+            .bind(&session_id)
+            .bind(environment_id)
+            .execute(&self.store.pool)
+            .await?;
+        item["secret"] = json!(secret_of(&token));
+        crate::meters::work_item("polled");
+        tracing::info!(work = %work_id, session = %session_id, worker = worker_id.unwrap_or("-"), "a worker polled an item");
+        Ok(Some(item))
+    }
+
+    /// The row of an item of `environment_id`: (state, last heartbeat, body).
+    async fn work_row(&self, environment_id: &str, work_id: &str) -> ApiResult<(String, Option<String>, Value)> {
+        let row = sqlx::query("SELECT state, last_heartbeat, body FROM work WHERE id = ? AND environment_id = ?")
+            .bind(work_id)
+            .bind(environment_id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("work item", work_id))?;
+        Ok((row.get(0), row.get(1), json_text(row.get(2))?))
+    }
+
+    /// Acks a polled item: it leaves the queue (`starting`) under a lease the first heartbeat
+    /// must renew.
+    pub async fn ack_work(&self, environment_id: &str, work_id: &str) -> ApiResult<Value> {
+        self.work_environment(environment_id).await?;
+        let at = now();
+        let lease = at.micros + self.lease_micros(None);
+        let acked: Option<String> = sqlx::query_scalar(
+            "UPDATE work SET state = 'starting', lease_until_us = ?,
+               body = json_set(body, '$.state', 'starting', '$.acknowledged_at', ?)
+             WHERE id = ? AND environment_id = ? AND state = 'queued' RETURNING body",
+        )
+        .bind(lease)
+        .bind(&at.text)
+        .bind(work_id)
+        .bind(environment_id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        match acked {
+            Some(body) => {
+                crate::meters::work_item("acked");
+                self.count_work().await?;
+                json_text(&body)
+            }
+            None => {
+                let (state, _, _) = self.work_row(environment_id, work_id).await?;
+                Err(ApiError::conflict(format!(
+                    "Work {work_id} cannot be acknowledged: it is {state}, no longer queued (another worker took it, or it stopped). Poll for another item."
+                )))
+            }
+        }
+    }
+
+    fn lease_micros(&self, desired_seconds: Option<u64>) -> i64 {
+        let seconds = desired_seconds.unwrap_or(self.config.work_lease_seconds).clamp(1, MAX_LEASE_SECONDS);
+        seconds as i64 * 1_000_000
+    }
+
+    /// Renews an item's lease when `expected` is the last heartbeat it had (`NO_HEARTBEAT`:
+    /// none); a 412 otherwise. An item stopping or stopped answers its state and is not compared.
+    pub async fn heartbeat_work(
+        &self,
+        environment_id: &str,
+        work_id: &str,
+        expected: Option<&str>,
+        desired_ttl_seconds: Option<u64>,
+    ) -> ApiResult<Value> {
+        self.expire_leases(environment_id).await?;
+        let (state, last, _) = self.work_row(environment_id, work_id).await?;
+        let ttl = desired_ttl_seconds.unwrap_or(self.config.work_lease_seconds).clamp(1, MAX_LEASE_SECONDS);
+        let beat = |last: Option<&str>, extended: bool, state: &str, ttl: u64| {
+            json!({
+                "type": "work_heartbeat",
+                "last_heartbeat": last.unwrap_or(""),
+                "lease_extended": extended,
+                "state": state,
+                "ttl_seconds": ttl,
+            })
+        };
+        match state.as_str() {
+            "stopped" => return Ok(beat(last.as_deref(), false, "stopped", 0)),
+            "stopping" => {
+                // The worker is told to stop; its lease lasts while it tears down.
+                sqlx::query("UPDATE work SET lease_until_us = ? WHERE id = ?")
+                    .bind(now().micros + self.lease_micros(Some(ttl)))
+                    .bind(work_id)
+                    .execute(&self.store.pool)
+                    .await?;
+                return Ok(beat(last.as_deref(), true, "stopping", ttl));
+            }
+            "queued" => {
+                return Err(precondition_failed(
+                    format!(
+                        "Heartbeat precondition failed: work {work_id} is queued, with no lease (it was never acknowledged, or its lease ran out and it went back to the queue)."
+                    ),
+                    "queued",
+                    last.as_deref(),
+                    ttl,
+                ));
+            }
+            _ => {}
+        }
+        let expected = expected.unwrap_or(NO_HEARTBEAT);
+        let wanted = (expected != NO_HEARTBEAT).then_some(expected);
+        let at = now();
+        let renewed = sqlx::query(
+            "UPDATE work SET state = 'active', last_heartbeat = ?, lease_until_us = ?,
+               body = json_set(body, '$.state', 'active', '$.latest_heartbeat_at', ?,
+                 '$.started_at', coalesce(json_extract(body, '$.started_at'), ?))
+             WHERE id = ? AND state IN ('starting', 'active') AND last_heartbeat IS ?",
+        )
+        .bind(&at.text)
+        .bind(at.micros + self.lease_micros(Some(ttl)))
+        .bind(&at.text)
+        .bind(&at.text)
+        .bind(work_id)
+        .bind(wanted)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if renewed == 0 {
+            let (state, last, _) = self.work_row(environment_id, work_id).await?;
+            return Err(precondition_failed(
+                format!(
+                    "Heartbeat precondition failed: expected_last_heartbeat {expected:?} is not the item's last heartbeat (another worker holds its lease, or it was lost)."
+                ),
+                &state,
+                last.as_deref(),
+                ttl,
+            ));
+        }
+        Ok(beat(Some(&at.text), true, "active", ttl))
+    }
+
+    /// Stops an item: at once with `force` (and any item no worker holds), else it is `stopping`
+    /// until its worker sees that on a heartbeat and force-stops it. A stopped item is a 409.
+    pub async fn stop_work(&self, environment_id: &str, work_id: &str, force: bool) -> ApiResult<Value> {
+        self.work_environment(environment_id).await?;
+        let (state, _, _) = self.work_row(environment_id, work_id).await?;
+        let at = now().text;
+        let query = match state.as_str() {
+            "stopped" => {
+                return Err(ApiError::conflict(format!("Work {work_id} has already stopped.")));
+            }
+            "starting" | "active" | "stopping" if !force => {
+                "UPDATE work SET state = 'stopping',
+                   body = json_set(body, '$.state', 'stopping', '$.stop_requested_at',
+                     coalesce(json_extract(body, '$.stop_requested_at'), ?1))
+                 WHERE id = ?2 RETURNING body"
+            }
+            _ => {
+                "UPDATE work SET state = 'stopped', lease_until_us = NULL,
+                   body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?1)
+                 WHERE id = ?2 RETURNING body"
+            }
+        };
+        let body: String = sqlx::query_scalar(query).bind(&at).bind(work_id).fetch_one(&self.store.pool).await?;
+        self.forget_stopped_tokens().await?;
+        crate::meters::work_item("stopped");
+        self.count_work().await?;
+        tracing::info!(work = %work_id, force, "a work item was stopped");
+        json_text(&body)
+    }
+
+    pub async fn retrieve_work(&self, environment_id: &str, work_id: &str) -> ApiResult<Value> {
+        self.expire_leases(environment_id).await?;
+        Ok(self.work_row(environment_id, work_id).await?.2)
+    }
+
+    /// Patches an item's metadata (`null` deletes a key).
+    pub async fn update_work(&self, environment_id: &str, work_id: &str, patch: &Value) -> ApiResult<Value> {
+        let Some(patch) = patch.as_object() else {
+            return Err(ApiError::invalid("metadata: send an object of keys to set (a string) or delete (null)."));
+        };
+        let (_, _, mut body) = self.work_row(environment_id, work_id).await?;
+        let mut metadata: Metadata = serde_json::from_value(body["metadata"].clone()).unwrap_or_default();
+        let mut patched = MetadataPatch::new();
+        for (key, value) in patch {
+            patched.insert(
+                key.clone(),
+                match value {
+                    Value::Null => None,
+                    Value::String(text) => Some(text.clone()),
+                    _ => {
+                        return Err(ApiError::invalid(format!(
+                            "metadata.{key}: a value is a string, or null to delete it."
+                        )));
+                    }
+                },
+            );
+        }
+        crate::resolve::patch_metadata(&mut metadata, &patched, true)?;
+        body["metadata"] = json!(metadata);
+        sqlx::query("UPDATE work SET body = json_set(body, '$.metadata', json(?)) WHERE id = ?")
+            .bind(body["metadata"].to_string())
+            .bind(work_id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(body)
+    }
+
+    /// A page of an environment's items, oldest first.
+    pub async fn list_work(&self, environment_id: &str, paging: Paging) -> ApiResult<Value> {
+        self.work_environment(environment_id).await?;
+        self.expire_leases(environment_id).await?;
+        let filters = vec![Filter::Eq("environment_id", environment_id.to_owned())];
+        self.page(paging.query("seq, body", "work", "seq", filters), false, body_of).await
+    }
+
+    /// The queue at a glance: waiting, polled and not acked, the oldest of those, and who polls.
+    pub async fn work_stats(&self, environment_id: &str) -> ApiResult<Value> {
+        self.work_environment(environment_id).await?;
+        self.expire_leases(environment_id).await?;
+        let (depth, pending, oldest): (i64, i64, Option<String>) = sqlx::query_as(
+            "SELECT coalesce(sum(polled_us IS NULL), 0), coalesce(sum(polled_us IS NOT NULL), 0),
+               min(json_extract(body, '$.created_at'))
+             FROM work WHERE environment_id = ? AND state = 'queued'",
+        )
+        .bind(environment_id)
+        .fetch_one(&self.store.pool)
+        .await?;
+        Ok(json!({
+            "type": "work_queue_stats",
+            "depth": depth,
+            "pending": pending,
+            "oldest_queued_at": oldest,
+            "workers_polling": self.work.polling(environment_id),
+        }))
+    }
+
+    /// Sets `/metrics`' gauges of the queues (items waiting, items under a lease) after a change.
+    async fn count_work(&self) -> ApiResult<()> {
+        let (queued, leased): (i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state IN ('starting', 'active', 'stopping')), 0)
+             FROM work",
+        )
+        .fetch_one(&self.store.pool)
+        .await?;
+        crate::meters::work_gauges(queued, leased);
+        Ok(())
+    }
+}
