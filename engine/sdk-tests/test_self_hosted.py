@@ -346,3 +346,137 @@ def test_each_credential_reaches_only_what_the_api_lets_it(hosted: SelfHosted):
     assert refused.returncode != 0 and not refused.stdout and "cloud environment" in refused.stderr
     for done in (session, other):
         hosted.client.beta.sessions.archive(done.id)
+
+
+# --------------------------------------------------------------------------------------------
+# `switchboard worker` (here the engine binary's `worker` command, the same code)
+
+SCENARIO = [
+    [
+        {"tool": "bash", "input": {"command": "echo worker-$((40+2))"}},
+        {"tool": "write", "input": {"file_path": "note.txt", "content": "from the worker"}},
+        {"text": "done"},
+    ]
+]
+
+
+class WorkerProcess:
+    """A `worker` process serving the module's environment, its log in `log_path`."""
+
+    def __init__(self, hosted: SelfHosted, workdir: Path, name: str, concurrency: int = 4):
+        binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
+        self.name = name
+        self.log_path = workdir.parent / f"{name}.log"
+        self.log = open(self.log_path, "w")
+        # The key goes in the environment, never on the command line.
+        env = {**os.environ, "ANTHROPIC_ENVIRONMENT_KEY": hosted.key, "RUST_LOG": "warn,engine=info"}
+        self.process = subprocess.Popen(
+            [
+                str(binary), "worker", "--environment", hosted.environment.id, "--base-url", hosted.engine.url,
+                "--workdir", str(workdir), "--concurrency", str(concurrency), "--max-idle", "1",
+                "--worker-id", name,
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+
+
+def played(hosted: SelfHosted, session_id: str, timeout: float) -> list[Any]:
+    """The session's events up to its first `end_turn`, once it has one."""
+
+    def ended() -> list[Any] | None:
+        events, _ = sx.walk_pages(
+            hosted.client.beta.sessions.events.with_raw_response.list, sx.SESSION_EVENT, session_id
+        )
+        for i, event in enumerate(events):
+            if event.type == "session.status_idle" and event.stop_reason.type == "end_turn":
+                return events[: i + 1]
+        return None
+
+    return sx.wait_until(ended, timeout, f"session {session_id} to end its turn", interval=0.25)
+
+
+def shape(events: list[Any]) -> tuple[list[str], list[int]]:
+    """What a worker's run shows, timing aside: the agent's and clients' events in order, and for
+    each result the index of the call it answers."""
+    kinds = [e.type for e in events if e.type.startswith(("agent.", "user."))]
+    uses = [e.id for e in events if e.type == "agent.tool_use"]
+    answers = [uses.index(e.tool_use_id) for e in events if e.type == "user.tool_result"]
+    return kinds, answers
+
+
+def test_our_worker_and_the_sdks_send_the_same_events(hosted: SelfHosted, tmp_path: Path):
+    sdk_session = make_session(hosted, SCENARIO)
+    (tmp_path / "sdk").mkdir()
+    sdk = WorkerThread(hosted, tmp_path / "sdk")
+    try:
+        sx.send(hosted.client, sdk_session.id, sx.user_message("go"))
+        by_sdk = played(hosted, sdk_session.id, 60)
+    finally:
+        sdk.stop()
+    our_session = make_session(hosted, SCENARIO)
+    ours = WorkerProcess(hosted, tmp_path / "ours", "ours")
+    try:
+        sx.send(hosted.client, our_session.id, sx.user_message("go"))
+        by_us = played(hosted, our_session.id, 60)
+    finally:
+        ours.stop()
+    assert shape(by_us) == shape(by_sdk), (shape(by_us), shape(by_sdk))
+    assert shape(by_us)[1] == [0, 1], "each call answered once, in order"
+    results = [e for e in by_us if e.type == "user.tool_result"]
+    assert "worker-42" in sx.text_of(results[0]) and not results[0].is_error
+    assert "Wrote 15 bytes" in sx.text_of(results[1]) and not results[1].is_error
+    assert ours.process.returncode == 0, ours.text()
+    # The worker's sandbox wrote in the session's own folder.
+    assert (tmp_path / "ours" / our_session.id / "workspace" / "note.txt").read_text() == "from the worker"
+
+
+def test_three_workers_share_thirty_sessions_through_a_kill_and_a_stop(hosted: SelfHosted, tmp_path: Path):
+    turns = [[{"tool": "bash", "input": {"command": "sleep 3; echo slow-$((6*7))"}}, {"text": "done"}]]
+    sessions = [make_session(hosted, turns) for _ in range(30)]
+    workers = [WorkerProcess(hosted, tmp_path / name, name, concurrency=c) for name, c in
+               [("killed", 4), ("stopped", 4), ("survivor", 10)]]
+    killed, stopped, survivor = workers
+    try:
+        for session in sessions:
+            sx.send(hosted.client, session.id, sx.user_message("go"))
+        # Both to be stopped are running calls: a SIGKILL mid-call, a SIGTERM mid-call.
+        for worker in (killed, stopped):
+            sx.wait_until(lambda w=worker: "running a tool call" in w.text(), 30, f"{worker.name} to run a call")
+        time.sleep(1)
+        killed.process.kill()
+        stopped.process.terminate()
+        assert stopped.process.wait(20) == 0, stopped.text()
+        assert "handed the item back" in stopped.text(), stopped.text()
+        results: dict[str, int] = {}
+        for session in sessions:
+            events = played(hosted, session.id, 90)
+            uses = [e.id for e in events if e.type == "agent.tool_use"]
+            assert len(uses) == 1, [e.type for e in events]
+            for e in events:
+                if e.type == "user.tool_result":
+                    results[e.tool_use_id] = results.get(e.tool_use_id, 0) + 1
+                    assert "slow-42" in sx.text_of(e) and not e.is_error
+            assert results.get(uses[0]) == 1, f"call {uses[0]} of {session.id} got {results.get(uses[0])} results"
+        # What the killed worker held was finished by another, after its lease ran out.
+        taken = [s.id for s in sessions if s.id in killed.text()]
+        assert taken, killed.text()
+        for session_id in taken:
+            assert session_id in survivor.text() or session_id in stopped.text(), f"no one finished {session_id}"
+    finally:
+        for worker in workers:
+            worker.stop()

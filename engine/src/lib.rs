@@ -40,6 +40,7 @@ pub mod sealing;
 mod seed;
 mod store;
 pub mod webhooks;
+pub mod worker;
 
 use std::{
     collections::HashMap,

@@ -20,9 +20,16 @@ async fn main() -> ExitCode {
         }
         Some("messages-test-server") => engine::model::test_server::main(&args[1..]).await,
         Some("environment-key") => engine::cli::environment_key(&args[1..]).await,
+        Some("worker") => {
+            if let Err(error) = engine::logs::init("warn,engine=info") {
+                eprintln!("The worker could not start: {error}");
+                return ExitCode::FAILURE;
+            }
+            engine::worker::main(&args[1..]).await
+        }
         _ => {
             eprintln!(
-                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine environment-key ENV_ID\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
+                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine environment-key ENV_ID\n       switchboard-engine worker --environment ENV_ID [--base-url URL] [--concurrency N]\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
             );
             ExitCode::from(2)
         }

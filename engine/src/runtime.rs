@@ -553,23 +553,37 @@ impl Actor {
     /// In a self-hosted environment, the calls the engine would run wait for the worker's
     /// results instead (after a person's confirmation, when one is asked).
     async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
-        let self_hosted = self.engine.self_hosted_environment(&self.session_id).await?.is_some();
+        let self_hosted = self.self_hosted().await?;
         let mut pending = Vec::new();
         for (event_id, name, input, permission) in calls {
             crate::meters::tool_call(&name, permission == Permission::Custom, permission.label());
+            if let Some(waits) = waiting(&permission, self_hosted, &event_id, &name, &input) {
+                pending.push(waits);
+                continue;
+            }
             match permission {
-                Permission::Allow if self_hosted => pending.push(Pending::remote(event_id, name, input, true)),
-                Permission::Ask if self_hosted => pending.push(Pending::remote(event_id, name, input, false)),
                 Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
                 Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
-                Permission::Ask => pending.push(Pending::new(event_id, name, input, false)),
-                Permission::Custom => pending.push(Pending::new(event_id, name, input, true)),
+                Permission::Ask | Permission::Custom => {}
             }
         }
         if pending.is_empty() {
             return Ok(None);
         }
         self.wait_for(thread, pending).await.map(Some)
+    }
+
+    /// Whether the session's tools run on a self-hosted worker.
+    async fn self_hosted(&self) -> ApiResult<bool> {
+        Ok(self.engine.self_hosted_environment(&self.session_id).await?.is_some())
+    }
+
+    /// Records, before its event goes out, a call that will wait for a client: an answer sent as
+    /// soon as the event arrives (a worker's result can come that fast) finds it waiting.
+    fn expect(&self, thread: &Thread, id: &str, name: &str, input: &Value, permission: &Permission, self_hosted: bool) {
+        if let Some(waits) = waiting(permission, self_hosted, id, name, input) {
+            self.with_turn(thread, |turn| turn.pending.push(waits));
+        }
     }
 
     /// The turn `thread` plays (the primary's, or the child's under way), for `f`.
@@ -655,13 +669,25 @@ impl Actor {
         Ok(())
     }
 
-    /// Pauses the turn on calls that need a person (confirmations, custom tools). A child's
+    /// Pauses the turn on calls that need a client (confirmations, custom tools, a self-hosted
+    /// worker's results); answers that came already (see [`Actor::expect`]) are kept. A child's
     /// calls pause its thread and the whole session.
     async fn wait_for(&self, thread: &Thread, pending: Vec<Pending>) -> ApiResult<Outcome> {
-        let ids: Vec<String> = pending.iter().map(|p| p.event_id.clone()).collect();
-        self.with_turn(thread, |turn| turn.pending = pending);
+        let remaining = self
+            .with_turn(thread, |turn| {
+                for call in pending {
+                    if !turn.pending.iter().any(|p| p.event_id == call.event_id) {
+                        turn.pending.push(call);
+                    }
+                }
+                turn.pending.iter().filter(|p| p.decision.is_none()).map(|p| p.event_id.clone()).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
         self.save().await?;
-        let stop_reason = emitted::requires_action(ids);
+        if remaining.is_empty() {
+            return Ok(Outcome::Continue);
+        }
+        let stop_reason = emitted::requires_action(remaining);
         if thread.child {
             self.engine.set_thread_status(&self.session_id, Some(&thread.id), "idle").await?;
             self.lifecycle(thread, emitted::thread_status_idle(&thread.id, &thread.name, stop_reason.clone())).await?;
@@ -690,6 +716,7 @@ impl Actor {
         let previews = thread.child.then_some(thread.id.as_str());
         let mut output_chars = 0usize;
         let mut calls = Vec::new();
+        let self_hosted = self.self_hosted().await?;
         for step in steps {
             match step {
                 Step::Text(text) => {
@@ -703,13 +730,18 @@ impl Actor {
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
                     let (permission, evaluation) = evaluate(&thread.agent["tools"], name);
-                    let call = emitted::tool_use(None, name, object(input), permission.evaluated(), evaluation);
-                    let id = self.emit_in(thread, call).await?;
+                    let id = new_id("sevt");
+                    self.expect(thread, &id, name, input, &permission, self_hosted);
+                    let call =
+                        emitted::tool_use(Some(id.clone()), name, object(input), permission.evaluated(), evaluation);
+                    self.emit_in(thread, call).await?;
                     calls.push((id, name.clone(), input.clone(), permission));
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
-                    let id = self.emit_in(thread, emitted::custom_tool_use(None, name, object(input))).await?;
+                    let id = new_id("sevt");
+                    self.expect(thread, &id, name, input, &Permission::Custom, self_hosted);
+                    self.emit_in(thread, emitted::custom_tool_use(Some(id.clone()), name, object(input))).await?;
                     calls.push((id, name.clone(), input.clone(), Permission::Custom));
                 }
                 _ => {}
@@ -776,6 +808,19 @@ impl Actor {
 }
 
 type Call = (String, String, Value, Permission);
+
+/// The wait a call of `permission` makes, if it waits for a client: a person's confirmation, a
+/// custom tool's result, or (`self_hosted`) the worker's result of a built-in tool.
+fn waiting(permission: &Permission, self_hosted: bool, id: &str, name: &str, input: &Value) -> Option<Pending> {
+    let (id, name, input) = (id.to_owned(), name.to_owned(), input.clone());
+    match permission {
+        Permission::Allow if self_hosted => Some(Pending::remote(id, name, input, true)),
+        Permission::Ask if self_hosted => Some(Pending::remote(id, name, input, false)),
+        Permission::Ask => Some(Pending::new(id, name, input, false)),
+        Permission::Custom => Some(Pending::new(id, name, input, true)),
+        Permission::Allow | Permission::Deny(_) => None,
+    }
+}
 
 /// The script an agent plays: its system prompt, parsed, when its model is the scripted one;
 /// otherwise what to tell the person.

@@ -20,11 +20,19 @@ async fn main() -> std::process::ExitCode {
             }
             return engine::cli::serve(&args[1..], shutdown_signal()).await;
         }
+        // Serves a self-hosted environment's work: no console, no database.
+        Some("worker") => {
+            if let Err(error) = engine::logs::init("warn,engine=info") {
+                eprintln!("The worker could not start: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+            return engine::worker::main(&args[1..]).await;
+        }
         // A Messages-compatible server answering from a script, for tests and demos without a key.
         Some("messages-test-server") => return engine::model::test_server::main(&args[1..]).await,
         Some(other) if other != "serve" => {
             eprintln!(
-                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
+                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]   run a self-hosted environment's tools\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
             );
             return std::process::ExitCode::from(2);
         }

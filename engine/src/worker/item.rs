@@ -1,0 +1,395 @@
+//! One work item, as the SDK's worker serves it: a lease kept by heartbeats beside a runner that
+//! follows the session's stream, runs each built-in tool call the session routes to the worker
+//! (in a sandbox of the engine's) and posts its `user.tool_result`. How it ends says what
+//! becomes of the item: a session that is done (or an item told to stop) is force-stopped; a
+//! lost lease is left to whoever holds it now; a worker shutting down hands its item back.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::api::{Api, CallError};
+use crate::sandbox::{Sandbox, SandboxLimits, egress::Egress, packages::Mirrors};
+
+/// The built-in tools a worker runs; a call to any other tool is left for another client.
+const TOOLS: &[&str] = &["bash", "read", "write", "edit", "glob", "grep"];
+/// The lease a worker assumes until its first heartbeat answers.
+const FIRST_TTL: Duration = Duration::from_secs(90);
+
+/// A claimed item and what reaches it.
+#[derive(Clone)]
+pub struct Item {
+    pub work_id: String,
+    pub environment_id: String,
+    pub session_id: String,
+    /// The sessions token from the item's secret, else the environment key.
+    pub credential: String,
+}
+
+/// What a worker needs to serve items.
+#[derive(Clone)]
+pub struct Serving {
+    pub api: Api,
+    pub workdir: PathBuf,
+    pub limits: SandboxLimits,
+    pub tool_runner: PathBuf,
+    /// How long a session may sit idle (its turn ended) before the worker lets its item go.
+    pub max_idle: Option<Duration>,
+    pub install_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How serving an item ended.
+#[derive(Debug, PartialEq)]
+pub enum End {
+    /// The session is done (idle past `max_idle`, terminated, deleted): stop the item.
+    Done,
+    /// The API asked for the item to stop (`stopping`, or a lease it did not extend).
+    Stopping,
+    /// Another worker holds the lease now (a 412, or no heartbeat got through for a whole lease).
+    LeaseLost,
+    /// The worker is shutting down; the call under way finished and its result was posted.
+    HandedBack,
+    /// Something failed that trying again would not mend.
+    Failed(String),
+}
+
+/// The last heartbeat, echoed by the next one.
+type LastBeat = Arc<Mutex<Option<String>>>;
+
+/// Serves `item` until it ends; then stops it, hands it back or leaves it, as [`End`] says.
+pub async fn serve(serving: &Serving, item: &Item, shutdown: watch::Receiver<bool>) {
+    let last: LastBeat = Arc::default();
+    let end = tokio::select! {
+        end = heartbeats(&serving.api, item, last.clone()) => end,
+        end = Runner::new(serving, item).run(shutdown) => end,
+    };
+    let work = &item.work_id;
+    match &end {
+        End::LeaseLost => tracing::warn!(%work, session = %item.session_id, "lease lost: another worker has the item"),
+        End::HandedBack => hand_back(&serving.api, item, &last).await,
+        End::Done | End::Stopping | End::Failed(_) => {
+            if let End::Failed(why) = &end {
+                tracing::error!(%work, session = %item.session_id, "the item failed: {why}");
+            }
+            force_stop(&serving.api, item, &item.credential).await;
+        }
+    }
+    tracing::info!(%work, session = %item.session_id, ?end, "done with the item");
+}
+
+async fn heartbeat(api: &Api, item: &Item, expected: &str, ttl: Option<u64>) -> Result<Value, CallError> {
+    let path = format!("/v1/environments/{}/work/{}/heartbeat", item.environment_id, item.work_id);
+    let mut query = vec![("expected_last_heartbeat", expected.to_owned())];
+    if let Some(ttl) = ttl {
+        query.push(("desired_ttl_seconds", ttl.to_string()));
+    }
+    api.call(Method::POST, &path, &item.credential, &query, None, Duration::from_secs(30)).await
+}
+
+/// Keeps the lease: a beat every half lease (at most 30 s), until the API says stop or the lease
+/// is lost.
+async fn heartbeats(api: &Api, item: &Item, last: LastBeat) -> End {
+    let mut ttl = FIRST_TTL;
+    let mut last_success = Instant::now();
+    loop {
+        let expected = last.lock().expect("heartbeat lock").clone().unwrap_or_else(|| "NO_HEARTBEAT".to_owned());
+        match heartbeat(api, item, &expected, None).await {
+            Ok(beat) => {
+                last_success = Instant::now();
+                *last.lock().expect("heartbeat lock") = beat["last_heartbeat"].as_str().map(str::to_owned);
+                if let Some(seconds) = beat["ttl_seconds"].as_u64().filter(|s| *s > 0) {
+                    ttl = Duration::from_secs(seconds);
+                }
+                let stopping = matches!(beat["state"].as_str(), Some("stopping" | "stopped"));
+                if stopping || beat["lease_extended"] == false {
+                    return End::Stopping;
+                }
+            }
+            Err(error) if error.status() == Some(StatusCode::PRECONDITION_FAILED) => return End::LeaseLost,
+            Err(error) if error.fatal() => return End::Failed(format!("heartbeat: {error}")),
+            Err(error) => {
+                tracing::warn!(work = %item.work_id, "a heartbeat failed: {error}");
+                if last_success.elapsed() >= ttl {
+                    return End::LeaseLost;
+                }
+            }
+        }
+        let interval = (ttl / 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// A last heartbeat asking for a 1-second lease: it runs out at once, and the next poll hands
+/// the item to another worker, which finds the calls still unanswered.
+async fn hand_back(api: &Api, item: &Item, last: &LastBeat) {
+    let expected = last.lock().expect("heartbeat lock").clone().unwrap_or_else(|| "NO_HEARTBEAT".to_owned());
+    match heartbeat(api, item, &expected, Some(1)).await {
+        Ok(_) => tracing::info!(work = %item.work_id, "handed the item back: its lease ends in a second"),
+        Err(error) => tracing::warn!(work = %item.work_id, "could not shorten the lease ({error}); it ends on its own"),
+    }
+}
+
+/// Stops an item at once; one stopped already (409) is no error.
+pub async fn force_stop(api: &Api, item: &Item, credential: &str) {
+    let path = format!("/v1/environments/{}/work/{}/stop", item.environment_id, item.work_id);
+    let body = json!({ "force": true });
+    match api.call(Method::POST, &path, credential, &[], Some(&body), Duration::from_secs(30)).await {
+        Ok(_) => {}
+        Err(error) if error.status() == Some(StatusCode::CONFLICT) => {}
+        Err(error) => tracing::warn!(work = %item.work_id, "could not stop the item: {error}"),
+    }
+}
+
+/// A tool call of the session: (event id, tool, input, evaluated permission).
+struct Call {
+    id: String,
+    name: String,
+    input: Value,
+    permission: Option<String>,
+}
+
+/// Follows one session and answers its calls, one at a time, in order.
+struct Runner<'a> {
+    serving: &'a Serving,
+    item: &'a Item,
+    sandbox: Sandbox,
+    seen: HashSet<String>,
+    calls: Vec<Call>,
+    answered: HashSet<String>,
+    /// Calls run (or given up) since the last reconcile.
+    done: HashSet<String>,
+    confirmations: HashMap<String, bool>,
+    idle_since: Option<Instant>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(serving: &'a Serving, item: &'a Item) -> Self {
+        let sandbox = sandbox_for(serving, &item.session_id);
+        Runner {
+            serving,
+            item,
+            sandbox,
+            seen: HashSet::new(),
+            calls: Vec::new(),
+            answered: HashSet::new(),
+            done: HashSet::new(),
+            confirmations: HashMap::new(),
+            idle_since: None,
+        }
+    }
+
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> End {
+        let (api, item) = (&self.serving.api, self.item);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            if *shutdown.borrow() {
+                return End::HandedBack;
+            }
+            let mut stream = match api.stream(&item.session_id, &item.credential).await {
+                Ok(stream) => Box::pin(stream),
+                Err(error) if error.fatal() => return End::Failed(format!("the session's stream: {error}")),
+                Err(error) => {
+                    tracing::warn!(session = %item.session_id, "the session's stream failed: {error}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            };
+            if let Some(end) = self.reconcile(&shutdown).await {
+                return end;
+            }
+            loop {
+                let idle = self.idle_deadline();
+                tokio::select! {
+                    event = stream.next() => match event {
+                        Some(Ok(event)) => {
+                            backoff = Duration::from_millis(500);
+                            if let Some(end) = self.observe(&event) {
+                                return end;
+                            }
+                            if let Some(end) = self.route(&shutdown).await {
+                                return end;
+                            }
+                        }
+                        Some(Err(_)) | None => break,
+                    },
+                    () = sleep_until(idle) => return End::Done,
+                    _ = shutdown.changed() => return End::HandedBack,
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Reads the whole history, then runs what is left unanswered.
+    async fn reconcile(&mut self, shutdown: &watch::Receiver<bool>) -> Option<End> {
+        let (api, item) = (&self.serving.api, self.item);
+        self.done.clear();
+        match api.history(&item.session_id, &item.credential).await {
+            Ok(events) => {
+                for event in &events {
+                    if let Some(end) = self.observe(event) {
+                        return Some(end);
+                    }
+                }
+                self.route(shutdown).await
+            }
+            Err(error) => {
+                tracing::warn!(session = %item.session_id, "could not read the session's history: {error}");
+                None
+            }
+        }
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        Some(self.idle_since? + self.serving.max_idle?)
+    }
+
+    /// Takes in one event; says when it ends the session.
+    fn observe(&mut self, event: &Value) -> Option<End> {
+        if let Some(id) = event["id"].as_str()
+            && !self.seen.insert(id.to_owned())
+        {
+            return None;
+        }
+        let kind = event["type"].as_str().unwrap_or_default();
+        match kind {
+            "agent.tool_use" => {
+                let id = event["id"].as_str().unwrap_or_default().to_owned();
+                let name = event["name"].as_str().unwrap_or_default().to_owned();
+                let permission = event["evaluated_permission"].as_str().map(str::to_owned);
+                self.calls.push(Call { id, name, input: event["input"].clone(), permission });
+            }
+            "user.tool_result" | "agent.tool_result" => {
+                self.answered.insert(event["tool_use_id"].as_str().unwrap_or_default().to_owned());
+            }
+            "user.tool_confirmation" => {
+                let id = event["tool_use_id"].as_str().unwrap_or_default().to_owned();
+                self.confirmations.insert(id, event["result"] == "allow");
+                return None;
+            }
+            "session.status_terminated" | "session.deleted" => return Some(End::Done),
+            "session.thread_status_terminated" => return None,
+            _ => {}
+        }
+        let turn_ended = kind == "session.status_idle" && event["stop_reason"]["type"] != "requires_action";
+        self.idle_since = turn_ended.then(Instant::now);
+        None
+    }
+
+    /// Runs, in order, every call that is the worker's to run and has not been answered.
+    async fn route(&mut self, shutdown: &watch::Receiver<bool>) -> Option<End> {
+        loop {
+            if *shutdown.borrow() {
+                return Some(End::HandedBack);
+            }
+            let next = self.calls.iter().position(|call| {
+                !self.answered.contains(&call.id) && !self.done.contains(&call.id) && self.runnable(call)
+            });
+            let index = next?;
+            let call = &self.calls[index];
+            let (id, name, input) = (call.id.clone(), call.name.clone(), call.input.clone());
+            self.done.insert(id.clone());
+            self.idle_since = None;
+            if let Some(end) = self.run_call(&id, &name, &input).await {
+                return Some(end);
+            }
+        }
+    }
+
+    /// A call the worker runs now: a built-in tool's, allowed by its policy or by a person.
+    fn runnable(&self, call: &Call) -> bool {
+        TOOLS.contains(&call.name.as_str())
+            && match call.permission.as_deref() {
+                None | Some("allow") => true,
+                Some("deny") => false,
+                _ => self.confirmations.get(&call.id) == Some(&true),
+            }
+    }
+
+    async fn run_call(&mut self, id: &str, name: &str, input: &Value) -> Option<End> {
+        let (api, item) = (&self.serving.api, self.item);
+        tracing::info!(session = %item.session_id, call = %id, tool = name, "running a tool call");
+        let started = Instant::now();
+        let output = self.sandbox.run(name, input).await;
+        let text = if output.text.is_empty() { "(no output)".to_owned() } else { output.text };
+        let result = json!({
+            "type": "user.tool_result",
+            "tool_use_id": id,
+            "is_error": output.is_error,
+            "content": [{ "type": "text", "text": text }],
+        });
+        match api.send_result(&item.session_id, &item.credential, &result).await {
+            Ok(()) => {
+                self.answered.insert(id.to_owned());
+                let took = started.elapsed().as_millis();
+                tracing::info!(session = %item.session_id, call = %id, tool = name, is_error = output.is_error, took_ms = took as u64, "posted the result");
+                None
+            }
+            Err(error) if error.status() == Some(StatusCode::UNAUTHORIZED) => Some(End::LeaseLost),
+            // Tried again at the next reconcile (a result the session already has is refused).
+            Err(error) => {
+                tracing::warn!(session = %item.session_id, call = %id, "could not post the result: {error}");
+                None
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The sandbox of a session on this worker: its own folder under the worker's, the engine's
+/// limits, the machine's network, no control groups or disk of its own (a worker runs
+/// unprivileged).
+fn sandbox_for(serving: &Serving, session_id: &str) -> Sandbox {
+    let dir = session_dir(&serving.workdir, session_id);
+    Sandbox {
+        session: session_id.to_owned(),
+        workspace: dir.join("workspace"),
+        outputs: dir.join("outputs"),
+        mounts: Vec::new(),
+        memory: Vec::new(),
+        egress: Egress::Public,
+        tool_runner: serving.tool_runner.clone(),
+        limits: serving.limits,
+        cgroups: None,
+        disk: None,
+        packages: Value::Null,
+        mirrors: Mirrors::default(),
+        trusted: Vec::new(),
+        install_lock: serving.install_lock.clone(),
+    }
+}
+
+/// A session's folder under the worker's: its id is the API's (`sesn_` and base-62), anything
+/// else is refused a folder of its own by being flattened.
+fn session_dir(workdir: &Path, session_id: &str) -> PathBuf {
+    let safe: String = session_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    workdir.join(safe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_id_cannot_name_a_folder_outside_the_workdir() {
+        let dir = session_dir(Path::new("/srv/worker"), "../../etc");
+        assert_eq!(dir, Path::new("/srv/worker/etc"));
+        assert_eq!(session_dir(Path::new("/w"), "sesn_01Ab"), Path::new("/w/sesn_01Ab"));
+    }
+}
