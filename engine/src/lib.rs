@@ -207,6 +207,11 @@ impl Engine {
         api::router(self.state.clone())
     }
 
+    /// A new key for a self-hosted environment, shown this once (the engine keeps its hash).
+    pub async fn issue_environment_key(&self, environment_id: &str) -> Result<String, String> {
+        self.state.issue_environment_key(environment_id).await.map_err(|error| error.message)
+    }
+
     pub fn config(&self) -> &EngineConfig {
         &self.state.config
     }

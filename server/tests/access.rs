@@ -110,7 +110,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/files/{id}/content"
             | "/api/sessions/{id}/stream"
             | "/api/sessions/{id}/export"
-            | "/api/sessions/{id}/threads/{thread_id}/stream",
+            | "/api/sessions/{id}/threads/{thread_id}/stream"
+            | "/api/work/queue"
+            | "/api/work/get",
         ) => Viewer,
         (
             "POST",
@@ -134,7 +136,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/shares/revoke"
             | "/api/files"
             | "/api/skills"
-            | "/api/skills/{id}/versions",
+            | "/api/skills/{id}/versions"
+            | "/api/work/stop"
+            | "/api/work/label",
         ) => Operator,
         (
             "POST",

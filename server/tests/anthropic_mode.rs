@@ -329,3 +329,77 @@ async fn capture(response: reqwest::Response) -> Vec<u8> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A self-hosted environment's page shows its queue and the command that starts a worker; an
+/// item found by its id shows its session and lease, takes a label and stops. The console never
+/// holds the environment key: what it reads is what the API key reaches.
+#[tokio::test]
+async fn a_self_hosted_environments_queue_and_items_are_seen_and_stopped_from_the_console() {
+    let upstream = spawn_engine(KEY).await;
+    let app = anthropic_app(&upstream.base_url, KEY).await;
+    let (status, env) =
+        app.call("environments/save", &[("id", ""), ("form[name]", "fleet"), ("form[kind]", "self_hosted")]).await;
+    assert_eq!(status, 200, "{env}");
+    let env_id = env["row"]["id"].as_str().unwrap().to_owned();
+    let definition = json!({"name": "Hosted", "model": "scripted", "system": "{\"turns\": [[{\"text\": \"hi\"}]]}"});
+    let (_, agent) = app.call("agents/create", &[("definition", &definition.to_string())]).await;
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[("form[agent_id]", agent["id"].as_str().unwrap()), ("form[environment_id]", &env_id)],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let session_id = session["row"]["id"].as_str().unwrap().to_owned();
+
+    let (status, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!((queue["depth"].as_i64(), queue["pending"].as_i64()), (Some(1), Some(0)), "{queue}");
+    let command = queue["command"].as_str().unwrap();
+    assert!(command.contains(&format!("switchboard worker --environment {env_id} --base-url ")), "{command}");
+    assert!(!command.contains(KEY), "the API key is never part of the worker's command");
+
+    // A worker takes the item (with its environment key, which the console never sees).
+    let key = upstream.engine.issue_environment_key(&env_id).await.unwrap();
+    let polled: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/environments/{env_id}/work/poll", upstream.base_url))
+        .bearer_auth(&key)
+        .header("anthropic-beta", "managed-agents-2026-04-01")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let work_id = polled["id"].as_str().expect("an item").to_owned();
+    let (_, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
+    assert_eq!((queue["depth"].as_i64(), queue["pending"].as_i64()), (Some(0), Some(1)), "{queue}");
+
+    let (status, item) = app.read("work/get", &[("environment_id", &env_id), ("work_id", &work_id)]).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!((item["state"].as_str(), item["session_id"].as_str()), (Some("queued"), Some(session_id.as_str())));
+    let (status, labelled) = app
+        .call("work/label", &[("environment_id", &env_id), ("work_id", &work_id), ("key", "rack"), ("value", "b7")])
+        .await;
+    assert_eq!(status, 200, "{labelled}");
+    assert_eq!(labelled["metadata"], json!([["rack", "b7"]]));
+    let (status, refused) = app
+        .call("work/label", &[("environment_id", &env_id), ("work_id", &work_id), ("key", " "), ("value", "x")])
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, stopped) =
+        app.call("work/stop", &[("environment_id", &env_id), ("work_id", &work_id), ("force", "true")]).await;
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["state"], "stopped");
+    let (status, again) =
+        app.call("work/stop", &[("environment_id", &env_id), ("work_id", &work_id), ("force", "true")]).await;
+    assert!(status == 409 || status == 400, "a stopped item cannot stop again: {status} {again}");
+    assert!(again["message"].as_str().unwrap().contains("already stopped"), "{again}");
+    let (status, missing) = app.read("work/get", &[("environment_id", &env_id), ("work_id", "work_nope")]).await;
+    assert_eq!(status, 404, "{missing}");
+
+    let (status, page) = app.get_text(&format!("/environments/{env_id}?work={work_id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Work queue") && page.contains("switchboard worker --environment"), "{page}");
+    assert!(page.contains(&work_id) && page.contains("stopped"), "the item found from the link is shown");
+}

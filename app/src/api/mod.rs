@@ -27,6 +27,7 @@ pub mod shares;
 pub mod skills;
 pub mod upstream;
 pub mod vaults;
+pub mod work;
 pub mod workspaces;
 
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};

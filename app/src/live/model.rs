@@ -778,6 +778,18 @@ impl Model {
         stats
     }
 
+    /// The calls the session's last idle waits on that a person allowed and that have no result
+    /// yet: in a self-hosted environment, a worker runs them.
+    fn allowed_and_unrun(&self) -> usize {
+        let ids = self.stop_reason.as_ref().and_then(|r| r.get("event_ids")).and_then(Value::as_array);
+        ids.into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|id| self.item(id))
+            .filter(|i| i.kind == types::AGENT_TOOL_USE && !i.denied && i.paired.is_none())
+            .count()
+    }
+
     /// The session's state in words, e.g. "Waiting for your approval of 2 tool calls".
     pub fn state_in_words(&self) -> String {
         let waiting = self.pending();
@@ -787,8 +799,14 @@ impl Model {
             Some("rescheduling") => "Recovering from an error; the API retries".to_owned(),
             Some("terminated") => "Terminated: the session takes no more messages".to_owned(),
             Some(_) if !waiting.is_empty() => {
-                let approvals = waiting.iter().filter(|i| i.kind != types::AGENT_CUSTOM_TOOL_USE).count();
-                let custom = waiting.len() - approvals;
+                // A call its policy allowed waits only in a self-hosted environment: for a worker.
+                let by_worker = |i: &&&Item| {
+                    i.kind == types::AGENT_TOOL_USE
+                        && i.event.get("evaluated_permission").and_then(Value::as_str) == Some("allow")
+                };
+                let custom = waiting.iter().filter(|i| i.kind == types::AGENT_CUSTOM_TOOL_USE).count();
+                let worker = waiting.iter().filter(by_worker).count();
+                let approvals = waiting.len() - custom - worker;
                 let mut parts = Vec::new();
                 if approvals > 0 {
                     parts.push(format!("your approval of {approvals} tool call{}", plural(approvals)));
@@ -796,11 +814,18 @@ impl Model {
                 if custom > 0 {
                     parts.push(format!("the result of {custom} custom tool call{}", plural(custom)));
                 }
+                if worker > 0 {
+                    parts.push(format!("a worker to run {worker} tool call{}", plural(worker)));
+                }
                 format!("Waiting for {}", parts.join(" and "))
             }
             Some(_) => match self.stop_reason.as_ref().and_then(|r| r.get("type")).and_then(Value::as_str) {
                 Some("end_turn") => "Idle: the agent finished its turn".to_owned(),
-                Some("requires_action") => "Idle: waiting on calls that are not shown yet".to_owned(),
+                Some("requires_action") => match self.allowed_and_unrun() {
+                    // Allowed by a person in a self-hosted environment: its worker runs them.
+                    0 => "Idle: waiting on calls that are not shown yet".to_owned(),
+                    n => format!("Waiting for a worker to run {n} tool call{}", plural(n)),
+                },
                 Some("retries_exhausted") => "Idle: the turn failed after retries; send a new message".to_owned(),
                 Some("budget_reached") => "Idle: the session spent its budget; raise or remove it to go on".to_owned(),
                 Some(other) => format!("Idle ({})", other.replace('_', " ")),
@@ -1111,6 +1136,22 @@ mod tests {
         m.event(5, json!({ "type": types::SESSION_STATUS_RUNNING, "id": "r" }));
         assert!(m.pending().is_empty());
         assert_eq!(m.state_in_words(), "Running");
+    }
+
+    #[test]
+    fn a_self_hosted_sessions_calls_wait_for_a_worker_not_for_a_person() {
+        let mut m = Model::default();
+        let call = |id: &str, permission: &str| json!({ "type": types::AGENT_TOOL_USE, "id": id, "name": "bash", "input": {}, "evaluated_permission": permission });
+        let idle = |ids: &[&str]| json!({ "type": types::SESSION_STATUS_IDLE, "id": format!("i{}", ids.len()), "stop_reason": { "type": "requires_action", "event_ids": ids } });
+        m.event(1, call("a", "allow"));
+        m.event(2, call("b", "ask"));
+        m.event(3, idle(&["a", "b"]));
+        assert_eq!(m.state_in_words(), "Waiting for your approval of 1 tool call and a worker to run 1 tool call");
+        // Allowed by a person, the call still waits: now for the worker.
+        m.event(4, json!({ "type": types::USER_TOOL_CONFIRMATION, "id": "c", "tool_use_id": "b", "result": "allow" }));
+        m.event(5, json!({ "type": types::USER_TOOL_RESULT, "id": "r", "tool_use_id": "a", "content": [] }));
+        m.event(6, idle(&["b"]));
+        assert_eq!(m.state_in_words(), "Waiting for a worker to run 1 tool call");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::{
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
+    pages::work_queue::WorkQueuePanel,
 };
 
 const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Networking"), Column::text("Created")];
@@ -131,6 +132,7 @@ pub fn EnvironmentDetail() -> impl IntoView {
                                 </dl>
                                 <details><summary>"Raw JSON"</summary><pre class="json">{json}</pre></details>
                             </section>
+                            {(form.kind == "self_hosted").then(|| view! { <WorkQueuePanel environment_id=env.id.clone() /> })}
                         }.into_any()
                     }}
                 }.into_any()

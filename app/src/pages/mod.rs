@@ -17,6 +17,7 @@ pub mod shares;
 pub mod skills;
 pub mod users;
 pub mod vaults;
+pub mod work_queue;
 
 pub use not_found::NotFound;
 pub use overview::Overview;

@@ -19,6 +19,8 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
 /// it in Anthropic mode exactly as it would to api.anthropic.com.
 pub struct StandaloneEngine {
     pub base_url: String,
+    /// The engine itself, for what no API route does (issuing an environment key).
+    pub engine: engine::Engine,
     _data_dir: TempDir,
 }
 
@@ -26,7 +28,7 @@ pub async fn spawn_engine(key: &str) -> StandaloneEngine {
     let data_dir = TempDir::new();
     let config = engine::EngineConfig::new(data_dir.0.join("engine"), key.to_owned());
     let engine = engine::Engine::open(config).await.expect("the engine opens");
-    StandaloneEngine { base_url: serve(engine.router()).await, _data_dir: data_dir }
+    StandaloneEngine { base_url: serve(engine.router()).await, engine, _data_dir: data_dir }
 }
 
 /// A multipart form holding `bytes` as the file `name`, as the upload form posts it.
@@ -89,7 +91,7 @@ async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) 
     let base_url = serve(engine.router()).await;
     env.insert("ANTHROPIC_API_KEY".into(), key.into());
     env.insert("ANTHROPIC_BASE_URL".into(), base_url.clone());
-    Some(StandaloneEngine { base_url, _data_dir: TempDir::new() })
+    Some(StandaloneEngine { base_url, engine, _data_dir: TempDir::new() })
 }
 
 /// A new, empty database in the test cluster.

@@ -1,0 +1,173 @@
+//! A self-hosted environment's work queue as the console sees it: its stats, an item found by its
+//! id, stopping an item and labelling it. The API lists an environment's items only to its
+//! environment key, which the console never holds: the console reads what the API key reaches
+//! (stats, one item by id, stop, metadata).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use macros::access;
+use serde::{Deserialize, Serialize};
+
+use super::JsonResponse;
+#[cfg(feature = "ssr")]
+use super::server::{segment, upstream};
+use crate::error::AppError;
+
+/// An environment's queue at a glance, and how to start a worker for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkQueue {
+    /// Items waiting for a worker.
+    pub depth: i64,
+    /// Items a worker polled and has not acknowledged yet.
+    pub pending: i64,
+    pub oldest_queued_at: Option<String>,
+    /// Workers that polled in the last 30 seconds (the API counts those that send their id).
+    pub workers_polling: Option<i64>,
+    /// The command that starts a worker for this environment, filled in.
+    pub command: String,
+    /// Whether the upstream is the embedded engine (its keys come from `switchboard engine
+    /// environment-key`).
+    pub embedded: bool,
+}
+
+/// One work item: which session, where it stands, its lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkItem {
+    pub id: String,
+    pub environment_id: String,
+    /// `session`, or `healthcheck`.
+    pub kind: String,
+    pub session_id: Option<String>,
+    /// queued, starting, active, stopping or stopped.
+    pub state: String,
+    pub created_at: String,
+    pub acknowledged_at: Option<String>,
+    pub started_at: Option<String>,
+    pub latest_heartbeat_at: Option<String>,
+    pub stop_requested_at: Option<String>,
+    pub stopped_at: Option<String>,
+    /// Its metadata, sorted by key.
+    pub metadata: Vec<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+impl WorkItem {
+    fn of(work: &serde_json::Value) -> Self {
+        let text = |key: &str| work[key].as_str().map(str::to_owned);
+        let mut metadata: Vec<(String, String)> = work["metadata"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        metadata.sort();
+        Self {
+            id: text("id").unwrap_or_default(),
+            environment_id: text("environment_id").unwrap_or_default(),
+            kind: work["data"]["type"].as_str().unwrap_or("session").to_owned(),
+            session_id: work["data"]["id"].as_str().map(str::to_owned),
+            state: text("state").unwrap_or_default(),
+            created_at: text("created_at").unwrap_or_default(),
+            acknowledged_at: text("acknowledged_at"),
+            started_at: text("started_at"),
+            latest_heartbeat_at: text("latest_heartbeat_at"),
+            stop_requested_at: text("stop_requested_at"),
+            stopped_at: text("stopped_at"),
+            metadata,
+        }
+    }
+}
+
+/// The worker's command line for an environment: the key goes in the environment, never on the
+/// command line. The base URL is shown to admins only (the embedded engine's is a loopback port);
+/// others see a placeholder.
+pub fn worker_command(environment_id: &str, base_url: &str) -> String {
+    let base = if base_url.is_empty() { "<the API's base URL>" } else { base_url };
+    format!(
+        "export ANTHROPIC_ENVIRONMENT_KEY=<the environment key>\nswitchboard worker --environment {environment_id} --base-url {base} --concurrency 4"
+    )
+}
+
+#[access(Viewer)]
+#[server(endpoint = "work/queue", input = GetUrl, output = JsonResponse)]
+pub async fn get_work_queue(environment_id: String) -> Result<WorkQueue, AppError> {
+    let id = segment(&environment_id)?;
+    let stats: serde_json::Value = upstream()?
+        .get(&format!("/v1/environments/{id}/work/stats"), vec![])
+        .await
+        .map_err(|e| AppError::upstream("Reading the environment's work queue", e))?;
+    // The base URL only for admins (the summary leaves it out for others).
+    let summary = super::upstream::get_upstream_summary().await?;
+    let base_url = summary.base_url.clone();
+    Ok(WorkQueue {
+        depth: stats["depth"].as_i64().unwrap_or(0),
+        pending: stats["pending"].as_i64().unwrap_or(0),
+        oldest_queued_at: stats["oldest_queued_at"].as_str().map(str::to_owned),
+        workers_polling: stats["workers_polling"].as_i64(),
+        command: worker_command(&id, &base_url),
+        embedded: summary.mode == crate::upstream::UpstreamMode::Embedded,
+    })
+}
+
+#[access(Viewer)]
+#[server(endpoint = "work/get", input = GetUrl, output = JsonResponse)]
+pub async fn get_work_item(environment_id: String, work_id: String) -> Result<WorkItem, AppError> {
+    let (env, work) = (segment(&environment_id)?, segment(work_id.trim())?);
+    upstream()?
+        .get::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}"), vec![])
+        .await
+        .map(|w| WorkItem::of(&w))
+        .map_err(|e| AppError::upstream(&format!("Finding work item {work}"), e))
+}
+
+/// Stops an item: gracefully (its worker sees `stopping` at its next heartbeat and lets it go)
+/// or at once (`force`).
+#[access(Operator)]
+#[server(endpoint = "work/stop", output = JsonResponse)]
+pub async fn stop_work_item(environment_id: String, work_id: String, force: bool) -> Result<WorkItem, AppError> {
+    let (env, work) = (segment(&environment_id)?, segment(&work_id)?);
+    let body = if force { serde_json::json!({ "force": true }) } else { serde_json::json!({}) };
+    upstream()?
+        .post::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}/stop"), &body)
+        .await
+        .map(|w| WorkItem::of(&w))
+        .map_err(|e| AppError::upstream(&format!("Stopping work item {work}"), e))
+}
+
+/// Sets one metadata key of an item, or removes it (an empty value).
+#[access(Operator)]
+#[server(endpoint = "work/label", output = JsonResponse)]
+pub async fn label_work_item(
+    environment_id: String,
+    work_id: String,
+    key: String,
+    value: String,
+) -> Result<WorkItem, AppError> {
+    let (env, work) = (segment(&environment_id)?, segment(&work_id)?);
+    let key = key.trim();
+    if key.is_empty() || key.chars().count() > 64 {
+        return Err(AppError::bad_input("key", "A metadata key is 1 to 64 characters; nothing was changed."));
+    }
+    let value = value.trim();
+    let patch = if value.is_empty() { serde_json::Value::Null } else { serde_json::json!(value) };
+    let body = serde_json::json!({ "metadata": { key: patch } });
+    upstream()?
+        .post::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}"), &body)
+        .await
+        .map(|w| WorkItem::of(&w))
+        .map_err(|e| AppError::upstream(&format!("Labelling work item {work}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worker_command_names_the_environment_and_keeps_the_key_off_the_command_line() {
+        let command = worker_command("env_1", "http://127.0.0.1:4010");
+        assert!(command.contains("--environment env_1 --base-url http://127.0.0.1:4010"));
+        assert!(command.starts_with("export ANTHROPIC_ENVIRONMENT_KEY="));
+        assert!(!command.contains("--environment-key"));
+        assert!(worker_command("env_1", "").contains("<the API's base URL>"));
+    }
+}
