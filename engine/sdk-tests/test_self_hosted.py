@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -480,3 +481,30 @@ def test_three_workers_share_thirty_sessions_through_a_kill_and_a_stop(hosted: S
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_our_worker_gives_an_item_up_on_a_412_and_does_not_stop_it(hosted: SelfHosted, tmp_path: Path):
+    """A worker frozen past its lease comes back to a 412: another holds the item, so it lets go of
+    it without stopping it (the new holder's item stays active)."""
+    turns = [[{"tool": "bash", "input": {"command": "sleep 2; echo late"}}, {"text": "done"}]]
+    session = make_session(hosted, turns)
+    worker = WorkerProcess(hosted, tmp_path / "frozen", "frozen")
+    try:
+        sx.send(hosted.client, session.id, sx.user_message("go"))
+        sx.wait_until(lambda: "took an item" in worker.text(), 20, "the worker to take the item")
+        worker.process.send_signal(signal.SIGSTOP)
+        time.sleep(LEASE_SECONDS + 0.5)
+        # The lease ran out: another worker (this test) takes the item and holds its lease.
+        item = poll_for(hosted, session.id, "thief")
+        work = hosted.worker_client.beta.environments.work
+        work.ack(item.id, environment_id=hosted.environment.id)
+        thief = hosted.token_client(item).beta.environments.work
+        thief.heartbeat(item.id, environment_id=hosted.environment.id, expected_last_heartbeat="NO_HEARTBEAT")
+        worker.process.send_signal(signal.SIGCONT)
+        sx.wait_until(lambda: "lease lost" in worker.text(), 20, "the worker to see its lease was lost")
+        held = hosted.client.beta.environments.work.retrieve(item.id, environment_id=hosted.environment.id)
+        assert held.state == "active", f"the worker stopped an item it no longer held: {held.state}"
+        hosted.client.beta.environments.work.stop(item.id, environment_id=hosted.environment.id, force=True)
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+        worker.stop()

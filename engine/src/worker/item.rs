@@ -55,7 +55,8 @@ pub enum End {
     Stopping,
     /// Another worker holds the lease now (a 412, or no heartbeat got through for a whole lease).
     LeaseLost,
-    /// The worker is shutting down; the call under way finished and its result was posted.
+    /// The worker is shutting down mid-turn; the call under way finished and its result was
+    /// posted.
     HandedBack,
     /// Something failed that trying again would not mend.
     Failed(String),
@@ -191,7 +192,7 @@ impl<'a> Runner<'a> {
         let mut backoff = Duration::from_millis(500);
         loop {
             if *shutdown.borrow() {
-                return End::HandedBack;
+                return self.leaving();
             }
             let mut stream = match api.stream(&item.session_id, &item.credential).await {
                 Ok(stream) => Box::pin(stream),
@@ -222,7 +223,7 @@ impl<'a> Runner<'a> {
                         Some(Err(_)) | None => break,
                     },
                     () = sleep_until(idle) => return End::Done,
-                    _ = shutdown.changed() => return End::HandedBack,
+                    _ = shutdown.changed() => return self.leaving(),
                 }
             }
             tokio::time::sleep(backoff).await;
@@ -248,6 +249,13 @@ impl<'a> Runner<'a> {
                 None
             }
         }
+    }
+
+    /// How the item ends when the worker shuts down: a session whose turn ended has nothing for
+    /// another worker to do (stop the item; new input queues a new one), one mid-turn is handed
+    /// back.
+    fn leaving(&self) -> End {
+        if self.idle_since.is_some() { End::Done } else { End::HandedBack }
     }
 
     fn idle_deadline(&self) -> Option<Instant> {
@@ -290,7 +298,7 @@ impl<'a> Runner<'a> {
     async fn route(&mut self, shutdown: &watch::Receiver<bool>) -> Option<End> {
         loop {
             if *shutdown.borrow() {
-                return Some(End::HandedBack);
+                return Some(self.leaving());
             }
             let next = self.calls.iter().position(|call| {
                 !self.answered.contains(&call.id) && !self.done.contains(&call.id) && self.runnable(call)
