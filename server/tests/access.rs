@@ -112,6 +112,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/sessions/{id}/export"
             | "/api/sessions/{id}/threads/{thread_id}/stream"
             | "/api/work/queue"
+            | "/api/work/waiting"
             | "/api/work/get",
         ) => Viewer,
         (

@@ -355,6 +355,11 @@ async fn a_self_hosted_environments_queue_and_items_are_seen_and_stopped_from_th
     let (status, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
     assert_eq!(status, 200, "{queue}");
     assert_eq!((queue["depth"].as_i64(), queue["pending"].as_i64()), (Some(1), Some(0)), "{queue}");
+    let (status, waiting) = app.read("work/waiting", &[]).await;
+    assert_eq!(status, 200, "{waiting}");
+    assert_eq!(waiting[0]["depth"], 1, "{waiting}");
+    let (_, list) = app.get_text("/sessions").await;
+    assert!(list.contains("1 session waits for a worker on fleet"), "the sessions list says so");
     let command = queue["command"].as_str().unwrap();
     assert!(command.contains(&format!("switchboard worker --environment {env_id} --base-url ")), "{command}");
     assert!(!command.contains(KEY), "the API key is never part of the worker's command");

@@ -78,6 +78,32 @@ impl WorkItem {
     }
 }
 
+/// A self-hosted environment with sessions waiting for a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingQueue {
+    pub environment_id: String,
+    pub name: String,
+    /// Sessions waiting for a worker to take them.
+    pub depth: i64,
+    /// Workers that polled in the last 30 seconds, as the API reports it.
+    pub workers_polling: Option<i64>,
+}
+
+impl WaitingQueue {
+    /// The notice the sessions list shows, e.g. "2 sessions wait for a worker on fleet: no worker
+    /// polled it in the last 30 seconds."
+    pub fn words(&self) -> String {
+        let sessions =
+            if self.depth == 1 { "1 session waits".to_owned() } else { format!("{} sessions wait", self.depth) };
+        let workers = match self.workers_polling {
+            Some(0) => ": no worker polled it in the last 30 seconds; start one".to_owned(),
+            Some(n) => format!(" ({n} polling; each takes them as it has room)"),
+            None => String::new(),
+        };
+        format!("{sessions} for a worker on {}{workers}.", self.name)
+    }
+}
+
 /// The worker's command line for an environment: the key goes in the environment, never on the
 /// command line. The base URL is shown to admins only (the embedded engine's is a loopback port);
 /// others see a placeholder.
@@ -107,6 +133,73 @@ pub async fn get_work_queue(environment_id: String) -> Result<WorkQueue, AppErro
         command: worker_command(&id, &base_url),
         embedded: summary.mode == crate::upstream::UpstreamMode::Embedded,
     })
+}
+
+/// The self-hosted environments (of the first 100) whose queues hold sessions no worker has taken.
+#[access(Viewer)]
+#[server(endpoint = "work/waiting", input = GetUrl, output = JsonResponse)]
+pub async fn get_waiting_queues() -> Result<Vec<WaitingQueue>, AppError> {
+    let api = upstream()?;
+    // Read at most every 15 s per upstream: the API limits environment calls (60 a minute by its
+    // documentation), and every load of the sessions list asks.
+    let upstream_id = std::sync::Arc::as_ptr(&api.0) as *const () as usize;
+    if let Some(fresh) = waiting_cache::get(upstream_id) {
+        return Ok(fresh);
+    }
+    let query = vec![("limit".to_owned(), "100".to_owned())];
+    let environments: serde_json::Value =
+        api.get("/v1/environments", query).await.map_err(|e| AppError::upstream("Listing environments", e))?;
+    let mut waiting = Vec::new();
+    let hosted = environments["data"].as_array().into_iter().flatten().filter(|e| e["config"]["type"] == "self_hosted");
+    for environment in hosted {
+        let id = environment["id"].as_str().unwrap_or_default();
+        let stats: serde_json::Value = api
+            .get(&format!("/v1/environments/{}/work/stats", segment(id)?), vec![])
+            .await
+            .map_err(|e| AppError::upstream("Reading a work queue", e))?;
+        let depth = stats["depth"].as_i64().unwrap_or(0);
+        if depth > 0 {
+            waiting.push(WaitingQueue {
+                environment_id: id.to_owned(),
+                name: environment["name"].as_str().unwrap_or(id).to_owned(),
+                depth,
+                workers_polling: stats["workers_polling"].as_i64(),
+            });
+        }
+    }
+    waiting_cache::put(upstream_id, waiting.clone());
+    Ok(waiting)
+}
+
+/// The last answer of [`get_waiting_queues`] per upstream, for 15 seconds.
+#[cfg(feature = "ssr")]
+mod waiting_cache {
+    use std::{
+        collections::HashMap,
+        sync::Mutex,
+        time::{Duration, Instant},
+    };
+
+    use super::WaitingQueue;
+
+    const FRESH: Duration = Duration::from_secs(15);
+    /// Per upstream: when it was read, and what it said.
+    type Answers = HashMap<usize, (Instant, Vec<WaitingQueue>)>;
+    static CACHE: Mutex<Option<Answers>> = Mutex::new(None);
+
+    pub fn get(upstream: usize) -> Option<Vec<WaitingQueue>> {
+        let cache = CACHE.lock().ok()?;
+        let (at, queues) = cache.as_ref()?.get(&upstream)?;
+        (at.elapsed() < FRESH).then(|| queues.clone())
+    }
+
+    pub fn put(upstream: usize, queues: Vec<WaitingQueue>) {
+        if let Ok(mut cache) = CACHE.lock() {
+            let cache = cache.get_or_insert_with(HashMap::new);
+            cache.retain(|_, (at, _)| at.elapsed() < FRESH);
+            cache.insert(upstream, (Instant::now(), queues));
+        }
+    }
 }
 
 #[access(Viewer)]
@@ -169,5 +262,23 @@ mod tests {
         assert!(command.starts_with("export ANTHROPIC_ENVIRONMENT_KEY="));
         assert!(!command.contains("--environment-key"));
         assert!(worker_command("env_1", "").contains("<the API's base URL>"));
+    }
+
+    #[test]
+    fn a_waiting_queue_says_how_many_sessions_wait_and_whether_a_worker_polls() {
+        let queue = |depth, polling| WaitingQueue {
+            environment_id: "env_1".into(),
+            name: "fleet".into(),
+            depth,
+            workers_polling: polling,
+        };
+        assert_eq!(
+            queue(2, Some(0)).words(),
+            "2 sessions wait for a worker on fleet: no worker polled it in the last 30 seconds; start one."
+        );
+        assert_eq!(
+            queue(1, Some(3)).words(),
+            "1 session waits for a worker on fleet (3 polling; each takes them as it has room)."
+        );
     }
 }

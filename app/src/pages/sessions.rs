@@ -110,8 +110,29 @@ pub fn SessionList() -> impl IntoView {
             pager_base=move || filter().query()
             first_page=move || filter().page.is_none()
         >
+            <WaitingForWorkers />
             {session_filters(filter, agents)}
         </ListPage>
+    }
+}
+
+/// Sessions of self-hosted environments that no worker has taken: said, with a link to the
+/// environment's page (its queue, and the command that starts a worker), so that they do not look
+/// stuck.
+#[component]
+fn WaitingForWorkers() -> impl IntoView {
+    let waiting = Resource::new(|| (), |_| crate::api::work::get_waiting_queues());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match waiting.await {
+                    Ok(queues) => queues.into_iter().map(|q| view! {
+                        <p class="notice" role="status">{q.words()} " " <A href=format!("/environments/{}", q.environment_id)>"Its work queue"</A></p>
+                    }).collect_view().into_any(),
+                    Err(error) => view! { <p class="muted">{format!("Work queues not read: {}", error.message)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
