@@ -181,7 +181,8 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/notify/channels/create"
             | "/api/notify/channels/delete"
             | "/api/policies/save"
-            | "/api/policies/delete",
+            | "/api/policies/delete"
+            | "/api/work/key",
         ) => Admin,
         ("GET", "/api/users/list" | "/api/settings/webhooks" | "/api/notify/channels") => Admin,
         _ => return None,

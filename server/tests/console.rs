@@ -973,3 +973,46 @@ async fn an_agent_abusing_its_sandbox_leaves_the_console_serving() {
     }
     assert_eq!(results[6], (false, "still here\n".to_owned()));
 }
+
+/// On the embedded engine an admin issues a self-hosted environment's key from its page: shown
+/// once, working at once against the engine, and never in the audit log, which names the
+/// environment. An operator may not.
+#[tokio::test]
+async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
+    let app = spawn_app(&[]).await;
+    let (status, env) =
+        app.call("environments/save", &[("id", ""), ("form[name]", "fleet"), ("form[kind]", "self_hosted")]).await;
+    assert_eq!(status, 200, "{env}");
+    let env_id = env["row"]["id"].as_str().unwrap().to_owned();
+    let (status, key) = app.call("work/key", &[("environment_id", &env_id)]).await;
+    assert_eq!(status, 200, "{key}");
+    let key = key.as_str().expect("the key").to_owned();
+    assert!(key.starts_with("envk_"), "{key}");
+    // The key works against the engine at once, as a worker uses it.
+    let (_, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
+    let base = queue["command"].as_str().unwrap().split("--base-url ").nth(1).unwrap().split(' ').next().unwrap();
+    let stats = reqwest::Client::new()
+        .get(format!("{base}/v1/environments/{env_id}/work/stats"))
+        .bearer_auth(&key)
+        .header("anthropic-beta", "managed-agents-2026-04-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.status(), 200);
+    let entries = support::audit_entries(&app, "work/key").await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(text.contains(&env_id) && !text.contains(&key), "{text}");
+    // A cloud environment has no key, said in a sentence.
+    let cloud = create_environment(&app, "cloud").await;
+    let (status, refused) = app.call("work/key", &[("environment_id", cloud["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("cloud environment"), "{refused}");
+    let operator = app.client_as("olive", &["operator"]).await;
+    let response = operator
+        .post(format!("{}/api/work/key", app.address))
+        .form(&[("environment_id", env_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}

@@ -25,8 +25,8 @@ pub struct WorkQueue {
     pub workers_polling: Option<i64>,
     /// The command that starts a worker for this environment, filled in.
     pub command: String,
-    /// Whether the upstream is the embedded engine (its keys come from `switchboard engine
-    /// environment-key`).
+    /// Whether the upstream is the embedded engine (an admin issues its keys here, or with
+    /// `switchboard engine environment-key`).
     pub embedded: bool,
 }
 
@@ -200,6 +200,40 @@ mod waiting_cache {
             cache.insert(upstream, (Instant::now(), queues));
         }
     }
+}
+
+/// Issues a key for a self-hosted environment of the embedded engine and answers it: the one time
+/// it is shown (the engine keeps its hash). Against Anthropic's API, keys come from its console.
+#[access(Admin)]
+#[server(endpoint = "work/key", output = JsonResponse)]
+pub async fn issue_environment_key(environment_id: String) -> Result<String, AppError> {
+    let id = segment(&environment_id)?;
+    let Some(keys) = leptos::prelude::use_context::<keys::EnvironmentKeysHandle>() else {
+        return Err(AppError::bad_input(
+            "environment_id",
+            "This Switchboard's upstream is Anthropic's API: environment keys come from Anthropic's console.",
+        ));
+    };
+    let key = keys.0.issue(id.clone()).await?;
+    // The audit entry names the environment, never the key.
+    crate::auth::store::note(serde_json::json!({ "environment_id": id }));
+    Ok(key)
+}
+
+/// What issues environment keys: the embedded engine, provided to the default workspace's pages.
+#[cfg(feature = "ssr")]
+pub mod keys {
+    use std::sync::Arc;
+
+    use crate::{error::AppError, upstream::client::BoxFuture};
+
+    pub trait EnvironmentKeys: Send + Sync {
+        /// A new key for self-hosted environment `environment_id`.
+        fn issue(&self, environment_id: String) -> BoxFuture<'_, Result<String, AppError>>;
+    }
+
+    #[derive(Clone)]
+    pub struct EnvironmentKeysHandle(pub Arc<dyn EnvironmentKeys>);
 }
 
 #[access(Viewer)]

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::work::{LabelWorkItem, StopWorkItem, WorkItem, WorkQueue, get_work_item, get_work_queue},
+    api::work::{IssueEnvironmentKey, LabelWorkItem, StopWorkItem, WorkItem, WorkQueue, get_work_item, get_work_queue},
+    auth::Role,
     components::{
         confirm::Confirm,
         feedback::{InlineError, Loading},
@@ -38,17 +39,24 @@ pub fn WorkQueuePanel(environment_id: String) -> impl IntoView {
     let error = Signal::derive(move || {
         stop.value().get().and_then(Result::err).or_else(|| label.value().get().and_then(Result::err))
     });
+    let key_env = environment_id.clone();
     view! {
         <section class="panel" aria-labelledby="work-queue">
             <h2 id="work-queue">"Work queue"</h2>
             <p class="muted">"Sessions on this environment run their tools on workers: each session queues a work item, and a worker takes it."</p>
             <Suspense fallback=|| view! { <Loading what="the work queue" /> }>
-                {move || Suspend::new(async move {
+                {move || { let key_env = key_env.clone(); Suspend::new(async move {
                     match queue.await {
-                        Ok(queue) => queue_facts(queue, refresh).into_any(),
+                        Ok(queue) => {
+                            let embedded = queue.embedded;
+                            view! {
+                                {queue_facts(queue, refresh)}
+                                {embedded.then(|| view! { <KeyIssuer environment_id=key_env /> })}
+                            }.into_any()
+                        }
                         Err(error) => view! { <InlineError error=Signal::derive(move || Some(error.clone())) /> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
             <h3>"Find a work item"</h3>
             <p class="muted">"The API lists an environment's items only to its workers; find one by its id (a worker's log names it)."</p>
@@ -78,7 +86,7 @@ fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
         format!("{depth} waiting, {pending} taken and not yet acknowledged")
     };
     let key_hint = if embedded {
-        "Issue a key on the console's machine with: switchboard engine environment-key <environment id> (shown once; keep it in the worker's environment or a file)."
+        "An admin issues a key below, or on the console's machine with: switchboard engine environment-key <environment id>. It is shown once; keep it in the worker's environment or a file."
     } else {
         "Environment keys come from Anthropic's console; keep one in the worker's environment or a file, never on its command line."
     };
@@ -96,6 +104,34 @@ fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
         <h3>"Start a worker"</h3>
         <pre class="json" aria-label="The command that starts a worker">{command}</pre>
         <p class="muted">{key_hint}</p>
+    }
+}
+
+/// An admin issues a key for the environment (the embedded engine's): shown here once, never
+/// again, and never logged (the audit entry names the environment only).
+#[component]
+fn KeyIssuer(environment_id: String) -> impl IntoView {
+    let issue = ServerAction::<IssueEnvironmentKey>::new();
+    let admin = crate::me::can(Role::Admin);
+    let error = Signal::derive(move || issue.value().get().and_then(Result::err));
+    let issued = move || issue.value().get().and_then(Result::ok);
+    view! {
+        {move || admin.get().then(|| {
+            let environment_id = environment_id.clone();
+            view! {
+                <ActionForm action=issue attr:class="inline-form">
+                    <input type="hidden" name="environment_id" value=environment_id />
+                    <button type="submit" class="button" disabled=move || issue.pending().get()>"Issue an environment key"</button>
+                </ActionForm>
+                <InlineError error />
+                {move || issued().map(|key| view! {
+                    <div class="notice" role="status">
+                        <p>"The new environment key, shown this once (Switchboard keeps only its hash):"</p>
+                        <pre class="json" aria-label="The new environment key">{key}</pre>
+                    </div>
+                })}
+            }
+        })}
     }
 }
 

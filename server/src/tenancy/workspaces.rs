@@ -151,6 +151,8 @@ struct Handles {
     shares: SharesHandle,
     imports: ImportsHandle,
     windows: WindowsHandle,
+    /// Issues environment keys: the embedded engine's, on its workspace only.
+    keys: Option<app::api::work::keys::EnvironmentKeysHandle>,
 }
 
 impl Workspace {
@@ -201,6 +203,7 @@ impl Workspace {
             shares: SharesHandle(shares.clone()),
             imports: ImportsHandle(imports.clone()),
             windows: WindowsHandle(Arc::new(crate::streams::hub::Windows(hub.clone()))),
+            keys: None,
         };
         Ok(Self {
             id: id.to_owned(),
@@ -237,6 +240,15 @@ impl Workspace {
         provide_context(handles.shares.clone());
         provide_context(handles.imports.clone());
         provide_context(handles.windows.clone());
+        if let Some(keys) = &handles.keys {
+            provide_context(keys.clone());
+        }
+    }
+
+    /// This workspace's upstream issues environment keys (the embedded engine).
+    pub fn with_environment_keys(mut self, keys: app::api::work::keys::EnvironmentKeysHandle) -> Self {
+        self.handles.keys = Some(keys);
+        self
     }
 
     /// Puts the workspace on a request for the routes outside the Leptos app: itself, and each

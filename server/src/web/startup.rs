@@ -46,6 +46,7 @@ pub struct Application {
 /// console talks to it over HTTP like to any upstream.
 pub struct EmbeddedEngine {
     pub base_url: String,
+    engine: engine::Engine,
     listener: TcpListener,
     router: Router,
 }
@@ -84,7 +85,9 @@ impl Application {
         });
         let readiness = Readiness::new(database, client.clone());
         let observe = Arc::new(Observe::new(recorder, &settings.metrics, readiness));
-        let workspaces = open_workspaces(&settings, client, pool.clone(), &access, cluster.clone()).await?;
+        let keys_of_engine = engine.as_ref().map(|embedded| EngineKeys::handle(embedded.engine.clone()));
+        let workspaces =
+            open_workspaces(&settings, client, pool.clone(), &access, cluster.clone(), keys_of_engine).await?;
         let inbox = workspaces.default_workspace().inbox.clone();
         let link_key =
             keys.key("link").await.map_err(|e| io::Error::other(format!("cannot read the link key: {e}")))?;
@@ -290,6 +293,7 @@ async fn open_workspaces(
     pool: sqlx::AnyPool,
     access: &Access,
     cluster: Arc<Cluster>,
+    keys: Option<app::api::work::keys::EnvironmentKeysHandle>,
 ) -> io::Result<Arc<Workspaces>> {
     let config = workspaces::Config {
         data_dir: settings.data_dir.clone(),
@@ -310,7 +314,11 @@ async fn open_workspaces(
     };
     let mode = settings.upstream.mode();
     let stores = workspaces::WorkspaceStores::sql(pool.clone());
-    let default = Workspace::open(&config, DEFAULT_ID, "Default", mode, client, stores, access.audit.clone()).await?;
+    let mut default =
+        Workspace::open(&config, DEFAULT_ID, "Default", mode, client, stores, access.audit.clone()).await?;
+    if let Some(keys) = keys {
+        default = default.with_environment_keys(keys);
+    }
     let rows = Arc::new(crate::tenancy::workspace_rows::SqlWorkspaceRows::new(pool));
     Workspaces::open(default, rows, access.audit.clone(), settings.secret_key.clone(), config).await
 }
@@ -346,6 +354,28 @@ async fn open_notifier(
     Ok(notifier)
 }
 
+/// The embedded engine as the issuer of environment keys the console's admins ask for.
+struct EngineKeys(engine::Engine);
+
+impl EngineKeys {
+    fn handle(engine: engine::Engine) -> app::api::work::keys::EnvironmentKeysHandle {
+        app::api::work::keys::EnvironmentKeysHandle(Arc::new(EngineKeys(engine)))
+    }
+}
+
+impl app::api::work::keys::EnvironmentKeys for EngineKeys {
+    fn issue(
+        &self,
+        environment_id: String,
+    ) -> app::upstream::client::BoxFuture<'_, Result<String, app::error::AppError>> {
+        Box::pin(async move {
+            self.0.issue_environment_key(&environment_id).await.map_err(|message| {
+                app::error::AppError::bad_input("environment_id", format!("No key was issued: {message}"))
+            })
+        })
+    }
+}
+
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
 /// port. Its key is random and never leaves this process.
 async fn start_engine(
@@ -370,7 +400,7 @@ async fn start_engine(
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    Ok(EmbeddedEngine { base_url, listener, router: engine.router() })
+    Ok(EmbeddedEngine { base_url, listener, router: engine.router(), engine })
 }
 
 /// Accounts, the audit log and the first admin: `SWITCHBOARD_ADMIN_PASSWORD` creates `admin` when
