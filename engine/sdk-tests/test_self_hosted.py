@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -364,7 +365,9 @@ SCENARIO = [
 class WorkerProcess:
     """A `worker` process serving the module's environment, its log in `log_path`."""
 
-    def __init__(self, hosted: SelfHosted, workdir: Path, name: str, concurrency: int = 4):
+    def __init__(
+        self, hosted: SelfHosted, workdir: Path, name: str, concurrency: int = 4, extra: tuple[str, ...] = ()
+    ):
         binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
         self.name = name
         self.log_path = workdir.parent / f"{name}.log"
@@ -375,7 +378,7 @@ class WorkerProcess:
             [
                 str(binary), "worker", "--environment", hosted.environment.id, "--base-url", hosted.engine.url,
                 "--workdir", str(workdir), "--concurrency", str(concurrency), "--max-idle", "1",
-                "--worker-id", name,
+                "--worker-id", name, *extra,
             ],
             env=env,
             stdout=self.log,
@@ -507,4 +510,39 @@ def test_our_worker_gives_an_item_up_on_a_412_and_does_not_stop_it(hosted: SelfH
         hosted.client.beta.environments.work.stop(item.id, environment_id=hosted.environment.id, force=True)
     finally:
         worker.process.send_signal(signal.SIGCONT)
+        worker.stop()
+
+
+ON_WORK_SCRIPT = """
+import asyncio, os
+import anthropic
+from anthropic.lib.environments import EnvironmentWorker
+
+async def main():
+    # Everything it needs comes from the variables `--on-work` sets; the key is never an argument.
+    client = anthropic.AsyncAnthropic(base_url=os.environ["ANTHROPIC_BASE_URL"], api_key="not-used")
+    worker = EnvironmentWorker(client, workdir=os.environ["WORKDIR"], max_idle=1.0, memory_sync_interval=None)
+    await worker.handle_item()
+
+asyncio.run(main())
+"""
+
+
+def test_on_work_hands_each_item_to_a_script_using_the_sdks_handle_item(hosted: SelfHosted, tmp_path: Path):
+    script = tmp_path / "serve_item.py"
+    script.write_text(ON_WORK_SCRIPT)
+    (tmp_path / "items").mkdir()
+    session = make_session(hosted, SCENARIO)
+    command = f"WORKDIR={tmp_path / 'items'} {sys.executable} {script}"
+    worker = WorkerProcess(hosted, tmp_path / "on-work", "on-work", extra=("--on-work", command))
+    try:
+        sx.send(hosted.client, session.id, sx.user_message("go"))
+        events = played(hosted, session.id, 60)
+        kinds, answers = shape(events)
+        assert answers == [0, 1], kinds
+        results = [e for e in events if e.type == "user.tool_result"]
+        assert "worker-42" in sx.text_of(results[0]), "the SDK's toolset ran the call for the script"
+        assert (tmp_path / "items" / "note.txt").read_text() == "from the worker"
+        sx.wait_until(lambda: "the --on-work command finished" in worker.text(), 30, "the script to finish")
+    finally:
         worker.stop()
