@@ -45,7 +45,9 @@ impl LogFormat {
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
-        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+        // Colours only on a terminal: a file, a pipe or journald gets plain text.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(terminal);
         match self {
             Self::Text => layer.boxed(),
             Self::Json => layer.json().flatten_event(true).boxed(),

@@ -242,6 +242,11 @@ impl<'a> Runner<'a> {
                         return Some(end);
                     }
                 }
+                // A session with no events yet (created, never sent anything) holds no turn: the
+                // worker lets it go after `max_idle` too, and its first message queues a new item.
+                if events.is_empty() && self.idle_since.is_none() {
+                    self.idle_since = Some(Instant::now());
+                }
                 self.route(shutdown).await
             }
             Err(error) => {
