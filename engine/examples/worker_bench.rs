@@ -105,6 +105,14 @@ fn stop(mut workers: Vec<Child>) {
     }
 }
 
+/// A turn of `calls` `bash` calls of `true`, one after another (a text between them, so that each
+/// is a model request of its own).
+fn calls_one_by_one(calls: usize) -> Vec<Value> {
+    (0..calls)
+        .flat_map(|_| [json!({ "tool": "bash", "input": { "command": "true" } }), json!({ "text": "next" })])
+        .collect()
+}
+
 async fn agent(client: &Client, turn: Vec<Value>, policy: &str) -> String {
     let system = json!({ "turns": [turn] }).to_string();
     let tools =
@@ -139,12 +147,7 @@ async fn ended(client: &Client, session: &str) -> bool {
 
 /// Tool calls per second through 1, 2 and 4 workers, each round a fresh set of sessions.
 async fn throughput(client: &Client, fleet: &Fleet) {
-    let mut turn = Vec::new();
-    for _ in 0..CALLS_PER_SESSION {
-        turn.push(json!({ "tool": "bash", "input": { "command": "true" } }));
-        turn.push(json!({ "text": "next" }));
-    }
-    let agent = agent(client, turn, "always_allow").await;
+    let agent = agent(client, calls_one_by_one(CALLS_PER_SESSION), "always_allow").await;
     for workers in [1usize, 2, 4] {
         let mut rates = Vec::new();
         for round in 0..ROUNDS {
@@ -180,12 +183,7 @@ async fn throughput(client: &Client, fleet: &Fleet) {
 
 /// From a confirmation posted to the worker starting the call it allows.
 async fn confirmation_latency(client: &Client, fleet: &Fleet) {
-    let mut turn = Vec::new();
-    for _ in 0..CONFIRMATIONS {
-        turn.push(json!({ "tool": "bash", "input": { "command": "true" } }));
-        turn.push(json!({ "text": "next" }));
-    }
-    let agent = agent(client, turn, "always_ask").await;
+    let agent = agent(client, calls_one_by_one(CONFIRMATIONS), "always_ask").await;
     let session = session(client, &agent, &fleet.env_id).await;
     let worker = fleet.start("confirm", 1);
     message(client, &session).await;

@@ -28,6 +28,8 @@ CREATE TABLE work (
 );
 CREATE INDEX work_queue ON work (environment_id, state, seq);
 CREATE INDEX work_by_session ON work (session_id, state);
+-- The gauges count the live items by state; stopped ones are never read again but by id.
+CREATE INDEX work_by_state ON work (state);
 
 -- The sessions tokens poll hands out in a work item's `secret`, kept as their SHA-256: each lets
 -- a worker reach that one session (and heartbeat or stop that one item) until the item stops.

@@ -234,15 +234,20 @@ def test_a_stale_heartbeat_is_412_and_a_lost_lease_goes_to_another_worker(hosted
         expected_last_heartbeat="NO_HEARTBEAT",
     )
     assert beat.lease_extended and beat.state == "active" and beat.ttl_seconds == LEASE_SECONDS
-    error, body = sx.expect_error(
-        anthropic.APIStatusError,
-        412,
-        {"invalid_request_error"},
-        mine.heartbeat,
-        item.id,
-        environment_id=hosted.environment.id,
-        expected_last_heartbeat="2020-01-01T00:00:00.000000Z",
-    )
+    def refused_beat(expected: str) -> dict[str, Any]:
+        """A heartbeat with `expected` that must be the 412; its error body."""
+        _, body = sx.expect_error(
+            anthropic.APIStatusError,
+            412,
+            {"invalid_request_error"},
+            mine.heartbeat,
+            item.id,
+            environment_id=hosted.environment.id,
+            expected_last_heartbeat=expected,
+        )
+        return body
+
+    body = refused_beat("2020-01-01T00:00:00.000000Z")
     details = sx.strict(BetaHeartbeatPreconditionFailedErrorDetails, json.dumps(body["error"]["details"]))
     assert details.current_state.state == "active" and details.current_state.last_heartbeat == beat.last_heartbeat
 
@@ -251,15 +256,7 @@ def test_a_stale_heartbeat_is_412_and_a_lost_lease_goes_to_another_worker(hosted
     again = poll_for(hosted, session.id, "worker-b")
     assert again.id == item.id and again.state == "queued"
     assert sessions_token(again) != sessions_token(item), "the new holder got a token of its own"
-    sx.expect_error(
-        anthropic.APIStatusError,
-        412,
-        {"invalid_request_error"},
-        mine.heartbeat,
-        item.id,
-        environment_id=hosted.environment.id,
-        expected_last_heartbeat=beat.last_heartbeat,
-    )
+    refused_beat(beat.last_heartbeat)
     stopped = sx.call(
         hosted.client.beta.environments.work.with_raw_response.stop,
         BetaSelfHostedWork,

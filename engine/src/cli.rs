@@ -24,6 +24,14 @@ pub fn sandbox_tool(args: &[String]) -> ExitCode {
     }
 }
 
+/// `<SWITCHBOARD_DATA_DIR>/engine` (default `data/engine`): where the engine keeps its data,
+/// whether it runs inside the console or on its own.
+fn engine_data_dir() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_DATA_DIR")
+        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
+        .join("engine")
+}
+
 /// `environment-key ENV_ID`: issues a key for a self-hosted environment of the engine whose data
 /// is in `<SWITCHBOARD_DATA_DIR>/engine` (the console's embedded engine's too), and prints it: the
 /// one time it is shown. A running engine takes it at once.
@@ -32,9 +40,7 @@ pub async fn environment_key(args: &[String]) -> ExitCode {
         eprintln!("usage: environment-key ENV_ID   (an id of a self-hosted environment, env_…)");
         return ExitCode::from(2);
     };
-    let data_dir = std::env::var_os("SWITCHBOARD_DATA_DIR")
-        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
-        .join("engine");
+    let data_dir = engine_data_dir();
     if !data_dir.join("engine.db").exists() {
         eprintln!(
             "No engine database in {}: set SWITCHBOARD_DATA_DIR to the data directory of the engine (or console) that serves the environment.",
@@ -72,9 +78,7 @@ pub async fn serve(args: &[String], shutdown: impl Future<Output = ()> + Send + 
         Ok(listen) => listen,
         Err(code) => return code,
     };
-    let data_dir = std::env::var_os("SWITCHBOARD_DATA_DIR")
-        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from)
-        .join("engine");
+    let data_dir = engine_data_dir();
     let (api_key, generated) = match std::env::var("SWITCHBOARD_ENGINE_KEY") {
         Ok(key) if !key.trim().is_empty() => (key.trim().to_owned(), false),
         _ => (crate::generate_api_key(), true),

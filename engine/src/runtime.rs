@@ -156,11 +156,16 @@ impl EngineState {
         if let Some(handle) = self.runtimes.lock().expect("runtimes lock").get(session_id) {
             return Ok(handle.clone());
         }
-        let stored: String = sqlx::query_scalar("SELECT runtime FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("session", session_id))?;
+        // Where its runtime stands, and whether its tools run on a self-hosted worker (its
+        // environment's type cannot change).
+        let (stored, self_hosted): (String, bool) = sqlx::query_as(
+            "SELECT s.runtime, coalesce(json_extract(e.body, '$.config.type') = 'self_hosted', 0)
+             FROM sessions s LEFT JOIN environments e ON e.id = s.environment_id WHERE s.id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.store.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session", session_id))?;
         let state: RuntimeState = serde_json::from_str(&stored).unwrap_or_default();
         let mut runtimes = self.runtimes.lock().expect("runtimes lock");
         if let Some(handle) = runtimes.get(session_id) {
@@ -175,6 +180,7 @@ impl EngineState {
             session_id: session_id.to_owned(),
             state: handle.state.clone(),
             primary: std::sync::OnceLock::new(),
+            self_hosted,
         };
         tokio::spawn(actor.run(rx, interrupt_rx));
         Ok(handle)
@@ -236,6 +242,8 @@ struct Actor {
     state: Arc<Mutex<RuntimeState>>,
     /// The id of the session's primary thread, read once.
     primary: std::sync::OnceLock<String>,
+    /// Its tools run on a self-hosted worker: the calls the engine would run wait for results.
+    self_hosted: bool,
 }
 
 /// How a piece of a turn ended.
@@ -549,39 +557,30 @@ impl Actor {
         Ok(Played::Ended(emitted::end_turn()))
     }
 
-    /// Runs or refuses the calls of one model request; pauses on those that need a person.
-    /// In a self-hosted environment, the calls the engine would run wait for the worker's
-    /// results instead (after a person's confirmation, when one is asked).
+    /// Runs or refuses the calls of one model request; pauses on those that wait for a client
+    /// (registered as they went out, [`Actor::expect`]). In a self-hosted environment the calls
+    /// the engine would run wait for the worker's results instead.
     async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
-        let self_hosted = self.self_hosted().await?;
-        let mut pending = Vec::new();
+        let mut pauses = false;
         for (event_id, name, input, permission) in calls {
             crate::meters::tool_call(&name, permission == Permission::Custom, permission.label());
-            if let Some(waits) = waiting(&permission, self_hosted, &event_id, &name, &input) {
-                pending.push(waits);
-                continue;
-            }
             match permission {
+                _ if waits(&permission, self.self_hosted) => pauses = true,
                 Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
                 Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
                 Permission::Ask | Permission::Custom => {}
             }
         }
-        if pending.is_empty() {
+        if !pauses {
             return Ok(None);
         }
-        self.wait_for(thread, pending).await.map(Some)
-    }
-
-    /// Whether the session's tools run on a self-hosted worker.
-    async fn self_hosted(&self) -> ApiResult<bool> {
-        Ok(self.engine.self_hosted_environment(&self.session_id).await?.is_some())
+        self.wait_for(thread).await.map(Some)
     }
 
     /// Records, before its event goes out, a call that will wait for a client: an answer sent as
     /// soon as the event arrives (a worker's result can come that fast) finds it waiting.
-    fn expect(&self, thread: &Thread, id: &str, name: &str, input: &Value, permission: &Permission, self_hosted: bool) {
-        if let Some(waits) = waiting(permission, self_hosted, id, name, input) {
+    fn expect(&self, thread: &Thread, id: &str, name: &str, input: &Value, permission: &Permission) {
+        if let Some(waits) = waiting(permission, self.self_hosted, id, name, input) {
             self.with_turn(thread, |turn| turn.pending.push(waits));
         }
     }
@@ -669,17 +668,13 @@ impl Actor {
         Ok(())
     }
 
-    /// Pauses the turn on calls that need a client (confirmations, custom tools, a self-hosted
-    /// worker's results); answers that came already (see [`Actor::expect`]) are kept. A child's
-    /// calls pause its thread and the whole session.
-    async fn wait_for(&self, thread: &Thread, pending: Vec<Pending>) -> ApiResult<Outcome> {
+    /// Pauses the turn on the calls it registered ([`Actor::expect`]) that still wait for a client
+    /// (confirmations, custom tools, a self-hosted worker's results); none left (they were all
+    /// answered as they went out), it goes on. A child's calls pause its thread and the whole
+    /// session.
+    async fn wait_for(&self, thread: &Thread) -> ApiResult<Outcome> {
         let remaining = self
             .with_turn(thread, |turn| {
-                for call in pending {
-                    if !turn.pending.iter().any(|p| p.event_id == call.event_id) {
-                        turn.pending.push(call);
-                    }
-                }
                 turn.pending.iter().filter(|p| p.decision.is_none()).map(|p| p.event_id.clone()).collect::<Vec<_>>()
             })
             .unwrap_or_default();
@@ -716,7 +711,6 @@ impl Actor {
         let previews = thread.child.then_some(thread.id.as_str());
         let mut output_chars = 0usize;
         let mut calls = Vec::new();
-        let self_hosted = self.self_hosted().await?;
         for step in steps {
             match step {
                 Step::Text(text) => {
@@ -731,7 +725,7 @@ impl Actor {
                     output_chars += input.to_string().len();
                     let (permission, evaluation) = evaluate(&thread.agent["tools"], name);
                     let id = new_id("sevt");
-                    self.expect(thread, &id, name, input, &permission, self_hosted);
+                    self.expect(thread, &id, name, input, &permission);
                     let call =
                         emitted::tool_use(Some(id.clone()), name, object(input), permission.evaluated(), evaluation);
                     self.emit_in(thread, call).await?;
@@ -740,7 +734,7 @@ impl Actor {
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
                     let id = new_id("sevt");
-                    self.expect(thread, &id, name, input, &Permission::Custom, self_hosted);
+                    self.expect(thread, &id, name, input, &Permission::Custom);
                     self.emit_in(thread, emitted::custom_tool_use(Some(id.clone()), name, object(input))).await?;
                     calls.push((id, name.clone(), input.clone(), Permission::Custom));
                 }
@@ -812,6 +806,9 @@ type Call = (String, String, Value, Permission);
 /// The wait a call of `permission` makes, if it waits for a client: a person's confirmation, a
 /// custom tool's result, or (`self_hosted`) the worker's result of a built-in tool.
 fn waiting(permission: &Permission, self_hosted: bool, id: &str, name: &str, input: &Value) -> Option<Pending> {
+    if !waits(permission, self_hosted) {
+        return None;
+    }
     let (id, name, input) = (id.to_owned(), name.to_owned(), input.clone());
     match permission {
         Permission::Allow if self_hosted => Some(Pending::remote(id, name, input, true)),
@@ -819,6 +816,16 @@ fn waiting(permission: &Permission, self_hosted: bool, id: &str, name: &str, inp
         Permission::Ask => Some(Pending::new(id, name, input, false)),
         Permission::Custom => Some(Pending::new(id, name, input, true)),
         Permission::Allow | Permission::Deny(_) => None,
+    }
+}
+
+/// Whether a call of `permission` waits for a client (`self_hosted`: an allowed call, for the
+/// worker's result).
+fn waits(permission: &Permission, self_hosted: bool) -> bool {
+    match permission {
+        Permission::Ask | Permission::Custom => true,
+        Permission::Allow => self_hosted,
+        Permission::Deny(_) => false,
     }
 }
 

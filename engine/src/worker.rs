@@ -263,8 +263,9 @@ async fn poll(api: &Api, options: &Options) -> Result<Option<Value>, api::CallEr
 async fn claim(api: &Api, options: &Options, polled: &Value) -> Option<Item> {
     let work_id = polled["id"].as_str()?.to_owned();
     let session_id = polled["data"]["id"].as_str().unwrap_or_default().to_owned();
-    let credential = sessions_token(polled["secret"].as_str()).unwrap_or_else(|| options.key.clone());
-    let item = Item { work_id, environment_id: options.environment_id.clone(), session_id, credential };
+    let secret = polled["secret"].as_str().map(str::to_owned);
+    let credential = sessions_token(secret.as_deref()).unwrap_or_else(|| options.key.clone());
+    let item = Item { work_id, environment_id: options.environment_id.clone(), session_id, credential, secret };
     let path = format!("/v1/environments/{}/work/{}/ack", item.environment_id, item.work_id);
     match api.call(Method::POST, &path, &options.key, &[], None, Duration::from_secs(30)).await {
         Ok(_) => {}
@@ -297,19 +298,21 @@ fn sessions_token(secret: Option<&str>) -> Option<String> {
 /// `--on-work`: the item handed to a command of the operator's, as `ant` hands it, with the
 /// variables the SDK's `EnvironmentWorker.handle_item()` reads. The command keeps the lease; a
 /// SIGTERM to the worker is passed on to it.
-async fn on_work(command: &str, serving: &Serving, item: &Item, key: &str, mut shutdown: watch::Receiver<bool>) {
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::json!({ "sessions_token": item.credential }).to_string());
-    let spawned = tokio::process::Command::new("/bin/sh")
+async fn on_work(command_line: &str, serving: &Serving, item: &Item, key: &str, mut shutdown: watch::Receiver<bool>) {
+    let mut command = tokio::process::Command::new("/bin/sh");
+    command
         .arg("-c")
-        .arg(command)
+        .arg(command_line)
         .env("ANTHROPIC_WORK_ID", &item.work_id)
         .env("ANTHROPIC_ENVIRONMENT_ID", &item.environment_id)
         .env("ANTHROPIC_SESSION_ID", &item.session_id)
-        .env("ANTHROPIC_WORK_SECRET", secret)
         .env("ANTHROPIC_ENVIRONMENT_KEY", key)
-        .env("ANTHROPIC_BASE_URL", serving.api.base())
-        .spawn();
+        .env("ANTHROPIC_BASE_URL", serving.api.base());
+    // The secret as poll gave it; without one, `handle_item()` falls back to the environment key.
+    if let Some(secret) = &item.secret {
+        command.env("ANTHROPIC_WORK_SECRET", secret);
+    }
+    let spawned = command.spawn();
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {

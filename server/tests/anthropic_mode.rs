@@ -366,16 +366,8 @@ async fn a_self_hosted_environments_queue_and_items_are_seen_and_stopped_from_th
 
     // A worker takes the item (with its environment key, which the console never sees).
     let key = upstream.engine.issue_environment_key(&env_id).await.unwrap();
-    let polled: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/v1/environments/{env_id}/work/poll", upstream.base_url))
-        .bearer_auth(&key)
-        .header("anthropic-beta", "managed-agents-2026-04-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, polled) =
+        support::engine_get(&upstream.base_url, &format!("/v1/environments/{env_id}/work/poll"), &key).await;
     let work_id = polled["id"].as_str().expect("an item").to_owned();
     let (_, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
     assert_eq!((queue["depth"].as_i64(), queue["pending"].as_i64()), (Some(0), Some(1)), "{queue}");

@@ -997,14 +997,8 @@ async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
     // The key works against the engine at once, as a worker uses it.
     let (_, queue) = app.read("work/queue", &[("environment_id", &env_id)]).await;
     let base = queue["command"].as_str().unwrap().split("--base-url ").nth(1).unwrap().split(' ').next().unwrap();
-    let stats = reqwest::Client::new()
-        .get(format!("{base}/v1/environments/{env_id}/work/stats"))
-        .bearer_auth(&key)
-        .header("anthropic-beta", "managed-agents-2026-04-01")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stats.status(), 200);
+    let (status, stats) = support::engine_get(base, &format!("/v1/environments/{env_id}/work/stats"), &key).await;
+    assert_eq!(status, 200, "{stats}");
     let entries = support::audit_entries(&app, "work/key").await;
     let text = serde_json::to_string(&entries).unwrap();
     assert!(text.contains(&env_id) && !text.contains(&key), "{text}");
@@ -1014,11 +1008,6 @@ async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
     assert_eq!(status, 400, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("cloud environment"), "{refused}");
     let operator = app.client_as("olive", &["operator"]).await;
-    let response = operator
-        .post(format!("{}/api/work/key", app.address))
-        .form(&[("environment_id", env_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
+    let (status, refused) = app.call_as(&operator, "work/key", &[("environment_id", &env_id)]).await;
+    assert_eq!(status, 403, "{refused}");
 }

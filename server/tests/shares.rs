@@ -244,13 +244,8 @@ async fn revoking_a_link_ends_its_open_stream_and_its_page_says_so() {
 
     // Only its maker or an admin revokes it.
     let olga = app.client_as("olga", &["operator"]).await;
-    let refused = olga
-        .post(format!("{}/api/shares/revoke", app.address))
-        .form(&[("id", share_id.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 403);
+    let (status, refused) = app.call_as(&olga, "shares/revoke", &[("id", &share_id)]).await;
+    assert_eq!(status, 403, "{refused}");
     let (status, revoked) = app.call("shares/revoke", &[("id", &share_id)]).await;
     assert_eq!(status, 200, "{revoked}");
     assert_eq!((revoked["state"].as_str(), revoked["revoked_by"].as_str()), (Some("revoked"), Some("admin")));

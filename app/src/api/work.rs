@@ -239,12 +239,7 @@ pub mod keys {
 #[access(Viewer)]
 #[server(endpoint = "work/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_work_item(environment_id: String, work_id: String) -> Result<WorkItem, AppError> {
-    let (env, work) = (segment(&environment_id)?, segment(work_id.trim())?);
-    upstream()?
-        .get::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}"), vec![])
-        .await
-        .map(|w| WorkItem::of(&w))
-        .map_err(|e| AppError::upstream(&format!("Finding work item {work}"), e))
+    item_call(&environment_id, &work_id, "", None, "Finding").await
 }
 
 /// Stops an item: gracefully (its worker sees `stopping` at its next heartbeat and lets it go)
@@ -252,13 +247,8 @@ pub async fn get_work_item(environment_id: String, work_id: String) -> Result<Wo
 #[access(Operator)]
 #[server(endpoint = "work/stop", output = JsonResponse)]
 pub async fn stop_work_item(environment_id: String, work_id: String, force: bool) -> Result<WorkItem, AppError> {
-    let (env, work) = (segment(&environment_id)?, segment(&work_id)?);
     let body = if force { serde_json::json!({ "force": true }) } else { serde_json::json!({}) };
-    upstream()?
-        .post::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}/stop"), &body)
-        .await
-        .map(|w| WorkItem::of(&w))
-        .map_err(|e| AppError::upstream(&format!("Stopping work item {work}"), e))
+    item_call(&environment_id, &work_id, "/stop", Some(body), "Stopping").await
 }
 
 /// Sets one metadata key of an item, or removes it (an empty value).
@@ -270,7 +260,6 @@ pub async fn label_work_item(
     key: String,
     value: String,
 ) -> Result<WorkItem, AppError> {
-    let (env, work) = (segment(&environment_id)?, segment(&work_id)?);
     let key = key.trim();
     if key.is_empty() || key.chars().count() > 64 {
         return Err(AppError::bad_input("key", "A metadata key is 1 to 64 characters; nothing was changed."));
@@ -278,11 +267,27 @@ pub async fn label_work_item(
     let value = value.trim();
     let patch = if value.is_empty() { serde_json::Value::Null } else { serde_json::json!(value) };
     let body = serde_json::json!({ "metadata": { key: patch } });
-    upstream()?
-        .post::<serde_json::Value>(&format!("/v1/environments/{env}/work/{work}"), &body)
-        .await
-        .map(|w| WorkItem::of(&w))
-        .map_err(|e| AppError::upstream(&format!("Labelling work item {work}"), e))
+    item_call(&environment_id, &work_id, "", Some(body), "Labelling").await
+}
+
+/// A call on one item (`/v1/environments/{env}/work/{work}` and `suffix`): a GET without a body,
+/// a POST with one; the item it answers, or what `action` ("Stopping") could not do.
+#[cfg(feature = "ssr")]
+async fn item_call(
+    environment_id: &str,
+    work_id: &str,
+    suffix: &str,
+    body: Option<serde_json::Value>,
+    action: &str,
+) -> Result<WorkItem, AppError> {
+    let (env, work) = (segment(environment_id)?, segment(work_id)?);
+    let path = format!("/v1/environments/{env}/work/{work}{suffix}");
+    let api = upstream()?;
+    let answer = match body {
+        None => api.get::<serde_json::Value>(&path, vec![]).await,
+        Some(body) => api.post::<serde_json::Value>(&path, &body).await,
+    };
+    answer.map(|w| WorkItem::of(&w)).map_err(|e| AppError::upstream(&format!("{action} work item {work}"), e))
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ async fn apply_events(
     body: &SendEventsBody,
     checked: CheckedEvents,
 ) -> ApiResult<Vec<Value>> {
-    let CheckedEvents { answers, outcomes } = checked;
+    let CheckedEvents { answers, outcomes, self_hosted_environment } = checked;
     let runtime = engine.runtime(id).await?;
     // Answers go to the thread whose call they answer: its echo names that thread.
     let routed: Vec<(String, Option<String>)> = match answers.is_empty() {
@@ -89,8 +89,8 @@ async fn apply_events(
             EventParams::UserMessage(_) | EventParams::UserDefineOutcome(_) | EventParams::UserToolConfirmation(_)
         )
     });
-    if input {
-        engine.needs_worker(id).await?;
+    if let Some(environment_id) = self_hosted_environment.filter(|_| input) {
+        engine.queue_work(id, &environment_id).await?;
     }
     Ok(echoes)
 }

@@ -35,18 +35,21 @@ pub enum Decision {
 pub struct CheckedEvents {
     pub answers: Vec<(String, Decision)>,
     pub outcomes: Vec<CheckedOutcome>,
+    /// The self-hosted environment the session runs on, if it does (input then needs a worker).
+    pub self_hosted_environment: Option<String>,
 }
 
 impl EngineState {
     /// Checks a batch a client sends to session `id`, the whole of it before anything is applied.
     pub async fn check_events(&self, id: &str, body: &SendEventsBody) -> ApiResult<CheckedEvents> {
         self.check_session_takes(id, body).await?;
-        let self_hosted = self.self_hosted_environment(id).await?.is_some();
+        let self_hosted_environment = self.self_hosted_environment(id).await?;
+        let self_hosted = self_hosted_environment.is_some();
         // The session's threads, read only when an interrupt names one.
         let names_a_thread =
             body.events.iter().any(|e| matches!(e, EventParams::UserInterrupt(i) if i.session_thread_id.is_some()));
         let threads = if names_a_thread { self.thread_ids(id).await? } else { Vec::new() };
-        let mut checked = CheckedEvents { answers: Vec::new(), outcomes: Vec::new() };
+        let mut checked = CheckedEvents { answers: Vec::new(), outcomes: Vec::new(), self_hosted_environment };
         for (i, event) in body.events.iter().enumerate() {
             match event {
                 EventParams::UserDefineOutcome(outcome) => {

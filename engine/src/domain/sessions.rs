@@ -86,6 +86,7 @@ impl EngineState {
             }
         }
         let session_id = new_id("sesn");
+        let self_hosted_environment = self_hosted.then(|| body.environment_id.clone());
         let resources = self.session_resources(body.resources.iter().flatten()).await?;
         let snapshot = self.snapshot(agent).await?;
         let at = now();
@@ -129,7 +130,7 @@ impl EngineState {
             environment_id: body.environment_id,
             thread,
             resources,
-            start: SessionStart { session_id, initial, outcomes },
+            start: SessionStart { session_id, initial, outcomes, self_hosted_environment },
         })
     }
 
@@ -186,9 +187,10 @@ impl EngineState {
 
     /// Queues a new session's initial events, which starts its agent loop.
     pub async fn start_session(self: &Arc<Self>, start: SessionStart) -> ApiResult<()> {
-        let SessionStart { session_id, initial, outcomes } = start;
-        // A session on a self-hosted environment waits for a worker from the start.
-        self.needs_worker(&session_id).await?;
+        let SessionStart { session_id, initial, outcomes, self_hosted_environment } = start;
+        if let Some(environment_id) = &self_hosted_environment {
+            self.queue_work(&session_id, environment_id).await?;
+        }
         if initial.is_empty() {
             return Ok(());
         }
@@ -630,6 +632,8 @@ pub struct SessionStart {
     pub session_id: String,
     initial: Vec<InitialEvent>,
     outcomes: Vec<super::outcomes::CheckedOutcome>,
+    /// The self-hosted environment it runs on, if it does: it waits for a worker from the start.
+    self_hosted_environment: Option<String>,
 }
 
 /// A new session checked and built by [`EngineState::prepare_session`], not yet written.

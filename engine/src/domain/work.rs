@@ -212,14 +212,6 @@ impl EngineState {
         Ok(())
     }
 
-    /// Queues work for a session that got input, when it runs on a self-hosted environment.
-    pub async fn needs_worker(&self, session_id: &str) -> ApiResult<()> {
-        if let Some(environment_id) = self.self_hosted_environment(session_id).await? {
-            self.queue_work(session_id, &environment_id).await?;
-        }
-        Ok(())
-    }
-
     /// Stops every item of a session that ended (archived, deleted, terminated): no worker
     /// should take it up again.
     pub async fn stop_session_work(&self, session_id: &str) -> ApiResult<()> {
@@ -233,7 +225,7 @@ impl EngineState {
         .bind(session_id)
         .execute(&self.store.pool)
         .await?;
-        self.forget_stopped_tokens().await?;
+        self.forget_tokens("session_id", session_id).await?;
         self.count_work().await
     }
 
@@ -284,7 +276,7 @@ impl EngineState {
             self.work.queued.notify_waiters();
         }
         if stopped > 0 {
-            self.forget_stopped_tokens().await?;
+            self.forget_tokens("environment_id", environment_id).await?;
         }
         if stopped > 0 || !requeued.is_empty() {
             self.count_work().await?;
@@ -292,10 +284,14 @@ impl EngineState {
         Ok(())
     }
 
-    async fn forget_stopped_tokens(&self) -> ApiResult<()> {
-        sqlx::query("DELETE FROM work_tokens WHERE work_id IN (SELECT id FROM work WHERE state = 'stopped')")
-            .execute(&self.store.pool)
-            .await?;
+    /// Drops the sessions tokens of the stopped items whose `column` (`work_id`, `session_id` or
+    /// `environment_id`) is `value`: they reach nothing any more ([`EngineState::caller`] checks
+    /// the item's state too).
+    async fn forget_tokens(&self, column: &'static str, value: &str) -> ApiResult<()> {
+        let sql = format!(
+            "DELETE FROM work_tokens WHERE {column} = ? AND work_id IN (SELECT id FROM work WHERE state = 'stopped')"
+        );
+        sqlx::query(&sql).bind(value).execute(&self.store.pool).await?;
         Ok(())
     }
 
@@ -514,7 +510,7 @@ impl EngineState {
             }
         };
         let body: String = sqlx::query_scalar(query).bind(&at).bind(work_id).fetch_one(&self.store.pool).await?;
-        self.forget_stopped_tokens().await?;
+        self.forget_tokens("work_id", work_id).await?;
         crate::meters::work_item("stopped");
         self.count_work().await?;
         tracing::info!(work = %work_id, force, "a work item was stopped");
@@ -587,11 +583,12 @@ impl EngineState {
         }))
     }
 
-    /// Sets `/metrics`' gauges of the queues (items waiting, items under a lease) after a change.
+    /// Sets `/metrics`' gauges of the queues (items waiting, items under a lease) after a change:
+    /// two counts over `work_by_state`, which reads the live items only, not every stopped one.
     async fn count_work(&self) -> ApiResult<()> {
         let (queued, leased): (i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state IN ('starting', 'active', 'stopping')), 0)
-             FROM work",
+            "SELECT (SELECT COUNT(*) FROM work WHERE state = 'queued'),
+               (SELECT COUNT(*) FROM work WHERE state IN ('starting', 'active', 'stopping'))",
         )
         .fetch_one(&self.store.pool)
         .await?;

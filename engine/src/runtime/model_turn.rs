@@ -261,7 +261,6 @@ impl Actor {
         ids: &HashMap<usize, String>,
     ) -> ApiResult<Vec<Call>> {
         let custom = custom_tools(&thread.agent);
-        let self_hosted = self.self_hosted().await?;
         let mut calls = Vec::new();
         for (index, block) in reply.content.iter_mut().enumerate() {
             let id = ids.get(&index).cloned().unwrap_or_else(|| new_id("sevt"));
@@ -283,7 +282,7 @@ impl Actor {
                         let evaluated = permission.evaluated();
                         (emitted::tool_use(Some(id.clone()), &name, object(&input), evaluated, evaluation), permission)
                     };
-                    self.expect(thread, &id, &name, &input, &permission, self_hosted);
+                    self.expect(thread, &id, &name, &input, &permission);
                     self.emit_in(thread, event).await?;
                     block["id"] = json!(id);
                     calls.push((id, name, input, permission));

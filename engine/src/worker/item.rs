@@ -32,6 +32,8 @@ pub struct Item {
     pub session_id: String,
     /// The sessions token from the item's secret, else the environment key.
     pub credential: String,
+    /// The item's `secret` as poll handed it out, for an `--on-work` command.
+    pub secret: Option<String>,
 }
 
 /// What a worker needs to serve items.

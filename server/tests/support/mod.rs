@@ -31,6 +31,19 @@ pub async fn spawn_engine(key: &str) -> StandaloneEngine {
     StandaloneEngine { base_url: serve(engine.router()).await, engine, _data_dir: data_dir }
 }
 
+/// A GET of an engine's `path` (under `base_url`) with `credential` as a worker sends it
+/// (`Authorization: Bearer`, the managed-agents beta): its status and JSON body.
+pub async fn engine_get(base_url: &str, path: &str, credential: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base_url}{path}"))
+        .bearer_auth(credential)
+        .header("anthropic-beta", "managed-agents-2026-04-01")
+        .send()
+        .await
+        .expect("request sent");
+    json_of(response).await
+}
+
 /// A multipart form holding `bytes` as the file `name`, as the upload form posts it.
 pub fn file_form(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()))
@@ -301,8 +314,13 @@ impl TestApp {
 
     /// Calls a server function that changes something (POST, form-encoded, as `ActionForm` sends).
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        self.call_as(&self.client, endpoint, form).await
+    }
+
+    /// [`TestApp::call`] as whoever `client` is signed in as.
+    pub async fn call_as(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let response =
-            self.client.post(format!("{}/api/{endpoint}", self.address)).form(form).send().await.expect("request sent");
+            client.post(format!("{}/api/{endpoint}", self.address)).form(form).send().await.expect("request sent");
         json_of(response).await
     }
 
