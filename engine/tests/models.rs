@@ -141,7 +141,7 @@ async fn a_turn_streams_thinking_text_and_tool_calls_and_sends_them_back() {
     assert_eq!(second[2]["content"][0]["type"], "tool_result");
     assert_eq!(second[2]["content"][0]["tool_use_id"], call["id"]);
     assert!(second[2]["content"][0]["content"][0]["text"].as_str().unwrap().contains("hello from the sandbox"));
-    assert_eq!(received[0].headers["anthropic-version"], "2023-06-01");
+    assert_eq!(received[0].headers["anthropic-version"], protocol::ANTHROPIC_VERSION, "the version the SDK sends");
 
     let usage = engine.get(&format!("/v1/sessions/{session}")).await["usage"].clone();
     assert!(usage["input_tokens"].as_u64().unwrap() > 0 && usage["output_tokens"].as_u64().unwrap() > 0, "{usage}");

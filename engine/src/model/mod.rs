@@ -99,8 +99,11 @@ impl ModelEndpoint {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.url)).header("anthropic-version", "2023-06-01");
+        // The version the official SDK sends, as the engine's other clients do.
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("anthropic-version", protocol::ANTHROPIC_VERSION);
         if let Some(key) = &self.key {
             request = request.header("x-api-key", key);
         }

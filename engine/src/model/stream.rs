@@ -285,6 +285,13 @@ fn failure_of_body(body: &Value, retry_after: Option<Duration>, status: u16) -> 
         (400, _) if said.contains("prompt is too long") || said.contains("context window") => {
             Failure::TooLong { message: format!("The conversation is longer than the model's context window{said}") }
         }
+        (400, _) if names_the_version(said.as_str()) => Failure::Failed {
+            message: format!(
+                "The model endpoint refused the API version the engine sends (anthropic-version {}, the official SDK's){said}. \
+                 Use an endpoint that accepts it in SWITCHBOARD_ENGINE_MODEL_URL, or update the one there.",
+                protocol::ANTHROPIC_VERSION
+            ),
+        },
         (401, _) => Failure::Failed {
             message: "The model endpoint refused the key (401): check SWITCHBOARD_ENGINE_MODEL_KEY.".to_owned(),
         },
@@ -298,6 +305,12 @@ fn failure_of_body(body: &Value, retry_after: Option<Duration>, status: u16) -> 
         (0, _) => Failure::Failed { message: format!("The model's reply ended with an error ({kind}){said}") },
         _ => Failure::Failed { message: format!("The model endpoint refused the request ({status}){said}") },
     }
+}
+
+/// Whether an error message is about the `anthropic-version` header.
+fn names_the_version(said: &str) -> bool {
+    let said = said.to_ascii_lowercase();
+    said.contains("anthropic-version") || said.contains("api version") || said.contains("api-version")
 }
 
 #[cfg(test)]
@@ -322,5 +335,14 @@ mod tests {
         assert!(!refused.retryable() && refused.message().contains("SWITCHBOARD_ENGINE_MODEL_KEY"));
         assert!(failure_of_status(503, "", None).retryable());
         assert!(!failure_of_status(400, "{}", None).retryable());
+        // A compatible endpoint older than the SDK: the person is told what to change.
+        let version = failure_of_status(
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"anthropic-version: unsupported value"}}"#,
+            None,
+        );
+        assert!(!version.retryable());
+        assert!(version.message().contains(protocol::ANTHROPIC_VERSION), "{}", version.message());
+        assert!(version.message().contains("unsupported value") && version.message().contains("SWITCHBOARD_ENGINE_MODEL_URL"));
     }
 }

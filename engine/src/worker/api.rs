@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const BETA: &str = "managed-agents-2026-04-01";
-const VERSION: &str = "2023-06-01";
+const VERSION: &str = protocol::ANTHROPIC_VERSION;
 /// A request's tries after the first, on a transient failure.
 const RETRIES: u32 = 2;
 
