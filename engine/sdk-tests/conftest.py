@@ -8,6 +8,7 @@ Set `SWITCHBOARD_ENGINE_BIN` to test another build of the binary.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -28,6 +29,23 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO / "target" / "debug" / "switchboard-engine"
 READY = re.compile(r"Switchboard engine: serving the Managed Agents API on (http://\S+)")
 START_TIMEOUT_S = 30.0
+
+
+def start_messages_test_server(tmp: Path, script: dict[str, Any]) -> tuple[subprocess.Popen[str], str]:
+    """The engine's Messages-compatible test server playing `script`; its process and URL."""
+    binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
+    path = tmp / "script.json"
+    path.write_text(json.dumps(script))
+    process = subprocess.Popen(
+        [str(binary), "messages-test-server", "--script", str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), f"the test server printed {url!r}"
+    return process, url
 
 
 class Engine:

@@ -10,8 +10,6 @@ that fold into the final events, spans around the model output, the tool call an
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,7 +21,7 @@ from anthropic.types.beta.beta_managed_agents_agent import BetaManagedAgentsAgen
 from anthropic.types.beta.beta_managed_agents_session import BetaManagedAgentsSession
 
 import sdk_strict as sx
-from conftest import DEFAULT_BIN, running_engine
+from conftest import running_engine, start_messages_test_server
 
 THINKING = {"type": "thinking", "thinking": "Two tools at once will be quicker.", "signature": "EqQBCkYIBxgCKkD-sig"}
 TEXT = {"type": "text", "text": "Checking both files — “quoted”, and with émoji 🎉 across chunk boundaries."}
@@ -31,28 +29,12 @@ CALL_A = {"type": "tool_use", "id": "toolu_01A", "name": "read", "input": {"file
 CALL_B = {"type": "tool_use", "id": "toolu_01B", "name": "grep", "input": {"pattern": "fn \\w+\\(", "path": "src"}}
 
 
-def _test_server(tmp: Path, script: dict[str, Any]) -> tuple[subprocess.Popen[str], str]:
-    binary = Path(os.environ.get("SWITCHBOARD_ENGINE_BIN", str(DEFAULT_BIN)))
-    path = tmp / "script.json"
-    path.write_text(json.dumps(script))
-    process = subprocess.Popen(
-        [str(binary), "messages-test-server", "--script", str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), f"the test server printed {url!r}"
-    return process, url
-
-
 @pytest.fixture
 def test_server(tmp_path: Path) -> Iterator[Any]:
     started: list[subprocess.Popen[str]] = []
 
     def start(script: dict[str, Any]) -> str:
-        process, url = _test_server(tmp_path, script)
+        process, url = start_messages_test_server(tmp_path, script)
         started.append(process)
         return url
 

@@ -10,19 +10,31 @@
 //! `id.timestamp.body` under the secret): what the official SDK's `client.beta.webhooks.unwrap`
 //! verifies.
 //!
-//! What is sent, from the events a session's log gets ([`kind_of`]):
+//! What is sent ([`SENT`]): for a session, from the events its log gets ([`kinds_of`]):
 //!
-//! | event                                         | webhook `data.type`                |
-//! |-----------------------------------------------|------------------------------------|
-//! | `session.status_running`                      | `session.status_run_started`       |
-//! | `session.status_idle`, `requires_action`      | `session.requires_action`          |
-//! | `session.status_idle`, any other stop reason  | `session.status_idled`             |
-//! | `session.status_rescheduled`                  | `session.status_rescheduled`       |
-//! | `session.status_terminated`                   | `session.status_terminated`        |
-//! | `session.thread_created`                      | `session.thread_created`           |
-//! | `session.thread_status_idle`                  | `session.thread_idled`             |
-//! | `session.thread_status_terminated`            | `session.thread_terminated`        |
-//! | `span.outcome_evaluation_end`                 | `session.outcome_evaluation_ended` |
+//! | event                                         | webhook `data.type`                                  |
+//! |-----------------------------------------------|------------------------------------------------------|
+//! | `session.status_running`                      | `session.status_run_started`, `session.running`      |
+//! | `session.status_idle`                         | `session.status_idled`, `session.idled`, and by its stop reason `session.requires_action` or `session.budget_reached` |
+//! | `session.status_rescheduled`                  | `session.status_rescheduled`                         |
+//! | `session.status_terminated`                   | `session.status_terminated`                          |
+//! | `session.updated`                             | `session.updated`                                    |
+//! | `session.thread_created`                      | `session.thread_created`                             |
+//! | `session.thread_status_idle`                  | `session.thread_idled`                               |
+//! | `session.thread_status_terminated`            | `session.thread_terminated`                          |
+//! | `span.outcome_evaluation_end`                 | `session.outcome_evaluation_ended`                   |
+//!
+//! and from the changes the engine makes ([`EngineState::announce`]): `session.created`,
+//! `session.pending` (a self-hosted session's work is queued for a worker), `session.archived`,
+//! `session.deleted`; `agent.created`, `agent.updated` (a new version), `agent.archived`;
+//! `environment.created`, `environment.updated` (a field changed), `environment.archived`,
+//! `environment.deleted`; `memory_store.created`, `memory_store.archived`,
+//! `memory_store.deleted`; `vault.created`, `vault.archived`, `vault.deleted` (each also
+//! `vault_credential.archived` or `.deleted` for every credential it takes with it);
+//! `vault_credential.created`, `.archived`, `.deleted` (with `vault_id`); `deployment.created`,
+//! `.updated`, `.paused` (by request or by a scheduled run's error), `.unpaused`, `.archived`;
+//! `deployment_run.started` then `.succeeded` or `.failed` for a scheduled run (a manual run
+//! sends none, as the API). Archiving again, or an update that changes nothing, sends nothing.
 //!
 //! They leave from a queue of their own, in order. Each is tried [`ATTEMPTS`] times on a network
 //! error, a 429 or a 5xx (1 s, then 5 s apart) and dropped with a warning after that or on any
@@ -105,21 +117,77 @@ pub fn generate_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-/// The webhook `data.type` an appended event calls for, if any.
-pub fn kind_of(event: &Value) -> Option<&'static str> {
-    let kind = event["type"].as_str()?;
-    Some(match kind {
-        types::SESSION_STATUS_RUNNING => "session.status_run_started",
-        types::SESSION_STATUS_IDLE if event["stop_reason"]["type"] == "requires_action" => "session.requires_action",
-        types::SESSION_STATUS_IDLE => "session.status_idled",
-        types::SESSION_STATUS_RESCHEDULED => "session.status_rescheduled",
-        types::SESSION_STATUS_TERMINATED => "session.status_terminated",
-        types::SESSION_THREAD_CREATED => "session.thread_created",
-        types::SESSION_THREAD_STATUS_IDLE => "session.thread_idled",
-        types::SESSION_THREAD_STATUS_TERMINATED => "session.thread_terminated",
-        types::SPAN_OUTCOME_EVALUATION_END => "session.outcome_evaluation_ended",
-        _ => return None,
-    })
+/// Every webhook `data.type` the engine sends: 41 of the 49 the API's webhook union knows. Not
+/// sent: `user_profile.*` and `external_key.*` (nothing the engine serves), `agent.deleted` and
+/// `deployment.deleted` (the API has no method that deletes either), and
+/// `vault_credential.refresh_failed` (the engine refreshes no credential yet).
+pub const SENT: [&str; 41] = [
+    "session.created",
+    "session.pending",
+    "session.status_run_started",
+    "session.running",
+    "session.status_idled",
+    "session.idled",
+    "session.requires_action",
+    "session.budget_reached",
+    "session.status_rescheduled",
+    "session.status_terminated",
+    "session.updated",
+    "session.archived",
+    "session.deleted",
+    "session.thread_created",
+    "session.thread_idled",
+    "session.thread_terminated",
+    "session.outcome_evaluation_ended",
+    "agent.created",
+    "agent.updated",
+    "agent.archived",
+    "environment.created",
+    "environment.updated",
+    "environment.archived",
+    "environment.deleted",
+    "memory_store.created",
+    "memory_store.archived",
+    "memory_store.deleted",
+    "vault.created",
+    "vault.archived",
+    "vault.deleted",
+    "vault_credential.created",
+    "vault_credential.archived",
+    "vault_credential.deleted",
+    "deployment.created",
+    "deployment.updated",
+    "deployment.paused",
+    "deployment.unpaused",
+    "deployment.archived",
+    "deployment_run.started",
+    "deployment_run.succeeded",
+    "deployment_run.failed",
+];
+
+/// The webhook `data.type`s an appended event calls for, in the order they are sent.
+pub fn kinds_of(event: &Value) -> Vec<&'static str> {
+    let Some(kind) = event["type"].as_str() else { return Vec::new() };
+    match kind {
+        types::SESSION_STATUS_RUNNING => vec!["session.status_run_started", "session.running"],
+        types::SESSION_STATUS_IDLE => {
+            let mut kinds = vec!["session.status_idled", "session.idled"];
+            match event["stop_reason"]["type"].as_str() {
+                Some("requires_action") => kinds.push("session.requires_action"),
+                Some("budget_reached") => kinds.push("session.budget_reached"),
+                _ => {}
+            }
+            kinds
+        }
+        types::SESSION_STATUS_RESCHEDULED => vec!["session.status_rescheduled"],
+        types::SESSION_STATUS_TERMINATED => vec!["session.status_terminated"],
+        types::SESSION_UPDATED => vec!["session.updated"],
+        types::SESSION_THREAD_CREATED => vec!["session.thread_created"],
+        types::SESSION_THREAD_STATUS_IDLE => vec!["session.thread_idled"],
+        types::SESSION_THREAD_STATUS_TERMINATED => vec!["session.thread_terminated"],
+        types::SPAN_OUTCOME_EVALUATION_END => vec!["session.outcome_evaluation_ended"],
+        _ => Vec::new(),
+    }
 }
 
 /// One webhook, ready to sign and send.
@@ -145,23 +213,45 @@ impl Webhooks {
         Self { queue, dropped: std::sync::atomic::AtomicU64::new(0) }
     }
 
-    /// Queues the webhook `event` (appended to `session_id`'s log) calls for, if any.
+    /// Queues the webhooks `event` (appended to `session_id`'s log) calls for, if any.
     pub fn notify(&self, session_id: &str, event: &Value) {
-        let Some(kind) = kind_of(event) else { return };
-        let id = ids::new_id("wevt");
-        let mut data =
-            json!({ "type": kind, "id": session_id, "organization_id": ORGANIZATION, "workspace_id": WORKSPACE });
-        if kind.starts_with("session.thread_")
-            && let Some(thread) = event["session_thread_id"].as_str()
-        {
-            data["session_thread_id"] = json!(thread);
+        for kind in kinds_of(event) {
+            let thread = event["session_thread_id"].as_str().filter(|_| kind.starts_with("session.thread_"));
+            self.send(kind, session_id, thread.map(|t| ("session_thread_id", t)));
         }
-        let body = json!({ "type": "event", "id": id, "created_at": ids::now().text, "data": data }).to_string();
-        if self.queue.try_send(Notification { id, body }).is_err() {
+    }
+
+    /// Queues the webhook `kind` about the resource `id`, with one more field of `data` when the
+    /// type has one (`session_thread_id`, `vault_id`).
+    pub fn send(&self, kind: &'static str, id: &str, extra: Option<(&'static str, &str)>) {
+        debug_assert!(SENT.contains(&kind), "{kind} is not a webhook type the engine sends");
+        let webhook_id = ids::new_id("wevt");
+        let mut data = json!({ "type": kind, "id": id, "organization_id": ORGANIZATION, "workspace_id": WORKSPACE });
+        if let Some((field, value)) = extra {
+            data[field] = json!(value);
+        }
+        let body = json!({ "type": "event", "id": webhook_id, "created_at": ids::now().text, "data": data }).to_string();
+        if self.queue.try_send(Notification { id: webhook_id, body }).is_err() {
             let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(%kind, "{dropped} webhook(s) dropped so far: {QUEUE} are waiting to be sent");
             }
+        }
+    }
+}
+
+impl crate::EngineState {
+    /// Sends the webhook `kind` about the resource `id`, when the engine sends webhooks.
+    pub(crate) fn announce(&self, kind: &'static str, id: &str) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.send(kind, id, None);
+        }
+    }
+
+    /// Sends the webhook `kind` (`vault_credential.…`) about credential `id` of `vault_id`.
+    pub(crate) fn announce_credential(&self, kind: &'static str, vault_id: &str, id: &str) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.send(kind, id, Some(("vault_id", vault_id)));
         }
     }
 }
@@ -230,11 +320,22 @@ mod tests {
     #[test]
     fn events_map_to_the_apis_webhook_types() {
         let idle = |reason: &str| json!({ "type": "session.status_idle", "stop_reason": { "type": reason } });
-        assert_eq!(kind_of(&idle("requires_action")), Some("session.requires_action"));
-        assert_eq!(kind_of(&idle("end_turn")), Some("session.status_idled"));
-        assert_eq!(kind_of(&json!({ "type": "session.status_running" })), Some("session.status_run_started"));
-        assert_eq!(kind_of(&json!({ "type": "session.thread_status_idle" })), Some("session.thread_idled"));
-        assert_eq!(kind_of(&json!({ "type": "agent.message" })), None);
+        let idled = ["session.status_idled", "session.idled"];
+        assert_eq!(kinds_of(&idle("requires_action")), [&idled[..], &["session.requires_action"]].concat());
+        assert_eq!(kinds_of(&idle("budget_reached")), [&idled[..], &["session.budget_reached"]].concat());
+        assert_eq!(kinds_of(&idle("end_turn")), idled);
+        assert_eq!(
+            kinds_of(&json!({ "type": "session.status_running" })),
+            ["session.status_run_started", "session.running"]
+        );
+        assert_eq!(kinds_of(&json!({ "type": "session.thread_status_idle" })), ["session.thread_idled"]);
+        assert_eq!(kinds_of(&json!({ "type": "session.updated", "title": "t" })), ["session.updated"]);
+        assert!(kinds_of(&json!({ "type": "agent.message" })).is_empty());
+        // No type is listed twice (the SDK test checks each is one the API knows).
+        let mut sorted = SENT.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), SENT.len());
     }
 
     #[test]

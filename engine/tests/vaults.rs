@@ -722,23 +722,29 @@ async fn bad_credential_bodies_are_400s_and_name_the_field() {
 }
 
 #[tokio::test]
-async fn an_archived_vault_takes_no_new_or_changed_credentials() {
+async fn an_archived_vault_archives_its_credentials_and_takes_no_new_ones() {
     let engine = spawn_engine(config(temp_dir())).await;
     let vault_id = vault(&engine, "Erin").await;
     let base = format!("/v1/vaults/{vault_id}/credentials");
     let kept = post(&engine, &base, json!({ "auth": variable_auth() })).await;
-    let kept_path = format!("{base}/{}", kept["id"].as_str().unwrap());
-    post(&engine, &format!("/v1/vaults/{vault_id}/archive"), json!({})).await;
+    let kept_id = kept["id"].as_str().unwrap();
+    let kept_path = format!("{base}/{kept_id}");
+    let archived_vault = post(&engine, &format!("/v1/vaults/{vault_id}/archive"), json!({})).await;
 
     let message = bad(&engine, &base, json!({ "auth": bearer_auth() }), "archived").await;
     assert!(message.contains(&vault_id), "{message}");
     bad(&engine, &kept_path, json!({ "display_name": "changed" }), "archived").await;
 
-    // What is there stays readable, can be archived and deleted.
-    assert_eq!(get(&engine, &kept_path).await, kept);
-    assert_eq!(ids(&get(&engine, &base).await), [kept["id"].as_str().unwrap()]);
-    let archived = post(&engine, &format!("{kept_path}/archive"), json!({})).await;
-    assert!(archived["archived_at"].is_string());
+    // Its credentials were archived with it, as the API does: their secrets are gone.
+    let read = get(&engine, &kept_path).await;
+    assert_eq!(read["archived_at"], archived_vault["archived_at"], "{read}");
+    assert_eq!(read["auth"], kept["auth"]);
+    let (archived, _, secrets) = stored_credential(&engine, kept_id).await.unwrap();
+    assert_eq!((archived, secrets), (1, json!({})));
+    assert_eq!(ids(&get(&engine, &base).await), Vec::<String>::new());
+    assert_eq!(ids(&get(&engine, &format!("{base}?include_archived=true")).await), [kept_id]);
+    // Archiving it again changes nothing; it can still be deleted.
+    assert_eq!(post(&engine, &format!("{kept_path}/archive"), json!({})).await, read);
     assert_eq!(status_of(&engine, Method::DELETE, &kept_path).await.0, 200);
     assert_eq!(ids(&get(&engine, &format!("{base}?include_archived=true")).await), Vec::<String>::new());
 }

@@ -63,6 +63,7 @@ pub async fn create(
         budget: body.budget,
     };
     engine.insert_deployment(&deployment, at.micros).await?;
+    engine.announce("deployment.created", &deployment.id);
     Ok(Json(engine.deployment(&deployment.id).await?.answer()?))
 }
 
@@ -80,6 +81,7 @@ pub async fn update(
         return Err(ApiError::invalid(format!("Deployment {id} is archived and cannot be changed.")));
     }
     let mut deployment = stored.body;
+    let before = deployment.clone();
     if let Some(agent) = &body.agent {
         deployment.agent = engine.deployment_agent(agent).await?;
     }
@@ -123,8 +125,12 @@ pub async fn update(
     deployment.environment_id = environment_id;
     deployment.initial_events = initial_events;
     deployment.vault_ids = vault_ids;
+    let changed = deployment != before;
     deployment.updated_at = now().text;
     engine.write_deployment(&deployment, false).await?;
+    if changed {
+        engine.announce("deployment.updated", &id);
+    }
     Ok(Json(engine.deployment(&id).await?.answer()?))
 }
 
@@ -157,6 +163,7 @@ pub async fn archive(State(engine): State<Arc<EngineState>>, Path(id): Path<Stri
         deployment.status = DeploymentStatus::Active;
         deployment.paused_reason = None;
         engine.write_deployment(&deployment, true).await?;
+        engine.announce("deployment.archived", &id);
     }
     Ok(Json(engine.deployment(&id).await?.answer()?))
 }
@@ -173,6 +180,7 @@ pub async fn pause(State(engine): State<Arc<EngineState>>, Path(id): Path<String
         deployment.paused_reason = Some(PausedReason::Manual(Empty {}));
         deployment.updated_at = now().text;
         engine.write_deployment(&deployment, false).await?;
+        engine.announce("deployment.paused", &id);
     }
     Ok(Json(engine.deployment(&id).await?.answer()?))
 }
@@ -190,6 +198,7 @@ pub async fn unpause(State(engine): State<Arc<EngineState>>, Path(id): Path<Stri
         deployment.paused_reason = None;
         deployment.updated_at = now().text;
         engine.write_deployment(&deployment, false).await?;
+        engine.announce("deployment.unpaused", &id);
     }
     Ok(Json(engine.deployment(&id).await?.answer()?))
 }

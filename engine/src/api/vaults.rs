@@ -45,8 +45,8 @@ pub async fn list(State(engine): State<Arc<EngineState>>, params: Params) -> Api
     Ok(Json(engine.list_vaults(include_archived, paging).await?))
 }
 
-/// Archives a vault (again: no change). Its credentials stay as they are, but no credential can be
-/// added to or changed in an archived vault.
+/// Archives a vault (again: no change) with its credentials, as the API does; no credential can
+/// be added to or changed in an archived vault.
 pub async fn archive(State(engine): State<Arc<EngineState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(engine.archive_vault(&id).await?))
 }

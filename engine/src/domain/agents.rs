@@ -87,6 +87,7 @@ impl EngineState {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.announce("agent.created", &agent.id);
         to_json(&agent)
     }
 
@@ -138,6 +139,7 @@ impl EngineState {
         next.updated_at = at.text;
         write_agent_version(&mut tx, id, &next).await?;
         tx.commit().await?;
+        self.announce("agent.updated", id);
         to_json(&next)
     }
 
@@ -225,14 +227,16 @@ impl EngineState {
 
     /// Archives an agent (again: no change) and answers it.
     pub async fn archive_agent(&self, id: &str) -> ApiResult<Value> {
-        let at = now();
-        let done = sqlx::query("UPDATE agents SET archived_at = COALESCE(archived_at, ?) WHERE id = ?")
-            .bind(&at.text)
+        let done = sqlx::query("UPDATE agents SET archived_at = ? WHERE id = ? AND archived_at IS NULL")
+            .bind(now().text)
             .bind(id)
             .execute(&self.store.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(ApiError::not_found("agent", id));
+            // Archived already, or a 404.
+            self.agent_archived_at(id).await?;
+        } else {
+            self.announce("agent.archived", id);
         }
         self.agent(id, None).await
     }

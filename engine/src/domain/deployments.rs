@@ -454,13 +454,25 @@ impl EngineState {
             .filter_map(|fire| fire.session.as_ref())
             .collect();
         write_sessions(&mut tx, &sessions).await?;
+        let mut paused = Vec::new();
         for fire in &fires {
             if let Some(advance) = &fire.advance {
                 let run = inserted.contains(&fire.run.id).then_some(&fire.run);
-                advance_schedule(&mut tx, advance, run).await?;
+                if advance_schedule(&mut tx, advance, run).await? {
+                    paused.push(advance.deployment.id.as_str());
+                }
             }
         }
         tx.commit().await?;
+        // A scheduled run's webhooks (a manual run sends none, as the API).
+        for fire in fires.iter().filter(|f| f.advance.is_some() && inserted.contains(&f.run.id)) {
+            self.announce("deployment_run.started", &fire.run.id);
+            let ended = if fire.run.session_id.is_some() { "deployment_run.succeeded" } else { "deployment_run.failed" };
+            self.announce(ended, &fire.run.id);
+        }
+        for deployment in paused {
+            self.announce("deployment.paused", deployment);
+        }
         Ok(fires
             .into_iter()
             .filter(|fire| inserted.contains(&fire.run.id))
@@ -514,21 +526,21 @@ struct Advance {
 
 /// After a scheduled fire, in its transaction: the next cron time, the last run, and a pause if
 /// the run's error pauses. Only if the deployment still waits for `due` (an edit, pause or
-/// archive in the meantime wins).
+/// archive in the meantime wins). Says whether it paused the deployment.
 async fn advance_schedule(
     tx: &mut Transaction<'_, Sqlite>,
     advance: &Advance,
     run: Option<&DeploymentRun>,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let Advance { deployment, due, fired } = advance;
-    let Some(schedule) = &deployment.schedule else { return Ok(()) };
+    let Some(schedule) = &deployment.schedule else { return Ok(false) };
     let next = cron(&params_of(schedule))?.next_after((*fired).max(now().micros));
     let started = run.filter(|r| r.session_id.is_some()).map(|_| *fired);
     let pause = run.and_then(|r| r.error.as_ref()).filter(|e| e.pauses());
     match pause {
         Some(error) => {
             let reason = PausedReason::Error(ErrorPausedReason { error: PausedError { r#type: error.r#type.clone() } });
-            sqlx::query(
+            let paused = sqlx::query(
                 "UPDATE deployments SET status = 'paused', next_fire_us = NULL, \
                  body = json_set(body, '$.status', 'paused', '$.paused_reason', json(?), '$.updated_at', ?) \
                  WHERE id = ? AND next_fire_us = ?",
@@ -539,6 +551,7 @@ async fn advance_schedule(
             .bind(due)
             .execute(&mut **tx)
             .await?;
+            Ok(paused.rows_affected() > 0)
         }
         None => {
             sqlx::query(
@@ -551,9 +564,9 @@ async fn advance_schedule(
             .bind(due)
             .execute(&mut **tx)
             .await?;
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// The API's run error type for a session create that failed for `cause`.

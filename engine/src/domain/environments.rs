@@ -46,6 +46,7 @@ impl EngineState {
             .bind(at.micros)
             .execute(&self.store.pool)
             .await?;
+        self.announce("environment.created", &environment.id);
         Ok(json)
     }
 
@@ -67,6 +68,7 @@ impl EngineState {
                 .with_code("environment_archived"));
         }
         let mut environment: Environment = from_json(stored)?;
+        let before = environment.clone();
         if let Some(name) = &body.name {
             resolve::name(name, "name")?;
             environment.name = name.clone();
@@ -83,6 +85,7 @@ impl EngineState {
         if let Some(scope) = &body.scope {
             environment.scope = Some(scope_of(scope)?);
         }
+        let changed = environment != before;
         environment.updated_at = now().text;
         let body = to_json(&environment)?;
         sqlx::query("UPDATE environments SET body = ? WHERE id = ?")
@@ -90,6 +93,9 @@ impl EngineState {
             .bind(id)
             .execute(&self.store.pool)
             .await?;
+        if changed {
+            self.announce("environment.updated", id);
+        }
         Ok(body)
     }
 
@@ -110,6 +116,7 @@ impl EngineState {
                 .bind(id)
                 .execute(&self.store.pool)
                 .await?;
+            self.announce("environment.archived", id);
         }
         Ok(body)
     }
@@ -127,6 +134,7 @@ impl EngineState {
             )));
         }
         sqlx::query("DELETE FROM environments WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        self.announce("environment.deleted", id);
         Ok(())
     }
 }

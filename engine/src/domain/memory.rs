@@ -373,23 +373,32 @@ impl EngineState {
             .bind(created_us)
             .execute(&self.store.pool)
             .await?;
+        self.announce("memory_store.created", id);
         Ok(())
     }
 
+    /// Writes a store's new body; with `archive`, only if it is not archived yet, which it then is.
     pub async fn write_memory_store(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
-        sqlx::query("UPDATE memory_stores SET body = ?, archived = archived OR ? WHERE id = ?")
-            .bind(body.to_string())
-            .bind(archive)
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
+        let sql = if archive {
+            "UPDATE memory_stores SET body = ?, archived = 1 WHERE id = ? AND archived = 0"
+        } else {
+            "UPDATE memory_stores SET body = ? WHERE id = ?"
+        };
+        let done = sqlx::query(sql).bind(body.to_string()).bind(id).execute(&self.store.pool).await?;
+        if archive && done.rows_affected() > 0 {
+            self.announce("memory_store.archived", id);
+        }
         Ok(())
     }
 
     /// Deletes a store with its memories and versions; false if there was none.
     pub async fn delete_memory_store(&self, id: &str) -> ApiResult<bool> {
         let done = sqlx::query("DELETE FROM memory_stores WHERE id = ?").bind(id).execute(&self.store.pool).await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            self.announce("memory_store.deleted", id);
+        }
+        Ok(deleted)
     }
 
     /// A memory of a store, with its content when `full`.

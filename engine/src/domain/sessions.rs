@@ -188,6 +188,7 @@ impl EngineState {
     /// Queues a new session's initial events, which starts its agent loop.
     pub async fn start_session(self: &Arc<Self>, start: SessionStart) -> ApiResult<()> {
         let SessionStart { session_id, initial, outcomes, self_hosted_environment } = start;
+        self.announce("session.created", &session_id);
         if let Some(environment_id) = &self_hosted_environment {
             self.queue_work(&session_id, environment_id).await?;
         }
@@ -524,6 +525,7 @@ impl EngineState {
                 .bind(id)
                 .execute(&self.store.pool)
                 .await?;
+            self.announce("session.archived", id);
             self.stop_session_work(id).await?;
         }
         Ok(self.session(id).await?.1)
@@ -545,6 +547,7 @@ impl EngineState {
             sqlx::query(table).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.announce("session.deleted", id);
         self.stop_session_work(id).await?;
         self.close_hub(id);
         self.delete_sandbox(id).await;

@@ -56,6 +56,7 @@ impl EngineState {
         };
         let json = vault_json(&vault)?;
         self.store.insert_vault(&vault.id, &json, at.micros).await?;
+        self.announce("vault.created", &vault.id);
         Ok(json)
     }
 
@@ -80,7 +81,7 @@ impl EngineState {
         }
         vault.updated_at = now().text;
         let json = vault_json(&vault)?;
-        self.store.write_vault(id, &json, false).await?;
+        self.store.write_vault(id, &json).await?;
         Ok(json)
     }
 
@@ -89,23 +90,31 @@ impl EngineState {
         self.list_archivable("vaults", vec![], include_archived, paging).await
     }
 
-    /// Archives a vault (again: no change). Its credentials stay as they are, but no credential
-    /// can be added to or changed in an archived vault.
+    /// Archives a vault (again: no change) with every credential in it, as the API does: their
+    /// secrets are forgotten, and no credential can be added to an archived vault.
     pub async fn archive_vault(&self, id: &str) -> ApiResult<Value> {
         let (archived, mut body) = self.store.vault(id).await?;
         if !archived {
             let at = now().text;
             body["archived_at"] = json!(at);
             body["updated_at"] = json!(at);
-            self.store.write_vault(id, &body, true).await?;
+            let credentials = self.store.archive_vault(id, &body, &at).await?;
+            self.announce("vault.archived", id);
+            for credential in &credentials {
+                self.announce_credential("vault_credential.archived", id, credential);
+            }
         }
         Ok(body)
     }
 
     /// Deletes a vault with every credential in it.
     pub async fn delete_vault(&self, id: &str) -> ApiResult<()> {
-        if !self.store.delete_vault(id).await? {
+        let Some(credentials) = self.store.delete_vault(id).await? else {
             return Err(ApiError::not_found("vault", id));
+        };
+        self.announce("vault.deleted", id);
+        for credential in &credentials {
+            self.announce_credential("vault_credential.deleted", id, credential);
         }
         Ok(())
     }
@@ -134,7 +143,10 @@ impl EngineState {
         };
         let json = credential_json(&credential)?;
         match self.store.insert_credential(vault_id, &credential.id, &json, &secrets, at.micros).await? {
-            AddCredential::Added => Ok(json),
+            AddCredential::Added => {
+                self.announce_credential("vault_credential.created", vault_id, &credential.id);
+                Ok(json)
+            }
             AddCredential::NoVault => Err(ApiError::not_found("vault", vault_id)),
             AddCredential::VaultArchived => Err(ApiError::invalid(format!(
                 "Vault {vault_id} is archived: no credentials can be added to it. Create a new vault instead."
@@ -207,6 +219,7 @@ impl EngineState {
             body["archived_at"] = json!(at);
             body["updated_at"] = json!(at);
             self.store.archive_credential(vault_id, id, &body).await?;
+            self.announce_credential("vault_credential.archived", vault_id, id);
         }
         Ok(body)
     }
@@ -217,6 +230,7 @@ impl EngineState {
         if !self.store.delete_credential(vault_id, id).await? {
             return Err(ApiError::not_found("credential", id));
         }
+        self.announce_credential("vault_credential.deleted", vault_id, id);
         Ok(())
     }
 

@@ -206,6 +206,7 @@ impl EngineState {
         if queued > 0 {
             tracing::info!(session = %session_id, work = %id, environment = %environment_id, "a session waits for a worker");
             crate::meters::work_item("queued");
+            self.announce("session.pending", session_id);
             self.work.queued.notify_waiters();
             self.count_work().await?;
         }

@@ -137,24 +137,46 @@ impl Store {
         Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
     }
 
-    /// Writes a vault's new body (and, with `archive`, marks it archived).
-    pub async fn write_vault(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
-        let sql = if archive {
-            "UPDATE vaults SET body = ?, archived = 1 WHERE id = ?"
-        } else {
-            "UPDATE vaults SET body = ? WHERE id = ?"
-        };
-        sqlx::query(sql).bind(body.to_string()).bind(id).execute(&self.pool).await?;
+    /// Writes a vault's new body.
+    pub async fn write_vault(&self, id: &str, body: &Value) -> ApiResult<()> {
+        sqlx::query("UPDATE vaults SET body = ? WHERE id = ?").bind(body.to_string()).bind(id).execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Deletes a vault and every credential in it, in one transaction. False if there was none.
-    pub async fn delete_vault(&self, id: &str) -> ApiResult<bool> {
+    /// Archives a vault (its new `body`) and, in the same transaction, every credential in it
+    /// that is not archived yet, forgetting their secrets. Answers the credentials it archived.
+    pub async fn archive_vault(&self, id: &str, body: &Value, at: &str) -> ApiResult<Vec<String>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM vault_credentials WHERE vault_id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE vaults SET body = ?, archived = 1 WHERE id = ?")
+            .bind(body.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let credentials = sqlx::query_scalar(
+            "UPDATE vault_credentials SET archived = 1, secrets = '{}', \
+             body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) \
+             WHERE vault_id = ? AND archived = 0 RETURNING id",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(credentials)
+    }
+
+    /// Deletes a vault and every credential in it, in one transaction. Answers the credentials
+    /// deleted, or `None` if there was no such vault.
+    pub async fn delete_vault(&self, id: &str) -> ApiResult<Option<Vec<String>>> {
+        let mut tx = self.pool.begin().await?;
+        let credentials = sqlx::query_scalar("DELETE FROM vault_credentials WHERE vault_id = ? RETURNING id")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM vaults WHERE id = ?").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok((done.rows_affected() > 0).then_some(credentials))
     }
 
     /// Adds a credential to a vault that exists and is not archived (checked in the same statement,
