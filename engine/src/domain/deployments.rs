@@ -467,7 +467,8 @@ impl EngineState {
         // A scheduled run's webhooks (a manual run sends none, as the API).
         for fire in fires.iter().filter(|f| f.advance.is_some() && inserted.contains(&f.run.id)) {
             self.announce("deployment_run.started", &fire.run.id);
-            let ended = if fire.run.session_id.is_some() { "deployment_run.succeeded" } else { "deployment_run.failed" };
+            let ended =
+                if fire.run.session_id.is_some() { "deployment_run.succeeded" } else { "deployment_run.failed" };
             self.announce(ended, &fire.run.id);
         }
         for deployment in paused {

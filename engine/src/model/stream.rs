@@ -343,6 +343,9 @@ mod tests {
         );
         assert!(!version.retryable());
         assert!(version.message().contains(protocol::ANTHROPIC_VERSION), "{}", version.message());
-        assert!(version.message().contains("unsupported value") && version.message().contains("SWITCHBOARD_ENGINE_MODEL_URL"));
+        assert!(
+            version.message().contains("unsupported value")
+                && version.message().contains("SWITCHBOARD_ENGINE_MODEL_URL")
+        );
     }
 }

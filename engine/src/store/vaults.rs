@@ -139,7 +139,11 @@ impl Store {
 
     /// Writes a vault's new body.
     pub async fn write_vault(&self, id: &str, body: &Value) -> ApiResult<()> {
-        sqlx::query("UPDATE vaults SET body = ? WHERE id = ?").bind(body.to_string()).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE vaults SET body = ? WHERE id = ?")
+            .bind(body.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
