@@ -136,8 +136,8 @@ def _sdk_webhook_types() -> set[str]:
 
 
 # Of the SDK's 49: `user_profile.*` and `external_key.*` are about nothing the engine serves; the
-# API has no method that deletes an agent or a deployment; the engine refreshes no credential yet
-# (`refresh_failed`) and ends no child thread on its own (`thread_terminated`).
+# API has no method that deletes an agent or a deployment; the engine ends no child thread on its
+# own (`thread_terminated`). `refresh_failed` needs an OAuth token endpoint: test_mcp.py sends it.
 NOT_SENT = {
     "user_profile.enforcement_action_opened",
     "user_profile.enforcement_action_resolved",

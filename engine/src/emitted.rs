@@ -15,10 +15,11 @@ use protocol::{
     content::{AgentMessageBlock, TextContent, ToolResultContentBlock, UserContentBlock},
     event_params::{Rubric, TextRubric},
     events::{
-        AgentCustomToolUseEvent, AgentMessageEvent, AgentThreadMessageReceivedEvent, AgentThreadMessageSentEvent,
-        AgentToolResultEvent, AgentToolUseEvent, BareEvent, ContentDelta, Delta, ErrorInfo, EvaluatedPermission,
-        EventDelta, EventStart, OutcomeEvaluationEvent, OutcomeResult, PreviewRef, PreviewedEvent, RequiresAction,
-        RetryStatus, SessionError, SessionErrorEvent, SessionEvent, SessionStatusIdleEvent, SessionThreadCreatedEvent,
+        AgentCustomToolUseEvent, AgentMcpToolResultEvent, AgentMcpToolUseEvent, AgentMessageEvent,
+        AgentThreadMessageReceivedEvent, AgentThreadMessageSentEvent, AgentToolResultEvent, AgentToolUseEvent,
+        BareEvent, ContentDelta, Delta, ErrorInfo, EvaluatedPermission, EventDelta, EventStart, McpErrorInfo,
+        OutcomeEvaluationEvent, OutcomeResult, PreviewRef, PreviewedEvent, RequiresAction, RetryStatus, SessionError,
+        SessionErrorEvent, SessionEvent, SessionStatusIdleEvent, SessionThreadCreatedEvent,
         SessionThreadStatusIdleEvent, SessionUpdatedEvent, SpanModelRequestEndEvent, SpanModelUsage,
         SpanOutcomeEvaluationEndEvent, StopReason, StreamEvent, ThreadStatusEvent, ToolEvaluation, UsageSpeed,
         UserDefineOutcomeEvent, WorkflowRunCreatedEvent, WorkflowRunError, WorkflowRunErrorEvent, WorkflowRunPhase,
@@ -280,6 +281,52 @@ pub fn tool_result(tool_use_id: &str, text: impl Into<String>, is_error: bool) -
         content: Some(vec![ToolResultContentBlock::text(text)]),
         is_error: Some(is_error),
     })
+}
+
+/// `agent.mcp_tool_use`: a call of the tool `name` of the MCP server `server`.
+pub fn mcp_tool_use(
+    id: Option<String>,
+    server: &str,
+    name: &str,
+    input: Map<String, Value>,
+    evaluated_permission: EvaluatedPermission,
+    evaluation: Option<ToolEvaluation>,
+) -> SessionEvent {
+    SessionEvent::AgentMcpToolUse(AgentMcpToolUseEvent {
+        id: id.unwrap_or_else(unstamped),
+        input,
+        mcp_server_name: server.to_owned(),
+        name: name.to_owned(),
+        processed_at: unstamped(),
+        evaluated_permission: Some(evaluated_permission),
+        evaluation,
+        session_thread_id: None,
+    })
+}
+
+/// `agent.mcp_tool_result` of the call `mcp_tool_use_id`: one text block.
+pub fn mcp_tool_result(mcp_tool_use_id: &str, text: impl Into<String>, is_error: bool) -> SessionEvent {
+    SessionEvent::AgentMcpToolResult(AgentMcpToolResultEvent {
+        id: unstamped(),
+        mcp_tool_use_id: mcp_tool_use_id.to_owned(),
+        processed_at: unstamped(),
+        content: Some(vec![ToolResultContentBlock::text(text)]),
+        is_error: Some(is_error),
+    })
+}
+
+/// The session error of an MCP server that could not be used: `kind` is
+/// `mcp_connection_failed_error` or `mcp_authentication_failed_error`.
+pub fn mcp_error(kind: &str, server: &str, message: impl Into<String>) -> SessionError {
+    let info = McpErrorInfo {
+        mcp_server_name: server.to_owned(),
+        message: message.into(),
+        retry_status: retry_status("exhausted"),
+    };
+    match kind {
+        "mcp_authentication_failed_error" => SessionError::McpAuthenticationFailedError(info),
+        _ => SessionError::McpConnectionFailedError(info),
+    }
 }
 
 /// `agent.thread_context_compacted`; `id` names the kept summary.

@@ -28,6 +28,7 @@ mod error;
 mod ids;
 mod live;
 pub mod logs;
+pub mod mcp;
 pub mod meters;
 pub mod model;
 pub mod net;
@@ -99,6 +100,9 @@ pub struct EngineConfig {
     /// How long a self-hosted worker's lease lasts without a heartbeat, unless it asks for
     /// another (`desired_ttl_seconds`).
     pub work_lease_seconds: u64,
+    /// The hosts MCP connections may reach on internal addresses
+    /// (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`; none by default).
+    pub mcp_reach: mcp::Reach,
 }
 
 impl EngineConfig {
@@ -120,6 +124,7 @@ impl EngineConfig {
             webhook: None,
             secret_key: None,
             work_lease_seconds: 90,
+            mcp_reach: mcp::Reach::default(),
         }
     }
 }
@@ -167,6 +172,8 @@ pub struct EngineState {
     scheduler: Arc<tokio::sync::Notify>,
     /// Self-hosted environments' queues: blocked polls and who polled lately.
     work: domain::work::Queue,
+    /// Sessions' open MCP connections.
+    mcp: runtime::mcp::Connections,
 }
 
 impl Engine {
@@ -194,6 +201,7 @@ impl Engine {
             install_lock: Arc::default(),
             scheduler: Arc::default(),
             work: domain::work::Queue::default(),
+            mcp: runtime::mcp::Connections::default(),
         });
         runtime::recover(&state).await.map_err(EngineError::Recover)?;
         if state.config.seed_demo {

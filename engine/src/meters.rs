@@ -14,6 +14,7 @@ pub const TURNS: &str = "switchboard_engine_turns_total";
 pub const MODEL_REQUESTS: &str = "switchboard_engine_model_requests_total";
 pub const MODEL_REQUEST_DURATION: &str = "switchboard_engine_model_request_duration_seconds";
 pub const TOOL_CALLS: &str = "switchboard_engine_tool_calls_total";
+pub const MCP_CALLS: &str = "switchboard_engine_mcp_calls_total";
 pub const SANDBOX_LIMITS: &str = "switchboard_engine_sandbox_limits_total";
 pub const WORK_ITEMS: &str = "switchboard_engine_work_items_total";
 pub const WORK_QUEUE_DEPTH: &str = "switchboard_engine_work_queue_depth";
@@ -43,7 +44,11 @@ pub fn describe() {
     );
     describe_counter!(
         TOOL_CALLS,
-        "Tool calls agents made in the embedded engine, by tool (a built-in tool, custom, other) and permission (allow, ask, deny, custom)."
+        "Tool calls agents made in the embedded engine, by tool (a built-in tool, custom, mcp, other) and permission (allow, ask, deny, custom)."
+    );
+    describe_counter!(
+        MCP_CALLS,
+        "Calls of MCP servers' tools the embedded engine made, by result: ok (the server answered, even with an error) or failed (it could not be reached, or refused the credential)."
     );
     describe_counter!(
         SANDBOX_LIMITS,
@@ -87,11 +92,17 @@ pub fn tool_call(tool: &str, custom: bool, permission: &'static str) {
     counter!(TOOL_CALLS, "tool" => tool_label(tool, custom), "permission" => permission).increment(1);
 }
 
-/// The `tool` label of a call: a built-in tool's name, `custom`, or `other` for any name a model
-/// made up.
+/// An MCP server's tool was called (`result`: `ok` or `failed`).
+pub fn mcp_call(result: &'static str) {
+    counter!(MCP_CALLS, "result" => result).increment(1);
+}
+
+/// The `tool` label of a call: a built-in tool's name, `custom`, `mcp` (any MCP server's tool),
+/// or `other` for any name a model made up.
 fn tool_label(tool: &str, custom: bool) -> &'static str {
     match BUILT_IN_TOOLS.iter().find(|t| **t == tool) {
         _ if custom => "custom",
+        _ if tool == "mcp" => "mcp",
         Some(built_in) => built_in,
         None => "other",
     }

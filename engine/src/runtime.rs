@@ -12,6 +12,7 @@
 //! person makes the whole session wait, and the answer is routed to the child. An outcome
 //! (`outcomes`) has the turn graded when it ends, and revised until the grader is satisfied.
 
+pub(crate) mod mcp;
 mod memory_mounts;
 mod model_turn;
 mod outcomes;
@@ -190,6 +191,7 @@ impl EngineState {
     /// task, mid-turn too, without writing anything more.
     pub fn stop_runtime(&self, session_id: &str) {
         self.runtimes.lock().expect("runtimes lock").remove(session_id);
+        self.close_mcp(session_id);
     }
 
     /// The session's status, and its primary thread's with it.
@@ -562,12 +564,14 @@ impl Actor {
     /// the engine would run wait for the worker's results instead.
     async fn run_calls(&self, session: &Value, thread: &Thread, calls: Vec<Call>) -> ApiResult<Option<Outcome>> {
         let mut pauses = false;
-        for (event_id, name, input, permission) in calls {
-            crate::meters::tool_call(&name, permission == Permission::Custom, permission.label());
+        for Call { id, name, input, permission, server } in calls {
+            let metered = if server.is_some() { "mcp" } else { name.as_str() };
+            crate::meters::tool_call(metered, permission == Permission::Custom, permission.label());
+            let server = server.as_deref();
             match permission {
-                _ if waits(&permission, self.self_hosted) => pauses = true,
-                Permission::Allow => self.execute(session, thread, &event_id, &name, &input).await?,
-                Permission::Deny(reason) => self.tool_result(thread, &event_id, ToolOutput::error(reason)).await?,
+                _ if waits(&permission, self.self_hosted && server.is_none()) => pauses = true,
+                Permission::Allow => self.execute(session, thread, &id, &name, &input, server).await?,
+                Permission::Deny(reason) => self.tool_result(thread, &id, ToolOutput::error(reason), server).await?,
                 Permission::Ask | Permission::Custom => {}
             }
         }
@@ -579,8 +583,8 @@ impl Actor {
 
     /// Records, before its event goes out, a call that will wait for a client: an answer sent as
     /// soon as the event arrives (a worker's result can come that fast) finds it waiting.
-    fn expect(&self, thread: &Thread, id: &str, name: &str, input: &Value, permission: &Permission) {
-        if let Some(waits) = waiting(permission, self.self_hosted, id, name, input) {
+    fn expect(&self, thread: &Thread, call: &Call) {
+        if let Some(waits) = waiting(call, self.self_hosted) {
             self.with_turn(thread, |turn| turn.pending.push(waits));
         }
     }
@@ -605,14 +609,17 @@ impl Actor {
     async fn apply_answers(&self, session: &Value, thread: &Thread) -> ApiResult<()> {
         let answered = self.with_turn(thread, |turn| std::mem::take(&mut turn.pending)).unwrap_or_default();
         for call in answered {
+            let server = call.mcp_server.as_deref();
             match call.decision {
-                Some(Decision::Allow) => self.execute(session, thread, &call.event_id, &call.name, &call.input).await?,
+                Some(Decision::Allow) => {
+                    self.execute(session, thread, &call.event_id, &call.name, &call.input, server).await?
+                }
                 Some(Decision::Deny { message }) => {
                     let text = match message {
                         Some(message) => format!("The user denied this tool call: {message}"),
                         None => "The user denied this tool call.".to_owned(),
                     };
-                    self.tool_result(thread, &call.event_id, ToolOutput::error(text)).await?;
+                    self.tool_result(thread, &call.event_id, ToolOutput::error(text), server).await?;
                 }
                 _ => {}
             }
@@ -724,19 +731,41 @@ impl Actor {
                 Step::Tool { name, input } => {
                     output_chars += input.to_string().len();
                     let (permission, evaluation) = evaluate(&thread.agent["tools"], name);
-                    let id = new_id("sevt");
-                    self.expect(thread, &id, name, input, &permission);
-                    let call =
-                        emitted::tool_use(Some(id.clone()), name, object(input), permission.evaluated(), evaluation);
-                    self.emit_in(thread, call).await?;
-                    calls.push((id, name.clone(), input.clone(), permission));
+                    let call = Call::new(name, input, permission, None);
+                    self.expect(thread, &call);
+                    let event = emitted::tool_use(
+                        Some(call.id.clone()),
+                        name,
+                        object(input),
+                        call.permission.evaluated(),
+                        evaluation,
+                    );
+                    self.emit_in(thread, event).await?;
+                    calls.push(call);
                 }
                 Step::CustomTool { name, input } => {
                     output_chars += input.to_string().len();
-                    let id = new_id("sevt");
-                    self.expect(thread, &id, name, input, &Permission::Custom);
-                    self.emit_in(thread, emitted::custom_tool_use(Some(id.clone()), name, object(input))).await?;
-                    calls.push((id, name.clone(), input.clone(), Permission::Custom));
+                    let call = Call::new(name, input, Permission::Custom, None);
+                    self.expect(thread, &call);
+                    self.emit_in(thread, emitted::custom_tool_use(Some(call.id.clone()), name, object(input))).await?;
+                    calls.push(call);
+                }
+                Step::McpTool { server, name, input } => {
+                    output_chars += input.to_string().len();
+                    let (permission, evaluation) = mcp::evaluate_mcp(&thread.agent["tools"], server, name);
+                    let evaluated = permission.evaluated();
+                    let call = Call::new(name, input, permission, Some(server));
+                    self.expect(thread, &call);
+                    let event = emitted::mcp_tool_use(
+                        Some(call.id.clone()),
+                        server,
+                        name,
+                        object(input),
+                        evaluated,
+                        evaluation,
+                    );
+                    self.emit_in(thread, event).await?;
+                    calls.push(call);
                 }
                 _ => {}
             }
@@ -781,6 +810,8 @@ impl Actor {
         Ok(())
     }
 
+    /// Runs an allowed call: a built-in tool in the sandbox, or (`server`) a tool of that MCP
+    /// server, from the engine.
     async fn execute(
         &self,
         session: &Value,
@@ -788,35 +819,72 @@ impl Actor {
         event_id: &str,
         name: &str,
         input: &Value,
+        server: Option<&str>,
     ) -> ApiResult<()> {
+        if let Some(server) = server {
+            return self.run_mcp(session, thread, event_id, server, name, input).await;
+        }
         let sandbox = self.engine.sandbox(session).await?;
         let output = sandbox.run(name, input).await;
         self.engine.collect_outputs(&self.session_id).await?;
-        self.tool_result(thread, event_id, output).await
+        self.tool_result(thread, event_id, output, None).await
     }
 
-    async fn tool_result(&self, thread: &Thread, event_id: &str, output: ToolOutput) -> ApiResult<()> {
-        self.emit_in(thread, emitted::tool_result(event_id, output.text, output.is_error)).await?;
+    /// The result of a call: `agent.tool_result`, or `agent.mcp_tool_result` for an MCP
+    /// server's tool (`server`).
+    async fn tool_result(
+        &self,
+        thread: &Thread,
+        event_id: &str,
+        output: ToolOutput,
+        server: Option<&str>,
+    ) -> ApiResult<()> {
+        let event = match server {
+            Some(_) => emitted::mcp_tool_result(event_id, output.text, output.is_error),
+            None => emitted::tool_result(event_id, output.text, output.is_error),
+        };
+        self.emit_in(thread, event).await?;
         Ok(())
     }
 }
 
-type Call = (String, String, Value, Permission);
+/// A call a model made: its event's id, the tool's name (an MCP server's own name for it), its
+/// input and permission, and the MCP server whose tool it is.
+struct Call {
+    id: String,
+    name: String,
+    input: Value,
+    permission: Permission,
+    server: Option<String>,
+}
 
-/// The wait a call of `permission` makes, if it waits for a client: a person's confirmation, a
-/// custom tool's result, or (`self_hosted`) the worker's result of a built-in tool.
-fn waiting(permission: &Permission, self_hosted: bool, id: &str, name: &str, input: &Value) -> Option<Pending> {
-    if !waits(permission, self_hosted) {
+impl Call {
+    fn new(name: &str, input: &Value, permission: Permission, server: Option<&str>) -> Self {
+        Self::with_id(new_id("sevt"), name, input, permission, server)
+    }
+
+    fn with_id(id: String, name: &str, input: &Value, permission: Permission, server: Option<&str>) -> Self {
+        Call { id, name: name.to_owned(), input: input.clone(), permission, server: server.map(str::to_owned) }
+    }
+}
+
+/// The wait a call makes, if it waits for a client: a person's confirmation, a custom tool's
+/// result, or (`self_hosted`) the worker's result of a built-in tool. An MCP server's tool is
+/// run by the engine, self-hosted or not.
+fn waiting(call: &Call, self_hosted: bool) -> Option<Pending> {
+    let self_hosted = self_hosted && call.server.is_none();
+    if !waits(&call.permission, self_hosted) {
         return None;
     }
-    let (id, name, input) = (id.to_owned(), name.to_owned(), input.clone());
-    match permission {
-        Permission::Allow if self_hosted => Some(Pending::remote(id, name, input, true)),
-        Permission::Ask if self_hosted => Some(Pending::remote(id, name, input, false)),
-        Permission::Ask => Some(Pending::new(id, name, input, false)),
-        Permission::Custom => Some(Pending::new(id, name, input, true)),
-        Permission::Allow | Permission::Deny(_) => None,
-    }
+    let (id, name, input) = (call.id.clone(), call.name.clone(), call.input.clone());
+    let pending = match call.permission {
+        Permission::Allow if self_hosted => Pending::remote(id, name, input, true),
+        Permission::Ask if self_hosted => Pending::remote(id, name, input, false),
+        Permission::Ask => Pending::new(id, name, input, false),
+        Permission::Custom => Pending::new(id, name, input, true),
+        Permission::Allow | Permission::Deny(_) => return None,
+    };
+    Some(Pending { mcp_server: call.server.clone(), ..pending })
 }
 
 /// Whether a call of `permission` waits for a client (`self_hosted`: an allowed call, for the
@@ -896,10 +964,16 @@ fn evaluate(tools: &Value, name: &str) -> (Permission, Option<ToolEvaluation>) {
         return (Permission::Deny(format!("The {name} tool is disabled for this agent.")), None);
     }
     let policy = config.map_or(&toolset["default_config"]["permission_policy"], |c| &c["permission_policy"]);
-    match policy["type"].as_str() {
-        Some("always_ask") => (Permission::Ask, Some(ToolEvaluation::AlwaysAsk(Empty {}))),
+    evaluated_by(policy["type"].as_str().unwrap_or("always_allow"))
+}
+
+/// The permission a permission policy (`always_allow`, `always_ask`, `auto`) gives, with its
+/// `evaluation`.
+fn evaluated_by(policy: &str) -> (Permission, Option<ToolEvaluation>) {
+    match policy {
+        "always_ask" => (Permission::Ask, Some(ToolEvaluation::AlwaysAsk(Empty {}))),
         // The engine cannot judge how risky a call is, so `auto` always asks.
-        Some("auto") => {
+        "auto" => {
             let ask = AutoEvaluatedPermission::Ask(AutoReason { reason_code: ReasonCode::Indeterminate });
             (Permission::Ask, Some(ToolEvaluation::Auto(AutoEvaluation { evaluated_permission: ask })))
         }

@@ -3,7 +3,8 @@
 //! An agent whose model id is `scripted` carries a JSON script as its system prompt:
 //! `{"turns": [[step, …], …], "stream_delay_ms"?: n}`. The n-th `user.message` of a session plays
 //! the n-th turn; the last turn repeats. Steps: `{"text": s}`, `{"thinking": s}`,
-//! `{"tool": name, "input": {…}}`, `{"custom_tool": name, "input": {…}}`, `{"sleep_ms": n}`,
+//! `{"tool": name, "input": {…}}`, `{"custom_tool": name, "input": {…}}`,
+//! `{"mcp_tool": name, "server": s, "input": {…}}` (a tool of the agent's MCP server `s`), `{"sleep_ms": n}`,
 //! `{"error": type, "retry_status"?: "retrying"|"exhausted"|"terminal"}`; for multiagent sessions
 //! `{"subagent": name | {"name", "script"}, "message": s}`, `{"advisor": question, "answer": s}`,
 //! `{"workflow": {"name", "description"?, "phases": [{"name", "description"?, "subagent"?, "message"?}]}}`,
@@ -98,6 +99,12 @@ pub enum Step {
         name: String,
         input: Value,
     },
+    /// A call of the tool `name` of the agent's MCP server `server`.
+    McpTool {
+        server: String,
+        name: String,
+        input: Value,
+    },
     SleepMs(u64),
     Error {
         kind: String,
@@ -124,11 +131,11 @@ pub enum Step {
 impl Step {
     /// Steps that stand for what a model writes (one model request groups them).
     pub fn is_model_output(&self) -> bool {
-        matches!(self, Step::Text(_) | Step::Thinking(_) | Step::Tool { .. } | Step::CustomTool { .. })
+        matches!(self, Step::Text(_) | Step::Thinking(_)) || self.is_call()
     }
 
     pub fn is_call(&self) -> bool {
-        matches!(self, Step::Tool { .. } | Step::CustomTool { .. })
+        matches!(self, Step::Tool { .. } | Step::CustomTool { .. } | Step::McpTool { .. })
     }
 }
 
@@ -139,6 +146,8 @@ struct RawStep {
     thinking: Option<String>,
     tool: Option<String>,
     custom_tool: Option<String>,
+    mcp_tool: Option<String>,
+    server: Option<String>,
     input: Option<Value>,
     sleep_ms: Option<u64>,
     error: Option<String>,
@@ -156,7 +165,7 @@ struct RawStep {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StepError {
     #[error(
-        "each step needs exactly one of text, thinking, tool, custom_tool, sleep_ms, error, subagent, advisor, workflow, send_message or compact"
+        "each step needs exactly one of text, thinking, tool, custom_tool, mcp_tool, sleep_ms, error, subagent, advisor, workflow, send_message or compact"
     )]
     NotOneKind,
     #[error("{field} belongs only to {steps} steps")]
@@ -167,6 +176,8 @@ pub enum StepError {
     InputNotObject,
     #[error("tool {name:?} is not a built-in tool (one of {})", BUILTIN_TOOLS.join(", "))]
     NotBuiltIn { name: String },
+    #[error("an mcp_tool step needs the server (a name in the agent's mcp_servers) whose tool it calls")]
+    NoServer,
     #[error("a subagent step needs the message that is its thread's task")]
     NoMessage,
     #[error("an advisor step needs the answer its advisor gives")]
@@ -186,6 +197,7 @@ impl TryFrom<RawStep> for Step {
             raw.thinking.is_some(),
             raw.tool.is_some(),
             raw.custom_tool.is_some(),
+            raw.mcp_tool.is_some(),
             raw.sleep_ms.is_some(),
             raw.error.is_some(),
             raw.subagent.is_some(),
@@ -200,6 +212,9 @@ impl TryFrom<RawStep> for Step {
         if raw.message.is_some() && raw.subagent.is_none() {
             return Err(StepError::Misplaced { field: "message", steps: "subagent" });
         }
+        if raw.server.is_some() && raw.mcp_tool.is_none() {
+            return Err(StepError::Misplaced { field: "server", steps: "mcp_tool" });
+        }
         if raw.answer.is_some() && raw.advisor.is_none() {
             return Err(StepError::Misplaced { field: "answer", steps: "advisor" });
         }
@@ -212,7 +227,7 @@ impl TryFrom<RawStep> for Step {
             Some(_) => return Err(StepError::InputNotObject),
         };
         if raw.input_is_misplaced(&input) {
-            return Err(StepError::Misplaced { field: "input", steps: "tool and custom_tool" });
+            return Err(StepError::Misplaced { field: "input", steps: "tool, custom_tool and mcp_tool" });
         }
         if raw.retry_status.is_some() && raw.error.is_none() {
             return Err(StepError::Misplaced { field: "retry_status", steps: "error" });
@@ -228,6 +243,8 @@ impl TryFrom<RawStep> for Step {
             Step::Tool { name, input }
         } else if let Some(name) = raw.custom_tool {
             Step::CustomTool { name, input }
+        } else if let Some(name) = raw.mcp_tool {
+            Step::McpTool { server: raw.server.ok_or(StepError::NoServer)?, name, input }
         } else if let Some(ms) = raw.sleep_ms {
             Step::SleepMs(ms)
         } else if let Some(agent) = raw.subagent {
@@ -257,7 +274,7 @@ impl TryFrom<RawStep> for Step {
 impl RawStep {
     fn input_is_misplaced(&self, input: &Value) -> bool {
         let has_input = input.as_object().is_some_and(|m| !m.is_empty());
-        has_input && self.tool.is_none() && self.custom_tool.is_none()
+        has_input && self.tool.is_none() && self.custom_tool.is_none() && self.mcp_tool.is_none()
     }
 }
 
@@ -392,6 +409,15 @@ mod tests {
         assert_eq!(step_fault(r#"{"turns": [[{"tool": "rm_rf"}]]}"#), not_built_in);
         assert_eq!(step_fault(r#"{"turns": [[{"text": "a", "sleep_ms": 3}]]}"#), StepError::NotOneKind.to_string());
         assert_eq!(step_fault(r#"{"turns": [[{"subagent": "Researcher"}]]}"#), StepError::NoMessage.to_string());
+        assert_eq!(step_fault(r#"{"turns": [[{"mcp_tool": "search"}]]}"#), StepError::NoServer.to_string());
+        let misplaced = StepError::Misplaced { field: "server", steps: "mcp_tool" }.to_string();
+        assert_eq!(step_fault(r#"{"turns": [[{"tool": "bash", "server": "docs"}]]}"#), misplaced);
+        let mcp = Script::parse(r#"{"turns": [[{"mcp_tool": "search", "server": "docs", "input": {"q": "x"}}]]}"#);
+        let step = mcp.unwrap().turn(0)[0].clone();
+        let expected =
+            Step::McpTool { server: "docs".into(), name: "search".into(), input: serde_json::json!({"q": "x"}) };
+        assert_eq!(step, expected);
+        assert!(step.is_call() && step.is_model_output());
         assert!(matches!(Script::parse(r#"{"turns": []}"#), Err(ScriptError::Fault(ScriptFault::EmptyTurn))));
         let grader =
             Script::parse(r#"{"turns": [[{"text": "a"}]], "grader": [{"result": "great", "explanation": ""}]}"#);

@@ -31,7 +31,8 @@
 //! `environment.deleted`; `memory_store.created`, `memory_store.archived`,
 //! `memory_store.deleted`; `vault.created`, `vault.archived`, `vault.deleted` (each also
 //! `vault_credential.archived` or `.deleted` for every credential it takes with it);
-//! `vault_credential.created`, `.archived`, `.deleted` (with `vault_id`); `deployment.created`,
+//! `vault_credential.created`, `.archived`, `.deleted`, `.refresh_failed` (an `mcp_oauth` access
+//! token could not be refreshed; each with `vault_id`); `deployment.created`,
 //! `.updated`, `.paused` (by request or by a scheduled run's error), `.unpaused`, `.archived`;
 //! `deployment_run.started` then `.succeeded` or `.failed` for a scheduled run (a manual run
 //! sends none, as the API). Archiving again, or an update that changes nothing, sends nothing.
@@ -117,11 +118,10 @@ pub fn generate_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-/// Every webhook `data.type` the engine sends: 41 of the 49 the API's webhook union knows. Not
+/// Every webhook `data.type` the engine sends: 42 of the 49 the API's webhook union knows. Not
 /// sent: `user_profile.*` and `external_key.*` (nothing the engine serves), `agent.deleted` and
-/// `deployment.deleted` (the API has no method that deletes either), and
-/// `vault_credential.refresh_failed` (the engine refreshes no credential yet).
-pub const SENT: [&str; 41] = [
+/// `deployment.deleted` (the API has no method that deletes either).
+pub const SENT: [&str; 42] = [
     "session.created",
     "session.pending",
     "session.status_run_started",
@@ -155,6 +155,7 @@ pub const SENT: [&str; 41] = [
     "vault_credential.created",
     "vault_credential.archived",
     "vault_credential.deleted",
+    "vault_credential.refresh_failed",
     "deployment.created",
     "deployment.updated",
     "deployment.paused",
@@ -230,7 +231,8 @@ impl Webhooks {
         if let Some((field, value)) = extra {
             data[field] = json!(value);
         }
-        let body = json!({ "type": "event", "id": webhook_id, "created_at": ids::now().text, "data": data }).to_string();
+        let body =
+            json!({ "type": "event", "id": webhook_id, "created_at": ids::now().text, "data": data }).to_string();
         if self.queue.try_send(Notification { id: webhook_id, body }).is_err() {
             let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {

@@ -39,6 +39,9 @@ pub struct Settings {
     /// `SWITCHBOARD_ENGINE_MODEL_URL` and `SWITCHBOARD_ENGINE_MODEL_KEY`: the Messages endpoint the
     /// embedded engine runs real models against (default Anthropic's). The key is write-only.
     pub model: engine::ModelEndpoint,
+    /// The hosts the embedded engine's MCP connections may reach on internal addresses
+    /// (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`).
+    pub mcp_reach: engine::mcp::Reach,
     /// `SWITCHBOARD_WEBHOOK_SECRET`: the `whsec_…` signing secret of the webhooks
     /// `/webhooks/anthropic` accepts. Without it the route answers 404, except that the embedded
     /// engine gets a secret of its own, made at start. Write-only.
@@ -404,6 +407,7 @@ impl Settings {
                 .map(|v| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v))),
             package_mirrors: engine::sandbox::packages::Mirrors::from_env(get).map_err(SettingsError::Sandbox)?,
             model: engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?,
+            mcp_reach: engine::mcp::Reach::from_env(get),
         })
     }
 }

@@ -526,6 +526,7 @@ impl EngineState {
                 .execute(&self.store.pool)
                 .await?;
             self.announce("session.archived", id);
+            self.close_mcp(id);
             self.stop_session_work(id).await?;
         }
         Ok(self.session(id).await?.1)

@@ -27,7 +27,7 @@ use protocol::{
 };
 use serde_json::{Value, json};
 
-use super::{Actor, Call, Permission, Played, Thread, evaluate, object};
+use super::{Actor, Call, Permission, Played, Thread, evaluate, mcp::evaluate_mcp, object};
 use crate::{
     emitted,
     error::ApiResult,
@@ -72,7 +72,7 @@ impl Actor {
                 );
                 return self.script_fault(thread, "tool_use_limit_reached_error", &message).await;
             }
-            let request = self.messages_request(thread, &model).await?;
+            let request = self.messages_request(session, thread, &model).await?;
             let (reply, calls) = match self.request(thread, &request).await? {
                 Requested::Reply(reply, calls) => (reply, calls),
                 Requested::TooLong => {
@@ -106,7 +106,7 @@ impl Actor {
     }
 
     /// The Messages request for the thread's next reply.
-    async fn messages_request(&self, thread: &Thread, model: &str) -> ApiResult<Value> {
+    async fn messages_request(&self, session: &Value, thread: &Thread, model: &str) -> ApiResult<Value> {
         let agent = &thread.agent;
         let info = self.engine.catalog.lookup(&self.engine.config.model, model).await.flatten();
         let max_tokens =
@@ -119,7 +119,18 @@ impl Actor {
         if let Some(system) = agent["system"].as_str().filter(|s| !s.trim().is_empty()) {
             request["system"] = json!([{ "type": "text", "text": system, "cache_control": { "type": "ephemeral" } }]);
         }
-        let offered = tools::definitions(&agent["tools"]);
+        let mut offered = tools::definitions(&agent["tools"]);
+        let mcp = self.mcp_definitions(session, thread).await?;
+        if !mcp.is_empty() {
+            // The cache breakpoint goes on the last tool.
+            if let Some(last) = offered.last_mut().and_then(Value::as_object_mut) {
+                last.remove("cache_control");
+            }
+            offered.extend(mcp);
+            if let Some(last) = offered.last_mut() {
+                last["cache_control"] = json!({ "type": "ephemeral" });
+            }
+        }
         if !offered.is_empty() {
             request["tools"] = json!(offered);
         }
@@ -174,6 +185,7 @@ impl Actor {
                 types::USER_MESSAGE
                 | types::AGENT_THREAD_MESSAGE_RECEIVED
                 | types::AGENT_TOOL_RESULT
+                | types::AGENT_MCP_TOOL_RESULT
                 | types::USER_TOOL_RESULT
                 | types::USER_CUSTOM_TOOL_RESULT => match said(&body) {
                     Some(said) => ("user", said),
@@ -275,17 +287,31 @@ impl Actor {
                 Some("tool_use") => {
                     let name = block["name"].as_str().unwrap_or_default().to_owned();
                     let input = block["input"].clone();
-                    let (event, permission) = if custom.contains(&name.as_str()) {
-                        (emitted::custom_tool_use(Some(id.clone()), &name, object(&input)), Permission::Custom)
+                    let (event, call) = if custom.contains(&name.as_str()) {
+                        let event = emitted::custom_tool_use(Some(id.clone()), &name, object(&input));
+                        (event, Call::with_id(id.clone(), &name, &input, Permission::Custom, None))
+                    } else if let Some((server, tool)) = self.mcp_call_of(thread, &name) {
+                        let (permission, evaluation) = evaluate_mcp(&thread.agent["tools"], &server, &tool);
+                        let evaluated = permission.evaluated();
+                        let event = emitted::mcp_tool_use(
+                            Some(id.clone()),
+                            &server,
+                            &tool,
+                            object(&input),
+                            evaluated,
+                            evaluation,
+                        );
+                        (event, Call::with_id(id.clone(), &tool, &input, permission, Some(&server)))
                     } else {
                         let (permission, evaluation) = self.permission(thread, &name);
                         let evaluated = permission.evaluated();
-                        (emitted::tool_use(Some(id.clone()), &name, object(&input), evaluated, evaluation), permission)
+                        let event = emitted::tool_use(Some(id.clone()), &name, object(&input), evaluated, evaluation);
+                        (event, Call::with_id(id.clone(), &name, &input, permission, None))
                     };
-                    self.expect(thread, &id, &name, &input, &permission);
+                    self.expect(thread, &call);
                     self.emit_in(thread, event).await?;
                     block["id"] = json!(id);
-                    calls.push((id, name, input, permission));
+                    calls.push(call);
                 }
                 _ => {}
             }
@@ -401,6 +427,9 @@ fn said(body: &str) -> Option<Vec<Value>> {
         SessionEvent::AgentThreadMessageReceived(message) => user_content(&message.content),
         SessionEvent::AgentToolResult(result) => {
             vec![tool_result(&result.tool_use_id, result.content.as_deref(), result.is_error)]
+        }
+        SessionEvent::AgentMcpToolResult(result) => {
+            vec![tool_result(&result.mcp_tool_use_id, result.content.as_deref(), result.is_error)]
         }
         SessionEvent::UserCustomToolResult(result) => {
             vec![tool_result(&result.custom_tool_use_id, result.content.as_deref(), result.is_error)]

@@ -42,11 +42,14 @@ pub struct Pending {
     /// Of a remote call: it may run (its permission allowed it, or a person did).
     #[serde(default)]
     pub confirmed: bool,
+    /// A tool of this MCP server (`name` is the server's own name for it); the engine runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_server: Option<String>,
 }
 
 impl Pending {
     pub fn new(event_id: String, name: String, input: Value, custom: bool) -> Self {
-        Pending { event_id, name, input, custom, decision: None, remote: false, confirmed: false }
+        Pending { event_id, name, input, custom, decision: None, remote: false, confirmed: false, mcp_server: None }
     }
 
     /// A call a self-hosted worker runs; `confirmed` when it needs no person's confirmation.

@@ -395,6 +395,7 @@ async fn start_engine(
         config.tool_runner = runner.clone();
     }
     config.model = settings.model.clone();
+    config.mcp_reach = settings.mcp_reach.clone();
     // The engine seals its vaults' credentials with a key of its own, derived from the console's.
     config.secret_key = settings.secret_key.as_ref().map(crate::settings::SecretKey::engine_key);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
