@@ -119,6 +119,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             "POST",
             "/api/agents/create"
             | "/api/agents/update"
+            | "/api/agents/mcp_tools"
             | "/api/environments/save"
             | "/api/deployments/save"
             | "/api/deployments/run"

@@ -1011,3 +1011,32 @@ async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
     let (status, refused) = app.call_as(&operator, "work/key", &[("environment_id", &env_id)]).await;
     assert_eq!(status, 403, "{refused}");
 }
+
+/// The agent form reads an MCP server's tools from Switchboard's host: a server that is not there
+/// and one at an internal address each get an answer in words, on the URL field; the cloud
+/// metadata service is refused even when internal addresses are allowed.
+#[tokio::test]
+async fn reading_an_mcp_servers_tools_says_why_it_could_not() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = format!("http://127.0.0.1:{port}/mcp");
+    let app = spawn_app(&[("SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS", "127.0.0.1")]).await;
+    let (status, error) = app.call("agents/mcp_tools", &[("url", &closed)]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("url")), "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("could not be reached") && message.contains("type its tools' names"), "{message}");
+    let (status, error) = app.call("agents/mcp_tools", &[("url", "http://169.254.169.254/mcp")]).await;
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("cloud metadata service"), "{error}");
+    let (status, error) = app.call("agents/mcp_tools", &[("url", "ftp://example.com")]).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("url")), "{error}");
+
+    // Without the operator's word, an internal address is not reached at all.
+    let app = spawn_app(&[]).await;
+    let (status, error) = app.call("agents/mcp_tools", &[("url", &closed)]).await;
+    assert_eq!(status, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("will not connect") && message.contains("SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS"),
+        "{message}"
+    );
+}

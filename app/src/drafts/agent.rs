@@ -68,8 +68,19 @@ pub struct McpServerDraft {
     pub url: String,
     /// The permission policy of this server's tools.
     pub policy: String,
+    /// Its tools with a config of their own (`configs`): off, or another policy.
+    pub tools: Vec<McpToolDraft>,
     /// The rest of its `mcp_toolset` entry, kept as it was.
     pub extra: Map<String, Value>,
+}
+
+/// One tool of an MCP server, with its own settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpToolDraft {
+    pub name: String,
+    pub enabled: bool,
+    /// Its own permission policy; `None`: the server's.
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -347,7 +358,11 @@ impl McpServerDraft {
         if let Some(default) = extra.get_mut("default_config").and_then(Value::as_object_mut) {
             default.remove("permission_policy");
         }
-        Self { name, url, policy, extra }
+        let tools = match extra.remove("configs") {
+            Some(Value::Array(configs)) => configs.iter().map(McpToolDraft::from_config).collect(),
+            _ => Vec::new(),
+        };
+        Self { name, url, policy, tools, extra }
     }
 
     /// The `mcp_toolset` entry of `tools` for the `i`-th server, checked.
@@ -369,7 +384,46 @@ impl McpServerDraft {
         let mut default = toolset.get("default_config").and_then(Value::as_object).cloned().unwrap_or_default();
         default.insert("permission_policy".into(), json!({ "type": self.policy }));
         toolset.insert("default_config".into(), Value::Object(default));
+        let mut configs = Vec::with_capacity(self.tools.len());
+        for (j, tool) in self.tools.iter().enumerate() {
+            let tool_name = tool.name.trim();
+            if tool_name.is_empty() || tool_name.chars().count() > 128 {
+                return Err(DraftError::new(
+                    format!("{field}.tools.{j}"),
+                    format!("Tool {} of MCP server {:?} needs a name of 1–128 characters.", j + 1, self.name.trim()),
+                ));
+            }
+            if self.tools[..j].iter().any(|t| t.name.trim() == tool_name) {
+                return Err(DraftError::new(
+                    format!("{field}.tools.{j}"),
+                    format!("MCP server {:?} lists the tool {tool_name:?} twice.", self.name.trim()),
+                ));
+            }
+            let mut config = json!({ "name": tool_name, "enabled": tool.enabled });
+            if let Some(policy) = &tool.policy {
+                config["permission_policy"] = json!({ "type": policy });
+            }
+            configs.push(config);
+        }
+        if !configs.is_empty() {
+            toolset.insert("configs".into(), Value::Array(configs));
+        }
         Ok(Value::Object(toolset))
+    }
+}
+
+impl McpToolDraft {
+    /// A tool's settings from its entry of an `mcp_toolset`'s `configs`.
+    fn from_config(config: &Value) -> Self {
+        Self {
+            name: config.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            enabled: config.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+            policy: config
+                .get("permission_policy")
+                .and_then(|p| p.get("type"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
     }
 }
 
@@ -514,7 +568,8 @@ mod tests {
             "tools": [
                 {"type": "agent_toolset_20260401", "default_config": {"enabled": true, "permission_policy": {"type": "always_ask"}},
                  "configs": [{"name": "bash", "enabled": false}, {"name": "web_fetch", "enabled": true, "allowed_domains": ["example.com"]}]},
-                {"type": "mcp_toolset", "mcp_server_name": "docs", "default_config": {"enabled": false, "permission_policy": {"type": "always_allow"}}},
+                {"type": "mcp_toolset", "mcp_server_name": "docs", "default_config": {"enabled": false, "permission_policy": {"type": "always_allow"}},
+                 "configs": [{"name": "search", "enabled": true, "permission_policy": {"type": "always_ask"}}, {"name": "delete_page", "enabled": false}]},
                 {"type": "custom", "name": "lookup", "description": "Look up an order", "input_schema": {"type": "object", "properties": {"id": {"type": "string"}}}}
             ],
             "mcp_servers": [{"type": "url", "name": "docs", "url": "https://mcp.example.com"}],
@@ -532,6 +587,16 @@ mod tests {
         assert!(configs.iter().any(|c| c["name"] == "web_fetch" && c["allowed_domains"] == json!(["example.com"])));
         assert_eq!(again["tools"][1]["default_config"]["permission_policy"]["type"], "always_allow");
         assert_eq!(again["tools"][1]["default_config"]["enabled"], false, "a disabled MCP toolset stays disabled");
+        let mcp = &draft.mcp_servers[0];
+        assert_eq!(
+            mcp.tools,
+            [
+                McpToolDraft { name: "search".into(), enabled: true, policy: Some("always_ask".into()) },
+                McpToolDraft { name: "delete_page".into(), enabled: false, policy: None },
+            ],
+            "each tool's own settings are in the form"
+        );
+        assert_eq!(again["tools"][1]["configs"], raw["tools"][1]["configs"]);
         assert_eq!(again["tools"][2]["input_schema"]["properties"]["id"]["type"], "string");
         assert_eq!(AgentDraft::from_request(&again).unwrap(), draft, "a second round trip changes nothing");
     }
@@ -545,6 +610,26 @@ mod tests {
         let raw = json!({"name": "x", "model": "scripted", "tools": [{"name": "untyped"}]});
         let error = AgentDraft::from_request(&raw).unwrap_err();
         assert!(error.message.contains("without a \"type\""), "{}", error.message);
+    }
+
+    #[test]
+    fn an_mcp_tool_needs_a_name_once() {
+        let mut draft = AgentDraft::new_agent();
+        draft.name = "x".into();
+        draft.model = "scripted".into();
+        let tool = |name: &str| McpToolDraft { name: name.into(), enabled: true, policy: None };
+        draft.mcp_servers.push(McpServerDraft {
+            name: "docs".into(),
+            url: "https://mcp.example.com".into(),
+            policy: "always_ask".into(),
+            tools: vec![tool("search"), tool(" ")],
+            ..Default::default()
+        });
+        let error = draft.to_request().unwrap_err();
+        assert_eq!(error.field, "mcp_servers.0.tools.1");
+        assert!(error.message.contains("needs a name"), "{}", error.message);
+        draft.mcp_servers[0].tools[1] = tool("search");
+        assert!(draft.to_request().unwrap_err().message.contains("lists the tool \"search\" twice"));
     }
 
     #[test]

@@ -162,9 +162,11 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
         _ => view! { <span class="waiting">{asked_text.clone().map(|t| format!("asked {t}"))}</span> }.into_any(),
     };
     let kind = if call.is_custom() { "custom tool" } else { "approval" };
+    // An MCP server's tool is named with its server.
+    let server = call.event.get("mcp_server_name").and_then(|v| v.as_str()).map(|s| format!(" on MCP server {s}"));
     view! {
         <li class="inbox-call" data-testid="inbox-call" data-event=call.event_id().to_owned() data-tool=call.tool().to_owned()>
-            <strong>{call.tool().to_owned()}</strong>
+            <strong>{call.tool().to_owned()}</strong>{server}
             " " <span class="badge">{kind}</span>
             " " <code class="summary">{call.summary()}</code>
             " " {waiting}

@@ -7,6 +7,7 @@ use app::error::AppError;
 use app::{
     App,
     api::{
+        agents::mcp_tools::McpToolsHandle,
         notify::server::NotifyHandle,
         settings::{WebhookSetup, server::WebhooksHandle},
         workspaces::server::WorkspacesHandle,
@@ -111,6 +112,7 @@ fn page_context(
     let accounts = AccountsHandle(state.access.accounts.clone());
     let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
+    let mcp_tools = McpToolsHandle(Arc::new(McpTools(settings.mcp_reach.clone())));
     move || {
         // The route list, worked out without a request, gets the default workspace's.
         use_context::<http::request::Parts>()
@@ -122,6 +124,7 @@ fn page_context(
         provide_context(single_sign_on.clone());
         provide_context(webhook_report.clone());
         provide_context(notify.clone());
+        provide_context(mcp_tools.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
@@ -260,4 +263,34 @@ async fn server_fn_error_status(request: Request, next: Next) -> Response {
 fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// Reads an MCP server's tools for the agent form, with the engine's MCP client and its rules of
+/// where a connection may go (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`), without a credential.
+struct McpTools(engine::mcp::Reach);
+
+impl app::api::agents::mcp_tools::McpTools for McpTools {
+    fn list(
+        &self,
+        url: String,
+    ) -> app::upstream::client::BoxFuture<'_, Result<Vec<app::api::agents::McpToolChoice>, app::error::AppError>> {
+        Box::pin(async move {
+            let connection = engine::mcp::Connection::open(&self.0, "server", &url, None).await.map_err(|failure| {
+                let hint = match failure {
+                    engine::mcp::Failure::Authentication(_) => {
+                        "It asks for a credential, which the form does not send; type its tools' names instead."
+                    }
+                    engine::mcp::Failure::Connection(_) => "Check the URL, or type its tools' names instead.",
+                };
+                AppError::bad_input("url", format!("{} {hint}", failure.message()))
+            })?;
+            let tools = connection
+                .tools
+                .iter()
+                .map(|t| app::api::agents::McpToolChoice { name: t.name.clone(), description: t.description.clone() })
+                .collect();
+            connection.close().await;
+            Ok(tools)
+        })
+    }
 }

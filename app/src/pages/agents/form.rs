@@ -11,14 +11,14 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        agents::{CreateAgent, UpdateAgent, get_agent_definition},
+        agents::{CreateAgent, McpToolChoice, UpdateAgent, get_agent_definition, list_mcp_tools},
         models::{ModelChoice, default_model, find, list_models},
         skills::{SkillChoice, list_skill_choices},
     },
     components::feedback::{Failure, InlineError, Loading, MissingPage},
     drafts::{
         DraftError,
-        agent::{AgentDraft, BuiltinToolset, CustomToolDraft, McpServerDraft, POLICIES, SkillDraft},
+        agent::{AgentDraft, BuiltinToolset, CustomToolDraft, McpServerDraft, McpToolDraft, POLICIES, SkillDraft},
     },
     error::AppError,
 };
@@ -474,11 +474,90 @@ fn McpServers(draft: RwSignal<AgentDraft>) -> impl IntoView {
                             inherit=false
                         />
                     </label>
+                    <McpServerTools draft i />
                     <button type="button" class="button secondary" on:click=move |_| draft.update(|d| { if i < d.mcp_servers.len() { d.mcp_servers.remove(i); } })>"Remove this server"</button>
                 </div>
             </For>
             <button type="button" class="button secondary" on:click=move |_| draft.update(|d| d.mcp_servers.push(McpServerDraft { policy: "always_ask".into(), ..Default::default() }))>"Add an MCP server"</button>
         </fieldset>
+    }
+    .into_any()
+}
+
+/// One MCP server's tools with settings of their own: each on or off, with the server's policy or
+/// its own. Read from the server when it answers without a credential; typed otherwise.
+#[component]
+fn McpServerTools(draft: RwSignal<AgentDraft>, i: usize) -> impl IntoView {
+    let each = move || (0..draft.with(|d| d.mcp_servers.get(i).map_or(0, |s| s.tools.len()))).collect::<Vec<_>>();
+    let read = Action::new(|url: &String| list_mcp_tools(url.clone()));
+    let listed = RwSignal::new(Vec::<McpToolChoice>::new());
+    // Tools the server listed join the rows, on, with the server's policy.
+    Effect::new(move |_| {
+        if let Some(Ok(tools)) = read.value().get() {
+            draft.update(|d| {
+                let Some(server) = d.mcp_servers.get_mut(i) else { return };
+                for tool in &tools {
+                    if !server.tools.iter().any(|t| t.name == tool.name) {
+                        server.tools.push(McpToolDraft { name: tool.name.clone(), enabled: true, policy: None });
+                    }
+                }
+            });
+            listed.set(tools);
+        }
+    });
+    let status = move || {
+        match read.value().get() {
+        _ if read.pending().get() => Some(view! { <p class="muted" role="status">"Reading the server's tools…"</p> }.into_any()),
+        Some(Ok(tools)) if tools.is_empty() => Some(view! { <p class="muted" role="status">"The server lists no tools."</p> }.into_any()),
+        Some(Ok(tools)) => Some(view! { <p class="muted" role="status">{format!("The server lists {} tool(s); each is below.", tools.len())}</p> }.into_any()),
+        Some(Err(error)) => Some(view! { <p class="inline-error" role="alert">{error.message}</p> }.into_any()),
+        None => None,
+    }
+    };
+    let tool_text = move |j: usize, f: fn(&McpToolDraft) -> String| {
+        draft.with(|d| d.mcp_servers.get(i).and_then(|s| s.tools.get(j)).map(f).unwrap_or_default())
+    };
+    let edit = move |j: usize, f: &dyn Fn(&mut McpToolDraft)| {
+        draft.update(|d| {
+            if let Some(tool) = d.mcp_servers.get_mut(i).and_then(|s| s.tools.get_mut(j)) {
+                f(tool);
+            }
+        })
+    };
+    let list_id = format!("mcp-tools-{i}");
+    view! {
+        <div class="mcp-tools" data-testid="mcp-tools">
+            <p class="muted">"Each tool is on with the server's policy unless set here."</p>
+            <datalist id=list_id.clone()>
+                {move || listed.get().into_iter().map(|t| view! { <option value=t.name.clone()>{t.description}</option> }).collect_view()}
+            </datalist>
+            <For each=each key=|j| *j let:j>
+                <div class="row-group inline" data-testid="mcp-tool">
+                    <label>"Tool" <input list=list_id.clone() prop:value=move || tool_text(j, |t| t.name.clone())
+                        on:input=move |ev| { let v = event_target_value(&ev); edit(j, &|t| t.name = v.clone()) } /></label>
+                    <label><input type="checkbox" prop:checked=move || tool_text(j, |t| t.enabled.to_string()) == "true"
+                        on:change=move |ev| { let on = event_target_checked(&ev); edit(j, &|t| t.enabled = on) } />" On"</label>
+                    <PolicySelect
+                        label=format!("Policy of tool {}", j + 1)
+                        value=Signal::derive(move || tool_text(j, |t| t.policy.clone().unwrap_or_default()))
+                        on_change=Callback::new(move |v: String| edit(j, &|t| t.policy = Some(v.clone()).filter(|p| !p.is_empty())))
+                        inherit=true
+                    />
+                    <button type="button" class="button secondary" on:click=move |_| draft.update(|d| {
+                        if let Some(s) = d.mcp_servers.get_mut(i) && j < s.tools.len() { s.tools.remove(j); }
+                    })>"Remove"</button>
+                </div>
+            </For>
+            <div class="inline-form">
+                <button type="button" class="button secondary" disabled=move || read.pending().get()
+                    on:click=move |_| { read.dispatch(draft.with(|d| d.mcp_servers.get(i).map(|s| s.url.clone()).unwrap_or_default())); }>
+                    "Read tools from the server"</button>
+                <button type="button" class="button secondary" on:click=move |_| draft.update(|d| if let Some(s) = d.mcp_servers.get_mut(i) {
+                    s.tools.push(McpToolDraft { enabled: true, ..Default::default() });
+                })>"Add a tool"</button>
+            </div>
+            {status}
+        </div>
     }
     .into_any()
 }
