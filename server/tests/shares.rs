@@ -404,3 +404,112 @@ async fn a_links_first_screen_ends_at_its_snapshot_and_is_redacted_as_its_stream
         assert!(!error.to_string().contains("answer"), "nothing of the session: {error}");
     }
 }
+
+/// The test MCP server of the official Python SDK (`engine/sdk-tests/mcp_test_server.py`, in the
+/// repository's venv, which `scripts/test` makes), demanding `token`: its process and URL.
+fn mcp_test_server(token: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "{} is missing: scripts/test makes it (or run scripts/setup)", python.display());
+    let mut child = std::process::Command::new(python)
+        .arg(root.join("engine/sdk-tests/mcp_test_server.py"))
+        .arg(token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the test MCP server starts");
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut url).unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "the test MCP server printed {url:?}");
+    (child, url.trim().to_owned())
+}
+
+/// A session whose agent called an MCP server with a vault's token: the call and its result are in
+/// the export and the share link's stream, the token in neither, nor in anything the console
+/// answers about the session, nor in the console's data directory (its secret key seals it).
+#[tokio::test]
+async fn an_mcp_servers_token_is_in_no_export_share_or_file() {
+    let token = "mcp-console-token-5f1c2e9a7b";
+    let (mut server, url) = mcp_test_server(token);
+    let secret_key = "uA1Ekq1CKz4xvVuGvw3xwr0dI6V8vLVMlQyJYR8m6Xk=";
+    let app =
+        spawn_app(&[("SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS", "127.0.0.1"), ("SWITCHBOARD_SECRET_KEY", secret_key)])
+            .await;
+    let (status, vault) = app.call("vaults/create", &[("display_name", "MCP")]).await;
+    assert_eq!(status, 200, "{vault}");
+    let vault_id = vault["id"].as_str().unwrap();
+    let form = [
+        ("vault_id", vault_id),
+        ("form[kind]", "static_bearer"),
+        ("form[mcp_server_url]", url.as_str()),
+        ("form[secret]", token),
+    ];
+    let (status, credential) = app.call("vaults/credentials/create", &form).await;
+    assert_eq!(status, 200, "{credential}");
+    let agent = json!({
+        "name": "Caller", "model": "scripted",
+        "system": json!({ "turns": [[{ "mcp_tool": "echo", "server": "tools", "input": { "text": "MCPVALUE77" } }, { "text": "Called." }]] }).to_string(),
+        "mcp_servers": [{ "type": "url", "name": "tools", "url": url }],
+        "tools": [{ "type": "mcp_toolset", "mcp_server_name": "tools", "default_config": { "permission_policy": { "type": "always_allow" } } }],
+    });
+    let (status, agent) = app.call("agents/create", &[("definition", &agent.to_string())]).await;
+    assert_eq!(status, 200, "{agent}");
+    let (status, environment) = app
+        .call(
+            "environments/save",
+            &[("id", ""), ("form[name]", "mcp"), ("form[kind]", "cloud"), ("form[networking]", "unrestricted")],
+        )
+        .await;
+    assert_eq!(status, 200, "{environment}");
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent["id"].as_str().unwrap()),
+                ("form[environment_id]", environment["row"]["id"].as_str().unwrap()),
+                ("form[vault_ids][]", vault_id),
+                ("form[initial_message]", "go"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["row"]["id"].as_str().unwrap().to_owned();
+    let mut events = String::new();
+    for _ in 0..300 {
+        events = app.read("sessions/events", &[("id", &id)]).await.1.to_string();
+        if events.contains("Called.") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(events.contains("echo: MCPVALUE77"), "the server answered the call: {events}");
+
+    let (status, export) = app.get_text(&format!("/api/sessions/{id}/export?format=json")).await;
+    assert_eq!(status, 200);
+    assert!(export.contains("agent.mcp_tool_result") && export.contains("echo: MCPVALUE77"), "{export}");
+    let (_, token_of_link) = share(&app, &id, &[]).await;
+    let stream = browser().get(format!("{}/api/shares/{token_of_link}/stream", app.address)).send().await.unwrap();
+    let (shared, _) = read_stream(stream, 20, |t| t.contains("Called.")).await;
+    assert!(shared.contains("echo: MCPVALUE77"), "{shared}");
+    for (what, text) in [("events", &events), ("export", &export), ("share", &shared)] {
+        assert!(!text.contains(token), "the token is in the {what}");
+    }
+    for path in walk(&app.data_dir.0) {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "the token is in {}", path.display());
+    }
+    drop(server.stdin.take());
+    let _ = server.wait();
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}

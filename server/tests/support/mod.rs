@@ -96,6 +96,7 @@ async fn on_postgres_env(data_dir: &TempDir, env: &mut HashMap<String, String>) 
     config.webhook = Some(engine::webhooks::WebhookTarget::new(&hook, &secret).unwrap());
     config.tool_runner = env!("CARGO_BIN_EXE_switchboard").into();
     config.sandbox_limits = engine::SandboxLimits::from_env(|name| env.get(name).cloned()).expect("sandbox settings");
+    config.mcp_reach = engine::mcp::Reach::from_env(|name| env.get(name).cloned());
     config.secret_key = env
         .get("SWITCHBOARD_SECRET_KEY")
         .and_then(|key| server::settings::SecretKey::parse(key))
