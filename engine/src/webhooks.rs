@@ -204,6 +204,10 @@ pub struct Webhooks {
     queue: mpsc::Sender<Notification>,
     /// How many were dropped for a full queue (warned at 1, 2, 4, 8…, not at each).
     dropped: std::sync::atomic::AtomicU64,
+    /// Sessions told `session.budget_reached` for the budget they have: the API sends it once
+    /// per budget value, and a change of budget (`session.updated` with `budget`) arms it again.
+    /// Kept in memory: after a restart a session may be told once more.
+    budget_told: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Webhooks {
@@ -211,12 +215,24 @@ impl Webhooks {
     pub fn start(target: WebhookTarget) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE);
         tokio::spawn(send_all(target, waiting));
-        Self { queue, dropped: std::sync::atomic::AtomicU64::new(0) }
+        Self::queued_to(queue)
+    }
+
+    fn queued_to(queue: mpsc::Sender<Notification>) -> Self {
+        Self { queue, dropped: std::sync::atomic::AtomicU64::new(0), budget_told: Default::default() }
     }
 
     /// Queues the webhooks `event` (appended to `session_id`'s log) calls for, if any.
     pub fn notify(&self, session_id: &str, event: &Value) {
+        if event["type"] == types::SESSION_UPDATED && event.get("budget").is_some() {
+            self.budget_told.lock().expect("budget lock").remove(session_id);
+        }
         for kind in kinds_of(event) {
+            if kind == "session.budget_reached"
+                && !self.budget_told.lock().expect("budget lock").insert(session_id.to_owned())
+            {
+                continue;
+            }
             let thread = event["session_thread_id"].as_str().filter(|_| kind.starts_with("session.thread_"));
             self.send(kind, session_id, thread.map(|t| ("session_thread_id", t)));
         }
@@ -226,6 +242,9 @@ impl Webhooks {
     /// type has one (`session_thread_id`, `vault_id`).
     pub fn send(&self, kind: &'static str, id: &str, extra: Option<(&'static str, &str)>) {
         debug_assert!(SENT.contains(&kind), "{kind} is not a webhook type the engine sends");
+        if kind == "session.deleted" {
+            self.budget_told.lock().expect("budget lock").remove(id);
+        }
         let webhook_id = ids::new_id("wevt");
         let mut data = json!({ "type": kind, "id": id, "organization_id": ORGANIZATION, "workspace_id": WORKSPACE });
         if let Some((field, value)) = extra {
@@ -338,6 +357,26 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), SENT.len());
+    }
+
+    #[test]
+    fn budget_reached_is_sent_once_per_budget_value() {
+        let (queue, mut sent) = mpsc::channel(64);
+        let webhooks = Webhooks::queued_to(queue);
+        let stop = json!({ "type": "session.status_idle", "stop_reason": { "type": "budget_reached" } });
+        webhooks.notify("sesn_1", &stop);
+        webhooks.notify("sesn_1", &stop);
+        webhooks.notify("sesn_2", &stop);
+        webhooks.notify("sesn_1", &json!({ "type": "session.updated", "budget": { "type": "limit" } }));
+        webhooks.notify("sesn_1", &stop);
+        let mut told = Vec::new();
+        while let Ok(notification) = sent.try_recv() {
+            let body: Value = serde_json::from_str(&notification.body).unwrap();
+            if body["data"]["type"] == "session.budget_reached" {
+                told.push(body["data"]["id"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(told, ["sesn_1", "sesn_2", "sesn_1"], "again only after the budget changed");
     }
 
     #[test]
