@@ -98,21 +98,7 @@ async fn run(url: &str) {
         let direct_took = started.elapsed();
         assert_eq!(answer.text, "echo: bench");
 
-        client
-            .post(
-                &format!("/v1/sessions/{session}/events"),
-                json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": format!("round {round}") }] }] }),
-            )
-            .await;
-        loop {
-            let newest = client.get(&format!("/v1/sessions/{session}/events?limit=1&order=desc")).await;
-            let newest = &newest["data"][0];
-            if newest["type"] == "session.status_idle" && newest["id"] != json!(last_idle) {
-                last_idle = newest["id"].as_str().unwrap_or_default().to_owned();
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        common::say_and_wait(&client, &session, &format!("round {round}"), &mut last_idle).await;
         let page = client.get(&format!("/v1/sessions/{session}/events?limit=10&order=desc")).await;
         let events = page["data"].as_array().cloned().unwrap_or_default();
         let used = events.iter().find(|e| e["type"] == "agent.mcp_tool_use").expect("the call");

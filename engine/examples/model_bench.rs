@@ -167,23 +167,8 @@ async fn bench(cgroups: bool, networking: &str, mounts: bool) {
             Scripted::reply(vec![call.clone()], "tool_use"),
             Scripted::text("The command ran; nothing to say."),
         ]);
-        client
-            .post(
-                &format!("/v1/sessions/{session}/events"),
-                json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": format!("turn {turn}") }] }] }),
-            )
-            .await;
-        // Waits on the newest event alone (a small answer, so the bench's polling takes little
-        // of the machine), then reads the turn's events once.
-        loop {
-            let newest = client.get(&format!("/v1/sessions/{session}/events?limit=1&order=desc")).await;
-            let newest = &newest["data"][0];
-            if newest["type"] == "session.status_idle" && newest["id"] != json!(last_idle) {
-                last_idle = newest["id"].as_str().unwrap_or_default().to_owned();
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        // Then the turn's events, read once.
+        common::say_and_wait(&client, &session, &format!("turn {turn}"), &mut last_idle).await;
         let page = client.get(&format!("/v1/sessions/{session}/events?limit=50&order=desc")).await;
         let mut events: Vec<Value> = page["data"].as_array().cloned().unwrap_or_default();
         events.reverse();

@@ -76,6 +76,17 @@ def _vault(client: Any, auth: dict[str, Any]) -> tuple[str, str]:
     return vault.id, credential.id
 
 
+def _bearer_vault(client: Any, url: str, token: str = TOKEN) -> str:
+    """A vault holding a `static_bearer` credential of `token` for the server at `url`."""
+    return _vault(client, {"type": "static_bearer", "mcp_server_url": url, "token": token})[0]
+
+
+def _data_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    return data
+
+
 def _session(client: Any, agent_id: str, vault_id: str | None, networking: dict[str, Any] | None = None) -> str:
     config = {"type": "cloud", "networking": networking or {"type": "unrestricted"}}
     environment = client.beta.environments.create(name=sx.unique("mcp-env"), config=config)
@@ -119,13 +130,12 @@ def _nowhere(data: Path, stderr: Path, *secrets_: str) -> None:
 def test_a_scripted_session_calls_mcp_tools_with_the_vaults_token_shown_nowhere(
     tmp_path: Path, mcp_server: McpTestServer, engine_env: dict[str, str]
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = _data_dir(tmp_path)
     with running_engine(data, engine_env) as engine:
         client = engine.client()
         turns = [[{"mcp_tool": "echo", "server": "tools", "input": {"text": "hello"}}, {"text": "done"}]]
         agent = _agent(client, mcp_server.url, turns)
-        vault_id, _ = _vault(client, {"type": "static_bearer", "mcp_server_url": mcp_server.url, "token": TOKEN})
+        vault_id = _bearer_vault(client, mcp_server.url)
         session_id = _session(client, agent.id, vault_id)
         events = _run(client, session_id)
 
@@ -147,13 +157,12 @@ def test_a_scripted_session_calls_mcp_tools_with_the_vaults_token_shown_nowhere(
 def test_a_call_under_always_ask_waits_and_runs_once_allowed(
     tmp_path: Path, mcp_server: McpTestServer, engine_env: dict[str, str]
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = _data_dir(tmp_path)
     with running_engine(data, engine_env) as engine:
         client = engine.client()
         turns = [[{"mcp_tool": "add", "server": "tools", "input": {"a": 2, "b": 3}}, {"text": "done"}]]
         agent = _agent(client, mcp_server.url, turns, tools=[_toolset("always_ask")])
-        vault_id, _ = _vault(client, {"type": "static_bearer", "mcp_server_url": mcp_server.url, "token": TOKEN})
+        vault_id = _bearer_vault(client, mcp_server.url)
         session_id = _session(client, agent.id, vault_id)
         events = _run(client, session_id)
         use = _only(events, "agent.mcp_tool_use")
@@ -178,12 +187,11 @@ def test_a_real_model_is_offered_the_servers_tools_and_calls_one(
         tmp_path,
         {"replies": [{"content": [call], "stop_reason": "tool_use"}, {"content": [{"type": "text", "text": "It said so."}]}]},
     )
-    data = tmp_path / "data"
-    data.mkdir()
+    data = _data_dir(tmp_path)
     with running_engine(data, {**engine_env, "SWITCHBOARD_ENGINE_MODEL_URL": model_url}) as engine:
         client = engine.client()
         agent = _agent(client, mcp_server.url, model="claude-test-1", system="You are terse.")
-        vault_id, _ = _vault(client, {"type": "static_bearer", "mcp_server_url": mcp_server.url, "token": TOKEN})
+        vault_id = _bearer_vault(client, mcp_server.url)
         session_id = _session(client, agent.id, vault_id)
         events = _run(client, session_id)
         use = _only(events, "agent.mcp_tool_use")
@@ -198,15 +206,13 @@ def test_a_real_model_is_offered_the_servers_tools_and_calls_one(
 def test_a_server_that_cannot_be_used_is_a_worded_error_and_the_turn_ends(
     tmp_path: Path, mcp_server: McpTestServer, engine_env: dict[str, str], case: str
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = _data_dir(tmp_path)
     with running_engine(data, engine_env) as engine:
         client = engine.client()
         url = closed_port_url() if case == "unreachable" else mcp_server.url
         turns = [[{"mcp_tool": "echo", "server": "tools", "input": {"text": "x"}}, {"text": "went on"}]]
         agent = _agent(client, url, turns)
-        token = "not-the-token" if case == "refused" else TOKEN
-        vault_id, _ = _vault(client, {"type": "static_bearer", "mcp_server_url": url, "token": token})
+        vault_id = _bearer_vault(client, url, "not-the-token" if case == "refused" else TOKEN)
         networking = {"type": "limited", "allowed_hosts": [], "allow_mcp_servers": False} if case == "limited" else None
         session_id = _session(client, agent.id, vault_id, networking)
         started = time.monotonic()
@@ -228,8 +234,7 @@ def test_a_server_that_cannot_be_used_is_a_worded_error_and_the_turn_ends(
 def test_an_expired_oauth_token_is_refreshed_once_and_a_failed_refresh_is_announced(
     tmp_path: Path, mcp_server: McpTestServer, engine_env: dict[str, str], hooks: Receiver
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = _data_dir(tmp_path)
     with running_engine(data, engine_env) as engine:
         client = engine.client()
         turns = [[{"mcp_tool": "echo", "server": "tools", "input": {"text": "fresh"}}, {"text": "done"}]]

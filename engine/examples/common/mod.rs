@@ -35,6 +35,27 @@ impl Client {
     }
 }
 
+/// Sends `text` to `session` as a `user.message` and waits for the turn's `session.status_idle`
+/// (a new one: not `last_idle`, which it then becomes). It polls the newest event alone, a small
+/// answer, so the bench's polling takes little of the machine.
+pub async fn say_and_wait(client: &Client, session: &str, text: &str, last_idle: &mut String) {
+    client
+        .post(
+            &format!("/v1/sessions/{session}/events"),
+            serde_json::json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": text }] }] }),
+        )
+        .await;
+    loop {
+        let newest = client.get(&format!("/v1/sessions/{session}/events?limit=1&order=desc")).await;
+        let newest = &newest["data"][0];
+        if newest["type"] == "session.status_idle" && newest["id"].as_str() != Some(last_idle.as_str()) {
+            newest["id"].as_str().unwrap_or_default().clone_into(last_idle);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Prints the median of `samples` with their spread (min, p99, max).
 pub fn summary(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
