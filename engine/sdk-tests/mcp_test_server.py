@@ -1,6 +1,8 @@
 """A test MCP server built with the official Python SDK (`mcp`), on loopback, in this process.
 
-It serves streamable HTTP at `/mcp` with two tools, `echo` and `add`, and demands a bearer token:
+It serves streamable HTTP at `/mcp` (or, with `sse`, only the older HTTP+SSE transport: its event
+stream at `/sse`, messages posted to `/messages/`) with two tools, `echo` and `add`, and demands a
+bearer token:
 a request without one of the tokens it accepts gets a 401 with a `WWW-Authenticate` challenge,
 as RFC 6750 says. It keeps the `Authorization` header of every request and the names of the
 tools called, so a test can see what reached it. `/token` is an OAuth token endpoint that
@@ -20,7 +22,7 @@ from mcp.server.mcpserver import MCPServer
 
 
 class McpTestServer:
-    def __init__(self, tokens: set[str], refresh_tokens: dict[str, str] | None = None) -> None:
+    def __init__(self, tokens: set[str], refresh_tokens: dict[str, str] | None = None, sse: bool = False) -> None:
         self.tokens = set(tokens)
         # refresh token -> the access token a refresh with it gets
         self.refresh_tokens = dict(refresh_tokens or {})
@@ -45,7 +47,7 @@ class McpTestServer:
                 self.calls.append("add")
             return a + b
 
-        inner = server.streamable_http_app(streamable_http_path="/mcp")
+        inner = server.sse_app() if sse else server.streamable_http_app(streamable_http_path="/mcp")
         outer = self
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -85,7 +87,7 @@ class McpTestServer:
             time.sleep(0.02)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.base = f"http://127.0.0.1:{port}"
-        self.url = f"{self.base}/mcp"
+        self.url = f"{self.base}/sse" if sse else f"{self.base}/mcp"
 
     async def _token(self, receive: Any, send: Any) -> None:
         body = b""

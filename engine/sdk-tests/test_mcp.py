@@ -5,7 +5,7 @@ engine (its data sealed with `SWITCHBOARD_ENGINE_SECRET_KEY`, loopback let in wi
 `SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`) connects to it from its own host with the token of the
 session's vault: a scripted session and a real-model one (the Messages test server) call its
 tools; the token reaches the server's `Authorization` header and no event, log line or file of
-the data directory. A call under `always_ask` waits for its confirmation and runs once; a server
+the data directory; so does a server of the older HTTP+SSE transport. A call under `always_ask` waits for its confirmation and runs once; a server
 that is not there, a token it refuses, and `limited` networking without `allow_mcp_servers` each
 end in worded errors while the turn goes on to its end; an expired `mcp_oauth` access token is
 refreshed once, and a refresh that fails sends `vault_credential.refresh_failed`.
@@ -151,6 +151,25 @@ def test_a_scripted_session_calls_mcp_tools_with_the_vaults_token_shown_nowhere(
 
         every = json.dumps([e.model_dump(mode="json") for e in events])
         assert TOKEN not in every
+    _nowhere(data, tmp_path / "data-stderr.log", TOKEN)
+
+
+def test_a_server_of_the_older_sse_transport_is_reached_with_the_token(tmp_path: Path, engine_env: dict[str, str]) -> None:
+    older = McpTestServer({TOKEN}, sse=True)
+    data = _data_dir(tmp_path)
+    try:
+        with running_engine(data, engine_env) as engine:
+            client = engine.client()
+            turns = [[{"mcp_tool": "add", "server": "tools", "input": {"a": 20, "b": 22}}, {"text": "done"}]]
+            agent = _agent(client, older.url, turns)
+            session_id = _session(client, agent.id, _bearer_vault(client, older.url))
+            events = _run(client, session_id)
+            result = _only(events, "agent.mcp_tool_result")
+            assert _text(result) == "42" and not result.is_error
+            assert older.calls == ["add"]
+            assert older.authorizations and set(older.authorizations) == {f"Bearer {TOKEN}"}, "every request had it"
+    finally:
+        older.close()
     _nowhere(data, tmp_path / "data-stderr.log", TOKEN)
 
 

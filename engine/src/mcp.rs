@@ -3,8 +3,10 @@
 //!
 //! - **Transport**: streamable HTTP, through the official Rust SDK (`rmcp`) over a `reqwest`
 //!   client of the engine's own: no redirects followed, no proxy from the environment, and every
-//!   address a name resolves to judged before connecting ([`Reach`]). A server that only speaks
-//!   the older HTTP+SSE transport is not reached (`rmcp` has no client for it).
+//!   address a name resolves to judged before connecting ([`Reach`]). A server that refuses it
+//!   (only the older HTTP+SSE transport of protocol 2024-11-05) is reached that way instead, as
+//!   the MCP specification's backwards compatibility says ([`legacy`]): `rmcp` has no client for
+//!   it, so the engine's is a sink and a stream the SDK's session runs over.
 //! - **Where it may go**: never a cloud metadata service; never a loopback, private, link-local
 //!   or otherwise internal address ([`crate::net::unreachable_because`]) unless the operator
 //!   listed the host in `SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`; under `limited` networking only
@@ -202,18 +204,37 @@ impl Connection {
         if let Some(token) = bearer {
             config = config.auth_header(token.to_owned());
         }
-        let transport = StreamableHttpClientTransport::with_client(client, config);
-        let opened = async {
-            let service = ().serve(transport).await.map_err(|e| classify(name, url, &e))?;
-            let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
-            Ok::<_, Failure>((service, listed))
-        };
-        let (service, listed) = tokio::time::timeout(CONNECT_TIMEOUT, opened).await.map_err(|_| {
+        let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
+        let timed_out = || {
             Failure::Connection(format!(
                 "The MCP server {name} ({url}) did not answer within {} seconds.",
                 CONNECT_TIMEOUT.as_secs()
             ))
-        })??;
+        };
+        let streamable = async {
+            let service = ().serve(transport).await.map_err(|e| classify(name, url, &e))?;
+            let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
+            Ok::<_, Failure>((service, listed))
+        };
+        let opened = match tokio::time::timeout(CONNECT_TIMEOUT, streamable).await.map_err(|_| timed_out())? {
+            // A server of the older transport refuses the POST: its stream is asked for instead.
+            Err(Failure::Connection(refused)) => {
+                let older = async {
+                    let (sink, stream) = legacy::open(&client, url, bearer).await?;
+                    let service = ().serve((sink, stream)).await.map_err(|e| classify(name, url, &e))?;
+                    let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
+                    Ok::<_, Failure>((service, listed))
+                };
+                match tokio::time::timeout(CONNECT_TIMEOUT, older).await {
+                    Ok(Ok(opened)) => Ok(opened),
+                    Ok(Err(Failure::Authentication(why))) => Err(Failure::Authentication(why)),
+                    // Not an older server either: what the streamable transport met says more.
+                    _ => Err(Failure::Connection(refused)),
+                }
+            }
+            other => other,
+        };
+        let (service, listed) = opened?;
         let tools = listed
             .into_iter()
             .map(|tool| McpTool {
@@ -300,6 +321,106 @@ pub fn offered_name(server: &str, tool: &str) -> String {
     let mut name = format!("mcp__{}__{}", clean(server), clean(tool));
     name.truncate(128);
     name
+}
+
+/// The older HTTP+SSE transport (protocol 2024-11-05): a `GET` of the server's URL opens an event
+/// stream whose first `endpoint` event names where messages are `POST`ed; the answers come on the
+/// stream as `message` events. The endpoint must be on the server's own origin: the credential
+/// goes nowhere else.
+pub mod legacy {
+    use std::io;
+
+    use eventsource_stream::Eventsource as _;
+    use futures::{Sink, Stream, StreamExt};
+    use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+
+    use super::Failure;
+
+    /// Ends the task that reads the event stream when the connection is dropped.
+    struct Reading(tokio::task::JoinHandle<()>);
+
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    type Messages = std::pin::Pin<Box<dyn Stream<Item = ServerJsonRpcMessage> + Send>>;
+    type Posts = std::pin::Pin<Box<dyn Sink<ClientJsonRpcMessage, Error = io::Error> + Send>>;
+
+    /// Opens the event stream of the server at `url` and learns its endpoint: what the SDK's
+    /// session sends into (POSTs) and reads from (the stream's messages).
+    pub async fn open(client: &reqwest::Client, url: &str, bearer: Option<&str>) -> Result<(Posts, Messages), Failure> {
+        let failed = |why: String| Failure::Connection(format!("The MCP server at {url} {why}."));
+        let mut request = client.get(url).header("accept", "text/event-stream");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response =
+            request.send().await.map_err(|e| failed(format!("could not be reached ({})", e.without_url())))?;
+        let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(Failure::Authentication(format!(
+                "The MCP server at {url} refused the credential ({status}). Check the session's vaults hold a valid credential for its URL."
+            )));
+        }
+        let is_stream = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !status.is_success() || !is_stream {
+            return Err(failed(format!("answered {status} without an event stream")));
+        }
+        let base = reqwest::Url::parse(url).map_err(|_| failed("is not a URL".to_owned()))?;
+        let mut events = response.bytes_stream().eventsource();
+        let endpoint = loop {
+            match events.next().await {
+                Some(Ok(event)) if event.event == "endpoint" => break event.data,
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Err(failed(format!("broke off its event stream ({error})"))),
+                None => return Err(failed("closed its event stream before naming its endpoint".to_owned())),
+            }
+        };
+        let endpoint =
+            base.join(endpoint.trim()).map_err(|_| failed("named an endpoint that is not a URL".to_owned()))?;
+        if endpoint.origin() != base.origin() {
+            return Err(failed("named an endpoint on another origin, where its credential would go".to_owned()));
+        }
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let reading = tokio::spawn(async move {
+            while let Some(Ok(event)) = events.next().await {
+                if event.event != "message" && !event.event.is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<ServerJsonRpcMessage>(&event.data) {
+                    Ok(message) => {
+                        if sender.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => tracing::debug!("an MCP server sent a message that does not parse: {error}"),
+                }
+            }
+        });
+        let messages = futures::stream::unfold((receiver, Reading(reading)), |(mut receiver, reading)| async move {
+            receiver.recv().await.map(|message| (message, (receiver, reading)))
+        });
+        let state = (client.clone(), endpoint, bearer.map(str::to_owned));
+        let posts =
+            futures::sink::unfold(state, |(client, endpoint, bearer), message: ClientJsonRpcMessage| async move {
+                let mut request = client.post(endpoint.clone()).json(&message);
+                if let Some(token) = &bearer {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.map_err(|e| io::Error::other(e.without_url()))?;
+                if !response.status().is_success() {
+                    return Err(io::Error::other(format!("the server answered {}", response.status())));
+                }
+                Ok((client, endpoint, bearer))
+            });
+        Ok((Box::pin(posts), Box::pin(messages)))
+    }
 }
 
 /// Refreshing an `mcp_oauth` credential's access token at its token endpoint (RFC 6749 §6).

@@ -17,6 +17,8 @@
 //! - **Failures**: a server that cannot be used becomes a `session.error`
 //!   (`mcp_connection_failed_error` or `mcp_authentication_failed_error`, its server named) and,
 //!   for a call, an `agent.mcp_tool_result` with `is_error` that the model reads; the turn goes on.
+//!   A server that failed while its tools were listed for a model is left out of the next
+//!   requests for a minute ([`FAILED_FOR`]), so one that hangs does not hold up each of them.
 
 use std::{
     collections::HashMap,
@@ -37,12 +39,17 @@ use crate::{
 
 /// How long before its stated expiry an access token is refreshed.
 const REFRESH_EARLY_SECONDS: i64 = 60;
+/// How long a server that could not be used is left out of the tools offered to a model (and
+/// not reported again), so that a server that hangs does not hold up every request of a turn.
+const FAILED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Sessions' open connections, by (session, server name, URL): a child thread's agent may name
 /// another server with the same name.
 #[derive(Default)]
 pub struct Connections {
     open: Mutex<HashMap<(String, String, String), Arc<Connection>>>,
+    /// (session, server name) that could not be used lately, and when.
+    failed: Mutex<HashMap<(String, String), std::time::Instant>>,
     /// Held while a credential is refreshed, so that two calls refresh it once.
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -96,6 +103,7 @@ impl EngineState {
     pub(crate) fn close_mcp(&self, session_id: &str) {
         let closing: Vec<Arc<Connection>> = {
             let mut open = self.mcp.open.lock().expect("mcp lock");
+            self.mcp.failed.lock().expect("mcp lock").retain(|(s, _), _| s != session_id);
             let keys: Vec<_> = open.keys().filter(|(s, _, _)| s == session_id).cloned().collect();
             keys.into_iter().filter_map(|k| open.remove(&k)).collect()
         };
@@ -237,12 +245,21 @@ impl Actor {
         let mut found = Vec::new();
         for toolset in toolsets(&thread.agent["tools"]) {
             let Some(server) = toolset["mcp_server_name"].as_str() else { continue };
+            let key = (self.session_id.clone(), server.to_owned());
+            let failed_lately =
+                self.engine.mcp.failed.lock().expect("mcp lock").get(&key).is_some_and(|at| at.elapsed() < FAILED_FOR);
+            if failed_lately {
+                continue;
+            }
             match self.engine.mcp_connection(session, &thread.agent, server, false).await {
                 Ok(connection) => {
                     let enabled = connection.tools.iter().filter(|t| enabled(toolset, &t.name)).cloned().collect();
                     found.push((server.to_owned(), enabled));
                 }
-                Err(failure) => self.mcp_failed(thread, server, &failure).await?,
+                Err(failure) => {
+                    self.engine.mcp.failed.lock().expect("mcp lock").insert(key, std::time::Instant::now());
+                    self.mcp_failed(thread, server, &failure).await?;
+                }
             }
         }
         Ok(found)
