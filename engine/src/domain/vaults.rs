@@ -234,9 +234,9 @@ impl EngineState {
         Ok(())
     }
 
-    /// `mcp_oauth_validate`: the engine makes no outbound connections, so it cannot probe the
-    /// MCP server or the token endpoint. It answers with status `unknown` (no probe, no refresh
-    /// attempted).
+    /// `mcp_oauth_validate`: the engine does not probe the MCP server or the token endpoint here
+    /// (it does when a session uses the credential, `runtime::mcp`). It answers with status
+    /// `unknown` (no probe, no refresh attempted).
     pub async fn validate_credential(&self, vault_id: &str, id: &str) -> ApiResult<Value> {
         self.store.vault(vault_id).await?;
         let stored = self.store.credential(vault_id, id).await?;
