@@ -133,6 +133,10 @@ pub struct Inbox {
     looked_at: Mutex<Option<Instant>>,
     /// When the last webhook about a session came.
     webhook_at: Mutex<Option<Instant>>,
+    /// Sessions a webhook has being read now, each with whether another webhook came meanwhile
+    /// (then it is read once more after): a change comes as several webhooks (`status_idled`,
+    /// `idled`, `requires_action`), which make one or two reads, not one each.
+    reading: Mutex<std::collections::HashMap<String, bool>>,
     closing: watch::Sender<bool>,
     /// This inbox's part of the waiting calls' gauge (every workspace's together).
     waiting_calls: crate::support::meters::GaugeShare,
@@ -236,6 +240,7 @@ impl Inbox {
             asked_at: Mutex::new(None),
             looked_at: Mutex::new(None),
             webhook_at: Mutex::new(None),
+            reading: Mutex::default(),
             closing: watch::Sender::new(false),
             waiting_calls: crate::support::meters::GaugeShare::new(crate::support::meters::INBOX_WAITING_CALLS),
             replicated,
@@ -488,8 +493,28 @@ impl Inbox {
         if !self.wanted() {
             return;
         }
+        {
+            let mut reading = self.reading.lock().expect("inbox lock");
+            if let Some(again) = reading.get_mut(session_id) {
+                *again = true;
+                return;
+            }
+            reading.insert(session_id.to_owned(), false);
+        }
         let (inbox, session_id) = (self.clone(), session_id.to_owned());
-        tokio::spawn(async move { inbox.read_now(&session_id).await });
+        tokio::spawn(async move {
+            loop {
+                inbox.read_now(&session_id).await;
+                let mut reading = inbox.reading.lock().expect("inbox lock");
+                match reading.get_mut(&session_id) {
+                    Some(again) if *again => *again = false,
+                    _ => {
+                        reading.remove(&session_id);
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// The time between ticks now, and without webhooks.
