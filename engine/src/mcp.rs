@@ -32,7 +32,7 @@ use rmcp::{
 };
 use serde_json::{Map, Value};
 
-use crate::net::{cloud_metadata, names_cloud_metadata, own_addresses, unreachable_because};
+use crate::net::{names_cloud_metadata, own_addresses, reachable};
 
 /// How long connecting and listing a server's tools may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -117,9 +117,10 @@ impl Reach {
         Self { private_hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect() }
     }
 
+    /// Whether the operator lets `host` (as a URL names it: an IPv6 address in brackets, a
+    /// final dot or not, any case) be internal.
     fn trusts(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
-        self.private_hosts.contains(&host)
+        self.private_hosts.contains(&bare(host).trim_end_matches('.').to_ascii_lowercase())
     }
 
     /// The HTTP client for `url`: refuses it in words when the engine may not go there.
@@ -133,8 +134,8 @@ impl Reach {
             return Err(refused(url, "it names a cloud metadata service"));
         }
         let trusted = self.trusts(&host);
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-            judge(ip, trusted, &own_addresses()).map_err(|why| refused(url, &why))?;
+        if let Ok(ip) = bare(&host).parse::<IpAddr>() {
+            judge([SocketAddr::new(ip, 0)], trusted).map_err(|why| refused(url, &why))?;
         }
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -146,17 +147,22 @@ impl Reach {
     }
 }
 
-/// Whether a connection may go to `ip`: a metadata service never; an internal address only when
-/// the operator trusts the host.
-fn judge(ip: IpAddr, trusted: bool, own: &[IpAddr]) -> Result<(), String> {
-    if cloud_metadata(ip) {
-        return Err(format!("{ip} is a cloud metadata service"));
-    }
-    match unreachable_because(ip, own) {
-        Some(why) if !trusted => {
-            Err(format!("{ip} is {why}; an operator can allow the host with SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS"))
-        }
-        _ => Ok(()),
+/// A host as a URL names it, without an IPv6 address's brackets.
+fn bare(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The addresses a connection may go to ([`reachable`]: a metadata service never, an internal
+/// address only when the operator trusts the host), or why none, in words.
+fn judge(candidates: impl IntoIterator<Item = SocketAddr>, trusted: bool) -> Result<Vec<SocketAddr>, String> {
+    let (allowed, refused) = reachable(candidates, trusted, &own_addresses());
+    match refused.first() {
+        Some((ip, why)) if allowed.is_empty() => Err(if crate::net::cloud_metadata(*ip) {
+            format!("{ip} is {why}")
+        } else {
+            format!("{ip} is {why}; an operator can allow the host with SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS")
+        }),
+        _ => Ok(allowed),
     }
 }
 
@@ -175,22 +181,10 @@ impl reqwest::dns::Resolve for Guard {
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let own = own_addresses();
-            let mut why = None;
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|address| match judge(address.ip(), trusted, &own) {
-                    Ok(()) => true,
-                    Err(reason) => {
-                        why.get_or_insert(reason);
-                        false
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                let why = why.unwrap_or_else(|| format!("{host} has no address"));
-                return Err(Box::<dyn std::error::Error + Send + Sync>::from(format!("refused: {why}")));
+            if found.is_empty() {
+                return Err(format!("refused: {host} has no address").into());
             }
+            let allowed = judge(found, trusted).map_err(|why| format!("refused: {why}"))?;
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -211,20 +205,11 @@ impl Connection {
                 CONNECT_TIMEOUT.as_secs()
             ))
         };
-        let streamable = async {
-            let service = ().serve(transport).await.map_err(|e| classify(name, url, &e))?;
-            let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
-            Ok::<_, Failure>((service, listed))
-        };
+        let streamable = listed_over(transport, name, url);
         let opened = match tokio::time::timeout(CONNECT_TIMEOUT, streamable).await.map_err(|_| timed_out())? {
             // A server of the older transport refuses the POST: its stream is asked for instead.
             Err(Failure::Connection(refused)) => {
-                let older = async {
-                    let (sink, stream) = legacy::open(&client, url, bearer).await?;
-                    let service = ().serve((sink, stream)).await.map_err(|e| classify(name, url, &e))?;
-                    let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
-                    Ok::<_, Failure>((service, listed))
-                };
+                let older = async { listed_over(legacy::open(&client, url, bearer).await?, name, url).await };
                 match tokio::time::timeout(CONNECT_TIMEOUT, older).await {
                     Ok(Ok(opened)) => Ok(opened),
                     Ok(Err(Failure::Authentication(why))) => Err(Failure::Authentication(why)),
@@ -276,6 +261,21 @@ impl Connection {
     pub async fn close(self) {
         let _ = self.service.cancel().await;
     }
+}
+
+/// The SDK's client session over `transport`, initialized, and the tools the server lists.
+async fn listed_over<T, E, A>(
+    transport: T,
+    name: &str,
+    url: &str,
+) -> Result<(RunningService<RoleClient, ()>, Vec<rmcp::model::Tool>), Failure>
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let service = ().serve(transport).await.map_err(|e| classify(name, url, &e))?;
+    let listed = service.list_all_tools().await.map_err(|e| classify(name, url, &e))?;
+    Ok((service, listed))
 }
 
 /// A content block of a result, as text for the model.

@@ -10,7 +10,7 @@
 //!   which hand out the machine's credentials to whoever asks from it. Most are link-local or
 //!   private already; Azure's is a public address.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The cloud metadata services' addresses (IPv4).
 const METADATA_V4: &[Ipv4Addr] = &[
@@ -136,6 +136,30 @@ pub fn names_cloud_metadata(host: &str) -> bool {
     METADATA_NAMES
         .iter()
         .any(|name| host == *name || host.strip_suffix(name).is_some_and(|sub| sub.ends_with('.') && sub.len() > 1))
+}
+
+/// Which of `candidates` a connection may go to on someone else's word: none [`unreachable_because`]
+/// refuses, unless `internal_allowed` (an operator trusts the host: a package mirror, an MCP
+/// server on the private network), and a cloud metadata service never. Answers those it may, and
+/// each other address with why not. The egress proxy and the engine's MCP client judge by it.
+pub fn reachable(
+    candidates: impl IntoIterator<Item = SocketAddr>,
+    internal_allowed: bool,
+    own: &[IpAddr],
+) -> (Vec<SocketAddr>, Vec<(IpAddr, &'static str)>) {
+    let mut refused = Vec::new();
+    let allowed = candidates
+        .into_iter()
+        .filter(|address| match unreachable_because(address.ip(), own) {
+            Some(_) if internal_allowed && !cloud_metadata(address.ip()) => true,
+            Some(why) => {
+                refused.push((address.ip(), why));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (allowed, refused)
 }
 
 /// This machine's own addresses (none when they cannot be read).

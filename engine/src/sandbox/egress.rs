@@ -388,20 +388,8 @@ async fn destinations(egress: &Egress, trusted: bool, host: &str, port: u16) -> 
             tokio::net::lookup_host((host, port)).await.map_err(Refusal::Unresolved)?.collect()
         }
     };
-    let own = crate::net::own_addresses();
-    let mut refused = Vec::new();
-    let allowed: Vec<SocketAddr> = candidates
-        .into_iter()
-        .filter(|address| match unreachable_because(address.ip(), &own) {
-            // A package mirror may be on the private network; a metadata service never.
-            Some(_) if trusted && !crate::net::cloud_metadata(address.ip()) => true,
-            Some(why) => {
-                refused.push((address.ip(), why));
-                false
-            }
-            None => true,
-        })
-        .collect();
+    // A package mirror may be on the private network; a metadata service never.
+    let (allowed, mut refused) = crate::net::reachable(candidates, trusted, &crate::net::own_addresses());
     if allowed.is_empty() {
         refused.dedup();
         return Err(Refusal::AllUnreachable(refused));
