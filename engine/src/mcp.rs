@@ -290,19 +290,25 @@ fn describe(block: &ContentBlock) -> String {
     }
 }
 
-/// An SDK error as a [`Failure`]: a 401 or 403 anywhere in its chain is the credential's.
-fn classify(name: &str, url: &str, error: &dyn std::error::Error) -> Failure {
+/// An SDK error as a [`Failure`]: a 401 or 403 anywhere in its chain is the credential's. Judged
+/// by the SDK's typed errors and by status words, never by a bare number, which a URL's port in
+/// the same text may hold (`127.0.0.1:40137`).
+fn classify(name: &str, url: &str, error: &(dyn std::error::Error + 'static)) -> Failure {
+    use rmcp::transport::streamable_http_client::{AuthRequiredError, HttpStatusError, InsufficientScopeError};
     let mut chain = Vec::new();
-    let mut source: Option<&dyn std::error::Error> = Some(error);
+    let mut auth = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = source {
-        chain.push(current.to_string());
+        let text = current.to_string();
+        auth |= current.is::<AuthRequiredError>()
+            || current.is::<InsufficientScopeError>()
+            || current.downcast_ref::<HttpStatusError>().is_some_and(|e| matches!(e.status, 401 | 403))
+            || ["HTTP 401", "HTTP 403", "401 Unauthorized", "403 Forbidden"].iter().any(|w| text.contains(w));
+        chain.push(text);
         source = current.source();
     }
     let said = chain.join(": ");
     let at = if url.is_empty() { name.to_owned() } else { format!("{name} ({url})") };
-    let auth = chain.iter().any(|c| {
-        c.contains("Auth required") || c.contains("Insufficient scope") || c.contains("401") || c.contains("403")
-    });
     if auth {
         Failure::Authentication(format!(
             "The MCP server {at} refused the credential: {said}. Check the session's vaults hold a valid credential for its URL."
@@ -506,6 +512,19 @@ mod tests {
         assert!(trusting.client_for("http://169.254.169.254/").is_err());
         let from_env = Reach::from_env(|_| Some(" Internal.Example , 127.0.0.1 ".to_owned()));
         assert!(from_env.trusts("internal.example") && from_env.trusts("127.0.0.1") && !from_env.trusts("example"));
+    }
+
+    #[test]
+    fn a_refused_credential_is_told_by_its_status_not_by_a_port_in_the_url() {
+        let unreachable = std::io::Error::other("error sending request for url (http://127.0.0.1:40137/mcp)");
+        assert_eq!(
+            classify("tools", "http://127.0.0.1:40137/mcp", &unreachable).error_type(),
+            "mcp_connection_failed_error"
+        );
+        let refused = std::io::Error::other("HTTP 401 Unauthorized");
+        assert_eq!(classify("tools", "", &refused).error_type(), "mcp_authentication_failed_error");
+        let challenged = rmcp::transport::streamable_http_client::AuthRequiredError::new("Bearer".into());
+        assert_eq!(classify("tools", "", &challenged).error_type(), "mcp_authentication_failed_error");
     }
 
     #[test]
