@@ -106,6 +106,123 @@ impl Waiting {
     }
 }
 
+/// What a decision posted by a card's plain form (before the page is hydrated, or with
+/// JavaScript off) came to. The server answers such a post by sending the browser back to the
+/// card's page with `?decision={code}&decided={event id}`, which the page says in words: fixed
+/// words for each code, never text carried in an address, so a crafted link cannot put a sentence
+/// of its own on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormOutcome {
+    /// Sent upstream now, as an allow.
+    Allowed,
+    /// Sent upstream now, as a denial.
+    Denied,
+    /// An approval recorded that waits for another approver's (the session's policy).
+    Recorded,
+    /// Somebody (or this person, pressing twice) decided it first.
+    Taken,
+    /// The decision was refused as sent (a denial's message too long, an id that is not one).
+    Invalid,
+    /// The person's roles or the session's approval policy do not let them make it.
+    Forbidden,
+    /// The API could not be reached, or whether it took the decision is unknown.
+    Unavailable,
+    /// Anything else: Switchboard failed.
+    Failed,
+}
+
+impl FormOutcome {
+    const ALL: [FormOutcome; 8] = [
+        FormOutcome::Allowed,
+        FormOutcome::Denied,
+        FormOutcome::Recorded,
+        FormOutcome::Taken,
+        FormOutcome::Invalid,
+        FormOutcome::Forbidden,
+        FormOutcome::Unavailable,
+        FormOutcome::Failed,
+    ];
+
+    /// The code in the address.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormOutcome::Allowed => "allowed",
+            FormOutcome::Denied => "denied",
+            FormOutcome::Recorded => "recorded",
+            FormOutcome::Taken => "taken",
+            FormOutcome::Invalid => "invalid",
+            FormOutcome::Forbidden => "forbidden",
+            FormOutcome::Unavailable => "unavailable",
+            FormOutcome::Failed => "failed",
+        }
+    }
+
+    /// The code back; `None` for anything else.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == code)
+    }
+
+    /// What became of a decision on `event_id` sent as `allow` (or not).
+    pub fn of(result: &Result<Decided, crate::error::AppError>, event_id: &str, allow: bool) -> Self {
+        use crate::error::ErrorKind;
+        match result {
+            Ok(d) if d.sent.iter().any(|id| id == event_id) => {
+                if allow {
+                    FormOutcome::Allowed
+                } else {
+                    FormOutcome::Denied
+                }
+            }
+            Ok(d) if d.waiting.iter().any(|w| w.event_id == event_id) => FormOutcome::Recorded,
+            Ok(d) if d.taken.iter().any(|t| t.event_id == event_id) => FormOutcome::Taken,
+            Ok(_) => FormOutcome::Failed,
+            Err(e) => match e.kind {
+                ErrorKind::BadInput | ErrorKind::TooLarge => FormOutcome::Invalid,
+                ErrorKind::Forbidden => FormOutcome::Forbidden,
+                ErrorKind::Conflict => FormOutcome::Taken,
+                ErrorKind::Unavailable | ErrorKind::RateLimited => FormOutcome::Unavailable,
+                _ => FormOutcome::Failed,
+            },
+        }
+    }
+
+    /// The call no longer waits for this person: its card leaves the page.
+    pub fn settles(self) -> bool {
+        matches!(self, FormOutcome::Allowed | FormOutcome::Denied | FormOutcome::Taken)
+    }
+
+    /// Whether the page says it as a notice (`status`) or as an error (`alert`).
+    pub fn is_error(self) -> bool {
+        matches!(self, FormOutcome::Invalid | FormOutcome::Forbidden | FormOutcome::Unavailable | FormOutcome::Failed)
+    }
+
+    /// What the page says of it.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            FormOutcome::Allowed => "You allowed the call. The agent goes on.",
+            FormOutcome::Denied => "You denied the call. The agent was told.",
+            FormOutcome::Recorded => {
+                "Your approval is recorded. The session's approval policy asks for another approver before the call runs."
+            }
+            FormOutcome::Taken => {
+                "This call was already decided (by somebody else, or by an earlier press): nothing more was sent. The timeline shows what was decided."
+            }
+            FormOutcome::Invalid => {
+                "The decision was refused as sent (a message to the agent must be under 200,000 characters). Nothing was sent; change it and try again."
+            }
+            FormOutcome::Forbidden => {
+                "You may not make this decision: your roles, or this agent's approval policy (a call your own message led to needs somebody else's approval), do not allow it. Nothing was sent."
+            }
+            FormOutcome::Unavailable => {
+                "Switchboard could not reach the API, or could not tell whether the decision arrived. Watch the timeline: a confirmation appears if it did; if none does within two minutes, decide again."
+            }
+            FormOutcome::Failed => {
+                "Switchboard could not record the decision. Try again; if it fails again, tell your administrator."
+            }
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub use store::*;
 

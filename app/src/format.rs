@@ -69,6 +69,20 @@ pub fn query_value(text: &str) -> String {
     out
 }
 
+/// Where to go after signing in or deciding by a plain form: a path on this server, never another
+/// site (`//evil.example`); `/` for anything else.
+pub fn safe_next(next: &str) -> String {
+    let next = next.trim();
+    // A path on this server only: no `//host`, no backslashes or control characters, which
+    // browsers drop or turn into slashes (`/\t/evil.example` becomes `//evil.example`).
+    let plain = next.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/auth/") {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
 /// A list cost as the API sends it (minor units as an integer string).
 pub fn list_cost(cost: &protocol::usage::ListCost) -> String {
     self::cost(cost.amount.parse().unwrap_or(0.0), &cost.currency)
@@ -167,6 +181,17 @@ pub fn browser(agent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_pages_stay_on_this_server() {
+        assert_eq!(safe_next("/sessions/sesn_1?x=1"), "/sessions/sesn_1?x=1");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/%09/evil.example"), "/%09/evil.example", "still a path here, and encoded");
+        assert_eq!(safe_next(""), "/");
+    }
 
     #[test]
     fn sizes_counts_and_times_read_naturally() {

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { fact, unique } from './support';
+import { type APIRequestContext, type Page, expect, test } from '@playwright/test';
+import { fact, sessionThatAsks, unique } from './support';
 
 // The console with JavaScript off: every page is complete as the server renders it, links and
 // GET forms navigate, and a missing id is a real 404.
@@ -116,4 +116,63 @@ test('the vaults page renders without JavaScript @no-js', async ({ page }) => {
   await expect(page.getByLabel('New vault named')).toBeEditable();
   await expect(page.getByRole('button', { name: 'Create vault' })).toBeEnabled();
   await expect(page.getByRole('link', { name: 'Show archived' })).toHaveAttribute('href', '/vaults?include_archived=true');
+});
+
+/** How many of `session`'s calls the inbox lists as waiting. */
+async function waitingIn(request: APIRequestContext, session: string): Promise<number> {
+  const { calls } = await (await request.get('/api/inbox/list')).json();
+  return calls.filter((c: { session_id: string }) => c.session_id === session).length;
+}
+
+/** The `user.tool_confirmation`s the API holds for `session` (its JSON export): result and message. */
+async function confirmationsOf(request: APIRequestContext, session: string): Promise<string[]> {
+  const response = await request.get(`/api/sessions/${session}/export?format=json`);
+  expect(response.ok(), await response.text()).toBeTruthy();
+  const { events } = await response.json();
+  return events
+    .filter((e: { type: string }) => e.type === 'user.tool_confirmation')
+    .map((e: { result: string; deny_message?: string }) => [e.result, e.deny_message].filter(Boolean).join(': '));
+}
+
+test('an approval card allows a call exactly once and denies one with a reason, without JavaScript @no-js', async ({
+  page,
+  context,
+  request,
+}) => {
+  const session = await sessionThatAsks(request, ['echo first', 'echo second'], 'Decided without JavaScript');
+  await expect.poll(() => waitingIn(request, session), { timeout: 20_000 }).toBe(2);
+
+  // The session page as the server sends it, open in two tabs: its cards are plain forms.
+  const other = await context.newPage();
+  for (const tab of [page, other]) {
+    await tab.goto(`/sessions/${session}`);
+    await expect(tab.getByTestId('approval-card')).toHaveCount(2);
+  }
+  const allowFirst = (tab: Page) =>
+    tab.getByTestId('approval-card').filter({ hasText: 'echo first' }).getByRole('button', { name: 'Allow', exact: true });
+  await allowFirst(page).click();
+  await expect(page).toHaveURL(new RegExp(`/sessions/${session}\\?decision=allowed&decided=`));
+  await expect(page.getByTestId('form-outcome')).toHaveText('You allowed the call. The agent goes on.');
+  await expect(page.getByTestId('approval-card').filter({ hasText: 'echo first' })).toHaveCount(0);
+  await expect(page.getByTestId('approval-card').filter({ hasText: 'echo second' })).toHaveCount(1);
+  // Pressed again, in the other tab: nothing more is sent, and the page says why.
+  await allowFirst(other).click();
+  await expect(other.getByTestId('form-outcome')).toContainText('This call was already decided');
+  await expect(other.getByTestId('approval-card').filter({ hasText: 'echo first' })).toHaveCount(0);
+
+  // The second call, from the inbox: denied with a reason for the agent.
+  await page.goto('/inbox');
+  const second = page.getByTestId('approval-card').filter({ hasText: 'echo second' });
+  await second.getByTestId('deny-with-message').click();
+  await second.getByLabel('Message to the agent').fill('Not the second one.');
+  await second.getByRole('button', { name: 'Deny with this message' }).click();
+  await expect(page).toHaveURL(/\/inbox\?decision=denied&decided=/);
+  await expect(page.getByTestId('form-outcome')).toHaveText('You denied the call. The agent was told.');
+  await expect(page.getByTestId('approval-card').filter({ hasText: 'echo second' })).toHaveCount(0);
+
+  // One confirmation for each call went upstream, whatever the presses.
+  await expect.poll(() => confirmationsOf(request, session), { timeout: 15_000 }).toEqual([
+    'allow',
+    'deny: Not the second one.',
+  ]);
 });

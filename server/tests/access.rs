@@ -145,6 +145,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         (
             "POST",
             "/api/sessions/decide"
+            | "/api/sessions/decide_form"
             | "/api/sessions/answer"
             | "/api/rules/create"
             | "/api/rules/revoke"

@@ -719,6 +719,142 @@ async fn a_decision_whose_answer_was_lost_is_found_by_listing_not_sent_twice() {
     assert_eq!(again["taken"][0]["result"], "allow");
 }
 
+/// Posts a card's plain form as a browser does with JavaScript off: url-encoded, from the page
+/// itself, asking for HTML.
+async fn post_card_form(app: &TestApp, client: &reqwest::Client, fields: &[(&str, &str)]) -> reqwest::Response {
+    client
+        .post(format!("{}/api/sessions/decide_form", app.address))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("origin", app.address.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_cards_plain_form_decides_once_before_hydration_and_says_so_on_its_page() {
+    let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
+    // The page as the server sends it holds the card, with a form that posts without JavaScript.
+    let page = format!("/sessions/{session}");
+    let (status, html) = app.get_text(&page).await;
+    assert_eq!(status, 200);
+    let card = tag_around(&html, &format!(r#"data-event="{call}""#));
+    assert!(card.contains("approval"), "{card}");
+    assert!(html.contains(r#"action="/api/sessions/decide_form""#), "the card's buttons are a form's");
+    assert!(html.contains(&format!(r#"name="event_id" value="{call}""#)));
+    assert!(html.contains(&format!(r#"name="back" value="{page}""#)), "and come back to this page");
+
+    let ada = app.client_as("ada", &["approver"]).await;
+    // The inbox as the server sends it holds the same card and form, coming back to the inbox.
+    let mut inbox = watch(&app, "/api/inbox/stream", None).await;
+    inbox.inbox_until(|calls| call_ids(calls).contains(&call.as_str())).await;
+    let (_, html) = ada_page(&app, &ada, "/inbox").await;
+    assert!(tag_around(&html, r#"data-testid="approval-card""#).contains(&call), "the inbox's card");
+    assert!(html.contains(r#"name="back" value="/inbox""#), "the inbox's cards come back to the inbox");
+
+    let back = format!("{page}?event={call}&t=spent-token&decision=denied&decided=old");
+    let fields = [("session_id", session.as_str()), ("event_id", &call), ("verdict", "allow"), ("back", &back)];
+    // Pressed twice, as an impatient thumb does before the first answer is in.
+    let (first, second) = tokio::join!(post_card_form(&app, &ada, &fields), post_card_form(&app, &ada, &fields));
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (302, 302));
+    let mut outcomes = [location(&first), location(&second)];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            format!("{page}?event={call}&decision=allowed&decided={call}"),
+            format!("{page}?event={call}&decision=taken&decided={call}"),
+        ],
+        "back to the page without the link's token or an earlier outcome, each press told what it came to"
+    );
+    viewer.until_end_of_turn().await;
+    let sent = confirmations(&upstream, &session).await;
+    assert_eq!(sent.len(), 1, "one confirmation upstream: {sent:?}");
+    assert_eq!(sent[0]["result"], "allow");
+
+    // The page it comes back to says so in its own words, and shows the call no more.
+    let (status, html) = ada_page(&app, &ada, &format!("{page}?decision=allowed&decided={call}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("You allowed the call. The agent goes on."), "the outcome is on the page");
+    assert!(!html.contains(&format!(r#"data-event="{call}""#)), "no card for the decided call");
+    // A code the server never sends says nothing.
+    let (_, html) = ada_page(&app, &ada, &format!("{page}?decision=Call%20us&decided={call}")).await;
+    assert!(!html.contains("Call us") && !html.contains(r#"data-testid="form-outcome""#));
+
+    // The same audit entry as a decision from a hydrated page: who, which call, the input's digest.
+    let (_, log) = app.read("audit/list", &[("query[action]", "sessions/decide_form")]).await;
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    assert!(entries.iter().all(|e| e["who"] == "ada"), "{log}");
+}
+
+#[tokio::test]
+async fn a_cards_plain_form_is_refused_from_another_site_to_a_viewer_and_for_a_bad_verdict() {
+    let PendingBash { upstream, app, session, call, .. } = pending_bash().await;
+    let back = format!("/sessions/{session}");
+    let fields = |verdict: &'static str| {
+        vec![
+            ("session_id", session.clone()),
+            ("event_id", call.clone()),
+            ("verdict", verdict.to_owned()),
+            ("back", back.clone()),
+        ]
+    };
+    let ada = app.client_as("ada", &["approver"]).await;
+    // A page elsewhere that posts the form through the person's open console.
+    let forged = ada
+        .post(format!("{}/api/sessions/decide_form", app.address))
+        .header("accept", "text/html")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&fields("allow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    // A viewer may look, not decide.
+    let viewer = app.client_as("vic", &["viewer"]).await;
+    let fields_allow = fields("allow");
+    let refs: Vec<(&str, &str)> = fields_allow.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = post_card_form(&app, &viewer, &refs).await;
+    assert_eq!(response.status().as_u16(), 403);
+    // Neither "allow" nor "deny": back to the page, which says the decision was refused as sent.
+    let fields_maybe = fields("maybe");
+    let refs: Vec<(&str, &str)> = fields_maybe.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = post_card_form(&app, &ada, &refs).await;
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(location(&response), format!("{back}?decision=invalid&decided={call}"));
+    let (_, html) = ada_page(&app, &ada, &location(&response)).await;
+    assert!(html.contains("The decision was refused as sent"), "said on the page");
+    assert!(html.contains(&format!(r#"data-event="{call}""#)), "and the call still waits there");
+    assert!(confirmations(&upstream, &session).await.is_empty());
+    // A back address on another site is not followed: the inbox instead.
+    let mut deny = fields("deny");
+    deny[3].1 = "//evil.example/".to_owned();
+    deny.push(("deny_message", "  Not on a Friday.  ".to_owned()));
+    let refs: Vec<(&str, &str)> = deny.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = post_card_form(&app, &ada, &refs).await;
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(location(&response), format!("/inbox?decision=denied&decided={call}"));
+    let sent = confirmations(&upstream, &session).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (sent[0]["result"].as_str(), sent[0]["deny_message"].as_str()),
+        (Some("deny"), Some("Not on a Friday."))
+    );
+}
+
+async fn ada_page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+    let response = client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_custom_tool_is_answered_and_steering_sends_messages_and_interrupts() {
     let upstream = upstream().await;

@@ -221,12 +221,24 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_
     let waiting = inbox["calls"].as_array().unwrap().iter().filter(|c| c["session_id"] == session.as_str()).count();
     assert_eq!(waiting, 2, "{inbox}");
 
-    // Decided by ann: carol's link, never opened, says so and who.
+    // Decided by ann on the page her link opened, by its card's plain form (as before the page is
+    // hydrated, or with JavaScript off), which comes back to the call without the spent token.
     let first = link.split("event=").nth(1).unwrap().split('&').next().unwrap();
-    let verdict =
-        json!({ "session_id": session, "verdicts": [{ "event_id": first, "allow": true, "deny_message": null }] });
-    let decided = ann.post(format!("{}/api/sessions/decide", app.address)).json(&verdict).send().await.unwrap();
-    assert_eq!(decided.status().as_u16(), 200);
+    let page = ann.get(link).send().await.unwrap().text().await.unwrap();
+    let back = format!("/sessions/{session}?event={first}&workspace=default");
+    assert!(page.contains(&format!(r#"name="event_id" value="{first}""#)), "the link's page has the call's card");
+    assert!(page.contains(&format!(r#"name="back" value="{}""#, back.replace('&', "&amp;"))), "{back}");
+    let decided = ann
+        .post(format!("{}/api/sessions/decide_form", app.address))
+        .header("accept", "text/html")
+        .header("origin", app.address.as_str())
+        .form(&[("session_id", session.as_str()), ("event_id", first), ("verdict", "allow"), ("back", &back)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status().as_u16(), 302);
+    assert_eq!(decided.headers()["location"], format!("{back}&decision=allowed&decided={first}").as_str());
+    // Carol's link, never opened, says so and who.
     let carols_first = to_carol.link_for("echo first");
     assert!(carols_first.contains(first));
     let (state, text) = open(&carol, &carols_first).await;

@@ -29,6 +29,59 @@ pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decide
     approvals()?.0.decide(Caller::current()?, session_id, verdicts).await
 }
 
+/// A card's plain form (`<form method="post">`): decides one call as [`decide`] does (the same
+/// approval service, policy and exactly-once record), for a page not hydrated yet or with
+/// JavaScript off. `verdict` is `allow` or `deny`; `back` is the card's page, where the browser is
+/// sent with what became of it ([`crate::decisions::FormOutcome`]).
+#[access(Approver)]
+#[server(endpoint = "sessions/decide_form")]
+pub async fn decide_form(
+    session_id: String,
+    event_id: String,
+    verdict: String,
+    #[server(default)] deny_message: Option<String>,
+    #[server(default)] back: String,
+) -> Result<(), AppError> {
+    use crate::{
+        approvals::{Caller, approvals},
+        decisions::FormOutcome,
+    };
+    let allow = match verdict.as_str() {
+        "allow" => Some(true),
+        "deny" => Some(false),
+        _ => None,
+    };
+    let outcome = match (allow, super::server::segment(&session_id)) {
+        (Some(allow), Ok(session_id)) => {
+            let deny_message = deny_message.map(|m| m.trim().to_owned()).filter(|m| !allow && !m.is_empty());
+            let verdicts = vec![Verdict { event_id: event_id.clone(), allow, deny_message }];
+            let decided = approvals()?.0.decide(Caller::current()?, session_id, verdicts).await;
+            FormOutcome::of(&decided, &event_id, allow)
+        }
+        // Not a form of the console's: said on the page, nothing sent.
+        _ => FormOutcome::Invalid,
+    };
+    leptos_axum::redirect(&form_outcome_address(&back, outcome, &event_id));
+    Ok(())
+}
+
+/// `back` (a path on this server, else the inbox) with what became of a form's decision on
+/// `event_id` in its query, in place of an earlier one's, and without a notification link's
+/// single-use token (`t`).
+#[cfg(feature = "ssr")]
+fn form_outcome_address(back: &str, outcome: crate::decisions::FormOutcome, event_id: &str) -> String {
+    let back = crate::format::safe_next(back);
+    let back = if back == "/" { "/inbox".to_owned() } else { back };
+    let (path, query) = back.split_once('?').unwrap_or((&back, ""));
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !["decision=", "decided=", "t="].iter().any(|k| p.starts_with(k)))
+        .collect();
+    let ours = format!("decision={}&decided={}", outcome.as_str(), crate::format::query_value(event_id));
+    pairs.push(&ours);
+    format!("{path}?{}", pairs.join("&"))
+}
+
 /// Answers a pending `agent.custom_tool_use` with text (or JSON, sent as its text) and whether it
 /// is an error.
 #[access(Approver)]
@@ -294,6 +347,14 @@ pub struct FirstScreen {
     /// When the session's first event was processed (RFC 3339): rows count their "+12.4 s" from
     /// it, as in the whole timeline. `None` when the log no longer holds it.
     pub started_at: Option<String>,
+    /// The log's newest sequence number when the screen was read: the page's own model knows
+    /// what the server knew once it has folded this far.
+    #[serde(default)]
+    pub newest: u64,
+    /// The tool-use events (JSON, oldest first) of the calls the session waited on then: the
+    /// server renders their cards, whose forms decide before the page is hydrated.
+    #[serde(default)]
+    pub waiting: Vec<String>,
 }
 
 impl FirstScreen {

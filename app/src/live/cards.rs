@@ -13,6 +13,7 @@ use crate::{
         live::{AnswerCustomTool, Decide, Decided, Verdict},
         rules::{CreateRule, NewRule},
     },
+    decisions::FormOutcome,
     rules::{DURATIONS, Pattern, describe, suggestion, takes_pattern},
 };
 
@@ -80,10 +81,15 @@ impl Pending {
                 changed.bump();
             }
         });
+        // A call this page's plain form just settled (`?decision=…&decided=…`) has left, though
+        // the list the page was drawn from may be a moment older than the decision.
+        let settled = form_outcome();
         let pending = Memo::new(move |_| {
+            let settled = settled.get().filter(|(outcome, _)| outcome.settles()).map(|(_, id)| id);
             calls
                 .read()
                 .iter()
+                .filter(|event| settled.as_deref() != Some(call_id(event)))
                 .map(|event| (call_id(event).to_owned(), is_custom_call(event), event.clone()))
                 .collect::<Vec<_>>()
         });
@@ -261,7 +267,6 @@ fn ApprovalCard(
     let input = event.get("input").cloned().unwrap_or(Value::Null);
     let rule_call = StoredValue::new((name.clone(), input.clone()));
     let raw = serde_json::to_string_pretty(&input).unwrap_or_default();
-    let with_message = RwSignal::new(false);
     let message = RwSignal::new(String::new());
     let event_id = StoredValue::new(id.clone());
     let send = move |allow: bool, deny_message: Option<String>| {
@@ -270,6 +275,13 @@ fn ApprovalCard(
             verdicts: vec![Verdict { event_id: event_id.get_value(), allow, deny_message }],
         });
     };
+    // Before the page is hydrated (or with JavaScript off) the buttons post their form; after,
+    // a press is taken here and the form is not posted.
+    let press = move |ev: leptos::ev::MouseEvent, allow: bool| {
+        ev.prevent_default();
+        send(allow, None);
+    };
+    let fields = FormFields { session_id: session_id.get_value(), event_id: id.clone(), back: here_for_forms() };
     view! {
         <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
             <ApprovalHead name=name.clone() id=id.clone() event thread selected />
@@ -280,21 +292,21 @@ fn ApprovalCard(
                     {move || lines.get().into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
                 </ul>
             </Show>
-            <div class="actions">
-                <button type="button" class="button primary" data-testid="allow" disabled=move || decide.pending().get()
-                    on:click=move |_| send(true, None)>"Allow"</button>
-                <button type="button" class="button danger" data-testid="deny" disabled=move || decide.pending().get()
-                    on:click=move |_| send(false, None)>"Deny"</button>
-                <button type="button" class="button" data-testid="deny-with-message" aria-expanded=move || with_message.get().to_string()
-                    on:click=move |_| with_message.update(|w| *w = !*w)>"Deny and tell the agent why…"</button>
+            <form class="actions" method="post" action=DECIDE_FORM data-testid="decide-form">
+                {fields.hidden()}
+                <button type="submit" name="verdict" value="allow" class="button primary" data-testid="allow"
+                    disabled=move || decide.pending().get() on:click=move |ev| press(ev, true)>"Allow"</button>
+                <button type="submit" name="verdict" value="deny" class="button danger" data-testid="deny"
+                    disabled=move || decide.pending().get() on:click=move |ev| press(ev, false)>"Deny"</button>
                 <button type="button" class="button" data-testid="always-allow" aria-expanded=move || rule_form.get().to_string()
                     on:click=move |_| rule_form.update(|w| *w = !*w)>"Always allow…"</button>
-            </div>
+            </form>
+            <details class="deny-reason">
+                <summary class="button" data-testid="deny-with-message">"Deny and tell the agent why…"</summary>
+                <DenyWithMessage decide message send fields />
+            </details>
             <Show when=move || rule_form.get()>
                 <RuleForm session_id tool=rule_call.with_value(|c| c.0.clone()) input=rule_call.with_value(|c| c.1.clone()) rule />
-            </Show>
-            <Show when=move || with_message.get()>
-                <DenyWithMessage decide message send />
             </Show>
         </article>
     }
@@ -342,24 +354,91 @@ fn ApprovalHead(
 }
 
 /// "Deny and tell the agent why…": the message, and the button that sends the denial with it.
+/// A plain form too (the message is required there, so an empty one is never posted).
 #[component]
 fn DenyWithMessage(
     decide: ServerAction<Decide>,
     message: RwSignal<String>,
     send: impl Fn(bool, Option<String>) + Copy + Send + Sync + 'static,
+    fields: FormFields,
 ) -> impl IntoView {
     view! {
-        <form class="deny-message" on:submit=move |ev: leptos::ev::SubmitEvent| {
+        <form class="deny-message" method="post" action=DECIDE_FORM on:submit=move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let text = message.get_untracked();
-            send(false, Some(text));
+            if !text.trim().is_empty() {
+                send(false, Some(text));
+            }
         }>
+            {fields.hidden()}
+            <input type="hidden" name="verdict" value="deny" />
             <label>"Message to the agent"
-                <textarea rows="2" data-testid="deny-message" prop:value=move || message.get()
+                <textarea rows="2" name="deny_message" required maxlength=crate::api::live::MAX_TEXT.to_string()
+                    data-testid="deny-message" prop:value=move || message.get()
                     on:input=move |ev| message.set(event_target_value(&ev))></textarea>
             </label>
-            <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get() || message.read().trim().is_empty()>"Deny with this message"</button>
+            <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get()>"Deny with this message"</button>
         </form>
+    }
+}
+
+/// Where a card's plain forms post ([`crate::api::live::decide_form`]).
+const DECIDE_FORM: &str = "/api/sessions/decide_form";
+
+/// What a card's plain forms post beside the verdict: the call, and the page to come back to.
+#[derive(Clone)]
+struct FormFields {
+    session_id: String,
+    event_id: String,
+    back: String,
+}
+
+impl FormFields {
+    fn hidden(&self) -> impl IntoView + use<> {
+        let FormFields { session_id, event_id, back } = self.clone();
+        view! {
+            <input type="hidden" name="session_id" value=session_id />
+            <input type="hidden" name="event_id" value=event_id />
+            <input type="hidden" name="back" value=back />
+        }
+    }
+}
+
+/// This page's address for a form to come back to: without an earlier form's outcome, and
+/// without a notification link's single-use token (the call is decided by then).
+fn here_for_forms() -> String {
+    let here = leptos_router::hooks::use_location();
+    let (path, search) = (here.pathname.get_untracked(), here.search.get_untracked());
+    let kept: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && !["decision=", "decided=", "t="].iter().any(|k| p.starts_with(k)))
+        .collect();
+    if kept.is_empty() { path } else { format!("{path}?{}", kept.join("&")) }
+}
+
+/// What this page's address says a card's plain form came to (`?decision=…&decided=…`).
+fn form_outcome() -> Memo<Option<(FormOutcome, String)>> {
+    let query = leptos_router::hooks::use_query_map();
+    Memo::new(move |_| {
+        let q = query.read();
+        Some((FormOutcome::parse(&q.get("decision")?)?, q.get("decided").unwrap_or_default()))
+    })
+}
+
+/// What a card's plain form came to, said once at the top of the page it came back to.
+#[component]
+pub fn FormOutcomeNotice() -> impl IntoView {
+    let outcome = form_outcome();
+    move || {
+        outcome.get().map(|(outcome, _)| {
+            if outcome.is_error() {
+                view! { <p class="inline-error" role="alert" data-testid="form-outcome">{outcome.in_words()}</p> }
+                    .into_any()
+            } else {
+                view! { <p class="notice" role="status" data-testid="form-outcome">{outcome.in_words()}</p> }.into_any()
+            }
+        })
     }
 }
 

@@ -14,6 +14,6 @@ mod stream;
 mod timeline;
 mod view;
 
-pub use cards::PendingCalls;
+pub use cards::{FormOutcomeNotice, PendingCalls};
 pub use present::PresentSession;
 pub use view::{FirstScreenRead, LiveSession, ReadOnlySession, read_first_screen};

@@ -27,27 +27,14 @@ pub fn LiveSession(
     let live = Live::open(session_id, None);
 
     let hidden = RwSignal::new(HashSet::<Category>::new());
-    // The events of the calls the session waits on, for the cards.
-    let waiting_on = live.memo(move |m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>());
-    // The agent names of the threads the waiting calls were made in, for their cards.
-    let threads = live.memo(move |m| {
-        m.pending()
-            .iter()
-            .filter_map(|call| call.event.get("session_thread_id").and_then(serde_json::Value::as_str))
-            .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
-            .collect::<Vec<_>>()
-    });
     // The moment chosen on the thread lanes' minimap: the timelines scroll to it.
     let cursor = RwSignal::new(None::<f64>);
-    let may_decide = crate::me::can(crate::auth::Role::Approver);
     let may_steer = crate::me::can(crate::auth::Role::Operator);
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
             <Head live />
             // Above the timeline: what waits for a person is what they came for, on a phone too.
-            <Show when=move || may_decide.get()>
-                <PendingCalls session_id=live.session_id.get_value() calls=waiting_on threads />
-            </Show>
+            <WaitingCards live screen=first_screen />
             <Outcomes live />
             <Lanes live cursor />
             <Filter hidden />
@@ -59,6 +46,49 @@ pub fn LiveSession(
                 <DefineOutcome live />
             </Show>
         </section>
+    }
+}
+
+/// The cards of the calls the session waits on, for approvers. Until the page's own stream has
+/// brought the history as far as the server knew it when it drew the page, the cards are those
+/// of the calls the server saw waiting then (the first screen's): so they are in the server's
+/// HTML, and their plain forms decide before the page is hydrated, or with JavaScript off.
+#[component]
+fn WaitingCards(live: Live, screen: Option<FirstScreenRead>) -> impl IntoView {
+    // The events of the calls the session waits on, as the page's stream tells them.
+    let waiting_on = live.memo(move |m| m.pending().iter().map(|i| i.event.clone()).collect::<Vec<_>>());
+    // The agent names of the threads the waiting calls were made in, for their cards.
+    let threads = live.memo(move |m| {
+        m.pending()
+            .iter()
+            .filter_map(|call| call.event.get("session_thread_id").and_then(serde_json::Value::as_str))
+            .filter_map(|thread| Some((thread.to_owned(), m.thread_name(thread)?.to_owned())))
+            .collect::<Vec<_>>()
+    });
+    let folded = live.memo(|m| m.last_seq);
+    let me = use_context::<crate::me::Me>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let may_decide = match me {
+                    Some(me) => me.0.await.ok().flatten().is_some_and(|p| p.can(crate::auth::Role::Approver)),
+                    None => false,
+                };
+                if !may_decide {
+                    return ().into_any();
+                }
+                let (known_through, seen) = match screen {
+                    Some(screen) => screen.await.ok().flatten().map(|s| (s.newest, s.waiting)).unwrap_or_default(),
+                    None => (0, Vec::new()),
+                };
+                let seen: Vec<std::sync::Arc<serde_json::Value>> =
+                    seen.iter().filter_map(|e| serde_json::from_str(e).ok()).map(std::sync::Arc::new).collect();
+                let calls = Signal::derive(move || {
+                    if folded.get() >= known_through { waiting_on.get() } else { seen.clone() }
+                });
+                view! { <PendingCalls session_id=live.session_id.get_value() calls threads /> }.into_any()
+            })}
+        </Suspense>
     }
 }
 

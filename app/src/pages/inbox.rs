@@ -29,6 +29,7 @@ pub fn Inbox() -> impl IntoView {
         <header class="page-header">
             <h1>"Inbox"</h1>
             <p class="lede">"Every tool call waiting for a person, across all sessions, longest waiting first."</p>
+            <crate::live::FormOutcomeNotice />
         </header>
         <Show when=move || may_decide.get()>
             <NotificationChoice />
@@ -36,6 +37,13 @@ pub fn Inbox() -> impl IntoView {
         </Show>
         <Transition fallback=|| view! { <Loading what="the calls that wait" /> }>
             {move || Suspend::new(async move {
+                // Known before the cards are drawn, so that the server's HTML has them (and their
+                // forms, which decide before the page is hydrated).
+                let approver = match use_context::<crate::me::Me>() {
+                    Some(me) => me.0.await.ok().flatten().is_some_and(|p| p.can(Role::Approver)),
+                    None => false,
+                };
+                let may_decide = Signal::derive(move || approver || may_decide.get());
                 match first.await {
                     // The stream may still bring the list; until it does, say why there is none.
                     Err(error) if feed.list.read_untracked().is_none() => view! { <Failure error /> }.into_any(),

@@ -362,6 +362,7 @@ pub fn SessionDetail() -> impl IntoView {
                     // read again: after archiving or changing its mounts. First under the title:
                     // the calls that wait and the timeline are what the page is for, on a phone
                     // above the fold; the session's facts, files and rules follow.
+                    <crate::live::FormOutcomeNotice />
                     <crate::live::LiveSession session_id=row.id.clone() focus=focus first_screen=Some(first_screen) />
                     {session_facts(&session, set_budget, budget_error)}
                     {can_share.then(|| view! { <crate::pages::shares::ShareSession session_id=row.id.clone() /> })}

@@ -500,9 +500,10 @@ fn window(events: Vec<Box<RawValue>>, around: Option<&str>) -> Option<FirstScree
         None => (events.len().saturating_sub(span.0), events.len()),
     };
     let started_at = events.first().and_then(|e| fields(e)).and_then(|f| f.processed_at);
+    let newest = events.len() as u64;
     let events =
         events[from..to].iter().enumerate().map(|(n, e)| ((from + n) as u64 + 1, e.get().to_owned())).collect();
-    Some(FirstScreen { events, started_at })
+    Some(FirstScreen { events, started_at, newest, waiting: Vec::new() })
 }
 
 /// `POST /api/imports`: a form with one `file`, a JSON export. JSON for a script (`201` and

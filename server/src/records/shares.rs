@@ -382,7 +382,8 @@ impl Shares {
             return None;
         }
         let started_at = window.started_at.map(|at| if link.mask_secrets { self.mask(&at) } else { at });
-        Some(FirstScreen { events, started_at })
+        // A share link's page shows no cards: the calls waiting are not sent.
+        Some(FirstScreen { events, started_at, newest: window.newest, waiting: Vec::new() })
     }
 
     /// `value` with every string and number in it replaced by [`MASK`] (`true`, `false`, `null`

@@ -89,6 +89,41 @@ impl State {
     pub(super) fn next_seq(&self) -> u64 {
         self.first_seq + self.log.len() as u64
     }
+
+    /// The tool-use events (their JSON, oldest first) of the calls the session waited on as of
+    /// `newest`: those its last idle status names and nothing since answered, as the page's own
+    /// model works them out. Read back from the end to the last status event, which is near it
+    /// (a turn's events follow its `running`). A call whose event the log no longer holds is left
+    /// out: its card comes with the page's stream.
+    pub(super) fn waiting(&self, newest: u64) -> Vec<String> {
+        let mut answered = std::collections::HashSet::new();
+        for seq in (self.first_seq..=newest).rev() {
+            let Some(frame) = self.log.get((seq - self.first_seq) as usize) else { continue };
+            let data = frame_data(frame);
+            let Ok(event) = serde_json::from_str::<Value>(&data) else { continue };
+            match event.get("type").and_then(Value::as_str).unwrap_or_default() {
+                types::USER_TOOL_CONFIRMATION | types::USER_CUSTOM_TOOL_RESULT => {
+                    let call = event.get("tool_use_id").or_else(|| event.get("custom_tool_use_id"));
+                    answered.extend(call.and_then(Value::as_str).map(str::to_owned));
+                }
+                types::SESSION_STATUS_IDLE => {
+                    let ids = event.pointer("/stop_reason/event_ids").and_then(Value::as_array);
+                    return ids
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .filter(|id| !answered.contains(*id))
+                        .filter_map(|id| self.seqs.get(id).copied())
+                        .filter(|&at| at >= self.first_seq && at <= newest)
+                        .filter_map(|at| self.log.get((at - self.first_seq) as usize).map(frame_data))
+                        .collect();
+                }
+                kind if kind.starts_with("session.status_") => return Vec::new(),
+                _ => {}
+            }
+        }
+        Vec::new()
+    }
 }
 
 pub(super) struct Preview {

@@ -319,7 +319,11 @@ impl Hub {
             .flatten()
             .and_then(|frame| serde_json::from_str::<Value>(&frame_data(frame)).ok())
             .and_then(|first| first.get("processed_at").and_then(Value::as_str).map(str::to_owned));
-        Ok(Some(Window { events, started_at }))
+        // The calls waiting then, for the cards the page renders before its stream is in; only
+        // of a session's own log (a snapshot's cut or a thread's feed has no cards).
+        let waiting =
+            if until_ms.is_none() && ticket.feed.thread_id.is_none() { state.waiting(newest) } else { Vec::new() };
+        Ok(Some(Window { events, started_at, newest, waiting }))
     }
 
     /// The feed of `key`, started if nobody watches it yet, with one more viewer counted.
