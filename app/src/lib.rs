@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod api;
 pub mod approvals;
+pub mod assets;
 pub mod auth;
 pub mod components;
 pub mod decisions;
@@ -24,7 +25,7 @@ pub mod sse;
 pub mod upstream;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     Lazy, LazyRoute, ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -63,6 +64,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // Here, not in the app: the page names it before its scripts, and hydration never
+                // touches it (its name may carry the build's hash: `assets`).
+                <link rel="stylesheet" id="leptos" href=assets::Stylesheet::href() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -88,7 +92,6 @@ pub fn App() -> impl IntoView {
     provide_context(rules::RulesChanged(RwSignal::new(0)));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/switchboard.css" />
         <Title formatter=move |page: String| {
             let title = if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") };
             // The server's feed is always empty (its stream opens in the browser), and the server

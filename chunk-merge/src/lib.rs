@@ -13,6 +13,7 @@
 //! shape is left as it is. The loader (`__wasm_split.*.js`) and the manifest the server reads for
 //! its preload links are rewritten to match; any surprise in them leaves the folder untouched.
 
+pub mod hashing;
 pub mod names;
 
 use std::collections::HashMap;
@@ -464,7 +465,7 @@ fn chunk_number(name: &str) -> Option<u32> {
 }
 
 /// The one `__wasm_split.*.js` among the folder's `files`.
-fn loader_path(files: &[PathBuf]) -> Result<PathBuf, NotMerged> {
+pub(crate) fn loader_path(files: &[PathBuf]) -> Result<PathBuf, NotMerged> {
     let mut found = files.iter().filter(|path| {
         path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
     });
@@ -482,12 +483,12 @@ pub fn read_json(path: &Path) -> Result<Value, JsonUnread> {
 }
 
 /// An I/O failure on `path`, which it names first.
-fn at(path: &Path) -> impl Fn(std::io::Error) -> NotMerged + '_ {
+pub(crate) fn at(path: &Path) -> impl Fn(std::io::Error) -> NotMerged + '_ {
     move |error| NotMerged::Io { path: path.to_owned(), error }
 }
 
 /// Written under a temporary name, then renamed: a stopped run leaves no half-written file.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), NotMerged> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), NotMerged> {
     let temporary = path.with_extension("merging");
     fs::write(&temporary, bytes).map_err(at(&temporary))?;
     fs::rename(&temporary, path).map_err(at(path))

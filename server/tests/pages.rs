@@ -142,3 +142,57 @@ async fn assets_are_served_with_their_own_status_while_404_pages_render() {
     let (status, _) = app.get_text("/pkg/missing.js").await;
     assert_eq!(status, 404);
 }
+
+/// A release build's assets carry their content's hash (`chunk-merge`, `hash.txt`): pages name
+/// them so, browsers keep them a year without asking again, and nothing else is cached that way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hashed_builds_assets_are_named_in_pages_and_kept_for_good() {
+    let site = support::TempDir::new();
+    let pkg = site.0.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let files = [
+        ("switchboard.0123456789abcdef.js", "export default 1;"),
+        ("switchboard.fedcba9876543210.wasm", "\0asm"),
+        ("switchboard.00112233445566ff.css", "body {}"),
+        ("__wasm_split.0123456789abcdef.js", "export {};"),
+        ("__wasm_split_manifest.aabbccddeeff0011.json", "{}"),
+        (
+            "hash.txt",
+            "js: 0123456789abcdef\nwasm: fedcba9876543210\nsplit: 0123456789abcdef\nmanifest: aabbccddeeff0011\ncss: 00112233445566ff\n",
+        ),
+        ("plain.js", "export default 2;"),
+    ];
+    for (name, text) in files {
+        std::fs::write(pkg.join(name), text).unwrap();
+    }
+    let app = spawn_app(&[("SWITCHBOARD_SITE_ROOT", site.0.to_str().unwrap())]).await;
+    let page = app.get("/").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let cache = |r: &reqwest::Response| {
+        r.headers().get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    assert!(!cache(&page).contains("immutable"), "a page is never kept: {}", cache(&page));
+    let html = page.text().await.unwrap();
+    for named in [
+        r#"href="/pkg/switchboard.00112233445566ff.css""#,
+        r#"href="/pkg/switchboard.0123456789abcdef.js""#,
+        r#"href="/pkg/switchboard.fedcba9876543210.wasm""#,
+    ] {
+        assert!(html.contains(named), "{named} is in the page");
+    }
+    for (name, _) in files.iter().filter(|(n, _)| n.split('.').count() == 3) {
+        let asset = app.get(&format!("/pkg/{name}")).await;
+        assert_eq!(asset.status().as_u16(), 200, "{name}");
+        assert_eq!(cache(&asset), "public, max-age=31536000, immutable", "{name}");
+    }
+    for plain in ["/pkg/hash.txt", "/pkg/plain.js"] {
+        let asset = app.get(plain).await;
+        assert_eq!((asset.status().as_u16(), cache(&asset)), (200, "no-cache".to_owned()), "{plain}");
+    }
+    let missing = app.get("/pkg/switchboard.1111111111111111.js").await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(!cache(&missing).contains("immutable"), "a missing file is not kept");
+    let server_fn = app.get("/api/auth/me").await;
+    assert_eq!(server_fn.status().as_u16(), 200);
+    assert!(!cache(&server_fn).contains("immutable"));
+}

@@ -55,10 +55,17 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
     let Services { workspaces, access, webhooks, notifier, observe } = services;
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
+    let site_root = settings.site_root.to_string_lossy().into_owned();
+    // A release build's assets carry their content's hash in their names (`app::assets`).
+    let hash_file = app::assets::hash_file(&site_root, "pkg");
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
-        .site_root(settings.site_root.to_string_lossy().into_owned())
+        .site_root(site_root)
         .site_pkg_dir("pkg")
+        .hash_files(hash_file.is_some())
+        .hash_file(Arc::<str>::from(
+            hash_file.map_or_else(|| "hash.txt".to_owned(), |p| p.to_string_lossy().into_owned()),
+        ))
         .site_addr(addr)
         .env(if cfg!(debug_assertions) { Env::DEV } else { Env::PROD })
         .build();
@@ -80,7 +87,12 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         // The built assets are served here rather than by leptos_axum's fallback, which copies a
         // page's response options (a 404 status among them) onto static files when a render's
         // reactive owner is still current on the thread: the WASM bundle was once served as a 404.
-        .nest_service("/pkg", ServeDir::new(settings.site_root.join("pkg")))
+        .nest_service(
+            "/pkg",
+            Router::new()
+                .fallback_service(ServeDir::new(settings.site_root.join("pkg")))
+                .layer(axum::middleware::map_response(cache_assets)),
+        )
         .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
         .leptos_routes_with_context(&state, route_list(), context.clone(), move || shell(leptos_options.clone()))
         // The not-found page gets the same context: its policy must name its nonce too.
@@ -113,6 +125,7 @@ fn page_context(
     let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
     let mcp_tools = McpToolsHandle(Arc::new(McpTools(settings.mcp_reach.clone())));
+    let stylesheet = app::assets::Stylesheet(app::assets::stylesheet(&state.leptos_options));
     move || {
         // The route list, worked out without a request, gets the default workspace's.
         use_context::<http::request::Parts>()
@@ -125,6 +138,7 @@ fn page_context(
         provide_context(webhook_report.clone());
         provide_context(notify.clone());
         provide_context(mcp_tools.clone());
+        provide_context(stylesheet.clone());
         // A page's policy names the nonce its hydration scripts carry.
         if let (Some(nonce), Some(response)) =
             (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
@@ -193,6 +207,21 @@ fn layers(
                 .make_span_with(|request: &Request| super::telemetry::request_span(request))
                 .on_response(super::telemetry::record_response),
         )
+}
+
+/// How long a browser keeps a built asset. A file whose name carries its content's hash
+/// (`chunk-merge`'s, a release build's) never changes: kept a year without asking again.
+/// Any other (a development build's plain names, `hash.txt`) is asked about each time (`no-cache`
+/// revalidates with its `Last-Modified`). Pages and server functions are never cached this way.
+async fn cache_assets(uri: http::Uri, mut response: Response) -> Response {
+    let name = uri.path().rsplit('/').next().unwrap_or_default();
+    let value = if response.status().is_success() && app::assets::is_hashed(name) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static(value));
+    response
 }
 
 /// The origin (`scheme://host[:port]`, lower case) of a URL such as `SWITCHBOARD_PUBLIC_URL`.
