@@ -355,6 +355,15 @@ async fn a_session_page_comes_with_its_first_screen_around_a_linked_event_or_at_
     assert!(row.contains(&format!(r#"data-seq="{seq}""#)), "numbered as the stream numbers it: {row}");
     assert_eq!(upstream.tap.opened.load(Ordering::SeqCst), 1, "the page and its viewer share one upstream stream");
 
+    // The plain open is at the live end too, and its heading says what the session is doing and
+    // how long it is from the first screen, before the page's stream has brought the history.
+    let (status, html) = app.get_text(&format!("/sessions/{session}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Message 120 of") && !html.contains("Message 100 of"), "the newest events");
+    assert!(html.contains("Idle: the agent finished its turn"), "the state, as sent");
+    let events_in_words = format!("{} events · reading the rest of the history…", events.len());
+    assert!(html.contains(&events_in_words), "{events_in_words}");
+
     // Presenter mode opens at the live end: the newest messages, not the first.
     let (status, html) = app.get_text(&format!("/sessions/{session}/present")).await;
     assert_eq!(status, 200);

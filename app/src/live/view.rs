@@ -32,7 +32,7 @@ pub fn LiveSession(
     let may_steer = crate::me::can(crate::auth::Role::Operator);
     view! {
         <section class="panel live" aria-labelledby="timeline" data-testid="live">
-            <Head live />
+            <OpeningHead live screen=first_screen />
             // Above the timeline: what waits for a person is what they came for, on a phone too.
             <WaitingCards live screen=first_screen />
             <Outcomes live />
@@ -116,9 +116,39 @@ pub fn ReadOnlySession(
     }
 }
 
-/// The heading: the session's state and for how long, its totals, and the link to its events.
+/// The heading as the first screen tells it (the session's state from its newest events, its
+/// count of events) until the page's stream has brought the history as far: a long session says
+/// what it is doing as soon as the page is drawn, not once thousands of events have arrived.
 #[component]
-fn Head(live: Live) -> impl IntoView {
+fn OpeningHead(live: Live, screen: Option<FirstScreenRead>) -> impl IntoView {
+    let Some(screen) = screen else { return view! { <Head live /> }.into_any() };
+    view! {
+        <Suspense fallback=move || view! { <Head live /> }>
+            {move || Suspend::new(async move {
+                let screen = screen.await.ok().flatten().filter(|s| !s.events.is_empty());
+                if live.version.try_get_untracked().is_none() {
+                    return ().into_any();
+                }
+                let Some(screen) = screen else { return view! { <Head live /> }.into_any() };
+                let known_through = screen.newest;
+                let first = Live::first_screen(live, &screen, None);
+                let caught_up = live.memo(move |m| m.last_seq >= known_through);
+                view! {
+                    <Show when=move || caught_up.get() fallback=move || view! { <Head live=first of_total=known_through /> }>
+                        <Head live />
+                    </Show>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The heading: the session's state and for how long, its totals, and the link to its events.
+/// `of_total`: the view is a first screen's, of a session of this many events, whose requests and
+/// tokens are not counted yet.
+#[component]
+fn Head(live: Live, #[prop(optional)] of_total: Option<u64>) -> impl IntoView {
     let now = crate::components::clock::ticking();
     let elapsed = move || {
         live.version.track();
@@ -145,6 +175,9 @@ fn Head(live: Live) -> impl IntoView {
             <p class="muted live-totals" data-testid="live-totals">
                 {move || {
                     let (_, _, t, count) = summary.get();
+                    if let Some(total) = of_total {
+                        return format!("{} events · reading the rest of the history…", crate::format::count(total));
+                    }
                     format!(
                         "{} events · {} model requests · {} in / {} out tokens{}",
                         crate::format::count(count as u64), t.requests, crate::format::count(t.input + t.cache_read), crate::format::count(t.output),
