@@ -236,3 +236,49 @@ mod store {
         sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{AppError, ErrorKind};
+
+    #[test]
+    fn a_forms_outcome_is_read_from_what_the_decision_came_to() {
+        let sent = Decided { sent: vec!["sevt_a".into()], ..Decided::default() };
+        assert_eq!(FormOutcome::of(&Ok(sent.clone()), "sevt_a", true), FormOutcome::Allowed);
+        assert_eq!(FormOutcome::of(&Ok(sent.clone()), "sevt_a", false), FormOutcome::Denied);
+        assert_eq!(FormOutcome::of(&Ok(sent), "sevt_b", true), FormOutcome::Failed, "another call's sending");
+        let waiting = Decided {
+            waiting: vec![Waiting { event_id: "sevt_a".into(), approved_by: vec!["Ann".into()], required: 2 }],
+            ..Decided::default()
+        };
+        assert_eq!(FormOutcome::of(&Ok(waiting), "sevt_a", true), FormOutcome::Recorded);
+        let taken = Decided {
+            taken: vec![Recorded {
+                event_id: "sevt_a".into(),
+                result: Outcome::Deny,
+                deny_message: None,
+                decided_by: "bob".into(),
+                decided_at: "2026-11-27T10:00:00Z".into(),
+            }],
+            ..Decided::default()
+        };
+        assert_eq!(FormOutcome::of(&Ok(taken), "sevt_a", true), FormOutcome::Taken);
+        let failed = |kind| FormOutcome::of(&Err(AppError::new(kind, "no")), "sevt_a", true);
+        assert_eq!(failed(ErrorKind::Forbidden), FormOutcome::Forbidden);
+        assert_eq!(failed(ErrorKind::BadInput), FormOutcome::Invalid);
+        assert_eq!(failed(ErrorKind::Unavailable), FormOutcome::Unavailable);
+        assert_eq!(failed(ErrorKind::Internal), FormOutcome::Failed);
+    }
+
+    #[test]
+    fn only_the_codes_the_server_sends_are_read_back() {
+        for outcome in FormOutcome::ALL {
+            assert_eq!(FormOutcome::parse(outcome.as_str()), Some(outcome));
+            assert!(!outcome.in_words().is_empty());
+        }
+        assert_eq!(FormOutcome::parse("Call us at 555"), None);
+        assert!(FormOutcome::Allowed.settles() && FormOutcome::Taken.settles());
+        assert!(!FormOutcome::Recorded.settles() && !FormOutcome::Invalid.settles());
+    }
+}
