@@ -171,7 +171,12 @@ impl Pending {
     /// The card of one call: a custom tool's result form, or an approval.
     fn card(self, id: String, custom: bool, event: Arc<Value>) -> AnyView {
         let Pending { session_id, decide, answer, rule, selected, .. } = self;
-        let thread = self.thread_of(&event);
+        // Read again as the page's stream brings the thread's name (a card the server drew from
+        // its first screen knows only that the call is a subagent's).
+        let thread = Signal::derive({
+            let event = event.clone();
+            move || self.thread_of(&event)
+        });
         let lines = Signal::derive({
             let id = id.clone();
             move || self.policy_lines(&id)
@@ -256,7 +261,7 @@ fn ApprovalCard(
     decide: ServerAction<Decide>,
     rule: ServerAction<CreateRule>,
     /// The child thread the call was made in, in words.
-    thread: Option<String>,
+    thread: Signal<Option<String>>,
     /// The calls ticked for "Allow N selected".
     selected: RwSignal<HashSet<String>>,
     /// What the session's approval policy says of this call.
@@ -319,7 +324,7 @@ fn ApprovalHead(
     name: String,
     id: String,
     event: Arc<Value>,
-    thread: Option<String>,
+    thread: Signal<Option<String>>,
     selected: RwSignal<HashSet<String>>,
 ) -> impl IntoView {
     let ticked = {
@@ -347,7 +352,7 @@ fn ApprovalHead(
                     prop:checked=ticked on:change=move |ev| tick(event_target_checked(&ev)) />
             </label>
             <strong>{format!("Allow {name}?")}</strong>{server}
-            {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
+            {move || thread.get().map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}
             {reason.map(|r| view! { " " <span class="badge risk" title="Why the auto policy asks">{r}</span> })}
         </header>
     }
@@ -519,7 +524,7 @@ fn CustomToolCard(
     event: Arc<Value>,
     answer: ServerAction<AnswerCustomTool>,
     /// The child thread the call was made in, in words.
-    thread: Option<String>,
+    thread: Signal<Option<String>>,
 ) -> impl IntoView {
     let name = tool_name(&event).to_owned();
     let input = event.get("input").cloned().unwrap_or(Value::Null);
@@ -540,7 +545,7 @@ fn CustomToolCard(
     view! {
         <article class="card custom-tool" data-testid="custom-tool-card" data-tool=name.clone() data-event=id>
             <header><strong>{format!("The agent called your tool {name}")}</strong>
-                {thread.map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}</header>
+                {move || thread.get().map(|t| view! { " " <span class="badge thread" data-testid="card-thread">{t}</span> })}</header>
             {tool_view(&name, &input)}
             <form on:submit=submit>
                 <label>"Result"
