@@ -160,6 +160,11 @@ impl Oidc {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
+            // A new connection for each request: a sign-in is a few requests minutes apart, and a
+            // kept one may be closed by the provider (Node's servers after 5 s idle) just as the
+            // single-use code goes out on it, which then fails the sign-in ("connection closed
+            // before message completed"; a browser test saw it under load).
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(SsoError::HttpClient)?;
         Ok(Self {
