@@ -12,9 +12,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # The build tools first, in a layer of their own that only a change to these files rebuilds:
-# cargo-leptos alone takes about 15 minutes on 2 cores. ensure_build_tools reads wasm-bindgen's
-# version from Cargo.lock and installs npm's binaryen from scripts/tools.
-COPY Cargo.lock ./
+# ensure_build_tools adds the WASM target and std's sources and installs npm's binaryen and
+# esbuild from scripts/tools (site-build, the bundle's build step, is compiled by release_build).
 COPY scripts/lib.sh scripts/
 COPY scripts/tools/ scripts/tools/
 RUN bash -c 'source scripts/lib.sh && ensure_build_tools'

@@ -2,11 +2,10 @@
 #
 # Everything here is idempotent: a tool that is already installed at the right version is left alone.
 
-CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc >= 1.96; 0.3.10 builds --locked on 1.95
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WASM_TOOLCHAIN_MARKER="$ROOT/target/.wasm-toolchain"
-# Build tools come first: wasm-opt through its cache (scripts/tools/bin), npm's binaryen behind it,
-# then cargo-installed tools.
+# Build tools come first: wasm-opt through its cache (scripts/tools/bin), npm's binaryen and esbuild
+# behind it, then cargo's.
 export PATH="$ROOT/scripts/tools/bin:$ROOT/scripts/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -27,7 +26,7 @@ apt_install() {
 
 # The WASM target: rustup's when it can be had (short timeout: toolchain downloads may be out of
 # reach), otherwise Debian's rustc-web. Either way std's sources come with it (rustup's rust-src,
-# Debian's rust-web-src): the release bundle builds std for wasm itself (wasm_release_build). Once
+# Debian's rust-web-src): the release bundle builds std for wasm itself (site-build). Once
 # a run has fallen back, later runs do not wait for rustup again: delete target/.wasm-toolchain to
 # retry.
 ensure_wasm_target() {
@@ -78,47 +77,40 @@ with_wasm_toolchain() {
   fi
 }
 
-# std built for wasm from its sources, by cargo-leptos' build of the browser side.
-BUILD_STD=--lib-cargo-args=-Zbuild-std=std,panic_abort
-
-# cargo-leptos build with the chosen toolchain; Debian's builds std for wasm itself.
-leptos_build() {
-  if wasm_toolchain_is_debian; then
-    with_wasm_toolchain cargo leptos build "$BUILD_STD" "$@"
-  else
-    cargo leptos build "$@"
-  fi
-}
-
-# The release bundle, with size flags for the browser side only (cargo-leptos adds the target's
-# rustflags to its own; docs/benchmarks.md, "Bundle", has what each gives). They are unstable, so
-# the build says RUSTC_BOOTSTRAP=1 (as Debian's toolchain does for -Zbuild-std), and std is built
-# from its sources so that it gets them too.
+# The release bundle's size flags, for the browser side only (site-build adds them to the flags it
+# compiles with; docs/benchmarks.md, "Bundle", has what each gives). They are unstable, so the
+# build says RUSTC_BOOTSTRAP=1 (as it must for -Zbuild-std), and std is built from its sources so
+# that it gets them too.
 # - -Cpanic=immediate-abort: a panic traps at once, with no message (CONTRIBUTING.md says how to
 #   read one).
 # - -Zlocation-detail=none: no source paths, lines and columns kept for panics.
 # - -Zfmt-debug=shallow: a derived Debug prints the type's name only; a string's `{:?}` (its
 #   quotes, which the forms' messages use) is hand-written and unchanged.
 WASM_SIZE_FLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=shallow"
-wasm_release_build() {
-  local std=()
-  wasm_toolchain_is_debian || std=("$BUILD_STD")
-  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS" leptos_build "${std[@]}" "$@"
+
+# site-build (site-build/), the project's own build step for the bundle, compiled natively in a
+# target folder of its own (so that it never waits on the lock of a build running beside it), then
+# run with the chosen WASM toolchain: the cargo it starts compiles the browser side with it.
+site_build() {
+  log "Compiling site-build, the bundle's build step (once; about 2 minutes on 2 cores)"
+  CARGO_TARGET_DIR="$ROOT/target/site-build" cargo build --quiet --release --locked -p site-build || return
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS" \
+    with_wasm_toolchain "$ROOT/target/site-build/release/site-build" "$ROOT"
 }
 
-# Native builds with the flags cargo-leptos gives the server: component types erased (as in every
-# cargo-leptos build here, see `always-erase-components`), so scripts/test, scripts/bench and
-# cargo-leptos share artifacts instead of each building everything again. Without it Leptos' view
-# types also made debug test binaries gigabytes large. LEPTOS_OUTPUT_NAME is read when Leptos is
-# compiled: without it a server links `<name>_bg.wasm`, a bundle cargo-leptos never writes, and
-# the page never hydrates (the browser tests run the debug server `cargo test` builds).
+# Native builds with the flags of the server's build: component types erased (as the bundle's
+# are), so scripts/run, scripts/test and scripts/bench share artifacts instead of each building
+# everything again. Without it Leptos' view types also made debug test binaries gigabytes large.
+# LEPTOS_OUTPUT_NAME is read when Leptos is compiled: without it a server links `<name>_bg.wasm`,
+# a bundle site-build never writes, and the page never hydrates (the browser tests run the debug
+# server `cargo test` builds).
 server_side() { RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=switchboard "$@"; }
 
-# The release build, the one scripts/run serves: each page's code split into WASM chunks loaded with
-# the page (`--split`; the lazy routes in app/src/lib.rs), wasm-opt over every chunk, then the small
-# chunks merged into one (merge_chunks). cargo-leptos runs wasm-opt over every chunk on every build;
-# scripts/tools/bin/wasm-opt answers an unchanged chunk from target/wasm-opt-cache, so a build with
-# nothing changed takes seconds. Then the release server, unless the one argument is
+# The release build, the one scripts/run serves: the bundle (site_build: each page's code split
+# into WASM chunks loaded with the page, the lazy routes in app/src/lib.rs, wasm-opt over every
+# chunk, the small chunks merged into one). site-build runs wasm-opt over every chunk on every
+# build; scripts/tools/bin/wasm-opt answers an unchanged chunk from target/wasm-opt-cache, so a
+# build with nothing changed takes seconds. Then the release server, unless the one argument is
 # `--frontend-only`.
 release_build() {
   case "${1:-}" in
@@ -137,24 +129,14 @@ release_build() {
     rm -rf "$ROOT/target/site/pkg"
   fi
   rm -f "$done_mark"
-  wasm_release_build --release --split --frontend-only && merge_chunks && touch "$done_mark" || return
+  site_build && touch "$done_mark" || return
+  [ "${1:-}" = --frontend-only ] && return
   # The server on its own, native, with rustup's toolchain and without the bundle's
   # RUSTC_BOOTSTRAP: build scripts read it (proc-macro2's, anyhow's, thiserror's), so with it the
   # server's crates were rebuilt whenever `cargo run --release` (scripts/bench's examples) had
   # built them without it, and back.
-  [ "${1:-}" = --frontend-only ] || cargo leptos build --release --server-only
-}
-
-# The split build's chunks under 1 KB, hundreds of them and a third empty, merged into one file
-# (chunk-merge/): the session page fetched 453 files, queued six at a time over HTTP/1.1. Built in
-# a target folder of its own, so that it never waits on the lock of a build running beside it.
-merge_chunks() {
-  CARGO_TARGET_DIR="$ROOT/target/chunk-merge" cargo run --quiet --locked -p chunk-merge -- "$ROOT/target/site/pkg"
-}
-
-# The exact version of a package in Cargo.lock.
-locked_version() {
-  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+  log "Compiling the server (release; the first time about 8 minutes on 2 cores)"
+  server_side cargo build --release --locked -p server --bin switchboard
 }
 
 # `npm ci` in a folder of the repository, again only when its lock file changed.
@@ -171,23 +153,12 @@ ensure_build_tools() {
   command -v cargo >/dev/null || { log "cargo is missing: install Rust with rustup first"; exit 1; }
   ensure_wasm_target
   ensure_wasm_size_flags || exit 1
-  # wasm-opt for release builds, from npm's binaryen: cargo-leptos would otherwise try to download
-  # it (and fail here), and Debian 12's binaryen 108 breaks the bundle ("WebAssembly.Table.set():
-  # Argument 1 is invalid") because it mishandles the reference types current rustc emits.
+  # wasm-opt and esbuild for the bundle, from npm (prebuilt; seconds): Debian 12's binaryen 108
+  # breaks the bundle ("WebAssembly.Table.set(): Argument 1 is invalid") because it mishandles the
+  # reference types current rustc emits. wasm-split and wasm-bindgen are libraries site-build is
+  # compiled with, at the versions of Cargo.lock.
   command -v npm >/dev/null || apt_install nodejs npm
   npm_install "$ROOT/scripts/tools"
-  if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
-    log "Installing cargo-leptos $CARGO_LEPTOS_VERSION (once; about 15 minutes on 2 cores)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-  fi
-  # wasm-bindgen-cli must match the wasm-bindgen of Cargo.lock exactly. Not --locked: one of its
-  # locked dependency versions is no longer published.
-  local wbg
-  wbg=$(locked_version wasm-bindgen)
-  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wbg" ]; then
-    log "Installing wasm-bindgen-cli $wbg (once; a few minutes)"
-    cargo install wasm-bindgen-cli --version "=$wbg"
-  fi
 }
 
 # What Switchboard needs at run time: bubblewrap, the sandbox the embedded engine runs tools in.

@@ -19,7 +19,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CRATES = ["protocol", "engine", "server", "app", "macros", "chunk-merge"]
+CRATES = ["protocol", "engine", "server", "app", "macros", "chunk-merge", "site-build"]
 LIMIT = 80
 ALLOWED = os.path.join(ROOT, "scripts", "long-functions")
 
