@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 // The first admin of the other two Switchboards (tests sign in as it: tests/auth.setup.ts).
 import { ADMIN_PASSWORD } from './tests/support';
 
-// The server under test: the binary cargo-leptos built, on its own port and data directory, with
+// The server under test: the binary `cargo test` or `release_build` built, on its own port and data directory, with
 // no API key so it runs on the embedded engine whatever the developer's shell exports.
 const port = Number(process.env.E2E_PORT ?? 3917);
 const root = resolve(__dirname, '..');

@@ -8,7 +8,12 @@ WASM_TOOLCHAIN_MARKER="$ROOT/target/.wasm-toolchain"
 # behind it, then cargo's.
 export PATH="$ROOT/scripts/tools/bin:$ROOT/scripts/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-log() { printf '==> %s\n' "$*" >&2; }
+# Each line says how long the script has run (m:ss), so a first build of many minutes shows its pace.
+SWITCHBOARD_STARTED=${SWITCHBOARD_STARTED:-$SECONDS}
+log() {
+  local t=$((SECONDS - SWITCHBOARD_STARTED))
+  printf '==> [%d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*" >&2
+}
 
 # Installs the Debian packages that are missing (apt-get update first, once per call).
 apt_install() {
@@ -91,11 +96,23 @@ WASM_SIZE_FLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=no
 # site-build (site-build/), the project's own build step for the bundle, compiled natively in a
 # target folder of its own (so that it never waits on the lock of a build running beside it), then
 # run with the chosen WASM toolchain: the cargo it starts compiles the browser side with it.
+SITE_BUILD="$ROOT/target/site-build/release/site-build"
+site_build_tool() {
+  [ -x "$SITE_BUILD" ] || log "Compiling site-build, the bundle's build step (once; about 1.5 minutes on 2 cores)"
+  CARGO_TARGET_DIR="$ROOT/target/site-build" cargo build --quiet --release --locked -p site-build
+}
 site_build() {
-  log "Compiling site-build, the bundle's build step (once; about 2 minutes on 2 cores)"
-  CARGO_TARGET_DIR="$ROOT/target/site-build" cargo build --quiet --release --locked -p site-build || return
-  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS" \
-    with_wasm_toolchain "$ROOT/target/site-build/release/site-build" "$ROOT"
+  site_build_tool || return
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS" with_wasm_toolchain "$SITE_BUILD" "$ROOT"
+}
+
+# A debug bundle in target/site: split as the release one, without the size flags or wasm-opt, so
+# that a panic says its message and place (CONTRIBUTING.md). The next release_build builds the
+# folder anew (no mark of a finished release build is left).
+debug_bundle() {
+  rm -f "$ROOT/target/.site-pkg-complete"
+  site_build_tool || return
+  with_wasm_toolchain "$SITE_BUILD" --debug "$ROOT"
 }
 
 # Native builds with the flags of the server's build: component types erased (as the bundle's
@@ -130,12 +147,14 @@ release_build() {
   fi
   rm -f "$done_mark"
   site_build && touch "$done_mark" || return
-  [ "${1:-}" = --frontend-only ] && return
-  # The server on its own, native, with rustup's toolchain and without the bundle's
-  # RUSTC_BOOTSTRAP: build scripts read it (proc-macro2's, anyhow's, thiserror's), so with it the
-  # server's crates were rebuilt whenever `cargo run --release` (scripts/bench's examples) had
-  # built them without it, and back.
-  log "Compiling the server (release; the first time about 8 minutes on 2 cores)"
+  [ "${1:-}" = --frontend-only ] || release_server
+}
+
+# The release server on its own, native, with rustup's toolchain and without the bundle's
+# RUSTC_BOOTSTRAP: build scripts read it (proc-macro2's, anyhow's, thiserror's), so with it the
+# server's crates were rebuilt whenever `cargo run --release` (scripts/bench's examples) had built
+# them without it, and back.
+release_server() {
   server_side cargo build --release --locked -p server --bin switchboard
 }
 

@@ -153,7 +153,7 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Every data page is a lazy route: `cargo leptos build --split` moves its code (views, forms and
+/// Every data page is a lazy route: the release build (`site-build`) moves its code (views, forms and
 /// the decoding of what it loads) into a WASM chunk of its own, fetched when the page is first
 /// shown. A page opened from a link hydrates once its chunk is in; the server names the chunk in
 /// the page's `<head>` so that it loads alongside the main bundle.

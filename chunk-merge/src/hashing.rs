@@ -147,7 +147,7 @@ pub fn hash_names(pkg: &Path, output: &str) -> Result<Hashed, NotMerged> {
 }
 
 /// `js` with its imports of `./{from}` made imports of `./{to}`, written plainly or minified
-/// (`from "./x.js"`, `from"./x.js"`, as cargo-leptos' release build writes them).
+/// (`from "./x.js"`, `from"./x.js"`, as wasm-bindgen and esbuild write them).
 fn imports_renamed(js: &str, from: &str, to: &str) -> String {
     js.replace(&format!("from \"./{from}\""), &format!("from \"./{to}\""))
         .replace(&format!("from\"./{from}\""), &format!("from\"./{to}\""))
@@ -201,7 +201,7 @@ mod tests {
         assert!(!is_hashed("0123456789abcdef.wasm"), "a stem is needed");
     }
 
-    /// A folder shaped as cargo-leptos writes it: every name hashed, every reference followed,
+    /// A folder shaped as site-build writes it: every name hashed, every reference followed,
     /// and a second run leaves it as it is.
     #[test]
     fn a_builds_assets_get_hashed_names_and_references_follow() {

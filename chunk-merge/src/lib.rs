@@ -1,10 +1,12 @@
-//! Merges the small WASM chunks of a `cargo leptos build --split` into one file.
+//! Merges the small WASM chunks of the split release bundle into one file (`site-build` runs it
+//! after wasm-split, before wasm-opt, which then optimizes one module where it would have started
+//! for hundreds).
 //!
-//! wasm-split (inside cargo-leptos) puts every function the lazy pages share into a chunk of its
-//! own per set of pages that use it. With 33 lazy pages that makes hundreds of chunks, most under
-//! 1 KB and a third of them empty: the session page fetched 450, each compressed alone and queued
-//! six at a time by the browser over HTTP/1.1. This tool merges the chunks under a size into one
-//! module, `chunks_merged.wasm`, that every page loading any of them loads instead.
+//! wasm-split puts every function the lazy pages share into a chunk of its own per set of pages
+//! that use it. With 33 lazy pages that makes hundreds of chunks, most under 1 KB and a third of
+//! them empty: the session page fetched 450, each compressed alone and queued six at a time by the
+//! browser over HTTP/1.1. This tool merges the chunks whose code is under a size into one module,
+//! `chunks_merged.wasm`, that every page loading any of them loads instead.
 //!
 //! It relies on the shape wasm-split gives a chunk: it imports only the main module's memory,
 //! table and globals (from `__wasm_split`), defines functions and puts them in the shared table
@@ -98,6 +100,8 @@ pub enum Unmergeable {
     /// The section, as `wasmparser` shows it.
     #[error("a section it cannot merge ({0})")]
     Section(String),
+    #[error("a data segment with bytes")]
+    Data,
 }
 
 /// An index a chunk uses that its own imports do not define.
@@ -136,14 +140,10 @@ pub enum JsonUnread {
     Json { path: PathBuf, error: serde_json::Error },
 }
 
-/// Merges the chunks of `pkg` smaller than `under` bytes. Writes nothing unless every step
-/// succeeded in memory first.
+/// Merges the chunks of `pkg` whose code is smaller than `under` bytes (`code_bytes`). Writes
+/// nothing unless every step succeeded in memory first.
 pub fn run(pkg: &Path, under: usize) -> Result<Outcome, NotMerged> {
-    let files = fs::read_dir(pkg)
-        .map_err(at(pkg))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(at(pkg))?;
+    let files = list(pkg)?;
     let loader_path = loader_path(&files)?;
     let loader = fs::read_to_string(&loader_path).map_err(at(&loader_path))?;
     // The loader is written before the manifest: once it fetches the merged module, the folder
@@ -153,8 +153,66 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, NotMerged> {
     }
     let manifest_path = pkg.join("__wasm_split_manifest.json");
     let manifest = read_json(&manifest_path)?;
+    let small = small_chunks(files, &loader, |bytes| code_bytes(bytes).is_ok_and(|size| size < under))?;
+    let (module, chunks) = merge_modules(&small)?;
+    if chunks.len() < 2 {
+        return Ok(Outcome::Nothing);
+    }
+    let loader = rewrite_loader(&loader, &chunks)?;
+    let manifest = rewrite_manifest(&manifest, &chunks)?;
+    commit(pkg, &module, (&loader_path, &loader), (&manifest_path, &manifest), &chunks)?;
+    Ok(Outcome::Merged { chunks, bytes: module.len() })
+}
 
-    let mut small = Vec::new();
+/// After wasm-opt: the chunks `run` left apart that are now files under `under` bytes, merged
+/// into the merged module. `run` measures code before wasm-opt, which cannot tell every chunk
+/// wasm-opt will shrink below a kilobyte (11 of 499 in the build it was measured on); this takes
+/// them too, so a page fetches no more files than a merge of the optimized chunks gives. Nothing
+/// when `run` merged nothing.
+pub fn top_up(pkg: &Path, under: usize) -> Result<Outcome, NotMerged> {
+    let files = list(pkg)?;
+    let loader_path = loader_path(&files)?;
+    let loader = fs::read_to_string(&loader_path).map_err(at(&loader_path))?;
+    let merged_path = pkg.join(format!("{MERGED}.wasm"));
+    if !loader.contains(&chunk_loader(MERGED)) || !merged_path.exists() {
+        return Ok(Outcome::Nothing);
+    }
+    let manifest_path = pkg.join("__wasm_split_manifest.json");
+    let manifest = read_json(&manifest_path)?;
+    let small = small_chunks(files, &loader, |bytes| bytes.len() < under)?;
+    if small.is_empty() {
+        return Ok(Outcome::Nothing);
+    }
+    let mut inputs = vec![(MERGED.to_owned(), fs::read(&merged_path).map_err(at(&merged_path))?)];
+    inputs.extend(small);
+    let (module, mut chunks) = merge_modules(&inputs)?;
+    // The merged module first: when wasm-opt left it of a shape not merged, it is left as it is.
+    if chunks.first().is_none_or(|first| first != MERGED) || chunks.len() < 2 {
+        return Ok(Outcome::Nothing);
+    }
+    let loader = top_up_loader(&loader, &chunks[1..])?;
+    let manifest = rewrite_manifest(&manifest, &chunks)?;
+    chunks.remove(0);
+    commit(pkg, &module, (&loader_path, &loader), (&manifest_path, &manifest), &chunks)?;
+    Ok(Outcome::Merged { chunks, bytes: module.len() })
+}
+
+fn list(pkg: &Path) -> Result<Vec<PathBuf>, NotMerged> {
+    fs::read_dir(pkg)
+        .map_err(at(pkg))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(at(pkg))
+}
+
+/// The chunks of this build (those the loader loads) that `small` accepts, in their numbers'
+/// order: the same input gives the same module, whatever order the folder lists its files in.
+fn small_chunks(
+    files: Vec<PathBuf>,
+    loader: &str,
+    small: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<(String, Vec<u8>)>, NotMerged> {
+    let mut found = Vec::new();
     for path in files {
         if path.extension().is_some_and(|e| e == "merging") {
             // Left by a run that was stopped while writing.
@@ -167,28 +225,31 @@ pub fn run(pkg: &Path, under: usize) -> Result<Outcome, NotMerged> {
             continue;
         }
         let bytes = fs::read(&path).map_err(at(&path))?;
-        if bytes.len() < under {
-            small.push((name, bytes));
+        if small(&bytes) {
+            found.push((name, bytes));
         }
     }
-    // The same input gives the same module, whatever order the folder lists its files in.
-    small.sort_by_key(|(name, _)| chunk_number(name));
-    let (module, chunks) = merge_modules(&small)?;
-    if chunks.len() < 2 {
-        return Ok(Outcome::Nothing);
-    }
-    let loader = rewrite_loader(&loader, &chunks)?;
-    let manifest = rewrite_manifest(&manifest, &chunks)?;
+    found.sort_by_key(|(name, _)| chunk_number(name));
+    Ok(found)
+}
 
-    write(&pkg.join(format!("{MERGED}.wasm")), &module)?;
-    write(&loader_path, loader.as_bytes())?;
-    let manifest = serde_json::to_string_pretty(&manifest).map_err(NotMerged::Serialize)?;
-    write(&manifest_path, manifest.as_bytes())?;
-    for name in &chunks {
+/// Writes the merged module, the loader, then the manifest, and removes the merged chunks.
+fn commit(
+    pkg: &Path,
+    module: &[u8],
+    (loader_path, loader): (&Path, &str),
+    (manifest_path, manifest): (&Path, &Value),
+    chunks: &[String],
+) -> Result<(), NotMerged> {
+    write(&pkg.join(format!("{MERGED}.wasm")), module)?;
+    write(loader_path, loader.as_bytes())?;
+    let manifest = serde_json::to_string_pretty(manifest).map_err(NotMerged::Serialize)?;
+    write(manifest_path, manifest.as_bytes())?;
+    for name in chunks {
         let path = pkg.join(format!("{name}.wasm"));
         fs::remove_file(&path).map_err(at(&path))?;
     }
-    Ok(Outcome::Merged { chunks, bytes: module.len() })
+    Ok(())
 }
 
 /// Merges the modules of `chunks` that have the shape of a wasm-split chunk; returns the merged
@@ -207,8 +268,27 @@ pub fn merge_modules(chunks: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, Vec<Strin
     Ok((module, merged))
 }
 
+/// The bytes of a module's functions, element segments and code: what is left of a chunk once
+/// wasm-opt has dropped what it does not use (wasm-split gives every chunk the main module's
+/// whole type section, empty data segments and two custom sections, a kilobyte before a line of
+/// code).
+pub fn code_bytes(bytes: &[u8]) -> Result<usize, BinaryReaderError> {
+    let mut size = 0;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::FunctionSection(section) => size += section.range().len(),
+            Payload::ElementSection(section) => size += section.range().len(),
+            Payload::CodeSectionStart { size: code, .. } => size += code as usize,
+            _ => {}
+        }
+    }
+    Ok(size)
+}
+
 /// Whether a module has the shape merged: imports of memory, tables and globals from
-/// `__wasm_split` only; types, functions, element segments and code; custom sections (dropped).
+/// `__wasm_split` only; types, functions, element segments and code; custom sections, an empty
+/// export section, a data count and data segments without bytes, as wasm-split writes a chunk
+/// before wasm-opt (all dropped).
 pub fn mergeable(bytes: &[u8]) -> Result<(), Unmergeable> {
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -218,7 +298,16 @@ pub fn mergeable(bytes: &[u8]) -> Result<(), Unmergeable> {
             | Payload::CodeSectionStart { .. }
             | Payload::CodeSectionEntry(_)
             | Payload::CustomSection(_)
+            | Payload::DataCountSection { .. }
             | Payload::End(_) => {}
+            Payload::ExportSection(exports) if exports.count() == 0 => {}
+            Payload::DataSection(segments) => {
+                for segment in segments {
+                    if !segment?.data.is_empty() {
+                        return Err(Unmergeable::Data);
+                    }
+                }
+            }
             Payload::TypeSection(types) => {
                 for group in types {
                     if group?.is_explicit_rec_group() {
@@ -420,6 +509,30 @@ pub fn rewrite_loader(js: &str, chunks: &[String]) -> Result<String, LoaderUnexp
     let first = chunks.first().ok_or(LoaderUnexpected::NoChunks)?;
     let at = js.find(&chunk_loader(first)).ok_or_else(|| LoaderUnexpected::Missing(first.clone()))?;
     js.insert_str(at, &chunk_loader(MERGED));
+    point_at_merged(js, chunks)
+}
+
+/// A merged loader (`rewrite_loader`'s) with more chunks pointed at the merged module, whose
+/// loader moves up before the first of them if it was below (a `const` is not read before it is
+/// defined).
+pub fn top_up_loader(js: &str, chunks: &[String]) -> Result<String, LoaderUnexpected> {
+    let merged = chunk_loader(MERGED);
+    let mut js = js.to_owned();
+    let current = js.find(&merged).ok_or_else(|| LoaderUnexpected::Missing(MERGED.to_owned()))?;
+    let mut first = current;
+    for name in chunks {
+        let at = js.find(&chunk_loader(name)).ok_or_else(|| LoaderUnexpected::Missing(name.clone()))?;
+        first = first.min(at);
+    }
+    if first < current {
+        js.replace_range(current..current + merged.len(), "");
+        js.insert_str(first, &merged);
+    }
+    point_at_merged(js, chunks)
+}
+
+/// Each chunk's loader replaced by the merged module's.
+fn point_at_merged(mut js: String, chunks: &[String]) -> Result<String, LoaderUnexpected> {
     for name in chunks {
         let loader = chunk_loader(name);
         if js.matches(&loader).count() != 1 {
@@ -506,8 +619,27 @@ mod tests {
     /// A module shaped as wasm-split writes a chunk: the shared table, memory and global
     /// imported; two functions, the second calling the first; both put in the table at `slot`.
     fn chunk(slot: i32, export: bool) -> Vec<u8> {
+        chunk_of(slot, Shape { export, ..Shape::default() })
+    }
+
+    /// What a test chunk has beyond `chunk`'s.
+    #[derive(Default)]
+    struct Shape<'a> {
+        /// An export of the first function.
+        export: bool,
+        /// As wasm-split writes it before wasm-opt: a type no function uses, an empty export
+        /// section, a data count, an active data segment of these bytes, a `producers` section.
+        before_wasm_opt: Option<&'a [u8]>,
+        /// `nop`s in the first function, to make the chunk's code larger.
+        nops: usize,
+    }
+
+    fn chunk_of(slot: i32, shape: Shape) -> Vec<u8> {
         let mut types = TypeSection::new();
         types.ty().function([], [ValType::I32]);
+        if shape.before_wasm_opt.is_some() {
+            types.ty().function([ValType::I64, ValType::I64], []);
+        }
         let mut imports = ImportSection::new();
         let table =
             TableType { element_type: RefType::FUNCREF, minimum: 1, maximum: None, table64: false, shared: false };
@@ -523,6 +655,9 @@ mod tests {
         elements.active(Some(0), &ConstExpr::i32_const(slot), Elements::Functions([0, 1].as_slice().into()));
         let mut code = CodeSection::new();
         let mut first = Function::new([]);
+        for _ in 0..shape.nops {
+            first.instruction(&Instruction::Nop);
+        }
         first
             .instruction(&Instruction::ElemDrop(0))
             .instruction(&Instruction::GlobalGet(0))
@@ -533,12 +668,23 @@ mod tests {
         code.function(&second);
         let mut module = Module::new();
         module.section(&types).section(&imports).section(&functions);
-        if export {
+        if shape.export || shape.before_wasm_opt.is_some() {
             let mut exports = ExportSection::new();
-            exports.export("first", ExportKind::Func, 0);
+            if shape.export {
+                exports.export("first", ExportKind::Func, 0);
+            }
             module.section(&exports);
         }
-        module.section(&elements).section(&code);
+        module.section(&elements);
+        let Some(data) = shape.before_wasm_opt else {
+            module.section(&code);
+            return module.finish();
+        };
+        module.section(&wasm_encoder::DataCountSection { count: 1 }).section(&code);
+        let mut segments = wasm_encoder::DataSection::new();
+        segments.active(0, &ConstExpr::i32_const(1024), data.iter().copied());
+        module.section(&segments);
+        module.section(&wasm_encoder::CustomSection { name: "producers".into(), data: [0u8; 40].as_slice().into() });
         module.finish()
     }
 
@@ -606,6 +752,39 @@ mod tests {
             ["chunk_1", "chunk_3"],
             "the chunk that exports stays a file of its own; an empty one merges"
         );
+    }
+
+    #[test]
+    fn a_chunk_before_wasm_opt_merges_and_its_placeholders_are_dropped() {
+        let before = chunk_of(20, Shape { before_wasm_opt: Some(b""), ..Shape::default() });
+        assert!(mergeable(&before).is_ok());
+        let chunks = vec![("chunk_1".to_owned(), chunk(10, false)), ("chunk_2".to_owned(), before)];
+        let (module, merged) = merge_modules(&chunks).expect("merges and validates");
+        assert_eq!(merged, ["chunk_1", "chunk_2"]);
+        let (_, calls, segments) = read(&module);
+        assert_eq!(calls, [1000, 0, 1001, 2]);
+        assert_eq!(segments, [(10, vec![0, 1]), (20, vec![2, 3])]);
+        for payload in Parser::new(0).parse_all(&module) {
+            let payload = payload.unwrap();
+            assert!(
+                !matches!(
+                    payload,
+                    Payload::DataSection(_)
+                        | Payload::DataCountSection { .. }
+                        | Payload::ExportSection(_)
+                        | Payload::CustomSection(_)
+                ),
+                "{payload:?} is not carried into the merged module"
+            );
+        }
+    }
+
+    #[test]
+    fn a_chunk_with_data_in_a_segment_stays_a_file_of_its_own() {
+        let with_data = chunk_of(20, Shape { before_wasm_opt: Some(b"text"), ..Shape::default() });
+        assert!(matches!(mergeable(&with_data), Err(Unmergeable::Data)));
+        let chunks = vec![("chunk_1".to_owned(), chunk(10, false)), ("chunk_2".to_owned(), with_data)];
+        assert_eq!(merge_modules(&chunks).unwrap().1, ["chunk_1"]);
     }
 
     #[test]
@@ -680,12 +859,14 @@ mod tests {
         let pkg = folder("test");
         fs::write(pkg.join("chunk_1.wasm"), chunk(10, false)).unwrap();
         fs::write(pkg.join("chunk_2.wasm"), chunk(20, false)).unwrap();
-        fs::write(pkg.join("chunk_3.wasm"), chunk(30, false)).unwrap();
-        let under = chunk(10, false).len() + 1;
-        // chunk_2 made larger than the limit: a custom section it does not merge away.
-        let mut large = chunk(20, false);
-        large.extend_from_slice(&[0, 3, 1, b'x', 0]);
-        fs::write(pkg.join("chunk_2.wasm"), large).unwrap();
+        // chunk_3 as wasm-split writes it: its unused type, data count, empty segment and custom
+        // section make the file larger, but its code is what counts.
+        fs::write(pkg.join("chunk_3.wasm"), chunk_of(30, Shape { before_wasm_opt: Some(b""), ..Shape::default() }))
+            .unwrap();
+        let under = code_bytes(&chunk(10, false)).unwrap() + 1;
+        assert!(fs::metadata(pkg.join("chunk_3.wasm")).unwrap().len() > under as u64 + 40);
+        // chunk_2's code made larger than the limit.
+        fs::write(pkg.join("chunk_2.wasm"), chunk_of(20, Shape { nops: 1, ..Shape::default() })).unwrap();
 
         let outcome = run(&pkg, under).unwrap();
         let Outcome::Merged { chunks, .. } = outcome else { panic!("{outcome:?}") };
@@ -696,6 +877,43 @@ mod tests {
         assert_eq!(manifest, serde_json::json!({ "page": ["chunks_merged", "chunk_2"] }));
         assert_eq!(run(&pkg, under).unwrap(), Outcome::AlreadyMerged);
         fs::remove_dir_all(&pkg).unwrap();
+    }
+
+    #[test]
+    fn a_chunk_wasm_opt_shrank_is_merged_into_the_merged_module_after() {
+        let pkg = folder("top-up");
+        fs::write(pkg.join("chunk_1.wasm"), chunk(10, false)).unwrap();
+        fs::write(pkg.join("chunk_2.wasm"), chunk_of(20, Shape { nops: 50, ..Shape::default() })).unwrap();
+        fs::write(pkg.join("chunk_3.wasm"), chunk(30, false)).unwrap();
+        assert_eq!(top_up(&pkg, 4096).unwrap(), Outcome::Nothing, "nothing merged yet: run's to do");
+        let under = code_bytes(&chunk(10, false)).unwrap() + 1;
+        let Outcome::Merged { chunks, .. } = run(&pkg, under).unwrap() else { panic!("not merged") };
+        assert_eq!(chunks, ["chunk_1", "chunk_3"]);
+        // wasm-opt made chunk_2 small: the top-up takes it.
+        fs::write(pkg.join("chunk_2.wasm"), chunk(20, false)).unwrap();
+        let Outcome::Merged { chunks, .. } = top_up(&pkg, 1024).unwrap() else { panic!("not topped up") };
+        assert_eq!(chunks, ["chunk_2"]);
+        assert!(!pkg.join("chunk_2.wasm").exists());
+        let (_, calls, segments) = read(&fs::read(pkg.join("chunks_merged.wasm")).unwrap());
+        assert_eq!(segments, [(10, vec![0, 1]), (30, vec![2, 3]), (20, vec![4, 5])], "every chunk's table slots kept");
+        assert_eq!(calls, [1000, 0, 1001, 2, 1002, 4]);
+        let js = fs::read_to_string(pkg.join("__wasm_split.______________________.js")).unwrap();
+        assert_eq!(js.matches("./chunks_merged.wasm").count(), 1);
+        assert!(!js.contains("./chunk_2.wasm") && js.contains("const __chunk_2 = __chunks_merged;"));
+        let manifest = read_json(&pkg.join("__wasm_split_manifest.json")).unwrap();
+        assert_eq!(manifest, serde_json::json!({ "page": ["chunks_merged"] }), "named once");
+        assert_eq!(top_up(&pkg, 1024).unwrap(), Outcome::Nothing);
+        fs::remove_dir_all(&pkg).unwrap();
+    }
+
+    #[test]
+    fn a_topped_up_chunk_above_the_merged_loader_moves_it_up() {
+        let merged = rewrite_loader(&loader(), &["chunk_2".to_owned(), "chunk_3".to_owned()]).unwrap();
+        assert!(merged.find("const __chunks_merged").unwrap() > merged.find("const __chunk_1 =").unwrap());
+        let js = top_up_loader(&merged, &["chunk_1".to_owned()]).unwrap();
+        assert_eq!(js.matches("const __chunks_merged = makeLoad").count(), 1);
+        assert!(js.find("const __chunks_merged").unwrap() < js.find("const __chunk_1 = __chunks_merged;").unwrap());
+        assert!(!js.contains("./chunk_1.wasm"));
     }
 
     #[test]

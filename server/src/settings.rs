@@ -14,7 +14,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// `SWITCHBOARD_DATA_DIR`: where Switchboard keeps its data (default `./data`).
     pub data_dir: PathBuf,
-    /// `SWITCHBOARD_SITE_ROOT`: the built browser assets (default `target/site`, as cargo-leptos writes them).
+    /// `SWITCHBOARD_SITE_ROOT`: the built browser assets (default `target/site`, as `site-build` writes them).
     pub site_root: PathBuf,
     pub upstream: UpstreamSettings,
     /// `SWITCHBOARD_MAX_UPLOAD_BYTES`: the largest file the console accepts (default 100 MiB, the

@@ -1,6 +1,6 @@
-//! Step 4, `wasm-opt` over every module, as many at a time as the machine has cores: most modules are
-//! small, and binaryen (npm's, JavaScript) spends much of each run starting. cargo-leptos ran them
-//! one after another. An unchanged module is answered from `target/wasm-opt-cache` by the
+//! Step 4, `wasm-opt` over every module, as many at a time as the machine has cores: most modules
+//! are small, and binaryen (npm's, JavaScript) spends much of each run starting (0.8 s of a core,
+//! however small the module). An unchanged module is answered from `target/wasm-opt-cache` by the
 //! `scripts/tools/bin/wasm-opt` in front of binaryen.
 
 use std::path::{Path, PathBuf};
