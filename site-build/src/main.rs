@@ -1,8 +1,8 @@
 //! `site-build [--debug] [ROOT]`: builds the release bundle of the workspace at ROOT (default: the
 //! current folder) into `target/site`; with `--debug`, a debug bundle (cargo's `dev` profile, no
-//! wasm-opt), whose panics say their message and place. Run by `scripts/lib.sh`'s `release_build`, which puts wasm-opt
-//! and esbuild (`scripts/tools`) on PATH and the size flags in the environment. Says each step
-//! and how far along it is.
+//! wasm-opt), whose panics say their message and place. Run by `scripts/lib.sh`'s `release_build`,
+//! which puts wasm-opt and esbuild (`scripts/tools`) on PATH and the size flags in the
+//! environment. Says each step and how far along it is.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
