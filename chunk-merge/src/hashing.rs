@@ -73,7 +73,7 @@ pub fn clear_earlier(pkg: &Path, output: &str) -> Result<usize, NotMerged> {
 
 /// Whether `pkg` was merged and named by an earlier run, with no new build's output since: its
 /// main JavaScript has a hashed name only, and [`HASH_FILE`] is there.
-pub fn done(pkg: &Path, output: &str) -> bool {
+fn done(pkg: &Path, output: &str) -> bool {
     !pkg.join(format!("{output}.js")).exists() && pkg.join(HASH_FILE).exists()
 }
 
