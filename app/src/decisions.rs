@@ -129,10 +129,41 @@ pub enum FormOutcome {
     Unavailable,
     /// Anything else: Switchboard failed.
     Failed,
+    /// The notification's link it came through was already spent on a decision.
+    LinkUsed,
+    /// The notification's link it came through had expired.
+    LinkExpired,
+    /// The notification's link it came through was another person's, or not one made for it.
+    LinkNotYours,
+}
+
+/// Why a notification's link may not carry a decision: a link decides once, for the person it
+/// was sent to, before it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefusal {
+    Used,
+    Expired,
+    NotYours,
+}
+
+impl LinkRefusal {
+    /// A form's outcome for it.
+    pub fn outcome(self) -> FormOutcome {
+        match self {
+            LinkRefusal::Used => FormOutcome::LinkUsed,
+            LinkRefusal::Expired => FormOutcome::LinkExpired,
+            LinkRefusal::NotYours => FormOutcome::LinkNotYours,
+        }
+    }
+
+    /// The error a hydrated card's decision gets for it.
+    pub fn error(self) -> crate::error::AppError {
+        crate::error::AppError::new(crate::error::ErrorKind::Conflict, self.outcome().in_words())
+    }
 }
 
 impl FormOutcome {
-    const ALL: [FormOutcome; 8] = [
+    const ALL: [FormOutcome; 11] = [
         FormOutcome::Allowed,
         FormOutcome::Denied,
         FormOutcome::Recorded,
@@ -141,6 +172,9 @@ impl FormOutcome {
         FormOutcome::Forbidden,
         FormOutcome::Unavailable,
         FormOutcome::Failed,
+        FormOutcome::LinkUsed,
+        FormOutcome::LinkExpired,
+        FormOutcome::LinkNotYours,
     ];
 
     /// The code in the address.
@@ -154,6 +188,9 @@ impl FormOutcome {
             FormOutcome::Forbidden => "forbidden",
             FormOutcome::Unavailable => "unavailable",
             FormOutcome::Failed => "failed",
+            FormOutcome::LinkUsed => "link_used",
+            FormOutcome::LinkExpired => "link_expired",
+            FormOutcome::LinkNotYours => "link_not_yours",
         }
     }
 
@@ -193,7 +230,7 @@ impl FormOutcome {
 
     /// Whether the page says it as a notice (`status`) or as an error (`alert`).
     pub fn is_error(self) -> bool {
-        matches!(self, FormOutcome::Invalid | FormOutcome::Forbidden | FormOutcome::Unavailable | FormOutcome::Failed)
+        !matches!(self, FormOutcome::Allowed | FormOutcome::Denied | FormOutcome::Recorded | FormOutcome::Taken)
     }
 
     /// What the page says of it.
@@ -218,6 +255,15 @@ impl FormOutcome {
             }
             FormOutcome::Failed => {
                 "Switchboard could not record the decision. Try again; if it fails again, tell your administrator."
+            }
+            FormOutcome::LinkUsed => {
+                "Your notification's link was already used to decide; each link decides once. Nothing was sent. The call, if it still waits, is in the Inbox."
+            }
+            FormOutcome::LinkExpired => {
+                "Your notification's link has expired, so it decided nothing. The call, if it still waits, is in the Inbox."
+            }
+            FormOutcome::LinkNotYours => {
+                "This notification's link was not sent to you (or not for this call): a link decides only for the person it was sent to. Nothing was sent; the call, if it still waits, is in the Inbox."
             }
         }
     }
@@ -280,5 +326,11 @@ mod tests {
         assert_eq!(FormOutcome::parse("Call us at 555"), None);
         assert!(FormOutcome::Allowed.settles() && FormOutcome::Taken.settles());
         assert!(!FormOutcome::Recorded.settles() && !FormOutcome::Invalid.settles());
+        // A refused link leaves the call waiting, said as an error.
+        for refusal in [LinkRefusal::Used, LinkRefusal::Expired, LinkRefusal::NotYours] {
+            let outcome = refusal.outcome();
+            assert!(!outcome.settles() && outcome.is_error(), "{outcome:?}");
+            assert_eq!(refusal.error().message, outcome.in_words());
+        }
     }
 }

@@ -152,7 +152,7 @@ async fn open(client: &reqwest::Client, link: &str) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_their_person() {
+async fn waiting_calls_are_emailed_in_one_message_with_links_that_decide_once_for_their_person() {
     let (port, sink) = smtp_sink().await;
     let smtp = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app(&[("SWITCHBOARD_SMTP_URL", &smtp), ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "1")]).await;
@@ -192,7 +192,8 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_
         "the call is the default workspace's, whichever the browser is in: {link}"
     );
 
-    // Opened without a login: the page asks for sign-in and comes back to the link after it.
+    // A mail scanner's GET, signed out: the page asks for sign-in and comes back to the link after
+    // it, and nothing is spent.
     let signed_out = browser();
     let asked = signed_out.get(link).send().await.unwrap();
     let path = link.strip_prefix(&app.address).unwrap();
@@ -208,36 +209,62 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_
     let (state, text) = open(&signed_out, link).await;
     assert_eq!(state, "open", "{text}");
     assert!(text.contains("decide bash: $ echo first"), "{text}");
-
-    // Once only; and only for ann.
+    // A preview, or a second tab, signed in: it still opens; only a decision spends it.
     let (state, text) = open(&ann, link).await;
-    assert_eq!(state, "refused");
-    assert!(text.contains("already opened"), "{text}");
+    assert_eq!(state, "open", "a signed-in GET spends nothing: {text}");
+    // Only for ann.
     let (state, text) = open(&bob, other).await;
     assert_eq!(state, "refused");
     assert!(text.contains("was sent to ann, not to you"), "{text}");
     // Opening decided nothing: both calls still wait.
-    let (_, inbox) = app.read("inbox/list", &[]).await;
-    let waiting = inbox["calls"].as_array().unwrap().iter().filter(|c| c["session_id"] == session.as_str()).count();
-    assert_eq!(waiting, 2, "{inbox}");
+    let waiting = || async {
+        let (_, inbox) = app.read("inbox/list", &[]).await;
+        inbox["calls"].as_array().unwrap().iter().filter(|c| c["session_id"] == session.as_str()).count()
+    };
+    assert_eq!(waiting().await, 2);
 
-    // Decided by ann on the page her link opened, by its card's plain form (as before the page is
-    // hydrated, or with JavaScript off), which comes back to the call without the spent token.
+    // The card on the link's page posts the token with its decision (by its plain form, as
+    // before the page is hydrated, or with JavaScript off) and comes back to the call without it.
     let first = link.split("event=").nth(1).unwrap().split('&').next().unwrap();
+    let token = link.split("&t=").nth(1).unwrap().split('&').next().unwrap();
     let page = ann.get(link).send().await.unwrap().text().await.unwrap();
     let back = format!("/sessions/{session}?event={first}&workspace=default");
     assert!(page.contains(&format!(r#"name="event_id" value="{first}""#)), "the link's page has the call's card");
     assert!(page.contains(&format!(r#"name="back" value="{}""#, back.replace('&', "&amp;"))), "{back}");
-    let decided = ann
-        .post(format!("{}/api/sessions/decide_form", app.address))
-        .header("accept", "text/html")
-        .header("origin", app.address.as_str())
-        .form(&[("session_id", session.as_str()), ("event_id", first), ("verdict", "allow"), ("back", &back)])
-        .send()
-        .await
-        .unwrap();
+    assert!(page.contains(&format!(r#"name="t" value="{token}""#)), "the card carries the link's token");
+    let decide = |client: &reqwest::Client, verdict: &'static str| {
+        client
+            .post(format!("{}/api/sessions/decide_form", app.address))
+            .header("accept", "text/html")
+            .header("origin", app.address.as_str())
+            .form(&[
+                ("session_id", session.as_str()),
+                ("event_id", first),
+                ("verdict", verdict),
+                ("back", &back),
+                ("t", token),
+            ])
+            .send()
+    };
+    // Another person's decision through ann's link is refused, and sends nothing.
+    let refused = decide(&bob, "deny").await.unwrap();
+    assert_eq!(refused.headers()["location"], format!("{back}&decision=link_not_yours&decided={first}").as_str());
+    assert_eq!(waiting().await, 2, "nothing was decided");
+    let decided = decide(&ann, "allow").await.unwrap();
     assert_eq!(decided.status().as_u16(), 302);
     assert_eq!(decided.headers()["location"], format!("{back}&decision=allowed&decided={first}").as_str());
+    // A second decision through it is refused: the link decided once.
+    let again = decide(&ann, "deny").await.unwrap();
+    assert_eq!(again.headers()["location"], format!("{back}&decision=link_used&decided={first}").as_str());
+    let (_, events) = app.read("sessions/events", &[("id", session.as_str())]).await;
+    let confirmations: Vec<&Value> =
+        events["data"].as_array().unwrap().iter().filter(|e| e["type"] == "user.tool_confirmation").collect();
+    assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    assert_eq!(confirmations[0]["result"], "allow");
+    // Opened again, the link says the call was decided.
+    let (state, text) = open(&ann, link).await;
+    assert_eq!(state, "refused");
+    assert!(text.contains("already allowed by ann"), "{text}");
     // Carol's link, never opened, says so and who.
     let carols_first = to_carol.link_for("echo first");
     assert!(carols_first.contains(first));
@@ -250,6 +277,29 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_open_once_for_
     // A link altered by hand is not Switchboard's.
     let forged = carols_second.replace("&t=", "&t=x");
     assert!(open(&carol, &forged).await.1.contains("not one Switchboard made"));
+
+    // A hydrated card sends the token with its decision as `link`: the same rules.
+    let second = carols_second.split("event=").nth(1).unwrap().split('&').next().unwrap();
+    let carols_token = carols_second.split("&t=").nth(1).unwrap().split('&').next().unwrap();
+    let through = |client: &reqwest::Client, allow: bool| {
+        let body = json!({
+            "session_id": session,
+            "verdicts": [{ "event_id": second, "allow": allow }],
+            "link": carols_token,
+        });
+        client.post(format!("{}/api/sessions/decide", app.address)).json(&body).send()
+    };
+    let refused = through(&bob, true).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 409);
+    let said: Value = refused.json().await.unwrap();
+    assert!(said["message"].as_str().unwrap().contains("was not sent to you"), "{said}");
+    let decided = through(&carol, true).await.unwrap();
+    assert_eq!(decided.status().as_u16(), 200);
+    let decided: Value = decided.json().await.unwrap();
+    assert_eq!(decided["sent"], json!([second]), "{decided}");
+    let again: Value = through(&carol, false).await.unwrap().json().await.unwrap();
+    assert!(again["message"].as_str().unwrap().contains("already used to decide"), "{again}");
+    assert_eq!(waiting().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

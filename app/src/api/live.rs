@@ -21,18 +21,72 @@ pub const MAX_TEXT: usize = 200_000;
 
 /// Decides one or more pending tool calls in one request upstream (the approval service:
 /// `crate::approvals`).
+///
+/// `link`: the token of the notification's link the page was opened by, sent with the decision
+/// on the call it names, which spends it ([`decide_through_link`]).
 #[access(Approver)]
 #[server(endpoint = "sessions/decide", input = Json, output = JsonResponse)]
-pub async fn decide(session_id: String, verdicts: Vec<Verdict>) -> Result<Decided, AppError> {
-    use crate::approvals::{Caller, approvals};
+pub async fn decide(
+    session_id: String,
+    verdicts: Vec<Verdict>,
+    #[server(default)] link: Option<String>,
+) -> Result<Decided, AppError> {
+    use crate::approvals::Caller;
     let session_id = super::server::segment(&session_id)?;
-    approvals()?.0.decide(Caller::current()?, session_id, verdicts).await
+    decide_through_link(Caller::current()?, session_id, verdicts, link)
+        .await
+        .unwrap_or_else(|refused| Err(refused.error()))
+}
+
+/// Decides `verdicts`, through a notification's link when there is one: the link is spent first
+/// (of two presses at once exactly one goes on) and given back if its call's decision was not
+/// made, so that a refusal or an unreachable API leaves it usable. `Err`: the link may not carry
+/// the decision, and nothing was decided.
+#[cfg(feature = "ssr")]
+async fn decide_through_link(
+    caller: crate::approvals::Caller,
+    session_id: String,
+    verdicts: Vec<Verdict>,
+    link: Option<String>,
+) -> Result<Result<Decided, AppError>, crate::decisions::LinkRefusal> {
+    let approvals = match crate::approvals::approvals() {
+        Ok(approvals) => approvals,
+        Err(error) => return Ok(Err(error)),
+    };
+    let Some(token) = link.filter(|t| !t.is_empty()) else {
+        return Ok(approvals.0.decide(caller, session_id, verdicts).await);
+    };
+    let [verdict] = verdicts.as_slice() else {
+        return Ok(Err(AppError::bad_input(
+            "link",
+            "A notification's link decides its one call: send one verdict with it.",
+        )));
+    };
+    let event_id = verdict.event_id.clone();
+    let notify = match super::notify::server::notify() {
+        Ok(notify) => notify,
+        Err(error) => return Ok(Err(error)),
+    };
+    let username = caller.person.username.clone();
+    let spent = match notify.0.spend_link(session_id.clone(), event_id.clone(), token, username).await {
+        Ok(Ok(spent)) => spent,
+        Ok(Err(refused)) => return Err(refused),
+        Err(error) => return Ok(Err(error)),
+    };
+    let decided = approvals.0.decide(caller, session_id, verdicts).await;
+    let made =
+        decided.as_ref().is_ok_and(|d| d.sent.contains(&event_id) || d.waiting.iter().any(|w| w.event_id == event_id));
+    if !made {
+        notify.0.unspend_link(spent).await;
+    }
+    Ok(decided)
 }
 
 /// A card's plain form (`<form method="post">`): decides one call as [`decide`] does (the same
 /// approval service, policy and exactly-once record), for a page not hydrated yet or with
 /// JavaScript off. `verdict` is `allow` or `deny`; `back` is the card's page, where the browser is
-/// sent with what became of it ([`crate::decisions::FormOutcome`]).
+/// sent with what became of it ([`crate::decisions::FormOutcome`]); `t`, a notification link's
+/// token, as [`decide`]'s `link`.
 #[access(Approver)]
 #[server(endpoint = "sessions/decide_form")]
 pub async fn decide_form(
@@ -41,11 +95,9 @@ pub async fn decide_form(
     verdict: String,
     #[server(default)] deny_message: Option<String>,
     #[server(default)] back: String,
+    #[server(default)] t: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::{
-        approvals::{Caller, approvals},
-        decisions::FormOutcome,
-    };
+    use crate::{approvals::Caller, decisions::FormOutcome};
     let allow = match verdict.as_str() {
         "allow" => Some(true),
         "deny" => Some(false),
@@ -55,8 +107,10 @@ pub async fn decide_form(
         (Some(allow), Ok(session_id)) => {
             let deny_message = deny_message.map(|m| m.trim().to_owned()).filter(|m| !allow && !m.is_empty());
             let verdicts = vec![Verdict { event_id: event_id.clone(), allow, deny_message }];
-            let decided = approvals()?.0.decide(Caller::current()?, session_id, verdicts).await;
-            FormOutcome::of(&decided, &event_id, allow)
+            match decide_through_link(Caller::current()?, session_id, verdicts, t).await {
+                Ok(decided) => FormOutcome::of(&decided, &event_id, allow),
+                Err(refused) => refused.outcome(),
+            }
         }
         // Not a form of the console's: said on the page, nothing sent.
         _ => FormOutcome::Invalid,

@@ -1,7 +1,8 @@
 //! Notifications out: an approver's choice of email for waiting calls, and the links those
 //! emails carry. A link (`/sessions/{id}?event={event_id}&t={token}`) names one call and one
-//! person, expires, and opens once; opening it decides nothing. The server keeps and sends them
-//! (`server/src/notify/notifier.rs`).
+//! person, expires, and decides once; opening it decides and spends nothing (a mail scanner's or
+//! a preview's GET is harmless), the decision posted with its token spends it. The server keeps
+//! and sends them (`server/src/notify/notifier.rs`).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -18,6 +19,12 @@ pub struct EmailChoice {
     pub available: bool,
     /// The address the emails go to; `None`: none are sent.
     pub address: Option<String>,
+}
+
+/// A notification's link spent on a decision being made; given back if the decision is not.
+#[derive(Debug)]
+pub struct SpentLink {
+    pub nonce: String,
 }
 
 /// What opening a notification's link found.
@@ -169,8 +176,8 @@ pub fn plausible_address(address: &str) -> bool {
 pub mod server {
     use std::sync::Arc;
 
-    use super::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel};
-    use crate::{error::AppError, upstream::client::BoxFuture};
+    use super::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink};
+    use crate::{decisions::LinkRefusal, error::AppError, upstream::client::BoxFuture};
 
     /// The server's notifications, as server functions reach them.
     pub trait NotifySource: Send + Sync + 'static {
@@ -183,6 +190,17 @@ pub mod server {
             token: String,
             username: String,
         ) -> BoxFuture<'_, Result<LinkCheck, AppError>>;
+        /// Spends the link `token` for the decision `username` makes through it on `event_id` of
+        /// `session_id`; of two at once exactly one spends it.
+        fn spend_link(
+            &self,
+            session_id: String,
+            event_id: String,
+            token: String,
+            username: String,
+        ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>>;
+        /// Gives back a link whose decision was not made.
+        fn unspend_link(&self, link: SpentLink) -> BoxFuture<'_, ()>;
         fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>>;
         fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>>;
         fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>>;

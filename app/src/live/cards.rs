@@ -121,7 +121,7 @@ impl Pending {
 
     fn send_all(self, event_ids: Vec<String>, allow: bool) {
         let verdicts = event_ids.into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
-        self.decide.dispatch(Decide { session_id: self.session_id.get_value(), verdicts });
+        self.decide.dispatch(Decide { session_id: self.session_id.get_value(), verdicts, link: None });
         self.selected.set(HashSet::new());
     }
 
@@ -274,10 +274,12 @@ fn ApprovalCard(
     let raw = serde_json::to_string_pretty(&input).unwrap_or_default();
     let message = RwSignal::new(String::new());
     let event_id = StoredValue::new(id.clone());
+    let link = StoredValue::new(link_token(&id));
     let send = move |allow: bool, deny_message: Option<String>| {
         decide.dispatch(Decide {
             session_id: session_id.get_value(),
             verdicts: vec![Verdict { event_id: event_id.get_value(), allow, deny_message }],
+            link: link.get_value(),
         });
     };
     // Before the page is hydrated (or with JavaScript off) the buttons post their form; after,
@@ -286,7 +288,12 @@ fn ApprovalCard(
         ev.prevent_default();
         send(allow, None);
     };
-    let fields = FormFields { session_id: session_id.get_value(), event_id: id.clone(), back: here_for_forms() };
+    let fields = FormFields {
+        session_id: session_id.get_value(),
+        event_id: id.clone(),
+        back: here_for_forms(),
+        link: link.get_value(),
+    };
     view! {
         <article class="card approval" data-testid="approval-card" data-tool=name.clone() data-event=id.clone()>
             <ApprovalHead name=name.clone() id=id.clone() event thread selected />
@@ -390,23 +397,34 @@ fn DenyWithMessage(
 /// Where a card's plain forms post ([`crate::api::live::decide_form`]).
 const DECIDE_FORM: &str = "/api/sessions/decide_form";
 
-/// What a card's plain forms post beside the verdict: the call, and the page to come back to.
+/// What a card's plain forms post beside the verdict: the call, the page to come back to, and
+/// the token of the notification's link that opened the page for this call.
 #[derive(Clone)]
 struct FormFields {
     session_id: String,
     event_id: String,
     back: String,
+    link: Option<String>,
 }
 
 impl FormFields {
     fn hidden(&self) -> impl IntoView + use<> {
-        let FormFields { session_id, event_id, back } = self.clone();
+        let FormFields { session_id, event_id, back, link } = self.clone();
         view! {
             <input type="hidden" name="session_id" value=session_id />
             <input type="hidden" name="event_id" value=event_id />
             <input type="hidden" name="back" value=back />
+            {link.map(|t| view! { <input type="hidden" name="t" value=t /> })}
         }
     }
+}
+
+/// The token of the notification's link this page was opened by (`?event={event_id}&t=…`), when
+/// it names this call: a decision on the call carries it, and spends it.
+fn link_token(event_id: &str) -> Option<String> {
+    let query = leptos_router::hooks::use_query_map();
+    let q = query.read_untracked();
+    q.get("t").filter(|t| !t.is_empty() && q.get("event").as_deref() == Some(event_id))
 }
 
 /// This page's address for a form to come back to: without an earlier form's outcome, and

@@ -313,7 +313,8 @@ pub fn SessionDetail() -> impl IntoView {
         move || (id(), archive_done.get(), mount_done.get(), unmount_done.get(), budget_done.get()),
         |(id, ..)| get_session(id),
     );
-    // A notification's link (`?event=…&t=…`): opened once, here, not again when the page redraws.
+    // A notification's link (`?event=…&t=…`): checked once, here, not again when the page
+    // redraws; checking spends nothing (the call's card posts the token with its decision).
     let query = use_query_map();
     let link = Resource::new(
         move || {
@@ -545,7 +546,7 @@ fn LinkNotice(check: Result<crate::api::notify::LinkCheck, crate::error::AppErro
         Ok(LinkCheck::Open { tool, summary }) => view! {
             <p class="notice" role="status" data-testid="link-check" data-state="open">
                 {if tool.is_empty() { "You were sent here to decide a call".to_owned() } else { format!("You were sent here to decide {tool}: {summary}") }}
-                ". Its card is below, with the others this session waits on; opening the link decided nothing."
+                ". Its card is below, with the others this session waits on: your Allow or Deny there decides it and uses up the link, which opening it did not."
             </p>
         }.into_any(),
         Ok(LinkCheck::Refused { why }) => view! {

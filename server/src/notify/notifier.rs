@@ -9,9 +9,11 @@
 //! batch goes out is left out of it.
 //!
 //! A link is `{public}/sessions/{session}?event={event}&t={token}`: the token is HMAC-SHA-256
-//! over the session, the event, the person and an expiry, with a nonce that is kept once the link
-//! is opened (single-use). The key is random, made on first start, in the data directory. Opening
-//! a link decides nothing; it says whether the link still opens its call, and why not.
+//! over the session, the event, the person and an expiry, with a nonce that is kept once a decision
+//! is made through the link (single-use). The key is random, made on first start, in the data
+//! directory. Opening a link (a GET: a mail scanner's, a preview's, a second tab's) decides and
+//! spends nothing; it says whether the link still opens its call, and why not. The card's Allow or
+//! Deny posts the token beside the decision, which spends it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -22,11 +24,12 @@ use std::{
 use app::{
     api::{
         inbox::PendingCall,
-        notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, channel_target},
+        notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
         policies::{Policy, policy_for},
         workspaces::DEFAULT_ID,
     },
     auth::{Role, store::AccountStore as _},
+    decisions::LinkRefusal,
     error::AppError,
     upstream::client::BoxFuture,
 };
@@ -266,6 +269,7 @@ impl Notifier {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
     }
 
+    /// Whether `token` opens `event_id` of `session_id` for `username`, and the call; spends nothing.
     async fn open_link_now(
         &self,
         session_id: &str,
@@ -314,14 +318,45 @@ impl Notifier {
             }
             None => (String::new(), String::new()),
         };
-        let first_used = self.rows.use_link(&claims.n, username, &app::format::rfc3339(now)).await;
-        if let Some(used) = first_used.map_err(store_failed)? {
+        if let Some(used) = self.rows.link_used(&claims.n).await.map_err(store_failed)? {
             return refused(format!(
-                "This link was already opened, at {}; each link opens once. The call, if it still waits, is in the Inbox.",
+                "This link was already used to decide, at {}; each link decides once. The call, if it still waits, is in the Inbox.",
                 app::format::timestamp(&used)
             ));
         }
         Ok(LinkCheck::Open { tool, summary })
+    }
+
+    /// Spends `token` for the decision `username` makes through it on `event_id` of `session_id`:
+    /// of two at once, exactly one spends it. Whether the call still waits is the decision's to
+    /// find.
+    async fn spend_link_now(
+        &self,
+        session_id: &str,
+        event_id: &str,
+        token: &str,
+        username: &str,
+    ) -> Result<Result<SpentLink, LinkRefusal>, AppError> {
+        let Some(claims) = self.verify(token).filter(|c| c.s == session_id && c.e == event_id && c.u == username)
+        else {
+            return Ok(Err(LinkRefusal::NotYours));
+        };
+        let now = time::OffsetDateTime::now_utc();
+        if claims.x < now.unix_timestamp() {
+            return Ok(Err(LinkRefusal::Expired));
+        }
+        match self.rows.use_link(&claims.n, username, &app::format::rfc3339(now)).await.map_err(store_failed)? {
+            Some(_) => Ok(Err(LinkRefusal::Used)),
+            None => Ok(Ok(SpentLink { nonce: claims.n })),
+        }
+    }
+
+    /// Gives back a link whose decision was not made (refused, or never sent).
+    async fn unspend_link_now(&self, link: SpentLink) {
+        if let Err(error) = self.rows.unspend_link(&link.nonce).await {
+            // The link stays spent: the call can still be decided from the Inbox.
+            tracing::warn!("a notification link could not be given back after its decision failed: {error}");
+        }
     }
 
     async fn email_now(&self, username: &str) -> Result<EmailChoice, AppError> {
@@ -969,6 +1004,20 @@ impl app::api::notify::server::NotifySource for Notify {
         Box::pin(
             async move { self.notifier.open_link_now(&session_id, &event_id, &token, &username, &self.inbox).await },
         )
+    }
+
+    fn spend_link(
+        &self,
+        session_id: String,
+        event_id: String,
+        token: String,
+        username: String,
+    ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>> {
+        Box::pin(async move { self.notifier.spend_link_now(&session_id, &event_id, &token, &username).await })
+    }
+
+    fn unspend_link(&self, link: SpentLink) -> BoxFuture<'_, ()> {
+        Box::pin(self.notifier.unspend_link_now(link))
     }
 
     fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>> {

@@ -53,6 +53,10 @@ pub trait NotifyRows: Send + Sync + 'static {
         username: &'a str,
         at: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+    /// When link `nonce` was spent, if it was; spends nothing.
+    fn link_used<'a>(&'a self, nonce: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+    /// Makes link `nonce` unspent again: the decision it was spent on was never made.
+    fn unspend_link<'a>(&'a self, nonce: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     fn email<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
     /// Sets (or, with `None`, removes) `username`'s address.
     fn set_email<'a>(
@@ -136,6 +140,22 @@ impl NotifyRows for SqlNotifyRows {
                 .fetch_one(&self.pool)
                 .await?;
             Ok(Some(used))
+        })
+    }
+
+    fn link_used<'a>(&'a self, nonce: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT used_at FROM link_uses WHERE nonce = $1")
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?)
+        })
+    }
+
+    fn unspend_link<'a>(&'a self, nonce: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM link_uses WHERE nonce = $1").bind(nonce).execute(&self.pool).await?;
+            Ok(())
         })
     }
 
@@ -304,12 +324,20 @@ impl NotifyRows for SqlNotifyRows {
 pub mod suite {
     use super::*;
 
-    /// A link opens once: its first use answers nothing, every later one when it was first used.
+    /// A link is spent once: its first use answers nothing, every later one when it was first
+    /// used; reading whether it was spends nothing, and a spend undone leaves it unspent.
     pub async fn a_link_is_spent_once(rows: &dyn NotifyRows) {
+        assert_eq!(rows.link_used("n1").await.unwrap(), None);
+        assert_eq!(rows.link_used("n1").await.unwrap(), None, "reading spends nothing");
         assert_eq!(rows.use_link("n1", "ann", "2026-11-26T10:00:00Z").await.unwrap(), None);
+        assert_eq!(rows.link_used("n1").await.unwrap().as_deref(), Some("2026-11-26T10:00:00Z"));
         let again = rows.use_link("n1", "bob", "2026-11-26T10:05:00Z").await.unwrap();
         assert_eq!(again.as_deref(), Some("2026-11-26T10:00:00Z"));
         assert_eq!(rows.use_link("n2", "ann", "2026-11-26T10:06:00Z").await.unwrap(), None);
+        rows.unspend_link("n2").await.unwrap();
+        assert_eq!(rows.link_used("n2").await.unwrap(), None);
+        assert_eq!(rows.use_link("n2", "ann", "2026-11-26T10:07:00Z").await.unwrap(), None);
+        assert_eq!(rows.link_used("n1").await.unwrap().as_deref(), Some("2026-11-26T10:00:00Z"), "others stay spent");
     }
 
     /// An address is set, replaced and removed per person.
