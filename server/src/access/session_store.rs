@@ -353,6 +353,7 @@ mod tests {
         // The database as an older Switchboard left it: tower-sessions-sqlx-store's table, its
         // rows keyed by the cookie's value, the record in MessagePack; one row already deleted by
         // its expiry clean-up, whose bytes linger in a free part of a page.
+        crate::support::db::install_drivers();
         let old = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", dir.0.join("switchboard.db").display()))
             .await
             .unwrap();
