@@ -259,6 +259,11 @@ impl Notifier {
         format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
+    /// The claims of `token` when it is Switchboard's and names `event_id` of `session_id`.
+    fn claims_for(&self, token: &str, session_id: &str, event_id: &str) -> Option<Claims> {
+        self.verify(token).filter(|c| c.s == session_id && c.e == event_id)
+    }
+
     fn verify(&self, token: &str) -> Option<Claims> {
         let (body, signature) = token.split_once('.')?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
@@ -279,7 +284,7 @@ impl Notifier {
         inbox: &Inbox,
     ) -> Result<LinkCheck, AppError> {
         let refused = |why: String| Ok(LinkCheck::Refused { why });
-        let Some(claims) = self.verify(token).filter(|c| c.s == session_id && c.e == event_id) else {
+        let Some(claims) = self.claims_for(token, session_id, event_id) else {
             return refused(
                 "This link is not one Switchboard made for this call (it may have been cut short). The call, if it still waits, is in the Inbox."
                     .to_owned(),
@@ -337,8 +342,7 @@ impl Notifier {
         token: &str,
         username: &str,
     ) -> Result<Result<SpentLink, LinkRefusal>, AppError> {
-        let Some(claims) = self.verify(token).filter(|c| c.s == session_id && c.e == event_id && c.u == username)
-        else {
+        let Some(claims) = self.claims_for(token, session_id, event_id).filter(|c| c.u == username) else {
             return Ok(Err(LinkRefusal::NotYours));
         };
         let now = time::OffsetDateTime::now_utc();
