@@ -15,11 +15,12 @@ use app::{
     rules::Rule,
     upstream::client::UpstreamHandle,
 };
-use protocol::event_params::{EventParams, SendEventsBody, UserToolConfirmationParams};
+use protocol::event_params::{EventParams, UserToolConfirmationParams};
 use serde_json::{Value, json};
 
 use super::{
-    decisions::{Claim, DecisionStore},
+    deciding::{Unattended, send_unattended},
+    decisions::DecisionStore,
     rule_rows::{NewRuleRow, RuleRows, now, stamp},
 };
 use crate::{
@@ -177,9 +178,8 @@ impl RuleBook {
         self.audit.append(NewEntry::of_policy("policies/held_rule", session_id, &event_id, detail)).await;
     }
 
-    /// Sends `rule`'s allow for `call`: recorded first (so that a person and the rule cannot
-    /// both answer it), then sent, then settled; audited either way. True when the call is
-    /// answered (by the rule, or by somebody first).
+    /// Sends `rule`'s allow for `call` (`deciding::send_unattended`); audited either way. True
+    /// when the call is answered (by the rule, or by somebody first).
     async fn allow(&self, decisions: &dyn DecisionStore, session_id: &str, rule: &Rule, call: &Value) -> bool {
         let event_id = app::api::inbox::call_id(call).to_owned();
         let decision = Recorded {
@@ -189,24 +189,17 @@ impl RuleBook {
             decided_by: format!("rule {} of {}", rule.id, rule.created_by),
             decided_at: now(),
         };
-        match decisions.claim(session_id, &decision).await {
-            Ok(Claim::Won) => {}
-            Ok(Claim::Lost(_)) => return true,
-            Err(error) => {
-                tracing::error!("a rule's decision could not be recorded: {error}");
-                return false;
-            }
-        }
         let event = EventParams::UserToolConfirmation(UserToolConfirmationParams::allow(&event_id));
-        let sent: Result<Value, _> = self
-            .upstream
-            .post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events: vec![event] })
-            .await;
-        let error = sent.err().map(|e| AppError::upstream("Allowing a call by rule", e).to_string());
+        let error =
+            match send_unattended(&self.upstream, decisions, session_id, &decision, event, "Allowing a call by rule")
+                .await
+            {
+                Unattended::Taken => return true,
+                Unattended::NotRecorded => return false,
+                Unattended::Sent => None,
+                Unattended::Failed(error) => Some(error),
+            };
         let sent = error.is_none();
-        if let Err(e) = decisions.settle(session_id, &event_id, sent).await {
-            tracing::error!("a rule's decision could not be settled: {e}");
-        }
         if sent && let Err(e) = self.rows.count_use(rule.id).await {
             tracing::warn!(rule = rule.id, "a rule's use could not be counted: {e}");
         }
