@@ -11,6 +11,9 @@ pub const EVERY_AGENT: &str = "*";
 /// The longest wait before the next group is told: a day.
 pub const MAX_ESCALATION_SECS: u32 = 24 * 60 * 60;
 
+/// The longest deadline: a week.
+pub const MAX_DEADLINE_SECS: u32 = 7 * 24 * 60 * 60;
+
 /// An admin's policy for one agent's calls, or every agent's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
@@ -25,6 +28,10 @@ pub struct Policy {
     pub escalation: Vec<Step>,
     /// Hours in which nobody is told; what waits is told when they end.
     pub quiet_hours: Option<QuietHours>,
+    /// How long a call may wait for a decision before the policy denies it: the final word,
+    /// whoever was told. Not set: calls wait until somebody decides.
+    #[serde(default)]
+    pub deadline: Deadline,
     /// Who set it (a label), and when (RFC 3339, UTC).
     pub updated_by: String,
     pub updated_at: String,
@@ -37,6 +44,67 @@ pub struct Step {
     pub people: Vec<String>,
     /// How long a call waits before this group is told (0 for the first).
     pub after_secs: u32,
+}
+
+/// How long a call may wait before it is denied: for every tool, and for some tools their own.
+/// Custom tools' calls are answered, not allowed or denied: no deadline applies to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    /// Seconds, for every tool without its own.
+    pub after_secs: Option<u32>,
+    /// A tool's own deadline (by the name the call gives), whether or not one is set for every tool.
+    #[serde(default)]
+    pub tools: Vec<ToolDeadline>,
+}
+
+/// One tool's own deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolDeadline {
+    pub tool: String,
+    pub after_secs: u32,
+}
+
+impl Deadline {
+    pub fn is_set(&self) -> bool {
+        self.after_secs.is_some() || !self.tools.is_empty()
+    }
+
+    /// The seconds a call of `tool` may wait, if any deadline holds for it.
+    pub fn secs_for(&self, tool: &str) -> Option<u32> {
+        self.tools.iter().find(|t| t.tool == tool).map(|t| t.after_secs).or(self.after_secs)
+    }
+}
+
+/// What the policy tells the agent, and the audit log, when it denies a call at its deadline.
+pub fn deadline_message(secs: u32) -> String {
+    format!("No decision within {}: denied by the approval policy.", duration_words(secs))
+}
+
+/// When a waiting call is denied under `policies` (milliseconds since the epoch): when it was
+/// asked (its `processed_at`) plus its tool's deadline. `None` without a deadline, for a custom
+/// tool's call, or when the event has no time.
+pub fn deadline_ms(policies: &[Policy], agent_id: Option<&str>, event: &serde_json::Value) -> Option<i64> {
+    if event.get("type").and_then(serde_json::Value::as_str) == Some("agent.custom_tool_use") {
+        return None;
+    }
+    let tool = event.get("name").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let secs = policy_for(policies, agent_id)?.deadline.secs_for(tool)?;
+    let asked =
+        event.get("processed_at").and_then(serde_json::Value::as_str).and_then(crate::format::parse_rfc3339_ms)?;
+    Some(asked as i64 + i64::from(secs) * 1000)
+}
+
+/// A call's deadline in words, for its card and its Inbox line: the time left by the browser's
+/// clock (`now_ms`; `None` before the page is live, and on the server).
+pub fn deadline_words(deadline_ms: i64, now_ms: Option<f64>) -> String {
+    match now_ms {
+        Some(now) if now >= deadline_ms as f64 => "Past its deadline: the approval policy denies it now.".to_owned(),
+        Some(now) => format!(
+            "Denied by the approval policy in {} unless somebody decides first.",
+            crate::live::model::duration(deadline_ms as f64 - now)
+        ),
+        None => "The approval policy denies it at its deadline unless somebody decides first.".to_owned(),
+    }
 }
 
 /// Quiet hours: from `start` to `end`, minutes after midnight in a fixed offset from UTC; `start`
@@ -112,12 +180,27 @@ impl Policy {
         if let Some(quiet) = &self.quiet_hours {
             words.push(format!("Nobody is told from {}; what waits is told when they end.", quiet.in_words()));
         }
+        if let Some(secs) = self.deadline.after_secs {
+            words.push(format!("A call nobody decides within {} is denied.", duration_words(secs)));
+        }
+        for tool in &self.deadline.tools {
+            words.push(format!(
+                "A {} call nobody decides within {} is denied.",
+                tool.tool,
+                duration_words(tool.after_secs)
+            ));
+        }
         words
     }
 
     /// Whether deciding a call asks more than one person's say.
     pub fn gates_approvals(&self) -> bool {
         self.required_approvals > 1 || self.no_self_approval
+    }
+
+    /// Whether a card has something to say of it: who may decide, or when the call is denied.
+    pub fn shows_on_cards(&self) -> bool {
+        self.gates_approvals() || self.deadline.is_set()
     }
 }
 

@@ -272,3 +272,149 @@ async fn a_whole_tool_rule_is_written_into_the_sessions_tool_policy_and_taken_ba
     let asked = events.iter().find(|e| e["id"] == call.as_str()).unwrap();
     assert_eq!(asked["input"]["command"], "echo three");
 }
+
+/// The engine beside Switchboard, asked directly (as another API client would), for what happens
+/// while Switchboard is down.
+struct Api<'a> {
+    base_url: &'a str,
+    http: reqwest::Client,
+}
+
+impl Api<'_> {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("x-api-key", DEADLINE_KEY)
+            .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the engine answers");
+        let status = response.status();
+        let value: Value = response.json().await.expect("JSON");
+        assert!(status.is_success(), "{path}: {status} {value}");
+        value
+    }
+
+    async fn events(&self, session: &str) -> Vec<Value> {
+        let page = self.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
+        page["data"].as_array().unwrap().clone()
+    }
+
+    /// The session's confirmations, once it has `n`.
+    async fn confirmations(&self, session: &str, n: usize) -> Vec<Value> {
+        for _ in 0..300 {
+            let confirmations: Vec<Value> =
+                self.events(session).await.into_iter().filter(|e| e["type"] == "user.tool_confirmation").collect();
+            if confirmations.len() >= n {
+                return confirmations;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{session} never had {n} confirmations");
+    }
+
+    /// The session's call of `tool`, once the agent has made it.
+    async fn call_of(&self, session: &str, tool: &str) -> Value {
+        for _ in 0..300 {
+            let events = self.events(session).await;
+            if let Some(call) = events.into_iter().find(|e| e["type"] == "agent.tool_use" && e["name"] == tool) {
+                return call;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{session} never called {tool}");
+    }
+}
+
+const DEADLINE_KEY: &str = "sk-ant-deadline-test";
+
+/// The deadline entries of the audit log, by the call each names.
+async fn deadline_entries(app: &TestApp) -> Vec<(String, Value)> {
+    audit_entries(app, "policies/deadline_denied").await.into_iter().map(|e| (e["targets"].to_string(), e)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_past_its_deadline_is_denied_once_with_its_message_also_across_a_restart() {
+    let engine = support::spawn_engine(DEADLINE_KEY).await;
+    let api = Api { base_url: &engine.base_url, http: reqwest::Client::new() };
+    let vars = [("ANTHROPIC_API_KEY", DEADLINE_KEY), ("ANTHROPIC_BASE_URL", engine.base_url.as_str())];
+    let app = support::start(support::TempDir::new().into(), &vars, true).await;
+    app.sign_in(&app.client, "admin", support::ADMIN_PASSWORD).await;
+
+    // A bad deadline is refused with its field named; then: an hour for every tool, bash 2 s.
+    let (status, refused) =
+        save_policy(&app, &[("form[agent_id]", "*"), ("form[required_approvals]", "1"), ("form[deadline]", "soon")])
+            .await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("deadline")), "{refused}");
+    let form = [
+        ("form[agent_id]", "*"),
+        ("form[required_approvals]", "1"),
+        ("form[deadline]", "1h"),
+        ("form[tool_deadlines]", "bash 2s"),
+    ];
+    let (status, policy) = save_policy(&app, &form).await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!(policy["deadline"], json!({ "after_secs": 3600, "tools": [{ "tool": "bash", "after_secs": 2 }] }));
+
+    // A bash call waits 2 s, then is denied with the message, once.
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo too late" } }, { "text": "Done." }]]);
+    let first = asking_session(&app, "deadline test", turns).await;
+    let message = "No decision within 2 seconds: denied by the approval policy.";
+    let asked = api.call_of(&first, "bash").await;
+    let confirmation = &api.confirmations(&first, 1).await[0];
+    assert_eq!((confirmation["result"].as_str(), confirmation["deny_message"].as_str()), (Some("deny"), Some(message)));
+    assert_eq!(confirmation["tool_use_id"], asked["id"]);
+    let waited = app::format::parse_rfc3339_ms(confirmation["processed_at"].as_str().unwrap()).unwrap()
+        - app::format::parse_rfc3339_ms(asked["processed_at"].as_str().unwrap()).unwrap();
+    assert!(waited >= 2000.0, "denied after {waited} ms, before its deadline");
+    let entries = audit_entries_at_least(&app, "policies/deadline_denied", 1).await;
+    assert_eq!(entries[0]["detail"]["deny_message"], message);
+    assert_eq!(entries[0]["detail"]["tool"], "bash");
+    assert_eq!(entries[0]["roles"], "policy", "{}", entries[0]);
+
+    // A call under the hour's deadline is listed with it, and left waiting.
+    let turns = json!([[{ "tool": "read", "input": { "file_path": "/etc/hostname" } }, { "text": "Done." }]]);
+    let reading = asking_session(&app, "deadline of an hour", turns).await;
+    let read_call = api.call_of(&reading, "read").await;
+    let asked_ms = app::format::parse_rfc3339_ms(read_call["processed_at"].as_str().unwrap()).unwrap() as i64;
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let (_, inbox) = app.read("inbox/list", &[]).await;
+        if let Some(call) = inbox["calls"].as_array().unwrap().iter().find(|c| c["event"]["id"] == read_call["id"]) {
+            listed = call.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed["deadline_ms"].as_i64(), Some(asked_ms + 3_600_000), "{listed}");
+
+    // Switchboard stops; a bash call comes and passes its deadline meanwhile.
+    let session = api.call(reqwest::Method::GET, &format!("/v1/sessions/{first}"), None).await;
+    let dir = app.stop().await;
+    let body = json!({ "agent": session["agent"]["id"], "environment_id": session["environment_id"] });
+    let second = api.call(reqwest::Method::POST, "/v1/sessions", Some(body)).await["id"].as_str().unwrap().to_owned();
+    let go = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+    api.call(reqwest::Method::POST, &format!("/v1/sessions/{second}/events"), Some(go)).await;
+    api.call_of(&second, "bash").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(api.confirmations(&second, 0).await.is_empty(), "nobody decided it while Switchboard was down");
+
+    // Started again: the overdue call is denied at once; the first is not denied again.
+    let app = support::start(dir, &vars, true).await;
+    app.sign_in(&app.client, "admin", support::ADMIN_PASSWORD).await;
+    let confirmation = &api.confirmations(&second, 1).await[0];
+    assert_eq!((confirmation["result"].as_str(), confirmation["deny_message"].as_str()), (Some("deny"), Some(message)));
+    audit_entries_at_least(&app, "policies/deadline_denied", 2).await;
+    // A few ticks later: still one denial and one entry per call.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let entries = deadline_entries(&app).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().any(|(targets, _)| targets.contains(&first)));
+    assert!(entries.iter().any(|(targets, _)| targets.contains(&second)));
+    assert_eq!(api.confirmations(&first, 1).await.len(), 1);
+    assert_eq!(api.confirmations(&second, 1).await.len(), 1);
+    assert!(api.confirmations(&reading, 0).await.is_empty(), "the hour's call still waits");
+}

@@ -252,6 +252,38 @@ async fn a_two_approver_policy_counts_approvals_made_on_either_replica() {
 }
 
 #[tokio::test]
+async fn a_deadline_denies_each_call_once_whichever_replicas_run() {
+    let cluster = Cluster::new().await;
+    let (a, b) = (cluster.replica(&[]).await, cluster.replica(&[]).await);
+    let form = [("form[agent_id]", "*"), ("form[required_approvals]", "1"), ("form[deadline]", "2s")];
+    let (status, saved) = a.app.call("policies/save", &form).await;
+    assert_eq!(status, 200, "{saved}");
+    let mut sessions = Vec::new();
+    for (i, replica) in [&a, &b, &a].into_iter().enumerate() {
+        sessions.push(asking_session(&replica.app, &format!("deadline {i}"), one_bash_call()).await);
+    }
+    for session in &sessions {
+        within(30, "the call is denied at its deadline", async || {
+            let sent = cluster.upstream_events(session, "user.tool_confirmation").await;
+            (sent.len() == 1 && sent[0]["result"] == "deny").then_some(())
+        })
+        .await;
+    }
+    // Some ticks of both replicas later: one denial and one audit entry per call.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for session in &sessions {
+        assert_eq!(cluster.upstream_events(session, "user.tool_confirmation").await.len(), 1, "{session}");
+    }
+    let (status, log) = b.app.read("audit/list", &[("query[action]", "policies/deadline_denied")]).await;
+    assert_eq!(status, 200, "{log}");
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), sessions.len(), "{log}");
+    for session in &sessions {
+        assert_eq!(entries.iter().filter(|e| e["targets"].as_str().unwrap().contains(session.as_str())).count(), 1);
+    }
+}
+
+#[tokio::test]
 async fn when_the_polling_replica_is_killed_another_takes_the_inbox_over_within_seconds() {
     let cluster = Cluster::new().await;
     let mut a = cluster.replica(&[]).await;

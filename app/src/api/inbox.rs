@@ -51,6 +51,10 @@ pub struct PendingCall {
     /// `session.thread_created` was among the events read.
     #[serde(default)]
     pub thread_agent: Option<String>,
+    /// When the agent's approval policy denies it, if nobody decides first (milliseconds since
+    /// the epoch; `app::policies::deadline_ms`).
+    #[serde(default)]
+    pub deadline_ms: Option<i64>,
 }
 
 /// A tool-use event's id.
@@ -198,6 +202,7 @@ mod tests {
             agent_name: None,
             event: json!({ "id": id, "type": types::AGENT_TOOL_USE, "name": "bash", "input": input }),
             thread_agent: None,
+            deadline_ms: None,
         }
     }
 

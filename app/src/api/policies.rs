@@ -42,6 +42,54 @@ pub struct PolicyForm {
     pub quiet_end: String,
     #[serde(default)]
     pub utc_offset_minutes: i16,
+    /// How long a call may wait before it is denied: "30m", "2h", "1h30m", "45s" (a bare number
+    /// is minutes); empty: no deadline.
+    #[serde(default)]
+    pub deadline: String,
+    /// Tools' own deadlines: "bash 5m, write 1h"; empty: none.
+    #[serde(default)]
+    pub tool_deadlines: String,
+}
+
+/// "1h30m", "45s", "2d", "30" (minutes) in seconds; `None` when it is not a duration.
+pub fn parse_duration(text: &str) -> Option<u32> {
+    let text = text.trim().to_ascii_lowercase().replace(' ', "");
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(minutes) = text.parse::<u32>() {
+        return minutes.checked_mul(60);
+    }
+    let mut total: u32 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return None,
+        };
+        let n: u32 = std::mem::take(&mut number).parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    number.is_empty().then_some(total)
+}
+
+/// A deadline's text, checked: within a week, at least a second.
+fn deadline_secs(field: &str, text: &str) -> Result<u32, AppError> {
+    match parse_duration(text) {
+        Some(secs) if (1..=MAX_DEADLINE_SECS).contains(&secs) => Ok(secs),
+        Some(_) => Err(AppError::bad_input(field, "A deadline is from 1 second to 7 days.")),
+        None => Err(AppError::bad_input(
+            field,
+            format!("{:?} is not a duration; write one such as 30m, 2h or 1h30m.", text.trim()),
+        )),
+    }
 }
 
 /// "07:30" as minutes after midnight.
@@ -124,9 +172,34 @@ impl PolicyForm {
             no_self_approval: self.no_self_approval,
             escalation,
             quiet_hours,
+            deadline: self.deadline()?,
             updated_by: String::new(),
             updated_at: String::new(),
         })
+    }
+}
+
+impl PolicyForm {
+    /// The deadline the form sets, checked.
+    fn deadline(&self) -> Result<Deadline, AppError> {
+        let after_secs = match self.deadline.trim() {
+            "" => None,
+            text => Some(deadline_secs("deadline", text)?),
+        };
+        let mut tools: Vec<ToolDeadline> = Vec::new();
+        for item in self.tool_deadlines.split([',', '\n', ';']).map(str::trim).filter(|i| !i.is_empty()) {
+            let Some((tool, after)) = item.split_once(char::is_whitespace) else {
+                return Err(AppError::bad_input(
+                    "tool_deadlines",
+                    format!("{item:?} needs a tool and a duration, such as \"bash 5m\"."),
+                ));
+            };
+            if tools.iter().any(|t| t.tool == tool) {
+                return Err(AppError::bad_input("tool_deadlines", format!("{tool} has two deadlines; give it one.")));
+            }
+            tools.push(ToolDeadline { tool: tool.to_owned(), after_secs: deadline_secs("tool_deadlines", after)? });
+        }
+        Ok(Deadline { after_secs, tools })
     }
 }
 
@@ -224,6 +297,49 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_are_written_as_durations_and_a_tool_may_have_its_own() {
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration(" 45 s "), Some(45));
+        assert_eq!(parse_duration("30"), Some(1800), "a bare number is minutes");
+        assert_eq!(parse_duration("2x"), None);
+        assert_eq!(parse_duration("5m3"), None);
+        let users: Vec<String> = Vec::new();
+        let with = |deadline: &str, tools: &str| {
+            PolicyForm { deadline: deadline.into(), tool_deadlines: tools.into(), ..form() }.check(&users)
+        };
+        let policy = with("30m", "bash 2s, write 1h").unwrap();
+        assert_eq!(policy.deadline.secs_for("bash"), Some(2));
+        assert_eq!(policy.deadline.secs_for("write"), Some(3600));
+        assert_eq!(policy.deadline.secs_for("read"), Some(1800));
+        assert!(policy.in_words().contains(&"A call nobody decides within 30 minutes is denied.".to_owned()));
+        assert_eq!(with("", "bash 5m").unwrap().deadline.secs_for("read"), None, "only the tool named");
+        let field = |r: Result<Policy, AppError>| r.err().and_then(|e| e.field);
+        assert_eq!(field(with("soon", "")).as_deref(), Some("deadline"));
+        assert_eq!(field(with("8d", "")).as_deref(), Some("deadline"));
+        assert_eq!(field(with("", "bash")).as_deref(), Some("tool_deadlines"));
+        assert_eq!(field(with("", "bash 1m, bash 2m")).as_deref(), Some("tool_deadlines"));
+        assert_eq!(deadline_message(1800), "No decision within 30 minutes: denied by the approval policy.");
+    }
+
+    #[test]
+    fn a_calls_deadline_counts_from_when_it_was_asked_and_custom_tools_have_none() {
+        let mut policy = form().check(&[]).unwrap();
+        policy.agent_id = EVERY_AGENT.into();
+        policy.deadline =
+            Deadline { after_secs: Some(60), tools: vec![ToolDeadline { tool: "bash".into(), after_secs: 2 }] };
+        let all = [policy];
+        let event = |kind: &str, name: &str| serde_json::json!({ "type": kind, "name": name, "processed_at": "1970-01-01T00:00:10Z" });
+        assert_eq!(deadline_ms(&all, Some("agent_x"), &event("agent.tool_use", "bash")), Some(12_000));
+        assert_eq!(deadline_ms(&all, None, &event("agent.mcp_tool_use", "search")), Some(70_000));
+        assert_eq!(deadline_ms(&all, None, &event("agent.custom_tool_use", "bash")), None);
+        assert_eq!(
+            deadline_words(12_000, Some(9_500.0)),
+            "Denied by the approval policy in 2.5 s unless somebody decides first."
+        );
+        assert!(deadline_words(12_000, Some(12_000.0)).starts_with("Past its deadline"));
+    }
+
+    #[test]
     fn an_agents_own_policy_replaces_the_one_for_every_agent() {
         let p = |agent: &str, n: u8| Policy {
             agent_id: agent.into(),
@@ -231,6 +347,7 @@ mod tests {
             no_self_approval: false,
             escalation: Vec::new(),
             quiet_hours: None,
+            deadline: Deadline::default(),
             updated_by: String::new(),
             updated_at: String::new(),
         };
@@ -248,6 +365,7 @@ mod tests {
             no_self_approval: true,
             escalation: Vec::new(),
             quiet_hours: None,
+            deadline: Deadline::default(),
             updated_by: String::new(),
             updated_at: String::new(),
         };

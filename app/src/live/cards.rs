@@ -67,6 +67,8 @@ struct Pending {
     /// each decision made here; another person's approval shows on the next read).
     policy: RwSignal<crate::api::policies::ApprovalState>,
     me: Option<crate::me::Me>,
+    /// The browser's clock, for a deadline's time left.
+    now: RwSignal<Option<f64>>,
 }
 
 impl Pending {
@@ -96,7 +98,8 @@ impl Pending {
         let session_id = StoredValue::new(session_id);
         let (selected, policy) = (RwSignal::new(HashSet::new()), RwSignal::new(Default::default()));
         let me = use_context::<crate::me::Me>();
-        let p = Pending { session_id, decide, answer, rule, pending, threads, selected, policy, me };
+        let now = crate::components::clock::ticking();
+        let p = Pending { session_id, decide, answer, rule, pending, threads, selected, policy, me, now };
         p.read_policy();
         p
     }
@@ -142,14 +145,20 @@ impl Pending {
         });
     }
 
-    /// What the policy says of the call `event_id`.
-    fn policy_lines(self, event_id: &str) -> Vec<String> {
+    /// What the policy says of the call `event`: who may decide it, and its deadline's time left.
+    fn policy_lines(self, event: &Value) -> Vec<String> {
         // Who "you" are is read only once a policy applies (after hydration, never on the server).
-        if self.policy.with(|p| p.policy.is_none()) {
+        let Some(policy) = self.policy.with(|p| p.policy.clone()) else {
             return Vec::new();
-        }
+        };
         let me = self.me.and_then(|m| m.principal()).map(|p| p.username);
-        self.policy.with(|p| p.lines(event_id, me.as_deref()))
+        let mut lines = self.policy.with(|p| p.lines(call_id(event), me.as_deref()));
+        // The session's own policy: found by its key, `*` or the agent's.
+        let agent = Some(policy.agent_id.as_str());
+        if let Some(at) = crate::api::policies::deadline_ms(std::slice::from_ref(&policy), agent, event) {
+            lines.push(crate::api::policies::deadline_words(at, self.now.get()));
+        }
+        lines
     }
 
     /// A decision or answer that could not be made: somebody was first, or it failed.
@@ -178,8 +187,8 @@ impl Pending {
             move || self.thread_of(&event)
         });
         let lines = Signal::derive({
-            let id = id.clone();
-            move || self.policy_lines(&id)
+            let event = event.clone();
+            move || self.policy_lines(&event)
         });
         if custom {
             view! { <CustomToolCard session_id id event answer thread /> }.into_any()

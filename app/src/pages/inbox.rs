@@ -169,6 +169,9 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
         }
         _ => view! { <span class="waiting">{asked_text.clone().map(|t| format!("asked {t}"))}</span> }.into_any(),
     };
+    let deadline = call.deadline_ms.map(|at| {
+        view! { " " <span class="deadline" data-testid="deadline">{move || crate::api::policies::deadline_words(at, now.get())}</span> }
+    });
     let kind = if call.is_custom() { "custom tool" } else { "approval" };
     // An MCP server's tool is named with its server.
     let server = call.event.get("mcp_server_name").and_then(|v| v.as_str()).map(|s| format!(" on MCP server {s}"));
@@ -178,6 +181,7 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
             " " <span class="badge">{kind}</span>
             " " <code class="summary">{call.summary()}</code>
             " " {waiting}
+            {deadline}
         </li>
     }
 }

@@ -51,6 +51,8 @@ struct PolicyFields {
     quiet_start: RwSignal<String>,
     quiet_end: RwSignal<String>,
     offset: RwSignal<i16>,
+    deadline: RwSignal<String>,
+    tool_deadlines: RwSignal<String>,
 }
 
 impl PolicyFields {
@@ -65,6 +67,8 @@ impl PolicyFields {
             quiet_start: RwSignal::new(String::new()),
             quiet_end: RwSignal::new(String::new()),
             offset: RwSignal::new(0i16),
+            deadline: RwSignal::new(String::new()),
+            tool_deadlines: RwSignal::new(String::new()),
         }
     }
 
@@ -81,6 +85,8 @@ impl PolicyFields {
             quiet_start: self.quiet_start.get_untracked(),
             quiet_end: self.quiet_end.get_untracked(),
             utc_offset_minutes: self.offset.get_untracked(),
+            deadline: self.deadline.get_untracked(),
+            tool_deadlines: self.tool_deadlines.get_untracked(),
         }
     }
 }
@@ -113,7 +119,7 @@ fn Policies() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="policies-heading" data-testid="policies">
             <h2 id="policies-heading">"Approval policies"</h2>
-            <p>"How many people must allow an agent's calls, whether whoever started the work may allow it, who is told first and who next when nobody answers, and when nobody is told. An agent's own policy replaces the one for every agent. Each decision a policy holds back or refuses, each escalation and each message held by quiet hours is in the audit log."</p>
+            <p>"How many people must allow an agent's calls, whether whoever started the work may allow it, who is told first and who next when nobody answers, when nobody is told, and how long a call may wait before it is denied. An agent's own policy replaces the one for every agent. Each decision a policy holds back or refuses, each escalation, each message held by quiet hours and each call denied at its deadline is in the audit log."</p>
             <Transition fallback=|| view! { <Loading what="the policies" /> }>
                 {move || Suspend::new(async move {
                     let (listed, choices) = (policies.await, agents.await.unwrap_or_default());
@@ -199,7 +205,19 @@ fn policy_form(
     save: ServerAction<crate::api::policies::SavePolicy>,
 ) -> impl IntoView {
     use crate::api::policies::EVERY_AGENT;
-    let PolicyFields { agent, required, no_self, first, then, then_minutes, quiet_start, quiet_end, offset } = fields;
+    let PolicyFields {
+        agent,
+        required,
+        no_self,
+        first,
+        then,
+        then_minutes,
+        quiet_start,
+        quiet_end,
+        offset,
+        deadline,
+        tool_deadlines,
+    } = fields;
     view! {
         <form class="fields" on:submit=submit data-testid="policy-form">
             <fieldset class="choices">
@@ -241,6 +259,13 @@ fn policy_form(
                     </select>
                 </label>
                 <p class="hint">"Nobody is emailed or messaged in quiet hours; what waits is told when they end. Calls still wait in the Inbox. A fixed offset does not follow daylight saving time."</p>
+                <label>"Deny a call nobody decides within (such as 30m or 2h; empty: calls wait)"
+                    <input type="text" data-testid="policy-deadline" placeholder="30m" prop:value=move || deadline.get()
+                        on:input=move |ev| deadline.set(event_target_value(&ev)) /></label>
+                <label>"Tools' own deadlines (a tool and a duration each)"
+                    <input type="text" data-testid="policy-tool-deadlines" placeholder="bash 5m, write 1h" prop:value=move || tool_deadlines.get()
+                        on:input=move |ev| tool_deadlines.set(event_target_value(&ev)) /></label>
+                <p class="hint">"At its deadline a waiting call is denied, with a message to the agent saying so, whoever was told and whatever the hour; the card and the Inbox show the time left. Custom tools' calls have none."</p>
                 <button type="submit" class="button primary" data-testid="policy-save" disabled=move || save.pending().get()>"Save the policy"</button>
             </fieldset>
         </form>

@@ -30,8 +30,19 @@ pub async fn session_policy(
     policies: &Policies,
     session_id: &str,
 ) -> Result<Option<Policy>, AppError> {
+    policy_where(upstream, policies, session_id, Policy::gates_approvals).await
+}
+
+/// The policy that holds in `session_id` if it is `wanted` (one read of the session when any
+/// policy is).
+async fn policy_where(
+    upstream: &UpstreamHandle,
+    policies: &Policies,
+    session_id: &str,
+    wanted: fn(&Policy) -> bool,
+) -> Result<Option<Policy>, AppError> {
     let policies = policies.list().await?;
-    if !policies.iter().any(Policy::gates_approvals) {
+    if !policies.iter().any(wanted) {
         return Ok(None);
     }
     let session: Value = upstream
@@ -39,7 +50,7 @@ pub async fn session_policy(
         .await
         .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
     let agent = session.pointer("/agent/id").and_then(Value::as_str);
-    Ok(policy_for(&policies, agent).filter(|p| p.gates_approvals()).cloned())
+    Ok(policy_for(&policies, agent).filter(|p| wanted(p)).cloned())
 }
 
 /// Who sent the message that led to each call of the session (its `agent.*tool_use` events): the
@@ -187,7 +198,7 @@ pub async fn state(
     policies: &Policies,
     session_id: &str,
 ) -> Result<ApprovalState, AppError> {
-    let Some(policy) = session_policy(upstream, policies, session_id).await? else {
+    let Some(policy) = policy_where(upstream, policies, session_id, Policy::shows_on_cards).await? else {
         return Ok(ApprovalState::default());
     };
     let approvals = policies.approvals(session_id.to_owned()).await?;

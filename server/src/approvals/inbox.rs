@@ -54,7 +54,7 @@ use protocol::events::types;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
-use super::decisions::DecisionStore;
+use super::{deadlines::Deadlines, decisions::DecisionStore};
 use crate::{
     access::LoginCheck,
     support::cluster::{Replicated, Signal, now_ms},
@@ -122,6 +122,8 @@ pub struct Inbox {
     decisions: Arc<dyn DecisionStore>,
     /// Answers the calls a live rule matches, before anyone sees them.
     rules: Option<Arc<crate::approvals::rules::RuleBook>>,
+    /// The policies' deadlines, which the poller applies.
+    deadlines: Option<Arc<Deadlines>>,
     config: InboxConfig,
     state: tokio::sync::Mutex<Known>,
     published: watch::Sender<Arc<Published>>,
@@ -223,6 +225,7 @@ impl Inbox {
         upstream: UpstreamHandle,
         decisions: Arc<dyn DecisionStore>,
         rules: Option<Arc<crate::approvals::rules::RuleBook>>,
+        deadlines: Option<Arc<Deadlines>>,
         config: InboxConfig,
         replicated: Replicated,
     ) -> Arc<Self> {
@@ -232,6 +235,7 @@ impl Inbox {
             upstream,
             decisions,
             rules,
+            deadlines,
             config,
             state: tokio::sync::Mutex::new(Known::default()),
             published: watch::Sender::new(Arc::new(Published::of(empty))),
@@ -574,12 +578,49 @@ impl Inbox {
         self.publish(&state);
     }
 
-    /// Whether the poller should run: someone looks, here or on another replica, or a rule is
-    /// live.
+    /// Whether the poller should run: someone looks, here or on another replica, a rule is
+    /// live, or a policy sets a deadline.
+    /// (The policies as last read: the poller reads them before it asks.)
     fn wanted(&self) -> bool {
         self.wanted_here()
             || self.wanted_elsewhere.lock().expect("inbox lock").is_some_and(|at| at.elapsed() < INTEREST)
             || self.rules.as_ref().is_some_and(|rules| rules.any_live())
+            || self.deadlines.as_ref().is_some_and(|deadlines| deadlines.any_known())
+    }
+
+    /// The policies changed (a deadline may now be set): the poller, if idle, looks again.
+    async fn policies_changed(&self) {
+        match &self.deadlines {
+            Some(deadlines) => deadlines.changed().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Denies the waiting calls whose deadline has come (the poller's replica), and answers when
+    /// the next one comes.
+    async fn deny_overdue(&self) -> Option<Instant> {
+        let deadlines = self.deadlines.as_ref()?;
+        let policies = deadlines.current().await?;
+        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let mut next: Option<i64> = None;
+        let mut due = Vec::new();
+        for call in self.state.lock().await.waiting.values().flatten() {
+            let Some(at) = deadlines.due(&policies, call) else { continue };
+            if i128::from(at) <= now_ms {
+                if deadlines.may_try(call.event_id()) {
+                    due.push(call.clone());
+                }
+            } else {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        for call in due {
+            if deadlines.deny(self.decisions.as_ref(), &policies, &call).await {
+                self.decided(&call.session_id, call.event_id()).await;
+            }
+        }
+        let wait = next? as i128 - now_ms;
+        Some(Instant::now() + Duration::from_millis(wait.clamp(0, i128::from(u32::MAX)) as u64))
     }
 
     /// Whether someone looks at this replica's inbox.
@@ -634,6 +675,10 @@ impl Inbox {
                 }
                 continue;
             }
+            if let Some(deadlines) = &self.deadlines {
+                // Read now if they changed, for `wanted`.
+                deadlines.current().await;
+            }
             if !self.wanted() {
                 if fresh {
                     // What is known goes stale from here: a tab that opens now is told so.
@@ -646,6 +691,7 @@ impl Inbox {
                     _ = self.wake.notified() => {}
                     _ = closing.changed() => return,
                     _ = polls.changed() => {}
+                    () = self.policies_changed() => {}
                 }
                 continue;
             }
@@ -655,10 +701,15 @@ impl Inbox {
             fresh = true;
             *self.looked_at.lock().expect("inbox lock") = Some(Instant::now());
             self.looked.notify_waiters();
+            let deadline = self.deny_overdue().await;
             // Each tick's list goes to the other replicas, changed or not: it says it is fresh.
             self.shared.send_replace(Some(self.published.borrow().clone()));
+            // The next tick, or the next deadline if sooner (a moment after it, so that the
+            // clock agrees it has come).
+            let tick = Instant::now() + self.interval();
+            let next = deadline.map_or(tick, |at| tick.min(at + Duration::from_millis(50)));
             tokio::select! {
-                _ = tokio::time::sleep(self.interval()) => {}
+                _ = tokio::time::sleep_until(next.into()) => {}
                 _ = closing.changed() => return,
             }
         }
@@ -824,6 +875,7 @@ impl Inbox {
                 agent_id: session.agent_id.clone(),
                 agent_name: session.agent_name.clone(),
                 thread_agent: thread_agent(&event),
+                deadline_ms: None,
                 event,
             })
             .collect();
@@ -837,6 +889,15 @@ impl Inbox {
 
     fn publish(&self, state: &Known) {
         let mut calls: Vec<PendingCall> = state.waiting.values().flatten().cloned().collect();
+        if let Some((deadlines, policies)) = self
+            .deadlines
+            .as_ref()
+            .and_then(|d| Some((d, d.policies().filter(|p| p.iter().any(|p| p.deadline.is_set()))?)))
+        {
+            for call in &mut calls {
+                call.deadline_ms = deadlines.due(&policies, call);
+            }
+        }
         calls.sort_by(|a, b| {
             let at = |c: &PendingCall| c.asked_at_ms().unwrap_or(f64::MAX);
             at(a).total_cmp(&at(b)).then_with(|| a.event_id().cmp(b.event_id()))

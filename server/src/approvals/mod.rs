@@ -1,6 +1,7 @@
 //! Waiting tool calls and what decides them: the inbox, recorded decisions, approval policies
 //! and standing rules.
 
+pub mod deadlines;
 pub mod deciding;
 pub mod decisions;
 pub mod gate;

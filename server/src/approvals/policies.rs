@@ -59,6 +59,8 @@ pub struct Policies {
     store: Arc<dyn PolicyStore>,
     /// Every policy, as last read: the notifier asks for each batch.
     cached: RwLock<Option<Arc<Vec<Policy>>>>,
+    /// Told when the copy is forgotten (the policies changed here or on another replica).
+    changed: tokio::sync::Notify,
 }
 
 fn store_failed(error: sqlx::Error) -> AppError {
@@ -86,6 +88,11 @@ fn policy_of(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
         no_self_approval: row.try_get::<i64, _>("no_self_approval")? != 0,
         escalation: serde_json::from_value(escalation).map_err(|e| decode("escalation", e))?,
         quiet_hours: quiet.map(serde_json::from_value).transpose().map_err(|e| decode("quiet_hours", e))?,
+        deadline: json("deadline", row.try_get("deadline")?)?
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| decode("deadline", e))?
+            .unwrap_or_default(),
         updated_by: row.try_get("updated_by")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -118,12 +125,14 @@ impl SqlPolicies {
     async fn save_now(&self, policy: Policy, by: String) -> Result<Policy, AppError> {
         let escalation = serde_json::to_string(&policy.escalation).unwrap_or_else(|_| "[]".to_owned());
         let quiet = policy.quiet_hours.map(|q| serde_json::to_string(&q).unwrap_or_default());
+        let deadline = policy.deadline.is_set().then(|| serde_json::to_string(&policy.deadline).unwrap_or_default());
         let row = sqlx::query(
-            "INSERT INTO policies (agent_id, required_approvals, no_self_approval, escalation, quiet_hours, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO policies (agent_id, required_approvals, no_self_approval, escalation, quiet_hours, deadline, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (agent_id) DO UPDATE SET required_approvals = excluded.required_approvals,
                no_self_approval = excluded.no_self_approval, escalation = excluded.escalation,
-               quiet_hours = excluded.quiet_hours, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+               quiet_hours = excluded.quiet_hours, deadline = excluded.deadline,
+               updated_by = excluded.updated_by, updated_at = excluded.updated_at
              RETURNING *",
         )
         .bind(&policy.agent_id)
@@ -131,6 +140,7 @@ impl SqlPolicies {
         .bind(i64::from(policy.no_self_approval))
         .bind(escalation)
         .bind(quiet)
+        .bind(deadline)
         .bind(by)
         .bind(now())
         .fetch_one(&self.pool)
@@ -154,7 +164,7 @@ impl SqlPolicies {
 
 impl Policies {
     pub fn new(store: Arc<dyn PolicyStore>) -> Arc<Self> {
-        Arc::new(Self { store, cached: RwLock::default() })
+        Arc::new(Self { store, cached: RwLock::default(), changed: tokio::sync::Notify::new() })
     }
 
     /// Every policy, `*` first (from memory after the first read).
@@ -167,9 +177,21 @@ impl Policies {
         Ok(all)
     }
 
+    /// The policies as last read, without reading them (`None` before the first read).
+    pub fn cached(&self) -> Option<Arc<Vec<Policy>>> {
+        self.cached.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Forgets the copy: the next read is the store's (another replica changed the policies).
     pub fn forget(&self) {
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.changed.notify_one();
+    }
+
+    /// Returns once the policies have changed since the last return (one waiter: the inbox's
+    /// poller, which runs while a policy sets a deadline).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 }
 
@@ -346,6 +368,7 @@ pub mod suite {
             no_self_approval: true,
             escalation: Vec::new(),
             quiet_hours: None,
+            deadline: app::policies::Deadline::default(),
             updated_by: String::new(),
             updated_at: String::new(),
         }
@@ -355,12 +378,20 @@ pub mod suite {
     /// is gone, and removing it again is "not found".
     pub async fn a_policy_replaces_the_agents_own(store: &dyn PolicyStore) {
         store.save(policy("agent_b", 1), "Ann".into()).await.unwrap();
-        store.save(policy(EVERY_AGENT, 2), "Ann".into()).await.unwrap();
+        let mut every = policy(EVERY_AGENT, 2);
+        every.deadline = app::policies::Deadline {
+            after_secs: Some(1800),
+            tools: vec![app::policies::ToolDeadline { tool: "bash".into(), after_secs: 60 }],
+        };
+        store.save(every.clone(), "Ann".into()).await.unwrap();
         let saved = store.save(policy("agent_b", 2), "Bob".into()).await.unwrap();
         assert_eq!((saved.required_approvals, saved.updated_by.as_str()), (2, "Bob"));
         let listed: Vec<(String, u8)> =
             store.list().await.unwrap().into_iter().map(|p| (p.agent_id, p.required_approvals)).collect();
         assert_eq!(listed, vec![(EVERY_AGENT.to_owned(), 2), ("agent_b".to_owned(), 2)]);
+        let all = store.list().await.unwrap();
+        assert_eq!(all[0].deadline, every.deadline, "a deadline is kept as it was set");
+        assert!(!all[1].deadline.is_set(), "a policy without one has none");
         store.delete("agent_b".into()).await.unwrap();
         assert_eq!(store.list().await.unwrap().len(), 1);
         assert_eq!(store.delete("agent_b".into()).await.unwrap_err().status(), 404);

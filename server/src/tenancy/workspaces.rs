@@ -60,6 +60,7 @@ use sqlx::AnyPool;
 use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
+    approvals::deadlines::Deadlines,
     approvals::decisions::{DecisionStore, SqlDecisions},
     approvals::inbox::{Inbox, InboxConfig},
     approvals::policies::{Policies, PolicyStore, SqlPolicies},
@@ -174,8 +175,15 @@ impl Workspace {
             .await
             .map_err(|e| io::Error::other(format!("cannot read the approval rules of workspace {id}: {e}")))?;
         let replicated = Replicated { cluster: config.cluster.clone(), workspace: id.to_owned() };
-        let inbox =
-            Inbox::new(upstream.clone(), store.clone(), Some(rules.clone()), config.inbox.clone(), replicated.clone());
+        let deadlines = Deadlines::new(policies.clone(), audit.clone(), upstream.clone());
+        let inbox = Inbox::new(
+            upstream.clone(),
+            store.clone(),
+            Some(rules.clone()),
+            Some(deadlines),
+            config.inbox.clone(),
+            replicated.clone(),
+        );
         let shares = Shares::new(stores.shares, audit.clone(), hub.clone(), &config.share_secret_patterns)
             .map_err(io::Error::other)?;
         shares.replicate(replicated.clone());
