@@ -71,7 +71,14 @@ pub struct Verdict {
     pub allow: bool,
     /// Told to the agent with a denial.
     pub deny_message: Option<String>,
+    /// Why a person allows it, for the audit log (the API's `allow` carries no message, so the
+    /// agent is not told). A denial's reason is its message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
+
+/// The longest reason an Allow keeps, in bytes.
+pub const MAX_REASON: usize = 2_000;
 
 /// What became of a batch of decisions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -738,6 +738,11 @@ impl SecretKey {
         self.0.derive("switchboard keys")
     }
 
+    /// The key the audit log seals its entries' decided inputs with, derived from this one.
+    pub fn audit_key(&self) -> engine::sealing::SealKey {
+        self.0.derive("switchboard audit")
+    }
+
     /// The key notification channels are sealed with, derived from this one.
     pub fn channels_key(&self) -> engine::sealing::SealKey {
         self.0.derive("switchboard notification channels")

@@ -418,3 +418,108 @@ async fn a_call_past_its_deadline_is_denied_once_with_its_message_also_across_a_
     assert_eq!(api.confirmations(&second, 1).await.len(), 1);
     assert!(api.confirmations(&reading, 0).await.is_empty(), "the hour's call still waits");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_keeps_its_reason_and_the_input_as_shown_masked_and_sealed_at_rest() {
+    let app = spawn_app(&[("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")]).await;
+    let secret = "sk-ant-api03-abcdefghijklmnop";
+    let command = format!("curl -H 'x-api-key: {secret}' https://example.test/first");
+    let turns = json!([[
+        { "tool": "bash", "input": { "command": command } },
+        { "tool": "bash", "input": { "command": "echo second" } },
+        { "text": "Done." }
+    ]]);
+    let session = asking_session(&app, "reasons", turns).await;
+    let first = waiting_calls(&app, &session, 1).await[0].clone();
+
+    // A reason goes with an Allow only; an empty one is no reason.
+    let verdict = |allow: bool, reason: &str| json!({ "session_id": session, "verdicts": [{ "event_id": first, "allow": allow, "deny_message": null, "reason": reason }] });
+    let response = app
+        .client
+        .post(format!("{}/api/sessions/decide", app.address))
+        .json(&verdict(false, "no"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let refused: Value = response.json().await.unwrap();
+    assert_eq!(refused["field"], "reason", "{refused}");
+    let response = app
+        .client
+        .post(format!("{}/api/sessions/decide", app.address))
+        .json(&verdict(true, "  read the command; the key is the staging one  "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    // The second through the card's plain form, with its reason.
+    let second = {
+        let mut found = None;
+        for _ in 0..300 {
+            let calls = waiting_calls(&app, &session, 0).await;
+            if let Some(call) = calls.into_iter().find(|c| *c != first) {
+                found = Some(call);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        found.expect("the second call waits")
+    };
+    let form = [
+        ("session_id", session.as_str()),
+        ("event_id", second.as_str()),
+        ("verdict", "allow"),
+        ("reason", "harmless"),
+        ("back", "/inbox"),
+    ];
+    let response = app
+        .client
+        .post(format!("{}/api/sessions/decide_form", app.address))
+        .header("accept", "text/html")
+        .header("origin", app.address.as_str())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    // Sent back to the Inbox, saying so.
+    let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(response.status().as_u16(), 302);
+    assert!(to.starts_with("/inbox?") && to.contains("decision=allowed"), "{to}");
+    until_said(&app, &session, "Done.").await;
+
+    // The trail: each Allow's reason, the input as shown with the secret masked, its digest.
+    let entries: Vec<Value> = audit_entries(&app, "sessions/decide")
+        .await
+        .into_iter()
+        .chain(audit_entries(&app, "sessions/decide_form").await)
+        .filter(|e| e["status"] == 200 || e["status"] == 302)
+        .collect();
+    let noted = |call: &str| {
+        entries
+            .iter()
+            .flat_map(|e| e["detail"]["decisions"].as_array().cloned().unwrap_or_default())
+            .find(|d| d["event_id"] == call)
+            .unwrap_or_else(|| panic!("no entry notes {call}: {entries:?}"))
+    };
+    let (one, two) = (noted(&first), noted(&second));
+    assert_eq!(one["reason"], "read the command; the key is the staging one");
+    assert_eq!(two["reason"], "harmless");
+    let shown = one["input_shown"].as_str().unwrap();
+    assert!(shown.contains("https://example.test/first") && shown.contains("••••••"), "{shown}");
+    assert!(!shown.contains(secret), "the secret is masked: {shown}");
+    assert_eq!(two["input_shown"], r#"{"command":"echo second"}"#);
+    assert_eq!(one["input_sha256"].as_str().map(str::len), Some(64));
+
+    // At rest, the input as shown is sealed (the reason is not: it is the person's own words).
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit WHERE action IN ('sessions/decide', 'sessions/decide_form') AND detail IS NOT NULL",
+    )
+    .fetch_all(&app.database().await)
+    .await
+    .unwrap();
+    let stored = rows.join("\n");
+    assert!(stored.contains("sealed:v1:"), "{stored}");
+    assert!(!stored.contains("example.test") && !stored.contains("echo second"), "{stored}");
+    assert!(stored.contains("harmless"));
+}

@@ -84,7 +84,8 @@ async fn decide_through_link(
 
 /// A card's plain form (`<form method="post">`): decides one call as [`decide`] does (the same
 /// approval service, policy and exactly-once record), for a page not hydrated yet or with
-/// JavaScript off. `verdict` is `allow` or `deny`; `back` is the card's page, where the browser is
+/// JavaScript off. `verdict` is `allow` or `deny` (with `deny_message`, or `reason` for an
+/// Allow); `back` is the card's page, where the browser is
 /// sent with what became of it ([`crate::decisions::FormOutcome`]); `t`, a notification link's
 /// token, as [`decide`]'s `link`.
 #[access(Approver)]
@@ -94,6 +95,7 @@ pub async fn decide_form(
     event_id: String,
     verdict: String,
     #[server(default)] deny_message: Option<String>,
+    #[server(default)] reason: Option<String>,
     #[server(default)] back: String,
     #[server(default)] t: Option<String>,
 ) -> Result<(), AppError> {
@@ -106,7 +108,8 @@ pub async fn decide_form(
     let outcome = match (allow, super::server::segment(&session_id)) {
         (Some(allow), Ok(session_id)) => {
             let deny_message = deny_message.map(|m| m.trim().to_owned()).filter(|m| !allow && !m.is_empty());
-            let verdicts = vec![Verdict { event_id: event_id.clone(), allow, deny_message }];
+            let reason = reason.map(|m| m.trim().to_owned()).filter(|m| allow && !m.is_empty());
+            let verdicts = vec![Verdict { event_id: event_id.clone(), allow, deny_message, reason }];
             match decide_through_link(Caller::current()?, session_id, verdicts, t).await {
                 Ok(decided) => FormOutcome::of(&decided, &event_id, allow),
                 Err(refused) => refused.outcome(),

@@ -123,7 +123,10 @@ impl Pending {
     }
 
     fn send_all(self, event_ids: Vec<String>, allow: bool) {
-        let verdicts = event_ids.into_iter().map(|event_id| Verdict { event_id, allow, deny_message: None }).collect();
+        let verdicts = event_ids
+            .into_iter()
+            .map(|event_id| Verdict { event_id, allow, deny_message: None, reason: None })
+            .collect();
         self.decide.dispatch(Decide { session_id: self.session_id.get_value(), verdicts, link: None });
         self.selected.set(HashSet::new());
     }
@@ -284,10 +287,12 @@ fn ApprovalCard(
     let message = RwSignal::new(String::new());
     let event_id = StoredValue::new(id.clone());
     let link = StoredValue::new(link_token(&id));
-    let send = move |allow: bool, deny_message: Option<String>| {
+    // A denial's message, or an Allow's reason.
+    let send = move |allow: bool, text: Option<String>| {
+        let (deny_message, reason) = if allow { (None, text) } else { (text, None) };
         decide.dispatch(Decide {
             session_id: session_id.get_value(),
-            verdicts: vec![Verdict { event_id: event_id.get_value(), allow, deny_message }],
+            verdicts: vec![Verdict { event_id: event_id.get_value(), allow, deny_message, reason }],
             link: link.get_value(),
         });
     };
@@ -324,7 +329,11 @@ fn ApprovalCard(
             </form>
             <details class="deny-reason">
                 <summary class="button" data-testid="deny-with-message">"Deny and tell the agent why…"</summary>
-                <DenyWithMessage decide message send fields />
+                <DenyWithMessage decide message send fields=fields.clone() />
+            </details>
+            <details class="allow-reason">
+                <summary class="button" data-testid="allow-with-reason">"Allow and say why…"</summary>
+                <AllowWithReason decide send fields />
             </details>
             <Show when=move || rule_form.get()>
                 <RuleForm session_id tool=rule_call.with_value(|c| c.0.clone()) input=rule_call.with_value(|c| c.1.clone()) rule />
@@ -399,6 +408,35 @@ fn DenyWithMessage(
                     on:input=move |ev| message.set(event_target_value(&ev))></textarea>
             </label>
             <button type="submit" class="button danger" data-testid="deny-send" disabled=move || decide.pending().get()>"Deny with this message"</button>
+        </form>
+    }
+}
+
+/// "Allow and say why…": a reason the audit log keeps beside the decision (the agent is not told:
+/// the API's `allow` carries no message). A plain form too.
+#[component]
+fn AllowWithReason(
+    decide: ServerAction<Decide>,
+    send: impl Fn(bool, Option<String>) + Copy + Send + Sync + 'static,
+    fields: FormFields,
+) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    view! {
+        <form class="deny-message" method="post" action=DECIDE_FORM on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let text = reason.get_untracked();
+            if !text.trim().is_empty() {
+                send(true, Some(text));
+            }
+        }>
+            {fields.hidden()}
+            <input type="hidden" name="verdict" value="allow" />
+            <label>"Why (kept in the audit log; the agent is not told)"
+                <textarea rows="2" name="reason" required maxlength=crate::decisions::MAX_REASON.to_string()
+                    data-testid="allow-reason" prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+            </label>
+            <button type="submit" class="button primary" data-testid="allow-send" disabled=move || decide.pending().get()>"Allow with this reason"</button>
         </form>
     }
 }

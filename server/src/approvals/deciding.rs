@@ -35,12 +35,14 @@ use super::{
 };
 
 /// What a decision passes through on its way upstream: the workspace's upstream, the decision
-/// store, the policies that gate it and the inbox it leaves.
+/// store, the policies that gate it and the inbox it leaves; and the share links' masking, which
+/// the audit's copy of the input decided on goes through.
 pub struct DecisionPath {
     pub upstream: UpstreamHandle,
     pub decisions: Arc<dyn DecisionStore>,
     pub policies: Arc<Policies>,
     pub inbox: Arc<Inbox>,
+    pub shares: Arc<crate::records::shares::Shares>,
 }
 
 /// Who decides, and when: worked out once per request, for all its decisions.
@@ -78,6 +80,16 @@ pub fn check_verdicts(decider: &Decider, verdicts: Vec<Verdict>) -> Result<Vec<P
         let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
         if verdict.allow && deny_message.is_some() {
             return Err(AppError::bad_input("deny_message", "A message to the agent goes only with a denial."));
+        }
+        let reason = verdict.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if !verdict.allow && reason.is_some() {
+            return Err(AppError::bad_input(
+                "reason",
+                "A reason goes with an Allow; a denial's reason is its message to the agent.",
+            ));
+        }
+        if reason.is_some_and(|r| r.len() > app::decisions::MAX_REASON) {
+            return Err(AppError::bad_input("reason", "The reason is too long; keep it under 2,000 characters."));
         }
         if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
             return Err(AppError::bad_input(
@@ -123,14 +135,21 @@ impl DecisionPath {
         session_id: String,
         verdicts: Vec<Verdict>,
     ) -> Result<Decided, AppError> {
+        let reasons: HashMap<String, String> = verdicts
+            .iter()
+            .filter_map(|v| Some((v.event_id.clone(), v.reason.as_deref()?.trim().to_owned())))
+            .filter(|(_, reason)| !reason.is_empty())
+            .collect();
         let decisions = check_verdicts(&Decider::new(&by), verdicts)?;
         let parts = (&self.upstream, self.policies.as_ref(), self.decisions.as_ref());
         let (decisions, waiting, policy) = gate::gate(parts, &by, &session_id, decisions).await?;
         let mut decided = if decisions.is_empty() {
-            by.note(json!({ "session_id": session_id, "policy": policy }));
+            // Approvals that wait for another person: their reasons are this entry's.
+            by.note(json!({ "session_id": session_id, "policy": policy, "reasons": reasons }));
             Decided::default()
         } else {
-            self.deliver(&by, &session_id, types::USER_TOOL_CONFIRMATION, "tool_use_id", decisions, policy).await?
+            let echo = (types::USER_TOOL_CONFIRMATION, "tool_use_id");
+            self.deliver(&by, &session_id, echo, decisions, Noted { policy, reasons }).await?
         };
         decided.waiting = waiting;
         Ok(decided)
@@ -146,8 +165,8 @@ impl DecisionPath {
     ) -> Result<Decided, AppError> {
         let event = check_answer(&event_id, answer)?;
         let decision = Decider::new(&by).record(event_id, Outcome::Answered, None);
-        let echo = types::USER_CUSTOM_TOOL_RESULT;
-        self.deliver(&by, &session_id, echo, "custom_tool_use_id", vec![(decision, event)], None).await
+        let echo = (types::USER_CUSTOM_TOOL_RESULT, "custom_tool_use_id");
+        self.deliver(&by, &session_id, echo, vec![(decision, event)], Noted::default()).await
     }
 
     /// Records each decision, sends those this caller won in one request, and settles them: sent,
@@ -157,12 +176,11 @@ impl DecisionPath {
         &self,
         by: &Caller,
         session_id: &str,
-        echo_type: &str,
-        id_field: &str,
+        (echo_type, id_field): (&str, &str),
         decisions: Vec<Pending>,
-        policy: Option<Value>,
+        noted: Noted,
     ) -> Result<Decided, AppError> {
-        note_decisions(&self.upstream, by, session_id, &decisions, policy).await;
+        self.note_decisions(by, session_id, &decisions, noted).await;
         let tally = Tally(decisions.iter().map(|(d, _)| (d.event_id.clone(), d.result)).collect());
         let mut outcome = Decided::default();
         let mut events = Vec::new();
@@ -323,45 +341,72 @@ impl Tally {
     }
 }
 
-/// Adds to the request's audit entry what each decided call was: its tool and a SHA-256 digest of
-/// the input the API holds for it (what the approval card showed), with the decision and any
-/// message to the agent. A call the listing does not find is noted by id.
-async fn note_decisions(
-    upstream: &UpstreamHandle,
-    by: &Caller,
-    session_id: &str,
-    decisions: &[Pending],
+/// What a request's audit entry notes beside its decisions: the policy's part, and the reasons
+/// people gave for their Allows (by event id).
+#[derive(Default)]
+struct Noted {
     policy: Option<Value>,
-) {
-    let mut query: Vec<(String, String)> =
-        [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
-            .iter()
-            .map(|t| ("types[]".to_owned(), (*t).to_owned()))
-            .collect();
-    query.push(("order".to_owned(), "desc".to_owned()));
-    query.push(("limit".to_owned(), "1000".to_owned()));
-    let listed: Vec<Value> = upstream
-        .get::<Page<Value>>(&format!("/v1/sessions/{session_id}/events"), query)
-        .await
-        .map(|page| page.data)
-        .unwrap_or_default();
-    let noted: Vec<Value> = decisions
-        .iter()
-        .map(|(decision, _)| {
-            let call = listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
-            let digest = call.and_then(|c| c.get("input")).map(app::decisions::input_sha256);
-            json!({
-                "event_id": decision.event_id,
-                "tool": call.and_then(|c| c.get("name")).cloned(),
-                "input_sha256": digest,
-                "result": decision.result,
-                "deny_message": decision.deny_message,
-            })
-        })
-        .collect();
-    let mut detail = json!({ "session_id": session_id, "decisions": noted });
-    if let Some(policy) = policy {
-        detail["policy"] = policy;
+    reasons: HashMap<String, String>,
+}
+
+/// The most of a call's input the audit entry keeps, in bytes of its JSON.
+const MAX_INPUT_SHOWN: usize = 16 * 1024;
+
+/// `input` as the audit keeps it: masked as a redacting share link masks it, as JSON, cut at
+/// [`MAX_INPUT_SHOWN`] bytes (on a character's boundary) with what was cut said.
+fn input_shown(shares: &crate::records::shares::Shares, input: &Value) -> String {
+    let text = serde_json::to_string(&shares.masked(input.clone())).unwrap_or_default();
+    if text.len() <= MAX_INPUT_SHOWN {
+        return text;
     }
-    by.note(detail);
+    let mut cut = MAX_INPUT_SHOWN;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} more bytes not kept)", &text[..cut], text.len() - cut)
+}
+
+impl DecisionPath {
+    /// Adds to the request's audit entry what each decided call was: its tool, the input the API
+    /// holds for it (what the approval card showed) as a SHA-256 digest and as shown
+    /// (`input_shown`: masked, bounded; the audit log seals it where a secret key is set), with
+    /// the decision, any message to the agent and any reason for an Allow. A call the listing
+    /// does not find is noted by id.
+    async fn note_decisions(&self, by: &Caller, session_id: &str, decisions: &[Pending], noted: Noted) {
+        let mut query: Vec<(String, String)> =
+            [types::AGENT_TOOL_USE, types::AGENT_MCP_TOOL_USE, types::AGENT_CUSTOM_TOOL_USE]
+                .iter()
+                .map(|t| ("types[]".to_owned(), (*t).to_owned()))
+                .collect();
+        query.push(("order".to_owned(), "desc".to_owned()));
+        query.push(("limit".to_owned(), "1000".to_owned()));
+        let listed: Vec<Value> = self
+            .upstream
+            .get::<Page<Value>>(&format!("/v1/sessions/{session_id}/events"), query)
+            .await
+            .map(|page| page.data)
+            .unwrap_or_default();
+        let noted_calls: Vec<Value> = decisions
+            .iter()
+            .map(|(decision, _)| {
+                let call =
+                    listed.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(decision.event_id.as_str()));
+                let input = call.and_then(|c| c.get("input"));
+                json!({
+                    "event_id": decision.event_id,
+                    "tool": call.and_then(|c| c.get("name")).cloned(),
+                    "input_sha256": input.map(app::decisions::input_sha256),
+                    "input_shown": input.map(|input| input_shown(&self.shares, input)),
+                    "result": decision.result,
+                    "deny_message": decision.deny_message,
+                    "reason": noted.reasons.get(&decision.event_id),
+                })
+            })
+            .collect();
+        let mut detail = json!({ "session_id": session_id, "decisions": noted_calls });
+        if let Some(policy) = noted.policy {
+            detail["policy"] = policy;
+        }
+        by.note(detail);
+    }
 }

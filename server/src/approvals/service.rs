@@ -19,7 +19,10 @@ use app::{
 };
 use serde_json::json;
 
-use crate::support::cluster::{Replicated, Signal};
+use crate::{
+    records::shares::Shares,
+    support::cluster::{Replicated, Signal},
+};
 
 use super::{
     deciding::DecisionPath,
@@ -45,9 +48,10 @@ impl ApprovalService {
         inbox: Arc<Inbox>,
         policies: Arc<Policies>,
         rules: Arc<RuleBook>,
+        shares: Arc<Shares>,
         replicated: Replicated,
     ) -> Self {
-        Self { path: DecisionPath { upstream, decisions, policies, inbox }, rules, replicated }
+        Self { path: DecisionPath { upstream, decisions, policies, inbox, shares }, rules, replicated }
     }
 
     async fn create_rule_now(&self, by: Caller, rule: NewRule) -> Result<Rule, AppError> {

@@ -136,6 +136,36 @@ pub struct AuditLog {
     /// The workspace its entries belong to (`crate::tenancy::workspaces`); `None`: the default, and
     /// Switchboard's own (sign-ins, accounts).
     workspace: Option<String>,
+    /// Seals the values of [`SEALED_KEYS`] in entries' detail at rest (`SWITCHBOARD_SECRET_KEY`'s
+    /// audit key); `None`: kept as they are.
+    seal: Option<engine::sealing::SealKey>,
+}
+
+/// The detail keys whose values are sealed at rest where a secret key is set: the input of a
+/// decided call as the person saw it (`approvals::deciding`), which may hold what the agent read.
+pub const SEALED_KEYS: &[&str] = &["input_shown"];
+
+/// What a sealed detail value is bound to.
+const SEALED_FOR: &str = "switchboard audit detail";
+
+/// Rewrites each string under a [`SEALED_KEYS`] key in `value` with `change` (where it answers).
+fn each_sealed_value(value: &mut Value, change: &dyn Fn(&str) -> Option<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    Value::String(text) if SEALED_KEYS.contains(&key.as_str()) => {
+                        if let Some(changed) = change(text) {
+                            *text = changed;
+                        }
+                    }
+                    value => each_sealed_value(value, change),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| each_sealed_value(item, change)),
+        _ => {}
+    }
 }
 
 /// How long the refused sign-ins of one address at one username are one entry; four rows an hour
@@ -157,12 +187,41 @@ impl AuditLog {
 
     /// The log over another store's rows.
     pub fn with_rows(rows: Arc<dyn AuditRows>) -> Self {
-        Self { rows, workspace: None }
+        Self { rows, workspace: None, seal: None }
+    }
+
+    /// The same log, sealing [`SEALED_KEYS`]' values with `key` (none: kept as they are).
+    pub fn sealed_with(self, key: Option<engine::sealing::SealKey>) -> Self {
+        Self { seal: key, ..self }
     }
 
     /// The same log, writing and reading the entries of workspace `id`.
     pub fn in_workspace(&self, id: &str) -> Self {
-        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()) }
+        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()), seal: self.seal.clone() }
+    }
+
+    /// `entry` as it is written: its sealed keys' values sealed, where a key is set.
+    fn sealed(&self, mut entry: NewEntry) -> NewEntry {
+        if let (Some(key), Some(detail)) = (&self.seal, entry.detail.as_mut()) {
+            each_sealed_value(detail, &|text| {
+                (!engine::sealing::is_sealed(text)).then(|| key.seal_text(SEALED_FOR, text))
+            });
+        }
+        entry
+    }
+
+    /// `entry` as it is read: its sealed values opened (one sealed with another key says so).
+    fn opened(&self, mut entry: AuditEntry) -> AuditEntry {
+        if let Some(detail) = entry.detail.as_mut() {
+            each_sealed_value(detail, &|text| {
+                engine::sealing::is_sealed(text).then(|| {
+                    self.seal.as_ref().and_then(|key| key.open_text(SEALED_FOR, text)).unwrap_or_else(|| {
+                        "(sealed with a SWITCHBOARD_SECRET_KEY this Switchboard does not have)".to_owned()
+                    })
+                })
+            });
+        }
+        entry
     }
 
     pub async fn append(&self, entry: NewEntry) {
@@ -208,7 +267,7 @@ impl AuditLog {
 
     /// Writes `entry`; answers its id.
     async fn insert(&self, entry: NewEntry) -> Result<i64, StoreError> {
-        self.rows.insert(&entry, self.workspace.as_deref()).await
+        self.rows.insert(&self.sealed(entry), self.workspace.as_deref()).await
     }
 
     /// Writes the entry of a mutation about to run, as `pending`; answers its id, for
@@ -220,7 +279,7 @@ impl AuditLog {
     /// Fills in how the mutation of entry `id` ([`AuditLog::begin`]) ended. The entry's actor
     /// and action are the ones written before; if this cannot be written, it stays `pending`.
     pub async fn finish(&self, id: i64, entry: NewEntry) {
-        if let Err(error) = self.rows.finish(id, &entry).await {
+        if let Err(error) = self.rows.finish(id, &self.sealed(entry.clone())).await {
             tracing::error!(action = %entry.action, "the outcome of audit entry {id} could not be written: {error}");
         }
     }
@@ -233,7 +292,8 @@ impl AuditLog {
 
     /// The entries of this log's workspace that `query` asks for, newest first.
     pub async fn select(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        self.rows.select(query, self.workspace.as_deref()).await
+        let entries = self.rows.select(query, self.workspace.as_deref()).await?;
+        Ok(entries.into_iter().map(|entry| self.opened(entry)).collect())
     }
 }
 

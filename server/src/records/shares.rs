@@ -420,8 +420,9 @@ impl Shares {
     }
 
     /// `value` with every string (keys too) masked, and every string under a key named like a
-    /// secret masked whole.
-    fn masked(&self, value: Value) -> Value {
+    /// secret masked whole: a redacting link's events, and the audit's copy of the input a person
+    /// decided on (`approvals::deciding`).
+    pub fn masked(&self, value: Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.mask(&s)),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.masked(v)).collect()),

@@ -203,6 +203,7 @@ impl Workspace {
                 inbox.clone(),
                 policies.clone(),
                 rules,
+                shares.clone(),
                 replicated,
             ))),
             upstream,

@@ -445,7 +445,9 @@ async fn open_access(
     };
     Ok(Arc::new(Access {
         accounts,
-        audit: Arc::new(AuditLog::new(pool)),
+        audit: Arc::new(
+            AuditLog::new(pool).sealed_with(settings.secret_key.as_ref().map(crate::settings::SecretKey::audit_key)),
+        ),
         limits: access::limits::PersonLimits::with_counters(settings.access.limits, counters),
         needs_setup: AtomicBool::new(needs_setup),
         setup_token,
