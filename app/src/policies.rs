@@ -101,7 +101,7 @@ pub fn deadline_words(deadline_ms: i64, now_ms: Option<f64>) -> String {
         Some(now) if now >= deadline_ms as f64 => "Past its deadline: the approval policy denies it now.".to_owned(),
         Some(now) => format!(
             "Denied by the approval policy in {} unless somebody decides first.",
-            crate::live::model::duration(deadline_ms as f64 - now)
+            duration_words(((deadline_ms as f64 - now) / 1000.0).ceil() as u32)
         ),
         None => "The approval policy denies it at its deadline unless somebody decides first.".to_owned(),
     }

@@ -58,3 +58,51 @@ test('a two-approver, no-self-approval policy is set on the Rules page and shown
     expect.stringMatching(/status of 403 .*\/api\/sessions\/decide\]$/),
   ]);
 });
+
+// A deadline set on the Rules page: a duration that is not one is refused with the draft kept;
+// the card and the Inbox count down to it; an Allow with a reason decides the call and the audit
+// entry keeps the reason.
+test('a deadline counts down on the card and the inbox, and an allow keeps its reason', async ({ page }) => {
+  const errors = collectErrors(page);
+  const id = await sessionThatAsks(page.request, ['echo under a deadline'], 'Deadline');
+  const session = await (await page.request.get(`/api/sessions/get?id=${id}`)).json();
+  const agent: string = session.row.agent_id;
+
+  await page.goto('/rules');
+  await waitForHydration(page);
+  const form = page.getByTestId('policy-form');
+  await form.getByTestId('policy-agent').selectOption(agent);
+  await form.getByTestId('policy-deadline').fill('soon');
+  await form.getByTestId('policy-tool-deadlines').fill('bash 10m');
+  await form.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policies').locator('[role="alert"]')).toContainText('"soon" is not a duration');
+  await expect(form.getByTestId('policy-tool-deadlines')).toHaveValue('bash 10m');
+  await form.getByTestId('policy-deadline').fill('1h');
+  await form.getByTestId('policy-save').click();
+  const row = page.locator(`[data-testid="policy-row"][data-agent="${agent}"]`);
+  await expect(row).toContainText('A bash call nobody decides within 10 minutes is denied.');
+
+  await page.goto('/inbox');
+  await waitForHydration(page);
+  const line = page.locator(`[data-testid="inbox-session"][data-session="${id}"]`).getByTestId('deadline');
+  await expect(line).toContainText(/Denied by the approval policy in 9 minutes( \d+ seconds?)? unless somebody decides first/, { timeout: 20_000 });
+
+  await page.goto(`/sessions/${id}`);
+  await waitForHydration(page);
+  const card = page.getByTestId('approval-card');
+  await expect(card).toHaveCount(1, { timeout: 20_000 });
+  await expect(card.getByTestId('card-policy')).toContainText(/Denied by the approval policy in 9 minutes/);
+  await card.getByTestId('allow-with-reason').click();
+  await card.getByTestId('allow-reason').fill('checked the command by hand');
+  await card.getByTestId('allow-send').click();
+  await expect(page.getByTestId('live-state')).toContainText('finished its turn', { timeout: 20_000 });
+  const log = await (await page.request.get('/api/audit/list?query[action]=sessions/decide')).json();
+  const reasons = log.entries.map((e: { detail: string }) => e.detail).join('\n');
+  expect(reasons).toContain('checked the command by hand');
+
+  await page.goto('/rules');
+  await waitForHydration(page);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(row).toHaveCount(0);
+  expect(errors).toEqual([expect.stringMatching(/status of 400 .*\/api\/policies\/save\]$/)]);
+});

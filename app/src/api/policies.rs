@@ -334,7 +334,7 @@ mod tests {
         assert_eq!(deadline_ms(&all, None, &event("agent.custom_tool_use", "bash")), None);
         assert_eq!(
             deadline_words(12_000, Some(9_500.0)),
-            "Denied by the approval policy in 2.5 s unless somebody decides first."
+            "Denied by the approval policy in 3 seconds unless somebody decides first."
         );
         assert!(deadline_words(12_000, Some(12_000.0)).starts_with("Past its deadline"));
     }

@@ -169,9 +169,16 @@ fn CallLine(call: PendingCall, list: Signal<Option<InboxList>>, now: RwSignal<Op
         }
         _ => view! { <span class="waiting">{asked_text.clone().map(|t| format!("asked {t}"))}</span> }.into_any(),
     };
-    let deadline = call.deadline_ms.map(|at| {
-        view! { " " <span class="deadline" data-testid="deadline">{move || crate::api::policies::deadline_words(at, now.get())}</span> }
-    });
+    // Read from the list as it is now: a deadline set after the call was first listed comes with
+    // a later list, and this line is not drawn again for it.
+    let id = call.event_id().to_owned();
+    let deadline_ms =
+        move || list.with(|l| l.as_ref().and_then(|l| l.calls.iter().find(|c| c.event_id() == id)?.deadline_ms));
+    let deadline = move || {
+        deadline_ms().map(|at| {
+            view! { " " <span class="deadline" data-testid="deadline">{crate::api::policies::deadline_words(at, now.get())}</span> }
+        })
+    };
     let kind = if call.is_custom() { "custom tool" } else { "approval" };
     // An MCP server's tool is named with its server.
     let server = call.event.get("mcp_server_name").and_then(|v| v.as_str()).map(|s| format!(" on MCP server {s}"));

@@ -30,9 +30,9 @@ use protocol::event_params::{EventParams, UserToolConfirmationParams};
 use serde_json::json;
 
 use super::{
-    deciding::{Unattended, send_unattended},
     decisions::DecisionStore,
     policies::Policies,
+    unattended::{Unattended, send_unattended},
 };
 use crate::audit::{AuditLog, NewEntry};
 

@@ -17,7 +17,9 @@
 //!   `ready` once every session was read since the poller started.
 //! - **Nobody looking, no requests:** the poller runs while a browser holds the stream open
 //!   (every signed-in page does, for the badge in the navigation) or a page asked for the list
-//!   within the last minute.
+//!   within the last minute; and, since they act while nobody looks, while a rule is live or a
+//!   policy sets a deadline (`super::deadlines`: after each tick the calls due are denied, and the
+//!   poller wakes at the next deadline if it comes before the next tick).
 //! - **Decisions:** a decision sent through Switchboard takes its call out of the inbox at once
 //!   (the approval service settles it: `super::deciding`); a call with a recorded decision is not listed again while the API
 //!   catches up.

@@ -10,6 +10,7 @@ pub mod policies;
 pub mod rule_rows;
 pub mod rules;
 pub mod service;
+pub mod unattended;
 
 use app::{api::access::Rule::Needs, auth::Role::Viewer};
 use axum::{http::Method, routing::get};

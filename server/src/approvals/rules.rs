@@ -19,9 +19,9 @@ use protocol::event_params::{EventParams, UserToolConfirmationParams};
 use serde_json::{Value, json};
 
 use super::{
-    deciding::{Unattended, send_unattended},
     decisions::DecisionStore,
     rule_rows::{NewRuleRow, RuleRows, now, stamp},
+    unattended::{Unattended, send_unattended},
 };
 use crate::{
     audit::{Actor, AuditLog, NewEntry},
@@ -178,7 +178,7 @@ impl RuleBook {
         self.audit.append(NewEntry::of_policy("policies/held_rule", session_id, &event_id, detail)).await;
     }
 
-    /// Sends `rule`'s allow for `call` (`deciding::send_unattended`); audited either way. True
+    /// Sends `rule`'s allow for `call` (`unattended::send_unattended`); audited either way. True
     /// when the call is answered (by the rule, or by somebody first).
     async fn allow(&self, decisions: &dyn DecisionStore, session_id: &str, rule: &Rule, call: &Value) -> bool {
         let event_id = app::api::inbox::call_id(call).to_owned();
