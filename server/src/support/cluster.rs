@@ -83,6 +83,9 @@ pub struct Cluster {
     signals: broadcast::Sender<Signal>,
     /// Ends the listening connection when the cluster is dropped.
     stop: tokio_util::sync::CancellationToken,
+    /// Cancelled by [`Cluster::leave`]: no lease is taken again (the process is stopping, and
+    /// tasks still finishing must not hold on to what another replica should take over).
+    left: tokio_util::sync::CancellationToken,
 }
 
 impl Drop for Cluster {
@@ -96,7 +99,8 @@ impl Cluster {
     pub async fn start(pool: AnyPool, url: Option<&str>) -> Result<Arc<Self>, sqlx::Error> {
         let (signals, _) = broadcast::channel(1024);
         let stop = tokio_util::sync::CancellationToken::new();
-        let cluster = Arc::new(Self { replica: crate::support::random_hex::<8>(), pool, signals, stop });
+        let left = tokio_util::sync::CancellationToken::new();
+        let cluster = Arc::new(Self { replica: crate::support::random_hex::<8>(), pool, signals, stop, left });
         if let Some(url) = url {
             let mut listener = sqlx::postgres::PgListener::connect(url).await?;
             listener.listen(CHANNEL).await?;
@@ -176,6 +180,12 @@ impl Cluster {
         tokio::spawn(async move {
             loop {
                 let Some(this) = cluster.upgrade() else { return };
+                if this.left.is_cancelled() {
+                    // A renewal under way as it left may have taken the lease again.
+                    let _ = this.release(&name).await;
+                    held.send_if_modified(|was| std::mem::replace(was, false));
+                    return;
+                }
                 let holds = match this.try_hold(&name).await {
                     Ok(holds) => holds,
                     Err(error) => {
@@ -246,6 +256,7 @@ impl Cluster {
     /// Gives up this replica's leases and presence at once (a graceful shutdown), so that
     /// another replica takes over now rather than when they expire.
     pub async fn leave(&self) {
+        self.left.cancel();
         let _ = sqlx::query("DELETE FROM leases WHERE holder = $1").bind(&self.replica).execute(&self.pool).await;
         let _ = sqlx::query("DELETE FROM replicas WHERE id = $1").bind(&self.replica).execute(&self.pool).await;
     }
