@@ -10,6 +10,34 @@ use crate::{
 /// The console's navigation, and who is signed in. `A` marks the current page with
 /// `aria-current="page"`. Signed out (the login and setup pages), only the name shows.
 ///
+/// In a workspace other than the default, the page's address names it (`?workspace=staging`, put in
+/// with `history.replaceState` once the page is live and after each navigation), so that an
+/// address copied from the browser opens the same workspace: the server reads it
+/// (`tenancy::workspaces::select`), as it does for notifications' links.
+#[cfg(feature = "hydrate")]
+fn keep_workspace_in_address(place: Resource<Result<crate::api::workspaces::Place, crate::error::AppError>>) {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        // Again after each navigation: the router writes the address without it.
+        let _ = (location.pathname.get(), location.search.get());
+        let Some(Ok(place)) = place.get() else { return };
+        if place.current.id == crate::api::workspaces::DEFAULT_ID {
+            return;
+        }
+        let Some(window) = web_sys::window() else { return };
+        let here = window.location();
+        let (Ok(path), Ok(search), Ok(hash)) = (here.pathname(), here.search(), here.hash()) else { return };
+        if search.trim_start_matches('?').split('&').any(|pair| pair.starts_with("workspace=")) {
+            return;
+        }
+        let join = if search.is_empty() { "?" } else { "&" };
+        let address = format!("{path}{search}{join}workspace={}{hash}", crate::format::query_value(&place.current.id));
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+        }
+    });
+}
+
 /// On a narrow screen (a phone) the navigation is one bar: the name, the Inbox with its count,
 /// and a "Menu" button that opens the rest; following a link closes it again.
 #[component]
@@ -29,6 +57,8 @@ pub fn Sidebar() -> impl IntoView {
             view! { " " <span class="badge count" data-testid="inbox-badge" title=label.clone() aria-label=label>{n}</span> }
         })
     };
+    #[cfg(feature = "hydrate")]
+    keep_workspace_in_address(place);
     // Closed by any link followed from the bar or the menu.
     let open = RwSignal::new(false);
     view! {
