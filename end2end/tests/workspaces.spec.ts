@@ -37,6 +37,19 @@ test('an admin connects a second upstream as a workspace, switches to it and bac
   await connect.getByRole('button', { name: 'Connect' }).click();
   await expect(panel.getByTestId('workspace-row').filter({ hasText: 'Staging' })).toContainText('Admins only');
   await expect(connect.getByLabel('Short name')).toHaveValue('');
+  // Its webhooks: an address of its own, refused until a signing secret is set.
+  const staging = panel.getByTestId('workspace-row').filter({ hasText: 'Staging' });
+  await expect(staging.getByTestId('workspace-webhooks')).toContainText('POST /webhooks/anthropic/staging');
+  await expect(staging.getByTestId('workspace-webhooks')).toContainText('No signing secret');
+  const webhook = panel.getByTestId('workspace-webhook');
+  await webhook.getByLabel('Workspace (its short name)').fill('staging');
+  await webhook.getByLabel('Signing secret').fill('not-a-secret');
+  await webhook.getByRole('button', { name: 'Save the secret' }).click();
+  await expect(panel.getByRole('alert')).toContainText('This is not a webhook signing secret');
+  await webhook.getByLabel('Signing secret').fill(`whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64')}`);
+  await webhook.getByRole('button', { name: 'Save the secret' }).click();
+  await expect(panel.getByTestId('workspace-webhook-saved')).toContainText('webhooks are received with the new secret');
+  await expect(staging.getByTestId('workspace-webhooks')).toContainText('Signing secret set.');
 
   // Two: the switch appears; choosing Staging leads to its overview.
   await page.reload();
@@ -44,7 +57,8 @@ test('an admin connects a second upstream as a workspace, switches to it and bac
   await expect(switcher.getByLabel('Workspace')).toHaveValue('default');
   await switcher.getByLabel('Workspace').selectOption({ label: 'Staging' });
   await switcher.getByRole('button', { name: 'Switch' }).click();
-  await expect(page).toHaveURL(`${console_}/`);
+  // Its pages' addresses name it, so that a copied address opens Staging too.
+  await expect(page).toHaveURL(`${console_}/?workspace=staging`);
   await expect(page.getByTestId('workspace-switch').getByLabel('Workspace')).toHaveValue('staging');
 
   // The default workspace's session is not Staging's.
@@ -52,6 +66,16 @@ test('an admin connects a second upstream as a workspace, switches to it and bac
   await expect(page.getByTestId('failure')).toBeVisible();
   await page.goto('/sessions');
   await expect(page.locator(`a[href="/sessions/${here}"]`)).toHaveCount(0);
+  await waitForHydration(page);
+  await expect(page).toHaveURL(`${console_}/sessions?workspace=staging`);
+  // That address, opened in another browser of the same person whose choice is the default,
+  // opens Staging.
+  const other = await page.context().browser()!.newContext({ baseURL: console_ });
+  await signInAsAdmin(other.request, console_);
+  const copied = await other.newPage();
+  await copied.goto(`/sessions?workspace=staging`);
+  await expect(copied.getByTestId('workspace-switch').getByLabel('Workspace')).toHaveValue('staging');
+  await other.close();
 
   // Back: it is there again.
   await page.getByTestId('workspace-switch').getByLabel('Workspace').selectOption({ label: 'Default' });

@@ -31,8 +31,9 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // tests/metrics.rs).
         ("GET", "/metrics") => Anyone,
         ("POST", "/auth/login" | "/auth/logout" | "/auth/setup") => Anyone,
-        // No login: its signature is its credential (tests/live.rs checks it).
-        ("POST", "/webhooks/anthropic") => Anyone,
+        // No login: its signature is its credential (tests/live.rs checks it; a connected
+        // workspace's, with its own secret, tests/workspaces.rs).
+        ("POST", "/webhooks/anthropic" | "/webhooks/anthropic/{workspace}") => Anyone,
         (_, "/api/auth/me") => Anyone,
         // Single sign-on: the sign-in page's button, and the flow itself, whose return is checked
         // against the sign-in the browser's own session started (tests/sso.spec.ts).
@@ -45,7 +46,13 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         ("POST", "/auth/workspace") => Viewer,
         ("GET", "/api/workspaces/here") => Viewer,
         ("GET", "/api/workspaces/list") => Admin,
-        ("POST", "/api/workspaces/connect" | "/api/workspaces/disconnect" | "/api/workspaces/grant") => Admin,
+        (
+            "POST",
+            "/api/workspaces/connect"
+            | "/api/workspaces/disconnect"
+            | "/api/workspaces/grant"
+            | "/api/workspaces/webhook",
+        ) => Admin,
         // A share link's token is its credential; each opens its own session only (tests/shares.rs).
         (
             "GET",
@@ -1134,7 +1141,8 @@ async fn signed_out_requests_past_the_limit_get_429_but_signed_webhooks_do_not()
 /// are not endpoints). Everything else anyone can reach signed out is counted, `/metrics` too.
 #[test]
 fn only_signed_webhooks_and_the_health_checks_escape_the_signed_out_limit() {
-    let designed = |path: &str| matches!(path, "/webhooks/anthropic" | "/healthz" | "/readyz");
+    let designed =
+        |path: &str| matches!(path, "/webhooks/anthropic" | "/webhooks/anthropic/{workspace}" | "/healthz" | "/readyz");
     let wrong: Vec<String> = endpoints()
         .into_iter()
         .filter(|(_, path)| server::access::limits::unlimited_signed_out(path) != designed(path))
@@ -1145,6 +1153,7 @@ fn only_signed_webhooks_and_the_health_checks_escape_the_signed_out_limit() {
         assert!(!server::access::limits::unlimited_signed_out(page), "{page} is counted");
     }
     assert!(server::access::limits::unlimited_signed_out("/pkg/switchboard.wasm"));
+    assert!(server::access::limits::unlimited_signed_out("/webhooks/anthropic/staging"));
 }
 
 /// `/metrics` behind `SWITCHBOARD_METRICS_TOKEN` is public in the table: the token is its

@@ -522,3 +522,132 @@ async fn a_removed_grant_ends_that_workspaces_streams_within_a_heartbeat() {
     assert!(!ended, "the default workspace's stream ended too: {text}");
     assert!(text.contains("event: ping"), "{text}");
 }
+
+/// A webhook as Managed Agents sends one about `session`, signed with `secret` now.
+fn signed_webhook(secret: &str, id: &str, session: &str) -> (Vec<(&'static str, String)>, String) {
+    let body = json!({
+        "type": "event",
+        "id": id,
+        "created_at": "2026-11-28T00:00:00Z",
+        "data": { "type": "session.requires_action", "id": session, "organization_id": "org_test", "workspace_id": "wrkspc_staging" },
+    })
+    .to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let signature = standardwebhooks::Webhook::new(secret).unwrap().sign(id, now, body.as_bytes()).unwrap();
+    (
+        vec![("webhook-id", id.to_owned()), ("webhook-timestamp", now.to_string()), ("webhook-signature", signature)],
+        body,
+    )
+}
+
+async fn post_webhook(app: &TestApp, path: &str, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// The calls `client`'s inbox lists now, by session.
+async fn inbox_sessions_now(app: &TestApp, client: &reqwest::Client) -> Vec<String> {
+    let (status, inbox) = app.read_as(client, "inbox/list", &[]).await;
+    assert_eq!(status, 200, "{inbox}");
+    inbox["calls"].as_array().unwrap().iter().map(|c| c["session_id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_connected_workspaces_webhooks_come_to_its_own_address_checked_with_its_own_secret() {
+    let engine = spawn_engine(STAGING_KEY).await;
+    // SQLite, whose files are read below; a tick a minute, so that within the test only the first
+    // look and a webhook bring a call to the inbox.
+    let vars = [
+        ("SWITCHBOARD_SECRET_KEY", SECRET_KEY),
+        ("SWITCHBOARD_DATABASE_URL", ""),
+        ("SWITCHBOARD_INBOX_POLL_SECS", "60"),
+    ];
+    let app = start(std::sync::Arc::new(support::TempDir::new()), &vars, true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    let (status, row) = connect_staging(&app, &engine.base_url).await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        (row["webhook_path"].as_str(), row["webhook_secret_set"].as_bool()),
+        (Some("/webhooks/anthropic/staging"), Some(false))
+    );
+    let secret = engine::webhooks::generate_secret();
+    let path = "/webhooks/anthropic/staging";
+    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_0", "sesn_x")).await, 404, "no secret set yet");
+
+    // Only an admin sets it; what is not a secret is refused; the default's is the server's own.
+    let ana = app.client_as("ana", &["approver"]).await;
+    let refused = ana
+        .post(format!("{}/api/workspaces/webhook", app.address))
+        .form(&[("id", "staging"), ("secret", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let (status, wrong) = app.call("workspaces/webhook", &[("id", "staging"), ("secret", "not-a-secret")]).await;
+    assert_eq!((status, wrong["field"].as_str()), (400, Some("secret")), "{wrong}");
+    let (status, wrong) = app.call("workspaces/webhook", &[("id", "default"), ("secret", &secret)]).await;
+    assert_eq!(status, 400, "{wrong}");
+    let (status, row) = app.call("workspaces/webhook", &[("id", "staging"), ("secret", &secret)]).await;
+    assert_eq!((status, row["webhook_secret_set"].as_bool()), (200, Some(true)), "{row}");
+    assert!(!row.to_string().contains(&secret), "the secret is write-only: {row}");
+    let entries = audit_entries_as(&app, &app.client, "workspaces/webhook").await;
+    assert!(!entries.iter().any(|e| e.to_string().contains(&secret)), "{entries:?}");
+
+    // A call waits in staging; its inbox looked once before it came.
+    assert_eq!(switch(&app, &app.client, "staging").await, 303);
+    assert!(inbox_sessions_now(&app, &app.client).await.is_empty());
+    let turns = json!([[{ "tool": "bash", "input": { "command": "echo staging" } }, { "text": "Done." }]]);
+    let session = asking_session(&app, "Staging agent", turns).await;
+    for _ in 0..100 {
+        let (_, events) = app.read("sessions/events", &[("id", &session)]).await;
+        if events["data"].as_array().is_some_and(|e| e.iter().any(|e| e["type"] == "session.status_idle")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(inbox_sessions_now(&app, &app.client).await.is_empty(), "not read before the next tick");
+
+    // Another secret's signature, or staging's at the default's address: refused.
+    let other = engine::webhooks::generate_secret();
+    assert_eq!(post_webhook(&app, path, signed_webhook(&other, "msg_1", &session)).await, 401);
+    assert_eq!(post_webhook(&app, "/webhooks/anthropic", signed_webhook(&secret, "msg_2", &session)).await, 401);
+    assert_eq!(
+        post_webhook(&app, "/webhooks/anthropic/nowhere", signed_webhook(&secret, "msg_3", &session)).await,
+        404
+    );
+    assert_eq!(
+        post_webhook(&app, "/webhooks/anthropic/default", signed_webhook(&secret, "msg_4", &session)).await,
+        404
+    );
+    // Staging's own: its inbox reads the session at once, a minute before its next tick.
+    let good = signed_webhook(&secret, "msg_5", &session);
+    assert_eq!(post_webhook(&app, path, good.clone()).await, 204);
+    let mut listed = Vec::new();
+    for _ in 0..50 {
+        listed = inbox_sessions_now(&app, &app.client).await;
+        if !listed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed, vec![session.clone()]);
+    assert_eq!(post_webhook(&app, path, good).await, 409, "a replay");
+
+    // Kept sealed, never in the clear; received again after a restart.
+    let data_dir = app.stop().await;
+    let holding = support::files_holding(&data_dir.0, secret.as_bytes());
+    assert!(holding.is_empty(), "{holding:?}");
+    let app = start(data_dir, &vars, true).await;
+    app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_6", &session)).await, 204);
+    // Removed: refused as if the address were not there.
+    let (status, row) = app.call("workspaces/webhook", &[("id", "staging"), ("secret", "")]).await;
+    assert_eq!((status, row["webhook_secret_set"].as_bool()), (200, Some(false)), "{row}");
+    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_7", &session)).await, 404);
+}

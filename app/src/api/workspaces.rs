@@ -53,6 +53,14 @@ pub struct WorkspaceRow {
     pub created_at: String,
     /// Who may open it besides the admins (empty for `default`, which everyone may open).
     pub grants: Vec<Grant>,
+    /// Where its upstream's webhooks come (`/webhooks/anthropic/staging`; the default's is
+    /// `/webhooks/anthropic`).
+    #[serde(default)]
+    pub webhook_path: String,
+    /// Whether their signing secret is set; `None` for the default, whose secret is the server's
+    /// (`SWITCHBOARD_WEBHOOK_SECRET`, the Webhooks section says).
+    #[serde(default)]
+    pub webhook_secret_set: Option<bool>,
 }
 
 /// The form that connects a workspace.
@@ -146,6 +154,17 @@ pub async fn grant_workspace(form: GrantForm) -> Result<WorkspaceRow, AppError> 
     server::workspaces()?.0.grant(form).await
 }
 
+/// Sets the signing secret of a connected workspace's incoming webhooks (write-only: never shown
+/// again), or removes it when empty: its upstream then sends them to `/webhooks/anthropic/<id>`.
+#[access(Admin)]
+#[server(endpoint = "workspaces/webhook", output = JsonResponse)]
+pub async fn set_workspace_webhook(id: String, secret: String) -> Result<WorkspaceRow, AppError> {
+    let principal = crate::auth::store::signed_in()?;
+    let what = if secret.trim().is_empty() { "removed" } else { "set" };
+    crate::auth::store::note(serde_json::json!({ "workspace": id.trim(), "webhook_secret": what }));
+    server::workspaces()?.0.set_webhook(id, secret, principal.username).await
+}
+
 #[cfg(feature = "ssr")]
 pub mod server {
     use std::sync::Arc;
@@ -161,6 +180,8 @@ pub mod server {
         fn connect(&self, form: ConnectForm, by: String) -> BoxFuture<'_, Result<WorkspaceRow, AppError>>;
         fn disconnect(&self, id: String) -> BoxFuture<'_, Result<(), AppError>>;
         fn grant(&self, form: GrantForm) -> BoxFuture<'_, Result<WorkspaceRow, AppError>>;
+        /// Sets (or, empty, removes) a connected workspace's webhook signing secret.
+        fn set_webhook(&self, id: String, secret: String, by: String) -> BoxFuture<'_, Result<WorkspaceRow, AppError>>;
     }
 
     #[derive(Clone)]

@@ -70,12 +70,15 @@ pub fn Settings() -> impl IntoView {
 /// disconnect it.
 #[component]
 fn Workspaces() -> impl IntoView {
-    use crate::api::workspaces::{ConnectForm, ConnectWorkspace, DisconnectWorkspace, GrantWorkspace, list_workspaces};
+    use crate::api::workspaces::{
+        ConnectForm, ConnectWorkspace, DisconnectWorkspace, GrantWorkspace, SetWorkspaceWebhook, list_workspaces,
+    };
     let connect = ServerAction::<ConnectWorkspace>::new();
     let disconnect = ServerAction::<DisconnectWorkspace>::new();
     let grant = ServerAction::<GrantWorkspace>::new();
+    let webhook = ServerAction::<SetWorkspaceWebhook>::new();
     let workspaces = Resource::new(
-        move || (connect.version().get(), disconnect.version().get(), grant.version().get()),
+        move || (connect.version().get(), disconnect.version().get(), grant.version().get(), webhook.version().get()),
         |_| list_workspaces(),
     );
     let form = RwSignal::new(ConnectForm::default());
@@ -107,7 +110,7 @@ fn Workspaces() -> impl IntoView {
                         Err(error) => view! { <Failure error inline=true /> }.into_any(),
                         Ok(list) => view! {
                             <table class="list" data-testid="workspace-list">
-                                <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Upstream"</th><th scope="col">"Who may open it"</th><th scope="col">"Disconnect"</th></tr></thead>
+                                <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Upstream"</th><th scope="col">"Who may open it"</th><th scope="col">"Webhooks"</th><th scope="col">"Disconnect"</th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|w| workspace_row(w, disconnect)).collect_view()}
                                 </tbody>
@@ -118,6 +121,7 @@ fn Workspaces() -> impl IntoView {
             </Transition>
             <InlineError error=disconnect_error />
             {grant_form(grant)}
+            {webhook_form(webhook)}
             {connect_form(form, connect)}
         </section>
     }
@@ -153,6 +157,14 @@ fn workspace_row(
             </td>
             <td><code>{w.base_url}</code>{(!w.created_by.is_empty()).then(|| view! { <br /><span class="muted">{format!("connected by {} · ", w.created_by)}<LocalTime at=w.created_at /></span> })}</td>
             <td>{people}</td>
+            <td data-testid="workspace-webhooks">
+                <code>{format!("POST {}", w.webhook_path)}</code><br />
+                <span class="muted">{match w.webhook_secret_set {
+                    None => "Signed with SWITCHBOARD_WEBHOOK_SECRET (the Webhooks section below).",
+                    Some(true) => "Signing secret set.",
+                    Some(false) => "No signing secret: webhooks refused (404).",
+                }}</span>
+            </td>
             <td>{remove}</td>
         </tr>
     }
@@ -172,6 +184,30 @@ fn grant_form(grant: ServerAction<crate::api::workspaces::GrantWorkspace>) -> im
             </fieldset>
         </ActionForm>
         <InlineError error=grant_error />
+    }
+}
+
+/// The form that sets a connected workspace's webhook signing secret (or removes it, empty).
+fn webhook_form(webhook: ServerAction<crate::api::workspaces::SetWorkspaceWebhook>) -> impl IntoView {
+    let error = Signal::derive(move || webhook.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action=webhook attr:class="fields" attr:data-testid="workspace-webhook">
+            <fieldset>
+                <legend>"A workspace's incoming webhooks"</legend>
+                <p class="hint">"Register the workspace's address above (the public address, then POST /webhooks/anthropic/<short name>) as a webhook endpoint of its upstream, and paste the signing secret it shows here. A signed webhook about a session has the inbox read it at once. The secret is sealed and never shown again; empty removes it."</p>
+                <label>"Workspace (its short name)" <input type="text" name="id" required placeholder="staging" /></label>
+                <label>"Signing secret (write-only)" <input type="password" name="secret" autocomplete="off" placeholder="whsec_…" /></label>
+                <button type="submit" class="button" disabled=move || webhook.pending().get()>"Save the secret"</button>
+            </fieldset>
+        </ActionForm>
+        {move || webhook.value().get().and_then(Result::ok).map(|row| view! {
+            <p class="notice" role="status" data-testid="workspace-webhook-saved">{format!(
+                "{}: {}",
+                row.name,
+                if row.webhook_secret_set == Some(true) { "webhooks are received with the new secret." } else { "webhooks are refused until a secret is set." }
+            )}</p>
+        })}
+        <InlineError error />
     }
 }
 

@@ -129,7 +129,7 @@ fn is_stream(method: &Method, path: &str) -> bool {
 /// Signed-out requests no address's limit counts: Anthropic's webhooks (checked for their
 /// signature before anything else), built assets and the health and readiness checks.
 pub fn unlimited_signed_out(path: &str) -> bool {
-    path == "/webhooks/anthropic" || crate::access::is_asset(path)
+    path == "/webhooks/anthropic" || path.starts_with("/webhooks/anthropic/") || crate::access::is_asset(path)
 }
 
 /// Applies the limits to a signed-in person's request (inside `authenticate`, which names them),

@@ -18,7 +18,8 @@ use axum::{
 
 use crate::support::route::Route;
 
-/// The upstream's webhooks: signed by the sender; 404 without a secret (webhooks.rs).
+/// The upstream's webhooks: signed by the sender; 404 without a secret (webhooks.rs). This is
+/// the default workspace's; a connected workspace's is `crate::tenancy`'s.
 pub fn routes<S>() -> Vec<Route<S>>
 where
     S: Clone + Send + Sync + 'static,

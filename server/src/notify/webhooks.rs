@@ -105,7 +105,7 @@ impl WebhookReceiver {
     }
 }
 
-/// `POST /webhooks/anthropic`.
+/// `POST /webhooks/anthropic` (and, with a workspace's receiver, `/webhooks/anthropic/{workspace}`).
 pub async fn receive(
     State(receiver): State<Option<Arc<WebhookReceiver>>>,
     headers: HeaderMap,

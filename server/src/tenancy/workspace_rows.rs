@@ -9,13 +9,16 @@ use sqlx::{AnyPool, Row};
 use crate::support::StoreError;
 
 /// A connected workspace as it is kept.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkspaceRecord {
     pub id: String,
     pub name: String,
     pub base_url: String,
     /// Its API key, sealed for its id and address.
     pub sealed_key: Vec<u8>,
+    /// The signing secret of its incoming webhooks, sealed for its id with `/webhook` and its
+    /// address; `None`: none set.
+    pub sealed_webhook_secret: Option<Vec<u8>>,
     pub created_by: String,
     pub created_at: String,
 }
@@ -39,6 +42,13 @@ pub trait WorkspaceRows: Send + Sync + 'static {
     fn insert<'a>(&'a self, workspace: &'a WorkspaceRecord) -> BoxFuture<'a, Result<Kept, StoreError>>;
     /// Removes workspace `id` and its grants; false when there was none.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Sets (or, with `None`, removes) a workspace's sealed webhook secret; false when there is no
+    /// such workspace.
+    fn set_webhook_secret<'a>(
+        &'a self,
+        id: &'a str,
+        sealed: Option<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Every grant: (workspace, account id, roles as text).
     fn grants(&self) -> BoxFuture<'_, Result<Vec<GrantRow>, StoreError>>;
     /// Every grant with its account's username, by username.
@@ -68,7 +78,8 @@ impl WorkspaceRows for SqlWorkspaceRows {
     fn all(&self) -> BoxFuture<'_, Result<Vec<WorkspaceRecord>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query(
-                "SELECT id, name, base_url, sealed_key, created_by, created_at FROM workspaces ORDER BY created_at, id",
+                "SELECT id, name, base_url, sealed_key, sealed_webhook_secret, created_by, created_at FROM workspaces
+                 ORDER BY created_at, id",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -79,6 +90,7 @@ impl WorkspaceRows for SqlWorkspaceRows {
                     name: row.get("name"),
                     base_url: row.get("base_url"),
                     sealed_key: row.get("sealed_key"),
+                    sealed_webhook_secret: row.get("sealed_webhook_secret"),
                     created_by: row.get("created_by"),
                     created_at: row.get("created_at"),
                 })
@@ -89,12 +101,14 @@ impl WorkspaceRows for SqlWorkspaceRows {
     fn insert<'a>(&'a self, workspace: &'a WorkspaceRecord) -> BoxFuture<'a, Result<Kept, StoreError>> {
         Box::pin(async move {
             let inserted = sqlx::query(
-                "INSERT INTO workspaces (id, name, base_url, sealed_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO workspaces (id, name, base_url, sealed_key, sealed_webhook_secret, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&workspace.id)
             .bind(&workspace.name)
             .bind(&workspace.base_url)
             .bind(&workspace.sealed_key)
+            .bind(&workspace.sealed_webhook_secret)
             .bind(&workspace.created_by)
             .bind(&workspace.created_at)
             .execute(&self.pool)
@@ -111,6 +125,21 @@ impl WorkspaceRows for SqlWorkspaceRows {
         Box::pin(async move {
             let gone = sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id).execute(&self.pool).await?;
             Ok(gone.rows_affected() > 0)
+        })
+    }
+
+    fn set_webhook_secret<'a>(
+        &'a self,
+        id: &'a str,
+        sealed: Option<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let set = sqlx::query("UPDATE workspaces SET sealed_webhook_secret = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            Ok(set.rows_affected() > 0)
         })
     }
 
@@ -186,6 +215,7 @@ pub mod suite {
             name: name.to_owned(),
             base_url: "https://api.anthropic.com".to_owned(),
             sealed_key: vec![1, 2, 3],
+            sealed_webhook_secret: None,
             created_by: "ann".to_owned(),
             created_at: at.to_owned(),
         }
@@ -201,6 +231,13 @@ pub mod suite {
         let all = rows.all().await.unwrap();
         assert_eq!(all.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), ["staging", "prod"]);
         assert_eq!(all[0].sealed_key, vec![1, 2, 3]);
+        assert_eq!(all[0].sealed_webhook_secret, None);
+        // A webhook secret is set, then removed; none can be set on a workspace that is not there.
+        assert!(rows.set_webhook_secret("staging", Some(vec![4, 5])).await.unwrap());
+        assert_eq!(rows.all().await.unwrap()[0].sealed_webhook_secret, Some(vec![4, 5]));
+        assert!(rows.set_webhook_secret("staging", None).await.unwrap());
+        assert_eq!(rows.all().await.unwrap()[0].sealed_webhook_secret, None);
+        assert!(!rows.set_webhook_secret("nowhere", Some(vec![6])).await.unwrap());
         rows.set_grant("staging", 1, Some("viewer approver")).await.unwrap();
         assert!(rows.delete("staging").await.unwrap());
         assert!(!rows.delete("staging").await.unwrap());

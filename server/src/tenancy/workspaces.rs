@@ -68,6 +68,7 @@ use crate::{
     approvals::rules::RuleBook,
     approvals::service::ApprovalService,
     audit::AuditLog,
+    notify::webhooks::WebhookReceiver,
     records::import_rows::{ImportRows, SqlImportRows},
     records::imports::Imports,
     records::share_rows::{ShareRows, SqlShareRows},
@@ -138,6 +139,9 @@ pub struct Workspace {
     pub policies: Arc<Policies>,
     /// The decisions themselves (the notifier reads them), without the inbox's announcements.
     pub decision_store: Arc<dyn DecisionStore>,
+    /// A connected workspace's incoming webhooks (`POST /webhooks/anthropic/<id>`), once an admin
+    /// set their signing secret; the default's are the router's (`SWITCHBOARD_WEBHOOK_SECRET`).
+    webhooks: RwLock<Option<Arc<WebhookReceiver>>>,
     /// What [`Workspace::provide`] gives the Leptos app, made once.
     handles: Handles,
 }
@@ -225,8 +229,20 @@ impl Workspace {
             imports,
             policies,
             decision_store: store,
+            webhooks: RwLock::default(),
             handles,
         })
+    }
+
+    /// The receiver of this workspace's webhooks, if their secret is set.
+    pub fn webhooks(&self) -> Option<Arc<WebhookReceiver>> {
+        self.webhooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Receives webhooks signed with `secret` from now on (none: refuses them all).
+    fn receive_webhooks(&self, secret: Option<&str>) {
+        let receiver = secret.and_then(|secret| WebhookReceiver::new(secret, self.inbox.clone()));
+        *self.webhooks.write().unwrap_or_else(|e| e.into_inner()) = receiver;
     }
 
     pub fn is_default(&self) -> bool {
@@ -378,7 +394,9 @@ impl Workspaces {
             workspace.close();
         }
         for record in stored {
-            if self.get(&record.id).is_some() {
+            if let Some(served) = self.get(&record.id) {
+                // Its webhook secret may have been set or removed on another replica.
+                served.receive_webhooks(self.webhook_secret(&record).as_deref());
                 continue;
             }
             let (id, name, base_url) = (record.id, record.name, record.base_url);
@@ -390,8 +408,17 @@ impl Workspaces {
                 );
                 continue;
             };
+            let webhook_secret = self.webhook_secret(&WorkspaceRecord {
+                id: id.clone(),
+                base_url: base_url.clone(),
+                sealed_webhook_secret: record.sealed_webhook_secret,
+                ..WorkspaceRecord::default()
+            });
             match self.start(&id, &name, &base_url, ApiKey::new(key)).await {
-                Ok(workspace) => self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace)),
+                Ok(workspace) => {
+                    workspace.receive_webhooks(webhook_secret.as_deref());
+                    self.others.write().unwrap_or_else(|e| e.into_inner()).push(Arc::new(workspace))
+                }
                 Err(error) => tracing::error!("workspace {id} is not served: {error}"),
             }
         }
@@ -421,6 +448,54 @@ impl Workspaces {
                 }
             }
         });
+    }
+
+    /// `record`'s webhook secret, opened; `None` when none is set or it does not open (logged).
+    fn webhook_secret(&self, record: &WorkspaceRecord) -> Option<String> {
+        let sealed = record.sealed_webhook_secret.as_ref()?;
+        let opened =
+            self.secret.as_ref().and_then(|secret| secret.open(&webhook_seal_id(&record.id), &record.base_url, sealed));
+        if opened.is_none() {
+            tracing::error!("workspace {}'s webhook secret does not open: its webhooks are refused", record.id);
+        }
+        opened
+    }
+
+    /// Sets (or, empty, removes) a connected workspace's webhook signing secret.
+    async fn set_webhook_one(&self, id: String, secret: String, by: String) -> Result<WorkspaceRow, AppError> {
+        let id = id.trim().to_owned();
+        if id == DEFAULT_ID {
+            return Err(AppError::bad_input(
+                "id",
+                "The default workspace's webhooks are signed with SWITCHBOARD_WEBHOOK_SECRET and come to /webhooks/anthropic.",
+            ));
+        }
+        let Some(workspace) = self.get(&id) else { return Err(not_found(&id)) };
+        let secret = secret.trim().to_owned();
+        if !secret.is_empty() && WebhookReceiver::new(&secret, workspace.inbox.clone()).is_none() {
+            return Err(AppError::bad_input(
+                "secret",
+                "This is not a webhook signing secret: paste the one the endpoint's settings show, starting whsec_.",
+            ));
+        }
+        let Some(key) = &self.secret else {
+            return Err(AppError::internal("Switchboard has no SWITCHBOARD_SECRET_KEY to seal the secret with."));
+        };
+        let base_url = workspace.client.base_url().to_owned();
+        let sealed = (!secret.is_empty()).then(|| key.seal(&webhook_seal_id(&id), &base_url, &secret));
+        let writing = self.writes.lock().await;
+        let set = self.rows.set_webhook_secret(&id, sealed).await.map_err(|e| {
+            tracing::error!("workspace {id}'s webhook secret could not be stored: {e}");
+            AppError::internal("The secret could not be stored. Try again; the server's log says why.")
+        })?;
+        if !set {
+            return Err(not_found(&id));
+        }
+        workspace.receive_webhooks((!secret.is_empty()).then_some(secret.as_str()));
+        drop(writing);
+        tracing::info!(workspace = %id, by = %by, set = !secret.is_empty(), "set a workspace's webhook secret");
+        self.changed().await;
+        self.row(&id).await
     }
 
     /// Tells every replica the workspaces or grants changed.
@@ -530,11 +605,15 @@ impl Workspaces {
             created_by: String::new(),
             created_at: String::new(),
             grants: Vec::new(),
+            webhook_path: "/webhooks/anthropic".to_owned(),
+            webhook_secret_set: None,
         };
         Ok(std::iter::once(default)
             .chain(stored.into_iter().map(|record| {
                 WorkspaceRow {
                     serving: self.get(&record.id).is_some(),
+                    webhook_path: format!("/webhooks/anthropic/{}", record.id),
+                    webhook_secret_set: Some(record.sealed_webhook_secret.is_some()),
                     grants: grants
                         .iter()
                         .filter(|(workspace, _, _)| *workspace == record.id)
@@ -590,6 +669,7 @@ impl Workspaces {
             name: name.clone(),
             base_url: base_url.clone(),
             sealed_key: secret.seal(&id, &base_url, &key),
+            sealed_webhook_secret: None,
             created_by: by.clone(),
             created_at: app::format::rfc3339(time::OffsetDateTime::now_utc()),
         };
@@ -797,6 +877,10 @@ impl WorkspaceAdmin for Workspaces {
         Box::pin(self.connect_one(form, by))
     }
 
+    fn set_webhook(&self, id: String, secret: String, by: String) -> BoxFuture<'_, Result<WorkspaceRow, AppError>> {
+        Box::pin(self.set_webhook_one(id, secret, by))
+    }
+
     fn disconnect(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(self.disconnect_one(id))
     }
@@ -818,6 +902,24 @@ fn share_token<'a>(path: &'a str, query: Option<&'a str>) -> Option<std::borrow:
         return form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v);
     }
     None
+}
+
+/// `POST /webhooks/anthropic/{workspace}`: a connected workspace's, checked with its own secret;
+/// 404 for a workspace not served, the default (whose path is `/webhooks/anthropic`), or one
+/// without a secret.
+pub async fn receive_webhook(
+    State(workspaces): State<Arc<Workspaces>>,
+    axum::extract::Path(workspace): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    let receiver = workspaces.get(&workspace).filter(|w| !w.is_default()).and_then(|w| w.webhooks());
+    crate::notify::webhooks::receive(State(receiver), headers, body).await
+}
+
+/// What a workspace's webhook secret is sealed for (with its address), apart from its API key.
+fn webhook_seal_id(id: &str) -> String {
+    format!("{id}/webhook")
 }
 
 /// Puts the request's [`Workspace`] (and its [`Choice`]) on it, and makes the person's roles
