@@ -20,7 +20,7 @@ use axum::{
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::{TempDir, TestApp, asking_session, serve, spawn_app};
+use support::{TempDir, TestApp, asking_session, serve, signed_webhook, spawn_app, unix_now};
 use tokio::sync::{mpsc, watch};
 
 const KEY: &str = "test-key-live";
@@ -135,20 +135,7 @@ async fn upstream() -> Upstream {
 
 impl Upstream {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base_url))
-            .header("x-api-key", KEY)
-            .header("anthropic-version", protocol::ANTHROPIC_VERSION)
-            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the engine answers");
-        let status = response.status();
-        let value: Value = response.json().await.expect("JSON");
-        assert!(status.is_success(), "{path}: {status} {value}");
-        value
+        support::api_call(&self.http, (&self.base_url, KEY), method, path, body).await
     }
 
     /// A session of a scripted agent that plays `turn` for every message.
@@ -1512,37 +1499,8 @@ async fn each_lane_gets_its_threads_tokens_and_cost_from_the_thread_objects() {
     assert_eq!(status, 400, "not a thread id: {error}");
 }
 
-/// A webhook as Managed Agents sends one about `session`, signed with `secret` at `timestamp`.
-fn webhook(secret: &str, id: &str, timestamp: i64, kind: &str, session: &str) -> (Vec<(&'static str, String)>, String) {
-    let body = json!({
-        "type": "event",
-        "id": id,
-        "created_at": "2026-11-24T00:00:00Z",
-        "data": { "type": kind, "id": session, "organization_id": "org_test", "workspace_id": "wrkspc_test" },
-    })
-    .to_string();
-    let signature = standardwebhooks::Webhook::new(secret).unwrap().sign(id, timestamp, body.as_bytes()).unwrap();
-    let headers = vec![
-        ("webhook-id", id.to_owned()),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
-    ];
-    (headers, body)
-}
-
-async fn post_webhook(app: &TestApp, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/webhooks/anthropic", app.address))
-        .header("content-type", "application/json")
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    request.send().await.unwrap().status().as_u16()
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+async fn post_webhook(app: &TestApp, webhook: (Vec<(&'static str, String)>, String)) -> u16 {
+    support::post_webhook_to(app, "/webhooks/anthropic", webhook).await
 }
 
 #[tokio::test]
@@ -1571,15 +1529,15 @@ async fn a_signed_webhook_brings_a_waiting_call_to_the_inbox_at_once_and_bad_one
     let other = engine::webhooks::generate_secret();
     let now = unix_now();
     let requires_action = "session.requires_action";
-    assert_eq!(post_webhook(&app, webhook(&other, "msg_1", now, requires_action, &session)).await, 401);
-    assert_eq!(post_webhook(&app, webhook(&secret, "msg_2", now - 600, requires_action, &session)).await, 401);
-    let (_, body) = webhook(&secret, "msg_3", now, requires_action, &session);
+    assert_eq!(post_webhook(&app, signed_webhook(&other, "msg_1", now, requires_action, &session)).await, 401);
+    assert_eq!(post_webhook(&app, signed_webhook(&secret, "msg_2", now - 600, requires_action, &session)).await, 401);
+    let (_, body) = signed_webhook(&secret, "msg_3", now, requires_action, &session);
     assert_eq!(post_webhook(&app, (Vec::new(), body)).await, 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(reads_of(&upstream.tap), before, "a refused webhook reads nothing");
 
     // A good one: the call is in the inbox well before the next tick (a minute away).
-    let good = webhook(&secret, "msg_4", now, requires_action, &session);
+    let good = signed_webhook(&secret, "msg_4", now, requires_action, &session);
     let started = std::time::Instant::now();
     assert_eq!(post_webhook(&app, good.clone()).await, 204);
     let calls = tokio::time::timeout(Duration::from_secs(5), inbox.inbox_until(|calls| calls.len() == 1))
@@ -1612,7 +1570,8 @@ async fn without_a_webhook_secret_anthropic_mode_has_no_webhook_route() {
     let upstream = upstream().await;
     let app = switchboard(&upstream, &[]).await;
     let secret = engine::webhooks::generate_secret();
-    let status = post_webhook(&app, webhook(&secret, "msg_1", unix_now(), "session.requires_action", "sesn_x")).await;
+    let status =
+        post_webhook(&app, signed_webhook(&secret, "msg_1", unix_now(), "session.requires_action", "sesn_x")).await;
     assert_eq!(status, 404);
     let (status, seen) = app.read("settings/webhooks", &[]).await;
     assert_eq!(status, 200, "{seen}");

@@ -282,20 +282,7 @@ struct Api<'a> {
 
 impl Api<'_> {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base_url))
-            .header("x-api-key", DEADLINE_KEY)
-            .header("anthropic-version", protocol::ANTHROPIC_VERSION)
-            .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the engine answers");
-        let status = response.status();
-        let value: Value = response.json().await.expect("JSON");
-        assert!(status.is_success(), "{path}: {status} {value}");
-        value
+        support::api_call(&self.http, (self.base_url, DEADLINE_KEY), method, path, body).await
     }
 
     async fn events(&self, session: &str) -> Vec<Value> {

@@ -523,32 +523,9 @@ async fn a_removed_grant_ends_that_workspaces_streams_within_a_heartbeat() {
     assert!(text.contains("event: ping"), "{text}");
 }
 
-/// A webhook as Managed Agents sends one about `session`, signed with `secret` now.
+/// A `session.requires_action` webhook about `session`, signed with `secret` now.
 fn signed_webhook(secret: &str, id: &str, session: &str) -> (Vec<(&'static str, String)>, String) {
-    let body = json!({
-        "type": "event",
-        "id": id,
-        "created_at": "2026-11-28T00:00:00Z",
-        "data": { "type": "session.requires_action", "id": session, "organization_id": "org_test", "workspace_id": "wrkspc_staging" },
-    })
-    .to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let signature = standardwebhooks::Webhook::new(secret).unwrap().sign(id, now, body.as_bytes()).unwrap();
-    (
-        vec![("webhook-id", id.to_owned()), ("webhook-timestamp", now.to_string()), ("webhook-signature", signature)],
-        body,
-    )
-}
-
-async fn post_webhook(app: &TestApp, path: &str, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", app.address))
-        .header("content-type", "application/json")
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    request.send().await.unwrap().status().as_u16()
+    support::signed_webhook(secret, id, support::unix_now(), "session.requires_action", session)
 }
 
 /// The calls `client`'s inbox lists now, by session.
@@ -578,7 +555,11 @@ async fn a_connected_workspaces_webhooks_come_to_its_own_address_checked_with_it
     );
     let secret = engine::webhooks::generate_secret();
     let path = "/webhooks/anthropic/staging";
-    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_0", "sesn_x")).await, 404, "no secret set yet");
+    assert_eq!(
+        support::post_webhook_to(&app, path, signed_webhook(&secret, "msg_0", "sesn_x")).await,
+        404,
+        "no secret set yet"
+    );
 
     // Only an admin sets it; what is not a secret is refused; the default's is the server's own.
     let ana = app.client_as("ana", &["approver"]).await;
@@ -615,19 +596,22 @@ async fn a_connected_workspaces_webhooks_come_to_its_own_address_checked_with_it
 
     // Another secret's signature, or staging's at the default's address: refused.
     let other = engine::webhooks::generate_secret();
-    assert_eq!(post_webhook(&app, path, signed_webhook(&other, "msg_1", &session)).await, 401);
-    assert_eq!(post_webhook(&app, "/webhooks/anthropic", signed_webhook(&secret, "msg_2", &session)).await, 401);
+    assert_eq!(support::post_webhook_to(&app, path, signed_webhook(&other, "msg_1", &session)).await, 401);
     assert_eq!(
-        post_webhook(&app, "/webhooks/anthropic/nowhere", signed_webhook(&secret, "msg_3", &session)).await,
+        support::post_webhook_to(&app, "/webhooks/anthropic", signed_webhook(&secret, "msg_2", &session)).await,
+        401
+    );
+    assert_eq!(
+        support::post_webhook_to(&app, "/webhooks/anthropic/nowhere", signed_webhook(&secret, "msg_3", &session)).await,
         404
     );
     assert_eq!(
-        post_webhook(&app, "/webhooks/anthropic/default", signed_webhook(&secret, "msg_4", &session)).await,
+        support::post_webhook_to(&app, "/webhooks/anthropic/default", signed_webhook(&secret, "msg_4", &session)).await,
         404
     );
     // Staging's own: its inbox reads the session at once, a minute before its next tick.
     let good = signed_webhook(&secret, "msg_5", &session);
-    assert_eq!(post_webhook(&app, path, good.clone()).await, 204);
+    assert_eq!(support::post_webhook_to(&app, path, good.clone()).await, 204);
     let mut listed = Vec::new();
     for _ in 0..50 {
         listed = inbox_sessions_now(&app, &app.client).await;
@@ -637,7 +621,7 @@ async fn a_connected_workspaces_webhooks_come_to_its_own_address_checked_with_it
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(listed, vec![session.clone()]);
-    assert_eq!(post_webhook(&app, path, good).await, 409, "a replay");
+    assert_eq!(support::post_webhook_to(&app, path, good).await, 409, "a replay");
 
     // Kept sealed, never in the clear; received again after a restart.
     let data_dir = app.stop().await;
@@ -645,9 +629,9 @@ async fn a_connected_workspaces_webhooks_come_to_its_own_address_checked_with_it
     assert!(holding.is_empty(), "{holding:?}");
     let app = start(data_dir, &vars, true).await;
     app.sign_in(&app.client, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_6", &session)).await, 204);
+    assert_eq!(support::post_webhook_to(&app, path, signed_webhook(&secret, "msg_6", &session)).await, 204);
     // Removed: refused as if the address were not there.
     let (status, row) = app.call("workspaces/webhook", &[("id", "staging"), ("secret", "")]).await;
     assert_eq!((status, row["webhook_secret_set"].as_bool()), (200, Some(false)), "{row}");
-    assert_eq!(post_webhook(&app, path, signed_webhook(&secret, "msg_7", &session)).await, 404);
+    assert_eq!(support::post_webhook_to(&app, path, signed_webhook(&secret, "msg_7", &session)).await, 404);
 }

@@ -44,6 +44,72 @@ pub async fn engine_get(base_url: &str, path: &str, credential: &str) -> (u16, V
     json_of(response).await
 }
 
+/// A call of the API at `base_url` as an API client makes it (`x-api-key: key`, the version and
+/// beta headers), with a JSON body or none; asserts it succeeded and answers its JSON.
+pub async fn api_call(
+    http: &reqwest::Client,
+    (base_url, key): (&str, &str),
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut request = http
+        .request(method, format!("{base_url}{path}"))
+        .header("x-api-key", key)
+        .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the engine answers");
+    let status = response.status();
+    let value: Value = response.json().await.expect("JSON");
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+/// A webhook as Managed Agents sends one of `kind` about `session`, signed with `secret` at
+/// `timestamp`: its headers and body.
+pub fn signed_webhook(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    kind: &str,
+    session: &str,
+) -> (Vec<(&'static str, String)>, String) {
+    let body = json!({
+        "type": "event",
+        "id": id,
+        "created_at": "2026-11-24T00:00:00Z",
+        "data": { "type": kind, "id": session, "organization_id": "org_test", "workspace_id": "wrkspc_test" },
+    })
+    .to_string();
+    let signature = standardwebhooks::Webhook::new(secret).unwrap().sign(id, timestamp, body.as_bytes()).unwrap();
+    let headers = vec![
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    (headers, body)
+}
+
+/// Posts `webhook` to `path` of `app`, as its sender does; answers the status.
+pub async fn post_webhook_to(app: &TestApp, path: &str, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// Seconds since the epoch, now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
 /// A multipart form holding `bytes` as the file `name`, as the upload form posts it.
 pub fn file_form(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()))
