@@ -42,6 +42,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 /// The name the decision store and the timeline give a deadline's denial.
 pub const DECIDED_BY: &str = "the approval policy's deadline";
 
+/// Whether any of `all` sets a deadline.
+fn sets_deadline(all: &[Policy]) -> bool {
+    all.iter().any(|p| p.deadline.is_set())
+}
+
 /// A workspace's deadlines: its policies, and the audit log their denials go to.
 pub struct Deadlines {
     policies: Arc<Policies>,
@@ -58,18 +63,19 @@ impl Deadlines {
 
     /// Whether any policy sets a deadline, as last read (the poller runs while one does).
     pub fn any_known(&self) -> bool {
-        self.policies().is_some_and(|all| all.iter().any(|p| p.deadline.is_set()))
+        self.known().is_some()
+    }
+
+    /// The policies as last read, when any sets a deadline: what the published calls are
+    /// stamped with.
+    pub fn known(&self) -> Option<Arc<Vec<Policy>>> {
+        self.policies.cached().filter(|all| sets_deadline(all))
     }
 
     /// The policies now, when any sets a deadline (from memory after the first read). A store
     /// that cannot be read counts as none: nothing is denied on a guess.
     pub async fn current(&self) -> Option<Arc<Vec<Policy>>> {
-        self.policies.all().await.ok().filter(|all| all.iter().any(|p| p.deadline.is_set()))
-    }
-
-    /// The policies as last read, to stamp the published calls' deadlines with.
-    pub fn policies(&self) -> Option<Arc<Vec<Policy>>> {
-        self.policies.cached()
+        self.policies.all().await.ok().filter(|all| sets_deadline(all))
     }
 
     /// Returns when the policies change.

@@ -891,11 +891,7 @@ impl Inbox {
 
     fn publish(&self, state: &Known) {
         let mut calls: Vec<PendingCall> = state.waiting.values().flatten().cloned().collect();
-        if let Some((deadlines, policies)) = self
-            .deadlines
-            .as_ref()
-            .and_then(|d| Some((d, d.policies().filter(|p| p.iter().any(|p| p.deadline.is_set()))?)))
-        {
+        if let Some((deadlines, policies)) = self.deadlines.as_ref().and_then(|d| Some((d, d.known()?))) {
             for call in &mut calls {
                 call.deadline_ms = deadlines.due(&policies, call);
             }
