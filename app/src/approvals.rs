@@ -41,6 +41,12 @@ mod service {
             Ok(Self { person: signed_in()?, note })
         }
 
+        /// `person` deciding outside a server function (a press in Slack): `note` is where the
+        /// decision's detail goes, for the entry the caller writes itself.
+        pub fn acting(person: Principal, note: AuditNote) -> Self {
+            Self { person, note: Some(note) }
+        }
+
         /// Sets what the request's audit entry says beside its action.
         pub fn note(&self, detail: Value) {
             if let Some(note) = &self.note {

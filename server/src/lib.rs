@@ -22,6 +22,7 @@ pub mod audit;
 pub mod notify;
 pub mod records;
 pub mod settings;
+pub mod slack;
 pub mod streams;
 pub mod support;
 pub mod tenancy;

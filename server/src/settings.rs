@@ -135,6 +135,9 @@ pub struct NotifySettings {
     /// channel's URL may reach, such as a receiver on your network; none by default. A cloud
     /// metadata service is refused whatever it says (`crate::support::destinations`).
     pub destinations: crate::support::destinations::Destinations,
+    /// `SWITCHBOARD_SLACK_API_URL`: Slack's Web API, where the workspaces' Slack apps post
+    /// (default `https://slack.com/api`; a stand-in's address in tests).
+    pub slack_api_url: String,
 }
 
 /// A webhook signing secret; its `Debug` leaves it out.
@@ -312,6 +315,8 @@ pub enum SettingsError {
         "SWITCHBOARD_PUBLIC_URL={value:?} is not an http:// or https:// origin, e.g. https://switchboard.example.com"
     )]
     PublicUrl { value: String },
+    #[error("SWITCHBOARD_SLACK_API_URL={value:?} is not an http:// or https:// URL, e.g. https://slack.com/api")]
+    SlackApiUrl { value: String },
     #[error("SWITCHBOARD_SHARE_SECRET_PATTERNS: line {line} is not a regular expression: {error}")]
     SecretPattern { line: usize, error: String },
     #[error("SWITCHBOARD_COOKIE_SECURE={value:?} is not true or false")]
@@ -613,6 +618,13 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
                 &self.get("SWITCHBOARD_ALLOW_PRIVATE_URLS").unwrap_or_default(),
             )
             .map_err(SettingsError::AllowPrivateUrls)?,
+            slack_api_url: match self.get("SWITCHBOARD_SLACK_API_URL") {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    url.trim_end_matches('/').to_owned()
+                }
+                Some(value) => return Err(SettingsError::SlackApiUrl { value }),
+                None => "https://slack.com/api".to_owned(),
+            },
         })
     }
 

@@ -34,6 +34,14 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // No login: its signature is its credential (tests/live.rs checks it; a connected
         // workspace's, with its own secret, tests/workspaces.rs).
         ("POST", "/webhooks/anthropic" | "/webhooks/anthropic/{workspace}") => Anyone,
+        // Slack's interactivity: signed with a workspace's Slack app's secret (tests/slack.rs).
+        ("POST", "/webhooks/slack") => Anyone,
+        // A workspace's Slack app: its admins. The link a Slack user is shown: anyone signed in
+        // links their own account (tests/slack.rs).
+        ("GET", "/api/slack/app") => Admin,
+        ("POST", "/api/slack/app/save" | "/api/slack/app/remove") => Admin,
+        ("GET", "/api/slack/link") => Viewer,
+        ("POST", "/api/slack/link/confirm") => Viewer,
         (_, "/api/auth/me") => Anyone,
         // Single sign-on: the sign-in page's button, and the flow itself, whose return is checked
         // against the sign-in the browser's own session started (tests/sso.spec.ts).
@@ -1137,12 +1145,16 @@ async fn signed_out_requests_past_the_limit_get_429_but_signed_webhooks_do_not()
 }
 
 /// Which signed-out requests no address's limit counts, beside the access table: Anthropic's
-/// signed webhooks and the health and readiness checks, of the endpoints (and built assets, which
+/// signed webhooks, Slack's signed presses (all from Slack's few addresses) and the health and readiness checks, of the endpoints (and built assets, which
 /// are not endpoints). Everything else anyone can reach signed out is counted, `/metrics` too.
 #[test]
 fn only_signed_webhooks_and_the_health_checks_escape_the_signed_out_limit() {
-    let designed =
-        |path: &str| matches!(path, "/webhooks/anthropic" | "/webhooks/anthropic/{workspace}" | "/healthz" | "/readyz");
+    let designed = |path: &str| {
+        matches!(
+            path,
+            "/webhooks/anthropic" | "/webhooks/anthropic/{workspace}" | "/webhooks/slack" | "/healthz" | "/readyz"
+        )
+    };
     let wrong: Vec<String> = endpoints()
         .into_iter()
         .filter(|(_, path)| server::access::limits::unlimited_signed_out(path) != designed(path))

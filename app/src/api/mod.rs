@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod settings;
 pub mod shares;
 pub mod skills;
+pub mod slack;
 pub mod upstream;
 pub mod vaults;
 pub mod work;

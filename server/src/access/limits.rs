@@ -126,10 +126,13 @@ fn is_stream(method: &Method, path: &str) -> bool {
     *method == Method::GET && path.starts_with("/api/") && path.ends_with("/stream")
 }
 
-/// Signed-out requests no address's limit counts: Anthropic's webhooks (checked for their
+/// Signed-out requests no address's limit counts: Anthropic's webhooks and Slack's presses (checked for their
 /// signature before anything else), built assets and the health and readiness checks.
 pub fn unlimited_signed_out(path: &str) -> bool {
-    path == "/webhooks/anthropic" || path.starts_with("/webhooks/anthropic/") || crate::access::is_asset(path)
+    path == "/webhooks/anthropic"
+        || path.starts_with("/webhooks/anthropic/")
+        || path == "/webhooks/slack"
+        || crate::access::is_asset(path)
 }
 
 /// Applies the limits to a signed-in person's request (inside `authenticate`, which names them),

@@ -1,5 +1,6 @@
 //! Workspaces: each an upstream with its own records, and the roles people hold in each.
 
+pub mod desks;
 pub mod workspace_rows;
 pub mod workspaces;
 

@@ -234,6 +234,11 @@ impl Workspace {
         })
     }
 
+    /// The approval service of this workspace: what a press in Slack decides through.
+    pub fn approvals(&self) -> ApprovalsHandle {
+        self.handles.approvals.clone()
+    }
+
     /// The receiver of this workspace's webhooks, if their secret is set.
     pub fn webhooks(&self) -> Option<Arc<WebhookReceiver>> {
         self.webhooks.read().unwrap_or_else(|e| e.into_inner()).clone()

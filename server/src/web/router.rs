@@ -47,12 +47,13 @@ pub struct Services {
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
     pub notifier: Arc<Notifier>,
+    pub slack: Arc<crate::slack::Slack>,
     pub observe: Arc<super::observe::Observe>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
-    let Services { workspaces, access, webhooks, notifier, observe } = services;
+    let Services { workspaces, access, webhooks, notifier, slack, observe } = services;
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
     let site_root = settings.site_root.to_string_lossy().into_owned();
@@ -76,6 +77,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         audit: access.audit.clone(),
         webhooks,
         workspaces: workspaces.clone(),
+        slack,
         observe,
     };
     let context = page_context(settings, &state, notifier, sign_out_to.clone());
@@ -121,6 +123,7 @@ fn page_context(
         inbox: inbox.clone(),
     }));
     let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
+    let slack = app::api::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
     let accounts = AccountsHandle(state.access.accounts.clone());
     let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
@@ -137,6 +140,7 @@ fn page_context(
         provide_context(single_sign_on.clone());
         provide_context(webhook_report.clone());
         provide_context(notify.clone());
+        provide_context(slack.clone());
         provide_context(mcp_tools.clone());
         provide_context(stylesheet.clone());
         // A page's policy names the nonce its hydration scripts carry.

@@ -20,6 +20,7 @@ pub fn routes() -> Vec<Route<AppState>> {
         crate::approvals::routes(),
         crate::records::routes(),
         crate::notify::routes(),
+        crate::slack::routes(),
         crate::tenancy::routes(),
     ]
     .into_iter()

@@ -92,7 +92,25 @@ impl Application {
         let link_key =
             keys.key("link").await.map_err(|e| io::Error::other(format!("cannot read the link key: {e}")))?;
         let notifier =
-            open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces, link_key).await?;
+            open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces, link_key.clone())
+                .await?;
+        let slack = crate::slack::Slack::open(crate::slack::SlackParts {
+            rows: Arc::new(crate::slack::slack_rows::SqlSlackRows::new(pool.clone())),
+            api_url: settings.notify.slack_api_url.clone(),
+            desks: Arc::new(crate::tenancy::desks::WorkspaceDesks {
+                workspaces: workspaces.clone(),
+                accounts: access.accounts.clone(),
+            }),
+            seal: settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key),
+            link_key,
+            public_url: settings
+                .notify
+                .public_url
+                .clone()
+                .unwrap_or_else(|| own_origin(listener.local_addr().expect("bound"))),
+            cluster: cluster.clone(),
+        })?;
+        slack.start();
         // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces); one
         // replica sends them for all.
         notifier.clone().run(inbox.clone(), cluster.lease("notifier"));
@@ -103,7 +121,7 @@ impl Application {
         let router = router(
             &settings,
             listener.local_addr()?,
-            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier, observe },
+            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier, slack, observe },
             sessions,
         );
         Ok(Self { listener, router, workspaces, engine, access, metrics, cluster })

@@ -18,6 +18,8 @@ pub struct AppState {
     pub webhooks: Option<Arc<crate::notify::webhooks::WebhookReceiver>>,
     /// Every workspace; a request's own, and its parts, are on it (`Workspace::put_on`).
     pub workspaces: Arc<Workspaces>,
+    /// The workspaces' Slack apps: `/webhooks/slack` and the Settings page's section.
+    pub slack: Arc<crate::slack::Slack>,
     /// `/metrics` and `/readyz`.
     pub observe: Arc<super::observe::Observe>,
 }
