@@ -50,6 +50,7 @@ use pages::{
     settings::Settings,
     shares::{Shared, SharesList},
     skills::{SkillDetail, SkillList},
+    slack::SlackLink,
     users::Users,
     vaults::{VaultDetail, VaultList},
 };
@@ -143,6 +144,8 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("share"), ParamSegment("token")) view={Lazy::<SharedPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("audit") view={Lazy::<AuditPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("users") view={Lazy::<UsersPage>::new()} ssr=SsrMode::Async />
+                        // The one-time link a Slack user is shown on their first press (server/src/slack).
+                        <Route path=(StaticSegment("slack"), StaticSegment("link")) view={Lazy::<SlackLinkPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login ssr=SsrMode::Async />
                         <Route path=StaticSegment("setup") view=Setup />
@@ -208,6 +211,7 @@ lazy_pages! {
     AuditPage => Audit,
     UsersPage => Users,
     AccountPage => YourAccount,
+    SlackLinkPage => SlackLink,
 }
 
 /// Entry point of the WASM bundle: attaches the app to the server-rendered DOM.

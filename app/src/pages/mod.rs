@@ -15,6 +15,7 @@ pub mod sessions;
 pub mod settings;
 pub mod shares;
 pub mod skills;
+pub mod slack;
 pub mod users;
 pub mod vaults;
 pub mod work_queue;

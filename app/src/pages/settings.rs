@@ -62,6 +62,7 @@ pub fn Settings() -> impl IntoView {
             <Workspaces />
             <Webhooks />
             <Channels />
+            <crate::pages::slack::SlackSection />
         </Show>
     }
 }
