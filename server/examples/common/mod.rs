@@ -22,6 +22,11 @@ pub struct Bench {
 
 /// Starts Switchboard in this process, in a fresh data directory named after `name`.
 pub async fn start(name: &str) -> Bench {
+    start_with(name, &[]).await
+}
+
+/// [`start`] with `extra` settings too.
+pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> Bench {
     let data_dir = std::env::temp_dir().join(format!("switchboard-{name}-{}", std::process::id()));
     let vars = [
         ("SWITCHBOARD_LISTEN", "127.0.0.1:0".to_owned()),
@@ -35,7 +40,11 @@ pub async fn start(name: &str) -> Bench {
         // …nor the limit of an address signed out: the login bench sends thousands of sign-ins.
         ("SWITCHBOARD_SIGNED_OUT_REQUESTS_PER_MINUTE", "1000000".to_owned()),
     ];
-    let settings = Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
+    let settings = Settings::from_lookup(|name| {
+        let extra = extra.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+        extra.or_else(|| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+    })
+    .unwrap();
     let app = Application::build(settings).await.expect("Switchboard starts");
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
