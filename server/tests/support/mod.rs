@@ -3,6 +3,8 @@
 // Shared by several test binaries; each uses only part of it.
 #![allow(dead_code)]
 
+pub mod slack_standin;
+
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
