@@ -609,3 +609,86 @@ async fn with_the_secret_key_no_channel_url_or_secret_is_left_in_any_file() {
     assert!(list[0]["target"].as_str().unwrap().contains("SWITCHBOARD_SECRET_KEY"), "{list}");
     app.stop().await;
 }
+
+/// A connected workspace is told of as the default one is: its waiting call is emailed to the
+/// people who may decide there (and nobody else), posted to its Slack app, and every link names
+/// the workspace, so it opens there whichever workspace the browser was in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_workspaces_call_reaches_email_and_slack_with_links_that_open_in_it() {
+    const STAGING_KEY: &str = "staging-engine-key";
+    let engine = support::spawn_engine(STAGING_KEY).await;
+    let (port, sink) = smtp_sink().await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let (slack, slack_url) = support::slack_standin::StandIn::start().await;
+    let app = spawn_app(&[
+        ("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="),
+        ("SWITCHBOARD_SMTP_URL", &smtp),
+        ("SWITCHBOARD_NOTIFY_WINDOW_SECS", "0.2"),
+        ("SWITCHBOARD_SLACK_API_URL", &slack_url),
+    ])
+    .await;
+    let connect = [
+        ("form[id]", "staging"),
+        ("form[name]", "Staging"),
+        ("form[base_url]", engine.base_url.as_str()),
+        ("form[key]", STAGING_KEY),
+    ];
+    let (status, row) = app.call("workspaces/connect", &connect).await;
+    assert_eq!(status, 200, "{row}");
+    // Bob approves in staging only; Carol in the default workspace only. Both chose email.
+    let bob = app.client_as("bob", &["viewer"]).await;
+    let carol = app.client_as("carol", &["approver"]).await;
+    let grant = [("form[workspace_id]", "staging"), ("form[username]", "bob"), ("form[roles]", "approver")];
+    assert_eq!(app.call("workspaces/grant", &grant).await.0, 200);
+    let to_staging = |client: &reqwest::Client| {
+        let request = client.post(format!("{}/auth/workspace", app.address)).form(&[("workspace", "staging")]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(to_staging(&bob).await, 303);
+    assert_eq!(choose_email(&app, &bob, "bob@example.com").await.0, 200);
+    assert_eq!(choose_email(&app, &carol, "carol@example.com").await.0, 200);
+
+    // The admin, in staging, gives it a Slack app and starts a session there.
+    assert_eq!(to_staging(&app.client).await, 303);
+    let slack_form = [
+        ("form[channel]", "C0STAGING1"),
+        ("form[bot_token]", &["xoxb", "2222", "3333", "stagingtoken"].join("-")),
+        ("form[signing_secret]", "fedcba9876543210fedcba9876543210"),
+    ];
+    let (status, saved) = app.call("slack/app/save", &slack_form).await;
+    assert_eq!((status, saved["workspace"].as_str()), (200, Some("staging")), "{saved}");
+    let session =
+        asking_session(&app, "Staging agent", json!([[{ "tool": "bash", "input": { "command": "echo staging" } }]]))
+            .await;
+
+    at_least(&sink, 1, "emails").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mails: Vec<Mail> = sink.lock().await.iter().filter(|m| m.text().contains(&session)).cloned().collect();
+    assert_eq!(mails.len(), 1, "one email of staging's call: {:?}", mails.iter().map(|m| &m.to).collect::<Vec<_>>());
+    assert_eq!(mails[0].to, ["bob@example.com"], "only the people who may decide in staging");
+    assert!(mails[0].text().contains("Waiting for you in Staging"), "{}", mails[0].text());
+    let link = mails[0].link_for("echo staging");
+    assert!(link.contains("&workspace=staging"), "{link}");
+    // Bob's browser chose the default workspace since: the link asks once (a link from another
+    // site never switches silently), and one press opens the call in staging.
+    let to_default = bob.post(format!("{}/auth/workspace", app.address)).form(&[("workspace", "default")]);
+    assert_eq!(to_default.send().await.unwrap().status().as_u16(), 303);
+    let asking = bob.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(asking.contains("Open this page in Staging?"), "{asking}");
+    let next = link.trim_start_matches(&app.address).replace("&workspace=staging", "");
+    let switched = bob
+        .post(format!("{}/auth/workspace", app.address))
+        .form(&[("workspace", "staging"), ("next", next.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status().as_u16(), 303);
+    let (state, text) = open(&bob, &link).await;
+    assert_eq!(state, "open", "{text}");
+
+    let posted = slack.holding("chat.postMessage", &session, 1).await.remove(0);
+    assert_eq!(posted["channel"], "C0STAGING1");
+    let blocks = posted["blocks"].to_string();
+    assert!(blocks.contains("&workspace=staging") && blocks.contains("\"staging sesn_"), "{blocks}");
+    assert!(slack.of("chat.postMessage").iter().all(|p| p.to_string().contains(&session)), "nothing of the default's");
+}

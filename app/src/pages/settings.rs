@@ -275,7 +275,7 @@ fn Channels() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="channels" data-testid="channels">
             <h2 id="channels">"Notification channels"</h2>
-            <p>"Every batch of waiting calls also goes to each channel: a Slack message (an incoming webhook), or JSON signed as Standard Webhooks for anything else (Teams, PagerDuty, a bot). Links in a channel open the session at the call after sign-in; each person's own email links are single-use."</p>
+            <p>"Every batch of this workspace's waiting calls also goes to each of its channels: a Slack message (an incoming webhook), or JSON signed as Standard Webhooks for anything else (Teams, PagerDuty, a bot). Links in a channel open the session at the call after sign-in; each person's own email links are single-use."</p>
             <Transition fallback=|| view! { <Loading what="the channels" /> }>
                 {move || Suspend::new(async move {
                     match channels.await {

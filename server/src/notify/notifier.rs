@@ -28,7 +28,7 @@ use app::{
         policies::{Policy, policy_for},
         workspaces::DEFAULT_ID,
     },
-    auth::{Role, store::AccountStore as _},
+    auth::{Principal, store::AccountStore as _},
     decisions::LinkRefusal,
     error::AppError,
     upstream::client::BoxFuture,
@@ -67,7 +67,18 @@ struct Claims {
     x: i64,
     /// Nonce: kept once opened.
     n: String,
+    /// The workspace of the call (links made before workspaces had their own are the default's).
+    #[serde(default = "default_workspace")]
+    w: String,
 }
+
+fn default_workspace() -> String {
+    DEFAULT_ID.to_owned()
+}
+
+/// Whether a person may decide in the notifier's workspace: enabled, with a role there that
+/// decides (the default workspace's roles, or the grants of a connected one).
+pub type MayDecide = Arc<dyn Fn(&Principal) -> bool + Send + Sync>;
 
 /// A call told of, and to whom.
 struct Told {
@@ -147,7 +158,14 @@ impl Round {
 }
 
 pub struct Notifier {
+    /// Switchboard's own (the main database): spent links, email addresses, channels.
     rows: Arc<dyn NotifyRows>,
+    /// The workspace's own: the calls told of.
+    told_rows: Arc<dyn NotifyRows>,
+    /// The workspace whose calls it tells of: its id and name.
+    workspace: (String, String),
+    inbox: Arc<Inbox>,
+    may_decide: MayDecide,
     /// Where people open Switchboard: `SWITCHBOARD_PUBLIC_URL`, or the address it listens on.
     public_url: String,
     key: Vec<u8>,
@@ -167,12 +185,19 @@ pub struct Notifier {
     seal: Option<SealKey>,
 }
 
-/// What the notifier reads besides its own tables.
+/// What the notifier reads besides Switchboard's own tables: its workspace's.
 pub struct NotifierStores {
     pub accounts: Arc<Accounts>,
+    /// The workspace's id and name.
+    pub workspace: (String, String),
+    pub inbox: Arc<Inbox>,
     pub decisions: Arc<dyn DecisionStore>,
     pub policies: Arc<Policies>,
+    /// The workspace's audit log (quiet hours and escalations are its entries).
     pub audit: Arc<AuditLog>,
+    /// The workspace's `notified_calls`.
+    pub told: Arc<dyn NotifyRows>,
+    pub may_decide: MayDecide,
 }
 
 /// Who gets email could not be read; for the log.
@@ -194,7 +219,7 @@ impl Notifier {
         stores: NotifierStores,
         seal: Option<SealKey>,
     ) -> std::io::Result<Arc<Self>> {
-        let NotifierStores { accounts, decisions, policies, audit } = stores;
+        let NotifierStores { accounts, workspace, inbox, decisions, policies, audit, told, may_decide } = stores;
         let mailer = match &settings.smtp_url {
             None => None,
             // The URL may hold a password: the error names the setting only.
@@ -221,6 +246,10 @@ impl Notifier {
             .map_err(std::io::Error::other)?;
         Ok(Arc::new(Self {
             rows,
+            told_rows: told,
+            workspace,
+            inbox,
+            may_decide,
             public_url,
             key,
             settings,
@@ -240,8 +269,8 @@ impl Notifier {
     pub fn link(&self, session_id: &str, event_id: &str, username: &str) -> String {
         let expires = time::OffsetDateTime::now_utc() + self.settings.link_ttl;
         let token = self.token(session_id, event_id, username, expires.unix_timestamp());
-        // The default workspace's calls: the link says so, whichever the browser was in.
-        format!("{}/sessions/{session_id}?event={event_id}&t={token}&workspace={DEFAULT_ID}", self.public_url)
+        // The link names its workspace, whichever the browser was in.
+        format!("{}/sessions/{session_id}?event={event_id}&t={token}&workspace={}", self.public_url, self.workspace.0)
     }
 
     /// A token for the call and person, expiring at `expires` (seconds since the epoch).
@@ -252,6 +281,7 @@ impl Notifier {
             u: username.to_owned(),
             x: expires,
             n: crate::support::random_hex::<16>(),
+            w: self.workspace.0.clone(),
         };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let mut mac = Signer::new_from_slice(&self.key).expect("HMAC takes a key of any length");
@@ -259,9 +289,10 @@ impl Notifier {
         format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
-    /// The claims of `token` when it is Switchboard's and names `event_id` of `session_id`.
+    /// The claims of `token` when it is Switchboard's and names `event_id` of `session_id` in
+    /// this workspace.
     fn claims_for(&self, token: &str, session_id: &str, event_id: &str) -> Option<Claims> {
-        self.verify(token).filter(|c| c.s == session_id && c.e == event_id)
+        self.verify(token).filter(|c| c.s == session_id && c.e == event_id && c.w == self.workspace.0)
     }
 
     fn verify(&self, token: &str) -> Option<Claims> {
@@ -281,7 +312,6 @@ impl Notifier {
         event_id: &str,
         token: &str,
         username: &str,
-        inbox: &Inbox,
     ) -> Result<LinkCheck, AppError> {
         let refused = |why: String| Ok(LinkCheck::Refused { why });
         let Some(claims) = self.claims_for(token, session_id, event_id) else {
@@ -311,7 +341,7 @@ impl Notifier {
             ));
         }
         // Decided outside Switchboard (another client, the session ended): no longer listed.
-        let list = inbox.current().await;
+        let list = self.inbox.current().await;
         let call = list.calls.iter().find(|c| c.session_id == session_id && c.event_id() == event_id);
         let (tool, summary) = match call {
             Some(call) => (call.tool().to_owned(), call.summary()),
@@ -399,7 +429,8 @@ impl Notifier {
     ///
     /// The calls told of are kept in `notified_calls`: a replica that takes the lease over
     /// tells nobody again of them, and escalates them from when they were first told.
-    pub fn run(self: Arc<Self>, inbox: Arc<Inbox>, mut lease: watch::Receiver<bool>) {
+    pub fn run(self: Arc<Self>, mut lease: watch::Receiver<bool>) {
+        let inbox = self.inbox.clone();
         tokio::spawn(async move {
             loop {
                 while !*lease.borrow_and_update() {
@@ -495,7 +526,7 @@ impl Notifier {
 
     /// The calls told of before, by this replica or another, as they were kept.
     async fn told_before(&self) -> HashMap<String, Told> {
-        let rows = match self.rows.told().await {
+        let rows = match self.told_rows.told().await {
             Ok(rows) => rows,
             Err(error) => {
                 tracing::warn!("the calls told of before could not be read; none is told again knowingly: {error}");
@@ -526,14 +557,14 @@ impl Notifier {
             people: people.join(" "),
             call: serde_json::to_string(&told.call).unwrap_or_default(),
         };
-        if let Err(error) = self.rows.record_told(&row).await {
+        if let Err(error) = self.told_rows.record_told(&row).await {
             tracing::warn!("a call told of was not kept; a replica taking over may tell of it again: {error}");
         }
     }
 
     async fn forget_told(&self, gone: &[Told]) {
         let ids: Vec<String> = gone.iter().map(|t| t.call.event_id().to_owned()).collect();
-        if let Err(error) = self.rows.forget_told(&ids).await {
+        if let Err(error) = self.told_rows.forget_told(&ids).await {
             tracing::warn!("decided calls told of were not forgotten: {error}");
         }
     }
@@ -612,7 +643,8 @@ impl Notifier {
                 app::api::policies::duration_words(step.after_secs)
             );
             for (username, address) in &new {
-                let subject = format!("Still waiting: {} in {}", call.tool(), call.session_label());
+                let subject =
+                    format!("Still waiting{}: {} in {}", self.in_workspace(), call.tool(), call.session_label());
                 self.email(address, username, &subject, &intro, std::slice::from_ref(&call), &[]).await;
             }
             if let Some(told) = told.get_mut(&id) {
@@ -678,7 +710,7 @@ impl Notifier {
             }
             let gone: Vec<PendingCall> =
                 gone.iter().filter(|t| t.people.contains(&username)).map(|t| t.call.clone()).collect();
-            if self.email(&address, &username, &subject(&mine), "", &mine, &gone).await {
+            if self.email(&address, &username, &self.subject(&mine), "", &mine, &gone).await {
                 for call in &mine {
                     told.entry(call.event_id().to_owned()).or_default().insert(username.clone());
                 }
@@ -731,11 +763,9 @@ impl Notifier {
         Ok(rows
             .into_iter()
             .filter(|(username, _)| {
-                accounts.iter().any(|a| {
-                    a.username == *username
-                        && !a.disabled
-                        && (a.roles.contains(&Role::Approver) || a.roles.contains(&Role::Admin))
-                })
+                accounts
+                    .iter()
+                    .any(|a| a.username == *username && !a.disabled && (self.may_decide)(&Principal::from(a.clone())))
             })
             .collect())
     }
@@ -761,8 +791,8 @@ impl Notifier {
             text.push('\n');
         }
         text.push_str(&format!(
-            "Each link opens its call once, for you, until it expires; opening it decides nothing.\nEverything that waits: {}/inbox\nStop these emails on the Inbox page.\n",
-            self.public_url
+            "Each link opens its call once, for you, until it expires; opening it decides nothing.\nEverything that waits: {}\nStop these emails on the Inbox page.\n",
+            self.inbox_link()
         ));
         text
     }
@@ -776,7 +806,11 @@ impl Notifier {
     /// Every channel with its URL and signing secret, in one read.
     async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
         let stored = self.rows.channels().await.map_err(store_failed)?;
-        Ok(stored.into_iter().map(|record| channel_of(record, self.seal.as_ref())).collect())
+        Ok(stored
+            .into_iter()
+            .filter(|record| record.workspace == self.workspace.0)
+            .map(|record| channel_of(record, self.seal.as_ref()))
+            .collect())
     }
 
     /// With a key: seals every channel's URL and secret still in plain text (written before the
@@ -819,14 +853,17 @@ impl Notifier {
             ),
         };
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        let record = self.rows.add_channel(&kind, &name, &by, &at, &fill).await.map_err(store_failed)?;
+        let record =
+            self.rows.add_channel((&kind, &name, &self.workspace.0), &by, &at, &fill).await.map_err(store_failed)?;
         let (channel, ..) = channel_of(record, sealing);
         self.channel_added.notify_one();
         Ok(ChannelMade { channel, secret })
     }
 
     async fn delete_channel_now(&self, id: i64) -> Result<(), AppError> {
-        if !self.rows.delete_channel(id).await.map_err(store_failed)? {
+        // Only this workspace's: another's is removed where it is listed.
+        let here = self.channels_now().await?.iter().any(|c| c.id == id);
+        if !here || !self.rows.delete_channel(id).await.map_err(store_failed)? {
             return Err(AppError::not_found(format!("There is no channel {id}; it may have been removed already.")));
         }
         Ok(())
@@ -889,13 +926,37 @@ impl Notifier {
     /// A channel's link to a call: the session page at the call, without a token (a channel is
     /// read by many; each signs in).
     fn plain_link(&self, call: &PendingCall) -> String {
-        format!("{}/sessions/{}?event={}&workspace={DEFAULT_ID}", self.public_url, call.session_id, call.event_id())
+        format!(
+            "{}/sessions/{}?event={}&workspace={}",
+            self.public_url,
+            call.session_id,
+            call.event_id(),
+            self.workspace.0
+        )
+    }
+
+    /// The workspace's inbox.
+    fn inbox_link(&self) -> String {
+        format!("{}/inbox?workspace={}", self.public_url, self.workspace.0)
+    }
+
+    /// " in Staging" for a connected workspace's messages; nothing for the default's.
+    fn in_workspace(&self) -> String {
+        if self.workspace.0 == DEFAULT_ID { String::new() } else { format!(" in {}", self.workspace.1) }
+    }
+
+    fn subject(&self, calls: &[PendingCall]) -> String {
+        let place = self.in_workspace();
+        match calls {
+            [one] => format!("Waiting for you{place}: {} in {}", one.tool(), one.session_label()),
+            many => format!("Waiting for you{place}: {} tool calls", many.len()),
+        }
     }
 
     fn slack_text(&self, calls: &[PendingCall], gone: &[PendingCall]) -> String {
         // Slack's own escaping of its three control characters.
         let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let mut text = format!("*{}*\n", esc(&subject(calls)));
+        let mut text = format!("*{}*\n", esc(&self.subject(calls)));
         for call in calls {
             let agent = call.agent_name.as_deref().map(|a| format!(", agent {}", esc(a))).unwrap_or_default();
             text.push_str(&format!(
@@ -912,7 +973,7 @@ impl Notifier {
                 text.push_str(&format!("• `{}`: `{}`\n", esc(call.tool()), esc(&call.summary()).replace('`', "'")));
             }
         }
-        text.push_str(&format!("<{}/inbox|Everything that waits>", self.public_url));
+        text.push_str(&format!("<{}|Everything that waits>", self.inbox_link()));
         text
     }
 
@@ -932,15 +993,9 @@ impl Notifier {
             "type": "calls.waiting",
             "calls": calls.iter().map(|c| call(c, true)).collect::<Vec<_>>(),
             "decided_elsewhere": gone.iter().map(|c| call(c, false)).collect::<Vec<_>>(),
-            "inbox": format!("{}/inbox", self.public_url),
+            "workspace": self.workspace.0,
+            "inbox": self.inbox_link(),
         })
-    }
-}
-
-fn subject(calls: &[PendingCall]) -> String {
-    match calls {
-        [one] => format!("Waiting for you: {} in {}", one.tool(), one.session_label()),
-        many => format!("Waiting for you: {} tool calls", many.len()),
     }
 }
 
@@ -983,19 +1038,60 @@ fn store_failed(error: StoreError) -> AppError {
     AppError::internal("Switchboard could not read or write its notification settings; try again.")
 }
 
-/// The notifier as server functions reach it.
+/// Every workspace's notifier: the default's, made at start, and each connected workspace's,
+/// made as it is found (`Notifiers::add`).
+pub struct Notifiers {
+    default: Arc<Notifier>,
+    others: std::sync::RwLock<HashMap<String, Arc<Notifier>>>,
+}
+
+impl Notifiers {
+    pub fn new(default: Arc<Notifier>) -> Arc<Self> {
+        Arc::new(Self { default, others: Default::default() })
+    }
+
+    pub fn default_notifier(&self) -> Arc<Notifier> {
+        self.default.clone()
+    }
+
+    /// Whether workspace `id` has its notifier, following `inbox` (a workspace connected anew has
+    /// another).
+    pub fn follows(&self, id: &str, inbox: &Arc<Inbox>) -> bool {
+        let others = self.others.read().unwrap_or_else(|e| e.into_inner());
+        others.get(id).is_some_and(|n| Arc::ptr_eq(&n.inbox, inbox))
+    }
+
+    /// Adds a connected workspace's notifier.
+    pub fn add(&self, notifier: Arc<Notifier>) {
+        let id = notifier.workspace.0.clone();
+        self.others.write().unwrap_or_else(|e| e.into_inner()).insert(id, notifier);
+    }
+
+    /// The notifier of the request's workspace (a server function's), or the default's.
+    fn here(&self) -> Arc<Notifier> {
+        let Ok(choice) = app::api::workspaces::server::current() else { return self.default.clone() };
+        self.others
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&choice.id)
+            .cloned()
+            .unwrap_or_else(|| self.default.clone())
+    }
+}
+
+/// The notifiers as server functions reach them: links and channels are the request's
+/// workspace's; a person's email address is Switchboard's own.
 pub struct Notify {
-    pub notifier: Arc<Notifier>,
-    pub inbox: Arc<Inbox>,
+    pub notifiers: Arc<Notifiers>,
 }
 
 impl app::api::notify::server::NotifySource for Notify {
     fn email(&self, username: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
-        Box::pin(async move { self.notifier.email_now(&username).await })
+        Box::pin(async move { self.notifiers.default.email_now(&username).await })
     }
 
     fn set_email(&self, username: String, address: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
-        Box::pin(async move { self.notifier.set_email_now(&username, &address).await })
+        Box::pin(async move { self.notifiers.default.set_email_now(&username, &address).await })
     }
 
     fn open_link(
@@ -1005,9 +1101,8 @@ impl app::api::notify::server::NotifySource for Notify {
         token: String,
         username: String,
     ) -> BoxFuture<'_, Result<LinkCheck, AppError>> {
-        Box::pin(
-            async move { self.notifier.open_link_now(&session_id, &event_id, &token, &username, &self.inbox).await },
-        )
+        let notifier = self.notifiers.here();
+        Box::pin(async move { notifier.open_link_now(&session_id, &event_id, &token, &username).await })
     }
 
     fn spend_link(
@@ -1017,22 +1112,27 @@ impl app::api::notify::server::NotifySource for Notify {
         token: String,
         username: String,
     ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>> {
-        Box::pin(async move { self.notifier.spend_link_now(&session_id, &event_id, &token, &username).await })
+        let notifier = self.notifiers.here();
+        Box::pin(async move { notifier.spend_link_now(&session_id, &event_id, &token, &username).await })
     }
 
     fn unspend_link(&self, link: SpentLink) -> BoxFuture<'_, ()> {
-        Box::pin(self.notifier.unspend_link_now(link))
+        // Spent nonces are Switchboard's own: any notifier gives one back.
+        Box::pin(async move { self.notifiers.default.unspend_link_now(link).await })
     }
 
     fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>> {
-        Box::pin(self.notifier.channels_now())
+        let notifier = self.notifiers.here();
+        Box::pin(async move { notifier.channels_now().await })
     }
 
     fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>> {
-        Box::pin(self.notifier.create_channel_now(channel, by))
+        let notifier = self.notifiers.here();
+        Box::pin(async move { notifier.create_channel_now(channel, by).await })
     }
 
     fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>> {
-        Box::pin(self.notifier.delete_channel_now(id))
+        let notifier = self.notifiers.here();
+        Box::pin(async move { notifier.delete_channel_now(id).await })
     }
 }

@@ -16,6 +16,8 @@ pub struct ChannelRecord {
     pub id: i64,
     pub kind: String,
     pub name: String,
+    /// The workspace whose calls it gets.
+    pub workspace: String,
     /// As stored: sealed (`sealed:…`) or in plain text.
     pub url: String,
     pub secret: Option<String>,
@@ -71,10 +73,10 @@ pub trait NotifyRows: Send + Sync + 'static {
     fn channels(&self) -> BoxFuture<'_, Result<Vec<ChannelRecord>, StoreError>>;
     /// Adds a channel, in one transaction: written with neither URL nor secret, then given what
     /// `fill` makes of its id, so that no stored page ever holds a sealed value in plain text.
+    /// `what` is the channel's kind, name and workspace.
     fn add_channel<'a>(
         &'a self,
-        kind: &'a str,
-        name: &'a str,
+        what: (&'a str, &'a str, &'a str),
         created_by: &'a str,
         at: &'a str,
         fill: Fill<'a>,
@@ -109,6 +111,7 @@ fn channel_of(row: &sqlx::any::AnyRow) -> Result<ChannelRecord, sqlx::Error> {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
         name: row.try_get("name")?,
+        workspace: row.try_get("workspace")?,
         url: row.try_get("url")?,
         secret: row.try_get("secret")?,
         created_by: row.try_get("created_by")?,
@@ -210,8 +213,7 @@ impl NotifyRows for SqlNotifyRows {
 
     fn add_channel<'a>(
         &'a self,
-        kind: &'a str,
-        name: &'a str,
+        (kind, name, workspace): (&'a str, &'a str, &'a str),
         created_by: &'a str,
         at: &'a str,
         fill: Fill<'a>,
@@ -219,13 +221,14 @@ impl NotifyRows for SqlNotifyRows {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO notify_channels (kind, name, url, secret, created_by, created_at)
-                 VALUES ($1, $2, '', NULL, $3, $4) RETURNING id",
+                "INSERT INTO notify_channels (kind, name, workspace, url, secret, created_by, created_at)
+                 VALUES ($1, $2, $5, '', NULL, $3, $4) RETURNING id",
             )
             .bind(kind)
             .bind(name)
             .bind(created_by)
             .bind(at)
+            .bind(workspace)
             .fetch_one(&mut *tx)
             .await?;
             let (url, secret) = fill(id);
@@ -376,10 +379,11 @@ pub mod suite {
 
     pub async fn channels_are_filled_by_id_and_sealed_once(rows: &dyn NotifyRows) {
         let fill = |id: i64| (format!("https://hooks.example/{id}"), Some(format!("whsec_{id}")));
-        let a = rows.add_channel("webhook", "Ops", "ann", "2026-11-26T10:00:00Z", &fill).await.unwrap();
+        let a = rows.add_channel(("webhook", "Ops", "default"), "ann", "2026-11-26T10:00:00Z", &fill).await.unwrap();
         assert_eq!((a.url.clone(), a.secret.clone()), fill(a.id));
         let sealed = |id: i64| (format!("sealed:{id}"), None);
-        rows.add_channel("slack", "Team", "ann", "2026-11-26T10:01:00Z", &sealed).await.unwrap();
+        let b = rows.add_channel(("slack", "Team", "staging"), "ann", "2026-11-26T10:01:00Z", &sealed).await.unwrap();
+        assert_eq!((a.workspace.as_str(), b.workspace.as_str()), ("default", "staging"));
         assert_eq!(rows.sealed_channels().await.unwrap(), 1);
         let seal = |id: i64, url: &str, secret: Option<&str>| {
             (format!("sealed:{id}:{url}"), secret.map(|s| format!("sealed:{s}")))

@@ -251,7 +251,13 @@ async fn after(
                 app::decisions::Outcome::Deny
             };
             if let Some(message) = message {
-                slack.settle(app, &message, &outcome_line(result, &person.label())).await;
+                slack
+                    .settle(
+                        app,
+                        &message,
+                        &outcome_line(result, &person.label(), &app::format::rfc3339(time::OffsetDateTime::now_utc())),
+                    )
+                    .await;
             }
         }
         Ok(decided) if !decided.waiting.is_empty() => {

@@ -272,7 +272,7 @@ impl Slack {
             let outcome = recorded[&message.session_id]
                 .iter()
                 .find(|d| d.event_id == message.event_id)
-                .map(|d| outcome_line(d.result, &d.decided_by))
+                .map(|d| outcome_line(d.result, &d.decided_by, &d.decided_at))
                 .unwrap_or_else(|| "No longer waiting: decided elsewhere, or the session moved on.".to_owned());
             self.settle(&app, &message, &outcome).await;
         }
@@ -439,15 +439,17 @@ pub(super) enum Linked {
 }
 
 /// "Allowed by Ann (ann) (10:02 UTC)": how a decided message ends, wherever it was decided (a
-/// press in Slack and the follower seeing the call gone race to say it; both say the same).
-pub(super) fn outcome_line(result: Outcome, by: &str) -> String {
+/// press in Slack and the follower seeing the call gone race to say it; both say the same). `at`
+/// is when it was decided, RFC 3339.
+pub(super) fn outcome_line(result: Outcome, by: &str, at: &str) -> String {
     let verb = match result {
         Outcome::Allow => "Allowed",
         Outcome::Deny => "Denied",
         Outcome::Answered => "Answered",
     };
-    let at = time::OffsetDateTime::now_utc();
-    format!("{verb} by {by} ({:02}:{:02} UTC)", at.hour(), at.minute())
+    // RFC 3339's hours and minutes: `2026-11-28T10:02:…`.
+    let clock = at.get(11..16).filter(|c| c.as_bytes().get(2) == Some(&b':')).unwrap_or("?");
+    format!("{verb} by {by} ({clock} UTC)")
 }
 
 /// The call with its input masked as share links mask it: a channel is read by many, and the

@@ -110,6 +110,8 @@ pub struct WorkspaceStores {
     pub rules: Arc<dyn RuleRows>,
     pub shares: Arc<dyn ShareRows>,
     pub imports: Arc<dyn ImportRows>,
+    /// The calls the workspace's notifier told people of.
+    pub told: Arc<dyn crate::notify::notify_rows::NotifyRows>,
 }
 
 impl WorkspaceStores {
@@ -120,7 +122,8 @@ impl WorkspaceStores {
             policies: Arc::new(SqlPolicies::new(pool.clone())),
             rules: Arc::new(SqlRuleRows::new(pool.clone())),
             shares: Arc::new(SqlShareRows::new(pool.clone())),
-            imports: Arc::new(SqlImportRows::new(pool)),
+            imports: Arc::new(SqlImportRows::new(pool.clone())),
+            told: Arc::new(crate::notify::notify_rows::SqlNotifyRows::new(pool)),
         }
     }
 }
@@ -139,6 +142,8 @@ pub struct Workspace {
     pub policies: Arc<Policies>,
     /// The decisions themselves (the notifier reads them), without the inbox's announcements.
     pub decision_store: Arc<dyn DecisionStore>,
+    /// The calls its notifier told people of (`notified_calls` in its database).
+    pub told: Arc<dyn crate::notify::notify_rows::NotifyRows>,
     /// A connected workspace's incoming webhooks (`POST /webhooks/anthropic/<id>`), once an admin
     /// set their signing secret; the default's are the router's (`SWITCHBOARD_WEBHOOK_SECRET`).
     webhooks: RwLock<Option<Arc<WebhookReceiver>>>,
@@ -229,6 +234,7 @@ impl Workspace {
             imports,
             policies,
             decision_store: store,
+            told: stores.told,
             webhooks: RwLock::default(),
             handles,
         })

@@ -35,7 +35,7 @@ use crate::{
     access::{self, Access, body_limit, session_store::LoginSessions},
     audit,
     notify::webhooks::{WebhookReceiver, WebhookReport},
-    notify::{Notifier, Notify},
+    notify::{Notifiers, Notify},
     settings::{Settings, UpstreamSettings},
     tenancy::workspaces::{Workspace, Workspaces},
 };
@@ -46,14 +46,14 @@ pub struct Services {
     pub workspaces: Arc<Workspaces>,
     pub access: Arc<Access>,
     pub webhooks: Option<Arc<WebhookReceiver>>,
-    pub notifier: Arc<Notifier>,
+    pub notifiers: Arc<Notifiers>,
     pub slack: Arc<crate::slack::Slack>,
     pub observe: Arc<super::observe::Observe>,
 }
 
 /// The whole HTTP surface: pages, server functions, file transfers, static assets, health.
 pub fn router(settings: &Settings, addr: SocketAddr, services: Services, sessions: LoginSessions) -> Router {
-    let Services { workspaces, access, webhooks, notifier, slack, observe } = services;
+    let Services { workspaces, access, webhooks, notifiers, slack, observe } = services;
     // Where the Sign out form may send the browser on to: the identity provider's origin.
     let sign_out_to = settings.access.oidc.as_ref().and_then(|o| origin_of(&o.issuer));
     let site_root = settings.site_root.to_string_lossy().into_owned();
@@ -80,7 +80,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
         slack,
         observe,
     };
-    let context = page_context(settings, &state, notifier, sign_out_to.clone());
+    let context = page_context(settings, &state, notifiers, sign_out_to.clone());
     let mut router = Router::new();
     for route in super::routes::routes() {
         router = router.route(route.path, route.handler);
@@ -108,7 +108,7 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
 fn page_context(
     settings: &Settings,
     state: &AppState,
-    notifier: Arc<Notifier>,
+    notifiers: Arc<Notifiers>,
     sign_out_to: Option<String>,
 ) -> impl Fn() + Clone + Send + Sync + 'static {
     let workspaces = state.workspaces.clone();
@@ -122,7 +122,7 @@ fn page_context(
         receiver: state.webhooks.clone(),
         inbox: inbox.clone(),
     }));
-    let notify = NotifyHandle(Arc::new(Notify { notifier, inbox }));
+    let notify = NotifyHandle(Arc::new(Notify { notifiers }));
     let slack = app::api::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
     let accounts = AccountsHandle(state.access.accounts.clone());
     let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));

@@ -17,7 +17,7 @@ use crate::{
     approvals::inbox::InboxConfig,
     audit::AuditLog,
     notify::webhooks::WebhookReceiver,
-    notify::{Notifier, NotifierStores},
+    notify::{Notifier, NotifierStores, Notifiers},
     settings::{ApiKey, DatabaseSettings, Settings, UpstreamSettings},
     streams::hub::HubConfig,
     support::{
@@ -91,9 +91,15 @@ impl Application {
         let inbox = workspaces.default_workspace().inbox.clone();
         let link_key =
             keys.key("link").await.map_err(|e| io::Error::other(format!("cannot read the link key: {e}")))?;
-        let notifier =
-            open_notifier(&settings, listener.local_addr()?, pool.clone(), &access, &workspaces, link_key.clone())
-                .await?;
+        let notifiers = open_notifiers(
+            &settings,
+            listener.local_addr()?,
+            pool.clone(),
+            &access,
+            &workspaces,
+            (link_key.clone(), cluster.clone()),
+        )
+        .await?;
         let slack = crate::slack::Slack::open(crate::slack::SlackParts {
             rows: Arc::new(crate::slack::slack_rows::SqlSlackRows::new(pool.clone())),
             api_url: settings.notify.slack_api_url.clone(),
@@ -111,9 +117,6 @@ impl Application {
             cluster: cluster.clone(),
         })?;
         slack.start();
-        // Email and webhooks are the default workspace's (docs/architecture.md, Workspaces); one
-        // replica sends them for all.
-        notifier.clone().run(inbox.clone(), cluster.lease("notifier"));
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox));
         relay_ended_logins(&access, &cluster);
         let sessions = LoginSessions::sql(pool);
@@ -121,7 +124,7 @@ impl Application {
         let router = router(
             &settings,
             listener.local_addr()?,
-            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifier, slack, observe },
+            Services { workspaces: workspaces.clone(), access: access.clone(), webhooks, notifiers, slack, observe },
             sessions,
         );
         Ok(Self { listener, router, workspaces, engine, access, metrics, cluster })
@@ -342,34 +345,79 @@ async fn open_workspaces(
 }
 
 /// Email and webhooks about waiting calls (the default workspace's), with their channels sealed.
-async fn open_notifier(
+/// Every workspace's notifier, each run by one replica (its lease: `notifier` for the default
+/// workspace, `notifier:<id>` for a connected one), and a connected workspace's started once it is
+/// found (a look every 2 s, in memory; again when it was connected anew).
+async fn open_notifiers(
     settings: &Settings,
     listening: SocketAddr,
     pool: sqlx::AnyPool,
     access: &Access,
-    workspaces: &Workspaces,
-    link_key: Vec<u8>,
-) -> io::Result<Arc<Notifier>> {
-    let home = workspaces.default_workspace();
+    workspaces: &Arc<Workspaces>,
+    (link_key, cluster): (Vec<u8>, Arc<crate::support::cluster::Cluster>),
+) -> io::Result<Arc<Notifiers>> {
     let public_url = settings.notify.public_url.clone().unwrap_or_else(|| own_origin(listening));
-    let notifier = Notifier::open(
-        Arc::new(crate::notify::notify_rows::SqlNotifyRows::new(pool)),
-        public_url,
-        link_key,
-        settings.notify.clone(),
-        NotifierStores {
-            accounts: access.accounts.clone(),
-            decisions: home.decision_store.clone(),
-            policies: home.policies.clone(),
-            audit: access.audit.clone(),
-        },
-        settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key),
-    )?;
+    let rows: Arc<dyn crate::notify::notify_rows::NotifyRows> =
+        Arc::new(crate::notify::notify_rows::SqlNotifyRows::new(pool));
+    let seal = settings.secret_key.as_ref().map(crate::settings::SecretKey::channels_key);
+    let open = {
+        let (settings, accounts, workspaces) = (settings.notify.clone(), access.accounts.clone(), workspaces.clone());
+        move |workspace: &Workspace| {
+            let may_decide: crate::notify::MayDecide = {
+                let (workspaces, id) = (workspaces.clone(), workspace.id.clone());
+                Arc::new(move |person| {
+                    let roles = workspaces.get(&id).and_then(|w| workspaces.roles_in(person, &w)).unwrap_or_default();
+                    roles.contains(&app::auth::Role::Approver) || roles.contains(&app::auth::Role::Admin)
+                })
+            };
+            Notifier::open(
+                rows.clone(),
+                public_url.clone(),
+                link_key.clone(),
+                settings.clone(),
+                NotifierStores {
+                    accounts: accounts.clone(),
+                    workspace: (workspace.id.clone(), workspace.name.clone()),
+                    inbox: workspace.inbox.clone(),
+                    decisions: workspace.decision_store.clone(),
+                    policies: workspace.policies.clone(),
+                    audit: workspace.audit.clone(),
+                    told: workspace.told.clone(),
+                    may_decide,
+                },
+                seal.clone(),
+            )
+        }
+    };
+    let home = workspaces.default_workspace();
+    let notifier = open(&home)?;
     notifier
         .seal_channels()
         .await
         .map_err(|e| io::Error::other(format!("cannot seal the notification channels: {e}")))?;
-    Ok(notifier)
+    notifier.clone().run(cluster.lease("notifier"));
+    let notifiers = Notifiers::new(notifier);
+    let (found, weak) = (workspaces.clone(), Arc::downgrade(&notifiers));
+    tokio::spawn(async move {
+        loop {
+            let Some(notifiers) = weak.upgrade() else { return };
+            for workspace in found.all().into_iter().filter(|w| !w.is_default()) {
+                if notifiers.follows(&workspace.id, &workspace.inbox) {
+                    continue;
+                }
+                match open(&workspace) {
+                    Ok(notifier) => {
+                        notifier.clone().run(cluster.lease(&format!("notifier:{}", workspace.id)));
+                        notifiers.add(notifier);
+                    }
+                    Err(error) => tracing::warn!(workspace = workspace.id, "no notifier for a workspace: {error}"),
+                }
+            }
+            drop(notifiers);
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    });
+    Ok(notifiers)
 }
 
 /// The embedded engine as the issuer of environment keys the console's admins ask for.
