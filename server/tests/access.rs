@@ -39,7 +39,7 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // A workspace's Slack app: its admins. The link a Slack user is shown: anyone signed in
         // links their own account (tests/slack.rs).
         ("GET", "/api/slack/app") => Admin,
-        ("POST", "/api/slack/app/save" | "/api/slack/app/remove") => Admin,
+        ("POST", "/api/slack/app/save" | "/api/slack/app/remove" | "/api/slack/people/remove") => Admin,
         ("GET", "/api/slack/link") => Viewer,
         ("POST", "/api/slack/link/confirm") => Viewer,
         (_, "/api/auth/me") => Anyone,

@@ -205,6 +205,26 @@ async fn a_press_in_slack_decides_once_as_the_linked_person_and_a_bad_press_send
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("This is not a link Switchboard made"));
 
+    // An admin sees who is linked, and unlinks: the Slack user's presses then decide nothing.
+    let (status, settings) = app.read("slack/app", &[]).await;
+    assert_eq!(status, 200, "{settings}");
+    let linked: Vec<(&str, &str)> = settings["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["slack_user"].as_str().unwrap(), p["username"].as_str().unwrap()))
+        .collect();
+    assert_eq!(linked, [("U_ANN", "ann"), ("U_VIC", "vic")]);
+    let unlink = [("team", "T0001"), ("slack_user", "U_VIC")];
+    assert_eq!(app.call_as(&ann, "slack/people/remove", &unlink).await.0, 403, "only an admin unlinks");
+    assert_eq!(app.call("slack/people/remove", &unlink).await.0, 200);
+    assert_eq!(app.call("slack/people/remove", &unlink).await.0, 404, "unlinked already");
+    let before = standin.of("chat.postEphemeral").len();
+    assert_eq!(send(&app, &signed(SIGNING_SECRET, unix_now(), &press(&message, "U_VIC", "allow"))).await.0, 200);
+    let told = standin.holding("chat.postEphemeral", "U_VIC", 1).await;
+    assert!(standin.of("chat.postEphemeral").len() > before);
+    assert!(told.last().unwrap()["text"].as_str().unwrap().contains("Link your Slack account"), "{told:?}");
+
     let entries = audit_entries(&app, "slack/decide").await;
     let by_ann: Vec<&Value> = entries.iter().filter(|e| e["who"] == "ann").collect();
     assert!(!by_ann.is_empty(), "{entries:?}");
@@ -284,4 +304,35 @@ async fn two_approvers_may_mix_slack_and_the_browser_and_deny_asks_why_in_a_moda
     let denial = sent.iter().find(|e| e["result"] == "deny").expect("a denial");
     assert_eq!(denial["deny_message"], "Not on a Friday.");
     standin.holding("chat.update", "Denied by ann (", 1).await;
+}
+
+/// A Slack app saved before `SWITCHBOARD_SECRET_KEY` was set is sealed at the next start: its
+/// token and signing secret are then in no file of the data directory, and its presses are
+/// still checked with the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_apps_secrets_saved_before_the_key_are_sealed_at_the_next_start() {
+    let (standin, base) = StandIn::start().await;
+    // The data directory's files: SQLite's, in either run.
+    let data = std::sync::Arc::new(support::TempDir::new());
+    let vars = [("SWITCHBOARD_SLACK_API_URL", base.as_str()), ("SWITCHBOARD_DATABASE_URL", "")];
+    let app = support::start(data.clone(), &vars, true).await;
+    app.sign_in(&app.client, "admin", support::ADMIN_PASSWORD).await;
+    set_up_app(&app).await;
+    let data = app.stop().await;
+    assert!(!support::files_holding(&data.0, bot_token().as_bytes()).is_empty(), "without a key it is kept as given");
+
+    let with_key = [vars[0], vars[1], ("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")];
+    let app = support::start(data.clone(), &with_key, true).await;
+    app.sign_in(&app.client, "admin", support::ADMIN_PASSWORD).await;
+    let (status, settings) = app.read("slack/app", &[]).await;
+    assert_eq!((status, settings["app"]["channel"].as_str()), (200, Some(CHANNEL)), "{settings}");
+    let session =
+        asking_session(&app, "sealed", json!([[{ "tool": "bash", "input": { "command": "echo sealed" } }]])).await;
+    let message = standin.holding("chat.postMessage", &session, 1).await.remove(0);
+    assert_eq!(standin.calls.lock().unwrap().last().unwrap().2, format!("Bearer {}", bot_token()), "the token opens");
+    assert_eq!(send(&app, &signed(SIGNING_SECRET, unix_now(), &press(&message, "U_X", "allow"))).await.0, 200);
+    let data = app.stop().await;
+    for needle in [bot_token(), SIGNING_SECRET.to_owned()] {
+        assert_eq!(support::files_holding(&data.0, needle.as_bytes()), Vec::<String>::new(), "found at rest");
+    }
 }

@@ -21,6 +21,16 @@ pub struct SlackApp {
     pub set_at: String,
 }
 
+/// A Slack user linked to an account (Switchboard's own: the same in every workspace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackPerson {
+    pub team: String,
+    pub slack_user: String,
+    pub username: String,
+    /// RFC 3339, UTC.
+    pub linked_at: String,
+}
+
 /// The Slack section of the Settings page, for the workspace it is opened in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlackSettings {
@@ -28,6 +38,9 @@ pub struct SlackSettings {
     /// What to paste as the Slack app's interactivity Request URL (the same for every workspace).
     pub request_url: String,
     pub app: Option<SlackApp>,
+    /// Every linked Slack user.
+    #[serde(default)]
+    pub people: Vec<SlackPerson>,
 }
 
 /// The form that sets a workspace's Slack app.
@@ -104,6 +117,15 @@ pub async fn remove_slack_app() -> Result<SlackSettings, AppError> {
     server::slack()?.0.remove(workspace).await
 }
 
+/// Unlinks a Slack user: their presses decide nothing until they link an account again.
+#[access(Admin)]
+#[server(endpoint = "slack/people/remove", output = JsonResponse)]
+pub async fn unlink_slack_person(team: String, slack_user: String) -> Result<SlackSettings, AppError> {
+    let workspace = super::workspaces::server::current()?.id;
+    crate::auth::store::note(serde_json::json!({ "slack_team": team, "slack_user": slack_user }));
+    server::slack()?.0.unlink(workspace, team, slack_user).await
+}
+
 /// What the one-time link a Slack user was shown would do; changes nothing.
 #[access(Viewer)]
 #[server(endpoint = "slack/link", input = GetUrl, output = JsonResponse)]
@@ -142,6 +164,12 @@ pub mod server {
             by: String,
         ) -> BoxFuture<'_, Result<SlackSettings, AppError>>;
         fn remove(&self, workspace: String) -> BoxFuture<'_, Result<SlackSettings, AppError>>;
+        fn unlink(
+            &self,
+            workspace: String,
+            team: String,
+            user: String,
+        ) -> BoxFuture<'_, Result<SlackSettings, AppError>>;
         fn check_link(&self, token: String, username: String) -> BoxFuture<'_, Result<SlackLinkCheck, AppError>>;
         fn confirm_link(&self, token: String, username: String) -> BoxFuture<'_, Result<SlackLinkCheck, AppError>>;
     }

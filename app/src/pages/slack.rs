@@ -6,7 +6,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::slack::{ConfirmSlackLink, RemoveSlackApp, SaveSlackApp, SlackLinkCheck, check_slack_link, get_slack_app},
+    api::slack::{
+        ConfirmSlackLink, RemoveSlackApp, SaveSlackApp, SlackLinkCheck, SlackPerson, UnlinkSlackPerson,
+        check_slack_link, get_slack_app,
+    },
     components::{
         clock::LocalTime,
         feedback::{Failure, InlineError, Loading},
@@ -18,9 +21,17 @@ use crate::{
 pub fn SlackSection() -> impl IntoView {
     let save = ServerAction::<SaveSlackApp>::new();
     let remove = ServerAction::<RemoveSlackApp>::new();
-    let settings = Resource::new(move || (save.version().get(), remove.version().get()), |_| get_slack_app());
+    let unlink = ServerAction::<UnlinkSlackPerson>::new();
+    let settings = Resource::new(
+        move || (save.version().get(), remove.version().get(), unlink.version().get()),
+        |_| get_slack_app(),
+    );
     let error = Signal::derive(move || {
-        save.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| remove.value().get().and_then(Result::err))
+            .or_else(|| unlink.value().get().and_then(Result::err))
     });
     view! {
         <section class="panel" aria-labelledby="slack" data-testid="slack">
@@ -41,6 +52,7 @@ pub fn SlackSection() -> impl IntoView {
                                     </ActionForm>
                                 }.into_any(),
                             }}
+                            {people(settings.people, unlink)}
                         }.into_any(),
                     }
                 })}
@@ -62,6 +74,34 @@ pub fn SlackSection() -> impl IntoView {
             <InlineError error />
         </section>
     }
+}
+
+/// The Slack users linked to accounts (every workspace's), each with Unlink.
+fn people(people: Vec<SlackPerson>, unlink: ServerAction<UnlinkSlackPerson>) -> impl IntoView {
+    if people.is_empty() {
+        return view! { <p class="muted" data-testid="slack-people-none">"No Slack user has linked an account yet."</p> }.into_any();
+    }
+    view! {
+        <table class="list" data-testid="slack-people">
+            <caption>"Slack users and the accounts they decide as"</caption>
+            <thead><tr><th scope="col">"Slack user"</th><th scope="col">"Decides as"</th><th scope="col">"Linked"</th><th scope="col">"Unlink"</th></tr></thead>
+            <tbody>
+                {people.into_iter().map(|p| {
+                    let (team, slack_user) = (p.team.clone(), p.slack_user.clone());
+                    view! {
+                        <tr>
+                            <td><code>{p.slack_user}</code>" (team "<code>{p.team}</code>")"</td>
+                            <td>{p.username}</td>
+                            <td><LocalTime at=p.linked_at /></td>
+                            <td><button type="button" class="button danger small" disabled=move || unlink.pending().get()
+                                on:click=move |_| { unlink.dispatch(UnlinkSlackPerson { team: team.clone(), slack_user: slack_user.clone() }); }>"Unlink"</button></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// `/slack/link?t=…`: who the Slack user of the link becomes here, and the button that says so.

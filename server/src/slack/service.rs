@@ -11,7 +11,7 @@ use std::{
 use app::{
     api::{
         inbox::PendingCall,
-        slack::{SlackApp, SlackForm, SlackLinkCheck, SlackSettings},
+        slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
     },
     approvals::{ApprovalsHandle, Caller},
     auth::{Principal, store::AuditNote},
@@ -149,6 +149,41 @@ impl Slack {
                 tokio::time::sleep(LOOK_AGAIN).await;
             }
         });
+    }
+
+    /// With a key: seals every app's token and secret kept in plain text (saved before the key was
+    /// set), then leaves no freed page holding them. Without one: warns of apps sealed with a key
+    /// that is gone, which post nothing and take no press until it is back.
+    pub async fn seal_apps(&self) -> Result<(), StoreError> {
+        let apps = self.rows.apps().await?;
+        let Some(key) = &self.seal else {
+            let sealed = apps.iter().filter(|a| engine::sealing::is_sealed(&a.bot_token)).count();
+            if sealed > 0 {
+                tracing::warn!(
+                    "{sealed} Slack app(s) are sealed, but SWITCHBOARD_SECRET_KEY is not set: they post nothing until it is set again"
+                );
+            }
+            return Ok(());
+        };
+        let mut sealed = 0;
+        for mut app in apps {
+            let mut changed = false;
+            for (field, value) in [("bot_token", &mut app.bot_token), ("signing_secret", &mut app.signing_secret)] {
+                if !engine::sealing::is_sealed(value) {
+                    *value = key.seal_text(&sealed_as(&app.workspace, field), value);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.rows.set_app(&app).await?;
+                sealed += 1;
+            }
+        }
+        if sealed > 0 {
+            self.rows.scrub().await?;
+            tracing::info!("Slack apps: sealed {sealed} saved before the key was set");
+        }
+        Ok(())
     }
 
     /// Every app, opened with the key; one sealed with a key this server lacks is left out.
@@ -389,7 +424,7 @@ impl Slack {
         }
         if let Some(linked) = self.rows.person(&claims.t, &claims.u).await.map_err(store_failed)? {
             return Ok(Err(format!(
-                "This Slack user is linked already, to {linked}: a link works once. To link it to another account, an admin removes the link first."
+                "This Slack user is linked already, to {linked}: a link works once. To link it to another account, an admin unlinks it first (Settings, Decide in Slack)."
             )));
         }
         Ok(Ok(claims))
@@ -397,10 +432,15 @@ impl Slack {
 
     async fn settings_now(&self, workspace: String) -> Result<SlackSettings, AppError> {
         let app = self.rows.apps().await.map_err(store_failed)?.into_iter().find(|a| a.workspace == workspace);
+        let people = self.rows.people().await.map_err(store_failed)?;
         Ok(SlackSettings {
             request_url: format!("{}/webhooks/slack", self.public_url),
             app: app.map(|a| SlackApp { channel: a.channel, set_by: a.created_by, set_at: a.created_at }),
             workspace,
+            people: people
+                .into_iter()
+                .map(|(team, slack_user, username, linked_at)| SlackPerson { team, slack_user, username, linked_at })
+                .collect(),
         })
     }
 
@@ -478,6 +518,15 @@ impl app::api::slack::server::SlackSource for SlackNotify {
         Box::pin(async move {
             if !self.0.rows.remove_app(&workspace).await.map_err(store_failed)? {
                 return Err(AppError::not_found("This workspace has no Slack app; it may have been removed already."));
+            }
+            self.0.settings_now(workspace).await
+        })
+    }
+
+    fn unlink(&self, workspace: String, team: String, user: String) -> BoxFuture<'_, Result<SlackSettings, AppError>> {
+        Box::pin(async move {
+            if !self.0.rows.unlink_person(&team, &user).await.map_err(store_failed)? {
+                return Err(AppError::not_found("This Slack user is not linked; they may have been unlinked already."));
             }
             self.0.settings_now(workspace).await
         })

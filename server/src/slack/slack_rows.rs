@@ -36,6 +36,9 @@ pub struct MessageRecord {
     pub settled: Option<String>,
 }
 
+/// A linked Slack user: (team, user, username, linked at).
+pub type PersonRow = (String, String, String, String);
+
 pub trait SlackRows: Send + Sync + 'static {
     fn apps(&self) -> BoxFuture<'_, Result<Vec<AppRecord>, StoreError>>;
     /// Sets (replaces) a workspace's app.
@@ -83,6 +86,12 @@ pub trait SlackRows: Send + Sync + 'static {
         username: &'a str,
         at: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Every linked Slack user, by username.
+    fn people(&self) -> BoxFuture<'_, Result<Vec<PersonRow>, StoreError>>;
+    /// Unlinks a Slack user; false when they were not linked.
+    fn unlink_person<'a>(&'a self, team: &'a str, user: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Leaves no freed page holding the apps' secrets as they were before they were sealed.
+    fn scrub(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Takes a request's signature, forgetting those received before `forget_before_ms`: false
     /// when it was taken before (a replay).
     fn take_request<'a>(
@@ -292,6 +301,34 @@ impl SlackRows for SqlSlackRows {
         })
     }
 
+    fn people(&self) -> BoxFuture<'_, Result<Vec<PersonRow>, StoreError>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT team_id, user_id, username, linked_at FROM slack_people ORDER BY username, team_id, user_id",
+            )
+            .fetch_all(&self.pool)
+            .await?)
+        })
+    }
+
+    fn unlink_person<'a>(&'a self, team: &'a str, user: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM slack_people WHERE team_id = $1 AND user_id = $2")
+                .bind(team)
+                .bind(user)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn scrub(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            crate::support::db::scrub(&self.pool, "slack_apps").await?;
+            Ok(())
+        })
+    }
+
     fn take_request<'a>(
         &'a self,
         signature: &'a str,
@@ -368,6 +405,13 @@ pub mod suite {
         assert!(!rows.link_person("T1", "U1", "mallory", "2026-11-28T10:01:00Z").await.unwrap());
         assert_eq!(rows.person("T1", "U1").await.unwrap().as_deref(), Some("ann"));
         assert!(rows.person("T2", "U1").await.unwrap().is_none(), "another team's U1 is someone else");
+        assert_eq!(
+            rows.people().await.unwrap(),
+            vec![("T1".into(), "U1".into(), "ann".into(), "2026-11-28T10:00:00Z".into())]
+        );
+        assert!(rows.unlink_person("T1", "U1").await.unwrap());
+        assert!(!rows.unlink_person("T1", "U1").await.unwrap(), "unlinked already");
+        assert!(rows.link_person("T1", "U1", "mallory", "2026-11-28T10:02:00Z").await.unwrap(), "linked anew");
         assert!(rows.take_request("v0=aa", 1_000, 0).await.unwrap());
         assert!(!rows.take_request("v0=aa", 2_000, 0).await.unwrap(), "a replay");
         assert!(rows.take_request("v0=bb", 2_000, 0).await.unwrap());

@@ -116,6 +116,7 @@ impl Application {
                 .unwrap_or_else(|| own_origin(listener.local_addr().expect("bound"))),
             cluster: cluster.clone(),
         })?;
+        slack.seal_apps().await.map_err(|e| io::Error::other(format!("cannot seal the Slack apps: {e}")))?;
         slack.start();
         let webhooks = webhook_secret.and_then(|secret| WebhookReceiver::new(&secret, inbox));
         relay_ended_logins(&access, &cluster);
