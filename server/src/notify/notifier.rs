@@ -2,11 +2,13 @@
 //! channels (a Slack incoming webhook, or JSON signed as Standard Webhooks), one message per batch;
 //! and the links in them.
 //!
-//! The notifier follows the inbox's published list. A call it has not seen starts a batch; calls
-//! that come within the window (`SWITCHBOARD_NOTIFY_WINDOW_SECS`) join it; then each person who
-//! chose email and may decide gets one message listing the calls still waiting, each with a link,
-//! and the calls of earlier messages that were decided elsewhere since. A call decided before its
-//! batch goes out is left out of it.
+//! Each workspace has a notifier, over its own inbox, decisions, policies and told calls, and
+//! Switchboard's own email addresses and the channels added in that workspace; its links and
+//! subjects name the workspace. It follows the inbox's published list. A call it has not seen
+//! starts a batch; calls that come within the window (`SWITCHBOARD_NOTIFY_WINDOW_SECS`) join it;
+//! then each person who chose email and may decide there gets one message listing the calls still
+//! waiting, each with a link, and the calls of earlier messages that were decided elsewhere since.
+//! A call decided before its batch goes out is left out of it.
 //!
 //! A link is `{public}/sessions/{session}?event={event}&t={token}`: the token is HMAC-SHA-256
 //! over the session, the event, the person and an expiry, with a nonce that is kept once a decision
