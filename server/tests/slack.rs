@@ -161,6 +161,7 @@ async fn a_press_in_slack_decides_once_as_the_linked_person_and_a_bad_press_send
     };
     assert_eq!(message["channel"], CHANNEL);
     assert!(message.to_string().contains("$ echo from slack"), "{message}");
+    assert!(message.to_string().contains("after a message from Admin (admin)"), "who asked: {message}");
     assert_eq!(standin.calls.lock().unwrap()[0].2, format!("Bearer {}", bot_token()), "the bot token is the bearer");
 
     // Unknown to Switchboard: told how to link, nothing decided. A viewer, linked, may not decide.

@@ -4,7 +4,18 @@
 //! modal Deny opens for the message to the agent. Pure: the service sends what these make.
 
 use app::api::{diff::diff_text, inbox::PendingCall};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// A call as its message shows it: the call, and who asked for it (the person whose message led
+/// to it, or that it came from outside Switchboard), kept with the message to write it again.
+#[derive(Serialize, Deserialize)]
+pub struct Posted {
+    #[serde(flatten)]
+    pub call: PendingCall,
+    #[serde(default)]
+    pub asked_by: Option<String>,
+}
 
 /// The `action_id`s of the buttons, and the modal's `callback_id`.
 pub const ALLOW: &str = "allow";
@@ -63,13 +74,17 @@ pub fn headline(call: &PendingCall) -> String {
     format!("{agent} wants to run {} in {}", call.tool(), call.session_label())
 }
 
-fn context(call: &PendingCall, link: &str) -> Value {
+fn context(posted: &Posted, link: &str) -> Value {
+    let call = &posted.call;
     let mut parts = vec![format!("Session <{link}|{}>", escape(call.session_label()))];
     if let Some(agent) = &call.agent_name {
         parts.push(format!("agent {}", escape(agent)));
     }
     if let Some(thread) = call.thread_agent.as_deref().filter(|t| Some(*t) != call.agent_name.as_deref()) {
         parts.push(format!("asked by its subagent {}", escape(thread)));
+    }
+    if let Some(person) = &posted.asked_by {
+        parts.push(format!("after a message from {}", escape(person)));
     }
     json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": parts.join(" · ") }] })
 }
@@ -81,12 +96,13 @@ pub fn button_value(workspace: &str, call: &PendingCall) -> String {
 
 /// A waiting call's message: `(text, blocks)`. `note` is said above the buttons (a first
 /// approval that waits for a second person).
-pub fn waiting(workspace: &str, call: &PendingCall, link: &str, note: Option<&str>) -> (String, Value) {
+pub fn waiting(workspace: &str, posted: &Posted, link: &str, note: Option<&str>) -> (String, Value) {
+    let call = &posted.call;
     let headline = headline(call);
     let mut blocks = vec![
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*{}*", escape(&headline)) } }),
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": detail(call) } }),
-        context(call, link),
+        context(posted, link),
     ];
     if let Some(note) = note {
         blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": escape(note) }] }));
@@ -108,11 +124,12 @@ pub fn waiting(workspace: &str, call: &PendingCall, link: &str, note: Option<&st
 }
 
 /// A decided call's message: no buttons, and `outcome` ("Allowed by ann (10:02 UTC)").
-pub fn settled(call: &PendingCall, link: &str, outcome: &str) -> (String, Value) {
+pub fn settled(posted: &Posted, link: &str, outcome: &str) -> (String, Value) {
+    let call = &posted.call;
     let blocks = json!([
         { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{}*", escape(&headline(call))) } },
         { "type": "section", "text": { "type": "mrkdwn", "text": detail(call) } },
-        context(call, link),
+        context(posted, link),
         { "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("*{}*", escape(outcome)) }] },
     ]);
     (format!("{}: {outcome}", headline(call)), blocks)
@@ -141,6 +158,10 @@ pub fn deny_modal(call_line: &str, metadata: &str) -> Value {
 mod tests {
     use super::*;
 
+    fn posted(input: Value) -> Posted {
+        Posted { call: call(input), asked_by: Some("Ann (ann)".into()) }
+    }
+
     fn call(input: Value) -> PendingCall {
         PendingCall {
             session_id: "sesn_1".into(),
@@ -156,16 +177,17 @@ mod tests {
     #[test]
     fn a_waiting_call_shows_its_command_session_and_buttons_escaped() {
         let (text, blocks) =
-            waiting("default", &call(json!({ "command": "echo `a` && ls <x>" })), "https://sb/s", None);
+            waiting("default", &posted(json!({ "command": "echo `a` && ls <x>" })), "https://sb/s", None);
         assert_eq!(text, "Builder wants to run bash in Fix <the> build");
         let all = blocks.to_string();
         assert!(all.contains("$ echo `a` &amp;&amp; ls &lt;x&gt;"), "{all}");
         assert!(all.contains("Fix &lt;the&gt; build"), "{all}");
+        assert!(all.contains("after a message from Ann (ann)"), "who asked: {all}");
         let actions = &blocks[3]["elements"];
         assert_eq!(actions[0]["action_id"], ALLOW);
         assert_eq!(actions[0]["value"], "default sesn_1 sevt_1");
         assert_eq!(actions[1]["action_id"], DENY);
-        let (_, decided) = settled(&call(json!({ "command": "ls" })), "https://sb/s", "Allowed by ann (10:02 UTC)");
+        let (_, decided) = settled(&posted(json!({ "command": "ls" })), "https://sb/s", "Allowed by ann (10:02 UTC)");
         assert!(!decided.to_string().contains("\"actions\""), "no buttons once decided");
         assert!(decided.to_string().contains("Allowed by ann (10:02 UTC)"));
     }

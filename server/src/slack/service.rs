@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::{
-    blocks,
+    blocks::{self, Posted},
     slack_rows::{AppRecord, MessageRecord, SlackRows},
     web_api::SlackApi,
 };
@@ -53,6 +53,9 @@ pub struct Desk {
     pub approvals: ApprovalsHandle,
     /// Masks secrets in what a message shows, as share links do.
     pub shares: Arc<Shares>,
+    /// With the policies, who sent the message that led to a call (`approvals::gate::senders`).
+    pub upstream: app::upstream::client::UpstreamHandle,
+    pub policies: Arc<crate::approvals::policies::Policies>,
 }
 
 /// The workspaces, as deciding in Slack reaches them (the server's wiring implements it).
@@ -285,10 +288,14 @@ impl Slack {
     async fn sync(&self, workspace: &str, desk: &Desk, calls: &[PendingCall]) {
         let Some(app) = self.app(workspace).await else { return };
         for call in calls.iter().filter(|c| !c.is_custom()) {
-            let call = masked(desk, call);
-            let text = serde_json::to_string(&call).unwrap_or_default();
-            match self.rows.claim_message(workspace, call.event_id(), &call.session_id, &text, &now_rfc3339()).await {
-                Ok(true) => self.post(&app, &call).await,
+            if self.rows.message(workspace, call.event_id()).await.ok().flatten().is_some() {
+                continue;
+            }
+            let posted = Posted { call: masked(desk, call), asked_by: asked_by(desk, call).await };
+            let text = serde_json::to_string(&posted).unwrap_or_default();
+            let (event_id, session_id) = (posted.call.event_id(), &posted.call.session_id);
+            match self.rows.claim_message(workspace, event_id, session_id, &text, &now_rfc3339()).await {
+                Ok(true) => self.post(&app, &posted).await,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(workspace, "cannot record a Slack message: {error}"),
             }
@@ -314,8 +321,10 @@ impl Slack {
     }
 
     /// Posts one call's message, and keeps where it went.
-    async fn post(&self, app: &OpenApp, call: &PendingCall) {
-        let (text, blocks) = blocks::waiting(&app.workspace, call, &self.call_link(&app.workspace, call), None);
+    async fn post(&self, app: &OpenApp, posted: &Posted) {
+        let call = &posted.call;
+        let link = self.call_link(&app.workspace, call);
+        let (text, blocks) = blocks::waiting(&app.workspace, posted, &link, None);
         match self.api.post_message(&app.bot_token, &app.channel, &text, &blocks).await {
             Ok((channel, ts)) => {
                 if let Err(error) = self.rows.posted(&app.workspace, call.event_id(), &channel, &ts).await {
@@ -334,8 +343,8 @@ impl Slack {
             Err(error) => return tracing::warn!(workspace = app.workspace, "cannot settle a Slack message: {error}"),
         }
         let (Some(channel), Some(ts)) = (&message.channel, &message.ts) else { return };
-        let Ok(call) = serde_json::from_str::<PendingCall>(&message.call) else { return };
-        let (text, blocks) = blocks::settled(&call, &self.call_link(&app.workspace, &call), outcome);
+        let Ok(posted) = serde_json::from_str::<Posted>(&message.call) else { return };
+        let (text, blocks) = blocks::settled(&posted, &self.call_link(&app.workspace, &posted.call), outcome);
         if let Err(error) = self.api.update(&app.bot_token, channel, ts, &text, &blocks).await {
             tracing::warn!(workspace = app.workspace, "a Slack message was not updated: {error}");
         }
@@ -344,8 +353,9 @@ impl Slack {
     /// Says above the buttons that a first approval was recorded and the call waits for more.
     pub(super) async fn note_waiting(&self, app: &OpenApp, message: &MessageRecord, note: &str) {
         let (Some(channel), Some(ts)) = (&message.channel, &message.ts) else { return };
-        let Ok(call) = serde_json::from_str::<PendingCall>(&message.call) else { return };
-        let (text, blocks) = blocks::waiting(&app.workspace, &call, &self.call_link(&app.workspace, &call), Some(note));
+        let Ok(posted) = serde_json::from_str::<Posted>(&message.call) else { return };
+        let link = self.call_link(&app.workspace, &posted.call);
+        let (text, blocks) = blocks::waiting(&app.workspace, &posted, &link, Some(note));
         if let Err(error) = self.api.update(&app.bot_token, channel, ts, &text, &blocks).await {
             tracing::warn!(workspace = app.workspace, "a Slack message was not updated: {error}");
         }
@@ -490,6 +500,17 @@ pub(super) fn outcome_line(result: Outcome, by: &str, at: &str) -> String {
     // RFC 3339's hours and minutes: `2026-11-28T10:02:…`.
     let clock = at.get(11..16).filter(|c| c.as_bytes().get(2) == Some(&b':')).unwrap_or("?");
     format!("{verb} by {by} ({clock} UTC)")
+}
+
+/// Who asked for `call`: "Ann (ann)", the person whose message led to it, or that nobody in
+/// Switchboard did. `None` when the session's events could not be read (the message says nothing).
+async fn asked_by(desk: &Desk, call: &PendingCall) -> Option<String> {
+    let senders = crate::approvals::gate::senders(&desk.upstream, &desk.policies, &call.session_id).await.ok()?;
+    let (_, sender) = senders.into_iter().find(|(id, _)| id == call.event_id())?;
+    Some(match sender {
+        app::api::policies::Sender::Person { label, .. } => label,
+        app::api::policies::Sender::Outside => "someone outside Switchboard".to_owned(),
+    })
 }
 
 /// The call with its input masked as share links mask it: a channel is read by many, and the

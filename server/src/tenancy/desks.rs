@@ -30,6 +30,8 @@ impl Desks for WorkspaceDesks {
             decisions: workspace.decision_store.clone(),
             approvals: workspace.approvals(),
             shares: workspace.shares.clone(),
+            upstream: app::upstream::client::UpstreamHandle(Arc::new(workspace.client.clone())),
+            policies: workspace.policies.clone(),
         })
     }
 
