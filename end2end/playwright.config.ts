@@ -42,6 +42,9 @@ const replicaPorts = { a: port + 11, b: port + 12 };
 const replicasEnginePort = port + 13;
 const smtpPort = port + 14;
 const smtpHttpPort = port + 15;
+// The Slack API stand-in tests/slack.spec.ts serves while it runs; the hooked Switchboard's Slack
+// apps post there (nothing answers at other times: a post fails and is not tried again).
+const slackPort = port + 16;
 // The spec computes the same ports from E2E_PORT, and reads the engine's events with this key.
 const replicasEngineKey = 'e2e-replicas-engine-key';
 // The PostgreSQL cluster the replicas' database is made in (a superuser's URL). scripts/test
@@ -171,6 +174,7 @@ export default defineConfig({
       ANTHROPIC_API_KEY: '',
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SWITCHBOARD_INBOX_POLL_SECS: '60',
+      SWITCHBOARD_SLACK_API_URL: `http://127.0.0.1:${slackPort}`,
       RUST_LOG: 'warn',
     }),
     {
