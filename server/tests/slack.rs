@@ -337,3 +337,24 @@ async fn a_slack_apps_secrets_saved_before_the_key_are_sealed_at_the_next_start(
         assert_eq!(support::files_holding(&data.0, needle.as_bytes()), Vec::<String>::new(), "found at rest");
     }
 }
+
+/// A post Slack refused (rate limited) is tried again while the call waits, and posted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_slack_refused_is_tried_again_while_the_call_waits() {
+    let (standin, base) = StandIn::start().await;
+    let app = with_slack_app(&base).await;
+    set_up_app(&app).await;
+    standin.refuse_posts.store(1, std::sync::atomic::Ordering::SeqCst);
+    let session =
+        asking_session(&app, "refused", json!([[{ "tool": "bash", "input": { "command": "echo again" } }]])).await;
+    let tries = standin.holding("chat.postMessage", &session, 2).await;
+    assert_eq!(tries.len(), 2, "refused once, posted the second time");
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(standin.holding("chat.postMessage", &session, 2).await.len(), 2, "and not again once posted");
+    // The message posted is the one presses update.
+    let posted = tries[1].clone();
+    link(&app, &standin, &app.client, &posted, "U_ADMIN").await;
+    assert_eq!(send(&app, &signed(SIGNING_SECRET, unix_now(), &press(&posted, "U_ADMIN", "allow"))).await.0, 200);
+    let updated = standin.holding("chat.update", "Allowed by Admin (admin)", 1).await;
+    assert_eq!(updated[0]["ts"], "1700000000.000002", "the second post's ts");
+}

@@ -42,6 +42,9 @@ use crate::{
 const LINK_TTL_SECS: i64 = 15 * 60;
 /// How often a follower looks whether its workspace's app was set or removed elsewhere.
 const LOOK_AGAIN: Duration = Duration::from_secs(30);
+/// How long after Slack refused a post (rate limited, down, a token revoked) it is tried again,
+/// while the call waits.
+const POST_AGAIN: Duration = Duration::from_secs(10);
 
 /// What deciding in Slack needs of a workspace.
 #[derive(Clone)]
@@ -95,6 +98,8 @@ pub struct Slack {
     cluster: Arc<Cluster>,
     /// The workspaces a follower runs for, here.
     following: Mutex<HashSet<String>>,
+    /// Calls whose post Slack refused, by workspace and event id: not tried again before then.
+    held_back: Mutex<HashMap<(String, String), tokio::time::Instant>>,
 }
 
 /// The pieces `Slack::open` is made of.
@@ -133,6 +138,7 @@ impl Slack {
             public_url,
             cluster,
             following: Mutex::default(),
+            held_back: Mutex::default(),
         }))
     }
 
@@ -257,6 +263,8 @@ impl Slack {
                 let mut published = desk.inbox.watch();
                 published.mark_changed();
                 drop(slack);
+                // When a refused post is due again: the list is gone through once more then.
+                let mut again: Option<tokio::time::Instant> = None;
                 loop {
                     tokio::select! {
                         changed = published.changed() => {
@@ -266,8 +274,13 @@ impl Slack {
                             let list = published.borrow_and_update().list.clone();
                             let Some(slack) = this.upgrade() else { return };
                             if list.ready {
-                                slack.sync(&workspace, &desk, &list.calls).await;
+                                again = slack.sync(&workspace, &desk, &list.calls).await;
                             }
+                        }
+                        () = async { tokio::time::sleep_until(again.unwrap_or_else(tokio::time::Instant::now)).await }, if again.is_some() => {
+                            let list = published.borrow().list.clone();
+                            let Some(slack) = this.upgrade() else { return };
+                            again = if list.ready { slack.sync(&workspace, &desk, &list.calls).await } else { None };
                         }
                         changed = lease.changed() => {
                             if changed.is_err() {
@@ -284,23 +297,42 @@ impl Slack {
     }
 
     /// Posts the calls that wait and have no message yet; updates the messages of calls that no
-    /// longer wait with how they ended.
-    async fn sync(&self, workspace: &str, desk: &Desk, calls: &[PendingCall]) {
-        let Some(app) = self.app(workspace).await else { return };
+    /// longer wait with how they ended. Answers when a post Slack refused is due again.
+    async fn sync(&self, workspace: &str, desk: &Desk, calls: &[PendingCall]) -> Option<tokio::time::Instant> {
+        let app = self.app(workspace).await?;
+        let now = tokio::time::Instant::now();
+        let waiting: HashSet<&str> = calls.iter().map(PendingCall::event_id).collect();
+        let held: HashMap<String, tokio::time::Instant> = {
+            let mut held = self.held_back.lock().unwrap_or_else(|e| e.into_inner());
+            held.retain(|(w, id), _| w != workspace || waiting.contains(id.as_str()));
+            held.iter().filter(|((w, _), _)| w == workspace).map(|((_, id), at)| (id.clone(), *at)).collect()
+        };
         for call in calls.iter().filter(|c| !c.is_custom()) {
-            if self.rows.message(workspace, call.event_id()).await.ok().flatten().is_some() {
+            if held.get(call.event_id()).is_some_and(|at| *at > now)
+                || self.rows.message(workspace, call.event_id()).await.ok().flatten().is_some()
+            {
                 continue;
             }
             let posted = Posted { call: masked(desk, call), asked_by: asked_by(desk, call).await };
             let text = serde_json::to_string(&posted).unwrap_or_default();
             let (event_id, session_id) = (posted.call.event_id(), &posted.call.session_id);
             match self.rows.claim_message(workspace, event_id, session_id, &text, &now_rfc3339()).await {
-                Ok(true) => self.post(&app, &posted).await,
-                Ok(false) => {}
+                Ok(true) if !self.post(&app, &posted).await => {
+                    let key = (workspace.to_owned(), event_id.to_owned());
+                    self.held_back.lock().unwrap_or_else(|e| e.into_inner()).insert(key, now + POST_AGAIN);
+                }
+                Ok(_) => {}
                 Err(error) => tracing::warn!(workspace, "cannot record a Slack message: {error}"),
             }
         }
-        let waiting: HashSet<&str> = calls.iter().map(PendingCall::event_id).collect();
+        self.settle_gone(&app, desk, &waiting).await;
+        let held = self.held_back.lock().unwrap_or_else(|e| e.into_inner());
+        held.iter().filter(|((w, _), _)| w == workspace).map(|(_, at)| *at).min()
+    }
+
+    /// Updates the messages of calls no longer waiting with how they ended.
+    async fn settle_gone(&self, app: &OpenApp, desk: &Desk, waiting: &HashSet<&str>) {
+        let workspace = app.workspace.as_str();
         let unsettled = match self.rows.unsettled(workspace).await {
             Ok(rows) => rows,
             Err(error) => return tracing::warn!(workspace, "cannot read the Slack messages: {error}"),
@@ -316,12 +348,13 @@ impl Slack {
                 .find(|d| d.event_id == message.event_id)
                 .map(|d| outcome_line(d.result, &d.decided_by, &d.decided_at))
                 .unwrap_or_else(|| "No longer waiting: decided elsewhere, or the session moved on.".to_owned());
-            self.settle(&app, &message, &outcome).await;
+            self.settle(app, &message, &outcome).await;
         }
     }
 
-    /// Posts one call's message, and keeps where it went.
-    async fn post(&self, app: &OpenApp, posted: &Posted) {
+    /// Posts one call's message, and keeps where it went; false when Slack refused it (its claim
+    /// is given back, to be posted again).
+    async fn post(&self, app: &OpenApp, posted: &Posted) -> bool {
         let call = &posted.call;
         let link = self.call_link(&app.workspace, call);
         let (text, blocks) = blocks::waiting(&app.workspace, posted, &link, None);
@@ -330,8 +363,19 @@ impl Slack {
                 if let Err(error) = self.rows.posted(&app.workspace, call.event_id(), &channel, &ts).await {
                     tracing::warn!(workspace = app.workspace, "a Slack message was posted but not recorded: {error}");
                 }
+                true
             }
-            Err(error) => tracing::warn!(workspace = app.workspace, "a waiting call was not posted to Slack: {error}"),
+            Err(error) => {
+                tracing::warn!(
+                    workspace = app.workspace,
+                    "a waiting call was not posted to Slack, tried again in {} s: {error}",
+                    POST_AGAIN.as_secs()
+                );
+                if let Err(error) = self.rows.unclaim(&app.workspace, call.event_id()).await {
+                    tracing::warn!(workspace = app.workspace, "a Slack message's claim was not given back: {error}");
+                }
+                false
+            }
         }
     }
 

@@ -54,6 +54,9 @@ pub trait SlackRows: Send + Sync + 'static {
         call: &'a str,
         at: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Gives back the claim of a message that was not posted (Slack refused it), so that it is
+    /// claimed and posted again later.
+    fn unclaim<'a>(&'a self, workspace: &'a str, event_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Where a claimed message was posted.
     fn posted<'a>(
         &'a self,
@@ -199,6 +202,17 @@ impl SlackRows for SqlSlackRows {
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn unclaim<'a>(&'a self, workspace: &'a str, event_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM slack_messages WHERE workspace = $1 AND event_id = $2 AND ts IS NULL")
+                .bind(workspace)
+                .bind(event_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
         })
     }
 
@@ -386,6 +400,11 @@ pub mod suite {
         assert!(rows.claim_message("default", "sevt_1", "sesn_1", "{}", at).await.unwrap());
         assert!(!rows.claim_message("default", "sevt_1", "sesn_1", "{}", at).await.unwrap(), "claimed already");
         assert!(rows.claim_message("staging", "sevt_1", "sesn_9", "{}", at).await.unwrap(), "another workspace's");
+        rows.unclaim("staging", "sevt_1").await.unwrap();
+        assert!(
+            rows.claim_message("staging", "sevt_1", "sesn_9", "{}", at).await.unwrap(),
+            "given back, claimed again"
+        );
         rows.posted("default", "sevt_1", "C0000000001", "1700000000.000100").await.unwrap();
         let message = rows.message("default", "sevt_1").await.unwrap().unwrap();
         assert_eq!(message.ts.as_deref(), Some("1700000000.000100"));

@@ -11,26 +11,32 @@ use serde_json::{Value, json};
 
 use super::serve;
 
-/// What the stand-in was asked: the method, the body, the bearer token.
+/// What the stand-in was asked: the method, the body, the bearer token. `refuse_posts`: how many
+/// of the next `chat.postMessage` it refuses, as Slack does when rate limited.
 #[derive(Clone, Default)]
 pub struct StandIn {
     pub calls: Arc<Mutex<Vec<(String, Value, String)>>>,
+    pub refuse_posts: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl StandIn {
     pub async fn start() -> (Self, String) {
         let standin = Self::default();
-        let calls = standin.calls.clone();
+        let (calls, refuse) = (standin.calls.clone(), standin.refuse_posts.clone());
         let router = Router::new().route(
             "/{method}",
             post(move |Path(method): Path<String>, headers: axum::http::HeaderMap, Json(body): Json<Value>| {
-                let calls = calls.clone();
+                let (calls, refuse) = (calls.clone(), refuse.clone());
                 async move {
+                    use std::sync::atomic::Ordering::SeqCst;
                     let token = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
                     let mut calls = calls.lock().unwrap();
                     calls.push((method.clone(), body.clone(), token));
                     let ts = format!("1700000000.{:06}", calls.len());
+                    let refused = method == "chat.postMessage"
+                        && refuse.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
                     Json(match method.as_str() {
+                        _ if refused => json!({ "ok": false, "error": "ratelimited" }),
                         "chat.postMessage" => json!({ "ok": true, "channel": body["channel"], "ts": ts }),
                         _ => json!({ "ok": true }),
                     })
