@@ -349,7 +349,12 @@ async fn a_post_slack_refused_is_tried_again_while_the_call_waits() {
         asking_session(&app, "refused", json!([[{ "tool": "bash", "input": { "command": "echo again" } }]])).await;
     let tries = standin.holding("chat.postMessage", &session, 2).await;
     assert_eq!(tries.len(), 2, "refused once, posted the second time");
+    // Posted, it is neither posted again nor gone through again and again: this process (the
+    // server runs in it; nextest gives each test one) stays nearly idle.
+    let cpu_before = cpu_seconds();
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let busy = cpu_seconds() - cpu_before;
+    assert!(busy < 4.0, "{busy:.1} s of CPU in 11 s while nothing happened");
     assert_eq!(standin.holding("chat.postMessage", &session, 2).await.len(), 2, "and not again once posted");
     // The message posted is the one presses update.
     let posted = tries[1].clone();
@@ -357,4 +362,13 @@ async fn a_post_slack_refused_is_tried_again_while_the_call_waits() {
     assert_eq!(send(&app, &signed(SIGNING_SECRET, unix_now(), &press(&posted, "U_ADMIN", "allow"))).await.0, 200);
     let updated = standin.holding("chat.update", "Allowed by Admin (admin)", 1).await;
     assert_eq!(updated[0]["ts"], "1700000000.000002", "the second post's ts");
+}
+
+/// This process's CPU time so far (user and system), from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
 }

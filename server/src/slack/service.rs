@@ -326,8 +326,11 @@ impl Slack {
             }
         }
         self.settle_gone(&app, desk, &waiting).await;
+        // Only what is still to come: a call posted on its second try keeps a past entry (until
+        // it stops waiting), which must not wake the follower again at once.
+        let now = tokio::time::Instant::now();
         let held = self.held_back.lock().unwrap_or_else(|e| e.into_inner());
-        held.iter().filter(|((w, _), _)| w == workspace).map(|(_, at)| *at).min()
+        held.iter().filter(|((w, _), at)| w == workspace && **at > now).map(|(_, at)| *at).min()
     }
 
     /// Updates the messages of calls no longer waiting with how they ended.
