@@ -52,7 +52,7 @@ fn signed_body(payload: &Value) -> (String, String, String) {
     let body = form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish();
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let signature = server::support::hex(&mac.finalize().into_bytes());
     (timestamp, format!("v0={signature}"), body)
 }
 

@@ -35,12 +35,9 @@ use app::{
     error::AppError,
     upstream::client::BoxFuture,
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use engine::sealing::SealKey;
-use hmac::{Hmac, Mac};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use tokio::{sync::watch, time::Instant};
 
 use super::notify_rows::{ChannelRecord, NotifyRows, ToldRow};
@@ -53,8 +50,6 @@ use crate::{
     settings::NotifySettings,
     support::StoreError,
 };
-
-type Signer = Hmac<Sha256>;
 
 /// What a link's token says.
 #[derive(Debug, Serialize, Deserialize)]
@@ -285,10 +280,7 @@ impl Notifier {
             n: crate::support::random_hex::<16>(),
             w: self.workspace.0.clone(),
         };
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
-        let mut mac = Signer::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        mac.update(body.as_bytes());
-        format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        crate::support::signed::sign(&self.key, b"", &claims)
     }
 
     /// The claims of `token` when it is Switchboard's and names `event_id` of `session_id` in
@@ -298,13 +290,7 @@ impl Notifier {
     }
 
     fn verify(&self, token: &str) -> Option<Claims> {
-        let (body, signature) = token.split_once('.')?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-        let mut mac = Signer::new_from_slice(&self.key).ok()?;
-        mac.update(body.as_bytes());
-        // Constant time.
-        mac.verify_slice(&signature).ok()?;
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+        crate::support::signed::open(&self.key, b"", token)
     }
 
     /// Whether `token` opens `event_id` of `session_id` for `username`, and the call; spends nothing.
@@ -956,8 +942,7 @@ impl Notifier {
     }
 
     fn slack_text(&self, calls: &[PendingCall], gone: &[PendingCall]) -> String {
-        // Slack's own escaping of its three control characters.
-        let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let esc = crate::support::slack_escape;
         let mut text = format!("*{}*\n", esc(&self.subject(calls)));
         for call in calls {
             let agent = call.agent_name.as_deref().map(|a| format!(", agent {}", esc(a))).unwrap_or_default();

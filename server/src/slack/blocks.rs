@@ -5,6 +5,8 @@
 
 use app::api::{diff::diff_text, inbox::PendingCall};
 use serde::{Deserialize, Serialize};
+
+use crate::support::slack_escape as escape;
 use serde_json::{Value, json};
 
 /// A call as its message shows it: the call, and who asked for it (the person whose message led
@@ -30,11 +32,7 @@ const MAX_DETAIL: usize = 2_500;
 /// The lines of an edit's diff shown, at most.
 const MAX_DIFF_LINES: usize = 20;
 
-/// Slack's escaping of its three control characters, and no backticks inside a code block.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
+/// `text` in a code block: escaped, with no backticks that would end it, cut below a section's limit.
 fn code(text: &str) -> String {
     let mut text = escape(text).replace("```", "'''");
     if let Some((cut, _)) = text.char_indices().nth(MAX_DETAIL) {

@@ -19,12 +19,9 @@ use app::{
     error::AppError,
     upstream::client::BoxFuture,
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use engine::sealing::SealKey;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::{
     blocks::{self, Posted},
@@ -38,6 +35,8 @@ use crate::{
     support::{StoreError, cluster::Cluster},
 };
 
+/// What Slack links are signed for: apart from notification links, which share the key.
+const SLACK_LINK: &[u8] = b"slack-link:";
 /// How long the link a Slack user is shown stays good.
 const LINK_TTL_SECS: i64 = 15 * 60;
 /// How often a follower looks whether its workspace's app was set or removed elsewhere.
@@ -307,10 +306,20 @@ impl Slack {
             held.retain(|(w, id), _| w != workspace || waiting.contains(id.as_str()));
             held.iter().filter(|((w, _), _)| w == workspace).map(|((_, id), at)| (id.clone(), *at)).collect()
         };
+        // The messages whose calls are not known to be decided, in one read: those of calls still
+        // waiting are posted already; the others are updated below.
+        let unsettled = match self.rows.unsettled(workspace).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(workspace, "cannot read the Slack messages: {error}");
+                return None;
+            }
+        };
+        let (gone, posted): (Vec<MessageRecord>, Vec<MessageRecord>) =
+            unsettled.into_iter().partition(|m| !waiting.contains(m.event_id.as_str()));
+        let posted: HashSet<&str> = posted.iter().map(|m| m.event_id.as_str()).collect();
         for call in calls.iter().filter(|c| !c.is_custom()) {
-            if held.get(call.event_id()).is_some_and(|at| *at > now)
-                || self.rows.message(workspace, call.event_id()).await.ok().flatten().is_some()
-            {
+            if held.get(call.event_id()).is_some_and(|at| *at > now) || posted.contains(call.event_id()) {
                 continue;
             }
             let posted = Posted { call: masked(desk, call), asked_by: asked_by(desk, call).await };
@@ -325,7 +334,7 @@ impl Slack {
                 Err(error) => tracing::warn!(workspace, "cannot record a Slack message: {error}"),
             }
         }
-        self.settle_gone(&app, desk, &waiting).await;
+        self.settle_gone(&app, desk, gone).await;
         // Only what is still to come: a call posted on its second try keeps a past entry (until
         // it stops waiting), which must not wake the follower again at once.
         let now = tokio::time::Instant::now();
@@ -333,15 +342,10 @@ impl Slack {
         held.iter().filter(|((w, _), at)| w == workspace && **at > now).map(|(_, at)| *at).min()
     }
 
-    /// Updates the messages of calls no longer waiting with how they ended.
-    async fn settle_gone(&self, app: &OpenApp, desk: &Desk, waiting: &HashSet<&str>) {
-        let workspace = app.workspace.as_str();
-        let unsettled = match self.rows.unsettled(workspace).await {
-            Ok(rows) => rows,
-            Err(error) => return tracing::warn!(workspace, "cannot read the Slack messages: {error}"),
-        };
+    /// Updates the messages of calls no longer waiting (`gone`) with how they ended.
+    async fn settle_gone(&self, app: &OpenApp, desk: &Desk, gone: Vec<MessageRecord>) {
         let mut recorded = HashMap::new();
-        for message in unsettled.into_iter().filter(|m| !waiting.contains(m.event_id.as_str())) {
+        for message in gone {
             if !recorded.contains_key(&message.session_id) {
                 let decisions = desk.decisions.recorded(&message.session_id).await.unwrap_or_default();
                 recorded.insert(message.session_id.clone(), decisions);
@@ -451,26 +455,12 @@ impl Slack {
     pub(super) fn link_for(&self, workspace: &str, team: &str, user: &str) -> String {
         let expires = time::OffsetDateTime::now_utc().unix_timestamp() + LINK_TTL_SECS;
         let claims = LinkClaims { w: workspace.to_owned(), t: team.to_owned(), u: user.to_owned(), x: expires };
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
-        let signature = URL_SAFE_NO_PAD.encode(self.link_mac(&body).finalize().into_bytes());
-        format!("{}/slack/link?t={body}.{signature}&workspace={workspace}", self.public_url)
-    }
-
-    /// Slack links are signed apart from notification links (which share the key).
-    fn link_mac(&self, body: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.link_key).expect("HMAC takes a key of any length");
-        mac.update(b"slack-link:");
-        mac.update(body.as_bytes());
-        mac
+        let token = crate::support::signed::sign(&self.link_key, SLACK_LINK, &claims);
+        format!("{}/slack/link?t={token}&workspace={workspace}", self.public_url)
     }
 
     async fn check_link_now(&self, token: &str) -> Result<Result<LinkClaims, String>, AppError> {
-        let claims = token.split_once('.').and_then(|(body, signature)| {
-            let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-            self.link_mac(body).verify_slice(&signature).ok()?;
-            serde_json::from_slice::<LinkClaims>(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
-        });
-        let Some(claims) = claims else {
+        let Some(claims) = crate::support::signed::open::<LinkClaims>(&self.link_key, SLACK_LINK, token) else {
             return Ok(Err("This is not a link Switchboard made. Press a button in Slack again for a new one.".into()));
         };
         if claims.x < time::OffsetDateTime::now_utc().unix_timestamp() {

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod meters;
 pub mod proxies;
 pub mod route;
+pub mod signed;
 pub mod trace_context;
 
 /// A store that could not be read or written. The database's own error is for the log; what a
@@ -35,6 +36,12 @@ pub fn random_hex<const N: usize>() -> String {
 /// Bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `text` with Slack's escaping of its three control characters (`&`, `<`, `>`), for a message's
+/// `mrkdwn`: the team's Slack channels' batches and the Slack apps' messages.
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A transport error in words, without the upstream's URL (the browser sees this text).
