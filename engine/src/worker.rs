@@ -25,9 +25,13 @@ use self::{
 
 const USAGE: &str = "usage: switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]
                           [--workdir DIR] [--max-idle SECONDS] [--worker-id ID] [--on-work COMMAND]
+                          [--custom-tool NAME=COMMAND]...
   The environment key comes from ANTHROPIC_ENVIRONMENT_KEY, or from the file --environment-key-file
   names; never from a flag's value (command lines are seen by every user of the machine).
-  The base URL is ANTHROPIC_BASE_URL when set, else https://api.anthropic.com.";
+  The base URL is ANTHROPIC_BASE_URL when set, else https://api.anthropic.com.
+  --custom-tool answers the agent's custom tool NAME: COMMAND runs with /bin/sh in the session's
+  folder, the call's input as JSON on its standard input; what it prints is the result (an exit
+  code other than 0 makes it an error).";
 
 /// What the command line and the environment ask for.
 #[derive(Debug)]
@@ -40,6 +44,8 @@ struct Options {
     max_idle: Option<Duration>,
     worker_id: String,
     on_work: Option<String>,
+    /// `--custom-tool NAME=COMMAND`: the agents' custom tools this worker answers.
+    custom_tools: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs the worker until SIGTERM or Ctrl-C; a usage error is exit code 2.
@@ -92,11 +98,20 @@ fn parse(args: &[String], var: impl Fn(&str) -> Option<String>) -> Result<Option
         "--on-work",
         "--environment-key-file",
     ];
+    let mut custom_tools = std::collections::BTreeMap::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let (name, inline) = arg.split_once('=').map_or((arg.as_str(), None), |(n, v)| (n, Some(v.to_owned())));
         if name == "--environment-key" {
             return Err("--environment-key takes no value on the command line: set ANTHROPIC_ENVIRONMENT_KEY, or name a file with --environment-key-file.".to_owned());
+        }
+        if name == "--custom-tool" {
+            let value = inline.or_else(|| rest.next().cloned()).ok_or("--custom-tool needs NAME=COMMAND")?;
+            let (tool, command) = custom_tool(&value)?;
+            if custom_tools.insert(tool.clone(), command).is_some() {
+                return Err(format!("--custom-tool {tool} is given twice"));
+            }
+            continue;
         }
         let Some(flag) = known.iter().find(|k| **k == name) else {
             return Err(format!("unknown argument {arg:?}"));
@@ -148,7 +163,25 @@ fn parse(args: &[String], var: impl Fn(&str) -> Option<String>) -> Result<Option
         max_idle,
         worker_id: flags.remove("--worker-id").unwrap_or_else(default_worker_id),
         on_work: flags.remove("--on-work"),
+        custom_tools,
     })
+}
+
+/// `NAME=COMMAND` of `--custom-tool`: a custom tool's name as agents declare it (letters,
+/// digits, `_` and `-`, at most 64) and the command that answers it.
+fn custom_tool(value: &str) -> Result<(String, String), String> {
+    let (name, command) = value.split_once('=').ok_or(format!("--custom-tool takes NAME=COMMAND, not {value:?}"))?;
+    let valid =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(format!(
+            "--custom-tool: {name:?} is not a tool's name (letters, digits, _ and -, at most 64 characters)"
+        ));
+    }
+    if command.trim().is_empty() {
+        return Err(format!("--custom-tool {name}: the command is empty"));
+    }
+    Ok((name.to_owned(), command.to_owned()))
 }
 
 /// `<hostname>-<12 hex>`, as the SDK's worker names itself.
@@ -172,6 +205,7 @@ fn serving(options: &Options) -> Result<Serving, String> {
         tool_runner: std::env::current_exe().map_err(|error| format!("cannot find this program: {error}"))?,
         max_idle: options.max_idle,
         install_lock: Arc::default(),
+        custom_tools: Arc::new(options.custom_tools.clone()),
     })
 }
 
@@ -306,11 +340,17 @@ async fn on_work(command_line: &str, serving: &Serving, item: &Item, key: &str, 
         .env("ANTHROPIC_WORK_ID", &item.work_id)
         .env("ANTHROPIC_ENVIRONMENT_ID", &item.environment_id)
         .env("ANTHROPIC_SESSION_ID", &item.session_id)
-        .env("ANTHROPIC_ENVIRONMENT_KEY", key)
         .env("ANTHROPIC_BASE_URL", serving.api.base());
-    // The secret as poll gave it; without one, `handle_item()` falls back to the environment key.
+    // The secret as poll gave it. The environment key only when it holds no sessions token:
+    // `handle_item()` needs it then alone, and a command that serves one item should not hold
+    // what polls them all (it is not inherited from the worker's own environment either).
     if let Some(secret) = &item.secret {
         command.env("ANTHROPIC_WORK_SECRET", secret);
+    }
+    if sessions_token(item.secret.as_deref()).is_some() {
+        command.env_remove("ANTHROPIC_ENVIRONMENT_KEY");
+    } else {
+        command.env("ANTHROPIC_ENVIRONMENT_KEY", key);
     }
     let spawned = command.spawn();
     let mut child = match spawned {
@@ -359,6 +399,27 @@ mod tests {
         assert!(none.contains("no environment key"), "{none}");
         let zero = parse(&args(&["--environment", "env_1", "--concurrency", "0"]), env).unwrap_err();
         assert!(zero.contains("--concurrency"), "{zero}");
+    }
+
+    #[test]
+    fn custom_tools_are_named_once_each_with_a_command() {
+        let env = |name: &str| (name == "ANTHROPIC_ENVIRONMENT_KEY").then(|| "envk_x".to_owned());
+        let given =
+            ["--environment", "env_1", "--custom-tool", "lookup_order=jq -r .order", "--custom-tool=a-b=echo x=y"];
+        let options = parse(&args(&given), env).unwrap();
+        let tools: Vec<(&str, &str)> = options.custom_tools.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(tools, [("a-b", "echo x=y"), ("lookup_order", "jq -r .order")]);
+        for (bad, says) in [
+            ("lookup order=x", "not a tool's name"),
+            ("=x", "not a tool's name"),
+            ("lookup", "NAME=COMMAND"),
+            ("lookup= ", "the command is empty"),
+        ] {
+            let refused = parse(&args(&["--environment", "env_1", "--custom-tool", bad]), env).unwrap_err();
+            assert!(refused.contains(says), "{bad}: {refused}");
+        }
+        let twice = parse(&args(&["--environment", "env_1", "--custom-tool", "a=x", "--custom-tool", "a=y"]), env);
+        assert!(twice.unwrap_err().contains("given twice"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const BETA: &str = "managed-agents-2026-04-01";
+const BETA: &str = protocol::MANAGED_AGENTS_BETA;
 const VERSION: &str = protocol::ANTHROPIC_VERSION;
 /// A request's tries after the first, on a transient failure.
 const RETRIES: u32 = 2;

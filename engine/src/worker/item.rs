@@ -46,6 +46,8 @@ pub struct Serving {
     /// How long a session may sit idle (its turn ended) before the worker lets its item go.
     pub max_idle: Option<Duration>,
     pub install_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The agents' custom tools this worker answers, each with its command (`--custom-tool`).
+    pub custom_tools: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// How serving an item ended.
@@ -151,13 +153,20 @@ pub async fn force_stop(api: &Api, item: &Item, credential: &str) {
     }
 }
 
-/// A tool call of the session: (event id, tool, input, evaluated permission).
+/// A tool call of the session: (event id, tool, input, evaluated permission), and whether it
+/// is a custom tool's (`agent.custom_tool_use`).
 struct Call {
     id: String,
     name: String,
     input: Value,
     permission: Option<String>,
+    custom: bool,
 }
+
+/// The longest a custom tool's command may run (the SDK's worker gives a call 150 s).
+const CUSTOM_TOOL_TIMEOUT: Duration = Duration::from_secs(150);
+/// The most a custom tool's output keeps: its last 100 KiB, as bash's.
+const CUSTOM_TOOL_OUTPUT: usize = 102_400;
 
 /// Follows one session and answers its calls, one at a time, in order.
 struct Runner<'a> {
@@ -278,14 +287,18 @@ impl<'a> Runner<'a> {
         }
         let kind = event["type"].as_str().unwrap_or_default();
         match kind {
-            "agent.tool_use" => {
+            "agent.tool_use" | "agent.custom_tool_use" => {
                 let id = event["id"].as_str().unwrap_or_default().to_owned();
                 let name = event["name"].as_str().unwrap_or_default().to_owned();
                 let permission = event["evaluated_permission"].as_str().map(str::to_owned);
-                self.calls.push(Call { id, name, input: event["input"].clone(), permission });
+                let custom = kind == "agent.custom_tool_use";
+                self.calls.push(Call { id, name, input: event["input"].clone(), permission, custom });
             }
             "user.tool_result" | "agent.tool_result" => {
                 self.answered.insert(event["tool_use_id"].as_str().unwrap_or_default().to_owned());
+            }
+            "user.custom_tool_result" => {
+                self.answered.insert(event["custom_tool_use_id"].as_str().unwrap_or_default().to_owned());
             }
             "user.tool_confirmation" => {
                 let id = event["tool_use_id"].as_str().unwrap_or_default().to_owned();
@@ -312,17 +325,21 @@ impl<'a> Runner<'a> {
             });
             let index = next?;
             let call = &self.calls[index];
-            let (id, name, input) = (call.id.clone(), call.name.clone(), call.input.clone());
+            let (id, name, input, custom) = (call.id.clone(), call.name.clone(), call.input.clone(), call.custom);
             self.done.insert(id.clone());
             self.idle_since = None;
-            if let Some(end) = self.run_call(&id, &name, &input).await {
+            if let Some(end) = self.run_call(&id, &name, &input, custom).await {
                 return Some(end);
             }
         }
     }
 
-    /// A call the worker runs now: a built-in tool's, allowed by its policy or by a person.
+    /// A call the worker runs now: a built-in tool's, allowed by its policy or by a person, or
+    /// a custom tool's it has a command for (another client answers the others).
     fn runnable(&self, call: &Call) -> bool {
+        if call.custom {
+            return self.serving.custom_tools.contains_key(&call.name);
+        }
         TOOLS.contains(&call.name.as_str())
             && match call.permission.as_deref() {
                 None | Some("allow") => true,
@@ -331,15 +348,23 @@ impl<'a> Runner<'a> {
             }
     }
 
-    async fn run_call(&mut self, id: &str, name: &str, input: &Value) -> Option<End> {
+    async fn run_call(&mut self, id: &str, name: &str, input: &Value, custom: bool) -> Option<End> {
         let (api, item) = (&self.serving.api, self.item);
         tracing::info!(session = %item.session_id, call = %id, tool = name, "running a tool call");
         let started = Instant::now();
-        let output = self.sandbox.run(name, input).await;
+        let output = match self.serving.custom_tools.get(name).filter(|_| custom) {
+            Some(command) => run_custom_tool(name, command, input, &self.sandbox.workspace).await,
+            None => self.sandbox.run(name, input).await,
+        };
         let text = if output.text.is_empty() { "(no output)".to_owned() } else { output.text };
+        let (kind, answers) = if custom {
+            ("user.custom_tool_result", "custom_tool_use_id")
+        } else {
+            ("user.tool_result", "tool_use_id")
+        };
         let result = json!({
-            "type": "user.tool_result",
-            "tool_use_id": id,
+            "type": kind,
+            answers: id,
             "is_error": output.is_error,
             "content": [{ "type": "text", "text": text }],
         });
@@ -358,6 +383,55 @@ impl<'a> Runner<'a> {
             }
         }
     }
+}
+
+/// Runs a custom tool's command of the operator's (`/bin/sh -c`, in the session's folder on this
+/// worker, as the SDK's worker runs its Python tools in its own process): the call's input as JSON
+/// on its standard input, never on its command line, and none of the worker's `ANTHROPIC_*`
+/// variables (its key among them). What it prints is the result; an exit code other than 0, a
+/// command that runs past 150 s or cannot start, an error.
+async fn run_custom_tool(name: &str, command: &str, input: &Value, folder: &Path) -> crate::sandbox::ToolOutput {
+    use tokio::io::AsyncWriteExt;
+    let failed = |text: String| crate::sandbox::ToolOutput { text, is_error: true };
+    if let Err(error) = tokio::fs::create_dir_all(folder).await {
+        return failed(format!("{name}: the session's folder could not be made: {error}"));
+    }
+    let mut process = tokio::process::Command::new("/bin/sh");
+    process
+        .arg("-c")
+        .arg(command)
+        .current_dir(folder)
+        .env("SWITCHBOARD_TOOL_NAME", name)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (variable, _) in std::env::vars_os() {
+        if variable.to_string_lossy().starts_with("ANTHROPIC_") {
+            process.env_remove(variable);
+        }
+    }
+    let mut child = match process.spawn() {
+        Ok(child) => child,
+        Err(error) => return failed(format!("{name}: the tool's command could not start: {error}")),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.to_string().as_bytes()).await;
+    }
+    let output = match tokio::time::timeout(CUSTOM_TOOL_TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => return failed(format!("{name}: {error}")),
+        Err(_) => return failed(format!("tool '{name}' timed out")),
+    };
+    let mut bytes = output.stdout;
+    if !output.status.success() {
+        bytes.extend_from_slice(&output.stderr);
+    }
+    let cut = bytes.len() > CUSTOM_TOOL_OUTPUT;
+    let kept = &bytes[bytes.len().saturating_sub(CUSTOM_TOOL_OUTPUT)..];
+    let text = String::from_utf8_lossy(kept).trim_end_matches('\n').to_owned();
+    let text = if cut { format!("[output truncated]\n{text}") } else { text };
+    crate::sandbox::ToolOutput { text, is_error: !output.status.success() }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
