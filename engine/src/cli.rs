@@ -34,11 +34,21 @@ fn engine_data_dir() -> PathBuf {
 
 /// `environment-key ENV_ID`: issues a key for a self-hosted environment of the engine whose data
 /// is in `<SWITCHBOARD_DATA_DIR>/engine` (the console's embedded engine's too), and prints it: the
-/// one time it is shown. A running engine takes it at once.
+/// one time it is shown. A running engine takes it at once. `environment-key --list ENV_ID`
+/// lists the environment's keys without their values; `environment-key --revoke KEY_ID` revokes
+/// one, which a running engine refuses from its next request on.
 pub async fn environment_key(args: &[String]) -> ExitCode {
-    let [environment_id] = args else {
-        eprintln!("usage: environment-key ENV_ID   (an id of a self-hosted environment, env_…)");
-        return ExitCode::from(2);
+    let usage = || {
+        eprintln!(
+            "usage: environment-key ENV_ID            issue a key for a self-hosted environment (env_…)\n       environment-key --list ENV_ID     its keys, without their values\n       environment-key --revoke KEY_ID   revoke one (envkey_…)"
+        );
+        ExitCode::from(2)
+    };
+    let command = match args {
+        [flag, id] if flag == "--list" => KeyCommand::List(id),
+        [flag, id] if flag == "--revoke" => KeyCommand::Revoke(id),
+        [id] if !id.starts_with('-') => KeyCommand::Issue(id),
+        _ => return usage(),
     };
     let data_dir = engine_data_dir();
     if !data_dir.join("engine.db").exists() {
@@ -55,20 +65,55 @@ pub async fn environment_key(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match crate::domain::work::issue_environment_key(&store.pool, environment_id).await {
-        Ok(key) => {
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{key}");
-            eprintln!(
-                "The environment key of {environment_id} is above; it is shown this once (the engine keeps only its hash). Give it to workers in ANTHROPIC_ENVIRONMENT_KEY or a file, never on a command line."
-            );
-            ExitCode::SUCCESS
+    let mut out = std::io::stdout();
+    let outcome = match command {
+        KeyCommand::Issue(environment_id) => {
+            crate::domain::work::issue_environment_key(&store.pool, environment_id).await.map(|key| {
+                let _ = writeln!(out, "{key}");
+                eprintln!(
+                    "The environment key of {environment_id} is above; it is shown this once (the engine keeps only its hash). Give it to workers in ANTHROPIC_ENVIRONMENT_KEY or a file, never on a command line."
+                );
+            })
         }
+        KeyCommand::List(environment_id) => {
+            crate::domain::work::list_environment_keys(&store.pool, environment_id).await.map(|keys| {
+                if keys.is_empty() {
+                    eprintln!("Environment {environment_id} has no keys; issue one with: environment-key {environment_id}");
+                }
+                for key in keys {
+                    let _ = writeln!(out, "{}", key_line(&key));
+                }
+            })
+        }
+        KeyCommand::Revoke(key_id) => {
+            crate::domain::work::revoke_environment_key(&store.pool, None, key_id).await.map(|key| {
+                let _ = writeln!(out, "{}", key_line(&key));
+                eprintln!("Key {key_id} is revoked: a running engine refuses it from its next request on.");
+            })
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("No key was issued: {}", error.message);
+            eprintln!("{}", error.message);
             ExitCode::FAILURE
         }
     }
+}
+
+enum KeyCommand<'a> {
+    Issue(&'a str),
+    List(&'a str),
+    Revoke(&'a str),
+}
+
+/// One key as `--list` prints it: id, what it ends with, when it was made and last used, and
+/// whether it still works. Never its value.
+fn key_line(key: &crate::domain::work::EnvironmentKey) -> String {
+    let ends = key.hint.as_deref().map_or_else(|| "(issued before hints)".to_owned(), |h| format!("…{h}"));
+    let used = key.last_used_at.as_deref().map_or_else(|| "never used".to_owned(), |at| format!("last used {at}"));
+    let state = key.revoked_at.as_deref().map_or_else(|| "live".to_owned(), |at| format!("revoked {at}"));
+    format!("{}\t{ends}\tcreated {}\t{used}\t{state}", key.id, key.created_at)
 }
 
 /// `serve --listen ADDR`: serves the engine alone. The key is `SWITCHBOARD_ENGINE_KEY`, or a new

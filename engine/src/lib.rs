@@ -52,6 +52,7 @@ use std::{
 
 use crate::store::Store;
 pub use crate::{
+    domain::work::EnvironmentKey,
     error::{ApiError, ApiResult},
     live::{Live, SessionHub},
     model::ModelEndpoint,
@@ -218,6 +219,16 @@ impl Engine {
     /// A new key for a self-hosted environment, shown this once (the engine keeps its hash).
     pub async fn issue_environment_key(&self, environment_id: &str) -> Result<String, String> {
         self.state.issue_environment_key(environment_id).await.map_err(|error| error.message)
+    }
+
+    /// The keys of a self-hosted environment, without their values.
+    pub async fn environment_keys(&self, environment_id: &str) -> Result<Vec<EnvironmentKey>, ApiError> {
+        domain::work::list_environment_keys(&self.state.store.pool, environment_id).await
+    }
+
+    /// Revokes key `key_id` of `environment_id`: it reaches nothing from the next request on.
+    pub async fn revoke_environment_key(&self, environment_id: &str, key_id: &str) -> Result<EnvironmentKey, ApiError> {
+        domain::work::revoke_environment_key(&self.state.store.pool, Some(environment_id), key_id).await
     }
 
     pub fn config(&self) -> &EngineConfig {

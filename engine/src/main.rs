@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine environment-key ENV_ID\n       switchboard-engine worker --environment ENV_ID [--base-url URL] [--concurrency N]\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
+                "usage: switchboard-engine serve --listen 127.0.0.1:PORT\n       switchboard-engine environment-key ENV_ID | --list ENV_ID | --revoke KEY_ID\n       switchboard-engine worker --environment ENV_ID [--base-url URL] [--concurrency N]\n       switchboard-engine sandbox-tool <tool>\n       switchboard-engine messages-test-server [--listen ADDR] [--script FILE.json]"
             );
             ExitCode::from(2)
         }

@@ -32,7 +32,7 @@ async fn main() -> std::process::ExitCode {
         Some("messages-test-server") => return engine::model::test_server::main(&args[1..]).await,
         Some(other) if other != "serve" => {
             eprintln!(
-                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]   run a self-hosted environment's tools\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
+                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard engine environment-key --list ENV_ID | --revoke KEY_ID   list its keys, or revoke one\n       switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]   run a self-hosted environment's tools\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
             );
             return std::process::ExitCode::from(2);
         }

@@ -3,7 +3,7 @@
 use std::{collections::VecDeque, convert::Infallible, sync::Arc};
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, State},
     response::{
         IntoResponse, Response,
@@ -18,7 +18,10 @@ use tokio::sync::broadcast::error::RecvError;
 use super::{ApiJson, Params};
 use crate::{
     EngineState, Live, Scope,
-    domain::events::{CheckedEvents, listable_type},
+    domain::{
+        events::{CheckedEvents, listable_type},
+        work::Caller,
+    },
     error::{ApiError, ApiResult},
     store::{Order, to_json},
 };
@@ -26,8 +29,10 @@ use crate::{
 pub async fn send(
     State(engine): State<Arc<EngineState>>,
     Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<SendEventsBody>,
 ) -> ApiResult<Json<Value>> {
+    super::work::results_only(&caller, body.events.iter().map(EventParams::type_name))?;
     let checked = engine.check_events(&id, &body).await?;
     let echoes = apply_events(&engine, &id, &body, checked).await?;
     Ok(Json(json!({ "data": echoes })))

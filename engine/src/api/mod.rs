@@ -202,14 +202,16 @@ async fn authenticate(State(state): State<Arc<EngineState>>, request: Request, n
     if let Err(error) = work::authorize(&state, &caller, request.method(), path).await {
         return error.into_response();
     }
-    if let Some(beta) = protocol::beta::beta_for(path)
-        && !has_beta(headers, path)
-    {
+    let beta_missing = protocol::beta::beta_for(path).filter(|_| !has_beta(headers, path));
+    if let Some(beta) = beta_missing {
         return ApiError::invalid(format!(
             "{path} is a beta endpoint: send the header anthropic-beta: {beta} (the SDK's client.beta methods do)."
         ))
         .into_response();
     }
+    // Handlers that narrow what a credential may do (a worker's sends only results) read it.
+    let mut request = request;
+    request.extensions_mut().insert(caller);
     next.run(request).await
 }
 

@@ -116,6 +116,8 @@ impl EngineState {
                 .bind(id)
                 .execute(&self.store.pool)
                 .await?;
+            // Its workers' keys die with it (a key of an archived environment is refused anyway).
+            self.revoke_environment_keys(id).await?;
             self.announce("environment.archived", id);
         }
         Ok(body)
@@ -134,6 +136,7 @@ impl EngineState {
             )));
         }
         sqlx::query("DELETE FROM environments WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        self.delete_environment_keys(id).await?;
         self.announce("environment.deleted", id);
         Ok(())
     }

@@ -50,16 +50,39 @@ pub enum Caller {
     Environment(String),
     /// A work item's sessions token: that item's heartbeat and stop, and its session.
     Work { work_id: String, session_id: String, environment_id: String },
+    /// The token an item's previous holder had, before its lease ran out or another poll took
+    /// the item: it reaches nothing, but its heartbeat is answered with the 412 that tells the old
+    /// worker to walk away (as the API answers it).
+    Superseded { work_id: String, environment_id: String },
 }
 
-/// The queue's live part: what wakes blocked polls, and who polled lately.
+/// The queue's live part: what wakes blocked polls, who polled lately, and the last superseded
+/// token of each item.
 #[derive(Default)]
 pub struct Queue {
     queued: tokio::sync::Notify,
     pollers: Mutex<HashMap<(String, String), Instant>>,
+    /// Token hash → (item, environment, when it was superseded): one per item, for a while.
+    superseded: Mutex<HashMap<String, (String, String, Instant)>>,
 }
 
+/// How long a superseded token's heartbeat is still told 412 (after that, 401).
+const SUPERSEDED_FOR: Duration = Duration::from_secs(600);
+
 impl Queue {
+    /// Remembers `hash`, the token `work_id`'s last holder had, in place of an older one.
+    fn supersede(&self, hash: String, work_id: &str, environment_id: &str) {
+        let mut superseded = self.superseded.lock().expect("superseded lock");
+        superseded.retain(|_, (work, _, at)| work != work_id && at.elapsed() < SUPERSEDED_FOR);
+        superseded.insert(hash, (work_id.to_owned(), environment_id.to_owned(), Instant::now()));
+    }
+
+    fn superseded(&self, hash: &str) -> Option<(String, String)> {
+        let superseded = self.superseded.lock().expect("superseded lock");
+        let (work, env, at) = superseded.get(hash)?;
+        (at.elapsed() < SUPERSEDED_FOR).then(|| (work.clone(), env.clone()))
+    }
+
     fn saw_poller(&self, environment_id: &str, worker_id: &str) {
         let mut pollers = self.pollers.lock().expect("pollers lock");
         pollers.retain(|_, at| at.elapsed() < POLLING_WINDOW);
@@ -117,16 +140,91 @@ pub async fn issue_environment_key(pool: &sqlx::SqlitePool, environment_id: &str
         return Err(ApiError::invalid(format!("Environment {environment_id} is archived; it takes no new keys.")));
     }
     let key = format!("envk_{}", secret(40));
-    sqlx::query("INSERT INTO environment_keys (id, environment_id, key_hash, created_at) VALUES (?, ?, ?, ?)")
-        .bind(new_id("envkey"))
+    let hint: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let id = new_id("envkey");
+    sqlx::query("INSERT INTO environment_keys (id, environment_id, key_hash, created_at, hint) VALUES (?, ?, ?, ?, ?)")
+        .bind(&id)
         .bind(environment_id)
         .bind(hash(&key))
         .bind(now().text)
+        .bind(hint)
         .execute(pool)
         .await?;
-    tracing::info!(environment = %environment_id, "an environment key was issued");
+    tracing::info!(environment = %environment_id, key = %id, "an environment key was issued");
     Ok(key)
 }
+
+/// An environment key as it is listed: never its value, only its last four characters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnvironmentKey {
+    pub id: String,
+    pub environment_id: String,
+    /// The key's last four characters, to tell keys apart (none for keys issued before hints).
+    pub hint: Option<String>,
+    pub created_at: String,
+    /// When a request last came with it (written at most once a minute).
+    pub last_used_at: Option<String>,
+    /// When it was revoked, or its environment archived; it reaches nothing since.
+    pub revoked_at: Option<String>,
+}
+
+type KeyRow = (String, String, Option<String>, String, Option<i64>, Option<String>);
+
+fn key_of((id, environment_id, hint, created_at, last_used_us, revoked_at): KeyRow) -> EnvironmentKey {
+    EnvironmentKey {
+        id,
+        environment_id,
+        hint,
+        created_at,
+        last_used_at: last_used_us.map(crate::ids::format_micros),
+        revoked_at,
+    }
+}
+
+const KEY_COLUMNS: &str = "id, environment_id, hint, created_at, last_used_us, revoked_at";
+
+/// The keys of a self-hosted environment (revoked ones too), oldest first.
+pub async fn list_environment_keys(pool: &sqlx::SqlitePool, environment_id: &str) -> ApiResult<Vec<EnvironmentKey>> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM environments WHERE id = ?").bind(environment_id).fetch_optional(pool).await?;
+    if exists.is_none() {
+        return Err(ApiError::not_found("environment", environment_id));
+    }
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM environment_keys WHERE environment_id = ? ORDER BY created_at, rowid"
+    ))
+    .bind(environment_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(key_of).collect())
+}
+
+/// Revokes key `key_id` (of `environment_id`, when one is named) at once: the next request that
+/// sends it is a 401. Revoking a revoked key changes nothing and answers it as it is.
+pub async fn revoke_environment_key(
+    pool: &sqlx::SqlitePool,
+    environment_id: Option<&str>,
+    key_id: &str,
+) -> ApiResult<EnvironmentKey> {
+    let of = "id = ?1 AND (?2 IS NULL OR environment_id = ?2)";
+    sqlx::query(&format!("UPDATE environment_keys SET revoked_at = ?3 WHERE {of} AND revoked_at IS NULL"))
+        .bind(key_id)
+        .bind(environment_id)
+        .bind(now().text)
+        .execute(pool)
+        .await?;
+    let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM environment_keys WHERE {of}"))
+        .bind(key_id)
+        .bind(environment_id)
+        .fetch_optional(pool)
+        .await?;
+    let key = row.map(key_of).ok_or_else(|| ApiError::not_found("environment key", key_id))?;
+    tracing::info!(environment = %key.environment_id, key = %key.id, "an environment key was revoked");
+    Ok(key)
+}
+
+/// How often a key's `last_used_us` is written, at most.
+const LAST_USED_EVERY_US: i64 = 60_000_000;
 
 impl EngineState {
     /// A new key for a self-hosted environment (see [`issue_environment_key`]).
@@ -134,20 +232,35 @@ impl EngineState {
         issue_environment_key(&self.store.pool, environment_id).await
     }
 
-    /// Who sends `given`: the API key, an environment key, or a live work item's sessions token.
+    /// Who sends `given`: the API key, a live environment key (not revoked, its environment
+    /// neither archived nor deleted), or the sessions token of a work item's current lease.
     pub async fn caller(&self, given: &str) -> ApiResult<Option<Caller>> {
         if bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), self.config.api_key.as_bytes())) {
             return Ok(Some(Caller::Api));
         }
         let hashed = hash(given);
-        let environment: Option<String> =
-            sqlx::query_scalar("SELECT environment_id FROM environment_keys WHERE key_hash = ?")
-                .bind(&hashed)
-                .fetch_optional(&self.store.pool)
-                .await?;
-        if let Some(environment_id) = environment {
+        let environment: Option<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT k.id, k.environment_id, k.last_used_us FROM environment_keys k
+               JOIN environments e ON e.id = k.environment_id
+             WHERE k.key_hash = ? AND k.revoked_at IS NULL AND e.archived = 0",
+        )
+        .bind(&hashed)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        if let Some((key_id, environment_id, last_used)) = environment {
+            let at = now().micros;
+            if last_used.is_none_or(|last| at - last >= LAST_USED_EVERY_US) {
+                sqlx::query("UPDATE environment_keys SET last_used_us = ? WHERE id = ?")
+                    .bind(at)
+                    .bind(&key_id)
+                    .execute(&self.store.pool)
+                    .await?;
+            }
             return Ok(Some(Caller::Environment(environment_id)));
         }
+        // A token is live while its item is held: polled (and not yet reclaimed by another
+        // poll, which replaced it), acked, active or stopping. A stopped or requeued item's
+        // token was deleted; the state is checked as well.
         let work: Option<(String, String, String)> = sqlx::query_as(
             "SELECT t.work_id, t.session_id, t.environment_id FROM work_tokens t JOIN work w ON w.id = t.work_id
              WHERE t.token_hash = ? AND w.state != 'stopped'",
@@ -155,7 +268,32 @@ impl EngineState {
         .bind(&hashed)
         .fetch_optional(&self.store.pool)
         .await?;
-        Ok(work.map(|(work_id, session_id, environment_id)| Caller::Work { work_id, session_id, environment_id }))
+        if let Some((work_id, session_id, environment_id)) = work {
+            return Ok(Some(Caller::Work { work_id, session_id, environment_id }));
+        }
+        Ok(self
+            .work
+            .superseded(&hashed)
+            .map(|(work_id, environment_id)| Caller::Superseded { work_id, environment_id }))
+    }
+
+    /// Revokes every key of `environment_id` (archived): its workers reach nothing from now on.
+    pub(crate) async fn revoke_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
+        sqlx::query("UPDATE environment_keys SET revoked_at = ? WHERE environment_id = ? AND revoked_at IS NULL")
+            .bind(now().text)
+            .bind(environment_id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets every key of `environment_id` (deleted).
+    pub(crate) async fn delete_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
+        sqlx::query("DELETE FROM environment_keys WHERE environment_id = ?")
+            .bind(environment_id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
     }
 
     /// The self-hosted environment a session runs on, if it runs on one.
@@ -274,6 +412,19 @@ impl EngineState {
         .await?
         .rows_affected();
         if !requeued.is_empty() {
+            // The lost lease's token goes with it: the old worker reaches nothing of the item's
+            // session (its heartbeat is told 412), and the next poll hands out a new one.
+            let dropped: Vec<(String, String)> = sqlx::query_as(
+                "DELETE FROM work_tokens WHERE environment_id = ?
+                   AND work_id IN (SELECT id FROM work WHERE state = 'queued' AND polled_us IS NULL)
+                 RETURNING token_hash, work_id",
+            )
+            .bind(environment_id)
+            .fetch_all(&self.store.pool)
+            .await?;
+            for (hash, work_id) in dropped {
+                self.work.supersede(hash, &work_id, environment_id);
+            }
             self.work.queued.notify_waiters();
         }
         if stopped > 0 {
@@ -287,7 +438,7 @@ impl EngineState {
 
     /// Drops the sessions tokens of the stopped items whose `column` (`work_id`, `session_id` or
     /// `environment_id`) is `value`: they reach nothing any more ([`EngineState::caller`] checks
-    /// the item's state too).
+    /// the item's state too), and the table holds one token per held item at most.
     async fn forget_tokens(&self, column: &'static str, value: &str) -> ApiResult<()> {
         let sql = format!(
             "DELETE FROM work_tokens WHERE {column} = ? AND work_id IN (SELECT id FROM work WHERE state = 'stopped')"
@@ -335,6 +486,7 @@ impl EngineState {
     ) -> ApiResult<Option<Value>> {
         let at = now().micros;
         let older_than = at - reclaim_older_than.as_micros() as i64;
+        let mut tx = self.store.pool.begin().await?;
         let claimed = sqlx::query(
             "UPDATE work SET polled_us = ?, worker_id = ?
              WHERE seq = (SELECT seq FROM work WHERE environment_id = ? AND state = 'queued'
@@ -345,19 +497,32 @@ impl EngineState {
         .bind(worker_id)
         .bind(environment_id)
         .bind(older_than)
-        .fetch_optional(&self.store.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = claimed else { return Ok(None) };
         let (work_id, session_id): (String, String) = (row.get(0), row.get(1));
         let mut item = json_text(row.get(2))?;
+        // One token per item: this claim's replaces the one an earlier poll handed out, in the
+        // claim's transaction, so that of two polls at once the later one's token is the live one.
         let token = format!("wst_{}", secret(40));
-        sqlx::query("INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id) VALUES (?, ?, ?, ?)")
-            .bind(hash(&token))
+        let previous: Option<String> = sqlx::query_scalar("SELECT token_hash FROM work_tokens WHERE work_id = ?")
             .bind(&work_id)
-            .bind(&session_id)
-            .bind(environment_id)
-            .execute(&self.store.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        sqlx::query(
+            "INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id) VALUES (?, ?, ?, ?)
+             ON CONFLICT (work_id) DO UPDATE SET token_hash = excluded.token_hash",
+        )
+        .bind(hash(&token))
+        .bind(&work_id)
+        .bind(&session_id)
+        .bind(environment_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if let Some(previous) = previous {
+            self.work.supersede(previous, &work_id, environment_id);
+        }
         item["secret"] = json!(secret_of(&token));
         crate::meters::work_item("polled");
         tracing::info!(work = %work_id, session = %session_id, worker = worker_id.unwrap_or("-"), "a worker polled an item");
@@ -486,6 +651,21 @@ impl EngineState {
             ));
         }
         Ok(beat(Some(&at.text), true, "active", ttl))
+    }
+
+    /// The 412 a superseded holder's heartbeat gets: the item is another's now (or queued
+    /// again), whatever heartbeat it expects.
+    pub async fn lease_lost(&self, environment_id: &str, work_id: &str, ttl: Option<u64>) -> ApiResult<ApiError> {
+        let (state, last, _) = self.work_row(environment_id, work_id).await?;
+        let ttl = ttl.unwrap_or(self.config.work_lease_seconds).clamp(1, MAX_LEASE_SECONDS);
+        Ok(precondition_failed(
+            format!(
+                "Heartbeat precondition failed: work {work_id} went to another worker (its lease ran out, or another poll took it); let it go without stopping it."
+            ),
+            &state,
+            last.as_deref(),
+            ttl,
+        ))
     }
 
     /// Stops an item: at once with `force` (and any item no worker holds), else it is `stopping`
