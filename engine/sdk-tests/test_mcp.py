@@ -300,6 +300,20 @@ def test_an_expired_oauth_token_is_refreshed_once_and_a_failed_refresh_is_announ
             return any(d["type"] == "vault_credential.refresh_failed" and d["id"] == broken_id for d in kinds)
 
         sx.wait_until(announced, 10, "vault_credential.refresh_failed")
+        # One failed call, one refused refresh: the call is not tried again on a fresh connection
+        # (that refreshed again, and announced it again). Webhooks go out in order, so once the
+        # session's idle one is in, every refresh_failed of its turn is too.
+        def idled() -> bool:
+            kinds = [json.loads(body)["data"] for _, body in hooks.deliveries]
+            return any(d["type"] == "session.status_idled" and d["id"] == broken for d in kinds)
+
+        sx.wait_until(idled, 10, "session.status_idled of the broken session")
+        assert [r["refresh_token"] for r in mcp_server.refreshes].count("refresh-revoked") == 1, "refreshed once"
+        failed = [
+            d for d in (json.loads(body)["data"] for _, body in hooks.deliveries)
+            if d["type"] == "vault_credential.refresh_failed" and d["id"] == broken_id
+        ]
+        assert len(failed) == 1, f"announced once, not {len(failed)} times"
         for headers, body in hooks.deliveries:
             if broken_id in body:
                 event = client.beta.webhooks.unwrap(body, headers=headers, key=engine_env["SWITCHBOARD_ENGINE_WEBHOOK_SECRET"])

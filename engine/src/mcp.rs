@@ -46,6 +46,9 @@ pub const MAX_RESULT_CHARS: usize = 100_000;
 pub enum Failure {
     /// It refused the credential (or asked for one): a 401 or 403.
     Authentication(String),
+    /// The credential's access token could not be refreshed: its token endpoint refused (and
+    /// `vault_credential.refresh_failed` was sent). Trying again would only be refused again.
+    RefreshRefused(String),
     /// It could not be reached, or broke off, or the engine would not connect to it.
     Connection(String),
 }
@@ -54,14 +57,16 @@ impl Failure {
     /// The API's session error type.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Failure::Authentication(_) => "mcp_authentication_failed_error",
+            Failure::Authentication(_) | Failure::RefreshRefused(_) => "mcp_authentication_failed_error",
             Failure::Connection(_) => "mcp_connection_failed_error",
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            Failure::Authentication(message) | Failure::Connection(message) => message,
+            Failure::Authentication(message) | Failure::RefreshRefused(message) | Failure::Connection(message) => {
+                message
+            }
         }
     }
 }

@@ -205,7 +205,7 @@ impl EngineState {
             Err(why) => {
                 tracing::warn!(credential = %credential.id, "an MCP access token could not be refreshed: {why}");
                 self.announce_credential("vault_credential.refresh_failed", &credential.vault_id, &credential.id);
-                Err(Failure::Authentication(format!(
+                Err(Failure::RefreshRefused(format!(
                     "The access token of credential {} could not be refreshed: {why}. Give the credential a new access token or refresh token.",
                     credential.id
                 )))
@@ -292,8 +292,12 @@ impl Actor {
         input: &Value,
     ) -> ApiResult<()> {
         let mut answered = self.call_mcp(session, thread, server, tool, input, false).await;
-        if answered.as_ref().is_err_and(|failure| !failure.message().contains("did not answer")) {
+        let again = |failure: &Failure| {
+            !matches!(failure, Failure::RefreshRefused(_)) && !failure.message().contains("did not answer")
+        };
+        if answered.as_ref().is_err_and(again) {
             // A connection that broke (or a token that ran out) since it opened: once more, anew.
+            // Not a refresh its token endpoint refused: that one was tried, and announced, once.
             answered = self.call_mcp(session, thread, server, tool, input, true).await;
         }
         crate::meters::mcp_call(if answered.is_ok() { "ok" } else { "failed" });

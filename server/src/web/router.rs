@@ -310,7 +310,7 @@ impl app::api::agents::mcp_tools::McpTools for McpTools {
         Box::pin(async move {
             let connection = engine::mcp::Connection::open(&self.0, "server", &url, None).await.map_err(|failure| {
                 let hint = match failure {
-                    engine::mcp::Failure::Authentication(_) => {
+                    engine::mcp::Failure::Authentication(_) | engine::mcp::Failure::RefreshRefused(_) => {
                         "It asks for a credential, which the form does not send; type its tools' names instead."
                     }
                     engine::mcp::Failure::Connection(_) => "Check the URL, or type its tools' names instead.",
