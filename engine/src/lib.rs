@@ -175,6 +175,19 @@ pub struct EngineState {
     work: domain::work::Queue,
     /// Sessions' open MCP connections.
     mcp: runtime::mcp::Connections,
+    /// A channel nothing is sent on: the streams of archived sessions listen to it.
+    silent: tokio::sync::broadcast::Sender<Live>,
+}
+
+/// What the engine holds for its sessions now: the figures a soak watches stay flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Sessions' runtime tasks.
+    pub runtimes: usize,
+    /// Sessions' live hubs (each a broadcast of 1,024 slots).
+    pub hubs: usize,
+    /// Sessions' disks mounted (each a mount and a loop device).
+    pub disks_mounted: usize,
 }
 
 impl Engine {
@@ -203,6 +216,7 @@ impl Engine {
             scheduler: Arc::default(),
             work: domain::work::Queue::default(),
             mcp: runtime::mcp::Connections::default(),
+            silent: tokio::sync::broadcast::channel(1).0,
         });
         runtime::recover(&state).await.map_err(EngineError::Recover)?;
         if state.config.seed_demo {
@@ -233,6 +247,25 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.state.config
+    }
+
+    /// What the engine holds for its sessions now.
+    pub async fn held(&self) -> Held {
+        let disks_mounted = match &self.state.disks {
+            Some(disks) => disks.mounted().await,
+            None => 0,
+        };
+        Held {
+            runtimes: self.state.runtimes.lock().expect("runtimes lock").len(),
+            hubs: self.state.hubs.lock().expect("hub map lock").len(),
+            disks_mounted,
+        }
+    }
+
+    /// The process holding the sessions' disks' mount namespace (its `/proc/<pid>/mountinfo`
+    /// lists their mounts), where the engine mounts them.
+    pub fn disks_keeper(&self) -> Option<u32> {
+        self.state.disks.as_ref().and_then(|disks| disks.keeper_pid())
     }
 }
 
@@ -329,6 +362,17 @@ impl EngineState {
                 .map_err(|error| ApiError::internal(format!("the session's disk could not be mounted: {error}")))?;
         }
         Ok(())
+    }
+
+    /// Unmounts a session's disk, keeping its image: after a quiet period, so that idle
+    /// sessions hold no mount or loop device. Its next tool call mounts it again.
+    pub(crate) async fn park_disk(&self, session_id: &str) {
+        let Some(disks) = &self.disks else { return };
+        match disks.unmount(&self.sandbox_mount_dir(session_id)).await {
+            Ok(true) => tracing::debug!(session_id, "the idle session's disk was unmounted"),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(session_id, "the idle session's disk stays mounted: {error}"),
+        }
     }
 
     /// Deletes a session's sandbox: its disk and its folder.

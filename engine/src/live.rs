@@ -137,12 +137,26 @@ impl EngineState {
         let _ = self.hub(session_id).tx.send(Live::Preview { of, kind, json: json.into(), thread });
     }
 
-    /// Subscribes to a session's stream and tells the seq of the last event before it.
+    /// Subscribes to a session's stream and tells the seq of the last event before it. An
+    /// archived session takes no more events: its streams get none, from a channel of no
+    /// session's, and it has no hub (its 1,024 slots) of its own again.
     pub async fn subscribe(&self, session_id: &str) -> ApiResult<(broadcast::Receiver<Live>, i64)> {
         let hub = self.hub(session_id);
-        let _order = hub.append.lock().await;
+        let order = hub.append.lock().await;
         let rx = hub.tx.subscribe();
         let last = self.store.last_event_seq(session_id).await?;
+        // Read after the hub was made: an archive that came first is seen here (and its hub let
+        // go again); one that comes later lets this one go itself.
+        let archived: Option<bool> = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        drop(order);
+        if archived == Some(true) {
+            drop((rx, hub));
+            self.release_hub(session_id);
+            return Ok((self.silent.subscribe(), last));
+        }
         Ok((rx, last))
     }
 
@@ -155,6 +169,12 @@ impl EngineState {
         limit: i64,
     ) -> ApiResult<Vec<(i64, String, String)>> {
         self.store.events_after(session_id, scope, seq, limit).await
+    }
+
+    /// Forgets an archived session's live state: its open streams end (a client that
+    /// reconnects gets a stream that stays quiet, as the session does).
+    pub(crate) fn release_hub(&self, session_id: &str) {
+        self.hubs.lock().expect("hub map lock").remove(session_id);
     }
 
     /// Ends every open stream of a deleted session and forgets its live state.

@@ -93,13 +93,15 @@ enum Start {
 /// An interrupt: how many so far, and the thread it is for (`None`: every thread).
 type Interrupt = (u64, Option<String>);
 
-/// The way in to a session's runtime. The task ends once every handle is gone (the session was
-/// deleted): its channel closes and its interrupt sender with it.
+/// The way in to a session's runtime. The task ends once every handle is gone: its channel
+/// closes and its interrupt sender with it. Archiving or deleting the session ends it at once
+/// ([`EngineState::stop_runtime`], through `task`).
 #[derive(Clone)]
 pub struct Handle {
     tx: mpsc::UnboundedSender<Input>,
     interrupt: Arc<watch::Sender<Interrupt>>,
     pub state: Arc<Mutex<RuntimeState>>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Handle {
@@ -152,21 +154,25 @@ impl Handle {
 }
 
 impl EngineState {
-    /// The runtime of a session, started on first use.
+    /// The runtime of a session, started on first use. An archived session has none: it takes
+    /// no more input.
     pub async fn runtime(self: &Arc<Self>, session_id: &str) -> ApiResult<Handle> {
         if let Some(handle) = self.runtimes.lock().expect("runtimes lock").get(session_id) {
             return Ok(handle.clone());
         }
         // Where its runtime stands, and whether its tools run on a self-hosted worker (its
         // environment's type cannot change).
-        let (stored, self_hosted): (String, bool) = sqlx::query_as(
-            "SELECT s.runtime, coalesce(json_extract(e.body, '$.config.type') = 'self_hosted', 0)
+        let (stored, self_hosted, archived): (String, bool, bool) = sqlx::query_as(
+            "SELECT s.runtime, coalesce(json_extract(e.body, '$.config.type') = 'self_hosted', 0), s.archived
              FROM sessions s LEFT JOIN environments e ON e.id = s.environment_id WHERE s.id = ?",
         )
         .bind(session_id)
         .fetch_optional(&self.store.pool)
         .await?
         .ok_or_else(|| ApiError::not_found("session", session_id))?;
+        if archived {
+            return Err(ApiError::conflict(format!("Session {session_id} is archived; it takes no more input.")));
+        }
         let state: RuntimeState = serde_json::from_str(&stored).unwrap_or_default();
         let mut runtimes = self.runtimes.lock().expect("runtimes lock");
         if let Some(handle) = runtimes.get(session_id) {
@@ -174,7 +180,8 @@ impl EngineState {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (interrupt, interrupt_rx) = watch::channel((0, None));
-        let handle = Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)) };
+        let handle =
+            Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)), task: Arc::default() };
         runtimes.insert(session_id.to_owned(), handle.clone());
         let actor = Actor {
             engine: self.clone(),
@@ -183,15 +190,50 @@ impl EngineState {
             primary: std::sync::OnceLock::new(),
             self_hosted,
         };
-        tokio::spawn(actor.run(rx, interrupt_rx));
+        *handle.task.lock().expect("runtime task lock") = Some(tokio::spawn(actor.run(rx, interrupt_rx)));
         Ok(handle)
     }
 
-    /// Stops a session's runtime (its session is being deleted): dropping the handle ends the
-    /// task, mid-turn too, without writing anything more.
-    pub fn stop_runtime(&self, session_id: &str) {
-        self.runtimes.lock().expect("runtimes lock").remove(session_id);
+    /// Stops a session's runtime (its session is archived or deleted) and waits until its task
+    /// has ended, mid-turn too: a tool call under way is killed with its sandbox. Answers
+    /// whether a runtime was running. Its MCP connections close.
+    pub async fn stop_runtime(&self, session_id: &str) -> bool {
+        let handle = self.runtimes.lock().expect("runtimes lock").remove(session_id);
         self.close_mcp(session_id);
+        let Some(handle) = handle else { return false };
+        let task = handle.task.lock().expect("runtime task lock").take();
+        drop(handle);
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+        true
+    }
+
+    /// Settles a session whose turn was cut short (the engine stopped, or the session was
+    /// archived while it ran): its child thread idle, no turn pending, a `session.error` saying
+    /// `why`, and the session idle.
+    pub(crate) async fn settle_cut_turn(&self, id: &str, why: &str) -> ApiResult<()> {
+        let stored: String = sqlx::query_scalar("SELECT runtime FROM sessions WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        let mut state: RuntimeState = serde_json::from_str(&stored).unwrap_or_default();
+        if let Some(child) = state.child() {
+            self.set_thread_status(id, Some(&child.thread_id), crate::domain::threads::IDLE).await?;
+        }
+        state.turn = None;
+        state.outcome = None;
+        sqlx::query("UPDATE sessions SET runtime = ? WHERE id = ?")
+            .bind(serde_json::to_string(&state)?)
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        let error = emitted::error("unknown_error", why, emitted::retry_status("exhausted"));
+        self.append_event(id, None, true, emitted::session_error(error)).await?;
+        self.set_status(id, "idle").await?;
+        self.append_event(id, None, true, emitted::status_idle(emitted::retries_exhausted())).await?;
+        Ok(())
     }
 
     /// The session's status, and its primary thread's with it.
@@ -212,27 +254,13 @@ impl EngineState {
 
 /// On start: sessions the last process left running come back idle with a `session.error`.
 pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
-    let rows = sqlx::query("SELECT id, runtime FROM sessions WHERE status IN ('running', 'rescheduling')")
+    let rows = sqlx::query("SELECT id FROM sessions WHERE status IN ('running', 'rescheduling')")
         .fetch_all(&engine.store.pool)
         .await?;
     for row in rows {
         let id: String = row.get(0);
-        let mut state: RuntimeState = serde_json::from_str(row.get(1)).unwrap_or_default();
-        if let Some(child) = state.child() {
-            engine.set_thread_status(&id, Some(&child.thread_id), crate::domain::threads::IDLE).await?;
-        }
-        state.turn = None;
-        state.outcome = None;
-        sqlx::query("UPDATE sessions SET runtime = ? WHERE id = ?")
-            .bind(serde_json::to_string(&state)?)
-            .bind(&id)
-            .execute(&engine.store.pool)
-            .await?;
         let message = "The engine stopped while this session was running, so its turn was cut short. Nothing was lost before that point; send a new message to continue.";
-        let error = emitted::error("unknown_error", message, emitted::retry_status("exhausted"));
-        engine.append_event(&id, None, true, emitted::session_error(error)).await?;
-        engine.set_status(&id, "idle").await?;
-        engine.append_event(&id, None, true, emitted::status_idle(emitted::retries_exhausted())).await?;
+        engine.settle_cut_turn(&id, message).await?;
         tracing::warn!(session = %id, "the session was running when the engine stopped; it is idle again");
     }
     Ok(())
@@ -268,6 +296,10 @@ impl Actor {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Input>, mut interrupts: watch::Receiver<Interrupt>) {
         // Inputs that start turns, received and not yet played.
         let mut queued = std::collections::VecDeque::new();
+        // Whether the session's disk was unmounted after a quiet period (its next tool call
+        // mounts it again); any input starts the quiet period over.
+        let quiet = Duration::from_secs(self.engine.config.sandbox_limits.disk_idle_seconds);
+        let mut parked = false;
         loop {
             let (has_turn, all_decided) = {
                 let mut state = self.state.lock().expect("runtime state lock");
@@ -290,6 +322,7 @@ impl Actor {
                 };
                 self.state.lock().expect("runtime state lock").active_seconds += started.elapsed().as_secs_f64();
                 let _ = self.save().await;
+                parked = false;
                 match outcome {
                     Ok(Outcome::Continue) => continue,
                     Ok(Outcome::Stop) => return,
@@ -303,6 +336,11 @@ impl Actor {
                 }
             }
             tokio::select! {
+                () = tokio::time::sleep(quiet), if !parked => {
+                    self.engine.park_disk(&self.session_id).await;
+                    parked = true;
+                    continue;
+                }
                 input = rx.recv() => match input {
                     None => return,
                     Some(Input::Message) => queued.push_back(Start::Message),
@@ -322,6 +360,7 @@ impl Actor {
                     },
                 },
             }
+            parked = false;
         }
     }
 

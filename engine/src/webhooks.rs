@@ -242,7 +242,7 @@ impl Webhooks {
     /// type has one (`session_thread_id`, `vault_id`).
     pub fn send(&self, kind: &'static str, id: &str, extra: Option<(&'static str, &str)>) {
         debug_assert!(SENT.contains(&kind), "{kind} is not a webhook type the engine sends");
-        if kind == "session.deleted" {
+        if kind == "session.deleted" || kind == "session.archived" {
             self.budget_told.lock().expect("budget lock").remove(id);
         }
         let webhook_id = ids::new_id("wevt");

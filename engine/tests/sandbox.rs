@@ -110,6 +110,7 @@ async fn abuse_ends_as_a_tool_error_within_the_limits_and_the_session_goes_on() 
         tmp_bytes: 8 * MIB,
         processes: 64,
         disk_bytes: 512 * MIB,
+        ..engine::SandboxLimits::default()
     };
     let engine = spawn_engine(config).await;
     let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command, "timeout_ms": 60_000 } });
@@ -245,6 +246,147 @@ async fn a_session_fills_only_a_disk_of_its_own() {
     let (status, _) = engine.call(reqwest::Method::DELETE, &format!("/v1/sessions/{session}"), None).await;
     assert_eq!(status, 200);
     assert!(!image.exists() && !folder.exists(), "deleting the session deletes its disk");
+}
+
+/// The loop devices backed by an image under `data` (loop devices are the host's, whatever the
+/// namespace that mounted them).
+fn loops_of(data: &std::path::Path) -> usize {
+    let data = data.display().to_string();
+    std::fs::read_dir("/sys/block")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("loop/backing_file")).ok())
+        .filter(|backing| backing.contains(&data))
+        .count()
+}
+
+/// The mounts under `data` in the engine's disks' namespace.
+fn mounts_of(engine: &engine::Engine, data: &std::path::Path) -> usize {
+    let keeper = engine.disks_keeper().expect("the engine mounts disks here");
+    let table = std::fs::read_to_string(format!("/proc/{keeper}/mountinfo")).unwrap();
+    table.lines().filter(|line| line.contains(&data.display().to_string())).count()
+}
+
+fn root_only() {
+    // SAFETY: geteuid only reads the process's user id.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("session disks are loop-mounted images and need root, as CI has");
+    }
+}
+
+/// Archiving a session lets go at once of all it held: its runtime task, its live hub (its open
+/// streams end; one opened later stays quiet and makes none), its disk's mount, loop device and
+/// image; its outputs stay listed and downloadable. A session archived mid-call is cut short,
+/// idle, saying why. Before, archiving kept all of it until the session was deleted or the engine
+/// stopped: a soak of 308 sessions held 56 loop devices per 100 archived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_a_session_lets_go_of_its_runtime_hub_and_disk_and_keeps_its_files() {
+    root_only();
+    let mut config = config(temp_dir());
+    config.sandbox_limits.disk_bytes = 64 * 1024 * 1024;
+    let test = spawn_engine(config).await;
+    let engine = test.engine.clone().unwrap();
+    let bash = |command: &str| json!({ "tool": "bash", "input": { "command": command } });
+    let turns = json!([[
+        bash("echo kept > /mnt/session/outputs/kept.txt && echo wrote"),
+        bash("echo in the workspace > note.txt")
+    ]]);
+    let session = test.scripted_session(turns, "limited").await;
+    test.say(&session, "write").await;
+    assert_eq!(tool_results(&test.wait_idle(&session, 1).await)[0], (false, "wrote\n".to_owned()));
+    let held = engine.held().await;
+    assert_eq!((held.runtimes, held.disks_mounted), (1, 1), "{held:?}");
+    assert!(held.hubs >= 1, "{held:?}");
+    assert_eq!((mounts_of(&engine, &test.data_dir), loops_of(&test.data_dir)), (1, 1));
+    let mut open =
+        test.request(reqwest::Method::GET, &format!("/v1/sessions/{session}/events/stream")).send().await.unwrap();
+
+    test.post(&format!("/v1/sessions/{session}/archive"), json!({})).await;
+    assert_eq!(engine.held().await, engine::Held { runtimes: 0, hubs: 0, disks_mounted: 0 });
+    assert_eq!((mounts_of(&engine, &test.data_dir), loops_of(&test.data_dir)), (0, 0), "no mount, no loop device");
+    assert!(!test.data_dir.join("disks").join(format!("{session}.img")).exists(), "the image went with it");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = open.chunk().await {}
+    });
+    assert!(ended.await.is_ok(), "the stream open on the session ended");
+    let files = test.get(&format!("/v1/files?scope_id={session}")).await;
+    let file = files["data"][0]["id"].as_str().unwrap().to_owned();
+    let content = test.request(reqwest::Method::GET, &format!("/v1/files/{file}/content")).send().await.unwrap();
+    assert_eq!(content.text().await.unwrap(), "kept\n", "its outputs stay downloadable");
+    // A stream opened now answers and stays quiet, and holds no hub of its own.
+    let quiet =
+        test.request(reqwest::Method::GET, &format!("/v1/sessions/{session}/events/stream")).send().await.unwrap();
+    assert_eq!(quiet.status(), 200);
+    assert_eq!(engine.held().await.hubs, 0);
+    let (status, refused) = test
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/sessions/{session}/events"),
+            Some(json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "more" }] }] })),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(engine.held().await.runtimes, 0, "no runtime starts for an archived session");
+    drop(quiet);
+
+    // Archived in the middle of a call: the call is killed, the turn cut short and said so.
+    let busy = test.scripted_session(json!([[bash("sleep 60; echo never")]]), "limited").await;
+    test.say(&busy, "wait").await;
+    let started = std::time::Instant::now();
+    loop {
+        let events = test.events(&busy).await;
+        if events.iter().any(|e| e["type"] == "agent.tool_use") {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the call never started");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    test.post(&format!("/v1/sessions/{busy}/archive"), json!({})).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "archiving did not wait for the call");
+    let events = test.events(&busy).await;
+    let last: Vec<&str> = events.iter().rev().take(2).map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(last, ["session.status_idle", "session.error"], "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["error"]["message"].as_str().is_some_and(|m| m.contains("archived while it was running")))
+    );
+    assert!(!events.iter().any(|e| e["type"] == "agent.tool_result"), "the call never finished");
+    let session_body = test.get(&format!("/v1/sessions/{busy}")).await;
+    assert_eq!(session_body["status"], "idle");
+    assert_eq!(engine.held().await, engine::Held { runtimes: 0, hubs: 0, disks_mounted: 0 });
+    assert_eq!((mounts_of(&engine, &test.data_dir), loops_of(&test.data_dir)), (0, 0));
+}
+
+/// An idle session's disk is unmounted after the quiet period (its image kept) and mounted again
+/// by its next call, its files as they were: idle sessions hold no mount or loop device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_sessions_disk_is_let_go_and_mounted_again_by_its_next_call() {
+    root_only();
+    let mut config = config(temp_dir());
+    config.sandbox_limits.disk_bytes = 64 * 1024 * 1024;
+    config.sandbox_limits.disk_idle_seconds = 1;
+    let test = spawn_engine(config).await;
+    let engine = test.engine.clone().unwrap();
+    let bash = |command: &str| json!([{ "tool": "bash", "input": { "command": command } }]);
+    let session = test
+        .scripted_session(json!([bash("echo remembered > note.txt && echo ok"), bash("cat note.txt")]), "limited")
+        .await;
+    test.say(&session, "write").await;
+    assert_eq!(tool_results(&test.wait_idle(&session, 1).await), [(false, "ok\n".to_owned())]);
+    let parked = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while engine.held().await.disks_mounted > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    assert!(parked.await.is_ok(), "the idle session's disk was never let go");
+    assert_eq!((mounts_of(&engine, &test.data_dir), loops_of(&test.data_dir)), (0, 0));
+    assert!(test.data_dir.join("disks").join(format!("{session}.img")).exists(), "its image stays");
+    assert_eq!(engine.held().await.runtimes, 1, "the session itself stays ready");
+    test.say(&session, "read").await;
+    let results = tool_results(&test.wait_idle(&session, 2).await);
+    assert_eq!(results[1], (false, "remembered\n".to_owned()), "{results:#?}");
 }
 
 /// A session's disk outlives the engine's process, and a killed engine leaves nothing mounted.

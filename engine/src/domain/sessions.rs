@@ -519,6 +519,7 @@ impl EngineState {
         let (archived, _) = self.session(id).await?;
         if !archived {
             let at = now().text;
+            // Archived first: from here no input reaches it and no runtime starts for it.
             sqlx::query("UPDATE sessions SET archived = 1, body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?")
                 .bind(&at)
                 .bind(&at)
@@ -526,17 +527,40 @@ impl EngineState {
                 .execute(&self.store.pool)
                 .await?;
             self.announce("session.archived", id);
-            self.close_mcp(id);
             self.stop_session_work(id).await?;
+            self.retire(id).await?;
         }
         Ok(self.session(id).await?.1)
+    }
+
+    /// Lets go of everything an archived session held: its runtime task (a turn under way is
+    /// cut short, and the session left idle saying so), its MCP connections, its sandbox (what
+    /// its last call wrote to its outputs and memory stores kept first; its disk's mount, loop
+    /// device and image; the files the API lists stay), and its hub (its open streams end).
+    async fn retire(&self, id: &str) -> ApiResult<()> {
+        self.stop_runtime(id).await;
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM sessions WHERE id = ?").bind(id).fetch_one(&self.store.pool).await?;
+        if status == "running" || status == "rescheduling" {
+            if let Err(error) = self.write_back_memory(id).await {
+                tracing::warn!(session = %id, "an archived session's memory could not be written back: {}", error.message);
+            }
+            if let Err(error) = self.collect_outputs(id).await {
+                tracing::warn!(session = %id, "an archived session's outputs could not be kept: {}", error.message);
+            }
+            let why = "The session was archived while it was running, so its turn was cut short; an archived session takes no more input.";
+            self.settle_cut_turn(id, why).await?;
+        }
+        self.delete_sandbox(id).await;
+        self.release_hub(id);
+        Ok(())
     }
 
     /// Deletes a session with its events, threads and resources; its runtime stops, its
     /// streams end and its sandbox goes.
     pub async fn delete_session(&self, id: &str) -> ApiResult<()> {
         self.session(id).await?;
-        self.stop_runtime(id);
+        self.stop_runtime(id).await;
         let mut tx = self.store.pool.begin().await?;
         for table in [
             "DELETE FROM events WHERE session_id = ?",

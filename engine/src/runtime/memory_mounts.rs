@@ -110,7 +110,14 @@ impl EngineState {
     /// Carries what the session's agent changed in its `read_write` stores back into them.
     pub async fn write_back_memory(&self, session_id: &str) -> ApiResult<()> {
         let actor = Actor::Session(session_id.to_owned());
-        for mount in self.memory_mounts(session_id).await?.into_iter().filter(|m| m.writable) {
+        let mounts: Vec<MemoryMount> =
+            self.memory_mounts(session_id).await?.into_iter().filter(|m| m.writable).collect();
+        if !mounts.is_empty() {
+            // Its disk may have been let go after a quiet period: read what is on it, never the
+            // empty folder beneath.
+            self.prepare_disk(session_id).await?;
+        }
+        for mount in mounts {
             let store_id = mount.store_id.clone();
             let (mut record, files) = tokio::task::spawn_blocking(move || read_back(&mount))
                 .await

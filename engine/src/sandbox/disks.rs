@@ -221,14 +221,45 @@ impl Disks {
         let image = self.image(session_id);
         if state.mounted.remove(dir) && image.exists() {
             // Lazily: a call still running in it lets go when it ends.
-            let mut umount = tokio::process::Command::new(&self.tools.umount);
-            umount.arg("--lazy").arg(dir);
-            run(umount, Some(self.namespace())).await?;
+            self.umount(dir, true).await?;
         }
         match std::fs::remove_file(&image) {
             Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
             _ => Ok(()),
         }
+    }
+
+    /// Unmounts the disk mounted on `dir`, keeping its image, so that it holds no mount and no
+    /// loop device (the kernel frees the device with the mount); the next [`Disks::mount`]
+    /// mounts it again. Not lazily: a disk something still uses stays mounted (`Ok(false)`).
+    /// `Ok(false)` as well when none was mounted there.
+    pub async fn unmount(&self, dir: &Path) -> io::Result<bool> {
+        let mut state = self.state.lock().await;
+        if !state.mounted.contains(dir) {
+            return Ok(false);
+        }
+        self.umount(dir, false).await?;
+        state.mounted.remove(dir);
+        Ok(true)
+    }
+
+    /// How many sessions' disks are mounted now.
+    pub async fn mounted(&self) -> usize {
+        self.state.lock().await.mounted.len()
+    }
+
+    /// The keeper's process id: its `/proc/<pid>/mountinfo` lists the disks' mounts.
+    pub fn keeper_pid(&self) -> Option<u32> {
+        self.keeper.lock().ok().map(|keeper| keeper.id())
+    }
+
+    async fn umount(&self, dir: &Path, lazy: bool) -> io::Result<()> {
+        let mut umount = tokio::process::Command::new(&self.tools.umount);
+        if lazy {
+            umount.arg("--lazy");
+        }
+        umount.arg(dir);
+        run(umount, Some(self.namespace())).await
     }
 
     /// Free bytes on the disk mounted at `dir`, if one is.

@@ -28,6 +28,10 @@ pub struct SandboxLimits {
     /// The size of a session's disk: its workspace, outputs and mounted memory stores together
     /// ([`super::disks`], where the engine can mount them).
     pub disk_bytes: u64,
+    /// How long a session's disk stays mounted with nothing happening in the session: then it
+    /// is unmounted (its image kept) and mounted again by its next tool call, so that idle
+    /// sessions hold no mount or loop device.
+    pub disk_idle_seconds: u64,
 }
 
 impl Default for SandboxLimits {
@@ -40,13 +44,15 @@ impl Default for SandboxLimits {
             tmp_bytes: 256 * MIB,
             processes: 256,
             disk_bytes: 10 * 1024 * MIB,
+            disk_idle_seconds: 300,
         }
     }
 }
 
 impl SandboxLimits {
     /// The defaults, with `SWITCHBOARD_SANDBOX_MEMORY_MB`, `_CPU_SECONDS`, `_FILE_MB`,
-    /// `_OPEN_FILES`, `_TMP_MB`, `_PROCESSES` and `_DISK_MB` applied where `get` has them.
+    /// `_OPEN_FILES`, `_TMP_MB`, `_PROCESSES`, `_DISK_MB` and `_DISK_IDLE_SECONDS` applied where
+    /// `get` has them.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut limits = Self::default();
         for (name, field, unit) in [
@@ -57,6 +63,7 @@ impl SandboxLimits {
             ("SWITCHBOARD_SANDBOX_TMP_MB", &mut limits.tmp_bytes, MIB),
             ("SWITCHBOARD_SANDBOX_PROCESSES", &mut limits.processes, 1),
             ("SWITCHBOARD_SANDBOX_DISK_MB", &mut limits.disk_bytes, MIB),
+            ("SWITCHBOARD_SANDBOX_DISK_IDLE_SECONDS", &mut limits.disk_idle_seconds, 1),
         ] {
             if let Some(value) = get(name) {
                 *field = value

@@ -18,6 +18,8 @@ pub struct TestEngine {
     pub url: String,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    /// The engine itself, when it runs in this process.
+    pub engine: Option<Engine>,
 }
 
 impl Drop for TestEngine {
@@ -85,7 +87,7 @@ pub fn start_with(data_dir: &Path, variables: &[(&str, &str)]) -> (Process, Test
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://"), "{line}");
-    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned() })
+    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned(), engine: None })
 }
 
 pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
@@ -93,8 +95,9 @@ pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
     let engine = Engine::open(config).await.expect("the engine starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, engine.router()).await });
-    TestEngine { url, client: reqwest::Client::new(), data_dir }
+    let router = engine.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestEngine { url, client: reqwest::Client::new(), data_dir, engine: Some(engine) }
 }
 
 impl TestEngine {
