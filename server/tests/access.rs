@@ -199,8 +199,10 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
             | "/api/notify/channels/delete"
             | "/api/policies/save"
             | "/api/policies/delete"
-            | "/api/work/key",
+            | "/api/work/key"
+            | "/api/work/keys/revoke",
         ) => Admin,
+        ("GET", "/api/work/keys") => Admin,
         ("GET", "/api/users/list" | "/api/settings/webhooks" | "/api/notify/channels") => Admin,
         _ => return None,
     };

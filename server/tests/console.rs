@@ -989,6 +989,12 @@ async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
     if support::on_postgres() {
         assert_eq!(status, 400, "{key}");
         assert!(key["message"].as_str().unwrap().contains("keys come from Anthropic's console"), "{key}");
+        let (status, keys) = app.read("work/keys", &[("environment_id", &env_id)]).await;
+        assert_eq!((status, keys), (200, Value::Null), "no keys of its own to list");
+        let (status, refused) =
+            app.call("work/keys/revoke", &[("environment_id", &env_id), ("key_id", "envkey_1")]).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("Anthropic's console"), "{refused}");
         return;
     }
     assert_eq!(status, 200, "{key}");
@@ -1010,6 +1016,32 @@ async fn an_admin_issues_an_environment_key_shown_once_and_never_audited() {
     let operator = app.client_as("olive", &["operator"]).await;
     let (status, refused) = app.call_as(&operator, "work/key", &[("environment_id", &env_id)]).await;
     assert_eq!(status, 403, "{refused}");
+
+    // The admin lists the keys, never their values, and revokes one: refused at once.
+    let (status, keys) = app.read("work/keys", &[("environment_id", &env_id)]).await;
+    assert_eq!(status, 200, "{keys}");
+    let listed = keys.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{keys}");
+    assert_eq!(listed[0]["hint"].as_str(), Some(&key[key.len() - 4..]));
+    assert!(listed[0]["revoked_at"].is_null() && listed[0]["last_used_at"].is_string(), "{keys}");
+    assert!(!keys.to_string().contains(&key), "a listed key shows its value");
+    let key_id = listed[0]["id"].as_str().unwrap().to_owned();
+    let (status, refused) = app.read_as(&operator, "work/keys", &[("environment_id", &env_id)]).await;
+    assert_eq!(status, 403, "{refused}");
+    let revoking = [("environment_id", env_id.as_str()), ("key_id", key_id.as_str())];
+    let (status, refused) = app.call_as(&operator, "work/keys/revoke", &revoking).await;
+    assert_eq!(status, 403, "{refused}");
+    let other = [("environment_id", cloud["id"].as_str().unwrap()), ("key_id", key_id.as_str())];
+    let (status, refused) = app.call("work/keys/revoke", &other).await;
+    assert_eq!(status, 404, "a key is revoked through its own environment: {refused}");
+    let (status, revoked) = app.call("work/keys/revoke", &revoking).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    let (status, stats) = support::engine_get(base, &format!("/v1/environments/{env_id}/work/stats"), &key).await;
+    assert_eq!(status, 401, "a revoked key works no more: {stats}");
+    let entries = support::audit_entries(&app, "work/keys/revoke").await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(text.contains(&key_id) && !text.contains(&key), "{text}");
 }
 
 /// The agent form reads an MCP server's tools from Switchboard's host: a server that is not there

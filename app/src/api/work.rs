@@ -220,16 +220,61 @@ pub async fn issue_environment_key(environment_id: String) -> Result<String, App
     Ok(key)
 }
 
-/// What issues environment keys: the embedded engine, provided to the default workspace's pages.
+/// An environment key as an admin sees it listed: never its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentKeyRow {
+    pub id: String,
+    /// Its last four characters (none for keys issued before they were kept).
+    pub hint: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    /// When it was revoked (or its environment archived): it reaches nothing since.
+    pub revoked_at: Option<String>,
+}
+
+/// The keys of a self-hosted environment of the embedded engine, newest last, revoked ones
+/// too; without their values. Against Anthropic's API, keys are Anthropic's console's: `None`.
+#[access(Admin)]
+#[server(endpoint = "work/keys", input = GetUrl, output = JsonResponse)]
+pub async fn list_environment_keys(environment_id: String) -> Result<Option<Vec<EnvironmentKeyRow>>, AppError> {
+    let id = segment(&environment_id)?;
+    let Some(keys) = leptos::prelude::use_context::<keys::EnvironmentKeysHandle>() else { return Ok(None) };
+    keys.0.list(id).await.map(Some)
+}
+
+/// Revokes one key of an environment of the embedded engine: the next request that sends it
+/// is refused (401), whatever it was doing.
+#[access(Admin)]
+#[server(endpoint = "work/keys/revoke", output = JsonResponse)]
+pub async fn revoke_environment_key(environment_id: String, key_id: String) -> Result<EnvironmentKeyRow, AppError> {
+    let (id, key_id) = (segment(&environment_id)?, segment(&key_id)?);
+    let Some(keys) = leptos::prelude::use_context::<keys::EnvironmentKeysHandle>() else {
+        return Err(AppError::bad_input(
+            "key_id",
+            "This Switchboard's upstream is Anthropic's API: its environment keys are revoked in Anthropic's console.",
+        ));
+    };
+    let key = keys.0.revoke(id.clone(), key_id.clone()).await?;
+    crate::auth::store::note(serde_json::json!({ "environment_id": id, "key_id": key_id }));
+    Ok(key)
+}
+
+/// What issues, lists and revokes environment keys: the embedded engine, provided to the default
+/// workspace's pages.
 #[cfg(feature = "ssr")]
 pub mod keys {
     use std::sync::Arc;
 
+    use super::EnvironmentKeyRow;
     use crate::{error::AppError, upstream::client::BoxFuture};
 
     pub trait EnvironmentKeys: Send + Sync {
         /// A new key for self-hosted environment `environment_id`.
         fn issue(&self, environment_id: String) -> BoxFuture<'_, Result<String, AppError>>;
+        /// The environment's keys, without their values.
+        fn list(&self, environment_id: String) -> BoxFuture<'_, Result<Vec<EnvironmentKeyRow>, AppError>>;
+        /// Revokes key `key_id` of `environment_id`.
+        fn revoke(&self, environment_id: String, key_id: String) -> BoxFuture<'_, Result<EnvironmentKeyRow, AppError>>;
     }
 
     #[derive(Clone)]

@@ -8,6 +8,7 @@ pub mod nav;
 pub mod pager;
 pub mod pickers;
 pub mod section;
+pub mod table_scroll;
 pub mod upload;
 
 /// Puts `text` on the clipboard (the browser asks no permission for a click's write).

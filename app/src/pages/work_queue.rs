@@ -6,11 +6,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::work::{IssueEnvironmentKey, LabelWorkItem, StopWorkItem, WorkItem, WorkQueue, get_work_item, get_work_queue},
+    api::work::{
+        EnvironmentKeyRow, IssueEnvironmentKey, LabelWorkItem, RevokeEnvironmentKey, StopWorkItem, WorkItem, WorkQueue,
+        get_work_item, get_work_queue, list_environment_keys,
+    },
     auth::Role,
     components::{
         confirm::Confirm,
         feedback::{InlineError, Loading},
+        table_scroll::TableScroll,
     },
     format,
 };
@@ -86,9 +90,9 @@ fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
         format!("{depth} waiting, {pending} taken and not yet acknowledged")
     };
     let key_hint = if embedded {
-        "An admin issues a key below, or on the console's machine with: switchboard engine environment-key <environment id>. It is shown once; keep it in the worker's environment or a file."
+        "An admin issues, lists and revokes keys below, or on the console's machine with: switchboard engine environment-key <environment id> (--list, --revoke). A key is shown once; keep it in the worker's environment or a file."
     } else {
-        "Environment keys come from Anthropic's console; keep one in the worker's environment or a file, never on its command line."
+        "Environment keys come from Anthropic's console, where they are listed and revoked too; keep one in the worker's environment or a file, never on its command line."
     };
     view! {
         <dl class="facts">
@@ -102,13 +106,14 @@ fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
         </dl>
         <button type="button" class="button" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
         <h3>"Start a worker"</h3>
-        <pre class="json" aria-label="The command that starts a worker">{command}</pre>
+        <pre class="json" tabindex="0">{command}</pre>
         <p class="muted">{key_hint}</p>
     }
 }
 
 /// An admin issues a key for the environment (the embedded engine's): shown here once, never
-/// again, and never logged (the audit entry names the environment only).
+/// again, and never logged (the audit entry names the environment only); and sees its keys, to
+/// revoke one.
 #[component]
 fn KeyIssuer(environment_id: String) -> impl IntoView {
     let issue = ServerAction::<IssueEnvironmentKey>::new();
@@ -117,8 +122,9 @@ fn KeyIssuer(environment_id: String) -> impl IntoView {
     let issued = move || issue.value().get().and_then(Result::ok);
     view! {
         {move || admin.get().then(|| {
-            let environment_id = environment_id.clone();
+            let (environment_id, for_list) = (environment_id.clone(), environment_id.clone());
             view! {
+                <h3>"Environment keys"</h3>
                 <ActionForm action=issue attr:class="inline-form">
                     <input type="hidden" name="environment_id" value=environment_id />
                     <button type="submit" class="button" disabled=move || issue.pending().get()>"Issue an environment key"</button>
@@ -127,11 +133,72 @@ fn KeyIssuer(environment_id: String) -> impl IntoView {
                 {move || issued().map(|key| view! {
                     <div class="notice" role="status">
                         <p>"The new environment key, shown this once (Switchboard keeps only its hash):"</p>
-                        <pre class="json" aria-label="The new environment key">{key}</pre>
+                        <pre class="json" tabindex="0">{key}</pre>
                     </div>
                 })}
+                <KeyList environment_id=for_list issued=crate::actions::successes(issue) />
             }
         })}
+    }
+}
+
+/// The environment's keys, without their values: what each ends with, when it was made and last
+/// used, and whether it still works; a live one is revoked behind a confirmation.
+#[component]
+fn KeyList(environment_id: String, issued: ReadSignal<usize>) -> impl IntoView {
+    let revoke = ServerAction::<RevokeEnvironmentKey>::new();
+    let revoked = crate::actions::successes(revoke);
+    let env = environment_id.clone();
+    let keys = Resource::new(move || (env.clone(), issued.get(), revoked.get()), |(id, ..)| list_environment_keys(id));
+    let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    view! {
+        <InlineError error />
+        <Suspense fallback=|| view! { <Loading what="the environment's keys" /> }>
+            {move || { let environment_id = environment_id.clone(); Suspend::new(async move {
+                match keys.await {
+                    Ok(Some(keys)) if keys.is_empty() => view! {
+                        <p class="muted">"No keys yet: a worker needs one to poll this environment. Issue one above."</p>
+                    }.into_any(),
+                    Ok(Some(keys)) => view! {
+                        <TableScroll label="Environment keys">
+                            <table class="list" data-testid="environment-keys">
+                                <thead><tr><th>"Key"</th><th>"Issued"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
+                                <tbody>{keys.into_iter().map(|key| key_row(key, environment_id.clone(), revoke)).collect_view()}</tbody>
+                            </table>
+                        </TableScroll>
+                    }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <InlineError error=Signal::derive(move || Some(error.clone())) /> }.into_any(),
+                }
+            })}}
+        </Suspense>
+    }
+}
+
+fn key_row(
+    key: EnvironmentKeyRow,
+    environment_id: String,
+    revoke: ServerAction<RevokeEnvironmentKey>,
+) -> impl IntoView {
+    let ends =
+        key.hint.as_deref().map_or_else(|| "(issued before keys kept their ending)".to_owned(), |h| format!("…{h}"));
+    let used = key.last_used_at.as_deref().map_or_else(|| "never".to_owned(), format::timestamp);
+    let live = key.revoked_at.is_none();
+    let state =
+        key.revoked_at.as_deref().map_or_else(|| "live".to_owned(), |at| format!("revoked {}", format::timestamp(at)));
+    let key_id = key.id.clone();
+    view! {
+        <tr>
+            <td><code>{ends}</code>" "<span class="muted">{key.id.clone()}</span></td>
+            <td>{format::timestamp(&key.created_at)}</td>
+            <td>{used}</td>
+            <td><span class="badge">{state}</span></td>
+            <td>{live.then(|| view! {
+                <Confirm label="Revoke" danger=true pending=revoke.pending()
+                    consequence="Workers using this key are refused from their next request on; items they hold run out with their lease."
+                    on_confirm=Callback::new(move |_| { revoke.dispatch(RevokeEnvironmentKey { environment_id: environment_id.clone(), key_id: key_id.clone() }); }) />
+            })}</td>
+        </tr>
     }
 }
 

@@ -4,7 +4,10 @@ use std::{io, net::SocketAddr};
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use app::api::workspaces::DEFAULT_ID;
+use app::{
+    api::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID},
+    error::AppError,
+};
 use axum::{Router, serve::ListenerExt};
 use tokio::net::TcpListener;
 
@@ -441,6 +444,43 @@ impl app::api::work::keys::EnvironmentKeys for EngineKeys {
             })
         })
     }
+
+    fn list(&self, environment_id: String) -> app::upstream::client::BoxFuture<'_, Result<Vec<KeyRow>, AppError>> {
+        Box::pin(async move {
+            let keys = self.0.environment_keys(&environment_id).await.map_err(key_error)?;
+            Ok(keys.into_iter().map(key_row).collect())
+        })
+    }
+
+    fn revoke(
+        &self,
+        environment_id: String,
+        key_id: String,
+    ) -> app::upstream::client::BoxFuture<'_, Result<KeyRow, AppError>> {
+        Box::pin(async move {
+            self.0.revoke_environment_key(&environment_id, &key_id).await.map(key_row).map_err(key_error)
+        })
+    }
+}
+
+fn key_row(key: engine::EnvironmentKey) -> KeyRow {
+    KeyRow {
+        id: key.id,
+        hint: key.hint,
+        created_at: key.created_at,
+        last_used_at: key.last_used_at,
+        revoked_at: key.revoked_at,
+    }
+}
+
+/// The engine's refusal in the console's words: what is not there is a 404, the rest a 500
+/// (the store failed), logged.
+fn key_error(error: engine::ApiError) -> AppError {
+    if error.status == axum::http::StatusCode::NOT_FOUND {
+        return AppError::not_found(error.message);
+    }
+    tracing::error!("the engine's environment keys could not be read or revoked: {}", error.message);
+    AppError::internal("Switchboard could not read or change the environment's keys; try again.")
 }
 
 /// Opens the embedded engine's store under the data directory and binds it to a free loopback
