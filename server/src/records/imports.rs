@@ -14,9 +14,12 @@
 //!   store's), plus one event of at most [`MAX_EVENT_VALUES`] JSON values (parsed, each value is
 //!   a 72-byte `Value` however short its text: a 64 MiB file built whole could take 600 MB). A
 //!   file of more than [`MAX_IMPORT_EVENTS`] events is refused: every view holds each one.
-//! - A viewer's page and stream read the stored document's events as raw text
-//!   ([`RawValue`]), each parsed no further than needed, and the stream renders each frame as
-//!   it is sent: about the document's size in memory.
+//! - The session's events are kept in pages of at most [`PAGE_BYTES`] or [`PAGE_EVENTS`]
+//!   ([`EventPage`], `migrations/0023_import_pages.sql`); the document keeps the rest. A viewer's
+//!   stream reads one page at a time, as its connection takes the frames, and its first screen
+//!   the pages it shows: a reader holds a page, not the import, whatever its size (each stream
+//!   held every event before: 40 idle ones of a 59 MB import took the server to 3.1 GB). An
+//!   import of before pages is moved to pages at its first read.
 //! - `GET /api/imports/{id}/stream`: the session's events as the hub would send them, `event`
 //!   frames numbered from 1 (`Last-Event-ID` resumes), then heartbeats. The live view and
 //!   presenter mode read it like a session's stream, so an import replays as the session did.
@@ -41,7 +44,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use super::import_rows::{Checked, ImportRows};
+use super::import_rows::{Checked, EventPage, ImportRows};
 use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse, support::StoreError};
 
 /// The largest export Switchboard imports.
@@ -60,6 +63,11 @@ pub const MAX_IMPORT_EVENTS: usize = 1_000_000;
 
 /// The longest title and agent name an import keeps (longer ones are cut).
 const MAX_NAME_CHARS: usize = 500;
+
+/// The most event text one page of an import holds (an event longer than this is a page of its
+/// own), and the most events: what one reader of the import holds at a time.
+pub const PAGE_BYTES: usize = 256 * 1024;
+pub const PAGE_EVENTS: usize = 1000;
 
 pub struct Imports {
     rows: Arc<dyn ImportRows>,
@@ -416,40 +424,194 @@ impl Imports {
         Arc::new(Self { rows })
     }
 
-    /// Keeps `document` (compact JSON, `checked` by [`read_export`]) imported by `username`;
-    /// answers its id.
+    /// Keeps `document` (compact JSON, `checked` by [`read_export`]) imported by `username`,
+    /// its session's events in pages; answers its id.
     async fn add(&self, document: String, checked: Checked, username: &str) -> Result<String, AppError> {
+        let (document, pages) = tokio::task::spawn_blocking(move || paginate(&document))
+            .await
+            .map_err(|error| {
+                tracing::error!("paging an uploaded export stopped: {error}");
+                AppError::internal("Switchboard could not read the file; try again.")
+            })?
+            .map_err(not_json)?;
         let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
-        let id = self.rows.add(document, &checked, username, &at).await.map_err(store_failed)?;
+        let id = self.rows.add(document, pages, &checked, username, &at).await.map_err(store_failed)?;
         Ok(format!("import_{id}"))
     }
 
-    /// The session's events of import `id`, each as its compact JSON text.
-    async fn events(&self, id: &str) -> Result<Vec<Box<RawValue>>, AppError> {
+    /// Import `id`'s number, its events in pages (one of before pages is moved to them now).
+    async fn paged(&self, id: &str) -> Result<i64, AppError> {
         let number = number_of(id)?;
+        match self.rows.paged(number).await.map_err(store_failed)? {
+            None => return Err(AppError::not_found(format!("There is no imported session {id}."))),
+            Some(true) => return Ok(number),
+            Some(false) => {}
+        }
         let document = self.rows.document(number).await.map_err(store_failed)?;
         let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
-        let unreadable = || AppError::internal("The imported session could not be read; import it again.");
-        // An export is up to 64 MiB of JSON: read off the async workers, which serve every
-        // other request meanwhile; only the session's events are kept, each as text.
-        #[derive(Deserialize)]
-        struct Stored {
-            #[serde(default)]
-            events: Vec<Box<RawValue>>,
-        }
-        let parsed = tokio::task::spawn_blocking(move || serde_json::from_str::<Stored>(&document)).await;
-        match parsed {
-            Ok(Ok(stored)) => Ok(stored.events),
+        // Once per import of before pages: the one time its whole document is read.
+        let paged = tokio::task::spawn_blocking(move || paginate(&document)).await;
+        let (document, pages) = match paged {
+            Ok(Ok(paged)) => paged,
             Ok(Err(error)) => {
                 tracing::error!("imported session {id} does not parse: {error}");
-                Err(unreadable())
+                return Err(AppError::internal("The imported session could not be read; import it again."));
             }
             Err(error) => {
                 tracing::error!("reading imported session {id} stopped: {error}");
-                Err(unreadable())
+                return Err(AppError::internal("The imported session could not be read; import it again."));
+            }
+        };
+        self.rows.repage(number, document, pages).await.map_err(store_failed)?;
+        Ok(number)
+    }
+
+    /// The page of import `number` holding event `from` (from 1), and the events from it on in
+    /// that page, numbered; empty past the last.
+    async fn page_from(&self, number: i64, from: u64) -> Result<Vec<(u64, Box<RawValue>)>, AppError> {
+        let Some(page) = self.rows.pages(number, from, 1).await.map_err(store_failed)?.pop() else {
+            return Ok(Vec::new());
+        };
+        let events: Vec<Box<RawValue>> = serde_json::from_str(&page.events).map_err(|error| {
+            tracing::error!("a page of an imported session does not parse: {error}");
+            AppError::internal("The imported session could not be read; import it again.")
+        })?;
+        let skip = from.saturating_sub(page.first) as usize;
+        Ok(events.into_iter().enumerate().skip(skip).map(|(n, e)| (page.first + n as u64, e)).collect())
+    }
+
+    /// How many session events import `number` holds.
+    async fn count(&self, number: i64) -> Result<u64, AppError> {
+        let last = self.rows.last_pages(number, 1).await.map_err(store_failed)?;
+        Ok(last.first().map_or(0, |page| page.first + page.count - 1))
+    }
+
+    /// Events `from..=to` of import `number` (numbered from 1), read a page at a time.
+    async fn events_between(&self, number: i64, from: u64, to: u64) -> Result<Vec<(u64, Box<RawValue>)>, AppError> {
+        let mut found = Vec::new();
+        let mut next = from.max(1);
+        while next <= to {
+            let page = self.page_from(number, next).await?;
+            let Some((last, _)) = page.last() else { break };
+            next = last + 1;
+            found.extend(page.into_iter().take_while(|(n, _)| *n <= to));
+        }
+        Ok(found)
+    }
+
+    /// The number of the event whose id is `id` in import `number`, read a page at a time.
+    async fn find(&self, number: i64, id: &str) -> Result<Option<u64>, AppError> {
+        let mut next = 1;
+        loop {
+            let page = self.page_from(number, next).await?;
+            let Some((last, _)) = page.last() else { return Ok(None) };
+            next = last + 1;
+            if let Some((n, _)) = page.iter().find(|(_, e)| fields(e).and_then(|f| f.id).as_deref() == Some(id)) {
+                return Ok(Some(*n));
             }
         }
     }
+
+    /// The first screen of import `id`: around the event `around` names, or the newest; numbered
+    /// from 1, as [`stream`] numbers them. `None` when no event has that id.
+    async fn window(&self, id: &str, around: Option<&str>) -> Result<Option<FirstScreen>, AppError> {
+        let number = self.paged(id).await?;
+        let newest = self.count(number).await?;
+        let span = FirstScreen::span(around.is_some());
+        let (from, to) = match around {
+            Some(event) => {
+                let Some(at) = self.find(number, event).await? else { return Ok(None) };
+                (at.saturating_sub(span.0 as u64).max(1), (at + span.1 as u64 - 1).min(newest))
+            }
+            None => (newest.saturating_sub(span.0 as u64) + 1, newest),
+        };
+        let first = self.page_from(number, 1).await?;
+        let started_at = first.first().and_then(|(_, e)| fields(e)).and_then(|f| f.processed_at);
+        drop(first);
+        let events = self.events_between(number, from, to).await?;
+        let events = events.into_iter().map(|(n, e)| (n, e.get().to_owned())).collect();
+        Ok(Some(FirstScreen { events, started_at, newest, waiting: Vec::new() }))
+    }
+}
+
+/// The two fields an event is read for here.
+#[derive(Deserialize)]
+struct Fields {
+    id: Option<String>,
+    processed_at: Option<String>,
+}
+
+fn fields(event: &RawValue) -> Option<Fields> {
+    serde_json::from_str::<Fields>(event.get()).ok()
+}
+
+/// A JSON object's members in their order, each value as its text: read without building any.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members<'a>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'a RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// An export kept as the store keeps it: its document with its session's events taken out (an
+/// empty list in their place), and those events in pages of at most [`PAGE_BYTES`] of text
+/// (or one event) and [`PAGE_EVENTS`] events, numbered from 1. `kept` is compact JSON.
+fn paginate(kept: &str) -> Result<(String, Vec<EventPage>), serde_json::Error> {
+    let members: Members = serde_json::from_str(kept)?;
+    let mut document = String::from("{");
+    let mut pages = Vec::new();
+    for (n, (name, value)) in members.0.iter().enumerate() {
+        if n > 0 {
+            document.push(',');
+        }
+        document.push_str(&serde_json::to_string(name)?);
+        document.push(':');
+        if name == "events" {
+            document.push_str("[]");
+            let events: Vec<&RawValue> = serde_json::from_str(value.get())?;
+            pages = pages_of(&events);
+        } else {
+            document.push_str(value.get());
+        }
+    }
+    document.push('}');
+    Ok((document, pages))
+}
+
+fn pages_of(events: &[&RawValue]) -> Vec<EventPage> {
+    let mut pages = Vec::new();
+    let (mut text, mut first, mut count) = (String::new(), 1u64, 0u64);
+    for (n, event) in events.iter().enumerate() {
+        let full = text.len() + event.get().len() > PAGE_BYTES || count as usize == PAGE_EVENTS;
+        if count > 0 && full {
+            text.push(']');
+            pages.push(EventPage { first, count, events: std::mem::take(&mut text) });
+            (first, count) = (n as u64 + 1, 0);
+        }
+        text.push(if count == 0 { '[' } else { ',' });
+        text.push_str(event.get());
+        count += 1;
+    }
+    if count > 0 {
+        text.push(']');
+        pages.push(EventPage { first, count, events: text });
+    }
+    pages
 }
 
 impl ImportStore for Imports {
@@ -468,7 +630,7 @@ impl ImportStore for Imports {
     }
 
     fn first_screen(&self, id: String, event: Option<String>) -> BoxFuture<'_, Result<Option<FirstScreen>, AppError>> {
-        Box::pin(async move { Ok(window(self.events(&id).await?, event.as_deref())) })
+        Box::pin(async move { self.window(&id, event.as_deref()).await })
     }
 
     fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
@@ -479,31 +641,6 @@ impl ImportStore for Imports {
             Ok(())
         })
     }
-}
-
-/// The first screen of an imported session's `events`: around the event `around` names, or the
-/// newest; numbered from 1, as [`stream`] numbers them. `None` when no event has that id.
-fn window(events: Vec<Box<RawValue>>, around: Option<&str>) -> Option<FirstScreen> {
-    /// The two fields an event is read for here.
-    #[derive(Deserialize)]
-    struct Fields {
-        id: Option<String>,
-        processed_at: Option<String>,
-    }
-    let fields = |event: &RawValue| serde_json::from_str::<Fields>(event.get()).ok();
-    let span = FirstScreen::span(around.is_some());
-    let (from, to) = match around {
-        Some(id) => {
-            let at = events.iter().position(|e| fields(e).and_then(|f| f.id).as_deref() == Some(id))?;
-            (at.saturating_sub(span.0), (at + span.1).min(events.len()))
-        }
-        None => (events.len().saturating_sub(span.0), events.len()),
-    };
-    let started_at = events.first().and_then(|e| fields(e)).and_then(|f| f.processed_at);
-    let newest = events.len() as u64;
-    let events =
-        events[from..to].iter().enumerate().map(|(n, e)| ((from + n) as u64 + 1, e.get().to_owned())).collect();
-    Some(FirstScreen { events, started_at, newest, waiting: Vec::new() })
 }
 
 /// `POST /api/imports`: a form with one `file`, a JSON export. JSON for a script (`201` and
@@ -581,23 +718,41 @@ pub async fn stream(
         Ok(after) => after,
         Err(error) => return error.into_response(),
     };
-    let events = match imports.events(&id).await {
-        Ok(events) => events,
+    let (number, newest) = match imports.paged(&id).await {
+        Ok(number) => match imports.count(number).await {
+            Ok(newest) => (number, newest),
+            Err(error) => return error.into_response(),
+        },
         Err(error) => return error.into_response(),
     };
     let mut frames = vec![sse::status(app::sse::LinkState::Live, None)];
     // Numbered by another log (an import removed and made again): start over, as the hub says.
-    if after > events.len() as u64 {
+    if after > newest {
         frames.push(sse::reset("The imported session was read again; its events follow from the first."));
         after = 0;
     }
-    // Each frame is written as the viewer's connection takes it, not all before the first is sent.
-    let events = events
-        .into_iter()
-        .enumerate()
-        .skip(after as usize)
-        .map(|(n, event)| sse::render(Some(n as u64 + 1), app::sse::EVENT, event.get()));
-    let frames = futures::StreamExt::chain(futures::stream::iter(frames), futures::stream::iter(events));
+    // A page at a time, each frame written as the viewer's connection takes it: a reader that
+    // does not read holds one page.
+    let events = futures::stream::unfold(
+        (imports, after + 1, Vec::<(u64, Box<RawValue>)>::new().into_iter()),
+        move |(imports, next, mut page)| async move {
+            loop {
+                if let Some((n, event)) = page.next() {
+                    let frame = sse::render(Some(n), app::sse::EVENT, event.get());
+                    return Some((frame, (imports, n + 1, page)));
+                }
+                match imports.page_from(number, next).await {
+                    Ok(events) if !events.is_empty() => page = events.into_iter(),
+                    Ok(_) => return None,
+                    Err(error) => {
+                        tracing::warn!("an imported session's stream stopped: {}", error.message);
+                        return None;
+                    }
+                }
+            }
+        },
+    );
+    let frames = futures::StreamExt::chain(futures::stream::iter(frames), events);
     let heartbeat = hub.heartbeat();
     let pings = futures::stream::unfold((), move |()| async move {
         tokio::time::sleep(heartbeat.max(Duration::from_millis(100))).await;
@@ -622,34 +777,88 @@ mod tests {
         })
     }
 
-    fn raw(events: &[Value]) -> Vec<Box<RawValue>> {
-        events.iter().map(|e| RawValue::from_string(e.to_string()).unwrap()).collect()
+    /// Imports on a fresh store of each database, and a way to put an export in it.
+    async fn stores(name: &str) -> Vec<(Arc<Imports>, crate::support::db::testing::TestDb)> {
+        let mut stores = Vec::new();
+        for db in crate::support::db::testing::databases(name).await {
+            let rows = Arc::new(super::super::import_rows::SqlImportRows::new(db.pool.clone()));
+            stores.push((Imports::new(rows), db));
+        }
+        stores
+    }
+
+    fn numbered(count: usize) -> Vec<Value> {
+        (1..=count)
+            .map(|n| json!({ "id": format!("sevt_{n}"), "type": "agent.message", "processed_at": format!("2026-11-25T10:00:{:02}Z", n % 60) }))
+            .collect()
+    }
+
+    /// 2,500 events: three pages, so that a first screen spans two.
+    #[tokio::test]
+    async fn an_imports_first_screen_is_numbered_as_its_stream_numbers_its_events() {
+        for (imports, _db) in stores("import_window").await {
+            let export = export_of(numbered(2500));
+            let (kept, checked) = read_export(export.to_string().as_bytes()).unwrap();
+            let id = imports.add(kept, checked, "ann").await.unwrap();
+            let newest = imports.window(&id, None).await.unwrap().unwrap();
+            let seqs: Vec<u64> = newest.events.iter().map(|(seq, _)| *seq).collect();
+            assert_eq!(
+                seqs,
+                (2481..=2500).collect::<Vec<_>>(),
+                "the newest 20, numbered from 1 as the stream numbers them"
+            );
+            assert!(newest.events[0].1.contains("\"sevt_2481\""));
+            assert_eq!((newest.newest, newest.started_at.as_deref()), (2500, Some("2026-11-25T10:00:01Z")));
+
+            let linked = imports.window(&id, Some("sevt_1000")).await.unwrap().unwrap();
+            assert_eq!(linked.events.first().map(|(seq, _)| *seq), Some(997), "3 events above the linked one");
+            assert_eq!(linked.events.len(), 3 + 40, "across a page's end");
+            assert!(linked.events[3].1.contains("\"sevt_1000\"") && linked.events[42].1.contains("\"sevt_1039\""));
+            let near_the_end = imports.window(&id, Some("sevt_2499")).await.unwrap().unwrap();
+            let seqs: Vec<u64> = near_the_end.events.iter().map(|(seq, _)| *seq).collect();
+            assert_eq!(seqs, (2496..=2500).collect::<Vec<_>>());
+            assert_eq!(imports.window(&id, Some("sevt_nope")).await.unwrap(), None, "an id it does not hold");
+
+            let empty = export_of(Vec::new());
+            let (kept, checked) = read_export(empty.to_string().as_bytes()).unwrap();
+            let id = imports.add(kept, checked, "ann").await.unwrap();
+            assert_eq!(imports.window(&id, None).await.unwrap().map(|w| w.events.len()), Some(0));
+        }
+    }
+
+    /// An import kept before pages (its events in its document) is read as one kept in pages,
+    /// and moved to them: its document keeps the rest.
+    #[tokio::test]
+    async fn an_import_of_before_pages_is_read_and_moved_to_pages() {
+        for (imports, db) in stores("import_before_pages").await {
+            let rows = super::super::import_rows::SqlImportRows::new(db.pool.clone());
+            let export = export_of(numbered(30));
+            let (kept, checked) = read_export(export.to_string().as_bytes()).unwrap();
+            let number = rows.add(kept, Vec::new(), &checked, "ann", "2026-11-26T10:00:00Z").await.unwrap();
+            let id = format!("import_{number}");
+            let screen = imports.window(&id, Some("sevt_5")).await.unwrap().unwrap();
+            assert_eq!(screen.events.first().map(|(seq, _)| *seq), Some(2));
+            assert_eq!(rows.paged(number).await.unwrap(), Some(true));
+            let document: Value = serde_json::from_str(&rows.document(number).await.unwrap().unwrap()).unwrap();
+            assert_eq!((document["events"].clone(), document["session"]["title"].clone()), (json!([]), json!("Demo")));
+            assert_eq!(imports.count(number).await.unwrap(), 30);
+        }
     }
 
     #[test]
-    fn an_imports_first_screen_is_numbered_as_its_stream_numbers_its_events() {
-        let events: Vec<Value> = (1..=100)
-            .map(|n| json!({ "id": format!("sevt_{n}"), "type": "agent.message", "processed_at": format!("2026-11-25T10:00:{:02}Z", n % 60) }))
-            .collect();
-        let events = raw(&events);
-        let newest = window(events.clone(), None).unwrap();
-        let seqs: Vec<u64> = newest.events.iter().map(|(seq, _)| *seq).collect();
-        assert_eq!(seqs, (81..=100).collect::<Vec<_>>(), "the newest 20, numbered from 1 as the stream numbers them");
-        assert!(newest.events[0].1.contains("\"sevt_81\""));
-        assert_eq!(
-            newest.started_at.as_deref(),
-            Some("2026-11-25T10:00:01Z"),
-            "counted from the session's first event"
-        );
-
-        let linked = window(events.clone(), Some("sevt_50")).unwrap();
-        assert_eq!(linked.events.first().map(|(seq, _)| *seq), Some(47), "3 events above the linked one");
-        assert_eq!(linked.events.len(), 3 + 40);
-        assert!(linked.events[3].1.contains("\"sevt_50\""));
-        let near_the_end = window(events.clone(), Some("sevt_99")).unwrap();
-        assert_eq!(near_the_end.events.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (96..=100).collect::<Vec<_>>());
-        assert_eq!(window(events, Some("sevt_nope")), None, "an id the import does not hold: the stream decides");
-        assert_eq!(window(Vec::new(), None).map(|w| w.events.len()), Some(0));
+    fn an_export_is_paged_by_size_and_count_and_its_document_keeps_the_rest_in_order() {
+        let big = "x".repeat(PAGE_BYTES);
+        let mut events: Vec<Value> = (0..1500).map(|n| json!(n)).collect();
+        events.insert(10, json!(big));
+        let text = json!({ "format": "f", "events": events, "threads": [{ "events": [1] }] }).to_string();
+        let (document, pages) = paginate(&text).unwrap();
+        assert_eq!(document, r#"{"format":"f","events":[],"threads":[{"events":[1]}]}"#);
+        let counts: Vec<(u64, u64)> = pages.iter().map(|p| (p.first, p.count)).collect();
+        assert_eq!(counts, [(1, 10), (11, 1), (12, 1000), (1012, 490)], "a large event alone; at most 1,000 a page");
+        let all: Vec<Value> =
+            pages.iter().flat_map(|p| serde_json::from_str::<Vec<Value>>(&p.events).unwrap()).collect();
+        assert_eq!(all, events, "every event, in order, as it was");
+        assert!(pages.iter().all(|p| p.events.len() <= PAGE_BYTES + 2 || p.count == 1));
     }
 
     #[test]
