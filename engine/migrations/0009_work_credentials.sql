@@ -10,9 +10,11 @@ UPDATE environment_keys SET revoked_at = created_at
   WHERE environment_id NOT IN (SELECT id FROM environments WHERE archived = 0);
 CREATE INDEX environment_keys_by_environment ON environment_keys (environment_id);
 
--- One sessions token per work item: the one its latest claim handed out. A new claim replaces
--- it; an item that goes back to the queue or stops loses it. Before, every poll added a token
--- and all stayed valid until the item stopped: keep only each live item's newest.
+-- One sessions token per work item: the one its latest claim handed out, with the key that
+-- polled it (`key_id`), whose revocation voids it. A new claim replaces it; an item that goes back
+-- to the queue or stops loses it. Before, every poll added a token and all stayed valid until the
+-- item stopped: keep only each live item's newest.
+ALTER TABLE work_tokens ADD COLUMN key_id TEXT;
 DELETE FROM work_tokens
   WHERE work_id IN (SELECT id FROM work WHERE state = 'stopped' OR (state = 'queued' AND polled_us IS NULL))
      OR rowid NOT IN (SELECT max(rowid) FROM work_tokens GROUP BY work_id);

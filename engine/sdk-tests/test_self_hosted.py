@@ -585,8 +585,8 @@ def raw(engine: Engine, credential: str, method: str, path: str, body: Any = Non
 
 def check_reach(engine: Engine, rows: list[tuple[str, str, str, Any, str]], credentials: dict[str, str]) -> None:
     """Each row (credential name, method, path, body, ALLOWED or FORBIDDEN): a forbidden request is
-    a 403 in the API's error shape; an allowed one is neither a 401 nor a 403 (it may still be a
-    400 or a 409 for what it asks)."""
+    a 403 in the API's error shape; an allowed one reaches what it names (neither a 401, a 403, a
+    404 nor a 5xx; it may still be a 400, a 409 or a 412 for what it asks)."""
     wrong = []
     for who, method, path, body, expected in rows:
         status, answer = raw(engine, credentials[who], method, path, body)
@@ -594,7 +594,7 @@ def check_reach(engine: Engine, rows: list[tuple[str, str, str, Any, str]], cred
             shaped = isinstance(answer, dict) and answer.get("type") == "error" and answer["error"]["type"] == "permission_error"
             if status != 403 or not shaped:
                 wrong.append(f"{who} {method} {path}: {status} {answer}, not a 403")
-        elif status in (401, 403) or status >= 500:
+        elif status in (401, 403, 404) or status >= 500:
             wrong.append(f"{who} {method} {path}: {status} {answer}, not allowed")
     assert not wrong, "\n".join(wrong)
 
@@ -773,6 +773,7 @@ def test_a_workers_token_reaches_memory_only_as_its_session_attaches_it(hosted: 
         *workers("POST", f"{ro}/memories/{kept.id}", {"content": "overwritten"}),
         *workers("DELETE", f"{ro}/memories/{kept.id}"),
         *row(["api", "token"], "GET", f"{rw}/memories"),
+        *[(who, "POST", f"{rw}/memories", {"path": "/keyed.md", "content": "x"}, FORBIDDEN) for who in ("key", "other key", "other token")],
         ("token", "POST", f"{rw}/memories", {"path": "/new.md", "content": "from the worker"}, ALLOWED),
         ("token", "POST", f"{rw}/memories/{mine.id}", {"content": "v2"}, ALLOWED),
         ("other token", "POST", f"{rw}/memories/{mine.id}", {"content": "v3"}, FORBIDDEN),
@@ -812,6 +813,15 @@ def test_an_environment_key_is_listed_without_its_value_revoked_and_dies_with_it
     environment, first = self_hosted_environment(hosted)
     second = issue_key(hosted.data_dir, environment.id)
     stats = f"/v1/environments/{environment.id}/work/stats"
+    # An item the first key polled: its token dies with the key.
+    agent = hosted.client.beta.agents.create(
+        name=sx.unique("sdk-tests-revoked"), model="scripted", system=sx.script([{"text": "hi"}]), tools=[sx.toolset()]
+    )
+    session = hosted.client.beta.sessions.create(agent=agent.id, environment_id=environment.id)
+    status, polled = raw(hosted.engine, first, "GET", f"/v1/environments/{environment.id}/work/poll?block_ms=999")
+    assert status == 200 and polled["data"]["id"] == session.id, polled
+    token = sessions_token(sx.strict(BetaSelfHostedWork, json.dumps(polled)))
+    assert raw(hosted.engine, token, "GET", f"/v1/sessions/{session.id}")[0] == 200
     assert raw(hosted.engine, first, "GET", stats)[0] == 200 and raw(hosted.engine, second, "GET", stats)[0] == 200
     listed = keys_of(hosted, "--list", environment.id)
     assert listed.returncode == 0, listed.stderr
@@ -825,12 +835,19 @@ def test_an_environment_key_is_listed_without_its_value_revoked_and_dies_with_it
     # At once, on the running engine: the revoked key is unknown, the other still works.
     status, answer = raw(hosted.engine, first, "GET", stats)
     assert status == 401 and answer["error"]["type"] == "authentication_error", answer
+    assert raw(hosted.engine, token, "GET", f"/v1/sessions/{session.id}")[0] == 401, "its token went with it"
     assert raw(hosted.engine, second, "GET", stats)[0] == 200
     assert "\trevoked " in keys_of(hosted, "--list", environment.id).stdout.splitlines()[0]
     unknown = keys_of(hosted, "--revoke", "envkey_nosuchkey")
     assert unknown.returncode != 0 and "envkey_nosuchkey" in unknown.stderr
-    # Archived, its environment takes every key with it.
+    # Archived, its environment takes every key with it, and every token its keys handed out.
+    status, polled = raw(hosted.engine, second, "GET", f"/v1/environments/{environment.id}/work/poll?reclaim_older_than_ms=0")
+    assert status == 200 and polled is not None, polled
+    token = sessions_token(sx.strict(BetaSelfHostedWork, json.dumps(polled)))
+    assert raw(hosted.engine, token, "GET", f"/v1/sessions/{session.id}")[0] == 200
     hosted.client.beta.environments.archive(environment.id)
+    assert raw(hosted.engine, token, "GET", f"/v1/sessions/{session.id}")[0] == 401
+    hosted.client.beta.sessions.archive(session.id)
     assert raw(hosted.engine, second, "GET", stats)[0] == 401
     assert all("\trevoked " in line for line in keys_of(hosted, "--list", environment.id).stdout.splitlines())
     # Deleted, nothing of its keys is left to list.

@@ -36,9 +36,14 @@ pub async fn list(
 pub async fn poll(
     State(engine): State<Arc<EngineState>>,
     Path(environment_id): Path<String>,
+    Extension(caller): Extension<Caller>,
     params: Params,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
+    // Only an environment key polls (`authorize`); the tokens it is handed die with it.
+    let Caller::Environment { key_id, .. } = caller else {
+        return Err(forbidden("Polling takes the environment's key."));
+    };
     if params.get("block_ms") == Some("0") {
         return Err(ApiError::invalid("block_ms must be from 1 to 999 (omit it not to wait at all)."));
     }
@@ -49,6 +54,7 @@ pub async fn poll(
     let item = engine
         .poll_work(
             &environment_id,
+            &key_id,
             worker.as_deref(),
             Duration::from_millis(block_ms as u64),
             Duration::from_millis(reclaim_ms as u64),
@@ -155,7 +161,7 @@ pub async fn authorize(engine: &EngineState, caller: &Caller, method: &Method, p
         Reach::No => false,
         Reach::Refused(message) => return Err(forbidden(message)),
         Reach::SessionOnEnvironment(session) => {
-            let Caller::Environment(env) = caller else { return Ok(()) };
+            let Caller::Environment { environment_id: env, .. } = caller else { return Ok(()) };
             engine.self_hosted_environment(session).await?.as_deref() == Some(env.as_str())
         }
         Reach::SkillOfSession(skill) => {
@@ -182,7 +188,7 @@ pub async fn authorize(engine: &EngineState, caller: &Caller, method: &Method, p
     };
     match (allowed, caller) {
         (true, _) => Ok(()),
-        (false, Caller::Environment(_)) => Err(forbidden(format!(
+        (false, Caller::Environment { .. }) => Err(forbidden(format!(
             "An environment key reaches only its own environment's work queue and reads the sessions that run on it, not {method} {path}; use the API key."
         ))),
         (false, _) => Err(forbidden(format!(
@@ -219,7 +225,7 @@ fn reach<'a>(caller: &Caller, method: &Method, segments: &[&'a str]) -> Reach<'a
             Reach::Refused("Acknowledging work takes the environment key of its environment, not the API key.")
         }
         (Caller::Api, _) => Reach::Yes,
-        (Caller::Environment(env), ["environments", id, "work", rest @ ..]) => yes(id == env
+        (Caller::Environment { environment_id: env, .. }, ["environments", id, "work", rest @ ..]) => yes(id == env
             && match rest {
                 [] | ["poll" | "stats"] => get,
                 [item, "ack" | "heartbeat" | "stop"] => post && !matches!(*item, "poll" | "stats"),
@@ -228,7 +234,7 @@ fn reach<'a>(caller: &Caller, method: &Method, segments: &[&'a str]) -> Reach<'a
         (Caller::Work { work_id, environment_id, .. }, ["environments", id, "work", item, "heartbeat" | "stop"]) => {
             yes(post && id == environment_id && item == work_id)
         }
-        (Caller::Environment(_), ["sessions", session, rest @ ..]) if session_scope(rest, method) => {
+        (Caller::Environment { .. }, ["sessions", session, rest @ ..]) if session_scope(rest, method) => {
             Reach::SessionOnEnvironment(session)
         }
         (Caller::Work { session_id, .. }, ["sessions", session, rest @ ..]) => {

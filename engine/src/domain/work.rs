@@ -46,8 +46,8 @@ const MAX_LEASE_SECONDS: u64 = 3600;
 pub enum Caller {
     /// The engine's API key: every endpoint but the worker's own (list and poll of work).
     Api,
-    /// An environment key: that environment's queue, and the sessions it runs.
-    Environment(String),
+    /// An environment key (`key_id`): that environment's queue, and the sessions it runs.
+    Environment { environment_id: String, key_id: String },
     /// A work item's sessions token: that item's heartbeat and stop, and its session.
     Work { work_id: String, session_id: String, environment_id: String },
     /// The token an item's previous holder had, before its lease ran out or another poll took
@@ -207,18 +207,29 @@ pub async fn revoke_environment_key(
     key_id: &str,
 ) -> ApiResult<EnvironmentKey> {
     let of = "id = ?1 AND (?2 IS NULL OR environment_id = ?2)";
-    sqlx::query(&format!("UPDATE environment_keys SET revoked_at = ?3 WHERE {of} AND revoked_at IS NULL"))
-        .bind(key_id)
-        .bind(environment_id)
-        .bind(now().text)
-        .execute(pool)
-        .await?;
-    let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM environment_keys WHERE {of}"))
+    let found: Option<String> = sqlx::query_scalar(&format!("SELECT id FROM environment_keys WHERE {of}"))
         .bind(key_id)
         .bind(environment_id)
         .fetch_optional(pool)
         .await?;
-    let key = row.map(key_of).ok_or_else(|| ApiError::not_found("environment key", key_id))?;
+    if found.is_none() {
+        return Err(ApiError::not_found("environment key", key_id));
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE environment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now().text)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?;
+    // The sessions tokens it was handed go with it: the items they held go back to the queue when
+    // their lease runs out, for a worker with a live key.
+    sqlx::query("DELETE FROM work_tokens WHERE key_id = ?").bind(key_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM environment_keys WHERE id = ?"))
+        .bind(key_id)
+        .fetch_one(pool)
+        .await?;
+    let key = key_of(row);
     tracing::info!(environment = %key.environment_id, key = %key.id, "an environment key was revoked");
     Ok(key)
 }
@@ -250,20 +261,29 @@ impl EngineState {
         if let Some((key_id, environment_id, last_used)) = environment {
             let at = now().micros;
             if last_used.is_none_or(|last| at - last >= LAST_USED_EVERY_US) {
-                sqlx::query("UPDATE environment_keys SET last_used_us = ? WHERE id = ?")
+                // Best effort: a busy store does not refuse the request it came with.
+                let written = sqlx::query("UPDATE environment_keys SET last_used_us = ? WHERE id = ?")
                     .bind(at)
                     .bind(&key_id)
                     .execute(&self.store.pool)
-                    .await?;
+                    .await;
+                if let Err(error) = written {
+                    tracing::debug!(key = %key_id, "a key's last use was not written: {error}");
+                }
             }
-            return Ok(Some(Caller::Environment(environment_id)));
+            return Ok(Some(Caller::Environment { environment_id, key_id }));
         }
         // A token is live while its item is held: polled (and not yet reclaimed by another
-        // poll, which replaced it), acked, active or stopping. A stopped or requeued item's
-        // token was deleted; the state is checked as well.
+        // poll, which replaced it), acked, active or stopping; and while the key that polled it
+        // is live (not revoked, its environment neither archived nor deleted). A stopped or
+        // requeued item's token was deleted; the state is checked as well.
         let work: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT t.work_id, t.session_id, t.environment_id FROM work_tokens t JOIN work w ON w.id = t.work_id
-             WHERE t.token_hash = ? AND w.state != 'stopped'",
+            "SELECT t.work_id, t.session_id, t.environment_id FROM work_tokens t
+               JOIN work w ON w.id = t.work_id
+               JOIN environments e ON e.id = t.environment_id AND e.archived = 0
+               LEFT JOIN environment_keys k ON k.id = t.key_id
+             WHERE t.token_hash = ? AND w.state != 'stopped'
+               AND (t.key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))",
         )
         .bind(&hashed)
         .fetch_optional(&self.store.pool)
@@ -277,22 +297,29 @@ impl EngineState {
             .map(|(work_id, environment_id)| Caller::Superseded { work_id, environment_id }))
     }
 
-    /// Revokes every key of `environment_id` (archived): its workers reach nothing from now on.
+    /// Revokes every key of `environment_id` (archived), and the tokens they were handed: its
+    /// workers reach nothing from now on.
     pub(crate) async fn revoke_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
         sqlx::query("UPDATE environment_keys SET revoked_at = ? WHERE environment_id = ? AND revoked_at IS NULL")
             .bind(now().text)
             .bind(environment_id)
             .execute(&self.store.pool)
             .await?;
-        Ok(())
-    }
-
-    /// Forgets every key of `environment_id` (deleted).
-    pub(crate) async fn delete_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
-        sqlx::query("DELETE FROM environment_keys WHERE environment_id = ?")
+        sqlx::query("DELETE FROM work_tokens WHERE environment_id = ?")
             .bind(environment_id)
             .execute(&self.store.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Forgets every key of `environment_id` (deleted), and the tokens they were handed.
+    pub(crate) async fn delete_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
+        for table in ["environment_keys", "work_tokens"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE environment_id = ?"))
+                .bind(environment_id)
+                .execute(&self.store.pool)
+                .await?;
+        }
         Ok(())
     }
 
@@ -330,13 +357,15 @@ impl EngineState {
         let queued = sqlx::query(
             "INSERT INTO work (id, environment_id, session_id, state, body, created_us)
              SELECT ?, ?, ?, 'queued', ?, ? WHERE NOT EXISTS
-               (SELECT 1 FROM work WHERE session_id = ? AND state IN ('queued', 'starting', 'active'))",
+               (SELECT 1 FROM work WHERE session_id = ? AND state IN ('queued', 'starting', 'active'))
+             AND NOT EXISTS (SELECT 1 FROM sessions WHERE id = ? AND archived = 1)",
         )
         .bind(&id)
         .bind(environment_id)
         .bind(session_id)
         .bind(body.to_string())
         .bind(at.micros)
+        .bind(session_id)
         .bind(session_id)
         .execute(&self.store.pool)
         .await?
@@ -452,6 +481,7 @@ impl EngineState {
     pub async fn poll_work(
         &self,
         environment_id: &str,
+        key_id: &str,
         worker_id: Option<&str>,
         block: Duration,
         reclaim_older_than: Duration,
@@ -467,7 +497,7 @@ impl EngineState {
             tokio::pin!(queued);
             queued.as_mut().enable();
             self.expire_leases(environment_id).await?;
-            if let Some(item) = self.claim(environment_id, worker_id, reclaim_older_than).await? {
+            if let Some(item) = self.claim(environment_id, key_id, worker_id, reclaim_older_than).await? {
                 return Ok(item);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -481,6 +511,7 @@ impl EngineState {
     async fn claim(
         &self,
         environment_id: &str,
+        key_id: &str,
         worker_id: Option<&str>,
         reclaim_older_than: Duration,
     ) -> ApiResult<Option<Value>> {
@@ -510,19 +541,22 @@ impl EngineState {
             .fetch_optional(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id) VALUES (?, ?, ?, ?)
-             ON CONFLICT (work_id) DO UPDATE SET token_hash = excluded.token_hash",
+            "INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id, key_id) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (work_id) DO UPDATE SET token_hash = excluded.token_hash, key_id = excluded.key_id",
         )
         .bind(hash(&token))
         .bind(&work_id)
         .bind(&session_id)
         .bind(environment_id)
+        .bind(key_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        // Remembered before the commit, so that there is no moment when the old token's heartbeat
+        // is an unknown credential's 401 rather than the 412 that tells its worker to walk away.
         if let Some(previous) = previous {
             self.work.supersede(previous, &work_id, environment_id);
         }
+        tx.commit().await?;
         item["secret"] = json!(secret_of(&token));
         crate::meters::work_item("polled");
         tracing::info!(work = %work_id, session = %session_id, worker = worker_id.unwrap_or("-"), "a worker polled an item");
