@@ -365,13 +365,20 @@ impl EngineState {
     }
 
     /// Unmounts a session's disk, keeping its image: after a quiet period, so that idle
-    /// sessions hold no mount or loop device. Its next tool call mounts it again.
-    pub(crate) async fn park_disk(&self, session_id: &str) {
-        let Some(disks) = &self.disks else { return };
+    /// sessions hold no mount or loop device. Its next tool call mounts it again. False when the
+    /// disk stays mounted (something still uses it).
+    pub(crate) async fn park_disk(&self, session_id: &str) -> bool {
+        let Some(disks) = &self.disks else { return true };
         match disks.unmount(&self.sandbox_mount_dir(session_id)).await {
-            Ok(true) => tracing::debug!(session_id, "the idle session's disk was unmounted"),
-            Ok(false) => {}
-            Err(error) => tracing::warn!(session_id, "the idle session's disk stays mounted: {error}"),
+            Ok(true) => {
+                tracing::debug!(session_id, "the idle session's disk was unmounted");
+                true
+            }
+            Ok(false) => true,
+            Err(error) => {
+                tracing::warn!(session_id, "the idle session's disk stays mounted for now: {error}");
+                false
+            }
         }
     }
 

@@ -71,7 +71,7 @@ impl EngineState {
             event["id"] = json!(new_id("sevt"));
         }
         event["processed_at"] = json!(at.text);
-        self.record(session_id, thread, on_session, at.micros, event).await
+        self.record(session_id, thread, on_session, at.micros, event, Posted::ByClient).await
     }
 
     /// Appends an event the engine emits (built in `emitted`) to `thread` (`None`: the
@@ -87,12 +87,14 @@ impl EngineState {
     ) -> ApiResult<SessionEvent> {
         let at = ids::now();
         let json = stamped(&mut event, at.text)?;
-        self.record(session_id, thread, on_session, at.micros, json).await?;
+        self.record(session_id, thread, on_session, at.micros, json, Posted::ByEngine).await?;
         Ok(event)
     }
 
     /// Writes an event with its id and `processed_at` to the log and sends it to the live
-    /// streams and the webhooks, in the log's order.
+    /// streams and the webhooks, in the log's order. A client's event to a session archived
+    /// meanwhile is refused (its checks ran before the archive); the engine's own (a turn cut
+    /// short by the archive) are written.
     async fn record(
         &self,
         session_id: &str,
@@ -100,11 +102,26 @@ impl EngineState {
         on_session: bool,
         processed_us: i64,
         event: Value,
+        posted: Posted,
     ) -> ApiResult<Value> {
         let kind = event["type"].as_str().unwrap_or_default().to_owned();
         let text = event.to_string();
         let hub = self.hub(session_id);
-        let _order = hub.append.lock().await;
+        let order = hub.append.lock().await;
+        if posted == Posted::ByClient {
+            let archived: Option<bool> = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
+                .bind(session_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+            if archived == Some(true) {
+                drop(order);
+                drop(hub);
+                self.release_hub(session_id);
+                return Err(crate::error::ApiError::conflict(format!(
+                    "Session {session_id} is archived; it takes no more events."
+                )));
+            }
+        }
         let seq = self
             .store
             .insert_event(NewEvent {
@@ -186,6 +203,13 @@ impl EngineState {
             let _ = hub.tx.send(Live::Deleted { json: deleted.to_string().into() });
         }
     }
+}
+
+/// Who an event comes from: a client (through the API), or the engine itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Posted {
+    ByClient,
+    ByEngine,
 }
 
 /// An emitted event given its id (unless it came with one) and `processed_at`, as JSON.

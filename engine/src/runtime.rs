@@ -174,23 +174,37 @@ impl EngineState {
             return Err(ApiError::conflict(format!("Session {session_id} is archived; it takes no more input.")));
         }
         let state: RuntimeState = serde_json::from_str(&stored).unwrap_or_default();
-        let mut runtimes = self.runtimes.lock().expect("runtimes lock");
-        if let Some(handle) = runtimes.get(session_id) {
-            return Ok(handle.clone());
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (interrupt, interrupt_rx) = watch::channel((0, None));
-        let handle =
-            Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)), task: Arc::default() };
-        runtimes.insert(session_id.to_owned(), handle.clone());
-        let actor = Actor {
-            engine: self.clone(),
-            session_id: session_id.to_owned(),
-            state: handle.state.clone(),
-            primary: std::sync::OnceLock::new(),
-            self_hosted,
+        let handle = {
+            let mut runtimes = self.runtimes.lock().expect("runtimes lock");
+            if let Some(handle) = runtimes.get(session_id) {
+                return Ok(handle.clone());
+            }
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (interrupt, interrupt_rx) = watch::channel((0, None));
+            let handle =
+                Handle { tx, interrupt: Arc::new(interrupt), state: Arc::new(Mutex::new(state)), task: Arc::default() };
+            runtimes.insert(session_id.to_owned(), handle.clone());
+            let actor = Actor {
+                engine: self.clone(),
+                session_id: session_id.to_owned(),
+                state: handle.state.clone(),
+                primary: std::sync::OnceLock::new(),
+                self_hosted,
+            };
+            *handle.task.lock().expect("runtime task lock") = Some(tokio::spawn(actor.run(rx, interrupt_rx)));
+            handle
         };
-        *handle.task.lock().expect("runtime task lock") = Some(tokio::spawn(actor.run(rx, interrupt_rx)));
+        // An archive between the read above and the insert found no runtime to stop: archiving
+        // marks the session before it stops the runtime, so this read sees it, and stops it.
+        let archived_since: bool = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .unwrap_or(true);
+        if archived_since {
+            self.stop_runtime(session_id).await;
+            return Err(ApiError::conflict(format!("Session {session_id} is archived; it takes no more input.")));
+        }
         Ok(handle)
     }
 
@@ -337,8 +351,8 @@ impl Actor {
             }
             tokio::select! {
                 () = tokio::time::sleep(quiet), if !parked => {
-                    self.engine.park_disk(&self.session_id).await;
-                    parked = true;
+                    // One that could not be unmounted (still busy) is tried after the next quiet period.
+                    parked = self.engine.park_disk(&self.session_id).await;
                     continue;
                 }
                 input = rx.recv() => match input {

@@ -528,8 +528,9 @@ impl EngineState {
                 .await?;
             self.announce("session.archived", id);
             self.stop_session_work(id).await?;
-            self.retire(id).await?;
         }
+        // Again when archiving again: what an archive that failed halfway kept goes now.
+        self.retire(id).await?;
         Ok(self.session(id).await?.1)
     }
 

@@ -231,8 +231,8 @@ impl Disks {
 
     /// Unmounts the disk mounted on `dir`, keeping its image, so that it holds no mount and no
     /// loop device (the kernel frees the device with the mount); the next [`Disks::mount`]
-    /// mounts it again. Not lazily: a disk something still uses stays mounted (`Ok(false)`).
-    /// `Ok(false)` as well when none was mounted there.
+    /// mounts it again. Not lazily: a disk something still uses stays mounted, and `umount`'s
+    /// refusal is the error. `Ok(false)` when none was mounted there.
     pub async fn unmount(&self, dir: &Path) -> io::Result<bool> {
         let mut state = self.state.lock().await;
         if !state.mounted.contains(dir) {
