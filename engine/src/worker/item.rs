@@ -388,10 +388,11 @@ impl<'a> Runner<'a> {
 /// Runs a custom tool's command of the operator's (`/bin/sh -c`, in the session's folder on this
 /// worker, as the SDK's worker runs its Python tools in its own process): the call's input as JSON
 /// on its standard input, never on its command line, and none of the worker's `ANTHROPIC_*`
-/// variables (its key among them). What it prints is the result; an exit code other than 0, a
-/// command that runs past 150 s or cannot start, an error.
+/// variables (its key among them). What it prints is the result (its last 100 KiB); an exit code
+/// other than 0, a command that cannot start or runs past 150 s, an error. The command runs in a
+/// process group of its own, killed whole at the deadline; its input is written and its output
+/// read while it runs, so a command that reads nothing or prints without end holds up nothing.
 async fn run_custom_tool(name: &str, command: &str, input: &Value, folder: &Path) -> crate::sandbox::ToolOutput {
-    use tokio::io::AsyncWriteExt;
     let failed = |text: String| crate::sandbox::ToolOutput { text, is_error: true };
     if let Err(error) = tokio::fs::create_dir_all(folder).await {
         return failed(format!("{name}: the session's folder could not be made: {error}"));
@@ -405,6 +406,7 @@ async fn run_custom_tool(name: &str, command: &str, input: &Value, folder: &Path
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     for (variable, _) in std::env::vars_os() {
         if variable.to_string_lossy().starts_with("ANTHROPIC_") {
@@ -415,23 +417,57 @@ async fn run_custom_tool(name: &str, command: &str, input: &Value, folder: &Path
         Ok(child) => child,
         Err(error) => return failed(format!("{name}: the tool's command could not start: {error}")),
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.to_string().as_bytes()).await;
-    }
-    let output = match tokio::time::timeout(CUSTOM_TOOL_TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => return failed(format!("{name}: {error}")),
-        Err(_) => return failed(format!("tool '{name}' timed out")),
+    let group = child.id();
+    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let input = input.to_string();
+    let ran = tokio::time::timeout(CUSTOM_TOOL_TIMEOUT, async {
+        let write = async move {
+            if let Some(mut stdin) = stdin {
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
+            }
+        };
+        let (_, out, err, status) = tokio::join!(write, last_bytes(stdout), last_bytes(stderr), child.wait());
+        (out, err, status)
+    })
+    .await;
+    let (mut out, err, status) = match ran {
+        Ok((out, err, Ok(status))) => (out, err, status),
+        Ok((_, _, Err(error))) => return failed(format!("{name}: {error}")),
+        Err(_) => {
+            if let Some(group) = group {
+                // SAFETY: kill(2) of the process group the command leads, which it has not left.
+                unsafe { libc::kill(-(group as i32), libc::SIGKILL) };
+            }
+            return failed(format!("tool '{name}' timed out"));
+        }
     };
-    let mut bytes = output.stdout;
-    if !output.status.success() {
-        bytes.extend_from_slice(&output.stderr);
+    if !status.success() {
+        out.1.extend_from_slice(&err.1);
+        out.0 |= err.0;
     }
-    let cut = bytes.len() > CUSTOM_TOOL_OUTPUT;
+    let (cut, bytes) = out;
     let kept = &bytes[bytes.len().saturating_sub(CUSTOM_TOOL_OUTPUT)..];
     let text = String::from_utf8_lossy(kept).trim_end_matches('\n').to_owned();
-    let text = if cut { format!("[output truncated]\n{text}") } else { text };
-    crate::sandbox::ToolOutput { text, is_error: !output.status.success() }
+    let text = if cut || bytes.len() > CUSTOM_TOOL_OUTPUT { format!("[output truncated]\n{text}") } else { text };
+    crate::sandbox::ToolOutput { text, is_error: !status.success() }
+}
+
+/// The last [`CUSTOM_TOOL_OUTPUT`] bytes a pipe gives until it closes, and whether more came.
+async fn last_bytes(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> (bool, Vec<u8>) {
+    let Some(mut pipe) = pipe else { return (false, Vec::new()) };
+    let (mut kept, mut cut, mut chunk) = (Vec::new(), false, vec![0u8; 16 * 1024]);
+    loop {
+        match tokio::io::AsyncReadExt::read(&mut pipe, &mut chunk).await {
+            Ok(0) | Err(_) => return (cut, kept),
+            Ok(n) => {
+                kept.extend_from_slice(&chunk[..n]);
+                if kept.len() > 2 * CUSTOM_TOOL_OUTPUT {
+                    kept.drain(..kept.len() - CUSTOM_TOOL_OUTPUT);
+                    cut = true;
+                }
+            }
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -474,6 +510,29 @@ fn session_dir(workdir: &Path, session_id: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_custom_tools_command_reads_its_input_and_its_output_is_kept_to_its_end() {
+        let folder = std::env::temp_dir().join(format!("switchboard-custom-tool-{}", std::process::id()));
+        let run = |command: &str, input: Value| {
+            let (command, folder) = (command.to_owned(), folder.clone());
+            async move { run_custom_tool("lookup", &command, &input, &folder).await }
+        };
+        let echoed = run("cat; echo \" in $SWITCHBOARD_TOOL_NAME\"", json!({ "order": "A-17" })).await;
+        assert_eq!((echoed.text.as_str(), echoed.is_error), (r#"{"order":"A-17"} in lookup"#, false));
+        let failed = run("echo half; echo broken >&2; exit 3", json!({})).await;
+        assert_eq!((failed.text.as_str(), failed.is_error), ("half\nbroken", true));
+        // A command that never reads a large input, and one that prints far more than is kept.
+        let big = json!({ "text": "x".repeat(1 << 20) });
+        assert_eq!(run("echo ignored", big).await.text, "ignored");
+        let long = run("yes 0123456789 | head -c 1000000", json!({})).await;
+        assert!(
+            long.text.starts_with("[output truncated]\n") && long.text.len() <= CUSTOM_TOOL_OUTPUT + 20,
+            "{}",
+            long.text.len()
+        );
+        let _ = std::fs::remove_dir_all(folder);
+    }
 
     #[test]
     fn a_session_id_cannot_name_a_folder_outside_the_workdir() {
