@@ -9,6 +9,9 @@
 //!    the time from the POST to the last delivery.
 //!
 //! Each figure is the median over its runs with the spread (min, p99 or max).
+//!
+//! With `soak [N]` it runs the soak of [`common::soak`] instead: N sessions (320 unless given)
+//! created, run and archived, and what the engine holds read as they go.
 
 use std::time::Instant;
 
@@ -75,8 +78,19 @@ async fn until_idle(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Strin
     ids
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    match args.first().map(String::as_str) {
+        Some("soak") => {
+            let total = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(320);
+            runtime.block_on(common::soak::run(total));
+        }
+        _ => runtime.block_on(bench()),
+    }
+}
+
+async fn bench() {
     let (client, dir) = common::start("bench").await;
     println!(
         "Switchboard engine benchmark ({} cores; release build; engine in-process on loopback)",
