@@ -116,3 +116,54 @@ test('an environment a session uses cannot be deleted, the refusal shows in plac
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(/status of 409 \(Conflict\) \[http:\/\/[^\]]+\/api\/environments\/delete[^\]]*\]$/);
 });
+
+test('an admin issues a self-hosted environment key once, sees it listed by its ending, and revokes it', async ({
+  page,
+  request,
+}) => {
+  const errors = collectErrors(page);
+  const made = await request.post('/api/environments/save', {
+    form: { id: '', 'form[name]': unique('Fleet'), 'form[kind]': 'self_hosted' },
+  });
+  expect(made.ok(), await made.text()).toBeTruthy();
+  const id = (await made.json()).row.id;
+  await page.goto(`/environments/${id}`);
+  await waitForHydration(page);
+  await expect(page.getByText('No keys yet')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Issue an environment key' }).click();
+  const notice = page.getByRole('status').filter({ hasText: 'shown this once' });
+  const key = ((await notice.locator('pre').textContent()) ?? '').trim();
+  expect(key).toMatch(/^envk_[A-Za-z0-9]+$/);
+  // Listed by its last four characters, never whole; used by nobody yet.
+  const keys = page.getByTestId('environment-keys');
+  await expect(keys.getByRole('row')).toHaveCount(2);
+  const row = keys.getByRole('row').nth(1);
+  await expect(row).toContainText(`…${key.slice(-4)}`);
+  await expect(row).toContainText('never');
+  await expect(row).toContainText('live');
+  await expect(keys).not.toContainText(key);
+
+  // The key works against the engine (whose address the worker's command names, for an admin)
+  // until it is revoked.
+  const command = (await page.locator('pre.json').filter({ hasText: 'switchboard worker' }).textContent()) ?? '';
+  const base = command.match(/--base-url (\S+)/)?.[1];
+  expect(base, command).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const stats = async () =>
+    (
+      await request.get(`${base}/v1/environments/${id}/work/stats`, {
+        headers: { authorization: `Bearer ${key}`, 'anthropic-beta': 'managed-agents-2026-04-01' },
+      })
+    ).status();
+  expect(await stats()).toBe(200);
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByRole('button', { name: 'Yes, revoke' }).click();
+  await expect(row).toContainText('revoked');
+  await expect(row.getByRole('button', { name: 'Revoke' })).toHaveCount(0);
+  expect(await stats()).toBe(401);
+  await page.reload();
+  await expect(page.getByTestId('environment-keys').getByRole('row').nth(1)).toContainText('revoked');
+  const archived = await request.post('/api/environments/archive', { form: { id } });
+  expect(archived.ok(), await archived.text()).toBeTruthy();
+  expect(errors).toEqual([]);
+});

@@ -28,6 +28,8 @@ pub struct WorkQueue {
     /// Whether the upstream is the embedded engine (an admin issues its keys here, or with
     /// `switchboard engine environment-key`).
     pub embedded: bool,
+    /// The environment's keys, without their values: for an admin, on the embedded engine.
+    pub keys: Option<Vec<EnvironmentKeyRow>>,
 }
 
 /// One work item: which session, where it stands, its lease.
@@ -125,6 +127,13 @@ pub async fn get_work_queue(environment_id: String) -> Result<WorkQueue, AppErro
     // The base URL only for admins (the summary leaves it out for others).
     let summary = super::upstream::get_upstream_summary().await?;
     let base_url = summary.base_url.clone();
+    // The keys come with the queue, for an admin: one resource for the panel (a second, made in
+    // it, is matched with another's data while the page hydrates).
+    let admin = crate::auth::store::principal().is_some_and(|p| p.can(crate::auth::Role::Admin));
+    let keys = match leptos::prelude::use_context::<keys::EnvironmentKeysHandle>() {
+        Some(keys) if admin => Some(keys.0.list(id.clone()).await?),
+        _ => None,
+    };
     Ok(WorkQueue {
         depth: stats["depth"].as_i64().unwrap_or(0),
         pending: stats["pending"].as_i64().unwrap_or(0),
@@ -132,6 +141,7 @@ pub async fn get_work_queue(environment_id: String) -> Result<WorkQueue, AppErro
         workers_polling: stats["workers_polling"].as_i64(),
         command: worker_command(&id, &base_url),
         embedded: summary.mode == crate::upstream::UpstreamMode::Embedded,
+        keys,
     })
 }
 

@@ -20,7 +20,7 @@ use crate::{
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
-    pages::work_queue::WorkQueuePanel,
+    pages::work_queue::{WorkQueueData, WorkQueuePanel},
 };
 
 const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Networking"), Column::text("Created")];
@@ -78,6 +78,9 @@ pub fn EnvironmentDetail() -> impl IntoView {
     let archive_done = crate::actions::successes(archive);
     let save_done = crate::actions::successes(save);
     let env = Resource::new(move || (id(), archive_done.get(), save_done.get()), |(id, ..)| get_environment(id));
+    // A self-hosted environment's work queue, made here rather than in the Suspend below
+    // (`WorkQueueData` says why).
+    let queue = WorkQueueData::new(id, move || async move { env.await.is_ok_and(|v| v.form.kind == "self_hosted") });
     let error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err))
     });
@@ -132,7 +135,7 @@ pub fn EnvironmentDetail() -> impl IntoView {
                                 </dl>
                                 <details><summary>"Raw JSON"</summary><pre class="json">{json}</pre></details>
                             </section>
-                            {(form.kind == "self_hosted").then(|| view! { <WorkQueuePanel environment_id=env.id.clone() /> })}
+                            {(form.kind == "self_hosted").then(|| view! { <WorkQueuePanel environment_id=env.id.clone() data=queue /> })}
                         }.into_any()
                     }}
                 }.into_any()

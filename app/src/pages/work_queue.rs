@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::work::{
         EnvironmentKeyRow, IssueEnvironmentKey, LabelWorkItem, RevokeEnvironmentKey, StopWorkItem, WorkItem, WorkQueue,
-        get_work_item, get_work_queue, list_environment_keys,
+        get_work_item, get_work_queue,
     },
     auth::Role,
     components::{
@@ -16,30 +16,71 @@ use crate::{
         feedback::{InlineError, Loading},
         table_scroll::TableScroll,
     },
+    error::AppError,
     format,
 };
 
+/// What the work queue panel reads and does. The environment's page makes it at its top, not in
+/// its `Suspend`: a resource made there is made twice on the server and once in the browser, and
+/// is matched with another's data while the page hydrates (the panel then did not hydrate).
+#[derive(Clone, Copy)]
+pub struct WorkQueueData {
+    /// The queue (with the keys, for an admin on the embedded engine); `None` for an environment
+    /// that is not self-hosted.
+    queue: Resource<Result<Option<WorkQueue>, AppError>>,
+    /// The work item `?work=` names.
+    item: Resource<Result<Option<WorkItem>, AppError>>,
+    refresh: RwSignal<u32>,
+    stop: ServerAction<StopWorkItem>,
+    label: ServerAction<LabelWorkItem>,
+    issue: ServerAction<IssueEnvironmentKey>,
+    revoke: ServerAction<RevokeEnvironmentKey>,
+}
+
+impl WorkQueueData {
+    /// For the environment `id` names, read only once `self_hosted` says it is one.
+    pub fn new<F>(
+        id: impl Fn() -> String + Copy + Send + Sync + 'static,
+        self_hosted: impl Fn() -> F + Copy + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: Future<Output = bool> + Send + 'static,
+    {
+        let query = use_query_map();
+        let work_id = move || query.read().get("work").map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
+        let (stop, label) = (ServerAction::<StopWorkItem>::new(), ServerAction::<LabelWorkItem>::new());
+        let (issue, revoke) = (ServerAction::<IssueEnvironmentKey>::new(), ServerAction::<RevokeEnvironmentKey>::new());
+        let (stopped, labelled) = (crate::actions::successes(stop), crate::actions::successes(label));
+        // The keys come with the queue: issuing or revoking one reads it again.
+        let (issued, revoked) = (crate::actions::successes(issue), crate::actions::successes(revoke));
+        let refresh = RwSignal::new(0u32);
+        let queue = Resource::new(
+            move || (id(), refresh.get(), stopped.get(), issued.get(), revoked.get()),
+            move |(id, ..)| async move {
+                if !self_hosted().await {
+                    return Ok(None);
+                }
+                get_work_queue(id).await.map(Some)
+            },
+        );
+        let item = Resource::new(
+            move || (id(), work_id(), stopped.get(), labelled.get()),
+            |(env, work, ..)| async move {
+                match work {
+                    Some(work) => get_work_item(env, work).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+        );
+        Self { queue, item, refresh, stop, label, issue, revoke }
+    }
+}
+
 #[component]
-pub fn WorkQueuePanel(environment_id: String) -> impl IntoView {
+pub fn WorkQueuePanel(environment_id: String, data: WorkQueueData) -> impl IntoView {
+    let WorkQueueData { queue, item, refresh, stop, label, issue, revoke } = data;
     let query = use_query_map();
     let work_id = move || query.read().get("work").map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
-    let stop = ServerAction::<StopWorkItem>::new();
-    let label = ServerAction::<LabelWorkItem>::new();
-    let stopped = crate::actions::successes(stop);
-    let labelled = crate::actions::successes(label);
-    let refresh = RwSignal::new(0u32);
-    let env = environment_id.clone();
-    let queue = Resource::new(move || (env.clone(), refresh.get(), stopped.get()), |(id, ..)| get_work_queue(id));
-    let env = environment_id.clone();
-    let item = Resource::new(
-        move || (env.clone(), work_id(), stopped.get(), labelled.get()),
-        |(env, work, ..)| async move {
-            match work {
-                Some(work) => get_work_item(env, work).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
     let error = Signal::derive(move || {
         stop.value().get().and_then(Result::err).or_else(|| label.value().get().and_then(Result::err))
     });
@@ -48,20 +89,24 @@ pub fn WorkQueuePanel(environment_id: String) -> impl IntoView {
         <section class="panel" aria-labelledby="work-queue">
             <h2 id="work-queue">"Work queue"</h2>
             <p class="muted">"Sessions on this environment run their tools on workers: each session queues a work item, and a worker takes it."</p>
-            <Suspense fallback=|| view! { <Loading what="the work queue" /> }>
+            // A transition: read again (a key issued or revoked), the panel stays as it was until
+            // the answer is in, the new key's notice with it.
+            <Transition fallback=|| view! { <Loading what="the work queue" /> }>
                 {move || { let key_env = key_env.clone(); Suspend::new(async move {
                     match queue.await {
-                        Ok(queue) => {
-                            let embedded = queue.embedded;
+                        Ok(Some(mut queue)) => {
+                            let (embedded, keys) = (queue.embedded, queue.keys.take());
                             view! {
                                 {queue_facts(queue, refresh)}
-                                {embedded.then(|| view! { <KeyIssuer environment_id=key_env /> })}
+                                {embedded.then(|| view! { <KeyIssuer environment_id=key_env.clone() issue /> })}
+                                {keys.map(|keys| key_list(keys, key_env, revoke))}
                             }.into_any()
                         }
+                        Ok(None) => ().into_any(),
                         Err(error) => view! { <InlineError error=Signal::derive(move || Some(error.clone())) /> }.into_any(),
                     }
                 })}}
-            </Suspense>
+            </Transition>
             <h3>"Find a work item"</h3>
             <p class="muted">"The API lists an environment's items only to its workers; find one by its id (a worker's log names it)."</p>
             <form method="get" class="inline-form">
@@ -83,7 +128,7 @@ pub fn WorkQueuePanel(environment_id: String) -> impl IntoView {
 }
 
 fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
-    let WorkQueue { depth, pending, oldest_queued_at, workers_polling, command, embedded } = queue;
+    let WorkQueue { depth, pending, oldest_queued_at, workers_polling, command, embedded, .. } = queue;
     let waiting = if depth + pending == 0 {
         "nothing is waiting".to_owned()
     } else {
@@ -115,14 +160,13 @@ fn queue_facts(queue: WorkQueue, refresh: RwSignal<u32>) -> impl IntoView {
 /// again, and never logged (the audit entry names the environment only); and sees its keys, to
 /// revoke one.
 #[component]
-fn KeyIssuer(environment_id: String) -> impl IntoView {
-    let issue = ServerAction::<IssueEnvironmentKey>::new();
+fn KeyIssuer(environment_id: String, issue: ServerAction<IssueEnvironmentKey>) -> impl IntoView {
     let admin = crate::me::can(Role::Admin);
     let error = Signal::derive(move || issue.value().get().and_then(Result::err));
     let issued = move || issue.value().get().and_then(Result::ok);
     view! {
         {move || admin.get().then(|| {
-            let (environment_id, for_list) = (environment_id.clone(), environment_id.clone());
+            let environment_id = environment_id.clone();
             view! {
                 <h3>"Environment keys"</h3>
                 <ActionForm action=issue attr:class="inline-form">
@@ -136,42 +180,34 @@ fn KeyIssuer(environment_id: String) -> impl IntoView {
                         <pre class="json" tabindex="0">{key}</pre>
                     </div>
                 })}
-                <KeyList environment_id=for_list issued=crate::actions::successes(issue) />
             }
         })}
     }
 }
 
-/// The environment's keys, without their values: what each ends with, when it was made and last
-/// used, and whether it still works; a live one is revoked behind a confirmation.
-#[component]
-fn KeyList(environment_id: String, issued: ReadSignal<usize>) -> impl IntoView {
-    let revoke = ServerAction::<RevokeEnvironmentKey>::new();
-    let revoked = crate::actions::successes(revoke);
-    let env = environment_id.clone();
-    let keys = Resource::new(move || (env.clone(), issued.get(), revoked.get()), |(id, ..)| list_environment_keys(id));
+/// The environment's keys (an admin's, on the embedded engine), without their values: what each
+/// ends with, when it was made and last used, and whether it still works; a live one is revoked
+/// behind a confirmation.
+fn key_list(
+    keys: Vec<EnvironmentKeyRow>,
+    environment_id: String,
+    revoke: ServerAction<RevokeEnvironmentKey>,
+) -> impl IntoView {
     let error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    let table = (!keys.is_empty()).then(|| view! {
+        <TableScroll label="Environment keys">
+            <table class="list" data-testid="environment-keys">
+                <thead><tr><th scope="col">"Key"</th><th scope="col">"Issued"</th><th scope="col">"Last used"</th><th scope="col">"State"</th><th scope="col">"Revoke"</th></tr></thead>
+                <tbody>{keys.into_iter().map(|key| key_row(key, environment_id.clone(), revoke)).collect_view()}</tbody>
+            </table>
+        </TableScroll>
+    });
     view! {
+        {table.is_none().then(|| view! {
+            <p class="muted">"No keys yet: a worker needs one to poll this environment. Issue one above."</p>
+        })}
+        {table}
         <InlineError error />
-        <Suspense fallback=|| view! { <Loading what="the environment's keys" /> }>
-            {move || { let environment_id = environment_id.clone(); Suspend::new(async move {
-                match keys.await {
-                    Ok(Some(keys)) if keys.is_empty() => view! {
-                        <p class="muted">"No keys yet: a worker needs one to poll this environment. Issue one above."</p>
-                    }.into_any(),
-                    Ok(Some(keys)) => view! {
-                        <TableScroll label="Environment keys">
-                            <table class="list" data-testid="environment-keys">
-                                <thead><tr><th>"Key"</th><th>"Issued"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
-                                <tbody>{keys.into_iter().map(|key| key_row(key, environment_id.clone(), revoke)).collect_view()}</tbody>
-                            </table>
-                        </TableScroll>
-                    }.into_any(),
-                    Ok(None) => ().into_any(),
-                    Err(error) => view! { <InlineError error=Signal::derive(move || Some(error.clone())) /> }.into_any(),
-                }
-            })}}
-        </Suspense>
     }
 }
 
