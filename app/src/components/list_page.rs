@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::common::Page;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     components::{
         feedback::{Empty, Failure, Loading},
@@ -79,6 +80,7 @@ where
 {
     let (row, pager_base, first_page) = (Arc::new(row), Arc::new(pager_base), Arc::new(first_page));
     let loading = title.to_lowercase();
+    let region = title.to_string();
     view! {
         <Title text=title />
         <header class="page-header">
@@ -90,6 +92,7 @@ where
         <Transition fallback=move || view! { <Loading what=loading.clone() /> }>
             {move || {
                 let (row, pager_base, first_page, empty) = (row.clone(), pager_base.clone(), first_page.clone(), empty.clone());
+                let region = region.clone();
                 Suspend::new(async move {
                     match list.await {
                         Err(error) => view! { <Failure error /> }.into_any(),
@@ -98,10 +101,12 @@ where
                         }.into_any(),
                         Ok(page) => view! {
                             <section class="panel">
-                                <table class="list" data-testid=testid>
-                                    <thead><tr>{columns.iter().map(|c| column_head(*c)).collect_view()}</tr></thead>
-                                    <tbody>{page.data.into_iter().map(|item| row(item)).collect_view()}</tbody>
-                                </table>
+                                <TableScroll label=region>
+                                    <table class="list" data-testid=testid>
+                                        <thead><tr>{columns.iter().map(|c| column_head(*c)).collect_view()}</tr></thead>
+                                        <tbody>{page.data.into_iter().map(|item| row(item)).collect_view()}</tbody>
+                                    </table>
+                                </TableScroll>
                                 <Pager base=pager_base() next=page.next_page on_first=first_page() />
                             </section>
                         }.into_any(),

@@ -9,6 +9,7 @@ use leptos_router::components::A;
 
 use super::{model::duration, state::Live};
 use crate::api::live::ThreadFigures;
+use crate::components::table_scroll::TableScroll;
 
 /// The calls of one tool that get a link of their own (the first ones, then any that failed);
 /// the rest are counted.
@@ -108,18 +109,20 @@ fn threads_table(figures: Option<Result<Vec<ThreadFigures>, FiguresUnread>>) -> 
         None => view! { <p class="muted">"Reading the threads' figures…"</p> }.into_any(),
         Some(Err(why)) => view! { <p class="inline-error" role="alert">{why.to_string()}</p> }.into_any(),
         Some(Ok(threads)) => view! {
-            <table class="list" data-testid="inspector-threads">
-                <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>
-                <tbody>
-                    {threads.into_iter().map(|t| view! {
-                        <tr>
-                            <td>{if t.primary { format!("{} (primary)", t.agent) } else { t.agent }}</td>
-                            <td>{crate::format::count(t.tokens)}</td>
-                            <td>{t.cost.unwrap_or_else(|| "—".to_owned())}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <TableScroll label="Threads">
+                <table class="list" data-testid="inspector-threads">
+                    <thead><tr><th scope="col">"Thread"</th><th scope="col">"Tokens"</th><th scope="col">"Cost"</th></tr></thead>
+                    <tbody>
+                        {threads.into_iter().map(|t| view! {
+                            <tr>
+                                <td>{if t.primary { format!("{} (primary)", t.agent) } else { t.agent }}</td>
+                                <td>{crate::format::count(t.tokens)}</td>
+                                <td>{t.cost.unwrap_or_else(|| "—".to_owned())}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </TableScroll>
         }.into_any(),
     }
 }
@@ -171,35 +174,37 @@ fn tools_table(stats: Vec<super::model::ToolStats>, link_base: &str) -> AnyView 
         return view! { <p class="muted">"No tool was called yet."</p> }.into_any();
     }
     view! {
-        <table class="list" data-testid="inspector-tools">
-            <thead><tr><th scope="col">"Tool"</th><th scope="col">"Calls"</th><th scope="col">"Failed"</th><th scope="col">"Median time"</th><th scope="col">"Jump to a call"</th></tr></thead>
-            <tbody>
-                {stats.into_iter().map(|s| {
-                    let linked = linked_calls(&s.calls);
-                    let more = s.calls.len() - linked.len();
-                    view! {
-                        <tr data-testid="inspector-tool" data-tool=s.name.clone()>
-                            <th scope="row"><code>{s.name.clone()}</code></th>
-                            <td>{s.calls.len()}</td>
-                            <td class:inline-error={s.failures > 0}>{s.failures}</td>
-                            <td>{s.median_ms.map(duration).unwrap_or_else(|| "—".to_owned())}</td>
-                            <td class="call-links">
-                                {linked.into_iter().map(|n| {
-                                    let (id, failed) = &s.calls[n];
-                                    let label = match failed {
-                                        Some(true) => format!("{} (failed)", n + 1),
-                                        None => format!("{} (no result yet)", n + 1),
-                                        Some(false) => (n + 1).to_string(),
-                                    };
-                                    view! { <A href=format!("{link_base}?event={id}") attr:class="call-link">{label}</A> " " }
-                                }).collect_view()}
-                                {(more > 0).then(|| view! { <span class="muted">{format!("and {more} more")}</span> })}
-                            </td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-scroll" role="region" aria-label="Tools" tabindex="0">
+            <table class="list" data-testid="inspector-tools">
+                <thead><tr><th scope="col">"Tool"</th><th scope="col">"Calls"</th><th scope="col">"Failed"</th><th scope="col">"Median time"</th><th scope="col">"Jump to a call"</th></tr></thead>
+                <tbody>
+                    {stats.into_iter().map(|s| {
+                        let linked = linked_calls(&s.calls);
+                        let more = s.calls.len() - linked.len();
+                        view! {
+                            <tr data-testid="inspector-tool" data-tool=s.name.clone()>
+                                <th scope="row"><code>{s.name.clone()}</code></th>
+                                <td>{s.calls.len()}</td>
+                                <td class:inline-error={s.failures > 0}>{s.failures}</td>
+                                <td>{s.median_ms.map(duration).unwrap_or_else(|| "—".to_owned())}</td>
+                                <td class="call-links">
+                                    {linked.into_iter().map(|n| {
+                                        let (id, failed) = &s.calls[n];
+                                        let label = match failed {
+                                            Some(true) => format!("{} (failed)", n + 1),
+                                            None => format!("{} (no result yet)", n + 1),
+                                            Some(false) => (n + 1).to_string(),
+                                        };
+                                        view! { <A href=format!("{link_base}?event={id}") attr:class="call-link">{label}</A> " " }
+                                    }).collect_view()}
+                                    {(more > 0).then(|| view! { <span class="muted">{format!("and {more} more")}</span> })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
         <p class="muted">"A call's time runs to its result from the call, or, when a person had to allow it, from when the session went on after the answers. Denied calls never ran and are left out."</p>
     }
     .into_any()

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::audit::{AuditQuery, Entry, list_audit},
     components::feedback::{Empty, Failure, Loading},
@@ -59,15 +60,17 @@ pub fn Audit() -> impl IntoView {
                                     {if page.everyone { "Everyone's actions. " } else { "Your own actions. " }}
                                     <a href=export("csv") download="">"Export CSV"</a> " · " <a href=export("json") download="">"Export JSON"</a>
                                 </p>
-                                <table class="list" data-testid="audit-log">
-                                    <thead><tr>
-                                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th>
-                                        <th scope="col">"Targets"</th><th scope="col">"Outcome"</th><th scope="col">"From"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.entries.into_iter().map(audit_row).collect_view()}
-                                    </tbody>
-                                </table>
+                                <TableScroll label="Audit log">
+                                    <table class="list" data-testid="audit-log">
+                                        <thead><tr>
+                                            <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th>
+                                            <th scope="col">"Targets"</th><th scope="col">"Outcome"</th><th scope="col">"From"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {page.entries.into_iter().map(audit_row).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </TableScroll>
                                 {next.map(|href| view! { <nav class="pager" aria-label="Pages"><A href="/audit">"← Newest"</A><A href=href attr:rel="next">"Older →"</A></nav> })}
                             </section>
                         }.into_any()

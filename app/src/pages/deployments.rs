@@ -9,6 +9,7 @@ use leptos_router::{
 };
 use protocol::common::Page;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::{
         deployments::{
@@ -241,10 +242,12 @@ fn deployment_runs(
                             <p class="muted">{if errors_only() { "No failed runs." } else { "No runs yet: press Run now, or wait for the schedule." }}</p>
                         }.into_any(),
                         Ok(page) => view! {
-                            <table class="list" data-testid="run-list">
-                                <thead><tr><th scope="col">"When"</th><th scope="col">"Trigger"</th><th scope="col">"Result"</th></tr></thead>
-                                <tbody>{page.data.into_iter().map(|r| view! { <RunLine run=r /> }).collect_view()}</tbody>
-                            </table>
+                            <TableScroll label="Runs">
+                                <table class="list" data-testid="run-list">
+                                    <thead><tr><th scope="col">"When"</th><th scope="col">"Trigger"</th><th scope="col">"Result"</th></tr></thead>
+                                    <tbody>{page.data.into_iter().map(|r| view! { <RunLine run=r /> }).collect_view()}</tbody>
+                                </table>
+                            </TableScroll>
                             <Pager base=if errors_only() { "errors=1" } else { "" } next=page.next_page on_first=runs_page().is_none() />
                         }.into_any(),
                     }

@@ -86,12 +86,13 @@ fn FileRow(file: FileMetadata, delete: ServerAction<DeleteFile>) -> impl IntoVie
     let copied = RwSignal::new(false);
     let copy_id = file.id.clone();
     let delete_id = file.id.clone();
+    let name = file.filename.clone();
     view! {
         <tr>
             <td>{file.filename.clone()} {file.scope.as_ref().map(|s| view! { " " <span class="badge" title=s.id.clone()>"agent output"</span> })}</td>
             <td>
                 <code class="copyable">{id.clone()}</code> " "
-                <button type="button" class="button secondary small" aria-label=format!("Copy the id of {}", file.filename) on:click=move |_| {
+                <button type="button" class="button secondary small" aria-label=move || format!("{} of {name}", if copied.get() { "Copied the id" } else { "Copy id" }) on:click=move |_| {
                     crate::components::copy_to_clipboard(&copy_id);
                     copied.set(true);
                 }>{move || if copied.get() { "Copied" } else { "Copy id" }}</button>

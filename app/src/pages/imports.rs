@@ -9,6 +9,7 @@ use leptos_router::{
     hooks::{use_navigate, use_params_map, use_query_map},
 };
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::imports::{DeleteImport, get_import, get_import_first_screen, list_imports},
     components::{
@@ -57,19 +58,21 @@ pub fn ImportList() -> impl IntoView {
                     }.into_any(),
                     Ok(rows) => view! {
                         <section class="panel">
-                            <table class="list" data-testid="imports">
-                                <thead><tr><th scope="col">"Session"</th><th scope="col">"Agent"</th><th scope="col">"Events"</th><th scope="col">"Imported"</th></tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|row| view! {
-                                        <tr data-testid="import-row">
-                                            <td><A href=format!("/imports/{}", row.id)>{row.title}</A></td>
-                                            <td>{row.agent}</td>
-                                            <td>{format::count(row.events)}</td>
-                                            <td>{format!("{} by {}", format::timestamp(&row.imported_at), row.imported_by)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Imported sessions">
+                                <table class="list" data-testid="imports">
+                                    <thead><tr><th scope="col">"Session"</th><th scope="col">"Agent"</th><th scope="col">"Events"</th><th scope="col">"Imported"</th></tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|row| view! {
+                                            <tr data-testid="import-row">
+                                                <td><A href=format!("/imports/{}", row.id)>{row.title}</A></td>
+                                                <td>{row.agent}</td>
+                                                <td>{format::count(row.events)}</td>
+                                                <td>{format!("{} by {}", format::timestamp(&row.imported_at), row.imported_by)}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                         </section>
                     }.into_any(),
                 }

@@ -9,6 +9,7 @@ use leptos_router::{
     hooks::{use_navigate, use_params_map, use_query_map},
 };
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::memory::{
         ArchiveStore, DeleteMemory, DeleteStore, MemoryView, RedactVersion, SaveStore, Saved, StoreRow, TreeEntry,
@@ -469,12 +470,14 @@ fn Versions(
                             <form method="get" action=action>
                                 <input type="hidden" name="prefix" value=prefix />
                                 <input type="hidden" name="memory" value=memory_id />
-                                <table class="list">
-                                    <thead><tr><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Change"</th><th scope="col">"By"</th><th scope="col">"When"</th><th scope="col"></th></tr></thead>
-                                    <tbody>
-                                        {rows.into_iter().map(|v| version_row(v, &older, &newer, &store_id, redact)).collect_view()}
-                                    </tbody>
-                                </table>
+                                <TableScroll label="Memories">
+                                    <table class="list">
+                                        <thead><tr><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Change"</th><th scope="col">"By"</th><th scope="col">"When"</th><th scope="col"></th></tr></thead>
+                                        <tbody>
+                                            {rows.into_iter().map(|v| version_row(v, &older, &newer, &store_id, redact)).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </TableScroll>
                                 <div class="actions"><button type="submit" class="button">"Show the differences"</button></div>
                             </form>
                         }.into_any()

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::{
         deployments::{FAILED_RUNS_HOURS, FAILED_RUNS_SHOWN, failed_runs_recently},
@@ -256,18 +257,20 @@ fn AgentsPanel(spending: Spending, problem: Option<String>) -> impl IntoView {
                 // archived ones included.
                 let month = spending.month_start.get(..10).unwrap_or_default().to_owned();
                 view! {
-                    <table class="list compact">
-                        <thead><tr><th scope="col">"Agent"</th><th scope="col">"Sessions"</th><th scope="col">"Cost"</th></tr></thead>
-                        <tbody>
-                            {spending.top_agents.into_iter().map(|a| view! {
-                                <tr data-testid="board-agent" data-agent=a.agent_id.clone()>
-                                    <td><a href=format!("/agents/{}", a.agent_id)>{a.name}</a></td>
-                                    <td><a href=format!("/sessions?agent_id={}&since={month}&include_archived=true", format::query_value(&a.agent_id))>{format::count(a.sessions)}</a></td>
-                                    <td>{a.cost}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <TableScroll label="Agents used most this month">
+                        <table class="list compact">
+                            <thead><tr><th scope="col">"Agent"</th><th scope="col">"Sessions"</th><th scope="col">"Cost"</th></tr></thead>
+                            <tbody>
+                                {spending.top_agents.into_iter().map(|a| view! {
+                                    <tr data-testid="board-agent" data-agent=a.agent_id.clone()>
+                                        <td><a href=format!("/agents/{}", a.agent_id)>{a.name}</a></td>
+                                        <td><a href=format!("/sessions?agent_id={}&since={month}&include_archived=true", format::query_value(&a.agent_id))>{format::count(a.sessions)}</a></td>
+                                        <td>{a.cost}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </TableScroll>
                 }.into_any()
             }}
         </section>

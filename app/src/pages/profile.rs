@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::auth::{EndMyLogin, EndMyOtherLogins, my_logins},
     auth::{LoginInfo, PASSWORD_RULES},
@@ -100,12 +101,14 @@ fn sign_ins(
                     Ok(list) => {
                         let others = list.iter().filter(|l| !l.current).count();
                         view! {
-                            <table class="list" data-testid="my-logins">
-                                <thead><tr><th scope="col">"Since"</th><th scope="col">"From"</th><th scope="col">"Browser"</th><th scope="col">"End"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|login| view! { <LoginRow login end_one /> }).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Your sign-ins">
+                                <table class="list" data-testid="my-logins">
+                                    <thead><tr><th scope="col">"Since"</th><th scope="col">"From"</th><th scope="col">"Browser"</th><th scope="col">"End"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|login| view! { <LoginRow login end_one /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                             {(others > 0).then(|| view! {
                                 <ActionForm action=end_others attr:class="inline-form">
                                     <button type="submit" class="button" disabled=move || end_others.pending().get()>

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::rules::{RevokeRule, list_rules},
     auth::Role,
@@ -166,34 +167,36 @@ fn policy_table(
 ) -> impl IntoView {
     use crate::api::policies::DeletePolicy;
     view! {
-        <table class="list" data-testid="policy-list">
-            <thead><tr><th scope="col">"For"</th><th scope="col">"Asks"</th><th scope="col">"Set by"</th><th scope="col">"Remove"</th></tr></thead>
-            <tbody>
-                {list.into_iter().map(|policy| {
-                    let id = policy.agent_id.clone();
-                    let for_whom = agent_name(choices, &id);
-                    let row_agent = id.clone();
-                    view! {
-                        <tr data-testid="policy-row" data-agent=row_agent>
-                            <td>{for_whom}</td>
-                            <td><ul class="plain">{policy.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul></td>
-                            <td>{policy.updated_by}" · "<LocalTime at=policy.updated_at /></td>
-                            <td>
-                                <Show when=move || is_admin.get() fallback=|| "—">
-                                    {
-                                        let id = id.clone();
-                                        view! {
-                                            <button type="button" class="button danger small" disabled=move || delete.pending().get()
-                                                on:click=move |_| { delete.dispatch(DeletePolicy { agent_id: id.clone() }); }>"Remove"</button>
+        <div class="table-scroll" role="region" aria-label="Policies" tabindex="0">
+            <table class="list" data-testid="policy-list">
+                <thead><tr><th scope="col">"For"</th><th scope="col">"Asks"</th><th scope="col">"Set by"</th><th scope="col">"Remove"</th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|policy| {
+                        let id = policy.agent_id.clone();
+                        let for_whom = agent_name(choices, &id);
+                        let row_agent = id.clone();
+                        view! {
+                            <tr data-testid="policy-row" data-agent=row_agent>
+                                <td>{for_whom}</td>
+                                <td><ul class="plain">{policy.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul></td>
+                                <td>{policy.updated_by}" · "<LocalTime at=policy.updated_at /></td>
+                                <td>
+                                    <Show when=move || is_admin.get() fallback=|| "—">
+                                        {
+                                            let id = id.clone();
+                                            view! {
+                                                <button type="button" class="button danger small" disabled=move || delete.pending().get()
+                                                    on:click=move |_| { delete.dispatch(DeletePolicy { agent_id: id.clone() }); }>"Remove"</button>
+                                            }
                                         }
-                                    }
-                                </Show>
-                            </td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+                                    </Show>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -304,15 +307,17 @@ pub fn RuleList(session_id: Option<String>) -> impl IntoView {
                         }.into_any(),
                         Ok(list) => {
                             view! {
-                                <table class="list" data-testid="rule-list">
-                                    <thead><tr>
-                                        <th scope="col">"Rule"</th><th scope="col">"Allows"</th><th scope="col">"Where"</th>
-                                        <th scope="col">"Made by"</th><th scope="col">"Until"</th><th scope="col" class="num">"Calls"</th><th scope="col">"State"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|rule| view! { <RuleRow rule revoke may_revoke /> }).collect_view()}
-                                    </tbody>
-                                </table>
+                                <TableScroll label="Rules">
+                                    <table class="list" data-testid="rule-list">
+                                        <thead><tr>
+                                            <th scope="col">"Rule"</th><th scope="col">"Allows"</th><th scope="col">"Where"</th>
+                                            <th scope="col">"Made by"</th><th scope="col">"Until"</th><th scope="col" class="num">"Calls"</th><th scope="col">"State"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|rule| view! { <RuleRow rule revoke may_revoke /> }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </TableScroll>
                             }.into_any()
                         }
                     }

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::settings::{ConnectionCheck, WebhookSetup, WebhookStatus, get_webhook_status},
     api::upstream::get_upstream_summary,
@@ -43,19 +44,21 @@ pub fn Settings() -> impl IntoView {
             </ActionForm>
             <InlineError error />
             {move || check.value().get().and_then(Result::ok).map(|checks| view! {
-                <table class="list" data-testid="connection-check">
-                    <thead><tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col" class="num">"Time"</th><th scope="col">"Detail"</th></tr></thead>
-                    <tbody>
-                        {checks.into_iter().map(|c| view! {
-                            <tr>
-                                <td>{c.name}</td>
-                                <td><span class=if c.ok { "status status-ok" } else { "status status-failed" }>{if c.ok { "ok" } else { "failed" }}</span></td>
-                                <td class="num">{format!("{} ms", c.millis)}</td>
-                                <td>{c.detail}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <TableScroll label="Connection check">
+                    <table class="list" data-testid="connection-check">
+                        <thead><tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col" class="num">"Time"</th><th scope="col">"Detail"</th></tr></thead>
+                        <tbody>
+                            {checks.into_iter().map(|c| view! {
+                                <tr>
+                                    <td>{c.name}</td>
+                                    <td><span class=if c.ok { "status status-ok" } else { "status status-failed" }>{if c.ok { "ok" } else { "failed" }}</span></td>
+                                    <td class="num">{format!("{} ms", c.millis)}</td>
+                                    <td>{c.detail}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </TableScroll>
             })}
         </section>
         <Show when=move || admin.get()>
@@ -110,12 +113,14 @@ fn Workspaces() -> impl IntoView {
                     match workspaces.await {
                         Err(error) => view! { <Failure error inline=true /> }.into_any(),
                         Ok(list) => view! {
-                            <table class="list" data-testid="workspace-list">
-                                <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Upstream"</th><th scope="col">"Who may open it"</th><th scope="col">"Webhooks"</th><th scope="col">"Disconnect"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|w| workspace_row(w, disconnect)).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Workspaces">
+                                <table class="list" data-testid="workspace-list">
+                                    <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Upstream"</th><th scope="col">"Who may open it"</th><th scope="col">"Webhooks"</th><th scope="col">"Disconnect"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|w| workspace_row(w, disconnect)).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                         }.into_any(),
                     }
                 })}
@@ -282,24 +287,12 @@ fn Channels() -> impl IntoView {
                         Err(error) => view! { <Failure error inline=true /> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="channels-empty">"No channel yet: only the people who chose email are told of waiting calls."</p> }.into_any(),
                         Ok(list) => view! {
-                            <table class="list" data-testid="channel-list">
-                                <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Goes to"</th><th scope="col">"Added by"</th><th scope="col">"Remove"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|c| {
-                                        let id = c.id;
-                                        view! {
-                                            <tr data-testid="channel-row">
-                                                <td>{c.name}</td>
-                                                <td>{if c.kind == "slack" { "Slack" } else { "Signed webhook" }}</td>
-                                                <td><code>{c.target}</code>" …"</td>
-                                                <td>{c.created_by}" · "<LocalTime at=c.created_at /></td>
-                                                <td><button type="button" class="button danger small" disabled=move || delete.pending().get()
-                                                    on:click=move |_| { delete.dispatch(DeleteChannel { id }); }>"Remove"</button></td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Notification channels">
+                                <table class="list" data-testid="channel-list">
+                                    <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Goes to"</th><th scope="col">"Added by"</th><th scope="col">"Remove"</th></tr></thead>
+                                    <tbody>{list.into_iter().map(|c| channel_row(c, delete)).collect_view()}</tbody>
+                                </table>
+                            </TableScroll>
                         }.into_any(),
                     }
                 })}
@@ -326,6 +319,24 @@ fn Channels() -> impl IntoView {
             </form>
             <InlineError error />
         </section>
+    }
+}
+
+fn channel_row(
+    c: crate::api::notify::Channel,
+    delete: ServerAction<crate::api::notify::DeleteChannel>,
+) -> impl IntoView {
+    use crate::api::notify::DeleteChannel;
+    let id = c.id;
+    view! {
+        <tr data-testid="channel-row">
+            <td>{c.name}</td>
+            <td>{if c.kind == "slack" { "Slack" } else { "Signed webhook" }}</td>
+            <td><code>{c.target}</code>" …"</td>
+            <td>{c.created_by}" · "<LocalTime at=c.created_at /></td>
+            <td><button type="button" class="button danger small" disabled=move || delete.pending().get()
+                on:click=move |_| { delete.dispatch(DeleteChannel { id }); }>"Remove"</button></td>
+        </tr>
     }
 }
 

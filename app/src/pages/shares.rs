@@ -9,6 +9,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::shares::{CreateShare, MAX_HOURS, RevokeShare, ShareRow, get_share_first_screen, list_shares, open_share},
     components::{
@@ -55,7 +56,7 @@ pub fn ShareSession(#[prop(into)] session_id: String) -> impl IntoView {
                     <div class="share-made" role="status" data-testid="share-made">
                         <p>"Copy the link now: Switchboard keeps only its hash and cannot show it again. It works until "
                             {format::timestamp(&made.expires_at)} "."</p>
-                        <input readonly=true data-testid="share-link" value=path.clone()
+                        <input readonly=true data-testid="share-link" aria-label="The share link's address" value=path.clone()
                             prop:value=move || share_address(&made.path) on:focus=move |ev| select_all(&ev) />
                         " " <button type="button" class="button" on:click=move |_| { crate::components::copy_link(&path); copied.set(true); }>
                             {move || if copied.get() { "Copied" } else { "Copy the link" }}
@@ -157,17 +158,19 @@ pub fn SharesList() -> impl IntoView {
                     }.into_any(),
                     Ok(rows) => view! {
                         <section class="panel">
-                            <table class="list" data-testid="shares">
-                                <thead><tr><th scope="col">"Session"</th><th scope="col">"Made"</th><th scope="col">"Shows"</th><th scope="col">"Views"</th><th scope="col">"State"</th><th scope="col">"Revoke"</th></tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|row| {
-                                        let may_revoke = principal.as_ref().is_some_and(|p| {
-                                            p.can(crate::auth::Role::Admin) || (p.username == row.created_by && p.can(crate::auth::Role::Operator))
-                                        });
-                                        view! { <ShareLine row may_revoke revoke /> }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Share links">
+                                <table class="list" data-testid="shares">
+                                    <thead><tr><th scope="col">"Session"</th><th scope="col">"Made"</th><th scope="col">"Shows"</th><th scope="col">"Views"</th><th scope="col">"State"</th><th scope="col">"Revoke"</th></tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|row| {
+                                            let may_revoke = principal.as_ref().is_some_and(|p| {
+                                                p.can(crate::auth::Role::Admin) || (p.username == row.created_by && p.can(crate::auth::Role::Operator))
+                                            });
+                                            view! { <ShareLine row may_revoke revoke /> }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                         </section>
                     }.into_any(),
                 }

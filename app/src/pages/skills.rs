@@ -13,6 +13,7 @@ use leptos_router::{
 };
 use protocol::common::Page;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::skills::{
         DeleteSkill, DeleteSkillVersion, Shelf, SkillRow, SkillVersionRow, Uploaded, get_skill, list_skill_versions,
@@ -197,12 +198,14 @@ fn skill_versions(
                             let several = page.data.len() > 1 || page.next_page.is_some();
                             let deletable = custom && several;
                             view! {
-                            <table class="list" data-testid="skill-versions">
-                                <thead><tr><th scope="col">"Version"</th><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Uploaded"</th><th scope="col">"Actions"</th></tr></thead>
-                                <tbody>
-                                    {page.data.into_iter().map(|v| skill_version_row(v, &latest, &skill_id, deletable, delete_version)).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Versions">
+                                <table class="list" data-testid="skill-versions">
+                                    <thead><tr><th scope="col">"Version"</th><th scope="col">"Name"</th><th scope="col">"Description"</th><th scope="col">"Uploaded"</th><th scope="col">"Actions"</th></tr></thead>
+                                    <tbody>
+                                        {page.data.into_iter().map(|v| skill_version_row(v, &latest, &skill_id, deletable, delete_version)).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                             <Pager base="" next=page.next_page on_first=query.read_untracked().get("page").is_none() />
                             }.into_any()
                         }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::slack::{
         ConfirmSlackLink, RemoveSlackApp, SaveSlackApp, SlackLinkCheck, SlackPerson, UnlinkSlackPerson,
@@ -82,24 +83,26 @@ fn people(people: Vec<SlackPerson>, unlink: ServerAction<UnlinkSlackPerson>) -> 
         return view! { <p class="muted" data-testid="slack-people-none">"No Slack user has linked an account yet."</p> }.into_any();
     }
     view! {
-        <table class="list" data-testid="slack-people">
-            <caption>"Slack users and the accounts they decide as"</caption>
-            <thead><tr><th scope="col">"Slack user"</th><th scope="col">"Decides as"</th><th scope="col">"Linked"</th><th scope="col">"Unlink"</th></tr></thead>
-            <tbody>
-                {people.into_iter().map(|p| {
-                    let (team, slack_user) = (p.team.clone(), p.slack_user.clone());
-                    view! {
-                        <tr>
-                            <td><code>{p.slack_user}</code>" (team "<code>{p.team}</code>")"</td>
-                            <td>{p.username}</td>
-                            <td><LocalTime at=p.linked_at /></td>
-                            <td><button type="button" class="button danger small" disabled=move || unlink.pending().get()
-                                on:click=move |_| { unlink.dispatch(UnlinkSlackPerson { team: team.clone(), slack_user: slack_user.clone() }); }>"Unlink"</button></td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <TableScroll label="Linked Slack users">
+            <table class="list" data-testid="slack-people">
+                <caption>"Slack users and the accounts they decide as"</caption>
+                <thead><tr><th scope="col">"Slack user"</th><th scope="col">"Decides as"</th><th scope="col">"Linked"</th><th scope="col">"Unlink"</th></tr></thead>
+                <tbody>
+                    {people.into_iter().map(|p| {
+                        let (team, slack_user) = (p.team.clone(), p.slack_user.clone());
+                        view! {
+                            <tr>
+                                <td><code>{p.slack_user}</code>" (team "<code>{p.team}</code>")"</td>
+                                <td>{p.username}</td>
+                                <td><LocalTime at=p.linked_at /></td>
+                                <td><button type="button" class="button danger small" disabled=move || unlink.pending().get()
+                                    on:click=move |_| { unlink.dispatch(UnlinkSlackPerson { team: team.clone(), slack_user: slack_user.clone() }); }>"Unlink"</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </TableScroll>
     }
     .into_any()
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::auth::{CreateAccount, ResetPassword, UpdateAccount, list_accounts},
     auth::{Account, PASSWORD_RULES, Role},
@@ -65,12 +66,14 @@ pub fn Users() -> impl IntoView {
                     Ok(list) => view! {
                         <section class="panel" aria-labelledby="accounts">
                             <h2 id="accounts">"Accounts"</h2>
-                            <table class="list" data-testid="accounts">
-                                <thead><tr><th scope="col">"User"</th><th scope="col">"Roles and access"</th><th scope="col">"New password"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|a| view! { <AccountRow account=a update reset /> }).collect_view()}
-                                </tbody>
-                            </table>
+                            <TableScroll label="Accounts">
+                                <table class="list" data-testid="accounts">
+                                    <thead><tr><th scope="col">"User"</th><th scope="col">"Roles and access"</th><th scope="col">"New password"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|a| view! { <AccountRow account=a update reset /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </TableScroll>
                             <InlineError error=update_error />
                             <InlineError error=reset_error />
                             {move || reset.value().get().and_then(Result::ok).map(|_| view! { <p class="notice" role="status">"The password is set; that person's open sign-ins have ended. If you asked, they choose their own at their next sign-in."</p> })}

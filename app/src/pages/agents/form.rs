@@ -9,6 +9,7 @@ use leptos_router::{
 };
 use serde_json::Value;
 
+use crate::components::table_scroll::TableScroll;
 use crate::{
     api::{
         agents::{CreateAgent, McpToolChoice, UpdateAgent, get_agent_definition, list_mcp_tools},
@@ -362,29 +363,31 @@ fn FormFields(draft: RwSignal<AgentDraft>, library: StoredValue<Library>) -> imp
                             inherit=false
                         />
                     </label>
-                    <table class="list compact">
-                        <thead><tr><th scope="col">"Tool"</th><th scope="col">"Enabled"</th><th scope="col">"Policy"</th></tr></thead>
-                        <tbody>
-                            {crate::drafts::agent::BUILTIN_TOOLS.iter().enumerate().map(|(i, name)| {
-                                let enabled = move || draft.with(|d| d.builtin.as_ref().is_some_and(|b| b.tools[i].enabled));
-                                view! {
-                                    <tr>
-                                        <td><code>{*name}</code></td>
-                                        <td><input type="checkbox" aria-label=format!("Enable {name}") prop:checked=enabled on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].enabled = on });
-                                        } /></td>
-                                        <td><PolicySelect
-                                            value=Signal::derive(move || draft.with(|d| d.builtin.as_ref().and_then(|b| b.tools[i].policy.clone()).unwrap_or_default()))
-                                            on_change=Callback::new(move |v: String| draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].policy = (!v.is_empty()).then_some(v) }))
-                                            inherit=true
-                                            label=format!("Policy for {name}")
-                                        /></td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <TableScroll label="Built-in tools">
+                        <table class="list compact">
+                            <thead><tr><th scope="col">"Tool"</th><th scope="col">"Enabled"</th><th scope="col">"Policy"</th></tr></thead>
+                            <tbody>
+                                {crate::drafts::agent::BUILTIN_TOOLS.iter().enumerate().map(|(i, name)| {
+                                    let enabled = move || draft.with(|d| d.builtin.as_ref().is_some_and(|b| b.tools[i].enabled));
+                                    view! {
+                                        <tr>
+                                            <td><code>{*name}</code></td>
+                                            <td><input type="checkbox" aria-label=format!("Enable {name}") prop:checked=enabled on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].enabled = on });
+                                            } /></td>
+                                            <td><PolicySelect
+                                                value=Signal::derive(move || draft.with(|d| d.builtin.as_ref().and_then(|b| b.tools[i].policy.clone()).unwrap_or_default()))
+                                                on_change=Callback::new(move |v: String| draft.update(|d| if let Some(b) = &mut d.builtin { b.tools[i].policy = (!v.is_empty()).then_some(v) }))
+                                                inherit=true
+                                                label=format!("Policy for {name}")
+                                            /></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </TableScroll>
                 </Show>
             </fieldset>
 
