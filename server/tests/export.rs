@@ -603,3 +603,41 @@ async fn ten_people_exporting_a_10_000_event_session_twice_each_at_once_keep_the
     }
     assert!(peak < 200.0, "the server's peak RSS was {peak:.0} MiB ({before:.0} MiB before the exports)");
 }
+
+/// An import longer than a page (2,500 events: the store keeps at most 1,000 a page) streams
+/// every event, numbered 1…n in order across pages, and a viewer resuming in a later page gets the
+/// rest from there: a reader is served a page at a time, never the whole import at once.
+#[tokio::test]
+async fn a_long_import_streams_across_its_pages_and_resumes_in_any_of_them() {
+    let app = spawn_app(&[]).await;
+    let events: Vec<Value> = (1..=2500)
+        .map(|n| {
+            json!({ "id": format!("sevt_{n:05}"), "type": "agent.message", "processed_at": "2026-11-28T10:00:00Z",
+                         "content": [{ "type": "text", "text": format!("line {n}") }] })
+        })
+        .collect();
+    let export = json!({
+        "format": server::records::export::FORMAT, "version": server::records::export::VERSION,
+        "session": { "id": "sesn_long", "title": "Long" }, "agent": { "name": "Lead" },
+        "events": events, "digest": server::records::export::digest(&events), "threads": [],
+    });
+    let response = app
+        .client
+        .post(format!("{}/api/imports", app.address))
+        .header("accept", "application/json")
+        .multipart(file_form("long.json", export.to_string().into_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let import_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let all = streamed(&app, &format!("/api/imports/{import_id}/stream"), events.len()).await;
+    assert_eq!(all.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (1..=2500).collect::<Vec<_>>());
+    assert_eq!(all.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), events);
+    let resumed = streamed(&app, &format!("/api/imports/{import_id}/stream?after=1700"), 800).await;
+    assert_eq!((resumed[0].0, resumed[799].0), (1701, 2500));
+    assert_eq!(resumed[0].1, events[1700]);
+    let (status, screen) = app.read("imports/first_screen", &[("id", &import_id), ("event", "sevt_01000")]).await;
+    assert_eq!(status, 200, "{screen}");
+    assert_eq!((screen["events"][0][0].as_u64(), screen["newest"].as_u64()), (Some(997), Some(2500)));
+}
