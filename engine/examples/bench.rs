@@ -10,7 +10,7 @@
 //!
 //! Each figure is the median over its runs with the spread (min, p99 or max).
 //!
-//! With `soak [N]` it runs the soak of [`common::soak`] instead: N sessions (320 unless given)
+//! With `soak [N]` it runs the soak of [`soak`] instead: N sessions (320 unless given)
 //! created, run and archived, and what the engine holds read as they go.
 
 use std::time::Instant;
@@ -19,6 +19,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 mod common;
+#[path = "common/soak.rs"]
+mod soak;
 use common::{Client, summary};
 
 impl Client {
@@ -84,7 +86,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("soak") => {
             let total = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(320);
-            runtime.block_on(common::soak::run(total));
+            runtime.block_on(soak::run(total));
         }
         _ => runtime.block_on(bench()),
     }

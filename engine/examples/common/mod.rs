@@ -2,8 +2,6 @@
 
 #![allow(dead_code)] // each bench uses a different part of this module
 
-pub mod soak;
-
 use std::{path::PathBuf, time::Duration};
 
 use engine::{Engine, EngineConfig};

@@ -5,14 +5,15 @@
 //! engine grew by 17 MB and 56 loop devices per 100 archived sessions. Then 60 sessions are left
 //! idle: after the quiet period their disks are unmounted, with their runtimes kept.
 //!
-//! Needs root (each session's disk is a loop-mounted image) and bubblewrap.
+//! Needs root (each session's disk is a loop-mounted image) and bubblewrap. A module of
+//! `bench.rs` alone (not of `common`, which every engine example compiles).
 
 use std::{path::Path, time::Duration};
 
 use engine::{Engine, EngineConfig};
 use serde_json::json;
 
-use super::{Client, KEY};
+use crate::common::{Client, KEY, say_and_wait};
 
 /// Sessions run at once.
 const AT_ONCE: usize = 8;
@@ -84,7 +85,7 @@ async fn one(client: &Client, agent: &str, environment: &str) -> bool {
     let session = client.post("/v1/sessions", json!({ "agent": agent, "environment_id": environment })).await;
     let id = session["id"].as_str().unwrap().to_owned();
     let mut last_idle = String::new();
-    super::say_and_wait(client, &id, "go", &mut last_idle).await;
+    say_and_wait(client, &id, "go", &mut last_idle).await;
     let files = client.get(&format!("/v1/files?scope_id={id}")).await;
     let listed = files["data"].as_array().is_some_and(|d| d.len() == 1);
     client.post(&format!("/v1/sessions/{id}/archive"), json!({})).await;
@@ -163,7 +164,7 @@ pub async fn run(total: usize) {
                 let session =
                     client.post("/v1/sessions", json!({ "agent": agent, "environment_id": environment })).await;
                 let id = session["id"].as_str().unwrap().to_owned();
-                super::say_and_wait(&client, &id, "go", &mut String::new()).await;
+                say_and_wait(&client, &id, "go", &mut String::new()).await;
                 id
             })
             .collect();
