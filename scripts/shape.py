@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks the shape of the code: no import cycle between the modules of a crate, no function
-longer than the agreed length except those listed with their reason in scripts/long-functions.
+longer than the agreed length except those listed with their reason in scripts/long-functions,
+one integration-test binary per crate (every file of `tests/` a module of `tests/main.rs`), and
+no HTTP client built but through engine::http_client (it installs rustls' provider first).
 
 Usage: python3 scripts/shape.py [--graph CRATE] [--lengths] [--self-test]
 
@@ -308,6 +310,38 @@ def allowed():
     return out
 
 
+CLIENT_HOME = os.path.join("engine", "src", "http_client.rs")
+CLIENT_BUILT = re.compile(r"reqwest::Client::(builder|new)\(\)")
+
+
+def house_rules():
+    """What the layout promises beyond cycles and lengths: one message per broken promise."""
+    said = []
+    for crate in CRATES:
+        tests = os.path.join(ROOT, crate, "tests")
+        files = sorted(f[:-3] for f in os.listdir(tests) if f.endswith(".rs")) if os.path.isdir(tests) else []
+        if files and "main" not in files:
+            said.append(f"{crate}/tests has no main.rs: its tests are one binary, declared there as modules")
+        elif files:
+            text = strip(open(os.path.join(tests, "main.rs"), encoding="utf-8").read())
+            declared = set(re.findall(r"^\s*mod\s+(\w+)\s*;", text, re.M))
+            for stem in files:
+                if stem != "main" and stem not in declared:
+                    said.append(f"{crate}/tests/{stem}.rs is not a module of {crate}/tests/main.rs, so it never runs: add `mod {stem};` there")
+        for folder in ("src", "tests", "examples", "benches"):
+            for dirpath, _, names in os.walk(os.path.join(ROOT, crate, folder)):
+                for file in sorted(names):
+                    path = os.path.join(dirpath, file)
+                    rel = os.path.relpath(path, ROOT)
+                    if not file.endswith(".rs") or rel == CLIENT_HOME:
+                        continue
+                    text = strip(open(path, encoding="utf-8").read())
+                    for match in CLIENT_BUILT.finditer(text):
+                        line = text.count("\n", 0, match.start()) + 1
+                        said.append(f"{rel}:{line}: {match.group(0)} builds a client without a TLS provider (it panics): use engine::http_client::builder() or client()")
+    return said
+
+
 def self_test():
     """The check fails on what it is for, and passes once it is mended: run by scripts/test."""
     import contextlib
@@ -354,9 +388,26 @@ def self_test():
             with contextlib.redirect_stdout(out):
                 status = main([])
             assert status == 1 and "demo::b <-> demo::feature" in out.getvalue(), out.getvalue()
+            # A test file left out of the one test binary, and a client built around the provider.
+            with open(os.path.join(src, "feature", "inner.rs"), "w") as f:
+                f.write("pub struct F;\nfn long() {\n" + "    let _ = 1;\n" * 80 + "}\n")
+            os.makedirs(os.path.join(tmp, "demo", "tests"))
+            for name, text in {"main.rs": "mod kept;\n", "kept.rs": "", "forgotten.rs": ""}.items():
+                with open(os.path.join(tmp, "demo", "tests", name), "w") as f:
+                    f.write(text)
+            with open(os.path.join(src, "b.rs"), "a") as f:
+                f.write("fn http() { let _ = reqwest::Client::new(); }\n")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                status = main([])
+            said = out.getvalue()
+            assert status == 1, said
+            assert "demo/tests/forgotten.rs is not a module of demo/tests/main.rs" in said, said
+            assert "kept.rs" not in said, said
+            assert "demo/src/b.rs:3: reqwest::Client::new() builds a client" in said, said
         finally:
             ROOT, CRATES, ALLOWED = saved
-    print("shape: the self-test found the planted cycles and long function")
+    print("shape: the self-test found the planted cycles, long function, lost test file and bare client")
     return 0
 
 
@@ -389,6 +440,9 @@ def main(argv):
             for m in comp:
                 for t in sorted(sibling[m] & members):
                     print(f"  {name(crate, m)}/ -> {name(crate, t)}/")
+    for message in house_rules():
+        failed = True
+        print(message)
     listed = allowed()
     long = []
     for crate in CRATES:

@@ -50,7 +50,7 @@ async fn run(binary: &Path) {
     let router = engine.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let client =
-        Client { url: url.clone(), http: reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap() };
+        Client { url: url.clone(), http: engine::http_client::builder().pool_max_idle_per_host(256).build().unwrap() };
     println!(
         "Switchboard workers benchmark ({} cores; release build; engine in-process, workers as processes)",
         std::thread::available_parallelism().map_or(0, |n| n.get())

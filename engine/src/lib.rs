@@ -25,6 +25,7 @@ pub mod config;
 mod domain;
 mod emitted;
 mod error;
+pub mod http_client;
 mod ids;
 mod live;
 pub mod logs;

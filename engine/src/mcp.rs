@@ -142,7 +142,7 @@ impl Reach {
         if let Ok(ip) = bare(&host).parse::<IpAddr>() {
             judge([SocketAddr::new(ip, 0)], trusted).map_err(|why| refused(url, &why))?;
         }
-        reqwest::Client::builder()
+        crate::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))

@@ -278,7 +278,7 @@ impl crate::EngineState {
 }
 
 async fn send_all(target: WebhookTarget, mut waiting: mpsc::Receiver<Notification>) {
-    let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
+    let client = match crate::http_client::builder().timeout(TIMEOUT).build() {
         Ok(client) => client,
         Err(error) => {
             tracing::error!("the engine's webhooks cannot be sent: {error}");

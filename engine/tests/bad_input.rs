@@ -1,6 +1,6 @@
 //! Bad input gets a 4xx with the API's error shape: never a 5xx, never a half-written record.
 
-mod support;
+use crate::support;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! Schedules have minute resolution, so this test waits for a real minute boundary (up to a
 //! minute, usually half).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

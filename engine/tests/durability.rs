@@ -1,7 +1,7 @@
 //! The store keeps everything across restarts, a killed turn comes back as an explained idle
 //! session, and concurrent writers lose nothing.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 

@@ -9,7 +9,7 @@
 //!
 //! `SWITCHBOARD_RECORD_SHAPES=1` writes the file anew from this run (then review its diff).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

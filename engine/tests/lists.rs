@@ -1,6 +1,6 @@
 //! List filters of the API narrow what comes back; none of them is ignored.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{config, spawn_engine, temp_dir};

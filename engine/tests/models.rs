@@ -2,7 +2,7 @@
 //! streams as Anthropic's API does (its stream is checked against the official SDK's parser in
 //! `engine/sdk-tests`).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -12,7 +12,7 @@
 //! network at all, so its `allowed_hosts` were ignored. Until the tunnel (stop 30), programs that
 //! ignore the proxy variables had no network at all, whatever the environment allowed.
 
-mod support;
+use crate::support;
 
 use std::{
     io::{Read, Write},

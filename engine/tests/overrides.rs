@@ -1,6 +1,6 @@
 //! `agent_with_overrides` and session agent updates keep the agent definition consistent.
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! file in it 0600, even under a umask that would let everyone read them. The only test of this
 //! binary, so that the umask it sets changes no other test.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -1,6 +1,6 @@
 //! The tools cannot reach anything outside the session's sandbox.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{config, spawn_engine, start, temp_dir, tool_results};

@@ -1,7 +1,7 @@
 //! Vaults and credentials: create, list, paginate, update, archive, delete for every auth type;
 //! secrets are stored but no answer ever carries one; immutable fields stay immutable.
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};

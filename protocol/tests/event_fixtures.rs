@@ -2,7 +2,7 @@
 //! aside) the history union, landing in its own variant; every `fixtures/requests/events_*/`
 //! fixture round-trips through the type that sends it.
 
-mod support;
+use crate::support;
 
 use protocol::common::Page;
 use protocol::event_params::{

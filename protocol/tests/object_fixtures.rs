@@ -2,7 +2,7 @@
 //! folders `events_*`) parses as its Rust type and re-serializes to the same JSON, and the
 //! fixtures that exist to exercise union variants do not fall into an `Unknown` arm.
 
-mod support;
+use crate::support;
 
 use protocol::agents::{
     Agent, AgentCreate, AgentToolConfig, AgentUpdate, BashInput, EditInput, GlobInput, GrepInput, ModelParam,

@@ -77,7 +77,7 @@ async fn bench(binary: &str, window: u64, webhooks: bool) {
     let mut child =
         common::spawn_with(binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard"), port, &vars).await;
     let switchboard = child.base.clone();
-    let http = child.client(reqwest::Client::builder());
+    let http = child.client(engine::http_client::builder());
     let api = common::Api::new(&upstream);
 
     let how = if webhooks { "with the engine's webhooks" } else { "polling alone" };

@@ -67,7 +67,7 @@ async fn main() {
     let mut child = common::spawn(&binary, &upstream, common::ENGINE_KEY, &dir.join("switchboard")).await;
     let switchboard = child.base.clone();
     // The viewers share the first admin's login cookie.
-    let http = child.client(reqwest::Client::builder().pool_max_idle_per_host(0));
+    let http = child.client(engine::http_client::builder().pool_max_idle_per_host(0));
     let api = common::Api::new(&upstream);
     println!(
         "live bench: {viewer_count} viewers, a turn of {MESSAGES} messages {GAP_MS} ms apart (about {} events)",

@@ -17,7 +17,7 @@ const REFUSED: usize = 10_000;
 #[tokio::main]
 async fn main() {
     let bench = common::start("login-bench").await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = engine::http_client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let mut sign_ins = Vec::new();
     for run in 0..RUNS + 5 {

@@ -25,7 +25,7 @@ async fn main() {
     let bench = common::start("render-bench").await;
     let base = bench.base.clone();
     let http =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        engine::http_client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     assert_eq!(bench.sign_in(&http).await.status().as_u16(), 303, "signing in");
 
     let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {

@@ -118,10 +118,10 @@ async fn fan_out(api: &common::Api, replicas: &[common::Child]) {
     let mut viewers = Vec::new();
     for n in 0..VIEWERS {
         let replica = &replicas[n % replicas.len()];
-        let http = replica.client(reqwest::Client::builder().pool_max_idle_per_host(0));
+        let http = replica.client(engine::http_client::builder().pool_max_idle_per_host(0));
         viewers.push(Viewer::open(&http, &format!("{}/api/sessions/{session}/stream", replica.base), true).await);
     }
-    let http = reqwest::Client::new();
+    let http = engine::http_client::client();
     let turn = run_turn(api, &http, &session, viewers).await;
     let streams = STREAMS_OPENED.load(Ordering::SeqCst) - opened_before - 1;
     let events = api.call(reqwest::Method::GET, &format!("/v1/sessions/{session}/events?limit=1000"), None).await;
@@ -164,7 +164,7 @@ async fn decision_round(api: &common::Api, replicas: &[common::Child]) -> (f64, 
     for session in &sessions {
         calls.insert(session.clone(), waiting_call(api, session).await);
     }
-    let clients: Vec<reqwest::Client> = replicas.iter().map(|r| r.client(reqwest::Client::builder())).collect();
+    let clients: Vec<reqwest::Client> = replicas.iter().map(|r| r.client(engine::http_client::builder())).collect();
     let start = Instant::now();
     let decided = futures::stream::iter(sessions.iter().enumerate())
         .map(|(n, session)| {

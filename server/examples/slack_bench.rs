@@ -124,7 +124,7 @@ async fn main() {
     let bench = common::start_with("slack-bench", &[("SWITCHBOARD_SLACK_API_URL", &api_url)]).await;
     let base = bench.base.clone();
     let http =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        engine::http_client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     bench.sign_in(&http).await;
     let call = |endpoint: &str, form: Vec<(String, String)>| {
         let request = http.post(format!("{base}/api/{endpoint}")).form(&form);

@@ -58,7 +58,7 @@ impl UpstreamClient {
         let builder = || {
             // A workspace's address is an admin's word: never a cloud metadata service, whatever
             // its name resolves to when a connection is made.
-            crate::support::destinations::refusing_metadata(reqwest::Client::builder())
+            crate::support::destinations::refusing_metadata(engine::http_client::builder())
                 .connect_timeout(Duration::from_secs(5))
                 // A redirect would carry `x-api-key` to wherever it points (reqwest drops only
                 // the standard credential headers when a redirect changes host): the API

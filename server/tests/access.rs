@@ -1,7 +1,7 @@
 //! Who may reach what, login sessions, cross-site requests, headers, throttling and the audit
 //! log, over HTTP against a real Switchboard.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -364,7 +364,7 @@ fn login_cookie(response: &reqwest::Response) -> Option<String> {
 
 /// A request with only `cookie` (no cookie store): whether it counts as signed in.
 async fn signed_in_with(app: &TestApp, cookie: &str) -> bool {
-    let response = reqwest::Client::new()
+    let response = engine::http_client::client()
         .get(format!("{}/api/upstream", app.address))
         .header(COOKIE, cookie)
         .send()

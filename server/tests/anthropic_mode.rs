@@ -2,7 +2,7 @@
 //! standalone engine standing in for Anthropic's API, against one that refuses the key, one that is
 //! down, and one that is rate limited or overloaded. Also the key-leak scan.
 
-mod support;
+use crate::support;
 
 use std::sync::{
     Arc,

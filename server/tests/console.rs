@@ -1,7 +1,7 @@
 //! Every server function of the console, called over HTTP as the browser calls them, against the
 //! embedded engine.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

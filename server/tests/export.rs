@@ -1,7 +1,7 @@
 //! A session's transcript as JSON, Markdown and HTML (`GET /api/sessions/{id}/export`), against
 //! the embedded engine.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -417,7 +417,7 @@ async fn gated_engine(dir: &TempDir, gate: tokio::sync::watch::Receiver<bool>) -
             }
         },
     ));
-    EngineApi { base: serve(router).await, http: reqwest::Client::new() }
+    EngineApi { base: serve(router).await, http: engine::http_client::client() }
 }
 
 #[tokio::test]
@@ -518,7 +518,7 @@ async fn switchboard_process(engine: &str, data_dir: &std::path::Path, port: u16
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = engine::http_client::client();
     for _ in 0..300 {
         if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
             return server;

@@ -1,7 +1,7 @@
 //! The stream hub against a real engine: Switchboard in Anthropic mode, its upstream a standalone
 //! engine behind a tap that counts (and can cut) the event streams Switchboard opens.
 
-mod support;
+use crate::support;
 
 use std::{
     sync::{
@@ -130,7 +130,7 @@ async fn upstream() -> Upstream {
         listing_delay_ms: Default::default(),
     });
     let router = engine.router().layer(axum::middleware::from_fn_with_state(tap.clone(), self::tap));
-    Upstream { base_url: serve(router).await, tap, http: reqwest::Client::new(), _data_dir: data_dir }
+    Upstream { base_url: serve(router).await, tap, http: engine::http_client::client(), _data_dir: data_dir }
 }
 
 impl Upstream {

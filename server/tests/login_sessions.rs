@@ -1,7 +1,7 @@
 //! Login sessions are stored under a hash of the login cookie's value: a copy of the data
 //! directory (a backup) taken while Switchboard runs holds nothing a browser could present.
 
-mod support;
+use crate::support;
 
 use std::{path::Path, str::FromStr};
 
@@ -23,7 +23,7 @@ fn login_cookie_value(response: &reqwest::Response) -> String {
 
 /// What a request carrying only `switchboard_login=<value>` is answered with.
 async fn status_with_login(app: &TestApp, value: &str) -> (u16, String) {
-    let response = reqwest::Client::new()
+    let response = engine::http_client::client()
         .get(format!("{}/api/upstream", app.address))
         .header(COOKIE, format!("switchboard_login={value}"))
         .send()

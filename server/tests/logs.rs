@@ -3,7 +3,7 @@
 //! (which makes every call fail and get logged), while a subscriber records every line. Nor does a
 //! share link's token, which its requests carry in their path.
 
-mod support;
+use crate::support;
 
 use std::{
     io::Write,

@@ -5,7 +5,7 @@
 //! The test binary is one process, and the recorder is the process's: counters are compared
 //! before and after, and only ever grow by at least what a test did (other tests add too).
 
-mod support;
+use crate::support;
 
 use std::{
     collections::BTreeMap,

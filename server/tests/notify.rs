@@ -3,7 +3,7 @@
 //! once, for the person they were sent to, until they expire or the call is decided. And the
 //! team's channels, against a local receiver: what they get, and which addresses they may have.
 
-mod support;
+use crate::support;
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,6 +1,6 @@
 //! The console's pages as a browser receives them, before any WASM runs.
 
-mod support;
+use crate::support;
 
 use support::spawn_app;
 

@@ -1,7 +1,7 @@
 //! Approval policies on a real Switchboard with its embedded engine: two approvers before
 //! `allow` goes, no self-approval, one denial final, and the audit entries they leave.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -326,7 +326,7 @@ async fn deadline_entries(app: &TestApp) -> Vec<(String, Value)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_past_its_deadline_is_denied_once_with_its_message_also_across_a_restart() {
     let engine = support::spawn_engine(DEADLINE_KEY).await;
-    let api = Api { base_url: &engine.base_url, http: reqwest::Client::new() };
+    let api = Api { base_url: &engine.base_url, http: engine::http_client::client() };
     let vars = [("ANTHROPIC_API_KEY", DEADLINE_KEY), ("ANTHROPIC_BASE_URL", engine.base_url.as_str())];
     let app = support::start(support::TempDir::new().into(), &vars, true).await;
     app.sign_in(&app.client, "admin", support::ADMIN_PASSWORD).await;

@@ -4,7 +4,7 @@
 //! reaches them as a load balancer would send a person, one request here, the next there (a
 //! browser's cookies are per host, not per port, so one client's login goes to both).
 
-mod support;
+use crate::support;
 
 use std::{
     process::Stdio,
@@ -89,7 +89,7 @@ impl Cluster {
     /// The engine's events of `session` of type `kind`.
     async fn upstream_events(&self, session: &str, kind: &str) -> Vec<Value> {
         let url = format!("{}/v1/sessions/{session}/events", self.engine.base_url);
-        let page: Value = reqwest::Client::new()
+        let page: Value = engine::http_client::client()
             .get(url)
             .header("x-api-key", ENGINE_KEY)
             .header("anthropic-version", "2023-06-01")
@@ -323,7 +323,7 @@ async fn a_share_link_revoked_on_one_replica_ends_its_streams_on_the_other() {
     assert_eq!(status, 200, "{made}");
     let token = made["path"].as_str().unwrap().strip_prefix("/share/").unwrap().to_owned();
     let stream =
-        reqwest::Client::new().get(format!("{}/api/shares/{token}/stream", b.app.address)).send().await.unwrap();
+        engine::http_client::client().get(format!("{}/api/shares/{token}/stream", b.app.address)).send().await.unwrap();
     assert_eq!(stream.status(), 200);
     let mut body = stream.bytes_stream();
     let _ = tokio::time::timeout(Duration::from_secs(10), body.next()).await.expect("the stream's first frame");

@@ -2,7 +2,7 @@
 //! signed-out browser holding a link can reach, what a redacting link never sends, and how a
 //! revoked or expired link ends.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -152,7 +152,7 @@ async fn a_stream_read_without_its_page_is_a_viewing_on_record() {
     let id = asking_session(&app, "Watched", json!([[{ "text": "Seen by someone." }]])).await;
     let (share_id, token) = share(&app, &id, &[]).await;
     // Someone holding the link reads its stream with a tool, never opening the page.
-    let tool = reqwest::Client::builder().user_agent("curl/8.5.0").build().unwrap();
+    let tool = engine::http_client::builder().user_agent("curl/8.5.0").build().unwrap();
     let stream = tool.get(format!("{}/api/shares/{token}/stream", app.address)).send().await.unwrap();
     assert_eq!(stream.status(), 200);
     let (events, _) = read_stream(stream, 20, |t| t.contains("Seen by someone.")).await;

@@ -2,7 +2,7 @@
 //! stand-in of the test's own (it records `chat.postMessage`, `chat.update`, `views.open` and
 //! `chat.postEphemeral`, and the test sends interactivity payloads signed as Slack signs them).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ fn signed(secret: &str, timestamp: i64, payload: &Value) -> (String, String, Str
 }
 
 async fn send(app: &TestApp, (timestamp, signature, body): &(String, String, String)) -> (u16, String) {
-    let response = reqwest::Client::new()
+    let response = engine::http_client::client()
         .post(format!("{}/webhooks/slack", app.address))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-slack-request-timestamp", timestamp)

@@ -2,7 +2,7 @@
 //! ID tokens signed with the client secret, HS256), over HTTP against a real Switchboard. The
 //! browser side, against a real provider, is `end2end/tests/sso.spec.ts`.
 
-mod support;
+use crate::support;
 
 use std::{
     collections::HashMap,
@@ -127,7 +127,7 @@ async fn start(app: &TestApp, provider: &Provider, code: &str) -> Started {
 
 /// A browser that keeps no cookies (each request names its own) and follows no redirects.
 fn plain() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    engine::http_client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The provider's return to Switchboard with `query`, carrying the sign-in's cookie as the

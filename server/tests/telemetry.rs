@@ -5,7 +5,7 @@
 //! handed that trace; nothing exported or sent on when traces are off; JSON log lines; and a
 //! setting Switchboard cannot honour stopping the start with a sentence.
 
-mod support;
+use crate::support;
 
 use std::{
     process::Stdio,

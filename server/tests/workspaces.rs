@@ -1,7 +1,7 @@
 //! Workspaces: several upstreams in one Switchboard, each with its own people and records, over
 //! HTTP against a real Switchboard whose second workspace is a standalone engine.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -131,7 +131,7 @@ async fn an_approver_of_one_workspace_cannot_see_another_workspaces_sessions_str
     // Ana cannot choose staging, nor reach it with a cookie she wrote herself: her requests stay
     // in the default workspace.
     assert_eq!(switch(&app, &ana, "staging").await, 403);
-    let forged = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let forged = engine::http_client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = forged
         .post(format!("{}/auth/login", app.address))
         .form(&[("username", "ana"), ("password", ADMIN_PASSWORD), ("next", "/")])

@@ -88,6 +88,6 @@ pub async fn start_with(bench: &str, configure: impl FnOnce(&mut EngineConfig)) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, engine.router()).await });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let http = engine::http_client::builder().pool_max_idle_per_host(256).build().unwrap();
     (Client { url, http }, dir)
 }

@@ -104,7 +104,7 @@ pub async fn run(total: usize) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = engine.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = Client { url, http: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap() };
+    let client = Client { url, http: engine::http_client::builder().pool_max_idle_per_host(64).build().unwrap() };
     println!(
         "Soak: {total} sessions created, run and archived, {AT_ONCE} at a time (release build; engine in-process)"
     );

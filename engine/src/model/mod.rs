@@ -57,7 +57,7 @@ impl Default for ModelEndpoint {
 
 impl ModelEndpoint {
     pub fn new(url: &str, key: Option<String>) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client::builder()
             .connect_timeout(Duration::from_secs(10))
             // A stream that says nothing (not even a ping) for this long is cut.
             .read_timeout(Duration::from_secs(120))

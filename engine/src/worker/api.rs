@@ -77,7 +77,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base_url: &str) -> Result<Api, String> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("switchboard-worker/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -1,7 +1,5 @@
 //! An engine for a test: in this process on a free port, or as a child process (for restarts).
 
-#![allow(dead_code)] // each test binary uses a different part of this module
-
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
@@ -87,7 +85,10 @@ pub fn start_with(data_dir: &Path, variables: &[(&str, &str)]) -> (Process, Test
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://"), "{line}");
-    (Process(child), TestEngine { url, client: reqwest::Client::new(), data_dir: data_dir.to_owned(), engine: None })
+    (
+        Process(child),
+        TestEngine { url, client: engine::http_client::client(), data_dir: data_dir.to_owned(), engine: None },
+    )
 }
 
 pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
@@ -97,7 +98,7 @@ pub async fn spawn_engine(config: EngineConfig) -> TestEngine {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = engine.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    TestEngine { url, client: reqwest::Client::new(), data_dir, engine: Some(engine) }
+    TestEngine { url, client: engine::http_client::client(), data_dir, engine: Some(engine) }
 }
 
 impl TestEngine {

@@ -114,7 +114,7 @@ pub async fn spawn_with(
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = engine::http_client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for _ in 0..100 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {
             break;
@@ -185,7 +185,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str) -> Self {
-        Self { http: reqwest::Client::new(), base: base.to_owned() }
+        Self { http: engine::http_client::client(), base: base.to_owned() }
     }
 
     /// One request; panics unless it succeeds. Answers the JSON body.

@@ -157,7 +157,7 @@ impl Oidc {
     /// `data_dir` keeps the key of the pending sign-in cookie; `secure`: that cookie goes over
     /// HTTPS only.
     pub fn new(settings: OidcSettings, key: crate::support::keys::CookieKey, secure: bool) -> Result<Self, SsoError> {
-        let http = reqwest::Client::builder()
+        let http = engine::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             // A new connection for each request: a sign-in is a few requests minutes apart, and a

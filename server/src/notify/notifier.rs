@@ -235,7 +235,7 @@ impl Notifier {
         // Connects only to addresses a channel may reach, judged at each connection.
         let http = settings
             .destinations
-            .client(reqwest::Client::builder())
+            .client(engine::http_client::builder())
             .timeout(Duration::from_secs(10))
             // A channel's URL is its own: a redirect elsewhere is not followed.
             .redirect(reqwest::redirect::Policy::none())

@@ -26,7 +26,7 @@ pub struct SlackApi {
 impl SlackApi {
     /// `base` is `https://slack.com/api`, or a stand-in's address.
     pub fn new(base: &str) -> std::io::Result<Self> {
-        let http = reqwest::Client::builder()
+        let http = engine::http_client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()

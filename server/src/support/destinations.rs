@@ -334,17 +334,17 @@ mod tests {
             }
         });
         let url = format!("http://localhost:{port}/hook");
-        let refusing = Destinations::default().client(reqwest::Client::builder()).build().unwrap();
+        let refusing = Destinations::default().client(engine::http_client::builder()).build().unwrap();
         let error = refusing.post(&url).send().await.unwrap_err();
         let chain = crate::support::error_chain(&error);
         assert!(chain.contains("loopback") && chain.contains("SWITCHBOARD_ALLOW_PRIVATE_URLS"), "{chain}");
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing connected");
         let allowing =
-            Destinations::parse("127.0.0.1, ::1").unwrap().client(reqwest::Client::builder()).build().unwrap();
+            Destinations::parse("127.0.0.1, ::1").unwrap().client(engine::http_client::builder()).build().unwrap();
         assert_eq!(allowing.post(&url).send().await.unwrap().status(), 204);
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
 
-        let upstream = refusing_metadata(reqwest::Client::builder()).build().unwrap();
+        let upstream = refusing_metadata(engine::http_client::builder()).build().unwrap();
         assert_eq!(upstream.post(&url).send().await.unwrap().status(), 204, "an upstream may be on this machine");
         let error = upstream.get("http://metadata.google.internal/").send().await.unwrap_err();
         assert!(crate::support::error_chain(&error).contains("cloud metadata service"), "{error}");

@@ -1,8 +1,5 @@
 //! Starts a real Switchboard on port 0 for a test, with settings the test chooses.
 
-// Shared by several test binaries; each uses only part of it.
-#![allow(dead_code)]
-
 pub mod slack_standin;
 
 use std::collections::HashMap;
@@ -36,7 +33,7 @@ pub async fn spawn_engine(key: &str) -> StandaloneEngine {
 /// A GET of an engine's `path` (under `base_url`) with `credential` as a worker sends it
 /// (`Authorization: Bearer`, the managed-agents beta): its status and JSON body.
 pub async fn engine_get(base_url: &str, path: &str, credential: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = engine::http_client::client()
         .get(format!("{base_url}{path}"))
         .bearer_auth(credential)
         .header("anthropic-beta", "managed-agents-2026-04-01")
@@ -97,7 +94,7 @@ pub fn signed_webhook(
 
 /// Posts `webhook` to `path` of `app`, as its sender does; answers the status.
 pub async fn post_webhook_to(app: &TestApp, path: &str, (headers, body): (Vec<(&'static str, String)>, String)) -> u16 {
-    let mut request = reqwest::Client::new()
+    let mut request = engine::http_client::client()
         .post(format!("{}{path}", app.address))
         .header("content-type", "application/json")
         .body(body);
@@ -231,7 +228,7 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 /// A client that keeps cookies and does not follow redirects (tests look at where they lead).
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    engine::http_client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// Starts Switchboard with `vars` as its environment (on top of a free port and its own data dir),

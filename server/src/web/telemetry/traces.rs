@@ -105,7 +105,7 @@ impl Traces {
     /// [`Traces::shutdown`]. Needs the tokio runtime the exports run on.
     pub fn start(settings: TraceSettings) -> Result<Self, TracesError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|error| TracesError::Setup(error.to_string()))?;
-        let http = reqwest::Client::builder()
+        let http = engine::http_client::builder()
             .timeout(EXPORT_TIMEOUT)
             // Credentials in OTEL_EXPORTER_OTLP_HEADERS go to the endpoint named, nowhere else.
             .redirect(reqwest::redirect::Policy::none())
