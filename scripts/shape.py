@@ -2,7 +2,8 @@
 """Checks the shape of the code: no import cycle between the modules of a crate, no function
 longer than the agreed length except those listed with their reason in scripts/long-functions,
 one integration-test binary per crate (every file of `tests/` a module of `tests/main.rs`), and
-no HTTP client built but through engine::http_client (it installs rustls' provider first).
+no HTTP client built but through engine::http_client (it installs rustls' provider first), and
+a `//!` header atop every file of a crate's `src/` (docs/architecture.md points to them).
 
 Usage: python3 scripts/shape.py [--graph CRATE] [--lengths] [--self-test]
 
@@ -314,6 +315,17 @@ CLIENT_HOME = os.path.join("engine", "src", "http_client.rs")
 CLIENT_BUILT = re.compile(r"reqwest::Client::(builder|new)\(\)")
 
 
+def has_header(path):
+    """Whether the file's first lines, past inner attributes and plain comments, are `//!` ones."""
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line.startswith("//!"):
+            return True
+        if line and not line.startswith("#![") and not line.startswith("//"):
+            return False
+    return False
+
+
 def house_rules():
     """What the layout promises beyond cycles and lengths: one message per broken promise."""
     said = []
@@ -328,6 +340,11 @@ def house_rules():
             for stem in files:
                 if stem != "main" and stem not in declared:
                     said.append(f"{crate}/tests/{stem}.rs is not a module of {crate}/tests/main.rs, so it never runs: add `mod {stem};` there")
+        for dirpath, _, names in os.walk(os.path.join(ROOT, crate, "src")):
+            for file in sorted(names):
+                if file.endswith(".rs") and not has_header(os.path.join(dirpath, file)):
+                    rel = os.path.relpath(os.path.join(dirpath, file), ROOT)
+                    said.append(f"{rel} does not open with a //! header: say in a line or two what the file holds")
         for folder in ("src", "tests", "examples", "benches"):
             for dirpath, _, names in os.walk(os.path.join(ROOT, crate, folder)):
                 for file in sorted(names):
@@ -363,7 +380,7 @@ def self_test():
         }
         for name, text in files.items():
             with open(os.path.join(src, name), "w") as f:
-                f.write(text)
+                f.write(f"//! {name}, planted.\n" + text)
         ROOT, CRATES, ALLOWED = tmp, ["demo"], os.path.join(tmp, "long-functions")
         try:
             out = io.StringIO()
@@ -374,7 +391,7 @@ def self_test():
             assert "import cycle in demo: demo::a <-> demo::b" in said, said
             assert "fn long is 82 lines, over 80" in said, said
             with open(os.path.join(src, "a.rs"), "w") as f:
-                f.write("pub struct A;\n")
+                f.write("//! a.rs, mended.\npub struct A;\n")
             with open(ALLOWED, "w") as f:
                 f.write("# file:function reason\ndemo/src/feature/inner.rs:long a table read top to bottom\n")
             out = io.StringIO()
@@ -390,7 +407,7 @@ def self_test():
             assert status == 1 and "demo::b <-> demo::feature" in out.getvalue(), out.getvalue()
             # A test file left out of the one test binary, and a client built around the provider.
             with open(os.path.join(src, "feature", "inner.rs"), "w") as f:
-                f.write("pub struct F;\nfn long() {\n" + "    let _ = 1;\n" * 80 + "}\n")
+                f.write("//! inner.rs, its loop through b undone.\npub struct F;\nfn long() {\n" + "    let _ = 1;\n" * 80 + "}\n")
             os.makedirs(os.path.join(tmp, "demo", "tests"))
             for name, text in {"main.rs": "mod kept;\n", "kept.rs": "", "forgotten.rs": ""}.items():
                 with open(os.path.join(tmp, "demo", "tests", name), "w") as f:
@@ -404,10 +421,17 @@ def self_test():
             assert status == 1, said
             assert "demo/tests/forgotten.rs is not a module of demo/tests/main.rs" in said, said
             assert "kept.rs" not in said, said
-            assert "demo/src/b.rs:3: reqwest::Client::new() builds a client" in said, said
+            assert "demo/src/b.rs:4: reqwest::Client::new() builds a client" in said, said
+            with open(os.path.join(src, "headless.rs"), "w") as f:
+                f.write("#![allow(dead_code)]\n// a plain comment is not a header\npub struct H;\n")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main([])
+            assert "demo/src/headless.rs does not open with a //! header" in out.getvalue(), out.getvalue()
+            assert "demo/src/a.rs does not" not in out.getvalue(), out.getvalue()
         finally:
             ROOT, CRATES, ALLOWED = saved
-    print("shape: the self-test found the planted cycles, long function, lost test file and bare client")
+    print("shape: the self-test found the planted cycles, long function, lost test file, bare client and headerless file")
     return 0
 
 

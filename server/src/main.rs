@@ -1,4 +1,7 @@
 #![recursion_limit = "256"]
+//! The `switchboard` binary: serves the console (settings, tracing, until a signal stops it), or
+//! runs `engine`, `worker` or `messages-test-server` (the engine crate's commands).
+
 use server::{
     settings::Settings,
     web::{startup::Application, telemetry},

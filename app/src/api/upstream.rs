@@ -1,3 +1,5 @@
+//! The server function that says which upstream this Switchboard talks to (the Overview's card).
+
 use leptos::prelude::*;
 use macros::access;
 

@@ -1,3 +1,6 @@
+//! The pieces pages are built from: navigation, lists and pagers, pickers, confirmations,
+//! uploads, diffs, clocks and the inbox's feed.
+
 pub mod clock;
 pub mod confirm;
 pub mod diff;

@@ -1,3 +1,5 @@
+//! The sidebar: the console's sections, the inbox's count, who is signed in and the workspace.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 

@@ -1,3 +1,5 @@
+//! The console's sections, in navigation order, with their names and addresses.
+
 /// The console's sections after Overview, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {

@@ -1,3 +1,5 @@
+//! Every page of the console, one module (or folder) per section; the router is in `lib.rs`.
+
 pub mod account;
 pub mod agents;
 pub mod audit;

@@ -1,3 +1,5 @@
+//! The page for an address the console does not have.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,3 +1,5 @@
+//! The Overview: the dashboard, the waiting and running sessions, and the upstream's card.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,3 +1,5 @@
+//! An agent's page: its definition, notices, and its versions with the diff between two.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{

@@ -1,3 +1,5 @@
+//! The Agents list: every agent, a page at a time, each linking to its page.
+
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 

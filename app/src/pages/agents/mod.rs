@@ -1,3 +1,5 @@
+//! The Agents section: the list, an agent's page with its version history, and the form.
+
 mod detail;
 mod form;
 mod list;
