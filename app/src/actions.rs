@@ -1,4 +1,4 @@
-//! Helpers around server actions.
+//! Helpers around server actions, and the tab's count of rule changes ([`RulesChanged`]).
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
@@ -40,4 +40,20 @@ where
         }
     });
     form_ref
+}
+
+/// Bumped when a rule is made or revoked in this tab (the App provides it): lists of rules read
+/// again.
+#[derive(Clone, Copy)]
+pub struct RulesChanged(pub RwSignal<u64>);
+
+impl RulesChanged {
+    /// The App's, looked up once where a component is made (not inside a reactive closure).
+    pub fn get() -> Option<Self> {
+        use_context::<RulesChanged>()
+    }
+
+    pub fn bump(self) {
+        self.0.update(|n| *n += 1);
+    }
 }

@@ -117,6 +117,13 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// A domain check's refusal is a 400 that names the field.
+impl From<domain::BadInput> for AppError {
+    fn from(problem: domain::BadInput) -> Self {
+        AppError::bad_input(problem.field, problem.message)
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -15,14 +15,14 @@ pub mod components;
 pub mod decisions;
 pub mod drafts;
 pub mod error;
-pub mod format;
 pub mod live;
 pub mod me;
 pub mod pages;
-pub mod policies;
-pub mod rules;
-pub mod sse;
 pub mod upstream;
+
+// The console's rules that are not the UI's own live in the domain crate; inside the app they keep
+// their short paths (`crate::format`).
+use domain::{format, policies, rules, sse};
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -90,7 +90,7 @@ pub fn App() -> impl IntoView {
     // The calls that wait, for the badge, the title and the Inbox page.
     let inbox = components::inbox::provide_inbox_feed(me);
     // Bumped when a rule is made or revoked, so that every list of rules reads them again.
-    provide_context(rules::RulesChanged(RwSignal::new(0)));
+    provide_context(actions::RulesChanged(RwSignal::new(0)));
 
     view! {
         <Title formatter=move |page: String| {

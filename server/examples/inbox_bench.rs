@@ -170,7 +170,7 @@ async fn bench(binary: &str, window: u64, webhooks: bool) {
 }
 
 fn system_time(rfc3339: &str) -> SystemTime {
-    let ms = app::format::parse_rfc3339_ms(rfc3339).expect("an RFC 3339 timestamp");
+    let ms = domain::format::parse_rfc3339_ms(rfc3339).expect("an RFC 3339 timestamp");
     SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0)
 }
 

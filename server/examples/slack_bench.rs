@@ -76,7 +76,7 @@ async fn press(http: &reqwest::Client, base: &str, payload: &Value) -> reqwest::
 }
 
 fn at(rfc3339: &str) -> SystemTime {
-    let ms = app::format::parse_rfc3339_ms(rfc3339).expect("an RFC 3339 time");
+    let ms = domain::format::parse_rfc3339_ms(rfc3339).expect("an RFC 3339 time");
     SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0)
 }
 

@@ -198,7 +198,7 @@ async fn waiting_calls_are_emailed_in_one_message_with_links_that_decide_once_fo
     let asked = signed_out.get(link).send().await.unwrap();
     let path = link.strip_prefix(&app.address).unwrap();
     assert_eq!(asked.status().as_u16(), 303);
-    assert_eq!(asked.headers()["location"], format!("/login?next={}", app::format::query_value(path)).as_str());
+    assert_eq!(asked.headers()["location"], format!("/login?next={}", domain::format::query_value(path)).as_str());
     let back = signed_out
         .post(format!("{}/auth/login", app.address))
         .form(&[("username", "ann"), ("password", ADMIN_PASSWORD), ("next", path)])

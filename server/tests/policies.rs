@@ -354,8 +354,8 @@ async fn a_call_past_its_deadline_is_denied_once_with_its_message_also_across_a_
     let confirmation = &api.confirmations(&first, 1).await[0];
     assert_eq!((confirmation["result"].as_str(), confirmation["deny_message"].as_str()), (Some("deny"), Some(message)));
     assert_eq!(confirmation["tool_use_id"], asked["id"]);
-    let waited = app::format::parse_rfc3339_ms(confirmation["processed_at"].as_str().unwrap()).unwrap()
-        - app::format::parse_rfc3339_ms(asked["processed_at"].as_str().unwrap()).unwrap();
+    let waited = domain::format::parse_rfc3339_ms(confirmation["processed_at"].as_str().unwrap()).unwrap()
+        - domain::format::parse_rfc3339_ms(asked["processed_at"].as_str().unwrap()).unwrap();
     assert!(waited >= 2000.0, "denied after {waited} ms, before its deadline");
     let entries = audit_entries_at_least(&app, "policies/deadline_denied", 1).await;
     assert_eq!(entries[0]["detail"]["deny_message"], message);
@@ -366,7 +366,7 @@ async fn a_call_past_its_deadline_is_denied_once_with_its_message_also_across_a_
     let turns = json!([[{ "tool": "read", "input": { "file_path": "/etc/hostname" } }, { "text": "Done." }]]);
     let reading = asking_session(&app, "deadline of an hour", turns).await;
     let read_call = api.call_of(&reading, "read").await;
-    let asked_ms = app::format::parse_rfc3339_ms(read_call["processed_at"].as_str().unwrap()).unwrap() as i64;
+    let asked_ms = domain::format::parse_rfc3339_ms(read_call["processed_at"].as_str().unwrap()).unwrap() as i64;
     let mut listed = Value::Null;
     for _ in 0..100 {
         let (_, inbox) = app.read("inbox/list", &[]).await;

@@ -52,7 +52,7 @@ pub struct PendingCall {
     #[serde(default)]
     pub thread_agent: Option<String>,
     /// When the agent's approval policy denies it, if nobody decides first (milliseconds since
-    /// the epoch; `app::policies::deadline_ms`).
+    /// the epoch; `domain::policies::deadline_ms`).
     #[serde(default)]
     pub deadline_ms: Option<i64>,
 }

@@ -6,7 +6,7 @@
 //! An agent's own policy replaces the one for every agent (`*`); there is no merging. The server
 //! keeps policies, who sent which message and who approved which call in SQLite
 //! (`server/src/approvals/policies.rs`); the approval service applies the approval rules, the
-//! notifier the escalation and quiet hours. The policy's own types are `crate::policies`'; here
+//! notifier the escalation and quiet hours. The policy's own types are in `domain::policies`; here
 //! are its form and its server functions.
 
 use leptos::prelude::*;

@@ -1,4 +1,4 @@
-//! Scoped "always allow" rules (`crate::rules`): made from an approval card, listed on the Rules
+//! Scoped "always allow" rules (`domain::rules`): made from an approval card, listed on the Rules
 //! page and on a session's page, revoked by whoever made them or an admin. The server keeps and
 //! applies them (`server/src/approvals/`).
 

@@ -77,7 +77,7 @@ impl Pending {
         let answer = ServerAction::<AnswerCustomTool>::new();
         let rule = ServerAction::<CreateRule>::new();
         // A rule made here shows in the lists of rules on the page.
-        let changed = crate::rules::RulesChanged::get();
+        let changed = crate::actions::RulesChanged::get();
         Effect::new(move |_| {
             if let (Some(Ok(_)), Some(changed)) = (rule.value().get(), changed) {
                 changed.bump();

@@ -126,7 +126,7 @@ impl Live {
         let read = StoredValue::new(0usize);
         // The page's lists of rules count each rule's calls: they are read again when a rule
         // answered more.
-        let rules_changed = crate::rules::RulesChanged::get();
+        let rules_changed = crate::actions::RulesChanged::get();
         Effect::new(move |_| {
             self.version.track();
             let answered = self.model.with_value(|m| m.answered_count());

@@ -281,7 +281,7 @@ pub fn RuleList(session_id: Option<String>) -> impl IntoView {
     let revoke = ServerAction::<RevokeRule>::new();
     let for_session = session_id.is_some();
     let session_id = StoredValue::new(session_id);
-    let changed = crate::rules::RulesChanged::get();
+    let changed = crate::actions::RulesChanged::get();
     // The source's value must change for the list to be read again: a memo that only tracked
     // the bump would compare equal and fetch nothing.
     let rules = Resource::new(

@@ -144,7 +144,7 @@ pub struct Accounts {
 }
 
 fn now() -> String {
-    app::format::rfc3339(time::OffsetDateTime::now_utc())
+    domain::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
 /// The database's own error, as these accounts' callers have always seen it.
@@ -222,7 +222,7 @@ impl Accounts {
 
     /// Removes logins older than `max` (their sessions have expired).
     pub async fn prune_logins(&self, max: Duration) -> Result<u64, sqlx::Error> {
-        let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - max);
+        let cutoff = domain::format::rfc3339(time::OffsetDateTime::now_utc() - max);
         self.rows.prune_logins(&cutoff).await.map_err(db)
     }
 

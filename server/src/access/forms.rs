@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
-pub(crate) use app::format::safe_next;
+pub(crate) use domain::format::safe_next;
 
 use super::{
     Access,
@@ -53,8 +53,8 @@ pub async fn login(
     let back = |error: &str, extra: String| {
         Redirect::to(&format!(
             "/login?error={error}&username={}&next={}{extra}",
-            app::format::query_value(&username),
-            app::format::query_value(&next_page)
+            domain::format::query_value(&username),
+            domain::format::query_value(&next_page)
         ))
         .into_response()
     };
@@ -217,9 +217,9 @@ pub async fn setup(
     let back = |message: &str| {
         Redirect::to(&format!(
             "/setup?token={}&username={}&error={}",
-            app::format::query_value(&form.token),
-            app::format::query_value(&username),
-            app::format::query_value(message)
+            domain::format::query_value(&form.token),
+            domain::format::query_value(&username),
+            domain::format::query_value(message)
         ))
         .into_response()
     };

@@ -215,7 +215,7 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
     let Some(principal) = request.extensions().get::<Principal>() else {
         if is_page {
             let next_page = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            return Redirect::to(&format!("/login?next={}", app::format::query_value(next_page))).into_response();
+            return Redirect::to(&format!("/login?next={}", domain::format::query_value(next_page))).into_response();
         }
         return refuse(
             ErrorKind::SignedOut,

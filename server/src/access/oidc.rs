@@ -382,7 +382,7 @@ pub async fn start(State(access): State<Arc<Access>>, headers: HeaderMap, Query(
     if super::from_another_site(&headers) {
         return Redirect::to(&format!(
             "/login?next={}",
-            app::format::query_value(&super::forms::safe_next(&query.next))
+            domain::format::query_value(&super::forms::safe_next(&query.next))
         ))
         .into_response();
     }

@@ -1,5 +1,5 @@
 //! Deadlines: an approval policy may say how long a call waits for a decision (for every tool,
-//! and for some tools their own, `app::policies::Deadline`); a call still waiting then is denied
+//! and for some tools their own, `domain::policies::Deadline`); a call still waiting then is denied
 //! by the policy, with a message to the agent that says why ("No decision within 30 minutes:
 //! denied by the approval policy."). Escalation decides who is told meanwhile; the deadline is
 //! the final word, quiet hours or not.
@@ -85,7 +85,7 @@ impl Deadlines {
 
     /// When `call` is denied under the policies as last read.
     pub fn due(&self, policies: &[Policy], call: &PendingCall) -> Option<i64> {
-        app::policies::deadline_ms(policies, call.agent_id.as_deref(), &call.event)
+        domain::policies::deadline_ms(policies, call.agent_id.as_deref(), &call.event)
     }
 
     /// Whether a call whose denial failed is to be tried again now.
@@ -105,7 +105,7 @@ impl Deadlines {
             result: Outcome::Deny,
             deny_message: Some(message.clone()),
             decided_by: DECIDED_BY.to_owned(),
-            decided_at: app::format::rfc3339(time::OffsetDateTime::now_utc()),
+            decided_at: domain::format::rfc3339(time::OffsetDateTime::now_utc()),
         };
         let event =
             EventParams::UserToolConfirmation(UserToolConfirmationParams::deny(&event_id, Some(message.clone())));

@@ -53,7 +53,7 @@ pub struct Decider {
 
 impl Decider {
     pub fn new(by: &Caller) -> Self {
-        Self { by: by.person.label(), at: app::format::rfc3339(time::OffsetDateTime::now_utc()) }
+        Self { by: by.person.label(), at: domain::format::rfc3339(time::OffsetDateTime::now_utc()) }
     }
 
     pub fn record(&self, event_id: String, result: Outcome, deny_message: Option<String>) -> Recorded {

@@ -57,7 +57,7 @@ impl SqlDecisions {
     async fn claim_now(&self, session_id: &str, d: &Recorded) -> Result<Claim, sqlx::Error> {
         // A decision still "sending" after two minutes never got an answer either way (the
         // server stopped, or the API could not be asked): it no longer holds the call.
-        let stale = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(2));
+        let stale = domain::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(2));
         sqlx::query(
             "DELETE FROM decisions WHERE session_id = $1 AND event_id = $2 AND state = 'sending' AND decided_at < $3",
         )
@@ -171,7 +171,7 @@ pub mod suite {
 
     /// The first claim of a call wins; a second, by anyone, gets the first's decision.
     pub async fn one_decision_per_call(store: &dyn DecisionStore) {
-        let now = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let now = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         let ann = decision("sevt_1", "Ann", &now);
         assert_eq!(store.claim("sesn_1", &ann).await.unwrap(), Claim::Won);
         let bob = Recorded { result: Outcome::Deny, ..decision("sevt_1", "Bob", &now) };
@@ -184,7 +184,7 @@ pub mod suite {
     /// A send the upstream refused is taken back, and the call can be decided again; a sent one
     /// stays.
     pub async fn a_refused_send_frees_the_call(store: &dyn DecisionStore) {
-        let now = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let now = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         let ann = decision("sevt_1", "Ann", &now);
         assert_eq!(store.claim("sesn_1", &ann).await.unwrap(), Claim::Won);
         store.settle("sesn_1", "sevt_1", false).await.unwrap();
@@ -200,8 +200,8 @@ pub mod suite {
     /// A decision left "sending" for over two minutes (its sender stopped) no longer holds the
     /// call; a sent one holds it for good.
     pub async fn a_stale_send_gives_way(store: &dyn DecisionStore) {
-        let long_ago = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(3));
-        let now = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let long_ago = domain::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(3));
+        let now = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         assert_eq!(store.claim("sesn_1", &decision("sevt_1", "Ann", &long_ago)).await.unwrap(), Claim::Won);
         let bob = decision("sevt_1", "Bob", &now);
         assert_eq!(store.claim("sesn_1", &bob).await.unwrap(), Claim::Won);
@@ -215,7 +215,7 @@ pub mod suite {
 
     /// Many claims of one call at once: exactly one wins.
     pub async fn concurrent_claims_have_one_winner(store: std::sync::Arc<dyn DecisionStore>) {
-        let now = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let now = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         let claims = (0..16).map(|n| {
             let store = store.clone();
             let d = decision("sevt_1", &format!("person {n}"), &now);

@@ -164,7 +164,7 @@ pub struct Published {
 impl Published {
     fn of(list: InboxList) -> Self {
         let json = serde_json::to_string(&list).unwrap_or_else(|_| "{}".to_owned());
-        Self { frame: crate::streams::sse::render(None, app::sse::INBOX, &json), list }
+        Self { frame: crate::streams::sse::render(None, domain::sse::INBOX, &json), list }
     }
 }
 

@@ -2,16 +2,13 @@
 //! seam another database's store goes behind, [`SqlPolicies`], its SQLite implementation
 //! (`migrations/0006_policies.sql`), with [`suite`], what every implementation must do, and
 //! [`Policies`], the copy in memory in front of any store (the notifier asks for every policy with
-//! each batch). What policies mean is in `app::policies`; the approval service applies them, the
+//! each batch). What policies mean is in `domain::policies`; the approval service applies them, the
 //! notifier follows their escalation and quiet hours.
 
 use std::sync::{Arc, RwLock};
 
-use app::{
-    error::AppError,
-    policies::{EVERY_AGENT, Policy, SentMessage},
-    upstream::client::BoxFuture,
-};
+use app::{error::AppError, upstream::client::BoxFuture};
+use domain::policies::{EVERY_AGENT, Policy, SentMessage};
 use sqlx::{AnyPool, Row};
 
 use crate::support::db::{Dialect, dialect};
@@ -69,7 +66,7 @@ fn store_failed(error: sqlx::Error) -> AppError {
 }
 
 fn now() -> String {
-    app::format::rfc3339(time::OffsetDateTime::now_utc())
+    domain::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
 fn policy_of(row: &sqlx::any::AnyRow) -> Result<Policy, sqlx::Error> {
@@ -368,7 +365,7 @@ pub mod suite {
             no_self_approval: true,
             escalation: Vec::new(),
             quiet_hours: None,
-            deadline: app::policies::Deadline::default(),
+            deadline: domain::policies::Deadline::default(),
             updated_by: String::new(),
             updated_at: String::new(),
         }
@@ -379,9 +376,9 @@ pub mod suite {
     pub async fn a_policy_replaces_the_agents_own(store: &dyn PolicyStore) {
         store.save(policy("agent_b", 1), "Ann".into()).await.unwrap();
         let mut every = policy(EVERY_AGENT, 2);
-        every.deadline = app::policies::Deadline {
+        every.deadline = domain::policies::Deadline {
             after_secs: Some(1800),
-            tools: vec![app::policies::ToolDeadline { tool: "bash".into(), after_secs: 60 }],
+            tools: vec![domain::policies::ToolDeadline { tool: "bash".into(), after_secs: 60 }],
         };
         store.save(every.clone(), "Ann".into()).await.unwrap();
         let saved = store.save(policy("agent_b", 2), "Bob".into()).await.unwrap();

@@ -2,7 +2,8 @@
 //! [`SqlRuleRows`], SQLite's `rules` table. Times are RFC 3339 in whole seconds, so that they
 //! compare as text. [`suite`] is what every implementation must do.
 
-use app::{rules::Rule, upstream::client::BoxFuture};
+use app::upstream::client::BoxFuture;
+use domain::rules::Rule;
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;
@@ -13,7 +14,7 @@ pub fn now() -> String {
 }
 
 pub fn stamp(at: time::OffsetDateTime) -> String {
-    app::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
+    domain::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
 }
 
 /// A rule as it is first written.
@@ -21,7 +22,7 @@ pub fn stamp(at: time::OffsetDateTime) -> String {
 pub struct NewRuleRow {
     pub tool: String,
     pub pattern: String,
-    pub scope: app::rules::Scope,
+    pub scope: domain::rules::Scope,
     pub scope_id: String,
     pub created_by: String,
     pub owner: String,
@@ -76,7 +77,7 @@ fn rule_of(row: &sqlx::any::AnyRow, now: &str) -> Result<Rule, sqlx::Error> {
         id: row.try_get("id")?,
         tool: row.try_get("tool")?,
         pattern: row.try_get("pattern")?,
-        scope: app::rules::Scope::parse(&scope).ok_or_else(|| sqlx::Error::ColumnDecode {
+        scope: domain::rules::Scope::parse(&scope).ok_or_else(|| sqlx::Error::ColumnDecode {
             index: "scope".to_owned(),
             source: format!("{scope:?} is not a scope this version writes").into(),
         })?,
@@ -243,10 +244,10 @@ pub mod suite {
 
     fn stamp(minutes: i64) -> String {
         let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes);
-        app::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
+        domain::format::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
     }
 
-    fn rule(tool: &str, scope: app::rules::Scope, scope_id: &str, minutes: i64) -> NewRuleRow {
+    fn rule(tool: &str, scope: domain::rules::Scope, scope_id: &str, minutes: i64) -> NewRuleRow {
         NewRuleRow {
             tool: tool.to_owned(),
             pattern: String::new(),
@@ -261,7 +262,7 @@ pub mod suite {
 
     /// Live rules are those neither revoked nor expired; a revoked rule names who ended it.
     pub async fn live_rules_are_unrevoked_and_unexpired(rows: &dyn RuleRows) {
-        use app::rules::Scope::*;
+        use domain::rules::Scope::*;
         let a = rows.insert(&rule("bash", Session, "sesn_1", 15)).await.unwrap();
         let b = rows.insert(&rule("read", Agent, "agent_1", 15)).await.unwrap();
         let expired = rows.insert(&rule("write", Session, "sesn_1", -1)).await.unwrap();
@@ -279,7 +280,7 @@ pub mod suite {
 
     /// A written tool policy is put back once its rule ended, and only once.
     pub async fn an_ended_rule_gives_back_its_tool_policy_once(rows: &dyn RuleRows) {
-        use app::rules::Scope::*;
+        use domain::rules::Scope::*;
         let a = rows.insert(&rule("bash", Session, "sesn_1", 15)).await.unwrap();
         let written = rows.note_written(a.id, Some("{\"enabled\":true}".into()), None).await.unwrap();
         assert!(written.written);
@@ -293,7 +294,7 @@ pub mod suite {
 
     /// Listing a session finds its own rules and its agent's, newest first.
     pub async fn a_session_lists_its_own_and_its_agents_rules(rows: &dyn RuleRows) {
-        use app::rules::Scope::*;
+        use domain::rules::Scope::*;
         let mine = rows.insert(&rule("bash", Session, "sesn_1", 15)).await.unwrap();
         rows.insert(&rule("bash", Session, "sesn_2", 15)).await.unwrap();
         let agents = rows.insert(&rule("read", Agent, "agent_1", 15)).await.unwrap();

@@ -1,4 +1,4 @@
-//! The rule book: scoped "always allow" rules (`app::rules`), kept in SQLite and, while live, in
+//! The rule book: scoped "always allow" rules (`domain::rules`), kept in SQLite and, while live, in
 //! memory, and applied by the inbox's reads ([`RuleBook::answer`]): a waiting call that a live
 //! rule matches is allowed by Switchboard itself, recorded in the decision store as the rule's
 //! (so the timeline says which rule allowed it) and written to the audit log with the rule and
@@ -12,9 +12,9 @@ use app::{
     api::rules::NewRule,
     decisions::{Outcome, Recorded},
     error::AppError,
-    rules::Rule,
     upstream::client::UpstreamHandle,
 };
+use domain::rules::Rule;
 use protocol::event_params::{EventParams, UserToolConfirmationParams};
 use serde_json::{Value, json};
 
@@ -120,8 +120,8 @@ impl RuleBook {
             .iter()
             .filter(|r| r.active_at(&now))
             .filter(|r| match r.scope {
-                app::rules::Scope::Session => r.scope_id == session_id,
-                app::rules::Scope::Agent => Some(r.scope_id.as_str()) == agent_id,
+                domain::rules::Scope::Session => r.scope_id == session_id,
+                domain::rules::Scope::Agent => Some(r.scope_id.as_str()) == agent_id,
             })
             .find(|r| r.matches(call))
             .cloned()
@@ -263,8 +263,8 @@ impl RuleBook {
             ));
         }
         let scope_id = match scope {
-            app::rules::Scope::Session => rule.session_id.clone(),
-            app::rules::Scope::Agent => agent.ok_or_else(|| {
+            domain::rules::Scope::Session => rule.session_id.clone(),
+            domain::rules::Scope::Agent => agent.ok_or_else(|| {
                 AppError::bad_input("scope", "This session's agent has no id; make the rule for the session.")
             })?,
         };
@@ -281,7 +281,7 @@ impl RuleBook {
             expires_at: stamp(expires_at),
         };
         let mut made = self.rows.insert(&row).await.map_err(store_failed)?;
-        if scope == app::rules::Scope::Session && rule.pattern.trim().is_empty() {
+        if scope == domain::rules::Scope::Session && rule.pattern.trim().is_empty() {
             // One written rule per tool and session: a second would remember the first's policy
             // as the one to put back.
             let already = self

@@ -14,9 +14,9 @@ use app::{
     auth::{Principal, Role},
     decisions::Recorded,
     error::AppError,
-    rules::Rule,
     upstream::client::{BoxFuture, UpstreamHandle},
 };
+use domain::rules::Rule;
 use serde_json::json;
 
 use crate::{

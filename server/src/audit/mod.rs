@@ -250,7 +250,7 @@ impl AuditLog {
                 entry.error.as_deref().unwrap_or("refused")
             ));
         }
-        let (at, since) = (app::format::rfc3339(now), app::format::rfc3339(now - SIGN_IN_WINDOW));
+        let (at, since) = (domain::format::rfc3339(now), domain::format::rfc3339(now - SIGN_IN_WINDOW));
         let refused = RefusedSignIn {
             entry: &entry,
             unnamed: &unnamed,
@@ -286,7 +286,7 @@ impl AuditLog {
 
     /// Removes entries older than `days`; answers how many.
     pub async fn purge(&self, days: u32) -> Result<u64, StoreError> {
-        let cutoff = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(days as i64));
+        let cutoff = domain::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(days as i64));
         self.rows.purge(&cutoff).await
     }
 

@@ -71,7 +71,7 @@ impl SqlAuditRows {
     }
 
     async fn insert_now(&self, entry: &NewEntry, workspace: Option<&str>) -> Result<i64, sqlx::Error> {
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         insert(&self.pool, entry, workspace, None, &at).await
     }
 
@@ -112,7 +112,7 @@ impl SqlAuditRows {
     }
 
     async fn begin_now(&self, actor: &Actor, action: &str, workspace: Option<&str>) -> Result<i64, sqlx::Error> {
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         sqlx::query(
             "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8) RETURNING id",
@@ -345,7 +345,7 @@ impl AuditRows for SqlAuditRows {
 /// What every [`AuditRows`] must do, whatever keeps it: each check takes a fresh, empty store.
 #[cfg(test)]
 pub mod suite {
-    use app::format::rfc3339;
+    use domain::format::rfc3339;
     use time::OffsetDateTime;
 
     use super::*;
@@ -471,9 +471,9 @@ pub mod suite {
             refuse(rows, Some("ann"), "192.0.2.1", OffsetDateTime::now_utc()).await;
         }
         assert_eq!(rows.select(&all(), None).await.unwrap()[0].attempts, 3);
-        let long_ago = app::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1));
+        let long_ago = domain::format::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1));
         assert_eq!(rows.purge(&long_ago).await.unwrap(), 0);
-        let later = app::format::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+        let later = domain::format::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(1));
         assert_eq!(rows.purge(&later).await.unwrap(), 1);
         assert!(rows.select(&all(), None).await.unwrap().is_empty());
     }

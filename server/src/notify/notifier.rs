@@ -322,10 +322,11 @@ impl Notifier {
         }
         let now = time::OffsetDateTime::now_utc();
         if claims.x < now.unix_timestamp() {
-            let at = time::OffsetDateTime::from_unix_timestamp(claims.x).map(app::format::rfc3339).unwrap_or_default();
+            let at =
+                time::OffsetDateTime::from_unix_timestamp(claims.x).map(domain::format::rfc3339).unwrap_or_default();
             return refused(format!(
                 "This link expired at {}. The call, if it still waits, is in the Inbox.",
-                app::format::timestamp(&at)
+                domain::format::timestamp(&at)
             ));
         }
         // Decided outside Switchboard (another client, the session ended): no longer listed.
@@ -344,7 +345,7 @@ impl Notifier {
         if let Some(used) = self.rows.link_used(&claims.n).await.map_err(store_failed)? {
             return refused(format!(
                 "This link was already used to decide, at {}; each link decides once. The call, if it still waits, is in the Inbox.",
-                app::format::timestamp(&used)
+                domain::format::timestamp(&used)
             ));
         }
         Ok(LinkCheck::Open { tool, summary })
@@ -367,7 +368,7 @@ impl Notifier {
         if claims.x < now.unix_timestamp() {
             return Ok(Err(LinkRefusal::Expired));
         }
-        match self.rows.use_link(&claims.n, username, &app::format::rfc3339(now)).await.map_err(store_failed)? {
+        match self.rows.use_link(&claims.n, username, &domain::format::rfc3339(now)).await.map_err(store_failed)? {
             Some(_) => Ok(Err(LinkRefusal::Used)),
             None => Ok(Ok(SpentLink { nonce: claims.n })),
         }
@@ -387,7 +388,7 @@ impl Notifier {
     }
 
     async fn set_email_now(&self, username: &str, address: &str) -> Result<EmailChoice, AppError> {
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         if address.is_empty() {
             self.rows.set_email(username, None, &at).await
         } else {
@@ -581,7 +582,7 @@ impl Notifier {
                 serde_json::json!({
                     "policy": policy.agent_id,
                     "quiet_hours": quiet.in_words(),
-                    "held_until": app::format::rfc3339(until),
+                    "held_until": domain::format::rfc3339(until),
                 }),
             )
             .await;
@@ -840,7 +841,7 @@ impl Notifier {
                 secret.as_deref().map(|secret| key.seal_text(&sealed_as(id, "secret"), secret)),
             ),
         };
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         let record =
             self.rows.add_channel((&kind, &name, &self.workspace.0), &by, &at, &fill).await.map_err(store_failed)?;
         let (channel, ..) = channel_of(record, sealing);

@@ -128,7 +128,7 @@ pub struct WebhookReport {
 impl WebhookSource for WebhookReport {
     fn status(&self) -> WebhookStatus {
         let moment = |at: SystemTime, what: &str| WebhookMoment {
-            at: app::format::rfc3339(time::OffsetDateTime::from(at)),
+            at: domain::format::rfc3339(time::OffsetDateTime::from(at)),
             what: what.to_owned(),
         };
         let (poll, base_poll) = self.inbox.poll_intervals();

@@ -884,7 +884,7 @@ fn kind_of(e: &Value) -> Option<&str> {
 }
 
 fn at_ms(e: &Value) -> Option<f64> {
-    e.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms)
+    e.get("processed_at").and_then(Value::as_str).and_then(domain::format::parse_rfc3339_ms)
 }
 
 /// The session's title and facts, as (term, value), for the top of Markdown and HTML (the number
@@ -908,7 +908,7 @@ fn facts(head: &Head, exported_at: &str) -> (String, Vec<(&'static str, String)>
         ("Status", get("/status").unwrap_or_default()),
         ("Created", get("/created_at").unwrap_or_default()),
     ];
-    if let Some(cost) = s.pointer("/usage/list_cost").and_then(app::format::json_cost) {
+    if let Some(cost) = s.pointer("/usage/list_cost").and_then(domain::format::json_cost) {
         facts.push(("Cost", cost));
     }
     facts.push(("Exported", exported_at.to_owned()));

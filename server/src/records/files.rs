@@ -58,11 +58,11 @@ pub async fn upload(
     match (outcome, wants_json) {
         (Ok(file), true) => (StatusCode::CREATED, Json(file)).into_response(),
         (Ok(file), false) => {
-            Redirect::to(&format!("/files?uploaded={}", app::format::query_value(&file.id))).into_response()
+            Redirect::to(&format!("/files?uploaded={}", domain::format::query_value(&file.id))).into_response()
         }
         (Err(error), true) => error.into_response(),
         (Err(error), false) => {
-            Redirect::to(&format!("/files?error={}", app::format::query_value(&error.to_string()))).into_response()
+            Redirect::to(&format!("/files?error={}", domain::format::query_value(&error.to_string()))).into_response()
         }
     }
 }
@@ -164,7 +164,7 @@ fn too_large(limit: u64) -> AppError {
         kind: app::error::ErrorKind::BadInput,
         message: format!(
             "The file is larger than the upload limit of {}. Choose a smaller file.",
-            app::format::bytes(limit)
+            domain::format::bytes(limit)
         ),
         field: Some("file".to_owned()),
         request_id: None,
@@ -211,7 +211,7 @@ pub async fn download(
                 .collect();
             let disposition = format!(
                 "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-                app::format::query_value(&meta.filename)
+                domain::format::query_value(&meta.filename)
             );
             if let Ok(value) = HeaderValue::from_str(&disposition) {
                 headers.insert(header::CONTENT_DISPOSITION, value);

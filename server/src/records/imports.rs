@@ -434,7 +434,7 @@ impl Imports {
                 AppError::internal("Switchboard could not read the file; try again.")
             })?
             .map_err(not_json)?;
-        let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+        let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         let id = self.rows.add(document, pages, &checked, username, &at).await.map_err(store_failed)?;
         Ok(format!("import_{id}"))
     }
@@ -669,7 +669,7 @@ pub async fn upload(
         (Ok(id), false) => Redirect::to(&format!("/imports/{id}")).into_response(),
         (Err(error), true) => error.into_response(),
         (Err(error), false) => {
-            Redirect::to(&format!("/imports?error={}", app::format::query_value(&error.message))).into_response()
+            Redirect::to(&format!("/imports?error={}", domain::format::query_value(&error.message))).into_response()
         }
     }
 }
@@ -725,7 +725,7 @@ pub async fn stream(
         },
         Err(error) => return error.into_response(),
     };
-    let mut frames = vec![sse::status(app::sse::LinkState::Live, None)];
+    let mut frames = vec![sse::status(domain::sse::LinkState::Live, None)];
     // Numbered by another log (an import removed and made again): start over, as the hub says.
     if after > newest {
         frames.push(sse::reset("The imported session was read again; its events follow from the first."));
@@ -738,7 +738,7 @@ pub async fn stream(
         move |(imports, next, mut page)| async move {
             loop {
                 if let Some((n, event)) = page.next() {
-                    let frame = sse::render(Some(n), app::sse::EVENT, event.get());
+                    let frame = sse::render(Some(n), domain::sse::EVENT, event.get());
                     return Some((frame, (imports, n + 1, page)));
                 }
                 match imports.page_from(number, next).await {

@@ -36,7 +36,6 @@ use app::{
     },
     auth::{Principal, Role},
     error::{AppError, ErrorKind},
-    sse::LinkState,
     upstream::client::BoxFuture,
 };
 use axum::{
@@ -44,6 +43,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use domain::sse::LinkState;
 use futures::{Stream, StreamExt};
 use regex::Regex;
 use serde_json::{Value, json};
@@ -160,7 +160,7 @@ fn now_unix() -> i64 {
 }
 
 fn rfc3339_of_unix(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map(app::format::rfc3339).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(unix).map(domain::format::rfc3339).unwrap_or_default()
 }
 
 /// The SHA-256 of a token, in hex: what the store keeps.
@@ -326,7 +326,7 @@ impl Shares {
             return (!redacts).then_some(frame);
         };
         match name.as_str() {
-            app::sse::EVENT => {
+            domain::sse::EVENT => {
                 let mut event: Value = serde_json::from_str(&data).ok()?;
                 if !within(link, &event) {
                     return None;
@@ -337,9 +337,9 @@ impl Shares {
                 self.redact(link, &mut event);
                 Some(sse::render(id, &name, &event.to_string()))
             }
-            app::sse::PREVIEW => (!redacts && link.snapshot_ms.is_none()).then_some(frame),
-            app::sse::STATUS => Some(for_audience(frame, &data)),
-            app::sse::PING | app::sse::RESET | app::sse::END => Some(frame),
+            domain::sse::PREVIEW => (!redacts && link.snapshot_ms.is_none()).then_some(frame),
+            domain::sse::STATUS => Some(for_audience(frame, &data)),
+            domain::sse::PING | domain::sse::RESET | domain::sse::END => Some(frame),
             // A frame this code does not know may hold anything.
             _ => (!redacts).then_some(frame),
         }
@@ -511,10 +511,10 @@ impl Shares {
     /// opens it as often as they like). The session's title and agent name as stored.
     async fn seen(&self, link: &OpenLink, viewer: Actor, opened: Opened) -> Result<(String, String), AppError> {
         let now = time::OffsetDateTime::now_utc();
-        let at = app::format::rfc3339(now);
+        let at = domain::format::rfc3339(now);
         // The viewing that moves the last view past the window writes the entry: of a page and
         // its streams opening at once, one does.
-        let window_start = app::format::rfc3339(now - VIEW_ENTRY_EVERY);
+        let window_start = domain::format::rfc3339(now - VIEW_ENTRY_EVERY);
         let (first_in_window, row) =
             self.rows.viewed(link.id, &at, &window_start, opened == Opened::Page).await.map_err(store_failed)?;
         let (title, agent, views) = (row.title, row.agent, row.views);
@@ -592,7 +592,7 @@ fn limited(
 /// A `status` frame as a link's audience gets it: the state, and the console's words for it
 /// instead of the hub's (which name the API's error, its request id, the key to check).
 fn for_audience(frame: Bytes, data: &str) -> Bytes {
-    let Ok(status) = serde_json::from_str::<app::sse::Status>(data) else {
+    let Ok(status) = serde_json::from_str::<domain::sse::Status>(data) else {
         return sse::status(LinkState::Failed, None);
     };
     let message = match status.state {
@@ -609,7 +609,7 @@ fn for_audience(frame: Bytes, data: &str) -> Bytes {
 /// Whether a link with a snapshot shows `event`: processed by the snapshot's moment.
 fn within(link: &OpenLink, event: &Value) -> bool {
     let Some(cut) = link.snapshot_ms else { return true };
-    let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
+    let at = event.get("processed_at").and_then(Value::as_str).and_then(domain::format::parse_rfc3339_ms);
     at.is_some_and(|at| at <= cut as f64)
 }
 
@@ -677,7 +677,7 @@ impl ShareStore for Shares {
                 title: about.title,
                 agent: about.agent,
                 created_by: username,
-                created_at: app::format::rfc3339(now),
+                created_at: domain::format::rfc3339(now),
                 expires_unix,
                 snapshot_ms,
                 hide_tools: new.hide_tools,
@@ -710,7 +710,7 @@ impl ShareStore for Shares {
                 ));
             }
             if row.revoked_at.is_none() {
-                let at = app::format::rfc3339(time::OffsetDateTime::now_utc());
+                let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
                 self.rows.revoke(number, &at, &by.username).await.map_err(store_failed)?;
             }
             self.revoked_here(number);
@@ -847,7 +847,7 @@ mod tests {
             assert!(text.contains("reconnecting") && text.contains("reconnects by itself"), "{text}");
             assert!(!text.contains("req_123") && !text.contains("ANTHROPIC_API_KEY"), "{text}");
             // Joined with an event, on a link that shows everything: the event passes as it is.
-            let event = sse::render(Some(7), app::sse::EVENT, r#"{"type":"agent.message","content":[]}"#);
+            let event = sse::render(Some(7), domain::sse::EVENT, r#"{"type":"agent.message","content":[]}"#);
             let mut write = event.to_vec();
             write.extend_from_slice(&sse::status(LinkState::Failed, Some(upstream)));
             let text = String::from_utf8(shares.filter(&link, Bytes::from(write)).unwrap().to_vec()).unwrap();
@@ -864,21 +864,21 @@ mod tests {
     async fn a_redacting_link_hides_tool_io_masks_every_string_and_drops_previews() {
         let shares = shares();
         let call = json!({ "id": "sevt_1", "type": "agent.tool_use", "name": "bash", "input": { "command": "echo TOOLVALUE" }, "extra": "TOOLVALUE" });
-        let frame = sse::render(Some(3), app::sse::EVENT, &call.to_string());
+        let frame = sse::render(Some(3), domain::sse::EVENT, &call.to_string());
         let out = shares.filter(&link(true, false), frame).unwrap();
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("TOOLVALUE") && text.contains(HIDDEN_INPUT) && text.starts_with("id: 3\n"), "{text}");
 
         let result = json!({ "id": "sevt_2", "type": "agent.tool_result", "tool_use_id": "sevt_1", "content": [{ "type": "text", "text": "TOOLVALUE" }] });
         let out =
-            shares.filter(&link(true, false), sse::render(Some(4), app::sse::EVENT, &result.to_string())).unwrap();
+            shares.filter(&link(true, false), sse::render(Some(4), domain::sse::EVENT, &result.to_string())).unwrap();
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("TOOLVALUE") && text.contains(HIDDEN_OUTPUT) && text.contains("sevt_1"), "{text}");
 
         let key = ["sk", "ant", "api03", "abcdefghijkl"].join("-");
         let message = json!({ "type": "agent.message", "content": [{ "type": "text", "text": format!("key {key}") }] });
         let out =
-            shares.filter(&link(false, true), sse::render(Some(5), app::sse::EVENT, &message.to_string())).unwrap();
+            shares.filter(&link(false, true), sse::render(Some(5), domain::sse::EVENT, &message.to_string())).unwrap();
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("abcdefghijkl") && text.contains(MASK), "{text}");
 
@@ -886,7 +886,8 @@ mod tests {
         let updated = json!({ "id": "sevt_3", "type": "session.updated", "title": "New title",
             "agent": { "id": "agent_1", "name": "Lead", "system": "PROMPTVALUE" }, "metadata": { "team": "METAVALUE" } });
         for redacting in [link(true, false), link(false, true)] {
-            let out = shares.filter(&redacting, sse::render(Some(6), app::sse::EVENT, &updated.to_string())).unwrap();
+            let out =
+                shares.filter(&redacting, sse::render(Some(6), domain::sse::EVENT, &updated.to_string())).unwrap();
             let text = String::from_utf8(out.to_vec()).unwrap();
             assert!(
                 text.contains("New title") && !text.contains("PROMPTVALUE") && !text.contains("METAVALUE"),
@@ -894,7 +895,7 @@ mod tests {
             );
         }
 
-        let preview = sse::render(None, app::sse::PREVIEW, "{\"delta\":\"sk-ant\"}");
+        let preview = sse::render(None, domain::sse::PREVIEW, "{\"delta\":\"sk-ant\"}");
         assert_eq!(shares.filter(&link(false, true), preview.clone()), None);
         assert_eq!(shares.filter(&link(false, false), preview.clone()), Some(preview));
         assert_eq!(shares.filter(&link(false, true), sse::render(None, "something_new", "{}")), None);
@@ -958,10 +959,10 @@ mod tests {
             json!({ "id": "c", "type": "agent.tool_use", "name": "bash", "input": { "command": "echo TOOLVALUE" } });
         let result = json!({ "id": "r", "type": "agent.tool_result", "tool_use_id": "c", "content": [{ "type": "text", "text": "TOOLVALUE" }] });
         let mut write = Vec::new();
-        write.extend_from_slice(&sse::render(Some(1), app::sse::EVENT, &call.to_string()));
-        write.extend_from_slice(&sse::render(None, app::sse::PREVIEW, "{\"text\":\"TOOLVALUE\"}"));
-        write.extend_from_slice(&sse::render(Some(2), app::sse::EVENT, &result.to_string()));
-        write.extend_from_slice(&sse::render(None, app::sse::END, "{}"));
+        write.extend_from_slice(&sse::render(Some(1), domain::sse::EVENT, &call.to_string()));
+        write.extend_from_slice(&sse::render(None, domain::sse::PREVIEW, "{\"text\":\"TOOLVALUE\"}"));
+        write.extend_from_slice(&sse::render(Some(2), domain::sse::EVENT, &result.to_string()));
+        write.extend_from_slice(&sse::render(None, domain::sse::END, "{}"));
         let write = Bytes::from(write);
         let out = String::from_utf8(shares.filter(&link(true, false), write.clone()).unwrap().to_vec()).unwrap();
         assert!(!out.contains("TOOLVALUE"), "{out}");
@@ -978,16 +979,16 @@ mod tests {
     #[tokio::test]
     async fn a_snapshot_shows_only_what_was_processed_before_it_was_made() {
         let shares = shares();
-        let cut = app::format::parse_rfc3339_ms("2026-11-24T12:00:00Z").unwrap() as i64;
+        let cut = domain::format::parse_rfc3339_ms("2026-11-24T12:00:00Z").unwrap() as i64;
         let snapshot = OpenLink { snapshot_ms: Some(cut), ..link(false, false) };
         let at = |when: Option<&str>| {
             let event = json!({ "type": "agent.message", "processed_at": when, "content": [] });
-            shares.filter(&snapshot, sse::render(Some(1), app::sse::EVENT, &event.to_string())).is_some()
+            shares.filter(&snapshot, sse::render(Some(1), domain::sse::EVENT, &event.to_string())).is_some()
         };
         assert!(at(Some("2026-11-24T11:59:59.999Z")));
         assert!(at(Some("2026-11-24T12:00:00Z")));
         assert!(!at(Some("2026-11-24T12:00:00.001Z")));
         assert!(!at(None), "an event not processed yet is after the snapshot");
-        assert_eq!(shares.filter(&snapshot, sse::render(None, app::sse::PREVIEW, "{}")), None);
+        assert_eq!(shares.filter(&snapshot, sse::render(None, domain::sse::PREVIEW, "{}")), None);
     }
 }

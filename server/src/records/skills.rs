@@ -85,13 +85,13 @@ fn answer(headers: &HeaderMap, outcome: Result<Uploaded, AppError>, back: &str) 
         (Ok(uploaded), true) => (StatusCode::CREATED, Json(uploaded)).into_response(),
         (Ok(uploaded), false) => Redirect::to(&format!(
             "/skills/{}?uploaded={}",
-            app::format::query_value(&uploaded.skill_id),
-            app::format::query_value(&uploaded.version_id)
+            domain::format::query_value(&uploaded.skill_id),
+            domain::format::query_value(&uploaded.version_id)
         ))
         .into_response(),
         (Err(error), true) => error.into_response(),
         (Err(error), false) => {
-            Redirect::to(&format!("{back}?error={}", app::format::query_value(&error.to_string()))).into_response()
+            Redirect::to(&format!("{back}?error={}", domain::format::query_value(&error.to_string()))).into_response()
         }
     }
 }
@@ -235,7 +235,7 @@ fn too_large() -> AppError {
         kind: ErrorKind::BadInput,
         message: format!(
             "The skill is larger than {} in all. Leave out what the skill does not need (build outputs, data) and upload it again.",
-            app::format::bytes(MAX_SKILL_BYTES)
+            domain::format::bytes(MAX_SKILL_BYTES)
         ),
         field: Some("files".to_owned()),
         request_id: None,

@@ -248,7 +248,11 @@ async fn after(
                     .settle(
                         app,
                         &message,
-                        &outcome_line(result, &person.label(), &app::format::rfc3339(time::OffsetDateTime::now_utc())),
+                        &outcome_line(
+                            result,
+                            &person.label(),
+                            &domain::format::rfc3339(time::OffsetDateTime::now_utc()),
+                        ),
                     )
                     .await;
             }

@@ -113,7 +113,7 @@ pub struct SlackParts {
 }
 
 fn now_rfc3339() -> String {
-    app::format::rfc3339(time::OffsetDateTime::now_utc())
+    domain::format::rfc3339(time::OffsetDateTime::now_utc())
 }
 
 fn sealed_as(workspace: &str, field: &str) -> String {

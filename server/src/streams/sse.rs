@@ -1,6 +1,6 @@
 //! Server-sent events as Switchboard sends them: the one frame renderer, the frames that are
 //! Switchboard's own (`status`, `ping`, `signed_out`), and the response that carries a stream
-//! for as long as the person's login stands. Frame names and payloads: `app::sse`.
+//! for as long as the person's login stands. Frame names and payloads: `domain::sse`.
 
 use std::{
     sync::{
@@ -10,7 +10,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::sse::{self, LinkState, Status};
 use axum::{
     Extension,
     body::Body,
@@ -18,6 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use domain::sse::{self, LinkState, Status};
 use futures::{Stream, StreamExt};
 
 use crate::access::LoginCheck;

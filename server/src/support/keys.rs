@@ -35,7 +35,7 @@ impl KeyStore {
                 )
                 .bind(name)
                 .bind(seal.seal(associated.as_bytes(), &made))
-                .bind(app::format::rfc3339(time::OffsetDateTime::now_utc()))
+                .bind(domain::format::rfc3339(time::OffsetDateTime::now_utc()))
                 .execute(pool)
                 .await
                 .map_err(io::Error::other)?;

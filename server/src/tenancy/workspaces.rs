@@ -682,7 +682,7 @@ impl Workspaces {
             sealed_key: secret.seal(&id, &base_url, &key),
             sealed_webhook_secret: None,
             created_by: by.clone(),
-            created_at: app::format::rfc3339(time::OffsetDateTime::now_utc()),
+            created_at: domain::format::rfc3339(time::OffsetDateTime::now_utc()),
         };
         // Held until it is served here, so that a sync for another replica's change cannot start
         // it a second time meanwhile.

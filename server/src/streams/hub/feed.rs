@@ -10,11 +10,9 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    error::AppError,
-    sse::{END, EVENT, PREVIEW},
-};
+use app::error::AppError;
 use bytes::Bytes;
+use domain::sse::{END, EVENT, PREVIEW};
 use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
@@ -199,7 +197,7 @@ pub(super) fn ingest(feed: &Feed, event: &Value, raw: Option<&str>, out: &mut Ve
             state.seqs.insert(key, seq);
             let frame = sse::render(Some(seq), EVENT, &raw.map_or_else(|| event.to_string(), str::to_owned));
             state.log.push_back(frame.clone());
-            let at = event.get("processed_at").and_then(Value::as_str).and_then(app::format::parse_rfc3339_ms);
+            let at = event.get("processed_at").and_then(Value::as_str).and_then(domain::format::parse_rfc3339_ms);
             state.log_at.push_back(at.unwrap_or(f64::NAN));
             state.log_bytes += frame.len();
             feed.kept_bytes.fetch_add(frame.len(), Ordering::Relaxed);

@@ -34,7 +34,7 @@
 //!   the writes to viewers (one counter increment each, on a handle the viewer holds), the
 //!   frames a lagging viewer dropped and its catch-ups.
 //!
-//! To the browser the hub speaks SSE with a fixed set of frame names (`app::sse`), so that an
+//! To the browser the hub speaks SSE with a fixed set of frame names (`domain::sse`), so that an
 //! event type this version does not know still reaches the page: `event` (a persisted event,
 //! with `id:`), `preview` (`event_start`/`event_delta`), `status` (the hub's link to the API),
 //! `ping` (heartbeat) and `end` (the session was deleted); the stream's response adds

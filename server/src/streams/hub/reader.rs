@@ -8,9 +8,9 @@ use std::{
 
 use app::{
     error::{AppError, ErrorKind},
-    sse::{END, LinkState},
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
+use domain::sse::{END, LinkState};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use protocol::common::Page;

@@ -3,11 +3,9 @@
 
 use std::{collections::VecDeque, sync::Arc};
 
-use app::{
-    error::AppError,
-    sse::{EVENT, LinkState},
-};
+use app::error::AppError;
 use bytes::Bytes;
+use domain::sse::{EVENT, LinkState};
 use tokio::sync::{broadcast, watch};
 
 use crate::{streams::sse, support::meters};

@@ -1,7 +1,7 @@
 //! Approval policies and what they make of a session's waiting calls: the types the approval
-//! service (`crate::approvals`), the Rules page and the cards share. An agent's own policy
+//! service (`server/src/approvals/`), the Rules page and the cards share. An agent's own policy
 //! replaces the one for every agent (`*`); there is no merging. The form and the server functions
-//! are `crate::api::policies`.
+//! are `app::api::policies`.
 
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@
 //! | `status`     |                   | [`Status`]: the hub's link to the API              | session |
 //! | `end`        |                   | the API's last word (the session was deleted)      | session |
 //! | `reset`      |                   | [`Reset`]: forget every event; the history follows | session |
-//! | `inbox`      |                   | the waiting calls (`api::inbox::InboxList`)        | inbox   |
+//! | `inbox`      |                   | the waiting calls (`app::api::inbox::InboxList`)        | inbox   |
 //! | `signed_out` |                   | `{}`: the person's sign-in ended                   | both    |
 //! | `ping`       |                   | `{}`: a heartbeat                                  | both    |
 

@@ -50,7 +50,7 @@ pub fn usd(amount: f64) -> String {
 }
 
 /// `at` as the API and Switchboard's database write times: RFC 3339, UTC.
-#[cfg(feature = "ssr")]
+#[cfg(feature = "server")]
 pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -13,27 +13,11 @@
 //! - no pattern: every call of the tool (any tool, MCP tools too).
 //!
 //! What this module holds is shared: the server applies rules (`server/src/approvals/rules.rs`); the
-//! browser shows what a rule would match before it is made.
+//! browser shows what a rule would match before it is made. The tab's signal that rules changed is
+//! the UI's own (`app::actions::RulesChanged`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Bumped when a rule is made or revoked in this tab (the App provides it): lists of rules read
-/// again.
-#[derive(Clone, Copy)]
-pub struct RulesChanged(pub leptos::prelude::RwSignal<u64>);
-
-impl RulesChanged {
-    /// The App's, looked up once where a component is made (not inside a reactive closure).
-    pub fn get() -> Option<Self> {
-        leptos::prelude::use_context::<RulesChanged>()
-    }
-
-    pub fn bump(self) {
-        use leptos::prelude::*;
-        self.0.update(|n| *n += 1);
-    }
-}
 
 /// How long a rule may last, at most (a rule outliving a working day should be a tool policy).
 pub const MAX_MINUTES: u32 = 24 * 60;
@@ -281,21 +265,17 @@ pub struct NewRule {
 
 impl NewRule {
     /// The rule's pattern and scope, or what is wrong with them.
-    pub fn check(&self) -> Result<(String, Scope), crate::error::AppError> {
+    pub fn check(&self) -> Result<(String, Scope), crate::BadInput> {
         let tool = self.tool.trim();
         if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(crate::error::AppError::bad_input("tool", "Name the tool the rule is for."));
+            return Err(crate::BadInput::new("tool", "Name the tool the rule is for."));
         }
-        Pattern::parse(tool, &self.pattern)
-            .map_err(|problem| crate::error::AppError::bad_input("pattern", problem.to_string()))?;
+        Pattern::parse(tool, &self.pattern).map_err(|problem| crate::BadInput::new("pattern", problem.to_string()))?;
         let scope = Scope::parse(&self.scope).ok_or_else(|| {
-            crate::error::AppError::bad_input("scope", "Choose whether the rule holds for this session or this agent.")
+            crate::BadInput::new("scope", "Choose whether the rule holds for this session or this agent.")
         })?;
         if !DURATIONS.iter().any(|(m, _)| *m == self.minutes) {
-            return Err(crate::error::AppError::bad_input(
-                "minutes",
-                "Choose how long the rule lasts: 15 minutes to 24 hours.",
-            ));
+            return Err(crate::BadInput::new("minutes", "Choose how long the rule lasts: 15 minutes to 24 hours."));
         }
         Ok((tool.to_owned(), scope))
     }
