@@ -41,6 +41,17 @@ async fn listed(app: &TestApp, id: &str) -> Vec<Value> {
 /// The digest as the export's own rule says, computed here without the server's code: keys
 /// sorted at every level, no spaces (these events hold no fractional numbers, the one place
 /// RFC 8785 prints differently from serde_json), one line per event.
+/// An export file posted to the Imports page's endpoint, as its form sends it.
+async fn post_import(app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/imports", app.address))
+        .header("accept", "application/json")
+        .multipart(file_form(name, bytes))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn recomputed(events: &[Value]) -> String {
     fn sorted(value: &Value) -> Value {
         match value {
@@ -176,13 +187,7 @@ async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events()
     let id = finished_session(&app).await;
     let export = app.get(&format!("/api/sessions/{id}/export?format=json")).await.bytes().await.unwrap().to_vec();
     let original: Value = serde_json::from_slice(&export).unwrap();
-    let upload = |bytes: Vec<u8>| {
-        app.client
-            .post(format!("{}/api/imports", app.address))
-            .header("accept", "application/json")
-            .multipart(file_form("session.json", bytes))
-            .send()
-    };
+    let upload = |bytes: Vec<u8>| post_import(&app, "session.json", bytes);
 
     // A changed file is refused, and nothing is kept.
     // (In an event: the agent's definition, which also holds the text, is not under the digest.)
@@ -190,16 +195,16 @@ async fn an_export_imports_as_a_read_only_session_that_replays_the_same_events()
     let said = tampered["events"].as_array_mut().unwrap().iter_mut().find(|e| e["type"] == "agent.message").unwrap();
     said["content"][0]["text"] = json!("Let me lie.");
     let tampered = tampered.to_string();
-    let refused = upload(tampered.into_bytes()).await.unwrap();
+    let refused = upload(tampered.into_bytes()).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("do not match the export's digest"));
-    let refused = upload(b"{\"not\": \"an export\"}".to_vec()).await.unwrap();
+    let refused = upload(b"{\"not\": \"an export\"}".to_vec()).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("not a Switchboard session export"));
     let (_, listed_imports) = app.read("imports/list", &[]).await;
     assert_eq!(listed_imports, json!([]));
 
-    let imported = upload(export).await.unwrap();
+    let imported = upload(export).await;
     assert_eq!(imported.status(), 201);
     let import_id = imported.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let (status, row) = app.read("imports/get", &[("id", &import_id)]).await;
@@ -287,14 +292,7 @@ async fn a_version_2_export_round_trips_through_import_and_a_version_1_file_stil
     assert_eq!(text.lines().filter(|l| l.starts_with("    {\"")).count(), events.len());
 
     let upload = |bytes: Vec<u8>| async {
-        let response = app
-            .client
-            .post(format!("{}/api/imports", app.address))
-            .header("accept", "application/json")
-            .multipart(file_form("session.json", bytes))
-            .send()
-            .await
-            .unwrap();
+        let response = post_import(&app, "session.json", bytes).await;
         let status = response.status();
         let answer: Value = response.json().await.unwrap();
         assert_eq!(status, 201, "{answer}");
@@ -329,14 +327,7 @@ async fn a_version_2_export_round_trips_through_import_and_a_version_1_file_stil
     // A version 1 file changed after export is still refused.
     let mut changed = version_1.clone();
     changed["events"][0]["id"] = json!("sevt_changed");
-    let refused = app
-        .client
-        .post(format!("{}/api/imports", app.address))
-        .header("accept", "application/json")
-        .multipart(file_form("changed.json", changed.to_string().into_bytes()))
-        .send()
-        .await
-        .unwrap();
+    let refused = post_import(&app, "changed.json", changed.to_string().into_bytes()).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("do not match the export's digest"));
 }
@@ -621,14 +612,7 @@ async fn a_long_import_streams_across_its_pages_and_resumes_in_any_of_them() {
         "session": { "id": "sesn_long", "title": "Long" }, "agent": { "name": "Lead" },
         "events": events, "digest": server::records::export::digest(&events), "threads": [],
     });
-    let response = app
-        .client
-        .post(format!("{}/api/imports", app.address))
-        .header("accept", "application/json")
-        .multipart(file_form("long.json", export.to_string().into_bytes()))
-        .send()
-        .await
-        .unwrap();
+    let response = post_import(&app, "long.json", export.to_string().into_bytes()).await;
     assert_eq!(response.status(), 201);
     let import_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let all = streamed(&app, &format!("/api/imports/{import_id}/stream"), events.len()).await;
