@@ -1,31 +1,4 @@
-//! What the browser may know about the upstream API: never the key itself.
+//! What the console knows of the upstream API (and, on the server, the client it calls it with)
+//! lives in the domain crate; the pages and server functions name it from here.
 
-use serde::{Deserialize, Serialize};
-
-/// Which Managed Agents API Switchboard talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpstreamMode {
-    /// Anthropic's API, with the key from `ANTHROPIC_API_KEY`.
-    Anthropic,
-    /// The embedded engine: a local implementation of the same API, used when no key is set.
-    Embedded,
-}
-
-/// The upstream as the console shows it. Built by the server from its settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpstreamSummary {
-    pub mode: UpstreamMode,
-    /// Base URL of the API (for the embedded engine, where it listens on loopback); empty for
-    /// people who are not admins.
-    pub base_url: String,
-    /// Whether an API key is configured. The key itself stays on the server.
-    pub key_configured: bool,
-    /// Where Switchboard keeps its data; empty for people who are not admins.
-    pub data_dir: String,
-    /// The largest file the console uploads, shown before an upload starts.
-    pub max_upload_bytes: u64,
-}
-
-#[cfg(feature = "ssr")]
-pub mod client;
+pub use domain::upstream::*;

@@ -3,18 +3,29 @@
 //! Leptos here; it builds for the browser and the server, and what only the server may use sits
 //! behind the `server` feature.
 //!
+//! - [`error`]: the console's one error type, a sentence a person can act on.
+//! - [`auth`]: roles, the person signed in, accounts and their checks (and, on the server, the
+//!   account store's trait).
+//! - [`decisions`]: verdicts on tool calls, what a decision came to, why a link refused.
+//! - [`approvals`]: the approval service's trait, which every caller decides through (server).
+//! - [`upstream`]: which API Switchboard talks to (and, on the server, the client's trait).
 //! - [`policies`]: approval policies (who must approve, how many, quiet hours, deadlines).
 //! - [`rules`]: "always allow" rules and the patterns they match a call's input with.
 //! - [`sse`]: the names and payloads of Switchboard's own event-stream frames.
 //! - [`format`]: how numbers, sizes, times and query values are written.
 
+pub mod approvals;
+pub mod auth;
+pub mod decisions;
+pub mod error;
 pub mod format;
 pub mod policies;
 pub mod rules;
 pub mod sse;
+pub mod upstream;
 
 /// What is wrong with a person's input, and in which field: the domain's checks say it, and the
-/// app's error (`app::error::AppError`, a 400 that names the field) carries it to the form.
+/// console's error ([`error::AppError`], a 400 that names the field) carries it to the form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadInput {
     pub field: &'static str,

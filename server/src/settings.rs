@@ -2,7 +2,7 @@
 
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-use app::upstream::UpstreamMode;
+use domain::upstream::UpstreamMode;
 
 /// Anthropic's API, used when a key is set and `ANTHROPIC_BASE_URL` is not.
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -214,11 +214,11 @@ pub struct OidcSettings {
     /// `SWITCHBOARD_OIDC_ROLE_MAP`: `value=role` pairs, comma-separated (`sb-admins=admin,
     /// oncall=approver`). When set, the provider decides: every sign-in sets the person's roles
     /// from the claim, and a person none of whose values maps is refused.
-    pub role_map: Vec<(String, app::auth::Role)>,
+    pub role_map: Vec<(String, domain::auth::Role)>,
     /// `SWITCHBOARD_OIDC_DEFAULT_ROLES`: without a role map, the roles of an account made by its
     /// first sign-in (default `viewer`); `none` makes it disabled until an admin enables it and
     /// grants its roles on the Users page. Later sign-ins keep what the admin set.
-    pub default_roles: Option<Vec<app::auth::Role>>,
+    pub default_roles: Option<Vec<domain::auth::Role>>,
     /// Where the provider sends people back: `SWITCHBOARD_PUBLIC_URL` + `/auth/oidc/callback`
     /// (register it at the provider).
     pub redirect_url: String,
@@ -655,7 +655,7 @@ fn oidc_settings(
     get: &impl Fn(&str) -> Option<String>,
     public_url: Option<&str>,
 ) -> Result<Option<OidcSettings>, SettingsError> {
-    use app::auth::Role;
+    use domain::auth::Role;
     let error = |m: String| SettingsError::Oidc(m);
     let Some(issuer) = get("SWITCHBOARD_OIDC_ISSUER") else {
         if get("SWITCHBOARD_OIDC_CLIENT_ID").is_some() {
@@ -846,7 +846,7 @@ mod tests {
         let oidc = s.access.oidc.as_ref().unwrap();
         assert_eq!(oidc.redirect_url, "https://sb.example.com/auth/oidc/callback");
         assert_eq!(oidc.allowed_domains, ["example.com", "example.org"]);
-        use app::auth::Role;
+        use domain::auth::Role;
         assert_eq!(oidc.role_map, [("sb-admins".to_owned(), Role::Admin), ("team=ops".to_owned(), Role::Approver)]);
         assert_eq!(oidc.default_roles, Some(vec![Role::Viewer]));
         assert_eq!(oidc.scopes, ["openid", "email", "profile"]);

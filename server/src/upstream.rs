@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use app::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
+use domain::upstream::client::{BoxFuture, Call, Method, Upstream, UpstreamError};
 use protocol::{ANTHROPIC_VERSION, beta::beta_for, error::ErrorResponse};
 use rand::Rng;
 use reqwest::{RequestBuilder, Response, StatusCode, header::HeaderMap};

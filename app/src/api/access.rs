@@ -2,16 +2,7 @@
 //! `macros` crate) and collected here: the server builds its access table from [`endpoint`], and
 //! [`serve`] checks the same rule again inside the function.
 
-use crate::auth::Role;
-
-/// What an endpoint needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Anyone, signed in or not.
-    Public,
-    /// A signed-in person with this role (every role can read: `Role::Viewer`).
-    Needs(Role),
-}
+pub use domain::auth::Rule;
 
 /// A server function as `#[access]` registers it.
 #[derive(Debug, Clone, Copy)]

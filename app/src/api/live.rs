@@ -31,9 +31,8 @@ pub async fn decide(
     verdicts: Vec<Verdict>,
     #[server(default)] link: Option<String>,
 ) -> Result<Decided, AppError> {
-    use crate::approvals::Caller;
     let session_id = super::server::segment(&session_id)?;
-    decide_through_link(Caller::current()?, session_id, verdicts, link)
+    decide_through_link(crate::approvals::caller()?, session_id, verdicts, link)
         .await
         .unwrap_or_else(|refused| Err(refused.error()))
 }
@@ -99,7 +98,7 @@ pub async fn decide_form(
     #[server(default)] back: String,
     #[server(default)] t: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::{approvals::Caller, decisions::FormOutcome};
+    use crate::decisions::FormOutcome;
     let allow = match verdict.as_str() {
         "allow" => Some(true),
         "deny" => Some(false),
@@ -110,7 +109,7 @@ pub async fn decide_form(
             let deny_message = deny_message.map(|m| m.trim().to_owned()).filter(|m| !allow && !m.is_empty());
             let reason = reason.map(|m| m.trim().to_owned()).filter(|m| allow && !m.is_empty());
             let verdicts = vec![Verdict { event_id: event_id.clone(), allow, deny_message, reason }];
-            match decide_through_link(Caller::current()?, session_id, verdicts, t).await {
+            match decide_through_link(crate::approvals::caller()?, session_id, verdicts, t).await {
                 Ok(decided) => FormOutcome::of(&decided, &event_id, allow),
                 Err(refused) => refused.outcome(),
             }
@@ -150,11 +149,11 @@ pub async fn answer_custom_tool(
     json: bool,
     is_error: bool,
 ) -> Result<Decided, AppError> {
-    use crate::approvals::{Caller, CustomAnswer, approvals};
+    use crate::approvals::{CustomAnswer, approvals};
     let session_id = super::server::segment(&session_id)?;
     let event_id = super::server::segment(&event_id)?;
     let answer = CustomAnswer { text, json, is_error };
-    approvals()?.0.answer(Caller::current()?, session_id, event_id, answer).await
+    approvals()?.0.answer(crate::approvals::caller()?, session_id, event_id, answer).await
 }
 
 /// Sends a `user.message` (text, and uploaded files as image or document blocks); with

@@ -40,11 +40,7 @@ use serde::{Serialize, de::DeserializeOwned};
 /// once instead of twice (about 150 KB of the bundle before compression).
 pub struct JsonText;
 
-/// Whether `id` can be an id of the API (`sesn_…`, `agent_…`): letters, digits, `_` and `-`, so
-/// that it is safe in a path.
-pub fn is_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use domain::upstream::is_id;
 
 /// One option of a picker: an id and what to call it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

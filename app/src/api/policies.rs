@@ -225,7 +225,7 @@ pub async fn save_policy(form: PolicyForm) -> Result<Policy, AppError> {
         .map(|a| a.username)
         .collect();
     let policy = form.check(&usernames)?;
-    crate::approvals::approvals()?.0.save_policy(crate::approvals::Caller::current()?, policy).await
+    crate::approvals::approvals()?.0.save_policy(crate::approvals::caller()?, policy).await
 }
 
 /// Removes an agent's policy (its calls then follow the one for every agent, if any).
@@ -236,7 +236,7 @@ pub async fn delete_policy(agent_id: String) -> Result<(), AppError> {
     if agent_id != EVERY_AGENT {
         super::server::segment(&agent_id)?;
     }
-    crate::approvals::approvals()?.0.delete_policy(crate::approvals::Caller::current()?, agent_id).await
+    crate::approvals::approvals()?.0.delete_policy(crate::approvals::caller()?, agent_id).await
 }
 
 /// The approvals a session's waiting calls have and need, for their cards.

@@ -15,17 +15,17 @@ pub use crate::rules::NewRule;
 #[access(Approver)]
 #[server(endpoint = "rules/create", output = JsonResponse)]
 pub async fn create_rule(rule: NewRule) -> Result<Rule, AppError> {
-    use crate::approvals::{Caller, approvals};
+    use crate::approvals::approvals;
     let session_id = super::server::segment(&rule.session_id)?;
-    approvals()?.0.create_rule(Caller::current()?, NewRule { session_id, ..rule }).await
+    approvals()?.0.create_rule(crate::approvals::caller()?, NewRule { session_id, ..rule }).await
 }
 
 /// Ends a rule at once. Whoever made it may, and admins.
 #[access(Approver)]
 #[server(endpoint = "rules/revoke", output = JsonResponse)]
 pub async fn revoke_rule(id: i64) -> Result<Rule, AppError> {
-    use crate::approvals::{Caller, approvals};
-    approvals()?.0.revoke_rule(Caller::current()?, id).await
+    use crate::approvals::approvals;
+    approvals()?.0.revoke_rule(crate::approvals::caller()?, id).await
 }
 
 /// Rules, newest first: every one (the Rules page), or those that hold for a session (its own,

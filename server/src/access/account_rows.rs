@@ -5,7 +5,7 @@
 //! changes that end its logins (a new password, disabling). [`suite`] is what every
 //! implementation must do.
 
-use app::{
+use domain::{
     auth::{Account, LoginInfo, parse_roles},
     upstream::client::BoxFuture,
 };
@@ -502,7 +502,7 @@ impl AccountRows for SqlAccountRows {
 /// What every [`AccountRows`] must do, whatever keeps it: each check takes a fresh, empty store.
 #[cfg(test)]
 pub mod suite {
-    use app::auth::Role;
+    use domain::auth::Role;
 
     use super::*;
 

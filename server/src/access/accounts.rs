@@ -6,16 +6,16 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
-use app::{
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use domain::{
     auth::{
         Account, LoginInfo, Principal, Role, roles_text,
         store::{AccountError, AccountStore},
     },
     upstream::client::BoxFuture,
-};
-use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
-    password_hash::{SaltString, rand_core::OsRng},
 };
 use sqlx::AnyPool;
 

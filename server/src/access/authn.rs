@@ -96,7 +96,7 @@ pub async fn authenticate(
             };
             match current {
                 Ok(Some(principal)) => {
-                    request.extensions_mut().insert(app::auth::store::CurrentLogin(login.login.clone()));
+                    request.extensions_mut().insert(domain::auth::store::CurrentLogin(login.login.clone()));
                     request.extensions_mut().insert(LoginCheck {
                         ends: Instant::now() + (access.session_max - age),
                         stored: login,

@@ -9,16 +9,15 @@
 use std::sync::Arc;
 
 use crate::audit::{ReadBody, mutation};
-use app::{
-    api::access::Rule,
-    auth::Principal,
-    error::{AppError, ErrorKind},
-};
 use axum::{
     body::Body,
     extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
+};
+use domain::{
+    auth::{Principal, Rule},
+    error::{AppError, ErrorKind},
 };
 
 /// The uploads: `POST /api/files` streams within `SWITCHBOARD_MAX_UPLOAD_BYTES`;

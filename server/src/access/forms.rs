@@ -6,13 +6,13 @@ use std::{
     sync::{Arc, atomic::Ordering},
 };
 
-use app::auth::Principal;
 use axum::{
     Form,
     extract::{ConnectInfo, State},
     http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
+use domain::auth::Principal;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -60,7 +60,7 @@ pub async fn login(
     };
     let mut actor = Actor::of(None, &headers, Some(peer));
     // Only what could be a username goes on record (not a password typed in the wrong field).
-    actor.username = Some(username.clone()).filter(|u| app::auth::check_username(u).is_ok());
+    actor.username = Some(username.clone()).filter(|u| domain::auth::check_username(u).is_ok());
     let audit = |status: u16, error: Option<&str>, actor: Actor| {
         access.audit.append(NewEntry::auth(actor, "auth/login", status, error))
     };
@@ -231,10 +231,10 @@ pub async fn setup(
             "This setup link is not the one Switchboard printed at its last start; copy the link from its log.",
         );
     }
-    if let Err(problem) = app::auth::check_username(&username) {
+    if let Err(problem) = domain::auth::check_username(&username) {
         return back(&problem.to_string());
     }
-    if let Err(problem) = app::auth::check_password(&username, &form.password) {
+    if let Err(problem) = domain::auth::check_password(&username, &form.password) {
         return back(&problem.to_string());
     }
     if form.password != form.confirm {
@@ -243,7 +243,7 @@ pub async fn setup(
     let display_name = Some(form.display_name.trim()).filter(|d| !d.is_empty()).unwrap_or(&username).to_owned();
     let account = match access.accounts.create_first_admin(&username, &display_name, &form.password).await {
         Ok(account) => account,
-        Err(app::auth::store::AccountError::Taken) => {
+        Err(domain::auth::store::AccountError::Taken) => {
             access.needs_setup.store(false, Ordering::Relaxed);
             return Redirect::to("/login?error=set_up").into_response();
         }
@@ -292,7 +292,7 @@ pub async fn change_password(
     if form.password != form.confirm {
         return back("confirm");
     }
-    if app::auth::check_password(&username, &form.password).is_err() {
+    if domain::auth::check_password(&username, &form.password).is_err() {
         return back("rules");
     }
     if form.password == form.current {
@@ -332,7 +332,7 @@ pub async fn change_password(
             return back("failed");
         }
     }
-    use app::auth::store::AccountStore as _;
+    use domain::auth::store::AccountStore as _;
     if let Err(error) = access.accounts.set_password(principal.user_id, &form.password, false).await {
         tracing::error!("a password could not be changed: {error:?}");
         done(500, Some("the accounts could not be saved")).await;

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::upstream::client::BoxFuture;
+use domain::upstream::client::BoxFuture;
 use hashlink::LinkedHashMap;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};

@@ -30,16 +30,16 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use app::{
-    auth::Principal,
-    error::{AppError, ErrorKind},
-};
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
+};
+use domain::{
+    auth::Principal,
+    error::{AppError, ErrorKind},
 };
 use futures::StreamExt;
 

@@ -46,11 +46,6 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    api::access::Rule,
-    auth::{Principal, Role},
-    error::{AppError, ErrorKind},
-};
 pub use authn::is_asset;
 use axum::{
     extract::{FromRef, Request, State},
@@ -58,6 +53,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
+};
+use domain::{
+    auth::{Principal, Role, Rule},
+    error::{AppError, ErrorKind},
 };
 use sqlx::AnyPool;
 
@@ -245,7 +244,7 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
             ErrorKind::Forbidden,
             format!(
                 "Your roles ({}) do not allow {endpoint}: it needs the {} role. Ask an admin if you need it.",
-                app::auth::roles_text(&principal.roles),
+                domain::auth::roles_text(&principal.roles),
                 role.as_str()
             ),
         );

@@ -20,12 +20,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::auth::Role;
 use axum::{
     extract::{ConnectInfo, Query, State},
     http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
 };
+use domain::auth::Role;
 use openidconnect::{
     AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
     EndpointNotSet, EndpointSet, IdToken, IdTokenClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
@@ -522,7 +522,7 @@ async fn sign_in(
             let signed_in = Actor {
                 user_id: Some(login.principal.user_id),
                 username: Some(login.principal.username.clone()),
-                roles: app::auth::roles_text(&login.principal.roles),
+                roles: domain::auth::roles_text(&login.principal.roles),
                 ..actor.clone()
             };
             let admin = login.principal.roles.contains(&Role::Admin);

@@ -18,12 +18,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{
-    api::{
-        inbox::PendingCall,
-        policies::{Policy, deadline_message, policy_for},
-    },
+use app::api::inbox::PendingCall;
+use domain::{
     decisions::{Outcome, Recorded},
+    policies::{Policy, deadline_message, policy_for},
     upstream::client::UpstreamHandle,
 };
 use protocol::event_params::{EventParams, UserToolConfirmationParams};
@@ -136,7 +134,7 @@ impl Deadlines {
                     "tool": call.tool(),
                     "after_secs": secs,
                     "deny_message": message,
-                    "input_sha256": call.event.get("input").map(app::decisions::input_sha256),
+                    "input_sha256": call.event.get("input").map(domain::decisions::input_sha256),
                 }),
             );
             if let Some(error) = &error {

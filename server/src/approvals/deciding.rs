@@ -12,10 +12,10 @@ use std::{
     sync::Arc,
 };
 
-use app::{
-    api::live::{Decided, MAX_TEXT, Verdict},
+use app::api::live::MAX_TEXT;
+use domain::{
     approvals::{Caller, CustomAnswer},
-    decisions::{Outcome, Recorded},
+    decisions::{Decided, Outcome, Recorded, Verdict},
     error::{AppError, ErrorKind},
     upstream::client::{UpstreamError, UpstreamHandle},
 };
@@ -88,7 +88,7 @@ pub fn check_verdicts(decider: &Decider, verdicts: Vec<Verdict>) -> Result<Vec<P
                 "A reason goes with an Allow; a denial's reason is its message to the agent.",
             ));
         }
-        if reason.is_some_and(|r| r.len() > app::decisions::MAX_REASON) {
+        if reason.is_some_and(|r| r.len() > domain::decisions::MAX_REASON) {
             return Err(AppError::bad_input("reason", "The reason is too long; keep it under 2,000 characters."));
         }
         if deny_message.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
@@ -351,7 +351,7 @@ impl DecisionPath {
                 json!({
                     "event_id": decision.event_id,
                     "tool": call.and_then(|c| c.get("name")).cloned(),
-                    "input_sha256": input.map(app::decisions::input_sha256),
+                    "input_sha256": input.map(domain::decisions::input_sha256),
                     "input_shown": input.map(|input| input_shown(&self.shares, input)),
                     "result": decision.result,
                     "deny_message": decision.deny_message,

@@ -3,7 +3,7 @@
 //! lock that lets exactly one decision per tool call go upstream, whichever replica or rule asks.
 //! [`suite`] is the behaviour every implementation must show, run here against SQLite.
 
-use app::{
+use domain::{
     decisions::{Outcome, Recorded},
     upstream::client::BoxFuture,
 };
@@ -37,9 +37,9 @@ pub trait DecisionStore: Send + Sync + 'static {
 }
 
 /// A decision store that failed, logged, as the person is told: nothing was sent.
-pub fn store_failed(error: StoreError) -> app::error::AppError {
+pub fn store_failed(error: StoreError) -> domain::error::AppError {
     tracing::error!("the decision store failed: {error}");
-    app::error::AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
+    domain::error::AppError::internal("Switchboard could not record the decision; nothing was sent. Try again.")
 }
 
 /// A decision and the event that carries it upstream.

@@ -1,19 +1,16 @@
 //! The session's approval policy applied to decisions: two approvers, no self-approval. Also what
 //! a card shows of it ([`state`]): the approvals a waiting call has, and who led to it.
 
-use app::{
-    api::{
-        live::Waiting,
-        policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for},
-    },
+use domain::{
     approvals::Caller,
-    decisions::Outcome,
+    decisions::{Outcome, Waiting},
     error::{AppError, ErrorKind},
+    policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for},
 };
 use protocol::events::types;
 use serde_json::{Value, json};
 
-use app::upstream::client::UpstreamHandle;
+use domain::upstream::client::UpstreamHandle;
 
 use super::{
     decisions::{DecisionStore, Pending, store_failed},

@@ -43,13 +43,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{
-    api::inbox::{InboxList, PendingCall, server::InboxSource},
+use app::api::inbox::{InboxList, PendingCall, server::InboxSource};
+use axum::{Extension, response::Response};
+use bytes::Bytes;
+use domain::{
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
-use axum::{Extension, response::Response};
-use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use protocol::common::Page;
 use protocol::events::types;

@@ -12,8 +12,8 @@ pub mod rules;
 pub mod service;
 pub mod unattended;
 
-use app::{api::access::Rule::Needs, auth::Role::Viewer};
 use axum::{http::Method, routing::get};
+use domain::auth::{Role::Viewer, Rule::Needs};
 
 use crate::support::route::Route;
 

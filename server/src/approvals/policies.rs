@@ -7,8 +7,8 @@
 
 use std::sync::{Arc, RwLock};
 
-use app::{error::AppError, upstream::client::BoxFuture};
 use domain::policies::{EVERY_AGENT, Policy, SentMessage};
+use domain::{error::AppError, upstream::client::BoxFuture};
 use sqlx::{AnyPool, Row};
 
 use crate::support::db::{Dialect, dialect};

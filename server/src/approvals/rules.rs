@@ -8,13 +8,13 @@
 
 use std::sync::{Arc, RwLock};
 
-use app::{
-    api::rules::NewRule,
+use domain::rules::Rule;
+use domain::{
     decisions::{Outcome, Recorded},
     error::AppError,
+    rules::NewRule,
     upstream::client::UpstreamHandle,
 };
-use domain::rules::Rule;
 use protocol::event_params::{EventParams, UserToolConfirmationParams};
 use serde_json::{Value, json};
 
@@ -140,9 +140,7 @@ impl RuleBook {
             return calls;
         }
         let gated = match self.policies.all().await {
-            Ok(policies) => {
-                app::api::policies::policy_for(&policies, agent_id).filter(|p| p.gates_approvals()).cloned()
-            }
+            Ok(policies) => domain::policies::policy_for(&policies, agent_id).filter(|p| p.gates_approvals()).cloned(),
             // Unknown: a person decides.
             Err(_) => return calls,
         };
@@ -163,7 +161,7 @@ impl RuleBook {
     }
 
     /// Audits, once per rule and call, that a policy kept a rule from answering a call.
-    async fn held_back(&self, session_id: &str, rule: &Rule, call: &Value, policy: &app::api::policies::Policy) {
+    async fn held_back(&self, session_id: &str, rule: &Rule, call: &Value, policy: &domain::policies::Policy) {
         let event_id = app::api::inbox::call_id(call).to_owned();
         if !self.held.lock().unwrap_or_else(|e| e.into_inner()).insert((rule.id, event_id.clone())) {
             return;
@@ -203,7 +201,7 @@ impl RuleBook {
         if sent && let Err(e) = self.rows.count_use(rule.id).await {
             tracing::warn!(rule = rule.id, "a rule's use could not be counted: {e}");
         }
-        let digest = app::decisions::input_sha256(call.get("input").unwrap_or(&Value::Null));
+        let digest = domain::decisions::input_sha256(call.get("input").unwrap_or(&Value::Null));
         self.audit
             .append(NewEntry {
                 actor: Actor { username: Some(rule.owner.clone()), roles: "rule".to_owned(), ..Actor::default() },
@@ -234,7 +232,7 @@ impl RuleBook {
     }
 
     /// The session as the API has it (one request).
-    async fn read_session(&self, session_id: &str) -> Result<Value, app::upstream::client::UpstreamError> {
+    async fn read_session(&self, session_id: &str) -> Result<Value, domain::upstream::client::UpstreamError> {
         self.upstream.get(&format!("/v1/sessions/{session_id}"), Vec::new()).await
     }
 
@@ -247,8 +245,7 @@ impl RuleBook {
             .map_err(|e| AppError::upstream("Reading the session's agent", e))?;
         let agent = agent_id(&session);
         let policies = self.policies.all().await?;
-        if let Some(policy) =
-            app::api::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals())
+        if let Some(policy) = domain::policies::policy_for(&policies, agent.as_deref()).filter(|p| p.gates_approvals())
         {
             let asks = if policy.required_approvals > 1 {
                 "two approvers for each call"
@@ -366,7 +363,7 @@ impl RuleBook {
                 })
                 .await
             }
-            Err(app::upstream::client::UpstreamError::Api { status: 404, .. }) => Err(Unwritten::Gone),
+            Err(domain::upstream::client::UpstreamError::Api { status: 404, .. }) => Err(Unwritten::Gone),
             Err(e) => Err(Unwritten::Why(AppError::upstream("Reading the session", e).message)),
         };
         let gone = match &put_back {
@@ -401,7 +398,7 @@ impl RuleBook {
         };
         if rule.owner != owner && !admin {
             return Err(AppError::new(
-                app::error::ErrorKind::Forbidden,
+                domain::error::ErrorKind::Forbidden,
                 format!("Rule {id} is {}'s: only they or an admin may revoke it.", rule.created_by),
             ));
         }

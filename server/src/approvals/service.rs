@@ -1,22 +1,19 @@
-//! The approval service: the one implementation of `app::approvals::Approvals`, which every
+//! The approval service: the one implementation of `domain::approvals::Approvals`, which every
 //! server function about decisions, policies and rules calls. Deciding is in `deciding.rs`, the
 //! policy's gate in `gate.rs`; the stores are `decisions.rs`, `policies.rs` and `rules.rs`.
 
 use std::sync::Arc;
 
-use app::{
-    api::{
-        live::{Decided, Verdict},
-        policies::{ApprovalState, Policy},
-        rules::NewRule,
-    },
+use domain::rules::Rule;
+use domain::{
     approvals::{Approvals, Caller, CustomAnswer},
     auth::{Principal, Role},
-    decisions::Recorded,
+    decisions::{Decided, Recorded, Verdict},
     error::AppError,
+    policies::{ApprovalState, Policy},
+    rules::NewRule,
     upstream::client::{BoxFuture, UpstreamHandle},
 };
-use domain::rules::Rule;
 use serde_json::json;
 
 use crate::{

@@ -2,7 +2,7 @@
 //! (`deadlines.rs`), each recorded, sent and settled as a person's are (`deciding.rs`), without
 //! a request, a policy's gate or a person to tell.
 
-use app::{decisions::Recorded, error::AppError, upstream::client::UpstreamHandle};
+use domain::{decisions::Recorded, error::AppError, upstream::client::UpstreamHandle};
 use protocol::event_params::{EventParams, SendEventsBody};
 use serde_json::Value;
 

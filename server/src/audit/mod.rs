@@ -17,14 +17,9 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    api::audit::{
-        AuditQuery,
-        server::{AuditEntry, AuditStore},
-    },
-    auth::{Principal, roles_text, store::AuditNote},
-    error::AppError,
-    upstream::client::BoxFuture,
+use app::api::audit::{
+    AuditQuery,
+    server::{AuditEntry, AuditStore},
 };
 use axum::{
     body::{Body, Bytes},
@@ -32,6 +27,11 @@ use axum::{
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
+};
+use domain::{
+    auth::{Principal, roles_text, store::AuditNote},
+    error::AppError,
+    upstream::client::BoxFuture,
 };
 use serde_json::Value;
 use sqlx::AnyPool;
@@ -471,7 +471,7 @@ fn push_target(targets: &mut Vec<String>, value: &Value) {
     if targets.len() < 20
         && !text.is_empty()
         && text.len() <= 100
-        && app::api::is_id(text.trim_start_matches("user:"))
+        && domain::upstream::is_id(text.trim_start_matches("user:"))
         && !targets.contains(&text)
     {
         targets.push(text);
@@ -574,7 +574,7 @@ pub struct ExportQuery {
 
 /// The audit log's export; scoped inside: people who are not admins export their own entries.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Vec<crate::support::route::Route<S>> {
-    use app::{api::access::Rule::Needs, auth::Role::Viewer};
+    use domain::auth::{Role::Viewer, Rule::Needs};
     vec![crate::support::route::Route::new(
         axum::http::Method::GET,
         "/api/audit/export",

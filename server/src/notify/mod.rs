@@ -9,12 +9,12 @@ pub use notifier::*;
 
 use std::sync::Arc;
 
-use app::api::access::Rule::Public;
 use axum::{
     extract::{DefaultBodyLimit, FromRef},
     http::Method,
     routing::post,
 };
+use domain::auth::Rule::Public;
 
 use crate::support::route::Route;
 

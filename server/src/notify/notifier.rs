@@ -23,16 +23,16 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    api::{
-        inbox::PendingCall,
-        notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
-        policies::{Policy, policy_for},
-        workspaces::DEFAULT_ID,
-    },
+use app::api::{
+    inbox::PendingCall,
+    notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
+    workspaces::DEFAULT_ID,
+};
+use domain::{
     auth::{Principal, store::AccountStore as _},
     decisions::LinkRefusal,
     error::AppError,
+    policies::{Policy, policy_for},
     upstream::client::BoxFuture,
 };
 use engine::sealing::SealKey;
@@ -203,7 +203,7 @@ enum RecipientsUnread {
     #[error("the email addresses could not be read: {0}")]
     Addresses(StoreError),
     #[error("the accounts could not be read: {0:?}")]
-    Accounts(app::auth::store::AccountError),
+    Accounts(domain::auth::store::AccountError),
 }
 
 impl Notifier {
@@ -629,7 +629,7 @@ impl Notifier {
                 .collect();
             let intro = format!(
                 "Nobody has decided this call in {}; under its agent's approval policy you are told next.\n\n",
-                app::api::policies::duration_words(step.after_secs)
+                domain::policies::duration_words(step.after_secs)
             );
             for (username, address) in &new {
                 let subject =

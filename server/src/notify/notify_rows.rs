@@ -5,7 +5,7 @@
 //! are stored as the notifier hands them over (sealed when a key is set). [`suite`] is what every
 //! implementation must do.
 
-use app::upstream::client::BoxFuture;
+use domain::upstream::client::BoxFuture;
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;

@@ -36,12 +36,7 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    auth::Principal,
-    error::{AppError, ErrorKind},
-    live::model::text_of,
-    upstream::client::{Call, Method, Upstream, UpstreamError},
-};
+use app::live::model::text_of;
 use axum::{
     body::Body,
     extract::{ConnectInfo, Path, Query},
@@ -49,6 +44,11 @@ use axum::{
     response::Response,
 };
 use bytes::Bytes;
+use domain::{
+    auth::Principal,
+    error::{AppError, ErrorKind},
+    upstream::client::{Call, Method, Upstream, UpstreamError},
+};
 use protocol::events::types;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -186,7 +186,7 @@ pub async fn export(
         ));
     }
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
-    if !app::api::is_id(&id) {
+    if !domain::upstream::is_id(&id) {
         return crate::support::error_page(AppError::not_found(format!("{id:?} is not a session id.")));
     }
     let Some(slot) = running.take(principal.user_id) else { return too_many() };
@@ -277,7 +277,7 @@ fn download(export: Export, content_type: &'static str, filename: &str) -> Respo
 pub async fn read_head(client: &dyn Upstream, id: &str) -> Result<Head, UpstreamError> {
     let session = client.call(get(format!("/v1/sessions/{id}"), &[])).await?;
     let agent = match (session.pointer("/agent/id").and_then(Value::as_str), session.pointer("/agent/version")) {
-        (Some(agent), Some(version)) if app::api::is_id(agent) => {
+        (Some(agent), Some(version)) if domain::upstream::is_id(agent) => {
             // Only an agent that is gone makes an export without its definition; anything else
             // (a refusal, a timeout) fails the export rather than leave it out unsaid.
             match client.call(get(format!("/v1/agents/{agent}"), &[("version", &version.to_string())])).await {
@@ -294,7 +294,7 @@ pub async fn read_head(client: &dyn Upstream, id: &str) -> Result<Head, Upstream
         // The primary thread's events are the session's own; a thread's id goes into a path.
         .filter(|thread| {
             thread.get("parent_thread_id").is_some_and(|parent| !parent.is_null())
-                && thread.get("id").and_then(Value::as_str).is_some_and(app::api::is_id)
+                && thread.get("id").and_then(Value::as_str).is_some_and(domain::upstream::is_id)
         })
         .collect();
     Ok(Head { session, agent, threads })
@@ -1093,7 +1093,7 @@ mod tests {
     }
 
     impl Upstream for Api {
-        fn call(&self, call: Call) -> app::upstream::client::BoxFuture<'_, Result<Value, UpstreamError>> {
+        fn call(&self, call: Call) -> domain::upstream::client::BoxFuture<'_, Result<Value, UpstreamError>> {
             let answer = if call.path == "/v1/sessions/sesn_1" {
                 Ok(serde_json::json!({ "id": "sesn_1", "agent": { "id": "agent_1", "version": 2 } }))
             } else if call.path == "/v1/agents/agent_1" && self.agent_status != 200 {

@@ -4,7 +4,6 @@
 //! These are plain routes rather than server functions because the bytes are streamed, not
 //! decoded: an upload of the maximum size never sits in the server's memory.
 
-use app::{error::AppError, upstream::client::UpstreamError};
 use axum::{
     Json,
     body::Body,
@@ -12,6 +11,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
+use domain::{error::AppError, upstream::client::UpstreamError};
 use protocol::files::FileMetadata;
 use std::sync::{
     Arc,
@@ -161,7 +161,7 @@ async fn read_file_field(
 
 fn too_large(limit: u64) -> AppError {
     AppError {
-        kind: app::error::ErrorKind::BadInput,
+        kind: domain::error::ErrorKind::BadInput,
         message: format!(
             "The file is larger than the upload limit of {}. Choose a smaller file.",
             domain::format::bytes(limit)
@@ -182,7 +182,7 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Response {
     // An id, never a path: `..` must not reach another upstream endpoint with the key.
-    if !app::api::is_id(&id) {
+    if !domain::upstream::is_id(&id) {
         return error_page(AppError::not_found(format!("{id:?} is not a file id.")));
     }
     let id_path = id.as_str();

@@ -26,20 +26,20 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{
-    api::{
-        imports::{ImportRow, server::ImportStore},
-        live::FirstScreen,
-    },
-    auth::Principal,
-    error::{AppError, ErrorKind},
-    upstream::client::BoxFuture,
+use app::api::{
+    imports::{ImportRow, server::ImportStore},
+    live::FirstScreen,
 };
 use axum::{
     Extension, Json,
     extract::{Multipart, Path, Query},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
+};
+use domain::{
+    auth::Principal,
+    error::{AppError, ErrorKind},
+    upstream::client::BoxFuture,
 };
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};

@@ -9,14 +9,14 @@ pub mod share_rows;
 pub mod shares;
 pub mod skills;
 
-use app::{
-    api::access::Rule::{Needs, Public},
-    auth::Role::{Operator, Viewer},
-};
 use axum::{
     extract::{DefaultBodyLimit, FromRef},
     http::Method,
     routing::{get, post},
+};
+use domain::auth::{
+    Role::{Operator, Viewer},
+    Rule::{Needs, Public},
 };
 
 use crate::support::route::Route;

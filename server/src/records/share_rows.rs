@@ -2,7 +2,7 @@
 //! [`SqlShareRows`], SQLite's `shares` table. A link is kept by the SHA-256 of its token, never
 //! the token. [`suite`] is what every implementation must do.
 
-use app::upstream::client::BoxFuture;
+use domain::upstream::client::BoxFuture;
 use sqlx::{AnyPool, Row};
 
 use crate::support::{

@@ -28,15 +28,12 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use app::{
-    api::live::FirstScreen,
-    api::shares::{
+use app::api::{
+    live::FirstScreen,
+    shares::{
         CreatedShare, NewShare, ShareRow, SharedSession,
         server::{ShareStore, Shared},
     },
-    auth::{Principal, Role},
-    error::{AppError, ErrorKind},
-    upstream::client::BoxFuture,
 };
 use axum::{
     extract::{Path, Query},
@@ -44,6 +41,11 @@ use axum::{
 };
 use bytes::Bytes;
 use domain::sse::LinkState;
+use domain::{
+    auth::{Principal, Role},
+    error::{AppError, ErrorKind},
+    upstream::client::BoxFuture,
+};
 use futures::{Stream, StreamExt};
 use regex::Regex;
 use serde_json::{Value, json};
@@ -482,7 +484,7 @@ impl Shares {
     /// for an unknown id, at most every [`THREADS_READ_EVERY`]): a link's holder cannot make
     /// Switchboard open streams upstream for ids it makes up.
     async fn has_thread(&self, client: &UpstreamClient, session_id: &str, thread_id: &str) -> Result<bool, AppError> {
-        if !app::api::is_id(thread_id) {
+        if !domain::upstream::is_id(thread_id) {
             return Ok(false);
         }
         {
@@ -750,7 +752,7 @@ impl ShareStore for Shares {
         Box::pin(async move {
             // The link first: one that does not open says why, whatever else was asked.
             let link = self.active(&token).await?;
-            if event.as_deref().is_some_and(|e| !app::api::is_id(e)) {
+            if event.as_deref().is_some_and(|e| !domain::upstream::is_id(e)) {
                 return Ok(None);
             }
             Ok(self.window(&link, event.as_deref()).await)

@@ -9,17 +9,17 @@
 
 use std::io::Read;
 
-use app::{
-    api::skills::Uploaded,
-    error::{AppError, ErrorKind},
-    upstream::client::UpstreamError,
-};
+use app::api::skills::Uploaded;
 use axum::{
     Json,
     body::Body,
     extract::{Multipart, Path, multipart::MultipartError},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
+};
+use domain::{
+    error::{AppError, ErrorKind},
+    upstream::client::UpstreamError,
 };
 use protocol::skills::{Skill, SkillVersion};
 
@@ -63,7 +63,7 @@ pub async fn add_version(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    if !app::api::is_id(&id) {
+    if !domain::upstream::is_id(&id) {
         return AppError::not_found(format!("{id:?} is not a skill id.")).into_response();
     }
     let outcome = async {
@@ -256,7 +256,7 @@ pub async fn download(
     Path((id, version)): Path<(String, String)>,
 ) -> Response {
     // Ids, never paths: `..` must not reach another upstream endpoint with the key.
-    if !app::api::is_id(&id) || !app::api::is_id(&version) {
+    if !domain::upstream::is_id(&id) || !domain::upstream::is_id(&version) {
         return error_page(AppError::not_found("That is not a skill version."));
     }
     let path = format!("/v1/skills/{id}/versions/{version}/content");

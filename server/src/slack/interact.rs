@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use app::decisions::Verdict;
 use axum::{
     Json,
     body::Bytes,
@@ -15,6 +14,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use domain::decisions::Verdict;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -195,7 +195,7 @@ async fn submitted(slack: &Slack, app: &OpenApp, press: Press, payload: &Value) 
 }
 
 /// The workspace and the person a press decides as; `None` after telling the presser why not.
-async fn who(slack: &Slack, app: &OpenApp, press: &Press) -> Option<(Desk, app::auth::Principal)> {
+async fn who(slack: &Slack, app: &OpenApp, press: &Press) -> Option<(Desk, domain::auth::Principal)> {
     let Some(desk) = slack.desk(&app.workspace) else {
         tell(slack, app, press, "This workspace is no longer connected to Switchboard.").await;
         return None;
@@ -232,16 +232,16 @@ async fn after(
     slack: &Slack,
     app: &OpenApp,
     press: &Press,
-    person: &app::auth::Principal,
-    decided: Result<app::decisions::Decided, app::error::AppError>,
+    person: &domain::auth::Principal,
+    decided: Result<domain::decisions::Decided, domain::error::AppError>,
 ) {
     let message = slack.message(&app.workspace, &press.event_id).await;
     match decided {
         Ok(decided) if !decided.sent.is_empty() => {
             let result = if press.action == blocks::ALLOW {
-                app::decisions::Outcome::Allow
+                domain::decisions::Outcome::Allow
             } else {
-                app::decisions::Outcome::Deny
+                domain::decisions::Outcome::Deny
             };
             if let Some(message) = message {
                 slack

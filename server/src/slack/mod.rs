@@ -18,12 +18,12 @@ pub use service::{Desk, Desks, Slack, SlackNotify, SlackParts};
 
 use std::sync::Arc;
 
-use app::api::access::Rule::Public;
 use axum::{
     extract::{DefaultBodyLimit, FromRef},
     http::Method,
     routing::post,
 };
+use domain::auth::Rule::Public;
 
 use crate::support::route::Route;
 

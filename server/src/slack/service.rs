@@ -8,11 +8,11 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    api::{
-        inbox::PendingCall,
-        slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
-    },
+use app::api::{
+    inbox::PendingCall,
+    slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
+};
+use domain::{
     approvals::{ApprovalsHandle, Caller},
     auth::{Principal, store::AuditNote},
     decisions::{Decided, Outcome, Verdict},
@@ -56,7 +56,7 @@ pub struct Desk {
     /// Masks secrets in what a message shows, as share links do.
     pub shares: Arc<Shares>,
     /// With the policies, who sent the message that led to a call (`approvals::gate::senders`).
-    pub upstream: app::upstream::client::UpstreamHandle,
+    pub upstream: domain::upstream::client::UpstreamHandle,
     pub policies: Arc<crate::approvals::policies::Policies>,
 }
 
@@ -434,7 +434,7 @@ impl Slack {
         let actor = Actor {
             user_id: Some(person.user_id),
             username: Some(person.username.clone()),
-            roles: app::auth::roles_text(&person.roles),
+            roles: domain::auth::roles_text(&person.roles),
             ip: None,
             user_agent: Some("Slack".to_owned()),
         };
@@ -545,8 +545,8 @@ async fn asked_by(desk: &Desk, call: &PendingCall) -> Option<String> {
     let senders = crate::approvals::gate::senders(&desk.upstream, &desk.policies, &call.session_id).await.ok()?;
     let (_, sender) = senders.into_iter().find(|(id, _)| id == call.event_id())?;
     Some(match sender {
-        app::api::policies::Sender::Person { label, .. } => label,
-        app::api::policies::Sender::Outside => "someone outside Switchboard".to_owned(),
+        domain::policies::Sender::Person { label, .. } => label,
+        domain::policies::Sender::Outside => "someone outside Switchboard".to_owned(),
     })
 }
 

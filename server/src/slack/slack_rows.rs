@@ -4,7 +4,7 @@
 //! either database; [`suite`] is what every implementation must do. A token and a secret are
 //! stored as the service hands them over (sealed where a key is set).
 
-use app::upstream::client::BoxFuture;
+use domain::upstream::client::BoxFuture;
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use app::error::{AppError, ErrorKind};
 use axum::{
     Extension,
     extract::{Path, Query},
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
+use domain::error::{AppError, ErrorKind};
 use serde::Deserialize;
 
 use crate::{access::LoginCheck, streams::hub::Hub, streams::sse::signed_in_stream};
@@ -54,7 +54,7 @@ async fn watch(
 ) -> Response {
     for (value, what) in [(Some(id), "session"), (thread_id, "thread")] {
         if let Some(value) = value
-            && !app::api::is_id(value)
+            && !domain::upstream::is_id(value)
         {
             return AppError::new(ErrorKind::BadInput, format!("{value:?} is not a {what} id.")).into_response();
         }

@@ -4,8 +4,8 @@ pub mod hub;
 pub mod live;
 pub mod sse;
 
-use app::{api::access::Rule::Needs, auth::Role::Viewer};
 use axum::{http::Method, routing::get};
+use domain::auth::{Role::Viewer, Rule::Needs};
 
 use crate::support::route::Route;
 

@@ -20,11 +20,11 @@ pub mod trace_context;
 #[error("the database failed: {0}")]
 pub struct StoreError(#[from] pub sqlx::Error);
 
-use app::error::AppError;
 use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use domain::error::AppError;
 
 /// `N` random bytes as hex: login ids, setup tokens.
 pub fn random_hex<const N: usize>() -> String {

@@ -3,8 +3,8 @@
 //! and the access table, and `server/tests/access.rs` walks the same list, so a route cannot be
 //! added without a rule and without the access test seeing it.
 
-use app::api::access::Rule;
 use axum::{http::Method, routing::MethodRouter};
+use domain::auth::Rule;
 
 pub struct Route<S> {
     pub method: Method,

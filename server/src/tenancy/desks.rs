@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use app::{
+use domain::{
     auth::{Principal, Role, store::AccountStore as _},
     upstream::client::BoxFuture,
 };
@@ -30,7 +30,7 @@ impl Desks for WorkspaceDesks {
             decisions: workspace.decision_store.clone(),
             approvals: workspace.approvals(),
             shares: workspace.shares.clone(),
-            upstream: app::upstream::client::UpstreamHandle(Arc::new(workspace.client.clone())),
+            upstream: domain::upstream::client::UpstreamHandle(Arc::new(workspace.client.clone())),
             policies: workspace.policies.clone(),
         })
     }

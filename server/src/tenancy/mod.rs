@@ -6,11 +6,11 @@ pub mod workspaces;
 
 use std::sync::Arc;
 
-use app::{
-    api::access::Rule::{Needs, Public},
-    auth::Role::Viewer,
-};
 use axum::{extract::FromRef, http::Method, routing::post};
+use domain::auth::{
+    Role::Viewer,
+    Rule::{Needs, Public},
+};
 
 use crate::support::route::{Route, form_body};
 

@@ -3,7 +3,7 @@
 //! `workspace_grants` tables in the main database. A workspace's key is kept sealed
 //! (`settings::SecretKey`), never in the clear. [`suite`] is what every implementation must do.
 
-use app::upstream::client::BoxFuture;
+use domain::upstream::client::BoxFuture;
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;

@@ -28,23 +28,14 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use app::{
-    api::{
-        audit::server::AuditHandle,
-        imports::server::ImportsHandle,
-        inbox::server::InboxHandle,
-        live::first_screen::WindowsHandle,
-        shares::server::SharesHandle,
-        workspaces::{
-            Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
-        },
-    },
-    approvals::ApprovalsHandle,
-    auth::{Principal, Role, parse_roles, roles_text},
-    error::{AppError, ErrorKind},
-    upstream::{
-        UpstreamMode, UpstreamSummary,
-        client::{BoxFuture, UpstreamError, UpstreamHandle},
+use app::api::{
+    audit::server::AuditHandle,
+    imports::server::ImportsHandle,
+    inbox::server::InboxHandle,
+    live::first_screen::WindowsHandle,
+    shares::server::SharesHandle,
+    workspaces::{
+        Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
     },
 };
 use axum::{
@@ -53,6 +44,15 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
+};
+use domain::{
+    approvals::ApprovalsHandle,
+    auth::{Principal, Role, parse_roles, roles_text},
+    error::{AppError, ErrorKind},
+    upstream::{
+        UpstreamMode, UpstreamSummary,
+        client::{BoxFuture, UpstreamError, UpstreamHandle},
+    },
 };
 use serde::Deserialize;
 use sqlx::AnyPool;

@@ -29,7 +29,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::api::access::Rule;
 use axum::{
     Router,
     extract::{FromRef, State},
@@ -37,6 +36,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use domain::auth::Rule;
 use futures::future::BoxFuture;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;

@@ -3,7 +3,6 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use app::error::AppError;
 use app::{
     App,
     api::{
@@ -12,7 +11,6 @@ use app::{
         settings::{WebhookSetup, server::WebhooksHandle},
         workspaces::server::WorkspacesHandle,
     },
-    auth::store::AccountsHandle,
     shell,
 };
 use axum::{
@@ -22,6 +20,8 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use domain::auth::store::AccountsHandle;
+use domain::error::AppError;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
@@ -125,7 +125,7 @@ fn page_context(
     let notify = NotifyHandle(Arc::new(Notify { notifiers }));
     let slack = app::api::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
     let accounts = AccountsHandle(state.access.accounts.clone());
-    let single_sign_on = app::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
+    let single_sign_on = domain::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
     let mcp_tools = McpToolsHandle(Arc::new(McpTools(settings.mcp_reach.clone())));
     let stylesheet = app::assets::Stylesheet(app::assets::stylesheet(&state.leptos_options));
@@ -259,7 +259,7 @@ async fn refuse_cross_site_mutations(
     });
     if is_mutation && (cross_site || foreign_origin) {
         let error = AppError::new(
-            app::error::ErrorKind::BadInput,
+            domain::error::ErrorKind::BadInput,
             "This request came from another site and was refused. Use the console itself to make changes.",
         );
         return (StatusCode::FORBIDDEN, axum::Json(error)).into_response();
@@ -306,7 +306,8 @@ impl app::api::agents::mcp_tools::McpTools for McpTools {
     fn list(
         &self,
         url: String,
-    ) -> app::upstream::client::BoxFuture<'_, Result<Vec<app::api::agents::McpToolChoice>, app::error::AppError>> {
+    ) -> domain::upstream::client::BoxFuture<'_, Result<Vec<app::api::agents::McpToolChoice>, domain::error::AppError>>
+    {
         Box::pin(async move {
             let connection = engine::mcp::Connection::open(&self.0, "server", &url, None).await.map_err(|failure| {
                 let hint = match failure {

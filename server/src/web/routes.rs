@@ -3,8 +3,8 @@
 //! table are built from this list, and `server/tests/access.rs` walks it, so a route cannot be
 //! added without a rule and without the access test seeing it. A new feature adds its list here.
 
-use app::api::access::Rule;
 use axum::{http::Method, routing::get};
+use domain::auth::Rule;
 
 use super::state::AppState;
 use crate::support::route::Route;

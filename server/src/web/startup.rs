@@ -4,11 +4,9 @@ use std::{io, net::SocketAddr};
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use app::{
-    api::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID},
-    error::AppError,
-};
+use app::api::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID};
 use axum::{Router, serve::ListenerExt};
+use domain::error::AppError;
 use tokio::net::TcpListener;
 
 use super::{
@@ -371,7 +369,7 @@ async fn open_notifiers(
                 let (workspaces, id) = (workspaces.clone(), workspace.id.clone());
                 Arc::new(move |person| {
                     let roles = workspaces.get(&id).and_then(|w| workspaces.roles_in(person, &w)).unwrap_or_default();
-                    roles.contains(&app::auth::Role::Approver) || roles.contains(&app::auth::Role::Admin)
+                    roles.contains(&domain::auth::Role::Approver) || roles.contains(&domain::auth::Role::Admin)
                 })
             };
             Notifier::open(
@@ -437,15 +435,15 @@ impl app::api::work::keys::EnvironmentKeys for EngineKeys {
     fn issue(
         &self,
         environment_id: String,
-    ) -> app::upstream::client::BoxFuture<'_, Result<String, app::error::AppError>> {
+    ) -> domain::upstream::client::BoxFuture<'_, Result<String, domain::error::AppError>> {
         Box::pin(async move {
             self.0.issue_environment_key(&environment_id).await.map_err(|message| {
-                app::error::AppError::bad_input("environment_id", format!("No key was issued: {message}"))
+                domain::error::AppError::bad_input("environment_id", format!("No key was issued: {message}"))
             })
         })
     }
 
-    fn list(&self, environment_id: String) -> app::upstream::client::BoxFuture<'_, Result<Vec<KeyRow>, AppError>> {
+    fn list(&self, environment_id: String) -> domain::upstream::client::BoxFuture<'_, Result<Vec<KeyRow>, AppError>> {
         Box::pin(async move {
             let keys = self.0.environment_keys(&environment_id).await.map_err(key_error)?;
             Ok(keys.into_iter().map(key_row).collect())
@@ -456,7 +454,7 @@ impl app::api::work::keys::EnvironmentKeys for EngineKeys {
         &self,
         environment_id: String,
         key_id: String,
-    ) -> app::upstream::client::BoxFuture<'_, Result<KeyRow, AppError>> {
+    ) -> domain::upstream::client::BoxFuture<'_, Result<KeyRow, AppError>> {
         Box::pin(async move {
             self.0.revoke_environment_key(&environment_id, &key_id).await.map(key_row).map_err(key_error)
         })
@@ -527,7 +525,7 @@ async fn open_access(
     if count == 0
         && let Some(password) = &settings.access.admin_password
     {
-        app::auth::check_password("admin", password.expose()).map_err(|message| {
+        domain::auth::check_password("admin", password.expose()).map_err(|message| {
             io::Error::other(format!("SWITCHBOARD_ADMIN_PASSWORD does not meet the password rules: {message}"))
         })?;
         match accounts.create_first_admin("admin", "Admin", password.expose()).await {

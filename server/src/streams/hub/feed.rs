@@ -10,8 +10,8 @@ use std::{
     time::Duration,
 };
 
-use app::error::AppError;
 use bytes::Bytes;
+use domain::error::AppError;
 use domain::sse::{END, EVENT, PREVIEW};
 use protocol::events::types;
 use serde_json::{Value, json};

@@ -49,8 +49,8 @@ use std::{
     time::Duration,
 };
 
-use app::error::{AppError, ErrorKind};
 use bytes::Bytes;
+use domain::error::{AppError, ErrorKind};
 use futures::Stream;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast, watch};
@@ -365,7 +365,7 @@ impl app::api::live::first_screen::Windows for Windows {
         &self,
         session_id: String,
         around: Option<String>,
-    ) -> app::upstream::client::BoxFuture<'_, Option<Window>> {
+    ) -> domain::upstream::client::BoxFuture<'_, Option<Window>> {
         use app::api::live::FirstScreen;
         Box::pin(async move {
             let wait = Duration::from_millis(FirstScreen::WAIT_MS);

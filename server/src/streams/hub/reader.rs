@@ -6,11 +6,11 @@ use std::{
     time::Duration,
 };
 
-use app::{
+use domain::sse::{END, LinkState};
+use domain::{
     error::{AppError, ErrorKind},
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
-use domain::sse::{END, LinkState};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use protocol::common::Page;

@@ -3,8 +3,8 @@
 
 use std::{collections::VecDeque, sync::Arc};
 
-use app::error::AppError;
 use bytes::Bytes;
+use domain::error::AppError;
 use domain::sse::{EVENT, LinkState};
 use tokio::sync::{broadcast, watch};
 

@@ -1,8 +1,8 @@
-//! The server functions' view of the upstream API (server only).
+//! The upstream API as the console's code calls it (server only).
 //!
-//! The HTTP client itself lives in the `server` crate (it holds the key); the app sees it through
-//! the [`Upstream`] trait, provided as context, so tests can swap it and the app never touches the
-//! key.
+//! The HTTP client itself lives in the `server` crate (it holds the key); server functions and
+//! services see it through the [`Upstream`] trait, provided as context, so tests can swap it and
+//! nothing else touches the key.
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
