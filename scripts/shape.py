@@ -2,8 +2,10 @@
 """Checks the shape of the code: no import cycle between the modules of a crate, no function
 longer than the agreed length except those listed with their reason in scripts/long-functions,
 one integration-test binary per crate (every file of `tests/` a module of `tests/main.rs`), and
-no HTTP client built but through engine::http_client (it installs rustls' provider first), and
-a `//!` header atop every file of a crate's `src/` (docs/architecture.md points to them).
+no HTTP client built but through engine::http_client (it installs rustls' provider first),
+a `//!` header atop every file of a crate's `src/` (docs/architecture.md points to them), and
+the server naming the UI crate only where it mounts the pages and server functions (`src/web/`):
+everything else it shares with the UI comes from the domain crate.
 
 Usage: python3 scripts/shape.py [--graph CRATE] [--lengths] [--self-test]
 
@@ -312,6 +314,8 @@ def allowed():
 
 
 CLIENT_HOME = os.path.join("engine", "src", "http_client.rs")
+# (crate, the crate it may name only in one folder, that folder): the server mounts the UI in web/.
+WALLS = [("server", "app", os.path.join("src", "web"))]
 CLIENT_BUILT = re.compile(r"\b(?:reqwest::)?(?:Client::(?:builder|new|default)|ClientBuilder::new)\s*\(\)|\breqwest::(?:get|blocking)\b")
 
 
@@ -351,6 +355,13 @@ def house_rules():
                     if folder == "src" and not has_header(raw):
                         said.append(f"{rel} does not open with a //! header: say in a line or two what the file holds")
                     text = strip(raw)
+                    for walled, other, door in WALLS:
+                        inside = os.path.relpath(path, os.path.join(ROOT, walled))
+                        if crate != walled or folder != "src" or inside.startswith(door + os.sep):
+                            continue
+                        for match in re.finditer(r"(?<![\w:])" + re.escape(other) + r"::", text):
+                            line = text.count("\n", 0, match.start()) + 1
+                            said.append(f"{rel}:{line}: {walled} names {other}:: outside {walled}/{door}: take it from the domain crate (or move the code into {door})")
                     if rel == CLIENT_HOME or "reqwest" not in text:
                         continue  # another crate's `Client` (a file naming no reqwest builds none of its)
                     for match in CLIENT_BUILT.finditer(text):
@@ -365,8 +376,8 @@ def self_test():
     import io
     import tempfile
 
-    global ROOT, CRATES, ALLOWED
-    saved = ROOT, CRATES, ALLOWED
+    global ROOT, CRATES, ALLOWED, WALLS
+    saved = ROOT, CRATES, ALLOWED, WALLS
 
     def checked():
         """(exit status, what the check printed) of a run over the scratch crate."""
@@ -389,6 +400,7 @@ def self_test():
             with open(os.path.join(src, name), "w") as f:
                 f.write(f"//! {name}, planted.\n" + text)
         ROOT, CRATES, ALLOWED = tmp, ["demo"], os.path.join(tmp, "long-functions")
+        WALLS = [("demo", "ui", os.path.join("src", "web"))]
         try:
             status, said = checked()
             assert status == 1, said
@@ -424,9 +436,19 @@ def self_test():
             _, said = checked()
             assert "demo/src/headless.rs does not open with a //! header" in said, said
             assert "demo/src/a.rs does not" not in said, said
+            # The UI crate named outside the web folder (in a use tree and in a path), and inside it.
+            os.makedirs(os.path.join(src, "web"))
+            with open(os.path.join(src, "web", "mount.rs"), "w") as f:
+                f.write("//! web/mount.rs, planted.\nuse ui::App;\n")
+            with open(os.path.join(src, "a.rs"), "w") as f:
+                f.write("//! a.rs, planted.\n// ui::Comment is not a use\nuse ui::{error::E};\nfn f() { ui::api::g(); }\n")
+            _, said = checked()
+            assert "demo/src/a.rs:3: demo names ui:: outside demo/src/web" in said, said
+            assert "demo/src/a.rs:4: demo names ui::" in said, said
+            assert "a.rs:2" not in said and "mount.rs" not in said, said
         finally:
-            ROOT, CRATES, ALLOWED = saved
-    print("shape: the self-test found the planted cycles, long function, lost test file, bare client and headerless file")
+            ROOT, CRATES, ALLOWED, WALLS = saved
+    print("shape: the self-test found the planted cycles, long function, lost test file, bare client, headerless file and UI named outside web/")
     return 0
 
 

@@ -178,6 +178,47 @@ pub fn browser(agent: &str) -> String {
     }
 }
 
+/// The text of content blocks (a plain string as it is); other blocks by their kind and source.
+pub fn text_of(blocks: Option<&serde_json::Value>) -> String {
+    blocks
+        .and_then(serde_json::Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .map(|b| match b.get("type").and_then(serde_json::Value::as_str) {
+                    Some("text") => b.get("text").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
+                    Some("image") | Some("document") => format!(
+                        "[{} {}]",
+                        b["type"].as_str().unwrap_or_default(),
+                        b.pointer("/source/file_id").and_then(serde_json::Value::as_str).unwrap_or("(inline)")
+                    ),
+                    Some("redacted") => "[redacted]".to_owned(),
+                    Some(other) => format!("[{other}]"),
+                    None => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .or_else(|| blocks.and_then(serde_json::Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A duration in words: "850 ms", "12.4 s", "3 min 05 s".
+pub fn duration(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{} ms", ms.round() as i64)
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        let s = (ms / 1000.0).round() as i64;
+        if s < 3600 {
+            format!("{} min {:02} s", s / 60, s % 60)
+        } else {
+            format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

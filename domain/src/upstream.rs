@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+
 /// Which Managed Agents API Switchboard talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +33,15 @@ pub struct UpstreamSummary {
 /// that it is safe in a path.
 pub fn is_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A path segment from user input (ids), so `../` cannot reach another endpoint.
+pub fn segment(id: &str) -> Result<String, AppError> {
+    let id = id.trim();
+    if !is_id(id) {
+        return Err(AppError::not_found(format!("{id:?} is not an id of this API.")));
+    }
+    Ok(id.to_owned())
 }
 
 #[cfg(feature = "server")]

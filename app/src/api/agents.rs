@@ -7,6 +7,10 @@ use protocol::{agents::Agent, common::Page};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use domain::agents::McpToolChoice;
+#[cfg(feature = "ssr")]
+pub use domain::agents::mcp_tools;
+
 #[cfg(feature = "ssr")]
 use super::server::{archive, clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
 use super::{Choice, JsonResponse, diff::DiffLine};
@@ -264,13 +268,6 @@ pub fn diff_definitions(older: &serde_json::Value, newer: &serde_json::Value) ->
     super::diff::diff_text(&strip(older), &strip(newer))
 }
 
-/// A tool an MCP server lists, for the agent form's per-tool policies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct McpToolChoice {
-    pub name: String,
-    pub description: String,
-}
-
 /// The tools the MCP server at `url` lists, asked from Switchboard's host without a credential
 /// (a server that demands one does not answer: its tools are typed instead). Where Switchboard
 /// may connect is the engine's rule (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`): never a cloud
@@ -286,22 +283,4 @@ pub async fn list_mcp_tools(url: String) -> Result<Vec<McpToolChoice>, AppError>
         return Err(AppError::internal("This server cannot read MCP servers' tools."));
     };
     lister.0.list(url).await
-}
-
-/// What reads an MCP server's tools for [`list_mcp_tools`]: the server's, with the engine's
-/// MCP client.
-#[cfg(feature = "ssr")]
-pub mod mcp_tools {
-    use std::sync::Arc;
-
-    use super::McpToolChoice;
-    use crate::{error::AppError, upstream::client::BoxFuture};
-
-    pub trait McpTools: Send + Sync {
-        /// The tools of the MCP server at `url`, or what kept it from answering, in words.
-        fn list(&self, url: String) -> BoxFuture<'_, Result<Vec<McpToolChoice>, AppError>>;
-    }
-
-    #[derive(Clone)]
-    pub struct McpToolsHandle(pub Arc<dyn McpTools>);
 }

@@ -1,31 +1,12 @@
-//! Imported sessions: a session's JSON export read back into Switchboard's own store, read-only,
-//! to replay in the live view and in presenter mode. The upload, the store and the stream are the
-//! server's (`server/src/records/imports.rs`); the API itself has no import.
+//! The server functions of imports (see [`domain::imports`] for what they take and answer, and
+//! the store they reach).
 
-use leptos::{prelude::*, server_fn::codec::GetUrl};
-use macros::access;
-use serde::{Deserialize, Serialize};
+pub use domain::imports::*;
 
 use super::JsonResponse;
 use crate::error::AppError;
-
-/// An imported session, without its events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportRow {
-    /// `import_3`.
-    pub id: String,
-    pub title: String,
-    pub agent: String,
-    /// The session it was exported from (in another Switchboard, perhaps).
-    pub source_session_id: String,
-    /// The export's digest over the session's events, which they matched at import (it shows
-    /// the file whole, not who made it: anyone can compute one).
-    pub digest: String,
-    pub events: u64,
-    pub threads: u64,
-    pub imported_by: String,
-    pub imported_at: String,
-}
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+use macros::access;
 
 /// Every imported session, newest first.
 #[access(Viewer)]
@@ -61,26 +42,9 @@ pub async fn delete_import(id: String) -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod server {
-    use std::sync::Arc;
+    pub use domain::imports::server::*;
 
-    use super::ImportRow;
-    use crate::{error::AppError, upstream::client::BoxFuture};
-
-    /// The server's imported sessions.
-    pub trait ImportStore: Send + Sync + 'static {
-        fn list(&self) -> BoxFuture<'_, Result<Vec<ImportRow>, AppError>>;
-        fn get(&self, id: String) -> BoxFuture<'_, Result<ImportRow, AppError>>;
-        fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>>;
-        /// [`super::get_import_first_screen`].
-        fn first_screen(
-            &self,
-            id: String,
-            event: Option<String>,
-        ) -> BoxFuture<'_, Result<Option<crate::api::live::FirstScreen>, AppError>>;
-    }
-
-    #[derive(Clone)]
-    pub struct ImportsHandle(pub Arc<dyn ImportStore>);
+    use crate::error::AppError;
 
     pub fn imports() -> Result<ImportsHandle, AppError> {
         leptos::prelude::use_context::<ImportsHandle>()

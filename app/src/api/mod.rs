@@ -85,6 +85,11 @@ pub mod server {
     use leptos::prelude::*;
     use serde_json::Value;
 
+    pub use domain::upstream::{
+        client::{paging, walk_pages_of},
+        segment,
+    };
+
     use crate::{error::AppError, upstream::client::UpstreamHandle};
 
     /// The upstream client the server provided as context.
@@ -155,34 +160,6 @@ pub mod server {
         walk_pages_of(&upstream()?, path, action, query, page_size, limit, keep).await
     }
 
-    /// [`walk_pages`] through `client` rather than the request's upstream.
-    pub async fn walk_pages_of<T: serde::de::DeserializeOwned, R>(
-        client: &UpstreamHandle,
-        path: &str,
-        action: &str,
-        query: Vec<(String, String)>,
-        page_size: u32,
-        limit: usize,
-        mut keep: impl FnMut(T) -> Option<R>,
-    ) -> Result<(Vec<R>, bool), AppError> {
-        let (mut kept, mut listed) = (Vec::new(), 0);
-        let mut cursor = None;
-        while listed < limit {
-            let mut page_query = paging(page_size, cursor.take());
-            page_query.extend(query.iter().cloned());
-            let page: protocol::common::Page<T> =
-                client.get(path, page_query).await.map_err(|e| AppError::upstream(action, e))?;
-            let room = limit - listed;
-            listed += page.data.len().min(room);
-            kept.extend(page.data.into_iter().take(room).filter_map(&mut keep));
-            match page.next_page {
-                Some(next) => cursor = Some(next),
-                None => return Ok((kept, true)),
-            }
-        }
-        Ok((kept, false))
-    }
-
     /// What a picker needs of a listed agent, environment, file or vault; the rest of the object is
     /// not decoded.
     #[derive(serde::Deserialize)]
@@ -231,23 +208,5 @@ pub mod server {
     fn describe(e: &serde_json::Error) -> String {
         let text = e.to_string();
         text.split(" at line").next().unwrap_or(&text).to_owned()
-    }
-
-    /// A path segment from user input (ids), so `../` cannot reach another endpoint.
-    pub fn segment(id: &str) -> Result<String, AppError> {
-        let id = id.trim();
-        if !super::is_id(id) {
-            return Err(AppError::not_found(format!("{id:?} is not an id of this API.")));
-        }
-        Ok(id.to_owned())
-    }
-
-    /// `limit` and `page` query pairs.
-    pub fn paging(limit: u32, page: Option<String>) -> Vec<(String, String)> {
-        let mut query = vec![("limit".to_owned(), limit.to_string())];
-        if let Some(page) = page.filter(|p| !p.is_empty()) {
-            query.push(("page".to_owned(), page));
-        }
-        query
     }
 }

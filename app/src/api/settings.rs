@@ -1,24 +1,16 @@
-//! The Settings page's connection check (is the key accepted, is the beta enabled, how fast is
-//! the upstream, and does a list call of each resource work) and whether signed webhooks arrive.
+//! The server functions of settings (see [`domain::settings`] for what they take and answer, and
+//! the store they reach).
 
-use leptos::{prelude::*, server_fn::codec::GetUrl};
-use macros::access;
-use serde::{Deserialize, Serialize};
+pub use domain::settings::*;
 
 use super::JsonResponse;
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+use macros::access;
+
 #[cfg(feature = "ssr")]
 use super::server::upstream;
-use crate::error::AppError;
 
-/// One line of the connection check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub ok: bool,
-    /// What was found, or what failed and what to do.
-    pub detail: String,
-    pub millis: u64,
-}
+use crate::error::AppError;
 
 /// Runs the checks one after the other (so the latencies are not inflated by each other).
 /// POST: it is not a mutation, but it spends upstream requests, so a link must not trigger it.
@@ -105,45 +97,6 @@ pub async fn connection_check() -> Result<Vec<Check>, AppError> {
     Ok(checks)
 }
 
-/// Where the webhooks `/webhooks/anthropic` accepts come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum WebhookSetup {
-    /// No signing secret: the route answers 404 and the inbox polls alone.
-    #[default]
-    Off,
-    /// `SWITCHBOARD_WEBHOOK_SECRET` is set: Anthropic (or a standalone engine) signs with it.
-    Secret,
-    /// The embedded engine, wired to this Switchboard at start with a secret made then.
-    Embedded,
-}
-
-/// A moment and what happened then.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WebhookMoment {
-    /// RFC 3339.
-    pub at: String,
-    /// The webhook's `data.type` when accepted; why it was refused otherwise.
-    pub what: String,
-}
-
-/// Whether signed webhooks reach this Switchboard, since it started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct WebhookStatus {
-    pub setup: WebhookSetup,
-    /// The path to give the sender, on the origin people reach Switchboard at.
-    pub path: String,
-    pub accepted: u64,
-    /// Refused: a bad signature or timestamp, or a replayed id.
-    pub refused: u64,
-    pub last_accepted: Option<WebhookMoment>,
-    pub last_refused: Option<WebhookMoment>,
-    /// How often the inbox lists sessions now (milliseconds): slower while webhooks arrive.
-    pub poll_ms: u64,
-    /// …and how often without webhooks.
-    pub base_poll_ms: u64,
-}
-
 /// What the Settings page says of webhooks. Admins only: it is about the server's configuration.
 #[access(Admin)]
 #[server(endpoint = "settings/webhooks", input = GetUrl, output = JsonResponse)]
@@ -155,15 +108,5 @@ pub async fn get_webhook_status() -> Result<WebhookStatus, AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod server {
-    use std::sync::Arc;
-
-    use super::WebhookStatus;
-
-    /// The server's webhook receiver, as server functions reach it.
-    pub trait WebhookSource: Send + Sync + 'static {
-        fn status(&self) -> WebhookStatus;
-    }
-
-    #[derive(Clone)]
-    pub struct WebhooksHandle(pub Arc<dyn WebhookSource>);
+    pub use domain::settings::server::*;
 }

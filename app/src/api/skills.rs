@@ -11,6 +11,8 @@ use protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use domain::skills::Uploaded;
+
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{delete, paging, segment, upstream, walk};
@@ -72,13 +74,6 @@ impl SkillVersionRow {
             created_at: version.created_at.clone(),
         }
     }
-}
-
-/// What an upload made: the skill, and the version it added.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Uploaded {
-    pub skill_id: String,
-    pub version_id: String,
 }
 
 /// A skill the agent form can pick: `anthropic` or `custom` as the agent's reference says.

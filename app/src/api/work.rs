@@ -8,6 +8,10 @@ use leptos::server_fn::codec::GetUrl;
 use macros::access;
 use serde::{Deserialize, Serialize};
 
+pub use domain::work::EnvironmentKeyRow;
+#[cfg(feature = "ssr")]
+pub use domain::work::keys;
+
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::{segment, upstream};
@@ -230,18 +234,6 @@ pub async fn issue_environment_key(environment_id: String) -> Result<String, App
     Ok(key)
 }
 
-/// An environment key as an admin sees it listed: never its value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EnvironmentKeyRow {
-    pub id: String,
-    /// Its last four characters (none for keys issued before they were kept).
-    pub hint: Option<String>,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    /// When it was revoked (or its environment archived): it reaches nothing since.
-    pub revoked_at: Option<String>,
-}
-
 /// The keys of a self-hosted environment of the embedded engine, newest last, revoked ones
 /// too; without their values. Against Anthropic's API, keys are Anthropic's console's: `None`.
 #[access(Admin)]
@@ -267,28 +259,6 @@ pub async fn revoke_environment_key(environment_id: String, key_id: String) -> R
     let key = keys.0.revoke(id.clone(), key_id.clone()).await?;
     crate::auth::store::note(serde_json::json!({ "environment_id": id, "key_id": key_id }));
     Ok(key)
-}
-
-/// What issues, lists and revokes environment keys: the embedded engine, provided to the default
-/// workspace's pages.
-#[cfg(feature = "ssr")]
-pub mod keys {
-    use std::sync::Arc;
-
-    use super::EnvironmentKeyRow;
-    use crate::{error::AppError, upstream::client::BoxFuture};
-
-    pub trait EnvironmentKeys: Send + Sync {
-        /// A new key for self-hosted environment `environment_id`.
-        fn issue(&self, environment_id: String) -> BoxFuture<'_, Result<String, AppError>>;
-        /// The environment's keys, without their values.
-        fn list(&self, environment_id: String) -> BoxFuture<'_, Result<Vec<EnvironmentKeyRow>, AppError>>;
-        /// Revokes key `key_id` of `environment_id`.
-        fn revoke(&self, environment_id: String, key_id: String) -> BoxFuture<'_, Result<EnvironmentKeyRow, AppError>>;
-    }
-
-    #[derive(Clone)]
-    pub struct EnvironmentKeysHandle(pub Arc<dyn EnvironmentKeys>);
 }
 
 #[access(Viewer)]

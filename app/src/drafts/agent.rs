@@ -10,8 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{DraftError, check_metadata};
 
-/// The built-in tools of `agent_toolset_20260401`, in the order the form lists them.
-pub const BUILTIN_TOOLS: [&str; 8] = ["bash", "read", "write", "edit", "glob", "grep", "web_fetch", "web_search"];
+pub use domain::agents::BUILTIN_TOOLS;
 
 /// A permission policy as the form offers it.
 pub const POLICIES: [(&str, &str); 3] = [

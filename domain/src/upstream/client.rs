@@ -154,3 +154,42 @@ impl AppError {
         }
     }
 }
+
+/// `limit` and `page` query pairs.
+pub fn paging(limit: u32, page: Option<String>) -> Vec<(String, String)> {
+    let mut query = vec![("limit".to_owned(), limit.to_string())];
+    if let Some(page) = page.filter(|p| !p.is_empty()) {
+        query.push(("page".to_owned(), page));
+    }
+    query
+}
+
+/// Walks a list endpoint's pages of `page_size` through `client` until `limit` items were
+/// listed, keeping what `keep` makes of each. `query` is sent with every page. Answers what was
+/// kept and whether the list ended within `limit`.
+pub async fn walk_pages_of<T: serde::de::DeserializeOwned, R>(
+    client: &UpstreamHandle,
+    path: &str,
+    action: &str,
+    query: Vec<(String, String)>,
+    page_size: u32,
+    limit: usize,
+    mut keep: impl FnMut(T) -> Option<R>,
+) -> Result<(Vec<R>, bool), AppError> {
+    let (mut kept, mut listed) = (Vec::new(), 0);
+    let mut cursor = None;
+    while listed < limit {
+        let mut page_query = paging(page_size, cursor.take());
+        page_query.extend(query.iter().cloned());
+        let page: protocol::common::Page<T> =
+            client.get(path, page_query).await.map_err(|e| AppError::upstream(action, e))?;
+        let room = limit - listed;
+        listed += page.data.len().min(room);
+        kept.extend(page.data.into_iter().take(room).filter_map(&mut keep));
+        match page.next_page {
+            Some(next) => cursor = Some(next),
+            None => return Ok((kept, true)),
+        }
+    }
+    Ok((kept, false))
+}

@@ -108,6 +108,9 @@ pub struct Access {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The rules of the routes outside the Leptos app (`web::routes`): method, path, rule.
     pub routes: Vec<(Method, &'static str, Rule)>,
+    /// The server function at a path, as its `#[access(Role)]` declared it: whether it answers
+    /// GET, and its rule (`web::startup` passes the app's table).
+    pub server_functions: fn(&str) -> Option<(bool, Rule)>,
 }
 
 impl Access {
@@ -134,8 +137,8 @@ impl Access {
         if is_asset(path) {
             return Some(Rule::Public);
         }
-        if let Some(endpoint) = app::api::access::endpoint(path) {
-            return (endpoint.read == read).then_some(endpoint.rule);
+        if let Some((reads, rule)) = (self.server_functions)(path) {
+            return (reads == read).then_some(rule);
         }
         if let Some((_, _, rule)) =
             self.routes.iter().find(|(m, pattern, _)| m == method && matches_route(pattern, path))

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::api::inbox::PendingCall;
+use domain::inbox::PendingCall;
 use domain::{
     decisions::{Outcome, Recorded},
     policies::{Policy, deadline_message, policy_for},

@@ -12,7 +12,7 @@ use std::{
     sync::Arc,
 };
 
-use app::api::live::MAX_TEXT;
+use domain::live::MAX_TEXT;
 use domain::{
     approvals::{Caller, CustomAnswer},
     decisions::{Decided, Outcome, Recorded, Verdict},
@@ -75,7 +75,7 @@ pub fn check_verdicts(decider: &Decider, verdicts: Vec<Verdict>) -> Result<Vec<P
                 format!("{} is decided twice in one request; decide each call once.", verdict.event_id),
             ));
         }
-        let event_id = app::api::server::segment(&verdict.event_id)
+        let event_id = domain::upstream::segment(&verdict.event_id)
             .map_err(|_| AppError::bad_input("event_id", format!("{:?} is not an event id.", verdict.event_id)))?;
         let deny_message = verdict.deny_message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
         if verdict.allow && deny_message.is_some() {

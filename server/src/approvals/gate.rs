@@ -68,7 +68,7 @@ pub async fn senders(
         let kind = event.get("type").and_then(Value::as_str)?.to_owned();
         Some((event.get("id").and_then(Value::as_str)?.to_owned(), kind))
     };
-    let (events, _) = app::api::server::walk_pages_of(
+    let (events, _) = domain::upstream::client::walk_pages_of(
         upstream,
         &format!("/v1/sessions/{session_id}/events"),
         "Reading who sent the session's messages",

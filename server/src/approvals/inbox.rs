@@ -43,9 +43,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::api::inbox::{InboxList, PendingCall, server::InboxSource};
 use axum::{Extension, response::Response};
 use bytes::Bytes;
+use domain::inbox::{InboxList, PendingCall, server::InboxSource};
 use domain::{
     error::AppError,
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},

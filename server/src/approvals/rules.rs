@@ -134,8 +134,8 @@ impl RuleBook {
         decisions: &dyn DecisionStore,
         session_id: &str,
         agent_id: Option<&str>,
-        calls: Vec<app::api::inbox::PendingCall>,
-    ) -> Vec<app::api::inbox::PendingCall> {
+        calls: Vec<domain::inbox::PendingCall>,
+    ) -> Vec<domain::inbox::PendingCall> {
         if self.prune() == 0 {
             return calls;
         }
@@ -162,7 +162,7 @@ impl RuleBook {
 
     /// Audits, once per rule and call, that a policy kept a rule from answering a call.
     async fn held_back(&self, session_id: &str, rule: &Rule, call: &Value, policy: &domain::policies::Policy) {
-        let event_id = app::api::inbox::call_id(call).to_owned();
+        let event_id = domain::inbox::call_id(call).to_owned();
         if !self.held.lock().unwrap_or_else(|e| e.into_inner()).insert((rule.id, event_id.clone())) {
             return;
         }
@@ -179,7 +179,7 @@ impl RuleBook {
     /// Sends `rule`'s allow for `call` (`unattended::send_unattended`); audited either way. True
     /// when the call is answered (by the rule, or by somebody first).
     async fn allow(&self, decisions: &dyn DecisionStore, session_id: &str, rule: &Rule, call: &Value) -> bool {
-        let event_id = app::api::inbox::call_id(call).to_owned();
+        let event_id = domain::inbox::call_id(call).to_owned();
         let decision = Recorded {
             event_id: event_id.clone(),
             result: Outcome::Allow,
@@ -313,7 +313,7 @@ impl RuleBook {
         tool: &str,
         edit: impl FnOnce(&mut Option<Value>),
     ) -> Result<Value, Unwritten> {
-        if !app::drafts::agent::BUILTIN_TOOLS.contains(&tool) {
+        if !domain::agents::BUILTIN_TOOLS.contains(&tool) {
             return Err(Unwritten::Why(format!(
                 "`{tool}` is not a built-in tool, and only those have a policy Switchboard can write."
             )));

@@ -17,16 +17,16 @@ use std::{
     time::Duration,
 };
 
-use app::api::audit::{
-    AuditQuery,
-    server::{AuditEntry, AuditStore},
-};
 use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, Query, Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
+};
+use domain::audit::{
+    AuditQuery,
+    server::{AuditEntry, AuditStore},
 };
 use domain::{
     auth::{Principal, roles_text, store::AuditNote},
@@ -485,7 +485,7 @@ pub async fn export(
     axum::Extension(principal): axum::Extension<Principal>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
-    let mut filters = match app::api::audit::scoped(query.filters, &principal) {
+    let mut filters = match domain::audit::scoped(query.filters, &principal) {
         Ok((filters, _)) => filters,
         Err(error) => return error.into_response(),
     };

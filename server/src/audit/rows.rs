@@ -4,7 +4,7 @@
 //! refused sign-in counts its attempts ([`RefusedSignIn`]). [`suite`] is what every
 //! implementation must do.
 
-use app::api::audit::{AuditQuery, server::AuditEntry};
+use domain::audit::{AuditQuery, server::AuditEntry};
 use domain::upstream::client::BoxFuture;
 use sqlx::{Any, AnyPool, Row, Transaction};
 

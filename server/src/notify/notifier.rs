@@ -23,17 +23,17 @@ use std::{
     time::Duration,
 };
 
-use app::api::{
-    inbox::PendingCall,
-    notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
-    workspaces::DEFAULT_ID,
-};
 use domain::{
     auth::{Principal, store::AccountStore as _},
     decisions::LinkRefusal,
     error::AppError,
     policies::{Policy, policy_for},
     upstream::client::BoxFuture,
+};
+use domain::{
+    inbox::PendingCall,
+    notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
+    workspaces::DEFAULT_ID,
 };
 use engine::sealing::SealKey;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
@@ -1055,15 +1055,9 @@ impl Notifiers {
         self.others.write().unwrap_or_else(|e| e.into_inner()).insert(id, notifier);
     }
 
-    /// The notifier of the request's workspace (a server function's), or the default's.
-    fn here(&self) -> Arc<Notifier> {
-        let Ok(choice) = app::api::workspaces::server::current() else { return self.default.clone() };
-        self.others
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&choice.id)
-            .cloned()
-            .unwrap_or_else(|| self.default.clone())
+    /// The notifier of workspace `id`, or the default's.
+    fn of(&self, id: &str) -> Arc<Notifier> {
+        self.others.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned().unwrap_or_else(|| self.default.clone())
     }
 }
 
@@ -1071,9 +1065,11 @@ impl Notifiers {
 /// workspace's; a person's email address is Switchboard's own.
 pub struct Notify {
     pub notifiers: Arc<Notifiers>,
+    /// The request's workspace, whose notifier makes links and channels.
+    pub workspace: String,
 }
 
-impl app::api::notify::server::NotifySource for Notify {
+impl domain::notify::server::NotifySource for Notify {
     fn email(&self, username: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
         Box::pin(async move { self.notifiers.default.email_now(&username).await })
     }
@@ -1089,7 +1085,7 @@ impl app::api::notify::server::NotifySource for Notify {
         token: String,
         username: String,
     ) -> BoxFuture<'_, Result<LinkCheck, AppError>> {
-        let notifier = self.notifiers.here();
+        let notifier = self.notifiers.of(&self.workspace);
         Box::pin(async move { notifier.open_link_now(&session_id, &event_id, &token, &username).await })
     }
 
@@ -1100,7 +1096,7 @@ impl app::api::notify::server::NotifySource for Notify {
         token: String,
         username: String,
     ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>> {
-        let notifier = self.notifiers.here();
+        let notifier = self.notifiers.of(&self.workspace);
         Box::pin(async move { notifier.spend_link_now(&session_id, &event_id, &token, &username).await })
     }
 
@@ -1110,17 +1106,17 @@ impl app::api::notify::server::NotifySource for Notify {
     }
 
     fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>> {
-        let notifier = self.notifiers.here();
+        let notifier = self.notifiers.of(&self.workspace);
         Box::pin(async move { notifier.channels_now().await })
     }
 
     fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>> {
-        let notifier = self.notifiers.here();
+        let notifier = self.notifiers.of(&self.workspace);
         Box::pin(async move { notifier.create_channel_now(channel, by).await })
     }
 
     fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>> {
-        let notifier = self.notifiers.here();
+        let notifier = self.notifiers.of(&self.workspace);
         Box::pin(async move { notifier.delete_channel_now(id).await })
     }
 }

@@ -20,13 +20,13 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use app::api::settings::{WebhookMoment, WebhookSetup, WebhookStatus, server::WebhookSource};
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use domain::settings::{WebhookMoment, WebhookSetup, WebhookStatus, server::WebhookSource};
 use serde_json::Value;
 
 use crate::approvals::inbox::Inbox;

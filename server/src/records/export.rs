@@ -36,7 +36,6 @@ use std::{
     time::Duration,
 };
 
-use app::live::model::text_of;
 use axum::{
     body::Body,
     extract::{ConnectInfo, Path, Query},
@@ -44,6 +43,7 @@ use axum::{
     response::Response,
 };
 use bytes::Bytes;
+use domain::format::text_of;
 use domain::{
     auth::Principal,
     error::{AppError, ErrorKind},
@@ -686,7 +686,7 @@ impl Format for Transcript {
                 self.first = at_ms(event);
             }
             let offset = match (self.first, at_ms(event)) {
-                (Some(first), Some(at)) => Some(format!("+{}", app::live::model::duration(at - first))),
+                (Some(first), Some(at)) => Some(format!("+{}", domain::format::duration(at - first))),
                 _ => None,
             };
             if let Some(kind) = kind_of(event)

@@ -4,7 +4,7 @@
 //! which are kept in pages ([`EventPage`]) a stream reads one at a time. [`suite`] is what every
 //! implementation must do.
 
-use app::api::imports::ImportRow;
+use domain::imports::ImportRow;
 use domain::upstream::client::BoxFuture;
 use sqlx::{AnyPool, Row};
 

@@ -1,6 +1,6 @@
 //! Imported sessions: a JSON export (`export.rs`) read back into Switchboard's own store as a
 //! read-only session that replays (`migrations/0009_imports.sql`; what the console shows of them
-//! is `app::api::imports`). The API has no import, and the engine's `/v1` gets none: an imported
+//! is `domain::imports`). The API has no import, and the engine's `/v1` gets none: an imported
 //! session lives here only.
 //!
 //! - `POST /api/imports` (a form with one `file`): checks the export's format and version (1,
@@ -26,10 +26,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::api::{
-    imports::{ImportRow, server::ImportStore},
-    live::FirstScreen,
-};
 use axum::{
     Extension, Json,
     extract::{Multipart, Path, Query},
@@ -40,6 +36,10 @@ use domain::{
     auth::Principal,
     error::{AppError, ErrorKind},
     upstream::client::BoxFuture,
+};
+use domain::{
+    imports::{ImportRow, server::ImportStore},
+    live::FirstScreen,
 };
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};

@@ -1,5 +1,5 @@
 //! Read-only share links (`migrations/0008_shares.sql`; what the console shows of them is
-//! `app::api::shares`).
+//! `domain::shares`).
 //!
 //! - **The token** is 32 random bytes in hex, shown once, to the person who made the link. Only
 //!   its SHA-256 is kept, and a link is looked up by it.
@@ -28,13 +28,6 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use app::api::{
-    live::FirstScreen,
-    shares::{
-        CreatedShare, NewShare, ShareRow, SharedSession,
-        server::{ShareStore, Shared},
-    },
-};
 use axum::{
     extract::{Path, Query},
     response::{IntoResponse, Response},
@@ -45,6 +38,13 @@ use domain::{
     auth::{Principal, Role},
     error::{AppError, ErrorKind},
     upstream::client::BoxFuture,
+};
+use domain::{
+    live::FirstScreen,
+    shares::{
+        CreatedShare, NewShare, ShareRow, SharedSession,
+        server::{ShareStore, Shared},
+    },
 };
 use futures::{Stream, StreamExt};
 use regex::Regex;

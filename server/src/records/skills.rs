@@ -9,7 +9,6 @@
 
 use std::io::Read;
 
-use app::api::skills::Uploaded;
 use axum::{
     Json,
     body::Body,
@@ -17,6 +16,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
+use domain::skills::Uploaded;
 use domain::{
     error::{AppError, ErrorKind},
     upstream::client::UpstreamError,

@@ -8,16 +8,16 @@ use std::{
     time::Duration,
 };
 
-use app::api::{
-    inbox::PendingCall,
-    slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
-};
 use domain::{
     approvals::{ApprovalsHandle, Caller},
     auth::{Principal, store::AuditNote},
     decisions::{Decided, Outcome, Verdict},
     error::AppError,
     upstream::client::BoxFuture,
+};
+use domain::{
+    inbox::PendingCall,
+    slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
 };
 use engine::sealing::SealKey;
 use serde::{Deserialize, Serialize};
@@ -563,7 +563,7 @@ fn masked(desk: &Desk, call: &PendingCall) -> PendingCall {
 /// The Slack apps and links, as server functions reach them.
 pub struct SlackNotify(pub Arc<Slack>);
 
-impl app::api::slack::server::SlackSource for SlackNotify {
+impl domain::slack::server::SlackSource for SlackNotify {
     fn settings(&self, workspace: String) -> BoxFuture<'_, Result<SlackSettings, AppError>> {
         Box::pin(self.0.settings_now(workspace))
     }

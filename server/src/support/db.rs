@@ -121,7 +121,7 @@ pub async fn empty_wal(pool: &AnyPool) -> Result<bool, sqlx::Error> {
 }
 
 /// A workspace's schema on PostgreSQL: `ws_` and its id with dashes as underscores (ids are
-/// lower-case letters, digits and dashes, `app::api::workspaces::check_id`).
+/// lower-case letters, digits and dashes, `domain::workspaces::check_id`).
 pub fn workspace_schema(id: &str) -> String {
     format!("ws_{}", id.replace('-', "_"))
 }

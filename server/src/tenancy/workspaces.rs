@@ -28,16 +28,6 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use app::api::{
-    audit::server::AuditHandle,
-    imports::server::ImportsHandle,
-    inbox::server::InboxHandle,
-    live::first_screen::WindowsHandle,
-    shares::server::SharesHandle,
-    workspaces::{
-        Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
-    },
-};
 use axum::{
     Form,
     extract::{Request, State},
@@ -52,6 +42,16 @@ use domain::{
     upstream::{
         UpstreamMode, UpstreamSummary,
         client::{BoxFuture, UpstreamError, UpstreamHandle},
+    },
+};
+use domain::{
+    audit::server::AuditHandle,
+    imports::server::ImportsHandle,
+    inbox::server::InboxHandle,
+    live::first_screen::WindowsHandle,
+    shares::server::SharesHandle,
+    workspaces::{
+        Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
     },
 };
 use serde::Deserialize;
@@ -162,7 +162,7 @@ struct Handles {
     imports: ImportsHandle,
     windows: WindowsHandle,
     /// Issues environment keys: the embedded engine's, on its workspace only.
-    keys: Option<app::api::work::keys::EnvironmentKeysHandle>,
+    keys: Option<domain::work::keys::EnvironmentKeysHandle>,
 }
 
 impl Workspace {
@@ -282,7 +282,7 @@ impl Workspace {
     }
 
     /// This workspace's upstream issues environment keys (the embedded engine).
-    pub fn with_environment_keys(mut self, keys: app::api::work::keys::EnvironmentKeysHandle) -> Self {
+    pub fn with_environment_keys(mut self, keys: domain::work::keys::EnvironmentKeysHandle) -> Self {
         self.handles.keys = Some(keys);
         self
     }

@@ -3,16 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use app::{
-    App,
-    api::{
-        agents::mcp_tools::McpToolsHandle,
-        notify::server::NotifyHandle,
-        settings::{WebhookSetup, server::WebhooksHandle},
-        workspaces::server::WorkspacesHandle,
-    },
-    shell,
-};
+use app::{App, shell};
 use axum::{
     Router,
     extract::Request,
@@ -22,6 +13,12 @@ use axum::{
 };
 use domain::auth::store::AccountsHandle;
 use domain::error::AppError;
+use domain::{
+    agents::mcp_tools::McpToolsHandle,
+    notify::server::NotifyHandle,
+    settings::{WebhookSetup, server::WebhooksHandle},
+    workspaces::server::WorkspacesHandle,
+};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
@@ -122,8 +119,7 @@ fn page_context(
         receiver: state.webhooks.clone(),
         inbox: inbox.clone(),
     }));
-    let notify = NotifyHandle(Arc::new(Notify { notifiers }));
-    let slack = app::api::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
+    let slack = domain::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
     let accounts = AccountsHandle(state.access.accounts.clone());
     let single_sign_on = domain::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
@@ -131,15 +127,18 @@ fn page_context(
     let stylesheet = app::assets::Stylesheet(app::assets::stylesheet(&state.leptos_options));
     move || {
         // The route list, worked out without a request, gets the default workspace's.
-        use_context::<http::request::Parts>()
+        let workspace = use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
-            .unwrap_or_else(|| workspaces.default_workspace())
-            .provide();
+            .unwrap_or_else(|| workspaces.default_workspace());
+        workspace.provide();
+        provide_context(NotifyHandle(Arc::new(Notify {
+            notifiers: notifiers.clone(),
+            workspace: workspace.id.clone(),
+        })));
         provide_context(registry.clone());
         provide_context(accounts.clone());
         provide_context(single_sign_on.clone());
         provide_context(webhook_report.clone());
-        provide_context(notify.clone());
         provide_context(slack.clone());
         provide_context(mcp_tools.clone());
         provide_context(stylesheet.clone());
@@ -302,11 +301,11 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// where a connection may go (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`), without a credential.
 struct McpTools(engine::mcp::Reach);
 
-impl app::api::agents::mcp_tools::McpTools for McpTools {
+impl domain::agents::mcp_tools::McpTools for McpTools {
     fn list(
         &self,
         url: String,
-    ) -> domain::upstream::client::BoxFuture<'_, Result<Vec<app::api::agents::McpToolChoice>, domain::error::AppError>>
+    ) -> domain::upstream::client::BoxFuture<'_, Result<Vec<domain::agents::McpToolChoice>, domain::error::AppError>>
     {
         Box::pin(async move {
             let connection = engine::mcp::Connection::open(&self.0, "server", &url, None).await.map_err(|failure| {
@@ -321,7 +320,7 @@ impl app::api::agents::mcp_tools::McpTools for McpTools {
             let tools = connection
                 .tools
                 .iter()
-                .map(|t| app::api::agents::McpToolChoice { name: t.name.clone(), description: t.description.clone() })
+                .map(|t| domain::agents::McpToolChoice { name: t.name.clone(), description: t.description.clone() })
                 .collect();
             connection.close().await;
             Ok(tools)

@@ -4,9 +4,9 @@ use std::{io, net::SocketAddr};
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use app::api::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID};
 use axum::{Router, serve::ListenerExt};
 use domain::error::AppError;
+use domain::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID};
 use tokio::net::TcpListener;
 
 use super::{
@@ -316,7 +316,7 @@ async fn open_workspaces(
     pool: sqlx::AnyPool,
     access: &Access,
     cluster: Arc<Cluster>,
-    keys: Option<app::api::work::keys::EnvironmentKeysHandle>,
+    keys: Option<domain::work::keys::EnvironmentKeysHandle>,
 ) -> io::Result<Arc<Workspaces>> {
     let config = workspaces::Config {
         data_dir: settings.data_dir.clone(),
@@ -426,12 +426,12 @@ async fn open_notifiers(
 struct EngineKeys(engine::Engine);
 
 impl EngineKeys {
-    fn handle(engine: engine::Engine) -> app::api::work::keys::EnvironmentKeysHandle {
-        app::api::work::keys::EnvironmentKeysHandle(Arc::new(EngineKeys(engine)))
+    fn handle(engine: engine::Engine) -> domain::work::keys::EnvironmentKeysHandle {
+        domain::work::keys::EnvironmentKeysHandle(Arc::new(EngineKeys(engine)))
     }
 }
 
-impl app::api::work::keys::EnvironmentKeys for EngineKeys {
+impl domain::work::keys::EnvironmentKeys for EngineKeys {
     fn issue(
         &self,
         environment_id: String,
@@ -574,6 +574,7 @@ async fn open_access(
             None => None,
         },
         routes: super::routes::routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
+        server_functions: |path| app::api::access::endpoint(path).map(|e| (e.read, e.rule)),
     }))
 }
 

@@ -355,18 +355,18 @@ impl Hub {
 }
 
 /// Consecutive events of a session's log ([`Hub::window`]).
-pub type Window = app::api::live::FirstScreen;
+pub type Window = domain::live::FirstScreen;
 
 /// The hub as server functions read its logs (a page's first screen).
 pub struct Windows(pub Arc<Hub>);
 
-impl app::api::live::first_screen::Windows for Windows {
+impl domain::live::first_screen::Windows for Windows {
     fn window(
         &self,
         session_id: String,
         around: Option<String>,
     ) -> domain::upstream::client::BoxFuture<'_, Option<Window>> {
-        use app::api::live::FirstScreen;
+        use domain::live::FirstScreen;
         Box::pin(async move {
             let wait = Duration::from_millis(FirstScreen::WAIT_MS);
             let span = FirstScreen::span(around.is_some());
