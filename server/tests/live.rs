@@ -715,6 +715,40 @@ async fn a_decision_whose_answer_was_lost_is_found_by_listing_not_sent_twice() {
     assert_eq!(again["taken"][0]["result"], "allow");
 }
 
+/// A rule's allow goes upstream as a person's decision does (`approvals/delivery.rs`): when the
+/// API acts on it but its answer is lost, the session's events show that it arrived, so the
+/// rule's decision is kept, counted and audited as sent, and nothing is sent twice.
+#[tokio::test]
+async fn a_rules_allow_whose_answer_was_lost_is_found_by_listing_not_taken_back() {
+    let PendingBash { upstream, app, session, mut viewer, call } = pending_bash().await;
+    upstream.tap.lose_next_answer.store(true, Ordering::SeqCst);
+    let rule = [
+        ("rule[session_id]", session.as_str()),
+        ("rule[tool]", "bash"),
+        ("rule[pattern]", "echo approved"),
+        ("rule[scope]", "session"),
+        ("rule[minutes]", "60"),
+    ];
+    let (status, made) = app.call("rules/create", &rule).await;
+    assert_eq!(status, 200, "{made}");
+    viewer.until_end_of_turn().await;
+    assert_eq!(confirmations(&upstream, &session).await.len(), 1, "the allow reached the API once");
+    let (_, decisions) = app.read("sessions/decisions", &[("session_id", &session)]).await;
+    let decisions = decisions.as_array().unwrap();
+    assert_eq!(decisions.len(), 1, "the rule's decision is kept, not taken back: {decisions:#?}");
+    assert_eq!(
+        (decisions[0]["event_id"].as_str(), decisions[0]["result"].as_str()),
+        (Some(call.as_str()), Some("allow"))
+    );
+    assert!(decisions[0]["decided_by"].as_str().unwrap().starts_with("rule "), "{decisions:#?}");
+    let (_, audit) = app.read("audit/list", &[("query[action]", "rules/allowed")]).await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit:#}");
+    assert_eq!(entries[0]["status"].as_u64(), Some(200), "audited as sent: {audit:#}");
+    let (_, rules) = app.read("rules/list", &[("session_id", &session)]).await;
+    assert_eq!(rules[0]["uses"].as_i64(), Some(1), "{rules:#}");
+}
+
 /// Posts a card's plain form as a browser does with JavaScript off: url-encoded, from the page
 /// itself, asking for HTML.
 async fn post_card_form(app: &TestApp, client: &reqwest::Client, fields: &[(&str, &str)]) -> reqwest::Response {

@@ -1,34 +1,31 @@
 //! A person's decisions on waiting calls, from the request to the upstream: checked, gated by the
-//! session's policy (`gate.rs`), recorded so that only one decision of a call goes on (claim),
-//! sent in one request, then settled: kept when the upstream took it, taken back when it refused,
-//! and reconciled from the session's events when the answer was lost. Each is noted in the
-//! request's audit entry with the input the person saw (as a digest).
-//!
-//! None of these sends is retried: the API has no idempotency keys, so a second `POST …/events`
-//! could do the thing twice. Each decision's end is counted in the metrics (`Tally`).
+//! session's policy (`gate.rs`), noted in the request's audit entry with the input the person saw
+//! (as a digest), then delivered as every decision is (`delivery.rs`: claimed, sent in one
+//! request, settled). Each decision's end is counted in the metrics (`Tally`).
 
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
 };
 
-use domain::live::MAX_TEXT;
 use domain::{
     approvals::{Caller, CustomAnswer},
     decisions::{Decided, Outcome, Recorded, Verdict},
     error::{AppError, ErrorKind},
-    upstream::client::{UpstreamError, UpstreamHandle},
+    live::MAX_TEXT,
+    upstream::client::UpstreamHandle,
 };
 use protocol::{
     common::Page,
     content::ToolResultContentBlock,
-    event_params::{EventParams, SendEventsBody, UserCustomToolResultParams, UserToolConfirmationParams},
+    event_params::{EventParams, UserCustomToolResultParams, UserToolConfirmationParams},
     events::types,
 };
 use serde_json::{Value, json};
 
 use super::{
-    decisions::{Claim, DecisionStore, Pending, store_failed},
+    decisions::{DecisionStore, Pending, store_failed},
+    delivery::{Delivery, Failed},
     gate,
     inbox::Inbox,
     policies::Policies,
@@ -169,117 +166,37 @@ impl DecisionPath {
         self.deliver(&by, &session_id, echo, vec![(decision, event)], Noted::default()).await
     }
 
-    /// Records each decision, sends those this caller won in one request, and settles them: sent,
-    /// or (when the send failed and no echo of it is listed) taken back. A settled send takes its
-    /// call out of the inbox.
+    /// Notes the decisions in the request's audit entry, then delivers them
+    /// ([`Delivery::deliver`]: claimed, the won ones sent in one request, settled).
     async fn deliver(
         &self,
         by: &Caller,
         session_id: &str,
-        (echo_type, id_field): (&str, &str),
+        echo: (&str, &str),
         decisions: Vec<Pending>,
         noted: Noted,
     ) -> Result<Decided, AppError> {
         self.note_decisions(by, session_id, &decisions, noted).await;
         let tally = Tally(decisions.iter().map(|(d, _)| (d.event_id.clone(), d.result)).collect());
-        let mut outcome = Decided::default();
-        let mut events = Vec::new();
-        for (decision, event) in decisions {
-            match self.decisions.claim(session_id, &decision).await.map_err(store_failed)? {
-                Claim::Won => {
-                    outcome.sent.push(decision.event_id.clone());
-                    events.push(event);
-                }
-                Claim::Lost(first) => {
-                    tally.count(&decision.event_id, "taken");
-                    outcome.taken.push(first);
-                }
-            }
-        }
-        if events.is_empty() {
-            return Ok(outcome);
-        }
-        let sent: Result<Value, _> =
-            self.upstream.post(&format!("/v1/sessions/{session_id}/events"), &SendEventsBody { events }).await;
-        match sent {
-            Ok(_) => {
-                for id in &outcome.sent {
-                    tally.count(id, "sent");
-                    // The decision is upstream: a record that stays "sending" is only a note.
-                    if let Err(e) = self.settle(session_id, id, true).await {
-                        tracing::error!("a sent decision could not be marked as sent: {e}");
-                    }
-                }
-                Ok(outcome)
-            }
-            Err(error) => self.after_failed_send(session_id, (echo_type, id_field), outcome, error, &tally).await,
-        }
-    }
-
-    /// The record of a decision settled; one that reached the API also leaves the inbox.
-    async fn settle(&self, session_id: &str, event_id: &str, sent: bool) -> Result<(), crate::support::StoreError> {
-        self.decisions.settle(session_id, event_id, sent).await?;
-        if sent {
-            self.inbox.decided(session_id, event_id).await;
-        }
-        Ok(())
-    }
-
-    /// After a send that failed: a refusal takes the decisions back; a lost answer is reconciled
-    /// from the session's events, which say which decisions arrived.
-    async fn after_failed_send(
-        &self,
-        session_id: &str,
-        (echo_type, id_field): (&str, &str),
-        mut outcome: Decided,
-        error: UpstreamError,
-        tally: &Tally,
-    ) -> Result<Decided, AppError> {
-        // The API refused (a 4xx other than a timeout or a rate limit): nothing was applied, so
-        // the calls can be decided again.
-        let refused = matches!(&error, UpstreamError::Api { status, .. } if (400..500).contains(status) && ![408, 429].contains(status));
-        if refused {
-            for id in &outcome.sent {
-                tally.count(id, "failed");
-                self.settle(session_id, id, false).await.map_err(store_failed)?;
-            }
-            return Err(AppError::upstream("Sending the decision", error));
-        }
-        let query = vec![
-            ("types[]".to_owned(), echo_type.to_owned()),
-            ("order".to_owned(), "desc".to_owned()),
-            ("limit".to_owned(), "1000".to_owned()),
-        ];
-        let listed: Result<Page<Value>, _> =
-            self.upstream.get(&format!("/v1/sessions/{session_id}/events"), query).await;
-        let Ok(listed) = listed else {
-            for id in &outcome.sent {
-                tally.count(id, "unknown");
-            }
-            // Unknown whether it arrived: the records stay "sending" (a later decision may take
-            // over once they are stale) and the person looks at the timeline.
-            return Err(AppError::new(
+        let count = |id: &str, result: &'static str| tally.count(id, result);
+        let delivery = Delivery {
+            upstream: &self.upstream,
+            decisions: self.decisions.as_ref(),
+            inbox: Some(self.inbox.as_ref()),
+            echo,
+            count: &count,
+        };
+        let delivered = delivery.deliver(session_id, decisions).await.map_err(store_failed)?;
+        match delivered.failed {
+            None => Ok(Decided { sent: delivered.sent, taken: delivered.taken, ..Decided::default() }),
+            Some(Failed::NotSent(error)) => Err(AppError::upstream("Sending the decision", error)),
+            // The person looks at the timeline; a later decision may take over once the records
+            // are stale.
+            Some(Failed::Unknown) => Err(AppError::new(
                 ErrorKind::Unavailable,
                 "Switchboard could not tell whether the decision reached the API (it did not answer, and listing the events failed). Watch the timeline: a confirmation appears if it arrived; if none does within two minutes, decide again.",
-            ));
-        };
-        let arrived: Vec<String> =
-            listed.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect();
-        let mut lost = Vec::new();
-        for id in std::mem::take(&mut outcome.sent) {
-            let got_there = arrived.contains(&id);
-            tally.count(&id, if got_there { "sent" } else { "failed" });
-            self.settle(session_id, &id, got_there).await.map_err(store_failed)?;
-            if got_there {
-                outcome.sent.push(id);
-            } else {
-                lost.push(id);
-            }
+            )),
         }
-        if lost.is_empty() {
-            return Ok(outcome);
-        }
-        Err(AppError::upstream("Sending the decision", error))
     }
 }
 

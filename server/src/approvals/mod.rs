@@ -4,6 +4,7 @@
 pub mod deadlines;
 pub mod deciding;
 pub mod decisions;
+pub mod delivery;
 pub mod gate;
 pub mod inbox;
 pub mod policies;
