@@ -15,7 +15,7 @@ mod service {
 
     use crate::{
         auth::{Principal, store::AuditNote},
-        decisions::{Decided, Recorded, Verdict},
+        decisions::{Decided, LinkRefusal, Recorded, Verdict},
         error::AppError,
         policies::{ApprovalState, Policy},
         rules::{NewRule, Rule},
@@ -99,4 +99,25 @@ mod service {
     /// The request's workspace's approval service, in the Leptos context.
     #[derive(Clone)]
     pub struct ApprovalsHandle(pub Arc<dyn Approvals>);
+
+    /// Decisions that may come through a notification's link, implemented by the server
+    /// (`server/src/approvals/links.rs`) over the approval service and the request's workspace's
+    /// notifier.
+    pub trait LinkDecisions: Send + Sync + 'static {
+        /// Decides `verdicts`, through the link whose token is `link` when there is one: the link
+        /// is spent first (of two presses at once exactly one goes on) and given back if its
+        /// call's decision was not made, so that a refusal or an unreachable API leaves it usable.
+        /// `Err`: the link may not carry the decision, and nothing was decided.
+        fn decide(
+            &self,
+            by: Caller,
+            session_id: String,
+            verdicts: Vec<Verdict>,
+            link: Option<String>,
+        ) -> BoxFuture<'_, Result<Result<Decided, AppError>, LinkRefusal>>;
+    }
+
+    /// The request's workspace's [`LinkDecisions`], in the Leptos context.
+    #[derive(Clone)]
+    pub struct LinkDecisionsHandle(pub Arc<dyn LinkDecisions>);
 }

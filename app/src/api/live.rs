@@ -36,10 +36,9 @@ pub async fn decide(
         .unwrap_or_else(|refused| Err(refused.error()))
 }
 
-/// Decides `verdicts`, through a notification's link when there is one: the link is spent first
-/// (of two presses at once exactly one goes on) and given back if its call's decision was not
-/// made, so that a refusal or an unreachable API leaves it usable. `Err`: the link may not carry
-/// the decision, and nothing was decided.
+/// Decides `verdicts`, through a notification's link when there is one
+/// (`server/src/approvals/links.rs`). `Err`: the link may not carry the decision, and nothing was
+/// decided.
 #[cfg(feature = "ssr")]
 async fn decide_through_link(
     caller: crate::approvals::Caller,
@@ -47,37 +46,10 @@ async fn decide_through_link(
     verdicts: Vec<Verdict>,
     link: Option<String>,
 ) -> Result<Result<Decided, AppError>, crate::decisions::LinkRefusal> {
-    let approvals = match crate::approvals::approvals() {
-        Ok(approvals) => approvals,
-        Err(error) => return Ok(Err(error)),
-    };
-    let Some(token) = link.filter(|t| !t.is_empty()) else {
-        return Ok(approvals.0.decide(caller, session_id, verdicts).await);
-    };
-    let [verdict] = verdicts.as_slice() else {
-        return Ok(Err(AppError::bad_input(
-            "link",
-            "A notification's link decides its one call: send one verdict with it.",
-        )));
-    };
-    let event_id = verdict.event_id.clone();
-    let notify = match super::notify::server::notify() {
-        Ok(notify) => notify,
-        Err(error) => return Ok(Err(error)),
-    };
-    let username = caller.person.username.clone();
-    let spent = match notify.0.spend_link(session_id.clone(), event_id.clone(), token, username).await {
-        Ok(Ok(spent)) => spent,
-        Ok(Err(refused)) => return Err(refused),
-        Err(error) => return Ok(Err(error)),
-    };
-    let decided = approvals.0.decide(caller, session_id, verdicts).await;
-    let made =
-        decided.as_ref().is_ok_and(|d| d.sent.contains(&event_id) || d.waiting.iter().any(|w| w.event_id == event_id));
-    if !made {
-        notify.0.unspend_link(spent).await;
+    match leptos::prelude::use_context::<crate::approvals::LinkDecisionsHandle>() {
+        Some(links) => links.0.decide(caller, session_id, verdicts, link).await,
+        None => Ok(Err(AppError::internal("The server did not provide its approval service."))),
     }
-    Ok(decided)
 }
 
 /// A card's plain form (`<form method="post">`): decides one call as [`decide`] does (the same

@@ -167,7 +167,8 @@ impl DecisionPath {
     }
 
     /// Notes the decisions in the request's audit entry, then delivers them
-    /// ([`Delivery::deliver`]: claimed, the won ones sent in one request, settled).
+    /// ([`Delivery::deliver`]: claimed, the won ones sent in one request, settled); those that
+    /// reached the API leave the inbox.
     async fn deliver(
         &self,
         by: &Caller,
@@ -179,14 +180,12 @@ impl DecisionPath {
         self.note_decisions(by, session_id, &decisions, noted).await;
         let tally = Tally(decisions.iter().map(|(d, _)| (d.event_id.clone(), d.result)).collect());
         let count = |id: &str, result: &'static str| tally.count(id, result);
-        let delivery = Delivery {
-            upstream: &self.upstream,
-            decisions: self.decisions.as_ref(),
-            inbox: Some(self.inbox.as_ref()),
-            echo,
-            count: &count,
-        };
+        let delivery = Delivery { upstream: &self.upstream, decisions: self.decisions.as_ref(), echo, count: &count };
         let delivered = delivery.deliver(session_id, decisions).await.map_err(store_failed)?;
+        // What reached the API leaves every tab's inbox at once, not at the next poll.
+        for id in &delivered.sent {
+            self.inbox.decided(session_id, id).await;
+        }
         match delivered.failed {
             None => Ok(Decided { sent: delivered.sent, taken: delivered.taken, ..Decided::default() }),
             Some(Failed::NotSent(error)) => Err(AppError::upstream("Sending the decision", error)),

@@ -16,19 +16,13 @@ use domain::{
 use protocol::{common::Page, event_params::SendEventsBody};
 use serde_json::Value;
 
-use super::{
-    decisions::{Claim, DecisionStore, Pending},
-    inbox::Inbox,
-};
+use super::decisions::{Claim, DecisionStore, Pending};
 use crate::support::StoreError;
 
 /// Where decisions go, and what follows each one's end.
 pub struct Delivery<'a> {
     pub upstream: &'a UpstreamHandle,
     pub decisions: &'a dyn DecisionStore,
-    /// A call whose decision reached the API leaves this inbox at once (otherwise the inbox
-    /// learns it from the session's stream).
-    pub inbox: Option<&'a Inbox>,
     /// The event type that echoes a decision in the session's events, and its field naming the
     /// call (`user.tool_confirmation`, `tool_use_id`).
     pub echo: (&'a str, &'a str),
@@ -131,15 +125,12 @@ impl Delivery<'_> {
         Some(listed.data.iter().filter_map(|e| e.get(id_field).and_then(Value::as_str)).map(str::to_owned).collect())
     }
 
-    /// Settles a decision's record; one that reached the API also leaves the inbox. A record that
-    /// cannot be settled is only logged: what reached the API is there whatever the record says,
-    /// and a record left "sending" is taken over once it is stale.
+    /// Settles a decision's record. One that cannot be settled is only logged: what reached the
+    /// API is there whatever the record says, and a record left "sending" is taken over once it
+    /// is stale.
     async fn settle(&self, session_id: &str, event_id: &str, sent: bool) {
         if let Err(e) = self.decisions.settle(session_id, event_id, sent).await {
             tracing::error!("a decision could not be settled as {}: {e}", if sent { "sent" } else { "not sent" });
-        }
-        if sent && let Some(inbox) = self.inbox {
-            inbox.decided(session_id, event_id).await;
         }
     }
 }

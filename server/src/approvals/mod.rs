@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod delivery;
 pub mod gate;
 pub mod inbox;
+pub mod links;
 pub mod policies;
 pub mod rule_rows;
 pub mod rules;

@@ -36,13 +36,8 @@ pub async fn send_unattended(
     event: EventParams,
     doing: &str,
 ) -> Unattended {
-    let delivery = Delivery {
-        upstream,
-        decisions,
-        inbox: None,
-        echo: (types::USER_TOOL_CONFIRMATION, "tool_use_id"),
-        count: &|_, _| {},
-    };
+    let delivery =
+        Delivery { upstream, decisions, echo: (types::USER_TOOL_CONFIRMATION, "tool_use_id"), count: &|_, _| {} };
     match delivery.deliver(session_id, vec![(decision.clone(), event)]).await {
         Err(error) => {
             tracing::error!("{doing}: the decision could not be recorded: {error}");

@@ -11,10 +11,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use domain::auth::store::AccountsHandle;
-use domain::error::AppError;
 use domain::{
     agents::mcp_tools::McpToolsHandle,
+    approvals::LinkDecisionsHandle,
+    auth::store::AccountsHandle,
+    error::AppError,
     notify::server::NotifyHandle,
     settings::{WebhookSetup, server::WebhooksHandle},
     workspaces::server::WorkspacesHandle,
@@ -30,6 +31,7 @@ use tower_http::{
 use super::state::AppState;
 use crate::{
     access::{self, Access, body_limit, session_store::LoginSessions},
+    approvals::links::ThroughLinks,
     audit,
     notify::webhooks::{WebhookReceiver, WebhookReport},
     notify::{Notifiers, Notify},
@@ -131,10 +133,10 @@ fn page_context(
             .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
             .unwrap_or_else(|| workspaces.default_workspace());
         workspace.provide();
-        provide_context(NotifyHandle(Arc::new(Notify {
-            notifiers: notifiers.clone(),
-            workspace: workspace.id.clone(),
-        })));
+        let notify = NotifyHandle(Arc::new(Notify { notifiers: notifiers.clone(), workspace: workspace.id.clone() }));
+        let links = ThroughLinks { approvals: workspace.approvals(), notify: notify.clone() };
+        provide_context(LinkDecisionsHandle(Arc::new(links)));
+        provide_context(notify);
         provide_context(registry.clone());
         provide_context(accounts.clone());
         provide_context(single_sign_on.clone());
