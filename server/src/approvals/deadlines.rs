@@ -18,9 +18,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use domain::inbox::PendingCall;
 use domain::{
     decisions::{Outcome, Recorded},
+    inbox::PendingCall,
     policies::{Policy, deadline_message, policy_for},
     upstream::client::UpstreamHandle,
 };

@@ -6,11 +6,10 @@ use domain::{
     decisions::{Outcome, Waiting},
     error::{AppError, ErrorKind},
     policies::{ApprovalState, CallApprovals, Policy, Sender, SentMessage, policy_for},
+    upstream::client::UpstreamHandle,
 };
 use protocol::events::types;
 use serde_json::{Value, json};
-
-use domain::upstream::client::UpstreamHandle;
 
 use super::{
     decisions::{DecisionStore, Pending, store_failed},

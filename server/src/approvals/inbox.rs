@@ -45,9 +45,9 @@ use std::{
 
 use axum::{Extension, response::Response};
 use bytes::Bytes;
-use domain::inbox::{InboxList, PendingCall, server::InboxSource};
 use domain::{
     error::AppError,
+    inbox::{InboxList, PendingCall, server::InboxSource},
     upstream::client::{BoxFuture, UpstreamError, UpstreamHandle},
 };
 use futures::{Stream, StreamExt};

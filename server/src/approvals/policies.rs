@@ -7,11 +7,17 @@
 
 use std::sync::{Arc, RwLock};
 
-use domain::policies::{EVERY_AGENT, Policy, SentMessage};
-use domain::{error::AppError, upstream::client::BoxFuture};
+use domain::{
+    error::AppError,
+    policies::{EVERY_AGENT, Policy, SentMessage},
+    upstream::client::BoxFuture,
+};
 use sqlx::{AnyPool, Row};
 
-use crate::support::db::{Dialect, dialect};
+use crate::support::{
+    StoreError,
+    db::{Dialect, dialect},
+};
 
 /// The policies and the records they are applied with.
 pub trait PolicyStore: Send + Sync + 'static {
@@ -58,11 +64,6 @@ pub struct Policies {
     cached: RwLock<Option<Arc<Vec<Policy>>>>,
     /// Told when the copy is forgotten (the policies changed here or on another replica).
     changed: tokio::sync::Notify,
-}
-
-fn store_failed(error: sqlx::Error) -> AppError {
-    tracing::error!("the policy store failed: {error}");
-    AppError::internal("Switchboard could not read or write its approval policies; try again.")
 }
 
 fn now() -> String {
@@ -115,8 +116,8 @@ impl SqlPolicies {
             .bind(EVERY_AGENT)
             .fetch_all(&self.pool)
             .await
-            .map_err(store_failed)?;
-        rows.iter().map(policy_of).collect::<Result<Vec<_>, _>>().map_err(store_failed)
+            .map_err(StoreError)?;
+        rows.iter().map(policy_of).collect::<Result<Vec<_>, _>>().map_err(|e| AppError::from(StoreError(e)))
     }
 
     async fn save_now(&self, policy: Policy, by: String) -> Result<Policy, AppError> {
@@ -142,8 +143,8 @@ impl SqlPolicies {
         .bind(now())
         .fetch_one(&self.pool)
         .await
-        .map_err(store_failed)?;
-        policy_of(&row).map_err(store_failed)
+        .map_err(StoreError)?;
+        policy_of(&row).map_err(|e| AppError::from(StoreError(e)))
     }
 
     async fn delete_now(&self, agent_id: &str) -> Result<(), AppError> {
@@ -151,7 +152,7 @@ impl SqlPolicies {
             .bind(agent_id)
             .execute(&self.pool)
             .await
-            .map_err(store_failed)?;
+            .map_err(StoreError)?;
         if deleted.rows_affected() == 0 {
             return Err(AppError::not_found("There is no such policy; it may have been removed already."));
         }
@@ -276,7 +277,7 @@ impl PolicyStore for SqlPolicies {
             .bind(now())
             .execute(&self.pool)
             .await
-            .map_err(store_failed)?;
+            .map_err(StoreError)?;
             Ok(())
         })
     }
@@ -287,7 +288,7 @@ impl PolicyStore for SqlPolicies {
                 .bind(session_id)
                 .fetch_all(&self.pool)
                 .await
-                .map_err(store_failed)?;
+                .map_err(StoreError)?;
             rows.iter()
                 .map(|row| {
                     let event: String = row.try_get(0)?;
@@ -298,7 +299,7 @@ impl PolicyStore for SqlPolicies {
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()
-                .map_err(store_failed)
+                .map_err(|e| AppError::from(StoreError(e)))
         })
     }
 
@@ -321,7 +322,7 @@ impl PolicyStore for SqlPolicies {
             .bind(now())
             .execute(&self.pool)
             .await
-            .map_err(store_failed)?;
+            .map_err(StoreError)?;
             let rows = sqlx::query(&format!(
                 "SELECT label FROM approvals WHERE session_id = $1 AND event_id = $2 ORDER BY {}",
                 self.in_order()
@@ -330,8 +331,8 @@ impl PolicyStore for SqlPolicies {
             .bind(&event_id)
             .fetch_all(&self.pool)
             .await
-            .map_err(store_failed)?;
-            rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>().map_err(store_failed)
+            .map_err(StoreError)?;
+            rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>().map_err(|e| AppError::from(StoreError(e)))
         })
     }
 
@@ -344,11 +345,11 @@ impl PolicyStore for SqlPolicies {
             .bind(session_id)
             .fetch_all(&self.pool)
             .await
-            .map_err(store_failed)?;
+            .map_err(StoreError)?;
             rows.iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                 .collect::<Result<_, sqlx::Error>>()
-                .map_err(store_failed)
+                .map_err(|e| AppError::from(StoreError(e)))
         })
     }
 }

@@ -2,8 +2,7 @@
 //! [`SqlRuleRows`], SQLite's `rules` table. Times are RFC 3339 in whole seconds, so that they
 //! compare as text. [`suite`] is what every implementation must do.
 
-use domain::rules::Rule;
-use domain::upstream::client::BoxFuture;
+use domain::{rules::Rule, upstream::client::BoxFuture};
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;

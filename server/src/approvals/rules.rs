@@ -8,11 +8,10 @@
 
 use std::sync::{Arc, RwLock};
 
-use domain::rules::Rule;
 use domain::{
     decisions::{Outcome, Recorded},
     error::AppError,
-    rules::NewRule,
+    rules::{NewRule, Rule},
     upstream::client::UpstreamHandle,
 };
 use protocol::event_params::{EventParams, UserToolConfirmationParams};
@@ -54,13 +53,6 @@ pub struct RuleBook {
     policies: Arc<crate::approvals::policies::Policies>,
     /// The calls whose holding back is audited already (rule, event id): one entry each.
     held: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
-}
-
-fn store_failed(error: StoreError) -> AppError {
-    tracing::error!("the rule store failed: {error}");
-    AppError::internal(
-        "Switchboard could not read or write its rules. Try again; if it keeps failing, check the server's log.",
-    )
 }
 
 impl RuleBook {
@@ -277,7 +269,7 @@ impl RuleBook {
             created_at: stamp(created_at),
             expires_at: stamp(expires_at),
         };
-        let mut made = self.rows.insert(&row).await.map_err(store_failed)?;
+        let mut made = self.rows.insert(&row).await?;
         if scope == domain::rules::Scope::Session && rule.pattern.trim().is_empty() {
             // One written rule per tool and session: a second would remember the first's policy
             // as the one to put back.
@@ -297,7 +289,7 @@ impl RuleBook {
                 Err(Unwritten::Why(why)) => (None, Some(why)),
                 Err(Unwritten::Gone) => (None, Some("the session has ended.".to_owned())),
             };
-            made = self.rows.note_written(made.id, previous, note).await.map_err(store_failed)?;
+            made = self.rows.note_written(made.id, previous, note).await?;
         }
         self.live.write().unwrap_or_else(|e| e.into_inner()).push(made.clone());
         Ok(made)
@@ -393,7 +385,7 @@ impl RuleBook {
     }
 
     pub(super) async fn revoke_now(&self, id: i64, by: String, owner: String, admin: bool) -> Result<Rule, AppError> {
-        let Some(rule) = self.rows.get(id).await.map_err(store_failed)? else {
+        let Some(rule) = self.rows.get(id).await? else {
             return Err(AppError::not_found(format!("There is no rule {id}.")));
         };
         if rule.owner != owner && !admin {
@@ -405,7 +397,7 @@ impl RuleBook {
         if rule.revoked_at.is_some() {
             return Ok(rule);
         }
-        let revoked = self.rows.revoke(id, &by, &now()).await.map_err(store_failed)?;
+        let revoked = self.rows.revoke(id, &by, &now()).await?;
         if rule.written {
             self.restore_ended().await;
         }
@@ -421,6 +413,6 @@ impl RuleBook {
                 self.rows.list(Some((&session_id, &agent)), LISTED).await
             }
         }
-        .map_err(store_failed)
+        .map_err(AppError::from)
     }
 }

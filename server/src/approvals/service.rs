@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use domain::rules::Rule;
 use domain::{
     approvals::{Approvals, Caller, CustomAnswer},
     auth::{Principal, Role},
     decisions::{Decided, Recorded, Verdict},
     error::AppError,
     policies::{ApprovalState, Policy},
-    rules::NewRule,
+    rules::{NewRule, Rule},
     upstream::client::{BoxFuture, UpstreamHandle},
 };
 use serde_json::json;

@@ -24,11 +24,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use domain::audit::{
-    AuditQuery,
-    server::{AuditEntry, AuditStore},
-};
 use domain::{
+    audit::{
+        AuditQuery,
+        server::{AuditEntry, AuditStore},
+    },
     auth::{Principal, roles_text, store::AuditNote},
     error::AppError,
     upstream::client::BoxFuture,

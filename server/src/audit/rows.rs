@@ -4,8 +4,10 @@
 //! refused sign-in counts its attempts ([`RefusedSignIn`]). [`suite`] is what every
 //! implementation must do.
 
-use domain::audit::{AuditQuery, server::AuditEntry};
-use domain::upstream::client::BoxFuture;
+use domain::{
+    audit::{AuditQuery, server::AuditEntry},
+    upstream::client::BoxFuture,
+};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{Actor, NewEntry, outcome_of};

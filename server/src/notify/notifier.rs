@@ -27,12 +27,10 @@ use domain::{
     auth::{Principal, store::AccountStore as _},
     decisions::LinkRefusal,
     error::AppError,
-    policies::{Policy, policy_for},
-    upstream::client::BoxFuture,
-};
-use domain::{
     inbox::PendingCall,
     notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
+    policies::{Policy, policy_for},
+    upstream::client::BoxFuture,
     workspaces::DEFAULT_ID,
 };
 use engine::sealing::SealKey;
@@ -342,7 +340,7 @@ impl Notifier {
             }
             None => (String::new(), String::new()),
         };
-        if let Some(used) = self.rows.link_used(&claims.n).await.map_err(store_failed)? {
+        if let Some(used) = self.rows.link_used(&claims.n).await? {
             return refused(format!(
                 "This link was already used to decide, at {}; each link decides once. The call, if it still waits, is in the Inbox.",
                 domain::format::timestamp(&used)
@@ -368,7 +366,7 @@ impl Notifier {
         if claims.x < now.unix_timestamp() {
             return Ok(Err(LinkRefusal::Expired));
         }
-        match self.rows.use_link(&claims.n, username, &domain::format::rfc3339(now)).await.map_err(store_failed)? {
+        match self.rows.use_link(&claims.n, username, &domain::format::rfc3339(now)).await? {
             Some(_) => Ok(Err(LinkRefusal::Used)),
             None => Ok(Ok(SpentLink { nonce: claims.n })),
         }
@@ -383,7 +381,7 @@ impl Notifier {
     }
 
     async fn email_now(&self, username: &str) -> Result<EmailChoice, AppError> {
-        let address = self.rows.email(username).await.map_err(store_failed)?;
+        let address = self.rows.email(username).await?;
         Ok(EmailChoice { available: self.mailer.is_some(), address })
     }
 
@@ -399,11 +397,13 @@ impl Notifier {
                 ));
             }
             if address.parse::<Mailbox>().is_err() {
-                return Err(AppError::bad_input("address", "That is not an email address; write it as name@example.com."));
+                return Err(AppError::bad_input(
+                    "address",
+                    "That is not an email address; write it as name@example.com.",
+                ));
             }
             self.rows.set_email(username, Some(address), &at).await
-        }
-        .map_err(store_failed)?;
+        }?;
         self.email_now(username).await
     }
 
@@ -794,7 +794,7 @@ impl Notifier {
 
     /// Every channel with its URL and signing secret, in one read.
     async fn channels_with_urls(&self) -> Result<Vec<(Channel, String, Option<String>)>, AppError> {
-        let stored = self.rows.channels().await.map_err(store_failed)?;
+        let stored = self.rows.channels().await?;
         Ok(stored
             .into_iter()
             .filter(|record| record.workspace == self.workspace.0)
@@ -842,8 +842,7 @@ impl Notifier {
             ),
         };
         let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
-        let record =
-            self.rows.add_channel((&kind, &name, &self.workspace.0), &by, &at, &fill).await.map_err(store_failed)?;
+        let record = self.rows.add_channel((&kind, &name, &self.workspace.0), &by, &at, &fill).await?;
         let (channel, ..) = channel_of(record, sealing);
         self.channel_added.notify_one();
         Ok(ChannelMade { channel, secret })
@@ -852,7 +851,7 @@ impl Notifier {
     async fn delete_channel_now(&self, id: i64) -> Result<(), AppError> {
         // Only this workspace's: another's is removed where it is listed.
         let here = self.channels_now().await?.iter().any(|c| c.id == id);
-        if !here || !self.rows.delete_channel(id).await.map_err(store_failed)? {
+        if !here || !self.rows.delete_channel(id).await? {
             return Err(AppError::not_found(format!("There is no channel {id}; it may have been removed already.")));
         }
         Ok(())
@@ -1019,11 +1018,6 @@ fn channel_of(record: ChannelRecord, seal: Option<&SealKey>) -> (Channel, String
         created_at: record.created_at,
     };
     (channel, url, secret)
-}
-
-fn store_failed(error: StoreError) -> AppError {
-    tracing::error!("notification store: {error}");
-    AppError::internal("Switchboard could not read or write its notification settings; try again.")
 }
 
 /// Every workspace's notifier: the default's, made at start, and each connected workspace's,

@@ -43,10 +43,10 @@ use axum::{
     response::Response,
 };
 use bytes::Bytes;
-use domain::format::text_of;
 use domain::{
     auth::Principal,
     error::{AppError, ErrorKind},
+    format::text_of,
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
 use protocol::events::types;

@@ -4,8 +4,7 @@
 //! which are kept in pages ([`EventPage`]) a stream reads one at a time. [`suite`] is what every
 //! implementation must do.
 
-use domain::imports::ImportRow;
-use domain::upstream::client::BoxFuture;
+use domain::{imports::ImportRow, upstream::client::BoxFuture};
 use sqlx::{AnyPool, Row};
 
 use crate::support::StoreError;

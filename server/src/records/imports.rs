@@ -35,17 +35,15 @@ use axum::{
 use domain::{
     auth::Principal,
     error::{AppError, ErrorKind},
-    upstream::client::BoxFuture,
-};
-use domain::{
     imports::{ImportRow, server::ImportStore},
     live::FirstScreen,
+    upstream::client::BoxFuture,
 };
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
 use super::import_rows::{Checked, EventPage, ImportRows};
-use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse, support::StoreError};
+use crate::{access::LoginCheck, records::export, streams::live::StreamQuery, streams::sse};
 
 /// The largest export Switchboard imports.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -71,11 +69,6 @@ pub const PAGE_EVENTS: usize = 1000;
 
 pub struct Imports {
     rows: Arc<dyn ImportRows>,
-}
-
-fn store_failed(error: StoreError) -> AppError {
-    tracing::error!("the import store failed: {error}");
-    AppError::internal("Switchboard could not read or write its imported sessions; try again.")
 }
 
 /// `import_12` → 12.
@@ -435,19 +428,19 @@ impl Imports {
             })?
             .map_err(not_json)?;
         let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
-        let id = self.rows.add(document, pages, &checked, username, &at).await.map_err(store_failed)?;
+        let id = self.rows.add(document, pages, &checked, username, &at).await?;
         Ok(format!("import_{id}"))
     }
 
     /// Import `id`'s number, its events in pages (one of before pages is moved to them now).
     async fn paged(&self, id: &str) -> Result<i64, AppError> {
         let number = number_of(id)?;
-        match self.rows.paged(number).await.map_err(store_failed)? {
+        match self.rows.paged(number).await? {
             None => return Err(AppError::not_found(format!("There is no imported session {id}."))),
             Some(true) => return Ok(number),
             Some(false) => {}
         }
-        let document = self.rows.document(number).await.map_err(store_failed)?;
+        let document = self.rows.document(number).await?;
         let document = document.ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))?;
         // Once per import of before pages: the one time its whole document is read.
         let paged = tokio::task::spawn_blocking(move || paginate(&document)).await;
@@ -462,14 +455,14 @@ impl Imports {
                 return Err(AppError::internal("The imported session could not be read; import it again."));
             }
         };
-        self.rows.repage(number, document, pages).await.map_err(store_failed)?;
+        self.rows.repage(number, document, pages).await?;
         Ok(number)
     }
 
     /// The page of import `number` holding event `from` (from 1), and the events from it on in
     /// that page, numbered; empty past the last.
     async fn page_from(&self, number: i64, from: u64) -> Result<Vec<(u64, Box<RawValue>)>, AppError> {
-        let Some(page) = self.rows.pages(number, from, 1).await.map_err(store_failed)?.pop() else {
+        let Some(page) = self.rows.pages(number, from, 1).await?.pop() else {
             return Ok(Vec::new());
         };
         let events: Vec<Box<RawValue>> = serde_json::from_str(&page.events).map_err(|error| {
@@ -482,7 +475,7 @@ impl Imports {
 
     /// How many session events import `number` holds.
     async fn count(&self, number: i64) -> Result<u64, AppError> {
-        let last = self.rows.last_pages(number, 1).await.map_err(store_failed)?;
+        let last = self.rows.last_pages(number, 1).await?;
         Ok(last.first().map_or(0, |page| page.first + page.count - 1))
     }
 
@@ -616,15 +609,14 @@ fn pages_of(events: &[&RawValue]) -> Vec<EventPage> {
 
 impl ImportStore for Imports {
     fn list(&self) -> BoxFuture<'_, Result<Vec<ImportRow>, AppError>> {
-        Box::pin(async move { self.rows.list(1000).await.map_err(store_failed) })
+        Box::pin(async move { self.rows.list(1000).await.map_err(AppError::from) })
     }
 
     fn get(&self, id: String) -> BoxFuture<'_, Result<ImportRow, AppError>> {
         Box::pin(async move {
             self.rows
                 .get(number_of(&id)?)
-                .await
-                .map_err(store_failed)?
+                .await?
                 .ok_or_else(|| AppError::not_found(format!("There is no imported session {id}.")))
         })
     }
@@ -635,7 +627,7 @@ impl ImportStore for Imports {
 
     fn delete(&self, id: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
-            if !self.rows.delete(number_of(&id)?).await.map_err(store_failed)? {
+            if !self.rows.delete(number_of(&id)?).await? {
                 return Err(AppError::not_found(format!("There is no imported session {id}.")));
             }
             Ok(())

@@ -33,18 +33,16 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use domain::sse::LinkState;
 use domain::{
     auth::{Principal, Role},
     error::{AppError, ErrorKind},
-    upstream::client::BoxFuture,
-};
-use domain::{
     live::FirstScreen,
     shares::{
         CreatedShare, NewShare, ShareRow, SharedSession,
         server::{ShareStore, Shared},
     },
+    sse::LinkState,
+    upstream::client::BoxFuture,
 };
 use futures::{Stream, StreamExt};
 use regex::Regex;
@@ -58,7 +56,6 @@ use crate::{
     streams::hub::Hub,
     streams::live::StreamQuery,
     streams::sse,
-    support::StoreError,
     support::cluster::Signal,
     upstream::UpstreamClient,
 };
@@ -150,11 +147,6 @@ pub struct OpenLink {
     pub snapshot_ms: Option<i64>,
     pub hide_tools: bool,
     pub mask_secrets: bool,
-}
-
-fn store_failed(error: StoreError) -> AppError {
-    tracing::error!("the share link store failed: {error}");
-    AppError::internal("Switchboard could not read or write its share links; try again.")
 }
 
 fn now_unix() -> i64 {
@@ -257,12 +249,7 @@ impl Shares {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(closed(UNKNOWN));
         }
-        let row = self
-            .rows
-            .by_token(&hash_of(&token.to_ascii_lowercase()))
-            .await
-            .map_err(store_failed)?
-            .ok_or_else(|| closed(UNKNOWN))?;
+        let row = self.rows.by_token(&hash_of(&token.to_ascii_lowercase())).await?.ok_or_else(|| closed(UNKNOWN))?;
         if let Some(at) = row.revoked_at {
             return Err(closed(&format!(
                 "This share link was revoked on {}. Ask the person who sent it for a new one.",
@@ -517,8 +504,7 @@ impl Shares {
         // The viewing that moves the last view past the window writes the entry: of a page and
         // its streams opening at once, one does.
         let window_start = domain::format::rfc3339(now - VIEW_ENTRY_EVERY);
-        let (first_in_window, row) =
-            self.rows.viewed(link.id, &at, &window_start, opened == Opened::Page).await.map_err(store_failed)?;
+        let (first_in_window, row) = self.rows.viewed(link.id, &at, &window_start, opened == Opened::Page).await?;
         let (title, agent, views) = (row.title, row.agent, row.views);
         if first_in_window {
             let opened = match opened {
@@ -564,7 +550,7 @@ impl Shares {
     }
 
     async fn get(&self, id: i64) -> Result<Option<ShareRow>, AppError> {
-        Ok(self.rows.get(id).await.map_err(store_failed)?.map(Self::row))
+        Ok(self.rows.get(id).await?.map(Self::row))
     }
 }
 
@@ -685,7 +671,7 @@ impl ShareStore for Shares {
                 hide_tools: new.hide_tools,
                 mask_secrets: new.mask_secrets,
             };
-            let id = self.rows.insert(&row).await.map_err(store_failed)?;
+            let id = self.rows.insert(&row).await?;
             Ok(CreatedShare {
                 id: format!("share_{id}"),
                 path: format!("/share/{token}"),
@@ -695,9 +681,7 @@ impl ShareStore for Shares {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ShareRow>, AppError>> {
-        Box::pin(
-            async move { Ok(self.rows.list(1000).await.map_err(store_failed)?.into_iter().map(Self::row).collect()) },
-        )
+        Box::pin(async move { Ok(self.rows.list(1000).await?.into_iter().map(Self::row).collect()) })
     }
 
     fn revoke(&self, id: String, by: Principal) -> BoxFuture<'_, Result<ShareRow, AppError>> {
@@ -713,7 +697,7 @@ impl ShareStore for Shares {
             }
             if row.revoked_at.is_none() {
                 let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
-                self.rows.revoke(number, &at, &by.username).await.map_err(store_failed)?;
+                self.rows.revoke(number, &at, &by.username).await?;
             }
             self.revoked_here(number);
             if let Some(replicated) = self.replicated.get() {

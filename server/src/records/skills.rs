@@ -16,9 +16,9 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use domain::skills::Uploaded;
 use domain::{
     error::{AppError, ErrorKind},
+    skills::Uploaded,
     upstream::client::UpstreamError,
 };
 use protocol::skills::{Skill, SkillVersion};

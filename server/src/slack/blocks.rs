@@ -3,8 +3,7 @@
 //! the call in Switchboard; once decided, the same without buttons and with who decided. And the
 //! modal Deny opens for the message to the agent. Pure: the service sends what these make.
 
-use domain::diff::diff_text;
-use domain::inbox::PendingCall;
+use domain::{diff::diff_text, inbox::PendingCall};
 use serde::{Deserialize, Serialize};
 
 use crate::support::slack_escape as escape;

@@ -13,11 +13,9 @@ use domain::{
     auth::{Principal, store::AuditNote},
     decisions::{Decided, Outcome, Verdict},
     error::AppError,
-    upstream::client::BoxFuture,
-};
-use domain::{
     inbox::PendingCall,
     slack::{SlackApp, SlackForm, SlackLinkCheck, SlackPerson, SlackSettings},
+    upstream::client::BoxFuture,
 };
 use engine::sealing::SealKey;
 use serde::{Deserialize, Serialize};
@@ -118,11 +116,6 @@ fn now_rfc3339() -> String {
 
 fn sealed_as(workspace: &str, field: &str) -> String {
     format!("slack_apps {workspace} {field}")
-}
-
-fn store_failed(error: StoreError) -> AppError {
-    tracing::error!("Slack store: {error}");
-    AppError::internal("Switchboard could not read or write its Slack settings; try again.")
 }
 
 impl Slack {
@@ -469,7 +462,7 @@ impl Slack {
                     .into(),
             ));
         }
-        if let Some(linked) = self.rows.person(&claims.t, &claims.u).await.map_err(store_failed)? {
+        if let Some(linked) = self.rows.person(&claims.t, &claims.u).await? {
             return Ok(Err(format!(
                 "This Slack user is linked already, to {linked}: a link works once. To link it to another account, an admin unlinks it first (Settings, Decide in Slack)."
             )));
@@ -478,8 +471,8 @@ impl Slack {
     }
 
     async fn settings_now(&self, workspace: String) -> Result<SlackSettings, AppError> {
-        let app = self.rows.apps().await.map_err(store_failed)?.into_iter().find(|a| a.workspace == workspace);
-        let people = self.rows.people().await.map_err(store_failed)?;
+        let app = self.rows.apps().await?.into_iter().find(|a| a.workspace == workspace);
+        let people = self.rows.people().await?;
         Ok(SlackSettings {
             request_url: format!("{}/webhooks/slack", self.public_url),
             app: app.map(|a| SlackApp { channel: a.channel, set_by: a.created_by, set_at: a.created_at }),
@@ -510,7 +503,7 @@ impl Slack {
             created_by: by,
             created_at: now_rfc3339(),
         };
-        self.rows.set_app(&record).await.map_err(store_failed)?;
+        self.rows.set_app(&record).await?;
         self.follow(&workspace);
         self.settings_now(workspace).await
     }
@@ -574,7 +567,7 @@ impl domain::slack::server::SlackSource for SlackNotify {
 
     fn remove(&self, workspace: String) -> BoxFuture<'_, Result<SlackSettings, AppError>> {
         Box::pin(async move {
-            if !self.0.rows.remove_app(&workspace).await.map_err(store_failed)? {
+            if !self.0.rows.remove_app(&workspace).await? {
                 return Err(AppError::not_found("This workspace has no Slack app; it may have been removed already."));
             }
             self.0.settings_now(workspace).await
@@ -583,7 +576,7 @@ impl domain::slack::server::SlackSource for SlackNotify {
 
     fn unlink(&self, workspace: String, team: String, user: String) -> BoxFuture<'_, Result<SlackSettings, AppError>> {
         Box::pin(async move {
-            if !self.0.rows.unlink_person(&team, &user).await.map_err(store_failed)? {
+            if !self.0.rows.unlink_person(&team, &user).await? {
                 return Err(AppError::not_found("This Slack user is not linked; they may have been unlinked already."));
             }
             self.0.settings_now(workspace).await
@@ -605,8 +598,7 @@ impl domain::slack::server::SlackSource for SlackNotify {
                 Ok(claims) => claims,
                 Err(why) => return Ok(SlackLinkCheck::Refused { why }),
             };
-            let linked =
-                self.0.rows.link_person(&claims.t, &claims.u, &username, &now_rfc3339()).await.map_err(store_failed)?;
+            let linked = self.0.rows.link_person(&claims.t, &claims.u, &username, &now_rfc3339()).await?;
             if !linked {
                 return Ok(SlackLinkCheck::Refused {
                     why: "This Slack user was linked a moment ago: a link works once.".into(),

@@ -14,11 +14,24 @@ pub mod route;
 pub mod signed;
 pub mod trace_context;
 
-/// A store that could not be read or written. The database's own error is for the log; what a
-/// person is told is the caller's to word.
+/// A store that could not be read or written. The database's own error is for the log; a person
+/// is told that their action failed and to try again (`From<StoreError> for AppError`).
 #[derive(Debug, thiserror::Error)]
 #[error("the database failed: {0}")]
 pub struct StoreError(#[from] pub sqlx::Error);
+
+/// A store's failure as a person hears it, by `?`: the database's own words (which name tables and
+/// files) go to the log with the line that failed, the person is told to try again.
+impl From<StoreError> for AppError {
+    #[track_caller]
+    fn from(error: StoreError) -> Self {
+        let at = std::panic::Location::caller();
+        tracing::error!(at = %at, "a store failed: {error}");
+        AppError::internal(
+            "Switchboard could not read or write its records. Try again; if it keeps failing, the cause is in the server's log.",
+        )
+    }
+}
 
 use axum::{
     http::{StatusCode, header},
@@ -90,5 +103,29 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::error::{AppError, ErrorKind};
+
+    use super::StoreError;
+
+    /// What a store's failure says to a person, through `?`: that it failed and what to do, never
+    /// the database's own words, which name its tables and files.
+    #[test]
+    fn a_store_failure_tells_a_person_to_try_again_without_the_databases_words() {
+        fn read() -> Result<(), StoreError> {
+            Err(StoreError(sqlx::Error::Protocol("table secret_rows in /var/lib/switchboard/data.db".into())))
+        }
+        fn action() -> Result<(), AppError> {
+            read()?;
+            Ok(())
+        }
+        let error = action().unwrap_err();
+        assert_eq!((error.kind, error.status()), (ErrorKind::Internal, 500));
+        assert!(error.message.contains("Try again"), "{error}");
+        assert!(!error.message.contains("secret_rows") && !error.message.contains("data.db"), "{error}");
     }
 }

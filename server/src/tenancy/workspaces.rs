@@ -37,19 +37,17 @@ use axum::{
 };
 use domain::{
     approvals::ApprovalsHandle,
+    audit::server::AuditHandle,
     auth::{Principal, Role, parse_roles, roles_text},
     error::{AppError, ErrorKind},
-    upstream::{
-        UpstreamMode, UpstreamSummary,
-        client::{BoxFuture, UpstreamError, UpstreamHandle},
-    },
-};
-use domain::{
-    audit::server::AuditHandle,
     imports::server::ImportsHandle,
     inbox::server::InboxHandle,
     live::first_screen::WindowsHandle,
     shares::server::SharesHandle,
+    upstream::{
+        UpstreamMode, UpstreamSummary,
+        client::{BoxFuture, UpstreamError, UpstreamHandle},
+    },
     workspaces::{
         Choice, ConnectForm, DEFAULT_ID, Grant, GrantForm, Place, WorkspaceRow, check_id, server::WorkspaceAdmin,
     },

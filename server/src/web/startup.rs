@@ -5,8 +5,7 @@ use std::{io, net::SocketAddr};
 use std::sync::{Arc, atomic::AtomicBool};
 
 use axum::{Router, serve::ListenerExt};
-use domain::error::AppError;
-use domain::{work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID};
+use domain::{error::AppError, work::EnvironmentKeyRow as KeyRow, workspaces::DEFAULT_ID};
 use tokio::net::TcpListener;
 
 use super::{

@@ -11,8 +11,10 @@ use std::{
 };
 
 use bytes::Bytes;
-use domain::error::AppError;
-use domain::sse::{END, EVENT, PREVIEW};
+use domain::{
+    error::AppError,
+    sse::{END, EVENT, PREVIEW},
+};
 use protocol::events::types;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};

@@ -6,9 +6,9 @@ use std::{
     time::Duration,
 };
 
-use domain::sse::{END, LinkState};
 use domain::{
     error::{AppError, ErrorKind},
+    sse::{END, LinkState},
     upstream::client::{Call, Method, Upstream, UpstreamError},
 };
 use eventsource_stream::Eventsource;

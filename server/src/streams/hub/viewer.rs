@@ -4,8 +4,10 @@
 use std::{collections::VecDeque, sync::Arc};
 
 use bytes::Bytes;
-use domain::error::AppError;
-use domain::sse::{EVENT, LinkState};
+use domain::{
+    error::AppError,
+    sse::{EVENT, LinkState},
+};
 use tokio::sync::{broadcast, watch};
 
 use crate::{streams::sse, support::meters};
