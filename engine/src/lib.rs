@@ -2,6 +2,7 @@
 //!
 //! - [`api`]: the HTTP endpoints (agents, environments, sessions, events and their SSE stream,
 //!   files, session resources), with the API's error bodies and cursor pagination;
+//! - `state`: [`EngineState`], what the API, the runtimes and the scheduler share;
 //! - `domain`: what the engine does with each resource, apart from HTTP: the checks, and the
 //!   reads and writes of the store;
 //! - `store`: SQLite in WAL mode in the data directory; agents keep every version, the session
@@ -40,12 +41,12 @@ pub mod sandbox;
 pub mod script;
 pub mod sealing;
 mod seed;
+mod state;
 mod store;
 pub mod webhooks;
 pub mod worker;
 
 use std::{
-    collections::HashMap,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -58,6 +59,7 @@ pub use crate::{
     live::{Live, SessionHub},
     model::ModelEndpoint,
     sandbox::SandboxLimits,
+    state::EngineState,
     store::events::Scope,
 };
 
@@ -153,31 +155,6 @@ pub enum EngineError {
 #[derive(Clone)]
 pub struct Engine {
     state: Arc<EngineState>,
-}
-
-pub struct EngineState {
-    pub config: EngineConfig,
-    store: Store,
-    hubs: Mutex<HashMap<String, Arc<SessionHub>>>,
-    runtimes: Mutex<HashMap<String, runtime::Handle>>,
-    /// The models the engine can run.
-    catalog: model::catalog::Catalog,
-    /// Where tool calls get their control groups; `None`: rlimits only.
-    cgroups: Option<Arc<sandbox::cgroups::Cgroups>>,
-    /// The namespace of the sessions' disks; `None`: their folders are the host's, uncapped.
-    disks: Option<Arc<sandbox::disks::Disks>>,
-    /// The webhooks' sender, when the engine sends them.
-    webhooks: Option<webhooks::Webhooks>,
-    /// Held while a session's packages install.
-    install_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Wakes the deployment scheduler when a schedule changes.
-    scheduler: Arc<tokio::sync::Notify>,
-    /// Self-hosted environments' queues: blocked polls and who polled lately.
-    work: domain::work::Queue,
-    /// Sessions' open MCP connections.
-    mcp: runtime::mcp::Connections,
-    /// A channel nothing is sent on: the streams of archived sessions listen to it.
-    silent: tokio::sync::broadcast::Sender<Live>,
 }
 
 /// What the engine holds for its sessions now: the figures a soak watches stay flat.
@@ -336,66 +313,5 @@ fn start_disks(data_dir: &std::path::Path, disk_bytes: u64) -> Option<Arc<sandbo
             tracing::warn!("sandbox: no disk per session ({why}); a session's files can fill the host's disk");
             None
         }
-    }
-}
-
-impl EngineState {
-    /// A session's sandbox folder as the engine reaches it (through the disks' namespace).
-    fn sandbox_dir(&self, session_id: &str) -> PathBuf {
-        let dir = self.sandbox_mount_dir(session_id);
-        match &self.disks {
-            Some(disks) => disks.host(&dir),
-            None => dir,
-        }
-    }
-
-    /// A session's sandbox folder as its sandboxes see it, where its disk is mounted.
-    fn sandbox_mount_dir(&self, session_id: &str) -> PathBuf {
-        self.config.data_dir.join("sandboxes").join(session_id)
-    }
-
-    /// Mounts the session's disk if it is not yet (its first tool call or memory mount).
-    pub(crate) async fn prepare_disk(&self, session_id: &str) -> ApiResult<()> {
-        if let Some(disks) = &self.disks {
-            disks
-                .mount(&self.sandbox_mount_dir(session_id), session_id)
-                .await
-                .map_err(|error| ApiError::internal(format!("the session's disk could not be mounted: {error}")))?;
-        }
-        Ok(())
-    }
-
-    /// Unmounts a session's disk, keeping its image: after a quiet period, so that idle
-    /// sessions hold no mount or loop device. Its next tool call mounts it again. False when the
-    /// disk stays mounted (something still uses it).
-    pub(crate) async fn park_disk(&self, session_id: &str) -> bool {
-        let Some(disks) = &self.disks else { return true };
-        match disks.unmount(&self.sandbox_mount_dir(session_id)).await {
-            Ok(true) => {
-                tracing::debug!(session_id, "the idle session's disk was unmounted");
-                true
-            }
-            Ok(false) => true,
-            Err(error) => {
-                tracing::warn!(session_id, "the idle session's disk stays mounted for now: {error}");
-                false
-            }
-        }
-    }
-
-    /// Deletes a session's sandbox: its disk and its folder.
-    pub(crate) async fn delete_sandbox(&self, session_id: &str) {
-        let dir = self.sandbox_mount_dir(session_id);
-        if let Some(disks) = &self.disks
-            && let Err(error) = disks.release(&dir, session_id).await
-        {
-            tracing::warn!(session_id, "the session's disk could not be released: {error}");
-        }
-        // On a blocking thread: a folder without a disk can hold gigabytes.
-        let _ = tokio::fs::remove_dir_all(dir).await;
-    }
-
-    pub(crate) fn file_path(&self, file_id: &str) -> PathBuf {
-        self.config.data_dir.join("files").join(file_id)
     }
 }
