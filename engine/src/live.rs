@@ -109,10 +109,7 @@ impl EngineState {
         let hub = self.hub(session_id);
         let order = hub.append.lock().await;
         if posted == Posted::ByClient {
-            let archived: Option<bool> = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
-                .bind(session_id)
-                .fetch_optional(&self.store.pool)
-                .await?;
+            let archived = self.store.session_archived(session_id).await?;
             if archived == Some(true) {
                 drop(order);
                 drop(hub);
@@ -164,10 +161,7 @@ impl EngineState {
         let last = self.store.last_event_seq(session_id).await?;
         // Read after the hub was made: an archive that came first is seen here (and its hub let
         // go again); one that comes later lets this one go itself.
-        let archived: Option<bool> = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .fetch_optional(&self.store.pool)
-            .await?;
+        let archived = self.store.session_archived(session_id).await?;
         drop(order);
         if archived == Some(true) {
             drop((rx, hub));

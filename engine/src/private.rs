@@ -1,7 +1,7 @@
 //! Data at rest kept to the engine's (and the console's) own user: data directories made 0700
 //! and SQLite files 0600, whatever the umask. A copy of a database is a copy of every session,
 //! login and secret in it; no other user of the machine reads it. And once values are sealed or
-//! hashed in place, [`scrub`] leaves no old copy of them in the files.
+//! hashed in place, `store::scrub` leaves no old copy of them in the files.
 
 use std::{
     fs,
@@ -46,20 +46,4 @@ pub fn private_database(path: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Rewrites the database of `pool` so that no free page keeps what was deleted or overwritten
-/// (`VACUUM`), then empties its write-ahead log ([`empty_wal`]): after secrets were sealed or ids
-/// hashed in place, no copy of the old values stays in the files. False when the log could not
-/// be emptied yet.
-pub async fn scrub(pool: &sqlx::SqlitePool) -> Result<bool, sqlx::Error> {
-    sqlx::query("VACUUM").execute(pool).await?;
-    empty_wal(pool).await
-}
-
-/// A truncating checkpoint: the write-ahead log's pages go into the database and the log is
-/// emptied. False when a reader held it (it is emptied by a later checkpoint).
-pub async fn empty_wal(pool: &sqlx::SqlitePool) -> Result<bool, sqlx::Error> {
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
-    Ok(busy == 0)
 }

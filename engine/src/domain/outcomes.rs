@@ -106,11 +106,7 @@ impl EngineState {
         let outcome_id = new_id("outc");
         let echo = emitted::define_outcome(&outcome_id, &outcome.description, &outcome.rubric, outcome.max_iterations);
         let echo = self.append_event(session_id, None, true, echo).await?;
-        sqlx::query("UPDATE sessions SET body = json_insert(body, '$.outcome_evaluations[#]', json(?)) WHERE id = ?")
-            .bind(evaluation(&outcome_id, &outcome.description).to_string())
-            .bind(session_id)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.add_outcome_evaluation(session_id, &evaluation(&outcome_id, &outcome.description)).await?;
         let run = OutcomeRun {
             outcome_id,
             description: outcome.description,

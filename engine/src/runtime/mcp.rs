@@ -27,7 +27,6 @@ use std::{
 
 use protocol::events::ToolEvaluation;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::{Actor, Permission, Thread, evaluated_by};
 use crate::{
@@ -132,15 +131,7 @@ impl EngineState {
         let vaults: Vec<&str> =
             session["vault_ids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         for vault_id in vaults {
-            let found: Option<String> = sqlx::query(
-                "SELECT id FROM vault_credentials WHERE vault_id = ? AND archived = 0 \
-                 AND rtrim(json_extract(body, '$.auth.mcp_server_url'), '/') = ? ORDER BY seq LIMIT 1",
-            )
-            .bind(vault_id)
-            .bind(url.trim_end_matches('/'))
-            .fetch_optional(&self.store.pool)
-            .await?
-            .map(|row| row.get(0));
+            let found = self.store.credential_for_mcp_server(vault_id, url).await?;
             if let Some(id) = found {
                 let stored = self.store.credential(vault_id, &id).await?;
                 let oauth = stored.body["auth"]["type"] == "mcp_oauth";

@@ -22,7 +22,6 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::{
     EngineState,
@@ -72,12 +71,7 @@ impl MemoryMount {
 impl EngineState {
     /// The memory stores a session attached, with where they live on the host.
     pub async fn memory_mounts(&self, session_id: &str) -> ApiResult<Vec<MemoryMount>> {
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM session_resources WHERE session_id = ? AND json_extract(body, '$.type') = 'memory_store' ORDER BY seq",
-        )
-        .bind(session_id)
-        .fetch_all(&self.store.pool)
-        .await?;
+        let bodies = self.store.memory_store_resources(session_id).await?;
         let sandbox = self.sandbox_dir(session_id);
         let mut mounts = Vec::new();
         for body in bodies {
@@ -92,13 +86,13 @@ impl EngineState {
             self.prepare_disk(session_id).await?;
         }
         for mount in self.memory_mounts(session_id).await? {
-            let rows =
-                sqlx::query("SELECT id, path, content, content_sha256 FROM memories WHERE store_id = ? ORDER BY path")
-                    .bind(&mount.store_id)
-                    .fetch_all(&self.store.pool)
-                    .await?;
-            let memories: Vec<(String, String, String, String)> =
-                rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+            let memories: Vec<(String, String, String, String)> = self
+                .store
+                .memories_of(&mount.store_id)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m.path, m.content, m.content_sha256))
+                .collect();
             tokio::task::spawn_blocking(move || write_out(&mount, &memories))
                 .await
                 .map_err(ApiError::internal)?
@@ -175,11 +169,7 @@ impl EngineState {
         match self.create_memory(store_id, path, content, actor).await {
             Ok(id) => Ok(id),
             Err(e) if e.cause == Some(Cause::PathTaken) => {
-                let id: String = sqlx::query_scalar("SELECT id FROM memories WHERE store_id = ? AND path = ?")
-                    .bind(store_id)
-                    .bind(path)
-                    .fetch_one(&self.store.pool)
-                    .await?;
+                let id = self.store.memory_at(store_id, path).await?;
                 let change = MemoryChange { content: Some(content), path: None, expected_sha256: None };
                 self.update_memory(store_id, &id, &change, actor).await?;
                 Ok(id)

@@ -34,7 +34,6 @@ use protocol::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::Row;
 use tokio::sync::{mpsc, watch};
 
 pub use self::turn::{Child, Decision, Pending, Thread, Turn};
@@ -162,14 +161,8 @@ impl EngineState {
         }
         // Where its runtime stands, and whether its tools run on a self-hosted worker (its
         // environment's type cannot change).
-        let (stored, self_hosted, archived): (String, bool, bool) = sqlx::query_as(
-            "SELECT s.runtime, coalesce(json_extract(e.body, '$.config.type') = 'self_hosted', 0), s.archived
-             FROM sessions s LEFT JOIN environments e ON e.id = s.environment_id WHERE s.id = ?",
-        )
-        .bind(session_id)
-        .fetch_optional(&self.store.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("session", session_id))?;
+        let (stored, self_hosted, archived) =
+            self.store.runtime_of(session_id).await?.ok_or_else(|| ApiError::not_found("session", session_id))?;
         if archived {
             return Err(ApiError::conflict(format!("Session {session_id} is archived; it takes no more input.")));
         }
@@ -196,11 +189,7 @@ impl EngineState {
         };
         // An archive between the read above and the insert found no runtime to stop: archiving
         // marks the session before it stops the runtime, so this read sees it, and stops it.
-        let archived_since: bool = sqlx::query_scalar("SELECT archived FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .unwrap_or(true);
+        let archived_since = self.store.session_archived(session_id).await?.unwrap_or(true);
         if archived_since {
             self.stop_runtime(session_id).await;
             return Err(ApiError::conflict(format!("Session {session_id} is archived; it takes no more input.")));
@@ -228,21 +217,14 @@ impl EngineState {
     /// archived while it ran): its child thread idle, no turn pending, a `session.error` saying
     /// `why`, and the session idle.
     pub(crate) async fn settle_cut_turn(&self, id: &str, why: &str) -> ApiResult<()> {
-        let stored: String = sqlx::query_scalar("SELECT runtime FROM sessions WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.store.pool)
-            .await?;
+        let stored = self.store.runtime_state(id).await?;
         let mut state: RuntimeState = serde_json::from_str(&stored).unwrap_or_default();
         if let Some(child) = state.child() {
             self.set_thread_status(id, Some(&child.thread_id), crate::domain::threads::IDLE).await?;
         }
         state.turn = None;
         state.outcome = None;
-        sqlx::query("UPDATE sessions SET runtime = ? WHERE id = ?")
-            .bind(serde_json::to_string(&state)?)
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.set_runtime_state(id, &serde_json::to_string(&state)?).await?;
         let error = emitted::error("unknown_error", why, emitted::retry_status("exhausted"));
         self.append_event(id, None, true, emitted::session_error(error)).await?;
         self.set_status(id, "idle").await?;
@@ -253,26 +235,14 @@ impl EngineState {
     /// The session's status, and its primary thread's with it.
     async fn set_status(&self, session_id: &str, status: &str) -> ApiResult<()> {
         self.set_thread_status(session_id, None, status).await?;
-        sqlx::query(
-            "UPDATE sessions SET status = ?, body = json_set(body, '$.status', ?, '$.updated_at', ?) WHERE id = ?",
-        )
-        .bind(status)
-        .bind(status)
-        .bind(now().text)
-        .bind(session_id)
-        .execute(&self.store.pool)
-        .await?;
+        self.store.set_session_status(session_id, status, &now().text).await?;
         Ok(())
     }
 }
 
 /// On start: sessions the last process left running come back idle with a `session.error`.
 pub async fn recover(engine: &Arc<EngineState>) -> ApiResult<()> {
-    let rows = sqlx::query("SELECT id FROM sessions WHERE status IN ('running', 'rescheduling')")
-        .fetch_all(&engine.store.pool)
-        .await?;
-    for row in rows {
-        let id: String = row.get(0);
+    for id in engine.store.running_sessions().await? {
         let message = "The engine stopped while this session was running, so its turn was cut short. Nothing was lost before that point; send a new message to continue.";
         engine.settle_cut_turn(&id, message).await?;
         tracing::warn!(session = %id, "the session was running when the engine stopped; it is idle again");
@@ -437,15 +407,7 @@ impl Actor {
             let state = self.state.lock().expect("runtime state lock");
             (serde_json::to_string(&*state)?, state.active_seconds)
         };
-        sqlx::query(
-            "UPDATE sessions SET runtime = ?, body = json_set(body, '$.stats.active_seconds', ?, '$.usage.active_seconds', ?) WHERE id = ?",
-        )
-        .bind(state)
-        .bind(active)
-        .bind(active)
-        .bind(&self.session_id)
-        .execute(&self.engine.store.pool)
-        .await?;
+        self.engine.store.save_runtime(&self.session_id, &state, active).await?;
         Ok(())
     }
 
@@ -501,10 +463,7 @@ impl Actor {
     }
 
     async fn session(&self) -> ApiResult<Value> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM sessions WHERE id = ?")
-            .bind(&self.session_id)
-            .fetch_optional(&self.engine.store.pool)
-            .await?;
+        let body = self.engine.store.session_body(&self.session_id).await?;
         body.map(|b| serde_json::from_str(&b).map_err(ApiError::internal))
             .transpose()?
             .ok_or_else(|| ApiError::not_found("session", &self.session_id))
@@ -1083,11 +1042,7 @@ impl EngineState {
             }
             Err(_) => (Egress::None, Vec::new(), Value::Null),
         };
-        let resources: Vec<String> =
-            sqlx::query_scalar("SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq")
-                .bind(session_id)
-                .fetch_all(&self.store.pool)
-                .await?;
+        let resources = self.store.session_resources(session_id).await?;
         let (mut mounts, mut memory) = (Vec::new(), Vec::new());
         for resource in resources {
             let resource: Value = serde_json::from_str(&resource)?;

@@ -150,14 +150,7 @@ impl Actor {
     /// The thread's conversation as Messages API `messages`, from its events.
     async fn transcript(&self, thread: &Thread) -> ApiResult<Vec<Value>> {
         let thread_id = thread.child.then_some(thread.id.as_str());
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT e.type, e.body, m.body FROM events e LEFT JOIN model_context m ON m.event_id = e.id \
-             WHERE e.session_id = ? AND e.thread_id IS ? ORDER BY e.seq",
-        )
-        .bind(&self.session_id)
-        .bind(thread_id)
-        .fetch_all(&self.engine.store.pool)
-        .await?;
+        let rows = self.engine.store.transcript_rows(&self.session_id, thread_id).await?;
         let mut messages: Vec<(String, Vec<Value>)> = Vec::new();
         for (kind, body, kept) in rows {
             // What the model wrote, and compaction summaries, are kept as Messages API JSON.
@@ -337,12 +330,8 @@ impl Actor {
         let end_id = new_id("sevt");
         let usage = reply.map(|r| r.usage).unwrap_or_default();
         if let Some(reply) = reply {
-            sqlx::query("INSERT INTO model_context (event_id, session_id, body) VALUES (?, ?, ?)")
-                .bind(&end_id)
-                .bind(&self.session_id)
-                .bind(json!({ "model": model, "content": reply.content }).to_string())
-                .execute(&self.engine.store.pool)
-                .await?;
+            let kept = json!({ "model": model, "content": reply.content });
+            self.engine.store.keep_model_context(&end_id, &self.session_id, &kept).await?;
         }
         let speed = emitted::speed(thread.agent["model"]["speed"].as_str());
         let model_usage = emitted::model_usage(&usage, Some(speed));
@@ -389,12 +378,8 @@ impl Actor {
         // From the compaction event on, the conversation is the summary, then the messages kept.
         let id = new_id("sevt");
         let text = format!("A summary of the conversation before this point:\n\n{summary}");
-        sqlx::query("INSERT INTO model_context (event_id, session_id, body) VALUES (?, ?, ?)")
-            .bind(&id)
-            .bind(&self.session_id)
-            .bind(json!({ "summary": text, "kept": kept }).to_string())
-            .execute(&self.engine.store.pool)
-            .await?;
+        let summary = json!({ "summary": text, "kept": kept });
+        self.engine.store.keep_model_context(&id, &self.session_id, &summary).await?;
         self.emit_in(thread, emitted::context_compacted(Some(id))).await?;
         Ok(true)
     }

@@ -113,11 +113,7 @@ impl Actor {
         entry["result"] = json!(result);
         entry["explanation"] = json!(explanation);
         entry["completed_at"] = if completed { json!(now().text) } else { Value::Null };
-        sqlx::query("UPDATE sessions SET body = json_set(body, '$.outcome_evaluations', json(?)) WHERE id = ?")
-            .bind(Value::Array(evaluations).to_string())
-            .bind(&self.session_id)
-            .execute(&self.engine.store.pool)
-            .await?;
+        self.engine.store.set_outcome_evaluations(&self.session_id, &Value::Array(evaluations)).await?;
         Ok(())
     }
 }

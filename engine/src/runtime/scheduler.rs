@@ -24,7 +24,6 @@ use std::{
 };
 
 use futures::StreamExt;
-use sqlx::Row;
 use tokio::sync::Notify;
 
 use crate::{
@@ -78,16 +77,13 @@ async fn run(weak: Weak<EngineState>, wake: Arc<Notify>) {
 
 /// Fires what is due; says how long to sleep before the next time (zero: more are due).
 async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
-    let due: Vec<(String, i64, String)> = sqlx::query(
-        "SELECT id, next_fire_us, body FROM deployments WHERE next_fire_us <= ? ORDER BY next_fire_us LIMIT ?",
-    )
-    .bind(now().micros)
-    .bind(BATCH)
-    .fetch_all(&state.store.pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.get(0), row.get(1), row.get(2)))
-    .collect();
+    let due: Vec<(String, i64, String)> = state
+        .store
+        .deployments_due(now().micros, BATCH)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.next_fire_us, row.body))
+        .collect();
     if !due.is_empty() {
         let full = due.len() as i64 == BATCH;
         let mut checked = Checked::default();
@@ -128,8 +124,7 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
             return Ok(Duration::ZERO);
         }
     }
-    let next: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_fire_us) FROM deployments").fetch_one(&state.store.pool).await?;
+    let next = state.store.next_deployment_fire().await?;
     let now = now().micros;
     Ok(match next {
         Some(next) if next <= now => Duration::ZERO,

@@ -48,6 +48,40 @@ pub struct NewEvent<'a> {
 }
 
 impl Store {
+    /// A thread's events in order (`thread_id` `None`: the session's own), each with its type, its
+    /// JSON and, where the model's own words were kept beside it, those (Messages API JSON).
+    pub async fn transcript_rows(
+        &self,
+        session_id: &str,
+        thread_id: Option<&str>,
+    ) -> ApiResult<Vec<(String, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT e.type, e.body, m.body FROM events e LEFT JOIN model_context m ON m.event_id = e.id \
+             WHERE e.session_id = ? AND e.thread_id IS ? ORDER BY e.seq",
+        )
+        .bind(session_id)
+        .bind(thread_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Keeps beside event `event_id` what the model wrote (or a compaction's summary), as the next
+    /// request's transcript sends it.
+    pub async fn keep_model_context(
+        &self,
+        event_id: &str,
+        session_id: &str,
+        body: &serde_json::Value,
+    ) -> ApiResult<()> {
+        sqlx::query("INSERT INTO model_context (event_id, session_id, body) VALUES (?, ?, ?)")
+            .bind(event_id)
+            .bind(session_id)
+            .bind(body.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Writes one event at the end of its session's log; returns its `seq`.
     pub async fn insert_event(&self, event: NewEvent<'_>) -> ApiResult<i64> {
         Ok(sqlx::query_scalar(

@@ -18,7 +18,10 @@ use sqlx::{
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod deployments;
 pub mod events;
+pub mod memories;
+pub mod sessions;
 pub mod vaults;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -213,6 +216,22 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Rewrites the database of `pool` so that no free page keeps what was deleted or overwritten
+/// (`VACUUM`), then empties its write-ahead log ([`empty_wal`]): after secrets were sealed or ids
+/// hashed in place, no copy of the old values stays in the files. False when the log could not
+/// be emptied yet.
+pub async fn scrub(pool: &sqlx::SqlitePool) -> Result<bool, sqlx::Error> {
+    sqlx::query("VACUUM").execute(pool).await?;
+    empty_wal(pool).await
+}
+
+/// A truncating checkpoint: the write-ahead log's pages go into the database and the log is
+/// emptied. False when a reader held it (it is emptied by a later checkpoint).
+pub async fn empty_wal(pool: &sqlx::SqlitePool) -> Result<bool, sqlx::Error> {
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+    Ok(busy == 0)
 }
 
 /// Parses a JSON column.

@@ -61,6 +61,19 @@ pub enum AddCredential {
 }
 
 impl Store {
+    /// The first live credential of vault `vault_id` for the MCP server at `url` (a trailing `/`
+    /// aside): its id.
+    pub async fn credential_for_mcp_server(&self, vault_id: &str, url: &str) -> ApiResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM vault_credentials WHERE vault_id = ? AND archived = 0 \
+             AND rtrim(json_extract(body, '$.auth.mcp_server_url'), '/') = ? ORDER BY seq LIMIT 1",
+        )
+        .bind(vault_id)
+        .bind(url.trim_end_matches('/'))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// A credential's secrets as stored: sealed for credential `id` when the engine has a key.
     fn stored_secrets(&self, id: &str, secrets: &Secrets) -> ApiResult<String> {
         let plain = serde_json::to_string(secrets)?;
@@ -113,7 +126,7 @@ impl Store {
         }
         tx.commit().await?;
         if !plain.is_empty() {
-            crate::private::scrub(&self.pool).await?;
+            super::scrub(&self.pool).await?;
         }
         Ok(plain.len() as u64)
     }
