@@ -3,7 +3,6 @@
 //! the API returns, with its status beside it for filtering.
 
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::{Paging, body_of};
 use crate::{
@@ -43,25 +42,13 @@ impl EngineState {
     ) -> ApiResult<String> {
         let id = new_id("sthr");
         let body = thread_body(&id, session_id, Some(parent), agent, workflow_run_id, &now().text);
-        sqlx::query("INSERT INTO threads (id, session_id, parent_thread_id, status, body) VALUES (?, ?, ?, ?, ?)")
-            .bind(&id)
-            .bind(session_id)
-            .bind(parent)
-            .bind(IDLE)
-            .bind(body.to_string())
-            .execute(&self.store.pool)
-            .await?;
+        self.store.insert_thread(&id, session_id, Some(parent), IDLE, &body).await?;
         Ok(id)
     }
 
     /// A thread of a session; 404 when the session has no such thread.
     pub async fn thread(&self, session_id: &str, thread_id: &str) -> ApiResult<Value> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM threads WHERE id = ? AND session_id = ?")
-            .bind(thread_id)
-            .bind(session_id)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        match body {
+        match self.store.thread_body(session_id, thread_id).await? {
             Some(body) => Ok(with_duration(json(&body)?)),
             None => {
                 self.session(session_id).await?;
@@ -72,12 +59,7 @@ impl EngineState {
 
     /// The id of a session's primary thread.
     pub async fn primary_thread(&self, session_id: &str) -> ApiResult<String> {
-        let id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM threads WHERE session_id = ? AND parent_thread_id IS NULL")
-                .bind(session_id)
-                .fetch_optional(&self.store.pool)
-                .await?;
-        id.ok_or_else(|| ApiError::not_found("session", session_id))
+        self.store.primary_thread_id(session_id).await?.ok_or_else(|| ApiError::not_found("session", session_id))
     }
 
     /// Sets a thread's status; `None` for the thread means the session's primary thread.
@@ -87,18 +69,7 @@ impl EngineState {
         thread: Option<&str>,
         status: &str,
     ) -> ApiResult<()> {
-        let condition = if thread.is_some() { "id = ?" } else { "session_id = ? AND parent_thread_id IS NULL" };
-        let sql = format!(
-            "UPDATE threads SET status = ?, body = json_set(body, '$.status', ?, '$.updated_at', ?) WHERE {condition}"
-        );
-        sqlx::query(&sql)
-            .bind(status)
-            .bind(status)
-            .bind(now().text)
-            .bind(thread.unwrap_or(session_id))
-            .execute(&self.store.pool)
-            .await?;
-        Ok(())
+        self.store.set_thread_status(session_id, thread, status, &now().text).await
     }
 
     /// Adds a model request's tokens, and its list cost in micro-cents when the model has a
@@ -111,48 +82,11 @@ impl EngineState {
         cost: Option<u64>,
         active_seconds: f64,
     ) -> ApiResult<()> {
-        let mut tx = self.store.pool.begin().await?;
-        for (table, id, extra) in [
-            ("sessions", session_id, ""),
-            (
-                "threads",
-                thread_id,
-                ", '$.stats.active_seconds', COALESCE(json_extract(body, '$.stats.active_seconds'), 0) + ?7",
-            ),
-        ] {
-            let cost_micro_cents: i64 = sqlx::query_scalar(&format!(
-                "UPDATE {table} SET cost_micro_cents = cost_micro_cents + ?1 WHERE id = ?2 RETURNING cost_micro_cents"
-            ))
-            .bind(cost.unwrap_or(0) as i64)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or(0);
-            let list_cost = match cost {
-                Some(_) => json!({ "amount": prices::cents(cost_micro_cents.max(0) as u64), "currency": "USD" }),
-                None => Value::Null,
-            };
-            sqlx::query(&format!(
-                "UPDATE {table} SET body = json_set(body, \
-                   '$.usage.input_tokens', COALESCE(json_extract(body, '$.usage.input_tokens'), 0) + ?1, \
-                   '$.usage.output_tokens', COALESCE(json_extract(body, '$.usage.output_tokens'), 0) + ?2, \
-                   '$.usage.cache_read_input_tokens', COALESCE(json_extract(body, '$.usage.cache_read_input_tokens'), 0) + ?3, \
-                   '$.usage.cache_creation.ephemeral_5m_input_tokens', COALESCE(json_extract(body, '$.usage.cache_creation.ephemeral_5m_input_tokens'), 0) + ?4, \
-                   '$.usage.list_cost', COALESCE(json(?8), json_extract(body, '$.usage.list_cost')){extra}) WHERE id = ?6"
-            ))
-            .bind(usage.input_tokens as i64)
-            .bind(usage.output_tokens as i64)
-            .bind(usage.cache_read_input_tokens as i64)
-            .bind(usage.cache_creation_input_tokens as i64)
-            .bind(cost.unwrap_or(0) as i64)
-            .bind(id)
-            .bind(active_seconds)
-            .bind(if list_cost.is_null() { None } else { Some(list_cost.to_string()) })
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let list_cost = |micro_cents: i64| match cost {
+            Some(_) => json!({ "amount": prices::cents(micro_cents.max(0) as u64), "currency": "USD" }),
+            None => Value::Null,
+        };
+        self.store.add_usage(session_id, thread_id, usage, cost.unwrap_or(0) as i64, active_seconds, list_cost).await
     }
 
     /// Archives a child thread that is not running; the primary thread goes with its session.
@@ -170,24 +104,14 @@ impl EngineState {
         }
         if thread["archived_at"].is_null() {
             let at = now().text;
-            sqlx::query("UPDATE threads SET body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?")
-                .bind(&at)
-                .bind(&at)
-                .bind(thread_id)
-                .execute(&self.store.pool)
-                .await?;
+            self.store.archive_thread(thread_id, &at).await?;
         }
         self.thread(session_id, thread_id).await
     }
 
     /// A session's threads: (id, whether it is archived).
     pub(crate) async fn thread_ids(&self, session_id: &str) -> ApiResult<Vec<(String, bool)>> {
-        let rows =
-            sqlx::query("SELECT id, json_extract(body, '$.archived_at') IS NOT NULL FROM threads WHERE session_id = ?")
-                .bind(session_id)
-                .fetch_all(&self.store.pool)
-                .await?;
-        Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+        self.store.thread_ids(session_id).await
     }
 }
 

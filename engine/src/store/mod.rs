@@ -22,6 +22,7 @@ pub mod deployments;
 pub mod events;
 pub mod memories;
 pub mod sessions;
+pub mod threads;
 pub mod vaults;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
