@@ -10,7 +10,6 @@ use protocol::{
     },
 };
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::Paging;
 use crate::{
@@ -40,24 +39,16 @@ impl EngineState {
             scope: Some(body.scope.as_ref().map(scope_of).transpose()?.unwrap_or(EnvironmentScope::Organization)),
         };
         let json = to_json(&environment)?;
-        sqlx::query("INSERT INTO environments (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(&environment.id)
-            .bind(json.to_string())
-            .bind(at.micros)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.insert_environment(&environment.id, &json, at.micros).await?;
         self.announce("environment.created", &environment.id);
         Ok(json)
     }
 
     /// (archived, body) of an environment.
     pub async fn environment(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let row = sqlx::query("SELECT archived, body FROM environments WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("environment", id))?;
-        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+        let (archived, body) =
+            self.store.environment_row(id).await?.ok_or_else(|| ApiError::not_found("environment", id))?;
+        Ok((archived, json(&body)?))
     }
 
     /// Applies `body` to an environment that is not archived; answers it.
@@ -88,11 +79,7 @@ impl EngineState {
         let changed = environment != before;
         environment.updated_at = now().text;
         let body = to_json(&environment)?;
-        sqlx::query("UPDATE environments SET body = ? WHERE id = ?")
-            .bind(body.to_string())
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.write_environment(id, &body, false).await?;
         if changed {
             self.announce("environment.updated", id);
         }
@@ -111,11 +98,7 @@ impl EngineState {
             let at = now().text;
             body["archived_at"] = json!(at);
             body["updated_at"] = json!(at);
-            sqlx::query("UPDATE environments SET body = ?, archived = 1 WHERE id = ?")
-                .bind(body.to_string())
-                .bind(id)
-                .execute(&self.store.pool)
-                .await?;
+            self.store.write_environment(id, &body, true).await?;
             // Its workers' keys die with it (a key of an archived environment is refused anyway).
             self.revoke_environment_keys(id).await?;
             self.announce("environment.archived", id);
@@ -126,16 +109,13 @@ impl EngineState {
     /// Deletes an environment no session that is not archived uses.
     pub async fn delete_environment(&self, id: &str) -> ApiResult<()> {
         self.environment(id).await?;
-        let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE environment_id = ? AND archived = 0")
-            .bind(id)
-            .fetch_one(&self.store.pool)
-            .await?;
+        let in_use = self.store.sessions_using_environment(id).await?;
         if in_use > 0 {
             return Err(ApiError::conflict(format!(
                 "Environment {id} is used by {in_use} session(s) that are not archived; archive or delete them first, or archive the environment instead."
             )));
         }
-        sqlx::query("DELETE FROM environments WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        self.store.delete_environment(id).await?;
         self.delete_environment_keys(id).await?;
         self.announce("environment.deleted", id);
         Ok(())

@@ -10,6 +10,7 @@ use crate::{
     EngineState,
     error::{ApiError, ApiResult},
     ids::{new_id, now},
+    store::files::NewOutput,
     store::{Filter, json},
 };
 
@@ -18,15 +19,9 @@ impl EngineState {
     /// behind when it cannot be kept.
     pub async fn add_file(&self, id: &str, part_path: &Path, metadata: &Value, created_us: i64) -> ApiResult<()> {
         tokio::fs::rename(part_path, self.file_path(id)).await.map_err(ApiError::internal)?;
-        let inserted = sqlx::query("INSERT INTO files (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(metadata.to_string())
-            .bind(created_us)
-            .execute(&self.store.pool)
-            .await;
-        if let Err(error) = inserted {
+        if let Err(error) = self.store.insert_file(id, metadata, created_us).await {
             let _ = tokio::fs::remove_file(self.file_path(id)).await;
-            return Err(error.into());
+            return Err(error);
         }
         Ok(())
     }
@@ -46,15 +41,13 @@ impl EngineState {
     /// Deletes a file: its row and its content.
     pub async fn delete_file(&self, id: &str) -> ApiResult<()> {
         self.file(id).await?;
-        sqlx::query("DELETE FROM files WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        self.store.delete_file(id).await?;
         let _ = tokio::fs::remove_file(self.file_path(id)).await;
         Ok(())
     }
 
     pub async fn file(&self, id: &str) -> ApiResult<Value> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM files WHERE id = ?").bind(id).fetch_optional(&self.store.pool).await?;
-        json(&body.ok_or_else(|| ApiError::not_found("file", id))?)
+        json(&self.store.file_body(id).await?.ok_or_else(|| ApiError::not_found("file", id))?)
     }
 
     /// Registers what the agent wrote under `/mnt/session/outputs` as files of the session: new
@@ -72,15 +65,13 @@ impl EngineState {
             return Ok(());
         }
         // (id, mtime) of the outputs already registered, by their path under the outputs.
-        let known: std::collections::HashMap<String, (String, Option<i64>)> = sqlx::query_as(
-            "SELECT output_path, id, output_mtime FROM files WHERE scope_id = ? AND output_path IS NOT NULL",
-        )
-        .bind(session_id)
-        .fetch_all(&self.store.pool)
-        .await?
-        .into_iter()
-        .map(|(path, id, mtime): (String, String, Option<i64>)| (path, (id, mtime)))
-        .collect();
+        let known: std::collections::HashMap<String, (String, Option<i64>)> = self
+            .store
+            .session_outputs(session_id)
+            .await?
+            .into_iter()
+            .map(|output| (output.output_path, (output.id, output.output_mtime)))
+            .collect();
         for (relative, path, modified, size) in found {
             let known = known.get(&relative);
             if known.is_some_and(|(_, mtime)| *mtime == Some(modified)) {
@@ -97,12 +88,7 @@ impl EngineState {
                 _ => continue,
             }
             if known.is_some() {
-                sqlx::query("UPDATE files SET body = json_set(body, '$.size_bytes', ?), output_mtime = ? WHERE id = ?")
-                    .bind(size as i64)
-                    .bind(modified)
-                    .bind(&id)
-                    .execute(&self.store.pool)
-                    .await?;
+                self.store.output_changed(&id, size as i64, modified).await?;
                 continue;
             }
             let filename = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
@@ -113,17 +99,8 @@ impl EngineState {
                 "created_at": at.text, "downloadable": true, "expires_at": null,
                 "scope": { "type": "session", "id": session_id },
             });
-            sqlx::query(
-                "INSERT INTO files (id, body, created_us, scope_id, output_path, output_mtime) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(body.to_string())
-            .bind(at.micros)
-            .bind(session_id)
-            .bind(&relative)
-            .bind(modified)
-            .execute(&self.store.pool)
-            .await?;
+            let output = NewOutput { session_id, path: &relative, mtime: modified };
+            self.store.insert_output(&id, &body, at.micros, output).await?;
         }
         Ok(())
     }

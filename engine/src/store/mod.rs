@@ -19,7 +19,9 @@ use sqlx::{
 use crate::error::{ApiError, ApiResult};
 
 pub mod deployments;
+pub mod environments;
 pub mod events;
+pub mod files;
 pub mod memories;
 pub mod sessions;
 pub mod threads;
