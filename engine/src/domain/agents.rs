@@ -18,7 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{Filter, json, to_json},
+    store::{Filter, agents, json, to_json},
 };
 
 impl EngineState {
@@ -75,40 +75,19 @@ impl EngineState {
             updated_at: at.text,
             version: 1,
         };
-        let mut tx = self.store.pool.begin().await?;
-        sqlx::query("INSERT INTO agents (id, latest_version, created_us) VALUES (?, 1, ?)")
-            .bind(&agent.id)
-            .bind(at.micros)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO agent_versions (agent_id, version, body) VALUES (?, 1, ?)")
-            .bind(&agent.id)
-            .bind(serde_json::to_string(&agent)?)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        self.store.insert_agent(&agent.id, &serde_json::to_string(&agent)?, at.micros).await?;
         self.announce("agent.created", &agent.id);
         to_json(&agent)
     }
 
     pub(crate) async fn agent_exists(&self, id: &str) -> ApiResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM agents WHERE id = ?").bind(id).fetch_optional(&self.store.pool).await?;
-        Ok(found.is_some())
+        self.store.agent_exists(id).await
     }
 
     /// An agent at `version` (latest when `None`), with its archive state.
     pub async fn agent(&self, id: &str, version: Option<i64>) -> ApiResult<Value> {
-        let row = sqlx::query(
-            "SELECT v.body, a.archived_at FROM agents a JOIN agent_versions v ON v.agent_id = a.id \
-             AND v.version = COALESCE(?, a.latest_version) WHERE a.id = ?",
-        )
-        .bind(version)
-        .bind(id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        match row {
-            Some(row) => with_archived(json(row.get(0))?, row.get(1)),
+        match self.store.agent_version(id, version).await? {
+            Some((body, archived_at)) => with_archived(json(&body)?, archived_at),
             None if version.is_some() && self.agent_exists(id).await? => {
                 Err(ApiError::not_found("version", &format!("{} of agent {id}", version.unwrap_or_default())))
             }
@@ -211,11 +190,7 @@ impl EngineState {
 
     /// When the agent was archived (`None`: it is not); a missing agent is a 404.
     pub async fn agent_archived_at(&self, id: &str) -> ApiResult<Option<String>> {
-        let archived_at: Option<Option<String>> = sqlx::query_scalar("SELECT archived_at FROM agents WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        archived_at.ok_or_else(|| ApiError::not_found("agent", id))
+        self.store.agent_archived_at(id).await?.ok_or_else(|| ApiError::not_found("agent", id))
     }
 
     /// A page of an agent's versions, newest first, each with the agent's archive state.
@@ -227,12 +202,7 @@ impl EngineState {
 
     /// Archives an agent (again: no change) and answers it.
     pub async fn archive_agent(&self, id: &str) -> ApiResult<Value> {
-        let done = sqlx::query("UPDATE agents SET archived_at = ? WHERE id = ? AND archived_at IS NULL")
-            .bind(now().text)
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
-        if done.rows_affected() == 0 {
+        if !self.store.archive_agent(id, &now().text).await? {
             // Archived already, or a 404.
             self.agent_archived_at(id).await?;
         } else {
@@ -249,13 +219,8 @@ async fn agent_for_update(
     id: &str,
     expected: Option<u64>,
 ) -> ApiResult<(i64, Agent)> {
-    let head = sqlx::query("SELECT latest_version, archived_at FROM agents WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("agent", id))?;
-    let latest: i64 = head.get(0);
-    if head.get::<Option<String>, _>(1).is_some() {
+    let (latest, archived_at) = agents::head(tx, id).await?.ok_or_else(|| ApiError::not_found("agent", id))?;
+    if archived_at.is_some() {
         return Err(ApiError::invalid(format!("Agent {id} is archived and read-only; create a new agent instead.")));
     }
     if let Some(expected) = expected
@@ -265,28 +230,13 @@ async fn agent_for_update(
             "Agent {id} is at version {latest}, not {expected}: someone changed it since you loaded it. Load version {latest}, reapply your edit and send it with version {latest}."
         )));
     }
-    let stored: String = sqlx::query_scalar("SELECT body FROM agent_versions WHERE agent_id = ? AND version = ?")
-        .bind(id)
-        .bind(latest)
-        .fetch_one(&mut **tx)
-        .await?;
+    let stored = agents::version_body(tx, id, latest).await?;
     Ok((latest, serde_json::from_str(&stored)?))
 }
 
 /// Writes `next` as the agent's latest version, in `tx`.
 async fn write_agent_version(tx: &mut Transaction<'_, Sqlite>, id: &str, next: &Agent) -> ApiResult<()> {
-    sqlx::query("INSERT INTO agent_versions (agent_id, version, body) VALUES (?, ?, ?)")
-        .bind(id)
-        .bind(next.version as i64)
-        .bind(serde_json::to_string(next)?)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("UPDATE agents SET latest_version = ? WHERE id = ?")
-        .bind(next.version as i64)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    agents::write_version(tx, id, next.version as i64, &serde_json::to_string(next)?).await
 }
 
 /// An agent's body with its archive state.

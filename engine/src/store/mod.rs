@@ -18,6 +18,7 @@ use sqlx::{
 
 use crate::error::{ApiError, ApiResult};
 
+pub mod agents;
 pub mod deployments;
 pub mod environments;
 pub mod events;
