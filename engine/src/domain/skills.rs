@@ -24,6 +24,7 @@ use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{new_id, now},
+    store::skills::NewSkillVersion,
     store::{Filter, from_json, json, to_json},
 };
 
@@ -328,11 +329,7 @@ impl EngineState {
             check_display_name(name)?;
         }
         let bundle = bundle(files)?;
-        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM skills WHERE name = ?")
-            .bind(&bundle.name)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        if let Some(id) = taken {
+        if let Some(id) = self.store.skill_named(&bundle.name).await? {
             return Err(name_taken(&bundle.name, &id));
         }
         let version_id = self.write_bundle(&bundle).await?;
@@ -358,24 +355,14 @@ impl EngineState {
     }
 
     async fn insert_skill(&self, skill: &Skill, version: &SkillVersion, bundle: &Bundle, at: i64) -> ApiResult<()> {
-        let mut tx = self.store.pool.begin().await?;
-        let inserted =
-            sqlx::query("INSERT INTO skills (id, name, source, body, created_us) VALUES (?, ?, 'custom', ?, ?)")
-                .bind(&skill.id)
-                .bind(&bundle.name)
-                .bind(to_json(skill)?.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await;
-        if let Err(sqlx::Error::Database(error)) = &inserted
-            && error.is_unique_violation()
-        {
+        let written = self
+            .store
+            .insert_skill(&skill.id, &bundle.name, &to_json(skill)?.to_string(), new_version(version, bundle, at)?)
+            .await?;
+        if !written {
             // Another upload took the name since it was checked.
             return Err(name_taken(&bundle.name, "another skill"));
         }
-        inserted?;
-        insert_version(version, bundle, at, &mut tx).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -394,20 +381,9 @@ impl EngineState {
         let at = now();
         let version = version_of(&bundle, &version_id, &skill.id, &at.text);
         let stored = async {
-            let mut tx = self.store.pool.begin().await?;
-            insert_version(&version, &bundle, at.micros, &mut tx).await?;
-            let updated = sqlx::query(
-                "UPDATE skills SET body = json_set(body, '$.latest_version_id', ?, '$.updated_at', ?) WHERE id = ?",
-            )
-            .bind(&version_id)
-            .bind(&at.text)
-            .bind(skill_id)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() == 0 {
+            if !self.store.add_skill_version(new_version(&version, &bundle, at.micros)?, &at.text).await? {
                 return Err(ApiError::not_found("skill", skill_id));
             }
-            tx.commit().await?;
             ApiResult::Ok(())
         }
         .await;
@@ -422,11 +398,7 @@ impl EngineState {
 
     /// A custom skill and its name.
     pub async fn skill(&self, id: &str) -> ApiResult<(Skill, String)> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT body, name FROM skills WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        let (body, name) = row.ok_or_else(|| ApiError::not_found("skill", id))?;
+        let (body, name) = self.store.skill_row(id).await?.ok_or_else(|| ApiError::not_found("skill", id))?;
         Ok((from_json(json(&body)?)?, name))
     }
 
@@ -434,22 +406,14 @@ impl EngineState {
     pub async fn skill_version(&self, skill_id: &str, version: &str) -> ApiResult<SkillVersion> {
         let (skill, _) = self.skill(skill_id).await?;
         let id = if version == "latest" { skill.latest_version_id.as_str() } else { version };
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM skill_versions WHERE id = ? AND skill_id = ?")
-            .bind(id)
-            .bind(skill_id)
-            .fetch_optional(&self.store.pool)
-            .await?;
+        let body = self.store.skill_version_body(skill_id, id).await?;
         from_json(json(&body.ok_or_else(|| ApiError::not_found("skill version", version))?)?)
     }
 
     /// `DELETE /v1/skills/{id}`: the skill and every version, files included.
     pub async fn delete_skill(&self, id: &str) -> ApiResult<()> {
         self.skill(id).await?;
-        let versions: Vec<String> = sqlx::query_scalar("SELECT id FROM skill_versions WHERE skill_id = ?")
-            .bind(id)
-            .fetch_all(&self.store.pool)
-            .await?;
-        sqlx::query("DELETE FROM skills WHERE id = ?").bind(id).execute(&self.store.pool).await?;
+        let versions = self.store.delete_skill(id).await?;
         for version in versions {
             let _ = std::fs::remove_dir_all(self.skill_dir(&version));
         }
@@ -463,29 +427,11 @@ impl EngineState {
             return Err(ApiError::invalid("Delete a version by its id, not by latest."));
         }
         self.skill_version(skill_id, version_id).await?;
-        let mut tx = self.store.pool.begin().await?;
-        let remaining: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM skill_versions WHERE skill_id = ? AND id != ? ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(skill_id)
-        .bind(version_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(latest) = remaining else {
+        if !self.store.delete_skill_version(skill_id, version_id, &now().text).await? {
             return Err(ApiError::conflict(
                 "This is the skill's only version, and a skill always holds one: delete the skill instead.",
             ));
-        };
-        sqlx::query("DELETE FROM skill_versions WHERE id = ?").bind(version_id).execute(&mut *tx).await?;
-        sqlx::query(
-            "UPDATE skills SET body = json_set(body, '$.latest_version_id', ?, '$.updated_at', ?) WHERE id = ?",
-        )
-        .bind(&latest)
-        .bind(now().text)
-        .bind(skill_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        }
         let _ = std::fs::remove_dir_all(self.skill_dir(version_id));
         Ok(())
     }
@@ -562,22 +508,15 @@ fn version_of(bundle: &Bundle, id: &str, skill_id: &str, at: &str) -> SkillVersi
     }
 }
 
-async fn insert_version(
-    version: &SkillVersion,
-    bundle: &Bundle,
-    at: i64,
-    tx: &mut sqlx::SqliteConnection,
-) -> ApiResult<()> {
-    let size: usize = bundle.files.iter().map(|(_, bytes)| bytes.len()).sum();
-    sqlx::query("INSERT INTO skill_versions (id, skill_id, body, size_bytes, created_us) VALUES (?, ?, ?, ?, ?)")
-        .bind(&version.id)
-        .bind(&version.skill_id)
-        .bind(to_json(version)?.to_string())
-        .bind(size as i64)
-        .bind(at)
-        .execute(tx)
-        .await?;
-    Ok(())
+/// A version as the store writes it: its object and the bundle's size.
+fn new_version(version: &SkillVersion, bundle: &Bundle, at: i64) -> ApiResult<NewSkillVersion> {
+    Ok(NewSkillVersion {
+        id: version.id.clone(),
+        skill_id: version.skill_id.clone(),
+        body: to_json(version)?.to_string(),
+        size_bytes: bundle.files.iter().map(|(_, bytes)| bytes.len()).sum::<usize>() as i64,
+        created_us: at,
+    })
 }
 
 /// Zips `dir` with every entry under `name/`, in path order.

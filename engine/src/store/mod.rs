@@ -25,6 +25,7 @@ pub mod events;
 pub mod files;
 pub mod memories;
 pub mod sessions;
+pub mod skills;
 pub mod threads;
 pub mod vaults;
 
