@@ -1,4 +1,5 @@
-//! How numbers, sizes and times read in the console. Plain functions, used on both sides.
+//! How numbers, sizes, durations, times and content blocks read in the console. Plain functions,
+//! used on both sides.
 
 /// `1536` → `"1.5 KiB"`.
 pub fn bytes(n: u64) -> String {

@@ -1,4 +1,5 @@
-//! What the browser may know about the upstream API: never the key itself.
+//! What the browser may know about the upstream API (never the key itself), and which ids are safe
+//! in its paths. The client's trait, for the server, is `client` (behind the `server` feature).
 
 use serde::{Deserialize, Serialize};
 
