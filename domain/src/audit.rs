@@ -2,8 +2,9 @@
 //! are written by the server for every mutation (`server/src/audit/`); nothing here edits or
 //! deletes them.
 
-use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
 
 /// Filters of the audit page (its query string) and of the export.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

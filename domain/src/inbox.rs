@@ -2,10 +2,11 @@
 //! keeps the list (`server/src/approvals/inbox.rs` polls the API) and sends it to browsers on
 //! `/api/inbox/stream`; this module holds what both sides share.
 
+use std::collections::HashSet;
+
 use protocol::events::types;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashSet;
 
 /// The pending calls, and how to read them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

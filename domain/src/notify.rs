@@ -4,8 +4,9 @@
 //! a preview's GET is harmless), the decision posted with its token spends it. The server keeps
 //! and sends them (`server/src/notify/notifier.rs`).
 
-use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
 
 /// Whether Switchboard emails this person when calls wait, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

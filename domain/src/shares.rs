@@ -3,8 +3,9 @@
 //! and the Shared links page lists every link with its views and revokes them. The store, the
 //! redaction and the streams are the server's (`server/src/records/shares.rs`).
 
-use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
 
 /// The shortest and the longest life of a link, in hours (1 hour to 30 days).
 pub const MIN_HOURS: u32 = 1;

@@ -3,8 +3,9 @@
 //! link a Slack user follows to say which Switchboard account they are. The server posts the
 //! messages and takes the button presses (`server/src/slack`).
 
-use crate::error::AppError;
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
 
 /// A workspace's Slack app as an admin sees it: never its token or secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

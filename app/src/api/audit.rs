@@ -1,13 +1,14 @@
-//! The server functions of audit (see [`domain::audit`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the audit log. What they take and answer, and the store they reach, are
+//! [`domain::audit`]'s.
 
 pub use domain::audit::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// A page of the audit log, newest first.
 #[access(Viewer)]

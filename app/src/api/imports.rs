@@ -1,12 +1,13 @@
-//! The server functions of imports (see [`domain::imports`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the imported sessions. What they take and answer, and the store they reach, are
+//! [`domain::imports`]'s.
 
 pub use domain::imports::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// Every imported session, newest first.
 #[access(Viewer)]

@@ -1,13 +1,14 @@
-//! The server functions of inbox (see [`domain::inbox`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the approval inbox. What they take and answer, and the store they reach, are
+//! [`domain::inbox`]'s.
 
 pub use domain::inbox::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// The inbox as the server last saw it (at most a poll interval old; waits for a fresh look when
 /// nobody has asked for a while).

@@ -1,13 +1,14 @@
-//! The server functions of notify (see [`domain::notify`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the notifications. What they take and answer, and the store they reach, are
+//! [`domain::notify`]'s.
 
 pub use domain::notify::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// The team's channels.
 #[access(Admin)]

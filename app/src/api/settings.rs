@@ -1,15 +1,14 @@
-//! The server functions of settings (see [`domain::settings`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the Settings page. What they take and answer, and the store they reach, are
+//! [`domain::settings`]'s.
 
 pub use domain::settings::*;
 
-use super::JsonResponse;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;
 
+use super::JsonResponse;
 #[cfg(feature = "ssr")]
 use super::server::upstream;
-
 use crate::error::AppError;
 
 /// Runs the checks one after the other (so the latencies are not inflated by each other).

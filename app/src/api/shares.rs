@@ -1,12 +1,13 @@
-//! The server functions of shares (see [`domain::shares`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the share links. What they take and answer, and the store they reach, are
+//! [`domain::shares`]'s.
 
 pub use domain::shares::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// Makes a read-only link to a session. Its address is in the answer and nowhere else: only its
 /// hash is kept.

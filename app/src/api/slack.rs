@@ -1,13 +1,14 @@
-//! The server functions of slack (see [`domain::slack`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the Slack app. What they take and answer, and the store they reach, are
+//! [`domain::slack`]'s.
 
 pub use domain::slack::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// The workspace's Slack app (none until an admin sets one).
 #[access(Admin)]

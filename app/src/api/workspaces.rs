@@ -1,12 +1,13 @@
-//! The server functions of workspaces (see [`domain::workspaces`] for what they take and answer, and
-//! the store they reach).
+//! The server functions of the workspaces. What they take and answer, and the store they reach, are
+//! [`domain::workspaces`]'s.
 
 pub use domain::workspaces::*;
 
-use super::JsonResponse;
-use crate::error::AppError;
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 use macros::access;
+
+use super::JsonResponse;
+use crate::error::AppError;
 
 /// The workspace of this page and the ones the person may switch to.
 #[access(Viewer)]
