@@ -374,15 +374,17 @@ def house_rules():
                     if folder == "src" and not has_header(raw):
                         said.append(f"{rel} does not open with a //! header: say in a line or two what the file holds")
                     text = strip(raw)
-                    for owner, home in SQL_HOMES:
+                    def outside(owner, home):
+                        """Whether this is a file of `owner`'s src/ outside its folder `home`."""
                         inside = os.path.relpath(path, os.path.join(ROOT, owner))
-                        if crate == owner and folder == "src" and not inside.startswith(home + os.sep):
+                        return crate == owner and folder == "src" and not inside.startswith(home + os.sep)
+                    for owner, home in SQL_HOMES:
+                        if outside(owner, home):
                             runs = len(SQL_RUN.findall(without_tests(text)))
                             if runs:
                                 found_sql[rel] = runs
                     for walled, other, door in WALLS:
-                        inside = os.path.relpath(path, os.path.join(ROOT, walled))
-                        if crate != walled or folder != "src" or inside.startswith(door + os.sep):
+                        if not outside(walled, door):
                             continue
                         for match in re.finditer(r"(?<![\w:])" + re.escape(other) + r"::", text):
                             line = text.count("\n", 0, match.start()) + 1

@@ -30,15 +30,11 @@ mod service {
     }
 
     impl Caller {
-        /// `person`, with the audit entry of their request when there is one.
+        /// `person`, with the audit entry their detail goes to when there is one: their request's,
+        /// or, deciding outside a server function (a press in Slack), the one the caller writes
+        /// itself.
         pub fn new(person: Principal, note: Option<AuditNote>) -> Self {
             Self { person, note }
-        }
-
-        /// `person` deciding outside a server function (a press in Slack): `note` is where the
-        /// decision's detail goes, for the entry the caller writes itself.
-        pub fn acting(person: Principal, note: AuditNote) -> Self {
-            Self { person, note: Some(note) }
         }
 
         /// Sets what the request's audit entry says beside its action.

@@ -432,7 +432,7 @@ impl Slack {
             user_agent: Some("Slack".to_owned()),
         };
         let event_id = verdict.event_id.clone();
-        let caller = Caller::acting(person, note.clone());
+        let caller = Caller::new(person, Some(note.clone()));
         let decided = desk.approvals.0.decide(caller, session_id.to_owned(), vec![verdict]).await;
         let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
         let (status, error) = match &decided {
