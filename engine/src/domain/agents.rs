@@ -98,7 +98,7 @@ impl EngineState {
     /// Writes `body` as the agent's next version; an update that changes nothing keeps the
     /// version it has and answers it.
     pub async fn update_agent(&self, id: &str, body: AgentUpdate) -> ApiResult<Value> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let (latest, current) = agent_for_update(&mut tx, id, body.version).await?;
         let writing = latest as u64 + 1;
         let mut next = self.updated_agent(id, &body, &current, writing).await?;

@@ -20,11 +20,11 @@ use protocol::{
     sessions::{Budget, ResourceParams, SessionAgentObject, SessionAgentParam, SessionCreate},
 };
 use serde_json::Value;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use super::{
     Paging, Ranges, body_of,
-    sessions::{Checked, NewSession, ROWS_PER_INSERT, SessionStart, write_sessions},
+    sessions::{Checked, NewSession, SessionStart, write_sessions},
     time_filters,
 };
 use crate::{
@@ -32,7 +32,13 @@ use crate::{
     error::{ApiError, ApiResult, Cause},
     ids::{format_micros, new_id, now},
     resolve,
-    store::{Filter, from_json, json, to_json},
+    store::{
+        Filter,
+        deployments::{self as rows, DeploymentColumns, DeploymentRow, RunColumns},
+        from_json, json,
+        sessions::ROWS_PER_INSERT,
+        to_json,
+    },
 };
 
 /// Which deployment runs a list shows.
@@ -76,12 +82,12 @@ pub struct StoredDeployment {
 }
 
 impl StoredDeployment {
-    /// A row of `SELECT body, archived, last_run_us …` read from column `first` on.
-    pub fn from_row(row: &sqlx::sqlite::SqliteRow, first: usize) -> ApiResult<StoredDeployment> {
+    /// The deployment a row holds.
+    pub fn from_row(row: DeploymentRow) -> ApiResult<StoredDeployment> {
         Ok(StoredDeployment {
-            body: from_json(json(row.get(first))?)?,
-            archived: row.get::<i64, _>(first + 1) != 0,
-            last_run_us: row.get(first + 2),
+            body: from_json(json(&row.body)?)?,
+            archived: row.archived,
+            last_run_us: row.last_run_us,
         })
     }
 
@@ -98,6 +104,17 @@ impl StoredDeployment {
         }
         to_json(&body)
     }
+}
+
+/// The columns a deployment's write stores, `next_fire_us` among them.
+fn columns(deployment: &Deployment, next_fire_us: Option<i64>) -> ApiResult<DeploymentColumns<'_>> {
+    Ok(DeploymentColumns {
+        id: &deployment.id,
+        body: to_json(deployment)?.to_string(),
+        agent_id: &deployment.agent.id,
+        status: deployment.status.as_str(),
+        next_fire_us,
+    })
 }
 
 /// The cron time a deployment fires next after now: none without a schedule, or when paused or
@@ -155,7 +172,7 @@ impl EngineState {
         }
         filters.extend(time_filters(created, "created_us"));
         let query = paging.query("seq, body, archived, last_run_us", "deployments", "seq", filters);
-        self.page(query, false, |row| StoredDeployment::from_row(row, 1)?.answer()).await
+        self.page(query, false, |row| StoredDeployment::from_row(DeploymentRow::read(row)?)?.answer()).await
     }
 
     /// A page of deployment runs, newest first: of `deployment_id`, with an error or not
@@ -177,10 +194,7 @@ impl EngineState {
 
     /// A deployment run.
     pub async fn deployment_run(&self, id: &str) -> ApiResult<Value> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM deployment_runs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?;
+        let body = self.store.deployment_run_body(id).await?;
         json(&body.ok_or_else(|| ApiError::not_found("deployment run", id))?)
     }
 
@@ -316,46 +330,20 @@ impl EngineState {
 
     /// A deployment with its archive state and last scheduled run.
     pub async fn deployment(&self, id: &str) -> ApiResult<StoredDeployment> {
-        let row = sqlx::query("SELECT body, archived, last_run_us FROM deployments WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("deployment", id))?;
-        StoredDeployment::from_row(&row, 0)
+        let row = self.store.deployment_row(id).await?.ok_or_else(|| ApiError::not_found("deployment", id))?;
+        StoredDeployment::from_row(row)
     }
 
     /// Writes a deployment's body, status and next fire (worked out from its schedule unless it
     /// is paused or archived), and wakes the scheduler.
     pub async fn write_deployment(&self, deployment: &Deployment, archive: bool) -> ApiResult<()> {
-        let next_fire = next_fire(deployment, archive)?;
-        sqlx::query(
-            "UPDATE deployments SET body = ?, agent_id = ?, status = ?, archived = archived OR ?, next_fire_us = ? WHERE id = ?",
-        )
-        .bind(to_json(deployment)?.to_string())
-        .bind(&deployment.agent.id)
-        .bind(deployment.status.as_str())
-        .bind(archive)
-        .bind(next_fire)
-        .bind(&deployment.id)
-        .execute(&self.store.pool)
-        .await?;
+        self.store.update_deployment(columns(deployment, next_fire(deployment, archive)?)?, archive).await?;
         self.scheduler.notify_one();
         Ok(())
     }
 
     pub async fn insert_deployment(&self, deployment: &Deployment, created_us: i64) -> ApiResult<()> {
-        let next_fire = next_fire(deployment, false)?;
-        sqlx::query(
-            "INSERT INTO deployments (id, body, created_us, agent_id, status, next_fire_us) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&deployment.id)
-        .bind(to_json(deployment)?.to_string())
-        .bind(created_us)
-        .bind(&deployment.agent.id)
-        .bind(deployment.status.as_str())
-        .bind(next_fire)
-        .execute(&self.store.pool)
-        .await?;
+        self.store.insert_deployment(columns(deployment, next_fire(deployment, false)?)?, created_us).await?;
         self.scheduler.notify_one();
         Ok(())
     }
@@ -421,7 +409,7 @@ impl EngineState {
         &self,
         mut fires: Vec<PreparedFire>,
     ) -> ApiResult<Vec<(DeploymentRun, Option<SessionStart>)>> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let at = now();
         let mut inserted = HashSet::new();
         for part in fires.chunks_mut(ROWS_PER_INSERT) {
@@ -430,23 +418,19 @@ impl EngineState {
                 fire.run.created_at = at.text.clone();
                 bodies.push(to_json(&fire.run)?.to_string());
             }
-            let ids: Vec<String> = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO deployment_runs (id, deployment_id, body, created_us, has_error, trigger_type, scheduled_us) ",
-            )
-            .push_values(part.iter().zip(&bodies), |mut row, (fire, body)| {
-                row.push_bind(&fire.run.id)
-                    .push_bind(&fire.run.deployment_id)
-                    .push_bind(body)
-                    .push_bind(at.micros)
-                    .push_bind(fire.run.error.is_some())
-                    .push_bind(fire.run.trigger_context.type_name())
-                    .push_bind(fire.advance.as_ref().map(|a| a.fired));
-            })
-            .push(" ON CONFLICT (deployment_id, scheduled_us) DO NOTHING RETURNING id")
-            .build_query_scalar()
-            .fetch_all(&mut *tx)
-            .await?;
-            inserted.extend(ids);
+            let runs: Vec<RunColumns> = part
+                .iter()
+                .zip(&bodies)
+                .map(|(fire, body)| RunColumns {
+                    id: &fire.run.id,
+                    deployment_id: &fire.run.deployment_id,
+                    body,
+                    has_error: fire.run.error.is_some(),
+                    trigger_type: fire.run.trigger_context.type_name(),
+                    scheduled_us: fire.advance.as_ref().map(|a| a.fired),
+                })
+                .collect();
+            inserted.extend(rows::insert_runs(&mut tx, &runs, at.micros).await?);
         }
         let sessions: Vec<&NewSession> = fires
             .iter()
@@ -541,30 +525,10 @@ async fn advance_schedule(
     match pause {
         Some(error) => {
             let reason = PausedReason::Error(ErrorPausedReason { error: PausedError { r#type: error.r#type.clone() } });
-            let paused = sqlx::query(
-                "UPDATE deployments SET status = 'paused', next_fire_us = NULL, \
-                 body = json_set(body, '$.status', 'paused', '$.paused_reason', json(?), '$.updated_at', ?) \
-                 WHERE id = ? AND next_fire_us = ?",
-            )
-            .bind(to_json(&reason)?.to_string())
-            .bind(now().text)
-            .bind(&deployment.id)
-            .bind(due)
-            .execute(&mut **tx)
-            .await?;
-            Ok(paused.rows_affected() > 0)
+            rows::pause_for_error(tx, &deployment.id, &to_json(&reason)?.to_string(), &now().text, *due).await
         }
         None => {
-            sqlx::query(
-                "UPDATE deployments SET next_fire_us = ?, last_run_us = COALESCE(?, last_run_us) \
-                 WHERE id = ? AND next_fire_us = ?",
-            )
-            .bind(next)
-            .bind(started)
-            .bind(&deployment.id)
-            .bind(due)
-            .execute(&mut **tx)
-            .await?;
+            rows::advance(tx, &deployment.id, next, started, *due).await?;
             Ok(false)
         }
     }

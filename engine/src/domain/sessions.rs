@@ -14,7 +14,7 @@ use protocol::{
     },
 };
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use super::{
     Paging, Ranges, body_of,
@@ -26,7 +26,11 @@ use crate::{
     error::{ApiError, ApiResult, Cause},
     ids::{self, new_id, now},
     resolve,
-    store::{Filter, from_json, json, to_json},
+    store::{
+        Filter, from_json, json,
+        sessions::{NewSessionRows, insert_sessions},
+        to_json,
+    },
 };
 
 /// Session durations are worked out when read: time since creation.
@@ -44,7 +48,7 @@ impl EngineState {
     /// resources mounted, then the initial events queued.
     pub async fn create_session(self: &Arc<Self>, body: SessionCreate) -> ApiResult<Value> {
         let new = self.prepare_session(body, None, &mut Checked::default()).await?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         write_sessions(&mut tx, &[&new]).await?;
         tx.commit().await?;
         let id = new.start.session_id.clone();
@@ -300,46 +304,27 @@ impl EngineState {
 
     /// Whether a session with a budget has spent it.
     pub(crate) async fn budget_reached(&self, session_id: &str) -> ApiResult<bool> {
-        let row: Option<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT cost_micro_cents, json_extract(body, '$.budget.max_list_cost.amount') FROM sessions WHERE id = ?",
-        )
-        .bind(session_id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        let Some((spent, Some(max))) = row else { return Ok(false) };
+        let Some((spent, Some(max))) = self.store.session_spend(session_id).await? else { return Ok(false) };
         let Ok(max) = max.parse::<u64>() else { return Ok(false) };
         Ok(spent.max(0) as u64 >= max.saturating_mul(1_000_000))
     }
 
     /// (archived, body) of a session.
     pub async fn session(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let row = sqlx::query("SELECT archived, body FROM sessions WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("session", id))?;
-        Ok((row.get::<i64, _>(0) != 0, with_duration(json(row.get(1))?)))
+        let (archived, body) = self.store.session_row(id).await?.ok_or_else(|| ApiError::not_found("session", id))?;
+        Ok((archived, with_duration(json(&body)?)))
     }
 
     pub(crate) async fn resource(&self, session_id: &str, resource_id: &str) -> ApiResult<Value> {
         self.session(session_id).await?;
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM session_resources WHERE id = ? AND session_id = ?")
-                .bind(resource_id)
-                .bind(session_id)
-                .fetch_optional(&self.store.pool)
-                .await?;
+        let body = self.store.session_resource(session_id, resource_id).await?;
         json(&body.ok_or_else(|| ApiError::not_found("session resource", resource_id))?)
     }
 
     /// A file resource for `file_id`, mounted at `mount_path` (default
     /// `/mnt/session/uploads/<file_id>`).
     pub(crate) async fn file_resource(&self, file_id: &str, mount_path: Option<&str>, at: &str) -> ApiResult<Value> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM files WHERE id = ?")
-            .bind(file_id)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        if exists.is_none() {
+        if self.store.file_body(file_id).await?.is_none() {
             return Err(ApiError::invalid(format!("{at}: file {file_id:?} was not found; upload it first."))
                 .because(Cause::FileNotFound));
         }
@@ -366,15 +351,7 @@ impl EngineState {
 
     /// Keeps the `resources` of the session object in step with its resource rows.
     pub(crate) async fn sync_resources(&self, session_id: &str) -> ApiResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET body = json_set(body, '$.resources', (SELECT json_group_array(json(body)) FROM \
-             (SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq))) WHERE id = ?",
-        )
-        .bind(session_id)
-        .bind(session_id)
-        .execute(&self.store.pool)
-        .await?;
-        Ok(())
+        self.store.sync_session_resources(session_id).await
     }
 }
 
@@ -457,11 +434,7 @@ impl EngineState {
         };
         if title.is_some() || metadata.is_some() || agent.is_some() || budget.is_some() {
             session["updated_at"] = json!(now().text);
-            sqlx::query("UPDATE sessions SET body = json_set(?, '$.status', status) WHERE id = ?")
-                .bind(session.to_string())
-                .bind(id)
-                .execute(&self.store.pool)
-                .await?;
+            self.store.update_session_body(id, &session.to_string()).await?;
             self.append_event(id, None, true, emitted::session_updated(title, metadata, agent, budget)).await?;
         }
         Ok(self.session(id).await?.1)
@@ -492,10 +465,7 @@ impl EngineState {
                 "budget.max_list_cost.amount must be a whole number of cents, e.g. \"2500\".",
             ));
         };
-        let spent: i64 = sqlx::query_scalar("SELECT cost_micro_cents FROM sessions WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.store.pool)
-            .await?;
+        let spent = self.store.session_spend(id).await?.map_or(0, |(spent, _)| spent);
         if amount.saturating_mul(1_000_000) <= spent.max(0) as u64 {
             return Err(ApiError::invalid(format!(
                 "budget: the session has already spent {} cents of list cost; a budget must be more than that.",
@@ -520,12 +490,7 @@ impl EngineState {
         if !archived {
             let at = now().text;
             // Archived first: from here no input reaches it and no runtime starts for it.
-            sqlx::query("UPDATE sessions SET archived = 1, body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?")
-                .bind(&at)
-                .bind(&at)
-                .bind(id)
-                .execute(&self.store.pool)
-                .await?;
+            self.store.archive_session(id, &at).await?;
             self.announce("session.archived", id);
             self.stop_session_work(id).await?;
         }
@@ -540,8 +505,7 @@ impl EngineState {
     /// device and image; the files the API lists stay), and its hub (its open streams end).
     async fn retire(&self, id: &str) -> ApiResult<()> {
         self.stop_runtime(id).await;
-        let status: String =
-            sqlx::query_scalar("SELECT status FROM sessions WHERE id = ?").bind(id).fetch_one(&self.store.pool).await?;
+        let status = self.store.session_status(id).await?.unwrap_or_default();
         if status == "running" || status == "rescheduling" {
             if let Err(error) = self.write_back_memory(id).await {
                 tracing::warn!(session = %id, "an archived session's memory could not be written back: {}", error.message);
@@ -562,17 +526,7 @@ impl EngineState {
     pub async fn delete_session(&self, id: &str) -> ApiResult<()> {
         self.session(id).await?;
         self.stop_runtime(id).await;
-        let mut tx = self.store.pool.begin().await?;
-        for table in [
-            "DELETE FROM events WHERE session_id = ?",
-            "DELETE FROM model_context WHERE session_id = ?",
-            "DELETE FROM session_resources WHERE session_id = ?",
-            "DELETE FROM threads WHERE session_id = ?",
-            "DELETE FROM sessions WHERE id = ?",
-        ] {
-            sqlx::query(table).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        self.store.delete_session(id).await?;
         self.announce("session.deleted", id);
         self.stop_session_work(id).await?;
         self.close_hub(id);
@@ -596,10 +550,7 @@ impl EngineState {
             )));
         }
         let resource = self.file_resource(file_id, mount_path, "file_id").await?;
-        let existing: Vec<String> = sqlx::query_scalar("SELECT body FROM session_resources WHERE session_id = ?")
-            .bind(id)
-            .fetch_all(&self.store.pool)
-            .await?;
+        let existing = self.store.session_resources(id).await?;
         if existing
             .iter()
             .filter_map(|b| serde_json::from_str::<Value>(b).ok())
@@ -610,11 +561,8 @@ impl EngineState {
                 resource["mount_path"]
             )));
         }
-        sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
-            .bind(resource["id"].as_str())
-            .bind(id)
-            .bind(resource.to_string())
-            .execute(&self.store.pool)
+        self.store
+            .insert_session_resource(id, resource["id"].as_str().unwrap_or_default(), &resource.to_string())
             .await?;
         self.sync_resources(id).await?;
         Ok(resource)
@@ -623,11 +571,7 @@ impl EngineState {
     /// Takes a resource off a session.
     pub async fn delete_resource(&self, id: &str, resource_id: &str) -> ApiResult<()> {
         self.resource(id, resource_id).await?;
-        sqlx::query("DELETE FROM session_resources WHERE id = ? AND session_id = ?")
-            .bind(resource_id)
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.delete_session_resource(id, resource_id).await?;
         self.sync_resources(id).await
     }
 }
@@ -691,50 +635,23 @@ pub(crate) struct Checked {
     pub vaults: HashMap<String, Option<protocol::deployments::RunError>>,
 }
 
-/// Rows of one multi-row INSERT at most: SQLite allows 32,766 bound values to a statement.
-pub(crate) const ROWS_PER_INSERT: usize = 500;
-
-/// Writes new sessions in the caller's transaction: a few multi-row INSERTs for all of them.
+/// Writes new sessions in the caller's transaction (see [`insert_sessions`]).
 pub(crate) async fn write_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &[&NewSession]) -> ApiResult<()> {
-    for part in sessions.chunks(ROWS_PER_INSERT) {
-        QueryBuilder::<Sqlite>::new(
-            "INSERT INTO sessions (id, body, created_us, status, agent_id, agent_version, environment_id) ",
-        )
-        .push_values(part, |mut row, new| {
-            row.push_bind(&new.start.session_id)
-                .push_bind(&new.body)
-                .push_bind(new.created_us)
-                .push_bind(IDLE)
-                .push_bind(&new.agent_id)
-                .push_bind(new.agent_version)
-                .push_bind(&new.environment_id);
+    let rows: Vec<NewSessionRows> = sessions
+        .iter()
+        .map(|new| NewSessionRows {
+            id: &new.start.session_id,
+            body: &new.body,
+            created_us: new.created_us,
+            status: IDLE,
+            agent_id: &new.agent_id,
+            agent_version: new.agent_version,
+            environment_id: &new.environment_id,
+            thread: (&new.thread.0, &new.thread.1),
+            resources: &new.resources,
         })
-        .build()
-        .execute(&mut **tx)
-        .await?;
-        QueryBuilder::<Sqlite>::new("INSERT INTO threads (id, session_id, parent_thread_id, status, body) ")
-            .push_values(part, |mut row, new| {
-                row.push_bind(&new.thread.0)
-                    .push_bind(&new.start.session_id)
-                    .push_bind(None::<String>)
-                    .push_bind(IDLE)
-                    .push_bind(&new.thread.1);
-            })
-            .build()
-            .execute(&mut **tx)
-            .await?;
-    }
-    for new in sessions {
-        for (id, body) in &new.resources {
-            sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
-                .bind(id)
-                .bind(&new.start.session_id)
-                .bind(body)
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    Ok(())
+        .collect();
+    insert_sessions(tx, &rows).await
 }
 
 /// Refuses a budget over a session that can run a model without a list price: the agent's own,

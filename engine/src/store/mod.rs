@@ -3,16 +3,17 @@
 //! Every write that must not be half done runs in one transaction. Events are only appended.
 //!
 //! Here: opening the store, its migrations and engine metadata, and cursor-paged list queries
-//! ([`ListQuery`], built by `domain/`). Beside it, [`events`]: the session event log (its
-//! writes and its reads by `seq`); and [`vaults`]: vault and credential rows with their sealed
-//! secrets. The statements of every other resource live with its checks in `domain/`; `api/`
-//! holds none.
+//! ([`ListQuery`], built by `domain/`), and [`Store::begin`] for the writes that land together.
+//! Beside it, one module per resource with every statement the engine runs on its rows: among
+//! them [`events`], the session event log (its writes and its reads by `seq`), [`vaults`], vault
+//! and credential rows with their sealed secrets, and [`work`], the self-hosted queue and its
+//! credentials. Nothing outside this folder runs SQL (`scripts/shape.py` checks it).
 
 use std::{path::Path, str::FromStr, time::Duration};
 
 use serde_json::Value;
 use sqlx::{
-    QueryBuilder, Row, Sqlite, SqlitePool,
+    QueryBuilder, Row, Sqlite, SqlitePool, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -128,6 +129,12 @@ pub struct PageRows {
 }
 
 impl Store {
+    /// A transaction for the store functions that take one (`tx`): what they write lands together
+    /// when it commits, or not at all.
+    pub async fn begin(&self) -> ApiResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// Opens (or creates) `engine.db` in `dir` and brings its schema up to date.
     pub async fn open(dir: &Path) -> Result<Store, sqlx::Error> {
         crate::private::private_database(&dir.join("engine.db"))?;

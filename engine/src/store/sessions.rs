@@ -1,11 +1,32 @@
 //! The rows of sessions the runtime and the live side read and write outside the resource's own
 //! endpoints: whether a session is archived, its runtime's state, its status, its resources, and
-//! its outcome evaluations (kept in its JSON body).
+//! its outcome evaluations (kept in its JSON body); and the resource's own: new sessions written
+//! in a caller's transaction (`insert_sessions`), reads, updates, archiving and deletion.
 
 use serde_json::Value;
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::Store;
 use crate::ApiResult;
+
+/// Rows of one multi-row INSERT at most: SQLite allows 32,766 bound values to a statement.
+pub const ROWS_PER_INSERT: usize = 500;
+
+/// A new session's rows: the session, its primary thread and its resources.
+pub struct NewSessionRows<'a> {
+    pub id: &'a str,
+    pub body: &'a str,
+    pub created_us: i64,
+    /// Its status and its primary thread's.
+    pub status: &'a str,
+    pub agent_id: &'a str,
+    pub agent_version: i64,
+    pub environment_id: &'a str,
+    /// The primary thread's (id, body).
+    pub thread: (&'a str, &'a str),
+    /// Each resource's (id, body).
+    pub resources: &'a [(String, String)],
+}
 
 impl Store {
     /// Whether session `session_id` is archived; `None` when there is no such session.
@@ -118,4 +139,155 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+
+    /// The session's spent list cost (micro-cents) and its budget's cents as its JSON has them;
+    /// `None` when there is no such session.
+    pub async fn session_spend(&self, session_id: &str) -> ApiResult<Option<(i64, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT cost_micro_cents, json_extract(body, '$.budget.max_list_cost.amount') FROM sessions WHERE id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Whether the session is archived, and its JSON; `None` when there is no such session.
+    pub async fn session_row(&self, session_id: &str) -> ApiResult<Option<(bool, String)>> {
+        Ok(sqlx::query_as("SELECT archived, body FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The session's status column; `None` when there is no such session.
+    pub async fn session_status(&self, session_id: &str) -> ApiResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT status FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Replaces the session's JSON with `body`, keeping the status its column holds.
+    pub async fn update_session_body(&self, session_id: &str, body: &str) -> ApiResult<()> {
+        sqlx::query("UPDATE sessions SET body = json_set(?, '$.status', status) WHERE id = ?")
+            .bind(body)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Archives the session at `at` (RFC 3339).
+    pub async fn archive_session(&self, session_id: &str, at: &str) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET archived = 1, body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the session with its events, model context, resources and threads, all or none.
+    pub async fn delete_session(&self, session_id: &str) -> ApiResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for table in [
+            "DELETE FROM events WHERE session_id = ?",
+            "DELETE FROM model_context WHERE session_id = ?",
+            "DELETE FROM session_resources WHERE session_id = ?",
+            "DELETE FROM threads WHERE session_id = ?",
+            "DELETE FROM sessions WHERE id = ?",
+        ] {
+            sqlx::query(table).bind(session_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One of the session's resources' JSON; `None` when it has no such resource.
+    pub async fn session_resource(&self, session_id: &str, resource_id: &str) -> ApiResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT body FROM session_resources WHERE id = ? AND session_id = ?")
+            .bind(resource_id)
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Adds a resource (its JSON) to the session.
+    pub async fn insert_session_resource(&self, session_id: &str, resource_id: &str, body: &str) -> ApiResult<()> {
+        sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
+            .bind(resource_id)
+            .bind(session_id)
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session_resource(&self, session_id: &str, resource_id: &str) -> ApiResult<()> {
+        sqlx::query("DELETE FROM session_resources WHERE id = ? AND session_id = ?")
+            .bind(resource_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the session's resource rows into its JSON's `resources`, in the order they were added.
+    pub async fn sync_session_resources(&self, session_id: &str) -> ApiResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET body = json_set(body, '$.resources', (SELECT json_group_array(json(body)) FROM \
+             (SELECT body FROM session_resources WHERE session_id = ? ORDER BY seq))) WHERE id = ?",
+        )
+        .bind(session_id)
+        .bind(session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Writes new sessions in the caller's transaction: a few multi-row INSERTs for all of them.
+pub async fn insert_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &[NewSessionRows<'_>]) -> ApiResult<()> {
+    for part in sessions.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new(
+            "INSERT INTO sessions (id, body, created_us, status, agent_id, agent_version, environment_id) ",
+        )
+        .push_values(part, |mut row, new| {
+            row.push_bind(new.id)
+                .push_bind(new.body)
+                .push_bind(new.created_us)
+                .push_bind(new.status)
+                .push_bind(new.agent_id)
+                .push_bind(new.agent_version)
+                .push_bind(new.environment_id);
+        })
+        .build()
+        .execute(&mut **tx)
+        .await?;
+        QueryBuilder::<Sqlite>::new("INSERT INTO threads (id, session_id, parent_thread_id, status, body) ")
+            .push_values(part, |mut row, new| {
+                row.push_bind(new.thread.0)
+                    .push_bind(new.id)
+                    .push_bind(None::<String>)
+                    .push_bind(new.status)
+                    .push_bind(new.thread.1);
+            })
+            .build()
+            .execute(&mut **tx)
+            .await?;
+    }
+    for new in sessions {
+        for (id, body) in new.resources {
+            sqlx::query("INSERT INTO session_resources (id, session_id, body) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(new.id)
+                .bind(body)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
