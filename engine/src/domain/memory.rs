@@ -7,14 +7,20 @@
 use protocol::sessions::MemoryAccess;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{Sqlite, Transaction};
 
 use super::{Paging, Ranges, time_filters};
 use crate::{
     EngineState,
     error::{ApiError, ApiResult, Cause},
     ids::{new_id, now},
-    store::{Filter, json},
+    store::{
+        Filter, json,
+        memories::{
+            self as rows, CurrentMemory, MemoryRow, MemoryWrite, NewMemory, NewVersionRow, VERSION_BASIC, VERSION_FULL,
+            VersionRow, Written,
+        },
+    },
 };
 
 /// Which memory versions a list shows (each condition when given).
@@ -171,57 +177,40 @@ pub struct MemoryListing<'a> {
     pub full: bool,
 }
 
-const MEMORY_BASIC: &str = "id, store_id, path, NULL, content_sha256, size_bytes, version_id, created_at, updated_at";
-const MEMORY_FULL: &str = "id, store_id, path, content, content_sha256, size_bytes, version_id, created_at, updated_at";
-
-/// A memory row (selected as [`MEMORY_BASIC`] or [`MEMORY_FULL`]) as the API answers it.
-fn memory_json(row: &sqlx::sqlite::SqliteRow) -> Value {
+/// A memory's row as the API answers it.
+fn memory_json(row: MemoryRow) -> Value {
     json!({
         "type": "memory",
-        "id": row.get::<String, _>(0),
-        "memory_store_id": row.get::<String, _>(1),
-        "path": row.get::<String, _>(2),
-        "content": row.get::<Option<String>, _>(3),
-        "content_sha256": row.get::<String, _>(4),
-        "content_size_bytes": row.get::<i64, _>(5),
-        "memory_version_id": row.get::<String, _>(6),
-        "created_at": row.get::<String, _>(7),
-        "updated_at": row.get::<String, _>(8),
+        "id": row.id,
+        "memory_store_id": row.store_id,
+        "path": row.path,
+        "content": row.content,
+        "content_sha256": row.content_sha256,
+        "content_size_bytes": row.size_bytes,
+        "memory_version_id": row.version_id,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     })
 }
 
-/// The columns of a version, basic or full.
-pub const VERSION_BASIC: &str = "seq, id, store_id, memory_id, operation, path, NULL, content_sha256, size_bytes, \
-     created_by, redacted_at, redacted_by, created_at";
-pub const VERSION_FULL: &str = "seq, id, store_id, memory_id, operation, path, content, content_sha256, size_bytes, \
-     created_by, redacted_at, redacted_by, created_at";
-
-/// A version row (selected as [`VERSION_BASIC`] or [`VERSION_FULL`]) as the API answers it.
-pub fn version_json(row: &sqlx::sqlite::SqliteRow) -> ApiResult<Value> {
-    let actor = |i: usize| row.get::<Option<String>, _>(i).map(|text| json(&text)).transpose();
+/// A version's row as the API answers it.
+pub fn version_json(row: VersionRow) -> ApiResult<Value> {
+    let actor = |text: Option<String>| text.map(|text| json(&text)).transpose();
     Ok(json!({
         "type": "memory_version",
-        "id": row.get::<String, _>(1),
-        "memory_store_id": row.get::<String, _>(2),
-        "memory_id": row.get::<String, _>(3),
-        "operation": row.get::<String, _>(4),
-        "path": row.get::<Option<String>, _>(5),
-        "content": row.get::<Option<String>, _>(6),
-        "content_sha256": row.get::<Option<String>, _>(7),
-        "content_size_bytes": row.get::<Option<i64>, _>(8),
-        "created_by": actor(9)?,
-        "redacted_at": row.get::<Option<String>, _>(10),
-        "redacted_by": actor(11)?,
-        "created_at": row.get::<String, _>(12),
+        "id": row.id,
+        "memory_store_id": row.store_id,
+        "memory_id": row.memory_id,
+        "operation": row.operation,
+        "path": row.path,
+        "content": row.content,
+        "content_sha256": row.content_sha256,
+        "content_size_bytes": row.size_bytes,
+        "created_by": actor(row.created_by)?,
+        "redacted_at": row.redacted_at,
+        "redacted_by": actor(row.redacted_by)?,
+        "created_at": row.created_at,
     }))
-}
-
-/// A memory as a change finds it.
-struct Current {
-    path: String,
-    content_sha256: String,
-    version_id: String,
-    content: String,
 }
 
 /// What a change makes of a memory, worked out from what it holds now.
@@ -293,7 +282,10 @@ impl EngineState {
         }
         conditions.extend(time_filters(filters.created, "created_us"));
         let select = if full { VERSION_FULL } else { VERSION_BASIC };
-        self.page(paging.query(select, "memory_versions", "seq", conditions), false, version_json).await
+        self.page(paging.query(select, "memory_versions", "seq", conditions), false, |row| {
+            version_json(VersionRow::read(row)?)
+        })
+        .await
     }
     /// A memory store attached to a new session (`at` names it in errors), as the session
     /// shows it: its name and description as they are now, and where it is mounted.
@@ -348,12 +340,9 @@ impl EngineState {
 
     /// (archived, body) of a memory store.
     pub async fn memory_store(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let row = sqlx::query("SELECT archived, body FROM memory_stores WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("memory store", id))?;
-        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+        let (archived, body) =
+            self.store.memory_store_row(id).await?.ok_or_else(|| ApiError::not_found("memory store", id))?;
+        Ok((archived, json(&body)?))
     }
 
     /// A store that memories may be written to: it exists and is not archived.
@@ -367,25 +356,15 @@ impl EngineState {
     }
 
     pub async fn insert_memory_store(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
-        sqlx::query("INSERT INTO memory_stores (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(body.to_string())
-            .bind(created_us)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.insert_memory_store(id, &body.to_string(), created_us).await?;
         self.announce("memory_store.created", id);
         Ok(())
     }
 
     /// Writes a store's new body; with `archive`, only if it is not archived yet, which it then is.
     pub async fn write_memory_store(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
-        let sql = if archive {
-            "UPDATE memory_stores SET body = ?, archived = 1 WHERE id = ? AND archived = 0"
-        } else {
-            "UPDATE memory_stores SET body = ? WHERE id = ?"
-        };
-        let done = sqlx::query(sql).bind(body.to_string()).bind(id).execute(&self.store.pool).await?;
-        if archive && done.rows_affected() > 0 {
+        let changed = self.store.update_memory_store(id, &body.to_string(), archive).await?;
+        if archive && changed {
             self.announce("memory_store.archived", id);
         }
         Ok(())
@@ -393,8 +372,7 @@ impl EngineState {
 
     /// Deletes a store with its memories and versions; false if there was none.
     pub async fn delete_memory_store(&self, id: &str) -> ApiResult<bool> {
-        let done = sqlx::query("DELETE FROM memory_stores WHERE id = ?").bind(id).execute(&self.store.pool).await?;
-        let deleted = done.rows_affected() > 0;
+        let deleted = self.store.delete_memory_store(id).await?;
         if deleted {
             self.announce("memory_store.deleted", id);
         }
@@ -403,25 +381,12 @@ impl EngineState {
 
     /// A memory of a store, with its content when `full`.
     pub async fn memory(&self, store_id: &str, id: &str, full: bool) -> ApiResult<Value> {
-        let columns = if full { MEMORY_FULL } else { MEMORY_BASIC };
-        let row = sqlx::query(&format!("SELECT {columns} FROM memories WHERE id = ? AND store_id = ?"))
-            .bind(id)
-            .bind(store_id)
-            .fetch_optional(&self.store.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("memory", id))?;
-        Ok(memory_json(&row))
+        let row = self.store.memory_row(store_id, id, full).await?.ok_or_else(|| ApiError::not_found("memory", id))?;
+        Ok(memory_json(row))
     }
 
-    async fn current(&self, store_id: &str, id: &str) -> ApiResult<Current> {
-        let row =
-            sqlx::query("SELECT path, content_sha256, version_id, content FROM memories WHERE id = ? AND store_id = ?")
-                .bind(id)
-                .bind(store_id)
-                .fetch_optional(&self.store.pool)
-                .await?
-                .ok_or_else(|| ApiError::not_found("memory", id))?;
-        Ok(Current { path: row.get(0), content_sha256: row.get(1), version_id: row.get(2), content: row.get(3) })
+    async fn current(&self, store_id: &str, id: &str) -> ApiResult<CurrentMemory> {
+        self.store.current_memory(store_id, id).await?.ok_or_else(|| ApiError::not_found("memory", id))
     }
 
     /// Creates a memory at a free path; 409 `memory_path_conflict_error` if the path is taken.
@@ -431,23 +396,10 @@ impl EngineState {
         self.writable_store(store_id).await?;
         let (id, version_id, at) = (new_id("mem"), new_id("memver"), now());
         let sha = sha256_hex(content);
-        let mut tx = self.store.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO memories (id, store_id, path, content, content_sha256, size_bytes, version_id, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, path) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(store_id)
-        .bind(path)
-        .bind(content)
-        .bind(&sha)
-        .bind(content.len() as i64)
-        .bind(&version_id)
-        .bind(&at.text)
-        .bind(&at.text)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.store.begin().await?;
+        let memory =
+            NewMemory { id: &id, store_id, path, content, content_sha256: &sha, version_id: &version_id, at: &at.text };
+        if !rows::insert_memory(&mut tx, memory).await? {
             return Err(path_taken(path));
         }
         let version = NewVersion {
@@ -510,46 +462,34 @@ impl EngineState {
         id: &str,
         expected_sha256: Option<&str>,
         actor: &Actor,
-        plan: impl Fn(&Current) -> Option<Planned>,
+        plan: impl Fn(&CurrentMemory) -> Option<Planned>,
     ) -> ApiResult<()> {
         for _ in 0..WRITE_TRIES {
             let current = self.current(store_id, id).await?;
             check_precondition(&current, expected_sha256)?;
             let Some(planned) = plan(&current) else { return Ok(()) };
             let (version_id, at) = (new_id("memver"), now());
-            let mut tx = self.store.pool.begin().await?;
+            let mut tx = self.store.begin().await?;
             let (operation, path, content) = match &planned {
                 Planned::Write { path, content } => {
-                    let done = sqlx::query(
-                        "UPDATE memories SET path = ?, content = ?, content_sha256 = ?, size_bytes = ?, version_id = ?, \
-                         updated_at = ? WHERE id = ? AND version_id = ?",
-                    )
-                    .bind(path)
-                    .bind(content)
-                    .bind(sha256_hex(content))
-                    .bind(content.len() as i64)
-                    .bind(&version_id)
-                    .bind(&at.text)
-                    .bind(id)
-                    .bind(&current.version_id)
-                    .execute(&mut *tx)
-                    .await;
-                    let done = match done {
-                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(path_taken(path)),
-                        other => other?,
+                    let sha = sha256_hex(content);
+                    let write = MemoryWrite {
+                        id,
+                        path,
+                        content,
+                        content_sha256: &sha,
+                        version_id: &version_id,
+                        replaces: &current.version_id,
+                        at: &at.text,
                     };
-                    if done.rows_affected() == 0 {
-                        continue;
+                    match rows::write_memory(&mut tx, write).await? {
+                        Written::Done => ("modified", path.as_str(), Some(content.as_str())),
+                        Written::Stale => continue,
+                        Written::PathTaken => return Err(path_taken(path)),
                     }
-                    ("modified", path.as_str(), Some(content.as_str()))
                 }
                 Planned::Delete => {
-                    let done = sqlx::query("DELETE FROM memories WHERE id = ? AND version_id = ?")
-                        .bind(id)
-                        .bind(&current.version_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if done.rows_affected() == 0 {
+                    if !rows::delete_memory(&mut tx, id, &current.version_id).await? {
                         continue;
                     }
                     ("deleted", current.path.as_str(), None)
@@ -571,61 +511,37 @@ impl EngineState {
         let end = range_end(prefix);
         let mut lower = from.unwrap_or(Seek { path: prefix.to_owned(), inclusive: true });
         let mut data = Vec::new();
-        let columns = if full { MEMORY_FULL } else { MEMORY_BASIC };
         'pages: while data.len() < limit {
-            let op = if lower.inclusive { ">=" } else { ">" };
-            let rows = sqlx::query(&format!(
-                "SELECT {columns} FROM memories WHERE store_id = ? AND path {op} ? AND path < ? ORDER BY path LIMIT ?"
-            ))
-            .bind(store_id)
-            .bind(&lower.path)
-            .bind(&end)
-            .bind((limit - data.len()) as i64)
-            .fetch_all(&self.store.pool)
-            .await?;
+            let from = (lower.path.as_str(), lower.inclusive);
+            let rows = self.store.memories_from(store_id, from, &end, (limit - data.len()) as i64, full).await?;
             if rows.is_empty() {
                 break;
             }
-            for row in &rows {
-                let path: String = row.get(2);
-                let below: Vec<&str> = path[prefix.len()..].split('/').collect();
+            for row in rows {
+                let below: Vec<&str> = row.path[prefix.len()..].split('/').collect();
                 if depth > 0 && below.len() > depth {
                     let marker = format!("{prefix}{}/", below[..depth].join("/"));
                     lower = Seek { path: range_end(&marker), inclusive: true };
                     data.push(json!({ "type": "memory_prefix", "path": marker }));
                     continue 'pages;
                 }
-                lower = Seek { path: path.clone(), inclusive: false };
+                lower = Seek { path: row.path.clone(), inclusive: false };
                 data.push(memory_json(row));
             }
         }
-        let more = data.len() == limit && self.any_memory_from(store_id, &lower, &end).await?;
+        let more =
+            data.len() == limit && self.store.any_memory_from(store_id, (&lower.path, lower.inclusive), &end).await?;
         Ok(json!({ "data": data, "next_page": more.then(|| lower.encode()) }))
-    }
-
-    async fn any_memory_from(&self, store_id: &str, from: &Seek, end: &str) -> ApiResult<bool> {
-        let op = if from.inclusive { ">=" } else { ">" };
-        let found: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT 1 FROM memories WHERE store_id = ? AND path {op} ? AND path < ? LIMIT 1"
-        ))
-        .bind(store_id)
-        .bind(&from.path)
-        .bind(end)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        Ok(found.is_some())
     }
 
     /// A version of a store.
     pub async fn memory_version(&self, store_id: &str, id: &str, full: bool) -> ApiResult<Value> {
-        let columns = if full { VERSION_FULL } else { VERSION_BASIC };
-        let row = sqlx::query(&format!("SELECT {columns} FROM memory_versions WHERE id = ? AND store_id = ?"))
-            .bind(id)
-            .bind(store_id)
-            .fetch_optional(&self.store.pool)
+        let row = self
+            .store
+            .version_row(store_id, id, full)
             .await?
             .ok_or_else(|| ApiError::not_found("memory version", id))?;
-        version_json(&row)
+        version_json(row)
     }
 
     /// Redacts a version: its path and content are gone for good; who wrote it stays. The
@@ -633,24 +549,12 @@ impl EngineState {
     /// exists: change or delete the memory first.
     pub async fn redact_memory_version(&self, store_id: &str, id: &str, actor: &Actor) -> ApiResult<Value> {
         self.memory_version(store_id, id, false).await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT id FROM memories WHERE version_id = ?")
-            .bind(id)
-            .fetch_optional(&self.store.pool)
-            .await?;
-        if let Some(memory_id) = current {
+        if let Some(memory_id) = self.store.memory_holding(id).await? {
             return Err(ApiError::invalid(format!(
                 "Version {id} holds the current content of memory {memory_id}; change or delete the memory first, then redact this version."
             )));
         }
-        sqlx::query(
-            "UPDATE memory_versions SET path = NULL, content = NULL, content_sha256 = NULL, size_bytes = NULL, \
-             redacted_at = ?, redacted_by = ? WHERE id = ? AND redacted_at IS NULL",
-        )
-        .bind(now().text)
-        .bind(actor.to_json().to_string())
-        .bind(id)
-        .execute(&self.store.pool)
-        .await?;
+        self.store.redact_version(id, &now().text, &actor.to_json().to_string()).await?;
         self.memory_version(store_id, id, true).await
     }
 }
@@ -668,7 +572,7 @@ struct NewVersion<'a> {
 impl NewVersion<'_> {
     async fn insert(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut Transaction<'_, Sqlite>,
         store_id: &str,
         actor: &Actor,
         at: &crate::ids::Now,
@@ -677,30 +581,26 @@ impl NewVersion<'_> {
             Actor::Session(id) => (Some(id.as_str()), None),
             Actor::Api(id) => (None, Some(id.as_str())),
         };
-        sqlx::query(
-            "INSERT INTO memory_versions (id, store_id, memory_id, operation, path, content, content_sha256, size_bytes, \
-             created_by, session_id, api_key_id, created_at, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(self.id)
-        .bind(store_id)
-        .bind(self.memory_id)
-        .bind(self.operation)
-        .bind(self.path)
-        .bind(self.content)
-        .bind(self.content.map(sha256_hex))
-        .bind(self.content.map(|c| c.len() as i64))
-        .bind(actor.to_json().to_string())
-        .bind(session_id)
-        .bind(api_key_id)
-        .bind(&at.text)
-        .bind(at.micros)
-        .execute(tx)
-        .await?;
-        Ok(())
+        let sha = self.content.map(sha256_hex);
+        let row = NewVersionRow {
+            id: self.id,
+            store_id,
+            memory_id: self.memory_id,
+            operation: self.operation,
+            path: self.path,
+            content: self.content,
+            content_sha256: sha.as_deref(),
+            created_by: &actor.to_json().to_string(),
+            session_id,
+            api_key_id,
+            at: &at.text,
+            at_us: at.micros,
+        };
+        rows::insert_version(tx, row).await
     }
 }
 
-fn check_precondition(current: &Current, expected: Option<&str>) -> ApiResult<()> {
+fn check_precondition(current: &CurrentMemory, expected: Option<&str>) -> ApiResult<()> {
     match expected {
         Some(expected) if expected != current.content_sha256 => Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
