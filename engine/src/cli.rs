@@ -68,7 +68,7 @@ pub async fn environment_key(args: &[String]) -> ExitCode {
     let mut out = std::io::stdout();
     let outcome = match command {
         KeyCommand::Issue(environment_id) => {
-            crate::domain::work::issue_environment_key(&store.pool, environment_id).await.map(|key| {
+            crate::domain::work::issue_environment_key(&store, environment_id).await.map(|key| {
                 let _ = writeln!(out, "{key}");
                 eprintln!(
                     "The environment key of {environment_id} is above; it is shown this once (the engine keeps only its hash). Give it to workers in ANTHROPIC_ENVIRONMENT_KEY or a file, never on a command line."
@@ -76,7 +76,7 @@ pub async fn environment_key(args: &[String]) -> ExitCode {
             })
         }
         KeyCommand::List(environment_id) => {
-            crate::domain::work::list_environment_keys(&store.pool, environment_id).await.map(|keys| {
+            crate::domain::work::list_environment_keys(&store, environment_id).await.map(|keys| {
                 if keys.is_empty() {
                     eprintln!("Environment {environment_id} has no keys; issue one with: environment-key {environment_id}");
                 }
@@ -86,7 +86,7 @@ pub async fn environment_key(args: &[String]) -> ExitCode {
             })
         }
         KeyCommand::Revoke(key_id) => {
-            crate::domain::work::revoke_environment_key(&store.pool, None, key_id).await.map(|key| {
+            crate::domain::work::revoke_environment_key(&store, None, key_id).await.map(|key| {
                 let _ = writeln!(out, "{}", key_line(&key));
                 eprintln!("Key {key_id} is revoked: a running engine refuses it from its next request on.");
             })

@@ -215,12 +215,12 @@ impl Engine {
 
     /// The keys of a self-hosted environment, without their values.
     pub async fn environment_keys(&self, environment_id: &str) -> Result<Vec<EnvironmentKey>, ApiError> {
-        domain::work::list_environment_keys(&self.state.store.pool, environment_id).await
+        domain::work::list_environment_keys(&self.state.store, environment_id).await
     }
 
     /// Revokes key `key_id` of `environment_id`: it reaches nothing from the next request on.
     pub async fn revoke_environment_key(&self, environment_id: &str, key_id: &str) -> Result<EnvironmentKey, ApiError> {
-        domain::work::revoke_environment_key(&self.state.store.pool, Some(environment_id), key_id).await
+        domain::work::revoke_environment_key(&self.state.store, Some(environment_id), key_id).await
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -16,6 +16,16 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::{Paging, body_of};
+use crate::{
+    EngineState,
+    error::{ApiError, ApiResult},
+    ids::{new_id, now, secret},
+    store::{
+        Filter, Store, json as json_text,
+        work::{self as rows, KeyRow, LiveKey, LiveToken, NewToken, WorkRow},
+    },
+};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use protocol::{
@@ -24,15 +34,6 @@ use protocol::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-
-use super::{Paging, body_of};
-use crate::{
-    EngineState,
-    error::{ApiError, ApiResult},
-    ids::{new_id, now, secret},
-    store::{Filter, json as json_text},
-};
 
 /// What a worker sends as `expected_last_heartbeat` before its first beat.
 pub const NO_HEARTBEAT: &str = "NO_HEARTBEAT";
@@ -125,31 +126,21 @@ fn precondition_failed(message: String, state: &str, last_heartbeat: Option<&str
 /// A new key for a self-hosted environment; only its hash is kept, so this is the one time it
 /// is seen. Written straight to the store, so that `switchboard engine environment-key` can make
 /// one beside a running engine.
-pub async fn issue_environment_key(pool: &sqlx::SqlitePool, environment_id: &str) -> ApiResult<String> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT archived, body FROM environments WHERE id = ?")
-        .bind(environment_id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn issue_environment_key(store: &Store, environment_id: &str) -> ApiResult<String> {
+    let row = store.environment_row(environment_id).await?;
     let Some((archived, body)) = row else { return Err(ApiError::not_found("environment", environment_id)) };
     if json_text(&body)?["config"]["type"] != "self_hosted" {
         return Err(ApiError::invalid(format!(
             "Environment {environment_id} is a cloud environment: only self-hosted environments have keys and workers."
         )));
     }
-    if archived != 0 {
+    if archived {
         return Err(ApiError::invalid(format!("Environment {environment_id} is archived; it takes no new keys.")));
     }
     let key = format!("envk_{}", secret(40));
     let hint: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     let id = new_id("envkey");
-    sqlx::query("INSERT INTO environment_keys (id, environment_id, key_hash, created_at, hint) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(environment_id)
-        .bind(hash(&key))
-        .bind(now().text)
-        .bind(hint)
-        .execute(pool)
-        .await?;
+    store.insert_environment_key(&id, environment_id, &hash(&key), &now().text, &hint).await?;
     tracing::info!(environment = %environment_id, key = %id, "an environment key was issued");
     Ok(key)
 }
@@ -168,67 +159,40 @@ pub struct EnvironmentKey {
     pub revoked_at: Option<String>,
 }
 
-type KeyRow = (String, String, Option<String>, String, Option<i64>, Option<String>);
-
-fn key_of((id, environment_id, hint, created_at, last_used_us, revoked_at): KeyRow) -> EnvironmentKey {
+fn key_of(row: KeyRow) -> EnvironmentKey {
     EnvironmentKey {
-        id,
-        environment_id,
-        hint,
-        created_at,
-        last_used_at: last_used_us.map(crate::ids::format_micros),
-        revoked_at,
+        id: row.id,
+        environment_id: row.environment_id,
+        hint: row.hint,
+        created_at: row.created_at,
+        last_used_at: row.last_used_us.map(crate::ids::format_micros),
+        revoked_at: row.revoked_at,
     }
 }
 
-const KEY_COLUMNS: &str = "id, environment_id, hint, created_at, last_used_us, revoked_at";
-
 /// The keys of a self-hosted environment (revoked ones too), oldest first.
-pub async fn list_environment_keys(pool: &sqlx::SqlitePool, environment_id: &str) -> ApiResult<Vec<EnvironmentKey>> {
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM environments WHERE id = ?").bind(environment_id).fetch_optional(pool).await?;
-    if exists.is_none() {
+pub async fn list_environment_keys(store: &Store, environment_id: &str) -> ApiResult<Vec<EnvironmentKey>> {
+    if store.environment_row(environment_id).await?.is_none() {
         return Err(ApiError::not_found("environment", environment_id));
     }
-    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM environment_keys WHERE environment_id = ? ORDER BY created_at, rowid"
-    ))
-    .bind(environment_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(key_of).collect())
+    Ok(store.environment_keys(environment_id).await?.into_iter().map(key_of).collect())
 }
 
 /// Revokes key `key_id` (of `environment_id`, when one is named) at once: the next request that
-/// sends it is a 401. Revoking a revoked key changes nothing and answers it as it is.
+/// sends it is a 401. Revoking a revoked key changes nothing and answers it as it is. The sessions
+/// tokens it was handed go with it: the items they held go back to the queue when their lease
+/// runs out, for a worker with a live key.
 pub async fn revoke_environment_key(
-    pool: &sqlx::SqlitePool,
+    store: &Store,
     environment_id: Option<&str>,
     key_id: &str,
 ) -> ApiResult<EnvironmentKey> {
-    let of = "id = ?1 AND (?2 IS NULL OR environment_id = ?2)";
-    let found: Option<String> = sqlx::query_scalar(&format!("SELECT id FROM environment_keys WHERE {of}"))
-        .bind(key_id)
-        .bind(environment_id)
-        .fetch_optional(pool)
-        .await?;
-    if found.is_none() {
+    if store.environment_key(key_id, environment_id).await?.is_none() {
         return Err(ApiError::not_found("environment key", key_id));
     }
-    let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE environment_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(now().text)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
-    // The sessions tokens it was handed go with it: the items they held go back to the queue when
-    // their lease runs out, for a worker with a live key.
-    sqlx::query("DELETE FROM work_tokens WHERE key_id = ?").bind(key_id).execute(&mut *tx).await?;
-    tx.commit().await?;
-    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM environment_keys WHERE id = ?"))
-        .bind(key_id)
-        .fetch_one(pool)
-        .await?;
+    store.revoke_environment_key(key_id, &now().text).await?;
+    let row =
+        store.environment_key(key_id, None).await?.ok_or_else(|| ApiError::not_found("environment key", key_id))?;
     let key = key_of(row);
     tracing::info!(environment = %key.environment_id, key = %key.id, "an environment key was revoked");
     Ok(key)
@@ -240,7 +204,7 @@ const LAST_USED_EVERY_US: i64 = 60_000_000;
 impl EngineState {
     /// A new key for a self-hosted environment (see [`issue_environment_key`]).
     pub async fn issue_environment_key(&self, environment_id: &str) -> ApiResult<String> {
-        issue_environment_key(&self.store.pool, environment_id).await
+        issue_environment_key(&self.store, environment_id).await
     }
 
     /// Who sends `given`: the API key, a live environment key (not revoked, its environment
@@ -250,25 +214,14 @@ impl EngineState {
             return Ok(Some(Caller::Api));
         }
         let hashed = hash(given);
-        let environment: Option<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT k.id, k.environment_id, k.last_used_us FROM environment_keys k
-               JOIN environments e ON e.id = k.environment_id
-             WHERE k.key_hash = ? AND k.revoked_at IS NULL AND e.archived = 0",
-        )
-        .bind(&hashed)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        if let Some((key_id, environment_id, last_used)) = environment {
+        if let Some(LiveKey { id: key_id, environment_id, last_used_us }) =
+            self.store.live_environment_key(&hashed).await?
+        {
             let at = now().micros;
-            if last_used.is_none_or(|last| at - last >= LAST_USED_EVERY_US) {
+            if last_used_us.is_none_or(|last| at - last >= LAST_USED_EVERY_US) {
                 // Best effort: a busy store does not refuse the request it came with.
-                let written = sqlx::query("UPDATE environment_keys SET last_used_us = ? WHERE id = ?")
-                    .bind(at)
-                    .bind(&key_id)
-                    .execute(&self.store.pool)
-                    .await;
-                if let Err(error) = written {
-                    tracing::debug!(key = %key_id, "a key's last use was not written: {error}");
+                if let Err(error) = self.store.key_used(&key_id, at).await {
+                    tracing::debug!(key = %key_id, "a key's last use was not written: {}", error.message);
                 }
             }
             return Ok(Some(Caller::Environment { environment_id, key_id }));
@@ -277,18 +230,7 @@ impl EngineState {
         // poll, which replaced it), acked, active or stopping; and while the key that polled it
         // is live (not revoked, its environment neither archived nor deleted). A stopped or
         // requeued item's token was deleted; the state is checked as well.
-        let work: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT t.work_id, t.session_id, t.environment_id FROM work_tokens t
-               JOIN work w ON w.id = t.work_id
-               JOIN environments e ON e.id = t.environment_id AND e.archived = 0
-               LEFT JOIN environment_keys k ON k.id = t.key_id
-             WHERE t.token_hash = ? AND w.state != 'stopped'
-               AND (t.key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))",
-        )
-        .bind(&hashed)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        if let Some((work_id, session_id, environment_id)) = work {
+        if let Some(LiveToken { work_id, session_id, environment_id }) = self.store.live_token(&hashed).await? {
             return Ok(Some(Caller::Work { work_id, session_id, environment_id }));
         }
         Ok(self
@@ -300,38 +242,17 @@ impl EngineState {
     /// Revokes every key of `environment_id` (archived), and the tokens they were handed: its
     /// workers reach nothing from now on.
     pub(crate) async fn revoke_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
-        sqlx::query("UPDATE environment_keys SET revoked_at = ? WHERE environment_id = ? AND revoked_at IS NULL")
-            .bind(now().text)
-            .bind(environment_id)
-            .execute(&self.store.pool)
-            .await?;
-        sqlx::query("DELETE FROM work_tokens WHERE environment_id = ?")
-            .bind(environment_id)
-            .execute(&self.store.pool)
-            .await?;
-        Ok(())
+        self.store.revoke_environment_keys(environment_id, &now().text).await
     }
 
     /// Forgets every key of `environment_id` (deleted), and the tokens they were handed.
     pub(crate) async fn delete_environment_keys(&self, environment_id: &str) -> ApiResult<()> {
-        for table in ["environment_keys", "work_tokens"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE environment_id = ?"))
-                .bind(environment_id)
-                .execute(&self.store.pool)
-                .await?;
-        }
-        Ok(())
+        self.store.delete_environment_keys(environment_id).await
     }
 
     /// The self-hosted environment a session runs on, if it runs on one.
     pub async fn self_hosted_environment(&self, session_id: &str) -> ApiResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT s.environment_id FROM sessions s JOIN environments e ON e.id = s.environment_id
-             WHERE s.id = ? AND json_extract(e.body, '$.config.type') = 'self_hosted'",
-        )
-        .bind(session_id)
-        .fetch_optional(&self.store.pool)
-        .await?)
+        self.store.self_hosted_environment(session_id).await
     }
 
     /// Queues a work item for a session on a self-hosted environment, unless one of its own is
@@ -354,23 +275,8 @@ impl EngineState {
             "stop_requested_at": null,
             "stopped_at": null,
         });
-        let queued = sqlx::query(
-            "INSERT INTO work (id, environment_id, session_id, state, body, created_us)
-             SELECT ?, ?, ?, 'queued', ?, ? WHERE NOT EXISTS
-               (SELECT 1 FROM work WHERE session_id = ? AND state IN ('queued', 'starting', 'active'))
-             AND NOT EXISTS (SELECT 1 FROM sessions WHERE id = ? AND archived = 1)",
-        )
-        .bind(&id)
-        .bind(environment_id)
-        .bind(session_id)
-        .bind(body.to_string())
-        .bind(at.micros)
-        .bind(session_id)
-        .bind(session_id)
-        .execute(&self.store.pool)
-        .await?
-        .rows_affected();
-        if queued > 0 {
+        let queued = self.store.queue_work(&id, environment_id, session_id, &body.to_string(), at.micros).await?;
+        if queued {
             tracing::info!(session = %session_id, work = %id, environment = %environment_id, "a session waits for a worker");
             crate::meters::work_item("queued");
             self.announce("session.pending", session_id);
@@ -384,15 +290,7 @@ impl EngineState {
     /// should take it up again.
     pub async fn stop_session_work(&self, session_id: &str) -> ApiResult<()> {
         let at = now().text;
-        sqlx::query(
-            "UPDATE work SET state = 'stopped', lease_until_us = NULL,
-               body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?)
-             WHERE session_id = ? AND state != 'stopped'",
-        )
-        .bind(&at)
-        .bind(session_id)
-        .execute(&self.store.pool)
-        .await?;
+        self.store.stop_session_work(session_id, &at).await?;
         self.forget_tokens("session_id", session_id).await?;
         self.count_work().await
     }
@@ -412,45 +310,16 @@ impl EngineState {
     /// the queue with their heartbeat cleared; stopping ones stop.
     async fn expire_leases(&self, environment_id: &str) -> ApiResult<()> {
         let at = now();
-        let requeued = sqlx::query(
-            "UPDATE work SET state = 'queued', polled_us = NULL, worker_id = NULL, last_heartbeat = NULL,
-               lease_until_us = NULL, reclaims = reclaims + 1,
-               body = json_set(body, '$.state', 'queued', '$.acknowledged_at', NULL, '$.started_at', NULL,
-                 '$.latest_heartbeat_at', NULL)
-             WHERE environment_id = ? AND state IN ('starting', 'active') AND lease_until_us < ?
-             RETURNING id, session_id",
-        )
-        .bind(environment_id)
-        .bind(at.micros)
-        .fetch_all(&self.store.pool)
-        .await?;
-        for row in &requeued {
-            let (work, session): (String, String) = (row.get(0), row.get(1));
+        let requeued = self.store.requeue_expired(environment_id, at.micros).await?;
+        for (work, session) in &requeued {
             tracing::warn!(%work, %session, "a worker's lease ran out: the item is queued again for another worker");
             crate::meters::work_item("reclaimed");
         }
-        let stopped = sqlx::query(
-            "UPDATE work SET state = 'stopped', lease_until_us = NULL,
-               body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?)
-             WHERE environment_id = ? AND state = 'stopping' AND lease_until_us < ?",
-        )
-        .bind(&at.text)
-        .bind(environment_id)
-        .bind(at.micros)
-        .execute(&self.store.pool)
-        .await?
-        .rows_affected();
+        let stopped = self.store.stop_expired(environment_id, &at.text, at.micros).await?;
         if !requeued.is_empty() {
             // The lost lease's token goes with it: the old worker reaches nothing of the item's
             // session (its heartbeat is told 412), and the next poll hands out a new one.
-            let dropped: Vec<(String, String)> = sqlx::query_as(
-                "DELETE FROM work_tokens WHERE environment_id = ?
-                   AND work_id IN (SELECT id FROM work WHERE state = 'queued' AND polled_us IS NULL)
-                 RETURNING token_hash, work_id",
-            )
-            .bind(environment_id)
-            .fetch_all(&self.store.pool)
-            .await?;
+            let dropped = self.store.drop_requeued_tokens(environment_id).await?;
             for (hash, work_id) in dropped {
                 self.work.supersede(hash, &work_id, environment_id);
             }
@@ -469,11 +338,7 @@ impl EngineState {
     /// `environment_id`) is `value`: they reach nothing any more ([`EngineState::caller`] checks
     /// the item's state too), and the table holds one token per held item at most.
     async fn forget_tokens(&self, column: &'static str, value: &str) -> ApiResult<()> {
-        let sql = format!(
-            "DELETE FROM work_tokens WHERE {column} = ? AND work_id IN (SELECT id FROM work WHERE state = 'stopped')"
-        );
-        sqlx::query(&sql).bind(value).execute(&self.store.pool).await?;
-        Ok(())
+        self.store.forget_stopped_tokens(column, value).await
     }
 
     /// One item for a worker, or JSON `null` once `block` has passed with none. Claimable: a
@@ -517,40 +382,18 @@ impl EngineState {
     ) -> ApiResult<Option<Value>> {
         let at = now().micros;
         let older_than = at - reclaim_older_than.as_micros() as i64;
-        let mut tx = self.store.pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE work SET polled_us = ?, worker_id = ?
-             WHERE seq = (SELECT seq FROM work WHERE environment_id = ? AND state = 'queued'
-                          AND (polled_us IS NULL OR polled_us <= ?) ORDER BY seq LIMIT 1)
-             RETURNING id, session_id, body",
-        )
-        .bind(at)
-        .bind(worker_id)
-        .bind(environment_id)
-        .bind(older_than)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = claimed else { return Ok(None) };
-        let (work_id, session_id): (String, String) = (row.get(0), row.get(1));
-        let mut item = json_text(row.get(2))?;
+        let mut tx = self.store.begin().await?;
+        let Some(claimed) = rows::claim_work(&mut tx, environment_id, worker_id, at, older_than).await? else {
+            return Ok(None);
+        };
+        let (work_id, session_id) = (claimed.id, claimed.session_id);
+        let mut item = json_text(&claimed.body)?;
         // One token per item: this claim's replaces the one an earlier poll handed out, in the
         // claim's transaction, so that of two polls at once the later one's token is the live one.
         let token = format!("wst_{}", secret(40));
-        let previous: Option<String> = sqlx::query_scalar("SELECT token_hash FROM work_tokens WHERE work_id = ?")
-            .bind(&work_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO work_tokens (token_hash, work_id, session_id, environment_id, key_id) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (work_id) DO UPDATE SET token_hash = excluded.token_hash, key_id = excluded.key_id",
-        )
-        .bind(hash(&token))
-        .bind(&work_id)
-        .bind(&session_id)
-        .bind(environment_id)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
+        let token_hash = hash(&token);
+        let new = NewToken { hash: &token_hash, work_id: &work_id, session_id: &session_id, environment_id, key_id };
+        let previous = rows::replace_token(&mut tx, new).await?;
         // Remembered before the commit, so that there is no moment when the old token's heartbeat
         // is an unknown credential's 401 rather than the 412 that tells its worker to walk away.
         if let Some(previous) = previous {
@@ -565,13 +408,12 @@ impl EngineState {
 
     /// The row of an item of `environment_id`: (state, last heartbeat, body).
     async fn work_row(&self, environment_id: &str, work_id: &str) -> ApiResult<(String, Option<String>, Value)> {
-        let row = sqlx::query("SELECT state, last_heartbeat, body FROM work WHERE id = ? AND environment_id = ?")
-            .bind(work_id)
-            .bind(environment_id)
-            .fetch_optional(&self.store.pool)
+        let WorkRow { state, last_heartbeat, body } = self
+            .store
+            .work_row(environment_id, work_id)
             .await?
             .ok_or_else(|| ApiError::not_found("work item", work_id))?;
-        Ok((row.get(0), row.get(1), json_text(row.get(2))?))
+        Ok((state, last_heartbeat, json_text(&body)?))
     }
 
     /// Acks a polled item: it leaves the queue (`starting`) under a lease the first heartbeat
@@ -580,17 +422,7 @@ impl EngineState {
         self.work_environment(environment_id).await?;
         let at = now();
         let lease = at.micros + self.lease_micros(None);
-        let acked: Option<String> = sqlx::query_scalar(
-            "UPDATE work SET state = 'starting', lease_until_us = ?,
-               body = json_set(body, '$.state', 'starting', '$.acknowledged_at', ?)
-             WHERE id = ? AND environment_id = ? AND state = 'queued' RETURNING body",
-        )
-        .bind(lease)
-        .bind(&at.text)
-        .bind(work_id)
-        .bind(environment_id)
-        .fetch_optional(&self.store.pool)
-        .await?;
+        let acked = self.store.ack_work(environment_id, work_id, &at.text, lease).await?;
         match acked {
             Some(body) => {
                 crate::meters::work_item("acked");
@@ -636,11 +468,7 @@ impl EngineState {
             "stopped" => return Ok(beat(last.as_deref(), false, "stopped", 0)),
             "stopping" => {
                 // The worker is told to stop; its lease lasts while it tears down.
-                sqlx::query("UPDATE work SET lease_until_us = ? WHERE id = ?")
-                    .bind(now().micros + self.lease_micros(Some(ttl)))
-                    .bind(work_id)
-                    .execute(&self.store.pool)
-                    .await?;
+                self.store.extend_lease(work_id, now().micros + self.lease_micros(Some(ttl))).await?;
                 return Ok(beat(last.as_deref(), true, "stopping", ttl));
             }
             "queued" => {
@@ -658,22 +486,9 @@ impl EngineState {
         let expected = expected.unwrap_or(NO_HEARTBEAT);
         let wanted = (expected != NO_HEARTBEAT).then_some(expected);
         let at = now();
-        let renewed = sqlx::query(
-            "UPDATE work SET state = 'active', last_heartbeat = ?, lease_until_us = ?,
-               body = json_set(body, '$.state', 'active', '$.latest_heartbeat_at', ?,
-                 '$.started_at', coalesce(json_extract(body, '$.started_at'), ?))
-             WHERE id = ? AND state IN ('starting', 'active') AND last_heartbeat IS ?",
-        )
-        .bind(&at.text)
-        .bind(at.micros + self.lease_micros(Some(ttl)))
-        .bind(&at.text)
-        .bind(&at.text)
-        .bind(work_id)
-        .bind(wanted)
-        .execute(&self.store.pool)
-        .await?
-        .rows_affected();
-        if renewed == 0 {
+        let renewed =
+            self.store.renew_lease(work_id, wanted, &at.text, at.micros + self.lease_micros(Some(ttl))).await?;
+        if !renewed {
             let (state, last, _) = self.work_row(environment_id, work_id).await?;
             return Err(precondition_failed(
                 format!(
@@ -708,23 +523,14 @@ impl EngineState {
         self.work_environment(environment_id).await?;
         let (state, _, _) = self.work_row(environment_id, work_id).await?;
         let at = now().text;
-        let query = match state.as_str() {
+        let at_once = match state.as_str() {
             "stopped" => {
                 return Err(ApiError::conflict(format!("Work {work_id} has already stopped.")));
             }
-            "starting" | "active" | "stopping" if !force => {
-                "UPDATE work SET state = 'stopping',
-                   body = json_set(body, '$.state', 'stopping', '$.stop_requested_at',
-                     coalesce(json_extract(body, '$.stop_requested_at'), ?1))
-                 WHERE id = ?2 RETURNING body"
-            }
-            _ => {
-                "UPDATE work SET state = 'stopped', lease_until_us = NULL,
-                   body = json_set(body, '$.state', 'stopped', '$.stopped_at', ?1)
-                 WHERE id = ?2 RETURNING body"
-            }
+            "starting" | "active" | "stopping" if !force => false,
+            _ => true,
         };
-        let body: String = sqlx::query_scalar(query).bind(&at).bind(work_id).fetch_one(&self.store.pool).await?;
+        let body = self.store.stop_work(work_id, &at, at_once).await?;
         self.forget_tokens("work_id", work_id).await?;
         crate::meters::work_item("stopped");
         self.count_work().await?;
@@ -761,11 +567,7 @@ impl EngineState {
         }
         crate::resolve::patch_metadata(&mut metadata, &patched, true)?;
         body["metadata"] = json!(metadata);
-        sqlx::query("UPDATE work SET body = json_set(body, '$.metadata', json(?)) WHERE id = ?")
-            .bind(body["metadata"].to_string())
-            .bind(work_id)
-            .execute(&self.store.pool)
-            .await?;
+        self.store.set_work_metadata(work_id, &body["metadata"].to_string()).await?;
         Ok(body)
     }
 
@@ -781,14 +583,7 @@ impl EngineState {
     pub async fn work_stats(&self, environment_id: &str) -> ApiResult<Value> {
         self.work_environment(environment_id).await?;
         self.expire_leases(environment_id).await?;
-        let (depth, pending, oldest): (i64, i64, Option<String>) = sqlx::query_as(
-            "SELECT coalesce(sum(polled_us IS NULL), 0), coalesce(sum(polled_us IS NOT NULL), 0),
-               min(json_extract(body, '$.created_at'))
-             FROM work WHERE environment_id = ? AND state = 'queued'",
-        )
-        .bind(environment_id)
-        .fetch_one(&self.store.pool)
-        .await?;
+        let (depth, pending, oldest) = self.store.queue_stats(environment_id).await?;
         Ok(json!({
             "type": "work_queue_stats",
             "depth": depth,
@@ -801,12 +596,7 @@ impl EngineState {
     /// Sets `/metrics`' gauges of the queues (items waiting, items under a lease) after a change:
     /// two counts over `work_by_state`, which reads the live items only, not every stopped one.
     async fn count_work(&self) -> ApiResult<()> {
-        let (queued, leased): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM work WHERE state = 'queued'),
-               (SELECT COUNT(*) FROM work WHERE state IN ('starting', 'active', 'stopping'))",
-        )
-        .fetch_one(&self.store.pool)
-        .await?;
+        let (queued, leased) = self.store.work_counts().await?;
         crate::meters::work_gauges(queued, leased);
         Ok(())
     }

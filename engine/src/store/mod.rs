@@ -29,6 +29,7 @@ pub mod sessions;
 pub mod skills;
 pub mod threads;
 pub mod vaults;
+pub mod work;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
