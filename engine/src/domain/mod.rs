@@ -3,8 +3,8 @@
 //!
 //! One file per resource of the API (agents, deployments and their runs, environments, session
 //! events, files, memory stores, sessions and their resources, skills, threads, vaults and their
-//! credentials), and the parts several share (`multiagent`, `outcomes`). Only this layer and
-//! `store/` (the SQLite store, the event log, vault rows) hold SQL; `api/` holds none. Nothing
+//! credentials), and the parts several share (`multiagent`, `outcomes`). It holds no SQL: each
+//! resource's rows are read and written by `store/<resource>.rs`, which this layer calls. Nothing
 //! here imports `runtime`: the data the two share (an outcome run, a client's answer to a call)
 //! is defined here, and a new or deleted session's runtime is reached only through the
 //! `EngineState::runtime` / `stop_runtime` methods. Models have no file here: they are not
