@@ -17,12 +17,6 @@ pub struct EmailChoice {
     pub address: Option<String>,
 }
 
-/// A notification's link spent on a decision being made; given back if the decision is not.
-#[derive(Debug)]
-pub struct SpentLink {
-    pub nonce: String,
-}
-
 /// What opening a notification's link found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LinkCheck {
@@ -113,9 +107,9 @@ pub fn plausible_address(address: &str) -> bool {
 pub mod server {
     use std::sync::Arc;
 
-    use super::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink};
+    use super::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel};
 
-    use crate::{decisions::LinkRefusal, error::AppError, upstream::client::BoxFuture};
+    use crate::{error::AppError, upstream::client::BoxFuture};
 
     /// The server's notifications, as server functions reach them.
     pub trait NotifySource: Send + Sync + 'static {
@@ -128,17 +122,6 @@ pub mod server {
             token: String,
             username: String,
         ) -> BoxFuture<'_, Result<LinkCheck, AppError>>;
-        /// Spends the link `token` for the decision `username` makes through it on `event_id` of
-        /// `session_id`; of two at once exactly one spends it.
-        fn spend_link(
-            &self,
-            session_id: String,
-            event_id: String,
-            token: String,
-            username: String,
-        ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>>;
-        /// Gives back a link whose decision was not made.
-        fn unspend_link(&self, link: SpentLink) -> BoxFuture<'_, ()>;
         fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>>;
         fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>>;
         fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>>;

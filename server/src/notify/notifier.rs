@@ -28,7 +28,7 @@ use domain::{
     decisions::LinkRefusal,
     error::AppError,
     inbox::PendingCall,
-    notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, SpentLink, channel_target},
+    notify::{Channel, ChannelMade, EmailChoice, LinkCheck, NewChannel, channel_target},
     policies::{Policy, policy_for},
     upstream::client::BoxFuture,
     workspaces::DEFAULT_ID,
@@ -43,6 +43,7 @@ use crate::{
     access::accounts::Accounts,
     approvals::decisions::DecisionStore,
     approvals::inbox::Inbox,
+    approvals::links::{LinkTokens, SpentLink},
     approvals::policies::Policies,
     audit::{AuditLog, NewEntry},
     settings::NotifySettings,
@@ -351,7 +352,7 @@ impl Notifier {
 
     /// Spends `token` for the decision `username` makes through it on `event_id` of `session_id`:
     /// of two at once, exactly one spends it. Whether the call still waits is the decision's to
-    /// find.
+    /// find (`approvals::links`, through [`LinkTokens`]).
     async fn spend_link_now(
         &self,
         session_id: &str,
@@ -372,7 +373,8 @@ impl Notifier {
         }
     }
 
-    /// Gives back a link whose decision was not made (refused, or never sent).
+    /// Gives back a link whose decision was not made (refused, or never sent). Spent nonces are
+    /// Switchboard's own: any workspace's notifier gives one back.
     async fn unspend_link_now(&self, link: SpentLink) {
         if let Err(error) = self.rows.unspend_link(&link.nonce).await {
             // The link stays spent: the call can still be decided from the Inbox.
@@ -1063,6 +1065,29 @@ pub struct Notify {
     pub workspace: String,
 }
 
+impl Notify {
+    /// The request's workspace's notifier.
+    pub fn notifier(&self) -> Arc<Notifier> {
+        self.notifiers.of(&self.workspace)
+    }
+}
+
+impl LinkTokens for Arc<Notify> {
+    async fn spend(
+        &self,
+        session_id: &str,
+        event_id: &str,
+        token: &str,
+        username: &str,
+    ) -> Result<Result<SpentLink, LinkRefusal>, AppError> {
+        self.notifier().spend_link_now(session_id, event_id, token, username).await
+    }
+
+    async fn give_back(&self, link: SpentLink) {
+        self.notifier().unspend_link_now(link).await
+    }
+}
+
 impl domain::notify::server::NotifySource for Notify {
     fn email(&self, username: String) -> BoxFuture<'_, Result<EmailChoice, AppError>> {
         Box::pin(async move { self.notifiers.default.email_now(&username).await })
@@ -1079,38 +1104,22 @@ impl domain::notify::server::NotifySource for Notify {
         token: String,
         username: String,
     ) -> BoxFuture<'_, Result<LinkCheck, AppError>> {
-        let notifier = self.notifiers.of(&self.workspace);
+        let notifier = self.notifier();
         Box::pin(async move { notifier.open_link_now(&session_id, &event_id, &token, &username).await })
     }
 
-    fn spend_link(
-        &self,
-        session_id: String,
-        event_id: String,
-        token: String,
-        username: String,
-    ) -> BoxFuture<'_, Result<Result<SpentLink, LinkRefusal>, AppError>> {
-        let notifier = self.notifiers.of(&self.workspace);
-        Box::pin(async move { notifier.spend_link_now(&session_id, &event_id, &token, &username).await })
-    }
-
-    fn unspend_link(&self, link: SpentLink) -> BoxFuture<'_, ()> {
-        // Spent nonces are Switchboard's own: any notifier gives one back.
-        Box::pin(async move { self.notifiers.default.unspend_link_now(link).await })
-    }
-
     fn channels(&self) -> BoxFuture<'_, Result<Vec<Channel>, AppError>> {
-        let notifier = self.notifiers.of(&self.workspace);
+        let notifier = self.notifier();
         Box::pin(async move { notifier.channels_now().await })
     }
 
     fn create_channel(&self, channel: NewChannel, by: String) -> BoxFuture<'_, Result<ChannelMade, AppError>> {
-        let notifier = self.notifiers.of(&self.workspace);
+        let notifier = self.notifier();
         Box::pin(async move { notifier.create_channel_now(channel, by).await })
     }
 
     fn delete_channel(&self, id: i64) -> BoxFuture<'_, Result<(), AppError>> {
-        let notifier = self.notifiers.of(&self.workspace);
+        let notifier = self.notifier();
         Box::pin(async move { notifier.delete_channel_now(id).await })
     }
 }

@@ -133,10 +133,10 @@ fn page_context(
             .and_then(|parts| parts.extensions.get::<Arc<Workspace>>().cloned())
             .unwrap_or_else(|| workspaces.default_workspace());
         workspace.provide();
-        let notify = NotifyHandle(Arc::new(Notify { notifiers: notifiers.clone(), workspace: workspace.id.clone() }));
-        let links = ThroughLinks { approvals: workspace.approvals(), notify: notify.clone() };
+        let notify = Arc::new(Notify { notifiers: notifiers.clone(), workspace: workspace.id.clone() });
+        let links = ThroughLinks { approvals: workspace.approvals(), links: notify.clone() };
         provide_context(LinkDecisionsHandle(Arc::new(links)));
-        provide_context(notify);
+        provide_context(NotifyHandle(notify));
         provide_context(registry.clone());
         provide_context(accounts.clone());
         provide_context(single_sign_on.clone());
