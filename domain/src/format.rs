@@ -225,6 +225,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850.0), "850 ms");
+        assert_eq!(duration(12_400.0), "12.4 s");
+        assert_eq!(duration(185_000.0), "3 min 05 s");
+    }
+
+    #[test]
     fn next_pages_stay_on_this_server() {
         assert_eq!(safe_next("/sessions/sesn_1?x=1"), "/sessions/sesn_1?x=1");
         assert_eq!(safe_next("//evil.example/"), "/");

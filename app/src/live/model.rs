@@ -1157,11 +1157,4 @@ mod tests {
         assert_eq!(m.notice.as_deref(), Some("read again"));
         assert_eq!(m.link, Link::Live);
     }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(850.0), "850 ms");
-        assert_eq!(duration(12_400.0), "12.4 s");
-        assert_eq!(duration(185_000.0), "3 min 05 s");
-    }
 }
