@@ -81,7 +81,7 @@ impl EngineState {
     }
 
     pub(crate) async fn agent_exists(&self, id: &str) -> ApiResult<bool> {
-        self.store.agent_exists(id).await
+        self.store.exists("agents", id).await
     }
 
     /// An agent at `version` (latest when `None`), with its archive state.

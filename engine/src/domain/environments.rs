@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{new_id, now},
     resolve,
-    store::{from_json, json, to_json},
+    store::{from_json, to_json},
 };
 
 impl EngineState {
@@ -39,16 +39,14 @@ impl EngineState {
             scope: Some(body.scope.as_ref().map(scope_of).transpose()?.unwrap_or(EnvironmentScope::Organization)),
         };
         let json = to_json(&environment)?;
-        self.store.insert_environment(&environment.id, &json, at.micros).await?;
+        self.store.insert_object("environments", &environment.id, &json, at.micros).await?;
         self.announce("environment.created", &environment.id);
         Ok(json)
     }
 
     /// (archived, body) of an environment.
     pub async fn environment(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let (archived, body) =
-            self.store.environment_row(id).await?.ok_or_else(|| ApiError::not_found("environment", id))?;
-        Ok((archived, json(&body)?))
+        self.store.archivable("environments", "environment", id).await
     }
 
     /// Applies `body` to an environment that is not archived; answers it.

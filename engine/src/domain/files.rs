@@ -19,7 +19,7 @@ impl EngineState {
     /// behind when it cannot be kept.
     pub async fn add_file(&self, id: &str, part_path: &Path, metadata: &Value, created_us: i64) -> ApiResult<()> {
         tokio::fs::rename(part_path, self.file_path(id)).await.map_err(ApiError::internal)?;
-        if let Err(error) = self.store.insert_file(id, metadata, created_us).await {
+        if let Err(error) = self.store.insert_object("files", id, metadata, created_us).await {
             let _ = tokio::fs::remove_file(self.file_path(id)).await;
             return Err(error);
         }

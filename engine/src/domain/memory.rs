@@ -340,9 +340,7 @@ impl EngineState {
 
     /// (archived, body) of a memory store.
     pub async fn memory_store(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let (archived, body) =
-            self.store.memory_store_row(id).await?.ok_or_else(|| ApiError::not_found("memory store", id))?;
-        Ok((archived, json(&body)?))
+        self.store.archivable("memory_stores", "memory store", id).await
     }
 
     /// A store that memories may be written to: it exists and is not archived.
@@ -356,7 +354,7 @@ impl EngineState {
     }
 
     pub async fn insert_memory_store(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
-        self.store.insert_memory_store(id, &body.to_string(), created_us).await?;
+        self.store.insert_object("memory_stores", id, body, created_us).await?;
         self.announce("memory_store.created", id);
         Ok(())
     }

@@ -311,8 +311,8 @@ impl EngineState {
 
     /// (archived, body) of a session.
     pub async fn session(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let (archived, body) = self.store.session_row(id).await?.ok_or_else(|| ApiError::not_found("session", id))?;
-        Ok((archived, with_duration(json(&body)?)))
+        let (archived, body) = self.store.archivable("sessions", "session", id).await?;
+        Ok((archived, with_duration(body)))
     }
 
     pub(crate) async fn resource(&self, session_id: &str, resource_id: &str) -> ApiResult<Value> {
@@ -324,7 +324,7 @@ impl EngineState {
     /// A file resource for `file_id`, mounted at `mount_path` (default
     /// `/mnt/session/uploads/<file_id>`).
     pub(crate) async fn file_resource(&self, file_id: &str, mount_path: Option<&str>, at: &str) -> ApiResult<Value> {
-        if self.store.file_body(file_id).await?.is_none() {
+        if !self.store.exists("files", file_id).await? {
             return Err(ApiError::invalid(format!("{at}: file {file_id:?} was not found; upload it first."))
                 .because(Cause::FileNotFound));
         }

@@ -55,7 +55,7 @@ impl EngineState {
             updated_at: at.text,
         };
         let json = vault_json(&vault)?;
-        self.store.insert_vault(&vault.id, &json, at.micros).await?;
+        self.store.insert_object("vaults", &vault.id, &json, at.micros).await?;
         self.announce("vault.created", &vault.id);
         Ok(json)
     }

@@ -127,9 +127,8 @@ fn precondition_failed(message: String, state: &str, last_heartbeat: Option<&str
 /// is seen. Written straight to the store, so that `switchboard engine environment-key` can make
 /// one beside a running engine.
 pub async fn issue_environment_key(store: &Store, environment_id: &str) -> ApiResult<String> {
-    let row = store.environment_row(environment_id).await?;
-    let Some((archived, body)) = row else { return Err(ApiError::not_found("environment", environment_id)) };
-    if json_text(&body)?["config"]["type"] != "self_hosted" {
+    let (archived, body) = store.archivable("environments", "environment", environment_id).await?;
+    if body["config"]["type"] != "self_hosted" {
         return Err(ApiError::invalid(format!(
             "Environment {environment_id} is a cloud environment: only self-hosted environments have keys and workers."
         )));
@@ -172,7 +171,7 @@ fn key_of(row: KeyRow) -> EnvironmentKey {
 
 /// The keys of a self-hosted environment (revoked ones too), oldest first.
 pub async fn list_environment_keys(store: &Store, environment_id: &str) -> ApiResult<Vec<EnvironmentKey>> {
-    if store.environment_row(environment_id).await?.is_none() {
+    if !store.exists("environments", environment_id).await? {
         return Err(ApiError::not_found("environment", environment_id));
     }
     Ok(store.environment_keys(environment_id).await?.into_iter().map(key_of).collect())

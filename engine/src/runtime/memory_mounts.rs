@@ -27,6 +27,7 @@ use crate::{
     EngineState,
     domain::memory::{Actor, MAX_CONTENT_BYTES, MemoryChange, check_path, sha256_hex},
     error::{ApiError, ApiResult, Cause},
+    store::memories::MountedMemory,
 };
 
 /// Most files a write-back looks at in one store's directory.
@@ -82,17 +83,12 @@ impl EngineState {
 
     /// Writes each attached store out to its directory, as the store is now.
     pub async fn mount_memory(&self, session_id: &str) -> ApiResult<()> {
-        if !self.memory_mounts(session_id).await?.is_empty() {
+        let mounts = self.memory_mounts(session_id).await?;
+        if !mounts.is_empty() {
             self.prepare_disk(session_id).await?;
         }
-        for mount in self.memory_mounts(session_id).await? {
-            let memories: Vec<(String, String, String, String)> = self
-                .store
-                .memories_of(&mount.store_id)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m.path, m.content, m.content_sha256))
-                .collect();
+        for mount in mounts {
+            let memories = self.store.memories_of(&mount.store_id).await?;
             tokio::task::spawn_blocking(move || write_out(&mount, &memories))
                 .await
                 .map_err(ApiError::internal)?
@@ -203,7 +199,7 @@ impl Record {
 }
 
 /// Replaces the mount's directory with the store's memories, and records them.
-fn write_out(mount: &MemoryMount, memories: &[(String, String, String, String)]) -> std::io::Result<()> {
+fn write_out(mount: &MemoryMount, memories: &[MountedMemory]) -> std::io::Result<()> {
     // remove_dir_all does not follow symbolic links the agent may have left.
     match std::fs::remove_dir_all(&mount.dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -211,7 +207,7 @@ fn write_out(mount: &MemoryMount, memories: &[(String, String, String, String)])
     }
     std::fs::create_dir_all(&mount.dir)?;
     let mut record = Record { file: mount.record.clone(), memories: BTreeMap::new() };
-    for (id, path, content, sha256) in memories {
+    for MountedMemory { id, path, content, content_sha256: sha256 } in memories {
         let file = mount.dir.join(&path[1..]);
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent)?;

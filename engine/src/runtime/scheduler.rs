@@ -34,7 +34,7 @@ use crate::{
     },
     error::ApiResult,
     ids::now,
-    store::{from_json, json},
+    store::{deployments::Due, from_json, json},
 };
 
 /// Fires written per transaction.
@@ -77,13 +77,7 @@ async fn run(weak: Weak<EngineState>, wake: Arc<Notify>) {
 
 /// Fires what is due; says how long to sleep before the next time (zero: more are due).
 async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
-    let due: Vec<(String, i64, String)> = state
-        .store
-        .deployments_due(now().micros, BATCH)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.next_fire_us, row.body))
-        .collect();
+    let due = state.store.deployments_due(now().micros, BATCH).await?;
     if !due.is_empty() {
         let full = due.len() as i64 == BATCH;
         let mut checked = Checked::default();
@@ -91,8 +85,8 @@ async fn round(state: &Arc<EngineState>) -> ApiResult<Duration> {
         let mut failed = false;
         for part in due.chunks(FIRES_PER_TRANSACTION) {
             let mut fires = Vec::with_capacity(part.len());
-            for (id, due, body) in part {
-                match prepare(state, *due, body, &mut checked).await {
+            for Due { id, next_fire_us, body } in part {
+                match prepare(state, *next_fire_us, body, &mut checked).await {
                     Ok(Some(fire)) => fires.push(fire),
                     Ok(None) => {}
                     Err(error) => {

@@ -25,12 +25,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn agent_exists(&self, id: &str) -> ApiResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM agents WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-        Ok(found.is_some())
-    }
-
     /// The agent's object at `version` (the latest when `None`) and when it was archived; `None`
     /// when there is no such agent or version.
     pub async fn agent_version(&self, id: &str, version: Option<i64>) -> ApiResult<Option<(String, Option<String>)>> {

@@ -6,25 +6,6 @@ use super::Store;
 use crate::ApiResult;
 
 impl Store {
-    pub async fn insert_environment(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
-        sqlx::query("INSERT INTO environments (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(body.to_string())
-            .bind(created_us)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// (archived, JSON) of an environment, if there is one by that id.
-    pub async fn environment_row(&self, id: &str) -> ApiResult<Option<(bool, String)>> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT archived, body FROM environments WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(archived, body)| (archived != 0, body)))
-    }
-
     /// Replaces an environment's object; with `archive`, marks it archived too.
     pub async fn write_environment(&self, id: &str, body: &Value, archive: bool) -> ApiResult<()> {
         sqlx::query("UPDATE environments SET body = ?, archived = archived OR ? WHERE id = ?")

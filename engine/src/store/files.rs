@@ -25,16 +25,6 @@ pub struct NewOutput<'a> {
 }
 
 impl Store {
-    pub async fn insert_file(&self, id: &str, metadata: &Value, created_us: i64) -> ApiResult<()> {
-        sqlx::query("INSERT INTO files (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(metadata.to_string())
-            .bind(created_us)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn delete_file(&self, id: &str) -> ApiResult<()> {
         sqlx::query("DELETE FROM files WHERE id = ?").bind(id).execute(&self.pool).await?;
         Ok(())

@@ -160,24 +160,6 @@ impl Store {
             .await?)
     }
 
-    /// Whether the memory store is archived, and its JSON; `None` when there is no such store.
-    pub async fn memory_store_row(&self, id: &str) -> ApiResult<Option<(bool, String)>> {
-        Ok(sqlx::query_as("SELECT archived, body FROM memory_stores WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn insert_memory_store(&self, id: &str, body: &str, created_us: i64) -> ApiResult<()> {
-        sqlx::query("INSERT INTO memory_stores (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(body)
-            .bind(created_us)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Writes a store's JSON; with `archive`, only if it is not archived yet, which it then is.
     /// Says whether a row changed.
     pub async fn update_memory_store(&self, id: &str, body: &str, archive: bool) -> ApiResult<bool> {

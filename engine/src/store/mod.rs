@@ -212,6 +212,40 @@ impl Store {
         Ok(PageRows { rows, next_page, prev_page })
     }
 
+    /// Whether `table` (agents, environments, files, …: a table of objects by `id`) has `id`.
+    pub async fn exists(&self, table: &'static str, id: &str) -> ApiResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {table} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Writes a new object (its JSON) as `id` into `table`: one of the tables that keep each
+    /// object's JSON under its id with its creation time (environments, files, memory stores,
+    /// vaults).
+    pub async fn insert_object(&self, table: &'static str, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
+        sqlx::query(&format!("INSERT INTO {table} (id, body, created_us) VALUES (?, ?, ?)"))
+            .bind(id)
+            .bind(body.to_string())
+            .bind(created_us)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether object `id` of `table` is archived, and its JSON: one of the tables that keep an
+    /// `archived` flag beside each object (environments, memory stores, sessions, vaults). A 404
+    /// naming it as a `kind` when there is none.
+    pub async fn archivable(&self, table: &'static str, kind: &str, id: &str) -> ApiResult<(bool, Value)> {
+        let row: Option<(bool, String)> = sqlx::query_as(&format!("SELECT archived, body FROM {table} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (archived, body) = row.ok_or_else(|| ApiError::not_found(kind, id))?;
+        Ok((archived, json(&body)?))
+    }
+
     pub async fn meta(&self, key: &str) -> ApiResult<Option<String>> {
         Ok(sqlx::query_scalar("SELECT value FROM engine_meta WHERE key = ?")
             .bind(key)

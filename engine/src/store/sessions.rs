@@ -151,14 +151,6 @@ impl Store {
         .await?)
     }
 
-    /// Whether the session is archived, and its JSON; `None` when there is no such session.
-    pub async fn session_row(&self, session_id: &str) -> ApiResult<Option<(bool, String)>> {
-        Ok(sqlx::query_as("SELECT archived, body FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
     /// The session's status column; `None` when there is no such session.
     pub async fn session_status(&self, session_id: &str) -> ApiResult<Option<String>> {
         Ok(sqlx::query_scalar("SELECT status FROM sessions WHERE id = ?")

@@ -130,24 +130,9 @@ impl Store {
         }
         Ok(plain.len() as u64)
     }
-    pub async fn insert_vault(&self, id: &str, body: &Value, created_us: i64) -> ApiResult<()> {
-        sqlx::query("INSERT INTO vaults (id, body, created_us) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(body.to_string())
-            .bind(created_us)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// (archived, body) of a vault.
     pub async fn vault(&self, id: &str) -> ApiResult<(bool, Value)> {
-        let row = sqlx::query("SELECT archived, body FROM vaults WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("vault", id))?;
-        Ok((row.get::<i64, _>(0) != 0, json(row.get(1))?))
+        self.archivable("vaults", "vault", id).await
     }
 
     /// Writes a vault's new body.
