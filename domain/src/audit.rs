@@ -85,6 +85,9 @@ pub struct Entry {
     pub roles: String,
     pub from: String,
     pub user_agent: String,
+    /// How the change came, when not from a browser's sign-in (`token CI deploys (tok_…)`).
+    #[serde(default)]
+    pub credential: String,
     pub action: String,
     pub targets: String,
     pub detail: String,
@@ -125,6 +128,8 @@ pub mod server {
         pub roles: String,
         pub ip: Option<String>,
         pub user_agent: Option<String>,
+        /// How the change came, when not from a browser's sign-in (`token CI deploys (tok_…)`).
+        pub credential: Option<String>,
         pub action: String,
         pub targets: String,
         pub detail: Option<Value>,

@@ -15,6 +15,8 @@
 //! - Each feature's types that a store or service takes or answers, with, on the server, that
 //!   store's trait and handle: [`agents`], [`audit`], [`imports`], [`inbox`], [`live`],
 //!   [`notify`], [`settings`], [`shares`], [`skills`], [`slack`], [`work`], [`workspaces`].
+//! - [`tokens`]: personal access tokens; [`gateway`]: the access table of Switchboard's own
+//!   Managed Agents API (`/v1/…`), shared with the console's.
 //! - [`sse`]: the names and payloads of Switchboard's own event-stream frames.
 //! - [`format`]: how numbers, sizes, durations, times, content blocks and query values are written.
 //! - [`diff`]: line diffs of two texts.
@@ -27,6 +29,7 @@ pub mod decisions;
 pub mod diff;
 pub mod error;
 pub mod format;
+pub mod gateway;
 pub mod imports;
 pub mod inbox;
 pub mod live;
@@ -38,6 +41,7 @@ pub mod shares;
 pub mod skills;
 pub mod slack;
 pub mod sse;
+pub mod tokens;
 pub mod upstream;
 pub mod work;
 pub mod workspaces;

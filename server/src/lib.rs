@@ -4,6 +4,8 @@
 //! that no two modules import each other):
 //!
 //! - [`web`]: startup, the router, its layers and the route list each feature adds to;
+//! - [`gateway`]: Switchboard's own Managed Agents API (`/v1/…`) for programs with a person's
+//!   token, under the console's access table, approvals, limits and audit;
 //! - [`tenancy`]: workspaces, each with its upstream and its records, and who may open which;
 //! - [`notify`]: email, signed webhooks out, and Anthropic's webhooks in;
 //! - [`records`]: share links, imports, exports, files and skills passed through;
@@ -19,6 +21,7 @@
 pub mod access;
 pub mod approvals;
 pub mod audit;
+pub mod gateway;
 pub mod notify;
 pub mod records;
 pub mod settings;

@@ -190,6 +190,17 @@ impl UpstreamRequest {
         Self { request: self.request.multipart(form), ..self }
     }
 
+    /// The body as it comes (a program's request through the gateway, streamed).
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        Self { request: self.request.body(body), ..self }
+    }
+
+    /// Sets these headers, replacing what the request had under their names (a program's own
+    /// `anthropic-version` and `anthropic-beta` over the client's).
+    pub fn replacing_headers(self, headers: reqwest::header::HeaderMap) -> Self {
+        Self { request: self.request.headers(headers), ..self }
+    }
+
     /// Sends it and counts its answer's head (a stream's or a download's body is the caller's).
     pub async fn send(self) -> reqwest::Result<Response> {
         let (method, path, started) = (self.method.clone(), self.path.clone(), Instant::now());

@@ -49,6 +49,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         // A signed-in person's own password and sign-ins: every role (the person's own only).
         ("POST", "/auth/password" | "/api/me/logins/end" | "/api/me/logins/end_others") => Viewer,
         ("GET", "/api/me/logins") => Viewer,
+        // A person's own API tokens (revoking another's is refused by the store: tests/gateway.rs);
+        // everyone's, for the admins.
+        ("GET", "/api/me/tokens") => Viewer,
+        ("POST", "/api/me/tokens/create" | "/api/me/tokens/revoke") => Viewer,
+        ("GET", "/api/tokens/all") => Admin,
         // The navigation's workspace switch, and where the person is: every role (the switch
         // checks the person's roles in the workspace chosen; tests/workspaces.rs).
         ("POST", "/auth/workspace") => Viewer,

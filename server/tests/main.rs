@@ -7,6 +7,7 @@ mod access;
 mod anthropic_mode;
 mod console;
 mod export;
+mod gateway;
 mod live;
 mod login_sessions;
 mod logs;

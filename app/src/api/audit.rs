@@ -33,6 +33,7 @@ pub async fn list_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
             roles: e.roles,
             from: e.ip.unwrap_or_default(),
             user_agent: e.user_agent.unwrap_or_default(),
+            credential: e.credential.unwrap_or_default(),
             action: e.action,
             targets: e.targets,
             detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),

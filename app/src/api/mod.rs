@@ -26,6 +26,7 @@ pub mod settings;
 pub mod shares;
 pub mod skills;
 pub mod slack;
+pub mod tokens;
 pub mod upstream;
 pub mod vaults;
 pub mod work;

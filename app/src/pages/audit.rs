@@ -117,7 +117,7 @@ fn audit_row(e: Entry) -> impl IntoView {
             <td><code>{e.targets.clone()}</code></td>
             <td><span class=outcome_class title=(e.outcome == "pending").then_some("Written before the change was made; its outcome was never recorded (the server stopped while it ran).")>{e.outcome.clone()} " " {(e.status > 0).then_some(e.status)}</span>
                 {(!e.error.is_empty()).then(|| view! { <br /><span class="muted">{e.error.clone()}</span> })}</td>
-            <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{crate::format::browser(&e.user_agent)}</span></td>
+            <td>{e.from.clone()}<br /><span class="muted" title=e.user_agent.clone()>{if e.credential.is_empty() { crate::format::browser(&e.user_agent) } else { format!("API, {}", e.credential) }}</span></td>
         </tr>
     }
 }

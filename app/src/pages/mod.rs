@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod agents;
+pub mod api_tokens;
 pub mod audit;
 pub mod deployments;
 pub mod environments;

@@ -1,5 +1,5 @@
-//! Your account: a new password (with the current one), and the sign-ins open in your name, each
-//! of which you can end. An admin who set your password can ask you to choose your own: until you
+//! Your account: a new password (with the current one), the sign-ins open in your name, each
+//! of which you can end, and your API tokens (`api_tokens.rs`). An admin who set your password can ask you to choose your own: until you
 //! do, this is the only page your sign-in opens.
 
 use leptos::prelude::*;
@@ -53,6 +53,7 @@ pub fn YourAccount() -> impl IntoView {
             {sign_ins(logins, end_one, end_others)}
             <InlineError error=end_error />
         </section>
+        <super::api_tokens::ApiTokens />
     }
 }
 

@@ -51,6 +51,7 @@ pub fn router(state: Arc<EngineState>) -> Router {
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::map_response(with_request_id))
         .with_state(state)
 }
 
@@ -159,6 +160,17 @@ fn upload_routes(config: &EngineConfig) -> Router<Arc<EngineState>> {
         .route("/v1/skills/{id}/versions", get(skills::list_versions).post(skills::create_version).layer(skill_limit))
         .route("/v1/skills/{id}/versions/{version}", get(skills::retrieve_version).delete(skills::delete_version))
         .route("/v1/skills/{id}/versions/{version}/content", get(skills::content))
+}
+
+/// Every answer carries a `request-id`, as the API's do (an error has its own already, the one
+/// its body names): the SDKs print it beside an error, and Switchboard's gateway passes it on.
+async fn with_request_id(mut response: Response) -> Response {
+    if !response.headers().contains_key("request-id")
+        && let Ok(value) = axum::http::HeaderValue::from_str(&crate::ids::new_id("req"))
+    {
+        response.headers_mut().insert("request-id", value);
+    }
+    response
 }
 
 async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {

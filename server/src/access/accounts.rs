@@ -394,7 +394,7 @@ impl Accounts {
         Err(SsoSignInError::Failed(format!("no free username for {base}")))
     }
 
-    async fn get(&self, id: i64) -> Result<Account, AccountError> {
+    pub(crate) async fn get(&self, id: i64) -> Result<Account, AccountError> {
         self.rows.get(id).await.map_err(failed)?.ok_or(AccountError::NotFound)
     }
 }

@@ -86,6 +86,27 @@ pub async fn authenticate(
     if is_asset(request.uri().path()) {
         return next.run(request).await;
     }
+    // Programs call the API with a token; a browser's login cookie opens nothing there (a page
+    // on another site could otherwise make a signed-in browser send API calls).
+    if domain::gateway::is_api(request.uri().path()) {
+        let checked = match super::api_tokens::presented(request.headers()) {
+            Some(secret) => access.tokens.check(secret).await,
+            None => Err(super::api_tokens::TokenRefused(
+                "Send a personal access token from your Account page in x-api-key or Authorization: Bearer.".to_owned(),
+            )),
+        };
+        match checked {
+            Ok((principal, caller)) => {
+                request.extensions_mut().insert(crate::audit::Credential(caller.label()));
+                request.extensions_mut().insert(principal);
+                request.extensions_mut().insert(caller);
+            }
+            Err(refused) => {
+                request.extensions_mut().insert(refused);
+            }
+        }
+        return next.run(request).await;
+    }
     match session.get::<StoredLogin>(LOGIN).await {
         Ok(Some(login)) => {
             let age = Duration::from_secs((unix_now() - login.started).max(0) as u64);

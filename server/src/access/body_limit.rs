@@ -20,10 +20,13 @@ use domain::{
     error::{AppError, ErrorKind},
 };
 
-/// The uploads: `POST /api/files` streams within `SWITCHBOARD_MAX_UPLOAD_BYTES`;
+/// The uploads: `POST /api/files` streams within `SWITCHBOARD_MAX_UPLOAD_BYTES`; those of the
+/// API (`POST /v1/files`, `/v1/skills`, `/v1/skills/{id}/versions`) stream to the upstream;
 /// `POST /api/skills` and `POST /api/skills/{id}/versions` read a skill within its 8 MiB.
 pub fn is_upload(action: &str) -> bool {
-    action == "files"
+    // Through the API they stream to the upstream, which applies its own limits.
+    matches!(action, "v1/files.upload" | "v1/skills.create" | "v1/skills.versions.create")
+        || action == "files"
         || action == "skills"
         || action == "imports"
         || action

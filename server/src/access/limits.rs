@@ -122,8 +122,10 @@ impl PersonLimits {
 }
 
 /// An event stream of Switchboard's own: the session, thread, inbox and import streams.
+/// And a program's session and thread streams through the API (`crate::gateway`): a person's
+/// streams count together, browser and API.
 fn is_stream(method: &Method, path: &str) -> bool {
-    *method == Method::GET && path.starts_with("/api/") && path.ends_with("/stream")
+    *method == Method::GET && (path.starts_with("/api/") || crate::access::is_api(path)) && path.ends_with("/stream")
 }
 
 /// Signed-out requests no address's limit counts: Anthropic's webhooks and Slack's presses (checked for their
@@ -168,7 +170,8 @@ pub async fn per_person(State(limits): State<Arc<PersonLimits>>, request: Reques
 /// a signed-in person's forms, as before), else a short page.
 fn refuse(over: Over, settings: LimitSettings, path: &str) -> Response {
     let signed_out = matches!(over, Over::AddressRequests(_));
-    let is_page = !path.starts_with("/api/") && (signed_out || !path.starts_with("/auth/"));
+    let is_page =
+        !path.starts_with("/api/") && !crate::access::is_api(path) && (signed_out || !path.starts_with("/auth/"));
     // A form of the sign-in page was refused: back to it, not to the form's address.
     let onwards = if path.starts_with("/auth/") { ("/login", "Back to signing in") } else { ("", "Try again") };
     let (wait, message) = match over {

@@ -22,6 +22,7 @@
 
 pub mod account_rows;
 pub mod accounts;
+pub mod api_tokens;
 mod authn;
 pub mod body_limit;
 mod devices;
@@ -54,6 +55,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
+pub use domain::gateway::is_api;
 use domain::{
     auth::{Principal, Role, Rule},
     error::{AppError, ErrorKind},
@@ -93,6 +95,8 @@ pub async fn open_counters(
 /// What the access layers share.
 pub struct Access {
     pub accounts: Arc<Accounts>,
+    /// Personal access tokens, which programs call `/v1/…` with (`crate::gateway`).
+    pub tokens: Arc<api_tokens::ApiTokens>,
     pub audit: Arc<AuditLog>,
     /// Each person's and address's requests and streams.
     pub limits: Arc<PersonLimits>,
@@ -136,6 +140,9 @@ impl Access {
         let read = matches!(*method, Method::GET | Method::HEAD);
         if is_asset(path) {
             return Some(Rule::Public);
+        }
+        if is_api(path) {
+            return domain::gateway::route_of(method.as_str(), path).map(|(route, _)| Rule::Needs(route.role));
         }
         if let Some((reads, rule)) = (self.server_functions)(path) {
             return (reads == read).then_some(rule);
@@ -191,8 +198,11 @@ fn matches_route(pattern: &str, path: &str) -> bool {
 /// that a link still works after signing in; endpoints answer 401 or 403 with an [`AppError`].
 pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let is_page = !path.starts_with("/api/") && !path.starts_with("/auth/");
+    let is_page = !path.starts_with("/api/") && !path.starts_with("/auth/") && !is_api(path);
     let Some(rule) = access.rule(request.method(), path) else {
+        if is_api(path) {
+            return not_passed_on(request.method(), path);
+        }
         if path.starts_with("/api/") {
             tracing::error!(
                 "no access rule for {} {}: refused; give it #[access(Role)] or a rule in web::routes",
@@ -215,6 +225,9 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
         );
     }
     let Some(principal) = request.extensions().get::<Principal>() else {
+        if let Some(refused) = request.extensions().get::<api_tokens::TokenRefused>() {
+            return refuse(ErrorKind::SignedOut, refused.0.clone());
+        }
         if is_page {
             let next_page = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             return Redirect::to(&format!("/login?next={}", domain::format::query_value(next_page))).into_response();
@@ -243,6 +256,9 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
             );
         }
         let endpoint = path.trim_start_matches("/api/");
+        if request.extensions().get::<api_tokens::TokenCaller>().is_some() {
+            return token_refused(principal, role, request.method(), path);
+        }
         return refuse(
             ErrorKind::Forbidden,
             format!(
@@ -253,6 +269,30 @@ pub async fn authorize(State(access): State<Arc<Access>>, request: Request, next
         );
     }
     next.run(request).await
+}
+
+/// An API call the gateway does not pass on (`domain::gateway`).
+fn not_passed_on(method: &Method, path: &str) -> Response {
+    refuse(
+        ErrorKind::NotFound,
+        format!(
+            "Switchboard does not pass {method} {path} on: it is not a route of the Managed Agents API it serves \
+             (a self-hosted environment's work routes are called at the upstream with the environment's key)."
+        ),
+    )
+}
+
+/// An API call its token's roles do not allow.
+fn token_refused(principal: &Principal, role: Role, method: &Method, path: &str) -> Response {
+    refuse(
+        ErrorKind::Forbidden,
+        format!(
+            "This token's roles ({}) do not allow {method} {path}: it needs the {} role. Make a token with it on \
+             your Account page, if your roles in its workspace allow it.",
+            domain::auth::roles_text(&principal.roles),
+            role.as_str()
+        ),
+    )
 }
 
 /// The small page a browser is answered when a page or a plain form is refused before the app

@@ -50,6 +50,8 @@ pub struct Actor {
     pub roles: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How the change came, when not from a browser's sign-in: `token CI deploys (tok_…)`.
+    pub credential: Option<String>,
 }
 
 impl Actor {
@@ -63,6 +65,7 @@ impl Actor {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(300).collect()),
+            credential: None,
         }
     }
 }
@@ -110,8 +113,33 @@ impl NewEntry {
 /// else: what the audit log records and this limit applies to.
 pub fn mutation(method: &Method, path: &str) -> Option<String> {
     let is_mutation = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    path.strip_prefix("/api/").filter(|_| is_mutation).map(str::to_owned)
+    if !is_mutation {
+        return None;
+    }
+    // A call of the API (`crate::gateway`) is named by its act: `v1/agents.create`.
+    if domain::gateway::is_api(path) {
+        let act = domain::gateway::route_of(method.as_str(), path).map(|(route, _)| route.action);
+        return Some(format!("v1/{}", act.unwrap_or("unknown")));
+    }
+    path.strip_prefix("/api/").map(str::to_owned)
 }
+
+/// Who sent `request` (and with which credential), and the ids its path names when it is an API
+/// call (`crate::gateway`).
+fn actor_of(request: &Request) -> (Actor, Vec<String>) {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let mut actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
+    actor.credential = request.extensions().get::<Credential>().map(|c| c.0.clone());
+    let (method, path) = (request.method().as_str(), request.uri().path());
+    let ids =
+        if domain::gateway::is_api(path) { domain::gateway::route_of(method, path).map(|(_, ids)| ids) } else { None };
+    (actor, ids.unwrap_or_default())
+}
+
+/// The credential a request came with when it is not a browser's sign-in (a personal access
+/// token's label), put on it by the authentication: its entry says so.
+#[derive(Debug, Clone)]
+pub struct Credential(pub String);
 
 /// Where the body limit (`access::body_limit`) leaves the body it read, for [`record`] outside
 /// it: [`record`] puts one in the request's extensions first.
@@ -349,8 +377,7 @@ pub async fn record(State(audit): State<Arc<AuditLog>>, mut request: Request, ne
         Some(own) if !switchboards_own(&action) => own.clone(),
         _ => audit,
     };
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let actor = Actor::of(request.extensions().get::<Principal>(), request.headers(), peer);
+    let (actor, path_ids) = actor_of(&request);
     let is_json =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     let note = AuditNote::default();
@@ -377,6 +404,9 @@ pub async fn record(State(audit): State<Arc<AuditLog>>, mut request: Request, ne
     let status = response.status().as_u16();
     // Uploads are not read whole (the new file's id is in the answer), nor is a body over the limit.
     let mut targets = Vec::new();
+    for id in path_ids {
+        push_target(&mut targets, &Value::String(id));
+    }
     if let Some(body) = read.take() {
         collect_targets(is_json, &body, &mut targets);
     }
@@ -517,6 +547,7 @@ pub async fn export(
                 "roles",
                 "ip",
                 "user_agent",
+                "credential",
                 "action",
                 "targets",
                 "detail",
@@ -534,6 +565,7 @@ pub async fn export(
                         e.roles.clone(),
                         e.ip.clone().unwrap_or_default(),
                         e.user_agent.clone().unwrap_or_default(),
+                        e.credential.clone().unwrap_or_default(),
                         e.action.clone(),
                         e.targets.clone(),
                         e.detail.as_ref().map(Value::to_string).unwrap_or_default(),

@@ -114,8 +114,8 @@ impl SqlAuditRows {
     async fn begin_now(&self, actor: &Actor, action: &str, workspace: Option<&str>) -> Result<i64, sqlx::Error> {
         let at = domain::format::rfc3339(time::OffsetDateTime::now_utc());
         sqlx::query(
-            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8) RETURNING id",
+            "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, outcome, status, workspace, credential)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9) RETURNING id",
         )
         .bind(at)
         .bind(actor.user_id)
@@ -125,6 +125,7 @@ impl SqlAuditRows {
         .bind(&actor.user_agent)
         .bind(action)
         .bind(workspace)
+        .bind(&actor.credential)
         .fetch_one(&self.pool)
         .await
         .map(|row| row.get("id"))
@@ -147,7 +148,7 @@ impl SqlAuditRows {
 
     async fn select_now(&self, query: &AuditQuery, workspace: Option<&str>) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let mut sql = Filtered::new(
-            "SELECT id, at, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS NOT DISTINCT FROM ",
+            "SELECT id, at, username, roles, ip, user_agent, credential, action, targets, detail, outcome, status, error, attempts FROM audit WHERE workspace IS NOT DISTINCT FROM ",
         );
         sql.bind(Bound::Text(workspace.map(str::to_owned)));
         if !query.user.is_empty() {
@@ -200,8 +201,8 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace, address)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+        "INSERT INTO audit (at, user_id, username, roles, ip, user_agent, action, targets, detail, outcome, status, error, workspace, address, credential)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(at)
     .bind(entry.actor.user_id)
@@ -217,6 +218,7 @@ where
     .bind(&entry.error)
     .bind(workspace)
     .bind(address)
+    .bind(&entry.actor.credential)
     .fetch_one(executor)
     .await
     .map(|row| row.get("id"))
@@ -295,6 +297,7 @@ fn entry_of(row: &sqlx::any::AnyRow) -> AuditEntry {
         roles: row.get("roles"),
         ip: row.get("ip"),
         user_agent: row.get("user_agent"),
+        credential: row.get("credential"),
         action: row.get("action"),
         targets: row.get("targets"),
         detail: row.get::<Option<String>, _>("detail").and_then(|d| serde_json::from_str(&d).ok()),

@@ -430,6 +430,7 @@ impl Slack {
             roles: domain::auth::roles_text(&person.roles),
             ip: None,
             user_agent: Some("Slack".to_owned()),
+            credential: None,
         };
         let event_id = verdict.event_id.clone();
         let caller = Caller::new(person, Some(note.clone()));

@@ -58,6 +58,7 @@ use sqlx::AnyPool;
 use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
+    access::api_tokens::{TokenCaller, TokenRefused},
     approvals::deadlines::Deadlines,
     approvals::decisions::{DecisionStore, SqlDecisions},
     approvals::inbox::{Inbox, InboxConfig},
@@ -938,7 +939,9 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
     let (path, query) = (request.uri().path(), request.uri().query());
     let mut asked = None;
     let mut remember = false;
-    let workspace = if let Some(token) = share_token(path, query) {
+    let workspace = if let Some(caller) = request.extensions().get::<TokenCaller>().cloned() {
+        token_workspace(&workspaces, &caller, &mut request)
+    } else if let Some(token) = share_token(path, query) {
         // The link's token is the credential. A person signed in keeps their roles there only if
         // they have some in the link's workspace; otherwise the page is theirs as it is anyone's,
         // signed out, so that nothing else on it (the navigation) reads that workspace for them.
@@ -1011,6 +1014,38 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The workspace of a program's token (`crate::gateway`), with those of its roles that the person
+/// still holds there made the request's; none, and it is refused as if it were revoked.
+fn token_workspace(workspaces: &Workspaces, caller: &TokenCaller, request: &mut Request) -> Arc<Workspace> {
+    let workspace = workspaces.get(&caller.workspace);
+    let held = match (&workspace, request.extensions().get::<Principal>()) {
+        (Some(workspace), Some(principal)) => workspaces
+            .roles_in(principal, workspace)
+            .map(|roles| domain::tokens::roles_held(&Principal { roles, ..principal.clone() }, &caller.roles))
+            .filter(|roles| !roles.is_empty()),
+        _ => None,
+    };
+    match held {
+        Some(roles) => {
+            if let Some(principal) = request.extensions_mut().get_mut::<Principal>() {
+                principal.roles = roles;
+            }
+        }
+        None => {
+            request.extensions_mut().remove::<Principal>();
+            let why = match &workspace {
+                None => format!("This token's workspace, {}, is no longer served here.", caller.workspace),
+                Some(_) => format!(
+                    "This token's owner no longer holds any of its roles in the workspace {}.",
+                    caller.workspace
+                ),
+            };
+            request.extensions_mut().insert(TokenRefused(why));
+        }
+    }
+    workspace.unwrap_or_else(|| workspaces.default_workspace())
 }
 
 /// The workspace a page's address names (`GET /sessions/…?workspace=staging`); never an

@@ -95,6 +95,8 @@ pub fn router(settings: &Settings, addr: SocketAddr, services: Services, session
                 .layer(axum::middleware::map_response(cache_assets)),
         )
         .route_service("/favicon.svg", ServeFile::new(settings.site_root.join("favicon.svg")))
+        // Switchboard's Managed Agents API: its access table is `domain::gateway`'s (`access::Access::rule`).
+        .route("/v1/{*rest}", axum::routing::any(crate::gateway::handle))
         .leptos_routes_with_context(&state, route_list(), context.clone(), move || shell(leptos_options.clone()))
         // The not-found page gets the same context: its policy must name its nonce too.
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
@@ -123,6 +125,11 @@ fn page_context(
     }));
     let slack = domain::slack::server::SlackHandle(Arc::new(crate::slack::SlackNotify(state.slack.clone())));
     let accounts = AccountsHandle(state.access.accounts.clone());
+    let tokens = domain::tokens::server::TokensHandle(Arc::new(crate::gateway::tokens::Tokens {
+        tokens: state.access.tokens.clone(),
+        workspaces: state.workspaces.clone(),
+        max_days: settings.access.api_token_max_days,
+    }));
     let single_sign_on = domain::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
     let mcp_tools = McpToolsHandle(Arc::new(McpTools(settings.mcp_reach.clone())));
@@ -139,6 +146,7 @@ fn page_context(
         provide_context(NotifyHandle(notify));
         provide_context(registry.clone());
         provide_context(accounts.clone());
+        provide_context(tokens.clone());
         provide_context(single_sign_on.clone());
         provide_context(webhook_report.clone());
         provide_context(slack.clone());
@@ -203,6 +211,8 @@ fn layers(
             Arc::new(settings.trusted_proxies.clone()),
             crate::support::proxies::client_address,
         ))
+        // A refusal of an API call in the API's error shape, whichever layer refused it.
+        .layer(axum::middleware::from_fn(crate::gateway::errors::shape))
         .layer(axum::middleware::from_fn_with_state(sign_out_to, access::secure_headers))
         .layer(CompressionLayer::new())
         // The request's span: its route and its path as logs may print it, never a share link's

@@ -548,6 +548,7 @@ async fn open_access(
             .map_err(|e| io::Error::other(format!("cannot read the setup token: {e}")))?,
     };
     Ok(Arc::new(Access {
+        tokens: Arc::new(access::api_tokens::ApiTokens::new(pool.clone(), accounts.clone())),
         accounts,
         audit: Arc::new(
             AuditLog::new(pool).sealed_with(settings.secret_key.as_ref().map(crate::settings::SecretKey::audit_key)),

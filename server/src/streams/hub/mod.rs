@@ -203,6 +203,28 @@ impl Hub {
         thread_id: Option<&str>,
         after: u64,
     ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        self.open(session_id, thread_id, Some(after)).await
+    }
+
+    /// The session's (or its thread's) events from now on, as the API's own stream gives them to
+    /// a program (`crate::gateway`): no history, no preview begun before, no `status` of the
+    /// hub's; still one upstream stream whoever watches.
+    pub async fn watch_live(
+        self: &Arc<Self>,
+        session_id: &str,
+        thread_id: Option<&str>,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        self.open(session_id, thread_id, None).await
+    }
+
+    /// A viewer from `after` (`None`: from now on, live only).
+    async fn open(
+        self: &Arc<Self>,
+        session_id: &str,
+        thread_id: Option<&str>,
+        after: Option<u64>,
+    ) -> Result<impl Stream<Item = Bytes> + Send + 'static, AppError> {
+        let live_only = after.is_none();
         let ticket = self.join((session_id.to_owned(), thread_id.map(str::to_owned)));
         let feed = ticket.feed.clone();
         let phase = feed.phase.subscribe().wait_for(|p| !matches!(p, Phase::Loading)).await.map(|p| p.clone());
@@ -223,6 +245,7 @@ impl Hub {
             // The viewer was numbered by a log this one does not match (another server's, or
             // the API's history changed): it must start over, and is told so.
             let newest = state.next_seq() - 1;
+            let after = after.unwrap_or(newest);
             let after = if after > newest {
                 tracing::info!(session = %feed.session_id, after, newest, "a viewer resumed beyond the log; it gets the history again");
                 backlog.push_back(sse::reset(&format!(
@@ -236,8 +259,10 @@ impl Hub {
             if in_the_log {
                 backlog.extend(state.log.iter().skip((after + 1 - state.first_seq) as usize).cloned());
             }
-            let mut in_flight = preview_frames(&state.previews);
-            in_flight.extend(state.status.clone());
+            let mut in_flight = if live_only { Vec::new() } else { preview_frames(&state.previews) };
+            if !live_only {
+                in_flight.extend(state.status.clone());
+            }
             (rx, backlog, in_the_log.then(|| state.next_seq() - 1), after, in_flight)
         };
         let mut heartbeat =

@@ -1,0 +1,358 @@
+//! Switchboard's own Managed Agents API (`/v1/…`) with personal access tokens, over HTTP against
+//! a real Switchboard: a token acts as its owner with the roles it was given and never more than
+//! they hold, in the API's own words when refused; its calls are audited under the person and the
+//! token; a confirmation goes through the approval service; a revoked, expired or disabled
+//! person's token is refused at its next call. (The official SDKs' own run of the same is
+//! `server/sdk-tests/`.)
+
+use crate::support;
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{TestApp, asking_session, audit_entries, spawn_app};
+
+/// A token made by whoever `client` is signed in as, in the default workspace, with `roles`.
+async fn make_token(app: &TestApp, client: &reqwest::Client, name: &str, roles: &[&str]) -> String {
+    let mut form =
+        vec![("form[name]".to_owned(), name.to_owned()), ("form[workspace]".to_owned(), "default".to_owned())];
+    form.extend(roles.iter().map(|role| (format!("form[{role}]"), "on".to_owned())));
+    let response = client.post(format!("{}/api/me/tokens/create", app.address)).form(&form).send().await.unwrap();
+    let status = response.status().as_u16();
+    let made: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{made}");
+    let secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sbp_") && secret.len() == 52, "a scanner finds it by its prefix: {secret}");
+    assert!(made["row"]["hint"].as_str().unwrap().starts_with(&secret[..8]));
+    secret
+}
+
+/// A call of Switchboard's API with `token` as the SDK makes it (`Authorization: Bearer`): its
+/// status, `request-id` and JSON body.
+async fn v1(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Option<String>, Value) {
+    let mut request = support::browser()
+        .request(method, format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = response.text().await.unwrap();
+    (status, request_id, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The API's error type of a refusal.
+fn error_type(body: &Value) -> &str {
+    assert_eq!(body["type"], "error", "{body}");
+    body["error"]["type"].as_str().unwrap_or_default()
+}
+
+fn scripted_agent(name: &str, turns: Value) -> Value {
+    json!({ "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string() })
+}
+
+#[tokio::test]
+async fn a_token_acts_as_its_owner_with_the_roles_it_was_given_and_is_audited_so() {
+    let app = spawn_app(&[]).await;
+    let token = make_token(&app, &app.client, "CI deploys", &["viewer", "operator"]).await;
+
+    let (status, request_id, agent) = v1(
+        &app,
+        &token,
+        Method::POST,
+        "/v1/agents",
+        Some(scripted_agent("Through the API", json!([[{ "text": "Hello from the API." }]]))),
+    )
+    .await;
+    assert_eq!(status, 200, "{agent}");
+    assert!(request_id.is_some(), "the upstream's request-id comes back");
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    let (status, _, listed) = v1(&app, &token, Method::GET, "/v1/agents?limit=1", None).await;
+    assert_eq!((status, listed["data"][0]["id"].as_str()), (200, Some(agent_id.as_str())), "{listed}");
+
+    // Archiving is an admin's act, in the console as here; the token was not given admin.
+    let (status, _, refused) = v1(&app, &token, Method::POST, &format!("/v1/agents/{agent_id}/archive"), None).await;
+    assert_eq!((status, error_type(&refused)), (403, "permission_error"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("admin"), "{refused}");
+
+    // The audit log names the person and the token, and what it made.
+    let entries = audit_entries(&app, "v1/agents.create").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["who"], "admin");
+    assert!(entries[0]["credential"].as_str().unwrap().starts_with("token CI deploys (tok_"), "{entries:?}");
+    assert!(entries[0]["targets"].as_str().unwrap().contains(&agent_id), "{entries:?}");
+    let refusals = audit_entries(&app, "v1/agents.archive").await;
+    assert_eq!((refusals[0]["outcome"].as_str(), refusals[0]["status"].as_u64()), (Some("refused"), Some(403)));
+
+    // A session through the API, streamed from the hub in the API's own frames.
+    let environment = json!({ "name": "api env", "config": { "type": "cloud", "networking": { "type": "limited" } } });
+    let (status, _, environment) = v1(&app, &token, Method::POST, "/v1/environments", Some(environment)).await;
+    assert_eq!(status, 200, "{environment}");
+    let session = json!({ "agent": agent_id, "environment_id": environment["id"] });
+    let (status, _, session) = v1(&app, &token, Method::POST, "/v1/sessions", Some(session)).await;
+    assert_eq!(status, 200, "{session}");
+    let session_id = session["id"].as_str().unwrap().to_owned();
+    let mut stream = support::browser()
+        .get(format!("{}/v1/sessions/{session_id}/events/stream?event_deltas[]=agent.message", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let message = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "hi" }] }] });
+    let (status, _, sent) =
+        v1(&app, &token, Method::POST, &format!("/v1/sessions/{session_id}/events"), Some(message)).await;
+    assert_eq!(status, 200, "{sent}");
+    let mut text = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while !text.contains("event: session.status_idle") {
+            let Some(chunk) = stream.chunk().await.unwrap() else { break };
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
+    read.await.expect("the turn ends within 30 s");
+    assert!(text.contains("event: agent.message\ndata: {"), "{text}");
+    assert!(text.contains("Hello from the API."), "{text}");
+    assert!(!text.contains("\nid: ") && !text.starts_with("id: "), "the hub's numbering stays out: {text}");
+    assert!(
+        !text.contains("event: event\n") && !text.contains("event: status\n"),
+        "the hub's own frames stay out: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_goes_up_through_the_api_streamed_and_the_upstreams_refusals_come_back_as_they_were() {
+    let app = spawn_app(&[]).await;
+    let token = make_token(&app, &app.client, "files", &["viewer", "operator"]).await;
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone())
+            .file_name("data.bin")
+            .mime_str("application/octet-stream")
+            .unwrap(),
+    );
+    let response = support::browser()
+        .post(format!("{}/v1/files", app.address))
+        .bearer_auth(&token)
+        .header("anthropic-beta", "files-api-2025-04-14")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{file}");
+    assert_eq!((file["size_bytes"].as_u64(), file["filename"].as_str()), (Some(300_000), Some("data.bin")), "{file}");
+    let id = file["id"].as_str().unwrap();
+    let (status, _, again) = v1(&app, &token, Method::GET, &format!("/v1/files/{id}"), None).await;
+    assert_eq!((status, again["size_bytes"].as_u64()), (200, Some(300_000)), "{again}");
+    // An upload is not downloadable (the API's rule): its refusal comes back as the upstream said it.
+    let download = support::browser()
+        .get(format!("{}/v1/files/{id}/content", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 400);
+    let upstream_id = download.headers()["request-id"].to_str().unwrap().to_owned();
+    let refusal: Value = download.json().await.unwrap();
+    assert_eq!(
+        (error_type(&refusal), refusal["request_id"].as_str()),
+        ("invalid_request_error", Some(upstream_id.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_viewers_token_is_refused_every_write_in_the_apis_words() {
+    let app = spawn_app(&[]).await;
+    let vic = app.client_as("vic", &["viewer"]).await;
+    // A token gets only roles its owner holds.
+    let mut form = vec![("form[name]", "more"), ("form[workspace]", "default"), ("form[operator]", "on")];
+    let (status, refused) = app.call_as(&vic, "me/tokens/create", &form).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("roles")), "{refused}");
+    form[2] = ("form[viewer]", "on");
+    let (status, made) = app.call_as(&vic, "me/tokens/create", &form).await;
+    assert_eq!(status, 200, "{made}");
+    let token = made["secret"].as_str().unwrap();
+
+    let mut wrong = Vec::new();
+    for route in domain::gateway::ROUTES {
+        let path = route.path.replace("{}", "nonexistent_1");
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let body = (route.path == domain::gateway::SEND_EVENTS && route.method == "POST")
+            .then(|| json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "hi" }] }] }));
+        let (status, _, answer) = v1(&app, token, method, &path, body).await;
+        let refused = status == 403 && error_type(&answer) == "permission_error";
+        if (route.method == "GET") == refused || (status == 401) {
+            wrong.push(format!("{} {}: {status} {answer}", route.method, route.path));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Without a token, with another key, or with a browser's login: the API's authentication error.
+    let anonymous = support::browser().get(format!("{}/v1/agents", app.address)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(error_type(&anonymous.json().await.unwrap()), "authentication_error");
+    let (status, _, key) = v1(&app, "sk-ant-api03-not-here", Method::GET, "/v1/agents", None).await;
+    assert_eq!((status, error_type(&key)), (401, "authentication_error"));
+    assert!(key["error"]["message"].as_str().unwrap().contains("Account page"), "{key}");
+    let cookie = app.client.get(format!("{}/v1/agents", app.address)).send().await.unwrap();
+    assert_eq!(cookie.status(), 401, "a browser's login opens nothing under /v1");
+    // A worker's routes are the upstream's, never passed on.
+    let (status, _, work) = v1(&app, token, Method::GET, "/v1/environments/env_1/work/poll", None).await;
+    assert_eq!((status, error_type(&work)), (404, "not_found_error"), "{work}");
+}
+
+#[tokio::test]
+async fn a_revoked_expired_or_outgrown_token_is_refused_at_its_next_call() {
+    let app = spawn_app(&[]).await;
+    let olga = app.client_as("olga", &["operator"]).await;
+    let token = make_token(&app, &olga, "laptop", &["viewer", "operator"]).await;
+    let agent = || Some(scripted_agent("A", json!([[{ "text": "a" }]])));
+    assert_eq!(v1(&app, &token, Method::POST, "/v1/agents", agent()).await.0, 200);
+
+    // Olga's roles shrink: her token keeps only what she still holds.
+    let (_, accounts) = app.read("users/list", &[]).await;
+    let olga_id = accounts.as_array().unwrap().iter().find(|a| a["username"] == "olga").unwrap()["id"].to_string();
+    let (status, _) = app.call("users/update", &[("id", &olga_id), ("roles[viewer]", "true")]).await;
+    assert_eq!(status, 200);
+    let (status, _, refused) = v1(&app, &token, Method::POST, "/v1/agents", agent()).await;
+    assert_eq!((status, error_type(&refused)), (403, "permission_error"), "{refused}");
+    assert_eq!(v1(&app, &token, Method::GET, "/v1/agents", None).await.0, 200, "reading still works");
+
+    // Revoked by an admin: refused at the next call. Another person cannot revoke it.
+    let (_, listed) = app.read("tokens/all", &[]).await;
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed[0]["owner"], "olga");
+    assert!(listed[0]["last_used_at"].is_string(), "its last use is shown: {listed}");
+    let vic = app.client_as("vic", &["viewer"]).await;
+    let (status, _) = app.call_as(&vic, "me/tokens/revoke", &[("id", &id)]).await;
+    assert_eq!(status, 404, "another person's token is not theirs to revoke");
+    let (status, revoked) = app.call("me/tokens/revoke", &[("id", &id)]).await;
+    assert_eq!((status, revoked["revoked_by"].as_str()), (200, Some("admin")), "{revoked}");
+    let (status, _, refused) = v1(&app, &token, Method::GET, "/v1/agents", None).await;
+    assert_eq!((status, error_type(&refused)), (401, "authentication_error"));
+    assert!(refused["error"]["message"].as_str().unwrap().contains("revoked"), "{refused}");
+
+    // Expired, and a disabled person's.
+    let expiring = make_token(&app, &olga, "expiring", &["viewer"]).await;
+    sqlx::query("UPDATE api_tokens SET expires_unix = 1 WHERE name = 'expiring'")
+        .execute(&app.database().await)
+        .await
+        .unwrap();
+    let (status, _, refused) = v1(&app, &expiring, Method::GET, "/v1/agents", None).await;
+    assert!(status == 401 && refused["error"]["message"].as_str().unwrap().contains("expired"), "{refused}");
+    let other = make_token(&app, &olga, "other", &["viewer"]).await;
+    assert_eq!(v1(&app, &other, Method::GET, "/v1/agents", None).await.0, 200);
+    let (status, _) =
+        app.call("users/update", &[("id", &olga_id), ("roles[viewer]", "true"), ("disabled", "true")]).await;
+    assert_eq!(status, 200);
+    let (status, _, refused) = v1(&app, &other, Method::GET, "/v1/agents", None).await;
+    assert!(status == 401 && refused["error"]["message"].as_str().unwrap().contains("disabled"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_confirmation_through_the_api_waits_for_a_second_approver_and_goes_upstream_once() {
+    let app = spawn_app(&[]).await;
+    let form = [("form[agent_id]", "*"), ("form[required_approvals]", "2"), ("form[no_self_approval]", "false")];
+    let (status, saved) = app.call("policies/save", &form).await;
+    assert_eq!(status, 200, "{saved}");
+    let ada = app.client_as("ada", &["approver"]).await;
+    let grace = app.client_as("grace", &["approver"]).await;
+    let token = make_token(&app, &ada, "ada's script", &["viewer", "approver"]).await;
+    let reader = make_token(&app, &app.client, "reader", &["viewer"]).await;
+    let session = asking_session(
+        &app,
+        "two approvers",
+        json!([[{ "tool": "bash", "input": { "command": "echo hi" } }, { "text": "Done." }]]),
+    )
+    .await;
+    let events = format!("/v1/sessions/{session}/events");
+    let mut call = None;
+    for _ in 0..300 {
+        let (_, _, listed) = v1(&app, &reader, Method::GET, &format!("{events}?types[]=agent.tool_use"), None).await;
+        call = listed["data"][0]["id"].as_str().map(str::to_owned);
+        if call.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let call = call.expect("the call waits");
+
+    // An approver's token may not send a message (an operator's act), only decide.
+    let message = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "hi" }] }] });
+    let (status, _, refused) = v1(&app, &token, Method::POST, &events, Some(message)).await;
+    assert_eq!((status, error_type(&refused)), (403, "permission_error"), "{refused}");
+
+    let allow = json!({ "events": [{ "type": "user.tool_confirmation", "tool_use_id": call, "result": "allow" }] });
+    let response = support::browser()
+        .post(format!("{}{events}", app.address))
+        .bearer_auth(&token)
+        .json(&allow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "one approval of two: held");
+    assert_eq!(response.headers()["switchboard-approval-waiting"], call.as_str());
+    let confirmations = async || {
+        let (_, _, listed) =
+            v1(&app, &reader, Method::GET, &format!("{events}?types[]=user.tool_confirmation"), None).await;
+        listed["data"].as_array().unwrap().len()
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(confirmations().await, 0, "nothing went upstream yet");
+
+    let body =
+        json!({ "session_id": session, "verdicts": [{ "event_id": call, "allow": true, "deny_message": null }] });
+    let second = grace.post(format!("{}/api/sessions/decide", app.address)).json(&body).send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let mut sent = 0;
+    for _ in 0..100 {
+        sent = confirmations().await;
+        if sent > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent, 1, "the decision went upstream once");
+    let entries = audit_entries(&app, "v1/sessions.events.send").await;
+    assert!(entries.iter().any(|e| e["who"] == "ada" && e["detail"]["policy"].is_object()), "{entries:?}");
+}
+
+/// Each API route that is an act of the console needs the role the console's endpoint needs: one
+/// access model for browser and API.
+#[test]
+fn the_apis_table_asks_the_roles_the_consoles_acts_ask() {
+    let routes = server::web::routes::routes();
+    let mut wrong = Vec::new();
+    for route in domain::gateway::ROUTES {
+        let Some(console) = route.console else { continue };
+        let (method, path) = console.split_once(' ').unwrap();
+        let rule = match app::api::access::endpoint(path) {
+            Some(endpoint) => Some(endpoint.rule),
+            None => routes
+                .iter()
+                .find(|r| {
+                    r.method.as_str() == method
+                        && r.path.replace("{id}", "{}").replace("{thread_id}", "{}").replace("{version}", "{}") == path
+                })
+                .map(|r| r.rule),
+        };
+        if rule != Some(domain::auth::Rule::Needs(route.role)) {
+            wrong.push(format!("{} {} needs {:?}, {console} {rule:?}", route.method, route.path, route.role));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
