@@ -547,7 +547,6 @@ pub async fn export(
                 "roles",
                 "ip",
                 "user_agent",
-                "credential",
                 "action",
                 "targets",
                 "detail",
@@ -555,6 +554,7 @@ pub async fn export(
                 "status",
                 "error",
                 "attempts",
+                "credential",
             ]);
             for e in &entries {
                 let _ = out.write_record(
@@ -565,7 +565,6 @@ pub async fn export(
                         e.roles.clone(),
                         e.ip.clone().unwrap_or_default(),
                         e.user_agent.clone().unwrap_or_default(),
-                        e.credential.clone().unwrap_or_default(),
                         e.action.clone(),
                         e.targets.clone(),
                         e.detail.as_ref().map(Value::to_string).unwrap_or_default(),
@@ -573,6 +572,7 @@ pub async fn export(
                         e.status.to_string(),
                         e.error.clone().unwrap_or_default(),
                         e.attempts.to_string(),
+                        e.credential.clone().unwrap_or_default(),
                     ]
                     .map(spreadsheet_safe),
                 );

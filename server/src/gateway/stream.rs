@@ -54,7 +54,7 @@ pub async fn serve(
         Err(error) => return of_app_error(&error),
     };
     let mut translate = Translate { deltas, started: HashSet::new() };
-    let frames = frames.filter_map(move |frame| std::future::ready(translate.frame(&frame)));
+    let frames = frames.filter_map(move |chunk| std::future::ready(translate.chunk(&chunk)));
     sse::response(while_token_stands(frames, tokens, caller))
 }
 
@@ -67,8 +67,20 @@ struct Translate {
 }
 
 impl Translate {
-    fn frame(&mut self, frame: &Bytes) -> Option<Bytes> {
-        if frame == &sse::PING {
+    /// A chunk of the hub's stream: one frame, or several the hub wrote at once (a batch of
+    /// previews, a catch-up), each translated; `None` when none is for the program.
+    fn chunk(&mut self, chunk: &Bytes) -> Option<Bytes> {
+        let mut out = Vec::new();
+        for frame in frames_of(chunk) {
+            if let Some(translated) = self.frame(frame) {
+                out.extend_from_slice(&translated);
+            }
+        }
+        (!out.is_empty()).then(|| Bytes::from(out))
+    }
+
+    fn frame(&mut self, frame: &[u8]) -> Option<Bytes> {
+        if frame == &sse::PING[..] {
             return Some(PING.clone());
         }
         let (_, name, data) = sse::parse(frame)?;
@@ -108,6 +120,20 @@ impl Translate {
     }
 }
 
+/// The frames of a chunk, each with its blank line (the hub writes whole frames only).
+fn frames_of(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = chunk;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.windows(2).position(|w| w == b"\n\n").map_or(rest.len(), |at| at + 2);
+        let (frame, after) = rest.split_at(end);
+        rest = after;
+        Some(frame)
+    })
+}
+
 /// `frames` while the token stands: its expiry, or a check every [`CHECK_EVERY`] that finds it
 /// revoked, ends the stream.
 fn while_token_stands(
@@ -140,7 +166,7 @@ mod tests {
         let mut translate = Translate { deltas: ["agent.message".to_owned()].into(), started: HashSet::new() };
         let event = r#"{"type":"agent.message","id":"sevt_1","content":[]}"#;
         assert_eq!(
-            translate.frame(&sse::render(Some(7), frames::EVENT, event)).unwrap(),
+            translate.chunk(&sse::render(Some(7), frames::EVENT, event)).unwrap(),
             format!("event: agent.message\ndata: {event}\n\n")
         );
         let start = r#"{"type":"event_start","event":{"type":"agent.message","id":"sevt_2"}}"#;
@@ -156,5 +182,17 @@ mod tests {
         assert!(failed.starts_with(b"event: error\n"), "{failed:?}");
         assert_eq!(translate.frame(&sse::PING).unwrap(), PING);
         assert!(translate.frame(&sse::reset("x")).is_none());
+        // The hub writes a batch of frames as one chunk: each is translated.
+        let second = r#"{"type":"agent.message","id":"sevt_4","content":[]}"#;
+        let batch = [
+            sse::render(Some(8), frames::EVENT, event),
+            sse::status(frames::LinkState::Live, None),
+            sse::render(Some(9), frames::EVENT, second),
+        ]
+        .concat();
+        assert_eq!(
+            translate.chunk(&Bytes::from(batch)).unwrap(),
+            format!("event: agent.message\ndata: {event}\n\nevent: agent.message\ndata: {second}\n\n")
+        );
     }
 }
