@@ -202,6 +202,8 @@ ensure_test_tools() {
   apt_install postgresql
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
   npm_install "$ROOT/end2end"
+  # The TypeScript SDK and tsc, for Switchboard's API through the official SDKs (server/sdk-tests).
+  npm_install "$ROOT/server/sdk-tests/typescript"
   # The official SDK for the conformance check, and deploy/check's packages, in a venv of the
   # repository; installed again when either list changes.
   local conformance="$ROOT/protocol/conformance/requirements.txt" deploy="$ROOT/deploy/requirements.txt"

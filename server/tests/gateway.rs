@@ -356,3 +356,98 @@ fn the_apis_table_asks_the_roles_the_consoles_acts_ask() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Counts the event streams opened at the upstream.
+async fn count_streams(
+    axum::extract::State(opened): axum::extract::State<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path().ends_with("/events/stream") {
+        opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    next.run(request).await
+}
+
+/// Reads `response` until the turn's end is in it; answers whether it came within 60 s.
+async fn reaches_the_end(mut response: reqwest::Response) -> bool {
+    let mut text = String::new();
+    let read = async {
+        while !text.contains("session.status_idle") {
+            match response.chunk().await {
+                Ok(Some(chunk)) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return false,
+            }
+        }
+        true
+    };
+    tokio::time::timeout(Duration::from_secs(60), read).await.unwrap_or(false)
+}
+
+#[tokio::test]
+async fn a_hundred_sdk_streams_and_a_hundred_browsers_hold_one_upstream_stream() {
+    const KEY: &str = "test-key-gateway-streams";
+    let data_dir = support::TempDir::new();
+    let mut config = engine::EngineConfig::new(data_dir.0.join("engine"), KEY.to_owned());
+    config.seed_demo = false;
+    let engine = engine::Engine::open(config).await.expect("the engine opens");
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let layer = axum::middleware::from_fn_with_state(opened.clone(), count_streams);
+    let upstream = support::serve(engine.router().layer(layer)).await;
+    let app = support::anthropic_app(&upstream, KEY).await;
+
+    let owner = make_token(&app, &app.client, "runner", &["viewer", "operator"]).await;
+    let (_, _, agent) = v1(
+        &app,
+        &owner,
+        Method::POST,
+        "/v1/agents",
+        Some(scripted_agent("Many eyes", json!([[{ "text": "Everyone sees this." }]]))),
+    )
+    .await;
+    let environment = json!({ "name": "streams", "config": { "type": "cloud", "networking": { "type": "limited" } } });
+    let (_, _, environment) = v1(&app, &owner, Method::POST, "/v1/environments", Some(environment)).await;
+    let session = json!({ "agent": agent["id"], "environment_id": environment["id"] });
+    let (status, _, session) = v1(&app, &owner, Method::POST, "/v1/sessions", Some(session)).await;
+    assert_eq!(status, 200, "{session}");
+    let id = session["id"].as_str().unwrap().to_owned();
+
+    // Five people, each with 20 programs' streams and 20 browsers' (the cap of 40 is per person,
+    // browser and API together).
+    let mut streams = Vec::new();
+    for n in 0..5 {
+        let browser =
+            if n == 0 { app.client.clone() } else { app.client_as(&format!("watcher{n}"), &["viewer"]).await };
+        let token = make_token(&app, &browser, "watching", &["viewer"]).await;
+        for _ in 0..20 {
+            let program = support::browser()
+                .get(format!("{}/v1/sessions/{id}/events/stream", app.address))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(program.status(), 200);
+            streams.push(program);
+            let page = browser.get(format!("{}/api/sessions/{id}/stream", app.address)).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            streams.push(page);
+        }
+        if n == 0 {
+            let over = support::browser()
+                .get(format!("{}/v1/sessions/{id}/events/stream", app.address))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(over.status(), 429, "a 41st stream of one person's, API or browser, is over the cap");
+            assert_eq!(error_type(&over.json().await.unwrap()), "rate_limit_error");
+        }
+    }
+    assert_eq!(streams.len(), 200);
+    let message = json!({ "events": [{ "type": "user.message", "content": [{ "type": "text", "text": "go" }] }] });
+    let (status, _, sent) = v1(&app, &owner, Method::POST, &format!("/v1/sessions/{id}/events"), Some(message)).await;
+    assert_eq!(status, 200, "{sent}");
+    let ended = futures::future::join_all(streams.into_iter().map(reaches_the_end)).await;
+    assert_eq!(ended.iter().filter(|e| **e).count(), 200, "every viewer saw the turn end");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1, "one upstream stream for 200 viewers");
+}

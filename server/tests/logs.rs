@@ -96,3 +96,34 @@ async fn no_log_line_holds_a_share_links_token() {
     assert!(logs.contains("no access rule for HEAD /api/shares/{token}/stream"), "the request was logged: {logs}");
     assert!(!logs.contains(&token), "a log line holds the share link's token: {logs}");
 }
+
+#[tokio::test]
+async fn no_log_line_holds_a_personal_access_token() {
+    logs();
+    let app = support::spawn_app(&[]).await;
+    let form = [("form[name]", "logged"), ("form[workspace]", "default"), ("form[viewer]", "on")];
+    let (status, made) = app.call("me/tokens/create", &form).await;
+    assert_eq!(status, 200, "{made}");
+    let token = made["secret"].as_str().unwrap().to_owned();
+    let unknown = format!("sbp_{}", "0badc0de".repeat(6));
+    let http = browser();
+    for (key, path) in [
+        (token.as_str(), "/v1/agents"),
+        (token.as_str(), "/v1/agents/agent_nope"),
+        (token.as_str(), "/v1/environments/env_1/work/poll"),
+        (unknown.as_str(), "/v1/agents"),
+    ] {
+        http.get(format!("{}{path}", app.address)).bearer_auth(key).send().await.unwrap();
+    }
+    // Refused for its role, and a write: both audited and logged where they fail.
+    http.post(format!("{}/v1/agents", app.address)).bearer_auth(&token).json(&json!({})).send().await.unwrap();
+    let (status, _) = app.call("me/tokens/revoke", &[("id", made["row"]["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+    http.get(format!("{}/v1/agents", app.address)).bearer_auth(&token).send().await.unwrap();
+
+    let logs = String::from_utf8(logs().lock().unwrap().clone()).unwrap();
+    for secret in [&token, &unknown] {
+        assert!(!logs.contains(secret.as_str()), "a log line holds a token: {logs}");
+    }
+    assert!(!logs.contains(&token[4..]), "a log line holds a token's secret part: {logs}");
+}

@@ -364,3 +364,21 @@ async fn a_replica_refuses_to_start_with_an_embedded_engine_on_postgresql() {
     assert!(said.contains("ANTHROPIC_API_KEY") && said.contains("standalone"), "{said}");
     assert!(!said.contains(&database_url), "the URL (it may hold a password) is not repeated: {said}");
 }
+
+#[tokio::test]
+async fn a_token_revoked_on_one_replica_is_refused_on_the_other_within_a_second() {
+    let cluster = Cluster::new().await;
+    let (a, b) = (cluster.replica(&[]).await, cluster.replica(&[]).await);
+    let form = [("form[name]", "ci"), ("form[workspace]", "default"), ("form[viewer]", "on")];
+    let (status, made) = a.app.call("me/tokens/create", &form).await;
+    assert_eq!(status, 200, "{made}");
+    let (id, token) = (made["row"]["id"].as_str().unwrap(), made["secret"].as_str().unwrap());
+    let list = |app: &TestApp| browser().get(format!("{}/v1/agents", app.address)).bearer_auth(token).send();
+    assert_eq!(list(&b.app).await.unwrap().status(), 200, "a token made on A works on B");
+    let (status, _) = a.app.call("me/tokens/revoke", &[("id", id)]).await;
+    assert_eq!(status, 200);
+    let revoked = Instant::now();
+    within(1, "B refuses the revoked token", async || (list(&b.app).await.unwrap().status() == 401).then_some(()))
+        .await;
+    assert!(revoked.elapsed() < Duration::from_secs(1));
+}
