@@ -85,11 +85,17 @@ impl Viewer {
     /// A viewer of Switchboard's hub (`hub`) or of the engine's own stream. Both ask for the
     /// previews of messages, as the console does.
     pub async fn open(http: &reqwest::Client, url: &str, hub: bool) -> Self {
+        Self::open_with(http, url, hub, super::ENGINE_KEY).await
+    }
+
+    /// A viewer of an API stream (`hub` false) with `key`: the engine's with its key, or
+    /// Switchboard's own API (`/v1/…`) with a personal access token.
+    pub async fn open_with(http: &reqwest::Client, url: &str, hub: bool, key: &str) -> Self {
         let mut request = http.get(url);
         if !hub {
             request = request
                 .query(&[("event_deltas[]", "agent.message")])
-                .header("x-api-key", super::ENGINE_KEY)
+                .header("x-api-key", key)
                 .header("anthropic-version", protocol::ANTHROPIC_VERSION)
                 .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
         }
