@@ -39,6 +39,7 @@ use pages::{
     account::{Login, Setup},
     agents::{AgentDetail, AgentEdit, AgentList, AgentNew},
     deployments::{DeploymentDetail, DeploymentList, DeploymentNew},
+    device::DeviceLogin,
     environments::{EnvironmentDetail, EnvironmentList, EnvironmentNew},
     files::FileList,
     imports::{ImportDetail, ImportList, ImportPresent},
@@ -147,6 +148,8 @@ pub fn App() -> impl IntoView {
                         // The one-time link a Slack user is shown on their first press (server/src/slack).
                         <Route path=(StaticSegment("slack"), StaticSegment("link")) view={Lazy::<SlackLinkPage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("account") view={Lazy::<AccountPage>::new()} ssr=SsrMode::Async />
+                        // A terminal's `switchboard login`, approved (server/src/access/device_login.rs).
+                        <Route path=StaticSegment("device") view={Lazy::<DevicePage>::new()} ssr=SsrMode::Async />
                         <Route path=StaticSegment("login") view=Login ssr=SsrMode::Async />
                         <Route path=StaticSegment("setup") view=Setup />
                     </Routes>
@@ -211,6 +214,7 @@ lazy_pages! {
     AuditPage => Audit,
     UsersPage => Users,
     AccountPage => YourAccount,
+    DevicePage => DeviceLogin,
     SlackLinkPage => SlackLink,
 }
 

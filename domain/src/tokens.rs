@@ -128,12 +128,65 @@ pub struct MadeToken {
     pub secret: String,
 }
 
+/// A terminal's `switchboard login` waiting on the console's /device page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRequest {
+    /// `BDFG-HJKL`.
+    pub user_code: String,
+    /// What the terminal calls itself (its host name).
+    pub client_name: String,
+    /// RFC 3339, UTC: the code stops working then.
+    pub expires_at: String,
+}
+
+/// The /device page's form: the code, and for an approval the token's workspace and roles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceForm {
+    pub code: String,
+    /// `approve` or `deny`: the button pressed.
+    pub decision: String,
+    #[serde(default)]
+    pub workspace: String,
+    #[serde(default)]
+    pub viewer: Option<String>,
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub approver: Option<String>,
+    #[serde(default)]
+    pub admin: Option<String>,
+}
+
+impl DeviceForm {
+    /// The approval asked for (workspace, roles: at least one), or `None` for a denial.
+    pub fn approval(&self) -> Result<Option<(String, Vec<Role>)>, BadInput> {
+        if self.decision != "approve" {
+            return Ok(None);
+        }
+        let ticked = TokenForm {
+            viewer: self.viewer.clone(),
+            operator: self.operator.clone(),
+            approver: self.approver.clone(),
+            admin: self.admin.clone(),
+            ..TokenForm::default()
+        }
+        .roles();
+        if ticked.is_empty() {
+            return Err(BadInput::new("roles", "Tick at least one role for the terminal's token."));
+        }
+        let workspace = self.workspace.trim();
+        let workspace = if workspace.is_empty() { crate::workspaces::DEFAULT_ID } else { workspace };
+        Ok(Some((workspace.to_owned(), ticked)))
+    }
+}
+
 /// Server side: the token store's trait, reached by the Account page's server functions.
 #[cfg(feature = "server")]
 pub mod server {
     use std::sync::Arc;
 
-    use super::{MadeToken, NewToken, TokenRow};
+    use super::{DeviceRequest, MadeToken, NewToken, TokenRow};
+    use crate::auth::Role;
     use crate::{auth::Principal, error::AppError, upstream::client::BoxFuture};
 
     pub trait TokenStore: Send + Sync + 'static {
@@ -145,6 +198,16 @@ pub mod server {
         fn revoke(&self, by: Principal, id: String) -> BoxFuture<'_, Result<TokenRow, AppError>>;
         /// The longest life a token may have, in days (`SWITCHBOARD_API_TOKEN_MAX_DAYS`).
         fn max_days(&self) -> u32;
+        /// The terminal's sign-in with user code `code`, while it waits for a decision.
+        fn device_request(&self, code: String) -> BoxFuture<'_, Result<DeviceRequest, AppError>>;
+        /// Approves the sign-in (`Some`: the token's workspace and roles, which must be `by`'s
+        /// there) or denies it.
+        fn device_decide(
+            &self,
+            by: Principal,
+            code: String,
+            approval: Option<(String, Vec<Role>)>,
+        ) -> BoxFuture<'_, Result<(), AppError>>;
     }
 
     #[derive(Clone)]

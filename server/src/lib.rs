@@ -15,12 +15,14 @@
 //! - [`audit`]: the append-only log every feature writes to;
 //! - [`upstream`]: the client of Anthropic's API or the embedded engine;
 //! - [`settings`]: what the environment says, read once at start;
+//! - [`cli`]: `switchboard login` and `logout`, a terminal's token through the device grant;
 //! - [`support`]: helpers every room uses (the database, keys, the client's address, outbound
 //!   destinations).
 
 pub mod access;
 pub mod approvals;
 pub mod audit;
+pub mod cli;
 pub mod gateway;
 pub mod notify;
 pub mod records;

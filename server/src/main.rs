@@ -31,11 +31,14 @@ async fn main() -> std::process::ExitCode {
             }
             return engine::worker::main(&args[1..]).await;
         }
+        // A terminal's own token, approved on the console (server/src/cli.rs).
+        Some("login") => return server::cli::login(&args[1..]).await,
+        Some("logout") => return server::cli::logout().await,
         // A Messages-compatible server answering from a script, for tests and demos without a key.
         Some("messages-test-server") => return engine::model::test_server::main(&args[1..]).await,
         Some(other) if other != "serve" => {
             eprintln!(
-                "usage: switchboard            serve the console\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard engine environment-key --list ENV_ID | --revoke KEY_ID   list its keys, or revoke one\n       switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]   run a self-hosted environment's tools\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
+                "usage: switchboard            serve the console\n       switchboard login --url URL [--name NAME]   a token for this terminal, approved on the console's /device page\n       switchboard logout   revoke that token\n       switchboard engine --listen 127.0.0.1:PORT   serve only the embedded engine\n       switchboard engine environment-key ENV_ID   issue a key for a self-hosted environment\n       switchboard engine environment-key --list ENV_ID | --revoke KEY_ID   list its keys, or revoke one\n       switchboard worker --environment ENV_ID [--base-url URL] [--concurrency N]   run a self-hosted environment's tools\n       switchboard messages-test-server [--listen ADDR] [--script FILE.json]   a scripted Messages API"
             );
             return std::process::ExitCode::from(2);
         }

@@ -181,6 +181,9 @@ pub struct AccessSettings {
     /// `SWITCHBOARD_API_TOKEN_MAX_DAYS`: the longest life a personal access token may be given
     /// (default 90; a new one gets 30 unless its owner chooses).
     pub api_token_max_days: u32,
+    /// `SWITCHBOARD_CLI_TOKEN_HOURS`: the life of the token `switchboard login` gets (default 12;
+    /// no refresh: log in again).
+    pub cli_token_hours: u32,
     /// `SWITCHBOARD_MAX_BODY_BYTES`: the largest request body outside file uploads (default 4 MiB).
     pub max_body_bytes: usize,
     /// `SWITCHBOARD_STREAMS_PER_PERSON` (default 40) and `SWITCHBOARD_REQUESTS_PER_MINUTE`
@@ -523,6 +526,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
                 " of days, e.g. 365",
             )? as u32,
             api_token_max_days: self.at_most("SWITCHBOARD_API_TOKEN_MAX_DAYS", 90, 3650, " of days, e.g. 90")? as u32,
+            cli_token_hours: self.at_most("SWITCHBOARD_CLI_TOKEN_HOURS", 12, 24 * 90, " of hours, e.g. 12")? as u32,
             max_body_bytes: self
                 .count("SWITCHBOARD_MAX_BODY_BYTES", 4 * 1024 * 1024, " of bytes, e.g. 4194304 for 4 MiB")?
                 .min(usize::MAX as u64) as usize,

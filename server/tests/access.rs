@@ -54,6 +54,11 @@ fn designed(method: &str, path: &str) -> Option<Needs> {
         ("GET", "/api/me/tokens") => Viewer,
         ("POST", "/api/me/tokens/create" | "/api/me/tokens/revoke") => Viewer,
         ("GET", "/api/tokens/all") => Admin,
+        // `switchboard login`: the terminal's endpoints take its codes and its token as their
+        // credentials; the /device page's, anyone signed in (for their own token; tests/gateway.rs).
+        ("POST", "/auth/device/code" | "/auth/device/token" | "/auth/token/revoke") => Anyone,
+        ("GET", "/api/device/request") => Viewer,
+        ("POST", "/api/device/decide") => Viewer,
         // The navigation's workspace switch, and where the person is: every role (the switch
         // checks the person's roles in the workspace chosen; tests/workspaces.rs).
         ("POST", "/auth/workspace") => Viewer,

@@ -451,3 +451,156 @@ async fn a_hundred_sdk_streams_and_a_hundred_browsers_hold_one_upstream_stream()
     assert_eq!(ended.iter().filter(|e| **e).count(), 200, "every viewer saw the turn end");
     assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1, "one upstream stream for 200 viewers");
 }
+
+/// Reads `pipe` line by line into `into` in the background.
+fn collect(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use tokio::io::AsyncBufReadExt;
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let into = text.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(pipe).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut text = into.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    text
+}
+
+/// `switchboard <args>` with its configuration in `config`: the process and its stdout and stderr.
+fn cli(
+    args: &[&str],
+    config: &std::path::Path,
+) -> (tokio::process::Child, std::sync::Arc<std::sync::Mutex<String>>, std::sync::Arc<std::sync::Mutex<String>>) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("SWITCHBOARD_CONFIG_DIR", config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    (child, stdout, stderr)
+}
+
+#[tokio::test]
+async fn switchboard_login_gets_a_token_approved_on_the_console_and_logout_ends_it() {
+    let app = spawn_app(&[]).await;
+    let config = support::TempDir::new();
+    let folder = config.0.join("switchboard");
+    let (mut login, stdout, stderr) = cli(&["login", "--url", &app.address, "--name", "ada-laptop"], &folder);
+    let mut code = None;
+    for _ in 0..100 {
+        code = stderr.lock().unwrap().split("the code ").nth(1).map(|rest| rest[..9].to_owned());
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let code = code.unwrap_or_else(|| panic!("no code shown: {}", stderr.lock().unwrap()));
+    assert!(
+        stderr.lock().unwrap().contains(&format!("{}/device?code={code}", app.address)),
+        "{}",
+        stderr.lock().unwrap()
+    );
+
+    // The /device page's request: who asks. A viewer may approve only with roles they hold.
+    let (status, waiting) = app.read("device/request", &[("code", &code.to_lowercase())]).await;
+    assert_eq!((status, waiting["client_name"].as_str()), (200, Some("ada-laptop")), "{waiting}");
+    let vic = app.client_as("vic", &["viewer"]).await;
+    let approve = |roles: &'static [&'static str]| {
+        let mut form =
+            vec![("form[code]".to_owned(), code.clone()), ("form[decision]".to_owned(), "approve".to_owned())];
+        form.push(("form[workspace]".to_owned(), "default".to_owned()));
+        form.extend(roles.iter().map(|r| (format!("form[{r}]"), "on".to_owned())));
+        form
+    };
+    let refused: Value = vic
+        .post(format!("{}/api/device/decide", app.address))
+        .form(&approve(&["viewer", "admin"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["field"], "roles", "{refused}");
+    let approved = app
+        .client
+        .post(format!("{}/api/device/decide", app.address))
+        .form(&approve(&["viewer", "operator"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+
+    let status = tokio::time::timeout(Duration::from_secs(30), login.wait()).await.expect("login ends").unwrap();
+    assert!(status.success(), "{}", stderr.lock().unwrap());
+    let printed = stdout.lock().unwrap().clone();
+    assert!(printed.contains(&format!("export ANTHROPIC_BASE_URL={}\n", app.address)), "{printed}");
+    assert!(
+        printed.contains(&format!("export ANTHROPIC_API_KEY=\"$(cat {})\"", folder.join("token").display())),
+        "{printed}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let token = std::fs::read_to_string(folder.join("token")).unwrap();
+    assert!(!printed.contains(&token), "the token is read from its file, never printed");
+    assert_eq!(std::fs::metadata(folder.join("token")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+    let agent = Some(scripted_agent("From a terminal", json!([[{ "text": "hi" }]])));
+    assert_eq!(
+        v1(&app, &token, Method::POST, "/v1/agents", agent).await.0,
+        200,
+        "the token acts with the roles approved"
+    );
+    let (_, mine) = app.read("me/tokens", &[]).await;
+    assert_eq!(mine[0][0]["name"], "switchboard login on ada-laptop", "{mine}");
+    let (status, _) = app.read("device/request", &[("code", &code)]).await;
+    assert_eq!(status, 404, "a code is used once");
+
+    let (mut logout, _, said) = cli(&["logout"], &folder);
+    assert!(logout.wait().await.unwrap().success(), "{}", said.lock().unwrap());
+    assert!(!folder.join("token").exists());
+    assert_eq!(v1(&app, &token, Method::GET, "/v1/agents", None).await.0, 401, "logout revoked it");
+}
+
+#[tokio::test]
+async fn a_device_code_denied_unknown_or_polled_too_fast_gets_the_grants_own_errors() {
+    let app = spawn_app(&[]).await;
+    let http = support::browser();
+    let poll = async |device_code: &str| -> Value {
+        let form = [("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", device_code)];
+        http.post(format!("{}/auth/device/token", app.address)).form(&form).send().await.unwrap().json().await.unwrap()
+    };
+    let started: Value = http
+        .post(format!("{}/auth/device/code", app.address))
+        .form(&[("name", "ci")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (device_code, user_code) = (started["device_code"].as_str().unwrap(), started["user_code"].as_str().unwrap());
+    assert_eq!((started["interval"].as_i64(), started["expires_in"].as_i64()), (Some(5), Some(600)), "{started}");
+    assert_eq!(poll(device_code).await["error"], "authorization_pending");
+    assert_eq!(poll(device_code).await["error"], "slow_down", "a poll within the interval");
+    assert_eq!(poll("0".repeat(64).as_str()).await["error"], "invalid_grant");
+    let form = [("form[code]", user_code), ("form[decision]", "deny")];
+    let (status, denied) = app.call("device/decide", &form).await;
+    assert_eq!((status, denied.as_bool()), (200, Some(false)));
+    assert_eq!(poll(device_code).await["error"], "access_denied");
+    let wrong: Value = http
+        .post(format!("{}/auth/device/token", app.address))
+        .form(&[("grant_type", "password"), ("device_code", device_code)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong["error"], "unsupported_grant_type");
+}

@@ -51,6 +51,31 @@ pub async fn revoke_token(id: String) -> Result<TokenRow, AppError> {
     Ok(revoked)
 }
 
+/// The terminal's `switchboard login` waiting with user code `code`.
+#[access(Viewer)]
+#[server(endpoint = "device/request", input = GetUrl, output = JsonResponse)]
+pub async fn waiting_device(code: String) -> Result<DeviceRequest, AppError> {
+    crate::auth::store::signed_in()?;
+    server::tokens()?.0.device_request(code).await
+}
+
+/// Approves a terminal's sign-in with a workspace and roles (its token is made when the terminal
+/// takes it), or denies it.
+#[access(Viewer)]
+#[server(endpoint = "device/decide", output = JsonResponse)]
+pub async fn decide_device(form: DeviceForm) -> Result<bool, AppError> {
+    let principal = crate::auth::store::signed_in()?;
+    let approval = form.approval()?;
+    let approved = approval.is_some();
+    crate::auth::store::note(serde_json::json!({
+        "code": form.code, "approved": approved,
+        "workspace": approval.as_ref().map(|(w, _)| w.clone()),
+        "roles": approval.as_ref().map(|(_, r)| crate::auth::roles_text(r)),
+    }));
+    server::tokens()?.0.device_decide(principal, form.code, approval).await?;
+    Ok(approved)
+}
+
 #[cfg(feature = "ssr")]
 pub mod server {
     pub use domain::tokens::server::*;

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api_tokens;
 pub mod audit;
 pub mod deployments;
+pub mod device;
 pub mod environments;
 pub mod files;
 pub mod imports;

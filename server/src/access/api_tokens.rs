@@ -59,7 +59,7 @@ pub struct NewTokenRow<'a> {
 
 /// The tokens' rows, and the check of a presented token.
 pub struct ApiTokens {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
     accounts: Arc<Accounts>,
     /// When each token's `last_used_at` was last written here: at most once a minute per token,
     /// so that a busy CI job does not write on every call.
@@ -117,7 +117,7 @@ impl ApiTokens {
         Self { pool, accounts, noted: Mutex::default() }
     }
 
-    pub async fn insert(&self, token: NewTokenRow<'_>) -> Result<(), StoreError> {
+    async fn insert(&self, token: NewTokenRow<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, workspace, roles, token_hash, hint, created_at, expires_at, expires_unix)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -135,6 +135,45 @@ impl ApiTokens {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// A new token for `owner`, living `life`: its row and its secret (shown once, never kept).
+    pub async fn issue(
+        &self,
+        owner: &Principal,
+        (name, workspace, roles): (&str, &str, &[Role]),
+        life: time::Duration,
+    ) -> Result<(TokenRow, String), StoreError> {
+        let secret = new_secret();
+        let now = time::OffsetDateTime::now_utc();
+        let expires = now + life;
+        let row = TokenRow {
+            id: format!("tok_{}", crate::support::random_hex::<8>()),
+            name: name.to_owned(),
+            owner: owner.username.clone(),
+            workspace: workspace.to_owned(),
+            roles: roles.to_vec(),
+            hint: format!("{}…", &secret[..PREFIX.len() + 4]),
+            created_at: domain::format::rfc3339(now),
+            expires_at: domain::format::rfc3339(expires),
+            last_used_at: None,
+            revoked_at: None,
+            revoked_by: None,
+        };
+        self.insert(NewTokenRow {
+            id: &row.id,
+            user_id: owner.user_id,
+            name: &row.name,
+            workspace: &row.workspace,
+            roles: &row.roles,
+            token_hash: &hash_of(&secret),
+            hint: &row.hint,
+            created_at: &row.created_at,
+            expires_at: &row.expires_at,
+            expires_unix: expires.unix_timestamp(),
+        })
+        .await?;
+        Ok((row, secret))
     }
 
     /// The owner's tokens (`Some`) or everyone's, newest first, with the owner's id.

@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod api_tokens;
 mod authn;
 pub mod body_limit;
+pub mod device_login;
 mod devices;
 pub(crate) mod forms;
 mod headers;
@@ -97,6 +98,10 @@ pub struct Access {
     pub accounts: Arc<Accounts>,
     /// Personal access tokens, which programs call `/v1/…` with (`crate::gateway`).
     pub tokens: Arc<api_tokens::ApiTokens>,
+    /// The life of a token `switchboard login` gets, in hours (`SWITCHBOARD_CLI_TOKEN_HOURS`).
+    pub cli_token_hours: u32,
+    /// `SWITCHBOARD_PUBLIC_URL`: where the device sign-in's page is, for a terminal.
+    pub public_url: Option<String>,
     pub audit: Arc<AuditLog>,
     /// Each person's and address's requests and streams.
     pub limits: Arc<PersonLimits>,
@@ -352,6 +357,10 @@ where
         // matched against the sign-in this browser's session started.
         Route::new(Method::GET, "/auth/oidc/start", Public, get(oidc::start)),
         Route::new(Method::GET, "/auth/oidc/callback", Public, get(oidc::callback)),
+        // `switchboard login` (device_login.rs): the codes and the token are the credentials.
+        Route::new(Method::POST, "/auth/device/code", Public, post(device_login::code).layer(form_body())),
+        Route::new(Method::POST, "/auth/device/token", Public, post(device_login::token).layer(form_body())),
+        Route::new(Method::POST, "/auth/token/revoke", Public, post(device_login::revoke)),
         // A signed-in person's own password, with the current one (forms.rs).
         Route::new(Method::POST, "/auth/password", Needs(Viewer), post(change_password).layer(form_body())),
     ]

@@ -549,6 +549,8 @@ async fn open_access(
     };
     Ok(Arc::new(Access {
         tokens: Arc::new(access::api_tokens::ApiTokens::new(pool.clone(), accounts.clone())),
+        cli_token_hours: settings.access.cli_token_hours,
+        public_url: settings.notify.public_url.clone(),
         accounts,
         audit: Arc::new(
             AuditLog::new(pool).sealed_with(settings.secret_key.as_ref().map(crate::settings::SecretKey::audit_key)),
