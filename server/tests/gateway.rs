@@ -604,3 +604,36 @@ async fn a_device_code_denied_unknown_or_polled_too_fast_gets_the_grants_own_err
         .unwrap();
     assert_eq!(wrong["error"], "unsupported_grant_type");
 }
+
+/// A session of a scripted agent playing `turns`, made through the API with `token`.
+async fn session_through_api(app: &TestApp, token: &str, turns: Value) -> String {
+    let (status, _, agent) =
+        v1(app, token, Method::POST, "/v1/agents", Some(scripted_agent("Via the API", turns))).await;
+    assert_eq!(status, 200, "{agent}");
+    let environment = json!({ "name": "api", "config": { "type": "cloud", "networking": { "type": "limited" } } });
+    let (_, _, environment) = v1(app, token, Method::POST, "/v1/environments", Some(environment)).await;
+    let body = json!({ "agent": agent["id"], "environment_id": environment["id"] });
+    let (status, _, session) = v1(app, token, Method::POST, "/v1/sessions", Some(body)).await;
+    assert_eq!(status, 200, "{session}");
+    session["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_open_stream_ends_when_its_token_is_revoked() {
+    let app = spawn_app(&[]).await;
+    let token = make_token(&app, &app.client, "watcher", &["viewer", "operator"]).await;
+    let session = session_through_api(&app, &token, json!([[{ "text": "hi" }]])).await;
+    let mut stream = support::browser()
+        .get(format!("{}/v1/sessions/{session}/events/stream", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let (_, mine) = app.read("me/tokens", &[]).await;
+    let (status, _) = app.call("me/tokens/revoke", &[("id", mine[0][0]["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+    let ended =
+        tokio::time::timeout(Duration::from_secs(15), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    assert!(ended.is_ok(), "the stream outlived its token by more than 15 s");
+}

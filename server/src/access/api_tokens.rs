@@ -265,16 +265,20 @@ impl ApiTokens {
         Some((Principal::from(account), disabled))
     }
 
-    /// Whether token `id` still stands (for an open stream's checks).
+    /// Whether token `id` still stands, and its owner is enabled (for an open stream's checks).
     pub async fn still_valid(&self, id: &str) -> bool {
-        let row = sqlx::query("SELECT revoked_at, expires_unix FROM api_tokens WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await;
+        let row = sqlx::query(
+            "SELECT t.revoked_at, t.expires_unix, u.disabled FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+             WHERE t.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await;
         match row {
             Ok(Some(row)) => {
                 row.try_get::<Option<String>, _>("revoked_at").ok().flatten().is_none()
                     && row.try_get::<i64, _>("expires_unix").is_ok_and(|at| at > now_unix())
+                    && row.try_get::<Option<i64>, _>("disabled").ok().flatten() == Some(0)
             }
             Ok(None) => false,
             // A database that cannot be read does not end the stream.

@@ -3,7 +3,7 @@
 //! are Switchboard's own (`domain::sse`); a program gets the API's: each event named by its type
 //! with its JSON as the upstream sent it, no sequence numbers, previews only of the kinds it asked
 //! for (`event_deltas[]`), live only, as the API's stream is. The stream ends when the token is
-//! revoked or expires (checked every [`CHECK_EVERY`]).
+//! revoked or expires, or its owner is disabled (checked every [`CHECK_EVERY`]).
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
