@@ -137,6 +137,8 @@ pub struct DeviceRequest {
     pub client_name: String,
     /// RFC 3339, UTC: the code stops working then.
     pub expires_at: String,
+    /// How long the terminal's token will work, in hours (`SWITCHBOARD_CLI_TOKEN_HOURS`).
+    pub token_hours: u32,
 }
 
 /// The /device page's form: the code, and for an approval the token's workspace and roles.

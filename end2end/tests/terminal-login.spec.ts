@@ -16,7 +16,8 @@ function run(args: string[], config: string) {
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk) => (out.stdout += chunk));
   child.stderr.on('data', (chunk) => (out.stderr += chunk));
-  const ended = new Promise<number | null>((done) => child.on('exit', done));
+  // 'close', not 'exit': its output has been read whole by then.
+  const ended = new Promise<number | null>((done) => child.on('close', done));
   return { child, out, ended };
 }
 

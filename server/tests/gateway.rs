@@ -452,12 +452,15 @@ async fn a_hundred_sdk_streams_and_a_hundred_browsers_hold_one_upstream_stream()
     assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1, "one upstream stream for 200 viewers");
 }
 
-/// Reads `pipe` line by line into `into` in the background.
-fn collect(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> std::sync::Arc<std::sync::Mutex<String>> {
+/// What a child process wrote to one of its pipes, read in the background: the text so far, and
+/// the reader, which ends once the pipe has been read to its end.
+type Output = (std::sync::Arc<std::sync::Mutex<String>>, tokio::task::JoinHandle<()>);
+
+fn collect(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Output {
     use tokio::io::AsyncBufReadExt;
     let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let into = text.clone();
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             let mut text = into.lock().unwrap();
@@ -465,14 +468,11 @@ fn collect(pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> std::syn
             text.push('\n');
         }
     });
-    text
+    (text, reader)
 }
 
 /// `switchboard <args>` with its configuration in `config`: the process and its stdout and stderr.
-fn cli(
-    args: &[&str],
-    config: &std::path::Path,
-) -> (tokio::process::Child, std::sync::Arc<std::sync::Mutex<String>>, std::sync::Arc<std::sync::Mutex<String>>) {
+fn cli(args: &[&str], config: &std::path::Path) -> (tokio::process::Child, Output, Output) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env("SWITCHBOARD_CONFIG_DIR", config)
@@ -486,30 +486,39 @@ fn cli(
     (child, stdout, stderr)
 }
 
+/// Waits for `child` to end and its output to be read whole: whether it succeeded, and its
+/// stdout and stderr.
+async fn finished(mut child: tokio::process::Child, stdout: Output, stderr: Output) -> (bool, String, String) {
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("it ends").unwrap();
+    for reader in [stdout.1, stderr.1] {
+        tokio::time::timeout(Duration::from_secs(10), reader).await.expect("its output is read").unwrap();
+    }
+    let text = |output: std::sync::Arc<std::sync::Mutex<String>>| output.lock().unwrap().clone();
+    (status.success(), text(stdout.0), text(stderr.0))
+}
+
 #[tokio::test]
 async fn switchboard_login_gets_a_token_approved_on_the_console_and_logout_ends_it() {
     let app = spawn_app(&[]).await;
     let config = support::TempDir::new();
     let folder = config.0.join("switchboard");
-    let (mut login, stdout, stderr) = cli(&["login", "--url", &app.address, "--name", "ada-laptop"], &folder);
+    let (login, stdout, stderr) = cli(&["login", "--url", &app.address, "--name", "ada-laptop"], &folder);
     let mut code = None;
     for _ in 0..100 {
-        code = stderr.lock().unwrap().split("the code ").nth(1).map(|rest| rest[..9].to_owned());
+        code = stderr.0.lock().unwrap().split("the code ").nth(1).map(|rest| rest[..9].to_owned());
         if code.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let code = code.unwrap_or_else(|| panic!("no code shown: {}", stderr.lock().unwrap()));
-    assert!(
-        stderr.lock().unwrap().contains(&format!("{}/device?code={code}", app.address)),
-        "{}",
-        stderr.lock().unwrap()
-    );
+    let code = code.unwrap_or_else(|| panic!("no code shown: {}", stderr.0.lock().unwrap()));
+    let shown = stderr.0.lock().unwrap().clone();
+    assert!(shown.contains(&format!("{}/device?code={code}", app.address)), "{shown}");
 
     // The /device page's request: who asks. A viewer may approve only with roles they hold.
     let (status, waiting) = app.read("device/request", &[("code", &code.to_lowercase())]).await;
     assert_eq!((status, waiting["client_name"].as_str()), (200, Some("ada-laptop")), "{waiting}");
+    assert_eq!(waiting["token_hours"], 12, "the page says how long the token will work");
     let vic = app.client_as("vic", &["viewer"]).await;
     let approve = |roles: &'static [&'static str]| {
         let mut form =
@@ -537,9 +546,8 @@ async fn switchboard_login_gets_a_token_approved_on_the_console_and_logout_ends_
         .unwrap();
     assert_eq!(approved.status(), 200);
 
-    let status = tokio::time::timeout(Duration::from_secs(30), login.wait()).await.expect("login ends").unwrap();
-    assert!(status.success(), "{}", stderr.lock().unwrap());
-    let printed = stdout.lock().unwrap().clone();
+    let (succeeded, printed, said) = finished(login, stdout, stderr).await;
+    assert!(succeeded, "{said}");
     assert!(printed.contains(&format!("export ANTHROPIC_BASE_URL={}\n", app.address)), "{printed}");
     assert!(
         printed.contains(&format!("export ANTHROPIC_API_KEY=\"$(cat {})\"", folder.join("token").display())),
@@ -561,8 +569,9 @@ async fn switchboard_login_gets_a_token_approved_on_the_console_and_logout_ends_
     let (status, _) = app.read("device/request", &[("code", &code)]).await;
     assert_eq!(status, 404, "a code is used once");
 
-    let (mut logout, _, said) = cli(&["logout"], &folder);
-    assert!(logout.wait().await.unwrap().success(), "{}", said.lock().unwrap());
+    let (logout, stdout, stderr) = cli(&["logout"], &folder);
+    let (succeeded, _, said) = finished(logout, stdout, stderr).await;
+    assert!(succeeded, "{said}");
     assert!(!folder.join("token").exists());
     assert_eq!(v1(&app, &token, Method::GET, "/v1/agents", None).await.0, 401, "logout revoked it");
 }

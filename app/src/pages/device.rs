@@ -94,7 +94,7 @@ fn Decide(waiting: DeviceRequest, decide: ServerAction<DecideDevice>) -> impl In
                     </label>
                 }).collect_view()}
             </fieldset>
-            <p class="muted">"The token works for 12 hours unless your admin set another life; run switchboard login again then."</p>
+            <p class="muted">{format!("The token works for {} hours; run switchboard login again then.", waiting.token_hours)}</p>
             <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Approve"</button>
         </ActionForm>
         <ActionForm action=decide attr:class="inline-form">

@@ -21,6 +21,8 @@ pub struct Tokens {
     pub tokens: Arc<ApiTokens>,
     pub workspaces: Arc<Workspaces>,
     pub max_days: u32,
+    /// The life of a `switchboard login` token, in hours (`SWITCHBOARD_CLI_TOKEN_HOURS`).
+    pub cli_token_hours: u32,
 }
 
 impl Tokens {
@@ -83,6 +85,7 @@ impl Tokens {
             user_code: shown(&login.user_code),
             client_name: login.client_name,
             expires_at: expires.unwrap_or_default(),
+            token_hours: self.cli_token_hours,
         })
     }
 

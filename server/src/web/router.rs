@@ -129,6 +129,7 @@ fn page_context(
         tokens: state.access.tokens.clone(),
         workspaces: state.workspaces.clone(),
         max_days: settings.access.api_token_max_days,
+        cli_token_hours: settings.access.cli_token_hours,
     }));
     let single_sign_on = domain::auth::store::SingleSignOn(state.access.oidc.as_ref().map(|o| o.settings.name.clone()));
     let registry = WorkspacesHandle(workspaces.clone());
