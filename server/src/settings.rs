@@ -936,6 +936,20 @@ mod tests {
     }
 
     #[test]
+    fn tokens_live_90_days_at_most_and_a_terminals_12_hours_unless_told() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.access.api_token_max_days, s.access.cli_token_hours), (90, 12));
+        let s = settings(&[("SWITCHBOARD_API_TOKEN_MAX_DAYS", "7"), ("SWITCHBOARD_CLI_TOKEN_HOURS", "1")]).unwrap();
+        assert_eq!((s.access.api_token_max_days, s.access.cli_token_hours), (7, 1));
+        for (name, most) in [("SWITCHBOARD_API_TOKEN_MAX_DAYS", 3650), ("SWITCHBOARD_CLI_TOKEN_HOURS", 2160)] {
+            let err = settings(&[(name, &(most + 1).to_string())]).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(&format!("more than {most}")), "{err}");
+            let err = settings(&[(name, "0")]).unwrap_err().to_string();
+            assert!(err.contains(name), "a token that lives no time is refused: {err}");
+        }
+    }
+
+    #[test]
     fn the_inbox_polls_every_two_seconds_unless_told_and_never_faster_than_four_times_a_second() {
         let s = settings(&[]).unwrap();
         assert_eq!(
