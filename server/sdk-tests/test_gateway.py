@@ -122,7 +122,7 @@ def test_refusals_are_the_sdks_own_typed_errors(switchboard):
     assert refused.value.response.headers.get("request-id"), "the SDK prints the request-id beside an error"
 
     with pytest.raises(anthropic.AuthenticationError):
-        switchboard.client("sk-ant-api03-not-a-switchboard-token").beta.agents.list()
+        switchboard.client("key-of-another-service").beta.agents.list()
 
     # Revoked on the Account page: the SDK's next call is refused.
     admin = switchboard.browser()

@@ -205,7 +205,7 @@ async fn a_viewers_token_is_refused_every_write_in_the_apis_words() {
     let anonymous = support::browser().get(format!("{}/v1/agents", app.address)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(error_type(&anonymous.json().await.unwrap()), "authentication_error");
-    let (status, _, key) = v1(&app, "sk-ant-api03-not-here", Method::GET, "/v1/agents", None).await;
+    let (status, _, key) = v1(&app, "key-of-another-service", Method::GET, "/v1/agents", None).await;
     assert_eq!((status, error_type(&key)), (401, "authentication_error"));
     assert!(key["error"]["message"].as_str().unwrap().contains("Account page"), "{key}");
     let cookie = app.client.get(format!("{}/v1/agents", app.address)).send().await.unwrap();
