@@ -41,16 +41,27 @@ pub struct TokenForm {
     pub days: String,
 }
 
+/// The roles whose checkboxes are ticked, in `Role::ALL`'s order (viewer, operator, approver,
+/// admin): the token form's and the /device page's.
+fn ticked(boxes: [&Option<String>; 4]) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .zip(boxes)
+        .filter(|(_, t)| t.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// A form's workspace, `default` when left empty.
+fn workspace_or_default(text: &str) -> String {
+    let workspace = text.trim();
+    if workspace.is_empty() { crate::workspaces::DEFAULT_ID } else { workspace }.to_owned()
+}
+
 impl TokenForm {
     /// The roles ticked.
     pub fn roles(&self) -> Vec<Role> {
-        let ticked = [&self.viewer, &self.operator, &self.approver, &self.admin];
-        Role::ALL
-            .into_iter()
-            .zip(ticked)
-            .filter(|(_, t)| t.as_deref().is_some_and(|v| !v.is_empty()))
-            .map(|(r, _)| r)
-            .collect()
+        ticked([&self.viewer, &self.operator, &self.approver, &self.admin])
     }
 
     /// The checked request: a name, roles (at least one), a life of 1 to `max_days` days.
@@ -78,9 +89,7 @@ impl TokenForm {
                 )
             })?,
         };
-        let workspace = self.workspace.trim();
-        let workspace = if workspace.is_empty() { crate::workspaces::DEFAULT_ID } else { workspace };
-        Ok(NewToken { name: name.to_owned(), workspace: workspace.to_owned(), roles, days })
+        Ok(NewToken { name: name.to_owned(), workspace: workspace_or_default(&self.workspace), roles, days })
     }
 }
 
@@ -165,20 +174,11 @@ impl DeviceForm {
         if self.decision != "approve" {
             return Ok(None);
         }
-        let ticked = TokenForm {
-            viewer: self.viewer.clone(),
-            operator: self.operator.clone(),
-            approver: self.approver.clone(),
-            admin: self.admin.clone(),
-            ..TokenForm::default()
-        }
-        .roles();
-        if ticked.is_empty() {
+        let roles = ticked([&self.viewer, &self.operator, &self.approver, &self.admin]);
+        if roles.is_empty() {
             return Err(BadInput::new("roles", "Tick at least one role for the terminal's token."));
         }
-        let workspace = self.workspace.trim();
-        let workspace = if workspace.is_empty() { crate::workspaces::DEFAULT_ID } else { workspace };
-        Ok(Some((workspace.to_owned(), ticked)))
+        Ok(Some((workspace_or_default(&self.workspace), roles)))
     }
 }
 

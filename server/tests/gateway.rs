@@ -96,13 +96,7 @@ async fn a_token_acts_as_its_owner_with_the_roles_it_was_given_and_is_audited_so
     assert_eq!((refusals[0]["outcome"].as_str(), refusals[0]["status"].as_u64()), (Some("refused"), Some(403)));
 
     // A session through the API, streamed from the hub in the API's own frames.
-    let environment = json!({ "name": "api env", "config": { "type": "cloud", "networking": { "type": "limited" } } });
-    let (status, _, environment) = v1(&app, &token, Method::POST, "/v1/environments", Some(environment)).await;
-    assert_eq!(status, 200, "{environment}");
-    let session = json!({ "agent": agent_id, "environment_id": environment["id"] });
-    let (status, _, session) = v1(&app, &token, Method::POST, "/v1/sessions", Some(session)).await;
-    assert_eq!(status, 200, "{session}");
-    let session_id = session["id"].as_str().unwrap().to_owned();
+    let session_id = session_of(&app, &token, &agent_id).await;
     let mut stream = support::browser()
         .get(format!("{}/v1/sessions/{session_id}/events/stream?event_deltas[]=agent.message", app.address))
         .bearer_auth(&token)
@@ -397,20 +391,7 @@ async fn a_hundred_sdk_streams_and_a_hundred_browsers_hold_one_upstream_stream()
     let app = support::anthropic_app(&upstream, KEY).await;
 
     let owner = make_token(&app, &app.client, "runner", &["viewer", "operator"]).await;
-    let (_, _, agent) = v1(
-        &app,
-        &owner,
-        Method::POST,
-        "/v1/agents",
-        Some(scripted_agent("Many eyes", json!([[{ "text": "Everyone sees this." }]]))),
-    )
-    .await;
-    let environment = json!({ "name": "streams", "config": { "type": "cloud", "networking": { "type": "limited" } } });
-    let (_, _, environment) = v1(&app, &owner, Method::POST, "/v1/environments", Some(environment)).await;
-    let session = json!({ "agent": agent["id"], "environment_id": environment["id"] });
-    let (status, _, session) = v1(&app, &owner, Method::POST, "/v1/sessions", Some(session)).await;
-    assert_eq!(status, 200, "{session}");
-    let id = session["id"].as_str().unwrap().to_owned();
+    let id = session_through_api(&app, &owner, json!([[{ "text": "Everyone sees this." }]])).await;
 
     // Five people, each with 20 programs' streams and 20 browsers' (the cap of 40 is per person,
     // browser and API together).
@@ -619,9 +600,15 @@ async fn session_through_api(app: &TestApp, token: &str, turns: Value) -> String
     let (status, _, agent) =
         v1(app, token, Method::POST, "/v1/agents", Some(scripted_agent("Via the API", turns))).await;
     assert_eq!(status, 200, "{agent}");
+    session_of(app, token, agent["id"].as_str().unwrap()).await
+}
+
+/// A session of `agent` in a new environment, made through the API with `token`.
+async fn session_of(app: &TestApp, token: &str, agent: &str) -> String {
     let environment = json!({ "name": "api", "config": { "type": "cloud", "networking": { "type": "limited" } } });
-    let (_, _, environment) = v1(app, token, Method::POST, "/v1/environments", Some(environment)).await;
-    let body = json!({ "agent": agent["id"], "environment_id": environment["id"] });
+    let (status, _, environment) = v1(app, token, Method::POST, "/v1/environments", Some(environment)).await;
+    assert_eq!(status, 200, "{environment}");
+    let body = json!({ "agent": agent, "environment_id": environment["id"] });
     let (status, _, session) = v1(app, token, Method::POST, "/v1/sessions", Some(body)).await;
     assert_eq!(status, 200, "{session}");
     session["id"].as_str().unwrap().to_owned()

@@ -58,35 +58,45 @@ pub fn ApiTokens() -> impl IntoView {
     }
 }
 
-/// The form: name, workspace, roles, life in days.
-fn token_form(create: ServerAction<CreateToken>) -> impl IntoView {
+/// What a token may do: its workspace (one the person may open) and its roles, as the token form
+/// and the /device page (`device.rs`) both ask it: `form[workspace]` and `form[<role>]`. `ticked`
+/// says which roles start ticked; `described` adds what each role allows.
+pub fn token_scope(legend: &'static str, ticked: fn(Role) -> bool, described: bool) -> impl IntoView {
     let place = use_context::<crate::me::Workspace>();
     let choices =
         move || place.and_then(|p| p.0.get()).and_then(Result::ok).map(|place| place.choices).unwrap_or_default();
     view! {
+        <label>"Workspace"
+            <select name="form[workspace]">
+                {move || {
+                    let list = choices();
+                    if list.is_empty() {
+                        view! { <option value="default">"default"</option> }.into_any()
+                    } else {
+                        list.into_iter().map(|c| view! { <option value=c.id.clone()>{c.name.clone()}</option> }).collect_view().into_any()
+                    }
+                }}
+            </select>
+        </label>
+        <fieldset>
+            <legend>{legend}</legend>
+            {Role::ALL.into_iter().map(|role| view! {
+                <label class="check">
+                    <input type="checkbox" name=format!("form[{}]", role.as_str()) value="on" checked=ticked(role) />
+                    {role.as_str()}
+                    {described.then(|| view! { " " <span class="muted">{format!(": {}", role.describe())}</span> })}
+                </label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+/// The form: name, workspace, roles, life in days.
+fn token_form(create: ServerAction<CreateToken>) -> impl IntoView {
+    view! {
         <ActionForm action=create attr:class="fields" attr:data-testid="token-form">
             <label>"Name" <input name="form[name]" required=true maxlength="80" placeholder="CI deploys" /></label>
-            <label>"Workspace"
-                <select name="form[workspace]">
-                    {move || {
-                        let list = choices();
-                        if list.is_empty() {
-                            view! { <option value="default">"default"</option> }.into_any()
-                        } else {
-                            list.into_iter().map(|c| view! { <option value=c.id.clone()>{c.name.clone()}</option> }).collect_view().into_any()
-                        }
-                    }}
-                </select>
-            </label>
-            <fieldset>
-                <legend>"Roles (some or all of yours in that workspace)"</legend>
-                {Role::ALL.into_iter().map(|role| view! {
-                    <label class="check">
-                        <input type="checkbox" name=format!("form[{}]", role.as_str()) value="on" checked=role == Role::Viewer />
-                        {role.as_str()} <span class="muted">{format!(": {}", role.describe())}</span>
-                    </label>
-                }).collect_view()}
-            </fieldset>
+            {token_scope("Roles (some or all of yours in that workspace)", |role| role == Role::Viewer, true)}
             <label>"Days until it stops working"
                 <input name="form[days]" type="number" min="1" inputmode="numeric" placeholder=DEFAULT_DAYS.to_string() />
             </label>

@@ -60,9 +60,6 @@ pub fn DeviceLogin() -> impl IntoView {
 /// The approval: the token's workspace and roles, and Approve or Deny.
 #[component]
 fn Decide(waiting: DeviceRequest, decide: ServerAction<DecideDevice>) -> impl IntoView {
-    let place = use_context::<crate::me::Workspace>();
-    let choices =
-        move || place.and_then(|p| p.0.get()).and_then(Result::ok).map(|place| place.choices).unwrap_or_default();
     let (approve_code, deny_code) = (waiting.user_code.clone(), waiting.user_code.clone());
     view! {
         <p data-testid="device-request">
@@ -73,27 +70,7 @@ fn Decide(waiting: DeviceRequest, decide: ServerAction<DecideDevice>) -> impl In
         <ActionForm action=decide attr:class="fields" attr:data-testid="device-approve">
             <input type="hidden" name="form[code]" value=approve_code />
             <input type="hidden" name="form[decision]" value="approve" />
-            <label>"Workspace"
-                <select name="form[workspace]">
-                    {move || {
-                        let list = choices();
-                        if list.is_empty() {
-                            view! { <option value="default">"default"</option> }.into_any()
-                        } else {
-                            list.into_iter().map(|c| view! { <option value=c.id.clone()>{c.name.clone()}</option> }).collect_view().into_any()
-                        }
-                    }}
-                </select>
-            </label>
-            <fieldset>
-                <legend>"The token's roles (some or all of yours in that workspace)"</legend>
-                {Role::ALL.into_iter().map(|role| view! {
-                    <label class="check">
-                        <input type="checkbox" name=format!("form[{}]", role.as_str()) value="on" checked=role != Role::Admin />
-                        {role.as_str()}
-                    </label>
-                }).collect_view()}
-            </fieldset>
+            {super::api_tokens::token_scope("The token's roles (some or all of yours in that workspace)", |role| role != Role::Admin, false)}
             <p class="muted">{format!("The token works for {} hours; run switchboard login again then.", waiting.token_hours)}</p>
             <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Approve"</button>
         </ActionForm>

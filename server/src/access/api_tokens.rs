@@ -15,7 +15,6 @@ use domain::{
     auth::{Principal, Role, parse_roles},
     tokens::{PREFIX, TokenRow},
 };
-use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
 use crate::{access::accounts::Accounts, support::StoreError};
@@ -44,7 +43,7 @@ impl TokenCaller {
 pub struct TokenRefused(pub String);
 
 /// A token as it is first written.
-pub struct NewTokenRow<'a> {
+struct NewTokenRow<'a> {
     pub id: &'a str,
     pub user_id: i64,
     pub name: &'a str,
@@ -89,9 +88,9 @@ fn row_of(row: &sqlx::any::AnyRow) -> Result<(TokenRow, i64, i64), sqlx::Error> 
     Ok((token, row.try_get("user_id")?, row.try_get("expires_unix")?))
 }
 
-/// The SHA-256 of a token's secret, in hex: what the store keeps.
+/// The SHA-256 of a token's secret (or a device code), in hex: what the store keeps.
 pub fn hash_of(secret: &str) -> String {
-    format!("{:x}", Sha256::digest(secret.as_bytes()))
+    crate::support::sha256_hex(secret)
 }
 
 /// A new secret: [`PREFIX`] and 24 random bytes in hex.
@@ -106,10 +105,6 @@ pub fn presented(headers: &axum::http::HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).or(bearer).map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl ApiTokens {
@@ -237,7 +232,7 @@ impl ApiTokens {
         if token.revoked_at.is_some() {
             return Err(refused("This token was revoked: make a new one on your Account page."));
         }
-        if expires_unix <= now_unix() {
+        if expires_unix <= crate::support::unix_now() {
             return Err(refused("This token has expired: make a new one on your Account page."));
         }
         let account = self.accounts.get(user_id).await.map_err(|_| refused(unknown))?;
@@ -277,7 +272,7 @@ impl ApiTokens {
         match row {
             Ok(Some(row)) => {
                 row.try_get::<Option<String>, _>("revoked_at").ok().flatten().is_none()
-                    && row.try_get::<i64, _>("expires_unix").is_ok_and(|at| at > now_unix())
+                    && row.try_get::<i64, _>("expires_unix").is_ok_and(|at| at > crate::support::unix_now())
                     && row.try_get::<Option<i64>, _>("disabled").ok().flatten() == Some(0)
             }
             Ok(None) => false,

@@ -70,9 +70,7 @@ impl LoginCheck {
     }
 }
 
-pub(super) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
+pub(super) use crate::support::unix_now;
 
 /// Puts the signed-in [`Principal`] on the request, when the login cookie names a login that
 /// still stands. A login past its absolute expiry, or of an account since disabled or given a new

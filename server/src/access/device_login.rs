@@ -22,7 +22,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use domain::auth::{Principal, parse_roles, roles_text};
+use domain::auth::{parse_roles, roles_text};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
@@ -98,7 +98,7 @@ impl ApiTokens {
     /// A new sign-in of the terminal `client_name`: its device code and user code.
     pub async fn device_start(&self, client_name: &str) -> Result<(String, String), StoreError> {
         let device_code = crate::support::random_hex::<32>();
-        let now = now_ms() / 1000;
+        let now = crate::support::unix_now();
         loop {
             let user_code: String = {
                 use rand::Rng;
@@ -156,7 +156,7 @@ impl ApiTokens {
         .bind(workspace)
         .bind(roles)
         .bind(typed(user_code))
-        .bind(now_ms() / 1000)
+        .bind(crate::support::unix_now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -309,7 +309,7 @@ async fn issue(access: &Access, device_code: &str, login: &DeviceLogin) -> Optio
     let name = format!("switchboard login on {}", login.client_name);
     let workspace = login.workspace.clone().unwrap_or_else(|| domain::workspaces::DEFAULT_ID.to_owned());
     let life = time::Duration::hours(i64::from(access.cli_token_hours));
-    match access.tokens.issue(&Principal { ..person }, (&name, &workspace, &roles), life).await {
+    match access.tokens.issue(&person, (&name, &workspace, &roles), life).await {
         Ok((row, secret)) => {
             if let Err(error) = access.tokens.device_token(device_code, &row.id).await {
                 tracing::warn!("the token of a device sign-in was not noted beside it: {error}");

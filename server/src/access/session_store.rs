@@ -10,7 +10,6 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -21,7 +20,7 @@ use tower_sessions::{
 /// What a session is stored under: the SHA-256, in hex, of its id's string form (the cookie's
 /// value).
 pub fn id_hash(id: &Id) -> String {
-    format!("{:x}", Sha256::digest(id.to_string().as_bytes()))
+    crate::support::sha256_hex(&id.to_string())
 }
 
 /// One stored session.
@@ -306,7 +305,13 @@ mod tests {
         assert!((loaded.expiry_date - ada.expiry_date).abs() < Duration::milliseconds(1));
         // Stored under the id's SHA-256, and the id is nowhere in the row.
         let cookie = ada.id.to_string();
-        assert_eq!(stored_hashes(&pool).await, [format!("{:x}", Sha256::digest(cookie.as_bytes()))]);
+        assert_eq!(
+            stored_hashes(&pool).await,
+            [{
+                use sha2::{Digest, Sha256};
+                format!("{:x}", Sha256::digest(cookie.as_bytes()))
+            }]
+        );
         let (hash, data): (String, String) =
             sqlx::query_as("SELECT id_hash, data FROM login_sessions").fetch_one(&pool).await.unwrap();
         assert!(hash != cookie && !data.contains(&cookie), "{hash} {data}");

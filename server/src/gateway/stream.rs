@@ -58,6 +58,13 @@ pub async fn serve(
     sse::response(while_token_stands(frames, tokens, caller))
 }
 
+/// An event's `type`, the rest of it skipped unread into a value.
+#[derive(serde::Deserialize)]
+struct Typed {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 /// The hub's frames in the API's words, for one program.
 struct Translate {
     /// The kinds of previews asked for.
@@ -86,7 +93,8 @@ impl Translate {
         let (_, name, data) = sse::parse(frame)?;
         match name.as_str() {
             frames::EVENT | frames::END => {
-                let kind = serde_json::from_str::<Value>(&data).ok()?.get("type")?.as_str()?.to_owned();
+                // Each program's stream reads every event: only its type, not a tree of the whole.
+                let Typed { kind } = serde_json::from_str(&data).ok()?;
                 Some(sse::render(None, &kind, &data))
             }
             frames::PREVIEW => {

@@ -47,7 +47,6 @@ use domain::{
 use futures::{Stream, StreamExt};
 use regex::Regex;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::share_rows::{LinkRow, NewLinkRow, ShareRows};
@@ -159,7 +158,7 @@ fn rfc3339_of_unix(unix: i64) -> String {
 
 /// The SHA-256 of a token, in hex: what the store keeps.
 fn hash_of(token: &str) -> String {
-    format!("{:x}", Sha256::digest(token.as_bytes()))
+    crate::support::sha256_hex(token)
 }
 
 /// Why a link does not open, in words for its audience.

@@ -46,6 +46,18 @@ pub fn random_hex<const N: usize>() -> String {
     hex(&bytes)
 }
 
+/// Seconds since the epoch, now.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The SHA-256 of `secret`, in lowercase hex: what a store keeps of a credential (a login's
+/// cookie, a share link's token, a personal access token, a device code), never the credential.
+pub fn sha256_hex(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(secret.as_bytes()))
+}
+
 /// Bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
