@@ -231,6 +231,22 @@ pub struct OidcSettings {
     /// Where the provider sends people after signing out there: `SWITCHBOARD_PUBLIC_URL` +
     /// `/login?error=signed_out` (register it as a post-logout redirect URI).
     pub post_logout_url: String,
+    /// Programs that call `/v1/…` with the provider's own tokens (`crate::access::service_callers`),
+    /// when `SWITCHBOARD_API_AUDIENCE` is set.
+    pub api: Option<ServiceCallerSettings>,
+}
+
+/// Service callers: CI jobs and other programs with a token of the provider's (client
+/// credentials) instead of a person's personal access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCallerSettings {
+    /// `SWITCHBOARD_API_AUDIENCE`: the `aud` a provider's token must name to be taken by `/v1/…`.
+    pub audience: String,
+    /// `SWITCHBOARD_API_WORKSPACE_CLAIM`: the claim naming the workspace a token acts in.
+    pub workspace_claim: Option<String>,
+    /// `SWITCHBOARD_API_CLIENT_WORKSPACES`: `client=workspace` pairs, comma-separated: the
+    /// workspace of a client's tokens that name none in the claim (else the default).
+    pub client_workspaces: Vec<(String, String)>,
 }
 
 /// A secret setting (the API key, the first admin's password): printing it shows only that it is
@@ -665,9 +681,13 @@ fn oidc_settings(
 ) -> Result<Option<OidcSettings>, SettingsError> {
     use domain::auth::Role;
     let error = |m: String| SettingsError::Oidc(m);
+    let api = service_caller_settings(get)?;
     let Some(issuer) = get("SWITCHBOARD_OIDC_ISSUER") else {
         if get("SWITCHBOARD_OIDC_CLIENT_ID").is_some() {
             return Err(error("SWITCHBOARD_OIDC_CLIENT_ID is set but SWITCHBOARD_OIDC_ISSUER is not; set the provider's issuer URL, e.g. https://accounts.example.com".into()));
+        }
+        if api.is_some() {
+            return Err(error("SWITCHBOARD_API_AUDIENCE is set but SWITCHBOARD_OIDC_ISSUER is not; service callers' tokens are checked against the single sign-on provider's keys, so set that up first".into()));
         }
         return Ok(None);
     };
@@ -726,7 +746,39 @@ fn oidc_settings(
         default_roles,
         redirect_url: format!("{public_url}/auth/oidc/callback"),
         post_logout_url: format!("{public_url}/login?error=signed_out"),
+        api,
     }))
+}
+
+/// `SWITCHBOARD_API_*`: service callers with the provider's tokens, when
+/// `SWITCHBOARD_API_AUDIENCE` is set (the workspace settings without it are a mistake).
+fn service_caller_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ServiceCallerSettings>, SettingsError> {
+    let error = |m: String| SettingsError::Oidc(m);
+    let workspace_claim = get("SWITCHBOARD_API_WORKSPACE_CLAIM").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    let mut client_workspaces = Vec::new();
+    for pair in
+        get("SWITCHBOARD_API_CLIENT_WORKSPACES").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty())
+    {
+        let parsed = pair
+            .split_once('=')
+            .map(|(client, workspace)| (client.trim(), workspace.trim()))
+            .filter(|(client, workspace)| !client.is_empty() && !workspace.is_empty() && !workspace.contains('='));
+        let Some((client, workspace)) = parsed else {
+            return Err(error(format!(
+                "SWITCHBOARD_API_CLIENT_WORKSPACES: {pair:?} is not client=workspace, e.g. ci-deployer=staging"
+            )));
+        };
+        client_workspaces.push((client.to_owned(), workspace.to_owned()));
+    }
+    let Some(audience) = get("SWITCHBOARD_API_AUDIENCE").map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()) else {
+        if workspace_claim.is_some() || !client_workspaces.is_empty() {
+            return Err(error("SWITCHBOARD_API_WORKSPACE_CLAIM or SWITCHBOARD_API_CLIENT_WORKSPACES is set but SWITCHBOARD_API_AUDIENCE is not; set the audience your provider puts in the tokens it gives Switchboard's API, e.g. https://switchboard.example.com/v1".into()));
+        }
+        return Ok(None);
+    };
+    Ok(Some(ServiceCallerSettings { audience, workspace_claim, client_workspaces }))
 }
 
 /// `SWITCHBOARD_SECRET_KEY`: the key the workspaces' keys are sealed with. Its `Debug` leaves it
@@ -836,6 +888,64 @@ mod tests {
         for wrong in ["not base64!", "c2hvcnQ=", &format!("{key}{key}")] {
             let error = settings(&[("SWITCHBOARD_SECRET_KEY", wrong)]).unwrap_err();
             assert!(error.to_string().contains("openssl rand -base64 32"), "{error}");
+        }
+    }
+
+    #[test]
+    fn service_callers_need_single_sign_on_and_an_audience() {
+        let sso = [
+            ("SWITCHBOARD_OIDC_ISSUER", "https://id.example.com"),
+            ("SWITCHBOARD_OIDC_CLIENT_ID", "switchboard"),
+            ("SWITCHBOARD_PUBLIC_URL", "https://sb.example.com"),
+            ("SWITCHBOARD_OIDC_ROLE_MAP", "ci=operator"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = sso.to_vec();
+            vars.extend_from_slice(extra);
+            settings(&vars)
+        };
+        assert_eq!(with(&[]).unwrap().access.oidc.unwrap().api, None, "no audience: no service callers");
+        let api = with(&[
+            ("SWITCHBOARD_API_AUDIENCE", " https://sb.example.com/v1 "),
+            ("SWITCHBOARD_API_WORKSPACE_CLAIM", "switchboard_workspace"),
+            ("SWITCHBOARD_API_CLIENT_WORKSPACES", "ci-deployer=staging, nightly = default"),
+        ])
+        .unwrap()
+        .access
+        .oidc
+        .unwrap()
+        .api
+        .unwrap();
+        assert_eq!(api.audience, "https://sb.example.com/v1");
+        assert_eq!(api.workspace_claim.as_deref(), Some("switchboard_workspace"));
+        assert_eq!(
+            api.client_workspaces,
+            [("ci-deployer".to_owned(), "staging".to_owned()), ("nightly".to_owned(), "default".to_owned())]
+        );
+
+        // An audience without a provider, or a workspace setting without an audience: refused, with
+        // what to set.
+        let err = settings(&[("SWITCHBOARD_API_AUDIENCE", "https://sb.example.com/v1")]).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_OIDC_ISSUER"), "{err}");
+        for setting in [
+            ("SWITCHBOARD_API_WORKSPACE_CLAIM", "switchboard_workspace"),
+            ("SWITCHBOARD_API_CLIENT_WORKSPACES", "ci-deployer=staging"),
+        ] {
+            let err = with(&[setting]).unwrap_err().to_string();
+            assert!(err.contains("SWITCHBOARD_API_AUDIENCE"), "{err}");
+        }
+        for pair in ["ci-deployer", "=staging", "ci=", "a=b=c"] {
+            let err = settings(&[
+                ("SWITCHBOARD_OIDC_ISSUER", "https://id.example.com"),
+                ("SWITCHBOARD_OIDC_CLIENT_ID", "switchboard"),
+                ("SWITCHBOARD_PUBLIC_URL", "https://sb.example.com"),
+                ("SWITCHBOARD_OIDC_ROLE_MAP", "ci=operator"),
+                ("SWITCHBOARD_API_AUDIENCE", "https://sb.example.com/v1"),
+                ("SWITCHBOARD_API_CLIENT_WORKSPACES", pair),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("is not client=workspace"), "{pair}: {err}");
         }
     }
 

@@ -17,6 +17,7 @@ mod pages;
 mod policies;
 mod replicas;
 mod schema;
+mod service_callers;
 mod shares;
 mod slack;
 mod sso;

@@ -50,16 +50,7 @@ async fn provider() -> Arc<Provider> {
 }
 
 async fn discovery(State(provider): State<Arc<Provider>>) -> Json<Value> {
-    let issuer = &provider.issuer;
-    Json(json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["HS256"],
-    }))
+    Json(support::discovery_document(&provider.issuer, &["HS256"]))
 }
 
 async fn token(State(provider): State<Arc<Provider>>, Form(form): Form<HashMap<String, String>>) -> Json<Value> {

@@ -354,6 +354,11 @@ impl Accounts {
         self.rows.sso_account(&sso.issuer, &sso.subject).await.map_err(sso_failed)
     }
 
+    /// The account of the provider's `subject`, if one was made (enabled or not).
+    pub async fn sso_account_id(&self, issuer: &str, subject: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.rows.sso_account(issuer, subject).await.map_err(db)
+    }
+
     /// Ends every login of the provider's person `subject` (the provider no longer lets them in
     /// here); answers how many.
     pub async fn end_sso_logins(&self, issuer: &str, subject: &str) -> Result<u64, sqlx::Error> {

@@ -23,18 +23,36 @@ use crate::{access::accounts::Accounts, support::StoreError};
 /// acts in and the roles it was given (the workspace layer narrows the person's to these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenCaller {
+    /// A personal token's `tok_…`; a provider's token's subject.
     pub id: String,
+    /// A personal token's name; a provider's token's client.
     pub name: String,
     pub workspace: String,
     pub roles: Vec<Role>,
     /// Unix seconds: the token stops working then (an open stream ends).
     pub expires_unix: i64,
+    pub source: CallerSource,
+}
+
+/// Where a `/v1/…` caller's token comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerSource {
+    /// A personal access token of this Switchboard's (`sbp_…`).
+    Personal,
+    /// A token of the single sign-on provider's, given to a program (`access::service_callers`):
+    /// its account, and whether its roles are its groups' (which then hold in its workspace
+    /// without a grant there).
+    Provider { user_id: i64, mapped: bool },
 }
 
 impl TokenCaller {
-    /// How the audit log names the credential: `token CI deploys (tok_…)`.
+    /// How the audit log names the credential: `token CI deploys (tok_…)`, or
+    /// `provider token of ci-deployer (…)`.
     pub fn label(&self) -> String {
-        format!("token {} ({})", self.name, self.id)
+        match self.source {
+            CallerSource::Personal => format!("token {} ({})", self.name, self.id),
+            CallerSource::Provider { .. } => format!("provider token of {} ({})", self.name, self.id),
+        }
     }
 }
 
@@ -96,6 +114,15 @@ pub fn hash_of(secret: &str) -> String {
 /// A new secret: [`PREFIX`] and 24 random bytes in hex.
 pub fn new_secret() -> String {
     format!("{PREFIX}{}", crate::support::random_hex::<24>())
+}
+
+/// Whether `secret` has the form of a JSON web token (three base64url parts, a JSON header):
+/// personal access tokens never do.
+pub fn is_jwt(secret: &str) -> bool {
+    let parts: Vec<&str> = secret.split('.').collect();
+    parts.len() == 3
+        && parts[0].starts_with("eyJ")
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
 /// The secret a request carries: `x-api-key`, or `Authorization: Bearer` (the SDKs send this).
@@ -249,6 +276,7 @@ impl ApiTokens {
             workspace: token.workspace,
             roles: token.roles,
             expires_unix,
+            source: CallerSource::Personal,
         };
         Ok((Principal::from(account), caller))
     }
@@ -260,8 +288,22 @@ impl ApiTokens {
         Some((Principal::from(account), disabled))
     }
 
-    /// Whether token `id` still stands, and its owner is enabled (for an open stream's checks).
-    pub async fn still_valid(&self, id: &str) -> bool {
+    /// Whether `caller`'s token still stands and its owner is enabled (for an open stream's
+    /// checks). A provider's token is checked for its expiry by the stream itself; here, its
+    /// account.
+    pub async fn still_valid(&self, caller: &TokenCaller) -> bool {
+        match caller.source {
+            CallerSource::Personal => self.personal_still_valid(&caller.id).await,
+            CallerSource::Provider { user_id, .. } => match self.accounts.get(user_id).await {
+                Ok(account) => !account.disabled,
+                Err(domain::auth::store::AccountError::NotFound) => false,
+                // A database that cannot be read does not end the stream.
+                Err(_) => true,
+            },
+        }
+    }
+
+    async fn personal_still_valid(&self, id: &str) -> bool {
         let row = sqlx::query(
             "SELECT t.revoked_at, t.expires_unix, u.disabled FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
              WHERE t.id = $1",
@@ -298,5 +340,20 @@ impl ApiTokens {
         {
             tracing::warn!("a token's last use was not noted: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jwt_is_told_apart_from_a_personal_token_by_its_form() {
+        assert!(is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl"));
+        assert!(!is_jwt("sbp_0123456789abcdef0123456789abcdef0123456789abcdef"));
+        assert!(!is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9"), "two parts");
+        assert!(!is_jwt("eyJhbGciOiJSUzI1NiJ9..c2lnbmF0dXJl"), "an empty part");
+        assert!(!is_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln+bmF0dXJl"), "not base64url");
+        assert!(!is_jwt("abc.def.ghi"), "no JSON header");
     }
 }

@@ -88,6 +88,7 @@ pub async fn authenticate(
     // on another site could otherwise make a signed-in browser send API calls).
     if domain::gateway::is_api(request.uri().path()) {
         let checked = match super::api_tokens::presented(request.headers()) {
+            Some(secret) if super::api_tokens::is_jwt(secret) => service_caller(&access, secret).await,
             Some(secret) => access.tokens.check(secret).await,
             None => Err(super::api_tokens::TokenRefused(
                 "Send a personal access token from your Account page in x-api-key or Authorization: Bearer.".to_owned(),
@@ -137,6 +138,23 @@ pub async fn authenticate(
         Err(error) => tracing::warn!("a login session could not be read: {error}"),
     }
     next.run(request).await
+}
+
+/// The caller behind a provider's token (`access::service_callers`), where Switchboard takes them.
+async fn service_caller(
+    access: &Access,
+    token: &str,
+) -> Result<(domain::auth::Principal, super::api_tokens::TokenCaller), super::api_tokens::TokenRefused> {
+    use super::api_tokens::TokenRefused;
+    let Some(callers) = &access.service_callers else {
+        return Err(TokenRefused(
+            "This Switchboard does not take the identity provider's tokens (SWITCHBOARD_API_AUDIENCE is not set): send a personal access token from your Account page.".to_owned(),
+        ));
+    };
+    if access.still_needs_setup().await {
+        return Err(TokenRefused("Switchboard has no admin yet: nothing is served until one is made.".to_owned()));
+    }
+    callers.check(token).await
 }
 
 /// Built assets and the health and readiness checks: no login is read for them, and everyone

@@ -32,6 +32,7 @@ mod headers;
 pub mod limit_counters;
 pub mod limits;
 pub mod oidc;
+pub mod service_callers;
 pub mod session_store;
 pub mod throttle;
 
@@ -115,6 +116,8 @@ pub struct Access {
     pub devices: DeviceKey,
     /// Single sign-on, when `SWITCHBOARD_OIDC_ISSUER` is set.
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// Programs with the provider's tokens, when `SWITCHBOARD_API_AUDIENCE` is set too.
+    pub service_callers: Option<Arc<service_callers::ServiceCallers>>,
     /// The rules of the routes outside the Leptos app (`web::routes`): method, path, rule.
     pub routes: Vec<(Method, &'static str, Rule)>,
     /// The server function at a path, as its `#[access(Role)]` declared it: whether it answers

@@ -79,6 +79,47 @@ pub struct Oidc {
     secure: bool,
     /// The states of the sign-ins under way: each return is taken once.
     taken: TakenStates,
+    /// When the keys were last read again for a service caller's token that names a key not
+    /// seen yet ([`Oidc::service_claims`]): at most every [`KEYS_AGAIN_AFTER`], so that made-up
+    /// `kid`s cannot make Switchboard call the provider on every request.
+    keys_read: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How often, at most, a token naming an unknown key makes the provider's keys be read again.
+const KEYS_AGAIN_AFTER: Duration = Duration::from_secs(30);
+
+/// The signature algorithms a service caller's token may use: the provider's published keys
+/// only. A token signed with a shared secret (HS256) could be made by anyone who holds it, any
+/// other client of the provider's included.
+const SERVICE_ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// What a service caller's token says, once its checks passed ([`Oidc::service_claims`]).
+#[derive(Debug, Clone)]
+pub struct ServiceClaims {
+    /// `sub`: the caller, for good.
+    pub subject: String,
+    /// The client the token was issued to: `client_id` (RFC 9068), else `azp`, else the subject.
+    pub client: String,
+    /// Unix seconds: `exp`.
+    pub expires_unix: i64,
+    other: OtherClaims,
+}
+
+impl ServiceClaims {
+    /// A claim's value when it is text (the workspace claim).
+    pub fn text(&self, claim: &str) -> Option<&str> {
+        self.other.0.get(claim).and_then(serde_json::Value::as_str)
+    }
 }
 
 /// The states of the sign-ins whose return was taken, until their time is over. The signed
@@ -174,6 +215,7 @@ impl Oidc {
             key,
             secure,
             taken: TakenStates::new(MOST_TAKEN),
+            keys_read: std::sync::Mutex::new(None),
         })
     }
 
@@ -286,6 +328,98 @@ impl Oidc {
         Ok(())
     }
 
+    /// The claims of `raw`, a token the provider gave a program for Switchboard's API (client
+    /// credentials; RFC 9068 access tokens included), after the checks an ID token gets: its
+    /// signature against the provider's published keys with an asymmetric algorithm
+    /// ([`SERVICE_ALGORITHMS`]), the issuer, `audience` among its audiences, its expiry, and a
+    /// `typ` of `JWT` or `at+jwt` when it has one. A token naming a key not seen yet makes the
+    /// keys be read again, at most every [`KEYS_AGAIN_AFTER`]. `Err` says why not, in words for
+    /// the program's log.
+    pub async fn service_claims(&self, raw: &str, audience: &str) -> Result<ServiceClaims, String> {
+        if let Some(alg) = header_alg(raw)
+            && (alg.starts_with("HS") || alg.eq_ignore_ascii_case("none"))
+        {
+            return Err(format!(
+                "This token is signed with {alg}; Switchboard takes only tokens signed with the provider's published keys (RS256, ES256 and the like)."
+            ));
+        }
+        let token: SsoIdToken =
+            raw.parse().map_err(|_| "This token is not a JSON web token Switchboard can read.".to_owned())?;
+        let metadata = self.metadata(false).await.map_err(|error| {
+            tracing::warn!("a service caller's token could not be checked: {error}");
+            "Switchboard could not reach the identity provider to check this token; try again.".to_owned()
+        })?;
+        let first = self.check_service_token(&token, &metadata, audience);
+        let claims = match first {
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
+                openidconnect::SignatureVerificationError::NoMatchingKey,
+            )) if self.may_read_keys_again() => {
+                let metadata = self.metadata(true).await.map_err(|error| {
+                    tracing::warn!("the provider's keys could not be read again: {error}");
+                    "Switchboard could not reach the identity provider to check this token; try again.".to_owned()
+                })?;
+                self.check_service_token(&token, &metadata, audience)
+            }
+            other => other,
+        }
+        .map_err(|error| service_refusal(&error))?;
+        let text =
+            |name: &str| claims.additional_claims().0.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let subject = claims.subject().to_string();
+        let client = text("client_id")
+            .or_else(|| claims.authorized_party().map(|p| p.to_string()))
+            .unwrap_or_else(|| subject.clone());
+        Ok(ServiceClaims {
+            subject,
+            client,
+            expires_unix: claims.expiration().timestamp(),
+            other: claims.additional_claims().clone(),
+        })
+    }
+
+    fn check_service_token(
+        &self,
+        token: &SsoIdToken,
+        metadata: &ProviderMetadataWithLogout,
+        audience: &str,
+    ) -> Result<IdTokenClaims<OtherClaims, CoreGenderClaim>, openidconnect::ClaimsVerificationError> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone())
+            .map_err(|e| openidconnect::ClaimsVerificationError::Other(e.to_string()))?;
+        let types = ["JWT", "at+jwt"].map(|t| openidconnect::JsonWebTokenType::new(t.to_owned()).normalize());
+        let verifier = openidconnect::core::CoreIdTokenVerifier::new_public_client(
+            ClientId::new(audience.to_owned()),
+            issuer,
+            metadata.jwks().clone(),
+        )
+        .set_allowed_algs(SERVICE_ALGORITHMS)
+        .set_allowed_jose_types(types.into_iter().flatten())
+        // A token may name other audiences beside Switchboard's API: it is Switchboard's to take
+        // when its own is among them.
+        .set_other_audience_verifier_fn(|_| true);
+        // A token of client credentials has no nonce: nothing was asked of a browser.
+        token.claims(&verifier, |_: Option<&Nonce>| Ok(())).cloned()
+    }
+
+    /// Whether the keys may be read again now (and notes that they are).
+    fn may_read_keys_again(&self) -> bool {
+        let mut last = self.keys_read.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|at| at.elapsed() < KEYS_AGAIN_AFTER) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// The roles of a service caller from its token's claims: mapped through the role map
+    /// (`Err` when none of its values maps), or `FirstSignIn(None)` without one: its account
+    /// waits, disabled, for an admin to enable it and grant its roles.
+    pub fn service_roles(&self, claims: &ServiceClaims) -> Result<SsoRoles, String> {
+        if self.settings.role_map.is_empty() {
+            return Ok(SsoRoles::FirstSignIn(None));
+        }
+        self.roles(&claims.other).map_err(|refused| format!("This token's caller is refused: {}.", refused.reason))
+    }
+
     /// Where signing out at the provider begins, for a person signed in with `id_token`: the
     /// provider's end-session endpoint, told who it was and where to send them back. `None` when
     /// the provider has none (or cannot be reached): then only this console's login ends.
@@ -316,6 +450,41 @@ impl Oidc {
                 .http_get_url()
                 .to_string(),
         )
+    }
+}
+
+/// The `alg` of a JSON web token's header, read without checking anything.
+fn header_alg(raw: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = raw.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("alg")?.as_str().map(str::to_owned)
+}
+
+/// Why a service caller's token failed its checks, in words for the program's log (the details
+/// the crate gives go to the server's log at debug).
+fn service_refusal(error: &openidconnect::ClaimsVerificationError) -> String {
+    use openidconnect::{ClaimsVerificationError as E, SignatureVerificationError as S};
+    tracing::debug!("a service caller's token was refused: {}", crate::support::error_chain(error));
+    match error {
+        E::Expired(_) => "This token has expired: ask the identity provider for a new one.".to_owned(),
+        E::InvalidAudience(_) => {
+            "This token is not for Switchboard's API: ask the provider for one whose audience is SWITCHBOARD_API_AUDIENCE."
+                .to_owned()
+        }
+        E::InvalidIssuer(_) => "This token is from another issuer than Switchboard's single sign-on provider.".to_owned(),
+        E::SignatureVerification(S::DisallowedAlg(_)) => {
+            "This token's signature algorithm is not one Switchboard takes (RS256, ES256 and the like).".to_owned()
+        }
+        E::SignatureVerification(S::NoMatchingKey) => {
+            "This token is signed with a key the identity provider does not publish.".to_owned()
+        }
+        E::SignatureVerification(_) => "This token's signature does not hold.".to_owned(),
+        E::Unsupported(_) => {
+            "This token's type is not one Switchboard takes: a signed JWT whose typ is JWT or at+jwt.".to_owned()
+        }
+        _ => "This token did not pass Switchboard's checks.".to_owned(),
     }
 }
 
@@ -707,6 +876,7 @@ mod tests {
                 default_roles,
                 redirect_url: "https://sb.example.com/auth/oidc/callback".into(),
                 post_logout_url: "https://sb.example.com/login?error=signed_out".into(),
+                api: None,
             },
             crate::support::keys::CookieKey::from_bytes(rand::random::<[u8; 32]>().to_vec()),
             false,

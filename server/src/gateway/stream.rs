@@ -157,7 +157,7 @@ fn while_token_stands(
                 return;
             }
             tokio::time::sleep(left.min(CHECK_EVERY)).await;
-            if !tokens.still_valid(&caller.id).await {
+            if !tokens.still_valid(&caller).await {
                 return;
             }
         }

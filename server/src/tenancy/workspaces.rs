@@ -58,7 +58,7 @@ use sqlx::AnyPool;
 use super::workspace_rows::{Kept, WorkspaceRecord, WorkspaceRows};
 
 use crate::{
-    access::api_tokens::{TokenCaller, TokenRefused},
+    access::api_tokens::{CallerSource, TokenCaller, TokenRefused},
     approvals::deadlines::Deadlines,
     approvals::decisions::{DecisionStore, SqlDecisions},
     approvals::inbox::{Inbox, InboxConfig},
@@ -1021,6 +1021,11 @@ pub async fn select(State(workspaces): State<Arc<Workspaces>>, mut request: Requ
 fn token_workspace(workspaces: &Workspaces, caller: &TokenCaller, request: &mut Request) -> Arc<Workspace> {
     let workspace = workspaces.get(&caller.workspace);
     let held = match (&workspace, request.extensions().get::<Principal>()) {
+        // A service caller's roles are its groups' (`access::service_callers`): the operator
+        // mapped them and named its workspace, so they hold there without a grant.
+        (Some(_), Some(_)) if matches!(caller.source, CallerSource::Provider { mapped: true, .. }) => {
+            Some(caller.roles.clone()).filter(|roles| !roles.is_empty())
+        }
         (Some(workspace), Some(principal)) => workspaces
             .roles_in(principal, workspace)
             .map(|roles| domain::tokens::roles_held(&Principal { roles, ..principal.clone() }, &caller.roles))

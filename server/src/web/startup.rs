@@ -547,6 +547,22 @@ async fn open_access(
             .map(|key| crate::support::hex(&key[..24]))
             .map_err(|e| io::Error::other(format!("cannot read the setup token: {e}")))?,
     };
+    let oidc = match &settings.access.oidc {
+        Some(oidc) => {
+            let key = keys
+                .cookie_key("sso")
+                .await
+                .map_err(|e| io::Error::other(format!("cannot read or make the single sign-on key: {e}")))?;
+            Some(Arc::new(
+                access::oidc::Oidc::new(oidc.clone(), key, settings.access.cookie_secure).map_err(io::Error::other)?,
+            ))
+        }
+        None => None,
+    };
+    let service_callers = oidc.as_ref().and_then(|oidc| {
+        let api = oidc.settings.api.clone()?;
+        Some(Arc::new(access::service_callers::ServiceCallers::new(oidc.clone(), api, accounts.clone())))
+    });
     Ok(Arc::new(Access {
         tokens: Arc::new(access::api_tokens::ApiTokens::new(pool.clone(), accounts.clone())),
         cli_token_hours: settings.access.cli_token_hours,
@@ -562,19 +578,8 @@ async fn open_access(
         devices: access::DeviceKey::open(keys, settings.access.cookie_secure)
             .await
             .map_err(|e| io::Error::other(format!("cannot read or make the device key: {e}")))?,
-        oidc: match &settings.access.oidc {
-            Some(oidc) => {
-                let key = keys
-                    .cookie_key("sso")
-                    .await
-                    .map_err(|e| io::Error::other(format!("cannot read or make the single sign-on key: {e}")))?;
-                Some(Arc::new(
-                    access::oidc::Oidc::new(oidc.clone(), key, settings.access.cookie_secure)
-                        .map_err(io::Error::other)?,
-                ))
-            }
-            None => None,
-        },
+        oidc,
+        service_callers,
         routes: super::routes::routes().into_iter().map(|r| (r.method, r.path, r.rule)).collect(),
         server_functions: |path| app::api::access::endpoint(path).map(|e| (e.read, e.rule)),
     }))

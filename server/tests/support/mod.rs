@@ -550,3 +550,67 @@ pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     }
     found
 }
+
+/// A call of Switchboard's API with `token` as the SDK makes it (`Authorization: Bearer`): its
+/// status, `request-id` and JSON body.
+pub async fn v1(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Option<String>, Value) {
+    let mut request = browser()
+        .request(method, format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("anthropic-version", protocol::ANTHROPIC_VERSION)
+        .header("anthropic-beta", protocol::MANAGED_AGENTS_BETA);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let request_id = response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = response.text().await.unwrap();
+    (status, request_id, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The API's error type of a refusal.
+pub fn error_type(body: &Value) -> &str {
+    assert_eq!(body["type"], "error", "{body}");
+    body["error"]["type"].as_str().unwrap_or_default()
+}
+
+/// An agent of the scripted model that plays `turns`.
+pub fn scripted_agent(name: &str, turns: Value) -> Value {
+    json!({ "name": name, "model": "scripted", "system": json!({ "turns": turns }).to_string() })
+}
+
+/// The discovery document of an identity provider a test plays at `issuer`: its endpoints under
+/// it, signing with `algorithms`.
+pub fn discovery_document(issuer: &str, algorithms: &[&str]) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algorithms,
+    })
+}
+
+/// A token made by whoever `client` is signed in as, in the default workspace, with `roles`.
+pub async fn make_token(app: &TestApp, client: &reqwest::Client, name: &str, roles: &[&str]) -> String {
+    let mut form =
+        vec![("form[name]".to_owned(), name.to_owned()), ("form[workspace]".to_owned(), "default".to_owned())];
+    form.extend(roles.iter().map(|role| (format!("form[{role}]"), "on".to_owned())));
+    let response = client.post(format!("{}/api/me/tokens/create", app.address)).form(&form).send().await.unwrap();
+    let status = response.status().as_u16();
+    let made: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{made}");
+    let secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sbp_") && secret.len() == 52, "a scanner finds it by its prefix: {secret}");
+    assert!(made["row"]["hint"].as_str().unwrap().starts_with(&secret[..8]));
+    secret
+}
