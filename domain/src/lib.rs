@@ -16,7 +16,8 @@
 //!   store's trait and handle: [`agents`], [`audit`], [`imports`], [`inbox`], [`live`],
 //!   [`notify`], [`settings`], [`shares`], [`skills`], [`slack`], [`work`], [`workspaces`].
 //! - [`tokens`]: personal access tokens; [`gateway`]: the access table of Switchboard's own
-//!   Managed Agents API (`/v1/…`), shared with the console's.
+//!   Managed Agents API (`/v1/…`), shared with the console's; [`creators`]: who made what through
+//!   Switchboard.
 //! - [`sse`]: the names and payloads of Switchboard's own event-stream frames.
 //! - [`format`]: how numbers, sizes, durations, times, content blocks and query values are written.
 //! - [`diff`]: line diffs of two texts.
@@ -25,6 +26,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod creators;
 pub mod decisions;
 pub mod diff;
 pub mod error;

@@ -251,6 +251,17 @@ test('an archived agent is marked, read-only, and listed only with "Show archive
   await expect(row).toContainText('archived');
   await expect(row.getByRole('link', { name })).toHaveAttribute('href', `/agents/${id}`);
   await expect(page.getByRole('link', { name: 'Hide archived' })).toBeVisible();
+  await expect(row.getByTestId('created-by')).toHaveText('admin');
+
+  // "Mine" keeps "Show archived", and the other way round; the demo agent is nobody's.
+  await page.getByRole('link', { name: 'Mine', exact: true }).click();
+  await expect(page).toHaveURL('/agents?include_archived=true&mine=true');
+  await expect(page.getByRole('link', { name: 'Everyone\'s' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByRole('row').filter({ has: page.getByRole('link', { name }) })).toContainText('archived');
+  await expect(list.getByRole('link', { name: 'Demo: scripted agent' })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Hide archived' }).click();
+  await expect(page).toHaveURL('/agents?mine=true');
+  await expect(list.getByRole('link', { name })).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 

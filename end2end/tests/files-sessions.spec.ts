@@ -95,6 +95,7 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await expect(page).toHaveTitle(pageTitle(title));
   await expect(fact(page, 'Id')).toHaveText(sessionId);
   await expect(fact(page, 'Agent')).toHaveText('Demo: scripted agent v1');
+  await expect(page.getByTestId('started-by')).toHaveText('admin');
   const mounted = page.getByRole('region', { name: 'Resources' });
   await expect(mounted.getByRole('listitem')).toHaveCount(1);
   await expect(mounted.getByRole('listitem')).toContainText(new RegExp(`^${fileId} at /mnt/session/\\S+`));
@@ -107,6 +108,14 @@ test('an uploaded file starts a session that mounts it; the session is archived,
   await expect(timeline.locator('[data-kind="agent.message"]').first()).toContainText('I am the demo agent', {
     timeout: 20_000,
   });
+
+  // Listed under "Started by me", started by admin.
+  await page.goto('/sessions?mine=true');
+  await expect(page.getByRole('checkbox', { name: 'Started by me' })).toBeChecked();
+  const listed = page.getByRole('row').filter({ has: page.getByRole('link', { name: title }) });
+  await expect(listed.getByTestId('created-by')).toHaveText('admin');
+  await listed.getByRole('link', { name: title }).click();
+  await expect(page).toHaveURL(`/sessions/${sessionId}`);
 
   // Archive, then delete, each confirmed.
   await waitForHydration(page);

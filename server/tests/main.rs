@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod anthropic_mode;
 mod console;
+mod creators;
 mod export;
 mod gateway;
 mod live;

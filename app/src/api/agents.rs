@@ -12,7 +12,9 @@ pub use domain::agents::McpToolChoice;
 pub use domain::agents::mcp_tools;
 
 #[cfg(feature = "ssr")]
-use super::server::{archive, clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk};
+use super::server::{
+    Kind, archive, clear_what_was_removed, list_archivable, paging, parse_json, segment, upstream, walk,
+};
 use super::{Choice, JsonResponse, diff::DiffLine};
 use crate::error::AppError;
 
@@ -27,6 +29,9 @@ pub struct AgentRow {
     pub version: u64,
     pub updated_at: String,
     pub archived: bool,
+    /// Who made it through Switchboard (none: made elsewhere, or before it kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 /// The agent page's view: the row plus what the page's facts show, and the whole definition as
@@ -52,6 +57,7 @@ impl AgentRow {
             version: agent.version,
             updated_at: agent.updated_at.clone(),
             archived: agent.archived_at.is_some(),
+            created_by: None,
         }
     }
 }
@@ -127,8 +133,25 @@ impl AgentDefinition {
 
 #[access(Viewer)]
 #[server(endpoint = "agents/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_agents(include_archived: bool, page: Option<String>) -> Result<Page<AgentRow>, AppError> {
-    list_archivable("/v1/agents", "Listing agents", include_archived, page, AgentRow::of).await
+pub async fn list_agents(
+    include_archived: bool,
+    page: Option<String>,
+    #[server(default)] mine: bool,
+) -> Result<Page<AgentRow>, AppError> {
+    list_archivable(("/v1/agents", "Listing agents", Kind::Agent), (include_archived, mine), page, AgentRow::of).await
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for AgentRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.archived
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 /// Every agent, archived ones too (up to [`MAX_CHOICES`](super::MAX_CHOICES)), as picker options:

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{archive, clear_what_was_removed, list_archivable, paging, segment, upstream};
+use super::server::{Kind, archive, clear_what_was_removed, list_archivable, paging, segment, upstream};
 use crate::error::AppError;
 
 /// One row of the deployments list.
@@ -34,6 +34,9 @@ pub struct DeploymentRow {
     pub last_run_at: Option<String>,
     pub agent: String,
     pub created_at: String,
+    /// Who made it through Switchboard (none: made elsewhere, or before it kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 impl DeploymentRow {
@@ -54,6 +57,7 @@ impl DeploymentRow {
             last_run_at: d.schedule.as_ref().and_then(|s| s.last_run_at.clone()),
             agent: format!("{} v{}", d.agent.id, d.agent.version),
             created_at: d.created_at.clone(),
+            created_by: None,
         }
     }
 }
@@ -269,8 +273,31 @@ pub enum SchedulePreview {
 
 #[access(Viewer)]
 #[server(endpoint = "deployments/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_deployments(include_archived: bool, page: Option<String>) -> Result<Page<DeploymentRow>, AppError> {
-    list_archivable("/v1/deployments", "Listing deployments", include_archived, page, DeploymentRow::of).await
+pub async fn list_deployments(
+    include_archived: bool,
+    page: Option<String>,
+    #[server(default)] mine: bool,
+) -> Result<Page<DeploymentRow>, AppError> {
+    list_archivable(
+        ("/v1/deployments", "Listing deployments", Kind::Deployment),
+        (include_archived, mine),
+        page,
+        DeploymentRow::of,
+    )
+    .await
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for DeploymentRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.status == "archived"
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 #[access(Viewer)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{archive, clear_what_was_removed, delete, list_archivable, segment, upstream};
+use super::server::{Kind, archive, clear_what_was_removed, delete, list_archivable, segment, upstream};
 use crate::{drafts::environment::EnvironmentForm, error::AppError};
 
 /// One row of the environments list.
@@ -21,6 +21,9 @@ pub struct EnvironmentRow {
     pub networking: String,
     pub created_at: String,
     pub archived: bool,
+    /// Who made it through Switchboard (none: made elsewhere, or before it kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 /// The environment page's view: the row, the description, the edit form filled in, and the whole
@@ -53,6 +56,7 @@ impl EnvironmentRow {
             networking,
             created_at: env.created_at.clone(),
             archived: env.archived_at.is_some(),
+            created_by: None,
         }
     }
 }
@@ -71,8 +75,31 @@ impl EnvironmentView {
 
 #[access(Viewer)]
 #[server(endpoint = "environments/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_environments(include_archived: bool, page: Option<String>) -> Result<Page<EnvironmentRow>, AppError> {
-    list_archivable("/v1/environments", "Listing environments", include_archived, page, EnvironmentRow::of).await
+pub async fn list_environments(
+    include_archived: bool,
+    page: Option<String>,
+    #[server(default)] mine: bool,
+) -> Result<Page<EnvironmentRow>, AppError> {
+    list_archivable(
+        ("/v1/environments", "Listing environments", Kind::Environment),
+        (include_archived, mine),
+        page,
+        EnvironmentRow::of,
+    )
+    .await
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for EnvironmentRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.archived
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 #[access(Viewer)]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[cfg(feature = "ssr")]
-use super::server::{archive, delete, list_archivable, paging, segment, upstream};
+use super::server::{Kind, archive, delete, list_archivable, paging, segment, upstream};
 use super::{JsonResponse, diff::DiffLine};
 use crate::error::AppError;
 
@@ -29,6 +29,9 @@ pub struct StoreRow {
     pub description: String,
     pub updated_at: String,
     pub archived: bool,
+    /// Who made it through Switchboard (none: made elsewhere, or before it kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 impl StoreRow {
@@ -39,6 +42,7 @@ impl StoreRow {
             description: store.description.clone(),
             updated_at: store.updated_at.clone(),
             archived: store.archived_at.is_some(),
+            created_by: None,
         }
     }
 }
@@ -164,8 +168,31 @@ fn store_path(id: &str) -> Result<String, AppError> {
 
 #[access(Viewer)]
 #[server(endpoint = "memory/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_stores(include_archived: bool, page: Option<String>) -> Result<Page<StoreRow>, AppError> {
-    list_archivable("/v1/memory_stores", "Listing memory stores", include_archived, page, StoreRow::of).await
+pub async fn list_stores(
+    include_archived: bool,
+    page: Option<String>,
+    #[server(default)] mine: bool,
+) -> Result<Page<StoreRow>, AppError> {
+    list_archivable(
+        ("/v1/memory_stores", "Listing memory stores", Kind::MemoryStore),
+        (include_archived, mine),
+        page,
+        StoreRow::of,
+    )
+    .await
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for StoreRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.archived
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 #[access(Viewer)]

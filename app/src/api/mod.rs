@@ -92,6 +92,7 @@ pub mod server {
     };
 
     use crate::{error::AppError, upstream::client::UpstreamHandle};
+    pub use domain::creators::{Creator, Kind, server::CreatorsHandle};
 
     /// The upstream client the server provided as context.
     pub fn upstream() -> Result<UpstreamHandle, AppError> {
@@ -99,22 +100,86 @@ pub mod server {
             .ok_or_else(|| AppError::internal("The server did not provide its upstream client."))
     }
 
-    /// A page of 20 of a list whose items can be archived (agents, environments, vaults), each
-    /// item as `row` makes it.
-    pub async fn list_archivable<T: serde::de::DeserializeOwned, R>(
-        path: &str,
-        action: &str,
-        include_archived: bool,
+    /// A page of 20 of a list whose items can be archived (agents, environments, vaults,
+    /// deployments, memory stores), each item as `row` makes it with who made it; with `mine`,
+    /// only what the person asking made ([`list_mine`]).
+    pub async fn list_archivable<T: serde::de::DeserializeOwned, R: MadeBy>(
+        (path, action, kind): (&str, &str, Kind),
+        (include_archived, mine): (bool, bool),
         page: Option<String>,
         row: impl Fn(&T) -> R,
     ) -> Result<protocol::common::Page<R>, AppError> {
+        if mine {
+            return list_mine((path, action, kind), include_archived, page, 20, row).await;
+        }
         let mut query = paging(20, page);
         query.push(("include_archived".into(), include_archived.to_string()));
-        upstream()?
-            .get(path, query)
-            .await
-            .map(|page: protocol::common::Page<T>| page.map(|item| row(&item)))
-            .map_err(|e| AppError::upstream(action, e))
+        let page: protocol::common::Page<T> =
+            upstream()?.get(path, query).await.map_err(|e| AppError::upstream(action, e))?;
+        with_makers(page.map(|item| row(&item))).await
+    }
+
+    /// A list's row that says who made it (`domain::creators`).
+    pub trait MadeBy {
+        fn id(&self) -> &str;
+        fn archived(&self) -> bool;
+        fn made_by(&mut self) -> &mut Option<Creator>;
+    }
+
+    /// The request's workspace's record of who made what, as the server provided it.
+    pub fn creators() -> Result<CreatorsHandle, AppError> {
+        use_context::<CreatorsHandle>()
+            .ok_or_else(|| AppError::internal("The server did not provide its record of who made what."))
+    }
+
+    /// `page` with each row's maker filled in from Switchboard's record (none: made elsewhere).
+    pub async fn with_makers<R: MadeBy>(
+        mut page: protocol::common::Page<R>,
+    ) -> Result<protocol::common::Page<R>, AppError> {
+        if page.data.is_empty() {
+            return Ok(page);
+        }
+        let ids = page.data.iter().map(|row| row.id().to_owned()).collect();
+        let mut makers = creators()?.0.of(ids).await?;
+        for row in &mut page.data {
+            *row.made_by() = makers.remove(row.id());
+        }
+        Ok(page)
+    }
+
+    /// A page of what the person asking made of `kind`, newest first, `size` records at a time,
+    /// each read from `<path>/<id>` (eight at once): those deleted since are left out, and
+    /// archived ones unless `include_archived`, so a page may hold fewer rows than records.
+    pub async fn list_mine<T: serde::de::DeserializeOwned, R: MadeBy>(
+        (path, action, kind): (&str, &str, Kind),
+        include_archived: bool,
+        page: Option<String>,
+        size: u32,
+        row: impl Fn(&T) -> R,
+    ) -> Result<protocol::common::Page<R>, AppError> {
+        use futures::StreamExt as _;
+        let me = crate::auth::store::require(crate::auth::Role::Viewer)?;
+        let made = creators()?.0.made_by(kind, me.user_id, page, size).await?;
+        let api = upstream()?;
+        let read = futures::stream::iter(made.ids)
+            .map(|id| {
+                let api = api.clone();
+                let path = format!("{path}/{id}");
+                async move { api.get::<T>(&path, vec![]).await }
+            })
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await;
+        let mut rows = Vec::new();
+        for item in read {
+            match item {
+                Ok(item) => rows.push(row(&item)),
+                Err(domain::upstream::client::UpstreamError::Api { status: 404, .. }) => {}
+                Err(error) => return Err(AppError::upstream(action, error)),
+            }
+        }
+        rows.retain(|row| include_archived || !row.archived());
+        with_makers(protocol::common::Page { data: rows, next_page: made.next, prev_page: None }).await
     }
 
     /// `POST <path>/archive` (path from ids already checked with [`segment`]), the archived

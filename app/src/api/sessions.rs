@@ -36,6 +36,10 @@ pub struct SessionRow {
     /// and at which iteration (0-based); `None` without an outcome.
     #[serde(default)]
     pub outcome: Option<(String, u64)>,
+    /// Who started it through Switchboard (none: started elsewhere, by a deployment's schedule,
+    /// or before Switchboard kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 impl SessionRow {
@@ -58,6 +62,7 @@ impl SessionRow {
             tokens: Self::tokens_of(u),
             cost: u.list_cost.as_ref().map(crate::format::list_cost),
             outcome: s.outcome_evaluations.last().map(|e| (e.result.clone(), e.iteration)),
+            created_by: None,
         }
     }
 }
@@ -175,7 +180,9 @@ pub async fn list_session_choices() -> Result<SessionChoices, AppError> {
     })
 }
 
-/// Sessions, newest first, 100 a page. Every filter is optional.
+/// Sessions, newest first, 100 a page. Every filter is optional; `mine` keeps those the person
+/// asking started through Switchboard (25 of their records a page, the other filters applied to
+/// them).
 #[access(Viewer)]
 #[server(endpoint = "sessions/list", input = GetUrl, output = JsonResponse)]
 pub async fn list_sessions(
@@ -184,31 +191,64 @@ pub async fn list_sessions(
     since: Option<String>,
     include_archived: Option<bool>,
     page: Option<String>,
+    #[server(default)] mine: bool,
 ) -> Result<Page<SessionRow>, AppError> {
-    let mut query = paging(100, page);
-    if let Some(since) = since.filter(|s| !s.is_empty()) {
-        query.push(("created_at[gte]".into(), day_start(&since)?));
+    let since = since.filter(|s| !s.is_empty()).map(|since| day_start(&since)).transpose()?;
+    let include_archived = include_archived.unwrap_or(false);
+    let status = status.filter(|s| !s.is_empty()).map(checked_status).transpose()?;
+    let agent = agent_id.filter(|s| !s.is_empty()).map(|agent| segment(&agent)).transpose()?;
+    if mine {
+        let read = ("/v1/sessions", "Listing your sessions", super::server::Kind::Session);
+        let mut page =
+            super::server::list_mine(read, include_archived, page, 25, |s: &Session| SessionRow::of(s)).await?;
+        page.data.retain(|row| {
+            status.as_ref().is_none_or(|s| row.status == *s)
+                && agent.as_ref().is_none_or(|a| row.agent_id == *a)
+                && since.as_ref().is_none_or(|since| row.created_at.as_str() >= since.as_str())
+        });
+        return Ok(page);
     }
-    query.push(("include_archived".into(), include_archived.unwrap_or(false).to_string()));
-    if let Some(status) = status.filter(|s| !s.is_empty()) {
-        use protocol::sessions::SessionStatus;
-        if let SessionStatus::Other(_) = SessionStatus::named(&status) {
-            let known: Vec<&str> = SessionStatus::KNOWN.iter().map(SessionStatus::as_str).collect();
-            return Err(AppError::bad_input(
-                "status",
-                format!("{status:?} is not a session status; choose one of {}.", known.join(", ")),
-            ));
-        }
+    let mut query = paging(100, page);
+    if let Some(since) = since {
+        query.push(("created_at[gte]".into(), since));
+    }
+    query.push(("include_archived".into(), include_archived.to_string()));
+    if let Some(status) = status {
         query.push(("statuses[]".into(), status));
     }
-    if let Some(agent) = agent_id.filter(|s| !s.is_empty()) {
-        query.push(("agent_id".into(), segment(&agent)?));
+    if let Some(agent) = agent {
+        query.push(("agent_id".into(), agent));
     }
-    upstream()?
-        .get("/v1/sessions", query)
-        .await
-        .map(|page: Page<_>| page.map(|item| SessionRow::of(&item)))
-        .map_err(|e| AppError::upstream("Listing sessions", e))
+    let page: Page<Session> =
+        upstream()?.get("/v1/sessions", query).await.map_err(|e| AppError::upstream("Listing sessions", e))?;
+    super::server::with_makers(page.map(|item| SessionRow::of(&item))).await
+}
+
+/// `status` when it is a session status the API knows.
+#[cfg(feature = "ssr")]
+fn checked_status(status: String) -> Result<String, AppError> {
+    use protocol::sessions::SessionStatus;
+    if let SessionStatus::Other(_) = SessionStatus::named(&status) {
+        let known: Vec<&str> = SessionStatus::KNOWN.iter().map(SessionStatus::as_str).collect();
+        return Err(AppError::bad_input(
+            "status",
+            format!("{status:?} is not a session status; choose one of {}.", known.join(", ")),
+        ));
+    }
+    Ok(status)
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for SessionRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.archived
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 /// The start (UTC) of `day`, a date as `YYYY-MM-DD` (what a date field sends), as RFC 3339.
@@ -227,11 +267,13 @@ fn day_start(day: &str) -> Result<String, AppError> {
 #[server(endpoint = "sessions/get", input = GetUrl, output = JsonResponse)]
 pub async fn get_session(id: String) -> Result<SessionView, AppError> {
     let id = segment(&id)?;
-    upstream()?
+    let session: Session = upstream()?
         .get(&format!("/v1/sessions/{id}"), vec![])
         .await
-        .map(|s| SessionView::of(&s))
-        .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))
+        .map_err(|e| AppError::upstream(&format!("Loading session {id}"), e))?;
+    let mut view = SessionView::of(&session);
+    view.row.created_by = super::server::creators()?.0.of(vec![id.clone()]).await?.remove(&id);
+    Ok(view)
 }
 
 /// One page of a session's events, oldest first. Events stay raw JSON so that a type this

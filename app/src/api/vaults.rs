@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::JsonResponse;
 #[cfg(feature = "ssr")]
-use super::server::{delete, list_archivable, segment, upstream, walk};
+use super::server::{Kind, delete, list_archivable, segment, upstream, walk};
 use crate::error::AppError;
 
 /// A vault as the pages show it.
@@ -23,6 +23,9 @@ pub struct VaultRow {
     pub display_name: String,
     pub updated_at: String,
     pub archived: bool,
+    /// Who made it through Switchboard (none: made elsewhere, or before it kept the record).
+    #[serde(default)]
+    pub created_by: Option<domain::creators::Creator>,
 }
 
 impl VaultRow {
@@ -32,6 +35,7 @@ impl VaultRow {
             display_name: vault.display_name.clone(),
             updated_at: vault.updated_at.clone(),
             archived: vault.archived_at.is_some(),
+            created_by: None,
         }
     }
 }
@@ -79,8 +83,25 @@ impl CredentialItem {
 
 #[access(Viewer)]
 #[server(endpoint = "vaults/list", input = GetUrl, output = JsonResponse)]
-pub async fn list_vaults(include_archived: bool, page: Option<String>) -> Result<Page<VaultRow>, AppError> {
-    list_archivable("/v1/vaults", "Listing vaults", include_archived, page, VaultRow::of).await
+pub async fn list_vaults(
+    include_archived: bool,
+    page: Option<String>,
+    #[server(default)] mine: bool,
+) -> Result<Page<VaultRow>, AppError> {
+    list_archivable(("/v1/vaults", "Listing vaults", Kind::Vault), (include_archived, mine), page, VaultRow::of).await
+}
+
+#[cfg(feature = "ssr")]
+impl super::server::MadeBy for VaultRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn archived(&self) -> bool {
+        self.archived
+    }
+    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+        &mut self.created_by
+    }
 }
 
 /// A vault and all its credentials, archived ones too (pages of 100 walked, up to 1,000).

@@ -125,3 +125,21 @@ fn column_head(column: Column) -> AnyView {
         view! { <th scope="col">{column.label}</th> }.into_any()
     }
 }
+
+/// A list's "Created by" cell: the username, with an "API" badge (naming the token in its title)
+/// when it came through Switchboard's API; a dash for what Switchboard has no record of.
+pub fn created_by_cell(creator: Option<domain::creators::Creator>) -> AnyView {
+    match creator {
+        None => view! {
+            <td class="muted" title="Made outside Switchboard, by a schedule, or before Switchboard kept the record">"—"</td>
+        }
+        .into_any(),
+        Some(creator) => view! {
+            <td data-testid="created-by">
+                {creator.username}
+                {creator.via.map(|via| view! { " " <span class="badge" title=format!("Through {via}")>"API"</span> })}
+            </td>
+        }
+        .into_any(),
+    }
+}

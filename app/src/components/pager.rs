@@ -26,16 +26,62 @@ pub fn Pager(#[prop(into)] base: String, next: Option<String>, on_first: bool) -
     })
 }
 
-/// "Show archived" / "Hide archived" for the list at `path`, by its `include_archived` query.
+/// The query keys a list's toggles set, each `=true` when on.
+const TOGGLES: [&str; 2] = ["include_archived", "mine"];
+
+fn is_on(query: &leptos_router::params::ParamsMap, key: &str) -> bool {
+    query.get(key).is_some_and(|v| v == "true")
+}
+
+/// The list at `path` with the toggle `key` flipped and the other kept (the page's cursor is
+/// dropped: it belongs to the list as it was).
+fn flipped(path: &str, query: &leptos_router::params::ParamsMap, key: &str) -> String {
+    let on: Vec<String> = TOGGLES
+        .into_iter()
+        .filter(|k| if *k == key { !is_on(query, k) } else { is_on(query, k) })
+        .map(|k| format!("{k}=true"))
+        .collect();
+    if on.is_empty() { path.to_owned() } else { format!("{path}?{}", on.join("&")) }
+}
+
+/// A list's query of its toggles without `page`, for its pager: `include_archived=true&mine=true`.
+pub fn list_query(archived: bool, mine: bool) -> String {
+    let on: Vec<&str> = [("include_archived=true", archived), ("mine=true", mine)]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k)
+        .collect();
+    on.join("&")
+}
+
+/// "Show archived" / "Hide archived" for the list at `path`, by its `include_archived` query
+/// (its "Mine" kept).
 #[component]
 pub fn ArchivedToggle(path: &'static str) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     move || {
-        if query.read().get("include_archived").is_some_and(|v| v == "true") {
-            view! { <A href=path attr:class="button secondary">"Hide archived"</A> }.into_any()
+        let query = query.read();
+        let label = if is_on(&query, "include_archived") { "Hide archived" } else { "Show archived" };
+        view! { <A href=flipped(path, &query, "include_archived") attr:class="button secondary">{label}</A> }
+    }
+}
+
+/// "Mine" / "Everyone's" for the list at `path`, by its `mine` query: only what the person made
+/// through Switchboard (its "Show archived" kept).
+#[component]
+pub fn MineToggle(path: &'static str) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let query = query.read();
+        let mine = is_on(&query, "mine");
+        let (label, title) = if mine {
+            ("Everyone's", "Show what everyone made")
         } else {
-            view! { <A href=format!("{path}?include_archived=true") attr:class="button secondary">"Show archived"</A> }
-                .into_any()
+            ("Mine", "Show only what you made through Switchboard")
+        };
+        view! {
+            <A href=flipped(path, &query, "mine") attr:class="button secondary" attr:title=title
+                attr:aria-pressed=if mine { "true" } else { "false" }>{label}</A>
         }
     }
 }

@@ -22,8 +22,8 @@ use crate::{
         clock::LocalTime,
         confirm::Confirm,
         feedback::{Failure, InlineError, Loading, MissingPage},
-        list_page::{Column, ListPage},
-        pager::{ArchivedToggle, Pager},
+        list_page::{Column, ListPage, created_by_cell},
+        pager::{ArchivedToggle, MineToggle, Pager, list_query},
         pickers::IdChecks,
     },
     error::AppError,
@@ -44,32 +44,34 @@ const COLUMNS: &[Column] = &[
     Column::text("Schedule"),
     Column::text("Next run"),
     Column::text("Last scheduled run"),
+    Column::text("Created by"),
 ];
 
 #[component]
 pub fn DeploymentList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let mine = move || query.read().get("mine").is_some_and(|v| v == "true");
     let page_param = move || query.read().get("page");
-    let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_deployments(a, p));
+    let list = Resource::new(move || (archived(), mine(), page_param()), |(a, mine, p)| list_deployments(a, p, mine));
     view! {
         <ListPage
             title="Deployments"
             lede="Agents that run on a schedule or on demand: each run starts a session with the same agent, environment, vaults and first message."
             actions=|| view! {
                 <A href="/deployments/new" attr:class="button primary">"New deployment"</A>
-                <ArchivedToggle path="/deployments" />
+                <MineToggle path="/deployments" /> <ArchivedToggle path="/deployments" />
             }
             list
             testid="deployment-list"
             columns=COLUMNS
             row=deployment_row
-            empty_title="No deployments yet"
+            empty_title=Signal::derive(move || if mine() { "You have made no deployments here yet" } else { "No deployments yet" }.to_owned())
             empty=|| view! {
                 <p>"A deployment runs an agent for you: every weekday at nine, say, or whenever you press Run now."</p>
                 <p><A href="/deployments/new">"Create a deployment"</A></p>
             }
-            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            pager_base=move || list_query(archived(), mine())
             first_page=move || page_param().is_none()
         />
     }
@@ -90,6 +92,7 @@ fn deployment_row(d: DeploymentRow) -> impl IntoView {
                 Some(at) => view! { <LocalTime at=at.clone() /> }.into_any(),
                 None => "—".into_any(),
             }}</td>
+            {created_by_cell(d.created_by.clone())}
         </tr>
     }
 }

@@ -15,40 +15,42 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{InlineError, Loading, MissingPage},
-        list_page::{Column, ListPage},
-        pager::ArchivedToggle,
+        list_page::{Column, ListPage, created_by_cell},
+        pager::{ArchivedToggle, MineToggle, list_query},
     },
     drafts::environment::{EnvironmentForm, PACKAGE_MANAGERS},
     format,
     pages::work_queue::{WorkQueueData, WorkQueuePanel},
 };
 
-const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Networking"), Column::text("Created")];
+const COLUMNS: &[Column] =
+    &[Column::text("Name"), Column::text("Networking"), Column::text("Created"), Column::text("Created by")];
 
 #[component]
 pub fn EnvironmentList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let mine = move || query.read().get("mine").is_some_and(|v| v == "true");
     let page_param = move || query.read().get("page");
-    let list = Resource::new(move || (archived(), page_param()), |(a, p)| list_environments(a, p));
+    let list = Resource::new(move || (archived(), mine(), page_param()), |(a, mine, p)| list_environments(a, p, mine));
     view! {
         <ListPage
             title="Environments"
             lede="The containers sessions run in: networking and packages."
             actions=|| view! {
                 <A href="/environments/new" attr:class="button primary">"New environment"</A>
-                <ArchivedToggle path="/environments" />
+                <MineToggle path="/environments" /> <ArchivedToggle path="/environments" />
             }
             list
             testid="environment-list"
             columns=COLUMNS
             row=environment_row
-            empty_title="No environments yet"
+            empty_title=Signal::derive(move || if mine() { "You have made no environments here yet" } else { "No environments yet" }.to_owned())
             empty=|| view! {
                 <p>"Every session runs in an environment. Create one with the networking and packages your agents need."</p>
                 <p><A href="/environments/new">"Create an environment"</A></p>
             }
-            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            pager_base=move || list_query(archived(), mine())
             first_page=move || page_param().is_none()
         />
     }
@@ -63,6 +65,7 @@ fn environment_row(env: EnvironmentRow) -> impl IntoView {
                 {env.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
             <td>{net}</td>
             <td><time datetime=env.created_at.clone()>{format::timestamp(&env.created_at)}</time></td>
+            {created_by_cell(env.created_by.clone())}
         </tr>
     }
 }

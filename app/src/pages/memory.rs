@@ -19,22 +19,29 @@ use crate::{
         confirm::Confirm,
         diff::Diff,
         feedback::{Failure, InlineError, Loading, MissingPage},
-        list_page::{Column, ListPage},
-        pager::{ArchivedToggle, Pager},
+        list_page::{Column, ListPage, created_by_cell},
+        pager::{ArchivedToggle, MineToggle, Pager, list_query},
     },
     error::AppError,
     format::{self, query_value},
 };
 
-const COLUMNS: &[Column] =
-    &[Column::text("Name"), Column::text("Description"), Column::text("Id"), Column::text("Updated")];
+const COLUMNS: &[Column] = &[
+    Column::text("Name"),
+    Column::text("Description"),
+    Column::text("Id"),
+    Column::text("Updated"),
+    Column::text("Created by"),
+];
 
 #[component]
 pub fn MemoryStoreList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let mine = move || query.read().get("mine").is_some_and(|v| v == "true");
     let create = ServerAction::<SaveStore>::new();
-    let stores = Resource::new(move || (archived(), query.read().get("page")), |(a, p)| list_stores(a, p));
+    let stores =
+        Resource::new(move || (archived(), mine(), query.read().get("page")), |(a, mine, p)| list_stores(a, p, mine));
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -47,16 +54,16 @@ pub fn MemoryStoreList() -> impl IntoView {
         <ListPage
             title="Memory stores"
             lede="Files that agents read and write across sessions. A session mounts each store it attaches under /mnt/memory/; every change is kept as a version with who made it."
-            actions=|| view! { <ArchivedToggle path="/memory" /> }
+            actions=|| view! { <MineToggle path="/memory" /> <ArchivedToggle path="/memory" /> }
             list=stores
             testid="store-list"
             columns=COLUMNS
             row=store_row
-            empty_title="No memory stores yet"
+            empty_title=Signal::derive(move || if mine() { "You have made no memory stores here yet" } else { "No memory stores yet" }.to_owned())
             empty=|| view! {
                 <p>"A memory store keeps what agents learn: notes, preferences, decisions. Attach it when a session or a deployment starts, and the agent finds it under /mnt/memory/."</p>
             }
-            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            pager_base=move || list_query(archived(), mine())
             first_page=move || query.read_untracked().get("page").is_none()
         >
             <ActionForm action=create attr:class="panel inline-form" attr:data-testid="new-store">
@@ -79,6 +86,7 @@ fn store_row(s: StoreRow) -> impl IntoView {
             <td>{s.description.clone()}</td>
             <td><code>{s.id.clone()}</code></td>
             <td>{format::timestamp(&s.updated_at)}</td>
+            {created_by_cell(s.created_by.clone())}
         </tr>
     }
 }

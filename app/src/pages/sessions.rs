@@ -20,7 +20,7 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{Empty, Failure, InlineError, Loading, MissingPage},
-        list_page::{Column, ListPage},
+        list_page::{Column, ListPage, created_by_cell},
         pickers::IdChecks,
     },
     error::AppError,
@@ -35,6 +35,8 @@ struct SessionFilter {
     /// Sessions started on or after this day (UTC), `YYYY-MM-DD`.
     since: Option<String>,
     include_archived: bool,
+    /// Only those the person started through Switchboard.
+    mine: bool,
     page: Option<String>,
 }
 
@@ -46,13 +48,14 @@ impl SessionFilter {
             agent_id: q.get("agent_id").filter(|s| !s.is_empty()),
             since: q.get("since").filter(|s| !s.is_empty()),
             include_archived: q.get("include_archived").is_some_and(|v| v == "true"),
+            mine: q.get("mine").is_some_and(|v| v == "true"),
             page: q.get("page"),
         }
     }
 
     /// Whether any filter narrows the list (archived ones aside).
     fn narrows(&self) -> bool {
-        self.status.is_some() || self.agent_id.is_some() || self.since.is_some()
+        self.status.is_some() || self.agent_id.is_some() || self.since.is_some() || self.mine
     }
 
     /// The list's query without `page`, for the pager.
@@ -70,6 +73,9 @@ impl SessionFilter {
         if self.include_archived {
             base.push("include_archived=true".to_owned());
         }
+        if self.mine {
+            base.push("mine=true".to_owned());
+        }
         base.join("&")
     }
 }
@@ -81,14 +87,16 @@ const COLUMNS: &[Column] = &[
     Column::text("Created"),
     Column::num("Tokens"),
     Column::num("Cost"),
+    Column::text("Started by"),
 ];
 
 #[component]
 pub fn SessionList() -> impl IntoView {
     let query = use_query_map();
     let filter = move || SessionFilter::of(&query.read());
-    let sessions =
-        Resource::new(filter, |f| list_sessions(f.status, f.agent_id, f.since, Some(f.include_archived), f.page));
+    let sessions = Resource::new(filter, |f| {
+        list_sessions(f.status, f.agent_id, f.since, Some(f.include_archived), f.page, f.mine)
+    });
     let agents = Resource::new(|| (), |_| list_agent_choices());
     let filtered = move || filter().narrows();
 
@@ -171,6 +179,7 @@ fn session_filters(
                 <span class="muted">" UTC"</span>
             </label>
             <label class="check"><input type="checkbox" name="include_archived" value="true" checked=move || filter().include_archived />" Include archived"</label>
+            <label class="check" title="Only the sessions you started through Switchboard"><input type="checkbox" name="mine" value="true" checked=move || filter().mine />" Started by me"</label>
             " " <button type="submit" class="button">"Filter"</button>
         </form>
     }
@@ -196,6 +205,7 @@ fn session_row(s: SessionRow) -> impl IntoView {
             <td><time datetime=s.created_at.clone()>{format::timestamp(&s.created_at)}</time></td>
             <td class="num">{format::count(tokens)}</td>
             <td class="num">{cost}</td>
+            {created_by_cell(s.created_by.clone())}
         </tr>
     }
 }
@@ -431,6 +441,10 @@ fn session_facts(
                 <dt>"Agent"</dt><dd><A href=agent_href>{format!("{} v{}", row.agent_name, row.agent_version)}</A></dd>
                 <dt>"Environment"</dt><dd><A href=env_href>{environment_id}</A></dd>
                 <dt>"Created"</dt><dd>{format::timestamp(&row.created_at)}</dd>
+                <dt>"Started by"</dt><dd data-testid="started-by">{match row.created_by.clone() {
+                    Some(creator) => creator.words(),
+                    None => "not recorded (started outside Switchboard, by a schedule, or before it kept the record)".to_owned(),
+                }}</dd>
                 <dt>"Tokens"</dt><dd>{format!("{} in, {} out", format::count(input_tokens), format::count(output_tokens))}</dd>
                 <dt>"Cost"</dt><dd>{session_cost}</dd>
                 {budget.clone().map(|b| view! { <dt>"Budget"</dt><dd>{b}</dd> })}

@@ -16,22 +16,26 @@ use crate::{
     components::{
         confirm::Confirm,
         feedback::{InlineError, Loading, MissingPage},
-        list_page::{Column, ListPage},
-        pager::ArchivedToggle,
+        list_page::{Column, ListPage, created_by_cell},
+        pager::{ArchivedToggle, MineToggle, list_query},
     },
     format,
 };
 
-const COLUMNS: &[Column] = &[Column::text("Name"), Column::text("Id"), Column::text("Updated")];
+const COLUMNS: &[Column] =
+    &[Column::text("Name"), Column::text("Id"), Column::text("Updated"), Column::text("Created by")];
 
 #[component]
 pub fn VaultList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let mine = move || query.read().get("mine").is_some_and(|v| v == "true");
     let create = ServerAction::<CreateVault>::new();
     let create_done = crate::actions::successes(create);
-    let vaults =
-        Resource::new(move || (archived(), query.read().get("page"), create_done.get()), |(a, p, _)| list_vaults(a, p));
+    let vaults = Resource::new(
+        move || (archived(), mine(), query.read().get("page"), create_done.get()),
+        |(a, mine, p, _)| list_vaults(a, p, mine),
+    );
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -44,16 +48,16 @@ pub fn VaultList() -> impl IntoView {
         <ListPage
             title="Vaults"
             lede="Credentials for MCP servers and tools. Sessions use a vault's credentials when it is attached at start. Secrets are write-only."
-            actions=|| view! { <ArchivedToggle path="/vaults" /> }
+            actions=|| view! { <MineToggle path="/vaults" /> <ArchivedToggle path="/vaults" /> }
             list=vaults
             testid="vault-list"
             columns=COLUMNS
             row=vault_row
-            empty_title="No vaults yet"
+            empty_title=Signal::derive(move || if mine() { "You have made no vaults here yet" } else { "No vaults yet" }.to_owned())
             empty=|| view! {
                 <p>"A vault holds credentials: bearer tokens or OAuth tokens for MCP servers, and secrets substituted into the agent's requests."</p>
             }
-            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            pager_base=move || list_query(archived(), mine())
             first_page=move || query.read_untracked().get("page").is_none()
         >
             <ActionForm action=create attr:class="panel inline-form">
@@ -73,6 +77,7 @@ fn vault_row(v: VaultRow) -> impl IntoView {
                 {v.archived.then(|| view! { " " <span class="badge">"archived"</span> })}</td>
             <td><code>{v.id.clone()}</code></td>
             <td>{format::timestamp(&v.updated_at)}</td>
+            {created_by_cell(v.created_by.clone())}
         </tr>
     }
 }

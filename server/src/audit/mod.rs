@@ -36,6 +36,7 @@ use domain::{
 use serde_json::Value;
 use sqlx::AnyPool;
 
+pub mod creators;
 pub mod rows;
 
 pub use rows::{AuditRows, RefusedSignIn};
@@ -167,6 +168,8 @@ pub struct AuditLog {
     /// Seals the values of [`SEALED_KEYS`] in entries' detail at rest (`SWITCHBOARD_SECRET_KEY`'s
     /// audit key); `None`: kept as they are.
     seal: Option<engine::sealing::SealKey>,
+    /// Who made what ([`creators`]): written when a creation's entry is completed.
+    creators: Arc<dyn creators::CreatorRows>,
 }
 
 /// The detail keys whose values are sealed at rest where a secret key is set: the input of a
@@ -208,14 +211,15 @@ pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const NAMES_PER_ADDRESS: usize = 20;
 
 impl AuditLog {
-    /// The log in the main database's `audit` table.
+    /// The log in the main database's `audit` table, and its record of who made what in
+    /// `creators`.
     pub fn new(pool: AnyPool) -> Self {
-        Self::with_rows(Arc::new(rows::SqlAuditRows::new(pool)))
+        Self::with_rows(Arc::new(rows::SqlAuditRows::new(pool.clone())), Arc::new(creators::SqlCreatorRows::new(pool)))
     }
 
-    /// The log over another store's rows.
-    pub fn with_rows(rows: Arc<dyn AuditRows>) -> Self {
-        Self { rows, workspace: None, seal: None }
+    /// The log over other stores' rows.
+    pub fn with_rows(rows: Arc<dyn AuditRows>, creators: Arc<dyn creators::CreatorRows>) -> Self {
+        Self { rows, workspace: None, seal: None, creators }
     }
 
     /// The same log, sealing [`SEALED_KEYS`]' values with `key` (none: kept as they are).
@@ -225,7 +229,12 @@ impl AuditLog {
 
     /// The same log, writing and reading the entries of workspace `id`.
     pub fn in_workspace(&self, id: &str) -> Self {
-        Self { rows: self.rows.clone(), workspace: Some(id.to_owned()), seal: self.seal.clone() }
+        Self {
+            rows: self.rows.clone(),
+            workspace: Some(id.to_owned()),
+            seal: self.seal.clone(),
+            creators: self.creators.clone(),
+        }
     }
 
     /// `entry` as it is written: its sealed keys' values sealed, where a key is set.
@@ -309,6 +318,40 @@ impl AuditLog {
     pub async fn finish(&self, id: i64, entry: NewEntry) {
         if let Err(error) = self.rows.finish(id, &self.sealed(entry.clone())).await {
             tracing::error!(action = %entry.action, "the outcome of audit entry {id} could not be written: {error}");
+        }
+    }
+
+    /// This log's workspace's record of who made what, for the console's lists.
+    pub fn creators(&self) -> creators::Creators {
+        creators::Creators { rows: self.creators.clone(), workspace: self.workspace.clone() }
+    }
+
+    /// Records that `actor` made `object_id`, a `kind`, now (the first record of it stands).
+    async fn made(&self, kind: domain::creators::Kind, object_id: &str, actor: &Actor) {
+        let (Some(user_id), Some(username)) = (actor.user_id, actor.username.as_deref()) else { return };
+        // Fixed width, so that the newest-first order of the text is the order in time.
+        let now = time::OffsetDateTime::now_utc();
+        let at = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.microsecond()
+        );
+        let row = creators::NewCreator {
+            workspace: self.workspace.as_deref(),
+            kind,
+            object_id,
+            user_id,
+            username,
+            via: actor.credential.as_deref(),
+            at: &at,
+        };
+        if let Err(error) = self.creators.record(&row).await {
+            tracing::error!(%object_id, "who made it could not be recorded: {error}");
         }
     }
 
@@ -425,11 +468,8 @@ pub async fn record(State(audit): State<Arc<AuditLog>>, mut request: Request, ne
             .map(str::to_owned)
             .unwrap_or_else(|| format!("HTTP {status}"))
     });
-    // What was created or changed: `{"id": …}`, or a view with its `row`.
-    if status < 300
-        && let Some(id) = answer.as_ref().and_then(|a| a.get("id").or_else(|| a.get("row").and_then(|r| r.get("id"))))
-    {
-        push_target(&mut targets, id);
+    if status < 300 {
+        note_answered(&audit, &action, answer.as_ref(), &mut targets, &actor).await;
     }
     let detail = note.0.lock().unwrap_or_else(|e| e.into_inner()).take();
     let entry = NewEntry { actor, action, targets, detail, status, error };
@@ -438,6 +478,28 @@ pub async fn record(State(audit): State<Arc<AuditLog>>, mut request: Request, ne
         None => audit.append(entry).await,
     }
     response
+}
+
+/// Adds what a successful mutation answered (`{"id": …}`, or a view with its `row`) to its
+/// targets, and records who made it when the act made it ([`creators`]): the act makes things and
+/// the request did not name the id it answered (a save of an existing one names it: a change).
+async fn note_answered(
+    audit: &AuditLog,
+    action: &str,
+    answer: Option<&Value>,
+    targets: &mut Vec<String>,
+    actor: &Actor,
+) {
+    let Some(id) = answer.and_then(|a| a.get("id").or_else(|| a.get("row").and_then(|r| r.get("id")))) else {
+        return;
+    };
+    if let (Some(kind), Some(made)) = (domain::creators::Kind::made_by(action), id.as_str())
+        && domain::upstream::is_id(made)
+        && !targets.iter().any(|named| named == made)
+    {
+        audit.made(kind, made, actor).await;
+    }
+    push_target(targets, id);
 }
 
 /// The answer of a mutation, and its JSON when it is small JSON (the error's message, or the id of

@@ -156,6 +156,7 @@ struct Handles {
     upstream: UpstreamHandle,
     approvals: ApprovalsHandle,
     audit: AuditHandle,
+    creators: domain::creators::server::CreatorsHandle,
     inbox: InboxHandle,
     shares: SharesHandle,
     imports: ImportsHandle,
@@ -216,6 +217,7 @@ impl Workspace {
             ))),
             upstream,
             audit: AuditHandle(audit.clone()),
+            creators: domain::creators::server::CreatorsHandle(Arc::new(audit.creators())),
             inbox: InboxHandle(inbox.clone()),
             shares: SharesHandle(shares.clone()),
             imports: ImportsHandle(imports.clone()),
@@ -271,6 +273,7 @@ impl Workspace {
         provide_context(handles.upstream.clone());
         provide_context(handles.approvals.clone());
         provide_context(handles.audit.clone());
+        provide_context(handles.creators.clone());
         provide_context(handles.inbox.clone());
         provide_context(handles.shares.clone());
         provide_context(handles.imports.clone());

@@ -6,8 +6,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::agents::{AgentRow, list_agents},
     components::{
-        list_page::{Column, ListPage},
-        pager::ArchivedToggle,
+        list_page::{Column, ListPage, created_by_cell},
+        pager::{ArchivedToggle, MineToggle, list_query},
     },
     format,
 };
@@ -18,6 +18,7 @@ const COLUMNS: &[Column] = &[
     Column::text("Tools"),
     Column::text("Version"),
     Column::text("Updated"),
+    Column::text("Created by"),
 ];
 
 /// `/agents`: every agent, newest first, 20 a page; `?include_archived=true` shows archived ones.
@@ -25,8 +26,12 @@ const COLUMNS: &[Column] = &[
 pub fn AgentList() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("include_archived").is_some_and(|v| v == "true");
+    let mine = move || query.read().get("mine").is_some_and(|v| v == "true");
     let page_param = move || query.read().get("page");
-    let agents = Resource::new(move || (archived(), page_param()), |(archived, page)| list_agents(archived, page));
+    let agents = Resource::new(
+        move || (archived(), mine(), page_param()),
+        |(archived, mine, page)| list_agents(archived, page, mine),
+    );
 
     view! {
         <ListPage
@@ -34,18 +39,18 @@ pub fn AgentList() -> impl IntoView {
             lede="Model, system prompt, tools, MCP servers and skills. Every save is a new version; old versions stay readable."
             actions=|| view! {
                 <A href="/agents/new" attr:class="button primary">"New agent"</A>
-                <ArchivedToggle path="/agents" />
+                <MineToggle path="/agents" /> <ArchivedToggle path="/agents" />
             }
             list=agents
             testid="agent-list"
             columns=COLUMNS
             row=agent_row
-            empty_title="No agents yet"
+            empty_title=Signal::derive(move || if mine() { "You have made no agents here yet" } else { "No agents yet" }.to_owned())
             empty=|| view! {
                 <p>"An agent is a model with instructions and tools. Create one, then start a session with it."</p>
                 <p><A href="/agents/new">"Create the first agent"</A></p>
             }
-            pager_base=move || if archived() { "include_archived=true" } else { "" }.to_owned()
+            pager_base=move || list_query(archived(), mine())
             first_page=move || page_param().is_none()
         />
     }
@@ -64,6 +69,7 @@ fn agent_row(agent: AgentRow) -> impl IntoView {
             <td>{agent.tools.clone()}</td>
             <td>{format!("v{}", agent.version)}</td>
             <td><time datetime=agent.updated_at.clone()>{format::timestamp(&agent.updated_at)}</time></td>
+            {created_by_cell(agent.created_by.clone())}
         </tr>
     }
 }
