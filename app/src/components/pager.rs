@@ -67,7 +67,8 @@ pub fn ArchivedToggle(path: &'static str) -> impl IntoView {
 }
 
 /// "Mine" / "Everyone's" for the list at `path`, by its `mine` query: only what the person made
-/// through Switchboard (its "Show archived" kept).
+/// through Switchboard (its "Show archived" kept). A link, like "Show archived": its words say
+/// where it leads (a link may not carry `aria-pressed`).
 #[component]
 pub fn MineToggle(path: &'static str) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
@@ -80,8 +81,7 @@ pub fn MineToggle(path: &'static str) -> impl IntoView {
             ("Mine", "Show only what you made through Switchboard")
         };
         view! {
-            <A href=flipped(path, &query, "mine") attr:class="button secondary" attr:title=title
-                attr:aria-pressed=if mine { "true" } else { "false" }>{label}</A>
+            <A href=flipped(path, &query, "mine") attr:class="button secondary" attr:title=title>{label}</A>
         }
     }
 }
