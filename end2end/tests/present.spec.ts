@@ -51,7 +51,7 @@ function focusedInView(page: Page, eventId: string) {
 test('a link to event 9,500 of 10,000 opens the session there, highlighted, and stays', async ({ page, request, context }) => {
   test.setTimeout(180_000);
   const errors = collectErrors(page);
-  const id = await longSession(request, 9_995); // with the turn's own 5 events: 10,000
+  const id = await longSession(request, 9_994); // with the turn's own 6 events (its usage among them): 10,000
   await page.goto('/');
   const target = await eventAt(page, id, 9_500);
   expect(target.type, 'event 9,500 is one of the messages').toBe('agent.message');
@@ -114,7 +114,8 @@ test('the session page offers its transcript as Markdown, offline HTML and JSON,
   expect(html.text).not.toContain('<script');
   const json = JSON.parse((await saved('JSON (every event, with a digest)')).text);
   expect(json.session.id).toBe(id);
-  expect(json.events).toHaveLength(8);
+  // The 3 messages and the turn's 6 events: the message, running, the span's two ends, the usage, idle.
+  expect(json.events).toHaveLength(9);
   expect(json.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(markdown.text).toContain(json.digest);
 
@@ -265,8 +266,8 @@ test('the inspector counts each tool, its failures and its median time, and jump
   await expect(cells.nth(0)).toHaveText('3');
   await expect(cells.nth(1)).toHaveText('1');
   await expect(cells.nth(2)).toHaveText(/^\d+(\.\d)? (ms|s)$/);
-  // The scripted model has no list price: the chart says so instead of drawing a flat line.
-  await expect(inspector.getByTestId('inspector-cost')).toHaveText(/^No cost reported yet\./);
+  // The scripted model costs nothing, and the engine's session.usage says so.
+  await expect(inspector.getByTestId('inspector-cost')).toHaveText(/^\$0\.00 so far; no budget\./);
   await expect(inspector.getByText("A call's time runs to its result from the call")).toBeVisible();
 
   // Each call has a link; the failed one opens the timeline at its row.

@@ -133,6 +133,14 @@ def test_full_flow(client, make_agent, make_session, environment):
             f"session usage {usage!r} is not the sum of its model requests' usage"
         )
         assert usage.output_tokens == sum(e.model_usage.output_tokens for e in spans) > 0
+        # Each model request is followed by the session's cumulative usage, the last one the
+        # session's own figures.
+        snapshots = [e for e in events if e.type == "session.usage"]
+        assert len(snapshots) == len(spans), stream.summary()
+        totals = [e.usage.input_tokens for e in snapshots]
+        assert totals == sorted(totals) and totals[-1] == usage.input_tokens, (snapshots, usage)
+        assert snapshots[-1].usage.output_tokens == usage.output_tokens
+        assert snapshots[-1].usage.list_cost is not None and snapshots[-1].usage.list_cost.currency == "USD"
 
         # -- the history agrees with the stream ------------------------------------------------
         listed, _ = sx.walk_pages(client.beta.sessions.events.with_raw_response.list, sx.SESSION_EVENT, sid)

@@ -193,15 +193,17 @@ def test_a_coordinator_delegates_to_two_subagents_in_order(client, make_session)
             "agent.thread_message_sent",
             "session.thread_created",
             "session.thread_status_running",
+            # The child's model request counts in the session's usage, told on its stream.
+            "session.usage",
             "session.thread_status_idle",
             "agent.thread_message_received",
         ]
         assert kinds == [
             "user.message",
             "session.status_running",
-            "span.model_request_start", "agent.message", "span.model_request_end",
+            "span.model_request_start", "agent.message", "span.model_request_end", "session.usage",
             *per_child, *per_child,
-            "span.model_request_start", "agent.message", "span.model_request_end",
+            "span.model_request_start", "agent.message", "span.model_request_end", "session.usage",
             "session.status_idle",
         ], kinds
         threads = {t.id: t for t in _threads(client, sid)}

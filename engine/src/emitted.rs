@@ -20,13 +20,14 @@ use protocol::{
         BareEvent, ContentDelta, Delta, ErrorInfo, EvaluatedPermission, EventDelta, EventStart, McpErrorInfo,
         OutcomeEvaluationEvent, OutcomeResult, PreviewRef, PreviewedEvent, RequiresAction, RetryStatus, SessionError,
         SessionErrorEvent, SessionEvent, SessionStatusIdleEvent, SessionThreadCreatedEvent,
-        SessionThreadStatusIdleEvent, SessionUpdatedEvent, SpanModelRequestEndEvent, SpanModelUsage,
+        SessionThreadStatusIdleEvent, SessionUpdatedEvent, SessionUsageEvent, SpanModelRequestEndEvent, SpanModelUsage,
         SpanOutcomeEvaluationEndEvent, StopReason, StreamEvent, ThreadStatusEvent, ToolEvaluation, UsageSpeed,
         UserDefineOutcomeEvent, WorkflowRunCreatedEvent, WorkflowRunError, WorkflowRunErrorEvent, WorkflowRunPhase,
         WorkflowRunPhaseEndedEvent, WorkflowRunPhaseStartedEvent, WorkflowRunResult, WorkflowRunStatusEndedEvent,
         WorkflowRunStatusEvent,
     },
     sessions::{Budget, SessionAgent},
+    usage::SessionUsage,
 };
 use serde_json::{Map, Value};
 
@@ -113,6 +114,12 @@ pub fn session_updated(
         metadata,
         title,
     })
+}
+
+/// `session.usage`: the session's cumulative `usage` (every thread's together) and its budget,
+/// as the API sends after the usage changed.
+pub fn session_usage(usage: SessionUsage, budget: Option<Budget>) -> SessionEvent {
+    SessionEvent::SessionUsage(SessionUsageEvent { id: unstamped(), processed_at: unstamped(), usage, budget })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,10 +95,12 @@ async fn a_turn_streams_thinking_text_and_tool_calls_and_sends_them_back() {
             "agent.message",
             "agent.tool_use",
             "span.model_request_end",
+            "session.usage",
             "agent.tool_result",
             "span.model_request_start",
             "agent.message",
             "span.model_request_end",
+            "session.usage",
         ]
     );
     assert_eq!(idle_reasons(&events), ["end_turn"]);
@@ -364,6 +366,14 @@ async fn list_cost_is_counted_and_a_budget_stops_the_session_until_raised() {
     assert_eq!(server.received().len(), 1, "no request after the budget is reached");
     let body = engine.get(&format!("/v1/sessions/{session}")).await;
     assert_eq!(body["usage"]["list_cost"], json!({ "amount": "450", "currency": "USD" }));
+    // The stream told the same: the session's cumulative usage and cost, with its budget.
+    let told = events.iter().rfind(|e| e["type"] == "session.usage").expect("a session.usage event");
+    assert_eq!(told["usage"]["list_cost"], json!({ "amount": "450", "currency": "USD" }), "{told}");
+    assert_eq!(
+        (told["usage"]["input_tokens"].as_u64(), told["usage"]["output_tokens"].as_u64()),
+        (Some(1_000_000), Some(100_000))
+    );
+    assert_eq!(told["budget"]["max_list_cost"]["amount"], "400", "{told}");
 
     let path = format!("/v1/sessions/{session}/events");
     let message = json!({ "events": [{ "type": "user.message", "content": [text("more")] }] });
@@ -382,6 +392,10 @@ async fn list_cost_is_counted_and_a_budget_stops_the_session_until_raised() {
     engine.post(&path, message).await;
     let events = engine.wait_idle(&session, 2).await;
     assert_eq!(idle_reasons(&events), ["budget_reached", "end_turn"]);
+    // Cumulative: the second request's usage on top of the first's, under the raised budget.
+    let told = events.iter().rfind(|e| e["type"] == "session.usage").unwrap();
+    assert!(told["usage"]["input_tokens"].as_u64().unwrap() > 1_000_000, "{told}");
+    assert_eq!(told["budget"]["max_list_cost"]["amount"], "1000", "{told}");
 }
 
 #[tokio::test]

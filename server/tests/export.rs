@@ -38,9 +38,6 @@ async fn listed(app: &TestApp, id: &str) -> Vec<Value> {
     }
 }
 
-/// The digest as the export's own rule says, computed here without the server's code: keys
-/// sorted at every level, no spaces (these events hold no fractional numbers, the one place
-/// RFC 8785 prints differently from serde_json), one line per event.
 /// An export file posted to the Imports page's endpoint, as its form sends it.
 async fn post_import(app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Response {
     app.client
@@ -52,20 +49,89 @@ async fn post_import(app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Resp
         .unwrap()
 }
 
+/// The digest as the export's own rule says, computed here without the server's code: RFC 8785
+/// canonical JSON (keys sorted by their UTF-16 units at every level, no spaces, numbers as
+/// ECMAScript prints them), one line per event.
 fn recomputed(events: &[Value]) -> String {
-    fn sorted(value: &Value) -> Value {
+    fn canonical(value: &Value, out: &mut String) {
         match value {
             Value::Object(map) => {
                 let mut keys: Vec<&String> = map.keys().collect();
                 keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+                out.push('{');
+                for (n, key) in keys.into_iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical(&map[key], out);
+                }
+                out.push('}');
             }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
+            Value::Array(items) => {
+                out.push('[');
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            Value::Number(number) if number.is_f64() => out.push_str(&ecmascript(number.as_f64().unwrap())),
+            other => out.push_str(&other.to_string()),
         }
     }
-    let lines: String = events.iter().map(|e| format!("{}\n", sorted(e))).collect();
+    let lines: String = events
+        .iter()
+        .map(|e| {
+            let mut line = String::new();
+            canonical(e, &mut line);
+            line + "\n"
+        })
+        .collect();
     format!("sha256:{:x}", Sha256::digest(lines.as_bytes()))
+}
+
+/// A number as ECMAScript's `Number.prototype.toString` prints it (RFC 8785 §3.2.2.3): the
+/// shortest digits that read back the same, in plain notation from 1e-6 to below 1e21.
+fn ecmascript(number: f64) -> String {
+    if number == 0.0 {
+        return "0".to_owned();
+    }
+    let scientific = format!("{:e}", number.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap();
+    let digits = mantissa.replace('.', "");
+    let (k, n) = (digits.len() as i32, exponent.parse::<i32>().unwrap() + 1);
+    let body = if k <= n && n <= 21 {
+        format!("{digits}{}", "0".repeat((n - k) as usize))
+    } else if 0 < n && n <= 21 {
+        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat(-n as usize))
+    } else {
+        let sign = if n >= 1 { "+" } else { "-" };
+        let fraction = if k > 1 { format!(".{}", &digits[1..]) } else { String::new() };
+        format!("{}{fraction}e{sign}{}", &digits[..1], (n - 1).abs())
+    };
+    if number < 0.0 { format!("-{body}") } else { body }
+}
+
+#[test]
+fn numbers_are_printed_as_ecmascript_prints_them() {
+    let cases = [
+        (1.5, "1.5"),
+        (0.000062, "0.000062"),
+        (0.0000001, "1e-7"),
+        (123456789.25, "123456789.25"),
+        (1e21, "1e+21"),
+        (-2.5e-8, "-2.5e-8"),
+        (100.0, "100"),
+    ];
+    for (number, printed) in cases {
+        assert_eq!(ecmascript(number), printed, "{number}");
+    }
 }
 
 #[tokio::test]
@@ -360,7 +426,7 @@ impl EngineApi {
     }
 
     /// A finished session whose one turn writes `messages` messages (with the turn's own events,
-    /// `messages + 5` events). Answers its id.
+    /// its usage among them, `messages + 6` events). Answers its id.
     async fn long_session(&self, messages: usize) -> String {
         let turn: Vec<Value> =
             (1..=messages).map(|n| json!({ "text": format!("Message {n}: a line of the long session.") })).collect();
@@ -417,7 +483,7 @@ async fn a_third_export_at_once_is_refused_in_words_until_one_of_two_ends() {
     let dir = TempDir::new();
     let engine = gated_engine(&dir, gate).await;
     // More than one page of events: each export then waits at the gate for its second.
-    let id = engine.long_session(250).await;
+    let id = engine.long_session(249).await;
     let app = anthropic_app(&engine.base, ENGINE_KEY).await;
     let vera = app.client_as("vera", &["viewer"]).await;
     let export = |client: &reqwest::Client| client.get(format!("{}/api/sessions/{id}/export", app.address)).send();
@@ -525,7 +591,7 @@ async fn ten_people_exporting_a_10_000_event_session_twice_each_at_once_keep_the
     let (_open, gate) = tokio::sync::watch::channel(true);
     let engine = gated_engine(&dir, gate).await;
     let made = std::time::Instant::now();
-    let id = engine.long_session(9_995).await;
+    let id = engine.long_session(9_994).await;
     eprintln!("the 10,000-event session took {:.1} s to make", made.elapsed().as_secs_f64());
 
     // Switchboard as its own process, so that its memory is its own, in front of this engine.

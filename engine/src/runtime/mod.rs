@@ -397,6 +397,19 @@ impl Actor {
     }
 
     /// Appends an event of the primary thread (or of the session); says its id.
+    /// Adds a model request's usage (and its list cost in micro-cents, when the model has a
+    /// price) to the session and to `thread`, then sends the session's cumulative usage and its
+    /// budget on its stream (`session.usage`), as the API does: what the console's cost over time
+    /// and budget line read.
+    async fn add_usage(&self, thread: &Thread, usage: &Usage, cost: Option<u64>, seconds: f64) -> ApiResult<()> {
+        self.engine.add_usage(&self.session_id, &thread.id, usage, cost, seconds).await?;
+        let (_, session) = self.engine.session(&self.session_id).await?;
+        let total = serde_json::from_value(session["usage"].clone()).unwrap_or_default();
+        let budget = serde_json::from_value(session["budget"].clone()).unwrap_or_default();
+        self.emit(emitted::session_usage(total, budget)).await?;
+        Ok(())
+    }
+
     async fn emit(&self, event: SessionEvent) -> ApiResult<String> {
         let event = self.engine.append_event(&self.session_id, None, true, event).await?;
         Ok(id_of(&event))
@@ -791,7 +804,7 @@ impl Actor {
         };
         let model_usage = emitted::model_usage(&usage, Some(emitted::speed(None)));
         self.emit_in(thread, emitted::span_model_request_end(None, start, model_usage, false)).await?;
-        self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
+        self.add_usage(thread, &usage, Some(0), started.elapsed().as_secs_f64()).await?;
         Ok(calls)
     }
 

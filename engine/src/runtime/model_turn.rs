@@ -342,8 +342,7 @@ impl Actor {
 
     /// A model request's usage and list cost, added to the session and its thread.
     async fn add_model_usage(&self, thread: &Thread, model: &str, usage: &Usage, seconds: f64) -> ApiResult<()> {
-        let cost = prices::cost(model, usage);
-        self.engine.add_usage(&self.session_id, &thread.id, usage, cost, seconds).await
+        self.add_usage(thread, usage, prices::cost(model, usage), seconds).await
     }
 
     /// Compacts the conversation: the model summarises everything before the latest user

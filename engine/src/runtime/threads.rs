@@ -193,7 +193,7 @@ impl Actor {
         let usage = crate::model::stream::Usage { input_tokens, output_tokens, ..Default::default() };
         let model_usage = emitted::model_usage(&usage, Some(emitted::speed(None)));
         self.emit_in(&thread, emitted::span_model_request_end(None, start, model_usage, false)).await?;
-        self.engine.add_usage(&self.session_id, &thread.id, &usage, Some(0), 0.0).await?;
+        self.add_usage(&thread, &usage, Some(0), 0.0).await?;
         self.emit_in(&thread, emitted::thread_message_sent(&parent.id, None, answer)).await?;
         self.engine.set_thread_status(&self.session_id, Some(&thread.id), "idle").await?;
         self.lifecycle(&thread, emitted::thread_status_idle(&thread.id, &thread.name, emitted::end_turn())).await?;
