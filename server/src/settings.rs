@@ -699,6 +699,9 @@ fn oidc_settings(
     let client_id = get("SWITCHBOARD_OIDC_CLIENT_ID").ok_or_else(|| {
         error("SWITCHBOARD_OIDC_ISSUER is set but SWITCHBOARD_OIDC_CLIENT_ID is not; register Switchboard at the provider and set its client id".into())
     })?;
+    if api.as_ref().is_some_and(|api| api.audience == client_id) {
+        return Err(error("SWITCHBOARD_API_AUDIENCE is Switchboard's own client id: the ID tokens people sign in with would then open the API. Give the API an audience of its own at the provider, e.g. https://switchboard.example.com/v1".into()));
+    }
     let public_url = public_url.ok_or_else(|| {
         error("single sign-on needs SWITCHBOARD_PUBLIC_URL, the address people open Switchboard at: the provider sends them back to <SWITCHBOARD_PUBLIC_URL>/auth/oidc/callback".into())
     })?;
@@ -947,6 +950,9 @@ mod tests {
             .to_string();
             assert!(err.contains("is not client=workspace"), "{pair}: {err}");
         }
+        // The console's own client id as the API's audience would let people's ID tokens open it.
+        let err = with(&[("SWITCHBOARD_API_AUDIENCE", "switchboard")]).unwrap_err().to_string();
+        assert!(err.contains("own client id"), "{err}");
     }
 
     #[test]

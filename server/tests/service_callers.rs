@@ -333,3 +333,52 @@ async fn a_service_caller_may_not_allow_a_call_its_own_message_led_to() {
         v1(&app, &token, Method::GET, &format!("{events}?types[]=user.tool_confirmation"), None).await;
     assert_eq!(confirmations["data"].as_array().unwrap().len(), 0, "nothing went upstream");
 }
+
+#[tokio::test]
+async fn its_workspace_is_the_one_its_claim_names_else_its_clients_else_the_default() {
+    const STAGING_KEY: &str = "sk-staging-0123456789abcdef";
+    let provider = provider().await;
+    let staging = support::spawn_engine(STAGING_KEY).await;
+    let settings = [
+        MAPPED,
+        ("SWITCHBOARD_SECRET_KEY", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="),
+        ("SWITCHBOARD_API_WORKSPACE_CLAIM", "switchboard_workspace"),
+        ("SWITCHBOARD_API_CLIENT_WORKSPACES", "nightly=staging"),
+    ];
+    let app = app_with(&provider, &settings).await;
+    let form = [
+        ("form[id]", "staging"),
+        ("form[name]", "Staging"),
+        ("form[base_url]", staging.base_url.as_str()),
+        ("form[key]", STAGING_KEY),
+    ];
+    let (status, connected) = app.call("workspaces/connect", &form).await;
+    assert_eq!(status, 200, "{connected}");
+
+    // Each caller makes an agent; where it lands says which workspace the caller acts in.
+    let in_staging = |id: String| {
+        let base = staging.base_url.clone();
+        async move { support::engine_get(&base, &format!("/v1/agents/{id}"), STAGING_KEY).await.0 == 200 }
+    };
+    let make = |token: String| {
+        let app = &app;
+        async move {
+            let agent = scripted_agent("Where am I", json!([[{ "text": "hi" }]]));
+            let (status, _, made) = v1(app, &token, Method::POST, "/v1/agents", Some(agent)).await;
+            assert_eq!(status, 200, "{made}");
+            made["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let claimed = provider.token("a", "deployer", json!({ "switchboard_workspace": "staging" }));
+    assert!(in_staging(make(claimed).await).await, "the claim names staging");
+    let by_client = provider.token("a", "nightly", json!({}));
+    assert!(in_staging(make(by_client).await).await, "the client's setting names staging");
+    let neither = provider.token("a", "other", json!({}));
+    assert!(!in_staging(make(neither).await).await, "neither: the default workspace");
+
+    // A workspace Switchboard does not serve: refused in words.
+    let nowhere = provider.token("a", "lost", json!({ "switchboard_workspace": "production" }));
+    let (status, _, refused) = v1(&app, &nowhere, Method::GET, "/v1/agents", None).await;
+    assert_eq!((status, error_type(&refused)), (401, "authentication_error"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("production"), "{refused}");
+}

@@ -98,12 +98,23 @@ impl ServiceCallers {
             SsoRoles::FromProvider(roles) => Some(roles.clone()),
             SsoRoles::FirstSignIn(_) => None,
         };
+        let issuer = self.oidc.settings.issuer.clone();
+        // A subject with an account already (a person whose own token this is, or the caller's
+        // earlier calls) keeps its name and address: a token names only its client.
+        let existing = match self.accounts.sso_account_id(&issuer, &claims.subject).await {
+            Ok(Some(id)) => self.accounts.get(id).await.ok(),
+            _ => None,
+        };
+        let (email, display_name) = match existing {
+            Some(account) => (account.email, account.display_name),
+            None => (None, format!("{} (service)", claims.client)),
+        };
         let person = SsoPerson {
-            issuer: self.oidc.settings.issuer.clone(),
+            issuer,
             subject: claims.subject.clone(),
-            email: None,
+            email,
             preferred_username: Some(claims.client.clone()),
-            display_name: format!("{} (service)", claims.client),
+            display_name,
         };
         let user_id = match self.accounts.sign_in_sso(&person, &roles).await {
             Ok(login) => login.principal.user_id,
