@@ -127,22 +127,26 @@ impl CreatorRows for SqlCreatorRows {
     ) -> BoxFuture<'a, Result<Vec<(String, String)>, StoreError>> {
         Box::pin(async move {
             // Past the cursor: older, or as old with a smaller id (the order is (time, id) downward).
-            // Without one, from a time after every RFC 3339 time ('~' sorts after digits).
-            let (at, id) = after.unwrap_or(("~", ""));
-            let rows = sqlx::query(
+            // No sentinel stands in for "no cursor": under a database's locale collation a
+            // character that sorts after digits in bytes may sort before them.
+            let past = match after {
+                Some(_) => "AND (created_at < $5 OR (created_at = $5 AND object_id < $6))",
+                None => "",
+            };
+            let sql = format!(
                 "SELECT object_id, created_at FROM creators
-                 WHERE workspace = $1 AND kind = $2 AND user_id = $3
-                   AND (created_at < $4 OR (created_at = $4 AND object_id < $5))
-                 ORDER BY created_at DESC, object_id DESC LIMIT $6",
-            )
-            .bind(workspace_key(workspace))
-            .bind(kind.as_str())
-            .bind(user_id)
-            .bind(at)
-            .bind(id)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+                 WHERE workspace = $1 AND kind = $2 AND user_id = $3 {past}
+                 ORDER BY created_at DESC, object_id DESC LIMIT $4"
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(workspace_key(workspace))
+                .bind(kind.as_str())
+                .bind(user_id)
+                .bind(i64::from(limit));
+            if let Some((at, id)) = after {
+                query = query.bind(at).bind(id);
+            }
+            let rows = query.fetch_all(&self.pool).await?;
             Ok(rows
                 .iter()
                 .map(|row| Ok((row.try_get("object_id")?, row.try_get("created_at")?)))
@@ -284,6 +288,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A PostgreSQL database whose text sorts by a locale's rules (ICU's en-US, as many clusters
+    /// are made), where punctuation does not sort after digits as it does in bytes: a person's
+    /// records still page newest first from the start.
+    #[tokio::test]
+    async fn a_locale_collation_pages_the_same() {
+        use sqlx::Executor as _;
+        crate::support::db::install_drivers();
+        let cluster = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("the stores are tested on PostgreSQL too");
+        let database = format!("creators_icu_{}", crate::support::random_hex::<6>());
+        let admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&cluster).await.unwrap();
+        let create = format!(
+            "CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        );
+        admin.execute(create.as_str()).await.expect("a database with ICU's en-US collation");
+        admin.close().await;
+        let mut url = reqwest::Url::parse(&cluster).unwrap();
+        url.set_path(&database);
+        let pool = crate::support::db::open_postgres(url.as_str(), None, 2).await.expect("it migrates");
+        suite::what_a_person_made_pages_newest_first(&SqlCreatorRows::new(pool)).await;
     }
 
     #[test]
