@@ -141,18 +141,7 @@ pub async fn list_agents(
     list_archivable(("/v1/agents", "Listing agents", Kind::Agent), (include_archived, mine), page, AgentRow::of).await
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for AgentRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.archived
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(AgentRow);
 
 /// Every agent, archived ones too (up to [`MAX_CHOICES`](super::MAX_CHOICES)), as picker options:
 /// the sessions list filters by agent, and sessions of archived agents are still listed.

@@ -287,18 +287,7 @@ pub async fn list_deployments(
     .await
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for DeploymentRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.status == "archived"
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(DeploymentRow, |row| row.status == "archived");
 
 #[access(Viewer)]
 #[server(endpoint = "deployments/get", input = GetUrl, output = JsonResponse)]

@@ -89,18 +89,7 @@ pub async fn list_environments(
     .await
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for EnvironmentRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.archived
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(EnvironmentRow);
 
 #[access(Viewer)]
 #[server(endpoint = "environments/get", input = GetUrl, output = JsonResponse)]

@@ -182,18 +182,7 @@ pub async fn list_stores(
     .await
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for StoreRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.archived
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(StoreRow);
 
 #[access(Viewer)]
 #[server(endpoint = "memory/get", input = GetUrl, output = JsonResponse)]

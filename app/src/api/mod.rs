@@ -4,6 +4,29 @@
 //! with `#[access(Role)]` ([`access`]): the server's access table is built from those, and the
 //! function checks its rule again when a page calls it while rendering on the server.
 
+/// [`server::MadeBy`] for a list's row that has an `id`, a `created_by` and an `archived` flag
+/// (or, second form, says whether it is archived by the expression given of the row).
+macro_rules! made_by {
+    ($row:ty) => {
+        made_by!($row, |row| row.archived);
+    };
+    ($row:ty, |$this:ident| $archived:expr) => {
+        #[cfg(feature = "ssr")]
+        impl $crate::api::server::MadeBy for $row {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn archived(&self) -> bool {
+                let $this = self;
+                $archived
+            }
+            fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
+                &mut self.created_by
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod agents;
 pub mod audit;

@@ -238,18 +238,7 @@ fn checked_status(status: String) -> Result<String, AppError> {
     Ok(status)
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for SessionRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.archived
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(SessionRow);
 
 /// The start (UTC) of `day`, a date as `YYYY-MM-DD` (what a date field sends), as RFC 3339.
 #[cfg(feature = "ssr")]

@@ -91,18 +91,7 @@ pub async fn list_vaults(
     list_archivable(("/v1/vaults", "Listing vaults", Kind::Vault), (include_archived, mine), page, VaultRow::of).await
 }
 
-#[cfg(feature = "ssr")]
-impl super::server::MadeBy for VaultRow {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn archived(&self) -> bool {
-        self.archived
-    }
-    fn made_by(&mut self) -> &mut Option<domain::creators::Creator> {
-        &mut self.created_by
-    }
-}
+made_by!(VaultRow);
 
 /// A vault and all its credentials, archived ones too (pages of 100 walked, up to 1,000).
 #[access(Viewer)]

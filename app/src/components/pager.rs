@@ -26,22 +26,18 @@ pub fn Pager(#[prop(into)] base: String, next: Option<String>, on_first: bool) -
     })
 }
 
-/// The query keys a list's toggles set, each `=true` when on.
-const TOGGLES: [&str; 2] = ["include_archived", "mine"];
-
 fn is_on(query: &leptos_router::params::ParamsMap, key: &str) -> bool {
     query.get(key).is_some_and(|v| v == "true")
 }
 
-/// The list at `path` with the toggle `key` flipped and the other kept (the page's cursor is
-/// dropped: it belongs to the list as it was).
+/// The list at `path` with the toggle `key` (`include_archived` or `mine`) flipped and the other
+/// kept (the page's cursor is dropped: it belongs to the list as it was).
 fn flipped(path: &str, query: &leptos_router::params::ParamsMap, key: &str) -> String {
-    let on: Vec<String> = TOGGLES
-        .into_iter()
-        .filter(|k| if *k == key { !is_on(query, k) } else { is_on(query, k) })
-        .map(|k| format!("{k}=true"))
-        .collect();
-    if on.is_empty() { path.to_owned() } else { format!("{path}?{}", on.join("&")) }
+    let on = |toggle: &str| is_on(query, toggle) != (toggle == key);
+    match list_query(on("include_archived"), on("mine")) {
+        toggles if toggles.is_empty() => path.to_owned(),
+        toggles => format!("{path}?{toggles}"),
+    }
 }
 
 /// A list's query of its toggles without `page`, for its pager: `include_archived=true&mine=true`.

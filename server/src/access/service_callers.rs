@@ -101,11 +101,12 @@ impl ServiceCallers {
         let issuer = self.oidc.settings.issuer.clone();
         // A subject with an account already (a person whose own token this is, or the caller's
         // earlier calls) keeps its name and address: a token names only its client.
-        let existing = match self.accounts.sso_account_id(&issuer, &claims.subject).await {
-            Ok(Some(id)) => self.accounts.get(id).await.ok(),
-            _ => None,
+        let existing = self.accounts.sso_account_id(&issuer, &claims.subject).await.ok().flatten();
+        let known = match existing {
+            Some(id) => self.accounts.get(id).await.ok(),
+            None => None,
         };
-        let (email, display_name) = match existing {
+        let (email, display_name) = match known {
             Some(account) => (account.email, account.display_name),
             None => (None, format!("{} (service)", claims.client)),
         };
@@ -119,7 +120,10 @@ impl ServiceCallers {
         let user_id = match self.accounts.sign_in_sso(&person, &roles).await {
             Ok(login) => login.principal.user_id,
             // The account is made (or was), and waits for an admin: refused at the check.
-            Err(SsoSignInError::Disabled) => self.waiting_account(&person).await?,
+            Err(SsoSignInError::Disabled) => match existing {
+                Some(id) => id,
+                None => self.waiting_account(&person).await?,
+            },
             Err(SsoSignInError::LastAdmin) => {
                 return Err(TokenRefused(
                     "This token's groups would take admin from the last enabled admin; an admin must be kept."
@@ -134,7 +138,7 @@ impl ServiceCallers {
         Ok(Taken { user_id, workspace: self.workspace_of(claims), mapped, expires_unix: claims.expires_unix })
     }
 
-    /// The account of a caller whose account waits for an admin.
+    /// The account of a caller made just now by its first call, waiting for an admin.
     async fn waiting_account(&self, person: &SsoPerson) -> Result<i64, TokenRefused> {
         self.accounts
             .sso_account_id(&person.issuer, &person.subject)
