@@ -20,9 +20,9 @@ async fn a_killed_engine_comes_back_with_history_intact_and_the_session_recovera
         json!([[{ "text": "working" }, { "sleep_ms": 60000 }, { "text": "never said" }], [{ "text": "back again" }]]);
     let session = engine.scripted_session(turns, "limited").await;
     engine.say(&session, "start a long turn").await;
-    // Wait until the turn is inside its sleep.
+    // Wait until the turn is inside its sleep: the request's usage is the last event before it.
     for _ in 0..200 {
-        if engine.events(&session).await.iter().any(|e| e["type"] == "span.model_request_end") {
+        if engine.events(&session).await.iter().any(|e| e["type"] == "session.usage") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
