@@ -210,6 +210,7 @@ fn configure_from_env(config: &mut EngineConfig) -> Result<(), ConfigError> {
     };
     config.work_lease_seconds = work_lease_seconds;
     config.mcp_reach = crate::mcp::Reach::from_env(var);
+    config.git_hosts = crate::repositories::GitHosts::from_env(var);
     (config.sandbox_limits, config.model, config.package_mirrors) = (limits, model, mirrors);
     (config.webhook, config.secret_key) = (webhook, secret_key);
     Ok(())

@@ -18,8 +18,8 @@ use protocol::{
         AgentCustomToolUseEvent, AgentMcpToolResultEvent, AgentMcpToolUseEvent, AgentMessageEvent,
         AgentThreadMessageReceivedEvent, AgentThreadMessageSentEvent, AgentToolResultEvent, AgentToolUseEvent,
         BareEvent, ContentDelta, Delta, ErrorInfo, EvaluatedPermission, EventDelta, EventStart, McpErrorInfo,
-        OutcomeEvaluationEvent, OutcomeResult, PreviewRef, PreviewedEvent, RequiresAction, RetryStatus, SessionError,
-        SessionErrorEvent, SessionEvent, SessionStatusIdleEvent, SessionThreadCreatedEvent,
+        OutcomeEvaluationEvent, OutcomeResult, PreviewRef, PreviewedEvent, RepositoryErrorInfo, RequiresAction,
+        RetryStatus, SessionError, SessionErrorEvent, SessionEvent, SessionStatusIdleEvent, SessionThreadCreatedEvent,
         SessionThreadStatusIdleEvent, SessionUpdatedEvent, SessionUsageEvent, SpanModelRequestEndEvent, SpanModelUsage,
         SpanOutcomeEvaluationEndEvent, StopReason, StreamEvent, ThreadStatusEvent, ToolEvaluation, UsageSpeed,
         UserDefineOutcomeEvent, WorkflowRunCreatedEvent, WorkflowRunError, WorkflowRunErrorEvent, WorkflowRunPhase,
@@ -151,6 +151,23 @@ pub fn error(kind: &str, message: impl Into<String>, retry_status: RetryStatus) 
             fields.insert("retry_status".to_owned(), retry_status_json(&info.retry_status));
             SessionError::Unknown(Value::Object(fields))
         }
+    }
+}
+
+/// A repository that was not checked out (`kind`: `repository_authentication_error`, …): the
+/// API's `retrying`, since the session goes on without it.
+pub fn repository_error(kind: &str, message: impl Into<String>, url: &str) -> SessionError {
+    let info = RepositoryErrorInfo {
+        message: message.into(),
+        repository_url: Some(url.to_owned()),
+        retry_status: retry_status("retrying"),
+    };
+    match kind {
+        "repository_authentication_error" => SessionError::RepositoryAuthenticationError(info),
+        "repository_forbidden_error" => SessionError::RepositoryForbiddenError(info),
+        "repository_not_found_error" => SessionError::RepositoryNotFoundError(info),
+        "repository_checkout_error" => SessionError::RepositoryCheckoutError(info),
+        _ => SessionError::RepositoryCloneError(info),
     }
 }
 

@@ -35,6 +35,7 @@ pub mod meters;
 pub mod model;
 pub mod net;
 pub mod private;
+pub mod repositories;
 mod resolve;
 mod runtime;
 pub mod sandbox;
@@ -107,6 +108,9 @@ pub struct EngineConfig {
     /// The hosts MCP connections may reach on internal addresses
     /// (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`; none by default).
     pub mcp_reach: mcp::Reach,
+    /// The hosts repositories may be cloned from besides github.com
+    /// (`SWITCHBOARD_ENGINE_GIT_HOSTS`; none by default).
+    pub git_hosts: repositories::GitHosts,
 }
 
 impl EngineConfig {
@@ -129,6 +133,7 @@ impl EngineConfig {
             secret_key: None,
             work_lease_seconds: 90,
             mcp_reach: mcp::Reach::default(),
+            git_hosts: repositories::GitHosts::default(),
         }
     }
 }
@@ -181,6 +186,7 @@ impl Engine {
             tracing::info!(url = %target.url(), "the engine sends its webhooks, signed");
             webhooks::Webhooks::start(target)
         });
+        let repositories = repositories::Repositories::new(&data_dir, config.git_hosts.clone());
         let state = Arc::new(EngineState {
             config,
             store,
@@ -194,6 +200,7 @@ impl Engine {
             scheduler: Arc::default(),
             work: domain::work::Queue::default(),
             mcp: runtime::mcp::Connections::default(),
+            repositories,
             silent: tokio::sync::broadcast::channel(1).0,
         });
         runtime::recover(&state).await.map_err(EngineError::Recover)?;

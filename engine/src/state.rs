@@ -35,6 +35,8 @@ pub struct EngineState {
     pub(crate) work: domain::work::Queue,
     /// Sessions' open MCP connections.
     pub(crate) mcp: runtime::mcp::Connections,
+    /// The repositories' caches ([`crate::repositories`]).
+    pub(crate) repositories: crate::repositories::Repositories,
     /// A channel nothing is sent on: the streams of archived sessions listen to it.
     pub(crate) silent: tokio::sync::broadcast::Sender<Live>,
 }

@@ -12,5 +12,6 @@ mod models;
 mod network;
 mod overrides;
 mod private_data;
+mod repositories;
 mod sandbox;
 mod vaults;

@@ -5,7 +5,7 @@ use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{TestEngine, config, spawn_engine, start, start_with, temp_dir};
+use support::{TestEngine, config, files_holding, spawn_engine, start, start_with, temp_dir};
 
 /// Every secret the tests send: none of them may appear in any answer.
 const ACCESS_TOKEN: &str = "secret-access-token-Qm9vWk4";
@@ -852,20 +852,6 @@ async fn mangled_bodies_never_cause_a_server_error_or_show_a_secret() {
     }
     let (listed, _) = walk(&engine, &format!("{base}?include_archived=true"), 100).await;
     assert!(listed.len() >= 3);
-}
-
-/// Every file under `dir` (the databases' -wal and -shm too) that holds `needle`, byte for byte.
-fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .filter(|entry| {
-            let bytes = std::fs::read(entry.path()).unwrap_or_default();
-            bytes.windows(needle.len()).any(|window| window == needle.as_bytes())
-        })
-        .map(|entry| entry.into_path())
-        .collect()
 }
 
 /// Without a key a credential's secret sits in the database in plain text (as the README says);

@@ -42,6 +42,9 @@ pub struct Settings {
     /// The hosts the embedded engine's MCP connections may reach on internal addresses
     /// (`SWITCHBOARD_ENGINE_MCP_PRIVATE_HOSTS`).
     pub mcp_reach: engine::mcp::Reach,
+    /// The hosts the embedded engine clones repositories from besides github.com
+    /// (`SWITCHBOARD_ENGINE_GIT_HOSTS`).
+    pub git_hosts: engine::repositories::GitHosts,
     /// `SWITCHBOARD_WEBHOOK_SECRET`: the `whsec_…` signing secret of the webhooks
     /// `/webhooks/anthropic` accepts. Without it the route answers 404, except that the embedded
     /// engine gets a secret of its own, made at start. Write-only.
@@ -435,6 +438,7 @@ impl Settings {
             package_mirrors: engine::sandbox::packages::Mirrors::from_env(get).map_err(SettingsError::Sandbox)?,
             model: engine::ModelEndpoint::from_env(get).map_err(SettingsError::Model)?,
             mcp_reach: engine::mcp::Reach::from_env(get),
+            git_hosts: engine::repositories::GitHosts::from_env(get),
         })
     }
 }

@@ -102,10 +102,9 @@ pub async fn retrieve_resource(
 pub async fn update_resource(
     State(engine): State<Arc<EngineState>>,
     Path((id, resource_id)): Path<(String, String)>,
-    ApiJson(_body): ApiJson<SessionResourceUpdate>,
+    ApiJson(body): ApiJson<SessionResourceUpdate>,
 ) -> ApiResult<Json<Value>> {
-    engine.resource(&id, &resource_id).await?;
-    Err(ApiError::invalid("Only github_repository resources have a token to rotate; this resource is a file."))
+    Ok(Json(engine.rotate_resource_token(&id, &resource_id, &body.authorization_token).await?))
 }
 
 pub async fn delete_resource(

@@ -9,8 +9,8 @@ use protocol::{
     common::Metadata,
     event_params::InitialEvent,
     sessions::{
-        Budget, ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam, SessionAgentUpdate, SessionCreate,
-        SessionUpdate,
+        Budget, GithubRepositoryResourceParams, ResourceParams, SessionAgent, SessionAgentObject, SessionAgentParam,
+        SessionAgentUpdate, SessionCreate, SessionUpdate,
     },
 };
 use serde_json::{Value, json};
@@ -25,6 +25,7 @@ use crate::{
     EngineState, emitted,
     error::{ApiError, ApiResult, Cause},
     ids::{self, new_id, now},
+    repositories::{RepositoryUrl, Target},
     resolve,
     store::{
         Filter, from_json, json,
@@ -32,6 +33,26 @@ use crate::{
         to_json,
     },
 };
+
+/// Refuses a resource's mount path that is not an absolute path without `.` or `..` parts, or
+/// that lies where the sandbox keeps something of its own.
+fn check_mount_path(at: &str, mount_path: &str) -> ApiResult<()> {
+    let components_ok = mount_path.split('/').all(|c| c != ".." && c != ".");
+    if !mount_path.starts_with('/') || !components_ok || mount_path.len() > 1024 || mount_path.ends_with('/') {
+        return Err(ApiError::invalid(format!(
+            "{at}: mount_path {mount_path:?} must be an absolute path without . or .. parts."
+        )));
+    }
+    if mount_path.starts_with("/mnt/session/outputs")
+        || mount_path.starts_with("/mnt/memory")
+        || ["/usr", "/proc", "/dev", "/run/switchboard", "/opt/packages"].iter().any(|p| mount_path.starts_with(p))
+    {
+        return Err(ApiError::invalid(format!(
+            "{at}: mount_path {mount_path:?} is reserved; mount elsewhere, e.g. under /workspace or /mnt/session/uploads."
+        )));
+    }
+    Ok(())
+}
 
 /// Session durations are worked out when read: time since creation.
 pub(crate) fn with_duration(mut session: Value) -> Value {
@@ -91,7 +112,7 @@ impl EngineState {
         }
         let session_id = new_id("sesn");
         let self_hosted_environment = self_hosted.then(|| body.environment_id.clone());
-        let resources = self.session_resources(body.resources.iter().flatten()).await?;
+        let (resources, tokens) = self.session_resources(body.resources.iter().flatten()).await?;
         let snapshot = self.snapshot(agent).await?;
         let at = now();
         let agent = to_json(&snapshot)?;
@@ -134,6 +155,7 @@ impl EngineState {
             environment_id: body.environment_id,
             thread,
             resources,
+            tokens,
             start: SessionStart { session_id, initial, outcomes, self_hosted_environment },
         })
     }
@@ -162,13 +184,18 @@ impl EngineState {
         Ok(agent)
     }
 
-    /// The resources of a new session, checked: each memory store attached once, and stores of
-    /// one name each mounted at a directory of its own.
-    async fn session_resources(&self, params: impl Iterator<Item = &ResourceParams>) -> ApiResult<Vec<Value>> {
+    /// The resources of a new session, checked: each memory store attached once, stores of one
+    /// name each mounted at a directory of its own, and repositories each at a path of its own.
+    /// Answers them with each repository's (resource id, token as stored).
+    async fn session_resources(
+        &self,
+        params: impl Iterator<Item = &ResourceParams>,
+    ) -> ApiResult<(Vec<Value>, Vec<(String, String)>)> {
         let mut resources: Vec<Value> = Vec::new();
+        let mut tokens = Vec::new();
         for (i, resource) in params.enumerate() {
             let at = format!("resources[{i}]");
-            let mut resource = self.resource_of(resource, &at).await?;
+            let (mut resource, token) = self.resource_of(resource, &at).await?;
             if resource["type"] == "memory_store" {
                 if resources.iter().any(|r| r["memory_store_id"] == resource["memory_store_id"]) {
                     return Err(ApiError::invalid(format!(
@@ -183,10 +210,21 @@ impl EngineState {
                     n += 1;
                     resource["mount_path"] = json!(format!("{base}-{n}"));
                 }
+            } else if resource["type"] == "github_repository"
+                && resources.iter().any(|r| r["type"] != "memory_store" && r["mount_path"] == resource["mount_path"])
+            {
+                return Err(ApiError::invalid(format!(
+                    "{at}: mount_path {} is already used by another resource of this session; give each repository a path of its own.",
+                    resource["mount_path"]
+                )));
+            }
+            if let Some(token) = token {
+                let id = resource["id"].as_str().unwrap_or_default().to_owned();
+                tokens.push((id.clone(), self.store.stored_token(&id, &token)));
             }
             resources.push(resource);
         }
-        Ok(resources)
+        Ok((resources, tokens))
     }
 
     /// Queues a new session's initial events, which starts its agent loop.
@@ -281,25 +319,65 @@ impl EngineState {
         Ok(environment["config"]["type"] == "self_hosted")
     }
 
-    /// A resource of a new session (`at` names it in errors): the engine mounts files and memory
-    /// stores.
-    async fn resource_of(&self, resource: &ResourceParams, at: &str) -> ApiResult<Value> {
+    /// A resource of a new session (`at` names it in errors), with its token if it has one: the
+    /// engine mounts files, memory stores and repositories.
+    async fn resource_of(&self, resource: &ResourceParams, at: &str) -> ApiResult<(Value, Option<String>)> {
         match resource {
-            ResourceParams::File(file) => self.file_resource(&file.file_id, file.mount_path.as_deref(), at).await,
-            ResourceParams::MemoryStore(store) => {
+            ResourceParams::File(file) => {
+                Ok((self.file_resource(&file.file_id, file.mount_path.as_deref(), at).await?, None))
+            }
+            ResourceParams::MemoryStore(store) => Ok((
                 self.memory_store_resource(
                     &store.memory_store_id,
                     store.access.as_ref(),
                     store.instructions.as_deref(),
                     at,
                 )
-                .await
+                .await?,
+                None,
+            )),
+            ResourceParams::GithubRepository(repository) => {
+                let resource = self.repository_resource(repository, at)?;
+                Ok((resource, repository.authorization_token.clone().filter(|t| !t.is_empty())))
             }
             other => Err(ApiError::invalid(format!(
-                "{at}: the embedded engine mounts files and memory stores only ({} is not supported).",
+                "{at}: the embedded engine mounts files, memory stores and GitHub repositories only ({} is not supported).",
                 other.type_name()
             ))),
         }
+    }
+
+    /// A `github_repository` resource, checked: a URL of a host the engine clones from, a branch
+    /// or commit git takes, and a mount path of its own (default `/workspace/<repository>`).
+    fn repository_resource(&self, repository: &GithubRepositoryResourceParams, at: &str) -> ApiResult<Value> {
+        let url = RepositoryUrl::parse(&repository.url, self.repositories.hosts())
+            .map_err(|why| ApiError::invalid(format!("{at}.url: {why}.")))?;
+        let checkout = match &repository.checkout {
+            Some(checkout) => to_json(checkout)?,
+            None => Value::Null,
+        };
+        Target::of(&checkout).map_err(|why| ApiError::invalid(format!("{at}.{why}.")))?;
+        if repository.authorization_token.as_deref().is_some_and(|t| t.len() > 4096 || t.chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(format!(
+                "{at}.authorization_token: a token is at most 4,096 characters, without line breaks."
+            )));
+        }
+        let mount_path = repository.mount_path.clone().unwrap_or_else(|| format!("/workspace/{}", url.name));
+        check_mount_path(at, &mount_path)?;
+        if mount_path == "/workspace" {
+            return Err(ApiError::invalid(format!(
+                "{at}: mount_path /workspace is the session's workspace; mount the repository in a folder of it, e.g. /workspace/{}.",
+                url.name
+            )));
+        }
+        let at = now().text;
+        let mut resource = json!({ "type": "github_repository", "id": new_id("sesrsc"), "url": url.url,
+            "mount_path": mount_path, "created_at": at, "updated_at": at });
+        if !checkout.is_null() {
+            resource["checkout"] = checkout;
+        }
+        Ok(resource)
     }
 
     /// Whether a session with a budget has spent it.
@@ -329,20 +407,7 @@ impl EngineState {
                 .because(Cause::FileNotFound));
         }
         let mount_path = mount_path.map_or_else(|| format!("/mnt/session/uploads/{file_id}"), str::to_owned);
-        let components_ok = mount_path.split('/').all(|c| c != ".." && c != ".");
-        if !mount_path.starts_with('/') || !components_ok || mount_path.len() > 1024 || mount_path.ends_with('/') {
-            return Err(ApiError::invalid(format!(
-                "{at}: mount_path {mount_path:?} must be an absolute file path without . or .. parts."
-            )));
-        }
-        if mount_path.starts_with("/mnt/session/outputs")
-            || mount_path.starts_with("/mnt/memory")
-            || ["/usr", "/proc", "/dev", "/run/switchboard"].iter().any(|p| mount_path.starts_with(p))
-        {
-            return Err(ApiError::invalid(format!(
-                "{at}: mount_path {mount_path:?} is reserved; mount files elsewhere, e.g. under /mnt/session/uploads."
-            )));
-        }
+        check_mount_path(at, &mount_path)?;
         let at = now().text;
         Ok(
             json!({ "type": "file", "id": new_id("sesrsc"), "file_id": file_id, "mount_path": mount_path, "created_at": at, "updated_at": at }),
@@ -542,6 +607,27 @@ impl EngineState {
 
     /// Adds a file resource to a session that is neither archived nor terminated, at a mount
     /// path none of its resources uses. Answers the resource.
+    /// Gives a session's repository resource a new token (write-only, sealed as at creation):
+    /// the next checkout or fetch the engine makes for it uses it. Answers the resource.
+    pub async fn rotate_resource_token(&self, id: &str, resource_id: &str, token: &str) -> ApiResult<Value> {
+        let mut resource = self.resource(id, resource_id).await?;
+        if resource["type"] != "github_repository" {
+            return Err(ApiError::invalid(format!(
+                "Only github_repository resources have a token to rotate; this resource is a {}.",
+                resource["type"].as_str().unwrap_or("resource").replace('_', " ")
+            )));
+        }
+        if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "authorization_token: give the new token, at most 4,096 characters, without line breaks.",
+            ));
+        }
+        resource["updated_at"] = json!(now().text);
+        self.store.rotate_repository_token(id, resource_id, token, &resource.to_string()).await?;
+        self.sync_resources(id).await?;
+        Ok(resource)
+    }
+
     pub async fn add_resource(&self, id: &str, file_id: &str, mount_path: Option<&str>) -> ApiResult<Value> {
         let (archived, session) = self.session(id).await?;
         if archived || session["status"] == "terminated" {
@@ -620,6 +706,8 @@ pub(crate) struct NewSession {
     thread: (String, String),
     /// Each resource row's (id, body).
     resources: Vec<(String, String)>,
+    /// Each repository resource's (id, token as stored).
+    tokens: Vec<(String, String)>,
     pub start: SessionStart,
 }
 
@@ -649,6 +737,7 @@ pub(crate) async fn write_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &
             environment_id: &new.environment_id,
             thread: (&new.thread.0, &new.thread.1),
             resources: &new.resources,
+            tokens: &new.tokens,
         })
         .collect();
     insert_sessions(tx, &rows).await

@@ -16,6 +16,7 @@ pub(crate) mod mcp;
 mod memory_mounts;
 mod model_turn;
 mod outcomes;
+mod repository_mounts;
 pub mod scheduler;
 mod threads;
 mod turn;
@@ -518,6 +519,9 @@ impl Actor {
         let primary = self.primary(&session).await?;
         self.engine.set_status(&self.session_id, "running").await?;
         self.emit(emitted::status_running()).await?;
+        if start_of_turn {
+            self.engine.check_out_repositories(&self.session_id).await?;
+        }
         loop {
             let stop_reason = match self.play_turn(&session, &primary).await? {
                 Played::Ended(stop_reason) => stop_reason,
@@ -1056,9 +1060,10 @@ impl EngineState {
             Err(_) => (Egress::None, Vec::new(), Value::Null),
         };
         let resources = self.store.session_resources(session_id).await?;
+        let resources = resources.iter().map(|r| serde_json::from_str(r)).collect::<Result<Vec<Value>, _>>()?;
+        let repositories = self.repository_mounts(session_id, &resources);
         let (mut mounts, mut memory) = (Vec::new(), Vec::new());
         for resource in resources {
-            let resource: Value = serde_json::from_str(&resource)?;
             if resource["type"] == "file" {
                 let file_id = resource["file_id"].as_str().unwrap_or_default();
                 let path = self.file_path(file_id);
@@ -1077,6 +1082,7 @@ impl EngineState {
             outputs: dir.join("outputs"),
             mounts,
             memory,
+            repositories,
             egress,
             tool_runner: self.config.tool_runner.clone(),
             limits: self.config.sandbox_limits,

@@ -153,6 +153,8 @@ pub struct Sandbox {
     pub mounts: Vec<(PathBuf, String)>,
     /// (directory on the host, path inside, writable): the session's memory stores.
     pub memory: Vec<(PathBuf, String, bool)>,
+    /// (directory on the host, path inside), writable: the session's repositories' checkouts.
+    pub repositories: Vec<(PathBuf, String)>,
     /// What its network reaches, through the egress proxy.
     pub egress: Egress,
     pub tool_runner: PathBuf,
@@ -206,38 +208,44 @@ impl Sandbox {
     }
 
     /// This sandbox with a mount point made, by the host, for each mount that lies in a folder
-    /// the sandbox can write (a skill at `/workspace/skills/<name>`, a file mounted under
-    /// `/workspace`): bubblewrap would otherwise make it itself, following any link the agent
-    /// planted on the way, onto the host. A mount whose way passes through a link is left out of
-    /// this call, logged with the session, and told to the agent (the returned text), so that
-    /// the agent can remove the link and have it mounted at its next call.
+    /// the sandbox can write (a skill at `/workspace/skills/<name>`, a file or a repository
+    /// mounted under `/workspace`): bubblewrap would otherwise make it itself, following any link
+    /// the agent planted on the way, onto the host. A mount whose way passes through a link is
+    /// left out of this call, logged with the session, and told to the agent (the returned text),
+    /// so that the agent can remove the link and have it mounted at its next call.
     fn with_mount_points(&self) -> (Sandbox, String) {
         let packages = self.packages_dir();
         let writable = self.writable(&packages);
-        let mut kept = Vec::with_capacity(self.mounts.len());
         let mut told = String::new();
-        for (source, inside) in &self.mounts {
-            let below = writable.iter().find_map(|(root, dir)| {
-                Path::new(inside).strip_prefix(root).ok().map(|relative| (*dir, relative.to_owned()))
-            });
-            let Some((dir, relative)) = below else {
-                kept.push((source.clone(), inside.clone()));
-                continue;
-            };
-            let made = Beneath::open(&self.host(dir)).map_err(beneath::Error::Io).and_then(|dir| {
-                if source.is_dir() { dir.make_folders(&relative).map(drop) } else { dir.make_file(&relative) }
-            });
-            match made {
-                Ok(()) => kept.push((source.clone(), inside.clone())),
-                Err(error) => {
-                    tracing::warn!(session_id = self.session, mount = inside, "mount refused: {error}");
-                    told.push_str(&format!(
-                        "[{inside} is not mounted in this call: its path in the sandbox passes through a symbolic link, which the host never follows. Remove the link (rm) and it is mounted at the next call.]\n"
-                    ));
+        let mut keep = |mounts: &[(PathBuf, String)]| {
+            let mut kept = Vec::with_capacity(mounts.len());
+            for (source, inside) in mounts {
+                let below = writable.iter().find_map(|(root, dir)| {
+                    Path::new(inside).strip_prefix(root).ok().map(|relative| (*dir, relative.to_owned()))
+                });
+                let Some((dir, relative)) = below else {
+                    kept.push((source.clone(), inside.clone()));
+                    continue;
+                };
+                let is_dir = source.is_dir() || self.host(source).is_dir();
+                let made = Beneath::open(&self.host(dir)).map_err(beneath::Error::Io).and_then(|dir| {
+                    if is_dir { dir.make_folders(&relative).map(drop) } else { dir.make_file(&relative) }
+                });
+                match made {
+                    Ok(()) => kept.push((source.clone(), inside.clone())),
+                    Err(error) => {
+                        tracing::warn!(session_id = self.session, mount = inside, "mount refused: {error}");
+                        told.push_str(&format!(
+                            "[{inside} is not mounted in this call: its path in the sandbox passes through a symbolic link, which the host never follows. Remove the link (rm) and it is mounted at the next call.]\n"
+                        ));
+                    }
                 }
             }
-        }
-        (Sandbox { mounts: kept, ..self.clone() }, told)
+            kept
+        };
+        let mounts = keep(&self.mounts);
+        let repositories = keep(&self.repositories);
+        (Sandbox { mounts, repositories, ..self.clone() }, told)
     }
 
     /// Where the engine reaches a path of the sandbox's folder (through the disks' namespace).
@@ -357,6 +365,9 @@ impl Sandbox {
         }
         for (host, inside, writable) in &self.memory {
             command.arg(if *writable { "--bind-try" } else { "--ro-bind-try" }).arg(host).arg(inside);
+        }
+        for (host, inside) in &self.repositories {
+            command.arg("--bind").arg(host).arg(inside);
         }
         command.arg("--bind").arg(self.packages_dir()).arg(packages::PREFIX);
         if with_tool_runner || proxy.is_some() {

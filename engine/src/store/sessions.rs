@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::Store;
-use crate::ApiResult;
+use crate::{ApiResult, error::ApiError};
 
 /// Rows of one multi-row INSERT at most: SQLite allows 32,766 bound values to a statement.
 pub const ROWS_PER_INSERT: usize = 500;
@@ -26,6 +26,8 @@ pub struct NewSessionRows<'a> {
     pub thread: (&'a str, &'a str),
     /// Each resource's (id, body).
     pub resources: &'a [(String, String)],
+    /// Each repository resource's (id, token as stored: [`Store::stored_token`]).
+    pub tokens: &'a [(String, String)],
 }
 
 impl Store {
@@ -189,6 +191,7 @@ impl Store {
             "DELETE FROM events WHERE session_id = ?",
             "DELETE FROM model_context WHERE session_id = ?",
             "DELETE FROM session_resources WHERE session_id = ?",
+            "DELETE FROM repository_tokens WHERE session_id = ?",
             "DELETE FROM threads WHERE session_id = ?",
             "DELETE FROM sessions WHERE id = ?",
         ] {
@@ -224,6 +227,61 @@ impl Store {
             .bind(session_id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// A repository resource's token as stored: sealed for the resource when the engine has a
+    /// key, as vault credentials' secrets are.
+    pub fn stored_token(&self, resource_id: &str, token: &str) -> String {
+        match &self.secret_key {
+            Some(key) => key.seal_text(resource_id, token),
+            None => token.to_owned(),
+        }
+    }
+
+    /// The token of a session's repository resource, opened; `None` when it has none.
+    pub async fn repository_token(&self, session_id: &str, resource_id: &str) -> ApiResult<Option<String>> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT token FROM repository_tokens WHERE resource_id = ? AND session_id = ?")
+                .bind(resource_id)
+                .bind(session_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(stored) = stored else { return Ok(None) };
+        if !crate::sealing::is_sealed(&stored) {
+            return Ok(Some(stored));
+        }
+        let opened = self.secret_key.as_ref().and_then(|key| key.open_text(resource_id, &stored));
+        opened.map(Some).ok_or_else(|| {
+            ApiError::internal(format!(
+                "the token of resource {resource_id} is sealed with a key the engine does not have: set SWITCHBOARD_ENGINE_SECRET_KEY (or, embedded, SWITCHBOARD_SECRET_KEY) to the key it was sealed with"
+            ))
+        })
+    }
+
+    /// A repository resource's new token (rotation), with its body's new `updated_at`, in one
+    /// transaction.
+    pub async fn rotate_repository_token(
+        &self,
+        session_id: &str,
+        resource_id: &str,
+        token: &str,
+        body: &str,
+    ) -> ApiResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT OR REPLACE INTO repository_tokens (resource_id, session_id, token) VALUES (?, ?, ?)")
+            .bind(resource_id)
+            .bind(session_id)
+            .bind(self.stored_token(resource_id, token))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE session_resources SET body = ? WHERE id = ? AND session_id = ?")
+            .bind(body)
+            .bind(resource_id)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -277,6 +335,14 @@ pub async fn insert_sessions(tx: &mut Transaction<'_, Sqlite>, sessions: &[NewSe
                 .bind(id)
                 .bind(new.id)
                 .bind(body)
+                .execute(&mut **tx)
+                .await?;
+        }
+        for (id, token) in new.tokens {
+            sqlx::query("INSERT INTO repository_tokens (resource_id, session_id, token) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(new.id)
+                .bind(token)
                 .execute(&mut **tx)
                 .await?;
         }

@@ -124,6 +124,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Repositories' tokens too, each sealed for its resource.
+        let tokens: Vec<(String, String)> =
+            sqlx::query_as("SELECT resource_id, token FROM repository_tokens WHERE token NOT LIKE 'sealed:%'")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, token) in &tokens {
+            sqlx::query("UPDATE repository_tokens SET token = ? WHERE resource_id = ?")
+                .bind(key.seal_text(id, token))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let plain = [plain, tokens].concat();
         tx.commit().await?;
         if !plain.is_empty() {
             super::scrub(&self.pool).await?;

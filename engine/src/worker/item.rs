@@ -488,6 +488,7 @@ fn sandbox_for(serving: &Serving, session_id: &str) -> Sandbox {
         outputs: dir.join("outputs"),
         mounts: Vec::new(),
         memory: Vec::new(),
+        repositories: Vec::new(),
         egress: Egress::Public,
         tool_runner: serving.tool_runner.clone(),
         limits: serving.limits,

@@ -196,3 +196,19 @@ pub fn tool_results(events: &[Value]) -> Vec<(bool, String)> {
         })
         .collect()
 }
+
+/// Every file under `dir` (the databases' -wal and -shm too) that holds `needle`, byte for byte.
+/// Sessions' disk images (`*.img`, 10 GiB each, sparse) are not read.
+pub fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| entry.path().extension().is_none_or(|e| e != "img"))
+        .filter(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            bytes.windows(needle.len()).any(|window| window == needle.as_bytes())
+        })
+        .map(|entry| entry.into_path())
+        .collect()
+}

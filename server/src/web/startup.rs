@@ -500,6 +500,7 @@ async fn start_engine(
     }
     config.model = settings.model.clone();
     config.mcp_reach = settings.mcp_reach.clone();
+    config.git_hosts = settings.git_hosts.clone();
     // The engine seals its vaults' credentials with a key of its own, derived from the console's.
     config.secret_key = settings.secret_key.as_ref().map(crate::settings::SecretKey::engine_key);
     let engine = engine::Engine::open(config).await.map_err(io::Error::other)?;
