@@ -24,9 +24,10 @@ RUN bash -c 'source scripts/lib.sh && release_build'
 # ---- runtime ---------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 # bubblewrap: the engine's sandbox; ca-certificates: https to Anthropic's API, a model endpoint
-# or an OIDC provider; curl: the health check.
+# or an OIDC provider; curl: the health check; git: sessions' GitHub repositories, checked out by
+# the engine (and git for the agents' own use in the sandbox).
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap ca-certificates curl \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap ca-certificates curl git \
     && rm -rf /var/lib/apt/lists/*
 # A fixed uid and gid, so that a volume's owner is known before the container starts
 # (Kubernetes' fsGroup, a host directory's chown).

@@ -187,6 +187,8 @@ ensure_runtime_tools() {
   # namespace (util-linux's unshare and mount).
   [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || apt_install e2fsprogs
   command -v unshare >/dev/null 2>&1 || apt_install util-linux
+  # Sessions' GitHub repositories are checked out by the engine with git.
+  command -v git >/dev/null 2>&1 || apt_install git
 }
 
 ensure_test_tools() {

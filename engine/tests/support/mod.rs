@@ -8,6 +8,8 @@ use std::{
 };
 
 use engine::{Engine, EngineConfig};
+
+pub mod git_server;
 use serde_json::{Value, json};
 
 pub const KEY: &str = "test-engine-key";
