@@ -59,8 +59,9 @@ impl GitHosts {
 
     /// Whether the operator listed `host` (as a URL names it), alone or with `port`.
     fn lists(&self, host: &str, port: u16) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|listed| *listed == host || *listed == format!("{host}:{port}"))
+        let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+        let forms = [host.clone(), format!("{host}:{port}"), format!("[{host}]"), format!("[{host}]:{port}")];
+        self.hosts.iter().any(|listed| forms.contains(listed))
     }
 }
 
@@ -223,7 +224,7 @@ impl Repositories {
         let remote = Remote { url, token, address };
         let cache = self.root.join(format!("{}.git", url.key));
         let lock = self.locks.lock().expect("repository locks").entry(url.key.clone()).or_default().clone();
-        let _one_fetch_at_a_time = lock.lock().await;
+        let _one_at_a_time = lock.lock().await;
         if !cache.join("HEAD").is_file() {
             let fresh = self.root.join(format!("{}.git.new", url.key));
             let _ = std::fs::remove_dir_all(&fresh);
@@ -282,7 +283,7 @@ impl Repositories {
             // The cache's HEAD names the default branch, so the checkout's origin/HEAD does.
             let _ = git(ns, &cache, None, &["symbolic-ref", "HEAD", &format!("refs/heads/{default_branch}")]).await;
         }
-        drop(_one_fetch_at_a_time);
+        // Still under the lock: a fetch into the cache does not prune a branch while it is copied.
         copy_out(ns, &cache, url, branch.as_deref(), &commit, dest).await?;
         let short = &commit[..commit.len().min(7)];
         Ok(match branch {
@@ -528,6 +529,8 @@ mod tests {
         assert!(RepositoryUrl::parse("https://git.example.com/a/b/c", &listed).is_ok());
         let error = RepositoryUrl::parse("http://git.example.com/a/b", &listed).unwrap_err();
         assert!(error.contains("plain http"), "{error}");
+        let ipv6 = GitHosts::with_hosts(&["::1"]);
+        assert!(RepositoryUrl::parse("http://[::1]:8417/team/app.git", &ipv6).is_ok());
     }
 
     #[test]

@@ -182,6 +182,13 @@ async fn a_warm_cache_fetches_and_serves_only_a_session_whose_token_the_host_acc
     let events = engine.wait_idle(&c, 2).await;
     assert_eq!(tool_results(&events).last().unwrap().1, "third\n");
     assert_eq!(server.clones(), 1, "{:?}", server.packs.lock().unwrap());
+
+    // An archived session's token is gone, and cannot be rotated back.
+    engine.post(&format!("/v1/sessions/{c}/archive"), json!({})).await;
+    let rotate = format!("/v1/sessions/{c}/resources/{}", resource["id"].as_str().unwrap());
+    let (status, refused) = engine.call(Method::POST, &rotate, Some(json!({ "authorization_token": "tok-a" }))).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("archived"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

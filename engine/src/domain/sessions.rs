@@ -611,6 +611,12 @@ impl EngineState {
     /// the next checkout or fetch the engine makes for it uses it. Answers the resource.
     pub async fn rotate_resource_token(&self, id: &str, resource_id: &str, token: &str) -> ApiResult<Value> {
         let mut resource = self.resource(id, resource_id).await?;
+        let (archived, session) = self.session(id).await?;
+        if archived || session["status"] == "terminated" {
+            return Err(ApiError::invalid(format!(
+                "Session {id} is archived or terminated; it checks nothing out again, so its tokens cannot be rotated."
+            )));
+        }
         if resource["type"] != "github_repository" {
             return Err(ApiError::invalid(format!(
                 "Only github_repository resources have a token to rotate; this resource is a {}.",

@@ -171,16 +171,20 @@ impl Store {
         Ok(())
     }
 
-    /// Archives the session at `at` (RFC 3339).
+    /// Archives the session at `at` (RFC 3339). Its repositories' tokens go with it: an
+    /// archived session never runs again.
     pub async fn archive_session(&self, session_id: &str, at: &str) -> ApiResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE sessions SET archived = 1, body = json_set(body, '$.archived_at', ?, '$.updated_at', ?) WHERE id = ?",
         )
         .bind(at)
         .bind(at)
         .bind(session_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM repository_tokens WHERE session_id = ?").bind(session_id).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
