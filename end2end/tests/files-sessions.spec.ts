@@ -143,3 +143,44 @@ test('an uploaded file starts a session that mounts it; the session is archived,
     'Not found',
   );
 });
+
+test('a new session mounts a file and a GitHub repository at a branch, its token never shown', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/files');
+  await waitForHydration(page);
+  const name = fileName('spec', 'md');
+  await page.getByLabel('File', { exact: true }).setInputFiles({
+    name,
+    mimeType: 'text/markdown',
+    buffer: Buffer.from('# What to build\n'),
+  });
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  const notice = page.getByRole('status');
+  await expect(notice).toHaveText(new RegExp(`^Uploaded ${name} as file_\\w+\\.$`));
+  const fileId = (await notice.getByRole('code').innerText()).trim();
+
+  await page.goto('/sessions/new');
+  await expect(page.getByRole('heading', { level: 1, name: 'New session' })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByRole('group', { name: 'Files to mount' }).getByRole('checkbox', { name: new RegExp(fileId) }).check();
+  await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption({ label: 'Demo: scripted agent (latest: v1)' });
+  await page.getByRole('combobox', { name: 'Environment', exact: true }).selectOption({ label: 'Demo environment' });
+  const title = unique('Fix the billing bug');
+  await page.getByLabel('Title', { exact: true }).fill(title);
+  const repository = page.getByRole('group', { name: 'GitHub repository (optional)' });
+  await repository.getByLabel('Repository URL').fill('https://github.com/acme/billing');
+  await repository.getByLabel("Branch, or a commit's full sha (empty: the default branch)").fill('release/2.x');
+  await repository.getByLabel('Access token (for a private repository)').fill('ghp_e2e_form_token_5d4c');
+  await page.getByRole('button', { name: 'Start session' }).click();
+
+  await expect(page).toHaveURL(/\/sessions\/sesn_[^/?]+$/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(title);
+  const mounted = page.getByRole('region', { name: 'Resources' }).getByRole('listitem');
+  await expect(mounted).toHaveCount(2);
+  await expect(mounted.nth(0)).toContainText(new RegExp(`^${fileId} at /mnt/session/uploads/${fileId}`));
+  await expect(mounted.nth(1)).toContainText(
+    'repository https://github.com/acme/billing (branch release/2.x) at /workspace/billing',
+  );
+  expect(await page.content()).not.toContain('ghp_e2e_form_token_5d4c');
+  expect(errors).toEqual([]);
+});

@@ -1072,3 +1072,55 @@ async fn reading_an_mcp_servers_tools_says_why_it_could_not() {
         "{message}"
     );
 }
+
+/// The new-session form attaches a GitHub repository at a branch with its token: the session's
+/// page shows the repository and its checkout, and neither its answers nor the audit log ever
+/// hold the token (the API keeps it write-only).
+#[tokio::test]
+async fn a_repository_is_attached_from_the_form_and_its_token_is_never_shown_or_audited() {
+    let app = spawn_app(&[]).await;
+    let agent = create_agent(&app, &scripted_agent("Coder", json!([[{"text": "x"}]]))).await;
+    let env = create_environment(&app, "code").await;
+    let token = "ghp_console_form_0a1b2c";
+    let (status, session) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent["id"].as_str().unwrap()),
+                ("form[environment_id]", env["id"].as_str().unwrap()),
+                ("form[repository_url]", "https://github.com/acme/billing"),
+                ("form[repository_ref]", "release/2.x"),
+                ("form[repository_token]", token),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let resources = &session["resources"];
+    assert_eq!(resources[0]["type"], "github_repository", "{session}");
+    assert_eq!(resources[0]["source"], "https://github.com/acme/billing");
+    assert_eq!(resources[0]["mount_path"], "/workspace/billing");
+    assert_eq!(resources[0]["checkout"], "branch release/2.x");
+    let id = session["row"]["id"].as_str().unwrap();
+    let (status, page) = app.read("sessions/get", &[("id", id)]).await;
+    assert_eq!(status, 200, "{page}");
+    for shown in [&session, &page] {
+        assert!(!shown.to_string().contains(token), "{shown}");
+    }
+    let entries = support::audit_entries(&app, "sessions/create").await;
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(text.contains(id) && !text.contains(token), "{text}");
+
+    // A token without a repository is refused in place, the token not repeated.
+    let (status, refused) = app
+        .call(
+            "sessions/create",
+            &[
+                ("form[agent_id]", agent["id"].as_str().unwrap()),
+                ("form[environment_id]", env["id"].as_str().unwrap()),
+                ("form[repository_token]", token),
+            ],
+        )
+        .await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("repository_url")), "{refused}");
+    assert!(!refused.to_string().contains(token));
+}

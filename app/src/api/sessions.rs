@@ -94,6 +94,10 @@ pub struct Mount {
     /// URL.
     pub source: Option<String>,
     pub mount_path: Option<String>,
+    /// A repository's checkout: `branch main`, `commit 3f2a9c1d0e4b`; `None`: its default branch
+    /// (or not a repository).
+    #[serde(default)]
+    pub checkout: Option<String>,
 }
 
 impl SessionView {
@@ -117,6 +121,15 @@ impl SessionView {
                     file_id: text(r, "file_id"),
                     source: text(r, "name").or_else(|| text(r, "memory_store_id")).or_else(|| text(r, "url")),
                     mount_path: text(r, "mount_path"),
+                    checkout: match (
+                        text(&r["checkout"], "type").as_deref(),
+                        text(&r["checkout"], "name"),
+                        text(&r["checkout"], "sha"),
+                    ) {
+                        (Some("branch"), Some(name), _) => Some(format!("branch {name}")),
+                        (Some("commit"), _, Some(sha)) => Some(format!("commit {}", sha.get(..12).unwrap_or(&sha))),
+                        _ => None,
+                    },
                 })
                 .collect(),
         }
@@ -279,8 +292,8 @@ pub async fn list_session_events(id: String, page: Option<String>) -> Result<Pag
         .map_err(|e| AppError::upstream("Listing the session's events", e))
 }
 
-/// The new-session form.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The new-session form. Its `Debug` leaves the repository's token out.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionForm {
     pub agent_id: String,
     /// Empty: the agent's latest version, pinned at creation.
@@ -296,6 +309,18 @@ pub struct SessionForm {
     pub vault_ids: Vec<String>,
     #[serde(default)]
     pub memory_store_ids: Vec<String>,
+    /// A GitHub repository to check out: its URL (empty: none), …
+    #[serde(default)]
+    pub repository_url: String,
+    /// …a branch, or a commit's full sha (empty: the default branch), …
+    #[serde(default)]
+    pub repository_ref: String,
+    /// …where it is mounted (empty: `/workspace/<repository>`), …
+    #[serde(default)]
+    pub repository_mount_path: String,
+    /// …and its token, write-only (sent once to the API, never shown or kept by Switchboard).
+    #[serde(default)]
+    pub repository_token: String,
     #[serde(default)]
     pub initial_message: String,
     /// US dollars; empty for no budget.
@@ -315,6 +340,31 @@ pub struct SessionForm {
     pub outcome_max_iterations: String,
 }
 
+/// Prints everything but the repository's token, so a logged request never holds one.
+impl std::fmt::Debug for SessionForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionForm")
+            .field("agent_id", &self.agent_id)
+            .field("agent_version", &self.agent_version)
+            .field("environment_id", &self.environment_id)
+            .field("title", &self.title)
+            .field("file_ids", &self.file_ids)
+            .field("vault_ids", &self.vault_ids)
+            .field("memory_store_ids", &self.memory_store_ids)
+            .field("repository_url", &self.repository_url)
+            .field("repository_ref", &self.repository_ref)
+            .field("repository_mount_path", &self.repository_mount_path)
+            .field("repository_token", &if self.repository_token.is_empty() { "" } else { "[redacted]" })
+            .field("initial_message", &self.initial_message)
+            .field("budget_usd", &self.budget_usd)
+            .field("outcome_description", &self.outcome_description)
+            .field("outcome_rubric", &self.outcome_rubric)
+            .field("outcome_rubric_file_id", &self.outcome_rubric_file_id)
+            .field("outcome_max_iterations", &self.outcome_max_iterations)
+            .finish()
+    }
+}
+
 impl SessionForm {
     /// The body of `POST /v1/sessions`.
     pub fn to_request(&self) -> Result<Value, AppError> {
@@ -330,7 +380,8 @@ impl SessionForm {
         if !self.title.trim().is_empty() {
             body["title"] = json!(self.title.trim());
         }
-        let resources = crate::drafts::picked_resources(&self.file_ids, &self.memory_store_ids);
+        let mut resources = crate::drafts::picked_resources(&self.file_ids, &self.memory_store_ids);
+        resources.extend(self.repository()?);
         if !resources.is_empty() {
             body["resources"] = Value::Array(resources);
         }
@@ -353,6 +404,45 @@ impl SessionForm {
             body["budget"] = budget;
         }
         Ok(body)
+    }
+
+    /// The `github_repository` resource the form asks for, if any: a ref of 40 or 64 hexadecimal
+    /// digits is a commit, anything else a branch.
+    fn repository(&self) -> Result<Option<Value>, AppError> {
+        use serde_json::json;
+        let url = self.repository_url.trim();
+        let (reference, mount_path) = (self.repository_ref.trim(), self.repository_mount_path.trim());
+        if url.is_empty() {
+            if !reference.is_empty() || !mount_path.is_empty() || !self.repository_token.trim().is_empty() {
+                return Err(AppError::bad_input(
+                    "repository_url",
+                    "Give the repository's URL (https://github.com/<owner>/<repository>), or clear its other fields.",
+                ));
+            }
+            return Ok(None);
+        }
+        if !url.starts_with("https://") && !url.starts_with("http://") {
+            return Err(AppError::bad_input(
+                "repository_url",
+                "The repository's URL starts with https://, e.g. https://github.com/acme/app.",
+            ));
+        }
+        let mut resource = json!({ "type": "github_repository", "url": url });
+        if !reference.is_empty() {
+            let is_commit = matches!(reference.len(), 40 | 64) && reference.chars().all(|c| c.is_ascii_hexdigit());
+            resource["checkout"] = if is_commit {
+                json!({ "type": "commit", "sha": reference })
+            } else {
+                json!({ "type": "branch", "name": reference })
+            };
+        }
+        if !mount_path.is_empty() {
+            resource["mount_path"] = json!(mount_path);
+        }
+        if !self.repository_token.trim().is_empty() {
+            resource["authorization_token"] = json!(self.repository_token.trim());
+        }
+        Ok(Some(resource))
     }
 
     /// The `user.define_outcome` the form asks for, if any.
@@ -536,6 +626,46 @@ mod tests {
                 ("memory_store", true, Some("User preferences")),
             ]
         );
+        assert_eq!(view.resources[1].checkout.as_deref(), Some("branch release/2026.05"));
+    }
+
+    #[test]
+    fn a_repository_is_attached_with_a_branch_or_a_commit_and_its_token() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let with = |reference: &str| SessionForm {
+            repository_url: " https://github.com/acme/app ".into(),
+            repository_ref: reference.into(),
+            repository_token: "ghp_secret".into(),
+            file_ids: vec!["file_1".into()],
+            ..form()
+        };
+        let body = with("release/1.x").to_request().unwrap();
+        assert_eq!(
+            body["resources"],
+            json!([{ "type": "file", "file_id": "file_1" },
+                   { "type": "github_repository", "url": "https://github.com/acme/app",
+                     "checkout": { "type": "branch", "name": "release/1.x" }, "authorization_token": "ghp_secret" }])
+        );
+        assert_eq!(
+            with(sha).to_request().unwrap()["resources"][1]["checkout"],
+            json!({ "type": "commit", "sha": sha })
+        );
+        assert!(with("").to_request().unwrap()["resources"][1].get("checkout").is_none(), "the default branch");
+        let mounted = SessionForm {
+            repository_url: "https://github.com/acme/app".into(),
+            repository_mount_path: "/src".into(),
+            ..form()
+        };
+        assert_eq!(mounted.to_request().unwrap()["resources"][0]["mount_path"], "/src");
+        for bad in [
+            SessionForm { repository_token: "ghp_secret".into(), ..form() },
+            SessionForm { repository_url: "github.com/acme/app".into(), ..form() },
+        ] {
+            let error = bad.to_request().unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("repository_url"));
+            assert!(!error.message.contains("ghp_secret"), "{error:?}");
+        }
+        assert!(!format!("{:?}", with("main")).contains("ghp_secret"), "a logged form holds no token");
     }
 
     fn form() -> SessionForm {

@@ -284,6 +284,14 @@ fn new_session_form(
                 <IdChecks name="form[file_ids][]" legend="Files to mount" choices=files chosen=preset empty="No files uploaded." />
                 <IdChecks name="form[vault_ids][]" legend="Vaults" choices=vaults chosen=vec![] empty="No vaults yet." />
                 <IdChecks name="form[memory_store_ids][]" legend="Memory stores (mounted read-write under /mnt/memory/)" choices=memory_stores chosen=vec![] empty="No memory stores yet." />
+                <fieldset class="repository-fields">
+                    <legend>"GitHub repository (optional)"</legend>
+                    <p class="muted">"Checked out before the agent's first turn. The token is sent once: the API keeps it write-only, and Switchboard neither shows nor stores it."</p>
+                    <label>"Repository URL" <input name="form[repository_url]" type="url" inputmode="url" placeholder="https://github.com/acme/app" /></label>
+                    <label>"Branch, or a commit's full sha (empty: the default branch)" <input name="form[repository_ref]" placeholder="main" /></label>
+                    <label>"Mount path (empty: /workspace/<repository>)" <input name="form[repository_mount_path]" placeholder="/workspace/app" /></label>
+                    <label>"Access token (for a private repository)" <input name="form[repository_token]" type="password" autocomplete="off" /></label>
+                </fieldset>
                 <label>"First message (optional; starts the agent at once)" <textarea name="form[initial_message]" rows="4"></textarea></label>
                 <label>"Budget in US dollars (optional)" <input name="form[budget_usd]" inputmode="decimal" placeholder="e.g. 5.00" /></label>
                 <fieldset class="outcome-fields">
@@ -507,7 +515,9 @@ fn mounted_resource(session_id: &str, r: &Mount, unmount: ServerAction<RemoveRes
     let rid = r.id.clone();
     let what = match (r.r#type.as_str(), r.file_id.as_deref().or(r.source.as_deref())) {
         ("memory_store", Some(id)) => format!("memory store {id}"),
-        ("github_repository", Some(url)) => format!("repository {url}"),
+        ("github_repository", Some(url)) => {
+            format!("repository {url} ({})", r.checkout.as_deref().unwrap_or("its default branch"))
+        }
         (_, Some(id)) => id.to_owned(),
         (kind, None) => kind.replace('_', " "),
     };
