@@ -605,8 +605,6 @@ impl EngineState {
         self.page(paging.query("seq, body", "session_resources", "seq", filters), false, body_of).await
     }
 
-    /// Adds a file resource to a session that is neither archived nor terminated, at a mount
-    /// path none of its resources uses. Answers the resource.
     /// Gives a session's repository resource a new token (write-only, sealed as at creation):
     /// the next checkout or fetch the engine makes for it uses it. Answers the resource.
     pub async fn rotate_resource_token(&self, id: &str, resource_id: &str, token: &str) -> ApiResult<Value> {
@@ -634,6 +632,8 @@ impl EngineState {
         Ok(resource)
     }
 
+    /// Adds a file resource to a session that is neither archived nor terminated, at a mount
+    /// path none of its resources uses. Answers the resource.
     pub async fn add_resource(&self, id: &str, file_id: &str, mount_path: Option<&str>) -> ApiResult<Value> {
         let (archived, session) = self.session(id).await?;
         if archived || session["status"] == "terminated" {
