@@ -163,6 +163,10 @@ test('a new session mounts a file and a GitHub repository at a branch, its token
   await expect(page.getByRole('heading', { level: 1, name: 'New session' })).toBeVisible();
   await waitForHydration(page);
   await page.getByRole('group', { name: 'Files to mount' }).getByRole('checkbox', { name: new RegExp(fileId) }).check();
+  // An outcome's rubric is picked from the same files, not typed as an id.
+  const rubric = page.getByRole('combobox', { name: '…or a rubric from an uploaded file' });
+  await expect(rubric.locator('option', { hasText: `${name} (${fileId})` })).toHaveCount(1);
+  await expect(rubric).toHaveValue('');
   await page.getByRole('combobox', { name: 'Agent', exact: true }).selectOption({ label: 'Demo: scripted agent (latest: v1)' });
   await page.getByRole('combobox', { name: 'Environment', exact: true }).selectOption({ label: 'Demo environment' });
   const title = unique('Fix the billing bug');

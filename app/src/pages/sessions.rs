@@ -260,6 +260,7 @@ fn new_session_form(
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let SessionChoices { agents, model_warnings, environments: envs, files, vaults, memory_stores } = choices;
+    let rubric_files = files.clone();
     view! {
         <ActionForm action=create attr:class="panel editor">
             {(!model_warnings.is_empty()).then(|| view! {
@@ -300,7 +301,15 @@ fn new_session_form(
                     <label>"What the agent should produce" <input name="form[outcome_description]" data-testid="outcome-description" placeholder="e.g. A one-page summary of the bugs" /></label>
                     <label>"Rubric" <textarea name="form[outcome_rubric]" rows="4" data-testid="outcome-rubric" placeholder="- fits on one page
     - names every bug"></textarea></label>
-                    <label>"…or the id of an uploaded file that holds the rubric" <input name="form[outcome_rubric_file_id]" placeholder="file_…" /></label>
+                    <label>"…or a rubric from an uploaded file"
+                        <select name="form[outcome_rubric_file_id]" data-testid="outcome-rubric-file">
+                            <option value="">"None: the rubric typed above"</option>
+                            {rubric_files.into_iter().map(|f| {
+                                let text = format!("{} ({})", f.label, f.id);
+                                view! { <option value=f.id>{text}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
                     <label>"Iterations at most (1 to 20; the API's default is 3)" <input name="form[outcome_max_iterations]" inputmode="numeric" data-testid="outcome-iterations" /></label>
                 </fieldset>
             </div>
