@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 use common::summary;
@@ -29,12 +29,6 @@ use common::summary;
 const ROUNDS: usize = 300;
 const WARM_UP: usize = 10;
 const TOKEN: &str = "mcp-bench-token";
-
-fn micros(event: &Value) -> i64 {
-    let text = event["processed_at"].as_str().expect("processed_at");
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
-    (at.unix_timestamp_nanos() / 1000) as i64
-}
 
 fn main() {
     let python = std::env::args().nth(1).unwrap_or_else(|| ".venv/bin/python".to_owned());
@@ -104,7 +98,7 @@ async fn run(url: &str) {
         let used = events.iter().find(|e| e["type"] == "agent.mcp_tool_use").expect("the call");
         let result = events.iter().find(|e| e["type"] == "agent.mcp_tool_result").expect("its result");
         assert_eq!(result["is_error"], false, "{result}");
-        let engine_took = Duration::from_micros((micros(result) - micros(used)).max(0) as u64);
+        let engine_took = Duration::from_micros((common::micros(result) - common::micros(used)).max(0) as u64);
         if round >= WARM_UP {
             straight.push(direct_took);
             through.push(engine_took);

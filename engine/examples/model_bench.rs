@@ -30,14 +30,8 @@ use common::summary;
 /// Turns to play (each: two model requests and one bash call).
 const TURNS: usize = 100;
 
-fn micros(event: &Value) -> i64 {
-    let text = event["processed_at"].as_str().expect("processed_at");
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
-    (at.unix_timestamp_nanos() / 1000) as i64
-}
-
 fn between(from: &Value, to: &Value) -> Duration {
-    Duration::from_micros((micros(to) - micros(from)).max(0) as u64)
+    Duration::from_micros((common::micros(to) - common::micros(from)).max(0) as u64)
 }
 
 fn main() -> std::process::ExitCode {

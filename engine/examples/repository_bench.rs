@@ -16,7 +16,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 #[path = "../tests/support/git_server.rs"]
@@ -25,12 +25,6 @@ mod git_server;
 const ROUNDS: usize = 15;
 const TOKEN: &str = "repository-bench-token";
 const FILES: usize = 2_000;
-
-fn micros(event: &Value) -> i64 {
-    let text = event["processed_at"].as_str().expect("processed_at");
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
-    (at.unix_timestamp_nanos() / 1000) as i64
-}
 
 fn main() {
     tokio::runtime::Runtime::new().expect("a runtime").block_on(run());
@@ -102,11 +96,11 @@ async fn run() {
             common::say_and_wait(&client, &session, "go", &mut String::new()).await;
             let events = client.get(&format!("/v1/sessions/{session}/events?limit=100")).await;
             let events = events["data"].as_array().cloned().unwrap_or_default();
-            let start = events.iter().find(|e| e["type"] == "user.message").map(micros).expect("the message");
+            let start = events.iter().find(|e| e["type"] == "user.message").map(common::micros).expect("the message");
             let result = events.iter().find(|e| e["type"] == "agent.tool_result").expect("a tool result");
             let text = result["content"][0]["text"].as_str().unwrap_or_default();
             assert!(kind == "none" || text.starts_with("part 39"), "{kind}: {text}");
-            let took = Duration::from_micros((micros(result) - start) as u64);
+            let took = Duration::from_micros((common::micros(result) - start) as u64);
             // Round 0 warms the engine and the page cache.
             if round > 0 {
                 match kind {

@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::http::Method;
 use base64::Engine as _;
@@ -106,25 +106,9 @@ async fn a_session_mounts_a_branch_and_a_commit_and_no_token_reaches_the_sandbox
     // One clone served both checkouts: the second came from the cache.
     assert_eq!(server.clones(), 1, "{:?}", server.packs.lock().unwrap());
     let checkouts = engine.data_dir.join("sandboxes").join(&session).join("repositories");
-    for entry in walk(&checkouts).into_iter().chain(walk(&engine.data_dir.join("git-cache"))) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&bytes).contains(token), "{} holds the token", entry.display());
+    for dir in [checkouts, engine.data_dir.join("git-cache")] {
+        assert_eq!(files_holding(&dir, token), Vec::<PathBuf>::new(), "these files hold the token");
     }
-}
-
-/// Every regular file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return files };
-    for entry in entries.flatten() {
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            files.extend(walk(&entry.path()));
-        } else if kind.is_file() {
-            files.push(entry.path());
-        }
-    }
-    files
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

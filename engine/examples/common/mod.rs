@@ -56,6 +56,13 @@ pub async fn say_and_wait(client: &Client, session: &str, text: &str, last_idle:
     }
 }
 
+/// An event's `processed_at`, in microseconds since the epoch.
+pub fn micros(event: &Value) -> i64 {
+    let text = event["processed_at"].as_str().expect("processed_at");
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    (at.unix_timestamp_nanos() / 1000) as i64
+}
+
 /// Prints the median of `samples` with their spread (min, p99, max).
 pub fn summary(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
